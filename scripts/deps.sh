@@ -1,0 +1,45 @@
+#!/bin/sh
+# deps.sh - install the Debian 12 packages switchyard needs to build and test.
+#
+# Idempotent: asks dpkg which packages are missing and installs only those, so a
+# second run on a ready machine does nothing and needs no network. Needs root for
+# apt-get; without it, names the missing packages and exits non-zero.
+set -eu
+
+# One package per line: build tools, then the libraries of ARCHITECTURE.md that the
+# code uses so far. Add a package here in the change that first includes it.
+PACKAGES="
+build-essential
+pkg-config
+meson
+ninja-build
+libgsl-dev
+libjansson-dev
+libcmocka-dev
+"
+
+missing=""
+for pkg in $PACKAGES; do
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    case "$status" in
+    *" installed") ;;
+    *) missing="$missing $pkg" ;;
+    esac
+done
+
+if [ -z "$missing" ]; then
+    exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "deps.sh: missing packages:$missing" >&2
+    echo "deps.sh: run 'sudo scripts/deps.sh' (or install them with apt-get) and retry" >&2
+    exit 1
+fi
+
+echo "deps.sh: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine has no package lists; refresh them once, then install.
+apt-get update -qq
+# shellcheck disable=SC2086 # word splitting of the package list is intended
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,51 @@
+/* main.c - the `switchyard` command: dispatches to its verbs. */
+#include <stdio.h>
+#include <string.h>
+
+#include <gsl/gsl_errno.h>
+
+#include "cli/args.h"
+#include "cli/stats_cmd.h"
+
+#ifndef SY_VERSION
+#define SY_VERSION "0.1.0"
+#endif
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+            "usage: switchyard [--help] [--version] COMMAND [options]\n"
+            "\n"
+            "switchyard is a self-hosted progressive-delivery and experimentation engine.\n"
+            "\n"
+            "commands:\n"
+            "  stats        statistical tests: ztest, welch, srm, power, bayes,\n"
+            "               sequential, holm (switchyard stats --help)\n"
+            "\n"
+            "Each command takes --help. Docs: docs/cli.md, docs/stats.md.\n");
+}
+
+int main(int argc, char **argv)
+{
+    /* GSL aborts the process on underflow deep in a tail unless told not to; core/stats
+     * checks every status itself (see stats.h). */
+    gsl_set_error_handler_off();
+
+    if (argc < 2) {
+        usage(stderr);
+        return SY_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("switchyard %s\n", SY_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "stats") == 0)
+        return sy_cli_stats(argc - 2, argv + 2);
+    fprintf(stderr, "switchyard: unknown command '%s' (see switchyard --help)\n", cmd);
+    return SY_EXIT_USAGE;
+}

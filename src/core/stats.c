@@ -1,0 +1,712 @@
+/* stats.c - statistical tests; the contract is stats.h and
+ * ../shared/conformance/stats/README.md. */
+#include "core/stats.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_sf_gamma.h>
+
+/* Counts become doubles for arithmetic; beyond 2^53 that conversion is no longer exact. */
+#define MAX_EXACT_COUNT (INT64_C(1) << 53)
+
+/* ---- Input checks ---------------------------------------------------------------- */
+
+static int check_binom(const sy_binom_t *b, const char *arm, sy_err_t *err)
+{
+    char field[48];
+    if (b->trials < 0 || b->trials >= MAX_EXACT_COUNT) {
+        snprintf(field, sizeof(field), "%s.trials", arm);
+        return sy_err_set(err, -EINVAL, field, "%s trials must be in 0..2^53, got %lld", arm,
+                          (long long)b->trials);
+    }
+    if (b->successes < 0) {
+        snprintf(field, sizeof(field), "%s.successes", arm);
+        return sy_err_set(err, -EINVAL, field, "%s successes must not be negative, got %lld",
+                          arm, (long long)b->successes);
+    }
+    if (b->successes > b->trials) {
+        snprintf(field, sizeof(field), "%s.successes", arm);
+        return sy_err_set(err, -EINVAL, field, "%s successes (%lld) exceed trials (%lld)", arm,
+                          (long long)b->successes, (long long)b->trials);
+    }
+    return 0;
+}
+
+static int check_moments(const sy_moments_t *m, const char *arm, sy_err_t *err)
+{
+    char field[48];
+    if (!isfinite(m->mean)) {
+        snprintf(field, sizeof(field), "%s.mean", arm);
+        return sy_err_set(err, -EINVAL, field, "%s mean must be a finite number", arm);
+    }
+    if (!isfinite(m->sd) || m->sd < 0) {
+        snprintf(field, sizeof(field), "%s.sd", arm);
+        return sy_err_set(err, -EINVAL, field, "%s sd must be a finite number >= 0", arm);
+    }
+    if (m->n < 0 || m->n >= MAX_EXACT_COUNT) {
+        snprintf(field, sizeof(field), "%s.n", arm);
+        return sy_err_set(err, -EINVAL, field, "%s n must be in 0..2^53, got %lld", arm,
+                          (long long)m->n);
+    }
+    return 0;
+}
+
+/* Checks lo < x < hi, which also refuses NaN. */
+static int check_open(double x, double lo, double hi, const char *field, sy_err_t *err)
+{
+    if (x > lo && x < hi)
+        return 0;
+    return sy_err_set(err, -EINVAL, field, "%s must be in (%g, %g), got %g", field, lo, hi, x);
+}
+
+/* The last line of defence of "never NaN": every double a call returns passes here. */
+static int check_results(const double *v, size_t n, sy_err_t *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return sy_err_set(err, -ERANGE, NULL, "result out of double range");
+    return 0;
+}
+
+/* ---- Distributions ---------------------------------------------------------------- */
+
+int sy_stats_alt_parse(const char *name, sy_alt_t *out)
+{
+    static const sy_alt_t alts[] = {SY_ALT_TWO_SIDED, SY_ALT_LARGER, SY_ALT_SMALLER};
+    for (size_t i = 0; i < sizeof(alts) / sizeof(alts[0]); i++) {
+        if (strcmp(name, sy_stats_alt_name(alts[i])) == 0) {
+            *out = alts[i];
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+const char *sy_stats_alt_name(sy_alt_t alt)
+{
+    switch (alt) {
+    case SY_ALT_LARGER:
+        return "larger";
+    case SY_ALT_SMALLER:
+        return "smaller";
+    case SY_ALT_TWO_SIDED:
+        break;
+    }
+    return "two-sided";
+}
+
+double sy_stats_norm_cdf(double x)
+{
+    return gsl_cdf_ugaussian_P(x);
+}
+
+double sy_stats_norm_sf(double x)
+{
+    return gsl_cdf_ugaussian_Q(x);
+}
+
+double sy_stats_norm_ppf(double p)
+{
+    if (!(p >= 0 && p <= 1))
+        return NAN;
+    return gsl_cdf_ugaussian_Pinv(p);
+}
+
+double sy_stats_norm_isf(double p)
+{
+    if (!(p >= 0 && p <= 1))
+        return NAN;
+    return gsl_cdf_ugaussian_Qinv(p);
+}
+
+/* Regularised incomplete beta I_x(a, b). An underflow is a true 0, not an error. */
+static double beta_inc(double a, double b, double x)
+{
+    gsl_sf_result r;
+    int rc = gsl_sf_beta_inc_e(a, b, x, &r);
+    if (rc == GSL_SUCCESS || rc == GSL_EUNDRFLW)
+        return rc == GSL_SUCCESS ? r.val : 0.0;
+    return NAN;
+}
+
+double sy_stats_t_sf(double t, double df)
+{
+    if (isnan(t) || !(df > 0))
+        return NAN;
+    /* GSL's tdist_Q uses a Cornish-Fisher expansion for df > 30 that is good to only
+     * ~1e-7 relative in the far tail below df ~ 700; the incomplete beta is exact there
+     * but loses digits for very large df, where tdist_Q is fine again. */
+    if (df <= 30 || df >= 1000)
+        return gsl_cdf_tdist_Q(t, df);
+    double upper = 0.5 * beta_inc(df / 2, 0.5, df / (df + t * t)); /* P(T > |t|) */
+    return t >= 0 ? upper : 1.0 - upper;
+}
+
+/* p-value of a standard-normal statistic for the alternative; p_value_t is its twin for
+ * Student's t. */
+static double p_value_norm(double z, sy_alt_t alt)
+{
+    switch (alt) {
+    case SY_ALT_LARGER:
+        return gsl_cdf_ugaussian_Q(z);
+    case SY_ALT_SMALLER:
+        return gsl_cdf_ugaussian_Q(-z);
+    case SY_ALT_TWO_SIDED:
+        break;
+    }
+    return 2 * gsl_cdf_ugaussian_Q(fabs(z));
+}
+
+static double p_value_t(double t, double df, sy_alt_t alt)
+{
+    switch (alt) {
+    case SY_ALT_LARGER:
+        return sy_stats_t_sf(t, df);
+    case SY_ALT_SMALLER:
+        return sy_stats_t_sf(-t, df);
+    case SY_ALT_TWO_SIDED:
+        break;
+    }
+    return 2 * sy_stats_t_sf(fabs(t), df);
+}
+
+/* ---- Two-proportion z-test ------------------------------------------------------- */
+
+int sy_stats_ztest(const sy_binom_t *control, const sy_binom_t *treatment, sy_alt_t alt,
+                   bool pooled, double confidence, sy_ztest_t *out, sy_err_t *err)
+{
+    int rc = check_binom(control, "control", err);
+    if (rc == 0)
+        rc = check_binom(treatment, "treatment", err);
+    if (rc == 0)
+        rc = check_open(confidence, 0, 1, "confidence", err);
+    if (rc < 0)
+        return rc;
+    if (control->trials == 0 || treatment->trials == 0)
+        return sy_err_set(err, SY_ENOTRIALS, control->trials == 0 ? "control.trials"
+                                                                  : "treatment.trials",
+                          "%s has no trials", control->trials == 0 ? "control" : "treatment");
+
+    double n_c = (double)control->trials, n_t = (double)treatment->trials;
+    double p_c = (double)control->successes / n_c;
+    double p_t = (double)treatment->successes / n_t;
+    double v_c = p_c * (1 - p_c) / n_c, v_t = p_t * (1 - p_t) / n_t;
+    double se_wald = sqrt(v_c + v_t);
+    double se = se_wald;
+    if (pooled) {
+        double p = (double)(control->successes + treatment->successes) / (n_c + n_t);
+        se = sqrt(p * (1 - p) * (1 / n_c + 1 / n_t));
+    }
+
+    sy_ztest_t r = {.diff = p_t - p_c};
+    if (se == 0) {
+        if (r.diff != 0)
+            return sy_err_set(err, SY_EZEROVAR, NULL,
+                              "zero variance: one rate is 0 and the other 1, z is infinite");
+        r.z = 0; /* no evidence either way, whatever the alternative */
+        r.p_value = 1;
+    } else {
+        r.z = r.diff / se;
+        r.p_value = p_value_norm(r.z, alt);
+    }
+    double q = gsl_cdf_ugaussian_Qinv((1 - confidence) / 2);
+    r.diff_ci_low = r.diff - q * se_wald;
+    r.diff_ci_high = r.diff + q * se_wald;
+    r.has_lift = control->successes > 0;
+    if (r.has_lift) {
+        r.lift = r.diff / p_c;
+        double se_lift = sqrt(v_t / (p_c * p_c) + p_t * p_t * v_c / (p_c * p_c * p_c * p_c));
+        r.lift_ci_low = r.lift - q * se_lift;
+        r.lift_ci_high = r.lift + q * se_lift;
+    }
+    double all[] = {r.z, r.p_value, r.diff_ci_low, r.diff_ci_high, r.lift_ci_low, r.lift_ci_high};
+    rc = check_results(all, sizeof(all) / sizeof(all[0]), err);
+    if (rc < 0)
+        return rc;
+    *out = r;
+    return 0;
+}
+
+/* ---- Welch's t-test --------------------------------------------------------------- */
+
+int sy_stats_welch(const sy_moments_t *control, const sy_moments_t *treatment, sy_alt_t alt,
+                   double confidence, sy_welch_t *out, sy_err_t *err)
+{
+    int rc = check_moments(control, "control", err);
+    if (rc == 0)
+        rc = check_moments(treatment, "treatment", err);
+    if (rc == 0)
+        rc = check_open(confidence, 0, 1, "confidence", err);
+    if (rc < 0)
+        return rc;
+    if (control->n < 2 || treatment->n < 2)
+        return sy_err_set(err, SY_ETOOFEW, control->n < 2 ? "control.n" : "treatment.n",
+                          "%s needs at least 2 samples for a sample sd",
+                          control->n < 2 ? "control" : "treatment");
+
+    double v_c = control->sd * control->sd / (double)control->n;
+    double v_t = treatment->sd * treatment->sd / (double)treatment->n;
+    double se = sqrt(v_c + v_t);
+    sy_welch_t r = {.diff = treatment->mean - control->mean};
+    if (se == 0) {
+        if (r.diff != 0)
+            return sy_err_set(err, SY_EZEROVAR, NULL,
+                              "zero variance: both sds are 0 and the means differ");
+        r.t = 0;
+        r.p_value = 1;
+        r.diff_ci_low = r.diff_ci_high = r.diff;
+        *out = r;
+        return 0;
+    }
+    /* Welch-Satterthwaite in shares of the total variance, so that tiny or huge
+     * variances neither underflow nor overflow when squared. */
+    double a = v_c / (v_c + v_t), b = v_t / (v_c + v_t);
+    r.has_df = true;
+    r.df = 1 / (a * a / (double)(control->n - 1) + b * b / (double)(treatment->n - 1));
+    r.t = r.diff / se;
+    r.p_value = p_value_t(r.t, r.df, alt);
+    double q = gsl_cdf_tdist_Qinv((1 - confidence) / 2, r.df);
+    r.diff_ci_low = r.diff - q * se;
+    r.diff_ci_high = r.diff + q * se;
+    double all[] = {r.t, r.df, r.p_value, r.diff, r.diff_ci_low, r.diff_ci_high};
+    rc = check_results(all, sizeof(all) / sizeof(all[0]), err);
+    if (rc < 0)
+        return rc;
+    *out = r;
+    return 0;
+}
+
+/* ---- Sample-ratio mismatch ------------------------------------------------------- */
+
+int sy_stats_srm(const int64_t *observed, const double *weights, size_t n, double alpha,
+                 sy_srm_t *out, sy_err_t *err)
+{
+    char field[32];
+    if (n < 2 || n > SY_STATS_MAX_ARMS)
+        return sy_err_set(err, -EINVAL, "observed", "need 2..%d variants, got %zu",
+                          SY_STATS_MAX_ARMS, n);
+    double sum_w = 0, total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (observed[i] < 0 || observed[i] >= MAX_EXACT_COUNT) {
+            snprintf(field, sizeof(field), "observed[%zu]", i);
+            return sy_err_set(err, -EINVAL, field, "observed count must be in 0..2^53");
+        }
+        if (!isfinite(weights[i]) || weights[i] < 0) {
+            snprintf(field, sizeof(field), "weights[%zu]", i);
+            return sy_err_set(err, -EINVAL, field, "weight must be a finite number >= 0");
+        }
+        sum_w += weights[i];
+        total += (double)observed[i];
+    }
+    if (!(sum_w > 0) || !isfinite(sum_w))
+        return sy_err_set(err, -EINVAL, "weights", "weights must have a positive sum");
+    int rc = check_open(alpha, 0, 1, "alpha", err);
+    if (rc < 0)
+        return rc;
+    int arms = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (weights[i] == 0 && observed[i] > 0) {
+            snprintf(field, sizeof(field), "observed[%zu]", i);
+            return sy_err_set(err, -EINVAL, field, "units observed in a variant of weight 0");
+        }
+        arms += weights[i] > 0;
+    }
+    if (total == 0)
+        return sy_err_set(err, SY_ENOTRIALS, "observed", "no units observed");
+    if (arms < 2)
+        return sy_err_set(err, -EINVAL, "weights", "need 2 or more variants of weight > 0");
+
+    sy_srm_t r = {.df = arms - 1};
+    for (size_t i = 0; i < n; i++) {
+        if (weights[i] == 0)
+            continue;
+        double e = total * weights[i] / sum_w, d = (double)observed[i] - e;
+        r.chi2 += d * d / e;
+    }
+    r.p_value = gsl_cdf_chisq_Q(r.chi2, r.df);
+    r.mismatch = r.p_value < alpha;
+    double all[] = {r.chi2, r.p_value};
+    rc = check_results(all, 2, err);
+    if (rc < 0)
+        return rc;
+    *out = r;
+    return 0;
+}
+
+/* ---- Power and sample size ------------------------------------------------------- */
+
+static int check_plan(const sy_power_plan_t *plan, sy_err_t *err)
+{
+    int rc = check_open(plan->baseline, 0, 1, "baseline", err);
+    if (rc < 0)
+        return rc;
+    if (!isfinite(plan->mde_relative) || plan->mde_relative == 0)
+        return sy_err_set(err, -EINVAL, "mde_relative", "mde_relative must be a nonzero number");
+    double p2 = plan->baseline * (1 + plan->mde_relative);
+    if (!(p2 > 0 && p2 < 1))
+        return sy_err_set(err, -EINVAL, "mde_relative",
+                          "the treatment rate baseline*(1+mde_relative) = %g is not in (0, 1)",
+                          p2);
+    rc = check_open(plan->alpha, 0, 1, "alpha", err);
+    if (rc < 0)
+        return rc;
+    if (!(plan->ratio > 0) || !isfinite(plan->ratio))
+        return sy_err_set(err, -EINVAL, "ratio", "ratio must be a finite number > 0");
+    return 0;
+}
+
+static double cohen_h(const sy_power_plan_t *plan)
+{
+    double p2 = plan->baseline * (1 + plan->mde_relative);
+    return 2 * asin(sqrt(p2)) - 2 * asin(sqrt(plan->baseline));
+}
+
+/* Power of the two-sided test at effect |h|, critical value z, and s = sqrt(n_eff):
+ * both tails, the far one included. */
+static double cohen_power(double h, double z, double s)
+{
+    return gsl_cdf_ugaussian_P(h * s - z) + gsl_cdf_ugaussian_Q(h * s + z);
+}
+
+/* Solves cohen_power(h, z, s) = target for s. The closed form s0 = (z + z_power) / h drops
+ * the far tail, so power(s0) >= target and the root lies in (0, s0]; Newton inside that
+ * bracket, bisecting when a step would leave it. */
+static double cohen_solve(double h, double z, double target)
+{
+    double lo = 0, hi = (z + gsl_cdf_ugaussian_Pinv(target)) / h, s = hi;
+    for (int i = 0; i < 200; i++) {
+        double f = cohen_power(h, z, s) - target;
+        if (f > 0)
+            hi = s;
+        else
+            lo = s;
+        double slope = h * (gsl_ran_ugaussian_pdf(h * s - z) - gsl_ran_ugaussian_pdf(h * s + z));
+        double next = slope > 0 ? s - f / slope : (lo + hi) / 2;
+        if (!(next > lo && next < hi))
+            next = (lo + hi) / 2;
+        if (fabs(next - s) <= 1e-15 * s)
+            return next;
+        s = next;
+    }
+    return s;
+}
+
+int sy_stats_sample_size(const sy_power_plan_t *plan, sy_sample_size_t *out, sy_err_t *err)
+{
+    int rc = check_plan(plan, err);
+    if (rc < 0)
+        return rc;
+    if (!(plan->power > plan->alpha && plan->power < 1))
+        return sy_err_set(err, -EINVAL, "power", "power must be in (alpha, 1), got %g",
+                          plan->power);
+
+    double p1 = plan->baseline, r = plan->ratio, p2 = p1 * (1 + plan->mde_relative);
+    double z_a = gsl_cdf_ugaussian_Qinv(plan->alpha / 2);
+    double z_b = gsl_cdf_ugaussian_Pinv(plan->power);
+    sy_sample_size_t o = {.effect_size_h = cohen_h(plan)};
+
+    double s = cohen_solve(fabs(o.effect_size_h), z_a, plan->power);
+    o.n_control_cohen_h = s * s * (1 + r) / r; /* n_eff = n_c r / (1 + r) */
+
+    double pbar = (p1 + r * p2) / (1 + r);
+    double sd0 = sqrt(pbar * (1 - pbar) * (1 + 1 / r));
+    double sd1 = sqrt(p1 * (1 - p1) + p2 * (1 - p2) / r);
+    double k = (z_a * sd0 + z_b * sd1) / (p2 - p1);
+    o.n_control_pooled_normal = k * k;
+
+    double all[] = {o.effect_size_h, o.n_control_cohen_h, o.n_control_pooled_normal};
+    rc = check_results(all, 3, err);
+    if (rc < 0)
+        return rc;
+    *out = o;
+    return 0;
+}
+
+int sy_stats_power(const sy_power_plan_t *plan, double n_control, sy_power_t *out,
+                   sy_err_t *err)
+{
+    int rc = check_plan(plan, err);
+    if (rc < 0)
+        return rc;
+    if (!(n_control > 0) || !isfinite(n_control))
+        return sy_err_set(err, -EINVAL, "n_control", "n_control must be a number > 0");
+
+    double p1 = plan->baseline, r = plan->ratio, p2 = p1 * (1 + plan->mde_relative);
+    double z_a = gsl_cdf_ugaussian_Qinv(plan->alpha / 2);
+    sy_power_t o = {.effect_size_h = cohen_h(plan)};
+    o.power_cohen_h = cohen_power(fabs(o.effect_size_h), z_a, sqrt(n_control * r / (1 + r)));
+
+    double pbar = (p1 + r * p2) / (1 + r);
+    double sd0 = sqrt(pbar * (1 - pbar) * (1 + 1 / r));
+    double sd1 = sqrt(p1 * (1 - p1) + p2 * (1 - p2) / r);
+    double d = fabs(p2 - p1) * sqrt(n_control);
+    o.power_pooled_normal =
+        gsl_cdf_ugaussian_P((d - z_a * sd0) / sd1) + gsl_cdf_ugaussian_P((-d - z_a * sd0) / sd1);
+
+    double all[] = {o.effect_size_h, o.power_cohen_h, o.power_pooled_normal};
+    rc = check_results(all, 3, err);
+    if (rc < 0)
+        return rc;
+    *out = o;
+    return 0;
+}
+
+/* ---- Bayesian beta-binomial ------------------------------------------------------ */
+
+static double lnbeta(double a, double b)
+{
+    gsl_sf_result r;
+    return gsl_sf_lnbeta_e(a, b, &r) == GSL_SUCCESS ? r.val : NAN;
+}
+
+/* What one walk over Evan Miller's terms gives for X ~ Beta(a1, b1), Y ~ Beta(a2, b2). */
+struct beat {
+    double p;    /* P(X > Y) */
+    double gain; /* E[max(X - Y, 0)] */
+};
+
+/* Both for a1 a positive integer, from the terms (independent of a1)
+ *   t_i = B(a2 + i, b1 + b2) / ((b1 + i) B(1 + i, b1) B(a2, b2)):
+ *
+ *   P(X > Y) = sum_{i < a1} t_i                                    (Evan Miller)
+ *   E[max(X - Y, 0)] = a1/(a1+b1) P(X+ > Y) - a2/(a2+b2) P(X > Y+)
+ *                    = sum_{i < a1} t_i w_i + t_a1 a1/(a1+b1),
+ *   w_i = (a1 (b1 + b2) - b1 (a2 + i)) / ((a1 + b1)(a2 + b1 + b2 + i)),
+ *
+ * with X+ ~ Beta(a1 + 1, b1), Y+ ~ Beta(a2 + 1, b2): P(X > Y+) has the terms
+ * t_i (a2 + i)(a2 + b2) / ((a2 + b1 + b2 + i) a2). Weighting one walk instead of
+ * subtracting two sums keeps the error of lnbeta at large n (~1e-7) relative to the
+ * loss instead of amplifying it by the cancellation.
+ *
+ * The terms are unimodal: t_{i+1}/t_i >= 1 exactly while i <= c below. So we start at
+ * the mode, in logs, and walk outwards with the term ratio; once a term times the number
+ * of terms left on that side is below 1e-18 of the sum, the rest cannot matter. At 1e8
+ * units this sums thousands of terms, not tens of millions. */
+static struct beat evan_walk(double a1, double b1, double a2, double b2)
+{
+    double c = (a2 * b1 - a2 - b1 - b2) / (b2 + 1);
+    double m = c >= 0 ? floor(c) + 1 : 0;
+    if (m > a1)
+        m = a1;
+    double log_tm = lnbeta(a2 + m, b1 + b2) - log(b1 + m) - lnbeta(1 + m, b1) - lnbeta(a2, b2);
+
+    const double eps = 1e-18;
+    double sum_p = 0, sum_g = 0, scale = 0;
+    for (int dir = 1; dir >= -1; dir -= 2) {
+        double u = 1; /* t_i / t_m */
+        for (double i = dir > 0 ? m : m - 1; i >= 0 && i <= a1; i += dir) {
+            if (dir > 0 && i > m)
+                u *= (a2 + i - 1) * (b1 + i - 1) / ((a2 + b1 + b2 + i - 1) * i);
+            if (dir < 0)
+                u /= (a2 + i) * (b1 + i) / ((a2 + b1 + b2 + i) * (i + 1));
+            double w = i < a1 ? (a1 * (b1 + b2) - b1 * (a2 + i)) / ((a1 + b1) * (a2 + b1 + b2 + i))
+                              : a1 / (a1 + b1);
+            if (i < a1)
+                sum_p += u;
+            sum_g += u * w;
+            scale += u;
+            if (u * (dir > 0 ? a1 - i : i) <= eps * scale)
+                break;
+        }
+    }
+    struct beat r = {exp(log_tm) * sum_p, exp(log_tm) * sum_g};
+    if (r.p > 1)
+        r.p = 1;
+    if (r.gain < 0) /* rounding in the cancelling sum of a tiny gain */
+        r.gain = 0;
+    return r;
+}
+
+/* Walks over whichever of X's alpha or Y's beta is smaller: by symmetry X > Y exactly
+ * when 1 - Y > 1 - X, with 1 - Y ~ Beta(b2, a2) and 1 - X ~ Beta(b1, a1), and the gain is
+ * the same. Both are direct sums, never "1 - sum", so tiny results keep their digits. */
+static struct beat beat(double a1, double b1, double a2, double b2)
+{
+    return a1 <= b2 ? evan_walk(a1, b1, a2, b2) : evan_walk(b2, a2, b1, a1);
+}
+
+static int check_prior(double v, const char *field, sy_err_t *err)
+{
+    if (v >= 1 && v <= 1e9 && v == floor(v))
+        return 0;
+    return sy_err_set(err, -EINVAL, field, "%s must be a whole number in 1..1e9, got %g", field,
+                      v);
+}
+
+int sy_stats_bayes(const sy_binom_t *control, const sy_binom_t *treatment, double prior_alpha,
+                   double prior_beta, sy_bayes_t *out, sy_err_t *err)
+{
+    int rc = check_binom(control, "control", err);
+    if (rc == 0)
+        rc = check_binom(treatment, "treatment", err);
+    if (rc == 0)
+        rc = check_prior(prior_alpha, "prior.alpha", err);
+    if (rc == 0)
+        rc = check_prior(prior_beta, "prior.beta", err);
+    if (rc < 0)
+        return rc;
+
+    double ac = prior_alpha + (double)control->successes;
+    double bc = prior_beta + (double)(control->trials - control->successes);
+    double at = prior_alpha + (double)treatment->successes;
+    double bt = prior_beta + (double)(treatment->trials - treatment->successes);
+    struct beat t_over_c = beat(at, bt, ac, bc), c_over_t = beat(ac, bc, at, bt);
+    sy_bayes_t o = {
+        .chance_to_beat_control = t_over_c.p,
+        .expected_loss_treatment = c_over_t.gain,
+        .expected_loss_control = t_over_c.gain,
+    };
+    double all[] = {o.chance_to_beat_control, o.expected_loss_treatment,
+                    o.expected_loss_control};
+    rc = check_results(all, 3, err);
+    if (rc < 0)
+        return rc;
+    *out = o;
+    return 0;
+}
+
+/* ---- Sequential testing ---------------------------------------------------------- */
+
+static int check_seq(const sy_seq_cfg_t *cfg, double prev_p, sy_err_t *err)
+{
+    if (!(cfg->tau_squared > 0) || !isfinite(cfg->tau_squared))
+        return sy_err_set(err, -EINVAL, "tau_squared", "tau_squared must be a number > 0");
+    if (!isfinite(cfg->theta0))
+        return sy_err_set(err, -EINVAL, "theta0", "theta0 must be a finite number");
+    int rc = check_open(cfg->alpha, 0, 1, "alpha", err);
+    if (rc < 0)
+        return rc;
+    if (!(cfg->gb_tuning > 0) || !isfinite(cfg->gb_tuning))
+        return sy_err_set(err, -EINVAL, "gb_tuning_parameter",
+                          "gb_tuning_parameter must be a number > 0");
+    if (!(prev_p >= 0 && prev_p <= 1))
+        return sy_err_set(err, -EINVAL, "prev_p", "previous p-value must be in [0, 1]");
+    return 0;
+}
+
+/* The look proper, once theta_hat and V_n > 0 are known; `units` is n_c + n_t. */
+static void seq_look(const sy_seq_cfg_t *cfg, double units, double prev_p, sy_seq_look_t *o)
+{
+    double v = o->variance, tau2 = cfg->tau_squared, d = o->theta_hat - cfg->theta0;
+    /* Lambda itself overflows (log Lambda ~ 1e3 at 1e8 units): stay in logs. */
+    o->log_lambda = -0.5 * log1p(tau2 / v) + tau2 * d * d / (2 * v * (v + tau2));
+    double p = exp(-o->log_lambda);
+    o->always_valid_p = p < prev_p ? p : prev_p;
+
+    double la = log(cfg->alpha);
+    double rho2 = (-2 * la + log(1 - 2 * la)) / cfg->gb_tuning;
+    double nr = units * rho2;
+    double half = sqrt(v * 2 * (nr + 1) / nr * (0.5 * log1p(nr) - la));
+    double ln_e = nr * (d * d / v) / (2 * (nr + 1)) - 0.5 * log1p(nr);
+    o->has_gb = true;
+    o->gb_ci_low = o->theta_hat - half;
+    o->gb_ci_high = o->theta_hat + half;
+    o->gb_p_value = ln_e > 0 ? exp(-ln_e) : 1;
+}
+
+static int seq_finish(sy_seq_look_t *o, sy_err_t *err)
+{
+    double all[] = {o->theta_hat, o->variance, o->log_lambda, o->always_valid_p,
+                    o->gb_ci_low, o->gb_ci_high, o->gb_p_value};
+    return check_results(all, sizeof(all) / sizeof(all[0]), err);
+}
+
+int sy_stats_seq_look_prop(const sy_seq_cfg_t *cfg, const sy_binom_t *control,
+                           const sy_binom_t *treatment, double prev_p, sy_seq_look_t *out,
+                           sy_err_t *err)
+{
+    int rc = check_seq(cfg, prev_p, err);
+    if (rc == 0)
+        rc = check_binom(control, "control", err);
+    if (rc == 0)
+        rc = check_binom(treatment, "treatment", err);
+    if (rc < 0)
+        return rc;
+
+    sy_seq_look_t o = {.always_valid_p = prev_p};
+    if (control->trials > 0 && treatment->trials > 0) {
+        double n_c = (double)control->trials, n_t = (double)treatment->trials;
+        double p_c = (double)control->successes / n_c, p_t = (double)treatment->successes / n_t;
+        o.has_theta = o.has_variance = true;
+        o.theta_hat = p_t - p_c;
+        o.variance = p_c * (1 - p_c) / n_c + p_t * (1 - p_t) / n_t;
+        if (o.variance > 0)
+            seq_look(cfg, n_c + n_t, prev_p, &o);
+    }
+    rc = seq_finish(&o, err);
+    if (rc < 0)
+        return rc;
+    *out = o;
+    return 0;
+}
+
+int sy_stats_seq_look_mean(const sy_seq_cfg_t *cfg, const sy_moments_t *control,
+                           const sy_moments_t *treatment, double prev_p, sy_seq_look_t *out,
+                           sy_err_t *err)
+{
+    int rc = check_seq(cfg, prev_p, err);
+    if (rc == 0)
+        rc = check_moments(control, "control", err);
+    if (rc == 0)
+        rc = check_moments(treatment, "treatment", err);
+    if (rc < 0)
+        return rc;
+
+    sy_seq_look_t o = {.always_valid_p = prev_p};
+    if (control->n >= 2 && treatment->n >= 2) {
+        double n_c = (double)control->n, n_t = (double)treatment->n;
+        o.has_theta = o.has_variance = true;
+        o.theta_hat = treatment->mean - control->mean;
+        o.variance = control->sd * control->sd / n_c + treatment->sd * treatment->sd / n_t;
+        if (o.variance > 0)
+            seq_look(cfg, n_c + n_t, prev_p, &o);
+    }
+    rc = seq_finish(&o, err);
+    if (rc < 0)
+        return rc;
+    *out = o;
+    return 0;
+}
+
+/* ---- Holm-Bonferroni ------------------------------------------------------------- */
+
+int sy_stats_holm(const double *p, size_t n, double *adjusted, sy_err_t *err)
+{
+    if (n == 0 || n > SY_STATS_MAX_ARMS)
+        return sy_err_set(err, -EINVAL, "p_values", "need 1..%d p-values, got %zu",
+                          SY_STATS_MAX_ARMS, n);
+    for (size_t i = 0; i < n; i++) {
+        if (!(p[i] >= 0 && p[i] <= 1)) {
+            char field[32];
+            snprintf(field, sizeof(field), "p_values[%zu]", i);
+            return sy_err_set(err, -EINVAL, field, "p-value must be in [0, 1]");
+        }
+    }
+    /* Stable insertion sort of indices by p: n is at most SY_STATS_MAX_ARMS. */
+    size_t order[SY_STATS_MAX_ARMS];
+    for (size_t i = 0; i < n; i++) {
+        size_t j = i;
+        for (; j > 0 && p[order[j - 1]] > p[i]; j--)
+            order[j] = order[j - 1];
+        order[j] = i;
+    }
+    double sorted[SY_STATS_MAX_ARMS];
+    for (size_t k = 0; k < n; k++)
+        sorted[k] = p[order[k]];
+    /* adjusted_(k) = max over j <= k of min(1, (n - j) p_(j)), k from 0. */
+    double running = 0;
+    for (size_t k = 0; k < n; k++) {
+        double a = (double)(n - k) * sorted[k];
+        if (a > 1)
+            a = 1;
+        if (a > running)
+            running = a;
+        adjusted[order[k]] = running;
+    }
+    return 0;
+}

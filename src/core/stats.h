@@ -1,0 +1,231 @@
+/* stats.h - the statistics every promotion, rollback and tripwire decision rests on.
+ *
+ * Frequentist tests (two-proportion z-test, Welch's t-test), sample-ratio mismatch,
+ * power and sample size, a Bayesian beta-binomial comparison, the mixture SPRT
+ * always-valid p-value with GrowthBook's sequential interval, and Holm-Bonferroni.
+ * The formulas and conventions are those of ../shared/conformance/stats/README.md,
+ * which is the contract; docs/stats.md explains them for users.
+ *
+ * Conventions everywhere:
+ *  - Differences are treatment minus control. `alternative` is as in statsmodels:
+ *    SY_ALT_LARGER means H1: treatment > control.
+ *  - Counts are int64_t (they can exceed 2^31) and must be below 2^53.
+ *  - Every distribution tail comes from GSL and is computed directly, never as 1 - P.
+ *  - Results are written to caller-owned structs only on success. A call that fails
+ *    returns -EINVAL (malformed input: negative counts, successes > trials, NaN,
+ *    out-of-range parameters), SY_ENOTRIALS, SY_ETOOFEW or SY_EZEROVAR, fills `err`
+ *    (optional) with the offending field and a sentence, and never yields a NaN.
+ *  - A value that is not defined (the lift when the control rate is 0, say) is flagged
+ *    absent by a `has_*` member, never encoded as a number.
+ *
+ * Pure: no I/O, no clock, no allocation, no globals. Thread-safe, with one precondition
+ * shared by every GSL user: GSL's default error handler aborts the process on
+ * underflow deep in a tail, so a program must call gsl_set_error_handler_off() once at
+ * start (the CLI, the tests and the benchmarks do). Every GSL status is then checked here.
+ */
+#ifndef SY_CORE_STATS_H
+#define SY_CORE_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+/* Most arms one comparison takes (SRM, Holm). A/B/n tests stay far below it. */
+#define SY_STATS_MAX_ARMS 64
+
+typedef enum sy_alt {
+    SY_ALT_TWO_SIDED = 0, /* H1: treatment != control */
+    SY_ALT_LARGER,        /* H1: treatment > control */
+    SY_ALT_SMALLER,       /* H1: treatment < control */
+} sy_alt_t;
+
+/* Parses "two-sided", "larger" or "smaller" into `out`. Returns 0, or -EINVAL. */
+int sy_stats_alt_parse(const char *name, sy_alt_t *out);
+
+/* The name sy_stats_alt_parse accepts for `alt`; a static string. */
+const char *sy_stats_alt_name(sy_alt_t alt);
+
+/* Conversions of one arm. */
+typedef struct sy_binom {
+    int64_t successes; /* units that converted, 0..trials */
+    int64_t trials;    /* units exposed */
+} sy_binom_t;
+
+/* Summary statistics of a numeric metric in one arm. */
+typedef struct sy_moments {
+    double mean; /* sample mean */
+    double sd;   /* sample standard deviation, ddof = 1 */
+    int64_t n;   /* sample size */
+} sy_moments_t;
+
+/* ---- The standard normal and Student's t ------------------------------------------ */
+
+double sy_stats_norm_cdf(double x); /* Phi(x) */
+double sy_stats_norm_sf(double x);  /* Q(x) = Phi(-x), accurate in the far upper tail */
+double sy_stats_norm_ppf(double p); /* Phi^-1(p); -inf at 0, +inf at 1, NaN outside */
+double sy_stats_norm_isf(double p); /* Phi^-1(1 - p), accurate for tiny p */
+
+/* Upper tail P(T > t) of Student's t with `df` > 0 (real) degrees of freedom, accurate to
+ * about 1e-11 relative over the whole range: GSL's own tdist_Q is only good to ~1e-7 in
+ * the far tail for 30 < df < 1000, where we use the incomplete beta function instead. */
+double sy_stats_t_sf(double t, double df);
+
+/* ---- Two-proportion z-test ------------------------------------------------------- */
+
+typedef struct sy_ztest {
+    double z;            /* diff / SE (pooled or unpooled SE as asked) */
+    double p_value;      /* for the alternative asked */
+    double diff;         /* p_t - p_c, absolute */
+    double diff_ci_low;  /* two-sided Wald interval of diff at `confidence`, */
+    double diff_ci_high; /* always with the unpooled SE */
+    bool has_lift;       /* false when the control rate is 0: lift undefined */
+    double lift;         /* (p_t - p_c) / p_c, relative */
+    double lift_ci_low;  /* delta-method interval of lift at `confidence` */
+    double lift_ci_high;
+} sy_ztest_t;
+
+/* Two-proportion z-test of treatment against control. `pooled` picks the SE of the test
+ * statistic (pooled: statsmodels proportions_ztest; unpooled: Wald). `confidence` in
+ * (0, 1) is the level of both intervals. Errors, checked in this order: -EINVAL for a
+ * negative count, successes > trials or a bad confidence; SY_ENOTRIALS when an arm has no
+ * trials; SY_EZEROVAR when SE = 0 but the rates differ (one 0, the other 1). SE = 0 with
+ * equal rates is the convention z = 0, p = 1 for every alternative. */
+int sy_stats_ztest(const sy_binom_t *control, const sy_binom_t *treatment, sy_alt_t alt,
+                   bool pooled, double confidence, sy_ztest_t *out, sy_err_t *err);
+
+/* ---- Welch's t-test --------------------------------------------------------------- */
+
+typedef struct sy_welch {
+    double t;            /* (mean_t - mean_c) / sqrt(v_c + v_t), v = sd^2 / n */
+    bool has_df;         /* false only when both sds are 0 (and the means are equal) */
+    double df;           /* Welch-Satterthwaite degrees of freedom, not an integer */
+    double p_value;      /* Student's t with df, for the alternative asked */
+    double diff;         /* mean_t - mean_c */
+    double diff_ci_low;  /* two-sided t interval of diff at `confidence` */
+    double diff_ci_high; /* ([diff, diff] when both sds are 0) */
+} sy_welch_t;
+
+/* Welch's unequal-variance t-test from summary statistics (scipy ttest_ind_from_stats,
+ * equal_var=False). Errors, in order: -EINVAL for a negative or non-finite sd, a
+ * non-finite mean, a negative n or a bad confidence; SY_ETOOFEW when n < 2 in an arm;
+ * SY_EZEROVAR when both sds are 0 and the means differ. Both sds 0 with equal means is
+ * the convention t = 0, p = 1, no df. */
+int sy_stats_welch(const sy_moments_t *control, const sy_moments_t *treatment, sy_alt_t alt,
+                   double confidence, sy_welch_t *out, sy_err_t *err);
+
+/* ---- Sample-ratio mismatch ------------------------------------------------------- */
+
+typedef struct sy_srm {
+    double chi2;    /* Pearson chi-square statistic */
+    int df;         /* variants with weight > 0, minus 1 */
+    double p_value; /* upper tail of chi-square(df) at chi2 */
+    bool mismatch;  /* p_value < alpha */
+} sy_srm_t;
+
+/* Chi-square goodness of fit of `observed` units per variant against the intended split
+ * `weights` (any positive scale), n variants, 2 <= n <= SY_STATS_MAX_ARMS. A variant with
+ * weight 0 and no units is left out. `alpha` in (0, 1) is the SRM threshold (0.001 is
+ * usual). Errors, in order: -EINVAL for a bad n, a negative count or weight, sum of
+ * weights <= 0, or a bad alpha; -EINVAL for units in a variant of weight 0; SY_ENOTRIALS
+ * when nothing was observed; -EINVAL when fewer than 2 variants have weight > 0. */
+int sy_stats_srm(const int64_t *observed, const double *weights, size_t n, double alpha,
+                 sy_srm_t *out, sy_err_t *err);
+
+/* ---- Power and sample size for two proportions ---------------------------------- */
+
+typedef struct sy_power_plan {
+    double baseline;     /* p1, the control rate, in (0, 1) */
+    double mde_relative; /* m != 0: the treatment rate is p2 = p1 (1 + m), in (0, 1) */
+    double alpha;        /* two-sided significance level, in (0, 1) */
+    double power;        /* target power, in (alpha, 1); used by sample size only */
+    double ratio;        /* n_treatment / n_control, > 0 */
+} sy_power_plan_t;
+
+typedef struct sy_sample_size {
+    double effect_size_h;           /* Cohen's h = 2 asin sqrt p2 - 2 asin sqrt p1, signed */
+    double n_control_cohen_h;       /* control-arm size, Cohen's h (NormalIndPower), both
+                                       tails, unrounded */
+    double n_control_pooled_normal; /* control-arm size, pooled-null normal formula, one
+                                       tail (textbook closed form), unrounded */
+} sy_sample_size_t;
+
+typedef struct sy_power {
+    double effect_size_h;       /* as above */
+    double power_cohen_h;       /* achieved power at n_control, Cohen's h, both tails */
+    double power_pooled_normal; /* achieved power at n_control, pooled normal, both tails */
+} sy_power_t;
+
+/* Control-arm sample size that reaches `plan->power`, in both conventions (the treatment
+ * arm is `ratio` times it; callers round up). -EINVAL names the bad field. */
+int sy_stats_sample_size(const sy_power_plan_t *plan, sy_sample_size_t *out, sy_err_t *err);
+
+/* Power achieved with `n_control` > 0 control units (plan->power is not used). -EINVAL
+ * names the bad field. */
+int sy_stats_power(const sy_power_plan_t *plan, double n_control, sy_power_t *out,
+                   sy_err_t *err);
+
+/* ---- Bayesian beta-binomial ------------------------------------------------------ */
+
+typedef struct sy_bayes {
+    double chance_to_beat_control; /* P(p_t > p_c) under the posteriors */
+    double expected_loss_treatment; /* E[max(p_c - p_t, 0)]: the cost of shipping treatment
+                                       if control is really better */
+    double expected_loss_control;   /* E[max(p_t - p_c, 0)] */
+} sy_bayes_t;
+
+/* Posterior comparison with a Beta(prior_alpha, prior_beta) prior on each rate. The
+ * priors must be positive integers (1, 1 is the uniform prior): the exact sum used needs
+ * integer posterior parameters. Zero trials is allowed (the posterior is the prior).
+ * Exact to ~1e-9 for moderate n and ~1e-7 at 1e8 units. -EINVAL for a negative count,
+ * successes > trials or a bad prior. */
+int sy_stats_bayes(const sy_binom_t *control, const sy_binom_t *treatment, double prior_alpha,
+                   double prior_beta, sy_bayes_t *out, sy_err_t *err);
+
+/* ---- Sequential testing (always valid) ------------------------------------------- */
+
+typedef struct sy_seq_cfg {
+    double tau_squared; /* variance of the normal mixing distribution, > 0 */
+    double theta0;      /* the null difference, usually 0 */
+    double alpha;       /* for GrowthBook's interval and rho, in (0, 1) */
+    double gb_tuning;   /* GrowthBook's tuning parameter S (its default is 5000), > 0 */
+} sy_seq_cfg_t;
+
+typedef struct sy_seq_look {
+    bool has_theta;        /* false when an arm has no data */
+    double theta_hat;      /* estimated difference, treatment minus control */
+    bool has_variance;     /* as has_theta */
+    double variance;       /* V_n, the variance of theta_hat */
+    double log_lambda;     /* log of the mixture likelihood ratio; 0 on a degenerate look */
+    double always_valid_p; /* running minimum of exp(-log_lambda) over the looks so far */
+    bool has_gb;           /* false on a degenerate look */
+    double gb_ci_low;      /* GrowthBook's asymptotic confidence sequence at this look */
+    double gb_ci_high;
+    double gb_p_value;     /* GrowthBook's sequential p-value at this look */
+} sy_seq_look_t;
+
+/* One look of the mixture SPRT (Johari, Pekelis & Walsh) on conversion rates, from the
+ * cumulative counts so far. `prev_p` is the previous look's always_valid_p (1 before the
+ * first look); the new one never exceeds it. A look with an empty arm or with V_n = 0 is
+ * degenerate: log_lambda 0, p unchanged, no GrowthBook fields. -EINVAL for bad counts or a
+ * bad configuration or prev_p outside [0, 1]. */
+int sy_stats_seq_look_prop(const sy_seq_cfg_t *cfg, const sy_binom_t *control,
+                           const sy_binom_t *treatment, double prev_p, sy_seq_look_t *out,
+                           sy_err_t *err);
+
+/* As sy_stats_seq_look_prop, for the difference of means; a look where an arm has n < 2
+ * is degenerate and has neither theta_hat nor variance. */
+int sy_stats_seq_look_mean(const sy_seq_cfg_t *cfg, const sy_moments_t *control,
+                           const sy_moments_t *treatment, double prev_p, sy_seq_look_t *out,
+                           sy_err_t *err);
+
+/* ---- Multiple comparisons -------------------------------------------------------- */
+
+/* Holm-Bonferroni adjusted p-values of `n` comparisons (each treatment against control in
+ * an A/B/n test), written to `adjusted` in the order of `p` (it may alias `p`). Reject
+ * comparison i at family-wise level alpha when adjusted[i] < alpha. -EINVAL when n is 0 or
+ * above SY_STATS_MAX_ARMS or a p-value is outside [0, 1]. */
+int sy_stats_holm(const double *p, size_t n, double *adjusted, sy_err_t *err);
+
+#endif
