@@ -249,9 +249,11 @@ int sy_stats_welch(const sy_moments_t *control, const sy_moments_t *treatment, s
                           "%s needs at least 2 samples for a sample sd",
                           control->n < 2 ? "control" : "treatment");
 
-    double v_c = control->sd * control->sd / (double)control->n;
-    double v_t = treatment->sd * treatment->sd / (double)treatment->n;
-    double se = sqrt(v_c + v_t);
+    /* Standard errors of each mean, never squared on their own: sd = 1e-200 or 1e200 would
+     * underflow to a false "zero variance" or overflow to infinity. */
+    double s_c = control->sd / sqrt((double)control->n);
+    double s_t = treatment->sd / sqrt((double)treatment->n);
+    double se = hypot(s_c, s_t);
     sy_welch_t r = {.diff = treatment->mean - control->mean};
     if (se == 0) {
         if (r.diff != 0)
@@ -263,9 +265,8 @@ int sy_stats_welch(const sy_moments_t *control, const sy_moments_t *treatment, s
         *out = r;
         return 0;
     }
-    /* Welch-Satterthwaite in shares of the total variance, so that tiny or huge
-     * variances neither underflow nor overflow when squared. */
-    double a = v_c / (v_c + v_t), b = v_t / (v_c + v_t);
+    /* Welch-Satterthwaite, written with each arm's share of the total variance. */
+    double a = (s_c / se) * (s_c / se), b = (s_t / se) * (s_t / se);
     r.has_df = true;
     r.df = 1 / (a * a / (double)(control->n - 1) + b * b / (double)(treatment->n - 1));
     r.t = r.diff / se;

@@ -1,0 +1,67 @@
+# switchyard: a thin front for Meson + Ninja. Everything real is in meson.build.
+#
+#   make run     install what is missing, build (release), show the CLI with an example
+#   make test    install what is missing, build with ASan+UBSan, run every test
+#   make bench   build optimised and run the benchmarks
+#   make fuzz    build the libFuzzer targets with clang and run each for FUZZ_SECONDS
+#   make format  clang-format every C file
+
+MESON       ?= meson
+FUZZ_SECONDS ?= 60
+RELEASE      = build/release
+TEST         = build/test
+FUZZ         = build/fuzz
+
+.PHONY: all deps build run test bench fuzz format clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+$(RELEASE)/build.ninja:
+	$(MESON) setup $(RELEASE) --buildtype=release -Dtests=true
+
+$(TEST)/build.ninja:
+	$(MESON) setup $(TEST) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+
+build: deps $(RELEASE)/build.ninja
+	$(MESON) compile -C $(RELEASE)
+
+run: build
+	@echo '$$ switchyard --help'
+	@$(RELEASE)/src/switchyard --help
+	@echo
+	@echo '$$ switchyard stats ztest --control 120/1000 --treatment 150/1000'
+	@$(RELEASE)/src/switchyard stats ztest --control 120/1000 --treatment 150/1000
+	@echo
+	@echo '$$ switchyard stats power --baseline 0.10 --mde-relative 0.05'
+	@$(RELEASE)/src/switchyard stats power --baseline 0.10 --mde-relative 0.05
+	@echo
+	@echo "The binary is $(RELEASE)/src/switchyard; 'switchyard stats --help' lists every test."
+
+# meson test's own verdict is folded into the summary, which fails on any failure.
+test: deps $(TEST)/build.ninja
+	$(MESON) compile -C $(TEST)
+	-$(MESON) test -C $(TEST) --print-errorlogs --num-processes 2
+	@scripts/test-summary $(TEST)
+
+bench: build
+	$(RELEASE)/bench/bench-stats
+
+fuzz: deps
+	@command -v clang >/dev/null || apt-get install -y -qq clang
+	@[ -f $(FUZZ)/build.ninja ] || CC=clang $(MESON) setup $(FUZZ) --buildtype=debugoptimized \
+		-Dfuzz=true -Dtests=false -Db_sanitize=address,undefined -Db_lundef=false
+	$(MESON) compile -C $(FUZZ)
+	@for t in $(FUZZ)/fuzz/fuzz-*; do \
+		echo "== $$t ($(FUZZ_SECONDS)s)"; \
+		mkdir -p fuzz/corpus-$$(basename $$t); \
+		$$t -max_total_time=$(FUZZ_SECONDS) fuzz/corpus-$$(basename $$t) fuzz/seeds || exit 1; \
+	done
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build

@@ -1,0 +1,108 @@
+#!/bin/sh
+# cli_stats.sh - drives the real `switchyard stats` binary and the conformance runner.
+#
+# usage: cli_stats.sh SWITCHYARD SY-CONFORMANCE DATA_DIR      (prints TAP)
+set -u
+SY=$1
+CONF=$2
+DATA=$3
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; sed 's/^/# /' "$TMP/out" "$TMP/err" 2>/dev/null | head -20; }
+# check NAME EXPECTED_STATUS PATTERN_IN_STDOUT PATTERN_IN_STDERR -- COMMAND...
+check() {
+    name=$1 want=$2 out_pat=$3 err_pat=$4
+    shift 5
+    "$@" >"$TMP/out" 2>"$TMP/err"
+    got=$?
+    if [ "$got" -ne "$want" ]; then
+        echo "# exit status $got, want $want" >>"$TMP/err"
+        not_ok "$name"
+    elif [ -n "$out_pat" ] && ! grep -Eq -- "$out_pat" "$TMP/out"; then
+        echo "# stdout lacks /$out_pat/" >>"$TMP/err"
+        not_ok "$name"
+    elif [ -n "$err_pat" ] && ! grep -Eq -- "$err_pat" "$TMP/err"; then
+        echo "# stderr lacks /$err_pat/" >>"$TMP/err"
+        not_ok "$name"
+    else
+        ok "$name"
+    fi
+}
+
+check "help lists the stats command" 0 "stats" "" -- "$SY" --help
+check "no command is a usage error" 2 "" "usage" -- "$SY"
+check "unknown command is a usage error" 2 "" "unknown command 'nope'" -- "$SY" nope
+for verb in ztest welch srm power bayes sequential holm; do
+    check "stats --help lists $verb" 0 "^  $verb " "" -- "$SY" stats --help
+    check "stats $verb --help describes --json" 0 "--json" "" -- "$SY" stats "$verb" --help
+done
+
+check "ztest prints a summary with z and p" 0 "z = 1\.9630, p = 0\.0496" "" -- \
+    "$SY" stats ztest --control 120/1000 --treatment 150/1000
+check "ztest --json prints the codec's keys" 0 '"relative_lift": 0\.25' "" -- \
+    "$SY" stats ztest --control 120/1000 --treatment 150/1000 --json
+check "ztest --unpooled --alternative=larger" 0 "unpooled SE, alternative larger" "" -- \
+    "$SY" stats ztest --control 120/1000 --treatment 150/1000 --unpooled --alternative=larger
+check "ztest names a malformed --control" 2 "" "--control: expected SUCCESSES/TRIALS" -- \
+    "$SY" stats ztest --control 120:1000 --treatment 150/1000
+check "ztest names the option core refuses" 2 "" "--treatment: .*exceed" -- \
+    "$SY" stats ztest --control 1/10 --treatment 11/10
+check "ztest --json refusal prints the error object" 2 '"code": "no_trials"' "" -- \
+    "$SY" stats ztest --control 0/0 --treatment 1/10 --json
+check "ztest requires --treatment" 2 "" "--treatment is required" -- \
+    "$SY" stats ztest --control 1/10
+check "unknown option is named" 2 "" "unknown option --bogus" -- \
+    "$SY" stats ztest --bogus 1
+check "option without its value is named" 2 "" "--confidence needs a value" -- \
+    "$SY" stats ztest --control 1/10 --treatment 2/10 --confidence
+check "bad confidence is named" 2 "" "--confidence: confidence must be in" -- \
+    "$SY" stats ztest --control 1/10 --treatment 2/10 --confidence 95
+check "welch prints t, df and p" 0 "t = 2\.1169, df = 216\.33, p = 0\.0354095" "" -- \
+    "$SY" stats welch --control 10:2:100 --treatment 10.6:2.2:120
+check "welch with one unit is too_few_samples" 2 "" "--control: .*too_few_samples" -- \
+    "$SY" stats welch --control 10:2:1 --treatment 10.6:2.2:120
+check "srm flags a mismatch" 0 "MISMATCH" "" -- \
+    "$SY" stats srm --observed 5000,5600 --weights 50,50
+check "srm names units in a zero-weight arm" 2 "" "--observed: " -- \
+    "$SY" stats srm --observed 10,3 --weights 100,0
+check "srm counts weights against variants" 2 "" "--weights: 3 weights for 2 variants" -- \
+    "$SY" stats srm --observed 10,3 --weights 1,1,1
+check "power gives both sample sizes" 0 "Cohen's h: +57756 control" "" -- \
+    "$SY" stats power --baseline 0.1 --mde-relative 0.05
+check "power names a bad baseline" 2 "" "--baseline: baseline must be in" -- \
+    "$SY" stats power --baseline 1.5 --mde-relative 0.05
+check "bayes gives the chance to beat control" 0 "chance treatment beats control +97\.5" "" -- \
+    "$SY" stats bayes --control 120/1000 --treatment 150/1000
+check "bayes names a fractional prior" 2 "" "--prior: " -- \
+    "$SY" stats bayes --control 120/1000 --treatment 150/1000 --prior 0.5,1
+check "sequential rejects after enough evidence" 0 "reject the null at alpha = 0\.05: yes" "" -- \
+    "$SY" stats sequential --tau-squared 0.0001 --look 100/1000,120/1000 \
+    --look 10000/100000,11000/100000
+check "sequential --json has one object per look" 0 '"always_valid_p": 3\.3' "" -- \
+    "$SY" stats sequential --tau-squared 0.0001 --look 0/0,0/0 --look 100/1000,120/1000 \
+    --look 10000/100000,11000/100000 --json
+check "sequential names the bad look" 2 '"field": "looks\[1\]\.control\.successes"' "--look: " -- \
+    "$SY" stats sequential --tau-squared 0.0001 --look 1/10,1/10 --look 12/10,1/10 --json
+check "sequential requires --tau-squared" 2 "" "--tau-squared is required" -- \
+    "$SY" stats sequential --look 1/10,1/10
+check "holm adjusts and decides" 0 "0\.03 +yes" "" -- "$SY" stats holm --p 0.01,0.04,0.03
+
+# The conformance runner: it must pass the shared vectors, and it must be able to fail.
+check "conformance passes the shared vectors" 0 "^[1-9][0-9]* passed, 0 failed$" "" -- \
+    "$CONF" stats
+check "conformance fails a wrong expectation, printing it" 1 \
+    "FAIL .*wrong value.*expected 0\.5, got" "" -- "$CONF" stats "$DATA/conformance/wrong.json"
+check "conformance ends with the counts when failing" 1 "^1 passed, 3 failed$" "" -- \
+    "$CONF" stats "$DATA/conformance/wrong.json"
+check "conformance reads every file of a folder" 0 "^[1-9][0-9]* passed, 0 failed$" "" -- \
+    "$CONF" stats "$DATA/conformance/extra"
+check "conformance fails on a path it cannot read" 1 "cannot read" "" -- \
+    "$CONF" stats "$DATA/no-such-file.json"
+check "conformance usage error without a suite" 2 "" "usage" -- "$CONF"
+
+echo "1..$n"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,764 @@
+/* test_stats.c - tests of src/core/stats.c.
+ *
+ * The shared conformance vectors check digits over many inputs; these tests pin down
+ * behaviour: every degenerate input of stats.h's contract, identities the results must
+ * satisfy, and a few reference values (scipy 1.10 / statsmodels 0.13 / mpmath on Debian
+ * 12, as noted at each).
+ */
+#include "../harness.h"
+
+#include <string.h>
+
+#include "core/stats.h"
+
+static const sy_binom_t c120 = {120, 1000}, t150 = {150, 1000};
+
+/* ---- Distributions ---------------------------------------------------------------- */
+
+static void norm_sf_keeps_digits_far_in_the_upper_tail(void **state)
+{
+    (void)state;
+    /* scipy.stats.norm.sf(30); 1 - cdf(30) would be exactly 0. */
+    assert_close(sy_stats_norm_sf(30), 4.906713927147908e-198, 1e-12, 0);
+    assert_close(sy_stats_norm_cdf(-30), 4.906713927147908e-198, 1e-12, 0);
+}
+
+static void norm_isf_inverts_sf_down_to_tiny_tails(void **state)
+{
+    (void)state;
+    for (double x = 0.5; x < 37; x += 1.5)
+        assert_close(sy_stats_norm_isf(sy_stats_norm_sf(x)), x, 1e-12, 0);
+    assert_close(sy_stats_norm_ppf(0.975), -sy_stats_norm_ppf(0.025), 1e-15, 0);
+}
+
+static void norm_quantiles_are_nan_outside_the_unit_interval(void **state)
+{
+    (void)state;
+    assert_true(isnan(sy_stats_norm_ppf(-0.1)));
+    assert_true(isnan(sy_stats_norm_isf(1.5)));
+    assert_true(isnan(sy_stats_norm_ppf(NAN)));
+}
+
+static void t_sf_is_accurate_in_the_far_tail_where_gsl_tdist_is_not(void **state)
+{
+    (void)state;
+    /* mpmath betainc at 40 digits: P(T > 20 | df 125) and P(T > 9 | df 45.5). */
+    assert_close(sy_stats_t_sf(20, 125), 4.5341222433842435839e-41, 1e-11, 0);
+    assert_close(sy_stats_t_sf(9, 45.5), 5.7348530048770719164e-12, 1e-11, 0);
+}
+
+static void t_sf_is_continuous_where_the_method_switches(void **state)
+{
+    (void)state;
+    for (double t = 0.5; t < 6; t += 0.5) {
+        assert_close(sy_stats_t_sf(t, 30), sy_stats_t_sf(t, 30 + 1e-9), 1e-7, 0);
+        assert_close(sy_stats_t_sf(t, 1000), sy_stats_t_sf(t, 1000 - 1e-9), 1e-7, 0);
+    }
+}
+
+static void t_sf_of_minus_t_is_one_minus_t_sf_of_t(void **state)
+{
+    (void)state;
+    const double dfs[] = {3, 45.5, 500, 5000};
+    for (size_t i = 0; i < 4; i++)
+        assert_close(sy_stats_t_sf(-1.7, dfs[i]) + sy_stats_t_sf(1.7, dfs[i]), 1, 1e-14, 0);
+    assert_true(isnan(sy_stats_t_sf(1, 0)));
+    assert_true(isnan(sy_stats_t_sf(NAN, 10)));
+}
+
+static void alternative_names_round_trip_and_unknown_is_refused(void **state)
+{
+    (void)state;
+    const sy_alt_t alts[] = {SY_ALT_TWO_SIDED, SY_ALT_LARGER, SY_ALT_SMALLER};
+    for (size_t i = 0; i < 3; i++) {
+        sy_alt_t got;
+        assert_int_equal(sy_stats_alt_parse(sy_stats_alt_name(alts[i]), &got), 0);
+        assert_int_equal(got, alts[i]);
+    }
+    sy_alt_t got = SY_ALT_LARGER;
+    assert_int_equal(sy_stats_alt_parse("greater", &got), -EINVAL);
+    assert_int_equal(got, SY_ALT_LARGER);
+}
+
+/* ---- z-test ------------------------------------------------------------------------ */
+
+static void ztest_pooled_matches_statsmodels(void **state)
+{
+    (void)state;
+    sy_ztest_t r;
+    assert_int_equal(sy_stats_ztest(&c120, &t150, SY_ALT_TWO_SIDED, true, 0.95, &r, NULL), 0);
+    /* proportions_ztest([150, 120], [1000, 1000]) */
+    assert_close(r.z, 1.963049807622355, 1e-12, 0);
+    assert_close(r.p_value, 0.04964038686536878, 1e-12, 0);
+    /* confint_proportions_2indep(..., method='wald') */
+    assert_close(r.diff_ci_low, 7.60288212977786e-05, 1e-9, 0);
+    assert_close(r.diff_ci_high, 0.05992397117870222, 1e-12, 0);
+    assert_true(r.has_lift);
+    assert_close(r.lift, 0.25, 1e-12, 0);
+}
+
+static void ztest_unpooled_matches_statsmodels_wald(void **state)
+{
+    (void)state;
+    sy_ztest_t r;
+    assert_int_equal(sy_stats_ztest(&c120, &t150, SY_ALT_TWO_SIDED, false, 0.95, &r, NULL), 0);
+    assert_close(r.z, 1.964943729729648, 1e-12, 0);
+    assert_close(r.p_value, 0.04942075065958091, 1e-12, 0);
+}
+
+static void ztest_one_sided_p_values_split_the_two_sided_one(void **state)
+{
+    (void)state;
+    sy_ztest_t two, larger, smaller;
+    sy_stats_ztest(&c120, &t150, SY_ALT_TWO_SIDED, true, 0.95, &two, NULL);
+    sy_stats_ztest(&c120, &t150, SY_ALT_LARGER, true, 0.95, &larger, NULL);
+    sy_stats_ztest(&c120, &t150, SY_ALT_SMALLER, true, 0.95, &smaller, NULL);
+    assert_close(larger.p_value + smaller.p_value, 1, 1e-15, 0);
+    assert_close(two.p_value, 2 * larger.p_value, 1e-14, 0);
+    assert_true(larger.p_value < smaller.p_value);
+}
+
+static void ztest_equal_rates_give_z_zero_and_one_sided_p_one_half(void **state)
+{
+    (void)state;
+    sy_binom_t a = {100, 1000}, b = {100, 1000};
+    sy_ztest_t r;
+    assert_int_equal(sy_stats_ztest(&a, &b, SY_ALT_LARGER, false, 0.95, &r, NULL), 0);
+    assert_true(r.z == 0);
+    assert_close(r.p_value, 0.5, 1e-15, 0);
+}
+
+static void ztest_zero_se_with_equal_rates_is_z0_p1_for_every_alternative(void **state)
+{
+    (void)state;
+    const sy_binom_t zeros = {0, 100}, ones = {50, 50};
+    for (int alt = SY_ALT_TWO_SIDED; alt <= SY_ALT_SMALLER; alt++) {
+        sy_ztest_t r;
+        assert_int_equal(sy_stats_ztest(&zeros, &zeros, alt, true, 0.95, &r, NULL), 0);
+        assert_true(r.z == 0 && r.p_value == 1);
+        assert_true(r.diff_ci_low == 0 && r.diff_ci_high == 0);
+        assert_false(r.has_lift); /* control rate 0 */
+        assert_int_equal(sy_stats_ztest(&ones, &ones, alt, false, 0.95, &r, NULL), 0);
+        assert_true(r.z == 0 && r.p_value == 1);
+        assert_true(r.has_lift && r.lift == 0 && r.lift_ci_low == 0 && r.lift_ci_high == 0);
+    }
+}
+
+static void ztest_refuses_perfect_separation_unpooled_as_zero_variance(void **state)
+{
+    (void)state;
+    sy_binom_t all = {5, 5}, none = {0, 5};
+    sy_ztest_t r;
+    sy_err_t err;
+    assert_int_equal(sy_stats_ztest(&all, &none, SY_ALT_TWO_SIDED, false, 0.95, &r, &err),
+                     SY_EZEROVAR);
+    assert_int_equal(err.code, SY_EZEROVAR);
+    /* Pooled, the SE is not 0: the test is defined. */
+    assert_int_equal(sy_stats_ztest(&all, &none, SY_ALT_TWO_SIDED, true, 0.95, &r, NULL), 0);
+    assert_true(isfinite(r.z) && r.z < 0);
+}
+
+static void ztest_refuses_bad_counts_naming_the_field(void **state)
+{
+    (void)state;
+    struct {
+        sy_binom_t c, t;
+        int code;
+        const char *field;
+    } cases[] = {
+        {{-1, 10}, {5, 10}, -EINVAL, "control.successes"},
+        {{1, -10}, {5, 10}, -EINVAL, "control.trials"},
+        {{11, 10}, {5, 10}, -EINVAL, "control.successes"},
+        {{1, 10}, {12, 10}, -EINVAL, "treatment.successes"},
+        {{0, 0}, {5, 10}, SY_ENOTRIALS, "control.trials"},
+        {{1, 10}, {0, 0}, SY_ENOTRIALS, "treatment.trials"},
+        {{1, 10}, {1, INT64_C(1) << 53}, -EINVAL, "treatment.trials"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sy_ztest_t r;
+        sy_err_t err;
+        assert_int_equal(
+            sy_stats_ztest(&cases[i].c, &cases[i].t, SY_ALT_TWO_SIDED, true, 0.95, &r, &err),
+            cases[i].code);
+        assert_string_equal(err.field, cases[i].field);
+    }
+}
+
+static void ztest_refuses_confidence_outside_the_open_unit_interval(void **state)
+{
+    (void)state;
+    const double bad[] = {0, 1, -0.5, 95, NAN, INFINITY};
+    for (size_t i = 0; i < 6; i++) {
+        sy_ztest_t r;
+        sy_err_t err;
+        assert_int_equal(sy_stats_ztest(&c120, &t150, SY_ALT_TWO_SIDED, true, bad[i], &r, &err),
+                         -EINVAL);
+        assert_string_equal(err.field, "confidence");
+    }
+}
+
+static void ztest_failure_leaves_the_result_untouched(void **state)
+{
+    (void)state;
+    sy_binom_t bad = {11, 10};
+    sy_ztest_t r, before;
+    memset(&r, 0x5a, sizeof(r));
+    memcpy(&before, &r, sizeof(r));
+    assert_int_equal(sy_stats_ztest(&bad, &t150, SY_ALT_TWO_SIDED, true, 0.95, &r, NULL), -EINVAL);
+    assert_memory_equal(&r, &before, sizeof(r));
+}
+
+static void ztest_counts_beyond_32_bits_are_exact(void **state)
+{
+    (void)state;
+    sy_binom_t c = {300000000, INT64_C(3000000000)}, t = {303000000, INT64_C(3000000000)};
+    sy_ztest_t r;
+    assert_int_equal(sy_stats_ztest(&c, &t, SY_ALT_TWO_SIDED, false, 0.95, &r, NULL), 0);
+    assert_close(r.diff, 0.001, 1e-12, 0);
+    assert_close(r.lift, 0.01, 1e-10, 0);
+    assert_true(r.p_value < 1e-100 && r.p_value >= 0);
+}
+
+static void ztest_intervals_widen_with_confidence(void **state)
+{
+    (void)state;
+    sy_ztest_t r90, r99;
+    sy_stats_ztest(&c120, &t150, SY_ALT_TWO_SIDED, true, 0.90, &r90, NULL);
+    sy_stats_ztest(&c120, &t150, SY_ALT_TWO_SIDED, true, 0.99, &r99, NULL);
+    assert_true(r99.diff_ci_low < r90.diff_ci_low && r99.diff_ci_high > r90.diff_ci_high);
+    assert_true(r99.lift_ci_low < r90.lift_ci_low && r99.lift_ci_high > r90.lift_ci_high);
+    assert_close(r90.z, r99.z, 0, 0); /* z does not depend on the level */
+}
+
+/* ---- Welch -------------------------------------------------------------------------- */
+
+static void welch_matches_scipy(void **state)
+{
+    (void)state;
+    sy_moments_t c = {10.0, 2.0, 100}, t = {10.6, 2.2, 120};
+    sy_welch_t r;
+    assert_int_equal(sy_stats_welch(&c, &t, SY_ALT_TWO_SIDED, 0.95, &r, NULL), 0);
+    /* ttest_ind_from_stats(10.6, 2.2, 120, 10.0, 2.0, 100, equal_var=False) */
+    assert_close(r.t, 2.116914689076976, 1e-12, 0);
+    assert_close(r.p_value, 0.035409478599835606, 1e-11, 0);
+    assert_true(r.has_df && r.df > 200 && r.df < 218);
+    assert_true(r.diff_ci_low > 0 && r.diff_ci_high > r.diff); /* p < 0.05: CI excludes 0 */
+}
+
+static void welch_with_one_sd_zero_takes_the_other_arms_df(void **state)
+{
+    (void)state;
+    sy_moments_t c = {5, 0, 10}, t = {6, 2, 25};
+    sy_welch_t r;
+    assert_int_equal(sy_stats_welch(&c, &t, SY_ALT_TWO_SIDED, 0.95, &r, NULL), 0);
+    assert_close(r.df, 24, 1e-14, 0);
+}
+
+static void welch_both_sds_zero_and_equal_means_is_t0_p1_without_df(void **state)
+{
+    (void)state;
+    sy_moments_t c = {5, 0, 10}, t = {5, 0, 10};
+    sy_welch_t r;
+    assert_int_equal(sy_stats_welch(&c, &t, SY_ALT_LARGER, 0.95, &r, NULL), 0);
+    assert_true(r.t == 0 && r.p_value == 1 && !r.has_df);
+}
+
+static void welch_refuses_degenerate_inputs_with_their_codes(void **state)
+{
+    (void)state;
+    struct {
+        sy_moments_t c, t;
+        int code;
+        const char *field;
+    } cases[] = {
+        {{5, 0, 10}, {6, 0, 10}, SY_EZEROVAR, ""},
+        {{1, 1, 1}, {2, 1, 5}, SY_ETOOFEW, "control.n"},
+        {{1, 1, 5}, {2, 1, 0}, SY_ETOOFEW, "treatment.n"},
+        {{1, -1, 5}, {1, 1, 5}, -EINVAL, "control.sd"},
+        {{NAN, 1, 5}, {1, 1, 5}, -EINVAL, "control.mean"},
+        {{1, 1, 5}, {1, INFINITY, 5}, -EINVAL, "treatment.sd"},
+        {{1, 1, -5}, {1, 1, 5}, -EINVAL, "control.n"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sy_welch_t r;
+        sy_err_t err;
+        assert_int_equal(sy_stats_welch(&cases[i].c, &cases[i].t, SY_ALT_TWO_SIDED, 0.95, &r,
+                                        &err),
+                         cases[i].code);
+        assert_string_equal(err.field, cases[i].field);
+    }
+}
+
+static void welch_df_survives_extreme_variances(void **state)
+{
+    (void)state;
+    sy_moments_t c = {0, 1e-200, 10}, t = {1e-199, 1e-200, 20};
+    sy_welch_t r;
+    assert_int_equal(sy_stats_welch(&c, &t, SY_ALT_TWO_SIDED, 0.95, &r, NULL), 0);
+    assert_true(isfinite(r.df) && r.df >= 9 && r.df <= 28);
+    sy_moments_t big_c = {0, 1e200, 10}, big_t = {1, 1e200, 20};
+    assert_int_equal(sy_stats_welch(&big_c, &big_t, SY_ALT_TWO_SIDED, 0.95, &r, NULL), 0);
+    assert_true(isfinite(r.df) && isfinite(r.p_value));
+}
+
+/* ---- SRM ---------------------------------------------------------------------------- */
+
+static void srm_on_the_intended_split_is_chi2_zero_p_one(void **state)
+{
+    (void)state;
+    int64_t obs[] = {500, 500};
+    double w[] = {50, 50};
+    sy_srm_t r;
+    assert_int_equal(sy_stats_srm(obs, w, 2, 0.001, &r, NULL), 0);
+    assert_true(r.chi2 == 0 && r.df == 1 && r.p_value == 1 && !r.mismatch);
+}
+
+static void srm_matches_scipy_and_flags_below_alpha(void **state)
+{
+    (void)state;
+    int64_t obs[] = {5000, 5300};
+    double w[] = {0.5, 0.5};
+    sy_srm_t r;
+    assert_int_equal(sy_stats_srm(obs, w, 2, 0.001, &r, NULL), 0);
+    assert_close(r.p_value, 0.003116693839866867, 1e-12, 0); /* scipy chisquare */
+    assert_false(r.mismatch);
+    assert_int_equal(sy_stats_srm(obs, w, 2, 0.01, &r, NULL), 0);
+    assert_true(r.mismatch);
+}
+
+static void srm_weight_scale_does_not_matter(void **state)
+{
+    (void)state;
+    int64_t obs[] = {310, 290, 400};
+    double w1[] = {0.3, 0.3, 0.4}, w100[] = {30, 30, 40};
+    sy_srm_t a, b;
+    sy_stats_srm(obs, w1, 3, 0.001, &a, NULL);
+    sy_stats_srm(obs, w100, 3, 0.001, &b, NULL);
+    assert_close(a.chi2, b.chi2, 1e-12, 0);
+    assert_int_equal(a.df, 2);
+}
+
+static void srm_leaves_out_a_zero_weight_arm_without_units(void **state)
+{
+    (void)state;
+    int64_t obs[] = {500, 0, 520};
+    double w[] = {1, 0, 1};
+    sy_srm_t r;
+    assert_int_equal(sy_stats_srm(obs, w, 3, 0.001, &r, NULL), 0);
+    assert_int_equal(r.df, 1);
+}
+
+static void srm_refuses_degenerate_inputs_with_their_codes(void **state)
+{
+    (void)state;
+    int64_t units_in_zero[] = {10, 3}, none[] = {0, 0}, neg[] = {-1, 5}, ok[] = {5, 5};
+    double w_zero[] = {100, 0}, w_eq[] = {1, 1}, w_neg[] = {-1, 2}, w_nan[] = {NAN, 1},
+           w_sum0[] = {0, 0}, w_one[] = {1, 0};
+    int64_t ok1[] = {5, 0};
+    sy_srm_t r;
+    sy_err_t err;
+    assert_int_equal(sy_stats_srm(units_in_zero, w_zero, 2, 0.001, &r, &err), -EINVAL);
+    assert_string_equal(err.field, "observed[1]");
+    assert_int_equal(sy_stats_srm(none, w_eq, 2, 0.001, &r, &err), SY_ENOTRIALS);
+    assert_int_equal(sy_stats_srm(neg, w_eq, 2, 0.001, &r, &err), -EINVAL);
+    assert_string_equal(err.field, "observed[0]");
+    assert_int_equal(sy_stats_srm(ok, w_neg, 2, 0.001, &r, &err), -EINVAL);
+    assert_string_equal(err.field, "weights[0]");
+    assert_int_equal(sy_stats_srm(ok, w_nan, 2, 0.001, &r, &err), -EINVAL);
+    assert_int_equal(sy_stats_srm(ok, w_sum0, 2, 0.001, &r, &err), -EINVAL);
+    assert_int_equal(sy_stats_srm(ok1, w_one, 2, 0.001, &r, &err), -EINVAL); /* one live arm */
+    assert_int_equal(sy_stats_srm(ok, w_eq, 1, 0.001, &r, &err), -EINVAL);
+    assert_int_equal(sy_stats_srm(ok, w_eq, 2, 0, &r, &err), -EINVAL);
+    assert_string_equal(err.field, "alpha");
+    assert_int_equal(sy_stats_srm(ok, w_eq, SY_STATS_MAX_ARMS + 1, 0.001, &r, &err), -EINVAL);
+}
+
+/* ---- Power and sample size ---------------------------------------------------------- */
+
+static const sy_power_plan_t plan10 = {0.10, 0.05, 0.05, 0.8, 1.0};
+
+static void sample_size_cohen_h_reaches_exactly_the_target_power(void **state)
+{
+    (void)state;
+    const double alphas[] = {0.01, 0.05, 0.1}, powers[] = {0.5, 0.8, 0.95};
+    for (size_t i = 0; i < 3; i++) {
+        sy_power_plan_t plan = plan10;
+        plan.alpha = alphas[i];
+        plan.power = powers[i];
+        sy_sample_size_t s;
+        sy_power_t p;
+        assert_int_equal(sy_stats_sample_size(&plan, &s, NULL), 0);
+        assert_int_equal(sy_stats_power(&plan, s.n_control_cohen_h, &p, NULL), 0);
+        assert_close(p.power_cohen_h, plan.power, 1e-12, 0);
+    }
+}
+
+static void sample_size_matches_the_textbook_example(void **state)
+{
+    (void)state;
+    sy_sample_size_t s;
+    assert_int_equal(sy_stats_sample_size(&plan10, &s, NULL), 0);
+    /* statsmodels: NormalIndPower / samplesize_proportions_2indep_onetail */
+    assert_close(s.n_control_cohen_h, 57755.6390053981, 1e-9, 0);
+    assert_close(s.n_control_pooled_normal, 57762.65145412929, 1e-9, 0);
+}
+
+static void sample_size_with_twice_the_treatment_needs_three_quarters_control(void **state)
+{
+    (void)state;
+    /* Cohen's h depends on n_eff = n_c r / (1 + r): r = 1 gives n_c / 2, r = 2 gives
+     * 2 n_c / 3, so the same n_eff needs 3/4 of the control units. */
+    sy_power_plan_t plan2 = plan10;
+    plan2.ratio = 2;
+    sy_sample_size_t s1, s2;
+    sy_stats_sample_size(&plan10, &s1, NULL);
+    sy_stats_sample_size(&plan2, &s2, NULL);
+    assert_close(s2.n_control_cohen_h, 0.75 * s1.n_control_cohen_h, 1e-12, 0);
+}
+
+static void power_grows_with_units_and_effect_sign_does_not_matter_to_it(void **state)
+{
+    (void)state;
+    sy_power_t a, b;
+    sy_stats_power(&plan10, 10000, &a, NULL);
+    sy_stats_power(&plan10, 20000, &b, NULL);
+    assert_true(b.power_cohen_h > a.power_cohen_h);
+    assert_true(b.power_pooled_normal > a.power_pooled_normal);
+    sy_power_plan_t down = {0.5, -0.1, 0.05, 0.9, 1};
+    sy_sample_size_t s;
+    assert_int_equal(sy_stats_sample_size(&down, &s, NULL), 0);
+    assert_true(s.effect_size_h < 0 && s.n_control_cohen_h > 0);
+}
+
+static void power_refuses_each_invalid_parameter_by_name(void **state)
+{
+    (void)state;
+    struct {
+        sy_power_plan_t plan;
+        const char *field;
+    } cases[] = {
+        {{0.0, 0.1, 0.05, 0.8, 1}, "baseline"},       {{1.0, 0.1, 0.05, 0.8, 1}, "baseline"},
+        {{0.1, 0.0, 0.05, 0.8, 1}, "mde_relative"},   {{0.9, 0.2, 0.05, 0.8, 1}, "mde_relative"},
+        {{0.1, -1.0, 0.05, 0.8, 1}, "mde_relative"},  {{0.1, 0.1, 0.0, 0.8, 1}, "alpha"},
+        {{0.1, 0.1, 0.05, 0.04, 1}, "power"},         {{0.1, 0.1, 0.05, 1.0, 1}, "power"},
+        {{0.1, 0.1, 0.05, 0.8, 0}, "ratio"},          {{NAN, 0.1, 0.05, 0.8, 1}, "baseline"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sy_sample_size_t s;
+        sy_err_t err;
+        assert_int_equal(sy_stats_sample_size(&cases[i].plan, &s, &err), -EINVAL);
+        assert_string_equal(err.field, cases[i].field);
+    }
+    sy_power_t p;
+    sy_err_t err;
+    assert_int_equal(sy_stats_power(&plan10, 0, &p, &err), -EINVAL);
+    assert_string_equal(err.field, "n_control");
+    assert_int_equal(sy_stats_power(&plan10, INFINITY, &p, &err), -EINVAL);
+}
+
+/* ---- Bayes ---------------------------------------------------------------------------- */
+
+static void bayes_with_no_data_is_the_prior_half_and_one_sixth(void **state)
+{
+    (void)state;
+    sy_binom_t none = {0, 0};
+    sy_bayes_t r;
+    assert_int_equal(sy_stats_bayes(&none, &none, 1, 1, &r, NULL), 0);
+    /* Two independent uniforms: P(X > Y) = 1/2, E[max(X - Y, 0)] = E|X - Y| / 2 = 1/6. */
+    assert_close(r.chance_to_beat_control, 0.5, 1e-14, 0);
+    assert_close(r.expected_loss_treatment, 1.0 / 6, 1e-14, 0);
+    assert_close(r.expected_loss_control, 1.0 / 6, 1e-14, 0);
+}
+
+static void bayes_one_success_against_the_prior_matches_the_integrals(void **state)
+{
+    (void)state;
+    /* Treatment Beta(2, 1) (density 2x) against a uniform control:
+     * P(X > Y) = E[X] = 2/3; E[max(X - Y, 0)] = E[X^2] / 2 = 1/4;
+     * E[max(Y - X, 0)] = E[(1 - X)^2] / 2 = 1/12. */
+    sy_binom_t c = {0, 0}, t = {1, 1};
+    sy_bayes_t r;
+    assert_int_equal(sy_stats_bayes(&c, &t, 1, 1, &r, NULL), 0);
+    assert_close(r.chance_to_beat_control, 2.0 / 3, 1e-14, 0);
+    assert_close(r.expected_loss_control, 0.25, 1e-14, 0);
+    assert_close(r.expected_loss_treatment, 1.0 / 12, 1e-14, 0);
+}
+
+static void bayes_losses_differ_by_the_difference_of_posterior_means(void **state)
+{
+    (void)state;
+    const sy_binom_t arms[][2] = {{{120, 1000}, {150, 1000}},
+                                  {{3, 40}, {9, 35}},
+                                  {{1000000, 10000000}, {1001000, 10000000}},
+                                  {{10000000, 100000000}, {10002000, 100000000}}};
+    for (size_t i = 0; i < 4; i++) {
+        const sy_binom_t *c = &arms[i][0], *t = &arms[i][1];
+        sy_bayes_t r;
+        assert_int_equal(sy_stats_bayes(c, t, 1, 1, &r, NULL), 0);
+        double mean_c = (1.0 + (double)c->successes) / (2.0 + (double)c->trials);
+        double mean_t = (1.0 + (double)t->successes) / (2.0 + (double)t->trials);
+        assert_close(r.expected_loss_control - r.expected_loss_treatment, mean_t - mean_c, 1e-6,
+                     1e-12);
+    }
+}
+
+static void bayes_swapping_the_arms_mirrors_every_answer(void **state)
+{
+    (void)state;
+    sy_binom_t a = {30, 400}, b = {45, 380};
+    sy_bayes_t ab, ba;
+    sy_stats_bayes(&a, &b, 1, 1, &ab, NULL);
+    sy_stats_bayes(&b, &a, 1, 1, &ba, NULL);
+    assert_close(ab.chance_to_beat_control + ba.chance_to_beat_control, 1, 1e-12, 0);
+    assert_close(ab.expected_loss_treatment, ba.expected_loss_control, 1e-12, 0);
+    assert_close(ab.expected_loss_control, ba.expected_loss_treatment, 1e-12, 0);
+}
+
+static void bayes_keeps_digits_of_a_tiny_chance(void **state)
+{
+    (void)state;
+    sy_binom_t c = {500, 1000}, t = {100, 1000};
+    sy_bayes_t r;
+    assert_int_equal(sy_stats_bayes(&c, &t, 1, 1, &r, NULL), 0);
+    assert_true(r.chance_to_beat_control > 0 && r.chance_to_beat_control < 1e-60);
+    assert_true(r.expected_loss_control >= 0 && r.expected_loss_control < 1e-60);
+    assert_close(r.expected_loss_treatment, 501.0 / 1002 - 101.0 / 1002, 1e-12, 0);
+}
+
+static void bayes_refuses_bad_counts_and_non_integer_priors(void **state)
+{
+    (void)state;
+    sy_binom_t ok = {1, 10}, over = {11, 10}, neg = {0, -1};
+    sy_bayes_t r;
+    sy_err_t err;
+    assert_int_equal(sy_stats_bayes(&over, &ok, 1, 1, &r, &err), -EINVAL);
+    assert_string_equal(err.field, "control.successes");
+    assert_int_equal(sy_stats_bayes(&ok, &neg, 1, 1, &r, &err), -EINVAL);
+    assert_string_equal(err.field, "treatment.trials");
+    assert_int_equal(sy_stats_bayes(&ok, &ok, 0.5, 1, &r, &err), -EINVAL);
+    assert_string_equal(err.field, "prior.alpha");
+    assert_int_equal(sy_stats_bayes(&ok, &ok, 1, 0, &r, &err), -EINVAL);
+    assert_string_equal(err.field, "prior.beta");
+    assert_int_equal(sy_stats_bayes(&ok, &ok, 1, NAN, &r, &err), -EINVAL);
+}
+
+/* ---- Sequential ------------------------------------------------------------------------- */
+
+static const sy_seq_cfg_t seq_cfg = {1e-4, 0, 0.05, 5000};
+
+static void seq_p_never_increases_over_looks(void **state)
+{
+    (void)state;
+    /* Data drift back towards no effect after look 2: Lambda falls, p must not rise. */
+    const int64_t conv_t[] = {130, 260, 330, 420};
+    double p = 1;
+    for (int i = 0; i < 4; i++) {
+        sy_binom_t c = {100 * (i + 1), 1000 * (i + 1)}, t = {conv_t[i], 1000 * (i + 1)};
+        sy_seq_look_t r;
+        assert_int_equal(sy_stats_seq_look_prop(&seq_cfg, &c, &t, p, &r, NULL), 0);
+        assert_true(r.always_valid_p <= p);
+        assert_true(r.always_valid_p <= exp(-r.log_lambda) * (1 + 1e-15));
+        p = r.always_valid_p;
+    }
+    assert_true(p < 1);
+}
+
+static void seq_degenerate_look_keeps_p_and_has_no_interval(void **state)
+{
+    (void)state;
+    sy_binom_t empty = {0, 0}, zeros = {0, 20}, some = {3, 20};
+    sy_seq_look_t r;
+    assert_int_equal(sy_stats_seq_look_prop(&seq_cfg, &empty, &some, 0.3, &r, NULL), 0);
+    assert_true(!r.has_theta && !r.has_variance && !r.has_gb);
+    assert_true(r.log_lambda == 0 && r.always_valid_p == 0.3);
+    assert_int_equal(sy_stats_seq_look_prop(&seq_cfg, &zeros, &zeros, 0.3, &r, NULL), 0);
+    assert_true(r.has_theta && r.theta_hat == 0 && r.has_variance && r.variance == 0);
+    assert_true(!r.has_gb && r.always_valid_p == 0.3);
+}
+
+static void seq_mean_look_with_fewer_than_two_units_has_no_estimate(void **state)
+{
+    (void)state;
+    sy_moments_t one = {4, 0, 1}, many = {7.5, 1, 30};
+    sy_seq_look_t r;
+    assert_int_equal(sy_stats_seq_look_mean(&seq_cfg, &one, &many, 1, &r, NULL), 0);
+    assert_true(!r.has_theta && !r.has_variance && r.log_lambda == 0);
+    sy_moments_t c = {10, 2, 400}, t = {10.5, 2, 400};
+    sy_seq_cfg_t cfg = {0.25, 0, 0.05, 5000};
+    assert_int_equal(sy_stats_seq_look_mean(&cfg, &c, &t, 1, &r, NULL), 0);
+    assert_close(r.theta_hat, 0.5, 1e-15, 0);
+    assert_close(r.variance, 4.0 / 400 + 4.0 / 400, 1e-15, 0);
+}
+
+static void seq_log_lambda_matches_the_papers_form(void **state)
+{
+    (void)state;
+    /* Equal arms of n units: V_n = V / n and
+     * Lambda = sqrt(V / (V + n tau2)) exp(n^2 tau2 theta^2 / (2 V (V + n tau2))). */
+    sy_binom_t c = {200, 2000}, t = {250, 2000};
+    sy_seq_look_t r;
+    assert_int_equal(sy_stats_seq_look_prop(&seq_cfg, &c, &t, 1, &r, NULL), 0);
+    double n = 2000, tau2 = seq_cfg.tau_squared, th = 0.125 - 0.1;
+    double v = 0.1 * 0.9 + 0.125 * 0.875;
+    double lam = sqrt(v / (v + n * tau2)) * exp(n * n * tau2 * th * th / (2 * v * (v + n * tau2)));
+    assert_close(r.log_lambda, log(lam), 1e-12, 1e-14);
+}
+
+static void seq_growthbook_p_is_msprt_with_a_data_dependent_tau(void **state)
+{
+    (void)state;
+    sy_binom_t c = {1000, 10000}, t = {1100, 10000};
+    sy_seq_look_t gb, m;
+    assert_int_equal(sy_stats_seq_look_prop(&seq_cfg, &c, &t, 1, &gb, NULL), 0);
+    double la = log(seq_cfg.alpha);
+    double rho2 = (-2 * la + log(1 - 2 * la)) / seq_cfg.gb_tuning;
+    sy_seq_cfg_t cfg = seq_cfg;
+    cfg.tau_squared = rho2 * 20000 * gb.variance;
+    assert_int_equal(sy_stats_seq_look_prop(&cfg, &c, &t, 1, &m, NULL), 0);
+    assert_true(gb.gb_p_value < 1);
+    assert_close(gb.gb_p_value, exp(-m.log_lambda), 1e-10, 0);
+}
+
+static void seq_growthbook_interval_excludes_zero_exactly_when_p_is_below_alpha(void **state)
+{
+    (void)state;
+    const int64_t conv_t[] = {1000, 1050, 1090, 1100, 1120, 1200, 900};
+    int significant = 0;
+    for (size_t i = 0; i < sizeof(conv_t) / sizeof(conv_t[0]); i++) {
+        sy_binom_t c = {1000, 10000}, t = {conv_t[i], 10000};
+        sy_seq_look_t r;
+        assert_int_equal(sy_stats_seq_look_prop(&seq_cfg, &c, &t, 1, &r, NULL), 0);
+        bool excludes = r.gb_ci_low > 0 || r.gb_ci_high < 0;
+        assert_int_equal(excludes, r.gb_p_value < seq_cfg.alpha);
+        significant += excludes;
+    }
+    assert_true(significant > 0 && significant < 7); /* the data cover both outcomes */
+}
+
+static void seq_overwhelming_evidence_underflows_p_to_zero_not_nan(void **state)
+{
+    (void)state;
+    sy_binom_t c = {10000000, 100000000}, t = {10200000, 100000000};
+    sy_seq_look_t r;
+    assert_int_equal(sy_stats_seq_look_prop(&seq_cfg, &c, &t, 1, &r, NULL), 0);
+    assert_true(r.log_lambda > 700);
+    assert_true(r.always_valid_p == 0 && r.gb_p_value == 0);
+}
+
+static void seq_refuses_a_bad_configuration_by_name(void **state)
+{
+    (void)state;
+    struct {
+        sy_seq_cfg_t cfg;
+        double prev_p;
+        const char *field;
+    } cases[] = {
+        {{0, 0, 0.05, 5000}, 1, "tau_squared"},     {{1e-4, NAN, 0.05, 5000}, 1, "theta0"},
+        {{1e-4, 0, 1, 5000}, 1, "alpha"},           {{1e-4, 0, 0.05, 0}, 1, "gb_tuning_parameter"},
+        {{1e-4, 0, 0.05, 5000}, 1.5, "prev_p"},     {{-1, 0, 0.05, 5000}, 1, "tau_squared"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sy_seq_look_t r;
+        sy_err_t err;
+        assert_int_equal(
+            sy_stats_seq_look_prop(&cases[i].cfg, &c120, &t150, cases[i].prev_p, &r, &err),
+            -EINVAL);
+        assert_string_equal(err.field, cases[i].field);
+    }
+    sy_binom_t over = {5, 4};
+    sy_seq_look_t r;
+    assert_int_equal(sy_stats_seq_look_prop(&seq_cfg, &over, &t150, 1, &r, NULL), -EINVAL);
+}
+
+/* ---- Holm ------------------------------------------------------------------------------- */
+
+static void holm_matches_the_hand_computation(void **state)
+{
+    (void)state;
+    /* Sorted 0.01, 0.03, 0.04 -> 3 x 0.01, 2 x 0.03, max(0.06, 1 x 0.04). */
+    double p[] = {0.01, 0.04, 0.03}, adj[3];
+    assert_int_equal(sy_stats_holm(p, 3, adj, NULL), 0);
+    assert_close(adj[0], 0.03, 1e-15, 0);
+    assert_close(adj[1], 0.06, 1e-15, 0);
+    assert_close(adj[2], 0.06, 1e-15, 0);
+}
+
+static void holm_caps_at_one_and_may_adjust_in_place(void **state)
+{
+    (void)state;
+    double p[] = {0.5, 0.9, 0.2, 0.2};
+    assert_int_equal(sy_stats_holm(p, 4, p, NULL), 0);
+    assert_close(p[2], 0.8, 1e-15, 0); /* ties keep their order: 4 x 0.2, then 3 x 0.2 */
+    assert_close(p[3], 0.8, 1e-15, 0);
+    assert_close(p[0], 1, 0, 0);
+    assert_close(p[1], 1, 0, 0);
+}
+
+static void holm_refuses_empty_too_many_and_out_of_range(void **state)
+{
+    (void)state;
+    double p[SY_STATS_MAX_ARMS + 1] = {0}, adj[SY_STATS_MAX_ARMS + 1];
+    sy_err_t err;
+    assert_int_equal(sy_stats_holm(p, 0, adj, &err), -EINVAL);
+    assert_int_equal(sy_stats_holm(p, SY_STATS_MAX_ARMS + 1, adj, &err), -EINVAL);
+    p[1] = 1.5;
+    assert_int_equal(sy_stats_holm(p, 2, adj, &err), -EINVAL);
+    assert_string_equal(err.field, "p_values[1]");
+    p[1] = NAN;
+    assert_int_equal(sy_stats_holm(p, 2, adj, &err), -EINVAL);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(norm_sf_keeps_digits_far_in_the_upper_tail),
+    cmocka_unit_test(norm_isf_inverts_sf_down_to_tiny_tails),
+    cmocka_unit_test(norm_quantiles_are_nan_outside_the_unit_interval),
+    cmocka_unit_test(t_sf_is_accurate_in_the_far_tail_where_gsl_tdist_is_not),
+    cmocka_unit_test(t_sf_is_continuous_where_the_method_switches),
+    cmocka_unit_test(t_sf_of_minus_t_is_one_minus_t_sf_of_t),
+    cmocka_unit_test(alternative_names_round_trip_and_unknown_is_refused),
+    cmocka_unit_test(ztest_pooled_matches_statsmodels),
+    cmocka_unit_test(ztest_unpooled_matches_statsmodels_wald),
+    cmocka_unit_test(ztest_one_sided_p_values_split_the_two_sided_one),
+    cmocka_unit_test(ztest_equal_rates_give_z_zero_and_one_sided_p_one_half),
+    cmocka_unit_test(ztest_zero_se_with_equal_rates_is_z0_p1_for_every_alternative),
+    cmocka_unit_test(ztest_refuses_perfect_separation_unpooled_as_zero_variance),
+    cmocka_unit_test(ztest_refuses_bad_counts_naming_the_field),
+    cmocka_unit_test(ztest_refuses_confidence_outside_the_open_unit_interval),
+    cmocka_unit_test(ztest_failure_leaves_the_result_untouched),
+    cmocka_unit_test(ztest_counts_beyond_32_bits_are_exact),
+    cmocka_unit_test(ztest_intervals_widen_with_confidence),
+    cmocka_unit_test(welch_matches_scipy),
+    cmocka_unit_test(welch_with_one_sd_zero_takes_the_other_arms_df),
+    cmocka_unit_test(welch_both_sds_zero_and_equal_means_is_t0_p1_without_df),
+    cmocka_unit_test(welch_refuses_degenerate_inputs_with_their_codes),
+    cmocka_unit_test(welch_df_survives_extreme_variances),
+    cmocka_unit_test(srm_on_the_intended_split_is_chi2_zero_p_one),
+    cmocka_unit_test(srm_matches_scipy_and_flags_below_alpha),
+    cmocka_unit_test(srm_weight_scale_does_not_matter),
+    cmocka_unit_test(srm_leaves_out_a_zero_weight_arm_without_units),
+    cmocka_unit_test(srm_refuses_degenerate_inputs_with_their_codes),
+    cmocka_unit_test(sample_size_cohen_h_reaches_exactly_the_target_power),
+    cmocka_unit_test(sample_size_matches_the_textbook_example),
+    cmocka_unit_test(sample_size_with_twice_the_treatment_needs_three_quarters_control),
+    cmocka_unit_test(power_grows_with_units_and_effect_sign_does_not_matter_to_it),
+    cmocka_unit_test(power_refuses_each_invalid_parameter_by_name),
+    cmocka_unit_test(bayes_with_no_data_is_the_prior_half_and_one_sixth),
+    cmocka_unit_test(bayes_one_success_against_the_prior_matches_the_integrals),
+    cmocka_unit_test(bayes_losses_differ_by_the_difference_of_posterior_means),
+    cmocka_unit_test(bayes_swapping_the_arms_mirrors_every_answer),
+    cmocka_unit_test(bayes_keeps_digits_of_a_tiny_chance),
+    cmocka_unit_test(bayes_refuses_bad_counts_and_non_integer_priors),
+    cmocka_unit_test(seq_p_never_increases_over_looks),
+    cmocka_unit_test(seq_degenerate_look_keeps_p_and_has_no_interval),
+    cmocka_unit_test(seq_mean_look_with_fewer_than_two_units_has_no_estimate),
+    cmocka_unit_test(seq_log_lambda_matches_the_papers_form),
+    cmocka_unit_test(seq_growthbook_p_is_msprt_with_a_data_dependent_tau),
+    cmocka_unit_test(seq_growthbook_interval_excludes_zero_exactly_when_p_is_below_alpha),
+    cmocka_unit_test(seq_overwhelming_evidence_underflows_p_to_zero_not_nan),
+    cmocka_unit_test(seq_refuses_a_bad_configuration_by_name),
+    cmocka_unit_test(holm_matches_the_hand_computation),
+    cmocka_unit_test(holm_caps_at_one_and_may_adjust_in_place),
+    cmocka_unit_test(holm_refuses_empty_too_many_and_out_of_range),
+};
+
+SY_TEST_MAIN(tests)
