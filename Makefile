@@ -55,9 +55,11 @@ fuzz: deps
 		-Dfuzz=true -Dtests=false -Db_sanitize=address,undefined -Db_lundef=false
 	$(MESON) compile -C $(FUZZ)
 	@for t in $(FUZZ)/fuzz/fuzz-*; do \
+		[ -f "$$t" ] && [ -x "$$t" ] || continue; \
 		echo "== $$t ($(FUZZ_SECONDS)s)"; \
 		mkdir -p fuzz/corpus-$$(basename $$t); \
-		$$t -max_total_time=$(FUZZ_SECONDS) fuzz/corpus-$$(basename $$t) fuzz/seeds || exit 1; \
+		$$t -max_total_time=$(FUZZ_SECONDS) -dict=fuzz/stats.dict \
+			fuzz/corpus-$$(basename $$t) fuzz/seeds || exit 1; \
 	done
 
 format:
