@@ -126,10 +126,14 @@ int main(int argc, char **argv)
         return 2;
     }
     static const struct bench benches[] = {
-        {"ztest (pooled, two-sided)", ztest},   {"welch", welch},
-        {"srm (4 variants)", srm4},             {"sample size (both methods)", sample_size},
-        {"bayes (1e3 units/arm)", bayes_1e3},   {"bayes (1e8 units/arm)", bayes_1e8},
-        {"sequential look (proportion)", seq_look}, {"holm (8 comparisons)", holm8},
+        {"ztest (pooled, two-sided)", ztest},
+        {"welch", welch},
+        {"srm (4 variants)", srm4},
+        {"sample size (both methods)", sample_size},
+        {"bayes (1e3 units/arm)", bayes_1e3},
+        {"bayes (1e8 units/arm)", bayes_1e8},
+        {"sequential look (proportion)", seq_look},
+        {"holm (8 comparisons)", holm8},
     };
     double ref = measure(ref_norm_q, seconds);
     printf("%-32s %12s %14s %10s\n", "benchmark", "ns/call", "calls/s", "x ref");

@@ -13,16 +13,15 @@
 
 static void usage(FILE *to)
 {
-    fprintf(to,
-            "usage: switchyard [--help] [--version] COMMAND [options]\n"
-            "\n"
-            "switchyard is a self-hosted progressive-delivery and experimentation engine.\n"
-            "\n"
-            "commands:\n"
-            "  stats        statistical tests: ztest, welch, srm, power, bayes,\n"
-            "               sequential, holm (switchyard stats --help)\n"
-            "\n"
-            "Each command takes --help. Docs: docs/cli.md, docs/stats.md.\n");
+    fprintf(to, "usage: switchyard [--help] [--version] COMMAND [options]\n"
+                "\n"
+                "switchyard is a self-hosted progressive-delivery and experimentation engine.\n"
+                "\n"
+                "commands:\n"
+                "  stats        statistical tests: ztest, welch, srm, power, bayes,\n"
+                "               sequential, holm (switchyard stats --help)\n"
+                "\n"
+                "Each command takes --help. Docs: docs/cli.md, docs/stats.md.\n");
 }
 
 int main(int argc, char **argv)

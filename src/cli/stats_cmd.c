@@ -99,7 +99,10 @@ static const char *yes(bool b)
 }
 
 #define N_ARGS(a) (sizeof(a) / sizeof((a)[0]))
-#define ARG_JSON {"json", NULL, "print JSON", 0, NULL, NULL, 0}
+#define ARG_JSON                                                                                   \
+    {                                                                                              \
+        "json", NULL, "print JSON", 0, NULL, NULL, 0                                               \
+    }
 
 /* ---- ztest ------------------------------------------------------------------------ */
 
@@ -142,10 +145,10 @@ static int run_ztest(const char *prog, int argc, char **argv)
     double pc = (double)c.successes / (double)c.trials, pt = (double)t.successes / (double)t.trials;
     printf("Two-proportion z-test (%s SE, alternative %s)\n", pooled ? "pooled" : "unpooled",
            sy_stats_alt_name(alt));
-    printf("  control      %lld / %lld  = %.4f%%\n", (long long)c.successes,
-           (long long)c.trials, 100 * pc);
-    printf("  treatment    %lld / %lld  = %.4f%%\n", (long long)t.successes,
-           (long long)t.trials, 100 * pt);
+    printf("  control      %lld / %lld  = %.4f%%\n", (long long)c.successes, (long long)c.trials,
+           100 * pc);
+    printf("  treatment    %lld / %lld  = %.4f%%\n", (long long)t.successes, (long long)t.trials,
+           100 * pt);
     printf("  difference   %+.4f pp, %g%% CI [%+.4f, %+.4f] pp\n", 100 * r.diff, 100 * conf,
            100 * r.diff_ci_low, 100 * r.diff_ci_high);
     if (r.has_lift)
@@ -163,8 +166,8 @@ static int run_ztest(const char *prog, int argc, char **argv)
 static int run_welch(const char *prog, int argc, char **argv)
 {
     struct sy_arg a[] = {
-        {"control", "MEAN:SD:N", "control mean, sample sd and size, e.g. 10.2:2.1:500", 0,
-         NULL, NULL, 0},
+        {"control", "MEAN:SD:N", "control mean, sample sd and size, e.g. 10.2:2.1:500", 0, NULL,
+         NULL, 0},
         {"treatment", "MEAN:SD:N", "treatment mean, sample sd and size", 0, NULL, NULL, 0},
         {"alternative", "ALT", "two-sided (default), larger or smaller", 0, NULL, NULL, 0},
         {"confidence", "LEVEL", "level of the interval (default 0.95)", 0, NULL, NULL, 0},
@@ -175,16 +178,15 @@ static int run_welch(const char *prog, int argc, char **argv)
         return SY_EXIT_USAGE;
     if (help)
         return usage(prog, "--control MEAN:SD:N --treatment MEAN:SD:N [options]",
-                     "Welch's unequal-variance t-test from summary statistics.", a,
-                     N_ARGS(a) - 1);
+                     "Welch's unequal-variance t-test from summary statistics.", a, N_ARGS(a) - 1);
     if (!a[0].value || !a[1].value)
         return missing(prog, a[0].value ? "treatment" : "control");
     sy_moments_t c, t;
     sy_alt_t alt;
     double conf = 0.95;
     if (sy_args_moments(prog, "control", a[0].value, &c) < 0 ||
-        sy_args_moments(prog, "treatment", a[1].value, &t) < 0 ||
-        opt_alt(prog, &a[2], &alt) < 0 || opt_double(prog, &a[3], &conf) < 0)
+        sy_args_moments(prog, "treatment", a[1].value, &t) < 0 || opt_alt(prog, &a[2], &alt) < 0 ||
+        opt_double(prog, &a[3], &conf) < 0)
         return SY_EXIT_USAGE;
     bool json = a[4].value;
 
@@ -235,8 +237,7 @@ static int run_srm(const char *prog, int argc, char **argv)
         return SY_EXIT_USAGE;
     for (size_t i = 0; i < n; i++) {
         if (obs_d[i] != floor(obs_d[i]) || fabs(obs_d[i]) > 9007199254740992.0) {
-            fprintf(stderr, "%s: --observed: expected whole numbers, got '%s'\n", prog,
-                    a[0].value);
+            fprintf(stderr, "%s: --observed: expected whole numbers, got '%s'\n", prog, a[0].value);
             return SY_EXIT_USAGE;
         }
         observed[i] = (int64_t)obs_d[i];
@@ -269,8 +270,8 @@ static int run_srm(const char *prog, int argc, char **argv)
         printf("  %-8zu %14lld %16.1f %10g\n", i, (long long)observed[i],
                total * weights[i] / sum_w, weights[i]);
     printf("  chi2 = %.4f, df = %d, p = %.6g\n", r.chi2, r.df, r.p_value);
-    printf("  %s\n", r.mismatch ? "MISMATCH: the split is not what was configured"
-                                : "no mismatch detected");
+    printf("  %s\n",
+           r.mismatch ? "MISMATCH: the split is not what was configured" : "no mismatch detected");
     return 0;
 }
 
@@ -280,13 +281,11 @@ static int run_power(const char *prog, int argc, char **argv)
 {
     struct sy_arg a[] = {
         {"baseline", "RATE", "control conversion rate, e.g. 0.10", 0, NULL, NULL, 0},
-        {"mde-relative", "LIFT", "smallest relative change to detect, e.g. 0.05", 0, NULL,
-         NULL, 0},
+        {"mde-relative", "LIFT", "smallest relative change to detect, e.g. 0.05", 0, NULL, NULL, 0},
         {"alpha", "ALPHA", "two-sided significance level (default 0.05)", 0, NULL, NULL, 0},
         {"power", "POWER", "target power (default 0.8)", 0, NULL, NULL, 0},
         {"ratio", "R", "treatment units per control unit (default 1)", 0, NULL, NULL, 0},
-        {"n-control", "N", "also report the power reached with N control units", 0, NULL,
-         NULL, 0},
+        {"n-control", "N", "also report the power reached with N control units", 0, NULL, NULL, 0},
         ARG_JSON,
     };
     bool help;
@@ -320,16 +319,16 @@ static int run_power(const char *prog, int argc, char **argv)
     double p2 = plan.baseline * (1 + plan.mde_relative);
     printf("Sample size for two proportions: %.4f%% -> %.4f%% (%+g%% relative)\n",
            100 * plan.baseline, 100 * p2, 100 * plan.mde_relative);
-    printf("  alpha %g (two-sided), power %g, %g treatment units per control unit\n",
-           plan.alpha, plan.power, plan.ratio);
+    printf("  alpha %g (two-sided), power %g, %g treatment units per control unit\n", plan.alpha,
+           plan.power, plan.ratio);
     printf("  Cohen's h = %.6f\n", size.effect_size_h);
-    printf("  Cohen's h:      %.0f control + %.0f treatment units\n",
-           ceil(size.n_control_cohen_h), ceil(size.n_control_cohen_h * plan.ratio));
+    printf("  Cohen's h:      %.0f control + %.0f treatment units\n", ceil(size.n_control_cohen_h),
+           ceil(size.n_control_cohen_h * plan.ratio));
     printf("  pooled normal:  %.0f control + %.0f treatment units\n",
            ceil(size.n_control_pooled_normal), ceil(size.n_control_pooled_normal * plan.ratio));
     if (with_power)
-        printf("  power with %g control units: %.4f (Cohen's h), %.4f (pooled normal)\n",
-               n_control, power.power_cohen_h, power.power_pooled_normal);
+        printf("  power with %g control units: %.4f (Cohen's h), %.4f (pooled normal)\n", n_control,
+               power.power_cohen_h, power.power_pooled_normal);
     return 0;
 }
 
@@ -374,10 +373,10 @@ static int run_bayes(const char *prog, int argc, char **argv)
         return print_json(sy_stats_json_bayes(&r));
     printf("Bayesian beta-binomial (prior Beta(%g, %g))\n", prior[0], prior[1]);
     printf("  chance treatment beats control   %.4f%%\n", 100 * r.chance_to_beat_control);
-    printf("  expected loss, ship treatment    %.6g (%.4f pp of rate)\n",
-           r.expected_loss_treatment, 100 * r.expected_loss_treatment);
-    printf("  expected loss, keep control      %.6g (%.4f pp of rate)\n",
-           r.expected_loss_control, 100 * r.expected_loss_control);
+    printf("  expected loss, ship treatment    %.6g (%.4f pp of rate)\n", r.expected_loss_treatment,
+           100 * r.expected_loss_treatment);
+    printf("  expected loss, keep control      %.6g (%.4f pp of rate)\n", r.expected_loss_control,
+           100 * r.expected_loss_control);
     return 0;
 }
 
@@ -387,16 +386,17 @@ static int run_sequential(const char *prog, int argc, char **argv)
 {
     const char *looks[MAX_LOOKS];
     struct sy_arg a[] = {
-        {"look", "C,T", "cumulative arms at one look, repeat in order: S/N,S/N for\n"
-                        "                             proportions, MEAN:SD:N,MEAN:SD:N for means",
+        {"look", "C,T",
+         "cumulative arms at one look, repeat in order: S/N,S/N for\n"
+         "                             proportions, MEAN:SD:N,MEAN:SD:N for means",
          MAX_LOOKS, NULL, looks, 0},
         {"metric", "KIND", "proportion (default) or mean", 0, NULL, NULL, 0},
-        {"tau-squared", "TAU2", "variance of the mixing prior on the effect (required)", 0,
-         NULL, NULL, 0},
+        {"tau-squared", "TAU2", "variance of the mixing prior on the effect (required)", 0, NULL,
+         NULL, 0},
         {"theta0", "D", "null difference (default 0)", 0, NULL, NULL, 0},
         {"alpha", "ALPHA", "significance level (default 0.05)", 0, NULL, NULL, 0},
-        {"gb-tuning-parameter", "S", "GrowthBook's tuning parameter (default 5000)", 0, NULL,
-         NULL, 0},
+        {"gb-tuning-parameter", "S", "GrowthBook's tuning parameter (default 5000)", 0, NULL, NULL,
+         0},
         ARG_JSON,
     };
     bool help;
@@ -414,8 +414,7 @@ static int run_sequential(const char *prog, int argc, char **argv)
         return missing(prog, "tau-squared");
     bool means = a[1].value && strcmp(a[1].value, "mean") == 0;
     if (a[1].value && !means && strcmp(a[1].value, "proportion") != 0) {
-        fprintf(stderr, "%s: --metric: expected proportion or mean, got '%s'\n", prog,
-                a[1].value);
+        fprintf(stderr, "%s: --metric: expected proportion or mean, got '%s'\n", prog, a[1].value);
         return SY_EXIT_USAGE;
     }
     sy_seq_cfg_t cfg = {.alpha = 0.05, .gb_tuning = 5000};
@@ -534,8 +533,8 @@ static int run_holm(const char *prog, int argc, char **argv)
         }
         return print_json(o);
     }
-    printf("Holm-Bonferroni (family-wise alpha %g)\n  %-6s %12s %12s  %s\n", alpha,
-           "arm", "p", "adjusted p", "reject");
+    printf("Holm-Bonferroni (family-wise alpha %g)\n  %-6s %12s %12s  %s\n", alpha, "arm", "p",
+           "adjusted p", "reject");
     for (size_t i = 0; i < n; i++)
         printf("  %-6zu %12.6g %12.6g  %s\n", i + 1, p[i], adj[i], yes(adj[i] < alpha));
     return 0;
@@ -576,7 +575,6 @@ int sy_cli_stats(int argc, char **argv)
             return verbs[i].run(prog, argc - 1, argv + 1);
         }
     }
-    fprintf(stderr, "switchyard stats: unknown verb '%s' (see switchyard stats --help)\n",
-            argv[0]);
+    fprintf(stderr, "switchyard stats: unknown verb '%s' (see switchyard stats --help)\n", argv[0]);
     return SY_EXIT_USAGE;
 }

@@ -27,8 +27,9 @@
 #define SEQ_MAX_LOOKS 100000
 
 static const char *const kind_names[] = {
-    [SY_STATS_UNKNOWN] = "unknown", [SY_STATS_ZTEST] = "ztest",   [SY_STATS_WELCH] = "welch",
-    [SY_STATS_SRM] = "srm",         [SY_STATS_POWER] = "power",   [SY_STATS_NORMAL] = "normal",
+    [SY_STATS_UNKNOWN] = "unknown", [SY_STATS_ZTEST] = "ztest",
+    [SY_STATS_WELCH] = "welch",     [SY_STATS_SRM] = "srm",
+    [SY_STATS_POWER] = "power",     [SY_STATS_NORMAL] = "normal",
     [SY_STATS_BAYES] = "bayes",     [SY_STATS_SEQUENTIAL] = "sequential",
 };
 
@@ -168,8 +169,8 @@ static int get_alt(const json_t *obj, sy_alt_t *out, sy_err_t *err)
 }
 
 /* Reads the object member `key` of `obj` (an arm); `path` receives its path. */
-static int get_object(const json_t *obj, const char *base, const char *key, char *path,
-                      size_t cap, const json_t **out, sy_err_t *err)
+static int get_object(const json_t *obj, const char *base, const char *key, char *path, size_t cap,
+                      const json_t **out, sy_err_t *err)
 {
     int rc = member(obj, base, key, false, out, err);
     if (rc < 0)
@@ -193,8 +194,8 @@ static int get_binom(const json_t *obj, const char *base, const char *key, sy_bi
     return rc;
 }
 
-static int get_moments(const json_t *obj, const char *base, const char *key,
-                       sy_moments_t *out, sy_err_t *err)
+static int get_moments(const json_t *obj, const char *base, const char *key, sy_moments_t *out,
+                       sy_err_t *err)
 {
     const json_t *arm;
     char path[64];
@@ -282,9 +283,8 @@ static int eval_srm(const json_t *in, json_t **out, sy_err_t *err)
         return sy_err_set(err, -EINVAL, "observed", "observed must have 2..%d counts",
                           SY_STATS_MAX_ARMS);
     if (json_is_array(w) && json_array_size(w) != n)
-        return sy_err_set(err, -EINVAL, "weights",
-                          "weights has %zu entries but observed has %zu", json_array_size(w),
-                          n);
+        return sy_err_set(err, -EINVAL, "weights", "weights has %zu entries but observed has %zu",
+                          json_array_size(w), n);
     for (size_t i = 0; i < n; i++) {
         char path[32];
         snprintf(path, sizeof(path), "observed[%zu]", i);
@@ -346,8 +346,7 @@ static int eval_normal(const json_t *in, json_t **out, sy_err_t *err)
             rc = sy_err_set(err, -EINVAL, "x", "x must be a finite number");
         if (rc < 0)
             return rc;
-        return oom(json_pack("{s:f, s:f}", "cdf", sy_stats_norm_cdf(v), "sf",
-                             sy_stats_norm_sf(v)),
+        return oom(json_pack("{s:f, s:f}", "cdf", sy_stats_norm_cdf(v), "sf", sy_stats_norm_sf(v)),
                    out, err);
     }
     int rc = get_number(in, "", "p", 0, false, &v, err);
@@ -476,8 +475,8 @@ static json_t *opt(bool has, double v)
 
 json_t *sy_stats_json_ztest(const sy_ztest_t *r)
 {
-    return json_pack("{s:f, s:f, s:f, s:f, s:f, s:o, s:o, s:o}", "z", r->z, "p_value",
-                     r->p_value, "diff", r->diff, "diff_ci_low", r->diff_ci_low, "diff_ci_high",
+    return json_pack("{s:f, s:f, s:f, s:f, s:f, s:o, s:o, s:o}", "z", r->z, "p_value", r->p_value,
+                     "diff", r->diff, "diff_ci_low", r->diff_ci_low, "diff_ci_high",
                      r->diff_ci_high, "relative_lift", opt(r->has_lift, r->lift), "lift_ci_low",
                      opt(r->has_lift, r->lift_ci_low), "lift_ci_high",
                      opt(r->has_lift, r->lift_ci_high));
@@ -492,23 +491,22 @@ json_t *sy_stats_json_welch(const sy_welch_t *r)
 
 json_t *sy_stats_json_srm(const sy_srm_t *r)
 {
-    return json_pack("{s:f, s:i, s:f, s:b}", "chi2", r->chi2, "df", r->df, "p_value",
-                     r->p_value, "mismatch", r->mismatch);
+    return json_pack("{s:f, s:i, s:f, s:b}", "chi2", r->chi2, "df", r->df, "p_value", r->p_value,
+                     "mismatch", r->mismatch);
 }
 
 json_t *sy_stats_json_bayes(const sy_bayes_t *r)
 {
     return json_pack("{s:f, s:f, s:f}", "chance_to_beat_control", r->chance_to_beat_control,
-                     "expected_loss_treatment", r->expected_loss_treatment,
-                     "expected_loss_control", r->expected_loss_control);
+                     "expected_loss_treatment", r->expected_loss_treatment, "expected_loss_control",
+                     r->expected_loss_control);
 }
 
 json_t *sy_stats_json_seq_look(const sy_seq_look_t *r)
 {
     return json_pack("{s:o, s:o, s:f, s:f, s:o, s:o, s:o}", "theta_hat",
-                     opt(r->has_theta, r->theta_hat), "variance",
-                     opt(r->has_variance, r->variance), "log_lambda", r->log_lambda,
-                     "always_valid_p", r->always_valid_p, "gb_ci_low",
+                     opt(r->has_theta, r->theta_hat), "variance", opt(r->has_variance, r->variance),
+                     "log_lambda", r->log_lambda, "always_valid_p", r->always_valid_p, "gb_ci_low",
                      opt(r->has_gb, r->gb_ci_low), "gb_ci_high", opt(r->has_gb, r->gb_ci_high),
                      "gb_p_value", opt(r->has_gb, r->gb_p_value));
 }
@@ -526,8 +524,7 @@ json_t *sy_stats_json_power(const sy_sample_size_t *size, const sy_power_t *powe
     if (!bad && power) {
         bad |= json_object_set_new(o, "effect_size_h", json_real(power->effect_size_h));
         bad |= json_object_set_new(o, "power_cohen_h", json_real(power->power_cohen_h));
-        bad |= json_object_set_new(o, "power_pooled_normal",
-                                   json_real(power->power_pooled_normal));
+        bad |= json_object_set_new(o, "power_pooled_normal", json_real(power->power_pooled_normal));
     }
     if (bad) {
         json_decref(o);

@@ -16,8 +16,8 @@
 /* Our own codes, in the same negative space as -errno but clear of it. */
 enum {
     SY_ENOTRIALS = -1001, /* nothing observed where a rate or a count is needed */
-    SY_ETOOFEW   = -1002, /* fewer than 2 samples where a sample sd is needed */
-    SY_EZEROVAR  = -1003, /* the statistic would be infinite: zero variance, nonzero effect */
+    SY_ETOOFEW = -1002,   /* fewer than 2 samples where a sample sd is needed */
+    SY_EZEROVAR = -1003,  /* the statistic would be infinite: zero variance, nonzero effect */
 };
 
 typedef struct sy_err {

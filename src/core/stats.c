@@ -26,8 +26,8 @@ static int check_binom(const sy_binom_t *b, const char *arm, sy_err_t *err)
     }
     if (b->successes < 0) {
         snprintf(field, sizeof(field), "%s.successes", arm);
-        return sy_err_set(err, -EINVAL, field, "%s successes must not be negative, got %lld",
-                          arm, (long long)b->successes);
+        return sy_err_set(err, -EINVAL, field, "%s successes must not be negative, got %lld", arm,
+                          (long long)b->successes);
     }
     if (b->successes > b->trials) {
         snprintf(field, sizeof(field), "%s.successes", arm);
@@ -188,8 +188,8 @@ int sy_stats_ztest(const sy_binom_t *control, const sy_binom_t *treatment, sy_al
     if (rc < 0)
         return rc;
     if (control->trials == 0 || treatment->trials == 0)
-        return sy_err_set(err, SY_ENOTRIALS, control->trials == 0 ? "control.trials"
-                                                                  : "treatment.trials",
+        return sy_err_set(err, SY_ENOTRIALS,
+                          control->trials == 0 ? "control.trials" : "treatment.trials",
                           "%s has no trials", control->trials == 0 ? "control" : "treatment");
 
     double n_c = (double)control->trials, n_t = (double)treatment->trials;
@@ -351,8 +351,7 @@ static int check_plan(const sy_power_plan_t *plan, sy_err_t *err)
     double p2 = plan->baseline * (1 + plan->mde_relative);
     if (!(p2 > 0 && p2 < 1))
         return sy_err_set(err, -EINVAL, "mde_relative",
-                          "the treatment rate baseline*(1+mde_relative) = %g is not in (0, 1)",
-                          p2);
+                          "the treatment rate baseline*(1+mde_relative) = %g is not in (0, 1)", p2);
     rc = check_open(plan->alpha, 0, 1, "alpha", err);
     if (rc < 0)
         return rc;
@@ -428,8 +427,7 @@ int sy_stats_sample_size(const sy_power_plan_t *plan, sy_sample_size_t *out, sy_
     return 0;
 }
 
-int sy_stats_power(const sy_power_plan_t *plan, double n_control, sy_power_t *out,
-                   sy_err_t *err)
+int sy_stats_power(const sy_power_plan_t *plan, double n_control, sy_power_t *out, sy_err_t *err)
 {
     int rc = check_plan(plan, err);
     if (rc < 0)
@@ -535,8 +533,7 @@ static int check_prior(double v, const char *field, sy_err_t *err)
 {
     if (v >= 1 && v <= 1e9 && v == floor(v))
         return 0;
-    return sy_err_set(err, -EINVAL, field, "%s must be a whole number in 1..1e9, got %g", field,
-                      v);
+    return sy_err_set(err, -EINVAL, field, "%s must be a whole number in 1..1e9, got %g", field, v);
 }
 
 int sy_stats_bayes(const sy_binom_t *control, const sy_binom_t *treatment, double prior_alpha,
@@ -562,8 +559,7 @@ int sy_stats_bayes(const sy_binom_t *control, const sy_binom_t *treatment, doubl
         .expected_loss_treatment = c_over_t.gain,
         .expected_loss_control = t_over_c.gain,
     };
-    double all[] = {o.chance_to_beat_control, o.expected_loss_treatment,
-                    o.expected_loss_control};
+    double all[] = {o.chance_to_beat_control, o.expected_loss_treatment, o.expected_loss_control};
     rc = check_results(all, 3, err);
     if (rc < 0)
         return rc;
@@ -612,7 +608,7 @@ static void seq_look(const sy_seq_cfg_t *cfg, double units, double prev_p, sy_se
 
 static int seq_finish(sy_seq_look_t *o, sy_err_t *err)
 {
-    double all[] = {o->theta_hat, o->variance, o->log_lambda, o->always_valid_p,
+    double all[] = {o->theta_hat, o->variance,   o->log_lambda, o->always_valid_p,
                     o->gb_ci_low, o->gb_ci_high, o->gb_p_value};
     return check_results(all, sizeof(all) / sizeof(all[0]), err);
 }

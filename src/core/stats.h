@@ -163,13 +163,12 @@ int sy_stats_sample_size(const sy_power_plan_t *plan, sy_sample_size_t *out, sy_
 
 /* Power achieved with `n_control` > 0 control units (plan->power is not used). -EINVAL
  * names the bad field. */
-int sy_stats_power(const sy_power_plan_t *plan, double n_control, sy_power_t *out,
-                   sy_err_t *err);
+int sy_stats_power(const sy_power_plan_t *plan, double n_control, sy_power_t *out, sy_err_t *err);
 
 /* ---- Bayesian beta-binomial ------------------------------------------------------ */
 
 typedef struct sy_bayes {
-    double chance_to_beat_control; /* P(p_t > p_c) under the posteriors */
+    double chance_to_beat_control;  /* P(p_t > p_c) under the posteriors */
     double expected_loss_treatment; /* E[max(p_c - p_t, 0)]: the cost of shipping treatment
                                        if control is really better */
     double expected_loss_control;   /* E[max(p_t - p_c, 0)] */
@@ -202,7 +201,7 @@ typedef struct sy_seq_look {
     bool has_gb;           /* false on a degenerate look */
     double gb_ci_low;      /* GrowthBook's asymptotic confidence sequence at this look */
     double gb_ci_high;
-    double gb_p_value;     /* GrowthBook's sequential p-value at this look */
+    double gb_p_value; /* GrowthBook's sequential p-value at this look */
 } sy_seq_look_t;
 
 /* One look of the mixture SPRT (Johari, Pekelis & Walsh) on conversion rates, from the

@@ -87,7 +87,8 @@ static bool same(const json_t *want, const json_t *got, const char *path, const 
     if (json_is_object(want) && json_is_object(got)) {
         const char *k;
         const json_t *v;
-        json_object_foreach((json_t *)want, k, v) {
+        json_object_foreach((json_t *)want, k, v)
+        {
             char sub[256];
             snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", k);
             if (!same(v, json_object_get(got, k), sub, k, tolerance, why, cap))
@@ -95,7 +96,8 @@ static bool same(const json_t *want, const json_t *got, const char *path, const 
         }
         return true;
     }
-    if (json_is_array(want) && json_is_array(got) && json_array_size(want) == json_array_size(got)) {
+    if (json_is_array(want) && json_is_array(got) &&
+        json_array_size(want) == json_array_size(got)) {
         for (size_t i = 0; i < json_array_size(want); i++) {
             char sub[256];
             snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
@@ -148,8 +150,8 @@ static bool run_case(const char *file, size_t idx, const json_t *c, const json_t
         ok = same(expected, got, "", "", tolerance, why, sizeof(why));
     }
     if (!ok)
-        printf("FAIL %s: %s [%s]: %s\n", file, label,
-               sy_stats_kind_name(sy_stats_json_kind(input)), why);
+        printf("FAIL %s: %s [%s]: %s\n", file, label, sy_stats_kind_name(sy_stats_json_kind(input)),
+               why);
     json_decref(got);
     return ok;
 }
@@ -236,10 +238,11 @@ static void run_path(const char *path, struct tally *total)
 
 static int usage(FILE *to)
 {
-    fprintf(to, "usage: sy-conformance stats [FILE|DIR ...]\n"
-                "  Checks src/core/stats against reference vectors: the *.json files given,\n"
-                "  or by default those in %s/conformance/stats.\n",
-                SY_SHARED_DIR);
+    fprintf(to,
+            "usage: sy-conformance stats [FILE|DIR ...]\n"
+            "  Checks src/core/stats against reference vectors: the *.json files given,\n"
+            "  or by default those in %s/conformance/stats.\n",
+            SY_SHARED_DIR);
     return to == stdout ? 0 : 2;
 }
 

@@ -96,8 +96,7 @@ static void missing_and_mistyped_members_are_named(void **state)
         {"{\"control\":{\"successes\":1,\"trials\":2}}", "treatment"},
         {"{\"control\":{\"successes\":1},\"treatment\":{\"successes\":1,\"trials\":2}}",
          "control.trials"},
-        {"{\"control\":{\"successes\":\"1\",\"trials\":2},\"treatment\":{}}",
-         "control.successes"},
+        {"{\"control\":{\"successes\":\"1\",\"trials\":2},\"treatment\":{}}", "control.successes"},
         {"{\"control\":{\"successes\":1.5,\"trials\":2},\"treatment\":{}}", "control.successes"},
         {"{\"control\":{\"successes\":1,\"trials\":2},\"treatment\":{\"successes\":1,"
          "\"trials\":2},\"alternative\":\"greater\"}",
@@ -181,8 +180,7 @@ static void power_fields_appear_only_with_n_control(void **state)
     assert_non_null(json_object_get(o, "n_control_cohen_h"));
     assert_null(json_object_get(o, "power_cohen_h"));
     json_decref(o);
-    assert_int_equal(eval("{\"baseline\":0.1,\"mde_relative\":0.05,\"n_control\":50000}", &o,
-                          NULL),
+    assert_int_equal(eval("{\"baseline\":0.1,\"mde_relative\":0.05,\"n_control\":50000}", &o, NULL),
                      0);
     assert_close(real_at(o, "power_cohen_h"), 0.7411011876227245, 1e-9, 0);
     json_decref(o);
@@ -193,9 +191,8 @@ static void srm_weights_default_to_an_equal_split(void **state)
     (void)state;
     json_t *a, *b;
     assert_int_equal(eval("{\"observed\":[5000,5300]}", &a, NULL), 0);
-    assert_int_equal(eval("{\"observed\":[5000,5300],\"weights\":[50,50],\"alpha\":0.001}", &b,
-                          NULL),
-                     0);
+    assert_int_equal(
+        eval("{\"observed\":[5000,5300],\"weights\":[50,50],\"alpha\":0.001}", &b, NULL), 0);
     assert_true(json_equal(a, b));
     assert_true(json_is_integer(json_object_get(a, "df")));
     json_decref(a);

@@ -282,8 +282,7 @@ static void welch_refuses_degenerate_inputs_with_their_codes(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         sy_welch_t r;
         sy_err_t err;
-        assert_int_equal(sy_stats_welch(&cases[i].c, &cases[i].t, SY_ALT_TWO_SIDED, 0.95, &r,
-                                        &err),
+        assert_int_equal(sy_stats_welch(&cases[i].c, &cases[i].t, SY_ALT_TWO_SIDED, 0.95, &r, &err),
                          cases[i].code);
         assert_string_equal(err.field, cases[i].field);
     }
@@ -437,11 +436,11 @@ static void power_refuses_each_invalid_parameter_by_name(void **state)
         sy_power_plan_t plan;
         const char *field;
     } cases[] = {
-        {{0.0, 0.1, 0.05, 0.8, 1}, "baseline"},       {{1.0, 0.1, 0.05, 0.8, 1}, "baseline"},
-        {{0.1, 0.0, 0.05, 0.8, 1}, "mde_relative"},   {{0.9, 0.2, 0.05, 0.8, 1}, "mde_relative"},
-        {{0.1, -1.0, 0.05, 0.8, 1}, "mde_relative"},  {{0.1, 0.1, 0.0, 0.8, 1}, "alpha"},
-        {{0.1, 0.1, 0.05, 0.04, 1}, "power"},         {{0.1, 0.1, 0.05, 1.0, 1}, "power"},
-        {{0.1, 0.1, 0.05, 0.8, 0}, "ratio"},          {{NAN, 0.1, 0.05, 0.8, 1}, "baseline"},
+        {{0.0, 0.1, 0.05, 0.8, 1}, "baseline"},      {{1.0, 0.1, 0.05, 0.8, 1}, "baseline"},
+        {{0.1, 0.0, 0.05, 0.8, 1}, "mde_relative"},  {{0.9, 0.2, 0.05, 0.8, 1}, "mde_relative"},
+        {{0.1, -1.0, 0.05, 0.8, 1}, "mde_relative"}, {{0.1, 0.1, 0.0, 0.8, 1}, "alpha"},
+        {{0.1, 0.1, 0.05, 0.04, 1}, "power"},        {{0.1, 0.1, 0.05, 1.0, 1}, "power"},
+        {{0.1, 0.1, 0.05, 0.8, 0}, "ratio"},         {{NAN, 0.1, 0.05, 0.8, 1}, "baseline"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         sy_sample_size_t s;
@@ -653,9 +652,9 @@ static void seq_refuses_a_bad_configuration_by_name(void **state)
         double prev_p;
         const char *field;
     } cases[] = {
-        {{0, 0, 0.05, 5000}, 1, "tau_squared"},     {{1e-4, NAN, 0.05, 5000}, 1, "theta0"},
-        {{1e-4, 0, 1, 5000}, 1, "alpha"},           {{1e-4, 0, 0.05, 0}, 1, "gb_tuning_parameter"},
-        {{1e-4, 0, 0.05, 5000}, 1.5, "prev_p"},     {{-1, 0, 0.05, 5000}, 1, "tau_squared"},
+        {{0, 0, 0.05, 5000}, 1, "tau_squared"}, {{1e-4, NAN, 0.05, 5000}, 1, "theta0"},
+        {{1e-4, 0, 1, 5000}, 1, "alpha"},       {{1e-4, 0, 0.05, 0}, 1, "gb_tuning_parameter"},
+        {{1e-4, 0, 0.05, 5000}, 1.5, "prev_p"}, {{-1, 0, 0.05, 5000}, 1, "tau_squared"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         sy_seq_look_t r;
