@@ -43,14 +43,15 @@ run: build
 # meson test's own verdict is folded into the summary, which fails on any failure.
 test: deps $(TEST)/build.ninja
 	$(MESON) compile -C $(TEST)
+	@rm -f $(TEST)/meson-logs/testlog.json  # never summarise a previous run
 	-$(MESON) test -C $(TEST) --print-errorlogs --num-processes 2
 	@scripts/test-summary $(TEST)
 
 bench: build
 	$(RELEASE)/bench/bench-stats
 
-fuzz: deps
-	@command -v clang >/dev/null || apt-get install -y -qq clang
+fuzz:
+	@scripts/deps.sh fuzz
 	@[ -f $(FUZZ)/build.ninja ] || CC=clang $(MESON) setup $(FUZZ) --buildtype=debugoptimized \
 		-Dfuzz=true -Dtests=false -Db_sanitize=address,undefined -Db_lundef=false
 	$(MESON) compile -C $(FUZZ)

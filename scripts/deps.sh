@@ -6,6 +6,8 @@
 # apt-get; without it, names the missing packages and exits non-zero.
 set -eu
 
+# usage: scripts/deps.sh [fuzz]     ("fuzz" adds clang and its libFuzzer runtime)
+#
 # One package per line: build tools, then the libraries of ARCHITECTURE.md that the
 # code uses so far. Add a package here in the change that first includes it.
 PACKAGES="
@@ -17,6 +19,15 @@ libgsl-dev
 libjansson-dev
 libcmocka-dev
 "
+for group in "$@"; do
+    case "$group" in
+    fuzz) PACKAGES="$PACKAGES clang libclang-rt-14-dev" ;;
+    *)
+        echo "deps.sh: unknown group '$group' (known: fuzz)" >&2
+        exit 2
+        ;;
+    esac
+done
 
 missing=""
 for pkg in $PACKAGES; do

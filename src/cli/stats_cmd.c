@@ -26,16 +26,20 @@ struct verb {
 
 /* ---- Shared by the verbs ---------------------------------------------------------- */
 
-/* Prints a result object as JSON on stdout; takes the reference. */
+/* Prints a result object as JSON on stdout; takes the reference. NULL (out of memory
+ * while building it) and a failed write are errors: exit status 1. */
 static int print_json(json_t *o)
 {
     if (!o) {
         fprintf(stderr, "switchyard: out of memory\n");
         return 1;
     }
-    json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-    fputc('\n', stdout);
+    int rc = json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
     json_decref(o);
+    if (rc < 0 || fputc('\n', stdout) == EOF) {
+        fprintf(stderr, "switchyard: cannot write the result\n");
+        return 1;
+    }
     return 0;
 }
 
@@ -475,7 +479,10 @@ static int run_sequential(const char *prog, int argc, char **argv)
         }
         p = r.always_valid_p;
         if (json) {
-            json_array_append_new(arr, sy_stats_json_seq_look(&r));
+            if (json_array_append_new(arr, sy_stats_json_seq_look(&r)) < 0) {
+                json_decref(arr);
+                return print_json(NULL);
+            }
             continue;
         }
         char interval[64] = "-", gbp[24] = "-", diff[24] = "-";
@@ -528,8 +535,12 @@ static int run_holm(const char *prog, int argc, char **argv)
     if (json) {
         json_t *o = json_pack("{s:[], s:[]}", "adjusted", "reject");
         for (size_t i = 0; o && i < n; i++) {
-            json_array_append_new(json_object_get(o, "adjusted"), json_real(adj[i]));
-            json_array_append_new(json_object_get(o, "reject"), json_boolean(adj[i] < alpha));
+            if (json_array_append_new(json_object_get(o, "adjusted"), json_real(adj[i])) < 0 ||
+                json_array_append_new(json_object_get(o, "reject"), json_boolean(adj[i] < alpha)) <
+                    0) {
+                json_decref(o);
+                o = NULL;
+            }
         }
         return print_json(o);
     }

@@ -14,7 +14,9 @@
  *  - Results are written to caller-owned structs only on success. A call that fails
  *    returns -EINVAL (malformed input: negative counts, successes > trials, NaN,
  *    out-of-range parameters), SY_ENOTRIALS, SY_ETOOFEW or SY_EZEROVAR, fills `err`
- *    (optional) with the offending field and a sentence, and never yields a NaN.
+ *    (optional) with the offending field and a sentence, and never yields a NaN: a
+ *    result that would not fit in a double (inputs at the limits of double, such as an
+ *    sd of 1e300) is refused with -ERANGE instead.
  *  - A value that is not defined (the lift when the control rate is 0, say) is flagged
  *    absent by a `has_*` member, never encoded as a number.
  *

@@ -214,13 +214,16 @@ static void run_path(const char *path, struct tally *total)
     char *names[MAX_FILES];
     size_t n = 0;
     struct dirent *de;
-    while ((de = readdir(dir)) && n < MAX_FILES) {
+    while ((de = readdir(dir))) {
         if (!is_json(de->d_name))
             continue;
         size_t len = strlen(path) + strlen(de->d_name) + 2;
-        names[n] = malloc(len);
-        if (!names[n])
+        if (n == MAX_FILES || !(names[n] = malloc(len))) {
+            printf("FAIL %s: %s\n", path,
+                   n == MAX_FILES ? "more than 4096 .json files" : "out of memory");
+            total->failed++;
             break;
+        }
         snprintf(names[n], len, "%s/%s", path, de->d_name);
         n++;
     }

@@ -12,6 +12,7 @@
 #include "core/stats.h"
 
 static const sy_binom_t c120 = {120, 1000}, t150 = {150, 1000};
+static const sy_seq_cfg_t seq_cfg_means = {0.25, 0, 0.05, 5000};
 
 /* ---- Distributions ---------------------------------------------------------------- */
 
@@ -298,6 +299,19 @@ static void welch_df_survives_extreme_variances(void **state)
     sy_moments_t big_c = {0, 1e200, 10}, big_t = {1, 1e200, 20};
     assert_int_equal(sy_stats_welch(&big_c, &big_t, SY_ALT_TWO_SIDED, 0.95, &r, NULL), 0);
     assert_true(isfinite(r.df) && isfinite(r.p_value));
+}
+
+static void results_beyond_double_range_are_refused_not_infinite(void **state)
+{
+    (void)state;
+    sy_moments_t lo = {-1e308, 1, 10}, hi = {1e308, 1, 10};
+    sy_welch_t w;
+    sy_err_t err;
+    assert_int_equal(sy_stats_welch(&lo, &hi, SY_ALT_TWO_SIDED, 0.95, &w, &err), -ERANGE);
+    assert_string_equal(sy_err_name(err.code), "out_of_range");
+    sy_moments_t wide = {0, 1e200, 10};
+    sy_seq_look_t r;
+    assert_int_equal(sy_stats_seq_look_mean(&seq_cfg_means, &wide, &wide, 1, &r, NULL), -ERANGE);
 }
 
 /* ---- SRM ---------------------------------------------------------------------------- */
@@ -731,6 +745,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(welch_both_sds_zero_and_equal_means_is_t0_p1_without_df),
     cmocka_unit_test(welch_refuses_degenerate_inputs_with_their_codes),
     cmocka_unit_test(welch_df_survives_extreme_variances),
+    cmocka_unit_test(results_beyond_double_range_are_refused_not_infinite),
     cmocka_unit_test(srm_on_the_intended_split_is_chi2_zero_p_one),
     cmocka_unit_test(srm_matches_scipy_and_flags_below_alpha),
     cmocka_unit_test(srm_weight_scale_does_not_matter),
