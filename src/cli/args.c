@@ -77,28 +77,6 @@ void sy_args_usage(const struct sy_arg *args, size_t n, FILE *to)
     }
 }
 
-int sy_args_double(const char *prog, const char *opt, const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end || errno == ERANGE || !isfinite(v))
-        return bad(prog, opt, "expected a number", s);
-    *out = v;
-    return 0;
-}
-
-int sy_args_int64(const char *prog, const char *opt, const char *s, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || *end || errno == ERANGE)
-        return bad(prog, opt, "expected a whole number", s);
-    *out = v;
-    return 0;
-}
-
 /* Splits s at the first `sep` into a NUL-terminated head in buf and returns the tail, or
  * NULL when there is no separator or the head does not fit. */
 static const char *split(const char *s, char sep, char *buf, size_t cap)
@@ -126,6 +104,24 @@ static bool real(const char *s, double *out)
     errno = 0;
     *out = strtod(s, &end);
     return end != s && !*end && errno != ERANGE && isfinite(*out);
+}
+
+int sy_args_double(const char *prog, const char *opt, const char *s, double *out)
+{
+    double v;
+    if (!real(s, &v))
+        return bad(prog, opt, "expected a number", s);
+    *out = v;
+    return 0;
+}
+
+int sy_args_int64(const char *prog, const char *opt, const char *s, int64_t *out)
+{
+    int64_t v;
+    if (!whole(s, &v))
+        return bad(prog, opt, "expected a whole number", s);
+    *out = v;
+    return 0;
 }
 
 int sy_args_binom(const char *prog, const char *opt, const char *s, sy_binom_t *out)

@@ -360,10 +360,28 @@ static int check_plan(const sy_power_plan_t *plan, sy_err_t *err)
     return 0;
 }
 
-static double cohen_h(const sy_power_plan_t *plan)
+/* What both conventions derive from a (checked) plan. */
+struct rates {
+    double p1, p2; /* control and treatment rates */
+    double h;      /* Cohen's h, signed */
+    double z_a;    /* z_{1 - alpha/2} */
+    double sd0;    /* sd of diff times sqrt(n_control) under H0, pooled rate */
+    double sd1;    /* the same under H1, each arm's own rate */
+};
+
+static struct rates plan_rates(const sy_power_plan_t *plan)
 {
-    double p2 = plan->baseline * (1 + plan->mde_relative);
-    return 2 * asin(sqrt(p2)) - 2 * asin(sqrt(plan->baseline));
+    double p1 = plan->baseline, r = plan->ratio, p2 = p1 * (1 + plan->mde_relative);
+    double pbar = (p1 + r * p2) / (1 + r);
+    struct rates o = {
+        .p1 = p1,
+        .p2 = p2,
+        .h = 2 * asin(sqrt(p2)) - 2 * asin(sqrt(p1)),
+        .z_a = gsl_cdf_ugaussian_Qinv(plan->alpha / 2),
+        .sd0 = sqrt(pbar * (1 - pbar) * (1 + 1 / r)),
+        .sd1 = sqrt(p1 * (1 - p1) + p2 * (1 - p2) / r),
+    };
+    return o;
 }
 
 /* Power of the two-sided test at effect |h|, critical value z, and s = sqrt(n_eff):
@@ -405,18 +423,14 @@ int sy_stats_sample_size(const sy_power_plan_t *plan, sy_sample_size_t *out, sy_
         return sy_err_set(err, -EINVAL, "power", "power must be in (alpha, 1), got %g",
                           plan->power);
 
-    double p1 = plan->baseline, r = plan->ratio, p2 = p1 * (1 + plan->mde_relative);
-    double z_a = gsl_cdf_ugaussian_Qinv(plan->alpha / 2);
-    double z_b = gsl_cdf_ugaussian_Pinv(plan->power);
-    sy_sample_size_t o = {.effect_size_h = cohen_h(plan)};
+    struct rates q = plan_rates(plan);
+    double r = plan->ratio, z_b = gsl_cdf_ugaussian_Pinv(plan->power);
+    sy_sample_size_t o = {.effect_size_h = q.h};
 
-    double s = cohen_solve(fabs(o.effect_size_h), z_a, plan->power);
+    double s = cohen_solve(fabs(q.h), q.z_a, plan->power);
     o.n_control_cohen_h = s * s * (1 + r) / r; /* n_eff = n_c r / (1 + r) */
 
-    double pbar = (p1 + r * p2) / (1 + r);
-    double sd0 = sqrt(pbar * (1 - pbar) * (1 + 1 / r));
-    double sd1 = sqrt(p1 * (1 - p1) + p2 * (1 - p2) / r);
-    double k = (z_a * sd0 + z_b * sd1) / (p2 - p1);
+    double k = (q.z_a * q.sd0 + z_b * q.sd1) / (q.p2 - q.p1);
     o.n_control_pooled_normal = k * k;
 
     double all[] = {o.effect_size_h, o.n_control_cohen_h, o.n_control_pooled_normal};
@@ -435,17 +449,14 @@ int sy_stats_power(const sy_power_plan_t *plan, double n_control, sy_power_t *ou
     if (!(n_control > 0) || !isfinite(n_control))
         return sy_err_set(err, -EINVAL, "n_control", "n_control must be a number > 0");
 
-    double p1 = plan->baseline, r = plan->ratio, p2 = p1 * (1 + plan->mde_relative);
-    double z_a = gsl_cdf_ugaussian_Qinv(plan->alpha / 2);
-    sy_power_t o = {.effect_size_h = cohen_h(plan)};
-    o.power_cohen_h = cohen_power(fabs(o.effect_size_h), z_a, sqrt(n_control * r / (1 + r)));
+    struct rates q = plan_rates(plan);
+    double r = plan->ratio;
+    sy_power_t o = {.effect_size_h = q.h};
+    o.power_cohen_h = cohen_power(fabs(q.h), q.z_a, sqrt(n_control * r / (1 + r)));
 
-    double pbar = (p1 + r * p2) / (1 + r);
-    double sd0 = sqrt(pbar * (1 - pbar) * (1 + 1 / r));
-    double sd1 = sqrt(p1 * (1 - p1) + p2 * (1 - p2) / r);
-    double d = fabs(p2 - p1) * sqrt(n_control);
-    o.power_pooled_normal =
-        gsl_cdf_ugaussian_P((d - z_a * sd0) / sd1) + gsl_cdf_ugaussian_P((-d - z_a * sd0) / sd1);
+    double d = fabs(q.p2 - q.p1) * sqrt(n_control);
+    o.power_pooled_normal = gsl_cdf_ugaussian_P((d - q.z_a * q.sd0) / q.sd1) +
+                            gsl_cdf_ugaussian_P((-d - q.z_a * q.sd0) / q.sd1);
 
     double all[] = {o.effect_size_h, o.power_cohen_h, o.power_pooled_normal};
     rc = check_results(all, 3, err);
