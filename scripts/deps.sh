@@ -18,6 +18,7 @@ ninja-build
 libgsl-dev
 libjansson-dev
 libcmocka-dev
+libmurmurhash-dev
 "
 for group in "$@"; do
     case "$group" in

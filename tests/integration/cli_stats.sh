@@ -103,6 +103,8 @@ check "conformance reads every file of a folder" 0 "^[1-9][0-9]* passed, 0 faile
 check "conformance fails on a path it cannot read" 1 "cannot read" "" -- \
     "$CONF" stats "$DATA/no-such-file.json"
 check "conformance usage error without a suite" 2 "" "usage" -- "$CONF"
+check "conformance flagd counts kinds it cannot run yet as failures" 1 \
+    'kind "evaluate" is not supported yet' "" -- "$CONF" flagd
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

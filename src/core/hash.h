@@ -1,0 +1,38 @@
+/* hash.h - stable bucketing: which bucket a unit falls in, bit for bit as flagd.
+ *
+ * A unit (a user id, a request key) hashes to a 32-bit value with MurmurHash3 x86_32,
+ * seed 0, over the UTF-8 bytes of its bucketing value; flagd (twmb/murmur3) and every
+ * OpenFeature SDK that follows it get the same numbers. Its bucket among W (the sum of
+ * the integer weights) is floor(h * W / 2^32), and each weighted entry owns the
+ * contiguous range [sum before it, sum after it) in written order: growing one entry's
+ * weight moves exactly the units whose bucket falls in the range it gains. This is
+ * flagd's current "v2" rule (../shared/conformance/flagd/README.md, "fractional,
+ * exactly").
+ *
+ * Pure: no allocation, no globals. Thread-safe.
+ */
+#ifndef SY_CORE_HASH_H
+#define SY_CORE_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Largest total weight a split may have (flagd refuses more). */
+#define SY_HASH_MAX_TOTAL 2147483647u
+
+/* MurmurHash3 x86_32 with seed 0 of `len` bytes (len <= UINT32_MAX: callers cap the
+ * length of a bucketing value long before that). */
+uint32_t sy_hash_murmur3(const void *bytes, size_t len);
+
+/* The bucket of hash `h` among `total` buckets: ((uint64_t)h * total) >> 32, which lies in
+ * [0, total) for total >= 1 and is 0 for total 0. Exact integer arithmetic: dividing by
+ * 2^32 - 1, or in single precision, would move units at the boundaries. */
+uint32_t sy_hash_bucket(uint32_t h, uint32_t total);
+
+/* Index of the entry that owns `bucket` among `n` weights: the first whose running sum of
+ * weights is greater than `bucket`. Returns -1 when none does (bucket >= the total, which
+ * includes a total of 0). Zero weights own nothing. The caller has checked that the
+ * weights sum to at most SY_HASH_MAX_TOTAL. */
+ptrdiff_t sy_hash_pick(const uint32_t *weights, size_t n, uint32_t bucket);
+
+#endif

@@ -1,0 +1,103 @@
+/* test_hash.c - tests of src/core/hash.c. */
+#include "../harness.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/hash.h"
+#include "core/stats.h"
+
+static uint32_t hash_str(const char *s)
+{
+    return sy_hash_murmur3(s, strlen(s));
+}
+
+static void murmur3_matches_flagd_on_ascii_and_utf8_bytes(void **state)
+{
+    (void)state;
+    /* ../shared/conformance/flagd/oracle/hash.json (twmb/murmur3, what flagd uses). */
+    assert_int_equal(hash_str(""), 0);
+    assert_int_equal(hash_str("a"), 1009084850u);
+    assert_int_equal(hash_str("\xc3\xa9"), 269551495u); /* "é" as UTF-8, not UTF-16 */
+}
+
+static void bucket_is_exact_at_the_extremes(void **state)
+{
+    (void)state;
+    assert_int_equal(sy_hash_bucket(0, 100), 0);
+    assert_int_equal(sy_hash_bucket(UINT32_MAX, 100), 99);
+    assert_int_equal(sy_hash_bucket(UINT32_MAX, SY_HASH_MAX_TOTAL), SY_HASH_MAX_TOTAL - 1);
+    assert_int_equal(sy_hash_bucket(UINT32_MAX, 0), 0);
+    /* 2^31 is exactly half of the hash space: bucket 50 of 100, not 49. */
+    assert_int_equal(sy_hash_bucket(UINT32_C(1) << 31, 100), 50);
+    assert_int_equal(sy_hash_bucket((UINT32_C(1) << 31) - 1, 100), 49);
+}
+
+static void pick_gives_each_entry_a_contiguous_range_in_order(void **state)
+{
+    (void)state;
+    const uint32_t w[] = {10, 20, 70};
+    const struct {
+        uint32_t bucket;
+        ptrdiff_t want;
+    } cases[] = {{0, 0}, {9, 0}, {10, 1}, {29, 1}, {30, 2}, {99, 2}, {100, -1}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_int_equal(sy_hash_pick(w, 3, cases[i].bucket), cases[i].want);
+}
+
+static void pick_skips_zero_weights_and_refuses_an_empty_total(void **state)
+{
+    (void)state;
+    const uint32_t w[] = {0, 5, 0, 5}, none[] = {0, 0};
+    assert_int_equal(sy_hash_pick(w, 4, 0), 1);
+    assert_int_equal(sy_hash_pick(w, 4, 5), 3);
+    assert_int_equal(sy_hash_pick(none, 2, 0), -1);
+    assert_int_equal(sy_hash_pick(w, 0, 0), -1);
+}
+
+/* Which entry the unit "user-<i>" of flag "f" lands in. */
+static ptrdiff_t place(int i, const uint32_t *w, size_t n, uint32_t total)
+{
+    char key[48];
+    int len = snprintf(key, sizeof(key), "fuser-%d", i);
+    return sy_hash_pick(w, n, sy_hash_bucket(sy_hash_murmur3(key, (size_t)len), total));
+}
+
+static void growing_a_weight_moves_only_the_units_in_the_range_it_gains(void **state)
+{
+    (void)state;
+    const uint32_t before[] = {60, 40}, after[] = {80, 20};
+    int moved = 0;
+    for (int i = 0; i < 20000; i++) {
+        ptrdiff_t a = place(i, before, 2, 100), b = place(i, after, 2, 100);
+        if (a == 0)
+            assert_int_equal(b, 0); /* the growing variant keeps everyone it had */
+        moved += a != b;
+    }
+    /* About a fifth of the units must move (those in buckets 60..79), and only those. */
+    assert_true(moved > 3600 && moved < 4400);
+}
+
+static void a_three_way_split_is_uniform_by_our_own_srm_check(void **state)
+{
+    (void)state;
+    const uint32_t w[] = {1, 1, 1};
+    int64_t counts[3] = {0, 0, 0};
+    for (int i = 0; i < 300000; i++)
+        counts[place(i, w, 3, 3)]++;
+    const double weights[] = {1, 1, 1};
+    sy_srm_t srm;
+    assert_int_equal(sy_stats_srm(counts, weights, 3, 0.001, &srm, NULL), 0);
+    assert_false(srm.mismatch);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(murmur3_matches_flagd_on_ascii_and_utf8_bytes),
+    cmocka_unit_test(bucket_is_exact_at_the_extremes),
+    cmocka_unit_test(pick_gives_each_entry_a_contiguous_range_in_order),
+    cmocka_unit_test(pick_skips_zero_weights_and_refuses_an_empty_total),
+    cmocka_unit_test(growing_a_weight_moves_only_the_units_in_the_range_it_gains),
+    cmocka_unit_test(a_three_way_split_is_uniform_by_our_own_srm_check),
+};
+
+SY_TEST_MAIN(tests)
