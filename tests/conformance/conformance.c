@@ -29,13 +29,36 @@
 struct suite {
     const char *name;
     const char *default_dir; /* below SY_SHARED_DIR */
-    void (*run_file)(const char *path, struct sy_conf_tally *total);
+    void (*run_cases)(const char *path, const json_t *doc, const json_t *cases,
+                      struct sy_conf_tally *t);
 };
 
 static const struct suite suites[] = {
-    {"stats", "/conformance/stats", sy_conf_stats_file},
-    {"flagd", "/conformance/flagd/oracle", sy_conf_flagd_file},
+    {"stats", "/conformance/stats", sy_conf_stats_cases},
+    {"flagd", "/conformance/flagd/oracle", sy_conf_flagd_cases},
 };
+
+/* Loads one vector file and has the suite judge its cases. A file that is not JSON or has
+ * no case counts as one failure. NUL is allowed in strings: hash.json hashes "A\u0000B". */
+static void run_file(const struct suite *suite, const char *path, struct sy_conf_tally *total)
+{
+    json_error_t jerr;
+    json_t *doc = json_load_file(path, JSON_ALLOW_NUL, &jerr);
+    const json_t *cases = json_object_get(doc, "cases");
+    if (!json_is_array(cases) || json_array_size(cases) == 0) {
+        printf("FAIL %s: %s\n", path,
+               doc ? "no \"cases\" array with at least one case" : jerr.text);
+        total->failed++;
+        json_decref(doc);
+        return;
+    }
+    struct sy_conf_tally t = {0, 0};
+    suite->run_cases(path, doc, cases, &t);
+    printf("%s: %u passed, %u failed\n", path, t.passed, t.failed);
+    total->passed += t.passed;
+    total->failed += t.failed;
+    json_decref(doc);
+}
 
 static int by_name(const void *a, const void *b)
 {
@@ -57,7 +80,7 @@ static void run_path(const struct suite *suite, const char *path, struct sy_conf
         return;
     }
     if (!S_ISDIR(st.st_mode)) {
-        suite->run_file(path, total);
+        run_file(suite, path, total);
         return;
     }
     DIR *dir = opendir(path);
@@ -89,7 +112,7 @@ static void run_path(const struct suite *suite, const char *path, struct sy_conf
     }
     qsort(names, n, sizeof(names[0]), by_name);
     for (size_t i = 0; i < n; i++) {
-        suite->run_file(names[i], total);
+        run_file(suite, names[i], total);
         free(names[i]);
     }
 }

@@ -10,10 +10,13 @@ struct sy_conf_tally {
     unsigned passed, failed; /* cases */
 };
 
-/* Runs every case of one vector file, printing each failure and a line for the file. A
- * file that cannot be read or has no case counts as one failure. */
-void sy_conf_stats_file(const char *path, struct sy_conf_tally *total);
-void sy_conf_flagd_file(const char *path, struct sy_conf_tally *total);
+/* Judges every case of one loaded vector file `doc` (its "cases", a non-empty array),
+ * adding to `t` and printing each failure. The driver loads the file, refuses one
+ * without cases, and prints the line for the file. */
+void sy_conf_stats_cases(const char *path, const json_t *doc, const json_t *cases,
+                         struct sy_conf_tally *t);
+void sy_conf_flagd_cases(const char *path, const json_t *doc, const json_t *cases,
+                         struct sy_conf_tally *t);
 
 /* Writes `v` as compact JSON (17 digits for reals) into buf, cut at 200 characters;
  * "(missing)" for NULL. */

@@ -69,34 +69,21 @@ static bool hash_case(const char *file, const json_t *c)
     return true;
 }
 
-void sy_conf_flagd_file(const char *path, struct sy_conf_tally *total)
+void sy_conf_flagd_cases(const char *path, const json_t *doc, const json_t *cases,
+                         struct sy_conf_tally *t)
 {
-    json_error_t jerr;
-    json_t *doc = json_load_file(path, JSON_ALLOW_NUL, &jerr);
-    const json_t *cases = json_object_get(doc, "cases");
-    if (!json_is_array(cases) || json_array_size(cases) == 0) {
-        printf("FAIL %s: %s\n", path,
-               doc ? "no \"cases\" array with at least one case" : jerr.text);
-        total->failed++;
-        json_decref(doc);
-        return;
-    }
     const char *kind = json_string_value(json_object_get(doc, "kind"));
     kind = kind ? kind : "evaluate";
-    struct sy_conf_tally t = {0, 0};
     if (strcmp(kind, "hash") != 0) {
-        t.failed = (unsigned)json_array_size(cases);
-        printf("FAIL %s: kind \"%s\" is not supported yet (%u cases)\n", path, kind, t.failed);
-    } else {
-        for (size_t i = 0; i < json_array_size(cases); i++) {
-            if (hash_case(path, json_array_get(cases, i)))
-                t.passed++;
-            else
-                t.failed++;
-        }
+        t->failed += (unsigned)json_array_size(cases);
+        printf("FAIL %s: kind \"%s\" is not supported yet (%zu cases)\n", path, kind,
+               json_array_size(cases));
+        return;
     }
-    printf("%s: %u passed, %u failed\n", path, t.passed, t.failed);
-    total->passed += t.passed;
-    total->failed += t.failed;
-    json_decref(doc);
+    for (size_t i = 0; i < json_array_size(cases); i++) {
+        if (hash_case(path, json_array_get(cases, i)))
+            t->passed++;
+        else
+            t->failed++;
+    }
 }

@@ -153,28 +153,14 @@ static bool run_case(const char *file, size_t idx, const json_t *c, const json_t
     return ok;
 }
 
-void sy_conf_stats_file(const char *path, struct sy_conf_tally *total)
+void sy_conf_stats_cases(const char *path, const json_t *doc, const json_t *cases,
+                         struct sy_conf_tally *t)
 {
-    json_error_t jerr;
-    json_t *doc = json_load_file(path, 0, &jerr);
-    const json_t *cases = json_object_get(doc, "cases");
-    if (!json_is_array(cases) || json_array_size(cases) == 0) {
-        printf("FAIL %s: %s\n", path,
-               doc ? "no \"cases\" array with at least one case" : jerr.text);
-        total->failed++;
-        json_decref(doc);
-        return;
-    }
     const json_t *tolerance = json_object_get(doc, "tolerance");
-    struct sy_conf_tally t = {0, 0};
     for (size_t i = 0; i < json_array_size(cases); i++) {
         if (run_case(path, i, json_array_get(cases, i), tolerance))
-            t.passed++;
+            t->passed++;
         else
-            t.failed++;
+            t->failed++;
     }
-    printf("%s: %u passed, %u failed\n", path, t.passed, t.failed);
-    total->passed += t.passed;
-    total->failed += t.failed;
-    json_decref(doc);
 }
