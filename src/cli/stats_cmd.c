@@ -468,11 +468,9 @@ static int run_sequential(const char *prog, int argc, char **argv)
         if (rc != 0) {
             json_decref(arr);
             if (rc > 0) {
-                char field[sizeof(err.field)];
-                if (snprintf(field, sizeof(field), "looks[%zu].%s", i, err.field) >=
-                    (int)sizeof(field))
-                    field[sizeof(field) - 1] = '\0'; /* only shortens the message */
-                memcpy(err.field, field, sizeof(field));
+                char base[32];
+                snprintf(base, sizeof(base), "looks[%zu]", i);
+                sy_stats_json_within(err.code, base, &err);
                 return refuse(prog, &err, json);
             }
             return SY_EXIT_USAGE;
@@ -496,7 +494,7 @@ static int run_sequential(const char *prog, int argc, char **argv)
                r.always_valid_p, gbp, interval);
     }
     if (json)
-        return print_json(json_pack("{s:o, s:f}", "looks", arr, "always_valid_p", p));
+        return print_json(sy_stats_json_sequential(arr, p));
     printf("  reject the null at alpha = %g: %s\n", cfg.alpha, yes(p < cfg.alpha));
     return 0;
 }

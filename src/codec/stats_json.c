@@ -209,8 +209,7 @@ static int get_moments(const json_t *obj, const char *base, const char *key, sy_
     return rc;
 }
 
-/* Prefixes the field of a core error with the JSON path it came from. */
-static int within(int rc, const char *base, sy_err_t *err)
+int sy_stats_json_within(int rc, const char *base, sy_err_t *err)
 {
     if (rc < 0 && err && *base) {
         char path[sizeof(err->field)];
@@ -419,14 +418,16 @@ static int eval_sequential(const json_t *in, json_t **out, sy_err_t *err)
             if (rc == 0)
                 rc = get_moments(look, base, "treatment", &t, err);
             if (rc == 0)
-                rc = within(sy_stats_seq_look_mean(&cfg, &c, &t, p, &r, err), base, err);
+                rc = sy_stats_json_within(sy_stats_seq_look_mean(&cfg, &c, &t, p, &r, err), base,
+                                          err);
         } else {
             sy_binom_t c, t;
             rc = get_binom(look, base, "control", &c, err);
             if (rc == 0)
                 rc = get_binom(look, base, "treatment", &t, err);
             if (rc == 0)
-                rc = within(sy_stats_seq_look_prop(&cfg, &c, &t, p, &r, err), base, err);
+                rc = sy_stats_json_within(sy_stats_seq_look_prop(&cfg, &c, &t, p, &r, err), base,
+                                          err);
         }
         if (rc == 0 && json_array_append_new(arr, sy_stats_json_seq_look(&r)) < 0)
             rc = sy_err_set(err, -ENOMEM, NULL, "out of memory");
@@ -434,7 +435,7 @@ static int eval_sequential(const json_t *in, json_t **out, sy_err_t *err)
             goto out_free;
         p = r.always_valid_p;
     }
-    return oom(json_pack("{s:o, s:f}", "looks", arr, "always_valid_p", p), out, err);
+    return oom(sy_stats_json_sequential(arr, p), out, err);
 out_free:
     json_decref(arr);
     return rc;
@@ -509,6 +510,11 @@ json_t *sy_stats_json_seq_look(const sy_seq_look_t *r)
                      "log_lambda", r->log_lambda, "always_valid_p", r->always_valid_p, "gb_ci_low",
                      opt(r->has_gb, r->gb_ci_low), "gb_ci_high", opt(r->has_gb, r->gb_ci_high),
                      "gb_p_value", opt(r->has_gb, r->gb_p_value));
+}
+
+json_t *sy_stats_json_sequential(json_t *looks, double final_p)
+{
+    return json_pack("{s:o, s:f}", "looks", looks, "always_valid_p", final_p);
 }
 
 json_t *sy_stats_json_power(const sy_sample_size_t *size, const sy_power_t *power)

@@ -48,8 +48,17 @@ json_t *sy_stats_json_welch(const sy_welch_t *r);
 json_t *sy_stats_json_srm(const sy_srm_t *r);
 json_t *sy_stats_json_bayes(const sy_bayes_t *r);
 json_t *sy_stats_json_seq_look(const sy_seq_look_t *r);
+/* The result of a whole sequential test: {"looks": looks, "always_valid_p": final_p}.
+ * Takes the reference to `looks` (also on failure). */
+json_t *sy_stats_json_sequential(json_t *looks, double final_p);
 /* Sample size and power together; either may be NULL and its keys are then left out. */
 json_t *sy_stats_json_power(const sy_sample_size_t *size, const sy_power_t *power);
+
+/* Prefixes err->field with the JSON path `base` its input came from ("looks[2]" and
+ * "control.trials" give "looks[2].control.trials"), cut to fit. Returns `rc`, so a call
+ * can be wrapped: rc = sy_stats_json_within(sy_stats_x(..., err), "looks[2]", err). Does
+ * nothing when rc >= 0, err is NULL or base is "". */
+int sy_stats_json_within(int rc, const char *base, sy_err_t *err);
 
 /* {"error":{"code","message","field"}}: the shape of every error switchyard prints.
  * "field" is null when err->field is empty. */
