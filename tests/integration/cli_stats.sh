@@ -103,8 +103,10 @@ check "conformance reads every file of a folder" 0 "^[1-9][0-9]* passed, 0 faile
 check "conformance fails on a path it cannot read" 1 "cannot read" "" -- \
     "$CONF" stats "$DATA/no-such-file.json"
 check "conformance usage error without a suite" 2 "" "usage" -- "$CONF"
-check "conformance flagd counts kinds it cannot run yet as failures" 1 \
-    'kind "evaluate" is not supported yet' "" -- "$CONF" flagd
+check "conformance flagd fails deliberately wrong expectations" 1 \
+    "0 passed, 2 failed" "" -- "$CONF" flagd "$DATA/conformance/flagd/wrong.json"
+check "conformance flagd counts an unknown kind as failures" 1 \
+    'unknown kind "teleport"' "" -- "$CONF" flagd "$DATA/conformance/flagd/unknown_kind.json"
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

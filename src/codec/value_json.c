@@ -1,0 +1,130 @@
+/* value_json.c - JSON <-> sy_value_t; see value_json.h. */
+#include "codec/value_json.h"
+
+#include <math.h>
+#include <string.h>
+
+int sy_value_from_json(const json_t *j, sy_arena_t *arena, sy_value_t *out)
+{
+    switch (json_typeof(j)) {
+    case JSON_NULL:
+        *out = SY_V_NULL;
+        return 0;
+    case JSON_TRUE:
+    case JSON_FALSE:
+        *out = SY_V_BOOL(json_is_true(j));
+        return 0;
+    case JSON_INTEGER:
+        *out = SY_V_NUM((double)json_integer_value(j));
+        return 0;
+    case JSON_REAL:
+        if (!isfinite(json_real_value(j)))
+            return -EINVAL;
+        *out = SY_V_NUM(json_real_value(j));
+        return 0;
+    case JSON_STRING: {
+        size_t len = json_string_length(j);
+        if (len > SY_VALUE_MAX_LEN)
+            return -ENOMEM;
+        char *s = sy_arena_strdup(arena, json_string_value(j), len);
+        if (!s)
+            return -ENOMEM;
+        *out = SY_V_STR(s, len);
+        return 0;
+    }
+    case JSON_ARRAY: {
+        size_t n = json_array_size(j);
+        if (n > SY_VALUE_MAX_LEN)
+            return -ENOMEM;
+        sy_value_t *items = sy_arena_alloc(arena, sizeof(*items) * (n ? n : 1));
+        if (!items)
+            return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+            int rc = sy_value_from_json(json_array_get(j, i), arena, &items[i]);
+            if (rc < 0)
+                return rc;
+        }
+        *out = (sy_value_t){.type = SY_ARR, .len = (uint32_t)n, .items = items};
+        return 0;
+    }
+    case JSON_OBJECT: {
+        size_t n = json_object_size(j);
+        if (n > SY_VALUE_MAX_LEN)
+            return -ENOMEM;
+        sy_member_t *m = sy_arena_alloc(arena, sizeof(*m) * (n ? n : 1));
+        if (!m)
+            return -ENOMEM;
+        size_t k = 0;
+        const char *key;
+        size_t klen;
+        json_t *val;
+        json_object_keylen_foreach((json_t *)j, key, klen, val)
+        {
+            char *kc = sy_arena_strdup(arena, key, klen);
+            if (!kc)
+                return -ENOMEM;
+            m[k] = (sy_member_t){.key = kc, .klen = (uint32_t)klen};
+            int rc = sy_value_from_json(val, arena, &m[k].val);
+            if (rc < 0)
+                return rc;
+            k++;
+        }
+        *out = (sy_value_t){.type = SY_OBJ, .len = (uint32_t)k, .members = m};
+        return 0;
+    }
+    }
+    return -EINVAL;
+}
+
+int sy_value_parse(const char *text, size_t len, sy_arena_t *arena, sy_value_t *out, sy_err_t *err)
+{
+    json_error_t jerr;
+    json_t *j =
+        json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &jerr);
+    if (!j)
+        return sy_err_set(err, -EINVAL, "", "invalid JSON at line %d, column %d: %s", jerr.line,
+                          jerr.column, jerr.text);
+    int rc = sy_value_from_json(j, arena, out);
+    json_decref(j);
+    if (rc == -ENOMEM)
+        return sy_err_set(err, rc, "", "the document is larger than the memory allowed for it");
+    if (rc < 0)
+        return sy_err_set(err, rc, "", "the document holds a number JSON cannot represent");
+    return 0;
+}
+
+json_t *sy_value_to_json(const sy_value_t *v)
+{
+    switch (v->type) {
+    case SY_NULL:
+        return json_null();
+    case SY_BOOL:
+        return json_boolean(v->b);
+    case SY_NUM:
+        if (v->n == trunc(v->n) && fabs(v->n) < 9007199254740992.0)
+            return json_integer((json_int_t)v->n);
+        return json_real(v->n);
+    case SY_STR:
+        return json_stringn(v->s, v->len);
+    case SY_ARR: {
+        json_t *a = json_array();
+        for (uint32_t i = 0; a && i < v->len; i++)
+            if (json_array_append_new(a, sy_value_to_json(&v->items[i])) < 0) {
+                json_decref(a);
+                return NULL;
+            }
+        return a;
+    }
+    default: {
+        json_t *o = json_object();
+        for (uint32_t i = 0; o && i < v->len; i++) {
+            const sy_member_t *m = &v->members[i];
+            if (json_object_setn_new(o, m->key, m->klen, sy_value_to_json(&m->val)) < 0) {
+                json_decref(o);
+                return NULL;
+            }
+        }
+        return o;
+    }
+    }
+}

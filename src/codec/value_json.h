@@ -1,0 +1,32 @@
+/* value_json.h - JSON text and jansson trees to and from core's sy_value_t.
+ *
+ * Core evaluates sy_value_t trees and never sees JSON text; this is where text becomes
+ * values (flag documents, evaluation contexts) and values become JSON again (results).
+ * Numbers become doubles, as in JavaScript and flagd: integers beyond 2^53 lose
+ * precision exactly as they do there.
+ */
+#ifndef SY_CODEC_VALUE_JSON_H
+#define SY_CODEC_VALUE_JSON_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "core/arena.h"
+#include "core/err.h"
+#include "core/value.h"
+
+/* Copies `j` into `arena` as *out (strings NUL-terminated, object members in order).
+ * Returns 0, -EINVAL for a value JSON cannot hold (NaN), or -ENOMEM when the arena's cap
+ * is reached. */
+int sy_value_from_json(const json_t *j, sy_arena_t *arena, sy_value_t *out);
+
+/* Parses JSON text (any value at the top; NUL bytes in strings allowed) into `arena`.
+ * Returns 0, -EINVAL with `err` giving line, column and jansson's reason, or -ENOMEM. */
+int sy_value_parse(const char *text, size_t len, sy_arena_t *arena, sy_value_t *out, sy_err_t *err);
+
+/* A new jansson tree equal to `v` (integral numbers below 2^53 as integers), or NULL when
+ * out of memory. Caller owns the reference. */
+json_t *sy_value_to_json(const sy_value_t *v);
+
+#endif

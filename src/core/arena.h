@@ -1,0 +1,55 @@
+/* arena.h - bump allocation tied to one lifetime (a loaded flag set, one evaluation).
+ *
+ * An arena hands out aligned blocks and frees them all at once. Two kinds:
+ *   - growable (sy_arena_init): takes memory from the C allocator in chunks, up to a
+ *     hard cap; used at load time, never on a hot path;
+ *   - fixed (sy_arena_init_fixed): carves a caller-owned buffer (a stack array) and never
+ *     allocates; used for the scratch of one evaluation.
+ * Either kind refuses a request beyond its cap by returning NULL, which callers turn
+ * into -ENOMEM. This file is the only place in core/ that calls the allocator.
+ *
+ * Not thread-safe: one arena belongs to one thread at a time.
+ */
+#ifndef SY_CORE_ARENA_H
+#define SY_CORE_ARENA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct sy_arena {
+    struct sy_arena_chunk *chunks; /* growable: chunks taken from malloc, newest first */
+    char *p;                       /* next free byte of the current block */
+    char *end;                     /* end of the current block */
+    size_t used;                   /* bytes handed out or lost to alignment/chunk tails */
+    size_t cap;                    /* hard maximum of `used` */
+    bool fixed;                    /* true: never calls the allocator */
+} sy_arena_t;
+
+/* A growable arena that will hand out at most `cap` bytes in all. */
+void sy_arena_init(sy_arena_t *a, size_t cap);
+
+/* A fixed arena over the caller's `buf` of `len` bytes (borrowed for the arena's life). */
+void sy_arena_init_fixed(sy_arena_t *a, void *buf, size_t len);
+
+/* `size` bytes aligned for any scalar type, or NULL when the cap is reached or the
+ * allocator fails. The block lives until sy_arena_free or sy_arena_reset. */
+void *sy_arena_alloc(sy_arena_t *a, size_t size);
+
+/* A copy of `len` bytes of `s` followed by a NUL, or NULL as sy_arena_alloc. */
+char *sy_arena_strdup(sy_arena_t *a, const char *s, size_t len);
+
+/* A mark for sy_arena_rewind: only a fixed arena can rewind. */
+typedef struct sy_arena_mark {
+    char *p;
+    size_t used;
+} sy_arena_mark_t;
+
+sy_arena_mark_t sy_arena_mark(const sy_arena_t *a);
+
+/* Gives back everything allocated since `m` (fixed arenas only; a no-op otherwise). */
+void sy_arena_rewind(sy_arena_t *a, sy_arena_mark_t m);
+
+/* Frees every chunk (growable) and leaves the arena empty and reusable. NULL is a no-op. */
+void sy_arena_free(sy_arena_t *a);
+
+#endif
