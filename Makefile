@@ -2,6 +2,8 @@
 #
 #   make run     install what is missing, build (release), show the CLI with an example
 #   make test    install what is missing, build with ASan+UBSan, run every test
+#   make install install switchyard, libswitchyard (.so/.a), its header and switchyard.pc
+#                (under /usr/local; PREFIX=... to change, DESTDIR=... to stage)
 #   make bench   build optimised and run the benchmarks
 #   make fuzz    build the libFuzzer targets with clang and run each for FUZZ_SECONDS
 #   make format  clang-format every C file
@@ -12,7 +14,7 @@ RELEASE      = build/release
 TEST         = build/test
 FUZZ         = build/fuzz
 
-.PHONY: all deps build run test bench fuzz format clean
+.PHONY: all deps build install run test bench fuzz format clean
 
 all: build
 
@@ -27,6 +29,12 @@ $(TEST)/build.ninja:
 
 build: deps $(RELEASE)/build.ninja
 	$(MESON) compile -C $(RELEASE)
+
+PREFIX ?= /usr/local
+install: build
+	$(MESON) configure $(RELEASE) --prefix=$(PREFIX)
+	$(MESON) install -C $(RELEASE) $(if $(DESTDIR),--destdir $(DESTDIR))
+	@command -v ldconfig >/dev/null && [ -z "$(DESTDIR)" ] && ldconfig || true
 
 run: build
 	@echo '$$ switchyard --help'
