@@ -5,6 +5,7 @@
 #include <gsl/gsl_errno.h>
 
 #include "cli/args.h"
+#include "cli/flag_cmd.h"
 #include "cli/stats_cmd.h"
 
 #ifndef SY_VERSION
@@ -18,10 +19,13 @@ static void usage(FILE *to)
                 "switchyard is a self-hosted progressive-delivery and experimentation engine.\n"
                 "\n"
                 "commands:\n"
+                "  eval         evaluate one flag of a flagd document for a context\n"
+                "  flags        flag documents: validate (switchyard flags --help)\n"
                 "  stats        statistical tests: ztest, welch, srm, power, bayes,\n"
                 "               sequential, holm (switchyard stats --help)\n"
                 "\n"
-                "Each command takes --help. Docs: docs/cli.md, docs/stats.md.\n");
+                "Each command takes --help. Docs: docs/cli.md, docs/stats.md,\n"
+                "docs/flags.md.\n");
 }
 
 int main(int argc, char **argv)
@@ -43,6 +47,10 @@ int main(int argc, char **argv)
         printf("switchyard %s\n", SY_VERSION);
         return 0;
     }
+    if (strcmp(cmd, "eval") == 0)
+        return sy_cli_eval(argc - 2, argv + 2);
+    if (strcmp(cmd, "flags") == 0)
+        return sy_cli_flags(argc - 2, argv + 2);
     if (strcmp(cmd, "stats") == 0)
         return sy_cli_stats(argc - 2, argv + 2);
     fprintf(stderr, "switchyard: unknown command '%s' (see switchyard --help)\n", cmd);

@@ -1,0 +1,86 @@
+#!/bin/sh
+# cli_flags.sh - drives the real `switchyard eval` and `switchyard flags validate`.
+#
+# usage: cli_flags.sh SWITCHYARD EXAMPLES_DIR DATA_DIR      (prints TAP)
+set -u
+SY=$1
+EX=$2
+DATA=$3
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; sed 's/^/# /' "$TMP/out" "$TMP/err" 2>/dev/null | head -20; }
+# check NAME EXPECTED_STATUS PATTERN_IN_STDOUT PATTERN_IN_STDERR -- COMMAND...
+check() {
+    name=$1 want=$2 out_pat=$3 err_pat=$4
+    shift 5
+    "$@" >"$TMP/out" 2>"$TMP/err"
+    got=$?
+    if [ "$got" -ne "$want" ]; then
+        echo "# exit status $got, want $want" >>"$TMP/err"
+        not_ok "$name"
+    elif [ -n "$out_pat" ] && ! grep -Eq -- "$out_pat" "$TMP/out"; then
+        echo "# stdout lacks /$out_pat/" >>"$TMP/err"
+        not_ok "$name"
+    elif [ -n "$err_pat" ] && ! grep -Eq -- "$err_pat" "$TMP/err"; then
+        echo "# stderr lacks /$err_pat/" >>"$TMP/err"
+        not_ok "$name"
+    else
+        ok "$name"
+    fi
+}
+
+F=$EX/flags.json
+check "help lists eval and flags" 0 "eval .*flags" "" -- sh -c "\"$SY\" --help | tr '\n' ' '"
+check "eval --help documents the options" 0 "--context JSON" "" -- "$SY" eval --help
+check "eval needs --flags" 2 "" "--flags is required" -- "$SY" eval --flag a
+check "eval needs --flag" 2 "" "--flag is required" -- "$SY" eval --flags "$F"
+check "eval targeting match" 0 '^banner-color = "#0a0" \(TARGETING_MATCH, variant green\)$' "" -- \
+    "$SY" eval --flags "$F" --flag banner-color --context '{"country":"AT"}'
+check "eval else branch" 0 '^banner-color = "#c00" \(TARGETING_MATCH, variant red\)$' "" -- \
+    "$SY" eval --flags "$F" --flag banner-color --context '{"country":"FR"}'
+check "eval fractional is sticky for a key" 0 '"variant": "(on|off)"' "" -- \
+    "$SY" eval --flags "$F" --flag new-checkout --context '{"targetingKey":"user-7"}' --json
+a=$("$SY" eval --flags "$F" --flag new-checkout --context '{"targetingKey":"user-7"}')
+b=$("$SY" eval --flags "$F" --flag new-checkout --context '{"targetingKey":"user-7"}')
+if [ -n "$a" ] && [ "$a" = "$b" ]; then ok "eval gives one key the same variant every time"; else echo "$a / $b" >"$TMP/out"; not_ok "eval gives one key the same variant every time"; fi
+check "eval type mismatch exits 1 with the default" 1 '"errorCode": "TYPE_MISMATCH"' "" -- \
+    "$SY" eval --flags "$F" --flag banner-color --type boolean --default true --json
+check "eval unknown flag is FLAG_NOT_FOUND" 1 "FLAG_NOT_FOUND" "" -- \
+    "$SY" eval --flags "$F" --flag nope
+check "eval context must be an object" 2 "" "--context: must be a JSON object" -- \
+    "$SY" eval --flags "$F" --flag banner-color --context '[1]'
+check "eval context must be JSON" 2 "" "--context: invalid JSON" -- \
+    "$SY" eval --flags "$F" --flag banner-color --context '{oops'
+check "eval bad --type" 2 "" "--type" -- "$SY" eval --flags "$F" --flag a --type date
+check "eval sem_ver by context" 0 '^max-items = 50 ' "" -- \
+    "$SY" eval --flags "$F" --flag max-items --context '{"appVersion":"v2.0.0"}'
+check "eval --now drives \$flagd.timestamp" 0 '"value": 1700000000' "" -- \
+    sh -c "printf '%s' '{\"flags\":{\"t\":{\"state\":\"ENABLED\",\"variants\":{\"a\":1700000000,\"b\":0},\"defaultVariant\":\"b\",\"targeting\":{\"if\":[{\"==\":[{\"var\":\"\$flagd.timestamp\"},1700000000]},\"a\"]}}}}' >\"$TMP/t.json\" && \"$SY\" eval --flags \"$TMP/t.json\" --flag t --now 1700000000 --json"
+check "eval refuses an invalid document" 1 "" "flags.a.state" -- \
+    "$SY" eval --flags "$DATA/flags/invalid.json" --flag c
+check "eval a missing file" 1 "" "No such file" -- "$SY" eval --flags "$TMP/none.json" --flag a
+check "validate accepts the example" 0 "valid: 3 flags, 0 warnings" "" -- \
+    "$SY" flags validate "$F"
+check "validate lists every problem by path" 1 "" "flags.a.state: state must be ENABLED" -- \
+    "$SY" flags validate "$DATA/flags/invalid.json"
+check "validate lists the missing variants too" 1 "" "flags.b.variants: variants is required" -- \
+    "$SY" flags validate "$DATA/flags/invalid.json"
+check "validate warns about an unknown operator" 1 "" 'warning: flags.c.targeting: unknown operator "nope"' -- \
+    "$SY" flags validate "$DATA/flags/invalid.json"
+check "validate --json counts errors" 1 '"errors": 2' "" -- \
+    "$SY" flags validate "$DATA/flags/invalid.json" --json
+check "validate lenient document loads with a warning" 0 "valid: 1 flag, 1 warning" "" -- \
+    "$SY" flags validate "$DATA/flags/lenient.json"
+check "validate --strict refuses it" 1 "" "sem_ver literals must be full" -- \
+    "$SY" flags validate "$DATA/flags/lenient.json" --strict
+check "validate needs a file" 2 "" "usage" -- "$SY" flags validate
+check "flags unknown verb" 2 "" "unknown verb" -- "$SY" flags frob
+check "validate reports JSON errors with a line" 1 "" "line 1" -- \
+    sh -c "printf '{\"flags\": ' >\"$TMP/j.json\" && \"$SY\" flags validate \"$TMP/j.json\""
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
