@@ -57,6 +57,8 @@ test: deps $(TEST)/build.ninja
 
 bench: build
 	$(RELEASE)/bench/bench-stats
+	@echo
+	bench/eval.sh $(RELEASE)/bench/bench-eval
 
 fuzz:
 	@scripts/deps.sh fuzz

@@ -56,8 +56,8 @@ static int load_file(const char *prog, const char *path, bool strict, sy_fractio
                      struct loaded *l)
 {
     *l = (struct loaded){0};
-    char *text;
-    size_t len;
+    char *text = NULL;
+    size_t len = 0;
     if (read_file(prog, path, &text, &len) < 0)
         return -1;
     l->items = calloc(MAX_PROBLEMS, sizeof(*l->items));

@@ -23,8 +23,10 @@ struct flag {
 struct sy_flagset {
     sy_arena_t arena; /* owns the document, the flags and the compiled rules */
     uint32_t n;
-    struct flag *flags;         /* document order */
-    const struct flag **by_key; /* sorted by key, for bsearch */
+    struct flag *flags;        /* document order */
+    const struct flag **table; /* open addressing by key hash, `mask + 1` slots */
+    uint32_t mask;
+    bool reads_time; /* some rule reads $flagd.timestamp */
     sy_value_t metadata;
     sy_fractional_t fractional;
 };
@@ -360,17 +362,47 @@ static int load_flag(struct loader *l, const sy_member_t *fm, const sy_value_t *
     return 0;
 }
 
-static int cmp_key(const char *a, size_t an, const char *b, size_t bn)
+/* A cheap hash of a flag key: its length and its first and last 8 bytes (or fewer), mixed
+ * by multiplication. Keys alike at both ends only cost a longer probe, never a wrong
+ * answer (every candidate is compared in full), and this runs on every evaluation. */
+static uint32_t key_hash(const char *k, size_t n)
 {
-    size_t n = an < bn ? an : bn;
-    int c = n ? memcmp(a, b, n) : 0;
-    return c ? c : (an > bn) - (an < bn);
+    uint64_t a = 0, b = 0;
+    if (n >= 8) {
+        memcpy(&a, k, 8);
+        memcpy(&b, k + n - 8, 8);
+    } else if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, k, 4);
+        memcpy(&y, k + n - 4, 4);
+        a = x;
+        b = y;
+    } else if (n > 0) {
+        a = (uint64_t)(unsigned char)k[0] | (uint64_t)(unsigned char)k[n / 2] << 8 |
+            (uint64_t)(unsigned char)k[n - 1] << 16;
+    }
+    uint64_t h = a * 0x9e3779b97f4a7c15u ^ (b + n) * 0xc2b2ae3d27d4eb4fu;
+    return (uint32_t)(h >> 32) ^ (uint32_t)h;
 }
 
-static int cmp_flag_ptr(const void *a, const void *b)
+static int build_table(sy_arena_t *arena, sy_flagset_t *set)
 {
-    const struct flag *x = *(const struct flag *const *)a, *y = *(const struct flag *const *)b;
-    return cmp_key(x->key, x->klen, y->key, y->klen);
+    uint32_t slots = 4;
+    while (slots < 2 * set->n)
+        slots *= 2;
+    set->table = sy_arena_alloc(arena, sizeof(*set->table) * slots);
+    if (!set->table)
+        return -ENOMEM;
+    memset(set->table, 0, sizeof(*set->table) * slots);
+    set->mask = slots - 1;
+    for (uint32_t i = 0; i < set->n; i++) {
+        const struct flag *f = &set->flags[i];
+        uint32_t at = key_hash(f->key, f->klen) & set->mask;
+        while (set->table[at])
+            at = (at + 1) & set->mask;
+        set->table[at] = f;
+    }
+    return 0;
 }
 
 static int load(struct loader *l, sy_flagset_t *set, const sy_value_t *doc)
@@ -410,18 +442,17 @@ static int load(struct loader *l, sy_flagset_t *set, const sy_value_t *doc)
     }
     set->n = flags->len;
     set->flags = sy_arena_alloc(l->arena, sizeof(*set->flags) * (flags->len ? flags->len : 1));
-    set->by_key = sy_arena_alloc(l->arena, sizeof(*set->by_key) * (flags->len ? flags->len : 1));
-    if (!set->flags || !set->by_key)
+    if (!set->flags)
         return -ENOMEM;
     for (uint32_t i = 0; i < flags->len; i++) {
         int rc = load_flag(l, &flags->members[i], &set->metadata, &set->flags[i]);
         if (rc < 0)
             return rc;
-        set->by_key[i] = &set->flags[i];
+        if (set->flags[i].targeting && sy_logic_reads_time(set->flags[i].targeting))
+            set->reads_time = true;
     }
     l->flag[0] = '\0';
-    qsort(set->by_key, set->n, sizeof(*set->by_key), cmp_flag_ptr);
-    return 0;
+    return build_table(l->arena, set);
 }
 
 int sy_flagset_load(sy_flagset_t **out, sy_arena_t *arena, const sy_value_t *doc,
@@ -483,19 +514,20 @@ const sy_value_t *sy_flagset_metadata(const sy_flagset_t *set)
 
 static const struct flag *find(const sy_flagset_t *set, const char *key, size_t klen)
 {
-    size_t lo = 0, hi = set->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const struct flag *f = set->by_key[mid];
-        int c = cmp_key(key, klen, f->key, f->klen);
-        if (c == 0)
+    if (!set->table)
+        return NULL; /* a set without flags */
+    for (uint32_t at = key_hash(key, klen) & set->mask;; at = (at + 1) & set->mask) {
+        const struct flag *f = set->table[at];
+        if (!f)
+            return NULL;
+        if (sy_bytes_eq(f->key, f->klen, key, klen))
             return f;
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
     }
-    return NULL;
+}
+
+bool sy_flagset_reads_time(const sy_flagset_t *set)
+{
+    return set->reads_time;
 }
 
 static void fail_with(sy_flag_result_t *res, sy_flag_error_t e, const char *fmt, ...)
@@ -538,7 +570,16 @@ static void eval_flag(const sy_flagset_t *set, const char *key, size_t klen, sy_
                       sy_flag_result_t *res)
 {
     static const sy_value_t empty = {.type = SY_OBJ};
-    *res = (sy_flag_result_t){.metadata = &set->metadata};
+    /* Field by field: zeroing the whole result (message included) costs more than a
+     * static flag's evaluation. */
+    res->has_value = false;
+    res->value = SY_V_NULL;
+    res->variant = NULL;
+    res->variant_len = 0;
+    res->reason = SY_REASON_STATIC;
+    res->error = SY_FLAG_OK;
+    res->metadata = &set->metadata;
+    res->message[0] = '\0';
     const struct flag *f = find(set, key, klen);
     int shown = klen > 64 ? 64 : (int)klen;
     if (!f)
@@ -581,9 +622,11 @@ static void eval_flag(const sy_flagset_t *set, const char *key, size_t klen, sy_
     const sy_member_t *variant = NULL;
     if (name) {
         for (uint32_t i = 0; i < f->variants->len; i++)
-            if (f->variants->members[i].klen == name_len &&
-                memcmp(f->variants->members[i].key, name, name_len) == 0)
+            if (sy_bytes_eq(f->variants->members[i].key, f->variants->members[i].klen, name,
+                            name_len)) {
                 variant = &f->variants->members[i];
+                break;
+            }
         if (!variant)
             return fail_with(res, SY_FLAG_GENERAL, "variant \"%.*s\" not found in flag \"%.*s\"",
                              (int)(name_len > 48 ? 48 : name_len), name, shown, key);

@@ -118,6 +118,10 @@ const char *sy_flagset_key(const sy_flagset_t *set, size_t i, size_t *len);
 /* True when the i-th flag is DISABLED. */
 bool sy_flagset_is_disabled(const sy_flagset_t *set, size_t i);
 
+/* True when some flag's targeting may read $flagd.timestamp: only then does `now_s`
+ * matter, and a caller can skip reading its clock otherwise. */
+bool sy_flagset_reads_time(const sy_flagset_t *set);
+
 /* The flag-set metadata object (never NULL; borrowed). */
 const sy_value_t *sy_flagset_metadata(const sy_flagset_t *set);
 

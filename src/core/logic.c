@@ -117,9 +117,10 @@ struct split {
 };
 
 struct sy_logic {
-    uint8_t op;    /* enum op */
-    bool spread;   /* operand was one expression whose array value lists the arguments */
-    uint32_t argc; /* operand nodes in `args` */
+    uint8_t op;      /* enum op */
+    bool spread;     /* operand was one expression whose array value lists the arguments */
+    bool reads_time; /* root only: some `var` may read $flagd.timestamp */
+    uint32_t argc;   /* operand nodes in `args` */
     const struct sy_logic *args;
     union {
         sy_value_t lit;            /* OP_LIT */
@@ -136,7 +137,8 @@ struct compiler {
     sy_err_t *err;
     char path[192]; /* JSON path of the node being compiled, for messages */
     size_t path_len;
-    int refs; /* $ref expansions on the current branch */
+    int refs;        /* $ref expansions on the current branch */
+    bool reads_time; /* a var may read $flagd.timestamp (or the whole context) */
 };
 
 static int compile(struct compiler *c, const sy_value_t *v, struct sy_logic *out, int depth);
@@ -211,8 +213,13 @@ static int compile_path(struct compiler *c, const sy_value_t *v, const struct pa
             return -ENOMEM;
     } else {
         *out = NULL; /* computed at run time */
+        c->reads_time = true;
         return 0;
     }
+    /* "", "$flagd" and "$flagd.timestamp..." can see the time; so can computed paths. */
+    if (len == 0 || (len >= 6 && memcmp(s, "$flagd", 6) == 0 &&
+                     (len == 6 || (len >= 16 && memcmp(s + 6, ".timestamp", 10) == 0))))
+        c->reads_time = true;
     struct path *p = sy_arena_alloc(c->arena, sizeof(*p));
     if (!p)
         return -ENOMEM;
@@ -327,8 +334,12 @@ static int compile_op(struct compiler *c, const sy_member_t *m, struct sy_logic 
     if (rc < 0)
         return rc;
     out->args = args;
+    if (out->op == OP_VAR && out->argc == 0)
+        c->reads_time = true; /* {"var": []}: the whole context */
     if (out->op == OP_VAR && out->argc >= 1 && is_literal(&args[0]))
         return compile_path(c, &args[0].u.lit, &out->u.path);
+    if (out->op == OP_VAR)
+        c->reads_time = true;
     if (out->op == OP_FRACTIONAL)
         return compile_split(c, out);
     return 0;
@@ -386,8 +397,14 @@ int sy_logic_compile(const sy_value_t *expr, const sy_value_t *evaluators, sy_ar
         return sy_err_set(err, -ENOMEM, c.path, "out of memory compiling the rule");
     if (rc < 0)
         return rc;
+    root->reads_time = c.reads_time;
     *out = root;
     return 0;
+}
+
+bool sy_logic_reads_time(const sy_logic_t *logic)
+{
+    return logic->reads_time;
 }
 
 /* ---- evaluating --------------------------------------------------------------------- */
@@ -395,8 +412,9 @@ int sy_logic_compile(const sy_value_t *expr, const sy_value_t *evaluators, sy_ar
 struct eval {
     const sy_logic_env_t *env;
     sy_arena_t *scratch;
-    sy_member_t flagd_members[2]; /* $flagd: flagKey, timestamp */
+    sy_member_t flagd_members[2]; /* $flagd: flagKey, timestamp (built on first need) */
     sy_value_t flagd;
+    bool flagd_built;
     sy_value_t root; /* the context as rules see it, built on first need */
     bool root_built;
 };
@@ -448,6 +466,21 @@ static int eval_args(struct eval *ev, const struct sy_logic *n, const struct sco
     return 0;
 }
 
+/* The `$flagd` object rules see: {flagKey, timestamp}. */
+static const sy_value_t *flagd(struct eval *ev)
+{
+    if (!ev->flagd_built) {
+        const sy_logic_env_t *env = ev->env;
+        ev->flagd_members[0] = (sy_member_t){
+            .key = "flagKey", .klen = 7, .val = SY_V_STR(env->flag_key, env->flag_key_len)};
+        ev->flagd_members[1] =
+            (sy_member_t){.key = "timestamp", .klen = 9, .val = SY_V_NUM((double)env->now_s)};
+        ev->flagd = (sy_value_t){.type = SY_OBJ, .len = 2, .members = ev->flagd_members};
+        ev->flagd_built = true;
+    }
+    return &ev->flagd;
+}
+
 /* The context with `$flagd` replaced by ours, for `{"var": ""}` at the root. */
 static int whole_root(struct eval *ev, sy_value_t *out)
 {
@@ -461,7 +494,7 @@ static int whole_root(struct eval *ev, sy_value_t *out)
         for (uint32_t i = 0; i < n; i++)
             if (!(ctx->members[i].klen == 6 && memcmp(ctx->members[i].key, "$flagd", 6) == 0))
                 m[k++] = ctx->members[i];
-        m[k++] = (sy_member_t){.key = "$flagd", .klen = 6, .val = ev->flagd};
+        m[k++] = (sy_member_t){.key = "$flagd", .klen = 6, .val = *flagd(ev)};
         ev->root = (sy_value_t){.type = SY_OBJ, .len = k, .members = m};
         ev->root_built = true;
     }
@@ -522,7 +555,7 @@ static int lookup(struct eval *ev, const struct scope *sc, const sy_value_t *seg
     }
     uint32_t i = 0;
     if (sc->root && segs[0].len == 6 && memcmp(segs[0].s, "$flagd", 6) == 0) {
-        cur = ev->flagd;
+        cur = *flagd(ev);
         i = 1;
     } else if (sc->data) {
         cur = *sc->data;
@@ -1259,7 +1292,8 @@ static int eval_fractional(struct eval *ev, const struct sy_logic *n, const stru
     bool v1 = ev->env->fractional == SY_FRACTIONAL_V1;
     const sy_value_t *first = NULL;
     sy_value_t first_v;
-    struct args a = {.n = 0};
+    struct args a; /* not zeroed: its 100 bytes would cost more than the hash */
+    a.n = 0;
     uint32_t skip = 0;
     if (split) {
         /* Buckets are literals: only the bucketing argument may need evaluating. */
@@ -1430,12 +1464,11 @@ static int eval(struct eval *ev, const struct sy_logic *n, const struct scope *s
 int sy_logic_eval(const sy_logic_t *logic, const sy_logic_env_t *env, sy_arena_t *scratch,
                   sy_value_t *out)
 {
-    struct eval ev = {.env = env, .scratch = scratch};
-    ev.flagd_members[0] = (sy_member_t){
-        .key = "flagKey", .klen = 7, .val = SY_V_STR(env->flag_key, env->flag_key_len)};
-    ev.flagd_members[1] =
-        (sy_member_t){.key = "timestamp", .klen = 9, .val = SY_V_NUM((double)env->now_s)};
-    ev.flagd = (sy_value_t){.type = SY_OBJ, .len = 2, .members = ev.flagd_members};
+    struct eval ev; /* not zeroed: only these fields are read before being written */
+    ev.env = env;
+    ev.scratch = scratch;
+    ev.flagd_built = false;
+    ev.root_built = false;
     struct scope root = {.data = env->ctx, .root = true};
     return eval(&ev, logic, &root, out);
 }

@@ -26,6 +26,7 @@
 #ifndef SY_CORE_LOGIC_H
 #define SY_CORE_LOGIC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/arena.h"
@@ -59,6 +60,10 @@ typedef struct sy_logic_env {
  * run); or -ENOMEM. */
 int sy_logic_compile(const sy_value_t *expr, const sy_value_t *evaluators, sy_arena_t *arena,
                      const sy_logic_t **out, sy_err_t *err);
+
+/* True when evaluating `logic` may read `now_s` ($flagd.timestamp, or the whole context
+ * through an empty or computed var path): callers can skip reading a clock otherwise. */
+bool sy_logic_reads_time(const sy_logic_t *logic);
 
 /* Evaluates `logic` in `env` into *out. Returns 0; -EINVAL when the rule fails at run
  * time (see above); -ENOMEM when `scratch` is too small for the temporaries. */

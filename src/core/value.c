@@ -18,7 +18,7 @@ const sy_value_t *sy_value_get(const sy_value_t *obj, const char *key, size_t kl
         return NULL;
     for (uint32_t i = 0; i < obj->len; i++) {
         const sy_member_t *m = &obj->members[i];
-        if (m->klen == klen && memcmp(m->key, key, klen) == 0)
+        if (sy_bytes_eq(m->key, m->klen, key, klen))
             return &m->val;
     }
     return NULL;

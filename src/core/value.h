@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/arena.h"
 
@@ -60,6 +61,13 @@ struct sy_member {
 #define SY_V_BOOL(x)   ((sy_value_t){.type = SY_BOOL, .b = (x)})
 #define SY_V_NUM(x)    ((sy_value_t){.type = SY_NUM, .n = (x)})
 #define SY_V_STR(p, l) ((sy_value_t){.type = SY_STR, .len = (uint32_t)(l), .s = (p)})
+
+/* True when two byte strings are equal. Inline, and checking the first byte before calling
+ * memcmp: keys and variant names are short, and this is on every evaluation's path. */
+static inline bool sy_bytes_eq(const char *a, size_t alen, const char *b, size_t blen)
+{
+    return alen == blen && (alen == 0 || (a[0] == b[0] && memcmp(a + 1, b + 1, alen - 1) == 0));
+}
 
 /* A string value over a NUL-terminated C string (borrowed). */
 sy_value_t sy_value_cstr(const char *s);

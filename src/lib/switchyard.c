@@ -260,9 +260,10 @@ SY_API int sy_context_set_string(sy_context_t *ctx, const char *key, const char 
     /* Reuse the old string's bytes when the new one fits: a context reused per request
      * (a new targeting key each time) then stops growing. */
     struct frame *f = &ctx->frames[ctx->depth];
+    size_t klen = key ? strlen(key) : 0;
     for (size_t i = 0; key && !f->is_array && i < f->n; i++) {
         sy_member_t *m = &f->members[i];
-        if (strcmp(m->key, key) == 0 && m->val.type == SY_STR && m->val.len >= len) {
+        if (sy_bytes_eq(m->key, m->klen, key, klen) && m->val.type == SY_STR && m->val.len >= len) {
             char *old = (char *)m->val.s; /* ours: copied in by an earlier set */
             memcpy(old, value, len + 1);
             m->val.len = (uint32_t)len;
@@ -355,10 +356,12 @@ SY_API void sy_context_set_time(sy_context_t *ctx, int64_t unix_seconds)
 
 /* ---- evaluating --------------------------------------------------------------------- */
 
-static int64_t now_of(const sy_context_t *ctx)
+static int64_t now_of(const sy_flags_t *flags, const sy_context_t *ctx)
 {
     if (ctx && ctx->now_s)
         return ctx->now_s;
+    if (!sy_flagset_reads_time(flags->set))
+        return 0; /* no rule can see it: spare the clock read */
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec;
@@ -372,14 +375,16 @@ static void evaluate(const sy_flags_t *flags, const char *key, const sy_context_
     sy_arena_t scratch;
     sy_arena_init_fixed(&scratch, scratch_buf, sizeof(scratch_buf));
     const char *k = key ? key : "";
-    sy_flagset_eval(flags->set, k, strlen(k), type, ctx ? &ctx->root : NULL, now_of(ctx), &scratch,
-                    r);
+    sy_flagset_eval(flags->set, k, strlen(k), type, ctx ? &ctx->root : NULL, now_of(flags, ctx),
+                    &scratch, r);
     if (!d)
         return;
     d->reason = (sy_eval_reason_t)r->reason;
     d->error = (sy_eval_error_t)r->error;
     d->variant = r->has_value ? r->variant : NULL; /* variant keys are NUL-terminated */
-    snprintf(d->message, sizeof(d->message), "%s", r->message);
+    d->message[0] = '\0';
+    if (r->message[0])
+        snprintf(d->message, sizeof(d->message), "%s", r->message);
     d->metadata = r->metadata;
 }
 
