@@ -68,9 +68,9 @@ fuzz:
 	@for t in $(FUZZ)/fuzz/fuzz-*; do \
 		[ -f "$$t" ] && [ -x "$$t" ] || continue; \
 		echo "== $$t ($(FUZZ_SECONDS)s)"; \
-		mkdir -p fuzz/corpus-$$(basename $$t); \
-		$$t -max_total_time=$(FUZZ_SECONDS) -dict=fuzz/stats.dict \
-			fuzz/corpus-$$(basename $$t) fuzz/seeds || exit 1; \
+		n=$$(basename $$t); mkdir -p fuzz/corpus-$$n; \
+		$$t -max_total_time=$(FUZZ_SECONDS) -dict=fuzz/$$n.dict \
+			fuzz/corpus-$$n fuzz/seeds/$$n || exit 1; \
 	done
 
 format:
