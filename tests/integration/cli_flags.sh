@@ -1,7 +1,7 @@
 #!/bin/sh
 # cli_flags.sh - drives the real `switchyard eval` and `switchyard flags validate`.
 #
-# usage: cli_flags.sh SWITCHYARD EXAMPLES_DIR DATA_DIR      (prints TAP)
+# usage: cli_flags.sh SWITCHYARD EXAMPLES_DIR DATA_DIR [SY_TESTBED]     (prints TAP)
 set -u
 SY=$1
 EX=$2
@@ -81,6 +81,13 @@ check "validate needs a file" 2 "" "usage" -- "$SY" flags validate
 check "flags unknown verb" 2 "" "unknown verb" -- "$SY" flags frob
 check "validate reports JSON errors with a line" 1 "" "line 1" -- \
     sh -c "printf '{\"flags\": ' >\"$TMP/j.json\" && \"$SY\" flags validate \"$TMP/j.json\""
+
+if [ -n "${4:-}" ]; then
+    check "sy-testbed fails every wrong expectation" 1 "0 passed, 4 failed" "" -- \
+        "$4" "$DATA/testbed/wrong.feature"
+    check "sy-testbed names an unknown step" 1 "unsupported step: the flag was frobnicated" "" -- \
+        "$4" "$DATA/testbed/wrong.feature"
+fi
 
 echo "1..$n"
 [ "$failed" -eq 0 ]
