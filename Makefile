@@ -46,10 +46,16 @@ run: build
 	@echo '$$ switchyard stats power --baseline 0.10 --mde-relative 0.05'
 	@$(RELEASE)/src/switchyard stats power --baseline 0.10 --mde-relative 0.05
 	@echo
-	@echo "The binary is $(RELEASE)/src/switchyard; 'switchyard stats --help' lists every test."
+	@echo '$$ switchyard eval --flags examples/flags.json --flag banner-color --context {"country":"DE"}'
+	@$(RELEASE)/src/switchyard eval --flags examples/flags.json --flag banner-color --context '{"country":"DE"}'
+	@echo
+	@echo "The binary is $(RELEASE)/src/switchyard; 'switchyard stats --help' lists every test,"
+	@echo "docs/flags.md and docs/library.md describe flag evaluation and the C library."
 
 # meson test's own verdict is folded into the summary, which fails on any failure.
-test: deps $(TEST)/build.ninja
+# The release build is compiled too: -O3 finds warnings (-Werror) the debug build does not.
+test: deps $(TEST)/build.ninja $(RELEASE)/build.ninja
+	$(MESON) compile -C $(RELEASE)
 	$(MESON) compile -C $(TEST)
 	@rm -f $(TEST)/meson-logs/testlog.json  # never summarise a previous run
 	-$(MESON) test -C $(TEST) --print-errorlogs --num-processes 2
