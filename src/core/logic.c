@@ -391,7 +391,7 @@ int sy_logic_compile(const sy_value_t *expr, const sy_value_t *evaluators, sy_ar
     struct compiler c = {.arena = arena, .evaluators = evaluators, .err = err};
     struct sy_logic *root = sy_arena_alloc(arena, sizeof(*root));
     if (!root)
-        return -ENOMEM;
+        return sy_err_set(err, -ENOMEM, "", "out of memory compiling the rule");
     int rc = compile(&c, expr, root, 0);
     if (rc == -ENOMEM)
         return sy_err_set(err, -ENOMEM, c.path, "out of memory compiling the rule");

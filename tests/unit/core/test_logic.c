@@ -176,6 +176,35 @@ static void fractional_literal_and_computed_weights_agree(void **state)
     }
 }
 
+/* Raising a's weight from 10 to 30 (of 100) moves only units from b to a, about 20% of
+ * them. Rollouts rely on this. */
+static void fractional_units_move_only_when_they_must(void **state)
+{
+    struct fixture *f = *state;
+    sy_value_t r10 = json(f, "{\"fractional\": [[\"a\", 10], [\"b\", 90]]}");
+    sy_value_t r30 = json(f, "{\"fractional\": [[\"a\", 30], [\"b\", 70]]}");
+    const sy_logic_t *lo_rule, *hi_rule;
+    assert_int_equal(sy_logic_compile(&r10, NULL, &f->arena, &lo_rule, NULL), 0);
+    assert_int_equal(sy_logic_compile(&r30, NULL, &f->arena, &hi_rule, NULL), 0);
+    int moved = 0, n = 4000;
+    for (int i = 0; i < n; i++) {
+        char key[32];
+        snprintf(key, sizeof(key), "unit-%d", i);
+        sy_member_t m = {.key = "targetingKey", .klen = 12, .val = sy_value_cstr(key)};
+        sy_value_t ctx = {.type = SY_OBJ, .len = 1, .members = &m};
+        sy_logic_env_t env = {.ctx = &ctx, .flag_key = "f", .flag_key_len = 1};
+        sy_value_t lo, hi;
+        assert_int_equal(sy_logic_eval(lo_rule, &env, &f->scratch, &lo), 0);
+        assert_int_equal(sy_logic_eval(hi_rule, &env, &f->scratch, &hi), 0);
+        sy_arena_init_fixed(&f->scratch, f->scratch_buf, sizeof(f->scratch_buf));
+        bool lo_a = lo.s[0] == 'a', hi_a = hi.s[0] == 'a';
+        if (lo_a && !hi_a)
+            fail_msg("%s left a when a grew", key);
+        moved += !lo_a && hi_a;
+    }
+    assert_in_range(moved, n * 17 / 100, n * 23 / 100);
+}
+
 static void fractional_without_a_targeting_key_is_null(void **state)
 {
     struct fixture *f = *state;
@@ -207,6 +236,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(reads_time_only_when_a_rule_can_see_it, setup, teardown),
         cmocka_unit_test_setup_teardown(fractional_literal_and_computed_weights_agree, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(fractional_units_move_only_when_they_must, setup, teardown),
         cmocka_unit_test_setup_teardown(fractional_without_a_targeting_key_is_null, setup,
                                         teardown),
     };
