@@ -7,17 +7,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "core/semver.h"
+
+/* A flag whose targeting is one static `fractional` (v2): bucketed without running the
+ * rule, each bucket already resolved to its variant. The common rollout shape. */
+struct fast_split {
+    sy_logic_split_t split;
+    const sy_member_t **members; /* per bucket: the variant, or NULL for a null variant */
+};
 
 struct flag {
     const char *key; /* borrows the document */
     uint32_t klen;
     bool disabled;
-    const sy_value_t *variants;  /* object */
-    const sy_member_t *dflt;     /* the default variant's member of `variants`, or NULL */
-    const sy_logic_t *targeting; /* NULL: no targeting (STATIC) */
-    const char *parse_error;     /* non-NULL: the targeting failed to compile */
-    sy_value_t metadata;         /* flag-set metadata merged under the flag's */
+    const sy_value_t *variants;    /* object */
+    const sy_member_t *dflt;       /* the default variant's member of `variants`, or NULL */
+    const sy_logic_t *targeting;   /* NULL: no targeting (STATIC) */
+    const char *parse_error;       /* non-NULL: the targeting failed to compile */
+    const struct fast_split *fast; /* non-NULL: see struct fast_split */
+    sy_value_t metadata;           /* flag-set metadata merged under the flag's */
 };
 
 struct sy_flagset {
@@ -39,6 +48,7 @@ enum severity { WARN, ERROR, NOTE };
 
 struct loader {
     sy_arena_t *arena;
+    sy_fractional_t fractional;
     sy_problems_t *problems;
     bool strict;
     const sy_value_t *evaluators;
@@ -278,6 +288,46 @@ static int merge_metadata(sy_arena_t *arena, const sy_value_t *set, const sy_val
     return 0;
 }
 
+/* The variant member a targeting result names (JavaScript's String() of it), or NULL. */
+static const sy_member_t *variant_named(const struct flag *f, const sy_value_t *v)
+{
+    char num[40];
+    const char *name = v->type == SY_STR ? v->s : num;
+    size_t len = v->type == SY_STR ? v->len : 0;
+    if (v->type == SY_BOOL)
+        len = (size_t)snprintf(num, sizeof(num), "%s", v->b ? "true" : "false");
+    else if (v->type == SY_NUM)
+        len = sy_num_format(v->n, num, sizeof(num));
+    for (uint32_t i = 0; f->variants && i < f->variants->len; i++)
+        if (sy_bytes_eq(f->variants->members[i].key, f->variants->members[i].klen, name, len))
+            return &f->variants->members[i];
+    return NULL;
+}
+
+/* Sets up f->fast when the targeting is a static split whose variants all exist (a
+ * missing one keeps the general path, which reports it as GENERAL). */
+static int build_fast(sy_arena_t *arena, struct flag *f)
+{
+    sy_logic_split_t split;
+    if (!f->variants || !sy_logic_as_split(f->targeting, &split))
+        return 0;
+    const sy_member_t **members = sy_arena_alloc(arena, sizeof(*members) * (split.n ? split.n : 1));
+    struct fast_split *fast = sy_arena_alloc(arena, sizeof(*fast));
+    if (!members || !fast)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < split.n; i++) {
+        members[i] = NULL;
+        if (split.variants[i].type == SY_NULL)
+            continue;
+        members[i] = variant_named(f, &split.variants[i]);
+        if (!members[i])
+            return 0;
+    }
+    *fast = (struct fast_split){.split = split, .members = members};
+    f->fast = fast;
+    return 0;
+}
+
 static int load_flag(struct loader *l, const sy_member_t *fm, const sy_value_t *set_md,
                      struct flag *f)
 {
@@ -346,6 +396,8 @@ static int load_flag(struct loader *l, const sy_member_t *fm, const sy_value_t *
     rc = sy_logic_compile(t, l->evaluators, l->arena, &f->targeting, &err);
     if (rc == -ENOMEM)
         return rc;
+    if (rc == 0 && l->fractional == SY_FRACTIONAL_V2)
+        return build_fast(l->arena, f);
     if (rc < 0) {
         char where[128];
         path_join(where, sizeof(where), p, err.field);
@@ -467,7 +519,10 @@ int sy_flagset_load(sy_flagset_t **out, sy_arena_t *arena, const sy_value_t *doc
         return -ENOMEM;
     }
     *set = (sy_flagset_t){.fractional = opts->fractional};
-    struct loader l = {.arena = arena, .problems = problems, .strict = opts->strict};
+    struct loader l = {.arena = arena,
+                       .fractional = opts->fractional,
+                       .problems = problems,
+                       .strict = opts->strict};
     int rc = load(&l, set, doc);
     if (rc == 0 && l.errors)
         rc = -EINVAL;
@@ -565,6 +620,32 @@ static bool type_matches(sy_flag_type_t want, const sy_value_t *v)
 
 static const char *const type_names[] = {"any", "boolean", "string", "number", "object"};
 
+/* Buckets by a static split (struct fast_split): the variant, or NULL for none (no
+ * targeting key, a null variant, a bucket nobody owns), which means DEFAULT. */
+static const sy_member_t *fast_pick(const struct flag *f, const sy_value_t *ctx,
+                                    sy_arena_t *scratch)
+{
+    const sy_logic_split_t *sp = &f->fast->split;
+    const char *s = sp->seed;
+    size_t len = sp->seed_len;
+    char buf[256];
+    if (!s) {
+        const sy_value_t *tk = sy_value_get(ctx, "targetingKey", 12);
+        if (!tk || tk->type != SY_STR || tk->len == 0)
+            return NULL;
+        len = f->klen + tk->len;
+        char *at = len <= sizeof(buf) ? buf : sy_arena_alloc(scratch, len);
+        if (!at)
+            return NULL; /* cannot happen below the scratch's size; null is safe */
+        memcpy(at, f->key, f->klen);
+        memcpy(at + f->klen, tk->s, tk->len);
+        s = at;
+    }
+    uint32_t h = sy_hash_murmur3(s, len);
+    ptrdiff_t i = sy_hash_pick(sp->weights, sp->n, sy_hash_bucket(h, sp->total));
+    return i >= 0 ? f->fast->members[i] : NULL;
+}
+
 static void eval_flag(const sy_flagset_t *set, const char *key, size_t klen, sy_flag_type_t type,
                       const sy_value_t *ctx, int64_t now_s, sy_arena_t *scratch,
                       sy_flag_result_t *res)
@@ -597,7 +678,11 @@ static void eval_flag(const sy_flagset_t *set, const char *key, size_t klen, sy_
     const char *name = NULL;
     size_t name_len = 0;
     res->reason = SY_REASON_STATIC;
-    if (f->targeting) {
+    const sy_member_t *variant = NULL;
+    if (f->fast) {
+        variant = fast_pick(f, ctx ? ctx : &empty, scratch);
+        res->reason = variant ? SY_REASON_TARGETING_MATCH : SY_REASON_DEFAULT;
+    } else if (f->targeting) {
         sy_logic_env_t env = {.ctx = ctx ? ctx : &empty,
                               .flag_key = f->key,
                               .flag_key_len = f->klen,
@@ -619,8 +704,9 @@ static void eval_flag(const sy_flagset_t *set, const char *key, size_t klen, sy_
                 return fail_with(res, SY_FLAG_GENERAL, "variant name too long");
         }
     }
-    const sy_member_t *variant = NULL;
-    if (name) {
+    if (variant) {
+        /* chosen by the fast split */
+    } else if (name) {
         for (uint32_t i = 0; i < f->variants->len; i++)
             if (sy_bytes_eq(f->variants->members[i].key, f->variants->members[i].klen, name,
                             name_len)) {

@@ -14,19 +14,3 @@ uint32_t sy_hash_murmur3(const void *bytes, size_t len)
     lmmh_x86_32(bytes, (unsigned int)len, 0, out);
     return out[0];
 }
-
-uint32_t sy_hash_bucket(uint32_t h, uint32_t total)
-{
-    return (uint32_t)(((uint64_t)h * total) >> 32);
-}
-
-ptrdiff_t sy_hash_pick(const uint32_t *weights, size_t n, uint32_t bucket)
-{
-    uint64_t sum = 0;
-    for (size_t i = 0; i < n; i++) {
-        sum += weights[i];
-        if (sum > bucket)
-            return (ptrdiff_t)i;
-    }
-    return -1;
-}

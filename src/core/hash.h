@@ -26,13 +26,26 @@ uint32_t sy_hash_murmur3(const void *bytes, size_t len);
 
 /* The bucket of hash `h` among `total` buckets: ((uint64_t)h * total) >> 32, which lies in
  * [0, total) for total >= 1 and is 0 for total 0. Exact integer arithmetic: dividing by
- * 2^32 - 1, or in single precision, would move units at the boundaries. */
-uint32_t sy_hash_bucket(uint32_t h, uint32_t total);
+ * 2^32 - 1, or in single precision, would move units at the boundaries. Inline: it is on
+ * every fractional evaluation. */
+static inline uint32_t sy_hash_bucket(uint32_t h, uint32_t total)
+{
+    return (uint32_t)(((uint64_t)h * total) >> 32);
+}
 
 /* Index of the entry that owns `bucket` among `n` weights: the first whose running sum of
  * weights is greater than `bucket`. Returns -1 when none does (bucket >= the total, which
  * includes a total of 0). Zero weights own nothing. The caller has checked that the
  * weights sum to at most SY_HASH_MAX_TOTAL. */
-ptrdiff_t sy_hash_pick(const uint32_t *weights, size_t n, uint32_t bucket);
+static inline ptrdiff_t sy_hash_pick(const uint32_t *weights, size_t n, uint32_t bucket)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        sum += weights[i];
+        if (sum > bucket)
+            return (ptrdiff_t)i;
+    }
+    return -1;
+}
 
 #endif

@@ -407,6 +407,23 @@ bool sy_logic_reads_time(const sy_logic_t *logic)
     return logic->reads_time;
 }
 
+bool sy_logic_as_split(const sy_logic_t *logic, sy_logic_split_t *out)
+{
+    const struct split *sp = logic->op == OP_FRACTIONAL ? logic->u.split : NULL;
+    if (!sp || !sp->valid)
+        return false;
+    bool seeded = logic->args[0].op == OP_LIT && logic->args[0].u.lit.type == SY_STR;
+    *out = (sy_logic_split_t){
+        .seed = seeded ? logic->args[0].u.lit.s : NULL,
+        .seed_len = seeded ? logic->args[0].u.lit.len : 0,
+        .n = sp->n,
+        .weights = sp->weights,
+        .variants = sp->variants,
+        .total = (uint32_t)sp->total,
+    };
+    return true;
+}
+
 /* ---- evaluating --------------------------------------------------------------------- */
 
 struct eval {

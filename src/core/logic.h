@@ -65,6 +65,20 @@ int sy_logic_compile(const sy_value_t *expr, const sy_value_t *evaluators, sy_ar
  * through an empty or computed var path): callers can skip reading a clock otherwise. */
 bool sy_logic_reads_time(const sy_logic_t *logic);
 
+/* A rule that is exactly one `fractional` with literal buckets valid under the v2 rule:
+ * what a caller needs to bucket without running the rule (flag sets do, per flag). */
+typedef struct sy_logic_split {
+    const char *seed; /* a literal bucketing string, or NULL: flag key + targeting key */
+    size_t seed_len;
+    uint32_t n;                 /* buckets */
+    const uint32_t *weights;    /* n weights, negatives already 0 */
+    const sy_value_t *variants; /* n variant values (string, number, boolean or null) */
+    uint32_t total;             /* sum of weights, at most SY_HASH_MAX_TOTAL */
+} sy_logic_split_t;
+
+/* Fills *out and returns true when `logic` is such a split (borrowing from it). */
+bool sy_logic_as_split(const sy_logic_t *logic, sy_logic_split_t *out);
+
 /* Evaluates `logic` in `env` into *out. Returns 0; -EINVAL when the rule fails at run
  * time (see above); -ENOMEM when `scratch` is too small for the temporaries. */
 int sy_logic_eval(const sy_logic_t *logic, const sy_logic_env_t *env, sy_arena_t *scratch,
