@@ -162,6 +162,7 @@ struct sy_context {
     sy_arena_t strings; /* keys, string values and finished nested levels */
     sy_value_t root;    /* the root object as core reads it (frames[0]) */
     int64_t now_s;      /* 0: read the clock */
+    size_t tk_slot;     /* index of targetingKey among the root's members, if set */
 };
 
 SY_API int sy_context_new(sy_context_t **out)
@@ -295,7 +296,27 @@ SY_API int sy_context_set_null(sy_context_t *ctx, const char *key)
 
 SY_API int sy_context_set_targeting_key(sy_context_t *ctx, const char *key)
 {
-    return sy_context_set_string(ctx, "targetingKey", key);
+    /* The per-request call of a reused context: overwrite the root's targetingKey in place
+     * when it fits, without looking for it by name. */
+    struct frame *root = &ctx->frames[0];
+    size_t len = key ? strlen(key) : 0;
+    if (key && ctx->tk_slot < root->n) {
+        sy_member_t *m = &root->members[ctx->tk_slot];
+        if (m->klen == 12 && memcmp(m->key, "targetingKey", 12) == 0 && m->val.type == SY_STR &&
+            m->val.len >= len) {
+            memcpy((char *)m->val.s, key, len + 1);
+            m->val.len = (uint32_t)len;
+            return 0;
+        }
+    }
+    int depth = ctx->depth;
+    ctx->depth = 0; /* the targeting key always belongs to the root */
+    int rc = sy_context_set_string(ctx, "targetingKey", key);
+    ctx->depth = depth;
+    for (size_t i = 0; rc == 0 && i < root->n; i++)
+        if (root->members[i].klen == 12 && memcmp(root->members[i].key, "targetingKey", 12) == 0)
+            ctx->tk_slot = i;
+    return rc;
 }
 
 static int begin(sy_context_t *ctx, const char *key, bool is_array)
