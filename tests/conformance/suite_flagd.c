@@ -193,50 +193,77 @@ struct set_entry {
     char why[512];
 };
 
-static bool context_value(const json_t *ctx, sy_arena_t *arena, sy_value_t *out)
+/* What a case runs with: its loaded set, its context and a scratch. */
+struct case_env {
+    const char *id;
+    const struct set_entry *set;
+    sy_arena_t ctx_arena;
+    sy_value_t ctx;
+    const sy_value_t *ctx_p; /* NULL when the case gives no context */
+    char scratch_buf[SCRATCH_BYTES];
+    sy_arena_t scratch;
+};
+
+/* Finds the case's flag set and converts its context. Returns false (printed) when the
+ * set is unknown or did not load, or the context cannot be converted. */
+static bool case_begin(const char *file, const json_t *c, struct set_entry *sets, size_t n,
+                       struct case_env *env)
 {
-    return sy_value_from_json(ctx ? ctx : json_null(), arena, out) == 0;
+    const char *set_name = json_string_value(json_object_get(c, "flag_set"));
+    env->id = json_string_value(json_object_get(c, "id"));
+    env->id = env->id ? env->id : "(no id)";
+    env->set = NULL;
+    for (size_t i = 0; set_name && i < n; i++)
+        if (strcmp(sets[i].name, set_name) == 0)
+            env->set = &sets[i];
+    sy_arena_init(&env->ctx_arena, (size_t)16 << 20);
+    sy_arena_init_fixed(&env->scratch, env->scratch_buf, sizeof(env->scratch_buf));
+    const json_t *ctx_j = json_object_get(c, "context");
+    env->ctx_p = ctx_j ? &env->ctx : NULL;
+    if (!env->set) {
+        printf("FAIL %s: %s: unknown flag_set \"%s\"\n", file, env->id, set_name ? set_name : "");
+        return false;
+    }
+    if (!env->set->set) {
+        printf("FAIL %s: %s: flag set \"%s\" did not load: %s\n", file, env->id, env->set->name,
+               env->set->why);
+        return false;
+    }
+    if (ctx_j && sy_value_from_json(ctx_j, &env->ctx_arena, &env->ctx) < 0) {
+        printf("FAIL %s: %s: context cannot be converted\n", file, env->id);
+        return false;
+    }
+    return true;
+}
+
+static void case_end(struct case_env *env)
+{
+    sy_arena_free(&env->ctx_arena);
 }
 
 static bool evaluate_case(const char *file, const json_t *doc, const json_t *c,
                           struct set_entry *sets, size_t nsets)
 {
-    const char *id = json_string_value(json_object_get(c, "id"));
-    const char *set_name = json_string_value(json_object_get(c, "flag_set"));
+    struct case_env env;
+    bool ok = case_begin(file, c, sets, nsets, &env);
     const char *flag = json_string_value(json_object_get(c, "flag"));
-    id = id ? id : "(no id)";
-    struct set_entry *e = NULL;
-    for (size_t i = 0; set_name && i < nsets; i++)
-        if (strcmp(sets[i].name, set_name) == 0)
-            e = &sets[i];
-    if (!e || !flag) {
-        printf("FAIL %s: %s: needs a known flag_set and a flag\n", file, id);
-        return false;
+    if (ok && !flag) {
+        printf("FAIL %s: %s: needs a flag\n", file, env.id);
+        ok = false;
     }
-    if (!e->set) {
-        printf("FAIL %s: %s: flag set \"%s\" did not load: %s\n", file, id, e->name, e->why);
-        return false;
+    if (ok) {
+        const json_t *now_j = json_object_get(c, "now");
+        if (!now_j)
+            now_j = json_object_get(doc, "now");
+        sy_flag_result_t r;
+        sy_flagset_eval(env.set->set, flag, strlen(flag),
+                        type_of(json_string_value(json_object_get(c, "type"))), env.ctx_p,
+                        (int64_t)floor(json_number_value(now_j)), &env.scratch, &r);
+        json_t *got = result_json(&r, json_object_get(c, "default"));
+        ok = report_mismatch(file, env.id, json_object_get(c, "expected"), got);
+        json_decref(got);
     }
-    const json_t *now_j = json_object_get(c, "now");
-    if (!now_j)
-        now_j = json_object_get(doc, "now");
-    int64_t now = (int64_t)floor(json_number_value(now_j));
-    sy_arena_t ctx_arena;
-    sy_arena_init(&ctx_arena, (size_t)16 << 20);
-    sy_value_t ctx;
-    const json_t *ctx_j = json_object_get(c, "context");
-    bool ok = context_value(ctx_j, &ctx_arena, &ctx);
-    char scratch_buf[SCRATCH_BYTES];
-    sy_arena_t scratch;
-    sy_arena_init_fixed(&scratch, scratch_buf, sizeof(scratch_buf));
-    sy_flag_result_t r;
-    sy_flagset_eval(e->set, flag, strlen(flag),
-                    type_of(json_string_value(json_object_get(c, "type"))), ctx_j ? &ctx : NULL,
-                    now, &scratch, &r);
-    json_t *got = result_json(&r, json_object_get(c, "default"));
-    ok = ok && report_mismatch(file, id, json_object_get(c, "expected"), got);
-    json_decref(got);
-    sy_arena_free(&ctx_arena);
+    case_end(&env);
     return ok;
 }
 
@@ -292,46 +319,32 @@ static void free_sets(struct set_entry *sets, size_t n)
 
 static bool resolve_all_case(const char *file, const json_t *c, struct set_entry *sets, size_t n)
 {
-    const char *id = json_string_value(json_object_get(c, "id"));
-    const char *set_name = json_string_value(json_object_get(c, "flag_set"));
-    id = id ? id : "(no id)";
-    struct set_entry *e = NULL;
-    for (size_t i = 0; set_name && i < n; i++)
-        if (strcmp(sets[i].name, set_name) == 0)
-            e = &sets[i];
-    if (!e || !e->set) {
-        printf("FAIL %s: %s: flag set %s not loaded\n", file, id, set_name ? set_name : "?");
-        return false;
+    struct case_env env;
+    bool ok = case_begin(file, c, sets, n, &env);
+    if (ok) {
+        const sy_flagset_t *set = env.set->set;
+        const json_t *now_j = json_object_get(c, "now");
+        int64_t now = now_j ? (int64_t)floor(json_number_value(now_j)) : 0;
+        json_t *flags = json_array();
+        for (size_t i = 0; i < sy_flagset_count(set); i++) {
+            if (sy_flagset_is_disabled(set, i))
+                continue;
+            size_t klen;
+            const char *key = sy_flagset_key(set, i, &klen);
+            sy_flag_result_t r;
+            sy_flagset_eval(set, key, klen, SY_TYPE_ANY, env.ctx_p, now, &env.scratch, &r);
+            if (!r.has_value)
+                continue;
+            json_t *o = result_json(&r, NULL);
+            json_object_set_new(o, "key", json_stringn(key, klen));
+            json_array_append_new(flags, o);
+        }
+        json_t *got = json_pack("{s:o, s:o}", "flags", flags, "metadata",
+                                sy_value_to_json(sy_flagset_metadata(set)));
+        ok = report_mismatch(file, env.id, json_object_get(c, "expected"), got);
+        json_decref(got);
     }
-    sy_arena_t ctx_arena;
-    sy_arena_init(&ctx_arena, (size_t)16 << 20);
-    sy_value_t ctx;
-    const json_t *ctx_j = json_object_get(c, "context");
-    bool ok = context_value(ctx_j, &ctx_arena, &ctx);
-    char scratch_buf[SCRATCH_BYTES];
-    sy_arena_t scratch;
-    sy_arena_init_fixed(&scratch, scratch_buf, sizeof(scratch_buf));
-    const json_t *now_j = json_object_get(c, "now");
-    int64_t now = now_j ? (int64_t)floor(json_number_value(now_j)) : 0;
-    json_t *flags = json_array();
-    for (size_t i = 0; i < sy_flagset_count(e->set); i++) {
-        if (sy_flagset_is_disabled(e->set, i))
-            continue;
-        size_t klen;
-        const char *key = sy_flagset_key(e->set, i, &klen);
-        sy_flag_result_t r;
-        sy_flagset_eval(e->set, key, klen, SY_TYPE_ANY, ctx_j ? &ctx : NULL, now, &scratch, &r);
-        if (!r.has_value)
-            continue;
-        json_t *o = result_json(&r, NULL);
-        json_object_set_new(o, "key", json_stringn(key, klen));
-        json_array_append_new(flags, o);
-    }
-    json_t *got = json_pack("{s:o, s:o}", "flags", flags, "metadata",
-                            sy_value_to_json(sy_flagset_metadata(e->set)));
-    ok = ok && report_mismatch(file, id, json_object_get(c, "expected"), got);
-    json_decref(got);
-    sy_arena_free(&ctx_arena);
+    case_end(&env);
     return ok;
 }
 

@@ -6,34 +6,9 @@ set -u
 SY=$1
 EX=$2
 DATA=$3
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; sed 's/^/# /' "$TMP/out" "$TMP/err" 2>/dev/null | head -20; }
-# check NAME EXPECTED_STATUS PATTERN_IN_STDOUT PATTERN_IN_STDERR -- COMMAND...
-check() {
-    name=$1 want=$2 out_pat=$3 err_pat=$4
-    shift 5
-    "$@" >"$TMP/out" 2>"$TMP/err"
-    got=$?
-    if [ "$got" -ne "$want" ]; then
-        echo "# exit status $got, want $want" >>"$TMP/err"
-        not_ok "$name"
-    elif [ -n "$out_pat" ] && ! grep -Eq -- "$out_pat" "$TMP/out"; then
-        echo "# stdout lacks /$out_pat/" >>"$TMP/err"
-        not_ok "$name"
-    elif [ -n "$err_pat" ] && ! grep -Eq -- "$err_pat" "$TMP/err"; then
-        echo "# stderr lacks /$err_pat/" >>"$TMP/err"
-        not_ok "$name"
-    else
-        ok "$name"
-    fi
-}
-
+. "$(dirname "$0")/tap.sh"
 F=$EX/flags.json
+
 check "help lists eval and flags" 0 "eval .*flags" "" -- sh -c "\"$SY\" --help | tr '\n' ' '"
 check "eval --help documents the options" 0 "--context JSON" "" -- "$SY" eval --help
 check "eval needs --flags" 2 "" "--flags is required" -- "$SY" eval --flag a
@@ -89,5 +64,4 @@ if [ -n "${4:-}" ]; then
         "$4" "$DATA/testbed/wrong.feature"
 fi
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done

@@ -6,32 +6,7 @@ set -u
 SY=$1
 CONF=$2
 DATA=$3
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; sed 's/^/# /' "$TMP/out" "$TMP/err" 2>/dev/null | head -20; }
-# check NAME EXPECTED_STATUS PATTERN_IN_STDOUT PATTERN_IN_STDERR -- COMMAND...
-check() {
-    name=$1 want=$2 out_pat=$3 err_pat=$4
-    shift 5
-    "$@" >"$TMP/out" 2>"$TMP/err"
-    got=$?
-    if [ "$got" -ne "$want" ]; then
-        echo "# exit status $got, want $want" >>"$TMP/err"
-        not_ok "$name"
-    elif [ -n "$out_pat" ] && ! grep -Eq -- "$out_pat" "$TMP/out"; then
-        echo "# stdout lacks /$out_pat/" >>"$TMP/err"
-        not_ok "$name"
-    elif [ -n "$err_pat" ] && ! grep -Eq -- "$err_pat" "$TMP/err"; then
-        echo "# stderr lacks /$err_pat/" >>"$TMP/err"
-        not_ok "$name"
-    else
-        ok "$name"
-    fi
-}
+. "$(dirname "$0")/tap.sh"
 
 check "help lists the stats command" 0 "stats" "" -- "$SY" --help
 check "no command is a usage error" 2 "" "usage" -- "$SY"
@@ -108,5 +83,4 @@ check "conformance flagd fails deliberately wrong expectations" 1 \
 check "conformance flagd counts an unknown kind as failures" 1 \
     'unknown kind "teleport"' "" -- "$CONF" flagd "$DATA/conformance/flagd/unknown_kind.json"
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done
