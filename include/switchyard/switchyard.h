@@ -96,14 +96,16 @@ SY_API void sy_context_clear(sy_context_t *ctx);
 
 /* Sets attribute `key` (replacing an earlier value of the same key at the same level).
  * Inside sy_context_begin_array, `key` is ignored and the value is appended. Strings are
- * copied. Returns 0, -EINVAL (NULL key outside an array, invalid UTF-8 is accepted as
- * bytes), -ENOMEM. */
+ * copied as given (bytes; UTF-8 is not checked). Returns 0; -EINVAL for a NULL key outside
+ * an array, or a NaN or infinite number; -ENOMEM. */
 SY_API int sy_context_set_string(sy_context_t *ctx, const char *key, const char *value);
 SY_API int sy_context_set_number(sy_context_t *ctx, const char *key, double value);
 SY_API int sy_context_set_bool(sy_context_t *ctx, const char *key, bool value);
 SY_API int sy_context_set_null(sy_context_t *ctx, const char *key);
 
-/* The targeting key (what `fractional` buckets by): sy_context_set_string("targetingKey"). */
+/* The targeting key (what `fractional` buckets by): "targetingKey" at the top level of the
+ * context, whatever object or array is open. Cheap to call once per request on a reused
+ * context. */
 SY_API int sy_context_set_targeting_key(sy_context_t *ctx, const char *key);
 
 /* Nested values: begin an object or array as attribute `key`, set its members, end it.

@@ -232,6 +232,32 @@ static void fractional_needs_a_targeting_key_and_is_sticky(void **state)
     sy_flags_free(f);
 }
 
+static void targeting_key_goes_to_the_top_level_even_inside_an_object(void **state)
+{
+    (void)state;
+    sy_flags_t *f = load_doc();
+    sy_context_t *ctx;
+    assert_int_equal(sy_context_new(&ctx), 0);
+    assert_int_equal(sy_context_begin_object(ctx, "user"), 0);
+    assert_int_equal(sy_context_set_targeting_key(ctx, "user-1"), 0);
+    assert_int_equal(sy_context_set_string(ctx, "plan", "half"), 0);
+    assert_int_equal(sy_context_end(ctx), 0);
+    sy_eval_details_t d;
+    sy_eval_string(f, "split", ctx, "?", &d);
+    assert_int_equal(d.reason, SY_EVAL_TARGETING_MATCH);
+    assert_close(sy_eval_float(f, "limit", ctx, -1, &d), 2.5, 0, 0); /* user.plan stayed nested */
+    /* A longer key than before still replaces it. */
+    assert_int_equal(sy_context_set_targeting_key(ctx, "a-much-longer-targeting-key-than-before"),
+                     0);
+    const char *a = sy_eval_string(f, "split", ctx, "?", &d);
+    assert_int_equal(d.reason, SY_EVAL_TARGETING_MATCH);
+    assert_int_equal(sy_context_set_targeting_key(ctx, "a-much-longer-targeting-key-than-before"),
+                     0);
+    assert_string_equal(sy_eval_string(f, "split", ctx, "?", NULL), a);
+    sy_context_free(ctx);
+    sy_flags_free(f);
+}
+
 struct worker {
     const sy_flags_t *flags;
     int first;
@@ -299,6 +325,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(context_time_drives_flagd_timestamp),
         cmocka_unit_test(context_arrays_and_replaced_keys),
         cmocka_unit_test(fractional_needs_a_targeting_key_and_is_sticky),
+        cmocka_unit_test(targeting_key_goes_to_the_top_level_even_inside_an_object),
         cmocka_unit_test(one_set_evaluates_from_many_threads_at_once),
         cmocka_unit_test(load_file_reports_missing_files),
     };
