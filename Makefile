@@ -62,6 +62,7 @@ test: deps $(TEST)/build.ninja $(RELEASE)/build.ninja
 	@scripts/test-summary $(TEST)
 
 bench: build
+	@scripts/deps.sh bench
 	$(RELEASE)/bench/bench-stats
 	@echo
 	bench/eval.sh $(RELEASE)/bench/bench-eval

@@ -6,7 +6,10 @@
 # apt-get; without it, names the missing packages and exits non-zero.
 set -eu
 
-# usage: scripts/deps.sh [fuzz]     ("fuzz" adds clang and its libFuzzer runtime)
+# usage: scripts/deps.sh [fuzz] [bench]
+#   fuzz   adds clang and its libFuzzer runtime (make fuzz)
+#   bench  adds node and npm for the flagd-core reference (make bench); a machine whose
+#          nodejs package already ships npm (NodeSource's) needs nothing more
 #
 # One package per line: build tools, then the libraries of ARCHITECTURE.md that the
 # code uses so far. Add a package here in the change that first includes it.
@@ -23,8 +26,12 @@ libmurmurhash-dev
 for group in "$@"; do
     case "$group" in
     fuzz) PACKAGES="$PACKAGES clang libclang-rt-14-dev" ;;
+    bench)
+        PACKAGES="$PACKAGES nodejs"
+        command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
+        ;;
     *)
-        echo "deps.sh: unknown group '$group' (known: fuzz)" >&2
+        echo "deps.sh: unknown group '$group' (known: fuzz, bench)" >&2
         exit 2
         ;;
     esac
