@@ -114,6 +114,7 @@ struct split {
     const sy_value_t *variants; /* the variant of each bucket */
     uint64_t total;             /* sum of `weights` */
     bool valid;                 /* false: the buckets break a v2 rule, result null */
+    bool v1_valid;              /* false: they break a v1 rule (v1 wants string variants) */
 };
 
 struct sy_logic {
@@ -194,6 +195,33 @@ static int compile_list(struct compiler *c, const sy_value_t *items, uint32_t n,
     return 0;
 }
 
+/* Splits a var path at its dots into *p (segments borrow `s`, the array comes from
+ * `arena`); "" gives no segment (the whole scope). Returns 0 or -ENOMEM. */
+static int split_path(const char *s, size_t len, sy_arena_t *arena, struct path *p)
+{
+    p->n = 0;
+    p->segments = NULL;
+    if (!len)
+        return 0;
+    uint32_t n = 1;
+    for (size_t i = 0; i < len; i++)
+        n += s[i] == '.';
+    sy_value_t *segs = sy_arena_alloc(arena, sizeof(*segs) * n);
+    if (!segs)
+        return -ENOMEM;
+    size_t start = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        size_t end = start;
+        while (end < len && s[end] != '.')
+            end++;
+        segs[k] = SY_V_STR(s + start, end - start);
+        start = end + 1;
+    }
+    p->n = n;
+    p->segments = segs;
+    return 0;
+}
+
 /* A literal var path: a string (or number) split at dots; "" and null select the scope. */
 static int compile_path(struct compiler *c, const sy_value_t *v, const struct path **out)
 {
@@ -221,30 +249,40 @@ static int compile_path(struct compiler *c, const sy_value_t *v, const struct pa
                      (len == 6 || (len >= 16 && memcmp(s + 6, ".timestamp", 10) == 0))))
         c->reads_time = true;
     struct path *p = sy_arena_alloc(c->arena, sizeof(*p));
-    if (!p)
+    if (!p || split_path(s, len, c->arena, p) < 0)
         return -ENOMEM;
-    p->n = 0;
-    p->segments = NULL;
-    if (len) {
-        uint32_t n = 1;
-        for (size_t i = 0; i < len; i++)
-            n += s[i] == '.';
-        sy_value_t *segs = sy_arena_alloc(c->arena, sizeof(*segs) * n);
-        if (!segs)
-            return -ENOMEM;
-        size_t start = 0;
-        for (uint32_t k = 0; k < n; k++) {
-            size_t end = start;
-            while (end < len && s[end] != '.')
-                end++;
-            segs[k] = SY_V_STR(s + start, end - start);
-            start = end + 1;
-        }
-        p->n = n;
-        p->segments = segs;
-    }
     *out = p;
     return 0;
+}
+
+/* How one bucket entry [variant(, weight)] reads. */
+enum bucket {
+    BUCKET_OK,      /* valid under both rules */
+    BUCKET_V1_ONLY, /* a weight that is not an integer: v1 truncated it, v2 refuses */
+    BUCKET_BAD,     /* not an array, empty, an array or object variant, a non-number weight */
+};
+
+/* Reads entry `e` into its variant, its weight as written (`raw`, 1 when absent or null:
+ * flagd (Go) counts a null weight as 1 and ignores items past the weight) and the v2
+ * weight `w` (negative clamped to 0, saturated above 2^32 - 1: the total is checked). */
+static enum bucket read_bucket(const sy_value_t *e, sy_value_t *var, double *raw, uint32_t *w)
+{
+    *var = SY_V_NULL;
+    *raw = 0;
+    *w = 0;
+    if (e->type != SY_ARR || e->len == 0 || e->items[0].type > SY_STR)
+        return BUCKET_BAD;
+    *var = e->items[0];
+    double weight = 1;
+    if (e->len >= 2 && e->items[1].type != SY_NULL) {
+        if (e->items[1].type != SY_NUM || !isfinite(e->items[1].n))
+            return BUCKET_BAD;
+        weight = e->items[1].n;
+    }
+    *raw = weight;
+    if (weight > 0)
+        *w = weight >= (double)UINT32_MAX ? UINT32_MAX : (uint32_t)weight;
+    return weight == trunc(weight) ? BUCKET_OK : BUCKET_V1_ONLY;
 }
 
 /* Pre-sums a fractional whose bucket entries are literal arrays of literals. */
@@ -267,40 +305,17 @@ static int compile_split(struct compiler *c, struct sy_logic *n)
     sy_value_t *vars = sy_arena_alloc(c->arena, sizeof(*vars) * (count ? count : 1));
     if (!s || !w || !raw || !vars)
         return -ENOMEM;
-    *s = (struct split){
-        .n = count, .weights = w, .raw_weights = raw, .variants = vars, .valid = true};
+    *s = (struct split){.n = count,
+                        .weights = w,
+                        .raw_weights = raw,
+                        .variants = vars,
+                        .valid = true,
+                        .v1_valid = true};
     for (uint32_t i = 0; i < count; i++) {
-        const sy_value_t *e = &n->args[first + i].u.lit;
-        vars[i] = SY_V_NULL;
-        w[i] = 0;
-        raw[i] = 0;
-        if (e->type != SY_ARR || e->len == 0) {
-            s->valid = false;
-            continue;
-        }
-        vars[i] = e->items[0];
-        if (vars[i].type > SY_STR)
-            s->valid = false;
-        double weight = 1;
-        /* flagd (Go) reads a null weight as 1 and ignores items past the weight. */
-        if (e->len >= 2 && e->items[1].type != SY_NULL) {
-            if (e->items[1].type != SY_NUM) {
-                s->valid = false;
-                continue;
-            }
-            weight = e->items[1].n;
-            raw[i] = weight;
-            if (!isfinite(weight) || weight != trunc(weight))
-                s->valid = false;
-        } else {
-            raw[i] = 1;
-        }
-        if (weight > 0 && s->valid) {
-            uint64_t add =
-                weight > (double)UINT32_MAX ? (uint64_t)UINT32_MAX + 1 : (uint64_t)weight;
-            s->total += add;
-            w[i] = add > UINT32_MAX ? UINT32_MAX : (uint32_t)add;
-        }
+        enum bucket b = read_bucket(&n->args[first + i].u.lit, &vars[i], &raw[i], &w[i]);
+        s->valid = s->valid && b == BUCKET_OK;
+        s->v1_valid = s->v1_valid && b != BUCKET_BAD && vars[i].type == SY_STR;
+        s->total += w[i];
     }
     if (s->total > SY_HASH_MAX_TOTAL)
         s->valid = false;
@@ -623,25 +638,10 @@ static int eval_var(struct eval *ev, const struct sy_logic *n, const struct scop
             if (rc < 0)
                 return rc;
         }
-        uint32_t segs_n = 0;
-        sy_value_t *segs = NULL;
-        if (len) {
-            segs_n = 1;
-            for (size_t i = 0; i < len; i++)
-                segs_n += s[i] == '.';
-            segs = sy_arena_alloc(ev->scratch, sizeof(*segs) * segs_n);
-            if (!segs)
-                return -ENOMEM;
-            size_t start = 0;
-            for (uint32_t k = 0; k < segs_n; k++) {
-                size_t end = start;
-                while (end < len && s[end] != '.')
-                    end++;
-                segs[k] = SY_V_STR(s + start, end - start);
-                start = end + 1;
-            }
-        }
-        rc = lookup(ev, sc, segs, segs_n, &found_v, &found);
+        struct path computed;
+        if (split_path(s, len, ev->scratch, &computed) < 0)
+            return -ENOMEM;
+        rc = lookup(ev, sc, computed.segments, computed.n, &found_v, &found);
     }
     if (rc < 0)
         return rc;
@@ -1336,11 +1336,8 @@ static int eval_fractional(struct eval *ev, const struct sy_logic *n, const stru
     uint32_t h = sy_hash_murmur3(s, len);
     if (split) {
         if (v1) {
-            if (split->n + (first != NULL) < 2)
+            if (!split->v1_valid || split->n + (first != NULL) < 2)
                 return 0;
-            for (uint32_t i = 0; i < split->n; i++)
-                if (split->variants[i].type != SY_STR)
-                    return 0;
             return pick_v1(h, split->raw_weights, split->variants, split->n, out);
         }
         if (!split->valid)
@@ -1370,26 +1367,10 @@ static int eval_fractional(struct eval *ev, const struct sy_logic *n, const stru
     }
     uint64_t total = 0;
     for (uint32_t i = 0; i < nb; i++) {
-        const sy_value_t *e = &a.v[skip + i];
-        if (e->type != SY_ARR || e->len == 0)
+        enum bucket b = read_bucket(&a.v[skip + i], &vars[i], &raw[i], &w[i]);
+        if (b == BUCKET_BAD || (b == BUCKET_V1_ONLY && !v1) || (v1 && vars[i].type != SY_STR))
             return 0;
-        vars[i] = e->items[0];
-        if (vars[i].type > SY_STR || (v1 && vars[i].type != SY_STR))
-            return 0;
-        double weight = 1;
-        if (e->len >= 2 && e->items[1].type != SY_NULL) {
-            if (e->items[1].type != SY_NUM)
-                return 0;
-            weight = e->items[1].n;
-            if (!v1 && (!isfinite(weight) || weight != trunc(weight)))
-                return 0;
-        }
-        raw[i] = weight;
-        w[i] = 0;
-        if (weight > 0) {
-            total += weight > (double)UINT32_MAX ? (uint64_t)UINT32_MAX + 1 : (uint64_t)weight;
-            w[i] = weight > (double)UINT32_MAX ? UINT32_MAX : (uint32_t)weight;
-        }
+        total += w[i];
     }
     if (v1)
         return pick_v1(h, raw, vars, nb, out);
