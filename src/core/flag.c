@@ -629,18 +629,10 @@ static const sy_member_t *fast_pick(const struct flag *f, const sy_value_t *ctx,
     const char *s = sp->seed;
     size_t len = sp->seed_len;
     char buf[256];
-    if (!s) {
-        const sy_value_t *tk = sy_value_get(ctx, "targetingKey", 12);
-        if (!tk || tk->type != SY_STR || tk->len == 0)
-            return NULL;
-        len = f->klen + tk->len;
-        char *at = len <= sizeof(buf) ? buf : sy_arena_alloc(scratch, len);
-        if (!at)
-            return NULL; /* cannot happen below the scratch's size; null is safe */
-        memcpy(at, f->key, f->klen);
-        memcpy(at + f->klen, tk->s, tk->len);
-        s = at;
-    }
+    /* No targeting key (or no room for a very long one) gives null, as the rule would. */
+    if (!s &&
+        sy_logic_bucketing_key(ctx, f->key, f->klen, buf, sizeof(buf), scratch, &s, &len) <= 0)
+        return NULL;
     uint32_t h = sy_hash_murmur3(s, len);
     ptrdiff_t i = sy_hash_pick(sp->weights, sp->n, sy_hash_bucket(h, sp->total));
     return i >= 0 ? f->fast->members[i] : NULL;

@@ -1255,28 +1255,21 @@ static int eval_semver(struct eval *ev, const struct sy_logic *n, const struct s
 
 /* ---- fractional --------------------------------------------------------------------- */
 
-/* The bucketing string: the operator's own first argument, or flag key + targeting key.
- * Returns 1 with the bytes in (*s, *len), 0 when there is none (the result is null). */
-static int bucketing_value(struct eval *ev, const sy_value_t *first, const char **s, size_t *len)
+int sy_logic_bucketing_key(const sy_value_t *ctx, const char *flag_key, size_t flag_key_len,
+                           char *buf, size_t cap, sy_arena_t *scratch, const char **s, size_t *len)
 {
-    if (first && first->type == SY_STR) {
-        *s = first->s;
-        *len = first->len;
-        return 1;
-    }
-    const sy_value_t *tk = sy_value_get(ev->env->ctx, "targetingKey", 12);
+    const sy_value_t *tk = sy_value_get(ctx, "targetingKey", 12);
     /* flagd (Go) refuses a targeting key that is not a non-empty string. */
     if (!tk || tk->type != SY_STR || tk->len == 0)
         return 0;
-    size_t fl = ev->env->flag_key_len;
-    char *buf = sy_arena_alloc(ev->scratch, fl + tk->len + 1);
-    if (!buf)
+    size_t n = flag_key_len + tk->len;
+    char *at = n <= cap ? buf : sy_arena_alloc(scratch, n);
+    if (!at)
         return -ENOMEM;
-    memcpy(buf, ev->env->flag_key, fl);
-    memcpy(buf + fl, tk->s, tk->len);
-    buf[fl + tk->len] = '\0';
-    *s = buf;
-    *len = fl + tk->len;
+    memcpy(at, flag_key, flag_key_len);
+    memcpy(at + flag_key_len, tk->s, tk->len);
+    *s = at;
+    *len = n;
     return 1;
 }
 
@@ -1328,11 +1321,16 @@ static int eval_fractional(struct eval *ev, const struct sy_logic *n, const stru
             skip = 1; /* flagd (Go) drops a null bucketing value: flag key + targeting key */
         }
     }
-    const char *s;
-    size_t len;
-    int rc = bucketing_value(ev, first, &s, &len);
-    if (rc <= 0)
-        return rc;
+    /* The operator's own bucketing string, or flag key + targeting key. */
+    const char *s = first ? first->s : NULL;
+    size_t len = first ? first->len : 0;
+    char buf[256];
+    if (!first) {
+        int rc = sy_logic_bucketing_key(ev->env->ctx, ev->env->flag_key, ev->env->flag_key_len, buf,
+                                        sizeof(buf), ev->scratch, &s, &len);
+        if (rc <= 0)
+            return rc;
+    }
     uint32_t h = sy_hash_murmur3(s, len);
     if (split) {
         if (v1) {

@@ -65,6 +65,14 @@ int sy_logic_compile(const sy_value_t *expr, const sy_value_t *evaluators, sy_ar
  * through an empty or computed var path): callers can skip reading a clock otherwise. */
 bool sy_logic_reads_time(const sy_logic_t *logic);
 
+/* The string `fractional` hashes when the rule gives none: the flag key immediately
+ * followed by the context's targetingKey (no separator). Writes it into `buf` (`cap`
+ * bytes) or, when longer, into `scratch`, and points *s at it (not NUL-terminated).
+ * Returns 1; 0 when the context has no targeting key that is a non-empty string (the
+ * operator then gives null); -ENOMEM when `scratch` is full. */
+int sy_logic_bucketing_key(const sy_value_t *ctx, const char *flag_key, size_t flag_key_len,
+                           char *buf, size_t cap, sy_arena_t *scratch, const char **s, size_t *len);
+
 /* A rule that is exactly one `fractional` with literal buckets valid under the v2 rule:
  * what a caller needs to bucket without running the rule (flag sets do, per flag). */
 typedef struct sy_logic_split {
