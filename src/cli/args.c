@@ -166,3 +166,18 @@ int sy_args_doubles(const char *prog, const char *opt, const char *s, double *ou
         p = comma + 1;
     }
 }
+
+int sy_cli_print_json(json_t *o)
+{
+    if (!o) {
+        fprintf(stderr, "switchyard: out of memory\n");
+        return 1;
+    }
+    int rc = json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+    json_decref(o);
+    if (rc < 0 || fputc('\n', stdout) == EOF) {
+        fprintf(stderr, "switchyard: cannot write the result\n");
+        return 1;
+    }
+    return 0;
+}

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "core/stats.h"
 
 /* Exit status of a command that was used wrongly (bad option, bad value). */
@@ -48,5 +50,10 @@ int sy_args_moments(const char *prog, const char *opt, const char *s, sy_moments
 /* Comma-separated numbers, at most `cap`; *n receives the count. */
 int sy_args_doubles(const char *prog, const char *opt, const char *s, double *out, size_t cap,
                     size_t *n);
+
+/* Prints a result object as indented JSON on stdout and takes the reference. NULL (out
+ * of memory while building it) and a failed write print why to stderr and return 1 (the
+ * exit status); otherwise 0. Shared by every verb's --json. */
+int sy_cli_print_json(json_t *o);
 
 #endif

@@ -121,18 +121,6 @@ static json_t *problems_json(const struct loaded *l)
     return a;
 }
 
-static int print_json(json_t *o)
-{
-    if (!o || json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) < 0 ||
-        fputc('\n', stdout) == EOF) {
-        json_decref(o);
-        fprintf(stderr, "switchyard: cannot write the result\n");
-        return 1;
-    }
-    json_decref(o);
-    return 0;
-}
-
 static int parse_fractional(const char *prog, const char *s, sy_fractional_t *out)
 {
     if (!s || strcmp(s, "v2") == 0)
@@ -189,9 +177,10 @@ static int validate(int argc, char **argv)
     size_t warnings = l.problems.total - l.problems.errors;
     int status = rc == 0 ? 0 : 1;
     if (args[2].value) {
-        if (print_json(json_pack("{s:b, s:I, s:I, s:I, s:o}", "valid", rc == 0, "flags",
-                                 (json_int_t)nflags, "errors", (json_int_t)errors, "warnings",
-                                 (json_int_t)warnings, "problems", problems_json(&l))))
+        if (sy_cli_print_json(json_pack("{s:b, s:I, s:I, s:I, s:o}", "valid", rc == 0, "flags",
+                                        (json_int_t)nflags, "errors", (json_int_t)errors,
+                                        "warnings", (json_int_t)warnings, "problems",
+                                        problems_json(&l))))
             status = 1;
     } else {
         print_problems(rc == 0 ? stdout : stderr, file, &l);
@@ -336,7 +325,7 @@ int sy_cli_eval(int argc, char **argv)
             json_object_set_new(o, "errorMessage", json_string(r.message));
         }
         json_object_set_new(o, "metadata", sy_value_to_json(r.metadata));
-        if (print_json(o))
+        if (sy_cli_print_json(o))
             status = 1;
     } else {
         printf("%s = ", key);

@@ -26,23 +26,6 @@ struct verb {
 
 /* ---- Shared by the verbs ---------------------------------------------------------- */
 
-/* Prints a result object as JSON on stdout; takes the reference. NULL (out of memory
- * while building it) and a failed write are errors: exit status 1. */
-static int print_json(json_t *o)
-{
-    if (!o) {
-        fprintf(stderr, "switchyard: out of memory\n");
-        return 1;
-    }
-    int rc = json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-    json_decref(o);
-    if (rc < 0 || fputc('\n', stdout) == EOF) {
-        fprintf(stderr, "switchyard: cannot write the result\n");
-        return 1;
-    }
-    return 0;
-}
-
 /* Reports an input core refused: names the option the failing field came from. */
 static int refuse(const char *prog, const sy_err_t *err, bool json)
 {
@@ -61,7 +44,7 @@ static int refuse(const char *prog, const sy_err_t *err, bool json)
     fprintf(stderr, "%s: %s%s%s%s (%s)\n", prog, opt[0] ? "--" : "", opt, opt[0] ? ": " : "",
             err->msg, sy_err_name(err->code));
     if (json)
-        print_json(sy_stats_json_error(err));
+        sy_cli_print_json(sy_stats_json_error(err));
     return SY_EXIT_USAGE;
 }
 
@@ -144,7 +127,7 @@ static int run_ztest(const char *prog, int argc, char **argv)
     if (sy_stats_ztest(&c, &t, alt, pooled, conf, &r, &err) < 0)
         return refuse(prog, &err, json);
     if (json)
-        return print_json(sy_stats_json_ztest(&r));
+        return sy_cli_print_json(sy_stats_json_ztest(&r));
 
     double pc = (double)c.successes / (double)c.trials, pt = (double)t.successes / (double)t.trials;
     printf("Two-proportion z-test (%s SE, alternative %s)\n", pooled ? "pooled" : "unpooled",
@@ -199,7 +182,7 @@ static int run_welch(const char *prog, int argc, char **argv)
     if (sy_stats_welch(&c, &t, alt, conf, &r, &err) < 0)
         return refuse(prog, &err, json);
     if (json)
-        return print_json(sy_stats_json_welch(&r));
+        return sy_cli_print_json(sy_stats_json_welch(&r));
     printf("Welch's t-test (alternative %s)\n", sy_stats_alt_name(alt));
     printf("  control      mean %g, sd %g, n %lld\n", c.mean, c.sd, (long long)c.n);
     printf("  treatment    mean %g, sd %g, n %lld\n", t.mean, t.sd, (long long)t.n);
@@ -262,7 +245,7 @@ static int run_srm(const char *prog, int argc, char **argv)
     if (sy_stats_srm(observed, weights, n, alpha, &r, &err) < 0)
         return refuse(prog, &err, json);
     if (json)
-        return print_json(sy_stats_json_srm(&r));
+        return sy_cli_print_json(sy_stats_json_srm(&r));
     double total = 0, sum_w = 0;
     for (size_t i = 0; i < n; i++) {
         total += (double)observed[i];
@@ -319,7 +302,7 @@ static int run_power(const char *prog, int argc, char **argv)
         (with_power && sy_stats_power(&plan, n_control, &power, &err) < 0))
         return refuse(prog, &err, json);
     if (json)
-        return print_json(sy_stats_json_power(&size, with_power ? &power : NULL));
+        return sy_cli_print_json(sy_stats_json_power(&size, with_power ? &power : NULL));
     double p2 = plan.baseline * (1 + plan.mde_relative);
     printf("Sample size for two proportions: %.4f%% -> %.4f%% (%+g%% relative)\n",
            100 * plan.baseline, 100 * p2, 100 * plan.mde_relative);
@@ -374,7 +357,7 @@ static int run_bayes(const char *prog, int argc, char **argv)
     if (sy_stats_bayes(&c, &t, prior[0], prior[1], &r, &err) < 0)
         return refuse(prog, &err, json);
     if (json)
-        return print_json(sy_stats_json_bayes(&r));
+        return sy_cli_print_json(sy_stats_json_bayes(&r));
     printf("Bayesian beta-binomial (prior Beta(%g, %g))\n", prior[0], prior[1]);
     printf("  chance treatment beats control   %.4f%%\n", 100 * r.chance_to_beat_control);
     printf("  expected loss, ship treatment    %.6g (%.4f pp of rate)\n", r.expected_loss_treatment,
@@ -479,7 +462,7 @@ static int run_sequential(const char *prog, int argc, char **argv)
         if (json) {
             if (json_array_append_new(arr, sy_stats_json_seq_look(&r)) < 0) {
                 json_decref(arr);
-                return print_json(NULL);
+                return sy_cli_print_json(NULL);
             }
             continue;
         }
@@ -494,7 +477,7 @@ static int run_sequential(const char *prog, int argc, char **argv)
                r.always_valid_p, gbp, interval);
     }
     if (json)
-        return print_json(sy_stats_json_sequential(arr, p));
+        return sy_cli_print_json(sy_stats_json_sequential(arr, p));
     printf("  reject the null at alpha = %g: %s\n", cfg.alpha, yes(p < cfg.alpha));
     return 0;
 }
@@ -540,7 +523,7 @@ static int run_holm(const char *prog, int argc, char **argv)
                 o = NULL;
             }
         }
-        return print_json(o);
+        return sy_cli_print_json(o);
     }
     printf("Holm-Bonferroni (family-wise alpha %g)\n  %-6s %12s %12s  %s\n", alpha, "arm", "p",
            "adjusted p", "reject");
