@@ -96,8 +96,9 @@ SY_API void sy_context_clear(sy_context_t *ctx);
 
 /* Sets attribute `key` (replacing an earlier value of the same key at the same level).
  * Inside sy_context_begin_array, `key` is ignored and the value is appended. Strings are
- * copied as given (bytes; UTF-8 is not checked). Returns 0; -EINVAL for a NULL key outside
- * an array, or a NaN or infinite number; -ENOMEM. */
+ * copied as given (bytes; UTF-8 is not checked). Replacing an attribute's string reuses its
+ * bytes: a context reused per request, with values of any lengths, stops growing. Returns
+ * 0; -EINVAL for a NULL key outside an array, or a NaN or infinite number; -ENOMEM. */
 SY_API int sy_context_set_string(sy_context_t *ctx, const char *key, const char *value);
 SY_API int sy_context_set_number(sy_context_t *ctx, const char *key, double value);
 SY_API int sy_context_set_bool(sy_context_t *ctx, const char *key, bool value);

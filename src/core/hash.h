@@ -39,13 +39,16 @@ static inline uint32_t sy_hash_bucket(uint32_t h, uint32_t total)
  * weights sum to at most SY_HASH_MAX_TOTAL. */
 static inline ptrdiff_t sy_hash_pick(const uint32_t *weights, size_t n, uint32_t bucket)
 {
+    /* The owner's index is the number of running sums at or below the bucket (they never
+     * decrease). Counted without an early exit: a new unit's bucket is unpredictable, and
+     * a mispredicted branch costs more than the few additions of a split's entries. */
     uint64_t sum = 0;
-    for (size_t i = 0; i < n; i++) {
-        sum += weights[i];
-        if (sum > bucket)
-            return (ptrdiff_t)i;
+    size_t i = 0;
+    for (size_t j = 0; j < n; j++) {
+        sum += weights[j];
+        i += sum <= bucket;
     }
-    return -1;
+    return i < n ? (ptrdiff_t)i : -1;
 }
 
 #endif

@@ -147,13 +147,22 @@ SY_API const char *sy_flags_key(const sy_flags_t *flags, size_t i)
 
 /* ---- contexts ----------------------------------------------------------------------- */
 
+/* String bytes of ours that a member's next string value may overwrite: a context reused
+ * per request (a new targeting key each time) then stops growing, whatever the order of
+ * the values' lengths. */
+struct room {
+    char *buf; /* in `strings`; NULL: none yet */
+    size_t size;
+};
+
 /* A level being built: the root object, or an object or array begun and not yet ended. */
 struct frame {
     bool is_array;
     char *key;            /* the key this level gets in its parent (heap) */
     sy_member_t *members; /* object members (heap); keys and strings live in `strings` */
+    struct room *rooms;   /* per member (heap) */
     sy_value_t *items;    /* array items (heap) */
-    size_t n, cap;
+    size_t n, cap, rooms_cap;
 };
 
 struct sy_context {
@@ -180,6 +189,7 @@ static void free_frame(struct frame *f)
 {
     free(f->key);
     free(f->members);
+    free(f->rooms);
     free(f->items);
     *f = (struct frame){0};
 }
@@ -220,8 +230,18 @@ static int grow(void **p, size_t *cap, size_t need, size_t size)
     return 0;
 }
 
-/* Stores `v` under `key` in the current level (replacing an existing key of an object). */
-static int put(sy_context_t *ctx, const char *key, sy_value_t v)
+/* The index of `key` among the current object's members, or -1. */
+static ptrdiff_t member_index(const struct frame *f, const char *key, size_t klen)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (sy_bytes_eq(f->members[i].key, f->members[i].klen, key, klen))
+            return (ptrdiff_t)i;
+    return -1;
+}
+
+/* Stores `v` under `key` in the current level (replacing an existing key of an object).
+ * Returns the member's or item's index, or a negative errno. */
+static ptrdiff_t put(sy_context_t *ctx, const char *key, sy_value_t v)
 {
     struct frame *f = &ctx->frames[ctx->depth];
     if (f->is_array) {
@@ -229,26 +249,29 @@ static int put(sy_context_t *ctx, const char *key, sy_value_t v)
             grow((void **)&f->items, &f->cap, f->n + 1, sizeof(*f->items)))
             return -ENOMEM;
         f->items[f->n++] = v;
-        return 0;
+        return (ptrdiff_t)f->n - 1;
     }
     if (!key)
         return -EINVAL;
     size_t klen = strlen(key);
-    for (size_t i = 0; i < f->n; i++)
-        if (f->members[i].klen == klen && memcmp(f->members[i].key, key, klen) == 0) {
-            f->members[i].val = v;
-            return 0;
-        }
+    ptrdiff_t i = member_index(f, key, klen);
+    if (i >= 0) {
+        f->members[i].val = v;
+        return i;
+    }
+    size_t cap = f->cap;
     if (klen > SY_VALUE_MAX_LEN || f->n >= SY_VALUE_MAX_LEN ||
-        grow((void **)&f->members, &f->cap, f->n + 1, sizeof(*f->members)))
+        grow((void **)&f->members, &f->cap, f->n + 1, sizeof(*f->members)) ||
+        grow((void **)&f->rooms, &cap, f->n + 1, sizeof(*f->rooms)))
         return -ENOMEM;
     char *k = sy_arena_strdup(&ctx->strings, key, klen);
     if (!k)
         return -ENOMEM;
+    f->rooms[f->n] = (struct room){0};
     f->members[f->n++] = (sy_member_t){.key = k, .klen = (uint32_t)klen, .val = v};
     if (ctx->depth == 0)
         ctx->root = (sy_value_t){.type = SY_OBJ, .len = (uint32_t)f->n, .members = f->members};
-    return 0;
+    return (ptrdiff_t)f->n - 1;
 }
 
 SY_API int sy_context_set_string(sy_context_t *ctx, const char *key, const char *value)
@@ -258,40 +281,48 @@ SY_API int sy_context_set_string(sy_context_t *ctx, const char *key, const char 
     size_t len = strlen(value);
     if (len > SY_VALUE_MAX_LEN)
         return -EINVAL;
-    /* Reuse the old string's bytes when the new one fits: a context reused per request
-     * (a new targeting key each time) then stops growing. */
     struct frame *f = &ctx->frames[ctx->depth];
-    size_t klen = key ? strlen(key) : 0;
-    for (size_t i = 0; key && !f->is_array && i < f->n; i++) {
-        sy_member_t *m = &f->members[i];
-        if (sy_bytes_eq(m->key, m->klen, key, klen) && m->val.type == SY_STR && m->val.len >= len) {
-            char *old = (char *)m->val.s; /* ours: copied in by an earlier set */
-            memcpy(old, value, len + 1);
-            m->val.len = (uint32_t)len;
-            return 0;
-        }
+    ptrdiff_t i = key && !f->is_array ? member_index(f, key, strlen(key)) : -1;
+    if (i >= 0 && f->rooms[i].size > len) {
+        memcpy(f->rooms[i].buf, value, len + 1);
+        f->members[i].val = SY_V_STR(f->rooms[i].buf, len);
+        return 0;
     }
-    char *s = sy_arena_strdup(&ctx->strings, value, len);
+    /* Room to spare, doubling: however the lengths of a member's values go up and down,
+     * it is reallocated O(log longest) times. */
+    size_t size = 16;
+    while (size <= len)
+        size *= 2;
+    char *s = sy_arena_alloc(&ctx->strings, size);
     if (!s)
         return -ENOMEM;
-    return put(ctx, key, SY_V_STR(s, len));
+    memcpy(s, value, len + 1);
+    i = put(ctx, key, SY_V_STR(s, len));
+    if (i < 0)
+        return (int)i;
+    if (!f->is_array)
+        f->rooms[i] = (struct room){.buf = s, .size = size};
+    return 0;
 }
 
 SY_API int sy_context_set_number(sy_context_t *ctx, const char *key, double value)
 {
     if (value != value || value - value != 0)
         return -EINVAL; /* NaN and infinities are not JSON */
-    return put(ctx, key, SY_V_NUM(value));
+    ptrdiff_t rc = put(ctx, key, SY_V_NUM(value));
+    return rc < 0 ? (int)rc : 0;
 }
 
 SY_API int sy_context_set_bool(sy_context_t *ctx, const char *key, bool value)
 {
-    return put(ctx, key, SY_V_BOOL(value));
+    ptrdiff_t rc = put(ctx, key, SY_V_BOOL(value));
+    return rc < 0 ? (int)rc : 0;
 }
 
 SY_API int sy_context_set_null(sy_context_t *ctx, const char *key)
 {
-    return put(ctx, key, SY_V_NULL);
+    ptrdiff_t rc = put(ctx, key, SY_V_NULL);
+    return rc < 0 ? (int)rc : 0;
 }
 
 SY_API int sy_context_set_targeting_key(sy_context_t *ctx, const char *key)
@@ -299,13 +330,13 @@ SY_API int sy_context_set_targeting_key(sy_context_t *ctx, const char *key)
     /* The per-request call of a reused context: overwrite the root's targetingKey in place
      * when it fits, without looking for it by name. */
     struct frame *root = &ctx->frames[0];
-    size_t len = key ? strlen(key) : 0;
-    if (key && ctx->tk_slot < root->n) {
-        sy_member_t *m = &root->members[ctx->tk_slot];
-        if (m->klen == 12 && memcmp(m->key, "targetingKey", 12) == 0 && m->val.type == SY_STR &&
-            m->val.len >= len) {
-            memcpy((char *)m->val.s, key, len + 1);
-            m->val.len = (uint32_t)len;
+    size_t i = ctx->tk_slot;
+    if (key && i < root->n &&
+        sy_bytes_eq(root->members[i].key, root->members[i].klen, "targetingKey", 12)) {
+        size_t len = strlen(key);
+        if (root->rooms[i].size > len) {
+            memcpy(root->rooms[i].buf, key, len + 1);
+            root->members[i].val = SY_V_STR(root->rooms[i].buf, len);
             return 0;
         }
     }
@@ -313,9 +344,9 @@ SY_API int sy_context_set_targeting_key(sy_context_t *ctx, const char *key)
     ctx->depth = 0; /* the targeting key always belongs to the root */
     int rc = sy_context_set_string(ctx, "targetingKey", key);
     ctx->depth = depth;
-    for (size_t i = 0; rc == 0 && i < root->n; i++)
-        if (root->members[i].klen == 12 && memcmp(root->members[i].key, "targetingKey", 12) == 0)
-            ctx->tk_slot = i;
+    ptrdiff_t at = member_index(root, "targetingKey", 12);
+    if (rc == 0 && at >= 0)
+        ctx->tk_slot = (size_t)at;
     return rc;
 }
 
@@ -365,9 +396,9 @@ SY_API int sy_context_end(sy_context_t *ctx)
     f->key = NULL;
     free_frame(f);
     ctx->depth--;
-    int rc = put(ctx, key, v);
+    ptrdiff_t rc = put(ctx, key, v);
     free(key);
-    return rc;
+    return rc < 0 ? (int)rc : 0;
 }
 
 SY_API void sy_context_set_time(sy_context_t *ctx, int64_t unix_seconds)

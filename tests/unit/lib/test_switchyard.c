@@ -258,6 +258,38 @@ static void targeting_key_goes_to_the_top_level_even_inside_an_object(void **sta
     sy_flags_free(f);
 }
 
+/* A context reused per request keeps its memory however the lengths of the keys go up and
+ * down: 2M alternations of a 1-byte and a 200-byte value would need 200+ MiB if each
+ * longer value took new bytes, past the context's 64 MiB cap (-ENOMEM). */
+static void reused_context_does_not_grow_with_alternating_lengths(void **state)
+{
+    (void)state;
+    sy_flags_t *f = load_doc();
+    sy_context_t *ctx, *fresh;
+    assert_int_equal(sy_context_new(&ctx), 0);
+    assert_int_equal(sy_context_new(&fresh), 0);
+    char longer[201];
+    memset(longer, 'k', 200);
+    longer[200] = '\0';
+    int failed = 0;
+    for (int i = 0; i < 1000000; i++) {
+        failed += sy_context_set_targeting_key(ctx, "a") != 0;
+        failed += sy_context_set_targeting_key(ctx, longer) != 0;
+        failed += sy_context_set_string(ctx, "tags", i % 2 ? "x" : longer) != 0;
+    }
+    assert_int_equal(failed, 0);
+    assert_int_equal(sy_context_set_targeting_key(fresh, longer), 0);
+    assert_string_equal(sy_eval_string(f, "split", ctx, "?", NULL),
+                        sy_eval_string(f, "split", fresh, "?", NULL));
+    assert_int_equal(sy_context_set_targeting_key(ctx, "user-7"), 0);
+    assert_int_equal(sy_context_set_targeting_key(fresh, "user-7"), 0);
+    assert_string_equal(sy_eval_string(f, "split", ctx, "?", NULL),
+                        sy_eval_string(f, "split", fresh, "?", NULL));
+    sy_context_free(fresh);
+    sy_context_free(ctx);
+    sy_flags_free(f);
+}
+
 struct worker {
     const sy_flags_t *flags;
     int first;
@@ -326,6 +358,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(context_arrays_and_replaced_keys),
         cmocka_unit_test(fractional_needs_a_targeting_key_and_is_sticky),
         cmocka_unit_test(targeting_key_goes_to_the_top_level_even_inside_an_object),
+        cmocka_unit_test(reused_context_does_not_grow_with_alternating_lengths),
         cmocka_unit_test(one_set_evaluates_from_many_threads_at_once),
         cmocka_unit_test(load_file_reports_missing_files),
     };
