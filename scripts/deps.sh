@@ -22,6 +22,11 @@ libgsl-dev
 libjansson-dev
 libcmocka-dev
 libmurmurhash-dev
+libevent-dev
+libsqlite3-dev
+libssl-dev
+curl
+jq
 "
 for group in "$@"; do
     case "$group" in

@@ -6,6 +6,7 @@
 
 #include "cli/args.h"
 #include "cli/flag_cmd.h"
+#include "cli/serve_cmd.h"
 #include "cli/stats_cmd.h"
 
 #ifndef SY_VERSION
@@ -21,10 +22,13 @@ static void usage(FILE *to)
                 "commands:\n"
                 "  eval         evaluate one flag of a flagd document for a context\n"
                 "  flags        flag documents: validate (switchyard flags --help)\n"
+                "  serve        run the server: flag API, OFREP, audit trail\n"
                 "  stats        statistical tests: ztest, welch, srm, power, bayes,\n"
                 "               sequential, holm (switchyard stats --help)\n"
+                "  token        create an API token in a store (switchyard token --help)\n"
+                "  workspace    create a workspace in a store (switchyard workspace --help)\n"
                 "\n"
-                "Each command takes --help. Docs: docs/cli.md, docs/stats.md,\n"
+                "Each command takes --help. Docs: docs/cli.md, docs/api.md, docs/stats.md,\n"
                 "docs/flags.md.\n");
 }
 
@@ -53,6 +57,12 @@ int main(int argc, char **argv)
         return sy_cli_flags(argc - 2, argv + 2);
     if (strcmp(cmd, "stats") == 0)
         return sy_cli_stats(argc - 2, argv + 2);
+    if (strcmp(cmd, "serve") == 0)
+        return sy_cli_serve(argc - 2, argv + 2);
+    if (strcmp(cmd, "token") == 0)
+        return sy_cli_token(argc - 2, argv + 2);
+    if (strcmp(cmd, "workspace") == 0)
+        return sy_cli_workspace(argc - 2, argv + 2);
     fprintf(stderr, "switchyard: unknown command '%s' (see switchyard --help)\n", cmd);
     return SY_EXIT_USAGE;
 }

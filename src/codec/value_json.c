@@ -93,6 +93,14 @@ int sy_value_parse(const char *text, size_t len, sy_arena_t *arena, sy_value_t *
     return 0;
 }
 
+json_t *sy_json_loadb(const char *text, size_t len, size_t flags, json_error_t *e)
+{
+    json_t *j = json_loadb(text, len, flags, e);
+    if (!j && json_error_code(e) == json_error_numeric_overflow)
+        j = json_loadb(text, len, flags | JSON_DECODE_INT_AS_REAL, e);
+    return j;
+}
+
 json_t *sy_value_to_json(const sy_value_t *v)
 {
     switch (v->type) {

@@ -25,6 +25,11 @@ int sy_value_from_json(const json_t *j, sy_arena_t *arena, sy_value_t *out);
  * Returns 0, -EINVAL with `err` giving line, column and jansson's reason, or -ENOMEM. */
 int sy_value_parse(const char *text, size_t len, sy_arena_t *arena, sy_value_t *out, sy_err_t *err);
 
+/* json_loadb that keeps integers as integers (so they print back as written) unless one
+ * overflows int64, in which case every number is read as a double, as JavaScript would.
+ * `flags` are jansson's decoding flags. Returns a new reference, or NULL with `e` filled. */
+json_t *sy_json_loadb(const char *text, size_t len, size_t flags, json_error_t *e);
+
 /* A new jansson tree equal to `v` (integral numbers below 2^53 as integers), or NULL when
  * out of memory. Caller owns the reference. */
 json_t *sy_value_to_json(const sy_value_t *v);

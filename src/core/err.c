@@ -31,6 +31,20 @@ const char *sy_err_name(int code)
         return "already_exists";
     case -ERANGE:
         return "out_of_range";
+    case -EACCES:
+        return "unauthorized";
+    case -EPERM:
+        return "forbidden";
+    case -E2BIG:
+        return "too_large";
+    case -EIO:
+        return "store_error";
+    case -ENOTSUP:
+        return "not_supported";
+    case -EPROTO:
+        return "schema_too_new";
+    case -EBUSY:
+        return "rate_limited";
     case SY_ENOTRIALS:
         return "no_trials";
     case SY_ETOOFEW:

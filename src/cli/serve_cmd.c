@@ -1,0 +1,397 @@
+/* serve_cmd.c - `switchyard serve` (the server), `switchyard token create` and
+ * `switchyard workspace create` (offline administration of a store).
+ *
+ * Options come, strongest first, from the command line, SWITCHYARD_<NAME> environment
+ * variables (NAME upper-cased, '-' as '_'), a --config file of "name = value" lines, and
+ * the defaults.
+ */
+#define _DEFAULT_SOURCE
+#include "cli/serve_cmd.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "cli/args.h"
+#include "engine/engine.h"
+#include "http/server.h"
+
+enum {
+    O_LISTEN,
+    O_DB,
+    O_CONFIG,
+    O_LOG_FORMAT,
+    O_MAX_BODY,
+    O_ADMIN_TOKEN_FILE,
+    O_WORKSPACE,
+    O_SEED_FLAGS,
+    O_QUIET,
+    O_COUNT
+};
+
+static const char *const defaults[O_COUNT] = {
+    [O_LISTEN] = "127.0.0.1:8080", [O_DB] = "./switchyard.db", [O_LOG_FORMAT] = "text",
+    [O_MAX_BODY] = "1048576",      [O_WORKSPACE] = "default",
+};
+
+/* Fills options not given on the command line from the environment, then `file`. */
+static int fill_from_env_and_config(const char *prog, struct sy_arg *args, size_t n,
+                                    char store[][512])
+{
+    for (size_t i = 0; i < n; i++) {
+        if (args[i].value || i == O_CONFIG)
+            continue;
+        char env[64] = "SWITCHYARD_";
+        size_t o = strlen(env);
+        for (const char *p = args[i].name; *p && o + 1 < sizeof(env); p++)
+            env[o++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+        env[o] = '\0';
+        const char *v = getenv(env);
+        if (v)
+            args[i].value = v;
+    }
+    const char *path = args[O_CONFIG].value ? args[O_CONFIG].value : getenv("SWITCHYARD_CONFIG");
+    if (!path)
+        return 0;
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        fprintf(stderr, "%s: --config %s: %s\n", prog, path, strerror(errno));
+        return -EINVAL;
+    }
+    char line[1024];
+    int lineno = 0, rc = 0;
+    while (rc == 0 && fgets(line, sizeof(line), fp)) {
+        lineno++;
+        char *p = line;
+        while (isspace((unsigned char)*p))
+            p++;
+        if (!*p || *p == '#')
+            continue;
+        char *eq = strchr(p, '=');
+        char *end = eq;
+        while (end && end > p && isspace((unsigned char)end[-1]))
+            end--;
+        if (!eq || end == p) {
+            fprintf(stderr, "%s: %s:%d: expected \"name = value\"\n", prog, path, lineno);
+            rc = -EINVAL;
+            break;
+        }
+        *end = '\0';
+        char *v = eq + 1;
+        while (isspace((unsigned char)*v))
+            v++;
+        v[strcspn(v, "\r\n")] = '\0';
+        for (char *t = v + strlen(v); t > v && isspace((unsigned char)t[-1]);)
+            *--t = '\0';
+        size_t i = 0;
+        while (i < n && (strcmp(args[i].name, p) != 0 || i == O_CONFIG))
+            i++;
+        if (i == n) {
+            fprintf(stderr, "%s: %s:%d: unknown option \"%s\"\n", prog, path, lineno, p);
+            rc = -EINVAL;
+        } else if (!args[i].value) {
+            snprintf(store[i], sizeof(store[i]), "%s", v);
+            args[i].value = store[i];
+        }
+    }
+    fclose(fp);
+    return rc;
+}
+
+struct server {
+    struct event_base *base;
+    sy_http_t *http;
+    sy_log_format_t log;
+    bool stopping;
+};
+
+static void stopped(void *arg)
+{
+    struct server *s = arg;
+    event_base_loopbreak(s->base);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    struct server *s = arg;
+    if (s->stopping)
+        return;
+    s->stopping = true;
+    sy_log(s->log, "shutdown", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
+    sy_http_drain(s->http, 10, stopped, s);
+}
+
+/* Imports `path` into the bootstrap workspace, as its admin. */
+static int seed_flags(const char *prog, sy_engine_t *eng, const char *secret, const char *path)
+{
+    json_error_t je;
+    json_t *doc = json_load_file(path, 0, &je);
+    if (!doc && json_error_code(&je) == json_error_numeric_overflow)
+        doc = json_load_file(path, JSON_DECODE_INT_AS_REAL, &je);
+    if (!doc) {
+        fprintf(stderr, "%s: --seed-flags %s: %s (line %d)\n", prog, path, je.text, je.line);
+        return -EINVAL;
+    }
+    sy_principal_t admin;
+    sy_err_t err = {0};
+    int rc = sy_engine_authenticate(eng, secret, strlen(secret), &admin);
+    if (rc == 0)
+        rc = sy_engine_flagset_put(eng, &admin, doc, NULL, &err);
+    if (rc < 0)
+        fprintf(stderr, "%s: --seed-flags %s: %s%s%s\n", prog, path, err.msg,
+                err.field[0] ? " at " : "", err.field);
+    json_decref(doc);
+    return rc;
+}
+
+static int write_secret_file(const char *prog, const char *path, const char *secret)
+{
+    FILE *fp = fopen(path, "w");
+    if (!fp || fprintf(fp, "%s\n", secret) < 0 || fclose(fp) != 0) {
+        fprintf(stderr, "%s: --admin-token-file %s: %s\n", prog, path, strerror(errno));
+        return -EIO;
+    }
+    return 0;
+}
+
+int sy_cli_serve(int argc, char **argv)
+{
+    const char *prog = "switchyard serve";
+    struct sy_arg args[O_COUNT] = {
+        [O_LISTEN] = {"listen", "ADDR:PORT", "where to serve HTTP (default 127.0.0.1:8080)", 0,
+                      NULL, NULL, 0},
+        [O_DB] = {"db", "PATH", "SQLite database file (default ./switchyard.db)", 0, NULL, NULL, 0},
+        [O_CONFIG] = {"config", "FILE", "read options from FILE (\"name = value\" lines)", 0, NULL,
+                      NULL, 0},
+        [O_LOG_FORMAT] = {"log-format", "text|json", "log lines as key=value (default) or JSON", 0,
+                          NULL, NULL, 0},
+        [O_MAX_BODY] = {"max-body", "BYTES", "largest request body (default 1048576)", 0, NULL,
+                        NULL, 0},
+        [O_ADMIN_TOKEN_FILE] = {"admin-token-file", "FILE",
+                                "on a new database, write the admin token here, not to stdout", 0,
+                                NULL, NULL, 0},
+        [O_WORKSPACE] = {"workspace", "NAME",
+                         "name of the workspace a new database starts with (default default)", 0,
+                         NULL, NULL, 0},
+        [O_SEED_FLAGS] = {"seed-flags", "FILE",
+                          "on a new database, import this flagd document into that workspace", 0,
+                          NULL, NULL, 0},
+        [O_QUIET] = {"quiet", NULL, "no log line per request", 0, NULL, NULL, 0},
+    };
+    bool help = false;
+    if (sy_args_parse(argc, argv, args, O_COUNT, prog, &help) < 0)
+        return SY_EXIT_USAGE;
+    if (help) {
+        printf("usage: %s [options]\n\n"
+               "Serves the flag API, OFREP and the audit trail over HTTP from a durable store.\n"
+               "Every option can also be set as SWITCHYARD_<NAME> (SWITCHYARD_LISTEN,\n"
+               "SWITCHYARD_DB, SWITCHYARD_MAX_BODY, ...) or as \"name = value\" in --config.\n"
+               "On an empty database it creates the first workspace and an admin token and\n"
+               "prints the token once. SIGTERM or SIGINT stops it cleanly.\n\n",
+               prog);
+        sy_args_usage(args, O_COUNT, stdout);
+        return 0;
+    }
+    static char store[O_COUNT][512];
+    if (fill_from_env_and_config(prog, args, O_COUNT, store) < 0)
+        return SY_EXIT_USAGE;
+    const char *opt[O_COUNT];
+    for (int i = 0; i < O_COUNT; i++)
+        opt[i] = args[i].value ? args[i].value : defaults[i];
+
+    sy_http_opts_t hopts = {.listen = opt[O_LISTEN], .quiet = opt[O_QUIET] != NULL};
+    if (strcmp(opt[O_LOG_FORMAT], "json") == 0) {
+        hopts.log = SY_LOG_JSON;
+    } else if (strcmp(opt[O_LOG_FORMAT], "text") != 0) {
+        fprintf(stderr, "%s: --log-format: text or json, not \"%s\"\n", prog, opt[O_LOG_FORMAT]);
+        return SY_EXIT_USAGE;
+    }
+    int64_t max_body;
+    if (sy_args_int64(prog, "max-body", opt[O_MAX_BODY], &max_body) < 0)
+        return SY_EXIT_USAGE;
+    if (max_body < 1024 || max_body > ((int64_t)64 << 20)) {
+        fprintf(stderr, "%s: --max-body: between 1024 and 67108864 bytes\n", prog);
+        return SY_EXIT_USAGE;
+    }
+    hopts.max_body = (size_t)max_body;
+
+    sy_engine_t *eng;
+    sy_err_t err = {0};
+    sy_engine_opts_t eopts = {.db = opt[O_DB]};
+    if (sy_engine_open(&eng, &eopts, &err) < 0) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        return 1;
+    }
+    int status = 1;
+    struct server s = {.log = hopts.log};
+    char secret[SY_TOKEN_MAX];
+    bool created;
+    if (sy_engine_bootstrap(eng, opt[O_WORKSPACE], secret, sizeof(secret), &created, &err) < 0) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        goto out_engine;
+    }
+    if (created && opt[O_SEED_FLAGS] && seed_flags(prog, eng, secret, opt[O_SEED_FLAGS]) < 0)
+        goto out_engine;
+    if (created) {
+        if (opt[O_ADMIN_TOKEN_FILE]) {
+            if (write_secret_file(prog, opt[O_ADMIN_TOKEN_FILE], secret) < 0)
+                goto out_engine;
+        } else {
+            printf("switchyard: new database: workspace \"%s\", admin token (shown once):\n%s\n",
+                   opt[O_WORKSPACE], secret);
+            fflush(stdout);
+        }
+    }
+    s.base = event_base_new();
+    if (!s.base)
+        goto out_engine;
+    if (sy_http_start(&s.http, s.base, eng, &hopts, &err) < 0) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        goto out_base;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    struct event *term = evsignal_new(s.base, SIGTERM, on_signal, &s);
+    struct event *intr = evsignal_new(s.base, SIGINT, on_signal, &s);
+    if (!term || !intr || evsignal_add(term, NULL) < 0 || evsignal_add(intr, NULL) < 0) {
+        fprintf(stderr, "%s: cannot install signal handlers\n", prog);
+    } else {
+        char port[8];
+        snprintf(port, sizeof(port), "%d", sy_http_port(s.http));
+        sy_log(hopts.log, "listening", "listen", opt[O_LISTEN], "port", port, "db", opt[O_DB],
+               NULL);
+        status = event_base_dispatch(s.base) < 0 ? 1 : 0;
+        sy_log(hopts.log, "stopped", NULL);
+    }
+    if (term)
+        event_free(term);
+    if (intr)
+        event_free(intr);
+    sy_http_free(s.http);
+out_base:
+    event_base_free(s.base);
+out_engine:
+    sy_engine_close(eng);
+    return status;
+}
+
+/* ---- offline administration ---------------------------------------------------------- */
+
+static int open_engine(const char *prog, const char *db, sy_engine_t **eng)
+{
+    sy_err_t err = {0};
+    sy_engine_opts_t eopts = {.db = db};
+    if (sy_engine_open(eng, &eopts, &err) < 0) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int token_create(int argc, char **argv)
+{
+    const char *prog = "switchyard token create";
+    struct sy_arg args[] = {
+        {"db", "PATH", "SQLite database file (default ./switchyard.db)", 0, NULL, NULL, 0},
+        {"workspace", "NAME", "the token's workspace (default default)", 0, NULL, NULL, 0},
+        {"role", "ROLE", "admin, editor, viewer or sdk (required)", 0, NULL, NULL, 0},
+        {"name", "NAME", "what the audit trail calls its holder (default: ROLE-token)", 0, NULL,
+         NULL, 0},
+    };
+    size_t n = sizeof(args) / sizeof(args[0]);
+    bool help = false;
+    if (sy_args_parse(argc, argv, args, n, prog, &help) < 0)
+        return SY_EXIT_USAGE;
+    if (help) {
+        printf("usage: %s --role ROLE [options]\n\n"
+               "Creates an API token in a store directly and prints its secret once. A running\n"
+               "server sees the token after its next start.\n\n",
+               prog);
+        sy_args_usage(args, n, stdout);
+        return 0;
+    }
+    sy_role_t role;
+    if (!args[2].value || sy_role_parse(args[2].value, &role) < 0) {
+        fprintf(stderr, "%s: --role: admin, editor, viewer or sdk\n", prog);
+        return SY_EXIT_USAGE;
+    }
+    char name[64];
+    snprintf(name, sizeof(name), "%s", args[3].value ? args[3].value : "");
+    if (!args[3].value)
+        snprintf(name, sizeof(name), "%s-token", args[2].value);
+    sy_engine_t *eng;
+    if (open_engine(prog, args[0].value ? args[0].value : "./switchyard.db", &eng) < 0)
+        return 1;
+    sy_err_t err = {0};
+    int64_t ws, id;
+    char secret[SY_TOKEN_MAX];
+    int rc = sy_engine_workspace_find(eng, args[1].value ? args[1].value : "default", &ws, &err);
+    if (rc == 0)
+        rc = sy_engine_token_create(eng, NULL, ws, name, role, secret, sizeof(secret), &id, &err);
+    if (rc < 0)
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+    else
+        printf("%s\n", secret);
+    sy_engine_close(eng);
+    return rc < 0 ? 1 : 0;
+}
+
+static int workspace_create(int argc, char **argv)
+{
+    const char *prog = "switchyard workspace create";
+    struct sy_arg args[] = {
+        {"db", "PATH", "SQLite database file (default ./switchyard.db)", 0, NULL, NULL, 0},
+    };
+    bool help = false;
+    const char *name = NULL;
+    if (argc >= 1 && argv[0][0] != '-') {
+        name = argv[0];
+        argc--, argv++;
+    }
+    if (sy_args_parse(argc, argv, args, 1, prog, &help) < 0)
+        return SY_EXIT_USAGE;
+    if (help || !name) {
+        printf("usage: %s NAME [--db PATH]\n\nCreates a workspace in a store directly.\n\n", prog);
+        sy_args_usage(args, 1, stdout);
+        return help ? 0 : SY_EXIT_USAGE;
+    }
+    sy_engine_t *eng;
+    if (open_engine(prog, args[0].value ? args[0].value : "./switchyard.db", &eng) < 0)
+        return 1;
+    sy_err_t err = {0};
+    int64_t id;
+    int rc = sy_engine_workspace_create(eng, name, &id, &err);
+    if (rc < 0)
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+    else
+        printf("workspace \"%s\" created (id %lld)\n", name, (long long)id);
+    sy_engine_close(eng);
+    return rc < 0 ? 1 : 0;
+}
+
+int sy_cli_token(int argc, char **argv)
+{
+    if (argc >= 1 && strcmp(argv[0], "create") == 0)
+        return token_create(argc - 1, argv + 1);
+    FILE *to = argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) ? stdout
+                                                                                           : stderr;
+    fprintf(to, "usage: switchyard token create --role ROLE [--db PATH] [--workspace NAME]"
+                " [--name NAME]\n");
+    return to == stdout ? 0 : SY_EXIT_USAGE;
+}
+
+int sy_cli_workspace(int argc, char **argv)
+{
+    if (argc >= 1 && strcmp(argv[0], "create") == 0)
+        return workspace_create(argc - 1, argv + 1);
+    FILE *to = argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) ? stdout
+                                                                                           : stderr;
+    fprintf(to, "usage: switchyard workspace create NAME [--db PATH]\n");
+    return to == stdout ? 0 : SY_EXIT_USAGE;
+}

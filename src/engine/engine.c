@@ -1,0 +1,856 @@
+/* engine.c - workspaces, tokens, flags and their snapshots; see engine.h. */
+#define _DEFAULT_SOURCE
+#include "engine/engine.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "codec/value_json.h"
+
+#define DOC_ARENA_MAX ((size_t)1 << 30) /* memory one compiled flag document may use */
+#define KEY_MAX       256               /* longest flag key */
+
+/* A published snapshot and its reference count (the engine holds one while current). */
+struct snap {
+    sy_snapshot_t pub; /* first: readers get &snap->pub */
+    atomic_int refs;
+    sy_flagset_t *set;
+};
+
+struct workspace {
+    int64_t id;
+    char *name;
+    int64_t revision;
+    json_t *doc;          /* {"flags": {...}, "$evaluators"?: {...}, "metadata"?: {...}} */
+    struct snap *current; /* what readers get */
+};
+
+struct token {
+    int64_t id;
+    int64_t workspace;
+    sy_role_t role;
+    bool revoked;
+    char name[64];
+    unsigned char hash[32]; /* SHA-256 of the secret */
+};
+
+struct sy_engine {
+    sy_store_t *store;
+    int64_t (*now_ms)(void);
+    sy_fractional_t fractional;
+    struct workspace *ws;
+    size_t n_ws, cap_ws;
+    struct token *tokens;
+    size_t n_tokens, cap_tokens;
+    sy_engine_change_cb on_change;
+    void *on_change_arg;
+};
+
+static const char *const role_names[] = {"sdk", "viewer", "editor", "admin"};
+
+const char *sy_role_name(sy_role_t r)
+{
+    return (unsigned)r < 4 ? role_names[r] : "?";
+}
+
+int sy_role_parse(const char *s, sy_role_t *out)
+{
+    for (int i = 0; s && i < 4; i++)
+        if (strcmp(s, role_names[i]) == 0) {
+            *out = (sy_role_t)i;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+static int64_t real_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t sy_engine_now_ms(const sy_engine_t *eng)
+{
+    return eng->now_ms();
+}
+
+sy_store_t *sy_engine_store(sy_engine_t *eng)
+{
+    return eng->store;
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap * 2 : 8;
+    void *q = realloc(*p, n * size);
+    if (!q)
+        return -ENOMEM;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+static int oom(sy_err_t *err)
+{
+    return sy_err_set(err, -ENOMEM, NULL, "out of memory");
+}
+
+/* ---- snapshots ----------------------------------------------------------------------- */
+
+const sy_snapshot_t *sy_engine_snapshot(sy_engine_t *eng, int64_t ws)
+{
+    for (size_t i = 0; i < eng->n_ws; i++)
+        if (eng->ws[i].id == ws) {
+            struct snap *s = eng->ws[i].current;
+            atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+            return &s->pub;
+        }
+    return NULL;
+}
+
+void sy_snapshot_release(const sy_snapshot_t *snap)
+{
+    if (!snap)
+        return;
+    struct snap *s = (struct snap *)snap; /* pub is the first member */
+    if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1) {
+        sy_flagset_free(s->set);
+        free(s);
+    }
+}
+
+void sy_engine_on_change(sy_engine_t *eng, sy_engine_change_cb cb, void *arg)
+{
+    eng->on_change = cb;
+    eng->on_change_arg = arg;
+}
+
+/* Compiles `doc` as flagd would load it. Returns 0 with *out, or -EINVAL with the first
+ * refusing problem in `err` (all of them in `problems` when given). */
+static int compile(const sy_engine_t *eng, const json_t *doc, sy_flagset_t **out,
+                   sy_problems_t *problems, sy_err_t *err)
+{
+    sy_problem_t first[1];
+    sy_problems_t local = {.items = first, .cap = 1};
+    sy_problems_t *p = problems ? problems : &local;
+    sy_arena_t arena;
+    sy_arena_init(&arena, DOC_ARENA_MAX);
+    sy_value_t v;
+    int rc = sy_value_from_json(doc, &arena, &v);
+    if (rc < 0) {
+        sy_arena_free(&arena);
+        return rc == -ENOMEM ? oom(err) : sy_err_set(err, rc, NULL, "not a JSON document");
+    }
+    sy_flagset_opts_t opts = {.fractional = eng->fractional};
+    rc = sy_flagset_load(out, &arena, &v, &opts, p); /* takes the arena */
+    if (rc == -ENOMEM)
+        return oom(err);
+    if (rc < 0) {
+        for (size_t i = 0; i < p->n; i++)
+            if (p->items[i].error)
+                return sy_err_set(err, -EINVAL, p->items[i].path, "%s%s", p->items[i].msg,
+                                  p->errors > 1 ? " (and more problems)" : "");
+        return sy_err_set(err, -EINVAL, NULL, "the flag document is invalid (%zu problems)",
+                          p->errors);
+    }
+    return 0;
+}
+
+/* Makes `set` (compiled from ws->doc) the current snapshot at `revision`. */
+static int publish(sy_engine_t *eng, struct workspace *w, sy_flagset_t *set, int64_t revision)
+{
+    struct snap *s = calloc(1, sizeof(*s));
+    if (!s) {
+        sy_flagset_free(set);
+        return -ENOMEM;
+    }
+    s->set = set;
+    s->pub = (sy_snapshot_t){.workspace = w->id, .revision = revision, .set = set};
+    atomic_init(&s->refs, 1);
+    struct snap *old = w->current;
+    w->current = s;
+    w->revision = revision;
+    if (old)
+        sy_snapshot_release(&old->pub);
+    if (eng->on_change)
+        eng->on_change(eng->on_change_arg, w->id, revision);
+    return 0;
+}
+
+/* ---- loading from the store ---------------------------------------------------------- */
+
+static int add_flag_row(void *arg, const sy_store_flag_t *f)
+{
+    json_t *flags = arg;
+    json_error_t je;
+    json_t *def = sy_json_loadb(f->definition, strlen(f->definition), 0, &je);
+    return def && json_object_set_new(flags, f->key, def) == 0 ? 0 : -EIO;
+}
+
+/* The workspace's document as the store has it. */
+static int load_doc(sy_engine_t *eng, int64_t ws, json_t **out, sy_err_t *err)
+{
+    json_t *doc = json_object(), *flags = json_object();
+    char *evaluators = NULL, *metadata = NULL;
+    int rc = -ENOMEM;
+    if (!doc || !flags || json_object_set(doc, "flags", flags) < 0)
+        goto out;
+    if ((rc = sy_store_flag_list(eng->store, ws, add_flag_row, flags, err)) < 0)
+        goto out;
+    if ((rc = sy_store_flagset_get(eng->store, ws, &evaluators, &metadata, err)) < 0)
+        goto out;
+    json_error_t je;
+    json_t *e = sy_json_loadb(evaluators, strlen(evaluators), 0, &je);
+    json_t *m = sy_json_loadb(metadata, strlen(metadata), 0, &je);
+    if (e && json_object_size(e))
+        json_object_set(doc, "$evaluators", e);
+    if (m && json_object_size(m))
+        json_object_set(doc, "metadata", m);
+    json_decref(e);
+    json_decref(m);
+    *out = json_incref(doc);
+    rc = 0;
+out:
+    if (rc == -ENOMEM)
+        oom(err);
+    free(evaluators);
+    free(metadata);
+    json_decref(flags);
+    json_decref(doc);
+    return rc;
+}
+
+static int add_workspace(void *arg, const sy_store_workspace_t *row)
+{
+    sy_engine_t *eng = arg;
+    if (grow((void **)&eng->ws, &eng->cap_ws, eng->n_ws + 1, sizeof(*eng->ws)) < 0)
+        return -ENOMEM;
+    struct workspace *w = &eng->ws[eng->n_ws];
+    *w = (struct workspace){.id = row->id, .revision = row->revision, .name = strdup(row->name)};
+    if (!w->name)
+        return -ENOMEM;
+    eng->n_ws++;
+    return 0;
+}
+
+static int add_token(void *arg, const sy_store_token_t *t)
+{
+    sy_engine_t *eng = arg;
+    if (grow((void **)&eng->tokens, &eng->cap_tokens, eng->n_tokens + 1, sizeof(*eng->tokens)))
+        return -ENOMEM;
+    struct token *k = &eng->tokens[eng->n_tokens];
+    *k = (struct token){.id = t->id, .workspace = t->workspace, .revoked = t->revoked_ms != 0};
+    if (sy_role_parse(t->role, &k->role) < 0 || strlen(t->hash) != 64)
+        return -EIO;
+    snprintf(k->name, sizeof(k->name), "%s", t->name);
+    for (int i = 0; i < 32; i++) {
+        unsigned v;
+        if (sscanf(t->hash + 2 * i, "%2x", &v) != 1)
+            return -EIO;
+        k->hash[i] = (unsigned char)v;
+    }
+    eng->n_tokens++;
+    return 0;
+}
+
+static struct workspace *find_ws(sy_engine_t *eng, int64_t id)
+{
+    for (size_t i = 0; i < eng->n_ws; i++)
+        if (eng->ws[i].id == id)
+            return &eng->ws[i];
+    return NULL;
+}
+
+/* Loads workspace `w`'s document and publishes its first snapshot. */
+static int open_workspace(sy_engine_t *eng, struct workspace *w, sy_err_t *err)
+{
+    int rc = load_doc(eng, w->id, &w->doc, err);
+    if (rc < 0)
+        return rc;
+    sy_flagset_t *set;
+    if ((rc = compile(eng, w->doc, &set, NULL, err)) < 0)
+        return sy_err_set(err, rc, err ? err->field : NULL,
+                          "workspace %s: stored flags do not load: %s", w->name,
+                          err ? err->msg : "");
+    return publish(eng, w, set, w->revision) < 0 ? oom(err) : 0;
+}
+
+int sy_engine_open(sy_engine_t **out, const sy_engine_opts_t *opts, sy_err_t *err)
+{
+    *out = NULL;
+    sy_engine_t *eng = calloc(1, sizeof(*eng));
+    if (!eng)
+        return oom(err);
+    eng->now_ms = opts->now_ms ? opts->now_ms : real_now_ms;
+    eng->fractional = opts->fractional;
+    int rc = sy_store_open(&eng->store, opts->db, err);
+    if (rc < 0)
+        goto out_close;
+    if ((rc = sy_store_workspace_list(eng->store, add_workspace, eng, err)) < 0 ||
+        (rc = sy_store_token_list(eng->store, -1, add_token, eng, err)) < 0) {
+        if (rc == -ENOMEM || rc == -EIO)
+            sy_err_set(err, rc, NULL, "store: cannot read workspaces and tokens");
+        goto out_close;
+    }
+    for (size_t i = 0; i < eng->n_ws; i++)
+        if ((rc = open_workspace(eng, &eng->ws[i], err)) < 0)
+            goto out_close;
+    *out = eng;
+    return 0;
+out_close:
+    sy_engine_close(eng);
+    return rc;
+}
+
+void sy_engine_close(sy_engine_t *eng)
+{
+    if (!eng)
+        return;
+    for (size_t i = 0; i < eng->n_ws; i++) {
+        free(eng->ws[i].name);
+        json_decref(eng->ws[i].doc);
+        if (eng->ws[i].current)
+            sy_snapshot_release(&eng->ws[i].current->pub);
+    }
+    free(eng->ws);
+    free(eng->tokens);
+    sy_store_close(eng->store);
+    free(eng);
+}
+
+/* ---- audit helpers ------------------------------------------------------------------- */
+
+static const char *actor_name(const sy_principal_t *actor)
+{
+    return actor ? actor->name : "system";
+}
+
+/* Writes the audit event of a change in its transaction. `before`/`after` may be NULL. */
+static int audit(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws, const char *action,
+                 const char *resource, const json_t *before, const json_t *after, sy_err_t *err)
+{
+    char *b = before ? json_dumps(before, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    char *a = after ? json_dumps(after, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    int rc;
+    if ((before && !b) || (after && !a)) {
+        rc = oom(err);
+    } else {
+        sy_store_audit_t ev = {.workspace = ws,
+                               .at_ms = eng->now_ms(),
+                               .actor = actor_name(actor),
+                               .action = action,
+                               .resource = resource,
+                               .before = b,
+                               .after = a};
+        rc = sy_store_audit_add(eng->store, &ev, err);
+    }
+    free(b);
+    free(a);
+    return rc;
+}
+
+/* ---- workspaces ---------------------------------------------------------------------- */
+
+int sy_engine_workspace_find(sy_engine_t *eng, const char *name, int64_t *id, sy_err_t *err)
+{
+    for (size_t i = 0; i < eng->n_ws; i++)
+        if (strcmp(eng->ws[i].name, name) == 0) {
+            *id = eng->ws[i].id;
+            return 0;
+        }
+    return sy_err_set(err, -ENOENT, "workspace", "no workspace \"%.64s\"", name);
+}
+
+static bool valid_name(const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return false;
+    return true;
+}
+
+int sy_engine_workspace_create(sy_engine_t *eng, const char *name, int64_t *id, sy_err_t *err)
+{
+    if (!valid_name(name, 64))
+        return sy_err_set(err, -EINVAL, "name",
+                          "a workspace name is 1 to 64 characters, no control characters");
+    if (grow((void **)&eng->ws, &eng->cap_ws, eng->n_ws + 1, sizeof(*eng->ws)) < 0)
+        return oom(err);
+    int rc = sy_store_begin(eng->store, err);
+    if (rc < 0)
+        return rc;
+    json_t *after = json_pack("{ss}", "name", name);
+    char resource[80];
+    if ((rc = sy_store_workspace_create(eng->store, name, eng->now_ms(), id, err)) < 0)
+        goto out_rollback;
+    snprintf(resource, sizeof(resource), "workspace:%lld", (long long)*id);
+    if ((rc = audit(eng, NULL, *id, "workspace.create", resource, NULL, after, err)) < 0)
+        goto out_rollback;
+    if ((rc = sy_store_commit(eng->store, err)) < 0)
+        goto out;
+    struct workspace *w = &eng->ws[eng->n_ws];
+    *w = (struct workspace){.id = *id, .name = strdup(name)};
+    w->doc = json_pack("{s{}}", "flags");
+    sy_flagset_t *set = NULL;
+    if (!w->name || !w->doc || compile(eng, w->doc, &set, NULL, err) < 0 ||
+        publish(eng, w, set, 0) < 0) {
+        /* Committed but not servable: the next start loads it from the store. */
+        free(w->name);
+        json_decref(w->doc);
+        rc = oom(err);
+        goto out;
+    }
+    eng->n_ws++;
+    goto out;
+out_rollback:
+    sy_store_rollback(eng->store);
+out:
+    json_decref(after);
+    return rc;
+}
+
+/* ---- tokens -------------------------------------------------------------------------- */
+
+static void sha256(const char *s, size_t len, unsigned char out[32])
+{
+    unsigned int n = 32;
+    EVP_Digest(s, len, out, &n, EVP_sha256(), NULL);
+}
+
+int sy_engine_authenticate(const sy_engine_t *eng, const char *secret, size_t len,
+                           sy_principal_t *out)
+{
+    if (!secret || len == 0 || len >= SY_TOKEN_MAX)
+        return -EACCES;
+    unsigned char h[32];
+    sha256(secret, len, h);
+    for (size_t i = 0; i < eng->n_tokens; i++) {
+        const struct token *t = &eng->tokens[i];
+        if (memcmp(t->hash, h, 32) == 0) {
+            if (t->revoked)
+                return -EACCES;
+            *out = (sy_principal_t){.workspace = t->workspace, .token_id = t->id, .role = t->role};
+            snprintf(out->name, sizeof(out->name), "%s", t->name);
+            return 0;
+        }
+    }
+    return -EACCES;
+}
+
+int sy_engine_token_create(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws,
+                           const char *name, sy_role_t role, char *secret, size_t cap, int64_t *id,
+                           sy_err_t *err)
+{
+    if (actor)
+        ws = actor->workspace;
+    if (!find_ws(eng, ws))
+        return sy_err_set(err, -ENOENT, "workspace", "no such workspace");
+    if (!valid_name(name, 63))
+        return sy_err_set(err, -EINVAL, "name",
+                          "a token name is 1 to 63 characters, no control characters");
+    if ((unsigned)role > SY_ROLE_ADMIN)
+        return sy_err_set(err, -EINVAL, "role", "role must be admin, editor, viewer or sdk");
+    /* "sy_" and 48 hex digits: 192 random bits. */
+    unsigned char raw[24];
+    if (cap < 52 || getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+        return sy_err_set(err, -EIO, NULL, "cannot draw a random token");
+    strcpy(secret, "sy_");
+    for (size_t i = 0; i < sizeof(raw); i++)
+        snprintf(secret + 3 + 2 * i, 3, "%02x", raw[i]);
+    struct token k = {.workspace = ws, .role = role};
+    snprintf(k.name, sizeof(k.name), "%s", name);
+    sha256(secret, strlen(secret), k.hash);
+    char hex[65], prefix[12];
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", k.hash[i]);
+    snprintf(prefix, sizeof(prefix), "%.10s", secret);
+    if (grow((void **)&eng->tokens, &eng->cap_tokens, eng->n_tokens + 1, sizeof(*eng->tokens)))
+        return oom(err);
+
+    int rc = sy_store_begin(eng->store, err);
+    if (rc < 0)
+        return rc;
+    sy_store_token_t row = {.workspace = ws,
+                            .name = name,
+                            .role = sy_role_name(role),
+                            .hash = hex,
+                            .prefix = prefix,
+                            .created_ms = eng->now_ms()};
+    json_t *after = NULL;
+    char resource[48];
+    if ((rc = sy_store_token_create(eng->store, &row, &k.id, err)) < 0)
+        goto out_rollback;
+    snprintf(resource, sizeof(resource), "token:%lld", (long long)k.id);
+    after = json_pack("{sIssssss}", "id", (json_int_t)k.id, "name", name, "role",
+                      sy_role_name(role), "prefix", prefix);
+    if ((rc = audit(eng, actor, ws, "token.create", resource, NULL, after, err)) < 0)
+        goto out_rollback;
+    if ((rc = sy_store_commit(eng->store, err)) < 0)
+        goto out;
+    eng->tokens[eng->n_tokens++] = k;
+    *id = k.id;
+    goto out;
+out_rollback:
+    sy_store_rollback(eng->store);
+out:
+    json_decref(after);
+    if (rc < 0)
+        secret[0] = '\0';
+    return rc;
+}
+
+int sy_engine_token_revoke(sy_engine_t *eng, const sy_principal_t *actor, int64_t id, sy_err_t *err)
+{
+    struct token *k = NULL;
+    for (size_t i = 0; i < eng->n_tokens; i++)
+        if (eng->tokens[i].id == id && eng->tokens[i].workspace == actor->workspace &&
+            !eng->tokens[i].revoked)
+            k = &eng->tokens[i];
+    if (!k) /* another workspace's token is as unknown as a missing one */
+        return sy_err_set(err, -ENOENT, "id", "no active token %lld", (long long)id);
+    int rc = sy_store_begin(eng->store, err);
+    if (rc < 0)
+        return rc;
+    char resource[48];
+    snprintf(resource, sizeof(resource), "token:%lld", (long long)id);
+    json_t *before =
+        json_pack("{sIssss}", "id", (json_int_t)id, "name", k->name, "role", sy_role_name(k->role));
+    if ((rc = sy_store_token_revoke(eng->store, actor->workspace, id, eng->now_ms(), err)) < 0 ||
+        (rc = audit(eng, actor, actor->workspace, "token.revoke", resource, before, NULL, err)) <
+            0) {
+        sy_store_rollback(eng->store);
+        goto out;
+    }
+    if ((rc = sy_store_commit(eng->store, err)) == 0)
+        k->revoked = true;
+out:
+    json_decref(before);
+    return rc;
+}
+
+static int list_token_row(void *arg, const sy_store_token_t *t)
+{
+    json_t *o = json_pack("{sIsssssssI}", "id", (json_int_t)t->id, "name", t->name, "role", t->role,
+                          "prefix", t->prefix, "created_ms", (json_int_t)t->created_ms);
+    if (!o)
+        return -ENOMEM;
+    if (t->revoked_ms)
+        json_object_set_new(o, "revoked_ms", json_integer(t->revoked_ms));
+    return json_array_append_new(arg, o) == 0 ? 0 : -ENOMEM;
+}
+
+int sy_engine_token_list(sy_engine_t *eng, const sy_principal_t *actor, json_t **out, sy_err_t *err)
+{
+    json_t *a = json_array();
+    if (!a)
+        return oom(err);
+    int rc = sy_store_token_list(eng->store, actor->workspace, list_token_row, a, err);
+    if (rc < 0) {
+        json_decref(a);
+        return rc == -ENOMEM ? oom(err) : rc;
+    }
+    *out = a;
+    return 0;
+}
+
+int sy_engine_bootstrap(sy_engine_t *eng, const char *workspace, char *secret, size_t cap,
+                        bool *created, sy_err_t *err)
+{
+    *created = false;
+    if (eng->n_ws > 0)
+        return 0;
+    int64_t ws, id;
+    int rc = sy_engine_workspace_create(eng, workspace, &ws, err);
+    if (rc < 0)
+        return rc;
+    rc = sy_engine_token_create(eng, NULL, ws, "bootstrap-admin", SY_ROLE_ADMIN, secret, cap, &id,
+                                err);
+    *created = rc == 0;
+    return rc;
+}
+
+/* ---- flags --------------------------------------------------------------------------- */
+
+/* Replaces `w`'s document by `doc` (already compiled to `set`) in one transaction with
+ * its audit event; `write` does the store half. Takes `set`. */
+static int commit_doc(sy_engine_t *eng, const sy_principal_t *actor, struct workspace *w,
+                      json_t *doc, sy_flagset_t *set,
+                      int (*write)(sy_engine_t *, int64_t, json_t *, void *, sy_err_t *), void *arg,
+                      const char *action, const char *resource, const json_t *before,
+                      const json_t *after, sy_err_t *err)
+{
+    int64_t revision;
+    int rc = sy_store_begin(eng->store, err);
+    if (rc < 0)
+        goto out_free;
+    if ((rc = write(eng, w->id, doc, arg, err)) < 0 ||
+        (rc = sy_store_workspace_bump(eng->store, w->id, &revision, err)) < 0 ||
+        (rc = audit(eng, actor, w->id, action, resource, before, after, err)) < 0) {
+        sy_store_rollback(eng->store);
+        goto out_free;
+    }
+    if ((rc = sy_store_commit(eng->store, err)) < 0)
+        goto out_free;
+    json_decref(w->doc);
+    w->doc = json_incref(doc);
+    return publish(eng, w, set, revision) < 0 ? oom(err) : 0;
+out_free:
+    sy_flagset_free(set);
+    return rc;
+}
+
+static bool valid_key(const char *key)
+{
+    return valid_name(key, KEY_MAX);
+}
+
+struct flag_write {
+    const char *key;
+    const json_t *def; /* NULL: delete */
+    bool created;
+};
+
+static int write_flag(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg, sy_err_t *err)
+{
+    (void)doc;
+    struct flag_write *fw = arg;
+    if (!fw->def)
+        return sy_store_flag_delete(eng->store, ws, fw->key, err);
+    char *text = json_dumps(fw->def, JSON_COMPACT);
+    if (!text)
+        return oom(err);
+    sy_store_flag_t f = {.key = fw->key, .definition = text, .updated_ms = eng->now_ms()};
+    int rc = sy_store_flag_put(eng->store, ws, &f, &fw->created, err);
+    free(text);
+    return rc;
+}
+
+int sy_engine_flag_put(sy_engine_t *eng, const sy_principal_t *actor, const char *key, json_t *def,
+                       bool *created, sy_err_t *err)
+{
+    struct workspace *w = find_ws(eng, actor->workspace);
+    if (!w)
+        return sy_err_set(err, -ENOENT, NULL, "no such workspace");
+    if (!valid_key(key))
+        return sy_err_set(err, -EINVAL, "key", "a flag key is 1 to %d bytes, no control characters",
+                          KEY_MAX);
+    if (!json_is_object(def))
+        return sy_err_set(err, -EINVAL, "", "the body must be a flagd flag object");
+    json_t *doc = json_deep_copy(w->doc);
+    json_t *flags = json_object_get(doc, "flags");
+    if (!doc || !flags) {
+        json_decref(doc);
+        return oom(err);
+    }
+    json_t *before = json_incref(json_object_get(flags, key));
+    json_object_set(flags, key, def);
+    sy_flagset_t *set;
+    int rc = compile(eng, doc, &set, NULL, err);
+    if (rc == 0) {
+        char resource[KEY_MAX + 8];
+        snprintf(resource, sizeof(resource), "flag:%s", key);
+        struct flag_write fw = {.key = key, .def = def};
+        rc = commit_doc(eng, actor, w, doc, set, write_flag, &fw,
+                        before ? "flag.update" : "flag.create", resource, before, def, err);
+        *created = fw.created;
+    }
+    json_decref(before);
+    json_decref(doc);
+    return rc;
+}
+
+int sy_engine_flag_delete(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                          sy_err_t *err)
+{
+    struct workspace *w = find_ws(eng, actor->workspace);
+    json_t *before = w ? json_object_get(json_object_get(w->doc, "flags"), key) : NULL;
+    if (!before)
+        return sy_err_set(err, -ENOENT, "key", "no flag \"%.64s\"", key);
+    json_t *doc = json_deep_copy(w->doc);
+    if (!doc)
+        return oom(err);
+    json_object_del(json_object_get(doc, "flags"), key);
+    sy_flagset_t *set;
+    /* Deleting can break nothing flagd checks (a $ref names evaluators, not flags), but
+     * compile anyway: the snapshot must be rebuilt. */
+    int rc = compile(eng, doc, &set, NULL, err);
+    if (rc == 0) {
+        char resource[KEY_MAX + 8];
+        snprintf(resource, sizeof(resource), "flag:%s", key);
+        struct flag_write fw = {.key = key};
+        json_incref(before);
+        rc = commit_doc(eng, actor, w, doc, set, write_flag, &fw, "flag.delete", resource, before,
+                        NULL, err);
+        json_decref(before);
+    }
+    json_decref(doc);
+    return rc;
+}
+
+int sy_engine_flag_get(sy_engine_t *eng, const sy_principal_t *actor, const char *key, json_t **out,
+                       sy_err_t *err)
+{
+    struct workspace *w = find_ws(eng, actor->workspace);
+    json_t *def = w ? json_object_get(json_object_get(w->doc, "flags"), key) : NULL;
+    if (!def)
+        return sy_err_set(err, -ENOENT, "key", "no flag \"%.64s\"", key);
+    *out = json_incref(def);
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+json_t *sy_engine_flag_list(sy_engine_t *eng, const sy_principal_t *actor)
+{
+    struct workspace *w = find_ws(eng, actor->workspace);
+    json_t *flags = w ? json_object_get(w->doc, "flags") : NULL;
+    size_t n = json_object_size(flags);
+    const char **keys = calloc(n ? n : 1, sizeof(*keys));
+    json_t *arr = json_array();
+    json_t *out = json_pack("{so}", "flags", arr);
+    if (!keys || !out) {
+        free(keys);
+        json_decref(out);
+        return NULL;
+    }
+    size_t i = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(flags, k, v) keys[i++] = k;
+    qsort(keys, n, sizeof(*keys), cmp_str);
+    for (i = 0; i < n; i++)
+        if (json_array_append_new(arr, json_pack("{sssO}", "key", keys[i], "definition",
+                                                 json_object_get(flags, keys[i]))) < 0) {
+            json_decref(out);
+            out = NULL;
+            break;
+        }
+    free(keys);
+    return out;
+}
+
+static int write_flagset(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg, sy_err_t *err)
+{
+    (void)arg;
+    int rc = sy_store_flag_clear(eng->store, ws, err);
+    const char *k;
+    json_t *v;
+    int64_t now = eng->now_ms();
+    json_object_foreach(json_object_get(doc, "flags"), k, v)
+    {
+        if (rc < 0)
+            break;
+        char *text = json_dumps(v, JSON_COMPACT);
+        if (!text)
+            return oom(err);
+        bool created;
+        sy_store_flag_t f = {.key = k, .definition = text, .updated_ms = now};
+        rc = sy_store_flag_put(eng->store, ws, &f, &created, err);
+        free(text);
+    }
+    if (rc < 0)
+        return rc;
+    json_t *e = json_object_get(doc, "$evaluators"), *m = json_object_get(doc, "metadata");
+    char *et = e ? json_dumps(e, JSON_COMPACT) : strdup("{}");
+    char *mt = m ? json_dumps(m, JSON_COMPACT) : strdup("{}");
+    rc = et && mt ? sy_store_flagset_put(eng->store, ws, et, mt, err) : oom(err);
+    free(et);
+    free(mt);
+    return rc;
+}
+
+int sy_engine_flagset_put(sy_engine_t *eng, const sy_principal_t *actor, json_t *doc,
+                          sy_problems_t *problems, sy_err_t *err)
+{
+    struct workspace *w = find_ws(eng, actor->workspace);
+    if (!w)
+        return sy_err_set(err, -ENOENT, NULL, "no such workspace");
+    if (!json_is_object(doc) || !json_is_object(json_object_get(doc, "flags")))
+        return sy_err_set(err, -EINVAL, "flags", "a flagd document is an object with \"flags\"");
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(doc, "flags"), k, v)
+    {
+        if (!valid_key(k))
+            return sy_err_set(err, -EINVAL, "flags",
+                              "a flag key is 1 to %d bytes, no control characters", KEY_MAX);
+    }
+    /* Keep what a flagd document holds, in its own order; "$schema" is not state. */
+    json_t *kept = json_object();
+    if (!kept)
+        return oom(err);
+    json_object_set(kept, "flags", json_object_get(doc, "flags"));
+    if (json_object_get(doc, "$evaluators"))
+        json_object_set(kept, "$evaluators", json_object_get(doc, "$evaluators"));
+    if (json_object_get(doc, "metadata"))
+        json_object_set(kept, "metadata", json_object_get(doc, "metadata"));
+    sy_flagset_t *set;
+    int rc = compile(eng, doc, &set, problems, err);
+    if (rc == 0)
+        rc = commit_doc(eng, actor, w, kept, set, write_flagset, NULL, "flagset.import", "flagset",
+                        w->doc, kept, err);
+    json_decref(kept);
+    return rc;
+}
+
+json_t *sy_engine_flagset_get(sy_engine_t *eng, const sy_principal_t *actor)
+{
+    struct workspace *w = find_ws(eng, actor->workspace);
+    if (!w)
+        return NULL;
+    json_t *out = json_pack("{ss}", "$schema", "https://flagd.dev/schema/v0/flags.json");
+    if (out && json_object_update(out, w->doc) < 0) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* ---- audit --------------------------------------------------------------------------- */
+
+static json_t *parse_or_null(const char *text)
+{
+    json_error_t je;
+    json_t *j = text ? sy_json_loadb(text, strlen(text), JSON_DECODE_ANY, &je) : NULL;
+    return j ? j : json_null();
+}
+
+static int audit_row(void *arg, const sy_store_audit_t *a)
+{
+    json_t *o =
+        json_pack("{sIsIssssssso*so*}", "id", (json_int_t)a->id, "at_ms", (json_int_t)a->at_ms,
+                  "actor", a->actor, "action", a->action, "resource", a->resource, "before",
+                  parse_or_null(a->before), "after", parse_or_null(a->after));
+    return o && json_array_append_new(arg, o) == 0 ? 0 : -ENOMEM;
+}
+
+int sy_engine_audit_list(sy_engine_t *eng, const sy_principal_t *actor, sy_store_audit_query_t *q,
+                         json_t **out, sy_err_t *err)
+{
+    q->workspace = actor->workspace;
+    json_t *a = json_array();
+    if (!a)
+        return oom(err);
+    int rc = sy_store_audit_list(eng->store, q, audit_row, a, err);
+    if (rc < 0) {
+        json_decref(a);
+        return rc == -ENOMEM ? oom(err) : rc;
+    }
+    *out = a;
+    return 0;
+}

@@ -1,0 +1,141 @@
+/* engine.h - the control plane of one switchyard process.
+ *
+ * The engine owns the store and the state derived from it: the workspaces, their API
+ * tokens, and for each workspace its flag document and the compiled snapshot that
+ * evaluation reads. Every change is validated first, then written through the store in
+ * one transaction together with its audit event, and only once committed published: a
+ * new immutable snapshot replaces the old one with one pointer swap. A refused change
+ * (bad input, a document flagd would refuse, a store failure) changes nothing.
+ *
+ * Threads: every call except the snapshot readers runs on the engine's thread (the
+ * server's event loop). sy_engine_snapshot returns a counted reference that a reader may
+ * keep while it evaluates; the last release frees a retired snapshot.
+ *
+ * Time comes from opts.now_ms (tests pass a fake clock); NULL reads CLOCK_REALTIME.
+ */
+#ifndef SY_ENGINE_ENGINE_H
+#define SY_ENGINE_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "core/err.h"
+#include "core/flag.h"
+#include "store/store.h"
+
+typedef struct sy_engine sy_engine_t; /* opaque */
+
+/* Roles, from least to most privileged where they nest: sdk evaluates only; viewer also
+ * reads; editor also changes flags (and, later, experiments); admin also manages tokens. */
+typedef enum sy_role { SY_ROLE_SDK, SY_ROLE_VIEWER, SY_ROLE_EDITOR, SY_ROLE_ADMIN } sy_role_t;
+
+/* "sdk" ... "admin"; sy_role_parse returns -EINVAL for anything else. */
+const char *sy_role_name(sy_role_t r);
+int sy_role_parse(const char *s, sy_role_t *out);
+
+/* Who is acting: the workspace every call is confined to, and the token's name (the audit
+ * trail's actor). */
+typedef struct sy_principal {
+    int64_t workspace;
+    int64_t token_id; /* 0 for the system itself */
+    sy_role_t role;
+    char name[64];
+} sy_principal_t;
+
+typedef struct sy_engine_opts {
+    const char *db;             /* store URI (a file path for SQLite) */
+    int64_t (*now_ms)(void);    /* NULL: the real clock */
+    sy_fractional_t fractional; /* bucketing rule of every workspace's flags */
+} sy_engine_opts_t;
+
+/* Opens the store and builds every workspace's snapshot from it. */
+int sy_engine_open(sy_engine_t **out, const sy_engine_opts_t *opts, sy_err_t *err);
+void sy_engine_close(sy_engine_t *eng); /* NULL is a no-op */
+
+int64_t sy_engine_now_ms(const sy_engine_t *eng);
+sy_store_t *sy_engine_store(sy_engine_t *eng); /* borrowed, for readiness checks */
+
+/* On a store without workspaces: creates workspace `workspace` and an admin token named
+ * "bootstrap-admin", writing its secret (NUL-terminated) into `secret` and setting
+ * *created. On a store that has workspaces it does nothing (*created false). */
+int sy_engine_bootstrap(sy_engine_t *eng, const char *workspace, char *secret, size_t cap,
+                        bool *created, sy_err_t *err);
+
+/* ---- workspaces and tokens ----------------------------------------------------------- */
+
+/* Creates a workspace (audited as "system"); its id into *id. */
+int sy_engine_workspace_create(sy_engine_t *eng, const char *name, int64_t *id, sy_err_t *err);
+/* The id of workspace `name`, or -ENOENT. */
+int sy_engine_workspace_find(sy_engine_t *eng, const char *name, int64_t *id, sy_err_t *err);
+
+/* Longest token secret, NUL included. */
+#define SY_TOKEN_MAX 64
+
+/* Resolves a presented secret to its principal: 0, or -EACCES for an unknown or revoked
+ * token. Constant work per token: no database access. */
+int sy_engine_authenticate(const sy_engine_t *eng, const char *secret, size_t len,
+                           sy_principal_t *out);
+
+/* Creates a token of `role` named `name` in the actor's workspace (or in `ws` when `actor`
+ * is NULL: offline and bootstrap use). The secret is written to `secret` once and never
+ * stored; *id gets the token's id. */
+int sy_engine_token_create(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws,
+                           const char *name, sy_role_t role, char *secret, size_t cap, int64_t *id,
+                           sy_err_t *err);
+int sy_engine_token_revoke(sy_engine_t *eng, const sy_principal_t *actor, int64_t id,
+                           sy_err_t *err);
+/* The tokens of the actor's workspace as a JSON array (no secrets, no hashes); owned. */
+int sy_engine_token_list(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
+                         sy_err_t *err);
+
+/* ---- flags --------------------------------------------------------------------------- */
+
+/* Creates or replaces flag `key` with the flagd flag object `def`. The workspace's whole
+ * document with this change must load as flagd would load it; otherwise -EINVAL with the
+ * first problem in `err` (field = its JSON path) and nothing changes. */
+int sy_engine_flag_put(sy_engine_t *eng, const sy_principal_t *actor, const char *key, json_t *def,
+                       bool *created, sy_err_t *err);
+int sy_engine_flag_delete(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                          sy_err_t *err);
+/* The flag's definition (a new reference), or -ENOENT. */
+int sy_engine_flag_get(sy_engine_t *eng, const sy_principal_t *actor, const char *key, json_t **out,
+                       sy_err_t *err);
+/* {"flags": [{"key", "definition"}...]} by key; owned. */
+json_t *sy_engine_flag_list(sy_engine_t *eng, const sy_principal_t *actor);
+
+/* Replaces the whole flag document (flags, $evaluators, metadata) of the actor's
+ * workspace, atomically, after validating it as flagd would load it. `problems` (optional)
+ * receives every problem. */
+int sy_engine_flagset_put(sy_engine_t *eng, const sy_principal_t *actor, json_t *doc,
+                          sy_problems_t *problems, sy_err_t *err);
+/* The document, loadable by flagd; owned. */
+json_t *sy_engine_flagset_get(sy_engine_t *eng, const sy_principal_t *actor);
+
+/* ---- snapshots: what evaluation reads ------------------------------------------------ */
+
+typedef struct sy_snapshot {
+    int64_t workspace;
+    int64_t revision;        /* the workspace's flag configuration version */
+    const sy_flagset_t *set; /* compiled flags */
+} sy_snapshot_t;
+
+/* The current snapshot of workspace `ws` with a reference taken (NULL for an unknown
+ * workspace); give it back with sy_snapshot_release. */
+const sy_snapshot_t *sy_engine_snapshot(sy_engine_t *eng, int64_t ws);
+void sy_snapshot_release(const sy_snapshot_t *snap); /* NULL is a no-op */
+
+/* Called on the engine thread after every published change of workspace `ws`. */
+typedef void (*sy_engine_change_cb)(void *arg, int64_t ws, int64_t revision);
+void sy_engine_on_change(sy_engine_t *eng, sy_engine_change_cb cb, void *arg);
+
+/* ---- audit --------------------------------------------------------------------------- */
+
+/* Audit events of the actor's workspace (q->workspace is overwritten), newest first, as a
+ * JSON array (before/after parsed back into JSON); owned. */
+int sy_engine_audit_list(sy_engine_t *eng, const sy_principal_t *actor, sy_store_audit_query_t *q,
+                         json_t **out, sy_err_t *err);
+
+#endif

@@ -1,0 +1,248 @@
+/* api.c - the /v1 resources: flags, the whole flag set, tokens, the audit trail. */
+#define _DEFAULT_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/http.h>
+#include <sys/queue.h>
+
+#include <event2/keyvalq_struct.h>
+
+#include "http/internal.h"
+
+static void not_allowed(struct call *c, const char *allow)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(c->req), "Allow", allow);
+    reply_error(c, 405, "method_not_allowed", "", "allowed here: %s", allow);
+}
+
+static enum evhttp_cmd_type method(const struct call *c)
+{
+    return evhttp_request_get_command(c->req);
+}
+
+/* ---- /v1/flags ----------------------------------------------------------------------- */
+
+void sy_api_flags(struct call *c, const char *key)
+{
+    sy_err_t err = {0};
+    if (!*key) {
+        if (method(c) != EVHTTP_REQ_GET)
+            return not_allowed(c, "GET");
+        if (require_role(c, SY_ROLE_VIEWER))
+            reply_json(c, 200, sy_engine_flag_list(c->eng, &c->who));
+        return;
+    }
+    switch (method(c)) {
+    case EVHTTP_REQ_GET: {
+        json_t *def;
+        if (!require_role(c, SY_ROLE_VIEWER))
+            return;
+        if (sy_engine_flag_get(c->eng, &c->who, key, &def, &err) < 0)
+            return reply_err(c, &err);
+        return reply_json(c, 200, json_pack("{ssso}", "key", key, "definition", def));
+    }
+    case EVHTTP_REQ_PUT: {
+        if (!require_role(c, SY_ROLE_EDITOR))
+            return;
+        json_t *def = body_object(c);
+        if (!def)
+            return;
+        bool created = false;
+        int rc = sy_engine_flag_put(c->eng, &c->who, key, def, &created, &err);
+        if (rc < 0) {
+            json_decref(def);
+            return reply_err(c, &err);
+        }
+        return reply_json(c, created ? 201 : 200,
+                          json_pack("{ssso}", "key", key, "definition", def));
+    }
+    case EVHTTP_REQ_DELETE:
+        if (!require_role(c, SY_ROLE_EDITOR))
+            return;
+        if (sy_engine_flag_delete(c->eng, &c->who, key, &err) < 0)
+            return reply_err(c, &err);
+        return reply_json(c, 200, json_pack("{sssb}", "key", key, "deleted", 1));
+    default:
+        return not_allowed(c, "GET, PUT, DELETE");
+    }
+}
+
+/* ---- /v1/flagset --------------------------------------------------------------------- */
+
+static json_t *problems_json(const sy_problems_t *p, bool errors)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < p->n; i++)
+        if (p->items[i].error == errors)
+            json_array_append_new(a, json_pack("{ssssss}", "flag", p->items[i].flag, "path",
+                                               p->items[i].path, "message", p->items[i].msg));
+    return a;
+}
+
+void sy_api_flagset(struct call *c)
+{
+    if (method(c) == EVHTTP_REQ_GET) {
+        if (require_role(c, SY_ROLE_VIEWER))
+            reply_json(c, 200, sy_engine_flagset_get(c->eng, &c->who));
+        return;
+    }
+    if (method(c) != EVHTTP_REQ_PUT)
+        return not_allowed(c, "GET, PUT");
+    if (!require_role(c, SY_ROLE_EDITOR))
+        return;
+    json_t *doc = body_object(c);
+    if (!doc)
+        return;
+    static const char *const fields[] = {"$schema", "flags", "$evaluators", "metadata", NULL};
+    if (!only_fields(c, doc, fields)) {
+        json_decref(doc);
+        return;
+    }
+    sy_problem_t items[64];
+    sy_problems_t problems = {.items = items, .cap = 64};
+    sy_err_t err = {0};
+    int rc = sy_engine_flagset_put(c->eng, &c->who, doc, &problems, &err);
+    json_decref(doc);
+    if (rc < 0 && problems.errors) {
+        /* Every problem, by flag and path, beside the usual error object. */
+        json_t *body =
+            json_pack("{s{ssssss}so}", "error", "code", "invalid_flags", "message", err.msg,
+                      "field", err.field, "problems", problems_json(&problems, true));
+        return reply_json(c, 400, body);
+    }
+    if (rc < 0)
+        return reply_err(c, &err);
+    json_t *flags = sy_engine_flag_list(c->eng, &c->who);
+    reply_json(c, 200,
+               json_pack("{sIso}", "flags",
+                         (json_int_t)json_array_size(json_object_get(flags, "flags")), "warnings",
+                         problems_json(&problems, false)));
+    json_decref(flags);
+}
+
+/* ---- /v1/tokens ---------------------------------------------------------------------- */
+
+void sy_api_tokens(struct call *c, const char *id)
+{
+    sy_err_t err = {0};
+    if (!require_role(c, SY_ROLE_ADMIN))
+        return;
+    if (*id) {
+        if (method(c) != EVHTTP_REQ_DELETE)
+            return not_allowed(c, "DELETE");
+        char *end;
+        long long n = strtoll(id, &end, 10);
+        if (*end || n <= 0)
+            return reply_error(c, 400, "invalid_input", "id", "a token id is a positive integer");
+        if (sy_engine_token_revoke(c->eng, &c->who, n, &err) < 0)
+            return reply_err(c, &err);
+        return reply_json(c, 200, json_pack("{sIsb}", "id", (json_int_t)n, "revoked", 1));
+    }
+    if (method(c) == EVHTTP_REQ_GET) {
+        json_t *list;
+        if (sy_engine_token_list(c->eng, &c->who, &list, &err) < 0)
+            return reply_err(c, &err);
+        return reply_json(c, 200, json_pack("{so}", "tokens", list));
+    }
+    if (method(c) != EVHTTP_REQ_POST)
+        return not_allowed(c, "GET, POST");
+    json_t *body = body_object(c);
+    if (!body)
+        return;
+    static const char *const fields[] = {"role", "name", NULL};
+    json_t *role_j = json_object_get(body, "role"), *name_j = json_object_get(body, "name");
+    sy_role_t role;
+    if (!only_fields(c, body, fields)) {
+        /* replied */
+    } else if (!json_is_string(role_j) || sy_role_parse(json_string_value(role_j), &role) < 0) {
+        reply_error(c, 400, "invalid_input", "role", "role must be admin, editor, viewer or sdk");
+    } else if (!json_is_string(name_j)) {
+        reply_error(c, 400, "invalid_input", "name", "name must be a string");
+    } else {
+        char secret[SY_TOKEN_MAX];
+        int64_t tid;
+        if (sy_engine_token_create(c->eng, &c->who, 0, json_string_value(name_j), role, secret,
+                                   sizeof(secret), &tid, &err) < 0)
+            reply_err(c, &err);
+        else
+            reply_json(c, 201,
+                       json_pack("{sIssssss}", "id", (json_int_t)tid, "name",
+                                 json_string_value(name_j), "role", sy_role_name(role), "token",
+                                 secret));
+    }
+    json_decref(body);
+}
+
+/* ---- /v1/audit ----------------------------------------------------------------------- */
+
+static bool int_param(struct call *c, const char *name, const char *v, long long lo, long long hi,
+                      long long *out)
+{
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    if (!*v || *end || n < lo || n > hi) {
+        reply_error(c, 400, "invalid_input", name, "%s must be an integer in [%lld, %lld]", name,
+                    lo, hi);
+        return false;
+    }
+    *out = n;
+    return true;
+}
+
+void sy_api_audit(struct call *c)
+{
+    if (method(c) != EVHTTP_REQ_GET)
+        return not_allowed(c, "GET");
+    if (!require_role(c, SY_ROLE_VIEWER))
+        return;
+    struct evkeyvalq q;
+    TAILQ_INIT(&q);
+    if (c->query && evhttp_parse_query_str(c->query, &q) < 0)
+        return reply_error(c, 400, "invalid_input", "", "the query string does not parse");
+    sy_store_audit_query_t aq = {.limit = 100};
+    long long n = 0;
+    bool ok = true;
+    struct evkeyval *kv;
+    TAILQ_FOREACH(kv, &q, next)
+    {
+        if (strcmp(kv->key, "resource") == 0) {
+            aq.resource = kv->value;
+        } else if (strcmp(kv->key, "action") == 0) {
+            aq.action = kv->value;
+        } else if (strcmp(kv->key, "since") == 0) {
+            ok = int_param(c, "since", kv->value, 0, INT64_MAX / 2, &n);
+            aq.since_ms = n;
+        } else if (strcmp(kv->key, "cursor") == 0) {
+            ok = int_param(c, "cursor", kv->value, 1, INT64_MAX / 2, &n);
+            aq.before_id = n;
+        } else if (strcmp(kv->key, "limit") == 0) {
+            ok = int_param(c, "limit", kv->value, 1, 1000, &n);
+            aq.limit = (int)n;
+        } else {
+            reply_error(c, 400, "unknown_field", kv->key, "unknown query parameter \"%.64s\"",
+                        kv->key);
+            ok = false;
+        }
+        if (!ok)
+            break;
+    }
+    if (ok) {
+        sy_err_t err = {0};
+        json_t *events;
+        if (sy_engine_audit_list(c->eng, &c->who, &aq, &events, &err) < 0) {
+            reply_err(c, &err);
+        } else {
+            /* A full page has a cursor to the next (older) one. */
+            size_t len = json_array_size(events);
+            json_t *body = json_pack("{so}", "events", events);
+            if (body && len == (size_t)aq.limit)
+                json_object_set_new(body, "next_cursor",
+                                    json_integer(json_integer_value(
+                                        json_object_get(json_array_get(events, len - 1), "id"))));
+            reply_json(c, 200, body);
+        }
+    }
+    evhttp_clear_headers(&q);
+}

@@ -1,0 +1,63 @@
+/* internal.h - what the handlers of http/ share: one request's call state and the reply
+ * helpers. Not a public interface: only the files of http/ include it.
+ *
+ * Every handler answers exactly once, through a reply helper; the helpers take the
+ * references they are given. A handler that finds bad input replies with the error and
+ * returns at once: nothing has changed by then.
+ */
+#ifndef SY_HTTP_INTERNAL_H
+#define SY_HTTP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/http.h>
+#include <jansson.h>
+
+#include "core/err.h"
+#include "engine/engine.h"
+#include "http/server.h"
+
+struct call {
+    struct evhttp_request *req;
+    sy_http_t *http;
+    sy_engine_t *eng;
+    sy_principal_t who; /* valid once authenticated */
+    int status;         /* what was answered, for the log */
+    const char *query;  /* raw query string or NULL */
+};
+
+/* Largest request body this server accepts (its option). */
+size_t sy_http_max_body(const sy_http_t *http);
+
+/* Replies `status` with `body` as JSON (takes the reference; NULL means out of memory,
+ * answered 500). */
+void reply_json(struct call *c, int status, json_t *body);
+/* Replies {"error":{"code","message","field"}}. */
+void reply_error(struct call *c, int status, const char *code, const char *field, const char *fmt,
+                 ...) __attribute__((format(printf, 5, 6)));
+/* Replies a filled sy_err_t, its code mapped to a status (-EINVAL 400, -ENOENT 404,
+ * -EEXIST 409, -E2BIG 413, -EIO 503, others 500). */
+void reply_err(struct call *c, const sy_err_t *err);
+
+/* The request body as raw bytes: *len and a pointer valid until the reply, or NULL after
+ * replying 413 when it is over the limit. */
+const char *body_bytes(struct call *c, size_t *len);
+/* The body parsed as a JSON object (new reference), or NULL after replying 400/413. */
+json_t *body_object(struct call *c);
+/* True when every key of `obj` is in the NULL-terminated `allowed`; otherwise replies 400
+ * unknown_field naming the first other key and returns false. */
+bool only_fields(struct call *c, const json_t *obj, const char *const *allowed);
+
+/* True when the caller's role is at least `min`; otherwise replies 403 and returns false. */
+bool require_role(struct call *c, sy_role_t min);
+
+/* Handlers: `rest` is the path after the resource prefix ("" or "/{id}"), percent-decoded
+ * into a caller buffer. */
+void sy_api_flags(struct call *c, const char *key);      /* /v1/flags[/{key}] */
+void sy_api_flagset(struct call *c);                     /* /v1/flagset */
+void sy_api_tokens(struct call *c, const char *id);      /* /v1/tokens[/{id}] */
+void sy_api_audit(struct call *c);                       /* /v1/audit */
+void sy_ofrep_evaluate(struct call *c, const char *key); /* NULL key: bulk */
+
+#endif

@@ -1,0 +1,540 @@
+/* server.c - listening, routing, authentication and replies; see server.h. */
+#define _DEFAULT_SOURCE
+#include "http/server.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <sys/queue.h>
+
+#include <event2/keyvalq_struct.h>
+#include <event2/util.h>
+
+#include "codec/value_json.h"
+#include "http/internal.h"
+
+struct sy_http {
+    struct event_base *base;
+    struct evhttp *evh;
+    struct evhttp_bound_socket *sock;
+    sy_engine_t *eng;
+    sy_http_opts_t opts;
+    int port;
+    /* draining */
+    int inflight;
+    bool draining;
+    void (*done)(void *arg);
+    void *done_arg;
+    struct event *grace;
+};
+
+size_t sy_http_max_body(const sy_http_t *http)
+{
+    return http->opts.max_body;
+}
+
+/* ---- logging ------------------------------------------------------------------------- */
+
+static void put_json_string(FILE *to, const char *s)
+{
+    fputc('"', to);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(to, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(to, "\\u%04x", ch);
+        else
+            fputc(ch, to);
+    }
+    fputc('"', to);
+}
+
+void sy_log(sy_log_format_t fmt, const char *event, ...)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char when[40];
+    size_t n = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(when + n, sizeof(when) - n, ".%03ldZ", ts.tv_nsec / 1000000);
+    va_list ap;
+    va_start(ap, event);
+    flockfile(stderr);
+    if (fmt == SY_LOG_JSON)
+        fprintf(stderr, "{\"ts\":\"%s\",\"event\":", when), put_json_string(stderr, event);
+    else
+        fprintf(stderr, "ts=%s event=%s", when, event);
+    for (const char *k; (k = va_arg(ap, const char *));) {
+        const char *v = va_arg(ap, const char *);
+        if (!v)
+            v = "";
+        if (fmt == SY_LOG_JSON) {
+            fputc(',', stderr);
+            put_json_string(stderr, k);
+            fputc(':', stderr);
+            put_json_string(stderr, v);
+        } else if (strpbrk(v, " \"=") || !*v) {
+            fprintf(stderr, " %s=", k);
+            put_json_string(stderr, v);
+        } else {
+            fprintf(stderr, " %s=%s", k, v);
+        }
+    }
+    fputs(fmt == SY_LOG_JSON ? "}\n" : "\n", stderr);
+    funlockfile(stderr);
+    va_end(ap);
+}
+
+/* ---- replies ------------------------------------------------------------------------- */
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 429:
+        return "Too Many Requests";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return status >= 500 ? "Internal Server Error" : "Error";
+    }
+}
+
+static void reply_raw(struct call *c, int status, const char *type, const char *body, size_t len)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
+    if (type)
+        evhttp_add_header(h, "Content-Type", type);
+    struct evbuffer *buf = evbuffer_new();
+    if (buf && len)
+        evbuffer_add(buf, body, len);
+    c->status = status;
+    evhttp_send_reply(c->req, status, reason_phrase(status), buf);
+    if (buf)
+        evbuffer_free(buf);
+}
+
+void reply_json(struct call *c, int status, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    json_decref(body);
+    if (!text) {
+        static const char oom[] =
+            "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\",\"field\":\"\"}}";
+        reply_raw(c, 500, "application/json", oom, sizeof(oom) - 1);
+        return;
+    }
+    reply_raw(c, status, "application/json", text, strlen(text));
+    free(text);
+}
+
+void reply_error(struct call *c, int status, const char *code, const char *field, const char *fmt,
+                 ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    reply_json(c, status,
+               json_pack("{s{ssssss}}", "error", "code", code, "message", msg, "field",
+                         field ? field : ""));
+}
+
+void reply_err(struct call *c, const sy_err_t *err)
+{
+    int status;
+    switch (err->code) {
+    case -EINVAL:
+        status = 400;
+        break;
+    case -EACCES:
+        status = 401;
+        break;
+    case -EPERM:
+        status = 403;
+        break;
+    case -ENOENT:
+        status = 404;
+        break;
+    case -EEXIST:
+        status = 409;
+        break;
+    case -E2BIG:
+        status = 413;
+        break;
+    case -EBUSY:
+        status = 429;
+        break;
+    case -EIO:
+        status = 503;
+        break;
+    default:
+        status = 500;
+        break;
+    }
+    reply_error(c, status, sy_err_name(err->code), err->field, "%s", err->msg);
+}
+
+const char *body_bytes(struct call *c, size_t *len)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
+    size_t n = evbuffer_get_length(in);
+    if (n > c->http->opts.max_body) {
+        reply_error(c, 413, "too_large", "", "the request body is over %zu bytes",
+                    c->http->opts.max_body);
+        return NULL;
+    }
+    *len = n;
+    return n ? (const char *)evbuffer_pullup(in, -1) : "";
+}
+
+json_t *body_object(struct call *c)
+{
+    size_t len;
+    const char *p = body_bytes(c, &len);
+    if (!p)
+        return NULL;
+    json_error_t je;
+    json_t *j = sy_json_loadb(p, len, 0, &je);
+    if (!j) {
+        reply_error(c, 400, "invalid_json", "", "the body is not JSON: %s (line %d, column %d)",
+                    je.text, je.line, je.column);
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        reply_error(c, 400, "invalid_input", "", "the body must be a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
+bool only_fields(struct call *c, const json_t *obj, const char *const *allowed)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)obj, k, v)
+    {
+        size_t i = 0;
+        while (allowed[i] && strcmp(allowed[i], k) != 0)
+            i++;
+        if (!allowed[i]) {
+            reply_error(c, 400, "unknown_field", k, "unknown field \"%.64s\"", k);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool require_role(struct call *c, sy_role_t min)
+{
+    if (c->who.role >= min)
+        return true;
+    reply_error(c, 403, "forbidden", "", "a %s token cannot do this (needs %s or above)",
+                sy_role_name(c->who.role), sy_role_name(min));
+    return false;
+}
+
+/* ---- authentication and routing ------------------------------------------------------ */
+
+/* The presented secret: "Authorization: Bearer X" or "X-API-Key: X". */
+static bool authenticate(struct call *c)
+{
+    struct evkeyvalq *h = evhttp_request_get_input_headers(c->req);
+    const char *auth = evhttp_find_header(h, "Authorization");
+    const char *secret = NULL;
+    if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
+        secret = auth + 7;
+    else if (!auth)
+        secret = evhttp_find_header(h, "X-API-Key");
+    while (secret && *secret == ' ')
+        secret++;
+    if (secret && sy_engine_authenticate(c->eng, secret, strlen(secret), &c->who) == 0)
+        return true;
+    evhttp_add_header(evhttp_request_get_output_headers(c->req), "WWW-Authenticate",
+                      "Bearer realm=\"switchyard\"");
+    reply_error(c, 401, "unauthorized", "",
+                secret ? "unknown or revoked token"
+                       : "missing bearer token (Authorization: Bearer ...)");
+    return false;
+}
+
+static bool method_is(struct call *c, enum evhttp_cmd_type m)
+{
+    return evhttp_request_get_command(c->req) == m;
+}
+
+static const char *method_name(enum evhttp_cmd_type m)
+{
+    switch (m) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
+    default:
+        return "OTHER";
+    }
+}
+
+/* If `path` is `prefix` or `prefix/rest`, the percent-decoded rest into `rest` ("" for
+ * none) and true. */
+static bool route(const char *path, const char *prefix, char *rest, size_t cap, bool *bad)
+{
+    size_t n = strlen(prefix);
+    if (strncmp(path, prefix, n) != 0 || (path[n] && path[n] != '/'))
+        return false;
+    rest[0] = '\0';
+    if (!path[n] || !path[n + 1])
+        return true;
+    size_t len;
+    char *dec = evhttp_uridecode(path + n + 1, 0, &len);
+    if (!dec || len >= cap || memchr(dec, '\0', len) || strchr(dec, '/')) {
+        *bad = true;
+        free(dec);
+        return true;
+    }
+    memcpy(rest, dec, len + 1);
+    free(dec);
+    return true;
+}
+
+static void dispatch(struct call *c, const char *path)
+{
+    char rest[512];
+    bool bad = false;
+    if (strcmp(path, "/healthz") == 0) {
+        reply_json(c, 200, json_pack("{ss}", "status", "ok"));
+        return;
+    }
+    if (strcmp(path, "/readyz") == 0) {
+        bool up = sy_store_ping(sy_engine_store(c->eng));
+        if (up)
+            reply_json(c, 200, json_pack("{ss}", "status", "ready"));
+        else
+            reply_error(c, 503, "store_error", "", "the store does not answer");
+        return;
+    }
+    bool ofrep_bulk = strcmp(path, "/ofrep/v1/evaluate/flags") == 0 ||
+                      strcmp(path, "/ofrep/v1/evaluate/flags/") == 0;
+    bool known =
+        ofrep_bulk || route(path, "/ofrep/v1/evaluate/flags", rest, sizeof(rest), &bad) ||
+        route(path, "/v1/flags", rest, sizeof(rest), &bad) || strcmp(path, "/v1/flagset") == 0 ||
+        route(path, "/v1/tokens", rest, sizeof(rest), &bad) || strcmp(path, "/v1/audit") == 0;
+    if (!known) {
+        reply_error(c, 404, "not_found", "", "no such endpoint: %.200s", path);
+        return;
+    }
+    if (bad) {
+        reply_error(c, 400, "invalid_input", "", "the path has a bad or over-long segment");
+        return;
+    }
+    if (!authenticate(c))
+        return;
+    if (ofrep_bulk || strncmp(path, "/ofrep/", 7) == 0) {
+        if (!method_is(c, EVHTTP_REQ_POST)) {
+            evhttp_add_header(evhttp_request_get_output_headers(c->req), "Allow", "POST");
+            reply_error(c, 405, "method_not_allowed", "", "OFREP evaluation takes POST");
+            return;
+        }
+        sy_ofrep_evaluate(c, ofrep_bulk ? NULL : rest);
+    } else if (strncmp(path, "/v1/flags", 9) == 0 && path[9] != 'e') {
+        sy_api_flags(c, rest);
+    } else if (strcmp(path, "/v1/flagset") == 0) {
+        sy_api_flagset(c);
+    } else if (strncmp(path, "/v1/tokens", 10) == 0) {
+        sy_api_tokens(c, rest);
+    } else {
+        sy_api_audit(c);
+    }
+}
+
+static void on_complete(struct evhttp_request *req, void *arg)
+{
+    (void)req;
+    sy_http_t *http = arg;
+    http->inflight--;
+    if (http->draining && http->inflight == 0 && http->done) {
+        void (*done)(void *) = http->done;
+        http->done = NULL;
+        done(http->done_arg);
+    }
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    sy_http_t *http = arg;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct call c = {.req = req, .http = http, .eng = http->eng};
+    http->inflight++;
+    evhttp_request_set_on_complete_cb(req, on_complete, http);
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    c.query = uri ? evhttp_uri_get_query(uri) : NULL;
+    if (!path || !*path)
+        path = "/";
+    dispatch(&c, path);
+    if (!http->opts.quiet) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        char status[8], us[24];
+        snprintf(status, sizeof(status), "%d", c.status);
+        snprintf(us, sizeof(us), "%lld",
+                 (long long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
+        sy_log(http->opts.log, "request", "method", method_name(evhttp_request_get_command(req)),
+               "path", path, "status", status, "us", us, "actor", c.who.name[0] ? c.who.name : "-",
+               NULL);
+    }
+}
+
+/* ---- life cycle ---------------------------------------------------------------------- */
+
+/* "ADDR:PORT" or "[ADDR]:PORT" into host and port. */
+static int split_listen(const char *listen, char *host, size_t cap, int *port)
+{
+    const char *colon = strrchr(listen, ':');
+    if (!colon || colon == listen)
+        return -EINVAL;
+    const char *h = listen;
+    size_t hl = (size_t)(colon - listen);
+    if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (hl == 0 || hl >= cap || *end || end == colon + 1 || p < 0 || p > 65535)
+        return -EINVAL;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    *port = (int)p;
+    return 0;
+}
+
+int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
+                  const sy_http_opts_t *opts, sy_err_t *err)
+{
+    *out = NULL;
+    char host[256];
+    int port;
+    if (split_listen(opts->listen, host, sizeof(host), &port) < 0)
+        return sy_err_set(err, -EINVAL, "listen", "--listen takes ADDR:PORT, not \"%.64s\"",
+                          opts->listen);
+    sy_http_t *http = calloc(1, sizeof(*http));
+    if (!http)
+        return sy_err_set(err, -ENOMEM, NULL, "out of memory");
+    http->base = base;
+    http->eng = eng;
+    http->opts = *opts;
+    http->evh = evhttp_new(base);
+    if (!http->evh) {
+        free(http);
+        return sy_err_set(err, -ENOMEM, NULL, "out of memory");
+    }
+    /* libevent refuses bodies past its own limit with an HTML page; keep it well above
+     * ours so that what clients see over our limit is our JSON 413. */
+    evhttp_set_max_body_size(http->evh, (ev_ssize_t)(opts->max_body * 2 + 65536));
+    evhttp_set_max_headers_size(http->evh, 64 * 1024);
+    evhttp_set_timeout(http->evh, opts->timeout_s > 0 ? opts->timeout_s : 60);
+    evhttp_set_allowed_methods(http->evh, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                                              EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
+    evhttp_set_gencb(http->evh, on_request, http);
+    http->sock = evhttp_bind_socket_with_handle(http->evh, host, (ev_uint16_t)port);
+    if (!http->sock) {
+        evhttp_free(http->evh);
+        free(http);
+        return sy_err_set(err, -EADDRINUSE, "listen", "cannot listen on %s", opts->listen);
+    }
+    struct sockaddr_storage ss;
+    ev_socklen_t sl = sizeof(ss);
+    evutil_socket_t fd = evhttp_bound_socket_get_fd(http->sock);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        http->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                    : ((struct sockaddr_in *)&ss)->sin_port);
+    *out = http;
+    return 0;
+}
+
+int sy_http_port(const sy_http_t *http)
+{
+    return http->port;
+}
+
+static void grace_over(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sy_http_t *http = arg;
+    if (http->done) {
+        void (*done)(void *) = http->done;
+        http->done = NULL;
+        done(http->done_arg);
+    }
+}
+
+void sy_http_drain(sy_http_t *http, int grace_s, void (*done)(void *arg), void *arg)
+{
+    if (http->sock) {
+        evhttp_del_accept_socket(http->evh, http->sock);
+        http->sock = NULL;
+    }
+    http->draining = true;
+    http->done = done;
+    http->done_arg = arg;
+    if (http->inflight == 0) {
+        http->done = NULL;
+        done(arg);
+        return;
+    }
+    http->grace = evtimer_new(http->base, grace_over, http);
+    if (http->grace)
+        evtimer_add(http->grace, &(struct timeval){.tv_sec = grace_s});
+}
+
+void sy_http_free(sy_http_t *http)
+{
+    if (!http)
+        return;
+    if (http->grace)
+        event_free(http->grace);
+    evhttp_free(http->evh);
+    free(http);
+}

@@ -1,0 +1,51 @@
+/* server.h - switchyard's HTTP API and OFREP endpoints on libevent's evhttp.
+ *
+ * Turns requests into engine calls and engine results into JSON: routing, bearer-token
+ * authentication (a token resolves to its workspace and role; every call is confined to
+ * that workspace), role checks, request bodies and the error shape
+ * {"error":{"code","message","field"}}. It knows no statistics and no SQL.
+ *
+ * Runs on the engine's event loop; not thread-safe.
+ */
+#ifndef SY_HTTP_SERVER_H
+#define SY_HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <event2/event.h>
+
+#include "core/err.h"
+#include "engine/engine.h"
+
+typedef struct sy_http sy_http_t; /* opaque */
+
+typedef enum sy_log_format { SY_LOG_TEXT, SY_LOG_JSON } sy_log_format_t;
+
+typedef struct sy_http_opts {
+    const char *listen;  /* "ADDR:PORT" (IPv4, or [IPv6]:PORT) */
+    size_t max_body;     /* largest request body in bytes; larger ones get 413 */
+    int timeout_s;       /* idle connection timeout */
+    sy_log_format_t log; /* one line per request on stderr */
+    bool quiet;          /* no request lines (tests, benchmarks) */
+} sy_http_opts_t;
+
+/* Binds and starts serving on `base`. Returns 0, or a negative code with `err` (an address
+ * that does not parse or cannot be bound). */
+int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
+                  const sy_http_opts_t *opts, sy_err_t *err);
+
+/* The port actually bound (useful with port 0). */
+int sy_http_port(const sy_http_t *http);
+
+/* Stops accepting; `done` is called once every request in flight has been answered (or
+ * after `grace_s` seconds). */
+void sy_http_drain(sy_http_t *http, int grace_s, void (*done)(void *arg), void *arg);
+
+void sy_http_free(sy_http_t *http); /* NULL is a no-op */
+
+/* One structured log line on stderr: `event` and then key/value string pairs, NULL
+ * terminated. Text: "ts=... event=... k=v"; JSON: one object per line. */
+void sy_log(sy_log_format_t fmt, const char *event, ...);
+
+#endif

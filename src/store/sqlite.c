@@ -1,0 +1,529 @@
+/* sqlite.c - the SQLite implementation of store.h (the embedded default).
+ *
+ * One database file in WAL mode with synchronous=FULL: a committed transaction survives
+ * a crash or a power cut, which is what lets the API acknowledge a change. The schema is
+ * a list of migrations applied in order inside one transaction each; `schema_version`
+ * records how many ran, and a database from a newer switchyard is refused rather than
+ * guessed at.
+ */
+#include "store/store.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+struct sy_store {
+    sqlite3 *db;
+    int version;
+};
+
+/* Each entry is one migration; never edit one that has shipped, append a new one. */
+static const char *const migrations[] = {
+    "CREATE TABLE workspaces ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  revision INTEGER NOT NULL DEFAULT 0,"
+    "  created_ms INTEGER NOT NULL);"
+    "CREATE TABLE tokens ("
+    "  id INTEGER PRIMARY KEY,"
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id),"
+    "  name TEXT NOT NULL,"
+    "  role TEXT NOT NULL CHECK (role IN ('admin', 'editor', 'viewer', 'sdk')),"
+    "  hash TEXT NOT NULL UNIQUE,"
+    "  prefix TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  revoked_ms INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX tokens_workspace ON tokens (workspace_id, id);"
+    "CREATE TABLE flags ("
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id),"
+    "  key TEXT NOT NULL,"
+    "  definition TEXT NOT NULL,"
+    "  updated_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (workspace_id, key));"
+    "CREATE TABLE flagsets ("
+    "  workspace_id INTEGER PRIMARY KEY REFERENCES workspaces(id),"
+    "  evaluators TEXT NOT NULL,"
+    "  metadata TEXT NOT NULL);"
+    "CREATE TABLE audit ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id),"
+    "  at_ms INTEGER NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  resource TEXT NOT NULL,"
+    "  before TEXT,"
+    "  after TEXT);"
+    "CREATE INDEX audit_workspace ON audit (workspace_id, id);",
+};
+#define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* -EIO with SQLite's own words: every failure of the database itself. */
+static int db_fail(sy_store_t *s, sy_err_t *err, const char *what)
+{
+    return sy_err_set(err, -EIO, NULL, "store: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+static int exec(sy_store_t *s, const char *sql, sy_err_t *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        int rc = sy_err_set(err, -EIO, NULL, "store: %s", msg ? msg : "failed");
+        sqlite3_free(msg);
+        return rc;
+    }
+    return 0;
+}
+
+/* Prepares `sql` and binds the arguments described by `types`: 'i' int64_t, 's' const
+ * char * (NULL binds SQL NULL). Returns NULL (with `err` set) on failure. */
+static sqlite3_stmt *prepare(sy_store_t *s, sy_err_t *err, const char *sql, const char *types, ...)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        db_fail(s, err, "prepare");
+        return NULL;
+    }
+    va_list ap;
+    va_start(ap, types);
+    int rc = SQLITE_OK;
+    for (int i = 0; types[i] && rc == SQLITE_OK; i++) {
+        if (types[i] == 'i') {
+            rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+        } else {
+            const char *v = va_arg(ap, const char *);
+            rc = v ? sqlite3_bind_text(st, i + 1, v, -1, SQLITE_TRANSIENT)
+                   : sqlite3_bind_null(st, i + 1);
+        }
+    }
+    va_end(ap);
+    if (rc != SQLITE_OK) {
+        db_fail(s, err, "bind");
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    return st;
+}
+
+/* Runs a statement that returns no rows; finalizes it. */
+static int run(sy_store_t *s, sqlite3_stmt *st, sy_err_t *err)
+{
+    if (!st)
+        return err ? err->code : -EIO;
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_CONSTRAINT)
+        return sy_err_set(err, -EEXIST, NULL, "store: already exists");
+    if (rc != SQLITE_DONE)
+        return db_fail(s, err, "step");
+    return 0;
+}
+
+static const char *text(sqlite3_stmt *st, int col)
+{
+    return (const char *)sqlite3_column_text(st, col);
+}
+
+static int migrate(sy_store_t *s, sy_err_t *err)
+{
+    int rc = exec(s, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);", err);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *st = prepare(s, err, "SELECT max(version) FROM schema_version", "");
+    if (!st)
+        return err ? err->code : -EIO;
+    s->version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (s->version > N_MIGRATIONS)
+        return sy_err_set(err, -EPROTO, NULL,
+                          "store: schema version %d is newer than this switchyard knows (%d)",
+                          s->version, N_MIGRATIONS);
+    while (s->version < N_MIGRATIONS) {
+        if ((rc = sy_store_begin(s, err)) < 0)
+            return rc;
+        if ((rc = exec(s, migrations[s->version], err)) < 0 ||
+            (rc = run(s,
+                      prepare(s, err, "INSERT INTO schema_version (version) VALUES (?)", "i",
+                              (int64_t)s->version + 1),
+                      err)) < 0) {
+            sy_store_rollback(s);
+            return rc;
+        }
+        if ((rc = sy_store_commit(s, err)) < 0)
+            return rc;
+        s->version++;
+    }
+    return 0;
+}
+
+int sy_store_open(sy_store_t **out, const char *uri, sy_err_t *err)
+{
+    *out = NULL;
+    if (!uri || !*uri)
+        return sy_err_set(err, -EINVAL, "db", "no database path given");
+    if (strncmp(uri, "postgres://", 11) == 0 || strncmp(uri, "postgresql://", 13) == 0)
+        return sy_err_set(err, -ENOTSUP, "db", "PostgreSQL is not supported yet");
+    sy_store_t *s = calloc(1, sizeof(*s));
+    if (!s)
+        return sy_err_set(err, -ENOMEM, NULL, "out of memory");
+    int rc;
+    if (sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        rc = sy_err_set(err, -EIO, "db", "cannot open %s: %s", uri,
+                        s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto out_close;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    if ((rc = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+                   err)) < 0)
+        goto out_close;
+    if ((rc = migrate(s, err)) < 0)
+        goto out_close;
+    *out = s;
+    return 0;
+out_close:
+    sy_store_close(s);
+    return rc;
+}
+
+void sy_store_close(sy_store_t *s)
+{
+    if (!s)
+        return;
+    sqlite3_close_v2(s->db);
+    free(s);
+}
+
+int sy_store_schema_version(sy_store_t *s)
+{
+    return s->version;
+}
+
+bool sy_store_ping(sy_store_t *s)
+{
+    sqlite3_stmt *st = prepare(s, NULL, "SELECT count(*) FROM schema_version", "");
+    if (!st)
+        return false;
+    bool ok = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return ok;
+}
+
+int sy_store_begin(sy_store_t *s, sy_err_t *err)
+{
+    return exec(s, "BEGIN IMMEDIATE", err);
+}
+
+int sy_store_commit(sy_store_t *s, sy_err_t *err)
+{
+    int rc = exec(s, "COMMIT", err);
+    if (rc < 0)
+        sy_store_rollback(s);
+    return rc;
+}
+
+void sy_store_rollback(sy_store_t *s)
+{
+    if (!sqlite3_get_autocommit(s->db))
+        exec(s, "ROLLBACK", NULL);
+}
+
+/* Steps `st` to its end, calling `row` for each row; finalizes it. A non-zero return of
+ * `row` stops and is returned. */
+static int each(sy_store_t *s, sqlite3_stmt *st, sy_err_t *err,
+                int (*row)(sqlite3_stmt *st, void *cb, void *arg), void *cb, void *arg)
+{
+    if (!st)
+        return err ? err->code : -EIO;
+    int rc, out = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if ((out = row(st, cb, arg)) != 0)
+            break;
+    if (out == 0 && rc != SQLITE_DONE)
+        out = db_fail(s, err, "query");
+    sqlite3_finalize(st);
+    return out;
+}
+
+/* ---- workspaces ---------------------------------------------------------------------- */
+
+int sy_store_workspace_create(sy_store_t *s, const char *name, int64_t now_ms, int64_t *id,
+                              sy_err_t *err)
+{
+    int rc = run(s,
+                 prepare(s, err, "INSERT INTO workspaces (name, created_ms) VALUES (?, ?)", "si",
+                         name, now_ms),
+                 err);
+    if (rc == -EEXIST)
+        return sy_err_set(err, rc, "name", "workspace \"%.64s\" already exists", name);
+    if (rc < 0)
+        return rc;
+    *id = sqlite3_last_insert_rowid(s->db);
+    return 0;
+}
+
+static int workspace_row(sqlite3_stmt *st, void *cb, void *arg)
+{
+    sy_store_workspace_t ws = {.id = sqlite3_column_int64(st, 0),
+                               .name = text(st, 1),
+                               .revision = sqlite3_column_int64(st, 2),
+                               .created_ms = sqlite3_column_int64(st, 3)};
+    return ((sy_store_workspace_cb)cb)(arg, &ws);
+}
+
+int sy_store_workspace_list(sy_store_t *s, sy_store_workspace_cb cb, void *arg, sy_err_t *err)
+{
+    return each(
+        s, prepare(s, err, "SELECT id, name, revision, created_ms FROM workspaces ORDER BY id", ""),
+        err, workspace_row, (void *)cb, arg);
+}
+
+int sy_store_workspace_find(sy_store_t *s, const char *name, int64_t *id, sy_err_t *err)
+{
+    sqlite3_stmt *st = prepare(s, err, "SELECT id FROM workspaces WHERE name = ?", "s", name);
+    if (!st)
+        return err ? err->code : -EIO;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc == SQLITE_DONE)
+        return sy_err_set(err, -ENOENT, "workspace", "no workspace \"%.64s\"", name);
+    return db_fail(s, err, "workspace");
+}
+
+int sy_store_workspace_bump(sy_store_t *s, int64_t ws, int64_t *revision, sy_err_t *err)
+{
+    sqlite3_stmt *st = prepare(
+        s, err, "UPDATE workspaces SET revision = revision + 1 WHERE id = ? RETURNING revision",
+        "i", ws);
+    if (!st)
+        return err ? err->code : -EIO;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *revision = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? sy_err_set(err, -ENOENT, NULL, "no such workspace")
+                             : db_fail(s, err, "revision");
+}
+
+/* ---- tokens -------------------------------------------------------------------------- */
+
+int sy_store_token_create(sy_store_t *s, const sy_store_token_t *t, int64_t *id, sy_err_t *err)
+{
+    int rc =
+        run(s,
+            prepare(s, err,
+                    "INSERT INTO tokens (workspace_id, name, role, hash, prefix, created_ms)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    "issssi", t->workspace, t->name, t->role, t->hash, t->prefix, t->created_ms),
+            err);
+    if (rc < 0)
+        return rc;
+    *id = sqlite3_last_insert_rowid(s->db);
+    return 0;
+}
+
+int sy_store_token_revoke(sy_store_t *s, int64_t ws, int64_t id, int64_t now_ms, sy_err_t *err)
+{
+    int rc = run(s,
+                 prepare(s, err,
+                         "UPDATE tokens SET revoked_ms = ? WHERE workspace_id = ? AND id = ?"
+                         " AND revoked_ms = 0",
+                         "iii", now_ms, ws, id),
+                 err);
+    if (rc < 0)
+        return rc;
+    if (sqlite3_changes(s->db) == 0)
+        return sy_err_set(err, -ENOENT, "id", "no active token %lld", (long long)id);
+    return 0;
+}
+
+static int token_row(sqlite3_stmt *st, void *cb, void *arg)
+{
+    sy_store_token_t t = {.id = sqlite3_column_int64(st, 0),
+                          .workspace = sqlite3_column_int64(st, 1),
+                          .name = text(st, 2),
+                          .role = text(st, 3),
+                          .hash = text(st, 4),
+                          .prefix = text(st, 5),
+                          .created_ms = sqlite3_column_int64(st, 6),
+                          .revoked_ms = sqlite3_column_int64(st, 7)};
+    return ((sy_store_token_cb)cb)(arg, &t);
+}
+
+int sy_store_token_list(sy_store_t *s, int64_t ws, sy_store_token_cb cb, void *arg, sy_err_t *err)
+{
+    return each(s,
+                prepare(s, err,
+                        "SELECT id, workspace_id, name, role, hash, prefix, created_ms, revoked_ms"
+                        " FROM tokens WHERE ? < 0 OR workspace_id = ? ORDER BY id",
+                        "ii", ws, ws),
+                err, token_row, (void *)cb, arg);
+}
+
+/* ---- flags --------------------------------------------------------------------------- */
+
+int sy_store_flag_put(sy_store_t *s, int64_t ws, const sy_store_flag_t *f, bool *created,
+                      sy_err_t *err)
+{
+    sqlite3_stmt *st =
+        prepare(s, err, "SELECT 1 FROM flags WHERE workspace_id = ? AND key = ?", "is", ws, f->key);
+    if (!st)
+        return err ? err->code : -EIO;
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_fail(s, err, "flag");
+    *created = rc == SQLITE_DONE;
+    return run(s,
+               prepare(s, err,
+                       "INSERT INTO flags (workspace_id, key, definition, updated_ms)"
+                       " VALUES (?, ?, ?, ?) ON CONFLICT (workspace_id, key) DO UPDATE"
+                       " SET definition = excluded.definition, updated_ms = excluded.updated_ms",
+                       "issi", ws, f->key, f->definition, f->updated_ms),
+               err);
+}
+
+int sy_store_flag_delete(sy_store_t *s, int64_t ws, const char *key, sy_err_t *err)
+{
+    int rc = run(
+        s, prepare(s, err, "DELETE FROM flags WHERE workspace_id = ? AND key = ?", "is", ws, key),
+        err);
+    if (rc < 0)
+        return rc;
+    if (sqlite3_changes(s->db) == 0)
+        return sy_err_set(err, -ENOENT, "key", "no flag \"%.64s\"", key);
+    return 0;
+}
+
+int sy_store_flag_clear(sy_store_t *s, int64_t ws, sy_err_t *err)
+{
+    return run(s, prepare(s, err, "DELETE FROM flags WHERE workspace_id = ?", "i", ws), err);
+}
+
+static int flag_row(sqlite3_stmt *st, void *cb, void *arg)
+{
+    sy_store_flag_t f = {
+        .key = text(st, 0), .definition = text(st, 1), .updated_ms = sqlite3_column_int64(st, 2)};
+    return ((sy_store_flag_cb)cb)(arg, &f);
+}
+
+int sy_store_flag_list(sy_store_t *s, int64_t ws, sy_store_flag_cb cb, void *arg, sy_err_t *err)
+{
+    return each(s,
+                prepare(s, err,
+                        "SELECT key, definition, updated_ms FROM flags WHERE workspace_id = ?"
+                        " ORDER BY key",
+                        "i", ws),
+                err, flag_row, (void *)cb, arg);
+}
+
+static char *dup_or(const char *s, const char *dflt)
+{
+    return strdup(s ? s : dflt);
+}
+
+int sy_store_flagset_get(sy_store_t *s, int64_t ws, char **evaluators, char **metadata,
+                         sy_err_t *err)
+{
+    sqlite3_stmt *st = prepare(
+        s, err, "SELECT evaluators, metadata FROM flagsets WHERE workspace_id = ?", "i", ws);
+    if (!st)
+        return err ? err->code : -EIO;
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        sqlite3_finalize(st);
+        return db_fail(s, err, "flagset");
+    }
+    bool row = rc == SQLITE_ROW;
+    *evaluators = dup_or(row ? text(st, 0) : NULL, "{}");
+    *metadata = dup_or(row ? text(st, 1) : NULL, "{}");
+    sqlite3_finalize(st);
+    if (!*evaluators || !*metadata) {
+        free(*evaluators);
+        free(*metadata);
+        return sy_err_set(err, -ENOMEM, NULL, "out of memory");
+    }
+    return 0;
+}
+
+int sy_store_flagset_put(sy_store_t *s, int64_t ws, const char *evaluators, const char *metadata,
+                         sy_err_t *err)
+{
+    return run(s,
+               prepare(s, err,
+                       "INSERT INTO flagsets (workspace_id, evaluators, metadata) VALUES (?, ?, ?)"
+                       " ON CONFLICT (workspace_id) DO UPDATE"
+                       " SET evaluators = excluded.evaluators, metadata = excluded.metadata",
+                       "iss", ws, evaluators, metadata),
+               err);
+}
+
+/* ---- audit trail --------------------------------------------------------------------- */
+
+int sy_store_audit_add(sy_store_t *s, const sy_store_audit_t *a, sy_err_t *err)
+{
+    return run(s,
+               prepare(s, err,
+                       "INSERT INTO audit (workspace_id, at_ms, actor, action, resource, before,"
+                       " after) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       "iisssss", a->workspace, a->at_ms, a->actor, a->action, a->resource,
+                       a->before, a->after),
+               err);
+}
+
+static int audit_row(sqlite3_stmt *st, void *cb, void *arg)
+{
+    sy_store_audit_t a = {.id = sqlite3_column_int64(st, 0),
+                          .workspace = sqlite3_column_int64(st, 1),
+                          .at_ms = sqlite3_column_int64(st, 2),
+                          .actor = text(st, 3),
+                          .action = text(st, 4),
+                          .resource = text(st, 5),
+                          .before = text(st, 6),
+                          .after = text(st, 7)};
+    return ((sy_store_audit_cb)cb)(arg, &a);
+}
+
+int sy_store_audit_list(sy_store_t *s, const sy_store_audit_query_t *q, sy_store_audit_cb cb,
+                        void *arg, sy_err_t *err)
+{
+    /* A resource ending in ':' is a prefix ("flag:" for every flag); GLOB, not LIKE, so
+     * '%' and '_' in keys mean themselves. */
+    const char *res = q->resource;
+    size_t rlen = res ? strlen(res) : 0;
+    char pattern[300] = "";
+    bool prefix = rlen > 0 && res[rlen - 1] == ':';
+    if (prefix) {
+        size_t o = 0;
+        for (size_t i = 0; i < rlen && o + 4 < sizeof(pattern); i++) {
+            if (strchr("*?[", res[i])) {
+                pattern[o++] = '[';
+                pattern[o++] = res[i];
+                pattern[o++] = ']';
+            } else {
+                pattern[o++] = res[i];
+            }
+        }
+        pattern[o++] = '*';
+        pattern[o] = '\0';
+    }
+    return each(s,
+                prepare(s, err,
+                        "SELECT id, workspace_id, at_ms, actor, action, resource, before, after"
+                        " FROM audit WHERE workspace_id = ?"
+                        " AND (? IS NULL OR resource = ?) AND (? IS NULL OR resource GLOB ?)"
+                        " AND (? IS NULL OR action = ?) AND at_ms >= ? AND (? = 0 OR id < ?)"
+                        " ORDER BY id DESC LIMIT ?",
+                        "issssssiiii", q->workspace, prefix ? NULL : res, prefix ? NULL : res,
+                        prefix ? pattern : NULL, prefix ? pattern : NULL, q->action, q->action,
+                        q->since_ms, q->before_id, q->before_id, (int64_t)q->limit),
+                err, audit_row, (void *)cb, arg);
+}

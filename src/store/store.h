@@ -1,0 +1,154 @@
+/* store.h - the durable state of switchyard, behind one narrow interface.
+ *
+ * Everything switchyard must not forget lives here: workspaces, API tokens (as hashes),
+ * flag definitions, and the audit trail. The engine is the only caller. Every change goes
+ * through a transaction (sy_store_begin .. sy_store_commit) so a change and its audit
+ * event land together or not at all; reads need none. Every row belongs to a workspace and
+ * every call that touches rows takes the workspace id: there is no call that reads or
+ * writes across workspaces, except finding a token by its hash (which yields the
+ * workspace) and listing workspaces at start-up.
+ *
+ * Implementations: SQLite (store/sqlite.c, the default: a file path) and, later,
+ * PostgreSQL (a postgres:// URI), chosen by sy_store_open from the URI alone; callers
+ * never see which. Rows reach callers through callbacks whose pointers are borrowed for
+ * the duration of the call only.
+ *
+ * Not thread-safe: one store handle belongs to one thread (the engine's loop).
+ */
+#ifndef SY_STORE_STORE_H
+#define SY_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+typedef struct sy_store sy_store_t; /* opaque */
+
+/* Opens (creating and migrating when needed) the store at `uri`: a file path for SQLite.
+ * Returns 0, or a negative code with `err` saying why (an unreadable file, a schema newer
+ * than this binary knows). */
+int sy_store_open(sy_store_t **out, const char *uri, sy_err_t *err);
+void sy_store_close(sy_store_t *store); /* NULL is a no-op */
+
+/* The schema version the store is at (the number of migrations applied). */
+int sy_store_schema_version(sy_store_t *store);
+
+/* Whether the store answers a trivial query (for /readyz). */
+bool sy_store_ping(sy_store_t *store);
+
+/* One transaction at a time. A failed call inside leaves the transaction open: the caller
+ * rolls back. sy_store_commit returns a negative code when the commit itself fails (and
+ * then has rolled back). */
+int sy_store_begin(sy_store_t *store, sy_err_t *err);
+int sy_store_commit(sy_store_t *store, sy_err_t *err);
+void sy_store_rollback(sy_store_t *store);
+
+/* ---- workspaces ---------------------------------------------------------------------- */
+
+typedef struct sy_store_workspace {
+    int64_t id;
+    const char *name;
+    int64_t revision; /* bumped by every flag change: the flag configuration's version */
+    int64_t created_ms;
+} sy_store_workspace_t;
+
+typedef int (*sy_store_workspace_cb)(void *arg, const sy_store_workspace_t *ws);
+
+/* Creates workspace `name` (in a transaction); -EEXIST if the name is taken. */
+int sy_store_workspace_create(sy_store_t *store, const char *name, int64_t now_ms, int64_t *id,
+                              sy_err_t *err);
+/* Calls `cb` for every workspace in id order; a non-zero return of `cb` stops and is
+ * returned. */
+int sy_store_workspace_list(sy_store_t *store, sy_store_workspace_cb cb, void *arg, sy_err_t *err);
+/* The workspace named `name` into *id; -ENOENT if none. */
+int sy_store_workspace_find(sy_store_t *store, const char *name, int64_t *id, sy_err_t *err);
+/* Adds one to the workspace's revision (in a transaction) and returns the new one. */
+int sy_store_workspace_bump(sy_store_t *store, int64_t ws, int64_t *revision, sy_err_t *err);
+
+/* ---- tokens -------------------------------------------------------------------------- */
+
+typedef struct sy_store_token {
+    int64_t id;
+    int64_t workspace;
+    const char *name;
+    const char *role;   /* "admin", "editor", "viewer", "sdk" */
+    const char *hash;   /* hex SHA-256 of the secret; the secret itself is never stored */
+    const char *prefix; /* the secret's first characters, to recognise it in a list */
+    int64_t created_ms;
+    int64_t revoked_ms; /* 0: active */
+} sy_store_token_t;
+
+typedef int (*sy_store_token_cb)(void *arg, const sy_store_token_t *t);
+
+/* Inserts a token (id ignored; the new id into *id). In a transaction. */
+int sy_store_token_create(sy_store_t *store, const sy_store_token_t *t, int64_t *id, sy_err_t *err);
+/* Marks token `id` of workspace `ws` revoked; -ENOENT if it has none such active. */
+int sy_store_token_revoke(sy_store_t *store, int64_t ws, int64_t id, int64_t now_ms, sy_err_t *err);
+/* Every token of workspace `ws` (or of all workspaces for ws < 0, at start-up), revoked
+ * ones included, in id order. */
+int sy_store_token_list(sy_store_t *store, int64_t ws, sy_store_token_cb cb, void *arg,
+                        sy_err_t *err);
+
+/* ---- flags --------------------------------------------------------------------------- */
+
+typedef struct sy_store_flag {
+    const char *key;
+    const char *definition; /* the flagd flag object, JSON text */
+    int64_t updated_ms;
+} sy_store_flag_t;
+
+typedef int (*sy_store_flag_cb)(void *arg, const sy_store_flag_t *f);
+
+/* Creates or replaces flag `key` of `ws`; *created says which. In a transaction. */
+int sy_store_flag_put(sy_store_t *store, int64_t ws, const sy_store_flag_t *f, bool *created,
+                      sy_err_t *err);
+/* Deletes flag `key` of `ws`; -ENOENT if it has none such. In a transaction. */
+int sy_store_flag_delete(sy_store_t *store, int64_t ws, const char *key, sy_err_t *err);
+/* Deletes every flag of `ws` (an import's first step). In a transaction. */
+int sy_store_flag_clear(sy_store_t *store, int64_t ws, sy_err_t *err);
+/* Every flag of `ws`, by key. */
+int sy_store_flag_list(sy_store_t *store, int64_t ws, sy_store_flag_cb cb, void *arg,
+                       sy_err_t *err);
+
+/* The parts of a flagd document that are not flags: `$evaluators` and `metadata`, JSON
+ * text ("{}" when never set), each returned owned (free()). */
+int sy_store_flagset_get(sy_store_t *store, int64_t ws, char **evaluators, char **metadata,
+                         sy_err_t *err);
+/* Sets them (in a transaction). */
+int sy_store_flagset_put(sy_store_t *store, int64_t ws, const char *evaluators,
+                         const char *metadata, sy_err_t *err);
+
+/* ---- audit trail --------------------------------------------------------------------- */
+
+typedef struct sy_store_audit {
+    int64_t id;
+    int64_t workspace;
+    int64_t at_ms;
+    const char *actor;    /* the token's name, or "system" */
+    const char *action;   /* "flag.create", "flag.update", "token.revoke", ... */
+    const char *resource; /* "flag:checkout", "token:7" */
+    const char *before;   /* JSON text or NULL */
+    const char *after;    /* JSON text or NULL */
+} sy_store_audit_t;
+
+typedef int (*sy_store_audit_cb)(void *arg, const sy_store_audit_t *a);
+
+/* Appends an audit event (id and nothing else ignored). In the change's transaction. */
+int sy_store_audit_add(sy_store_t *store, const sy_store_audit_t *a, sy_err_t *err);
+
+typedef struct sy_store_audit_query {
+    int64_t workspace;
+    const char *resource; /* exact, or a prefix ending in ':' ("flag:"); NULL: any */
+    const char *action;   /* exact; NULL: any */
+    int64_t since_ms;     /* 0: from the start */
+    int64_t before_id;    /* cursor: only ids below it, newest first; 0: from the newest */
+    int limit;            /* 1..1000 */
+} sy_store_audit_query_t;
+
+/* Audit events of one workspace matching `q`, newest first. */
+int sy_store_audit_list(sy_store_t *store, const sy_store_audit_query_t *q, sy_store_audit_cb cb,
+                        void *arg, sy_err_t *err);
+
+#endif

@@ -1,0 +1,307 @@
+#!/bin/sh
+# server_api.sh - drives a real `switchyard serve` on a free loopback port with curl: flag
+# CRUD, import/export, audit, tokens and roles, workspace isolation on every endpoint,
+# OFREP (single, bulk, ETag/304, change visible at once), errors, restart, SIGTERM.
+#
+#   server_api.sh SWITCHYARD EXAMPLES_DIR
+set -u
+SY=$1
+EXAMPLES=$2
+. "$(dirname "$0")/tap.sh"
+
+# chk NAME STATUS OUT_PATTERN ERR_PATTERN COMMAND...: tap.sh's check.
+chk() {
+    a=$1 b=$2 c=$3 d=$4
+    shift 4
+    check "$a" "$b" "$c" "$d" -- "$@"
+}
+
+PID=""
+stop_server() {
+    if [ -n "$PID" ]; then
+        kill -TERM "$PID" 2>/dev/null
+        wait "$PID" 2>/dev/null
+        STOP_STATUS=$?
+        PID=""
+    fi
+}
+trap 'stop_server; rm -rf "$TMP"' EXIT
+
+# start_server ARGS...: serves $TMP/sy.db on a free port, sets PID and URL.
+start_server() {
+    : >"$TMP/log"
+    "$SY" serve --listen 127.0.0.1:0 --db "$TMP/sy.db" "$@" >"$TMP/stdout" 2>"$TMP/log" &
+    PID=$!
+    i=0
+    while [ $i -lt 100 ] && ! grep -q 'event.*listening' "$TMP/log"; do
+        sleep 0.05
+        i=$((i + 1))
+    done
+    PORT=$(sed -n 's/.*port[=":]*\([0-9][0-9]*\).*/\1/p' "$TMP/log" | head -1)
+    URL=http://127.0.0.1:$PORT
+}
+
+# req METHOD PATH TOKEN [BODY] [EXTRA CURL ARGS...]: body to $TMP/body, status to stdout.
+req() {
+    m=$1 p=$2 t=$3
+    shift 3
+    body=""
+    if [ $# -gt 0 ]; then
+        body=$1
+        shift
+    fi
+    if [ -n "$t" ]; then
+        set -- -H "Authorization: Bearer $t" "$@"
+    fi
+    if [ -n "$body" ]; then
+        set -- -H 'Content-Type: application/json' --data-binary "$body" "$@"
+    fi
+    curl -s -o "$TMP/body" -w '%{http_code}' -X "$m" "$@" "$URL$p"
+}
+
+# expect NAME STATUS JQ_TEST -- METHOD PATH TOKEN [BODY]: the status, and a jq test on the
+# body that must print true.
+expect() {
+    name=$1 want=$2 test=$3
+    shift 4
+    got=$(req "$@")
+    if [ "$got" != "$want" ]; then
+        echo "# $*: status $got, want $want" >"$TMP/err"
+        cp "$TMP/body" "$TMP/out"
+        not_ok "$name"
+    elif [ -n "$test" ] && [ "$(jq -r "$test" "$TMP/body" 2>&1)" != "true" ]; then
+        echo "# jq test failed: $test" >"$TMP/err"
+        cp "$TMP/body" "$TMP/out"
+        not_ok "$name"
+    else
+        ok "$name"
+    fi
+}
+
+FLAG='{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"off"}'
+FLAG2='{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"on"}'
+SPLIT='{"state":"ENABLED","variants":{"a":"A","b":"B","c":"C"},"defaultVariant":"a","targeting":{"fractional":[["a",34],["b",33],["c",33]]}}'
+ERR='.error.code != null and .error.message != null and .error.field != null'
+
+# ---- a second workspace, made offline before the server starts ----------------------------
+chk "workspace create offline" 0 'workspace "other" created' "" \
+    "$SY" workspace create other --db "$TMP/sy.db"
+chk "token create offline refuses an unknown role" 2 "" "role" \
+    "$SY" token create --db "$TMP/sy.db" --workspace other --role boss
+chk "token create offline for an unknown workspace" 1 "" "no workspace" \
+    "$SY" token create --db "$TMP/sy.db" --workspace nowhere --role admin
+OTHER=$("$SY" token create --db "$TMP/sy.db" --workspace other --role admin --name other-admin)
+# The database has a workspace now, so serve does not bootstrap one: make "default" too.
+"$SY" workspace create default --db "$TMP/sy.db" >/dev/null
+ADMIN=$("$SY" token create --db "$TMP/sy.db" --workspace default --role admin --name alice)
+
+start_server --max-body 4096
+chk "serve logs where it listens" 0 "" "" grep -q "event=listening" "$TMP/log"
+
+expect "healthz" 200 '.status == "ok"' -- GET /healthz ""
+expect "readyz reaches the store" 200 '.status == "ready"' -- GET /readyz ""
+expect "no token: 401 with the error shape" 401 "$ERR and .error.code == \"unauthorized\"" -- \
+    GET /v1/flags ""
+expect "unknown token: 401" 401 "$ERR" -- GET /v1/flags sy_nope
+expect "unknown endpoint: 404" 404 "$ERR" -- GET /v1/nothing "$ADMIN"
+
+# ---- flag CRUD ------------------------------------------------------------------------------
+expect "PUT a new flag: 201" 201 '.key == "checkout" and .definition.defaultVariant == "off"' -- \
+    PUT /v1/flags/checkout "$ADMIN" "$FLAG"
+expect "PUT it again: 200 replaced" 200 '.definition.defaultVariant == "on"' -- \
+    PUT /v1/flags/checkout "$ADMIN" "$FLAG2"
+expect "GET it" 200 '.definition.defaultVariant == "on"' -- GET /v1/flags/checkout "$ADMIN"
+expect "PUT a split" 201 "" -- PUT /v1/flags/split "$ADMIN" "$SPLIT"
+expect "GET the list, by key" 200 '[.flags[].key] == ["checkout", "split"]' -- GET /v1/flags "$ADMIN"
+expect "invalid flag refused with its path" 400 \
+    "$ERR and .error.field == \"flags.checkout.defaultVariant\"" -- \
+    PUT /v1/flags/checkout "$ADMIN" '{"state":"ENABLED","variants":{"on":true},"defaultVariant":"nope"}'
+expect "... and changed nothing" 200 '.definition.defaultVariant == "on"' -- \
+    GET /v1/flags/checkout "$ADMIN"
+expect "bad JSON: 400 invalid_json" 400 '.error.code == "invalid_json"' -- \
+    PUT /v1/flags/x "$ADMIN" '{"state":'
+expect "a body that is not an object: 400" 400 "$ERR" -- PUT /v1/flags/x "$ADMIN" '[1]'
+BIG=$(head -c 6000 /dev/zero | tr '\0' 'x')
+expect "oversize body: 413 as JSON" 413 '.error.code == "too_large"' -- \
+    PUT /v1/flags/x "$ADMIN" "{\"state\":\"ENABLED\",\"pad\":\"$BIG\"}"
+expect "... and nothing was created" 404 "$ERR" -- GET /v1/flags/x "$ADMIN"
+expect "wrong method: 405" 405 "$ERR" -- POST /v1/flags/checkout "$ADMIN" "$FLAG"
+expect "percent-encoded key" 201 '.key == "a b"' -- PUT /v1/flags/a%20b "$ADMIN" "$FLAG"
+expect "DELETE it" 200 '.deleted == true' -- DELETE /v1/flags/a%20b "$ADMIN"
+expect "DELETE again: 404" 404 "$ERR" -- DELETE /v1/flags/a%20b "$ADMIN"
+
+# ---- OFREP ---------------------------------------------------------------------------------
+expect "OFREP single" 200 '.key == "checkout" and .value == true and .reason == "STATIC" and .variant == "on"' -- \
+    POST /ofrep/v1/evaluate/flags/checkout "$ADMIN" '{"context":{}}'
+expect "OFREP empty body is an empty context" 200 '.value == true' -- \
+    POST /ofrep/v1/evaluate/flags/checkout "$ADMIN"
+expect "OFREP unknown flag: 404 FLAG_NOT_FOUND" 404 '.key == "nope" and .errorCode == "FLAG_NOT_FOUND"' -- \
+    POST /ofrep/v1/evaluate/flags/nope "$ADMIN" '{"context":{}}'
+expect "OFREP bad JSON: 400 INVALID_CONTEXT" 400 '.errorCode == "INVALID_CONTEXT"' -- \
+    POST /ofrep/v1/evaluate/flags/checkout "$ADMIN" '{"context":'
+expect "OFREP with X-API-Key" 200 '.value == true' -- \
+    POST /ofrep/v1/evaluate/flags/checkout "" '{}' -H "X-API-Key: $ADMIN"
+# fractional over OFREP = the in-process evaluator, key by key
+echo "{\"flags\":{\"split\":$SPLIT}}" >"$TMP/split.json"
+same=0
+for k in u1 u2 u3 u4 u5 u6 u7 u8 u9 u10 alice bob carol dave erin; do
+    req POST /ofrep/v1/evaluate/flags/split "$ADMIN" "{\"context\":{\"targetingKey\":\"$k\"}}" >/dev/null
+    a=$(jq -r .variant "$TMP/body")
+    b=$("$SY" eval --flags "$TMP/split.json" --flag split --context "{\"targetingKey\":\"$k\"}" --json |
+        jq -r .variant)
+    [ "$a" = "$b" ] && [ -n "$a" ] && same=$((same + 1))
+done
+if [ "$same" -eq 15 ]; then ok "OFREP fractional = switchyard eval for 15 keys"; else
+    echo "# only $same of 15 agree" >"$TMP/err"
+    : >"$TMP/out"
+    not_ok "OFREP fractional = switchyard eval for 15 keys"
+fi
+expect "OFREP bulk" 200 '[.flags[].key] | sort == ["checkout", "split"]' -- \
+    POST /ofrep/v1/evaluate/flags "$ADMIN" '{"context":{"targetingKey":"u1"}}'
+curl -s -D "$TMP/h" -o /dev/null -X POST -H "Authorization: Bearer $ADMIN" \
+    --data-binary '{"context":{"targetingKey":"u1"}}' "$URL/ofrep/v1/evaluate/flags"
+ETAG=$(sed -n 's/^[Ee][Tt][Aa][Gg]: *\([^\r]*\).*/\1/p' "$TMP/h")
+chk "bulk has an ETag" 0 "" "" test -n "$ETAG"
+expect "If-None-Match with it: 304" 304 "" -- \
+    POST /ofrep/v1/evaluate/flags "$ADMIN" '{"context":{"targetingKey":"u1"}}' -H "If-None-Match: $ETAG"
+expect "a different context: 200" 200 "" -- \
+    POST /ofrep/v1/evaluate/flags "$ADMIN" '{"context":{"targetingKey":"u2"}}' -H "If-None-Match: $ETAG"
+expect "change a flag over the API" 200 "" -- PUT /v1/flags/checkout "$ADMIN" "$FLAG"
+expect "the old ETag no longer matches: 200" 200 \
+    '[.flags[] | select(.key == "checkout") | .value] == [false]' -- \
+    POST /ofrep/v1/evaluate/flags "$ADMIN" '{"context":{"targetingKey":"u1"}}' -H "If-None-Match: $ETAG"
+expect "the change is served by the next single request" 200 '.value == false' -- \
+    POST /ofrep/v1/evaluate/flags/checkout "$ADMIN" '{}'
+
+# ---- tokens and roles -----------------------------------------------------------------------
+expect "POST /v1/tokens returns the secret once" 201 '.role == "sdk" and (.token | startswith("sy_"))' -- \
+    POST /v1/tokens "$ADMIN" '{"role":"sdk","name":"web"}'
+SDK=$(jq -r .token "$TMP/body")
+req POST /v1/tokens "$ADMIN" '{"role":"viewer","name":"vic"}' >/dev/null
+VIEWER=$(jq -r .token "$TMP/body")
+req POST /v1/tokens "$ADMIN" '{"role":"editor","name":"ed"}' >/dev/null
+EDITOR=$(jq -r .token "$TMP/body")
+EDITOR_ID=$(jq -r .id "$TMP/body")
+expect "unknown field in a token request: 400" 400 '.error.code == "unknown_field" and .error.field == "scope"' -- \
+    POST /v1/tokens "$ADMIN" '{"role":"sdk","name":"x","scope":"all"}'
+expect "wrong type: 400" 400 '.error.field == "name"' -- POST /v1/tokens "$ADMIN" '{"role":"sdk","name":5}'
+expect "unknown role: 400" 400 '.error.field == "role"' -- POST /v1/tokens "$ADMIN" '{"role":"root","name":"x"}'
+expect "GET /v1/tokens lists them without secrets" 200 \
+    '(.tokens | length) == 4 and ([.tokens[] | has("token") or has("hash")] | any | not)' -- \
+    GET /v1/tokens "$ADMIN"
+expect "sdk: OFREP allowed" 200 "" -- POST /ofrep/v1/evaluate/flags/checkout "$SDK" '{}'
+expect "sdk: reading flags refused" 403 '.error.code == "forbidden"' -- GET /v1/flags "$SDK"
+expect "sdk: audit refused" 403 "$ERR" -- GET /v1/audit "$SDK"
+expect "viewer: reading allowed" 200 "" -- GET /v1/flags "$VIEWER"
+expect "viewer: export allowed" 200 "" -- GET /v1/flagset "$VIEWER"
+expect "viewer: writing refused" 403 "$ERR" -- PUT /v1/flags/v "$VIEWER" "$FLAG"
+expect "viewer: deleting refused" 403 "$ERR" -- DELETE /v1/flags/checkout "$VIEWER"
+expect "editor: writing allowed" 201 "" -- PUT /v1/flags/by-editor "$EDITOR" "$FLAG"
+expect "editor: tokens refused" 403 "$ERR" -- GET /v1/tokens "$EDITOR"
+expect "editor: creating tokens refused" 403 "$ERR" -- POST /v1/tokens "$EDITOR" '{"role":"admin","name":"x"}'
+expect "editor: import allowed" 200 "" -- PUT /v1/flagset "$EDITOR" "$(curl -s -H "Authorization: Bearer $ADMIN" "$URL/v1/flagset")"
+expect "revoke the editor" 200 '.revoked == true' -- DELETE "/v1/tokens/$EDITOR_ID" "$ADMIN"
+expect "a revoked token: 401" 401 "$ERR" -- GET /v1/flags "$EDITOR"
+expect "revoking twice: 404" 404 "$ERR" -- DELETE "/v1/tokens/$EDITOR_ID" "$ADMIN"
+
+# ---- workspaces never see each other ---------------------------------------------------------
+expect "other: the flag list is its own (empty)" 200 '.flags == []' -- GET /v1/flags "$OTHER"
+expect "other: GET default's flag: 404" 404 "$ERR" -- GET /v1/flags/checkout "$OTHER"
+expect "other: DELETE default's flag: 404" 404 "$ERR" -- DELETE /v1/flags/checkout "$OTHER"
+expect "other: OFREP of default's flag: 404" 404 '.errorCode == "FLAG_NOT_FOUND"' -- \
+    POST /ofrep/v1/evaluate/flags/checkout "$OTHER" '{}'
+expect "other: OFREP bulk is empty" 200 '.flags == []' -- POST /ofrep/v1/evaluate/flags "$OTHER" '{}'
+expect "other: its export has no flags of default" 200 '.flags == {}' -- GET /v1/flagset "$OTHER"
+expect "other: tokens lists only its own" 200 '[.tokens[].name] == ["other-admin"]' -- \
+    GET /v1/tokens "$OTHER"
+SDK_ID=$(curl -s -H "Authorization: Bearer $ADMIN" "$URL/v1/tokens" | jq '.tokens[] | select(.name == "web") | .id')
+expect "other: revoking default's token: 404" 404 "$ERR" -- DELETE "/v1/tokens/$SDK_ID" "$OTHER"
+expect "... and it still works" 200 "" -- POST /ofrep/v1/evaluate/flags/checkout "$SDK" '{}'
+expect "other: audit shows none of default's events" 200 \
+    '[.events[].resource | select(startswith("flag:"))] == []' -- GET /v1/audit "$OTHER"
+expect "other: a flag of the same key is its own" 201 "" -- PUT /v1/flags/checkout "$OTHER" "$FLAG2"
+expect "... default's is unchanged" 200 '.definition.defaultVariant == "off"' -- \
+    GET /v1/flags/checkout "$ADMIN"
+expect "other: importing replaces only its own" 200 '.flags == 1' -- \
+    PUT /v1/flagset "$OTHER" '{"flags":{"solo":'"$FLAG"'}}'
+expect "... default still has its flags" 200 '(.flags | length) == 3' -- GET /v1/flags "$ADMIN"
+
+# ---- import / export --------------------------------------------------------------------------
+expect "import the example document" 200 '.flags == 3 and .warnings == []' -- \
+    PUT /v1/flagset "$ADMIN" "$(cat "$EXAMPLES/flags.json")"
+expect "export it" 200 '(.flags | keys) == ["banner-color", "max-items", "new-checkout"] and .metadata.flagSetId == "shop"' -- \
+    GET /v1/flagset "$ADMIN"
+cp "$TMP/body" "$TMP/export.json"
+chk "the export loads in flagd's loader (flags validate --strict)" 0 "valid: 3 flags" "" \
+    "$SY" flags validate "$TMP/export.json" --strict
+expect "re-import the export" 200 '.flags == 3' -- PUT /v1/flagset "$ADMIN" "$(cat "$TMP/export.json")"
+expect "... round trip: the same document" 200 "" -- GET /v1/flagset "$ADMIN"
+chk "export, import, export is stable" 0 "" "" cmp "$TMP/body" "$TMP/export.json"
+expect "an invalid document lists every problem" 400 \
+    '.error.code == "invalid_flags" and (.problems | length) == 2' -- \
+    PUT /v1/flagset "$ADMIN" '{"flags":{"a":{"state":"ENABLED","variants":{"x":1},"defaultVariant":"y"},"b":{"state":"MAYBE","variants":{"x":1}}}}'
+expect "... and changed nothing" 200 '(.flags | length) == 3' -- GET /v1/flags "$ADMIN"
+expect "unknown top-level field: 400" 400 '.error.code == "unknown_field"' -- \
+    PUT /v1/flagset "$ADMIN" '{"flags":{},"extra":1}'
+
+# ---- audit --------------------------------------------------------------------------------------
+expect "audit: newest first, with actor, before and after" 200 \
+    '.events[0].action == "flagset.import" and .events[0].actor == "alice" and .events[0].before != null and .events[0].after != null' -- \
+    GET /v1/audit "$ADMIN"
+expect "audit: filter by resource" 200 \
+    '[.events[].action] == ["flag.update", "flag.update", "flag.create"]' -- \
+    GET "/v1/audit?resource=flag:checkout" "$ADMIN"
+expect "audit: filter by resource prefix and action" 200 \
+    '(.events | length) >= 4 and ([.events[].action] | unique) == ["flag.create"]' -- \
+    GET "/v1/audit?resource=flag:&action=flag.create" "$ADMIN"
+expect "audit: token events name the admin" 200 \
+    '[.events[] | [.action, .actor]] == [["token.revoke", "alice"], ["token.create", "alice"]]' -- \
+    GET "/v1/audit?resource=token:$EDITOR_ID" "$ADMIN"
+expect "audit: no token secret anywhere in it" 200 "tostring | contains(\"$SDK\") | not" -- \
+    GET "/v1/audit?limit=1000" "$ADMIN"
+expect "audit: a page of 2 has a cursor" 200 '(.events | length) == 2 and .next_cursor != null' -- \
+    GET "/v1/audit?limit=2" "$ADMIN"
+CURSOR=$(jq .next_cursor "$TMP/body")
+LAST=$(jq '.events[1].id' "$TMP/body")
+expect "audit: the next page starts below it" 200 "(.events[0].id < $LAST)" -- \
+    GET "/v1/audit?limit=2&cursor=$CURSOR" "$ADMIN"
+expect "audit: since in the future is empty" 200 '.events == []' -- \
+    GET "/v1/audit?since=99999999999999" "$ADMIN"
+expect "audit: unknown parameter: 400" 400 '.error.field == "sort"' -- GET "/v1/audit?sort=asc" "$ADMIN"
+expect "audit: bad limit: 400" 400 '.error.field == "limit"' -- GET "/v1/audit?limit=0" "$ADMIN"
+
+# ---- restart: everything is still there ---------------------------------------------------------
+stop_server
+chk "SIGTERM: clean exit" 0 "" "" test "$STOP_STATUS" -eq 0
+chk "SIGTERM: logged" 0 "" "" grep -q "event=stopped" "$TMP/log"
+start_server --log-format json
+expect "after restart: flags kept" 200 '(.flags | length) == 3' -- GET /v1/flags "$ADMIN"
+expect "after restart: tokens kept, revoked stays revoked" 401 "" -- GET /v1/flags "$EDITOR"
+expect "after restart: OFREP serves the stored flags" 200 '.variant == "green"' -- \
+    POST /ofrep/v1/evaluate/flags/banner-color "$SDK" '{"context":{"country":"DE"}}'
+chk "--log-format json: every log line is JSON" 0 "" "" jq -e . "$TMP/log"
+stop_server
+
+# ---- a new database bootstraps a workspace and an admin token ---------------------------------
+rm -f "$TMP/sy.db"*
+start_server --admin-token-file "$TMP/admin" --seed-flags "$EXAMPLES/flags.json"
+BOOT=$(cat "$TMP/admin" 2>/dev/null)
+expect "bootstrap admin token works, seeded flags served" 200 '(.flags | length) == 3' -- \
+    GET /v1/flags "$BOOT"
+stop_server
+rm -f "$TMP/sy.db"*
+start_server
+chk "without --admin-token-file the token is printed once" 0 "" "" \
+    grep -Eq '^sy_[0-9a-f]{48}$' "$TMP/stdout"
+stop_server
+chk "serve --help lists the environment variables" 0 "SWITCHYARD_LISTEN" "" "$SY" serve --help
+chk "serve refuses a bad --listen" 1 "" "ADDR:PORT" "$SY" serve --listen nowhere --db "$TMP/x.db"
+chk "serve refuses a bad --max-body" 2 "" "max-body" "$SY" serve --max-body 1 --db "$TMP/x.db"
+chk "serve refuses a bad --log-format" 2 "" "log-format" "$SY" serve --log-format xml --db "$TMP/x.db"
+printf 'listen = nowhere\n' >"$TMP/conf"
+chk "--config options are read" 1 "" "ADDR:PORT" "$SY" serve --config "$TMP/conf" --db "$TMP/x.db"
+chk "SWITCHYARD_* environment variables are read" 1 "" "ADDR:PORT" \
+    env SWITCHYARD_LISTEN=nowhere "$SY" serve --db "$TMP/x.db"
+printf 'colour = red\n' >"$TMP/conf"
+chk "--config refuses unknown options" 2 "" "unknown option" "$SY" serve --config "$TMP/conf"
+tap_done
