@@ -32,12 +32,13 @@ enum {
     O_WORKSPACE,
     O_SEED_FLAGS,
     O_QUIET,
+    O_RATE_LIMIT,
     O_COUNT
 };
 
 static const char *const defaults[O_COUNT] = {
     [O_LISTEN] = "127.0.0.1:8080", [O_DB] = "./switchyard.db", [O_LOG_FORMAT] = "text",
-    [O_MAX_BODY] = "1048576",      [O_WORKSPACE] = "default",
+    [O_MAX_BODY] = "1048576",      [O_RATE_LIMIT] = "0",       [O_WORKSPACE] = "default",
 };
 
 /* Fills options not given on the command line from the environment, then `file`. */
@@ -184,6 +185,9 @@ int sy_cli_serve(int argc, char **argv)
                           "on a new database, import this flagd document into that workspace", 0,
                           NULL, NULL, 0},
         [O_QUIET] = {"quiet", NULL, "no log line per request", 0, NULL, NULL, 0},
+        [O_RATE_LIMIT] = {"rate-limit", "RPS",
+                          "requests per second per token, then 429 (default 0: no limit)", 0, NULL,
+                          NULL, 0},
     };
     bool help = false;
     if (sy_args_parse(argc, argv, args, O_COUNT, prog, &help) < 0)
@@ -221,6 +225,12 @@ int sy_cli_serve(int argc, char **argv)
         return SY_EXIT_USAGE;
     }
     hopts.max_body = (size_t)max_body;
+    if (sy_args_double(prog, "rate-limit", opt[O_RATE_LIMIT], &hopts.rate_limit) < 0)
+        return SY_EXIT_USAGE;
+    if (!(hopts.rate_limit >= 0 && hopts.rate_limit <= 1e9)) {
+        fprintf(stderr, "%s: --rate-limit: between 0 (none) and 1e9 requests per second\n", prog);
+        return SY_EXIT_USAGE;
+    }
 
     sy_engine_t *eng;
     sy_err_t err = {0};

@@ -25,6 +25,7 @@ struct call {
     sy_principal_t who; /* valid once authenticated */
     int status;         /* what was answered, for the log */
     const char *query;  /* raw query string or NULL */
+    bool streaming;     /* answered with an open event stream */
 };
 
 /* Largest request body this server accepts (its option). */
@@ -51,6 +52,23 @@ bool only_fields(struct call *c, const json_t *obj, const char *const *allowed);
 
 /* True when the caller's role is at least `min`; otherwise replies 403 and returns false. */
 bool require_role(struct call *c, sy_role_t min);
+
+/* OFREP event streams (stream.c), one set per server. */
+struct sy_streams;
+struct sy_streams *sy_streams_new(struct event_base *base);
+void sy_streams_free(struct sy_streams *s); /* ends every stream; NULL is a no-op */
+/* Ends every stream (shutdown); with `http`, each counts as in flight until written. */
+void sy_streams_end(struct sy_streams *s, sy_http_t *http);
+/* Counts `req` as a request in flight until its reply is written. */
+void sy_http_track(sy_http_t *http, struct evhttp_request *req);
+/* The stream key of workspace `ws` (drawn on first use), or NULL when out of memory. */
+const char *sy_streams_key(struct sy_streams *s, int64_t ws);
+/* Tells workspace `ws`'s streams to refetch. */
+void sy_streams_changed(struct sy_streams *s, int64_t ws);
+/* Opens a stream for `key` on the call's request (true), or replies 404 (false). */
+bool sy_streams_open(struct sy_streams *s, struct call *c, const char *key);
+/* The server's streams. */
+struct sy_streams *sy_http_streams(const sy_http_t *http);
 
 /* Handlers: `rest` is the path after the resource prefix ("" or "/{id}"), percent-decoded
  * into a caller buffer. */

@@ -25,6 +25,9 @@ struct sy_http {
     sy_engine_t *eng;
     sy_http_opts_t opts;
     int port;
+    struct sy_streams *streams;
+    struct bucket *buckets; /* per token id: the rate limit's token bucket */
+    size_t n_buckets;
     /* draining */
     int inflight;
     bool draining;
@@ -32,6 +35,16 @@ struct sy_http {
     void *done_arg;
     struct event *grace;
 };
+
+struct bucket {
+    double tokens;
+    double last_s; /* monotonic seconds of the last refill; 0: never used */
+};
+
+struct sy_streams *sy_http_streams(const sy_http_t *http)
+{
+    return http->streams;
+}
 
 size_t sy_http_max_body(const sy_http_t *http)
 {
@@ -266,6 +279,50 @@ bool require_role(struct call *c, sy_role_t min)
 
 /* ---- authentication and routing ------------------------------------------------------ */
 
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The caller's token bucket: refilled at the rate, holding at most 2 s worth. False after
+ * replying 429 with Retry-After (whole seconds until a request would pass). */
+static bool within_rate(struct call *c)
+{
+    sy_http_t *http = c->http;
+    double rate = http->opts.rate_limit;
+    if (rate <= 0)
+        return true;
+    size_t id = (size_t)c->who.token_id;
+    if (id >= http->n_buckets) {
+        size_t n = id + 64;
+        struct bucket *b = realloc(http->buckets, n * sizeof(*b));
+        if (!b)
+            return true; /* no memory to count: let it through rather than refuse all */
+        memset(b + http->n_buckets, 0, (n - http->n_buckets) * sizeof(*b));
+        http->buckets = b;
+        http->n_buckets = n;
+    }
+    struct bucket *b = &http->buckets[id];
+    double now = mono_s(), burst = rate * 2 > 1 ? rate * 2 : 1;
+    b->tokens = b->last_s == 0 ? burst : b->tokens + (now - b->last_s) * rate;
+    if (b->tokens > burst)
+        b->tokens = burst;
+    b->last_s = now;
+    if (b->tokens >= 1) {
+        b->tokens -= 1;
+        return true;
+    }
+    char after[24];
+    double wait = (1 - b->tokens) / rate;
+    snprintf(after, sizeof(after), "%lld", (long long)wait + 1);
+    evhttp_add_header(evhttp_request_get_output_headers(c->req), "Retry-After", after);
+    reply_error(c, 429, "rate_limited", "", "token \"%s\" is over %g requests per second",
+                c->who.name, rate);
+    return false;
+}
+
 /* The presented secret: "Authorization: Bearer X" or "X-API-Key: X". */
 static bool authenticate(struct call *c)
 {
@@ -279,7 +336,7 @@ static bool authenticate(struct call *c)
     while (secret && *secret == ' ')
         secret++;
     if (secret && sy_engine_authenticate(c->eng, secret, strlen(secret), &c->who) == 0)
-        return true;
+        return within_rate(c);
     evhttp_add_header(evhttp_request_get_output_headers(c->req), "WWW-Authenticate",
                       "Bearer realm=\"switchyard\"");
     reply_error(c, 401, "unauthorized", "",
@@ -353,6 +410,15 @@ static void dispatch(struct call *c, const char *path)
             reply_error(c, 503, "store_error", "", "the store does not answer");
         return;
     }
+    if (route(path, "/ofrep/v1/events", rest, sizeof(rest), &bad) && !bad && *rest) {
+        if (!method_is(c, EVHTTP_REQ_GET)) {
+            evhttp_add_header(evhttp_request_get_output_headers(c->req), "Allow", "GET");
+            reply_error(c, 405, "method_not_allowed", "", "event streams take GET");
+            return;
+        }
+        c->streaming = sy_streams_open(c->http->streams, c, rest);
+        return;
+    }
     bool ofrep_bulk = strcmp(path, "/ofrep/v1/evaluate/flags") == 0 ||
                       strcmp(path, "/ofrep/v1/evaluate/flags/") == 0;
     bool known =
@@ -399,20 +465,30 @@ static void on_complete(struct evhttp_request *req, void *arg)
     }
 }
 
+void sy_http_track(sy_http_t *http, struct evhttp_request *req)
+{
+    http->inflight++;
+    evhttp_request_set_on_complete_cb(req, on_complete, http);
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
     sy_http_t *http = arg;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     struct call c = {.req = req, .http = http, .eng = http->eng};
-    http->inflight++;
-    evhttp_request_set_on_complete_cb(req, on_complete, http);
+    sy_http_track(http, req);
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     c.query = uri ? evhttp_uri_get_query(uri) : NULL;
     if (!path || !*path)
         path = "/";
     dispatch(&c, path);
+    if (c.streaming) {
+        /* Streams are ended by the server, not counted as requests in flight. */
+        evhttp_request_set_on_complete_cb(req, NULL, NULL);
+        http->inflight--;
+    }
     if (!http->opts.quiet) {
         clock_gettime(CLOCK_MONOTONIC, &t1);
         char status[8], us[24];
@@ -426,6 +502,13 @@ static void on_request(struct evhttp_request *req, void *arg)
 }
 
 /* ---- life cycle ---------------------------------------------------------------------- */
+
+static void on_change(void *arg, int64_t ws, int64_t revision)
+{
+    (void)revision;
+    sy_http_t *http = arg;
+    sy_streams_changed(http->streams, ws);
+}
 
 /* "ADDR:PORT" or "[ADDR]:PORT" into host and port. */
 static int split_listen(const char *listen, char *host, size_t cap, int *port)
@@ -477,8 +560,17 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
     evhttp_set_allowed_methods(http->evh, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                               EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
     evhttp_set_gencb(http->evh, on_request, http);
+    http->streams = sy_streams_new(base);
+    if (!http->streams) {
+        evhttp_free(http->evh);
+        free(http);
+        return sy_err_set(err, -ENOMEM, NULL, "out of memory");
+    }
+    sy_engine_on_change(eng, on_change, http);
     http->sock = evhttp_bind_socket_with_handle(http->evh, host, (ev_uint16_t)port);
     if (!http->sock) {
+        sy_engine_on_change(eng, NULL, NULL);
+        sy_streams_free(http->streams);
         evhttp_free(http->evh);
         free(http);
         return sy_err_set(err, -EADDRINUSE, "listen", "cannot listen on %s", opts->listen);
@@ -517,6 +609,7 @@ void sy_http_drain(sy_http_t *http, int grace_s, void (*done)(void *arg), void *
         http->sock = NULL;
     }
     http->draining = true;
+    sy_streams_end(http->streams, http);
     http->done = done;
     http->done_arg = arg;
     if (http->inflight == 0) {
@@ -535,6 +628,9 @@ void sy_http_free(sy_http_t *http)
         return;
     if (http->grace)
         event_free(http->grace);
+    sy_engine_on_change(http->eng, NULL, NULL);
+    sy_streams_free(http->streams);
     evhttp_free(http->evh);
+    free(http->buckets);
     free(http);
 }

@@ -28,6 +28,7 @@ typedef struct sy_http_opts {
     int timeout_s;       /* idle connection timeout */
     sy_log_format_t log; /* one line per request on stderr */
     bool quiet;          /* no request lines (tests, benchmarks) */
+    double rate_limit;   /* requests per second per token (burst: 2 s worth); 0: none */
 } sy_http_opts_t;
 
 /* Binds and starts serving on `base`. Returns 0, or a negative code with `err` (an address

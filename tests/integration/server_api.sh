@@ -166,7 +166,28 @@ expect "If-None-Match with it: 304" 304 "" -- \
     POST /ofrep/v1/evaluate/flags "$ADMIN" '{"context":{"targetingKey":"u1"}}' -H "If-None-Match: $ETAG"
 expect "a different context: 200" 200 "" -- \
     POST /ofrep/v1/evaluate/flags "$ADMIN" '{"context":{"targetingKey":"u2"}}' -H "If-None-Match: $ETAG"
+expect "bulk advertises an SSE event stream" 200 \
+    '.eventStreams[0].type == "sse" and (.eventStreams[0].url | test("^http://127.0.0.1:[0-9]+/ofrep/v1/events/[0-9a-f]{32}$"))' -- \
+    POST /ofrep/v1/evaluate/flags "$ADMIN" '{}'
+STREAM=$(jq -r '.eventStreams[0].url' "$TMP/body")
+curl -s -N --max-time 10 "$STREAM" >"$TMP/sse" 2>/dev/null &
+SSE_PID=$!
+i=0
+while [ $i -lt 40 ] && ! grep -q keepalive "$TMP/sse" && ! grep -q 'switchyard' "$TMP/sse"; do
+    sleep 0.05
+    i=$((i + 1))
+done
 expect "change a flag over the API" 200 "" -- PUT /v1/flags/checkout "$ADMIN" "$FLAG"
+i=0
+while [ $i -lt 20 ] && ! grep -q refetchEvaluation "$TMP/sse"; do
+    sleep 0.05
+    i=$((i + 1))
+done
+chk "the stream says refetchEvaluation within a second" 0 "" "" \
+    grep -q '^data: {"type":"refetchEvaluation"}' "$TMP/sse"
+kill "$SSE_PID" 2>/dev/null
+wait "$SSE_PID" 2>/dev/null
+expect "an unknown stream key: 404" 404 "$ERR" -- GET /ofrep/v1/events/0123456789abcdef0123456789abcdef ""
 expect "the old ETag no longer matches: 200" 200 \
     '[.flags[] | select(.key == "checkout") | .value] == [false]' -- \
     POST /ofrep/v1/evaluate/flags "$ADMIN" '{"context":{"targetingKey":"u1"}}' -H "If-None-Match: $ETAG"
@@ -293,6 +314,22 @@ rm -f "$TMP/sy.db"*
 start_server
 chk "without --admin-token-file the token is printed once" 0 "" "" \
     grep -Eq '^sy_[0-9a-f]{48}$' "$TMP/stdout"
+stop_server
+# ---- rate limit: 429 with Retry-After past the burst ----------------------------------------
+rm -f "$TMP/sy.db"*
+start_server --admin-token-file "$TMP/admin" --rate-limit 5 --quiet
+BOOT=$(cat "$TMP/admin")
+codes=""
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do
+    codes="$codes $(req POST /ofrep/v1/evaluate/flags/x "$BOOT" '{}')"
+done
+chk "--rate-limit 5: a burst of 10 passes, then 429" 0 "" "" \
+    test "$(echo $codes | tr ' ' '\n' | grep -c 429)" -ge 4 -a "$(echo $codes | tr ' ' '\n' | grep -c 404)" -ge 10
+curl -s -D "$TMP/h" -o "$TMP/body" -X POST -H "Authorization: Bearer $BOOT" "$URL/ofrep/v1/evaluate/flags/x"
+chk "429 carries Retry-After and the error shape" 0 "" "" \
+    sh -c "grep -qi '^retry-after: [1-9]' '$TMP/h' && jq -e '.error.code == \"rate_limited\"' '$TMP/body'"
+sleep 1.1
+expect "after waiting, requests pass again" 404 "" -- POST /ofrep/v1/evaluate/flags/x "$BOOT" '{}'
 stop_server
 chk "serve --help lists the environment variables" 0 "SWITCHYARD_LISTEN" "" "$SY" serve --help
 chk "serve refuses a bad --listen" 1 "" "ADDR:PORT" "$SY" serve --listen nowhere --db "$TMP/x.db"

@@ -1,0 +1,188 @@
+/* stream.c - OFREP's server-sent event stream: "refetch, something changed".
+ *
+ * A bulk evaluation advertises {"type":"sse","url":.../ofrep/v1/events/KEY} in its
+ * `eventStreams`. KEY names one workspace's stream: random, drawn once per workspace
+ * per process, handed only to authenticated callers, and the stream tells nothing but
+ * that the workspace's flags changed (browsers' EventSource cannot send a bearer token,
+ * so the key stands in for it; it changes on restart, and a client whose stream fails
+ * falls back to polling). Every published change of the workspace sends
+ * `data: {"type":"refetchEvaluation"}` to each open stream at once, and a comment every
+ * 25 s keeps idle connections and proxies from timing out.
+ */
+#define _DEFAULT_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/random.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "http/internal.h"
+
+#define KEEPALIVE_S 25
+
+struct stream {
+    struct evhttp_request *req;
+    int64_t ws;
+    struct sy_streams *all;
+    struct stream *next;
+};
+
+struct stream_key {
+    int64_t ws;
+    char key[33];
+};
+
+struct sy_streams {
+    struct event_base *base;
+    struct stream *open;
+    struct stream_key *keys;
+    size_t n_keys, cap_keys;
+    struct event *keepalive;
+};
+
+static void send_all(struct sy_streams *s, int64_t ws, bool any, const char *text)
+{
+    for (struct stream *st = s->open; st; st = st->next) {
+        if (!any && st->ws != ws)
+            continue;
+        struct evbuffer *b = evbuffer_new();
+        if (!b)
+            continue;
+        evbuffer_add(b, text, strlen(text));
+        evhttp_send_reply_chunk(st->req, b);
+        evbuffer_free(b);
+    }
+}
+
+static void keepalive(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    send_all(arg, 0, true, ": keepalive\n\n");
+}
+
+struct sy_streams *sy_streams_new(struct event_base *base)
+{
+    struct sy_streams *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->base = base;
+    s->keepalive = event_new(base, -1, EV_PERSIST, keepalive, s);
+    if (!s->keepalive || event_add(s->keepalive, &(struct timeval){.tv_sec = KEEPALIVE_S}) < 0) {
+        if (s->keepalive)
+            event_free(s->keepalive);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void unlink_stream(struct stream *st)
+{
+    for (struct stream **p = &st->all->open; *p; p = &(*p)->next)
+        if (*p == st) {
+            *p = st->next;
+            break;
+        }
+}
+
+/* Ends every stream (a clean shutdown): each client sees the end of its response, and
+ * `http` counts each as a request in flight until that end is written. */
+void sy_streams_end(struct sy_streams *s, sy_http_t *http)
+{
+    while (s->open) {
+        struct stream *st = s->open;
+        s->open = st->next;
+        evhttp_connection_set_closecb(evhttp_request_get_connection(st->req), NULL, NULL);
+        if (http)
+            sy_http_track(http, st->req);
+        evhttp_send_reply_end(st->req);
+        free(st);
+    }
+}
+
+void sy_streams_free(struct sy_streams *s)
+{
+    if (!s)
+        return;
+    sy_streams_end(s, NULL);
+    event_free(s->keepalive);
+    free(s->keys);
+    free(s);
+}
+
+const char *sy_streams_key(struct sy_streams *s, int64_t ws)
+{
+    for (size_t i = 0; i < s->n_keys; i++)
+        if (s->keys[i].ws == ws)
+            return s->keys[i].key;
+    if (s->n_keys == s->cap_keys) {
+        size_t cap = s->cap_keys ? s->cap_keys * 2 : 8;
+        struct stream_key *k = realloc(s->keys, cap * sizeof(*k));
+        if (!k)
+            return NULL;
+        s->keys = k;
+        s->cap_keys = cap;
+    }
+    unsigned char raw[16];
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+        return NULL;
+    struct stream_key *k = &s->keys[s->n_keys++];
+    k->ws = ws;
+    for (int i = 0; i < 16; i++)
+        snprintf(k->key + 2 * i, 3, "%02x", raw[i]);
+    return k->key;
+}
+
+void sy_streams_changed(struct sy_streams *s, int64_t ws)
+{
+    send_all(s, ws, false, "data: {\"type\":\"refetchEvaluation\"}\n\n");
+}
+
+/* The client went away (or timed out). libevent has detached the request from its
+ * connection and leaves it to us: ending it frees it. */
+static void closed(struct evhttp_connection *conn, void *arg)
+{
+    (void)conn;
+    struct stream *st = arg;
+    unlink_stream(st);
+    evhttp_send_reply_end(st->req);
+    free(st);
+}
+
+bool sy_streams_open(struct sy_streams *s, struct call *c, const char *key)
+{
+    int64_t ws = -1;
+    for (size_t i = 0; i < s->n_keys; i++)
+        if (strcmp(s->keys[i].key, key) == 0)
+            ws = s->keys[i].ws;
+    if (ws < 0) {
+        reply_error(c, 404, "not_found", "", "no such event stream (streams change on restart)");
+        return false;
+    }
+    struct stream *st = calloc(1, sizeof(*st));
+    if (!st) {
+        reply_error(c, 500, "out_of_memory", "", "out of memory");
+        return false;
+    }
+    *st = (struct stream){.req = c->req, .ws = ws, .all = s, .next = s->open};
+    s->open = st;
+    struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
+    evhttp_add_header(h, "Content-Type", "text/event-stream");
+    evhttp_add_header(h, "Cache-Control", "no-cache");
+    c->status = 200;
+    evhttp_send_reply_start(c->req, 200, "OK");
+    evhttp_connection_set_closecb(evhttp_request_get_connection(c->req), closed, st);
+    struct evbuffer *b = evbuffer_new();
+    if (b) {
+        evbuffer_add_printf(b, ": switchyard flag changes\nretry: 2000\n\n");
+        evhttp_send_reply_chunk(c->req, b);
+        evbuffer_free(b);
+    }
+    return true;
+}
