@@ -1,6 +1,7 @@
 # switchyard: a thin front for Meson + Ninja. Everything real is in meson.build.
 #
-#   make run     install what is missing, build (release), show the CLI with an example
+#   make run     install what is missing, build (release), start the server with a demo
+#                workspace and flags, print its URL and admin token (LISTEN=ADDR:PORT)
 #   make test    install what is missing, build with ASan+UBSan, run every test
 #   make install install switchyard, libswitchyard (.so/.a), its header and switchyard.pc
 #                (under /usr/local; PREFIX=... to change, DESTDIR=... to stage)
@@ -36,21 +37,9 @@ install: build
 	$(MESON) install -C $(RELEASE) $(if $(DESTDIR),--destdir $(DESTDIR))
 	@command -v ldconfig >/dev/null && [ -z "$(DESTDIR)" ] && ldconfig || true
 
+LISTEN ?= 127.0.0.1:8080
 run: build
-	@echo '$$ switchyard --help'
-	@$(RELEASE)/src/switchyard --help
-	@echo
-	@echo '$$ switchyard stats ztest --control 120/1000 --treatment 150/1000'
-	@$(RELEASE)/src/switchyard stats ztest --control 120/1000 --treatment 150/1000
-	@echo
-	@echo '$$ switchyard stats power --baseline 0.10 --mde-relative 0.05'
-	@$(RELEASE)/src/switchyard stats power --baseline 0.10 --mde-relative 0.05
-	@echo
-	@echo '$$ switchyard eval --flags examples/flags.json --flag banner-color --context {"country":"DE"}'
-	@$(RELEASE)/src/switchyard eval --flags examples/flags.json --flag banner-color --context '{"country":"DE"}'
-	@echo
-	@echo "The binary is $(RELEASE)/src/switchyard; 'switchyard stats --help' lists every test,"
-	@echo "docs/flags.md and docs/library.md describe flag evaluation and the C library."
+	@scripts/run-demo.sh $(RELEASE)/src/switchyard $(LISTEN)
 
 # meson test's own verdict is folded into the summary, which fails on any failure.
 # The release build is compiled too: -O3 finds warnings (-Werror) the debug build does not.

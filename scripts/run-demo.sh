@@ -1,0 +1,49 @@
+#!/bin/sh
+# run-demo.sh - `make run`: starts switchyard serve with a demo workspace and demo flags and
+# prints how to reach it. The database lives in build/demo/ and survives restarts (its admin
+# token too); delete that folder for a fresh start. Ctrl-C stops the server cleanly.
+#
+#   scripts/run-demo.sh SWITCHYARD [ADDR:PORT]
+set -eu
+SY=$1
+LISTEN=${2:-127.0.0.1:8080}
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+DIR=$HERE/build/demo
+mkdir -p "$DIR"
+: >"$DIR/server.log"
+"$SY" serve --listen "$LISTEN" --db "$DIR/switchyard.db" --admin-token-file "$DIR/admin-token" \
+    --seed-flags "$HERE/examples/flags.json" 2>"$DIR/server.log" &
+PID=$!
+trap 'kill -TERM $PID 2>/dev/null; wait $PID; exit 0' INT TERM
+i=0
+while ! grep -q 'event=listening' "$DIR/server.log"; do
+    if ! kill -0 "$PID" 2>/dev/null || [ $i -ge 100 ]; then
+        cat "$DIR/server.log" >&2
+        echo "run-demo: the server did not start (is $LISTEN in use? make run LISTEN=127.0.0.1:8081)" >&2
+        exit 1
+    fi
+    sleep 0.1
+    i=$((i + 1))
+done
+TOKEN=$(cat "$DIR/admin-token")
+URL=http://$LISTEN
+cat <<INFO
+
+switchyard is serving $URL  (database $DIR/switchyard.db, log $DIR/server.log)
+workspace "default" with the demo flags of examples/flags.json; admin token:
+
+  $TOKEN
+
+Try:
+  curl -s -H "Authorization: Bearer $TOKEN" $URL/v1/flags
+  curl -s -X POST -H "Authorization: Bearer $TOKEN" -d '{"context":{"country":"DE"}}' \\
+       $URL/ofrep/v1/evaluate/flags/banner-color
+  curl -s -H "Authorization: Bearer $TOKEN" $URL/v1/audit
+
+The API is described in docs/api.md. Ctrl-C stops the server.
+INFO
+tail -f -n 0 "$DIR/server.log" &
+TAIL=$!
+trap 'kill -TERM $PID 2>/dev/null; wait $PID; kill $TAIL 2>/dev/null; exit 0' INT TERM
+wait "$PID"
+kill "$TAIL" 2>/dev/null
