@@ -8,8 +8,7 @@ set -eu
 
 # usage: scripts/deps.sh [fuzz] [bench]
 #   fuzz   adds clang and its libFuzzer runtime (make fuzz)
-#   bench  adds node and npm for the flagd-core reference (make bench); a machine whose
-#          nodejs package already ships npm (NodeSource's) needs nothing more
+#   bench  what `make bench` needs beyond the base list (nothing more, for now)
 #
 # One package per line: build tools, then the libraries of ARCHITECTURE.md that the
 # code uses so far. Add a package here in the change that first includes it.
@@ -27,14 +26,15 @@ libsqlite3-dev
 libssl-dev
 curl
 jq
+nodejs
 "
+# npm comes with NodeSource's nodejs; Debian ships it apart. The OFREP SDK test and the
+# flagd-core benchmark install their npm packages into build/ themselves.
+command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 for group in "$@"; do
     case "$group" in
     fuzz) PACKAGES="$PACKAGES clang libclang-rt-14-dev" ;;
-    bench)
-        PACKAGES="$PACKAGES nodejs"
-        command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
-        ;;
+    bench) ;; # node and npm are in the base list now
     *)
         echo "deps.sh: unknown group '$group' (known: fuzz, bench)" >&2
         exit 2
