@@ -5,7 +5,8 @@
 #   make test    install what is missing, build with ASan+UBSan, run every test
 #   make install install switchyard, libswitchyard (.so/.a), its header and switchyard.pc
 #                (under /usr/local; PREFIX=... to change, DESTDIR=... to stage)
-#   make bench   build optimised and run the benchmarks
+#   make bench   build optimised and run the benchmarks (statistics, flag evaluation against
+#                flagd-core, OFREP against nginx)
 #   make fuzz    build the libFuzzer targets with clang and run each for FUZZ_SECONDS
 #   make format  clang-format every C file
 
@@ -55,6 +56,8 @@ bench: build
 	$(RELEASE)/bench/bench-stats
 	@echo
 	bench/eval.sh $(RELEASE)/bench/bench-eval
+	@echo
+	bench/ofrep.sh $(RELEASE)/src/switchyard
 
 fuzz:
 	@scripts/deps.sh fuzz

@@ -8,7 +8,7 @@ set -eu
 
 # usage: scripts/deps.sh [fuzz] [bench]
 #   fuzz   adds clang and its libFuzzer runtime (make fuzz)
-#   bench  what `make bench` needs beyond the base list (nothing more, for now)
+#   bench  adds wrk and nginx (the OFREP benchmark's load generator and reference)
 #
 # One package per line: build tools, then the libraries of ARCHITECTURE.md that the
 # code uses so far. Add a package here in the change that first includes it.
@@ -34,7 +34,7 @@ command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 for group in "$@"; do
     case "$group" in
     fuzz) PACKAGES="$PACKAGES clang libclang-rt-14-dev" ;;
-    bench) ;; # node and npm are in the base list now
+    bench) PACKAGES="$PACKAGES wrk nginx-light python3" ;;
     *)
         echo "deps.sh: unknown group '$group' (known: fuzz, bench)" >&2
         exit 2

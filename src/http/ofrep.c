@@ -9,6 +9,7 @@
  * revision and the request body, so a client polling with If-None-Match gets 304 until
  * either changes.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,7 +23,8 @@
 #include "codec/value_json.h"
 #include "http/internal.h"
 
-#define SCRATCH_BYTES 16384
+#define SCRATCH_BYTES       16384
+#define CONTEXT_STACK_BYTES 16384
 
 static json_t *metadata_json(const sy_value_t *md)
 {
@@ -68,12 +70,22 @@ void sy_ofrep_evaluate(struct call *c, const char *key)
     if (!body)
         return;
     /* The context: {"context": {...}}; an empty body is an empty context. */
+    /* Typical contexts fit a stack buffer; larger bodies get a capped heap arena. */
+    char ctx_buf[CONTEXT_STACK_BYTES];
     sy_arena_t arena;
-    sy_arena_init(&arena, len * 32 + 65536); /* chunks are 16 KiB at least */
+    if (len * 16 < sizeof(ctx_buf))
+        sy_arena_init_fixed(&arena, ctx_buf, sizeof(ctx_buf));
+    else
+        sy_arena_init(&arena, len * 32 + 65536); /* chunks are 16 KiB at least */
     sy_value_t doc = SY_V_NULL;
     const sy_value_t *ctx = NULL;
     sy_err_t perr = {0};
-    if (len && sy_value_parse(body, len, &arena, &doc, &perr) < 0) {
+    int rc = len ? sy_value_parse(body, len, &arena, &doc, &perr) : 0;
+    if (rc == -ENOMEM && arena.fixed) { /* an unusually dense body: parse it on the heap */
+        sy_arena_init(&arena, len * 32 + 65536);
+        rc = sy_value_parse(body, len, &arena, &doc, &perr);
+    }
+    if (rc < 0) {
         sy_arena_free(&arena);
         json_t *e = json_pack("{ssss}", "errorCode", "INVALID_CONTEXT", "errorDetails", perr.msg);
         if (e && key)

@@ -139,6 +139,9 @@ expect "OFREP unknown flag: 404 FLAG_NOT_FOUND" 404 '.key == "nope" and .errorCo
     POST /ofrep/v1/evaluate/flags/nope "$ADMIN" '{"context":{}}'
 expect "OFREP bad JSON: 400 INVALID_CONTEXT" 400 '.errorCode == "INVALID_CONTEXT"' -- \
     POST /ofrep/v1/evaluate/flags/checkout "$ADMIN" '{"context":'
+DENSE=$(awk 'BEGIN { s = ""; for (i = 0; i < 485; i++) s = s "["; for (i = 0; i < 485; i++) s = s "]"; print s }')
+expect "OFREP: a dense 1 KB context (485 nested arrays) evaluates" 200 '.value == true' -- \
+    POST /ofrep/v1/evaluate/flags/checkout "$ADMIN" "{\"context\":{\"a\":$DENSE}}"
 expect "OFREP with X-API-Key" 200 '.value == true' -- \
     POST /ofrep/v1/evaluate/flags/checkout "" '{}' -H "X-API-Key: $ADMIN"
 # fractional over OFREP = the in-process evaluator, key by key

@@ -1,0 +1,119 @@
+#!/bin/sh
+# ofrep.sh - OFREP single-flag evaluations per second and p99 latency of `switchyard serve`,
+# against nginx answering a static JSON body of the same size, in the same run, both on
+# loopback, both driven by wrk with the same POST.
+#
+#   bench/ofrep.sh SWITCHYARD [SECONDS] [ROUNDS] [CONNECTIONS]
+#
+# Both servers get one core's worth of work: switchyard serves from one event loop, nginx
+# runs one worker process. wrk runs one thread with CONNECTIONS (default 50) keep-alive
+# connections. Rounds alternate (default 3) and each side's best round is reported (this
+# shared machine swings); the ratio is switchyard's requests/s over nginx's.
+set -eu
+SY=$1
+SECS=${2:-10}
+ROUNDS=${3:-3}
+CONNS=${4:-50}
+HERE=$(cd "$(dirname "$0")" && pwd)
+for tool in wrk nginx curl jq; do
+    command -v "$tool" >/dev/null || { echo "ofrep.sh: $tool is needed (scripts/deps.sh bench)" >&2; exit 1; }
+done
+TMP=$(mktemp -d)
+SYPID="" NGPID=""
+cleanup() {
+    [ -n "$SYPID" ] && kill -TERM "$SYPID" 2>/dev/null && wait "$SYPID" 2>/dev/null
+    [ -n "$NGPID" ] && kill -QUIT "$NGPID" 2>/dev/null
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+"$SY" serve --listen 127.0.0.1:0 --db "$TMP/sy.db" --admin-token-file "$TMP/admin" \
+    --seed-flags "$HERE/eval_flags.json" --quiet 2>"$TMP/sy.log" &
+SYPID=$!
+i=0
+while ! grep -q 'event=listening' "$TMP/sy.log"; do
+    [ $i -lt 100 ] || { cat "$TMP/sy.log" >&2; exit 1; }
+    sleep 0.05
+    i=$((i + 1))
+done
+SYURL=http://127.0.0.1:$(sed -n 's/.* port=\([0-9]*\).*/\1/p' "$TMP/sy.log")
+ADMIN=$(cat "$TMP/admin")
+TOKEN=$(curl -s -X POST -H "Authorization: Bearer $ADMIN" -d '{"role":"sdk","name":"bench"}' \
+    "$SYURL/v1/tokens" | jq -r .token)
+BODY='{"context":{"targetingKey":"user-42","tier":"gold","age":30}}'
+FLAG=split3
+curl -s -X POST -H "Authorization: Bearer $TOKEN" -d "$BODY" \
+    "$SYURL/ofrep/v1/evaluate/flags/$FLAG" >"$TMP/answer.json"
+SIZE=$(wc -c <"$TMP/answer.json")
+
+NGPORT=$(free_port)
+mkdir -p "$TMP/ng"
+cat >"$TMP/ng/nginx.conf" <<NGINX
+worker_processes 1;
+daemon off;
+pid $TMP/ng/nginx.pid;
+error_log $TMP/ng/error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $TMP/ng;
+    proxy_temp_path $TMP/ng;
+    fastcgi_temp_path $TMP/ng;
+    uwsgi_temp_path $TMP/ng;
+    scgi_temp_path $TMP/ng;
+    keepalive_requests 1000000;
+    server {
+        listen 127.0.0.1:$NGPORT;
+        location / {
+            default_type application/json;
+            return 200 '$(cat "$TMP/answer.json")';
+        }
+    }
+}
+NGINX
+nginx -c "$TMP/ng/nginx.conf" -p "$TMP/ng" 2>"$TMP/ng/start.log" &
+NGPID=$!
+sleep 0.3
+NGSIZE=$(curl -s -X POST -d "$BODY" "http://127.0.0.1:$NGPORT/ofrep/v1/evaluate/flags/$FLAG" | wc -c)
+
+cat >"$TMP/post.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$BODY'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+LUA
+
+# run URL -> "requests_per_s p99_ms"
+run() {
+    wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s "$TMP/post.lua" "$1" >"$TMP/wrk.out" 2>&1
+    rps=$(awk '/^Requests\/sec:/ {print $2}' "$TMP/wrk.out")
+    p99=$(awk '$1 == "99%" {v = $2; if (v ~ /us$/) {sub(/us$/, "", v); v /= 1000} else if (v ~ /ms$/) {sub(/ms$/, "", v)} else if (v ~ /s$/) {sub(/s$/, "", v); v *= 1000} print v}' "$TMP/wrk.out")
+    errs=$(awk '/Non-2xx/ {print $NF}' "$TMP/wrk.out")
+    echo "${rps:-0} ${p99:-0} ${errs:-0}"
+}
+
+best_sy="0 0 0" best_ng="0 0 0"
+r=0
+while [ "$r" -lt "$ROUNDS" ]; do
+    a=$(run "$SYURL/ofrep/v1/evaluate/flags/$FLAG")
+    b=$(run "http://127.0.0.1:$NGPORT/ofrep/v1/evaluate/flags/$FLAG")
+    best_sy=$(printf '%s\n%s\n' "$best_sy" "$a" | sort -g -r | head -1)
+    best_ng=$(printf '%s\n%s\n' "$best_ng" "$b" | sort -g -r | head -1)
+    r=$((r + 1))
+done
+set -- $best_sy
+sy_rps=$1 sy_p99=$2 sy_err=$3
+set -- $best_ng
+ng_rps=$1 ng_p99=$2
+echo "OFREP single-flag evaluation ($FLAG, 3-way fractional), wrk -t1 -c$CONNS -d${SECS}s, POST $SIZE-byte answer"
+echo "(nginx answers the same $NGSIZE bytes from its config), best of $ROUNDS alternating rounds"
+printf '%-22s %12s %10s\n' server requests/s p99_ms
+printf '%-22s %12s %10s\n' "switchyard" "$sy_rps" "$sy_p99"
+printf '%-22s %12s %10s\n' "nginx (static)" "$ng_rps" "$ng_p99"
+printf 'ratio switchyard/nginx: %.2fx\n' "$(echo "$sy_rps $ng_rps" | awk '{print $1 / $2}')"
+if [ "$sy_err" != "0" ]; then
+    echo "switchyard answered $sy_err non-2xx responses" >&2
+    exit 1
+fi
