@@ -44,6 +44,11 @@ static void err_name_gives_the_api_spelling_of_each_code(void **state)
     assert_string_equal(sy_err_name(SY_ETOOFEW), "too_few_samples");
     assert_string_equal(sy_err_name(SY_EZEROVAR), "zero_variance");
     assert_string_equal(sy_err_name(-ENOMEM), "out_of_memory");
+    assert_string_equal(sy_err_name(-EACCES), "unauthorized");
+    assert_string_equal(sy_err_name(-EPERM), "forbidden");
+    assert_string_equal(sy_err_name(-E2BIG), "too_large");
+    assert_string_equal(sy_err_name(-EIO), "store_error");
+    assert_string_equal(sy_err_name(-EBUSY), "rate_limited");
     assert_string_equal(sy_err_name(12345), "internal");
 }
 

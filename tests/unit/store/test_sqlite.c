@@ -1,0 +1,183 @@
+/* test_sqlite.c - the SQLite store: migrations, transactions, workspace scoping. */
+#define _DEFAULT_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "../harness.h"
+#include "store/store.h"
+
+static char dir[64];
+static char path[128];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof(dir), "/tmp/sy-store-XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(path, sizeof(path), "%s/t.db", dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[200];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static sy_store_t *open_store(void)
+{
+    sy_store_t *s = NULL;
+    sy_err_t err = {0};
+    int rc = sy_store_open(&s, path, &err);
+    if (rc < 0)
+        fail_msg("open: %s", err.msg);
+    return s;
+}
+
+static void migrates_once_and_keeps_data(void **state)
+{
+    (void)state;
+    sy_store_t *s = open_store();
+    int version = sy_store_schema_version(s);
+    assert_true(version >= 1);
+    assert_true(sy_store_ping(s));
+    int64_t id;
+    assert_int_equal(sy_store_workspace_create(s, "a", 1, &id, NULL), 0);
+    sy_store_close(s);
+    s = open_store();
+    assert_int_equal(sy_store_schema_version(s), version);
+    int64_t again;
+    assert_int_equal(sy_store_workspace_find(s, "a", &again, NULL), 0);
+    assert_int_equal(again, id);
+    sy_store_close(s);
+}
+
+static void refuses_a_newer_schema(void **state)
+{
+    (void)state;
+    sy_store_close(open_store());
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "INSERT INTO schema_version VALUES (999)", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    sy_store_t *s = NULL;
+    sy_err_t err = {0};
+    assert_int_equal(sy_store_open(&s, path, &err), -EPROTO);
+    assert_null(s);
+    assert_non_null(strstr(err.msg, "newer"));
+}
+
+static void rollback_leaves_nothing(void **state)
+{
+    (void)state;
+    sy_store_t *s = open_store();
+    int64_t ws;
+    assert_int_equal(sy_store_workspace_create(s, "w", 1, &ws, NULL), 0);
+    assert_int_equal(sy_store_begin(s, NULL), 0);
+    bool created;
+    sy_store_flag_t f = {.key = "k", .definition = "{}", .updated_ms = 2};
+    assert_int_equal(sy_store_flag_put(s, ws, &f, &created, NULL), 0);
+    assert_true(created);
+    sy_store_rollback(s);
+    assert_int_equal(sy_store_flag_delete(s, ws, "k", NULL), -ENOENT);
+    sy_store_close(s);
+}
+
+static int count_flags(void *arg, const sy_store_flag_t *f)
+{
+    (void)f;
+    (*(int *)arg)++;
+    return 0;
+}
+
+static void every_row_is_scoped_by_workspace(void **state)
+{
+    (void)state;
+    sy_store_t *s = open_store();
+    int64_t a, b, tok;
+    sy_err_t err = {0};
+    assert_int_equal(sy_store_workspace_create(s, "a", 1, &a, NULL), 0);
+    assert_int_equal(sy_store_workspace_create(s, "b", 1, &b, NULL), 0);
+    assert_int_equal(sy_store_workspace_create(s, "a", 1, &tok, &err), -EEXIST);
+    bool created;
+    sy_store_flag_t f = {.key = "k", .definition = "{\"state\":\"ENABLED\"}", .updated_ms = 2};
+    assert_int_equal(sy_store_flag_put(s, a, &f, &created, NULL), 0);
+    int n = 0;
+    assert_int_equal(sy_store_flag_list(s, b, count_flags, &n, NULL), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(sy_store_flag_delete(s, b, "k", NULL), -ENOENT);
+    sy_store_token_t t = {.workspace = a,
+                          .name = "n",
+                          .role = "admin",
+                          .hash = "00",
+                          .prefix = "sy_",
+                          .created_ms = 1};
+    assert_int_equal(sy_store_token_create(s, &t, &tok, NULL), 0);
+    assert_int_equal(sy_store_token_revoke(s, b, tok, 5, NULL), -ENOENT);
+    assert_int_equal(sy_store_token_revoke(s, a, tok, 5, NULL), 0);
+    assert_int_equal(sy_store_token_revoke(s, a, tok, 6, NULL), -ENOENT); /* once */
+    t.role = "root";
+    t.hash = "01";
+    assert_true(sy_store_token_create(s, &t, &tok, NULL) < 0); /* the schema checks roles */
+    sy_store_close(s);
+}
+
+static int collect_actions(void *arg, const sy_store_audit_t *a)
+{
+    strcat(arg, a->resource);
+    strcat(arg, ";");
+    return 0;
+}
+
+static void audit_prefix_filter_takes_keys_literally(void **state)
+{
+    (void)state;
+    sy_store_t *s = open_store();
+    int64_t ws;
+    assert_int_equal(sy_store_workspace_create(s, "w", 1, &ws, NULL), 0);
+    const char *res[] = {"flag:a*b", "flag:ab", "flagx:a", "token:1", "flag:[x]"};
+    for (int i = 0; i < 5; i++) {
+        sy_store_audit_t a = {
+            .workspace = ws, .at_ms = 10 + i, .actor = "t", .action = "x", .resource = res[i]};
+        assert_int_equal(sy_store_audit_add(s, &a, NULL), 0);
+    }
+    char got[256] = "";
+    sy_store_audit_query_t q = {.workspace = ws, .resource = "flag:", .limit = 10};
+    assert_int_equal(sy_store_audit_list(s, &q, collect_actions, got, NULL), 0);
+    assert_string_equal(got, "flag:[x];flag:ab;flag:a*b;");
+    got[0] = '\0';
+    q.resource = "flag:a*b";
+    assert_int_equal(sy_store_audit_list(s, &q, collect_actions, got, NULL), 0);
+    assert_string_equal(got, "flag:a*b;");
+    got[0] = '\0';
+    q = (sy_store_audit_query_t){.workspace = ws, .since_ms = 12, .limit = 2};
+    assert_int_equal(sy_store_audit_list(s, &q, collect_actions, got, NULL), 0);
+    assert_string_equal(got, "flag:[x];token:1;");
+    got[0] = '\0';
+    q.workspace = ws + 1; /* another workspace sees none of it */
+    assert_int_equal(sy_store_audit_list(s, &q, collect_actions, got, NULL), 0);
+    assert_string_equal(got, "");
+    sy_store_close(s);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(migrates_once_and_keeps_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(refuses_a_newer_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(rollback_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(every_row_is_scoped_by_workspace, setup, teardown),
+        cmocka_unit_test_setup_teardown(audit_prefix_filter_takes_keys_literally, setup, teardown),
+    };
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
