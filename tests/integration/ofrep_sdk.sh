@@ -28,17 +28,7 @@ if [ ! -f "$NODE_DIR/node_modules/@openfeature/ofrep-provider/package.json" ]; t
 fi
 check "the SDK is installed" 0 "" "" -- test -f "$NODE_DIR/node_modules/@openfeature/ofrep-provider/package.json"
 
-PID=""
-trap 'if [ -n "$PID" ]; then kill -TERM $PID; wait $PID; fi; rm -rf "$TMP"' EXIT
-"$SY" serve --listen 127.0.0.1:0 --db "$TMP/sy.db" --admin-token-file "$TMP/admin" \
-    --seed-flags "$FLAGS" --quiet 2>"$TMP/log" &
-PID=$!
-i=0
-while [ $i -lt 100 ] && ! grep -q 'event=listening' "$TMP/log"; do
-    sleep 0.05
-    i=$((i + 1))
-done
-URL=http://127.0.0.1:$(sed -n 's/.* port=\([0-9]*\).*/\1/p' "$TMP/log")
+start_server "$SY" --admin-token-file "$TMP/admin" --seed-flags "$FLAGS" --quiet
 TOKEN=$(cat "$TMP/admin")
 # an sdk-role token, as an application would hold
 SDK=$(curl -s -X POST -H "Authorization: Bearer $TOKEN" -d '{"role":"sdk","name":"node-app"}' \

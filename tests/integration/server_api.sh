@@ -16,31 +16,6 @@ chk() {
     check "$a" "$b" "$c" "$d" -- "$@"
 }
 
-PID=""
-stop_server() {
-    if [ -n "$PID" ]; then
-        kill -TERM "$PID" 2>/dev/null
-        wait "$PID" 2>/dev/null
-        STOP_STATUS=$?
-        PID=""
-    fi
-}
-trap 'stop_server; rm -rf "$TMP"' EXIT
-
-# start_server ARGS...: serves $TMP/sy.db on a free port, sets PID and URL.
-start_server() {
-    : >"$TMP/log"
-    "$SY" serve --listen 127.0.0.1:0 --db "$TMP/sy.db" "$@" >"$TMP/stdout" 2>"$TMP/log" &
-    PID=$!
-    i=0
-    while [ $i -lt 100 ] && ! grep -q 'event.*listening' "$TMP/log"; do
-        sleep 0.05
-        i=$((i + 1))
-    done
-    PORT=$(sed -n 's/.*port[=":]*\([0-9][0-9]*\).*/\1/p' "$TMP/log" | head -1)
-    URL=http://127.0.0.1:$PORT
-}
-
 # req METHOD PATH TOKEN [BODY] [EXTRA CURL ARGS...]: body to $TMP/body, status to stdout.
 req() {
     m=$1 p=$2 t=$3
@@ -95,7 +70,7 @@ OTHER=$("$SY" token create --db "$TMP/sy.db" --workspace other --role admin --na
 "$SY" workspace create default --db "$TMP/sy.db" >/dev/null
 ADMIN=$("$SY" token create --db "$TMP/sy.db" --workspace default --role admin --name alice)
 
-start_server --max-body 4096
+start_server "$SY" --max-body 4096
 chk "serve logs where it listens" 0 "" "" grep -q "event=listening" "$TMP/log"
 
 expect "healthz" 200 '.status == "ok"' -- GET /healthz ""
@@ -298,7 +273,7 @@ expect "audit: bad limit: 400" 400 '.error.field == "limit"' -- GET "/v1/audit?l
 stop_server
 chk "SIGTERM: clean exit" 0 "" "" test "$STOP_STATUS" -eq 0
 chk "SIGTERM: logged" 0 "" "" grep -q "event=stopped" "$TMP/log"
-start_server --log-format json
+start_server "$SY" --log-format json
 expect "after restart: flags kept" 200 '(.flags | length) == 3' -- GET /v1/flags "$ADMIN"
 expect "after restart: tokens kept, revoked stays revoked" 401 "" -- GET /v1/flags "$EDITOR"
 expect "after restart: OFREP serves the stored flags" 200 '.variant == "green"' -- \
@@ -308,19 +283,19 @@ stop_server
 
 # ---- a new database bootstraps a workspace and an admin token ---------------------------------
 rm -f "$TMP/sy.db"*
-start_server --admin-token-file "$TMP/admin" --seed-flags "$EXAMPLES/flags.json"
+start_server "$SY" --admin-token-file "$TMP/admin" --seed-flags "$EXAMPLES/flags.json"
 BOOT=$(cat "$TMP/admin" 2>/dev/null)
 expect "bootstrap admin token works, seeded flags served" 200 '(.flags | length) == 3' -- \
     GET /v1/flags "$BOOT"
 stop_server
 rm -f "$TMP/sy.db"*
-start_server
+start_server "$SY"
 chk "without --admin-token-file the token is printed once" 0 "" "" \
     grep -Eq '^sy_[0-9a-f]{48}$' "$TMP/stdout"
 stop_server
 # ---- rate limit: 429 with Retry-After past the burst ----------------------------------------
 rm -f "$TMP/sy.db"*
-start_server --admin-token-file "$TMP/admin" --rate-limit 1 --quiet
+start_server "$SY" --admin-token-file "$TMP/admin" --rate-limit 1 --quiet
 BOOT=$(cat "$TMP/admin")
 codes=""
 for i in 1 2 3 4 5 6 7 8 9 10; do

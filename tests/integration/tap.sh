@@ -1,4 +1,5 @@
-# tap.sh - what the integration scripts share: a scratch folder and TAP checks.
+# tap.sh - what the integration scripts share: a scratch folder, TAP checks, and starting
+# and stopping a server.
 #
 # Source it after setting the script's own variables:  . "$(dirname "$0")/tap.sh"
 # Then `check NAME STATUS OUT_PATTERN ERR_PATTERN -- COMMAND...` runs COMMAND and prints
@@ -6,7 +7,34 @@
 # patterns ("" matches anything), else "not ok" with the output as TAP comments. End with
 # `tap_done`, which prints the plan and returns non-zero if anything failed.
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+trap 'stop_server; rm -rf "$TMP"' EXIT
+
+# start_server SWITCHYARD ARGS...: `switchyard serve` on $TMP/sy.db and a free loopback
+# port (stdout to $TMP/stdout, log to $TMP/log); sets PID, PORT and URL once it listens.
+# stop_server: SIGTERM, wait, and its exit status in STOP_STATUS.
+PID=""
+start_server() {
+    sy=$1
+    shift
+    : >"$TMP/log"
+    "$sy" serve --listen 127.0.0.1:0 --db "$TMP/sy.db" "$@" >"$TMP/stdout" 2>"$TMP/log" &
+    PID=$!
+    i=0
+    while [ $i -lt 200 ] && ! grep -q 'event.*listening' "$TMP/log"; do
+        sleep 0.05
+        i=$((i + 1))
+    done
+    PORT=$(sed -n 's/.*port[=":]*\([0-9][0-9]*\).*/\1/p' "$TMP/log" | head -1)
+    URL=http://127.0.0.1:$PORT
+}
+stop_server() {
+    if [ -n "$PID" ]; then
+        kill -TERM "$PID" 2>/dev/null
+        wait "$PID" 2>/dev/null
+        STOP_STATUS=$?
+        PID=""
+    fi
+}
 
 n=0
 failed=0
