@@ -209,6 +209,10 @@ int sy_cli_serve(int argc, char **argv)
     const char *opt[O_COUNT];
     for (int i = 0; i < O_COUNT; i++)
         opt[i] = args[i].value ? args[i].value : defaults[i];
+    /* A flag set from the environment or a file may say it is off. */
+    if (opt[O_QUIET] && (strcmp(opt[O_QUIET], "false") == 0 || strcmp(opt[O_QUIET], "0") == 0 ||
+                         strcmp(opt[O_QUIET], "no") == 0))
+        opt[O_QUIET] = NULL;
 
     sy_http_opts_t hopts = {.listen = opt[O_LISTEN], .quiet = opt[O_QUIET] != NULL};
     if (strcmp(opt[O_LOG_FORMAT], "json") == 0) {

@@ -70,9 +70,20 @@ static void report(struct loader *l, enum severity sev, const char *path, const 
     p->total++;
     if (error)
         p->errors++;
-    if (p->n >= p->cap)
-        return;
-    sy_problem_t *it = &p->items[p->n++];
+    sy_problem_t *it = NULL;
+    if (p->n < p->cap) {
+        it = &p->items[p->n++];
+    } else {
+        /* Full: an error displaces the last warning kept, so callers see every error
+         * that fits, whatever warnings came first. */
+        for (size_t i = p->n; error && i-- > 0;)
+            if (!p->items[i].error) {
+                it = &p->items[i];
+                break;
+            }
+        if (!it)
+            return;
+    }
     it->error = error;
     snprintf(it->flag, sizeof(it->flag), "%s", l->flag);
     snprintf(it->path, sizeof(it->path), "%s", path);

@@ -87,8 +87,9 @@ typedef struct sy_problem {
     char msg[160];
 } sy_problem_t;
 
-/* Caller-owned list the loader fills: at most `cap` problems are stored in `items`;
- * `total` counts all of them, `errors` those that refuse the document. */
+/* Caller-owned list the loader fills: at most `cap` problems are stored in `items`, errors
+ * in preference to warnings when there are more; `total` counts all of them, `errors`
+ * those that refuse the document. */
 typedef struct sy_problems {
     sy_problem_t *items;
     size_t cap;

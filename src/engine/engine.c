@@ -139,8 +139,8 @@ void sy_engine_on_change(sy_engine_t *eng, sy_engine_change_cb cb, void *arg)
 static int compile(const sy_engine_t *eng, const json_t *doc, sy_flagset_t **out,
                    sy_problems_t *problems, sy_err_t *err)
 {
-    sy_problem_t first[1];
-    sy_problems_t local = {.items = first, .cap = 1};
+    sy_problem_t first[16]; /* warnings may come before the first error */
+    sy_problems_t local = {.items = first, .cap = 16};
     sy_problems_t *p = problems ? problems : &local;
     sy_arena_t arena;
     sy_arena_init(&arena, DOC_ARENA_MAX);

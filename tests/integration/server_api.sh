@@ -93,6 +93,12 @@ expect "invalid flag refused with its path" 400 \
     PUT /v1/flags/checkout "$ADMIN" '{"state":"ENABLED","variants":{"on":true},"defaultVariant":"nope"}'
 expect "... and changed nothing" 200 '.definition.defaultVariant == "on"' -- \
     GET /v1/flags/checkout "$ADMIN"
+WARNFLAG='{"state":"ENABLED","variants":{"x":1,"y":2},"defaultVariant":"x","targeting":{"if":[{"sem_ver":[{"var":"v"},">=","1.2"]},"y"]}}'
+expect "a flag flagd loads with a schema warning is accepted" 201 "" -- PUT /v1/flags/a-warn "$ADMIN" "$WARNFLAG"
+expect "with it present, a refused flag still names its own path" 400 \
+    '.error.field == "flags.z-bad.defaultVariant"' -- \
+    PUT /v1/flags/z-bad "$ADMIN" '{"state":"ENABLED","variants":{"on":true},"defaultVariant":"nope"}'
+expect "remove the warning flag" 200 "" -- DELETE /v1/flags/a-warn "$ADMIN"
 expect "bad JSON: 400 invalid_json" 400 '.error.code == "invalid_json"' -- \
     PUT /v1/flags/x "$ADMIN" '{"state":'
 expect "a body that is not an object: 400" 400 "$ERR" -- PUT /v1/flags/x "$ADMIN" '[1]'

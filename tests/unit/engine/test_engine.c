@@ -113,6 +113,33 @@ static void a_refused_flag_changes_nothing(void **state)
     json_decref(bad);
 }
 
+/* One slot for problems, a schema warning before the error: the error is what is kept. */
+static void errors_displace_warnings_in_a_short_problem_list(void **state)
+{
+    sy_engine_t *eng = *state;
+    sy_principal_t who;
+    admin_of(eng, "w", &who);
+    json_error_t je;
+    json_t *doc = json_loads(
+        "{\"flags\": {\"a\": {\"state\": \"ENABLED\", \"variants\": {\"x\": 1, \"y\": 2},"
+        " \"defaultVariant\": \"x\", \"targeting\": {\"if\": [{\"sem_ver\": [{\"var\": \"v\"},"
+        " \">=\", \"1.2\"]}, \"y\"]}},"
+        " \"b\": {\"state\": \"ENABLED\", \"variants\": {\"on\": true}, \"defaultVariant\": "
+        "\"no\"}}}",
+        0, &je);
+    assert_non_null(doc);
+    sy_problem_t one[1];
+    sy_problems_t problems = {.items = one, .cap = 1};
+    sy_err_t err = {0};
+    assert_int_equal(sy_engine_flagset_put(eng, &who, doc, &problems, &err), -EINVAL);
+    assert_int_equal(problems.total, 2);
+    assert_int_equal(problems.errors, 1);
+    assert_true(one[0].error);
+    assert_string_equal(one[0].path, "flags.b.defaultVariant");
+    assert_string_equal(err.field, "flags.b.defaultVariant");
+    json_decref(doc);
+}
+
 static void a_reader_keeps_its_snapshot_across_a_change(void **state)
 {
     sy_engine_t *eng = *state;
@@ -235,6 +262,8 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(a_refused_flag_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(errors_displace_warnings_in_a_short_problem_list, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_reader_keeps_its_snapshot_across_a_change, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(workspaces_never_see_each_other, setup, teardown),
