@@ -332,8 +332,8 @@ static int token_create(int argc, char **argv)
         return SY_EXIT_USAGE;
     if (help) {
         printf("usage: %s --role ROLE [options]\n\n"
-               "Creates an API token in a store directly and prints its secret once. A running\n"
-               "server sees the token after its next start.\n\n",
+               "Creates an API token in a store directly and prints its secret once. A server\n"
+               "running on the same database accepts it at its first use.\n\n",
                prog);
         sy_args_usage(args, n, stdout);
         return 0;

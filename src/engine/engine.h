@@ -75,9 +75,10 @@ int sy_engine_workspace_find(sy_engine_t *eng, const char *name, int64_t *id, sy
 #define SY_TOKEN_MAX 64
 
 /* Resolves a presented secret to its principal: 0, or -EACCES for an unknown or revoked
- * token. Constant work per token: no database access. */
-int sy_engine_authenticate(const sy_engine_t *eng, const char *secret, size_t len,
-                           sy_principal_t *out);
+ * token. Known tokens cost one SHA-256 and no database access; an unknown one is looked
+ * up in the store once (a token made offline with `switchyard token create`, in a
+ * workspace perhaps made offline too, is then served without a restart). */
+int sy_engine_authenticate(sy_engine_t *eng, const char *secret, size_t len, sy_principal_t *out);
 
 /* Creates a token of `role` named `name` in the actor's workspace (or in `ws` when `actor`
  * is NULL: offline and bootstrap use). The secret is written to `secret` once and never

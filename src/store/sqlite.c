@@ -368,6 +368,17 @@ int sy_store_token_list(sy_store_t *s, int64_t ws, sy_store_token_cb cb, void *a
                 err, token_row, (void *)cb, arg);
 }
 
+int sy_store_token_by_hash(sy_store_t *s, const char *hash, sy_store_token_cb cb, void *arg,
+                           sy_err_t *err)
+{
+    return each(s,
+                prepare(s, err,
+                        "SELECT id, workspace_id, name, role, hash, prefix, created_ms, revoked_ms"
+                        " FROM tokens WHERE hash = ?",
+                        "s", hash),
+                err, token_row, (void *)cb, arg);
+}
+
 /* ---- flags --------------------------------------------------------------------------- */
 
 int sy_store_flag_put(sy_store_t *s, int64_t ws, const sy_store_flag_t *f, bool *created,

@@ -91,6 +91,11 @@ int sy_store_token_revoke(sy_store_t *store, int64_t ws, int64_t id, int64_t now
 int sy_store_token_list(sy_store_t *store, int64_t ws, sy_store_token_cb cb, void *arg,
                         sy_err_t *err);
 
+/* The token whose hash is `hash` (hex), revoked or not, through `cb`; 0 without a call
+ * when there is none. */
+int sy_store_token_by_hash(sy_store_t *store, const char *hash, sy_store_token_cb cb, void *arg,
+                           sy_err_t *err);
+
 /* ---- flags --------------------------------------------------------------------------- */
 
 typedef struct sy_store_flag {

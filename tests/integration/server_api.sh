@@ -209,6 +209,17 @@ expect "revoke the editor" 200 '.revoked == true' -- DELETE "/v1/tokens/$EDITOR_
 expect "a revoked token: 401" 401 "$ERR" -- GET /v1/flags "$EDITOR"
 expect "revoking twice: 404" 404 "$ERR" -- DELETE "/v1/tokens/$EDITOR_ID" "$ADMIN"
 
+# ---- made offline while the server runs: served at once -----------------------------------
+LATE=$("$SY" token create --db "$TMP/sy.db" --workspace default --role viewer --name late)
+expect "a token made offline is accepted without a restart" 200 '(.flags | length) >= 1' -- \
+    GET /v1/flags "$LATE"
+"$SY" workspace create third --db "$TMP/sy.db" >/dev/null
+THIRD=$("$SY" token create --db "$TMP/sy.db" --workspace third --role admin --name third-admin)
+expect "a workspace made offline is served with its token" 200 '.flags == []' -- \
+    GET /v1/flags "$THIRD"
+expect "... and can be written" 201 "" -- PUT /v1/flags/t "$THIRD" "$FLAG"
+expect "... and evaluated" 200 '.value == false' -- POST /ofrep/v1/evaluate/flags/t "$THIRD" '{}'
+
 # ---- workspaces never see each other ---------------------------------------------------------
 expect "other: the flag list is its own (empty)" 200 '.flags == []' -- GET /v1/flags "$OTHER"
 expect "other: GET default's flag: 404" 404 "$ERR" -- GET /v1/flags/checkout "$OTHER"
