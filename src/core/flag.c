@@ -666,17 +666,23 @@ static void eval_flag(const sy_flagset_t *set, const char *key, size_t klen, sy_
     res->message[0] = '\0';
     const struct flag *f = find(set, key, klen);
     int shown = klen > 64 ? 64 : (int)klen;
-    if (!f)
-        return fail_with(res, SY_FLAG_NOT_FOUND, "flag \"%.*s\" not found", shown, key);
+    if (!f) {
+        fail_with(res, SY_FLAG_NOT_FOUND, "flag \"%.*s\" not found", shown, key);
+        return;
+    }
     res->metadata = &f->metadata;
     if (f->disabled) {
         res->reason = SY_REASON_DISABLED;
         return;
     }
-    if (f->parse_error)
-        return fail_with(res, SY_FLAG_PARSE_ERROR, "%s", f->parse_error);
-    if (ctx && ctx->type != SY_OBJ)
-        return fail_with(res, SY_FLAG_INVALID_CONTEXT, "the evaluation context must be an object");
+    if (f->parse_error) {
+        fail_with(res, SY_FLAG_PARSE_ERROR, "%s", f->parse_error);
+        return;
+    }
+    if (ctx && ctx->type != SY_OBJ) {
+        fail_with(res, SY_FLAG_INVALID_CONTEXT, "the evaluation context must be an object");
+        return;
+    }
 
     const char *name = NULL;
     size_t name_len = 0;
@@ -693,18 +699,24 @@ static void eval_flag(const sy_flagset_t *set, const char *key, size_t klen, sy_
                               .fractional = set->fractional};
         sy_value_t v;
         int rc = sy_logic_eval(f->targeting, &env, scratch, &v);
-        if (rc == -ENOMEM)
-            return fail_with(res, SY_FLAG_GENERAL,
-                             "targeting of flag \"%.*s\" needs more scratch memory", shown, key);
-        if (rc < 0)
-            return fail_with(res, SY_FLAG_PARSE_ERROR,
-                             "targeting of flag \"%.*s\" failed to evaluate", shown, key);
+        if (rc == -ENOMEM) {
+            fail_with(res, SY_FLAG_GENERAL, "targeting of flag \"%.*s\" needs more scratch memory",
+                      shown, key);
+            return;
+        }
+        if (rc < 0) {
+            fail_with(res, SY_FLAG_PARSE_ERROR, "targeting of flag \"%.*s\" failed to evaluate",
+                      shown, key);
+            return;
+        }
         if (v.type == SY_NULL) {
             res->reason = SY_REASON_DEFAULT;
         } else {
             res->reason = SY_REASON_TARGETING_MATCH;
-            if (sy_value_to_string(&v, scratch, &name, &name_len) < 0)
-                return fail_with(res, SY_FLAG_GENERAL, "variant name too long");
+            if (sy_value_to_string(&v, scratch, &name, &name_len) < 0) {
+                fail_with(res, SY_FLAG_GENERAL, "variant name too long");
+                return;
+            }
         }
     }
     if (variant) {
@@ -716,9 +728,11 @@ static void eval_flag(const sy_flagset_t *set, const char *key, size_t klen, sy_
                 variant = &f->variants->members[i];
                 break;
             }
-        if (!variant)
-            return fail_with(res, SY_FLAG_GENERAL, "variant \"%.*s\" not found in flag \"%.*s\"",
-                             (int)(name_len > 48 ? 48 : name_len), name, shown, key);
+        if (!variant) {
+            fail_with(res, SY_FLAG_GENERAL, "variant \"%.*s\" not found in flag \"%.*s\"",
+                      (int)(name_len > 48 ? 48 : name_len), name, shown, key);
+            return;
+        }
     } else {
         variant = f->dflt;
         if (!variant) {
@@ -727,9 +741,11 @@ static void eval_flag(const sy_flagset_t *set, const char *key, size_t klen, sy_
             return;
         }
     }
-    if (!type_matches(type, &variant->val))
-        return fail_with(res, SY_FLAG_TYPE_MISMATCH, "flag \"%.*s\" is %s, not %s", shown, key,
-                         sy_vtype_name(variant->val.type), type_names[type]);
+    if (!type_matches(type, &variant->val)) {
+        fail_with(res, SY_FLAG_TYPE_MISMATCH, "flag \"%.*s\" is %s, not %s", shown, key,
+                  sy_vtype_name(variant->val.type), type_names[type]);
+        return;
+    }
     res->has_value = true;
     res->value = variant->val;
     res->variant = variant->key;

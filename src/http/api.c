@@ -28,8 +28,10 @@ void sy_api_flags(struct call *c, const char *key)
 {
     sy_err_t err = {0};
     if (!*key) {
-        if (method(c) != EVHTTP_REQ_GET)
-            return not_allowed(c, "GET");
+        if (method(c) != EVHTTP_REQ_GET) {
+            not_allowed(c, "GET");
+            return;
+        }
         if (require_role(c, SY_ROLE_VIEWER))
             reply_json(c, 200, sy_engine_flag_list(c->eng, &c->who));
         return;
@@ -39,9 +41,12 @@ void sy_api_flags(struct call *c, const char *key)
         json_t *def;
         if (!require_role(c, SY_ROLE_VIEWER))
             return;
-        if (sy_engine_flag_get(c->eng, &c->who, key, &def, &err) < 0)
-            return reply_err(c, &err);
-        return reply_json(c, 200, json_pack("{ssso}", "key", key, "definition", def));
+        if (sy_engine_flag_get(c->eng, &c->who, key, &def, &err) < 0) {
+            reply_err(c, &err);
+            return;
+        }
+        reply_json(c, 200, json_pack("{ssso}", "key", key, "definition", def));
+        return;
     }
     case EVHTTP_REQ_PUT: {
         if (!require_role(c, SY_ROLE_EDITOR))
@@ -53,19 +58,25 @@ void sy_api_flags(struct call *c, const char *key)
         int rc = sy_engine_flag_put(c->eng, &c->who, key, def, &created, &err);
         if (rc < 0) {
             json_decref(def);
-            return reply_err(c, &err);
+            reply_err(c, &err);
+            return;
         }
-        return reply_json(c, created ? 201 : 200,
-                          json_pack("{ssso}", "key", key, "definition", def));
+        reply_json(c, created ? 201 : 200, json_pack("{ssso}", "key", key, "definition", def));
+        return;
     }
     case EVHTTP_REQ_DELETE:
         if (!require_role(c, SY_ROLE_EDITOR))
             return;
-        if (sy_engine_flag_delete(c->eng, &c->who, key, &err) < 0)
-            return reply_err(c, &err);
-        return reply_json(c, 200, json_pack("{sssb}", "key", key, "deleted", 1));
-    default:
-        return not_allowed(c, "GET, PUT, DELETE");
+        if (sy_engine_flag_delete(c->eng, &c->who, key, &err) < 0) {
+            reply_err(c, &err);
+            return;
+        }
+        reply_json(c, 200, json_pack("{sssb}", "key", key, "deleted", 1));
+        return;
+    default: {
+        not_allowed(c, "GET, PUT, DELETE");
+        return;
+    }
     }
 }
 
@@ -88,8 +99,10 @@ void sy_api_flagset(struct call *c)
             reply_json(c, 200, sy_engine_flagset_get(c->eng, &c->who));
         return;
     }
-    if (method(c) != EVHTTP_REQ_PUT)
-        return not_allowed(c, "GET, PUT");
+    if (method(c) != EVHTTP_REQ_PUT) {
+        not_allowed(c, "GET, PUT");
+        return;
+    }
     if (!require_role(c, SY_ROLE_EDITOR))
         return;
     json_t *doc = body_object(c);
@@ -110,10 +123,13 @@ void sy_api_flagset(struct call *c)
         json_t *body =
             json_pack("{s{ssssss}so}", "error", "code", "invalid_flags", "message", err.msg,
                       "field", err.field, "problems", problems_json(&problems, true));
-        return reply_json(c, 400, body);
+        reply_json(c, 400, body);
+        return;
     }
-    if (rc < 0)
-        return reply_err(c, &err);
+    if (rc < 0) {
+        reply_err(c, &err);
+        return;
+    }
     json_t *flags = sy_engine_flag_list(c->eng, &c->who);
     reply_json(c, 200,
                json_pack("{sIso}", "flags",
@@ -130,24 +146,36 @@ void sy_api_tokens(struct call *c, const char *id)
     if (!require_role(c, SY_ROLE_ADMIN))
         return;
     if (*id) {
-        if (method(c) != EVHTTP_REQ_DELETE)
-            return not_allowed(c, "DELETE");
+        if (method(c) != EVHTTP_REQ_DELETE) {
+            not_allowed(c, "DELETE");
+            return;
+        }
         char *end;
         long long n = strtoll(id, &end, 10);
-        if (*end || n <= 0)
-            return reply_error(c, 400, "invalid_input", "id", "a token id is a positive integer");
-        if (sy_engine_token_revoke(c->eng, &c->who, n, &err) < 0)
-            return reply_err(c, &err);
-        return reply_json(c, 200, json_pack("{sIsb}", "id", (json_int_t)n, "revoked", 1));
+        if (*end || n <= 0) {
+            reply_error(c, 400, "invalid_input", "id", "a token id is a positive integer");
+            return;
+        }
+        if (sy_engine_token_revoke(c->eng, &c->who, n, &err) < 0) {
+            reply_err(c, &err);
+            return;
+        }
+        reply_json(c, 200, json_pack("{sIsb}", "id", (json_int_t)n, "revoked", 1));
+        return;
     }
     if (method(c) == EVHTTP_REQ_GET) {
         json_t *list;
-        if (sy_engine_token_list(c->eng, &c->who, &list, &err) < 0)
-            return reply_err(c, &err);
-        return reply_json(c, 200, json_pack("{so}", "tokens", list));
+        if (sy_engine_token_list(c->eng, &c->who, &list, &err) < 0) {
+            reply_err(c, &err);
+            return;
+        }
+        reply_json(c, 200, json_pack("{so}", "tokens", list));
+        return;
     }
-    if (method(c) != EVHTTP_REQ_POST)
-        return not_allowed(c, "GET, POST");
+    if (method(c) != EVHTTP_REQ_POST) {
+        not_allowed(c, "GET, POST");
+        return;
+    }
     json_t *body = body_object(c);
     if (!body)
         return;
@@ -193,14 +221,18 @@ static bool int_param(struct call *c, const char *name, const char *v, long long
 
 void sy_api_audit(struct call *c)
 {
-    if (method(c) != EVHTTP_REQ_GET)
-        return not_allowed(c, "GET");
+    if (method(c) != EVHTTP_REQ_GET) {
+        not_allowed(c, "GET");
+        return;
+    }
     if (!require_role(c, SY_ROLE_VIEWER))
         return;
     struct evkeyvalq q;
     TAILQ_INIT(&q);
-    if (c->query && evhttp_parse_query_str(c->query, &q) < 0)
-        return reply_error(c, 400, "invalid_input", "", "the query string does not parse");
+    if (c->query && evhttp_parse_query_str(c->query, &q) < 0) {
+        reply_error(c, 400, "invalid_input", "", "the query string does not parse");
+        return;
+    }
     sy_store_audit_query_t aq = {.limit = 100};
     long long n = 0;
     bool ok = true;

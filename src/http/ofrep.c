@@ -90,7 +90,8 @@ void sy_ofrep_evaluate(struct call *c, const char *key)
         json_t *e = json_pack("{ssss}", "errorCode", "INVALID_CONTEXT", "errorDetails", perr.msg);
         if (e && key)
             json_object_set_new(e, "key", json_string(key));
-        return reply_json(c, 400, e);
+        reply_json(c, 400, e);
+        return;
     }
     if (doc.type == SY_OBJ) {
         const sy_value_t *v = sy_value_get(&doc, "context", 7);
@@ -101,7 +102,8 @@ void sy_ofrep_evaluate(struct call *c, const char *key)
     const sy_snapshot_t *snap = sy_engine_snapshot(c->eng, c->who.workspace);
     if (!snap) {
         sy_arena_free(&arena);
-        return reply_json(c, 500, json_pack("{ss}", "errorDetails", "no such workspace"));
+        reply_json(c, 500, json_pack("{ss}", "errorDetails", "no such workspace"));
+        return;
     }
     int64_t now_s = sy_engine_now_ms(c->eng) / 1000;
     char scratch_buf[SCRATCH_BYTES];

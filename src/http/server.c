@@ -316,6 +316,8 @@ static bool within_rate(struct call *c)
     }
     char after[24];
     double wait = (1 - b->tokens) / rate;
+    if (wait > 86400)
+        wait = 86400; /* a very low rate still says something a client can act on */
     snprintf(after, sizeof(after), "%lld", (long long)wait + 1);
     evhttp_add_header(evhttp_request_get_output_headers(c->req), "Retry-After", after);
     reply_error(c, 429, "rate_limited", "", "token \"%s\" is over %g requests per second",

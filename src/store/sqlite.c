@@ -230,16 +230,27 @@ void sy_store_rollback(sy_store_t *s)
         exec(s, "ROLLBACK", NULL);
 }
 
+/* Where rows go: the caller's callback (of the row's kind) and its argument. */
+struct sink {
+    union {
+        sy_store_workspace_cb workspace;
+        sy_store_token_cb token;
+        sy_store_flag_cb flag;
+        sy_store_audit_cb audit;
+    } cb;
+    void *arg;
+};
+
 /* Steps `st` to its end, calling `row` for each row; finalizes it. A non-zero return of
  * `row` stops and is returned. */
 static int each(sy_store_t *s, sqlite3_stmt *st, sy_err_t *err,
-                int (*row)(sqlite3_stmt *st, void *cb, void *arg), void *cb, void *arg)
+                int (*row)(sqlite3_stmt *st, const struct sink *to), struct sink to)
 {
     if (!st)
         return err ? err->code : -EIO;
     int rc, out = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if ((out = row(st, cb, arg)) != 0)
+        if ((out = row(st, &to)) != 0)
             break;
     if (out == 0 && rc != SQLITE_DONE)
         out = db_fail(s, err, "query");
@@ -264,20 +275,20 @@ int sy_store_workspace_create(sy_store_t *s, const char *name, int64_t now_ms, i
     return 0;
 }
 
-static int workspace_row(sqlite3_stmt *st, void *cb, void *arg)
+static int workspace_row(sqlite3_stmt *st, const struct sink *to)
 {
     sy_store_workspace_t ws = {.id = sqlite3_column_int64(st, 0),
                                .name = text(st, 1),
                                .revision = sqlite3_column_int64(st, 2),
                                .created_ms = sqlite3_column_int64(st, 3)};
-    return ((sy_store_workspace_cb)cb)(arg, &ws);
+    return to->cb.workspace(to->arg, &ws);
 }
 
 int sy_store_workspace_list(sy_store_t *s, sy_store_workspace_cb cb, void *arg, sy_err_t *err)
 {
     return each(
         s, prepare(s, err, "SELECT id, name, revision, created_ms FROM workspaces ORDER BY id", ""),
-        err, workspace_row, (void *)cb, arg);
+        err, workspace_row, (struct sink){.cb.workspace = cb, .arg = arg});
 }
 
 int sy_store_workspace_find(sy_store_t *s, const char *name, int64_t *id, sy_err_t *err)
@@ -345,7 +356,7 @@ int sy_store_token_revoke(sy_store_t *s, int64_t ws, int64_t id, int64_t now_ms,
     return 0;
 }
 
-static int token_row(sqlite3_stmt *st, void *cb, void *arg)
+static int token_row(sqlite3_stmt *st, const struct sink *to)
 {
     sy_store_token_t t = {.id = sqlite3_column_int64(st, 0),
                           .workspace = sqlite3_column_int64(st, 1),
@@ -355,7 +366,7 @@ static int token_row(sqlite3_stmt *st, void *cb, void *arg)
                           .prefix = text(st, 5),
                           .created_ms = sqlite3_column_int64(st, 6),
                           .revoked_ms = sqlite3_column_int64(st, 7)};
-    return ((sy_store_token_cb)cb)(arg, &t);
+    return to->cb.token(to->arg, &t);
 }
 
 int sy_store_token_list(sy_store_t *s, int64_t ws, sy_store_token_cb cb, void *arg, sy_err_t *err)
@@ -365,7 +376,7 @@ int sy_store_token_list(sy_store_t *s, int64_t ws, sy_store_token_cb cb, void *a
                         "SELECT id, workspace_id, name, role, hash, prefix, created_ms, revoked_ms"
                         " FROM tokens WHERE ? < 0 OR workspace_id = ? ORDER BY id",
                         "ii", ws, ws),
-                err, token_row, (void *)cb, arg);
+                err, token_row, (struct sink){.cb.token = cb, .arg = arg});
 }
 
 int sy_store_token_by_hash(sy_store_t *s, const char *hash, sy_store_token_cb cb, void *arg,
@@ -376,7 +387,7 @@ int sy_store_token_by_hash(sy_store_t *s, const char *hash, sy_store_token_cb cb
                         "SELECT id, workspace_id, name, role, hash, prefix, created_ms, revoked_ms"
                         " FROM tokens WHERE hash = ?",
                         "s", hash),
-                err, token_row, (void *)cb, arg);
+                err, token_row, (struct sink){.cb.token = cb, .arg = arg});
 }
 
 /* ---- flags --------------------------------------------------------------------------- */
@@ -419,11 +430,11 @@ int sy_store_flag_clear(sy_store_t *s, int64_t ws, sy_err_t *err)
     return run(s, prepare(s, err, "DELETE FROM flags WHERE workspace_id = ?", "i", ws), err);
 }
 
-static int flag_row(sqlite3_stmt *st, void *cb, void *arg)
+static int flag_row(sqlite3_stmt *st, const struct sink *to)
 {
     sy_store_flag_t f = {
         .key = text(st, 0), .definition = text(st, 1), .updated_ms = sqlite3_column_int64(st, 2)};
-    return ((sy_store_flag_cb)cb)(arg, &f);
+    return to->cb.flag(to->arg, &f);
 }
 
 int sy_store_flag_list(sy_store_t *s, int64_t ws, sy_store_flag_cb cb, void *arg, sy_err_t *err)
@@ -433,7 +444,7 @@ int sy_store_flag_list(sy_store_t *s, int64_t ws, sy_store_flag_cb cb, void *arg
                         "SELECT key, definition, updated_ms FROM flags WHERE workspace_id = ?"
                         " ORDER BY key",
                         "i", ws),
-                err, flag_row, (void *)cb, arg);
+                err, flag_row, (struct sink){.cb.flag = cb, .arg = arg});
 }
 
 static char *dup_or(const char *s, const char *dflt)
@@ -490,7 +501,7 @@ int sy_store_audit_add(sy_store_t *s, const sy_store_audit_t *a, sy_err_t *err)
                err);
 }
 
-static int audit_row(sqlite3_stmt *st, void *cb, void *arg)
+static int audit_row(sqlite3_stmt *st, const struct sink *to)
 {
     sy_store_audit_t a = {.id = sqlite3_column_int64(st, 0),
                           .workspace = sqlite3_column_int64(st, 1),
@@ -500,7 +511,7 @@ static int audit_row(sqlite3_stmt *st, void *cb, void *arg)
                           .resource = text(st, 5),
                           .before = text(st, 6),
                           .after = text(st, 7)};
-    return ((sy_store_audit_cb)cb)(arg, &a);
+    return to->cb.audit(to->arg, &a);
 }
 
 int sy_store_audit_list(sy_store_t *s, const sy_store_audit_query_t *q, sy_store_audit_cb cb,
@@ -536,5 +547,5 @@ int sy_store_audit_list(sy_store_t *s, const sy_store_audit_query_t *q, sy_store
                         "issssssiiii", q->workspace, prefix ? NULL : res, prefix ? NULL : res,
                         prefix ? pattern : NULL, prefix ? pattern : NULL, q->action, q->action,
                         q->since_ms, q->before_id, q->before_id, (int64_t)q->limit),
-                err, audit_row, (void *)cb, arg);
+                err, audit_row, (struct sink){.cb.audit = cb, .arg = arg});
 }
