@@ -117,6 +117,7 @@ void sy_api_flagset(struct call *c)
     sy_problems_t problems = {.items = items, .cap = 64};
     sy_err_t err = {0};
     int rc = sy_engine_flagset_put(c->eng, &c->who, doc, &problems, &err);
+    size_t nflags = json_object_size(json_object_get(doc, "flags"));
     json_decref(doc);
     if (rc < 0 && problems.errors) {
         /* Every problem, by flag and path, beside the usual error object. */
@@ -130,12 +131,9 @@ void sy_api_flagset(struct call *c)
         reply_err(c, &err);
         return;
     }
-    json_t *flags = sy_engine_flag_list(c->eng, &c->who);
     reply_json(c, 200,
-               json_pack("{sIso}", "flags",
-                         (json_int_t)json_array_size(json_object_get(flags, "flags")), "warnings",
+               json_pack("{sIso}", "flags", (json_int_t)nflags, "warnings",
                          problems_json(&problems, false)));
-    json_decref(flags);
 }
 
 /* ---- /v1/tokens ---------------------------------------------------------------------- */

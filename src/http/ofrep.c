@@ -138,15 +138,13 @@ void sy_ofrep_evaluate(struct call *c, const char *key)
             }
             json_t *bodyj = json_pack("{so}", "flags", flags);
             const char *skey = sy_streams_key(sy_http_streams(c->http), snap->workspace);
-            const char *host = evhttp_request_get_host(c->req);
+            /* The Host header keeps the port (evhttp_request_get_host drops it). */
+            const char *host = evhttp_find_header(evhttp_request_get_input_headers(c->req), "Host");
+            if (!host)
+                host = evhttp_request_get_host(c->req);
             if (bodyj && skey && host) {
                 char url[512];
                 snprintf(url, sizeof(url), "http://%s/ofrep/v1/events/%s", host, skey);
-                /* evhttp_request_get_host drops the port: take the Host header if any. */
-                const char *hh =
-                    evhttp_find_header(evhttp_request_get_input_headers(c->req), "Host");
-                if (hh)
-                    snprintf(url, sizeof(url), "http://%s/ofrep/v1/events/%s", hh, skey);
                 json_object_set_new(
                     bodyj, "eventStreams",
                     json_pack("[{sssssi}]", "type", "sse", "url", url, "inactivityDelaySec", 120));
