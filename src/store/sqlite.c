@@ -356,6 +356,9 @@ int sy_store_token_revoke(sy_store_t *s, int64_t ws, int64_t id, int64_t now_ms,
     return 0;
 }
 
+/* The columns token_row reads, in its order. */
+#define TOKEN_COLUMNS "id, workspace_id, name, role, hash, prefix, created_ms, revoked_ms"
+
 static int token_row(sqlite3_stmt *st, const struct sink *to)
 {
     sy_store_token_t t = {.id = sqlite3_column_int64(st, 0),
@@ -373,7 +376,7 @@ int sy_store_token_list(sy_store_t *s, int64_t ws, sy_store_token_cb cb, void *a
 {
     return each(s,
                 prepare(s, err,
-                        "SELECT id, workspace_id, name, role, hash, prefix, created_ms, revoked_ms"
+                        "SELECT " TOKEN_COLUMNS
                         " FROM tokens WHERE ? < 0 OR workspace_id = ? ORDER BY id",
                         "ii", ws, ws),
                 err, token_row, (struct sink){.cb.token = cb, .arg = arg});
@@ -383,10 +386,7 @@ int sy_store_token_by_hash(sy_store_t *s, const char *hash, sy_store_token_cb cb
                            sy_err_t *err)
 {
     return each(s,
-                prepare(s, err,
-                        "SELECT id, workspace_id, name, role, hash, prefix, created_ms, revoked_ms"
-                        " FROM tokens WHERE hash = ?",
-                        "s", hash),
+                prepare(s, err, "SELECT " TOKEN_COLUMNS " FROM tokens WHERE hash = ?", "s", hash),
                 err, token_row, (struct sink){.cb.token = cb, .arg = arg});
 }
 

@@ -60,19 +60,27 @@ static json_t *flag(const char *dflt)
                      "defaultVariant", dflt);
 }
 
-static bool eval_bool(sy_engine_t *eng, int64_t ws, const char *key, const sy_snapshot_t **keep)
+/* Boolean flag `key` as snapshot `snap` answers it (false for none). */
+static bool snap_bool(const sy_snapshot_t *snap, const char *key)
 {
-    const sy_snapshot_t *snap = sy_engine_snapshot(eng, ws);
     char buf[4096];
     sy_arena_t scratch;
     sy_arena_init_fixed(&scratch, buf, sizeof(buf));
     sy_flag_result_t r;
     sy_flagset_eval(snap->set, key, strlen(key), SY_TYPE_BOOLEAN, NULL, 0, &scratch, &r);
+    return r.has_value && r.value.b;
+}
+
+/* The same from workspace `ws`'s current snapshot; `keep` (optional) keeps the reference. */
+static bool eval_bool(sy_engine_t *eng, int64_t ws, const char *key, const sy_snapshot_t **keep)
+{
+    const sy_snapshot_t *snap = sy_engine_snapshot(eng, ws);
+    bool v = snap_bool(snap, key);
     if (keep)
         *keep = snap;
     else
         sy_snapshot_release(snap);
-    return r.has_value && r.value.b;
+    return v;
 }
 
 static int changes;
@@ -162,12 +170,7 @@ static void a_reader_keeps_its_snapshot_across_a_change(void **state)
     assert_int_equal(now->revision, rev + 1);
     sy_snapshot_release(now);
     /* The old snapshot still evaluates as it did until released (ASan checks the free). */
-    char buf[4096];
-    sy_arena_t scratch;
-    sy_arena_init_fixed(&scratch, buf, sizeof(buf));
-    sy_flag_result_t r;
-    sy_flagset_eval(old->set, "f", 1, SY_TYPE_BOOLEAN, NULL, 0, &scratch, &r);
-    assert_true(r.value.b);
+    assert_true(snap_bool(old, "f"));
     sy_snapshot_release(old);
     sy_engine_on_change(eng, NULL, NULL);
     json_decref(on);
