@@ -2,6 +2,8 @@
 #include "codec/value_json.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int sy_value_from_json(const json_t *j, sy_arena_t *arena, sy_value_t *out)
@@ -135,4 +137,141 @@ json_t *sy_value_to_json(const sy_value_t *v)
         return o;
     }
     }
+}
+
+/* ---- JSON text ------------------------------------------------------------------------ */
+
+void sy_text_init(sy_text_t *t, char *buf, size_t cap)
+{
+    *t = (sy_text_t){.p = buf, .cap = cap};
+}
+
+static bool text_room(sy_text_t *t, size_t n)
+{
+    if (t->failed)
+        return false;
+    if (t->cap - t->len >= n)
+        return true;
+    size_t cap = t->cap ? t->cap * 2 : 256;
+    while (cap - t->len < n)
+        cap *= 2;
+    char *p = t->heap ? realloc(t->p, cap) : malloc(cap);
+    if (!p) {
+        t->failed = true;
+        return false;
+    }
+    if (!t->heap)
+        memcpy(p, t->p, t->len);
+    t->p = p;
+    t->cap = cap;
+    t->heap = true;
+    return true;
+}
+
+void sy_text_put(sy_text_t *t, const char *s, size_t n)
+{
+    if (!text_room(t, n))
+        return;
+    memcpy(t->p + t->len, s, n);
+    t->len += n;
+}
+
+void sy_text_string(sy_text_t *t, const char *s, size_t n)
+{
+    /* Worst case: every byte becomes \u00XX. */
+    if (!text_room(t, n * 6 + 2))
+        return;
+    char *o = t->p + t->len;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch >= 0x20 && ch != '"' && ch != '\\') {
+            *o++ = (char)ch;
+            continue;
+        }
+        *o++ = '\\';
+        switch (ch) {
+        case '"':
+        case '\\':
+            *o++ = (char)ch;
+            break;
+        case '\n':
+            *o++ = 'n';
+            break;
+        case '\r':
+            *o++ = 'r';
+            break;
+        case '\t':
+            *o++ = 't';
+            break;
+        case '\b':
+            *o++ = 'b';
+            break;
+        case '\f':
+            *o++ = 'f';
+            break;
+        default:
+            *o++ = 'u';
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = "0123456789abcdef"[ch >> 4];
+            *o++ = "0123456789abcdef"[ch & 15];
+            break;
+        }
+    }
+    *o++ = '"';
+    t->len = (size_t)(o - t->p);
+}
+
+void sy_text_value(sy_text_t *t, const sy_value_t *v)
+{
+    char num[40];
+    switch (v->type) {
+    case SY_NULL:
+        sy_text_put(t, "null", 4);
+        break;
+    case SY_BOOL:
+        v->b ? sy_text_put(t, "true", 4) : sy_text_put(t, "false", 5);
+        break;
+    case SY_NUM: {
+        size_t n;
+        if (v->n == trunc(v->n) && fabs(v->n) < 9007199254740992.0)
+            n = (size_t)snprintf(num, sizeof(num), "%lld", (long long)v->n);
+        else
+            n = sy_num_format(v->n, num, sizeof(num));
+        sy_text_put(t, num, n);
+        break;
+    }
+    case SY_STR:
+        sy_text_string(t, v->s, v->len);
+        break;
+    case SY_ARR:
+        sy_text_put(t, "[", 1);
+        for (uint32_t i = 0; i < v->len; i++) {
+            if (i)
+                sy_text_put(t, ",", 1);
+            sy_text_value(t, &v->items[i]);
+        }
+        sy_text_put(t, "]", 1);
+        break;
+    default:
+        sy_text_put(t, "{", 1);
+        for (uint32_t i = 0; i < v->len; i++) {
+            const sy_member_t *m = &v->members[i];
+            if (i)
+                sy_text_put(t, ",", 1);
+            sy_text_string(t, m->key, m->klen);
+            sy_text_put(t, ":", 1);
+            sy_text_value(t, &m->val);
+        }
+        sy_text_put(t, "}", 1);
+        break;
+    }
+}
+
+void sy_text_free(sy_text_t *t)
+{
+    if (t->heap)
+        free(t->p);
+    *t = (sy_text_t){0};
 }

@@ -8,6 +8,7 @@
 #ifndef SY_CODEC_VALUE_JSON_H
 #define SY_CODEC_VALUE_JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -33,5 +34,22 @@ json_t *sy_json_loadb(const char *text, size_t len, size_t flags, json_error_t *
 /* A new jansson tree equal to `v` (integral numbers below 2^53 as integers), or NULL when
  * out of memory. Caller owns the reference. */
 json_t *sy_value_to_json(const sy_value_t *v);
+
+/* JSON text written straight from values, without a jansson tree: the hot paths' output
+ * (OFREP answers). Starts in caller memory and moves to the heap when that is full. */
+typedef struct sy_text {
+    char *p;
+    size_t len, cap;
+    bool heap;   /* p was allocated here */
+    bool failed; /* out of memory: the text is incomplete */
+} sy_text_t;
+
+void sy_text_init(sy_text_t *t, char *buf, size_t cap);
+void sy_text_put(sy_text_t *t, const char *s, size_t n);
+/* `s` as a JSON string literal (quotes, and escapes for '"', '\\' and control bytes). */
+void sy_text_string(sy_text_t *t, const char *s, size_t n);
+/* `v` as compact JSON (integral numbers below 2^53 as integers, others shortest). */
+void sy_text_value(sy_text_t *t, const sy_value_t *v);
+void sy_text_free(sy_text_t *t);
 
 #endif

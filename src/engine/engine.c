@@ -50,6 +50,8 @@ struct sy_engine {
     size_t n_tokens, cap_tokens;
     sy_engine_change_cb on_change;
     void *on_change_arg;
+    EVP_MD *sha256;     /* fetched once: a per-call fetch costs more than the hash */
+    EVP_MD_CTX *digest; /* reused by every authentication */
 };
 
 static const char *const role_names[] = {"sdk", "viewer", "editor", "admin"};
@@ -299,6 +301,8 @@ int sy_engine_open(sy_engine_t **out, const sy_engine_opts_t *opts, sy_err_t *er
         return oom(err);
     eng->now_ms = opts->now_ms ? opts->now_ms : real_now_ms;
     eng->fractional = opts->fractional;
+    eng->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    eng->digest = eng->sha256 ? EVP_MD_CTX_new() : NULL;
     int rc = sy_store_open(&eng->store, opts->db, err);
     if (rc < 0)
         goto out_close;
@@ -330,6 +334,8 @@ void sy_engine_close(sy_engine_t *eng)
     }
     free(eng->ws);
     free(eng->tokens);
+    EVP_MD_CTX_free(eng->digest);
+    EVP_MD_free(eng->sha256);
     sy_store_close(eng->store);
     free(eng);
 }
@@ -430,10 +436,12 @@ out:
 
 /* ---- tokens -------------------------------------------------------------------------- */
 
-static void sha256(const char *s, size_t len, unsigned char out[32])
+static void sha256(sy_engine_t *eng, const char *s, size_t len, unsigned char out[32])
 {
     unsigned int n = 32;
-    EVP_Digest(s, len, out, &n, EVP_sha256(), NULL);
+    if (!eng->digest || !EVP_DigestInit_ex2(eng->digest, eng->sha256, NULL) ||
+        !EVP_DigestUpdate(eng->digest, s, len) || !EVP_DigestFinal_ex(eng->digest, out, &n))
+        EVP_Digest(s, len, out, &n, EVP_sha256(), NULL);
 }
 
 static const struct token *cached_token(const sy_engine_t *eng, const unsigned char h[32])
@@ -474,7 +482,7 @@ int sy_engine_authenticate(sy_engine_t *eng, const char *secret, size_t len, sy_
     if (!secret || len == 0 || len >= SY_TOKEN_MAX)
         return -EACCES;
     unsigned char h[32];
-    sha256(secret, len, h);
+    sha256(eng, secret, len, h);
     const struct token *t = cached_token(eng, h);
     if (!t && len == 51 && strncmp(secret, "sy_", 3) == 0) /* only what we could have made */
         t = load_token(eng, h);
@@ -507,7 +515,7 @@ int sy_engine_token_create(sy_engine_t *eng, const sy_principal_t *actor, int64_
         snprintf(secret + 3 + 2 * i, 3, "%02x", raw[i]);
     struct token k = {.workspace = ws, .role = role};
     snprintf(k.name, sizeof(k.name), "%s", name);
-    sha256(secret, strlen(secret), k.hash);
+    sha256(eng, secret, strlen(secret), k.hash);
     char hex[65], prefix[12];
     for (int i = 0; i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", k.hash[i]);

@@ -4,22 +4,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/http.h>
-#include <sys/queue.h>
-
-#include <event2/keyvalq_struct.h>
-
 #include "http/internal.h"
 
 static void not_allowed(struct call *c, const char *allow)
 {
-    evhttp_add_header(evhttp_request_get_output_headers(c->req), "Allow", allow);
+    sy_h1_add_header(c->req, "Allow", allow);
     reply_error(c, 405, "method_not_allowed", "", "allowed here: %s", allow);
 }
 
-static enum evhttp_cmd_type method(const struct call *c)
+static sy_method_t method(const struct call *c)
 {
-    return evhttp_request_get_command(c->req);
+    return sy_h1_method(c->req);
 }
 
 /* ---- /v1/flags ----------------------------------------------------------------------- */
@@ -28,7 +23,7 @@ void sy_api_flags(struct call *c, const char *key)
 {
     sy_err_t err = {0};
     if (!*key) {
-        if (method(c) != EVHTTP_REQ_GET) {
+        if (method(c) != SY_GET) {
             not_allowed(c, "GET");
             return;
         }
@@ -37,7 +32,7 @@ void sy_api_flags(struct call *c, const char *key)
         return;
     }
     switch (method(c)) {
-    case EVHTTP_REQ_GET: {
+    case SY_GET: {
         json_t *def;
         if (!require_role(c, SY_ROLE_VIEWER))
             return;
@@ -48,7 +43,7 @@ void sy_api_flags(struct call *c, const char *key)
         reply_json(c, 200, json_pack("{ssso}", "key", key, "definition", def));
         return;
     }
-    case EVHTTP_REQ_PUT: {
+    case SY_PUT: {
         if (!require_role(c, SY_ROLE_EDITOR))
             return;
         json_t *def = body_object(c);
@@ -64,7 +59,7 @@ void sy_api_flags(struct call *c, const char *key)
         reply_json(c, created ? 201 : 200, json_pack("{ssso}", "key", key, "definition", def));
         return;
     }
-    case EVHTTP_REQ_DELETE:
+    case SY_DELETE:
         if (!require_role(c, SY_ROLE_EDITOR))
             return;
         if (sy_engine_flag_delete(c->eng, &c->who, key, &err) < 0) {
@@ -94,12 +89,12 @@ static json_t *problems_json(const sy_problems_t *p, bool errors)
 
 void sy_api_flagset(struct call *c)
 {
-    if (method(c) == EVHTTP_REQ_GET) {
+    if (method(c) == SY_GET) {
         if (require_role(c, SY_ROLE_VIEWER))
             reply_json(c, 200, sy_engine_flagset_get(c->eng, &c->who));
         return;
     }
-    if (method(c) != EVHTTP_REQ_PUT) {
+    if (method(c) != SY_PUT) {
         not_allowed(c, "GET, PUT");
         return;
     }
@@ -144,7 +139,7 @@ void sy_api_tokens(struct call *c, const char *id)
     if (!require_role(c, SY_ROLE_ADMIN))
         return;
     if (*id) {
-        if (method(c) != EVHTTP_REQ_DELETE) {
+        if (method(c) != SY_DELETE) {
             not_allowed(c, "DELETE");
             return;
         }
@@ -161,7 +156,7 @@ void sy_api_tokens(struct call *c, const char *id)
         reply_json(c, 200, json_pack("{sIsb}", "id", (json_int_t)n, "revoked", 1));
         return;
     }
-    if (method(c) == EVHTTP_REQ_GET) {
+    if (method(c) == SY_GET) {
         json_t *list;
         if (sy_engine_token_list(c->eng, &c->who, &list, &err) < 0) {
             reply_err(c, &err);
@@ -170,7 +165,7 @@ void sy_api_tokens(struct call *c, const char *id)
         reply_json(c, 200, json_pack("{so}", "tokens", list));
         return;
     }
-    if (method(c) != EVHTTP_REQ_POST) {
+    if (method(c) != SY_POST) {
         not_allowed(c, "GET, POST");
         return;
     }
@@ -219,44 +214,40 @@ static bool int_param(struct call *c, const char *name, const char *v, long long
 
 void sy_api_audit(struct call *c)
 {
-    if (method(c) != EVHTTP_REQ_GET) {
+    if (method(c) != SY_GET) {
         not_allowed(c, "GET");
         return;
     }
     if (!require_role(c, SY_ROLE_VIEWER))
         return;
-    struct evkeyvalq q;
-    TAILQ_INIT(&q);
-    if (c->query && evhttp_parse_query_str(c->query, &q) < 0) {
-        reply_error(c, 400, "invalid_input", "", "the query string does not parse");
-        return;
-    }
     sy_store_audit_query_t aq = {.limit = 100};
+    char resource[512], action[512], key[32], val[512];
     long long n = 0;
     bool ok = true;
-    struct evkeyval *kv;
-    TAILQ_FOREACH(kv, &q, next)
-    {
-        if (strcmp(kv->key, "resource") == 0) {
-            aq.resource = kv->value;
-        } else if (strcmp(kv->key, "action") == 0) {
-            aq.action = kv->value;
-        } else if (strcmp(kv->key, "since") == 0) {
-            ok = int_param(c, "since", kv->value, 0, INT64_MAX / 2, &n);
+    int rc;
+    for (const char *q = c->query;
+         ok && (rc = sy_query_next(&q, key, sizeof(key), val, sizeof(val))) != 0;) {
+        if (rc < 0) {
+            reply_error(c, 400, "invalid_input", "",
+                        "the query string does not parse (a bad %%-escape or an over-long part)");
+            ok = false;
+        } else if (strcmp(key, "resource") == 0) {
+            aq.resource = strcpy(resource, val);
+        } else if (strcmp(key, "action") == 0) {
+            aq.action = strcpy(action, val);
+        } else if (strcmp(key, "since") == 0) {
+            ok = int_param(c, "since", val, 0, INT64_MAX / 2, &n);
             aq.since_ms = n;
-        } else if (strcmp(kv->key, "cursor") == 0) {
-            ok = int_param(c, "cursor", kv->value, 1, INT64_MAX / 2, &n);
+        } else if (strcmp(key, "cursor") == 0) {
+            ok = int_param(c, "cursor", val, 1, INT64_MAX / 2, &n);
             aq.before_id = n;
-        } else if (strcmp(kv->key, "limit") == 0) {
-            ok = int_param(c, "limit", kv->value, 1, 1000, &n);
+        } else if (strcmp(key, "limit") == 0) {
+            ok = int_param(c, "limit", val, 1, 1000, &n);
             aq.limit = (int)n;
         } else {
-            reply_error(c, 400, "unknown_field", kv->key, "unknown query parameter \"%.64s\"",
-                        kv->key);
+            reply_error(c, 400, "unknown_field", key, "unknown query parameter \"%.64s\"", key);
             ok = false;
         }
-        if (!ok)
-            break;
     }
     if (ok) {
         sy_err_t err = {0};
@@ -274,5 +265,4 @@ void sy_api_audit(struct call *c)
             reply_json(c, 200, body);
         }
     }
-    evhttp_clear_headers(&q);
 }

@@ -10,26 +10,23 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
-#include <event2/http.h>
 #include <jansson.h>
 
 #include "core/err.h"
 #include "engine/engine.h"
+#include "http/h1.h"
 #include "http/server.h"
 
 struct call {
-    struct evhttp_request *req;
+    sy_h1_req_t *req;
     sy_http_t *http;
     sy_engine_t *eng;
     sy_principal_t who; /* valid once authenticated */
     int status;         /* what was answered, for the log */
     const char *query;  /* raw query string or NULL */
-    bool streaming;     /* answered with an open event stream */
 };
-
-/* Largest request body this server accepts (its option). */
-size_t sy_http_max_body(const sy_http_t *http);
 
 /* Replies `status` with `body` as JSON (takes the reference; NULL means out of memory,
  * answered 500). */
@@ -37,14 +34,16 @@ void reply_json(struct call *c, int status, json_t *body);
 /* Replies {"error":{"code","message","field"}}. */
 void reply_error(struct call *c, int status, const char *code, const char *field, const char *fmt,
                  ...) __attribute__((format(printf, 5, 6)));
+/* Replies `status` with JSON text already written. */
+void reply_bytes(struct call *c, int status, const char *json, size_t len);
+/* Replies `status` with no body (304). */
+void reply_empty(struct call *c, int status);
 /* Replies a filled sy_err_t, its code mapped to a status (-EINVAL 400, -ENOENT 404,
  * -EEXIST 409, -E2BIG 413, -EIO 503, others 500). */
 void reply_err(struct call *c, const sy_err_t *err);
 
-/* The request body as raw bytes: *len and a pointer valid until the reply, or NULL after
- * replying 413 when it is over the limit. */
-const char *body_bytes(struct call *c, size_t *len);
-/* The body parsed as a JSON object (new reference), or NULL after replying 400/413. */
+/* The body parsed as a JSON object (new reference), or NULL after replying 400. (Bodies
+ * over the limit never reach a handler: h1 answers 413.) */
 json_t *body_object(struct call *c);
 /* True when every key of `obj` is in the NULL-terminated `allowed`; otherwise replies 400
  * unknown_field naming the first other key and returns false. */
@@ -57,18 +56,23 @@ bool require_role(struct call *c, sy_role_t min);
 struct sy_streams;
 struct sy_streams *sy_streams_new(struct event_base *base);
 void sy_streams_free(struct sy_streams *s); /* ends every stream; NULL is a no-op */
-/* Ends every stream (shutdown); with `http`, each counts as in flight until written. */
-void sy_streams_end(struct sy_streams *s, sy_http_t *http);
-/* Counts `req` as a request in flight until its reply is written. */
-void sy_http_track(sy_http_t *http, struct evhttp_request *req);
+/* Ends every stream (shutdown). */
+void sy_streams_end(struct sy_streams *s);
 /* The stream key of workspace `ws` (drawn on first use), or NULL when out of memory. */
 const char *sy_streams_key(struct sy_streams *s, int64_t ws);
 /* Tells workspace `ws`'s streams to refetch. */
 void sy_streams_changed(struct sy_streams *s, int64_t ws);
-/* Opens a stream for `key` on the call's request (true), or replies 404 (false). */
-bool sy_streams_open(struct sy_streams *s, struct call *c, const char *key);
+/* Answers the call with the stream for `key`, or with 404. */
+void sy_streams_open(struct sy_streams *s, struct call *c, const char *key);
 /* The server's streams. */
 struct sy_streams *sy_http_streams(const sy_http_t *http);
+
+/* Percent-decodes src[0..len) into dst (NUL-terminated), '+' as a space when `plus`.
+ * Returns the decoded length, -EINVAL for a bad escape, -E2BIG when dst is too small. */
+ssize_t sy_pct_decode(const char *src, size_t len, bool plus, char *dst, size_t cap);
+/* The next key=value of the query string at *q (decoded, '+' as space); *q moves past it.
+ * Returns 1, 0 at the end, or -EINVAL (a bad escape, or a key or value too long). */
+int sy_query_next(const char **q, char *key, size_t kcap, char *val, size_t vcap);
 
 /* Handlers: `rest` is the path after the resource prefix ("" or "/{id}"), percent-decoded
  * into a caller buffer. */

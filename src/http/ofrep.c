@@ -14,44 +14,55 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <event2/buffer.h>
-#include <event2/http.h>
-#include <sys/queue.h>
-
-#include <event2/keyvalq_struct.h>
-
 #include "codec/value_json.h"
 #include "http/internal.h"
 
 #define SCRATCH_BYTES       16384
 #define CONTEXT_STACK_BYTES 16384
 
-static json_t *metadata_json(const sy_value_t *md)
+#define PUT_LIT(t, lit) sy_text_put((t), (lit), sizeof(lit) - 1)
+
+static bool has_metadata(const sy_value_t *md)
 {
-    return md && md->type == SY_OBJ && md->len ? sy_value_to_json(md) : NULL;
+    return md && md->type == SY_OBJ && md->len;
 }
 
 /* One flag's OFREP object. */
-static json_t *result_json(const char *key, size_t klen, const sy_flag_result_t *r)
+static void put_result(sy_text_t *t, const char *key, size_t klen, const sy_flag_result_t *r)
 {
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
-    json_object_set_new(o, "key", json_stringn(key, klen));
+    PUT_LIT(t, "{\"key\":");
+    sy_text_string(t, key, klen);
     if (r->reason == SY_REASON_ERROR) {
-        json_object_set_new(o, "errorCode", json_string(sy_flag_error_name(r->error)));
-        json_object_set_new(o, "errorDetails", json_string(r->message));
+        const char *code = sy_flag_error_name(r->error);
+        PUT_LIT(t, ",\"errorCode\":");
+        sy_text_string(t, code, strlen(code));
+        PUT_LIT(t, ",\"errorDetails\":");
+        sy_text_string(t, r->message, strlen(r->message));
     } else {
-        json_object_set_new(o, "reason", json_string(sy_reason_name(r->reason)));
+        const char *reason = sy_reason_name(r->reason);
+        PUT_LIT(t, ",\"reason\":");
+        sy_text_string(t, reason, strlen(reason));
         if (r->has_value) {
-            json_object_set_new(o, "variant", json_stringn(r->variant, r->variant_len));
-            json_object_set_new(o, "value", sy_value_to_json(&r->value));
+            PUT_LIT(t, ",\"variant\":");
+            sy_text_string(t, r->variant, r->variant_len);
+            PUT_LIT(t, ",\"value\":");
+            sy_text_value(t, &r->value);
         }
     }
-    json_t *md = metadata_json(r->metadata);
-    if (md)
-        json_object_set_new(o, "metadata", md);
-    return o;
+    if (has_metadata(r->metadata)) {
+        PUT_LIT(t, ",\"metadata\":");
+        sy_text_value(t, r->metadata);
+    }
+    PUT_LIT(t, "}");
+}
+
+static void reply_text(struct call *c, int status, sy_text_t *t)
+{
+    if (t->failed)
+        reply_error(c, 500, "out_of_memory", "", "out of memory");
+    else
+        reply_bytes(c, status, t->p, t->len);
+    sy_text_free(t);
 }
 
 /* FNV-1a 64 of the body: the request half of a bulk ETag. */
@@ -66,9 +77,7 @@ static uint64_t fnv1a(const char *p, size_t n)
 void sy_ofrep_evaluate(struct call *c, const char *key)
 {
     size_t len;
-    const char *body = body_bytes(c, &len);
-    if (!body)
-        return;
+    const char *body = sy_h1_body(c->req, &len);
     /* The context: {"context": {...}}; an empty body is an empty context. */
     /* Typical contexts fit a stack buffer; larger bodies get a capped heap arena. */
     char ctx_buf[CONTEXT_STACK_BYTES];
@@ -85,12 +94,21 @@ void sy_ofrep_evaluate(struct call *c, const char *key)
         sy_arena_init(&arena, len * 32 + 65536);
         rc = sy_value_parse(body, len, &arena, &doc, &perr);
     }
+    char out_buf[SCRATCH_BYTES];
+    sy_text_t out;
+    sy_text_init(&out, out_buf, sizeof(out_buf));
     if (rc < 0) {
         sy_arena_free(&arena);
-        json_t *e = json_pack("{ssss}", "errorCode", "INVALID_CONTEXT", "errorDetails", perr.msg);
-        if (e && key)
-            json_object_set_new(e, "key", json_string(key));
-        reply_json(c, 400, e);
+        PUT_LIT(&out, "{");
+        if (key) {
+            PUT_LIT(&out, "\"key\":");
+            sy_text_string(&out, key, strlen(key));
+            PUT_LIT(&out, ",");
+        }
+        PUT_LIT(&out, "\"errorCode\":\"INVALID_CONTEXT\",\"errorDetails\":");
+        sy_text_string(&out, perr.msg, strlen(perr.msg));
+        PUT_LIT(&out, "}");
+        reply_text(c, 400, &out);
         return;
     }
     if (doc.type == SY_OBJ) {
@@ -102,7 +120,7 @@ void sy_ofrep_evaluate(struct call *c, const char *key)
     const sy_snapshot_t *snap = sy_engine_snapshot(c->eng, c->who.workspace);
     if (!snap) {
         sy_arena_free(&arena);
-        reply_json(c, 500, json_pack("{ss}", "errorDetails", "no such workspace"));
+        reply_error(c, 500, "internal", "", "no such workspace");
         return;
     }
     int64_t now_s = sy_engine_now_ms(c->eng) / 1000;
@@ -115,46 +133,47 @@ void sy_ofrep_evaluate(struct call *c, const char *key)
         size_t klen = strlen(key);
         sy_flagset_eval(snap->set, key, klen, SY_TYPE_ANY, ctx, now_s, &scratch, &r);
         int status = r.reason != SY_REASON_ERROR ? 200 : r.error == SY_FLAG_NOT_FOUND ? 404 : 400;
-        reply_json(c, status, result_json(key, klen, &r));
+        put_result(&out, key, klen, &r);
+        reply_text(c, status, &out);
     } else {
         char etag[64];
         snprintf(etag, sizeof(etag), "\"%" PRId64 "-%" PRId64 "-%016" PRIx64 "\"", snap->workspace,
                  snap->revision, fnv1a(body, len));
-        struct evkeyvalq *out = evhttp_request_get_output_headers(c->req);
-        const char *inm =
-            evhttp_find_header(evhttp_request_get_input_headers(c->req), "If-None-Match");
-        evhttp_add_header(out, "ETag", etag);
+        const char *inm = sy_h1_header(c->req, "If-None-Match");
+        sy_h1_add_header(c->req, "ETag", etag);
         if (inm && strcmp(inm, etag) == 0) {
-            c->status = 304;
-            evhttp_send_reply(c->req, 304, "Not Modified", NULL);
+            reply_empty(c, 304);
         } else {
-            json_t *flags = json_array();
+            PUT_LIT(&out, "{\"flags\":[");
             size_t n = sy_flagset_count(snap->set);
-            for (size_t i = 0; flags && i < n; i++) {
+            sy_arena_mark_t clean = sy_arena_mark(&scratch);
+            for (size_t i = 0; i < n; i++) {
                 size_t klen;
                 const char *k = sy_flagset_key(snap->set, i, &klen);
+                sy_arena_rewind(&scratch, clean); /* each result is written before the next */
                 sy_flagset_eval(snap->set, k, klen, SY_TYPE_ANY, ctx, now_s, &scratch, &r);
-                json_array_append_new(flags, result_json(k, klen, &r));
+                if (i)
+                    PUT_LIT(&out, ",");
+                put_result(&out, k, klen, &r);
             }
-            json_t *bodyj = json_pack("{so}", "flags", flags);
+            PUT_LIT(&out, "]");
             const char *skey = sy_streams_key(sy_http_streams(c->http), snap->workspace);
-            /* The Host header keeps the port (evhttp_request_get_host drops it). */
-            const char *host = evhttp_find_header(evhttp_request_get_input_headers(c->req), "Host");
-            if (!host)
-                host = evhttp_request_get_host(c->req);
-            if (bodyj && skey && host) {
+            /* Streams are where this request came: its Host (HTTP/1.0 may have none). */
+            const char *host = sy_h1_header(c->req, "Host");
+            if (skey && host) {
                 char url[512];
                 snprintf(url, sizeof(url), "http://%s/ofrep/v1/events/%s", host, skey);
-                json_object_set_new(
-                    bodyj, "eventStreams",
-                    json_pack("[{sssssi}]", "type", "sse", "url", url, "inactivityDelaySec", 120));
+                PUT_LIT(&out, ",\"eventStreams\":[{\"type\":\"sse\",\"url\":");
+                sy_text_string(&out, url, strlen(url));
+                PUT_LIT(&out, ",\"inactivityDelaySec\":120}]");
             }
-            json_t *md = metadata_json(sy_flagset_metadata(snap->set));
-            if (bodyj && md)
-                json_object_set_new(bodyj, "metadata", md);
-            else
-                json_decref(md);
-            reply_json(c, 200, bodyj);
+            const sy_value_t *md = sy_flagset_metadata(snap->set);
+            if (has_metadata(md)) {
+                PUT_LIT(&out, ",\"metadata\":");
+                sy_text_value(&out, md);
+            }
+            PUT_LIT(&out, "}");
+            reply_text(c, 200, &out);
         }
     }
     sy_snapshot_release(snap);

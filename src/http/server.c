@@ -8,32 +8,17 @@
 #include <string.h>
 #include <time.h>
 
-#include <event2/buffer.h>
-#include <event2/http.h>
-#include <sys/queue.h>
-
-#include <event2/keyvalq_struct.h>
-#include <event2/util.h>
-
 #include "codec/value_json.h"
 #include "http/internal.h"
 
 struct sy_http {
     struct event_base *base;
-    struct evhttp *evh;
-    struct evhttp_bound_socket *sock;
+    sy_h1_server_t *h1;
     sy_engine_t *eng;
     sy_http_opts_t opts;
-    int port;
     struct sy_streams *streams;
     struct bucket *buckets; /* per token id: the rate limit's token bucket */
     size_t n_buckets;
-    /* draining */
-    int inflight;
-    bool draining;
-    void (*done)(void *arg);
-    void *done_arg;
-    struct event *grace;
 };
 
 struct bucket {
@@ -44,11 +29,6 @@ struct bucket {
 struct sy_streams *sy_http_streams(const sy_http_t *http)
 {
     return http->streams;
-}
-
-size_t sy_http_max_body(const sy_http_t *http)
-{
-    return http->opts.max_body;
 }
 
 /* ---- logging ------------------------------------------------------------------------- */
@@ -107,52 +87,20 @@ void sy_log(sy_log_format_t fmt, const char *event, ...)
 
 /* ---- replies ------------------------------------------------------------------------- */
 
-static const char *reason_phrase(int status)
-{
-    switch (status) {
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 204:
-        return "No Content";
-    case 304:
-        return "Not Modified";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 409:
-        return "Conflict";
-    case 413:
-        return "Payload Too Large";
-    case 429:
-        return "Too Many Requests";
-    case 503:
-        return "Service Unavailable";
-    default:
-        return status >= 500 ? "Internal Server Error" : "Error";
-    }
-}
-
 static void reply_raw(struct call *c, int status, const char *type, const char *body, size_t len)
 {
-    struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
-    if (type)
-        evhttp_add_header(h, "Content-Type", type);
-    struct evbuffer *buf = evbuffer_new();
-    if (buf && len)
-        evbuffer_add(buf, body, len);
     c->status = status;
-    evhttp_send_reply(c->req, status, reason_phrase(status), buf);
-    if (buf)
-        evbuffer_free(buf);
+    sy_h1_reply(c->req, status, type, body, len);
+}
+
+void reply_bytes(struct call *c, int status, const char *json, size_t len)
+{
+    reply_raw(c, status, "application/json", json, len);
+}
+
+void reply_empty(struct call *c, int status)
+{
+    reply_raw(c, status, NULL, NULL, 0);
 }
 
 void reply_json(struct call *c, int status, json_t *body)
@@ -217,25 +165,10 @@ void reply_err(struct call *c, const sy_err_t *err)
     reply_error(c, status, sy_err_name(err->code), err->field, "%s", err->msg);
 }
 
-const char *body_bytes(struct call *c, size_t *len)
-{
-    struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
-    size_t n = evbuffer_get_length(in);
-    if (n > c->http->opts.max_body) {
-        reply_error(c, 413, "too_large", "", "the request body is over %zu bytes",
-                    c->http->opts.max_body);
-        return NULL;
-    }
-    *len = n;
-    return n ? (const char *)evbuffer_pullup(in, -1) : "";
-}
-
 json_t *body_object(struct call *c)
 {
     size_t len;
-    const char *p = body_bytes(c, &len);
-    if (!p)
-        return NULL;
+    const char *p = sy_h1_body(c->req, &len);
     json_error_t je;
     json_t *j = sy_json_loadb(p, len, 0, &je);
     if (!j) {
@@ -319,7 +252,7 @@ static bool within_rate(struct call *c)
     if (wait > 86400)
         wait = 86400; /* a very low rate still says something a client can act on */
     snprintf(after, sizeof(after), "%lld", (long long)wait + 1);
-    evhttp_add_header(evhttp_request_get_output_headers(c->req), "Retry-After", after);
+    sy_h1_add_header(c->req, "Retry-After", after);
     reply_error(c, 429, "rate_limited", "", "token \"%s\" is over %g requests per second",
                 c->who.name, rate);
     return false;
@@ -328,50 +261,26 @@ static bool within_rate(struct call *c)
 /* The presented secret: "Authorization: Bearer X" or "X-API-Key: X". */
 static bool authenticate(struct call *c)
 {
-    struct evkeyvalq *h = evhttp_request_get_input_headers(c->req);
-    const char *auth = evhttp_find_header(h, "Authorization");
+    const char *auth = sy_h1_header(c->req, "Authorization");
     const char *secret = NULL;
     if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
         secret = auth + 7;
     else if (!auth)
-        secret = evhttp_find_header(h, "X-API-Key");
+        secret = sy_h1_header(c->req, "X-API-Key");
     while (secret && *secret == ' ')
         secret++;
     if (secret && sy_engine_authenticate(c->eng, secret, strlen(secret), &c->who) == 0)
         return within_rate(c);
-    evhttp_add_header(evhttp_request_get_output_headers(c->req), "WWW-Authenticate",
-                      "Bearer realm=\"switchyard\"");
+    sy_h1_add_header(c->req, "WWW-Authenticate", "Bearer realm=\"switchyard\"");
     reply_error(c, 401, "unauthorized", "",
                 secret ? "unknown or revoked token"
                        : "missing bearer token (Authorization: Bearer ...)");
     return false;
 }
 
-static bool method_is(struct call *c, enum evhttp_cmd_type m)
+static bool method_is(struct call *c, sy_method_t m)
 {
-    return evhttp_request_get_command(c->req) == m;
-}
-
-static const char *method_name(enum evhttp_cmd_type m)
-{
-    switch (m) {
-    case EVHTTP_REQ_GET:
-        return "GET";
-    case EVHTTP_REQ_POST:
-        return "POST";
-    case EVHTTP_REQ_PUT:
-        return "PUT";
-    case EVHTTP_REQ_DELETE:
-        return "DELETE";
-    case EVHTTP_REQ_HEAD:
-        return "HEAD";
-    case EVHTTP_REQ_PATCH:
-        return "PATCH";
-    case EVHTTP_REQ_OPTIONS:
-        return "OPTIONS";
-    default:
-        return "OTHER";
-    }
+    return sy_h1_method(c->req) == m;
 }
 
 /* If `path` is `prefix` or `prefix/rest`, the percent-decoded rest into `rest` ("" for
@@ -384,15 +293,9 @@ static bool route(const char *path, const char *prefix, char *rest, size_t cap, 
     rest[0] = '\0';
     if (!path[n] || !path[n + 1])
         return true;
-    size_t len;
-    char *dec = evhttp_uridecode(path + n + 1, 0, &len);
-    if (!dec || len >= cap || memchr(dec, '\0', len) || strchr(dec, '/')) {
+    ssize_t len = sy_pct_decode(path + n + 1, strlen(path + n + 1), false, rest, cap);
+    if (len < 0 || memchr(rest, '\0', (size_t)len) || strchr(rest, '/'))
         *bad = true;
-        free(dec);
-        return true;
-    }
-    memcpy(rest, dec, len + 1);
-    free(dec);
     return true;
 }
 
@@ -413,12 +316,12 @@ static void dispatch(struct call *c, const char *path)
         return;
     }
     if (route(path, "/ofrep/v1/events", rest, sizeof(rest), &bad) && !bad && *rest) {
-        if (!method_is(c, EVHTTP_REQ_GET)) {
-            evhttp_add_header(evhttp_request_get_output_headers(c->req), "Allow", "GET");
+        if (!method_is(c, SY_GET)) {
+            sy_h1_add_header(c->req, "Allow", "GET");
             reply_error(c, 405, "method_not_allowed", "", "event streams take GET");
             return;
         }
-        c->streaming = sy_streams_open(c->http->streams, c, rest);
+        sy_streams_open(c->http->streams, c, rest);
         return;
     }
     bool ofrep_bulk = strcmp(path, "/ofrep/v1/evaluate/flags") == 0 ||
@@ -438,8 +341,8 @@ static void dispatch(struct call *c, const char *path)
     if (!authenticate(c))
         return;
     if (ofrep_bulk || strncmp(path, "/ofrep/", 7) == 0) {
-        if (!method_is(c, EVHTTP_REQ_POST)) {
-            evhttp_add_header(evhttp_request_get_output_headers(c->req), "Allow", "POST");
+        if (!method_is(c, SY_POST)) {
+            sy_h1_add_header(c->req, "Allow", "POST");
             reply_error(c, 405, "method_not_allowed", "", "OFREP evaluation takes POST");
             return;
         }
@@ -455,51 +358,23 @@ static void dispatch(struct call *c, const char *path)
     }
 }
 
-static void on_complete(struct evhttp_request *req, void *arg)
-{
-    (void)req;
-    sy_http_t *http = arg;
-    http->inflight--;
-    if (http->draining && http->inflight == 0 && http->done) {
-        void (*done)(void *) = http->done;
-        http->done = NULL;
-        done(http->done_arg);
-    }
-}
-
-void sy_http_track(sy_http_t *http, struct evhttp_request *req)
-{
-    http->inflight++;
-    evhttp_request_set_on_complete_cb(req, on_complete, http);
-}
-
-static void on_request(struct evhttp_request *req, void *arg)
+static void on_request(sy_h1_req_t *req, void *arg)
 {
     sy_http_t *http = arg;
     struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    struct call c = {.req = req, .http = http, .eng = http->eng};
-    sy_http_track(http, req);
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-    c.query = uri ? evhttp_uri_get_query(uri) : NULL;
-    if (!path || !*path)
-        path = "/";
+    if (!http->opts.quiet)
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct call c = {.req = req, .http = http, .eng = http->eng, .query = sy_h1_query(req)};
+    const char *path = sy_h1_path(req);
     dispatch(&c, path);
-    if (c.streaming) {
-        /* Streams are ended by the server, not counted as requests in flight. */
-        evhttp_request_set_on_complete_cb(req, NULL, NULL);
-        http->inflight--;
-    }
     if (!http->opts.quiet) {
         clock_gettime(CLOCK_MONOTONIC, &t1);
         char status[8], us[24];
         snprintf(status, sizeof(status), "%d", c.status);
         snprintf(us, sizeof(us), "%lld",
                  (long long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
-        sy_log(http->opts.log, "request", "method", method_name(evhttp_request_get_command(req)),
-               "path", path, "status", status, "us", us, "actor", c.who.name[0] ? c.who.name : "-",
-               NULL);
+        sy_log(http->opts.log, "request", "method", sy_h1_method_name(req), "path", path, "status",
+               status, "us", us, "actor", c.who.name[0] ? c.who.name : "-", NULL);
     }
 }
 
@@ -549,90 +424,99 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
     http->base = base;
     http->eng = eng;
     http->opts = *opts;
-    http->evh = evhttp_new(base);
-    if (!http->evh) {
-        free(http);
-        return sy_err_set(err, -ENOMEM, NULL, "out of memory");
-    }
-    /* libevent refuses bodies past its own limit with an HTML page; keep it well above
-     * ours so that what clients see over our limit is our JSON 413. */
-    evhttp_set_max_body_size(http->evh, (ev_ssize_t)(opts->max_body * 2 + 65536));
-    evhttp_set_max_headers_size(http->evh, 64 * 1024);
-    evhttp_set_timeout(http->evh, opts->timeout_s > 0 ? opts->timeout_s : 60);
-    evhttp_set_allowed_methods(http->evh, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-                                              EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
-    evhttp_set_gencb(http->evh, on_request, http);
     http->streams = sy_streams_new(base);
     if (!http->streams) {
-        evhttp_free(http->evh);
         free(http);
         return sy_err_set(err, -ENOMEM, NULL, "out of memory");
     }
-    sy_engine_on_change(eng, on_change, http);
-    http->sock = evhttp_bind_socket_with_handle(http->evh, host, (ev_uint16_t)port);
-    if (!http->sock) {
-        sy_engine_on_change(eng, NULL, NULL);
+    sy_h1_opts_t h1 = {.max_body = opts->max_body,
+                       .max_head = 64 * 1024,
+                       .idle_s = opts->timeout_s > 0 ? opts->timeout_s : 60,
+                       .name = "switchyard"};
+    int rc = sy_h1_listen(&http->h1, base, host, port, &h1, on_request, http);
+    if (rc < 0) {
         sy_streams_free(http->streams);
-        evhttp_free(http->evh);
         free(http);
-        return sy_err_set(err, -EADDRINUSE, "listen", "cannot listen on %s", opts->listen);
+        if (rc == -EINVAL)
+            return sy_err_set(err, rc, "listen", "cannot resolve the address of %s", opts->listen);
+        return sy_err_set(err, rc, "listen", "cannot listen on %s: %s", opts->listen,
+                          strerror(-rc));
     }
-    struct sockaddr_storage ss;
-    ev_socklen_t sl = sizeof(ss);
-    evutil_socket_t fd = evhttp_bound_socket_get_fd(http->sock);
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-        http->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                                    : ((struct sockaddr_in *)&ss)->sin_port);
+    sy_engine_on_change(eng, on_change, http);
     *out = http;
     return 0;
 }
 
 int sy_http_port(const sy_http_t *http)
 {
-    return http->port;
-}
-
-static void grace_over(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    sy_http_t *http = arg;
-    if (http->done) {
-        void (*done)(void *) = http->done;
-        http->done = NULL;
-        done(http->done_arg);
-    }
+    return sy_h1_port(http->h1);
 }
 
 void sy_http_drain(sy_http_t *http, int grace_s, void (*done)(void *arg), void *arg)
 {
-    if (http->sock) {
-        evhttp_del_accept_socket(http->evh, http->sock);
-        http->sock = NULL;
-    }
-    http->draining = true;
-    sy_streams_end(http->streams, http);
-    http->done = done;
-    http->done_arg = arg;
-    if (http->inflight == 0) {
-        http->done = NULL;
-        done(arg);
-        return;
-    }
-    http->grace = evtimer_new(http->base, grace_over, http);
-    if (http->grace)
-        evtimer_add(http->grace, &(struct timeval){.tv_sec = grace_s});
+    sy_streams_end(http->streams);
+    sy_h1_drain(http->h1, grace_s, done, arg);
 }
 
 void sy_http_free(sy_http_t *http)
 {
     if (!http)
         return;
-    if (http->grace)
-        event_free(http->grace);
     sy_engine_on_change(http->eng, NULL, NULL);
     sy_streams_free(http->streams);
-    evhttp_free(http->evh);
+    sy_h1_free(http->h1);
     free(http->buckets);
     free(http);
+}
+
+/* ---- URLs ---------------------------------------------------------------------------- */
+
+static int hex_digit(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    ch = (char)(ch | 0x20);
+    return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+ssize_t sy_pct_decode(const char *src, size_t len, bool plus, char *dst, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = src[i];
+        if (ch == '%') {
+            int hi = i + 2 < len ? hex_digit(src[i + 1]) : -1;
+            int lo = hi >= 0 ? hex_digit(src[i + 2]) : -1;
+            if (lo < 0)
+                return -EINVAL;
+            ch = (char)(hi * 16 + lo);
+            i += 2;
+        } else if (plus && ch == '+') {
+            ch = ' ';
+        }
+        if (o + 1 >= cap)
+            return -E2BIG;
+        dst[o++] = ch;
+    }
+    if (o >= cap)
+        return -E2BIG;
+    dst[o] = '\0';
+    return (ssize_t)o;
+}
+
+int sy_query_next(const char **q, char *key, size_t kcap, char *val, size_t vcap)
+{
+    const char *p = *q;
+    while (p && *p == '&')
+        p++;
+    if (!p || !*p)
+        return 0;
+    size_t n = strcspn(p, "&");
+    const char *eq = memchr(p, '=', n);
+    size_t kl = eq ? (size_t)(eq - p) : n;
+    if (sy_pct_decode(p, kl, true, key, kcap) < 0 ||
+        sy_pct_decode(eq ? eq + 1 : "", eq ? n - kl - 1 : 0, true, val, vcap) < 0)
+        return -EINVAL;
+    *q = p + n;
+    return 1;
 }

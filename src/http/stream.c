@@ -16,17 +16,14 @@
 #include <sys/queue.h>
 #include <sys/random.h>
 
-#include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 
 #include "http/internal.h"
 
 #define KEEPALIVE_S 25
 
 struct stream {
-    struct evhttp_request *req;
+    sy_h1_req_t *req;
     int64_t ws;
     struct sy_streams *all;
     struct stream *next;
@@ -45,18 +42,12 @@ struct sy_streams {
     struct event *keepalive;
 };
 
+/* A failed send only marks the connection; its `closed` comes later from the loop. */
 static void send_all(struct sy_streams *s, int64_t ws, bool any, const char *text)
 {
-    for (struct stream *st = s->open; st; st = st->next) {
-        if (!any && st->ws != ws)
-            continue;
-        struct evbuffer *b = evbuffer_new();
-        if (!b)
-            continue;
-        evbuffer_add(b, text, strlen(text));
-        evhttp_send_reply_chunk(st->req, b);
-        evbuffer_free(b);
-    }
+    for (struct stream *st = s->open; st; st = st->next)
+        if (any || st->ws == ws)
+            sy_h1_stream_send(st->req, text, strlen(text));
 }
 
 static void keepalive(evutil_socket_t fd, short what, void *arg)
@@ -91,17 +82,13 @@ static void unlink_stream(struct stream *st)
         }
 }
 
-/* Ends every stream (a clean shutdown): each client sees the end of its response, and
- * `http` counts each as a request in flight until that end is written. */
-void sy_streams_end(struct sy_streams *s, sy_http_t *http)
+/* Ends every stream (a clean shutdown): each client sees the end of its response. */
+void sy_streams_end(struct sy_streams *s)
 {
     while (s->open) {
         struct stream *st = s->open;
         s->open = st->next;
-        evhttp_connection_set_closecb(evhttp_request_get_connection(st->req), NULL, NULL);
-        if (http)
-            sy_http_track(http, st->req);
-        evhttp_send_reply_end(st->req);
+        sy_h1_stream_end(st->req);
         free(st);
     }
 }
@@ -110,7 +97,7 @@ void sy_streams_free(struct sy_streams *s)
 {
     if (!s)
         return;
-    sy_streams_end(s, NULL);
+    sy_streams_end(s);
     event_free(s->keepalive);
     free(s->keys);
     free(s);
@@ -144,18 +131,15 @@ void sy_streams_changed(struct sy_streams *s, int64_t ws)
     send_all(s, ws, false, "data: {\"type\":\"refetchEvaluation\"}\n\n");
 }
 
-/* The client went away (or timed out). libevent has detached the request from its
- * connection and leaves it to us: ending it frees it. */
-static void closed(struct evhttp_connection *conn, void *arg)
+/* The client went away; its request is gone with it. */
+static void closed(void *arg)
 {
-    (void)conn;
     struct stream *st = arg;
     unlink_stream(st);
-    evhttp_send_reply_end(st->req);
     free(st);
 }
 
-bool sy_streams_open(struct sy_streams *s, struct call *c, const char *key)
+void sy_streams_open(struct sy_streams *s, struct call *c, const char *key)
 {
     int64_t ws = -1;
     for (size_t i = 0; i < s->n_keys; i++)
@@ -163,26 +147,18 @@ bool sy_streams_open(struct sy_streams *s, struct call *c, const char *key)
             ws = s->keys[i].ws;
     if (ws < 0) {
         reply_error(c, 404, "not_found", "", "no such event stream (streams change on restart)");
-        return false;
+        return;
     }
     struct stream *st = calloc(1, sizeof(*st));
     if (!st) {
         reply_error(c, 500, "out_of_memory", "", "out of memory");
-        return false;
+        return;
     }
     *st = (struct stream){.req = c->req, .ws = ws, .all = s, .next = s->open};
     s->open = st;
-    struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
-    evhttp_add_header(h, "Content-Type", "text/event-stream");
-    evhttp_add_header(h, "Cache-Control", "no-cache");
+    sy_h1_add_header(c->req, "Cache-Control", "no-cache");
     c->status = 200;
-    evhttp_send_reply_start(c->req, 200, "OK");
-    evhttp_connection_set_closecb(evhttp_request_get_connection(c->req), closed, st);
-    struct evbuffer *b = evbuffer_new();
-    if (b) {
-        evbuffer_add_printf(b, ": switchyard flag changes\nretry: 2000\n\n");
-        evhttp_send_reply_chunk(c->req, b);
-        evbuffer_free(b);
-    }
-    return true;
+    sy_h1_stream_start(c->req, 200, "text/event-stream", closed, st);
+    static const char hello[] = ": switchyard flag changes\nretry: 2000\n\n";
+    sy_h1_stream_send(c->req, hello, sizeof(hello) - 1);
 }

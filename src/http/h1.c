@@ -1,0 +1,900 @@
+/* h1.c - connections of switchyard's HTTP/1.1 server; see h1.h.
+ *
+ * A connection reads into one buffer that requests are parsed in place from, answers into
+ * one output buffer, and writes it with one send() once every request already received
+ * (pipelined ones included) is answered. The read event is level-triggered and
+ * persistent, so a keep-alive request changes no event: one recv(), one send().
+ *
+ * Memory safety rule: nothing reachable from a handler or a stream owner's call frees a
+ * connection. Failures only mark it `broken`; it is freed from its own event callbacks,
+ * or by an asynchronous reply once the request is finished.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http/h1.h"
+
+#define READ_ROOM      4096          /* least free room before a read */
+#define FIRST_BUFFER   16384         /* a connection's first input buffer */
+#define EXTRA_HEADERS  2048          /* a reply's own headers */
+#define STREAM_BACKLOG (1024 * 1024) /* unsent stream bytes before a reader is dropped */
+#define LINGER_S       2             /* reading and dropping after our last byte */
+
+enum conn_state {
+    C_HEAD,    /* reading a request head (or idle between requests) */
+    C_BODY,    /* reading a request body */
+    C_PENDING, /* the handler has the request and has not answered */
+    C_STREAM,  /* answering with a stream */
+    C_CLOSING, /* answered; writing out the rest, then lingering, then closed */
+};
+
+struct sy_h1_req {
+    struct conn *conn;
+    sy_h1_head_t head;
+    const char *body;
+    size_t body_len;
+    size_t extra_len;
+    char extra[EXTRA_HEADERS];
+};
+
+struct conn {
+    sy_h1_server_t *srv;
+    struct conn *prev, *next;
+    int fd;
+    struct event *rev, *wev;
+    enum conn_state state;
+    char *in;
+    size_t in_len, in_cap;
+    size_t start;    /* where the current request begins in `in` */
+    size_t scanned;  /* how far its head was searched (relative to start) */
+    size_t body_off; /* where its body begins */
+    size_t end;      /* where it ends (once read) */
+    sy_h1_dechunk_t ck;
+    char *out;
+    size_t out_off, out_len, out_cap;
+    bool keep_alive; /* after the current request */
+    bool in_handler;
+    bool broken;  /* the socket failed: close at the next chance */
+    bool writing; /* wev is added */
+    bool lingering;
+    void (*closed)(void *arg); /* a stream's owner */
+    void *closed_arg;
+    sy_h1_req_t req;
+};
+
+struct sy_h1_server {
+    struct event_base *base;
+    int fd;
+    int port;
+    struct event *accept_ev, *accept_retry;
+    sy_h1_opts_t opts;
+    sy_h1_handler_fn handler;
+    void *arg;
+    struct conn *conns;
+    size_t n_conns;
+    bool draining;
+    void (*done)(void *arg);
+    void *done_arg;
+    struct event *grace;
+    time_t date_s;
+    char date[40]; /* "Date: ...\r\n" */
+};
+
+static void process(struct conn *c);
+static void flush(struct conn *c);
+
+/* ---- reply text ---------------------------------------------------------------------- */
+
+const char *sy_h1_reason(int status)
+{
+    switch (status) {
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "";
+    }
+}
+
+/* Room for `n` more output bytes. */
+static bool out_room(struct conn *c, size_t n)
+{
+    if (c->out_cap - c->out_len >= n)
+        return true;
+    if (c->out_off) { /* written bytes are dead: drop them first */
+        memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+        c->out_len -= c->out_off;
+        c->out_off = 0;
+        if (c->out_cap - c->out_len >= n)
+            return true;
+    }
+    size_t cap = c->out_cap ? c->out_cap : 4096;
+    while (cap - c->out_len < n)
+        cap *= 2;
+    char *p = realloc(c->out, cap);
+    if (!p)
+        return false;
+    c->out = p;
+    c->out_cap = cap;
+    return true;
+}
+
+static void put(struct conn *c, const char *s, size_t n)
+{
+    memcpy(c->out + c->out_len, s, n);
+    c->out_len += n;
+}
+
+#define PUTS(c, lit) put((c), (lit), sizeof(lit) - 1)
+
+static void put_uint(struct conn *c, uint64_t v, int base)
+{
+    char tmp[24];
+    size_t i = sizeof(tmp);
+    do {
+        tmp[--i] = "0123456789abcdef"[v % (uint64_t)base];
+        v /= (uint64_t)base;
+    } while (v);
+    put(c, tmp + i, sizeof(tmp) - i);
+}
+
+static const char *date_line(sy_h1_server_t *srv)
+{
+    struct timeval tv;
+    event_base_gettimeofday_cached(srv->base, &tv);
+    if (tv.tv_sec != srv->date_s) {
+        struct tm tm;
+        time_t t = tv.tv_sec;
+        gmtime_r(&t, &tm);
+        strftime(srv->date, sizeof(srv->date), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+        srv->date_s = tv.tv_sec;
+    }
+    return srv->date;
+}
+
+/* The status line and headers. `len` < 0: a stream. False when out of memory. */
+static bool put_head(struct conn *c, int status, const char *type, int64_t len)
+{
+    sy_h1_server_t *srv = c->srv;
+    const char *reason = sy_h1_reason(status);
+    const char *date = date_line(srv);
+    size_t tlen = type ? strlen(type) : 0;
+    size_t nlen = srv->opts.name ? strlen(srv->opts.name) : 0;
+    if (!out_room(c, 192 + strlen(reason) + strlen(date) + tlen + nlen + c->req.extra_len))
+        return false;
+    PUTS(c, "HTTP/1.1 ");
+    put_uint(c, (uint64_t)status, 10);
+    PUTS(c, " ");
+    put(c, reason, strlen(reason));
+    PUTS(c, "\r\n");
+    if (nlen) {
+        PUTS(c, "Server: ");
+        put(c, srv->opts.name, nlen);
+        PUTS(c, "\r\n");
+    }
+    put(c, date, strlen(date));
+    if (type) {
+        PUTS(c, "Content-Type: ");
+        put(c, type, tlen);
+        PUTS(c, "\r\n");
+    }
+    if (len >= 0 && status != 204 && status != 304) {
+        PUTS(c, "Content-Length: ");
+        put_uint(c, (uint64_t)len, 10);
+        PUTS(c, "\r\n");
+    } else if (len < 0 && c->req.head.minor >= 1) {
+        PUTS(c, "Transfer-Encoding: chunked\r\n");
+    }
+    if (!c->keep_alive)
+        PUTS(c, "Connection: close\r\n");
+    else if (c->req.head.minor == 0)
+        PUTS(c, "Connection: keep-alive\r\n");
+    put(c, c->req.extra, c->req.extra_len);
+    PUTS(c, "\r\n");
+    return true;
+}
+
+/* ---- connection life ----------------------------------------------------------------- */
+
+static void server_maybe_done(sy_h1_server_t *srv)
+{
+    if (srv->draining && srv->n_conns == 0 && srv->done) {
+        void (*done)(void *) = srv->done;
+        srv->done = NULL;
+        done(srv->done_arg);
+    }
+}
+
+static void conn_free(struct conn *c)
+{
+    sy_h1_server_t *srv = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv->n_conns--;
+    if (c->rev)
+        event_free(c->rev);
+    if (c->wev)
+        event_free(c->wev);
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c->in);
+    free(c->out);
+    free(c);
+}
+
+/* Closes from an event callback (or anywhere no caller holds the request). */
+static void conn_close(struct conn *c)
+{
+    sy_h1_server_t *srv = c->srv;
+    if (c->state == C_STREAM && c->closed) {
+        void (*closed)(void *) = c->closed;
+        c->closed = NULL;
+        closed(c->closed_arg);
+    }
+    conn_free(c);
+    server_maybe_done(srv);
+}
+
+static const struct timeval *idle_tv(const struct conn *c, struct timeval *tv)
+{
+    *tv = (struct timeval){.tv_sec = c->srv->opts.idle_s};
+    return tv;
+}
+
+/* All written and nothing more to say: stop writing, and read what is left to read for a
+ * moment, so that the peer sees our last bytes before the connection closes (closing on
+ * unread input would reset it). */
+static void start_linger(struct conn *c)
+{
+    c->lingering = true;
+    shutdown(c->fd, SHUT_WR);
+    event_del(c->rev);
+    event_add(c->rev, &(struct timeval){.tv_sec = LINGER_S});
+}
+
+static void flush(struct conn *c)
+{
+    while (c->out_off < c->out_len && !c->broken) {
+        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+        if (n > 0) {
+            c->out_off += (size_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (!c->writing) {
+                struct timeval tv;
+                event_add(c->wev, idle_tv(c, &tv));
+                c->writing = true;
+            }
+            return;
+        } else {
+            c->broken = true;
+        }
+    }
+    c->out_off = c->out_len = 0;
+    if (c->writing) {
+        event_del(c->wev);
+        c->writing = false;
+    }
+    if (c->state == C_CLOSING && !c->broken && !c->lingering && !c->in_handler)
+        start_linger(c);
+}
+
+/* After an event: frees the connection if it failed or is done. */
+static void settle(struct conn *c)
+{
+    if (c->broken && !c->in_handler && c->state != C_PENDING)
+        conn_close(c);
+}
+
+static void on_write(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    struct conn *c = arg;
+    if (what & EV_TIMEOUT) { /* the client stopped reading */
+        c->broken = true;
+        settle(c);
+        return;
+    }
+    flush(c);
+    settle(c);
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    if (c->broken) { /* a stream or a write failed earlier */
+        conn_close(c);
+        return;
+    }
+    if (c->lingering || c->state == C_STREAM || c->state == C_CLOSING) {
+        /* Nothing more is read as requests: drop it, and notice the end. */
+        char sink[4096];
+        if (what & EV_TIMEOUT) {
+            conn_close(c);
+            return;
+        }
+        ssize_t n = recv(fd, sink, sizeof(sink), 0);
+        if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
+            return;
+        if (n == 0 && c->state == C_CLOSING && !c->lingering)
+            event_del(c->rev); /* the client has stopped sending; finish writing to it */
+        else
+            conn_close(c);
+        return;
+    }
+    if (what & EV_TIMEOUT) { /* idle, or a request stalled half-way */
+        conn_close(c);
+        return;
+    }
+    if (c->in_cap - c->in_len < READ_ROOM) {
+        size_t cap = c->in_cap ? c->in_cap * 2 : FIRST_BUFFER;
+        char *p = realloc(c->in, cap);
+        if (!p) {
+            conn_close(c);
+            return;
+        }
+        c->in = p;
+        c->in_cap = cap;
+    }
+    ssize_t n = recv(fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (n <= 0) {
+        conn_close(c);
+        return;
+    }
+    c->in_len += (size_t)n;
+    process(c);
+    settle(c);
+}
+
+/* ---- requests ------------------------------------------------------------------------ */
+
+/* An error from this layer: the API's JSON error shape, and the connection closes. */
+static void fail_request(struct conn *c, int status, const char *code, const char *message)
+{
+    char body[256];
+    int n =
+        snprintf(body, sizeof(body),
+                 "{\"error\":{\"code\":\"%s\",\"message\":\"%s\",\"field\":\"\"}}", code, message);
+    c->keep_alive = false;
+    c->req.extra_len = 0;
+    c->state = C_PENDING; /* sy_h1_reply's precondition */
+    c->in_handler = true; /* the loop in process() goes on */
+    sy_h1_reply(&c->req, status, "application/json", body, (size_t)n);
+    c->in_handler = false;
+}
+
+static void parse_error(struct conn *c, int status)
+{
+    /* The head is not to be trusted: answer as to a plain HTTP/1.1 request. */
+    c->req.head.method = SY_OTHER_METHOD;
+    c->req.head.minor = 1;
+    switch (status) {
+    case 431:
+        fail_request(c, 431, "headers_too_large", "the request head is too large");
+        break;
+    case 501:
+        fail_request(c, 501, "not_implemented", "only the chunked transfer coding is supported");
+        break;
+    case 505:
+        fail_request(c, 505, "http_version", "only HTTP/1.0 and HTTP/1.1 are spoken here");
+        break;
+    default:
+        fail_request(c, 400, "bad_request", "the request is not valid HTTP/1.1");
+        break;
+    }
+}
+
+static void too_large(struct conn *c)
+{
+    char msg[96];
+    snprintf(msg, sizeof(msg), "the request body is over %zu bytes", c->srv->opts.max_body);
+    fail_request(c, 413, "too_large", msg);
+}
+
+/* Room for the input buffer to hold `n` bytes in all. */
+static bool in_reserve(struct conn *c, size_t n)
+{
+    if (n <= c->in_cap)
+        return true;
+    char *p = realloc(c->in, n + READ_ROOM);
+    if (!p)
+        return false;
+    c->in = p;
+    c->in_cap = n + READ_ROOM;
+    return true;
+}
+
+static void dispatch(struct conn *c, size_t body_len)
+{
+    c->req.body = c->in + c->body_off;
+    c->req.body_len = body_len;
+    c->state = C_PENDING;
+    c->in_handler = true;
+    c->srv->handler(&c->req, c->srv->arg);
+    c->in_handler = false;
+}
+
+/* Reads the body of the current request: true when it is all here. */
+static bool read_body(struct conn *c, size_t *body_len)
+{
+    const sy_h1_head_t *h = &c->req.head;
+    if (!h->chunked) {
+        size_t need = c->body_off + (size_t)h->content_length;
+        if (c->in_len < need) {
+            if (!in_reserve(c, need))
+                c->broken = true;
+            return false;
+        }
+        c->end = need;
+        *body_len = (size_t)h->content_length;
+        return true;
+    }
+    char *body = c->in + c->body_off;
+    int rc = sy_h1_dechunk(&c->ck, body, c->in_len - c->body_off, c->srv->opts.max_body);
+    if (rc < 0) {
+        if (rc == -E2BIG)
+            too_large(c);
+        else
+            fail_request(c, 400, "bad_request", "the chunked body is malformed");
+        return false;
+    }
+    if (rc == 0) { /* keep only decoded bytes and the unread tail */
+        size_t tail = c->in_len - c->body_off - c->ck.in;
+        memmove(body + c->ck.out, body + c->ck.in, tail);
+        c->in_len -= c->ck.in - c->ck.out;
+        c->ck.in = c->ck.out;
+        return false;
+    }
+    c->end = c->body_off + c->ck.in;
+    *body_len = c->ck.out;
+    return true;
+}
+
+/* Parses and answers every complete request in the input, then writes. */
+static void process(struct conn *c)
+{
+    sy_h1_server_t *srv = c->srv;
+    while (!c->broken && (c->state == C_HEAD || c->state == C_BODY)) {
+        if (c->state == C_HEAD) {
+            if (c->start == c->in_len)
+                break;
+            int status;
+            int rc = sy_h1_parse_head(c->in + c->start, c->in_len - c->start, srv->opts.max_head,
+                                      &c->scanned, &c->req.head, &status);
+            if (rc == 0)
+                break;
+            if (rc < 0) {
+                parse_error(c, status);
+                break;
+            }
+            c->scanned = 0;
+            c->body_off = c->start + (size_t)rc;
+            c->req.extra_len = 0;
+            c->keep_alive = c->req.head.keep_alive && !srv->draining;
+            const sy_h1_head_t *h = &c->req.head;
+            if (h->content_length > (int64_t)srv->opts.max_body) {
+                c->state = C_BODY; /* what is said about the body no longer matters */
+                too_large(c);
+                break;
+            }
+            if (!h->chunked && h->content_length <= 0) {
+                c->end = c->body_off;
+                dispatch(c, 0);
+            } else {
+                c->state = C_BODY;
+                c->ck = (sy_h1_dechunk_t){0};
+                if (h->expect_continue && c->in_len == c->body_off &&
+                    out_room(c, sizeof("HTTP/1.1 100 Continue\r\n\r\n")))
+                    PUTS(c, "HTTP/1.1 100 Continue\r\n\r\n");
+            }
+        }
+        if (c->state == C_BODY) {
+            size_t body_len;
+            if (!read_body(c, &body_len))
+                break;
+            dispatch(c, body_len);
+        }
+        if (c->state == C_HEAD)
+            c->start = c->end;
+    }
+    if (c->state == C_HEAD || c->state == C_BODY) {
+        /* Drop what is answered; keep a partial request at the front. */
+        if (c->start == c->in_len) {
+            c->in_len = c->start = 0;
+        } else if (c->start > 0) {
+            memmove(c->in, c->in + c->start, c->in_len - c->start);
+            c->in_len -= c->start;
+            c->body_off -= c->start;
+            c->start = 0;
+        }
+    } else if (c->state == C_PENDING) {
+        event_del(c->rev); /* reading resumes with the answer */
+    }
+    flush(c);
+    if (c->state == C_HEAD && srv->draining && c->in_len == 0 && c->out_len == 0)
+        c->broken = true; /* idle while draining: done */
+}
+
+/* After a reply: where the connection goes next. */
+static void finish(struct conn *c)
+{
+    if (c->state == C_PENDING)
+        c->state = c->keep_alive ? C_HEAD : C_CLOSING;
+    if (c->in_handler)
+        return; /* process() goes on */
+    /* An answer given later: resume reading where the request ended. */
+    if (c->state == C_HEAD) {
+        c->start = c->end;
+        struct timeval tv;
+        event_add(c->rev, idle_tv(c, &tv));
+        process(c);
+    } else {
+        flush(c);
+    }
+    settle(c);
+}
+
+/* ---- the request interface ----------------------------------------------------------- */
+
+sy_method_t sy_h1_method(const sy_h1_req_t *req)
+{
+    return req->head.method;
+}
+
+const char *sy_h1_method_name(const sy_h1_req_t *req)
+{
+    return req->head.method_name;
+}
+
+const char *sy_h1_path(const sy_h1_req_t *req)
+{
+    return req->head.path;
+}
+
+const char *sy_h1_query(const sy_h1_req_t *req)
+{
+    return req->head.query;
+}
+
+const char *sy_h1_header(const sy_h1_req_t *req, const char *name)
+{
+    return sy_h1_head_field(&req->head, name);
+}
+
+const char *sy_h1_body(const sy_h1_req_t *req, size_t *len)
+{
+    *len = req->body_len;
+    return req->body_len ? req->body : "";
+}
+
+int sy_h1_add_header(sy_h1_req_t *req, const char *name, const char *value)
+{
+    size_t nl = strlen(name), vl = strlen(value);
+    if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n") || !nl)
+        return -EINVAL;
+    if (req->extra_len + nl + vl + 4 > sizeof(req->extra))
+        return -E2BIG;
+    char *p = req->extra + req->extra_len;
+    memcpy(p, name, nl);
+    memcpy(p + nl, ": ", 2);
+    memcpy(p + nl + 2, value, vl);
+    memcpy(p + nl + 2 + vl, "\r\n", 2);
+    req->extra_len += nl + vl + 4;
+    return 0;
+}
+
+void sy_h1_reply(sy_h1_req_t *req, int status, const char *type, const char *body, size_t len)
+{
+    struct conn *c = req->conn;
+    if (c->state != C_PENDING)
+        return; /* answered already */
+    bool head_only = req->head.method == SY_HEAD;
+    if (!put_head(c, status, type, (int64_t)len) ||
+        (!head_only && status != 204 && status != 304 && !out_room(c, len))) {
+        c->broken = true;
+    } else if (!head_only && status != 204 && status != 304) {
+        put(c, body, len);
+    }
+    finish(c);
+}
+
+void sy_h1_stream_start(sy_h1_req_t *req, int status, const char *type, void (*closed)(void *arg),
+                        void *arg)
+{
+    struct conn *c = req->conn;
+    if (c->state != C_PENDING)
+        return;
+    if (req->head.minor == 0)
+        c->keep_alive = false; /* the end of a 1.0 stream is the end of the connection */
+    if (!put_head(c, status, type, -1))
+        c->broken = true;
+    c->state = C_STREAM;
+    c->closed = closed;
+    c->closed_arg = arg;
+    /* Only the end of the connection is read from now on; no idle timeout. */
+    event_del(c->rev);
+    event_add(c->rev, NULL);
+    flush(c);
+    if (c->broken)
+        event_active(c->rev, EV_READ, 0); /* `closed` runs from the loop, not from here */
+}
+
+int sy_h1_stream_send(sy_h1_req_t *req, const char *data, size_t len)
+{
+    struct conn *c = req->conn;
+    if (c->broken || c->state != C_STREAM)
+        return -EPIPE;
+    if (len) {
+        bool chunked = req->head.minor >= 1;
+        if (c->out_len - c->out_off + len > STREAM_BACKLOG || !out_room(c, len + 24)) {
+            c->broken = true;
+        } else {
+            if (chunked) {
+                put_uint(c, len, 16);
+                PUTS(c, "\r\n");
+            }
+            put(c, data, len);
+            if (chunked)
+                PUTS(c, "\r\n");
+            flush(c);
+        }
+    }
+    if (c->broken) {
+        event_active(c->rev, EV_READ, 0);
+        return -EPIPE;
+    }
+    return 0;
+}
+
+void sy_h1_stream_end(sy_h1_req_t *req)
+{
+    struct conn *c = req->conn;
+    if (c->state != C_STREAM)
+        return;
+    c->closed = NULL;
+    c->state = C_CLOSING;
+    c->keep_alive = false;
+    if (req->head.minor >= 1 && out_room(c, 5))
+        PUTS(c, "0\r\n\r\n");
+    flush(c);
+    if (c->broken)
+        event_active(c->rev, EV_READ, 0);
+}
+
+/* ---- listening ----------------------------------------------------------------------- */
+
+static void conn_open(sy_h1_server_t *srv, int fd)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        close(fd);
+        return;
+    }
+    c->srv = srv;
+    c->fd = fd;
+    c->req.conn = c;
+    c->rev = event_new(srv->base, fd, EV_READ | EV_PERSIST, on_read, c);
+    c->wev = event_new(srv->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->n_conns++;
+    struct timeval tv;
+    if (!c->rev || !c->wev || event_add(c->rev, idle_tv(c, &tv)) < 0)
+        conn_free(c);
+}
+
+static void accept_again(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sy_h1_server_t *srv = arg;
+    if (!srv->draining)
+        event_add(srv->accept_ev, NULL);
+}
+
+static void on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+    (void)what;
+    sy_h1_server_t *srv = arg;
+    for (int i = 0; i < 64; i++) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* Out of descriptors: pause accepting instead of spinning. */
+                event_del(srv->accept_ev);
+                event_add(srv->accept_retry, &(struct timeval){.tv_usec = 100000});
+            }
+            return;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        conn_open(srv, fd);
+    }
+}
+
+static int bind_listener(const char *host, int port)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
+                    *res = NULL;
+    char service[8];
+    snprintf(service, sizeof(service), "%d", port);
+    if (getaddrinfo(host, service, &hints, &res) != 0)
+        return -EINVAL;
+    int fd = -EADDRNOTAVAIL;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        int s = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (s < 0)
+            continue;
+        int one = 1;
+        setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(s, ai->ai_addr, ai->ai_addrlen) == 0 && listen(s, 1024) == 0) {
+            fd = s;
+            break;
+        }
+        fd = -errno;
+        close(s);
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+int sy_h1_listen(sy_h1_server_t **out, struct event_base *base, const char *host, int port,
+                 const sy_h1_opts_t *opts, sy_h1_handler_fn handler, void *arg)
+{
+    *out = NULL;
+    int fd = bind_listener(host, port);
+    if (fd < 0)
+        return fd;
+    sy_h1_server_t *srv = calloc(1, sizeof(*srv));
+    if (!srv) {
+        close(fd);
+        return -ENOMEM;
+    }
+    *srv = (sy_h1_server_t){.base = base, .fd = fd, .opts = *opts, .handler = handler, .arg = arg};
+    if (!srv->opts.max_head)
+        srv->opts.max_head = 64 * 1024;
+    if (srv->opts.idle_s <= 0)
+        srv->opts.idle_s = 60;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        srv->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                   : ((struct sockaddr_in *)&ss)->sin_port);
+    srv->accept_ev = event_new(base, fd, EV_READ | EV_PERSIST, on_accept, srv);
+    srv->accept_retry = evtimer_new(base, accept_again, srv);
+    if (!srv->accept_ev || !srv->accept_retry || event_add(srv->accept_ev, NULL) < 0) {
+        sy_h1_free(srv);
+        return -ENOMEM;
+    }
+    *out = srv;
+    return 0;
+}
+
+int sy_h1_port(const sy_h1_server_t *srv)
+{
+    return srv->port;
+}
+
+static void grace_over(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sy_h1_server_t *srv = arg;
+    if (srv->done) {
+        void (*done)(void *) = srv->done;
+        srv->done = NULL;
+        done(srv->done_arg);
+    }
+}
+
+void sy_h1_drain(sy_h1_server_t *srv, int grace_s, void (*done)(void *arg), void *arg)
+{
+    srv->draining = true;
+    if (srv->accept_ev)
+        event_del(srv->accept_ev);
+    if (srv->accept_retry)
+        event_del(srv->accept_retry);
+    if (srv->fd >= 0) {
+        close(srv->fd);
+        srv->fd = -1;
+    }
+    srv->done = done;
+    srv->done_arg = arg;
+    for (struct conn *c = srv->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->state == C_HEAD && c->in_len == 0 && c->out_len == 0)
+            conn_free(c); /* idle */
+        else if (c->state == C_HEAD || c->state == C_BODY || c->state == C_PENDING)
+            c->keep_alive = false; /* answered, then closed */
+    }
+    if (srv->n_conns == 0) {
+        srv->done = NULL;
+        done(arg);
+        return;
+    }
+    srv->grace = evtimer_new(srv->base, grace_over, srv);
+    if (srv->grace)
+        evtimer_add(srv->grace, &(struct timeval){.tv_sec = grace_s});
+}
+
+void sy_h1_free(sy_h1_server_t *srv)
+{
+    if (!srv)
+        return;
+    while (srv->conns)
+        conn_free(srv->conns);
+    if (srv->accept_ev)
+        event_free(srv->accept_ev);
+    if (srv->accept_retry)
+        event_free(srv->accept_retry);
+    if (srv->grace)
+        event_free(srv->grace);
+    if (srv->fd >= 0)
+        close(srv->fd);
+    free(srv);
+}

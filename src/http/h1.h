@@ -1,0 +1,150 @@
+/* h1.h - switchyard's own HTTP/1.1 server on a libevent event_base.
+ *
+ * What the API, OFREP and the event streams need and no more: keep-alive and pipelined
+ * requests, Content-Length and chunked request bodies, Expect: 100-continue, replies with
+ * a length, chunked streamed replies, idle timeouts, and a drain for clean shutdowns.
+ * A keep-alive request costs one read() and one send(): no allocation and no event
+ * change per request (libevent's evhttp spent five system calls and a dozen mallocs).
+ *
+ * Requests that break the rules get the JSON error shape of the API from this layer
+ * itself: 400 bad_request, 413 too_large (as soon as a Content-Length says so, without
+ * reading the body), 431 headers_too_large, 501 not_implemented (a transfer coding other
+ * than chunked), 505 for HTTP other than 1.x. A request with both Content-Length and
+ * Transfer-Encoding is refused (400), so nothing in front of us can be smuggled past.
+ *
+ * One event loop, not thread-safe. Every accepted request gets exactly one reply (or one
+ * stream): the handler gives it before returning, or later (a request left pending stops
+ * its connection reading until it is answered).
+ */
+#ifndef SY_HTTP_H1_H
+#define SY_HTTP_H1_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+/* ---- the parser (pure: no sockets, no libevent; fuzzed by fuzz/fuzz_h1.c) ------------ */
+
+typedef enum sy_method {
+    SY_GET,
+    SY_HEAD,
+    SY_POST,
+    SY_PUT,
+    SY_DELETE,
+    SY_PATCH,
+    SY_OPTIONS,
+    SY_OTHER_METHOD
+} sy_method_t;
+
+#define SY_H1_MAX_HEADERS 64
+
+typedef struct sy_h1_field {
+    const char *name, *value; /* both NUL-terminated in the parsed buffer */
+    size_t name_len, value_len;
+} sy_h1_field_t;
+
+typedef struct sy_h1_head {
+    sy_method_t method;
+    const char *method_name; /* NUL-terminated */
+    char *path;              /* origin-form path, NUL-terminated, not decoded */
+    char *query;             /* after '?', NUL-terminated; NULL when there is none */
+    int minor;               /* HTTP/1.minor */
+    size_t n_fields;
+    sy_h1_field_t fields[SY_H1_MAX_HEADERS];
+    int64_t content_length; /* -1: none */
+    bool chunked;           /* Transfer-Encoding: chunked */
+    bool keep_alive;        /* the client keeps the connection (1.1 default, 1.0 asks) */
+    bool expect_continue;   /* Expect: 100-continue */
+} sy_h1_head_t;
+
+/* Parses a request head at the start of buf[0..len). Returns its length (through the
+ * blank line) when complete, 0 when more bytes are needed, or a negative code with the
+ * status to answer in *status: -E2BIG (431, a head over `max` bytes or over
+ * SY_H1_MAX_HEADERS fields), -EINVAL (400), -ENOSYS (501, a transfer coding other than
+ * chunked), -EPROTO (505). A complete head is rewritten in place (names and values are
+ * NUL-terminated where they lie); before that, buf is only read. `scanned` remembers how
+ * far a previous incomplete call looked (start at 0). */
+int sy_h1_parse_head(char *buf, size_t len, size_t max, size_t *scanned, sy_h1_head_t *h,
+                     int *status);
+
+/* Looks up a field by name, case-insensitively: its value or NULL. */
+const char *sy_h1_head_field(const sy_h1_head_t *h, const char *name);
+
+/* A chunked body decoded in place, as its bytes arrive. */
+typedef struct sy_h1_dechunk {
+    size_t in;     /* raw bytes consumed */
+    size_t out;    /* decoded bytes, at the start of the body */
+    uint64_t left; /* data bytes still due in the current chunk */
+    int state;
+    size_t line; /* length of the current size or trailer line */
+} sy_h1_dechunk_t;
+
+/* Decodes more of the chunked body body[0..len): decoded bytes are moved to the front
+ * (body[0..d->out)). Returns 1 at the end of the body (d->in is then its raw length), 0
+ * when more bytes are needed, -EINVAL for a malformed body, -E2BIG once the decoded body
+ * would pass `max` bytes. Start with a zeroed `d`. */
+int sy_h1_dechunk(sy_h1_dechunk_t *d, char *body, size_t len, size_t max);
+
+/* ---- the server ---------------------------------------------------------------------- */
+
+typedef struct sy_h1_server sy_h1_server_t;
+typedef struct sy_h1_req sy_h1_req_t;
+
+typedef void (*sy_h1_handler_fn)(sy_h1_req_t *req, void *arg);
+
+typedef struct sy_h1_opts {
+    size_t max_body;  /* larger request bodies get 413 */
+    size_t max_head;  /* larger request heads get 431; 0: 64 KiB */
+    int idle_s;       /* an idle or stalled connection is closed after this; 0: 60 */
+    const char *name; /* the Server header; NULL: none */
+} sy_h1_opts_t;
+
+/* Listens on `host`:`port` (0: any free port) and serves each request through `handler`.
+ * Returns 0 or a negative errno (-EINVAL: the host is not an IP address). */
+int sy_h1_listen(sy_h1_server_t **out, struct event_base *base, const char *host, int port,
+                 const sy_h1_opts_t *opts, sy_h1_handler_fn handler, void *arg);
+
+int sy_h1_port(const sy_h1_server_t *srv);
+
+/* Stops accepting and closes idle connections; requests in flight are answered (with
+ * Connection: close) and their connections closed after. `done` runs once no connection
+ * is left, or after `grace_s` seconds. Streams must be ended by their owner. */
+void sy_h1_drain(sy_h1_server_t *srv, int grace_s, void (*done)(void *arg), void *arg);
+
+/* Closes every connection (pending requests are dropped) and frees. NULL is a no-op. */
+void sy_h1_free(sy_h1_server_t *srv);
+
+/* ---- one request (valid from the handler call until its reply or stream ends) -------- */
+
+sy_method_t sy_h1_method(const sy_h1_req_t *req);
+const char *sy_h1_method_name(const sy_h1_req_t *req);
+const char *sy_h1_path(const sy_h1_req_t *req);  /* not decoded; never NULL */
+const char *sy_h1_query(const sy_h1_req_t *req); /* NULL when there is none */
+const char *sy_h1_header(const sy_h1_req_t *req, const char *name);
+/* The body (decoded when it came chunked) and its length; "" when there is none. */
+const char *sy_h1_body(const sy_h1_req_t *req, size_t *len);
+
+/* Adds a header to the reply. Returns -EINVAL for a name or value with CR, LF or NUL
+ * (dropped), -E2BIG when the reply's extra headers pass 2 KiB. */
+int sy_h1_add_header(sy_h1_req_t *req, const char *name, const char *value);
+
+/* Answers with `status`, an optional Content-Type and the body (copied; HEAD requests
+ * get the headers only). The request is finished. */
+void sy_h1_reply(sy_h1_req_t *req, int status, const char *type, const char *body, size_t len);
+
+/* Starts a streamed reply (chunked for HTTP/1.1; until close for 1.0). `closed` is called
+ * if the client goes away first; after it the request is gone. */
+void sy_h1_stream_start(sy_h1_req_t *req, int status, const char *type, void (*closed)(void *arg),
+                        void *arg);
+/* Sends one piece of the stream. A client that stops reading is dropped (after `closed`)
+ * once 1 MiB waits for it; returns -EPIPE then, 0 otherwise. */
+int sy_h1_stream_send(sy_h1_req_t *req, const char *data, size_t len);
+/* Ends the stream; the connection closes once it is written. */
+void sy_h1_stream_end(sy_h1_req_t *req);
+
+/* The standard reason phrase of `status` ("" for an unknown one). */
+const char *sy_h1_reason(int status);
+
+#endif
