@@ -33,12 +33,14 @@ enum {
     O_SEED_FLAGS,
     O_QUIET,
     O_RATE_LIMIT,
+    O_IDLE_TIMEOUT,
     O_COUNT
 };
 
 static const char *const defaults[O_COUNT] = {
     [O_LISTEN] = "127.0.0.1:8080", [O_DB] = "./switchyard.db", [O_LOG_FORMAT] = "text",
     [O_MAX_BODY] = "1048576",      [O_RATE_LIMIT] = "0",       [O_WORKSPACE] = "default",
+    [O_IDLE_TIMEOUT] = "60",
 };
 
 /* Fills options not given on the command line from the environment, then `file`. */
@@ -188,6 +190,9 @@ int sy_cli_serve(int argc, char **argv)
         [O_RATE_LIMIT] = {"rate-limit", "RPS",
                           "requests per second per token, then 429 (default 0: no limit)", 0, NULL,
                           NULL, 0},
+        [O_IDLE_TIMEOUT] = {"idle-timeout", "SECONDS",
+                            "close a connection idle or stalled this long (default 60)", 0, NULL,
+                            NULL, 0},
     };
     bool help = false;
     if (sy_args_parse(argc, argv, args, O_COUNT, prog, &help) < 0)
@@ -235,6 +240,15 @@ int sy_cli_serve(int argc, char **argv)
         fprintf(stderr, "%s: --rate-limit: between 0 (none) and 1e9 requests per second\n", prog);
         return SY_EXIT_USAGE;
     }
+
+    int64_t idle;
+    if (sy_args_int64(prog, "idle-timeout", opt[O_IDLE_TIMEOUT], &idle) < 0)
+        return SY_EXIT_USAGE;
+    if (idle < 1 || idle > 86400) {
+        fprintf(stderr, "%s: --idle-timeout: between 1 and 86400 seconds\n", prog);
+        return SY_EXIT_USAGE;
+    }
+    hopts.timeout_s = (int)idle;
 
     sy_engine_t *eng;
     sy_err_t err = {0};
