@@ -1,4 +1,4 @@
-/* server.h - switchyard's HTTP API and OFREP endpoints on libevent's evhttp.
+/* server.h - switchyard's HTTP API and OFREP endpoints, on our HTTP/1.1 layer (h1.h).
  *
  * Turns requests into engine calls and engine results into JSON: routing, bearer-token
  * authentication (a token resolves to its workspace and role; every call is confined to
