@@ -28,6 +28,7 @@
 #define EXTRA_HEADERS  2048          /* a reply's own headers */
 #define STREAM_BACKLOG (1024 * 1024) /* unsent stream bytes before a reader is dropped */
 #define LINGER_S       2             /* reading and dropping after our last byte */
+#define OUT_BACKLOG    (1024 * 1024) /* unsent answers before pipelined requests wait */
 
 enum conn_state {
     C_HEAD,    /* reading a request head (or idle between requests) */
@@ -66,6 +67,7 @@ struct conn {
     bool broken;  /* the socket failed: close at the next chance */
     bool writing; /* wev is added */
     bool lingering;
+    bool paused;               /* reading stopped until the client reads its answers */
     void (*closed)(void *arg); /* a stream's owner */
     void *closed_arg;
     sy_h1_req_t req;
@@ -355,6 +357,12 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
         return;
     }
     flush(c);
+    if (c->paused && c->out_len == 0 && !c->broken) {
+        struct timeval tv;
+        c->paused = false;
+        event_add(c->rev, idle_tv(c, &tv));
+        process(c);
+    }
     settle(c);
 }
 
@@ -516,6 +524,16 @@ static void process(struct conn *c)
 {
     sy_h1_server_t *srv = c->srv;
     while (!c->broken && (c->state == C_HEAD || c->state == C_BODY)) {
+        if (c->out_len - c->out_off >= OUT_BACKLOG) {
+            flush(c);
+            if (c->out_len - c->out_off >= OUT_BACKLOG) {
+                /* A client that pipelines without reading waits for its answers (the
+                 * write event, armed by flush, resumes it). */
+                c->paused = true;
+                event_del(c->rev);
+                break;
+            }
+        }
         if (c->state == C_HEAD) {
             if (c->start == c->in_len)
                 break;

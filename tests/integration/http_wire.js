@@ -237,6 +237,31 @@ async function main() {
     check('a stalled request head is dropped after the idle timeout', r.closed && r.ms < 3500,
         `${r.ms} ms`);
 
+    // A client that pipelines 40,000 requests without reading for a while: the server
+    // stops reading once a megabyte of answers waits, and resumes as they are read.
+    const total = 40000;
+    const got = await new Promise((resolve) => {
+        const s = net.connect(port, '127.0.0.1');
+        let text = '';
+        const timer = setTimeout(() => { s.destroy(); resolve(text); }, 20000);
+        s.pause();
+        s.on('connect', () => {
+            s.write(get('/healthz').repeat(total));
+            setTimeout(() => s.resume(), 700);
+        });
+        s.on('data', (d) => {
+            text += d.toString('latin1');
+            if (count(text, /HTTP\/1\.1 200/g) >= total && text.endsWith('}')) {
+                clearTimeout(timer);
+                s.destroy();
+                resolve(text);
+            }
+        });
+        s.on('error', () => { clearTimeout(timer); resolve(text); });
+    });
+    check(`${total} pipelined requests from a slow reader are all answered`,
+        count(got, /HTTP\/1\.1 200/g) === total, `${count(got, /HTTP\/1\.1 200/g)} answers`);
+
     // Many connections at once.
     const many = await Promise.all(Array.from({ length: 200 }, () =>
         exchange([get('/healthz', 'Connection: close\r\n')], { ms: 5000 })));
