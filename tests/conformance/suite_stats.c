@@ -43,10 +43,8 @@ void sy_conf_show(char *buf, size_t cap, const json_t *v)
         strcpy(buf + 197, "...");
 }
 
-/* Compares `got` with `want` at `path` (leaf key `key`); on the first mismatch writes a
- * line to `why` and returns false. */
-static bool same(const json_t *want, const json_t *got, const char *path, const char *key,
-                 const json_t *tolerance, char *why, size_t cap)
+bool sy_conf_same(const json_t *want, const json_t *got, const char *path, const char *key,
+                  const json_t *tolerance, char *why, size_t cap)
 {
     char w[256], g[256];
     bool ok = true;
@@ -70,7 +68,7 @@ static bool same(const json_t *want, const json_t *got, const char *path, const 
         {
             char sub[256];
             snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", k);
-            if (!same(v, json_object_get(got, k), sub, k, tolerance, why, cap))
+            if (!sy_conf_same(v, json_object_get(got, k), sub, k, tolerance, why, cap))
                 return false;
         }
         return true;
@@ -80,8 +78,8 @@ static bool same(const json_t *want, const json_t *got, const char *path, const 
         for (size_t i = 0; i < json_array_size(want); i++) {
             char sub[256];
             snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-            if (!same(json_array_get(want, i), json_array_get(got, i), sub, key, tolerance, why,
-                      cap))
+            if (!sy_conf_same(json_array_get(want, i), json_array_get(got, i), sub, key, tolerance,
+                              why, cap))
                 return false;
         }
         return true;
@@ -143,7 +141,7 @@ static bool run_case(const char *file, size_t idx, const json_t *c, const json_t
         snprintf(why, sizeof(why), "expected a result, got error %s: %s%s%s", sy_err_name(rc),
                  err.msg, err.field[0] ? " at " : "", err.field);
     } else {
-        ok = same(expected, got, "", "", tolerance, why, sizeof(why));
+        ok = sy_conf_same(expected, got, "", "", tolerance, why, sizeof(why));
     }
     if (!ok)
         printf("FAIL %s: %s [%s]: %s\n", file, label,
