@@ -1,0 +1,152 @@
+/* test_h1_server.c - the h1 server in-process, on a real loopback socket: answers given
+ * after the handler has returned (what group commit will do), pipelined requests behind a
+ * pending one, and a drain that waits for a pending answer. */
+#define _DEFAULT_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../harness.h"
+#include "http/h1.h"
+
+struct fixture {
+    struct event_base *base;
+    sy_h1_server_t *srv;
+    struct event *later; /* answers the pending request */
+    sy_h1_req_t *pending;
+    int handled;
+    int client;
+    char got[8192];
+    size_t got_len;
+    bool drained;
+};
+
+static void answer_later(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct fixture *f = arg;
+    char body[32];
+    int n = snprintf(body, sizeof(body), "{\"n\":%d}", f->handled);
+    sy_h1_req_t *req = f->pending;
+    f->pending = NULL;
+    sy_h1_reply(req, 200, "application/json", body, (size_t)n);
+}
+
+/* Leaves every request pending; a timer answers it 20 ms later. */
+static void handler(sy_h1_req_t *req, void *arg)
+{
+    struct fixture *f = arg;
+    assert_null(f->pending); /* never a second request while one is pending */
+    f->handled++;
+    f->pending = req;
+    evtimer_add(f->later, &(struct timeval){.tv_usec = 20000});
+}
+
+static void on_client(evutil_socket_t fd, short what, void *arg)
+{
+    struct fixture *f = arg;
+    if (what & EV_TIMEOUT) { /* 5 s without an answer: give up, the checks fail */
+        event_base_loopbreak(f->base);
+        return;
+    }
+    ssize_t n = recv(fd, f->got + f->got_len, sizeof(f->got) - 1 - f->got_len, 0);
+    if (n > 0)
+        f->got_len += (size_t)n;
+    f->got[f->got_len] = '\0';
+    if (n <= 0 || strstr(f->got, "{\"n\":2}"))
+        event_base_loopbreak(f->base);
+}
+
+static void drained(void *arg)
+{
+    struct fixture *f = arg;
+    f->drained = true;
+    event_base_loopbreak(f->base);
+}
+
+static int setup(void **state)
+{
+    static struct fixture f;
+    memset(&f, 0, sizeof(f));
+    f.base = event_base_new();
+    sy_h1_opts_t o = {.max_body = 4096, .idle_s = 5};
+    if (!f.base || sy_h1_listen(&f.srv, f.base, "127.0.0.1", 0, &o, handler, &f) < 0)
+        return -1;
+    f.later = evtimer_new(f.base, answer_later, &f);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(sy_h1_port(f.srv))};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    f.client = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(f.client, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        return -1;
+    *state = &f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    close(f->client);
+    event_free(f->later);
+    sy_h1_free(f->srv);
+    event_base_free(f->base);
+    return 0;
+}
+
+static void run_until_break(struct fixture *f)
+{
+    struct event *rd = event_new(f->base, f->client, EV_READ | EV_PERSIST, on_client, f);
+    event_add(rd, &(struct timeval){.tv_sec = 5});
+    event_base_dispatch(f->base);
+    event_free(rd);
+}
+
+static void answers_after_the_handler_returns_keep_their_order(void **state)
+{
+    struct fixture *f = *state;
+    const char two[] = "GET /a HTTP/1.1\r\nHost: t\r\n\r\nGET /b HTTP/1.1\r\nHost: t\r\n\r\n";
+    assert_int_equal(send(f->client, two, sizeof(two) - 1, 0), (ssize_t)(sizeof(two) - 1));
+    run_until_break(f);
+    assert_int_equal(f->handled, 2);
+    const char *first = strstr(f->got, "{\"n\":1}"), *second = strstr(f->got, "{\"n\":2}");
+    assert_non_null(first);
+    assert_non_null(second);
+    assert_true(first < second);
+    assert_null(strstr(f->got, "Connection: close"));
+}
+
+static void a_drain_waits_for_the_pending_answer(void **state)
+{
+    struct fixture *f = *state;
+    const char one[] = "GET /a HTTP/1.1\r\nHost: t\r\n\r\n";
+    assert_int_equal(send(f->client, one, sizeof(one) - 1, 0), (ssize_t)(sizeof(one) - 1));
+    /* Turn the loop until the request is pending, then drain. */
+    while (!f->pending)
+        event_base_loop(f->base, EVLOOP_ONCE);
+    sy_h1_drain(f->srv, 5, drained, f);
+    assert_false(f->drained);
+    event_base_dispatch(f->base); /* the timer answers; the connection closes; done */
+    assert_true(f->drained);
+    char buf[1024];
+    ssize_t n = recv(f->client, buf, sizeof(buf) - 1, 0);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    assert_non_null(strstr(buf, "HTTP/1.1 200 OK"));
+    assert_non_null(strstr(buf, "Connection: close"));
+    assert_non_null(strstr(buf, "{\"n\":1}"));
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(answers_after_the_handler_returns_keep_their_order, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_drain_waits_for_the_pending_answer, setup, teardown),
+    };
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
