@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <event2/event.h>
 
@@ -86,6 +87,15 @@ typedef struct sy_h1_dechunk {
  * when more bytes are needed, -EINVAL for a malformed body, -E2BIG once the decoded body
  * would pass `max` bytes. Start with a zeroed `d`. */
 int sy_h1_dechunk(sy_h1_dechunk_t *d, char *body, size_t len, size_t max);
+
+/* ---- URLs (pure, like the parser) ------------------------------------------------- */
+
+/* Percent-decodes src[0..len) into dst (NUL-terminated), '+' as a space when `plus`.
+ * Returns the decoded length, -EINVAL for a bad escape, -E2BIG when dst is too small. */
+ssize_t sy_pct_decode(const char *src, size_t len, bool plus, char *dst, size_t cap);
+/* The next key=value of the query string at *q (decoded, '+' as space); *q moves past it.
+ * Returns 1, 0 at the end, or -EINVAL (a bad escape, or a key or value too long). */
+int sy_query_next(const char **q, char *key, size_t kcap, char *val, size_t vcap);
 
 /* ---- the server ---------------------------------------------------------------------- */
 

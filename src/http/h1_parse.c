@@ -1,4 +1,5 @@
-/* h1_parse.c - HTTP/1.1 request heads and chunked bodies (RFC 9112); see h1.h.
+/* h1_parse.c - HTTP/1.1 request heads and chunked bodies (RFC 9112), and percent-decoding
+ * of paths and query strings; see h1.h.
  *
  * Strict where leniency lets requests be read two ways (whitespace before a field's colon,
  * folded lines, bare CRs, Content-Length beside Transfer-Encoding, conflicting lengths),
@@ -23,6 +24,17 @@ static bool is_tchar(unsigned char ch)
 }
 
 /* What a field value may hold: visible characters, obs-text, space and tab. */
+/* True when [p, end) is a non-empty run of tchars. */
+static bool is_token(const char *p, const char *end)
+{
+    if (p == end)
+        return false;
+    for (; p < end; p++)
+        if (!is_tchar((unsigned char)*p))
+            return false;
+    return true;
+}
+
 static bool is_vchar(unsigned char ch)
 {
     return ch == '\t' || (ch >= 0x20 && ch != 0x7f);
@@ -101,11 +113,8 @@ static char *take_line(char **p, char *end, size_t *len)
 static int parse_request_line(char *line, size_t len, sy_h1_head_t *h, int *status)
 {
     char *sp1 = memchr(line, ' ', len);
-    if (!sp1 || sp1 == line)
+    if (!sp1 || !is_token(line, sp1))
         return fail(status, 400, -EINVAL);
-    for (char *q = line; q < sp1; q++)
-        if (!is_tchar((unsigned char)*q))
-            return fail(status, 400, -EINVAL);
     *sp1 = '\0';
     h->method_name = line;
     h->method = method_of(line);
@@ -152,11 +161,8 @@ static int parse_field(char *line, size_t len, sy_h1_head_t *h, int *hosts, int 
     if (line[0] == ' ' || line[0] == '\t') /* obs-fold */
         return fail(status, 400, -EINVAL);
     char *colon = memchr(line, ':', len);
-    if (!colon || colon == line)
+    if (!colon || !is_token(line, colon))
         return fail(status, 400, -EINVAL);
-    for (char *q = line; q < colon; q++)
-        if (!is_tchar((unsigned char)*q))
-            return fail(status, 400, -EINVAL);
     char *v = colon + 1, *e = line + len;
     while (v < e && (*v == ' ' || *v == '\t'))
         v++;
@@ -377,4 +383,48 @@ int sy_h1_dechunk(sy_h1_dechunk_t *d, char *body, size_t len, size_t max)
         d->in++;
     }
     return 0;
+}
+
+/* ---- URLs -------------------------------------------------------------------------- */
+
+ssize_t sy_pct_decode(const char *src, size_t len, bool plus, char *dst, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = src[i];
+        if (ch == '%') {
+            int hi = i + 2 < len ? hexval((unsigned char)src[i + 1]) : -1;
+            int lo = hi >= 0 ? hexval((unsigned char)src[i + 2]) : -1;
+            if (lo < 0)
+                return -EINVAL;
+            ch = (char)(hi * 16 + lo);
+            i += 2;
+        } else if (plus && ch == '+') {
+            ch = ' ';
+        }
+        if (o + 1 >= cap)
+            return -E2BIG;
+        dst[o++] = ch;
+    }
+    if (o >= cap)
+        return -E2BIG;
+    dst[o] = '\0';
+    return (ssize_t)o;
+}
+
+int sy_query_next(const char **q, char *key, size_t kcap, char *val, size_t vcap)
+{
+    const char *p = *q;
+    while (p && *p == '&')
+        p++;
+    if (!p || !*p)
+        return 0;
+    size_t n = strcspn(p, "&");
+    const char *eq = memchr(p, '=', n);
+    size_t kl = eq ? (size_t)(eq - p) : n;
+    if (sy_pct_decode(p, kl, true, key, kcap) < 0 ||
+        sy_pct_decode(eq ? eq + 1 : "", eq ? n - kl - 1 : 0, true, val, vcap) < 0)
+        return -EINVAL;
+    *q = p + n;
+    return 1;
 }

@@ -10,7 +10,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -66,13 +65,6 @@ void sy_streams_changed(struct sy_streams *s, int64_t ws);
 void sy_streams_open(struct sy_streams *s, struct call *c, const char *key);
 /* The server's streams. */
 struct sy_streams *sy_http_streams(const sy_http_t *http);
-
-/* Percent-decodes src[0..len) into dst (NUL-terminated), '+' as a space when `plus`.
- * Returns the decoded length, -EINVAL for a bad escape, -E2BIG when dst is too small. */
-ssize_t sy_pct_decode(const char *src, size_t len, bool plus, char *dst, size_t cap);
-/* The next key=value of the query string at *q (decoded, '+' as space); *q moves past it.
- * Returns 1, 0 at the end, or -EINVAL (a bad escape, or a key or value too long). */
-int sy_query_next(const char **q, char *key, size_t kcap, char *val, size_t vcap);
 
 /* Handlers: `rest` is the path after the resource prefix ("" or "/{id}"), percent-decoded
  * into a caller buffer. */

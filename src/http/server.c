@@ -12,7 +12,6 @@
 #include "http/internal.h"
 
 struct sy_http {
-    struct event_base *base;
     sy_h1_server_t *h1;
     sy_engine_t *eng;
     sy_http_opts_t opts;
@@ -421,7 +420,6 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
     sy_http_t *http = calloc(1, sizeof(*http));
     if (!http)
         return sy_err_set(err, -ENOMEM, NULL, "out of memory");
-    http->base = base;
     http->eng = eng;
     http->opts = *opts;
     http->streams = sy_streams_new(base);
@@ -467,56 +465,4 @@ void sy_http_free(sy_http_t *http)
     sy_h1_free(http->h1);
     free(http->buckets);
     free(http);
-}
-
-/* ---- URLs ---------------------------------------------------------------------------- */
-
-static int hex_digit(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    ch = (char)(ch | 0x20);
-    return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
-ssize_t sy_pct_decode(const char *src, size_t len, bool plus, char *dst, size_t cap)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        char ch = src[i];
-        if (ch == '%') {
-            int hi = i + 2 < len ? hex_digit(src[i + 1]) : -1;
-            int lo = hi >= 0 ? hex_digit(src[i + 2]) : -1;
-            if (lo < 0)
-                return -EINVAL;
-            ch = (char)(hi * 16 + lo);
-            i += 2;
-        } else if (plus && ch == '+') {
-            ch = ' ';
-        }
-        if (o + 1 >= cap)
-            return -E2BIG;
-        dst[o++] = ch;
-    }
-    if (o >= cap)
-        return -E2BIG;
-    dst[o] = '\0';
-    return (ssize_t)o;
-}
-
-int sy_query_next(const char **q, char *key, size_t kcap, char *val, size_t vcap)
-{
-    const char *p = *q;
-    while (p && *p == '&')
-        p++;
-    if (!p || !*p)
-        return 0;
-    size_t n = strcspn(p, "&");
-    const char *eq = memchr(p, '=', n);
-    size_t kl = eq ? (size_t)(eq - p) : n;
-    if (sy_pct_decode(p, kl, true, key, kcap) < 0 ||
-        sy_pct_decode(eq ? eq + 1 : "", eq ? n - kl - 1 : 0, true, val, vcap) < 0)
-        return -EINVAL;
-    *q = p + n;
-    return 1;
 }

@@ -35,7 +35,6 @@ struct stream_key {
 };
 
 struct sy_streams {
-    struct event_base *base;
     struct stream *open;
     struct stream_key *keys;
     size_t n_keys, cap_keys;
@@ -62,7 +61,6 @@ struct sy_streams *sy_streams_new(struct event_base *base)
     struct sy_streams *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
-    s->base = base;
     s->keepalive = event_new(base, -1, EV_PERSIST, keepalive, s);
     if (!s->keepalive || event_add(s->keepalive, &(struct timeval){.tv_sec = KEEPALIVE_S}) < 0) {
         if (s->keepalive)

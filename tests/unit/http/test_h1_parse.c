@@ -9,7 +9,6 @@
 
 #include "../harness.h"
 #include "http/h1.h"
-#include "http/internal.h"
 
 /* Parses `text` (copied: the parser writes into it) in one piece. */
 static int parse(const char *text, sy_h1_head_t *h, int *status, char *buf, size_t cap)
