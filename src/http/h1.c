@@ -590,8 +590,6 @@ static void process(struct conn *c)
         event_del(c->rev); /* reading resumes with the answer */
     }
     flush(c);
-    if (c->state == C_HEAD && srv->draining && c->in_len == 0 && c->out_len == 0)
-        c->broken = true; /* idle while draining: done */
 }
 
 /* After a reply: where the connection goes next. */
