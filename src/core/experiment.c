@@ -1,7 +1,11 @@
-/* experiment.c - promotion eligibility; see experiment.h. */
+/* experiment.c - promotion eligibility, the analysis of an A/B/n experiment and the
+ * decision rule; see experiment.h. */
 #include "core/experiment.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
 
 bool sy_rule_ge(double x, double t)
 {
@@ -29,6 +33,20 @@ int sy_safety_check(const sy_safety_t *s, sy_err_t *err)
     return 0;
 }
 
+/* The five checks over a filled confidence and improvement. */
+static void five_checks(int64_t n_c, int64_t n_t, double runtime_hours, double error_rate,
+                        const sy_safety_t *s, sy_promotion_t *out)
+{
+    out->min_sample = n_c >= s->min_sample_per_variant && n_t >= s->min_sample_per_variant;
+    out->min_confidence = sy_rule_ge(out->confidence, s->min_confidence);
+    out->min_improvement =
+        out->has_improvement && sy_rule_ge(out->improvement_pct, s->min_improvement_pct);
+    out->min_runtime = sy_rule_ge(runtime_hours, s->min_runtime_hours);
+    out->max_error_rate = sy_rule_le(error_rate, s->max_error_rate);
+    out->eligible = out->min_sample && out->min_confidence && out->min_improvement &&
+                    out->min_runtime && out->max_error_rate;
+}
+
 int sy_promotion_eligibility(const sy_promotion_in_t *in, const sy_safety_t *s, sy_promotion_t *out,
                              sy_err_t *err)
 {
@@ -50,13 +68,425 @@ int sy_promotion_eligibility(const sy_promotion_in_t *in, const sy_safety_t *s, 
     out->has_improvement = zt.has_lift;
     out->improvement_pct = zt.has_lift ? 100 * zt.lift : NAN;
 
-    out->min_sample = in->control.trials >= s->min_sample_per_variant &&
-                      in->treatment.trials >= s->min_sample_per_variant;
-    out->min_confidence = sy_rule_ge(out->confidence, s->min_confidence);
-    out->min_improvement = zt.has_lift && sy_rule_ge(out->improvement_pct, s->min_improvement_pct);
-    out->min_runtime = sy_rule_ge(in->runtime_hours, s->min_runtime_hours);
-    out->max_error_rate = sy_rule_le(in->treatment_error_rate, s->max_error_rate);
-    out->eligible = out->min_sample && out->min_confidence && out->min_improvement &&
-                    out->min_runtime && out->max_error_rate;
+    five_checks(in->control.trials, in->treatment.trials, in->runtime_hours,
+                in->treatment_error_rate, s, out);
     return 0;
+}
+
+/* ---- analysis ------------------------------------------------------------------------ */
+
+static sy_binom_t binom(const sy_arm_counts_t *a)
+{
+    return (sy_binom_t){.successes = a->conversions, .trials = a->units};
+}
+
+/* Per-unit moments of the value; sd 0 below 2 units (the tests refuse those anyway). The
+ * variance comes from the running sums, clamped at 0 against rounding. */
+static sy_moments_t moments(const sy_arm_counts_t *a)
+{
+    sy_moments_t m = {.n = a->units};
+    if (a->units == 0)
+        return m;
+    double n = (double)a->units;
+    m.mean = a->value_sum / n;
+    if (a->units >= 2) {
+        double v = (a->value_sumsq - a->value_sum * m.mean) / (n - 1);
+        m.sd = v > 0 ? sqrt(v) : 0;
+    }
+    return m;
+}
+
+/* The control's level (rate or mean), what relative effects and tau are scaled by. */
+static double level(const sy_experiment_in_t *in, const sy_arm_counts_t *a)
+{
+    if (a->units == 0)
+        return 0;
+    return in->metric == SY_METRIC_CONVERSION ? (double)a->conversions / (double)a->units
+                                              : a->value_sum / (double)a->units;
+}
+
+static int check_in(const sy_experiment_in_t *in, sy_err_t *err)
+{
+    if (in->n_arms < 2 || in->n_arms > SY_EXP_MAX_ARMS)
+        return sy_err_set(err, -EINVAL, "variants", "an experiment has 2 to %d variants",
+                          SY_EXP_MAX_ARMS);
+    if (!in->names || !in->arms)
+        return sy_err_set(err, -EINVAL, "variants", "the variants and their names are required");
+    if (in->control >= in->n_arms)
+        return sy_err_set(err, -EINVAL, "control", "the control is not one of the variants");
+    if (in->metric != SY_METRIC_CONVERSION && in->metric != SY_METRIC_MEAN)
+        return sy_err_set(err, -EINVAL, "metric", "unknown metric");
+    if (!(in->runtime_hours >= 0) || !(in->tau_squared >= 0))
+        return sy_err_set(err, -EINVAL, in->runtime_hours >= 0 ? "tau_squared" : "runtime_hours",
+                          "must be a number >= 0");
+    for (size_t i = 0; i < in->n_arms; i++) {
+        const sy_arm_counts_t *a = &in->arms[i];
+        if (a->units < 0 || a->conversions < 0 || a->conversions > a->units || a->errors < 0 ||
+            a->errors > a->units || !(a->weight >= 0) || !isfinite(a->value_sum) ||
+            !(a->value_sumsq >= 0) || !isfinite(a->value_sumsq) || !(a->seq_p >= 0) ||
+            !(a->seq_p <= 1))
+            return sy_err_set(err, -EINVAL, "variants", "variant %zu: counts out of range", i);
+    }
+    return sy_safety_check(&in->safety, err);
+}
+
+static double mix_tau_squared(const sy_experiment_in_t *in)
+{
+    if (in->tau_squared > 0)
+        return in->tau_squared;
+    double m = in->safety.min_improvement_pct / 100;
+    double t = (m > 0.01 ? m : 0.01) * fabs(level(in, &in->arms[in->control]));
+    return t * t;
+}
+
+int sy_experiment_seq_look(const sy_experiment_in_t *in, size_t arm, double *p, sy_err_t *err)
+{
+    const sy_arm_counts_t *c = &in->arms[in->control], *t = &in->arms[arm];
+    *p = t->seq_p;
+    double tau2 = mix_tau_squared(in);
+    if (!(tau2 > 0) || !isfinite(tau2))
+        return 0; /* no control level yet: nothing to scale the mixture by */
+    sy_seq_cfg_t cfg = {.tau_squared = tau2,
+                        .theta0 = 0,
+                        .alpha = 1 - in->safety.min_confidence,
+                        .gb_tuning = 5000};
+    sy_seq_look_t look;
+    int rc;
+    if (in->metric == SY_METRIC_CONVERSION) {
+        sy_binom_t bc = binom(c), bt = binom(t);
+        rc = sy_stats_seq_look_prop(&cfg, &bc, &bt, t->seq_p, &look, err);
+    } else {
+        sy_moments_t mc = moments(c), mt = moments(t);
+        rc = sy_stats_seq_look_mean(&cfg, &mc, &mt, t->seq_p, &look, err);
+    }
+    if (rc < 0)
+        return rc;
+    *p = look.always_valid_p;
+    return 0;
+}
+
+/* Power and the sizes both arms need for the minimum improvement. */
+static void plan_power(const sy_experiment_in_t *in, size_t i, sy_arm_result_t *r)
+{
+    const sy_arm_counts_t *c = &in->arms[in->control], *t = &in->arms[i];
+    double ratio = c->weight > 0 && t->weight > 0 ? t->weight / c->weight : 1;
+    double m = in->safety.min_improvement_pct / 100, alpha = 1 - in->safety.min_confidence;
+    double n_c = (double)c->units, need, pw = 0;
+    if (m <= 0 || c->units == 0)
+        return;
+    if (in->metric == SY_METRIC_CONVERSION) {
+        sy_power_plan_t plan = {.baseline = level(in, c),
+                                .mde_relative = m,
+                                .alpha = alpha,
+                                .power = SY_EXP_TARGET_POWER,
+                                .ratio = ratio};
+        sy_sample_size_t ss;
+        sy_power_t p;
+        if (sy_stats_sample_size(&plan, &ss, NULL) < 0 || sy_stats_power(&plan, n_c, &p, NULL) < 0)
+            return;
+        need = ss.n_control_cohen_h;
+        pw = p.power_cohen_h;
+    } else {
+        sy_moments_t mc = moments(c), mt = moments(t);
+        sy_power_mean_plan_t plan = {.delta = m * mc.mean,
+                                     .sd_control = mc.sd,
+                                     .sd_treatment = mt.sd,
+                                     .alpha = alpha,
+                                     .power = SY_EXP_TARGET_POWER,
+                                     .ratio = ratio};
+        if (mc.mean <= 0 || sy_stats_sample_size_mean(&plan, &need, NULL) < 0 ||
+            sy_stats_power_mean(&plan, n_c, &pw, NULL) < 0)
+            return;
+    }
+    if (!(need < 9e15))
+        return;
+    r->has_power = true;
+    r->power = pw;
+    r->n_needed_control = (int64_t)ceil(need);
+    r->n_needed_treatment = (int64_t)ceil(need * ratio);
+}
+
+/* Treatment `i` against control on the primary metric: test, intervals, lift. */
+static void compare(const sy_experiment_in_t *in, size_t i, sy_arm_result_t *r)
+{
+    const sy_arm_counts_t *c = &in->arms[in->control], *t = &in->arms[i];
+    sy_err_t e;
+    int rc;
+    if (in->metric == SY_METRIC_CONVERSION) {
+        sy_binom_t bc = binom(c), bt = binom(t);
+        sy_ztest_t z;
+        rc = sy_stats_ztest(&bc, &bt, SY_ALT_TWO_SIDED, true, SY_EXP_CI_LEVEL, &z, &e);
+        if (rc == 0) {
+            r->statistic = z.z;
+            r->p_value = z.p_value;
+            r->diff = z.diff;
+            r->diff_ci_low = z.diff_ci_low;
+            r->diff_ci_high = z.diff_ci_high;
+            r->has_lift = z.has_lift;
+            r->lift = z.lift;
+            r->lift_ci_low = z.lift_ci_low;
+            r->lift_ci_high = z.lift_ci_high;
+            sy_bayes_t b;
+            if (sy_stats_bayes(&bc, &bt, 1, 1, &b, NULL) == 0) {
+                r->has_bayes = true;
+                r->chance_to_beat_control = b.chance_to_beat_control;
+                r->expected_loss = b.expected_loss_treatment;
+            }
+        }
+    } else {
+        sy_moments_t mc = moments(c), mt = moments(t);
+        sy_welch_t w;
+        rc = sy_stats_welch(&mc, &mt, SY_ALT_TWO_SIDED, SY_EXP_CI_LEVEL, &w, &e);
+        if (rc == 0) {
+            r->statistic = w.t;
+            r->p_value = w.p_value;
+            r->diff = w.diff;
+            r->diff_ci_low = w.diff_ci_low;
+            r->diff_ci_high = w.diff_ci_high;
+            if (mc.mean > 0) {
+                /* delta method, as for proportions: var(lift) ~ v_t/m_c^2 + m_t^2 v_c/m_c^4 */
+                double vc = mc.sd * mc.sd / (double)mc.n, vt = mt.sd * mt.sd / (double)mt.n;
+                double se =
+                    sqrt(vt / (mc.mean * mc.mean) + mt.mean * mt.mean * vc / pow(mc.mean, 4));
+                double zq = sy_stats_norm_isf((1 - SY_EXP_CI_LEVEL) / 2);
+                r->has_lift = true;
+                r->lift = w.diff / mc.mean;
+                r->lift_ci_low = r->lift - zq * se;
+                r->lift_ci_high = r->lift + zq * se;
+            }
+        }
+    }
+    if (rc < 0) {
+        r->test_error = rc;
+        return;
+    }
+    r->compared = true;
+    double p = r->p_value;
+    if (in->sequential && sy_experiment_seq_look(in, i, &r->always_valid_p, NULL) == 0) {
+        r->has_seq = true;
+        p = r->always_valid_p;
+    }
+    r->p_adjusted = p; /* Holm comes once every treatment is compared */
+}
+
+static void describe(const sy_experiment_in_t *in, const sy_arm_counts_t *a, sy_arm_result_t *r)
+{
+    r->n = a->units;
+    r->has_level = a->units > 0;
+    r->level = level(in, a);
+    r->error_rate = a->units ? (double)a->errors / (double)a->units : 0;
+    if (in->metric == SY_METRIC_MEAN && a->units >= 2) {
+        r->has_sd = true;
+        r->sd = moments(a).sd;
+    }
+}
+
+static void srm(const sy_experiment_in_t *in, sy_experiment_result_t *out)
+{
+    int64_t observed[SY_EXP_MAX_ARMS], total = 0;
+    double weights[SY_EXP_MAX_ARMS];
+    for (size_t i = 0; i < in->n_arms; i++) {
+        observed[i] = in->arms[i].units;
+        weights[i] = in->arms[i].weight;
+        total += observed[i];
+        if (weights[i] == 0 && observed[i] > 0)
+            out->srm_zero_weight = true;
+    }
+    if (total == 0)
+        return;
+    if (out->srm_zero_weight) {
+        out->has_srm = true;
+        out->srm = (sy_srm_t){.mismatch = true};
+        return;
+    }
+    out->has_srm =
+        sy_stats_srm(observed, weights, in->n_arms, SY_EXP_SRM_ALPHA, &out->srm, NULL) == 0;
+}
+
+static sy_verdict_t verdict(const sy_experiment_in_t *in, const sy_arm_result_t *r)
+{
+    const sy_promotion_t *k = &r->checks;
+    if (!r->compared)
+        return SY_VERDICT_PENDING;
+    if (k->eligible)
+        return SY_VERDICT_WINNER;
+    if (k->min_sample && !k->max_error_rate)
+        return SY_VERDICT_HARMFUL;
+    if (k->min_sample && k->min_confidence && r->diff < 0)
+        return SY_VERDICT_WORSE;
+    if (r->has_power && k->min_runtime && r->n >= r->n_needed_treatment &&
+        in->arms[in->control].units >= r->n_needed_control && k->min_sample)
+        return SY_VERDICT_FUTILE;
+    return SY_VERDICT_PENDING;
+}
+
+int sy_experiment_analyze(const sy_experiment_in_t *in, sy_experiment_result_t *out, sy_err_t *err)
+{
+    memset(out, 0, sizeof(*out));
+    out->winner = out->candidate = -1;
+    int rc = check_in(in, err);
+    if (rc < 0)
+        return rc;
+    double p[SY_EXP_MAX_ARMS];
+    size_t idx[SY_EXP_MAX_ARMS], n = 0;
+    for (size_t i = 0; i < in->n_arms; i++) {
+        sy_arm_result_t *r = &out->arms[i];
+        describe(in, &in->arms[i], r);
+        if (i == in->control)
+            continue;
+        compare(in, i, r);
+        plan_power(in, i, r);
+        if (r->compared) {
+            idx[n] = i;
+            p[n++] = r->p_adjusted;
+        }
+    }
+    if (n > 0 && (rc = sy_stats_holm(p, n, p, err)) < 0)
+        return rc;
+    const sy_arm_counts_t *c = &in->arms[in->control];
+    for (size_t j = 0; j < n; j++) {
+        sy_arm_result_t *r = &out->arms[idx[j]];
+        r->p_adjusted = p[j];
+        r->checks.confidence = 1 - p[j];
+        r->checks.z = r->statistic;
+        r->checks.has_improvement = r->has_lift;
+        r->checks.improvement_pct = r->has_lift ? 100 * r->lift : 0;
+        r->confidence = r->checks.confidence;
+    }
+    for (size_t i = 0; i < in->n_arms; i++) {
+        sy_arm_result_t *r = &out->arms[i];
+        if (i == in->control)
+            continue;
+        if (!r->compared) {
+            r->checks.confidence = 0;
+            r->checks.has_improvement = false;
+        }
+        five_checks(c->units, in->arms[i].units, in->runtime_hours, r->error_rate, &in->safety,
+                    &r->checks);
+        r->verdict = verdict(in, r);
+    }
+    srm(in, out);
+    sy_experiment_decide(in, out);
+    return 0;
+}
+
+/* ---- the decision ---------------------------------------------------------------------- */
+
+static void say(sy_experiment_result_t *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void say(sy_experiment_result_t *r, const char *fmt, ...)
+{
+    if (r->n_reasons >= SY_EXP_MAX_REASONS)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->reasons[r->n_reasons++], SY_EXP_REASON_LEN, fmt, ap);
+    va_end(ap);
+}
+
+/* Why treatment `i` is not a winner yet, one sentence per failed check. */
+static void lacks(const sy_experiment_in_t *in, sy_experiment_result_t *out, size_t i)
+{
+    const sy_arm_result_t *r = &out->arms[i];
+    const sy_promotion_t *k = &r->checks;
+    const sy_safety_t *s = &in->safety;
+    if (!r->compared) {
+        say(out, "%s: not comparable with control yet (%s)", in->names[i],
+            sy_err_name(r->test_error));
+        return;
+    }
+    if (!k->min_sample) {
+        int64_t least = r->n < in->arms[in->control].units ? r->n : in->arms[in->control].units;
+        say(out, "%s: %lld units in the smaller arm, %lld needed", in->names[i], (long long)least,
+            (long long)s->min_sample_per_variant);
+    }
+    if (!k->min_confidence)
+        say(out, "%s: confidence %.4f is below %.4g", in->names[i], k->confidence,
+            s->min_confidence);
+    if (!k->min_improvement) {
+        if (k->has_improvement)
+            say(out, "%s: lift %+.2f%% is below the %+.2f%% minimum", in->names[i],
+                k->improvement_pct, s->min_improvement_pct);
+        else
+            say(out, "%s: no lift can be measured (the control level is 0)", in->names[i]);
+    }
+    if (!k->min_runtime)
+        say(out, "%s: ran %.1f h of the %.4g h minimum", in->names[i], in->runtime_hours,
+            s->min_runtime_hours);
+    if (!k->max_error_rate)
+        say(out, "%s: error rate %.4f is above %.4g", in->names[i], r->error_rate,
+            s->max_error_rate);
+}
+
+void sy_experiment_decide(const sy_experiment_in_t *in, sy_experiment_result_t *r)
+{
+    r->decision = SY_DECISION_CONTINUE;
+    r->winner = r->candidate = -1;
+    r->n_reasons = 0;
+    size_t treatments = 0, losing = 0;
+    for (size_t i = 0; i < in->n_arms; i++) {
+        if (i == in->control)
+            continue;
+        treatments++;
+        const sy_arm_result_t *a = &r->arms[i];
+        if (a->verdict == SY_VERDICT_WORSE || a->verdict == SY_VERDICT_HARMFUL ||
+            a->verdict == SY_VERDICT_FUTILE)
+            losing++;
+        /* The candidate: a winner before anything else, then the largest lift. */
+        const sy_arm_result_t *best = r->candidate >= 0 ? &r->arms[r->candidate] : NULL;
+        bool better = !best ||
+                      (a->verdict == SY_VERDICT_WINNER && best->verdict != SY_VERDICT_WINNER) ||
+                      ((a->verdict == SY_VERDICT_WINNER) == (best->verdict == SY_VERDICT_WINNER) &&
+                       a->has_lift && (!best->has_lift || a->lift > best->lift));
+        if (better)
+            r->candidate = (int)i;
+    }
+    if (r->has_srm && r->srm.mismatch) {
+        if (r->srm_zero_weight)
+            say(r, "sample ratio mismatch: units reached a variant whose weight is 0");
+        else
+            say(r,
+                "sample ratio mismatch (p = %.3g < %g): the split of units does not match the "
+                "weights, so assignment or logging is broken and no result can be trusted",
+                r->srm.p_value, SY_EXP_SRM_ALPHA);
+        say(r, "promotion is blocked until the mismatch is fixed");
+        return;
+    }
+    const sy_arm_result_t *c = r->candidate >= 0 ? &r->arms[r->candidate] : NULL;
+    if (c && c->verdict == SY_VERDICT_WINNER) {
+        r->decision = SY_DECISION_PROMOTE;
+        r->winner = r->candidate;
+        say(r,
+            "%s beats control: lift %+.2f%% (95%% interval %+.2f%% to %+.2f%%), "
+            "confidence %.4f",
+            in->names[r->winner], 100 * c->lift, 100 * c->lift_ci_low, 100 * c->lift_ci_high,
+            c->confidence);
+        say(r, "all five safety checks pass (sample, confidence, improvement, runtime, errors)");
+        if (in->safety.manual_approval)
+            say(r, "the experiment requires manual approval before traffic moves");
+        return;
+    }
+    if (treatments > 0 && losing == treatments) {
+        r->decision = SY_DECISION_TERMINATE;
+        for (size_t i = 0; i < in->n_arms; i++) {
+            const sy_arm_result_t *a = &r->arms[i];
+            if (i == in->control)
+                continue;
+            if (a->verdict == SY_VERDICT_HARMFUL)
+                say(r, "%s: error rate %.4f is above %.4g", in->names[i], a->error_rate,
+                    in->safety.max_error_rate);
+            else if (a->verdict == SY_VERDICT_WORSE)
+                say(r, "%s is worse than control: %+.2f (confidence %.4f)", in->names[i], a->diff,
+                    a->confidence);
+            else
+                say(r, "%s: no lift of %.4g%% found, with enough units for %.0f%% power",
+                    in->names[i], in->safety.min_improvement_pct, 100 * SY_EXP_TARGET_POWER);
+        }
+        say(r, "no treatment can win: keep control");
+        return;
+    }
+    for (size_t i = 0; i < in->n_arms; i++)
+        if (i != in->control)
+            lacks(in, r, i);
 }

@@ -1,6 +1,8 @@
-/* experiment.h - the pure rules that judge an experiment: may its winner be promoted?
+/* experiment.h - the pure rules that judge an experiment: what do its numbers say, may
+ * its winner be promoted, and should it be promoted, continued or terminated?
  *
- * No I/O, no clock: callers pass the counts, the runtime and the settings. Thresholds are
+ * No I/O, no clock, no allocation: callers pass the counts, the runtime and the settings;
+ * every number comes from core/stats. Thresholds are
  * compared as ../shared/conformance/rules/README.md says the specification means them:
  * the specification's numbers are decimals that doubles do not hold exactly, so a value
  * within 1e-9 of a threshold counts as equal to it ("x >= t" is x - t >= -1e-9).
@@ -28,6 +30,7 @@ typedef struct sy_safety {
     double min_improvement_pct;     /* relative lift of the treatment's rate, in % */
     double min_runtime_hours;
     double max_error_rate; /* of the treatment, 0..1 */
+    bool manual_approval;  /* a promotion waits for a person (the decision says so) */
 } sy_safety_t;
 
 #define SY_SAFETY_DEFAULTS                                                                         \
@@ -63,5 +66,123 @@ typedef struct sy_promotion {
  * SY_ENOTRIALS for an arm without trials, SY_EZEROVAR for rates 0 and 1) with `err`. */
 int sy_promotion_eligibility(const sy_promotion_in_t *in, const sy_safety_t *s, sy_promotion_t *out,
                              sy_err_t *err);
+
+/* ---- analysis of an A/B/n experiment ------------------------------------------------ */
+
+#define SY_EXP_MAX_ARMS     16    /* variants of one experiment, control included */
+#define SY_EXP_MAX_REASONS  24    /* sentences a decision gives */
+#define SY_EXP_REASON_LEN   200   /* bytes of one sentence, NUL included */
+#define SY_EXP_TARGET_POWER 0.8   /* the power sample sizes are planned for */
+#define SY_EXP_SRM_ALPHA    0.001 /* SRM threshold (GrowthBook, Eppo) */
+#define SY_EXP_CI_LEVEL     0.95  /* level of every interval reported */
+
+typedef enum sy_metric {
+    SY_METRIC_CONVERSION, /* share of units with a successful outcome: z-test */
+    SY_METRIC_MEAN,       /* mean per unit of the outcomes' values: Welch's t-test */
+} sy_metric_t;
+
+/* One variant's aggregates, as the engine keeps them. */
+typedef struct sy_arm_counts {
+    double weight;       /* intended share, any positive scale (0: receives no traffic) */
+    int64_t units;       /* distinct units exposed */
+    int64_t conversions; /* units with a successful outcome, <= units */
+    int64_t errors;      /* units with an error, <= units */
+    double value_sum;    /* sum over units of each unit's total value (mean metric) */
+    double value_sumsq;  /* sum of the squares of those totals */
+    double seq_p;        /* always-valid p so far (1 before the first look) */
+} sy_arm_counts_t;
+
+typedef struct sy_experiment_in {
+    sy_metric_t metric;
+    size_t n_arms;  /* 2..SY_EXP_MAX_ARMS */
+    size_t control; /* index of the control arm */
+    const sy_arm_counts_t *arms;
+    const char *const *names; /* the variants' keys, for the reasons (borrowed) */
+    sy_safety_t safety;
+    double runtime_hours; /* since start; 0 for a draft */
+    bool sequential;      /* confidence from the always-valid p-value (mSPRT) */
+    double tau_squared;   /* mSPRT mixing variance; 0: (min improvement x control level)^2 */
+} sy_experiment_in_t;
+
+/* What a treatment's numbers say, as the decision reads them. */
+typedef enum sy_verdict {
+    SY_VERDICT_PENDING, /* not enough evidence either way yet */
+    SY_VERDICT_WINNER,  /* all five safety checks pass */
+    SY_VERDICT_WORSE,   /* significantly worse than control on the primary metric */
+    SY_VERDICT_HARMFUL, /* enough units, and an error rate above max_error_rate */
+    SY_VERDICT_FUTILE,  /* sized for the minimum improvement, runtime done, not better */
+} sy_verdict_t;
+
+typedef struct sy_arm_result {
+    /* the variant on its own */
+    int64_t n;
+    bool has_level;    /* false with no units */
+    double level;      /* conversion rate, or mean value per unit */
+    bool has_sd;       /* mean metric with n >= 2 */
+    double sd;         /* per-unit sd of the value, ddof = 1 */
+    double error_rate; /* errors / n (0 with no units) */
+    /* against control: treatments only, when `compared` */
+    bool compared;
+    int test_error;   /* why not compared: the test's code (SY_ENOTRIALS, ...) */
+    double statistic; /* z (conversion) or t (mean) */
+    double p_value;   /* two-sided, fixed horizon */
+    double diff;      /* treatment minus control */
+    double diff_ci_low, diff_ci_high;
+    bool has_lift; /* false when the control level is 0 (or negative, for means) */
+    double lift;   /* diff / control level */
+    double lift_ci_low, lift_ci_high;
+    bool has_seq; /* sequential: the always-valid p-value */
+    double always_valid_p;
+    double p_adjusted; /* Holm over the treatments of the p used (sequential or not) */
+    double confidence; /* 1 - p_adjusted: what min_confidence is checked against */
+    bool has_bayes;    /* conversion only */
+    double chance_to_beat_control;
+    double expected_loss; /* E[max(control - treatment, 0)] */
+    bool has_power;       /* planned for the minimum improvement at the target power */
+    double power;         /* achieved with the units so far */
+    int64_t n_needed_control, n_needed_treatment;
+    sy_promotion_t checks; /* the five safety checks */
+    sy_verdict_t verdict;
+} sy_arm_result_t;
+
+typedef enum sy_decision {
+    SY_DECISION_CONTINUE,
+    SY_DECISION_PROMOTE,
+    SY_DECISION_TERMINATE,
+} sy_decision_t;
+
+typedef struct sy_experiment_result {
+    bool has_srm;         /* false before any unit */
+    sy_srm_t srm;         /* over every variant, against the weights */
+    bool srm_zero_weight; /* units reached a variant of weight 0: a mismatch by itself */
+    sy_arm_result_t arms[SY_EXP_MAX_ARMS];
+    sy_decision_t decision;
+    int winner;    /* promote: the arm to promote; else -1 */
+    int candidate; /* the best treatment so far (the winner when there is one), -1 none */
+    size_t n_reasons;
+    char reasons[SY_EXP_MAX_REASONS][SY_EXP_REASON_LEN]; /* plain sentences, in order */
+} sy_experiment_result_t;
+
+/* The results of an experiment: every variant's numbers, each treatment against control
+ * (lift with intervals, p-values, always-valid p, Holm, Bayesian chance and loss, power),
+ * SRM over all variants, then sy_experiment_decide. -EINVAL (with `err`) for malformed
+ * input: a bad arm count or control, counts that contradict each other, bad settings. A
+ * treatment whose test cannot run (no units yet) is reported as not compared. */
+int sy_experiment_analyze(const sy_experiment_in_t *in, sy_experiment_result_t *out, sy_err_t *err);
+
+/* The decision rule over analysed numbers (r->arms filled, verdicts included):
+ *  - an SRM (p < SY_EXP_SRM_ALPHA, or units in a variant of weight 0) blocks everything:
+ *    continue, with no winner;
+ *  - else promote when a treatment is a winner (all five checks); with several, the one
+ *    with the largest lift;
+ *  - else terminate when every treatment is worse, harmful or futile;
+ *  - else continue, saying what each treatment still lacks.
+ * Fills decision, winner, candidate and reasons. */
+void sy_experiment_decide(const sy_experiment_in_t *in, sy_experiment_result_t *r);
+
+/* One look of the mixture SPRT for treatment `arm` against control: the new running
+ * minimum of the always-valid p into *p (in->arms[arm].seq_p is the previous one). A look
+ * that cannot be taken yet (an empty arm, no variance) leaves it unchanged. */
+int sy_experiment_seq_look(const sy_experiment_in_t *in, size_t arm, double *p, sy_err_t *err);
 
 #endif

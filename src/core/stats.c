@@ -466,6 +466,56 @@ int sy_stats_power(const sy_power_plan_t *plan, double n_control, sy_power_t *ou
     return 0;
 }
 
+static int check_mean_plan(const sy_power_mean_plan_t *p, sy_err_t *err)
+{
+    if (!isfinite(p->delta) || p->delta == 0)
+        return sy_err_set(err, -EINVAL, "delta", "delta must be a nonzero number");
+    if (!(p->sd_control > 0) || !isfinite(p->sd_control))
+        return sy_err_set(err, -EINVAL, "sd_control", "sd_control must be a number > 0");
+    if (!(p->sd_treatment >= 0) || !isfinite(p->sd_treatment))
+        return sy_err_set(err, -EINVAL, "sd_treatment", "sd_treatment must be a number >= 0");
+    if (!(p->ratio > 0) || !isfinite(p->ratio))
+        return sy_err_set(err, -EINVAL, "ratio", "ratio must be a finite number > 0");
+    return check_open(p->alpha, 0, 1, "alpha", err);
+}
+
+int sy_stats_sample_size_mean(const sy_power_mean_plan_t *plan, double *n_control, sy_err_t *err)
+{
+    int rc = check_mean_plan(plan, err);
+    if (rc < 0)
+        return rc;
+    if (!(plan->power > plan->alpha && plan->power < 1))
+        return sy_err_set(err, -EINVAL, "power", "power must be in (alpha, 1), got %g",
+                          plan->power);
+    double k = (gsl_cdf_ugaussian_Qinv(plan->alpha / 2) + gsl_cdf_ugaussian_Pinv(plan->power)) /
+               plan->delta;
+    double v =
+        plan->sd_control * plan->sd_control + plan->sd_treatment * plan->sd_treatment / plan->ratio;
+    double n = k * k * v;
+    if ((rc = check_results(&n, 1, err)) < 0)
+        return rc;
+    *n_control = n;
+    return 0;
+}
+
+int sy_stats_power_mean(const sy_power_mean_plan_t *plan, double n_control, double *power,
+                        sy_err_t *err)
+{
+    int rc = check_mean_plan(plan, err);
+    if (rc < 0)
+        return rc;
+    if (!(n_control > 0) || !isfinite(n_control))
+        return sy_err_set(err, -EINVAL, "n_control", "n_control must be a number > 0");
+    double se = sqrt(plan->sd_control * plan->sd_control / n_control +
+                     plan->sd_treatment * plan->sd_treatment / (plan->ratio * n_control));
+    double d = fabs(plan->delta) / se, z = gsl_cdf_ugaussian_Qinv(plan->alpha / 2);
+    double p = gsl_cdf_ugaussian_P(d - z) + gsl_cdf_ugaussian_Q(d + z);
+    if ((rc = check_results(&p, 1, err)) < 0)
+        return rc;
+    *power = p;
+    return 0;
+}
+
 /* ---- Bayesian beta-binomial ------------------------------------------------------ */
 
 static double lnbeta(double a, double b)

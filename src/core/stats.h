@@ -167,6 +167,25 @@ int sy_stats_sample_size(const sy_power_plan_t *plan, sy_sample_size_t *out, sy_
  * names the bad field. */
 int sy_stats_power(const sy_power_plan_t *plan, double n_control, sy_power_t *out, sy_err_t *err);
 
+/* Power and size for a difference of means, by the normal approximation (two-sided
+ * alpha). What an experiment on a `mean` metric plans with; the sds are each arm's
+ * per-unit sds. */
+typedef struct sy_power_mean_plan {
+    double delta;        /* the difference to detect, != 0 */
+    double sd_control;   /* > 0 */
+    double sd_treatment; /* >= 0 */
+    double alpha;        /* two-sided, in (0, 1) */
+    double power;        /* in (alpha, 1); used by the sample size only */
+    double ratio;        /* n_treatment / n_control, > 0 */
+} sy_power_mean_plan_t;
+
+/* Control-arm size ((z_{1-alpha/2} + z_power) / delta)^2 (sd_c^2 + sd_t^2 / ratio), one
+ * tail, unrounded. -EINVAL names the bad field. */
+int sy_stats_sample_size_mean(const sy_power_mean_plan_t *plan, double *n_control, sy_err_t *err);
+/* Power with `n_control` > 0 control units, both tails. -EINVAL names the bad field. */
+int sy_stats_power_mean(const sy_power_mean_plan_t *plan, double n_control, double *power,
+                        sy_err_t *err);
+
 /* ---- Bayesian beta-binomial ------------------------------------------------------ */
 
 typedef struct sy_bayes {

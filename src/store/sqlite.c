@@ -6,19 +6,12 @@
  * records how many ran, and a database from a newer switchyard is refused rather than
  * guessed at.
  */
-#include "store/store.h"
-
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
-struct sy_store {
-    sqlite3 *db;
-    int version;
-};
+#include "store/sqlite_internal.h"
 
 /* Each entry is one migration; never edit one that has shipped, append a new one. */
 static const char *const migrations[] = {
@@ -57,16 +50,55 @@ static const char *const migrations[] = {
     "  before TEXT,"
     "  after TEXT);"
     "CREATE INDEX audit_workspace ON audit (workspace_id, id);",
+
+    /* 2: experiments, their per-variant aggregates, and the event log they come from.
+     * An event id is unique per experiment (idempotent retries); events without one are
+     * always new. Aggregates are rewritten in the transaction of every ingest batch. */
+    "CREATE TABLE experiments ("
+    "  id INTEGER PRIMARY KEY,"
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id),"
+    "  key TEXT NOT NULL,"
+    "  flag_key TEXT NOT NULL,"
+    "  definition TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  started_ms INTEGER NOT NULL DEFAULT 0,"
+    "  stopped_ms INTEGER NOT NULL DEFAULT 0,"
+    "  flag_before TEXT,"
+    "  UNIQUE (workspace_id, key));"
+    "CREATE TABLE experiment_arms ("
+    "  experiment_id INTEGER NOT NULL REFERENCES experiments(id),"
+    "  variant TEXT NOT NULL,"
+    "  units INTEGER NOT NULL,"
+    "  conversions INTEGER NOT NULL,"
+    "  value_sum REAL NOT NULL,"
+    "  value_sumsq REAL NOT NULL,"
+    "  errors INTEGER NOT NULL,"
+    "  crossovers INTEGER NOT NULL,"
+    "  seq_p REAL NOT NULL,"
+    "  PRIMARY KEY (experiment_id, variant));"
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  workspace_id INTEGER NOT NULL,"
+    "  experiment_id INTEGER NOT NULL,"
+    "  event_id TEXT,"
+    "  kind TEXT NOT NULL,"
+    "  unit TEXT NOT NULL,"
+    "  variant TEXT,"
+    "  success INTEGER,"
+    "  value REAL,"
+    "  at_ms INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX events_event_id ON events (experiment_id, event_id)"
+    "  WHERE event_id IS NOT NULL;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-/* -EIO with SQLite's own words: every failure of the database itself. */
-static int db_fail(sy_store_t *s, sy_err_t *err, const char *what)
+int sy_sq_fail(sy_store_t *s, sy_err_t *err, const char *what)
 {
     return sy_err_set(err, -EIO, NULL, "store: %s: %s", what, sqlite3_errmsg(s->db));
 }
 
-static int exec(sy_store_t *s, const char *sql, sy_err_t *err)
+int sy_sq_exec(sy_store_t *s, const char *sql, sy_err_t *err)
 {
     char *msg = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -77,13 +109,11 @@ static int exec(sy_store_t *s, const char *sql, sy_err_t *err)
     return 0;
 }
 
-/* Prepares `sql` and binds the arguments described by `types`: 'i' int64_t, 's' const
- * char * (NULL binds SQL NULL). Returns NULL (with `err` set) on failure. */
-static sqlite3_stmt *prepare(sy_store_t *s, sy_err_t *err, const char *sql, const char *types, ...)
+sqlite3_stmt *sy_sq_prepare(sy_store_t *s, sy_err_t *err, const char *sql, const char *types, ...)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        db_fail(s, err, "prepare");
+        sy_sq_fail(s, err, "prepare");
         return NULL;
     }
     va_list ap;
@@ -100,15 +130,14 @@ static sqlite3_stmt *prepare(sy_store_t *s, sy_err_t *err, const char *sql, cons
     }
     va_end(ap);
     if (rc != SQLITE_OK) {
-        db_fail(s, err, "bind");
+        sy_sq_fail(s, err, "bind");
         sqlite3_finalize(st);
         return NULL;
     }
     return st;
 }
 
-/* Runs a statement that returns no rows; finalizes it. */
-static int run(sy_store_t *s, sqlite3_stmt *st, sy_err_t *err)
+int sy_sq_run(sy_store_t *s, sqlite3_stmt *st, sy_err_t *err)
 {
     if (!st)
         return err ? err->code : -EIO;
@@ -117,21 +146,22 @@ static int run(sy_store_t *s, sqlite3_stmt *st, sy_err_t *err)
     if (rc == SQLITE_CONSTRAINT)
         return sy_err_set(err, -EEXIST, NULL, "store: already exists");
     if (rc != SQLITE_DONE)
-        return db_fail(s, err, "step");
+        return sy_sq_fail(s, err, "step");
     return 0;
 }
 
-static const char *text(sqlite3_stmt *st, int col)
+const char *sy_sq_text(sqlite3_stmt *st, int col)
 {
     return (const char *)sqlite3_column_text(st, col);
 }
 
 static int migrate(sy_store_t *s, sy_err_t *err)
 {
-    int rc = exec(s, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);", err);
+    int rc =
+        sy_sq_exec(s, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);", err);
     if (rc < 0)
         return rc;
-    sqlite3_stmt *st = prepare(s, err, "SELECT max(version) FROM schema_version", "");
+    sqlite3_stmt *st = sy_sq_prepare(s, err, "SELECT max(version) FROM schema_version", "");
     if (!st)
         return err ? err->code : -EIO;
     s->version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
@@ -143,11 +173,11 @@ static int migrate(sy_store_t *s, sy_err_t *err)
     while (s->version < N_MIGRATIONS) {
         if ((rc = sy_store_begin(s, err)) < 0)
             return rc;
-        if ((rc = exec(s, migrations[s->version], err)) < 0 ||
-            (rc = run(s,
-                      prepare(s, err, "INSERT INTO schema_version (version) VALUES (?)", "i",
-                              (int64_t)s->version + 1),
-                      err)) < 0) {
+        if ((rc = sy_sq_exec(s, migrations[s->version], err)) < 0 ||
+            (rc = sy_sq_run(s,
+                            sy_sq_prepare(s, err, "INSERT INTO schema_version (version) VALUES (?)",
+                                          "i", (int64_t)s->version + 1),
+                            err)) < 0) {
             sy_store_rollback(s);
             return rc;
         }
@@ -176,8 +206,9 @@ int sy_store_open(sy_store_t **out, const char *uri, sy_err_t *err)
         goto out_close;
     }
     sqlite3_busy_timeout(s->db, 5000);
-    if ((rc = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
-                   err)) < 0)
+    if ((rc = sy_sq_exec(
+             s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err)) <
+        0)
         goto out_close;
     if ((rc = migrate(s, err)) < 0)
         goto out_close;
@@ -192,6 +223,8 @@ void sy_store_close(sy_store_t *s)
 {
     if (!s)
         return;
+    sqlite3_finalize(s->add_event);
+    sqlite3_finalize(s->put_arm);
     sqlite3_close_v2(s->db);
     free(s);
 }
@@ -203,7 +236,7 @@ int sy_store_schema_version(sy_store_t *s)
 
 bool sy_store_ping(sy_store_t *s)
 {
-    sqlite3_stmt *st = prepare(s, NULL, "SELECT count(*) FROM schema_version", "");
+    sqlite3_stmt *st = sy_sq_prepare(s, NULL, "SELECT count(*) FROM schema_version", "");
     if (!st)
         return false;
     bool ok = sqlite3_step(st) == SQLITE_ROW;
@@ -213,12 +246,12 @@ bool sy_store_ping(sy_store_t *s)
 
 int sy_store_begin(sy_store_t *s, sy_err_t *err)
 {
-    return exec(s, "BEGIN IMMEDIATE", err);
+    return sy_sq_exec(s, "BEGIN IMMEDIATE", err);
 }
 
 int sy_store_commit(sy_store_t *s, sy_err_t *err)
 {
-    int rc = exec(s, "COMMIT", err);
+    int rc = sy_sq_exec(s, "COMMIT", err);
     if (rc < 0)
         sy_store_rollback(s);
     return rc;
@@ -227,7 +260,7 @@ int sy_store_commit(sy_store_t *s, sy_err_t *err)
 void sy_store_rollback(sy_store_t *s)
 {
     if (!sqlite3_get_autocommit(s->db))
-        exec(s, "ROLLBACK", NULL);
+        sy_sq_exec(s, "ROLLBACK", NULL);
 }
 
 /* Where rows go: the caller's callback (of the row's kind) and its argument. */
@@ -253,7 +286,7 @@ static int each(sy_store_t *s, sqlite3_stmt *st, sy_err_t *err,
         if ((out = row(st, &to)) != 0)
             break;
     if (out == 0 && rc != SQLITE_DONE)
-        out = db_fail(s, err, "query");
+        out = sy_sq_fail(s, err, "query");
     sqlite3_finalize(st);
     return out;
 }
@@ -263,10 +296,11 @@ static int each(sy_store_t *s, sqlite3_stmt *st, sy_err_t *err,
 int sy_store_workspace_create(sy_store_t *s, const char *name, int64_t now_ms, int64_t *id,
                               sy_err_t *err)
 {
-    int rc = run(s,
-                 prepare(s, err, "INSERT INTO workspaces (name, created_ms) VALUES (?, ?)", "si",
-                         name, now_ms),
-                 err);
+    int rc =
+        sy_sq_run(s,
+                  sy_sq_prepare(s, err, "INSERT INTO workspaces (name, created_ms) VALUES (?, ?)",
+                                "si", name, now_ms),
+                  err);
     if (rc == -EEXIST)
         return sy_err_set(err, rc, "name", "workspace \"%.64s\" already exists", name);
     if (rc < 0)
@@ -278,7 +312,7 @@ int sy_store_workspace_create(sy_store_t *s, const char *name, int64_t now_ms, i
 static int workspace_row(sqlite3_stmt *st, const struct sink *to)
 {
     sy_store_workspace_t ws = {.id = sqlite3_column_int64(st, 0),
-                               .name = text(st, 1),
+                               .name = sy_sq_text(st, 1),
                                .revision = sqlite3_column_int64(st, 2),
                                .created_ms = sqlite3_column_int64(st, 3)};
     return to->cb.workspace(to->arg, &ws);
@@ -286,14 +320,16 @@ static int workspace_row(sqlite3_stmt *st, const struct sink *to)
 
 int sy_store_workspace_list(sy_store_t *s, sy_store_workspace_cb cb, void *arg, sy_err_t *err)
 {
-    return each(
-        s, prepare(s, err, "SELECT id, name, revision, created_ms FROM workspaces ORDER BY id", ""),
-        err, workspace_row, (struct sink){.cb.workspace = cb, .arg = arg});
+    return each(s,
+                sy_sq_prepare(s, err,
+                              "SELECT id, name, revision, created_ms FROM workspaces ORDER BY id",
+                              ""),
+                err, workspace_row, (struct sink){.cb.workspace = cb, .arg = arg});
 }
 
 int sy_store_workspace_find(sy_store_t *s, const char *name, int64_t *id, sy_err_t *err)
 {
-    sqlite3_stmt *st = prepare(s, err, "SELECT id FROM workspaces WHERE name = ?", "s", name);
+    sqlite3_stmt *st = sy_sq_prepare(s, err, "SELECT id FROM workspaces WHERE name = ?", "s", name);
     if (!st)
         return err ? err->code : -EIO;
     int rc = sqlite3_step(st);
@@ -304,12 +340,12 @@ int sy_store_workspace_find(sy_store_t *s, const char *name, int64_t *id, sy_err
         return 0;
     if (rc == SQLITE_DONE)
         return sy_err_set(err, -ENOENT, "workspace", "no workspace \"%.64s\"", name);
-    return db_fail(s, err, "workspace");
+    return sy_sq_fail(s, err, "workspace");
 }
 
 int sy_store_workspace_bump(sy_store_t *s, int64_t ws, int64_t *revision, sy_err_t *err)
 {
-    sqlite3_stmt *st = prepare(
+    sqlite3_stmt *st = sy_sq_prepare(
         s, err, "UPDATE workspaces SET revision = revision + 1 WHERE id = ? RETURNING revision",
         "i", ws);
     if (!st)
@@ -321,20 +357,20 @@ int sy_store_workspace_bump(sy_store_t *s, int64_t ws, int64_t *revision, sy_err
     if (rc == SQLITE_ROW)
         return 0;
     return rc == SQLITE_DONE ? sy_err_set(err, -ENOENT, NULL, "no such workspace")
-                             : db_fail(s, err, "revision");
+                             : sy_sq_fail(s, err, "revision");
 }
 
 /* ---- tokens -------------------------------------------------------------------------- */
 
 int sy_store_token_create(sy_store_t *s, const sy_store_token_t *t, int64_t *id, sy_err_t *err)
 {
-    int rc =
-        run(s,
-            prepare(s, err,
-                    "INSERT INTO tokens (workspace_id, name, role, hash, prefix, created_ms)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    "issssi", t->workspace, t->name, t->role, t->hash, t->prefix, t->created_ms),
-            err);
+    int rc = sy_sq_run(
+        s,
+        sy_sq_prepare(s, err,
+                      "INSERT INTO tokens (workspace_id, name, role, hash, prefix, created_ms)"
+                      " VALUES (?, ?, ?, ?, ?, ?)",
+                      "issssi", t->workspace, t->name, t->role, t->hash, t->prefix, t->created_ms),
+        err);
     if (rc < 0)
         return rc;
     *id = sqlite3_last_insert_rowid(s->db);
@@ -343,12 +379,13 @@ int sy_store_token_create(sy_store_t *s, const sy_store_token_t *t, int64_t *id,
 
 int sy_store_token_revoke(sy_store_t *s, int64_t ws, int64_t id, int64_t now_ms, sy_err_t *err)
 {
-    int rc = run(s,
-                 prepare(s, err,
-                         "UPDATE tokens SET revoked_ms = ? WHERE workspace_id = ? AND id = ?"
-                         " AND revoked_ms = 0",
-                         "iii", now_ms, ws, id),
-                 err);
+    int rc =
+        sy_sq_run(s,
+                  sy_sq_prepare(s, err,
+                                "UPDATE tokens SET revoked_ms = ? WHERE workspace_id = ? AND id = ?"
+                                " AND revoked_ms = 0",
+                                "iii", now_ms, ws, id),
+                  err);
     if (rc < 0)
         return rc;
     if (sqlite3_changes(s->db) == 0)
@@ -363,10 +400,10 @@ static int token_row(sqlite3_stmt *st, const struct sink *to)
 {
     sy_store_token_t t = {.id = sqlite3_column_int64(st, 0),
                           .workspace = sqlite3_column_int64(st, 1),
-                          .name = text(st, 2),
-                          .role = text(st, 3),
-                          .hash = text(st, 4),
-                          .prefix = text(st, 5),
+                          .name = sy_sq_text(st, 2),
+                          .role = sy_sq_text(st, 3),
+                          .hash = sy_sq_text(st, 4),
+                          .prefix = sy_sq_text(st, 5),
                           .created_ms = sqlite3_column_int64(st, 6),
                           .revoked_ms = sqlite3_column_int64(st, 7)};
     return to->cb.token(to->arg, &t);
@@ -375,19 +412,19 @@ static int token_row(sqlite3_stmt *st, const struct sink *to)
 int sy_store_token_list(sy_store_t *s, int64_t ws, sy_store_token_cb cb, void *arg, sy_err_t *err)
 {
     return each(s,
-                prepare(s, err,
-                        "SELECT " TOKEN_COLUMNS
-                        " FROM tokens WHERE ? < 0 OR workspace_id = ? ORDER BY id",
-                        "ii", ws, ws),
+                sy_sq_prepare(s, err,
+                              "SELECT " TOKEN_COLUMNS
+                              " FROM tokens WHERE ? < 0 OR workspace_id = ? ORDER BY id",
+                              "ii", ws, ws),
                 err, token_row, (struct sink){.cb.token = cb, .arg = arg});
 }
 
 int sy_store_token_by_hash(sy_store_t *s, const char *hash, sy_store_token_cb cb, void *arg,
                            sy_err_t *err)
 {
-    return each(s,
-                prepare(s, err, "SELECT " TOKEN_COLUMNS " FROM tokens WHERE hash = ?", "s", hash),
-                err, token_row, (struct sink){.cb.token = cb, .arg = arg});
+    return each(
+        s, sy_sq_prepare(s, err, "SELECT " TOKEN_COLUMNS " FROM tokens WHERE hash = ?", "s", hash),
+        err, token_row, (struct sink){.cb.token = cb, .arg = arg});
 }
 
 /* ---- flags --------------------------------------------------------------------------- */
@@ -395,29 +432,31 @@ int sy_store_token_by_hash(sy_store_t *s, const char *hash, sy_store_token_cb cb
 int sy_store_flag_put(sy_store_t *s, int64_t ws, const sy_store_flag_t *f, bool *created,
                       sy_err_t *err)
 {
-    sqlite3_stmt *st =
-        prepare(s, err, "SELECT 1 FROM flags WHERE workspace_id = ? AND key = ?", "is", ws, f->key);
+    sqlite3_stmt *st = sy_sq_prepare(
+        s, err, "SELECT 1 FROM flags WHERE workspace_id = ? AND key = ?", "is", ws, f->key);
     if (!st)
         return err ? err->code : -EIO;
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return db_fail(s, err, "flag");
+        return sy_sq_fail(s, err, "flag");
     *created = rc == SQLITE_DONE;
-    return run(s,
-               prepare(s, err,
-                       "INSERT INTO flags (workspace_id, key, definition, updated_ms)"
-                       " VALUES (?, ?, ?, ?) ON CONFLICT (workspace_id, key) DO UPDATE"
-                       " SET definition = excluded.definition, updated_ms = excluded.updated_ms",
-                       "issi", ws, f->key, f->definition, f->updated_ms),
-               err);
+    return sy_sq_run(
+        s,
+        sy_sq_prepare(s, err,
+                      "INSERT INTO flags (workspace_id, key, definition, updated_ms)"
+                      " VALUES (?, ?, ?, ?) ON CONFLICT (workspace_id, key) DO UPDATE"
+                      " SET definition = excluded.definition, updated_ms = excluded.updated_ms",
+                      "issi", ws, f->key, f->definition, f->updated_ms),
+        err);
 }
 
 int sy_store_flag_delete(sy_store_t *s, int64_t ws, const char *key, sy_err_t *err)
 {
-    int rc = run(
-        s, prepare(s, err, "DELETE FROM flags WHERE workspace_id = ? AND key = ?", "is", ws, key),
-        err);
+    int rc = sy_sq_run(s,
+                       sy_sq_prepare(s, err, "DELETE FROM flags WHERE workspace_id = ? AND key = ?",
+                                     "is", ws, key),
+                       err);
     if (rc < 0)
         return rc;
     if (sqlite3_changes(s->db) == 0)
@@ -427,23 +466,25 @@ int sy_store_flag_delete(sy_store_t *s, int64_t ws, const char *key, sy_err_t *e
 
 int sy_store_flag_clear(sy_store_t *s, int64_t ws, sy_err_t *err)
 {
-    return run(s, prepare(s, err, "DELETE FROM flags WHERE workspace_id = ?", "i", ws), err);
+    return sy_sq_run(s, sy_sq_prepare(s, err, "DELETE FROM flags WHERE workspace_id = ?", "i", ws),
+                     err);
 }
 
 static int flag_row(sqlite3_stmt *st, const struct sink *to)
 {
-    sy_store_flag_t f = {
-        .key = text(st, 0), .definition = text(st, 1), .updated_ms = sqlite3_column_int64(st, 2)};
+    sy_store_flag_t f = {.key = sy_sq_text(st, 0),
+                         .definition = sy_sq_text(st, 1),
+                         .updated_ms = sqlite3_column_int64(st, 2)};
     return to->cb.flag(to->arg, &f);
 }
 
 int sy_store_flag_list(sy_store_t *s, int64_t ws, sy_store_flag_cb cb, void *arg, sy_err_t *err)
 {
     return each(s,
-                prepare(s, err,
-                        "SELECT key, definition, updated_ms FROM flags WHERE workspace_id = ?"
-                        " ORDER BY key",
-                        "i", ws),
+                sy_sq_prepare(s, err,
+                              "SELECT key, definition, updated_ms FROM flags WHERE workspace_id = ?"
+                              " ORDER BY key",
+                              "i", ws),
                 err, flag_row, (struct sink){.cb.flag = cb, .arg = arg});
 }
 
@@ -455,18 +496,18 @@ static char *dup_or(const char *s, const char *dflt)
 int sy_store_flagset_get(sy_store_t *s, int64_t ws, char **evaluators, char **metadata,
                          sy_err_t *err)
 {
-    sqlite3_stmt *st = prepare(
+    sqlite3_stmt *st = sy_sq_prepare(
         s, err, "SELECT evaluators, metadata FROM flagsets WHERE workspace_id = ?", "i", ws);
     if (!st)
         return err ? err->code : -EIO;
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         sqlite3_finalize(st);
-        return db_fail(s, err, "flagset");
+        return sy_sq_fail(s, err, "flagset");
     }
     bool row = rc == SQLITE_ROW;
-    *evaluators = dup_or(row ? text(st, 0) : NULL, "{}");
-    *metadata = dup_or(row ? text(st, 1) : NULL, "{}");
+    *evaluators = dup_or(row ? sy_sq_text(st, 0) : NULL, "{}");
+    *metadata = dup_or(row ? sy_sq_text(st, 1) : NULL, "{}");
     sqlite3_finalize(st);
     if (!*evaluators || !*metadata) {
         free(*evaluators);
@@ -479,26 +520,28 @@ int sy_store_flagset_get(sy_store_t *s, int64_t ws, char **evaluators, char **me
 int sy_store_flagset_put(sy_store_t *s, int64_t ws, const char *evaluators, const char *metadata,
                          sy_err_t *err)
 {
-    return run(s,
-               prepare(s, err,
-                       "INSERT INTO flagsets (workspace_id, evaluators, metadata) VALUES (?, ?, ?)"
-                       " ON CONFLICT (workspace_id) DO UPDATE"
-                       " SET evaluators = excluded.evaluators, metadata = excluded.metadata",
-                       "iss", ws, evaluators, metadata),
-               err);
+    return sy_sq_run(
+        s,
+        sy_sq_prepare(s, err,
+                      "INSERT INTO flagsets (workspace_id, evaluators, metadata) VALUES (?, ?, ?)"
+                      " ON CONFLICT (workspace_id) DO UPDATE"
+                      " SET evaluators = excluded.evaluators, metadata = excluded.metadata",
+                      "iss", ws, evaluators, metadata),
+        err);
 }
 
 /* ---- audit trail --------------------------------------------------------------------- */
 
 int sy_store_audit_add(sy_store_t *s, const sy_store_audit_t *a, sy_err_t *err)
 {
-    return run(s,
-               prepare(s, err,
-                       "INSERT INTO audit (workspace_id, at_ms, actor, action, resource, before,"
-                       " after) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       "iisssss", a->workspace, a->at_ms, a->actor, a->action, a->resource,
-                       a->before, a->after),
-               err);
+    return sy_sq_run(
+        s,
+        sy_sq_prepare(s, err,
+                      "INSERT INTO audit (workspace_id, at_ms, actor, action, resource, before,"
+                      " after) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                      "iisssss", a->workspace, a->at_ms, a->actor, a->action, a->resource,
+                      a->before, a->after),
+        err);
 }
 
 static int audit_row(sqlite3_stmt *st, const struct sink *to)
@@ -506,11 +549,11 @@ static int audit_row(sqlite3_stmt *st, const struct sink *to)
     sy_store_audit_t a = {.id = sqlite3_column_int64(st, 0),
                           .workspace = sqlite3_column_int64(st, 1),
                           .at_ms = sqlite3_column_int64(st, 2),
-                          .actor = text(st, 3),
-                          .action = text(st, 4),
-                          .resource = text(st, 5),
-                          .before = text(st, 6),
-                          .after = text(st, 7)};
+                          .actor = sy_sq_text(st, 3),
+                          .action = sy_sq_text(st, 4),
+                          .resource = sy_sq_text(st, 5),
+                          .before = sy_sq_text(st, 6),
+                          .after = sy_sq_text(st, 7)};
     return to->cb.audit(to->arg, &a);
 }
 
@@ -537,15 +580,16 @@ int sy_store_audit_list(sy_store_t *s, const sy_store_audit_query_t *q, sy_store
         pattern[o++] = '*';
         pattern[o] = '\0';
     }
-    return each(s,
-                prepare(s, err,
-                        "SELECT id, workspace_id, at_ms, actor, action, resource, before, after"
-                        " FROM audit WHERE workspace_id = ?"
-                        " AND (? IS NULL OR resource = ?) AND (? IS NULL OR resource GLOB ?)"
-                        " AND (? IS NULL OR action = ?) AND at_ms >= ? AND (? = 0 OR id < ?)"
-                        " ORDER BY id DESC LIMIT ?",
-                        "issssssiiii", q->workspace, prefix ? NULL : res, prefix ? NULL : res,
-                        prefix ? pattern : NULL, prefix ? pattern : NULL, q->action, q->action,
-                        q->since_ms, q->before_id, q->before_id, (int64_t)q->limit),
-                err, audit_row, (struct sink){.cb.audit = cb, .arg = arg});
+    return each(
+        s,
+        sy_sq_prepare(s, err,
+                      "SELECT id, workspace_id, at_ms, actor, action, resource, before, after"
+                      " FROM audit WHERE workspace_id = ?"
+                      " AND (? IS NULL OR resource = ?) AND (? IS NULL OR resource GLOB ?)"
+                      " AND (? IS NULL OR action = ?) AND at_ms >= ? AND (? = 0 OR id < ?)"
+                      " ORDER BY id DESC LIMIT ?",
+                      "issssssiiii", q->workspace, prefix ? NULL : res, prefix ? NULL : res,
+                      prefix ? pattern : NULL, prefix ? pattern : NULL, q->action, q->action,
+                      q->since_ms, q->before_id, q->before_id, (int64_t)q->limit),
+        err, audit_row, (struct sink){.cb.audit = cb, .arg = arg});
 }

@@ -1,7 +1,8 @@
 /* store.h - the durable state of switchyard, behind one narrow interface.
  *
  * Everything switchyard must not forget lives here: workspaces, API tokens (as hashes),
- * flag definitions, and the audit trail. The engine is the only caller. Every change goes
+ * flag definitions, experiments with their event log and per-variant aggregates, and the
+ * audit trail. The engine is the only caller. Every change goes
  * through a transaction (sy_store_begin .. sy_store_commit) so a change and its audit
  * event land together or not at all; reads need none. Every row belongs to a workspace and
  * every call that touches rows takes the workspace id: there is no call that reads or
@@ -155,5 +156,81 @@ typedef struct sy_store_audit_query {
 /* Audit events of one workspace matching `q`, newest first. */
 int sy_store_audit_list(sy_store_t *store, const sy_store_audit_query_t *q, sy_store_audit_cb cb,
                         void *arg, sy_err_t *err);
+
+/* ---- experiments --------------------------------------------------------------------- */
+
+typedef struct sy_store_experiment {
+    int64_t id;
+    int64_t workspace;
+    const char *key;
+    const char *flag_key;
+    const char *definition; /* JSON text: variants, metric, guardrails, safety, options */
+    const char *state;      /* "draft", "running", "stopped", "terminated" */
+    int64_t created_ms;
+    int64_t started_ms;      /* 0: never started */
+    int64_t stopped_ms;      /* 0: not ended */
+    const char *flag_before; /* JSON text of the flag as it was before start, or NULL */
+} sy_store_experiment_t;
+
+typedef int (*sy_store_experiment_cb)(void *arg, const sy_store_experiment_t *e);
+
+/* Inserts experiment `e` of e->workspace when e->id is 0 (its new id into *id; -EEXIST if
+ * the key is taken), else updates its state, times and flag_before. In a transaction. */
+int sy_store_experiment_put(sy_store_t *store, const sy_store_experiment_t *e, int64_t *id,
+                            sy_err_t *err);
+/* Every experiment of workspace `ws` (of all workspaces for ws < 0, at start-up), by id. */
+int sy_store_experiment_list(sy_store_t *store, int64_t ws, sy_store_experiment_cb cb, void *arg,
+                             sy_err_t *err);
+
+/* One variant's aggregates: what the results are computed from. */
+typedef struct sy_store_arm {
+    int64_t experiment;
+    const char *variant;
+    int64_t units;       /* distinct units exposed to it (first exposure wins) */
+    int64_t conversions; /* of those, units with a successful outcome */
+    double value_sum;    /* sum over its units of each unit's total outcome value */
+    double value_sumsq;  /* sum of the squares of those totals */
+    int64_t errors;      /* units with at least one error event */
+    int64_t crossovers;  /* units later exposed to another variant too */
+    double seq_p;        /* always-valid p-value so far (running minimum), 1 at start */
+} sy_store_arm_t;
+
+typedef int (*sy_store_arm_cb)(void *arg, const sy_store_arm_t *a);
+
+/* Creates or replaces the aggregates of (a->experiment, a->variant). In a transaction. */
+int sy_store_arm_put(sy_store_t *store, const sy_store_arm_t *a, sy_err_t *err);
+/* Every arm of experiment `experiment` (of all experiments for < 0), by experiment. */
+int sy_store_arm_list(sy_store_t *store, int64_t experiment, sy_store_arm_cb cb, void *arg,
+                      sy_err_t *err);
+
+/* ---- the event log -------------------------------------------------------------------- */
+
+typedef struct sy_store_event {
+    int64_t workspace;
+    int64_t experiment;
+    const char *id; /* the client's event id, or NULL */
+    size_t id_len;
+    const char *kind; /* "exposure", "outcome", "error" */
+    const char *unit;
+    size_t unit_len;
+    const char *variant; /* exposures only, else NULL */
+    size_t variant_len;
+    int success;    /* -1: not given, else 0 or 1 */
+    bool has_value; /* value given */
+    double value;
+    int64_t at_ms;
+} sy_store_event_t;
+
+typedef int (*sy_store_event_cb)(void *arg, const sy_store_event_t *e);
+
+/* Appends one event (strings are bound by length and need no NUL). *inserted is false,
+ * and nothing is written, when e->id is already in the log for that experiment. In a
+ * transaction; the statement is prepared once per store. */
+int sy_store_event_add(sy_store_t *store, const sy_store_event_t *e, bool *inserted, sy_err_t *err);
+/* Every event of every experiment in the order they were committed (start-up rebuild);
+ * the ids are not read. */
+int sy_store_event_list(sy_store_t *store, sy_store_event_cb cb, void *arg, sy_err_t *err);
+/* How many events the log holds for `experiment`. */
+int sy_store_event_count(sy_store_t *store, int64_t experiment, int64_t *n, sy_err_t *err);
 
 #endif

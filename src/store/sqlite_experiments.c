@@ -1,0 +1,248 @@
+/* sqlite_experiments.c - experiments, their aggregates and the event log in SQLite; see
+ * store.h. The tables are migration 2 in sqlite.c.
+ *
+ * The event insert and the aggregate upsert run once per event and once per variant of
+ * every ingest batch, so they are prepared once per handle and reset after each use; the
+ * rest prepares per call like the other files.
+ */
+#include <string.h>
+
+#include "store/sqlite_internal.h"
+
+/* ---- experiments --------------------------------------------------------------------- */
+
+int sy_store_experiment_put(sy_store_t *s, const sy_store_experiment_t *e, int64_t *id,
+                            sy_err_t *err)
+{
+    if (e->id == 0) {
+        int rc = sy_sq_run(
+            s,
+            sy_sq_prepare(s, err,
+                          "INSERT INTO experiments (workspace_id, key, flag_key, definition, state,"
+                          " created_ms, started_ms, stopped_ms, flag_before)"
+                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          "issssiiis", e->workspace, e->key, e->flag_key, e->definition, e->state,
+                          e->created_ms, e->started_ms, e->stopped_ms, e->flag_before),
+            err);
+        if (rc == -EEXIST)
+            return sy_err_set(err, rc, "key", "experiment \"%.64s\" already exists", e->key);
+        if (rc < 0)
+            return rc;
+        *id = sqlite3_last_insert_rowid(s->db);
+        return 0;
+    }
+    int rc = sy_sq_run(s,
+                       sy_sq_prepare(s, err,
+                                     "UPDATE experiments SET state = ?, started_ms = ?,"
+                                     " stopped_ms = ?, flag_before = ?"
+                                     " WHERE id = ? AND workspace_id = ?",
+                                     "siisii", e->state, e->started_ms, e->stopped_ms,
+                                     e->flag_before, e->id, e->workspace),
+                       err);
+    if (rc < 0)
+        return rc;
+    if (sqlite3_changes(s->db) == 0)
+        return sy_err_set(err, -ENOENT, "key", "no experiment \"%.64s\"", e->key);
+    *id = e->id;
+    return 0;
+}
+
+int sy_store_experiment_list(sy_store_t *s, int64_t ws, sy_store_experiment_cb cb, void *arg,
+                             sy_err_t *err)
+{
+    sqlite3_stmt *st = sy_sq_prepare(
+        s, err,
+        "SELECT id, workspace_id, key, flag_key, definition, state, created_ms, started_ms,"
+        " stopped_ms, flag_before FROM experiments WHERE ? < 0 OR workspace_id = ? ORDER BY id",
+        "ii", ws, ws);
+    if (!st)
+        return err ? err->code : -EIO;
+    int rc, out = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        sy_store_experiment_t e = {.id = sqlite3_column_int64(st, 0),
+                                   .workspace = sqlite3_column_int64(st, 1),
+                                   .key = sy_sq_text(st, 2),
+                                   .flag_key = sy_sq_text(st, 3),
+                                   .definition = sy_sq_text(st, 4),
+                                   .state = sy_sq_text(st, 5),
+                                   .created_ms = sqlite3_column_int64(st, 6),
+                                   .started_ms = sqlite3_column_int64(st, 7),
+                                   .stopped_ms = sqlite3_column_int64(st, 8),
+                                   .flag_before = sy_sq_text(st, 9)};
+        if ((out = cb(arg, &e)) != 0)
+            break;
+    }
+    if (out == 0 && rc != SQLITE_DONE)
+        out = sy_sq_fail(s, err, "experiments");
+    sqlite3_finalize(st);
+    return out;
+}
+
+/* ---- aggregates ---------------------------------------------------------------------- */
+
+/* Prepares *st once from `sql`; resets and clears it on later calls. */
+static int cached(sy_store_t *s, sqlite3_stmt **st, const char *sql, sy_err_t *err)
+{
+    if (*st) {
+        sqlite3_reset(*st);
+        sqlite3_clear_bindings(*st);
+        return 0;
+    }
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+        *st = NULL;
+        return sy_sq_fail(s, err, "prepare");
+    }
+    return 0;
+}
+
+/* Steps a cached statement that returns no rows and resets it. */
+static int step_cached(sy_store_t *s, sqlite3_stmt *st, sy_err_t *err)
+{
+    int rc = sqlite3_step(st);
+    int out = rc == SQLITE_DONE ? 0 : sy_sq_fail(s, err, "step");
+    sqlite3_reset(st);
+    return out;
+}
+
+int sy_store_arm_put(sy_store_t *s, const sy_store_arm_t *a, sy_err_t *err)
+{
+    int rc = cached(s, &s->put_arm,
+                    "INSERT INTO experiment_arms (experiment_id, variant, units, conversions,"
+                    " value_sum, value_sumsq, errors, crossovers, seq_p)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (experiment_id, variant)"
+                    " DO UPDATE SET units = excluded.units, conversions = excluded.conversions,"
+                    " value_sum = excluded.value_sum, value_sumsq = excluded.value_sumsq,"
+                    " errors = excluded.errors, crossovers = excluded.crossovers,"
+                    " seq_p = excluded.seq_p",
+                    err);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *st = s->put_arm;
+    if (sqlite3_bind_int64(st, 1, a->experiment) != SQLITE_OK ||
+        sqlite3_bind_text(st, 2, a->variant, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 3, a->units) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 4, a->conversions) != SQLITE_OK ||
+        sqlite3_bind_double(st, 5, a->value_sum) != SQLITE_OK ||
+        sqlite3_bind_double(st, 6, a->value_sumsq) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 7, a->errors) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 8, a->crossovers) != SQLITE_OK ||
+        sqlite3_bind_double(st, 9, a->seq_p) != SQLITE_OK)
+        return sy_sq_fail(s, err, "bind");
+    return step_cached(s, st, err);
+}
+
+int sy_store_arm_list(sy_store_t *s, int64_t experiment, sy_store_arm_cb cb, void *arg,
+                      sy_err_t *err)
+{
+    sqlite3_stmt *st = sy_sq_prepare(
+        s, err,
+        "SELECT experiment_id, variant, units, conversions, value_sum, value_sumsq, errors,"
+        " crossovers, seq_p FROM experiment_arms WHERE ? < 0 OR experiment_id = ?"
+        " ORDER BY experiment_id",
+        "ii", experiment, experiment);
+    if (!st)
+        return err ? err->code : -EIO;
+    int rc, out = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        sy_store_arm_t a = {.experiment = sqlite3_column_int64(st, 0),
+                            .variant = sy_sq_text(st, 1),
+                            .units = sqlite3_column_int64(st, 2),
+                            .conversions = sqlite3_column_int64(st, 3),
+                            .value_sum = sqlite3_column_double(st, 4),
+                            .value_sumsq = sqlite3_column_double(st, 5),
+                            .errors = sqlite3_column_int64(st, 6),
+                            .crossovers = sqlite3_column_int64(st, 7),
+                            .seq_p = sqlite3_column_double(st, 8)};
+        if ((out = cb(arg, &a)) != 0)
+            break;
+    }
+    if (out == 0 && rc != SQLITE_DONE)
+        out = sy_sq_fail(s, err, "aggregates");
+    sqlite3_finalize(st);
+    return out;
+}
+
+/* ---- the event log ------------------------------------------------------------------- */
+
+static int bind_text_len(sqlite3_stmt *st, int col, const char *p, size_t len)
+{
+    return p ? sqlite3_bind_text(st, col, p, (int)len, SQLITE_STATIC) : sqlite3_bind_null(st, col);
+}
+
+int sy_store_event_add(sy_store_t *s, const sy_store_event_t *e, bool *inserted, sy_err_t *err)
+{
+    *inserted = false;
+    int rc = cached(s, &s->add_event,
+                    "INSERT INTO events (workspace_id, experiment_id, event_id, kind, unit,"
+                    " variant, success, value, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT DO NOTHING",
+                    err);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *st = s->add_event;
+    bool ok = sqlite3_bind_int64(st, 1, e->workspace) == SQLITE_OK &&
+              sqlite3_bind_int64(st, 2, e->experiment) == SQLITE_OK &&
+              bind_text_len(st, 3, e->id, e->id_len) == SQLITE_OK &&
+              sqlite3_bind_text(st, 4, e->kind, -1, SQLITE_STATIC) == SQLITE_OK &&
+              bind_text_len(st, 5, e->unit, e->unit_len) == SQLITE_OK &&
+              bind_text_len(st, 6, e->variant, e->variant_len) == SQLITE_OK &&
+              (e->success < 0 ? sqlite3_bind_null(st, 7) : sqlite3_bind_int(st, 7, e->success)) ==
+                  SQLITE_OK &&
+              (e->has_value ? sqlite3_bind_double(st, 8, e->value) : sqlite3_bind_null(st, 8)) ==
+                  SQLITE_OK &&
+              sqlite3_bind_int64(st, 9, e->at_ms) == SQLITE_OK;
+    if (!ok)
+        return sy_sq_fail(s, err, "bind");
+    if ((rc = step_cached(s, st, err)) < 0)
+        return rc;
+    *inserted = sqlite3_changes(s->db) == 1;
+    return 0;
+}
+
+int sy_store_event_list(sy_store_t *s, sy_store_event_cb cb, void *arg, sy_err_t *err)
+{
+    sqlite3_stmt *st = sy_sq_prepare(s, err,
+                                     "SELECT workspace_id, experiment_id, kind, unit, variant,"
+                                     " success, value, at_ms FROM events ORDER BY id",
+                                     "");
+    if (!st)
+        return err ? err->code : -EIO;
+    int rc, out = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        sy_store_event_t e = {
+            .workspace = sqlite3_column_int64(st, 0),
+            .experiment = sqlite3_column_int64(st, 1),
+            .kind = sy_sq_text(st, 2),
+            .unit = sy_sq_text(st, 3),
+            .unit_len = (size_t)sqlite3_column_bytes(st, 3),
+            .variant = sy_sq_text(st, 4),
+            .variant_len = (size_t)sqlite3_column_bytes(st, 4),
+            .success = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 5),
+            .has_value = sqlite3_column_type(st, 6) != SQLITE_NULL,
+            .value = sqlite3_column_double(st, 6),
+            .at_ms = sqlite3_column_int64(st, 7)};
+        if (!e.kind || !e.unit) {
+            out = sy_err_set(err, -EIO, NULL, "store: an event row lacks its kind or unit");
+            break;
+        }
+        if ((out = cb(arg, &e)) != 0)
+            break;
+    }
+    if (out == 0 && rc != SQLITE_DONE)
+        out = sy_sq_fail(s, err, "events");
+    sqlite3_finalize(st);
+    return out;
+}
+
+int sy_store_event_count(sy_store_t *s, int64_t experiment, int64_t *n, sy_err_t *err)
+{
+    sqlite3_stmt *st = sy_sq_prepare(s, err, "SELECT count(*) FROM events WHERE experiment_id = ?",
+                                     "i", experiment);
+    if (!st)
+        return err ? err->code : -EIO;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : sy_sq_fail(s, err, "events");
+}
