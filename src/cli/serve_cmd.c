@@ -39,7 +39,7 @@ enum {
 
 static const char *const defaults[O_COUNT] = {
     [O_LISTEN] = "127.0.0.1:8080", [O_DB] = "./switchyard.db", [O_LOG_FORMAT] = "text",
-    [O_MAX_BODY] = "1048576",      [O_RATE_LIMIT] = "0",       [O_WORKSPACE] = "default",
+    [O_MAX_BODY] = "16777216",     [O_RATE_LIMIT] = "0",       [O_WORKSPACE] = "default",
     [O_IDLE_TIMEOUT] = "60",
 };
 
@@ -175,7 +175,7 @@ int sy_cli_serve(int argc, char **argv)
                       NULL, 0},
         [O_LOG_FORMAT] = {"log-format", "text|json", "log lines as key=value (default) or JSON", 0,
                           NULL, NULL, 0},
-        [O_MAX_BODY] = {"max-body", "BYTES", "largest request body (default 1048576)", 0, NULL,
+        [O_MAX_BODY] = {"max-body", "BYTES", "largest request body (default 16777216)", 0, NULL,
                         NULL, 0},
         [O_ADMIN_TOKEN_FILE] = {"admin-token-file", "FILE",
                                 "on a new database, write the admin token here, not to stdout", 0,

@@ -51,6 +51,12 @@ const char *sy_err_name(int code)
         return "too_few_samples";
     case SY_EZEROVAR:
         return "zero_variance";
+    case SY_ECONFLICT:
+        return "conflict";
+    case -EAGAIN:
+        return "busy";
+    case -ENOSPC:
+        return "limit_reached";
     default:
         return "internal";
     }

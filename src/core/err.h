@@ -18,6 +18,7 @@ enum {
     SY_ENOTRIALS = -1001, /* nothing observed where a rate or a count is needed */
     SY_ETOOFEW = -1002,   /* fewer than 2 samples where a sample sd is needed */
     SY_EZEROVAR = -1003,  /* the statistic would be infinite: zero variance, nonzero effect */
+    SY_ECONFLICT = -1004, /* the resource's state forbids the change (HTTP 409) */
 };
 
 typedef struct sy_err {

@@ -12,47 +12,9 @@
 #include <openssl/evp.h>
 
 #include "codec/value_json.h"
+#include "engine/internal.h"
 
 #define DOC_ARENA_MAX ((size_t)1 << 30) /* memory one compiled flag document may use */
-#define KEY_MAX       256               /* longest flag key */
-
-/* A published snapshot and its reference count (the engine holds one while current). */
-struct snap {
-    sy_snapshot_t pub; /* first: readers get &snap->pub */
-    atomic_int refs;
-    sy_flagset_t *set;
-};
-
-struct workspace {
-    int64_t id;
-    char *name;
-    int64_t revision;
-    json_t *doc;          /* {"flags": {...}, "$evaluators"?: {...}, "metadata"?: {...}} */
-    struct snap *current; /* what readers get */
-};
-
-struct token {
-    int64_t id;
-    int64_t workspace;
-    sy_role_t role;
-    bool revoked;
-    char name[64];
-    unsigned char hash[32]; /* SHA-256 of the secret */
-};
-
-struct sy_engine {
-    sy_store_t *store;
-    int64_t (*now_ms)(void);
-    sy_fractional_t fractional;
-    struct workspace *ws;
-    size_t n_ws, cap_ws;
-    struct token *tokens;
-    size_t n_tokens, cap_tokens;
-    sy_engine_change_cb on_change;
-    void *on_change_arg;
-    EVP_MD *sha256;     /* fetched once: a per-call fetch costs more than the hash */
-    EVP_MD_CTX *digest; /* reused by every authentication */
-};
 
 static const char *const role_names[] = {"sdk", "viewer", "editor", "admin"};
 
@@ -244,11 +206,9 @@ static int add_workspace(void *arg, const sy_store_workspace_t *row)
     return 0;
 }
 
-static struct workspace *find_ws(sy_engine_t *eng, int64_t id);
-
 static int add_workspace_if_new(void *arg, const sy_store_workspace_t *row)
 {
-    return find_ws(arg, row->id) ? 0 : add_workspace(arg, row);
+    return sy_eng_find_ws(arg, row->id) ? 0 : add_workspace(arg, row);
 }
 
 static int add_token(void *arg, const sy_store_token_t *t)
@@ -271,7 +231,7 @@ static int add_token(void *arg, const sy_store_token_t *t)
     return 0;
 }
 
-static struct workspace *find_ws(sy_engine_t *eng, int64_t id)
+struct workspace *sy_eng_find_ws(sy_engine_t *eng, int64_t id)
 {
     for (size_t i = 0; i < eng->n_ws; i++)
         if (eng->ws[i].id == id)
@@ -315,6 +275,8 @@ int sy_engine_open(sy_engine_t **out, const sy_engine_opts_t *opts, sy_err_t *er
     for (size_t i = 0; i < eng->n_ws; i++)
         if ((rc = open_workspace(eng, &eng->ws[i], err)) < 0)
             goto out_close;
+    if ((rc = sy_eng_experiments_open(eng, err)) < 0)
+        goto out_close;
     *out = eng;
     return 0;
 out_close:
@@ -332,6 +294,7 @@ void sy_engine_close(sy_engine_t *eng)
         if (eng->ws[i].current)
             sy_snapshot_release(&eng->ws[i].current->pub);
     }
+    sy_eng_experiments_close(eng);
     free(eng->ws);
     free(eng->tokens);
     EVP_MD_CTX_free(eng->digest);
@@ -348,7 +311,7 @@ static const char *actor_name(const sy_principal_t *actor)
 }
 
 /* Writes the audit event of a change in its transaction. `before`/`after` may be NULL. */
-static int audit(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws, const char *action,
+int sy_eng_audit(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws, const char *action,
                  const char *resource, const json_t *before, const json_t *after, sy_err_t *err)
 {
     char *b = before ? json_dumps(before, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
@@ -383,7 +346,7 @@ int sy_engine_workspace_find(sy_engine_t *eng, const char *name, int64_t *id, sy
     return sy_err_set(err, -ENOENT, "workspace", "no workspace \"%.64s\"", name);
 }
 
-static bool valid_name(const char *s, size_t max)
+bool sy_eng_valid_name(const char *s, size_t max)
 {
     size_t n = s ? strlen(s) : 0;
     if (n == 0 || n > max)
@@ -396,7 +359,7 @@ static bool valid_name(const char *s, size_t max)
 
 int sy_engine_workspace_create(sy_engine_t *eng, const char *name, int64_t *id, sy_err_t *err)
 {
-    if (!valid_name(name, 64))
+    if (!sy_eng_valid_name(name, 64))
         return sy_err_set(err, -EINVAL, "name",
                           "a workspace name is 1 to 64 characters, no control characters");
     if (grow((void **)&eng->ws, &eng->cap_ws, eng->n_ws + 1, sizeof(*eng->ws)) < 0)
@@ -409,7 +372,7 @@ int sy_engine_workspace_create(sy_engine_t *eng, const char *name, int64_t *id, 
     if ((rc = sy_store_workspace_create(eng->store, name, eng->now_ms(), id, err)) < 0)
         goto out_rollback;
     snprintf(resource, sizeof(resource), "workspace:%lld", (long long)*id);
-    if ((rc = audit(eng, NULL, *id, "workspace.create", resource, NULL, after, err)) < 0)
+    if ((rc = sy_eng_audit(eng, NULL, *id, "workspace.create", resource, NULL, after, err)) < 0)
         goto out_rollback;
     if ((rc = sy_store_commit(eng->store, err)) < 0)
         goto out;
@@ -464,14 +427,14 @@ static const struct token *load_token(sy_engine_t *eng, const unsigned char h[32
         eng->n_tokens == before)
         return NULL;
     const struct token *t = &eng->tokens[eng->n_tokens - 1];
-    if (!find_ws(eng, t->workspace)) {
+    if (!sy_eng_find_ws(eng, t->workspace)) {
         size_t n = eng->n_ws;
         if (sy_store_workspace_list(eng->store, add_workspace_if_new, eng, NULL) < 0)
             return NULL;
         for (size_t i = n; i < eng->n_ws; i++)
             if (open_workspace(eng, &eng->ws[i], NULL) < 0)
                 return NULL;
-        if (!find_ws(eng, t->workspace))
+        if (!sy_eng_find_ws(eng, t->workspace))
             return NULL;
     }
     return t;
@@ -499,9 +462,9 @@ int sy_engine_token_create(sy_engine_t *eng, const sy_principal_t *actor, int64_
 {
     if (actor)
         ws = actor->workspace;
-    if (!find_ws(eng, ws))
+    if (!sy_eng_find_ws(eng, ws))
         return sy_err_set(err, -ENOENT, "workspace", "no such workspace");
-    if (!valid_name(name, 63))
+    if (!sy_eng_valid_name(name, 63))
         return sy_err_set(err, -EINVAL, "name",
                           "a token name is 1 to 63 characters, no control characters");
     if ((unsigned)role > SY_ROLE_ADMIN)
@@ -539,7 +502,7 @@ int sy_engine_token_create(sy_engine_t *eng, const sy_principal_t *actor, int64_
     snprintf(resource, sizeof(resource), "token:%lld", (long long)k.id);
     after = json_pack("{sIssssss}", "id", (json_int_t)k.id, "name", name, "role",
                       sy_role_name(role), "prefix", prefix);
-    if ((rc = audit(eng, actor, ws, "token.create", resource, NULL, after, err)) < 0)
+    if ((rc = sy_eng_audit(eng, actor, ws, "token.create", resource, NULL, after, err)) < 0)
         goto out_rollback;
     if ((rc = sy_store_commit(eng->store, err)) < 0)
         goto out;
@@ -572,8 +535,8 @@ int sy_engine_token_revoke(sy_engine_t *eng, const sy_principal_t *actor, int64_
     json_t *before =
         json_pack("{sIssss}", "id", (json_int_t)id, "name", k->name, "role", sy_role_name(k->role));
     if ((rc = sy_store_token_revoke(eng->store, actor->workspace, id, eng->now_ms(), err)) < 0 ||
-        (rc = audit(eng, actor, actor->workspace, "token.revoke", resource, before, NULL, err)) <
-            0) {
+        (rc = sy_eng_audit(eng, actor, actor->workspace, "token.revoke", resource, before, NULL,
+                           err)) < 0) {
         sy_store_rollback(eng->store);
         goto out;
     }
@@ -630,8 +593,7 @@ int sy_engine_bootstrap(sy_engine_t *eng, const char *workspace, char *secret, s
 /* Replaces `w`'s document by `doc` (already compiled to `set`) in one transaction with
  * its audit event; `write` does the store half. Takes `set`. */
 static int commit_doc(sy_engine_t *eng, const sy_principal_t *actor, struct workspace *w,
-                      json_t *doc, sy_flagset_t *set,
-                      int (*write)(sy_engine_t *, int64_t, json_t *, void *, sy_err_t *), void *arg,
+                      json_t *doc, sy_flagset_t *set, sy_eng_write_fn write, void *arg,
                       const char *action, const char *resource, const json_t *before,
                       const json_t *after, sy_err_t *err)
 {
@@ -641,7 +603,7 @@ static int commit_doc(sy_engine_t *eng, const sy_principal_t *actor, struct work
         goto out_free;
     if ((rc = write(eng, w->id, doc, arg, err)) < 0 ||
         (rc = sy_store_workspace_bump(eng->store, w->id, &revision, err)) < 0 ||
-        (rc = audit(eng, actor, w->id, action, resource, before, after, err)) < 0) {
+        (rc = sy_eng_audit(eng, actor, w->id, action, resource, before, after, err)) < 0) {
         sy_store_rollback(eng->store);
         goto out_free;
     }
@@ -657,41 +619,38 @@ out_free:
 
 static bool valid_key(const char *key)
 {
-    return valid_name(key, KEY_MAX);
+    return sy_eng_valid_name(key, KEY_MAX);
 }
 
 struct flag_write {
     const char *key;
     const json_t *def; /* NULL: delete */
     bool created;
+    sy_eng_write_fn also; /* more to write in the same transaction, or NULL */
+    void *also_arg;
 };
 
 static int write_flag(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg, sy_err_t *err)
 {
-    (void)doc;
     struct flag_write *fw = arg;
-    if (!fw->def)
-        return sy_store_flag_delete(eng->store, ws, fw->key, err);
-    char *text = json_dumps(fw->def, JSON_COMPACT);
-    if (!text)
-        return oom(err);
-    sy_store_flag_t f = {.key = fw->key, .definition = text, .updated_ms = eng->now_ms()};
-    int rc = sy_store_flag_put(eng->store, ws, &f, &fw->created, err);
-    free(text);
-    return rc;
+    int rc;
+    if (!fw->def) {
+        rc = sy_store_flag_delete(eng->store, ws, fw->key, err);
+    } else {
+        char *text = json_dumps(fw->def, JSON_COMPACT);
+        if (!text)
+            return oom(err);
+        sy_store_flag_t f = {.key = fw->key, .definition = text, .updated_ms = eng->now_ms()};
+        rc = sy_store_flag_put(eng->store, ws, &f, &fw->created, err);
+        free(text);
+    }
+    return rc == 0 && fw->also ? fw->also(eng, ws, doc, fw->also_arg, err) : rc;
 }
 
-int sy_engine_flag_put(sy_engine_t *eng, const sy_principal_t *actor, const char *key, json_t *def,
-                       bool *created, sy_err_t *err)
+int sy_eng_flag_change(sy_engine_t *eng, const sy_principal_t *actor, struct workspace *w,
+                       const char *key, const json_t *def, const char *action, sy_eng_write_fn also,
+                       void *also_arg, sy_err_t *err)
 {
-    struct workspace *w = find_ws(eng, actor->workspace);
-    if (!w)
-        return sy_err_set(err, -ENOENT, NULL, "no such workspace");
-    if (!valid_key(key))
-        return sy_err_set(err, -EINVAL, "key", "a flag key is 1 to %d bytes, no control characters",
-                          KEY_MAX);
-    if (!json_is_object(def))
-        return sy_err_set(err, -EINVAL, "", "the body must be a flagd flag object");
     json_t *doc = json_deep_copy(w->doc);
     json_t *flags = json_object_get(doc, "flags");
     if (!doc || !flags) {
@@ -699,33 +658,10 @@ int sy_engine_flag_put(sy_engine_t *eng, const sy_principal_t *actor, const char
         return oom(err);
     }
     json_t *before = json_incref(json_object_get(flags, key));
-    json_object_set(flags, key, def);
-    sy_flagset_t *set;
-    int rc = compile(eng, doc, &set, NULL, err);
-    if (rc == 0) {
-        char resource[KEY_MAX + 8];
-        snprintf(resource, sizeof(resource), "flag:%s", key);
-        struct flag_write fw = {.key = key, .def = def};
-        rc = commit_doc(eng, actor, w, doc, set, write_flag, &fw,
-                        before ? "flag.update" : "flag.create", resource, before, def, err);
-        *created = fw.created;
-    }
-    json_decref(before);
-    json_decref(doc);
-    return rc;
-}
-
-int sy_engine_flag_delete(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
-                          sy_err_t *err)
-{
-    struct workspace *w = find_ws(eng, actor->workspace);
-    json_t *before = w ? json_object_get(json_object_get(w->doc, "flags"), key) : NULL;
-    if (!before)
-        return sy_err_set(err, -ENOENT, "key", "no flag \"%.64s\"", key);
-    json_t *doc = json_deep_copy(w->doc);
-    if (!doc)
-        return oom(err);
-    json_object_del(json_object_get(doc, "flags"), key);
+    if (def)
+        json_object_set(flags, key, (json_t *)def);
+    else
+        json_object_del(flags, key);
     sy_flagset_t *set;
     /* Deleting can break nothing flagd checks (a $ref names evaluators, not flags), but
      * compile anyway: the snapshot must be rebuilt. */
@@ -733,20 +669,58 @@ int sy_engine_flag_delete(sy_engine_t *eng, const sy_principal_t *actor, const c
     if (rc == 0) {
         char resource[KEY_MAX + 8];
         snprintf(resource, sizeof(resource), "flag:%s", key);
-        struct flag_write fw = {.key = key};
-        json_incref(before);
-        rc = commit_doc(eng, actor, w, doc, set, write_flag, &fw, "flag.delete", resource, before,
-                        NULL, err);
-        json_decref(before);
+        struct flag_write fw = {.key = key, .def = def, .also = also, .also_arg = also_arg};
+        rc = commit_doc(eng, actor, w, doc, set, write_flag, &fw, action, resource, before, def,
+                        err);
     }
+    json_decref(before);
     json_decref(doc);
     return rc;
+}
+
+static int refuse_driven(const sy_engine_t *eng, int64_t ws, const char *key, sy_err_t *err)
+{
+    if (!sy_eng_flag_is_driven(eng, ws, key))
+        return 0;
+    return sy_err_set(err, SY_ECONFLICT, "key",
+                      "flag \"%.64s\" is driven by a running experiment: stop it first", key);
+}
+
+int sy_engine_flag_put(sy_engine_t *eng, const sy_principal_t *actor, const char *key, json_t *def,
+                       bool *created, sy_err_t *err)
+{
+    struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
+    if (!w)
+        return sy_err_set(err, -ENOENT, NULL, "no such workspace");
+    if (!valid_key(key))
+        return sy_err_set(err, -EINVAL, "key", "a flag key is 1 to %d bytes, no control characters",
+                          KEY_MAX);
+    if (!json_is_object(def))
+        return sy_err_set(err, -EINVAL, "", "the body must be a flagd flag object");
+    int rc = refuse_driven(eng, w->id, key, err);
+    if (rc < 0)
+        return rc;
+    *created = !json_object_get(json_object_get(w->doc, "flags"), key);
+    return sy_eng_flag_change(eng, actor, w, key, def, *created ? "flag.create" : "flag.update",
+                              NULL, NULL, err);
+}
+
+int sy_engine_flag_delete(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                          sy_err_t *err)
+{
+    struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
+    if (!w || !json_object_get(json_object_get(w->doc, "flags"), key))
+        return sy_err_set(err, -ENOENT, "key", "no flag \"%.64s\"", key);
+    int rc = refuse_driven(eng, w->id, key, err);
+    if (rc < 0)
+        return rc;
+    return sy_eng_flag_change(eng, actor, w, key, NULL, "flag.delete", NULL, NULL, err);
 }
 
 int sy_engine_flag_get(sy_engine_t *eng, const sy_principal_t *actor, const char *key, json_t **out,
                        sy_err_t *err)
 {
-    struct workspace *w = find_ws(eng, actor->workspace);
+    struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
     json_t *def = w ? json_object_get(json_object_get(w->doc, "flags"), key) : NULL;
     if (!def)
         return sy_err_set(err, -ENOENT, "key", "no flag \"%.64s\"", key);
@@ -761,7 +735,7 @@ static int cmp_str(const void *a, const void *b)
 
 json_t *sy_engine_flag_list(sy_engine_t *eng, const sy_principal_t *actor)
 {
-    struct workspace *w = find_ws(eng, actor->workspace);
+    struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
     json_t *flags = w ? json_object_get(w->doc, "flags") : NULL;
     size_t n = json_object_size(flags);
     const char **keys = calloc(n ? n : 1, sizeof(*keys));
@@ -821,7 +795,7 @@ static int write_flagset(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg, s
 int sy_engine_flagset_put(sy_engine_t *eng, const sy_principal_t *actor, json_t *doc,
                           sy_problems_t *problems, sy_err_t *err)
 {
-    struct workspace *w = find_ws(eng, actor->workspace);
+    struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
     if (!w)
         return sy_err_set(err, -ENOENT, NULL, "no such workspace");
     if (!json_is_object(doc) || !json_is_object(json_object_get(doc, "flags")))
@@ -844,7 +818,12 @@ int sy_engine_flagset_put(sy_engine_t *eng, const sy_principal_t *actor, json_t 
     if (json_object_get(doc, "metadata"))
         json_object_set(kept, "metadata", json_object_get(doc, "metadata"));
     sy_flagset_t *set;
-    int rc = compile(eng, doc, &set, problems, err);
+    int rc = sy_eng_flagset_keeps_driven(eng, w->id, json_object_get(doc, "flags"), err);
+    if (rc < 0) {
+        json_decref(kept);
+        return rc;
+    }
+    rc = compile(eng, doc, &set, problems, err);
     if (rc == 0)
         rc = commit_doc(eng, actor, w, kept, set, write_flagset, NULL, "flagset.import", "flagset",
                         w->doc, kept, err);
@@ -854,7 +833,7 @@ int sy_engine_flagset_put(sy_engine_t *eng, const sy_principal_t *actor, json_t 
 
 json_t *sy_engine_flagset_get(sy_engine_t *eng, const sy_principal_t *actor)
 {
-    struct workspace *w = find_ws(eng, actor->workspace);
+    struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
     if (!w)
         return NULL;
     json_t *out = json_pack("{ss}", "$schema", "https://flagd.dev/schema/v0/flags.json");

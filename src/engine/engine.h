@@ -132,6 +132,103 @@ void sy_snapshot_release(const sy_snapshot_t *snap); /* NULL is a no-op */
 typedef void (*sy_engine_change_cb)(void *arg, int64_t ws, int64_t revision);
 void sy_engine_on_change(sy_engine_t *eng, sy_engine_change_cb cb, void *arg);
 
+/* ---- experiments ----------------------------------------------------------------------- */
+
+/* An experiment runs over one flag: its variants' weights drive the flag's `fractional`
+ * split while it runs, so assignment is stable and OFREP serves it. Its life: draft ->
+ * running -> stopped | terminated; any other transition is SY_ECONFLICT. Starting
+ * replaces the flag's targeting by the split; ending puts the flag back as it was before
+ * the start. Every transition is one transaction with its audit events. JSON shapes are
+ * those of docs/api.md ("Experiments"); every returned object is owned by the caller. */
+
+/* Creates a draft from its definition ({"key", "flag"?, "variants", "metric",
+ * "guardrails"?, "safety"?, "record_exposures"?, "description"?}). A flag that does not
+ * exist is created (serving control) in the same transaction; one that exists must have
+ * every variant. -EINVAL names the offending field; -EEXIST for a taken key; SY_ECONFLICT
+ * when another draft or running experiment already uses the flag. */
+int sy_engine_experiment_create(sy_engine_t *eng, const sy_principal_t *actor, const json_t *def,
+                                json_t **out, sy_err_t *err);
+/* {"experiments": [...]} by creation. */
+int sy_engine_experiment_list(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
+                              sy_err_t *err);
+/* The experiment, or -ENOENT. */
+int sy_engine_experiment_get(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                             json_t **out, sy_err_t *err);
+/* Moves experiment `key` to `state` ("running", "stopped" or "terminated"); the
+ * experiment after the change into *out. */
+int sy_engine_experiment_transition(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                                    const char *state, json_t **out, sy_err_t *err);
+/* The results: every variant's numbers, each treatment against control, SRM, and the
+ * decision with its reasons (core/experiment does the arithmetic). */
+int sy_engine_experiment_results(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                                 json_t **out, sy_err_t *err);
+/* Promotion eligibility of the best treatment: the five safety checks and warnings. */
+int sy_engine_experiment_promotion(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                                   json_t **out, sy_err_t *err);
+
+/* ---- events ----------------------------------------------------------------------------- */
+
+/* Most events one submission may carry. */
+#define SY_EVENTS_MAX 10000
+
+typedef enum sy_event_kind {
+    SY_EVENT_EXPOSURE, /* unit saw variant */
+    SY_EVENT_OUTCOME,  /* unit succeeded (or not) and/or produced a value */
+    SY_EVENT_ERROR,    /* unit hit an error */
+} sy_event_kind_t;
+
+/* One event as received. Strings are borrowed for the call only and need no NUL. */
+typedef struct sy_event {
+    sy_event_kind_t kind;
+    const char *experiment;
+    size_t experiment_len;
+    const char *unit;
+    size_t unit_len;
+    const char *variant; /* exposure only */
+    size_t variant_len;
+    const char *id; /* optional: a repeated id is accepted once; NULL for none */
+    size_t id_len;
+    int success;    /* -1: not given, else 0 or 1 (outcome) */
+    bool has_value; /* outcome */
+    double value;
+} sy_event_t;
+
+/* What a committed submission came to. */
+typedef struct sy_ingest_result {
+    size_t accepted;   /* new events written */
+    size_t duplicates; /* events whose id was already in the log (written before) */
+} sy_ingest_result_t;
+
+/* Called once per accepted submission, after its events are committed (rc 0) or after the
+ * commit failed (rc < 0 with `err`; none of its events were kept). */
+typedef void (*sy_ingest_done_cb)(void *arg, int rc, const sy_ingest_result_t *r,
+                                  const sy_err_t *err);
+
+/* Checks every event (known running experiment of the actor's workspace, known variant,
+ * a unit, the right fields for its kind) and queues the submission for the next group
+ * commit. The batch is taken whole or refused whole: on a refusal nothing is queued, and
+ * `err` names the field ("events[3].variant"): -EINVAL, -ENOENT (no such experiment),
+ * SY_ECONFLICT (the experiment is not running), -EAGAIN (the queue is full), -ENOSPC (an
+ * experiment holds as many units as it may). On 0, `done` will be called exactly once,
+ * from sy_engine_events_commit. */
+int sy_engine_events_submit(sy_engine_t *eng, const sy_principal_t *actor, const sy_event_t *ev,
+                            size_t n, sy_ingest_done_cb done, void *arg, sy_err_t *err);
+
+/* Commits everything queued in one transaction (group commit), updates the aggregates, and
+ * calls every queued submission's `done`. A no-op when nothing is queued. */
+void sy_engine_events_commit(sy_engine_t *eng);
+
+/* Called on the engine thread when the queue goes from empty to not empty, so that the
+ * owner of the loop schedules sy_engine_events_commit (after the requests at hand). */
+void sy_engine_on_events(sy_engine_t *eng, void (*cb)(void *arg), void *arg);
+
+/* OFREP saw flag `flag` of workspace `ws` evaluate to `variant` for `unit`: when a running
+ * experiment drives the flag and records exposures, a unit's first exposure is queued for
+ * the next commit (no acknowledgement is owed for it). Cheap when nothing records. */
+void sy_engine_exposure_seen(sy_engine_t *eng, int64_t ws, const char *flag, size_t flag_len,
+                             const char *unit, size_t unit_len, const char *variant,
+                             size_t variant_len);
+
 /* ---- audit --------------------------------------------------------------------------- */
 
 /* Audit events of the actor's workspace (q->workspace is overwritten), newest first, as a

@@ -147,6 +147,8 @@ const char *sy_h1_reason(int status)
         return "Gateway Timeout";
     case 505:
         return "HTTP Version Not Supported";
+    case 507:
+        return "Insufficient Storage";
     default:
         return "";
     }

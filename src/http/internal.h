@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -25,6 +26,8 @@ struct call {
     sy_principal_t who; /* valid once authenticated */
     int status;         /* what was answered, for the log */
     const char *query;  /* raw query string or NULL */
+    struct timespec t0; /* when the request came, for the log */
+    bool deferred;      /* a heap copy answered after the handler returned: it logs itself */
 };
 
 /* Replies `status` with `body` as JSON (takes the reference; NULL means out of memory,
@@ -38,7 +41,8 @@ void reply_bytes(struct call *c, int status, const char *json, size_t len);
 /* Replies `status` with no body (304). */
 void reply_empty(struct call *c, int status);
 /* Replies a filled sy_err_t, its code mapped to a status (-EINVAL 400, -ENOENT 404,
- * -EEXIST 409, -E2BIG 413, -EIO 503, others 500). */
+ * -EEXIST and SY_ECONFLICT 409, -E2BIG 413, -EBUSY 429, -EIO and -EAGAIN 503, -ENOSPC 507,
+ * others 500). */
 void reply_err(struct call *c, const sy_err_t *err);
 
 /* The body parsed as a JSON object (new reference), or NULL after replying 400. (Bodies
@@ -68,10 +72,12 @@ struct sy_streams *sy_http_streams(const sy_http_t *http);
 
 /* Handlers: `rest` is the path after the resource prefix ("" or "/{id}"), percent-decoded
  * into a caller buffer. */
-void sy_api_flags(struct call *c, const char *key);      /* /v1/flags[/{key}] */
-void sy_api_flagset(struct call *c);                     /* /v1/flagset */
-void sy_api_tokens(struct call *c, const char *id);      /* /v1/tokens[/{id}] */
-void sy_api_audit(struct call *c);                       /* /v1/audit */
-void sy_ofrep_evaluate(struct call *c, const char *key); /* NULL key: bulk */
+void sy_api_flags(struct call *c, const char *key);        /* /v1/flags[/{key}] */
+void sy_api_flagset(struct call *c);                       /* /v1/flagset */
+void sy_api_tokens(struct call *c, const char *id);        /* /v1/tokens[/{id}] */
+void sy_api_audit(struct call *c);                         /* /v1/audit */
+void sy_ofrep_evaluate(struct call *c, const char *key);   /* NULL key: bulk */
+void sy_api_experiments(struct call *c, const char *rest); /* /v1/experiments[/{key}[/..]] */
+void sy_api_events(struct call *c);                        /* /v1/events */
 
 #endif

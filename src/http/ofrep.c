@@ -56,6 +56,15 @@ static void put_result(sy_text_t *t, const char *key, size_t klen, const sy_flag
     PUT_LIT(t, "}");
 }
 
+/* An experiment flag may record what OFREP served as the unit's exposure (engine.h). */
+static void seen(struct call *c, const sy_value_t *tkey, const char *key, size_t klen,
+                 const sy_flag_result_t *r)
+{
+    if (tkey && r->reason != SY_REASON_ERROR && r->has_value)
+        sy_engine_exposure_seen(c->eng, c->who.workspace, key, klen, tkey->s, tkey->len, r->variant,
+                                r->variant_len);
+}
+
 static void reply_text(struct call *c, int status, sy_text_t *t)
 {
     if (t->failed)
@@ -116,6 +125,9 @@ void sy_ofrep_evaluate(struct call *c, const char *key)
         if (v && v->type == SY_OBJ)
             ctx = v;
     }
+    const sy_value_t *tkey = ctx ? sy_value_get(ctx, "targetingKey", 12) : NULL;
+    if (tkey && (tkey->type != SY_STR || tkey->len == 0))
+        tkey = NULL;
 
     const sy_snapshot_t *snap = sy_engine_snapshot(c->eng, c->who.workspace);
     if (!snap) {
@@ -134,6 +146,7 @@ void sy_ofrep_evaluate(struct call *c, const char *key)
         sy_flagset_eval(snap->set, key, klen, SY_TYPE_ANY, ctx, now_s, &scratch, &r);
         int status = r.reason != SY_REASON_ERROR ? 200 : r.error == SY_FLAG_NOT_FOUND ? 404 : 400;
         put_result(&out, key, klen, &r);
+        seen(c, tkey, key, klen, &r);
         reply_text(c, status, &out);
     } else {
         char etag[64];
@@ -155,6 +168,7 @@ void sy_ofrep_evaluate(struct call *c, const char *key)
                 if (i)
                     PUT_LIT(&out, ",");
                 put_result(&out, k, klen, &r);
+                seen(c, tkey, k, klen, &r);
             }
             PUT_LIT(&out, "]");
             const char *skey = sy_streams_key(sy_http_streams(c->http), snap->workspace);

@@ -14,6 +14,7 @@
 struct sy_http {
     sy_h1_server_t *h1;
     sy_engine_t *eng;
+    struct event *commit; /* the group commit of queued events, run after the requests at hand */
     sy_http_opts_t opts;
     struct sy_streams *streams;
     struct bucket *buckets; /* per token id: the rate limit's token bucket */
@@ -86,9 +87,27 @@ void sy_log(sy_log_format_t fmt, const char *event, ...)
 
 /* ---- replies ------------------------------------------------------------------------- */
 
+static void log_call(const struct call *c)
+{
+    if (c->http->opts.quiet)
+        return;
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    char status[8], us[24];
+    snprintf(status, sizeof(status), "%d", c->status);
+    snprintf(
+        us, sizeof(us), "%lld",
+        (long long)((t1.tv_sec - c->t0.tv_sec) * 1000000 + (t1.tv_nsec - c->t0.tv_nsec) / 1000));
+    sy_log(c->http->opts.log, "request", "method", sy_h1_method_name(c->req), "path",
+           sy_h1_path(c->req), "status", status, "us", us, "actor",
+           c->who.name[0] ? c->who.name : "-", NULL);
+}
+
 static void reply_raw(struct call *c, int status, const char *type, const char *body, size_t len)
 {
     c->status = status;
+    if (c->deferred) /* the request is gone once answered: log first */
+        log_call(c);
     sy_h1_reply(c->req, status, type, body, len);
 }
 
@@ -146,6 +165,7 @@ void reply_err(struct call *c, const sy_err_t *err)
         status = 404;
         break;
     case -EEXIST:
+    case SY_ECONFLICT:
         status = 409;
         break;
     case -E2BIG:
@@ -155,7 +175,11 @@ void reply_err(struct call *c, const sy_err_t *err)
         status = 429;
         break;
     case -EIO:
+    case -EAGAIN:
         status = 503;
+        break;
+    case -ENOSPC:
+        status = 507;
         break;
     default:
         status = 500;
@@ -325,8 +349,11 @@ static void dispatch(struct call *c, const char *path)
     }
     bool ofrep_bulk = strcmp(path, "/ofrep/v1/evaluate/flags") == 0 ||
                       strcmp(path, "/ofrep/v1/evaluate/flags/") == 0;
+    /* Experiments have nested paths (KEY/start): their handler splits the rest itself. */
+    bool experiments = strncmp(path, "/v1/experiments", 15) == 0 && (!path[15] || path[15] == '/');
     bool known =
-        ofrep_bulk || route(path, "/ofrep/v1/evaluate/flags", rest, sizeof(rest), &bad) ||
+        ofrep_bulk || experiments || strcmp(path, "/v1/events") == 0 ||
+        route(path, "/ofrep/v1/evaluate/flags", rest, sizeof(rest), &bad) ||
         route(path, "/v1/flags", rest, sizeof(rest), &bad) || strcmp(path, "/v1/flagset") == 0 ||
         route(path, "/v1/tokens", rest, sizeof(rest), &bad) || strcmp(path, "/v1/audit") == 0;
     if (!known) {
@@ -346,6 +373,10 @@ static void dispatch(struct call *c, const char *path)
             return;
         }
         sy_ofrep_evaluate(c, ofrep_bulk ? NULL : rest);
+    } else if (experiments) {
+        sy_api_experiments(c, path[15] ? path + 16 : "");
+    } else if (strcmp(path, "/v1/events") == 0) {
+        sy_api_events(c);
     } else if (strncmp(path, "/v1/flags", 9) == 0 && path[9] != 'e') {
         sy_api_flags(c, rest);
     } else if (strcmp(path, "/v1/flagset") == 0) {
@@ -360,24 +391,31 @@ static void dispatch(struct call *c, const char *path)
 static void on_request(sy_h1_req_t *req, void *arg)
 {
     sy_http_t *http = arg;
-    struct timespec t0, t1;
-    if (!http->opts.quiet)
-        clock_gettime(CLOCK_MONOTONIC, &t0);
     struct call c = {.req = req, .http = http, .eng = http->eng, .query = sy_h1_query(req)};
-    const char *path = sy_h1_path(req);
-    dispatch(&c, path);
-    if (!http->opts.quiet) {
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        char status[8], us[24];
-        snprintf(status, sizeof(status), "%d", c.status);
-        snprintf(us, sizeof(us), "%lld",
-                 (long long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
-        sy_log(http->opts.log, "request", "method", sy_h1_method_name(req), "path", path, "status",
-               status, "us", us, "actor", c.who.name[0] ? c.who.name : "-", NULL);
-    }
+    if (!http->opts.quiet)
+        clock_gettime(CLOCK_MONOTONIC, &c.t0);
+    dispatch(&c, sy_h1_path(req));
+    if (c.status) /* 0: deferred, logged when answered */
+        log_call(&c);
 }
 
 /* ---- life cycle ---------------------------------------------------------------------- */
+
+static void run_commit(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sy_http_t *http = arg;
+    sy_engine_events_commit(http->eng);
+}
+
+/* The engine queued events: commit them once the loop has handled what is ready now, so
+ * that every request that arrived meanwhile shares the transaction. */
+static void schedule_commit(void *arg)
+{
+    sy_http_t *http = arg;
+    event_active(http->commit, EV_TIMEOUT, 0);
+}
 
 static void on_change(void *arg, int64_t ws, int64_t revision)
 {
@@ -423,7 +461,11 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
     http->eng = eng;
     http->opts = *opts;
     http->streams = sy_streams_new(base);
-    if (!http->streams) {
+    http->commit = event_new(base, -1, 0, run_commit, http);
+    if (!http->streams || !http->commit) {
+        sy_streams_free(http->streams);
+        if (http->commit)
+            event_free(http->commit);
         free(http);
         return sy_err_set(err, -ENOMEM, NULL, "out of memory");
     }
@@ -434,6 +476,7 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
     int rc = sy_h1_listen(&http->h1, base, host, port, &h1, on_request, http);
     if (rc < 0) {
         sy_streams_free(http->streams);
+        event_free(http->commit);
         free(http);
         if (rc == -EINVAL)
             return sy_err_set(err, rc, "listen", "cannot resolve the address of %s", opts->listen);
@@ -441,6 +484,7 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
                           strerror(-rc));
     }
     sy_engine_on_change(eng, on_change, http);
+    sy_engine_on_events(eng, schedule_commit, http);
     *out = http;
     return 0;
 }
@@ -461,6 +505,10 @@ void sy_http_free(sy_http_t *http)
     if (!http)
         return;
     sy_engine_on_change(http->eng, NULL, NULL);
+    /* Answer every ingest request still waiting while its connection exists. */
+    sy_engine_events_commit(http->eng);
+    sy_engine_on_events(http->eng, NULL, NULL);
+    event_free(http->commit);
     sy_streams_free(http->streams);
     sy_h1_free(http->h1);
     free(http->buckets);

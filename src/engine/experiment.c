@@ -1,0 +1,1584 @@
+/* experiment.c - experiments, their per-variant aggregates, and durable event ingest; see
+ * engine.h ("experiments", "events") and docs/api.md.
+ *
+ * Aggregates. Each experiment keeps a table of its units (open addressing, keyed by the
+ * unit's bytes) holding what the results need of a unit: the variant of its first
+ * exposure, whether it converted or erred, and the total of its outcome values. Per
+ * variant the engine adds these up (units, conversions, errors, sum and sum of squares of
+ * the per-unit totals). An outcome of a unit not exposed yet is kept on the unit and counts
+ * once the exposure arrives, so the order in which pipelines deliver does not matter.
+ *
+ * Durability. Every accepted event is a row of the event log, written in the transaction
+ * of its batch together with the rewritten aggregates; a submission is acknowledged (its
+ * `done` called) only after that commit. Submissions queue until the loop has handled the
+ * requests at hand, and then commit together (group commit): one fsync for all of them.
+ * At start-up the aggregates are rebuilt by replaying the log in commit order, which is
+ * the order they were first applied in, so every sum comes out bit for bit the same.
+ *
+ * A failed commit changes nothing: the units touched by the batch are restored from an
+ * undo log, in reverse order, and the aggregates from a copy.
+ */
+#define _DEFAULT_SOURCE
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/experiment.h"
+#include "engine/internal.h"
+
+#define UNIT_MAX        256         /* longest unit id, bytes */
+#define EVENT_ID_MAX    128         /* longest event id, bytes */
+#define VARIANT_MAX     63          /* longest variant key */
+#define UNITS_MAX       (32u << 20) /* distinct units one experiment may hold */
+#define QUEUE_MAX       1000000     /* events waiting for a commit */
+#define VALUE_MAX       1e15        /* largest |value| of an outcome */
+#define DESCRIPTION_MAX 1000
+
+enum state { DRAFT, RUNNING, STOPPED, TERMINATED };
+static const char *const state_names[] = {"draft", "running", "stopped", "terminated"};
+
+/* ---- the units of one experiment ------------------------------------------------------- */
+
+enum { CONVERTED = 1, ERRED = 2, CROSSED = 4 };
+
+struct unit {
+    uint64_t hash;
+    uint32_t off;   /* of its bytes in the pool */
+    uint16_t len;   /* 0: an empty slot (units are never empty) */
+    int8_t variant; /* of its first exposure; -1: not exposed yet */
+    uint8_t flags;  /* CONVERTED, ERRED, CROSSED */
+    double value;   /* total of its outcome values */
+};
+
+struct units {
+    struct unit *slots;
+    size_t cap; /* a power of two, at least twice n */
+    size_t n;
+    char *pool;
+    size_t pool_len, pool_cap;
+};
+
+static uint64_t hash_bytes(const char *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325u; /* FNV-1a 64 */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 0x100000001b3u;
+    return h | 1; /* never 0, so a zeroed slot is plainly empty */
+}
+
+/* The slot holding `unit`, or the empty slot where it belongs. */
+static size_t units_slot(const struct units *u, const char *unit, size_t len, uint64_t h)
+{
+    size_t mask = u->cap - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        const struct unit *s = &u->slots[i];
+        if (s->len == 0 ||
+            (s->hash == h && s->len == len && memcmp(u->pool + s->off, unit, len) == 0))
+            return i;
+    }
+}
+
+/* Room for `more` new units with `bytes` more bytes of ids, so that adding them can
+ * neither fail nor move a slot. */
+static int units_reserve(struct units *u, size_t more, size_t bytes)
+{
+    if (u->pool_len + bytes > u->pool_cap) {
+        size_t cap = u->pool_cap ? u->pool_cap : 4096;
+        while (cap < u->pool_len + bytes)
+            cap *= 2;
+        if (cap > UINT32_MAX)
+            return -ENOSPC;
+        char *p = realloc(u->pool, cap);
+        if (!p)
+            return -ENOMEM;
+        u->pool = p;
+        u->pool_cap = cap;
+    }
+    size_t cap = u->cap ? u->cap : 1024;
+    while (cap < 2 * (u->n + more))
+        cap *= 2;
+    if (cap == u->cap)
+        return 0;
+    struct unit *slots = calloc(cap, sizeof(*slots));
+    if (!slots)
+        return -ENOMEM;
+    struct units grown = *u;
+    grown.slots = slots;
+    grown.cap = cap;
+    for (size_t i = 0; i < u->cap; i++)
+        if (u->slots[i].len)
+            slots[units_slot(&grown, u->pool + u->slots[i].off, u->slots[i].len,
+                             u->slots[i].hash)] = u->slots[i];
+    free(u->slots);
+    *u = grown;
+    return 0;
+}
+
+/* Adds `unit` (not exposed, nothing seen) at empty slot `i` found by units_slot with hash
+ * `h`, unless it is there already. Room must be reserved. */
+static void units_put(struct units *u, size_t i, const char *unit, size_t len, uint64_t h)
+{
+    if (u->slots[i].len)
+        return;
+    memcpy(u->pool + u->pool_len, unit, len);
+    u->slots[i] =
+        (struct unit){.hash = h, .off = (uint32_t)u->pool_len, .len = (uint16_t)len, .variant = -1};
+    u->pool_len += len;
+    u->n++;
+}
+
+/* The unit's slot, added if new. Room must be reserved. */
+static size_t units_get(struct units *u, const char *unit, size_t len)
+{
+    uint64_t h = hash_bytes(unit, len);
+    size_t i = units_slot(u, unit, len, h);
+    units_put(u, i, unit, len, h);
+    return i;
+}
+
+static void units_free(struct units *u)
+{
+    free(u->slots);
+    free(u->pool);
+}
+
+/* ---- experiments ------------------------------------------------------------------------ */
+
+struct agg {
+    int64_t units, conversions, errors, crossovers;
+    double value_sum, value_sumsq, seq_p;
+};
+
+struct arm {
+    char key[VARIANT_MAX + 1];
+    int64_t weight;
+    struct agg a;
+};
+
+struct experiment {
+    int64_t id, ws;
+    char key[KEY_MAX + 1];
+    char flag[KEY_MAX + 1];
+    enum state state;
+    int64_t created_ms, started_ms, stopped_ms;
+    json_t *def;         /* the normalized definition, as stored */
+    json_t *flag_before; /* the flag before start (running and ended), or NULL */
+    sy_metric_t metric;
+    sy_safety_t safety;
+    bool sequential;
+    double tau_squared; /* 0: derived (core/experiment.h) */
+    bool record_exposures;
+    size_t n_arms, control;
+    struct arm arms[SY_EXP_MAX_ARMS];
+    struct units units;
+    uint64_t batch; /* the last batch that touched it */
+};
+
+/* One queued event; its strings are in the queue's pool. */
+struct pend {
+    struct experiment *e;
+    sy_event_kind_t kind;
+    int8_t variant; /* exposure */
+    int8_t success; /* -1, 0, 1 */
+    bool has_value;
+    bool seen; /* an exposure OFREP saw: written only if it changes something */
+    double value;
+    size_t unit, unit_len, id, id_len; /* offsets into the pool; id_len 0: none */
+};
+
+struct waiter {
+    sy_ingest_done_cb done;
+    void *arg;
+    size_t first, n; /* its events in the queue */
+    sy_ingest_result_t result;
+};
+
+/* What a batch changed, to undo it if its commit fails. */
+struct undo_unit {
+    struct units *u;
+    size_t slot;
+    struct unit old;
+};
+
+struct touched {
+    struct experiment *e;
+    struct agg saved[SY_EXP_MAX_ARMS];
+    size_t n_units, pool_len;
+};
+
+struct sy_experiments {
+    struct experiment **all;
+    size_t n, cap;
+    size_t n_recording; /* running experiments that record OFREP exposures */
+    struct pend *q;
+    size_t n_q, cap_q;
+    char *pool;
+    size_t pool_len, pool_cap;
+    struct waiter *w;
+    size_t n_w, cap_w;
+    uint64_t batch;
+    void (*on_events)(void *arg);
+    void *on_events_arg;
+};
+
+static int oom(sy_err_t *err)
+{
+    return sy_err_set(err, -ENOMEM, NULL, "out of memory");
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 16;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, n * size);
+    if (!q)
+        return -ENOMEM;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+static void experiment_free(struct experiment *e)
+{
+    if (!e)
+        return;
+    json_decref(e->def);
+    json_decref(e->flag_before);
+    units_free(&e->units);
+    free(e);
+}
+
+static struct experiment *find(const sy_engine_t *eng, int64_t ws, const char *key, size_t len)
+{
+    const struct sy_experiments *x = eng->x;
+    for (size_t i = 0; i < x->n; i++) {
+        struct experiment *e = x->all[i];
+        if (e->ws == ws && strlen(e->key) == len && memcmp(e->key, key, len) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+static struct experiment *find_by_id(const sy_engine_t *eng, int64_t id)
+{
+    for (size_t i = 0; i < eng->x->n; i++)
+        if (eng->x->all[i]->id == id)
+            return eng->x->all[i];
+    return NULL;
+}
+
+/* The draft or running experiment on flag `flag` of `ws`, or NULL. */
+static struct experiment *on_flag(const sy_engine_t *eng, int64_t ws, const char *flag, size_t len,
+                                  bool running_only)
+{
+    const struct sy_experiments *x = eng->x;
+    for (size_t i = 0; i < x->n; i++) {
+        struct experiment *e = x->all[i];
+        if (e->ws == ws && (e->state == RUNNING || (!running_only && e->state == DRAFT)) &&
+            strlen(e->flag) == len && memcmp(e->flag, flag, len) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+bool sy_eng_flag_is_driven(const sy_engine_t *eng, int64_t ws, const char *key)
+{
+    return eng->x && on_flag(eng, ws, key, strlen(key), true) != NULL;
+}
+
+int sy_eng_flagset_keeps_driven(const sy_engine_t *eng, int64_t ws, const json_t *flags,
+                                sy_err_t *err)
+{
+    struct workspace *w = sy_eng_find_ws((sy_engine_t *)eng, ws);
+    for (size_t i = 0; w && i < eng->x->n; i++) {
+        const struct experiment *e = eng->x->all[i];
+        if (e->ws != ws || e->state != RUNNING)
+            continue;
+        const json_t *now = json_object_get(json_object_get(w->doc, "flags"), e->flag);
+        if (!json_equal(now, json_object_get(flags, e->flag)))
+            return sy_err_set(err, SY_ECONFLICT, "flags",
+                              "flag \"%.64s\" is driven by running experiment \"%.64s\": the "
+                              "import must keep it as it is",
+                              e->flag, e->key);
+    }
+    return 0;
+}
+
+static int64_t runtime_end(const sy_engine_t *eng, const struct experiment *e)
+{
+    return e->state == RUNNING ? eng->now_ms() : e->stopped_ms;
+}
+
+static double runtime_hours(const sy_engine_t *eng, const struct experiment *e)
+{
+    if (e->state == DRAFT || !e->started_ms)
+        return 0;
+    double h = (double)(runtime_end(eng, e) - e->started_ms) / 3.6e6;
+    return h > 0 ? h : 0;
+}
+
+/* ---- definitions ----------------------------------------------------------------------- */
+
+/* Refuses any key of `o` not in the NULL-terminated `allowed`, naming it under `at`. */
+static int only(const json_t *o, const char *const *allowed, const char *at, sy_err_t *err)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)o, k, v)
+    {
+        size_t i = 0;
+        while (allowed[i] && strcmp(allowed[i], k) != 0)
+            i++;
+        if (!allowed[i]) {
+            char f[64];
+            snprintf(f, sizeof(f), "%s%s%.40s", at, *at ? "." : "", k);
+            return sy_err_set(err, -EINVAL, f, "unknown field \"%.64s\"", k);
+        }
+    }
+    return 0;
+}
+
+static int get_number(const json_t *o, const char *k, double lo, double hi, double *out,
+                      const char *field, sy_err_t *err)
+{
+    const json_t *v = json_object_get(o, k);
+    if (!v)
+        return 0;
+    double d = json_number_value(v);
+    if (!json_is_number(v) || !(d >= lo && d <= hi))
+        return sy_err_set(err, -EINVAL, field, "%s must be a number from %g to %g", k, lo, hi);
+    *out = d;
+    return 0;
+}
+
+static int get_bool(const json_t *o, const char *k, bool *out, const char *field, sy_err_t *err)
+{
+    const json_t *v = json_object_get(o, k);
+    if (!v)
+        return 0;
+    if (!json_is_boolean(v))
+        return sy_err_set(err, -EINVAL, field, "%s must be true or false", k);
+    *out = json_is_true(v);
+    return 0;
+}
+
+static int parse_safety(const json_t *s, struct experiment *e, sy_err_t *err)
+{
+    e->safety = SY_SAFETY_DEFAULTS;
+    if (!s)
+        return 0;
+    if (!json_is_object(s))
+        return sy_err_set(err, -EINVAL, "safety", "safety must be an object");
+    static const char *const fields[] = {
+        "min_sample_per_variant", "min_confidence",          "min_improvement_pct",
+        "min_runtime_hours",      "max_error_rate",          "sequential",
+        "sequential_tau_squared", "require_manual_approval", NULL};
+    int rc = only(s, fields, "safety", err);
+    if (rc < 0)
+        return rc;
+    const json_t *n = json_object_get(s, "min_sample_per_variant");
+    if (n && (!json_is_integer(n) || json_integer_value(n) < 1 ||
+              json_integer_value(n) > (json_int_t)1e12))
+        return sy_err_set(err, -EINVAL, "safety.min_sample_per_variant",
+                          "min_sample_per_variant must be an integer from 1 to 1e12");
+    if (n)
+        e->safety.min_sample_per_variant = json_integer_value(n);
+    sy_safety_t *k = &e->safety;
+    if ((rc = get_number(s, "min_confidence", 0, 1, &k->min_confidence, "safety.min_confidence",
+                         err)) < 0 ||
+        (rc = get_number(s, "min_improvement_pct", 0, 1e6, &k->min_improvement_pct,
+                         "safety.min_improvement_pct", err)) < 0 ||
+        (rc = get_number(s, "min_runtime_hours", 0, 87840, &k->min_runtime_hours,
+                         "safety.min_runtime_hours", err)) < 0 ||
+        (rc = get_number(s, "max_error_rate", 0, 1, &k->max_error_rate, "safety.max_error_rate",
+                         err)) < 0 ||
+        (rc = get_number(s, "sequential_tau_squared", 1e-300, 1e300, &e->tau_squared,
+                         "safety.sequential_tau_squared", err)) < 0 ||
+        (rc = get_bool(s, "sequential", &e->sequential, "safety.sequential", err)) < 0 ||
+        (rc = get_bool(s, "require_manual_approval", &k->manual_approval,
+                       "safety.require_manual_approval", err)) < 0)
+        return rc;
+    sy_err_t e2 = {0};
+    if ((rc = sy_safety_check(k, &e2)) < 0) {
+        char f[64];
+        snprintf(f, sizeof(f), "safety.%.50s", e2.field);
+        return sy_err_set(err, rc, f, "%s", e2.msg);
+    }
+    return 0;
+}
+
+static int parse_variants(const json_t *vs, struct experiment *e, json_t *values, sy_err_t *err)
+{
+    if (!json_is_array(vs) || json_array_size(vs) < 2 || json_array_size(vs) > SY_EXP_MAX_ARMS)
+        return sy_err_set(err, -EINVAL, "variants", "variants must be an array of 2 to %d variants",
+                          SY_EXP_MAX_ARMS);
+    static const char *const fields[] = {"key", "weight", "control", "value", NULL};
+    size_t controls = 0;
+    int64_t treatment_weight = 0;
+    char at[32];
+    for (size_t i = 0; i < json_array_size(vs); i++) {
+        const json_t *v = json_array_get(vs, i);
+        snprintf(at, sizeof(at), "variants[%zu]", i);
+        if (!json_is_object(v))
+            return sy_err_set(err, -EINVAL, at, "a variant is an object {key, weight, control?}");
+        int rc = only(v, fields, at, err);
+        if (rc < 0)
+            return rc;
+        const json_t *key = json_object_get(v, "key"), *w = json_object_get(v, "weight");
+        bool control = false;
+        char f[48];
+        snprintf(f, sizeof(f), "%s.key", at);
+        if (!json_is_string(key) || !sy_eng_valid_name(json_string_value(key), VARIANT_MAX))
+            return sy_err_set(err, -EINVAL, f,
+                              "a variant key is 1 to %d bytes, no control characters", VARIANT_MAX);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(e->arms[j].key, json_string_value(key)) == 0)
+                return sy_err_set(err, -EINVAL, f, "variant \"%s\" is listed twice",
+                                  json_string_value(key));
+        snprintf(f, sizeof(f), "%s.weight", at);
+        if (!json_is_integer(w) || json_integer_value(w) < 0 || json_integer_value(w) > 1000000)
+            return sy_err_set(err, -EINVAL, f, "a weight is an integer from 0 to 1000000");
+        snprintf(f, sizeof(f), "%s.control", at);
+        if ((rc = get_bool(v, "control", &control, f, err)) < 0)
+            return rc;
+        struct arm *a = &e->arms[i];
+        snprintf(a->key, sizeof(a->key), "%s", json_string_value(key));
+        a->weight = json_integer_value(w);
+        a->a.seq_p = 1;
+        if (control) {
+            e->control = i;
+            controls++;
+        } else {
+            treatment_weight += a->weight;
+        }
+        if (values)
+            json_object_set(
+                values, a->key,
+                (json_t *)(json_object_get(v, "value") ? json_object_get(v, "value") : key));
+    }
+    e->n_arms = json_array_size(vs);
+    if (controls != 1)
+        return sy_err_set(err, -EINVAL, "variants", "exactly one variant is the control, not %zu",
+                          controls);
+    if (e->arms[e->control].weight == 0 || treatment_weight == 0)
+        return sy_err_set(err, -EINVAL, "variants",
+                          "the control and at least one treatment need a weight above 0");
+    return 0;
+}
+
+/* Fills `e` from a definition and builds its normalized form (e->def). `values` (may be
+ * NULL) receives each variant's flag value, for a flag the experiment creates. */
+static int parse_def(const json_t *def, struct experiment *e, json_t *values, sy_err_t *err)
+{
+    if (!json_is_object(def))
+        return sy_err_set(err, -EINVAL, "", "an experiment is a JSON object");
+    static const char *const fields[] = {"key",        "flag",   "variants",         "metric",
+                                         "guardrails", "safety", "record_exposures", "description",
+                                         NULL};
+    int rc = only(def, fields, "", err);
+    if (rc < 0)
+        return rc;
+    const json_t *key = json_object_get(def, "key"), *flag = json_object_get(def, "flag");
+    if (!json_is_string(key) || !sy_eng_valid_name(json_string_value(key), KEY_MAX))
+        return sy_err_set(err, -EINVAL, "key",
+                          "key is a string of 1 to %d bytes, no control characters", KEY_MAX);
+    if (flag && (!json_is_string(flag) || !sy_eng_valid_name(json_string_value(flag), KEY_MAX)))
+        return sy_err_set(err, -EINVAL, "flag",
+                          "flag is a flag key of 1 to %d bytes, no control characters", KEY_MAX);
+    snprintf(e->key, sizeof(e->key), "%s", json_string_value(key));
+    snprintf(e->flag, sizeof(e->flag), "%s", json_string_value(flag ? flag : key));
+    if ((rc = parse_variants(json_object_get(def, "variants"), e, values, err)) < 0)
+        return rc;
+    const json_t *m = json_object_get(def, "metric");
+    const char *metric = m ? json_string_value(m) : "conversion";
+    if (metric && strcmp(metric, "conversion") == 0)
+        e->metric = SY_METRIC_CONVERSION;
+    else if (metric && strcmp(metric, "mean") == 0)
+        e->metric = SY_METRIC_MEAN;
+    else
+        return sy_err_set(err, -EINVAL, "metric", "metric is \"conversion\" or \"mean\"");
+    const json_t *g = json_object_get(def, "guardrails");
+    if (g && !json_is_array(g))
+        return sy_err_set(err, -EINVAL, "guardrails", "guardrails is an array of metric names");
+    for (size_t i = 0; i < json_array_size(g); i++) {
+        const char *name = json_string_value(json_array_get(g, i));
+        char f[48];
+        snprintf(f, sizeof(f), "guardrails[%zu]", i);
+        if (name && strcmp(name, "latency") == 0)
+            return sy_err_set(err, -EINVAL, f,
+                              "the latency guardrail needs request records, which come with the "
+                              "proxy; only \"error_rate\" is measured so far");
+        if (!name || strcmp(name, "error_rate") != 0)
+            return sy_err_set(err, -EINVAL, f, "a guardrail is \"error_rate\"");
+    }
+    if ((rc = parse_safety(json_object_get(def, "safety"), e, err)) < 0 ||
+        (rc = get_bool(def, "record_exposures", &e->record_exposures, "record_exposures", err)) < 0)
+        return rc;
+    const json_t *d = json_object_get(def, "description");
+    if (d && (!json_is_string(d) || strlen(json_string_value(d)) > DESCRIPTION_MAX))
+        return sy_err_set(err, -EINVAL, "description",
+                          "description is a string of at most %d bytes", DESCRIPTION_MAX);
+
+    json_t *vs = json_array();
+    for (size_t i = 0; vs && i < e->n_arms; i++)
+        json_array_append_new(vs,
+                              json_pack("{sssIsb}", "key", e->arms[i].key, "weight",
+                                        (json_int_t)e->arms[i].weight, "control", i == e->control));
+    const sy_safety_t *k = &e->safety;
+    json_t *safety = json_pack(
+        "{sIsfsfsfsfsbsb}", "min_sample_per_variant", (json_int_t)k->min_sample_per_variant,
+        "min_confidence", k->min_confidence, "min_improvement_pct", k->min_improvement_pct,
+        "min_runtime_hours", k->min_runtime_hours, "max_error_rate", k->max_error_rate,
+        "sequential", e->sequential, "require_manual_approval", k->manual_approval);
+    if (safety && e->tau_squared > 0)
+        json_object_set_new(safety, "sequential_tau_squared", json_real(e->tau_squared));
+    e->def = json_pack("{sssssssososbs[s]}", "key", e->key, "flag", e->flag, "metric", metric,
+                       "variants", vs, "safety", safety, "record_exposures", e->record_exposures,
+                       "guardrails", "error_rate");
+    if (e->def && d)
+        json_object_set(e->def, "description", (json_t *)d);
+    return e->def ? 0 : oom(err);
+}
+
+static json_t *null_or_int(int64_t v)
+{
+    return v ? json_integer(v) : json_null();
+}
+
+/* The experiment as the API shows it. */
+static json_t *to_json(const struct experiment *e)
+{
+    json_t *o = json_deep_copy(e->def);
+    if (o && json_object_update_new(o, json_pack("{sssIsoso}", "state", state_names[e->state],
+                                                 "created_ms", (json_int_t)e->created_ms,
+                                                 "started_ms", null_or_int(e->started_ms),
+                                                 "stopped_ms", null_or_int(e->stopped_ms))) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* ---- applying an event to the aggregates ------------------------------------------------ */
+
+/* Applies one event to its unit (slot `i`) and the arms. Returns whether anything changed. */
+static bool apply(struct experiment *e, size_t i, sy_event_kind_t kind, int variant, int success,
+                  bool has_value, double value)
+{
+    struct unit *u = &e->units.slots[i];
+    struct agg *a = u->variant >= 0 ? &e->arms[u->variant].a : NULL;
+    bool changed = false;
+    switch (kind) {
+    case SY_EVENT_EXPOSURE:
+        if (!a) {
+            u->variant = (int8_t)variant;
+            a = &e->arms[variant].a;
+            a->units++;
+            a->conversions += (u->flags & CONVERTED) != 0;
+            a->errors += (u->flags & ERRED) != 0;
+            a->value_sum += u->value;
+            a->value_sumsq += u->value * u->value;
+            changed = true;
+        } else if (u->variant != variant && !(u->flags & CROSSED)) {
+            u->flags |= CROSSED; /* intent to treat: the unit stays in its first variant */
+            a->crossovers++;
+            changed = true;
+        }
+        break;
+    case SY_EVENT_OUTCOME:
+        if (success == 1 && !(u->flags & CONVERTED)) {
+            u->flags |= CONVERTED;
+            if (a)
+                a->conversions++;
+            changed = true;
+        }
+        if (has_value) {
+            double old = u->value;
+            u->value += value;
+            if (a) {
+                a->value_sum += value;
+                a->value_sumsq += u->value * u->value - old * old;
+            }
+            changed = true;
+        }
+        break;
+    case SY_EVENT_ERROR:
+        if (!(u->flags & ERRED)) {
+            u->flags |= ERRED;
+            if (a)
+                a->errors++;
+            changed = true;
+        }
+        break;
+    }
+    return changed;
+}
+
+/* Whether an exposure of the unit to `variant` would change nothing. */
+static bool exposure_is_noop(const struct experiment *e, const char *unit, size_t len, int variant)
+{
+    const struct units *u = &e->units;
+    if (!u->cap)
+        return false;
+    const struct unit *s = &u->slots[units_slot(u, unit, len, hash_bytes(unit, len))];
+    return s->len && (s->variant == variant || (s->flags & CROSSED));
+}
+
+static int kind_parse(const char *s, sy_event_kind_t *out)
+{
+    static const char *const names[] = {"exposure", "outcome", "error"};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = (sy_event_kind_t)i;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+static const char *kind_name(sy_event_kind_t k)
+{
+    return k == SY_EVENT_EXPOSURE ? "exposure" : k == SY_EVENT_OUTCOME ? "outcome" : "error";
+}
+
+static int arm_index(const struct experiment *e, const char *key, size_t len)
+{
+    for (size_t i = 0; i < e->n_arms; i++)
+        if (strlen(e->arms[i].key) == len && memcmp(e->arms[i].key, key, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* ---- start-up ----------------------------------------------------------------------------- */
+
+static int state_parse(const char *s, enum state *out)
+{
+    for (int i = 0; i < 4; i++)
+        if (s && strcmp(s, state_names[i]) == 0) {
+            *out = (enum state)i;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+static int add_experiment(sy_engine_t *eng, struct experiment *e)
+{
+    struct sy_experiments *x = eng->x;
+    if (grow((void **)&x->all, &x->cap, x->n + 1, sizeof(*x->all)) < 0)
+        return -ENOMEM;
+    x->all[x->n++] = e;
+    if (e->state == RUNNING && e->record_exposures)
+        x->n_recording++;
+    return 0;
+}
+
+static int load_experiment(void *arg, const sy_store_experiment_t *row)
+{
+    sy_engine_t *eng = arg;
+    struct experiment *e = calloc(1, sizeof(*e));
+    if (!e)
+        return -ENOMEM;
+    json_error_t je;
+    json_t *def = json_loads(row->definition, 0, &je);
+    sy_err_t err = {0};
+    int rc = def ? parse_def(def, e, NULL, &err) : -EIO;
+    json_decref(def);
+    if (rc == 0 && state_parse(row->state, &e->state) < 0)
+        rc = -EIO;
+    if (rc == 0 && row->flag_before && !(e->flag_before = json_loads(row->flag_before, 0, &je)))
+        rc = -EIO;
+    e->id = row->id;
+    e->ws = row->workspace;
+    e->created_ms = row->created_ms;
+    e->started_ms = row->started_ms;
+    e->stopped_ms = row->stopped_ms;
+    if (rc == 0)
+        rc = add_experiment(eng, e);
+    if (rc < 0) {
+        experiment_free(e);
+        return rc == -ENOMEM ? rc : -EIO;
+    }
+    return 0;
+}
+
+static int load_arm(void *arg, const sy_store_arm_t *row)
+{
+    struct experiment *e = find_by_id(arg, row->experiment);
+    int i = e && row->variant ? arm_index(e, row->variant, strlen(row->variant)) : -1;
+    if (i >= 0) /* the p-value's running minimum is the one thing the log cannot replay */
+        e->arms[i].a.seq_p = row->seq_p;
+    return 0;
+}
+
+static int replay(void *arg, const sy_store_event_t *ev)
+{
+    struct experiment *e = find_by_id(arg, ev->experiment);
+    sy_event_kind_t kind;
+    if (!e || kind_parse(ev->kind, &kind) < 0 || ev->unit_len == 0 || ev->unit_len > UNIT_MAX)
+        return 0; /* not ours to judge: a row this build cannot read is left alone */
+    int v =
+        kind == SY_EVENT_EXPOSURE && ev->variant ? arm_index(e, ev->variant, ev->variant_len) : 0;
+    if (v < 0)
+        return 0;
+    if (units_reserve(&e->units, 1, ev->unit_len) < 0)
+        return -ENOMEM;
+    size_t i = units_get(&e->units, ev->unit, ev->unit_len);
+    apply(e, i, kind, v, ev->success, ev->has_value, ev->value);
+    return 0;
+}
+
+int sy_eng_experiments_open(sy_engine_t *eng, sy_err_t *err)
+{
+    eng->x = calloc(1, sizeof(*eng->x));
+    if (!eng->x)
+        return oom(err);
+    int rc = sy_store_experiment_list(eng->store, -1, load_experiment, eng, err);
+    if (rc == 0)
+        rc = sy_store_arm_list(eng->store, -1, load_arm, eng, err);
+    if (rc == 0)
+        rc = sy_store_event_list(eng->store, replay, eng, err);
+    if (rc == -ENOMEM)
+        return oom(err);
+    if (rc < 0)
+        return sy_err_set(err, rc, NULL, "store: experiments do not load: %s",
+                          err && err->msg[0] ? err->msg : "a row is malformed");
+    return 0;
+}
+
+void sy_eng_experiments_close(sy_engine_t *eng)
+{
+    struct sy_experiments *x = eng->x;
+    if (!x)
+        return;
+    sy_engine_events_commit(eng); /* exposures OFREP saw since the last commit */
+    sy_err_t err;
+    sy_err_set(&err, -ECANCELED, NULL, "the server stopped before the events were committed");
+    for (size_t i = 0; i < x->n_w; i++)
+        x->w[i].done(x->w[i].arg, -ECANCELED, &x->w[i].result, &err);
+    for (size_t i = 0; i < x->n; i++)
+        experiment_free(x->all[i]);
+    free(x->all);
+    free(x->q);
+    free(x->pool);
+    free(x->w);
+    free(x);
+    eng->x = NULL;
+}
+
+/* ---- life cycle ----------------------------------------------------------------------------- */
+
+static void resource_of(const struct experiment *e, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "experiment:%s", e->key);
+}
+
+static char *dump(const json_t *j)
+{
+    return j ? json_dumps(j, JSON_COMPACT) : NULL;
+}
+
+/* The experiment's row (inserted when e->id is 0) and its audit event, in a transaction. */
+struct exp_write {
+    struct experiment *e;
+    const sy_principal_t *actor;
+    const char *action;
+    const json_t *before, *after;
+};
+
+static int write_experiment(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg, sy_err_t *err)
+{
+    (void)doc;
+    struct exp_write *xw = arg;
+    struct experiment *e = xw->e;
+    char *def = dump(e->def), *fb = dump(e->flag_before);
+    int rc = -ENOMEM;
+    if (!def || (e->flag_before && !fb))
+        goto out;
+    sy_store_experiment_t row = {.id = e->id,
+                                 .workspace = ws,
+                                 .key = e->key,
+                                 .flag_key = e->flag,
+                                 .definition = def,
+                                 .state = state_names[e->state],
+                                 .created_ms = e->created_ms,
+                                 .started_ms = e->started_ms,
+                                 .stopped_ms = e->stopped_ms,
+                                 .flag_before = fb};
+    if ((rc = sy_store_experiment_put(eng->store, &row, &e->id, err)) < 0)
+        goto out;
+    for (size_t i = 0; i < e->n_arms && xw->before == NULL; i++) {
+        const struct agg *a = &e->arms[i].a;
+        sy_store_arm_t arm = {.experiment = e->id,
+                              .variant = e->arms[i].key,
+                              .units = a->units,
+                              .conversions = a->conversions,
+                              .value_sum = a->value_sum,
+                              .value_sumsq = a->value_sumsq,
+                              .errors = a->errors,
+                              .crossovers = a->crossovers,
+                              .seq_p = a->seq_p};
+        if ((rc = sy_store_arm_put(eng->store, &arm, err)) < 0)
+            goto out;
+    }
+    char resource[KEY_MAX + 16];
+    resource_of(e, resource, sizeof(resource));
+    rc = sy_eng_audit(eng, xw->actor, ws, xw->action, resource, xw->before, xw->after, err);
+out:
+    free(def);
+    free(fb);
+    return rc == -ENOMEM ? oom(err) : rc;
+}
+
+int sy_engine_experiment_create(sy_engine_t *eng, const sy_principal_t *actor, const json_t *def,
+                                json_t **out, sy_err_t *err)
+{
+    struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
+    if (!w)
+        return sy_err_set(err, -ENOENT, NULL, "no such workspace");
+    struct experiment *e = calloc(1, sizeof(*e));
+    json_t *values = json_object(), *after = NULL, *newflag = NULL;
+    int rc = -ENOMEM;
+    if (!e || !values) {
+        rc = oom(err);
+        goto out;
+    }
+    if ((rc = parse_def(def, e, values, err)) < 0)
+        goto out;
+    if (find(eng, w->id, e->key, strlen(e->key))) {
+        rc = sy_err_set(err, -EEXIST, "key", "experiment \"%.64s\" already exists", e->key);
+        goto out;
+    }
+    const struct experiment *busy = on_flag(eng, w->id, e->flag, strlen(e->flag), false);
+    if (busy) {
+        rc = sy_err_set(err, SY_ECONFLICT, "flag",
+                        "flag \"%.64s\" already serves experiment \"%.64s\" (%s)", e->flag,
+                        busy->key, state_names[busy->state]);
+        goto out;
+    }
+    const json_t *flag = json_object_get(json_object_get(w->doc, "flags"), e->flag);
+    const json_t *fvars = json_object_get(flag, "variants");
+    for (size_t i = 0; flag && i < e->n_arms; i++) {
+        char f[48];
+        snprintf(f, sizeof(f), "variants[%zu]", i);
+        if (json_object_get(json_array_get(json_object_get(def, "variants"), i), "value")) {
+            rc = sy_err_set(err, -EINVAL, f,
+                            "flag \"%.64s\" exists: its variants' values are the flag's", e->flag);
+            goto out;
+        }
+        if (!json_object_get(fvars, e->arms[i].key)) {
+            rc = sy_err_set(err, -EINVAL, f, "flag \"%.64s\" has no variant \"%s\"", e->flag,
+                            e->arms[i].key);
+            goto out;
+        }
+    }
+    e->ws = w->id;
+    e->state = DRAFT;
+    e->created_ms = eng->now_ms();
+    for (size_t i = 0; i < e->n_arms; i++)
+        e->arms[i].a.seq_p = 1;
+    if (grow((void **)&eng->x->all, &eng->x->cap, eng->x->n + 1, sizeof(*eng->x->all)) < 0) {
+        rc = oom(err);
+        goto out;
+    }
+    after = to_json(e);
+    struct exp_write xw = {.e = e, .actor = actor, .action = "experiment.create", .after = after};
+    if (!flag) {
+        /* A new flag serves control to everyone until the experiment starts. */
+        newflag = json_pack("{sssOss}", "state", "ENABLED", "variants", values, "defaultVariant",
+                            e->arms[e->control].key);
+        rc = newflag ? sy_eng_flag_change(eng, actor, w, e->flag, newflag, "flag.create",
+                                          write_experiment, &xw, err)
+                     : oom(err);
+    } else if ((rc = sy_store_begin(eng->store, err)) == 0) {
+        if ((rc = write_experiment(eng, w->id, NULL, &xw, err)) < 0)
+            sy_store_rollback(eng->store);
+        else
+            rc = sy_store_commit(eng->store, err);
+    }
+    if (rc < 0) {
+        e->id = 0;
+        goto out;
+    }
+    add_experiment(eng, e); /* room was made above */
+    *out = to_json(e);
+    e = NULL;
+out:
+    experiment_free(e);
+    json_decref(values);
+    json_decref(after);
+    json_decref(newflag);
+    return rc;
+}
+
+int sy_engine_experiment_list(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
+                              sy_err_t *err)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < eng->x->n; i++)
+        if (eng->x->all[i]->ws == actor->workspace &&
+            json_array_append_new(a, to_json(eng->x->all[i])) < 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    *out = a ? json_pack("{so}", "experiments", a) : NULL;
+    return *out ? 0 : oom(err);
+}
+
+static struct experiment *lookup(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                                 sy_err_t *err)
+{
+    struct experiment *e = find(eng, actor->workspace, key, strlen(key));
+    if (!e)
+        sy_err_set(err, -ENOENT, "key", "no experiment \"%.64s\"", key);
+    return e;
+}
+
+int sy_engine_experiment_get(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                             json_t **out, sy_err_t *err)
+{
+    struct experiment *e = lookup(eng, actor, key, err);
+    if (!e)
+        return err ? err->code : -ENOENT;
+    *out = to_json(e);
+    return *out ? 0 : oom(err);
+}
+
+/* The flag while the experiment runs: its definition before, with the weights as the
+ * `fractional` split of the targeting key (flagd buckets "<flag key><targeting key>"). */
+static json_t *split_flag(const struct experiment *e, const json_t *before)
+{
+    json_t *split = json_array();
+    for (size_t i = 0; split && i < e->n_arms; i++)
+        json_array_append_new(split,
+                              json_pack("[sI]", e->arms[i].key, (json_int_t)e->arms[i].weight));
+    json_t *def = json_deep_copy(before);
+    if (!def || !split ||
+        json_object_set_new(def, "targeting", json_pack("{so}", "fractional", split)) < 0 ||
+        json_object_set_new(def, "state", json_string("ENABLED")) < 0) {
+        json_decref(def);
+        return NULL;
+    }
+    return def;
+}
+
+int sy_engine_experiment_transition(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                                    const char *state, json_t **out, sy_err_t *err)
+{
+    struct experiment *e = lookup(eng, actor, key, err);
+    if (!e)
+        return err ? err->code : -ENOENT;
+    enum state to;
+    if (state_parse(state, &to) < 0 || to == DRAFT)
+        return sy_err_set(err, -EINVAL, "state",
+                          "an experiment moves to running, stopped or "
+                          "terminated");
+    bool legal = (e->state == DRAFT && to == RUNNING) || (e->state == RUNNING && to != RUNNING);
+    if (!legal)
+        return sy_err_set(err, SY_ECONFLICT, "state", "experiment \"%.64s\" is %s: it cannot %s",
+                          e->key, state_names[e->state],
+                          to == RUNNING   ? "start"
+                          : to == STOPPED ? "stop"
+                                          : "be terminated");
+    struct workspace *w = sy_eng_find_ws(eng, e->ws);
+    const json_t *flag = json_object_get(json_object_get(w->doc, "flags"), e->flag);
+    if (!flag)
+        return sy_err_set(err, SY_ECONFLICT, "flag", "flag \"%.64s\" no longer exists", e->flag);
+    json_t *before = to_json(e), *def;
+    struct experiment saved = *e;
+    if (to == RUNNING) {
+        for (size_t i = 0; i < e->n_arms; i++)
+            if (!json_object_get(json_object_get(flag, "variants"), e->arms[i].key)) {
+                json_decref(before);
+                return sy_err_set(err, SY_ECONFLICT, "flag",
+                                  "flag \"%.64s\" no longer has variant \"%s\"", e->flag,
+                                  e->arms[i].key);
+            }
+        e->flag_before = json_deep_copy(flag);
+        e->started_ms = eng->now_ms();
+        def = split_flag(e, flag);
+    } else {
+        def = json_incref(e->flag_before);
+        e->stopped_ms = eng->now_ms();
+    }
+    e->state = to;
+    json_t *after = to_json(e);
+    struct exp_write xw = {.e = e,
+                           .actor = actor,
+                           .action = to == RUNNING   ? "experiment.start"
+                                     : to == STOPPED ? "experiment.stop"
+                                                     : "experiment.terminate",
+                           .before = before,
+                           .after = after};
+    int rc = def && after && before && (to != RUNNING || e->flag_before)
+                 ? sy_eng_flag_change(eng, actor, w, e->flag, def, "flag.update", write_experiment,
+                                      &xw, err)
+                 : oom(err);
+    if (rc < 0) {
+        if (to == RUNNING)
+            json_decref(e->flag_before);
+        *e = saved;
+    } else {
+        if (saved.state == RUNNING && e->record_exposures)
+            eng->x->n_recording--;
+        if (to == RUNNING && e->record_exposures)
+            eng->x->n_recording++;
+        *out = to_json(e);
+    }
+    json_decref(def);
+    json_decref(before);
+    json_decref(after);
+    return rc;
+}
+
+/* ---- results ------------------------------------------------------------------------------ */
+
+/* The analysis input over the experiment's aggregates; `counts` and `names` are the
+ * caller's arrays of SY_EXP_MAX_ARMS. */
+static void analysis_in(const sy_engine_t *eng, const struct experiment *e, sy_arm_counts_t *counts,
+                        const char **names, sy_experiment_in_t *in)
+{
+    for (size_t i = 0; i < e->n_arms; i++) {
+        const struct agg *a = &e->arms[i].a;
+        counts[i] = (sy_arm_counts_t){.weight = (double)e->arms[i].weight,
+                                      .units = a->units,
+                                      .conversions = a->conversions,
+                                      .errors = a->errors,
+                                      .value_sum = a->value_sum,
+                                      /* the running sum may dip below 0 by rounding */
+                                      .value_sumsq = a->value_sumsq > 0 ? a->value_sumsq : 0,
+                                      .seq_p = a->seq_p};
+        names[i] = e->arms[i].key;
+    }
+    *in = (sy_experiment_in_t){.metric = e->metric,
+                               .n_arms = e->n_arms,
+                               .control = e->control,
+                               .arms = counts,
+                               .names = names,
+                               .safety = e->safety,
+                               .runtime_hours = runtime_hours(eng, e),
+                               .sequential = e->sequential,
+                               .tau_squared = e->tau_squared};
+}
+
+static const char *decision_name(sy_decision_t d)
+{
+    return d == SY_DECISION_PROMOTE     ? "promote"
+           : d == SY_DECISION_TERMINATE ? "terminate"
+                                        : "continue";
+}
+
+static const char *verdict_name(sy_verdict_t v)
+{
+    static const char *const names[] = {"pending", "winner", "worse", "harmful", "futile"};
+    return (unsigned)v < 5 ? names[v] : "pending";
+}
+
+static json_t *num_or_null(bool has, double v)
+{
+    return has && isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *checks_json(const sy_promotion_t *k)
+{
+    return json_pack("{sbsbsbsbsb}", "min_sample", k->min_sample, "min_confidence",
+                     k->min_confidence, "min_improvement", k->min_improvement, "min_runtime",
+                     k->min_runtime, "max_error_rate", k->max_error_rate);
+}
+
+static json_t *versus_json(const struct experiment *e, const sy_arm_result_t *r)
+{
+    bool conv = e->metric == SY_METRIC_CONVERSION;
+    if (!r->compared)
+        return json_pack("{sbss}", "compared", 0, "reason", sy_err_name(r->test_error));
+    json_t *o = json_pack(
+        "{sbsfs[ff]sos[oo]sfsfsososfsf}", "compared", 1, "diff", r->diff, "diff_ci", r->diff_ci_low,
+        r->diff_ci_high, "lift", num_or_null(r->has_lift, r->lift), "lift_ci",
+        num_or_null(r->has_lift, r->lift_ci_low), num_or_null(r->has_lift, r->lift_ci_high),
+        conv ? "z" : "t", r->statistic, "p_value", r->p_value, "always_valid_p",
+        num_or_null(r->has_seq, r->always_valid_p), "improvement_pct",
+        num_or_null(r->has_lift, 100 * r->lift), "p_adjusted", r->p_adjusted, "confidence",
+        r->confidence);
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "chance_to_beat_control",
+                        num_or_null(r->has_bayes, r->chance_to_beat_control));
+    json_object_set_new(o, "expected_loss", num_or_null(r->has_bayes, r->expected_loss));
+    json_object_set_new(o, "power", num_or_null(r->has_power, r->power));
+    if (r->has_power) {
+        int64_t nc = e->arms[e->control].a.units, nt = r->n;
+        int64_t more = (r->n_needed_control > nc ? r->n_needed_control - nc : 0) +
+                       (r->n_needed_treatment > nt ? r->n_needed_treatment - nt : 0);
+        json_object_set_new(o, "sample_needed",
+                            json_pack("{sIsIsI}", "control", (json_int_t)r->n_needed_control,
+                                      "treatment", (json_int_t)r->n_needed_treatment,
+                                      "still_needed", (json_int_t)more));
+    } else {
+        json_object_set_new(o, "sample_needed", json_null());
+    }
+    json_object_set_new(o, "checks", checks_json(&r->checks));
+    json_object_set_new(o, "eligible", json_boolean(r->checks.eligible));
+    json_object_set_new(o, "verdict", json_string(verdict_name(r->verdict)));
+    return o;
+}
+
+static json_t *arm_json(const struct experiment *e, size_t i, const sy_arm_result_t *r)
+{
+    const struct arm *arm = &e->arms[i];
+    json_t *o = json_pack("{sssbsIsIsIsfsI}", "key", arm->key, "control", i == e->control, "weight",
+                          (json_int_t)arm->weight, "units", (json_int_t)arm->a.units, "errors",
+                          (json_int_t)arm->a.errors, "error_rate", r->error_rate, "crossovers",
+                          (json_int_t)arm->a.crossovers);
+    if (!o)
+        return NULL;
+    if (e->metric == SY_METRIC_CONVERSION) {
+        json_object_set_new(o, "conversions", json_integer(arm->a.conversions));
+        json_object_set_new(o, "rate", num_or_null(r->has_level, r->level));
+    } else {
+        json_object_set_new(o, "mean", num_or_null(r->has_level, r->level));
+        json_object_set_new(o, "sd", num_or_null(r->has_sd, r->sd));
+    }
+    if (i != e->control)
+        json_object_set_new(o, "vs_control", versus_json(e, r));
+    return o;
+}
+
+static json_t *srm_json(const sy_experiment_result_t *r)
+{
+    if (!r->has_srm)
+        return json_null();
+    if (r->srm_zero_weight)
+        return json_pack("{snsnsnsbsb}", "chi2", "df", "p_value", "mismatch", 1,
+                         "units_in_zero_weight_variant", 1);
+    return json_pack("{sfsisfsbsb}", "chi2", r->srm.chi2, "df", r->srm.df, "p_value",
+                     r->srm.p_value, "mismatch", r->srm.mismatch, "units_in_zero_weight_variant",
+                     0);
+}
+
+static json_t *reasons_json(const sy_experiment_result_t *r)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < r->n_reasons; i++)
+        json_array_append_new(a, json_string(r->reasons[i]));
+    return a;
+}
+
+/* Analyses `e` into *r; -EINVAL only if the aggregates contradict themselves. */
+static int analyse(const sy_engine_t *eng, const struct experiment *e, sy_experiment_result_t *r,
+                   sy_err_t *err)
+{
+    sy_arm_counts_t counts[SY_EXP_MAX_ARMS];
+    const char *names[SY_EXP_MAX_ARMS];
+    sy_experiment_in_t in;
+    analysis_in(eng, e, counts, names, &in);
+    return sy_experiment_analyze(&in, r, err);
+}
+
+int sy_engine_experiment_results(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                                 json_t **out, sy_err_t *err)
+{
+    struct experiment *e = lookup(eng, actor, key, err);
+    if (!e)
+        return err ? err->code : -ENOENT;
+    sy_experiment_result_t *r = malloc(sizeof(*r));
+    if (!r)
+        return oom(err);
+    int rc = analyse(eng, e, r, err);
+    if (rc < 0) {
+        free(r);
+        return rc;
+    }
+    json_t *arms = json_array();
+    for (size_t i = 0; arms && i < e->n_arms; i++)
+        json_array_append_new(arms, arm_json(e, i, &r->arms[i]));
+    *out =
+        json_pack("{sssssssfsbsososssososI}", "experiment", e->key, "state", state_names[e->state],
+                  "metric", e->metric == SY_METRIC_CONVERSION ? "conversion" : "mean",
+                  "runtime_hours", runtime_hours(eng, e), "sequential", e->sequential, "variants",
+                  arms, "srm", srm_json(r), "decision", decision_name(r->decision), "winner",
+                  r->winner >= 0 ? json_string(e->arms[r->winner].key) : json_null(), "reasons",
+                  reasons_json(r), "units", (json_int_t)e->units.n);
+    free(r);
+    return *out ? 0 : oom(err);
+}
+
+int sy_engine_experiment_promotion(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                                   json_t **out, sy_err_t *err)
+{
+    struct experiment *e = lookup(eng, actor, key, err);
+    if (!e)
+        return err ? err->code : -ENOENT;
+    sy_experiment_result_t *r = malloc(sizeof(*r));
+    if (!r)
+        return oom(err);
+    int rc = analyse(eng, e, r, err);
+    if (rc < 0) {
+        free(r);
+        return rc;
+    }
+    json_t *warnings = json_array();
+    bool srm = r->has_srm && r->srm.mismatch;
+    if (srm)
+        json_array_append_new(warnings, json_string("sample ratio mismatch: promotion is blocked"));
+    if (e->state != RUNNING)
+        json_array_append_new(warnings,
+                              json_pack("s+", "the experiment is ", state_names[e->state]));
+    if (e->safety.manual_approval)
+        json_array_append_new(warnings, json_string("promotion requires manual approval"));
+    if (!e->sequential)
+        json_array_append_new(
+            warnings, json_string("fixed-horizon p-values: looking at them repeatedly raises "
+                                  "false positives (set safety.sequential)"));
+    int64_t crossed = 0;
+    for (size_t i = 0; i < e->n_arms; i++)
+        crossed += e->arms[i].a.crossovers;
+    if (crossed)
+        json_array_append_new(
+            warnings, json_string("some units were exposed to more than one variant (each counts "
+                                  "in its first)"));
+    int c = r->candidate;
+    const sy_arm_result_t *a = c >= 0 ? &r->arms[c] : NULL;
+    sy_promotion_t k = a ? a->checks : (sy_promotion_t){0};
+    *out = json_pack("{sssbsososososo}", "experiment", e->key, "eligible", k.eligible && !srm,
+                     "winner", a ? json_string(e->arms[c].key) : json_null(), "confidence",
+                     num_or_null(a && a->compared, k.confidence), "improvement",
+                     num_or_null(a && k.has_improvement, k.improvement_pct), "checks",
+                     checks_json(&k), "warnings", warnings);
+    free(r);
+    return *out ? 0 : oom(err);
+}
+
+/* ---- ingest --------------------------------------------------------------------------------- */
+
+void sy_engine_on_events(sy_engine_t *eng, void (*cb)(void *arg), void *arg)
+{
+    eng->x->on_events = cb;
+    eng->x->on_events_arg = arg;
+}
+
+static bool valid_bytes(const char *p, size_t len, size_t max)
+{
+    if (len == 0 || len > max)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+            return false;
+    return true;
+}
+
+static int bad(sy_err_t *err, int code, size_t i, const char *field, const char *msg)
+{
+    char f[48];
+    snprintf(f, sizeof(f), "events[%zu]%s%s", i, *field ? "." : "", field);
+    return sy_err_set(err, code, f, "%s", msg);
+}
+
+/* Copies `len` bytes into the queue's pool; its offset into *off. */
+static int pool_put(struct sy_experiments *x, const char *p, size_t len, size_t *off)
+{
+    if (grow((void **)&x->pool, &x->pool_cap, x->pool_len + len, 1) < 0)
+        return -ENOMEM;
+    memcpy(x->pool + x->pool_len, p, len);
+    *off = x->pool_len;
+    x->pool_len += len;
+    return 0;
+}
+
+/* Checks event `i`, filling its queue entry (strings not copied yet). */
+static int check_event(sy_engine_t *eng, int64_t ws, const sy_event_t *ev, size_t i,
+                       struct experiment **last, struct pend *p, sy_err_t *err)
+{
+    struct experiment *e = *last;
+    if (!ev->experiment || !ev->experiment_len)
+        return bad(err, -EINVAL, i, "experiment", "an event names its experiment");
+    if (!e || strlen(e->key) != ev->experiment_len ||
+        memcmp(e->key, ev->experiment, ev->experiment_len) != 0)
+        e = find(eng, ws, ev->experiment, ev->experiment_len);
+    if (!e)
+        return bad(err, -ENOENT, i, "experiment", "no such experiment in this workspace");
+    if (e->state != RUNNING)
+        return bad(err, SY_ECONFLICT, i, "experiment",
+                   e->state == DRAFT ? "the experiment has not started: events are taken while it "
+                                       "runs"
+                                     : "the experiment has ended: events are taken while it runs");
+    *last = e;
+    if (!ev->unit || !valid_bytes(ev->unit, ev->unit_len, UNIT_MAX))
+        return bad(err, -EINVAL, i, "unit",
+                   "unit is a string of 1 to 256 bytes, no control characters");
+    if (ev->id && !valid_bytes(ev->id, ev->id_len, EVENT_ID_MAX))
+        return bad(err, -EINVAL, i, "id",
+                   "id is a string of 1 to 128 bytes, no control characters");
+    *p = (struct pend){.e = e, .kind = ev->kind, .success = -1};
+    switch (ev->kind) {
+    case SY_EVENT_EXPOSURE: {
+        int v = ev->variant ? arm_index(e, ev->variant, ev->variant_len) : -1;
+        if (!ev->variant)
+            return bad(err, -EINVAL, i, "variant", "an exposure names its variant");
+        if (v < 0)
+            return bad(err, -EINVAL, i, "variant", "the experiment has no such variant");
+        if (ev->success >= 0 || ev->has_value)
+            return bad(err, -EINVAL, i, ev->has_value ? "value" : "success",
+                       "an exposure carries no outcome");
+        p->variant = (int8_t)v;
+        break;
+    }
+    case SY_EVENT_OUTCOME:
+        if (ev->variant)
+            return bad(err, -EINVAL, i, "variant",
+                       "an outcome counts for the unit's exposed variant: it names none");
+        if (ev->success < 0 && !ev->has_value)
+            return bad(err, -EINVAL, i, "success", "an outcome carries success and/or value");
+        if (ev->has_value && !(fabs(ev->value) <= VALUE_MAX))
+            return bad(err, -EINVAL, i, "value", "value is a number of magnitude at most 1e15");
+        p->success = (int8_t)ev->success;
+        p->has_value = ev->has_value;
+        p->value = ev->value;
+        break;
+    case SY_EVENT_ERROR:
+        if (ev->variant || ev->success >= 0 || ev->has_value)
+            return bad(err, -EINVAL, i,
+                       ev->variant     ? "variant"
+                       : ev->has_value ? "value"
+                                       : "success",
+                       "an error event carries only its unit and experiment");
+        break;
+    default:
+        return bad(err, -EINVAL, i, "type", "type is exposure, outcome or error");
+    }
+    if (e->units.n >= UNITS_MAX)
+        return bad(err, -ENOSPC, i, "experiment", "the experiment holds as many units as it may");
+    return 0;
+}
+
+/* Queues one checked event and its strings (the queue has room for the entry). */
+static int enqueue(struct sy_experiments *x, struct pend *p, const char *unit, size_t unit_len,
+                   const char *id, size_t id_len)
+{
+    if (pool_put(x, unit, unit_len, &p->unit) < 0 || (id && pool_put(x, id, id_len, &p->id) < 0))
+        return -ENOMEM;
+    p->unit_len = unit_len;
+    p->id_len = id ? id_len : 0;
+    x->q[x->n_q++] = *p;
+    return 0;
+}
+
+static void wake(struct sy_experiments *x, bool was_empty)
+{
+    if (was_empty && x->on_events)
+        x->on_events(x->on_events_arg);
+}
+
+int sy_engine_events_submit(sy_engine_t *eng, const sy_principal_t *actor, const sy_event_t *ev,
+                            size_t n, sy_ingest_done_cb done, void *arg, sy_err_t *err)
+{
+    struct sy_experiments *x = eng->x;
+    if (n == 0 || n > SY_EVENTS_MAX)
+        return sy_err_set(err, n ? -E2BIG : -EINVAL, "events",
+                          "a batch holds 1 to %d events, not %zu", SY_EVENTS_MAX, n);
+    if (x->n_q + n > QUEUE_MAX)
+        return sy_err_set(err, -EAGAIN, "events", "the ingest queue is full: retry in a moment");
+    if (grow((void **)&x->q, &x->cap_q, x->n_q + n, sizeof(*x->q)) < 0 ||
+        grow((void **)&x->w, &x->cap_w, x->n_w + 1, sizeof(*x->w)) < 0)
+        return oom(err);
+    struct experiment *last = NULL;
+    size_t first = x->n_q, pool_len = x->pool_len;
+    bool was_empty = x->n_q == 0;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct pend p;
+        if ((rc = check_event(eng, actor->workspace, &ev[i], i, &last, &p, err)) == 0 &&
+            (rc = enqueue(x, &p, ev[i].unit, ev[i].unit_len, ev[i].id, ev[i].id_len)) < 0)
+            oom(err);
+    }
+    if (rc < 0) { /* the batch is refused whole */
+        x->n_q = first;
+        x->pool_len = pool_len;
+        return rc;
+    }
+    x->w[x->n_w++] = (struct waiter){.done = done, .arg = arg, .first = first, .n = n};
+    wake(x, was_empty);
+    return 0;
+}
+
+void sy_engine_exposure_seen(sy_engine_t *eng, int64_t ws, const char *flag, size_t flag_len,
+                             const char *unit, size_t unit_len, const char *variant,
+                             size_t variant_len)
+{
+    struct sy_experiments *x = eng->x;
+    if (!x->n_recording || !valid_bytes(unit, unit_len, UNIT_MAX) || x->n_q >= QUEUE_MAX)
+        return;
+    struct experiment *e = on_flag(eng, ws, flag, flag_len, true);
+    int v = e && e->record_exposures ? arm_index(e, variant, variant_len) : -1;
+    if (v < 0 || exposure_is_noop(e, unit, unit_len, v) || e->units.n >= UNITS_MAX)
+        return;
+    if (grow((void **)&x->q, &x->cap_q, x->n_q + 1, sizeof(*x->q)) < 0)
+        return; /* an exposure seen is best effort: nobody waits for it */
+    struct pend p = {
+        .e = e, .kind = SY_EVENT_EXPOSURE, .variant = (int8_t)v, .success = -1, .seen = true};
+    bool was_empty = x->n_q == 0;
+    if (enqueue(x, &p, unit, unit_len, NULL, 0) == 0)
+        wake(x, was_empty);
+}
+
+/* Makes room in every experiment of the batch for all of its units, and remembers what
+ * undoing the batch would restore. Returns the number of experiments touched. */
+static int prepare_batch(struct sy_experiments *x, struct touched *t, size_t cap, size_t *n_t)
+{
+    x->batch++;
+    *n_t = 0;
+    for (size_t i = 0; i < x->n_q; i++) {
+        struct experiment *e = x->q[i].e;
+        if (e->batch == x->batch)
+            continue;
+        if (*n_t == cap)
+            return -ENOMEM;
+        e->batch = x->batch;
+        struct touched *tt = &t[(*n_t)++];
+        tt->e = e;
+        tt->n_units = e->units.n;
+        tt->pool_len = e->units.pool_len;
+        for (size_t k = 0; k < e->n_arms; k++)
+            tt->saved[k] = e->arms[k].a;
+        size_t more = 0, bytes = 0;
+        for (size_t j = i; j < x->n_q; j++)
+            if (x->q[j].e == e) {
+                more++;
+                bytes += x->q[j].unit_len;
+            }
+        int rc = units_reserve(&e->units, more, bytes);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static void undo_batch(struct undo_unit *undo, size_t n_undo, struct touched *t, size_t n_t)
+{
+    for (size_t i = n_undo; i-- > 0;)
+        undo[i].u->slots[undo[i].slot] = undo[i].old;
+    for (size_t i = 0; i < n_t; i++) {
+        struct experiment *e = t[i].e;
+        e->units.n = t[i].n_units;
+        e->units.pool_len = t[i].pool_len;
+        for (size_t k = 0; k < e->n_arms; k++)
+            e->arms[k].a = t[i].saved[k];
+    }
+}
+
+/* Writes the batch's events and the aggregates of the experiments it touched; the
+ * transaction is open. */
+static int write_batch(sy_engine_t *eng, struct undo_unit *undo, size_t *n_undo, struct touched *t,
+                       size_t n_t, sy_err_t *err)
+{
+    struct sy_experiments *x = eng->x;
+    int64_t now = eng->now_ms();
+    size_t w = 0;
+    for (size_t i = 0; i < x->n_q; i++) {
+        struct pend *p = &x->q[i];
+        struct experiment *e = p->e;
+        const char *unit = x->pool + p->unit;
+        while (w < x->n_w && i >= x->w[w].first + x->w[w].n)
+            w++;
+        if (p->seen && exposure_is_noop(e, unit, p->unit_len, p->variant))
+            continue; /* OFREP saw the unit again before the commit */
+        sy_store_event_t row = {
+            .workspace = e->ws,
+            .experiment = e->id,
+            .id = p->id_len ? x->pool + p->id : NULL,
+            .id_len = p->id_len,
+            .kind = kind_name(p->kind),
+            .unit = unit,
+            .unit_len = p->unit_len,
+            .variant = p->kind == SY_EVENT_EXPOSURE ? e->arms[p->variant].key : NULL,
+            .variant_len = p->kind == SY_EVENT_EXPOSURE ? strlen(e->arms[p->variant].key) : 0,
+            .success = p->success,
+            .has_value = p->has_value,
+            .value = p->value,
+            .at_ms = now};
+        bool inserted;
+        int rc = sy_store_event_add(eng->store, &row, &inserted, err);
+        if (rc < 0)
+            return rc;
+        bool mine = !p->seen && w < x->n_w && i >= x->w[w].first;
+        if (!inserted) {
+            if (mine)
+                x->w[w].result.duplicates++;
+            continue;
+        }
+        if (mine)
+            x->w[w].result.accepted++;
+        uint64_t h = hash_bytes(unit, p->unit_len);
+        size_t slot = units_slot(&e->units, unit, p->unit_len, h);
+        /* The slot as it was (empty for a new unit), to put back if the commit fails. */
+        undo[(*n_undo)++] =
+            (struct undo_unit){.u = &e->units, .slot = slot, .old = e->units.slots[slot]};
+        units_put(&e->units, slot, unit, p->unit_len, h);
+        apply(e, slot, p->kind, p->variant, p->success, p->has_value, p->value);
+    }
+    for (size_t i = 0; i < n_t; i++) {
+        struct experiment *e = t[i].e;
+        sy_arm_counts_t counts[SY_EXP_MAX_ARMS];
+        const char *names[SY_EXP_MAX_ARMS];
+        sy_experiment_in_t in;
+        analysis_in(eng, e, counts, names, &in);
+        for (size_t k = 0; k < e->n_arms; k++) {
+            struct agg *a = &e->arms[k].a;
+            /* Every commit is a look of the sequential test: its p-value only goes down. */
+            if (e->sequential && k != e->control)
+                sy_experiment_seq_look(&in, k, &a->seq_p, NULL);
+            sy_store_arm_t arm = {.experiment = e->id,
+                                  .variant = e->arms[k].key,
+                                  .units = a->units,
+                                  .conversions = a->conversions,
+                                  .value_sum = a->value_sum,
+                                  .value_sumsq = a->value_sumsq,
+                                  .errors = a->errors,
+                                  .crossovers = a->crossovers,
+                                  .seq_p = a->seq_p};
+            int rc = sy_store_arm_put(eng->store, &arm, err);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+void sy_engine_events_commit(sy_engine_t *eng)
+{
+    struct sy_experiments *x = eng->x;
+    if (!x || x->n_q == 0)
+        return;
+    sy_err_t err = {0};
+    size_t n_t = 0, n_undo = 0, cap_t = x->n < x->n_q ? x->n : x->n_q;
+    struct touched *t = calloc(cap_t ? cap_t : 1, sizeof(*t));
+    struct undo_unit *undo = malloc(x->n_q * sizeof(*undo));
+    int rc = t && undo ? prepare_batch(x, t, cap_t, &n_t) : -ENOMEM;
+    if (rc < 0) {
+        if (rc == -ENOSPC)
+            sy_err_set(&err, rc, "events", "an experiment's unit ids pass 4 GiB");
+        else
+            oom(&err);
+    } else if ((rc = sy_store_begin(eng->store, &err)) == 0) {
+        rc = write_batch(eng, undo, &n_undo, t, n_t, &err);
+        if (rc < 0)
+            sy_store_rollback(eng->store);
+        else
+            rc = sy_store_commit(eng->store, &err);
+        if (rc < 0)
+            undo_batch(undo, n_undo, t, n_t);
+    }
+    /* Empty the queue before answering: a `done` may submit again. */
+    size_t n_w = x->n_w;
+    struct waiter *w = x->w;
+    x->w = NULL;
+    x->n_w = x->cap_w = 0;
+    x->n_q = 0;
+    x->pool_len = 0;
+    for (size_t i = 0; i < n_w; i++)
+        w[i].done(w[i].arg, rc, &w[i].result, rc < 0 ? &err : NULL);
+    free(w);
+    free(t);
+    free(undo);
+}

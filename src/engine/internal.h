@@ -1,0 +1,93 @@
+/* internal.h - what the files of engine/ share: the engine's state and the helpers that
+ * write a change with its audit event. Not an interface: only src/engine/ includes it.
+ *
+ * engine.c owns workspaces, tokens and flags; experiment.c owns experiments, their
+ * aggregates and event ingest (struct sy_experiments), and reaches the flags of a
+ * workspace only through the helpers below, so that a flag change made for an experiment
+ * is validated, audited and published exactly as one made through the flag API.
+ */
+#ifndef SY_ENGINE_INTERNAL_H
+#define SY_ENGINE_INTERNAL_H
+
+#include <stdatomic.h>
+
+#include <openssl/evp.h>
+
+#include "engine/engine.h"
+
+#define KEY_MAX 256 /* longest flag or experiment key */
+
+/* A published snapshot and its reference count (the engine holds one while current). */
+struct snap {
+    sy_snapshot_t pub; /* first: readers get &snap->pub */
+    atomic_int refs;
+    sy_flagset_t *set;
+};
+
+struct workspace {
+    int64_t id;
+    char *name;
+    int64_t revision;
+    json_t *doc;          /* {"flags": {...}, "$evaluators"?: {...}, "metadata"?: {...}} */
+    struct snap *current; /* what readers get */
+};
+
+struct token {
+    int64_t id;
+    int64_t workspace;
+    sy_role_t role;
+    bool revoked;
+    char name[64];
+    unsigned char hash[32]; /* SHA-256 of the secret */
+};
+
+struct sy_engine {
+    sy_store_t *store;
+    int64_t (*now_ms)(void);
+    sy_fractional_t fractional;
+    struct workspace *ws;
+    size_t n_ws, cap_ws;
+    struct token *tokens;
+    size_t n_tokens, cap_tokens;
+    sy_engine_change_cb on_change;
+    void *on_change_arg;
+    EVP_MD *sha256;           /* fetched once: a per-call fetch costs more than the hash */
+    EVP_MD_CTX *digest;       /* reused by every authentication */
+    struct sy_experiments *x; /* experiments, their aggregates and the ingest queue */
+};
+
+struct workspace *sy_eng_find_ws(sy_engine_t *eng, int64_t id);
+
+/* 1 to `max` bytes, no control characters. */
+bool sy_eng_valid_name(const char *s, size_t max);
+
+/* Writes the audit event of a change in its open transaction. `before`/`after` may be
+ * NULL. */
+int sy_eng_audit(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws, const char *action,
+                 const char *resource, const json_t *before, const json_t *after, sy_err_t *err);
+
+/* Writes the store half of a document change inside its transaction. */
+typedef int (*sy_eng_write_fn)(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg, sy_err_t *err);
+
+/* Replaces flag `key` of `w` by `def` (NULL deletes it) after validating the whole
+ * document, in one transaction with the flag's audit event (`action`); `also` (optional)
+ * writes more in the same transaction (an experiment's row and audit event). Publishes the
+ * new snapshot once committed. Nothing changes on failure. */
+int sy_eng_flag_change(sy_engine_t *eng, const sy_principal_t *actor, struct workspace *w,
+                       const char *key, const json_t *def, const char *action, sy_eng_write_fn also,
+                       void *also_arg, sy_err_t *err);
+
+/* ---- experiment.c ---------------------------------------------------------------------- */
+
+/* Loads every experiment and rebuilds its aggregates from the event log. */
+int sy_eng_experiments_open(sy_engine_t *eng, sy_err_t *err);
+void sy_eng_experiments_close(sy_engine_t *eng); /* NULL state is a no-op */
+/* Whether flag `key` of workspace `ws` is driven by a running experiment (then the flag
+ * API may not change or delete it). */
+bool sy_eng_flag_is_driven(const sy_engine_t *eng, int64_t ws, const char *key);
+/* 0 when the `flags` of an imported document keep every driven flag of `ws` as it is;
+ * otherwise SY_ECONFLICT naming the first one. */
+int sy_eng_flagset_keeps_driven(const sy_engine_t *eng, int64_t ws, const json_t *flags,
+                                sy_err_t *err);
+
+#endif

@@ -1,0 +1,285 @@
+/* api_experiments.c - /v1/experiments (definitions, life cycle, results, promotion) and
+ * /v1/events (durable ingest).
+ *
+ * An ingest request is answered only once its events are committed: the handler checks
+ * the batch, hands it to the engine and returns without replying; the engine calls back
+ * after the group commit that carries it (server.c schedules that commit once the
+ * requests at hand are read). The body is parsed with core's own JSON reader into an
+ * arena, as OFREP does: a 10,000-event batch is a hot path, jansson's trees are not.
+ */
+#define _DEFAULT_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec/value_json.h"
+#include "http/internal.h"
+
+static void not_allowed(struct call *c, const char *allow)
+{
+    sy_h1_add_header(c->req, "Allow", allow);
+    reply_error(c, 405, "method_not_allowed", "", "allowed here: %s", allow);
+}
+
+/* ---- /v1/experiments ------------------------------------------------------------------ */
+
+static void reply_result(struct call *c, int rc, int status, json_t *body, const sy_err_t *err)
+{
+    if (rc < 0)
+        reply_err(c, err);
+    else
+        reply_json(c, status, body);
+}
+
+static void collection(struct call *c)
+{
+    sy_err_t err = {0};
+    json_t *out = NULL;
+    if (sy_h1_method(c->req) == SY_GET) {
+        if (require_role(c, SY_ROLE_VIEWER))
+            reply_result(c, sy_engine_experiment_list(c->eng, &c->who, &out, &err), 200, out, &err);
+        return;
+    }
+    if (sy_h1_method(c->req) != SY_POST) {
+        not_allowed(c, "GET, POST");
+        return;
+    }
+    if (!require_role(c, SY_ROLE_EDITOR))
+        return;
+    json_t *def = body_object(c);
+    if (!def)
+        return;
+    int rc = sy_engine_experiment_create(c->eng, &c->who, def, &out, &err);
+    json_decref(def);
+    reply_result(c, rc, 201, out, &err);
+}
+
+void sy_api_experiments(struct call *c, const char *rest)
+{
+    if (!*rest) {
+        collection(c);
+        return;
+    }
+    /* "KEY" or "KEY/ACTION": the key is percent-decoded, the action is a word. */
+    const char *slash = strchr(rest, '/');
+    size_t klen = slash ? (size_t)(slash - rest) : strlen(rest);
+    const char *action = slash ? slash + 1 : "";
+    char key[512];
+    ssize_t n = sy_pct_decode(rest, klen, false, key, sizeof(key));
+    if (n <= 0 || memchr(key, '\0', (size_t)n) || strchr(action, '/')) {
+        reply_error(c, 400, "invalid_input", "key", "the path has a bad or over-long segment");
+        return;
+    }
+    sy_err_t err = {0};
+    json_t *out = NULL;
+    sy_method_t m = sy_h1_method(c->req);
+    int rc;
+    if (!*action || strcmp(action, "results") == 0 || strcmp(action, "promotion") == 0) {
+        if (m != SY_GET) {
+            not_allowed(c, "GET");
+            return;
+        }
+        if (!require_role(c, SY_ROLE_VIEWER))
+            return;
+        if (!*action)
+            rc = sy_engine_experiment_get(c->eng, &c->who, key, &out, &err);
+        else if (action[0] == 'r')
+            rc = sy_engine_experiment_results(c->eng, &c->who, key, &out, &err);
+        else
+            rc = sy_engine_experiment_promotion(c->eng, &c->who, key, &out, &err);
+        reply_result(c, rc, 200, out, &err);
+        return;
+    }
+    static const char *const actions[][2] = {
+        {"start", "running"}, {"stop", "stopped"}, {"terminate", "terminated"}};
+    for (size_t i = 0; i < 3; i++) {
+        if (strcmp(action, actions[i][0]) != 0)
+            continue;
+        if (m != SY_POST) {
+            not_allowed(c, "POST");
+            return;
+        }
+        if (!require_role(c, SY_ROLE_EDITOR))
+            return;
+        rc = sy_engine_experiment_transition(c->eng, &c->who, key, actions[i][1], &out, &err);
+        reply_result(c, rc, 200, out, &err);
+        return;
+    }
+    reply_error(c, 404, "not_found", "", "no such endpoint: experiments/%.64s/%.32s", key, action);
+}
+
+/* ---- /v1/events ----------------------------------------------------------------------- */
+
+static void events_done(void *arg, int rc, const sy_ingest_result_t *r, const sy_err_t *err)
+{
+    struct call *c = arg;
+    if (rc < 0)
+        reply_err(c, err);
+    else
+        reply_json(c, 200,
+                   json_pack("{sIsI}", "accepted", (json_int_t)r->accepted, "duplicates",
+                             (json_int_t)r->duplicates));
+    free(c);
+}
+
+static bool is_key(const sy_member_t *m, const char *k)
+{
+    return sy_bytes_eq(m->key, m->klen, k, strlen(k));
+}
+
+static bool str_of(const sy_value_t *v, const char **p, size_t *len)
+{
+    if (v->type != SY_STR)
+        return false;
+    *p = v->s;
+    *len = v->len;
+    return true;
+}
+
+/* One event object into *ev. False after replying 400 naming the field. */
+static bool read_event(struct call *c, const sy_value_t *o, size_t i, sy_event_t *ev)
+{
+    char field[48];
+    const char *why = NULL, *name = "";
+    *ev = (sy_event_t){.success = -1};
+    bool typed = false;
+    if (o->type != SY_OBJ) {
+        why = "an event is an object";
+        goto bad;
+    }
+    for (uint32_t k = 0; k < o->len; k++) {
+        const sy_member_t *m = &o->members[k];
+        const sy_value_t *v = &m->val;
+        const char *s;
+        size_t len;
+        if (is_key(m, "type")) {
+            name = "type";
+            if (!str_of(v, &s, &len)) {
+                why = "type is \"exposure\", \"outcome\" or \"error\"";
+                goto bad;
+            }
+            typed = true;
+            if (sy_bytes_eq(s, len, "exposure", 8))
+                ev->kind = SY_EVENT_EXPOSURE;
+            else if (sy_bytes_eq(s, len, "outcome", 7))
+                ev->kind = SY_EVENT_OUTCOME;
+            else if (sy_bytes_eq(s, len, "error", 5))
+                ev->kind = SY_EVENT_ERROR;
+            else {
+                why = "type is \"exposure\", \"outcome\" or \"error\"";
+                goto bad;
+            }
+        } else if (is_key(m, "unit") || is_key(m, "experiment") || is_key(m, "variant") ||
+                   is_key(m, "id")) {
+            name = m->key[0] == 'u'   ? "unit"
+                   : m->key[0] == 'e' ? "experiment"
+                   : m->key[0] == 'v' ? "variant"
+                                      : "id";
+            if (!str_of(v, &s, &len)) {
+                why = "must be a string";
+                goto bad;
+            }
+            if (name[0] == 'u')
+                ev->unit = s, ev->unit_len = len;
+            else if (name[0] == 'e')
+                ev->experiment = s, ev->experiment_len = len;
+            else if (name[0] == 'v')
+                ev->variant = s, ev->variant_len = len;
+            else
+                ev->id = s, ev->id_len = len;
+        } else if (is_key(m, "success")) {
+            name = "success";
+            if (v->type != SY_BOOL) {
+                why = "success must be true or false";
+                goto bad;
+            }
+            ev->success = v->b;
+        } else if (is_key(m, "value")) {
+            name = "value";
+            if (v->type != SY_NUM) {
+                why = "value must be a number";
+                goto bad;
+            }
+            ev->has_value = true;
+            ev->value = v->n;
+        } else {
+            snprintf(field, sizeof(field), "events[%zu].%.24s", i, m->key);
+            reply_error(c, 400, "unknown_field", field, "unknown field \"%.64s\"", m->key);
+            return false;
+        }
+    }
+    if (!typed) {
+        name = "type";
+        why = "an event has a type: exposure, outcome or error";
+        goto bad;
+    }
+    if (!ev->unit) {
+        name = "unit";
+        why = "an event names its unit";
+        goto bad;
+    }
+    return true;
+bad:
+    snprintf(field, sizeof(field), "events[%zu]%s%s", i, *name ? "." : "", name);
+    reply_error(c, 400, "invalid_input", field, "%s", why);
+    return false;
+}
+
+void sy_api_events(struct call *c)
+{
+    if (sy_h1_method(c->req) != SY_POST) {
+        not_allowed(c, "POST");
+        return;
+    }
+    /* Applications send what they saw: an sdk token may ingest. */
+    if (!require_role(c, SY_ROLE_SDK))
+        return;
+    size_t len;
+    const char *body = sy_h1_body(c->req, &len);
+    sy_arena_t arena;
+    sy_arena_init(&arena, len * 32 + 65536);
+    sy_value_t doc;
+    sy_err_t err = {0};
+    sy_event_t *ev = NULL;
+    if (sy_value_parse(body, len, &arena, &doc, &err) < 0) {
+        reply_error(c, 400, "invalid_json", "", "the body is not JSON: %s", err.msg);
+        goto out;
+    }
+    const sy_value_t *list = doc.type == SY_OBJ ? sy_value_get(&doc, "events", 6) : NULL;
+    if (doc.type != SY_OBJ || doc.len != 1 || !list) {
+        if (doc.type == SY_OBJ && doc.len > 0 && !list)
+            reply_error(c, 400, "unknown_field", doc.members[0].key, "unknown field \"%.64s\"",
+                        doc.members[0].key);
+        else
+            reply_error(c, 400, "invalid_input", "events", "the body is {\"events\": [...]}");
+        goto out;
+    }
+    if (list->type != SY_ARR || list->len == 0 || list->len > SY_EVENTS_MAX) {
+        reply_error(c, list->type == SY_ARR && list->len > SY_EVENTS_MAX ? 413 : 400,
+                    list->type == SY_ARR && list->len > SY_EVENTS_MAX ? "too_large"
+                                                                      : "invalid_input",
+                    "events", "events is an array of 1 to %d events", SY_EVENTS_MAX);
+        goto out;
+    }
+    ev = malloc(list->len * sizeof(*ev));
+    struct call *later = ev ? malloc(sizeof(*later)) : NULL;
+    if (!later) {
+        reply_error(c, 500, "out_of_memory", "", "out of memory");
+        goto out;
+    }
+    for (uint32_t i = 0; i < list->len; i++)
+        if (!read_event(c, &list->items[i], i, &ev[i])) {
+            free(later);
+            goto out;
+        }
+    *later = *c;
+    later->deferred = true;
+    if (sy_engine_events_submit(c->eng, &c->who, ev, list->len, events_done, later, &err) < 0) {
+        free(later);
+        reply_err(c, &err);
+    }
+    /* Otherwise events_done answers after the commit; the request stays valid until then. */
+out:
+    free(ev);
+    sy_arena_free(&arena);
+}
