@@ -314,8 +314,15 @@ static sy_verdict_t verdict(const sy_experiment_in_t *in, const sy_arm_result_t 
         return SY_VERDICT_HARMFUL;
     if (k->min_sample && k->min_confidence && r->diff < 0)
         return SY_VERDICT_WORSE;
-    if (r->has_power && k->min_runtime && r->n >= r->n_needed_treatment &&
-        in->arms[in->control].units >= r->n_needed_control && k->min_sample)
+    /* Futile: sized for the minimum improvement at the target power, runtime over, and
+     * either no significant effect or one whose interval stays below the minimum. A
+     * significant lift whose interval still reaches the minimum keeps running. */
+    bool sized = r->has_power && k->min_sample && k->min_runtime && r->n >= r->n_needed_treatment &&
+                 in->arms[in->control].units >= r->n_needed_control;
+    bool short_of_it =
+        !k->min_confidence ||
+        (r->has_lift && !sy_rule_ge(100 * r->lift_ci_high, in->safety.min_improvement_pct));
+    if (sized && short_of_it)
         return SY_VERDICT_FUTILE;
     return SY_VERDICT_PENDING;
 }

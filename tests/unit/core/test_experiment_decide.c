@@ -1,0 +1,361 @@
+/* test_experiment_decide.c - the analysis of an A/B/n experiment and the decision rule:
+ * each safety threshold just below and just above (runtime in hours, as the engine's
+ * clock gives it), SRM blocking a winner, Holm changing which treatment wins, worse,
+ * harmful and futile treatments terminating, the mean metric, and sequential p-values. */
+#include <string.h>
+
+#include "../harness.h"
+#include "core/experiment.h"
+
+static const char *const names[] = {"control", "b", "c", "d"};
+
+struct exp {
+    sy_arm_counts_t arms[4];
+    sy_experiment_in_t in;
+};
+
+/* control 10 % of 5000, b 12 % of 5000, 72 h: b wins under the defaults (z 3.196). */
+static struct exp ab(void)
+{
+    struct exp x = {.arms = {{.weight = 50, .units = 5000, .conversions = 500, .seq_p = 1},
+                             {.weight = 50, .units = 5000, .conversions = 600, .seq_p = 1}}};
+    x.in = (sy_experiment_in_t){.metric = SY_METRIC_CONVERSION,
+                                .n_arms = 2,
+                                .control = 0,
+                                .names = names,
+                                .safety = SY_SAFETY_DEFAULTS,
+                                .runtime_hours = 72};
+    return x;
+}
+
+static sy_experiment_result_t run(struct exp *x)
+{
+    x->in.arms = x->arms;
+    sy_experiment_result_t r;
+    sy_err_t err = {0};
+    if (sy_experiment_analyze(&x->in, &r, &err) < 0)
+        fail_msg("refused: %s (%s)", err.msg, err.field);
+    return r;
+}
+
+static bool said(const sy_experiment_result_t *r, const char *needle)
+{
+    for (size_t i = 0; i < r->n_reasons; i++)
+        if (strstr(r->reasons[i], needle))
+            return true;
+    return false;
+}
+
+static void promotes_a_clear_winner_with_the_eligibility_numbers(void **state)
+{
+    (void)state;
+    struct exp x = ab();
+    sy_experiment_result_t r = run(&x);
+    assert_int_equal(r.decision, SY_DECISION_PROMOTE);
+    assert_int_equal(r.winner, 1);
+    assert_int_equal(r.arms[1].verdict, SY_VERDICT_WINNER);
+    /* the same numbers as the promotion rule of the conformance vectors */
+    sy_promotion_in_t p = {.control = {500, 5000}, .treatment = {600, 5000}, .runtime_hours = 72};
+    sy_promotion_t k;
+    sy_safety_t s = SY_SAFETY_DEFAULTS;
+    assert_int_equal(sy_promotion_eligibility(&p, &s, &k, NULL), 0);
+    assert_close(r.arms[1].statistic, k.z, 1e-12, 0);
+    assert_close(r.arms[1].confidence, k.confidence, 1e-12, 0);
+    assert_close(100 * r.arms[1].lift, k.improvement_pct, 1e-12, 0);
+    assert_true(r.arms[1].has_bayes && r.arms[1].chance_to_beat_control > 0.99);
+    assert_true(r.arms[1].has_power && r.arms[1].power > 0 && r.arms[1].n_needed_control > 0);
+    assert_true(r.arms[1].lift_ci_low < r.arms[1].lift && r.arms[1].lift < r.arms[1].lift_ci_high);
+    assert_true(said(&r, "b beats control"));
+}
+
+static void runtime_boundary(void **state)
+{
+    (void)state;
+    struct exp x = ab();
+    x.in.runtime_hours = 48 - 1e-6;
+    sy_experiment_result_t r = run(&x);
+    assert_int_equal(r.decision, SY_DECISION_CONTINUE);
+    assert_false(r.arms[1].checks.min_runtime);
+    assert_true(said(&r, "48 h minimum"));
+    x.in.runtime_hours = 48;
+    assert_int_equal(run(&x).decision, SY_DECISION_PROMOTE);
+}
+
+static void min_sample_boundary(void **state)
+{
+    (void)state;
+    struct exp x = ab();
+    x.in.safety.min_sample_per_variant = 5000;
+    assert_int_equal(run(&x).decision, SY_DECISION_PROMOTE);
+    x.in.safety.min_sample_per_variant = 5001;
+    sy_experiment_result_t r = run(&x);
+    assert_int_equal(r.decision, SY_DECISION_CONTINUE);
+    assert_false(r.arms[1].checks.min_sample);
+    assert_true(said(&r, "5000 units in the smaller arm, 5001 needed"));
+}
+
+static void confidence_boundary(void **state)
+{
+    (void)state;
+    struct exp x = ab();
+    double conf = run(&x).arms[1].confidence;
+    x.in.safety.min_confidence = conf; /* met exactly */
+    assert_int_equal(run(&x).decision, SY_DECISION_PROMOTE);
+    x.in.safety.min_confidence = conf + 1e-8;
+    sy_experiment_result_t r = run(&x);
+    assert_int_equal(r.decision, SY_DECISION_CONTINUE);
+    assert_false(r.arms[1].checks.min_confidence);
+}
+
+static void improvement_boundary(void **state)
+{
+    (void)state;
+    struct exp x = ab();
+    x.in.safety.min_improvement_pct = 20; /* 12 % over 10 % is +20 % */
+    assert_int_equal(run(&x).decision, SY_DECISION_PROMOTE);
+    x.in.safety.min_improvement_pct = 20 + 1e-7;
+    sy_experiment_result_t r = run(&x);
+    /* significant, and its interval reaches past the minimum: keep running */
+    assert_int_equal(r.decision, SY_DECISION_CONTINUE);
+    assert_true(said(&r, "below the +20.00% minimum"));
+    /* an interval wholly below the minimum is futile once sized */
+    x.in.safety.min_improvement_pct = 40;
+    r = run(&x);
+    assert_true(100 * r.arms[1].lift_ci_high < 40);
+    assert_int_equal(r.arms[1].verdict, SY_VERDICT_FUTILE);
+}
+
+static void error_rate_boundary_and_harm_terminates(void **state)
+{
+    (void)state;
+    struct exp x = ab();
+    x.arms[1].errors = 250; /* 0.05 exactly: allowed */
+    assert_int_equal(run(&x).decision, SY_DECISION_PROMOTE);
+    x.arms[1].errors = 251;
+    sy_experiment_result_t r = run(&x);
+    assert_int_equal(r.arms[1].verdict, SY_VERDICT_HARMFUL);
+    assert_int_equal(r.decision, SY_DECISION_TERMINATE);
+    assert_true(said(&r, "error rate 0.0502"));
+}
+
+static void srm_blocks_a_winner(void **state)
+{
+    (void)state;
+    struct exp x = ab();
+    x.arms[1].units = 5600; /* 50/50 intended: 5000 vs 5600 is p ~ 6e-9 */
+    x.arms[1].conversions = 700;
+    sy_experiment_result_t r = run(&x);
+    assert_true(r.has_srm && r.srm.mismatch);
+    assert_true(r.srm.p_value < SY_EXP_SRM_ALPHA);
+    assert_true(r.arms[1].checks.eligible); /* the numbers alone would promote */
+    assert_int_equal(r.decision, SY_DECISION_CONTINUE);
+    assert_int_equal(r.winner, -1);
+    assert_true(said(&r, "sample ratio mismatch"));
+    assert_true(said(&r, "promotion is blocked"));
+    /* the same split at weights 5000:5600 is no mismatch */
+    x.arms[0].weight = 5000;
+    x.arms[1].weight = 5600;
+    r = run(&x);
+    assert_false(r.srm.mismatch);
+    assert_int_equal(r.decision, SY_DECISION_PROMOTE);
+}
+
+static void units_in_a_zero_weight_variant_are_a_mismatch(void **state)
+{
+    (void)state;
+    struct exp x = ab();
+    x.in.n_arms = 3;
+    x.arms[2] = (sy_arm_counts_t){.weight = 0, .units = 3, .seq_p = 1};
+    sy_experiment_result_t r = run(&x);
+    assert_true(r.srm_zero_weight && r.srm.mismatch);
+    assert_int_equal(r.decision, SY_DECISION_CONTINUE);
+}
+
+static void holm_decides_which_treatment_of_three_may_win(void **state)
+{
+    (void)state;
+    struct exp x = ab();
+    x.in.n_arms = 4;
+    x.in.safety.min_sample_per_variant = 1000;
+    x.arms[0] = (sy_arm_counts_t){.weight = 25, .units = 10000, .conversions = 1000, .seq_p = 1};
+    x.arms[1] = (sy_arm_counts_t){.weight = 25, .units = 10000, .conversions = 1092, .seq_p = 1};
+    x.arms[2] = (sy_arm_counts_t){.weight = 25, .units = 10000, .conversions = 1300, .seq_p = 1};
+    x.arms[3] = (sy_arm_counts_t){.weight = 25, .units = 10000, .conversions = 1000, .seq_p = 1};
+    sy_experiment_result_t r = run(&x);
+    double raw[3] = {r.arms[1].p_value, r.arms[2].p_value, r.arms[3].p_value}, adj[3];
+    assert_int_equal(sy_stats_holm(raw, 3, adj, NULL), 0);
+    for (int i = 0; i < 3; i++)
+        assert_close(r.arms[i + 1].p_adjusted, adj[i], 1e-15, 0);
+    /* b alone would pass at 95 %; after Holm it does not */
+    assert_true(raw[0] < 0.05);
+    assert_true(r.arms[1].p_adjusted > 0.05);
+    assert_false(r.arms[1].checks.min_confidence);
+    assert_int_equal(r.decision, SY_DECISION_PROMOTE);
+    assert_int_equal(r.winner, 2);
+    assert_int_equal(r.arms[3].verdict, SY_VERDICT_PENDING);
+    /* two winners: the larger lift is promoted */
+    x.arms[1].conversions = 1400;
+    r = run(&x);
+    assert_int_equal(r.arms[1].verdict, SY_VERDICT_WINNER);
+    assert_int_equal(r.arms[2].verdict, SY_VERDICT_WINNER);
+    assert_int_equal(r.winner, 1);
+}
+
+static void significantly_worse_terminates(void **state)
+{
+    (void)state;
+    struct exp x = ab();
+    x.arms[1].conversions = 400;
+    sy_experiment_result_t r = run(&x);
+    assert_int_equal(r.arms[1].verdict, SY_VERDICT_WORSE);
+    assert_int_equal(r.decision, SY_DECISION_TERMINATE);
+    assert_true(said(&r, "b is worse than control"));
+    /* below the minimum sample it is only pending */
+    x.in.safety.min_sample_per_variant = 5001;
+    assert_int_equal(run(&x).decision, SY_DECISION_CONTINUE);
+}
+
+static void flat_and_fully_sized_is_futile(void **state)
+{
+    (void)state;
+    struct exp x = ab();
+    x.in.safety.min_improvement_pct = 20;
+    x.arms[0] = (sy_arm_counts_t){.weight = 50, .units = 20000, .conversions = 1000, .seq_p = 1};
+    x.arms[1] = (sy_arm_counts_t){.weight = 50, .units = 20000, .conversions = 1005, .seq_p = 1};
+    sy_experiment_result_t r = run(&x);
+    assert_true(r.arms[1].has_power);
+    assert_true(r.arms[1].n_needed_control < 20000 && r.arms[1].power > 0.8);
+    assert_int_equal(r.arms[1].verdict, SY_VERDICT_FUTILE);
+    assert_int_equal(r.decision, SY_DECISION_TERMINATE);
+    assert_true(said(&r, "no lift of 20%"));
+    x.in.runtime_hours = 47; /* not yet: the minimum runtime is not over */
+    assert_int_equal(run(&x).decision, SY_DECISION_CONTINUE);
+    x.in.runtime_hours = 72; /* not yet: too few units for the planned power */
+    x.arms[0].units = x.arms[1].units = 3000;
+    x.arms[0].conversions = 150;
+    x.arms[1].conversions = 151;
+    r = run(&x);
+    assert_true(r.arms[1].n_needed_control > 3000);
+    assert_int_equal(r.decision, SY_DECISION_CONTINUE);
+}
+
+static void mean_metric_uses_welch(void **state)
+{
+    (void)state;
+    struct exp x = ab();
+    x.in.metric = SY_METRIC_MEAN;
+    /* 1000 units each: control values sum 10,000 (mean 10), treatment mean 11 */
+    x.arms[0] = (sy_arm_counts_t){
+        .weight = 50, .units = 1000, .value_sum = 10000, .value_sumsq = 104000, .seq_p = 1};
+    x.arms[1] = (sy_arm_counts_t){
+        .weight = 50, .units = 1000, .value_sum = 11000, .value_sumsq = 125000, .seq_p = 1};
+    sy_experiment_result_t r = run(&x);
+    sy_moments_t mc = {.mean = 10, .sd = sqrt((104000 - 10000.0 * 10) / 999), .n = 1000};
+    sy_moments_t mt = {.mean = 11, .sd = sqrt((125000 - 11000.0 * 11) / 999), .n = 1000};
+    sy_welch_t w;
+    assert_int_equal(sy_stats_welch(&mc, &mt, SY_ALT_TWO_SIDED, 0.95, &w, NULL), 0);
+    assert_close(r.arms[1].statistic, w.t, 1e-12, 0);
+    assert_close(r.arms[1].p_value, w.p_value, 1e-12, 1e-300);
+    assert_close(r.arms[1].lift, 0.1, 1e-12, 0);
+    assert_true(r.arms[1].has_sd && !r.arms[1].has_bayes && r.arms[1].has_power);
+    assert_int_equal(r.decision, SY_DECISION_PROMOTE);
+}
+
+static void sequential_confidence_comes_from_the_always_valid_p(void **state)
+{
+    (void)state;
+    struct exp x = ab();
+    x.in.sequential = true;
+    sy_experiment_result_t r = run(&x);
+    assert_true(r.arms[1].has_seq);
+    assert_close(r.arms[1].p_adjusted, r.arms[1].always_valid_p, 1e-15, 0);
+    assert_true(r.arms[1].always_valid_p >= r.arms[1].p_value);
+    /* the running minimum never goes up */
+    x.arms[1].seq_p = 1e-9;
+    double p;
+    x.in.arms = x.arms;
+    assert_int_equal(sy_experiment_seq_look(&x.in, 1, &p, NULL), 0);
+    assert_true(p <= 1e-9);
+    /* and with an explicit mixing variance the look is the mSPRT's */
+    x.arms[1].seq_p = 1;
+    x.in.tau_squared = 1e-4;
+    sy_seq_cfg_t cfg = {.tau_squared = 1e-4, .alpha = 0.05, .gb_tuning = 5000};
+    sy_binom_t c = {500, 5000}, t = {600, 5000};
+    sy_seq_look_t look;
+    assert_int_equal(sy_stats_seq_look_prop(&cfg, &c, &t, 1, &look, NULL), 0);
+    assert_int_equal(sy_experiment_seq_look(&x.in, 1, &p, NULL), 0);
+    assert_close(p, look.always_valid_p, 1e-15, 0);
+}
+
+static void manual_approval_is_said(void **state)
+{
+    (void)state;
+    struct exp x = ab();
+    x.in.safety.manual_approval = true;
+    sy_experiment_result_t r = run(&x);
+    assert_int_equal(r.decision, SY_DECISION_PROMOTE);
+    assert_true(said(&r, "manual approval"));
+}
+
+static void a_treatment_without_units_is_not_compared(void **state)
+{
+    (void)state;
+    struct exp x = ab();
+    x.arms[0] = (sy_arm_counts_t){.weight = 50, .seq_p = 1};
+    x.arms[1] = (sy_arm_counts_t){.weight = 50, .seq_p = 1};
+    sy_experiment_result_t r = run(&x);
+    assert_false(r.has_srm);
+    assert_false(r.arms[1].compared);
+    assert_int_equal(r.arms[1].test_error, SY_ENOTRIALS);
+    assert_int_equal(r.decision, SY_DECISION_CONTINUE);
+    assert_true(said(&r, "not comparable"));
+}
+
+static void refuses_malformed_input(void **state)
+{
+    (void)state;
+    sy_experiment_result_t r;
+    sy_err_t err = {0};
+    struct exp x = ab();
+    x.in.arms = x.arms;
+    x.arms[1].conversions = 5001;
+    assert_int_equal(sy_experiment_analyze(&x.in, &r, &err), -EINVAL);
+    x = ab();
+    x.in.arms = x.arms;
+    x.in.n_arms = 1;
+    assert_int_equal(sy_experiment_analyze(&x.in, &r, &err), -EINVAL);
+    assert_string_equal(err.field, "variants");
+    x.in.n_arms = 2;
+    x.in.control = 2;
+    assert_int_equal(sy_experiment_analyze(&x.in, &r, &err), -EINVAL);
+    x.in.control = 0;
+    x.in.safety.min_confidence = 1;
+    assert_int_equal(sy_experiment_analyze(&x.in, &r, &err), -EINVAL);
+    assert_string_equal(err.field, "min_confidence");
+}
+
+int main(int argc, char **argv)
+{
+    gsl_set_error_handler_off();
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(promotes_a_clear_winner_with_the_eligibility_numbers),
+        cmocka_unit_test(runtime_boundary),
+        cmocka_unit_test(min_sample_boundary),
+        cmocka_unit_test(confidence_boundary),
+        cmocka_unit_test(improvement_boundary),
+        cmocka_unit_test(error_rate_boundary_and_harm_terminates),
+        cmocka_unit_test(srm_blocks_a_winner),
+        cmocka_unit_test(units_in_a_zero_weight_variant_are_a_mismatch),
+        cmocka_unit_test(holm_decides_which_treatment_of_three_may_win),
+        cmocka_unit_test(significantly_worse_terminates),
+        cmocka_unit_test(flat_and_fully_sized_is_futile),
+        cmocka_unit_test(mean_metric_uses_welch),
+        cmocka_unit_test(sequential_confidence_comes_from_the_always_valid_p),
+        cmocka_unit_test(manual_approval_is_said),
+        cmocka_unit_test(a_treatment_without_units_is_not_compared),
+        cmocka_unit_test(refuses_malformed_input),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
