@@ -26,6 +26,7 @@ libsqlite3-dev
 libssl-dev
 curl
 jq
+sqlite3
 nodejs
 "
 # npm comes with NodeSource's nodejs; Debian ships it apart. The OFREP SDK test and the

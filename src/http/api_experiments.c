@@ -36,8 +36,10 @@ static void collection(struct call *c)
     sy_err_t err = {0};
     json_t *out = NULL;
     if (sy_h1_method(c->req) == SY_GET) {
-        if (require_role(c, SY_ROLE_VIEWER))
-            reply_result(c, sy_engine_experiment_list(c->eng, &c->who, &out, &err), 200, out, &err);
+        if (!require_role(c, SY_ROLE_VIEWER))
+            return;
+        int rc = sy_engine_experiment_list(c->eng, &c->who, &out, &err);
+        reply_result(c, rc, 200, out, &err);
         return;
     }
     if (sy_h1_method(c->req) != SY_POST) {

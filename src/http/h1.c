@@ -462,16 +462,43 @@ static void too_large(struct conn *c)
     fail_request(c, 413, "too_large", msg);
 }
 
-/* Room for the input buffer to hold `n` bytes in all. */
+/* The parsed head's strings, as places in the input buffer. */
+static size_t head_places(struct conn *c, const char ***at)
+{
+    sy_h1_head_t *h = &c->req.head;
+    size_t n = 0;
+    at[n++] = &h->method_name;
+    at[n++] = (const char **)&h->path;
+    at[n++] = (const char **)&h->query;
+    for (size_t i = 0; i < h->n_fields; i++) {
+        at[n++] = &h->fields[i].name;
+        at[n++] = &h->fields[i].value;
+    }
+    return n;
+}
+
+/* Room for the input buffer to hold `n` bytes in all. A head already parsed points into
+ * the buffer (its body is still arriving): its pointers move with it. */
 static bool in_reserve(struct conn *c, size_t n)
 {
     if (n <= c->in_cap)
         return true;
+    const char **at[3 + 2 * SY_H1_MAX_HEADERS];
+    size_t off[3 + 2 * SY_H1_MAX_HEADERS];
+    size_t places = head_places(c, at);
+    for (size_t i = 0; i < places; i++) {
+        const char *q = *at[i];
+        bool inside = q && q >= c->in && q < c->in + c->in_cap;
+        off[i] = inside ? (size_t)(q - c->in) : SIZE_MAX;
+    }
     char *p = realloc(c->in, n + READ_ROOM);
     if (!p)
         return false;
     c->in = p;
     c->in_cap = n + READ_ROOM;
+    for (size_t i = 0; i < places; i++)
+        if (off[i] != SIZE_MAX)
+            *at[i] = p + off[i];
     return true;
 }
 

@@ -60,6 +60,44 @@ check() {
     fi
 }
 
+# The HTTP helpers need $URL (start_server sets it).
+# req METHOD PATH TOKEN [BODY] [EXTRA CURL ARGS...]: body to $TMP/body, status to stdout.
+req() {
+    m=$1 p=$2 t=$3
+    shift 3
+    body=""
+    if [ $# -gt 0 ]; then
+        body=$1
+        shift
+    fi
+    if [ -n "$t" ]; then
+        set -- -H "Authorization: Bearer $t" "$@"
+    fi
+    if [ -n "$body" ]; then
+        set -- -H 'Content-Type: application/json' --data-binary "$body" "$@"
+    fi
+    curl -s -o "$TMP/body" -w '%{http_code}' -X "$m" "$@" "$URL$p"
+}
+
+# expect NAME STATUS JQ_TEST -- METHOD PATH TOKEN [BODY]: the status, and a jq test on the
+# body that must print true.
+expect() {
+    name=$1 want=$2 test=$3
+    shift 4
+    got=$(req "$@")
+    if [ "$got" != "$want" ]; then
+        echo "# $*: status $got, want $want" >"$TMP/err"
+        cp "$TMP/body" "$TMP/out"
+        not_ok "$name"
+    elif [ -n "$test" ] && [ "$(jq -r "$test" "$TMP/body" 2>&1)" != "true" ]; then
+        echo "# jq test failed: $test" >"$TMP/err"
+        cp "$TMP/body" "$TMP/out"
+        not_ok "$name"
+    else
+        ok "$name"
+    fi
+}
+
 tap_done() {
     echo "1..$n"
     [ "$failed" -eq 0 ]
