@@ -24,6 +24,7 @@ libmurmurhash-dev
 libevent-dev
 libsqlite3-dev
 libssl-dev
+libcurl4-openssl-dev
 curl
 jq
 sqlite3

@@ -5,6 +5,7 @@
 #include <gsl/gsl_errno.h>
 
 #include "cli/args.h"
+#include "cli/experiment_cmd.h"
 #include "cli/flag_cmd.h"
 #include "cli/serve_cmd.h"
 #include "cli/stats_cmd.h"
@@ -21,8 +22,11 @@ static void usage(FILE *to)
                 "\n"
                 "commands:\n"
                 "  eval         evaluate one flag of a flagd document for a context\n"
+                "  events       send experiment events to a server (switchyard events --help)\n"
+                "  experiment   experiments on a server: create, list, show, start, stop,\n"
+                "               terminate, results, promotion (switchyard experiment --help)\n"
                 "  flags        flag documents: validate (switchyard flags --help)\n"
-                "  serve        run the server: flag API, OFREP, audit trail\n"
+                "  serve        run the server: flags, OFREP, experiments, events, audit\n"
                 "  stats        statistical tests: ztest, welch, srm, power, bayes,\n"
                 "               sequential, holm (switchyard stats --help)\n"
                 "  token        create an API token in a store (switchyard token --help)\n"
@@ -53,6 +57,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "eval") == 0)
         return sy_cli_eval(argc - 2, argv + 2);
+    if (strcmp(cmd, "experiment") == 0)
+        return sy_cli_experiment(argc - 2, argv + 2);
+    if (strcmp(cmd, "events") == 0)
+        return sy_cli_events(argc - 2, argv + 2);
     if (strcmp(cmd, "flags") == 0)
         return sy_cli_flags(argc - 2, argv + 2);
     if (strcmp(cmd, "stats") == 0)

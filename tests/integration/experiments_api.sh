@@ -207,6 +207,39 @@ expect "audit: create, start, stop, each by its actor" 200 \
     GET "/v1/audit?resource=experiment:btn" "$ADMIN"
 expect "audit: the flag's changes beside them" 200 '[.events[].action] | index("flag.update") != null' -- \
     GET "/v1/audit?resource=flag:btn" "$ADMIN"
+# ---- the CLI against the server ------------------------------------------------------------------
+export SWITCHYARD_URL="$URL"
+export SWITCHYARD_TOKEN="$ADMIN"
+check "cli: create from --key and --variants" 0 "cli +draft +flag cli, metric conversion: a=1 \(control\) b=3" "" -- \
+    "$SY" experiment create --key cli --variants a=1,b=3
+check "cli: create from a file" 0 "^file +draft" "" -- sh -c \
+    "echo '{\"key\":\"file\",\"variants\":[{\"key\":\"x\",\"weight\":1,\"control\":true},{\"key\":\"y\",\"weight\":1}]}' | \"$SY\" experiment create -"
+check "cli: a refused definition names the field, exit 1" 1 "" "weight.*variants\[1\]\.weight.*HTTP 400" -- \
+    "$SY" experiment create --key bad --variants a=1,b=2000000
+check "cli: bad --variants is a usage error" 2 "" "NAME=WEIGHT" -- \
+    "$SY" experiment create --key bad --variants a
+check "cli: start" 0 "cli +running" "" -- "$SY" experiment start cli
+check "cli: list" 0 "btn .*stopped" "" -- "$SY" experiment list
+check "cli: show is JSON" 0 '"state": "running"' "" -- "$SY" experiment show cli
+awk 'BEGIN { for (i = 0; i < 2500; i++) { printf "{\"type\":\"exposure\",\"unit\":\"c%d\",\"experiment\":\"cli\",\"variant\":\"%s\",\"id\":\"c%d\"}\n", i, (i % 4 ? "b" : "a"), i; if (i % 5 == 0) printf "\n" } }' >"$TMP/ev.jsonl"
+check "cli: events send, in batches" 0 "^2500 events sent: 2500 accepted, 0 duplicates" "" -- \
+    "$SY" events send "$TMP/ev.jsonl" --batch 700
+check "cli: sending again is all duplicates" 0 "2500 accepted|0 accepted, 2500 duplicates" "" -- \
+    "$SY" events send "$TMP/ev.jsonl" --batch 10000
+printf '%s\n%s\n' '{"type":"error","unit":"z","experiment":"cli"}' '{"type":"exposure","unit":"z","experiment":"cli","variant":"nope"}' >"$TMP/bad.jsonl"
+check "cli: a refused batch names its line, exit 1" 1 "" "line 2: the experiment has no such variant \(events\[1\]\.variant\)" -- \
+    "$SY" events send "$TMP/bad.jsonl"
+check "cli: a line that is not JSON, exit 1" 1 "" "line 1:" -- sh -c "echo '{nope' | \"$SY\" events send -"
+check "cli: results, with the decision" 0 "decision: (continue|promote|terminate)" "" -- \
+    "$SY" experiment results cli
+check "cli: results count the units" 0 "^b +1875 " "" -- "$SY" experiment results cli
+check "cli: promotion" 0 "min_runtime +(pass|FAIL)" "" -- "$SY" experiment promotion cli
+check "cli: results --json" 0 '"decision"' "" -- "$SY" experiment results cli --json
+check "cli: unknown experiment, exit 1" 1 "" "no experiment .*HTTP 404" -- "$SY" experiment stop nope
+check "cli: no token, exit 2" 2 "" "no token" -- env -u SWITCHYARD_TOKEN "$SY" experiment list
+check "cli: no server, exit 1" 1 "" "127.0.0.1:1" -- env SWITCHYARD_URL=http://127.0.0.1:1 "$SY" experiment list
+check "cli: unknown verb, exit 2" 2 "" "unknown verb" -- "$SY" experiment fly
+
 expect "unknown action: 404" 404 "$ERR" -- POST /v1/experiments/btn/fly "$ADMIN"
 expect "results by POST: 405" 405 "$ERR" -- POST /v1/experiments/btn/results "$ADMIN"
 

@@ -1,0 +1,35 @@
+/* client.h - the HTTP client of the CLI verbs that talk to a running server.
+ *
+ * One request at a time to --server (or SWITCHYARD_URL, default http://127.0.0.1:8080)
+ * with the bearer token --token (or SWITCHYARD_TOKEN). Replies are JSON; an error reply's
+ * {"error": {...}} is printed as "PROG: message (field)" by sy_client_report.
+ */
+#ifndef SY_CLI_CLIENT_H
+#define SY_CLI_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+typedef struct sy_client sy_client_t; /* opaque */
+
+/* `server` and `token` may be NULL: the environment, then the defaults. Returns NULL after
+ * printing why (no token anywhere, out of memory). */
+sy_client_t *sy_client_new(const char *prog, const char *server, const char *token);
+void sy_client_free(sy_client_t *c); /* NULL is a no-op */
+
+/* Sends METHOD PATH with `body` (JSON text, may be NULL) and waits for the answer. Returns
+ * the HTTP status with the parsed reply in *reply (NULL when the body is not JSON), or 0
+ * when the server could not be reached (printed). */
+long sy_client_call(sy_client_t *c, const char *method, const char *path, const char *body,
+                    size_t len, json_t **reply);
+
+/* Prints an error reply (or a bare status) as one line on stderr, after `where` ("line 7")
+ * when not NULL. */
+void sy_client_report(const sy_client_t *c, const char *where, long status, const json_t *reply);
+
+/* Percent-encodes `s` into `out` for use as one path segment. */
+void sy_client_escape(const char *s, char *out, size_t cap);
+
+#endif

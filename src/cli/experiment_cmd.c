@@ -1,0 +1,463 @@
+/* experiment_cmd.c - `switchyard experiment ...` and `switchyard events send` against a
+ * running server (client.h). See docs/cli.md.
+ *
+ * Exit status: 0 done, 1 the server refused or could not be reached, 2 bad options.
+ */
+#define _DEFAULT_SOURCE
+#include "cli/experiment_cmd.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/args.h"
+#include "cli/client.h"
+
+#define LINE_MAX_BYTES (1 << 20) /* longest JSON line `events send` reads */
+
+/* The options every verb takes first in its table. */
+#define CLIENT_ARGS                                                                                \
+    {"server", "URL", "the server (default $SWITCHYARD_URL, else http://127.0.0.1:8080)", 0, NULL, \
+     NULL,     0},                                                                                 \
+        {"token", "TOKEN", "bearer token (default $SWITCHYARD_TOKEN)", 0, NULL, NULL, 0},          \
+    {                                                                                              \
+        "json", NULL, "print the server's JSON answer", 0, NULL, NULL, 0                           \
+    }
+enum { A_SERVER, A_TOKEN, A_JSON, A_FIRST_OWN };
+
+/* Sends one request and handles the answer: the JSON on --json (or when `print` is NULL),
+ * an error line on a refusal. Returns the exit status. */
+static int call(sy_client_t *c, bool json, const char *method, const char *path, const char *body,
+                void (*print)(const json_t *reply))
+{
+    json_t *reply = NULL;
+    long status = sy_client_call(c, method, path, body, body ? strlen(body) : 0, &reply);
+    int rc = 1;
+    if (status == 0) {
+        /* printed by the client */
+    } else if (status >= 300) {
+        sy_client_report(c, NULL, status, reply);
+    } else if (json || !print) {
+        return sy_cli_print_json(reply);
+    } else {
+        print(reply);
+        rc = 0;
+    }
+    json_decref(reply);
+    return rc;
+}
+
+/* ---- printers ----------------------------------------------------------------------------- */
+
+static void print_one(const json_t *e)
+{
+    printf("%-24s %-10s flag %s, metric %s:", json_string_value(json_object_get(e, "key")),
+           json_string_value(json_object_get(e, "state")),
+           json_string_value(json_object_get(e, "flag")),
+           json_string_value(json_object_get(e, "metric")));
+    size_t i;
+    const json_t *v;
+    json_array_foreach(json_object_get(e, "variants"), i, v)
+    {
+        printf(" %s=%lld%s", json_string_value(json_object_get(v, "key")),
+               (long long)json_integer_value(json_object_get(v, "weight")),
+               json_is_true(json_object_get(v, "control")) ? " (control)" : "");
+    }
+    printf("\n");
+}
+
+static void print_list(const json_t *reply)
+{
+    size_t i;
+    const json_t *e;
+    json_array_foreach(json_object_get(reply, "experiments"), i, e) print_one(e);
+    if (json_array_size(json_object_get(reply, "experiments")) == 0)
+        printf("no experiments\n");
+}
+
+static double num(const json_t *o, const char *k)
+{
+    return json_number_value(json_object_get(o, k));
+}
+
+static void print_results(const json_t *r)
+{
+    bool conv = strcmp(json_string_value(json_object_get(r, "metric")), "conversion") == 0;
+    printf("experiment %s (%s, %s), %.1f h\n", json_string_value(json_object_get(r, "experiment")),
+           json_string_value(json_object_get(r, "state")), conv ? "conversion" : "mean",
+           num(r, "runtime_hours"));
+    printf("%-16s %10s %12s %10s %16s %10s %10s\n", "variant", "units", conv ? "rate" : "mean",
+           "lift", "95% interval", "p", "confidence");
+    size_t i;
+    const json_t *v;
+    json_array_foreach(json_object_get(r, "variants"), i, v)
+    {
+        const json_t *vs = json_object_get(v, "vs_control");
+        const json_t *level = json_object_get(v, conv ? "rate" : "mean");
+        printf("%-16s %10lld ", json_string_value(json_object_get(v, "key")),
+               (long long)json_integer_value(json_object_get(v, "units")));
+        if (json_is_number(level))
+            printf("%12.6g ", json_number_value(level));
+        else
+            printf("%12s ", "-");
+        if (!vs) {
+            printf("%10s\n", "(control)");
+        } else if (!json_is_true(json_object_get(vs, "compared"))) {
+            printf("%10s\n", "not yet comparable");
+        } else {
+            const json_t *ci = json_object_get(vs, "lift_ci");
+            if (json_is_number(json_object_get(vs, "lift")))
+                printf("%+9.2f%% [%+6.1f%%,%+6.1f%%] ", 100 * num(vs, "lift"),
+                       100 * json_number_value(json_array_get(ci, 0)),
+                       100 * json_number_value(json_array_get(ci, 1)));
+            else
+                printf("%10s %16s ", "-", "-");
+            printf("%10.3g %10.4f\n", num(vs, "p_adjusted"), num(vs, "confidence"));
+        }
+    }
+    const json_t *srm = json_object_get(r, "srm");
+    if (json_is_object(srm))
+        printf("sample ratio: %s (p = %.3g)\n",
+               json_is_true(json_object_get(srm, "mismatch")) ? "MISMATCH" : "ok",
+               num(srm, "p_value"));
+    const json_t *winner = json_object_get(r, "winner");
+    printf("decision: %s%s%s\n", json_string_value(json_object_get(r, "decision")),
+           json_is_string(winner) ? ", winner " : "",
+           json_is_string(winner) ? json_string_value(winner) : "");
+    json_array_foreach(json_object_get(r, "reasons"), i, v)
+        printf("  - %s\n", json_string_value(v));
+}
+
+static void print_promotion(const json_t *p)
+{
+    printf("%s: %s", json_string_value(json_object_get(p, "experiment")),
+           json_is_true(json_object_get(p, "eligible")) ? "eligible" : "not eligible");
+    if (json_is_string(json_object_get(p, "winner")))
+        printf(" (best: %s)", json_string_value(json_object_get(p, "winner")));
+    printf("\n");
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)json_object_get(p, "checks"), k, v)
+        printf("  %-16s %s\n", k, json_is_true(v) ? "pass" : "FAIL");
+    size_t i;
+    json_array_foreach(json_object_get(p, "warnings"), i, v)
+        printf("  warning: %s\n", json_string_value(v));
+}
+
+/* ---- experiment create -------------------------------------------------------------------- */
+
+/* "control=50,green=50": the first is the control unless --control names another. */
+static int variants_of(const char *prog, const char *spec, const char *control, json_t *out)
+{
+    char *copy = strdup(spec), *save = NULL;
+    int rc = copy ? 0 : -ENOMEM;
+    size_t n = 0;
+    for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok && rc == 0;
+         tok = strtok_r(NULL, ",", &save), n++) {
+        char *eq = strchr(tok, '=');
+        char *end = NULL;
+        long long w = eq ? strtoll(eq + 1, &end, 10) : -1;
+        if (!eq || eq == tok || !end || *end || w < 0) {
+            fprintf(stderr, "%s: --variants: \"%s\" is not NAME=WEIGHT\n", prog, tok);
+            rc = -EINVAL;
+            break;
+        }
+        *eq = '\0';
+        bool is_control = control ? strcmp(control, tok) == 0 : n == 0;
+        json_array_append_new(
+            out, json_pack("{sssIsb}", "key", tok, "weight", (json_int_t)w, "control", is_control));
+    }
+    free(copy);
+    return rc;
+}
+
+static int create(sy_client_t *c, struct sy_arg *a, const char *prog, const char *file)
+{
+    enum { O_KEY = A_FIRST_OWN, O_FLAG, O_VARIANTS, O_CONTROL, O_METRIC };
+    json_t *def = NULL;
+    if (file) {
+        json_error_t je;
+        def = strcmp(file, "-") == 0 ? json_loadf(stdin, 0, &je) : json_load_file(file, 0, &je);
+        if (!def) {
+            fprintf(stderr, "%s: %s: %s (line %d)\n", prog, file, je.text, je.line);
+            return 1;
+        }
+    } else {
+        if (!a[O_KEY].value || !a[O_VARIANTS].value) {
+            fprintf(stderr, "%s: give a definition FILE, or --key and --variants\n", prog);
+            return SY_EXIT_USAGE;
+        }
+        json_t *vs = json_array();
+        def = json_pack("{ssso}", "key", a[O_KEY].value, "variants", vs);
+        if (!def || variants_of(prog, a[O_VARIANTS].value, a[O_CONTROL].value, vs) < 0) {
+            json_decref(def);
+            return SY_EXIT_USAGE;
+        }
+        if (a[O_FLAG].value)
+            json_object_set_new(def, "flag", json_string(a[O_FLAG].value));
+        if (a[O_METRIC].value)
+            json_object_set_new(def, "metric", json_string(a[O_METRIC].value));
+    }
+    char *body = json_dumps(def, JSON_COMPACT);
+    json_decref(def);
+    int rc =
+        body ? call(c, a[A_JSON].value != NULL, "POST", "/v1/experiments", body, print_one) : 1;
+    free(body);
+    return rc;
+}
+
+static void experiment_usage(FILE *to)
+{
+    fprintf(to,
+            "usage: switchyard experiment VERB [options]\n\n"
+            "  create FILE|-            create a draft from a JSON definition (docs/api.md)\n"
+            "  create --key K --variants control=50,b=50 [--control NAME] [--flag F]\n"
+            "         [--metric conversion|mean]\n"
+            "  list                     every experiment of the token's workspace\n"
+            "  show KEY                 one experiment, as JSON\n"
+            "  start|stop|terminate KEY move it along its life cycle\n"
+            "  results KEY              per-variant numbers, tests and the decision\n"
+            "  promotion KEY            the five safety checks of promotion\n\n"
+            "Each verb takes --server URL, --token TOKEN (or SWITCHYARD_URL, SWITCHYARD_TOKEN)\n"
+            "and --json.\n");
+}
+
+int sy_cli_experiment(int argc, char **argv)
+{
+    if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
+        experiment_usage(argc < 1 ? stderr : stdout);
+        return argc < 1 ? SY_EXIT_USAGE : 0;
+    }
+    const char *verb = argv[0];
+    static const char *const verbs[] = {"create", "list",      "show",    "start",
+                                        "stop",   "terminate", "results", "promotion"};
+    size_t v = 0;
+    while (v < 8 && strcmp(verbs[v], verb) != 0)
+        v++;
+    if (v == 8) {
+        fprintf(stderr, "switchyard experiment: unknown verb '%s'\n", verb);
+        experiment_usage(stderr);
+        return SY_EXIT_USAGE;
+    }
+    char prog[64];
+    snprintf(prog, sizeof(prog), "switchyard experiment %s", verb);
+    argc--, argv++;
+    const char *key = NULL;
+    if (argc >= 1 && argv[0][0] != '-') { /* KEY, or create's FILE */
+        key = argv[0];
+        argc--, argv++;
+    } else if (argc >= 1 && strcmp(argv[0], "-") == 0) {
+        key = "-";
+        argc--, argv++;
+    }
+    struct sy_arg a[] = {
+        CLIENT_ARGS,
+        {"key", "KEY", "create: the experiment's key", 0, NULL, NULL, 0},
+        {"flag", "FLAG", "create: the flag it drives (default: the key)", 0, NULL, NULL, 0},
+        {"variants", "N=W,...", "create: variants and weights, the first the control", 0, NULL,
+         NULL, 0},
+        {"control", "NAME", "create: which variant is the control", 0, NULL, NULL, 0},
+        {"metric", "conversion|mean", "create: the primary metric", 0, NULL, NULL, 0},
+    };
+    size_t n = v == 0 ? sizeof(a) / sizeof(a[0]) : A_FIRST_OWN;
+    bool help = false;
+    if (sy_args_parse(argc, argv, a, n, prog, &help) < 0)
+        return SY_EXIT_USAGE;
+    if (help) {
+        experiment_usage(stdout);
+        printf("\n");
+        sy_args_usage(a, n, stdout);
+        return 0;
+    }
+    if (v >= 2 && !key) {
+        fprintf(stderr, "%s: which experiment? (switchyard experiment %s KEY)\n", prog, verb);
+        return SY_EXIT_USAGE;
+    }
+    sy_client_t *c = sy_client_new(prog, a[A_SERVER].value, a[A_TOKEN].value);
+    if (!c)
+        return SY_EXIT_USAGE;
+    bool json = a[A_JSON].value != NULL;
+    char path[700], esc[520];
+    sy_client_escape(key ? key : "", esc, sizeof(esc));
+    int rc;
+    switch (v) {
+    case 0:
+        rc = create(c, a, prog, key);
+        break;
+    case 1:
+        rc = call(c, json, "GET", "/v1/experiments", NULL, print_list);
+        break;
+    case 2:
+        snprintf(path, sizeof(path), "/v1/experiments/%s", esc);
+        rc = call(c, json, "GET", path, NULL, NULL);
+        break;
+    case 6:
+    case 7:
+        snprintf(path, sizeof(path), "/v1/experiments/%s/%s", esc, verb);
+        rc = call(c, json, "GET", path, NULL, v == 6 ? print_results : print_promotion);
+        break;
+    default:
+        snprintf(path, sizeof(path), "/v1/experiments/%s/%s", esc, verb);
+        rc = call(c, json, "POST", path, NULL, print_one);
+        break;
+    }
+    sy_client_free(c);
+    return rc;
+}
+
+/* ---- events send -------------------------------------------------------------------------- */
+
+struct batch {
+    json_t *events;
+    size_t first_line;   /* of its first event */
+    size_t lines[10000]; /* line of each event */
+};
+
+/* Sends one batch, retrying while the server cannot be reached or is busy (ids make a
+ * retry safe; events without one may then be counted twice, which `--help` says). */
+static int send_batch(sy_client_t *c, const char *prog, struct batch *b, int retries,
+                      size_t *accepted, size_t *duplicates)
+{
+    json_t *body = json_pack("{sO}", "events", b->events);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        return 1;
+    }
+    int rc = 1;
+    for (int attempt = 0; attempt <= retries; attempt++) {
+        json_t *reply = NULL;
+        long status = sy_client_call(c, "POST", "/v1/events", text, strlen(text), &reply);
+        if (status == 200) {
+            *accepted += (size_t)json_integer_value(json_object_get(reply, "accepted"));
+            *duplicates += (size_t)json_integer_value(json_object_get(reply, "duplicates"));
+            json_decref(reply);
+            rc = 0;
+            break;
+        }
+        if (status != 0 && status != 503 && status != 429) {
+            /* "events[7].variant": say which line it came from */
+            const char *field =
+                json_string_value(json_object_get(json_object_get(reply, "error"), "field"));
+            size_t i;
+            char where[32] = "";
+            if (field && sscanf(field, "events[%zu]", &i) == 1 && i < json_array_size(b->events))
+                snprintf(where, sizeof(where), "line %zu", b->lines[i]);
+            sy_client_report(c, *where ? where : NULL, status, reply);
+            json_decref(reply);
+            break;
+        }
+        json_decref(reply);
+        if (attempt < retries)
+            usleep(200000u << (attempt < 4 ? attempt : 4));
+    }
+    free(text);
+    return rc;
+}
+
+int sy_cli_events(int argc, char **argv)
+{
+    const char *prog = "switchyard events send";
+    if (argc < 1 || strcmp(argv[0], "send") != 0) {
+        bool asked = argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0);
+        fprintf(asked ? stdout : stderr,
+                "usage: switchyard events send FILE|- [--batch N] [--retries N] [--server URL]"
+                " [--token TOKEN]\n");
+        return asked ? 0 : SY_EXIT_USAGE;
+    }
+    argc--, argv++;
+    const char *file = NULL;
+    if (argc >= 1 && (argv[0][0] != '-' || strcmp(argv[0], "-") == 0)) {
+        file = argv[0];
+        argc--, argv++;
+    }
+    struct sy_arg a[] = {
+        CLIENT_ARGS,
+        {"batch", "N", "events per request, 1 to 10000 (default 1000)", 0, NULL, NULL, 0},
+        {"retries", "N", "retries of a batch the server could not take (default 5)", 0, NULL, NULL,
+         0},
+    };
+    size_t n = sizeof(a) / sizeof(a[0]);
+    bool help = false;
+    if (sy_args_parse(argc, argv, a, n, prog, &help) < 0)
+        return SY_EXIT_USAGE;
+    if (help || !file) {
+        printf("usage: %s FILE|- [options]\n\n"
+               "Sends events, one JSON object per line ({\"type\":\"exposure\",\"unit\":...,\n"
+               "\"experiment\":...,\"variant\":...,\"id\":...}), in batches. Each batch is\n"
+               "acknowledged once committed, or refused whole (the line is named). A batch the\n"
+               "server could not take is sent again: give every event an id so that a retry\n"
+               "is never counted twice.\n\n",
+               prog);
+        sy_args_usage(a, n, stdout);
+        return help ? 0 : SY_EXIT_USAGE;
+    }
+    int64_t size = 1000, retries = 5;
+    if ((a[3].value && sy_args_int64(prog, "batch", a[3].value, &size) < 0) ||
+        (a[4].value && sy_args_int64(prog, "retries", a[4].value, &retries) < 0))
+        return SY_EXIT_USAGE;
+    if (size < 1 || size > 10000 || retries < 0 || retries > 100) {
+        fprintf(stderr, "%s: --batch is 1 to 10000 and --retries 0 to 100\n", prog);
+        return SY_EXIT_USAGE;
+    }
+    FILE *in = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+    if (!in) {
+        fprintf(stderr, "%s: %s: %s\n", prog, file, strerror(errno));
+        return 1;
+    }
+    sy_client_t *c = sy_client_new(prog, a[A_SERVER].value, a[A_TOKEN].value);
+    struct batch *b = c ? calloc(1, sizeof(*b)) : NULL;
+    char *line = b ? malloc(LINE_MAX_BYTES) : NULL;
+    int rc = c && line ? 0 : 1;
+    size_t lineno = 0, accepted = 0, duplicates = 0, sent = 0;
+    if (line)
+        b->events = json_array();
+    while (rc == 0 && fgets(line, LINE_MAX_BYTES, in)) {
+        lineno++;
+        size_t len = strlen(line);
+        if (len == LINE_MAX_BYTES - 1 && line[len - 1] != '\n') {
+            fprintf(stderr, "%s: line %zu: longer than 1 MiB\n", prog, lineno);
+            rc = 1;
+            break;
+        }
+        if (strspn(line, " \t\r\n") == len)
+            continue;
+        json_error_t je;
+        json_t *ev = json_loads(line, 0, &je);
+        if (!json_is_object(ev)) {
+            fprintf(stderr, "%s: line %zu: %s\n", prog, lineno,
+                    ev ? "an event is a JSON object" : je.text);
+            json_decref(ev);
+            rc = 1;
+            break;
+        }
+        b->lines[json_array_size(b->events)] = lineno;
+        json_array_append_new(b->events, ev);
+        if (json_array_size(b->events) == (size_t)size) {
+            sent += json_array_size(b->events);
+            rc = send_batch(c, prog, b, (int)retries, &accepted, &duplicates);
+            json_array_clear(b->events);
+        }
+    }
+    if (rc == 0 && ferror(in)) {
+        fprintf(stderr, "%s: %s: read error\n", prog, file);
+        rc = 1;
+    }
+    if (rc == 0 && json_array_size(b->events)) {
+        sent += json_array_size(b->events);
+        rc = send_batch(c, prog, b, (int)retries, &accepted, &duplicates);
+    }
+    if (rc == 0)
+        printf("%zu events sent: %zu accepted, %zu duplicates\n", sent, accepted, duplicates);
+    if (in != stdin)
+        fclose(in);
+    if (b)
+        json_decref(b->events);
+    free(b);
+    free(line);
+    sy_client_free(c);
+    return rc;
+}
