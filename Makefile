@@ -6,7 +6,7 @@
 #   make install install switchyard, libswitchyard (.so/.a), its header and switchyard.pc
 #                (under /usr/local; PREFIX=... to change, DESTDIR=... to stage)
 #   make bench   build optimised and run the benchmarks (statistics, flag evaluation against
-#                flagd-core, OFREP against nginx)
+#                flagd-core, OFREP against nginx, event ingest against a raw sqlite3 insert)
 #   make fuzz    build the libFuzzer targets with clang and run each for FUZZ_SECONDS
 #   make format  clang-format every C file
 
@@ -58,6 +58,8 @@ bench: build
 	bench/eval.sh $(RELEASE)/bench/bench-eval
 	@echo
 	bench/ofrep.sh $(RELEASE)/src/switchyard
+	@echo
+	bench/ingest.sh $(RELEASE)/src/switchyard $(RELEASE)/bench/bench-ingest
 
 fuzz:
 	@scripts/deps.sh fuzz

@@ -78,23 +78,6 @@ int sy_value_from_json(const json_t *j, sy_arena_t *arena, sy_value_t *out)
     return -EINVAL;
 }
 
-int sy_value_parse(const char *text, size_t len, sy_arena_t *arena, sy_value_t *out, sy_err_t *err)
-{
-    json_error_t jerr;
-    json_t *j =
-        json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &jerr);
-    if (!j)
-        return sy_err_set(err, -EINVAL, "", "invalid JSON at line %d, column %d: %s", jerr.line,
-                          jerr.column, jerr.text);
-    int rc = sy_value_from_json(j, arena, out);
-    json_decref(j);
-    if (rc == -ENOMEM)
-        return sy_err_set(err, rc, "", "the document is larger than the memory allowed for it");
-    if (rc < 0)
-        return sy_err_set(err, rc, "", "the document holds a number JSON cannot represent");
-    return 0;
-}
-
 json_t *sy_json_loadb(const char *text, size_t len, size_t flags, json_error_t *e)
 {
     json_t *j = json_loadb(text, len, flags, e);

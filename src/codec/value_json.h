@@ -22,8 +22,12 @@
  * is reached. */
 int sy_value_from_json(const json_t *j, sy_arena_t *arena, sy_value_t *out);
 
-/* Parses JSON text (any value at the top; NUL bytes in strings allowed) into `arena`.
- * Returns 0, -EINVAL with `err` giving line, column and jansson's reason, or -ENOMEM. */
+/* Parses JSON text (any value at the top; NUL bytes in strings allowed) into `arena`,
+ * accepting and refusing exactly what jansson's json_loadb does with JSON_DECODE_ANY,
+ * JSON_ALLOW_NUL and JSON_DECODE_INT_AS_REAL (every number a double; a repeated key keeps
+ * its first place and last value), without building jansson's tree (json_parse.c).
+ * Returns 0, -EINVAL with `err` giving line, column and the reason, or -ENOMEM (the
+ * arena's cap). Nothing of a failed parse is usable; the arena may have grown. */
 int sy_value_parse(const char *text, size_t len, sy_arena_t *arena, sy_value_t *out, sy_err_t *err);
 
 /* json_loadb that keeps integers as integers (so they print back as written) unless one
