@@ -96,6 +96,29 @@ static sy_moments_t moments(const sy_arm_counts_t *a)
     return m;
 }
 
+/* Moments of the latencies an arm's events carried. */
+static sy_moments_t latency_moments(const sy_arm_counts_t *a)
+{
+    sy_moments_t m = {.n = a->latency_n};
+    if (a->latency_n == 0)
+        return m;
+    double n = (double)a->latency_n;
+    m.mean = a->latency_sum / n;
+    if (a->latency_n >= 2) {
+        double v = (a->latency_sumsq - a->latency_sum * m.mean) / (n - 1);
+        m.sd = v > 0 ? sqrt(v) : 0;
+    }
+    return m;
+}
+
+/* The delta-method standard error of (m_t - m_c) / m_c, as for proportions:
+ * var ~ v_t / m_c^2 + m_t^2 v_c / m_c^4. */
+static double relative_se(const sy_moments_t *c, const sy_moments_t *t)
+{
+    double vc = c->sd * c->sd / (double)c->n, vt = t->sd * t->sd / (double)t->n;
+    return sqrt(vt / (c->mean * c->mean) + t->mean * t->mean * vc / pow(c->mean, 4));
+}
+
 /* The control's level (rate or mean), what relative effects and tau are scaled by. */
 static double level(const sy_experiment_in_t *in, const sy_arm_counts_t *a)
 {
@@ -116,6 +139,8 @@ static int check_in(const sy_experiment_in_t *in, sy_err_t *err)
         return sy_err_set(err, -EINVAL, "control", "the control is not one of the variants");
     if (in->metric != SY_METRIC_CONVERSION && in->metric != SY_METRIC_MEAN)
         return sy_err_set(err, -EINVAL, "metric", "unknown metric");
+    if (in->latency_guardrail && !(in->max_latency_increase_pct >= 0))
+        return sy_err_set(err, -EINVAL, "max_latency_increase_pct", "must be a number >= 0");
     if (!(in->runtime_hours >= 0) || !(in->tau_squared >= 0))
         return sy_err_set(err, -EINVAL, in->runtime_hours >= 0 ? "tau_squared" : "runtime_hours",
                           "must be a number >= 0");
@@ -124,7 +149,8 @@ static int check_in(const sy_experiment_in_t *in, sy_err_t *err)
         if (a->units < 0 || a->conversions < 0 || a->conversions > a->units || a->errors < 0 ||
             a->errors > a->units || !(a->weight >= 0) || !isfinite(a->value_sum) ||
             !(a->value_sumsq >= 0) || !isfinite(a->value_sumsq) || !(a->seq_p >= 0) ||
-            !(a->seq_p <= 1))
+            !(a->seq_p <= 1) || a->latency_n < 0 || !(a->latency_sum >= 0) ||
+            !(a->latency_sumsq >= 0) || !isfinite(a->latency_sumsq))
             return sy_err_set(err, -EINVAL, "variants", "variant %zu: counts out of range", i);
     }
     return sy_safety_check(&in->safety, err);
@@ -279,6 +305,12 @@ static void describe(const sy_experiment_in_t *in, const sy_arm_counts_t *a, sy_
         r->has_sd = true;
         r->sd = moments(a).sd;
     }
+    if (a->latency_n > 0) {
+        sy_moments_t l = latency_moments(a);
+        r->has_latency = true;
+        r->latency_mean = l.mean;
+        r->latency_sd = l.sd;
+    }
 }
 
 static void srm(const sy_experiment_in_t *in, sy_experiment_result_t *out)
@@ -303,15 +335,33 @@ static void srm(const sy_experiment_in_t *in, sy_experiment_result_t *out)
         sy_stats_srm(observed, weights, in->n_arms, SY_EXP_SRM_ALPHA, &out->srm, NULL) == 0;
 }
 
+/* The latency guardrail of treatment `i`: non-inferiority of its mean latency. */
+static void latency_guardrail(const sy_experiment_in_t *in, size_t i, sy_arm_result_t *r)
+{
+    sy_moments_t c = latency_moments(&in->arms[in->control]), t = latency_moments(&in->arms[i]);
+    if (c.n < 2 || t.n < 2 || !(c.mean > 0))
+        return;
+    double zq = sy_stats_norm_isf((1 - SY_EXP_CI_LEVEL) / 2), se = relative_se(&c, &t);
+    double inc = t.mean / c.mean - 1, max = in->max_latency_increase_pct / 100;
+    if (!isfinite(se))
+        return;
+    r->latency_measured = true;
+    r->latency_increase = inc;
+    r->latency_increase_ci_low = inc - zq * se;
+    r->latency_increase_ci_high = inc + zq * se;
+    r->latency_ok = sy_rule_le(100 * r->latency_increase_ci_high, 100 * max);
+    r->latency_failed = !sy_rule_le(100 * r->latency_increase_ci_low, 100 * max);
+}
+
 static sy_verdict_t verdict(const sy_experiment_in_t *in, const sy_arm_result_t *r)
 {
     const sy_promotion_t *k = &r->checks;
     if (!r->compared)
         return SY_VERDICT_PENDING;
-    if (k->eligible)
-        return SY_VERDICT_WINNER;
-    if (k->min_sample && !k->max_error_rate)
+    if (k->min_sample && (!k->max_error_rate || r->latency_failed))
         return SY_VERDICT_HARMFUL;
+    if (k->eligible && (!in->latency_guardrail || r->latency_ok))
+        return SY_VERDICT_WINNER;
     if (k->min_sample && k->min_confidence && r->diff < 0)
         return SY_VERDICT_WORSE;
     /* Futile: sized for the minimum improvement at the target power, runtime over, and
@@ -370,6 +420,8 @@ int sy_experiment_analyze(const sy_experiment_in_t *in, sy_experiment_result_t *
         }
         five_checks(c->units, in->arms[i].units, in->runtime_hours, r->error_rate, &in->safety,
                     &r->checks);
+        if (in->latency_guardrail)
+            latency_guardrail(in, i, r);
         r->verdict = verdict(in, r);
     }
     srm(in, out);
@@ -424,6 +476,15 @@ static void lacks(const sy_experiment_in_t *in, sy_experiment_result_t *out, siz
     if (!k->max_error_rate)
         say(out, "%s: error rate %.4f is above %.4g", in->names[i], r->error_rate,
             s->max_error_rate);
+    if (in->latency_guardrail && !r->latency_measured)
+        say(out, "%s: latency is not measured yet (the guardrail needs latencies in both arms)",
+            in->names[i]);
+    else if (in->latency_guardrail && !r->latency_ok)
+        say(out,
+            "%s: latency %+.1f%% (95%% interval up to %+.1f%%) is not yet shown within the "
+            "%+.4g%% guardrail",
+            in->names[i], 100 * r->latency_increase, 100 * r->latency_increase_ci_high,
+            in->max_latency_increase_pct);
 }
 
 void sy_experiment_decide(const sy_experiment_in_t *in, sy_experiment_result_t *r)
@@ -469,7 +530,8 @@ void sy_experiment_decide(const sy_experiment_in_t *in, sy_experiment_result_t *
             "confidence %.4f",
             in->names[r->winner], 100 * c->lift, 100 * c->lift_ci_low, 100 * c->lift_ci_high,
             c->confidence);
-        say(r, "all five safety checks pass (sample, confidence, improvement, runtime, errors)");
+        say(r, "all five safety checks pass (sample, confidence, improvement, runtime, errors)%s",
+            in->latency_guardrail ? ", and the latency guardrail" : "");
         if (in->safety.manual_approval)
             say(r, "the experiment requires manual approval before traffic moves");
         return;
@@ -480,7 +542,13 @@ void sy_experiment_decide(const sy_experiment_in_t *in, sy_experiment_result_t *
             const sy_arm_result_t *a = &r->arms[i];
             if (i == in->control)
                 continue;
-            if (a->verdict == SY_VERDICT_HARMFUL)
+            if (a->verdict == SY_VERDICT_HARMFUL && a->latency_failed)
+                say(r,
+                    "%s: latency %+.1f%% (95%% interval from %+.1f%%) is over the %+.4g%% "
+                    "guardrail",
+                    in->names[i], 100 * a->latency_increase, 100 * a->latency_increase_ci_low,
+                    in->max_latency_increase_pct);
+            else if (a->verdict == SY_VERDICT_HARMFUL)
                 say(r, "%s: error rate %.4f is above %.4g", in->names[i], a->error_rate,
                     in->safety.max_error_rate);
             else if (a->verdict == SY_VERDICT_WORSE)

@@ -90,6 +90,9 @@ typedef struct sy_arm_counts {
     double value_sum;    /* sum over units of each unit's total value (mean metric) */
     double value_sumsq;  /* sum of the squares of those totals */
     double seq_p;        /* always-valid p so far (1 before the first look) */
+    int64_t latency_n;   /* events that carried a latency (latency guardrail) */
+    double latency_sum;  /* sum of those latencies, ms */
+    double latency_sumsq;
 } sy_arm_counts_t;
 
 typedef struct sy_experiment_in {
@@ -99,9 +102,11 @@ typedef struct sy_experiment_in {
     const sy_arm_counts_t *arms;
     const char *const *names; /* the variants' keys, for the reasons (borrowed) */
     sy_safety_t safety;
-    double runtime_hours; /* since start; 0 for a draft */
-    bool sequential;      /* confidence from the always-valid p-value (mSPRT) */
-    double tau_squared;   /* mSPRT mixing variance; 0: (min improvement x control level)^2 */
+    double runtime_hours;   /* since start; 0 for a draft */
+    bool sequential;        /* confidence from the always-valid p-value (mSPRT) */
+    double tau_squared;     /* mSPRT mixing variance; 0: (min improvement x control level)^2 */
+    bool latency_guardrail; /* a treatment may not be slower than control by more */
+    double max_latency_increase_pct; /* than this, relative, in % (non-inferiority) */
 } sy_experiment_in_t;
 
 /* What a treatment's numbers say, as the decision reads them. */
@@ -109,7 +114,8 @@ typedef enum sy_verdict {
     SY_VERDICT_PENDING, /* not enough evidence either way yet */
     SY_VERDICT_WINNER,  /* all five safety checks pass */
     SY_VERDICT_WORSE,   /* significantly worse than control on the primary metric */
-    SY_VERDICT_HARMFUL, /* enough units, and an error rate above max_error_rate */
+    SY_VERDICT_HARMFUL, /* enough units, and an error rate above max_error_rate, or a
+                           latency increase surely above the guardrail's maximum */
     SY_VERDICT_FUTILE,  /* sized for the minimum improvement, runtime done, not better */
 } sy_verdict_t;
 
@@ -142,6 +148,15 @@ typedef struct sy_arm_result {
     double power;         /* achieved with the units so far */
     int64_t n_needed_control, n_needed_treatment;
     sy_promotion_t checks; /* the five safety checks */
+    /* the latency guardrail (when asked): the relative increase of the mean latency over
+     * control with its 95 % interval. It passes once the interval's top is at or below
+     * the maximum, fails once its bottom is above it, and is unsettled in between. */
+    bool has_latency; /* this arm's latency mean (>= 1 latency) */
+    double latency_mean, latency_sd;
+    bool latency_measured; /* both arms have 2 or more latencies and control's mean > 0 */
+    double latency_increase, latency_increase_ci_low, latency_increase_ci_high; /* relative */
+    bool latency_ok;     /* passes: the guardrail does not block promotion */
+    bool latency_failed; /* fails: the treatment is surely too slow */
     sy_verdict_t verdict;
 } sy_arm_result_t;
 
@@ -173,8 +188,8 @@ int sy_experiment_analyze(const sy_experiment_in_t *in, sy_experiment_result_t *
 /* The decision rule over analysed numbers (r->arms filled, verdicts included):
  *  - an SRM (p < SY_EXP_SRM_ALPHA, or units in a variant of weight 0) blocks everything:
  *    continue, with no winner;
- *  - else promote when a treatment is a winner (all five checks); with several, the one
- *    with the largest lift;
+ *  - else promote when a treatment is a winner (all five checks, and the latency
+ *    guardrail passed when there is one); with several, the one with the largest lift;
  *  - else terminate when every treatment is worse, harmful or futile;
  *  - else continue, saying what each treatment still lacks.
  * Fills decision, winner, candidate and reasons. */

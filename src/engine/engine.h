@@ -191,6 +191,8 @@ typedef struct sy_event {
     int success;    /* -1: not given, else 0 or 1 (outcome) */
     bool has_value; /* outcome */
     double value;
+    bool has_latency; /* any kind: how long the unit's request took (latency guardrail) */
+    double latency_ms;
 } sy_event_t;
 
 /* What a committed submission came to. */

@@ -33,6 +33,7 @@
 #define UNITS_MAX       (32u << 20) /* distinct units one experiment may hold */
 #define QUEUE_MAX       1000000     /* events waiting for a commit */
 #define VALUE_MAX       1e15        /* largest |value| of an outcome */
+#define LATENCY_MAX     1e7         /* largest latency_ms an event may carry (2.8 h) */
 #define DESCRIPTION_MAX 1000
 
 enum state { DRAFT, RUNNING, STOPPED, TERMINATED };
@@ -148,6 +149,8 @@ static void units_free(struct units *u)
 struct agg {
     int64_t units, conversions, errors, crossovers;
     double value_sum, value_sumsq, seq_p;
+    int64_t latency_n; /* events with a latency, counted for the unit's variant then */
+    double latency_sum, latency_sumsq;
 };
 
 struct arm {
@@ -169,6 +172,8 @@ struct experiment {
     bool sequential;
     double tau_squared; /* 0: derived (core/experiment.h) */
     bool record_exposures;
+    bool latency_guardrail;
+    double max_latency_increase_pct;
     size_t n_arms, control;
     struct arm arms[SY_EXP_MAX_ARMS];
     struct units units;
@@ -184,6 +189,8 @@ struct pend {
     bool has_value;
     bool seen; /* an exposure OFREP saw: written only if it changes something */
     double value;
+    bool has_latency;
+    double latency;
     size_t unit, unit_len, id, id_len; /* offsets into the pool; id_len 0: none */
 };
 
@@ -369,14 +376,16 @@ static int get_bool(const json_t *o, const char *k, bool *out, const char *field
 static int parse_safety(const json_t *s, struct experiment *e, sy_err_t *err)
 {
     e->safety = SY_SAFETY_DEFAULTS;
+    e->max_latency_increase_pct = 10;
     if (!s)
         return 0;
     if (!json_is_object(s))
         return sy_err_set(err, -EINVAL, "safety", "safety must be an object");
-    static const char *const fields[] = {
-        "min_sample_per_variant", "min_confidence",          "min_improvement_pct",
-        "min_runtime_hours",      "max_error_rate",          "sequential",
-        "sequential_tau_squared", "require_manual_approval", NULL};
+    static const char *const fields[] = {"min_sample_per_variant",   "min_confidence",
+                                         "min_improvement_pct",      "min_runtime_hours",
+                                         "max_error_rate",           "sequential",
+                                         "sequential_tau_squared",   "require_manual_approval",
+                                         "max_latency_increase_pct", NULL};
     int rc = only(s, fields, "safety", err);
     if (rc < 0)
         return rc;
@@ -398,6 +407,8 @@ static int parse_safety(const json_t *s, struct experiment *e, sy_err_t *err)
                          err)) < 0 ||
         (rc = get_number(s, "sequential_tau_squared", 1e-300, 1e300, &e->tau_squared,
                          "safety.sequential_tau_squared", err)) < 0 ||
+        (rc = get_number(s, "max_latency_increase_pct", 0, 1e4, &e->max_latency_increase_pct,
+                         "safety.max_latency_increase_pct", err)) < 0 ||
         (rc = get_bool(s, "sequential", &e->sequential, "safety.sequential", err)) < 0 ||
         (rc = get_bool(s, "require_manual_approval", &k->manual_approval,
                        "safety.require_manual_approval", err)) < 0)
@@ -509,11 +520,9 @@ static int parse_def(const json_t *def, struct experiment *e, json_t *values, sy
         char f[48];
         snprintf(f, sizeof(f), "guardrails[%zu]", i);
         if (name && strcmp(name, "latency") == 0)
-            return sy_err_set(err, -EINVAL, f,
-                              "the latency guardrail needs request records, which come with the "
-                              "proxy; only \"error_rate\" is measured so far");
-        if (!name || strcmp(name, "error_rate") != 0)
-            return sy_err_set(err, -EINVAL, f, "a guardrail is \"error_rate\"");
+            e->latency_guardrail = true;
+        else if (!name || strcmp(name, "error_rate") != 0)
+            return sy_err_set(err, -EINVAL, f, "a guardrail is \"error_rate\" or \"latency\"");
     }
     if ((rc = parse_safety(json_object_get(def, "safety"), e, err)) < 0 ||
         (rc = get_bool(def, "record_exposures", &e->record_exposures, "record_exposures", err)) < 0)
@@ -536,9 +545,14 @@ static int parse_def(const json_t *def, struct experiment *e, json_t *values, sy
         "sequential", e->sequential, "require_manual_approval", k->manual_approval);
     if (safety && e->tau_squared > 0)
         json_object_set_new(safety, "sequential_tau_squared", json_real(e->tau_squared));
-    e->def = json_pack("{sssssssososbs[s]}", "key", e->key, "flag", e->flag, "metric", metric,
+    if (safety)
+        json_object_set_new(safety, "max_latency_increase_pct",
+                            json_real(e->max_latency_increase_pct));
+    json_t *guards = e->latency_guardrail ? json_pack("[ss]", "error_rate", "latency")
+                                          : json_pack("[s]", "error_rate");
+    e->def = json_pack("{sssssssososbso}", "key", e->key, "flag", e->flag, "metric", metric,
                        "variants", vs, "safety", safety, "record_exposures", e->record_exposures,
-                       "guardrails", "error_rate");
+                       "guardrails", guards);
     if (e->def && d)
         json_object_set(e->def, "description", (json_t *)d);
     return e->def ? 0 : oom(err);
@@ -565,9 +579,42 @@ static json_t *to_json(const struct experiment *e)
 
 /* ---- applying an event to the aggregates ------------------------------------------------ */
 
+/* What one event says, as apply() reads it. */
+struct change {
+    sy_event_kind_t kind;
+    int variant; /* exposure */
+    int success; /* -1, 0, 1 */
+    bool has_value;
+    double value;
+    bool has_latency;
+    double latency;
+};
+
+/* Applies one event's latency to the unit's variant as it is now: a latency reported
+ * before the unit's exposure is not counted (it cannot be kept per unit cheaply). */
+static bool apply_latency(struct experiment *e, const struct unit *u, const struct change *c)
+{
+    if (!c->has_latency || u->variant < 0)
+        return false;
+    struct agg *a = &e->arms[u->variant].a;
+    a->latency_n++;
+    a->latency_sum += c->latency;
+    a->latency_sumsq += c->latency * c->latency;
+    return true;
+}
+
+static bool apply_kind(struct experiment *e, size_t i, sy_event_kind_t kind, int variant,
+                       int success, bool has_value, double value);
+
 /* Applies one event to its unit (slot `i`) and the arms. Returns whether anything changed. */
-static bool apply(struct experiment *e, size_t i, sy_event_kind_t kind, int variant, int success,
-                  bool has_value, double value)
+static bool apply(struct experiment *e, size_t i, const struct change *c)
+{
+    bool changed = apply_kind(e, i, c->kind, c->variant, c->success, c->has_value, c->value);
+    return apply_latency(e, &e->units.slots[i], c) || changed;
+}
+
+static bool apply_kind(struct experiment *e, size_t i, sy_event_kind_t kind, int variant,
+                       int success, bool has_value, double value)
 {
     struct unit *u = &e->units.slots[i];
     struct agg *a = u->variant >= 0 ? &e->arms[u->variant].a : NULL;
@@ -726,7 +773,14 @@ static int replay(void *arg, const sy_store_event_t *ev)
     if (units_reserve(&e->units, 1, ev->unit_len) < 0)
         return -ENOMEM;
     size_t i = units_get(&e->units, ev->unit, ev->unit_len);
-    apply(e, i, kind, v, ev->success, ev->has_value, ev->value);
+    struct change c = {.kind = kind,
+                       .variant = v,
+                       .success = ev->success,
+                       .has_value = ev->has_value,
+                       .value = ev->value,
+                       .has_latency = ev->has_latency,
+                       .latency = ev->latency_ms};
+    apply(e, i, &c);
     return 0;
 }
 
@@ -819,7 +873,10 @@ static int write_experiment(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg
                               .value_sumsq = a->value_sumsq,
                               .errors = a->errors,
                               .crossovers = a->crossovers,
-                              .seq_p = a->seq_p};
+                              .seq_p = a->seq_p,
+                              .latency_n = a->latency_n,
+                              .latency_sum = a->latency_sum,
+                              .latency_sumsq = a->latency_sumsq};
         if ((rc = sy_store_arm_put(eng->store, &arm, err)) < 0)
             goto out;
     }
@@ -1049,7 +1106,10 @@ static void analysis_in(const sy_engine_t *eng, const struct experiment *e, sy_a
                                       .value_sum = a->value_sum,
                                       /* the running sum may dip below 0 by rounding */
                                       .value_sumsq = a->value_sumsq > 0 ? a->value_sumsq : 0,
-                                      .seq_p = a->seq_p};
+                                      .seq_p = a->seq_p,
+                                      .latency_n = a->latency_n,
+                                      .latency_sum = a->latency_sum,
+                                      .latency_sumsq = a->latency_sumsq};
         names[i] = e->arms[i].key;
     }
     *in = (sy_experiment_in_t){.metric = e->metric,
@@ -1060,7 +1120,9 @@ static void analysis_in(const sy_engine_t *eng, const struct experiment *e, sy_a
                                .safety = e->safety,
                                .runtime_hours = runtime_hours(eng, e),
                                .sequential = e->sequential,
-                               .tau_squared = e->tau_squared};
+                               .tau_squared = e->tau_squared,
+                               .latency_guardrail = e->latency_guardrail,
+                               .max_latency_increase_pct = e->max_latency_increase_pct};
 }
 
 static const char *decision_name(sy_decision_t d)
@@ -1086,6 +1148,22 @@ static json_t *checks_json(const sy_promotion_t *k)
     return json_pack("{sbsbsbsbsb}", "min_sample", k->min_sample, "min_confidence",
                      k->min_confidence, "min_improvement", k->min_improvement, "min_runtime",
                      k->min_runtime, "max_error_rate", k->max_error_rate);
+}
+
+/* Whether a treatment's latency guardrail passed (true), failed (false), or is unsettled
+ * (null: nothing measured yet, or the interval straddles the maximum). */
+static json_t *latency_verdict(const sy_arm_result_t *r)
+{
+    return r && r->latency_ok ? json_true() : r && r->latency_failed ? json_false() : json_null();
+}
+
+static json_t *latency_json(const sy_arm_result_t *r)
+{
+    bool m = r->latency_measured;
+    return json_pack("{sosos[oo]}", "passed", latency_verdict(r), "increase",
+                     num_or_null(m, r->latency_increase), "increase_ci",
+                     num_or_null(m, r->latency_increase_ci_low),
+                     num_or_null(m, r->latency_increase_ci_high));
 }
 
 static json_t *versus_json(const struct experiment *e, const sy_arm_result_t *r)
@@ -1120,6 +1198,8 @@ static json_t *versus_json(const struct experiment *e, const sy_arm_result_t *r)
     }
     json_object_set_new(o, "checks", checks_json(&r->checks));
     json_object_set_new(o, "eligible", json_boolean(r->checks.eligible));
+    if (e->latency_guardrail)
+        json_object_set_new(o, "latency_guardrail", latency_json(r));
     json_object_set_new(o, "verdict", json_string(verdict_name(r->verdict)));
     return o;
 }
@@ -1140,6 +1220,12 @@ static json_t *arm_json(const struct experiment *e, size_t i, const sy_arm_resul
         json_object_set_new(o, "mean", num_or_null(r->has_level, r->level));
         json_object_set_new(o, "sd", num_or_null(r->has_sd, r->sd));
     }
+    if (r->has_latency || e->latency_guardrail)
+        json_object_set_new(
+            o, "latency",
+            json_pack("{sIsoso}", "n", (json_int_t)arm->a.latency_n, "mean_ms",
+                      num_or_null(r->has_latency, r->latency_mean), "sd_ms",
+                      num_or_null(r->has_latency && arm->a.latency_n >= 2, r->latency_sd)));
     if (i != e->control)
         json_object_set_new(o, "vs_control", versus_json(e, r));
     return o;
@@ -1241,11 +1327,19 @@ int sy_engine_experiment_promotion(sy_engine_t *eng, const sy_principal_t *actor
     int c = r->candidate;
     const sy_arm_result_t *a = c >= 0 ? &r->arms[c] : NULL;
     sy_promotion_t k = a ? a->checks : (sy_promotion_t){0};
-    *out = json_pack("{sssbsososososo}", "experiment", e->key, "eligible", k.eligible && !srm,
-                     "winner", a ? json_string(e->arms[c].key) : json_null(), "confidence",
+    bool guards = !e->latency_guardrail || (a && a->latency_ok);
+    if (!guards)
+        json_array_append_new(warnings, json_string(a && a->latency_failed
+                                                        ? "the latency guardrail failed"
+                                                        : "the latency guardrail has not passed"));
+    *out = json_pack("{sssbsososososo}", "experiment", e->key, "eligible",
+                     k.eligible && !srm && guards, "winner",
+                     a ? json_string(e->arms[c].key) : json_null(), "confidence",
                      num_or_null(a && a->compared, k.confidence), "improvement",
                      num_or_null(a && k.has_improvement, k.improvement_pct), "checks",
                      checks_json(&k), "warnings", warnings);
+    if (*out && e->latency_guardrail)
+        json_object_set_new(*out, "guardrails", json_pack("{so}", "latency", latency_verdict(a)));
     free(r);
     return *out ? 0 : oom(err);
 }
@@ -1310,7 +1404,13 @@ static int check_event(sy_engine_t *eng, int64_t ws, const sy_event_t *ev, size_
     if (ev->id && !valid_bytes(ev->id, ev->id_len, EVENT_ID_MAX))
         return bad(err, -EINVAL, i, "id",
                    "id is a string of 1 to 128 bytes, no control characters");
-    *p = (struct pend){.e = e, .kind = ev->kind, .success = -1};
+    *p = (struct pend){.e = e,
+                       .kind = ev->kind,
+                       .success = -1,
+                       .has_latency = ev->has_latency,
+                       .latency = ev->latency_ms};
+    if (ev->has_latency && !(ev->latency_ms >= 0 && ev->latency_ms <= LATENCY_MAX))
+        return bad(err, -EINVAL, i, "latency_ms", "latency_ms is a number of ms from 0 to 1e7");
     switch (ev->kind) {
     case SY_EVENT_EXPOSURE: {
         int v = ev->variant ? arm_index(e, ev->variant, ev->variant_len) : -1;
@@ -1342,7 +1442,7 @@ static int check_event(sy_engine_t *eng, int64_t ws, const sy_event_t *ev, size_
                        ev->variant     ? "variant"
                        : ev->has_value ? "value"
                                        : "success",
-                       "an error event carries only its unit and experiment");
+                       "an error event carries no variant, success or value");
         break;
     default:
         return bad(err, -EINVAL, i, "type", "type is exposure, outcome or error");
@@ -1496,6 +1596,8 @@ static int write_batch(sy_engine_t *eng, struct undo_unit *undo, size_t *n_undo,
             .success = p->success,
             .has_value = p->has_value,
             .value = p->value,
+            .has_latency = p->has_latency,
+            .latency_ms = p->latency,
             .at_ms = now};
         bool inserted;
         int rc = sy_store_event_add(eng->store, &row, &inserted, err);
@@ -1515,7 +1617,14 @@ static int write_batch(sy_engine_t *eng, struct undo_unit *undo, size_t *n_undo,
         undo[(*n_undo)++] =
             (struct undo_unit){.u = &e->units, .slot = slot, .old = e->units.slots[slot]};
         units_put(&e->units, slot, unit, p->unit_len, h);
-        apply(e, slot, p->kind, p->variant, p->success, p->has_value, p->value);
+        struct change c = {.kind = p->kind,
+                           .variant = p->variant,
+                           .success = p->success,
+                           .has_value = p->has_value,
+                           .value = p->value,
+                           .has_latency = p->has_latency,
+                           .latency = p->latency};
+        apply(e, slot, &c);
     }
     for (size_t i = 0; i < n_t; i++) {
         struct experiment *e = t[i].e;
@@ -1536,7 +1645,10 @@ static int write_batch(sy_engine_t *eng, struct undo_unit *undo, size_t *n_undo,
                                   .value_sumsq = a->value_sumsq,
                                   .errors = a->errors,
                                   .crossovers = a->crossovers,
-                                  .seq_p = a->seq_p};
+                                  .seq_p = a->seq_p,
+                                  .latency_n = a->latency_n,
+                                  .latency_sum = a->latency_sum,
+                                  .latency_sumsq = a->latency_sumsq};
             int rc = sy_store_arm_put(eng->store, &arm, err);
             if (rc < 0)
                 return rc;

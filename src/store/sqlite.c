@@ -76,6 +76,9 @@ static const char *const migrations[] = {
     "  errors INTEGER NOT NULL,"
     "  crossovers INTEGER NOT NULL,"
     "  seq_p REAL NOT NULL,"
+    "  latency_n INTEGER NOT NULL,"
+    "  latency_sum REAL NOT NULL,"
+    "  latency_sumsq REAL NOT NULL,"
     "  PRIMARY KEY (experiment_id, variant));"
     "CREATE TABLE events ("
     "  id INTEGER PRIMARY KEY,"
@@ -87,6 +90,7 @@ static const char *const migrations[] = {
     "  variant TEXT,"
     "  success INTEGER,"
     "  value REAL,"
+    "  latency_ms REAL,"
     "  at_ms INTEGER NOT NULL);"
     "CREATE UNIQUE INDEX events_event_id ON events (experiment_id, event_id)"
     "  WHERE event_id IS NOT NULL;",

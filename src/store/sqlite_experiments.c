@@ -108,12 +108,14 @@ int sy_store_arm_put(sy_store_t *s, const sy_store_arm_t *a, sy_err_t *err)
 {
     int rc = cached(s, &s->put_arm,
                     "INSERT INTO experiment_arms (experiment_id, variant, units, conversions,"
-                    " value_sum, value_sumsq, errors, crossovers, seq_p)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (experiment_id, variant)"
+                    " value_sum, value_sumsq, errors, crossovers, seq_p, latency_n, latency_sum,"
+                    " latency_sumsq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (experiment_id, variant)"
                     " DO UPDATE SET units = excluded.units, conversions = excluded.conversions,"
                     " value_sum = excluded.value_sum, value_sumsq = excluded.value_sumsq,"
                     " errors = excluded.errors, crossovers = excluded.crossovers,"
-                    " seq_p = excluded.seq_p",
+                    " seq_p = excluded.seq_p, latency_n = excluded.latency_n,"
+                    " latency_sum = excluded.latency_sum, latency_sumsq = excluded.latency_sumsq",
                     err);
     if (rc < 0)
         return rc;
@@ -126,7 +128,10 @@ int sy_store_arm_put(sy_store_t *s, const sy_store_arm_t *a, sy_err_t *err)
         sqlite3_bind_double(st, 6, a->value_sumsq) != SQLITE_OK ||
         sqlite3_bind_int64(st, 7, a->errors) != SQLITE_OK ||
         sqlite3_bind_int64(st, 8, a->crossovers) != SQLITE_OK ||
-        sqlite3_bind_double(st, 9, a->seq_p) != SQLITE_OK)
+        sqlite3_bind_double(st, 9, a->seq_p) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 10, a->latency_n) != SQLITE_OK ||
+        sqlite3_bind_double(st, 11, a->latency_sum) != SQLITE_OK ||
+        sqlite3_bind_double(st, 12, a->latency_sumsq) != SQLITE_OK)
         return sy_sq_fail(s, err, "bind");
     return step_cached(s, st, err);
 }
@@ -137,7 +142,8 @@ int sy_store_arm_list(sy_store_t *s, int64_t experiment, sy_store_arm_cb cb, voi
     sqlite3_stmt *st = sy_sq_prepare(
         s, err,
         "SELECT experiment_id, variant, units, conversions, value_sum, value_sumsq, errors,"
-        " crossovers, seq_p FROM experiment_arms WHERE ? < 0 OR experiment_id = ?"
+        " crossovers, seq_p, latency_n, latency_sum, latency_sumsq FROM experiment_arms"
+        " WHERE ? < 0 OR experiment_id = ?"
         " ORDER BY experiment_id",
         "ii", experiment, experiment);
     if (!st)
@@ -152,7 +158,10 @@ int sy_store_arm_list(sy_store_t *s, int64_t experiment, sy_store_arm_cb cb, voi
                             .value_sumsq = sqlite3_column_double(st, 5),
                             .errors = sqlite3_column_int64(st, 6),
                             .crossovers = sqlite3_column_int64(st, 7),
-                            .seq_p = sqlite3_column_double(st, 8)};
+                            .seq_p = sqlite3_column_double(st, 8),
+                            .latency_n = sqlite3_column_int64(st, 9),
+                            .latency_sum = sqlite3_column_double(st, 10),
+                            .latency_sumsq = sqlite3_column_double(st, 11)};
         if ((out = cb(arg, &a)) != 0)
             break;
     }
@@ -174,8 +183,8 @@ int sy_store_event_add(sy_store_t *s, const sy_store_event_t *e, bool *inserted,
     *inserted = false;
     int rc = cached(s, &s->add_event,
                     "INSERT INTO events (workspace_id, experiment_id, event_id, kind, unit,"
-                    " variant, success, value, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT DO NOTHING",
+                    " variant, success, value, latency_ms, at_ms)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     err);
     if (rc < 0)
         return rc;
@@ -190,7 +199,9 @@ int sy_store_event_add(sy_store_t *s, const sy_store_event_t *e, bool *inserted,
                   SQLITE_OK &&
               (e->has_value ? sqlite3_bind_double(st, 8, e->value) : sqlite3_bind_null(st, 8)) ==
                   SQLITE_OK &&
-              sqlite3_bind_int64(st, 9, e->at_ms) == SQLITE_OK;
+              (e->has_latency ? sqlite3_bind_double(st, 9, e->latency_ms)
+                              : sqlite3_bind_null(st, 9)) == SQLITE_OK &&
+              sqlite3_bind_int64(st, 10, e->at_ms) == SQLITE_OK;
     if (!ok)
         return sy_sq_fail(s, err, "bind");
     if ((rc = step_cached(s, st, err)) < 0)
@@ -203,7 +214,7 @@ int sy_store_event_list(sy_store_t *s, sy_store_event_cb cb, void *arg, sy_err_t
 {
     sqlite3_stmt *st = sy_sq_prepare(s, err,
                                      "SELECT workspace_id, experiment_id, kind, unit, variant,"
-                                     " success, value, at_ms FROM events ORDER BY id",
+                                     " success, value, latency_ms, at_ms FROM events ORDER BY id",
                                      "");
     if (!st)
         return err ? err->code : -EIO;

@@ -193,6 +193,9 @@ typedef struct sy_store_arm {
     int64_t errors;      /* units with at least one error event */
     int64_t crossovers;  /* units later exposed to another variant too */
     double seq_p;        /* always-valid p-value so far (running minimum), 1 at start */
+    int64_t latency_n;   /* events with a latency counted for it */
+    double latency_sum;  /* their sum, ms */
+    double latency_sumsq;
 } sy_store_arm_t;
 
 typedef int (*sy_store_arm_cb)(void *arg, const sy_store_arm_t *a);
@@ -218,6 +221,8 @@ typedef struct sy_store_event {
     int success;    /* -1: not given, else 0 or 1 */
     bool has_value; /* value given */
     double value;
+    bool has_latency; /* latency_ms given */
+    double latency_ms;
     int64_t at_ms;
 } sy_store_event_t;
 

@@ -42,7 +42,7 @@ bad "an unknown metric" metric '{"key":"x","metric":"clicks","variants":[{"key":
 bad "a confidence of 1" safety.min_confidence '{"key":"x","variants":[{"key":"a","weight":1,"control":true},{"key":"b","weight":1}],"safety":{"min_confidence":1.5}}'
 bad "an unknown safety field" safety.speed '{"key":"x","variants":[{"key":"a","weight":1,"control":true},{"key":"b","weight":1}],"safety":{"speed":1}}'
 bad "an unknown field" colour '{"key":"x","colour":1,"variants":[{"key":"a","weight":1,"control":true},{"key":"b","weight":1}]}'
-bad "the latency guardrail (no request records yet)" 'guardrails[0]' '{"key":"x","guardrails":["latency"],"variants":[{"key":"a","weight":1,"control":true},{"key":"b","weight":1}]}'
+bad "an unknown guardrail" 'guardrails[1]' '{"key":"x","guardrails":["error_rate","cpu"],"variants":[{"key":"a","weight":1,"control":true},{"key":"b","weight":1}]}'
 FLAG='{"state":"ENABLED","variants":{"off":false,"on":true},"defaultVariant":"off"}'
 expect "an existing flag" 201 "" -- PUT /v1/flags/checkout "$ADMIN" "$FLAG"
 bad "a variant the existing flag lacks" 'variants[1]' '{"key":"co","flag":"checkout","variants":[{"key":"off","weight":1,"control":true},{"key":"blue","weight":1}]}'
@@ -188,6 +188,26 @@ if [ "$N" -eq 681 ] && [ "$G" = "$I" ]; then ok "the log holds each id once ($N 
     : >"$TMP/out"
     not_ok "the log holds each id once"
 fi
+
+# ---- the latency guardrail -------------------------------------------------------------------------
+expect "an experiment with the latency guardrail" 201 \
+    '.guardrails == ["error_rate","latency"] and .safety.max_latency_increase_pct == 10' -- \
+    POST /v1/experiments "$ADMIN" '{"key":"lat","variants":[{"key":"a","weight":1,"control":true},{"key":"b","weight":1}],"guardrails":["error_rate","latency"]}'
+expect "start it" 200 "" -- POST /v1/experiments/lat/start "$ADMIN"
+ev "a negative latency is refused" 400 '.error.field == "events[0].latency_ms"' \
+    '[{"type":"exposure","unit":"l","experiment":"lat","variant":"a","latency_ms":-1}]'
+ev "a latency that is not a number is refused" 400 '.error.field == "events[0].latency_ms"' \
+    '[{"type":"exposure","unit":"l","experiment":"lat","variant":"a","latency_ms":"5"}]'
+# 200 units per arm, each exposure 100 ms (a) or 130 ms (b), +-10 ms: b is 30 % slower
+awk 'BEGIN { printf "{\"events\":["; for (i = 0; i < 400; i++) { v = i % 2 ? "b" : "a"; l = (v == "a" ? 100 : 130) + (i % 3 - 1) * 10; printf "%s{\"type\":\"exposure\",\"unit\":\"l%d\",\"experiment\":\"lat\",\"variant\":\"%s\",\"latency_ms\":%d}", (i ? "," : ""), i, v, l } print "]}" }' >"$TMP/lat.json"
+expect "exposures with latencies" 200 '.accepted == 400' -- POST /v1/events "$SDK" "@$TMP/lat.json"
+expect "results: latency per variant and the guardrail failed" 200 \
+    '.variants[0].latency.n == 200 and (.variants[0].latency.mean_ms | floor) == 100 and .variants[1].vs_control.latency_guardrail.passed == false and .variants[1].vs_control.latency_guardrail.increase > 0.25' -- \
+    GET /v1/experiments/lat/results "$VIEWER"
+expect "promotion: blocked by the guardrail" 200 \
+    '.eligible == false and .guardrails.latency == false and (.warnings | index("the latency guardrail failed")) != null' -- \
+    GET /v1/experiments/lat/promotion "$VIEWER"
+expect "terminate it" 200 "" -- POST /v1/experiments/lat/terminate "$ADMIN"
 
 # ---- ending --------------------------------------------------------------------------------------
 expect "stop" 200 '.state == "stopped" and .stopped_ms >= .started_ms' -- POST /v1/experiments/btn/stop "$ADMIN"

@@ -287,6 +287,53 @@ static void sequential_confidence_comes_from_the_always_valid_p(void **state)
     assert_close(p, look.always_valid_p, 1e-15, 0);
 }
 
+static void latency_guardrail_is_non_inferiority(void **state)
+{
+    (void)state;
+    struct exp x = ab();
+    x.in.latency_guardrail = true;
+    x.in.max_latency_increase_pct = 10;
+    /* nothing measured: the guardrail blocks the winner */
+    sy_experiment_result_t r = run(&x);
+    assert_false(r.arms[1].latency_measured);
+    assert_int_equal(r.decision, SY_DECISION_CONTINUE);
+    assert_true(said(&r, "latency is not measured yet"));
+    /* 5000 latencies each, mean 100 vs 102 ms, sd 10: +2 %, interval well under +10 % */
+    double n = 5000, sd = 10;
+    x.arms[0].latency_n = x.arms[1].latency_n = 5000;
+    x.arms[0].latency_sum = n * 100;
+    x.arms[0].latency_sumsq = (n - 1) * sd * sd + n * 100 * 100;
+    x.arms[1].latency_sum = n * 102;
+    x.arms[1].latency_sumsq = (n - 1) * sd * sd + n * 102 * 102;
+    r = run(&x);
+    assert_true(r.arms[1].latency_measured && r.arms[1].latency_ok);
+    assert_close(r.arms[1].latency_increase, 0.02, 1e-12, 0);
+    assert_true(r.arms[1].latency_increase_ci_high < 0.1);
+    assert_int_equal(r.decision, SY_DECISION_PROMOTE);
+    assert_true(said(&r, "and the latency guardrail"));
+    /* mean 120 ms: +20 %, interval wholly above +10 %: harmful, terminate */
+    x.arms[1].latency_sum = n * 120;
+    x.arms[1].latency_sumsq = (n - 1) * sd * sd + n * 120 * 120;
+    r = run(&x);
+    assert_true(r.arms[1].latency_failed);
+    assert_int_equal(r.arms[1].verdict, SY_VERDICT_HARMFUL);
+    assert_int_equal(r.decision, SY_DECISION_TERMINATE);
+    assert_true(said(&r, "over the +10% guardrail"));
+    /* +10 % on the nose with a wide interval: unsettled, neither passes nor fails */
+    x.arms[0].latency_n = x.arms[1].latency_n = 10;
+    x.arms[0].latency_sum = 10 * 100;
+    x.arms[0].latency_sumsq = 9 * 400.0 + 10 * 100 * 100;
+    x.arms[1].latency_sum = 10 * 110;
+    x.arms[1].latency_sumsq = 9 * 400.0 + 10 * 110 * 110;
+    r = run(&x);
+    assert_true(r.arms[1].latency_measured);
+    assert_false(r.arms[1].latency_ok || r.arms[1].latency_failed);
+    assert_int_equal(r.decision, SY_DECISION_CONTINUE);
+    /* without the guardrail latency changes nothing */
+    x.in.latency_guardrail = false;
+    assert_int_equal(run(&x).decision, SY_DECISION_PROMOTE);
+}
+
 static void manual_approval_is_said(void **state)
 {
     (void)state;
@@ -353,6 +400,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(flat_and_fully_sized_is_futile),
         cmocka_unit_test(mean_metric_uses_welch),
         cmocka_unit_test(sequential_confidence_comes_from_the_always_valid_p),
+        cmocka_unit_test(latency_guardrail_is_non_inferiority),
         cmocka_unit_test(manual_approval_is_said),
         cmocka_unit_test(a_treatment_without_units_is_not_compared),
         cmocka_unit_test(refuses_malformed_input),
