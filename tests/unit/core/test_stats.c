@@ -443,6 +443,45 @@ static void power_grows_with_units_and_effect_sign_does_not_matter_to_it(void **
     assert_true(s.effect_size_h < 0 && s.n_control_cohen_h > 0);
 }
 
+static void mean_power_and_size_agree_with_the_closed_form(void **state)
+{
+    (void)state;
+    /* delta 1, sd 10 in both arms, alpha 0.05, power 0.8, equal arms:
+     * n = (z_0.975 + z_0.8)^2 (100 + 100) = 2.8015852181129...^2 * 200 */
+    sy_power_mean_plan_t p = {
+        .delta = 1, .sd_control = 10, .sd_treatment = 10, .alpha = 0.05, .power = 0.8, .ratio = 1};
+    double n, pw;
+    assert_int_equal(sy_stats_sample_size_mean(&p, &n, NULL), 0);
+    double k = 1.959963984540054 + 0.8416212335729143;
+    assert_close(n, k * k * 200, 1e-12, 0);
+    /* at that size the power is the target, plus the far tail's sliver */
+    assert_int_equal(sy_stats_power_mean(&p, n, &pw, NULL), 0);
+    assert_true(pw >= 0.8 - 1e-12 && pw < 0.8 + 1e-6);
+    /* twice the treatment arm needs fewer control units; a negative delta the same */
+    p.ratio = 2;
+    double n2;
+    assert_int_equal(sy_stats_sample_size_mean(&p, &n2, NULL), 0);
+    assert_close(n2, k * k * 150, 1e-12, 0);
+    p.ratio = 1;
+    p.delta = -1;
+    assert_int_equal(sy_stats_sample_size_mean(&p, &n2, NULL), 0);
+    assert_close(n2, n, 1e-15, 0);
+    sy_err_t err = {0};
+    p.delta = 0;
+    assert_int_equal(sy_stats_sample_size_mean(&p, &n, &err), -EINVAL);
+    assert_string_equal(err.field, "delta");
+    p.delta = 1;
+    p.sd_control = 0;
+    assert_int_equal(sy_stats_power_mean(&p, 10, &pw, &err), -EINVAL);
+    assert_string_equal(err.field, "sd_control");
+    p.sd_control = 10;
+    assert_int_equal(sy_stats_power_mean(&p, 0, &pw, &err), -EINVAL);
+    assert_string_equal(err.field, "n_control");
+    p.power = 0.01;
+    assert_int_equal(sy_stats_sample_size_mean(&p, &n, &err), -EINVAL);
+    assert_string_equal(err.field, "power");
+}
+
 static void power_refuses_each_invalid_parameter_by_name(void **state)
 {
     (void)state;
@@ -770,6 +809,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(seq_growthbook_interval_excludes_zero_exactly_when_p_is_below_alpha),
     cmocka_unit_test(seq_overwhelming_evidence_underflows_p_to_zero_not_nan),
     cmocka_unit_test(seq_refuses_a_bad_configuration_by_name),
+    cmocka_unit_test(mean_power_and_size_agree_with_the_closed_form),
     cmocka_unit_test(holm_matches_the_hand_computation),
     cmocka_unit_test(holm_caps_at_one_and_may_adjust_in_place),
     cmocka_unit_test(holm_refuses_empty_too_many_and_out_of_range),
