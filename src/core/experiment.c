@@ -80,35 +80,32 @@ static sy_binom_t binom(const sy_arm_counts_t *a)
     return (sy_binom_t){.successes = a->conversions, .trials = a->units};
 }
 
-/* Per-unit moments of the value; sd 0 below 2 units (the tests refuse those anyway). The
- * variance comes from the running sums, clamped at 0 against rounding. */
-static sy_moments_t moments(const sy_arm_counts_t *a)
+/* Moments from a count, a sum and a sum of squares; sd 0 below 2 (the tests refuse those
+ * anyway). The variance is clamped at 0 against rounding. */
+static sy_moments_t from_sums(int64_t count, double sum, double sumsq)
 {
-    sy_moments_t m = {.n = a->units};
-    if (a->units == 0)
+    sy_moments_t m = {.n = count};
+    if (count == 0)
         return m;
-    double n = (double)a->units;
-    m.mean = a->value_sum / n;
-    if (a->units >= 2) {
-        double v = (a->value_sumsq - a->value_sum * m.mean) / (n - 1);
+    double n = (double)count;
+    m.mean = sum / n;
+    if (count >= 2) {
+        double v = (sumsq - sum * m.mean) / (n - 1);
         m.sd = v > 0 ? sqrt(v) : 0;
     }
     return m;
 }
 
+/* Per-unit moments of the value. */
+static sy_moments_t moments(const sy_arm_counts_t *a)
+{
+    return from_sums(a->units, a->value_sum, a->value_sumsq);
+}
+
 /* Moments of the latencies an arm's events carried. */
 static sy_moments_t latency_moments(const sy_arm_counts_t *a)
 {
-    sy_moments_t m = {.n = a->latency_n};
-    if (a->latency_n == 0)
-        return m;
-    double n = (double)a->latency_n;
-    m.mean = a->latency_sum / n;
-    if (a->latency_n >= 2) {
-        double v = (a->latency_sumsq - a->latency_sum * m.mean) / (n - 1);
-        m.sd = v > 0 ? sqrt(v) : 0;
-    }
-    return m;
+    return from_sums(a->latency_n, a->latency_sum, a->latency_sumsq);
 }
 
 /* The delta-method standard error of (m_t - m_c) / m_c, as for proportions:

@@ -50,11 +50,13 @@ sy_store_t *sy_engine_store(sy_engine_t *eng)
     return eng->store;
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t size)
+int sy_eng_grow(void **p, size_t *cap, size_t need, size_t size)
 {
     if (need <= *cap)
         return 0;
-    size_t n = *cap ? *cap * 2 : 8;
+    size_t n = *cap ? *cap : 8;
+    while (n < need)
+        n *= 2;
     void *q = realloc(*p, n * size);
     if (!q)
         return -ENOMEM;
@@ -196,7 +198,7 @@ out:
 static int add_workspace(void *arg, const sy_store_workspace_t *row)
 {
     sy_engine_t *eng = arg;
-    if (grow((void **)&eng->ws, &eng->cap_ws, eng->n_ws + 1, sizeof(*eng->ws)) < 0)
+    if (sy_eng_grow((void **)&eng->ws, &eng->cap_ws, eng->n_ws + 1, sizeof(*eng->ws)) < 0)
         return -ENOMEM;
     struct workspace *w = &eng->ws[eng->n_ws];
     *w = (struct workspace){.id = row->id, .revision = row->revision, .name = strdup(row->name)};
@@ -214,7 +216,8 @@ static int add_workspace_if_new(void *arg, const sy_store_workspace_t *row)
 static int add_token(void *arg, const sy_store_token_t *t)
 {
     sy_engine_t *eng = arg;
-    if (grow((void **)&eng->tokens, &eng->cap_tokens, eng->n_tokens + 1, sizeof(*eng->tokens)))
+    if (sy_eng_grow((void **)&eng->tokens, &eng->cap_tokens, eng->n_tokens + 1,
+                    sizeof(*eng->tokens)))
         return -ENOMEM;
     struct token *k = &eng->tokens[eng->n_tokens];
     *k = (struct token){.id = t->id, .workspace = t->workspace, .revoked = t->revoked_ms != 0};
@@ -362,7 +365,7 @@ int sy_engine_workspace_create(sy_engine_t *eng, const char *name, int64_t *id, 
     if (!sy_eng_valid_name(name, 64))
         return sy_err_set(err, -EINVAL, "name",
                           "a workspace name is 1 to 64 characters, no control characters");
-    if (grow((void **)&eng->ws, &eng->cap_ws, eng->n_ws + 1, sizeof(*eng->ws)) < 0)
+    if (sy_eng_grow((void **)&eng->ws, &eng->cap_ws, eng->n_ws + 1, sizeof(*eng->ws)) < 0)
         return oom(err);
     int rc = sy_store_begin(eng->store, err);
     if (rc < 0)
@@ -483,7 +486,8 @@ int sy_engine_token_create(sy_engine_t *eng, const sy_principal_t *actor, int64_
     for (int i = 0; i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", k.hash[i]);
     snprintf(prefix, sizeof(prefix), "%.10s", secret);
-    if (grow((void **)&eng->tokens, &eng->cap_tokens, eng->n_tokens + 1, sizeof(*eng->tokens)))
+    if (sy_eng_grow((void **)&eng->tokens, &eng->cap_tokens, eng->n_tokens + 1,
+                    sizeof(*eng->tokens)))
         return oom(err);
 
     int rc = sy_store_begin(eng->store, err);

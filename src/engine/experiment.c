@@ -234,21 +234,6 @@ static int oom(sy_err_t *err)
     return sy_err_set(err, -ENOMEM, NULL, "out of memory");
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap : 16;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*p, n * size);
-    if (!q)
-        return -ENOMEM;
-    *p = q;
-    *cap = n;
-    return 0;
-}
-
 static void experiment_free(struct experiment *e)
 {
     if (!e)
@@ -714,7 +699,7 @@ static int state_parse(const char *s, enum state *out)
 static int add_experiment(sy_engine_t *eng, struct experiment *e)
 {
     struct sy_experiments *x = eng->x;
-    if (grow((void **)&x->all, &x->cap, x->n + 1, sizeof(*x->all)) < 0)
+    if (sy_eng_grow((void **)&x->all, &x->cap, x->n + 1, sizeof(*x->all)) < 0)
         return -ENOMEM;
     x->all[x->n++] = e;
     if (e->state == RUNNING && e->record_exposures)
@@ -936,7 +921,7 @@ int sy_engine_experiment_create(sy_engine_t *eng, const sy_principal_t *actor, c
     e->created_ms = eng->now_ms();
     for (size_t i = 0; i < e->n_arms; i++)
         e->arms[i].a.seq_p = 1;
-    if (grow((void **)&eng->x->all, &eng->x->cap, eng->x->n + 1, sizeof(*eng->x->all)) < 0) {
+    if (sy_eng_grow((void **)&eng->x->all, &eng->x->cap, eng->x->n + 1, sizeof(*eng->x->all)) < 0) {
         rc = oom(err);
         goto out;
     }
@@ -1252,30 +1237,34 @@ static json_t *reasons_json(const sy_experiment_result_t *r)
 }
 
 /* Analyses `e` into *r; -EINVAL only if the aggregates contradict themselves. */
-static int analyse(const sy_engine_t *eng, const struct experiment *e, sy_experiment_result_t *r,
-                   sy_err_t *err)
+/* Experiment `key` of the actor's workspace into *e, analysed into *r (owned: free()). */
+static int analysed(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                    struct experiment **e, sy_experiment_result_t **r, sy_err_t *err)
 {
+    if (!(*e = lookup(eng, actor, key, err)))
+        return err ? err->code : -ENOENT;
+    if (!(*r = malloc(sizeof(**r)))) /* 5 KiB of reasons: not for the stack */
+        return oom(err);
     sy_arm_counts_t counts[SY_EXP_MAX_ARMS];
     const char *names[SY_EXP_MAX_ARMS];
     sy_experiment_in_t in;
-    analysis_in(eng, e, counts, names, &in);
-    return sy_experiment_analyze(&in, r, err);
+    analysis_in(eng, *e, counts, names, &in);
+    int rc = sy_experiment_analyze(&in, *r, err);
+    if (rc < 0) {
+        free(*r);
+        *r = NULL;
+    }
+    return rc;
 }
 
 int sy_engine_experiment_results(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
                                  json_t **out, sy_err_t *err)
 {
-    struct experiment *e = lookup(eng, actor, key, err);
-    if (!e)
-        return err ? err->code : -ENOENT;
-    sy_experiment_result_t *r = malloc(sizeof(*r));
-    if (!r)
-        return oom(err);
-    int rc = analyse(eng, e, r, err);
-    if (rc < 0) {
-        free(r);
+    struct experiment *e;
+    sy_experiment_result_t *r;
+    int rc = analysed(eng, actor, key, &e, &r, err);
+    if (rc < 0)
         return rc;
-    }
     json_t *arms = json_array();
     for (size_t i = 0; arms && i < e->n_arms; i++)
         json_array_append_new(arms, arm_json(e, i, &r->arms[i]));
@@ -1293,17 +1282,11 @@ int sy_engine_experiment_results(sy_engine_t *eng, const sy_principal_t *actor, 
 int sy_engine_experiment_promotion(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
                                    json_t **out, sy_err_t *err)
 {
-    struct experiment *e = lookup(eng, actor, key, err);
-    if (!e)
-        return err ? err->code : -ENOENT;
-    sy_experiment_result_t *r = malloc(sizeof(*r));
-    if (!r)
-        return oom(err);
-    int rc = analyse(eng, e, r, err);
-    if (rc < 0) {
-        free(r);
+    struct experiment *e;
+    sy_experiment_result_t *r;
+    int rc = analysed(eng, actor, key, &e, &r, err);
+    if (rc < 0)
         return rc;
-    }
     json_t *warnings = json_array();
     bool srm = r->has_srm && r->srm.mismatch;
     if (srm)
@@ -1372,7 +1355,7 @@ static int bad(sy_err_t *err, int code, size_t i, const char *field, const char 
 /* Copies `len` bytes into the queue's pool; its offset into *off. */
 static int pool_put(struct sy_experiments *x, const char *p, size_t len, size_t *off)
 {
-    if (grow((void **)&x->pool, &x->pool_cap, x->pool_len + len, 1) < 0)
+    if (sy_eng_grow((void **)&x->pool, &x->pool_cap, x->pool_len + len, 1) < 0)
         return -ENOMEM;
     memcpy(x->pool + x->pool_len, p, len);
     *off = x->pool_len;
@@ -1479,8 +1462,8 @@ int sy_engine_events_submit(sy_engine_t *eng, const sy_principal_t *actor, const
                           "a batch holds 1 to %d events, not %zu", SY_EVENTS_MAX, n);
     if (x->n_q + n > QUEUE_MAX)
         return sy_err_set(err, -EAGAIN, "events", "the ingest queue is full: retry in a moment");
-    if (grow((void **)&x->q, &x->cap_q, x->n_q + n, sizeof(*x->q)) < 0 ||
-        grow((void **)&x->w, &x->cap_w, x->n_w + 1, sizeof(*x->w)) < 0)
+    if (sy_eng_grow((void **)&x->q, &x->cap_q, x->n_q + n, sizeof(*x->q)) < 0 ||
+        sy_eng_grow((void **)&x->w, &x->cap_w, x->n_w + 1, sizeof(*x->w)) < 0)
         return oom(err);
     struct experiment *last = NULL;
     size_t first = x->n_q, pool_len = x->pool_len;
@@ -1513,7 +1496,7 @@ void sy_engine_exposure_seen(sy_engine_t *eng, int64_t ws, const char *flag, siz
     int v = e && e->record_exposures ? arm_index(e, variant, variant_len) : -1;
     if (v < 0 || exposure_is_noop(e, unit, unit_len, v) || e->units.n >= UNITS_MAX)
         return;
-    if (grow((void **)&x->q, &x->cap_q, x->n_q + 1, sizeof(*x->q)) < 0)
+    if (sy_eng_grow((void **)&x->q, &x->cap_q, x->n_q + 1, sizeof(*x->q)) < 0)
         return; /* an exposure seen is best effort: nobody waits for it */
     struct pend p = {
         .e = e, .kind = SY_EVENT_EXPOSURE, .variant = (int8_t)v, .success = -1, .seen = true};

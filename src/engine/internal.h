@@ -58,6 +58,10 @@ struct sy_engine {
 
 struct workspace *sy_eng_find_ws(sy_engine_t *eng, int64_t id);
 
+/* Room in the array *p (*cap elements of `size` bytes) for `need`: doubles as needed.
+ * -ENOMEM leaves it as it was. */
+int sy_eng_grow(void **p, size_t *cap, size_t need, size_t size);
+
 /* 1 to `max` bytes, no control characters. */
 bool sy_eng_valid_name(const char *s, size_t max);
 
