@@ -24,11 +24,10 @@ static void not_allowed(struct call *c, const char *allow)
 /* ---- /v1/experiments ------------------------------------------------------------------ */
 
 static void reply_result(struct call *c, int rc, int status, json_t *body, const sy_err_t *err)
-{
-    if (rc < 0)
+{    if (rc < 0)
         reply_err(c, err);
     else
-        reply_json(c, status, body);
+        reply_json_decimal(c, status, body);
 }
 
 static void collection(struct call *c)

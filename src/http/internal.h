@@ -33,6 +33,10 @@ struct call {
 /* Replies `status` with `body` as JSON (takes the reference; NULL means out of memory,
  * answered 500). */
 void reply_json(struct call *c, int status, json_t *body);
+/* As reply_json, with reals written to 15 significant digits: settings read back as the
+ * decimals they were given (0.95, not 0.94999999999999996), and statistics keep more
+ * digits than they are good for. Not for flags: their values must round-trip exactly. */
+void reply_json_decimal(struct call *c, int status, json_t *body);
 /* Replies {"error":{"code","message","field"}}. */
 void reply_error(struct call *c, int status, const char *code, const char *field, const char *fmt,
                  ...) __attribute__((format(printf, 5, 6)));

@@ -121,18 +121,27 @@ void reply_empty(struct call *c, int status)
     reply_raw(c, status, NULL, NULL, 0);
 }
 
-void reply_json(struct call *c, int status, json_t *body)
+static void reply_dumped(struct call *c, int status, json_t *body, size_t flags)
 {
-    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY | flags) : NULL;
     json_decref(body);
     if (!text) {
         static const char oom[] =
             "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\",\"field\":\"\"}}";
         reply_raw(c, 500, "application/json", oom, sizeof(oom) - 1);
         return;
-    }
-    reply_raw(c, status, "application/json", text, strlen(text));
+    }    reply_raw(c, status, "application/json", text, strlen(text));
     free(text);
+}
+
+void reply_json(struct call *c, int status, json_t *body)
+{
+    reply_dumped(c, status, body, 0);
+}
+
+void reply_json_decimal(struct call *c, int status, json_t *body)
+{
+    reply_dumped(c, status, body, JSON_REAL_PRECISION(15));
 }
 
 void reply_error(struct call *c, int status, const char *code, const char *field, const char *fmt,
