@@ -1,7 +1,8 @@
 # switchyard: a thin front for Meson + Ninja. Everything real is in meson.build.
 #
 #   make run     install what is missing, build (release), start the server with a demo
-#                workspace and flags, print its URL and admin token (LISTEN=ADDR:PORT)
+#                workspace, flags and experiment, print its URL and admin token
+#                (LISTEN=ADDR:PORT)
 #   make test    install what is missing, build with ASan+UBSan, run every test
 #   make install install switchyard, libswitchyard (.so/.a), its header and switchyard.pc
 #                (under /usr/local; PREFIX=... to change, DESTDIR=... to stage)
