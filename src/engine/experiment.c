@@ -575,67 +575,41 @@ struct change {
     double latency;
 };
 
-/* Applies one event's latency to the unit's variant as it is now: a latency reported
- * before the unit's exposure is not counted (it cannot be kept per unit cheaply). */
-static bool apply_latency(struct experiment *e, const struct unit *u, const struct change *c)
-{
-    if (!c->has_latency || u->variant < 0)
-        return false;
-    struct agg *a = &e->arms[u->variant].a;
-    a->latency_n++;
-    a->latency_sum += c->latency;
-    a->latency_sumsq += c->latency * c->latency;
-    return true;
-}
-
-static bool apply_kind(struct experiment *e, size_t i, sy_event_kind_t kind, int variant,
-                       int success, bool has_value, double value);
-
-/* Applies one event to its unit (slot `i`) and the arms. Returns whether anything changed. */
-static bool apply(struct experiment *e, size_t i, const struct change *c)
-{
-    bool changed = apply_kind(e, i, c->kind, c->variant, c->success, c->has_value, c->value);
-    return apply_latency(e, &e->units.slots[i], c) || changed;
-}
-
-static bool apply_kind(struct experiment *e, size_t i, sy_event_kind_t kind, int variant,
-                       int success, bool has_value, double value)
+/* Applies one event to its unit (slot `i`) and the arms. A latency counts for the unit's
+ * variant as it is then: one reported before the unit's exposure is not counted (it
+ * cannot be kept per unit cheaply). */
+static void apply(struct experiment *e, size_t i, const struct change *c)
 {
     struct unit *u = &e->units.slots[i];
     struct agg *a = u->variant >= 0 ? &e->arms[u->variant].a : NULL;
-    bool changed = false;
-    switch (kind) {
+    switch (c->kind) {
     case SY_EVENT_EXPOSURE:
         if (!a) {
-            u->variant = (int8_t)variant;
-            a = &e->arms[variant].a;
+            u->variant = (int8_t)c->variant;
+            a = &e->arms[c->variant].a;
             a->units++;
             a->conversions += (u->flags & CONVERTED) != 0;
             a->errors += (u->flags & ERRED) != 0;
             a->value_sum += u->value;
             a->value_sumsq += u->value * u->value;
-            changed = true;
-        } else if (u->variant != variant && !(u->flags & CROSSED)) {
+        } else if (u->variant != c->variant && !(u->flags & CROSSED)) {
             u->flags |= CROSSED; /* intent to treat: the unit stays in its first variant */
             a->crossovers++;
-            changed = true;
         }
         break;
     case SY_EVENT_OUTCOME:
-        if (success == 1 && !(u->flags & CONVERTED)) {
+        if (c->success == 1 && !(u->flags & CONVERTED)) {
             u->flags |= CONVERTED;
             if (a)
                 a->conversions++;
-            changed = true;
         }
-        if (has_value) {
+        if (c->has_value) {
             double old = u->value;
-            u->value += value;
+            u->value += c->value;
             if (a) {
-                a->value_sum += value;
+                a->value_sum += c->value;
                 a->value_sumsq += u->value * u->value - old * old;
             }
-            changed = true;
         }
         break;
     case SY_EVENT_ERROR:
@@ -643,11 +617,14 @@ static bool apply_kind(struct experiment *e, size_t i, sy_event_kind_t kind, int
             u->flags |= ERRED;
             if (a)
                 a->errors++;
-            changed = true;
         }
         break;
     }
-    return changed;
+    if (c->has_latency && a) {
+        a->latency_n++;
+        a->latency_sum += c->latency;
+        a->latency_sumsq += c->latency * c->latency;
+    }
 }
 
 /* Whether an exposure of the unit to `variant` would change nothing. */
