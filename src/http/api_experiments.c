@@ -24,7 +24,8 @@ static void not_allowed(struct call *c, const char *allow)
 /* ---- /v1/experiments ------------------------------------------------------------------ */
 
 static void reply_result(struct call *c, int rc, int status, json_t *body, const sy_err_t *err)
-{    if (rc < 0)
+{
+    if (rc < 0)
         reply_err(c, err);
     else
         reply_json_decimal(c, status, body);
@@ -137,6 +138,28 @@ static bool str_of(const sy_value_t *v, const char **p, size_t *len)
     return true;
 }
 
+/* Where the string field `m` of an event goes (and its name), or false for another field. */
+static bool string_slot(sy_event_t *ev, const sy_member_t *m, const char ***p, size_t **len,
+                        const char **name)
+{
+    const struct {
+        const char *name;
+        const char **p;
+        size_t *len;
+    } fields[] = {{"unit", &ev->unit, &ev->unit_len},
+                  {"experiment", &ev->experiment, &ev->experiment_len},
+                  {"variant", &ev->variant, &ev->variant_len},
+                  {"id", &ev->id, &ev->id_len}};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        if (is_key(m, fields[i].name)) {
+            *p = fields[i].p;
+            *len = fields[i].len;
+            *name = fields[i].name;
+            return true;
+        }
+    return false;
+}
+
 /* One event object into *ev. False after replying 400 naming the field. */
 static bool read_event(struct call *c, const sy_value_t *o, size_t i, sy_event_t *ev)
 {
@@ -151,8 +174,8 @@ static bool read_event(struct call *c, const sy_value_t *o, size_t i, sy_event_t
     for (uint32_t k = 0; k < o->len; k++) {
         const sy_member_t *m = &o->members[k];
         const sy_value_t *v = &m->val;
-        const char *s;
-        size_t len;
+        const char *s, **sp;
+        size_t len, *slen;
         if (is_key(m, "type")) {
             name = "type";
             if (!str_of(v, &s, &len)) {
@@ -170,24 +193,11 @@ static bool read_event(struct call *c, const sy_value_t *o, size_t i, sy_event_t
                 why = "type is \"exposure\", \"outcome\" or \"error\"";
                 goto bad;
             }
-        } else if (is_key(m, "unit") || is_key(m, "experiment") || is_key(m, "variant") ||
-                   is_key(m, "id")) {
-            name = m->key[0] == 'u'   ? "unit"
-                   : m->key[0] == 'e' ? "experiment"
-                   : m->key[0] == 'v' ? "variant"
-                                      : "id";
-            if (!str_of(v, &s, &len)) {
+        } else if (string_slot(ev, m, &sp, &slen, &name)) {
+            if (!str_of(v, sp, slen)) {
                 why = "must be a string";
                 goto bad;
             }
-            if (name[0] == 'u')
-                ev->unit = s, ev->unit_len = len;
-            else if (name[0] == 'e')
-                ev->experiment = s, ev->experiment_len = len;
-            else if (name[0] == 'v')
-                ev->variant = s, ev->variant_len = len;
-            else
-                ev->id = s, ev->id_len = len;
         } else if (is_key(m, "success")) {
             name = "success";
             if (v->type != SY_BOOL) {
