@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/allocation.h"
 #include "core/experiment.h"
 #include "runner.h"
 
@@ -63,13 +64,89 @@ static int promotion(const json_t *in, json_t **got, sy_err_t *err)
     return *got ? 0 : -ENOMEM;
 }
 
+static int allocation(const json_t *in, json_t **got, sy_err_t *err)
+{
+    const json_t *w = json_object_get(in, "weights"), *g = json_object_get(in, "guardrails");
+    const char *winner = json_string_value(json_object_get(in, "winner"));
+    const json_t *last = json_object_get(in, "hours_since_last_change");
+    int64_t weights[SY_EXP_MAX_ARMS];
+    const char *names[SY_EXP_MAX_ARMS];
+    sy_step_in_t s = {.weights = weights, .n = json_object_size(w), .winner = SY_EXP_MAX_ARMS};
+    sy_guardrails_t gr;
+    if (!json_is_object(w) || s.n < 2 || s.n > SY_EXP_MAX_ARMS || !winner ||
+        !get_num(in, "confidence", &s.confidence) || !get_num(in, "delta", &s.delta) ||
+        !get_int(in, "changes_today", &s.changes_today) ||
+        !(json_is_null(last) ||
+          get_num(in, "hours_since_last_change", &s.hours_since_last_change)) ||
+        !get_num(g, "min_confidence", &gr.min_confidence) ||
+        !get_int(g, "max_step_pct", &gr.max_step_pct) ||
+        !get_num(g, "cooldown_hours", &gr.cooldown_hours) ||
+        !get_int(g, "max_changes_per_day", &gr.max_changes_per_day))
+        return sy_err_set(err, -EINVAL, NULL, "a field is missing or of the wrong type");
+    s.has_last_change = !json_is_null(last);
+    size_t i = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)w, k, v)
+    {
+        if (!json_is_integer(v))
+            return sy_err_set(err, -EINVAL, "weights", "weights are integers");
+        names[i] = k;
+        weights[i] = json_integer_value(v);
+        if (strcmp(k, winner) == 0)
+            s.winner = i;
+        i++;
+    }
+    sy_step_t r;
+    int rc = sy_allocation_step(&s, &gr, &r, err);
+    if (rc < 0)
+        return rc;
+    json_t *after = json_object();
+    for (i = 0; after && i < s.n; i++)
+        json_object_set_new(after, names[i], json_integer(r.weights[i]));
+    const char *by = sy_refusal_name(r.refused_by);
+    *got =
+        json_pack("{sbsosIso}", "applied", r.applied, "refused_by",
+                  by ? json_string(by) : json_null(), "step", (json_int_t)r.step, "weights", after);
+    return *got ? 0 : -ENOMEM;
+}
+
+static bool get_health(const json_t *o, sy_health_t *h)
+{
+    *h = (sy_health_t){0};
+    return get_num(o, "success_rate", &h->success_rate) && get_num(o, "error_rate", &h->error_rate);
+}
+
+static int health(const json_t *in, json_t **got, sy_err_t *err)
+{
+    sy_health_t base, cur;
+    sy_health_thresholds_t t = {0};
+    const json_t *th = json_object_get(in, "thresholds");
+    if (!get_health(json_object_get(in, "baseline"), &base) ||
+        !get_health(json_object_get(in, "current"), &cur) ||
+        !get_num(th, "success_rate_drop", &t.success_rate_drop) ||
+        !get_num(th, "error_rate_increase", &t.error_rate_increase))
+        return sy_err_set(err, -EINVAL, NULL, "a field is missing or of the wrong type");
+    sy_rollback_t r;
+    int rc = sy_health_rollback(&base, &cur, &t, &r, err);
+    if (rc < 0)
+        return rc;
+    json_t *reasons = json_array();
+    for (unsigned bit = 1; reasons && bit <= SY_ROLLBACK_P95; bit <<= 1)
+        if (r.reasons & bit)
+            json_array_append_new(reasons, json_string(sy_rollback_reason_name(bit)));
+    *got = json_pack("{sbsosfsf}", "rollback", r.rollback, "reasons", reasons, "success_rate_drop",
+                     r.success_rate_drop, "error_rate_increase", r.error_rate_increase);
+    return *got ? 0 : -ENOMEM;
+}
+
 static const struct {
     const char *kind;
     rule_fn run; /* NULL: not built yet */
 } kinds[] = {
     {"promotion_eligibility", promotion},
-    {"allocation_step", NULL},
-    {"health_rollback", NULL},
+    {"allocation_step", allocation},
+    {"health_rollback", health},
     {"tripwire", NULL},
 };
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))

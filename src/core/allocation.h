@@ -1,0 +1,128 @@
+/* allocation.h - guarded progressive traffic allocation, and the health rule that sends
+ * traffic back.
+ *
+ * A step moves min(max_step_pct, room left) percentage points of traffic to the winning
+ * variant, taken from the other variants in proportion to their weights, once four
+ * guardrails hold (checked in this order; the first that fails refuses the step and is
+ * named): the confidence reaches min_confidence, the winner's delta is above 0, the last
+ * change is at least cooldown_hours old, and the workspace has made fewer than
+ * max_changes_per_day changes today. A health check compares the promoted variant's
+ * current health with the baseline taken at the last step: a success-rate drop or an
+ * error-rate rise past its threshold (or a p95 latency over its limit) rolls back.
+ *
+ * Thresholds compare as ../shared/conformance/rules/README.md says the specification
+ * means them: within 1e-9 of a threshold counts as on it (core/experiment.h's
+ * sy_rule_ge/sy_rule_le). Weights are integer percentage points summing to 100.
+ *
+ * Pure: takes the time since the last change, never reads a clock, never allocates.
+ * Thread-safe.
+ */
+#ifndef SY_CORE_ALLOCATION_H
+#define SY_CORE_ALLOCATION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/experiment.h"
+
+/* The guardrails of a step (the specification's defaults below). */
+typedef struct sy_guardrails {
+    double min_confidence;       /* in (0, 1) */
+    int64_t max_step_pct;        /* 1..100 points per step */
+    double cooldown_hours;       /* >= 0, between two changes of one experiment */
+    int64_t max_changes_per_day; /* >= 1, per workspace */
+} sy_guardrails_t;
+
+#define SY_GUARDRAILS_DEFAULTS                                                                     \
+    ((sy_guardrails_t){.min_confidence = 0.95,                                                     \
+                       .max_step_pct = 20,                                                         \
+                       .cooldown_hours = 24,                                                       \
+                       .max_changes_per_day = 2})
+
+/* -EINVAL with `err` naming the field when `g` is not sensible. */
+int sy_guardrails_check(const sy_guardrails_t *g, sy_err_t *err);
+
+/* Which guardrail refused a step. */
+typedef enum sy_refusal {
+    SY_REFUSED_NONE = 0,
+    SY_REFUSED_MIN_CONFIDENCE, /* confidence < min_confidence */
+    SY_REFUSED_DELTA,          /* delta <= 0 */
+    SY_REFUSED_COOLDOWN,       /* the last change is younger than cooldown_hours */
+    SY_REFUSED_MAX_CHANGES,    /* the workspace made max_changes_per_day changes today */
+    SY_REFUSED_COMPLETE,       /* the winner has all the traffic already */
+} sy_refusal_t;
+
+/* "min_confidence", "delta", "cooldown", "max_changes_per_day", "complete"; NULL for none. */
+const char *sy_refusal_name(sy_refusal_t r);
+
+typedef struct sy_step_in {
+    const int64_t *weights; /* n percentage points summing to 100 */
+    size_t n;               /* 2..SY_EXP_MAX_ARMS */
+    size_t winner;          /* index into weights */
+    double confidence;      /* 0..1 */
+    double delta;           /* the winner's performance delta, in % */
+    bool has_last_change;   /* false: never changed */
+    double hours_since_last_change;
+    int64_t changes_today; /* changes the workspace already made today */
+} sy_step_in_t;
+
+typedef struct sy_step {
+    bool applied;
+    sy_refusal_t refused_by;          /* SY_REFUSED_NONE when applied */
+    int64_t step;                     /* points moved to the winner; 0 when refused */
+    int64_t weights[SY_EXP_MAX_ARMS]; /* after the step (unchanged when refused) */
+} sy_step_t;
+
+/* The next step for `in` under `g`. The points the winner gains are taken from the other
+ * variants in proportion to their weights; when that is not whole, the largest remainders
+ * (the earlier variant on a tie) give the odd points, so the weights still sum to 100 and
+ * none goes below 0. Returns 0 (a refusal is a result, not an error), or -EINVAL for
+ * malformed input (weights that do not sum to 100, a bad winner, bad guardrails). */
+int sy_allocation_step(const sy_step_in_t *in, const sy_guardrails_t *g, sy_step_t *out,
+                       sy_err_t *err);
+
+/* ---- health rollback ------------------------------------------------------------------- */
+
+/* The health of a variant over a window. */
+typedef struct sy_health {
+    double success_rate; /* 0..1 */
+    double error_rate;   /* 0..1 */
+    bool has_p95;
+    double p95_ms; /* p95 latency */
+} sy_health_t;
+
+typedef struct sy_health_thresholds {
+    double success_rate_drop;   /* roll back past this drop (0.05: 5 points) */
+    double error_rate_increase; /* roll back past this rise (0.03: 3 points) */
+    bool has_max_p95;
+    double max_p95_ms; /* roll back when p95 is over this */
+} sy_health_thresholds_t;
+
+#define SY_HEALTH_THRESHOLDS_DEFAULTS                                                              \
+    ((sy_health_thresholds_t){.success_rate_drop = 0.05, .error_rate_increase = 0.03})
+
+enum { /* sy_rollback_t.reasons, in the order they are reported */
+       SY_ROLLBACK_SUCCESS_RATE = 1,
+       SY_ROLLBACK_ERROR_RATE = 2,
+       SY_ROLLBACK_P95 = 4
+};
+
+typedef struct sy_rollback {
+    bool rollback;
+    unsigned reasons;           /* SY_ROLLBACK_* bits */
+    double success_rate_drop;   /* baseline - current (negative: better) */
+    double error_rate_increase; /* current - baseline (negative: better) */
+} sy_rollback_t;
+
+/* Whether `current` has degraded from `baseline` past `t`: a drop or a rise that
+ * *exceeds* its threshold (by more than 1e-9), or a p95 over its limit. -EINVAL for rates
+ * outside 0..1 or bad thresholds. */
+int sy_health_rollback(const sy_health_t *baseline, const sy_health_t *current,
+                       const sy_health_thresholds_t *t, sy_rollback_t *out, sy_err_t *err);
+
+/* "success_rate_drop", "error_rate_increase", "p95_latency" for one SY_ROLLBACK_* bit. */
+const char *sy_rollback_reason_name(unsigned bit);
+
+#endif
