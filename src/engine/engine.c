@@ -65,7 +65,7 @@ int sy_eng_grow(void **p, size_t *cap, size_t need, size_t size)
     return 0;
 }
 
-static int oom(sy_err_t *err)
+int sy_eng_oom(sy_err_t *err)
 {
     return sy_err_set(err, -ENOMEM, NULL, "out of memory");
 }
@@ -114,12 +114,12 @@ static int compile(const sy_engine_t *eng, const json_t *doc, sy_flagset_t **out
     int rc = sy_value_from_json(doc, &arena, &v);
     if (rc < 0) {
         sy_arena_free(&arena);
-        return rc == -ENOMEM ? oom(err) : sy_err_set(err, rc, NULL, "not a JSON document");
+        return rc == -ENOMEM ? sy_eng_oom(err) : sy_err_set(err, rc, NULL, "not a JSON document");
     }
     sy_flagset_opts_t opts = {.fractional = eng->fractional};
     rc = sy_flagset_load(out, &arena, &v, &opts, p); /* takes the arena */
     if (rc == -ENOMEM)
-        return oom(err);
+        return sy_eng_oom(err);
     if (rc < 0) {
         for (size_t i = 0; i < p->n; i++)
             if (p->items[i].error)
@@ -187,7 +187,7 @@ static int load_doc(sy_engine_t *eng, int64_t ws, json_t **out, sy_err_t *err)
     rc = 0;
 out:
     if (rc == -ENOMEM)
-        oom(err);
+        sy_eng_oom(err);
     free(evaluators);
     free(metadata);
     json_decref(flags);
@@ -253,7 +253,7 @@ static int open_workspace(sy_engine_t *eng, struct workspace *w, sy_err_t *err)
         return sy_err_set(err, rc, err ? err->field : NULL,
                           "workspace %s: stored flags do not load: %s", w->name,
                           err ? err->msg : "");
-    return publish(eng, w, set, w->revision) < 0 ? oom(err) : 0;
+    return publish(eng, w, set, w->revision) < 0 ? sy_eng_oom(err) : 0;
 }
 
 int sy_engine_open(sy_engine_t **out, const sy_engine_opts_t *opts, sy_err_t *err)
@@ -261,7 +261,7 @@ int sy_engine_open(sy_engine_t **out, const sy_engine_opts_t *opts, sy_err_t *er
     *out = NULL;
     sy_engine_t *eng = calloc(1, sizeof(*eng));
     if (!eng)
-        return oom(err);
+        return sy_eng_oom(err);
     eng->now_ms = opts->now_ms ? opts->now_ms : real_now_ms;
     eng->fractional = opts->fractional;
     eng->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
@@ -321,7 +321,7 @@ int sy_eng_audit(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws, cons
     char *a = after ? json_dumps(after, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
     int rc;
     if ((before && !b) || (after && !a)) {
-        rc = oom(err);
+        rc = sy_eng_oom(err);
     } else {
         sy_store_audit_t ev = {.workspace = ws,
                                .at_ms = eng->now_ms(),
@@ -366,7 +366,7 @@ int sy_engine_workspace_create(sy_engine_t *eng, const char *name, int64_t *id, 
         return sy_err_set(err, -EINVAL, "name",
                           "a workspace name is 1 to 64 characters, no control characters");
     if (sy_eng_grow((void **)&eng->ws, &eng->cap_ws, eng->n_ws + 1, sizeof(*eng->ws)) < 0)
-        return oom(err);
+        return sy_eng_oom(err);
     int rc = sy_store_begin(eng->store, err);
     if (rc < 0)
         return rc;
@@ -388,7 +388,7 @@ int sy_engine_workspace_create(sy_engine_t *eng, const char *name, int64_t *id, 
         /* Committed but not servable: the next start loads it from the store. */
         free(w->name);
         json_decref(w->doc);
-        rc = oom(err);
+        rc = sy_eng_oom(err);
         goto out;
     }
     eng->n_ws++;
@@ -488,7 +488,7 @@ int sy_engine_token_create(sy_engine_t *eng, const sy_principal_t *actor, int64_
     snprintf(prefix, sizeof(prefix), "%.10s", secret);
     if (sy_eng_grow((void **)&eng->tokens, &eng->cap_tokens, eng->n_tokens + 1,
                     sizeof(*eng->tokens)))
-        return oom(err);
+        return sy_eng_oom(err);
 
     int rc = sy_store_begin(eng->store, err);
     if (rc < 0)
@@ -566,11 +566,11 @@ int sy_engine_token_list(sy_engine_t *eng, const sy_principal_t *actor, json_t *
 {
     json_t *a = json_array();
     if (!a)
-        return oom(err);
+        return sy_eng_oom(err);
     int rc = sy_store_token_list(eng->store, actor->workspace, list_token_row, a, err);
     if (rc < 0) {
         json_decref(a);
-        return rc == -ENOMEM ? oom(err) : rc;
+        return rc == -ENOMEM ? sy_eng_oom(err) : rc;
     }
     *out = a;
     return 0;
@@ -615,7 +615,7 @@ static int commit_doc(sy_engine_t *eng, const sy_principal_t *actor, struct work
         goto out_free;
     json_decref(w->doc);
     w->doc = json_incref(doc);
-    return publish(eng, w, set, revision) < 0 ? oom(err) : 0;
+    return publish(eng, w, set, revision) < 0 ? sy_eng_oom(err) : 0;
 out_free:
     sy_flagset_free(set);
     return rc;
@@ -643,7 +643,7 @@ static int write_flag(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg, sy_e
     } else {
         char *text = json_dumps(fw->def, JSON_COMPACT);
         if (!text)
-            return oom(err);
+            return sy_eng_oom(err);
         sy_store_flag_t f = {.key = fw->key, .definition = text, .updated_ms = eng->now_ms()};
         rc = sy_store_flag_put(eng->store, ws, &f, &fw->created, err);
         free(text);
@@ -659,7 +659,7 @@ int sy_eng_flag_change(sy_engine_t *eng, const sy_principal_t *actor, struct wor
     json_t *flags = json_object_get(doc, "flags");
     if (!doc || !flags) {
         json_decref(doc);
-        return oom(err);
+        return sy_eng_oom(err);
     }
     json_t *before = json_incref(json_object_get(flags, key));
     if (def)
@@ -779,7 +779,7 @@ static int write_flagset(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg, s
             break;
         char *text = json_dumps(v, JSON_COMPACT);
         if (!text)
-            return oom(err);
+            return sy_eng_oom(err);
         bool created;
         sy_store_flag_t f = {.key = k, .definition = text, .updated_ms = now};
         rc = sy_store_flag_put(eng->store, ws, &f, &created, err);
@@ -790,7 +790,7 @@ static int write_flagset(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg, s
     json_t *e = json_object_get(doc, "$evaluators"), *m = json_object_get(doc, "metadata");
     char *et = e ? json_dumps(e, JSON_COMPACT) : strdup("{}");
     char *mt = m ? json_dumps(m, JSON_COMPACT) : strdup("{}");
-    rc = et && mt ? sy_store_flagset_put(eng->store, ws, et, mt, err) : oom(err);
+    rc = et && mt ? sy_store_flagset_put(eng->store, ws, et, mt, err) : sy_eng_oom(err);
     free(et);
     free(mt);
     return rc;
@@ -815,7 +815,7 @@ int sy_engine_flagset_put(sy_engine_t *eng, const sy_principal_t *actor, json_t 
     /* Keep what a flagd document holds, in its own order; "$schema" is not state. */
     json_t *kept = json_object();
     if (!kept)
-        return oom(err);
+        return sy_eng_oom(err);
     json_object_set(kept, "flags", json_object_get(doc, "flags"));
     if (json_object_get(doc, "$evaluators"))
         json_object_set(kept, "$evaluators", json_object_get(doc, "$evaluators"));
@@ -872,11 +872,11 @@ int sy_engine_audit_list(sy_engine_t *eng, const sy_principal_t *actor, sy_store
     q->workspace = actor->workspace;
     json_t *a = json_array();
     if (!a)
-        return oom(err);
+        return sy_eng_oom(err);
     int rc = sy_store_audit_list(eng->store, q, audit_row, a, err);
     if (rc < 0) {
         json_decref(a);
-        return rc == -ENOMEM ? oom(err) : rc;
+        return rc == -ENOMEM ? sy_eng_oom(err) : rc;
     }
     *out = a;
     return 0;

@@ -1,22 +1,5 @@
-/* experiment.c - experiments, their per-variant aggregates, and durable event ingest; see
- * engine.h ("experiments", "events") and docs/api.md.
- *
- * Aggregates. Each experiment keeps a table of its units (open addressing, keyed by the
- * unit's bytes) holding what the results need of a unit: the variant of its first
- * exposure, whether it converted or erred, and the total of its outcome values. Per
- * variant the engine adds these up (units, conversions, errors, sum and sum of squares of
- * the per-unit totals). An outcome of a unit not exposed yet is kept on the unit and counts
- * once the exposure arrives, so the order in which pipelines deliver does not matter.
- *
- * Durability. Every accepted event is a row of the event log, written in the transaction
- * of its batch together with the rewritten aggregates; a submission is acknowledged (its
- * `done` called) only after that commit. Submissions queue until the loop has handled the
- * requests at hand, and then commit together (group commit): one fsync for all of them.
- * At start-up the aggregates are rebuilt by replaying the log in commit order, which is
- * the order they were first applied in, so every sum comes out bit for bit the same.
- *
- * A failed commit changes nothing: the units touched by the batch are restored from an
- * undo log, in reverse order, and the aggregates from a copy.
+/* experiment.c - experiments: definitions, the life cycle over a flag's split, and the
+ * results; see engine.h ("experiments"), experiment_int.h and docs/api.md.
  */
 #define _DEFAULT_SOURCE
 #include <math.h>
@@ -24,215 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/experiment.h"
-#include "engine/internal.h"
+#include "engine/experiment_int.h"
 
-#define UNIT_MAX        256         /* longest unit id, bytes */
-#define EVENT_ID_MAX    128         /* longest event id, bytes */
-#define VARIANT_MAX     63          /* longest variant key */
-#define UNITS_MAX       (32u << 20) /* distinct units one experiment may hold */
-#define QUEUE_MAX       1000000     /* events waiting for a commit */
-#define VALUE_MAX       1e15        /* largest |value| of an outcome */
-#define LATENCY_MAX     1e7         /* largest latency_ms an event may carry (2.8 h) */
 #define DESCRIPTION_MAX 1000
 
-enum state { DRAFT, RUNNING, STOPPED, TERMINATED };
-static const char *const state_names[] = {"draft", "running", "stopped", "terminated"};
+static const char *const state_names[] = {"draft",     "running",  "stopped",    "terminated",
+                                          "promoting", "promoted", "rolled_back"};
 
-/* ---- the units of one experiment ------------------------------------------------------- */
-
-enum { CONVERTED = 1, ERRED = 2, CROSSED = 4 };
-
-struct unit {
-    uint64_t hash;
-    uint32_t off;   /* of its bytes in the pool */
-    uint16_t len;   /* 0: an empty slot (units are never empty) */
-    int8_t variant; /* of its first exposure; -1: not exposed yet */
-    uint8_t flags;  /* CONVERTED, ERRED, CROSSED */
-    double value;   /* total of its outcome values */
-};
-
-struct units {
-    struct unit *slots;
-    size_t cap; /* a power of two, at least twice n */
-    size_t n;
-    char *pool;
-    size_t pool_len, pool_cap;
-};
-
-static uint64_t hash_bytes(const char *p, size_t n)
+const char *sy_exp_state_name(enum state s)
 {
-    uint64_t h = 0xcbf29ce484222325u; /* FNV-1a 64 */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 0x100000001b3u;
-    return h | 1; /* never 0, so a zeroed slot is plainly empty */
+    return (unsigned)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s] : "?";
 }
 
-/* The slot holding `unit`, or the empty slot where it belongs. */
-static size_t units_slot(const struct units *u, const char *unit, size_t len, uint64_t h)
+bool sy_exp_is_active(enum state s)
 {
-    size_t mask = u->cap - 1;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
-        const struct unit *s = &u->slots[i];
-        if (s->len == 0 ||
-            (s->hash == h && s->len == len && memcmp(u->pool + s->off, unit, len) == 0))
-            return i;
-    }
-}
-
-/* Room for `more` new units with `bytes` more bytes of ids, so that adding them can
- * neither fail nor move a slot. */
-static int units_reserve(struct units *u, size_t more, size_t bytes)
-{
-    if (u->pool_len + bytes > u->pool_cap) {
-        size_t cap = u->pool_cap ? u->pool_cap : 4096;
-        while (cap < u->pool_len + bytes)
-            cap *= 2;
-        if (cap > UINT32_MAX)
-            return -ENOSPC;
-        char *p = realloc(u->pool, cap);
-        if (!p)
-            return -ENOMEM;
-        u->pool = p;
-        u->pool_cap = cap;
-    }
-    size_t cap = u->cap ? u->cap : 1024;
-    while (cap < 2 * (u->n + more))
-        cap *= 2;
-    if (cap == u->cap)
-        return 0;
-    struct unit *slots = calloc(cap, sizeof(*slots));
-    if (!slots)
-        return -ENOMEM;
-    struct units grown = *u;
-    grown.slots = slots;
-    grown.cap = cap;
-    for (size_t i = 0; i < u->cap; i++)
-        if (u->slots[i].len)
-            slots[units_slot(&grown, u->pool + u->slots[i].off, u->slots[i].len,
-                             u->slots[i].hash)] = u->slots[i];
-    free(u->slots);
-    *u = grown;
-    return 0;
-}
-
-/* Adds `unit` (not exposed, nothing seen) at empty slot `i` found by units_slot with hash
- * `h`, unless it is there already. Room must be reserved. */
-static void units_put(struct units *u, size_t i, const char *unit, size_t len, uint64_t h)
-{
-    if (u->slots[i].len)
-        return;
-    memcpy(u->pool + u->pool_len, unit, len);
-    u->slots[i] =
-        (struct unit){.hash = h, .off = (uint32_t)u->pool_len, .len = (uint16_t)len, .variant = -1};
-    u->pool_len += len;
-    u->n++;
-}
-
-/* The unit's slot, added if new. Room must be reserved. */
-static size_t units_get(struct units *u, const char *unit, size_t len)
-{
-    uint64_t h = hash_bytes(unit, len);
-    size_t i = units_slot(u, unit, len, h);
-    units_put(u, i, unit, len, h);
-    return i;
-}
-
-static void units_free(struct units *u)
-{
-    free(u->slots);
-    free(u->pool);
+    return s == RUNNING || s == PROMOTING || s == PROMOTED || s == ROLLED_BACK;
 }
 
 /* ---- experiments ------------------------------------------------------------------------ */
-
-struct agg {
-    int64_t units, conversions, errors, crossovers;
-    double value_sum, value_sumsq, seq_p;
-    int64_t latency_n; /* events with a latency, counted for the unit's variant then */
-    double latency_sum, latency_sumsq;
-};
-
-struct arm {
-    char key[VARIANT_MAX + 1];
-    int64_t weight;
-    struct agg a;
-};
-
-struct experiment {
-    int64_t id, ws;
-    char key[KEY_MAX + 1];
-    char flag[KEY_MAX + 1];
-    enum state state;
-    int64_t created_ms, started_ms, stopped_ms;
-    json_t *def;         /* the normalized definition, as stored */
-    json_t *flag_before; /* the flag before start (running and ended), or NULL */
-    sy_metric_t metric;
-    sy_safety_t safety;
-    bool sequential;
-    double tau_squared; /* 0: derived (core/experiment.h) */
-    bool record_exposures;
-    bool latency_guardrail;
-    double max_latency_increase_pct;
-    size_t n_arms, control;
-    struct arm arms[SY_EXP_MAX_ARMS];
-    struct units units;
-    uint64_t batch; /* the last batch that touched it */
-};
-
-/* One queued event; its strings are in the queue's pool. */
-struct pend {
-    struct experiment *e;
-    sy_event_kind_t kind;
-    int8_t variant; /* exposure */
-    int8_t success; /* -1, 0, 1 */
-    bool has_value;
-    bool seen; /* an exposure OFREP saw: written only if it changes something */
-    double value;
-    bool has_latency;
-    double latency;
-    size_t unit, unit_len, id, id_len; /* offsets into the pool; id_len 0: none */
-};
-
-struct waiter {
-    sy_ingest_done_cb done;
-    void *arg;
-    size_t first, n; /* its events in the queue */
-    sy_ingest_result_t result;
-};
-
-/* What a batch changed, to undo it if its commit fails. */
-struct undo_unit {
-    struct units *u;
-    size_t slot;
-    struct unit old;
-};
-
-struct touched {
-    struct experiment *e;
-    struct agg saved[SY_EXP_MAX_ARMS];
-    size_t n_units, pool_len;
-};
-
-struct sy_experiments {
-    struct experiment **all;
-    size_t n, cap;
-    size_t n_recording; /* running experiments that record OFREP exposures */
-    struct pend *q;
-    size_t n_q, cap_q;
-    char *pool;
-    size_t pool_len, pool_cap;
-    struct waiter *w;
-    size_t n_w, cap_w;
-    uint64_t batch;
-    void (*on_events)(void *arg);
-    void *on_events_arg;
-};
-
-static int oom(sy_err_t *err)
-{
-    return sy_err_set(err, -ENOMEM, NULL, "out of memory");
-}
 
 static void experiment_free(struct experiment *e)
 {
@@ -240,11 +32,11 @@ static void experiment_free(struct experiment *e)
         return;
     json_decref(e->def);
     json_decref(e->flag_before);
-    units_free(&e->units);
+    sy_exp_units_free(&e->units);
     free(e);
 }
 
-static struct experiment *find(const sy_engine_t *eng, int64_t ws, const char *key, size_t len)
+struct experiment *sy_exp_find(const sy_engine_t *eng, int64_t ws, const char *key, size_t len)
 {
     const struct sy_experiments *x = eng->x;
     for (size_t i = 0; i < x->n; i++) {
@@ -255,7 +47,7 @@ static struct experiment *find(const sy_engine_t *eng, int64_t ws, const char *k
     return NULL;
 }
 
-static struct experiment *find_by_id(const sy_engine_t *eng, int64_t id)
+struct experiment *sy_exp_find_by_id(const sy_engine_t *eng, int64_t id)
 {
     for (size_t i = 0; i < eng->x->n; i++)
         if (eng->x->all[i]->id == id)
@@ -263,14 +55,13 @@ static struct experiment *find_by_id(const sy_engine_t *eng, int64_t id)
     return NULL;
 }
 
-/* The draft or running experiment on flag `flag` of `ws`, or NULL. */
-static struct experiment *on_flag(const sy_engine_t *eng, int64_t ws, const char *flag, size_t len,
-                                  bool running_only)
+struct experiment *sy_exp_on_flag(const sy_engine_t *eng, int64_t ws, const char *flag, size_t len,
+                                  bool active_only)
 {
     const struct sy_experiments *x = eng->x;
     for (size_t i = 0; i < x->n; i++) {
         struct experiment *e = x->all[i];
-        if (e->ws == ws && (e->state == RUNNING || (!running_only && e->state == DRAFT)) &&
+        if (e->ws == ws && (sy_exp_is_active(e->state) || (!active_only && e->state == DRAFT)) &&
             strlen(e->flag) == len && memcmp(e->flag, flag, len) == 0)
             return e;
     }
@@ -279,7 +70,7 @@ static struct experiment *on_flag(const sy_engine_t *eng, int64_t ws, const char
 
 bool sy_eng_flag_is_driven(const sy_engine_t *eng, int64_t ws, const char *key)
 {
-    return eng->x && on_flag(eng, ws, key, strlen(key), true) != NULL;
+    return eng->x && sy_exp_on_flag(eng, ws, key, strlen(key), true) != NULL;
 }
 
 int sy_eng_flagset_keeps_driven(const sy_engine_t *eng, int64_t ws, const json_t *flags,
@@ -288,7 +79,7 @@ int sy_eng_flagset_keeps_driven(const sy_engine_t *eng, int64_t ws, const json_t
     struct workspace *w = sy_eng_find_ws((sy_engine_t *)eng, ws);
     for (size_t i = 0; w && i < eng->x->n; i++) {
         const struct experiment *e = eng->x->all[i];
-        if (e->ws != ws || e->state != RUNNING)
+        if (e->ws != ws || !sy_exp_is_active(e->state))
             continue;
         const json_t *now = json_object_get(json_object_get(w->doc, "flags"), e->flag);
         if (!json_equal(now, json_object_get(flags, e->flag)))
@@ -302,7 +93,7 @@ int sy_eng_flagset_keeps_driven(const sy_engine_t *eng, int64_t ws, const json_t
 
 static int64_t runtime_end(const sy_engine_t *eng, const struct experiment *e)
 {
-    return e->state == RUNNING ? eng->now_ms() : e->stopped_ms;
+    return sy_exp_is_active(e->state) ? eng->now_ms() : e->stopped_ms;
 }
 
 static double runtime_hours(const sy_engine_t *eng, const struct experiment *e)
@@ -311,6 +102,14 @@ static double runtime_hours(const sy_engine_t *eng, const struct experiment *e)
         return 0;
     double h = (double)(runtime_end(eng, e) - e->started_ms) / 3.6e6;
     return h > 0 ? h : 0;
+}
+
+int sy_exp_arm_index(const struct experiment *e, const char *key, size_t len)
+{
+    for (size_t i = 0; i < e->n_arms; i++)
+        if (strlen(e->arms[i].key) == len && memcmp(e->arms[i].key, key, len) == 0)
+            return (int)i;
+    return -1;
 }
 
 /* ---- definitions ----------------------------------------------------------------------- */
@@ -540,7 +339,7 @@ static int parse_def(const json_t *def, struct experiment *e, json_t *values, sy
                        "guardrails", guards);
     if (e->def && d)
         json_object_set(e->def, "description", (json_t *)d);
-    return e->def ? 0 : oom(err);
+    return e->def ? 0 : sy_eng_oom(err);
 }
 
 static json_t *null_or_int(int64_t v)
@@ -548,8 +347,15 @@ static json_t *null_or_int(int64_t v)
     return v ? json_integer(v) : json_null();
 }
 
-/* The experiment as the API shows it. */
-static json_t *to_json(const struct experiment *e)
+json_t *sy_exp_weights_json(const struct experiment *e)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; o && i < e->n_arms; i++)
+        json_object_set_new(o, e->arms[i].key, json_integer(e->arms[i].weight));
+    return o;
+}
+
+json_t *sy_exp_to_json(const struct experiment *e)
 {
     json_t *o = json_deep_copy(e->def);
     if (o && json_object_update_new(o, json_pack("{sssIsoso}", "state", state_names[e->state],
@@ -562,110 +368,11 @@ static json_t *to_json(const struct experiment *e)
     return o;
 }
 
-/* ---- applying an event to the aggregates ------------------------------------------------ */
-
-/* What one event says, as apply() reads it. */
-struct change {
-    sy_event_kind_t kind;
-    int variant; /* exposure */
-    int success; /* -1, 0, 1 */
-    bool has_value;
-    double value;
-    bool has_latency;
-    double latency;
-};
-
-/* Applies one event to its unit (slot `i`) and the arms. A latency counts for the unit's
- * variant as it is then: one reported before the unit's exposure is not counted (it
- * cannot be kept per unit cheaply). */
-static void apply(struct experiment *e, size_t i, const struct change *c)
-{
-    struct unit *u = &e->units.slots[i];
-    struct agg *a = u->variant >= 0 ? &e->arms[u->variant].a : NULL;
-    switch (c->kind) {
-    case SY_EVENT_EXPOSURE:
-        if (!a) {
-            u->variant = (int8_t)c->variant;
-            a = &e->arms[c->variant].a;
-            a->units++;
-            a->conversions += (u->flags & CONVERTED) != 0;
-            a->errors += (u->flags & ERRED) != 0;
-            a->value_sum += u->value;
-            a->value_sumsq += u->value * u->value;
-        } else if (u->variant != c->variant && !(u->flags & CROSSED)) {
-            u->flags |= CROSSED; /* intent to treat: the unit stays in its first variant */
-            a->crossovers++;
-        }
-        break;
-    case SY_EVENT_OUTCOME:
-        if (c->success == 1 && !(u->flags & CONVERTED)) {
-            u->flags |= CONVERTED;
-            if (a)
-                a->conversions++;
-        }
-        if (c->has_value) {
-            double old = u->value;
-            u->value += c->value;
-            if (a) {
-                a->value_sum += c->value;
-                a->value_sumsq += u->value * u->value - old * old;
-            }
-        }
-        break;
-    case SY_EVENT_ERROR:
-        if (!(u->flags & ERRED)) {
-            u->flags |= ERRED;
-            if (a)
-                a->errors++;
-        }
-        break;
-    }
-    if (c->has_latency && a) {
-        a->latency_n++;
-        a->latency_sum += c->latency;
-        a->latency_sumsq += c->latency * c->latency;
-    }
-}
-
-/* Whether an exposure of the unit to `variant` would change nothing. */
-static bool exposure_is_noop(const struct experiment *e, const char *unit, size_t len, int variant)
-{
-    const struct units *u = &e->units;
-    if (!u->cap)
-        return false;
-    const struct unit *s = &u->slots[units_slot(u, unit, len, hash_bytes(unit, len))];
-    return s->len && (s->variant == variant || (s->flags & CROSSED));
-}
-
-static int kind_parse(const char *s, sy_event_kind_t *out)
-{
-    static const char *const names[] = {"exposure", "outcome", "error"};
-    for (int i = 0; i < 3; i++)
-        if (strcmp(s, names[i]) == 0) {
-            *out = (sy_event_kind_t)i;
-            return 0;
-        }
-    return -EINVAL;
-}
-
-static const char *kind_name(sy_event_kind_t k)
-{
-    return k == SY_EVENT_EXPOSURE ? "exposure" : k == SY_EVENT_OUTCOME ? "outcome" : "error";
-}
-
-static int arm_index(const struct experiment *e, const char *key, size_t len)
-{
-    for (size_t i = 0; i < e->n_arms; i++)
-        if (strlen(e->arms[i].key) == len && memcmp(e->arms[i].key, key, len) == 0)
-            return (int)i;
-    return -1;
-}
-
 /* ---- start-up ----------------------------------------------------------------------------- */
 
 static int state_parse(const char *s, enum state *out)
 {
-    for (int i = 0; i < 4; i++)
+    for (size_t i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++)
         if (s && strcmp(s, state_names[i]) == 0) {
             *out = (enum state)i;
             return 0;
@@ -679,9 +386,25 @@ static int add_experiment(sy_engine_t *eng, struct experiment *e)
     if (sy_eng_grow((void **)&x->all, &x->cap, x->n + 1, sizeof(*x->all)) < 0)
         return -ENOMEM;
     x->all[x->n++] = e;
-    if (e->state == RUNNING && e->record_exposures)
+    if (sy_exp_is_active(e->state) && e->record_exposures)
         x->n_recording++;
     return 0;
+}
+
+static int load_weights(struct experiment *e, const char *text)
+{
+    json_error_t je;
+    json_t *w = json_loads(text, 0, &je);
+    int rc = w ? 0 : -EIO;
+    for (size_t i = 0; rc == 0 && i < e->n_arms; i++) {
+        json_t *v = json_object_get(w, e->arms[i].key);
+        if (!json_is_integer(v))
+            rc = -EIO;
+        else
+            e->arms[i].weight = json_integer_value(v);
+    }
+    json_decref(w);
+    return rc;
 }
 
 static int load_experiment(void *arg, const sy_store_experiment_t *row)
@@ -699,6 +422,8 @@ static int load_experiment(void *arg, const sy_store_experiment_t *row)
         rc = -EIO;
     if (rc == 0 && row->flag_before && !(e->flag_before = json_loads(row->flag_before, 0, &je)))
         rc = -EIO;
+    if (rc == 0 && row->weights) /* the allocation has moved since the definition */
+        rc = load_weights(e, row->weights);
     e->id = row->id;
     e->ws = row->workspace;
     e->created_ms = row->created_ms;
@@ -715,34 +440,10 @@ static int load_experiment(void *arg, const sy_store_experiment_t *row)
 
 static int load_arm(void *arg, const sy_store_arm_t *row)
 {
-    struct experiment *e = find_by_id(arg, row->experiment);
-    int i = e && row->variant ? arm_index(e, row->variant, strlen(row->variant)) : -1;
+    struct experiment *e = sy_exp_find_by_id(arg, row->experiment);
+    int i = e && row->variant ? sy_exp_arm_index(e, row->variant, strlen(row->variant)) : -1;
     if (i >= 0) /* the p-value's running minimum is the one thing the log cannot replay */
         e->arms[i].a.seq_p = row->seq_p;
-    return 0;
-}
-
-static int replay(void *arg, const sy_store_event_t *ev)
-{
-    struct experiment *e = find_by_id(arg, ev->experiment);
-    sy_event_kind_t kind;
-    if (!e || kind_parse(ev->kind, &kind) < 0 || ev->unit_len == 0 || ev->unit_len > UNIT_MAX)
-        return 0; /* not ours to judge: a row this build cannot read is left alone */
-    int v =
-        kind == SY_EVENT_EXPOSURE && ev->variant ? arm_index(e, ev->variant, ev->variant_len) : 0;
-    if (v < 0)
-        return 0;
-    if (units_reserve(&e->units, 1, ev->unit_len) < 0)
-        return -ENOMEM;
-    size_t i = units_get(&e->units, ev->unit, ev->unit_len);
-    struct change c = {.kind = kind,
-                       .variant = v,
-                       .success = ev->success,
-                       .has_value = ev->has_value,
-                       .value = ev->value,
-                       .has_latency = ev->has_latency,
-                       .latency = ev->latency_ms};
-    apply(e, i, &c);
     return 0;
 }
 
@@ -750,14 +451,16 @@ int sy_eng_experiments_open(sy_engine_t *eng, sy_err_t *err)
 {
     eng->x = calloc(1, sizeof(*eng->x));
     if (!eng->x)
-        return oom(err);
+        return sy_eng_oom(err);
+    if (sy_exp_ingest_open(eng) < 0)
+        return sy_eng_oom(err);
     int rc = sy_store_experiment_list(eng->store, -1, load_experiment, eng, err);
     if (rc == 0)
         rc = sy_store_arm_list(eng->store, -1, load_arm, eng, err);
     if (rc == 0)
-        rc = sy_store_event_list(eng->store, replay, eng, err);
+        rc = sy_store_event_list(eng->store, sy_exp_replay, eng, err);
     if (rc == -ENOMEM)
-        return oom(err);
+        return sy_eng_oom(err);
     if (rc < 0)
         return sy_err_set(err, rc, NULL, "store: experiments do not load: %s",
                           err && err->msg[0] ? err->msg : "a row is malformed");
@@ -769,17 +472,10 @@ void sy_eng_experiments_close(sy_engine_t *eng)
     struct sy_experiments *x = eng->x;
     if (!x)
         return;
-    sy_engine_events_commit(eng); /* exposures OFREP saw since the last commit */
-    sy_err_t err;
-    sy_err_set(&err, -ECANCELED, NULL, "the server stopped before the events were committed");
-    for (size_t i = 0; i < x->n_w; i++)
-        x->w[i].done(x->w[i].arg, -ECANCELED, &x->w[i].result, &err);
+    sy_exp_ingest_free(eng); /* commits what is queued first */
     for (size_t i = 0; i < x->n; i++)
         experiment_free(x->all[i]);
     free(x->all);
-    free(x->q);
-    free(x->pool);
-    free(x->w);
     free(x);
     eng->x = NULL;
 }
@@ -796,22 +492,16 @@ static char *dump(const json_t *j)
     return j ? json_dumps(j, JSON_COMPACT) : NULL;
 }
 
-/* The experiment's row (inserted when e->id is 0) and its audit event, in a transaction. */
-struct exp_write {
-    struct experiment *e;
-    const sy_principal_t *actor;
-    const char *action;
-    const json_t *before, *after;
-};
-
-static int write_experiment(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg, sy_err_t *err)
+int sy_exp_write(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg, sy_err_t *err)
 {
     (void)doc;
     struct exp_write *xw = arg;
     struct experiment *e = xw->e;
-    char *def = dump(e->def), *fb = dump(e->flag_before);
+    json_t *weights = sy_exp_weights_json(e);
+    char *def = dump(e->def), *fb = dump(e->flag_before), *w = dump(weights);
+    json_decref(weights);
     int rc = -ENOMEM;
-    if (!def || (e->flag_before && !fb))
+    if (!def || !w || (e->flag_before && !fb))
         goto out;
     sy_store_experiment_t row = {.id = e->id,
                                  .workspace = ws,
@@ -822,10 +512,11 @@ static int write_experiment(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg
                                  .created_ms = e->created_ms,
                                  .started_ms = e->started_ms,
                                  .stopped_ms = e->stopped_ms,
-                                 .flag_before = fb};
+                                 .flag_before = fb,
+                                 .weights = w};
     if ((rc = sy_store_experiment_put(eng->store, &row, &e->id, err)) < 0)
         goto out;
-    for (size_t i = 0; i < e->n_arms && xw->before == NULL; i++) {
+    for (size_t i = 0; i < e->n_arms && xw->arms; i++) {
         const struct agg *a = &e->arms[i].a;
         sy_store_arm_t arm = {.experiment = e->id,
                               .variant = e->arms[i].key,
@@ -845,10 +536,13 @@ static int write_experiment(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg
     char resource[KEY_MAX + 16];
     resource_of(e, resource, sizeof(resource));
     rc = sy_eng_audit(eng, xw->actor, ws, xw->action, resource, xw->before, xw->after, err);
+    if (rc == 0 && xw->more)
+        rc = xw->more(eng, xw, err);
 out:
     free(def);
     free(fb);
-    return rc == -ENOMEM ? oom(err) : rc;
+    free(w);
+    return rc == -ENOMEM ? sy_eng_oom(err) : rc;
 }
 
 int sy_engine_experiment_create(sy_engine_t *eng, const sy_principal_t *actor, const json_t *def,
@@ -861,16 +555,16 @@ int sy_engine_experiment_create(sy_engine_t *eng, const sy_principal_t *actor, c
     json_t *values = json_object(), *after = NULL, *newflag = NULL;
     int rc = -ENOMEM;
     if (!e || !values) {
-        rc = oom(err);
+        rc = sy_eng_oom(err);
         goto out;
     }
     if ((rc = parse_def(def, e, values, err)) < 0)
         goto out;
-    if (find(eng, w->id, e->key, strlen(e->key))) {
+    if (sy_exp_find(eng, w->id, e->key, strlen(e->key))) {
         rc = sy_err_set(err, -EEXIST, "key", "experiment \"%.64s\" already exists", e->key);
         goto out;
     }
-    const struct experiment *busy = on_flag(eng, w->id, e->flag, strlen(e->flag), false);
+    const struct experiment *busy = sy_exp_on_flag(eng, w->id, e->flag, strlen(e->flag), false);
     if (busy) {
         rc = sy_err_set(err, SY_ECONFLICT, "flag",
                         "flag \"%.64s\" already serves experiment \"%.64s\" (%s)", e->flag,
@@ -899,20 +593,21 @@ int sy_engine_experiment_create(sy_engine_t *eng, const sy_principal_t *actor, c
     for (size_t i = 0; i < e->n_arms; i++)
         e->arms[i].a.seq_p = 1;
     if (sy_eng_grow((void **)&eng->x->all, &eng->x->cap, eng->x->n + 1, sizeof(*eng->x->all)) < 0) {
-        rc = oom(err);
+        rc = sy_eng_oom(err);
         goto out;
     }
-    after = to_json(e);
-    struct exp_write xw = {.e = e, .actor = actor, .action = "experiment.create", .after = after};
+    after = sy_exp_to_json(e);
+    struct exp_write xw = {
+        .e = e, .actor = actor, .action = "experiment.create", .after = after, .arms = true};
     if (!flag) {
         /* A new flag serves control to everyone until the experiment starts. */
         newflag = json_pack("{sssOss}", "state", "ENABLED", "variants", values, "defaultVariant",
                             e->arms[e->control].key);
         rc = newflag ? sy_eng_flag_change(eng, actor, w, e->flag, newflag, "flag.create",
-                                          write_experiment, &xw, err)
-                     : oom(err);
+                                          sy_exp_write, &xw, err)
+                     : sy_eng_oom(err);
     } else if ((rc = sy_store_begin(eng->store, err)) == 0) {
-        if ((rc = write_experiment(eng, w->id, NULL, &xw, err)) < 0)
+        if ((rc = sy_exp_write(eng, w->id, NULL, &xw, err)) < 0)
             sy_store_rollback(eng->store);
         else
             rc = sy_store_commit(eng->store, err);
@@ -922,7 +617,7 @@ int sy_engine_experiment_create(sy_engine_t *eng, const sy_principal_t *actor, c
         goto out;
     }
     add_experiment(eng, e); /* room was made above */
-    *out = to_json(e);
+    *out = sy_exp_to_json(e);
     e = NULL;
 out:
     experiment_free(e);
@@ -938,18 +633,18 @@ int sy_engine_experiment_list(sy_engine_t *eng, const sy_principal_t *actor, jso
     json_t *a = json_array();
     for (size_t i = 0; a && i < eng->x->n; i++)
         if (eng->x->all[i]->ws == actor->workspace &&
-            json_array_append_new(a, to_json(eng->x->all[i])) < 0) {
+            json_array_append_new(a, sy_exp_to_json(eng->x->all[i])) < 0) {
             json_decref(a);
             a = NULL;
         }
     *out = a ? json_pack("{so}", "experiments", a) : NULL;
-    return *out ? 0 : oom(err);
+    return *out ? 0 : sy_eng_oom(err);
 }
 
-static struct experiment *lookup(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+struct experiment *sy_exp_lookup(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
                                  sy_err_t *err)
 {
-    struct experiment *e = find(eng, actor->workspace, key, strlen(key));
+    struct experiment *e = sy_exp_find(eng, actor->workspace, key, strlen(key));
     if (!e)
         sy_err_set(err, -ENOENT, "key", "no experiment \"%.64s\"", key);
     return e;
@@ -958,16 +653,16 @@ static struct experiment *lookup(sy_engine_t *eng, const sy_principal_t *actor, 
 int sy_engine_experiment_get(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
                              json_t **out, sy_err_t *err)
 {
-    struct experiment *e = lookup(eng, actor, key, err);
+    struct experiment *e = sy_exp_lookup(eng, actor, key, err);
     if (!e)
         return err ? err->code : -ENOENT;
-    *out = to_json(e);
-    return *out ? 0 : oom(err);
+    *out = sy_exp_to_json(e);
+    return *out ? 0 : sy_eng_oom(err);
 }
 
 /* The flag while the experiment runs: its definition before, with the weights as the
  * `fractional` split of the targeting key (flagd buckets "<flag key><targeting key>"). */
-static json_t *split_flag(const struct experiment *e, const json_t *before)
+json_t *sy_exp_split_flag(const struct experiment *e, const json_t *before)
 {
     json_t *split = json_array();
     for (size_t i = 0; split && i < e->n_arms; i++)
@@ -983,18 +678,37 @@ static json_t *split_flag(const struct experiment *e, const json_t *before)
     return def;
 }
 
+/* The flag once a promoted experiment ends: as before the start, with the winner (the
+ * variant holding all traffic) as its default for everyone. */
+static json_t *promoted_flag(const struct experiment *e)
+{
+    json_t *def = json_deep_copy(e->flag_before);
+    size_t winner = 0;
+    for (size_t i = 0; i < e->n_arms; i++)
+        if (e->arms[i].weight > e->arms[winner].weight)
+            winner = i;
+    if (def && (json_object_set_new(def, "defaultVariant", json_string(e->arms[winner].key)) < 0 ||
+                json_object_set_new(def, "state", json_string("ENABLED")) < 0)) {
+        json_decref(def);
+        return NULL;
+    }
+    json_object_del(def, "targeting");
+    return def;
+}
+
 int sy_engine_experiment_transition(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
                                     const char *state, json_t **out, sy_err_t *err)
 {
-    struct experiment *e = lookup(eng, actor, key, err);
+    struct experiment *e = sy_exp_lookup(eng, actor, key, err);
     if (!e)
         return err ? err->code : -ENOENT;
     enum state to;
-    if (state_parse(state, &to) < 0 || to == DRAFT)
+    if (state_parse(state, &to) < 0 || (to != RUNNING && to != STOPPED && to != TERMINATED))
         return sy_err_set(err, -EINVAL, "state",
                           "an experiment moves to running, stopped or "
                           "terminated");
-    bool legal = (e->state == DRAFT && to == RUNNING) || (e->state == RUNNING && to != RUNNING);
+    bool legal =
+        (e->state == DRAFT && to == RUNNING) || (sy_exp_is_active(e->state) && to != RUNNING);
     if (!legal)
         return sy_err_set(err, SY_ECONFLICT, "state", "experiment \"%.64s\" is %s: it cannot %s",
                           e->key, state_names[e->state],
@@ -1005,7 +719,7 @@ int sy_engine_experiment_transition(sy_engine_t *eng, const sy_principal_t *acto
     const json_t *flag = json_object_get(json_object_get(w->doc, "flags"), e->flag);
     if (!flag)
         return sy_err_set(err, SY_ECONFLICT, "flag", "flag \"%.64s\" no longer exists", e->flag);
-    json_t *before = to_json(e), *def;
+    json_t *before = sy_exp_to_json(e), *def;
     struct experiment saved = *e;
     if (to == RUNNING) {
         for (size_t i = 0; i < e->n_arms; i++)
@@ -1017,13 +731,16 @@ int sy_engine_experiment_transition(sy_engine_t *eng, const sy_principal_t *acto
             }
         e->flag_before = json_deep_copy(flag);
         e->started_ms = eng->now_ms();
-        def = split_flag(e, flag);
+        def = sy_exp_split_flag(e, flag);
+    } else if (e->state == PROMOTED) {
+        def = promoted_flag(e);
+        e->stopped_ms = eng->now_ms();
     } else {
         def = json_incref(e->flag_before);
         e->stopped_ms = eng->now_ms();
     }
     e->state = to;
-    json_t *after = to_json(e);
+    json_t *after = sy_exp_to_json(e);
     struct exp_write xw = {.e = e,
                            .actor = actor,
                            .action = to == RUNNING   ? "experiment.start"
@@ -1031,20 +748,20 @@ int sy_engine_experiment_transition(sy_engine_t *eng, const sy_principal_t *acto
                                                      : "experiment.terminate",
                            .before = before,
                            .after = after};
-    int rc = def && after && before && (to != RUNNING || e->flag_before)
-                 ? sy_eng_flag_change(eng, actor, w, e->flag, def, "flag.update", write_experiment,
-                                      &xw, err)
-                 : oom(err);
+    int rc =
+        def && after && before && (to != RUNNING || e->flag_before)
+            ? sy_eng_flag_change(eng, actor, w, e->flag, def, "flag.update", sy_exp_write, &xw, err)
+            : sy_eng_oom(err);
     if (rc < 0) {
         if (to == RUNNING)
             json_decref(e->flag_before);
         *e = saved;
     } else {
-        if (saved.state == RUNNING && e->record_exposures)
+        if (sy_exp_is_active(saved.state) && e->record_exposures)
             eng->x->n_recording--;
         if (to == RUNNING && e->record_exposures)
             eng->x->n_recording++;
-        *out = to_json(e);
+        *out = sy_exp_to_json(e);
     }
     json_decref(def);
     json_decref(before);
@@ -1054,9 +771,7 @@ int sy_engine_experiment_transition(sy_engine_t *eng, const sy_principal_t *acto
 
 /* ---- results ------------------------------------------------------------------------------ */
 
-/* The analysis input over the experiment's aggregates; `counts` and `names` are the
- * caller's arrays of SY_EXP_MAX_ARMS. */
-static void analysis_in(const sy_engine_t *eng, const struct experiment *e, sy_arm_counts_t *counts,
+void sy_exp_analysis_in(const sy_engine_t *eng, const struct experiment *e, sy_arm_counts_t *counts,
                         const char **names, sy_experiment_in_t *in)
 {
     for (size_t i = 0; i < e->n_arms; i++) {
@@ -1218,14 +933,14 @@ static json_t *reasons_json(const sy_experiment_result_t *r)
 static int analysed(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
                     struct experiment **e, sy_experiment_result_t **r, sy_err_t *err)
 {
-    if (!(*e = lookup(eng, actor, key, err)))
+    if (!(*e = sy_exp_lookup(eng, actor, key, err)))
         return err ? err->code : -ENOENT;
     if (!(*r = malloc(sizeof(**r)))) /* 5 KiB of reasons: not for the stack */
-        return oom(err);
+        return sy_eng_oom(err);
     sy_arm_counts_t counts[SY_EXP_MAX_ARMS];
     const char *names[SY_EXP_MAX_ARMS];
     sy_experiment_in_t in;
-    analysis_in(eng, *e, counts, names, &in);
+    sy_exp_analysis_in(eng, *e, counts, names, &in);
     int rc = sy_experiment_analyze(&in, *r, err);
     if (rc < 0) {
         free(*r);
@@ -1253,7 +968,7 @@ int sy_engine_experiment_results(sy_engine_t *eng, const sy_principal_t *actor, 
                   r->winner >= 0 ? json_string(e->arms[r->winner].key) : json_null(), "reasons",
                   reasons_json(r), "units", (json_int_t)e->units.n);
     free(r);
-    return *out ? 0 : oom(err);
+    return *out ? 0 : sy_eng_oom(err);
 }
 
 int sy_engine_experiment_promotion(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
@@ -1268,7 +983,7 @@ int sy_engine_experiment_promotion(sy_engine_t *eng, const sy_principal_t *actor
     bool srm = r->has_srm && r->srm.mismatch;
     if (srm)
         json_array_append_new(warnings, json_string("sample ratio mismatch: promotion is blocked"));
-    if (e->state != RUNNING)
+    if (!sy_exp_is_active(e->state))
         json_array_append_new(warnings,
                               json_pack("s+", "the experiment is ", state_names[e->state]));
     if (e->safety.manual_approval)
@@ -1301,356 +1016,5 @@ int sy_engine_experiment_promotion(sy_engine_t *eng, const sy_principal_t *actor
     if (*out && e->latency_guardrail)
         json_object_set_new(*out, "guardrails", json_pack("{so}", "latency", latency_verdict(a)));
     free(r);
-    return *out ? 0 : oom(err);
-}
-
-/* ---- ingest --------------------------------------------------------------------------------- */
-
-void sy_engine_on_events(sy_engine_t *eng, void (*cb)(void *arg), void *arg)
-{
-    eng->x->on_events = cb;
-    eng->x->on_events_arg = arg;
-}
-
-static bool valid_bytes(const char *p, size_t len, size_t max)
-{
-    if (len == 0 || len > max)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
-            return false;
-    return true;
-}
-
-static int bad(sy_err_t *err, int code, size_t i, const char *field, const char *msg)
-{
-    char f[48];
-    snprintf(f, sizeof(f), "events[%zu]%s%s", i, *field ? "." : "", field);
-    return sy_err_set(err, code, f, "%s", msg);
-}
-
-/* Copies `len` bytes into the queue's pool; its offset into *off. */
-static int pool_put(struct sy_experiments *x, const char *p, size_t len, size_t *off)
-{
-    if (sy_eng_grow((void **)&x->pool, &x->pool_cap, x->pool_len + len, 1) < 0)
-        return -ENOMEM;
-    memcpy(x->pool + x->pool_len, p, len);
-    *off = x->pool_len;
-    x->pool_len += len;
-    return 0;
-}
-
-/* Checks event `i`, filling its queue entry (strings not copied yet). */
-static int check_event(sy_engine_t *eng, int64_t ws, const sy_event_t *ev, size_t i,
-                       struct experiment **last, struct pend *p, sy_err_t *err)
-{
-    struct experiment *e = *last;
-    if (!ev->experiment || !ev->experiment_len)
-        return bad(err, -EINVAL, i, "experiment", "an event names its experiment");
-    if (!e || strlen(e->key) != ev->experiment_len ||
-        memcmp(e->key, ev->experiment, ev->experiment_len) != 0)
-        e = find(eng, ws, ev->experiment, ev->experiment_len);
-    if (!e)
-        return bad(err, -ENOENT, i, "experiment", "no such experiment in this workspace");
-    if (e->state != RUNNING)
-        return bad(err, SY_ECONFLICT, i, "experiment",
-                   e->state == DRAFT ? "the experiment has not started: events are taken while it "
-                                       "runs"
-                                     : "the experiment has ended: events are taken while it runs");
-    *last = e;
-    if (!ev->unit || !valid_bytes(ev->unit, ev->unit_len, UNIT_MAX))
-        return bad(err, -EINVAL, i, "unit",
-                   "unit is a string of 1 to 256 bytes, no control characters");
-    if (ev->id && !valid_bytes(ev->id, ev->id_len, EVENT_ID_MAX))
-        return bad(err, -EINVAL, i, "id",
-                   "id is a string of 1 to 128 bytes, no control characters");
-    *p = (struct pend){.e = e,
-                       .kind = ev->kind,
-                       .success = -1,
-                       .has_latency = ev->has_latency,
-                       .latency = ev->latency_ms};
-    if (ev->has_latency && !(ev->latency_ms >= 0 && ev->latency_ms <= LATENCY_MAX))
-        return bad(err, -EINVAL, i, "latency_ms", "latency_ms is a number of ms from 0 to 1e7");
-    switch (ev->kind) {
-    case SY_EVENT_EXPOSURE: {
-        int v = ev->variant ? arm_index(e, ev->variant, ev->variant_len) : -1;
-        if (!ev->variant)
-            return bad(err, -EINVAL, i, "variant", "an exposure names its variant");
-        if (v < 0)
-            return bad(err, -EINVAL, i, "variant", "the experiment has no such variant");
-        if (ev->success >= 0 || ev->has_value)
-            return bad(err, -EINVAL, i, ev->has_value ? "value" : "success",
-                       "an exposure carries no outcome");
-        p->variant = (int8_t)v;
-        break;
-    }
-    case SY_EVENT_OUTCOME:
-        if (ev->variant)
-            return bad(err, -EINVAL, i, "variant",
-                       "an outcome counts for the unit's exposed variant: it names none");
-        if (ev->success < 0 && !ev->has_value)
-            return bad(err, -EINVAL, i, "success", "an outcome carries success and/or value");
-        if (ev->has_value && !(fabs(ev->value) <= VALUE_MAX))
-            return bad(err, -EINVAL, i, "value", "value is a number of magnitude at most 1e15");
-        p->success = (int8_t)ev->success;
-        p->has_value = ev->has_value;
-        p->value = ev->value;
-        break;
-    case SY_EVENT_ERROR:
-        if (ev->variant || ev->success >= 0 || ev->has_value)
-            return bad(err, -EINVAL, i,
-                       ev->variant     ? "variant"
-                       : ev->has_value ? "value"
-                                       : "success",
-                       "an error event carries no variant, success or value");
-        break;
-    default:
-        return bad(err, -EINVAL, i, "type", "type is exposure, outcome or error");
-    }
-    if (e->units.n >= UNITS_MAX)
-        return bad(err, -ENOSPC, i, "experiment", "the experiment holds as many units as it may");
-    return 0;
-}
-
-/* Queues one checked event and its strings (the queue has room for the entry). */
-static int enqueue(struct sy_experiments *x, struct pend *p, const char *unit, size_t unit_len,
-                   const char *id, size_t id_len)
-{
-    if (pool_put(x, unit, unit_len, &p->unit) < 0 || (id && pool_put(x, id, id_len, &p->id) < 0))
-        return -ENOMEM;
-    p->unit_len = unit_len;
-    p->id_len = id ? id_len : 0;
-    x->q[x->n_q++] = *p;
-    return 0;
-}
-
-static void wake(struct sy_experiments *x, bool was_empty)
-{
-    if (was_empty && x->on_events)
-        x->on_events(x->on_events_arg);
-}
-
-int sy_engine_events_submit(sy_engine_t *eng, const sy_principal_t *actor, const sy_event_t *ev,
-                            size_t n, sy_ingest_done_cb done, void *arg, sy_err_t *err)
-{
-    struct sy_experiments *x = eng->x;
-    if (n == 0 || n > SY_EVENTS_MAX)
-        return sy_err_set(err, n ? -E2BIG : -EINVAL, "events",
-                          "a batch holds 1 to %d events, not %zu", SY_EVENTS_MAX, n);
-    if (x->n_q + n > QUEUE_MAX)
-        return sy_err_set(err, -EAGAIN, "events", "the ingest queue is full: retry in a moment");
-    if (sy_eng_grow((void **)&x->q, &x->cap_q, x->n_q + n, sizeof(*x->q)) < 0 ||
-        sy_eng_grow((void **)&x->w, &x->cap_w, x->n_w + 1, sizeof(*x->w)) < 0)
-        return oom(err);
-    struct experiment *last = NULL;
-    size_t first = x->n_q, pool_len = x->pool_len;
-    bool was_empty = x->n_q == 0;
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        struct pend p;
-        if ((rc = check_event(eng, actor->workspace, &ev[i], i, &last, &p, err)) == 0 &&
-            (rc = enqueue(x, &p, ev[i].unit, ev[i].unit_len, ev[i].id, ev[i].id_len)) < 0)
-            oom(err);
-    }
-    if (rc < 0) { /* the batch is refused whole */
-        x->n_q = first;
-        x->pool_len = pool_len;
-        return rc;
-    }
-    x->w[x->n_w++] = (struct waiter){.done = done, .arg = arg, .first = first, .n = n};
-    wake(x, was_empty);
-    return 0;
-}
-
-void sy_engine_exposure_seen(sy_engine_t *eng, int64_t ws, const char *flag, size_t flag_len,
-                             const char *unit, size_t unit_len, const char *variant,
-                             size_t variant_len)
-{
-    struct sy_experiments *x = eng->x;
-    if (!x->n_recording || !valid_bytes(unit, unit_len, UNIT_MAX) || x->n_q >= QUEUE_MAX)
-        return;
-    struct experiment *e = on_flag(eng, ws, flag, flag_len, true);
-    int v = e && e->record_exposures ? arm_index(e, variant, variant_len) : -1;
-    if (v < 0 || exposure_is_noop(e, unit, unit_len, v) || e->units.n >= UNITS_MAX)
-        return;
-    if (sy_eng_grow((void **)&x->q, &x->cap_q, x->n_q + 1, sizeof(*x->q)) < 0)
-        return; /* an exposure seen is best effort: nobody waits for it */
-    struct pend p = {
-        .e = e, .kind = SY_EVENT_EXPOSURE, .variant = (int8_t)v, .success = -1, .seen = true};
-    bool was_empty = x->n_q == 0;
-    if (enqueue(x, &p, unit, unit_len, NULL, 0) == 0)
-        wake(x, was_empty);
-}
-
-/* Makes room in every experiment of the batch for all of its units, and remembers what
- * undoing the batch would restore. Returns the number of experiments touched. */
-static int prepare_batch(struct sy_experiments *x, struct touched *t, size_t cap, size_t *n_t)
-{
-    x->batch++;
-    *n_t = 0;
-    for (size_t i = 0; i < x->n_q; i++) {
-        struct experiment *e = x->q[i].e;
-        if (e->batch == x->batch)
-            continue;
-        if (*n_t == cap)
-            return -ENOMEM;
-        e->batch = x->batch;
-        struct touched *tt = &t[(*n_t)++];
-        tt->e = e;
-        tt->n_units = e->units.n;
-        tt->pool_len = e->units.pool_len;
-        for (size_t k = 0; k < e->n_arms; k++)
-            tt->saved[k] = e->arms[k].a;
-        size_t more = 0, bytes = 0;
-        for (size_t j = i; j < x->n_q; j++)
-            if (x->q[j].e == e) {
-                more++;
-                bytes += x->q[j].unit_len;
-            }
-        int rc = units_reserve(&e->units, more, bytes);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
-}
-
-static void undo_batch(struct undo_unit *undo, size_t n_undo, struct touched *t, size_t n_t)
-{
-    for (size_t i = n_undo; i-- > 0;)
-        undo[i].u->slots[undo[i].slot] = undo[i].old;
-    for (size_t i = 0; i < n_t; i++) {
-        struct experiment *e = t[i].e;
-        e->units.n = t[i].n_units;
-        e->units.pool_len = t[i].pool_len;
-        for (size_t k = 0; k < e->n_arms; k++)
-            e->arms[k].a = t[i].saved[k];
-    }
-}
-
-/* Writes the batch's events and the aggregates of the experiments it touched; the
- * transaction is open. */
-static int write_batch(sy_engine_t *eng, struct undo_unit *undo, size_t *n_undo, struct touched *t,
-                       size_t n_t, sy_err_t *err)
-{
-    struct sy_experiments *x = eng->x;
-    int64_t now = eng->now_ms();
-    size_t w = 0;
-    for (size_t i = 0; i < x->n_q; i++) {
-        struct pend *p = &x->q[i];
-        struct experiment *e = p->e;
-        const char *unit = x->pool + p->unit;
-        while (w < x->n_w && i >= x->w[w].first + x->w[w].n)
-            w++;
-        if (p->seen && exposure_is_noop(e, unit, p->unit_len, p->variant))
-            continue; /* OFREP saw the unit again before the commit */
-        sy_store_event_t row = {
-            .workspace = e->ws,
-            .experiment = e->id,
-            .id = p->id_len ? x->pool + p->id : NULL,
-            .id_len = p->id_len,
-            .kind = kind_name(p->kind),
-            .unit = unit,
-            .unit_len = p->unit_len,
-            .variant = p->kind == SY_EVENT_EXPOSURE ? e->arms[p->variant].key : NULL,
-            .variant_len = p->kind == SY_EVENT_EXPOSURE ? strlen(e->arms[p->variant].key) : 0,
-            .success = p->success,
-            .has_value = p->has_value,
-            .value = p->value,
-            .has_latency = p->has_latency,
-            .latency_ms = p->latency,
-            .at_ms = now};
-        bool inserted;
-        int rc = sy_store_event_add(eng->store, &row, &inserted, err);
-        if (rc < 0)
-            return rc;
-        bool mine = !p->seen && w < x->n_w && i >= x->w[w].first;
-        if (!inserted) {
-            if (mine)
-                x->w[w].result.duplicates++;
-            continue;
-        }
-        if (mine)
-            x->w[w].result.accepted++;
-        uint64_t h = hash_bytes(unit, p->unit_len);
-        size_t slot = units_slot(&e->units, unit, p->unit_len, h);
-        /* The slot as it was (empty for a new unit), to put back if the commit fails. */
-        undo[(*n_undo)++] =
-            (struct undo_unit){.u = &e->units, .slot = slot, .old = e->units.slots[slot]};
-        units_put(&e->units, slot, unit, p->unit_len, h);
-        struct change c = {.kind = p->kind,
-                           .variant = p->variant,
-                           .success = p->success,
-                           .has_value = p->has_value,
-                           .value = p->value,
-                           .has_latency = p->has_latency,
-                           .latency = p->latency};
-        apply(e, slot, &c);
-    }
-    for (size_t i = 0; i < n_t; i++) {
-        struct experiment *e = t[i].e;
-        sy_arm_counts_t counts[SY_EXP_MAX_ARMS];
-        const char *names[SY_EXP_MAX_ARMS];
-        sy_experiment_in_t in;
-        analysis_in(eng, e, counts, names, &in);
-        for (size_t k = 0; k < e->n_arms; k++) {
-            struct agg *a = &e->arms[k].a;
-            /* Every commit is a look of the sequential test: its p-value only goes down. */
-            if (e->sequential && k != e->control)
-                sy_experiment_seq_look(&in, k, &a->seq_p, NULL);
-            sy_store_arm_t arm = {.experiment = e->id,
-                                  .variant = e->arms[k].key,
-                                  .units = a->units,
-                                  .conversions = a->conversions,
-                                  .value_sum = a->value_sum,
-                                  .value_sumsq = a->value_sumsq,
-                                  .errors = a->errors,
-                                  .crossovers = a->crossovers,
-                                  .seq_p = a->seq_p,
-                                  .latency_n = a->latency_n,
-                                  .latency_sum = a->latency_sum,
-                                  .latency_sumsq = a->latency_sumsq};
-            int rc = sy_store_arm_put(eng->store, &arm, err);
-            if (rc < 0)
-                return rc;
-        }
-    }
-    return 0;
-}
-
-void sy_engine_events_commit(sy_engine_t *eng)
-{
-    struct sy_experiments *x = eng->x;
-    if (!x || x->n_q == 0)
-        return;
-    sy_err_t err = {0};
-    size_t n_t = 0, n_undo = 0, cap_t = x->n < x->n_q ? x->n : x->n_q;
-    struct touched *t = calloc(cap_t ? cap_t : 1, sizeof(*t));
-    struct undo_unit *undo = malloc(x->n_q * sizeof(*undo));
-    int rc = t && undo ? prepare_batch(x, t, cap_t, &n_t) : -ENOMEM;
-    if (rc < 0) {
-        if (rc == -ENOSPC)
-            sy_err_set(&err, rc, "events", "an experiment's unit ids pass 4 GiB");
-        else
-            oom(&err);
-    } else if ((rc = sy_store_begin(eng->store, &err)) == 0) {
-        rc = write_batch(eng, undo, &n_undo, t, n_t, &err);
-        if (rc < 0)
-            sy_store_rollback(eng->store);
-        else
-            rc = sy_store_commit(eng->store, &err);
-        if (rc < 0)
-            undo_batch(undo, n_undo, t, n_t);
-    }
-    /* Empty the queue before answering: a `done` may submit again. */
-    size_t n_w = x->n_w;
-    struct waiter *w = x->w;
-    x->w = NULL;
-    x->n_w = x->cap_w = 0;
-    x->n_q = 0;
-    x->pool_len = 0;
-    for (size_t i = 0; i < n_w; i++)
-        w[i].done(w[i].arg, rc, &w[i].result, rc < 0 ? &err : NULL);
-    free(w);
-    free(t);
-    free(undo);
+    return *out ? 0 : sy_eng_oom(err);
 }

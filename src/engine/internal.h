@@ -58,6 +58,9 @@ struct sy_engine {
 
 struct workspace *sy_eng_find_ws(sy_engine_t *eng, int64_t id);
 
+/* Fills `err` for an allocation that failed; returns -ENOMEM. */
+int sy_eng_oom(sy_err_t *err);
+
 /* Room in the array *p (*cap elements of `size` bytes) for `need`: doubles as needed.
  * -ENOMEM leaves it as it was. */
 int sy_eng_grow(void **p, size_t *cap, size_t need, size_t size);

@@ -19,10 +19,10 @@ int sy_store_experiment_put(sy_store_t *s, const sy_store_experiment_t *e, int64
             s,
             sy_sq_prepare(s, err,
                           "INSERT INTO experiments (workspace_id, key, flag_key, definition, state,"
-                          " created_ms, started_ms, stopped_ms, flag_before)"
-                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                          "issssiiis", e->workspace, e->key, e->flag_key, e->definition, e->state,
-                          e->created_ms, e->started_ms, e->stopped_ms, e->flag_before),
+                          " created_ms, started_ms, stopped_ms, flag_before, weights)"
+                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          "issssiiiss", e->workspace, e->key, e->flag_key, e->definition, e->state,
+                          e->created_ms, e->started_ms, e->stopped_ms, e->flag_before, e->weights),
             err);
         if (rc == -EEXIST)
             return sy_err_set(err, rc, "key", "experiment \"%.64s\" already exists", e->key);
@@ -34,10 +34,10 @@ int sy_store_experiment_put(sy_store_t *s, const sy_store_experiment_t *e, int64
     int rc = sy_sq_run(s,
                        sy_sq_prepare(s, err,
                                      "UPDATE experiments SET state = ?, started_ms = ?,"
-                                     " stopped_ms = ?, flag_before = ?"
+                                     " stopped_ms = ?, flag_before = ?, weights = ?"
                                      " WHERE id = ? AND workspace_id = ?",
-                                     "siisii", e->state, e->started_ms, e->stopped_ms,
-                                     e->flag_before, e->id, e->workspace),
+                                     "siissii", e->state, e->started_ms, e->stopped_ms,
+                                     e->flag_before, e->weights, e->id, e->workspace),
                        err);
     if (rc < 0)
         return rc;
@@ -53,7 +53,8 @@ int sy_store_experiment_list(sy_store_t *s, int64_t ws, sy_store_experiment_cb c
     sqlite3_stmt *st = sy_sq_prepare(
         s, err,
         "SELECT id, workspace_id, key, flag_key, definition, state, created_ms, started_ms,"
-        " stopped_ms, flag_before FROM experiments WHERE ? < 0 OR workspace_id = ? ORDER BY id",
+        " stopped_ms, flag_before, weights FROM experiments WHERE ? < 0 OR workspace_id = ?"
+        " ORDER BY id",
         "ii", ws, ws);
     if (!st)
         return err ? err->code : -EIO;
@@ -68,7 +69,8 @@ int sy_store_experiment_list(sy_store_t *s, int64_t ws, sy_store_experiment_cb c
                                    .created_ms = sqlite3_column_int64(st, 6),
                                    .started_ms = sqlite3_column_int64(st, 7),
                                    .stopped_ms = sqlite3_column_int64(st, 8),
-                                   .flag_before = sy_sq_text(st, 9)};
+                                   .flag_before = sy_sq_text(st, 9),
+                                   .weights = sy_sq_text(st, 10)};
         if ((out = cb(arg, &e)) != 0)
             break;
     }
@@ -167,6 +169,55 @@ int sy_store_arm_list(sy_store_t *s, int64_t experiment, sy_store_arm_cb cb, voi
     }
     if (out == 0 && rc != SQLITE_DONE)
         out = sy_sq_fail(s, err, "aggregates");
+    sqlite3_finalize(st);
+    return out;
+}
+
+/* ---- allocation changes --------------------------------------------------------------- */
+
+int sy_store_change_add(sy_store_t *s, const sy_store_change_t *c, int64_t *id, sy_err_t *err)
+{
+    int rc = sy_sq_run(s,
+                       sy_sq_prepare(s, err,
+                                     "INSERT INTO allocation_changes (workspace_id, experiment_id,"
+                                     " at_ms, action, actor, weights_before, weights_after, detail)"
+                                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                     "iiisssss", c->workspace, c->experiment, c->at_ms, c->action,
+                                     c->actor, c->before, c->after, c->detail),
+                       err);
+    if (rc < 0)
+        return rc;
+    *id = sqlite3_last_insert_rowid(s->db);
+    return 0;
+}
+
+int sy_store_change_list(sy_store_t *s, int64_t experiment, sy_store_change_cb cb, void *arg,
+                         sy_err_t *err)
+{
+    sqlite3_stmt *st = sy_sq_prepare(
+        s, err,
+        "SELECT id, workspace_id, experiment_id, at_ms, action, actor, weights_before,"
+        " weights_after, detail FROM allocation_changes WHERE ? < 0 OR experiment_id = ?"
+        " ORDER BY id",
+        "ii", experiment, experiment);
+    if (!st)
+        return err ? err->code : -EIO;
+    int rc, out = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        sy_store_change_t c = {.id = sqlite3_column_int64(st, 0),
+                               .workspace = sqlite3_column_int64(st, 1),
+                               .experiment = sqlite3_column_int64(st, 2),
+                               .at_ms = sqlite3_column_int64(st, 3),
+                               .action = sy_sq_text(st, 4),
+                               .actor = sy_sq_text(st, 5),
+                               .before = sy_sq_text(st, 6),
+                               .after = sy_sq_text(st, 7),
+                               .detail = sy_sq_text(st, 8)};
+        if ((out = cb(arg, &c)) != 0)
+            break;
+    }
+    if (out == 0 && rc != SQLITE_DONE)
+        out = sy_sq_fail(s, err, "allocation changes");
     sqlite3_finalize(st);
     return out;
 }

@@ -170,12 +170,15 @@ typedef struct sy_store_experiment {
     int64_t started_ms;      /* 0: never started */
     int64_t stopped_ms;      /* 0: not ended */
     const char *flag_before; /* JSON text of the flag as it was before start, or NULL */
+    const char *weights;     /* JSON text {variant: points} of the current allocation, or
+                                NULL while it is the definition's */
 } sy_store_experiment_t;
 
 typedef int (*sy_store_experiment_cb)(void *arg, const sy_store_experiment_t *e);
 
 /* Inserts experiment `e` of e->workspace when e->id is 0 (its new id into *id; -EEXIST if
- * the key is taken), else updates its state, times and flag_before. In a transaction. */
+ * the key is taken), else updates its state, times, flag_before and weights. In a
+ * transaction. */
 int sy_store_experiment_put(sy_store_t *store, const sy_store_experiment_t *e, int64_t *id,
                             sy_err_t *err);
 /* Every experiment of workspace `ws` (of all workspaces for ws < 0, at start-up), by id. */
@@ -205,6 +208,29 @@ int sy_store_arm_put(sy_store_t *store, const sy_store_arm_t *a, sy_err_t *err);
 /* Every arm of experiment `experiment` (of all experiments for < 0), by experiment. */
 int sy_store_arm_list(sy_store_t *store, int64_t experiment, sy_store_arm_cb cb, void *arg,
                       sy_err_t *err);
+
+/* ---- allocation changes ------------------------------------------------------------------ */
+
+/* One change of an experiment's traffic: a step, a promotion or a rollback. */
+typedef struct sy_store_change {
+    int64_t id;
+    int64_t workspace;
+    int64_t experiment;
+    int64_t at_ms;
+    const char *action; /* "step", "promote", "rollback" */
+    const char *actor;  /* token name, or "system" for a timer */
+    const char *before; /* JSON {variant: points} */
+    const char *after;  /* JSON {variant: points} */
+    const char *detail; /* JSON: winner, confidence, delta, reason, baseline health, ... */
+} sy_store_change_t;
+
+typedef int (*sy_store_change_cb)(void *arg, const sy_store_change_t *c);
+
+/* Appends a change (id ignored; the new id into *id). In a transaction. */
+int sy_store_change_add(sy_store_t *store, const sy_store_change_t *c, int64_t *id, sy_err_t *err);
+/* The changes of experiment `experiment` (of all experiments for < 0), oldest first. */
+int sy_store_change_list(sy_store_t *store, int64_t experiment, sy_store_change_cb cb, void *arg,
+                         sy_err_t *err);
 
 /* ---- the event log -------------------------------------------------------------------- */
 

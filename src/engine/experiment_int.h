@@ -1,0 +1,135 @@
+/* experiment_int.h - what the experiment files of engine/ share: an experiment, its
+ * variants' aggregates and its units, and the helpers one file lends the others. Not an
+ * interface: only src/engine/experiment.c, ingest.c and allocation.c include it.
+ *
+ *  - experiment.c: definitions, the life cycle, results and promotion eligibility;
+ *  - ingest.c: the units table, applying events, the event log and group commit;
+ *  - allocation.c: traffic steps, promotion and rollback, and their history.
+ */
+#ifndef SY_ENGINE_EXPERIMENT_INT_H
+#define SY_ENGINE_EXPERIMENT_INT_H
+
+#include "core/experiment.h"
+#include "engine/internal.h"
+
+#define UNIT_MAX    256         /* longest unit id, bytes */
+#define VARIANT_MAX 63          /* longest variant key */
+#define UNITS_MAX   (32u << 20) /* distinct units one experiment may hold */
+
+enum state { DRAFT, RUNNING, STOPPED, TERMINATED, PROMOTING, PROMOTED, ROLLED_BACK };
+
+/* "draft", "running", ... as the API spells a state. */
+const char *sy_exp_state_name(enum state s);
+
+/* Whether an experiment in state `s` drives its flag and takes events: running, promoting,
+ * promoted or rolled back. */
+bool sy_exp_is_active(enum state s);
+
+enum { CONVERTED = 1, ERRED = 2, CROSSED = 4 };
+
+struct unit {
+    uint64_t hash;
+    uint32_t off;   /* of its bytes in the pool */
+    uint16_t len;   /* 0: an empty slot (units are never empty) */
+    int8_t variant; /* of its first exposure; -1: not exposed yet */
+    uint8_t flags;  /* CONVERTED, ERRED, CROSSED */
+    double value;   /* total of its outcome values */
+};
+
+struct units {
+    struct unit *slots;
+    size_t cap; /* a power of two, at least twice n */
+    size_t n;
+    char *pool;
+    size_t pool_len, pool_cap;
+};
+
+struct agg {
+    int64_t units, conversions, errors, crossovers;
+    double value_sum, value_sumsq, seq_p;
+    int64_t latency_n; /* events with a latency, counted for the unit's variant then */
+    double latency_sum, latency_sumsq;
+};
+
+struct arm {
+    char key[VARIANT_MAX + 1];
+    int64_t weight;
+    struct agg a;
+};
+
+struct experiment {
+    int64_t id, ws;
+    char key[KEY_MAX + 1];
+    char flag[KEY_MAX + 1];
+    enum state state;
+    int64_t created_ms, started_ms, stopped_ms;
+    json_t *def;         /* the normalized definition, as stored */
+    json_t *flag_before; /* the flag before start (running and ended), or NULL */
+    sy_metric_t metric;
+    sy_safety_t safety;
+    bool sequential;
+    double tau_squared; /* 0: derived (core/experiment.h) */
+    bool record_exposures;
+    bool latency_guardrail;
+    double max_latency_increase_pct;
+    size_t n_arms, control;
+    struct arm arms[SY_EXP_MAX_ARMS];
+    struct units units;
+    uint64_t batch; /* the last batch that touched it */
+};
+
+struct ingest; /* ingest.c's queue */
+
+struct sy_experiments {
+    struct experiment **all;
+    size_t n, cap;
+    size_t n_recording; /* active experiments that record OFREP exposures */
+    struct ingest *in;  /* the queue of events waiting for their commit */
+};
+
+/* ---- experiment.c --------------------------------------------------------------------- */
+
+struct experiment *sy_exp_find(const sy_engine_t *eng, int64_t ws, const char *key, size_t len);
+struct experiment *sy_exp_find_by_id(const sy_engine_t *eng, int64_t id);
+/* The experiment of the actor's workspace named `key`, or NULL with -ENOENT in `err`. */
+struct experiment *sy_exp_lookup(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                                 sy_err_t *err);
+/* The active experiment on flag `flag` of `ws` (or also a draft), or NULL. */
+struct experiment *sy_exp_on_flag(const sy_engine_t *eng, int64_t ws, const char *flag, size_t len,
+                                  bool active_only);
+/* The index of variant `key` (`len` bytes), or -1. */
+int sy_exp_arm_index(const struct experiment *e, const char *key, size_t len);
+/* The analysis input over `e`'s aggregates; `counts` and `names` are caller arrays of
+ * SY_EXP_MAX_ARMS. */
+void sy_exp_analysis_in(const sy_engine_t *eng, const struct experiment *e, sy_arm_counts_t *counts,
+                        const char **names, sy_experiment_in_t *in);
+/* {variant: points} of the current allocation (new reference). */
+json_t *sy_exp_weights_json(const struct experiment *e);
+/* The experiment as the API shows it (new reference, NULL when out of memory). */
+json_t *sy_exp_to_json(const struct experiment *e);
+/* The flag `before` with `e`'s current weights as its `fractional` split (new reference). */
+json_t *sy_exp_split_flag(const struct experiment *e, const json_t *before);
+
+/* Writes the experiment's row (inserting it when e->id is 0) and its audit event `action`
+ * with `before`/`after`, in the open transaction: an sy_eng_write_fn argument. */
+struct exp_write {
+    struct experiment *e;
+    const sy_principal_t *actor; /* NULL: the system (a timer) */
+    const char *action;
+    const json_t *before, *after;
+    bool arms; /* also write every arm's aggregates (a new experiment) */
+    int (*more)(sy_engine_t *eng, struct exp_write *xw, sy_err_t *err); /* or NULL */
+    void *more_arg;
+};
+int sy_exp_write(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg, sy_err_t *err);
+
+/* ---- ingest.c ------------------------------------------------------------------------- */
+
+void sy_exp_units_free(struct units *u);
+/* Applies one logged event to its experiment (start-up): an sy_store_event_cb. */
+int sy_exp_replay(void *arg, const sy_store_event_t *ev);
+/* Makes the ingest queue; frees it (after a last commit). */
+int sy_exp_ingest_open(sy_engine_t *eng);
+void sy_exp_ingest_free(sy_engine_t *eng);
+
+#endif
