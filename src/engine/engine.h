@@ -166,6 +166,40 @@ int sy_engine_experiment_results(sy_engine_t *eng, const sy_principal_t *actor, 
 int sy_engine_experiment_promotion(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
                                    json_t **out, sy_err_t *err);
 
+/* ---- allocation ------------------------------------------------------------------------- */
+
+/* An experiment's traffic moves in guarded steps (core/allocation.h) toward a winner:
+ * running -> promoting -> promoted at 100 %; a manual promotion moves the winner to 100 %
+ * at once; a rollback sends everything to control (rolled_back). Every change is one
+ * transaction with the flag's split, the experiment, a history row (with the winner's
+ * health as the baseline) and its audit events. Weights are percentage points. */
+
+/* {"experiment", "state", "weights", "active_variants", "guardrails", "rate_limit":
+ * {"changes_today", "max_changes_per_day", "last_change_ms", "next_allowed_ms"},
+ * "history"}. */
+int sy_engine_allocation_get(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                             json_t **out, sy_err_t *err);
+/* Applies one step from `body` {"winning_variant", "confidence", "delta",
+ * "evaluation_id"?}. Returns 0 with {"applied": true, "step", "weights", "state", ...};
+ * SY_ECONFLICT when a guardrail refuses it (then *out is {"applied": false, "refused_by",
+ * "rate_limit"} and err->field names the guardrail) or the experiment is not running or
+ * promoting; -EINVAL for a bad body. A step whose evaluation_id was applied before is not
+ * applied again ({"applied": true, "duplicate": true}). */
+int sy_engine_allocation_apply(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                               const json_t *body, json_t **out, sy_err_t *err);
+/* Moves the winner (`body` "variant", else the results' winner) to 100 %: promoted.
+ * `body` may also carry "promoted_by" and "metadata". SY_ECONFLICT when promoted already,
+ * not running or promoting, or without a winner to promote. */
+int sy_engine_experiment_promote(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                                 const json_t *body, json_t **out, sy_err_t *err);
+/* Sends all traffic to control: rolled_back. `body` {"reason"?, "rolled_back_by"?}. */
+int sy_engine_experiment_rollback(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                                  const json_t *body, json_t **out, sy_err_t *err);
+/* {"experiment", "history": [{"id", "at_ms", "action", "actor", "before", "after",
+ * "detail"}]}: steps, promotions and rollbacks, oldest first. */
+int sy_engine_experiment_history(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                                 json_t **out, sy_err_t *err);
+
 /* ---- events ----------------------------------------------------------------------------- */
 
 /* Most events one submission may carry. */

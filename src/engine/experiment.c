@@ -33,6 +33,7 @@ static void experiment_free(struct experiment *e)
     json_decref(e->def);
     json_decref(e->flag_before);
     sy_exp_units_free(&e->units);
+    free(e->changes);
     free(e);
 }
 
@@ -206,6 +207,71 @@ static int parse_safety(const json_t *s, struct experiment *e, sy_err_t *err)
     return 0;
 }
 
+/* Weights become percentage points summing to 100, the unit traffic moves in (allocation
+ * steps are "20 points"): w_i * 100 / sum, the odd points to the largest remainders (the
+ * earlier variant on a tie). Weights that sum to 100 already stay as they are. */
+static void to_points(struct experiment *e)
+{
+    int64_t sum = 0, given = 0, rem[SY_EXP_MAX_ARMS];
+    for (size_t i = 0; i < e->n_arms; i++)
+        sum += e->arms[i].weight;
+    if (sum == 100)
+        return;
+    for (size_t i = 0; i < e->n_arms; i++) {
+        rem[i] = e->arms[i].weight * 100 % sum;
+        e->arms[i].weight = e->arms[i].weight * 100 / sum;
+        given += e->arms[i].weight;
+    }
+    for (; given < 100; given++) {
+        size_t best = 0;
+        for (size_t i = 1; i < e->n_arms; i++)
+            if (rem[i] > rem[best])
+                best = i;
+        e->arms[best].weight++;
+        rem[best] = -1;
+    }
+}
+
+/* The guardrails of allocation steps: the specification's defaults, overridden field by
+ * field by the definition's "allocation". */
+static int parse_allocation(const json_t *a, struct experiment *e, sy_err_t *err)
+{
+    e->guardrails = SY_GUARDRAILS_DEFAULTS;
+    if (!a)
+        return 0;
+    if (!json_is_object(a))
+        return sy_err_set(err, -EINVAL, "allocation", "allocation must be an object");
+    static const char *const fields[] = {"min_confidence", "max_step_pct", "cooldown_hours",
+                                         "max_changes_per_day", NULL};
+    int rc = only(a, fields, "allocation", err);
+    if (rc < 0)
+        return rc;
+    sy_guardrails_t *g = &e->guardrails;
+    double step = (double)g->max_step_pct, changes = (double)g->max_changes_per_day;
+    if ((rc = get_number(a, "min_confidence", 0, 1, &g->min_confidence, "allocation.min_confidence",
+                         err)) < 0 ||
+        (rc = get_number(a, "max_step_pct", 1, 100, &step, "allocation.max_step_pct", err)) < 0 ||
+        (rc = get_number(a, "cooldown_hours", 0, 8784, &g->cooldown_hours,
+                         "allocation.cooldown_hours", err)) < 0 ||
+        (rc = get_number(a, "max_changes_per_day", 1, 1000, &changes,
+                         "allocation.max_changes_per_day", err)) < 0)
+        return rc;
+    if (step != (double)(int64_t)step || changes != (double)(int64_t)changes)
+        return sy_err_set(err, -EINVAL,
+                          step != (double)(int64_t)step ? "allocation.max_step_pct"
+                                                        : "allocation.max_changes_per_day",
+                          "must be a whole number");
+    g->max_step_pct = (int64_t)step;
+    g->max_changes_per_day = (int64_t)changes;
+    sy_err_t e2 = {0};
+    if ((rc = sy_guardrails_check(g, &e2)) < 0) {
+        char f[64];
+        snprintf(f, sizeof(f), "allocation.%.50s", e2.field);
+        return sy_err_set(err, rc, f, "%s", e2.msg);
+    }
+    return 0;
+}
+
 static int parse_variants(const json_t *vs, struct experiment *e, json_t *values, sy_err_t *err)
 {
     if (!json_is_array(vs) || json_array_size(vs) < 2 || json_array_size(vs) > SY_EXP_MAX_ARMS)
@@ -262,6 +328,7 @@ static int parse_variants(const json_t *vs, struct experiment *e, json_t *values
     if (e->arms[e->control].weight == 0 || treatment_weight == 0)
         return sy_err_set(err, -EINVAL, "variants",
                           "the control and at least one treatment need a weight above 0");
+    to_points(e);
     return 0;
 }
 
@@ -271,9 +338,9 @@ static int parse_def(const json_t *def, struct experiment *e, json_t *values, sy
 {
     if (!json_is_object(def))
         return sy_err_set(err, -EINVAL, "", "an experiment is a JSON object");
-    static const char *const fields[] = {"key",        "flag",   "variants",         "metric",
-                                         "guardrails", "safety", "record_exposures", "description",
-                                         NULL};
+    static const char *const fields[] = {"key",         "flag",   "variants",   "metric",
+                                         "guardrails",  "safety", "allocation", "record_exposures",
+                                         "description", NULL};
     int rc = only(def, fields, "", err);
     if (rc < 0)
         return rc;
@@ -309,6 +376,7 @@ static int parse_def(const json_t *def, struct experiment *e, json_t *values, sy
             return sy_err_set(err, -EINVAL, f, "a guardrail is \"error_rate\" or \"latency\"");
     }
     if ((rc = parse_safety(json_object_get(def, "safety"), e, err)) < 0 ||
+        (rc = parse_allocation(json_object_get(def, "allocation"), e, err)) < 0 ||
         (rc = get_bool(def, "record_exposures", &e->record_exposures, "record_exposures", err)) < 0)
         return rc;
     const json_t *d = json_object_get(def, "description");
@@ -339,6 +407,13 @@ static int parse_def(const json_t *def, struct experiment *e, json_t *values, sy
                        "guardrails", guards);
     if (e->def && d)
         json_object_set(e->def, "description", (json_t *)d);
+    if (e->def)
+        json_object_set_new(e->def, "allocation",
+                            json_pack("{sfsIsfsI}", "min_confidence", e->guardrails.min_confidence,
+                                      "max_step_pct", (json_int_t)e->guardrails.max_step_pct,
+                                      "cooldown_hours", e->guardrails.cooldown_hours,
+                                      "max_changes_per_day",
+                                      (json_int_t)e->guardrails.max_changes_per_day));
     return e->def ? 0 : sy_eng_oom(err);
 }
 
@@ -358,10 +433,11 @@ json_t *sy_exp_weights_json(const struct experiment *e)
 json_t *sy_exp_to_json(const struct experiment *e)
 {
     json_t *o = json_deep_copy(e->def);
-    if (o && json_object_update_new(o, json_pack("{sssIsoso}", "state", state_names[e->state],
-                                                 "created_ms", (json_int_t)e->created_ms,
-                                                 "started_ms", null_or_int(e->started_ms),
-                                                 "stopped_ms", null_or_int(e->stopped_ms))) < 0) {
+    if (o && json_object_update_new(o, json_pack("{sosssIsoso}", "weights", sy_exp_weights_json(e),
+                                                 "state", state_names[e->state], "created_ms",
+                                                 (json_int_t)e->created_ms, "started_ms",
+                                                 null_or_int(e->started_ms), "stopped_ms",
+                                                 null_or_int(e->stopped_ms))) < 0) {
         json_decref(o);
         return NULL;
     }
@@ -457,6 +533,8 @@ int sy_eng_experiments_open(sy_engine_t *eng, sy_err_t *err)
     int rc = sy_store_experiment_list(eng->store, -1, load_experiment, eng, err);
     if (rc == 0)
         rc = sy_store_arm_list(eng->store, -1, load_arm, eng, err);
+    if (rc == 0)
+        rc = sy_exp_changes_open(eng, err);
     if (rc == 0)
         rc = sy_store_event_list(eng->store, sy_exp_replay, eng, err);
     if (rc == -ENOMEM)

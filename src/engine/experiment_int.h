@@ -9,6 +9,7 @@
 #ifndef SY_ENGINE_EXPERIMENT_INT_H
 #define SY_ENGINE_EXPERIMENT_INT_H
 
+#include "core/allocation.h"
 #include "core/experiment.h"
 #include "engine/internal.h"
 
@@ -75,7 +76,17 @@ struct experiment {
     size_t n_arms, control;
     struct arm arms[SY_EXP_MAX_ARMS];
     struct units units;
-    uint64_t batch; /* the last batch that touched it */
+    uint64_t batch;               /* the last batch that touched it */
+    sy_guardrails_t guardrails;   /* of its allocation steps (the definition's "allocation") */
+    struct alloc_change *changes; /* its allocation changes, oldest first */
+    size_t n_changes, cap_changes;
+};
+
+/* What the engine remembers of an allocation change (the store has all of it). */
+struct alloc_change {
+    int64_t at_ms;
+    bool step;              /* a guarded step (what the daily limit counts) */
+    char evaluation_id[65]; /* the step's evaluation_id, "" for none */
 };
 
 struct ingest; /* ingest.c's queue */
@@ -122,6 +133,11 @@ struct exp_write {
     void *more_arg;
 };
 int sy_exp_write(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg, sy_err_t *err);
+
+/* ---- allocation.c --------------------------------------------------------------------- */
+
+/* Loads every experiment's allocation changes (start-up). */
+int sy_exp_changes_open(sy_engine_t *eng, sy_err_t *err);
 
 /* ---- ingest.c ------------------------------------------------------------------------- */
 

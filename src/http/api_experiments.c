@@ -56,19 +56,72 @@ static void collection(struct call *c)
     reply_result(c, rc, 201, out, &err);
 }
 
+/* A body that may be empty: NULL (nothing to read) or an object, or false after 400. */
+static bool optional_body(struct call *c, json_t **out)
+{
+    size_t len;
+    sy_h1_body(c->req, &len);
+    *out = len ? body_object(c) : NULL;
+    return !len || *out;
+}
+
+/* KEY/allocation, KEY/allocation/apply, KEY/promote (POST promotes, DELETE rolls back) and
+ * KEY/history. A step a guardrail refuses is 409 with the guardrail as the field and the
+ * rate-limit state beside the error. */
+static void allocation(struct call *c, const char *key, const char *action)
+{
+    sy_method_t m = sy_h1_method(c->req);
+    bool apply = strcmp(action, "allocation/apply") == 0, promote = strcmp(action, "promote") == 0;
+    bool read = !apply && !promote;
+    if ((read && m != SY_GET) || (apply && m != SY_POST) ||
+        (promote && m != SY_POST && m != SY_DELETE)) {
+        not_allowed(c, read ? "GET" : apply ? "POST" : "POST, DELETE");
+        return;
+    }
+    if (!require_role(c, read ? SY_ROLE_VIEWER : SY_ROLE_EDITOR))
+        return;
+    sy_err_t err = {0};
+    json_t *out = NULL, *body = NULL;
+    int rc;
+    if (read) {
+        rc = action[0] == 'h' ? sy_engine_experiment_history(c->eng, &c->who, key, &out, &err)
+                              : sy_engine_allocation_get(c->eng, &c->who, key, &out, &err);
+    } else {
+        if (!optional_body(c, &body))
+            return;
+        if (apply)
+            rc = sy_engine_allocation_apply(c->eng, &c->who, key, body, &out, &err);
+        else if (m == SY_POST)
+            rc = sy_engine_experiment_promote(c->eng, &c->who, key, body, &out, &err);
+        else
+            rc = sy_engine_experiment_rollback(c->eng, &c->who, key, body, &out, &err);
+        json_decref(body);
+    }
+    if (rc < 0 && out) { /* refused by a guardrail: say which, and when a step may come */
+        json_object_set_new(
+            out, "error",
+            json_pack("{ssssss}", "code", "refused", "message", err.msg, "field", err.field));
+        reply_json_decimal(c, 409, out);
+        return;
+    }
+    reply_result(c, rc, 200, out, &err);
+}
+
 void sy_api_experiments(struct call *c, const char *rest)
 {
     if (!*rest) {
         collection(c);
         return;
     }
-    /* "KEY" or "KEY/ACTION": the key is percent-decoded, the action is a word. */
+    /* "KEY" or "KEY/ACTION" (or "KEY/allocation/apply"): the key is percent-decoded, the
+     * action is a word. */
     const char *slash = strchr(rest, '/');
     size_t klen = slash ? (size_t)(slash - rest) : strlen(rest);
     const char *action = slash ? slash + 1 : "";
     char key[512];
     ssize_t n = sy_pct_decode(rest, klen, false, key, sizeof(key));
-    if (n <= 0 || memchr(key, '\0', (size_t)n) || strchr(action, '/')) {
+    if (n <= 0 || memchr(key, '\0', (size_t)n) ||
+        (strchr(action, '/') && strcmp(action, "allocation/apply") != 0)) {
         reply_error(c, 400, "invalid_input", "key", "the path has a bad or over-long segment");
         return;
     }
@@ -76,6 +129,11 @@ void sy_api_experiments(struct call *c, const char *rest)
     json_t *out = NULL;
     sy_method_t m = sy_h1_method(c->req);
     int rc;
+    if (strncmp(action, "allocation", 10) == 0 || strcmp(action, "promote") == 0 ||
+        strcmp(action, "history") == 0) {
+        allocation(c, key, action);
+        return;
+    }
     if (!*action || strcmp(action, "results") == 0 || strcmp(action, "promotion") == 0) {
         if (m != SY_GET) {
             not_allowed(c, "GET");

@@ -3,67 +3,9 @@
  * failed commit that changes nothing (memory or store), a reopen that rebuilds every
  * aggregate exactly, and first-exposure-wins counting. */
 #define _DEFAULT_SOURCE
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include <sqlite3.h>
 
-#include "../harness.h"
-#include "engine/engine.h"
-
-static char dir[64];
-static char path[128];
-static int64_t fake_ms = 1700000000000;
-
-static int64_t fake_now(void)
-{
-    return fake_ms;
-}
-
-static sy_engine_t *open_engine(void)
-{
-    sy_engine_opts_t o = {.db = path, .now_ms = fake_now};
-    sy_engine_t *eng;
-    sy_err_t err = {0};
-    if (sy_engine_open(&eng, &o, &err) < 0)
-        fail_msg("open: %s", err.msg);
-    return eng;
-}
-
-struct fixture {
-    sy_engine_t *eng;
-    sy_principal_t who;
-};
-
-static int setup(void **state)
-{
-    snprintf(dir, sizeof(dir), "/tmp/sy-exp-XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    snprintf(path, sizeof(path), "%s/t.db", dir);
-    struct fixture *f = calloc(1, sizeof(*f));
-    f->eng = open_engine();
-    int64_t ws, id;
-    char secret[SY_TOKEN_MAX];
-    if (sy_engine_workspace_create(f->eng, "w", &ws, NULL) < 0 ||
-        sy_engine_token_create(f->eng, NULL, ws, "root", SY_ROLE_ADMIN, secret, sizeof(secret), &id,
-                               NULL) < 0 ||
-        sy_engine_authenticate(f->eng, secret, strlen(secret), &f->who) < 0)
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    sy_engine_close(f->eng);
-    free(f);
-    char cmd[200];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
+#include "fixture.h"
 
 static void create_and_start(struct fixture *f, const char *safety)
 {
@@ -72,15 +14,7 @@ static void create_and_start(struct fixture *f, const char *safety)
              "{\"key\":\"e\",\"variants\":[{\"key\":\"a\",\"weight\":1,\"control\":true},"
              "{\"key\":\"b\",\"weight\":1}],\"safety\":%s}",
              safety);
-    json_t *def = json_loads(text, 0, NULL), *out = NULL;
-    sy_err_t err = {0};
-    if (sy_engine_experiment_create(f->eng, &f->who, def, &out, &err) < 0)
-        fail_msg("create: %s (%s)", err.msg, err.field);
-    json_decref(out);
-    json_decref(def);
-    if (sy_engine_experiment_transition(f->eng, &f->who, "e", "running", &out, &err) < 0)
-        fail_msg("start: %s", err.msg);
-    json_decref(out);
+    create_started(f, text, "e");
 }
 
 struct ack {

@@ -1,0 +1,487 @@
+/* allocation.c - moving an experiment's traffic: guarded steps to a winner, promotion to
+ * 100 %, rollback to control, and their history; see engine.h ("allocation") and
+ * core/allocation.h for the rules.
+ *
+ * Every change is one transaction: the flag's new `fractional` split (so OFREP and the
+ * library serve it from the next request), the experiment's row with its new weights and
+ * state, the change's history row (with the winner's health as the baseline the health
+ * monitor compares against), and the audit events. A crash leaves the old allocation or
+ * the new one, never a mix. The engine keeps each change's time (the cooldown and the
+ * daily limit) and evaluation id (a retried step is applied once) in memory; the store has
+ * the rest.
+ */
+#define _DEFAULT_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/experiment_int.h"
+
+#define DAY_MS     86400000
+#define ID_MAX     64 /* longest evaluation id */
+#define REASON_MAX 500
+
+/* ---- memory of changes ----------------------------------------------------------------- */
+
+static int remember(struct experiment *e, int64_t at_ms, bool step, const char *evaluation_id)
+{
+    if (sy_eng_grow((void **)&e->changes, &e->cap_changes, e->n_changes + 1, sizeof(*e->changes)) <
+        0)
+        return -ENOMEM;
+    struct alloc_change *c = &e->changes[e->n_changes++];
+    *c = (struct alloc_change){.at_ms = at_ms, .step = step};
+    snprintf(c->evaluation_id, sizeof(c->evaluation_id), "%s", evaluation_id ? evaluation_id : "");
+    return 0;
+}
+
+static int load_change(void *arg, const sy_store_change_t *row)
+{
+    struct experiment *e = sy_exp_find_by_id(arg, row->experiment);
+    if (!e)
+        return 0;
+    json_error_t je;
+    json_t *detail = row->detail ? json_loads(row->detail, 0, &je) : NULL;
+    int rc = remember(e, row->at_ms, row->action && strcmp(row->action, "step") == 0,
+                      json_string_value(json_object_get(detail, "evaluation_id")));
+    json_decref(detail);
+    return rc;
+}
+
+int sy_exp_changes_open(sy_engine_t *eng, sy_err_t *err)
+{
+    int rc = sy_store_change_list(eng->store, -1, load_change, eng, err);
+    return rc == -ENOMEM ? sy_eng_oom(err) : rc;
+}
+
+/* Steps the workspace of `ws` made since the start of today (UTC). */
+static int64_t steps_today(const sy_engine_t *eng, int64_t ws, int64_t now_ms)
+{
+    int64_t day = now_ms - now_ms % DAY_MS, n = 0;
+    for (size_t i = 0; i < eng->x->n; i++) {
+        const struct experiment *e = eng->x->all[i];
+        for (size_t k = 0; e->ws == ws && k < e->n_changes; k++)
+            n += e->changes[k].step && e->changes[k].at_ms >= day;
+    }
+    return n;
+}
+
+static const struct alloc_change *last_change(const struct experiment *e)
+{
+    return e->n_changes ? &e->changes[e->n_changes - 1] : NULL;
+}
+
+/* ---- reading ---------------------------------------------------------------------------- */
+
+static json_t *guardrails_json(const sy_guardrails_t *g)
+{
+    return json_pack("{sfsIsfsI}", "min_confidence", g->min_confidence, "max_step_pct",
+                     (json_int_t)g->max_step_pct, "cooldown_hours", g->cooldown_hours,
+                     "max_changes_per_day", (json_int_t)g->max_changes_per_day);
+}
+
+/* When the next step may come: after the cooldown, and not before tomorrow once today's
+ * changes are used up. */
+static json_t *rate_limit_json(const sy_engine_t *eng, const struct experiment *e)
+{
+    int64_t now = eng->now_ms(), today = steps_today(eng, e->ws, now), next = now;
+    const struct alloc_change *last = last_change(e);
+    if (last) {
+        int64_t after = last->at_ms + (int64_t)(e->guardrails.cooldown_hours * 3600000);
+        next = after > next ? after : next;
+    }
+    if (today >= e->guardrails.max_changes_per_day) {
+        int64_t tomorrow = now - now % DAY_MS + DAY_MS;
+        next = tomorrow > next ? tomorrow : next;
+    }
+    return json_pack("{sIsIsosI}", "changes_today", (json_int_t)today, "max_changes_per_day",
+                     (json_int_t)e->guardrails.max_changes_per_day, "last_change_ms",
+                     last ? json_integer(last->at_ms) : json_null(), "next_allowed_ms",
+                     (json_int_t)next);
+}
+
+static int history_row(void *arg, const sy_store_change_t *c)
+{
+    json_error_t je;
+    json_t *o =
+        json_pack("{sIsIssssso*so*so*}", "id", (json_int_t)c->id, "at_ms", (json_int_t)c->at_ms,
+                  "action", c->action, "actor", c->actor, "before", json_loads(c->before, 0, &je),
+                  "after", json_loads(c->after, 0, &je), "detail", json_loads(c->detail, 0, &je));
+    return o && json_array_append_new(arg, o) == 0 ? 0 : -ENOMEM;
+}
+
+static int history(sy_engine_t *eng, const struct experiment *e, json_t **out, sy_err_t *err)
+{
+    json_t *a = json_array();
+    int rc = a ? sy_store_change_list(eng->store, e->id, history_row, a, err) : -ENOMEM;
+    if (rc < 0) {
+        json_decref(a);
+        return rc == -ENOMEM ? sy_eng_oom(err) : rc;
+    }
+    *out = a;
+    return 0;
+}
+
+int sy_engine_experiment_history(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                                 json_t **out, sy_err_t *err)
+{
+    struct experiment *e = sy_exp_lookup(eng, actor, key, err);
+    json_t *h = NULL;
+    int rc = e ? history(eng, e, &h, err) : -ENOENT;
+    if (rc < 0)
+        return rc;
+    *out = json_pack("{ssso}", "experiment", e->key, "history", h);
+    return *out ? 0 : sy_eng_oom(err);
+}
+
+int sy_engine_allocation_get(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                             json_t **out, sy_err_t *err)
+{
+    struct experiment *e = sy_exp_lookup(eng, actor, key, err);
+    json_t *h = NULL;
+    int rc = e ? history(eng, e, &h, err) : -ENOENT;
+    if (rc < 0)
+        return rc;
+    json_t *active = json_array();
+    for (size_t i = 0; active && i < e->n_arms; i++)
+        if (e->arms[i].weight > 0)
+            json_array_append_new(active, json_string(e->arms[i].key));
+    *out = json_pack("{sssssososososo}", "experiment", e->key, "state", sy_exp_state_name(e->state),
+                     "weights", sy_exp_weights_json(e), "active_variants", active, "guardrails",
+                     guardrails_json(&e->guardrails), "rate_limit", rate_limit_json(eng, e),
+                     "history", h);
+    return *out ? 0 : sy_eng_oom(err);
+}
+
+/* ---- changing ----------------------------------------------------------------------------- */
+
+/* The health of variant `i` so far: what a later health check compares against. */
+static json_t *baseline_json(const struct experiment *e, size_t i)
+{
+    const struct agg *a = &e->arms[i].a;
+    double n = (double)a->units;
+    json_t *o =
+        json_pack("{sssIsoso}", "variant", e->arms[i].key, "units", (json_int_t)a->units,
+                  "success_rate", a->units ? json_real((double)a->conversions / n) : json_null(),
+                  "error_rate", a->units ? json_real((double)a->errors / n) : json_null());
+    if (o && a->latency_n)
+        json_object_set_new(o, "latency_mean_ms", json_real(a->latency_sum / (double)a->latency_n));
+    return o;
+}
+
+/* A change being written: its history row, written after the experiment's row. */
+struct change_write {
+    const char *action; /* "step", "promote", "rollback" */
+    const json_t *before, *after, *detail;
+    int64_t at_ms;
+};
+
+static int write_change(sy_engine_t *eng, struct exp_write *xw, sy_err_t *err)
+{
+    const struct change_write *cw = xw->more_arg;
+    char *b = json_dumps(cw->before, JSON_COMPACT), *a = json_dumps(cw->after, JSON_COMPACT);
+    char *d = json_dumps(cw->detail, JSON_COMPACT);
+    int rc;
+    if (!b || !a || !d) {
+        rc = sy_eng_oom(err);
+    } else {
+        sy_store_change_t row = {.workspace = xw->e->ws,
+                                 .experiment = xw->e->id,
+                                 .at_ms = cw->at_ms,
+                                 .action = cw->action,
+                                 .actor = xw->actor ? xw->actor->name : "system",
+                                 .before = b,
+                                 .after = a,
+                                 .detail = d};
+        int64_t id;
+        rc = sy_store_change_add(eng->store, &row, &id, err);
+    }
+    free(b);
+    free(a);
+    free(d);
+    return rc;
+}
+
+/* Moves `e` to `weights` and `state` in one transaction (flag split, experiment row,
+ * history row, audit events). On failure nothing changes, in memory or in the store. */
+static int change(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,
+                  const int64_t *weights, enum state state, const char *action,
+                  const char *audit_action, json_t *detail, const char *evaluation_id,
+                  sy_err_t *err)
+{
+    struct workspace *w = sy_eng_find_ws(eng, e->ws);
+    const json_t *flag = json_object_get(json_object_get(w->doc, "flags"), e->flag);
+    if (!flag)
+        return sy_err_set(err, SY_ECONFLICT, "flag", "flag \"%.64s\" no longer exists", e->flag);
+    /* Room for the change's memory first: `saved` must hold the array as it will stay. */
+    if (sy_eng_grow((void **)&e->changes, &e->cap_changes, e->n_changes + 1, sizeof(*e->changes)) <
+        0)
+        return sy_eng_oom(err);
+    struct experiment saved = *e; /* what a failure puts back */
+    json_t *before_w = sy_exp_weights_json(e), *before = sy_exp_to_json(e);
+    for (size_t i = 0; i < e->n_arms; i++)
+        e->arms[i].weight = weights[i];
+    enum state was = e->state;
+    e->state = state;
+    int64_t now = eng->now_ms();
+    json_t *after_w = sy_exp_weights_json(e), *after = sy_exp_to_json(e);
+    json_t *def = sy_exp_split_flag(e, e->flag_before ? e->flag_before : flag);
+    struct change_write cw = {
+        .action = action, .before = before_w, .after = after_w, .detail = detail, .at_ms = now};
+    struct exp_write xw = {.e = e,
+                           .actor = actor,
+                           .action = audit_action,
+                           .before = before,
+                           .after = after,
+                           .more = write_change,
+                           .more_arg = &cw};
+    int rc =
+        before_w && before && after_w && after && def
+            ? sy_eng_flag_change(eng, actor, w, e->flag, def, "flag.update", sy_exp_write, &xw, err)
+            : sy_eng_oom(err);
+    if (rc < 0) {
+        *e = saved;
+    } else {
+        remember(e, now, strcmp(action, "step") == 0, evaluation_id); /* room was made */
+        if (e->record_exposures && sy_exp_is_active(was) != sy_exp_is_active(state))
+            eng->x->n_recording += sy_exp_is_active(state) ? 1 : -1;
+    }
+    json_decref(before_w);
+    json_decref(before);
+    json_decref(after_w);
+    json_decref(after);
+    json_decref(def);
+    return rc;
+}
+
+static int index_of(const struct experiment *e, const json_t *name, const char *field, size_t *out,
+                    sy_err_t *err)
+{
+    const char *s = json_string_value(name);
+    int i = s ? sy_exp_arm_index(e, s, strlen(s)) : -1;
+    if (i < 0)
+        return sy_err_set(err, -EINVAL, field, "%s names no variant of the experiment", field);
+    *out = (size_t)i;
+    return 0;
+}
+
+/* An optional string field of at most `max` bytes into *out (NULL when absent). */
+static int opt_string(const json_t *body, const char *field, size_t max, const char **out,
+                      sy_err_t *err)
+{
+    const json_t *v = json_object_get(body, field);
+    *out = NULL;
+    if (!v)
+        return 0;
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max)
+        return sy_err_set(err, -EINVAL, field, "%s is a string of 1 to %zu bytes", field, max);
+    *out = json_string_value(v);
+    return 0;
+}
+
+static int only_fields(const json_t *body, const char *const *allowed, sy_err_t *err)
+{
+    if (body && !json_is_object(body))
+        return sy_err_set(err, -EINVAL, "", "the body must be a JSON object");
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)body, k, v)
+    {
+        size_t i = 0;
+        while (allowed[i] && strcmp(allowed[i], k) != 0)
+            i++;
+        if (!allowed[i])
+            return sy_err_set(err, -EINVAL, k, "unknown field \"%.64s\"", k);
+    }
+    return 0;
+}
+
+/* SY_ECONFLICT naming the guardrail, with a sentence saying why. */
+static int refusal(sy_err_t *err, const sy_step_in_t *in, const sy_guardrails_t *g,
+                   const char *winner, sy_refusal_t r)
+{
+    const char *by = sy_refusal_name(r);
+    switch (r) {
+    case SY_REFUSED_MIN_CONFIDENCE:
+        return sy_err_set(err, SY_ECONFLICT, by, "confidence %.4g is below %.4g", in->confidence,
+                          g->min_confidence);
+    case SY_REFUSED_DELTA:
+        return sy_err_set(err, SY_ECONFLICT, by, "delta %g is not above 0", in->delta);
+    case SY_REFUSED_COOLDOWN:
+        return sy_err_set(err, SY_ECONFLICT, by,
+                          "the last change was %.2f h ago; the cooldown is %g h",
+                          in->hours_since_last_change, g->cooldown_hours);
+    case SY_REFUSED_MAX_CHANGES:
+        return sy_err_set(err, SY_ECONFLICT, by,
+                          "the workspace made %lld of its %lld changes today",
+                          (long long)in->changes_today, (long long)g->max_changes_per_day);
+    default:
+        return sy_err_set(err, SY_ECONFLICT, by, "variant \"%s\" has all the traffic already",
+                          winner);
+    }
+}
+
+int sy_engine_allocation_apply(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                               const json_t *body, json_t **out, sy_err_t *err)
+{
+    struct experiment *e = sy_exp_lookup(eng, actor, key, err);
+    if (!e)
+        return -ENOENT;
+    static const char *const fields[] = {"winning_variant", "confidence", "delta", "evaluation_id",
+                                         NULL};
+    size_t winner = 0;
+    const json_t *conf = json_object_get(body, "confidence"),
+                 *delta = json_object_get(body, "delta");
+    const char *eval_id = NULL;
+    int rc = only_fields(body, fields, err);
+    if (rc == 0)
+        rc = index_of(e, json_object_get(body, "winning_variant"), "winning_variant", &winner, err);
+    if (rc == 0 && (!json_is_number(conf) || !(json_number_value(conf) >= 0) ||
+                    !(json_number_value(conf) <= 1)))
+        rc = sy_err_set(err, -EINVAL, "confidence", "confidence is a number from 0 to 1");
+    if (rc == 0 && !json_is_number(delta))
+        rc = sy_err_set(err, -EINVAL, "delta", "delta is a number (the winner's delta, in %%)");
+    if (rc == 0)
+        rc = opt_string(body, "evaluation_id", ID_MAX, &eval_id, err);
+    if (rc < 0)
+        return rc;
+    if (e->state != RUNNING && e->state != PROMOTING)
+        return sy_err_set(err, SY_ECONFLICT, "state",
+                          "experiment \"%.64s\" is %s: steps are taken while it runs", e->key,
+                          sy_exp_state_name(e->state));
+    for (size_t i = 0; eval_id && i < e->n_changes; i++)
+        if (strcmp(e->changes[i].evaluation_id, eval_id) == 0) { /* a retry: done already */
+            *out = json_pack("{sbsbsnsIso}", "applied", 1, "duplicate", 1, "refused_by", "step",
+                             (json_int_t)0, "weights", sy_exp_weights_json(e));
+            return *out ? 0 : sy_eng_oom(err);
+        }
+    int64_t weights[SY_EXP_MAX_ARMS], now = eng->now_ms();
+    for (size_t i = 0; i < e->n_arms; i++)
+        weights[i] = e->arms[i].weight;
+    const struct alloc_change *last = last_change(e);
+    sy_step_in_t in = {.weights = weights,
+                       .n = e->n_arms,
+                       .winner = winner,
+                       .confidence = json_number_value(conf),
+                       .delta = json_number_value(delta),
+                       .has_last_change = last != NULL,
+                       .hours_since_last_change = last ? (double)(now - last->at_ms) / 3.6e6 : 0,
+                       .changes_today = steps_today(eng, e->ws, now)};
+    sy_step_t step;
+    if ((rc = sy_allocation_step(&in, &e->guardrails, &step, err)) < 0)
+        return rc;
+    if (!step.applied) {
+        const char *by = sy_refusal_name(step.refused_by);
+        *out = json_pack("{sbssso}", "applied", 0, "refused_by", by, "rate_limit",
+                         rate_limit_json(eng, e));
+        return *out ? refusal(err, &in, &e->guardrails, e->arms[winner].key, step.refused_by)
+                    : sy_eng_oom(err);
+    }
+    json_t *detail = json_pack("{sssfsfsIso}", "winner", e->arms[winner].key, "confidence",
+                               in.confidence, "delta", in.delta, "step", (json_int_t)step.step,
+                               "baseline", baseline_json(e, winner));
+    if (detail && eval_id)
+        json_object_set_new(detail, "evaluation_id", json_string(eval_id));
+    enum state to = step.weights[winner] == 100 ? PROMOTED : PROMOTING;
+    rc = detail ? change(eng, actor, e, step.weights, to, "step", "allocation.step", detail,
+                         eval_id, err)
+                : sy_eng_oom(err);
+    json_decref(detail);
+    if (rc < 0)
+        return rc;
+    *out = json_pack("{sbsnsIsossso}", "applied", 1, "refused_by", "step", (json_int_t)step.step,
+                     "weights", sy_exp_weights_json(e), "state", sy_exp_state_name(e->state),
+                     "rate_limit", rate_limit_json(eng, e));
+    return *out ? 0 : sy_eng_oom(err);
+}
+
+int sy_engine_experiment_promote(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                                 const json_t *body, json_t **out, sy_err_t *err)
+{
+    struct experiment *e = sy_exp_lookup(eng, actor, key, err);
+    if (!e)
+        return -ENOENT;
+    static const char *const fields[] = {"variant", "promoted_by", "metadata", NULL};
+    const char *by = NULL;
+    int rc = only_fields(body, fields, err);
+    if (rc == 0)
+        rc = opt_string(body, "promoted_by", 128, &by, err);
+    const json_t *metadata = json_object_get(body, "metadata");
+    if (rc == 0 && metadata && !json_is_object(metadata))
+        rc = sy_err_set(err, -EINVAL, "metadata", "metadata is an object");
+    if (rc < 0)
+        return rc;
+    if (e->state == PROMOTED)
+        return sy_err_set(err, SY_ECONFLICT, "state",
+                          "experiment \"%.64s\" is promoted already: one promotion at a time",
+                          e->key);
+    if (e->state != RUNNING && e->state != PROMOTING)
+        return sy_err_set(err, SY_ECONFLICT, "state",
+                          "experiment \"%.64s\" is %s: it cannot be "
+                          "promoted",
+                          e->key, sy_exp_state_name(e->state));
+    size_t winner = 0;
+    if (json_object_get(body, "variant")) {
+        if ((rc = index_of(e, json_object_get(body, "variant"), "variant", &winner, err)) < 0)
+            return rc;
+    } else {
+        /* No variant named: the results' winner, if they have one. */
+        json_t *r = NULL;
+        rc = sy_engine_experiment_results(eng, actor, key, &r, err);
+        const char *w = json_string_value(json_object_get(r, "winner"));
+        int i = w ? sy_exp_arm_index(e, w, strlen(w)) : -1;
+        json_decref(r);
+        if (rc < 0)
+            return rc;
+        if (i < 0)
+            return sy_err_set(err, SY_ECONFLICT, "variant",
+                              "the results name no winner yet: name the variant to promote");
+        winner = (size_t)i;
+    }
+    int64_t weights[SY_EXP_MAX_ARMS] = {0};
+    weights[winner] = 100;
+    json_t *detail =
+        json_pack("{ssss}", "variant", e->arms[winner].key, "promoted_by", by ? by : actor->name);
+    if (detail && metadata)
+        json_object_set(detail, "metadata", (json_t *)metadata);
+    if (detail)
+        json_object_set_new(detail, "baseline", baseline_json(e, winner));
+    rc = detail ? change(eng, actor, e, weights, PROMOTED, "promote", "experiment.promote", detail,
+                         NULL, err)
+                : sy_eng_oom(err);
+    json_decref(detail);
+    if (rc == 0)
+        *out = sy_exp_to_json(e);
+    return rc;
+}
+
+int sy_engine_experiment_rollback(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                                  const json_t *body, json_t **out, sy_err_t *err)
+{
+    struct experiment *e = sy_exp_lookup(eng, actor, key, err);
+    if (!e)
+        return -ENOENT;
+    static const char *const fields[] = {"reason", "rolled_back_by", NULL};
+    const char *reason = NULL, *by = NULL;
+    int rc = only_fields(body, fields, err);
+    if (rc == 0)
+        rc = opt_string(body, "reason", REASON_MAX, &reason, err);
+    if (rc == 0)
+        rc = opt_string(body, "rolled_back_by", 128, &by, err);
+    if (rc < 0)
+        return rc;
+    if (e->state != RUNNING && e->state != PROMOTING && e->state != PROMOTED)
+        return sy_err_set(err, SY_ECONFLICT, "state",
+                          "experiment \"%.64s\" is %s: there is nothing to roll back", e->key,
+                          sy_exp_state_name(e->state));
+    int64_t weights[SY_EXP_MAX_ARMS] = {0};
+    weights[e->control] = 100;
+    json_t *detail = json_pack("{ssss}", "reason", reason ? reason : "manual rollback",
+                               "rolled_back_by", by ? by : actor->name);
+    rc = detail ? change(eng, actor, e, weights, ROLLED_BACK, "rollback", "experiment.rollback",
+                         detail, NULL, err)
+                : sy_eng_oom(err);
+    json_decref(detail);
+    if (rc == 0)
+        *out = sy_exp_to_json(e);
+    return rc;
+}

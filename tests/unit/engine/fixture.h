@@ -1,0 +1,84 @@
+/* fixture.h - what the engine's experiment tests share: a fresh store in a temporary
+ * folder, an engine on a fake clock, a workspace with an admin principal, and an
+ * experiment made from JSON text and started. Include once, in a test file. */
+#ifndef SY_TEST_ENGINE_FIXTURE_H
+#define SY_TEST_ENGINE_FIXTURE_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../harness.h"
+#include "engine/engine.h"
+
+static char dir[64];
+static char path[128];
+static int64_t fake_ms = 1700000000000;
+
+static int64_t fake_now(void)
+{
+    return fake_ms;
+}
+
+static sy_engine_t *open_engine(void)
+{
+    sy_engine_opts_t o = {.db = path, .now_ms = fake_now};
+    sy_engine_t *eng;
+    sy_err_t err = {0};
+    if (sy_engine_open(&eng, &o, &err) < 0)
+        fail_msg("open: %s", err.msg);
+    return eng;
+}
+
+struct fixture {
+    sy_engine_t *eng;
+    sy_principal_t who;
+};
+
+static int setup(void **state)
+{
+    snprintf(dir, sizeof(dir), "/tmp/sy-engine-XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(path, sizeof(path), "%s/t.db", dir);
+    struct fixture *f = calloc(1, sizeof(*f));
+    f->eng = open_engine();
+    int64_t ws, id;
+    char secret[SY_TOKEN_MAX];
+    if (sy_engine_workspace_create(f->eng, "w", &ws, NULL) < 0 ||
+        sy_engine_token_create(f->eng, NULL, ws, "root", SY_ROLE_ADMIN, secret, sizeof(secret), &id,
+                               NULL) < 0 ||
+        sy_engine_authenticate(f->eng, secret, strlen(secret), &f->who) < 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    sy_engine_close(f->eng);
+    free(f);
+    char cmd[200];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Creates experiment `def` (JSON text) and starts it. */
+static void create_started(struct fixture *f, const char *def_text, const char *key)
+{
+    json_error_t je;
+    json_t *def = json_loads(def_text, 0, &je), *out = NULL;
+    sy_err_t err = {0};
+    if (!def)
+        fail_msg("bad definition: %s", je.text);
+    if (sy_engine_experiment_create(f->eng, &f->who, def, &out, &err) < 0)
+        fail_msg("create: %s (%s)", err.msg, err.field);
+    json_decref(out);
+    json_decref(def);
+    if (sy_engine_experiment_transition(f->eng, &f->who, key, "running", &out, &err) < 0)
+        fail_msg("start: %s", err.msg);
+    json_decref(out);
+}
+
+#endif

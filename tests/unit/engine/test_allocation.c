@@ -1,0 +1,262 @@
+/* test_allocation.c - traffic steps in the engine on a fake clock: the seed's 60 -> 80 ->
+ * 100 served by the flag's split, the cooldown at 23:59 and 24:00, the third change of a
+ * day in one workspace, a retried evaluation applied once, promotion and rollback with
+ * their history and audit, a failed step that changes nothing, and a reopen that keeps
+ * the allocation and its rate-limit memory. */
+#define _DEFAULT_SOURCE
+#include <sqlite3.h>
+
+#include "fixture.h"
+
+#define HOUR_MS 3600000
+
+static const char *const def60 = "{\"key\":\"e\",\"variants\":[{\"key\":\"a\",\"weight\":60},"
+                                 "{\"key\":\"b\",\"weight\":40,\"control\":true}]}";
+
+static int apply(struct fixture *f, const char *key, const char *winner, double conf,
+                 const char *evaluation_id, json_t **out, sy_err_t *err)
+{
+    json_t *body =
+        json_pack("{sssfsf}", "winning_variant", winner, "confidence", conf, "delta", 5.2);
+    if (evaluation_id)
+        json_object_set_new(body, "evaluation_id", json_string(evaluation_id));
+    *out = NULL;
+    int rc = sy_engine_allocation_apply(f->eng, &f->who, key, body, out, err);
+    json_decref(body);
+    return rc;
+}
+
+static json_int_t weight_of(json_t *o, const char *variant)
+{
+    return json_integer_value(json_object_get(json_object_get(o, "weights"), variant));
+}
+
+/* The flag's split as OFREP and the library serve it. */
+static json_int_t split_of(struct fixture *f, const char *flag, const char *variant)
+{
+    json_t *def = NULL;
+    assert_int_equal(sy_engine_flag_get(f->eng, &f->who, flag, &def, NULL), 0);
+    json_t *frac = json_object_get(json_object_get(def, "targeting"), "fractional");
+    json_int_t w = -1;
+    size_t i;
+    json_t *pair;
+    json_array_foreach(frac, i, pair)
+    {
+        if (strcmp(json_string_value(json_array_get(pair, 0)), variant) == 0)
+            w = json_integer_value(json_array_get(pair, 1));
+    }
+    json_decref(def);
+    return w;
+}
+
+static void the_seed_goes_60_80_100_and_the_flag_follows(void **state)
+{
+    struct fixture *f = *state;
+    create_started(f, def60, "e");
+    json_t *out;
+    sy_err_t err = {0};
+    assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, &err), 0);
+    assert_int_equal(weight_of(out, "a"), 80);
+    assert_string_equal(json_string_value(json_object_get(out, "state")), "promoting");
+    json_decref(out);
+    assert_int_equal(split_of(f, "e", "a"), 80);
+    assert_int_equal(split_of(f, "e", "b"), 20);
+    fake_ms += 24 * HOUR_MS;
+    assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, &err), 0);
+    assert_int_equal(weight_of(out, "a"), 100);
+    assert_string_equal(json_string_value(json_object_get(out, "state")), "promoted");
+    json_decref(out);
+    assert_int_equal(split_of(f, "e", "b"), 0);
+    /* promoted: no more steps */
+    fake_ms += 24 * HOUR_MS;
+    assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, &err), SY_ECONFLICT);
+    assert_string_equal(err.field, "state");
+    json_decref(out);
+}
+
+static void cooldown_at_23_59_and_24_00(void **state)
+{
+    struct fixture *f = *state;
+    create_started(f, def60, "e");
+    json_t *out;
+    sy_err_t err = {0};
+    assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, &err), 0);
+    json_decref(out);
+    fake_ms += 24 * HOUR_MS - 60000;
+    assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, &err), SY_ECONFLICT);
+    assert_string_equal(err.field, "cooldown");
+    assert_false(json_is_true(json_object_get(out, "applied")));
+    json_int_t next =
+        json_integer_value(json_object_get(json_object_get(out, "rate_limit"), "next_allowed_ms"));
+    assert_int_equal(next, fake_ms + 60000);
+    json_decref(out);
+    assert_int_equal(split_of(f, "e", "a"), 80); /* nothing moved */
+    fake_ms += 60000;
+    assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, &err), 0);
+    json_decref(out);
+}
+
+static void the_third_change_of_a_day_in_the_workspace_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    fake_ms = 1700006400000; /* 00:00 UTC */
+    const char *tmpl = "{\"key\":\"%s\",\"variants\":[{\"key\":\"a\",\"weight\":60},"
+                       "{\"key\":\"b\",\"weight\":40,\"control\":true}]}";
+    char text[256];
+    const char *keys[] = {"e1", "e2", "e3"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(text, sizeof(text), tmpl, keys[i]);
+        create_started(f, text, keys[i]);
+    }
+    json_t *out;
+    sy_err_t err = {0};
+    assert_int_equal(apply(f, "e1", "a", 0.97, NULL, &out, &err), 0);
+    json_decref(out);
+    assert_int_equal(apply(f, "e2", "a", 0.97, NULL, &out, &err), 0);
+    json_decref(out);
+    assert_int_equal(apply(f, "e3", "a", 0.97, NULL, &out, &err), SY_ECONFLICT);
+    assert_string_equal(err.field, "max_changes_per_day");
+    json_int_t next =
+        json_integer_value(json_object_get(json_object_get(out, "rate_limit"), "next_allowed_ms"));
+    assert_int_equal(next, 1700006400000 + 24 * HOUR_MS); /* tomorrow */
+    json_decref(out);
+    fake_ms = 1700006400000 + 24 * HOUR_MS; /* a new day */
+    assert_int_equal(apply(f, "e3", "a", 0.97, NULL, &out, &err), 0);
+    json_decref(out);
+}
+
+static void a_retried_evaluation_is_applied_once(void **state)
+{
+    struct fixture *f = *state;
+    create_started(f,
+                   "{\"key\":\"e\",\"allocation\":{\"cooldown_hours\":0},"
+                   "\"variants\":[{\"key\":\"a\",\"weight\":60},"
+                   "{\"key\":\"b\",\"weight\":40,\"control\":true}]}",
+                   "e");
+    json_t *out;
+    sy_err_t err = {0};
+    assert_int_equal(apply(f, "e", "a", 0.97, "eval-1", &out, &err), 0);
+    json_decref(out);
+    assert_int_equal(apply(f, "e", "a", 0.97, "eval-1", &out, &err), 0);
+    assert_true(json_is_true(json_object_get(out, "duplicate")));
+    assert_int_equal(weight_of(out, "a"), 80);
+    json_decref(out);
+    json_t *h = NULL;
+    assert_int_equal(sy_engine_experiment_history(f->eng, &f->who, "e", &h, NULL), 0);
+    assert_int_equal(json_array_size(json_object_get(h, "history")), 1);
+    json_decref(h);
+}
+
+static void promote_and_rollback_are_in_the_history_and_audit(void **state)
+{
+    struct fixture *f = *state;
+    create_started(f, def60, "e");
+    json_t *out = NULL, *body = json_pack("{sssss{ss}}", "variant", "a", "promoted_by", "ops",
+                                          "metadata", "ticket", "CH-12");
+    sy_err_t err = {0};
+    assert_int_equal(sy_engine_experiment_promote(f->eng, &f->who, "e", body, &out, &err), 0);
+    assert_string_equal(json_string_value(json_object_get(out, "state")), "promoted");
+    json_decref(out);
+    assert_int_equal(sy_engine_experiment_promote(f->eng, &f->who, "e", body, &out, &err),
+                     SY_ECONFLICT); /* one promotion at a time */
+    json_decref(body);
+    assert_int_equal(split_of(f, "e", "a"), 100);
+    body = json_pack("{ssss}", "reason", "p95 over 300 ms", "rolled_back_by", "pager");
+    assert_int_equal(sy_engine_experiment_rollback(f->eng, &f->who, "e", body, &out, &err), 0);
+    assert_string_equal(json_string_value(json_object_get(out, "state")), "rolled_back");
+    json_decref(out);
+    json_decref(body);
+    assert_int_equal(split_of(f, "e", "b"), 100); /* all to control */
+    json_t *h = NULL;
+    assert_int_equal(sy_engine_experiment_history(f->eng, &f->who, "e", &h, NULL), 0);
+    json_t *list = json_object_get(h, "history");
+    assert_int_equal(json_array_size(list), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "action")),
+                        "promote");
+    json_t *rb = json_array_get(list, 1);
+    assert_string_equal(json_string_value(json_object_get(rb, "action")), "rollback");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(rb, "detail"), "reason")),
+                        "p95 over 300 ms");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(rb, "before"), "a")), 100);
+    json_decref(h);
+    sy_store_audit_query_t q = {.resource = "experiment:e", .limit = 10};
+    json_t *events = NULL;
+    assert_int_equal(sy_engine_audit_list(f->eng, &f->who, &q, &events, NULL), 0);
+    const char *want[] = {"experiment.rollback", "experiment.promote", "experiment.start",
+                          "experiment.create"};
+    assert_int_equal(json_array_size(events), 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_string_equal(json_string_value(json_object_get(json_array_get(events, i), "action")),
+                            want[i]);
+    json_decref(events);
+}
+
+static void a_failed_step_changes_nothing(void **state)
+{
+    struct fixture *f = *state;
+    create_started(f, def60, "e");
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TRIGGER no_changes BEFORE INSERT ON allocation_changes "
+                                  "BEGIN SELECT RAISE(ABORT, 'no'); END;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    json_t *out;
+    sy_err_t err = {0};
+    assert_true(apply(f, "e", "a", 0.97, NULL, &out, &err) < 0);
+    json_decref(out);
+    assert_int_equal(split_of(f, "e", "a"), 60);
+    json_t *a = NULL;
+    assert_int_equal(sy_engine_allocation_get(f->eng, &f->who, "e", &a, NULL), 0);
+    assert_int_equal(weight_of(a, "a"), 60);
+    assert_string_equal(json_string_value(json_object_get(a, "state")), "running");
+    assert_true(json_is_null(json_object_get(json_object_get(a, "rate_limit"), "last_change_ms")));
+    json_decref(a);
+    assert_int_equal(sqlite3_exec(db, "DROP TRIGGER no_changes", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, &err), 0); /* and then it works */
+    json_decref(out);
+}
+
+static void a_reopen_keeps_the_allocation_and_its_limits(void **state)
+{
+    struct fixture *f = *state;
+    create_started(f, def60, "e");
+    json_t *out;
+    sy_err_t err = {0};
+    assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, &err), 0);
+    json_decref(out);
+    sy_engine_close(f->eng);
+    f->eng = open_engine();
+    json_t *a = NULL;
+    assert_int_equal(sy_engine_allocation_get(f->eng, &f->who, "e", &a, NULL), 0);
+    assert_int_equal(weight_of(a, "a"), 80);
+    assert_string_equal(json_string_value(json_object_get(a, "state")), "promoting");
+    json_decref(a);
+    fake_ms += HOUR_MS; /* the cooldown is remembered */
+    assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, &err), SY_ECONFLICT);
+    assert_string_equal(err.field, "cooldown");
+    json_decref(out);
+}
+
+int main(int argc, char **argv)
+{
+    gsl_set_error_handler_off();
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(the_seed_goes_60_80_100_and_the_flag_follows, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(cooldown_at_23_59_and_24_00, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_third_change_of_a_day_in_the_workspace_is_refused,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(a_retried_evaluation_is_applied_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(promote_and_rollback_are_in_the_history_and_audit, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_failed_step_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_reopen_keeps_the_allocation_and_its_limits, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
