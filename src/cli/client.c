@@ -7,6 +7,8 @@
 
 #include <curl/curl.h>
 
+#include "cli/args.h"
+
 #define REPLY_MAX ((size_t)64 << 20)
 
 struct sy_client {
@@ -110,6 +112,26 @@ long sy_client_call(sy_client_t *c, const char *method, const char *path, const 
     free(b.p);
     curl_slist_free_all(h2 ? h2 : h);
     return status;
+}
+
+int sy_client_run(sy_client_t *c, bool json, const char *method, const char *path, const char *body,
+                  void (*print)(const json_t *reply))
+{
+    json_t *reply = NULL;
+    long status = sy_client_call(c, method, path, body, body ? strlen(body) : 0, &reply);
+    int rc = 1;
+    if (status == 0) {
+        /* printed by sy_client_call */
+    } else if (status >= 300) {
+        sy_client_report(c, NULL, status, reply);
+    } else if (json || !print) {
+        return sy_cli_print_json(reply);
+    } else {
+        print(reply);
+        rc = 0;
+    }
+    json_decref(reply);
+    return rc;
 }
 
 void sy_client_report(const sy_client_t *c, const char *where, long status, const json_t *reply)

@@ -29,6 +29,22 @@ long sy_client_call(sy_client_t *c, const char *method, const char *path, const 
  * when not NULL. */
 void sy_client_report(const sy_client_t *c, const char *where, long status, const json_t *reply);
 
+/* The options every client verb takes first in its sy_arg table, and their indexes. */
+#define SY_CLIENT_ARGS                                                                             \
+    {"server", "URL", "the server (default $SWITCHYARD_URL, else http://127.0.0.1:8080)", 0, NULL, \
+     NULL,     0},                                                                                 \
+        {"token", "TOKEN", "bearer token (default $SWITCHYARD_TOKEN)", 0, NULL, NULL, 0},          \
+    {                                                                                              \
+        "json", NULL, "print the server's JSON answer", 0, NULL, NULL, 0                           \
+    }
+enum { SY_CA_SERVER, SY_CA_TOKEN, SY_CA_JSON, SY_CA_FIRST_OWN };
+
+/* Sends one request and handles the answer: the JSON on `json` (or when `print` is NULL),
+ * `print` otherwise, an error line on a refusal. Returns the exit status: 0, or 1 for a
+ * refusal or a server that cannot be reached. */
+int sy_client_run(sy_client_t *c, bool json, const char *method, const char *path, const char *body,
+                  void (*print)(const json_t *reply));
+
 /* Percent-encodes `s` into `out` for use as one path segment. */
 void sy_client_escape(const char *s, char *out, size_t cap);
 

@@ -17,38 +17,6 @@
 
 #define LINE_MAX_BYTES (1 << 20) /* longest JSON line `events send` reads */
 
-/* The options every verb takes first in its table. */
-#define CLIENT_ARGS                                                                                \
-    {"server", "URL", "the server (default $SWITCHYARD_URL, else http://127.0.0.1:8080)", 0, NULL, \
-     NULL,     0},                                                                                 \
-        {"token", "TOKEN", "bearer token (default $SWITCHYARD_TOKEN)", 0, NULL, NULL, 0},          \
-    {                                                                                              \
-        "json", NULL, "print the server's JSON answer", 0, NULL, NULL, 0                           \
-    }
-enum { A_SERVER, A_TOKEN, A_JSON, A_FIRST_OWN };
-
-/* Sends one request and handles the answer: the JSON on --json (or when `print` is NULL),
- * an error line on a refusal. Returns the exit status. */
-static int call(sy_client_t *c, bool json, const char *method, const char *path, const char *body,
-                void (*print)(const json_t *reply))
-{
-    json_t *reply = NULL;
-    long status = sy_client_call(c, method, path, body, body ? strlen(body) : 0, &reply);
-    int rc = 1;
-    if (status == 0) {
-        /* printed by the client */
-    } else if (status >= 300) {
-        sy_client_report(c, NULL, status, reply);
-    } else if (json || !print) {
-        return sy_cli_print_json(reply);
-    } else {
-        print(reply);
-        rc = 0;
-    }
-    json_decref(reply);
-    return rc;
-}
-
 /* ---- printers ----------------------------------------------------------------------------- */
 
 static void print_one(const json_t *e)
@@ -175,7 +143,7 @@ static int variants_of(const char *prog, const char *spec, const char *control, 
 
 static int create(sy_client_t *c, struct sy_arg *a, const char *prog, const char *file)
 {
-    enum { O_KEY = A_FIRST_OWN, O_FLAG, O_VARIANTS, O_CONTROL, O_METRIC };
+    enum { O_KEY = SY_CA_FIRST_OWN, O_FLAG, O_VARIANTS, O_CONTROL, O_METRIC };
     json_t *def = NULL;
     if (file) {
         json_error_t je;
@@ -202,8 +170,9 @@ static int create(sy_client_t *c, struct sy_arg *a, const char *prog, const char
     }
     char *body = json_dumps(def, JSON_COMPACT);
     json_decref(def);
-    int rc =
-        body ? call(c, a[A_JSON].value != NULL, "POST", "/v1/experiments", body, print_one) : 1;
+    int rc = body ? sy_client_run(c, a[SY_CA_JSON].value != NULL, "POST", "/v1/experiments", body,
+                                  print_one)
+                  : 1;
     free(body);
     return rc;
 }
@@ -253,7 +222,7 @@ int sy_cli_experiment(int argc, char **argv)
         argc--, argv++;
     }
     struct sy_arg a[] = {
-        CLIENT_ARGS,
+        SY_CLIENT_ARGS,
         {"key", "KEY", "create: the experiment's key", 0, NULL, NULL, 0},
         {"flag", "FLAG", "create: the flag it drives (default: the key)", 0, NULL, NULL, 0},
         {"variants", "N=W,...", "create: variants and weights, the first the control", 0, NULL,
@@ -261,7 +230,7 @@ int sy_cli_experiment(int argc, char **argv)
         {"control", "NAME", "create: which variant is the control", 0, NULL, NULL, 0},
         {"metric", "conversion|mean", "create: the primary metric", 0, NULL, NULL, 0},
     };
-    size_t n = v == 0 ? sizeof(a) / sizeof(a[0]) : A_FIRST_OWN;
+    size_t n = v == 0 ? sizeof(a) / sizeof(a[0]) : SY_CA_FIRST_OWN;
     bool help = false;
     if (sy_args_parse(argc, argv, a, n, prog, &help) < 0)
         return SY_EXIT_USAGE;
@@ -275,10 +244,10 @@ int sy_cli_experiment(int argc, char **argv)
         fprintf(stderr, "%s: which experiment? (switchyard experiment %s KEY)\n", prog, verb);
         return SY_EXIT_USAGE;
     }
-    sy_client_t *c = sy_client_new(prog, a[A_SERVER].value, a[A_TOKEN].value);
+    sy_client_t *c = sy_client_new(prog, a[SY_CA_SERVER].value, a[SY_CA_TOKEN].value);
     if (!c)
         return SY_EXIT_USAGE;
-    bool json = a[A_JSON].value != NULL;
+    bool json = a[SY_CA_JSON].value != NULL;
     char path[700], esc[520];
     sy_client_escape(key ? key : "", esc, sizeof(esc));
     int rc;
@@ -287,20 +256,20 @@ int sy_cli_experiment(int argc, char **argv)
         rc = create(c, a, prog, key);
         break;
     case 1:
-        rc = call(c, json, "GET", "/v1/experiments", NULL, print_list);
+        rc = sy_client_run(c, json, "GET", "/v1/experiments", NULL, print_list);
         break;
     case 2:
         snprintf(path, sizeof(path), "/v1/experiments/%s", esc);
-        rc = call(c, json, "GET", path, NULL, NULL);
+        rc = sy_client_run(c, json, "GET", path, NULL, NULL);
         break;
     case 6:
     case 7:
         snprintf(path, sizeof(path), "/v1/experiments/%s/%s", esc, verb);
-        rc = call(c, json, "GET", path, NULL, v == 6 ? print_results : print_promotion);
+        rc = sy_client_run(c, json, "GET", path, NULL, v == 6 ? print_results : print_promotion);
         break;
     default:
         snprintf(path, sizeof(path), "/v1/experiments/%s/%s", esc, verb);
-        rc = call(c, json, "POST", path, NULL, print_one);
+        rc = sy_client_run(c, json, "POST", path, NULL, print_one);
         break;
     }
     sy_client_free(c);
@@ -375,7 +344,7 @@ int sy_cli_events(int argc, char **argv)
         argc--, argv++;
     }
     struct sy_arg a[] = {
-        CLIENT_ARGS,
+        SY_CLIENT_ARGS,
         {"batch", "N", "events per request, 1 to 10000 (default 1000)", 0, NULL, NULL, 0},
         {"retries", "N", "retries of a batch the server could not take (default 5)", 0, NULL, NULL,
          0},
@@ -408,7 +377,7 @@ int sy_cli_events(int argc, char **argv)
         fprintf(stderr, "%s: %s: %s\n", prog, file, strerror(errno));
         return 1;
     }
-    sy_client_t *c = sy_client_new(prog, a[A_SERVER].value, a[A_TOKEN].value);
+    sy_client_t *c = sy_client_new(prog, a[SY_CA_SERVER].value, a[SY_CA_TOKEN].value);
     struct batch *b = c ? calloc(1, sizeof(*b)) : NULL;
     char *line = b ? malloc(LINE_MAX_BYTES) : NULL;
     int rc = c && line ? 0 : 1;

@@ -4,6 +4,7 @@
 
 #include <gsl/gsl_errno.h>
 
+#include "cli/allocation_cmd.h"
 #include "cli/args.h"
 #include "cli/experiment_cmd.h"
 #include "cli/flag_cmd.h"
@@ -21,11 +22,15 @@ static void usage(FILE *to)
                 "switchyard is a self-hosted progressive-delivery and experimentation engine.\n"
                 "\n"
                 "commands:\n"
+                "  allocation   an experiment's traffic: show, apply a guarded step\n"
                 "  eval         evaluate one flag of a flagd document for a context\n"
                 "  events       send experiment events to a server (switchyard events --help)\n"
                 "  experiment   experiments on a server: create, list, show, start, stop,\n"
                 "               terminate, results, promotion (switchyard experiment --help)\n"
                 "  flags        flag documents: validate (switchyard flags --help)\n"
+                "  history      an experiment's steps, promotions and rollbacks\n"
+                "  promote      move an experiment's winner to 100 %%\n"
+                "  rollback     send all of an experiment's traffic back to control\n"
                 "  serve        run the server: flags, OFREP, experiments, events, audit\n"
                 "  stats        statistical tests: ztest, welch, srm, power, bayes,\n"
                 "               sequential, holm (switchyard stats --help)\n"
@@ -57,6 +62,14 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "eval") == 0)
         return sy_cli_eval(argc - 2, argv + 2);
+    if (strcmp(cmd, "allocation") == 0)
+        return sy_cli_allocation(argc - 2, argv + 2);
+    if (strcmp(cmd, "promote") == 0)
+        return sy_cli_promote(argc - 2, argv + 2);
+    if (strcmp(cmd, "rollback") == 0)
+        return sy_cli_rollback(argc - 2, argv + 2);
+    if (strcmp(cmd, "history") == 0)
+        return sy_cli_history(argc - 2, argv + 2);
     if (strcmp(cmd, "experiment") == 0)
         return sy_cli_experiment(argc - 2, argv + 2);
     if (strcmp(cmd, "events") == 0)

@@ -1,0 +1,173 @@
+#!/bin/sh
+# allocation_api.sh - guarded traffic steps on a real server: the seed's 60 -> 80, the
+# cooldown and the daily limit refusing with the guardrail named, steps to 100 %, manual
+# promotion and rollback served by OFREP, history and audit, roles and workspaces, the
+# CLI, a restart, and SIGKILL in the middle of steps leaving the old allocation or the
+# new, never a mix.
+#
+#   allocation_api.sh SWITCHYARD
+set -u
+SY=$1
+. "$(dirname "$0")/tap.sh"
+
+ERR='.error.code != null and .error.message != null and .error.field != null'
+"$SY" workspace create default --db "$TMP/sy.db" >/dev/null
+"$SY" workspace create other --db "$TMP/sy.db" >/dev/null
+ADMIN=$("$SY" token create --db "$TMP/sy.db" --role admin --name alice)
+VIEWER=$("$SY" token create --db "$TMP/sy.db" --role viewer --name val)
+SDK=$("$SY" token create --db "$TMP/sy.db" --role sdk --name app)
+OTHER=$("$SY" token create --db "$TMP/sy.db" --workspace other --role admin --name mallory)
+start_server "$SY" --quiet
+
+exp() { # KEY [ALLOCATION-JSON]
+    echo "{\"key\":\"$1\",\"variants\":[{\"key\":\"variant_a\",\"weight\":60},{\"key\":\"variant_b\",\"weight\":40,\"control\":true}]${2:+,\"allocation\":$2}}"
+}
+STEP='{"winning_variant":"variant_a","confidence":0.97,"delta":5.2}'
+expect "an experiment at 60/40" 201 '.weights == {"variant_a":60,"variant_b":40}' -- \
+    POST /v1/experiments "$ADMIN" "$(exp seed)"
+expect "start it" 200 "" -- POST /v1/experiments/seed/start "$ADMIN"
+expect "allocation: weights, guardrails, rate limit" 200 \
+    '.weights.variant_a == 60 and .active_variants == ["variant_a","variant_b"] and .guardrails == {"min_confidence":0.95,"max_step_pct":20,"cooldown_hours":24.0,"max_changes_per_day":2} and .rate_limit.changes_today == 0 and .rate_limit.last_change_ms == null and .history == []' -- \
+    GET /v1/experiments/seed/allocation "$VIEWER"
+refuse() { # NAME FIELD BODY
+    expect "refused: $1" 400 "$ERR and .error.field == \"$2\"" -- \
+        POST /v1/experiments/seed/allocation/apply "$ADMIN" "$3"
+}
+refuse "an unknown variant" winning_variant '{"winning_variant":"c","confidence":0.97,"delta":5.2}'
+refuse "a confidence over 1" confidence '{"winning_variant":"variant_a","confidence":2,"delta":5.2}'
+refuse "no delta" delta '{"winning_variant":"variant_a","confidence":0.97}'
+refuse "an unknown field" speed '{"winning_variant":"variant_a","confidence":0.97,"delta":5.2,"speed":1}'
+expect "a viewer cannot step: 403" 403 "$ERR" -- POST /v1/experiments/seed/allocation/apply "$VIEWER" "$STEP"
+expect "another workspace cannot: 404" 404 "$ERR" -- POST /v1/experiments/seed/allocation/apply "$OTHER" "$STEP"
+expect "refused below 0.95: 409 naming min_confidence" 409 \
+    '.error.code == "refused" and .error.field == "min_confidence" and .applied == false' -- \
+    POST /v1/experiments/seed/allocation/apply "$ADMIN" '{"winning_variant":"variant_a","confidence":0.9,"delta":5.2}'
+expect "refused with delta 0" 409 '.error.field == "delta"' -- \
+    POST /v1/experiments/seed/allocation/apply "$ADMIN" '{"winning_variant":"variant_a","confidence":0.97,"delta":0}'
+expect "a step: 60 -> 80, promoting" 200 \
+    '.applied == true and .step == 20 and .weights == {"variant_a":80,"variant_b":20} and .state == "promoting" and .rate_limit.changes_today == 1' -- \
+    POST /v1/experiments/seed/allocation/apply "$ADMIN" "$STEP"
+expect "the flag serves 80/20" 200 '.definition.targeting == {"fractional":[["variant_a",80],["variant_b",20]]}' -- \
+    GET /v1/flags/seed "$ADMIN"
+expect "a second step within 24 h: 409 cooldown, with the next allowed time" 409 \
+    '.error.field == "cooldown" and .rate_limit.next_allowed_ms > .rate_limit.last_change_ms' -- \
+    POST /v1/experiments/seed/allocation/apply "$ADMIN" "$STEP"
+expect "the history has the step and its baseline" 200 \
+    '(.history | length) == 1 and .history[0].action == "step" and .history[0].before.variant_a == 60 and .history[0].after.variant_a == 80 and .history[0].detail.baseline.variant == "variant_a" and .history[0].actor == "alice"' -- \
+    GET /v1/experiments/seed/history "$VIEWER"
+
+# ---- to 100 %, and the daily limit of the workspace -----------------------------------------------
+expect "an experiment without cooldown" 201 '.allocation.cooldown_hours == 0' -- \
+    POST /v1/experiments "$ADMIN" "$(exp fast '{"cooldown_hours":0,"max_changes_per_day":10}')"
+expect "start it" 200 "" -- POST /v1/experiments/fast/start "$ADMIN"
+expect "step to 80" 200 '.weights.variant_a == 80' -- POST /v1/experiments/fast/allocation/apply "$ADMIN" "$STEP"
+expect "step to 100: promoted" 200 '.weights == {"variant_a":100,"variant_b":0} and .state == "promoted"' -- \
+    POST /v1/experiments/fast/allocation/apply "$ADMIN" "$STEP"
+expect "no step once promoted: 409" 409 '.error.field == "state"' -- \
+    POST /v1/experiments/fast/allocation/apply "$ADMIN" "$STEP"
+expect "OFREP gives everyone the winner" 200 '.variant == "variant_a"' -- \
+    POST /ofrep/v1/evaluate/flags/fast "$SDK" '{"context":{"targetingKey":"anyone"}}'
+expect "an experiment with the default limit" 201 "" -- POST /v1/experiments "$ADMIN" "$(exp slow)"
+expect "start it" 200 "" -- POST /v1/experiments/slow/start "$ADMIN"
+expect "the workspace made 3 changes today: 409 max_changes_per_day" 409 \
+    '.error.field == "max_changes_per_day" and .rate_limit.changes_today == 3' -- \
+    POST /v1/experiments/slow/allocation/apply "$ADMIN" "$STEP"
+
+# ---- promote and roll back by hand -----------------------------------------------------------------
+expect "promote with no winner in the results: 409" 409 '.error.field == "variant"' -- \
+    POST /v1/experiments/slow/promote "$ADMIN"
+expect "promote a named variant" 200 '.state == "promoted" and .weights.variant_a == 100' -- \
+    POST /v1/experiments/slow/promote "$ADMIN" '{"variant":"variant_a","promoted_by":"ops","metadata":{"ticket":"CH-1"}}'
+expect "one promotion at a time: 409" 409 "$ERR" -- POST /v1/experiments/slow/promote "$ADMIN" '{"variant":"variant_a"}'
+expect "roll back" 200 '.state == "rolled_back" and .weights == {"variant_a":0,"variant_b":100}' -- \
+    DELETE /v1/experiments/slow/promote "$ADMIN" '{"reason":"checkout errors up","rolled_back_by":"pager"}'
+expect "OFREP gives everyone control" 200 '.variant == "variant_b"' -- \
+    POST /ofrep/v1/evaluate/flags/slow "$SDK" '{"context":{"targetingKey":"anyone"}}'
+expect "rolling back twice: 409" 409 "$ERR" -- DELETE /v1/experiments/slow/promote "$ADMIN"
+expect "history: the promotion and the rollback" 200 \
+    '[.history[].action] == ["promote","rollback"] and .history[0].detail.promoted_by == "ops" and .history[0].detail.metadata.ticket == "CH-1" and .history[1].detail.reason == "checkout errors up"' -- \
+    GET /v1/experiments/slow/history "$VIEWER"
+expect "audit: every change" 200 \
+    '[.events[].action] == ["experiment.rollback","experiment.promote","experiment.start","experiment.create"]' -- \
+    GET "/v1/audit?resource=experiment:slow" "$ADMIN"
+expect "audit: the step too" 200 '[.events[].action] | index("allocation.step") != null' -- \
+    GET "/v1/audit?resource=experiment:seed" "$ADMIN"
+expect "the flag's changes are audited as flag updates" 200 '(.events | length) >= 3' -- \
+    GET "/v1/audit?resource=flag:slow&action=flag.update" "$ADMIN"
+expect "stop the promoted one: the winner becomes the flag's default" 200 '.state == "stopped"' -- \
+    POST /v1/experiments/fast/stop "$ADMIN"
+expect "... so the flag serves it with no split" 200 \
+    '.definition.defaultVariant == "variant_a" and .definition.targeting == null' -- GET /v1/flags/fast "$ADMIN"
+
+# ---- the CLI --------------------------------------------------------------------------------------------
+export SWITCHYARD_URL="$URL" SWITCHYARD_TOKEN="$ADMIN"
+check "cli: allocation show" 0 "seed \\(promoting\\): variant_a=80 variant_b=20" "" -- \
+    "$SY" allocation show seed
+check "cli: allocation show lists the history" 0 "step +by alice: variant_a=60 variant_b=40 -> variant_a=80 variant_b=20" "" -- \
+    "$SY" allocation show seed
+check "cli: a refused step names its guardrail, exit 1" 1 "" "cooldown is 24 h \\(cooldown\\) \\(HTTP 409\\)" -- \
+    "$SY" allocation apply seed --winner variant_a --confidence 0.97 --delta 5.2
+check "cli: apply needs its options, exit 2" 2 "" "required" -- "$SY" allocation apply seed --winner variant_a
+"$SY" experiment create --key cli --variants b=50,a=50 >/dev/null
+"$SY" experiment start cli >/dev/null
+check "cli: promote" 0 "cli is promoted: b=0 a=100" "" -- "$SY" promote cli --variant a --by me
+check "cli: rollback" 0 "cli is rolled_back: b=100 a=0" "" -- "$SY" rollback cli --reason "too slow"
+check "cli: history" 0 "rollback +by alice.*\\(too slow\\)" "" -- "$SY" history cli
+check "cli: history --json" 0 '"action": "promote"' "" -- "$SY" history cli --json
+
+# ---- restart ---------------------------------------------------------------------------------------------
+stop_server
+start_server "$SY" --quiet
+expect "after a restart: the weights, state and limits are the same" 200 \
+    '.weights.variant_a == 80 and .state == "promoting" and .rate_limit.changes_today >= 1 and (.history | length) == 1' -- \
+    GET /v1/experiments/seed/allocation "$ADMIN"
+expect "... and the cooldown still holds" 409 '.error.field == "cooldown"' -- \
+    POST /v1/experiments/seed/allocation/apply "$ADMIN" "$STEP"
+
+# ---- SIGKILL in the middle of steps ----------------------------------------------------------------------
+expect "an experiment that steps one point at a time" 201 "" -- POST /v1/experiments "$ADMIN" \
+    '{"key":"kill","variants":[{"key":"a","weight":50,"control":true},{"key":"b","weight":50}],"allocation":{"cooldown_hours":0,"max_changes_per_day":1000,"max_step_pct":1}}'
+expect "start it" 200 "" -- POST /v1/experiments/kill/start "$ADMIN"
+consistent=0
+rounds=5
+r=0
+while [ $r -lt $rounds ]; do
+    # a stream of steps, then SIGKILL while they are being written
+    (i=0; while [ $i -lt 200 ]; do
+        curl -s -o /dev/null -H "Authorization: Bearer $ADMIN" \
+            -d '{"winning_variant":"b","confidence":0.99,"delta":1}' "$URL/v1/experiments/kill/allocation/apply"
+        i=$((i + 1))
+    done) &
+    LOAD=$!
+    sleep 0.$((3 + r))
+    kill -KILL "$PID"
+    wait "$PID" 2>/dev/null
+    PID=""
+    wait "$LOAD" 2>/dev/null
+    start_server "$SY" --quiet
+    req GET /v1/experiments/kill/allocation "$ADMIN" >/dev/null
+    cp "$TMP/body" "$TMP/alloc"
+    req GET /v1/flags/kill "$ADMIN" >/dev/null
+    # the flag's split, the experiment's weights and the last history row agree and sum to 100
+    if jq -e --slurpfile f "$TMP/body" '
+        (.weights.a + .weights.b == 100) and
+        ($f[0].definition.targeting.fractional == [["a", .weights.a], ["b", .weights.b]]) and
+        ((.history | length) == 0 or .history[-1].after == .weights) and
+        (.weights.b == 50 + (.history | length))' "$TMP/alloc" >/dev/null; then
+        consistent=$((consistent + 1))
+    else
+        echo "# round $r:" >&2
+        cat "$TMP/alloc" "$TMP/body" >&2
+    fi
+    r=$((r + 1))
+done
+steps=$(jq '.history | length' "$TMP/alloc")
+if [ "$consistent" -eq "$rounds" ] && [ "$steps" -gt 0 ]; then
+    ok "SIGKILL $rounds times mid-steps: flag, weights and history always agree ($steps steps kept)"
+else
+    echo "# $consistent of $rounds rounds consistent, $steps steps" >"$TMP/err"
+    : >"$TMP/out"
+    not_ok "SIGKILL mid-steps leaves the old allocation or the new"
+fi
+
+tap_done
