@@ -23,15 +23,52 @@
 
 /* ---- memory of changes ----------------------------------------------------------------- */
 
-static int remember(struct experiment *e, int64_t at_ms, bool step, const char *evaluation_id)
+static int64_t exposed_units(const struct experiment *e)
+{
+    int64_t n = 0;
+    for (size_t i = 0; i < e->n_arms; i++)
+        n += e->arms[i].a.units;
+    return n;
+}
+
+static int remember(struct experiment *e, int64_t at_ms, bool step, const char *evaluation_id,
+                    int64_t units_at, const int64_t *weights)
 {
     if (sy_eng_grow((void **)&e->changes, &e->cap_changes, e->n_changes + 1, sizeof(*e->changes)) <
         0)
         return -ENOMEM;
     struct alloc_change *c = &e->changes[e->n_changes++];
-    *c = (struct alloc_change){.at_ms = at_ms, .step = step};
+    *c = (struct alloc_change){.at_ms = at_ms, .step = step, .units_at = units_at};
     snprintf(c->evaluation_id, sizeof(c->evaluation_id), "%s", evaluation_id ? evaluation_id : "");
+    for (size_t i = 0; i < e->n_arms; i++)
+        c->weights[i] = weights[i];
     return 0;
+}
+
+void sy_exp_effective_weights(const struct experiment *e, double *w)
+{
+    if (e->n_changes == 0) { /* one period: the weights as they are */
+        for (size_t i = 0; i < e->n_arms; i++)
+            w[i] = (double)e->arms[i].weight;
+        return;
+    }
+    /* units first exposed in each period, times that period's weights (points) */
+    int64_t from = 0, now = exposed_units(e);
+    for (size_t i = 0; i < e->n_arms; i++)
+        w[i] = 0;
+    for (size_t k = 0; k <= e->n_changes; k++) {
+        int64_t to = k < e->n_changes ? e->changes[k].units_at : now;
+        double n = (double)(to > from ? to - from : 0);
+        for (size_t i = 0; i < e->n_arms; i++)
+            w[i] += n * (double)(k == 0 ? e->arms[i].defined_weight : e->changes[k - 1].weights[i]);
+        from = to > from ? to : from;
+    }
+    double sum = 0;
+    for (size_t i = 0; i < e->n_arms; i++)
+        sum += w[i];
+    if (sum == 0) /* nobody exposed yet: the split as it is */
+        for (size_t i = 0; i < e->n_arms; i++)
+            w[i] = (double)e->arms[i].weight;
 }
 
 static int load_change(void *arg, const sy_store_change_t *row)
@@ -41,9 +78,15 @@ static int load_change(void *arg, const sy_store_change_t *row)
         return 0;
     json_error_t je;
     json_t *detail = row->detail ? json_loads(row->detail, 0, &je) : NULL;
+    json_t *after = row->after ? json_loads(row->after, 0, &je) : NULL;
+    int64_t weights[SY_EXP_MAX_ARMS];
+    for (size_t i = 0; i < e->n_arms; i++)
+        weights[i] = json_integer_value(json_object_get(after, e->arms[i].key));
     int rc = remember(e, row->at_ms, row->action && strcmp(row->action, "step") == 0,
-                      json_string_value(json_object_get(detail, "evaluation_id")));
+                      json_string_value(json_object_get(detail, "evaluation_id")),
+                      json_integer_value(json_object_get(detail, "units_at")), weights);
     json_decref(detail);
+    json_decref(after);
     return rc;
 }
 
@@ -222,7 +265,8 @@ static int change(sy_engine_t *eng, const sy_principal_t *actor, struct experime
         e->arms[i].weight = weights[i];
     enum state was = e->state;
     e->state = state;
-    int64_t now = eng->now_ms();
+    int64_t now = eng->now_ms(), units_at = exposed_units(e);
+    json_object_set_new(detail, "units_at", json_integer(units_at));
     json_t *after_w = sy_exp_weights_json(e), *after = sy_exp_to_json(e);
     json_t *def = sy_exp_split_flag(e, e->flag_before ? e->flag_before : flag);
     struct change_write cw = {
@@ -241,7 +285,8 @@ static int change(sy_engine_t *eng, const sy_principal_t *actor, struct experime
     if (rc < 0) {
         *e = saved;
     } else {
-        remember(e, now, strcmp(action, "step") == 0, evaluation_id); /* room was made */
+        remember(e, now, strcmp(action, "step") == 0, evaluation_id, units_at,
+                 weights); /* room was made */
         if (e->record_exposures && sy_exp_is_active(was) != sy_exp_is_active(state))
             eng->x->n_recording += sy_exp_is_active(state) ? 1 : -1;
     }

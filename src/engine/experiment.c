@@ -230,6 +230,8 @@ static void to_points(struct experiment *e)
         e->arms[best].weight++;
         rem[best] = -1;
     }
+    for (size_t i = 0; i < e->n_arms; i++)
+        e->arms[i].defined_weight = e->arms[i].weight;
 }
 
 /* The guardrails of allocation steps: the specification's defaults, overridden field by
@@ -309,6 +311,7 @@ static int parse_variants(const json_t *vs, struct experiment *e, json_t *values
         struct arm *a = &e->arms[i];
         snprintf(a->key, sizeof(a->key), "%s", json_string_value(key));
         a->weight = json_integer_value(w);
+        a->defined_weight = a->weight;
         a->a.seq_p = 1;
         if (control) {
             e->control = i;
@@ -852,9 +855,11 @@ int sy_engine_experiment_transition(sy_engine_t *eng, const sy_principal_t *acto
 void sy_exp_analysis_in(const sy_engine_t *eng, const struct experiment *e, sy_arm_counts_t *counts,
                         const char **names, sy_experiment_in_t *in)
 {
+    double effective[SY_EXP_MAX_ARMS];
+    sy_exp_effective_weights(e, effective);
     for (size_t i = 0; i < e->n_arms; i++) {
         const struct agg *a = &e->arms[i].a;
-        counts[i] = (sy_arm_counts_t){.weight = (double)e->arms[i].weight,
+        counts[i] = (sy_arm_counts_t){.weight = effective[i],
                                       .units = a->units,
                                       .conversions = a->conversions,
                                       .errors = a->errors,

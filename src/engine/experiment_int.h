@@ -54,7 +54,8 @@ struct agg {
 
 struct arm {
     char key[VARIANT_MAX + 1];
-    int64_t weight;
+    int64_t weight;         /* now, in percentage points */
+    int64_t defined_weight; /* as the definition gave it (points) */
     struct agg a;
 };
 
@@ -85,8 +86,10 @@ struct experiment {
 /* What the engine remembers of an allocation change (the store has all of it). */
 struct alloc_change {
     int64_t at_ms;
-    bool step;              /* a guarded step (what the daily limit counts) */
-    char evaluation_id[65]; /* the step's evaluation_id, "" for none */
+    bool step;                        /* a guarded step (what the daily limit counts) */
+    char evaluation_id[65];           /* the step's evaluation_id, "" for none */
+    int64_t units_at;                 /* units exposed before the change took effect */
+    int64_t weights[SY_EXP_MAX_ARMS]; /* after it */
 };
 
 struct ingest; /* ingest.c's queue */
@@ -138,6 +141,10 @@ int sy_exp_write(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg, sy_err_t 
 
 /* Loads every experiment's allocation changes (start-up). */
 int sy_exp_changes_open(sy_engine_t *eng, sy_err_t *err);
+/* What each variant should have received, on the scale of units: every allocation period
+ * counts with its own weights (units first exposed in it times its weight), so that SRM
+ * is judged against the split each unit was assigned under. Into weights[n_arms]. */
+void sy_exp_effective_weights(const struct experiment *e, double *weights);
 
 /* ---- ingest.c ------------------------------------------------------------------------- */
 

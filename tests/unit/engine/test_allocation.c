@@ -240,6 +240,67 @@ static void a_reopen_keeps_the_allocation_and_its_limits(void **state)
     json_decref(out);
 }
 
+static void on_done(void *arg, int rc, const sy_ingest_result_t *r, const sy_err_t *err)
+{
+    (void)r;
+    (void)err;
+    *(int *)arg = rc;
+}
+
+/* `n` new units, the first `n_a` exposed to "a" and the rest to "b". */
+static void expose(struct fixture *f, int first, int n, int n_a)
+{
+    char(*units)[16] = calloc((size_t)n, sizeof(*units));
+    sy_event_t *ev = calloc((size_t)n, sizeof(*ev));
+    for (int i = 0; i < n; i++) {
+        snprintf(units[i], sizeof(units[i]), "u%d", first + i);
+        ev[i] = (sy_event_t){.kind = SY_EVENT_EXPOSURE,
+                             .experiment = "e",
+                             .experiment_len = 1,
+                             .unit = units[i],
+                             .unit_len = strlen(units[i]),
+                             .variant = i < n_a ? "a" : "b",
+                             .variant_len = 1,
+                             .success = -1};
+    }
+    int rc = -1;
+    assert_int_equal(sy_engine_events_submit(f->eng, &f->who, ev, (size_t)n, on_done, &rc, NULL),
+                     0);
+    sy_engine_events_commit(f->eng);
+    assert_int_equal(rc, 0);
+    free(units);
+    free(ev);
+}
+
+static bool srm_mismatch(struct fixture *f)
+{
+    json_t *r = NULL;
+    assert_int_equal(sy_engine_experiment_results(f->eng, &f->who, "e", &r, NULL), 0);
+    bool m = json_is_true(json_object_get(json_object_get(r, "srm"), "mismatch"));
+    json_decref(r);
+    return m;
+}
+
+static void srm_counts_each_period_with_its_own_weights(void **state)
+{
+    struct fixture *f = *state;
+    create_started(f, def60, "e");
+    expose(f, 0, 1000, 600); /* 60/40, as assigned */
+    assert_false(srm_mismatch(f));
+    json_t *out;
+    assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, NULL), 0);
+    json_decref(out);
+    expose(f, 1000, 1000, 800); /* 80/20 from the step on: 1400/600 in all */
+    /* against today's 80/20 alone, 1400/600 would be a glaring mismatch */
+    assert_false(srm_mismatch(f));
+    expose(f, 2000, 1000, 500); /* 50/50 while 80/20 is served: broken assignment */
+    assert_true(srm_mismatch(f));
+    /* and it survives a reopen (the units of each period are kept with the changes) */
+    sy_engine_close(f->eng);
+    f->eng = open_engine();
+    assert_true(srm_mismatch(f));
+}
+
 int main(int argc, char **argv)
 {
     gsl_set_error_handler_off();
@@ -256,6 +317,8 @@ int main(int argc, char **argv)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_failed_step_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(a_reopen_keeps_the_allocation_and_its_limits, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(srm_counts_each_period_with_its_own_weights, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
