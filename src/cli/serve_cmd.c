@@ -34,13 +34,16 @@ enum {
     O_QUIET,
     O_RATE_LIMIT,
     O_IDLE_TIMEOUT,
+    O_AUTO_INTERVAL,
+    O_AUTO_DRY_RUN,
+    O_AUTO_SECRET,
     O_COUNT
 };
 
 static const char *const defaults[O_COUNT] = {
     [O_LISTEN] = "127.0.0.1:8080", [O_DB] = "./switchyard.db", [O_LOG_FORMAT] = "text",
     [O_MAX_BODY] = "16777216",     [O_RATE_LIMIT] = "0",       [O_WORKSPACE] = "default",
-    [O_IDLE_TIMEOUT] = "60",
+    [O_IDLE_TIMEOUT] = "60",       [O_AUTO_INTERVAL] = "3600",
 };
 
 /* Fills options not given on the command line from the environment, then `file`. */
@@ -107,12 +110,44 @@ static int fill_from_env_and_config(const char *prog, struct sy_arg *args, size_
     return rc;
 }
 
+/* A flag's value from the environment or a config file that means "off". */
+static bool is_off(const char *v)
+{
+    return strcmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcmp(v, "no") == 0;
+}
+
 struct server {
     struct event_base *base;
     sy_http_t *http;
+    sy_engine_t *eng;
     sy_log_format_t log;
     bool stopping;
 };
+
+/* Every second: the engine's timers, and a log line for each thing they did. */
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct server *s = arg;
+    json_t *done = sy_engine_tick(s->eng);
+    json_t *list = json_object_get(json_object_get(done, "auto_promotion"), "experiments");
+    size_t i;
+    json_t *o;
+    json_array_foreach(list, i, o)
+    {
+        const char *action = json_string_value(json_object_get(o, "action"));
+        if (!action || strcmp(action, "none") == 0)
+            continue;
+        char *weights = json_dumps(json_object_get(o, "weights"), JSON_COMPACT | JSON_ENCODE_ANY);
+        sy_log(s->log, "auto_promotion", "experiment",
+               json_string_value(json_object_get(o, "experiment")), "action", action, "winner",
+               json_string_value(json_object_get(o, "winner")), "weights", weights, "refused_by",
+               json_string_value(json_object_get(o, "refused_by")), NULL);
+        free(weights);
+    }
+    json_decref(done);
+}
 
 static void stopped(void *arg)
 {
@@ -190,6 +225,16 @@ int sy_cli_serve(int argc, char **argv)
         [O_RATE_LIMIT] = {"rate-limit", "RPS",
                           "requests per second per token, then 429 (default 0: no limit)", 0, NULL,
                           NULL, 0},
+        [O_AUTO_INTERVAL] = {"auto-promotion-interval", "SECONDS",
+                             "check running experiments for a step this often (default 3600; "
+                             "0: never)",
+                             0, NULL, NULL, 0},
+        [O_AUTO_DRY_RUN] = {"auto-promotion-dry-run", NULL,
+                            "report what auto-promotion would step, step nothing", 0, NULL, NULL,
+                            0},
+        [O_AUTO_SECRET] = {"auto-promotion-secret", "SECRET",
+                           "X-Cron-Secret that lets a scheduler call POST /v1/auto-promotion/check",
+                           0, NULL, NULL, 0},
         [O_IDLE_TIMEOUT] = {"idle-timeout", "SECONDS",
                             "close a connection idle or stalled this long (default 60)", 0, NULL,
                             NULL, 0},
@@ -199,7 +244,9 @@ int sy_cli_serve(int argc, char **argv)
         return SY_EXIT_USAGE;
     if (help) {
         printf("usage: %s [options]\n\n"
-               "Serves the flag API, OFREP and the audit trail over HTTP from a durable store.\n"
+               "Serves the flag API, OFREP, experiments, event ingest, traffic allocation and\n"
+               "the audit trail over HTTP from a durable store; checks running experiments for\n"
+               "their next guarded step every --auto-promotion-interval.\n"
                "Every option can also be set as SWITCHYARD_<NAME> (SWITCHYARD_LISTEN,\n"
                "SWITCHYARD_DB, SWITCHYARD_MAX_BODY, ...) or as \"name = value\" in --config.\n"
                "On an empty database it creates the first workspace and an admin token and\n"
@@ -215,8 +262,7 @@ int sy_cli_serve(int argc, char **argv)
     for (int i = 0; i < O_COUNT; i++)
         opt[i] = args[i].value ? args[i].value : defaults[i];
     /* A flag set from the environment or a file may say it is off. */
-    if (opt[O_QUIET] && (strcmp(opt[O_QUIET], "false") == 0 || strcmp(opt[O_QUIET], "0") == 0 ||
-                         strcmp(opt[O_QUIET], "no") == 0))
+    if (opt[O_QUIET] && is_off(opt[O_QUIET]))
         opt[O_QUIET] = NULL;
 
     sy_http_opts_t hopts = {.listen = opt[O_LISTEN], .quiet = opt[O_QUIET] != NULL};
@@ -250,6 +296,22 @@ int sy_cli_serve(int argc, char **argv)
     }
     hopts.timeout_s = (int)idle;
 
+    int64_t auto_s;
+    if (sy_args_int64(prog, "auto-promotion-interval", opt[O_AUTO_INTERVAL], &auto_s) < 0)
+        return SY_EXIT_USAGE;
+    if (auto_s < 0 || auto_s > 7 * 86400) {
+        fprintf(stderr, "%s: --auto-promotion-interval: between 0 (never) and 604800 seconds\n",
+                prog);
+        return SY_EXIT_USAGE;
+    }
+    if (opt[O_AUTO_DRY_RUN] && is_off(opt[O_AUTO_DRY_RUN]))
+        opt[O_AUTO_DRY_RUN] = NULL;
+    hopts.cron_secret = opt[O_AUTO_SECRET];
+    if (hopts.cron_secret && strlen(hopts.cron_secret) < 16) {
+        fprintf(stderr, "%s: --auto-promotion-secret: at least 16 characters\n", prog);
+        return SY_EXIT_USAGE;
+    }
+
     sy_engine_t *eng;
     sy_err_t err = {0};
     sy_engine_opts_t eopts = {.db = opt[O_DB]};
@@ -258,7 +320,10 @@ int sy_cli_serve(int argc, char **argv)
         return 1;
     }
     int status = 1;
-    struct server s = {.log = hopts.log};
+    struct server s = {.log = hopts.log, .eng = eng};
+    sy_engine_timers_t timers = {.auto_promotion_ms = auto_s * 1000,
+                                 .auto_promotion_dry_run = opt[O_AUTO_DRY_RUN] != NULL};
+    sy_engine_set_timers(eng, &timers);
     char secret[SY_TOKEN_MAX];
     bool created;
     if (sy_engine_bootstrap(eng, opt[O_WORKSPACE], secret, sizeof(secret), &created, &err) < 0) {
@@ -293,6 +358,9 @@ int sy_cli_serve(int argc, char **argv)
         goto out_base;
     }
     signal(SIGPIPE, SIG_IGN);
+    struct event *tick = event_new(s.base, -1, EV_PERSIST, on_tick, &s);
+    if (tick)
+        event_add(tick, &(struct timeval){.tv_sec = 1});
     struct event *term = evsignal_new(s.base, SIGTERM, on_signal, &s);
     struct event *intr = evsignal_new(s.base, SIGINT, on_signal, &s);
     if (!term || !intr || evsignal_add(term, NULL) < 0 || evsignal_add(intr, NULL) < 0) {
@@ -305,6 +373,8 @@ int sy_cli_serve(int argc, char **argv)
         status = event_base_dispatch(s.base) < 0 ? 1 : 0;
         sy_log(hopts.log, "stopped", NULL);
     }
+    if (tick)
+        event_free(tick);
     if (term)
         event_free(term);
     if (intr)

@@ -365,6 +365,10 @@ static int refusal(sy_err_t *err, const sy_step_in_t *in, const sy_guardrails_t 
     }
 }
 
+static int step_to(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,
+                   size_t winner, double confidence, double delta, const char *eval_id,
+                   json_t **out, sy_err_t *err);
+
 int sy_engine_allocation_apply(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
                                const json_t *body, json_t **out, sy_err_t *err)
 {
@@ -389,6 +393,17 @@ int sy_engine_allocation_apply(sy_engine_t *eng, const sy_principal_t *actor, co
         rc = opt_string(body, "evaluation_id", ID_MAX, &eval_id, err);
     if (rc < 0)
         return rc;
+    return step_to(eng, actor, e, winner, json_number_value(conf), json_number_value(delta),
+                   eval_id, out, err);
+}
+
+/* One guarded step of `e` toward `winner`: the body of allocation/apply, and what the
+ * auto-promotion check takes for each eligible experiment. */
+static int step_to(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,
+                   size_t winner, double confidence, double delta, const char *eval_id,
+                   json_t **out, sy_err_t *err)
+{
+    int rc;
     if (e->state != RUNNING && e->state != PROMOTING)
         return sy_err_set(err, SY_ECONFLICT, "state",
                           "experiment \"%.64s\" is %s: steps are taken while it runs", e->key,
@@ -406,8 +421,8 @@ int sy_engine_allocation_apply(sy_engine_t *eng, const sy_principal_t *actor, co
     sy_step_in_t in = {.weights = weights,
                        .n = e->n_arms,
                        .winner = winner,
-                       .confidence = json_number_value(conf),
-                       .delta = json_number_value(delta),
+                       .confidence = confidence,
+                       .delta = delta,
                        .has_last_change = last != NULL,
                        .hours_since_last_change = last ? (double)(now - last->at_ms) / 3.6e6 : 0,
                        .changes_today = steps_today(eng, e->ws, now)};
@@ -484,8 +499,10 @@ int sy_engine_experiment_promote(sy_engine_t *eng, const sy_principal_t *actor, 
     }
     int64_t weights[SY_EXP_MAX_ARMS] = {0};
     weights[winner] = 100;
-    json_t *detail =
-        json_pack("{ssss}", "variant", e->arms[winner].key, "promoted_by", by ? by : actor->name);
+    json_t *detail = json_pack("{ssss}", "variant", e->arms[winner].key, "promoted_by",
+                               by      ? by
+                               : actor ? actor->name
+                                       : "system");
     if (detail && metadata)
         json_object_set(detail, "metadata", (json_t *)metadata);
     if (detail)
@@ -520,8 +537,11 @@ int sy_engine_experiment_rollback(sy_engine_t *eng, const sy_principal_t *actor,
                           sy_exp_state_name(e->state));
     int64_t weights[SY_EXP_MAX_ARMS] = {0};
     weights[e->control] = 100;
-    json_t *detail = json_pack("{ssss}", "reason", reason ? reason : "manual rollback",
-                               "rolled_back_by", by ? by : actor->name);
+    json_t *detail =
+        json_pack("{ssss}", "reason", reason ? reason : "manual rollback", "rolled_back_by",
+                  by      ? by
+                  : actor ? actor->name
+                          : "system");
     rc = detail ? change(eng, actor, e, weights, ROLLED_BACK, "rollback", "experiment.rollback",
                          detail, NULL, err)
                 : sy_eng_oom(err);
@@ -529,4 +549,106 @@ int sy_engine_experiment_rollback(sy_engine_t *eng, const sy_principal_t *actor,
     if (rc == 0)
         *out = sy_exp_to_json(e);
     return rc;
+}
+
+/* ---- auto-promotion ------------------------------------------------------------------------- */
+
+/* What the check does with one experiment; the report's entry. */
+static json_t *auto_one(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,
+                        bool dry_run)
+{
+    sy_experiment_result_t *r = NULL;
+    sy_err_t err = {0};
+    json_t *o = json_pack("{sssI}", "experiment", e->key, "workspace", (json_int_t)e->ws);
+    if (!o)
+        return NULL;
+    if (sy_exp_analyse(eng, e, &r, &err) < 0) {
+        json_object_set_new(o, "action", json_string("error"));
+        json_object_set_new(o, "message", json_string(err.msg));
+        return o;
+    }
+    json_object_set_new(o, "decision", json_string(sy_exp_decision_name(r->decision)));
+    if (r->decision != SY_DECISION_PROMOTE) {
+        json_object_set_new(o, "action", json_string("none"));
+        if (r->n_reasons)
+            json_object_set_new(o, "reason", json_string(r->reasons[0]));
+        free(r);
+        return o;
+    }
+    size_t w = (size_t)r->winner;
+    const sy_arm_result_t *a = &r->arms[w];
+    json_object_set_new(o, "winner", json_string(e->arms[w].key));
+    const char *action = e->safety.manual_approval ? "awaiting_approval"
+                         : dry_run                 ? "would_step"
+                                                   : NULL;
+    if (action) {
+        json_object_set_new(o, "action", json_string(action));
+        free(r);
+        return o;
+    }
+    /* The step's evidence is the results': the winner's confidence (Holm-adjusted, and
+     * always valid when sequential) and its lift in %. */
+    json_t *out = NULL;
+    int rc = step_to(eng, actor, e, w, a->confidence, 100 * a->lift, NULL, &out, &err);
+    free(r);
+    if (rc == 0) {
+        json_object_set_new(o, "action", json_string("step"));
+        json_object_set_new(o, "weights", json_incref(json_object_get(out, "weights")));
+        json_object_set_new(o, "state", json_string(sy_exp_state_name(e->state)));
+    } else if (out) {
+        json_object_set_new(o, "action", json_string("refused"));
+        json_object_set_new(o, "refused_by", json_string(err.field));
+        json_object_set_new(o, "message", json_string(err.msg));
+    } else {
+        json_object_set_new(o, "action", json_string("error"));
+        json_object_set_new(o, "message", json_string(err.msg));
+    }
+    json_decref(out);
+    return o;
+}
+
+int sy_engine_auto_promotion_check(sy_engine_t *eng, const sy_principal_t *actor, int dry,
+                                   json_t **report, sy_err_t *err)
+{
+    bool dry_run = dry < 0 ? eng->timers.auto_promotion_dry_run : dry > 0;
+    json_t *list = json_array();
+    size_t checked = 0;
+    for (size_t i = 0; list && i < eng->x->n; i++) {
+        struct experiment *e = eng->x->all[i];
+        if ((actor && e->ws != actor->workspace) || (e->state != RUNNING && e->state != PROMOTING))
+            continue;
+        checked++;
+        json_t *o = auto_one(eng, actor, e, dry_run);
+        if (!o || json_array_append_new(list, o) < 0) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+    *report = list ? json_pack("{sIsbsIso}", "at_ms", (json_int_t)eng->now_ms(), "dry_run", dry_run,
+                               "checked", (json_int_t)checked, "experiments", list)
+                   : NULL;
+    return *report ? 0 : sy_eng_oom(err);
+}
+
+/* ---- timers ------------------------------------------------------------------------------------
+ */
+
+void sy_engine_set_timers(sy_engine_t *eng, const sy_engine_timers_t *t)
+{
+    eng->timers = *t;
+    int64_t now = eng->now_ms();
+    eng->next_auto_ms = t->auto_promotion_ms > 0 ? now + t->auto_promotion_ms : 0;
+}
+
+json_t *sy_engine_tick(sy_engine_t *eng)
+{
+    int64_t now = eng->now_ms();
+    if (eng->timers.auto_promotion_ms <= 0 || now < eng->next_auto_ms)
+        return NULL;
+    eng->next_auto_ms = now + eng->timers.auto_promotion_ms;
+    json_t *report = NULL;
+    if (sy_engine_auto_promotion_check(eng, NULL, eng->timers.auto_promotion_dry_run, &report,
+                                       NULL) < 0)
+        return NULL;
+    return json_pack("{so}", "auto_promotion", report);
 }

@@ -200,6 +200,32 @@ int sy_engine_experiment_rollback(sy_engine_t *eng, const sy_principal_t *actor,
 int sy_engine_experiment_history(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
                                  json_t **out, sy_err_t *err);
 
+/* ---- auto-promotion and the timers --------------------------------------------------------- */
+
+/* Analyses every running or promoting experiment of the actor's workspace (of every
+ * workspace when `actor` is NULL: the timer, acting as "system"). One whose results say
+ * promote takes its next guarded step, with the winner's confidence and lift as its
+ * evidence; with require_manual_approval, or when `dry_run` (1; 0 steps, -1 as the timers
+ * are set), it is only reported. Into
+ * *report (owned): {"at_ms", "dry_run", "checked", "experiments": [{"experiment",
+ * "workspace", "decision", "winner"?, "action": "step" | "refused" | "awaiting_approval" |
+ * "would_step" | "none" | "error", "weights"?, "state"?, "refused_by"?, "reason"?,
+ * "message"?}]}. */
+int sy_engine_auto_promotion_check(sy_engine_t *eng, const sy_principal_t *actor, int dry_run,
+                                   json_t **report, sy_err_t *err);
+
+typedef struct sy_engine_timers {
+    int64_t auto_promotion_ms;   /* between two auto-promotion checks; 0: off */
+    bool auto_promotion_dry_run; /* report what would be stepped, step nothing */
+} sy_engine_timers_t;
+
+/* Sets the timers; the first check comes one interval from now. */
+void sy_engine_set_timers(sy_engine_t *eng, const sy_engine_timers_t *t);
+
+/* Runs what is due at the engine's clock (the loop calls it every second; simulate on its
+ * fake clock). Returns what ran, to log ({"auto_promotion": report}), or NULL. */
+json_t *sy_engine_tick(sy_engine_t *eng);
+
 /* ---- events ----------------------------------------------------------------------------- */
 
 /* Most events one submission may carry. */

@@ -885,7 +885,7 @@ void sy_exp_analysis_in(const sy_engine_t *eng, const struct experiment *e, sy_a
                                .max_latency_increase_pct = e->max_latency_increase_pct};
 }
 
-static const char *decision_name(sy_decision_t d)
+const char *sy_exp_decision_name(sy_decision_t d)
 {
     return d == SY_DECISION_PROMOTE     ? "promote"
            : d == SY_DECISION_TERMINATE ? "terminate"
@@ -1011,25 +1011,30 @@ static json_t *reasons_json(const sy_experiment_result_t *r)
     return a;
 }
 
-/* Analyses `e` into *r; -EINVAL only if the aggregates contradict themselves. */
-/* Experiment `key` of the actor's workspace into *e, analysed into *r (owned: free()). */
-static int analysed(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
-                    struct experiment **e, sy_experiment_result_t **r, sy_err_t *err)
+int sy_exp_analyse(const sy_engine_t *eng, const struct experiment *e, sy_experiment_result_t **r,
+                   sy_err_t *err)
 {
-    if (!(*e = sy_exp_lookup(eng, actor, key, err)))
-        return err ? err->code : -ENOENT;
     if (!(*r = malloc(sizeof(**r)))) /* 5 KiB of reasons: not for the stack */
         return sy_eng_oom(err);
     sy_arm_counts_t counts[SY_EXP_MAX_ARMS];
     const char *names[SY_EXP_MAX_ARMS];
     sy_experiment_in_t in;
-    sy_exp_analysis_in(eng, *e, counts, names, &in);
+    sy_exp_analysis_in(eng, e, counts, names, &in);
     int rc = sy_experiment_analyze(&in, *r, err);
     if (rc < 0) {
         free(*r);
         *r = NULL;
     }
     return rc;
+}
+
+/* Experiment `key` of the actor's workspace into *e, analysed into *r (owned: free()). */
+static int analysed(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                    struct experiment **e, sy_experiment_result_t **r, sy_err_t *err)
+{
+    if (!(*e = sy_exp_lookup(eng, actor, key, err)))
+        return err ? err->code : -ENOENT;
+    return sy_exp_analyse(eng, *e, r, err);
 }
 
 int sy_engine_experiment_results(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
@@ -1047,7 +1052,7 @@ int sy_engine_experiment_results(sy_engine_t *eng, const sy_principal_t *actor, 
         json_pack("{sssssssfsbsososssososI}", "experiment", e->key, "state", state_names[e->state],
                   "metric", e->metric == SY_METRIC_CONVERSION ? "conversion" : "mean",
                   "runtime_hours", runtime_hours(eng, e), "sequential", e->sequential, "variants",
-                  arms, "srm", srm_json(r), "decision", decision_name(r->decision), "winner",
+                  arms, "srm", srm_json(r), "decision", sy_exp_decision_name(r->decision), "winner",
                   r->winner >= 0 ? json_string(e->arms[r->winner].key) : json_null(), "reasons",
                   reasons_json(r), "units", (json_int_t)e->units.n);
     free(r);

@@ -117,6 +117,11 @@ int sy_exp_arm_index(const struct experiment *e, const char *key, size_t len);
  * SY_EXP_MAX_ARMS. */
 void sy_exp_analysis_in(const sy_engine_t *eng, const struct experiment *e, sy_arm_counts_t *counts,
                         const char **names, sy_experiment_in_t *in);
+/* The results of `e` into *r (owned: free()); -EINVAL only for contradicting aggregates. */
+int sy_exp_analyse(const sy_engine_t *eng, const struct experiment *e, sy_experiment_result_t **r,
+                   sy_err_t *err);
+/* "promote", "continue", "terminate". */
+const char *sy_exp_decision_name(sy_decision_t d);
 /* {variant: points} of the current allocation (new reference). */
 json_t *sy_exp_weights_json(const struct experiment *e);
 /* The experiment as the API shows it (new reference, NULL when out of memory). */

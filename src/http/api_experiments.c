@@ -168,6 +168,38 @@ void sy_api_experiments(struct call *c, const char *rest)
     reply_error(c, 404, "not_found", "", "no such endpoint: experiments/%.64s/%.32s", key, action);
 }
 
+/* ---- /v1/auto-promotion/check --------------------------------------------------------- */
+
+void sy_api_auto_promotion(struct call *c, bool system)
+{
+    if (sy_h1_method(c->req) != SY_POST) {
+        not_allowed(c, "POST");
+        return;
+    }
+    if (!system && !require_role(c, SY_ROLE_ADMIN))
+        return;
+    json_t *body = NULL;
+    if (!optional_body(c, &body))
+        return;
+    static const char *const fields[] = {"dry_run", NULL};
+    const json_t *dry = json_object_get(body, "dry_run");
+    if (body && !only_fields(c, body, fields)) {
+        json_decref(body);
+        return;
+    }
+    if (dry && !json_is_boolean(dry)) {
+        json_decref(body);
+        reply_error(c, 400, "invalid_input", "dry_run", "dry_run must be true or false");
+        return;
+    }
+    sy_err_t err = {0};
+    json_t *out = NULL;
+    int rc = sy_engine_auto_promotion_check(c->eng, system ? NULL : &c->who,
+                                            dry ? json_is_true(dry) : -1, &out, &err);
+    json_decref(body);
+    reply_result(c, rc, 200, out, &err);
+}
+
 /* ---- /v1/events ----------------------------------------------------------------------- */
 
 static void events_done(void *arg, int rc, const sy_ingest_result_t *r, const sy_err_t *err)

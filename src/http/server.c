@@ -130,7 +130,8 @@ static void reply_dumped(struct call *c, int status, json_t *body, size_t flags)
             "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\",\"field\":\"\"}}";
         reply_raw(c, 500, "application/json", oom, sizeof(oom) - 1);
         return;
-    }    reply_raw(c, status, "application/json", text, strlen(text));
+    }
+    reply_raw(c, status, "application/json", text, strlen(text));
     free(text);
 }
 
@@ -310,6 +311,18 @@ static bool authenticate(struct call *c)
     return false;
 }
 
+/* Compares in time that does not depend on where the strings differ. */
+static bool secret_matches(const char *want, const char *got)
+{
+    if (!want || !*want)
+        return false;
+    size_t n = strlen(want), m = strlen(got);
+    unsigned char diff = n != m;
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned char)(want[i] ^ (i < m ? got[i] : 0));
+    return diff == 0;
+}
+
 static bool method_is(struct call *c, sy_method_t m)
 {
     return sy_h1_method(c->req) == m;
@@ -345,6 +358,20 @@ static void dispatch(struct call *c, const char *path)
             reply_json(c, 200, json_pack("{ss}", "status", "ready"));
         else
             reply_error(c, 503, "store_error", "", "the store does not answer");
+        return;
+    }
+    if (strcmp(path, "/v1/auto-promotion/check") == 0) {
+        /* A scheduler may call it with the configured secret instead of a token: then it
+         * checks every workspace, as the timer does. */
+        const char *cron = sy_h1_header(c->req, "X-Cron-Secret");
+        if (cron && secret_matches(c->http->opts.cron_secret, cron)) {
+            snprintf(c->who.name, sizeof(c->who.name), "cron");
+            sy_api_auto_promotion(c, true);
+        } else if (cron) {
+            reply_error(c, 401, "unauthorized", "", "wrong or unconfigured X-Cron-Secret");
+        } else if (authenticate(c)) {
+            sy_api_auto_promotion(c, false);
+        }
         return;
     }
     if (route(path, "/ofrep/v1/events", rest, sizeof(rest), &bad) && !bad && *rest) {

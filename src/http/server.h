@@ -23,12 +23,13 @@ typedef struct sy_http sy_http_t; /* opaque */
 typedef enum sy_log_format { SY_LOG_TEXT, SY_LOG_JSON } sy_log_format_t;
 
 typedef struct sy_http_opts {
-    const char *listen;  /* "ADDR:PORT" (IPv4, or [IPv6]:PORT) */
-    size_t max_body;     /* largest request body in bytes; larger ones get 413 */
-    int timeout_s;       /* idle connection timeout */
-    sy_log_format_t log; /* one line per request on stderr */
-    bool quiet;          /* no request lines (tests, benchmarks) */
-    double rate_limit;   /* requests per second per token (burst: 2 s worth); 0: none */
+    const char *listen;      /* "ADDR:PORT" (IPv4, or [IPv6]:PORT) */
+    size_t max_body;         /* largest request body in bytes; larger ones get 413 */
+    int timeout_s;           /* idle connection timeout */
+    sy_log_format_t log;     /* one line per request on stderr */
+    bool quiet;              /* no request lines (tests, benchmarks) */
+    double rate_limit;       /* requests per second per token (burst: 2 s worth); 0: none */
+    const char *cron_secret; /* X-Cron-Secret for POST /v1/auto-promotion/check; NULL: none */
 } sy_http_opts_t;
 
 /* Binds and starts serving on `base`. Returns 0, or a negative code with `err` (an address

@@ -124,6 +124,24 @@ expect "after a restart: the weights, state and limits are the same" 200 \
 expect "... and the cooldown still holds" 409 '.error.field == "cooldown"' -- \
     POST /v1/experiments/seed/allocation/apply "$ADMIN" "$STEP"
 
+# ---- auto-promotion: the check endpoint ---------------------------------------------------------------
+stop_server
+start_server "$SY" --quiet --auto-promotion-secret 0123456789abcdef-cron --auto-promotion-interval 0
+expect "auto-promotion check with an admin token: its workspace" 200 \
+    '.checked >= 1 and .dry_run == false and ([.experiments[].experiment] | index("seed")) != null and ([.experiments[].workspace] | unique | length) == 1' -- \
+    POST /v1/auto-promotion/check "$ADMIN"
+expect "no data, no winner: nothing stepped" 200 '[.experiments[] | select(.experiment == "seed")][0].action == "none"' -- \
+    POST /v1/auto-promotion/check "$ADMIN" '{"dry_run":true}'
+expect "a viewer may not: 403" 403 "$ERR" -- POST /v1/auto-promotion/check "$VIEWER"
+expect "a bad dry_run: 400" 400 '.error.field == "dry_run"' -- POST /v1/auto-promotion/check "$ADMIN" '{"dry_run":1}'
+expect "with the cron secret and no token: every workspace" 200 '.checked >= 1' -- \
+    POST /v1/auto-promotion/check "" "" -H "X-Cron-Secret: 0123456789abcdef-cron"
+expect "a wrong cron secret: 401" 401 "$ERR" -- \
+    POST /v1/auto-promotion/check "" "" -H "X-Cron-Secret: nope"
+expect "GET: 405" 405 "$ERR" -- GET /v1/auto-promotion/check "$ADMIN"
+check "serve refuses a short cron secret" 2 "" "at least 16" -- \
+    "$SY" serve --db "$TMP/other.db" --auto-promotion-secret short
+
 # ---- SIGKILL in the middle of steps ----------------------------------------------------------------------
 # Each round: a fresh experiment at 99/1 stepping one point at a time, a stream of steps,
 # and SIGKILL while they are being written. After the restart the flag's split, the

@@ -301,6 +301,112 @@ static void srm_counts_each_period_with_its_own_weights(void **state)
     assert_true(srm_mismatch(f));
 }
 
+/* 6,000 units per variant, 10 % against 12.5 % conversion: "a" wins clearly. */
+static void winning_traffic(struct fixture *f)
+{
+    enum { N = 12000 };
+    char(*units)[16] = calloc(N, sizeof(*units));
+    sy_event_t *ev = calloc(2 * N, sizeof(*ev));
+    size_t n = 0;
+    for (int i = 0; i < N; i++) {
+        bool a = i % 2 == 0;
+        snprintf(units[i], sizeof(units[i]), "w%d", i);
+        sy_event_t x = {.kind = SY_EVENT_EXPOSURE,
+                        .experiment = "e",
+                        .experiment_len = 1,
+                        .unit = units[i],
+                        .unit_len = strlen(units[i]),
+                        .variant = a ? "a" : "b",
+                        .variant_len = 1,
+                        .success = -1};
+        ev[n++] = x;
+        if ((a && (i / 2) % 8 == 0) || (!a && (i / 2) % 10 == 0)) {
+            x.kind = SY_EVENT_OUTCOME;
+            x.variant = NULL;
+            x.variant_len = 0;
+            x.success = 1;
+            ev[n++] = x;
+        }
+    }
+    for (size_t off = 0; off < n; off += SY_EVENTS_MAX) {
+        int rc = -1;
+        size_t k = n - off < SY_EVENTS_MAX ? n - off : SY_EVENTS_MAX;
+        assert_int_equal(sy_engine_events_submit(f->eng, &f->who, ev + off, k, on_done, &rc, NULL),
+                         0);
+        sy_engine_events_commit(f->eng);
+        assert_int_equal(rc, 0);
+    }
+    free(units);
+    free(ev);
+}
+
+static const char *action_of(json_t *report)
+{
+    return json_string_value(
+        json_object_get(json_array_get(json_object_get(report, "experiments"), 0), "action"));
+}
+
+static void auto_promotion_steps_a_winner_and_only_reports_the_rest(void **state)
+{
+    struct fixture *f = *state;
+    create_started(
+        f,
+        "{\"key\":\"e\",\"safety\":{\"min_runtime_hours\":0},\"variants\":"
+        "[{\"key\":\"a\",\"weight\":50},{\"key\":\"b\",\"weight\":50,\"control\":true}]}",
+        "e");
+    json_t *r = NULL;
+    assert_int_equal(sy_engine_auto_promotion_check(f->eng, &f->who, 0, &r, NULL), 0);
+    assert_string_equal(action_of(r), "none"); /* no data, no winner */
+    json_decref(r);
+    winning_traffic(f);
+    assert_int_equal(sy_engine_auto_promotion_check(f->eng, &f->who, 1, &r, NULL), 0);
+    assert_string_equal(action_of(r), "would_step");
+    json_decref(r);
+    assert_int_equal(split_of(f, "e", "a"), 50); /* a dry run moves nothing */
+    /* the timer: nothing before its interval, a step at it */
+    sy_engine_timers_t t = {.auto_promotion_ms = HOUR_MS};
+    sy_engine_set_timers(f->eng, &t);
+    fake_ms += HOUR_MS - 1;
+    assert_null(sy_engine_tick(f->eng));
+    fake_ms += 1;
+    json_t *done = sy_engine_tick(f->eng);
+    assert_non_null(done);
+    assert_string_equal(action_of(json_object_get(done, "auto_promotion")), "step");
+    json_decref(done);
+    assert_int_equal(split_of(f, "e", "a"), 70);
+    /* the next check within the cooldown is refused by it, and says so */
+    fake_ms += HOUR_MS;
+    done = sy_engine_tick(f->eng);
+    json_t *first =
+        json_array_get(json_object_get(json_object_get(done, "auto_promotion"), "experiments"), 0);
+    assert_string_equal(json_string_value(json_object_get(first, "action")), "refused");
+    assert_string_equal(json_string_value(json_object_get(first, "refused_by")), "cooldown");
+    json_decref(done);
+    /* the history says the system did it */
+    json_t *h = NULL;
+    assert_int_equal(sy_engine_experiment_history(f->eng, &f->who, "e", &h, NULL), 0);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(h, "history"), 0), "actor")),
+                        "system");
+    json_decref(h);
+}
+
+static void manual_approval_is_only_reported(void **state)
+{
+    struct fixture *f = *state;
+    create_started(f,
+                   "{\"key\":\"e\",\"safety\":{\"min_runtime_hours\":0,"
+                   "\"require_manual_approval\":true},\"variants\":[{\"key\":\"a\",\"weight\":50},"
+                   "{\"key\":\"b\",\"weight\":50,\"control\":true}]}",
+                   "e");
+    winning_traffic(f);
+    json_t *r = NULL;
+    assert_int_equal(sy_engine_auto_promotion_check(f->eng, NULL, 0, &r, NULL), 0);
+    assert_string_equal(action_of(r), "awaiting_approval");
+    json_decref(r);
+    assert_int_equal(split_of(f, "e", "a"), 50);
+}
+
 int main(int argc, char **argv)
 {
     gsl_set_error_handler_off();
@@ -320,6 +426,9 @@ int main(int argc, char **argv)
                                         teardown),
         cmocka_unit_test_setup_teardown(srm_counts_each_period_with_its_own_weights, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(auto_promotion_steps_a_winner_and_only_reports_the_rest,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(manual_approval_is_only_reported, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
