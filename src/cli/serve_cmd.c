@@ -37,13 +37,14 @@ enum {
     O_AUTO_INTERVAL,
     O_AUTO_DRY_RUN,
     O_AUTO_SECRET,
+    O_HEALTH_INTERVAL,
     O_COUNT
 };
 
 static const char *const defaults[O_COUNT] = {
     [O_LISTEN] = "127.0.0.1:8080", [O_DB] = "./switchyard.db", [O_LOG_FORMAT] = "text",
     [O_MAX_BODY] = "16777216",     [O_RATE_LIMIT] = "0",       [O_WORKSPACE] = "default",
-    [O_IDLE_TIMEOUT] = "60",       [O_AUTO_INTERVAL] = "3600",
+    [O_IDLE_TIMEOUT] = "60",       [O_AUTO_INTERVAL] = "3600", [O_HEALTH_INTERVAL] = "30",
 };
 
 /* Fills options not given on the command line from the environment, then `file`. */
@@ -131,9 +132,20 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct server *s = arg;
     json_t *done = sy_engine_tick(s->eng);
-    json_t *list = json_object_get(json_object_get(done, "auto_promotion"), "experiments");
     size_t i;
     json_t *o;
+    json_array_foreach(json_object_get(json_object_get(done, "health"), "experiments"), i, o)
+    {
+        char *health = json_dumps(json_object_get(o, "health"), JSON_COMPACT);
+        char *weights = json_dumps(json_object_get(o, "weights"), JSON_COMPACT | JSON_ENCODE_ANY);
+        sy_log(s->log, "allocation_rolled_back", "experiment",
+               json_string_value(json_object_get(o, "experiment")), "reason",
+               json_string_value(json_object_get(o, "reason")), "weights", weights, "health",
+               health, NULL);
+        free(health);
+        free(weights);
+    }
+    json_t *list = json_object_get(json_object_get(done, "auto_promotion"), "experiments");
     json_array_foreach(list, i, o)
     {
         const char *action = json_string_value(json_object_get(o, "action"));
@@ -235,6 +247,10 @@ int sy_cli_serve(int argc, char **argv)
         [O_AUTO_SECRET] = {"auto-promotion-secret", "SECRET",
                            "X-Cron-Secret that lets a scheduler call POST /v1/auto-promotion/check",
                            0, NULL, NULL, 0},
+        [O_HEALTH_INTERVAL] = {"health-interval", "SECONDS",
+                               "check promoted variants' health this often, rolling back at "
+                               "once on a breach (default 30; 0: never)",
+                               0, NULL, NULL, 0},
         [O_IDLE_TIMEOUT] = {"idle-timeout", "SECONDS",
                             "close a connection idle or stalled this long (default 60)", 0, NULL,
                             NULL, 0},
@@ -304,6 +320,13 @@ int sy_cli_serve(int argc, char **argv)
                 prog);
         return SY_EXIT_USAGE;
     }
+    int64_t health_s;
+    if (sy_args_int64(prog, "health-interval", opt[O_HEALTH_INTERVAL], &health_s) < 0)
+        return SY_EXIT_USAGE;
+    if (health_s < 0 || health_s > 86400) {
+        fprintf(stderr, "%s: --health-interval: between 0 (never) and 86400 seconds\n", prog);
+        return SY_EXIT_USAGE;
+    }
     if (opt[O_AUTO_DRY_RUN] && is_off(opt[O_AUTO_DRY_RUN]))
         opt[O_AUTO_DRY_RUN] = NULL;
     hopts.cron_secret = opt[O_AUTO_SECRET];
@@ -322,7 +345,8 @@ int sy_cli_serve(int argc, char **argv)
     int status = 1;
     struct server s = {.log = hopts.log, .eng = eng};
     sy_engine_timers_t timers = {.auto_promotion_ms = auto_s * 1000,
-                                 .auto_promotion_dry_run = opt[O_AUTO_DRY_RUN] != NULL};
+                                 .auto_promotion_dry_run = opt[O_AUTO_DRY_RUN] != NULL,
+                                 .health_ms = health_s * 1000};
     sy_engine_set_timers(eng, &timers);
     char secret[SY_TOKEN_MAX];
     bool created;

@@ -11,6 +11,7 @@
  * the rest.
  */
 #define _DEFAULT_SOURCE
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,13 +33,17 @@ static int64_t exposed_units(const struct experiment *e)
 }
 
 static int remember(struct experiment *e, int64_t at_ms, bool step, const char *evaluation_id,
-                    int64_t units_at, const int64_t *weights)
+                    int64_t units_at, int64_t events_at, const int64_t *weights, int winner)
 {
     if (sy_eng_grow((void **)&e->changes, &e->cap_changes, e->n_changes + 1, sizeof(*e->changes)) <
         0)
         return -ENOMEM;
     struct alloc_change *c = &e->changes[e->n_changes++];
-    *c = (struct alloc_change){.at_ms = at_ms, .step = step, .units_at = units_at};
+    *c = (struct alloc_change){.at_ms = at_ms,
+                               .step = step,
+                               .units_at = units_at,
+                               .events_at = events_at,
+                               .winner = winner};
     snprintf(c->evaluation_id, sizeof(c->evaluation_id), "%s", evaluation_id ? evaluation_id : "");
     for (size_t i = 0; i < e->n_arms; i++)
         c->weights[i] = weights[i];
@@ -82,9 +87,16 @@ static int load_change(void *arg, const sy_store_change_t *row)
     int64_t weights[SY_EXP_MAX_ARMS];
     for (size_t i = 0; i < e->n_arms; i++)
         weights[i] = json_integer_value(json_object_get(after, e->arms[i].key));
+    const char *w = json_string_value(json_object_get(detail, "winner"));
+    if (!w)
+        w = json_string_value(json_object_get(detail, "variant")); /* a promotion */
+    int winner = w && row->action && strcmp(row->action, "rollback") != 0
+                     ? sy_exp_arm_index(e, w, strlen(w))
+                     : -1;
     int rc = remember(e, row->at_ms, row->action && strcmp(row->action, "step") == 0,
                       json_string_value(json_object_get(detail, "evaluation_id")),
-                      json_integer_value(json_object_get(detail, "units_at")), weights);
+                      json_integer_value(json_object_get(detail, "units_at")),
+                      json_integer_value(json_object_get(detail, "events_at")), weights, winner);
     json_decref(detail);
     json_decref(after);
     return rc;
@@ -245,9 +257,10 @@ static int write_change(sy_engine_t *eng, struct exp_write *xw, sy_err_t *err)
 }
 
 /* Moves `e` to `weights` and `state` in one transaction (flag split, experiment row,
- * history row, audit events). On failure nothing changes, in memory or in the store. */
+ * history row, audit events), toward `winner` (-1 for a rollback), and starts a new
+ * health window. On failure nothing changes, in memory or in the store. */
 static int change(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,
-                  const int64_t *weights, enum state state, const char *action,
+                  const int64_t *weights, enum state state, int winner, const char *action,
                   const char *audit_action, json_t *detail, const char *evaluation_id,
                   sy_err_t *err)
 {
@@ -265,8 +278,15 @@ static int change(sy_engine_t *eng, const sy_principal_t *actor, struct experime
         e->arms[i].weight = weights[i];
     enum state was = e->state;
     e->state = state;
-    int64_t now = eng->now_ms(), units_at = exposed_units(e);
+    int64_t now = eng->now_ms(), units_at = exposed_units(e), events_at = 0;
+    if (sy_store_event_last(eng->store, &events_at, err) < 0) {
+        *e = saved;
+        json_decref(before_w);
+        json_decref(before);
+        return -EIO;
+    }
     json_object_set_new(detail, "units_at", json_integer(units_at));
+    json_object_set_new(detail, "events_at", json_integer(events_at));
     json_t *after_w = sy_exp_weights_json(e), *after = sy_exp_to_json(e);
     json_t *def = sy_exp_split_flag(e, e->flag_before ? e->flag_before : flag);
     struct change_write cw = {
@@ -285,8 +305,10 @@ static int change(sy_engine_t *eng, const sy_principal_t *actor, struct experime
     if (rc < 0) {
         *e = saved;
     } else {
-        remember(e, now, strcmp(action, "step") == 0, evaluation_id, units_at,
-                 weights); /* room was made */
+        remember(e, now, strcmp(action, "step") == 0, evaluation_id, units_at, events_at, weights,
+                 winner); /* room was made */
+        sy_exp_new_window(e, winner);
+        e->replayed_changes = e->n_changes;
         if (e->record_exposures && sy_exp_is_active(was) != sy_exp_is_active(state))
             eng->x->n_recording += sy_exp_is_active(state) ? 1 : -1;
     }
@@ -442,8 +464,8 @@ static int step_to(sy_engine_t *eng, const sy_principal_t *actor, struct experim
     if (detail && eval_id)
         json_object_set_new(detail, "evaluation_id", json_string(eval_id));
     enum state to = step.weights[winner] == 100 ? PROMOTED : PROMOTING;
-    rc = detail ? change(eng, actor, e, step.weights, to, "step", "allocation.step", detail,
-                         eval_id, err)
+    rc = detail ? change(eng, actor, e, step.weights, to, (int)winner, "step", "allocation.step",
+                         detail, eval_id, err)
                 : sy_eng_oom(err);
     json_decref(detail);
     if (rc < 0)
@@ -507,8 +529,8 @@ int sy_engine_experiment_promote(sy_engine_t *eng, const sy_principal_t *actor, 
         json_object_set(detail, "metadata", (json_t *)metadata);
     if (detail)
         json_object_set_new(detail, "baseline", baseline_json(e, winner));
-    rc = detail ? change(eng, actor, e, weights, PROMOTED, "promote", "experiment.promote", detail,
-                         NULL, err)
+    rc = detail ? change(eng, actor, e, weights, PROMOTED, (int)winner, "promote",
+                         "experiment.promote", detail, NULL, err)
                 : sy_eng_oom(err);
     json_decref(detail);
     if (rc == 0)
@@ -542,7 +564,7 @@ int sy_engine_experiment_rollback(sy_engine_t *eng, const sy_principal_t *actor,
                   by      ? by
                   : actor ? actor->name
                           : "system");
-    rc = detail ? change(eng, actor, e, weights, ROLLED_BACK, "rollback", "experiment.rollback",
+    rc = detail ? change(eng, actor, e, weights, ROLLED_BACK, -1, "rollback", "experiment.rollback",
                          detail, NULL, err)
                 : sy_eng_oom(err);
     json_decref(detail);
@@ -630,6 +652,168 @@ int sy_engine_auto_promotion_check(sy_engine_t *eng, const sy_principal_t *actor
     return *report ? 0 : sy_eng_oom(err);
 }
 
+/* ---- health --------------------------------------------------------------------------------- */
+
+bool sy_exp_health_of(const struct health_counts *h, int64_t min_events, sy_health_t *out)
+{
+    int64_t samples = h->served + h->outcomes + h->errors;
+    if (samples < min_events || samples == 0)
+        return false;
+    /* errors per request served (capped at 1: errors may come without their exposure) */
+    double requests = (double)(h->served > h->errors ? h->served : h->errors);
+    *out =
+        (sy_health_t){.success_rate = h->outcomes ? (double)h->successes / (double)h->outcomes : 1,
+                      .error_rate = requests > 0 ? (double)h->errors / requests : 0};
+    if (h->latencies) {
+        int64_t rank = (h->latencies * 95 + 99) / 100, seen = 0; /* ceil(0.95 n) */
+        for (size_t b = 0; b < HEALTH_BUCKETS; b++) {
+            seen += h->hist[b];
+            if (seen >= rank) {
+                out->has_p95 = true;
+                out->p95_ms = pow(1.1, (double)(b + 1)) - 1;
+                break;
+            }
+        }
+    }
+    return true;
+}
+
+void sy_exp_new_window(struct experiment *e, int winner)
+{
+    e->watched = winner;
+    e->has_baseline =
+        winner >= 0 && sy_exp_health_of(&e->arms[winner].a.win, e->health_min_events, &e->baseline);
+    e->has_pushed = false;
+    for (size_t i = 0; i < e->n_arms; i++)
+        e->arms[i].a.win = (struct health_counts){0};
+}
+
+void sy_exp_replay_changes(struct experiment *e, int64_t seq)
+{
+    while (e->replayed_changes < e->n_changes && e->changes[e->replayed_changes].events_at < seq)
+        sy_exp_new_window(e, e->changes[e->replayed_changes++].winner);
+}
+
+static json_t *health_json(bool has, const sy_health_t *h)
+{
+    if (!has)
+        return json_null();
+    json_t *o = json_pack("{sfsf}", "success_rate", h->success_rate, "error_rate", h->error_rate);
+    if (o && h->has_p95)
+        json_object_set_new(o, "p95_ms", json_real(h->p95_ms));
+    return o;
+}
+
+/* What the monitor sees of `e`: the watched variant, the baseline, the current health, and
+ * whether it is due for a rollback (into *r when it could judge). */
+static json_t *health_view(const struct experiment *e, bool *judged, sy_rollback_t *r)
+{
+    sy_health_t cur = {0};
+    bool has_cur = false;
+    const char *source = "events";
+    if (e->has_pushed) {
+        cur = e->pushed;
+        has_cur = true;
+        source = "pushed";
+    } else if (e->watched >= 0) {
+        has_cur = sy_exp_health_of(&e->arms[e->watched].a.win, e->health_min_events, &cur);
+    }
+    *judged = e->watched >= 0 && e->has_baseline && has_cur &&
+              sy_health_rollback(&e->baseline, &cur, &e->health, r, NULL) == 0;
+    json_t *reasons = json_array();
+    for (unsigned bit = 1; *judged && reasons && bit <= SY_ROLLBACK_P95; bit <<= 1)
+        if (r->reasons & bit)
+            json_array_append_new(reasons, json_string(sy_rollback_reason_name(bit)));
+    return json_pack("{sososososbso}", "watched",
+                     e->watched >= 0 ? json_string(e->arms[e->watched].key) : json_null(),
+                     "baseline", health_json(e->has_baseline, &e->baseline), "current",
+                     health_json(has_cur, &cur), "source", json_string(source), "rollback_due",
+                     *judged && r->rollback, "reasons", reasons);
+}
+
+int sy_engine_experiment_health(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                                const json_t *body, json_t **out, sy_err_t *err)
+{
+    struct experiment *e = sy_exp_lookup(eng, actor, key, err);
+    if (!e)
+        return -ENOENT;
+    if (body) { /* pushed: it stands for the watched variant until the next change */
+        static const char *const fields[] = {"success_rate", "error_rate", "p95_ms", NULL};
+        int rc = only_fields(body, fields, err);
+        const json_t *s = json_object_get(body, "success_rate"),
+                     *x = json_object_get(body, "error_rate"), *p = json_object_get(body, "p95_ms");
+        if (rc == 0 &&
+            (!json_is_number(s) || !(json_number_value(s) >= 0) || !(json_number_value(s) <= 1)))
+            rc = sy_err_set(err, -EINVAL, "success_rate", "success_rate is a number from 0 to 1");
+        if (rc == 0 &&
+            (!json_is_number(x) || !(json_number_value(x) >= 0) || !(json_number_value(x) <= 1)))
+            rc = sy_err_set(err, -EINVAL, "error_rate", "error_rate is a number from 0 to 1");
+        if (rc == 0 && p && (!json_is_number(p) || !(json_number_value(p) >= 0)))
+            rc = sy_err_set(err, -EINVAL, "p95_ms", "p95_ms is a number of ms >= 0");
+        if (rc < 0)
+            return rc;
+        if (e->watched < 0 || (e->state != PROMOTING && e->state != PROMOTED))
+            return sy_err_set(err, SY_ECONFLICT, "state",
+                              "experiment \"%.64s\" has no promoted variant to watch", e->key);
+        e->pushed = (sy_health_t){.success_rate = json_number_value(s),
+                                  .error_rate = json_number_value(x),
+                                  .has_p95 = p != NULL,
+                                  .p95_ms = json_number_value(p)};
+        e->has_pushed = true;
+        e->pushed_ms = eng->now_ms();
+    }
+    bool judged;
+    sy_rollback_t r;
+    json_t *view = health_view(e, &judged, &r);
+    *out = view ? json_pack("{ssssso}", "experiment", e->key, "state", sy_exp_state_name(e->state),
+                            "health", view)
+                : NULL;
+    return *out ? 0 : sy_eng_oom(err);
+}
+
+/* The monitor's pass: every promoting or promoted experiment whose watched variant has
+ * degraded past its thresholds goes back to the allocation before its last change, now. */
+static json_t *health_check(sy_engine_t *eng)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < eng->x->n; i++) {
+        struct experiment *e = eng->x->all[i];
+        if (e->state != PROMOTING && e->state != PROMOTED)
+            continue;
+        bool judged;
+        sy_rollback_t r;
+        json_t *view = health_view(e, &judged, &r);
+        if (!view || !judged || !r.rollback) {
+            json_decref(view);
+            continue;
+        }
+        /* the allocation before the last change */
+        int64_t prev[SY_EXP_MAX_ARMS];
+        for (size_t k = 0; k < e->n_arms; k++)
+            prev[k] = e->n_changes >= 2 ? e->changes[e->n_changes - 2].weights[k]
+                                        : e->arms[k].defined_weight;
+        char reason[160];
+        snprintf(reason, sizeof(reason), "health of %s: %s%s%s", e->arms[e->watched].key,
+                 r.reasons & SY_ROLLBACK_SUCCESS_RATE ? "success rate dropped " : "",
+                 r.reasons & SY_ROLLBACK_ERROR_RATE ? "error rate rose " : "",
+                 r.reasons & SY_ROLLBACK_P95 ? "p95 over its limit" : "");
+        json_t *detail = json_pack("{ssssso}", "reason", reason, "rolled_back_by", "health monitor",
+                                   "health", json_incref(view));
+        sy_err_t err = {0};
+        int rc = detail ? change(eng, NULL, e, prev, ROLLED_BACK, -1, "rollback",
+                                 "allocation.rolled_back", detail, NULL, &err)
+                        : -ENOMEM;
+        json_decref(detail);
+        json_t *o = json_pack("{sssIssssso}", "experiment", e->key, "workspace", (json_int_t)e->ws,
+                              "action", rc == 0 ? "rolled_back" : "error", "reason",
+                              rc == 0 ? reason : err.msg, "health", view);
+        if (o && rc == 0)
+            json_object_set_new(o, "weights", sy_exp_weights_json(e));
+        json_array_append_new(list, o);
+    }
+    return list;
+}
+
 /* ---- timers ------------------------------------------------------------------------------------
  */
 
@@ -638,17 +822,31 @@ void sy_engine_set_timers(sy_engine_t *eng, const sy_engine_timers_t *t)
     eng->timers = *t;
     int64_t now = eng->now_ms();
     eng->next_auto_ms = t->auto_promotion_ms > 0 ? now + t->auto_promotion_ms : 0;
+    eng->next_health_ms = t->health_ms > 0 ? now + t->health_ms : 0;
 }
 
 json_t *sy_engine_tick(sy_engine_t *eng)
 {
     int64_t now = eng->now_ms();
-    if (eng->timers.auto_promotion_ms <= 0 || now < eng->next_auto_ms)
-        return NULL;
-    eng->next_auto_ms = now + eng->timers.auto_promotion_ms;
-    json_t *report = NULL;
-    if (sy_engine_auto_promotion_check(eng, NULL, eng->timers.auto_promotion_dry_run, &report,
-                                       NULL) < 0)
-        return NULL;
-    return json_pack("{so}", "auto_promotion", report);
+    json_t *done = NULL;
+    /* health first: a variant going bad is rolled back before anything steps toward it */
+    if (eng->timers.health_ms > 0 && now >= eng->next_health_ms) {
+        eng->next_health_ms = now + eng->timers.health_ms;
+        json_t *rolled = health_check(eng);
+        if (json_array_size(rolled) && (done || (done = json_object())))
+            json_object_set_new(done, "health", json_pack("{so}", "experiments", rolled));
+        else
+            json_decref(rolled);
+    }
+    if (eng->timers.auto_promotion_ms > 0 && now >= eng->next_auto_ms) {
+        eng->next_auto_ms = now + eng->timers.auto_promotion_ms;
+        json_t *report = NULL;
+        if (sy_engine_auto_promotion_check(eng, NULL, eng->timers.auto_promotion_dry_run ? 1 : 0,
+                                           &report, NULL) == 0 &&
+            (done || (done = json_object())))
+            json_object_set_new(done, "auto_promotion", report);
+        else
+            json_decref(report);
+    }
+    return done;
 }

@@ -217,14 +217,27 @@ int sy_engine_auto_promotion_check(sy_engine_t *eng, const sy_principal_t *actor
 typedef struct sy_engine_timers {
     int64_t auto_promotion_ms;   /* between two auto-promotion checks; 0: off */
     bool auto_promotion_dry_run; /* report what would be stepped, step nothing */
+    int64_t health_ms;           /* between two health checks; 0: off */
 } sy_engine_timers_t;
 
 /* Sets the timers; the first check comes one interval from now. */
 void sy_engine_set_timers(sy_engine_t *eng, const sy_engine_timers_t *t);
 
 /* Runs what is due at the engine's clock (the loop calls it every second; simulate on its
- * fake clock). Returns what ran, to log ({"auto_promotion": report}), or NULL. */
+ * fake clock): the health monitor, then the auto-promotion check. Returns what was done,
+ * to log ({"health": {"experiments": [rollbacks]}, "auto_promotion": report}), or NULL. */
 json_t *sy_engine_tick(sy_engine_t *eng);
+
+/* The health monitor's view of an experiment: the variant it watches (the last step's or
+ * promotion's winner), the baseline (that variant's health in the window before the
+ * change), the current health (pushed, or from the events since the change once there are
+ * `health.min_events` of them), and whether a rollback is due. With a `body`
+ * {"success_rate", "error_rate", "p95_ms"?} the health is pushed first: it stands for the
+ * watched variant until the next change (SY_ECONFLICT when nothing is watched). A due
+ * rollback happens at the monitor's next tick: traffic goes back to the allocation before
+ * the last change, the state becomes rolled_back, and the history and audit say why. */
+int sy_engine_experiment_health(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                                const json_t *body, json_t **out, sy_err_t *err);
 
 /* ---- events ----------------------------------------------------------------------------- */
 

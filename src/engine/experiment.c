@@ -274,6 +274,39 @@ static int parse_allocation(const json_t *a, struct experiment *e, sy_err_t *err
     return 0;
 }
 
+/* The health monitor's thresholds: the specification's defaults (a drop of the success rate
+ * past 5 points, a rise of the error rate past 3), a p95 limit if given, and how many
+ * samples a window needs before it is judged. */
+static int parse_health(const json_t *h, struct experiment *e, sy_err_t *err)
+{
+    e->health = SY_HEALTH_THRESHOLDS_DEFAULTS;
+    e->health_min_events = 100;
+    e->watched = -1;
+    if (!h)
+        return 0;
+    if (!json_is_object(h))
+        return sy_err_set(err, -EINVAL, "health", "health must be an object");
+    static const char *const fields[] = {"success_rate_drop", "error_rate_increase", "max_p95_ms",
+                                         "min_events", NULL};
+    int rc = only(h, fields, "health", err);
+    if (rc < 0)
+        return rc;
+    double p95 = 0, min = (double)e->health_min_events;
+    if ((rc = get_number(h, "success_rate_drop", 0, 1, &e->health.success_rate_drop,
+                         "health.success_rate_drop", err)) < 0 ||
+        (rc = get_number(h, "error_rate_increase", 0, 1, &e->health.error_rate_increase,
+                         "health.error_rate_increase", err)) < 0 ||
+        (rc = get_number(h, "max_p95_ms", 1e-3, 1e7, &p95, "health.max_p95_ms", err)) < 0 ||
+        (rc = get_number(h, "min_events", 1, 1e9, &min, "health.min_events", err)) < 0)
+        return rc;
+    if (min != (double)(int64_t)min)
+        return sy_err_set(err, -EINVAL, "health.min_events", "must be a whole number");
+    e->health_min_events = (int64_t)min;
+    e->health.has_max_p95 = json_object_get(h, "max_p95_ms") != NULL;
+    e->health.max_p95_ms = p95;
+    return 0;
+}
+
 static int parse_variants(const json_t *vs, struct experiment *e, json_t *values, sy_err_t *err)
 {
     if (!json_is_array(vs) || json_array_size(vs) < 2 || json_array_size(vs) > SY_EXP_MAX_ARMS)
@@ -343,7 +376,7 @@ static int parse_def(const json_t *def, struct experiment *e, json_t *values, sy
         return sy_err_set(err, -EINVAL, "", "an experiment is a JSON object");
     static const char *const fields[] = {"key",         "flag",   "variants",   "metric",
                                          "guardrails",  "safety", "allocation", "record_exposures",
-                                         "description", NULL};
+                                         "description", "health", NULL};
     int rc = only(def, fields, "", err);
     if (rc < 0)
         return rc;
@@ -380,6 +413,7 @@ static int parse_def(const json_t *def, struct experiment *e, json_t *values, sy
     }
     if ((rc = parse_safety(json_object_get(def, "safety"), e, err)) < 0 ||
         (rc = parse_allocation(json_object_get(def, "allocation"), e, err)) < 0 ||
+        (rc = parse_health(json_object_get(def, "health"), e, err)) < 0 ||
         (rc = get_bool(def, "record_exposures", &e->record_exposures, "record_exposures", err)) < 0)
         return rc;
     const json_t *d = json_object_get(def, "description");
@@ -410,6 +444,15 @@ static int parse_def(const json_t *def, struct experiment *e, json_t *values, sy
                        "guardrails", guards);
     if (e->def && d)
         json_object_set(e->def, "description", (json_t *)d);
+    json_t *health = json_pack("{sfsfsI}", "success_rate_drop", e->health.success_rate_drop,
+                               "error_rate_increase", e->health.error_rate_increase, "min_events",
+                               (json_int_t)e->health_min_events);
+    if (health && e->health.has_max_p95)
+        json_object_set_new(health, "max_p95_ms", json_real(e->health.max_p95_ms));
+    if (e->def)
+        json_object_set_new(e->def, "health", health);
+    else
+        json_decref(health);
     if (e->def)
         json_object_set_new(e->def, "allocation",
                             json_pack("{sfsIsfsI}", "min_confidence", e->guardrails.min_confidence,
@@ -540,6 +583,8 @@ int sy_eng_experiments_open(sy_engine_t *eng, sy_err_t *err)
         rc = sy_exp_changes_open(eng, err);
     if (rc == 0)
         rc = sy_store_event_list(eng->store, sy_exp_replay, eng, err);
+    for (size_t i = 0; rc == 0 && i < eng->x->n; i++) /* changes after the last event */
+        sy_exp_replay_changes(eng->x->all[i], INT64_MAX);
     if (rc == -ENOMEM)
         return sy_eng_oom(err);
     if (rc < 0)

@@ -45,11 +45,26 @@ struct units {
     size_t pool_len, pool_cap;
 };
 
+/* Health of a variant's requests, from its events: what the health monitor compares. The
+ * latency histogram's bucket b holds [1.1^b - 1, 1.1^(b+1) - 1) ms (10 % wide, to about
+ * 2.7e6 ms); a p95 read from it is the upper bound of its bucket. */
+#define HEALTH_BUCKETS 156
+
+struct health_counts {
+    int64_t served;    /* exposure events */
+    int64_t outcomes;  /* outcome events that said success or failure */
+    int64_t successes; /* of those, successes */
+    int64_t errors;    /* error events */
+    int64_t latencies; /* events with a latency */
+    uint32_t hist[HEALTH_BUCKETS];
+};
+
 struct agg {
     int64_t units, conversions, errors, crossovers;
     double value_sum, value_sumsq, seq_p;
     int64_t latency_n; /* events with a latency, counted for the unit's variant then */
     double latency_sum, latency_sumsq;
+    struct health_counts win; /* since the last allocation change (not stored: replayed) */
 };
 
 struct arm {
@@ -77,8 +92,18 @@ struct experiment {
     size_t n_arms, control;
     struct arm arms[SY_EXP_MAX_ARMS];
     struct units units;
-    uint64_t batch;               /* the last batch that touched it */
-    sy_guardrails_t guardrails;   /* of its allocation steps (the definition's "allocation") */
+    uint64_t batch;                /* the last batch that touched it */
+    sy_guardrails_t guardrails;    /* of its allocation steps (the definition's "allocation") */
+    sy_health_thresholds_t health; /* of the health monitor (the definition's "health") */
+    int64_t health_min_events;     /* samples a window needs before it is judged */
+    int watched;                   /* the variant the monitor watches (the last step's or
+                                      promotion's winner), -1: none */
+    bool has_baseline;
+    sy_health_t baseline; /* the watched variant's health in the window before the change */
+    bool has_pushed;      /* health pushed since the last change (POST .../health) */
+    sy_health_t pushed;
+    int64_t pushed_ms;
+    size_t replayed_changes;      /* start-up: the changes whose window the replay has begun */
     struct alloc_change *changes; /* its allocation changes, oldest first */
     size_t n_changes, cap_changes;
 };
@@ -86,9 +111,11 @@ struct experiment {
 /* What the engine remembers of an allocation change (the store has all of it). */
 struct alloc_change {
     int64_t at_ms;
-    bool step;                        /* a guarded step (what the daily limit counts) */
-    char evaluation_id[65];           /* the step's evaluation_id, "" for none */
-    int64_t units_at;                 /* units exposed before the change took effect */
+    bool step;              /* a guarded step (what the daily limit counts) */
+    char evaluation_id[65]; /* the step's evaluation_id, "" for none */
+    int64_t units_at;       /* units exposed before the change took effect */
+    int winner;             /* the variant it moved traffic to (step, promote), -1: rollback */
+    int64_t events_at;      /* the log's last event when it was made (replay's boundary) */
     int64_t weights[SY_EXP_MAX_ARMS]; /* after it */
 };
 
@@ -150,6 +177,15 @@ int sy_exp_changes_open(sy_engine_t *eng, sy_err_t *err);
  * counts with its own weights (units first exposed in it times its weight), so that SRM
  * is judged against the split each unit was assigned under. Into weights[n_arms]. */
 void sy_exp_effective_weights(const struct experiment *e, double *weights);
+
+/* Starts a new health window at a change toward `winner` (-1 for a rollback): the
+ * watched variant's window becomes the baseline, and every window starts empty. */
+void sy_exp_new_window(struct experiment *e, int winner);
+/* Start-up: begins the windows of the changes made before event `seq` of the log (all of
+ * them for INT64_MAX), as they were begun when those changes were made. */
+void sy_exp_replay_changes(struct experiment *e, int64_t seq);
+/* The health in `h`, or false when it holds fewer than `min_events` samples. */
+bool sy_exp_health_of(const struct health_counts *h, int64_t min_events, sy_health_t *out);
 
 /* ---- ingest.c ------------------------------------------------------------------------- */
 

@@ -178,6 +178,30 @@ struct change {
     double latency;
 };
 
+/* The request-level health of the window: an exposure counts for the variant it served, the
+ * rest for the unit's variant (none yet: not counted). */
+static void count_health(struct experiment *e, const struct unit *u, const struct change *c)
+{
+    int v = c->kind == SY_EVENT_EXPOSURE ? c->variant : u->variant;
+    if (v < 0)
+        return;
+    struct health_counts *h = &e->arms[v].a.win;
+    if (c->kind == SY_EVENT_EXPOSURE)
+        h->served++;
+    else if (c->kind == SY_EVENT_ERROR)
+        h->errors++;
+    else if (c->success >= 0) {
+        h->outcomes++;
+        h->successes += c->success;
+    }
+    if (c->has_latency) {
+        double b = log1p(c->latency) / log(1.1);
+        size_t k = b < HEALTH_BUCKETS - 1 ? (size_t)b : HEALTH_BUCKETS - 1;
+        h->hist[k]++;
+        h->latencies++;
+    }
+}
+
 /* Applies one event to its unit (slot `i`) and the arms. A latency counts for the unit's
  * variant as it is then: one reported before the unit's exposure is not counted (it
  * cannot be kept per unit cheaply). */
@@ -228,6 +252,7 @@ static void apply(struct experiment *e, size_t i, const struct change *c)
         a->latency_sum += c->latency;
         a->latency_sumsq += c->latency * c->latency;
     }
+    count_health(e, u, c);
 }
 
 /* Whether an exposure of the unit to `variant` would change nothing. */
@@ -269,6 +294,7 @@ int sy_exp_replay(void *arg, const sy_store_event_t *ev)
         return 0;
     if (units_reserve(&e->units, 1, ev->unit_len) < 0)
         return -ENOMEM;
+    sy_exp_replay_changes(e, ev->seq); /* the windows begun before this event */
     size_t i = units_get(&e->units, ev->unit, ev->unit_len);
     struct change c = {.kind = kind,
                        .variant = v,

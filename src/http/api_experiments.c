@@ -72,10 +72,11 @@ static void allocation(struct call *c, const char *key, const char *action)
 {
     sy_method_t m = sy_h1_method(c->req);
     bool apply = strcmp(action, "allocation/apply") == 0, promote = strcmp(action, "promote") == 0;
-    bool read = !apply && !promote;
+    bool health = strcmp(action, "health") == 0;
+    bool read = !apply && !promote && (!health || m == SY_GET);
     if ((read && m != SY_GET) || (apply && m != SY_POST) ||
-        (promote && m != SY_POST && m != SY_DELETE)) {
-        not_allowed(c, read ? "GET" : apply ? "POST" : "POST, DELETE");
+        (promote && m != SY_POST && m != SY_DELETE) || (health && m != SY_GET && m != SY_POST)) {
+        not_allowed(c, health ? "GET, POST" : read ? "GET" : apply ? "POST" : "POST, DELETE");
         return;
     }
     if (!require_role(c, read ? SY_ROLE_VIEWER : SY_ROLE_EDITOR))
@@ -83,9 +84,20 @@ static void allocation(struct call *c, const char *key, const char *action)
     sy_err_t err = {0};
     json_t *out = NULL, *body = NULL;
     int rc;
-    if (read) {
+    if (health && m == SY_GET) {
+        rc = sy_engine_experiment_health(c->eng, &c->who, key, NULL, &out, &err);
+    } else if (read) {
         rc = action[0] == 'h' ? sy_engine_experiment_history(c->eng, &c->who, key, &out, &err)
                               : sy_engine_allocation_get(c->eng, &c->who, key, &out, &err);
+    } else if (health) {
+        if (!optional_body(c, &body))
+            return;
+        if (!body) {
+            reply_error(c, 400, "invalid_input", "", "the body is the health to push");
+            return;
+        }
+        rc = sy_engine_experiment_health(c->eng, &c->who, key, body, &out, &err);
+        json_decref(body);
     } else {
         if (!optional_body(c, &body))
             return;
@@ -130,7 +142,7 @@ void sy_api_experiments(struct call *c, const char *rest)
     sy_method_t m = sy_h1_method(c->req);
     int rc;
     if (strncmp(action, "allocation", 10) == 0 || strcmp(action, "promote") == 0 ||
-        strcmp(action, "history") == 0) {
+        strcmp(action, "history") == 0 || strcmp(action, "health") == 0) {
         allocation(c, key, action);
         return;
     }

@@ -265,7 +265,8 @@ int sy_store_event_list(sy_store_t *s, sy_store_event_cb cb, void *arg, sy_err_t
 {
     sqlite3_stmt *st = sy_sq_prepare(s, err,
                                      "SELECT workspace_id, experiment_id, kind, unit, variant,"
-                                     " success, value, latency_ms, at_ms FROM events ORDER BY id",
+                                     " success, value, latency_ms, at_ms, id FROM events"
+                                     " ORDER BY id",
                                      "");
     if (!st)
         return err ? err->code : -EIO;
@@ -282,7 +283,10 @@ int sy_store_event_list(sy_store_t *s, sy_store_event_cb cb, void *arg, sy_err_t
             .success = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 5),
             .has_value = sqlite3_column_type(st, 6) != SQLITE_NULL,
             .value = sqlite3_column_double(st, 6),
-            .at_ms = sqlite3_column_int64(st, 7)};
+            .has_latency = sqlite3_column_type(st, 7) != SQLITE_NULL,
+            .latency_ms = sqlite3_column_double(st, 7),
+            .at_ms = sqlite3_column_int64(st, 8),
+            .seq = sqlite3_column_int64(st, 9)};
         if (!e.kind || !e.unit) {
             out = sy_err_set(err, -EIO, NULL, "store: an event row lacks its kind or unit");
             break;
@@ -294,6 +298,18 @@ int sy_store_event_list(sy_store_t *s, sy_store_event_cb cb, void *arg, sy_err_t
         out = sy_sq_fail(s, err, "events");
     sqlite3_finalize(st);
     return out;
+}
+
+int sy_store_event_last(sy_store_t *s, int64_t *seq, sy_err_t *err)
+{
+    sqlite3_stmt *st = sy_sq_prepare(s, err, "SELECT coalesce(max(id), 0) FROM events", "");
+    if (!st)
+        return err ? err->code : -EIO;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *seq = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : sy_sq_fail(s, err, "events");
 }
 
 int sy_store_event_count(sy_store_t *s, int64_t experiment, int64_t *n, sy_err_t *err)

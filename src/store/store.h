@@ -235,6 +235,7 @@ int sy_store_change_list(sy_store_t *store, int64_t experiment, sy_store_change_
 /* ---- the event log -------------------------------------------------------------------- */
 
 typedef struct sy_store_event {
+    int64_t seq; /* its place in the log (filled by sy_store_event_list only) */
     int64_t workspace;
     int64_t experiment;
     const char *id; /* the client's event id, or NULL */
@@ -261,6 +262,9 @@ int sy_store_event_add(sy_store_t *store, const sy_store_event_t *e, bool *inser
 /* Every event of every experiment in the order they were committed (start-up rebuild);
  * the ids are not read. */
 int sy_store_event_list(sy_store_t *store, sy_store_event_cb cb, void *arg, sy_err_t *err);
+/* The place of the last event in the log (0 for an empty log): what a change records so
+ * that a replay knows which events came before it. */
+int sy_store_event_last(sy_store_t *store, int64_t *seq, sy_err_t *err);
 /* How many events the log holds for `experiment`. */
 int sy_store_event_count(sy_store_t *store, int64_t experiment, int64_t *n, sy_err_t *err);
 

@@ -142,6 +142,42 @@ expect "GET: 405" 405 "$ERR" -- GET /v1/auto-promotion/check "$ADMIN"
 check "serve refuses a short cron secret" 2 "" "at least 16" -- \
     "$SY" serve --db "$TMP/other.db" --auto-promotion-secret short
 
+# ---- the health monitor ---------------------------------------------------------------------------
+stop_server
+start_server "$SY" --health-interval 1 --auto-promotion-interval 0
+expect "an experiment for the monitor" 201 '.health == {"success_rate_drop":0.05,"error_rate_increase":0.03,"min_events":100}' -- \
+    POST /v1/experiments "$ADMIN" "$(exp mon '{"cooldown_hours":0,"max_changes_per_day":100}')"
+expect "start it" 200 "" -- POST /v1/experiments/mon/start "$ADMIN"
+awk 'BEGIN { printf "{\"events\":["; for (i = 0; i < 500; i++) printf "%s{\"type\":\"exposure\",\"unit\":\"m%d\",\"experiment\":\"mon\",\"variant\":\"variant_a\"},{\"type\":\"outcome\",\"unit\":\"m%d\",\"experiment\":\"mon\",\"success\":%s}", (i ? "," : ""), i, i, (i % 50 < 47 ? "true" : "false"); print "]}" }' >"$TMP/mon.json"
+expect "traffic before the step (success 0.94)" 200 '.accepted == 1000' -- POST /v1/events "$SDK" "@$TMP/mon.json"
+expect "nothing watched before a step: pushing is 409" 409 '.error.field == "state"' -- \
+    POST /v1/experiments/mon/health "$ADMIN" '{"success_rate":0.5,"error_rate":0}'
+expect "a step" 200 '.weights.variant_a == 80' -- POST /v1/experiments/mon/allocation/apply "$ADMIN" "$STEP"
+expect "health: the winner watched, its baseline" 200 \
+    '.health.watched == "variant_a" and .health.baseline.success_rate == 0.94 and .health.current == null and .health.rollback_due == false' -- \
+    GET /v1/experiments/mon/health "$VIEWER"
+expect "a bad push: 400" 400 '.error.field == "success_rate"' -- \
+    POST /v1/experiments/mon/health "$ADMIN" '{"success_rate":2,"error_rate":0}'
+expect "error rate +3 points alone: not due" 200 '.health.rollback_due == false and .health.source == "pushed"' -- \
+    POST /v1/experiments/mon/health "$ADMIN" '{"success_rate":0.93,"error_rate":0.03}'
+expect "success 0.94 -> 0.88: due" 200 '.health.rollback_due == true and .health.reasons == ["success_rate_drop"]' -- \
+    POST /v1/experiments/mon/health "$ADMIN" '{"success_rate":0.88,"error_rate":0.03}'
+i=0
+while [ $i -lt 40 ] && ! grep -q "event=allocation_rolled_back" "$TMP/log"; do
+    sleep 0.1
+    i=$((i + 1))
+done
+check "the monitor rolled back within its tick, and logged it" 0 "" "" -- \
+    grep -Eq "event=allocation_rolled_back experiment=mon reason=\"health of variant_a: success rate dropped" "$TMP/log"
+expect "back to the allocation before the step" 200 \
+    '.state == "rolled_back" and .weights == {"variant_a":60,"variant_b":40} and .history[-1].action == "rollback" and .history[-1].actor == "system" and .history[-1].detail.health.current.success_rate == 0.88' -- \
+    GET /v1/experiments/mon/allocation "$ADMIN"
+expect "OFREP serves the split before the step" 200 '.definition.targeting == {"fractional":[["variant_a",60],["variant_b",40]]}' -- \
+    GET /v1/flags/mon "$ADMIN"
+expect "audited as allocation.rolled_back, by the system" 200 \
+    '.events[0].action == "allocation.rolled_back" and .events[0].actor == "system"' -- \
+    GET "/v1/audit?resource=experiment:mon" "$ADMIN"
+
 # ---- SIGKILL in the middle of steps ----------------------------------------------------------------------
 # Each round: a fresh experiment at 99/1 stepping one point at a time, a stream of steps,
 # and SIGKILL while they are being written. After the restart the flag's split, the

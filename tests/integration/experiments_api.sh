@@ -230,7 +230,7 @@ expect "audit: the flag's changes beside them" 200 '[.events[].action] | index("
 # ---- the CLI against the server ------------------------------------------------------------------
 export SWITCHYARD_URL="$URL"
 export SWITCHYARD_TOKEN="$ADMIN"
-check "cli: create from --key and --variants" 0 "cli +draft +flag cli, metric conversion: a=1 \(control\) b=3" "" -- \
+check "cli: create from --key and --variants (weights as points)" 0 "cli +draft +flag cli, metric conversion: a=25 \(control\) b=75" "" -- \
     "$SY" experiment create --key cli --variants a=1,b=3
 check "cli: create from a file" 0 "^file +draft" "" -- sh -c \
     "echo '{\"key\":\"file\",\"variants\":[{\"key\":\"x\",\"weight\":1,\"control\":true},{\"key\":\"y\",\"weight\":1}]}' | \"$SY\" experiment create -"

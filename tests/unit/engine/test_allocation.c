@@ -407,6 +407,167 @@ static void manual_approval_is_only_reported(void **state)
     assert_int_equal(split_of(f, "e", "a"), 50);
 }
 
+/* Whether the i-th of a run is one of its `pct` %: spread evenly, so any stretch of the run
+ * holds the share. */
+static bool spread(int i, int pct)
+{
+    return (i + 1) * pct / 100 > i * pct / 100;
+}
+
+/* `n` requests of variant `v` in the current window: exposures of new units, outcomes with
+ * `success_pct` % successes, `error_pct` % errors, latencies of `ms`. */
+static void requests(struct fixture *f, const char *v, int first, int n, int success_pct,
+                     int error_pct, double ms)
+{
+    char(*units)[16] = calloc((size_t)n, sizeof(*units));
+    sy_event_t *ev = calloc(3 * (size_t)n, sizeof(*ev));
+    size_t k = 0;
+    for (int i = 0; i < n; i++) {
+        snprintf(units[i], sizeof(units[i]), "r%d", first + i);
+        sy_event_t x = {.experiment = "e",
+                        .experiment_len = 1,
+                        .unit = units[i],
+                        .unit_len = strlen(units[i]),
+                        .success = -1};
+        ev[k] = x;
+        ev[k].kind = SY_EVENT_EXPOSURE;
+        ev[k].variant = v;
+        ev[k++].variant_len = strlen(v);
+        ev[k] = x;
+        ev[k].kind = SY_EVENT_OUTCOME;
+        ev[k].success = spread(i, success_pct);
+        ev[k].has_latency = true;
+        ev[k++].latency_ms = ms;
+        if (spread(i, error_pct)) {
+            ev[k] = x;
+            ev[k++].kind = SY_EVENT_ERROR;
+        }
+    }
+    int rc = -1;
+    assert_int_equal(sy_engine_events_submit(f->eng, &f->who, ev, k, on_done, &rc, NULL), 0);
+    sy_engine_events_commit(f->eng);
+    assert_int_equal(rc, 0);
+    free(units);
+    free(ev);
+}
+
+static json_t *health(struct fixture *f, json_t *push)
+{
+    json_t *out = NULL;
+    sy_err_t err = {0};
+    if (sy_engine_experiment_health(f->eng, &f->who, "e", push, &out, &err) < 0)
+        fail_msg("health: %s (%s)", err.msg, err.field);
+    json_decref(push);
+    return out;
+}
+
+static bool due(json_t *h)
+{
+    return json_is_true(json_object_get(json_object_get(h, "health"), "rollback_due"));
+}
+
+static void the_seed_health_rule_on_pushed_health(void **state)
+{
+    struct fixture *f = *state;
+    create_started(f, def60, "e");
+    requests(f, "a", 0, 1000, 94, 2, 100); /* the baseline: 0.94 success, 0.02 errors */
+    json_t *out;
+    assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, NULL), 0);
+    json_decref(out);
+    json_t *h = health(f, NULL);
+    json_t *b = json_object_get(json_object_get(h, "health"), "baseline");
+    assert_close(json_real_value(json_object_get(b, "success_rate")), 0.94, 1e-12, 0);
+    assert_close(json_real_value(json_object_get(b, "error_rate")), 0.02, 1e-12, 0);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(h, "health"), "watched")),
+                        "a");
+    json_decref(h);
+    /* 0.02 -> 0.05 alone is 3 points: on the line, no rollback */
+    h = health(f, json_pack("{sfsf}", "success_rate", 0.93, "error_rate", 0.05));
+    assert_false(due(h));
+    json_decref(h);
+    /* 0.94 -> 0.88 is 6 points: due, and the monitor's next tick rolls back */
+    h = health(f, json_pack("{sfsf}", "success_rate", 0.88, "error_rate", 0.05));
+    assert_true(due(h));
+    json_decref(h);
+    sy_engine_timers_t t = {.health_ms = 1000};
+    sy_engine_set_timers(f->eng, &t);
+    fake_ms += 1000;
+    json_t *done = sy_engine_tick(f->eng);
+    json_t *rb = json_array_get(json_object_get(json_object_get(done, "health"), "experiments"), 0);
+    assert_string_equal(json_string_value(json_object_get(rb, "action")), "rolled_back");
+    json_decref(done);
+    assert_int_equal(split_of(f, "e", "a"), 60); /* the allocation before the step */
+    json_t *a = NULL;
+    assert_int_equal(sy_engine_allocation_get(f->eng, &f->who, "e", &a, NULL), 0);
+    assert_string_equal(json_string_value(json_object_get(a, "state")), "rolled_back");
+    json_t *last = json_array_get(json_object_get(a, "history"), 1);
+    assert_string_equal(json_string_value(json_object_get(last, "action")), "rollback");
+    assert_non_null(
+        strstr(json_string_value(json_object_get(json_object_get(last, "detail"), "reason")),
+               "success rate dropped"));
+    assert_string_equal(json_string_value(json_object_get(last, "actor")), "system");
+    json_decref(a);
+}
+
+static void event_health_rolls_back_within_one_tick_and_survives_a_reopen(void **state)
+{
+    struct fixture *f = *state;
+    create_started(f, def60, "e");
+    requests(f, "a", 0, 1000, 94, 1, 100);
+    json_t *out;
+    assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, NULL), 0);
+    json_decref(out);
+    sy_engine_timers_t t = {.health_ms = 1000};
+    sy_engine_set_timers(f->eng, &t);
+    requests(f, "a", 1000, 30, 80, 1, 100); /* 60 samples: too few yet to judge */
+    fake_ms += 1000;
+    assert_null(sy_engine_tick(f->eng));
+    /* a reopen rebuilds the baseline and the window from the log */
+    sy_engine_close(f->eng);
+    f->eng = open_engine();
+    sy_engine_set_timers(f->eng, &t);
+    json_t *h = health(f, NULL);
+    assert_close(json_real_value(json_object_get(
+                     json_object_get(json_object_get(h, "health"), "baseline"), "success_rate")),
+                 0.94, 1e-12, 0);
+    assert_true(json_is_null(json_object_get(json_object_get(h, "health"), "current")));
+    json_decref(h);
+    requests(f, "a", 1030, 100, 80, 1, 100); /* 130 at 0.8: 14 points down */
+    fake_ms += 1000;
+    json_t *done = sy_engine_tick(f->eng);
+    assert_non_null(json_object_get(done, "health"));
+    json_decref(done);
+    assert_int_equal(split_of(f, "e", "a"), 60);
+}
+
+static void p95_over_its_limit_rolls_back(void **state)
+{
+    struct fixture *f = *state;
+    create_started(f,
+                   "{\"key\":\"e\",\"health\":{\"max_p95_ms\":300,\"min_events\":50},"
+                   "\"variants\":[{\"key\":\"a\",\"weight\":60},"
+                   "{\"key\":\"b\",\"weight\":40,\"control\":true}]}",
+                   "e");
+    requests(f, "a", 0, 200, 90, 0, 120);
+    json_t *out;
+    assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, NULL), 0);
+    json_decref(out);
+    requests(f, "a", 200, 100, 90, 0, 250); /* p95 ~ 250 ms: fine */
+    json_t *h = health(f, NULL);
+    double p95 = json_real_value(
+        json_object_get(json_object_get(json_object_get(h, "health"), "current"), "p95_ms"));
+    assert_true(p95 >= 250 && p95 < 250 * 1.1 + 1);
+    assert_false(due(h));
+    json_decref(h);
+    requests(f, "a", 300, 200, 90, 0, 900); /* most of the window at 900 ms */
+    h = health(f, NULL);
+    assert_true(due(h));
+    assert_string_equal(json_string_value(json_array_get(
+                            json_object_get(json_object_get(h, "health"), "reasons"), 0)),
+                        "p95_latency");
+    json_decref(h);
+}
+
 int main(int argc, char **argv)
 {
     gsl_set_error_handler_off();
@@ -429,6 +590,10 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(auto_promotion_steps_a_winner_and_only_reports_the_rest,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(manual_approval_is_only_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_seed_health_rule_on_pushed_health, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            event_health_rolls_back_within_one_tick_and_survives_a_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(p95_over_its_limit_rolls_back, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

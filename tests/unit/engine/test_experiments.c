@@ -215,8 +215,11 @@ static void reopening_rebuilds_every_aggregate(void **state)
     for (int i = 0; i < 400; i++) {
         snprintf(units[i], sizeof(units[i]), "u%d", i);
         ev[n++] = exposure(units[i], i % 2 ? "b" : "a");
-        if (i % (i % 2 ? 4 : 7) == 0)
-            ev[n++] = converted(units[i]);
+        if (i % (i % 2 ? 4 : 7) == 0) {
+            ev[n] = converted(units[i]);
+            ev[n].has_latency = true; /* the latency aggregates are rebuilt too */
+            ev[n++].latency_ms = 100 + i % 7;
+        }
     }
     struct ack a = {0};
     for (size_t off = 0; off < n; off += 100) { /* several commits: several looks */
