@@ -171,6 +171,23 @@ int sy_exp_write(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg, sy_err_t 
 
 /* ---- allocation.c --------------------------------------------------------------------- */
 
+/* Moves `e` to `weights` and `state` in one transaction (flag split, experiment row,
+ * history row with `detail`, audit event `audit_action`), toward `winner` (-1 for a
+ * rollback), and starts a new health window. `actor` NULL is the system. On failure
+ * nothing changes, in memory or in the store. */
+int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,
+                  const int64_t *weights, enum state state, int winner, const char *action,
+                  const char *audit_action, json_t *detail, const char *evaluation_id,
+                  sy_err_t *err);
+/* One guarded step of `e` toward `winner` (core/allocation.h), as allocation/apply
+ * describes it in engine.h; what the auto-promotion check takes for an eligible
+ * experiment. */
+int sy_exp_step_to(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,
+                   size_t winner, double confidence, double delta, const char *eval_id,
+                   json_t **out, sy_err_t *err);
+/* Refuses any key of `body` not in the NULL-terminated `allowed` (-EINVAL naming it). */
+int sy_exp_only_fields(const json_t *body, const char *const *allowed, sy_err_t *err);
+
 /* Loads every experiment's allocation changes (start-up). */
 int sy_exp_changes_open(sy_engine_t *eng, sy_err_t *err);
 /* What each variant should have received, on the scale of units: every allocation period

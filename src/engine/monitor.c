@@ -1,0 +1,291 @@
+/* monitor.c - what the engine does on its own, on its clock: the auto-promotion check
+ * (each running experiment whose results say promote takes its next guarded step) and the
+ * health monitor (a promoted variant that degrades goes back at once); see engine.h
+ * ("auto-promotion and the timers") and docs/api.md. sy_engine_tick runs them when due: the
+ * server's loop calls it every second, simulate on its fake clock.
+ */
+#define _DEFAULT_SOURCE
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/experiment_int.h"
+
+/* ---- auto-promotion ------------------------------------------------------------------------- */
+
+/* What the check does with one experiment; the report's entry. */
+static json_t *auto_one(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,
+                        bool dry_run)
+{
+    sy_experiment_result_t *r = NULL;
+    sy_err_t err = {0};
+    json_t *o = json_pack("{sssI}", "experiment", e->key, "workspace", (json_int_t)e->ws);
+    if (!o)
+        return NULL;
+    if (sy_exp_analyse(eng, e, &r, &err) < 0) {
+        json_object_set_new(o, "action", json_string("error"));
+        json_object_set_new(o, "message", json_string(err.msg));
+        return o;
+    }
+    json_object_set_new(o, "decision", json_string(sy_exp_decision_name(r->decision)));
+    if (r->decision != SY_DECISION_PROMOTE) {
+        json_object_set_new(o, "action", json_string("none"));
+        if (r->n_reasons)
+            json_object_set_new(o, "reason", json_string(r->reasons[0]));
+        free(r);
+        return o;
+    }
+    size_t w = (size_t)r->winner;
+    const sy_arm_result_t *a = &r->arms[w];
+    json_object_set_new(o, "winner", json_string(e->arms[w].key));
+    const char *action = e->safety.manual_approval ? "awaiting_approval"
+                         : dry_run                 ? "would_step"
+                                                   : NULL;
+    if (action) {
+        json_object_set_new(o, "action", json_string(action));
+        free(r);
+        return o;
+    }
+    /* The step's evidence is the results': the winner's confidence (Holm-adjusted, and
+     * always valid when sequential) and its lift in %. */
+    json_t *out = NULL;
+    int rc = sy_exp_step_to(eng, actor, e, w, a->confidence, 100 * a->lift, NULL, &out, &err);
+    free(r);
+    if (rc == 0) {
+        json_object_set_new(o, "action", json_string("step"));
+        json_object_set_new(o, "weights", json_incref(json_object_get(out, "weights")));
+        json_object_set_new(o, "state", json_string(sy_exp_state_name(e->state)));
+    } else if (out) {
+        json_object_set_new(o, "action", json_string("refused"));
+        json_object_set_new(o, "refused_by", json_string(err.field));
+        json_object_set_new(o, "message", json_string(err.msg));
+    } else {
+        json_object_set_new(o, "action", json_string("error"));
+        json_object_set_new(o, "message", json_string(err.msg));
+    }
+    json_decref(out);
+    return o;
+}
+
+int sy_engine_auto_promotion_check(sy_engine_t *eng, const sy_principal_t *actor, int dry,
+                                   json_t **report, sy_err_t *err)
+{
+    bool dry_run = dry < 0 ? eng->timers.auto_promotion_dry_run : dry > 0;
+    json_t *list = json_array();
+    size_t checked = 0;
+    for (size_t i = 0; list && i < eng->x->n; i++) {
+        struct experiment *e = eng->x->all[i];
+        if ((actor && e->ws != actor->workspace) || (e->state != RUNNING && e->state != PROMOTING))
+            continue;
+        checked++;
+        json_t *o = auto_one(eng, actor, e, dry_run);
+        if (!o || json_array_append_new(list, o) < 0) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+    *report = list ? json_pack("{sIsbsIso}", "at_ms", (json_int_t)eng->now_ms(), "dry_run", dry_run,
+                               "checked", (json_int_t)checked, "experiments", list)
+                   : NULL;
+    return *report ? 0 : sy_eng_oom(err);
+}
+
+/* ---- health --------------------------------------------------------------------------------- */
+
+bool sy_exp_health_of(const struct health_counts *h, int64_t min_events, sy_health_t *out)
+{
+    int64_t samples = h->served + h->outcomes + h->errors;
+    if (samples < min_events || samples == 0)
+        return false;
+    /* errors per request served (capped at 1: errors may come without their exposure) */
+    double requests = (double)(h->served > h->errors ? h->served : h->errors);
+    *out =
+        (sy_health_t){.success_rate = h->outcomes ? (double)h->successes / (double)h->outcomes : 1,
+                      .error_rate = requests > 0 ? (double)h->errors / requests : 0};
+    if (h->latencies) {
+        int64_t rank = (h->latencies * 95 + 99) / 100, seen = 0; /* ceil(0.95 n) */
+        for (size_t b = 0; b < HEALTH_BUCKETS; b++) {
+            seen += h->hist[b];
+            if (seen >= rank) {
+                out->has_p95 = true;
+                out->p95_ms = pow(1.1, (double)(b + 1)) - 1;
+                break;
+            }
+        }
+    }
+    return true;
+}
+
+void sy_exp_new_window(struct experiment *e, int winner)
+{
+    e->watched = winner;
+    e->has_baseline =
+        winner >= 0 && sy_exp_health_of(&e->arms[winner].a.win, e->health_min_events, &e->baseline);
+    e->has_pushed = false;
+    for (size_t i = 0; i < e->n_arms; i++)
+        e->arms[i].a.win = (struct health_counts){0};
+}
+
+void sy_exp_replay_changes(struct experiment *e, int64_t seq)
+{
+    while (e->replayed_changes < e->n_changes && e->changes[e->replayed_changes].events_at < seq)
+        sy_exp_new_window(e, e->changes[e->replayed_changes++].winner);
+}
+
+static json_t *health_json(bool has, const sy_health_t *h)
+{
+    if (!has)
+        return json_null();
+    json_t *o = json_pack("{sfsf}", "success_rate", h->success_rate, "error_rate", h->error_rate);
+    if (o && h->has_p95)
+        json_object_set_new(o, "p95_ms", json_real(h->p95_ms));
+    return o;
+}
+
+/* What the monitor sees of `e`: the watched variant, the baseline, the current health, and
+ * whether it is due for a rollback (into *r when it could judge). */
+static json_t *health_view(const struct experiment *e, bool *judged, sy_rollback_t *r)
+{
+    sy_health_t cur = {0};
+    bool has_cur = false;
+    const char *source = "events";
+    if (e->has_pushed) {
+        cur = e->pushed;
+        has_cur = true;
+        source = "pushed";
+    } else if (e->watched >= 0) {
+        has_cur = sy_exp_health_of(&e->arms[e->watched].a.win, e->health_min_events, &cur);
+    }
+    *judged = e->watched >= 0 && e->has_baseline && has_cur &&
+              sy_health_rollback(&e->baseline, &cur, &e->health, r, NULL) == 0;
+    json_t *reasons = json_array();
+    for (unsigned bit = 1; *judged && reasons && bit <= SY_ROLLBACK_P95; bit <<= 1)
+        if (r->reasons & bit)
+            json_array_append_new(reasons, json_string(sy_rollback_reason_name(bit)));
+    return json_pack("{sososososbso}", "watched",
+                     e->watched >= 0 ? json_string(e->arms[e->watched].key) : json_null(),
+                     "baseline", health_json(e->has_baseline, &e->baseline), "current",
+                     health_json(has_cur, &cur), "source", json_string(source), "rollback_due",
+                     *judged && r->rollback, "reasons", reasons);
+}
+
+int sy_engine_experiment_health(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                                const json_t *body, json_t **out, sy_err_t *err)
+{
+    struct experiment *e = sy_exp_lookup(eng, actor, key, err);
+    if (!e)
+        return -ENOENT;
+    if (body) { /* pushed: it stands for the watched variant until the next change */
+        static const char *const fields[] = {"success_rate", "error_rate", "p95_ms", NULL};
+        int rc = sy_exp_only_fields(body, fields, err);
+        const json_t *s = json_object_get(body, "success_rate"),
+                     *x = json_object_get(body, "error_rate"), *p = json_object_get(body, "p95_ms");
+        if (rc == 0 &&
+            (!json_is_number(s) || !(json_number_value(s) >= 0) || !(json_number_value(s) <= 1)))
+            rc = sy_err_set(err, -EINVAL, "success_rate", "success_rate is a number from 0 to 1");
+        if (rc == 0 &&
+            (!json_is_number(x) || !(json_number_value(x) >= 0) || !(json_number_value(x) <= 1)))
+            rc = sy_err_set(err, -EINVAL, "error_rate", "error_rate is a number from 0 to 1");
+        if (rc == 0 && p && (!json_is_number(p) || !(json_number_value(p) >= 0)))
+            rc = sy_err_set(err, -EINVAL, "p95_ms", "p95_ms is a number of ms >= 0");
+        if (rc < 0)
+            return rc;
+        if (e->watched < 0 || (e->state != PROMOTING && e->state != PROMOTED))
+            return sy_err_set(err, SY_ECONFLICT, "state",
+                              "experiment \"%.64s\" has no promoted variant to watch", e->key);
+        e->pushed = (sy_health_t){.success_rate = json_number_value(s),
+                                  .error_rate = json_number_value(x),
+                                  .has_p95 = p != NULL,
+                                  .p95_ms = json_number_value(p)};
+        e->has_pushed = true;
+        e->pushed_ms = eng->now_ms();
+    }
+    bool judged;
+    sy_rollback_t r;
+    json_t *view = health_view(e, &judged, &r);
+    *out = view ? json_pack("{ssssso}", "experiment", e->key, "state", sy_exp_state_name(e->state),
+                            "health", view)
+                : NULL;
+    return *out ? 0 : sy_eng_oom(err);
+}
+
+/* The monitor's pass: every promoting or promoted experiment whose watched variant has
+ * degraded past its thresholds goes back to the allocation before its last change, now. */
+static json_t *health_check(sy_engine_t *eng)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < eng->x->n; i++) {
+        struct experiment *e = eng->x->all[i];
+        if (e->state != PROMOTING && e->state != PROMOTED)
+            continue;
+        bool judged;
+        sy_rollback_t r;
+        json_t *view = health_view(e, &judged, &r);
+        if (!view || !judged || !r.rollback) {
+            json_decref(view);
+            continue;
+        }
+        /* the allocation before the last change */
+        int64_t prev[SY_EXP_MAX_ARMS];
+        for (size_t k = 0; k < e->n_arms; k++)
+            prev[k] = e->n_changes >= 2 ? e->changes[e->n_changes - 2].weights[k]
+                                        : e->arms[k].defined_weight;
+        char reason[160];
+        snprintf(reason, sizeof(reason), "health of %s: %s%s%s", e->arms[e->watched].key,
+                 r.reasons & SY_ROLLBACK_SUCCESS_RATE ? "success rate dropped " : "",
+                 r.reasons & SY_ROLLBACK_ERROR_RATE ? "error rate rose " : "",
+                 r.reasons & SY_ROLLBACK_P95 ? "p95 over its limit" : "");
+        json_t *detail = json_pack("{ssssso}", "reason", reason, "rolled_back_by", "health monitor",
+                                   "health", json_incref(view));
+        sy_err_t err = {0};
+        int rc = detail ? sy_exp_change(eng, NULL, e, prev, ROLLED_BACK, -1, "rollback",
+                                        "allocation.rolled_back", detail, NULL, &err)
+                        : -ENOMEM;
+        json_decref(detail);
+        json_t *o = json_pack("{sssIssssso}", "experiment", e->key, "workspace", (json_int_t)e->ws,
+                              "action", rc == 0 ? "rolled_back" : "error", "reason",
+                              rc == 0 ? reason : err.msg, "health", view);
+        if (o && rc == 0)
+            json_object_set_new(o, "weights", sy_exp_weights_json(e));
+        json_array_append_new(list, o);
+    }
+    return list;
+}
+
+/* ---- timers ------------------------------------------------------------------------------------
+ */
+
+void sy_engine_set_timers(sy_engine_t *eng, const sy_engine_timers_t *t)
+{
+    eng->timers = *t;
+    int64_t now = eng->now_ms();
+    eng->next_auto_ms = t->auto_promotion_ms > 0 ? now + t->auto_promotion_ms : 0;
+    eng->next_health_ms = t->health_ms > 0 ? now + t->health_ms : 0;
+}
+
+json_t *sy_engine_tick(sy_engine_t *eng)
+{
+    int64_t now = eng->now_ms();
+    json_t *done = NULL;
+    /* health first: a variant going bad is rolled back before anything steps toward it */
+    if (eng->timers.health_ms > 0 && now >= eng->next_health_ms) {
+        eng->next_health_ms = now + eng->timers.health_ms;
+        json_t *rolled = health_check(eng);
+        if (json_array_size(rolled) && (done || (done = json_object())))
+            json_object_set_new(done, "health", json_pack("{so}", "experiments", rolled));
+        else
+            json_decref(rolled);
+    }
+    if (eng->timers.auto_promotion_ms > 0 && now >= eng->next_auto_ms) {
+        eng->next_auto_ms = now + eng->timers.auto_promotion_ms;
+        json_t *report = NULL;
+        if (sy_engine_auto_promotion_check(eng, NULL, eng->timers.auto_promotion_dry_run ? 1 : 0,
+                                           &report, NULL) == 0 &&
+            (done || (done = json_object())))
+            json_object_set_new(done, "auto_promotion", report);
+        else
+            json_decref(report);
+    }
+    return done;
+}
