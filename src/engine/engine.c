@@ -298,6 +298,7 @@ void sy_engine_close(sy_engine_t *eng)
             sy_snapshot_release(&eng->ws[i].current->pub);
     }
     sy_eng_experiments_close(eng);
+    json_decref(eng->health_done);
     free(eng->ws);
     free(eng->tokens);
     EVP_MD_CTX_free(eng->digest);

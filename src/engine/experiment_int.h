@@ -103,6 +103,7 @@ struct experiment {
     bool has_pushed;      /* health pushed since the last change (POST .../health) */
     sy_health_t pushed;
     int64_t pushed_ms;
+    int64_t health_checked_ms;    /* when the monitor last judged it */
     size_t replayed_changes;      /* start-up: the changes whose window the replay has begun */
     struct alloc_change *changes; /* its allocation changes, oldest first */
     size_t n_changes, cap_changes;
@@ -203,6 +204,12 @@ void sy_exp_new_window(struct experiment *e, int winner);
 void sy_exp_replay_changes(struct experiment *e, int64_t seq);
 /* The health in `h`, or false when it holds fewer than `min_events` samples. */
 bool sy_exp_health_of(const struct health_counts *h, int64_t min_events, sy_health_t *out);
+
+/* ---- monitor.c ------------------------------------------------------------------------ */
+
+/* A commit brought `e` new events: its watched variant is judged now if its last judgement
+ * is an interval old (the rollback, if any, is reported by the next tick). */
+void sy_exp_health_after_commit(sy_engine_t *eng, struct experiment *e);
 
 /* ---- ingest.c ------------------------------------------------------------------------- */
 

@@ -653,6 +653,8 @@ void sy_engine_events_commit(sy_engine_t *eng)
     x->pool_len = 0;
     for (size_t i = 0; i < n_w; i++)
         w[i].done(w[i].arg, rc, &w[i].result, rc < 0 ? &err : NULL);
+    for (size_t i = 0; rc == 0 && i < n_t; i++) /* after the answers: a rollback waits for none */
+        sy_exp_health_after_commit(eng, t[i].e);
     free(w);
     free(t);
     free(undo);

@@ -55,8 +55,8 @@ struct sy_engine {
     EVP_MD_CTX *digest;       /* reused by every authentication */
     struct sy_experiments *x; /* experiments, their aggregates and the ingest queue */
     sy_engine_timers_t timers;
-    int64_t next_auto_ms;   /* when the auto-promotion check runs next; 0: off */
-    int64_t next_health_ms; /* when the health monitor runs next; 0: off */
+    int64_t next_auto_ms; /* when the auto-promotion check runs next; 0: off */
+    json_t *health_done;  /* rollbacks the monitor made since the last tick (to log) */
 };
 
 struct workspace *sy_eng_find_ws(sy_engine_t *eng, int64_t id);

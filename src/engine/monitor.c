@@ -212,45 +212,80 @@ int sy_engine_experiment_health(sy_engine_t *eng, const sy_principal_t *actor, c
 
 /* The monitor's pass: every promoting or promoted experiment whose watched variant has
  * degraded past its thresholds goes back to the allocation before its last change, now. */
-static json_t *health_check(sy_engine_t *eng)
+/* Judges `e` once: the rollback's report entry when it rolled back (or failed to), else
+ * NULL. Notes when it judged, so that no variant is judged more often than the monitor's
+ * interval: more looks at a noisy window would roll back healthy variants. */
+static json_t *check_one(sy_engine_t *eng, struct experiment *e)
 {
-    json_t *list = json_array();
-    for (size_t i = 0; list && i < eng->x->n; i++) {
-        struct experiment *e = eng->x->all[i];
-        if (e->state != PROMOTING && e->state != PROMOTED)
-            continue;
-        bool judged;
-        sy_rollback_t r;
-        json_t *view = health_view(e, &judged, &r);
-        if (!view || !judged || !r.rollback) {
-            json_decref(view);
-            continue;
-        }
-        /* the allocation before the last change */
-        int64_t prev[SY_EXP_MAX_ARMS];
-        for (size_t k = 0; k < e->n_arms; k++)
-            prev[k] = e->n_changes >= 2 ? e->changes[e->n_changes - 2].weights[k]
-                                        : e->arms[k].defined_weight;
-        char reason[160];
-        snprintf(reason, sizeof(reason), "health of %s: %s%s%s", e->arms[e->watched].key,
-                 r.reasons & SY_ROLLBACK_SUCCESS_RATE ? "success rate dropped " : "",
-                 r.reasons & SY_ROLLBACK_ERROR_RATE ? "error rate rose " : "",
-                 r.reasons & SY_ROLLBACK_P95 ? "p95 over its limit" : "");
-        json_t *detail = json_pack("{ssssso}", "reason", reason, "rolled_back_by", "health monitor",
-                                   "health", json_incref(view));
-        sy_err_t err = {0};
-        int rc = detail ? sy_exp_change(eng, NULL, e, prev, ROLLED_BACK, -1, "rollback",
-                                        "allocation.rolled_back", detail, NULL, &err)
-                        : -ENOMEM;
-        json_decref(detail);
-        json_t *o = json_pack("{sssIssssso}", "experiment", e->key, "workspace", (json_int_t)e->ws,
-                              "action", rc == 0 ? "rolled_back" : "error", "reason",
-                              rc == 0 ? reason : err.msg, "health", view);
-        if (o && rc == 0)
-            json_object_set_new(o, "weights", sy_exp_weights_json(e));
-        json_array_append_new(list, o);
+    if (e->state != PROMOTING && e->state != PROMOTED)
+        return NULL;
+    bool judged;
+    sy_rollback_t r;
+    json_t *view = health_view(e, &judged, &r);
+    if (judged)
+        e->health_checked_ms = eng->now_ms();
+    if (!view || !judged || !r.rollback) {
+        json_decref(view);
+        return NULL;
     }
-    return list;
+    /* the allocation before the last change */
+    int64_t prev[SY_EXP_MAX_ARMS];
+    for (size_t k = 0; k < e->n_arms; k++)
+        prev[k] =
+            e->n_changes >= 2 ? e->changes[e->n_changes - 2].weights[k] : e->arms[k].defined_weight;
+    char reason[160];
+    snprintf(reason, sizeof(reason), "health of %s: %s%s%s", e->arms[e->watched].key,
+             r.reasons & SY_ROLLBACK_SUCCESS_RATE ? "success rate dropped " : "",
+             r.reasons & SY_ROLLBACK_ERROR_RATE ? "error rate rose " : "",
+             r.reasons & SY_ROLLBACK_P95 ? "p95 over its limit" : "");
+    json_t *detail = json_pack("{ssssso}", "reason", reason, "rolled_back_by", "health monitor",
+                               "health", json_incref(view));
+    sy_err_t err = {0};
+    int rc = detail ? sy_exp_change(eng, NULL, e, prev, ROLLED_BACK, -1, "rollback",
+                                    "allocation.rolled_back", detail, NULL, &err)
+                    : -ENOMEM;
+    json_decref(detail);
+    json_t *o = json_pack("{sssIssssso}", "experiment", e->key, "workspace", (json_int_t)e->ws,
+                          "action", rc == 0 ? "rolled_back" : "error", "reason",
+                          rc == 0 ? reason : err.msg, "health", view);
+    if (o && rc == 0)
+        json_object_set_new(o, "weights", sy_exp_weights_json(e));
+    return o;
+}
+
+/* Whether `e` is due for a judgement: watched, and not judged within the interval. */
+static bool due(const sy_engine_t *eng, const struct experiment *e, int64_t now)
+{
+    return eng->timers.health_ms > 0 && e->watched >= 0 &&
+           now - e->health_checked_ms >= eng->timers.health_ms;
+}
+
+static void keep(sy_engine_t *eng, json_t *o)
+{
+    if (!o)
+        return;
+    if (!eng->health_done)
+        eng->health_done = json_array();
+    if (json_array_append_new(eng->health_done, o) < 0)
+        json_decref(o);
+}
+
+/* The monitor's pass: every watched variant due for a judgement. */
+static void health_check(sy_engine_t *eng)
+{
+    int64_t now = eng->now_ms();
+    for (size_t i = 0; i < eng->x->n; i++)
+        if (due(eng, eng->x->all[i], now))
+            keep(eng, check_one(eng, eng->x->all[i]));
+}
+
+void sy_exp_health_after_commit(sy_engine_t *eng, struct experiment *e)
+{
+    /* New events for a watched variant are judged at once when its last judgement is an
+     * interval old; otherwise the monitor's next pass judges them. Either way a breach is
+     * acted on within one interval of being committed. */
+    if (due(eng, e, eng->now_ms()))
+        keep(eng, check_one(eng, e));
 }
 
 /* ---- timers ------------------------------------------------------------------------------------
@@ -261,7 +296,15 @@ void sy_engine_set_timers(sy_engine_t *eng, const sy_engine_timers_t *t)
     eng->timers = *t;
     int64_t now = eng->now_ms();
     eng->next_auto_ms = t->auto_promotion_ms > 0 ? now + t->auto_promotion_ms : 0;
-    eng->next_health_ms = t->health_ms > 0 ? now + t->health_ms : 0;
+}
+
+/* The next run of a job due at `due` every `every` ms: on its cadence, so that a loop
+ * ticking at about the same period cannot skip a run; a job more than a period late runs
+ * again one period from now. */
+static int64_t next_after(int64_t due, int64_t every, int64_t now)
+{
+    int64_t next = due + every;
+    return next > now ? next : now + every;
 }
 
 json_t *sy_engine_tick(sy_engine_t *eng)
@@ -269,16 +312,16 @@ json_t *sy_engine_tick(sy_engine_t *eng)
     int64_t now = eng->now_ms();
     json_t *done = NULL;
     /* health first: a variant going bad is rolled back before anything steps toward it */
-    if (eng->timers.health_ms > 0 && now >= eng->next_health_ms) {
-        eng->next_health_ms = now + eng->timers.health_ms;
-        json_t *rolled = health_check(eng);
-        if (json_array_size(rolled) && (done || (done = json_object())))
-            json_object_set_new(done, "health", json_pack("{so}", "experiments", rolled));
-        else
-            json_decref(rolled);
-    }
+    if (eng->timers.health_ms > 0)
+        health_check(eng);
+    json_t *rolled = eng->health_done; /* this pass's and those done after commits */
+    eng->health_done = NULL;
+    if (json_array_size(rolled) && (done || (done = json_object())))
+        json_object_set_new(done, "health", json_pack("{so}", "experiments", rolled));
+    else
+        json_decref(rolled);
     if (eng->timers.auto_promotion_ms > 0 && now >= eng->next_auto_ms) {
-        eng->next_auto_ms = now + eng->timers.auto_promotion_ms;
+        eng->next_auto_ms = next_after(eng->next_auto_ms, eng->timers.auto_promotion_ms, now);
         json_t *report = NULL;
         if (sy_engine_auto_promotion_check(eng, NULL, eng->timers.auto_promotion_dry_run ? 1 : 0,
                                            &report, NULL) == 0 &&

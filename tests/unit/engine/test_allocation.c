@@ -540,6 +540,51 @@ static void event_health_rolls_back_within_one_tick_and_survives_a_reopen(void *
     assert_int_equal(split_of(f, "e", "a"), 60);
 }
 
+static void a_breach_is_judged_at_its_commit_but_once_per_interval(void **state)
+{
+    struct fixture *f = *state;
+    create_started(f, def60, "e");
+    requests(f, "a", 0, 1000, 94, 1, 100);
+    json_t *out;
+    assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, NULL), 0);
+    json_decref(out);
+    sy_engine_timers_t t = {.health_ms = 1000};
+    sy_engine_set_timers(f->eng, &t);
+    requests(f, "a", 1000, 100, 94, 1, 100); /* healthy: judged at once, at its commit */
+    fake_ms += 400;
+    requests(f, "a", 1100, 300, 50, 1, 100); /* a breach 0.4 s later: not judged yet */
+    assert_int_equal(split_of(f, "e", "a"), 80);
+    fake_ms += 599;
+    json_t *done = sy_engine_tick(f->eng);
+    assert_null(done); /* 0.999 s after the judgement */
+    assert_int_equal(split_of(f, "e", "a"), 80);
+    fake_ms += 1;
+    done = sy_engine_tick(f->eng); /* one interval: judged, rolled back */
+    assert_non_null(json_object_get(done, "health"));
+    json_decref(done);
+    assert_int_equal(split_of(f, "e", "a"), 60);
+}
+
+static void a_breach_long_after_a_judgement_rolls_back_at_its_commit(void **state)
+{
+    struct fixture *f = *state;
+    create_started(f, def60, "e");
+    requests(f, "a", 0, 1000, 94, 1, 100);
+    json_t *out;
+    assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, NULL), 0);
+    json_decref(out);
+    sy_engine_timers_t t = {.health_ms = 1000};
+    sy_engine_set_timers(f->eng, &t);
+    requests(f, "a", 1000, 300, 50, 1, 100); /* the commit itself rolls back */
+    assert_int_equal(split_of(f, "e", "a"), 60);
+    json_t *done = sy_engine_tick(f->eng); /* and the next tick reports it, to log */
+    json_t *first =
+        json_array_get(json_object_get(json_object_get(done, "health"), "experiments"), 0);
+    assert_string_equal(json_string_value(json_object_get(first, "action")), "rolled_back");
+    json_decref(done);
+    assert_null(sy_engine_tick(f->eng)); /* reported once */
+}
+
 static void p95_over_its_limit_rolls_back(void **state)
 {
     struct fixture *f = *state;
@@ -594,6 +639,10 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(
             event_health_rolls_back_within_one_tick_and_survives_a_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(p95_over_its_limit_rolls_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_breach_is_judged_at_its_commit_but_once_per_interval,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(a_breach_long_after_a_judgement_rolls_back_at_its_commit,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
