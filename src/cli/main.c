@@ -9,6 +9,7 @@
 #include "cli/experiment_cmd.h"
 #include "cli/flag_cmd.h"
 #include "cli/serve_cmd.h"
+#include "cli/simulate_cmd.h"
 #include "cli/stats_cmd.h"
 
 #ifndef SY_VERSION
@@ -32,6 +33,7 @@ static void usage(FILE *to)
                 "  promote      move an experiment's winner to 100 %%\n"
                 "  rollback     send all of an experiment's traffic back to control\n"
                 "  serve        run the server: flags, OFREP, experiments, events, audit\n"
+                "  simulate     days of synthetic traffic through the engine, on a fake clock\n"
                 "  stats        statistical tests: ztest, welch, srm, power, bayes,\n"
                 "               sequential, holm (switchyard stats --help)\n"
                 "  token        create an API token in a store (switchyard token --help)\n"
@@ -76,6 +78,8 @@ int main(int argc, char **argv)
         return sy_cli_events(argc - 2, argv + 2);
     if (strcmp(cmd, "flags") == 0)
         return sy_cli_flags(argc - 2, argv + 2);
+    if (strcmp(cmd, "simulate") == 0)
+        return sy_cli_simulate(argc - 2, argv + 2);
     if (strcmp(cmd, "stats") == 0)
         return sy_cli_stats(argc - 2, argv + 2);
     if (strcmp(cmd, "serve") == 0)

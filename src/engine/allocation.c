@@ -138,7 +138,7 @@ static json_t *guardrails_json(const sy_guardrails_t *g)
  * changes are used up. */
 static json_t *rate_limit_json(const sy_engine_t *eng, const struct experiment *e)
 {
-    int64_t now = eng->now_ms(), today = steps_today(eng, e->ws, now), next = now;
+    int64_t now = sy_engine_now_ms(eng), today = steps_today(eng, e->ws, now), next = now;
     const struct alloc_change *last = last_change(e);
     if (last) {
         int64_t after = last->at_ms + (int64_t)(e->guardrails.cooldown_hours * 3600000);
@@ -275,7 +275,7 @@ int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experime
         e->arms[i].weight = weights[i];
     enum state was = e->state;
     e->state = state;
-    int64_t now = eng->now_ms(), units_at = exposed_units(e), events_at = 0;
+    int64_t now = sy_engine_now_ms(eng), units_at = exposed_units(e), events_at = 0;
     if (sy_store_event_last(eng->store, &events_at, err) < 0) {
         *e = saved;
         json_decref(before_w);
@@ -427,7 +427,7 @@ int sy_exp_step_to(sy_engine_t *eng, const sy_principal_t *actor, struct experim
                              (json_int_t)0, "weights", sy_exp_weights_json(e));
             return *out ? 0 : sy_eng_oom(err);
         }
-    int64_t weights[SY_EXP_MAX_ARMS], now = eng->now_ms();
+    int64_t weights[SY_EXP_MAX_ARMS], now = sy_engine_now_ms(eng);
     for (size_t i = 0; i < e->n_arms; i++)
         weights[i] = e->arms[i].weight;
     const struct alloc_change *last = last_change(e);

@@ -42,7 +42,13 @@ static int64_t real_now_ms(void)
 
 int64_t sy_engine_now_ms(const sy_engine_t *eng)
 {
-    return eng->now_ms();
+    return eng->now_ms ? eng->now_ms() : eng->fake_ms;
+}
+
+void sy_engine_advance(sy_engine_t *eng, int64_t ms)
+{
+    if (!eng->now_ms && ms > 0)
+        eng->fake_ms += ms;
 }
 
 sy_store_t *sy_engine_store(sy_engine_t *eng)
@@ -262,7 +268,8 @@ int sy_engine_open(sy_engine_t **out, const sy_engine_opts_t *opts, sy_err_t *er
     sy_engine_t *eng = calloc(1, sizeof(*eng));
     if (!eng)
         return sy_eng_oom(err);
-    eng->now_ms = opts->now_ms ? opts->now_ms : real_now_ms;
+    eng->now_ms = opts->now_ms ? opts->now_ms : opts->fake_start_ms ? NULL : real_now_ms;
+    eng->fake_ms = opts->fake_start_ms; /* the engine's own clock: sy_engine_advance */
     eng->fractional = opts->fractional;
     eng->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     eng->digest = eng->sha256 ? EVP_MD_CTX_new() : NULL;
@@ -325,7 +332,7 @@ int sy_eng_audit(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws, cons
         rc = sy_eng_oom(err);
     } else {
         sy_store_audit_t ev = {.workspace = ws,
-                               .at_ms = eng->now_ms(),
+                               .at_ms = sy_engine_now_ms(eng),
                                .actor = actor_name(actor),
                                .action = action,
                                .resource = resource,
@@ -373,7 +380,7 @@ int sy_engine_workspace_create(sy_engine_t *eng, const char *name, int64_t *id, 
         return rc;
     json_t *after = json_pack("{ss}", "name", name);
     char resource[80];
-    if ((rc = sy_store_workspace_create(eng->store, name, eng->now_ms(), id, err)) < 0)
+    if ((rc = sy_store_workspace_create(eng->store, name, sy_engine_now_ms(eng), id, err)) < 0)
         goto out_rollback;
     snprintf(resource, sizeof(resource), "workspace:%lld", (long long)*id);
     if ((rc = sy_eng_audit(eng, NULL, *id, "workspace.create", resource, NULL, after, err)) < 0)
@@ -499,7 +506,7 @@ int sy_engine_token_create(sy_engine_t *eng, const sy_principal_t *actor, int64_
                             .role = sy_role_name(role),
                             .hash = hex,
                             .prefix = prefix,
-                            .created_ms = eng->now_ms()};
+                            .created_ms = sy_engine_now_ms(eng)};
     json_t *after = NULL;
     char resource[48];
     if ((rc = sy_store_token_create(eng->store, &row, &k.id, err)) < 0)
@@ -539,7 +546,8 @@ int sy_engine_token_revoke(sy_engine_t *eng, const sy_principal_t *actor, int64_
     snprintf(resource, sizeof(resource), "token:%lld", (long long)id);
     json_t *before =
         json_pack("{sIssss}", "id", (json_int_t)id, "name", k->name, "role", sy_role_name(k->role));
-    if ((rc = sy_store_token_revoke(eng->store, actor->workspace, id, eng->now_ms(), err)) < 0 ||
+    if ((rc = sy_store_token_revoke(eng->store, actor->workspace, id, sy_engine_now_ms(eng), err)) <
+            0 ||
         (rc = sy_eng_audit(eng, actor, actor->workspace, "token.revoke", resource, before, NULL,
                            err)) < 0) {
         sy_store_rollback(eng->store);
@@ -645,7 +653,8 @@ static int write_flag(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg, sy_e
         char *text = json_dumps(fw->def, JSON_COMPACT);
         if (!text)
             return sy_eng_oom(err);
-        sy_store_flag_t f = {.key = fw->key, .definition = text, .updated_ms = eng->now_ms()};
+        sy_store_flag_t f = {
+            .key = fw->key, .definition = text, .updated_ms = sy_engine_now_ms(eng)};
         rc = sy_store_flag_put(eng->store, ws, &f, &fw->created, err);
         free(text);
     }
@@ -773,7 +782,7 @@ static int write_flagset(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg, s
     int rc = sy_store_flag_clear(eng->store, ws, err);
     const char *k;
     json_t *v;
-    int64_t now = eng->now_ms();
+    int64_t now = sy_engine_now_ms(eng);
     json_object_foreach(json_object_get(doc, "flags"), k, v)
     {
         if (rc < 0)

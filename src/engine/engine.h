@@ -47,7 +47,9 @@ typedef struct sy_principal {
 
 typedef struct sy_engine_opts {
     const char *db;             /* store URI (a file path for SQLite) */
-    int64_t (*now_ms)(void);    /* NULL: the real clock */
+    int64_t (*now_ms)(void);    /* NULL: the real clock (or the engine's own, below) */
+    int64_t fake_start_ms;      /* with now_ms NULL and this > 0: a clock of the engine's own
+                                   that starts here and moves only by sy_engine_advance */
     sy_fractional_t fractional; /* bucketing rule of every workspace's flags */
 } sy_engine_opts_t;
 
@@ -56,6 +58,9 @@ int sy_engine_open(sy_engine_t **out, const sy_engine_opts_t *opts, sy_err_t *er
 void sy_engine_close(sy_engine_t *eng); /* NULL is a no-op */
 
 int64_t sy_engine_now_ms(const sy_engine_t *eng);
+/* Moves the engine's own clock (fake_start_ms) forward by `ms`; a no-op on another clock.
+ * What `switchyard simulate` runs days of traffic with. */
+void sy_engine_advance(sy_engine_t *eng, int64_t ms);
 sy_store_t *sy_engine_store(sy_engine_t *eng); /* borrowed, for readiness checks */
 
 /* On a store without workspaces: creates workspace `workspace` and an admin token named

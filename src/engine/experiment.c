@@ -94,7 +94,7 @@ int sy_eng_flagset_keeps_driven(const sy_engine_t *eng, int64_t ws, const json_t
 
 static int64_t runtime_end(const sy_engine_t *eng, const struct experiment *e)
 {
-    return sy_exp_is_active(e->state) ? eng->now_ms() : e->stopped_ms;
+    return sy_exp_is_active(e->state) ? sy_engine_now_ms(eng) : e->stopped_ms;
 }
 
 static double runtime_hours(const sy_engine_t *eng, const struct experiment *e)
@@ -280,7 +280,7 @@ static int parse_allocation(const json_t *a, struct experiment *e, sy_err_t *err
 static int parse_health(const json_t *h, struct experiment *e, sy_err_t *err)
 {
     e->health = SY_HEALTH_THRESHOLDS_DEFAULTS;
-    e->health_min_events = 100;
+    e->health_min_events = 1000; /* a 5-point drop is then 4 to 7 sds: noise does not roll back */
     e->watched = -1;
     if (!h)
         return 0;
@@ -715,7 +715,7 @@ int sy_engine_experiment_create(sy_engine_t *eng, const sy_principal_t *actor, c
     }
     e->ws = w->id;
     e->state = DRAFT;
-    e->created_ms = eng->now_ms();
+    e->created_ms = sy_engine_now_ms(eng);
     for (size_t i = 0; i < e->n_arms; i++)
         e->arms[i].a.seq_p = 1;
     if (sy_eng_grow((void **)&eng->x->all, &eng->x->cap, eng->x->n + 1, sizeof(*eng->x->all)) < 0) {
@@ -856,14 +856,14 @@ int sy_engine_experiment_transition(sy_engine_t *eng, const sy_principal_t *acto
                                   e->arms[i].key);
             }
         e->flag_before = json_deep_copy(flag);
-        e->started_ms = eng->now_ms();
+        e->started_ms = sy_engine_now_ms(eng);
         def = sy_exp_split_flag(e, flag);
     } else if (e->state == PROMOTED) {
         def = promoted_flag(e);
-        e->stopped_ms = eng->now_ms();
+        e->stopped_ms = sy_engine_now_ms(eng);
     } else {
         def = json_incref(e->flag_before);
-        e->stopped_ms = eng->now_ms();
+        e->stopped_ms = sy_engine_now_ms(eng);
     }
     e->state = to;
     json_t *after = sy_exp_to_json(e);

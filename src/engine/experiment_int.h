@@ -64,7 +64,9 @@ struct agg {
     double value_sum, value_sumsq, seq_p;
     int64_t latency_n; /* events with a latency, counted for the unit's variant then */
     double latency_sum, latency_sumsq;
-    struct health_counts win; /* since the last allocation change (not stored: replayed) */
+    struct health_counts win;    /* since the last allocation change: the next baseline */
+    struct health_counts recent; /* since the monitor last judged it: the current health
+                                    (neither is stored: replayed from the log) */
 };
 
 struct arm {

@@ -185,20 +185,26 @@ static void count_health(struct experiment *e, const struct unit *u, const struc
     int v = c->kind == SY_EVENT_EXPOSURE ? c->variant : u->variant;
     if (v < 0)
         return;
-    struct health_counts *h = &e->arms[v].a.win;
-    if (c->kind == SY_EVENT_EXPOSURE)
-        h->served++;
-    else if (c->kind == SY_EVENT_ERROR)
-        h->errors++;
-    else if (c->success >= 0) {
-        h->outcomes++;
-        h->successes += c->success;
-    }
+    struct health_counts *both[2] = {&e->arms[v].a.win, &e->arms[v].a.recent};
+    size_t k = 0;
     if (c->has_latency) {
         double b = log1p(c->latency) / log(1.1);
-        size_t k = b < HEALTH_BUCKETS - 1 ? (size_t)b : HEALTH_BUCKETS - 1;
-        h->hist[k]++;
-        h->latencies++;
+        k = b < HEALTH_BUCKETS - 1 ? (size_t)b : HEALTH_BUCKETS - 1;
+    }
+    for (int i = 0; i < 2; i++) {
+        struct health_counts *h = both[i];
+        if (c->kind == SY_EVENT_EXPOSURE)
+            h->served++;
+        else if (c->kind == SY_EVENT_ERROR)
+            h->errors++;
+        else if (c->success >= 0) {
+            h->outcomes++;
+            h->successes += c->success;
+        }
+        if (c->has_latency) {
+            h->hist[k]++;
+            h->latencies++;
+        }
     }
 }
 
@@ -536,7 +542,7 @@ static int write_batch(sy_engine_t *eng, struct undo_unit *undo, size_t *n_undo,
                        size_t n_t, sy_err_t *err)
 {
     struct ingest *x = eng->x->in;
-    int64_t now = eng->now_ms();
+    int64_t now = sy_engine_now_ms(eng);
     size_t w = 0;
     for (size_t i = 0; i < x->n_q; i++) {
         struct pend *p = &x->q[i];

@@ -43,7 +43,8 @@ struct token {
 
 struct sy_engine {
     sy_store_t *store;
-    int64_t (*now_ms)(void);
+    int64_t (*now_ms)(void); /* NULL: the engine's own fake clock */
+    int64_t fake_ms;
     sy_fractional_t fractional;
     struct workspace *ws;
     size_t n_ws, cap_ws;

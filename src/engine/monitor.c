@@ -85,8 +85,8 @@ int sy_engine_auto_promotion_check(sy_engine_t *eng, const sy_principal_t *actor
             list = NULL;
         }
     }
-    *report = list ? json_pack("{sIsbsIso}", "at_ms", (json_int_t)eng->now_ms(), "dry_run", dry_run,
-                               "checked", (json_int_t)checked, "experiments", list)
+    *report = list ? json_pack("{sIsbsIso}", "at_ms", (json_int_t)sy_engine_now_ms(eng), "dry_run",
+                               dry_run, "checked", (json_int_t)checked, "experiments", list)
                    : NULL;
     return *report ? 0 : sy_eng_oom(err);
 }
@@ -124,7 +124,7 @@ void sy_exp_new_window(struct experiment *e, int winner)
         winner >= 0 && sy_exp_health_of(&e->arms[winner].a.win, e->health_min_events, &e->baseline);
     e->has_pushed = false;
     for (size_t i = 0; i < e->n_arms; i++)
-        e->arms[i].a.win = (struct health_counts){0};
+        e->arms[i].a.win = e->arms[i].a.recent = (struct health_counts){0};
 }
 
 void sy_exp_replay_changes(struct experiment *e, int64_t seq)
@@ -155,7 +155,7 @@ static json_t *health_view(const struct experiment *e, bool *judged, sy_rollback
         has_cur = true;
         source = "pushed";
     } else if (e->watched >= 0) {
-        has_cur = sy_exp_health_of(&e->arms[e->watched].a.win, e->health_min_events, &cur);
+        has_cur = sy_exp_health_of(&e->arms[e->watched].a.recent, e->health_min_events, &cur);
     }
     *judged = e->watched >= 0 && e->has_baseline && has_cur &&
               sy_health_rollback(&e->baseline, &cur, &e->health, r, NULL) == 0;
@@ -199,7 +199,7 @@ int sy_engine_experiment_health(sy_engine_t *eng, const sy_principal_t *actor, c
                                   .has_p95 = p != NULL,
                                   .p95_ms = json_number_value(p)};
         e->has_pushed = true;
-        e->pushed_ms = eng->now_ms();
+        e->pushed_ms = sy_engine_now_ms(eng);
     }
     bool judged;
     sy_rollback_t r;
@@ -222,8 +222,10 @@ static json_t *check_one(sy_engine_t *eng, struct experiment *e)
     bool judged;
     sy_rollback_t r;
     json_t *view = health_view(e, &judged, &r);
-    if (judged)
-        e->health_checked_ms = eng->now_ms();
+    if (judged) { /* the next judgement looks at what comes after this one */
+        e->health_checked_ms = sy_engine_now_ms(eng);
+        e->arms[e->watched].a.recent = (struct health_counts){0};
+    }
     if (!view || !judged || !r.rollback) {
         json_decref(view);
         return NULL;
@@ -273,7 +275,7 @@ static void keep(sy_engine_t *eng, json_t *o)
 /* The monitor's pass: every watched variant due for a judgement. */
 static void health_check(sy_engine_t *eng)
 {
-    int64_t now = eng->now_ms();
+    int64_t now = sy_engine_now_ms(eng);
     for (size_t i = 0; i < eng->x->n; i++)
         if (due(eng, eng->x->all[i], now))
             keep(eng, check_one(eng, eng->x->all[i]));
@@ -284,7 +286,7 @@ void sy_exp_health_after_commit(sy_engine_t *eng, struct experiment *e)
     /* New events for a watched variant are judged at once when its last judgement is an
      * interval old; otherwise the monitor's next pass judges them. Either way a breach is
      * acted on within one interval of being committed. */
-    if (due(eng, e, eng->now_ms()))
+    if (due(eng, e, sy_engine_now_ms(eng)))
         keep(eng, check_one(eng, e));
 }
 
@@ -294,7 +296,7 @@ void sy_exp_health_after_commit(sy_engine_t *eng, struct experiment *e)
 void sy_engine_set_timers(sy_engine_t *eng, const sy_engine_timers_t *t)
 {
     eng->timers = *t;
-    int64_t now = eng->now_ms();
+    int64_t now = sy_engine_now_ms(eng);
     eng->next_auto_ms = t->auto_promotion_ms > 0 ? now + t->auto_promotion_ms : 0;
 }
 
@@ -309,7 +311,7 @@ static int64_t next_after(int64_t due, int64_t every, int64_t now)
 
 json_t *sy_engine_tick(sy_engine_t *eng)
 {
-    int64_t now = eng->now_ms();
+    int64_t now = sy_engine_now_ms(eng);
     json_t *done = NULL;
     /* health first: a variant going bad is rolled back before anything steps toward it */
     if (eng->timers.health_ms > 0)

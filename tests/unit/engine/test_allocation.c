@@ -13,6 +13,11 @@
 static const char *const def60 = "{\"key\":\"e\",\"variants\":[{\"key\":\"a\",\"weight\":60},"
                                  "{\"key\":\"b\",\"weight\":40,\"control\":true}]}";
 
+/* The same, its health judged on windows of 100 samples (the default is 1,000). */
+static const char *const def60_watch =
+    "{\"key\":\"e\",\"health\":{\"min_events\":100},"
+    "\"variants\":[{\"key\":\"a\",\"weight\":60},{\"key\":\"b\",\"weight\":40,\"control\":true}]}";
+
 static int apply(struct fixture *f, const char *key, const char *winner, double conf,
                  const char *evaluation_id, json_t **out, sy_err_t *err)
 {
@@ -469,7 +474,7 @@ static bool due(json_t *h)
 static void the_seed_health_rule_on_pushed_health(void **state)
 {
     struct fixture *f = *state;
-    create_started(f, def60, "e");
+    create_started(f, def60_watch, "e");
     requests(f, "a", 0, 1000, 94, 2, 100); /* the baseline: 0.94 success, 0.02 errors */
     json_t *out;
     assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, NULL), 0);
@@ -512,7 +517,7 @@ static void the_seed_health_rule_on_pushed_health(void **state)
 static void event_health_rolls_back_within_one_tick_and_survives_a_reopen(void **state)
 {
     struct fixture *f = *state;
-    create_started(f, def60, "e");
+    create_started(f, def60_watch, "e");
     requests(f, "a", 0, 1000, 94, 1, 100);
     json_t *out;
     assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, NULL), 0);
@@ -543,7 +548,7 @@ static void event_health_rolls_back_within_one_tick_and_survives_a_reopen(void *
 static void a_breach_is_judged_at_its_commit_but_once_per_interval(void **state)
 {
     struct fixture *f = *state;
-    create_started(f, def60, "e");
+    create_started(f, def60_watch, "e");
     requests(f, "a", 0, 1000, 94, 1, 100);
     json_t *out;
     assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, NULL), 0);
@@ -568,7 +573,7 @@ static void a_breach_is_judged_at_its_commit_but_once_per_interval(void **state)
 static void a_breach_long_after_a_judgement_rolls_back_at_its_commit(void **state)
 {
     struct fixture *f = *state;
-    create_started(f, def60, "e");
+    create_started(f, def60_watch, "e");
     requests(f, "a", 0, 1000, 94, 1, 100);
     json_t *out;
     assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, NULL), 0);
