@@ -125,8 +125,6 @@ static const struct alloc_change *last_change(const struct experiment *e)
     return e->n_changes ? &e->changes[e->n_changes - 1] : NULL;
 }
 
-/* ---- reading ---------------------------------------------------------------------------- */
-
 static json_t *guardrails_json(const sy_guardrails_t *g)
 {
     return json_pack("{sfsIsfsI}", "min_confidence", g->min_confidence, "max_step_pct",
@@ -134,22 +132,146 @@ static json_t *guardrails_json(const sy_guardrails_t *g)
                      "max_changes_per_day", (json_int_t)g->max_changes_per_day);
 }
 
+/* ---- guardrails ----------------------------------------------------------------------------- */
+
+sy_guardrails_t sy_exp_guardrails(const sy_engine_t *eng, const struct experiment *e)
+{
+    const struct workspace *w = sy_eng_find_ws((sy_engine_t *)eng, e->ws);
+    sy_guardrails_t g = w ? w->guardrails : SY_GUARDRAILS_DEFAULTS;
+    const sy_guardrails_t *own = &e->guardrails;
+    if (e->guardrails_set & GUARD_CONFIDENCE)
+        g.min_confidence = own->min_confidence;
+    if (e->guardrails_set & GUARD_STEP)
+        g.max_step_pct = own->max_step_pct;
+    if (e->guardrails_set & GUARD_COOLDOWN)
+        g.cooldown_hours = own->cooldown_hours;
+    if (e->guardrails_set & GUARD_CHANGES)
+        g.max_changes_per_day = own->max_changes_per_day;
+    return g;
+}
+
+/* {min_confidence?, max_step_pct?, cooldown_hours?, max_changes_per_day?} over `g`;
+ * -EINVAL naming the field, `g` untouched. */
+static int guardrails_from(const json_t *body, sy_guardrails_t *g, sy_err_t *err)
+{
+    static const char *const fields[] = {"min_confidence", "max_step_pct", "cooldown_hours",
+                                         "max_changes_per_day", NULL};
+    int rc = sy_exp_only_fields(body, fields, err);
+    if (rc < 0)
+        return rc;
+    sy_guardrails_t n = *g;
+    const json_t *c = json_object_get(body, "min_confidence"),
+                 *s = json_object_get(body, "max_step_pct"),
+                 *h = json_object_get(body, "cooldown_hours"),
+                 *m = json_object_get(body, "max_changes_per_day");
+    if (c && !json_is_number(c))
+        return sy_err_set(err, -EINVAL, "min_confidence", "min_confidence is a number");
+    if (s && !json_is_integer(s))
+        return sy_err_set(err, -EINVAL, "max_step_pct", "max_step_pct is a whole number");
+    if (h && !json_is_number(h))
+        return sy_err_set(err, -EINVAL, "cooldown_hours", "cooldown_hours is a number");
+    if (m && !json_is_integer(m))
+        return sy_err_set(err, -EINVAL, "max_changes_per_day",
+                          "max_changes_per_day is a whole number");
+    if (c)
+        n.min_confidence = json_number_value(c);
+    if (s)
+        n.max_step_pct = json_integer_value(s);
+    if (h)
+        n.cooldown_hours = json_number_value(h);
+    if (m)
+        n.max_changes_per_day = json_integer_value(m);
+    if ((rc = sy_guardrails_check(&n, err)) < 0)
+        return rc;
+    *g = n;
+    return 0;
+}
+
+static int load_setting(void *arg, int64_t ws, const char *name, const char *value)
+{
+    struct workspace *w = sy_eng_find_ws(arg, ws);
+    if (!w || !name || strcmp(name, "guardrails") != 0)
+        return 0;
+    json_error_t je;
+    json_t *v = value ? json_loads(value, 0, &je) : NULL;
+    int rc = v && guardrails_from(v, &w->guardrails, NULL) == 0 ? 0 : -EIO;
+    json_decref(v);
+    return rc;
+}
+
+int sy_exp_settings_open(sy_engine_t *eng, sy_err_t *err)
+{
+    int rc = sy_store_setting_list(eng->store, load_setting, eng, err);
+    return rc == -EIO ? sy_err_set(err, rc, NULL, "store: a workspace's guardrails do not load")
+                      : rc;
+}
+
+int sy_engine_guardrails_get(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
+                             sy_err_t *err)
+{
+    struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
+    if (!w)
+        return sy_err_set(err, -ENOENT, NULL, "no such workspace");
+    *out = json_pack("{so}", "guardrails", guardrails_json(&w->guardrails));
+    return *out ? 0 : sy_eng_oom(err);
+}
+
+static int write_guardrails(sy_engine_t *eng, int64_t ws, const sy_guardrails_t *g,
+                            const sy_principal_t *actor, const json_t *before, sy_err_t *err)
+{
+    json_t *after = guardrails_json(g);
+    char *text = after ? json_dumps(after, JSON_COMPACT) : NULL;
+    int rc = text ? sy_store_setting_put(eng->store, ws, "guardrails", text, err) : sy_eng_oom(err);
+    if (rc == 0)
+        rc = sy_eng_audit(eng, actor, ws, "guardrails.update", "guardrails", before, after, err);
+    free(text);
+    json_decref(after);
+    return rc;
+}
+
+int sy_engine_guardrails_put(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
+                             json_t **out, sy_err_t *err)
+{
+    struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
+    if (!w)
+        return sy_err_set(err, -ENOENT, NULL, "no such workspace");
+    sy_guardrails_t g = w->guardrails;
+    int rc = guardrails_from(body, &g, err);
+    if (rc < 0)
+        return rc;
+    json_t *before = guardrails_json(&w->guardrails);
+    if ((rc = sy_store_begin(eng->store, err)) == 0) {
+        if ((rc = write_guardrails(eng, w->id, &g, actor, before, err)) < 0)
+            sy_store_rollback(eng->store);
+        else
+            rc = sy_store_commit(eng->store, err);
+    }
+    json_decref(before);
+    if (rc < 0)
+        return rc;
+    w->guardrails = g;
+    return sy_engine_guardrails_get(eng, actor, out, err);
+}
+
+/* ---- reading ---------------------------------------------------------------------------- */
+
 /* When the next step may come: after the cooldown, and not before tomorrow once today's
  * changes are used up. */
 static json_t *rate_limit_json(const sy_engine_t *eng, const struct experiment *e)
 {
     int64_t now = sy_engine_now_ms(eng), today = steps_today(eng, e->ws, now), next = now;
     const struct alloc_change *last = last_change(e);
+    sy_guardrails_t g = sy_exp_guardrails(eng, e);
     if (last) {
-        int64_t after = last->at_ms + (int64_t)(e->guardrails.cooldown_hours * 3600000);
+        int64_t after = last->at_ms + (int64_t)(g.cooldown_hours * 3600000);
         next = after > next ? after : next;
     }
-    if (today >= e->guardrails.max_changes_per_day) {
+    if (today >= g.max_changes_per_day) {
         int64_t tomorrow = now - now % DAY_MS + DAY_MS;
         next = tomorrow > next ? tomorrow : next;
     }
     return json_pack("{sIsIsosI}", "changes_today", (json_int_t)today, "max_changes_per_day",
-                     (json_int_t)e->guardrails.max_changes_per_day, "last_change_ms",
+                     (json_int_t)g.max_changes_per_day, "last_change_ms",
                      last ? json_integer(last->at_ms) : json_null(), "next_allowed_ms",
                      (json_int_t)next);
 }
@@ -200,10 +322,10 @@ int sy_engine_allocation_get(sy_engine_t *eng, const sy_principal_t *actor, cons
     for (size_t i = 0; active && i < e->n_arms; i++)
         if (e->arms[i].weight > 0)
             json_array_append_new(active, json_string(e->arms[i].key));
+    sy_guardrails_t g = sy_exp_guardrails(eng, e);
     *out = json_pack("{sssssososososo}", "experiment", e->key, "state", sy_exp_state_name(e->state),
                      "weights", sy_exp_weights_json(e), "active_variants", active, "guardrails",
-                     guardrails_json(&e->guardrails), "rate_limit", rate_limit_json(eng, e),
-                     "history", h);
+                     guardrails_json(&g), "rate_limit", rate_limit_json(eng, e), "history", h);
     return *out ? 0 : sy_eng_oom(err);
 }
 
@@ -440,14 +562,14 @@ int sy_exp_step_to(sy_engine_t *eng, const sy_principal_t *actor, struct experim
                        .hours_since_last_change = last ? (double)(now - last->at_ms) / 3.6e6 : 0,
                        .changes_today = steps_today(eng, e->ws, now)};
     sy_step_t step;
-    if ((rc = sy_allocation_step(&in, &e->guardrails, &step, err)) < 0)
+    sy_guardrails_t g = sy_exp_guardrails(eng, e);
+    if ((rc = sy_allocation_step(&in, &g, &step, err)) < 0)
         return rc;
     if (!step.applied) {
         const char *by = sy_refusal_name(step.refused_by);
         *out = json_pack("{sbssso}", "applied", 0, "refused_by", by, "rate_limit",
                          rate_limit_json(eng, e));
-        return *out ? refusal(err, &in, &e->guardrails, e->arms[winner].key, step.refused_by)
-                    : sy_eng_oom(err);
+        return *out ? refusal(err, &in, &g, e->arms[winner].key, step.refused_by) : sy_eng_oom(err);
     }
     json_t *detail = json_pack("{sssfsfsIso}", "winner", e->arms[winner].key, "confidence",
                                in.confidence, "delta", in.delta, "step", (json_int_t)step.step,

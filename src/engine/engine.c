@@ -207,7 +207,10 @@ static int add_workspace(void *arg, const sy_store_workspace_t *row)
     if (sy_eng_grow((void **)&eng->ws, &eng->cap_ws, eng->n_ws + 1, sizeof(*eng->ws)) < 0)
         return -ENOMEM;
     struct workspace *w = &eng->ws[eng->n_ws];
-    *w = (struct workspace){.id = row->id, .revision = row->revision, .name = strdup(row->name)};
+    *w = (struct workspace){.id = row->id,
+                            .revision = row->revision,
+                            .name = strdup(row->name),
+                            .guardrails = SY_GUARDRAILS_DEFAULTS};
     if (!w->name)
         return -ENOMEM;
     eng->n_ws++;
@@ -388,7 +391,7 @@ int sy_engine_workspace_create(sy_engine_t *eng, const char *name, int64_t *id, 
     if ((rc = sy_store_commit(eng->store, err)) < 0)
         goto out;
     struct workspace *w = &eng->ws[eng->n_ws];
-    *w = (struct workspace){.id = *id, .name = strdup(name)};
+    *w = (struct workspace){.id = *id, .name = strdup(name), .guardrails = SY_GUARDRAILS_DEFAULTS};
     w->doc = json_pack("{s{}}", "flags");
     sy_flagset_t *set = NULL;
     if (!w->name || !w->doc || compile(eng, w->doc, &set, NULL, err) < 0 ||

@@ -239,6 +239,7 @@ static void to_points(struct experiment *e)
 static int parse_allocation(const json_t *a, struct experiment *e, sy_err_t *err)
 {
     e->guardrails = SY_GUARDRAILS_DEFAULTS;
+    e->guardrails_set = 0;
     if (!a)
         return 0;
     if (!json_is_object(a))
@@ -265,6 +266,11 @@ static int parse_allocation(const json_t *a, struct experiment *e, sy_err_t *err
                           "must be a whole number");
     g->max_step_pct = (int64_t)step;
     g->max_changes_per_day = (int64_t)changes;
+    static const char *const names[] = {"min_confidence", "max_step_pct", "cooldown_hours",
+                                        "max_changes_per_day"};
+    for (unsigned i = 0; i < 4; i++)
+        if (json_object_get(a, names[i]))
+            e->guardrails_set |= 1u << i;
     sy_err_t e2 = {0};
     if ((rc = sy_guardrails_check(g, &e2)) < 0) {
         char f[64];
@@ -453,13 +459,21 @@ static int parse_def(const json_t *def, struct experiment *e, json_t *values, sy
         json_object_set_new(e->def, "health", health);
     else
         json_decref(health);
+    /* only the guardrails it sets: the others follow its workspace's */
+    json_t *own = json_object();
+    const sy_guardrails_t *gr = &e->guardrails;
+    if (own && (e->guardrails_set & GUARD_CONFIDENCE))
+        json_object_set_new(own, "min_confidence", json_real(gr->min_confidence));
+    if (own && (e->guardrails_set & GUARD_STEP))
+        json_object_set_new(own, "max_step_pct", json_integer(gr->max_step_pct));
+    if (own && (e->guardrails_set & GUARD_COOLDOWN))
+        json_object_set_new(own, "cooldown_hours", json_real(gr->cooldown_hours));
+    if (own && (e->guardrails_set & GUARD_CHANGES))
+        json_object_set_new(own, "max_changes_per_day", json_integer(gr->max_changes_per_day));
     if (e->def)
-        json_object_set_new(e->def, "allocation",
-                            json_pack("{sfsIsfsI}", "min_confidence", e->guardrails.min_confidence,
-                                      "max_step_pct", (json_int_t)e->guardrails.max_step_pct,
-                                      "cooldown_hours", e->guardrails.cooldown_hours,
-                                      "max_changes_per_day",
-                                      (json_int_t)e->guardrails.max_changes_per_day));
+        json_object_set_new(e->def, "allocation", own);
+    else
+        json_decref(own);
     return e->def ? 0 : sy_eng_oom(err);
 }
 
@@ -576,6 +590,8 @@ int sy_eng_experiments_open(sy_engine_t *eng, sy_err_t *err)
         return sy_eng_oom(err);
     if (sy_exp_ingest_open(eng) < 0)
         return sy_eng_oom(err);
+    if (sy_exp_settings_open(eng, err) < 0)
+        return err ? err->code : -EIO;
     int rc = sy_store_experiment_list(eng->store, -1, load_experiment, eng, err);
     if (rc == 0)
         rc = sy_store_arm_list(eng->store, -1, load_arm, eng, err);

@@ -95,7 +95,8 @@ struct experiment {
     struct arm arms[SY_EXP_MAX_ARMS];
     struct units units;
     uint64_t batch;                /* the last batch that touched it */
-    sy_guardrails_t guardrails;    /* of its allocation steps (the definition's "allocation") */
+    sy_guardrails_t guardrails;    /* its own guardrails (the definition's "allocation"): the */
+    unsigned guardrails_set;       /* GUARD_* fields it sets; the rest are its workspace's */
     sy_health_thresholds_t health; /* of the health monitor (the definition's "health") */
     int64_t health_min_events;     /* samples a window needs before it is judged */
     int watched;                   /* the variant the monitor watches (the last step's or
@@ -172,7 +173,14 @@ struct exp_write {
 };
 int sy_exp_write(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg, sy_err_t *err);
 
+enum { GUARD_CONFIDENCE = 1, GUARD_STEP = 2, GUARD_COOLDOWN = 4, GUARD_CHANGES = 8 };
+
 /* ---- allocation.c --------------------------------------------------------------------- */
+
+/* The guardrails `e`'s steps are held to: its workspace's, with its own fields over them. */
+sy_guardrails_t sy_exp_guardrails(const sy_engine_t *eng, const struct experiment *e);
+/* Loads every workspace's settings (start-up). */
+int sy_exp_settings_open(sy_engine_t *eng, sy_err_t *err);
 
 /* Moves `e` to `weights` and `state` in one transaction (flag split, experiment row,
  * history row with `detail`, audit event `audit_action`), toward `winner` (-1 for a

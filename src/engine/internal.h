@@ -13,6 +13,7 @@
 
 #include <openssl/evp.h>
 
+#include "core/allocation.h"
 #include "engine/engine.h"
 
 #define KEY_MAX 256 /* longest flag or experiment key */
@@ -28,8 +29,9 @@ struct workspace {
     int64_t id;
     char *name;
     int64_t revision;
-    json_t *doc;          /* {"flags": {...}, "$evaluators"?: {...}, "metadata"?: {...}} */
-    struct snap *current; /* what readers get */
+    json_t *doc;                /* {"flags": {...}, "$evaluators"?: {...}, "metadata"?: {...}} */
+    struct snap *current;       /* what readers get */
+    sy_guardrails_t guardrails; /* of its allocation steps, unless an experiment overrides */
 };
 
 struct token {

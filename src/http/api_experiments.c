@@ -180,6 +180,32 @@ void sy_api_experiments(struct call *c, const char *rest)
     reply_error(c, 404, "not_found", "", "no such endpoint: experiments/%.64s/%.32s", key, action);
 }
 
+/* ---- /v1/guardrails -------------------------------------------------------------------- */
+
+void sy_api_guardrails(struct call *c)
+{
+    sy_method_t m = sy_h1_method(c->req);
+    if (m != SY_GET && m != SY_PUT) {
+        not_allowed(c, "GET, PUT");
+        return;
+    }
+    if (!require_role(c, m == SY_GET ? SY_ROLE_VIEWER : SY_ROLE_ADMIN))
+        return;
+    sy_err_t err = {0};
+    json_t *out = NULL;
+    int rc;
+    if (m == SY_GET) {
+        rc = sy_engine_guardrails_get(c->eng, &c->who, &out, &err);
+    } else {
+        json_t *body = body_object(c);
+        if (!body)
+            return;
+        rc = sy_engine_guardrails_put(c->eng, &c->who, body, &out, &err);
+        json_decref(body);
+    }
+    reply_result(c, rc, 200, out, &err);
+}
+
 /* ---- /v1/auto-promotion/check --------------------------------------------------------- */
 
 void sy_api_auto_promotion(struct call *c, bool system)

@@ -83,6 +83,7 @@ void sy_api_audit(struct call *c);                         /* /v1/audit */
 void sy_ofrep_evaluate(struct call *c, const char *key);   /* NULL key: bulk */
 void sy_api_experiments(struct call *c, const char *rest); /* /v1/experiments[/{key}[/..]] */
 void sy_api_events(struct call *c);                        /* /v1/events */
+void sy_api_guardrails(struct call *c);                    /* /v1/guardrails */
 /* POST /v1/auto-promotion/check; `system` when a cron secret, not a token, let it in. */
 void sy_api_auto_promotion(struct call *c, bool system);
 

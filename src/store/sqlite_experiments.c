@@ -222,6 +222,36 @@ int sy_store_change_list(sy_store_t *s, int64_t experiment, sy_store_change_cb c
     return out;
 }
 
+/* ---- workspace settings ---------------------------------------------------------------- */
+
+int sy_store_setting_put(sy_store_t *s, int64_t ws, const char *name, const char *value,
+                         sy_err_t *err)
+{
+    return sy_sq_run(s,
+                     sy_sq_prepare(s, err,
+                                   "INSERT INTO workspace_settings (workspace_id, name, value)"
+                                   " VALUES (?, ?, ?) ON CONFLICT (workspace_id, name)"
+                                   " DO UPDATE SET value = excluded.value",
+                                   "iss", ws, name, value),
+                     err);
+}
+
+int sy_store_setting_list(sy_store_t *s, sy_store_setting_cb cb, void *arg, sy_err_t *err)
+{
+    sqlite3_stmt *st =
+        sy_sq_prepare(s, err, "SELECT workspace_id, name, value FROM workspace_settings", "");
+    if (!st)
+        return err ? err->code : -EIO;
+    int rc, out = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if ((out = cb(arg, sqlite3_column_int64(st, 0), sy_sq_text(st, 1), sy_sq_text(st, 2))) != 0)
+            break;
+    if (out == 0 && rc != SQLITE_DONE)
+        out = sy_sq_fail(s, err, "settings");
+    sqlite3_finalize(st);
+    return out;
+}
+
 /* ---- the event log ------------------------------------------------------------------- */
 
 static int bind_text_len(sqlite3_stmt *st, int col, const char *p, size_t len)

@@ -232,6 +232,15 @@ int sy_store_change_add(sy_store_t *store, const sy_store_change_t *c, int64_t *
 int sy_store_change_list(sy_store_t *store, int64_t experiment, sy_store_change_cb cb, void *arg,
                          sy_err_t *err);
 
+/* ---- workspace settings ----------------------------------------------------------------- */
+
+/* Sets setting `name` of workspace `ws` to the JSON text `value`. In a transaction. */
+int sy_store_setting_put(sy_store_t *store, int64_t ws, const char *name, const char *value,
+                         sy_err_t *err);
+typedef int (*sy_store_setting_cb)(void *arg, int64_t ws, const char *name, const char *value);
+/* Every setting of every workspace (start-up). */
+int sy_store_setting_list(sy_store_t *store, sy_store_setting_cb cb, void *arg, sy_err_t *err);
+
 /* ---- the event log -------------------------------------------------------------------- */
 
 typedef struct sy_store_event {
