@@ -142,10 +142,32 @@ expect "GET: 405" 405 "$ERR" -- GET /v1/auto-promotion/check "$ADMIN"
 check "serve refuses a short cron secret" 2 "" "at least 16" -- \
     "$SY" serve --db "$TMP/other.db" --auto-promotion-secret short
 
+# ---- the workspace's guardrails ---------------------------------------------------------------------
+expect "the workspace's guardrails: the defaults" 200 \
+    '.guardrails == {"min_confidence":0.95,"max_step_pct":20,"cooldown_hours":24.0,"max_changes_per_day":2}' -- \
+    GET /v1/guardrails "$VIEWER"
+expect "a viewer may not change them: 403" 403 "$ERR" -- PUT /v1/guardrails "$VIEWER" '{"max_step_pct":5}'
+expect "a bad value: 400 naming it" 400 '.error.field == "max_step_pct"' -- PUT /v1/guardrails "$ADMIN" '{"max_step_pct":0}'
+expect "an unknown field: 400" 400 '.error.field == "speed"' -- PUT /v1/guardrails "$ADMIN" '{"speed":1}'
+expect "change some" 200 '.guardrails.max_step_pct == 10 and .guardrails.max_changes_per_day == 50 and .guardrails.min_confidence == 0.95' -- \
+    PUT /v1/guardrails "$ADMIN" '{"max_step_pct":10,"max_changes_per_day":50}'
+expect "an experiment without its own follows them" 200 '.guardrails.max_step_pct == 10 and .guardrails.max_changes_per_day == 50' -- \
+    GET /v1/experiments/slow/allocation "$ADMIN"
+expect "one with its own keeps them, and follows the rest" 200 \
+    '.guardrails.cooldown_hours == 0 and .guardrails.max_changes_per_day == 10 and .guardrails.max_step_pct == 10' -- \
+    GET /v1/experiments/fast/allocation "$ADMIN"
+expect "another workspace keeps its own" 200 '.guardrails.max_step_pct == 20' -- GET /v1/guardrails "$OTHER"
+expect "audited" 200 '.events[0].action == "guardrails.update" and .events[0].after.max_step_pct == 10' -- \
+    GET "/v1/audit?resource=guardrails" "$ADMIN"
+stop_server
+start_server "$SY" --quiet
+expect "kept across a restart" 200 '.guardrails.max_step_pct == 10' -- GET /v1/guardrails "$VIEWER"
+expect "put back the defaults" 200 "" -- PUT /v1/guardrails "$ADMIN" '{"max_step_pct":20,"max_changes_per_day":2}'
+
 # ---- the health monitor ---------------------------------------------------------------------------
 stop_server
 start_server "$SY" --health-interval 1 --auto-promotion-interval 0
-expect "an experiment for the monitor" 201 '.health == {"success_rate_drop":0.05,"error_rate_increase":0.03,"min_events":100}' -- \
+expect "an experiment for the monitor" 201 '.health == {"success_rate_drop":0.05,"error_rate_increase":0.03,"min_events":1000}' -- \
     POST /v1/experiments "$ADMIN" "$(exp mon '{"cooldown_hours":0,"max_changes_per_day":100}')"
 expect "start it" 200 "" -- POST /v1/experiments/mon/start "$ADMIN"
 awk 'BEGIN { printf "{\"events\":["; for (i = 0; i < 500; i++) printf "%s{\"type\":\"exposure\",\"unit\":\"m%d\",\"experiment\":\"mon\",\"variant\":\"variant_a\"},{\"type\":\"outcome\",\"unit\":\"m%d\",\"experiment\":\"mon\",\"success\":%s}", (i ? "," : ""), i, i, (i % 50 < 47 ? "true" : "false"); print "]}" }' >"$TMP/mon.json"
