@@ -298,12 +298,21 @@ static int history(sy_engine_t *eng, const struct experiment *e, json_t **out, s
     return 0;
 }
 
+/* Experiment `key` into *e and its history into *h. */
+static int with_history(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                        struct experiment **e, json_t **h, sy_err_t *err)
+{
+    *h = NULL;
+    *e = sy_exp_lookup(eng, actor, key, err);
+    return *e ? history(eng, *e, h, err) : -ENOENT;
+}
+
 int sy_engine_experiment_history(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
                                  json_t **out, sy_err_t *err)
 {
-    struct experiment *e = sy_exp_lookup(eng, actor, key, err);
-    json_t *h = NULL;
-    int rc = e ? history(eng, e, &h, err) : -ENOENT;
+    struct experiment *e;
+    json_t *h;
+    int rc = with_history(eng, actor, key, &e, &h, err);
     if (rc < 0)
         return rc;
     *out = json_pack("{ssso}", "experiment", e->key, "history", h);
@@ -313,9 +322,9 @@ int sy_engine_experiment_history(sy_engine_t *eng, const sy_principal_t *actor, 
 int sy_engine_allocation_get(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
                              json_t **out, sy_err_t *err)
 {
-    struct experiment *e = sy_exp_lookup(eng, actor, key, err);
-    json_t *h = NULL;
-    int rc = e ? history(eng, e, &h, err) : -ENOENT;
+    struct experiment *e;
+    json_t *h;
+    int rc = with_history(eng, actor, key, &e, &h, err);
     if (rc < 0)
         return rc;
     json_t *active = json_array();

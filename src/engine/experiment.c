@@ -634,6 +634,24 @@ static char *dump(const json_t *j)
     return j ? json_dumps(j, JSON_COMPACT) : NULL;
 }
 
+int sy_exp_put_arm(sy_engine_t *eng, const struct experiment *e, size_t k, sy_err_t *err)
+{
+    const struct agg *a = &e->arms[k].a;
+    sy_store_arm_t arm = {.experiment = e->id,
+                          .variant = e->arms[k].key,
+                          .units = a->units,
+                          .conversions = a->conversions,
+                          .value_sum = a->value_sum,
+                          .value_sumsq = a->value_sumsq,
+                          .errors = a->errors,
+                          .crossovers = a->crossovers,
+                          .seq_p = a->seq_p,
+                          .latency_n = a->latency_n,
+                          .latency_sum = a->latency_sum,
+                          .latency_sumsq = a->latency_sumsq};
+    return sy_store_arm_put(eng->store, &arm, err);
+}
+
 int sy_exp_write(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg, sy_err_t *err)
 {
     (void)doc;
@@ -658,23 +676,9 @@ int sy_exp_write(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg, sy_err_t 
                                  .weights = w};
     if ((rc = sy_store_experiment_put(eng->store, &row, &e->id, err)) < 0)
         goto out;
-    for (size_t i = 0; i < e->n_arms && xw->arms; i++) {
-        const struct agg *a = &e->arms[i].a;
-        sy_store_arm_t arm = {.experiment = e->id,
-                              .variant = e->arms[i].key,
-                              .units = a->units,
-                              .conversions = a->conversions,
-                              .value_sum = a->value_sum,
-                              .value_sumsq = a->value_sumsq,
-                              .errors = a->errors,
-                              .crossovers = a->crossovers,
-                              .seq_p = a->seq_p,
-                              .latency_n = a->latency_n,
-                              .latency_sum = a->latency_sum,
-                              .latency_sumsq = a->latency_sumsq};
-        if ((rc = sy_store_arm_put(eng->store, &arm, err)) < 0)
+    for (size_t i = 0; i < e->n_arms && xw->arms; i++)
+        if ((rc = sy_exp_put_arm(eng, e, i, err)) < 0)
             goto out;
-    }
     char resource[KEY_MAX + 16];
     resource_of(e, resource, sizeof(resource));
     rc = sy_eng_audit(eng, xw->actor, ws, xw->action, resource, xw->before, xw->after, err);

@@ -172,6 +172,8 @@ struct exp_write {
     void *more_arg;
 };
 int sy_exp_write(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg, sy_err_t *err);
+/* Writes variant `k`'s aggregates (in the open transaction). */
+int sy_exp_put_arm(sy_engine_t *eng, const struct experiment *e, size_t k, sy_err_t *err);
 
 enum { GUARD_CONFIDENCE = 1, GUARD_STEP = 2, GUARD_COOLDOWN = 4, GUARD_CHANGES = 8 };
 

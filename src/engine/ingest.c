@@ -606,19 +606,7 @@ static int write_batch(sy_engine_t *eng, struct undo_unit *undo, size_t *n_undo,
             /* Every commit is a look of the sequential test: its p-value only goes down. */
             if (e->sequential && k != e->control)
                 sy_experiment_seq_look(&in, k, &a->seq_p, NULL);
-            sy_store_arm_t arm = {.experiment = e->id,
-                                  .variant = e->arms[k].key,
-                                  .units = a->units,
-                                  .conversions = a->conversions,
-                                  .value_sum = a->value_sum,
-                                  .value_sumsq = a->value_sumsq,
-                                  .errors = a->errors,
-                                  .crossovers = a->crossovers,
-                                  .seq_p = a->seq_p,
-                                  .latency_n = a->latency_n,
-                                  .latency_sum = a->latency_sum,
-                                  .latency_sumsq = a->latency_sumsq};
-            int rc = sy_store_arm_put(eng->store, &arm, err);
+            int rc = sy_exp_put_arm(eng, e, k, err);
             if (rc < 0)
                 return rc;
         }
