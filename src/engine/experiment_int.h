@@ -2,7 +2,9 @@
  * variants' aggregates and its units, and the helpers one file lends the others. Not an
  * interface: only src/engine/experiment.c, ingest.c and allocation.c include it.
  *
- *  - experiment.c: definitions, the life cycle, results and promotion eligibility;
+ *  - definition.c: definitions, checked and normalized;
+ *  - experiment.c: the experiments of a process, start-up, the life cycle;
+ *  - results.c: results and promotion eligibility;
  *  - ingest.c: the units table, applying events, the event log and group commit;
  *  - allocation.c: traffic steps, promotion and rollback, and their history.
  */
@@ -132,7 +134,17 @@ struct sy_experiments {
     struct ingest *in;  /* the queue of events waiting for their commit */
 };
 
+/* ---- definition.c --------------------------------------------------------------------- */
+
+/* Fills `e` from a definition and builds its normalized form (e->def); -EINVAL naming the
+ * field. `values` (may be NULL) receives each variant's flag value, for a flag the
+ * experiment creates. */
+int sy_exp_parse_def(const json_t *def, struct experiment *e, json_t *values, sy_err_t *err);
+
 /* ---- experiment.c --------------------------------------------------------------------- */
+
+/* Hours the experiment has run (to its stop once ended; 0 for a draft). */
+double sy_exp_runtime_hours(const sy_engine_t *eng, const struct experiment *e);
 
 struct experiment *sy_exp_find(const sy_engine_t *eng, int64_t ws, const char *key, size_t len);
 struct experiment *sy_exp_find_by_id(const sy_engine_t *eng, int64_t id);

@@ -1,0 +1,268 @@
+/* results.c - an experiment's results and promotion eligibility as the API shows them:
+ * the aggregates into core/experiment's analysis, its numbers and decision into JSON; see
+ * engine.h ("experiments") and docs/api.md.
+ */
+#define _DEFAULT_SOURCE
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/experiment_int.h"
+
+/* ---- results ------------------------------------------------------------------------------ */
+
+void sy_exp_analysis_in(const sy_engine_t *eng, const struct experiment *e, sy_arm_counts_t *counts,
+                        const char **names, sy_experiment_in_t *in)
+{
+    double effective[SY_EXP_MAX_ARMS];
+    sy_exp_effective_weights(e, effective);
+    for (size_t i = 0; i < e->n_arms; i++) {
+        const struct agg *a = &e->arms[i].a;
+        counts[i] = (sy_arm_counts_t){.weight = effective[i],
+                                      .units = a->units,
+                                      .conversions = a->conversions,
+                                      .errors = a->errors,
+                                      .value_sum = a->value_sum,
+                                      /* the running sum may dip below 0 by rounding */
+                                      .value_sumsq = a->value_sumsq > 0 ? a->value_sumsq : 0,
+                                      .seq_p = a->seq_p,
+                                      .latency_n = a->latency_n,
+                                      .latency_sum = a->latency_sum,
+                                      .latency_sumsq = a->latency_sumsq};
+        names[i] = e->arms[i].key;
+    }
+    *in = (sy_experiment_in_t){.metric = e->metric,
+                               .n_arms = e->n_arms,
+                               .control = e->control,
+                               .arms = counts,
+                               .names = names,
+                               .safety = e->safety,
+                               .runtime_hours = sy_exp_runtime_hours(eng, e),
+                               .sequential = e->sequential,
+                               .tau_squared = e->tau_squared,
+                               .latency_guardrail = e->latency_guardrail,
+                               .max_latency_increase_pct = e->max_latency_increase_pct};
+}
+
+const char *sy_exp_decision_name(sy_decision_t d)
+{
+    return d == SY_DECISION_PROMOTE     ? "promote"
+           : d == SY_DECISION_TERMINATE ? "terminate"
+                                        : "continue";
+}
+
+static const char *verdict_name(sy_verdict_t v)
+{
+    static const char *const names[] = {"pending", "winner", "worse", "harmful", "futile"};
+    return (unsigned)v < 5 ? names[v] : "pending";
+}
+
+static json_t *num_or_null(bool has, double v)
+{
+    return has && isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *checks_json(const sy_promotion_t *k)
+{
+    return json_pack("{sbsbsbsbsb}", "min_sample", k->min_sample, "min_confidence",
+                     k->min_confidence, "min_improvement", k->min_improvement, "min_runtime",
+                     k->min_runtime, "max_error_rate", k->max_error_rate);
+}
+
+/* Whether a treatment's latency guardrail passed (true), failed (false), or is unsettled
+ * (null: nothing measured yet, or the interval straddles the maximum). */
+static json_t *latency_verdict(const sy_arm_result_t *r)
+{
+    return r && r->latency_ok ? json_true() : r && r->latency_failed ? json_false() : json_null();
+}
+
+static json_t *latency_json(const sy_arm_result_t *r)
+{
+    bool m = r->latency_measured;
+    return json_pack("{sosos[oo]}", "passed", latency_verdict(r), "increase",
+                     num_or_null(m, r->latency_increase), "increase_ci",
+                     num_or_null(m, r->latency_increase_ci_low),
+                     num_or_null(m, r->latency_increase_ci_high));
+}
+
+static json_t *versus_json(const struct experiment *e, const sy_arm_result_t *r)
+{
+    bool conv = e->metric == SY_METRIC_CONVERSION;
+    if (!r->compared)
+        return json_pack("{sbss}", "compared", 0, "reason", sy_err_name(r->test_error));
+    json_t *o = json_pack(
+        "{sbsfs[ff]sos[oo]sfsfsososfsf}", "compared", 1, "diff", r->diff, "diff_ci", r->diff_ci_low,
+        r->diff_ci_high, "lift", num_or_null(r->has_lift, r->lift), "lift_ci",
+        num_or_null(r->has_lift, r->lift_ci_low), num_or_null(r->has_lift, r->lift_ci_high),
+        conv ? "z" : "t", r->statistic, "p_value", r->p_value, "always_valid_p",
+        num_or_null(r->has_seq, r->always_valid_p), "improvement_pct",
+        num_or_null(r->has_lift, 100 * r->lift), "p_adjusted", r->p_adjusted, "confidence",
+        r->confidence);
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "chance_to_beat_control",
+                        num_or_null(r->has_bayes, r->chance_to_beat_control));
+    json_object_set_new(o, "expected_loss", num_or_null(r->has_bayes, r->expected_loss));
+    json_object_set_new(o, "power", num_or_null(r->has_power, r->power));
+    if (r->has_power) {
+        int64_t nc = e->arms[e->control].a.units, nt = r->n;
+        int64_t more = (r->n_needed_control > nc ? r->n_needed_control - nc : 0) +
+                       (r->n_needed_treatment > nt ? r->n_needed_treatment - nt : 0);
+        json_object_set_new(o, "sample_needed",
+                            json_pack("{sIsIsI}", "control", (json_int_t)r->n_needed_control,
+                                      "treatment", (json_int_t)r->n_needed_treatment,
+                                      "still_needed", (json_int_t)more));
+    } else {
+        json_object_set_new(o, "sample_needed", json_null());
+    }
+    json_object_set_new(o, "checks", checks_json(&r->checks));
+    json_object_set_new(o, "eligible", json_boolean(r->checks.eligible));
+    if (e->latency_guardrail)
+        json_object_set_new(o, "latency_guardrail", latency_json(r));
+    json_object_set_new(o, "verdict", json_string(verdict_name(r->verdict)));
+    return o;
+}
+
+static json_t *arm_json(const struct experiment *e, size_t i, const sy_arm_result_t *r)
+{
+    const struct arm *arm = &e->arms[i];
+    json_t *o = json_pack("{sssbsIsIsIsfsI}", "key", arm->key, "control", i == e->control, "weight",
+                          (json_int_t)arm->weight, "units", (json_int_t)arm->a.units, "errors",
+                          (json_int_t)arm->a.errors, "error_rate", r->error_rate, "crossovers",
+                          (json_int_t)arm->a.crossovers);
+    if (!o)
+        return NULL;
+    if (e->metric == SY_METRIC_CONVERSION) {
+        json_object_set_new(o, "conversions", json_integer(arm->a.conversions));
+        json_object_set_new(o, "rate", num_or_null(r->has_level, r->level));
+    } else {
+        json_object_set_new(o, "mean", num_or_null(r->has_level, r->level));
+        json_object_set_new(o, "sd", num_or_null(r->has_sd, r->sd));
+    }
+    if (r->has_latency || e->latency_guardrail)
+        json_object_set_new(
+            o, "latency",
+            json_pack("{sIsoso}", "n", (json_int_t)arm->a.latency_n, "mean_ms",
+                      num_or_null(r->has_latency, r->latency_mean), "sd_ms",
+                      num_or_null(r->has_latency && arm->a.latency_n >= 2, r->latency_sd)));
+    if (i != e->control)
+        json_object_set_new(o, "vs_control", versus_json(e, r));
+    return o;
+}
+
+static json_t *srm_json(const sy_experiment_result_t *r)
+{
+    if (!r->has_srm)
+        return json_null();
+    if (r->srm_zero_weight)
+        return json_pack("{snsnsnsbsb}", "chi2", "df", "p_value", "mismatch", 1,
+                         "units_in_zero_weight_variant", 1);
+    return json_pack("{sfsisfsbsb}", "chi2", r->srm.chi2, "df", r->srm.df, "p_value",
+                     r->srm.p_value, "mismatch", r->srm.mismatch, "units_in_zero_weight_variant",
+                     0);
+}
+
+static json_t *reasons_json(const sy_experiment_result_t *r)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < r->n_reasons; i++)
+        json_array_append_new(a, json_string(r->reasons[i]));
+    return a;
+}
+
+int sy_exp_analyse(const sy_engine_t *eng, const struct experiment *e, sy_experiment_result_t **r,
+                   sy_err_t *err)
+{
+    if (!(*r = malloc(sizeof(**r)))) /* 5 KiB of reasons: not for the stack */
+        return sy_eng_oom(err);
+    sy_arm_counts_t counts[SY_EXP_MAX_ARMS];
+    const char *names[SY_EXP_MAX_ARMS];
+    sy_experiment_in_t in;
+    sy_exp_analysis_in(eng, e, counts, names, &in);
+    int rc = sy_experiment_analyze(&in, *r, err);
+    if (rc < 0) {
+        free(*r);
+        *r = NULL;
+    }
+    return rc;
+}
+
+/* Experiment `key` of the actor's workspace into *e, analysed into *r (owned: free()). */
+static int analysed(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                    struct experiment **e, sy_experiment_result_t **r, sy_err_t *err)
+{
+    if (!(*e = sy_exp_lookup(eng, actor, key, err)))
+        return err ? err->code : -ENOENT;
+    return sy_exp_analyse(eng, *e, r, err);
+}
+
+int sy_engine_experiment_results(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                                 json_t **out, sy_err_t *err)
+{
+    struct experiment *e;
+    sy_experiment_result_t *r;
+    int rc = analysed(eng, actor, key, &e, &r, err);
+    if (rc < 0)
+        return rc;
+    json_t *arms = json_array();
+    for (size_t i = 0; arms && i < e->n_arms; i++)
+        json_array_append_new(arms, arm_json(e, i, &r->arms[i]));
+    *out = json_pack("{sssssssfsbsososssososI}", "experiment", e->key, "state",
+                     sy_exp_state_name(e->state), "metric",
+                     e->metric == SY_METRIC_CONVERSION ? "conversion" : "mean", "runtime_hours",
+                     sy_exp_runtime_hours(eng, e), "sequential", e->sequential, "variants", arms,
+                     "srm", srm_json(r), "decision", sy_exp_decision_name(r->decision), "winner",
+                     r->winner >= 0 ? json_string(e->arms[r->winner].key) : json_null(), "reasons",
+                     reasons_json(r), "units", (json_int_t)e->units.n);
+    free(r);
+    return *out ? 0 : sy_eng_oom(err);
+}
+
+int sy_engine_experiment_promotion(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                                   json_t **out, sy_err_t *err)
+{
+    struct experiment *e;
+    sy_experiment_result_t *r;
+    int rc = analysed(eng, actor, key, &e, &r, err);
+    if (rc < 0)
+        return rc;
+    json_t *warnings = json_array();
+    bool srm = r->has_srm && r->srm.mismatch;
+    if (srm)
+        json_array_append_new(warnings, json_string("sample ratio mismatch: promotion is blocked"));
+    if (!sy_exp_is_active(e->state))
+        json_array_append_new(warnings,
+                              json_pack("s+", "the experiment is ", sy_exp_state_name(e->state)));
+    if (e->safety.manual_approval)
+        json_array_append_new(warnings, json_string("promotion requires manual approval"));
+    if (!e->sequential)
+        json_array_append_new(
+            warnings, json_string("fixed-horizon p-values: looking at them repeatedly raises "
+                                  "false positives (set safety.sequential)"));
+    int64_t crossed = 0;
+    for (size_t i = 0; i < e->n_arms; i++)
+        crossed += e->arms[i].a.crossovers;
+    if (crossed)
+        json_array_append_new(
+            warnings, json_string("some units were exposed to more than one variant (each counts "
+                                  "in its first)"));
+    int c = r->candidate;
+    const sy_arm_result_t *a = c >= 0 ? &r->arms[c] : NULL;
+    sy_promotion_t k = a ? a->checks : (sy_promotion_t){0};
+    bool guards = !e->latency_guardrail || (a && a->latency_ok);
+    if (!guards)
+        json_array_append_new(warnings, json_string(a && a->latency_failed
+                                                        ? "the latency guardrail failed"
+                                                        : "the latency guardrail has not passed"));
+    *out = json_pack("{sssbsososososo}", "experiment", e->key, "eligible",
+                     k.eligible && !srm && guards, "winner",
+                     a ? json_string(e->arms[c].key) : json_null(), "confidence",
+                     num_or_null(a && a->compared, k.confidence), "improvement",
+                     num_or_null(a && k.has_improvement, k.improvement_pct), "checks",
+                     checks_json(&k), "warnings", warnings);
+    if (*out && e->latency_guardrail)
+        json_object_set_new(*out, "guardrails", json_pack("{so}", "latency", latency_verdict(a)));
+    free(r);
+    return *out ? 0 : sy_eng_oom(err);
+}
