@@ -255,11 +255,13 @@ static json_t *check_one(sy_engine_t *eng, struct experiment *e)
     return o;
 }
 
-/* Whether `e` is due for a judgement: watched, and not judged within the interval. */
+/* Whether `e` is due for a judgement: watched, and not judged within the interval. Up to
+ * 2 % early, so that the loop's tick (20 ms) does not push a judgement past the interval:
+ * a breach is then acted on within the interval of being committed. */
 static bool due(const sy_engine_t *eng, const struct experiment *e, int64_t now)
 {
-    return eng->timers.health_ms > 0 && e->watched >= 0 &&
-           now - e->health_checked_ms >= eng->timers.health_ms;
+    int64_t every = eng->timers.health_ms;
+    return every > 0 && e->watched >= 0 && now - e->health_checked_ms >= every - every / 50;
 }
 
 static void keep(sy_engine_t *eng, json_t *o)
