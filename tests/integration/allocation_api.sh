@@ -126,12 +126,18 @@ expect "... and the cooldown still holds" 409 '.error.field == "cooldown"' -- \
 
 # ---- auto-promotion: the check endpoint ---------------------------------------------------------------
 stop_server
-start_server "$SY" --quiet --auto-promotion-secret 0123456789abcdef-cron --auto-promotion-interval 0
-expect "auto-promotion check with an admin token: its workspace" 200 \
-    '.checked >= 1 and .dry_run == false and ([.experiments[].experiment] | index("seed")) != null and ([.experiments[].workspace] | unique | length) == 1' -- \
+# Its configuration from SWITCHYARD_AUTO_PROMOTION_*, overridden per request.
+export SWITCHYARD_AUTO_PROMOTION_SECRET=0123456789abcdef-cron SWITCHYARD_AUTO_PROMOTION_INTERVAL=0 \
+    SWITCHYARD_AUTO_PROMOTION_DRY_RUN=true
+start_server "$SY" --quiet
+unset SWITCHYARD_AUTO_PROMOTION_SECRET SWITCHYARD_AUTO_PROMOTION_INTERVAL SWITCHYARD_AUTO_PROMOTION_DRY_RUN
+expect "auto-promotion check with an admin token: its workspace, dry run from the environment" 200 \
+    '.checked >= 1 and .dry_run == true and ([.experiments[].experiment] | index("seed")) != null and ([.experiments[].workspace] | unique | length) == 1' -- \
     POST /v1/auto-promotion/check "$ADMIN"
 expect "no data, no winner: nothing stepped" 200 '[.experiments[] | select(.experiment == "seed")][0].action == "none"' -- \
-    POST /v1/auto-promotion/check "$ADMIN" '{"dry_run":true}'
+    POST /v1/auto-promotion/check "$ADMIN" '{"dry_run":false}'
+expect "... the request overrides the environment's dry run" 200 '.dry_run == false' -- \
+    POST /v1/auto-promotion/check "$ADMIN" '{"dry_run":false}'
 expect "a viewer may not: 403" 403 "$ERR" -- POST /v1/auto-promotion/check "$VIEWER"
 expect "a bad dry_run: 400" 400 '.error.field == "dry_run"' -- POST /v1/auto-promotion/check "$ADMIN" '{"dry_run":1}'
 expect "with the cron secret and no token: every workspace" 200 '.checked >= 1' -- \
