@@ -9,7 +9,6 @@
 
 struct sy_conf_tally {
     unsigned passed, failed; /* cases */
-    unsigned not_run;        /* cases of a kind whose rule is not built yet */
 };
 
 /* Judges every case of one loaded vector file `doc` (its "cases", a non-empty array),
