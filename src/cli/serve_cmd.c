@@ -38,13 +38,15 @@ enum {
     O_AUTO_DRY_RUN,
     O_AUTO_SECRET,
     O_HEALTH_INTERVAL,
+    O_REGRESSION_INTERVAL,
     O_COUNT
 };
 
 static const char *const defaults[O_COUNT] = {
-    [O_LISTEN] = "127.0.0.1:8080", [O_DB] = "./switchyard.db", [O_LOG_FORMAT] = "text",
-    [O_MAX_BODY] = "16777216",     [O_RATE_LIMIT] = "0",       [O_WORKSPACE] = "default",
-    [O_IDLE_TIMEOUT] = "60",       [O_AUTO_INTERVAL] = "3600", [O_HEALTH_INTERVAL] = "30",
+    [O_LISTEN] = "127.0.0.1:8080",   [O_DB] = "./switchyard.db", [O_LOG_FORMAT] = "text",
+    [O_MAX_BODY] = "16777216",       [O_RATE_LIMIT] = "0",       [O_WORKSPACE] = "default",
+    [O_IDLE_TIMEOUT] = "60",         [O_AUTO_INTERVAL] = "3600", [O_HEALTH_INTERVAL] = "30",
+    [O_REGRESSION_INTERVAL] = "300",
 };
 
 /* Fills options not given on the command line from the environment, then `file`. */
@@ -159,6 +161,16 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
                json_string_value(json_object_get(o, "refused_by")), NULL);
         free(weights);
     }
+    json_array_foreach(json_object_get(json_object_get(done, "regression"), "triggered"), i, o)
+    {
+        char ws[32];
+        snprintf(ws, sizeof(ws), "%lld",
+                 (long long)json_integer_value(json_object_get(o, "workspace")));
+        sy_log(s->log, "tripwire_triggered", "workspace", ws, "domain",
+               json_string_value(json_object_get(o, "domain")), "metric",
+               json_string_value(json_object_get(o, "metric")), "note",
+               json_string_value(json_object_get(o, "note")), NULL);
+    }
     json_decref(done);
 }
 
@@ -252,6 +264,10 @@ int sy_cli_serve(int argc, char **argv)
                                "check promoted variants' health this often, rolling back at "
                                "once on a breach (default 30; 0: never)",
                                0, NULL, NULL, 0},
+        [O_REGRESSION_INTERVAL] = {"regression-interval", "SECONDS",
+                                   "evaluate every enabled regression tripwire this often "
+                                   "(default 300; 0: never)",
+                                   0, NULL, NULL, 0},
         [O_IDLE_TIMEOUT] = {"idle-timeout", "SECONDS",
                             "close a connection idle or stalled this long (default 60)", 0, NULL,
                             NULL, 0},
@@ -328,6 +344,13 @@ int sy_cli_serve(int argc, char **argv)
         fprintf(stderr, "%s: --health-interval: between 0 (never) and 86400 seconds\n", prog);
         return SY_EXIT_USAGE;
     }
+    int64_t regression_s;
+    if (sy_args_int64(prog, "regression-interval", opt[O_REGRESSION_INTERVAL], &regression_s) < 0)
+        return SY_EXIT_USAGE;
+    if (regression_s < 0 || regression_s > 86400) {
+        fprintf(stderr, "%s: --regression-interval: between 0 (never) and 86400 seconds\n", prog);
+        return SY_EXIT_USAGE;
+    }
     if (opt[O_AUTO_DRY_RUN] && is_off(opt[O_AUTO_DRY_RUN]))
         opt[O_AUTO_DRY_RUN] = NULL;
     hopts.cron_secret = opt[O_AUTO_SECRET];
@@ -347,7 +370,8 @@ int sy_cli_serve(int argc, char **argv)
     struct server s = {.log = hopts.log, .eng = eng};
     sy_engine_timers_t timers = {.auto_promotion_ms = auto_s * 1000,
                                  .auto_promotion_dry_run = opt[O_AUTO_DRY_RUN] != NULL,
-                                 .health_ms = health_s * 1000};
+                                 .health_ms = health_s * 1000,
+                                 .regression_ms = regression_s * 1000};
     sy_engine_set_timers(eng, &timers);
     char secret[SY_TOKEN_MAX];
     bool created;

@@ -288,7 +288,7 @@ int sy_engine_open(sy_engine_t **out, const sy_engine_opts_t *opts, sy_err_t *er
     for (size_t i = 0; i < eng->n_ws; i++)
         if ((rc = open_workspace(eng, &eng->ws[i], err)) < 0)
             goto out_close;
-    if ((rc = sy_eng_experiments_open(eng, err)) < 0)
+    if ((rc = sy_eng_experiments_open(eng, err)) < 0 || (rc = sy_eng_regression_open(eng, err)) < 0)
         goto out_close;
     *out = eng;
     return 0;
@@ -386,7 +386,8 @@ int sy_engine_workspace_create(sy_engine_t *eng, const char *name, int64_t *id, 
     if ((rc = sy_store_workspace_create(eng->store, name, sy_engine_now_ms(eng), id, err)) < 0)
         goto out_rollback;
     snprintf(resource, sizeof(resource), "workspace:%lld", (long long)*id);
-    if ((rc = sy_eng_audit(eng, NULL, *id, "workspace.create", resource, NULL, after, err)) < 0)
+    if ((rc = sy_eng_audit(eng, NULL, *id, "workspace.create", resource, NULL, after, err)) < 0 ||
+        (rc = sy_eng_regression_seed(eng, *id, err)) < 0)
         goto out_rollback;
     if ((rc = sy_store_commit(eng->store, err)) < 0)
         goto out;

@@ -232,14 +232,16 @@ typedef struct sy_engine_timers {
     int64_t auto_promotion_ms;   /* between two auto-promotion checks; 0: off */
     bool auto_promotion_dry_run; /* report what would be stepped, step nothing */
     int64_t health_ms;           /* between two health checks; 0: off */
+    int64_t regression_ms;       /* between two evaluations of every tripwire; 0: off */
 } sy_engine_timers_t;
 
 /* Sets the timers; the first check comes one interval from now. */
 void sy_engine_set_timers(sy_engine_t *eng, const sy_engine_timers_t *t);
 
 /* Runs what is due at the engine's clock (the loop calls it every second; simulate on its
- * fake clock): the health monitor, then the auto-promotion check. Returns what was done,
- * to log ({"health": {"experiments": [rollbacks]}, "auto_promotion": report}), or NULL. */
+ * fake clock): the health monitor, the auto-promotion check, the tripwires. Returns what
+ * was done, to log ({"health": {"experiments": [rollbacks]}, "auto_promotion": report,
+ * "regression": {"triggered": [states]}}), or NULL. */
 json_t *sy_engine_tick(sy_engine_t *eng);
 
 /* The health monitor's view of an experiment: the variant it watches (the last step's or
@@ -324,5 +326,34 @@ void sy_engine_exposure_seen(sy_engine_t *eng, int64_t ws, const char *flag, siz
  * JSON array (before/after parsed back into JSON); owned. */
 int sy_engine_audit_list(sy_engine_t *eng, const sy_principal_t *actor, sy_store_audit_query_t *q,
                          json_t **out, sy_err_t *err);
+
+/* ---- KPI events and regression tripwires (regression.c) ------------------------------------ */
+
+/* Appends KPI events to the caller's workspace: one event {"domain", "metric", "success"?,
+ * "value"?, "actor", "correlation_id"?, "detail"?} (success and/or value) or
+ * {"events": [1..10,000 of them]}, durably before it returns. Checked whole: -EINVAL names
+ * the field ("events[3].value") and nothing is written. {"accepted": n}. */
+int sy_engine_kpi_ingest(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
+                         json_t **out, sy_err_t *err);
+/* {"policies": [...]}: the workspace's regression policies by (domain, metric). */
+int sy_engine_regression_policies(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
+                                  sy_err_t *err);
+/* Creates or updates the policy of body's (domain, metric) with its other fields
+ * (window_events, baseline_events, min_events_to_enforce, max_drop_fraction, action,
+ * measure, enabled, changed_by, reason); the fields not given keep their value, or the
+ * defaults for a new policy. Audited. -EINVAL names the field. Answers the policy. */
+int sy_engine_regression_policy_put(sy_engine_t *eng, const sy_principal_t *actor,
+                                    const json_t *body, json_t **out, sy_err_t *err);
+/* Evaluates the tripwire of (domain, metric) in the caller's workspace (-ENOENT none,
+ * SY_ECONFLICT disabled), or with both NULL every enabled one; with a NULL `actor` (a
+ * timer) in every workspace. States are stored; a trigger is audited
+ * ("regression.trigger"). {"evaluated": [states]}. */
+int sy_engine_regression_evaluate(sy_engine_t *eng, const sy_principal_t *actor, const char *domain,
+                                  const char *metric, json_t **out, sy_err_t *err);
+/* {"tripwires": [states]}: every policy's last evaluation: domain, metric, enabled,
+ * triggered, enforced, action (taken), baseline, current, drop_fraction, window_events,
+ * baseline_events, last_checked_at, last_triggered_at (ms), note. */
+int sy_engine_regression_state(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
+                               sy_err_t *err);
 
 #endif

@@ -58,8 +58,9 @@ struct sy_engine {
     EVP_MD_CTX *digest;       /* reused by every authentication */
     struct sy_experiments *x; /* experiments, their aggregates and the ingest queue */
     sy_engine_timers_t timers;
-    int64_t next_auto_ms; /* when the auto-promotion check runs next; 0: off */
-    json_t *health_done;  /* rollbacks the monitor made since the last tick (to log) */
+    int64_t next_auto_ms;       /* when the auto-promotion check runs next; 0: off */
+    int64_t next_regression_ms; /* when the tripwires are evaluated next; 0: off */
+    json_t *health_done;        /* rollbacks the monitor made since the last tick (to log) */
 };
 
 struct workspace *sy_eng_find_ws(sy_engine_t *eng, int64_t id);
@@ -89,6 +90,14 @@ typedef int (*sy_eng_write_fn)(sy_engine_t *eng, int64_t ws, json_t *doc, void *
 int sy_eng_flag_change(sy_engine_t *eng, const sy_principal_t *actor, struct workspace *w,
                        const char *key, const json_t *def, const char *action, sy_eng_write_fn also,
                        void *also_arg, sy_err_t *err);
+
+/* ---- regression.c ---------------------------------------------------------------------- */
+
+/* Writes the seed policies (disabled) that workspace `ws` lacks, with their audit events,
+ * in the open transaction. */
+int sy_eng_regression_seed(sy_engine_t *eng, int64_t ws, sy_err_t *err);
+/* At start-up: seeds the workspaces made before tripwires existed. */
+int sy_eng_regression_open(sy_engine_t *eng, sy_err_t *err);
 
 /* ---- experiment.c ---------------------------------------------------------------------- */
 

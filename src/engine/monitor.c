@@ -300,6 +300,7 @@ void sy_engine_set_timers(sy_engine_t *eng, const sy_engine_timers_t *t)
     eng->timers = *t;
     int64_t now = sy_engine_now_ms(eng);
     eng->next_auto_ms = t->auto_promotion_ms > 0 ? now + t->auto_promotion_ms : 0;
+    eng->next_regression_ms = t->regression_ms > 0 ? now + t->regression_ms : 0;
 }
 
 /* The next run of a job due at `due` every `every` ms: on its cadence, so that a loop
@@ -333,6 +334,22 @@ json_t *sy_engine_tick(sy_engine_t *eng)
             json_object_set_new(done, "auto_promotion", report);
         else
             json_decref(report);
+    }
+    if (eng->timers.regression_ms > 0 && now >= eng->next_regression_ms) {
+        eng->next_regression_ms =
+            next_after(eng->next_regression_ms, eng->timers.regression_ms, now);
+        json_t *report = NULL, *fired = json_array();
+        size_t i;
+        json_t *st;
+        if (fired && sy_engine_regression_evaluate(eng, NULL, NULL, NULL, &report, NULL) == 0)
+            json_array_foreach(json_object_get(report, "evaluated"), i,
+                               st) if (json_is_true(json_object_get(st, "triggered")))
+                json_array_append(fired, st);
+        if (json_array_size(fired) && (done || (done = json_object())))
+            json_object_set_new(done, "regression", json_pack("{so}", "triggered", fired));
+        else
+            json_decref(fired);
+        json_decref(report);
     }
     return done;
 }

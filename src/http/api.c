@@ -6,10 +6,26 @@
 
 #include "http/internal.h"
 
-static void not_allowed(struct call *c, const char *allow)
+void not_allowed(struct call *c, const char *allow)
 {
     sy_h1_add_header(c->req, "Allow", allow);
     reply_error(c, 405, "method_not_allowed", "", "allowed here: %s", allow);
+}
+
+void reply_result(struct call *c, int rc, int status, json_t *body, const sy_err_t *err)
+{
+    if (rc < 0)
+        reply_err(c, err);
+    else
+        reply_json_decimal(c, status, body);
+}
+
+bool optional_body(struct call *c, json_t **out)
+{
+    size_t len;
+    sy_h1_body(c->req, &len);
+    *out = len ? body_object(c) : NULL;
+    return !len || *out;
 }
 
 static sy_method_t method(const struct call *c)

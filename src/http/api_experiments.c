@@ -15,21 +15,7 @@
 #include "codec/value_json.h"
 #include "http/internal.h"
 
-static void not_allowed(struct call *c, const char *allow)
-{
-    sy_h1_add_header(c->req, "Allow", allow);
-    reply_error(c, 405, "method_not_allowed", "", "allowed here: %s", allow);
-}
-
 /* ---- /v1/experiments ------------------------------------------------------------------ */
-
-static void reply_result(struct call *c, int rc, int status, json_t *body, const sy_err_t *err)
-{
-    if (rc < 0)
-        reply_err(c, err);
-    else
-        reply_json_decimal(c, status, body);
-}
 
 static void collection(struct call *c)
 {
@@ -57,14 +43,6 @@ static void collection(struct call *c)
 }
 
 /* A body that may be empty: NULL (nothing to read) or an object, or false after 400. */
-static bool optional_body(struct call *c, json_t **out)
-{
-    size_t len;
-    sy_h1_body(c->req, &len);
-    *out = len ? body_object(c) : NULL;
-    return !len || *out;
-}
-
 /* KEY/allocation, KEY/allocation/apply, KEY/promote (POST promotes, DELETE rolls back) and
  * KEY/history. A step a guardrail refuses is 409 with the guardrail as the field and the
  * rate-limit state beside the error. */

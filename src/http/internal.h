@@ -56,6 +56,14 @@ json_t *body_object(struct call *c);
  * unknown_field naming the first other key and returns false. */
 bool only_fields(struct call *c, const json_t *obj, const char *const *allowed);
 
+/* Replies 405 with an Allow header listing `allow`. */
+void not_allowed(struct call *c, const char *allow);
+/* Replies `body` (decimal reals) with `status` when rc is 0, else the error in `err`. */
+void reply_result(struct call *c, int rc, int status, json_t *body, const sy_err_t *err);
+/* An optional body: true with *out NULL when there is none, true with the object, or false
+ * after replying 400. */
+bool optional_body(struct call *c, json_t **out);
+
 /* True when the caller's role is at least `min`; otherwise replies 403 and returns false. */
 bool require_role(struct call *c, sy_role_t min);
 
@@ -84,6 +92,9 @@ void sy_ofrep_evaluate(struct call *c, const char *key);   /* NULL key: bulk */
 void sy_api_experiments(struct call *c, const char *rest); /* /v1/experiments[/{key}[/..]] */
 void sy_api_events(struct call *c);                        /* /v1/events */
 void sy_api_guardrails(struct call *c);                    /* /v1/guardrails */
+void sy_api_kpi(struct call *c);                           /* /v1/kpi */
+/* /v1/regression/{policies,evaluate,state}: `what` is the part after /v1/regression/. */
+void sy_api_regression(struct call *c, const char *what);
 /* POST /v1/auto-promotion/check; `system` when a cron secret, not a token, let it in. */
 void sy_api_auto_promotion(struct call *c, bool system);
 

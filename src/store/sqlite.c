@@ -111,6 +111,37 @@ static const char *const migrations[] = {
     "  at_ms INTEGER NOT NULL);"
     "CREATE UNIQUE INDEX events_event_id ON events (experiment_id, event_id)"
     "  WHERE event_id IS NOT NULL;",
+
+    /* 3: business KPI events and the regression tripwires that watch them. A tripwire's
+     * last evaluation is kept as JSON beside its policy. */
+    "CREATE TABLE kpi_events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id),"
+    "  domain TEXT NOT NULL,"
+    "  metric TEXT NOT NULL,"
+    "  success INTEGER,"
+    "  value REAL,"
+    "  actor TEXT NOT NULL,"
+    "  correlation_id TEXT,"
+    "  detail TEXT,"
+    "  at_ms INTEGER NOT NULL);"
+    "CREATE INDEX kpi_events_series ON kpi_events (workspace_id, domain, metric, at_ms, id);"
+    "CREATE TABLE regression_policies ("
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id),"
+    "  domain TEXT NOT NULL,"
+    "  metric TEXT NOT NULL,"
+    "  window_events INTEGER NOT NULL,"
+    "  baseline_events INTEGER NOT NULL,"
+    "  min_events_to_enforce INTEGER NOT NULL,"
+    "  max_drop_fraction REAL NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  measure TEXT NOT NULL,"
+    "  enabled INTEGER NOT NULL,"
+    "  changed_by TEXT NOT NULL,"
+    "  reason TEXT,"
+    "  updated_ms INTEGER NOT NULL,"
+    "  state TEXT,"
+    "  PRIMARY KEY (workspace_id, domain, metric));",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -143,6 +174,8 @@ sqlite3_stmt *sy_sq_prepare(sy_store_t *s, sy_err_t *err, const char *sql, const
     for (int i = 0; types[i] && rc == SQLITE_OK; i++) {
         if (types[i] == 'i') {
             rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+        } else if (types[i] == 'd') {
+            rc = sqlite3_bind_double(st, i + 1, va_arg(ap, double));
         } else {
             const char *v = va_arg(ap, const char *);
             rc = v ? sqlite3_bind_text(st, i + 1, v, -1, SQLITE_TRANSIENT)

@@ -21,8 +21,8 @@ struct sy_store {
 int sy_sq_fail(sy_store_t *s, sy_err_t *err, const char *what);
 /* Runs SQL text without rows; -EIO with SQLite's message. */
 int sy_sq_exec(sy_store_t *s, const char *sql, sy_err_t *err);
-/* Prepares `sql` and binds the arguments described by `types`: 'i' int64_t, 's' const
- * char * (NULL binds SQL NULL). Returns NULL (with `err` set) on failure. */
+/* Prepares `sql` and binds the arguments described by `types`: 'i' int64_t, 'd' double, 's'
+ * const char * (NULL binds SQL NULL). Returns NULL (with `err` set) on failure. */
 sqlite3_stmt *sy_sq_prepare(sy_store_t *s, sy_err_t *err, const char *sql, const char *types, ...);
 /* Runs a statement that returns no rows; finalizes it. A constraint failure is -EEXIST. */
 int sy_sq_run(sy_store_t *s, sqlite3_stmt *st, sy_err_t *err);

@@ -277,4 +277,59 @@ int sy_store_event_last(sy_store_t *store, int64_t *seq, sy_err_t *err);
 /* How many events the log holds for `experiment`. */
 int sy_store_event_count(sy_store_t *store, int64_t experiment, int64_t *n, sy_err_t *err);
 
+/* ---- KPI events and regression tripwires ------------------------------------------------ */
+
+/* A business KPI event: `success` and/or `value` of one (domain, metric). */
+typedef struct sy_store_kpi {
+    int64_t workspace;
+    const char *domain;
+    const char *metric;
+    int success;    /* -1: not given, else 0 or 1 */
+    bool has_value; /* value given */
+    double value;
+    const char *actor;
+    const char *correlation_id; /* or NULL */
+    const char *detail;         /* JSON text, or NULL */
+    int64_t at_ms;
+} sy_store_kpi_t;
+
+/* Appends a KPI event. In a transaction. */
+int sy_store_kpi_add(sy_store_t *store, const sy_store_kpi_t *k, sy_err_t *err);
+
+/* Aggregates `limit` events of (ws, domain, metric) that carry a value (`of_values`) or a
+ * success, newest first after skipping the `skip` newest: their count into *events, the
+ * successes into *successes, the mean value into *mean (0 for none). */
+int sy_store_kpi_window(sy_store_t *store, int64_t ws, const char *domain, const char *metric,
+                        bool of_values, int64_t skip, int64_t limit, int64_t *events,
+                        int64_t *successes, double *mean, sy_err_t *err);
+
+/* A regression policy of one (domain, metric), and its last evaluation. */
+typedef struct sy_store_regression {
+    int64_t workspace;
+    const char *domain;
+    const char *metric;
+    int64_t window_events;
+    int64_t baseline_events;
+    int64_t min_events_to_enforce;
+    double max_drop_fraction;
+    const char *action;  /* "THROTTLE", "KILL_SWITCH" */
+    const char *measure; /* "rate", "mean" */
+    bool enabled;
+    const char *changed_by;
+    const char *reason; /* or NULL */
+    int64_t updated_ms;
+    const char *state; /* JSON text of the last evaluation, or NULL: never evaluated */
+} sy_store_regression_t;
+
+typedef int (*sy_store_regression_cb)(void *arg, const sy_store_regression_t *r);
+
+/* Creates or replaces the policy of (r->workspace, r->domain, r->metric), its state
+ * included. With `only_new`, an existing policy is left alone and *created says whether
+ * one was written. In a transaction. */
+int sy_store_regression_put(sy_store_t *store, const sy_store_regression_t *r, bool only_new,
+                            bool *created, sy_err_t *err);
+/* The policies of `ws` by (domain, metric); only (domain, metric) when both are given. */
+int sy_store_regression_list(sy_store_t *store, int64_t ws, const char *domain, const char *metric,
+                             sy_store_regression_cb cb, void *arg, sy_err_t *err);
+
 #endif

@@ -53,7 +53,7 @@ static void exactly_the_threshold_triggers(void **state)
     sy_trip_t r = rate(200, 190, 50, 38, 0.20); /* 0.95 -> 0.76: 0.2 */
     assert_true(r.triggered);
     assert_true(r.drop_fraction == 0.2); /* from the counts, not 0.19999999999999996 */
-    r = rate(200, 190, 50, 39, 0.20); /* 0.78: 0.179 */
+    r = rate(200, 190, 50, 39, 0.20);    /* 0.78: 0.179 */
     assert_false(r.triggered);
     r = rate(200, 190, 50, 10, 0.20); /* the seed flow: 0.789 */
     assert_true(r.triggered);
@@ -66,7 +66,7 @@ static void nothing_is_enforced_under_the_minimum(void **state)
     sy_trip_t r = rate(200, 190, 49, 0, 0.20); /* a total collapse, but 49 < 50 */
     assert_false(r.enforced);
     assert_false(r.triggered);
-    assert_true(r.has_values); /* still shown */
+    assert_true(r.has_values);     /* still shown */
     r = rate(49, 49, 50, 0, 0.20); /* the baseline has too few */
     assert_false(r.enforced);
     r = rate(50, 50, 50, 0, 0.20); /* exactly the minimum on both sides */

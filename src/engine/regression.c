@@ -1,0 +1,621 @@
+/* regression.c - business KPI events and the regression tripwires that watch them.
+ *
+ * KPI events go straight to the store, one transaction per request: the answer comes after
+ * the commit. A policy per (domain, metric) says how many of the newest events make the
+ * window, how many before them the baseline, and what to do when the rule of
+ * core/tripwire.h triggers. Policies and their last evaluation live in the store only:
+ * they are read by the API and by a timer every few minutes, never on a hot path.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/tripwire.h"
+#include "engine/internal.h"
+
+#define KPI_MAX_BATCH 10000
+#define DETAIL_MAX    4096
+#define NAME_MAX_LEN  64
+#define TEXT_MAX      512
+
+/* The specification's seed policies: every new workspace has them, disabled. */
+static const struct seed {
+    const char *domain, *metric;
+    double max_drop;
+    sy_trip_action_t action;
+    sy_trip_measure_t measure;
+} seeds[] = {
+    {"WHOLESALE", "contract_rate", 0.20, SY_TRIP_THROTTLE, SY_TRIP_RATE},
+    {"WHOLESALE", "offer_accept_rate", 0.15, SY_TRIP_THROTTLE, SY_TRIP_RATE},
+    {"BUYER_MATCH", "match_success", 0.25, SY_TRIP_THROTTLE, SY_TRIP_RATE},
+    {"CAPITAL", "roi_event", 0.30, SY_TRIP_KILL_SWITCH, SY_TRIP_MEAN},
+};
+
+static const char *actor_name(const sy_principal_t *actor)
+{
+    return actor && actor->token_id ? actor->name : "system";
+}
+
+/* A field's name inside a batch ("events[3].value") or alone ("value"). */
+static const char *field_at(char *buf, size_t cap, long idx, const char *name)
+{
+    if (idx < 0)
+        return name;
+    snprintf(buf, cap, "events[%ld].%s", idx, name);
+    return buf;
+}
+
+static int bad(sy_err_t *err, char *buf, size_t cap, long idx, const char *name, const char *msg)
+{
+    return sy_err_set(err, -EINVAL, field_at(buf, cap, idx, name), "%s", msg);
+}
+
+/* ---- KPI events ------------------------------------------------------------------------ */
+
+static int kpi_from(const json_t *o, long idx, int64_t ws, int64_t now, sy_store_kpi_t *k,
+                    char **detail, sy_err_t *err)
+{
+    static const char *const fields[] = {"domain", "metric", "success",        "value",
+                                         "actor",  "detail", "correlation_id", NULL};
+    char f[64];
+    *detail = NULL;
+    if (!json_is_object(o)) {
+        snprintf(f, sizeof(f), "events[%ld]", idx);
+        return sy_err_set(err, -EINVAL, f, "a KPI event is a JSON object");
+    }
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)o, key, v)
+    {
+        size_t i = 0;
+        while (fields[i] && strcmp(fields[i], key) != 0)
+            i++;
+        if (!fields[i])
+            return sy_err_set(err, -EINVAL, field_at(f, sizeof(f), idx, key), "unknown field");
+    }
+    *k = (sy_store_kpi_t){.workspace = ws, .success = -1, .at_ms = now};
+    k->domain = json_string_value(json_object_get(o, "domain"));
+    k->metric = json_string_value(json_object_get(o, "metric"));
+    k->actor = json_string_value(json_object_get(o, "actor"));
+    if (!sy_eng_valid_name(k->domain, NAME_MAX_LEN))
+        return bad(err, f, sizeof(f), idx, "domain", "domain is 1 to 64 characters");
+    if (!sy_eng_valid_name(k->metric, NAME_MAX_LEN))
+        return bad(err, f, sizeof(f), idx, "metric", "metric is 1 to 64 characters");
+    if (!sy_eng_valid_name(k->actor, 128))
+        return bad(err, f, sizeof(f), idx, "actor", "actor is 1 to 128 characters");
+    const json_t *s = json_object_get(o, "success"), *val = json_object_get(o, "value");
+    if (s && !json_is_boolean(s))
+        return bad(err, f, sizeof(f), idx, "success", "success must be true or false");
+    if (val && !(json_is_number(val) && isfinite(json_number_value(val))))
+        return bad(err, f, sizeof(f), idx, "value", "value must be a finite number");
+    if (!s && !val)
+        return bad(err, f, sizeof(f), idx, "success", "an event needs success, value or both");
+    k->success = s ? json_is_true(s) : -1;
+    k->has_value = val != NULL;
+    k->value = val ? json_number_value(val) : 0;
+    const json_t *cid = json_object_get(o, "correlation_id");
+    if (cid && !sy_eng_valid_name(json_string_value(cid), 128))
+        return bad(err, f, sizeof(f), idx, "correlation_id",
+                   "correlation_id is 1 to 128 characters");
+    k->correlation_id = json_string_value(cid);
+    const json_t *d = json_object_get(o, "detail");
+    if (d && !json_is_null(d)) {
+        *detail = json_dumps(d, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (!*detail)
+            return sy_eng_oom(err);
+        if (strlen(*detail) > DETAIL_MAX)
+            return bad(err, f, sizeof(f), idx, "detail", "detail is at most 4096 bytes of JSON");
+        k->detail = *detail;
+    }
+    return 0;
+}
+
+int sy_engine_kpi_ingest(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
+                         json_t **out, sy_err_t *err)
+{
+    const json_t *list = json_object_get(body, "events");
+    long n = 1;
+    if (list) {
+        if (json_object_size(body) != 1)
+            return sy_err_set(err, -EINVAL, "events", "a batch is {\"events\": [...]} alone");
+        if (!json_is_array(list) || json_array_size(list) == 0)
+            return sy_err_set(err, -EINVAL, "events", "events is an array of 1 to 10000 events");
+        if (json_array_size(list) > KPI_MAX_BATCH)
+            return sy_err_set(err, -E2BIG, "events", "at most 10000 events per request");
+        n = (long)json_array_size(list);
+    }
+    sy_store_kpi_t *k = calloc((size_t)n, sizeof(*k));
+    char **details = calloc((size_t)n, sizeof(*details));
+    int rc = k && details ? 0 : sy_eng_oom(err);
+    int64_t now = sy_engine_now_ms(eng);
+    /* every event is checked before anything is written: a refusal changes nothing */
+    for (long i = 0; rc == 0 && i < n; i++)
+        rc = kpi_from(list ? json_array_get(list, (size_t)i) : body, list ? i : -1,
+                      actor->workspace, now, &k[i], &details[i], err);
+    if (rc == 0 && (rc = sy_store_begin(eng->store, err)) == 0) {
+        for (long i = 0; rc == 0 && i < n; i++)
+            rc = sy_store_kpi_add(eng->store, &k[i], err);
+        if (rc < 0)
+            sy_store_rollback(eng->store);
+        else
+            rc = sy_store_commit(eng->store, err);
+    }
+    for (long i = 0; details && i < n; i++)
+        free(details[i]);
+    free(details);
+    free(k);
+    if (rc < 0)
+        return rc;
+    *out = json_pack("{sI}", "accepted", (json_int_t)n);
+    return *out ? 0 : sy_eng_oom(err);
+}
+
+/* ---- policies --------------------------------------------------------------------------- */
+
+/* A policy as the engine works with it: the store row's strings copied. */
+struct policy {
+    char domain[NAME_MAX_LEN + 1], metric[NAME_MAX_LEN + 1];
+    sy_trip_policy_t p;
+    bool enabled;
+    char changed_by[128 + 1];
+    char *reason; /* owned, or NULL */
+    int64_t updated_ms;
+    json_t *state; /* owned, or NULL: never evaluated */
+};
+
+static void policy_free(struct policy *p)
+{
+    free(p->reason);
+    json_decref(p->state);
+}
+
+static int policy_from_row(struct policy *p, const sy_store_regression_t *r)
+{
+    *p = (struct policy){.enabled = r->enabled, .updated_ms = r->updated_ms};
+    snprintf(p->domain, sizeof(p->domain), "%s", r->domain);
+    snprintf(p->metric, sizeof(p->metric), "%s", r->metric);
+    snprintf(p->changed_by, sizeof(p->changed_by), "%s", r->changed_by ? r->changed_by : "");
+    p->p = (sy_trip_policy_t){.window_events = r->window_events,
+                              .baseline_events = r->baseline_events,
+                              .min_events_to_enforce = r->min_events_to_enforce,
+                              .max_drop_fraction = r->max_drop_fraction,
+                              .action = sy_trip_action_parse(r->action),
+                              .measure = sy_trip_measure_parse(r->measure)};
+    json_error_t je;
+    p->reason = r->reason ? strdup(r->reason) : NULL;
+    p->state = r->state ? json_loads(r->state, 0, &je) : NULL;
+    return (r->reason && !p->reason) || (r->state && !p->state) ? -ENOMEM : 0;
+}
+
+struct policies {
+    struct policy *v;
+    size_t n, cap;
+};
+
+static int add_policy(void *arg, const sy_store_regression_t *r)
+{
+    struct policies *ps = arg;
+    if (sy_eng_grow((void **)&ps->v, &ps->cap, ps->n + 1, sizeof(*ps->v)) < 0)
+        return -ENOMEM;
+    int rc = policy_from_row(&ps->v[ps->n], r);
+    ps->n++; /* freed with the others either way */
+    return rc;
+}
+
+static void policies_free(struct policies *ps)
+{
+    for (size_t i = 0; i < ps->n; i++)
+        policy_free(&ps->v[i]);
+    free(ps->v);
+}
+
+/* The policies of `ws` (only (domain, metric) when given) into *ps. */
+static int load(sy_engine_t *eng, int64_t ws, const char *domain, const char *metric,
+                struct policies *ps, sy_err_t *err)
+{
+    *ps = (struct policies){0};
+    int rc = sy_store_regression_list(eng->store, ws, domain, metric, add_policy, ps, err);
+    if (rc < 0)
+        policies_free(ps);
+    return rc == -ENOMEM ? sy_eng_oom(err) : rc;
+}
+
+static json_t *policy_json(const struct policy *p)
+{
+    return json_pack("{sssssIsIsIsfsssssbsssosI}", "domain", p->domain, "metric", p->metric,
+                     "window_events", (json_int_t)p->p.window_events, "baseline_events",
+                     (json_int_t)p->p.baseline_events, "min_events_to_enforce",
+                     (json_int_t)p->p.min_events_to_enforce, "max_drop_fraction",
+                     p->p.max_drop_fraction, "action", sy_trip_action_name(p->p.action), "measure",
+                     sy_trip_measure_name(p->p.measure), "enabled", p->enabled, "changed_by",
+                     p->changed_by, "reason", p->reason ? json_string(p->reason) : json_null(),
+                     "updated_ms", (json_int_t)p->updated_ms);
+}
+
+static int write_policy(sy_engine_t *eng, int64_t ws, const struct policy *p, bool only_new,
+                        bool *created, sy_err_t *err)
+{
+    char *state = p->state ? json_dumps(p->state, JSON_COMPACT) : NULL;
+    if (p->state && !state)
+        return sy_eng_oom(err);
+    sy_store_regression_t r = {.workspace = ws,
+                               .domain = p->domain,
+                               .metric = p->metric,
+                               .window_events = p->p.window_events,
+                               .baseline_events = p->p.baseline_events,
+                               .min_events_to_enforce = p->p.min_events_to_enforce,
+                               .max_drop_fraction = p->p.max_drop_fraction,
+                               .action = sy_trip_action_name(p->p.action),
+                               .measure = sy_trip_measure_name(p->p.measure),
+                               .enabled = p->enabled,
+                               .changed_by = p->changed_by,
+                               .reason = p->reason,
+                               .updated_ms = p->updated_ms,
+                               .state = state};
+    int rc = sy_store_regression_put(eng->store, &r, only_new, created, err);
+    free(state);
+    return rc;
+}
+
+static void resource_of(char *buf, size_t cap, const char *domain, const char *metric)
+{
+    snprintf(buf, cap, "regression:%s/%s", domain, metric);
+}
+
+int sy_eng_regression_seed(sy_engine_t *eng, int64_t ws, sy_err_t *err)
+{
+    for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+        struct policy p = {
+            .p = SY_TRIP_POLICY_DEFAULTS, .enabled = false, .updated_ms = sy_engine_now_ms(eng)};
+        snprintf(p.domain, sizeof(p.domain), "%s", seeds[i].domain);
+        snprintf(p.metric, sizeof(p.metric), "%s", seeds[i].metric);
+        snprintf(p.changed_by, sizeof(p.changed_by), "system");
+        p.p.max_drop_fraction = seeds[i].max_drop;
+        p.p.action = seeds[i].action;
+        p.p.measure = seeds[i].measure;
+        p.reason = (char *)"seed policy";
+        bool created;
+        int rc = write_policy(eng, ws, &p, true, &created, err);
+        json_t *after = rc == 0 && created ? policy_json(&p) : NULL;
+        if (rc == 0 && created) {
+            char res[160];
+            resource_of(res, sizeof(res), p.domain, p.metric);
+            rc = after ? sy_eng_audit(eng, NULL, ws, "regression.policy.create", res, NULL, after,
+                                      err)
+                       : sy_eng_oom(err);
+        }
+        json_decref(after);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int sy_eng_regression_open(sy_engine_t *eng, sy_err_t *err)
+{
+    /* Workspaces made before policies existed get the seeds once (they are never
+     * deleted, so a workspace that has them is left alone). */
+    int rc = sy_store_begin(eng->store, err);
+    for (size_t i = 0; rc == 0 && i < eng->n_ws; i++)
+        rc = sy_eng_regression_seed(eng, eng->ws[i].id, err);
+    if (rc < 0) {
+        sy_store_rollback(eng->store);
+        return rc;
+    }
+    return sy_store_commit(eng->store, err);
+}
+
+int sy_engine_regression_policies(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
+                                  sy_err_t *err)
+{
+    struct policies ps;
+    int rc = load(eng, actor->workspace, NULL, NULL, &ps, err);
+    if (rc < 0)
+        return rc;
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < ps.n; i++)
+        if (json_array_append_new(a, policy_json(&ps.v[i])) < 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    policies_free(&ps);
+    *out = a ? json_pack("{so}", "policies", a) : NULL;
+    return *out ? 0 : sy_eng_oom(err);
+}
+
+static int get_count(const json_t *body, const char *k, int64_t *out, sy_err_t *err)
+{
+    const json_t *v = json_object_get(body, k);
+    if (!v)
+        return 0;
+    if (!json_is_integer(v))
+        return sy_err_set(err, -EINVAL, k, "%s must be an integer", k);
+    *out = json_integer_value(v);
+    return 0;
+}
+
+static int get_text(const json_t *body, const char *k, size_t max, const char **out, sy_err_t *err)
+{
+    const json_t *v = json_object_get(body, k);
+    if (!v)
+        return 0;
+    if (!sy_eng_valid_name(json_string_value(v), max))
+        return sy_err_set(err, -EINVAL, k, "%s is a string of 1 to %zu characters", k, max);
+    *out = json_string_value(v);
+    return 0;
+}
+
+/* Reads the fields of `body` over *p (its current or default values). */
+static int policy_fields(const json_t *body, struct policy *p, const char **changed_by,
+                         const char **reason, sy_err_t *err)
+{
+    static const char *const fields[] = {"domain",
+                                         "metric",
+                                         "window_events",
+                                         "baseline_events",
+                                         "min_events_to_enforce",
+                                         "max_drop_fraction",
+                                         "action",
+                                         "measure",
+                                         "enabled",
+                                         "changed_by",
+                                         "reason",
+                                         NULL};
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)body, key, v)
+    {
+        size_t i = 0;
+        while (fields[i] && strcmp(fields[i], key) != 0)
+            i++;
+        if (!fields[i])
+            return sy_err_set(err, -EINVAL, key, "unknown field");
+    }
+    int rc;
+    if ((rc = get_count(body, "window_events", &p->p.window_events, err)) < 0 ||
+        (rc = get_count(body, "baseline_events", &p->p.baseline_events, err)) < 0 ||
+        (rc = get_count(body, "min_events_to_enforce", &p->p.min_events_to_enforce, err)) < 0)
+        return rc;
+    const json_t *drop = json_object_get(body, "max_drop_fraction");
+    if (drop && !json_is_number(drop))
+        return sy_err_set(err, -EINVAL, "max_drop_fraction", "max_drop_fraction must be a number");
+    if (drop)
+        p->p.max_drop_fraction = json_number_value(drop);
+    const json_t *action = json_object_get(body, "action");
+    if (action && !(p->p.action = sy_trip_action_parse(json_string_value(action))))
+        return sy_err_set(err, -EINVAL, "action", "action must be THROTTLE or KILL_SWITCH");
+    const json_t *measure = json_object_get(body, "measure");
+    if (measure && !(p->p.measure = sy_trip_measure_parse(json_string_value(measure))))
+        return sy_err_set(err, -EINVAL, "measure", "measure must be rate or mean");
+    const json_t *en = json_object_get(body, "enabled");
+    if (en && !json_is_boolean(en))
+        return sy_err_set(err, -EINVAL, "enabled", "enabled must be true or false");
+    if (en)
+        p->enabled = json_is_true(en);
+    if ((rc = get_text(body, "changed_by", 128, changed_by, err)) < 0 ||
+        (rc = get_text(body, "reason", TEXT_MAX, reason, err)) < 0)
+        return rc;
+    return sy_trip_policy_check(&p->p, err);
+}
+
+int sy_engine_regression_policy_put(sy_engine_t *eng, const sy_principal_t *actor,
+                                    const json_t *body, json_t **out, sy_err_t *err)
+{
+    const char *domain = json_string_value(json_object_get(body, "domain"));
+    const char *metric = json_string_value(json_object_get(body, "metric"));
+    if (!sy_eng_valid_name(domain, NAME_MAX_LEN))
+        return sy_err_set(err, -EINVAL, "domain", "domain is 1 to 64 characters");
+    if (!sy_eng_valid_name(metric, NAME_MAX_LEN))
+        return sy_err_set(err, -EINVAL, "metric", "metric is 1 to 64 characters");
+    struct policies ps;
+    int rc = load(eng, actor->workspace, domain, metric, &ps, err);
+    if (rc < 0)
+        return rc;
+    bool existed = ps.n == 1;
+    struct policy p = {.p = SY_TRIP_POLICY_DEFAULTS, .enabled = true};
+    if (existed) {
+        p = ps.v[0];
+        ps.v[0] = (struct policy){0}; /* p owns its reason and state now */
+    } else {
+        snprintf(p.domain, sizeof(p.domain), "%s", domain);
+        snprintf(p.metric, sizeof(p.metric), "%s", metric);
+    }
+    policies_free(&ps);
+    json_t *before = existed ? policy_json(&p) : NULL, *after = NULL;
+    const char *changed_by = actor_name(actor), *reason = NULL;
+    if ((rc = policy_fields(body, &p, &changed_by, &reason, err)) < 0)
+        goto out;
+    snprintf(p.changed_by, sizeof(p.changed_by), "%s", changed_by);
+    if (reason) {
+        free(p.reason);
+        if (!(p.reason = strdup(reason))) {
+            rc = sy_eng_oom(err);
+            goto out;
+        }
+    }
+    p.updated_ms = sy_engine_now_ms(eng);
+    char res[160];
+    resource_of(res, sizeof(res), p.domain, p.metric);
+    if (!(after = policy_json(&p)) || (existed && !before)) {
+        rc = sy_eng_oom(err);
+        goto out;
+    }
+    if ((rc = sy_store_begin(eng->store, err)) < 0)
+        goto out;
+    if ((rc = write_policy(eng, actor->workspace, &p, false, NULL, err)) < 0 ||
+        (rc = sy_eng_audit(eng, actor, actor->workspace,
+                           existed ? "regression.policy.update" : "regression.policy.create", res,
+                           before, after, err)) < 0)
+        sy_store_rollback(eng->store);
+    else
+        rc = sy_store_commit(eng->store, err);
+    if (rc == 0) {
+        *out = after;
+        after = NULL;
+    }
+out:
+    json_decref(before);
+    json_decref(after);
+    policy_free(&p);
+    return rc;
+}
+
+/* ---- evaluation ------------------------------------------------------------------------- */
+
+/* Evaluates `p` of `ws` now: its new state into p->state, and whether it just triggered
+ * (it was not triggered before) into *fired. */
+static int evaluate(sy_engine_t *eng, int64_t ws, struct policy *p, bool *fired, sy_err_t *err)
+{
+    bool values = p->p.measure == SY_TRIP_MEAN;
+    sy_kpi_window_t win, base;
+    int rc;
+    if ((rc = sy_store_kpi_window(eng->store, ws, p->domain, p->metric, values, 0,
+                                  p->p.window_events, &win.events, &win.successes, &win.mean,
+                                  err)) < 0 ||
+        (rc = sy_store_kpi_window(eng->store, ws, p->domain, p->metric, values, p->p.window_events,
+                                  p->p.baseline_events, &base.events, &base.successes, &base.mean,
+                                  err)) < 0)
+        return rc;
+    sy_trip_t t;
+    if ((rc = sy_tripwire_eval(&base, &win, &p->p, &t, err)) < 0)
+        return rc;
+    int64_t now = sy_engine_now_ms(eng);
+    const json_t *old = p->state;
+    bool was = json_is_true(json_object_get(old, "triggered"));
+    json_t *last = json_object_get(old, "last_triggered_at");
+    char note[160];
+    if (t.triggered)
+        snprintf(note, sizeof(note), "TRIGGERED drop=%.3f action=%s", t.drop_fraction,
+                 sy_trip_action_name(t.action));
+    else if (t.enforced)
+        snprintf(note, sizeof(note), "OK drop=%.3f threshold=%.3f", t.drop_fraction,
+                 p->p.max_drop_fraction);
+    else
+        snprintf(
+            note, sizeof(note), "NOT_ENFORCED window=%lld baseline=%lld min_events_to_enforce=%lld",
+            (long long)win.events, (long long)base.events, (long long)p->p.min_events_to_enforce);
+    json_t *st =
+        json_pack("{sbsbsososososIsIsIso}", "triggered", t.triggered, "enforced", t.enforced,
+                  "action", t.triggered ? json_string(sy_trip_action_name(t.action)) : json_null(),
+                  "baseline", t.has_values ? json_real(t.baseline) : json_null(), "current",
+                  t.has_values ? json_real(t.current) : json_null(), "drop_fraction",
+                  t.has_values ? json_real(t.drop_fraction) : json_null(), "window_events",
+                  (json_int_t)win.events, "baseline_events", (json_int_t)base.events,
+                  "last_checked_at", (json_int_t)now, "last_triggered_at",
+                  t.triggered ? json_integer(now)
+                  : last      ? json_incref(last)
+                              : json_null());
+    if (!st || json_object_set_new(st, "note", json_string(note)) < 0) {
+        json_decref(st);
+        return sy_eng_oom(err);
+    }
+    json_decref(p->state);
+    p->state = st;
+    *fired = t.triggered && !was;
+    return 0;
+}
+
+/* A policy's state: which it is, and its last evaluation (or that there was none). */
+static json_t *state_json(const struct policy *p)
+{
+    json_t *o =
+        json_pack("{sssssb}", "domain", p->domain, "metric", p->metric, "enabled", p->enabled);
+    json_t *last = p->state ? json_incref(p->state)
+                            : json_pack("{sbsnsnss}", "triggered", 0, "action", "last_checked_at",
+                                        "note", "never evaluated");
+    if (!o || !last || json_object_update(o, last) < 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    json_decref(last);
+    return o;
+}
+
+/* Evaluates the enabled policies of `ws` (or the one (domain, metric), enabled or not
+ * SY_ECONFLICT) and stores their states, one transaction with the audit of each trigger.
+ * Appends the states to `list`. */
+static int evaluate_ws(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws,
+                       const char *domain, const char *metric, json_t *list, sy_err_t *err)
+{
+    struct policies ps;
+    int rc = load(eng, ws, domain, metric, &ps, err);
+    if (rc < 0)
+        return rc;
+    if (domain && ps.n == 0)
+        rc = sy_err_set(err, -ENOENT, "metric", "no regression policy for %s/%s", domain, metric);
+    else if (domain && !ps.v[0].enabled)
+        rc = sy_err_set(err, SY_ECONFLICT, "enabled", "the policy for %s/%s is disabled", domain,
+                        metric);
+    if (rc == 0)
+        rc = sy_store_begin(eng->store, err);
+    if (rc < 0) {
+        policies_free(&ps);
+        return rc;
+    }
+    for (size_t i = 0; rc == 0 && i < ps.n; i++) {
+        struct policy *p = &ps.v[i];
+        if (!p->enabled)
+            continue;
+        bool fired = false;
+        if ((rc = evaluate(eng, ws, p, &fired, err)) < 0 ||
+            (rc = write_policy(eng, ws, p, false, NULL, err)) < 0)
+            break;
+        if (fired) {
+            char res[160];
+            resource_of(res, sizeof(res), p->domain, p->metric);
+            rc = sy_eng_audit(eng, actor, ws, "regression.trigger", res, NULL, p->state, err);
+        }
+    }
+    if (rc < 0)
+        sy_store_rollback(eng->store);
+    else
+        rc = sy_store_commit(eng->store, err);
+    for (size_t i = 0; rc == 0 && i < ps.n; i++) {
+        if (!ps.v[i].enabled)
+            continue;
+        json_t *o = state_json(&ps.v[i]);
+        if (!o || json_object_set_new(o, "workspace", json_integer(ws)) < 0 ||
+            json_array_append_new(list, o) < 0)
+            rc = sy_eng_oom(err);
+    }
+    policies_free(&ps);
+    return rc;
+}
+
+int sy_engine_regression_evaluate(sy_engine_t *eng, const sy_principal_t *actor, const char *domain,
+                                  const char *metric, json_t **out, sy_err_t *err)
+{
+    if ((domain == NULL) != (metric == NULL))
+        return sy_err_set(err, -EINVAL, domain ? "metric" : "domain",
+                          "give both domain and metric, or neither for every policy");
+    json_t *list = json_array();
+    int rc = list ? 0 : sy_eng_oom(err);
+    for (size_t i = 0; rc == 0 && i < eng->n_ws; i++)
+        if (!actor || eng->ws[i].id == actor->workspace)
+            rc = evaluate_ws(eng, actor, eng->ws[i].id, domain, metric, list, err);
+    if (rc < 0) {
+        json_decref(list);
+        return rc;
+    }
+    *out = json_pack("{so}", "evaluated", list);
+    return *out ? 0 : sy_eng_oom(err);
+}
+
+int sy_engine_regression_state(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
+                               sy_err_t *err)
+{
+    struct policies ps;
+    int rc = load(eng, actor->workspace, NULL, NULL, &ps, err);
+    if (rc < 0)
+        return rc;
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < ps.n; i++)
+        if (json_array_append_new(a, state_json(&ps.v[i])) < 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    policies_free(&ps);
+    *out = a ? json_pack("{so}", "tripwires", a) : NULL;
+    return *out ? 0 : sy_eng_oom(err);
+}

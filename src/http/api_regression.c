@@ -1,0 +1,113 @@
+/* api_regression.c - /v1/kpi and /v1/regression/{policies,evaluate,state}. */
+#include <stdio.h>
+#include <string.h>
+
+#include "http/internal.h"
+
+void sy_api_kpi(struct call *c)
+{
+    if (sy_h1_method(c->req) != SY_POST) {
+        not_allowed(c, "POST");
+        return;
+    }
+    if (!require_role(c, SY_ROLE_SDK))
+        return;
+    json_t *body = body_object(c);
+    if (!body)
+        return;
+    sy_err_t err = {0};
+    json_t *out = NULL;
+    int rc = sy_engine_kpi_ingest(c->eng, &c->who, body, &out, &err);
+    json_decref(body);
+    reply_result(c, rc, 200, out, &err);
+}
+
+static void policies(struct call *c)
+{
+    sy_method_t m = sy_h1_method(c->req);
+    if (m != SY_GET && m != SY_POST) {
+        not_allowed(c, "GET, POST");
+        return;
+    }
+    if (!require_role(c, m == SY_GET ? SY_ROLE_VIEWER : SY_ROLE_ADMIN))
+        return;
+    sy_err_t err = {0};
+    json_t *out = NULL;
+    int rc;
+    if (m == SY_GET) {
+        rc = sy_engine_regression_policies(c->eng, &c->who, &out, &err);
+    } else {
+        json_t *body = body_object(c);
+        if (!body)
+            return;
+        rc = sy_engine_regression_policy_put(c->eng, &c->who, body, &out, &err);
+        json_decref(body);
+    }
+    reply_result(c, rc, 200, out, &err);
+}
+
+/* POST {"domain", "metric", "actor"?} evaluates one tripwire; no body (or neither field)
+ * every enabled one of the workspace. */
+static void evaluate(struct call *c)
+{
+    if (sy_h1_method(c->req) != SY_POST) {
+        not_allowed(c, "POST");
+        return;
+    }
+    if (!require_role(c, SY_ROLE_EDITOR))
+        return;
+    json_t *body = NULL;
+    if (!optional_body(c, &body))
+        return;
+    static const char *const fields[] = {"domain", "metric", "actor", NULL};
+    if (body && !only_fields(c, body, fields)) {
+        json_decref(body);
+        return;
+    }
+    const json_t *d = json_object_get(body, "domain"), *m = json_object_get(body, "metric");
+    const json_t *a = json_object_get(body, "actor");
+    const char *bad = (d && !json_is_string(d))   ? "domain"
+                      : (m && !json_is_string(m)) ? "metric"
+                      : (a && !json_is_string(a)) ? "actor"
+                                                  : NULL;
+    if (bad) {
+        json_decref(body);
+        reply_error(c, 400, "invalid_input", bad, "%s must be a string", bad);
+        return;
+    }
+    sy_principal_t who = c->who;
+    if (a) /* the audit trail names the token and, after it, whom it acted for */
+        snprintf(who.name, sizeof(who.name), "%.31s/%.31s", c->who.name, json_string_value(a));
+    sy_err_t err = {0};
+    json_t *out = NULL;
+    int rc = sy_engine_regression_evaluate(c->eng, &who, json_string_value(d), json_string_value(m),
+                                           &out, &err);
+    json_decref(body);
+    reply_result(c, rc, 200, out, &err);
+}
+
+static void state(struct call *c)
+{
+    if (sy_h1_method(c->req) != SY_GET) {
+        not_allowed(c, "GET");
+        return;
+    }
+    if (!require_role(c, SY_ROLE_VIEWER))
+        return;
+    sy_err_t err = {0};
+    json_t *out = NULL;
+    int rc = sy_engine_regression_state(c->eng, &c->who, &out, &err);
+    reply_result(c, rc, 200, out, &err);
+}
+
+void sy_api_regression(struct call *c, const char *what)
+{
+    if (strcmp(what, "policies") == 0)
+        policies(c);
+    else if (strcmp(what, "evaluate") == 0)
+        evaluate(c);
+    else if (strcmp(what, "state") == 0)
+        state(c);
+    else
+        reply_error(c, 404, "not_found", "", "no such endpoint: regression/%.64s", what);
+}

@@ -1,0 +1,141 @@
+#!/bin/sh
+# regression_api.sh - business KPIs and regression tripwires on a real server: the seed
+# policies of a new workspace, the specification's flow (200 events at 95 %, enable,
+# evaluate: not triggered; 50 at 20 %: triggered, drop 0.789, THROTTLE), a value metric
+# whose mean flips sign (KILL_SWITCH), every kind of bad input refused with its field and
+# nothing changed, roles and workspaces, the audit trail, a restart, and the timer.
+#
+#   regression_api.sh SWITCHYARD
+set -u
+SY=$1
+. "$(dirname "$0")/tap.sh"
+
+ERR='.error.code != null and .error.message != null and .error.field != null'
+"$SY" workspace create default --db "$TMP/sy.db" >/dev/null
+"$SY" workspace create other --db "$TMP/sy.db" >/dev/null
+ADMIN=$("$SY" token create --db "$TMP/sy.db" --role admin --name alice)
+EDITOR=$("$SY" token create --db "$TMP/sy.db" --role editor --name ed)
+VIEWER=$("$SY" token create --db "$TMP/sy.db" --role viewer --name val)
+SDK=$("$SY" token create --db "$TMP/sy.db" --role sdk --name app)
+OTHER=$("$SY" token create --db "$TMP/sy.db" --workspace other --role admin --name mallory)
+start_server "$SY" --quiet
+
+# events DOMAIN METRIC N JQ-SUCCESS-OR-VALUE-PAIR: a batch of N events, $i from 0.
+events() {
+    jq -nc --arg d "$1" --arg m "$2" --argjson n "$3" \
+        "{events: [range(\$n) as \$i | {domain: \$d, metric: \$m, actor: \"app\", $4}]}"
+}
+
+# ---- the seed policies ----------------------------------------------------------------------
+expect "a new workspace has the four seed policies, disabled" 200 \
+    '[.policies[] | [.domain, .metric, .window_events, .baseline_events, .min_events_to_enforce, .max_drop_fraction, .action, .measure, .enabled]] == [["BUYER_MATCH","match_success",50,200,50,0.25,"THROTTLE","rate",false],["CAPITAL","roi_event",50,200,50,0.3,"KILL_SWITCH","mean",false],["WHOLESALE","contract_rate",50,200,50,0.2,"THROTTLE","rate",false],["WHOLESALE","offer_accept_rate",50,200,50,0.15,"THROTTLE","rate",false]]' -- \
+    GET /v1/regression/policies "$VIEWER"
+expect "... and so does the other workspace" 200 '(.policies | length) == 4' -- \
+    GET /v1/regression/policies "$OTHER"
+expect "state before any evaluation" 200 \
+    '(.tripwires | length) == 4 and all(.tripwires[]; .triggered == false and .last_checked_at == null and .action == null)' -- \
+    GET /v1/regression/state "$VIEWER"
+
+# ---- bad KPI events change nothing -------------------------------------------------------------
+kpi_bad() { # NAME FIELD BODY
+    expect "refused: $1" 400 "$ERR and .error.field == \"$2\"" -- POST /v1/kpi "$SDK" "$3"
+}
+GOOD='"domain":"WHOLESALE","metric":"contract_rate","actor":"app"'
+kpi_bad "an unknown field" colour "{$GOOD,\"success\":true,\"colour\":1}"
+kpi_bad "success not a boolean" success "{$GOOD,\"success\":1}"
+kpi_bad "value not a number" value "{$GOOD,\"value\":\"12\"}"
+kpi_bad "neither success nor value" success "{$GOOD}"
+kpi_bad "no domain" domain '{"metric":"contract_rate","actor":"app","success":true}'
+kpi_bad "no actor" actor '{"domain":"WHOLESALE","metric":"contract_rate","success":true}'
+kpi_bad "a bad event in a batch, whole batch refused" 'events[1].value' \
+    "{\"events\":[{$GOOD,\"success\":false},{$GOOD,\"value\":\"x\"}]}"
+kpi_bad "an empty batch" events '{"events":[]}'
+kpi_bad "a batch with more beside it" events "{\"events\":[{$GOOD,\"success\":true}],\"x\":1}"
+
+# ---- the specification's flow ------------------------------------------------------------------
+# 200 events at 95 %: every 20th fails, so every window of them is near 95 %.
+expect "200 KPI events at 95 %" 200 '.accepted == 200' -- \
+    POST /v1/kpi "$SDK" "$(events WHOLESALE contract_rate 200 'success: ($i % 20 != 19)')"
+expect "a disabled policy is not evaluated: 409" 409 '.error.field == "enabled"' -- \
+    POST /v1/regression/evaluate "$EDITOR" '{"domain":"WHOLESALE","metric":"contract_rate","actor":"ops"}'
+expect "enable it" 200 '.enabled == true and .changed_by == "ops" and .reason == "watch contracts" and .max_drop_fraction == 0.2' -- \
+    POST /v1/regression/policies "$ADMIN" '{"domain":"WHOLESALE","metric":"contract_rate","enabled":true,"changed_by":"ops","reason":"watch contracts"}'
+expect "evaluate: not triggered" 200 \
+    '.evaluated[0].triggered == false and .evaluated[0].enforced == true and .evaluated[0].window_events == 50 and .evaluated[0].baseline_events == 150 and (.evaluated[0].note | startswith("OK"))' -- \
+    POST /v1/regression/evaluate "$EDITOR" '{"domain":"WHOLESALE","metric":"contract_rate","actor":"ops"}'
+expect "50 KPI events at 20 %" 200 '.accepted == 50' -- \
+    POST /v1/kpi "$SDK" "$(events WHOLESALE contract_rate 50 'success: ($i % 5 == 0)')"
+expect "evaluate: triggered, drop 0.789, THROTTLE" 200 \
+    '.evaluated[0] as $s | $s.triggered == true and $s.baseline == 0.95 and $s.current == 0.2 and ($s.drop_fraction * 1000 | round) == 789 and $s.action == "THROTTLE" and $s.note == "TRIGGERED drop=0.789 action=THROTTLE" and $s.last_triggered_at == $s.last_checked_at' -- \
+    POST /v1/regression/evaluate "$EDITOR" '{"domain":"WHOLESALE","metric":"contract_rate","actor":"ops"}'
+expect "state shows it" 200 \
+    '[.tripwires[] | select(.metric == "contract_rate")][0] | .triggered == true and .enabled == true and .last_triggered_at != null and .baseline_events == 200' -- \
+    GET /v1/regression/state "$VIEWER"
+expect "the other workspace saw nothing" 200 'all(.tripwires[]; .last_checked_at == null)' -- \
+    GET /v1/regression/state "$OTHER"
+expect "the audit trail: the policy change and the trigger" 200 \
+    '[.events[] | select(.resource == "regression:WHOLESALE/contract_rate") | .action] as $a | ($a | index("regression.policy.update")) != null and ($a | index("regression.trigger")) != null and ([.events[] | select(.action == "regression.trigger")][0].actor == "ed/ops")' -- \
+    GET "/v1/audit?resource=regression:" "$ADMIN"
+
+# ---- a value metric whose mean flips sign -------------------------------------------------------
+expect "enable CAPITAL/roi_event" 200 '.enabled == true and .action == "KILL_SWITCH" and .measure == "mean"' -- \
+    POST /v1/regression/policies "$ADMIN" '{"domain":"CAPITAL","metric":"roi_event","enabled":true,"reason":"watch ROI"}'
+expect "200 ROI events at 500" 200 '.accepted == 200' -- \
+    POST /v1/kpi "$SDK" "$(events CAPITAL roi_event 200 'value: 500')"
+expect "50 ROI events at -300, with detail and correlation ids" 200 '.accepted == 50' -- \
+    POST /v1/kpi "$SDK" "$(events CAPITAL roi_event 50 'value: -300, correlation_id: "deal-\($i)", detail: {deal: $i}')"
+expect "evaluate every enabled policy: ROI drop 1.6, KILL_SWITCH" 200 \
+    '(.evaluated | length) == 2 and ([.evaluated[] | select(.metric == "roi_event")][0] | .triggered and .drop_fraction == 1.6 and .action == "KILL_SWITCH" and .baseline == 500 and .current == -300)' -- \
+    POST /v1/regression/evaluate "$EDITOR"
+
+# ---- bad policies change nothing ----------------------------------------------------------------
+req GET /v1/regression/policies "$ADMIN" >/dev/null
+cp "$TMP/body" "$TMP/policies_before"
+pol_bad() { # NAME FIELD BODY
+    expect "refused: $1" 400 "$ERR and .error.field == \"$2\"" -- POST /v1/regression/policies "$ADMIN" "$3"
+}
+P='"domain":"WHOLESALE","metric":"contract_rate"'
+pol_bad "an unknown action" action "{$P,\"action\":\"PAUSE\"}"
+pol_bad "a negative window" window_events "{$P,\"window_events\":-5}"
+pol_bad "a window larger than the baseline" baseline_events "{$P,\"window_events\":300}"
+pol_bad "a minimum no window can reach" min_events_to_enforce "{$P,\"min_events_to_enforce\":51}"
+pol_bad "a drop that is not a number" max_drop_fraction "{$P,\"max_drop_fraction\":\"0.2\"}"
+pol_bad "a zero drop" max_drop_fraction "{$P,\"max_drop_fraction\":0}"
+pol_bad "enabled not a boolean" enabled "{$P,\"enabled\":\"yes\"}"
+pol_bad "an unknown field" speed "{$P,\"speed\":1}"
+pol_bad "no metric" metric '{"domain":"WHOLESALE"}'
+expect "a viewer may not change policies: 403" 403 "$ERR" -- POST /v1/regression/policies "$VIEWER" "{$P,\"enabled\":false}"
+expect "an editor may not either: 403" 403 "$ERR" -- POST /v1/regression/policies "$EDITOR" "{$P,\"enabled\":false}"
+req GET /v1/regression/policies "$ADMIN" >/dev/null
+check "the policies are as they were" 0 "" "" -- cmp "$TMP/policies_before" "$TMP/body"
+expect "evaluate: only one of domain and metric" 400 '.error.field == "metric"' -- \
+    POST /v1/regression/evaluate "$EDITOR" '{"domain":"WHOLESALE"}'
+expect "evaluate: no such policy" 404 "$ERR" -- \
+    POST /v1/regression/evaluate "$EDITOR" '{"domain":"WHOLESALE","metric":"nope"}'
+expect "evaluate: a viewer may not" 403 "$ERR" -- POST /v1/regression/evaluate "$VIEWER"
+expect "a new policy takes the defaults" 200 \
+    '.window_events == 50 and .baseline_events == 200 and .min_events_to_enforce == 50 and .max_drop_fraction == 0.2 and .action == "THROTTLE" and .measure == "rate" and .enabled == true and .changed_by == "alice"' -- \
+    POST /v1/regression/policies "$ADMIN" '{"domain":"SEARCH","metric":"click_rate"}'
+expect "GET on evaluate: 405" 405 "$ERR" -- GET /v1/regression/evaluate "$EDITOR"
+expect "an unknown regression path: 404" 404 "$ERR" -- GET /v1/regression/nope "$VIEWER"
+
+# ---- a restart, and the timer ---------------------------------------------------------------------
+stop_server
+start_server "$SY" --regression-interval 1
+expect "after a restart: the states are kept" 200 \
+    '[.tripwires[] | select(.triggered)] | map(.metric) | sort == ["contract_rate","roi_event"]' -- \
+    GET /v1/regression/state "$VIEWER"
+expect "... and the policies, seeds not written again" 200 '(.policies | length) == 5' -- \
+    GET /v1/regression/policies "$ADMIN"
+i=0
+while [ $i -lt 60 ] && ! grep -q 'tripwire_triggered' "$TMP/log"; do
+    sleep 0.1
+    i=$((i + 1))
+done
+check "the timer evaluates and logs each triggered tripwire" 0 "" "" -- \
+    grep -q 'tripwire_triggered.*roi_event.*TRIGGERED drop=1.600 action=KILL_SWITCH' "$TMP/log"
+stop_server
+check "serve refuses a bad --regression-interval" 2 "" "regression-interval" -- \
+    "$SY" serve --db "$TMP/sy.db" --regression-interval -1
+
+tap_done
