@@ -1,15 +1,19 @@
 /* client.c - libcurl behind client.h. */
+#define _DEFAULT_SOURCE
 #include "cli/client.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "cli/args.h"
 
-#define REPLY_MAX ((size_t)64 << 20)
+#define REPLY_MAX      ((size_t)64 << 20)
+#define LINE_MAX_BYTES (1 << 20) /* longest JSON line sy_client_send_lines reads */
 
 struct sy_client {
     const char *prog;
@@ -163,4 +167,146 @@ void sy_client_escape(const char *s, char *out, size_t cap)
         }
     }
     out[o] = '\0';
+}
+
+/* ---- sending JSON lines
+ * -------------------------------------------------------------------------- */
+
+struct batch {
+    json_t *events;
+    size_t first_line;   /* of its first event */
+    size_t lines[10000]; /* line of each event */
+};
+
+/* Sends one batch, retrying while the server cannot be reached or is busy (ids make a
+ * retry safe; events without one may then be counted twice, which `--help` says). */
+static int send_batch(sy_client_t *c, const char *prog, const char *path, struct batch *b,
+                      int retries, size_t *accepted, size_t *duplicates)
+{
+    json_t *body = json_pack("{sO}", "events", b->events);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        return 1;
+    }
+    int rc = 1;
+    for (int attempt = 0; attempt <= retries; attempt++) {
+        json_t *reply = NULL;
+        long status = sy_client_call(c, "POST", path, text, strlen(text), &reply);
+        if (status == 200) {
+            *accepted += (size_t)json_integer_value(json_object_get(reply, "accepted"));
+            *duplicates += (size_t)json_integer_value(json_object_get(reply, "duplicates"));
+            json_decref(reply);
+            rc = 0;
+            break;
+        }
+        if (status != 0 && status != 503 && status != 429) {
+            /* "events[7].variant": say which line it came from */
+            const char *field =
+                json_string_value(json_object_get(json_object_get(reply, "error"), "field"));
+            size_t i;
+            char where[32] = "";
+            if (field && sscanf(field, "events[%zu]", &i) == 1 && i < json_array_size(b->events))
+                snprintf(where, sizeof(where), "line %zu", b->lines[i]);
+            sy_client_report(c, *where ? where : NULL, status, reply);
+            json_decref(reply);
+            break;
+        }
+        json_decref(reply);
+        if (attempt < retries)
+            usleep(200000u << (attempt < 4 ? attempt : 4));
+    }
+    free(text);
+    return rc;
+}
+
+int sy_client_send_lines(const char *prog, const char *path, const char *about,
+                         int64_t default_retries, int argc, char **argv)
+{
+    const char *file = NULL;
+    if (argc >= 1 && (argv[0][0] != '-' || strcmp(argv[0], "-") == 0)) {
+        file = argv[0];
+        argc--, argv++;
+    }
+    struct sy_arg a[] = {
+        SY_CLIENT_ARGS,
+        {"batch", "N", "events per request, 1 to 10000 (default 1000)", 0, NULL, NULL, 0},
+        {"retries", "N", "retries of a batch the server could not take", 0, NULL, NULL, 0},
+    };
+    size_t n = sizeof(a) / sizeof(a[0]);
+    bool help = false;
+    if (sy_args_parse(argc, argv, a, n, prog, &help) < 0)
+        return SY_EXIT_USAGE;
+    if (help || !file) {
+        printf("usage: %s FILE|- [options]\n\n%s\n--retries defaults to %lld.\n\n", prog, about,
+               (long long)default_retries);
+        sy_args_usage(a, n, stdout);
+        return help ? 0 : SY_EXIT_USAGE;
+    }
+    int64_t size = 1000, retries = default_retries;
+    if ((a[3].value && sy_args_int64(prog, "batch", a[3].value, &size) < 0) ||
+        (a[4].value && sy_args_int64(prog, "retries", a[4].value, &retries) < 0))
+        return SY_EXIT_USAGE;
+    if (size < 1 || size > 10000 || retries < 0 || retries > 100) {
+        fprintf(stderr, "%s: --batch is 1 to 10000 and --retries 0 to 100\n", prog);
+        return SY_EXIT_USAGE;
+    }
+    FILE *in = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+    if (!in) {
+        fprintf(stderr, "%s: %s: %s\n", prog, file, strerror(errno));
+        return 1;
+    }
+    sy_client_t *c = sy_client_new(prog, a[SY_CA_SERVER].value, a[SY_CA_TOKEN].value);
+    struct batch *b = c ? calloc(1, sizeof(*b)) : NULL;
+    char *line = b ? malloc(LINE_MAX_BYTES) : NULL;
+    int rc = c && line ? 0 : 1;
+    size_t lineno = 0, accepted = 0, duplicates = 0, sent = 0;
+    if (line)
+        b->events = json_array();
+    while (rc == 0 && fgets(line, LINE_MAX_BYTES, in)) {
+        lineno++;
+        size_t len = strlen(line);
+        if (len == LINE_MAX_BYTES - 1 && line[len - 1] != '\n') {
+            fprintf(stderr, "%s: line %zu: longer than 1 MiB\n", prog, lineno);
+            rc = 1;
+            break;
+        }
+        if (strspn(line, " \t\r\n") == len)
+            continue;
+        json_error_t je;
+        json_t *ev = json_loads(line, 0, &je);
+        if (!json_is_object(ev)) {
+            fprintf(stderr, "%s: line %zu: %s\n", prog, lineno,
+                    ev ? "an event is a JSON object" : je.text);
+            json_decref(ev);
+            rc = 1;
+            break;
+        }
+        b->lines[json_array_size(b->events)] = lineno;
+        json_array_append_new(b->events, ev);
+        if (json_array_size(b->events) == (size_t)size) {
+            sent += json_array_size(b->events);
+            rc = send_batch(c, prog, path, b, (int)retries, &accepted, &duplicates);
+            json_array_clear(b->events);
+        }
+    }
+    if (rc == 0 && ferror(in)) {
+        fprintf(stderr, "%s: %s: read error\n", prog, file);
+        rc = 1;
+    }
+    if (rc == 0 && json_array_size(b->events)) {
+        sent += json_array_size(b->events);
+        rc = send_batch(c, prog, path, b, (int)retries, &accepted, &duplicates);
+    }
+    if (rc == 0)
+        printf("%zu events sent: %zu accepted, %zu duplicates\n", sent, accepted, duplicates);
+    if (in != stdin)
+        fclose(in);
+    if (b)
+        json_decref(b->events);
+    free(b);
+    free(line);
+    sy_client_free(c);
+    return rc;
 }

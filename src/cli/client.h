@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -44,6 +45,13 @@ enum { SY_CA_SERVER, SY_CA_TOKEN, SY_CA_JSON, SY_CA_FIRST_OWN };
  * refusal or a server that cannot be reached. */
 int sy_client_run(sy_client_t *c, bool json, const char *method, const char *path, const char *body,
                   void (*print)(const json_t *reply));
+
+/* `PROG FILE|- [options]`: sends the JSON objects of FILE (one per line) to POST `path` as
+ * {"events": [...]} batches (--batch, default 1000), retrying a batch the server could not
+ * take --retries times (default `default_retries`), naming the line of a refused event.
+ * `about` is --help's description. Returns the exit status. */
+int sy_client_send_lines(const char *prog, const char *path, const char *about,
+                         int64_t default_retries, int argc, char **argv);
 
 /* Percent-encodes `s` into `out` for use as one path segment. */
 void sy_client_escape(const char *s, char *out, size_t cap);

@@ -5,6 +5,7 @@
 #include <gsl/gsl_errno.h>
 
 #include "cli/allocation_cmd.h"
+#include "cli/regression_cmd.h"
 #include "cli/args.h"
 #include "cli/experiment_cmd.h"
 #include "cli/flag_cmd.h"
@@ -30,6 +31,7 @@ static void usage(FILE *to)
                 "               terminate, results, promotion (switchyard experiment --help)\n"
                 "  flags        flag documents: validate (switchyard flags --help)\n"
                 "  history      an experiment's steps, promotions and rollbacks\n"
+                "  kpi          send business KPI events to a server (switchyard kpi --help)\n"
                 "  promote      move an experiment's winner to 100 %%\n"
                 "  rollback     send all of an experiment's traffic back to control\n"
                 "  serve        run the server: flags, OFREP, experiments, events, audit\n"
@@ -37,6 +39,8 @@ static void usage(FILE *to)
                 "  stats        statistical tests: ztest, welch, srm, power, bayes,\n"
                 "               sequential, holm (switchyard stats --help)\n"
                 "  token        create an API token in a store (switchyard token --help)\n"
+                "  tripwire     regression tripwires on a server: policies, set, evaluate,\n"
+                "               state (switchyard tripwire --help)\n"
                 "  workspace    create a workspace in a store (switchyard workspace --help)\n"
                 "\n"
                 "Each command takes --help. Docs: docs/cli.md, docs/api.md, docs/stats.md,\n"
@@ -74,6 +78,10 @@ int main(int argc, char **argv)
         return sy_cli_history(argc - 2, argv + 2);
     if (strcmp(cmd, "experiment") == 0)
         return sy_cli_experiment(argc - 2, argv + 2);
+    if (strcmp(cmd, "kpi") == 0)
+        return sy_cli_kpi(argc - 2, argv + 2);
+    if (strcmp(cmd, "tripwire") == 0)
+        return sy_cli_tripwire(argc - 2, argv + 2);
     if (strcmp(cmd, "events") == 0)
         return sy_cli_events(argc - 2, argv + 2);
     if (strcmp(cmd, "flags") == 0)

@@ -3,7 +3,7 @@
 # policies of a new workspace, the specification's flow (200 events at 95 %, enable,
 # evaluate: not triggered; 50 at 20 %: triggered, drop 0.789, THROTTLE), a value metric
 # whose mean flips sign (KILL_SWITCH), every kind of bad input refused with its field and
-# nothing changed, roles and workspaces, the audit trail, a restart, and the timer.
+# nothing changed, roles and workspaces, the audit trail, the CLI, a restart, and the timer.
 #
 #   regression_api.sh SWITCHYARD
 set -u
@@ -118,6 +118,35 @@ expect "a new policy takes the defaults" 200 \
     POST /v1/regression/policies "$ADMIN" '{"domain":"SEARCH","metric":"click_rate"}'
 expect "GET on evaluate: 405" 405 "$ERR" -- GET /v1/regression/evaluate "$EDITOR"
 expect "an unknown regression path: 404" 404 "$ERR" -- GET /v1/regression/nope "$VIEWER"
+
+# ---- the CLI ------------------------------------------------------------------------------------
+export SWITCHYARD_URL="$URL"
+check "tripwire policies" 0 "^WHOLESALE +contract_rate +enabled +THROTTLE +rate window 50, baseline 200" "" -- \
+    "$SY" tripwire policies --token "$VIEWER"
+check "tripwire set" 0 "^BUYER_MATCH +match_success +enabled +THROTTLE +rate window 40, baseline 200, enforce from 40, max drop 0.3" "" -- \
+    "$SY" tripwire set --token "$ADMIN" --domain BUYER_MATCH --metric match_success --enabled true \
+    --window-events 40 --min-events 40 --max-drop 0.3 --reason "cli test"
+check "tripwire set: a refusal names the field" 1 "" "max_drop_fraction" -- \
+    "$SY" tripwire set --token "$ADMIN" --domain BUYER_MATCH --metric match_success --max-drop 0
+check "tripwire set: --enabled must be a boolean" 2 "" "true or false" -- \
+    "$SY" tripwire set --token "$ADMIN" --domain BUYER_MATCH --metric match_success --enabled yes
+check "tripwire set: --domain and --metric are required" 2 "" "usage" -- \
+    "$SY" tripwire set --token "$ADMIN" --domain BUYER_MATCH
+jq -nc 'range(60) | {domain: "BUYER_MATCH", metric: "match_success", actor: "cli", success: true}' >"$TMP/kpi.jsonl"
+check "kpi send: 60 events in batches of 25" 0 "60 events sent: 60 accepted" "" -- \
+    "$SY" kpi send "$TMP/kpi.jsonl" --batch 25 --token "$SDK"
+printf '%s\n' '{"domain":"BUYER_MATCH","metric":"match_success","actor":"cli","success":true}' \
+    '{"domain":"BUYER_MATCH","metric":"match_success","actor":"cli","success":"yes"}' >"$TMP/bad.jsonl"
+check "kpi send: a refused line is named" 1 "" "line 2.*success" -- \
+    "$SY" kpi send "$TMP/bad.jsonl" --token "$SDK"
+check "tripwire evaluate one" 0 "^BUYER_MATCH +match_success +NOT_ENFORCED window=40 baseline=20" "" -- \
+    "$SY" tripwire evaluate --token "$EDITOR" --domain BUYER_MATCH --metric match_success --actor cli
+check "tripwire evaluate --json" 0 '"evaluated"' "" -- \
+    "$SY" tripwire evaluate --token "$EDITOR" --json
+check "tripwire state" 0 "^WHOLESALE +contract_rate +TRIGGERED drop=0.789 action=THROTTLE" "" -- \
+    "$SY" tripwire state --token "$VIEWER"
+check "tripwire with no verb: usage, exit 2" 2 "" "usage: switchyard tripwire policies" -- "$SY" tripwire
+unset SWITCHYARD_URL
 
 # ---- a restart, and the timer ---------------------------------------------------------------------
 stop_server
