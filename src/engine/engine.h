@@ -356,4 +356,30 @@ int sy_engine_regression_evaluate(sy_engine_t *eng, const sy_principal_t *actor,
 int sy_engine_regression_state(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
                                sy_err_t *err);
 
+/* ---- the risk guard (risk.c) ------------------------------------------------------------------
+ */
+
+/* Creates or updates the risk policy of `domain`: {"enabled"?, "max_per_action"?,
+ * "max_per_day"? (numbers above 0, or null: no limit), "reason" (required),
+ * "changed_by"?}; fields not given keep their value (a new policy: enabled, no limits).
+ * Audited. Answers the policy. */
+int sy_engine_risk_policy_put(sy_engine_t *eng, const sy_principal_t *actor, const char *domain,
+                              const json_t *body, json_t **out, sy_err_t *err);
+/* {"policies": [...]} by domain. */
+int sy_engine_risk_policies(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
+                            sy_err_t *err);
+/* {"domain", "amount", "actor", "correlation_id"?}: {"ok": true, "reservation_id", "day",
+ * "amount"}, or {"ok": false, "reason": "no_policy" | "policy_disabled" | "limit_exceeded",
+ * "entry_id"}; either is written to the day's ledger. */
+int sy_engine_risk_reserve(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
+                           json_t **out, sy_err_t *err);
+/* {"reservation_id", "actor"?}: the amount stops counting towards its day. -ENOENT none,
+ * SY_ECONFLICT denied or released already. */
+int sy_engine_risk_release(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
+                           json_t **out, sy_err_t *err);
+/* {"day", "entries": [...]}: the reservations and denials of `day` ("YYYY-MM-DD", UTC;
+ * NULL: today), oldest first. */
+int sy_engine_risk_ledger(sy_engine_t *eng, const sy_principal_t *actor, const char *day,
+                          json_t **out, sy_err_t *err);
+
 #endif

@@ -99,6 +99,15 @@ int sy_eng_regression_seed(sy_engine_t *eng, int64_t ws, sy_err_t *err);
 /* At start-up: seeds the workspaces made before tripwires existed. */
 int sy_eng_regression_open(sy_engine_t *eng, sy_err_t *err);
 
+/* ---- risk.c ------------------------------------------------------------------------------ */
+
+/* A THROTTLE tripwire's effect on the risk policy of (ws, domain), with `reason`, audited
+ * (risk.policy.throttle / risk.policy.restore), in the open transaction. Disabling
+ * creates a policy without limits when there is none; enabling restores only a policy a
+ * tripwire disabled (one a person disabled stays theirs to re-enable). */
+int sy_eng_risk_throttle(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws,
+                         const char *domain, bool enabled, const char *reason, sy_err_t *err);
+
 /* ---- experiment.c ---------------------------------------------------------------------- */
 
 /* Loads every experiment and rebuilds its aggregates from the event log. */

@@ -435,6 +435,20 @@ int sy_engine_regression_policy_put(sy_engine_t *eng, const sy_principal_t *acto
         }
     }
     p.updated_ms = sy_engine_now_ms(eng);
+    /* Re-enabling a triggered tripwire, with a reason, resets it and restores what its
+     * THROTTLE disabled. */
+    bool reset = existed && json_is_true(json_object_get(body, "enabled")) && reason &&
+                 json_is_true(json_object_get(p.state, "triggered"));
+    if (reset) {
+        char note[TEXT_MAX + 32];
+        snprintf(note, sizeof(note), "RE-ENABLED: %s", reason);
+        if (json_object_set_new(p.state, "triggered", json_false()) < 0 ||
+            json_object_set_new(p.state, "action", json_null()) < 0 ||
+            json_object_set_new(p.state, "note", json_string(note)) < 0) {
+            rc = sy_eng_oom(err);
+            goto out;
+        }
+    }
     char res[160];
     resource_of(res, sizeof(res), p.domain, p.metric);
     if (!(after = policy_json(&p)) || (existed && !before)) {
@@ -446,7 +460,10 @@ int sy_engine_regression_policy_put(sy_engine_t *eng, const sy_principal_t *acto
     if ((rc = write_policy(eng, actor->workspace, &p, false, NULL, err)) < 0 ||
         (rc = sy_eng_audit(eng, actor, actor->workspace,
                            existed ? "regression.policy.update" : "regression.policy.create", res,
-                           before, after, err)) < 0)
+                           before, after, err)) < 0 ||
+        (reset && p.p.action == SY_TRIP_THROTTLE &&
+         (rc = sy_eng_risk_throttle(eng, actor, actor->workspace, p.domain, true, reason, err)) <
+             0))
         sy_store_rollback(eng->store);
     else
         rc = sy_store_commit(eng->store, err);
@@ -565,6 +582,11 @@ static int evaluate_ws(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws
             char res[160];
             resource_of(res, sizeof(res), p->domain, p->metric);
             rc = sy_eng_audit(eng, actor, ws, "regression.trigger", res, NULL, p->state, err);
+            char why[TEXT_MAX];
+            snprintf(why, sizeof(why), "tripwire %s/%s: %s", p->domain, p->metric,
+                     json_string_value(json_object_get(p->state, "note")));
+            if (rc == 0 && p->p.action == SY_TRIP_THROTTLE)
+                rc = sy_eng_risk_throttle(eng, actor, ws, p->domain, false, why, err);
         }
     }
     if (rc < 0)

@@ -1,4 +1,4 @@
-/* api_regression.c - /v1/kpi and /v1/regression/{policies,evaluate,state}. */
+/* api_regression.c - /v1/kpi, /v1/regression/{policies,evaluate,state} and /v1/risk/... */
 #include <stdio.h>
 #include <string.h>
 
@@ -110,4 +110,93 @@ void sy_api_regression(struct call *c, const char *what)
         state(c);
     else
         reply_error(c, 404, "not_found", "", "no such endpoint: regression/%.64s", what);
+}
+
+/* ---- /v1/risk -------------------------------------------------------------------------------- */
+
+/* A POST whose JSON body goes to `fn` whole, for callers of at least `role`. */
+static void post_body(struct call *c, sy_role_t role,
+                      int (*fn)(sy_engine_t *, const sy_principal_t *, const json_t *, json_t **,
+                                sy_err_t *))
+{
+    if (sy_h1_method(c->req) != SY_POST) {
+        not_allowed(c, "POST");
+        return;
+    }
+    if (!require_role(c, role))
+        return;
+    json_t *body = body_object(c);
+    if (!body)
+        return;
+    sy_err_t err = {0};
+    json_t *out = NULL;
+    int rc = fn(c->eng, &c->who, body, &out, &err);
+    json_decref(body);
+    reply_result(c, rc, 200, out, &err);
+}
+
+static void ledger(struct call *c)
+{
+    if (sy_h1_method(c->req) != SY_GET) {
+        not_allowed(c, "GET");
+        return;
+    }
+    if (!require_role(c, SY_ROLE_VIEWER))
+        return;
+    char key[32], val[64], day[64];
+    bool has_day = false;
+    int rc;
+    for (const char *q = c->query; (rc = sy_query_next(&q, key, sizeof(key), val, sizeof(val)));) {
+        if (rc < 0 || strcmp(key, "day") != 0) {
+            reply_error(c, 400, rc < 0 ? "invalid_input" : "unknown_field", rc < 0 ? "day" : key,
+                        "the only query parameter is day=YYYY-MM-DD");
+            return;
+        }
+        snprintf(day, sizeof(day), "%s", val);
+        has_day = true;
+    }
+    sy_err_t err = {0};
+    json_t *out = NULL;
+    rc = sy_engine_risk_ledger(c->eng, &c->who, has_day ? day : NULL, &out, &err);
+    reply_result(c, rc, 200, out, &err);
+}
+
+static void risk_policies(struct call *c, const char *domain)
+{
+    sy_method_t m = sy_h1_method(c->req);
+    if (!*domain ? m != SY_GET : m != SY_PUT) {
+        not_allowed(c, !*domain ? "GET" : "PUT");
+        return;
+    }
+    if (!require_role(c, m == SY_GET ? SY_ROLE_VIEWER : SY_ROLE_ADMIN))
+        return;
+    sy_err_t err = {0};
+    json_t *out = NULL;
+    int rc;
+    if (m == SY_GET) {
+        rc = sy_engine_risk_policies(c->eng, &c->who, &out, &err);
+    } else {
+        json_t *body = body_object(c);
+        if (!body)
+            return;
+        rc = sy_engine_risk_policy_put(c->eng, &c->who, domain, body, &out, &err);
+        json_decref(body);
+    }
+    reply_result(c, rc, 200, out, &err);
+}
+
+void sy_api_risk(struct call *c, const char *what)
+{
+    if (strcmp(what, "policies") == 0)
+        risk_policies(c, "");
+    else if (strncmp(what, "policies/", 9) == 0 && what[9] && !strchr(what + 9, '/'))
+        risk_policies(c, what + 9);
+    else if (strcmp(what, "check-and-reserve") == 0)
+        post_body(c, SY_ROLE_SDK, sy_engine_risk_reserve);
+    else if (strcmp(what, "release") == 0)
+        post_body(c, SY_ROLE_SDK, sy_engine_risk_release);
+    else if (strcmp(what, "ledger") == 0)
+        ledger(c);
+    else
+        reply_error(c, 404, "not_found", "", "no such endpoint: risk/%.64s", what);
 }

@@ -95,6 +95,8 @@ void sy_api_guardrails(struct call *c);                    /* /v1/guardrails */
 void sy_api_kpi(struct call *c);                           /* /v1/kpi */
 /* /v1/regression/{policies,evaluate,state}: `what` is the part after /v1/regression/. */
 void sy_api_regression(struct call *c, const char *what);
+/* /v1/risk/{policies[/{domain}],check-and-reserve,release,ledger}: `what` after /v1/risk/. */
+void sy_api_risk(struct call *c, const char *what);
 /* POST /v1/auto-promotion/check; `system` when a cron secret, not a token, let it in. */
 void sy_api_auto_promotion(struct call *c, bool system);
 

@@ -390,7 +390,7 @@ static void dispatch(struct call *c, const char *path)
     bool known =
         ofrep_bulk || experiments || strcmp(path, "/v1/events") == 0 ||
         strcmp(path, "/v1/guardrails") == 0 || strcmp(path, "/v1/kpi") == 0 ||
-        strncmp(path, "/v1/regression/", 15) == 0 ||
+        strncmp(path, "/v1/regression/", 15) == 0 || strncmp(path, "/v1/risk/", 9) == 0 ||
         route(path, "/ofrep/v1/evaluate/flags", rest, sizeof(rest), &bad) ||
         route(path, "/v1/flags", rest, sizeof(rest), &bad) || strcmp(path, "/v1/flagset") == 0 ||
         route(path, "/v1/tokens", rest, sizeof(rest), &bad) || strcmp(path, "/v1/audit") == 0;
@@ -421,6 +421,8 @@ static void dispatch(struct call *c, const char *path)
         sy_api_kpi(c);
     } else if (strncmp(path, "/v1/regression/", 15) == 0) {
         sy_api_regression(c, path + 15);
+    } else if (strncmp(path, "/v1/risk/", 9) == 0) {
+        sy_api_risk(c, path + 9);
     } else if (strncmp(path, "/v1/flags", 9) == 0 && path[9] != 'e') {
         sy_api_flags(c, rest);
     } else if (strcmp(path, "/v1/flagset") == 0) {

@@ -142,6 +142,32 @@ static const char *const migrations[] = {
     "  updated_ms INTEGER NOT NULL,"
     "  state TEXT,"
     "  PRIMARY KEY (workspace_id, domain, metric));",
+
+    /* 4: the risk guard: a policy per domain, and the ledger of its reservations and
+     * denials (amounts of a day count while reserved, not once released). */
+    "CREATE TABLE risk_policies ("
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id),"
+    "  domain TEXT NOT NULL,"
+    "  enabled INTEGER NOT NULL,"
+    "  max_per_action REAL,"
+    "  max_per_day REAL,"
+    "  reason TEXT NOT NULL,"
+    "  changed_by TEXT NOT NULL,"
+    "  updated_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (workspace_id, domain));"
+    "CREATE TABLE risk_ledger ("
+    "  id INTEGER PRIMARY KEY,"
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id),"
+    "  domain TEXT NOT NULL,"
+    "  day TEXT NOT NULL,"
+    "  amount REAL NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  correlation_id TEXT,"
+    "  outcome TEXT NOT NULL CHECK (outcome IN ('reserved', 'released', 'denied')),"
+    "  reason TEXT,"
+    "  at_ms INTEGER NOT NULL,"
+    "  released_ms INTEGER);"
+    "CREATE INDEX risk_ledger_day ON risk_ledger (workspace_id, day, domain, id);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

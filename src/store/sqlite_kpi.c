@@ -1,4 +1,5 @@
-/* sqlite_kpi.c - KPI events and regression policies of the SQLite store; see store.h. */
+/* sqlite_kpi.c - KPI events, regression policies and the risk guard of the SQLite store;
+ * see store.h. */
 #include <stdlib.h>
 
 #include "store/sqlite_internal.h"
@@ -108,6 +109,154 @@ int sy_store_regression_list(sy_store_t *s, int64_t ws, const char *domain, cons
     }
     if (out == 0 && rc != SQLITE_DONE)
         out = sy_sq_fail(s, err, "regression policies");
+    sqlite3_finalize(st);
+    return out;
+}
+
+/* ---- the risk guard ------------------------------------------------------------------------ */
+
+static int bind_opt_double(sqlite3_stmt *st, int col, bool has, double v)
+{
+    return has ? sqlite3_bind_double(st, col, v) : sqlite3_bind_null(st, col);
+}
+
+int sy_store_risk_policy_put(sy_store_t *s, const sy_store_risk_policy_t *p, sy_err_t *err)
+{
+    /* the limits are ?7 and ?8, NULL when there is none */
+    sqlite3_stmt *st = sy_sq_prepare(s, err,
+                                     "INSERT OR REPLACE INTO risk_policies (workspace_id, domain,"
+                                     " enabled, reason, changed_by, updated_ms, max_per_action,"
+                                     " max_per_day) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                     "isissi", p->workspace, p->domain, (int64_t)p->enabled,
+                                     p->reason, p->changed_by, p->updated_ms);
+    if (st && (bind_opt_double(st, 7, p->has_max_per_action, p->max_per_action) != SQLITE_OK ||
+               bind_opt_double(st, 8, p->has_max_per_day, p->max_per_day) != SQLITE_OK)) {
+        sqlite3_finalize(st);
+        return sy_sq_fail(s, err, "bind");
+    }
+    return sy_sq_run(s, st, err);
+}
+
+int sy_store_risk_policy_list(sy_store_t *s, int64_t ws, const char *domain,
+                              sy_store_risk_policy_cb cb, void *arg, sy_err_t *err)
+{
+    sqlite3_stmt *st = sy_sq_prepare(
+        s, err,
+        domain ? "SELECT domain, enabled, max_per_action, max_per_day, reason, changed_by,"
+                 " updated_ms FROM risk_policies WHERE workspace_id = ? AND domain = ?"
+               : "SELECT domain, enabled, max_per_action, max_per_day, reason, changed_by,"
+                 " updated_ms FROM risk_policies WHERE workspace_id = ? ORDER BY domain",
+        domain ? "is" : "i", ws, domain);
+    if (!st)
+        return err ? err->code : -EIO;
+    int rc, out = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        sy_store_risk_policy_t p = {
+            .workspace = ws,
+            .domain = sy_sq_text(st, 0),
+            .enabled = sqlite3_column_int(st, 1) != 0,
+            .has_max_per_action = sqlite3_column_type(st, 2) != SQLITE_NULL,
+            .max_per_action = sqlite3_column_double(st, 2),
+            .has_max_per_day = sqlite3_column_type(st, 3) != SQLITE_NULL,
+            .max_per_day = sqlite3_column_double(st, 3),
+            .reason = sy_sq_text(st, 4),
+            .changed_by = sy_sq_text(st, 5),
+            .updated_ms = sqlite3_column_int64(st, 6),
+        };
+        if ((out = cb(arg, &p)) != 0)
+            break;
+    }
+    if (out == 0 && rc != SQLITE_DONE)
+        out = sy_sq_fail(s, err, "risk policies");
+    sqlite3_finalize(st);
+    return out;
+}
+
+int sy_store_risk_add(sy_store_t *s, const sy_store_risk_entry_t *e, int64_t *id, sy_err_t *err)
+{
+    sqlite3_stmt *st = sy_sq_prepare(s, err,
+                                     "INSERT INTO risk_ledger (workspace_id, domain, day, amount,"
+                                     " actor, correlation_id, outcome, reason, at_ms)"
+                                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                     "issdssssi", e->workspace, e->domain, e->day, e->amount,
+                                     e->actor, e->correlation_id, e->outcome, e->reason, e->at_ms);
+    int rc = sy_sq_run(s, st, err);
+    if (rc == 0)
+        *id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+int sy_store_risk_reserved(sy_store_t *s, int64_t ws, const char *domain, const char *day,
+                           double *sum, sy_err_t *err)
+{
+    *sum = 0;
+    sqlite3_stmt *st =
+        sy_sq_prepare(s, err,
+                      "SELECT coalesce(sum(amount), 0) FROM risk_ledger WHERE workspace_id = ?"
+                      " AND day = ? AND domain = ? AND outcome = 'reserved'",
+                      "iss", ws, day, domain);
+    if (!st)
+        return err ? err->code : -EIO;
+    int out = 0;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *sum = sqlite3_column_double(st, 0);
+    else
+        out = sy_sq_fail(s, err, "risk reserved");
+    sqlite3_finalize(st);
+    return out;
+}
+
+int sy_store_risk_release(sy_store_t *s, int64_t ws, int64_t id, int64_t now_ms, sy_err_t *err)
+{
+    int rc = sy_sq_run(s,
+                       sy_sq_prepare(s, err,
+                                     "UPDATE risk_ledger SET outcome = 'released', released_ms = ?"
+                                     " WHERE workspace_id = ? AND id = ? AND outcome = 'reserved'",
+                                     "iii", now_ms, ws, id),
+                       err);
+    if (rc < 0 || sqlite3_changes(s->db) == 1)
+        return rc;
+    sqlite3_stmt *st = sy_sq_prepare(
+        s, err, "SELECT outcome FROM risk_ledger WHERE workspace_id = ? AND id = ?", "ii", ws, id);
+    if (!st)
+        return err ? err->code : -EIO;
+    bool found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return found ? sy_err_set(err, SY_ECONFLICT, "reservation_id",
+                              "the reservation was denied or is released already")
+                 : sy_err_set(err, -ENOENT, "reservation_id", "no such reservation");
+}
+
+int sy_store_risk_list(sy_store_t *s, int64_t ws, const char *day, int64_t id,
+                       sy_store_risk_entry_cb cb, void *arg, sy_err_t *err)
+{
+#define RISK_COLUMNS                                                                               \
+    "SELECT id, domain, day, amount, actor, correlation_id, outcome, reason, at_ms,"               \
+    " coalesce(released_ms, 0) FROM risk_ledger WHERE workspace_id = ?"
+    sqlite3_stmt *st =
+        day ? sy_sq_prepare(s, err, RISK_COLUMNS " AND day = ? ORDER BY id", "is", ws, day)
+            : sy_sq_prepare(s, err, RISK_COLUMNS " AND id = ?", "ii", ws, id);
+#undef RISK_COLUMNS
+    if (!st)
+        return err ? err->code : -EIO;
+    int rc, out = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        sy_store_risk_entry_t e = {.id = sqlite3_column_int64(st, 0),
+                                   .workspace = ws,
+                                   .domain = sy_sq_text(st, 1),
+                                   .day = sy_sq_text(st, 2),
+                                   .amount = sqlite3_column_double(st, 3),
+                                   .actor = sy_sq_text(st, 4),
+                                   .correlation_id = sy_sq_text(st, 5),
+                                   .outcome = sy_sq_text(st, 6),
+                                   .reason = sy_sq_text(st, 7),
+                                   .at_ms = sqlite3_column_int64(st, 8),
+                                   .released_ms = sqlite3_column_int64(st, 9)};
+        if ((out = cb(arg, &e)) != 0)
+            break;
+    }
+    if (out == 0 && rc != SQLITE_DONE)
+        out = sy_sq_fail(s, err, "risk ledger");
     sqlite3_finalize(st);
     return out;
 }

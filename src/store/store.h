@@ -332,4 +332,56 @@ int sy_store_regression_put(sy_store_t *store, const sy_store_regression_t *r, b
 int sy_store_regression_list(sy_store_t *store, int64_t ws, const char *domain, const char *metric,
                              sy_store_regression_cb cb, void *arg, sy_err_t *err);
 
+/* ---- the risk guard ----------------------------------------------------------------------- */
+
+typedef struct sy_store_risk_policy {
+    int64_t workspace;
+    const char *domain;
+    bool enabled;
+    bool has_max_per_action;
+    double max_per_action;
+    bool has_max_per_day;
+    double max_per_day;
+    const char *reason;
+    const char *changed_by;
+    int64_t updated_ms;
+} sy_store_risk_policy_t;
+
+typedef int (*sy_store_risk_policy_cb)(void *arg, const sy_store_risk_policy_t *p);
+
+/* Creates or replaces the risk policy of (p->workspace, p->domain). In a transaction. */
+int sy_store_risk_policy_put(sy_store_t *store, const sy_store_risk_policy_t *p, sy_err_t *err);
+/* The risk policies of `ws` by domain; only `domain`'s when it is not NULL. */
+int sy_store_risk_policy_list(sy_store_t *store, int64_t ws, const char *domain,
+                              sy_store_risk_policy_cb cb, void *arg, sy_err_t *err);
+
+typedef struct sy_store_risk_entry {
+    int64_t id;
+    int64_t workspace;
+    const char *domain;
+    const char *day; /* "YYYY-MM-DD", UTC */
+    double amount;
+    const char *actor;
+    const char *correlation_id; /* or NULL */
+    const char *outcome;        /* "reserved", "released", "denied" */
+    const char *reason;         /* a denial's reason, or NULL */
+    int64_t at_ms;
+    int64_t released_ms; /* 0 unless released */
+} sy_store_risk_entry_t;
+
+typedef int (*sy_store_risk_entry_cb)(void *arg, const sy_store_risk_entry_t *e);
+
+/* Appends a ledger entry; its id into *id. In a transaction. */
+int sy_store_risk_add(sy_store_t *store, const sy_store_risk_entry_t *e, int64_t *id,
+                      sy_err_t *err);
+/* The sum of the amounts still reserved in (ws, domain, day). */
+int sy_store_risk_reserved(sy_store_t *store, int64_t ws, const char *domain, const char *day,
+                           double *sum, sy_err_t *err);
+/* Marks reservation `id` of `ws` released at `now_ms`: -ENOENT when `ws` has no such entry,
+ * SY_ECONFLICT when it is not reserved (denied, or released already). In a transaction. */
+int sy_store_risk_release(sy_store_t *store, int64_t ws, int64_t id, int64_t now_ms, sy_err_t *err);
+/* The entries of (ws, day), oldest first; entry `id` alone when day is NULL. */
+int sy_store_risk_list(sy_store_t *store, int64_t ws, const char *day, int64_t id,
+                       sy_store_risk_entry_cb cb, void *arg, sy_err_t *err);
+
 #endif

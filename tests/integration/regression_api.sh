@@ -63,6 +63,13 @@ expect "enable it" 200 '.enabled == true and .changed_by == "ops" and .reason ==
 expect "evaluate: not triggered" 200 \
     '.evaluated[0].triggered == false and .evaluated[0].enforced == true and .evaluated[0].window_events == 50 and .evaluated[0].baseline_events == 150 and (.evaluated[0].note | startswith("OK"))' -- \
     POST /v1/regression/evaluate "$EDITOR" '{"domain":"WHOLESALE","metric":"contract_rate","actor":"ops"}'
+RES='{"domain":"WHOLESALE","amount":250,"actor":"deal-svc","correlation_id":"deal-1"}'
+expect "a domain without a risk policy is refused: no_policy" 200 '.ok == false and .reason == "no_policy"' -- \
+    POST /v1/risk/check-and-reserve "$SDK" "$RES"
+expect "the WHOLESALE risk policy" 200 '.enabled == true and .max_per_action == 1000 and .max_per_day == null and .changed_by == "alice"' -- \
+    PUT /v1/risk/policies/WHOLESALE "$ADMIN" '{"enabled":true,"max_per_action":1000,"reason":"go live"}'
+expect "a reservation while healthy" 200 '.ok == true and .reservation_id > 0 and .amount == 250' -- \
+    POST /v1/risk/check-and-reserve "$SDK" "$RES"
 expect "50 KPI events at 20 %" 200 '.accepted == 50' -- \
     POST /v1/kpi "$SDK" "$(events WHOLESALE contract_rate 50 'success: ($i % 5 == 0)')"
 expect "evaluate: triggered, drop 0.789, THROTTLE" 200 \
@@ -71,6 +78,27 @@ expect "evaluate: triggered, drop 0.789, THROTTLE" 200 \
 expect "state shows it" 200 \
     '[.tripwires[] | select(.metric == "contract_rate")][0] | .triggered == true and .enabled == true and .last_triggered_at != null and .baseline_events == 200' -- \
     GET /v1/regression/state "$VIEWER"
+expect "THROTTLE disabled the WHOLESALE risk policy, with the tripwire's reason" 200 \
+    '.policies[0] | .domain == "WHOLESALE" and .enabled == false and .changed_by == "tripwire" and .reason == "tripwire WHOLESALE/contract_rate: TRIGGERED drop=0.789 action=THROTTLE" and .max_per_action == 1000' -- \
+    GET /v1/risk/policies "$VIEWER"
+expect "a reservation is denied: policy_disabled" 200 '.ok == false and .reason == "policy_disabled"' -- \
+    POST /v1/risk/check-and-reserve "$SDK" "$RES"
+expect "another workspace's risk guard is its own" 200 '.ok == false and .reason == "no_policy"' -- \
+    POST /v1/risk/check-and-reserve "$OTHER" "$RES"
+expect "re-enable the tripwire with a reason: reset" 200 '.enabled == true and .reason == "fixed the pricing bug"' -- \
+    POST /v1/regression/policies "$ADMIN" '{"domain":"WHOLESALE","metric":"contract_rate","enabled":true,"reason":"fixed the pricing bug"}'
+expect "... its state says so" 200 \
+    '[.tripwires[] | select(.metric == "contract_rate")][0] | .triggered == false and .note == "RE-ENABLED: fixed the pricing bug" and .last_triggered_at != null' -- \
+    GET /v1/regression/state "$VIEWER"
+expect "... the risk policy is restored, limits kept" 200 '.policies[0] | .enabled == true and .changed_by == "alice" and .max_per_action == 1000' -- \
+    GET /v1/risk/policies "$VIEWER"
+expect "the next reservation succeeds" 200 '.ok == true' -- POST /v1/risk/check-and-reserve "$SDK" "$RES"
+expect "the ledger: reserved, denied, reserved; no_policy before" 200 \
+    '[.entries[] | select(.domain == "WHOLESALE") | [.outcome, .reason]] == [["denied","no_policy"],["reserved",null],["denied","policy_disabled"],["reserved",null]] and .entries[0].correlation_id == "deal-1"' -- \
+    GET /v1/risk/ledger "$VIEWER"
+expect "the audit trail: throttle and restore" 200 \
+    '[.events[].action] as $a | ($a | index("risk.policy.throttle")) != null and ($a | index("risk.policy.restore")) != null and ($a | index("risk.policy.create")) != null' -- \
+    GET "/v1/audit?resource=risk:" "$ADMIN"
 expect "the other workspace saw nothing" 200 'all(.tripwires[]; .last_checked_at == null)' -- \
     GET /v1/regression/state "$OTHER"
 expect "the audit trail: the policy change and the trigger" 200 \
@@ -87,6 +115,55 @@ expect "50 ROI events at -300, with detail and correlation ids" 200 '.accepted =
 expect "evaluate every enabled policy: ROI drop 1.6, KILL_SWITCH" 200 \
     '(.evaluated | length) == 2 and ([.evaluated[] | select(.metric == "roi_event")][0] | .triggered and .drop_fraction == 1.6 and .action == "KILL_SWITCH" and .baseline == 500 and .current == -300)' -- \
     POST /v1/regression/evaluate "$EDITOR"
+
+# ---- the risk guard's limits and ledger -------------------------------------------------------------
+expect "a policy with limits" 200 '.max_per_action == 1000 and .max_per_day == 1500' -- \
+    PUT /v1/risk/policies/CAPITAL "$ADMIN" '{"max_per_action":1000,"max_per_day":1500,"reason":"limits"}'
+reserve() { # AMOUNT
+    req POST /v1/risk/check-and-reserve "$SDK" "{\"domain\":\"CAPITAL\",\"amount\":$1,\"actor\":\"fund\"}" >/dev/null
+}
+reserve 800
+FIRST=$(jq .reservation_id "$TMP/body")
+expect "over the limit per action: limit_exceeded" 200 '.ok == false and .reason == "limit_exceeded"' -- \
+    POST /v1/risk/check-and-reserve "$SDK" '{"domain":"CAPITAL","amount":1200,"actor":"fund"}'
+expect "over the day's limit: limit_exceeded" 200 '.ok == false and .reason == "limit_exceeded"' -- \
+    POST /v1/risk/check-and-reserve "$SDK" '{"domain":"CAPITAL","amount":800,"actor":"fund"}'
+expect "exactly the day's limit is allowed" 200 '.ok == true' -- \
+    POST /v1/risk/check-and-reserve "$SDK" '{"domain":"CAPITAL","amount":700,"actor":"fund"}'
+expect "release the first" 200 ".released == true and .reservation_id == $FIRST" -- \
+    POST /v1/risk/release "$SDK" "{\"reservation_id\":$FIRST,\"actor\":\"fund\"}"
+expect "released twice: 409" 409 "$ERR" -- POST /v1/risk/release "$SDK" "{\"reservation_id\":$FIRST}"
+expect "release an unknown reservation: 404" 404 "$ERR" -- POST /v1/risk/release "$SDK" '{"reservation_id":999999}'
+expect "another workspace cannot release it: 404" 404 "$ERR" -- POST /v1/risk/release "$OTHER" "{\"reservation_id\":$FIRST}"
+expect "the released amount no longer counts" 200 '.ok == true' -- \
+    POST /v1/risk/check-and-reserve "$SDK" '{"domain":"CAPITAL","amount":800,"actor":"fund"}'
+expect "a person disables a risk policy" 200 '.enabled == false' -- \
+    PUT /v1/risk/policies/CAPITAL "$ADMIN" '{"enabled":false,"reason":"audit in progress"}'
+expect "... refused: policy_disabled" 200 '.reason == "policy_disabled"' -- \
+    POST /v1/risk/check-and-reserve "$SDK" '{"domain":"CAPITAL","amount":1,"actor":"fund"}'
+expect "... and re-enables it with a reason" 200 '.enabled == true and .reason == "audit done" and .max_per_day == 1500' -- \
+    PUT /v1/risk/policies/CAPITAL "$ADMIN" '{"enabled":true,"reason":"audit done"}'
+risk_bad() { # NAME FIELD PATH BODY
+    expect "refused: $1" 400 "$ERR and .error.field == \"$2\"" -- POST "$3" "$SDK" "$4"
+}
+risk_bad "an amount that is not a number" amount /v1/risk/check-and-reserve '{"domain":"CAPITAL","amount":"12","actor":"fund"}'
+risk_bad "a negative amount" amount /v1/risk/check-and-reserve '{"domain":"CAPITAL","amount":-5,"actor":"fund"}'
+risk_bad "no domain" domain /v1/risk/check-and-reserve '{"amount":5,"actor":"fund"}'
+risk_bad "no actor" actor /v1/risk/check-and-reserve '{"domain":"CAPITAL","amount":5}'
+risk_bad "an unknown field" speed /v1/risk/check-and-reserve '{"domain":"CAPITAL","amount":5,"actor":"fund","speed":1}'
+risk_bad "a release without an id" reservation_id /v1/risk/release '{}'
+expect "a risk policy change without a reason" 400 '.error.field == "reason"' -- \
+    PUT /v1/risk/policies/CAPITAL "$ADMIN" '{"enabled":true}'
+expect "a negative day limit" 400 '.error.field == "max_per_day"' -- \
+    PUT /v1/risk/policies/CAPITAL "$ADMIN" '{"max_per_day":-5,"reason":"x"}'
+expect "an editor may not change risk policies" 403 "$ERR" -- \
+    PUT /v1/risk/policies/CAPITAL "$EDITOR" '{"enabled":false,"reason":"x"}'
+expect "the ledger of a bad day: 400" 400 '.error.field == "day"' -- GET "/v1/risk/ledger?day=2026-13-01" "$VIEWER"
+expect "the ledger of a day with nothing" 200 '.day == "2001-01-01" and .entries == []' -- \
+    GET "/v1/risk/ledger?day=2001-01-01" "$VIEWER"
+expect "the ledger after the bad requests: CAPITAL as it was" 200 \
+    '[.entries[] | select(.domain == "CAPITAL") | .outcome] == ["released","denied","denied","reserved","reserved","denied"]' -- \
+    GET /v1/risk/ledger "$VIEWER"
 
 # ---- bad policies change nothing ----------------------------------------------------------------
 req GET /v1/regression/policies "$ADMIN" >/dev/null
