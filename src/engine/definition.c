@@ -14,25 +14,6 @@
 
 /* ---- definitions ----------------------------------------------------------------------- */
 
-/* Refuses any key of `o` not in the NULL-terminated `allowed`, naming it under `at`. */
-static int only(const json_t *o, const char *const *allowed, const char *at, sy_err_t *err)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)o, k, v)
-    {
-        size_t i = 0;
-        while (allowed[i] && strcmp(allowed[i], k) != 0)
-            i++;
-        if (!allowed[i]) {
-            char f[64];
-            snprintf(f, sizeof(f), "%s%s%.40s", at, *at ? "." : "", k);
-            return sy_err_set(err, -EINVAL, f, "unknown field \"%.64s\"", k);
-        }
-    }
-    return 0;
-}
-
 static int get_number(const json_t *o, const char *k, double lo, double hi, double *out,
                       const char *field, sy_err_t *err)
 {
@@ -70,7 +51,7 @@ static int parse_safety(const json_t *s, struct experiment *e, sy_err_t *err)
                                          "max_error_rate",           "sequential",
                                          "sequential_tau_squared",   "require_manual_approval",
                                          "max_latency_increase_pct", NULL};
-    int rc = only(s, fields, "safety", err);
+    int rc = sy_eng_only_fields(s, fields, "safety", err);
     if (rc < 0)
         return rc;
     const json_t *n = json_object_get(s, "min_sample_per_variant");
@@ -145,7 +126,7 @@ static int parse_allocation(const json_t *a, struct experiment *e, sy_err_t *err
         return sy_err_set(err, -EINVAL, "allocation", "allocation must be an object");
     static const char *const fields[] = {"min_confidence", "max_step_pct", "cooldown_hours",
                                          "max_changes_per_day", NULL};
-    int rc = only(a, fields, "allocation", err);
+    int rc = sy_eng_only_fields(a, fields, "allocation", err);
     if (rc < 0)
         return rc;
     sy_guardrails_t *g = &e->guardrails;
@@ -193,7 +174,7 @@ static int parse_health(const json_t *h, struct experiment *e, sy_err_t *err)
         return sy_err_set(err, -EINVAL, "health", "health must be an object");
     static const char *const fields[] = {"success_rate_drop", "error_rate_increase", "max_p95_ms",
                                          "min_events", NULL};
-    int rc = only(h, fields, "health", err);
+    int rc = sy_eng_only_fields(h, fields, "health", err);
     if (rc < 0)
         return rc;
     double p95 = 0, min = (double)e->health_min_events;
@@ -226,7 +207,7 @@ static int parse_variants(const json_t *vs, struct experiment *e, json_t *values
         snprintf(at, sizeof(at), "variants[%zu]", i);
         if (!json_is_object(v))
             return sy_err_set(err, -EINVAL, at, "a variant is an object {key, weight, control?}");
-        int rc = only(v, fields, at, err);
+        int rc = sy_eng_only_fields(v, fields, at, err);
         if (rc < 0)
             return rc;
         const json_t *key = json_object_get(v, "key"), *w = json_object_get(v, "weight");
@@ -280,7 +261,7 @@ int sy_exp_parse_def(const json_t *def, struct experiment *e, json_t *values, sy
     static const char *const fields[] = {"key",         "flag",   "variants",   "metric",
                                          "guardrails",  "safety", "allocation", "record_exposures",
                                          "description", "health", NULL};
-    int rc = only(def, fields, "", err);
+    int rc = sy_eng_only_fields(def, fields, "", err);
     if (rc < 0)
         return rc;
     const json_t *key = json_object_get(def, "key"), *flag = json_object_get(def, "flag");

@@ -64,16 +64,12 @@ static int kpi_from(const json_t *o, long idx, int64_t ws, int64_t now, sy_store
         snprintf(f, sizeof(f), "events[%ld]", idx);
         return sy_err_set(err, -EINVAL, f, "a KPI event is a JSON object");
     }
-    const char *key;
-    const json_t *v;
-    json_object_foreach((json_t *)o, key, v)
-    {
-        size_t i = 0;
-        while (fields[i] && strcmp(fields[i], key) != 0)
-            i++;
-        if (!fields[i])
-            return sy_err_set(err, -EINVAL, field_at(f, sizeof(f), idx, key), "unknown field");
-    }
+    char at[32] = "";
+    if (idx >= 0)
+        snprintf(at, sizeof(at), "events[%ld]", idx);
+    int rc = sy_eng_only_fields(o, fields, at, err);
+    if (rc < 0)
+        return rc;
     *k = (sy_store_kpi_t){.workspace = ws, .success = -1, .at_ms = now};
     k->domain = json_string_value(json_object_get(o, "domain"));
     k->metric = json_string_value(json_object_get(o, "metric"));
@@ -306,8 +302,9 @@ int sy_eng_regression_open(sy_engine_t *eng, sy_err_t *err)
     return sy_store_commit(eng->store, err);
 }
 
-int sy_engine_regression_policies(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
-                                  sy_err_t *err)
+/* {key: [each(policy)]} over the caller's policies. */
+static int list_policies(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                         json_t *(*each)(const struct policy *), json_t **out, sy_err_t *err)
 {
     struct policies ps;
     int rc = load(eng, actor->workspace, NULL, NULL, &ps, err);
@@ -315,13 +312,19 @@ int sy_engine_regression_policies(sy_engine_t *eng, const sy_principal_t *actor,
         return rc;
     json_t *a = json_array();
     for (size_t i = 0; a && i < ps.n; i++)
-        if (json_array_append_new(a, policy_json(&ps.v[i])) < 0) {
+        if (json_array_append_new(a, each(&ps.v[i])) < 0) {
             json_decref(a);
             a = NULL;
         }
     policies_free(&ps);
-    *out = a ? json_pack("{so}", "policies", a) : NULL;
+    *out = a ? json_pack("{so}", key, a) : NULL;
     return *out ? 0 : sy_eng_oom(err);
+}
+
+int sy_engine_regression_policies(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
+                                  sy_err_t *err)
+{
+    return list_policies(eng, actor, "policies", policy_json, out, err);
 }
 
 static int get_count(const json_t *body, const char *k, int64_t *out, sy_err_t *err)
@@ -362,17 +365,9 @@ static int policy_fields(const json_t *body, struct policy *p, const char **chan
                                          "changed_by",
                                          "reason",
                                          NULL};
-    const char *key;
-    const json_t *v;
-    json_object_foreach((json_t *)body, key, v)
-    {
-        size_t i = 0;
-        while (fields[i] && strcmp(fields[i], key) != 0)
-            i++;
-        if (!fields[i])
-            return sy_err_set(err, -EINVAL, key, "unknown field");
-    }
-    int rc;
+    int rc = sy_eng_only_fields(body, fields, "", err);
+    if (rc < 0)
+        return rc;
     if ((rc = get_count(body, "window_events", &p->p.window_events, err)) < 0 ||
         (rc = get_count(body, "baseline_events", &p->p.baseline_events, err)) < 0 ||
         (rc = get_count(body, "min_events_to_enforce", &p->p.min_events_to_enforce, err)) < 0)
@@ -627,17 +622,5 @@ int sy_engine_regression_evaluate(sy_engine_t *eng, const sy_principal_t *actor,
 int sy_engine_regression_state(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
                                sy_err_t *err)
 {
-    struct policies ps;
-    int rc = load(eng, actor->workspace, NULL, NULL, &ps, err);
-    if (rc < 0)
-        return rc;
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < ps.n; i++)
-        if (json_array_append_new(a, state_json(&ps.v[i])) < 0) {
-            json_decref(a);
-            a = NULL;
-        }
-    policies_free(&ps);
-    *out = a ? json_pack("{so}", "tripwires", a) : NULL;
-    return *out ? 0 : sy_eng_oom(err);
+    return list_policies(eng, actor, "tripwires", state_json, out, err);
 }

@@ -144,21 +144,6 @@ static int get_limit(const json_t *body, const char *k, bool *has, double *v, sy
     return 0;
 }
 
-static int only(const json_t *body, const char *const *fields, sy_err_t *err)
-{
-    const char *key;
-    const json_t *v;
-    json_object_foreach((json_t *)body, key, v)
-    {
-        size_t i = 0;
-        while (fields[i] && strcmp(fields[i], key) != 0)
-            i++;
-        if (!fields[i])
-            return sy_err_set(err, -EINVAL, key, "unknown field");
-    }
-    return 0;
-}
-
 int sy_engine_risk_policy_put(sy_engine_t *eng, const sy_principal_t *actor, const char *domain,
                               const json_t *body, json_t **out, sy_err_t *err)
 {
@@ -167,7 +152,7 @@ int sy_engine_risk_policy_put(sy_engine_t *eng, const sy_principal_t *actor, con
     int rc;
     if (!sy_eng_valid_name(domain, DOMAIN_MAX))
         return sy_err_set(err, -EINVAL, "domain", "domain is 1 to 64 characters");
-    if ((rc = only(body, fields, err)) < 0)
+    if ((rc = sy_eng_only_fields(body, fields, "", err)) < 0)
         return rc;
     struct rpolicy old;
     if ((rc = find_policy(eng, actor->workspace, domain, &old, err)) < 0)
@@ -255,7 +240,7 @@ int sy_engine_risk_reserve(sy_engine_t *eng, const sy_principal_t *actor, const 
 {
     static const char *const fields[] = {"domain", "amount", "actor", "correlation_id", NULL};
     int rc;
-    if ((rc = only(body, fields, err)) < 0)
+    if ((rc = sy_eng_only_fields(body, fields, "", err)) < 0)
         return rc;
     sy_store_risk_entry_t e = {.workspace = actor->workspace, .at_ms = sy_engine_now_ms(eng)};
     e.domain = json_string_value(json_object_get(body, "domain"));
@@ -303,7 +288,7 @@ int sy_engine_risk_release(sy_engine_t *eng, const sy_principal_t *actor, const 
 {
     static const char *const fields[] = {"reservation_id", "actor", NULL};
     int rc;
-    if ((rc = only(body, fields, err)) < 0)
+    if ((rc = sy_eng_only_fields(body, fields, "", err)) < 0)
         return rc;
     const json_t *id = json_object_get(body, "reservation_id");
     if (!json_is_integer(id) || json_integer_value(id) < 1)

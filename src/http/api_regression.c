@@ -4,22 +4,30 @@
 
 #include "http/internal.h"
 
-void sy_api_kpi(struct call *c)
+/* A POST whose JSON body goes to `fn` whole, for callers of at least `role`. */
+static void post_body(struct call *c, sy_role_t role,
+                      int (*fn)(sy_engine_t *, const sy_principal_t *, const json_t *, json_t **,
+                                sy_err_t *))
 {
     if (sy_h1_method(c->req) != SY_POST) {
         not_allowed(c, "POST");
         return;
     }
-    if (!require_role(c, SY_ROLE_SDK))
+    if (!require_role(c, role))
         return;
     json_t *body = body_object(c);
     if (!body)
         return;
     sy_err_t err = {0};
     json_t *out = NULL;
-    int rc = sy_engine_kpi_ingest(c->eng, &c->who, body, &out, &err);
+    int rc = fn(c->eng, &c->who, body, &out, &err);
     json_decref(body);
     reply_result(c, rc, 200, out, &err);
+}
+
+void sy_api_kpi(struct call *c)
+{
+    post_body(c, SY_ROLE_SDK, sy_engine_kpi_ingest);
 }
 
 static void policies(struct call *c)
@@ -113,27 +121,6 @@ void sy_api_regression(struct call *c, const char *what)
 }
 
 /* ---- /v1/risk -------------------------------------------------------------------------------- */
-
-/* A POST whose JSON body goes to `fn` whole, for callers of at least `role`. */
-static void post_body(struct call *c, sy_role_t role,
-                      int (*fn)(sy_engine_t *, const sy_principal_t *, const json_t *, json_t **,
-                                sy_err_t *))
-{
-    if (sy_h1_method(c->req) != SY_POST) {
-        not_allowed(c, "POST");
-        return;
-    }
-    if (!require_role(c, role))
-        return;
-    json_t *body = body_object(c);
-    if (!body)
-        return;
-    sy_err_t err = {0};
-    json_t *out = NULL;
-    int rc = fn(c->eng, &c->who, body, &out, &err);
-    json_decref(body);
-    reply_result(c, rc, 200, out, &err);
-}
 
 static void ledger(struct call *c)
 {
