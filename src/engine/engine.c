@@ -288,7 +288,8 @@ int sy_engine_open(sy_engine_t **out, const sy_engine_opts_t *opts, sy_err_t *er
     for (size_t i = 0; i < eng->n_ws; i++)
         if ((rc = open_workspace(eng, &eng->ws[i], err)) < 0)
             goto out_close;
-    if ((rc = sy_eng_experiments_open(eng, err)) < 0 || (rc = sy_eng_regression_open(eng, err)) < 0)
+    if ((rc = sy_eng_experiments_open(eng, err)) < 0 ||
+        (rc = sy_eng_regression_open(eng, err)) < 0 || (rc = sy_eng_kill_switch_open(eng, err)) < 0)
         goto out_close;
     *out = eng;
     return 0;

@@ -369,7 +369,8 @@ int sy_engine_risk_policy_put(sy_engine_t *eng, const sy_principal_t *actor, con
 int sy_engine_risk_policies(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
                             sy_err_t *err);
 /* {"domain", "amount", "actor", "correlation_id"?}: {"ok": true, "reservation_id", "day",
- * "amount"}, or {"ok": false, "reason": "no_policy" | "policy_disabled" | "limit_exceeded",
+ * "amount"}, or {"ok": false, "reason": "kill_switch" | "no_policy" | "policy_disabled" |
+ * "limit_exceeded",
  * "entry_id"}; either is written to the day's ledger. */
 int sy_engine_risk_reserve(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
                            json_t **out, sy_err_t *err);
@@ -381,5 +382,18 @@ int sy_engine_risk_release(sy_engine_t *eng, const sy_principal_t *actor, const 
  * NULL: today), oldest first. */
 int sy_engine_risk_ledger(sy_engine_t *eng, const sy_principal_t *actor, const char *day,
                           json_t **out, sy_err_t *err);
+
+/* ---- the kill switch (golive.c) -------------------------------------------------------------- */
+
+/* {"kill_switch": {"engaged", "reason", "actor", "changed_ms"}} (null fields: never set). */
+int sy_engine_kill_switch_get(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
+                              sy_err_t *err);
+/* {"engaged", "reason" (required), "actor"?}: engages or disengages the caller's
+ * workspace's kill switch, audited (killswitch.engage / killswitch.disengage). Answers as
+ * sy_engine_kill_switch_get. */
+int sy_engine_kill_switch_put(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
+                              json_t **out, sy_err_t *err);
+/* Whether the kill switch of `ws` is engaged, with its reason into `reason` (cap bytes). */
+bool sy_engine_kill_switch_engaged(sy_engine_t *eng, int64_t ws, char *reason, size_t cap);
 
 #endif

@@ -25,6 +25,16 @@ struct snap {
     sy_flagset_t *set;
 };
 
+#define KILL_TEXT_MAX 512
+
+/* A workspace's kill switch (golive.c). */
+struct kill_switch {
+    bool engaged;
+    char reason[KILL_TEXT_MAX + 1];
+    char actor[129];
+    int64_t changed_ms; /* 0: never changed */
+};
+
 struct workspace {
     int64_t id;
     char *name;
@@ -32,6 +42,7 @@ struct workspace {
     json_t *doc;                /* {"flags": {...}, "$evaluators"?: {...}, "metadata"?: {...}} */
     struct snap *current;       /* what readers get */
     sy_guardrails_t guardrails; /* of its allocation steps, unless an experiment overrides */
+    struct kill_switch kill;
 };
 
 struct token {
@@ -111,6 +122,17 @@ int sy_eng_regression_open(sy_engine_t *eng, sy_err_t *err);
  * tripwire disabled (one a person disabled stays theirs to re-enable). */
 int sy_eng_risk_throttle(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws,
                          const char *domain, bool enabled, const char *reason, sy_err_t *err);
+
+/* ---- golive.c ---------------------------------------------------------------------------- */
+
+/* At start-up: every workspace's kill switch from its setting. */
+int sy_eng_kill_switch_open(sy_engine_t *eng, sy_err_t *err);
+/* Writes the kill switch of `ws` (engaged or not, why, by whom) and its audit event in the
+ * open transaction; the new state into *next, for sy_eng_kill_switch_set once committed. */
+int sy_eng_kill_switch_write(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws,
+                             bool engaged, const char *reason, const char *by,
+                             struct kill_switch *next, sy_err_t *err);
+void sy_eng_kill_switch_set(sy_engine_t *eng, int64_t ws, const struct kill_switch *k);
 
 /* ---- experiment.c ---------------------------------------------------------------------- */
 

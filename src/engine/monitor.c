@@ -39,9 +39,12 @@ static json_t *auto_one(sy_engine_t *eng, const sy_principal_t *actor, struct ex
     size_t w = (size_t)r->winner;
     const sy_arm_result_t *a = &r->arms[w];
     json_object_set_new(o, "winner", json_string(e->arms[w].key));
-    const char *action = e->safety.manual_approval ? "awaiting_approval"
-                         : dry_run                 ? "would_step"
-                                                   : NULL;
+    /* the kill switch holds every production change, automatic ones first */
+    bool killed = sy_engine_kill_switch_engaged(eng, e->ws, NULL, 0);
+    const char *action = killed                      ? "held_by_kill_switch"
+                         : e->safety.manual_approval ? "awaiting_approval"
+                         : dry_run                   ? "would_step"
+                                                     : NULL;
     if (action) {
         json_object_set_new(o, "action", json_string(action));
         free(r);

@@ -565,6 +565,8 @@ static int evaluate_ws(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws
         policies_free(&ps);
         return rc;
     }
+    struct kill_switch killed;
+    bool kill = false; /* a KILL_SWITCH tripwire engaged it: set once committed */
     for (size_t i = 0; rc == 0 && i < ps.n; i++) {
         struct policy *p = &ps.v[i];
         if (!p->enabled)
@@ -582,12 +584,18 @@ static int evaluate_ws(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws
                      json_string_value(json_object_get(p->state, "note")));
             if (rc == 0 && p->p.action == SY_TRIP_THROTTLE)
                 rc = sy_eng_risk_throttle(eng, actor, ws, p->domain, false, why, err);
+            else if (rc == 0 && !kill && !sy_engine_kill_switch_engaged(eng, ws, NULL, 0) &&
+                     (rc = sy_eng_kill_switch_write(eng, actor, ws, true, why, "tripwire", &killed,
+                                                    err)) == 0)
+                kill = true;
         }
     }
     if (rc < 0)
         sy_store_rollback(eng->store);
     else
         rc = sy_store_commit(eng->store, err);
+    if (rc == 0 && kill)
+        sy_eng_kill_switch_set(eng, ws, &killed);
     for (size_t i = 0; rc == 0 && i < ps.n; i++) {
         if (!ps.v[i].enabled)
             continue;

@@ -2,7 +2,8 @@
  *
  * A service asks before it acts: check-and-reserve (domain, amount) answers ok with a
  * reservation, or a denial with its reason, and both go into the ledger of the day (UTC).
- * A domain is refused while its policy is disabled (by a person, or by a THROTTLE
+ * Everything is refused while the workspace's kill switch is engaged; a domain is refused
+ * while its policy is disabled (by a person, or by a THROTTLE
  * tripwire), and past its limits per action and per day; reserved amounts count towards
  * the day until released. A domain with no policy is refused too ("no_policy"): the guard
  * fails closed.
@@ -217,6 +218,10 @@ int sy_engine_risk_policies(sy_engine_t *eng, const sy_principal_t *actor, json_
 static int deny_reason(sy_engine_t *eng, int64_t ws, const char *domain, const char *day,
                        double amount, const char **why, sy_err_t *err)
 {
+    if (sy_engine_kill_switch_engaged(eng, ws, NULL, 0)) {
+        *why = "kill_switch";
+        return 0;
+    }
     struct rpolicy pol;
     int rc = find_policy(eng, ws, domain, &pol, err);
     if (rc < 0)

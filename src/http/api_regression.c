@@ -1,4 +1,4 @@
-/* api_regression.c - /v1/kpi, /v1/regression/{policies,evaluate,state} and /v1/risk/... */
+/* api_regression.c - /v1/kpi, /v1/regression/..., /v1/risk/... and /v1/go-live/... */
 #include <stdio.h>
 #include <string.h>
 
@@ -186,4 +186,79 @@ void sy_api_risk(struct call *c, const char *what)
         ledger(c);
     else
         reply_error(c, 404, "not_found", "", "no such endpoint: risk/%.64s", what);
+}
+
+/* ---- /v1/go-live ------------------------------------------------------------------------------
+ */
+
+static void kill_switch_refusal(struct call *c, const char *field)
+{
+    char why[600];
+    sy_engine_kill_switch_engaged(c->eng, c->who.workspace, why, sizeof(why));
+    reply_error(c, 403, "kill_switch", field, "the kill switch is engaged: %s", why);
+}
+
+bool sy_api_prod_exec_allowed(struct call *c, const char *path)
+{
+    const char *cls = sy_h1_header(c->req, "X-Execution-Class");
+    sy_method_t m = sy_h1_method(c->req);
+    /* Reads, evaluation, the go-live endpoints themselves and measurement (events, KPIs:
+     * how recovery is seen) are never held back. */
+    if (!cls || strcmp(cls, "PROD_EXEC") != 0 || m == SY_GET || m == SY_HEAD ||
+        strncmp(path, "/v1/go-live/", 12) == 0 || strncmp(path, "/ofrep/", 7) == 0 ||
+        strcmp(path, "/v1/kpi") == 0 || strcmp(path, "/v1/events") == 0 ||
+        !sy_engine_kill_switch_engaged(c->eng, c->who.workspace, NULL, 0))
+        return true;
+    kill_switch_refusal(c, "X-Execution-Class");
+    return false;
+}
+
+static void check(struct call *c)
+{
+    if (sy_h1_method(c->req) != SY_GET) {
+        not_allowed(c, "GET");
+        return;
+    }
+    if (!require_role(c, SY_ROLE_SDK))
+        return;
+    char key[32], val[64], cls[64] = "";
+    int rc;
+    for (const char *q = c->query; (rc = sy_query_next(&q, key, sizeof(key), val, sizeof(val)));) {
+        if (rc < 0 || strcmp(key, "class") != 0) {
+            reply_error(c, 400, rc < 0 ? "invalid_input" : "unknown_field", rc < 0 ? "class" : key,
+                        "the only query parameter is class=NAME");
+            return;
+        }
+        snprintf(cls, sizeof(cls), "%s", val);
+    }
+    if (!*cls) {
+        reply_error(c, 400, "invalid_input", "class", "class is required (PROD_EXEC, ...)");
+        return;
+    }
+    if (strcmp(cls, "PROD_EXEC") == 0 &&
+        sy_engine_kill_switch_engaged(c->eng, c->who.workspace, NULL, 0)) {
+        kill_switch_refusal(c, "class");
+        return;
+    }
+    reply_json(c, 200, json_pack("{sbss}", "allowed", 1, "class", cls));
+}
+
+void sy_api_golive(struct call *c, const char *what)
+{
+    sy_err_t err = {0};
+    json_t *out = NULL;
+    if (strcmp(what, "check") == 0) {
+        check(c);
+    } else if (strcmp(what, "state") == 0) {
+        if (sy_h1_method(c->req) != SY_GET) {
+            not_allowed(c, "GET");
+        } else if (require_role(c, SY_ROLE_VIEWER)) {
+            int rc = sy_engine_kill_switch_get(c->eng, &c->who, &out, &err);
+            reply_result(c, rc, 200, out, &err);
+        }
+    } else if (strcmp(what, "kill-switch") == 0) {
+        post_body(c, SY_ROLE_ADMIN, sy_engine_kill_switch_put);
+    } else {
+        reply_error(c, 404, "not_found", "", "no such endpoint: go-live/%.64s", what);
+    }
 }

@@ -97,6 +97,11 @@ void sy_api_kpi(struct call *c);                           /* /v1/kpi */
 void sy_api_regression(struct call *c, const char *what);
 /* /v1/risk/{policies[/{domain}],check-and-reserve,release,ledger}: `what` after /v1/risk/. */
 void sy_api_risk(struct call *c, const char *what);
+/* /v1/go-live/{state,kill-switch,check}: `what` after /v1/go-live/. */
+void sy_api_golive(struct call *c, const char *what);
+/* False after replying 403 when the request is marked X-Execution-Class: PROD_EXEC, changes
+ * something, and the caller's workspace has its kill switch engaged. */
+bool sy_api_prod_exec_allowed(struct call *c, const char *path);
 /* POST /v1/auto-promotion/check; `system` when a cron secret, not a token, let it in. */
 void sy_api_auto_promotion(struct call *c, bool system);
 

@@ -391,6 +391,7 @@ static void dispatch(struct call *c, const char *path)
         ofrep_bulk || experiments || strcmp(path, "/v1/events") == 0 ||
         strcmp(path, "/v1/guardrails") == 0 || strcmp(path, "/v1/kpi") == 0 ||
         strncmp(path, "/v1/regression/", 15) == 0 || strncmp(path, "/v1/risk/", 9) == 0 ||
+        strncmp(path, "/v1/go-live/", 12) == 0 ||
         route(path, "/ofrep/v1/evaluate/flags", rest, sizeof(rest), &bad) ||
         route(path, "/v1/flags", rest, sizeof(rest), &bad) || strcmp(path, "/v1/flagset") == 0 ||
         route(path, "/v1/tokens", rest, sizeof(rest), &bad) || strcmp(path, "/v1/audit") == 0;
@@ -402,7 +403,7 @@ static void dispatch(struct call *c, const char *path)
         reply_error(c, 400, "invalid_input", "", "the path has a bad or over-long segment");
         return;
     }
-    if (!authenticate(c))
+    if (!authenticate(c) || !sy_api_prod_exec_allowed(c, path))
         return;
     if (ofrep_bulk || strncmp(path, "/ofrep/", 7) == 0) {
         if (!method_is(c, SY_POST)) {
@@ -423,6 +424,8 @@ static void dispatch(struct call *c, const char *path)
         sy_api_regression(c, path + 15);
     } else if (strncmp(path, "/v1/risk/", 9) == 0) {
         sy_api_risk(c, path + 9);
+    } else if (strncmp(path, "/v1/go-live/", 12) == 0) {
+        sy_api_golive(c, path + 12);
     } else if (strncmp(path, "/v1/flags", 9) == 0 && path[9] != 'e') {
         sy_api_flags(c, rest);
     } else if (strcmp(path, "/v1/flagset") == 0) {

@@ -2,8 +2,10 @@
 # regression_api.sh - business KPIs and regression tripwires on a real server: the seed
 # policies of a new workspace, the specification's flow (200 events at 95 %, enable,
 # evaluate: not triggered; 50 at 20 %: triggered, drop 0.789, THROTTLE), a value metric
-# whose mean flips sign (KILL_SWITCH), every kind of bad input refused with its field and
-# nothing changed, roles and workspaces, the audit trail, the CLI, a restart, and the timer.
+# whose mean flips sign (KILL_SWITCH: the kill switch engaged, PROD_EXEC refused), the risk
+# guard (THROTTLE, restore, limits, ledger), every kind of bad input refused with its field
+# and nothing changed, roles and workspaces, the audit trail, the CLI, a restart, and the
+# timer.
 #
 #   regression_api.sh SWITCHYARD
 set -u
@@ -116,6 +118,38 @@ expect "evaluate every enabled policy: ROI drop 1.6, KILL_SWITCH" 200 \
     '(.evaluated | length) == 2 and ([.evaluated[] | select(.metric == "roi_event")][0] | .triggered and .drop_fraction == 1.6 and .action == "KILL_SWITCH" and .baseline == 500 and .current == -300)' -- \
     POST /v1/regression/evaluate "$EDITOR"
 
+# ---- the kill switch the ROI tripwire engaged ----------------------------------------------------
+expect "the KILL_SWITCH tripwire engaged the kill switch" 200 \
+    '.kill_switch | .engaged == true and .actor == "tripwire" and (.reason | startswith("tripwire CAPITAL/roi_event: TRIGGERED drop=1.600"))' -- \
+    GET /v1/go-live/state "$VIEWER"
+expect "go-live check for PROD_EXEC: 403 with the reason" 403 \
+    '.error.code == "kill_switch" and .error.field == "class" and (.error.message | contains("roi_event"))' -- \
+    GET "/v1/go-live/check?class=PROD_EXEC" "$SDK"
+expect "... another class is allowed" 200 '.allowed == true and .class == "SHADOW"' -- \
+    GET "/v1/go-live/check?class=SHADOW" "$SDK"
+expect "... a check names its class" 400 '.error.field == "class"' -- GET /v1/go-live/check "$SDK"
+expect "... the other workspace is not held" 200 '.allowed == true' -- \
+    GET "/v1/go-live/check?class=PROD_EXEC" "$OTHER"
+expect "a reservation is denied: kill_switch" 200 '.ok == false and .reason == "kill_switch"' -- \
+    POST /v1/risk/check-and-reserve "$SDK" "$RES"
+expect "a PROD_EXEC change is refused: 403" 403 '.error.code == "kill_switch" and .error.field == "X-Execution-Class"' -- \
+    POST /v1/regression/policies "$ADMIN" "{\"domain\":\"SEARCH\",\"metric\":\"ctr\"}" -H "X-Execution-Class: PROD_EXEC"
+expect "... a PROD_EXEC read is not" 200 '' -- GET /v1/regression/policies "$ADMIN" "" -H "X-Execution-Class: PROD_EXEC"
+expect "... nor PROD_EXEC measurement" 200 '.accepted == 1' -- \
+    POST /v1/kpi "$SDK" '{"domain":"SEARCH","metric":"ctr","actor":"app","success":true}' -H "X-Execution-Class: PROD_EXEC"
+expect "a viewer may not touch the switch" 403 "$ERR" -- \
+    POST /v1/go-live/kill-switch "$VIEWER" '{"engaged":false,"reason":"x"}'
+expect "the switch needs a reason" 400 '.error.field == "reason"' -- \
+    POST /v1/go-live/kill-switch "$ADMIN" '{"engaged":false}'
+expect "engaged must be a boolean" 400 '.error.field == "engaged"' -- \
+    POST /v1/go-live/kill-switch "$ADMIN" '{"engaged":"no","reason":"x"}'
+expect "disengage it" 200 '.kill_switch | .engaged == false and .actor == "cfo" and .reason == "ROI model fixed"' -- \
+    POST /v1/go-live/kill-switch "$ADMIN" '{"engaged":false,"reason":"ROI model fixed","actor":"cfo"}'
+expect "PROD_EXEC is allowed again" 200 '.allowed == true' -- GET "/v1/go-live/check?class=PROD_EXEC" "$SDK"
+expect "the audit trail: engaged by the tripwire, disengaged by a person" 200 \
+    '[.events[] | .action] == ["killswitch.disengage","killswitch.engage"] and .events[0].after.engaged == false and .events[1].after.actor == "tripwire"' -- \
+    GET "/v1/audit?resource=kill_switch" "$ADMIN"
+
 # ---- the risk guard's limits and ledger -------------------------------------------------------------
 expect "a policy with limits" 200 '.max_per_action == 1000 and .max_per_day == 1500' -- \
     PUT /v1/risk/policies/CAPITAL "$ADMIN" '{"max_per_action":1000,"max_per_day":1500,"reason":"limits"}'
@@ -226,11 +260,17 @@ check "tripwire with no verb: usage, exit 2" 2 "" "usage: switchyard tripwire po
 unset SWITCHYARD_URL
 
 # ---- a restart, and the timer ---------------------------------------------------------------------
+expect "a person engages the kill switch" 200 '.kill_switch.engaged == true' -- \
+    POST /v1/go-live/kill-switch "$ADMIN" '{"engaged":true,"reason":"drill"}'
 stop_server
 start_server "$SY" --regression-interval 1
 expect "after a restart: the states are kept" 200 \
     '[.tripwires[] | select(.triggered)] | map(.metric) | sort == ["contract_rate","roi_event"]' -- \
     GET /v1/regression/state "$VIEWER"
+expect "... and the kill switch" 200 '.kill_switch | .engaged == true and .reason == "drill" and .actor == "alice"' -- \
+    GET /v1/go-live/state "$VIEWER"
+expect "... which still holds PROD_EXEC" 403 '.error.code == "kill_switch"' -- \
+    GET "/v1/go-live/check?class=PROD_EXEC" "$SDK"
 expect "... and the policies, seeds not written again" 200 '(.policies | length) == 5' -- \
     GET /v1/regression/policies "$ADMIN"
 i=0

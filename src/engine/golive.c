@@ -1,0 +1,131 @@
+/* golive.c - the workspace's kill switch: while it is engaged, production executions are
+ * refused (GET /v1/go-live/check, requests marked X-Execution-Class: PROD_EXEC, risk
+ * reservations). A person engages it, or a KILL_SWITCH tripwire; only a person disengages
+ * it. The state is a workspace setting ("kill_switch"), kept in memory for the checks.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/internal.h"
+
+static const char *actor_name(const sy_principal_t *actor)
+{
+    return actor && actor->token_id ? actor->name : "system";
+}
+
+static json_t *state_json(const struct kill_switch *k)
+{
+    return json_pack("{sbsososo}", "engaged", k->engaged, "reason",
+                     k->changed_ms ? json_string(k->reason) : json_null(), "actor",
+                     k->changed_ms ? json_string(k->actor) : json_null(), "changed_ms",
+                     k->changed_ms ? json_integer(k->changed_ms) : json_null());
+}
+
+static int load_setting(void *arg, int64_t ws, const char *name, const char *value)
+{
+    struct workspace *w = sy_eng_find_ws(arg, ws);
+    if (!w || !name || strcmp(name, "kill_switch") != 0)
+        return 0;
+    json_error_t je;
+    json_t *v = value ? json_loads(value, 0, &je) : NULL;
+    const char *reason = json_string_value(json_object_get(v, "reason"));
+    const char *actor = json_string_value(json_object_get(v, "actor"));
+    int rc = json_is_boolean(json_object_get(v, "engaged")) && reason && actor ? 0 : -EIO;
+    if (rc == 0) {
+        w->kill.engaged = json_is_true(json_object_get(v, "engaged"));
+        snprintf(w->kill.reason, sizeof(w->kill.reason), "%s", reason);
+        snprintf(w->kill.actor, sizeof(w->kill.actor), "%s", actor);
+        w->kill.changed_ms = json_integer_value(json_object_get(v, "changed_ms"));
+    }
+    json_decref(v);
+    return rc;
+}
+
+int sy_eng_kill_switch_open(sy_engine_t *eng, sy_err_t *err)
+{
+    int rc = sy_store_setting_list(eng->store, load_setting, eng, err);
+    return rc == -EIO ? sy_err_set(err, rc, NULL, "store: a workspace's kill switch does not load")
+                      : rc;
+}
+
+int sy_eng_kill_switch_write(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws,
+                             bool engaged, const char *reason, const char *by,
+                             struct kill_switch *next, sy_err_t *err)
+{
+    struct workspace *w = sy_eng_find_ws(eng, ws);
+    if (!w)
+        return sy_err_set(err, -ENOENT, NULL, "no such workspace");
+    *next = (struct kill_switch){.engaged = engaged, .changed_ms = sy_engine_now_ms(eng)};
+    snprintf(next->reason, sizeof(next->reason), "%s", reason);
+    snprintf(next->actor, sizeof(next->actor), "%s", by);
+    json_t *before = state_json(&w->kill), *after = state_json(next);
+    char *text = after ? json_dumps(after, JSON_COMPACT) : NULL;
+    int rc = text && before ? sy_store_setting_put(eng->store, ws, "kill_switch", text, err)
+                            : sy_eng_oom(err);
+    if (rc == 0)
+        rc = sy_eng_audit(eng, actor, ws, engaged ? "killswitch.engage" : "killswitch.disengage",
+                          "kill_switch", before, after, err);
+    free(text);
+    json_decref(before);
+    json_decref(after);
+    return rc;
+}
+
+void sy_eng_kill_switch_set(sy_engine_t *eng, int64_t ws, const struct kill_switch *k)
+{
+    struct workspace *w = sy_eng_find_ws(eng, ws);
+    if (w)
+        w->kill = *k;
+}
+
+bool sy_engine_kill_switch_engaged(sy_engine_t *eng, int64_t ws, char *reason, size_t cap)
+{
+    struct workspace *w = sy_eng_find_ws(eng, ws);
+    if (!w || !w->kill.engaged)
+        return false;
+    if (reason && cap)
+        snprintf(reason, cap, "%s", w->kill.reason);
+    return true;
+}
+
+int sy_engine_kill_switch_get(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
+                              sy_err_t *err)
+{
+    struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
+    if (!w)
+        return sy_err_set(err, -ENOENT, NULL, "no such workspace");
+    *out = json_pack("{so}", "kill_switch", state_json(&w->kill));
+    return *out ? 0 : sy_eng_oom(err);
+}
+
+int sy_engine_kill_switch_put(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
+                              json_t **out, sy_err_t *err)
+{
+    static const char *const fields[] = {"engaged", "reason", "actor", NULL};
+    int rc = sy_eng_only_fields(body, fields, "", err);
+    if (rc < 0)
+        return rc;
+    const json_t *en = json_object_get(body, "engaged");
+    if (!json_is_boolean(en))
+        return sy_err_set(err, -EINVAL, "engaged", "engaged must be true or false");
+    const char *reason = json_string_value(json_object_get(body, "reason"));
+    if (!sy_eng_valid_name(reason, KILL_TEXT_MAX))
+        return sy_err_set(err, -EINVAL, "reason", "a reason is required (1 to 512 characters)");
+    const json_t *who = json_object_get(body, "actor");
+    if (who && !sy_eng_valid_name(json_string_value(who), 128))
+        return sy_err_set(err, -EINVAL, "actor", "actor is 1 to 128 characters");
+    struct kill_switch next;
+    if ((rc = sy_store_begin(eng->store, err)) < 0)
+        return rc;
+    if ((rc = sy_eng_kill_switch_write(eng, actor, actor->workspace, json_is_true(en), reason,
+                                       who ? json_string_value(who) : actor_name(actor), &next,
+                                       err)) < 0) {
+        sy_store_rollback(eng->store);
+        return rc;
+    }
+    if ((rc = sy_store_commit(eng->store, err)) < 0)
+        return rc;
+    sy_eng_kill_switch_set(eng, actor->workspace, &next);
+    return sy_engine_kill_switch_get(eng, actor, out, err);
+}
