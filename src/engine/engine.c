@@ -137,9 +137,29 @@ static int compile(const sy_engine_t *eng, const json_t *doc, sy_flagset_t **out
     return 0;
 }
 
-/* Makes `set` (compiled from ws->doc) the current snapshot at `revision`. */
+/* While the kill switch is engaged, what `w` serves: its document with every experiment's
+ * flag at its control (NULL when that does not compile: then the document as it is). */
+static sy_flagset_t *killed_set(sy_engine_t *eng, struct workspace *w)
+{
+    json_t *doc = json_deep_copy(w->doc);
+    sy_flagset_t *set = NULL;
+    if (doc &&
+        sy_eng_serve_controls(eng, w->id, json_object_get(doc, "flags"), w->kill.reason) == 0 &&
+        compile(eng, doc, &set, NULL, NULL) < 0)
+        set = NULL;
+    json_decref(doc);
+    return set;
+}
+
+/* Makes `set` (compiled from ws->doc) the current snapshot at `revision`; while the kill
+ * switch is engaged, the same document with every experiment at its control. */
 static int publish(sy_engine_t *eng, struct workspace *w, sy_flagset_t *set, int64_t revision)
 {
+    sy_flagset_t *killed = w->kill.engaged ? killed_set(eng, w) : NULL;
+    if (killed) {
+        sy_flagset_free(set);
+        set = killed;
+    }
     struct snap *s = calloc(1, sizeof(*s));
     if (!s) {
         sy_flagset_free(set);
@@ -241,6 +261,14 @@ static int add_token(void *arg, const sy_store_token_t *t)
     }
     eng->n_tokens++;
     return 0;
+}
+
+int sy_eng_republish(sy_engine_t *eng, struct workspace *w, int64_t revision)
+{
+    sy_flagset_t *set;
+    if (compile(eng, w->doc, &set, NULL, NULL) < 0)
+        return -ENOMEM;
+    return publish(eng, w, set, revision);
 }
 
 struct workspace *sy_eng_find_ws(sy_engine_t *eng, int64_t id)

@@ -72,6 +72,30 @@ bool sy_eng_flag_is_driven(const sy_engine_t *eng, int64_t ws, const char *key)
     return eng->x && sy_exp_on_flag(eng, ws, key, strlen(key), true) != NULL;
 }
 
+int sy_eng_serve_controls(const sy_engine_t *eng, int64_t ws, json_t *flags, const char *why)
+{
+    for (size_t i = 0; eng->x && i < eng->x->n; i++) {
+        const struct experiment *e = eng->x->all[i];
+        const json_t *f = json_object_get(flags, e->flag);
+        if (e->ws != ws || !sy_exp_is_active(e->state) || !json_is_object(f))
+            continue;
+        json_t *c = json_deep_copy(f);
+        if (!c)
+            return -ENOMEM;
+        json_object_del(c, "targeting"); /* absent is fine */
+        json_t *md = json_object_get(c, "metadata");
+        if ((!json_is_object(md) && json_object_set_new(c, "metadata", md = json_object()) < 0) ||
+            json_object_set_new(c, "defaultVariant", json_string(e->arms[e->control].key)) < 0 ||
+            json_object_set_new(md, "killSwitch", json_string(why)) < 0) {
+            json_decref(c);
+            return -ENOMEM;
+        }
+        if (json_object_set_new(flags, e->flag, c) < 0) /* it took c either way */
+            return -ENOMEM;
+    }
+    return 0;
+}
+
 int sy_eng_flagset_keeps_driven(const sy_engine_t *eng, int64_t ws, const json_t *flags,
                                 sy_err_t *err)
 {

@@ -45,8 +45,12 @@ static int load_setting(void *arg, int64_t ws, const char *name, const char *val
 int sy_eng_kill_switch_open(sy_engine_t *eng, sy_err_t *err)
 {
     int rc = sy_store_setting_list(eng->store, load_setting, eng, err);
-    return rc == -EIO ? sy_err_set(err, rc, NULL, "store: a workspace's kill switch does not load")
-                      : rc;
+    if (rc == -EIO)
+        return sy_err_set(err, rc, NULL, "store: a workspace's kill switch does not load");
+    for (size_t i = 0; rc == 0 && i < eng->n_ws; i++)
+        if (eng->ws[i].kill.engaged && sy_eng_republish(eng, &eng->ws[i], eng->ws[i].revision) < 0)
+            rc = sy_eng_oom(err);
+    return rc;
 }
 
 int sy_eng_kill_switch_write(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws,
@@ -61,8 +65,11 @@ int sy_eng_kill_switch_write(sy_engine_t *eng, const sy_principal_t *actor, int6
     snprintf(next->actor, sizeof(next->actor), "%s", by);
     json_t *before = state_json(&w->kill), *after = state_json(next);
     char *text = after ? json_dumps(after, JSON_COMPACT) : NULL;
+    /* what OFREP serves changes: a new revision, so that no ETag matches the old answers */
     int rc = text && before ? sy_store_setting_put(eng->store, ws, "kill_switch", text, err)
                             : sy_eng_oom(err);
+    if (rc == 0)
+        rc = sy_store_workspace_bump(eng->store, ws, &next->revision, err);
     if (rc == 0)
         rc = sy_eng_audit(eng, actor, ws, engaged ? "killswitch.engage" : "killswitch.disengage",
                           "kill_switch", before, after, err);
@@ -75,8 +82,12 @@ int sy_eng_kill_switch_write(sy_engine_t *eng, const sy_principal_t *actor, int6
 void sy_eng_kill_switch_set(sy_engine_t *eng, int64_t ws, const struct kill_switch *k)
 {
     struct workspace *w = sy_eng_find_ws(eng, ws);
-    if (w)
-        w->kill = *k;
+    if (!w)
+        return;
+    w->kill = *k;
+    /* Committed: a failure to compile now leaves the old snapshot until the next change
+     * or restart, which start from the stored state. */
+    (void)sy_eng_republish(eng, w, k->revision);
 }
 
 bool sy_engine_kill_switch_engaged(sy_engine_t *eng, int64_t ws, char *reason, size_t cap)

@@ -33,6 +33,7 @@ struct kill_switch {
     char reason[KILL_TEXT_MAX + 1];
     char actor[129];
     int64_t changed_ms; /* 0: never changed */
+    int64_t revision;   /* the workspace's flag revision the change bumped to (not stored) */
 };
 
 struct workspace {
@@ -75,6 +76,9 @@ struct sy_engine {
 };
 
 struct workspace *sy_eng_find_ws(sy_engine_t *eng, int64_t id);
+
+/* Compiles and publishes `w`'s document again at `revision` (its kill switch changed). */
+int sy_eng_republish(sy_engine_t *eng, struct workspace *w, int64_t revision);
 
 /* Fills `err` for an allocation that failed; returns -ENOMEM. */
 int sy_eng_oom(sy_err_t *err);
@@ -135,6 +139,11 @@ int sy_eng_kill_switch_write(sy_engine_t *eng, const sy_principal_t *actor, int6
 void sy_eng_kill_switch_set(sy_engine_t *eng, int64_t ws, const struct kill_switch *k);
 
 /* ---- experiment.c ---------------------------------------------------------------------- */
+
+/* Rewrites, in the document's `flags`, each flag an active experiment of `ws` drives to
+ * serve the experiment's control to everyone (no targeting), with `why` as the flag's
+ * metadata "killSwitch". */
+int sy_eng_serve_controls(const sy_engine_t *eng, int64_t ws, json_t *flags, const char *why);
 
 /* Loads every experiment and rebuilds its aggregates from the event log. */
 int sy_eng_experiments_open(sy_engine_t *eng, sy_err_t *err);

@@ -107,6 +107,22 @@ expect "the audit trail: the policy change and the trigger" 200 \
     '[.events[] | select(.resource == "regression:WHOLESALE/contract_rate") | .action] as $a | ($a | index("regression.policy.update")) != null and ($a | index("regression.trigger")) != null and ([.events[] | select(.action == "regression.trigger")][0].actor == "ed/ops")' -- \
     GET "/v1/audit?resource=regression:" "$ADMIN"
 
+# an experiment whose split OFREP serves, until the kill switch sends everyone to control
+expect "an experiment at 50/50" 201 '' -- POST /v1/experiments "$ADMIN" \
+    '{"key":"checkout","variants":[{"key":"green","weight":50},{"key":"blue","weight":50,"control":true}]}'
+expect "started" 200 '.state == "running"' -- POST /v1/experiments/checkout/start "$ADMIN"
+variants() { # the variants OFREP serves 40 units, sorted and unique
+    u=0
+    while [ $u -lt 40 ]; do
+        req POST /ofrep/v1/evaluate/flags/checkout "$SDK" "{\"context\":{\"targetingKey\":\"user-$u\"}}" >/dev/null
+        jq -r '.variant + " " + (.metadata.killSwitch // "-" | split(":")[0])' "$TMP/body"
+        u=$((u + 1))
+    done | sort -u | tr '\n' ';'
+}
+check "OFREP serves the split" 0 "^blue -;green -;$" "" -- variants
+req POST /ofrep/v1/evaluate/flags "$SDK" '{"context":{"targetingKey":"user-1"}}' -D "$TMP/headers" >/dev/null
+ETAG_BEFORE=$(sed -n 's/^[Ee][Tt]ag: *//p' "$TMP/headers" | tr -d '\r')
+
 # ---- a value metric whose mean flips sign -------------------------------------------------------
 expect "enable CAPITAL/roi_event" 200 '.enabled == true and .action == "KILL_SWITCH" and .measure == "mean"' -- \
     POST /v1/regression/policies "$ADMIN" '{"domain":"CAPITAL","metric":"roi_event","enabled":true,"reason":"watch ROI"}'
@@ -122,6 +138,11 @@ expect "evaluate every enabled policy: ROI drop 1.6, KILL_SWITCH" 200 \
 expect "the KILL_SWITCH tripwire engaged the kill switch" 200 \
     '.kill_switch | .engaged == true and .actor == "tripwire" and (.reason | startswith("tripwire CAPITAL/roi_event: TRIGGERED drop=1.600"))' -- \
     GET /v1/go-live/state "$VIEWER"
+check "OFREP serves every unit the control, saying why" 0 "^blue tripwire CAPITAL/roi_event;$" "" -- variants
+expect "the bulk answer's ETag changed" 200 ".flags != null" -- \
+    POST /ofrep/v1/evaluate/flags "$SDK" '{"context":{"targetingKey":"user-1"}}' -H "If-None-Match: $ETAG_BEFORE"
+expect "the experiment itself is unchanged" 200 '.state == "running" and .weights == {"green":50,"blue":50}' -- \
+    GET /v1/experiments/checkout "$VIEWER"
 expect "go-live check for PROD_EXEC: 403 with the reason" 403 \
     '.error.code == "kill_switch" and .error.field == "class" and (.error.message | contains("roi_event"))' -- \
     GET "/v1/go-live/check?class=PROD_EXEC" "$SDK"
@@ -145,6 +166,7 @@ expect "engaged must be a boolean" 400 '.error.field == "engaged"' -- \
     POST /v1/go-live/kill-switch "$ADMIN" '{"engaged":"no","reason":"x"}'
 expect "disengage it" 200 '.kill_switch | .engaged == false and .actor == "cfo" and .reason == "ROI model fixed"' -- \
     POST /v1/go-live/kill-switch "$ADMIN" '{"engaged":false,"reason":"ROI model fixed","actor":"cfo"}'
+check "OFREP serves the split again" 0 "^blue -;green -;$" "" -- variants
 expect "PROD_EXEC is allowed again" 200 '.allowed == true' -- GET "/v1/go-live/check?class=PROD_EXEC" "$SDK"
 expect "the audit trail: engaged by the tripwire, disengaged by a person" 200 \
     '[.events[] | .action] == ["killswitch.disengage","killswitch.engage"] and .events[0].after.engaged == false and .events[1].after.actor == "tripwire"' -- \
@@ -271,6 +293,7 @@ expect "... and the kill switch" 200 '.kill_switch | .engaged == true and .reaso
     GET /v1/go-live/state "$VIEWER"
 expect "... which still holds PROD_EXEC" 403 '.error.code == "kill_switch"' -- \
     GET "/v1/go-live/check?class=PROD_EXEC" "$SDK"
+check "... and still sends OFREP to control" 0 "^blue drill;$" "" -- variants
 expect "... and the policies, seeds not written again" 200 '(.policies | length) == 5' -- \
     GET /v1/regression/policies "$ADMIN"
 i=0
