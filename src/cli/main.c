@@ -31,8 +31,10 @@ static void usage(FILE *to)
                 "               terminate, results, promotion (switchyard experiment --help)\n"
                 "  flags        flag documents: validate (switchyard flags --help)\n"
                 "  history      an experiment's steps, promotions and rollbacks\n"
+                "  killswitch   the workspace's kill switch: on, off, status\n"
                 "  kpi          send business KPI events to a server (switchyard kpi --help)\n"
                 "  promote      move an experiment's winner to 100 %%\n"
+                "  risk         the risk guard: reserve, ledger (switchyard risk --help)\n"
                 "  rollback     send all of an experiment's traffic back to control\n"
                 "  serve        run the server: flags, OFREP, experiments, events, audit\n"
                 "  simulate     days of synthetic traffic through the engine, on a fake clock\n"
@@ -82,6 +84,10 @@ int main(int argc, char **argv)
         return sy_cli_kpi(argc - 2, argv + 2);
     if (strcmp(cmd, "tripwire") == 0)
         return sy_cli_tripwire(argc - 2, argv + 2);
+    if (strcmp(cmd, "risk") == 0)
+        return sy_cli_risk(argc - 2, argv + 2);
+    if (strcmp(cmd, "killswitch") == 0)
+        return sy_cli_killswitch(argc - 2, argv + 2);
     if (strcmp(cmd, "events") == 0)
         return sy_cli_events(argc - 2, argv + 2);
     if (strcmp(cmd, "flags") == 0)

@@ -1,5 +1,5 @@
-/* regression_cmd.c - `switchyard kpi send` and `switchyard tripwire ...` against a running
- * server (client.h). See docs/cli.md.
+/* regression_cmd.c - `switchyard kpi send`, `tripwire ...`, `risk ...` and `killswitch ...`
+ * against a running server (client.h). See docs/cli.md.
  *
  * Exit status: 0 done, 1 the server refused or could not be reached, 2 bad options.
  */
@@ -234,6 +234,162 @@ int sy_cli_tripwire(int argc, char **argv)
             "           [--enabled true|false] [--changed-by NAME] [--reason TEXT]\n"
             "       switchyard tripwire evaluate [--domain D --metric M] [--actor NAME]\n"
             "       switchyard tripwire state\n"
+            "Each takes --server URL, --token TOKEN and --json.\n");
+    return asked ? 0 : SY_EXIT_USAGE;
+}
+
+/* ---- risk ------------------------------------------------------------------------------------ */
+
+static void print_ledger(const json_t *r)
+{
+    size_t i;
+    const json_t *e;
+    printf("%s:\n", json_string_value(json_object_get(r, "day")));
+    json_array_foreach(json_object_get(r, "entries"), i, e)
+    {
+        const char *why = json_string_value(json_object_get(e, "reason"));
+        printf("  #%lld %-12s %12.2f %-9s %s%s%s\n",
+               (long long)json_integer_value(json_object_get(e, "id")),
+               json_string_value(json_object_get(e, "domain")),
+               json_number_value(json_object_get(e, "amount")),
+               json_string_value(json_object_get(e, "outcome")),
+               json_string_value(json_object_get(e, "actor")), why ? " " : "", why ? why : "");
+    }
+    if (json_array_size(json_object_get(r, "entries")) == 0)
+        printf("  nothing\n");
+}
+
+/* check-and-reserve: exit 0 when reserved, 1 when denied (so a script can gate on it). */
+static int reserve(int argc, char **argv)
+{
+    const char *prog = "switchyard risk reserve";
+    struct sy_arg a[] = {
+        SY_CLIENT_ARGS,
+        {"domain", "DOMAIN", "the domain (required)", 0, NULL, NULL, 0},
+        {"amount", "AMOUNT", "the exposure, above 0 (required)", 0, NULL, NULL, 0},
+        {"actor", "NAME", "who acts (required)", 0, NULL, NULL, 0},
+        {"correlation-id", "ID", "ties the reservation to the action", 0, NULL, NULL, 0},
+    };
+    size_t n = sizeof(a) / sizeof(a[0]);
+    int status;
+    if (!parse(prog, a, n, argc, argv, &status))
+        return status;
+    if (!a[3].value || !a[4].value || !a[5].value) {
+        fprintf(stderr, "%s: --domain, --amount and --actor are required\n", prog);
+        return SY_EXIT_USAGE;
+    }
+    json_t *body = json_object();
+    if (!body || put_opt(body, prog, &a[3], "domain", 's') < 0 ||
+        put_opt(body, prog, &a[4], "amount", 'd') < 0 ||
+        put_opt(body, prog, &a[5], "actor", 's') < 0 ||
+        put_opt(body, prog, &a[6], "correlation_id", 's') < 0) {
+        json_decref(body);
+        return SY_EXIT_USAGE;
+    }
+    sy_client_t *c = sy_client_new(prog, a[SY_CA_SERVER].value, a[SY_CA_TOKEN].value);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    int rc = 1;
+    json_t *reply = NULL;
+    long http = c && text ? sy_client_call(c, "POST", "/v1/risk/check-and-reserve", text,
+                                           strlen(text), &reply)
+                          : 0;
+    if (http == 200 && a[SY_CA_JSON].value) {
+        char *out = json_dumps(reply, JSON_INDENT(2));
+        printf("%s\n", out ? out : "");
+        free(out);
+        rc = json_is_true(json_object_get(reply, "ok")) ? 0 : 1;
+    } else if (http == 200 && json_is_true(json_object_get(reply, "ok"))) {
+        printf("reserved #%lld\n",
+               (long long)json_integer_value(json_object_get(reply, "reservation_id")));
+        rc = 0;
+    } else if (http == 200) {
+        printf("denied: %s\n", json_string_value(json_object_get(reply, "reason")));
+    } else if (http) {
+        sy_client_report(c, NULL, http, reply);
+    }
+    if (!c)
+        rc = SY_EXIT_USAGE;
+    json_decref(reply);
+    free(text);
+    sy_client_free(c);
+    return rc;
+}
+
+int sy_cli_risk(int argc, char **argv)
+{
+    const char *verb = argc >= 1 ? argv[0] : "";
+    if (strcmp(verb, "reserve") == 0)
+        return reserve(argc - 1, argv + 1);
+    if (strcmp(verb, "ledger") == 0) {
+        const char *prog = "switchyard risk ledger";
+        struct sy_arg a[] = {
+            SY_CLIENT_ARGS,
+            {"day", "YYYY-MM-DD", "the day (default today, UTC)", 0, NULL, NULL, 0}};
+        int status;
+        if (!parse(prog, a, 4, argc - 1, argv + 1, &status))
+            return status;
+        char path[128] = "/v1/risk/ledger";
+        if (a[3].value) {
+            char esc[64];
+            sy_client_escape(a[3].value, esc, sizeof(esc));
+            snprintf(path, sizeof(path), "/v1/risk/ledger?day=%s", esc);
+        }
+        return call(prog, a, "GET", path, NULL, print_ledger);
+    }
+    bool asked = strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0;
+    fprintf(asked ? stdout : stderr,
+            "usage: switchyard risk reserve --domain D --amount N --actor NAME"
+            " [--correlation-id ID]\n"
+            "       switchyard risk ledger [--day YYYY-MM-DD]\n"
+            "Each takes --server URL, --token TOKEN and --json. reserve exits 1 when denied.\n");
+    return asked ? 0 : SY_EXIT_USAGE;
+}
+
+/* ---- killswitch ------------------------------------------------------------------------------ */
+
+static void print_switch(const json_t *r)
+{
+    const json_t *k = json_object_get(r, "kill_switch");
+    const char *why = json_string_value(json_object_get(k, "reason"));
+    printf("kill switch %s", json_is_true(json_object_get(k, "engaged")) ? "ENGAGED" : "off");
+    if (why)
+        printf(" (%s, by %s)", why, json_string_value(json_object_get(k, "actor")));
+    printf("\n");
+}
+
+int sy_cli_killswitch(int argc, char **argv)
+{
+    const char *verb = argc >= 1 ? argv[0] : "";
+    bool on = strcmp(verb, "on") == 0, off = strcmp(verb, "off") == 0;
+    if (on || off || strcmp(verb, "status") == 0) {
+        const char *prog = on    ? "switchyard killswitch on"
+                           : off ? "switchyard killswitch off"
+                                 : "switchyard killswitch status";
+        struct sy_arg a[] = {
+            SY_CLIENT_ARGS,
+            {"reason", "TEXT", "why (required for on and off)", 0, NULL, NULL, 0},
+            {"actor", "NAME", "who (default: the token's name)", 0, NULL, NULL, 0},
+        };
+        int status;
+        if (!parse(prog, a, 5, argc - 1, argv + 1, &status))
+            return status;
+        if (!on && !off)
+            return call(prog, a, "GET", "/v1/go-live/state", NULL, print_switch);
+        if (!a[3].value) {
+            fprintf(stderr, "%s: --reason is required\n", prog);
+            return SY_EXIT_USAGE;
+        }
+        json_t *body = json_pack("{sbss}", "engaged", on, "reason", a[3].value);
+        if (body && a[4].value)
+            json_object_set_new(body, "actor", json_string(a[4].value));
+        return call(prog, a, "POST", "/v1/go-live/kill-switch", body, print_switch);
+    }
+    bool asked = strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0;
+    fprintf(asked ? stdout : stderr,
+            "usage: switchyard killswitch on --reason TEXT [--actor NAME]\n"
+            "       switchyard killswitch off --reason TEXT [--actor NAME]\n"
+            "       switchyard killswitch status\n"
             "Each takes --server URL, --token TOKEN and --json.\n");
     return asked ? 0 : SY_EXIT_USAGE;
 }

@@ -278,6 +278,25 @@ check "tripwire evaluate --json" 0 '"evaluated"' "" -- \
     "$SY" tripwire evaluate --token "$EDITOR" --json
 check "tripwire state" 0 "^WHOLESALE +contract_rate +TRIGGERED drop=0.789 action=THROTTLE" "" -- \
     "$SY" tripwire state --token "$VIEWER"
+expect "a risk policy for the CLI" 200 '.enabled == true' -- \
+    PUT /v1/risk/policies/SEARCH "$ADMIN" '{"reason":"cli"}'
+check "risk reserve" 0 "^reserved #[0-9]+$" "" -- \
+    "$SY" risk reserve --token "$SDK" --domain SEARCH --amount 99.5 --actor cli --correlation-id c-1
+check "risk reserve: a denial exits 1" 1 "^denied: no_policy$" "" -- \
+    "$SY" risk reserve --token "$SDK" --domain NOWHERE --amount 1 --actor cli
+check "risk reserve: --amount must be a number" 2 "" "amount" -- \
+    "$SY" risk reserve --token "$SDK" --domain WHOLESALE --amount lots --actor cli
+check "risk ledger" 0 "SEARCH +99.50 reserved +cli" "" -- "$SY" risk ledger --token "$VIEWER"
+check "risk ledger of a bad day" 1 "" "day" -- "$SY" risk ledger --token "$VIEWER" --day 2026-02-30x
+check "killswitch status" 0 "^kill switch off \(ROI model fixed, by cfo\)$" "" -- \
+    "$SY" killswitch status --token "$VIEWER"
+check "killswitch on" 0 "^kill switch ENGAGED \(cli drill, by alice\)$" "" -- \
+    "$SY" killswitch on --token "$ADMIN" --reason "cli drill"
+check "... reservations are denied" 1 "^denied: kill_switch$" "" -- \
+    "$SY" risk reserve --token "$SDK" --domain SEARCH --amount 1 --actor cli
+check "killswitch off needs a reason" 2 "" "reason" -- "$SY" killswitch off --token "$ADMIN"
+check "killswitch off" 0 "^kill switch off \(cli done, by ops\)$" "" -- \
+    "$SY" killswitch off --token "$ADMIN" --reason "cli done" --actor ops
 check "tripwire with no verb: usage, exit 2" 2 "" "usage: switchyard tripwire policies" -- "$SY" tripwire
 unset SWITCHYARD_URL
 
