@@ -20,6 +20,33 @@ void reply_result(struct call *c, int rc, int status, json_t *body, const sy_err
         reply_json_decimal(c, status, body);
 }
 
+void read_write(struct call *c, sy_method_t write,
+                int (*get)(sy_engine_t *, const sy_principal_t *, json_t **, sy_err_t *),
+                int (*put)(sy_engine_t *, const sy_principal_t *, const json_t *, json_t **,
+                           sy_err_t *))
+{
+    sy_method_t m = sy_h1_method(c->req);
+    if (m != SY_GET && m != write) {
+        not_allowed(c, write == SY_PUT ? "GET, PUT" : "GET, POST");
+        return;
+    }
+    if (!require_role(c, m == SY_GET ? SY_ROLE_VIEWER : SY_ROLE_ADMIN))
+        return;
+    sy_err_t err = {0};
+    json_t *out = NULL;
+    int rc;
+    if (m == SY_GET) {
+        rc = get(c->eng, &c->who, &out, &err);
+    } else {
+        json_t *body = body_object(c);
+        if (!body)
+            return;
+        rc = put(c->eng, &c->who, body, &out, &err);
+        json_decref(body);
+    }
+    reply_result(c, rc, 200, out, &err);
+}
+
 bool optional_body(struct call *c, json_t **out)
 {
     size_t len;

@@ -162,26 +162,7 @@ void sy_api_experiments(struct call *c, const char *rest)
 
 void sy_api_guardrails(struct call *c)
 {
-    sy_method_t m = sy_h1_method(c->req);
-    if (m != SY_GET && m != SY_PUT) {
-        not_allowed(c, "GET, PUT");
-        return;
-    }
-    if (!require_role(c, m == SY_GET ? SY_ROLE_VIEWER : SY_ROLE_ADMIN))
-        return;
-    sy_err_t err = {0};
-    json_t *out = NULL;
-    int rc;
-    if (m == SY_GET) {
-        rc = sy_engine_guardrails_get(c->eng, &c->who, &out, &err);
-    } else {
-        json_t *body = body_object(c);
-        if (!body)
-            return;
-        rc = sy_engine_guardrails_put(c->eng, &c->who, body, &out, &err);
-        json_decref(body);
-    }
-    reply_result(c, rc, 200, out, &err);
+    read_write(c, SY_PUT, sy_engine_guardrails_get, sy_engine_guardrails_put);
 }
 
 /* ---- /v1/auto-promotion/check --------------------------------------------------------- */

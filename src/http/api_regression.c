@@ -32,26 +32,7 @@ void sy_api_kpi(struct call *c)
 
 static void policies(struct call *c)
 {
-    sy_method_t m = sy_h1_method(c->req);
-    if (m != SY_GET && m != SY_POST) {
-        not_allowed(c, "GET, POST");
-        return;
-    }
-    if (!require_role(c, m == SY_GET ? SY_ROLE_VIEWER : SY_ROLE_ADMIN))
-        return;
-    sy_err_t err = {0};
-    json_t *out = NULL;
-    int rc;
-    if (m == SY_GET) {
-        rc = sy_engine_regression_policies(c->eng, &c->who, &out, &err);
-    } else {
-        json_t *body = body_object(c);
-        if (!body)
-            return;
-        rc = sy_engine_regression_policy_put(c->eng, &c->who, body, &out, &err);
-        json_decref(body);
-    }
-    reply_result(c, rc, 200, out, &err);
+    read_write(c, SY_POST, sy_engine_regression_policies, sy_engine_regression_policy_put);
 }
 
 /* POST {"domain", "metric", "actor"?} evaluates one tripwire; no body (or neither field)

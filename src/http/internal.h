@@ -60,6 +60,12 @@ bool only_fields(struct call *c, const json_t *obj, const char *const *allowed);
 void not_allowed(struct call *c, const char *allow);
 /* Replies `body` (decimal reals) with `status` when rc is 0, else the error in `err`. */
 void reply_result(struct call *c, int rc, int status, json_t *body, const sy_err_t *err);
+/* A settings resource: GET (viewer) answers `get`, `write` (PUT or POST; admin) hands the
+ * JSON body to `put`. */
+void read_write(struct call *c, sy_method_t write,
+                int (*get)(sy_engine_t *, const sy_principal_t *, json_t **, sy_err_t *),
+                int (*put)(sy_engine_t *, const sy_principal_t *, const json_t *, json_t **,
+                           sy_err_t *));
 /* An optional body: true with *out NULL when there is none, true with the object, or false
  * after replying 400. */
 bool optional_body(struct call *c, json_t **out);
