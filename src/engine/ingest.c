@@ -478,6 +478,10 @@ void sy_engine_exposure_seen(sy_engine_t *eng, int64_t ws, const char *flag, siz
     struct ingest *x = eng->x->in;
     if (!eng->x->n_recording || !valid_bytes(unit, unit_len, UNIT_MAX) || x->n_q >= QUEUE_MAX)
         return;
+    /* while the kill switch sends everyone to control, what is served is not the unit's
+     * assignment: recording it would put treatment units in the control arm */
+    if (sy_engine_kill_switch_engaged(eng, ws, NULL, 0))
+        return;
     struct experiment *e = sy_exp_on_flag(eng, ws, flag, flag_len, true);
     int v = e && e->record_exposures ? sy_exp_arm_index(e, variant, variant_len) : -1;
     if (v < 0 || exposure_is_noop(e, unit, unit_len, v) || e->units.n >= UNITS_MAX)

@@ -109,7 +109,7 @@ expect "the audit trail: the policy change and the trigger" 200 \
 
 # an experiment whose split OFREP serves, until the kill switch sends everyone to control
 expect "an experiment at 50/50" 201 '' -- POST /v1/experiments "$ADMIN" \
-    '{"key":"checkout","variants":[{"key":"green","weight":50},{"key":"blue","weight":50,"control":true}]}'
+    '{"key":"checkout","variants":[{"key":"green","weight":50},{"key":"blue","weight":50,"control":true}],"record_exposures":true}'
 expect "started" 200 '.state == "running"' -- POST /v1/experiments/checkout/start "$ADMIN"
 variants() { # the variants OFREP serves 40 units, sorted and unique
     u=0
@@ -139,6 +139,15 @@ expect "the KILL_SWITCH tripwire engaged the kill switch" 200 \
     '.kill_switch | .engaged == true and .actor == "tripwire" and (.reason | startswith("tripwire CAPITAL/roi_event: TRIGGERED drop=1.600"))' -- \
     GET /v1/go-live/state "$VIEWER"
 check "OFREP serves every unit the control, saying why" 0 "^blue tripwire CAPITAL/roi_event;$" "" -- variants
+new_units() { # PREFIX: five units evaluated, then an event, which commits what OFREP saw
+    for u in 1 2 3 4 5; do
+        req POST /ofrep/v1/evaluate/flags/checkout "$SDK" "{\"context\":{\"targetingKey\":\"$1-$u\"}}" >/dev/null
+    done
+    req POST /v1/events "$SDK" '{"events":[{"type":"outcome","unit":"user-0","experiment":"checkout","success":true}]}' >/dev/null
+}
+new_units killed
+expect "... and records no exposure of what it served: the 40 units before, no more" 200 \
+    '.units == 40' -- GET /v1/experiments/checkout/results "$VIEWER"
 expect "the bulk answer's ETag changed" 200 ".flags != null" -- \
     POST /ofrep/v1/evaluate/flags "$SDK" '{"context":{"targetingKey":"user-1"}}' -H "If-None-Match: $ETAG_BEFORE"
 expect "the experiment itself is unchanged" 200 '.state == "running" and .weights == {"green":50,"blue":50}' -- \
@@ -167,6 +176,8 @@ expect "engaged must be a boolean" 400 '.error.field == "engaged"' -- \
 expect "disengage it" 200 '.kill_switch | .engaged == false and .actor == "cfo" and .reason == "ROI model fixed"' -- \
     POST /v1/go-live/kill-switch "$ADMIN" '{"engaged":false,"reason":"ROI model fixed","actor":"cfo"}'
 check "OFREP serves the split again" 0 "^blue -;green -;$" "" -- variants
+new_units after
+expect "... and records exposures again" 200 '.units == 45' -- GET /v1/experiments/checkout/results "$VIEWER"
 expect "PROD_EXEC is allowed again" 200 '.allowed == true' -- GET "/v1/go-live/check?class=PROD_EXEC" "$SDK"
 expect "the audit trail: engaged by the tripwire, disengaged by a person" 200 \
     '[.events[] | .action] == ["killswitch.disengage","killswitch.engage"] and .events[0].after.engaged == false and .events[1].after.actor == "tripwire"' -- \
