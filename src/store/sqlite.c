@@ -230,6 +230,29 @@ int sy_sq_run(sy_store_t *s, sqlite3_stmt *st, sy_err_t *err)
     return 0;
 }
 
+/* Prepares *st once from `sql`; resets and clears it on later calls. */
+int sy_sq_cached(sy_store_t *s, sqlite3_stmt **st, const char *sql, sy_err_t *err)
+{
+    if (*st) {
+        sqlite3_reset(*st);
+        sqlite3_clear_bindings(*st);
+        return 0;
+    }
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+        *st = NULL;
+        return sy_sq_fail(s, err, "prepare");
+    }
+    return 0;
+}
+
+int sy_sq_step_cached(sy_store_t *s, sqlite3_stmt *st, sy_err_t *err)
+{
+    int rc = sqlite3_step(st);
+    int out = rc == SQLITE_DONE ? 0 : sy_sq_fail(s, err, "step");
+    sqlite3_reset(st);
+    return out;
+}
+
 const char *sy_sq_text(sqlite3_stmt *st, int col)
 {
     return (const char *)sqlite3_column_text(st, col);
@@ -305,6 +328,7 @@ void sy_store_close(sy_store_t *s)
         return;
     sqlite3_finalize(s->add_event);
     sqlite3_finalize(s->put_arm);
+    sqlite3_finalize(s->add_kpi);
     sqlite3_close_v2(s->db);
     free(s);
 }

@@ -82,43 +82,20 @@ int sy_store_experiment_list(sy_store_t *s, int64_t ws, sy_store_experiment_cb c
 
 /* ---- aggregates ---------------------------------------------------------------------- */
 
-/* Prepares *st once from `sql`; resets and clears it on later calls. */
-static int cached(sy_store_t *s, sqlite3_stmt **st, const char *sql, sy_err_t *err)
-{
-    if (*st) {
-        sqlite3_reset(*st);
-        sqlite3_clear_bindings(*st);
-        return 0;
-    }
-    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
-        *st = NULL;
-        return sy_sq_fail(s, err, "prepare");
-    }
-    return 0;
-}
-
-/* Steps a cached statement that returns no rows and resets it. */
-static int step_cached(sy_store_t *s, sqlite3_stmt *st, sy_err_t *err)
-{
-    int rc = sqlite3_step(st);
-    int out = rc == SQLITE_DONE ? 0 : sy_sq_fail(s, err, "step");
-    sqlite3_reset(st);
-    return out;
-}
-
 int sy_store_arm_put(sy_store_t *s, const sy_store_arm_t *a, sy_err_t *err)
 {
-    int rc = cached(s, &s->put_arm,
-                    "INSERT INTO experiment_arms (experiment_id, variant, units, conversions,"
-                    " value_sum, value_sumsq, errors, crossovers, seq_p, latency_n, latency_sum,"
-                    " latency_sumsq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (experiment_id, variant)"
-                    " DO UPDATE SET units = excluded.units, conversions = excluded.conversions,"
-                    " value_sum = excluded.value_sum, value_sumsq = excluded.value_sumsq,"
-                    " errors = excluded.errors, crossovers = excluded.crossovers,"
-                    " seq_p = excluded.seq_p, latency_n = excluded.latency_n,"
-                    " latency_sum = excluded.latency_sum, latency_sumsq = excluded.latency_sumsq",
-                    err);
+    int rc =
+        sy_sq_cached(s, &s->put_arm,
+                     "INSERT INTO experiment_arms (experiment_id, variant, units, conversions,"
+                     " value_sum, value_sumsq, errors, crossovers, seq_p, latency_n, latency_sum,"
+                     " latency_sumsq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                     " ON CONFLICT (experiment_id, variant)"
+                     " DO UPDATE SET units = excluded.units, conversions = excluded.conversions,"
+                     " value_sum = excluded.value_sum, value_sumsq = excluded.value_sumsq,"
+                     " errors = excluded.errors, crossovers = excluded.crossovers,"
+                     " seq_p = excluded.seq_p, latency_n = excluded.latency_n,"
+                     " latency_sum = excluded.latency_sum, latency_sumsq = excluded.latency_sumsq",
+                     err);
     if (rc < 0)
         return rc;
     sqlite3_stmt *st = s->put_arm;
@@ -135,7 +112,7 @@ int sy_store_arm_put(sy_store_t *s, const sy_store_arm_t *a, sy_err_t *err)
         sqlite3_bind_double(st, 11, a->latency_sum) != SQLITE_OK ||
         sqlite3_bind_double(st, 12, a->latency_sumsq) != SQLITE_OK)
         return sy_sq_fail(s, err, "bind");
-    return step_cached(s, st, err);
+    return sy_sq_step_cached(s, st, err);
 }
 
 int sy_store_arm_list(sy_store_t *s, int64_t experiment, sy_store_arm_cb cb, void *arg,
@@ -262,11 +239,11 @@ static int bind_text_len(sqlite3_stmt *st, int col, const char *p, size_t len)
 int sy_store_event_add(sy_store_t *s, const sy_store_event_t *e, bool *inserted, sy_err_t *err)
 {
     *inserted = false;
-    int rc = cached(s, &s->add_event,
-                    "INSERT INTO events (workspace_id, experiment_id, event_id, kind, unit,"
-                    " variant, success, value, latency_ms, at_ms)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    err);
+    int rc = sy_sq_cached(s, &s->add_event,
+                          "INSERT INTO events (workspace_id, experiment_id, event_id, kind, unit,"
+                          " variant, success, value, latency_ms, at_ms)"
+                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                          err);
     if (rc < 0)
         return rc;
     sqlite3_stmt *st = s->add_event;
@@ -285,7 +262,7 @@ int sy_store_event_add(sy_store_t *s, const sy_store_event_t *e, bool *inserted,
               sqlite3_bind_int64(st, 10, e->at_ms) == SQLITE_OK;
     if (!ok)
         return sy_sq_fail(s, err, "bind");
-    if ((rc = step_cached(s, st, err)) < 0)
+    if ((rc = sy_sq_step_cached(s, st, err)) < 0)
         return rc;
     *inserted = sqlite3_changes(s->db) == 1;
     return 0;

@@ -15,6 +15,7 @@ struct sy_store {
      * arm, where preparing would cost more than the insert. NULL until first used. */
     sqlite3_stmt *add_event;
     sqlite3_stmt *put_arm;
+    sqlite3_stmt *add_kpi;
 };
 
 /* -EIO with SQLite's own words: every failure of the database itself. */
@@ -26,6 +27,11 @@ int sy_sq_exec(sy_store_t *s, const char *sql, sy_err_t *err);
 sqlite3_stmt *sy_sq_prepare(sy_store_t *s, sy_err_t *err, const char *sql, const char *types, ...);
 /* Runs a statement that returns no rows; finalizes it. A constraint failure is -EEXIST. */
 int sy_sq_run(sy_store_t *s, sqlite3_stmt *st, sy_err_t *err);
+/* Prepares *st once from `sql` (kept in the handle, finalized at close); resets it and
+ * clears its bindings on later calls. */
+int sy_sq_cached(sy_store_t *s, sqlite3_stmt **st, const char *sql, sy_err_t *err);
+/* Steps a cached statement that returns no rows and resets it. */
+int sy_sq_step_cached(sy_store_t *s, sqlite3_stmt *st, sy_err_t *err);
 /* Column `col` as text (NULL for SQL NULL). */
 const char *sy_sq_text(sqlite3_stmt *st, int col);
 

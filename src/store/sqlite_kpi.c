@@ -6,19 +6,28 @@
 
 int sy_store_kpi_add(sy_store_t *s, const sy_store_kpi_t *k, sy_err_t *err)
 {
-    sqlite3_stmt *st = sy_sq_prepare(s, err,
-                                     "INSERT INTO kpi_events (workspace_id, domain, metric,"
-                                     " success, value, actor, correlation_id, detail, at_ms)"
-                                     " VALUES (?1, ?2, ?3, ?8, ?9, ?4, ?5, ?6, ?7)",
-                                     "isssssi", k->workspace, k->domain, k->metric, k->actor,
-                                     k->correlation_id, k->detail, k->at_ms);
-    /* success and value are ?8 and ?9, bound only when given (else NULL) */
-    if (st && ((k->success >= 0 && sqlite3_bind_int(st, 8, k->success) != SQLITE_OK) ||
-               (k->has_value && sqlite3_bind_double(st, 9, k->value) != SQLITE_OK))) {
-        sqlite3_finalize(st);
+    /* prepared once: a batch inserts up to 10,000 rows */
+    int rc =
+        sy_sq_cached(s, &s->add_kpi,
+                     "INSERT INTO kpi_events (workspace_id, domain, metric, success, value,"
+                     " actor, correlation_id, detail, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     err);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *st = s->add_kpi;
+    /* success and value stay NULL when not given */
+    if (sqlite3_bind_int64(st, 1, k->workspace) != SQLITE_OK ||
+        sqlite3_bind_text(st, 2, k->domain, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_text(st, 3, k->metric, -1, SQLITE_STATIC) != SQLITE_OK ||
+        (k->success >= 0 && sqlite3_bind_int(st, 4, k->success) != SQLITE_OK) ||
+        (k->has_value && sqlite3_bind_double(st, 5, k->value) != SQLITE_OK) ||
+        sqlite3_bind_text(st, 6, k->actor, -1, SQLITE_STATIC) != SQLITE_OK ||
+        (k->correlation_id &&
+         sqlite3_bind_text(st, 7, k->correlation_id, -1, SQLITE_STATIC) != SQLITE_OK) ||
+        (k->detail && sqlite3_bind_text(st, 8, k->detail, -1, SQLITE_STATIC) != SQLITE_OK) ||
+        sqlite3_bind_int64(st, 9, k->at_ms) != SQLITE_OK)
         return sy_sq_fail(s, err, "bind");
-    }
-    return sy_sq_run(s, st, err);
+    return sy_sq_step_cached(s, st, err);
 }
 
 int sy_store_kpi_window(sy_store_t *s, int64_t ws, const char *domain, const char *metric,
