@@ -396,4 +396,21 @@ int sy_engine_kill_switch_put(sy_engine_t *eng, const sy_principal_t *actor, con
 /* Whether the kill switch of `ws` is engaged, with its reason into `reason` (cap bytes). */
 bool sy_engine_kill_switch_engaged(sy_engine_t *eng, int64_t ws, char *reason, size_t cap);
 
+/* ---- notification channels (notify.c) -------------------------------------------------------- */
+
+/* Creates a channel of the caller's workspace: {"type": "slack" | "pagerduty" | "webhook" |
+ * "email", "name"?, "levels"? (info, warning, critical; default all), "events"? (default
+ * all), "enabled"?, and per type: slack "url"; webhook "url", "secret"; pagerduty
+ * "routing_key", "url"?; email "to", "from", "smtp_url", "username"?, "password"?}.
+ * Audited. Answers the channel as listed. */
+int sy_engine_channel_create(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
+                             json_t **out, sy_err_t *err);
+/* {"channels": [...]}: each one's config, id, type, name, enabled, created_ms and
+ * "secrets_set" (the names of its secrets; never their values). */
+int sy_engine_channel_list(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
+                           sy_err_t *err);
+/* Deletes channel `id`; -ENOENT when the caller's workspace has none such. Audited. */
+int sy_engine_channel_delete(sy_engine_t *eng, const sy_principal_t *actor, int64_t id,
+                             sy_err_t *err);
+
 #endif

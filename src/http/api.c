@@ -20,7 +20,7 @@ void reply_result(struct call *c, int rc, int status, json_t *body, const sy_err
         reply_json_decimal(c, status, body);
 }
 
-void read_write(struct call *c, sy_method_t write,
+void read_write(struct call *c, sy_method_t write, int created,
                 int (*get)(sy_engine_t *, const sy_principal_t *, json_t **, sy_err_t *),
                 int (*put)(sy_engine_t *, const sy_principal_t *, const json_t *, json_t **,
                            sy_err_t *))
@@ -44,7 +44,7 @@ void read_write(struct call *c, sy_method_t write,
         rc = put(c->eng, &c->who, body, &out, &err);
         json_decref(body);
     }
-    reply_result(c, rc, 200, out, &err);
+    reply_result(c, rc, m == SY_GET ? 200 : created, out, &err);
 }
 
 bool optional_body(struct call *c, json_t **out)

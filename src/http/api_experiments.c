@@ -162,7 +162,7 @@ void sy_api_experiments(struct call *c, const char *rest)
 
 void sy_api_guardrails(struct call *c)
 {
-    read_write(c, SY_PUT, sy_engine_guardrails_get, sy_engine_guardrails_put);
+    read_write(c, SY_PUT, 200, sy_engine_guardrails_get, sy_engine_guardrails_put);
 }
 
 /* ---- /v1/auto-promotion/check --------------------------------------------------------- */

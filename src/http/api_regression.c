@@ -32,7 +32,7 @@ void sy_api_kpi(struct call *c)
 
 static void policies(struct call *c)
 {
-    read_write(c, SY_POST, sy_engine_regression_policies, sy_engine_regression_policy_put);
+    read_write(c, SY_POST, 200, sy_engine_regression_policies, sy_engine_regression_policy_put);
 }
 
 /* POST {"domain", "metric", "actor"?} evaluates one tripwire; no body (or neither field)

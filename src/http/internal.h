@@ -61,8 +61,8 @@ void not_allowed(struct call *c, const char *allow);
 /* Replies `body` (decimal reals) with `status` when rc is 0, else the error in `err`. */
 void reply_result(struct call *c, int rc, int status, json_t *body, const sy_err_t *err);
 /* A settings resource: GET (viewer) answers `get`, `write` (PUT or POST; admin) hands the
- * JSON body to `put`. */
-void read_write(struct call *c, sy_method_t write,
+ * JSON body to `put` and answers `created` (200, or 201 for a new resource). */
+void read_write(struct call *c, sy_method_t write, int created,
                 int (*get)(sy_engine_t *, const sy_principal_t *, json_t **, sy_err_t *),
                 int (*put)(sy_engine_t *, const sy_principal_t *, const json_t *, json_t **,
                            sy_err_t *));
@@ -105,6 +105,8 @@ void sy_api_regression(struct call *c, const char *what);
 void sy_api_risk(struct call *c, const char *what);
 /* /v1/go-live/{state,kill-switch,check}: `what` after /v1/go-live/. */
 void sy_api_golive(struct call *c, const char *what);
+/* /v1/notifications/channels[/{id}]: `id` "" for the collection. */
+void sy_api_channels(struct call *c, const char *id);
 /* False after replying 403 when the request is marked X-Execution-Class: PROD_EXEC, changes
  * something, and the caller's workspace has its kill switch engaged. */
 bool sy_api_prod_exec_allowed(struct call *c, const char *path);

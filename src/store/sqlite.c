@@ -168,6 +168,21 @@ static const char *const migrations[] = {
     "  at_ms INTEGER NOT NULL,"
     "  released_ms INTEGER);"
     "CREATE INDEX risk_ledger_day ON risk_ledger (workspace_id, day, domain, id);",
+
+    /* 5: notification channels. `config` is what the API shows; `secrets` (webhook
+     * secrets, routing keys, SMTP passwords) is never shown. A deleted channel keeps its
+     * row (deleted_ms) for the deliveries that name it. */
+    "CREATE TABLE notification_channels ("
+    "  id INTEGER PRIMARY KEY,"
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id),"
+    "  type TEXT NOT NULL CHECK (type IN ('slack', 'pagerduty', 'webhook', 'email')),"
+    "  name TEXT NOT NULL,"
+    "  config TEXT NOT NULL,"
+    "  secrets TEXT NOT NULL,"
+    "  enabled INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  deleted_ms INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX notification_channels_workspace ON notification_channels (workspace_id, id);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

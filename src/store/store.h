@@ -384,4 +384,31 @@ int sy_store_risk_release(sy_store_t *store, int64_t ws, int64_t id, int64_t now
 int sy_store_risk_list(sy_store_t *store, int64_t ws, const char *day, int64_t id,
                        sy_store_risk_entry_cb cb, void *arg, sy_err_t *err);
 
+/* ---- notification channels ----------------------------------------------------------------- */
+
+typedef struct sy_store_channel {
+    int64_t id;
+    int64_t workspace;
+    const char *type; /* "slack", "pagerduty", "webhook", "email" */
+    const char *name;
+    const char *config;  /* JSON text: what the API shows */
+    const char *secrets; /* JSON text: never shown */
+    bool enabled;
+    int64_t created_ms;
+} sy_store_channel_t;
+
+typedef int (*sy_store_channel_cb)(void *arg, const sy_store_channel_t *c);
+
+/* Inserts a channel (id ignored; the new id into *id). In a transaction. */
+int sy_store_channel_add(sy_store_t *store, const sy_store_channel_t *c, int64_t *id,
+                         sy_err_t *err);
+/* Marks channel `id` of `ws` deleted; -ENOENT when `ws` has no such live channel. In a
+ * transaction. */
+int sy_store_channel_delete(sy_store_t *store, int64_t ws, int64_t id, int64_t now_ms,
+                            sy_err_t *err);
+/* The live channels of `ws` by id (of every workspace for ws < 0); channel `id` alone when
+ * id > 0. */
+int sy_store_channel_list(sy_store_t *store, int64_t ws, int64_t id, sy_store_channel_cb cb,
+                          void *arg, sy_err_t *err);
+
 #endif

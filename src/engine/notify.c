@@ -1,0 +1,278 @@
+/* notify.c - notification channels: where a workspace's alerts go (Slack incoming
+ * webhooks, PagerDuty Events API v2, signed webhooks, email over SMTP).
+ *
+ * A channel's settings are split in two when stored: `config`, which the API shows, and
+ * `secrets` (a webhook's signing secret, a PagerDuty routing key, an SMTP password), which
+ * it never shows nor writes to the audit trail: answers name the secrets that are set,
+ * never their values.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/internal.h"
+
+static const char *const types[] = {"slack", "pagerduty", "webhook", "email", NULL};
+static const char *const levels[] = {"info", "warning", "critical", NULL};
+static const char *const events[] = {
+    "promotion", "awaiting_approval", "promotion_warning", "rollback", "tripwire",
+    "throttle",  "kill_switch",       "health_warning",    "srm",      NULL};
+#define PAGERDUTY_DEFAULT_URL "https://events.pagerduty.com/v2/enqueue"
+
+static bool one_of(const char *s, const char *const *set)
+{
+    for (size_t i = 0; s && set[i]; i++)
+        if (strcmp(s, set[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool prefixed(const char *s, const char *a, const char *b)
+{
+    return s && (strncmp(s, a, strlen(a)) == 0 || strncmp(s, b, strlen(b)) == 0);
+}
+
+/* A non-empty array of distinct names of `set`, or all of `set` when absent. */
+static int name_list(const json_t *body, const char *field, const char *const *set, json_t **out,
+                     sy_err_t *err)
+{
+    const json_t *v = json_object_get(body, field);
+    *out = json_array();
+    if (!*out)
+        return sy_eng_oom(err);
+    if (!v) {
+        for (size_t i = 0; set[i]; i++)
+            json_array_append_new(*out, json_string(set[i]));
+        return 0;
+    }
+    size_t i;
+    const json_t *e;
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        goto bad;
+    json_array_foreach(v, i, e)
+    {
+        const char *s = json_string_value(e);
+        size_t j;
+        const json_t *seen;
+        if (!one_of(s, set))
+            goto bad;
+        json_array_foreach(*out, j, seen) if (strcmp(json_string_value(seen), s) == 0) goto bad;
+        json_array_append_new(*out, json_string(s));
+    }
+    return 0;
+bad:
+    json_decref(*out);
+    *out = NULL;
+    char all[256] = "";
+    for (size_t k = 0; set[k]; k++)
+        snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s%s", k ? ", " : "", set[k]);
+    return sy_err_set(err, -EINVAL, field, "%s is a list of distinct names of: %s", field, all);
+}
+
+/* Copies string field `k` of `body` into `to` (config or secrets) when present; required
+ * ones must be. `check` (optional) says whether its value is acceptable. */
+static int text_field(const json_t *body, const char *k, bool required, size_t max,
+                      bool (*check)(const char *), const char *what, json_t *to, sy_err_t *err)
+{
+    const json_t *v = json_object_get(body, k);
+    if (!v && !required)
+        return 0;
+    const char *s = json_string_value(v);
+    if (!sy_eng_valid_name(s, max) || (check && !check(s)))
+        return sy_err_set(err, -EINVAL, k, "%s: %s", k, what);
+    return json_object_set_new(to, k, json_string(s)) == 0 ? 0 : sy_eng_oom(err);
+}
+
+static bool http_url(const char *s)
+{
+    return prefixed(s, "http://", "https://");
+}
+
+static bool smtp_url(const char *s)
+{
+    return prefixed(s, "smtp://", "smtps://");
+}
+
+static bool long_secret(const char *s)
+{
+    return strlen(s) >= 16;
+}
+
+static bool address(const char *s)
+{
+    const char *at = strchr(s, '@');
+    return at && at != s && at[1] && !strchr(at + 1, '@') && !strpbrk(s, " <>,;");
+}
+
+/* Fills `config` and `secrets` from `body` for a channel of `type`. */
+static int channel_fields(const json_t *body, const char *type, json_t *config, json_t *secrets,
+                          sy_err_t *err)
+{
+    static const char *const slack[] = {"type", "name", "levels", "events", "enabled", "url", NULL};
+    static const char *const webhook[] = {"type",    "name", "levels", "events",
+                                          "enabled", "url",  "secret", NULL};
+    static const char *const pagerduty[] = {"type",    "name", "levels",      "events",
+                                            "enabled", "url",  "routing_key", NULL};
+    static const char *const email[] = {"type", "name",     "levels",   "events",   "enabled", "to",
+                                        "from", "smtp_url", "username", "password", NULL};
+    const char *const *allowed = strcmp(type, "slack") == 0       ? slack
+                                 : strcmp(type, "webhook") == 0   ? webhook
+                                 : strcmp(type, "pagerduty") == 0 ? pagerduty
+                                                                  : email;
+    int rc = sy_eng_only_fields(body, allowed, "", err);
+    if (rc < 0)
+        return rc;
+    const char *url = "an http:// or https:// URL of at most 2048 characters";
+    if (strcmp(type, "slack") == 0)
+        return text_field(body, "url", true, 2048, http_url, url, config, err);
+    if (strcmp(type, "webhook") == 0)
+        return (rc = text_field(body, "url", true, 2048, http_url, url, config, err)) < 0
+                   ? rc
+                   : text_field(body, "secret", true, 256, long_secret,
+                                "the signing secret, 16 to 256 characters", secrets, err);
+    if (strcmp(type, "pagerduty") == 0) {
+        if ((rc = text_field(body, "routing_key", true, 128, NULL,
+                             "the integration's routing key, 1 to 128 characters", secrets, err)) <
+                0 ||
+            (rc = text_field(body, "url", false, 2048, http_url, url, config, err)) < 0)
+            return rc;
+        if (!json_object_get(config, "url"))
+            json_object_set_new(config, "url", json_string(PAGERDUTY_DEFAULT_URL));
+        return 0;
+    }
+    const char *addr = "an e-mail address (name@host)";
+    if ((rc = text_field(body, "to", true, 254, address, addr, config, err)) < 0 ||
+        (rc = text_field(body, "from", true, 254, address, addr, config, err)) < 0 ||
+        (rc = text_field(body, "smtp_url", true, 2048, smtp_url,
+                         "an smtp:// or smtps:// URL (host and port)", config, err)) < 0 ||
+        (rc = text_field(body, "username", false, 256, NULL, "1 to 256 characters", config, err)) <
+            0)
+        return rc;
+    return text_field(body, "password", false, 256, NULL, "1 to 256 characters", secrets, err);
+}
+
+/* The channel as the API shows it: its config, and the names of its secrets. */
+static json_t *channel_json(const sy_store_channel_t *c)
+{
+    json_error_t je;
+    json_t *o = json_loads(c->config, 0, &je), *sec = json_loads(c->secrets, 0, &je);
+    json_t *names = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach(sec, k, v) json_array_append_new(names, json_string(k));
+    json_decref(sec);
+    json_t *meta = names ? json_pack("{sIsssssbsIso}", "id", (json_int_t)c->id, "type", c->type,
+                                     "name", c->name, "enabled", c->enabled, "created_ms",
+                                     (json_int_t)c->created_ms, "secrets_set", names)
+                         : NULL;
+    if (!o || !meta || json_object_update(o, meta) < 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    json_decref(meta);
+    return o;
+}
+
+static int append_channel(void *arg, const sy_store_channel_t *c)
+{
+    return json_array_append_new(arg, channel_json(c)) == 0 ? 0 : -ENOMEM;
+}
+
+int sy_engine_channel_create(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
+                             json_t **out, sy_err_t *err)
+{
+    const char *type = json_string_value(json_object_get(body, "type"));
+    if (!one_of(type, types))
+        return sy_err_set(err, -EINVAL, "type", "type is slack, pagerduty, webhook or email");
+    const json_t *name = json_object_get(body, "name"), *en = json_object_get(body, "enabled");
+    if (name && !sy_eng_valid_name(json_string_value(name), 64))
+        return sy_err_set(err, -EINVAL, "name", "name is 1 to 64 characters");
+    if (en && !json_is_boolean(en))
+        return sy_err_set(err, -EINVAL, "enabled", "enabled must be true or false");
+    json_t *config = json_object(), *secrets = json_object(), *lv = NULL, *ev = NULL;
+    int rc = config && secrets ? channel_fields(body, type, config, secrets, err) : sy_eng_oom(err);
+    if (rc == 0 && (rc = name_list(body, "levels", levels, &lv, err)) == 0 &&
+        (rc = name_list(body, "events", events, &ev, err)) == 0) {
+        json_object_set_new(config, "levels", lv);
+        json_object_set_new(config, "events", ev);
+    }
+    char *ctext = rc == 0 ? json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    char *stext = rc == 0 ? json_dumps(secrets, JSON_COMPACT) : NULL;
+    if (rc == 0 && (!ctext || !stext))
+        rc = sy_eng_oom(err);
+    sy_store_channel_t c = {.workspace = actor->workspace,
+                            .type = type,
+                            .name = name ? json_string_value(name) : type,
+                            .config = ctext,
+                            .secrets = stext,
+                            .enabled = !en || json_is_true(en),
+                            .created_ms = sy_engine_now_ms(eng)};
+    json_t *shown = NULL;
+    if (rc == 0 && (rc = sy_store_begin(eng->store, err)) == 0) {
+        char res[48];
+        if ((rc = sy_store_channel_add(eng->store, &c, &c.id, err)) == 0) {
+            snprintf(res, sizeof(res), "channel:%lld", (long long)c.id);
+            shown = channel_json(&c); /* without the secrets' values: safe to audit */
+            rc = shown ? sy_eng_audit(eng, actor, actor->workspace, "notification.channel.create",
+                                      res, NULL, shown, err)
+                       : sy_eng_oom(err);
+        }
+        if (rc < 0)
+            sy_store_rollback(eng->store);
+        else
+            rc = sy_store_commit(eng->store, err);
+    }
+    free(ctext);
+    free(stext);
+    json_decref(config);
+    json_decref(secrets);
+    if (rc < 0) {
+        json_decref(shown);
+        return rc;
+    }
+    *out = shown;
+    return 0;
+}
+
+int sy_engine_channel_list(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
+                           sy_err_t *err)
+{
+    json_t *a = json_array();
+    int rc = a ? sy_store_channel_list(eng->store, actor->workspace, 0, append_channel, a, err)
+               : -ENOMEM;
+    if (rc < 0) {
+        json_decref(a);
+        return rc == -ENOMEM ? sy_eng_oom(err) : rc;
+    }
+    *out = json_pack("{so}", "channels", a);
+    return *out ? 0 : sy_eng_oom(err);
+}
+
+static int take_first(void *arg, const sy_store_channel_t *c)
+{
+    json_t **o = arg;
+    *o = channel_json(c);
+    return *o ? 0 : -ENOMEM;
+}
+
+int sy_engine_channel_delete(sy_engine_t *eng, const sy_principal_t *actor, int64_t id,
+                             sy_err_t *err)
+{
+    json_t *before = NULL;
+    int rc = sy_store_channel_list(eng->store, actor->workspace, id, take_first, &before, err);
+    if (rc == 0 && !before)
+        rc = sy_err_set(err, -ENOENT, "id", "no such channel");
+    if (rc == 0 && (rc = sy_store_begin(eng->store, err)) == 0) {
+        char res[48];
+        snprintf(res, sizeof(res), "channel:%lld", (long long)id);
+        if ((rc = sy_store_channel_delete(eng->store, actor->workspace, id, sy_engine_now_ms(eng),
+                                          err)) < 0 ||
+            (rc = sy_eng_audit(eng, actor, actor->workspace, "notification.channel.delete", res,
+                               before, NULL, err)) < 0)
+            sy_store_rollback(eng->store);
+        else
+            rc = sy_store_commit(eng->store, err);
+    }
+    json_decref(before);
+    return rc == -ENOMEM ? sy_eng_oom(err) : rc;
+}
