@@ -32,6 +32,19 @@ static bool prefixed(const char *s, const char *a, const char *b)
     return s && (strncmp(s, a, strlen(a)) == 0 || strncmp(s, b, strlen(b)) == 0);
 }
 
+/* Whether the array of strings `a` holds `s`. */
+static bool has(const json_t *a, const char *s)
+{
+    size_t i;
+    const json_t *e;
+    json_array_foreach(a, i, e)
+    {
+        if (strcmp(json_string_value(e), s) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* A non-empty array of distinct names of `set`, or all of `set` when absent. */
 static int name_list(const json_t *body, const char *field, const char *const *set, json_t **out,
                      sy_err_t *err)
@@ -52,11 +65,8 @@ static int name_list(const json_t *body, const char *field, const char *const *s
     json_array_foreach(v, i, e)
     {
         const char *s = json_string_value(e);
-        size_t j;
-        const json_t *seen;
-        if (!one_of(s, set))
+        if (!one_of(s, set) || has(*out, s))
             goto bad;
-        json_array_foreach(*out, j, seen) if (strcmp(json_string_value(seen), s) == 0) goto bad;
         json_array_append_new(*out, json_string(s));
     }
     return 0;
