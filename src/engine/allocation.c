@@ -374,7 +374,7 @@ static int write_change(sy_engine_t *eng, struct exp_write *xw, sy_err_t *err)
                                  .experiment = xw->e->id,
                                  .at_ms = cw->at_ms,
                                  .action = cw->action,
-                                 .actor = xw->actor ? xw->actor->name : "system",
+                                 .actor = sy_eng_actor_name(xw->actor),
                                  .before = b,
                                  .after = a,
                                  .detail = d};
@@ -634,9 +634,7 @@ int sy_engine_experiment_promote(sy_engine_t *eng, const sy_principal_t *actor, 
     int64_t weights[SY_EXP_MAX_ARMS] = {0};
     weights[winner] = 100;
     json_t *detail = json_pack("{ssss}", "variant", e->arms[winner].key, "promoted_by",
-                               by      ? by
-                               : actor ? actor->name
-                                       : "system");
+                               by ? by : sy_eng_actor_name(actor));
     if (detail && metadata)
         json_object_set(detail, "metadata", (json_t *)metadata);
     if (detail)
@@ -671,11 +669,8 @@ int sy_engine_experiment_rollback(sy_engine_t *eng, const sy_principal_t *actor,
                           sy_exp_state_name(e->state));
     int64_t weights[SY_EXP_MAX_ARMS] = {0};
     weights[e->control] = 100;
-    json_t *detail =
-        json_pack("{ssss}", "reason", reason ? reason : "manual rollback", "rolled_back_by",
-                  by      ? by
-                  : actor ? actor->name
-                          : "system");
+    json_t *detail = json_pack("{ssss}", "reason", reason ? reason : "manual rollback",
+                               "rolled_back_by", by ? by : sy_eng_actor_name(actor));
     rc = detail ? sy_exp_change(eng, actor, e, weights, ROLLED_BACK, -1, "rollback",
                                 "experiment.rollback", detail, NULL, err)
                 : sy_eng_oom(err);

@@ -348,7 +348,7 @@ void sy_engine_close(sy_engine_t *eng)
 
 /* ---- audit helpers ------------------------------------------------------------------- */
 
-static const char *actor_name(const sy_principal_t *actor)
+const char *sy_eng_actor_name(const sy_principal_t *actor)
 {
     return actor ? actor->name : "system";
 }
@@ -365,7 +365,7 @@ int sy_eng_audit(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws, cons
     } else {
         sy_store_audit_t ev = {.workspace = ws,
                                .at_ms = sy_engine_now_ms(eng),
-                               .actor = actor_name(actor),
+                               .actor = sy_eng_actor_name(actor),
                                .action = action,
                                .resource = resource,
                                .before = b,

@@ -9,11 +9,6 @@
 
 #include "engine/internal.h"
 
-static const char *actor_name(const sy_principal_t *actor)
-{
-    return actor && actor->token_id ? actor->name : "system";
-}
-
 static json_t *state_json(const struct kill_switch *k)
 {
     return json_pack("{sbsososo}", "engaged", k->engaged, "reason",
@@ -130,8 +125,8 @@ int sy_engine_kill_switch_put(sy_engine_t *eng, const sy_principal_t *actor, con
     if ((rc = sy_store_begin(eng->store, err)) < 0)
         return rc;
     if ((rc = sy_eng_kill_switch_write(eng, actor, actor->workspace, json_is_true(en), reason,
-                                       who ? json_string_value(who) : actor_name(actor), &next,
-                                       err)) < 0) {
+                                       who ? json_string_value(who) : sy_eng_actor_name(actor),
+                                       &next, err)) < 0) {
         sy_store_rollback(eng->store);
         return rc;
     }

@@ -94,6 +94,10 @@ int sy_eng_only_fields(const json_t *o, const char *const *allowed, const char *
 /* 1 to `max` bytes, no control characters. */
 bool sy_eng_valid_name(const char *s, size_t max);
 
+/* Who `actor` is in the audit trail and in changed_by fields: its name, or "system" for
+ * NULL (a timer). */
+const char *sy_eng_actor_name(const sy_principal_t *actor);
+
 /* Writes the audit event of a change in its open transaction. `before`/`after` may be
  * NULL. */
 int sy_eng_audit(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws, const char *action,

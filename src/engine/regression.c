@@ -32,11 +32,6 @@ static const struct seed {
     {"CAPITAL", "roi_event", 0.30, SY_TRIP_KILL_SWITCH, SY_TRIP_MEAN},
 };
 
-static const char *actor_name(const sy_principal_t *actor)
-{
-    return actor && actor->token_id ? actor->name : "system";
-}
-
 /* A field's name inside a batch ("events[3].value") or alone ("value"). */
 static const char *field_at(char *buf, size_t cap, long idx, const char *name)
 {
@@ -418,7 +413,7 @@ int sy_engine_regression_policy_put(sy_engine_t *eng, const sy_principal_t *acto
     }
     policies_free(&ps);
     json_t *before = existed ? policy_json(&p) : NULL, *after = NULL;
-    const char *changed_by = actor_name(actor), *reason = NULL;
+    const char *changed_by = sy_eng_actor_name(actor), *reason = NULL;
     if ((rc = policy_fields(body, &p, &changed_by, &reason, err)) < 0)
         goto out;
     snprintf(p.changed_by, sizeof(p.changed_by), "%s", changed_by);

@@ -21,11 +21,6 @@
 #define TEXT_MAX   512
 #define TRIPWIRE   "tripwire" /* changed_by of a policy a tripwire disabled */
 
-static const char *actor_name(const sy_principal_t *actor)
-{
-    return actor && actor->token_id ? actor->name : "system";
-}
-
 /* "YYYY-MM-DD" (UTC) of Unix milliseconds. */
 static void day_of(int64_t ms, char out[11])
 {
@@ -121,7 +116,7 @@ int sy_eng_risk_throttle(sy_engine_t *eng, const sy_principal_t *actor, int64_t 
     p.workspace = ws;
     p.enabled = enabled;
     p.reason = reason;
-    p.changed_by = enabled ? actor_name(actor) : TRIPWIRE;
+    p.changed_by = enabled ? sy_eng_actor_name(actor) : TRIPWIRE;
     p.updated_ms = sy_engine_now_ms(eng);
     return write_policy(eng, actor, ws, &old, &p,
                         enabled ? "risk.policy.restore" : "risk.policy.throttle", err);
@@ -174,7 +169,7 @@ int sy_engine_risk_policy_put(sy_engine_t *eng, const sy_principal_t *actor, con
     if (!sy_eng_valid_name(p.reason, TEXT_MAX))
         return sy_err_set(err, -EINVAL, "reason",
                           "every change needs a reason (1 to 512 characters)");
-    p.changed_by = actor_name(actor);
+    p.changed_by = sy_eng_actor_name(actor);
     const json_t *by = json_object_get(body, "changed_by");
     if (by && !sy_eng_valid_name(json_string_value(by), 128))
         return sy_err_set(err, -EINVAL, "changed_by", "changed_by is 1 to 128 characters");
