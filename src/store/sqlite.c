@@ -382,21 +382,8 @@ void sy_store_rollback(sy_store_t *s)
         sy_sq_exec(s, "ROLLBACK", NULL);
 }
 
-/* Where rows go: the caller's callback (of the row's kind) and its argument. */
-struct sink {
-    union {
-        sy_store_workspace_cb workspace;
-        sy_store_token_cb token;
-        sy_store_flag_cb flag;
-        sy_store_audit_cb audit;
-    } cb;
-    void *arg;
-};
-
-/* Steps `st` to its end, calling `row` for each row; finalizes it. A non-zero return of
- * `row` stops and is returned. */
-static int each(sy_store_t *s, sqlite3_stmt *st, sy_err_t *err,
-                int (*row)(sqlite3_stmt *st, const struct sink *to), struct sink to)
+int sy_sq_each(sy_store_t *s, sqlite3_stmt *st, sy_err_t *err, const char *what,
+               int (*row)(sqlite3_stmt *st, const struct sy_sq_sink *to), struct sy_sq_sink to)
 {
     if (!st)
         return err ? err->code : -EIO;
@@ -405,7 +392,7 @@ static int each(sy_store_t *s, sqlite3_stmt *st, sy_err_t *err,
         if ((out = row(st, &to)) != 0)
             break;
     if (out == 0 && rc != SQLITE_DONE)
-        out = sy_sq_fail(s, err, "query");
+        out = sy_sq_fail(s, err, what);
     sqlite3_finalize(st);
     return out;
 }
@@ -428,7 +415,7 @@ int sy_store_workspace_create(sy_store_t *s, const char *name, int64_t now_ms, i
     return 0;
 }
 
-static int workspace_row(sqlite3_stmt *st, const struct sink *to)
+static int workspace_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
 {
     sy_store_workspace_t ws = {.id = sqlite3_column_int64(st, 0),
                                .name = sy_sq_text(st, 1),
@@ -439,11 +426,11 @@ static int workspace_row(sqlite3_stmt *st, const struct sink *to)
 
 int sy_store_workspace_list(sy_store_t *s, sy_store_workspace_cb cb, void *arg, sy_err_t *err)
 {
-    return each(s,
-                sy_sq_prepare(s, err,
-                              "SELECT id, name, revision, created_ms FROM workspaces ORDER BY id",
-                              ""),
-                err, workspace_row, (struct sink){.cb.workspace = cb, .arg = arg});
+    return sy_sq_each(
+        s,
+        sy_sq_prepare(s, err, "SELECT id, name, revision, created_ms FROM workspaces ORDER BY id",
+                      ""),
+        err, "query", workspace_row, (struct sy_sq_sink){.cb.workspace = cb, .arg = arg});
 }
 
 int sy_store_workspace_find(sy_store_t *s, const char *name, int64_t *id, sy_err_t *err)
@@ -515,7 +502,7 @@ int sy_store_token_revoke(sy_store_t *s, int64_t ws, int64_t id, int64_t now_ms,
 /* The columns token_row reads, in its order. */
 #define TOKEN_COLUMNS "id, workspace_id, name, role, hash, prefix, created_ms, revoked_ms"
 
-static int token_row(sqlite3_stmt *st, const struct sink *to)
+static int token_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
 {
     sy_store_token_t t = {.id = sqlite3_column_int64(st, 0),
                           .workspace = sqlite3_column_int64(st, 1),
@@ -530,20 +517,20 @@ static int token_row(sqlite3_stmt *st, const struct sink *to)
 
 int sy_store_token_list(sy_store_t *s, int64_t ws, sy_store_token_cb cb, void *arg, sy_err_t *err)
 {
-    return each(s,
-                sy_sq_prepare(s, err,
-                              "SELECT " TOKEN_COLUMNS
-                              " FROM tokens WHERE ? < 0 OR workspace_id = ? ORDER BY id",
-                              "ii", ws, ws),
-                err, token_row, (struct sink){.cb.token = cb, .arg = arg});
+    return sy_sq_each(s,
+                      sy_sq_prepare(s, err,
+                                    "SELECT " TOKEN_COLUMNS
+                                    " FROM tokens WHERE ? < 0 OR workspace_id = ? ORDER BY id",
+                                    "ii", ws, ws),
+                      err, "query", token_row, (struct sy_sq_sink){.cb.token = cb, .arg = arg});
 }
 
 int sy_store_token_by_hash(sy_store_t *s, const char *hash, sy_store_token_cb cb, void *arg,
                            sy_err_t *err)
 {
-    return each(
+    return sy_sq_each(
         s, sy_sq_prepare(s, err, "SELECT " TOKEN_COLUMNS " FROM tokens WHERE hash = ?", "s", hash),
-        err, token_row, (struct sink){.cb.token = cb, .arg = arg});
+        err, "query", token_row, (struct sy_sq_sink){.cb.token = cb, .arg = arg});
 }
 
 /* ---- flags --------------------------------------------------------------------------- */
@@ -589,7 +576,7 @@ int sy_store_flag_clear(sy_store_t *s, int64_t ws, sy_err_t *err)
                      err);
 }
 
-static int flag_row(sqlite3_stmt *st, const struct sink *to)
+static int flag_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
 {
     sy_store_flag_t f = {.key = sy_sq_text(st, 0),
                          .definition = sy_sq_text(st, 1),
@@ -599,12 +586,13 @@ static int flag_row(sqlite3_stmt *st, const struct sink *to)
 
 int sy_store_flag_list(sy_store_t *s, int64_t ws, sy_store_flag_cb cb, void *arg, sy_err_t *err)
 {
-    return each(s,
-                sy_sq_prepare(s, err,
-                              "SELECT key, definition, updated_ms FROM flags WHERE workspace_id = ?"
-                              " ORDER BY key",
-                              "i", ws),
-                err, flag_row, (struct sink){.cb.flag = cb, .arg = arg});
+    return sy_sq_each(
+        s,
+        sy_sq_prepare(s, err,
+                      "SELECT key, definition, updated_ms FROM flags WHERE workspace_id = ?"
+                      " ORDER BY key",
+                      "i", ws),
+        err, "query", flag_row, (struct sy_sq_sink){.cb.flag = cb, .arg = arg});
 }
 
 static char *dup_or(const char *s, const char *dflt)
@@ -663,7 +651,7 @@ int sy_store_audit_add(sy_store_t *s, const sy_store_audit_t *a, sy_err_t *err)
         err);
 }
 
-static int audit_row(sqlite3_stmt *st, const struct sink *to)
+static int audit_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
 {
     sy_store_audit_t a = {.id = sqlite3_column_int64(st, 0),
                           .workspace = sqlite3_column_int64(st, 1),
@@ -699,7 +687,7 @@ int sy_store_audit_list(sy_store_t *s, const sy_store_audit_query_t *q, sy_store
         pattern[o++] = '*';
         pattern[o] = '\0';
     }
-    return each(
+    return sy_sq_each(
         s,
         sy_sq_prepare(s, err,
                       "SELECT id, workspace_id, at_ms, actor, action, resource, before, after"
@@ -710,5 +698,5 @@ int sy_store_audit_list(sy_store_t *s, const sy_store_audit_query_t *q, sy_store
                       "issssssiiii", q->workspace, prefix ? NULL : res, prefix ? NULL : res,
                       prefix ? pattern : NULL, prefix ? pattern : NULL, q->action, q->action,
                       q->since_ms, q->before_id, q->before_id, (int64_t)q->limit),
-        err, audit_row, (struct sink){.cb.audit = cb, .arg = arg});
+        err, "query", audit_row, (struct sy_sq_sink){.cb.audit = cb, .arg = arg});
 }

@@ -47,6 +47,22 @@ int sy_store_experiment_put(sy_store_t *s, const sy_store_experiment_t *e, int64
     return 0;
 }
 
+static int experiment_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
+{
+    sy_store_experiment_t e = {.id = sqlite3_column_int64(st, 0),
+                               .workspace = sqlite3_column_int64(st, 1),
+                               .key = sy_sq_text(st, 2),
+                               .flag_key = sy_sq_text(st, 3),
+                               .definition = sy_sq_text(st, 4),
+                               .state = sy_sq_text(st, 5),
+                               .created_ms = sqlite3_column_int64(st, 6),
+                               .started_ms = sqlite3_column_int64(st, 7),
+                               .stopped_ms = sqlite3_column_int64(st, 8),
+                               .flag_before = sy_sq_text(st, 9),
+                               .weights = sy_sq_text(st, 10)};
+    return to->cb.experiment(to->arg, &e);
+}
+
 int sy_store_experiment_list(sy_store_t *s, int64_t ws, sy_store_experiment_cb cb, void *arg,
                              sy_err_t *err)
 {
@@ -56,28 +72,8 @@ int sy_store_experiment_list(sy_store_t *s, int64_t ws, sy_store_experiment_cb c
         " stopped_ms, flag_before, weights FROM experiments WHERE ? < 0 OR workspace_id = ?"
         " ORDER BY id",
         "ii", ws, ws);
-    if (!st)
-        return err ? err->code : -EIO;
-    int rc, out = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        sy_store_experiment_t e = {.id = sqlite3_column_int64(st, 0),
-                                   .workspace = sqlite3_column_int64(st, 1),
-                                   .key = sy_sq_text(st, 2),
-                                   .flag_key = sy_sq_text(st, 3),
-                                   .definition = sy_sq_text(st, 4),
-                                   .state = sy_sq_text(st, 5),
-                                   .created_ms = sqlite3_column_int64(st, 6),
-                                   .started_ms = sqlite3_column_int64(st, 7),
-                                   .stopped_ms = sqlite3_column_int64(st, 8),
-                                   .flag_before = sy_sq_text(st, 9),
-                                   .weights = sy_sq_text(st, 10)};
-        if ((out = cb(arg, &e)) != 0)
-            break;
-    }
-    if (out == 0 && rc != SQLITE_DONE)
-        out = sy_sq_fail(s, err, "experiments");
-    sqlite3_finalize(st);
-    return out;
+    return sy_sq_each(s, st, err, "experiments", experiment_row,
+                      (struct sy_sq_sink){.cb.experiment = cb, .arg = arg});
 }
 
 /* ---- aggregates ---------------------------------------------------------------------- */
@@ -115,6 +111,23 @@ int sy_store_arm_put(sy_store_t *s, const sy_store_arm_t *a, sy_err_t *err)
     return sy_sq_step_cached(s, st, err);
 }
 
+static int arm_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
+{
+    sy_store_arm_t a = {.experiment = sqlite3_column_int64(st, 0),
+                        .variant = sy_sq_text(st, 1),
+                        .units = sqlite3_column_int64(st, 2),
+                        .conversions = sqlite3_column_int64(st, 3),
+                        .value_sum = sqlite3_column_double(st, 4),
+                        .value_sumsq = sqlite3_column_double(st, 5),
+                        .errors = sqlite3_column_int64(st, 6),
+                        .crossovers = sqlite3_column_int64(st, 7),
+                        .seq_p = sqlite3_column_double(st, 8),
+                        .latency_n = sqlite3_column_int64(st, 9),
+                        .latency_sum = sqlite3_column_double(st, 10),
+                        .latency_sumsq = sqlite3_column_double(st, 11)};
+    return to->cb.arm(to->arg, &a);
+}
+
 int sy_store_arm_list(sy_store_t *s, int64_t experiment, sy_store_arm_cb cb, void *arg,
                       sy_err_t *err)
 {
@@ -125,29 +138,8 @@ int sy_store_arm_list(sy_store_t *s, int64_t experiment, sy_store_arm_cb cb, voi
         " WHERE ? < 0 OR experiment_id = ?"
         " ORDER BY experiment_id",
         "ii", experiment, experiment);
-    if (!st)
-        return err ? err->code : -EIO;
-    int rc, out = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        sy_store_arm_t a = {.experiment = sqlite3_column_int64(st, 0),
-                            .variant = sy_sq_text(st, 1),
-                            .units = sqlite3_column_int64(st, 2),
-                            .conversions = sqlite3_column_int64(st, 3),
-                            .value_sum = sqlite3_column_double(st, 4),
-                            .value_sumsq = sqlite3_column_double(st, 5),
-                            .errors = sqlite3_column_int64(st, 6),
-                            .crossovers = sqlite3_column_int64(st, 7),
-                            .seq_p = sqlite3_column_double(st, 8),
-                            .latency_n = sqlite3_column_int64(st, 9),
-                            .latency_sum = sqlite3_column_double(st, 10),
-                            .latency_sumsq = sqlite3_column_double(st, 11)};
-        if ((out = cb(arg, &a)) != 0)
-            break;
-    }
-    if (out == 0 && rc != SQLITE_DONE)
-        out = sy_sq_fail(s, err, "aggregates");
-    sqlite3_finalize(st);
-    return out;
+    return sy_sq_each(s, st, err, "aggregates", arm_row,
+                      (struct sy_sq_sink){.cb.arm = cb, .arg = arg});
 }
 
 /* ---- allocation changes --------------------------------------------------------------- */
@@ -168,6 +160,20 @@ int sy_store_change_add(sy_store_t *s, const sy_store_change_t *c, int64_t *id, 
     return 0;
 }
 
+static int change_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
+{
+    sy_store_change_t c = {.id = sqlite3_column_int64(st, 0),
+                           .workspace = sqlite3_column_int64(st, 1),
+                           .experiment = sqlite3_column_int64(st, 2),
+                           .at_ms = sqlite3_column_int64(st, 3),
+                           .action = sy_sq_text(st, 4),
+                           .actor = sy_sq_text(st, 5),
+                           .before = sy_sq_text(st, 6),
+                           .after = sy_sq_text(st, 7),
+                           .detail = sy_sq_text(st, 8)};
+    return to->cb.change(to->arg, &c);
+}
+
 int sy_store_change_list(sy_store_t *s, int64_t experiment, sy_store_change_cb cb, void *arg,
                          sy_err_t *err)
 {
@@ -177,26 +183,8 @@ int sy_store_change_list(sy_store_t *s, int64_t experiment, sy_store_change_cb c
         " weights_after, detail FROM allocation_changes WHERE ? < 0 OR experiment_id = ?"
         " ORDER BY id",
         "ii", experiment, experiment);
-    if (!st)
-        return err ? err->code : -EIO;
-    int rc, out = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        sy_store_change_t c = {.id = sqlite3_column_int64(st, 0),
-                               .workspace = sqlite3_column_int64(st, 1),
-                               .experiment = sqlite3_column_int64(st, 2),
-                               .at_ms = sqlite3_column_int64(st, 3),
-                               .action = sy_sq_text(st, 4),
-                               .actor = sy_sq_text(st, 5),
-                               .before = sy_sq_text(st, 6),
-                               .after = sy_sq_text(st, 7),
-                               .detail = sy_sq_text(st, 8)};
-        if ((out = cb(arg, &c)) != 0)
-            break;
-    }
-    if (out == 0 && rc != SQLITE_DONE)
-        out = sy_sq_fail(s, err, "allocation changes");
-    sqlite3_finalize(st);
-    return out;
+    return sy_sq_each(s, st, err, "allocation changes", change_row,
+                      (struct sy_sq_sink){.cb.change = cb, .arg = arg});
 }
 
 /* ---- workspace settings ---------------------------------------------------------------- */
@@ -213,20 +201,17 @@ int sy_store_setting_put(sy_store_t *s, int64_t ws, const char *name, const char
                      err);
 }
 
+static int setting_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
+{
+    return to->cb.setting(to->arg, sqlite3_column_int64(st, 0), sy_sq_text(st, 1),
+                          sy_sq_text(st, 2));
+}
+
 int sy_store_setting_list(sy_store_t *s, sy_store_setting_cb cb, void *arg, sy_err_t *err)
 {
-    sqlite3_stmt *st =
-        sy_sq_prepare(s, err, "SELECT workspace_id, name, value FROM workspace_settings", "");
-    if (!st)
-        return err ? err->code : -EIO;
-    int rc, out = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if ((out = cb(arg, sqlite3_column_int64(st, 0), sy_sq_text(st, 1), sy_sq_text(st, 2))) != 0)
-            break;
-    if (out == 0 && rc != SQLITE_DONE)
-        out = sy_sq_fail(s, err, "settings");
-    sqlite3_finalize(st);
-    return out;
+    return sy_sq_each(
+        s, sy_sq_prepare(s, err, "SELECT workspace_id, name, value FROM workspace_settings", ""),
+        err, "settings", setting_row, (struct sy_sq_sink){.cb.setting = cb, .arg = arg});
 }
 
 /* ---- the event log ------------------------------------------------------------------- */
@@ -268,43 +253,38 @@ int sy_store_event_add(sy_store_t *s, const sy_store_event_t *e, bool *inserted,
     return 0;
 }
 
+static int event_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
+{
+    sy_store_event_t e = {
+        .workspace = sqlite3_column_int64(st, 0),
+        .experiment = sqlite3_column_int64(st, 1),
+        .kind = sy_sq_text(st, 2),
+        .unit = sy_sq_text(st, 3),
+        .unit_len = (size_t)sqlite3_column_bytes(st, 3),
+        .variant = sy_sq_text(st, 4),
+        .variant_len = (size_t)sqlite3_column_bytes(st, 4),
+        .success = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 5),
+        .has_value = sqlite3_column_type(st, 6) != SQLITE_NULL,
+        .value = sqlite3_column_double(st, 6),
+        .has_latency = sqlite3_column_type(st, 7) != SQLITE_NULL,
+        .latency_ms = sqlite3_column_double(st, 7),
+        .at_ms = sqlite3_column_int64(st, 8),
+        .seq = sqlite3_column_int64(st, 9)};
+    if (!e.kind || !e.unit)
+        return sy_err_set(to->err, -EIO, NULL, "store: an event row lacks its kind or unit");
+    return to->cb.event(to->arg, &e);
+}
+
 int sy_store_event_list(sy_store_t *s, sy_store_event_cb cb, void *arg, sy_err_t *err)
 {
-    sqlite3_stmt *st = sy_sq_prepare(s, err,
-                                     "SELECT workspace_id, experiment_id, kind, unit, variant,"
-                                     " success, value, latency_ms, at_ms, id FROM events"
-                                     " ORDER BY id",
-                                     "");
-    if (!st)
-        return err ? err->code : -EIO;
-    int rc, out = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        sy_store_event_t e = {
-            .workspace = sqlite3_column_int64(st, 0),
-            .experiment = sqlite3_column_int64(st, 1),
-            .kind = sy_sq_text(st, 2),
-            .unit = sy_sq_text(st, 3),
-            .unit_len = (size_t)sqlite3_column_bytes(st, 3),
-            .variant = sy_sq_text(st, 4),
-            .variant_len = (size_t)sqlite3_column_bytes(st, 4),
-            .success = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 5),
-            .has_value = sqlite3_column_type(st, 6) != SQLITE_NULL,
-            .value = sqlite3_column_double(st, 6),
-            .has_latency = sqlite3_column_type(st, 7) != SQLITE_NULL,
-            .latency_ms = sqlite3_column_double(st, 7),
-            .at_ms = sqlite3_column_int64(st, 8),
-            .seq = sqlite3_column_int64(st, 9)};
-        if (!e.kind || !e.unit) {
-            out = sy_err_set(err, -EIO, NULL, "store: an event row lacks its kind or unit");
-            break;
-        }
-        if ((out = cb(arg, &e)) != 0)
-            break;
-    }
-    if (out == 0 && rc != SQLITE_DONE)
-        out = sy_sq_fail(s, err, "events");
-    sqlite3_finalize(st);
-    return out;
+    return sy_sq_each(s,
+                      sy_sq_prepare(s, err,
+                                    "SELECT workspace_id, experiment_id, kind, unit, variant,"
+                                    " success, value, latency_ms, at_ms, id FROM events"
+                                    " ORDER BY id",
+                                    ""),
+                      err, "events", event_row,
+                      (struct sy_sq_sink){.cb.event = cb, .arg = arg, .err = err});
 }
 
 int sy_store_event_last(sy_store_t *s, int64_t *seq, sy_err_t *err)

@@ -32,6 +32,32 @@ int sy_sq_run(sy_store_t *s, sqlite3_stmt *st, sy_err_t *err);
 int sy_sq_cached(sy_store_t *s, sqlite3_stmt **st, const char *sql, sy_err_t *err);
 /* Steps a cached statement that returns no rows and resets it. */
 int sy_sq_step_cached(sy_store_t *s, sqlite3_stmt *st, sy_err_t *err);
+/* Where rows go: the caller's callback (of the row's kind), its argument, and the call's
+ * error (for a row that is itself bad). */
+struct sy_sq_sink {
+    union {
+        sy_store_workspace_cb workspace;
+        sy_store_token_cb token;
+        sy_store_flag_cb flag;
+        sy_store_audit_cb audit;
+        sy_store_experiment_cb experiment;
+        sy_store_arm_cb arm;
+        sy_store_change_cb change;
+        sy_store_setting_cb setting;
+        sy_store_event_cb event;
+        sy_store_regression_cb regression;
+        sy_store_risk_policy_cb risk_policy;
+        sy_store_risk_entry_cb risk_entry;
+        sy_store_channel_cb channel;
+    } cb;
+    void *arg;
+    sy_err_t *err;
+};
+/* Steps `st` (NULL: its preparation failed, `err` says why) to its end, calling `row` for
+ * each row; finalizes it. A non-zero return of `row` stops and is returned; a failure of
+ * SQLite itself is -EIO naming `what`. */
+int sy_sq_each(sy_store_t *s, sqlite3_stmt *st, sy_err_t *err, const char *what,
+               int (*row)(sqlite3_stmt *st, const struct sy_sq_sink *to), struct sy_sq_sink to);
 /* Column `col` as text (NULL for SQL NULL). */
 const char *sy_sq_text(sqlite3_stmt *st, int col);
 

@@ -82,6 +82,25 @@ int sy_store_regression_put(sy_store_t *s, const sy_store_regression_t *r, bool 
     return rc;
 }
 
+static int regression_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
+{
+    sy_store_regression_t r = {.workspace = sqlite3_column_int64(st, 13),
+                               .domain = sy_sq_text(st, 0),
+                               .metric = sy_sq_text(st, 1),
+                               .window_events = sqlite3_column_int64(st, 2),
+                               .baseline_events = sqlite3_column_int64(st, 3),
+                               .min_events_to_enforce = sqlite3_column_int64(st, 4),
+                               .max_drop_fraction = sqlite3_column_double(st, 5),
+                               .action = sy_sq_text(st, 6),
+                               .measure = sy_sq_text(st, 7),
+                               .enabled = sqlite3_column_int(st, 8) != 0,
+                               .changed_by = sy_sq_text(st, 9),
+                               .reason = sy_sq_text(st, 10),
+                               .updated_ms = sqlite3_column_int64(st, 11),
+                               .state = sy_sq_text(st, 12)};
+    return to->cb.regression(to->arg, &r);
+}
+
 int sy_store_regression_list(sy_store_t *s, int64_t ws, const char *domain, const char *metric,
                              sy_store_regression_cb cb, void *arg, sy_err_t *err)
 {
@@ -89,37 +108,16 @@ int sy_store_regression_list(sy_store_t *s, int64_t ws, const char *domain, cons
     sqlite3_stmt *st = sy_sq_prepare(
         s, err,
         one ? "SELECT domain, metric, window_events, baseline_events, min_events_to_enforce,"
-              " max_drop_fraction, action, measure, enabled, changed_by, reason, updated_ms, state"
+              " max_drop_fraction, action, measure, enabled, changed_by, reason, updated_ms, state,"
+              " workspace_id"
               " FROM regression_policies WHERE workspace_id = ? AND domain = ? AND metric = ?"
             : "SELECT domain, metric, window_events, baseline_events, min_events_to_enforce,"
-              " max_drop_fraction, action, measure, enabled, changed_by, reason, updated_ms, state"
+              " max_drop_fraction, action, measure, enabled, changed_by, reason, updated_ms, state,"
+              " workspace_id"
               " FROM regression_policies WHERE workspace_id = ? ORDER BY domain, metric",
         one ? "iss" : "i", ws, domain, metric);
-    if (!st)
-        return err ? err->code : -EIO;
-    int rc, out = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        sy_store_regression_t r = {.workspace = ws,
-                                   .domain = sy_sq_text(st, 0),
-                                   .metric = sy_sq_text(st, 1),
-                                   .window_events = sqlite3_column_int64(st, 2),
-                                   .baseline_events = sqlite3_column_int64(st, 3),
-                                   .min_events_to_enforce = sqlite3_column_int64(st, 4),
-                                   .max_drop_fraction = sqlite3_column_double(st, 5),
-                                   .action = sy_sq_text(st, 6),
-                                   .measure = sy_sq_text(st, 7),
-                                   .enabled = sqlite3_column_int(st, 8) != 0,
-                                   .changed_by = sy_sq_text(st, 9),
-                                   .reason = sy_sq_text(st, 10),
-                                   .updated_ms = sqlite3_column_int64(st, 11),
-                                   .state = sy_sq_text(st, 12)};
-        if ((out = cb(arg, &r)) != 0)
-            break;
-    }
-    if (out == 0 && rc != SQLITE_DONE)
-        out = sy_sq_fail(s, err, "regression policies");
-    sqlite3_finalize(st);
-    return out;
+    return sy_sq_each(s, st, err, "regression policies", regression_row,
+                      (struct sy_sq_sink){.cb.regression = cb, .arg = arg});
 }
 
 /* ---- the risk guard ------------------------------------------------------------------------ */
@@ -146,39 +144,36 @@ int sy_store_risk_policy_put(sy_store_t *s, const sy_store_risk_policy_t *p, sy_
     return sy_sq_run(s, st, err);
 }
 
+static int risk_policy_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
+{
+    sy_store_risk_policy_t p = {
+        .workspace = sqlite3_column_int64(st, 7),
+        .domain = sy_sq_text(st, 0),
+        .enabled = sqlite3_column_int(st, 1) != 0,
+        .has_max_per_action = sqlite3_column_type(st, 2) != SQLITE_NULL,
+        .max_per_action = sqlite3_column_double(st, 2),
+        .has_max_per_day = sqlite3_column_type(st, 3) != SQLITE_NULL,
+        .max_per_day = sqlite3_column_double(st, 3),
+        .reason = sy_sq_text(st, 4),
+        .changed_by = sy_sq_text(st, 5),
+        .updated_ms = sqlite3_column_int64(st, 6),
+    };
+    return to->cb.risk_policy(to->arg, &p);
+}
+
 int sy_store_risk_policy_list(sy_store_t *s, int64_t ws, const char *domain,
                               sy_store_risk_policy_cb cb, void *arg, sy_err_t *err)
 {
     sqlite3_stmt *st = sy_sq_prepare(
         s, err,
-        domain ? "SELECT domain, enabled, max_per_action, max_per_day, reason, changed_by,"
-                 " updated_ms FROM risk_policies WHERE workspace_id = ? AND domain = ?"
-               : "SELECT domain, enabled, max_per_action, max_per_day, reason, changed_by,"
-                 " updated_ms FROM risk_policies WHERE workspace_id = ? ORDER BY domain",
+        domain
+            ? "SELECT domain, enabled, max_per_action, max_per_day, reason, changed_by,"
+              " updated_ms, workspace_id FROM risk_policies WHERE workspace_id = ? AND domain = ?"
+            : "SELECT domain, enabled, max_per_action, max_per_day, reason, changed_by,"
+              " updated_ms, workspace_id FROM risk_policies WHERE workspace_id = ? ORDER BY domain",
         domain ? "is" : "i", ws, domain);
-    if (!st)
-        return err ? err->code : -EIO;
-    int rc, out = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        sy_store_risk_policy_t p = {
-            .workspace = ws,
-            .domain = sy_sq_text(st, 0),
-            .enabled = sqlite3_column_int(st, 1) != 0,
-            .has_max_per_action = sqlite3_column_type(st, 2) != SQLITE_NULL,
-            .max_per_action = sqlite3_column_double(st, 2),
-            .has_max_per_day = sqlite3_column_type(st, 3) != SQLITE_NULL,
-            .max_per_day = sqlite3_column_double(st, 3),
-            .reason = sy_sq_text(st, 4),
-            .changed_by = sy_sq_text(st, 5),
-            .updated_ms = sqlite3_column_int64(st, 6),
-        };
-        if ((out = cb(arg, &p)) != 0)
-            break;
-    }
-    if (out == 0 && rc != SQLITE_DONE)
-        out = sy_sq_fail(s, err, "risk policies");
-    sqlite3_finalize(st);
-    return out;
+    return sy_sq_each(s, st, err, "risk policies", risk_policy_row,
+                      (struct sy_sq_sink){.cb.risk_policy = cb, .arg = arg});
 }
 
 int sy_store_risk_add(sy_store_t *s, const sy_store_risk_entry_t *e, int64_t *id, sy_err_t *err)
@@ -236,36 +231,32 @@ int sy_store_risk_release(sy_store_t *s, int64_t ws, int64_t id, int64_t now_ms,
                  : sy_err_set(err, -ENOENT, "reservation_id", "no such reservation");
 }
 
+static int risk_entry_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
+{
+    sy_store_risk_entry_t e = {.id = sqlite3_column_int64(st, 0),
+                               .workspace = sqlite3_column_int64(st, 10),
+                               .domain = sy_sq_text(st, 1),
+                               .day = sy_sq_text(st, 2),
+                               .amount = sqlite3_column_double(st, 3),
+                               .actor = sy_sq_text(st, 4),
+                               .correlation_id = sy_sq_text(st, 5),
+                               .outcome = sy_sq_text(st, 6),
+                               .reason = sy_sq_text(st, 7),
+                               .at_ms = sqlite3_column_int64(st, 8),
+                               .released_ms = sqlite3_column_int64(st, 9)};
+    return to->cb.risk_entry(to->arg, &e);
+}
+
 int sy_store_risk_list(sy_store_t *s, int64_t ws, const char *day, int64_t id,
                        sy_store_risk_entry_cb cb, void *arg, sy_err_t *err)
 {
 #define RISK_COLUMNS                                                                               \
     "SELECT id, domain, day, amount, actor, correlation_id, outcome, reason, at_ms,"               \
-    " coalesce(released_ms, 0) FROM risk_ledger WHERE workspace_id = ?"
+    " coalesce(released_ms, 0), workspace_id FROM risk_ledger WHERE workspace_id = ?"
     sqlite3_stmt *st =
         day ? sy_sq_prepare(s, err, RISK_COLUMNS " AND day = ? ORDER BY id", "is", ws, day)
             : sy_sq_prepare(s, err, RISK_COLUMNS " AND id = ?", "ii", ws, id);
 #undef RISK_COLUMNS
-    if (!st)
-        return err ? err->code : -EIO;
-    int rc, out = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        sy_store_risk_entry_t e = {.id = sqlite3_column_int64(st, 0),
-                                   .workspace = ws,
-                                   .domain = sy_sq_text(st, 1),
-                                   .day = sy_sq_text(st, 2),
-                                   .amount = sqlite3_column_double(st, 3),
-                                   .actor = sy_sq_text(st, 4),
-                                   .correlation_id = sy_sq_text(st, 5),
-                                   .outcome = sy_sq_text(st, 6),
-                                   .reason = sy_sq_text(st, 7),
-                                   .at_ms = sqlite3_column_int64(st, 8),
-                                   .released_ms = sqlite3_column_int64(st, 9)};
-        if ((out = cb(arg, &e)) != 0)
-            break;
-    }
-    if (out == 0 && rc != SQLITE_DONE)
-        out = sy_sq_fail(s, err, "risk ledger");
-    sqlite3_finalize(st);
-    return out;
+    return sy_sq_each(s, st, err, "risk ledger", risk_entry_row,
+                      (struct sy_sq_sink){.cb.risk_entry = cb, .arg = arg});
 }

@@ -29,6 +29,19 @@ int sy_store_channel_delete(sy_store_t *s, int64_t ws, int64_t id, int64_t now_m
     return rc;
 }
 
+static int channel_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
+{
+    sy_store_channel_t c = {.id = sqlite3_column_int64(st, 0),
+                            .workspace = sqlite3_column_int64(st, 1),
+                            .type = sy_sq_text(st, 2),
+                            .name = sy_sq_text(st, 3),
+                            .config = sy_sq_text(st, 4),
+                            .secrets = sy_sq_text(st, 5),
+                            .enabled = sqlite3_column_int(st, 6) != 0,
+                            .created_ms = sqlite3_column_int64(st, 7)};
+    return to->cb.channel(to->arg, &c);
+}
+
 int sy_store_channel_list(sy_store_t *s, int64_t ws, int64_t id, sy_store_channel_cb cb, void *arg,
                           sy_err_t *err)
 {
@@ -42,23 +55,6 @@ int sy_store_channel_list(sy_store_t *s, int64_t ws, int64_t id, sy_store_channe
             ? sy_sq_prepare(s, err, CHANNEL_COLUMNS " ORDER BY id", "")
             : sy_sq_prepare(s, err, CHANNEL_COLUMNS " AND workspace_id = ? ORDER BY id", "i", ws);
 #undef CHANNEL_COLUMNS
-    if (!st)
-        return err ? err->code : -EIO;
-    int rc, out = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        sy_store_channel_t c = {.id = sqlite3_column_int64(st, 0),
-                                .workspace = sqlite3_column_int64(st, 1),
-                                .type = sy_sq_text(st, 2),
-                                .name = sy_sq_text(st, 3),
-                                .config = sy_sq_text(st, 4),
-                                .secrets = sy_sq_text(st, 5),
-                                .enabled = sqlite3_column_int(st, 6) != 0,
-                                .created_ms = sqlite3_column_int64(st, 7)};
-        if ((out = cb(arg, &c)) != 0)
-            break;
-    }
-    if (out == 0 && rc != SQLITE_DONE)
-        out = sy_sq_fail(s, err, "notification channels");
-    sqlite3_finalize(st);
-    return out;
+    return sy_sq_each(s, st, err, "notification channels", channel_row,
+                      (struct sy_sq_sink){.cb.channel = cb, .arg = arg});
 }
