@@ -29,6 +29,7 @@ curl
 jq
 sqlite3
 nodejs
+python3-aiosmtpd
 "
 # npm comes with NodeSource's nodejs; Debian ships it apart. The OFREP SDK test and the
 # flagd-core benchmark install their npm packages into build/ themselves.

@@ -21,6 +21,7 @@
 #include "cli/args.h"
 #include "engine/engine.h"
 #include "http/server.h"
+#include "notify/sender.h"
 
 enum {
     O_LISTEN,
@@ -39,14 +40,19 @@ enum {
     O_AUTO_SECRET,
     O_HEALTH_INTERVAL,
     O_REGRESSION_INTERVAL,
+    O_NOTIFY_ATTEMPTS,
+    O_NOTIFY_BACKOFF,
+    O_NOTIFY_BACKOFF_MAX,
+    O_NOTIFY_TIMEOUT,
     O_COUNT
 };
 
 static const char *const defaults[O_COUNT] = {
-    [O_LISTEN] = "127.0.0.1:8080",   [O_DB] = "./switchyard.db", [O_LOG_FORMAT] = "text",
-    [O_MAX_BODY] = "16777216",       [O_RATE_LIMIT] = "0",       [O_WORKSPACE] = "default",
-    [O_IDLE_TIMEOUT] = "60",         [O_AUTO_INTERVAL] = "3600", [O_HEALTH_INTERVAL] = "30",
-    [O_REGRESSION_INTERVAL] = "300",
+    [O_LISTEN] = "127.0.0.1:8080",     [O_DB] = "./switchyard.db",   [O_LOG_FORMAT] = "text",
+    [O_MAX_BODY] = "16777216",         [O_RATE_LIMIT] = "0",         [O_WORKSPACE] = "default",
+    [O_IDLE_TIMEOUT] = "60",           [O_AUTO_INTERVAL] = "3600",   [O_HEALTH_INTERVAL] = "30",
+    [O_REGRESSION_INTERVAL] = "300",   [O_NOTIFY_ATTEMPTS] = "8",    [O_NOTIFY_BACKOFF] = "1000",
+    [O_NOTIFY_BACKOFF_MAX] = "300000", [O_NOTIFY_TIMEOUT] = "10000",
 };
 
 /* Fills options not given on the command line from the environment, then `file`. */
@@ -224,6 +230,32 @@ static int write_secret_file(const char *prog, const char *path, const char *sec
     return 0;
 }
 
+/* An integer option from `lo` to `hi`, or a message and -EINVAL. */
+static int ranged(const char *prog, const char *name, const char *text, int64_t lo, int64_t hi,
+                  int64_t *out)
+{
+    if (sy_args_int64(prog, name, text, out) < 0)
+        return -EINVAL;
+    if (*out < lo || *out > hi) {
+        fprintf(stderr, "%s: --%s: between %lld and %lld\n", prog, name, (long long)lo,
+                (long long)hi);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* The notifier's lines in the server's log (its format behind `arg`). */
+static void notifier_log(void *arg, const char *event, int64_t id, int64_t channel,
+                         const char *type, int64_t attempts, const char *error)
+{
+    char ids[24], chs[24], att[24];
+    snprintf(ids, sizeof(ids), "%lld", (long long)id);
+    snprintf(chs, sizeof(chs), "%lld", (long long)channel);
+    snprintf(att, sizeof(att), "%lld", (long long)attempts);
+    sy_log(*(const sy_log_format_t *)arg, event, "notification", ids, "channel", chs, "type", type,
+           "attempts", att, error ? "error" : NULL, error, NULL);
+}
+
 int sy_cli_serve(int argc, char **argv)
 {
     const char *prog = "switchyard serve";
@@ -268,6 +300,20 @@ int sy_cli_serve(int argc, char **argv)
                                    "evaluate every enabled regression tripwire this often "
                                    "(default 300; 0: never)",
                                    0, NULL, NULL, 0},
+        [O_NOTIFY_ATTEMPTS] = {"notify-attempts", "N",
+                               "attempts at a notification before it is marked failed "
+                               "(default 8)",
+                               0, NULL, NULL, 0},
+        [O_NOTIFY_BACKOFF] = {"notify-backoff", "MS",
+                              "delay before a notification's first retry, doubling after "
+                              "(default 1000)",
+                              0, NULL, NULL, 0},
+        [O_NOTIFY_BACKOFF_MAX] = {"notify-backoff-max", "MS",
+                                  "longest delay between two attempts (default 300000)", 0, NULL,
+                                  NULL, 0},
+        [O_NOTIFY_TIMEOUT] = {"notify-timeout", "MS",
+                              "one delivery attempt, connecting included (default 10000)", 0, NULL,
+                              NULL, 0},
         [O_IDLE_TIMEOUT] = {"idle-timeout", "SECONDS",
                             "close a connection idle or stalled this long (default 60)", 0, NULL,
                             NULL, 0},
@@ -351,6 +397,14 @@ int sy_cli_serve(int argc, char **argv)
         fprintf(stderr, "%s: --regression-interval: between 0 (never) and 86400 seconds\n", prog);
         return SY_EXIT_USAGE;
     }
+    sy_notifier_opts_t nopts = {
+        .db = opt[O_DB], .poll_ms = 1000, .log = notifier_log, .log_arg = &hopts.log};
+    if (ranged(prog, "notify-attempts", opt[O_NOTIFY_ATTEMPTS], 1, 1000, &nopts.max_attempts) < 0 ||
+        ranged(prog, "notify-backoff", opt[O_NOTIFY_BACKOFF], 1, 86400000, &nopts.backoff_ms) < 0 ||
+        ranged(prog, "notify-backoff-max", opt[O_NOTIFY_BACKOFF_MAX], nopts.backoff_ms, 86400000,
+               &nopts.backoff_max_ms) < 0 ||
+        ranged(prog, "notify-timeout", opt[O_NOTIFY_TIMEOUT], 1, 600000, &nopts.timeout_ms) < 0)
+        return SY_EXIT_USAGE;
     if (opt[O_AUTO_DRY_RUN] && is_off(opt[O_AUTO_DRY_RUN]))
         opt[O_AUTO_DRY_RUN] = NULL;
     hopts.cron_secret = opt[O_AUTO_SECRET];
@@ -407,6 +461,15 @@ int sy_cli_serve(int argc, char **argv)
         goto out_base;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* The notifier needs a second handle on the same database: not one in memory. */
+    sy_notifier_t *notifier = NULL;
+    if (strcmp(opt[O_DB], ":memory:") == 0 || strstr(opt[O_DB], "mode=memory")) {
+        sy_log(hopts.log, "notifier_off", "reason", "an in-memory database: nothing is sent", NULL);
+    } else if (sy_notifier_start(&notifier, &nopts, &err) < 0) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        goto out_http;
+    }
+    sy_engine_on_notification(eng, sy_notifier_wake, notifier);
     struct event *tick = event_new(s.base, -1, EV_PERSIST, on_tick, &s);
     if (tick)
         event_add(tick, &(struct timeval){.tv_usec = 20000}); /* timers are due to 20 ms */
@@ -428,6 +491,9 @@ int sy_cli_serve(int argc, char **argv)
         event_free(term);
     if (intr)
         event_free(intr);
+    sy_engine_on_notification(eng, NULL, NULL);
+    sy_notifier_stop(notifier);
+out_http:
     sy_http_free(s.http);
 out_base:
     event_base_free(s.base);

@@ -361,6 +361,79 @@ struct change_write {
     int64_t at_ms;
 };
 
+/* What a promotion leaves to doubt: the promotion API's warnings that hold of a step. */
+static json_t *step_warnings(const struct experiment *e)
+{
+    json_t *w = json_array();
+    int64_t crossed = 0;
+    for (size_t i = 0; i < e->n_arms; i++)
+        crossed += e->arms[i].a.crossovers;
+    if (w && !e->sequential)
+        json_array_append_new(w, json_string("fixed-horizon p-values: looking at them repeatedly "
+                                             "raises false positives (set safety.sequential)"));
+    if (w && crossed)
+        json_array_append_new(w, json_string("some units were exposed to more than one variant"));
+    return w;
+}
+
+/* The notification of change `cw` of `xw->e` (its new state and weights in place): a
+ * rollback (critical), or a promotion step (info; warning when it has warnings). */
+static int notify_change(sy_engine_t *eng, const struct exp_write *xw,
+                         const struct change_write *cw, sy_err_t *err)
+{
+    const struct experiment *e = xw->e;
+    bool rollback = strcmp(cw->action, "rollback") == 0;
+    const json_t *d = cw->detail;
+    const char *winner = json_string_value(json_object_get(d, "winner"));
+    if (!winner)
+        winner = json_string_value(json_object_get(d, "variant"));
+    int w = winner ? sy_exp_arm_index(e, winner, strlen(winner)) : -1;
+    json_t *warnings = rollback ? json_array() : step_warnings(e);
+    json_t *details =
+        warnings
+            ? json_pack("{sssOsOsOsOsssO}", "experiment", e->key, "winner",
+                        winner ? json_string(winner) : json_null(), "confidence",
+                        json_object_get(d, "confidence") ? json_object_get(d, "confidence")
+                                                         : json_null(),
+                        "improvement_pct",
+                        json_object_get(d, "delta") ? json_object_get(d, "delta") : json_null(),
+                        "sample_size", json_object_get(d, "units_at"), "state",
+                        sy_exp_state_name(e->state), "weights", cw->after)
+            : NULL;
+    if (details && rollback)
+        json_object_set(details, "reason", json_object_get(d, "reason"));
+    if (details)
+        json_object_set_new(details, "warnings", warnings);
+    else
+        json_decref(warnings);
+    char title[REASON_MAX + 256], occurrence[48], res[KEY_MAX + 16];
+    size_t nw = json_array_size(json_object_get(details, "warnings"));
+    if (rollback)
+        snprintf(title, sizeof(title), "Rolled back %s: %s", e->key,
+                 json_string_value(json_object_get(d, "reason")));
+    else if (e->state == PROMOTED)
+        snprintf(title, sizeof(title), "Promoted %s of %s to 100%%%s", winner, e->key,
+                 nw ? " (with warnings)" : "");
+    else
+        snprintf(title, sizeof(title), "%s: %s stepped to %lld%%%s", e->key, winner,
+                 w >= 0 ? (long long)e->arms[w].weight : 0LL, nw ? " (with warnings)" : "");
+    snprintf(occurrence, sizeof(occurrence), "%lld.%zu", (long long)e->id, e->n_changes + 1);
+    snprintf(res, sizeof(res), "experiment:%s", e->key);
+    struct sy_eng_note n = {.event = rollback ? "rollback"
+                                     : nw     ? "promotion_warning"
+                                              : "promotion",
+                            .level = rollback ? "critical"
+                                     : nw     ? "warning"
+                                              : "info",
+                            .resource = res,
+                            .occurrence = occurrence,
+                            .title = title,
+                            .details = details};
+    int rc = details ? sy_eng_notify(eng, e->ws, &n, err) : sy_eng_oom(err);
+    json_decref(details);
+    return rc;
+}
+
 static int write_change(sy_engine_t *eng, struct exp_write *xw, sy_err_t *err)
 {
     const struct change_write *cw = xw->more_arg;
@@ -381,6 +454,8 @@ static int write_change(sy_engine_t *eng, struct exp_write *xw, sy_err_t *err)
         int64_t id;
         rc = sy_store_change_add(eng->store, &row, &id, err);
     }
+    if (rc == 0)
+        rc = notify_change(eng, xw, cw, err);
     free(b);
     free(a);
     free(d);

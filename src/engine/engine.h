@@ -412,5 +412,21 @@ int sy_engine_channel_list(sy_engine_t *eng, const sy_principal_t *actor, json_t
 /* Deletes channel `id`; -ENOENT when the caller's workspace has none such. Audited. */
 int sy_engine_channel_delete(sy_engine_t *eng, const sy_principal_t *actor, int64_t id,
                              sy_err_t *err);
+/* Queues a test message to channel `id` of the caller's workspace, whatever its filters:
+ * answers the delivery as sy_engine_notifications lists it. */
+int sy_engine_channel_test(sy_engine_t *eng, const sy_principal_t *actor, int64_t id, json_t **out,
+                           sy_err_t *err);
+
+/* ---- the notification outbox (notify.c) ------------------------------------------------------ */
+
+/* The deliveries of the caller's workspace, newest first: {"notifications": [{id, channel,
+ * event, level, action, resource, title, key, status, attempts, last_error, created_ms,
+ * next_attempt_ms, done_ms}], "counts": {pending, delivered, failed}}. `q` filters (its
+ * workspace is the caller's). */
+int sy_engine_notifications(sy_engine_t *eng, const sy_principal_t *actor,
+                            const sy_store_notification_query_t *q, json_t **out, sy_err_t *err);
+/* `fn(arg)` runs (on the engine's thread, from sy_engine_tick) after a change queued a
+ * notification: the notifier wakes up instead of waiting for its next poll. */
+void sy_engine_on_notification(sy_engine_t *eng, void (*fn)(void *arg), void *arg);
 
 #endif

@@ -68,6 +68,22 @@ int sy_eng_kill_switch_write(sy_engine_t *eng, const sy_principal_t *actor, int6
     if (rc == 0)
         rc = sy_eng_audit(eng, actor, ws, engaged ? "killswitch.engage" : "killswitch.disengage",
                           "kill_switch", before, after, err);
+    char title[KILL_TEXT_MAX + 160], occurrence[24];
+    snprintf(title, sizeof(title), "Kill switch %s by %.128s: %s",
+             engaged ? "ENGAGED (experiments serve their control, production actions refused)"
+                     : "disengaged",
+             by, reason);
+    snprintf(occurrence, sizeof(occurrence), "%lld", (long long)next->revision);
+    struct sy_eng_note n = {.event = "kill_switch",
+                            .level = "critical",
+                            .resolve = !engaged,
+                            .condition = true,
+                            .resource = "kill_switch",
+                            .occurrence = occurrence,
+                            .title = title,
+                            .details = after};
+    if (rc == 0)
+        rc = sy_eng_notify(eng, ws, &n, err);
     free(text);
     json_decref(before);
     json_decref(after);

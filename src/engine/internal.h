@@ -70,9 +70,13 @@ struct sy_engine {
     EVP_MD_CTX *digest;       /* reused by every authentication */
     struct sy_experiments *x; /* experiments, their aggregates and the ingest queue */
     sy_engine_timers_t timers;
-    int64_t next_auto_ms;       /* when the auto-promotion check runs next; 0: off */
-    int64_t next_regression_ms; /* when the tripwires are evaluated next; 0: off */
-    json_t *health_done;        /* rollbacks the monitor made since the last tick (to log) */
+    int64_t next_auto_ms;           /* when the auto-promotion check runs next; 0: off */
+    int64_t next_regression_ms;     /* when the tripwires are evaluated next; 0: off */
+    json_t *health_done;            /* rollbacks the monitor made since the last tick (to log) */
+    void (*notify_wake)(void *arg); /* the notifier's: something was queued */
+    void *notify_wake_arg;
+    bool notify_queued;    /* since the last tick */
+    uint64_t notify_tests; /* test notifications queued: each its own occurrence */
 };
 
 struct workspace *sy_eng_find_ws(sy_engine_t *eng, int64_t id);
@@ -113,6 +117,32 @@ typedef int (*sy_eng_write_fn)(sy_engine_t *eng, int64_t ws, json_t *doc, void *
 int sy_eng_flag_change(sy_engine_t *eng, const sy_principal_t *actor, struct workspace *w,
                        const char *key, const json_t *def, const char *action, sy_eng_write_fn also,
                        void *also_arg, sy_err_t *err);
+
+/* ---- notify.c ------------------------------------------------------------------------------ */
+
+/* What a notification tells: `event` (one of a channel's event names) at `level`; `resolve`
+ * when the condition it raised has cleared (PagerDuty "resolve"); the resource it is about;
+ * `occurrence`, which with the workspace, event and resource makes the idempotency key (so
+ * the same occurrence is queued once, however often it is seen); a one-line title and its
+ * details (borrowed; NULL for none). `condition` notes (a tripwire, a throttle, the kill
+ * switch) share one dedup key per resource, so that a resolve closes what a trigger opened. */
+struct sy_eng_note {
+    const char *event;
+    const char *level;
+    bool resolve;
+    bool condition;
+    const char *resource;
+    const char *occurrence;
+    const char *title;
+    const json_t *details;
+};
+
+/* Queues `n` for every enabled channel of `ws` whose levels and events take it, in the open
+ * transaction of the change it tells of. */
+int sy_eng_notify(sy_engine_t *eng, int64_t ws, const struct sy_eng_note *n, sy_err_t *err);
+/* The same in a transaction of its own (for what the engine notices but does not change:
+ * an experiment awaiting approval, an SRM, a health warning). */
+int sy_eng_notify_now(sy_engine_t *eng, int64_t ws, const struct sy_eng_note *n, sy_err_t *err);
 
 /* ---- regression.c ---------------------------------------------------------------------- */
 

@@ -14,6 +14,26 @@
 
 /* ---- auto-promotion ------------------------------------------------------------------------- */
 
+/* Tells once per allocation of `e` (so at most once between two of its changes, however
+ * often it is seen) what the engine noticed but did not change: `event` at `level`. */
+static void notice(sy_engine_t *eng, const struct experiment *e, const char *event,
+                   const char *level, const char *title, json_t *details)
+{
+    char res[KEY_MAX + 16], occurrence[48];
+    snprintf(res, sizeof(res), "experiment:%s", e->key);
+    snprintf(occurrence, sizeof(occurrence), "%lld.%zu", (long long)e->id, e->n_changes);
+    struct sy_eng_note n = {.event = event,
+                            .level = level,
+                            .resource = res,
+                            .occurrence = occurrence,
+                            .title = title,
+                            .details = details};
+    sy_err_t err = {0};
+    if (details) /* best effort: the next check tells again what fails to queue now */
+        (void)sy_eng_notify_now(eng, e->ws, &n, &err);
+    json_decref(details);
+}
+
 /* What the check does with one experiment; the report's entry. */
 static json_t *auto_one(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,
                         bool dry_run)
@@ -29,6 +49,13 @@ static json_t *auto_one(sy_engine_t *eng, const sy_principal_t *actor, struct ex
         return o;
     }
     json_object_set_new(o, "decision", json_string(sy_exp_decision_name(r->decision)));
+    if (r->has_srm && r->srm.mismatch) {
+        char title[KEY_MAX + 96];
+        snprintf(title, sizeof(title), "Sample ratio mismatch in %s: promotion is blocked", e->key);
+        notice(eng, e, "srm", "warning", title,
+               json_pack("{sssfsfsI}", "experiment", e->key, "chi2", r->srm.chi2, "p_value",
+                         r->srm.p_value, "df", (json_int_t)r->srm.df));
+    }
     if (r->decision != SY_DECISION_PROMOTE) {
         json_object_set_new(o, "action", json_string("none"));
         if (r->n_reasons)
@@ -45,6 +72,18 @@ static json_t *auto_one(sy_engine_t *eng, const sy_principal_t *actor, struct ex
                          : e->safety.manual_approval ? "awaiting_approval"
                          : dry_run                   ? "would_step"
                                                      : NULL;
+    if (action && strcmp(action, "awaiting_approval") == 0) {
+        int64_t units = 0;
+        for (size_t i = 0; i < e->n_arms; i++)
+            units += r->arms[i].n;
+        char title[2 * KEY_MAX + 96];
+        snprintf(title, sizeof(title), "%s: %s wins and awaits manual approval", e->key,
+                 e->arms[w].key);
+        notice(eng, e, "awaiting_approval", "info", title,
+               json_pack("{sssssfsfsI}", "experiment", e->key, "winner", e->arms[w].key,
+                         "confidence", a->confidence, "improvement_pct", 100 * a->lift,
+                         "sample_size", (json_int_t)units));
+    }
     if (action) {
         json_object_set_new(o, "action", json_string(action));
         free(r);
@@ -229,6 +268,19 @@ static json_t *check_one(sy_engine_t *eng, struct experiment *e)
         e->health_checked_ms = sy_engine_now_ms(eng);
         e->arms[e->watched].a.recent = (struct health_counts){0};
     }
+    /* past half a threshold, not past it: people hear of it before it rolls back */
+    if (view && judged && !r.rollback &&
+        (r.success_rate_drop > e->health.success_rate_drop / 2 ||
+         r.error_rate_increase > e->health.error_rate_increase / 2)) {
+        char title[2 * KEY_MAX + 128];
+        snprintf(title, sizeof(title),
+                 "Health of %s in %s is degrading (success rate -%.2f points, error rate "
+                 "+%.2f points)",
+                 e->arms[e->watched].key, e->key, 100 * r.success_rate_drop,
+                 100 * r.error_rate_increase);
+        notice(eng, e, "health_warning", "warning", title,
+               json_pack("{sssO}", "experiment", e->key, "health", view));
+    }
     if (!view || !judged || !r.rollback) {
         json_decref(view);
         return NULL;
@@ -354,5 +406,9 @@ json_t *sy_engine_tick(sy_engine_t *eng)
             json_decref(fired);
         json_decref(report);
     }
+    /* what the calls since the last tick and the jobs above queued is committed by now */
+    if (eng->notify_queued && eng->notify_wake)
+        eng->notify_wake(eng->notify_wake_arg);
+    eng->notify_queued = false;
     return done;
 }

@@ -286,3 +286,182 @@ int sy_engine_channel_delete(sy_engine_t *eng, const sy_principal_t *actor, int6
     json_decref(before);
     return rc == -ENOMEM ? sy_eng_oom(err) : rc;
 }
+
+/* ---- the outbox ------------------------------------------------------------------------------ */
+
+/* A note being queued, for each channel that takes it. */
+struct queueing {
+    sy_engine_t *eng;
+    int64_t only; /* > 0: this channel alone, whatever its filters (a test) */
+    sy_store_notification_t row;
+    int64_t id; /* the last row queued */
+    sy_err_t *err;
+};
+
+static int queue_for(void *arg, const sy_store_channel_t *c)
+{
+    struct queueing *q = arg;
+    if (q->only <= 0) {
+        json_error_t je;
+        json_t *config = json_loads(c->config, 0, &je);
+        bool takes = config && c->enabled && has(json_object_get(config, "levels"), q->row.level) &&
+                     has(json_object_get(config, "events"), q->row.event);
+        json_decref(config);
+        if (!takes)
+            return 0;
+    }
+    q->row.channel = c->id;
+    int64_t id;
+    int rc = sy_store_notification_add(q->eng->store, &q->row, &id, q->err);
+    if (rc == 0 && id > 0) {
+        q->id = id;
+        q->eng->notify_queued = true;
+    }
+    return rc;
+}
+
+/* Queues `n` for the channels of `ws` that take it (channel `only` alone when > 0); the
+ * last new row's id into *id (0: none). */
+static int queue(sy_engine_t *eng, int64_t ws, int64_t only, const struct sy_eng_note *n,
+                 int64_t *id, sy_err_t *err)
+{
+    const struct workspace *w = sy_eng_find_ws(eng, ws);
+    if (!w)
+        return sy_err_set(err, -ENOENT, NULL, "no such workspace");
+    int64_t now = sy_engine_now_ms(eng);
+    char key[640], dedup[560];
+    snprintf(dedup, sizeof(dedup), "switchyard/ws%lld/%s/%.400s", (long long)ws, n->event,
+             n->resource);
+    snprintf(key, sizeof(key), "%s/%.64s", dedup + strlen("switchyard/"), n->occurrence);
+    json_t *payload = json_pack("{sssssssssssssOsI}", "event", n->event, "level", n->level,
+                                "action", n->resolve ? "resolve" : "trigger", "workspace", w->name,
+                                "resource", n->resource, "title", n->title, "details",
+                                n->details ? n->details : json_null(), "at_ms", (json_int_t)now);
+    char *text = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
+    json_decref(payload);
+    if (!text)
+        return sy_eng_oom(err);
+    struct queueing q = {.eng = eng,
+                         .only = only,
+                         .row = {.workspace = ws,
+                                 .event = n->event,
+                                 .level = n->level,
+                                 .action = n->resolve ? "resolve" : "trigger",
+                                 .resource = n->resource,
+                                 .key = key,
+                                 .dedup = n->condition ? dedup : key,
+                                 .payload = text,
+                                 .created_ms = now,
+                                 .next_ms = now},
+                         .err = err};
+    int rc = sy_store_channel_list(eng->store, ws, only, queue_for, &q, err);
+    free(text);
+    *id = q.id;
+    return rc == -ENOMEM ? sy_eng_oom(err) : rc;
+}
+
+int sy_eng_notify(sy_engine_t *eng, int64_t ws, const struct sy_eng_note *n, sy_err_t *err)
+{
+    int64_t id;
+    return queue(eng, ws, 0, n, &id, err);
+}
+
+int sy_eng_notify_now(sy_engine_t *eng, int64_t ws, const struct sy_eng_note *n, sy_err_t *err)
+{
+    int rc = sy_store_begin(eng->store, err);
+    if (rc == 0 && (rc = sy_eng_notify(eng, ws, n, err)) < 0)
+        sy_store_rollback(eng->store);
+    else if (rc == 0)
+        rc = sy_store_commit(eng->store, err);
+    return rc;
+}
+
+void sy_engine_on_notification(sy_engine_t *eng, void (*fn)(void *arg), void *arg)
+{
+    eng->notify_wake = fn;
+    eng->notify_wake_arg = arg;
+}
+
+/* A delivery as the API shows it: what it tells, to which channel, and how it went. */
+static json_t *delivery_json(const sy_store_notification_t *n)
+{
+    json_error_t je;
+    json_t *payload = json_loads(n->payload, 0, &je);
+    json_t *o = json_pack(
+        "{sIsIsssssssssOsssssIsosIsoso}", "id", (json_int_t)n->id, "channel",
+        (json_int_t)n->channel, "event", n->event, "level", n->level, "action", n->action,
+        "resource", n->resource, "title",
+        json_object_get(payload, "title") ? json_object_get(payload, "title") : json_null(), "key",
+        n->key, "status", n->status, "attempts", (json_int_t)n->attempts, "last_error",
+        n->last_error ? json_string(n->last_error) : json_null(), "created_ms",
+        (json_int_t)n->created_ms, "next_attempt_ms",
+        strcmp(n->status, "pending") == 0 ? json_integer(n->next_ms) : json_null(), "done_ms",
+        n->done_ms ? json_integer(n->done_ms) : json_null());
+    json_decref(payload);
+    return o;
+}
+
+static int append_delivery(void *arg, const sy_store_notification_t *n)
+{
+    return json_array_append_new(arg, delivery_json(n)) == 0 ? 0 : -ENOMEM;
+}
+
+int sy_engine_notifications(sy_engine_t *eng, const sy_principal_t *actor,
+                            const sy_store_notification_query_t *q, json_t **out, sy_err_t *err)
+{
+    sy_store_notification_query_t mine = *q;
+    mine.workspace = actor->workspace;
+    int64_t counts[3];
+    json_t *a = json_array();
+    int rc = a ? sy_store_notification_list(eng->store, &mine, append_delivery, a, err) : -ENOMEM;
+    if (rc == 0)
+        rc = sy_store_notification_counts(eng->store, actor->workspace, counts, err);
+    if (rc < 0) {
+        json_decref(a);
+        return rc == -ENOMEM ? sy_eng_oom(err) : rc;
+    }
+    *out =
+        json_pack("{sos{sIsIsI}}", "notifications", a, "counts", "pending", (json_int_t)counts[0],
+                  "delivered", (json_int_t)counts[1], "failed", (json_int_t)counts[2]);
+    return *out ? 0 : sy_eng_oom(err);
+}
+
+int sy_engine_channel_test(sy_engine_t *eng, const sy_principal_t *actor, int64_t id, json_t **out,
+                           sy_err_t *err)
+{
+    json_t *channel = NULL;
+    int rc = sy_store_channel_list(eng->store, actor->workspace, id, take_first, &channel, err);
+    if (rc == 0 && !channel)
+        rc = sy_err_set(err, -ENOENT, "id", "no such channel");
+    json_decref(channel);
+    if (rc < 0)
+        return rc == -ENOMEM ? sy_eng_oom(err) : rc;
+    /* every test is its own occurrence: the clock and a count of the tests so far */
+    char res[48], occurrence[64];
+    snprintf(res, sizeof(res), "channel:%lld", (long long)id);
+    snprintf(occurrence, sizeof(occurrence), "%lld.%llu", (long long)sy_engine_now_ms(eng),
+             (unsigned long long)++eng->notify_tests);
+    json_t *details = json_pack("{ss}", "requested_by", sy_eng_actor_name(actor));
+    struct sy_eng_note n = {.event = "test",
+                            .level = "info",
+                            .resource = res,
+                            .occurrence = occurrence,
+                            .title = "switchyard test notification: this channel works",
+                            .details = details};
+    int64_t row = 0;
+    rc = details ? sy_store_begin(eng->store, err) : sy_eng_oom(err);
+    if (rc == 0 && (rc = queue(eng, actor->workspace, id, &n, &row, err)) < 0)
+        sy_store_rollback(eng->store);
+    else if (rc == 0)
+        rc = sy_store_commit(eng->store, err);
+    json_decref(details);
+    if (rc < 0)
+        return rc;
+    sy_store_notification_query_t q = {.id = row, .limit = 1};
+    json_t *list = NULL;
+    if ((rc = sy_engine_notifications(eng, actor, &q, &list, err)) < 0)
+        return rc;
+    *out = json_incref(json_array_get(json_object_get(list, "notifications"), 0));
+    json_decref(list);
+    return *out ? 0 : sy_eng_oom(err);
+}

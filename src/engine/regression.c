@@ -254,6 +254,33 @@ static void resource_of(char *buf, size_t cap, const char *domain, const char *m
     snprintf(buf, cap, "regression:%s/%s", domain, metric);
 }
 
+/* The notification of a tripwire of `ws` that triggered (or was reset: `cleared`), with
+ * its state as the details. In the open transaction. */
+static int notify_tripwire(sy_engine_t *eng, int64_t ws, const struct policy *p, bool cleared,
+                           sy_err_t *err)
+{
+    char res[160], title[TEXT_MAX + 256], when[24];
+    resource_of(res, sizeof(res), p->domain, p->metric);
+    const char *note = json_string_value(json_object_get(p->state, "note"));
+    if (cleared)
+        snprintf(title, sizeof(title), "Tripwire %s/%s reset: %s", p->domain, p->metric,
+                 note ? note : "re-enabled");
+    else
+        snprintf(title, sizeof(title), "Tripwire %s/%s triggered (%s): %s", p->domain, p->metric,
+                 p->p.action == SY_TRIP_THROTTLE ? "THROTTLE" : "KILL_SWITCH",
+                 note ? note : "regression");
+    snprintf(when, sizeof(when), "%lld", (long long)sy_engine_now_ms(eng));
+    struct sy_eng_note n = {.event = "tripwire",
+                            .level = "critical",
+                            .resolve = cleared,
+                            .condition = true,
+                            .resource = res,
+                            .occurrence = when,
+                            .title = title,
+                            .details = p->state};
+    return sy_eng_notify(eng, ws, &n, err);
+}
+
 int sy_eng_regression_seed(sy_engine_t *eng, int64_t ws, sy_err_t *err)
 {
     for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
@@ -451,6 +478,7 @@ int sy_engine_regression_policy_put(sy_engine_t *eng, const sy_principal_t *acto
         (rc = sy_eng_audit(eng, actor, actor->workspace,
                            existed ? "regression.policy.update" : "regression.policy.create", res,
                            before, after, err)) < 0 ||
+        (reset && (rc = notify_tripwire(eng, actor->workspace, &p, true, err)) < 0) ||
         (reset && p.p.action == SY_TRIP_THROTTLE &&
          (rc = sy_eng_risk_throttle(eng, actor, actor->workspace, p.domain, true, reason, err)) <
              0))
@@ -574,6 +602,8 @@ static int evaluate_ws(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws
             char res[160];
             resource_of(res, sizeof(res), p->domain, p->metric);
             rc = sy_eng_audit(eng, actor, ws, "regression.trigger", res, NULL, p->state, err);
+            if (rc == 0)
+                rc = notify_tripwire(eng, ws, p, false, err);
             char why[TEXT_MAX];
             snprintf(why, sizeof(why), "tripwire %s/%s: %s", p->domain, p->metric,
                      json_string_value(json_object_get(p->state, "note")));

@@ -118,8 +118,26 @@ int sy_eng_risk_throttle(sy_engine_t *eng, const sy_principal_t *actor, int64_t 
     p.reason = reason;
     p.changed_by = enabled ? sy_eng_actor_name(actor) : TRIPWIRE;
     p.updated_ms = sy_engine_now_ms(eng);
-    return write_policy(eng, actor, ws, &old, &p,
-                        enabled ? "risk.policy.restore" : "risk.policy.throttle", err);
+    rc = write_policy(eng, actor, ws, &old, &p,
+                      enabled ? "risk.policy.restore" : "risk.policy.throttle", err);
+    char res[96], title[TEXT_MAX + 128], when[24];
+    snprintf(res, sizeof(res), "risk:%s", domain);
+    snprintf(title, sizeof(title), "Domain %s %s: %s", domain,
+             enabled ? "restored" : "throttled (production actions refused)", reason);
+    snprintf(when, sizeof(when), "%lld", (long long)p.updated_ms);
+    json_t *details = json_pack("{sssbss}", "domain", domain, "enabled", enabled, "reason", reason);
+    struct sy_eng_note n = {.event = "throttle",
+                            .level = "warning",
+                            .resolve = enabled,
+                            .condition = true,
+                            .resource = res,
+                            .occurrence = when,
+                            .title = title,
+                            .details = details};
+    if (rc == 0)
+        rc = details ? sy_eng_notify(eng, ws, &n, err) : sy_eng_oom(err);
+    json_decref(details);
+    return rc;
 }
 
 /* ---- the API ------------------------------------------------------------------------------ */

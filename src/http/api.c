@@ -241,8 +241,8 @@ void sy_api_tokens(struct call *c, const char *id)
 
 /* ---- /v1/audit ----------------------------------------------------------------------- */
 
-static bool int_param(struct call *c, const char *name, const char *v, long long lo, long long hi,
-                      long long *out)
+bool int_param(struct call *c, const char *name, const char *v, long long lo, long long hi,
+               long long *out)
 {
     char *end;
     long long n = strtoll(v, &end, 10);

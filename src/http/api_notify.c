@@ -1,30 +1,115 @@
-/* api_notify.c - /v1/notifications/channels[/{id}]. */
+/* api_notify.c - /v1/notifications (the deliveries of the outbox) and
+ * /v1/notifications/channels[/{id}[/test]]. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "http/internal.h"
 
-void sy_api_channels(struct call *c, const char *id)
+/* GET /v1/notifications[?status=&channel=&cursor=&limit=]: newest first, with a cursor to
+ * the next page when this one is full. */
+static void deliveries(struct call *c)
+{
+    if (sy_h1_method(c->req) != SY_GET) {
+        not_allowed(c, "GET");
+        return;
+    }
+    if (!require_role(c, SY_ROLE_VIEWER))
+        return;
+    sy_store_notification_query_t q = {.limit = 100};
+    char key[32], val[64], status[16];
+    long long n = 0;
+    bool ok = true;
+    int rc;
+    for (const char *s = c->query;
+         ok && (rc = sy_query_next(&s, key, sizeof(key), val, sizeof(val))) != 0;) {
+        if (rc < 0) {
+            reply_error(c, 400, "invalid_input", "",
+                        "the query string does not parse (a bad %%-escape or an over-long part)");
+            ok = false;
+        } else if (strcmp(key, "status") == 0) {
+            ok = strcmp(val, "pending") == 0 || strcmp(val, "delivered") == 0 ||
+                 strcmp(val, "failed") == 0;
+            if (ok)
+                q.status = strcpy(status, val);
+            else
+                reply_error(c, 400, "invalid_input", "status",
+                            "status is pending, delivered or failed");
+        } else if (strcmp(key, "channel") == 0) {
+            ok = int_param(c, "channel", val, 1, INT64_MAX / 2, &n);
+            q.channel = n;
+        } else if (strcmp(key, "cursor") == 0) {
+            ok = int_param(c, "cursor", val, 1, INT64_MAX / 2, &n);
+            q.before_id = n;
+        } else if (strcmp(key, "limit") == 0) {
+            ok = int_param(c, "limit", val, 1, 1000, &n);
+            q.limit = (int)n;
+        } else {
+            reply_error(c, 400, "unknown_field", key, "unknown query parameter \"%.64s\"", key);
+            ok = false;
+        }
+    }
+    if (!ok)
+        return;
+    sy_err_t err = {0};
+    json_t *out = NULL;
+    rc = sy_engine_notifications(c->eng, &c->who, &q, &out, &err);
+    const json_t *list = json_object_get(out, "notifications");
+    size_t len = json_array_size(list);
+    if (rc == 0 && len == (size_t)q.limit)
+        json_object_set_new(out, "next_cursor",
+                            json_incref(json_object_get(json_array_get(list, len - 1), "id")));
+    reply_result(c, rc, 200, out, &err);
+}
+
+/* The channel id in the `len` bytes at `text`, or 0 after replying 404. */
+static long long channel_id(struct call *c, const char *text, size_t len)
+{
+    char buf[24] = "", *end;
+    if (len < sizeof(buf))
+        memcpy(buf, text, len);
+    long long n = strtoll(buf, &end, 10);
+    if (!buf[0] || *end || n < 1) {
+        reply_error(c, 404, "not_found", "id", "no such channel: %.*s", (int)(len < 32 ? len : 32),
+                    text);
+        return 0;
+    }
+    return n;
+}
+
+void sy_api_notifications(struct call *c, const char *rest)
 {
     sy_method_t m = sy_h1_method(c->req);
     sy_err_t err = {0};
     json_t *out = NULL;
+    if (!*rest || strcmp(rest, "/") == 0) {
+        deliveries(c);
+        return;
+    }
+    if (strncmp(rest, "/channels", 9) != 0 || (rest[9] && rest[9] != '/')) {
+        reply_error(c, 404, "not_found", "", "no such endpoint: /v1/notifications%.200s", rest);
+        return;
+    }
+    const char *id = rest[9] ? rest + 10 : "";
     if (!*id) {
         read_write(c, SY_POST, 201, sy_engine_channel_list, sy_engine_channel_create);
         return;
     }
-    if (m != SY_DELETE) {
-        not_allowed(c, "DELETE");
+    const char *slash = strchr(id, '/');
+    if (slash && strcmp(slash, "/test") != 0) {
+        reply_error(c, 404, "not_found", "", "no such endpoint: /v1/notifications%.200s", rest);
         return;
     }
-    char *end;
-    long long n = strtoll(id, &end, 10);
-    if (*end || n < 1) {
-        reply_error(c, 404, "not_found", "id", "no such channel: %.32s", id);
+    if (m != (slash ? SY_POST : SY_DELETE)) {
+        not_allowed(c, slash ? "POST" : "DELETE");
         return;
     }
-    if (!require_role(c, SY_ROLE_ADMIN))
+    long long n = channel_id(c, id, slash ? (size_t)(slash - id) : strlen(id));
+    if (!n || !require_role(c, SY_ROLE_ADMIN))
         return;
+    if (slash) { /* queued, not sent: its outcome shows in GET /v1/notifications */
+        reply_result(c, sy_engine_channel_test(c->eng, &c->who, n, &out, &err), 202, out, &err);
+        return;
+    }
     int rc = sy_engine_channel_delete(c->eng, &c->who, n, &err);
     if (rc == 0)
         out = json_pack("{sbsI}", "deleted", 1, "id", (json_int_t)n);

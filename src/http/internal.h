@@ -70,6 +70,11 @@ void read_write(struct call *c, sy_method_t write, int created,
  * after replying 400. */
 bool optional_body(struct call *c, json_t **out);
 
+/* Query parameter `name` (text `v`) as an integer from `lo` to `hi` into *out, or false
+ * after replying 400. */
+bool int_param(struct call *c, const char *name, const char *v, long long lo, long long hi,
+               long long *out);
+
 /* True when the caller's role is at least `min`; otherwise replies 403 and returns false. */
 bool require_role(struct call *c, sy_role_t min);
 
@@ -105,8 +110,9 @@ void sy_api_regression(struct call *c, const char *what);
 void sy_api_risk(struct call *c, const char *what);
 /* /v1/go-live/{state,kill-switch,check}: `what` after /v1/go-live/. */
 void sy_api_golive(struct call *c, const char *what);
-/* /v1/notifications/channels[/{id}]: `id` "" for the collection. */
-void sy_api_channels(struct call *c, const char *id);
+/* /v1/notifications (the deliveries) and /v1/notifications/channels[/{id}[/test]]: `rest`
+ * is the raw path after /v1/notifications ("" or "/..."). */
+void sy_api_notifications(struct call *c, const char *rest);
 /* False after replying 403 when the request is marked X-Execution-Class: PROD_EXEC, changes
  * something, and the caller's workspace has its kill switch engaged. */
 bool sy_api_prod_exec_allowed(struct call *c, const char *path);

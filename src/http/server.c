@@ -392,7 +392,7 @@ static void dispatch(struct call *c, const char *path)
         strcmp(path, "/v1/guardrails") == 0 || strcmp(path, "/v1/kpi") == 0 ||
         strncmp(path, "/v1/regression/", 15) == 0 || strncmp(path, "/v1/risk/", 9) == 0 ||
         strncmp(path, "/v1/go-live/", 12) == 0 ||
-        route(path, "/v1/notifications/channels", rest, sizeof(rest), &bad) ||
+        (strncmp(path, "/v1/notifications", 17) == 0 && (!path[17] || path[17] == '/')) ||
         route(path, "/ofrep/v1/evaluate/flags", rest, sizeof(rest), &bad) ||
         route(path, "/v1/flags", rest, sizeof(rest), &bad) || strcmp(path, "/v1/flagset") == 0 ||
         route(path, "/v1/tokens", rest, sizeof(rest), &bad) || strcmp(path, "/v1/audit") == 0;
@@ -427,8 +427,8 @@ static void dispatch(struct call *c, const char *path)
         sy_api_risk(c, path + 9);
     } else if (strncmp(path, "/v1/go-live/", 12) == 0) {
         sy_api_golive(c, path + 12);
-    } else if (strncmp(path, "/v1/notifications/channels", 26) == 0) {
-        sy_api_channels(c, rest);
+    } else if (strncmp(path, "/v1/notifications", 17) == 0) {
+        sy_api_notifications(c, path + 17);
     } else if (strncmp(path, "/v1/flags", 9) == 0 && path[9] != 'e') {
         sy_api_flags(c, rest);
     } else if (strcmp(path, "/v1/flagset") == 0) {

@@ -183,6 +183,29 @@ static const char *const migrations[] = {
     "  created_ms INTEGER NOT NULL,"
     "  deleted_ms INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX notification_channels_workspace ON notification_channels (workspace_id, id);",
+
+    /* 6: the notification outbox: one row per (channel, idempotency key), written in the
+     * transaction of the change it tells of, and sent by the notifier (src/notify/). */
+    "CREATE TABLE notifications ("
+    "  id INTEGER PRIMARY KEY,"
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id),"
+    "  channel_id INTEGER NOT NULL REFERENCES notification_channels(id),"
+    "  event TEXT NOT NULL,"
+    "  level TEXT NOT NULL CHECK (level IN ('info', 'warning', 'critical')),"
+    "  action TEXT NOT NULL CHECK (action IN ('trigger', 'resolve')),"
+    "  resource TEXT NOT NULL,"
+    "  idem_key TEXT NOT NULL,"
+    "  dedup_key TEXT NOT NULL,"
+    "  payload TEXT NOT NULL,"
+    "  status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT,"
+    "  created_ms INTEGER NOT NULL,"
+    "  next_ms INTEGER NOT NULL,"
+    "  done_ms INTEGER NOT NULL DEFAULT 0,"
+    "  UNIQUE (channel_id, idem_key));"
+    "CREATE INDEX notifications_due ON notifications (status, next_ms);"
+    "CREATE INDEX notifications_workspace ON notifications (workspace_id, id);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -351,6 +374,11 @@ void sy_store_close(sy_store_t *s)
 int sy_store_schema_version(sy_store_t *s)
 {
     return s->version;
+}
+
+int sy_store_lazy_commits(sy_store_t *s, sy_err_t *err)
+{
+    return sy_sq_exec(s, "PRAGMA synchronous=NORMAL;", err); /* WAL: durable on a crash */
 }
 
 bool sy_store_ping(sy_store_t *s)

@@ -49,6 +49,7 @@ struct sy_sq_sink {
         sy_store_risk_policy_cb risk_policy;
         sy_store_risk_entry_cb risk_entry;
         sy_store_channel_cb channel;
+        sy_store_notification_cb notification;
     } cb;
     void *arg;
     sy_err_t *err;

@@ -39,6 +39,11 @@ int sy_store_schema_version(sy_store_t *store);
 /* Whether the store answers a trivial query (for /readyz). */
 bool sy_store_ping(sy_store_t *store);
 
+/* Lets this handle's commits skip the disk flush: one lost to a power failure (never to a
+ * crash of the process) is lost. For the notifier's bookkeeping, where a lost "delivered"
+ * means a delivery is repeated, which idempotency keys make harmless. */
+int sy_store_lazy_commits(sy_store_t *store, sy_err_t *err);
+
 /* One transaction at a time. A failed call inside leaves the transaction open: the caller
  * rolls back. sy_store_commit returns a negative code when the commit itself fails (and
  * then has rolled back). */
@@ -410,5 +415,61 @@ int sy_store_channel_delete(sy_store_t *store, int64_t ws, int64_t id, int64_t n
  * id > 0. */
 int sy_store_channel_list(sy_store_t *store, int64_t ws, int64_t id, sy_store_channel_cb cb,
                           void *arg, sy_err_t *err);
+
+/* ---- the notification outbox ------------------------------------------------------------- */
+
+typedef struct sy_store_notification {
+    int64_t id;
+    int64_t workspace;
+    int64_t channel;
+    const char *event;    /* "promotion", "rollback", ... or "test" */
+    const char *level;    /* "info", "warning", "critical" */
+    const char *action;   /* "trigger", or "resolve" when the condition cleared */
+    const char *resource; /* "experiment:checkout", "kill_switch", ... */
+    const char *key;      /* the idempotency key: one delivery per (channel, key) */
+    const char *dedup;    /* the condition's key (PagerDuty's dedup_key) */
+    const char *payload;  /* JSON text: the message, the same for every channel type */
+    const char *status;   /* "pending", "delivered", "failed" */
+    int64_t attempts;
+    const char *last_error; /* NULL: none */
+    int64_t created_ms;
+    int64_t next_ms; /* when a pending one is (re)tried */
+    int64_t done_ms; /* when it was delivered or given up; 0 while pending */
+} sy_store_notification_t;
+
+typedef int (*sy_store_notification_cb)(void *arg, const sy_store_notification_t *n);
+
+/* Queues `n` (id, status, attempts, last_error and done_ms ignored: pending, none yet)
+ * unless (channel, key) is queued already: its id into *id, or 0 when it was. In the
+ * change's transaction. */
+int sy_store_notification_add(sy_store_t *store, const sy_store_notification_t *n, int64_t *id,
+                              sy_err_t *err);
+
+typedef struct sy_store_notification_query {
+    int64_t workspace;
+    int64_t id;         /* > 0: that one alone */
+    int64_t channel;    /* > 0: that channel's only */
+    const char *status; /* NULL: any */
+    int64_t before_id;  /* cursor: ids below it; 0: from the newest */
+    int limit;          /* 1..1000 */
+} sy_store_notification_query_t;
+
+/* The notifications of one workspace matching `q`, newest first. */
+int sy_store_notification_list(sy_store_t *store, const sy_store_notification_query_t *q,
+                               sy_store_notification_cb cb, void *arg, sy_err_t *err);
+/* Up to `limit` pending notifications of every workspace due at `now_ms`, the most overdue
+ * first. */
+int sy_store_notification_due(sy_store_t *store, int64_t now_ms, int limit,
+                              sy_store_notification_cb cb, void *arg, sy_err_t *err);
+/* When the next pending notification is due (*next_ms 0: none is pending). */
+int sy_store_notification_next(sy_store_t *store, int64_t *next_ms, sy_err_t *err);
+/* Records an attempt's outcome on notification `id`: its status, attempts, last error,
+ * next try and done time. Its own statement (no transaction needed). */
+int sy_store_notification_update(sy_store_t *store, int64_t id, const char *status,
+                                 int64_t attempts, const char *last_error, int64_t next_ms,
+                                 int64_t done_ms, sy_err_t *err);
+/* How many notifications of `ws` (every workspace for ws < 0) are pending, delivered and
+ * failed, in that order. */
+int sy_store_notification_counts(sy_store_t *store, int64_t ws, int64_t counts[3], sy_err_t *err);
 
 #endif
