@@ -391,7 +391,7 @@ static int notify_change(sy_engine_t *eng, const struct exp_write *xw,
     json_t *warnings = rollback ? json_array() : step_warnings(e);
     json_t *details =
         warnings
-            ? json_pack("{sssOsOsOsOsssO}", "experiment", e->key, "winner",
+            ? json_pack("{sssosOsOsOsssO}", "experiment", e->key, "winner",
                         winner ? json_string(winner) : json_null(), "confidence",
                         json_object_get(d, "confidence") ? json_object_get(d, "confidence")
                                                          : json_null(),

@@ -107,7 +107,8 @@ void sy_api_notifications(struct call *c, const char *rest)
     if (!n || !require_role(c, SY_ROLE_ADMIN))
         return;
     if (slash) { /* queued, not sent: its outcome shows in GET /v1/notifications */
-        reply_result(c, sy_engine_channel_test(c->eng, &c->who, n, &out, &err), 202, out, &err);
+        int rc = sy_engine_channel_test(c->eng, &c->who, n, &out, &err);
+        reply_result(c, rc, 202, out, &err);
         return;
     }
     int rc = sy_engine_channel_delete(c->eng, &c->who, n, &err);

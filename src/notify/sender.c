@@ -18,6 +18,7 @@
 #include "store/store.h"
 
 #define LEASE_SLACK_MS 1000 /* past an attempt's timeout, before a leased row is due again */
+#define DEFER_MS       100  /* a row whose channel has all its flights: looked at again then */
 
 /* A row as queued, copied out of the store's callback. */
 struct row {
@@ -245,9 +246,17 @@ static int prepare(struct sy_notifier *n, struct flight *f)
 static void start(struct sy_notifier *n, const struct row *r)
 {
     struct flight *f = NULL;
-    for (size_t i = 0; !f && i < SY_NOTIFIER_FLIGHTS; i++)
-        if (!n->flights[i].busy)
+    size_t same = 0;
+    for (size_t i = 0; i < SY_NOTIFIER_FLIGHTS; i++) {
+        same += n->flights[i].busy && n->flights[i].channel == r->n.channel;
+        if (!f && !n->flights[i].busy)
             f = &n->flights[i];
+    }
+    if (same >= SY_NOTIFIER_PER_CHANNEL) { /* a slow receiver keeps only its own rows waiting */
+        (void)sy_store_notification_update(n->store, r->n.id, "pending", r->n.attempts,
+                                           r->n.last_error, now_ms() + DEFER_MS, 0, NULL);
+        return;
+    }
     if (!f)
         return;
     *f = (struct flight){.busy = true,

@@ -4,7 +4,7 @@
  * It has its own handle on the store and never touches the engine: the engine queues rows
  * in the transactions of its changes and wakes the notifier (sy_notifier_wake); the
  * notifier sends each due row (message.h) with libcurl, up to SY_NOTIFIER_FLIGHTS at a
- * time, each attempt bounded by `timeout_ms`, and records the outcome on the row:
+ * time and SY_NOTIFIER_PER_CHANNEL to one channel, each attempt bounded by `timeout_ms`, and records the outcome on the row:
  * delivered (an HTTP 2xx, or SMTP accepting the mail), or pending again after a back-off
  * that doubles from `backoff_ms` up to `backoff_max_ms` with jitter (a random half of it),
  * or failed once `max_attempts` attempts have failed. A row being sent is leased (its
@@ -18,7 +18,8 @@
 
 #include "core/err.h"
 
-#define SY_NOTIFIER_FLIGHTS 16 /* deliveries in flight at once */
+#define SY_NOTIFIER_FLIGHTS     16 /* deliveries in flight at once */
+#define SY_NOTIFIER_PER_CHANNEL 4  /* of them to one channel: a hanging receiver holds no more */
 
 typedef struct sy_notifier sy_notifier_t; /* opaque */
 
