@@ -16,8 +16,8 @@ void sy_notify_sign(const char *secret, const char *body, char out[72])
 {
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
-    if (!HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)body,
-              strlen(body), mac, &n))
+    if (!HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)body, strlen(body),
+              mac, &n))
         n = 0;
     memcpy(out, "sha256=", 7);
     for (unsigned int i = 0; i < n && i < 32; i++)
@@ -107,12 +107,12 @@ static char *shown(const char *key, const json_t *v)
 
 static const struct {
     const char *key, *label;
-} labels[] = {{"experiment", "Experiment"},       {"winner", "Winner"},
-              {"confidence", "Confidence"},       {"improvement_pct", "Improvement"},
-              {"sample_size", "Sample size"},     {"state", "State"},
-              {"domain", "Domain"},               {"metric", "Metric"},
-              {"current", "Current"},             {"baseline", "Baseline"},
-              {"drop_fraction", "Drop"},          {"reason", "Reason"}};
+} labels[] = {{"experiment", "Experiment"},   {"winner", "Winner"},
+              {"confidence", "Confidence"},   {"improvement_pct", "Improvement"},
+              {"sample_size", "Sample size"}, {"state", "State"},
+              {"domain", "Domain"},           {"metric", "Metric"},
+              {"current", "Current"},         {"baseline", "Baseline"},
+              {"drop_fraction", "Drop"},      {"reason", "Reason"}};
 
 /* Slack's section fields: the labelled details that are there, in the order above. */
 static json_t *slack_fields(const json_t *details)
@@ -161,8 +161,8 @@ static json_t *slack_body(const json_t *p, const sy_store_notification_t *n)
     }
     json_array_append_new(context,
                           json_pack("{ssss+++++++}", "type", "mrkdwn", "text", "workspace `",
-                                    json_string_value(json_object_get(p, "workspace")),
-                                    "` · ", n->resource, " · ", n->level, " · key `", n->key));
+                                    json_string_value(json_object_get(p, "workspace")), "` · ",
+                                    n->resource, " · ", n->level, " · key `", n->key));
     json_array_append_new(blocks, json_pack("{ssso}", "type", "context", "elements", context));
     return json_pack("{ss++so}", "text", severity_mark(n->level), " ", head, "blocks", blocks);
 }
@@ -178,11 +178,10 @@ static json_t *pagerduty_body(const json_t *p, const sy_store_notification_t *n,
     char summary[1024];
     snprintf(summary, sizeof(summary), "%.*s", (int)fit(title, 1000), title);
     return json_pack("{sssssssss{sssssssssssssO}}", "routing_key", routing_key, "event_action",
-                     "trigger", "dedup_key", n->dedup, "client", "switchyard", "payload",
-                     "summary", summary, "source", "switchyard", "severity", n->level,
-                     "component", n->resource, "group",
-                     json_string_value(json_object_get(p, "workspace")), "class", n->event,
-                     "custom_details", json_object_get(p, "details"));
+                     "trigger", "dedup_key", n->dedup, "client", "switchyard", "payload", "summary",
+                     summary, "source", "switchyard", "severity", n->level, "component",
+                     n->resource, "group", json_string_value(json_object_get(p, "workspace")),
+                     "class", n->event, "custom_details", json_object_get(p, "details"));
 }
 
 static json_t *webhook_body(const json_t *p, const sy_store_notification_t *n, int64_t attempt,
@@ -190,8 +189,8 @@ static json_t *webhook_body(const json_t *p, const sy_store_notification_t *n, i
 {
     json_t *o = json_deep_copy(p);
     if (o && json_object_update_new(o, json_pack("{sssssIsIsI}", "id", n->key, "dedup_key",
-                                                 n->dedup, "delivery", (json_int_t)n->id,
-                                                 "attempt", (json_int_t)attempt, "timestamp",
+                                                 n->dedup, "delivery", (json_int_t)n->id, "attempt",
+                                                 (json_int_t)attempt, "timestamp",
                                                  (json_int_t)now_s)) < 0) {
         json_decref(o);
         o = NULL;
@@ -244,8 +243,8 @@ static char *email_text(const json_t *p, const sy_store_notification_t *n, const
     const char *ws = json_string_value(json_object_get(p, "workspace"));
     char subj_text[256], date[64], mid[600];
     snprintf(subj_text, sizeof(subj_text), "[switchyard] %s%s: %.*s",
-             strcmp(n->action, "resolve") == 0 ? "resolved " : "", n->level,
-             (int)fit(title, 180), title);
+             strcmp(n->action, "resolve") == 0 ? "resolved " : "", n->level, (int)fit(title, 180),
+             title);
     for (char *c = subj_text; *c; c++)
         if ((unsigned char)*c < 0x20)
             *c = ' ';
@@ -328,8 +327,8 @@ int sy_notify_message(const sy_store_notification_t *n, const sy_store_channel_t
     if (!body || !(out->body = json_dumps(body, JSON_COMPACT)) ||
         !(out->url = dup_or_null(get(config, "url"))) ||
         header(out, "Content-Type", "application/json") < 0 ||
-        header(out, "User-Agent", "switchyard") < 0 ||
-        header(out, "Idempotency-Key", n->key) < 0 || header(out, "X-Switchyard-Event", n->event) < 0)
+        header(out, "User-Agent", "switchyard") < 0 || header(out, "Idempotency-Key", n->key) < 0 ||
+        header(out, "X-Switchyard-Event", n->event) < 0)
         goto out;
     if (webhook) {
         char sig[72];

@@ -82,8 +82,8 @@ static void row_free(struct row *r)
 /* Copies `src` into r: its strings end to end in one block. */
 static int row_copy(struct row *r, const sy_store_notification_t *src)
 {
-    const char *in[] = {src->event,   src->level, src->action, src->resource, src->key,
-                        src->dedup,   src->payload, src->status, src->last_error};
+    const char *in[] = {src->event, src->level,   src->action, src->resource,  src->key,
+                        src->dedup, src->payload, src->status, src->last_error};
     size_t len = 0;
     for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++)
         len += (in[i] ? strlen(in[i]) : 0) + 1;

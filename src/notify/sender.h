@@ -4,12 +4,12 @@
  * It has its own handle on the store and never touches the engine: the engine queues rows
  * in the transactions of its changes and wakes the notifier (sy_notifier_wake); the
  * notifier sends each due row (message.h) with libcurl, up to SY_NOTIFIER_FLIGHTS at a
- * time and SY_NOTIFIER_PER_CHANNEL to one channel, each attempt bounded by `timeout_ms`, and records the outcome on the row:
- * delivered (an HTTP 2xx, or SMTP accepting the mail), or pending again after a back-off
- * that doubles from `backoff_ms` up to `backoff_max_ms` with jitter (a random half of it),
- * or failed once `max_attempts` attempts have failed. A row being sent is leased (its
- * next_ms moved past the attempt's timeout), so a restart resumes every pending row, the
- * ones in flight at a crash a timeout later. Receivers drop repeats by the idempotency key.
+ * time and SY_NOTIFIER_PER_CHANNEL to one channel, each attempt bounded by `timeout_ms`, and
+ * records the outcome on the row: delivered (an HTTP 2xx, or SMTP accepting the mail), or pending
+ * again after a back-off that doubles from `backoff_ms` up to `backoff_max_ms` with jitter (a
+ * random half of it), or failed once `max_attempts` attempts have failed. A row being sent is
+ * leased (its next_ms moved past the attempt's timeout), so a restart resumes every pending row,
+ * the ones in flight at a crash a timeout later. Receivers drop repeats by the idempotency key.
  */
 #ifndef SY_NOTIFY_SENDER_H
 #define SY_NOTIFY_SENDER_H

@@ -277,6 +277,43 @@ static void expose(struct fixture *f, int first, int n, int n_a)
     free(ev);
 }
 
+/* A webhook channel taking everything, so that every notification is queued. */
+static void channel(struct fixture *f)
+{
+    json_error_t je;
+    json_t *body = json_loads("{\"type\":\"webhook\",\"url\":\"http://127.0.0.1:9/\","
+                              "\"secret\":\"0123456789abcdef\"}",
+                              0, &je),
+           *out = NULL;
+    sy_err_t err = {0};
+    if (sy_engine_channel_create(f->eng, &f->who, body, &out, &err) < 0)
+        fail_msg("channel: %s", err.msg);
+    json_decref(body);
+    json_decref(out);
+}
+
+/* How many notifications of `event` the outbox holds, and the level of the newest. */
+static size_t queued(struct fixture *f, const char *event, const char **level)
+{
+    static char last[16];
+    sy_store_notification_query_t q = {.limit = 1000};
+    json_t *out = NULL;
+    assert_int_equal(sy_engine_notifications(f->eng, &f->who, &q, &out, NULL), 0);
+    size_t i, n = 0;
+    json_t *d;
+    json_array_foreach(json_object_get(out, "notifications"), i, d)
+    {
+        if (strcmp(json_string_value(json_object_get(d, "event")), event) == 0) {
+            if (n++ == 0)
+                snprintf(last, sizeof(last), "%s", json_string_value(json_object_get(d, "level")));
+        }
+    }
+    json_decref(out);
+    if (level)
+        *level = n ? last : NULL;
+    return n;
+}
+
 static bool srm_mismatch(struct fixture *f)
 {
     json_t *r = NULL;
@@ -300,6 +337,16 @@ static void srm_counts_each_period_with_its_own_weights(void **state)
     assert_false(srm_mismatch(f));
     expose(f, 2000, 1000, 500); /* 50/50 while 80/20 is served: broken assignment */
     assert_true(srm_mismatch(f));
+    /* the check notices it: one warning, however often it looks */
+    channel(f);
+    const char *level;
+    for (int k = 0; k < 2; k++) {
+        json_t *r = NULL;
+        assert_int_equal(sy_engine_auto_promotion_check(f->eng, &f->who, 1, &r, NULL), 0);
+        json_decref(r);
+    }
+    assert_int_equal(queued(f, "srm", &level), 1);
+    assert_string_equal(level, "warning");
     /* and it survives a reopen (the units of each period are kept with the changes) */
     sy_engine_close(f->eng);
     f->eng = open_engine();
@@ -399,6 +446,7 @@ static void auto_promotion_steps_a_winner_and_only_reports_the_rest(void **state
 static void manual_approval_is_only_reported(void **state)
 {
     struct fixture *f = *state;
+    channel(f);
     create_started(f,
                    "{\"key\":\"e\",\"safety\":{\"min_runtime_hours\":0,"
                    "\"require_manual_approval\":true},\"variants\":[{\"key\":\"a\",\"weight\":50},"
@@ -410,6 +458,15 @@ static void manual_approval_is_only_reported(void **state)
     assert_string_equal(action_of(r), "awaiting_approval");
     json_decref(r);
     assert_int_equal(split_of(f, "e", "a"), 50);
+    /* people hear of it once (info), however often the check sees it again */
+    const char *level;
+    assert_int_equal(queued(f, "awaiting_approval", &level), 1);
+    assert_string_equal(level, "info");
+    fake_ms += HOUR_MS;
+    assert_int_equal(sy_engine_auto_promotion_check(f->eng, NULL, 0, &r, NULL), 0);
+    json_decref(r);
+    assert_int_equal(queued(f, "awaiting_approval", NULL), 1);
+    assert_int_equal(queued(f, "promotion", NULL) + queued(f, "promotion_warning", NULL), 0);
 }
 
 /* Whether the i-th of a run is one of its `pct` %: spread evenly, so any stretch of the run
@@ -517,6 +574,7 @@ static void the_seed_health_rule_on_pushed_health(void **state)
 static void event_health_rolls_back_within_one_tick_and_survives_a_reopen(void **state)
 {
     struct fixture *f = *state;
+    channel(f);
     create_started(f, def60_watch, "e");
     requests(f, "a", 0, 1000, 94, 1, 100);
     json_t *out;
@@ -543,6 +601,36 @@ static void event_health_rolls_back_within_one_tick_and_survives_a_reopen(void *
     assert_non_null(json_object_get(done, "health"));
     json_decref(done);
     assert_int_equal(split_of(f, "e", "a"), 60);
+    /* the step (fixed-horizon: with a warning) and the rollback (critical) were told */
+    const char *level;
+    assert_int_equal(queued(f, "promotion_warning", &level), 1);
+    assert_string_equal(level, "warning");
+    assert_int_equal(queued(f, "rollback", &level), 1);
+    assert_string_equal(level, "critical");
+    assert_int_equal(queued(f, "health_warning", NULL), 0); /* past the threshold: a rollback */
+}
+
+static void a_degradation_short_of_a_rollback_warns_once(void **state)
+{
+    struct fixture *f = *state;
+    channel(f);
+    create_started(f, def60_watch, "e");
+    requests(f, "a", 0, 1000, 94, 1, 100);
+    json_t *out;
+    assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, NULL), 0);
+    json_decref(out);
+    sy_engine_timers_t t = {.health_ms = 1000};
+    sy_engine_set_timers(f->eng, &t);
+    const char *level;
+    for (int k = 0; k < 2; k++) { /* 0.91: 3 points down, past half the 5-point threshold */
+        requests(f, "a", 1000 + 200 * k, 200, 91, 1, 100);
+        fake_ms += 1000;
+        json_decref(sy_engine_tick(f->eng));
+        assert_int_equal(queued(f, "health_warning", &level), 1);
+        assert_string_equal(level, "warning");
+    }
+    assert_int_equal(queued(f, "rollback", NULL), 0);
+    assert_int_equal(split_of(f, "e", "a"), 80); /* the step stands */
 }
 
 static void a_breach_is_judged_at_its_commit_but_once_per_interval(void **state)
@@ -640,6 +728,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(auto_promotion_steps_a_winner_and_only_reports_the_rest,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(manual_approval_is_only_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_degradation_short_of_a_rollback_warns_once, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(the_seed_health_rule_on_pushed_health, setup, teardown),
         cmocka_unit_test_setup_teardown(
             event_health_rolls_back_within_one_tick_and_survives_a_reopen, setup, teardown),

@@ -28,7 +28,8 @@ static sy_store_notification_t note(const char *action)
                                      .action = action,
                                      .resource = "experiment:checkout",
                                      .key = "ws1/promotion_warning/experiment:checkout/4.2",
-                                     .dedup = "switchyard/ws1/promotion_warning/experiment:checkout",
+                                     .dedup =
+                                         "switchyard/ws1/promotion_warning/experiment:checkout",
                                      .payload = PAYLOAD,
                                      .status = "pending"};
 }
@@ -54,7 +55,8 @@ static void signature_matches_rfc4231(void **state)
     (void)state;
     char sig[72];
     sy_notify_sign("Jefe", "what do ya want for nothing?", sig); /* RFC 4231, test case 2 */
-    assert_string_equal(sig, "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    assert_string_equal(sig,
+                        "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
 static void webhook_is_signed_over_its_exact_body(void **state)
@@ -100,12 +102,12 @@ static void slack_has_the_fields_and_warnings(void **state)
                             json_object_get(json_array_get(blocks, 0), "text"), "text")),
                         "Promoted B of checkout to 100% (with warnings)");
     const json_t *fields = json_object_get(json_array_get(blocks, 1), "fields");
-    const char *want[] = {"*Experiment*\ncheckout", "*Winner*\nB", "*Confidence*\n97.50%",
-                          "*Improvement*\n+3.20%", "*Sample size*\n1200", "*State*\npromoted"};
+    const char *want[] = {"*Experiment*\ncheckout", "*Winner*\nB",         "*Confidence*\n97.50%",
+                          "*Improvement*\n+3.20%",  "*Sample size*\n1200", "*State*\npromoted"};
     assert_int_equal(json_array_size(fields), 6);
     for (size_t i = 0; i < 6; i++)
-        assert_string_equal(
-            json_string_value(json_object_get(json_array_get(fields, i), "text")), want[i]);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(fields, i), "text")),
+                            want[i]);
     const char *warn = json_string_value(json_object_get(
         json_array_get(json_object_get(json_array_get(blocks, 2), "elements"), 0), "text"));
     assert_string_equal(warn, ":warning: fixed-horizon p-values");
