@@ -104,48 +104,14 @@ static void print_history_reply(const json_t *h)
     print_history(json_object_get(h, "history"));
 }
 
-/* Parses `switchyard VERB KEY [options]`: the key into *key; false after printing why. */
-static bool parse(int argc, char **argv, const char *prog, struct sy_arg *a, size_t n,
-                  const char **key, int *status)
-{
-    bool help = false;
-    *key = NULL;
-    if (argc >= 1 && argv[0][0] != '-') {
-        *key = argv[0];
-        argc--, argv++;
-    }
-    if (sy_args_parse(argc, argv, a, n, prog, &help) < 0) {
-        *status = SY_EXIT_USAGE;
-        return false;
-    }
-    if (help || !*key) {
-        FILE *to = help ? stdout : stderr;
-        fprintf(to, "usage: %s KEY [options]\n\n", prog);
-        sy_args_usage(a, n, to);
-        *status = help ? 0 : SY_EXIT_USAGE;
-        return false;
-    }
-    return true;
-}
-
 /* Runs one request for experiment `key` at /v1/experiments/KEY/`what`. */
 static int run(struct sy_arg *a, const char *prog, const char *key, const char *method,
                const char *what, json_t *body, void (*print)(const json_t *))
 {
-    sy_client_t *c = sy_client_new(prog, a[SY_CA_SERVER].value, a[SY_CA_TOKEN].value);
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
-    if (!c) {
-        free(text);
-        return SY_EXIT_USAGE;
-    }
     char esc[520], path[700];
     sy_client_escape(key, esc, sizeof(esc));
     snprintf(path, sizeof(path), "/v1/experiments/%s/%s", esc, what);
-    int rc = sy_client_run(c, a[SY_CA_JSON].value != NULL, method, path, text, print);
-    free(text);
-    sy_client_free(c);
-    return rc;
+    return sy_client_once(prog, a, method, path, body, print);
 }
 
 static int apply(int argc, char **argv)
@@ -159,7 +125,7 @@ static int apply(int argc, char **argv)
         {"evaluation-id", "ID", "applied once however often it is sent", 0, NULL, NULL, 0},
     };
     int status;
-    if (!parse(argc, argv, prog, a, sizeof(a) / sizeof(a[0]), &key, &status))
+    if (!sy_client_parse(prog, "KEY", a, sizeof(a) / sizeof(a[0]), argc, argv, &key, &status))
         return status;
     double conf, delta;
     if (!a[3].value || !a[4].value || !a[5].value) {
@@ -184,7 +150,7 @@ int sy_cli_allocation(int argc, char **argv)
         const char *prog = "switchyard allocation show", *key;
         struct sy_arg a[] = {SY_CLIENT_ARGS};
         int status;
-        if (!parse(argc - 1, argv + 1, prog, a, 3, &key, &status))
+        if (!sy_client_parse(prog, "KEY", a, 3, argc - 1, argv + 1, &key, &status))
             return status;
         return run(a, prog, key, "GET", "allocation", NULL, print_allocation);
     }
@@ -206,7 +172,7 @@ int sy_cli_promote(int argc, char **argv)
         {"by", "NAME", "who promotes (default: the token's name)", 0, NULL, NULL, 0},
     };
     int status;
-    if (!parse(argc, argv, prog, a, sizeof(a) / sizeof(a[0]), &key, &status))
+    if (!sy_client_parse(prog, "KEY", a, sizeof(a) / sizeof(a[0]), argc, argv, &key, &status))
         return status;
     json_t *body = json_object();
     if (body && a[3].value)
@@ -225,7 +191,7 @@ int sy_cli_rollback(int argc, char **argv)
         {"by", "NAME", "who rolls back (default: the token's name)", 0, NULL, NULL, 0},
     };
     int status;
-    if (!parse(argc, argv, prog, a, sizeof(a) / sizeof(a[0]), &key, &status))
+    if (!sy_client_parse(prog, "KEY", a, sizeof(a) / sizeof(a[0]), argc, argv, &key, &status))
         return status;
     json_t *body = json_object();
     if (body && a[3].value)
@@ -240,7 +206,7 @@ int sy_cli_history(int argc, char **argv)
     const char *prog = "switchyard history", *key;
     struct sy_arg a[] = {SY_CLIENT_ARGS};
     int status;
-    if (!parse(argc, argv, prog, a, 3, &key, &status))
+    if (!sy_client_parse(prog, "KEY", a, 3, argc, argv, &key, &status))
         return status;
     return run(a, prog, key, "GET", "history", NULL, print_history_reply);
 }

@@ -310,3 +310,41 @@ int sy_client_send_lines(const char *prog, const char *path, const char *about,
     sy_client_free(c);
     return rc;
 }
+
+bool sy_client_parse(const char *prog, const char *arg_name, struct sy_arg *a, size_t n, int argc,
+                     char **argv, const char **arg, int *status)
+{
+    bool help = false;
+    if (arg)
+        *arg = NULL;
+    if (arg_name && argc >= 1 && (argv[0][0] != '-' || strcmp(argv[0], "-") == 0)) {
+        *arg = argv[0];
+        argc--, argv++;
+    }
+    if (sy_args_parse(argc, argv, a, n, prog, &help) < 0) {
+        *status = SY_EXIT_USAGE;
+        return false;
+    }
+    if (help || (arg_name && !*arg)) {
+        FILE *to = help ? stdout : stderr;
+        fprintf(to, "usage: %s%s%s [options]\n\n", prog, arg_name ? " " : "",
+                arg_name ? arg_name : "");
+        sy_args_usage(a, n, to);
+        *status = help ? 0 : SY_EXIT_USAGE;
+        return false;
+    }
+    return true;
+}
+
+int sy_client_once(const char *prog, const struct sy_arg *a, const char *method, const char *path,
+                   json_t *body, void (*print)(const json_t *reply))
+{
+    sy_client_t *c = sy_client_new(prog, a[SY_CA_SERVER].value, a[SY_CA_TOKEN].value);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    int rc = c ? sy_client_run(c, a[SY_CA_JSON].value != NULL, method, path, text, print)
+               : SY_EXIT_USAGE;
+    free(text);
+    sy_client_free(c);
+    return rc;
+}

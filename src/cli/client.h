@@ -53,6 +53,18 @@ int sy_client_run(sy_client_t *c, bool json, const char *method, const char *pat
 int sy_client_send_lines(const char *prog, const char *path, const char *about,
                          int64_t default_retries, int argc, char **argv);
 
+struct sy_arg;
+/* Parses `PROG [ARG] [options]`, the client options first in `a` (n entries). With
+ * `arg_name` ("KEY", "ID") a leading positional ARG is required, into *arg; with NULL none
+ * is taken. False with *status the exit status after --help (0), a bad option or a missing
+ * ARG (usage printed). */
+bool sy_client_parse(const char *prog, const char *arg_name, struct sy_arg *a, size_t n, int argc,
+                     char **argv, const char **arg, int *status);
+/* One request with the client options of `a` (sy_client_new, sy_client_run, free); takes
+ * `body` (NULL for none). Returns the exit status. */
+int sy_client_once(const char *prog, const struct sy_arg *a, const char *method, const char *path,
+                   json_t *body, void (*print)(const json_t *reply));
+
 /* Percent-encodes `s` into `out` for use as one path segment. */
 void sy_client_escape(const char *s, char *out, size_t cap);
 

@@ -5,6 +5,7 @@
 #include <gsl/gsl_errno.h>
 
 #include "cli/allocation_cmd.h"
+#include "cli/notify_cmd.h"
 #include "cli/regression_cmd.h"
 #include "cli/args.h"
 #include "cli/experiment_cmd.h"
@@ -33,6 +34,8 @@ static void usage(FILE *to)
                 "  history      an experiment's steps, promotions and rollbacks\n"
                 "  killswitch   the workspace's kill switch: on, off, status\n"
                 "  kpi          send business KPI events to a server (switchyard kpi --help)\n"
+                "  notify       notification channels and deliveries: channels, add, delete,\n"
+                "               test, list\n"
                 "  promote      move an experiment's winner to 100 %%\n"
                 "  risk         the risk guard: reserve, ledger (switchyard risk --help)\n"
                 "  rollback     send all of an experiment's traffic back to control\n"
@@ -88,6 +91,8 @@ int main(int argc, char **argv)
         return sy_cli_risk(argc - 2, argv + 2);
     if (strcmp(cmd, "killswitch") == 0)
         return sy_cli_killswitch(argc - 2, argv + 2);
+    if (strcmp(cmd, "notify") == 0)
+        return sy_cli_notify(argc - 2, argv + 2);
     if (strcmp(cmd, "events") == 0)
         return sy_cli_events(argc - 2, argv + 2);
     if (strcmp(cmd, "flags") == 0)

@@ -82,38 +82,6 @@ static void print_policy(const json_t *p)
     json_decref(wrap);
 }
 
-/* Parses the options `a` (client options first); false with *status set after --help or
- * a bad option. */
-static bool parse(const char *prog, struct sy_arg *a, size_t n, int argc, char **argv, int *status)
-{
-    bool help = false;
-    if (sy_args_parse(argc, argv, a, n, prog, &help) < 0) {
-        *status = SY_EXIT_USAGE;
-        return false;
-    }
-    if (help) {
-        printf("usage: %s [options]\n\n", prog);
-        sy_args_usage(a, n, stdout);
-        *status = 0;
-        return false;
-    }
-    return true;
-}
-
-/* Sends one request with the client options of `a`; takes `body`. */
-static int call(const char *prog, const struct sy_arg *a, const char *method, const char *path,
-                json_t *body, void (*print)(const json_t *))
-{
-    sy_client_t *c = sy_client_new(prog, a[SY_CA_SERVER].value, a[SY_CA_TOKEN].value);
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
-    int rc = c ? sy_client_run(c, a[SY_CA_JSON].value != NULL, method, path, text, print)
-               : SY_EXIT_USAGE;
-    free(text);
-    sy_client_free(c);
-    return rc;
-}
-
 /* Adds option `name` of `a` to `body` as an integer, number, boolean or string. */
 static int put_opt(json_t *body, const char *prog, const struct sy_arg *a, const char *key,
                    char kind)
@@ -186,7 +154,7 @@ static int set(int argc, char **argv)
             json_decref(body);
             return SY_EXIT_USAGE;
         }
-    return call(prog, a, "POST", "/v1/regression/policies", body, print_policy);
+    return sy_client_once(prog, a, "POST", "/v1/regression/policies", body, print_policy);
 }
 
 int sy_cli_tripwire(int argc, char **argv)
@@ -199,10 +167,11 @@ int sy_cli_tripwire(int argc, char **argv)
         bool policies = verb[0] == 'p';
         const char *prog = policies ? "switchyard tripwire policies" : "switchyard tripwire state";
         int status;
-        if (!parse(prog, a, 3, argc - 1, argv + 1, &status))
+        if (!sy_client_parse(prog, NULL, a, 3, argc - 1, argv + 1, NULL, &status))
             return status;
-        return call(prog, a, "GET", policies ? "/v1/regression/policies" : "/v1/regression/state",
-                    NULL, policies ? print_policies : print_state);
+        return sy_client_once(prog, a, "GET",
+                              policies ? "/v1/regression/policies" : "/v1/regression/state", NULL,
+                              policies ? print_policies : print_state);
     }
     if (strcmp(verb, "evaluate") == 0) {
         const char *prog = "switchyard tripwire evaluate";
@@ -214,7 +183,8 @@ int sy_cli_tripwire(int argc, char **argv)
             {"actor", "NAME", "whom the evaluation is for (in the audit trail)", 0, NULL, NULL, 0},
         };
         int status;
-        if (!parse(prog, a, sizeof(a) / sizeof(a[0]), argc - 1, argv + 1, &status))
+        if (!sy_client_parse(prog, NULL, a, sizeof(a) / sizeof(a[0]), argc - 1, argv + 1, NULL,
+                             &status))
             return status;
         json_t *body = json_object();
         for (size_t i = SY_CA_FIRST_OWN; body && i < sizeof(a) / sizeof(a[0]); i++)
@@ -222,7 +192,7 @@ int sy_cli_tripwire(int argc, char **argv)
                 json_decref(body);
                 return SY_EXIT_USAGE;
             }
-        return call(prog, a, "POST", "/v1/regression/evaluate", body, print_evaluated);
+        return sy_client_once(prog, a, "POST", "/v1/regression/evaluate", body, print_evaluated);
     }
     bool asked = strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0;
     fprintf(asked ? stdout : stderr,
@@ -272,7 +242,7 @@ static int reserve(int argc, char **argv)
     };
     size_t n = sizeof(a) / sizeof(a[0]);
     int status;
-    if (!parse(prog, a, n, argc, argv, &status))
+    if (!sy_client_parse(prog, NULL, a, n, argc, argv, NULL, &status))
         return status;
     if (!a[3].value || !a[4].value || !a[5].value) {
         fprintf(stderr, "%s: --domain, --amount and --actor are required\n", prog);
@@ -327,7 +297,7 @@ int sy_cli_risk(int argc, char **argv)
             SY_CLIENT_ARGS,
             {"day", "YYYY-MM-DD", "the day (default today, UTC)", 0, NULL, NULL, 0}};
         int status;
-        if (!parse(prog, a, 4, argc - 1, argv + 1, &status))
+        if (!sy_client_parse(prog, NULL, a, 4, argc - 1, argv + 1, NULL, &status))
             return status;
         char path[128] = "/v1/risk/ledger";
         if (a[3].value) {
@@ -335,7 +305,7 @@ int sy_cli_risk(int argc, char **argv)
             sy_client_escape(a[3].value, esc, sizeof(esc));
             snprintf(path, sizeof(path), "/v1/risk/ledger?day=%s", esc);
         }
-        return call(prog, a, "GET", path, NULL, print_ledger);
+        return sy_client_once(prog, a, "GET", path, NULL, print_ledger);
     }
     bool asked = strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0;
     fprintf(asked ? stdout : stderr,
@@ -372,10 +342,10 @@ int sy_cli_killswitch(int argc, char **argv)
             {"actor", "NAME", "who (default: the token's name)", 0, NULL, NULL, 0},
         };
         int status;
-        if (!parse(prog, a, 5, argc - 1, argv + 1, &status))
+        if (!sy_client_parse(prog, NULL, a, 5, argc - 1, argv + 1, NULL, &status))
             return status;
         if (!on && !off)
-            return call(prog, a, "GET", "/v1/go-live/state", NULL, print_switch);
+            return sy_client_once(prog, a, "GET", "/v1/go-live/state", NULL, print_switch);
         if (!a[3].value) {
             fprintf(stderr, "%s: --reason is required\n", prog);
             return SY_EXIT_USAGE;
@@ -383,7 +353,7 @@ int sy_cli_killswitch(int argc, char **argv)
         json_t *body = json_pack("{sbss}", "engaged", on, "reason", a[3].value);
         if (body && a[4].value)
             json_object_set_new(body, "actor", json_string(a[4].value));
-        return call(prog, a, "POST", "/v1/go-live/kill-switch", body, print_switch);
+        return sy_client_once(prog, a, "POST", "/v1/go-live/kill-switch", body, print_switch);
     }
     bool asked = strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0;
     fprintf(asked ? stdout : stderr,

@@ -2,9 +2,9 @@
  * webhooks, PagerDuty Events API v2, signed webhooks, email over SMTP).
  *
  * A channel's settings are split in two when stored: `config`, which the API shows, and
- * `secrets` (a webhook's signing secret, a PagerDuty routing key, an SMTP password), which
- * it never shows nor writes to the audit trail: answers name the secrets that are set,
- * never their values.
+ * `secrets` (a webhook's signing secret, a PagerDuty routing key, an SMTP password, a Slack
+ * incoming webhook's URL), which it never shows nor writes to the audit trail: answers
+ * name the secrets that are set, never their values (and a Slack URL's scheme and host).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +114,16 @@ static bool address(const char *s)
     return at && at != s && at[1] && !strchr(at + 1, '@') && !strpbrk(s, " <>,;");
 }
 
+/* What the API shows of a URL that is itself a credential: its scheme and host. */
+static int redacted_url(const char *url, json_t *config, sy_err_t *err)
+{
+    const char *host = strstr(url, "://") + 3;
+    size_t n = strcspn(host, "/?#");
+    char shown[2100];
+    snprintf(shown, sizeof(shown), "%.*s/…", (int)(host - url + n), url);
+    return json_object_set_new(config, "url", json_string(shown)) == 0 ? 0 : sy_eng_oom(err);
+}
+
 /* Fills `config` and `secrets` from `body` for a channel of `type`. */
 static int channel_fields(const json_t *body, const char *type, json_t *config, json_t *secrets,
                           sy_err_t *err)
@@ -133,8 +143,10 @@ static int channel_fields(const json_t *body, const char *type, json_t *config, 
     if (rc < 0)
         return rc;
     const char *url = "an http:// or https:// URL of at most 2048 characters";
-    if (strcmp(type, "slack") == 0)
-        return text_field(body, "url", true, 2048, http_url, url, config, err);
+    if (strcmp(type, "slack") == 0) /* an incoming webhook's URL is its credential */
+        return (rc = text_field(body, "url", true, 2048, http_url, url, secrets, err)) < 0
+                   ? rc
+                   : redacted_url(json_string_value(json_object_get(secrets, "url")), config, err);
     if (strcmp(type, "webhook") == 0)
         return (rc = text_field(body, "url", true, 2048, http_url, url, config, err)) < 0
                    ? rc

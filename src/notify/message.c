@@ -325,7 +325,7 @@ int sy_notify_message(const sy_store_notification_t *n, const sy_store_channel_t
     char ts[24];
     snprintf(ts, sizeof(ts), "%lld", (long long)now_s);
     if (!body || !(out->body = json_dumps(body, JSON_COMPACT)) ||
-        !(out->url = dup_or_null(get(config, "url"))) ||
+        !(out->url = dup_or_null(get(strcmp(c->type, "slack") == 0 ? secrets : config, "url"))) ||
         header(out, "Content-Type", "application/json") < 0 ||
         header(out, "User-Agent", "switchyard") < 0 || header(out, "Idempotency-Key", n->key) < 0 ||
         header(out, "X-Switchyard-Event", n->event) < 0)

@@ -214,8 +214,10 @@ static int prepare(struct sy_notifier *n, struct flight *f)
         curl_easy_setopt(h, CURLOPT_READFUNCTION, upload);
         curl_easy_setopt(h, CURLOPT_READDATA, f);
         curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)strlen(f->m.body));
-        /* credentials only over TLS, or STARTTLS when the server offers it */
-        curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+        /* credentials only over TLS (smtps://, or STARTTLS required); without them, TLS
+         * when the server offers it */
+        curl_easy_setopt(h, CURLOPT_USE_SSL,
+                         (long)(f->m.username || f->m.password ? CURLUSESSL_ALL : CURLUSESSL_TRY));
         if (f->m.username)
             curl_easy_setopt(h, CURLOPT_USERNAME, f->m.username);
         if (f->m.password)

@@ -233,6 +233,30 @@ check "the receiver saw 4 attempts with one key" 0 "" "" -- \
 check "the log says notification_failed" 0 "" "" -- grep -q "notification_failed.*HTTP 503" "$TMP/log"
 expect "listed by status" 200 ".notifications | length == 1 and .[0].channel == $FAIL_ID" -- \
     GET "/v1/notifications?status=failed" "$VIEWER"
+# SMTP credentials go over TLS or not at all: this server offers no STARTTLS
+channel mailauth "{\"type\":\"email\",\"to\":\"a@example.test\",\"from\":\"b@example.test\",\"smtp_url\":\"smtp://127.0.0.1:$SMTP\",\"username\":\"sy\",\"password\":\"pa55-w0rd\"}"
+MAILAUTH_ID=$(cat "$TMP/mailauth.id")
+MAILS=$(wc -l <"$TMP/mail.log")
+expect "a test to an email channel with a password" 202 '' -- POST "/v1/notifications/channels/$MAILAUTH_ID/test" "$ADMIN"
+check "without TLS it fails, the password never sent" 0 "" "" -- \
+    wait_for "[.notifications[] | select(.channel == $MAILAUTH_ID)][0] | .status == \"failed\" and (.last_error | test(\"TLS|SSL\"; \"i\"))"
+check "... and no mail arrived" 0 "" "" -- test "$(wc -l <"$TMP/mail.log")" -eq "$MAILS"
+
+# ---- the CLI ------------------------------------------------------------------------------------
+export SWITCHYARD_URL="$URL" SWITCHYARD_TOKEN="$ADMIN"
+check "notify channels (Slack's URL: scheme and host)" 0 "^#$SLACK_ID +slack +slack +enabled +http://127.0.0.1:$HTTP/… levels" "" -- "$SY" notify channels
+check "notify add from stdin (secrets stay off the command line)" 0 "webhook +cli hook" "" -- \
+    sh -c "echo '{\"type\":\"webhook\",\"name\":\"cli hook\",\"url\":\"$H/cli\",\"secret\":\"$SECRET\",\"enabled\":false}' | '$SY' notify add -"
+CLI_ID=$(curl -s -H "Authorization: Bearer $ADMIN" "$URL/v1/notifications/channels" | jq '[.channels[] | select(.name == "cli hook")][0].id')
+check "notify test" 0 "queued test #[0-9]+ to channel #$CLI_ID" "" -- "$SY" notify test "$CLI_ID"
+check "notify list --status failed" 0 "failed.*HTTP 503" "" -- "$SY" notify list --status failed --limit 5
+check "notify list --json" 0 '"counts"' "" -- "$SY" notify list --json --channel "$CLI_ID"
+check "notify delete" 0 "deleted channel #$CLI_ID" "" -- "$SY" notify delete "$CLI_ID"
+check "notify delete again: refused" 1 "" "no such channel" -- "$SY" notify delete "$CLI_ID"
+check "notify add of a bad file: usage" 2 "" "notify add" -- "$SY" notify add /nonexistent.json
+check "notify test without an id: usage" 2 "" "usage: switchyard notify test ID" -- "$SY" notify test
+check "notify frobnicate: usage" 2 "" "usage: switchyard notify channels" -- "$SY" notify frobnicate
+unset SWITCHYARD_URL SWITCHYARD_TOKEN
 
 # ---- a hanging receiver: OFREP, ingest and other channels go on ----------------------------------
 stop_server

@@ -92,9 +92,11 @@ static void slack_has_the_fields_and_warnings(void **state)
 {
     (void)state;
     sy_store_notification_t n = note("trigger");
-    sy_store_channel_t c = channel("slack", "{\"url\":\"https://hooks.slack.test/T\"}", "{}");
+    sy_store_channel_t c = channel("slack", "{\"url\":\"https://hooks.slack.test/…\"}",
+                                   "{\"url\":\"https://hooks.slack.test/T1/B2/x\"}");
     sy_notify_message_t m;
     assert_int_equal(sy_notify_message(&n, &c, 1, 1, &m, NULL), 0);
+    assert_string_equal(m.url, "https://hooks.slack.test/T1/B2/x"); /* the secret one */
     json_error_t je;
     json_t *b = json_loads(m.body, 0, &je), *blocks = json_object_get(b, "blocks");
     assert_int_equal(json_array_size(blocks), 3);
