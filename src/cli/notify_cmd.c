@@ -87,7 +87,8 @@ static int add(int argc, char **argv)
     if (!sy_client_parse(prog, "FILE|-", a, 3, argc, argv, &file, &status))
         return status;
     json_error_t je;
-    json_t *body = strcmp(file, "-") == 0 ? json_loadf(stdin, 0, &je) : json_load_file(file, 0, &je);
+    json_t *body =
+        strcmp(file, "-") == 0 ? json_loadf(stdin, 0, &je) : json_load_file(file, 0, &je);
     if (!body) {
         fprintf(stderr, "%s: %s: %s (line %d)\n", prog, file, je.text, je.line);
         return SY_EXIT_USAGE;
@@ -146,8 +147,8 @@ int sy_cli_notify(int argc, char **argv)
         if (!sy_client_parse("switchyard notify channels", NULL, a, 3, argc - 1, argv + 1, NULL,
                              &status))
             return status;
-        return sy_client_once("switchyard notify channels", a, "GET",
-                              "/v1/notifications/channels", NULL, print_channels);
+        return sy_client_once("switchyard notify channels", a, "GET", "/v1/notifications/channels",
+                              NULL, print_channels);
     }
     if (strcmp(verb, "add") == 0)
         return add(argc - 1, argv + 1);

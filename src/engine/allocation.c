@@ -391,14 +391,15 @@ static int notify_change(sy_engine_t *eng, const struct exp_write *xw,
     json_t *warnings = rollback ? json_array() : step_warnings(e);
     json_t *details =
         warnings
-            ? json_pack("{sssosOsOsOsssO}", "experiment", e->key, "winner",
-                        winner ? json_string(winner) : json_null(), "confidence",
-                        json_object_get(d, "confidence") ? json_object_get(d, "confidence")
-                                                         : json_null(),
-                        "improvement_pct",
-                        json_object_get(d, "delta") ? json_object_get(d, "delta") : json_null(),
-                        "sample_size", json_object_get(d, "units_at"), "state",
-                        sy_exp_state_name(e->state), "weights", cw->after)
+            ? json_pack(
+                  "{sssosOsOsOsssO}", "experiment", e->key, "winner",
+                  winner ? json_string(winner) : json_null(), "confidence",
+                  json_object_get(d, "confidence") ? json_object_get(d, "confidence") : json_null(),
+                  "improvement_pct",
+                  json_object_get(d, "delta") ? json_object_get(d, "delta") : json_null(),
+                  "sample_size",
+                  json_object_get(d, "units_at") ? json_object_get(d, "units_at") : json_null(),
+                  "state", sy_exp_state_name(e->state), "weights", cw->after)
             : NULL;
     if (details && rollback)
         json_object_set(details, "reason", json_object_get(d, "reason"));

@@ -344,7 +344,9 @@ static int queue(sy_engine_t *eng, int64_t ws, int64_t only, const struct sy_eng
     char key[640], dedup[560];
     snprintf(dedup, sizeof(dedup), "switchyard/ws%lld/%s/%.400s", (long long)ws, n->event,
              n->resource);
-    snprintf(key, sizeof(key), "%s/%.64s", dedup + strlen("switchyard/"), n->occurrence);
+    /* a resolve is an occurrence apart from the trigger, even within one millisecond */
+    snprintf(key, sizeof(key), "%s/%s%.64s", dedup + strlen("switchyard/"),
+             n->resolve ? "resolve." : "", n->occurrence);
     json_t *payload = json_pack("{sssssssssssssOsI}", "event", n->event, "level", n->level,
                                 "action", n->resolve ? "resolve" : "trigger", "workspace", w->name,
                                 "resource", n->resource, "title", n->title, "details",
