@@ -64,8 +64,8 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-/* Creates experiment `def` (JSON text) and starts it. */
-static void create_started(struct fixture *f, const char *def_text, const char *key)
+/* Creates experiment `def` (JSON text) and starts it. (inline: not every test uses it) */
+static inline void create_started(struct fixture *f, const char *def_text, const char *key)
 {
     json_error_t je;
     json_t *def = json_loads(def_text, 0, &je), *out = NULL;

@@ -1,0 +1,211 @@
+/* test_notify.c - the outbox from the engine's side (engine/notify.c), on a fake clock: a
+ * notification is written in the transaction of its change (a change whose notification
+ * cannot be written does not happen), a resolve and its trigger in one millisecond are two
+ * deliveries, a tripwire's THROTTLE and reset tell four things at their levels, filters and
+ * disabled channels, and the notifier's wake-up after the tick. */
+#include <sqlite3.h>
+
+#include "fixture.h"
+
+static json_t *parse(const char *text)
+{
+    json_error_t je;
+    json_t *j = json_loads(text, 0, &je);
+    if (!j)
+        fail_msg("bad JSON in the test: %s", je.text);
+    return j;
+}
+
+static void add_channel(struct fixture *f, const char *body_text)
+{
+    json_t *body = parse(body_text), *out = NULL;
+    sy_err_t err = {0};
+    if (sy_engine_channel_create(f->eng, &f->who, body, &out, &err) < 0)
+        fail_msg("channel: %s (%s)", err.msg, err.field);
+    json_decref(body);
+    json_decref(out);
+}
+
+static const char HOOK[] = "{\"type\":\"webhook\",\"url\":\"http://127.0.0.1:9/\","
+                           "\"secret\":\"0123456789abcdef\"}";
+
+/* The outbox as [[channel, event, level, action], ...], oldest first, as compact JSON. */
+static char *outbox(struct fixture *f)
+{
+    sy_store_notification_query_t q = {.limit = 1000};
+    json_t *out = NULL, *rows = json_array();
+    assert_int_equal(sy_engine_notifications(f->eng, &f->who, &q, &out, NULL), 0);
+    const json_t *list = json_object_get(out, "notifications");
+    for (size_t i = json_array_size(list); i-- > 0;) {
+        const json_t *d = json_array_get(list, i);
+        json_array_append_new(rows, json_pack("[IOOO]", json_integer_value(json_object_get(d, "channel")),
+                                              json_object_get(d, "event"), json_object_get(d, "level"),
+                                              json_object_get(d, "action")));
+    }
+    char *text = json_dumps(rows, JSON_COMPACT);
+    json_decref(rows);
+    json_decref(out);
+    return text;
+}
+
+static void assert_outbox(struct fixture *f, const char *want)
+{
+    char *got = outbox(f);
+    if (strcmp(got, want) != 0)
+        fail_msg("outbox %s, want %s", got, want);
+    free(got);
+}
+
+static int kill_switch(struct fixture *f, bool on, sy_err_t *err)
+{
+    json_t *body = json_pack("{sbss}", "engaged", on, "reason", "drill"), *out = NULL;
+    int rc = sy_engine_kill_switch_put(f->eng, &f->who, body, &out, err);
+    json_decref(body);
+    json_decref(out);
+    return rc;
+}
+
+static void a_change_whose_notification_fails_does_not_happen(void **state)
+{
+    struct fixture *f = *state;
+    add_channel(f, HOOK);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TRIGGER no_outbox BEFORE INSERT ON notifications "
+                                  "BEGIN SELECT RAISE(ABORT, 'no'); END;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sy_err_t err = {0};
+    assert_true(kill_switch(f, true, &err) < 0);
+    assert_false(sy_engine_kill_switch_engaged(f->eng, f->who.workspace, NULL, 0));
+    assert_outbox(f, "[]");
+    /* nor is it audited */
+    sy_store_audit_query_t q = {.workspace = f->who.workspace, .action = "killswitch.engage",
+                                .limit = 10};
+    json_t *events = NULL;
+    assert_int_equal(sy_engine_audit_list(f->eng, &f->who, &q, &events, NULL), 0);
+    assert_int_equal(json_array_size(events), 0);
+    json_decref(events);
+    assert_int_equal(sqlite3_exec(db, "DROP TRIGGER no_outbox", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    /* and then it works, with its notification */
+    assert_int_equal(kill_switch(f, true, &err), 0);
+    assert_true(sy_engine_kill_switch_engaged(f->eng, f->who.workspace, NULL, 0));
+    assert_outbox(f, "[[1,\"kill_switch\",\"critical\",\"trigger\"]]");
+}
+
+static void a_trigger_and_its_resolve_in_one_millisecond_are_two(void **state)
+{
+    struct fixture *f = *state;
+    add_channel(f, HOOK);
+    assert_int_equal(kill_switch(f, true, NULL), 0);
+    assert_int_equal(kill_switch(f, false, NULL), 0); /* the fake clock has not moved */
+    assert_outbox(f, "[[1,\"kill_switch\",\"critical\",\"trigger\"],"
+                     "[1,\"kill_switch\",\"critical\",\"resolve\"]]");
+}
+
+static void post(struct fixture *f, const char *what, const char *body_text)
+{
+    json_t *body = parse(body_text), *out = NULL;
+    sy_err_t err = {0};
+    int rc = strcmp(what, "kpi") == 0
+                 ? sy_engine_kpi_ingest(f->eng, &f->who, body, &out, &err)
+                 : sy_engine_regression_policy_put(f->eng, &f->who, body, &out, &err);
+    if (rc < 0)
+        fail_msg("%s: %s (%s)", what, err.msg, err.field);
+    json_decref(body);
+    json_decref(out);
+}
+
+/* `n` KPI events of WHOLESALE/contract_rate, one in `every` a failure. */
+static void kpi(struct fixture *f, int n, int every)
+{
+    size_t cap = (size_t)n * 96 + 32, len = 0;
+    char *text = malloc(cap);
+    len += (size_t)snprintf(text, cap, "{\"events\":[");
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(text + len, cap - len,
+                                "%s{\"domain\":\"WHOLESALE\",\"metric\":\"contract_rate\","
+                                "\"actor\":\"app\",\"success\":%s}",
+                                i ? "," : "", i % every == every - 1 ? "false" : "true");
+    snprintf(text + len, cap - len, "]}");
+    post(f, "kpi", text);
+    free(text);
+}
+
+static void a_throttle_and_its_reset_tell_four_things(void **state)
+{
+    struct fixture *f = *state;
+    add_channel(f, HOOK);
+    /* Slack for warnings only; PagerDuty for the tripwire alone; a disabled webhook */
+    add_channel(f, "{\"type\":\"slack\",\"url\":\"https://h.test/x\",\"levels\":[\"warning\"]}");
+    add_channel(f, "{\"type\":\"pagerduty\",\"routing_key\":\"k\",\"events\":[\"tripwire\"]}");
+    add_channel(f, "{\"type\":\"webhook\",\"url\":\"http://127.0.0.1:9/\","
+                   "\"secret\":\"0123456789abcdef\",\"enabled\":false}");
+    post(f, "policy", "{\"domain\":\"WHOLESALE\",\"metric\":\"contract_rate\",\"enabled\":true,"
+                      "\"reason\":\"watch\"}");
+    kpi(f, 200, 20); /* 95 % */
+    kpi(f, 50, 2);   /* 50 %: a drop of about 47 %, past the 20 % threshold */
+    json_t *out = NULL;
+    assert_int_equal(sy_engine_regression_evaluate(f->eng, &f->who, "WHOLESALE", "contract_rate",
+                                                   &out, NULL),
+                     0);
+    json_decref(out);
+    assert_outbox(f, "[[1,\"tripwire\",\"critical\",\"trigger\"],"
+                     "[3,\"tripwire\",\"critical\",\"trigger\"],"
+                     "[1,\"throttle\",\"warning\",\"trigger\"],"
+                     "[2,\"throttle\",\"warning\",\"trigger\"]]");
+    /* the reset, in the same millisecond: both resolved, nothing dropped as a duplicate */
+    post(f, "policy", "{\"domain\":\"WHOLESALE\",\"metric\":\"contract_rate\",\"enabled\":true,"
+                      "\"reason\":\"fixed\"}");
+    assert_outbox(f, "[[1,\"tripwire\",\"critical\",\"trigger\"],"
+                     "[3,\"tripwire\",\"critical\",\"trigger\"],"
+                     "[1,\"throttle\",\"warning\",\"trigger\"],"
+                     "[2,\"throttle\",\"warning\",\"trigger\"],"
+                     "[1,\"tripwire\",\"critical\",\"resolve\"],"
+                     "[3,\"tripwire\",\"critical\",\"resolve\"],"
+                     "[1,\"throttle\",\"warning\",\"resolve\"],"
+                     "[2,\"throttle\",\"warning\",\"resolve\"]]");
+}
+
+static int woken;
+static void wake(void *arg)
+{
+    (void)arg;
+    woken++;
+}
+
+static void the_notifier_is_woken_after_the_tick(void **state)
+{
+    struct fixture *f = *state;
+    sy_engine_on_notification(f->eng, wake, NULL);
+    woken = 0;
+    assert_int_equal(kill_switch(f, true, NULL), 0); /* no channel: nothing queued */
+    json_decref(sy_engine_tick(f->eng));
+    assert_int_equal(woken, 0);
+    add_channel(f, HOOK);
+    assert_int_equal(kill_switch(f, false, NULL), 0);
+    assert_int_equal(woken, 0); /* not before the tick: the commit may not be done */
+    json_decref(sy_engine_tick(f->eng));
+    assert_int_equal(woken, 1);
+    json_decref(sy_engine_tick(f->eng));
+    assert_int_equal(woken, 1); /* once per queueing */
+    sy_engine_on_notification(f->eng, NULL, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(a_change_whose_notification_fails_does_not_happen, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_trigger_and_its_resolve_in_one_millisecond_are_two,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(a_throttle_and_its_reset_tell_four_things, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(the_notifier_is_woken_after_the_tick, setup, teardown),
+    };
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
