@@ -44,6 +44,7 @@ enum {
     O_NOTIFY_BACKOFF,
     O_NOTIFY_BACKOFF_MAX,
     O_NOTIFY_TIMEOUT,
+    O_NOTIFY_RETENTION,
     O_COUNT
 };
 
@@ -52,7 +53,7 @@ static const char *const defaults[O_COUNT] = {
     [O_MAX_BODY] = "16777216",         [O_RATE_LIMIT] = "0",         [O_WORKSPACE] = "default",
     [O_IDLE_TIMEOUT] = "60",           [O_AUTO_INTERVAL] = "3600",   [O_HEALTH_INTERVAL] = "30",
     [O_REGRESSION_INTERVAL] = "300",   [O_NOTIFY_ATTEMPTS] = "8",    [O_NOTIFY_BACKOFF] = "1000",
-    [O_NOTIFY_BACKOFF_MAX] = "300000", [O_NOTIFY_TIMEOUT] = "10000",
+    [O_NOTIFY_BACKOFF_MAX] = "300000", [O_NOTIFY_TIMEOUT] = "10000", [O_NOTIFY_RETENTION] = "30",
 };
 
 /* Fills options not given on the command line from the environment, then `file`. */
@@ -314,6 +315,10 @@ int sy_cli_serve(int argc, char **argv)
         [O_NOTIFY_TIMEOUT] = {"notify-timeout", "MS",
                               "one delivery attempt, connecting included (default 10000)", 0, NULL,
                               NULL, 0},
+        [O_NOTIFY_RETENTION] = {"notify-retention", "DAYS",
+                                "keep delivered and failed notifications this long (default 30; "
+                                "0: forever)",
+                                0, NULL, NULL, 0},
         [O_IDLE_TIMEOUT] = {"idle-timeout", "SECONDS",
                             "close a connection idle or stalled this long (default 60)", 0, NULL,
                             NULL, 0},
@@ -403,8 +408,11 @@ int sy_cli_serve(int argc, char **argv)
         ranged(prog, "notify-backoff", opt[O_NOTIFY_BACKOFF], 1, 86400000, &nopts.backoff_ms) < 0 ||
         ranged(prog, "notify-backoff-max", opt[O_NOTIFY_BACKOFF_MAX], nopts.backoff_ms, 86400000,
                &nopts.backoff_max_ms) < 0 ||
-        ranged(prog, "notify-timeout", opt[O_NOTIFY_TIMEOUT], 1, 600000, &nopts.timeout_ms) < 0)
+        ranged(prog, "notify-timeout", opt[O_NOTIFY_TIMEOUT], 1, 600000, &nopts.timeout_ms) < 0 ||
+        ranged(prog, "notify-retention", opt[O_NOTIFY_RETENTION], 0, 36500, &nopts.retention_ms) <
+            0)
         return SY_EXIT_USAGE;
+    nopts.retention_ms *= 86400000;
     if (opt[O_AUTO_DRY_RUN] && is_off(opt[O_AUTO_DRY_RUN]))
         opt[O_AUTO_DRY_RUN] = NULL;
     hopts.cron_secret = opt[O_AUTO_SECRET];

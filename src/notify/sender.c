@@ -19,6 +19,7 @@
 
 #define LEASE_SLACK_MS 1000 /* past an attempt's timeout, before a leased row is due again */
 #define DEFER_MS       100  /* a row whose channel has all its flights: looked at again then */
+#define PRUNE_EVERY_MS (3600 * 1000)
 
 /* A row as queued, copied out of the store's callback. */
 struct row {
@@ -44,7 +45,8 @@ struct sy_notifier {
     CURLM *multi;
     pthread_t thread;
     atomic_bool stop;
-    unsigned seed; /* of the jitter */
+    unsigned seed;    /* of the jitter */
+    int64_t prune_ms; /* when old rows are deleted next */
     struct flight flights[SY_NOTIFIER_FLIGHTS];
 };
 
@@ -333,9 +335,14 @@ static void *run(void *arg)
 {
     struct sy_notifier *n = arg;
     while (!atomic_load(&n->stop)) {
+        int64_t now = now_ms(), gone;
+        if (n->o.retention_ms > 0 && now >= n->prune_ms) {
+            n->prune_ms = now + PRUNE_EVERY_MS;
+            (void)sy_store_notification_prune(n->store, now - n->o.retention_ms, &gone, NULL);
+        }
         struct due d = {.cap = SY_NOTIFIER_FLIGHTS - in_flight(n)};
         if (d.cap > 0)
-            (void)sy_store_notification_due(n->store, now_ms(), (int)d.cap, take_due, &d, NULL);
+            (void)sy_store_notification_due(n->store, now, (int)d.cap, take_due, &d, NULL);
         for (size_t i = 0; i < d.n; i++) {
             start(n, &d.rows[i]);
             row_free(&d.rows[i]);
@@ -370,7 +377,7 @@ int sy_notifier_start(sy_notifier_t **out, const sy_notifier_opts_t *o, sy_err_t
 {
     *out = NULL;
     if (o->max_attempts < 1 || o->backoff_ms < 1 || o->backoff_max_ms < o->backoff_ms ||
-        o->timeout_ms < 1 || o->poll_ms < 1)
+        o->timeout_ms < 1 || o->poll_ms < 1 || o->retention_ms < 0)
         return sy_err_set(err, -EINVAL, NULL, "notifier: bad options");
     struct sy_notifier *n = calloc(1, sizeof(*n));
     if (!n)

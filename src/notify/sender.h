@@ -4,12 +4,14 @@
  * It has its own handle on the store and never touches the engine: the engine queues rows
  * in the transactions of its changes and wakes the notifier (sy_notifier_wake); the
  * notifier sends each due row (message.h) with libcurl, up to SY_NOTIFIER_FLIGHTS at a
- * time and SY_NOTIFIER_PER_CHANNEL to one channel, each attempt bounded by `timeout_ms`, and
- * records the outcome on the row: delivered (an HTTP 2xx, or SMTP accepting the mail), or pending
- * again after a back-off that doubles from `backoff_ms` up to `backoff_max_ms` with jitter (a
- * random half of it), or failed once `max_attempts` attempts have failed. A row being sent is
- * leased (its next_ms moved past the attempt's timeout), so a restart resumes every pending row,
- * the ones in flight at a crash a timeout later. Receivers drop repeats by the idempotency key.
+ * time and SY_NOTIFIER_PER_CHANNEL to one channel, each attempt bounded by `timeout_ms`,
+ * and records the outcome on the row: delivered (an HTTP 2xx, or SMTP accepting the mail),
+ * or pending again after a back-off that doubles from `backoff_ms` up to `backoff_max_ms`
+ * with jitter (a random half of it), or failed once `max_attempts` attempts have failed.
+ * A row being sent is leased (its next_ms moved past the attempt's timeout), so a restart
+ * resumes every pending row, the ones in flight at a crash a timeout later. Receivers drop
+ * repeats by the idempotency key. At start and hourly it deletes the rows done longer ago
+ * than `retention_ms`.
  */
 #ifndef SY_NOTIFY_SENDER_H
 #define SY_NOTIFY_SENDER_H
@@ -37,6 +39,7 @@ typedef struct sy_notifier_opts {
     int64_t backoff_max_ms; /* >= backoff_ms */
     int64_t timeout_ms;     /* one attempt, connecting included, >= 1 */
     int64_t poll_ms;        /* looks for due rows at least this often, >= 1 */
+    int64_t retention_ms;   /* delivered and failed rows are kept this long; 0: forever */
     sy_notifier_log_fn log; /* optional */
     void *log_arg;
 } sy_notifier_opts_t;

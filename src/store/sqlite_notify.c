@@ -172,3 +172,15 @@ int sy_store_notification_counts(sy_store_t *s, int64_t ws, int64_t counts[3], s
     sqlite3_finalize(st);
     return rc == SQLITE_ROW ? 0 : sy_sq_fail(s, err, "notification counts");
 }
+
+int sy_store_notification_prune(sy_store_t *s, int64_t before_ms, int64_t *deleted, sy_err_t *err)
+{
+    int rc = sy_sq_run(s,
+                       sy_sq_prepare(s, err,
+                                     "DELETE FROM notifications WHERE status != 'pending'"
+                                     " AND done_ms < ?",
+                                     "i", before_ms),
+                       err);
+    *deleted = rc == 0 ? sqlite3_changes(s->db) : 0;
+    return rc;
+}

@@ -468,6 +468,10 @@ int sy_store_notification_next(sy_store_t *store, int64_t *next_ms, sy_err_t *er
 int sy_store_notification_update(sy_store_t *store, int64_t id, const char *status,
                                  int64_t attempts, const char *last_error, int64_t next_ms,
                                  int64_t done_ms, sy_err_t *err);
+/* Deletes the notifications delivered or given up before `before_ms` (never a pending
+ * one); how many into *deleted. */
+int sy_store_notification_prune(sy_store_t *store, int64_t before_ms, int64_t *deleted,
+                                sy_err_t *err);
 /* How many notifications of `ws` (every workspace for ws < 0) are pending, delivered and
  * failed, in that order. */
 int sy_store_notification_counts(sy_store_t *store, int64_t ws, int64_t counts[3], sy_err_t *err);

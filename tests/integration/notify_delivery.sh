@@ -58,6 +58,12 @@ while [ $i -lt 100 ] && ! $PY -c "import socket; socket.create_connection(('127.
     i=$((i + 1))
 done
 
+check "serve refuses 0 attempts" 2 "" "notify-attempts: between 1 and 1000" -- \
+    "$SY" serve --db "$TMP/sy.db" --notify-attempts 0
+check "serve refuses a back-off limit below the back-off" 2 "" "notify-backoff-max: between 500 and" -- \
+    "$SY" serve --db "$TMP/sy.db" --notify-backoff 500 --notify-backoff-max 100
+check "serve refuses a negative retention" 2 "" "notify-retention: between 0 and 36500" -- \
+    "$SY" serve --db "$TMP/sy.db" --notify-retention -1
 FAST="--notify-backoff 100 --notify-backoff-max 400 --notify-attempts 4 --notify-timeout 1500"
 # shellcheck disable=SC2086
 start_server "$SY" $FAST

@@ -38,9 +38,10 @@ static char *outbox(struct fixture *f)
     const json_t *list = json_object_get(out, "notifications");
     for (size_t i = json_array_size(list); i-- > 0;) {
         const json_t *d = json_array_get(list, i);
-        json_array_append_new(rows, json_pack("[IOOO]", json_integer_value(json_object_get(d, "channel")),
-                                              json_object_get(d, "event"), json_object_get(d, "level"),
-                                              json_object_get(d, "action")));
+        json_array_append_new(rows,
+                              json_pack("[IOOO]", json_integer_value(json_object_get(d, "channel")),
+                                        json_object_get(d, "event"), json_object_get(d, "level"),
+                                        json_object_get(d, "action")));
     }
     char *text = json_dumps(rows, JSON_COMPACT);
     json_decref(rows);
@@ -81,8 +82,8 @@ static void a_change_whose_notification_fails_does_not_happen(void **state)
     assert_false(sy_engine_kill_switch_engaged(f->eng, f->who.workspace, NULL, 0));
     assert_outbox(f, "[]");
     /* nor is it audited */
-    sy_store_audit_query_t q = {.workspace = f->who.workspace, .action = "killswitch.engage",
-                                .limit = 10};
+    sy_store_audit_query_t q = {
+        .workspace = f->who.workspace, .action = "killswitch.engage", .limit = 10};
     json_t *events = NULL;
     assert_int_equal(sy_engine_audit_list(f->eng, &f->who, &q, &events, NULL), 0);
     assert_int_equal(json_array_size(events), 0);
@@ -143,22 +144,24 @@ static void a_throttle_and_its_reset_tell_four_things(void **state)
     add_channel(f, "{\"type\":\"pagerduty\",\"routing_key\":\"k\",\"events\":[\"tripwire\"]}");
     add_channel(f, "{\"type\":\"webhook\",\"url\":\"http://127.0.0.1:9/\","
                    "\"secret\":\"0123456789abcdef\",\"enabled\":false}");
-    post(f, "policy", "{\"domain\":\"WHOLESALE\",\"metric\":\"contract_rate\",\"enabled\":true,"
-                      "\"reason\":\"watch\"}");
+    post(f, "policy",
+         "{\"domain\":\"WHOLESALE\",\"metric\":\"contract_rate\",\"enabled\":true,"
+         "\"reason\":\"watch\"}");
     kpi(f, 200, 20); /* 95 % */
     kpi(f, 50, 2);   /* 50 %: a drop of about 47 %, past the 20 % threshold */
     json_t *out = NULL;
-    assert_int_equal(sy_engine_regression_evaluate(f->eng, &f->who, "WHOLESALE", "contract_rate",
-                                                   &out, NULL),
-                     0);
+    assert_int_equal(
+        sy_engine_regression_evaluate(f->eng, &f->who, "WHOLESALE", "contract_rate", &out, NULL),
+        0);
     json_decref(out);
     assert_outbox(f, "[[1,\"tripwire\",\"critical\",\"trigger\"],"
                      "[3,\"tripwire\",\"critical\",\"trigger\"],"
                      "[1,\"throttle\",\"warning\",\"trigger\"],"
                      "[2,\"throttle\",\"warning\",\"trigger\"]]");
     /* the reset, in the same millisecond: both resolved, nothing dropped as a duplicate */
-    post(f, "policy", "{\"domain\":\"WHOLESALE\",\"metric\":\"contract_rate\",\"enabled\":true,"
-                      "\"reason\":\"fixed\"}");
+    post(f, "policy",
+         "{\"domain\":\"WHOLESALE\",\"metric\":\"contract_rate\",\"enabled\":true,"
+         "\"reason\":\"fixed\"}");
     assert_outbox(f, "[[1,\"tripwire\",\"critical\",\"trigger\"],"
                      "[3,\"tripwire\",\"critical\",\"trigger\"],"
                      "[1,\"throttle\",\"warning\",\"trigger\"],"
@@ -199,10 +202,9 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(a_change_whose_notification_fails_does_not_happen, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(a_trigger_and_its_resolve_in_one_millisecond_are_two,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(a_throttle_and_its_reset_tell_four_things, setup,
+        cmocka_unit_test_setup_teardown(a_trigger_and_its_resolve_in_one_millisecond_are_two, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_throttle_and_its_reset_tell_four_things, setup, teardown),
         cmocka_unit_test_setup_teardown(the_notifier_is_woken_after_the_tick, setup, teardown),
     };
     if (argc > 1)

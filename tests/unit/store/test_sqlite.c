@@ -130,6 +130,88 @@ static void every_row_is_scoped_by_workspace(void **state)
     sy_store_close(s);
 }
 
+static int collect_ids(void *arg, const sy_store_notification_t *n)
+{
+    char *buf = arg;
+    snprintf(buf + strlen(buf), 256 - strlen(buf), "%lld:%s;", (long long)n->id, n->status);
+    return 0;
+}
+
+static void the_outbox_queues_once_per_key_and_prunes_only_what_is_done(void **state)
+{
+    (void)state;
+    sy_store_t *s = open_store();
+    int64_t a, b, ch, other, id1, id2, dup, n;
+    assert_int_equal(sy_store_workspace_create(s, "a", 1, &a, NULL), 0);
+    assert_int_equal(sy_store_workspace_create(s, "b", 1, &b, NULL), 0);
+    sy_store_channel_t c = {.workspace = a,
+                            .type = "webhook",
+                            .name = "w",
+                            .config = "{}",
+                            .secrets = "{}",
+                            .enabled = true,
+                            .created_ms = 1};
+    assert_int_equal(sy_store_channel_add(s, &c, &ch, NULL), 0);
+    c.workspace = b;
+    assert_int_equal(sy_store_channel_add(s, &c, &other, NULL), 0);
+    sy_store_notification_t row = {.workspace = a,
+                                   .channel = ch,
+                                   .event = "rollback",
+                                   .level = "critical",
+                                   .action = "trigger",
+                                   .resource = "experiment:x",
+                                   .key = "k1",
+                                   .dedup = "k1",
+                                   .payload = "{}",
+                                   .created_ms = 10,
+                                   .next_ms = 50};
+    assert_int_equal(sy_store_notification_add(s, &row, &id1, NULL), 0);
+    assert_int_equal(sy_store_notification_add(s, &row, &dup, NULL), 0);
+    assert_int_equal(dup, 0); /* the same (channel, key): queued once */
+    row.key = "k2";
+    row.next_ms = 20;
+    assert_int_equal(sy_store_notification_add(s, &row, &id2, NULL), 0);
+    row.workspace = b;
+    row.channel = other;
+    row.next_ms = 1000;
+    assert_int_equal(sy_store_notification_add(s, &row, &dup, NULL), 0); /* k2, another channel */
+    assert_true(dup > 0);
+    /* due: the most overdue first, only what is due */
+    char got[256] = "";
+    assert_int_equal(sy_store_notification_due(s, 60, 10, collect_ids, got, NULL), 0);
+    char want[64];
+    snprintf(want, sizeof(want), "%lld:pending;%lld:pending;", (long long)id2, (long long)id1);
+    assert_string_equal(got, want);
+    int64_t next;
+    assert_int_equal(sy_store_notification_next(s, &next, NULL), 0);
+    assert_int_equal(next, 20);
+    /* one delivered, one failed at t = 100 */
+    assert_int_equal(sy_store_notification_update(s, id1, "delivered", 1, NULL, 100, 100, NULL), 0);
+    assert_int_equal(sy_store_notification_update(s, id2, "failed", 8, "HTTP 503", 100, 100, NULL),
+                     0);
+    int64_t counts[3];
+    assert_int_equal(sy_store_notification_counts(s, a, counts, NULL), 0);
+    assert_true(counts[0] == 0 && counts[1] == 1 && counts[2] == 1);
+    assert_int_equal(sy_store_notification_counts(s, -1, counts, NULL), 0);
+    assert_true(counts[0] == 1 && counts[1] == 1 && counts[2] == 1);
+    /* workspace a's list, filtered; b's row is not in it */
+    got[0] = '\0';
+    sy_store_notification_query_t q = {.workspace = a, .status = "failed", .limit = 10};
+    assert_int_equal(sy_store_notification_list(s, &q, collect_ids, got, NULL), 0);
+    snprintf(want, sizeof(want), "%lld:failed;", (long long)id2);
+    assert_string_equal(got, want);
+    /* pruning at 100 keeps what was done at 100; at 101 takes both, never the pending one */
+    assert_int_equal(sy_store_notification_prune(s, 100, &n, NULL), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(sy_store_notification_prune(s, 101, &n, NULL), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(sy_store_notification_prune(s, INT64_MAX, &n, NULL), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(sy_store_notification_counts(s, -1, counts, NULL), 0);
+    assert_true(counts[0] == 1 && counts[1] == 0 && counts[2] == 0);
+    sy_store_close(s);
+}
+
 static int collect_actions(void *arg, const sy_store_audit_t *a)
 {
     strcat(arg, a->resource);
@@ -176,6 +258,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(rollback_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(every_row_is_scoped_by_workspace, setup, teardown),
         cmocka_unit_test_setup_teardown(audit_prefix_filter_takes_keys_literally, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_outbox_queues_once_per_key_and_prunes_only_what_is_done,
+                                        setup, teardown),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
