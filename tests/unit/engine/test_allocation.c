@@ -571,9 +571,10 @@ static void the_seed_health_rule_on_pushed_health(void **state)
     json_decref(a);
 }
 
-static void event_health_rolls_back_within_one_tick_and_survives_a_reopen(void **state)
+/* A channel for every notification; "e" stepped to 80 % for "a" on a baseline of 0.94
+ * success and 0.01 errors, watched every second. */
+static sy_engine_timers_t stepped_and_watched(struct fixture *f)
 {
-    struct fixture *f = *state;
     channel(f);
     create_started(f, def60_watch, "e");
     requests(f, "a", 0, 1000, 94, 1, 100);
@@ -582,6 +583,13 @@ static void event_health_rolls_back_within_one_tick_and_survives_a_reopen(void *
     json_decref(out);
     sy_engine_timers_t t = {.health_ms = 1000};
     sy_engine_set_timers(f->eng, &t);
+    return t;
+}
+
+static void event_health_rolls_back_within_one_tick_and_survives_a_reopen(void **state)
+{
+    struct fixture *f = *state;
+    sy_engine_timers_t t = stepped_and_watched(f);
     requests(f, "a", 1000, 30, 80, 1, 100); /* 60 samples: too few yet to judge */
     fake_ms += 1000;
     assert_null(sy_engine_tick(f->eng));
@@ -613,14 +621,7 @@ static void event_health_rolls_back_within_one_tick_and_survives_a_reopen(void *
 static void a_degradation_short_of_a_rollback_warns_once(void **state)
 {
     struct fixture *f = *state;
-    channel(f);
-    create_started(f, def60_watch, "e");
-    requests(f, "a", 0, 1000, 94, 1, 100);
-    json_t *out;
-    assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, NULL), 0);
-    json_decref(out);
-    sy_engine_timers_t t = {.health_ms = 1000};
-    sy_engine_set_timers(f->eng, &t);
+    (void)stepped_and_watched(f);
     const char *level;
     for (int k = 0; k < 2; k++) { /* 0.91: 3 points down, past half the 5-point threshold */
         requests(f, "a", 1000 + 200 * k, 200, 91, 1, 100);
