@@ -246,8 +246,8 @@ static int prepare(struct sy_notifier *n, struct flight *f)
 
 /* Starts the delivery of `r` in a free flight: leases the row, renders its message for its
  * channel, adds the transfer. A row that cannot be sent at all (its channel deleted, its
- * message unrenderable) fails at once. */
-static void start(struct sy_notifier *n, const struct row *r)
+ * message unrenderable) fails at once. False when the store failed (the row stays due). */
+static bool start(struct sy_notifier *n, const struct row *r)
 {
     struct flight *f = NULL;
     size_t same = 0;
@@ -257,12 +257,11 @@ static void start(struct sy_notifier *n, const struct row *r)
             f = &n->flights[i];
     }
     if (same >= SY_NOTIFIER_PER_CHANNEL) { /* a slow receiver keeps only its own rows waiting */
-        (void)sy_store_notification_update(n->store, r->n.id, "pending", r->n.attempts,
-                                           r->n.last_error, now_ms() + DEFER_MS, 0, NULL);
-        return;
+        return sy_store_notification_update(n->store, r->n.id, "pending", r->n.attempts,
+                                            r->n.last_error, now_ms() + DEFER_MS, 0, NULL) == 0;
     }
     if (!f)
-        return;
+        return true;
     *f = (struct flight){.busy = true,
                          .id = r->n.id,
                          .channel = r->n.channel,
@@ -273,14 +272,14 @@ static void start(struct sy_notifier *n, const struct row *r)
     sy_err_t err = {0};
     if (sy_store_channel_list(n->store, r->n.workspace, r->n.channel, take_channel, &ch, &err) <
         0) {
-        flight_end(n, f); /* the store failed: the next pass tries again */
+        flight_end(n, f);
         free(ch.text);
-        return;
+        return false;
     }
     if (!ch.found) {
         give_up(n, f, f->attempts, "the channel was deleted");
         flight_end(n, f);
-        return;
+        return true;
     }
     f->type = type_name(ch.c.type);
     int rc = sy_notify_message(&r->n, &ch.c, f->attempts + 1, now / 1000, &f->m, &err);
@@ -288,13 +287,16 @@ static void start(struct sy_notifier *n, const struct row *r)
     if (rc < 0) {
         give_up(n, f, f->attempts, err.msg);
         flight_end(n, f);
-        return;
+        return true;
     }
     if ((r->n.last_error && !(f->last_error = strdup(r->n.last_error))) || prepare(n, f) < 0 ||
         sy_store_notification_update(n->store, f->id, "pending", f->attempts, f->last_error,
                                      now + n->o.timeout_ms + LEASE_SLACK_MS, 0, NULL) < 0 ||
-        curl_multi_add_handle(n->multi, f->h) != CURLM_OK)
-        flight_end(n, f); /* out of memory or the store failed: due again after the lease */
+        curl_multi_add_handle(n->multi, f->h) != CURLM_OK) {
+        flight_end(n, f); /* out of memory or the store failed: the row stays due */
+        return false;
+    }
+    return true;
 }
 
 /* Records the outcome of the transfer that ended with `result`. */
@@ -341,10 +343,10 @@ static void *run(void *arg)
             (void)sy_store_notification_prune(n->store, now - n->o.retention_ms, &gone, NULL);
         }
         struct due d = {.cap = SY_NOTIFIER_FLIGHTS - in_flight(n)};
-        if (d.cap > 0)
-            (void)sy_store_notification_due(n->store, now, (int)d.cap, take_due, &d, NULL);
+        bool stuck = d.cap > 0 &&
+                     sy_store_notification_due(n->store, now, (int)d.cap, take_due, &d, NULL) < 0;
         for (size_t i = 0; i < d.n; i++) {
-            start(n, &d.rows[i]);
+            stuck |= !start(n, &d.rows[i]);
             row_free(&d.rows[i]);
         }
         int running = 0;
@@ -360,8 +362,8 @@ static void *run(void *arg)
             flight_end(n, (struct flight *)f);
         }
         /* sleep until the next row is due, a transfer moves, or the engine wakes us */
-        int64_t next = 0, wait = n->o.poll_ms;
-        if (sy_store_notification_next(n->store, &next, NULL) == 0 && next > 0) {
+        int64_t next = 0, wait = n->o.poll_ms; /* a failing store: try again at the next poll */
+        if (!stuck && sy_store_notification_next(n->store, &next, NULL) == 0 && next > 0) {
             int64_t until = next - now_ms();
             wait = until < 0 ? 0 : until < wait ? until : wait;
         }
