@@ -47,7 +47,7 @@ typedef struct sy_breaker {
     sy_breaker_state_t state;
     int64_t consecutive; /* failures in a row (closed), successes in a row (half-open) */
     int64_t opened_ms;
-    int64_t in_flight; /* probes let through and not yet recorded (half-open) */
+    int64_t in_flight;                 /* probes let through and not yet recorded (half-open) */
     int64_t slot_ms[SY_BREAKER_SLOTS]; /* start of the slot's period; 0: empty */
     int64_t ok[SY_BREAKER_SLOTS], failed[SY_BREAKER_SLOTS];
 } sy_breaker_t;

@@ -21,9 +21,9 @@
 
 #include "core/value.h"
 
-#define SY_ROUTE_BP          10000 /* percentage points are hundredths: 10000 is 100 % */
-#define SY_ROUTE_MAX_KEY     256   /* longest sticky key hashed (longer ones are cut here) */
-#define SY_ROUTE_MAX_NAME    64    /* longest route name */
+#define SY_ROUTE_BP       10000 /* percentage points are hundredths: 10000 is 100 % */
+#define SY_ROUTE_MAX_KEY  256   /* longest sticky key hashed (longer ones are cut here) */
+#define SY_ROUTE_MAX_NAME 64    /* longest route name */
 
 typedef enum sy_rule_kind {
     SY_RULE_PATH_PREFIX,   /* `value` starts the path */
@@ -34,8 +34,8 @@ typedef enum sy_rule_kind {
 
 typedef struct sy_route_rule {
     sy_rule_kind_t kind;
-    const char *name;  /* header name, or body field path ("event.text") */
-    const char *value; /* path prefix, or header value */
+    const char *name;         /* header name, or body field path ("event.text") */
+    const char *value;        /* path prefix, or header value */
     const char *const *words; /* lower-case words: a word of the field's text, matched
                                  ASCII case-insensitively and on word boundaries */
     size_t n_words;
@@ -52,9 +52,9 @@ typedef struct sy_route_domain {
 typedef struct sy_route_policy {
     const char *name; /* salts the sticky hash */
     bool enabled;
-    bool killed;              /* the workspace's kill switch: nothing to `new` */
-    uint32_t percentage_bp;   /* 0..SY_ROUTE_BP */
-    bool routable_only;       /* only routable domains may go to `new` */
+    bool killed;            /* the workspace's kill switch: nothing to `new` */
+    uint32_t percentage_bp; /* 0..SY_ROUTE_BP */
+    bool routable_only;     /* only routable domains may go to `new` */
     const sy_route_domain_t *domains;
     size_t n_domains;
 } sy_route_policy_t;

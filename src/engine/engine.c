@@ -317,7 +317,8 @@ int sy_engine_open(sy_engine_t **out, const sy_engine_opts_t *opts, sy_err_t *er
         if ((rc = open_workspace(eng, &eng->ws[i], err)) < 0)
             goto out_close;
     if ((rc = sy_eng_experiments_open(eng, err)) < 0 ||
-        (rc = sy_eng_regression_open(eng, err)) < 0 || (rc = sy_eng_kill_switch_open(eng, err)) < 0)
+        (rc = sy_eng_regression_open(eng, err)) < 0 ||
+        (rc = sy_eng_kill_switch_open(eng, err)) < 0 || (rc = sy_eng_routes_open(eng, err)) < 0)
         goto out_close;
     *out = eng;
     return 0;
@@ -337,6 +338,7 @@ void sy_engine_close(sy_engine_t *eng)
             sy_snapshot_release(&eng->ws[i].current->pub);
     }
     sy_eng_experiments_close(eng);
+    sy_eng_routes_close(eng);
     json_decref(eng->health_done);
     free(eng->ws);
     free(eng->tokens);

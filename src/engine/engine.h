@@ -417,6 +417,39 @@ int sy_engine_channel_delete(sy_engine_t *eng, const sy_principal_t *actor, int6
 int sy_engine_channel_test(sy_engine_t *eng, const sy_principal_t *actor, int64_t id, json_t **out,
                            sy_err_t *err);
 
+/* ---- proxy routes (routes.c) --------------------------------------------------------------------
+ */
+
+/* Creates a route of the caller's workspace: {"name", "listen"? (HOST:PORT), "path_prefix"?,
+ * "upstreams": {"legacy", "new"} (HOST:PORT or {address, connect_timeout_ms?,
+ * read_timeout_ms?, keepalive?}), "percentage"? (0..100, two decimals; default 0),
+ * "enabled"? (default true), "domains"? ([{name, rules: [{path_prefix} | {header: {name,
+ * value}} | {body_keywords: {field, words}} | {body_field}]}]), "protected_domains"?,
+ * "routable_domains"?, "sticky"? ({header} | {cookie} | {body_field}), "breaker"?,
+ * "health"?, "inspect_body_bytes"?, "retry_non_idempotent"?}. -EINVAL names the field,
+ * -EEXIST for a taken name, SY_ECONFLICT for a listen address (or path prefix) another
+ * route serves. Audited ("route.create"). Answers the route, normalized. */
+int sy_engine_route_create(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
+                           json_t **out, sy_err_t *err);
+/* Replaces route `name`'s definition (percentage and enabled kept unless given). Audited
+ * ("route.update"). */
+int sy_engine_route_replace(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
+                            const json_t *body, json_t **out, sy_err_t *err);
+/* {"percentage", "reason"} and {"enabled", "reason"}: audited ("route.percentage",
+ * "route.enabled") with the reason. */
+int sy_engine_route_percentage(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
+                               const json_t *body, json_t **out, sy_err_t *err);
+int sy_engine_route_enabled(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
+                            const json_t *body, json_t **out, sy_err_t *err);
+int sy_engine_route_get(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
+                        json_t **out, sy_err_t *err);
+/* {"routes": [...]}, in the order they were made. */
+int sy_engine_route_list(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
+                         sy_err_t *err);
+/* Deletes route `name`. Audited ("route.delete"). */
+int sy_engine_route_delete(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
+                           sy_err_t *err);
+
 /* ---- the notification outbox (notify.c) ------------------------------------------------------ */
 
 /* The deliveries of the caller's workspace, newest first: {"notifications": [{id, channel,

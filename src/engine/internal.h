@@ -55,6 +55,17 @@ struct token {
     unsigned char hash[32]; /* SHA-256 of the secret */
 };
 
+/* A proxy route (routes.c). */
+struct route {
+    int64_t id;
+    int64_t ws;
+    char name[65];
+    json_t *def; /* normalized: listen?, path_prefix?, upstreams, domains, ... */
+    int64_t bp;  /* percentage to `new`, in hundredths of a percent */
+    bool enabled;
+    int64_t created_ms, updated_ms;
+};
+
 struct sy_engine {
     sy_store_t *store;
     int64_t (*now_ms)(void); /* NULL: the engine's own fake clock */
@@ -77,6 +88,8 @@ struct sy_engine {
     void *notify_wake_arg;
     bool notify_queued;    /* since the last tick */
     uint64_t notify_tests; /* test notifications queued: each its own occurrence */
+    struct route *routes;  /* of every workspace */
+    size_t n_routes, cap_routes;
 };
 
 struct workspace *sy_eng_find_ws(sy_engine_t *eng, int64_t id);
@@ -143,6 +156,12 @@ int sy_eng_notify(sy_engine_t *eng, int64_t ws, const struct sy_eng_note *n, sy_
 /* The same in a transaction of its own (for what the engine notices but does not change:
  * an experiment awaiting approval, an SRM, a health warning). */
 int sy_eng_notify_now(sy_engine_t *eng, int64_t ws, const struct sy_eng_note *n, sy_err_t *err);
+
+/* ---- routes.c ------------------------------------------------------------------------------ */
+
+/* At start-up: every route from the store. */
+int sy_eng_routes_open(sy_engine_t *eng, sy_err_t *err);
+void sy_eng_routes_close(sy_engine_t *eng);
 
 /* ---- regression.c ---------------------------------------------------------------------- */
 

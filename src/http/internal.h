@@ -113,6 +113,9 @@ void sy_api_golive(struct call *c, const char *what);
 /* /v1/notifications (the deliveries) and /v1/notifications/channels[/{id}[/test]]: `rest`
  * is the raw path after /v1/notifications ("" or "/..."). */
 void sy_api_notifications(struct call *c, const char *rest);
+/* /v1/routes[/{name}[/percentage|/enabled]]: `rest` is the raw path after "/v1/routes/"
+ * ("" for the collection). */
+void sy_api_routes(struct call *c, const char *rest);
 /* False after replying 403 when the request is marked X-Execution-Class: PROD_EXEC, changes
  * something, and the caller's workspace has its kill switch engaged. */
 bool sy_api_prod_exec_allowed(struct call *c, const char *path);

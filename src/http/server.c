@@ -393,6 +393,7 @@ static void dispatch(struct call *c, const char *path)
         strncmp(path, "/v1/regression/", 15) == 0 || strncmp(path, "/v1/risk/", 9) == 0 ||
         strncmp(path, "/v1/go-live/", 12) == 0 ||
         (strncmp(path, "/v1/notifications", 17) == 0 && (!path[17] || path[17] == '/')) ||
+        (strncmp(path, "/v1/routes", 10) == 0 && (!path[10] || path[10] == '/')) ||
         route(path, "/ofrep/v1/evaluate/flags", rest, sizeof(rest), &bad) ||
         route(path, "/v1/flags", rest, sizeof(rest), &bad) || strcmp(path, "/v1/flagset") == 0 ||
         route(path, "/v1/tokens", rest, sizeof(rest), &bad) || strcmp(path, "/v1/audit") == 0;
@@ -427,6 +428,8 @@ static void dispatch(struct call *c, const char *path)
         sy_api_risk(c, path + 9);
     } else if (strncmp(path, "/v1/go-live/", 12) == 0) {
         sy_api_golive(c, path + 12);
+    } else if (strncmp(path, "/v1/routes", 10) == 0) {
+        sy_api_routes(c, path[10] ? path + 11 : "");
     } else if (strncmp(path, "/v1/notifications", 17) == 0) {
         sy_api_notifications(c, path + 17);
     } else if (strncmp(path, "/v1/flags", 9) == 0 && path[9] != 'e') {

@@ -206,6 +206,18 @@ static const char *const migrations[] = {
     "  UNIQUE (channel_id, idem_key));"
     "CREATE INDEX notifications_due ON notifications (status, next_ms);"
     "CREATE INDEX notifications_workspace ON notifications (workspace_id, id);",
+
+    /* 7: proxy routes: the definition as JSON, the two fields changed most on their own. */
+    "CREATE TABLE routes ("
+    "  id INTEGER PRIMARY KEY,"
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id),"
+    "  name TEXT NOT NULL,"
+    "  definition TEXT NOT NULL,"
+    "  percentage_bp INTEGER NOT NULL CHECK (percentage_bp BETWEEN 0 AND 10000),"
+    "  enabled INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL,"
+    "  UNIQUE (workspace_id, name));",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

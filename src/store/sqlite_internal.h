@@ -50,6 +50,7 @@ struct sy_sq_sink {
         sy_store_risk_entry_cb risk_entry;
         sy_store_channel_cb channel;
         sy_store_notification_cb notification;
+        sy_store_route_cb route;
     } cb;
     void *arg;
     sy_err_t *err;

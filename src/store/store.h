@@ -476,4 +476,27 @@ int sy_store_notification_prune(sy_store_t *store, int64_t before_ms, int64_t *d
  * failed, in that order. */
 int sy_store_notification_counts(sy_store_t *store, int64_t ws, int64_t counts[3], sy_err_t *err);
 
+/* ---- proxy routes ------------------------------------------------------------------------ */
+
+typedef struct sy_store_route {
+    int64_t id;
+    int64_t workspace;
+    const char *name;
+    const char *definition; /* JSON text: listen, upstreams, domains, sticky, ... */
+    int64_t percentage_bp;  /* 0..10000 */
+    bool enabled;
+    int64_t created_ms;
+    int64_t updated_ms;
+} sy_store_route_t;
+
+typedef int (*sy_store_route_cb)(void *arg, const sy_store_route_t *r);
+
+/* Writes route (workspace, name), inserting it or replacing what it held (id ignored; its
+ * id into *id). In a transaction. */
+int sy_store_route_put(sy_store_t *store, const sy_store_route_t *r, int64_t *id, sy_err_t *err);
+/* Deletes route (ws, name): -ENOENT when there is none. In a transaction. */
+int sy_store_route_delete(sy_store_t *store, int64_t ws, const char *name, sy_err_t *err);
+/* Every route of every workspace, by id. */
+int sy_store_route_list(sy_store_t *store, sy_store_route_cb cb, void *arg, sy_err_t *err);
+
 #endif

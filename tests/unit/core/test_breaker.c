@@ -39,7 +39,7 @@ static void an_error_rate_opens_it_with_enough_requests(void **state)
         assert_int_equal(sy_breaker_record(&b, &c, false, t), -1);
         assert_int_equal(sy_breaker_record(&b, &c, true, t), -1);
     }
-    assert_int_equal(sy_breaker_record(&b, &c, true, t), -1);            /* 9 of 19 */
+    assert_int_equal(sy_breaker_record(&b, &c, true, t), -1);               /* 9 of 19 */
     assert_int_equal(sy_breaker_record(&b, &c, false, t), SY_BREAKER_OPEN); /* 10 of 20 */
     /* outcomes older than the window no longer count */
     b = sy_breaker_new();

@@ -13,10 +13,9 @@
 static const char *const job_words[] = {"job", "hiring"};
 static const sy_route_rule_t jobs_rules[] = {
     {.kind = SY_RULE_BODY_KEYWORDS, .name = "message", .words = job_words, .n_words = 2}};
-static const sy_route_rule_t mobility_rules[] = {{.kind = SY_RULE_PATH_PREFIX, .value = "/ride"},
-                                                 {.kind = SY_RULE_HEADER,
-                                                  .name = "X-Domain",
-                                                  .value = "mobility"}};
+static const sy_route_rule_t mobility_rules[] = {
+    {.kind = SY_RULE_PATH_PREFIX, .value = "/ride"},
+    {.kind = SY_RULE_HEADER, .name = "X-Domain", .value = "mobility"}};
 static const sy_route_rule_t buttons_rules[] = {
     {.kind = SY_RULE_BODY_FIELD, .name = "payload.actions"}};
 
