@@ -22,6 +22,7 @@
 #include "engine/engine.h"
 #include "http/server.h"
 #include "notify/sender.h"
+#include "proxy/proxy.h"
 
 enum {
     O_LISTEN,
@@ -45,15 +46,29 @@ enum {
     O_NOTIFY_BACKOFF_MAX,
     O_NOTIFY_TIMEOUT,
     O_NOTIFY_RETENTION,
+    O_PROXY_WORKERS,
+    O_PROXY_MAX_BODY,
     O_COUNT
 };
 
 static const char *const defaults[O_COUNT] = {
-    [O_LISTEN] = "127.0.0.1:8080",     [O_DB] = "./switchyard.db",   [O_LOG_FORMAT] = "text",
-    [O_MAX_BODY] = "16777216",         [O_RATE_LIMIT] = "0",         [O_WORKSPACE] = "default",
-    [O_IDLE_TIMEOUT] = "60",           [O_AUTO_INTERVAL] = "3600",   [O_HEALTH_INTERVAL] = "30",
-    [O_REGRESSION_INTERVAL] = "300",   [O_NOTIFY_ATTEMPTS] = "8",    [O_NOTIFY_BACKOFF] = "1000",
-    [O_NOTIFY_BACKOFF_MAX] = "300000", [O_NOTIFY_TIMEOUT] = "10000", [O_NOTIFY_RETENTION] = "30",
+    [O_LISTEN] = "127.0.0.1:8080",
+    [O_DB] = "./switchyard.db",
+    [O_LOG_FORMAT] = "text",
+    [O_MAX_BODY] = "16777216",
+    [O_RATE_LIMIT] = "0",
+    [O_WORKSPACE] = "default",
+    [O_IDLE_TIMEOUT] = "60",
+    [O_AUTO_INTERVAL] = "3600",
+    [O_HEALTH_INTERVAL] = "30",
+    [O_REGRESSION_INTERVAL] = "300",
+    [O_NOTIFY_ATTEMPTS] = "8",
+    [O_NOTIFY_BACKOFF] = "1000",
+    [O_NOTIFY_BACKOFF_MAX] = "300000",
+    [O_NOTIFY_TIMEOUT] = "10000",
+    [O_NOTIFY_RETENTION] = "30",
+    [O_PROXY_WORKERS] = "2",
+    [O_PROXY_MAX_BODY] = "16777216",
 };
 
 /* Fills options not given on the command line from the environment, then `file`. */
@@ -130,9 +145,26 @@ struct server {
     struct event_base *base;
     sy_http_t *http;
     sy_engine_t *eng;
+    sy_proxy_t *proxy; /* NULL: --proxy-workers 0 */
     sy_log_format_t log;
     bool stopping;
 };
+
+/* The engine's routes changed: the proxy takes them. */
+static void routes_changed(void *arg)
+{
+    struct server *s = arg;
+    json_t *all = sy_engine_routes_all(s->eng);
+    sy_err_t err = {0};
+    if (!all || sy_proxy_update(s->proxy, all, &err) < 0)
+        sy_log(s->log, "proxy_route_error", "message", all ? err.msg : "out of memory", NULL);
+    json_decref(all);
+}
+
+static json_t *route_stats(void *arg, int64_t ws)
+{
+    return sy_proxy_stats(arg, ws);
+}
 
 /* Fifty times a second: the engine's timers (each on its own interval; a tick with nothing
  * due is a few comparisons), and a log line for each thing they did. */
@@ -319,6 +351,13 @@ int sy_cli_serve(int argc, char **argv)
                                 "keep delivered and failed notifications this long (default 30; "
                                 "0: forever)",
                                 0, NULL, NULL, 0},
+        [O_PROXY_WORKERS] = {"proxy-workers", "N",
+                             "threads serving the routes' listen addresses (default 2; 0: no "
+                             "proxy)",
+                             0, NULL, NULL, 0},
+        [O_PROXY_MAX_BODY] = {"proxy-max-body", "BYTES",
+                              "largest request body the proxy takes (default 16777216)", 0, NULL,
+                              NULL, 0},
         [O_IDLE_TIMEOUT] = {"idle-timeout", "SECONDS",
                             "close a connection idle or stalled this long (default 60)", 0, NULL,
                             NULL, 0},
@@ -413,6 +452,11 @@ int sy_cli_serve(int argc, char **argv)
             0)
         return SY_EXIT_USAGE;
     nopts.retention_ms *= 86400000;
+    int64_t proxy_workers, proxy_max_body;
+    if (ranged(prog, "proxy-workers", opt[O_PROXY_WORKERS], 0, 256, &proxy_workers) < 0 ||
+        ranged(prog, "proxy-max-body", opt[O_PROXY_MAX_BODY], 1024, (int64_t)1 << 30,
+               &proxy_max_body) < 0)
+        return SY_EXIT_USAGE;
     if (opt[O_AUTO_DRY_RUN] && is_off(opt[O_AUTO_DRY_RUN]))
         opt[O_AUTO_DRY_RUN] = NULL;
     hopts.cron_secret = opt[O_AUTO_SECRET];
@@ -452,6 +496,18 @@ int sy_cli_serve(int argc, char **argv)
                    opt[O_WORKSPACE], secret);
             fflush(stdout);
         }
+    }
+    /* The proxy first: its workers' loops must be made after libevent's threads are on. */
+    if (proxy_workers > 0) {
+        sy_proxy_opts_t popts = {.workers = (int)proxy_workers, .max_body = (size_t)proxy_max_body};
+        if (sy_proxy_start(&s.proxy, &popts, &err) < 0) {
+            fprintf(stderr, "%s: %s\n", prog, err.msg);
+            goto out_engine;
+        }
+        sy_engine_on_routes(eng, routes_changed, &s);
+        routes_changed(&s);
+        hopts.route_stats = route_stats;
+        hopts.route_stats_arg = s.proxy;
     }
     /* Keep-alive requests change no event (http/h1.c); with epoll's change list the
      * del/add pairs of a pending request, a stream's start or a lingering close fold into
@@ -506,6 +562,8 @@ out_http:
 out_base:
     event_base_free(s.base);
 out_engine:
+    sy_engine_on_routes(eng, NULL, NULL);
+    sy_proxy_stop(s.proxy);
     sy_engine_close(eng);
     return status;
 }

@@ -449,6 +449,12 @@ int sy_engine_route_list(sy_engine_t *eng, const sy_principal_t *actor, json_t *
 /* Deletes route `name`. Audited ("route.delete"). */
 int sy_engine_route_delete(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
                            sy_err_t *err);
+/* Every route of every workspace, for the data plane: [{route as listed, "workspace",
+ * "percentage_bp", "killed" (its workspace's kill switch)}]. NULL when out of memory. */
+json_t *sy_engine_routes_all(sy_engine_t *eng);
+/* `fn(arg)` runs (on the engine's thread) after any route changes or a kill switch moves:
+ * the data plane takes sy_engine_routes_all again. */
+void sy_engine_on_routes(sy_engine_t *eng, void (*fn)(void *arg), void *arg);
 
 /* ---- the notification outbox (notify.c) ------------------------------------------------------ */
 

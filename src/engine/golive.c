@@ -99,6 +99,7 @@ void sy_eng_kill_switch_set(sy_engine_t *eng, int64_t ws, const struct kill_swit
     /* Committed: a failure to compile now leaves the old snapshot until the next change
      * or restart, which start from the stored state. */
     (void)sy_eng_republish(eng, w, k->revision);
+    sy_eng_routes_changed(eng); /* routes send nothing to `new` while it is engaged */
 }
 
 bool sy_engine_kill_switch_engaged(sy_engine_t *eng, int64_t ws, char *reason, size_t cap)

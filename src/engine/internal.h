@@ -90,6 +90,8 @@ struct sy_engine {
     uint64_t notify_tests; /* test notifications queued: each its own occurrence */
     struct route *routes;  /* of every workspace */
     size_t n_routes, cap_routes;
+    void (*routes_changed)(void *arg); /* the data plane's */
+    void *routes_changed_arg;
 };
 
 struct workspace *sy_eng_find_ws(sy_engine_t *eng, int64_t id);
@@ -162,6 +164,8 @@ int sy_eng_notify_now(sy_engine_t *eng, int64_t ws, const struct sy_eng_note *n,
 /* At start-up: every route from the store. */
 int sy_eng_routes_open(sy_engine_t *eng, sy_err_t *err);
 void sy_eng_routes_close(sy_engine_t *eng);
+/* Tells the data plane its routes changed (a kill switch moved). */
+void sy_eng_routes_changed(sy_engine_t *eng);
 
 /* ---- regression.c ---------------------------------------------------------------------- */
 

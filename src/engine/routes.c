@@ -67,8 +67,8 @@ static int get_int(const json_t *o, const char *k, const char *at, int64_t lo, i
     if (!v)
         return 0;
     if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
-        return sy_err_set(err, -EINVAL, at, "%s is an integer from %lld to %lld", at,
-                          (long long)lo, (long long)hi);
+        return sy_err_set(err, -EINVAL, at, "%s is an integer from %lld to %lld", at, (long long)lo,
+                          (long long)hi);
     *out = json_integer_value(v);
     return 0;
 }
@@ -79,8 +79,8 @@ static int parse_upstream(const json_t *v, const char *at, json_t **out, sy_err_
 {
     static const char *const fields[] = {"address", "connect_timeout_ms", "read_timeout_ms",
                                          "keepalive", NULL};
-    const char *addr = json_is_string(v) ? json_string_value(v)
-                                         : json_string_value(json_object_get(v, "address"));
+    const char *addr =
+        json_is_string(v) ? json_string_value(v) : json_string_value(json_object_get(v, "address"));
     char f[64];
     int64_t connect = DEFAULT_CONNECT_MS, read = DEFAULT_READ_MS, keep = DEFAULT_KEEPALIVE;
     int rc = json_is_object(v) ? sy_eng_only_fields(v, fields, at, err) : 0;
@@ -88,8 +88,7 @@ static int parse_upstream(const json_t *v, const char *at, json_t **out, sy_err_
         return rc;
     if (!host_port(addr)) {
         snprintf(f, sizeof(f), "%s%s", at, json_is_object(v) ? ".address" : "");
-        return sy_err_set(err, -EINVAL, f, "%s is HOST:PORT (or {\"address\": HOST:PORT, ...})",
-                          f);
+        return sy_err_set(err, -EINVAL, f, "%s is HOST:PORT (or {\"address\": HOST:PORT, ...})", f);
     }
     snprintf(f, sizeof(f), "%s.connect_timeout_ms", at);
     if ((rc = get_int(v, "connect_timeout_ms", f, 1, 600000, &connect, err)) < 0)
@@ -148,17 +147,15 @@ static int parse_rule(const json_t *r, const char *at, json_t **out, sy_err_t *e
             return rc;
         if (!token_name(json_string_value(json_object_get(v, "name")), 128) ||
             !sy_eng_valid_name(json_string_value(json_object_get(v, "value")), 1024))
-            return sy_err_set(err, -EINVAL, f, "%s is {name: a header name, value: its value}",
-                              f);
+            return sy_err_set(err, -EINVAL, f, "%s is {name: a header name, value: its value}", f);
     } else {
         static const char *const bf[] = {"field", "words", NULL};
         if ((rc = json_is_object(v) ? sy_eng_only_fields(v, bf, f, err)
                                     : sy_err_set(err, -EINVAL, f, "%s is {field, words}", f)) < 0)
             return rc;
         const json_t *words = json_object_get(v, "words");
-        if (!field_path(json_string_value(json_object_get(v, "field"))) ||
-            !json_is_array(words) || json_array_size(words) == 0 ||
-            json_array_size(words) > MAX_WORDS)
+        if (!field_path(json_string_value(json_object_get(v, "field"))) || !json_is_array(words) ||
+            json_array_size(words) == 0 || json_array_size(words) > MAX_WORDS)
             return sy_err_set(err, -EINVAL, f,
                               "%s is {field: a dotted field path, words: 1 to %d words}", f,
                               MAX_WORDS);
@@ -256,8 +253,8 @@ static int domain_names(const json_t *body, const char *field, const json_t *dom
     {
         bool declared = false;
         json_array_foreach(domains, k, d) declared |=
-            json_is_string(n) && strcmp(json_string_value(json_object_get(d, "name")),
-                                        json_string_value(n)) == 0;
+            json_is_string(n) &&
+            strcmp(json_string_value(json_object_get(d, "name")), json_string_value(n)) == 0;
         for (size_t j = 0; declared && j < i; j++)
             declared = strcmp(json_string_value(json_array_get(*out, j)), json_string_value(n));
         if (!declared)
@@ -277,8 +274,8 @@ static int parse_sticky(const json_t *v, json_t **out, sy_err_t *err)
     int rc = json_is_object(v) ? sy_eng_only_fields(v, kinds, "sticky", err) : 0;
     if (rc < 0)
         return rc;
-    const char *k = json_object_size(v) == 1 ? json_object_iter_key(json_object_iter((json_t *)v))
-                                             : NULL;
+    const char *k =
+        json_object_size(v) == 1 ? json_object_iter_key(json_object_iter((json_t *)v)) : NULL;
     const char *s = k ? json_string_value(json_object_get(v, k)) : NULL;
     if (!k || !(strcmp(k, "body_field") == 0 ? field_path(s) : token_name(s, 128)))
         return sy_err_set(err, -EINVAL, "sticky",
@@ -290,8 +287,12 @@ static int parse_sticky(const json_t *v, json_t **out, sy_err_t *err)
 
 static int parse_breaker(const json_t *v, json_t **out, sy_err_t *err)
 {
-    static const char *const fields[] = {"consecutive_failures", "error_rate", "min_requests",
-                                         "window_ms",           "open_ms",    "probes",
+    static const char *const fields[] = {"consecutive_failures",
+                                         "error_rate",
+                                         "min_requests",
+                                         "window_ms",
+                                         "open_ms",
+                                         "probes",
                                          NULL};
     sy_breaker_config_t c = SY_BREAKER_DEFAULTS;
     int rc = !v || json_is_object(v) ? 0 : sy_err_set(err, -EINVAL, "breaker", "an object");
@@ -361,16 +362,28 @@ static int parse_percentage(const json_t *v, int64_t *bp, sy_err_t *err)
 /* The definition of `body` (all but name, percentage and enabled), normalized. */
 static int parse_definition(const json_t *body, json_t **def, sy_err_t *err)
 {
-    static const char *const fields[] = {
-        "name",    "listen",       "path_prefix",       "upstreams",        "percentage",
-        "enabled", "domains",      "protected_domains", "routable_domains", "sticky",
-        "breaker", "health",       "inspect_body_bytes", "retry_non_idempotent", NULL};
+    static const char *const fields[] = {"name",
+                                         "listen",
+                                         "path_prefix",
+                                         "upstreams",
+                                         "percentage",
+                                         "enabled",
+                                         "domains",
+                                         "protected_domains",
+                                         "routable_domains",
+                                         "sticky",
+                                         "breaker",
+                                         "health",
+                                         "inspect_body_bytes",
+                                         "retry_non_idempotent",
+                                         NULL};
     int rc = json_is_object(body) ? sy_eng_only_fields(body, fields, "", err)
                                   : sy_err_set(err, -EINVAL, "", "the body is a JSON object");
     if (rc < 0)
         return rc;
     const char *listen = json_string_value(json_object_get(body, "listen"));
-    const json_t *prefix = json_object_get(body, "path_prefix"), *ups = json_object_get(body, "upstreams");
+    const json_t *prefix = json_object_get(body, "path_prefix"),
+                 *ups = json_object_get(body, "upstreams");
     if (json_object_get(body, "listen") && !host_port(listen))
         return sy_err_set(err, -EINVAL, "listen", "listen is HOST:PORT");
     if (prefix && (!json_is_string(prefix) || json_string_value(prefix)[0] != '/' ||
@@ -381,7 +394,8 @@ static int parse_definition(const json_t *body, json_t **def, sy_err_t *err)
                           "a route has a listen address, a path_prefix, or both");
     static const char *const up_fields[] = {"legacy", "new", NULL};
     if (!json_is_object(ups))
-        return sy_err_set(err, -EINVAL, "upstreams", "upstreams is {\"legacy\": ..., \"new\": ...}");
+        return sy_err_set(err, -EINVAL, "upstreams",
+                          "upstreams is {\"legacy\": ..., \"new\": ...}");
     if ((rc = sy_eng_only_fields(ups, up_fields, "upstreams", err)) < 0)
         return rc;
     const json_t *rnb = json_object_get(body, "retry_non_idempotent");
@@ -427,7 +441,8 @@ static int parse_definition(const json_t *body, json_t **def, sy_err_t *err)
     return rc;
 }
 
-/* ---- state ------------------------------------------------------------------------------------ */
+/* ---- state ------------------------------------------------------------------------------------
+ */
 
 static struct route *find(sy_engine_t *eng, int64_t ws, const char *name)
 {
@@ -551,6 +566,7 @@ static int commit(sy_engine_t *eng, const sy_principal_t *actor, struct route *o
         *out = route_json(old ? old : &eng->routes[eng->n_routes - 1]);
         if (!*out)
             rc = sy_eng_oom(err);
+        sy_eng_routes_changed(eng);
     }
     free(text);
     json_decref(before);
@@ -558,7 +574,8 @@ static int commit(sy_engine_t *eng, const sy_principal_t *actor, struct route *o
     return rc;
 }
 
-/* ---- the API ---------------------------------------------------------------------------------- */
+/* ---- the API ----------------------------------------------------------------------------------
+ */
 
 /* A reason: 1 to REASON_MAX characters, required. */
 static int get_reason(const json_t *body, const char **why, sy_err_t *err)
@@ -687,8 +704,7 @@ int sy_engine_route_get(sy_engine_t *eng, const sy_principal_t *actor, const cha
     return *out ? 0 : sy_eng_oom(err);
 }
 
-int sy_engine_route_list(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
-                         sy_err_t *err)
+int sy_engine_route_list(sy_engine_t *eng, const sy_principal_t *actor, json_t **out, sy_err_t *err)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < eng->n_routes; i++)
@@ -724,6 +740,38 @@ int sy_engine_route_delete(sy_engine_t *eng, const sy_principal_t *actor, const 
         size_t i = (size_t)(r - eng->routes);
         memmove(r, r + 1, (eng->n_routes - i - 1) * sizeof(*r));
         eng->n_routes--;
+        sy_eng_routes_changed(eng);
     }
     return rc;
+}
+
+void sy_eng_routes_changed(sy_engine_t *eng)
+{
+    if (eng->routes_changed)
+        eng->routes_changed(eng->routes_changed_arg);
+}
+
+void sy_engine_on_routes(sy_engine_t *eng, void (*fn)(void *arg), void *arg)
+{
+    eng->routes_changed = fn;
+    eng->routes_changed_arg = arg;
+}
+
+json_t *sy_engine_routes_all(sy_engine_t *eng)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < eng->n_routes; i++) {
+        const struct route *r = &eng->routes[i];
+        json_t *o = route_json(r);
+        if (!o ||
+            json_object_update_new(
+                o, json_pack("{sIsIsb}", "workspace", (json_int_t)r->ws, "percentage_bp",
+                             (json_int_t)r->bp, "killed",
+                             sy_engine_kill_switch_engaged(eng, r->ws, NULL, 0))) < 0 ||
+            json_array_append_new(a, o) < 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    }
+    return a;
 }

@@ -7,8 +7,8 @@
 
 /* `fn` with the JSON body, answering `status`. */
 static void with_body(struct call *c, sy_role_t role, int status, const char *name,
-                      int (*fn)(sy_engine_t *, const sy_principal_t *, const char *,
-                                const json_t *, json_t **, sy_err_t *))
+                      int (*fn)(sy_engine_t *, const sy_principal_t *, const char *, const json_t *,
+                                json_t **, sy_err_t *))
 {
     if (!require_role(c, role))
         return;
@@ -23,11 +23,44 @@ static void with_body(struct call *c, sy_role_t role, int status, const char *na
 }
 
 /* sy_engine_route_create with the name in the body (for with_body's shape). */
-static int create(sy_engine_t *eng, const sy_principal_t *who, const char *name,
-                  const json_t *body, json_t **out, sy_err_t *err)
+static int create(sy_engine_t *eng, const sy_principal_t *who, const char *name, const json_t *body,
+                  json_t **out, sy_err_t *err)
 {
     (void)name;
     return sy_engine_route_create(eng, who, body, out, err);
+}
+
+/* GET /v1/routes/{name}/stats: the proxy's counters of the route since the server started,
+ * per (domain, upstream), with each row's share of the route's requests. */
+static void stats(struct call *c, const char *name)
+{
+    sy_err_t err = {0};
+    json_t *route = NULL;
+    int rc = sy_engine_route_get(c->eng, &c->who, name, &route, &err);
+    json_decref(route);
+    if (rc < 0) {
+        reply_err(c, &err);
+        return;
+    }
+    const sy_http_opts_t *o = sy_http_opts(c->http);
+    json_t *all = o->route_stats ? o->route_stats(o->route_stats_arg, c->who.workspace) : NULL;
+    json_t *one = json_object_get(json_object_get(all, "routes"), name);
+    json_int_t total = json_integer_value(json_object_get(one, "requests"));
+    json_t *by = one ? json_incref(json_object_get(one, "by")) : json_array();
+    size_t i;
+    json_t *row;
+    json_array_foreach(by, i, row)
+    {
+        json_int_t n = json_integer_value(json_object_get(row, "requests"));
+        json_int_t e = json_integer_value(json_object_get(row, "errors"));
+        json_object_set_new(row, "share", json_real(total ? (double)n / (double)total : 0));
+        json_object_set_new(row, "error_rate", json_real(n ? (double)e / (double)n : 0));
+    }
+    json_decref(all);
+    reply_result(c, 0, 200,
+                 json_pack("{sssssbsIso}", "route", name, "window", "since_start", "proxy",
+                           o->route_stats != NULL, "requests", total, "by", by),
+                 &err);
 }
 
 void sy_api_routes(struct call *c, const char *rest)
@@ -57,6 +90,13 @@ void sy_api_routes(struct call *c, const char *rest)
     }
     memcpy(name, rest, n);
     name[n] = '\0';
+    if (slash && strcmp(slash, "/stats") == 0) {
+        if (m != SY_GET)
+            not_allowed(c, "GET");
+        else if (require_role(c, SY_ROLE_VIEWER))
+            stats(c, name);
+        return;
+    }
     if (slash) {
         bool pct = strcmp(slash, "/percentage") == 0;
         if (!pct && strcmp(slash, "/enabled") != 0)

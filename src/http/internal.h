@@ -113,6 +113,8 @@ void sy_api_golive(struct call *c, const char *what);
 /* /v1/notifications (the deliveries) and /v1/notifications/channels[/{id}[/test]]: `rest`
  * is the raw path after /v1/notifications ("" or "/..."). */
 void sy_api_notifications(struct call *c, const char *rest);
+/* The server's options (server.c). */
+const sy_http_opts_t *sy_http_opts(const sy_http_t *http);
 /* /v1/routes[/{name}[/percentage|/enabled]]: `rest` is the raw path after "/v1/routes/"
  * ("" for the collection). */
 void sy_api_routes(struct call *c, const char *rest);

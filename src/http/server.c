@@ -344,6 +344,11 @@ static bool route(const char *path, const char *prefix, char *rest, size_t cap, 
     return true;
 }
 
+const sy_http_opts_t *sy_http_opts(const sy_http_t *http)
+{
+    return &http->opts;
+}
+
 static void dispatch(struct call *c, const char *path)
 {
     char rest[512];

@@ -30,6 +30,9 @@ typedef struct sy_http_opts {
     bool quiet;              /* no request lines (tests, benchmarks) */
     double rate_limit;       /* requests per second per token (burst: 2 s worth); 0: none */
     const char *cron_secret; /* X-Cron-Secret for POST /v1/auto-promotion/check; NULL: none */
+    /* The proxy's counters of workspace `ws` (proxy.h, sy_proxy_stats); NULL: no proxy. */
+    json_t *(*route_stats)(void *arg, int64_t ws);
+    void *route_stats_arg;
 } sy_http_opts_t;
 
 /* Binds and starts serving on `base`. Returns 0, or a negative code with `err` (an address

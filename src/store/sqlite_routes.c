@@ -22,10 +22,11 @@ int sy_store_route_put(sy_store_t *s, const sy_store_route_t *r, int64_t *id, sy
 
 int sy_store_route_delete(sy_store_t *s, int64_t ws, const char *name, sy_err_t *err)
 {
-    int rc = sy_sq_run(s,
-                       sy_sq_prepare(s, err, "DELETE FROM routes WHERE workspace_id = ? AND name = ?",
-                                     "is", ws, name),
-                       err);
+    int rc =
+        sy_sq_run(s,
+                  sy_sq_prepare(s, err, "DELETE FROM routes WHERE workspace_id = ? AND name = ?",
+                                "is", ws, name),
+                  err);
     if (rc == 0 && sqlite3_changes(s->db) != 1)
         rc = sy_err_set(err, -ENOENT, "name", "no such route");
     return rc;

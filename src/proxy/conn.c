@@ -1,0 +1,880 @@
+/* conn.c - one client connection of the proxy: its requests read, decided, sent upstream on
+ * a pooled connection, and their responses streamed back; see proxy.h.
+ *
+ * A request is read whole (head and body, up to max_body) before it is decided: the
+ * decision may need the body. The response is not: its bytes go to the client as they
+ * come, framed as the upstream framed them (a length, chunks, or the connection's end),
+ * with the upstream paused while the client is more than HIGH_WATER behind.
+ */
+#define _GNU_SOURCE /* strcasestr */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "codec/value_json.h"
+#include "http/h1.h"
+#include "proxy/internal.h"
+
+#define MAX_HEAD   65536
+#define HIGH_WATER (4u << 20)
+#define LOW_WATER  (1u << 20)
+#define IDLE_S     60
+
+enum state { S_HEAD, S_BODY, S_WAIT, S_STREAM, S_CLOSING };
+
+/* Where a chunked response body ends, followed byte by byte. */
+enum { K_SIZE, K_EXT, K_SIZE_LF, K_DATA, K_DATA_CR, K_DATA_LF, K_TRAILER, K_TRAILER_TEXT,
+       K_TRAILER_LF, K_FINAL_LF, K_DONE };
+struct chunker {
+    int st;
+    uint64_t left;
+    int digits;
+};
+
+struct conn {
+    struct conn *prev, *next; /* the worker's, to close at its stop */
+    struct worker *w;
+    struct bufferevent *down, *up;
+    enum state state;
+    char peer[64];
+    char listen[256];
+    /* the request */
+    char *head_buf; /* the head, parsed in place */
+    size_t head_cap, scanned;
+    sy_h1_head_t head;
+    char *body;
+    size_t body_len, body_raw, body_cap;
+    int64_t want; /* Content-Length, or -1 for chunked */
+    sy_h1_dechunk_t dc;
+    bool idempotent, keep_alive;
+    struct evbuffer *req; /* what goes upstream, kept for a retry */
+    struct snapshot *snap;
+    const struct proute *route;
+    int target; /* LEGACY or NEW */
+    int domain;
+    bool up_connected, up_reused, retried;
+    struct timespec t0;
+    /* the response */
+    int status;
+    bool head_only;       /* no body: HEAD, 1xx, 204, 304 */
+    int64_t left;         /* body bytes still due (a length), or -1 */
+    bool chunked, to_eof; /* framed by chunks, or by the upstream's end */
+    bool up_close;        /* the upstream will not keep the connection */
+    struct chunker ck;
+    bool sent;           /* response bytes went to the client */
+};
+
+static void conn_free(struct conn *c);
+static void down_event_closing(struct bufferevent *bev, short what, void *arg);
+static void next_request(struct conn *c);
+static void send_upstream(struct conn *c);
+
+static double since_ms(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static uint32_t next_random(struct worker *w)
+{
+    uint64_t x = w->rng; /* xorshift64* */
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    w->rng = x;
+    return (uint32_t)((x * 0x2545F4914F6CDD1Dull) >> 32);
+}
+
+/* ---- counters ---------------------------------------------------------------------------------- */
+
+static void record(struct conn *c, int upstream, bool error)
+{
+    if (!c->route)
+        return;
+    struct worker *w = c->w;
+    double ms = since_ms(&c->t0);
+    const char *dom = c->domain >= 0 ? c->route->policy.domains[c->domain].name : "";
+    pthread_mutex_lock(&w->stats_lock);
+    struct stat_row *r = NULL;
+    for (size_t i = 0; !r && i < w->n_stats; i++)
+        if (w->stats[i].ws == c->route->ws && w->stats[i].upstream == upstream &&
+            strcmp(w->stats[i].route, c->route->name) == 0 && strcmp(w->stats[i].domain, dom) == 0)
+            r = &w->stats[i];
+    if (!r && w->n_stats < MAX_STATS) {
+        r = &w->stats[w->n_stats++];
+        *r = (struct stat_row){.ws = c->route->ws, .upstream = upstream};
+        snprintf(r->route, sizeof(r->route), "%s", c->route->name);
+        snprintf(r->domain, sizeof(r->domain), "%s", dom);
+    }
+    if (r) {
+        r->requests++;
+        r->errors += error;
+        r->total_ms += ms;
+        int b = (int)(log(ms * 1000 + 1) / log(1.1));
+        r->hist[b < 0 ? 0 : b >= LAT_BUCKETS ? LAT_BUCKETS - 1 : b]++;
+    }
+    pthread_mutex_unlock(&w->stats_lock);
+}
+
+/* ---- the pool ---------------------------------------------------------------------------------- */
+
+static void idle_drop(struct worker *w, size_t i)
+{
+    bufferevent_free(w->idle[i].bev);
+    w->idle[i] = w->idle[--w->n_idle];
+}
+
+/* An idle connection that reads anything (the upstream closing it) is dropped. */
+static void idle_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)what;
+    struct worker *w = arg;
+    for (size_t i = 0; i < w->n_idle; i++)
+        if (w->idle[i].bev == bev) {
+            idle_drop(w, i);
+            return;
+        }
+}
+
+static void idle_read(struct bufferevent *bev, void *arg)
+{
+    idle_event(bev, 0, arg);
+}
+
+void sy_proxy_idle_free(struct worker *w)
+{
+    while (w->conns)
+        conn_free(w->conns);
+    while (w->n_idle)
+        idle_drop(w, w->n_idle - 1);
+}
+
+static struct bufferevent *pool_take(struct worker *w, const char *key)
+{
+    for (size_t i = w->n_idle; i-- > 0;)
+        if (strcmp(w->idle[i].text, key) == 0) {
+            struct bufferevent *bev = w->idle[i].bev;
+            w->idle[i] = w->idle[--w->n_idle];
+            return bev;
+        }
+    return NULL;
+}
+
+static void pool_put(struct worker *w, struct bufferevent *bev, const struct upstream *u)
+{
+    size_t same = 0;
+    for (size_t i = 0; i < w->n_idle; i++)
+        same += strcmp(w->idle[i].text, u->text) == 0;
+    if (w->n_idle == MAX_IDLE || (int)same >= u->keepalive) {
+        bufferevent_free(bev);
+        return;
+    }
+    struct idle *e = &w->idle[w->n_idle++];
+    e->bev = bev;
+    snprintf(e->text, sizeof(e->text), "%s", u->text);
+    bufferevent_setcb(bev, idle_read, NULL, idle_event, w);
+    bufferevent_set_timeouts(bev, &(struct timeval){.tv_sec = IDLE_S}, NULL);
+    bufferevent_enable(bev, EV_READ);
+}
+
+/* ---- answers of our own ----------------------------------------------------------------------- */
+
+static void close_after_write(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    conn_free(arg);
+}
+
+/* Ends the connection once what it has to send is sent. */
+static void close_when_flushed(struct conn *c)
+{
+    c->state = S_CLOSING;
+    bufferevent_disable(c->down, EV_READ);
+    bufferevent_setwatermark(c->down, EV_WRITE, 0, 0); /* the write callback at empty */
+    bufferevent_setcb(c->down, NULL, close_after_write, down_event_closing, c);
+    if (evbuffer_get_length(bufferevent_get_output(c->down)) == 0)
+        conn_free(c);
+}
+
+/* A JSON error to the client, then the connection's end. */
+static void fail(struct conn *c, int status, const char *code, const char *msg)
+{
+    if (c->route)
+        record(c, UPSTREAMS, true);
+    if (c->sent) { /* the response is half sent: all we can do is end it */
+        conn_free(c);
+        return;
+    }
+    char body[512];
+    int n = snprintf(body, sizeof(body),
+                     "{\"error\":{\"code\":\"%s\",\"message\":\"%s\",\"field\":\"\"}}", code, msg);
+    struct evbuffer *out = bufferevent_get_output(c->down);
+    evbuffer_add_printf(out,
+                        "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                        "X-Switchyard-Route: error\r\nConnection: close\r\n\r\n%s",
+                        status, code, n, body);
+    if (c->up) {
+        bufferevent_free(c->up);
+        c->up = NULL;
+    }
+    close_when_flushed(c);
+}
+
+/* ---- headers ----------------------------------------------------------------------------------- */
+
+static const char *const hop_by_hop[] = {"connection", "keep-alive",       "proxy-connection",
+                                         "te",         "trailer",          "transfer-encoding",
+                                         "upgrade",    "proxy-authenticate", "proxy-authorization",
+                                         NULL};
+
+/* Whether header `name` (len bytes) is hop-by-hop, or named in `connection`. */
+static bool hop(const char *name, size_t len, const char *connection)
+{
+    for (size_t i = 0; hop_by_hop[i]; i++)
+        if (strlen(hop_by_hop[i]) == len && strncasecmp(name, hop_by_hop[i], len) == 0)
+            return true;
+    for (const char *p = connection; p && *p;) {
+        p += strspn(p, " \t,");
+        size_t n = strcspn(p, " \t,");
+        if (n == len && strncasecmp(p, name, len) == 0)
+            return true;
+        p += n;
+    }
+    return false;
+}
+
+static const char *header(void *arg, const char *name, size_t *len)
+{
+    const char *v = sy_h1_head_field(arg, name);
+    if (v)
+        *len = strlen(v);
+    return v;
+}
+
+/* The value of cookie `name` in the Cookie header, into out (NULL: none). */
+static const char *cookie(const sy_h1_head_t *h, const char *name, size_t *len)
+{
+    const char *p = sy_h1_head_field(h, "Cookie");
+    size_t n = strlen(name);
+    while (p && *p) {
+        p += strspn(p, " ;");
+        if (strncmp(p, name, n) == 0 && p[n] == '=') {
+            *len = strcspn(p + n + 1, ";");
+            return p + n + 1;
+        }
+        p += strcspn(p, ";");
+    }
+    return NULL;
+}
+
+/* ---- the decision --------------------------------------------------------------------------- */
+
+/* The route of this listener whose path prefix is the request's longest. */
+static const struct proute *route_of(const struct snapshot *s, const char *listen, const char *path)
+{
+    const struct proute *best = NULL;
+    for (size_t i = 0; i < s->n; i++) {
+        const struct proute *r = &s->r[i];
+        if (strcmp(r->listen, listen) == 0 && strncmp(path, r->prefix, r->prefix_len) == 0 &&
+            (!best || r->prefix_len > best->prefix_len))
+            best = r;
+    }
+    return best;
+}
+
+static void decide(struct conn *c)
+{
+    const struct proute *r = c->route;
+    sy_route_request_t q = {.path = c->head.path,
+                            .path_len = strlen(c->head.path),
+                            .header = header,
+                            .header_arg = &c->head,
+                            .random = next_random(c->w)};
+    sy_arena_t arena;
+    sy_value_t body;
+    bool parsed = false;
+    if (r->needs_body && c->body_len > 0 && c->body_len <= r->inspect) {
+        /* the parsed value is a few times the text; chunks come 16 KiB at a time */
+        sy_arena_init(&arena, 8 * c->body_len + (64 << 10));
+        parsed = sy_value_parse(c->body, c->body_len, &arena, &body, NULL) == 0;
+        if (parsed)
+            q.body = &body;
+    }
+    char num[64];
+    if (r->sticky == STICKY_HEADER) {
+        q.sticky = header(&c->head, r->sticky_name, &q.sticky_len);
+    } else if (r->sticky == STICKY_COOKIE) {
+        q.sticky = cookie(&c->head, r->sticky_name, &q.sticky_len);
+    } else if (r->sticky == STICKY_BODY && parsed) {
+        const sy_value_t *v = &body;
+        for (const char *p = r->sticky_name; v && *p;) {
+            size_t n = strcspn(p, ".");
+            v = v->type == SY_OBJ ? sy_value_get(v, p, n) : NULL;
+            p += n + (p[n] == '.');
+        }
+        if (v && v->type == SY_STR) {
+            q.sticky = v->s;
+            q.sticky_len = v->len;
+        } else if (v && v->type == SY_NUM) {
+            q.sticky_len = (size_t)snprintf(num, sizeof(num), "%.17g", v->n);
+            q.sticky = num;
+        }
+    }
+    sy_route_decision_t d = sy_route_decide(&r->policy, &q);
+    if (r->needs_body && c->body_len > 0 && c->body_len <= r->inspect)
+        sy_arena_free(&arena);
+    c->domain = d.domain;
+    c->target = d.to_new ? NEW : LEGACY;
+}
+
+/* The request as it goes upstream: hop-by-hop headers out, forwarding headers in, the
+ * body with its length. */
+static int build_request(struct conn *c)
+{
+    const sy_h1_head_t *h = &c->head;
+    struct evbuffer *b = c->req ? c->req : (c->req = evbuffer_new());
+    if (!b)
+        return -ENOMEM;
+    evbuffer_drain(b, evbuffer_get_length(b));
+    const char *connection = sy_h1_head_field(h, "Connection");
+    const char *xff = sy_h1_head_field(h, "X-Forwarded-For");
+    bool host = false;
+    evbuffer_add_printf(b, "%s %s%s%s HTTP/1.1\r\n", h->method_name, h->path, h->query ? "?" : "",
+                        h->query ? h->query : "");
+    for (size_t i = 0; i < h->n_fields; i++) {
+        const sy_h1_field_t *f = &h->fields[i];
+        if (hop(f->name, f->name_len, connection) ||
+            (f->name_len == 14 && strncasecmp(f->name, "content-length", 14) == 0) ||
+            (f->name_len == 6 && strncasecmp(f->name, "expect", 6) == 0) ||
+            (f->name_len == 15 && strncasecmp(f->name, "x-forwarded-for", 15) == 0))
+            continue;
+        host |= f->name_len == 4 && strncasecmp(f->name, "host", 4) == 0;
+        evbuffer_add_printf(b, "%s: %s\r\n", f->name, f->value);
+    }
+    if (!host)
+        evbuffer_add_printf(b, "Host: %s\r\n", c->route->up[c->target].text);
+    evbuffer_add_printf(b, "X-Forwarded-For: %s%s%s\r\nForwarded: for=\"%s\";proto=http\r\n",
+                        xff ? xff : "", xff ? ", " : "", c->peer, c->peer);
+    if (c->body_len > 0 || h->method == SY_POST || h->method == SY_PUT || h->method == SY_PATCH)
+        evbuffer_add_printf(b, "Content-Length: %zu\r\n", c->body_len);
+    evbuffer_add(b, "\r\n", 2);
+    return c->body_len ? evbuffer_add(b, c->body, c->body_len) : 0;
+}
+
+/* ---- the response ----------------------------------------------------------------------------- */
+
+/* How many of b[0..n) belong to the chunked body (to its end, *done, or all of them);
+ * SIZE_MAX when it is malformed. */
+static size_t chunk_scan(struct chunker *k, const unsigned char *b, size_t n, bool *done)
+{
+    size_t i = 0;
+    while (i < n && k->st != K_DONE) {
+        unsigned char ch = b[i];
+        switch (k->st) {
+        case K_SIZE: {
+            int v = ch >= '0' && ch <= '9'   ? ch - '0'
+                    : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                    : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                             : -1;
+            if (v >= 0 && k->digits < 15) {
+                k->left = k->left * 16 + (uint64_t)v;
+                k->digits++;
+            } else if (k->digits && (ch == ';' || ch == ' ' || ch == '\t')) {
+                k->st = K_EXT;
+            } else if (k->digits && ch == '\r') {
+                k->st = K_SIZE_LF;
+            } else {
+                return SIZE_MAX;
+            }
+            i++;
+            break;
+        }
+        case K_EXT:
+            k->st = ch == '\r' ? K_SIZE_LF : K_EXT;
+            i++;
+            break;
+        case K_SIZE_LF:
+            if (ch != '\n')
+                return SIZE_MAX;
+            k->st = k->left ? K_DATA : K_TRAILER;
+            i++;
+            break;
+        case K_DATA: {
+            size_t take = (uint64_t)(n - i) < k->left ? n - i : (size_t)k->left;
+            k->left -= take;
+            i += take;
+            if (!k->left)
+                k->st = K_DATA_CR;
+            break;
+        }
+        case K_DATA_CR:
+            if (ch != '\r')
+                return SIZE_MAX;
+            k->st = K_DATA_LF;
+            i++;
+            break;
+        case K_DATA_LF:
+            if (ch != '\n')
+                return SIZE_MAX;
+            k->st = K_SIZE;
+            k->digits = 0;
+            i++;
+            break;
+        case K_TRAILER:
+            k->st = ch == '\r' ? K_FINAL_LF : K_TRAILER_TEXT;
+            i++;
+            break;
+        case K_TRAILER_TEXT:
+            k->st = ch == '\r' ? K_TRAILER_LF : K_TRAILER_TEXT;
+            i++;
+            break;
+        case K_TRAILER_LF:
+        case K_FINAL_LF:
+            if (ch != '\n')
+                return SIZE_MAX;
+            k->st = k->st == K_FINAL_LF ? K_DONE : K_TRAILER;
+            i++;
+            break;
+        }
+    }
+    *done = k->st == K_DONE;
+    return i;
+}
+
+static void up_read(struct bufferevent *bev, void *arg);
+
+/* The response is complete: the upstream back to the pool (or closed), the next request. */
+static void response_done(struct conn *c)
+{
+    record(c, c->target, c->status >= 500);
+    if (c->up) {
+        if (!c->up_close && !c->to_eof && evbuffer_get_length(bufferevent_get_input(c->up)) == 0)
+            pool_put(c->w, c->up, &c->route->up[c->target]);
+        else
+            bufferevent_free(c->up);
+        c->up = NULL;
+    }
+    if (c->to_eof || !c->keep_alive) {
+        close_when_flushed(c);
+        return;
+    }
+    next_request(c);
+}
+
+/* Moves what of the body has come from the upstream to the client. */
+static void pump(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->up), *out = bufferevent_get_output(c->down);
+    size_t avail = evbuffer_get_length(in), take = avail;
+    bool done = false;
+    if (c->head_only) {
+        done = true;
+        take = 0;
+    } else if (c->chunked && avail) {
+        take = chunk_scan(&c->ck, evbuffer_pullup(in, (ssize_t)avail), avail, &done);
+        if (take == SIZE_MAX) {
+            fail(c, 502, "bad_gateway", "the upstream sent a malformed chunked body");
+            return;
+        }
+    } else if (c->left >= 0) {
+        take = (uint64_t)c->left < avail ? (size_t)c->left : avail;
+        c->left -= (int64_t)take;
+        done = c->left == 0;
+    }
+    if (take) {
+        evbuffer_remove_buffer(in, out, take);
+        c->sent = true;
+    }
+    if (done) {
+        response_done(c);
+        return;
+    }
+    if (evbuffer_get_length(out) > HIGH_WATER) /* the client is behind: wait for it */
+        bufferevent_disable(c->up, EV_READ);
+}
+
+/* Parses the response head at the start of the upstream's input; 0 when incomplete. */
+static int response_head(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->up);
+    size_t len = evbuffer_get_length(in);
+    struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+    if (end.pos < 0)
+        return len > MAX_HEAD ? -E2BIG : 0;
+    size_t head_len = (size_t)end.pos + 4;
+    char *h = (char *)evbuffer_pullup(in, (ssize_t)head_len);
+    if (head_len < 16 || strncmp(h, "HTTP/1.", 7) != 0 || h[8] != ' ')
+        return -EINVAL;
+    int status = atoi(h + 9);
+    if (status < 100 || status > 999)
+        return -EINVAL;
+    if (status >= 100 && status < 200 && status != 101) { /* interim: the real one follows */
+        evbuffer_drain(in, head_len);
+        return response_head(c);
+    }
+    bool http10 = h[7] == '0';
+    char *line_end = memchr(h, '\r', head_len);
+    struct evbuffer *out = bufferevent_get_output(c->down);
+    evbuffer_add_printf(out, "HTTP/1.1 %.*s\r\n", (int)(line_end - h - 9), h + 9);
+    /* the fields: first the Connection header, whose names are hop-by-hop too */
+    char connection[512] = "";
+    c->left = -1;
+    c->chunked = false;
+    for (char *p = line_end + 2; p < h + head_len - 2;) {
+        char *e = memchr(p, '\r', (size_t)(h + head_len - p));
+        char *colon = memchr(p, ':', (size_t)(e - p));
+        if (colon && colon - p == 10 && strncasecmp(p, "connection", 10) == 0)
+            snprintf(connection, sizeof(connection), "%.*s", (int)(e - colon - 1), colon + 1);
+        p = e + 2;
+    }
+    c->up_close = http10 ? !strcasestr(connection, "keep-alive") : !!strcasestr(connection, "close");
+    for (char *p = line_end + 2; p < h + head_len - 2;) {
+        char *e = memchr(p, '\r', (size_t)(h + head_len - p));
+        char *colon = memchr(p, ':', (size_t)(e - p));
+        if (!colon)
+            return -EINVAL;
+        size_t nlen = (size_t)(colon - p);
+        const char *v = colon + 1;
+        while (v < e && (*v == ' ' || *v == '\t'))
+            v++;
+        if (nlen == 17 && strncasecmp(p, "transfer-encoding", 17) == 0) {
+            c->chunked = strncasecmp(v, "chunked", 7) == 0;
+            if (c->chunked)
+                evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
+        } else if (nlen == 14 && strncasecmp(p, "content-length", 14) == 0) {
+            c->left = strtoll(v, NULL, 10);
+            evbuffer_add(out, p, (size_t)(e - p) + 2);
+        } else if (!hop(p, nlen, connection)) {
+            evbuffer_add(out, p, (size_t)(e - p) + 2);
+        }
+        p = e + 2;
+    }
+    c->status = status;
+    c->head_only = c->head.method == SY_HEAD || status == 204 || status == 304;
+    c->to_eof = !c->head_only && !c->chunked && c->left < 0;
+    if (c->chunked)
+        c->left = -1;
+    c->ck = (struct chunker){0};
+    bool close = c->to_eof || !c->keep_alive;
+    evbuffer_add_printf(out, "X-Switchyard-Route: %s\r\nConnection: %s\r\n\r\n",
+                        c->target == NEW ? "new" : "legacy", close ? "close" : "keep-alive");
+    evbuffer_drain(in, head_len);
+    c->sent = true;
+    c->state = S_STREAM;
+    return 1;
+}
+
+static void up_read(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    struct conn *c = arg;
+    if (c->state == S_WAIT) {
+        int rc = response_head(c);
+        if (rc == 0)
+            return;
+        if (rc < 0) {
+            fail(c, 502, "bad_gateway", "the upstream sent a malformed response head");
+            return;
+        }
+    }
+    if (c->state == S_STREAM)
+        pump(c);
+}
+
+/* The upstream failed before answering: `new` unreachable falls back to `legacy` for a
+ * request that may be repeated; a stale pooled connection is replaced once. */
+static void up_failed(struct conn *c, short what)
+{
+    bufferevent_free(c->up);
+    c->up = NULL;
+    bool may_repeat = c->idempotent || c->route->retry_any;
+    if (c->up_reused && !c->retried && may_repeat) {
+        c->retried = true;
+        send_upstream(c);
+        return;
+    }
+    if (!c->up_connected && c->target == NEW && may_repeat) {
+        record(c, UPSTREAMS, true); /* counted as `new`'s error, then served by legacy */
+        c->target = LEGACY;
+        c->retried = false;
+        if (build_request(c) == 0) {
+            send_upstream(c);
+            return;
+        }
+    }
+    if (what & BEV_EVENT_TIMEOUT)
+        fail(c, 504, "gateway_timeout", "the upstream did not answer in time");
+    else
+        fail(c, 502, "bad_gateway", "the upstream cannot be reached");
+}
+
+static void up_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    struct conn *c = arg;
+    if (what & BEV_EVENT_CONNECTED) {
+        c->up_connected = true;
+        int ms = c->route->up[c->target].read_ms;
+        struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+        bufferevent_set_timeouts(c->up, &tv, &tv);
+        return;
+    }
+    if (c->state == S_STREAM && c->to_eof && (what & BEV_EVENT_EOF)) {
+        pump(c); /* what is left, then the end of the body */
+        if (c->state == S_STREAM)
+            response_done(c);
+        return;
+    }
+    if (c->state == S_WAIT) {
+        if (evbuffer_get_length(bufferevent_get_input(c->up)) == 0 || (what & BEV_EVENT_TIMEOUT)) {
+            up_failed(c, what);
+            return;
+        }
+        fail(c, 502, "bad_gateway", "the upstream closed the connection mid-answer");
+        return;
+    }
+    if (c->state == S_STREAM) /* cut short: the client's response cannot be completed */
+        fail(c, 502, "bad_gateway", "the upstream closed the connection mid-answer");
+}
+
+static void send_upstream(struct conn *c)
+{
+    const struct upstream *u = &c->route->up[c->target];
+    c->up = c->retried ? NULL : pool_take(c->w, u->text);
+    c->up_reused = c->up != NULL;
+    c->up_connected = c->up_reused;
+    if (!c->up) {
+        c->up = bufferevent_socket_new(c->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
+        if (!c->up) {
+            fail(c, 503, "unavailable", "out of memory");
+            return;
+        }
+        struct timeval tv = {.tv_sec = u->connect_ms / 1000, .tv_usec = (u->connect_ms % 1000) * 1000};
+        bufferevent_set_timeouts(c->up, NULL, &tv);
+        if (bufferevent_socket_connect(c->up, (const struct sockaddr *)&u->addr, (int)u->addr_len) <
+            0) {
+            up_failed(c, BEV_EVENT_ERROR);
+            return;
+        }
+    } else {
+        struct timeval tv = {.tv_sec = u->read_ms / 1000, .tv_usec = (u->read_ms % 1000) * 1000};
+        bufferevent_set_timeouts(c->up, &tv, &tv);
+    }
+    bufferevent_setcb(c->up, up_read, NULL, up_event, c);
+    bufferevent_enable(c->up, EV_READ | EV_WRITE);
+    size_t n = evbuffer_get_length(c->req);
+    bufferevent_write(c->up, evbuffer_pullup(c->req, (ssize_t)n), n);
+    c->state = S_WAIT;
+}
+
+/* ---- the request ------------------------------------------------------------------------------ */
+
+/* The request is read whole: decide, and send it. */
+static void dispatch(struct conn *c)
+{
+    bufferevent_disable(c->down, EV_READ); /* one request at a time: pipelined ones wait */
+    clock_gettime(CLOCK_MONOTONIC, &c->t0);
+    c->snap = sy_proxy_snapshot_get(c->w);
+    c->route = route_of(c->snap, c->listen, c->head.path);
+    if (!c->route) {
+        fail(c, 404, "not_found", "no route serves this path");
+        return;
+    }
+    sy_method_t m = c->head.method;
+    c->idempotent = m == SY_GET || m == SY_HEAD || m == SY_PUT || m == SY_DELETE || m == SY_OPTIONS;
+    c->keep_alive = c->head.keep_alive;
+    decide(c);
+    if (build_request(c) < 0) {
+        fail(c, 503, "unavailable", "out of memory");
+        return;
+    }
+    send_upstream(c);
+}
+
+static void read_body(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->down);
+    size_t avail = evbuffer_get_length(in);
+    size_t need = c->want >= 0 ? (size_t)c->want - c->body_raw : avail;
+    size_t take = avail < need ? avail : need;
+    if (c->body_raw + take > c->body_cap) {
+        size_t cap = c->body_cap ? c->body_cap : 4096;
+        while (cap < c->body_raw + take)
+            cap *= 2;
+        char *b = realloc(c->body, cap);
+        if (!b) {
+            fail(c, 503, "unavailable", "out of memory");
+            return;
+        }
+        c->body = b;
+        c->body_cap = cap;
+    }
+    evbuffer_remove(in, c->body + c->body_raw, take);
+    c->body_raw += take;
+    if (c->want >= 0) {
+        c->body_len = c->body_raw;
+        if (c->body_raw == (size_t)c->want)
+            dispatch(c);
+        return;
+    }
+    int rc = sy_h1_dechunk(&c->dc, c->body, c->body_raw, c->w->p->o.max_body);
+    if (rc < 0) {
+        fail(c, rc == -E2BIG ? 413 : 400, rc == -E2BIG ? "too_large" : "bad_request",
+             rc == -E2BIG ? "the body is too large" : "a malformed chunked body");
+        return;
+    }
+    if (rc == 1) {
+        /* what came after the body is the next request's: back to the input */
+        if (c->body_raw > c->dc.in)
+            evbuffer_prepend(in, c->body + c->dc.in, c->body_raw - c->dc.in);
+        c->body_len = c->dc.out;
+        dispatch(c);
+    }
+}
+
+static void read_head(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->down);
+    size_t len = evbuffer_get_length(in);
+    if (len == 0)
+        return;
+    if (len > MAX_HEAD)
+        len = MAX_HEAD;
+    if (len > c->head_cap) {
+        char *b = realloc(c->head_buf, MAX_HEAD);
+        if (!b) {
+            fail(c, 503, "unavailable", "out of memory");
+            return;
+        }
+        c->head_buf = b;
+        c->head_cap = MAX_HEAD;
+    }
+    evbuffer_copyout(in, c->head_buf, len);
+    int status = 400;
+    int rc = sy_h1_parse_head(c->head_buf, len, MAX_HEAD, &c->scanned, &c->head, &status);
+    if (rc == 0) {
+        if (len == MAX_HEAD)
+            fail(c, 431, "headers_too_large", "the request head is too large");
+        return;
+    }
+    if (rc < 0) {
+        fail(c, status, "bad_request", "the request head does not parse");
+        return;
+    }
+    evbuffer_drain(in, (size_t)rc);
+    c->want = c->head.chunked ? -1 : c->head.content_length > 0 ? c->head.content_length : 0;
+    if (c->want > 0 && (size_t)c->want > c->w->p->o.max_body) {
+        fail(c, 413, "too_large", "the body is too large");
+        return;
+    }
+    if (c->head.expect_continue)
+        evbuffer_add(bufferevent_get_output(c->down), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    c->state = S_BODY;
+    read_body(c);
+}
+
+static void down_read(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    struct conn *c = arg;
+    if (c->state == S_HEAD)
+        read_head(c);
+    else if (c->state == S_BODY)
+        read_body(c);
+}
+
+/* The client caught up: the upstream may send again. */
+static void down_write(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    struct conn *c = arg;
+    if (c->state == S_STREAM && c->up)
+        bufferevent_enable(c->up, EV_READ);
+}
+
+static void down_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    (void)what;
+    conn_free(arg); /* the client went away, or was idle too long */
+}
+
+static void down_event_closing(struct bufferevent *bev, short what, void *arg)
+{
+    down_event(bev, what, arg);
+}
+
+static void next_request(struct conn *c)
+{
+    sy_proxy_snapshot_put(c->snap);
+    c->snap = NULL;
+    c->route = NULL;
+    c->state = S_HEAD;
+    c->scanned = 0;
+    c->body_len = c->body_raw = 0;
+    c->dc = (sy_h1_dechunk_t){0};
+    c->retried = c->sent = false;
+    bufferevent_setcb(c->down, down_read, down_write, down_event, c);
+    bufferevent_enable(c->down, EV_READ);
+    if (evbuffer_get_length(bufferevent_get_input(c->down)))
+        read_head(c);
+}
+
+static void conn_free(struct conn *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->w->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    if (c->up)
+        bufferevent_free(c->up);
+    bufferevent_free(c->down);
+    evbuffer_free(c->req);
+    sy_proxy_snapshot_put(c->snap);
+    free(c->head_buf);
+    free(c->body);
+    free(c);
+}
+
+void sy_proxy_accept(struct worker *w, evutil_socket_t fd, const char *listen,
+                     const struct sockaddr *peer, int peer_len)
+{
+    (void)peer_len;
+    struct conn *c = calloc(1, sizeof(*c));
+    struct bufferevent *bev =
+        c ? bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
+    if (!bev) {
+        free(c);
+        evutil_closesocket(fd);
+        return;
+    }
+    c->w = w;
+    c->down = bev;
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    c->domain = -1;
+    snprintf(c->listen, sizeof(c->listen), "%s", listen);
+    if (peer->sa_family == AF_INET)
+        evutil_inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, c->peer,
+                         sizeof(c->peer));
+    else if (peer->sa_family == AF_INET6)
+        evutil_inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, c->peer,
+                         sizeof(c->peer));
+    evutil_make_socket_nonblocking(fd);
+    bufferevent_setwatermark(bev, EV_WRITE, LOW_WATER, 0);
+    bufferevent_set_timeouts(bev, &(struct timeval){.tv_sec = IDLE_S}, NULL);
+    bufferevent_setcb(bev, down_read, down_write, down_event, c);
+    bufferevent_enable(bev, EV_READ);
+}

@@ -1,0 +1,49 @@
+/* proxy.h - the data plane: a reverse proxy that splits each route's traffic between its
+ * `legacy` and `new` upstreams as core/route.h decides.
+ *
+ * Worker threads, one event loop each, each listening on every route's address with
+ * SO_REUSEPORT (the kernel spreads the connections). Workers read the current routes
+ * from an immutable snapshot that sy_proxy_update swaps in with one atomic pointer
+ * store; a request in flight keeps the snapshot it started with. Each request: its head
+ * parsed (http/h1.h's parser), its body read (up to `max_body`; JSON-parsed when the
+ * route detects domains or keys in bodies), its domain and upstream decided, then sent on
+ * a keep-alive connection from the worker's pool with hop-by-hop headers removed (RFC
+ * 9110 7.6.1) and X-Forwarded-For / Forwarded added; the response streams back as it
+ * arrives, with X-Switchyard-Route: new|legacy. A connection to `new` that cannot be made
+ * is retried on `legacy` for idempotent requests (and others when the route allows it):
+ * the client sees no error. Per (route, domain, upstream) counters and latencies are kept
+ * for sy_proxy_stats.
+ *
+ * sy_proxy_start, sy_proxy_update, sy_proxy_stats and sy_proxy_stop are called from one
+ * thread (the server's loop).
+ */
+#ifndef SY_PROXY_PROXY_H
+#define SY_PROXY_PROXY_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "core/err.h"
+
+typedef struct sy_proxy sy_proxy_t; /* opaque */
+
+typedef struct sy_proxy_opts {
+    int workers;     /* threads, >= 1 */
+    size_t max_body; /* largest request body taken (413 beyond) */
+} sy_proxy_opts_t;
+
+int sy_proxy_start(sy_proxy_t **out, const sy_proxy_opts_t *o, sy_err_t *err);
+/* Takes `routes` (sy_engine_routes_all's array; not kept) as the new configuration:
+ * compiled and swapped in for the next request; listeners opened for new addresses and
+ * closed for gone ones. A route that cannot be compiled (an address that does not
+ * resolve) is left out, and named in `err` (the others are taken). */
+int sy_proxy_update(sy_proxy_t *p, const json_t *routes, sy_err_t *err);
+/* {"routes": {NAME: {"requests", "by": [{"domain", "upstream" ("new", "legacy",
+ * "error"), "requests", "errors", "avg_ms", "p50_ms", "p95_ms", "p99_ms"}]}}} for
+ * workspace `ws`, since the start. */
+json_t *sy_proxy_stats(sy_proxy_t *p, int64_t ws);
+/* Stops the workers (connections are closed) and frees. NULL is a no-op. */
+void sy_proxy_stop(sy_proxy_t *p);
+
+#endif

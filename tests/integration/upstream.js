@@ -1,0 +1,28 @@
+// upstream.js - a loopback upstream for the proxy tests: answers every request with JSON
+// naming itself and echoing what it received (method, path, headers, body length).
+//
+//   node upstream.js PORT NAME [DELAY_MS]
+//     PORT 0 picks a free one; the port is printed on stdout once listening.
+//     DELAY_MS: each answer waits that long (a slow upstream).
+'use strict';
+const http = require('http');
+
+const [port, name, delay = '0'] = process.argv.slice(2);
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const body = JSON.stringify({
+      upstream: name, method: req.method, path: req.url, headers: req.headers,
+      body_len: Buffer.concat(chunks).length,
+    });
+    setTimeout(() => {
+      res.writeHead(200, {'Content-Type': 'application/json', 'Keep-Alive': 'timeout=5',
+        'X-Upstream': name});
+      res.end(body);
+    }, Number(delay));
+  });
+});
+server.keepAliveTimeout = 30000;
+server.listen(Number(port), '127.0.0.1', () => process.stdout.write(`${server.address().port}\n`));
+process.on('SIGTERM', () => process.exit(0));
