@@ -64,6 +64,8 @@ bench: build
 	bench/ingest.sh $(RELEASE)/src/switchyard $(RELEASE)/bench/bench-ingest
 	@echo
 	bench/rollback.sh $(RELEASE)/src/switchyard
+	@echo
+	bench/proxy.sh $(RELEASE)/src/switchyard
 
 fuzz:
 	@scripts/deps.sh fuzz

@@ -129,7 +129,7 @@ static int parse_rule(const json_t *r, const char *at, json_t **out, sy_err_t *e
     if (json_object_size(r) != 1)
         return sy_err_set(err, -EINVAL, at,
                           "%s has one of path_prefix, header, body_keywords, body_field", at);
-    char f[96];
+    char f[192];
     const char *k = json_object_iter_key(json_object_iter((json_t *)r));
     const json_t *v = json_object_get(r, k);
     snprintf(f, sizeof(f), "%s.%s", at, k);
@@ -663,7 +663,7 @@ static int set_one(sy_engine_t *eng, const sy_principal_t *actor, const char *na
         return sy_err_set(err, -ENOENT, "name", "no such route");
     static const char *const pf[] = {"percentage", "reason", NULL};
     static const char *const ef[] = {"enabled", "reason", NULL};
-    const char *why;
+    const char *why = NULL;
     int rc = json_is_object(body) ? sy_eng_only_fields(body, percentage ? pf : ef, "", err)
                                   : sy_err_set(err, -EINVAL, "", "the body is a JSON object");
     struct route next = *old;

@@ -30,8 +30,19 @@
 enum state { S_HEAD, S_BODY, S_WAIT, S_STREAM, S_CLOSING };
 
 /* Where a chunked response body ends, followed byte by byte. */
-enum { K_SIZE, K_EXT, K_SIZE_LF, K_DATA, K_DATA_CR, K_DATA_LF, K_TRAILER, K_TRAILER_TEXT,
-       K_TRAILER_LF, K_FINAL_LF, K_DONE };
+enum {
+    K_SIZE,
+    K_EXT,
+    K_SIZE_LF,
+    K_DATA,
+    K_DATA_CR,
+    K_DATA_LF,
+    K_TRAILER,
+    K_TRAILER_TEXT,
+    K_TRAILER_LF,
+    K_FINAL_LF,
+    K_DONE
+};
 struct chunker {
     int st;
     uint64_t left;
@@ -54,7 +65,8 @@ struct conn {
     int64_t want; /* Content-Length, or -1 for chunked */
     sy_h1_dechunk_t dc;
     bool idempotent, keep_alive;
-    struct evbuffer *req; /* what goes upstream, kept for a retry */
+    char *req; /* the head that goes upstream, kept for a retry */
+    size_t req_len, req_cap;
     struct snapshot *snap;
     const struct proute *route;
     int target; /* LEGACY or NEW */
@@ -68,7 +80,7 @@ struct conn {
     bool chunked, to_eof; /* framed by chunks, or by the upstream's end */
     bool up_close;        /* the upstream will not keep the connection */
     struct chunker ck;
-    bool sent;           /* response bytes went to the client */
+    bool sent; /* response bytes went to the client */
 };
 
 static void conn_free(struct conn *c);
@@ -93,7 +105,8 @@ static uint32_t next_random(struct worker *w)
     return (uint32_t)((x * 0x2545F4914F6CDD1Dull) >> 32);
 }
 
-/* ---- counters ---------------------------------------------------------------------------------- */
+/* ---- counters ----------------------------------------------------------------------------------
+ */
 
 static void record(struct conn *c, int upstream, bool error)
 {
@@ -124,7 +137,8 @@ static void record(struct conn *c, int upstream, bool error)
     pthread_mutex_unlock(&w->stats_lock);
 }
 
-/* ---- the pool ---------------------------------------------------------------------------------- */
+/* ---- the pool ----------------------------------------------------------------------------------
+ */
 
 static void idle_drop(struct worker *w, size_t i)
 {
@@ -180,12 +194,13 @@ static void pool_put(struct worker *w, struct bufferevent *bev, const struct ups
     struct idle *e = &w->idle[w->n_idle++];
     e->bev = bev;
     snprintf(e->text, sizeof(e->text), "%s", u->text);
+    /* still reading, with its read timeout: an upstream that closes it, or a connection
+     * idle past its timeout, is dropped (idle_event) */
     bufferevent_setcb(bev, idle_read, NULL, idle_event, w);
-    bufferevent_set_timeouts(bev, &(struct timeval){.tv_sec = IDLE_S}, NULL);
-    bufferevent_enable(bev, EV_READ);
 }
 
-/* ---- answers of our own ----------------------------------------------------------------------- */
+/* ---- answers of our own -----------------------------------------------------------------------
+ */
 
 static void close_after_write(struct bufferevent *bev, void *arg)
 {
@@ -228,12 +243,12 @@ static void fail(struct conn *c, int status, const char *code, const char *msg)
     close_when_flushed(c);
 }
 
-/* ---- headers ----------------------------------------------------------------------------------- */
+/* ---- headers -----------------------------------------------------------------------------------
+ */
 
-static const char *const hop_by_hop[] = {"connection", "keep-alive",       "proxy-connection",
-                                         "te",         "trailer",          "transfer-encoding",
-                                         "upgrade",    "proxy-authenticate", "proxy-authorization",
-                                         NULL};
+static const char *const hop_by_hop[] = {
+    "connection", "keep-alive",         "proxy-connection",    "te", "trailer", "transfer-encoding",
+    "upgrade",    "proxy-authenticate", "proxy-authorization", NULL};
 
 /* Whether header `name` (len bytes) is hop-by-hop, or named in `connection`. */
 static bool hop(const char *name, size_t len, const char *connection)
@@ -335,20 +350,47 @@ static void decide(struct conn *c)
     c->target = d.to_new ? NEW : LEGACY;
 }
 
-/* The request as it goes upstream: hop-by-hop headers out, forwarding headers in, the
- * body with its length. */
+/* Appends n bytes of s to the request being built (room was made). */
+static char *put(char *p, const char *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+
+static char *puts0(char *p, const char *s)
+{
+    return put(p, s, strlen(s));
+}
+
+/* The request head as it goes upstream: hop-by-hop headers out, forwarding headers in,
+ * the body's length (the body follows it from c->body). */
 static int build_request(struct conn *c)
 {
     const sy_h1_head_t *h = &c->head;
-    struct evbuffer *b = c->req ? c->req : (c->req = evbuffer_new());
-    if (!b)
-        return -ENOMEM;
-    evbuffer_drain(b, evbuffer_get_length(b));
     const char *connection = sy_h1_head_field(h, "Connection");
     const char *xff = sy_h1_head_field(h, "X-Forwarded-For");
+    const struct upstream *u = &c->route->up[c->target];
+    /* room: every field as given, and what is added */
+    size_t need = strlen(h->method_name) + strlen(h->path) + (h->query ? strlen(h->query) : 0) +
+                  (xff ? strlen(xff) : 0) + 2 * strlen(c->peer) + strlen(u->text) + 256;
+    for (size_t i = 0; i < h->n_fields; i++)
+        need += h->fields[i].name_len + h->fields[i].value_len + 4;
+    if (need > c->req_cap) {
+        char *b = realloc(c->req, need);
+        if (!b)
+            return -ENOMEM;
+        c->req = b;
+        c->req_cap = need;
+    }
+    char *p = puts0(c->req, h->method_name);
+    *p++ = ' ';
+    p = puts0(p, h->path);
+    if (h->query) {
+        *p++ = '?';
+        p = puts0(p, h->query);
+    }
+    p = put(p, " HTTP/1.1\r\n", 11);
     bool host = false;
-    evbuffer_add_printf(b, "%s %s%s%s HTTP/1.1\r\n", h->method_name, h->path, h->query ? "?" : "",
-                        h->query ? h->query : "");
     for (size_t i = 0; i < h->n_fields; i++) {
         const sy_h1_field_t *f = &h->fields[i];
         if (hop(f->name, f->name_len, connection) ||
@@ -357,19 +399,34 @@ static int build_request(struct conn *c)
             (f->name_len == 15 && strncasecmp(f->name, "x-forwarded-for", 15) == 0))
             continue;
         host |= f->name_len == 4 && strncasecmp(f->name, "host", 4) == 0;
-        evbuffer_add_printf(b, "%s: %s\r\n", f->name, f->value);
+        p = put(p, f->name, f->name_len);
+        p = put(p, ": ", 2);
+        p = put(p, f->value, f->value_len);
+        p = put(p, "\r\n", 2);
     }
-    if (!host)
-        evbuffer_add_printf(b, "Host: %s\r\n", c->route->up[c->target].text);
-    evbuffer_add_printf(b, "X-Forwarded-For: %s%s%s\r\nForwarded: for=\"%s\";proto=http\r\n",
-                        xff ? xff : "", xff ? ", " : "", c->peer, c->peer);
+    if (!host) {
+        p = puts0(p, "Host: ");
+        p = puts0(p, u->text);
+        p = put(p, "\r\n", 2);
+    }
+    p = puts0(p, "X-Forwarded-For: ");
+    if (xff) {
+        p = puts0(p, xff);
+        p = put(p, ", ", 2);
+    }
+    p = puts0(p, c->peer);
+    p = puts0(p, "\r\nForwarded: for=\"");
+    p = puts0(p, c->peer);
+    p = puts0(p, "\";proto=http\r\n");
     if (c->body_len > 0 || h->method == SY_POST || h->method == SY_PUT || h->method == SY_PATCH)
-        evbuffer_add_printf(b, "Content-Length: %zu\r\n", c->body_len);
-    evbuffer_add(b, "\r\n", 2);
-    return c->body_len ? evbuffer_add(b, c->body, c->body_len) : 0;
+        p += snprintf(p, 48, "Content-Length: %zu\r\n", c->body_len);
+    p = put(p, "\r\n", 2);
+    c->req_len = (size_t)(p - c->req);
+    return 0;
 }
 
-/* ---- the response ----------------------------------------------------------------------------- */
+/* ---- the response -----------------------------------------------------------------------------
+ */
 
 /* How many of b[0..n) belong to the chunked body (to its end, *done, or all of them);
  * SIZE_MAX when it is malformed. */
@@ -522,8 +579,11 @@ static int response_head(struct conn *c)
     }
     bool http10 = h[7] == '0';
     char *line_end = memchr(h, '\r', head_len);
-    struct evbuffer *out = bufferevent_get_output(c->down);
-    evbuffer_add_printf(out, "HTTP/1.1 %.*s\r\n", (int)(line_end - h - 9), h + 9);
+    /* the client's head, built whole and sent with one copy: at most the upstream's plus
+     * what is added */
+    char out[MAX_HEAD + 256], *o = put(out, "HTTP/1.1 ", 9);
+    o = put(o, h + 9, (size_t)(line_end - h - 9));
+    o = put(o, "\r\n", 2);
     /* the fields: first the Connection header, whose names are hop-by-hop too */
     char connection[512] = "";
     c->left = -1;
@@ -535,7 +595,8 @@ static int response_head(struct conn *c)
             snprintf(connection, sizeof(connection), "%.*s", (int)(e - colon - 1), colon + 1);
         p = e + 2;
     }
-    c->up_close = http10 ? !strcasestr(connection, "keep-alive") : !!strcasestr(connection, "close");
+    c->up_close =
+        http10 ? !strcasestr(connection, "keep-alive") : !!strcasestr(connection, "close");
     for (char *p = line_end + 2; p < h + head_len - 2;) {
         char *e = memchr(p, '\r', (size_t)(h + head_len - p));
         char *colon = memchr(p, ':', (size_t)(e - p));
@@ -548,12 +609,12 @@ static int response_head(struct conn *c)
         if (nlen == 17 && strncasecmp(p, "transfer-encoding", 17) == 0) {
             c->chunked = strncasecmp(v, "chunked", 7) == 0;
             if (c->chunked)
-                evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
+                o = put(o, "Transfer-Encoding: chunked\r\n", 28);
         } else if (nlen == 14 && strncasecmp(p, "content-length", 14) == 0) {
             c->left = strtoll(v, NULL, 10);
-            evbuffer_add(out, p, (size_t)(e - p) + 2);
+            o = put(o, p, (size_t)(e - p) + 2);
         } else if (!hop(p, nlen, connection)) {
-            evbuffer_add(out, p, (size_t)(e - p) + 2);
+            o = put(o, p, (size_t)(e - p) + 2);
         }
         p = e + 2;
     }
@@ -564,8 +625,10 @@ static int response_head(struct conn *c)
         c->left = -1;
     c->ck = (struct chunker){0};
     bool close = c->to_eof || !c->keep_alive;
-    evbuffer_add_printf(out, "X-Switchyard-Route: %s\r\nConnection: %s\r\n\r\n",
-                        c->target == NEW ? "new" : "legacy", close ? "close" : "keep-alive");
+    o = puts0(o,
+              c->target == NEW ? "X-Switchyard-Route: new\r\n" : "X-Switchyard-Route: legacy\r\n");
+    o = puts0(o, close ? "Connection: close\r\n\r\n" : "Connection: keep-alive\r\n\r\n");
+    evbuffer_add(bufferevent_get_output(c->down), out, (size_t)(o - out));
     evbuffer_drain(in, head_len);
     c->sent = true;
     c->state = S_STREAM;
@@ -657,30 +720,31 @@ static void send_upstream(struct conn *c)
             fail(c, 503, "unavailable", "out of memory");
             return;
         }
-        struct timeval tv = {.tv_sec = u->connect_ms / 1000, .tv_usec = (u->connect_ms % 1000) * 1000};
+        struct timeval tv = {.tv_sec = u->connect_ms / 1000,
+                             .tv_usec = (u->connect_ms % 1000) * 1000};
         bufferevent_set_timeouts(c->up, NULL, &tv);
         if (bufferevent_socket_connect(c->up, (const struct sockaddr *)&u->addr, (int)u->addr_len) <
             0) {
             up_failed(c, BEV_EVENT_ERROR);
             return;
         }
-    } else {
-        struct timeval tv = {.tv_sec = u->read_ms / 1000, .tv_usec = (u->read_ms % 1000) * 1000};
-        bufferevent_set_timeouts(c->up, &tv, &tv);
+        bufferevent_enable(c->up, EV_READ | EV_WRITE);
     }
+    /* a pooled connection reads already, with the timeouts it was made with */
     bufferevent_setcb(c->up, up_read, NULL, up_event, c);
-    bufferevent_enable(c->up, EV_READ | EV_WRITE);
-    size_t n = evbuffer_get_length(c->req);
-    bufferevent_write(c->up, evbuffer_pullup(c->req, (ssize_t)n), n);
+    bufferevent_write(c->up, c->req, c->req_len);
+    if (c->body_len)
+        bufferevent_write(c->up, c->body, c->body_len);
     c->state = S_WAIT;
 }
 
-/* ---- the request ------------------------------------------------------------------------------ */
+/* ---- the request ------------------------------------------------------------------------------
+ */
 
 /* The request is read whole: decide, and send it. */
 static void dispatch(struct conn *c)
 {
-    bufferevent_disable(c->down, EV_READ); /* one request at a time: pipelined ones wait */
+    /* one request at a time: pipelined ones wait in the input (bounded by its watermark) */
     clock_gettime(CLOCK_MONOTONIC, &c->t0);
     c->snap = sy_proxy_snapshot_get(c->w);
     c->route = route_of(c->snap, c->listen, c->head.path);
@@ -802,9 +866,13 @@ static void down_write(struct bufferevent *bev, void *arg)
 
 static void down_event(struct bufferevent *bev, short what, void *arg)
 {
-    (void)bev;
-    (void)what;
-    conn_free(arg); /* the client went away, or was idle too long */
+    struct conn *c = arg;
+    if ((what & BEV_EVENT_TIMEOUT) && (c->state == S_WAIT || c->state == S_STREAM)) {
+        bufferevent_enable(
+            bev, EV_READ); /* quiet while its answer comes: the upstream's timeout bounds it */
+        return;
+    }
+    conn_free(c); /* the client went away, or was idle too long */
 }
 
 static void down_event_closing(struct bufferevent *bev, short what, void *arg)
@@ -823,7 +891,6 @@ static void next_request(struct conn *c)
     c->dc = (sy_h1_dechunk_t){0};
     c->retried = c->sent = false;
     bufferevent_setcb(c->down, down_read, down_write, down_event, c);
-    bufferevent_enable(c->down, EV_READ);
     if (evbuffer_get_length(bufferevent_get_input(c->down)))
         read_head(c);
 }
@@ -839,7 +906,7 @@ static void conn_free(struct conn *c)
     if (c->up)
         bufferevent_free(c->up);
     bufferevent_free(c->down);
-    evbuffer_free(c->req);
+    free(c->req);
     sy_proxy_snapshot_put(c->snap);
     free(c->head_buf);
     free(c->body);
@@ -851,8 +918,7 @@ void sy_proxy_accept(struct worker *w, evutil_socket_t fd, const char *listen,
 {
     (void)peer_len;
     struct conn *c = calloc(1, sizeof(*c));
-    struct bufferevent *bev =
-        c ? bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
+    struct bufferevent *bev = c ? bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
     if (!bev) {
         free(c);
         evutil_closesocket(fd);
@@ -874,6 +940,7 @@ void sy_proxy_accept(struct worker *w, evutil_socket_t fd, const char *listen,
                          sizeof(c->peer));
     evutil_make_socket_nonblocking(fd);
     bufferevent_setwatermark(bev, EV_WRITE, LOW_WATER, 0);
+    bufferevent_setwatermark(bev, EV_READ, 0, (size_t)MAX_HEAD + c->w->p->o.max_body);
     bufferevent_set_timeouts(bev, &(struct timeval){.tv_sec = IDLE_S}, NULL);
     bufferevent_setcb(bev, down_read, down_write, down_event, c);
     bufferevent_enable(bev, EV_READ);

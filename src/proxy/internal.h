@@ -31,7 +31,7 @@ struct upstream {
 struct proute {
     int64_t ws;
     char name[SY_ROUTE_MAX_NAME + 1];
-    char listen[256]; /* "" for none */
+    char listen[256];   /* "" for none */
     const char *prefix; /* "" for none */
     size_t prefix_len;
     sy_route_policy_t policy; /* its domains below */
@@ -41,9 +41,9 @@ struct proute {
     struct upstream up[UPSTREAMS];
     int sticky;
     const char *sticky_name;
-    size_t inspect;   /* body bytes parsed for rules and keys */
-    bool needs_body;  /* a body rule or a body key */
-    bool retry_any;   /* retry non-idempotent requests on legacy too */
+    size_t inspect;  /* body bytes parsed for rules and keys */
+    bool needs_body; /* a body rule or a body key */
+    bool retry_any;  /* retry non-idempotent requests on legacy too */
     json_t *def;
 };
 
@@ -73,8 +73,8 @@ struct idle {
     char text[256];
 };
 
-#define MAX_IDLE    256
-#define MAX_LISTEN  64
+#define MAX_IDLE   256
+#define MAX_LISTEN 64
 
 struct worker {
     struct sy_proxy *p;

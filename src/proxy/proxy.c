@@ -140,8 +140,9 @@ static int compile(const json_t *o, struct proute *r)
         }
     }
     const json_t *sticky = json_object_get(o, "sticky");
-    const char *sk = json_object_size(sticky) == 1 ? json_object_iter_key(json_object_iter((json_t *)sticky))
-                                                   : NULL;
+    const char *sk = json_object_size(sticky) == 1
+                         ? json_object_iter_key(json_object_iter((json_t *)sticky))
+                         : NULL;
     if (sk) {
         r->sticky = strcmp(sk, "header") == 0   ? STICKY_HEADER
                     : strcmp(sk, "cookie") == 0 ? STICKY_COOKIE
@@ -289,8 +290,7 @@ static void sync_listeners(evutil_socket_t fd, short what, void *arg)
         if (!l)
             continue; /* the address is taken or gone: the next update tries again */
         w->listeners[w->n_listeners] = l;
-        snprintf(w->listen_text[w->n_listeners++], sizeof(w->listen_text[0]), "%s",
-                 s->r[k].listen);
+        snprintf(w->listen_text[w->n_listeners++], sizeof(w->listen_text[0]), "%s", s->r[k].listen);
     }
     sy_proxy_snapshot_put(s);
 }
@@ -327,10 +327,18 @@ int sy_proxy_start(sy_proxy_t **out, const sy_proxy_opts_t *o, sy_err_t *err)
     for (int i = 0; i < o->workers; i++) {
         struct worker *w = &p->w[i];
         w->p = p;
-        w->rng = ((uint64_t)time(NULL) << 16) ^ (uint64_t)getpid() ^ ((uint64_t)i << 40) ^ 0x9E3779B97F4A7C15ull;
+        w->rng = ((uint64_t)time(NULL) << 16) ^ (uint64_t)getpid() ^ ((uint64_t)i << 40) ^
+                 0x9E3779B97F4A7C15ull;
         pthread_mutex_init(&w->stats_lock, NULL);
-        if (!(w->base = event_base_new()) ||
-            !(w->sync = event_new(w->base, -1, EV_PERSIST, sync_listeners, w)) ||
+        /* epoll's change list folds a write event's add and delete within one turn of the
+         * loop (most writes complete at once) into nothing; we never dup() sockets */
+        struct event_config *cfg = event_config_new();
+        if (cfg)
+            event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+        w->base = cfg ? event_base_new_with_config(cfg) : NULL;
+        if (cfg)
+            event_config_free(cfg);
+        if (!w->base || !(w->sync = event_new(w->base, -1, EV_PERSIST, sync_listeners, w)) ||
             pthread_create(&w->thread, NULL, run, w) != 0) {
             if (w->sync)
                 event_free(w->sync);
@@ -378,7 +386,8 @@ void sy_proxy_stop(sy_proxy_t *p)
     free(p);
 }
 
-/* ---- counters --------------------------------------------------------------------------------- */
+/* ---- counters ---------------------------------------------------------------------------------
+ */
 
 /* The latency at quantile q of `hist` in ms (the bucket's upper edge). */
 static double quantile(const int64_t *hist, int64_t n, double q)
@@ -405,8 +414,9 @@ json_t *sy_proxy_stats(sy_proxy_t *p, int64_t ws)
             if (r->ws != ws)
                 continue;
             size_t j = 0;
-            while (j < n && !(strcmp(sum[j].route, r->route) == 0 &&
-                              strcmp(sum[j].domain, r->domain) == 0 && sum[j].upstream == r->upstream))
+            while (j < n &&
+                   !(strcmp(sum[j].route, r->route) == 0 && strcmp(sum[j].domain, r->domain) == 0 &&
+                     sum[j].upstream == r->upstream))
                 j++;
             if (j == n)
                 sum[n++] = *r;
@@ -429,19 +439,18 @@ json_t *sy_proxy_stats(sy_proxy_t *p, int64_t ws)
             one = json_pack("{sIs[]}", "requests", (json_int_t)0, "by");
             json_object_set_new(routes, r->route, one);
         }
-        json_object_set_new(one, "requests",
-                            json_integer(json_integer_value(json_object_get(one, "requests")) +
-                                         r->requests));
+        json_object_set_new(
+            one, "requests",
+            json_integer(json_integer_value(json_object_get(one, "requests")) + r->requests));
         json_array_append_new(
             json_object_get(one, "by"),
-            json_pack("{sosssIsIsfsfsfsf}", "domain",
-                      r->domain[0] ? json_string(r->domain) : json_null(), "upstream",
-                      names[r->upstream], "requests", (json_int_t)r->requests, "errors",
-                      (json_int_t)r->errors, "avg_ms",
-                      r->requests ? r->total_ms / (double)r->requests : 0.0, "p50_ms",
-                      quantile(r->hist, r->requests, 0.5), "p95_ms",
-                      quantile(r->hist, r->requests, 0.95), "p99_ms",
-                      quantile(r->hist, r->requests, 0.99)));
+            json_pack(
+                "{sosssIsIsfsfsfsf}", "domain", r->domain[0] ? json_string(r->domain) : json_null(),
+                "upstream", names[r->upstream], "requests", (json_int_t)r->requests, "errors",
+                (json_int_t)r->errors, "avg_ms",
+                r->requests ? r->total_ms / (double)r->requests : 0.0, "p50_ms",
+                quantile(r->hist, r->requests, 0.5), "p95_ms", quantile(r->hist, r->requests, 0.95),
+                "p99_ms", quantile(r->hist, r->requests, 0.99)));
     }
     free(sum);
     return routes ? json_pack("{so}", "routes", routes) : NULL;

@@ -1,0 +1,116 @@
+#!/bin/sh
+# proxy.sh - the splitting proxy against nginx doing the same job, in one run on loopback:
+# wrk against (1) the upstream directly, (2) nginx with split_clients + proxy_pass +
+# upstream keep-alive, (3) switchyard's proxy, at the same connections and percentage.
+# The upstreams are nginx itself answering a small static body (so that they are not what
+# is measured). Each proxy gets one worker (nginx: worker_processes 1; switchyard:
+# --proxy-workers 1); wrk runs one thread. Rounds alternate, each side's best is reported.
+#
+#   bench/proxy.sh SWITCHYARD [SECONDS] [ROUNDS] [CONNECTIONS] [PERCENTAGE]
+set -eu
+SY=$1
+SECS=${2:-10}
+ROUNDS=${3:-3}
+CONNS=${4:-50}
+PCT=${5:-50}
+for tool in wrk nginx curl jq python3; do
+    command -v "$tool" >/dev/null || { echo "proxy.sh: $tool is needed (scripts/deps.sh bench)" >&2; exit 1; }
+done
+TMP=$(mktemp -d)
+SYPID="" UPPID="" NGPID=""
+cleanup() {
+    [ -n "$SYPID" ] && kill -TERM "$SYPID" 2>/dev/null && wait "$SYPID" 2>/dev/null
+    [ -n "$UPPID" ] && kill -QUIT "$UPPID" 2>/dev/null
+    [ -n "$NGPID" ] && kill -QUIT "$NGPID" 2>/dev/null
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+LEGACY=$(free_port) NEW=$(free_port) NGPROXY=$(free_port) SYPROXY=$(free_port)
+
+nginx_conf() { # DIR SERVERS...: a one-worker nginx with these server blocks
+    mkdir -p "$1"
+    cat >"$1/nginx.conf" <<NGINX
+worker_processes 1;
+daemon off;
+pid $1/nginx.pid;
+error_log $1/error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $1;
+    proxy_temp_path $1;
+    fastcgi_temp_path $1;
+    uwsgi_temp_path $1;
+    scgi_temp_path $1;
+    keepalive_requests 1000000;
+    $2
+}
+NGINX
+}
+BODY='{"ok":true,"upstream":"x","padding":"0123456789012345678901234567890123456789"}'
+nginx_conf "$TMP/up" "server { listen 127.0.0.1:$LEGACY; location / { default_type application/json; return 200 '$BODY'; } }
+    server { listen 127.0.0.1:$NEW; location / { default_type application/json; return 200 '$BODY'; } }"
+nginx -c "$TMP/up/nginx.conf" -p "$TMP/up" 2>"$TMP/up/start.log" &
+UPPID=$!
+nginx_conf "$TMP/ng" "upstream legacy { server 127.0.0.1:$LEGACY; keepalive 32; }
+    upstream new { server 127.0.0.1:$NEW; keepalive 32; }
+    split_clients \"\${remote_addr}\${remote_port}\${msec}\" \$pool { $PCT% new; * legacy; }
+    server {
+        listen 127.0.0.1:$NGPROXY;
+        location / {
+            proxy_pass http://\$pool;
+            proxy_http_version 1.1;
+            proxy_set_header Connection \"\";
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+            add_header X-Route \$pool;
+        }
+    }"
+nginx -c "$TMP/ng/nginx.conf" -p "$TMP/ng" 2>"$TMP/ng/start.log" &
+NGPID=$!
+
+"$SY" serve --listen 127.0.0.1:0 --db "$TMP/sy.db" --admin-token-file "$TMP/admin" --quiet \
+    --proxy-workers 1 2>"$TMP/sy.log" &
+SYPID=$!
+i=0
+while ! grep -q 'event=listening' "$TMP/sy.log"; do
+    [ $i -lt 100 ] || { cat "$TMP/sy.log" >&2; exit 1; }
+    sleep 0.05
+    i=$((i + 1))
+done
+SYURL=http://127.0.0.1:$(sed -n 's/.* port=\([0-9]*\).*/\1/p' "$TMP/sy.log")
+curl -s -X POST -H "Authorization: Bearer $(cat "$TMP/admin")" "$SYURL/v1/routes" -d \
+    "{\"name\":\"bench\",\"listen\":\"127.0.0.1:$SYPROXY\",\"percentage\":$PCT,\"upstreams\":{\"legacy\":\"127.0.0.1:$LEGACY\",\"new\":\"127.0.0.1:$NEW\"}}" >/dev/null
+sleep 0.5
+for url in "http://127.0.0.1:$LEGACY/" "http://127.0.0.1:$NGPROXY/" "http://127.0.0.1:$SYPROXY/"; do
+    curl -sf -o /dev/null "$url" || { echo "proxy.sh: $url does not answer" >&2; exit 1; }
+done
+
+# run URL: "REQ_PER_S P50_MS P99_MS" of one wrk round
+ms() { awk '{v = $1; if (v ~ /us$/) {sub(/us$/, "", v); v /= 1000} else if (v ~ /ms$/) {sub(/ms$/, "", v)} else if (v ~ /s$/) {sub(/s$/, "", v); v *= 1000} print v}'; }
+run() {
+    wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "$1" >"$TMP/wrk.out" 2>&1
+    rps=$(awk '/^Requests\/sec/ {print $2}' "$TMP/wrk.out")
+    p50=$(awk '$1 == "50%" {print $2}' "$TMP/wrk.out" | ms)
+    p99=$(awk '$1 == "99%" {print $2}' "$TMP/wrk.out" | ms)
+    echo "$rps $p50 $p99"
+}
+best() { sort -n -r | head -1; } # by requests/s
+: >"$TMP/direct"
+: >"$TMP/nginx"
+: >"$TMP/sy"
+r=0
+while [ $r -lt "$ROUNDS" ]; do
+    run "http://127.0.0.1:$LEGACY/" >>"$TMP/direct"
+    run "http://127.0.0.1:$NGPROXY/" >>"$TMP/nginx"
+    run "http://127.0.0.1:$SYPROXY/" >>"$TMP/sy"
+    r=$((r + 1))
+done
+D=$(best <"$TMP/direct") N=$(best <"$TMP/nginx") S=$(best <"$TMP/sy")
+echo "proxy: $CONNS connections, $PCT % to new, best of $ROUNDS rounds of ${SECS} s (wrk -t1)"
+printf '  %-22s %12s %9s %9s\n' "" "requests/s" "p50 ms" "p99 ms"
+printf '  %-22s %12s %9s %9s\n' "upstream, direct" $D
+printf '  %-22s %12s %9s %9s\n' "nginx split_clients" $N
+printf '  %-22s %12s %9s %9s\n' "switchyard proxy" $S
+echo "$D $N $S" | awk '{printf "  throughput: switchyard / nginx = %.2fx; added p99: nginx %.3f ms, switchyard %.3f ms\n", $7 / $4, $6 - $3, $9 - $3}'
+grep -c . "$TMP/sy.log" >/dev/null
