@@ -173,6 +173,16 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct server *s = arg;
+    sy_proxy_event_t ev[64];
+    size_t n = s->proxy ? sy_proxy_events(s->proxy, ev, 64) : 0;
+    for (size_t k = 0; k < n; k++) {
+        sy_err_t err = {0};
+        sy_log(s->log, "route_breaker", "route", ev[k].route, "state", ev[k].state, NULL);
+        if (sy_engine_route_breaker(s->eng, ev[k].ws, ev[k].route, ev[k].state, ev[k].at_ms, &err) <
+                0 &&
+            err.code != -ENOENT)
+            sy_log(s->log, "route_breaker_error", "route", ev[k].route, "message", err.msg, NULL);
+    }
     json_t *done = sy_engine_tick(s->eng);
     size_t i;
     json_t *o;

@@ -452,6 +452,16 @@ int sy_engine_route_delete(sy_engine_t *eng, const sy_principal_t *actor, const 
 /* Every route of every workspace, for the data plane: [{route as listed, "workspace",
  * "percentage_bp", "killed" (its workspace's kill switch)}]. NULL when out of memory. */
 json_t *sy_engine_routes_all(sy_engine_t *eng);
+/* The data plane says route (ws, name)'s circuit breaker moved to `state` ("open",
+ * "half_open", "closed") at `at_ms`: a change of the route's last known state is audited
+ * ("route.breaker", by the system) and notified (event "breaker": open critical, closed
+ * its resolve). Repeats (another worker saying the same) change nothing. -ENOENT for a
+ * route that is gone. */
+int sy_engine_route_breaker(sy_engine_t *eng, int64_t ws, const char *name, const char *state,
+                            int64_t at_ms, sy_err_t *err);
+/* The breaker state the data plane last reported for route `name` ("closed" by default). */
+const char *sy_engine_route_breaker_state(sy_engine_t *eng, const sy_principal_t *actor,
+                                          const char *name);
 /* `fn(arg)` runs (on the engine's thread) after any route changes or a kill switch moves:
  * the data plane takes sy_engine_routes_all again. */
 void sy_engine_on_routes(sy_engine_t *eng, void (*fn)(void *arg), void *arg);

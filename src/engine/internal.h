@@ -64,6 +64,7 @@ struct route {
     int64_t bp;  /* percentage to `new`, in hundredths of a percent */
     bool enabled;
     int64_t created_ms, updated_ms;
+    char breaker[16]; /* the state its data plane last reported: "" (closed), "open", ... */
 };
 
 struct sy_engine {

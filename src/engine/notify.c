@@ -16,7 +16,8 @@ static const char *const types[] = {"slack", "pagerduty", "webhook", "email", NU
 static const char *const levels[] = {"info", "warning", "critical", NULL};
 static const char *const events[] = {
     "promotion", "awaiting_approval", "promotion_warning", "rollback", "tripwire",
-    "throttle",  "kill_switch",       "health_warning",    "srm",      NULL};
+    "throttle",  "kill_switch",       "health_warning",    "srm",      "breaker",
+    NULL};
 #define PAGERDUTY_DEFAULT_URL "https://events.pagerduty.com/v2/enqueue"
 
 static bool one_of(const char *s, const char *const *set)

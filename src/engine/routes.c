@@ -775,3 +775,52 @@ json_t *sy_engine_routes_all(sy_engine_t *eng)
     }
     return a;
 }
+
+int sy_engine_route_breaker(sy_engine_t *eng, int64_t ws, const char *name, const char *state,
+                            int64_t at_ms, sy_err_t *err)
+{
+    struct route *r = find(eng, ws, name);
+    if (!r)
+        return sy_err_set(err, -ENOENT, "name", "no such route");
+    const char *was = r->breaker[0] ? r->breaker : "closed";
+    if (strcmp(was, state) == 0)
+        return 0;
+    char res[SY_ROUTE_MAX_NAME + 8], title[SY_ROUTE_MAX_NAME + 160], when[24];
+    snprintf(res, sizeof(res), "route:%s", name);
+    snprintf(when, sizeof(when), "%lld", (long long)at_ms);
+    bool open = strcmp(state, "open") == 0, closed = strcmp(state, "closed") == 0;
+    snprintf(title, sizeof(title), "Route %s: circuit breaker %s%s", name, state,
+             open     ? ": everything goes to legacy"
+             : closed ? ": new serves again"
+                      : "");
+    json_t *before = json_pack("{ss}", "breaker", was),
+           *after = json_pack("{sssI}", "breaker", state, "at_ms", (json_int_t)at_ms);
+    struct sy_eng_note n = {.event = "breaker",
+                            .level = "critical",
+                            .resolve = closed,
+                            .condition = true,
+                            .resource = res,
+                            .occurrence = when,
+                            .title = title,
+                            .details = after};
+    int rc = before && after ? sy_store_begin(eng->store, err) : sy_eng_oom(err);
+    if (rc == 0) {
+        if ((rc = sy_eng_audit(eng, NULL, ws, "route.breaker", res, before, after, err)) < 0 ||
+            ((open || closed) && (rc = sy_eng_notify(eng, ws, &n, err)) < 0))
+            sy_store_rollback(eng->store);
+        else
+            rc = sy_store_commit(eng->store, err);
+    }
+    if (rc == 0)
+        snprintf(r->breaker, sizeof(r->breaker), "%s", state);
+    json_decref(before);
+    json_decref(after);
+    return rc;
+}
+
+const char *sy_engine_route_breaker_state(sy_engine_t *eng, const sy_principal_t *actor,
+                                          const char *name)
+{
+    const struct route *r = find(eng, actor->workspace, name);
+    return r && r->breaker[0] ? r->breaker : "closed";
+}

@@ -63,6 +63,63 @@ static void stats(struct call *c, const char *name)
                  &err);
 }
 
+/* GET /v1/routes/{name}/health: each upstream's error rate (its errors, and the failures
+ * of requests meant for it) and p95 (the highest of its rows') against the route's gates,
+ * and the breaker's last reported state. */
+static void health(struct call *c, const char *name)
+{
+    sy_err_t err = {0};
+    json_t *route = NULL;
+    int rc = sy_engine_route_get(c->eng, &c->who, name, &route, &err);
+    if (rc < 0) {
+        reply_err(c, &err);
+        return;
+    }
+    const sy_http_opts_t *o = sy_http_opts(c->http);
+    json_t *all = o->route_stats ? o->route_stats(o->route_stats_arg, c->who.workspace) : NULL;
+    const json_t *by = json_object_get(json_object_get(json_object_get(all, "routes"), name), "by");
+    const json_t *gates = json_object_get(route, "health");
+    double max_rate = json_number_value(json_object_get(gates, "max_error_rate"));
+    double max_p95 = json_number_value(json_object_get(gates, "max_p95_ms"));
+    json_t *ups = json_object();
+    bool healthy = true;
+    static const char *const names[] = {"legacy", "new"};
+    for (int u = 0; u < 2; u++) {
+        json_int_t n = 0, e = 0;
+        double p95 = 0;
+        size_t i;
+        const json_t *row;
+        json_array_foreach(by, i, row)
+        {
+            const char *up = json_string_value(json_object_get(row, "upstream"));
+            const char *tried = json_string_value(json_object_get(row, "tried"));
+            json_int_t rn = json_integer_value(json_object_get(row, "requests"));
+            if (strcmp(up, names[u]) == 0) {
+                n += rn;
+                e += json_integer_value(json_object_get(row, "errors"));
+                double p = json_number_value(json_object_get(row, "p95_ms"));
+                p95 = p > p95 ? p : p95;
+            } else if (strcmp(up, "error") == 0 && strcmp(tried, names[u]) == 0) {
+                n += rn;
+                e += rn;
+            }
+        }
+        double rate = n ? (double)e / (double)n : 0;
+        bool ok = rate < max_rate && p95 < max_p95;
+        healthy &= ok;
+        json_object_set_new(ups, names[u],
+                            json_pack("{sIsIsfsfsb}", "requests", n, "errors", e, "error_rate",
+                                      rate, "p95_ms", p95, "healthy", ok));
+    }
+    reply_result(c, 0, 200,
+                 json_pack("{sssbsssOso}", "route", name, "healthy", healthy, "breaker",
+                           sy_engine_route_breaker_state(c->eng, &c->who, name), "gates", gates,
+                           "upstreams", ups),
+                 &err);
+    json_decref(all);
+    json_decref(route);
+}
+
 void sy_api_routes(struct call *c, const char *rest)
 {
     sy_method_t m = sy_h1_method(c->req);
@@ -90,11 +147,11 @@ void sy_api_routes(struct call *c, const char *rest)
     }
     memcpy(name, rest, n);
     name[n] = '\0';
-    if (slash && strcmp(slash, "/stats") == 0) {
+    if (slash && (strcmp(slash, "/stats") == 0 || strcmp(slash, "/health") == 0)) {
         if (m != SY_GET)
             not_allowed(c, "GET");
         else if (require_role(c, SY_ROLE_VIEWER))
-            stats(c, name);
+            (slash[1] == 's' ? stats : health)(c, name);
         return;
     }
     if (slash) {

@@ -80,12 +80,14 @@ struct conn {
     bool chunked, to_eof; /* framed by chunks, or by the upstream's end */
     bool up_close;        /* the upstream will not keep the connection */
     struct chunker ck;
-    bool sent; /* response bytes went to the client */
+    bool sent;   /* response bytes went to the client */
+    bool judged; /* the breaker has this request's outcome */
 };
 
 static void conn_free(struct conn *c);
 static void down_event_closing(struct bufferevent *bev, short what, void *arg);
 static void next_request(struct conn *c);
+static sy_breaker_t *breaker_of(struct worker *w, const struct proute *r);
 static void send_upstream(struct conn *c);
 
 static double since_ms(const struct timespec *t0)
@@ -105,6 +107,55 @@ static uint32_t next_random(struct worker *w)
     return (uint32_t)((x * 0x2545F4914F6CDD1Dull) >> 32);
 }
 
+/* ---- the breaker ----------------------------------------------------------------------------- */
+
+static int64_t mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000 + 1;
+}
+
+/* The worker's breaker of route `r` (NULL when the worker has no room for one more). */
+static sy_breaker_t *breaker_of(struct worker *w, const struct proute *r)
+{
+    for (size_t i = 0; i < w->n_breakers; i++)
+        if (w->breakers[i].ws == r->ws && strcmp(w->breakers[i].route, r->name) == 0)
+            return &w->breakers[i].b;
+    if (w->n_breakers == MAX_BREAKERS)
+        return NULL;
+    struct wbreaker *b = &w->breakers[w->n_breakers++];
+    b->ws = r->ws;
+    snprintf(b->route, sizeof(b->route), "%s", r->name);
+    b->b = sy_breaker_new();
+    return &b->b;
+}
+
+/* Whether `new` may take c's request now (an open breaker sends it to legacy). */
+static bool breaker_allows(struct conn *c)
+{
+    sy_breaker_t *b = breaker_of(c->w, c->route);
+    if (!b)
+        return true;
+    sy_breaker_state_t was = b->state;
+    bool ok = sy_breaker_allow(b, &c->route->breaker, mono_ms());
+    if (b->state != was)
+        sy_proxy_event(c->w->p, c->route->ws, c->route->name, b->state);
+    return ok;
+}
+
+/* The outcome of a request `new` took, once. */
+static void judge(struct conn *c, bool ok)
+{
+    if (c->target != NEW || c->judged || !c->route)
+        return;
+    c->judged = true;
+    sy_breaker_t *b = breaker_of(c->w, c->route);
+    int moved = b ? sy_breaker_record(b, &c->route->breaker, ok, mono_ms()) : -1;
+    if (moved >= 0)
+        sy_proxy_event(c->w->p, c->route->ws, c->route->name, (sy_breaker_state_t)moved);
+}
+
 /* ---- counters ----------------------------------------------------------------------------------
  */
 
@@ -119,11 +170,12 @@ static void record(struct conn *c, int upstream, bool error)
     struct stat_row *r = NULL;
     for (size_t i = 0; !r && i < w->n_stats; i++)
         if (w->stats[i].ws == c->route->ws && w->stats[i].upstream == upstream &&
-            strcmp(w->stats[i].route, c->route->name) == 0 && strcmp(w->stats[i].domain, dom) == 0)
+            w->stats[i].tried == c->target && strcmp(w->stats[i].route, c->route->name) == 0 &&
+            strcmp(w->stats[i].domain, dom) == 0)
             r = &w->stats[i];
     if (!r && w->n_stats < MAX_STATS) {
         r = &w->stats[w->n_stats++];
-        *r = (struct stat_row){.ws = c->route->ws, .upstream = upstream};
+        *r = (struct stat_row){.ws = c->route->ws, .upstream = upstream, .tried = c->target};
         snprintf(r->route, sizeof(r->route), "%s", c->route->name);
         snprintf(r->domain, sizeof(r->domain), "%s", dom);
     }
@@ -222,6 +274,7 @@ static void close_when_flushed(struct conn *c)
 /* A JSON error to the client, then the connection's end. */
 static void fail(struct conn *c, int status, const char *code, const char *msg)
 {
+    judge(c, false);
     if (c->route)
         record(c, UPSTREAMS, true);
     if (c->sent) { /* the response is half sent: all we can do is end it */
@@ -511,6 +564,7 @@ static void up_read(struct bufferevent *bev, void *arg);
 /* The response is complete: the upstream back to the pool (or closed), the next request. */
 static void response_done(struct conn *c)
 {
+    judge(c, c->status < 500);
     record(c, c->target, c->status >= 500);
     if (c->up) {
         if (!c->up_close && !c->to_eof && evbuffer_get_length(bufferevent_get_input(c->up)) == 0)
@@ -665,6 +719,7 @@ static void up_failed(struct conn *c, short what)
         return;
     }
     if (!c->up_connected && c->target == NEW && may_repeat) {
+        judge(c, false);
         record(c, UPSTREAMS, true); /* counted as `new`'s error, then served by legacy */
         c->target = LEGACY;
         c->retried = false;
@@ -756,6 +811,8 @@ static void dispatch(struct conn *c)
     c->idempotent = m == SY_GET || m == SY_HEAD || m == SY_PUT || m == SY_DELETE || m == SY_OPTIONS;
     c->keep_alive = c->head.keep_alive;
     decide(c);
+    if (c->target == NEW && !breaker_allows(c))
+        c->target = LEGACY; /* the breaker is open: everything to legacy */
     if (build_request(c) < 0) {
         fail(c, 503, "unavailable", "out of memory");
         return;
@@ -889,7 +946,7 @@ static void next_request(struct conn *c)
     c->scanned = 0;
     c->body_len = c->body_raw = 0;
     c->dc = (sy_h1_dechunk_t){0};
-    c->retried = c->sent = false;
+    c->retried = c->sent = c->judged = false;
     bufferevent_setcb(c->down, down_read, down_write, down_event, c);
     if (evbuffer_get_length(bufferevent_get_input(c->down)))
         read_head(c);
@@ -897,6 +954,11 @@ static void next_request(struct conn *c)
 
 static void conn_free(struct conn *c)
 {
+    if (c->route && c->target == NEW && !c->judged) { /* a probe that will never be judged */
+        sy_breaker_t *b = breaker_of(c->w, c->route);
+        if (b && b->state == SY_BREAKER_HALF_OPEN && b->in_flight > 0)
+            b->in_flight--;
+    }
     if (c->prev)
         c->prev->next = c->next;
     else

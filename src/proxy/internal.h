@@ -14,6 +14,7 @@
 #include <event2/listener.h>
 #include <jansson.h>
 
+#include "core/breaker.h"
 #include "core/route.h"
 #include "proxy/proxy.h"
 
@@ -44,6 +45,7 @@ struct proute {
     size_t inspect;  /* body bytes parsed for rules and keys */
     bool needs_body; /* a body rule or a body key */
     bool retry_any;  /* retry non-idempotent requests on legacy too */
+    sy_breaker_config_t breaker;
     json_t *def;
 };
 
@@ -62,6 +64,7 @@ struct stat_row {
     char route[SY_ROUTE_MAX_NAME + 1];
     char domain[65]; /* "" for none */
     int upstream;    /* LEGACY, NEW, or UPSTREAMS for "error" */
+    int tried;       /* of an error: the upstream it was for */
     int64_t requests, errors;
     double total_ms;
     int64_t hist[LAT_BUCKETS];
@@ -73,7 +76,15 @@ struct idle {
     char text[256];
 };
 
-#define MAX_IDLE   256
+#define MAX_IDLE     256
+#define MAX_BREAKERS 64
+
+/* A worker's breaker in front of one route's `new` (each worker judges what it sees). */
+struct wbreaker {
+    int64_t ws;
+    char route[SY_ROUTE_MAX_NAME + 1];
+    sy_breaker_t b;
+};
 #define MAX_LISTEN 64
 
 struct worker {
@@ -85,6 +96,8 @@ struct worker {
     char listen_text[MAX_LISTEN][256];
     size_t n_listeners;
     struct conn *conns; /* open client connections (conn.c) */
+    struct wbreaker breakers[MAX_BREAKERS];
+    size_t n_breakers;
     struct idle idle[MAX_IDLE];
     size_t n_idle;
     uint64_t rng;
@@ -95,8 +108,13 @@ struct worker {
     size_t n_stats;
 };
 
+#define MAX_EVENTS 256
+
 struct sy_proxy {
     sy_proxy_opts_t o;
+    pthread_mutex_t events_lock; /* the breakers' transitions, for the server's thread */
+    sy_proxy_event_t events[MAX_EVENTS];
+    size_t n_events;
     struct snapshot *current; /* under swap_lock */
     atomic_uint gen;          /* bumped by each publication: workers look when it moves */
     pthread_mutex_t swap_lock;
@@ -108,6 +126,9 @@ struct sy_proxy {
  * atomic load when nothing was published since the worker's last look. */
 struct snapshot *sy_proxy_snapshot_get(struct worker *w);
 void sy_proxy_snapshot_put(struct snapshot *s);
+
+/* Queues a breaker transition of route (ws, name) for sy_proxy_events (any worker). */
+void sy_proxy_event(struct sy_proxy *p, int64_t ws, const char *route, sy_breaker_state_t to);
 
 /* conn.c: serves a new client connection `fd` accepted on `listen` by `w`. */
 void sy_proxy_accept(struct worker *w, evutil_socket_t fd, const char *listen,

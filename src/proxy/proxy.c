@@ -150,6 +150,19 @@ static int compile(const json_t *o, struct proute *r)
         r->sticky_name = json_string_value(json_object_get(sticky, sk));
         r->needs_body |= r->sticky == STICKY_BODY;
     }
+    const json_t *bk = json_object_get(o, "breaker");
+    r->breaker = SY_BREAKER_DEFAULTS;
+    if (bk) {
+        r->breaker.consecutive_failures =
+            json_integer_value(json_object_get(bk, "consecutive_failures"));
+        r->breaker.error_rate = json_number_value(json_object_get(bk, "error_rate"));
+        r->breaker.min_requests = json_integer_value(json_object_get(bk, "min_requests"));
+        r->breaker.window_ms = json_integer_value(json_object_get(bk, "window_ms"));
+        r->breaker.open_ms = json_integer_value(json_object_get(bk, "open_ms"));
+        r->breaker.probes = json_integer_value(json_object_get(bk, "probes"));
+        if (sy_breaker_check(&r->breaker, NULL) < 0)
+            r->breaker = SY_BREAKER_DEFAULTS;
+    }
     r->inspect = (size_t)json_integer_value(json_object_get(o, "inspect_body_bytes"));
     r->retry_any = json_is_true(json_object_get(o, "retry_non_idempotent"));
     r->policy = (sy_route_policy_t){
@@ -324,6 +337,7 @@ int sy_proxy_start(sy_proxy_t **out, const sy_proxy_opts_t *o, sy_err_t *err)
     p->current = empty;
     atomic_init(&p->gen, 1);
     pthread_mutex_init(&p->swap_lock, NULL);
+    pthread_mutex_init(&p->events_lock, NULL);
     for (int i = 0; i < o->workers; i++) {
         struct worker *w = &p->w[i];
         w->p = p;
@@ -382,8 +396,37 @@ void sy_proxy_stop(sy_proxy_t *p)
     }
     sy_proxy_snapshot_put(p->current);
     pthread_mutex_destroy(&p->swap_lock);
+    pthread_mutex_destroy(&p->events_lock);
     free(p->w);
     free(p);
+}
+
+/* ---- breaker transitions -------------------------------------------------------------------- */
+
+void sy_proxy_event(struct sy_proxy *p, int64_t ws, const char *route, sy_breaker_state_t to)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    pthread_mutex_lock(&p->events_lock);
+    if (p->n_events < MAX_EVENTS) {
+        sy_proxy_event_t *e = &p->events[p->n_events++];
+        *e = (sy_proxy_event_t){.ws = ws,
+                                .state = sy_breaker_state_name(to),
+                                .at_ms = (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000};
+        snprintf(e->route, sizeof(e->route), "%s", route);
+    }
+    pthread_mutex_unlock(&p->events_lock);
+}
+
+size_t sy_proxy_events(sy_proxy_t *p, sy_proxy_event_t *out, size_t cap)
+{
+    pthread_mutex_lock(&p->events_lock);
+    size_t n = p->n_events < cap ? p->n_events : cap;
+    memcpy(out, p->events, n * sizeof(*out));
+    memmove(p->events, p->events + n, (p->n_events - n) * sizeof(*out));
+    p->n_events -= n;
+    pthread_mutex_unlock(&p->events_lock);
+    return n;
 }
 
 /* ---- counters ---------------------------------------------------------------------------------
@@ -416,7 +459,7 @@ json_t *sy_proxy_stats(sy_proxy_t *p, int64_t ws)
             size_t j = 0;
             while (j < n &&
                    !(strcmp(sum[j].route, r->route) == 0 && strcmp(sum[j].domain, r->domain) == 0 &&
-                     sum[j].upstream == r->upstream))
+                     sum[j].upstream == r->upstream && sum[j].tried == r->tried))
                 j++;
             if (j == n)
                 sum[n++] = *r;
@@ -442,15 +485,16 @@ json_t *sy_proxy_stats(sy_proxy_t *p, int64_t ws)
         json_object_set_new(
             one, "requests",
             json_integer(json_integer_value(json_object_get(one, "requests")) + r->requests));
-        json_array_append_new(
-            json_object_get(one, "by"),
-            json_pack(
-                "{sosssIsIsfsfsfsf}", "domain", r->domain[0] ? json_string(r->domain) : json_null(),
-                "upstream", names[r->upstream], "requests", (json_int_t)r->requests, "errors",
-                (json_int_t)r->errors, "avg_ms",
-                r->requests ? r->total_ms / (double)r->requests : 0.0, "p50_ms",
-                quantile(r->hist, r->requests, 0.5), "p95_ms", quantile(r->hist, r->requests, 0.95),
-                "p99_ms", quantile(r->hist, r->requests, 0.99)));
+        json_array_append_new(json_object_get(one, "by"),
+                              json_pack("{sosssssIsIsfsfsfsf}", "domain",
+                                        r->domain[0] ? json_string(r->domain) : json_null(),
+                                        "upstream", names[r->upstream], "tried", names[r->tried],
+                                        "requests", (json_int_t)r->requests, "errors",
+                                        (json_int_t)r->errors, "avg_ms",
+                                        r->requests ? r->total_ms / (double)r->requests : 0.0,
+                                        "p50_ms", quantile(r->hist, r->requests, 0.5), "p95_ms",
+                                        quantile(r->hist, r->requests, 0.95), "p99_ms",
+                                        quantile(r->hist, r->requests, 0.99)));
     }
     free(sum);
     return routes ? json_pack("{so}", "routes", routes) : NULL;

@@ -43,6 +43,17 @@ int sy_proxy_update(sy_proxy_t *p, const json_t *routes, sy_err_t *err);
  * "error"), "requests", "errors", "avg_ms", "p50_ms", "p95_ms", "p99_ms"}]}}} for
  * workspace `ws`, since the start. */
 json_t *sy_proxy_stats(sy_proxy_t *p, int64_t ws);
+/* A route's circuit breaker moved (in one worker: each judges what it sees). */
+typedef struct sy_proxy_event {
+    int64_t ws;
+    char route[65];
+    const char *state; /* "open", "half_open", "closed" */
+    int64_t at_ms;
+} sy_proxy_event_t;
+
+/* Takes up to `cap` queued events into `out`; how many. */
+size_t sy_proxy_events(sy_proxy_t *p, sy_proxy_event_t *out, size_t cap);
+
 /* Stops the workers (connections are closed) and frees. NULL is a no-op. */
 void sy_proxy_stop(sy_proxy_t *p);
 

@@ -42,7 +42,7 @@ SLOW_LISTEN=$(free_port)
 P=http://127.0.0.1:$LISTEN
 start_server "$SY" --quiet --proxy-workers 2
 
-ROUTE="{\"name\":\"webhooks\",\"listen\":\"127.0.0.1:$LISTEN\",\"upstreams\":{\"legacy\":\"127.0.0.1:$LEGACY\",\"new\":\"127.0.0.1:$NEW\"},\"percentage\":10,\"enabled\":true,\"protected_domains\":[\"mobility\"],\"domains\":[{\"name\":\"jobs\",\"rules\":[{\"body_keywords\":{\"field\":\"message\",\"words\":[\"job\",\"hiring\"]}}]},{\"name\":\"mobility\",\"rules\":[{\"path_prefix\":\"/ride\"}]}],\"sticky\":{\"header\":\"X-User-Id\"}}"
+ROUTE="{\"name\":\"webhooks\",\"listen\":\"127.0.0.1:$LISTEN\",\"upstreams\":{\"legacy\":\"127.0.0.1:$LEGACY\",\"new\":\"127.0.0.1:$NEW\"},\"percentage\":10,\"enabled\":true,\"protected_domains\":[\"mobility\"],\"domains\":[{\"name\":\"jobs\",\"rules\":[{\"body_keywords\":{\"field\":\"message\",\"words\":[\"job\",\"hiring\"]}}]},{\"name\":\"mobility\",\"rules\":[{\"path_prefix\":\"/ride\"}]}],\"sticky\":{\"header\":\"X-User-Id\"},\"breaker\":{\"open_ms\":300}}"
 expect "a route at 10 %" 201 '.percentage == 10' -- POST /v1/routes "$ADMIN" "$ROUTE"
 percentage() { req POST /v1/routes/webhooks/percentage "$ADMIN" "{\"percentage\":$1,\"reason\":\"test\"}" >/dev/null; }
 
@@ -137,6 +137,34 @@ check "new killed: 200 GETs, all answered by legacy, none an error" 0 "" "" -- \
     sh -c "[ \$(grep -c ' legacy 200$' '$TMP/dead') -eq 200 ]"
 check "a POST (not idempotent) is not repeated elsewhere: 502" 0 "^502$" "" -- \
     curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary '{"x":1}' "$P/post"
+
+# ---- the circuit breaker ----------------------------------------------------------------------------
+# wait_for JQ PATH: GET PATH (admin) until the test holds, up to 5 s
+wait_for() {
+    i=0
+    while [ $i -lt 50 ]; do
+        req GET "$2" "$ADMIN" >/dev/null
+        [ "$(jq -r "$1" "$TMP/body" 2>/dev/null)" = "true" ] && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}
+check "the failures opened the breaker, told to the engine within a second" 0 "" "" -- \
+    wait_for '.breaker != "closed" and .healthy == false and .upstreams.new.errors > 0 and .upstreams.new.error_rate > 0.001' /v1/routes/webhooks/health
+check "... audited as route.breaker open" 0 "" "" -- \
+    wait_for '[.events[] | select(.action == "route.breaker") | .after.breaker] | index("open") != null' "/v1/audit?resource=route:webhooks"
+check "the log says so" 0 "" "" -- grep -q 'event=route_breaker route=webhooks state=open' "$TMP/log"
+many 100 /hook >"$TMP/broken"
+check "while it is open: everything to legacy, no error" 0 "" "" -- sh -c "[ \$(grep -c ' legacy 200$' '$TMP/broken') -eq 100 ]"
+upstream new 0 "$NEW"
+sleep 0.4 # past open_ms: the next requests probe
+many 50 /hook >"$TMP/recovered"
+check "new back: half-open probes close it, and new serves again" 0 "" "" -- \
+    sh -c "grep -q ' new 200$' '$TMP/recovered'"
+check "... the breaker closed, audited" 0 "" "" -- \
+    wait_for '[.events[] | select(.action == "route.breaker")][0].after.breaker == "closed"' "/v1/audit?resource=route:webhooks"
+expect "health: closed again" 200 '.breaker == "closed" and .gates.max_error_rate == 0.001' -- GET /v1/routes/webhooks/health "$ADMIN"
 
 # ---- counters -------------------------------------------------------------------------------------------
 expect "the route's counters per domain and upstream" 200 \
