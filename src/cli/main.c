@@ -7,6 +7,7 @@
 #include "cli/allocation_cmd.h"
 #include "cli/notify_cmd.h"
 #include "cli/regression_cmd.h"
+#include "cli/route_cmd.h"
 #include "cli/args.h"
 #include "cli/experiment_cmd.h"
 #include "cli/flag_cmd.h"
@@ -39,6 +40,8 @@ static void usage(FILE *to)
                 "  promote      move an experiment's winner to 100 %%\n"
                 "  risk         the risk guard: reserve, ledger (switchyard risk --help)\n"
                 "  rollback     send all of an experiment's traffic back to control\n"
+                "  route        the proxy's routes: list, show, health, percentage, enable,\n"
+                "               disable, rollback (switchyard route --help)\n"
                 "  serve        run the server: flags, OFREP, experiments, events, audit\n"
                 "  simulate     days of synthetic traffic through the engine, on a fake clock\n"
                 "  stats        statistical tests: ztest, welch, srm, power, bayes,\n"
@@ -93,6 +96,8 @@ int main(int argc, char **argv)
         return sy_cli_killswitch(argc - 2, argv + 2);
     if (strcmp(cmd, "notify") == 0)
         return sy_cli_notify(argc - 2, argv + 2);
+    if (strcmp(cmd, "route") == 0)
+        return sy_cli_route(argc - 2, argv + 2);
     if (strcmp(cmd, "events") == 0)
         return sy_cli_events(argc - 2, argv + 2);
     if (strcmp(cmd, "flags") == 0)

@@ -132,11 +132,11 @@ check "the next one goes to legacy" 0 '"upstream":"legacy"' "" -- curl -s "http:
 kill "$(cat "$TMP/new.pid")"
 wait "$(cat "$TMP/new.pid")" 2>/dev/null
 rm -f "$TMP/new.pid"
+check "a POST (not idempotent) is not repeated elsewhere: 502" 0 "^502$" "" -- \
+    curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary '{"x":1}' "$P/post"
 many 200 /hook >"$TMP/dead"
 check "new killed: 200 GETs, all answered by legacy, none an error" 0 "" "" -- \
     sh -c "[ \$(grep -c ' legacy 200$' '$TMP/dead') -eq 200 ]"
-check "a POST (not idempotent) is not repeated elsewhere: 502" 0 "^502$" "" -- \
-    curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary '{"x":1}' "$P/post"
 
 # ---- the circuit breaker ----------------------------------------------------------------------------
 # wait_for JQ PATH: GET PATH (admin) until the test holds, up to 5 s
@@ -162,9 +162,30 @@ sleep 0.4 # past open_ms: the next requests probe
 many 50 /hook >"$TMP/recovered"
 check "new back: half-open probes close it, and new serves again" 0 "" "" -- \
     sh -c "grep -q ' new 200$' '$TMP/recovered'"
+grep route_breaker "$TMP/log" | sed 's/^/# /'
 check "... the breaker closed, audited" 0 "" "" -- \
     wait_for '[.events[] | select(.action == "route.breaker")][0].after.breaker == "closed"' "/v1/audit?resource=route:webhooks"
 expect "health: closed again" 200 '.breaker == "closed" and .gates.max_error_rate == 0.001' -- GET /v1/routes/webhooks/health "$ADMIN"
+
+# ---- the CLI, and the emergency rollback ---------------------------------------------------------------
+export SWITCHYARD_URL="$URL" SWITCHYARD_TOKEN="$ADMIN"
+check "route list" 0 "^webhooks +enabled +100.00 % to new +127.0.0.1:$LISTEN -> legacy 127.0.0.1:$LEGACY, new 127.0.0.1:$NEW" "" -- "$SY" route list
+check "route percentage" 0 "75.00 % to new" "" -- "$SY" route percentage webhooks 75 --reason "cli step"
+check "route health" 0 "^webhooks: (healthy|UNHEALTHY), breaker closed" "" -- "$SY" route health webhooks
+check "route disable" 0 "webhooks +disabled" "" -- "$SY" route disable webhooks --reason "cli"
+check "route enable" 0 "webhooks +enabled" "" -- "$SY" route enable webhooks --reason "cli"
+check "route percentage without one: usage" 2 "" "usage: switchyard route percentage" -- "$SY" route percentage webhooks
+check "route enable without a reason: usage" 2 "" "reason" -- "$SY" route enable webhooks
+check "route frobnicate: usage" 2 "" "usage: switchyard route list" -- "$SY" route frobnicate
+"$SY" route percentage webhooks 100 --reason "all in" >/dev/null
+check "at 100 % before the rollback" 0 '"upstream":"new"' "" -- curl -s "$P/before"
+T0=$(date +%s%N)
+check "route rollback --all" 0 "webhooks: 0 % to new" "" -- "$SY" route rollback --all --reason "pager"
+check "... and the next request goes to legacy" 0 '"upstream":"legacy"' "" -- curl -s "$P/after"
+MS=$((($(date +%s%N) - T0) / 1000000))
+echo "# emergency rollback of every route, until a request is served by legacy: $MS ms"
+check "the emergency rollback is done and served in under one second" 0 "" "" -- test "$MS" -lt 1000
+unset SWITCHYARD_URL SWITCHYARD_TOKEN
 
 # ---- counters -------------------------------------------------------------------------------------------
 expect "the route's counters per domain and upstream" 200 \
