@@ -77,8 +77,8 @@ static int rollback(int argc, char **argv)
     if (!sy_client_parse(prog, all ? NULL : "NAME|--all", a, sizeof(a) / sizeof(a[0]), argc, argv,
                          all ? NULL : &name, &status))
         return status;
-    const char *reason = a[SY_CA_FIRST_OWN + 1].value ? a[SY_CA_FIRST_OWN + 1].value
-                                                      : "emergency rollback";
+    const char *reason =
+        a[SY_CA_FIRST_OWN + 1].value ? a[SY_CA_FIRST_OWN + 1].value : "emergency rollback";
     if (!all)
         return post_one(prog, a, name, "percentage", json_integer(0), reason);
     sy_client_t *c = sy_client_new(prog, a[SY_CA_SERVER].value, a[SY_CA_TOKEN].value);
@@ -119,9 +119,9 @@ static int rollback(int argc, char **argv)
 int sy_cli_route(int argc, char **argv)
 {
     const char *verb = argc >= 1 ? argv[0] : "";
-    struct sy_arg a[] = {SY_CLIENT_ARGS,
-                         {"reason", "TEXT", "why (required for percentage, enable, disable)", 0,
-                          NULL, NULL, 0}};
+    struct sy_arg a[] = {
+        SY_CLIENT_ARGS,
+        {"reason", "TEXT", "why (required for percentage, enable, disable)", 0, NULL, NULL, 0}};
     int status;
     if (strcmp(verb, "list") == 0) {
         if (!sy_client_parse("switchyard route list", NULL, a, 3, argc - 1, argv + 1, NULL,

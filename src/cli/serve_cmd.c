@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -146,6 +147,7 @@ struct server {
     sy_http_t *http;
     sy_engine_t *eng;
     sy_proxy_t *proxy; /* NULL: --proxy-workers 0 */
+    time_t plan_s;     /* the second the rollout plans were last looked at */
     sy_log_format_t log;
     bool stopping;
 };
@@ -166,6 +168,33 @@ static json_t *route_stats(void *arg, int64_t ws)
     return sy_proxy_stats(arg, ws);
 }
 
+/* What the proxy counted of route `name`'s new: its rows, and the errors meant for it. */
+static int route_health(void *arg, int64_t ws, const char *name, sy_route_health_t *out)
+{
+    json_t *all = sy_proxy_stats(arg, ws);
+    const json_t *by = json_object_get(json_object_get(json_object_get(all, "routes"), name), "by");
+    *out = (sy_route_health_t){0};
+    size_t i;
+    const json_t *row;
+    json_array_foreach(by, i, row)
+    {
+        const char *up = json_string_value(json_object_get(row, "upstream"));
+        const char *tried = json_string_value(json_object_get(row, "tried"));
+        int64_t n = json_integer_value(json_object_get(row, "requests"));
+        if (strcmp(up, "new") == 0) {
+            out->requests += n;
+            out->errors += json_integer_value(json_object_get(row, "errors"));
+            double p95 = json_number_value(json_object_get(row, "p95_ms"));
+            out->p95_ms = p95 > out->p95_ms ? p95 : out->p95_ms;
+        } else if (strcmp(up, "error") == 0 && strcmp(tried, "new") == 0) {
+            out->requests += n;
+            out->errors += n;
+        }
+    }
+    json_decref(all);
+    return all ? 0 : -ENOMEM;
+}
+
 /* Fifty times a second: the engine's timers (each on its own interval; a tick with nothing
  * due is a few comparisons), and a log line for each thing they did. */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -182,6 +211,25 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
                 0 &&
             err.code != -ENOENT)
             sy_log(s->log, "route_breaker_error", "route", ev[k].route, "message", err.msg, NULL);
+    }
+    /* rollout plans, once a second */
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (s->proxy && now.tv_sec != s->plan_s) {
+        s->plan_s = now.tv_sec;
+        json_t *moves = sy_engine_routes_plan_tick(s->eng, route_health, s->proxy);
+        size_t k;
+        json_t *m;
+        json_array_foreach(moves, k, m)
+        {
+            char from[32], to[32];
+            snprintf(from, sizeof(from), "%g", json_number_value(json_object_get(m, "from")));
+            snprintf(to, sizeof(to), "%g", json_number_value(json_object_get(m, "to")));
+            sy_log(s->log, "route_plan", "route", json_string_value(json_object_get(m, "route")),
+                   "action", json_string_value(json_object_get(m, "action")), "from", from, "to",
+                   to, "reason", json_string_value(json_object_get(m, "reason")), NULL);
+        }
+        json_decref(moves);
     }
     json_t *done = sy_engine_tick(s->eng);
     size_t i;

@@ -459,6 +459,20 @@ json_t *sy_engine_routes_all(sy_engine_t *eng);
  * route that is gone. */
 int sy_engine_route_breaker(sy_engine_t *eng, int64_t ws, const char *name, const char *state,
                             int64_t at_ms, sy_err_t *err);
+/* What the data plane counted of a route's `new` since it started: requests (with the
+ * failures meant for it), errors, and the p95. */
+typedef struct sy_route_health {
+    int64_t requests, errors;
+    double p95_ms;
+} sy_route_health_t;
+typedef int (*sy_route_health_fn)(void *arg, int64_t ws, const char *name, sy_route_health_t *out);
+/* Moves every enabled route that has a plan, its breaker not open and its kill switch off:
+ * once the current step has been held `hold_s` with at least `min_requests` to `new` and
+ * new's error rate over the step and p95 under the route's gates, to the next step; when
+ * the gates fail (with that many requests), back one step. Each move is audited
+ * (route.plan.advance, route.plan.back) with why. Returns [{route, action, from, to,
+ * reason}] of the moves (NULL: none). */
+json_t *sy_engine_routes_plan_tick(sy_engine_t *eng, sy_route_health_fn fn, void *arg);
 /* The breaker state the data plane last reported for route `name` ("closed" by default). */
 const char *sy_engine_route_breaker_state(sy_engine_t *eng, const sy_principal_t *actor,
                                           const char *name);

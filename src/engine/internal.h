@@ -65,6 +65,9 @@ struct route {
     bool enabled;
     int64_t created_ms, updated_ms;
     char breaker[16]; /* the state its data plane last reported: "" (closed), "open", ... */
+    /* its plan's progress (in memory: a restart holds the current step again) */
+    int64_t step_ms;        /* when the percentage last moved; 0: not looked at yet */
+    int64_t base_n, base_e; /* new's requests and errors then */
 };
 
 struct sy_engine {

@@ -359,6 +359,57 @@ static int parse_percentage(const json_t *v, int64_t *bp, sy_err_t *err)
     return 0;
 }
 
+/* plan: {"steps" (ascending percentages, default 10 25 35 50 75 100), "hold_s" (600),
+ * "min_requests" (100)}, or absent (NULL). */
+static int parse_plan(const json_t *v, json_t **out, sy_err_t *err)
+{
+    static const char *const fields[] = {"steps", "hold_s", "min_requests", NULL};
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return 0;
+    int rc = json_is_object(v) ? sy_eng_only_fields(v, fields, "plan", err)
+                               : sy_err_set(err, -EINVAL, "plan", "plan is an object");
+    int64_t hold = 600, min = 100;
+    if (rc == 0)
+        rc = get_int(v, "hold_s", "plan.hold_s", 1, 7 * 86400, &hold, err);
+    if (rc == 0)
+        rc = get_int(v, "min_requests", "plan.min_requests", 0, 1000000000, &min, err);
+    if (rc < 0)
+        return rc;
+    const json_t *steps = json_object_get(v, "steps");
+    json_t *list = json_array();
+    if (!list)
+        return sy_eng_oom(err);
+    if (!steps) {
+        static const int defaults[] = {10, 25, 35, 50, 75, 100};
+        for (size_t i = 0; i < 6; i++)
+            json_array_append_new(list, json_real(defaults[i]));
+    } else if (!json_is_array(steps) || json_array_size(steps) == 0 ||
+               json_array_size(steps) > 20) {
+        json_decref(list);
+        return sy_err_set(err, -EINVAL, "plan.steps", "plan.steps is 1 to 20 percentages");
+    }
+    size_t i;
+    const json_t *s;
+    int64_t last = 0;
+    json_array_foreach(steps, i, s)
+    {
+        int64_t bp = 0;
+        sy_err_t e2 = {0};
+        if (parse_percentage(s, &bp, &e2) < 0 || bp <= last) {
+            json_decref(list);
+            return sy_err_set(err, -EINVAL, "plan.steps",
+                              "plan.steps are ascending percentages above 0, at most 100, with at "
+                              "most two decimals");
+        }
+        last = bp;
+        json_array_append_new(list, json_real((double)bp / 100));
+    }
+    *out = json_pack("{sosIsI}", "steps", list, "hold_s", (json_int_t)hold, "min_requests",
+                     (json_int_t)min);
+    return *out ? 0 : sy_eng_oom(err);
+}
+
 /* The definition of `body` (all but name, percentage and enabled), normalized. */
 static int parse_definition(const json_t *body, json_t **def, sy_err_t *err)
 {
@@ -373,6 +424,7 @@ static int parse_definition(const json_t *body, json_t **def, sy_err_t *err)
                                          "routable_domains",
                                          "sticky",
                                          "breaker",
+                                         "plan",
                                          "health",
                                          "inspect_body_bytes",
                                          "retry_non_idempotent",
@@ -424,11 +476,18 @@ static int parse_definition(const json_t *body, json_t **def, sy_err_t *err)
         legacy = fresh = domains = protect = routable = breaker = health = NULL;
         json_decref(sticky);
         sticky = NULL;
+        json_t *plan = NULL;
+        if (*def && (rc = parse_plan(json_object_get(body, "plan"), &plan, err)) == 0)
+            json_object_set_new(*def, "plan", plan ? plan : json_null());
+        if (rc < 0) {
+            json_decref(*def);
+            *def = NULL;
+        }
         if (*def && listen)
             json_object_set_new(*def, "listen", json_string(listen));
         if (*def && prefix)
             json_object_set(*def, "path_prefix", (json_t *)prefix);
-        rc = *def ? 0 : sy_eng_oom(err);
+        rc = rc < 0 ? rc : *def ? 0 : sy_eng_oom(err);
     }
     json_decref(legacy);
     json_decref(fresh);
@@ -559,6 +618,8 @@ static int commit(sy_engine_t *eng, const sy_principal_t *actor, struct route *o
         if (old) {
             if (old->def != next->def)
                 json_decref(old->def);
+            if (next->bp != old->bp)
+                next->step_ms = 0; /* a new step: the plan holds it from now */
             *old = *next;
         } else {
             eng->routes[eng->n_routes++] = *next;
@@ -815,6 +876,16 @@ int sy_engine_route_breaker(sy_engine_t *eng, int64_t ws, const char *name, cons
         snprintf(r->breaker, sizeof(r->breaker), "%s", state);
     json_decref(before);
     json_decref(after);
+    if (rc == 0 && open && r->bp > 0 && json_is_object(json_object_get(r->def, "plan"))) {
+        /* a rollout plan goes back to 0 when the breaker opens; it starts over from there */
+        struct route next = *r;
+        next.bp = 0;
+        next.updated_ms = sy_engine_now_ms(eng);
+        json_t *out = NULL;
+        rc = commit(eng, NULL, r, &next, "route.plan.abort", "plan: the circuit breaker opened",
+                    &out, err);
+        json_decref(out);
+    }
     return rc;
 }
 
@@ -823,4 +894,83 @@ const char *sy_engine_route_breaker_state(sy_engine_t *eng, const sy_principal_t
 {
     const struct route *r = find(eng, actor->workspace, name);
     return r && r->breaker[0] ? r->breaker : "closed";
+}
+
+/* The plan's step after (up > 0) or before (up < 0) `bp`, in basis points: the first step
+ * above it, or the last below it (0 when none). -1 when there is none above. */
+static int64_t step_from(const json_t *steps, int64_t bp, int up)
+{
+    int64_t below = 0;
+    size_t i;
+    const json_t *s;
+    json_array_foreach(steps, i, s)
+    {
+        int64_t v = (int64_t)(json_number_value(s) * 100 + 0.5);
+        if (up > 0 && v > bp)
+            return v;
+        if (up < 0 && v < bp)
+            below = v;
+    }
+    return up > 0 ? -1 : below;
+}
+
+json_t *sy_engine_routes_plan_tick(sy_engine_t *eng, sy_route_health_fn fn, void *arg)
+{
+    json_t *done = NULL;
+    int64_t now = sy_engine_now_ms(eng);
+    for (size_t i = 0; i < eng->n_routes; i++) {
+        struct route *r = &eng->routes[i];
+        const json_t *plan = json_object_get(r->def, "plan");
+        sy_route_health_t h;
+        if (!json_is_object(plan) || !r->enabled || strcmp(r->breaker, "open") == 0 ||
+            sy_engine_kill_switch_engaged(eng, r->ws, NULL, 0) || fn(arg, r->ws, r->name, &h) < 0)
+            continue;
+        if (r->step_ms == 0) { /* the step starts now */
+            r->step_ms = now;
+            r->base_n = h.requests;
+            r->base_e = h.errors;
+            continue;
+        }
+        const json_t *gates = json_object_get(r->def, "health");
+        double max_rate = json_number_value(json_object_get(gates, "max_error_rate"));
+        double max_p95 = json_number_value(json_object_get(gates, "max_p95_ms"));
+        int64_t n = h.requests - r->base_n, e = h.errors - r->base_e;
+        int64_t min = json_integer_value(json_object_get(plan, "min_requests"));
+        double rate = n > 0 ? (double)e / (double)n : 0;
+        /* from 0 the first step needs no evidence: nothing went to new yet */
+        bool bad = n >= min && n > 0 && (rate >= max_rate || h.p95_ms >= max_p95);
+        bool enough = (n >= min && n > 0) || r->bp == 0;
+        bool held = now - r->step_ms >= 1000 * json_integer_value(json_object_get(plan, "hold_s"));
+        const json_t *steps = json_object_get(plan, "steps");
+        int64_t to = bad              ? step_from(steps, r->bp, -1)
+                     : held && enough ? step_from(steps, r->bp, 1)
+                                      : -1;
+        if (to < 0 || to == r->bp || (bad && r->bp == 0))
+            continue;
+        char why[256];
+        snprintf(why, sizeof(why),
+                 "plan: %s after %lld requests to new, error rate %.4f%%, p95 %.1f ms",
+                 bad ? "health failed" : "step held", (long long)n, 100 * rate, h.p95_ms);
+        struct route next = *r;
+        next.bp = to;
+        next.updated_ms = now;
+        json_t *out = NULL;
+        sy_err_t err = {0};
+        int64_t from = r->bp;
+        if (commit(eng, NULL, r, &next, bad ? "route.plan.back" : "route.plan.advance", why, &out,
+                   &err) < 0)
+            continue;
+        json_decref(out);
+        r->step_ms = now; /* the new step's counts start here */
+        r->base_n = h.requests;
+        r->base_e = h.errors;
+        json_t *move =
+            json_pack("{sssssfsfss}", "route", r->name, "action", bad ? "back" : "advance", "from",
+                      (double)from / 100, "to", (double)to / 100, "reason", why);
+        if (move && (done || (done = json_array())))
+            json_array_append_new(done, move);
+        else
+            json_decref(move);
+    }
+    return done;
 }

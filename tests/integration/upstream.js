@@ -1,13 +1,15 @@
 // upstream.js - a loopback upstream for the proxy tests: answers every request with JSON
 // naming itself and echoing what it received (method, path, headers, body length).
 //
-//   node upstream.js PORT NAME [DELAY_MS]
+//   node upstream.js PORT NAME [DELAY_MS] [FAIL_FILE]
 //     PORT 0 picks a free one; the port is printed on stdout once listening.
 //     DELAY_MS: each answer waits that long (a slow upstream).
+//     FAIL_FILE: while this file exists, every answer is a 503.
 'use strict';
+const fs = require('fs');
 const http = require('http');
 
-const [port, name, delay = '0'] = process.argv.slice(2);
+const [port, name, delay = '0', failFile] = process.argv.slice(2);
 const server = http.createServer((req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
@@ -17,8 +19,9 @@ const server = http.createServer((req, res) => {
       body_len: Buffer.concat(chunks).length,
     });
     setTimeout(() => {
-      res.writeHead(200, {'Content-Type': 'application/json', 'Keep-Alive': 'timeout=5',
-        'X-Upstream': name});
+      const failing = failFile && fs.existsSync(failFile);
+      res.writeHead(failing ? 503 : 200, {'Content-Type': 'application/json',
+        'Keep-Alive': 'timeout=5', 'X-Upstream': name});
       res.end(body);
     }, Number(delay));
   });
