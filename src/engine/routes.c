@@ -425,6 +425,7 @@ static int parse_definition(const json_t *body, json_t **def, sy_err_t *err)
                                          "sticky",
                                          "breaker",
                                          "plan",
+                                         "prod_exec_domains",
                                          "health",
                                          "inspect_body_bytes",
                                          "retry_non_idempotent",
@@ -458,13 +459,14 @@ static int parse_definition(const json_t *body, json_t **def, sy_err_t *err)
                       err)) < 0)
         return rc;
     json_t *legacy = NULL, *fresh = NULL, *domains = NULL, *protect = NULL, *routable = NULL,
-           *sticky = NULL, *breaker = NULL, *health = NULL;
+           *sticky = NULL, *breaker = NULL, *health = NULL, *prod = NULL;
     if ((rc = parse_upstream(json_object_get(ups, "legacy"), "upstreams.legacy", &legacy, err)) ==
             0 &&
         (rc = parse_upstream(json_object_get(ups, "new"), "upstreams.new", &fresh, err)) == 0 &&
         (rc = parse_domains(json_object_get(body, "domains"), &domains, err)) == 0 &&
         (rc = domain_names(body, "protected_domains", domains, &protect, err)) == 0 &&
         (rc = domain_names(body, "routable_domains", domains, &routable, err)) == 0 &&
+        (rc = domain_names(body, "prod_exec_domains", domains, &prod, err)) == 0 &&
         (rc = parse_sticky(json_object_get(body, "sticky"), &sticky, err)) == 0 &&
         (rc = parse_breaker(json_object_get(body, "breaker"), &breaker, err)) == 0 &&
         (rc = parse_health(json_object_get(body, "health"), &health, err)) == 0) {
@@ -476,6 +478,11 @@ static int parse_definition(const json_t *body, json_t **def, sy_err_t *err)
         legacy = fresh = domains = protect = routable = breaker = health = NULL;
         json_decref(sticky);
         sticky = NULL;
+        if (*def)
+            json_object_set_new(*def, "prod_exec_domains", prod);
+        else
+            json_decref(prod);
+        prod = NULL;
         json_t *plan = NULL;
         if (*def && (rc = parse_plan(json_object_get(body, "plan"), &plan, err)) == 0)
             json_object_set_new(*def, "plan", plan ? plan : json_null());
@@ -497,6 +504,7 @@ static int parse_definition(const json_t *body, json_t **def, sy_err_t *err)
     json_decref(sticky);
     json_decref(breaker);
     json_decref(health);
+    json_decref(prod);
     return rc;
 }
 

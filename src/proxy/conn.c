@@ -811,6 +811,16 @@ static void dispatch(struct conn *c)
     c->idempotent = m == SY_GET || m == SY_HEAD || m == SY_PUT || m == SY_DELETE || m == SY_OPTIONS;
     c->keep_alive = c->head.keep_alive;
     decide(c);
+    if (c->route->policy.killed) { /* production executions are refused while it is engaged */
+        const char *cls = sy_h1_head_field(&c->head, "X-Execution-Class");
+        if ((cls && strcasecmp(cls, "PROD_EXEC") == 0) ||
+            (c->domain >= 0 && c->domain < 64 && (c->route->prod_exec >> c->domain & 1))) {
+            c->route = NULL; /* a refusal, not an upstream's error: not counted */
+            fail(c, 403, "kill_switch",
+                 "the kill switch is engaged: production executions are refused");
+            return;
+        }
+    }
     if (c->target == NEW && !breaker_allows(c))
         c->target = LEGACY; /* the breaker is open: everything to legacy */
     if (build_request(c) < 0) {

@@ -46,6 +46,7 @@ struct proute {
     bool needs_body; /* a body rule or a body key */
     bool retry_any;  /* retry non-idempotent requests on legacy too */
     sy_breaker_config_t breaker;
+    uint64_t prod_exec; /* bit i: domain i's requests are production executions */
     json_t *def;
 };
 

@@ -112,6 +112,8 @@ static int compile(const json_t *o, struct proute *r)
         dom->rules = &r->rules[ri];
         dom->protected_domain = listed(protect, dom->name);
         dom->routable = listed(routable, dom->name);
+        if (listed(json_object_get(o, "prod_exec_domains"), dom->name) && i < 64)
+            r->prod_exec |= (uint64_t)1 << i;
         json_array_foreach(json_object_get(d, "rules"), k, rule)
         {
             sy_route_rule_t *x = &r->rules[ri++];

@@ -42,7 +42,7 @@ SLOW_LISTEN=$(free_port)
 P=http://127.0.0.1:$LISTEN
 start_server "$SY" --quiet --proxy-workers 2
 
-ROUTE="{\"name\":\"webhooks\",\"listen\":\"127.0.0.1:$LISTEN\",\"upstreams\":{\"legacy\":\"127.0.0.1:$LEGACY\",\"new\":\"127.0.0.1:$NEW\"},\"percentage\":10,\"enabled\":true,\"protected_domains\":[\"mobility\"],\"domains\":[{\"name\":\"jobs\",\"rules\":[{\"body_keywords\":{\"field\":\"message\",\"words\":[\"job\",\"hiring\"]}}]},{\"name\":\"mobility\",\"rules\":[{\"path_prefix\":\"/ride\"}]}],\"sticky\":{\"header\":\"X-User-Id\"},\"breaker\":{\"open_ms\":300}}"
+ROUTE="{\"name\":\"webhooks\",\"listen\":\"127.0.0.1:$LISTEN\",\"upstreams\":{\"legacy\":\"127.0.0.1:$LEGACY\",\"new\":\"127.0.0.1:$NEW\"},\"percentage\":10,\"enabled\":true,\"protected_domains\":[\"mobility\"],\"domains\":[{\"name\":\"jobs\",\"rules\":[{\"body_keywords\":{\"field\":\"message\",\"words\":[\"job\",\"hiring\"]}}]},{\"name\":\"mobility\",\"rules\":[{\"path_prefix\":\"/ride\"}]}],\"sticky\":{\"header\":\"X-User-Id\"},\"breaker\":{\"open_ms\":300},\"prod_exec_domains\":[\"jobs\"]}"
 expect "a route at 10 %" 201 '.percentage == 10' -- POST /v1/routes "$ADMIN" "$ROUTE"
 percentage() { req POST /v1/routes/webhooks/percentage "$ADMIN" "{\"percentage\":$1,\"reason\":\"test\"}" >/dev/null; }
 
@@ -106,6 +106,10 @@ expect "everything routable again" 200 '' -- PUT /v1/routes/webhooks "$ADMIN" "$
 expect "kill switch on" 200 '' -- POST /v1/go-live/kill-switch "$ADMIN" '{"engaged":true,"reason":"drill"}'
 many 100 /hook >"$TMP/killed"
 check "while it is engaged nothing goes to new" 0 "" "" -- sh -c "[ \$(grep -c ' legacy 200$' '$TMP/killed') -eq 100 ]"
+check "... a request marked PROD_EXEC gets 403 kill_switch" 0 "^403 kill_switch$" "" -- \
+    sh -c "curl -s -o '$TMP/k' -w '%{http_code} ' -H 'X-Execution-Class: PROD_EXEC' '$P/exec' && jq -r .error.code '$TMP/k'"
+check "... and so does a request of a production-execution domain" 0 "^403$" "" -- \
+    curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary '{"message":"hiring now"}' "$P/exec"
 expect "kill switch off" 200 '' -- POST /v1/go-live/kill-switch "$ADMIN" '{"engaged":false,"reason":"drill over"}'
 check "then new again" 0 '"upstream":"new"' "" -- curl -s "$P/hook"
 
