@@ -49,6 +49,8 @@ enum {
     O_NOTIFY_RETENTION,
     O_PROXY_WORKERS,
     O_PROXY_MAX_BODY,
+    O_ROUTE_STATS_FLUSH,
+    O_ROUTE_STATS_RETENTION,
     O_COUNT
 };
 
@@ -70,6 +72,8 @@ static const char *const defaults[O_COUNT] = {
     [O_NOTIFY_RETENTION] = "30",
     [O_PROXY_WORKERS] = "2",
     [O_PROXY_MAX_BODY] = "16777216",
+    [O_ROUTE_STATS_FLUSH] = "60",
+    [O_ROUTE_STATS_RETENTION] = "90",
 };
 
 /* Fills options not given on the command line from the environment, then `file`. */
@@ -146,8 +150,12 @@ struct server {
     struct event_base *base;
     sy_http_t *http;
     sy_engine_t *eng;
-    sy_proxy_t *proxy; /* NULL: --proxy-workers 0 */
-    time_t plan_s;     /* the second the rollout plans were last looked at */
+    sy_proxy_t *proxy;               /* NULL: --proxy-workers 0 */
+    time_t plan_s;                   /* the second the rollout plans were last looked at */
+    int64_t flush_s, retention_days; /* of the proxy's counters per minute */
+    time_t flushed_s, pruned_s;
+    sy_proxy_row_t *prev; /* the counters at the last flush */
+    size_t n_prev;
     sy_log_format_t log;
     bool stopping;
 };
@@ -166,6 +174,68 @@ static void routes_changed(void *arg)
 static json_t *route_stats(void *arg, int64_t ws)
 {
     return sy_proxy_stats(arg, ws);
+}
+
+/* Writes what the proxy counted since the last flush, per (route, domain, upstream), at
+ * this minute; once an hour, deletes the minutes past the retention. */
+static void flush_counters(struct server *s, time_t now)
+{
+    size_t n;
+    sy_proxy_row_t *rows = sy_proxy_rows(s->proxy, -1, &n);
+    sy_store_route_minute_t *out = rows ? calloc(n + 1, sizeof(*out)) : NULL;
+    char(*hist)[2048] = rows ? calloc(n + 1, sizeof(*hist)) : NULL;
+    if (!rows || !out || !hist) {
+        free(rows);
+        free(out);
+        free(hist);
+        return;
+    }
+    size_t k = 0;
+    int64_t minute = (int64_t)time(NULL) / 60;
+    for (size_t i = 0; i < n; i++) {
+        const sy_proxy_row_t *r = &rows[i], *p = NULL;
+        for (size_t j = 0; !p && j < s->n_prev; j++)
+            if (s->prev[j].ws == r->ws && s->prev[j].upstream == r->upstream &&
+                s->prev[j].tried == r->tried && strcmp(s->prev[j].route, r->route) == 0 &&
+                strcmp(s->prev[j].domain, r->domain) == 0)
+                p = &s->prev[j];
+        int64_t dn = r->requests - (p ? p->requests : 0);
+        if (dn <= 0)
+            continue;
+        size_t len = 0;
+        for (int b = 0; b < SY_LAT_BUCKETS && len < sizeof(hist[k]) - 48; b++) {
+            int64_t c = r->hist[b] - (p ? p->hist[b] : 0);
+            if (c > 0)
+                len += (size_t)snprintf(hist[k] + len, sizeof(hist[k]) - len, "%s%d:%lld",
+                                        len ? "," : "", b, (long long)c);
+        }
+        out[k] = (sy_store_route_minute_t){.workspace = r->ws,
+                                           .route = r->route,
+                                           .minute = minute,
+                                           .domain = r->domain,
+                                           .upstream = sy_proxy_upstream_name(r->upstream),
+                                           .tried = sy_proxy_upstream_name(r->tried),
+                                           .requests = dn,
+                                           .errors = r->errors - (p ? p->errors : 0),
+                                           .total_ms = r->total_ms - (p ? p->total_ms : 0),
+                                           .hist = hist[k]};
+        k++;
+    }
+    sy_err_t err = {0};
+    if (sy_engine_route_minutes_add(s->eng, out, k, &err) < 0) {
+        sy_log(s->log, "route_counters_error", "message", err.msg, NULL);
+        free(rows); /* kept for the next flush: the deltas are not lost */
+    } else {
+        free(s->prev);
+        s->prev = rows;
+        s->n_prev = n;
+    }
+    free(out);
+    free(hist);
+    if (now - s->pruned_s >= 3600) {
+        s->pruned_s = now;
+        (void)sy_engine_route_minutes_prune(s->eng, minute - s->retention_days * 1440, &err);
+    }
 }
 
 /* What the proxy counted of route `name`'s new: its rows, and the errors meant for it. */
@@ -215,6 +285,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     /* rollout plans, once a second */
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
+    if (s->proxy && now.tv_sec - s->flushed_s >= s->flush_s) {
+        s->flushed_s = now.tv_sec;
+        flush_counters(s, now.tv_sec);
+    }
     if (s->proxy && now.tv_sec != s->plan_s) {
         s->plan_s = now.tv_sec;
         json_t *moves = sy_engine_routes_plan_tick(s->eng, route_health, s->proxy);
@@ -416,6 +490,13 @@ int sy_cli_serve(int argc, char **argv)
         [O_PROXY_MAX_BODY] = {"proxy-max-body", "BYTES",
                               "largest request body the proxy takes (default 16777216)", 0, NULL,
                               NULL, 0},
+        [O_ROUTE_STATS_FLUSH] = {"route-stats-flush", "SECONDS",
+                                 "write the proxy's counters per minute this often (default 60)", 0,
+                                 NULL, NULL, 0},
+        [O_ROUTE_STATS_RETENTION] = {"route-stats-retention", "DAYS",
+                                     "keep the proxy's counters per minute this long (default "
+                                     "90)",
+                                     0, NULL, NULL, 0},
         [O_IDLE_TIMEOUT] = {"idle-timeout", "SECONDS",
                             "close a connection idle or stalled this long (default 60)", 0, NULL,
                             NULL, 0},
@@ -515,6 +596,11 @@ int sy_cli_serve(int argc, char **argv)
         ranged(prog, "proxy-max-body", opt[O_PROXY_MAX_BODY], 1024, (int64_t)1 << 30,
                &proxy_max_body) < 0)
         return SY_EXIT_USAGE;
+    int64_t stats_flush, stats_retention;
+    if (ranged(prog, "route-stats-flush", opt[O_ROUTE_STATS_FLUSH], 1, 3600, &stats_flush) < 0 ||
+        ranged(prog, "route-stats-retention", opt[O_ROUTE_STATS_RETENTION], 1, 36500,
+               &stats_retention) < 0)
+        return SY_EXIT_USAGE;
     if (opt[O_AUTO_DRY_RUN] && is_off(opt[O_AUTO_DRY_RUN]))
         opt[O_AUTO_DRY_RUN] = NULL;
     hopts.cron_secret = opt[O_AUTO_SECRET];
@@ -556,6 +642,8 @@ int sy_cli_serve(int argc, char **argv)
         }
     }
     /* The proxy first: its workers' loops must be made after libevent's threads are on. */
+    s.flush_s = stats_flush;
+    s.retention_days = stats_retention;
     if (proxy_workers > 0) {
         sy_proxy_opts_t popts = {.workers = (int)proxy_workers, .max_body = (size_t)proxy_max_body};
         if (sy_proxy_start(&s.proxy, &popts, &err) < 0) {
@@ -621,7 +709,10 @@ out_base:
     event_base_free(s.base);
 out_engine:
     sy_engine_on_routes(eng, NULL, NULL);
+    if (s.proxy)
+        flush_counters(&s, 0); /* what was counted since the last flush */
     sy_proxy_stop(s.proxy);
+    free(s.prev);
     sy_engine_close(eng);
     return status;
 }

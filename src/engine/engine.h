@@ -473,6 +473,18 @@ typedef int (*sy_route_health_fn)(void *arg, int64_t ws, const char *name, sy_ro
  * (route.plan.advance, route.plan.back) with why. Returns [{route, action, from, to,
  * reason}] of the moves (NULL: none). */
 json_t *sy_engine_routes_plan_tick(sy_engine_t *eng, sy_route_health_fn fn, void *arg);
+/* Appends one flush of the data plane's counters (what changed since the last flush, per
+ * (route, domain, upstream), at their minute) in one transaction. Measurement, not a
+ * change: not audited. */
+int sy_engine_route_minutes_add(sy_engine_t *eng, const sy_store_route_minute_t *rows, size_t n,
+                                sy_err_t *err);
+/* Deletes the counters of minutes before `before_minute`. */
+int sy_engine_route_minutes_prune(sy_engine_t *eng, int64_t before_minute, sy_err_t *err);
+/* {"requests", "by": [{domain, upstream, tried, requests, errors, avg_ms, p50_ms, p95_ms,
+ * p99_ms}]} of route `name` over the last `window_ms` (whole minutes, the current one
+ * included), from the stored counters. -ENOENT for no such route. */
+int sy_engine_route_stats_window(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
+                                 int64_t window_ms, json_t **out, sy_err_t *err);
 /* The breaker state the data plane last reported for route `name` ("closed" by default). */
 const char *sy_engine_route_breaker_state(sy_engine_t *eng, const sy_principal_t *actor,
                                           const char *name);

@@ -1,6 +1,7 @@
 /* api_routes.c - /v1/routes[/{name}[/percentage|/enabled]]: the proxy's routes. Reading
  * takes a viewer; percentage and enabled (the rollout's moves) an editor; creating,
  * replacing and deleting a route an admin. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "http/internal.h"
@@ -42,9 +43,41 @@ static void stats(struct call *c, const char *name)
         reply_err(c, &err);
         return;
     }
+    /* ?window=15m|1h|24h|7d|SECONDS: from the stored counters per minute */
+    char key[16], val[32], window[32] = "";
+    long long window_s = 0;
+    int q;
+    for (const char *p = c->query; (q = sy_query_next(&p, key, sizeof(key), val, sizeof(val)));) {
+        char *end;
+        long long n = q > 0 ? strtoll(val, &end, 10) : 0;
+        long long unit = q < 0 || strcmp(key, "window") != 0 ? 0
+                         : !*end                             ? 1
+                         : strcmp(end, "s") == 0             ? 1
+                         : strcmp(end, "m") == 0             ? 60
+                         : strcmp(end, "h") == 0             ? 3600
+                         : strcmp(end, "d") == 0             ? 86400
+                                                             : 0;
+        if (!unit || n < 1 || n * unit > 366LL * 86400) {
+            reply_error(c, 400, "invalid_input", q > 0 && strcmp(key, "window") ? key : "window",
+                        "the query takes window: 15m, 1h, 24h, 7d or seconds (at most a year)");
+            return;
+        }
+        window_s = n * unit;
+        snprintf(window, sizeof(window), "%s", val);
+    }
     const sy_http_opts_t *o = sy_http_opts(c->http);
-    json_t *all = o->route_stats ? o->route_stats(o->route_stats_arg, c->who.workspace) : NULL;
-    json_t *one = json_object_get(json_object_get(all, "routes"), name);
+    json_t *all = NULL, *one = NULL;
+    if (window_s) {
+        if ((rc = sy_engine_route_stats_window(c->eng, &c->who, name, window_s * 1000, &one,
+                                               &err)) < 0) {
+            reply_err(c, &err);
+            return;
+        }
+        all = one;
+    } else {
+        all = o->route_stats ? o->route_stats(o->route_stats_arg, c->who.workspace) : NULL;
+        one = json_object_get(json_object_get(all, "routes"), name);
+    }
     json_int_t total = json_integer_value(json_object_get(one, "requests"));
     json_t *by = one ? json_incref(json_object_get(one, "by")) : json_array();
     size_t i;
@@ -58,8 +91,9 @@ static void stats(struct call *c, const char *name)
     }
     json_decref(all);
     reply_result(c, 0, 200,
-                 json_pack("{sssssbsIso}", "route", name, "window", "since_start", "proxy",
-                           o->route_stats != NULL, "requests", total, "by", by),
+                 json_pack("{sssssbsIso}", "route", name, "window",
+                           window_s ? window : "since_start", "proxy", o->route_stats != NULL,
+                           "requests", total, "by", by),
                  &err);
 }
 

@@ -116,15 +116,17 @@ static int64_t mono_ms(void)
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000 + 1;
 }
 
-/* The worker's breaker of route `r` (NULL when the worker has no room for one more). */
+/* The proxy's breaker of route `r`, shared by the workers (NULL when there is no room for
+ * one more). Under the proxy's breakers_lock. */
 static sy_breaker_t *breaker_of(struct worker *w, const struct proute *r)
 {
-    for (size_t i = 0; i < w->n_breakers; i++)
-        if (w->breakers[i].ws == r->ws && strcmp(w->breakers[i].route, r->name) == 0)
-            return &w->breakers[i].b;
-    if (w->n_breakers == MAX_BREAKERS)
+    struct sy_proxy *p = w->p;
+    for (size_t i = 0; i < p->n_breakers; i++)
+        if (p->breakers[i].ws == r->ws && strcmp(p->breakers[i].route, r->name) == 0)
+            return &p->breakers[i].b;
+    if (p->n_breakers == MAX_BREAKERS)
         return NULL;
-    struct wbreaker *b = &w->breakers[w->n_breakers++];
+    struct wbreaker *b = &p->breakers[p->n_breakers++];
     b->ws = r->ws;
     snprintf(b->route, sizeof(b->route), "%s", r->name);
     b->b = sy_breaker_new();
@@ -134,13 +136,16 @@ static sy_breaker_t *breaker_of(struct worker *w, const struct proute *r)
 /* Whether `new` may take c's request now (an open breaker sends it to legacy). */
 static bool breaker_allows(struct conn *c)
 {
+    struct sy_proxy *p = c->w->p;
+    pthread_mutex_lock(&p->breakers_lock);
     sy_breaker_t *b = breaker_of(c->w, c->route);
-    if (!b)
-        return true;
-    sy_breaker_state_t was = b->state;
-    bool ok = sy_breaker_allow(b, &c->route->breaker, mono_ms());
-    if (b->state != was)
-        sy_proxy_event(c->w->p, c->route->ws, c->route->name, b->state);
+    sy_breaker_state_t was = b ? b->state : SY_BREAKER_CLOSED;
+    bool ok = !b || sy_breaker_allow(b, &c->route->breaker, mono_ms());
+    bool moved = b && b->state != was;
+    sy_breaker_state_t now = b ? b->state : SY_BREAKER_CLOSED;
+    pthread_mutex_unlock(&p->breakers_lock);
+    if (moved)
+        sy_proxy_event(p, c->route->ws, c->route->name, now);
     return ok;
 }
 
@@ -150,10 +155,13 @@ static void judge(struct conn *c, bool ok)
     if (c->target != NEW || c->judged || !c->route)
         return;
     c->judged = true;
+    struct sy_proxy *p = c->w->p;
+    pthread_mutex_lock(&p->breakers_lock);
     sy_breaker_t *b = breaker_of(c->w, c->route);
     int moved = b ? sy_breaker_record(b, &c->route->breaker, ok, mono_ms()) : -1;
+    pthread_mutex_unlock(&p->breakers_lock);
     if (moved >= 0)
-        sy_proxy_event(c->w->p, c->route->ws, c->route->name, (sy_breaker_state_t)moved);
+        sy_proxy_event(p, c->route->ws, c->route->name, (sy_breaker_state_t)moved);
 }
 
 /* ---- counters ----------------------------------------------------------------------------------
@@ -167,7 +175,7 @@ static void record(struct conn *c, int upstream, bool error)
     double ms = since_ms(&c->t0);
     const char *dom = c->domain >= 0 ? c->route->policy.domains[c->domain].name : "";
     pthread_mutex_lock(&w->stats_lock);
-    struct stat_row *r = NULL;
+    sy_proxy_row_t *r = NULL;
     for (size_t i = 0; !r && i < w->n_stats; i++)
         if (w->stats[i].ws == c->route->ws && w->stats[i].upstream == upstream &&
             w->stats[i].tried == c->target && strcmp(w->stats[i].route, c->route->name) == 0 &&
@@ -175,7 +183,7 @@ static void record(struct conn *c, int upstream, bool error)
             r = &w->stats[i];
     if (!r && w->n_stats < MAX_STATS) {
         r = &w->stats[w->n_stats++];
-        *r = (struct stat_row){.ws = c->route->ws, .upstream = upstream, .tried = c->target};
+        *r = (sy_proxy_row_t){.ws = c->route->ws, .upstream = upstream, .tried = c->target};
         snprintf(r->route, sizeof(r->route), "%s", c->route->name);
         snprintf(r->domain, sizeof(r->domain), "%s", dom);
     }
@@ -183,8 +191,7 @@ static void record(struct conn *c, int upstream, bool error)
         r->requests++;
         r->errors += error;
         r->total_ms += ms;
-        int b = (int)(log(ms * 1000 + 1) / log(1.1));
-        r->hist[b < 0 ? 0 : b >= LAT_BUCKETS ? LAT_BUCKETS - 1 : b]++;
+        r->hist[sy_lat_bucket(ms)]++;
     }
     pthread_mutex_unlock(&w->stats_lock);
 }
@@ -965,9 +972,11 @@ static void next_request(struct conn *c)
 static void conn_free(struct conn *c)
 {
     if (c->route && c->target == NEW && !c->judged) { /* a probe that will never be judged */
+        pthread_mutex_lock(&c->w->p->breakers_lock);
         sy_breaker_t *b = breaker_of(c->w, c->route);
         if (b && b->state == SY_BREAKER_HALF_OPEN && b->in_flight > 0)
             b->in_flight--;
+        pthread_mutex_unlock(&c->w->p->breakers_lock);
     }
     if (c->prev)
         c->prev->next = c->next;

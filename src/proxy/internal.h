@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "core/breaker.h"
+#include "core/latency.h"
 #include "core/route.h"
 #include "proxy/proxy.h"
 
@@ -57,19 +58,8 @@ struct snapshot {
     struct proute *r;
 };
 
-#define LAT_BUCKETS 160 /* 1.1^k microseconds: up to about 4 hours */
+#define LAT_BUCKETS SY_LAT_BUCKETS
 #define MAX_STATS   256 /* (route, domain, upstream) rows per worker */
-
-struct stat_row {
-    int64_t ws;
-    char route[SY_ROUTE_MAX_NAME + 1];
-    char domain[65]; /* "" for none */
-    int upstream;    /* LEGACY, NEW, or UPSTREAMS for "error" */
-    int tried;       /* of an error: the upstream it was for */
-    int64_t requests, errors;
-    double total_ms;
-    int64_t hist[LAT_BUCKETS];
-};
 
 struct idle {
     struct bufferevent *bev;
@@ -80,7 +70,7 @@ struct idle {
 #define MAX_IDLE     256
 #define MAX_BREAKERS 64
 
-/* A worker's breaker in front of one route's `new` (each worker judges what it sees). */
+/* The breaker in front of one route's `new`, shared by the workers. */
 struct wbreaker {
     int64_t ws;
     char route[SY_ROUTE_MAX_NAME + 1];
@@ -97,15 +87,13 @@ struct worker {
     char listen_text[MAX_LISTEN][256];
     size_t n_listeners;
     struct conn *conns; /* open client connections (conn.c) */
-    struct wbreaker breakers[MAX_BREAKERS];
-    size_t n_breakers;
     struct idle idle[MAX_IDLE];
     size_t n_idle;
     uint64_t rng;
     struct snapshot *snap; /* the worker's reference to the snapshot of generation `gen` */
     unsigned gen;
     pthread_mutex_t stats_lock; /* taken by the worker per request, and by sy_proxy_stats */
-    struct stat_row stats[MAX_STATS];
+    sy_proxy_row_t stats[MAX_STATS];
     size_t n_stats;
 };
 
@@ -113,6 +101,9 @@ struct worker {
 
 struct sy_proxy {
     sy_proxy_opts_t o;
+    pthread_mutex_t breakers_lock;
+    struct wbreaker breakers[MAX_BREAKERS];
+    size_t n_breakers;
     pthread_mutex_t events_lock; /* the breakers' transitions, for the server's thread */
     sy_proxy_event_t events[MAX_EVENTS];
     size_t n_events;

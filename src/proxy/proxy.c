@@ -340,6 +340,7 @@ int sy_proxy_start(sy_proxy_t **out, const sy_proxy_opts_t *o, sy_err_t *err)
     atomic_init(&p->gen, 1);
     pthread_mutex_init(&p->swap_lock, NULL);
     pthread_mutex_init(&p->events_lock, NULL);
+    pthread_mutex_init(&p->breakers_lock, NULL);
     for (int i = 0; i < o->workers; i++) {
         struct worker *w = &p->w[i];
         w->p = p;
@@ -399,6 +400,7 @@ void sy_proxy_stop(sy_proxy_t *p)
     sy_proxy_snapshot_put(p->current);
     pthread_mutex_destroy(&p->swap_lock);
     pthread_mutex_destroy(&p->events_lock);
+    pthread_mutex_destroy(&p->breakers_lock);
     free(p->w);
     free(p);
 }
@@ -434,51 +436,50 @@ size_t sy_proxy_events(sy_proxy_t *p, sy_proxy_event_t *out, size_t cap)
 /* ---- counters ---------------------------------------------------------------------------------
  */
 
-/* The latency at quantile q of `hist` in ms (the bucket's upper edge). */
-static double quantile(const int64_t *hist, int64_t n, double q)
+const char *sy_proxy_upstream_name(int upstream)
 {
-    int64_t rank = (int64_t)ceil(q * (double)n), seen = 0;
-    for (int b = 0; b < LAT_BUCKETS; b++) {
-        seen += hist[b];
-        if (seen >= rank && rank > 0)
-            return (pow(1.1, b + 1) - 1) / 1000;
-    }
-    return 0;
+    static const char *const names[] = {"legacy", "new", "error"};
+    return upstream >= 0 && upstream <= 2 ? names[upstream] : "error";
 }
 
-json_t *sy_proxy_stats(sy_proxy_t *p, int64_t ws)
+sy_proxy_row_t *sy_proxy_rows(sy_proxy_t *p, int64_t ws, size_t *n)
 {
-    /* the workers' rows, summed by (route, domain, upstream) */
-    struct stat_row *sum = calloc(MAX_STATS * (size_t)p->n_workers, sizeof(*sum));
-    size_t n = 0;
+    sy_proxy_row_t *sum = calloc(MAX_STATS * (size_t)p->n_workers + 1, sizeof(*sum));
+    *n = 0;
     for (int i = 0; sum && i < p->n_workers; i++) {
         struct worker *w = &p->w[i];
         pthread_mutex_lock(&w->stats_lock);
         for (size_t k = 0; k < w->n_stats; k++) {
-            const struct stat_row *r = &w->stats[k];
-            if (r->ws != ws)
+            const sy_proxy_row_t *r = &w->stats[k];
+            if (ws >= 0 && r->ws != ws)
                 continue;
             size_t j = 0;
-            while (j < n &&
-                   !(strcmp(sum[j].route, r->route) == 0 && strcmp(sum[j].domain, r->domain) == 0 &&
-                     sum[j].upstream == r->upstream && sum[j].tried == r->tried))
+            while (j < *n && !(sum[j].ws == r->ws && strcmp(sum[j].route, r->route) == 0 &&
+                               strcmp(sum[j].domain, r->domain) == 0 &&
+                               sum[j].upstream == r->upstream && sum[j].tried == r->tried))
                 j++;
-            if (j == n)
-                sum[n++] = *r;
-            else {
-                sum[j].requests += r->requests;
-                sum[j].errors += r->errors;
-                sum[j].total_ms += r->total_ms;
-                for (int b = 0; b < LAT_BUCKETS; b++)
-                    sum[j].hist[b] += r->hist[b];
+            if (j == *n) {
+                sum[(*n)++] = *r;
+                continue;
             }
+            sum[j].requests += r->requests;
+            sum[j].errors += r->errors;
+            sum[j].total_ms += r->total_ms;
+            for (int b = 0; b < LAT_BUCKETS; b++)
+                sum[j].hist[b] += r->hist[b];
         }
         pthread_mutex_unlock(&w->stats_lock);
     }
+    return sum;
+}
+
+json_t *sy_proxy_stats(sy_proxy_t *p, int64_t ws)
+{
+    size_t n;
+    sy_proxy_row_t *sum = sy_proxy_rows(p, ws, &n);
     json_t *routes = json_object();
-    static const char *const names[] = {"legacy", "new", "error"};
     for (size_t j = 0; sum && routes && j < n; j++) {
-        const struct stat_row *r = &sum[j];
+        const sy_proxy_row_t *r = &sum[j];
         json_t *one = json_object_get(routes, r->route);
         if (!one) {
             one = json_pack("{sIs[]}", "requests", (json_int_t)0, "by");
@@ -490,14 +491,20 @@ json_t *sy_proxy_stats(sy_proxy_t *p, int64_t ws)
         json_array_append_new(json_object_get(one, "by"),
                               json_pack("{sosssssIsIsfsfsfsf}", "domain",
                                         r->domain[0] ? json_string(r->domain) : json_null(),
-                                        "upstream", names[r->upstream], "tried", names[r->tried],
-                                        "requests", (json_int_t)r->requests, "errors",
-                                        (json_int_t)r->errors, "avg_ms",
+                                        "upstream", sy_proxy_upstream_name(r->upstream), "tried",
+                                        sy_proxy_upstream_name(r->tried), "requests",
+                                        (json_int_t)r->requests, "errors", (json_int_t)r->errors,
+                                        "avg_ms",
                                         r->requests ? r->total_ms / (double)r->requests : 0.0,
-                                        "p50_ms", quantile(r->hist, r->requests, 0.5), "p95_ms",
-                                        quantile(r->hist, r->requests, 0.95), "p99_ms",
-                                        quantile(r->hist, r->requests, 0.99)));
+                                        "p50_ms", sy_lat_quantile(r->hist, r->requests, 0.5),
+                                        "p95_ms", sy_lat_quantile(r->hist, r->requests, 0.95),
+                                        "p99_ms", sy_lat_quantile(r->hist, r->requests, 0.99)));
     }
+    json_t *out = NULL;
+    if (sum && routes)
+        out = json_pack("{so}", "routes", routes); /* takes `routes`, even when it fails */
+    else
+        json_decref(routes);
     free(sum);
-    return routes ? json_pack("{so}", "routes", routes) : NULL;
+    return out;
 }

@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "core/err.h"
+#include "core/latency.h"
 
 typedef struct sy_proxy sy_proxy_t; /* opaque */
 
@@ -43,7 +44,26 @@ int sy_proxy_update(sy_proxy_t *p, const json_t *routes, sy_err_t *err);
  * "error"), "requests", "errors", "avg_ms", "p50_ms", "p95_ms", "p99_ms"}]}}} for
  * workspace `ws`, since the start. */
 json_t *sy_proxy_stats(sy_proxy_t *p, int64_t ws);
-/* A route's circuit breaker moved (in one worker: each judges what it sees). */
+/* One (route, domain, upstream) row of the proxy's counters. */
+typedef struct sy_proxy_row {
+    int64_t ws;
+    char route[65];
+    char domain[65]; /* "" for none */
+    int upstream;    /* 0 legacy, 1 new, 2 "error" (the proxy answered an error itself) */
+    int tried;       /* of an error: the upstream it was for (0 or 1) */
+    int64_t requests, errors;
+    double total_ms;
+    int64_t hist[SY_LAT_BUCKETS];
+} sy_proxy_row_t;
+
+/* "legacy", "new", "error" for a row's upstream (or tried). */
+const char *sy_proxy_upstream_name(int upstream);
+
+/* The counters of workspace `ws` (every workspace for ws < 0) since the start, summed over
+ * the workers: a malloc'd array of *n rows (the caller frees it), NULL when out of memory. */
+sy_proxy_row_t *sy_proxy_rows(sy_proxy_t *p, int64_t ws, size_t *n);
+
+/* A route's circuit breaker (one per route, shared by the workers) moved. */
 typedef struct sy_proxy_event {
     int64_t ws;
     char route[65];

@@ -218,6 +218,23 @@ static const char *const migrations[] = {
     "  created_ms INTEGER NOT NULL,"
     "  updated_ms INTEGER NOT NULL,"
     "  UNIQUE (workspace_id, name));",
+
+    /* 8: the proxy's counters per minute and (route, domain, upstream), kept for the
+     * retention; `hist` is the latency histogram, sparse ("bucket:count,..."). */
+    "CREATE TABLE route_minutes ("
+    "  id INTEGER PRIMARY KEY,"
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id),"
+    "  route TEXT NOT NULL,"
+    "  minute INTEGER NOT NULL,"
+    "  domain TEXT NOT NULL,"
+    "  upstream TEXT NOT NULL,"
+    "  tried TEXT NOT NULL,"
+    "  requests INTEGER NOT NULL,"
+    "  errors INTEGER NOT NULL,"
+    "  total_ms REAL NOT NULL,"
+    "  hist TEXT NOT NULL);"
+    "CREATE INDEX route_minutes_route ON route_minutes (workspace_id, route, minute);"
+    "CREATE INDEX route_minutes_minute ON route_minutes (minute);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -51,6 +51,7 @@ struct sy_sq_sink {
         sy_store_channel_cb channel;
         sy_store_notification_cb notification;
         sy_store_route_cb route;
+        sy_store_route_minute_cb route_minute;
     } cb;
     void *arg;
     sy_err_t *err;

@@ -54,3 +54,52 @@ int sy_store_route_list(sy_store_t *s, sy_store_route_cb cb, void *arg, sy_err_t
     return sy_sq_each(s, st, err, "routes", route_row,
                       (struct sy_sq_sink){.cb.route = cb, .arg = arg});
 }
+
+int sy_store_route_minute_add(sy_store_t *s, const sy_store_route_minute_t *m, sy_err_t *err)
+{
+    return sy_sq_run(s,
+                     sy_sq_prepare(s, err,
+                                   "INSERT INTO route_minutes (workspace_id, route, minute, domain,"
+                                   " upstream, tried, requests, errors, total_ms, hist)"
+                                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                   "isisssiids", m->workspace, m->route, m->minute, m->domain,
+                                   m->upstream, m->tried, m->requests, m->errors, m->total_ms,
+                                   m->hist),
+                     err);
+}
+
+static int minute_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
+{
+    sy_store_route_minute_t m = {.workspace = sqlite3_column_int64(st, 0),
+                                 .route = sy_sq_text(st, 1),
+                                 .minute = sqlite3_column_int64(st, 2),
+                                 .domain = sy_sq_text(st, 3),
+                                 .upstream = sy_sq_text(st, 4),
+                                 .tried = sy_sq_text(st, 5),
+                                 .requests = sqlite3_column_int64(st, 6),
+                                 .errors = sqlite3_column_int64(st, 7),
+                                 .total_ms = sqlite3_column_double(st, 8),
+                                 .hist = sy_sq_text(st, 9)};
+    return to->cb.route_minute(to->arg, &m);
+}
+
+int sy_store_route_minute_list(sy_store_t *s, int64_t ws, const char *route, int64_t since,
+                               sy_store_route_minute_cb cb, void *arg, sy_err_t *err)
+{
+    sqlite3_stmt *st = sy_sq_prepare(
+        s, err,
+        "SELECT workspace_id, route, minute, domain, upstream, tried, requests, errors, total_ms,"
+        " hist FROM route_minutes WHERE workspace_id = ? AND route = ? AND minute >= ?"
+        " ORDER BY minute, id",
+        "isi", ws, route, since);
+    return sy_sq_each(s, st, err, "route minutes", minute_row,
+                      (struct sy_sq_sink){.cb.route_minute = cb, .arg = arg});
+}
+
+int sy_store_route_minute_prune(sy_store_t *s, int64_t before, int64_t *deleted, sy_err_t *err)
+{
+    int rc = sy_sq_run(
+        s, sy_sq_prepare(s, err, "DELETE FROM route_minutes WHERE minute < ?", "i", before), err);
+    *deleted = rc == 0 ? sqlite3_changes(s->db) : 0;
+    return rc;
+}

@@ -499,4 +499,25 @@ int sy_store_route_delete(sy_store_t *store, int64_t ws, const char *name, sy_er
 /* Every route of every workspace, by id. */
 int sy_store_route_list(sy_store_t *store, sy_store_route_cb cb, void *arg, sy_err_t *err);
 
+/* One minute of a route's counters for one (domain, upstream). */
+typedef struct sy_store_route_minute {
+    int64_t workspace;
+    const char *route;
+    int64_t minute; /* Unix minutes */
+    const char *domain, *upstream, *tried;
+    int64_t requests, errors;
+    double total_ms;
+    const char *hist; /* "bucket:count,..." */
+} sy_store_route_minute_t;
+
+typedef int (*sy_store_route_minute_cb)(void *arg, const sy_store_route_minute_t *m);
+
+/* Appends a minute's row. In a transaction. */
+int sy_store_route_minute_add(sy_store_t *store, const sy_store_route_minute_t *m, sy_err_t *err);
+/* The rows of route (ws, name) from minute `since` on. */
+int sy_store_route_minute_list(sy_store_t *store, int64_t ws, const char *route, int64_t since,
+                               sy_store_route_minute_cb cb, void *arg, sy_err_t *err);
+/* Deletes the rows of minutes before `before`; how many into *deleted. */
+int sy_store_route_minute_prune(sy_store_t *store, int64_t before, int64_t *deleted, sy_err_t *err);
+
 #endif

@@ -40,7 +40,7 @@ free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1
 LISTEN=$(free_port)
 SLOW_LISTEN=$(free_port)
 P=http://127.0.0.1:$LISTEN
-start_server "$SY" --quiet --proxy-workers 2
+start_server "$SY" --quiet --proxy-workers 2 --route-stats-flush 1
 
 ROUTE="{\"name\":\"webhooks\",\"listen\":\"127.0.0.1:$LISTEN\",\"upstreams\":{\"legacy\":\"127.0.0.1:$LEGACY\",\"new\":\"127.0.0.1:$NEW\"},\"percentage\":10,\"enabled\":true,\"protected_domains\":[\"mobility\"],\"domains\":[{\"name\":\"jobs\",\"rules\":[{\"body_keywords\":{\"field\":\"message\",\"words\":[\"job\",\"hiring\"]}}]},{\"name\":\"mobility\",\"rules\":[{\"path_prefix\":\"/ride\"}]}],\"sticky\":{\"header\":\"X-User-Id\"},\"breaker\":{\"open_ms\":300},\"prod_exec_domains\":[\"jobs\"]}"
 expect "a route at 10 %" 201 '.percentage == 10' -- POST /v1/routes "$ADMIN" "$ROUTE"
@@ -196,7 +196,16 @@ expect "the route's counters per domain and upstream" 200 \
     '.route == "webhooks" and .proxy == true and .requests > 11000 and ([.by[] | select(.domain == "mobility")] | all(.upstream == "legacy")) and ([.by[] | select(.upstream == "new" and .domain == null)][0] | .requests > 900 and .p50_ms > 0 and .p99_ms >= .p50_ms and .share > 0) and ([.by[] | select(.upstream == "error")] | length) >= 1' -- \
     GET /v1/routes/webhooks/stats "$ADMIN"
 expect "a missing route's counters: 404" 404 '' -- GET /v1/routes/nope/stats "$ADMIN"
+check "the counters per minute are stored: the last hour's" 0 "" "" -- \
+    wait_for '.window == "1h" and .requests > 11000 and ([.by[] | select(.upstream == "new")] | length) > 0' "/v1/routes/webhooks/stats?window=1h"
+expect "a bad window: 400" 400 '.error.field == "window"' -- GET "/v1/routes/webhooks/stats?window=soon" "$ADMIN"
+expect "an unknown parameter: 400" 400 '.error.field == "since"' -- GET "/v1/routes/webhooks/stats?since=1" "$ADMIN"
 stop_server
 check "the server stops cleanly with the proxy running" 0 "" "" -- test "$STOP_STATUS" -eq 0
+start_server "$SY" --quiet --proxy-workers 2
+expect "after a restart the window keeps them; since the start, nothing yet" 200 '.requests > 11000' -- \
+    GET "/v1/routes/webhooks/stats?window=24h" "$ADMIN"
+expect "... since the start: nothing yet" 200 '.requests == 0 and .window == "since_start"' -- \
+    GET /v1/routes/webhooks/stats "$ADMIN"
 
 tap_done
