@@ -15,6 +15,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
@@ -80,8 +83,9 @@ struct conn {
     bool chunked, to_eof; /* framed by chunks, or by the upstream's end */
     bool up_close;        /* the upstream will not keep the connection */
     struct chunker ck;
-    bool sent;   /* response bytes went to the client */
-    bool judged; /* the breaker has this request's outcome */
+    bool sent;       /* response bytes went to the client */
+    bool judged;     /* the breaker has this request's outcome */
+    size_t head_out; /* a response head built in the worker's scratch, not sent yet */
 };
 
 static void conn_free(struct conn *c);
@@ -194,6 +198,44 @@ static void record(struct conn *c, int upstream, bool error)
         r->hist[sy_lat_bucket(ms)]++;
     }
     pthread_mutex_unlock(&w->stats_lock);
+}
+
+/* Small writes go out at once (a head, then its body, are two): no Nagle delay. */
+static void no_delay(evutil_socket_t fd)
+{
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* ---- writing at once ------------------------------------------------------------------------- */
+
+/* Sends `len` bytes of `p` on bev's socket now when nothing waits before them there (most
+ * writes complete at once, and then no write event is armed and disarmed for them); what
+ * does not go now is queued on the bufferevent. `ready`: the socket is connected. */
+static void send_bytes(struct bufferevent *bev, const char *p, size_t len, bool ready)
+{
+    if (ready && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+        ssize_t n = send(bufferevent_getfd(bev), p, len, MSG_NOSIGNAL);
+        if (n > 0) {
+            p += n;
+            len -= (size_t)n;
+        }
+    }
+    if (len)
+        bufferevent_write(bev, p, len);
+}
+
+/* The same for `take` bytes at the start of `from` (drained from it). */
+static void send_buffer(struct bufferevent *bev, struct evbuffer *from, size_t take)
+{
+    struct evbuffer *out = bufferevent_get_output(bev);
+    if (evbuffer_get_length(out) == 0) {
+        int n = evbuffer_write_atmost(from, bufferevent_getfd(bev), (ev_ssize_t)take);
+        if (n > 0)
+            take -= (size_t)n;
+    }
+    if (take)
+        evbuffer_remove_buffer(from, out, take);
 }
 
 /* ---- the pool ----------------------------------------------------------------------------------
@@ -607,10 +649,17 @@ static void pump(struct conn *c)
         c->left -= (int64_t)take;
         done = c->left == 0;
     }
-    if (take) {
-        evbuffer_remove_buffer(in, out, take);
-        c->sent = true;
+    if (c->head_out) { /* the head and what fits of the body: one send */
+        char *buf = c->w->scratch;
+        size_t room = SY_PROXY_SCRATCH - c->head_out, now = take < room ? take : room;
+        if (now)
+            evbuffer_remove(in, buf + c->head_out, now);
+        send_bytes(c->down, buf, c->head_out + now, true);
+        c->head_out = 0;
+        take -= now;
     }
+    if (take)
+        send_buffer(c->down, in, take);
     if (done) {
         response_done(c);
         return;
@@ -642,7 +691,7 @@ static int response_head(struct conn *c)
     char *line_end = memchr(h, '\r', head_len);
     /* the client's head, built whole and sent with one copy: at most the upstream's plus
      * what is added */
-    char out[MAX_HEAD + 256], *o = put(out, "HTTP/1.1 ", 9);
+    char *out = c->w->scratch, *o = put(out, "HTTP/1.1 ", 9);
     o = put(o, h + 9, (size_t)(line_end - h - 9));
     o = put(o, "\r\n", 2);
     /* the fields: first the Connection header, whose names are hop-by-hop too */
@@ -689,7 +738,7 @@ static int response_head(struct conn *c)
     o = puts0(o,
               c->target == NEW ? "X-Switchyard-Route: new\r\n" : "X-Switchyard-Route: legacy\r\n");
     o = puts0(o, close ? "Connection: close\r\n\r\n" : "Connection: keep-alive\r\n\r\n");
-    evbuffer_add(bufferevent_get_output(c->down), out, (size_t)(o - out));
+    c->head_out = (size_t)(o - out); /* sent by pump, with the body that came with it */
     evbuffer_drain(in, head_len);
     c->sent = true;
     c->state = S_STREAM;
@@ -790,13 +839,14 @@ static void send_upstream(struct conn *c)
             up_failed(c, BEV_EVENT_ERROR);
             return;
         }
+        no_delay(bufferevent_getfd(c->up));
         bufferevent_enable(c->up, EV_READ | EV_WRITE);
     }
     /* a pooled connection reads already, with the timeouts it was made with */
     bufferevent_setcb(c->up, up_read, NULL, up_event, c);
-    bufferevent_write(c->up, c->req, c->req_len);
+    send_bytes(c->up, c->req, c->req_len, c->up_connected);
     if (c->body_len)
-        bufferevent_write(c->up, c->body, c->body_len);
+        send_bytes(c->up, c->body, c->body_len, c->up_connected);
     c->state = S_WAIT;
 }
 
@@ -1020,6 +1070,7 @@ void sy_proxy_accept(struct worker *w, evutil_socket_t fd, const char *listen,
         evutil_inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, c->peer,
                          sizeof(c->peer));
     evutil_make_socket_nonblocking(fd);
+    no_delay(fd);
     bufferevent_setwatermark(bev, EV_WRITE, LOW_WATER, 0);
     bufferevent_setwatermark(bev, EV_READ, 0, (size_t)MAX_HEAD + c->w->p->o.max_body);
     bufferevent_set_timeouts(bev, &(struct timeval){.tv_sec = IDLE_S}, NULL);

@@ -67,8 +67,9 @@ struct idle {
     char text[256];
 };
 
-#define MAX_IDLE     256
-#define MAX_BREAKERS 64
+#define MAX_IDLE         256
+#define SY_PROXY_SCRATCH (65536 + 256 + 65536)
+#define MAX_BREAKERS     64
 
 /* The breaker in front of one route's `new`, shared by the workers. */
 struct wbreaker {
@@ -87,6 +88,7 @@ struct worker {
     char listen_text[MAX_LISTEN][256];
     size_t n_listeners;
     struct conn *conns; /* open client connections (conn.c) */
+    char *scratch;      /* SY_PROXY_SCRATCH bytes: a response head and the start of its body */
     struct idle idle[MAX_IDLE];
     size_t n_idle;
     uint64_t rng;

@@ -347,6 +347,11 @@ int sy_proxy_start(sy_proxy_t **out, const sy_proxy_opts_t *o, sy_err_t *err)
         w->rng = ((uint64_t)time(NULL) << 16) ^ (uint64_t)getpid() ^ ((uint64_t)i << 40) ^
                  0x9E3779B97F4A7C15ull;
         pthread_mutex_init(&w->stats_lock, NULL);
+        if (!(w->scratch = malloc(SY_PROXY_SCRATCH))) {
+            p->n_workers = i;
+            sy_proxy_stop(p);
+            return sy_err_set(err, -ENOMEM, NULL, "out of memory");
+        }
         /* epoll's change list folds a write event's add and delete within one turn of the
          * loop (most writes complete at once) into nothing; we never dup() sockets */
         struct event_config *cfg = event_config_new();
@@ -395,6 +400,7 @@ void sy_proxy_stop(sy_proxy_t *p)
         event_free(w->sync);
         event_base_free(w->base);
         sy_proxy_snapshot_put(w->snap);
+        free(w->scratch);
         pthread_mutex_destroy(&w->stats_lock);
     }
     sy_proxy_snapshot_put(p->current);
