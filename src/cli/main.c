@@ -6,6 +6,7 @@
 
 #include "cli/allocation_cmd.h"
 #include "cli/notify_cmd.h"
+#include "cli/proxy_cmd.h"
 #include "cli/regression_cmd.h"
 #include "cli/route_cmd.h"
 #include "cli/args.h"
@@ -38,6 +39,7 @@ static void usage(FILE *to)
                 "  notify       notification channels and deliveries: channels, add, delete,\n"
                 "               test, list\n"
                 "  promote      move an experiment's winner to 100 %%\n"
+                "  proxy        a proxy-only process serving a server's routes\n"
                 "  risk         the risk guard: reserve, ledger (switchyard risk --help)\n"
                 "  rollback     send all of an experiment's traffic back to control\n"
                 "  route        the proxy's routes: list, show, health, percentage, enable,\n"
@@ -96,6 +98,8 @@ int main(int argc, char **argv)
         return sy_cli_killswitch(argc - 2, argv + 2);
     if (strcmp(cmd, "notify") == 0)
         return sy_cli_notify(argc - 2, argv + 2);
+    if (strcmp(cmd, "proxy") == 0)
+        return sy_cli_proxy(argc - 2, argv + 2);
     if (strcmp(cmd, "route") == 0)
         return sy_cli_route(argc - 2, argv + 2);
     if (strcmp(cmd, "events") == 0)

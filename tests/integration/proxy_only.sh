@@ -1,0 +1,70 @@
+#!/bin/sh
+# proxy_only.sh - `switchyard proxy --server URL`: a proxy-only process following a server's
+# routes (the server itself runs no proxy): it serves a route as configured, takes a
+# percentage change and the kill switch within its poll, refuses to start without a
+# readable configuration, and stops cleanly on SIGTERM.
+#
+#   proxy_only.sh SWITCHYARD
+set -u
+SY=$1
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/tap.sh"
+
+"$SY" workspace create default --db "$TMP/sy.db" >/dev/null
+ADMIN=$("$SY" token create --db "$TMP/sy.db" --role admin --name alice)
+VIEWER=$("$SY" token create --db "$TMP/sy.db" --role viewer --name proxy)
+upstream() {
+    node "$HERE/upstream.js" 0 "$1" >"$TMP/$1.port" &
+    echo $! >"$TMP/$1.pid"
+    i=0
+    while [ $i -lt 100 ] && [ ! -s "$TMP/$1.port" ]; do
+        sleep 0.05
+        i=$((i + 1))
+    done
+}
+PROXY=""
+cleanup() {
+    [ -n "$PROXY" ] && kill "$PROXY" 2>/dev/null
+    stop_server
+    for u in legacy new; do [ -f "$TMP/$u.pid" ] && kill "$(cat "$TMP/$u.pid")" 2>/dev/null; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+upstream legacy
+upstream new
+LISTEN=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+P=http://127.0.0.1:$LISTEN
+start_server "$SY" --quiet --proxy-workers 0
+expect "a route at 0 %" 201 '' -- POST /v1/routes "$ADMIN" \
+    "{\"name\":\"r\",\"listen\":\"127.0.0.1:$LISTEN\",\"upstreams\":{\"legacy\":\"127.0.0.1:$(cat "$TMP/legacy.port")\",\"new\":\"127.0.0.1:$(cat "$TMP/new.port")\"}}"
+check "the server serves no proxy itself" 7 "" "" -- curl -s -o /dev/null "$P/"
+
+check "a token that cannot read the routes: exit 1" 1 "" "" -- "$SY" proxy --server "$URL" --token nope --poll-ms 100
+"$SY" proxy --server "$URL" --token "$VIEWER" --poll-ms 200 --workers 1 2>"$TMP/proxy.log" &
+PROXY=$!
+# until ROUTE: a request through the proxy-only process reaches ROUTE (up to 5 s)
+until_route() {
+    i=0
+    while [ $i -lt 50 ]; do
+        [ "$(curl -s "$P/x" | jq -r .upstream 2>/dev/null)" = "$1" ] && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}
+check "the proxy-only process serves the route: legacy at 0 %" 0 "" "" -- until_route legacy
+expect "100 % on the server" 200 '' -- POST /v1/routes/r/percentage "$ADMIN" '{"percentage":100,"reason":"go"}'
+T0=$(date +%s%N)
+check "... followed within its poll: new" 0 "" "" -- until_route new
+echo "# the proxy-only process followed the change in $((($(date +%s%N) - T0) / 1000000)) ms (polling every 200 ms)"
+expect "the kill switch on the server" 200 '' -- POST /v1/go-live/kill-switch "$ADMIN" '{"engaged":true,"reason":"drill"}'
+check "... followed: legacy" 0 "" "" -- until_route legacy
+check "it logged what it serves" 0 "" "" -- grep -q "serving 1 route" "$TMP/proxy.log"
+kill -TERM "$PROXY"
+wait "$PROXY"
+STATUS=$?
+PROXY=""
+check "SIGTERM stops it cleanly" 0 "" "" -- test "$STATUS" -eq 0
+check "bad options: usage" 2 "" "poll-ms" -- "$SY" proxy --server "$URL" --token "$VIEWER" --poll-ms 1
+
+tap_done
