@@ -35,7 +35,8 @@ static json_t *fetch(sy_client_t *c)
     long b = a == 200 ? sy_client_call(c, "GET", "/v1/go-live/state", NULL, 0, &state) : 0;
     json_t *out = NULL;
     if (a == 200 && b == 200) {
-        bool killed = json_is_true(json_object_get(json_object_get(state, "kill_switch"), "engaged"));
+        bool killed =
+            json_is_true(json_object_get(json_object_get(state, "kill_switch"), "engaged"));
         out = json_incref(json_object_get(routes, "routes"));
         size_t i;
         json_t *r;
@@ -75,8 +76,7 @@ int sy_cli_proxy(int argc, char **argv)
         (a[5].value && sy_args_int64(prog, "max-body", a[5].value, &max_body) < 0))
         return SY_EXIT_USAGE;
     if (workers < 1 || workers > 256 || poll < 10 || poll > 3600000 || max_body < 1024) {
-        fprintf(stderr, "%s: --workers 1..256, --poll-ms 10..3600000, --max-body >= 1024\n",
-                prog);
+        fprintf(stderr, "%s: --workers 1..256, --poll-ms 10..3600000, --max-body >= 1024\n", prog);
         return SY_EXIT_USAGE;
     }
     sy_client_t *c = sy_client_new(prog, a[SY_CA_SERVER].value, a[SY_CA_TOKEN].value);

@@ -29,6 +29,7 @@
 #define HIGH_WATER (4u << 20)
 #define LOW_WATER  (1u << 20)
 #define IDLE_S     60
+#define STREAM_MIN (256 << 10) /* a longer body a route need not read streams */
 
 enum state { S_HEAD, S_BODY, S_WAIT, S_STREAM, S_CLOSING };
 
@@ -83,14 +84,18 @@ struct conn {
     bool chunked, to_eof; /* framed by chunks, or by the upstream's end */
     bool up_close;        /* the upstream will not keep the connection */
     struct chunker ck;
-    bool sent;       /* response bytes went to the client */
-    bool judged;     /* the breaker has this request's outcome */
-    size_t head_out; /* a response head built in the worker's scratch, not sent yet */
+    bool sent;           /* response bytes went to the client */
+    bool judged;         /* the breaker has this request's outcome */
+    size_t head_out;     /* a response head built in the worker's scratch, not sent yet */
+    bool streaming;      /* the body goes upstream as it comes (not read whole first) */
+    int64_t stream_left; /* of it, still to come from the client */
 };
 
 static void conn_free(struct conn *c);
 static void down_event_closing(struct bufferevent *bev, short what, void *arg);
 static void next_request(struct conn *c);
+static void forward_body(struct conn *c);
+static void read_body(struct conn *c);
 static sy_breaker_t *breaker_of(struct worker *w, const struct proute *r);
 static void send_upstream(struct conn *c);
 
@@ -520,8 +525,9 @@ static int build_request(struct conn *c)
     p = puts0(p, "\r\nForwarded: for=\"");
     p = puts0(p, c->peer);
     p = puts0(p, "\";proto=http\r\n");
-    if (c->body_len > 0 || h->method == SY_POST || h->method == SY_PUT || h->method == SY_PATCH)
-        p += snprintf(p, 48, "Content-Length: %zu\r\n", c->body_len);
+    size_t length = c->streaming ? (size_t)c->want : c->body_len;
+    if (length > 0 || h->method == SY_POST || h->method == SY_PUT || h->method == SY_PATCH)
+        p += snprintf(p, 48, "Content-Length: %zu\r\n", length);
     p = put(p, "\r\n", 2);
     c->req_len = (size_t)(p - c->req);
     return 0;
@@ -613,6 +619,8 @@ static void up_read(struct bufferevent *bev, void *arg);
 /* The response is complete: the upstream back to the pool (or closed), the next request. */
 static void response_done(struct conn *c)
 {
+    if (c->streaming && c->stream_left > 0)
+        c->keep_alive = false; /* answered before its body ended: the rest is not a request */
     judge(c, c->status < 500);
     record(c, c->target, c->status >= 500);
     if (c->up) {
@@ -768,7 +776,8 @@ static void up_failed(struct conn *c, short what)
 {
     bufferevent_free(c->up);
     c->up = NULL;
-    bool may_repeat = c->idempotent || c->route->retry_any;
+    /* a streamed body cannot be sent twice: it is gone from us */
+    bool may_repeat = (c->idempotent || c->route->retry_any) && !c->streaming;
     if (c->up_reused && !c->retried && may_repeat) {
         c->retried = true;
         send_upstream(c);
@@ -819,6 +828,31 @@ static void up_event(struct bufferevent *bev, short what, void *arg)
         fail(c, 502, "bad_gateway", "the upstream closed the connection mid-answer");
 }
 
+/* Moves what has come of a streamed body to the upstream, pausing while the upstream is
+ * more than HIGH_WATER behind (up_write resumes). */
+static void forward_body(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->down);
+    size_t avail = evbuffer_get_length(in);
+    size_t n = (uint64_t)c->stream_left < avail ? (size_t)c->stream_left : avail;
+    if (!c->up || !n || evbuffer_get_length(bufferevent_get_output(c->up)) > HIGH_WATER)
+        return;
+    if (c->up_connected)
+        send_buffer(c->up, in, n);
+    else
+        evbuffer_remove_buffer(in, bufferevent_get_output(c->up), n);
+    c->stream_left -= (int64_t)n;
+}
+
+/* The upstream caught up: more of a streamed body may go. */
+static void up_write(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    struct conn *c = arg;
+    if (c->streaming && c->stream_left > 0)
+        forward_body(c);
+}
+
 static void send_upstream(struct conn *c)
 {
     const struct upstream *u = &c->route->up[c->target];
@@ -843,7 +877,9 @@ static void send_upstream(struct conn *c)
         bufferevent_enable(c->up, EV_READ | EV_WRITE);
     }
     /* a pooled connection reads already, with the timeouts it was made with */
-    bufferevent_setcb(c->up, up_read, NULL, up_event, c);
+    bufferevent_setcb(c->up, up_read, c->streaming ? up_write : NULL, up_event, c);
+    if (c->streaming)
+        bufferevent_setwatermark(c->up, EV_WRITE, LOW_WATER, 0);
     send_bytes(c->up, c->req, c->req_len, c->up_connected);
     if (c->body_len)
         send_bytes(c->up, c->body, c->body_len, c->up_connected);
@@ -858,10 +894,22 @@ static void dispatch(struct conn *c)
 {
     /* one request at a time: pipelined ones wait in the input (bounded by its watermark) */
     clock_gettime(CLOCK_MONOTONIC, &c->t0);
-    c->snap = sy_proxy_snapshot_get(c->w);
+    if (!c->snap)
+        c->snap = sy_proxy_snapshot_get(c->w);
     c->route = route_of(c->snap, c->listen, c->head.path);
     if (!c->route) {
         fail(c, 404, "not_found", "no route serves this path");
+        return;
+    }
+    if (c->streaming && c->route->needs_body) { /* its rules read the body: read it whole */
+        c->streaming = false;
+        c->route = NULL;
+        if ((size_t)c->want > c->w->p->o.max_body) {
+            fail(c, 413, "too_large", "the body is too large");
+            return;
+        }
+        c->state = S_BODY;
+        read_body(c);
         return;
     }
     sy_method_t m = c->head.method;
@@ -885,6 +933,8 @@ static void dispatch(struct conn *c)
         return;
     }
     send_upstream(c);
+    if (c->streaming && c->state == S_WAIT)
+        forward_body(c);
 }
 
 static void read_body(struct conn *c)
@@ -959,12 +1009,18 @@ static void read_head(struct conn *c)
     }
     evbuffer_drain(in, (size_t)rc);
     c->want = c->head.chunked ? -1 : c->head.content_length > 0 ? c->head.content_length : 0;
+    if (c->head.expect_continue)
+        evbuffer_add(bufferevent_get_output(c->down), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    if (c->want > STREAM_MIN) { /* streamed, unless its route must read it */
+        c->streaming = true;
+        c->stream_left = c->want;
+        dispatch(c);
+        return;
+    }
     if (c->want > 0 && (size_t)c->want > c->w->p->o.max_body) {
         fail(c, 413, "too_large", "the body is too large");
         return;
     }
-    if (c->head.expect_continue)
-        evbuffer_add(bufferevent_get_output(c->down), "HTTP/1.1 100 Continue\r\n\r\n", 25);
     c->state = S_BODY;
     read_body(c);
 }
@@ -973,7 +1029,9 @@ static void down_read(struct bufferevent *bev, void *arg)
 {
     (void)bev;
     struct conn *c = arg;
-    if (c->state == S_HEAD)
+    if (c->streaming && c->stream_left > 0 && (c->state == S_WAIT || c->state == S_STREAM))
+        forward_body(c);
+    else if (c->state == S_HEAD)
         read_head(c);
     else if (c->state == S_BODY)
         read_body(c);
@@ -1013,7 +1071,8 @@ static void next_request(struct conn *c)
     c->scanned = 0;
     c->body_len = c->body_raw = 0;
     c->dc = (sy_h1_dechunk_t){0};
-    c->retried = c->sent = c->judged = false;
+    c->retried = c->sent = c->judged = c->streaming = false;
+    c->stream_left = 0;
     bufferevent_setcb(c->down, down_read, down_write, down_event, c);
     if (evbuffer_get_length(bufferevent_get_input(c->down)))
         read_head(c);

@@ -40,7 +40,10 @@ expect "a route at 0 %" 201 '' -- POST /v1/routes "$ADMIN" \
 check "the server serves no proxy itself" 7 "" "" -- curl -s -o /dev/null "$P/"
 
 check "a token that cannot read the routes: exit 1" 1 "" "" -- "$SY" proxy --server "$URL" --token nope --poll-ms 100
-"$SY" proxy --server "$URL" --token "$VIEWER" --poll-ms 200 --workers 1 2>"$TMP/proxy.log" &
+LISTEN2=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+expect "a route whose rules read bodies" 201 '' -- POST /v1/routes "$ADMIN" \
+    "{\"name\":\"rules\",\"listen\":\"127.0.0.1:$LISTEN2\",\"upstreams\":{\"legacy\":\"127.0.0.1:$(cat "$TMP/legacy.port")\",\"new\":\"127.0.0.1:$(cat "$TMP/new.port")\"},\"domains\":[{\"name\":\"d\",\"rules\":[{\"body_field\":\"x\"}]}]}"
+"$SY" proxy --server "$URL" --token "$VIEWER" --poll-ms 200 --workers 1 --max-body 1048576 2>"$TMP/proxy.log" &
 PROXY=$!
 # until ROUTE: a request through the proxy-only process reaches ROUTE (up to 5 s)
 until_route() {
@@ -57,9 +60,15 @@ expect "100 % on the server" 200 '' -- POST /v1/routes/r/percentage "$ADMIN" '{"
 T0=$(date +%s%N)
 check "... followed within its poll: new" 0 "" "" -- until_route new
 echo "# the proxy-only process followed the change in $((($(date +%s%N) - T0) / 1000000)) ms (polling every 200 ms)"
+head -c 3145728 /dev/zero | tr '\0' 'a' >"$TMP/big"
+check "a 3 MiB body, three times --max-body, streams through a route that need not read it" 0 "" "" -- \
+    sh -c "curl -s --data-binary @'$TMP/big' '$P/upload' | jq -e '.body_len == 3145728 and .method == \"POST\"' >/dev/null"
+check "... a route whose rules read bodies refuses it: 413" 0 "^413$" "" -- \
+    curl -s -o /dev/null -w '%{http_code}' --data-binary @"$TMP/big" "http://127.0.0.1:$LISTEN2/upload"
+check "... and takes a body within the bound" 0 '"body_len":2' "" -- curl -s --data-binary '{}' "http://127.0.0.1:$LISTEN2/small"
 expect "the kill switch on the server" 200 '' -- POST /v1/go-live/kill-switch "$ADMIN" '{"engaged":true,"reason":"drill"}'
 check "... followed: legacy" 0 "" "" -- until_route legacy
-check "it logged what it serves" 0 "" "" -- grep -q "serving 1 route" "$TMP/proxy.log"
+check "it logged what it serves" 0 "" "" -- grep -q "serving 2 route" "$TMP/proxy.log"
 kill -TERM "$PROXY"
 wait "$PROXY"
 STATUS=$?
