@@ -420,7 +420,7 @@ int sy_engine_channel_test(sy_engine_t *eng, const sy_principal_t *actor, int64_
 /* ---- proxy routes (routes.c) --------------------------------------------------------------------
  */
 
-/* Creates a route of the caller's workspace: {"name", "listen"? (HOST:PORT), "path_prefix"?,
+/* Creates a route of the caller's workspace: {"name", "listen" (HOST:PORT), "path_prefix"?,
  * "upstreams": {"legacy", "new"} (HOST:PORT or {address, connect_timeout_ms?,
  * read_timeout_ms?, keepalive?}), "percentage"? (0..100, two decimals; default 0),
  * "enabled"? (default true), "domains"? ([{name, rules: [{path_prefix} | {header: {name,

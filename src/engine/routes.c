@@ -443,9 +443,9 @@ static int parse_definition(const json_t *body, json_t **def, sy_err_t *err)
     if (prefix && (!json_is_string(prefix) || json_string_value(prefix)[0] != '/' ||
                    json_string_length(prefix) > 1024))
         return sy_err_set(err, -EINVAL, "path_prefix", "path_prefix is a path starting with /");
-    if (!listen && !prefix)
+    if (!listen) /* a path_prefix picks among the routes that share one */
         return sy_err_set(err, -EINVAL, "listen",
-                          "a route has a listen address, a path_prefix, or both");
+                          "listen is HOST:PORT: where the proxy serves the route");
     static const char *const up_fields[] = {"legacy", "new", NULL};
     if (!json_is_object(ups))
         return sy_err_set(err, -EINVAL, "upstreams",
@@ -520,8 +520,8 @@ static struct route *find(sy_engine_t *eng, int64_t ws, const char *name)
     return NULL;
 }
 
-/* A route of another name (of any workspace: a port is the machine's) listening on `listen`,
- * or serving `prefix` in workspace `ws`. */
+/* A route of another name (of any workspace: a port is the machine's) listening on
+ * `listen` without a prefix, or with the same prefix. */
 static const struct route *clash(const sy_engine_t *eng, int64_t ws, const char *name,
                                  const json_t *def)
 {
@@ -533,8 +533,8 @@ static const struct route *clash(const sy_engine_t *eng, int64_t ws, const char 
             continue;
         const char *l = json_string_value(json_object_get(r->def, "listen"));
         const char *p = json_string_value(json_object_get(r->def, "path_prefix"));
-        if ((listen && l && strcmp(l, listen) == 0 && (!prefix || !p || strcmp(p, prefix) == 0)) ||
-            (!listen && !l && r->ws == ws && prefix && p && strcmp(p, prefix) == 0))
+        /* one address, and on it one route per prefix (none being the whole address) */
+        if (listen && l && strcmp(l, listen) == 0 && (!prefix || !p || strcmp(p, prefix) == 0))
             return r;
     }
     return NULL;
@@ -681,7 +681,7 @@ static int whole(sy_engine_t *eng, int64_t ws, const char *name, const json_t *b
     const struct route *other = rc == 0 ? clash(eng, ws, name, next->def) : NULL;
     if (other)
         rc = sy_err_set(err, SY_ECONFLICT,
-                        json_object_get(next->def, "listen") ? "listen" : "path_prefix",
+                        json_object_get(next->def, "path_prefix") ? "path_prefix" : "listen",
                         "route \"%s\" serves that already", other->name);
     if (rc < 0) {
         json_decref(next->def);

@@ -63,7 +63,7 @@ bad() { # NAME FIELD JQ-EDIT-OF-THE-EXAMPLE
 bad "no name" name 'del(.name)'
 bad "a name with a space" name '.name = "my route"'
 bad "an unknown field" colour '.colour = "red"'
-bad "no listen nor path_prefix" listen 'del(.listen)'
+bad "no listen" listen 'del(.listen)'
 bad "a listen without a port" listen '.listen = "127.0.0.1"'
 bad "a port out of range" listen '.listen = "127.0.0.1:70000"'
 bad "a path_prefix without /" path_prefix '.path_prefix = "hooks"'
@@ -100,10 +100,12 @@ expect "replaced: percentage and enabled kept, the definition new" 200 \
     PUT /v1/routes/webhooks "$ADMIN" '{"listen":"127.0.0.1:9000","path_prefix":"/hooks","upstreams":{"legacy":"127.0.0.1:9101","new":{"address":"127.0.0.1:9103","read_timeout_ms":5000}}}'
 expect "a replacement naming another route: 400" 400 "$ERR and .error.field == \"name\"" -- \
     PUT /v1/routes/webhooks "$ADMIN" '{"name":"x","listen":"127.0.0.1:9000","upstreams":{"legacy":"127.0.0.1:1","new":"127.0.0.1:2"}}'
-expect "a second route by path prefix alone" 201 '.path_prefix == "/slack" and (has("listen") | not) and .percentage == 0' -- \
+expect "a path prefix alone is not a route: 400" 400 "$ERR and .error.field == \"listen\"" -- \
     POST /v1/routes "$ADMIN" '{"name":"slack","path_prefix":"/slack","upstreams":{"legacy":"127.0.0.1:9201","new":"127.0.0.1:9202"}}'
+expect "a second route on the same address, under its own prefix" 201 '.path_prefix == "/slack" and .listen == "127.0.0.1:9000" and .percentage == 0' -- \
+    POST /v1/routes "$ADMIN" '{"name":"slack","listen":"127.0.0.1:9000","path_prefix":"/slack","upstreams":{"legacy":"127.0.0.1:9201","new":"127.0.0.1:9202"}}'
 expect "... whose prefix another may not take" 409 "$ERR and .error.field == \"path_prefix\"" -- \
-    POST /v1/routes "$ADMIN" '{"name":"slack2","path_prefix":"/slack","upstreams":{"legacy":"127.0.0.1:9201","new":"127.0.0.1:9202"}}'
+    POST /v1/routes "$ADMIN" '{"name":"slack2","listen":"127.0.0.1:9000","path_prefix":"/slack","upstreams":{"legacy":"127.0.0.1:9201","new":"127.0.0.1:9202"}}'
 expect "the audit trail: create, percentage, enabled, update with their reasons" 200 \
     '[.events[] | select(.resource == "route:webhooks") | .action] == ["route.update","route.enabled","route.percentage","route.create"] and ([.events[] | select(.action == "route.percentage")][0] | .after.reason == "step 2" and .before.percentage == 10 and .after.percentage == 25.5 and .actor == "ed") and ([.events[] | select(.action == "route.enabled")][0].after.reason == "incident 42")' -- \
     GET "/v1/audit?resource=route:" "$ADMIN"
@@ -116,7 +118,7 @@ expect "an editor may not delete" 403 "$ERR" -- DELETE /v1/routes/slack "$EDITOR
 expect "delete" 200 '.deleted == true and .name == "slack"' -- DELETE /v1/routes/slack "$ADMIN"
 expect "deleted twice: 404" 404 "$ERR" -- DELETE /v1/routes/slack "$ADMIN"
 expect "its prefix is free again" 201 '' -- \
-    POST /v1/routes "$ADMIN" '{"name":"slack2","path_prefix":"/slack","upstreams":{"legacy":"127.0.0.1:9201","new":"127.0.0.1:9202"}}'
+    POST /v1/routes "$ADMIN" '{"name":"slack2","listen":"127.0.0.1:9000","path_prefix":"/slack","upstreams":{"legacy":"127.0.0.1:9201","new":"127.0.0.1:9202"}}'
 expect "audited" 200 '[.events[].action] | index("route.delete") != null' -- GET "/v1/audit?resource=route:slack" "$ADMIN"
 expect "PATCH: 405" 405 "$ERR" -- PATCH /v1/routes/webhooks "$ADMIN" '{}'
 
