@@ -165,6 +165,16 @@ int sy_eng_notify_now(sy_engine_t *eng, int64_t ws, const struct sy_eng_note *n,
 
 /* ---- routes.c ------------------------------------------------------------------------------ */
 
+/* The route (ws, name), or NULL. */
+struct route *sy_eng_route_find(sy_engine_t *eng, int64_t ws, const char *name);
+/* route_def.c: the normalized definition of `body` (all but name, percentage and
+ * enabled) into *def; -EINVAL naming the field. */
+int sy_eng_route_definition(const json_t *body, json_t **def, sy_err_t *err);
+/* A percentage 0..100 with at most two decimals, in basis points; -EINVAL otherwise. */
+int sy_eng_route_percentage(const json_t *v, int64_t *bp, sy_err_t *err);
+/* 1 to 64 letters, digits, '-', '_' or '.'. */
+bool sy_eng_route_name_ok(const char *s);
+
 /* At start-up: every route from the store. */
 int sy_eng_routes_open(sy_engine_t *eng, sy_err_t *err);
 void sy_eng_routes_close(sy_engine_t *eng);

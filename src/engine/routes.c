@@ -1,518 +1,26 @@
 /* routes.c - the proxy's routes: what each splits between its `legacy` and `new` upstreams,
  * how it detects a request's domain, and which domains it never sends to `new`.
  *
- * A route's definition is validated whole and kept normalized (upstreams as objects with
- * their timeouts, the breaker and health gates with their defaults), in memory and in the
- * store; a change is one transaction with its audit event. Percentage and enabled have
- * their own calls, with a reason, because they are what people change during a rollout.
+ * A route's definition is validated whole and kept normalized (route_def.c), in memory and
+ * in the store; a change is one transaction with its audit event, after which the data
+ * plane is told (sy_engine_on_routes). Percentage and enabled have their own calls, with a
+ * reason, because they are what people change during a rollout. Also here: what the data
+ * plane reports of a route's breaker, and the rollout plans' steps. The counters per
+ * minute are route_stats.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/breaker.h"
-#include "core/latency.h"
 #include "core/route.h"
 #include "engine/internal.h"
 
-#define REASON_MAX         512
-#define MAX_DOMAINS        64
-#define MAX_RULES          32
-#define MAX_WORDS          64
-#define DEFAULT_INSPECT    65536
-#define MAX_INSPECT        (16 << 20)
-#define DEFAULT_CONNECT_MS 1000
-#define DEFAULT_READ_MS    30000
-#define DEFAULT_KEEPALIVE  32
-
-/* ---- validation ---------------------------------------------------------------------------- */
-
-/* A name of 1 to `max` letters, digits, '-', '_' or '.'. */
-static bool token_name(const char *s, size_t max)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > max)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-              (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' || s[i] == '.'))
-            return false;
-    return true;
-}
-
-/* "HOST:PORT": a host of letters, digits, '.', '-' (or "[IPv6]") and a port 1..65535. */
-static bool host_port(const char *s)
-{
-    const char *colon = s ? strrchr(s, ':') : NULL;
-    if (!colon || colon == s || strlen(s) > 255)
-        return false;
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (!colon[1] || *end || port < 1 || port > 65535)
-        return false;
-    bool v6 = s[0] == '[';
-    if (v6 && colon[-1] != ']')
-        return false;
-    for (const char *c = s + v6; c < colon - v6; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-              *c == '.' || *c == '-' || (v6 && *c == ':')))
-            return false;
-    return true;
-}
-
-/* A whole number `k` of `o` from lo to hi into *out (kept when absent). */
-static int get_int(const json_t *o, const char *k, const char *at, int64_t lo, int64_t hi,
-                   int64_t *out, sy_err_t *err)
-{
-    const json_t *v = json_object_get(o, k);
-    if (!v)
-        return 0;
-    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
-        return sy_err_set(err, -EINVAL, at, "%s is an integer from %lld to %lld", at, (long long)lo,
-                          (long long)hi);
-    *out = json_integer_value(v);
-    return 0;
-}
-
-/* An upstream: "HOST:PORT" or {"address", "connect_timeout_ms"?, "read_timeout_ms"?,
- * "keepalive"?}, as the object with its defaults. */
-static int parse_upstream(const json_t *v, const char *at, json_t **out, sy_err_t *err)
-{
-    static const char *const fields[] = {"address", "connect_timeout_ms", "read_timeout_ms",
-                                         "keepalive", NULL};
-    const char *addr =
-        json_is_string(v) ? json_string_value(v) : json_string_value(json_object_get(v, "address"));
-    char f[64];
-    int64_t connect = DEFAULT_CONNECT_MS, read = DEFAULT_READ_MS, keep = DEFAULT_KEEPALIVE;
-    int rc = json_is_object(v) ? sy_eng_only_fields(v, fields, at, err) : 0;
-    if (rc < 0)
-        return rc;
-    if (!host_port(addr)) {
-        snprintf(f, sizeof(f), "%s%s", at, json_is_object(v) ? ".address" : "");
-        return sy_err_set(err, -EINVAL, f, "%s is HOST:PORT (or {\"address\": HOST:PORT, ...})", f);
-    }
-    snprintf(f, sizeof(f), "%s.connect_timeout_ms", at);
-    if ((rc = get_int(v, "connect_timeout_ms", f, 1, 600000, &connect, err)) < 0)
-        return rc;
-    snprintf(f, sizeof(f), "%s.read_timeout_ms", at);
-    if ((rc = get_int(v, "read_timeout_ms", f, 1, 3600000, &read, err)) < 0)
-        return rc;
-    snprintf(f, sizeof(f), "%s.keepalive", at);
-    if ((rc = get_int(v, "keepalive", f, 0, 10000, &keep, err)) < 0)
-        return rc;
-    *out = json_pack("{sssIsIsI}", "address", addr, "connect_timeout_ms", (json_int_t)connect,
-                     "read_timeout_ms", (json_int_t)read, "keepalive", (json_int_t)keep);
-    return *out ? 0 : sy_eng_oom(err);
-}
-
-/* A dotted path of JSON field names: "message", "event.text". */
-static bool field_path(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > 256 || s[0] == '.' || s[n - 1] == '.' || strstr(s, ".."))
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20)
-            return false;
-    return true;
-}
-
-/* One detection rule: exactly one of path_prefix, header {name, value}, body_keywords
- * {field, words}, body_field. Copied as given (words lower-cased). */
-static int parse_rule(const json_t *r, const char *at, json_t **out, sy_err_t *err)
-{
-    static const char *const kinds[] = {"path_prefix", "header", "body_keywords", "body_field",
-                                        NULL};
-    int rc = json_is_object(r) ? sy_eng_only_fields(r, kinds, at, err)
-                               : sy_err_set(err, -EINVAL, at, "%s is an object", at);
-    if (rc < 0)
-        return rc;
-    if (json_object_size(r) != 1)
-        return sy_err_set(err, -EINVAL, at,
-                          "%s has one of path_prefix, header, body_keywords, body_field", at);
-    char f[192];
-    const char *k = json_object_iter_key(json_object_iter((json_t *)r));
-    const json_t *v = json_object_get(r, k);
-    snprintf(f, sizeof(f), "%s.%s", at, k);
-    if (strcmp(k, "path_prefix") == 0) {
-        const char *p = json_string_value(v);
-        if (!p || p[0] != '/' || strlen(p) > 1024)
-            return sy_err_set(err, -EINVAL, f, "%s is a path starting with /", f);
-    } else if (strcmp(k, "body_field") == 0) {
-        if (!field_path(json_string_value(v)))
-            return sy_err_set(err, -EINVAL, f, "%s is a dotted field path (\"event.actions\")", f);
-    } else if (strcmp(k, "header") == 0) {
-        static const char *const hf[] = {"name", "value", NULL};
-        if ((rc = json_is_object(v) ? sy_eng_only_fields(v, hf, f, err)
-                                    : sy_err_set(err, -EINVAL, f, "%s is {name, value}", f)) < 0)
-            return rc;
-        if (!token_name(json_string_value(json_object_get(v, "name")), 128) ||
-            !sy_eng_valid_name(json_string_value(json_object_get(v, "value")), 1024))
-            return sy_err_set(err, -EINVAL, f, "%s is {name: a header name, value: its value}", f);
-    } else {
-        static const char *const bf[] = {"field", "words", NULL};
-        if ((rc = json_is_object(v) ? sy_eng_only_fields(v, bf, f, err)
-                                    : sy_err_set(err, -EINVAL, f, "%s is {field, words}", f)) < 0)
-            return rc;
-        const json_t *words = json_object_get(v, "words");
-        if (!field_path(json_string_value(json_object_get(v, "field"))) || !json_is_array(words) ||
-            json_array_size(words) == 0 || json_array_size(words) > MAX_WORDS)
-            return sy_err_set(err, -EINVAL, f,
-                              "%s is {field: a dotted field path, words: 1 to %d words}", f,
-                              MAX_WORDS);
-        json_t *lower = json_array();
-        size_t i;
-        const json_t *w;
-        json_array_foreach(words, i, w)
-        {
-            const char *s = json_string_value(w);
-            if (!sy_eng_valid_name(s, 64) || strchr(s, ' ')) {
-                json_decref(lower);
-                return sy_err_set(err, -EINVAL, f, "%s: each word is 1 to 64 characters, no space",
-                                  f);
-            }
-            char buf[65];
-            size_t n = strlen(s);
-            for (size_t c = 0; c <= n; c++)
-                buf[c] = s[c] >= 'A' && s[c] <= 'Z' ? (char)(s[c] - 'A' + 'a') : s[c];
-            json_array_append_new(lower, json_string(buf));
-        }
-        *out = json_pack("{s{sOso}}", k, "field", json_object_get(v, "field"), "words", lower);
-        return *out ? 0 : sy_eng_oom(err);
-    }
-    *out = json_deep_copy(r);
-    return *out ? 0 : sy_eng_oom(err);
-}
-
-/* [{name, rules: [...]}, ...]: distinct names, 1.. rules each. */
-static int parse_domains(const json_t *v, json_t **out, sy_err_t *err)
-{
-    *out = json_array();
-    if (!*out)
-        return sy_eng_oom(err);
-    if (!v)
-        return 0;
-    if (!json_is_array(v) || json_array_size(v) > MAX_DOMAINS)
-        return sy_err_set(err, -EINVAL, "domains", "domains is a list of at most %d domains",
-                          MAX_DOMAINS);
-    size_t i;
-    const json_t *d;
-    json_array_foreach(v, i, d)
-    {
-        static const char *const fields[] = {"name", "rules", NULL};
-        char at[48];
-        snprintf(at, sizeof(at), "domains[%zu]", i);
-        int rc = json_is_object(d) ? sy_eng_only_fields(d, fields, at, err)
-                                   : sy_err_set(err, -EINVAL, at, "%s is {name, rules}", at);
-        if (rc < 0)
-            return rc;
-        const char *name = json_string_value(json_object_get(d, "name"));
-        const json_t *rules = json_object_get(d, "rules");
-        char f[112];
-        snprintf(f, sizeof(f), "%s.name", at);
-        if (!token_name(name, 64))
-            return sy_err_set(err, -EINVAL, f, "%s is 1 to 64 letters, digits, - _ or .", f);
-        for (size_t k = 0; k < i; k++)
-            if (strcmp(json_string_value(json_object_get(json_array_get(*out, k), "name")), name) ==
-                0)
-                return sy_err_set(err, -EINVAL, f, "domain \"%s\" is named twice", name);
-        snprintf(f, sizeof(f), "%s.rules", at);
-        if (!json_is_array(rules) || json_array_size(rules) == 0 ||
-            json_array_size(rules) > MAX_RULES)
-            return sy_err_set(err, -EINVAL, f, "%s is a list of 1 to %d rules", f, MAX_RULES);
-        json_t *parsed = json_array();
-        size_t j;
-        const json_t *r;
-        json_array_foreach(rules, j, r)
-        {
-            json_t *one = NULL;
-            snprintf(f, sizeof(f), "%s.rules[%zu]", at, j);
-            if ((rc = parse_rule(r, f, &one, err)) < 0) {
-                json_decref(parsed);
-                return rc;
-            }
-            json_array_append_new(parsed, one);
-        }
-        json_array_append_new(*out, json_pack("{ssso}", "name", name, "rules", parsed));
-    }
-    return 0;
-}
-
-/* A list of distinct names of declared domains (`field`); [] when absent. */
-static int domain_names(const json_t *body, const char *field, const json_t *domains, json_t **out,
-                        sy_err_t *err)
-{
-    const json_t *v = json_object_get(body, field);
-    if (v && !json_is_array(v))
-        return sy_err_set(err, -EINVAL, field, "%s is a list of domain names", field);
-    *out = v ? json_deep_copy(v) : json_array();
-    if (!*out)
-        return sy_eng_oom(err);
-    size_t i, k;
-    const json_t *n, *d;
-    json_array_foreach(*out, i, n)
-    {
-        bool declared = false;
-        json_array_foreach(domains, k, d) declared |=
-            json_is_string(n) &&
-            strcmp(json_string_value(json_object_get(d, "name")), json_string_value(n)) == 0;
-        for (size_t j = 0; declared && j < i; j++)
-            declared = strcmp(json_string_value(json_array_get(*out, j)), json_string_value(n));
-        if (!declared)
-            return sy_err_set(err, -EINVAL, field,
-                              "%s names distinct domains of the route's domains", field);
-    }
-    return 0;
-}
-
-/* sticky: {header} | {cookie} | {body_field}, or absent (random). */
-static int parse_sticky(const json_t *v, json_t **out, sy_err_t *err)
-{
-    static const char *const kinds[] = {"header", "cookie", "body_field", NULL};
-    *out = NULL;
-    if (!v)
-        return 0;
-    int rc = json_is_object(v) ? sy_eng_only_fields(v, kinds, "sticky", err) : 0;
-    if (rc < 0)
-        return rc;
-    const char *k =
-        json_object_size(v) == 1 ? json_object_iter_key(json_object_iter((json_t *)v)) : NULL;
-    const char *s = k ? json_string_value(json_object_get(v, k)) : NULL;
-    if (!k || !(strcmp(k, "body_field") == 0 ? field_path(s) : token_name(s, 128)))
-        return sy_err_set(err, -EINVAL, "sticky",
-                          "sticky is one of {\"header\": NAME}, {\"cookie\": NAME}, "
-                          "{\"body_field\": PATH}");
-    *out = json_deep_copy(v);
-    return *out ? 0 : sy_eng_oom(err);
-}
-
-static int parse_breaker(const json_t *v, json_t **out, sy_err_t *err)
-{
-    static const char *const fields[] = {"consecutive_failures",
-                                         "error_rate",
-                                         "min_requests",
-                                         "window_ms",
-                                         "open_ms",
-                                         "probes",
-                                         NULL};
-    sy_breaker_config_t c = SY_BREAKER_DEFAULTS;
-    int rc = !v || json_is_object(v) ? 0 : sy_err_set(err, -EINVAL, "breaker", "an object");
-    if (rc == 0 && v)
-        rc = sy_eng_only_fields(v, fields, "breaker", err);
-    const json_t *er = json_object_get(v, "error_rate");
-    if (rc == 0 && er && !json_is_number(er))
-        rc = sy_err_set(err, -EINVAL, "breaker.error_rate", "a number");
-    if (er)
-        c.error_rate = json_number_value(er);
-    if (rc == 0 &&
-        ((rc = get_int(v, "consecutive_failures", "breaker.consecutive_failures", 1, 1000000,
-                       &c.consecutive_failures, err)) < 0 ||
-         (rc = get_int(v, "min_requests", "breaker.min_requests", 1, 1000000, &c.min_requests,
-                       err)) < 0 ||
-         (rc = get_int(v, "window_ms", "breaker.window_ms", 1, 3600000, &c.window_ms, err)) < 0 ||
-         (rc = get_int(v, "open_ms", "breaker.open_ms", 1, 3600000, &c.open_ms, err)) < 0 ||
-         (rc = get_int(v, "probes", "breaker.probes", 1, 1000, &c.probes, err)) < 0))
-        return rc;
-    if (rc == 0 && (rc = sy_breaker_check(&c, err)) < 0 && err) {
-        char f[sizeof(err->field)];
-        snprintf(f, sizeof(f), "breaker.%.40s", err->field);
-        memcpy(err->field, f, sizeof(f));
-    }
-    if (rc < 0)
-        return rc;
-    *out = json_pack("{sIsfsIsIsIsI}", "consecutive_failures", (json_int_t)c.consecutive_failures,
-                     "error_rate", c.error_rate, "min_requests", (json_int_t)c.min_requests,
-                     "window_ms", (json_int_t)c.window_ms, "open_ms", (json_int_t)c.open_ms,
-                     "probes", (json_int_t)c.probes);
-    return *out ? 0 : sy_eng_oom(err);
-}
-
-/* health: {max_error_rate (0.001), max_p95_ms (2000)}. */
-static int parse_health(const json_t *v, json_t **out, sy_err_t *err)
-{
-    static const char *const fields[] = {"max_error_rate", "max_p95_ms", NULL};
-    int rc = !v || json_is_object(v) ? 0 : sy_err_set(err, -EINVAL, "health", "an object");
-    if (rc == 0 && v)
-        rc = sy_eng_only_fields(v, fields, "health", err);
-    const json_t *er = json_object_get(v, "max_error_rate");
-    double rate = er ? json_number_value(er) : 0.001;
-    int64_t p95 = 2000;
-    if (rc == 0 && er && (!json_is_number(er) || !(rate > 0) || !(rate <= 1)))
-        rc = sy_err_set(err, -EINVAL, "health.max_error_rate", "a number above 0, at most 1");
-    if (rc == 0)
-        rc = get_int(v, "max_p95_ms", "health.max_p95_ms", 1, 3600000, &p95, err);
-    if (rc < 0)
-        return rc;
-    *out = json_pack("{sfsI}", "max_error_rate", rate, "max_p95_ms", (json_int_t)p95);
-    return *out ? 0 : sy_eng_oom(err);
-}
-
-/* A percentage 0..100 with at most two decimals, in basis points. */
-static int parse_percentage(const json_t *v, int64_t *bp, sy_err_t *err)
-{
-    double p = json_number_value(v), scaled = p * 100;
-    int64_t r = (int64_t)(scaled + (scaled < 0 ? -0.5 : 0.5));
-    if (!json_is_number(v) || !(p >= 0) || !(p <= 100) || scaled - (double)r > 1e-6 ||
-        (double)r - scaled > 1e-6)
-        return sy_err_set(err, -EINVAL, "percentage",
-                          "percentage is a number from 0 to 100 with at most two decimals");
-    *bp = r;
-    return 0;
-}
-
-/* plan: {"steps" (ascending percentages, default 10 25 35 50 75 100), "hold_s" (600),
- * "min_requests" (100)}, or absent (NULL). */
-static int parse_plan(const json_t *v, json_t **out, sy_err_t *err)
-{
-    static const char *const fields[] = {"steps", "hold_s", "min_requests", NULL};
-    *out = NULL;
-    if (!v || json_is_null(v))
-        return 0;
-    int rc = json_is_object(v) ? sy_eng_only_fields(v, fields, "plan", err)
-                               : sy_err_set(err, -EINVAL, "plan", "plan is an object");
-    int64_t hold = 600, min = 100;
-    if (rc == 0)
-        rc = get_int(v, "hold_s", "plan.hold_s", 1, 7 * 86400, &hold, err);
-    if (rc == 0)
-        rc = get_int(v, "min_requests", "plan.min_requests", 0, 1000000000, &min, err);
-    if (rc < 0)
-        return rc;
-    const json_t *steps = json_object_get(v, "steps");
-    json_t *list = json_array();
-    if (!list)
-        return sy_eng_oom(err);
-    if (!steps) {
-        static const int defaults[] = {10, 25, 35, 50, 75, 100};
-        for (size_t i = 0; i < 6; i++)
-            json_array_append_new(list, json_real(defaults[i]));
-    } else if (!json_is_array(steps) || json_array_size(steps) == 0 ||
-               json_array_size(steps) > 20) {
-        json_decref(list);
-        return sy_err_set(err, -EINVAL, "plan.steps", "plan.steps is 1 to 20 percentages");
-    }
-    size_t i;
-    const json_t *s;
-    int64_t last = 0;
-    json_array_foreach(steps, i, s)
-    {
-        int64_t bp = 0;
-        sy_err_t e2 = {0};
-        if (parse_percentage(s, &bp, &e2) < 0 || bp <= last) {
-            json_decref(list);
-            return sy_err_set(err, -EINVAL, "plan.steps",
-                              "plan.steps are ascending percentages above 0, at most 100, with at "
-                              "most two decimals");
-        }
-        last = bp;
-        json_array_append_new(list, json_real((double)bp / 100));
-    }
-    *out = json_pack("{sosIsI}", "steps", list, "hold_s", (json_int_t)hold, "min_requests",
-                     (json_int_t)min);
-    return *out ? 0 : sy_eng_oom(err);
-}
-
-/* The definition of `body` (all but name, percentage and enabled), normalized. */
-static int parse_definition(const json_t *body, json_t **def, sy_err_t *err)
-{
-    static const char *const fields[] = {"name",
-                                         "listen",
-                                         "path_prefix",
-                                         "upstreams",
-                                         "percentage",
-                                         "enabled",
-                                         "domains",
-                                         "protected_domains",
-                                         "routable_domains",
-                                         "sticky",
-                                         "breaker",
-                                         "plan",
-                                         "prod_exec_domains",
-                                         "health",
-                                         "inspect_body_bytes",
-                                         "retry_non_idempotent",
-                                         NULL};
-    int rc = json_is_object(body) ? sy_eng_only_fields(body, fields, "", err)
-                                  : sy_err_set(err, -EINVAL, "", "the body is a JSON object");
-    if (rc < 0)
-        return rc;
-    const char *listen = json_string_value(json_object_get(body, "listen"));
-    const json_t *prefix = json_object_get(body, "path_prefix"),
-                 *ups = json_object_get(body, "upstreams");
-    if (json_object_get(body, "listen") && !host_port(listen))
-        return sy_err_set(err, -EINVAL, "listen", "listen is HOST:PORT");
-    if (prefix && (!json_is_string(prefix) || json_string_value(prefix)[0] != '/' ||
-                   json_string_length(prefix) > 1024))
-        return sy_err_set(err, -EINVAL, "path_prefix", "path_prefix is a path starting with /");
-    if (!listen) /* a path_prefix picks among the routes that share one */
-        return sy_err_set(err, -EINVAL, "listen",
-                          "listen is HOST:PORT: where the proxy serves the route");
-    static const char *const up_fields[] = {"legacy", "new", NULL};
-    if (!json_is_object(ups))
-        return sy_err_set(err, -EINVAL, "upstreams",
-                          "upstreams is {\"legacy\": ..., \"new\": ...}");
-    if ((rc = sy_eng_only_fields(ups, up_fields, "upstreams", err)) < 0)
-        return rc;
-    const json_t *rnb = json_object_get(body, "retry_non_idempotent");
-    if (rnb && !json_is_boolean(rnb))
-        return sy_err_set(err, -EINVAL, "retry_non_idempotent", "true or false");
-    int64_t inspect = DEFAULT_INSPECT;
-    if ((rc = get_int(body, "inspect_body_bytes", "inspect_body_bytes", 0, MAX_INSPECT, &inspect,
-                      err)) < 0)
-        return rc;
-    json_t *legacy = NULL, *fresh = NULL, *domains = NULL, *protect = NULL, *routable = NULL,
-           *sticky = NULL, *breaker = NULL, *health = NULL, *prod = NULL;
-    if ((rc = parse_upstream(json_object_get(ups, "legacy"), "upstreams.legacy", &legacy, err)) ==
-            0 &&
-        (rc = parse_upstream(json_object_get(ups, "new"), "upstreams.new", &fresh, err)) == 0 &&
-        (rc = parse_domains(json_object_get(body, "domains"), &domains, err)) == 0 &&
-        (rc = domain_names(body, "protected_domains", domains, &protect, err)) == 0 &&
-        (rc = domain_names(body, "routable_domains", domains, &routable, err)) == 0 &&
-        (rc = domain_names(body, "prod_exec_domains", domains, &prod, err)) == 0 &&
-        (rc = parse_sticky(json_object_get(body, "sticky"), &sticky, err)) == 0 &&
-        (rc = parse_breaker(json_object_get(body, "breaker"), &breaker, err)) == 0 &&
-        (rc = parse_health(json_object_get(body, "health"), &health, err)) == 0) {
-        *def = json_pack("{s{soso}sososososOsosIsb}", "upstreams", "legacy", legacy, "new", fresh,
-                         "domains", domains, "protected_domains", protect, "routable_domains",
-                         routable, "breaker", breaker, "sticky", sticky ? sticky : json_null(),
-                         "health", health, "inspect_body_bytes", (json_int_t)inspect,
-                         "retry_non_idempotent", json_is_true(rnb));
-        legacy = fresh = domains = protect = routable = breaker = health = NULL;
-        json_decref(sticky);
-        sticky = NULL;
-        if (*def)
-            json_object_set_new(*def, "prod_exec_domains", prod);
-        else
-            json_decref(prod);
-        prod = NULL;
-        json_t *plan = NULL;
-        if (*def && (rc = parse_plan(json_object_get(body, "plan"), &plan, err)) == 0)
-            json_object_set_new(*def, "plan", plan ? plan : json_null());
-        if (rc < 0) {
-            json_decref(*def);
-            *def = NULL;
-        }
-        if (*def && listen)
-            json_object_set_new(*def, "listen", json_string(listen));
-        if (*def && prefix)
-            json_object_set(*def, "path_prefix", (json_t *)prefix);
-        rc = rc < 0 ? rc : *def ? 0 : sy_eng_oom(err);
-    }
-    json_decref(legacy);
-    json_decref(fresh);
-    json_decref(domains);
-    json_decref(protect);
-    json_decref(routable);
-    json_decref(sticky);
-    json_decref(breaker);
-    json_decref(health);
-    json_decref(prod);
-    return rc;
-}
+#define REASON_MAX 512
 
 /* ---- state ------------------------------------------------------------------------------------
  */
 
-static struct route *find(sy_engine_t *eng, int64_t ws, const char *name)
+struct route *sy_eng_route_find(sy_engine_t *eng, int64_t ws, const char *name)
 {
     for (size_t i = 0; i < eng->n_routes; i++)
         if (eng->routes[i].ws == ws && strcmp(eng->routes[i].name, name) == 0)
@@ -671,9 +179,9 @@ static int whole(sy_engine_t *eng, int64_t ws, const char *name, const json_t *b
                            .id = old ? old->id : 0};
     snprintf(next->name, sizeof(next->name), "%s", name);
     const json_t *pct = json_object_get(body, "percentage"), *en = json_object_get(body, "enabled");
-    int rc = parse_definition(body, &next->def, err);
+    int rc = sy_eng_route_definition(body, &next->def, err);
     if (rc == 0 && pct)
-        rc = parse_percentage(pct, &next->bp, err);
+        rc = sy_eng_route_percentage(pct, &next->bp, err);
     if (rc == 0 && en && !json_is_boolean(en))
         rc = sy_err_set(err, -EINVAL, "enabled", "enabled must be true or false");
     if (rc == 0 && en)
@@ -696,10 +204,10 @@ int sy_engine_route_create(sy_engine_t *eng, const sy_principal_t *actor, const 
     const char *name = json_string_value(json_object_get(body, "name"));
     if (!json_is_object(body))
         return sy_err_set(err, -EINVAL, "", "the body is a JSON object");
-    if (!token_name(name, SY_ROUTE_MAX_NAME))
+    if (!sy_eng_route_name_ok(name))
         return sy_err_set(err, -EINVAL, "name", "name is 1 to %d letters, digits, - _ or .",
                           SY_ROUTE_MAX_NAME);
-    if (find(eng, actor->workspace, name))
+    if (sy_eng_route_find(eng, actor->workspace, name))
         return sy_err_set(err, -EEXIST, "name", "route \"%s\" exists already", name);
     struct route next;
     int rc = whole(eng, actor->workspace, name, body, NULL, &next, err);
@@ -711,7 +219,7 @@ int sy_engine_route_create(sy_engine_t *eng, const sy_principal_t *actor, const 
 int sy_engine_route_replace(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
                             const json_t *body, json_t **out, sy_err_t *err)
 {
-    struct route *old = find(eng, actor->workspace, name);
+    struct route *old = sy_eng_route_find(eng, actor->workspace, name);
     if (!old)
         return sy_err_set(err, -ENOENT, "name", "no such route");
     const json_t *given = json_object_get(body, "name");
@@ -728,7 +236,7 @@ int sy_engine_route_replace(sy_engine_t *eng, const sy_principal_t *actor, const
 static int set_one(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
                    const json_t *body, bool percentage, json_t **out, sy_err_t *err)
 {
-    struct route *old = find(eng, actor->workspace, name);
+    struct route *old = sy_eng_route_find(eng, actor->workspace, name);
     if (!old)
         return sy_err_set(err, -ENOENT, "name", "no such route");
     static const char *const pf[] = {"percentage", "reason", NULL};
@@ -740,7 +248,7 @@ static int set_one(sy_engine_t *eng, const sy_principal_t *actor, const char *na
     next.updated_ms = sy_engine_now_ms(eng);
     const json_t *v = json_object_get(body, percentage ? "percentage" : "enabled");
     if (rc == 0 && percentage)
-        rc = parse_percentage(v, &next.bp, err);
+        rc = sy_eng_route_percentage(v, &next.bp, err);
     if (rc == 0 && !percentage && !json_is_boolean(v))
         rc = sy_err_set(err, -EINVAL, "enabled", "enabled must be true or false");
     if (rc == 0)
@@ -767,7 +275,7 @@ int sy_engine_route_enabled(sy_engine_t *eng, const sy_principal_t *actor, const
 int sy_engine_route_get(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
                         json_t **out, sy_err_t *err)
 {
-    const struct route *r = find(eng, actor->workspace, name);
+    const struct route *r = sy_eng_route_find(eng, actor->workspace, name);
     if (!r)
         return sy_err_set(err, -ENOENT, "name", "no such route");
     *out = route_json(r);
@@ -790,7 +298,7 @@ int sy_engine_route_list(sy_engine_t *eng, const sy_principal_t *actor, json_t *
 int sy_engine_route_delete(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
                            sy_err_t *err)
 {
-    struct route *r = find(eng, actor->workspace, name);
+    struct route *r = sy_eng_route_find(eng, actor->workspace, name);
     if (!r)
         return sy_err_set(err, -ENOENT, "name", "no such route");
     json_t *before = route_json(r);
@@ -849,7 +357,7 @@ json_t *sy_engine_routes_all(sy_engine_t *eng)
 int sy_engine_route_breaker(sy_engine_t *eng, int64_t ws, const char *name, const char *state,
                             int64_t at_ms, sy_err_t *err)
 {
-    struct route *r = find(eng, ws, name);
+    struct route *r = sy_eng_route_find(eng, ws, name);
     if (!r)
         return sy_err_set(err, -ENOENT, "name", "no such route");
     const char *was = r->breaker[0] ? r->breaker : "closed";
@@ -901,7 +409,7 @@ int sy_engine_route_breaker(sy_engine_t *eng, int64_t ws, const char *name, cons
 const char *sy_engine_route_breaker_state(sy_engine_t *eng, const sy_principal_t *actor,
                                           const char *name)
 {
-    const struct route *r = find(eng, actor->workspace, name);
+    const struct route *r = sy_eng_route_find(eng, actor->workspace, name);
     return r && r->breaker[0] ? r->breaker : "closed";
 }
 
@@ -982,110 +490,4 @@ json_t *sy_engine_routes_plan_tick(sy_engine_t *eng, sy_route_health_fn fn, void
             json_decref(move);
     }
     return done;
-}
-
-/* ---- counters per minute ----------------------------------------------------------------------
- */
-
-int sy_engine_route_minutes_add(sy_engine_t *eng, const sy_store_route_minute_t *rows, size_t n,
-                                sy_err_t *err)
-{
-    if (n == 0)
-        return 0;
-    int rc = sy_store_begin(eng->store, err);
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = sy_store_route_minute_add(eng->store, &rows[i], err);
-    if (rc < 0)
-        sy_store_rollback(eng->store);
-    else
-        rc = sy_store_commit(eng->store, err);
-    return rc;
-}
-
-int sy_engine_route_minutes_prune(sy_engine_t *eng, int64_t before_minute, sy_err_t *err)
-{
-    int64_t gone;
-    return sy_store_route_minute_prune(eng->store, before_minute, &gone, err);
-}
-
-#define WINDOW_ROWS 512
-
-/* The window's rows, summed by (domain, upstream, tried). */
-struct window {
-    size_t n;
-    struct {
-        char domain[65], upstream[8], tried[8];
-        int64_t requests, errors;
-        double total_ms;
-        int64_t hist[SY_LAT_BUCKETS];
-    } r[WINDOW_ROWS];
-};
-
-static int add_minute(void *arg, const sy_store_route_minute_t *m)
-{
-    struct window *w = arg;
-    size_t j = 0;
-    while (j < w->n &&
-           !(strcmp(w->r[j].domain, m->domain) == 0 && strcmp(w->r[j].upstream, m->upstream) == 0 &&
-             strcmp(w->r[j].tried, m->tried) == 0))
-        j++;
-    if (j == w->n) {
-        if (w->n == WINDOW_ROWS)
-            return 0;
-        w->n++;
-        memset(&w->r[j], 0, sizeof(w->r[j]));
-        snprintf(w->r[j].domain, sizeof(w->r[j].domain), "%s", m->domain);
-        snprintf(w->r[j].upstream, sizeof(w->r[j].upstream), "%s", m->upstream);
-        snprintf(w->r[j].tried, sizeof(w->r[j].tried), "%s", m->tried);
-    }
-    w->r[j].requests += m->requests;
-    w->r[j].errors += m->errors;
-    w->r[j].total_ms += m->total_ms;
-    for (const char *p = m->hist; p && *p;) { /* "bucket:count,..." */
-        char *end;
-        long b = strtol(p, &end, 10);
-        if (*end != ':')
-            break;
-        long long c = strtoll(end + 1, &end, 10);
-        if (b >= 0 && b < SY_LAT_BUCKETS && c > 0)
-            w->r[j].hist[b] += c;
-        p = *end == ',' ? end + 1 : end;
-        if (*end != ',')
-            break;
-    }
-    return 0;
-}
-
-int sy_engine_route_stats_window(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
-                                 int64_t window_ms, json_t **out, sy_err_t *err)
-{
-    if (!find(eng, actor->workspace, name))
-        return sy_err_set(err, -ENOENT, "name", "no such route");
-    struct window *w = calloc(1, sizeof(*w));
-    if (!w)
-        return sy_eng_oom(err);
-    int64_t now_min = sy_engine_now_ms(eng) / 60000;
-    int64_t minutes = (window_ms + 59999) / 60000;
-    int rc = sy_store_route_minute_list(eng->store, actor->workspace, name, now_min - minutes + 1,
-                                        add_minute, w, err);
-    json_t *by = rc == 0 ? json_array() : NULL;
-    int64_t total = 0;
-    for (size_t j = 0; by && j < w->n; j++) {
-        total += w->r[j].requests;
-        json_array_append_new(
-            by,
-            json_pack("{sosssssIsIsfsfsfsf}", "domain",
-                      w->r[j].domain[0] ? json_string(w->r[j].domain) : json_null(), "upstream",
-                      w->r[j].upstream, "tried", w->r[j].tried, "requests",
-                      (json_int_t)w->r[j].requests, "errors", (json_int_t)w->r[j].errors, "avg_ms",
-                      w->r[j].requests ? w->r[j].total_ms / (double)w->r[j].requests : 0.0,
-                      "p50_ms", sy_lat_quantile(w->r[j].hist, w->r[j].requests, 0.5), "p95_ms",
-                      sy_lat_quantile(w->r[j].hist, w->r[j].requests, 0.95), "p99_ms",
-                      sy_lat_quantile(w->r[j].hist, w->r[j].requests, 0.99)));
-    }
-    free(w);
-    if (rc < 0)
-        return rc;
-    *out = by ? json_pack("{sIso}", "requests", (json_int_t)total, "by", by) : NULL;
-    return *out ? 0 : sy_eng_oom(err);
 }

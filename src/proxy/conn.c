@@ -1,10 +1,13 @@
 /* conn.c - one client connection of the proxy: its requests read, decided, sent upstream on
  * a pooled connection, and their responses streamed back; see proxy.h.
  *
- * A request is read whole (head and body, up to max_body) before it is decided: the
- * decision may need the body. The response is not: its bytes go to the client as they
- * come, framed as the upstream framed them (a length, chunks, or the connection's end),
- * with the upstream paused while the client is more than HIGH_WATER behind.
+ * A request's body is read whole (up to max_body) before it is decided when the decision
+ * may need it (the route has body rules or a body key) or it is chunked; a longer body of
+ * a route that need not read it streams upstream as it comes (STREAM_MIN). A response
+ * always streams: its bytes go to the client as they come, framed as the upstream framed
+ * them (a length, chunks, or the connection's end), with the upstream paused while the
+ * client is more than HIGH_WATER behind. Writes go to the socket at once when nothing is
+ * queued before them, so that a request arms no write event (send_bytes, send_buffer).
  */
 #define _GNU_SOURCE /* strcasestr */
 #include <errno.h>
