@@ -29,11 +29,7 @@ receiver() {
     : >"$TMP/$1.port"
     node "$HERE/receiver.js" "${3:-0}" "$TMP/$1.log" "$2" >"$TMP/$1.port" &
     echo $! >"$TMP/$1.pid"
-    i=0
-    while [ $i -lt 100 ] && [ ! -s "$TMP/$1.port" ]; do
-        sleep 0.05
-        i=$((i + 1))
-    done
+    wait_file "$TMP/$1.port"
 }
 receiver_stop() { kill "$(cat "$TMP/$1.pid")" 2>/dev/null; wait "$(cat "$TMP/$1.pid")" 2>/dev/null; }
 RECEIVERS="http fail hang"
@@ -69,16 +65,7 @@ FAST="--notify-backoff 100 --notify-backoff-max 400 --notify-attempts 4 --notify
 start_server "$SY" $FAST
 
 # wait_for JQ_TEST: GET /v1/notifications (admin) until the test holds, up to 10 s.
-wait_for() {
-    i=0
-    while [ $i -lt 100 ]; do
-        req GET "/v1/notifications?limit=1000" "$ADMIN" >/dev/null
-        [ "$(jq -r "$1" "$TMP/body" 2>/dev/null)" = "true" ] && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
+wait_for() { poll "$1" "/v1/notifications?limit=1000" "$ADMIN" 100; }
 # received PATH: the receiver's requests to PATH, as one JSON array (bodies parsed).
 received() { jq -s --arg p "$1" '[.[] | select(.path == $p) | .body |= fromjson]' "$TMP/http.log" 2>/dev/null || echo '[]'; }
 # seen NAME JQ_TEST_ON_received_PATH PATH: a check on what PATH received.

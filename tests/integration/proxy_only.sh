@@ -16,11 +16,7 @@ VIEWER=$("$SY" token create --db "$TMP/sy.db" --role viewer --name proxy)
 upstream() {
     node "$HERE/upstream.js" 0 "$1" >"$TMP/$1.port" &
     echo $! >"$TMP/$1.pid"
-    i=0
-    while [ $i -lt 100 ] && [ ! -s "$TMP/$1.port" ]; do
-        sleep 0.05
-        i=$((i + 1))
-    done
+    wait_file "$TMP/$1.port"
 }
 PROXY=""
 cleanup() {

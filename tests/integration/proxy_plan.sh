@@ -15,11 +15,7 @@ ADMIN=$("$SY" token create --db "$TMP/sy.db" --role admin --name alice)
 upstream() { # NAME [FAIL_FILE]
     node "$HERE/upstream.js" 0 "$1" 0 "${2:-}" >"$TMP/$1.port" &
     echo $! >"$TMP/$1.pid"
-    i=0
-    while [ $i -lt 100 ] && [ ! -s "$TMP/$1.port" ]; do
-        sleep 0.05
-        i=$((i + 1))
-    done
+    wait_file "$TMP/$1.port"
 }
 TRAFFIC=""
 cleanup() {
@@ -46,16 +42,7 @@ ROUTE="{\"name\":\"r\",\"listen\":\"127.0.0.1:$LISTEN\",\"upstreams\":{\"legacy\
 expect "a route with a plan, at 0 %" 201 '.percentage == 0 and .plan == {"steps":[10,50,100],"hold_s":1,"min_requests":20}' -- \
     POST /v1/routes "$ADMIN" "$ROUTE"
 # wait_pct JQ_TEST SECONDS: polls the route until the test holds
-wait_pct() {
-    i=0
-    while [ $i -lt $(($2 * 10)) ]; do
-        req GET /v1/routes/r "$ADMIN" >/dev/null
-        [ "$(jq -r "$1" "$TMP/body")" = "true" ] && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
+wait_pct() { poll "$1" /v1/routes/r "$ADMIN" $(($2 * 10)); }
 T0=$(date +%s)
 check "healthy steps held: 0 -> 10 -> 50 -> 100 %" 0 "" "" -- wait_pct '.percentage == 100' 15
 echo "# the plan reached 100 % in $(($(date +%s) - T0)) s (three steps held 1 s each)"

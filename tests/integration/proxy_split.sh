@@ -20,11 +20,7 @@ ADMIN=$("$SY" token create --db "$TMP/sy.db" --role admin --name alice)
 upstream() {
     node "$HERE/upstream.js" "${3:-0}" "$1" "${2:-0}" >"$TMP/$1.port" &
     echo $! >"$TMP/$1.pid"
-    i=0
-    while [ $i -lt 100 ] && [ ! -s "$TMP/$1.port" ]; do
-        sleep 0.05
-        i=$((i + 1))
-    done
+    wait_file "$TMP/$1.port"
 }
 cleanup() {
     stop_server
@@ -144,16 +140,7 @@ check "new killed: 200 GETs, all answered by legacy, none an error" 0 "" "" -- \
 
 # ---- the circuit breaker ----------------------------------------------------------------------------
 # wait_for JQ PATH: GET PATH (admin) until the test holds, up to 5 s
-wait_for() {
-    i=0
-    while [ $i -lt 50 ]; do
-        req GET "$2" "$ADMIN" >/dev/null
-        [ "$(jq -r "$1" "$TMP/body" 2>/dev/null)" = "true" ] && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
+wait_for() { poll "$1" "$2" "$ADMIN"; }
 check "the failures opened the breaker, told to the engine within a second" 0 "" "" -- \
     wait_for '.breaker != "closed" and .healthy == false and .upstreams.new.errors > 0 and .upstreams.new.error_rate > 0.001' /v1/routes/webhooks/health
 check "... audited as route.breaker open" 0 "" "" -- \

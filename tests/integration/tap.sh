@@ -98,6 +98,29 @@ expect() {
     fi
 }
 
+# poll JQ_TEST PATH TOKEN [TRIES]: GETs PATH every 0.1 s until the jq test on its body
+# prints true (status 0), at most TRIES times (default 50: 5 s).
+poll() {
+    tries=${4:-50}
+    k=0
+    while [ $k -lt "$tries" ]; do
+        req GET "$2" "$3" >/dev/null
+        [ "$(jq -r "$1" "$TMP/body" 2>/dev/null)" = "true" ] && return 0
+        sleep 0.1
+        k=$((k + 1))
+    done
+    return 1
+}
+
+# wait_file FILE: until FILE holds something (a child has printed its port), up to 5 s.
+wait_file() {
+    k=0
+    while [ $k -lt 100 ] && [ ! -s "$1" ]; do
+        sleep 0.05
+        k=$((k + 1))
+    done
+}
+
 tap_done() {
     echo "1..$n"
     [ "$failed" -eq 0 ]
