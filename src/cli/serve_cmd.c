@@ -238,31 +238,17 @@ static void flush_counters(struct server *s, time_t now)
     }
 }
 
-/* What the proxy counted of route `name`'s new: its rows, and the errors meant for it. */
+/* What the proxy counted of route `name`'s new, for the rollout plans. */
 static int route_health(void *arg, int64_t ws, const char *name, sy_route_health_t *out)
 {
-    json_t *all = sy_proxy_stats(arg, ws);
-    const json_t *by = json_object_get(json_object_get(json_object_get(all, "routes"), name), "by");
-    *out = (sy_route_health_t){0};
-    size_t i;
-    const json_t *row;
-    json_array_foreach(by, i, row)
-    {
-        const char *up = json_string_value(json_object_get(row, "upstream"));
-        const char *tried = json_string_value(json_object_get(row, "tried"));
-        int64_t n = json_integer_value(json_object_get(row, "requests"));
-        if (strcmp(up, "new") == 0) {
-            out->requests += n;
-            out->errors += json_integer_value(json_object_get(row, "errors"));
-            double p95 = json_number_value(json_object_get(row, "p95_ms"));
-            out->p95_ms = p95 > out->p95_ms ? p95 : out->p95_ms;
-        } else if (strcmp(up, "error") == 0 && strcmp(tried, "new") == 0) {
-            out->requests += n;
-            out->errors += n;
-        }
-    }
-    json_decref(all);
-    return all ? 0 : -ENOMEM;
+    return sy_proxy_health(arg, ws, name, 1, out);
+}
+
+/* ... and of either upstream, for GET /v1/routes/{name}/health. */
+static int upstream_health(void *arg, int64_t ws, const char *name, int upstream,
+                           sy_route_health_t *out)
+{
+    return sy_proxy_health(arg, ws, name, upstream, out);
 }
 
 /* Fifty times a second: the engine's timers (each on its own interval; a tick with nothing
@@ -654,6 +640,7 @@ int sy_cli_serve(int argc, char **argv)
         routes_changed(&s);
         hopts.route_stats = route_stats;
         hopts.route_stats_arg = s.proxy;
+        hopts.route_health = upstream_health;
     }
     /* Keep-alive requests change no event (http/h1.c); with epoll's change list the
      * del/add pairs of a pending request, a stream's start or a lingering close fold into

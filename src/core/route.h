@@ -88,6 +88,13 @@ typedef struct sy_route_decision {
     sy_route_why_t why;
 } sy_route_decision_t;
 
+/* What a data plane counted of one upstream of a route: requests (with the failures of
+ * requests meant for it, which it never answered), errors among them, and the p95. */
+typedef struct sy_route_health {
+    int64_t requests, errors;
+    double p95_ms;
+} sy_route_health_t;
+
 /* The domain and upstream of `r` under `p`. */
 sy_route_decision_t sy_route_decide(const sy_route_policy_t *p, const sy_route_request_t *r);
 

@@ -24,6 +24,7 @@
 
 #include "core/err.h"
 #include "core/flag.h"
+#include "core/route.h"
 #include "store/store.h"
 
 typedef struct sy_engine sy_engine_t; /* opaque */
@@ -459,12 +460,7 @@ json_t *sy_engine_routes_all(sy_engine_t *eng);
  * route that is gone. */
 int sy_engine_route_breaker(sy_engine_t *eng, int64_t ws, const char *name, const char *state,
                             int64_t at_ms, sy_err_t *err);
-/* What the data plane counted of a route's `new` since it started: requests (with the
- * failures meant for it), errors, and the p95. */
-typedef struct sy_route_health {
-    int64_t requests, errors;
-    double p95_ms;
-} sy_route_health_t;
+/* What the data plane counted of a route's `new` (sy_route_health_t, core/route.h). */
 typedef int (*sy_route_health_fn)(void *arg, int64_t ws, const char *name, sy_route_health_t *out);
 /* Moves every enabled route that has a plan, its breaker not open and its kill switch off:
  * once the current step has been held `hold_s` with at least `min_requests` to `new` and

@@ -500,7 +500,6 @@ int sy_eng_route_definition(const json_t *body, json_t **def, sy_err_t *err)
     return rc;
 }
 
-
 bool sy_eng_route_name_ok(const char *s)
 {
     return token_name(s, SY_ROUTE_MAX_NAME);

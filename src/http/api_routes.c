@@ -98,8 +98,8 @@ static void stats(struct call *c, const char *name)
 }
 
 /* GET /v1/routes/{name}/health: each upstream's error rate (its errors, and the failures
- * of requests meant for it) and p95 (the highest of its rows') against the route's gates,
- * and the breaker's last reported state. */
+ * of requests meant for it) and p95 against the route's gates, and the breaker's last
+ * reported state. */
 static void health(struct call *c, const char *name)
 {
     sy_err_t err = {0};
@@ -110,8 +110,6 @@ static void health(struct call *c, const char *name)
         return;
     }
     const sy_http_opts_t *o = sy_http_opts(c->http);
-    json_t *all = o->route_stats ? o->route_stats(o->route_stats_arg, c->who.workspace) : NULL;
-    const json_t *by = json_object_get(json_object_get(json_object_get(all, "routes"), name), "by");
     const json_t *gates = json_object_get(route, "health");
     double max_rate = json_number_value(json_object_get(gates, "max_error_rate"));
     double max_p95 = json_number_value(json_object_get(gates, "max_p95_ms"));
@@ -119,25 +117,11 @@ static void health(struct call *c, const char *name)
     bool healthy = true;
     static const char *const names[] = {"legacy", "new"};
     for (int u = 0; u < 2; u++) {
-        json_int_t n = 0, e = 0;
-        double p95 = 0;
-        size_t i;
-        const json_t *row;
-        json_array_foreach(by, i, row)
-        {
-            const char *up = json_string_value(json_object_get(row, "upstream"));
-            const char *tried = json_string_value(json_object_get(row, "tried"));
-            json_int_t rn = json_integer_value(json_object_get(row, "requests"));
-            if (strcmp(up, names[u]) == 0) {
-                n += rn;
-                e += json_integer_value(json_object_get(row, "errors"));
-                double p = json_number_value(json_object_get(row, "p95_ms"));
-                p95 = p > p95 ? p : p95;
-            } else if (strcmp(up, "error") == 0 && strcmp(tried, names[u]) == 0) {
-                n += rn;
-                e += rn;
-            }
-        }
+        sy_route_health_t h = {0};
+        if (o->route_health)
+            (void)o->route_health(o->route_stats_arg, c->who.workspace, name, u, &h);
+        json_int_t n = h.requests, e = h.errors;
+        double p95 = h.p95_ms;
         double rate = n ? (double)e / (double)n : 0;
         bool ok = rate < max_rate && p95 < max_p95;
         healthy &= ok;
@@ -150,7 +134,6 @@ static void health(struct call *c, const char *name)
                            sy_engine_route_breaker_state(c->eng, &c->who, name), "gates", gates,
                            "upstreams", ups),
                  &err);
-    json_decref(all);
     json_decref(route);
 }
 

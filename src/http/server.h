@@ -32,6 +32,10 @@ typedef struct sy_http_opts {
     const char *cron_secret; /* X-Cron-Secret for POST /v1/auto-promotion/check; NULL: none */
     /* The proxy's counters of workspace `ws` (proxy.h, sy_proxy_stats); NULL: no proxy. */
     json_t *(*route_stats)(void *arg, int64_t ws);
+    /* Upstream `upstream` (0 legacy, 1 new) of route (ws, name) (sy_proxy_health); with
+     * route_stats_arg. */
+    int (*route_health)(void *arg, int64_t ws, const char *name, int upstream,
+                        sy_route_health_t *out);
     void *route_stats_arg;
 } sy_http_opts_t;
 

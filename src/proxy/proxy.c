@@ -514,3 +514,32 @@ json_t *sy_proxy_stats(sy_proxy_t *p, int64_t ws)
     free(sum);
     return out;
 }
+
+int sy_proxy_health(sy_proxy_t *p, int64_t ws, const char *route, int upstream,
+                    sy_route_health_t *out)
+{
+    size_t n;
+    sy_proxy_row_t *rows = sy_proxy_rows(p, ws, &n);
+    int64_t hist[SY_LAT_BUCKETS] = {0}, answered = 0;
+    *out = (sy_route_health_t){0};
+    if (!rows)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const sy_proxy_row_t *r = &rows[i];
+        if (strcmp(r->route, route) != 0)
+            continue;
+        if (r->upstream == upstream) {
+            out->requests += r->requests;
+            out->errors += r->errors;
+            answered += r->requests;
+            for (int b = 0; b < SY_LAT_BUCKETS; b++)
+                hist[b] += r->hist[b];
+        } else if (r->upstream == UPSTREAMS && r->tried == upstream) {
+            out->requests += r->requests; /* it failed them before any answer */
+            out->errors += r->requests;
+        }
+    }
+    out->p95_ms = sy_lat_quantile(hist, answered, 0.95);
+    free(rows);
+    return 0;
+}

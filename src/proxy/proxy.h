@@ -26,6 +26,7 @@
 
 #include "core/err.h"
 #include "core/latency.h"
+#include "core/route.h"
 
 typedef struct sy_proxy sy_proxy_t; /* opaque */
 
@@ -62,6 +63,11 @@ const char *sy_proxy_upstream_name(int upstream);
 /* The counters of workspace `ws` (every workspace for ws < 0) since the start, summed over
  * the workers: a malloc'd array of *n rows (the caller frees it), NULL when out of memory. */
 sy_proxy_row_t *sy_proxy_rows(sy_proxy_t *p, int64_t ws, size_t *n);
+
+/* Upstream `upstream` (0 legacy, 1 new) of route (ws, name) since the start: its requests
+ * and errors with the failures meant for it, and the p95 of what it answered. -ENOMEM. */
+int sy_proxy_health(sy_proxy_t *p, int64_t ws, const char *route, int upstream,
+                    sy_route_health_t *out);
 
 /* A route's circuit breaker (one per route, shared by the workers) moved. */
 typedef struct sy_proxy_event {
