@@ -492,9 +492,11 @@ int sy_cli_serve(int argc, char **argv)
         return SY_EXIT_USAGE;
     if (help) {
         printf("usage: %s [options]\n\n"
-               "Serves the flag API, OFREP, experiments, event ingest, traffic allocation and\n"
-               "the audit trail over HTTP from a durable store; checks running experiments for\n"
-               "their next guarded step every --auto-promotion-interval.\n"
+               "Serves the flag API, OFREP, experiments, event ingest, traffic allocation,\n"
+               "tripwires, notifications and the audit trail over HTTP from a durable store;\n"
+               "checks running experiments for their next guarded step every\n"
+               "--auto-promotion-interval; delivers notifications from their outbox; and\n"
+               "proxies each route's listen address (--proxy-workers; docs/proxy.md).\n"
                "Every option can also be set as SWITCHYARD_<NAME> (SWITCHYARD_LISTEN,\n"
                "SWITCHYARD_DB, SWITCHYARD_MAX_BODY, ...) or as \"name = value\" in --config.\n"
                "On an empty database it creates the first workspace and an admin token and\n"
