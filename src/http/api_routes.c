@@ -57,7 +57,7 @@ static void stats(struct call *c, const char *name)
                          : strcmp(end, "h") == 0             ? 3600
                          : strcmp(end, "d") == 0             ? 86400
                                                              : 0;
-        if (!unit || n < 1 || n * unit > 366LL * 86400) {
+        if (!unit || n < 1 || n > 366LL * 86400 / unit) { /* no product that overflows */
             reply_error(c, 400, "invalid_input", q > 0 && strcmp(key, "window") ? key : "window",
                         "the query takes window: 15m, 1h, 24h, 7d or seconds (at most a year)");
             return;

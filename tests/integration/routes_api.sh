@@ -121,5 +121,9 @@ expect "its prefix is free again" 201 '' -- \
     POST /v1/routes "$ADMIN" '{"name":"slack2","listen":"127.0.0.1:9000","path_prefix":"/slack","upstreams":{"legacy":"127.0.0.1:9201","new":"127.0.0.1:9202"}}'
 expect "audited" 200 '[.events[].action] | index("route.delete") != null' -- GET "/v1/audit?resource=route:slack" "$ADMIN"
 expect "PATCH: 405" 405 "$ERR" -- PATCH /v1/routes/webhooks "$ADMIN" '{}'
+expect "a window of a billion years: 400" 400 "$ERR and .error.field == \"window\"" -- \
+    GET "/v1/routes/webhooks/stats?window=9223372036854775807d" "$VIEWER"
+expect "a window in stored minutes, with no proxy counting" 200 '.window == "1h" and .requests == 0 and .by == []' -- \
+    GET "/v1/routes/webhooks/stats?window=1h" "$VIEWER"
 
 tap_done
