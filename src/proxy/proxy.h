@@ -3,19 +3,21 @@
  *
  * Worker threads, one event loop each, each listening on every route's address with
  * SO_REUSEPORT (the kernel spreads the connections). Workers read the current routes
- * from an immutable snapshot that sy_proxy_update swaps in with one atomic pointer
- * store; a request in flight keeps the snapshot it started with. Each request: its head
- * parsed (http/h1.h's parser), its body read (up to `max_body`; JSON-parsed when the
- * route detects domains or keys in bodies), its domain and upstream decided, then sent on
- * a keep-alive connection from the worker's pool with hop-by-hop headers removed (RFC
- * 9110 7.6.1) and X-Forwarded-For / Forwarded added; the response streams back as it
+ * from an immutable snapshot that sy_proxy_update publishes (a generation counter tells a
+ * worker to take it: one atomic load per request otherwise); a request in flight keeps
+ * the snapshot it started with. Each request: its head parsed (http/h1.h's parser); its
+ * body read whole (up to `max_body`, JSON-parsed when the route detects domains or keys
+ * in bodies) or, when the route need not read it and it is long, streamed; its domain and
+ * upstream decided (an open circuit breaker, one per route, sends it to legacy); then
+ * sent on a keep-alive connection from the worker's pool with hop-by-hop headers removed
+ * (RFC 9110 7.6.1) and X-Forwarded-For / Forwarded added. The response streams back as it
  * arrives, with X-Switchyard-Route: new|legacy. A connection to `new` that cannot be made
  * is retried on `legacy` for idempotent requests (and others when the route allows it):
- * the client sees no error. Per (route, domain, upstream) counters and latencies are kept
- * for sy_proxy_stats.
+ * the client sees no error. Per (route, domain, upstream) counters and latency histograms
+ * are kept for sy_proxy_stats, sy_proxy_rows and sy_proxy_health.
  *
- * sy_proxy_start, sy_proxy_update, sy_proxy_stats and sy_proxy_stop are called from one
- * thread (the server's loop).
+ * sy_proxy_start, sy_proxy_update and sy_proxy_stop are called from one thread (the
+ * server's loop); the counters and sy_proxy_events may be read from any.
  */
 #ifndef SY_PROXY_PROXY_H
 #define SY_PROXY_PROXY_H
