@@ -47,6 +47,22 @@ void read_write(struct call *c, sy_method_t write, int created,
     reply_result(c, rc, m == SY_GET ? 200 : created, out, &err);
 }
 
+void write_named(struct call *c, sy_role_t role, int status, const char *name,
+                 int (*fn)(sy_engine_t *, const sy_principal_t *, const char *, const json_t *,
+                           json_t **, sy_err_t *))
+{
+    if (!require_role(c, role))
+        return;
+    json_t *body = body_object(c);
+    if (!body)
+        return;
+    sy_err_t err = {0};
+    json_t *out = NULL;
+    int rc = fn(c->eng, &c->who, name, body, &out, &err);
+    json_decref(body);
+    reply_result(c, rc, status, out, &err);
+}
+
 bool optional_body(struct call *c, json_t **out)
 {
     size_t len;

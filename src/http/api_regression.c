@@ -136,20 +136,15 @@ static void risk_policies(struct call *c, const char *domain)
         not_allowed(c, !*domain ? "GET" : "PUT");
         return;
     }
-    if (!require_role(c, m == SY_GET ? SY_ROLE_VIEWER : SY_ROLE_ADMIN))
+    if (m == SY_PUT) {
+        write_named(c, SY_ROLE_ADMIN, 200, domain, sy_engine_risk_policy_put);
+        return;
+    }
+    if (!require_role(c, SY_ROLE_VIEWER))
         return;
     sy_err_t err = {0};
     json_t *out = NULL;
-    int rc;
-    if (m == SY_GET) {
-        rc = sy_engine_risk_policies(c->eng, &c->who, &out, &err);
-    } else {
-        json_t *body = body_object(c);
-        if (!body)
-            return;
-        rc = sy_engine_risk_policy_put(c->eng, &c->who, domain, body, &out, &err);
-        json_decref(body);
-    }
+    int rc = sy_engine_risk_policies(c->eng, &c->who, &out, &err);
     reply_result(c, rc, 200, out, &err);
 }
 

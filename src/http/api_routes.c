@@ -6,24 +6,7 @@
 
 #include "http/internal.h"
 
-/* `fn` with the JSON body, answering `status`. */
-static void with_body(struct call *c, sy_role_t role, int status, const char *name,
-                      int (*fn)(sy_engine_t *, const sy_principal_t *, const char *, const json_t *,
-                                json_t **, sy_err_t *))
-{
-    if (!require_role(c, role))
-        return;
-    json_t *body = body_object(c);
-    if (!body)
-        return;
-    sy_err_t err = {0};
-    json_t *out = NULL;
-    int rc = fn(c->eng, &c->who, name, body, &out, &err);
-    json_decref(body);
-    reply_result(c, rc, status, out, &err);
-}
-
-/* sy_engine_route_create with the name in the body (for with_body's shape). */
+/* sy_engine_route_create with the name in the body (for write_named's shape). */
 static int create(sy_engine_t *eng, const sy_principal_t *who, const char *name, const json_t *body,
                   json_t **out, sy_err_t *err)
 {
@@ -149,7 +132,7 @@ void sy_api_routes(struct call *c, const char *rest)
                 reply_result(c, rc, 200, out, &err); /* after the call: it sets `out` */
             }
         } else if (m == SY_POST) {
-            with_body(c, SY_ROLE_ADMIN, 201, NULL, create);
+            write_named(c, SY_ROLE_ADMIN, 201, NULL, create);
         } else {
             not_allowed(c, "GET, POST");
         }
@@ -178,8 +161,8 @@ void sy_api_routes(struct call *c, const char *rest)
         else if (m != SY_POST)
             not_allowed(c, "POST");
         else
-            with_body(c, SY_ROLE_EDITOR, 200, name,
-                      pct ? sy_engine_route_percentage : sy_engine_route_enabled);
+            write_named(c, SY_ROLE_EDITOR, 200, name,
+                        pct ? sy_engine_route_percentage : sy_engine_route_enabled);
         return;
     }
     if (m == SY_GET) {
@@ -188,7 +171,7 @@ void sy_api_routes(struct call *c, const char *rest)
             reply_result(c, rc, 200, out, &err);
         }
     } else if (m == SY_PUT) {
-        with_body(c, SY_ROLE_ADMIN, 200, name, sy_engine_route_replace);
+        write_named(c, SY_ROLE_ADMIN, 200, name, sy_engine_route_replace);
     } else if (m == SY_DELETE) {
         if (!require_role(c, SY_ROLE_ADMIN))
             return;

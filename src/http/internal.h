@@ -66,6 +66,11 @@ void read_write(struct call *c, sy_method_t write, int created,
                 int (*get)(sy_engine_t *, const sy_principal_t *, json_t **, sy_err_t *),
                 int (*put)(sy_engine_t *, const sy_principal_t *, const json_t *, json_t **,
                            sy_err_t *));
+/* A change to the item `name` of a resource: requires `role`, hands the JSON object body
+ * to `fn` and answers `status` (the method is the caller's to check). */
+void write_named(struct call *c, sy_role_t role, int status, const char *name,
+                 int (*fn)(sy_engine_t *, const sy_principal_t *, const char *, const json_t *,
+                           json_t **, sy_err_t *));
 /* An optional body: true with *out NULL when there is none, true with the object, or false
  * after replying 400. */
 bool optional_body(struct call *c, json_t **out);
