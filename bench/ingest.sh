@@ -18,20 +18,13 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
+. "$(dirname "$0")/common.sh"
 : >"$TMP/all"
 r=0
 while [ $r -lt "$ROUNDS" ]; do
     rm -f "$TMP"/sy.db*
-    "$SY" serve --listen 127.0.0.1:0 --db "$TMP/sy.db" --admin-token-file "$TMP/admin" \
-        --quiet 2>"$TMP/sy.log" &
-    SYPID=$!
-    i=0
-    while ! grep -q 'event=listening' "$TMP/sy.log"; do
-        [ $i -lt 100 ] || { cat "$TMP/sy.log" >&2; exit 1; }
-        sleep 0.05
-        i=$((i + 1))
-    done
-    URL=http://127.0.0.1:$(sed -n 's/.* port=\([0-9]*\).*/\1/p' "$TMP/sy.log")
+    start_sy "$SY" "$TMP/sy.log"
+    URL=$SYURL
     export SWITCHYARD_URL="$URL" SWITCHYARD_TOKEN="$(cat "$TMP/admin")"
     "$SY" experiment create --key bench --variants a=1,b=1 >/dev/null
     "$SY" experiment start bench >/dev/null

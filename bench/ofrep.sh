@@ -27,18 +27,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-"$SY" serve --listen 127.0.0.1:0 --db "$TMP/sy.db" --admin-token-file "$TMP/admin" \
-    --seed-flags "$HERE/eval_flags.json" --quiet 2>"$TMP/sy.log" &
-SYPID=$!
-i=0
-while ! grep -q 'event=listening' "$TMP/sy.log"; do
-    [ $i -lt 100 ] || { cat "$TMP/sy.log" >&2; exit 1; }
-    sleep 0.05
-    i=$((i + 1))
-done
-SYURL=http://127.0.0.1:$(sed -n 's/.* port=\([0-9]*\).*/\1/p' "$TMP/sy.log")
+. "$HERE/common.sh"
+start_sy "$SY" "$TMP/sy.log" --seed-flags "$HERE/eval_flags.json"
 ADMIN=$(cat "$TMP/admin")
 TOKEN=$(curl -s -X POST -H "Authorization: Bearer $ADMIN" -d '{"role":"sdk","name":"bench"}' \
     "$SYURL/v1/tokens" | jq -r .token)

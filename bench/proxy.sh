@@ -25,7 +25,7 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$(dirname "$0")/common.sh"
 LEGACY=$(free_port) NEW=$(free_port) NGPROXY=$(free_port) SYPROXY=$(free_port)
 
 nginx_conf() { # DIR SERVERS...: a one-worker nginx with these server blocks
@@ -69,16 +69,7 @@ nginx_conf "$TMP/ng" "upstream legacy { server 127.0.0.1:$LEGACY; keepalive 32; 
 nginx -c "$TMP/ng/nginx.conf" -p "$TMP/ng" 2>"$TMP/ng/start.log" &
 NGPID=$!
 
-"$SY" serve --listen 127.0.0.1:0 --db "$TMP/sy.db" --admin-token-file "$TMP/admin" --quiet \
-    --proxy-workers 1 2>"$TMP/sy.log" &
-SYPID=$!
-i=0
-while ! grep -q 'event=listening' "$TMP/sy.log"; do
-    [ $i -lt 100 ] || { cat "$TMP/sy.log" >&2; exit 1; }
-    sleep 0.05
-    i=$((i + 1))
-done
-SYURL=http://127.0.0.1:$(sed -n 's/.* port=\([0-9]*\).*/\1/p' "$TMP/sy.log")
+start_sy "$SY" "$TMP/sy.log" --proxy-workers 1
 curl -s -X POST -H "Authorization: Bearer $(cat "$TMP/admin")" "$SYURL/v1/routes" -d \
     "{\"name\":\"bench\",\"listen\":\"127.0.0.1:$SYPROXY\",\"percentage\":$PCT,\"upstreams\":{\"legacy\":\"127.0.0.1:$LEGACY\",\"new\":\"127.0.0.1:$NEW\"}}" >/dev/null
 sleep 0.5
@@ -113,4 +104,3 @@ printf '  %-22s %12s %9s %9s\n' "upstream, direct" $D
 printf '  %-22s %12s %9s %9s\n' "nginx split_clients" $N
 printf '  %-22s %12s %9s %9s\n' "switchyard proxy" $S
 echo "$D $N $S" | awk '{printf "  throughput: switchyard / nginx = %.2fx; added p99: nginx %.3f ms, switchyard %.3f ms\n", $7 / $4, $6 - $3, $9 - $3}'
-grep -c . "$TMP/sy.log" >/dev/null

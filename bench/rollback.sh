@@ -14,14 +14,7 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-"$SY" serve --listen 127.0.0.1:0 --db "$TMP/sy.db" --admin-token-file "$TMP/admin" --quiet \
-    --health-interval 1 --auto-promotion-interval 0 2>"$TMP/log" &
-PID=$!
-i=0
-while ! grep -q 'event=listening' "$TMP/log"; do
-    [ $i -lt 100 ] || { cat "$TMP/log" >&2; exit 1; }
-    sleep 0.05
-    i=$((i + 1))
-done
-URL=http://127.0.0.1:$(sed -n 's/.* port=\([0-9]*\).*/\1/p' "$TMP/log" | head -1)
-node "$HERE/rollback.js" "$URL" "$(cat "$TMP/admin")" "$SY" "$ROUNDS"
+. "$HERE/common.sh"
+start_sy "$SY" "$TMP/log" --health-interval 1 --auto-promotion-interval 0
+PID=$SYPID
+node "$HERE/rollback.js" "$SYURL" "$(cat "$TMP/admin")" "$SY" "$ROUNDS"

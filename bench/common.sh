@@ -1,0 +1,23 @@
+# common.sh - what the benchmark scripts share. Source it after setting TMP:
+#   . "$(dirname "$0")/common.sh"
+
+# free_port: a free loopback TCP port.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start_sy SWITCHYARD LOG ARGS...: `switchyard serve` on a free loopback port with the
+# database and admin token in $TMP and its log in LOG; once it listens, SYPID and SYURL
+# are set. Exits (showing the log) when it does not come up within 5 s.
+start_sy() {
+    sy=$1 log=$2
+    shift 2
+    "$sy" serve --listen 127.0.0.1:0 --db "$TMP/sy.db" --admin-token-file "$TMP/admin" --quiet \
+        "$@" 2>"$log" &
+    SYPID=$!
+    k=0
+    while ! grep -q 'event=listening' "$log"; do
+        [ $k -lt 100 ] || { cat "$log" >&2; exit 1; }
+        sleep 0.05
+        k=$((k + 1))
+    done
+    SYURL=http://127.0.0.1:$(sed -n 's/.* port=\([0-9]*\).*/\1/p' "$log" | head -1)
+}
