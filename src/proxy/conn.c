@@ -328,12 +328,10 @@ static void close_when_flushed(struct conn *c)
         conn_free(c);
 }
 
-/* A JSON error to the client, then the connection's end. */
-static void fail(struct conn *c, int status, const char *code, const char *msg)
+/* A JSON error to the client, then the connection's end: what the proxy refuses itself
+ * (a bad request, no route, the kill switch), counted against no upstream. */
+static void refuse(struct conn *c, int status, const char *code, const char *msg)
 {
-    judge(c, false);
-    if (c->route)
-        record(c, UPSTREAMS, true);
     if (c->sent) { /* the response is half sent: all we can do is end it */
         conn_free(c);
         return;
@@ -351,6 +349,16 @@ static void fail(struct conn *c, int status, const char *code, const char *msg)
         c->up = NULL;
     }
     close_when_flushed(c);
+}
+
+/* The same for a request that failed on its way (an upstream's failure, or ours):
+ * counted as an error, and against `new`'s breaker when it was for `new`. */
+static void fail(struct conn *c, int status, const char *code, const char *msg)
+{
+    judge(c, false);
+    if (c->route)
+        record(c, UPSTREAMS, true);
+    refuse(c, status, code, msg);
 }
 
 /* ---- headers -----------------------------------------------------------------------------------
@@ -901,14 +909,14 @@ static void dispatch(struct conn *c)
         c->snap = sy_proxy_snapshot_get(c->w);
     c->route = route_of(c->snap, c->listen, c->head.path);
     if (!c->route) {
-        fail(c, 404, "not_found", "no route serves this path");
+        refuse(c, 404, "not_found", "no route serves this path");
         return;
     }
     if (c->streaming && c->route->needs_body) { /* its rules read the body: read it whole */
         c->streaming = false;
         c->route = NULL;
         if ((size_t)c->want > c->w->p->o.max_body) {
-            fail(c, 413, "too_large", "the body is too large");
+            refuse(c, 413, "too_large", "the body is too large");
             return;
         }
         c->state = S_BODY;
@@ -923,9 +931,8 @@ static void dispatch(struct conn *c)
         const char *cls = sy_h1_head_field(&c->head, "X-Execution-Class");
         if ((cls && strcasecmp(cls, "PROD_EXEC") == 0) ||
             (c->domain >= 0 && c->domain < 64 && (c->route->prod_exec >> c->domain & 1))) {
-            c->route = NULL; /* a refusal, not an upstream's error: not counted */
-            fail(c, 403, "kill_switch",
-                 "the kill switch is engaged: production executions are refused");
+            refuse(c, 403, "kill_switch",
+                   "the kill switch is engaged: production executions are refused");
             return;
         }
     }
@@ -968,8 +975,8 @@ static void read_body(struct conn *c)
     }
     int rc = sy_h1_dechunk(&c->dc, c->body, c->body_raw, c->w->p->o.max_body);
     if (rc < 0) {
-        fail(c, rc == -E2BIG ? 413 : 400, rc == -E2BIG ? "too_large" : "bad_request",
-             rc == -E2BIG ? "the body is too large" : "a malformed chunked body");
+        refuse(c, rc == -E2BIG ? 413 : 400, rc == -E2BIG ? "too_large" : "bad_request",
+               rc == -E2BIG ? "the body is too large" : "a malformed chunked body");
         return;
     }
     if (rc == 1) {
@@ -1003,11 +1010,11 @@ static void read_head(struct conn *c)
     int rc = sy_h1_parse_head(c->head_buf, len, MAX_HEAD, &c->scanned, &c->head, &status);
     if (rc == 0) {
         if (len == MAX_HEAD)
-            fail(c, 431, "headers_too_large", "the request head is too large");
+            refuse(c, 431, "headers_too_large", "the request head is too large");
         return;
     }
     if (rc < 0) {
-        fail(c, status, "bad_request", "the request head does not parse");
+        refuse(c, status, "bad_request", "the request head does not parse");
         return;
     }
     evbuffer_drain(in, (size_t)rc);
@@ -1021,7 +1028,7 @@ static void read_head(struct conn *c)
         return;
     }
     if (c->want > 0 && (size_t)c->want > c->w->p->o.max_body) {
-        fail(c, 413, "too_large", "the body is too large");
+        refuse(c, 413, "too_large", "the body is too large");
         return;
     }
     c->state = S_BODY;
