@@ -6,8 +6,7 @@
  * a route that need not read it streams upstream as it comes (STREAM_MIN). A response
  * always streams: its bytes go to the client as they come, framed as the upstream framed
  * them (a length, chunks, or the connection's end), with the upstream paused while the
- * client is more than HIGH_WATER behind. Writes go to the socket at once when nothing is
- * queued before them, so that a request arms no write event (send_bytes, send_buffer).
+ * client is more than HIGH_WATER behind. Both sides are socks (sock.h).
  */
 #define _GNU_SOURCE /* strcasestr */
 #include <errno.h>
@@ -19,14 +18,11 @@
 #include <time.h>
 
 #include <netinet/in.h>
-#include <netinet/tcp.h>
-
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 
 #include "codec/value_json.h"
 #include "http/h1.h"
 #include "proxy/internal.h"
+#include "proxy/sock.h"
 
 #define MAX_HEAD   65536
 #define HIGH_WATER (4u << 20)
@@ -59,7 +55,7 @@ struct chunker {
 struct conn {
     struct conn *prev, *next; /* the worker's, to close at its stop */
     struct worker *w;
-    struct bufferevent *down, *up;
+    sock_t *down, *up;
     enum state state;
     char peer[64];
     char listen[256];
@@ -95,7 +91,7 @@ struct conn {
 };
 
 static void conn_free(struct conn *c);
-static void down_event_closing(struct bufferevent *bev, short what, void *arg);
+static void down_event_closing(sock_t *s, int what, void *arg);
 static void next_request(struct conn *c);
 static void forward_body(struct conn *c);
 static void read_body(struct conn *c);
@@ -208,68 +204,30 @@ static void record(struct conn *c, int upstream, bool error)
     pthread_mutex_unlock(&w->stats_lock);
 }
 
-/* Small writes go out at once (a head, then its body, are two): no Nagle delay. */
-static void no_delay(evutil_socket_t fd)
-{
-    int one = 1;
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-}
-
-/* ---- writing at once ------------------------------------------------------------------------- */
-
-/* Sends `len` bytes of `p` on bev's socket now when nothing waits before them there (most
- * writes complete at once, and then no write event is armed and disarmed for them); what
- * does not go now is queued on the bufferevent. `ready`: the socket is connected. */
-static void send_bytes(struct bufferevent *bev, const char *p, size_t len, bool ready)
-{
-    if (ready && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
-        ssize_t n = send(bufferevent_getfd(bev), p, len, MSG_NOSIGNAL);
-        if (n > 0) {
-            p += n;
-            len -= (size_t)n;
-        }
-    }
-    if (len)
-        bufferevent_write(bev, p, len);
-}
-
-/* The same for `take` bytes at the start of `from` (drained from it). */
-static void send_buffer(struct bufferevent *bev, struct evbuffer *from, size_t take)
-{
-    struct evbuffer *out = bufferevent_get_output(bev);
-    if (evbuffer_get_length(out) == 0) {
-        int n = evbuffer_write_atmost(from, bufferevent_getfd(bev), (ev_ssize_t)take);
-        if (n > 0)
-            take -= (size_t)n;
-    }
-    if (take)
-        evbuffer_remove_buffer(from, out, take);
-}
-
 /* ---- the pool ----------------------------------------------------------------------------------
  */
 
 static void idle_drop(struct worker *w, size_t i)
 {
-    bufferevent_free(w->idle[i].bev);
+    sock_free(w->idle[i].s);
     w->idle[i] = w->idle[--w->n_idle];
 }
 
 /* An idle connection that reads anything (the upstream closing it) is dropped. */
-static void idle_event(struct bufferevent *bev, short what, void *arg)
+static void idle_event(sock_t *s, int what, void *arg)
 {
     (void)what;
     struct worker *w = arg;
     for (size_t i = 0; i < w->n_idle; i++)
-        if (w->idle[i].bev == bev) {
+        if (w->idle[i].s == s) {
             idle_drop(w, i);
             return;
         }
 }
 
-static void idle_read(struct bufferevent *bev, void *arg)
+static void idle_read(sock_t *s, void *arg)
 {
-    idle_event(bev, 0, arg);
+    idle_event(s, 0, arg);
 }
 
 void sy_proxy_idle_free(struct worker *w)
@@ -280,40 +238,40 @@ void sy_proxy_idle_free(struct worker *w)
         idle_drop(w, w->n_idle - 1);
 }
 
-static struct bufferevent *pool_take(struct worker *w, const char *key)
+static sock_t *pool_take(struct worker *w, const char *key)
 {
     for (size_t i = w->n_idle; i-- > 0;)
         if (strcmp(w->idle[i].text, key) == 0) {
-            struct bufferevent *bev = w->idle[i].bev;
+            sock_t *s = w->idle[i].s;
             w->idle[i] = w->idle[--w->n_idle];
-            return bev;
+            return s;
         }
     return NULL;
 }
 
-static void pool_put(struct worker *w, struct bufferevent *bev, const struct upstream *u)
+static void pool_put(struct worker *w, sock_t *s, const struct upstream *u)
 {
     size_t same = 0;
     for (size_t i = 0; i < w->n_idle; i++)
         same += strcmp(w->idle[i].text, u->text) == 0;
     if (w->n_idle == MAX_IDLE || (int)same >= u->keepalive) {
-        bufferevent_free(bev);
+        sock_free(s);
         return;
     }
     struct idle *e = &w->idle[w->n_idle++];
-    e->bev = bev;
+    e->s = s;
     snprintf(e->text, sizeof(e->text), "%s", u->text);
     /* still reading, with its read timeout: an upstream that closes it, or a connection
      * idle past its timeout, is dropped (idle_event) */
-    bufferevent_setcb(bev, idle_read, NULL, idle_event, w);
+    sock_setcb(s, idle_read, NULL, idle_event, w);
 }
 
 /* ---- answers of our own -----------------------------------------------------------------------
  */
 
-static void close_after_write(struct bufferevent *bev, void *arg)
+static void close_after_write(sock_t *s, void *arg)
 {
-    (void)bev;
+    (void)s;
     conn_free(arg);
 }
 
@@ -321,10 +279,10 @@ static void close_after_write(struct bufferevent *bev, void *arg)
 static void close_when_flushed(struct conn *c)
 {
     c->state = S_CLOSING;
-    bufferevent_disable(c->down, EV_READ);
-    bufferevent_setwatermark(c->down, EV_WRITE, 0, 0); /* the write callback at empty */
-    bufferevent_setcb(c->down, NULL, close_after_write, down_event_closing, c);
-    if (evbuffer_get_length(bufferevent_get_output(c->down)) == 0)
+    sock_read(c->down, false);
+    c->down->write_low = 0; /* the write callback at empty */
+    sock_setcb(c->down, NULL, close_after_write, down_event_closing, c);
+    if (sock_queued(c->down) == 0)
         conn_free(c);
 }
 
@@ -336,18 +294,16 @@ static void refuse(struct conn *c, int status, const char *code, const char *msg
         conn_free(c);
         return;
     }
-    char body[512];
+    char body[512], all[1024];
     int n = snprintf(body, sizeof(body),
                      "{\"error\":{\"code\":\"%s\",\"message\":\"%s\",\"field\":\"\"}}", code, msg);
-    struct evbuffer *out = bufferevent_get_output(c->down);
-    evbuffer_add_printf(out,
-                        "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-                        "X-Switchyard-Route: error\r\nConnection: close\r\n\r\n%s",
-                        status, code, n, body);
-    if (c->up) {
-        bufferevent_free(c->up);
-        c->up = NULL;
-    }
+    int len = snprintf(all, sizeof(all),
+                       "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                       "X-Switchyard-Route: error\r\nConnection: close\r\n\r\n%s",
+                       status, code, n, body);
+    sock_write(c->down, all, (size_t)len < sizeof(all) ? (size_t)len : sizeof(all) - 1);
+    sock_free(c->up);
+    c->up = NULL;
     close_when_flushed(c);
 }
 
@@ -625,7 +581,7 @@ static size_t chunk_scan(struct chunker *k, const unsigned char *b, size_t n, bo
     return i;
 }
 
-static void up_read(struct bufferevent *bev, void *arg);
+static void up_read(sock_t *s, void *arg);
 
 /* The response is complete: the upstream back to the pool (or closed), the next request. */
 static void response_done(struct conn *c)
@@ -635,10 +591,10 @@ static void response_done(struct conn *c)
     judge(c, c->status < 500);
     record(c, c->target, c->status >= 500);
     if (c->up) {
-        if (!c->up_close && !c->to_eof && evbuffer_get_length(bufferevent_get_input(c->up)) == 0)
+        if (!c->up_close && !c->to_eof && evbuffer_get_length(c->up->in) == 0)
             pool_put(c->w, c->up, &c->route->up[c->target]);
         else
-            bufferevent_free(c->up);
+            sock_free(c->up);
         c->up = NULL;
     }
     if (c->to_eof || !c->keep_alive) {
@@ -651,7 +607,7 @@ static void response_done(struct conn *c)
 /* Moves what of the body has come from the upstream to the client. */
 static void pump(struct conn *c)
 {
-    struct evbuffer *in = bufferevent_get_input(c->up), *out = bufferevent_get_output(c->down);
+    struct evbuffer *in = c->up->in;
     size_t avail = evbuffer_get_length(in), take = avail;
     bool done = false;
     if (c->head_only) {
@@ -673,24 +629,24 @@ static void pump(struct conn *c)
         size_t room = SY_PROXY_SCRATCH - c->head_out, now = take < room ? take : room;
         if (now)
             evbuffer_remove(in, buf + c->head_out, now);
-        send_bytes(c->down, buf, c->head_out + now, true);
+        sock_write(c->down, buf, c->head_out + now);
         c->head_out = 0;
         take -= now;
     }
     if (take)
-        send_buffer(c->down, in, take);
+        sock_move(c->down, in, take);
     if (done) {
         response_done(c);
         return;
     }
-    if (evbuffer_get_length(out) > HIGH_WATER) /* the client is behind: wait for it */
-        bufferevent_disable(c->up, EV_READ);
+    if (sock_queued(c->down) > HIGH_WATER) /* the client is behind: wait for it */
+        sock_read(c->up, false);
 }
 
 /* Parses the response head at the start of the upstream's input; 0 when incomplete. */
 static int response_head(struct conn *c)
 {
-    struct evbuffer *in = bufferevent_get_input(c->up);
+    struct evbuffer *in = c->up->in;
     size_t len = evbuffer_get_length(in);
     struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
     if (end.pos < 0)
@@ -764,9 +720,9 @@ static int response_head(struct conn *c)
     return 1;
 }
 
-static void up_read(struct bufferevent *bev, void *arg)
+static void up_read(sock_t *s, void *arg)
 {
-    (void)bev;
+    (void)s;
     struct conn *c = arg;
     if (c->state == S_WAIT) {
         int rc = response_head(c);
@@ -783,9 +739,9 @@ static void up_read(struct bufferevent *bev, void *arg)
 
 /* The upstream failed before answering: `new` unreachable falls back to `legacy` for a
  * request that may be repeated; a stale pooled connection is replaced once. */
-static void up_failed(struct conn *c, short what)
+static void up_failed(struct conn *c, int what)
 {
-    bufferevent_free(c->up);
+    sock_free(c->up);
     c->up = NULL;
     /* a streamed body cannot be sent twice: it is gone from us */
     bool may_repeat = (c->idempotent || c->route->retry_any) && !c->streaming;
@@ -804,31 +760,33 @@ static void up_failed(struct conn *c, short what)
             return;
         }
     }
-    if (what & BEV_EVENT_TIMEOUT)
+    if (what & SOCK_TIMEOUT)
         fail(c, 504, "gateway_timeout", "the upstream did not answer in time");
     else
         fail(c, 502, "bad_gateway", "the upstream cannot be reached");
 }
 
-static void up_event(struct bufferevent *bev, short what, void *arg)
+static void up_event(sock_t *s, int what, void *arg)
 {
-    (void)bev;
+    (void)s;
     struct conn *c = arg;
-    if (what & BEV_EVENT_CONNECTED) {
+    if (what & SOCK_CONNECTED) {
         c->up_connected = true;
         int ms = c->route->up[c->target].read_ms;
-        struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-        bufferevent_set_timeouts(c->up, &tv, &tv);
+        sock_timeouts(c->up, ms, ms);
+        sock_read(c->up, true);
+        if (c->streaming && c->stream_left > 0)
+            forward_body(c);
         return;
     }
-    if (c->state == S_STREAM && c->to_eof && (what & BEV_EVENT_EOF)) {
+    if (c->state == S_STREAM && c->to_eof && (what & SOCK_EOF)) {
         pump(c); /* what is left, then the end of the body */
         if (c->state == S_STREAM)
             response_done(c);
         return;
     }
     if (c->state == S_WAIT) {
-        if (evbuffer_get_length(bufferevent_get_input(c->up)) == 0 || (what & BEV_EVENT_TIMEOUT)) {
+        if (evbuffer_get_length(c->up->in) == 0 || (what & SOCK_TIMEOUT)) {
             up_failed(c, what);
             return;
         }
@@ -843,22 +801,19 @@ static void up_event(struct bufferevent *bev, short what, void *arg)
  * more than HIGH_WATER behind (up_write resumes). */
 static void forward_body(struct conn *c)
 {
-    struct evbuffer *in = bufferevent_get_input(c->down);
+    struct evbuffer *in = c->down->in;
     size_t avail = evbuffer_get_length(in);
     size_t n = (uint64_t)c->stream_left < avail ? (size_t)c->stream_left : avail;
-    if (!c->up || !n || evbuffer_get_length(bufferevent_get_output(c->up)) > HIGH_WATER)
+    if (!c->up || !n || sock_queued(c->up) > HIGH_WATER)
         return;
-    if (c->up_connected)
-        send_buffer(c->up, in, n);
-    else
-        evbuffer_remove_buffer(in, bufferevent_get_output(c->up), n);
+    sock_move(c->up, in, n);
     c->stream_left -= (int64_t)n;
 }
 
 /* The upstream caught up: more of a streamed body may go. */
-static void up_write(struct bufferevent *bev, void *arg)
+static void up_write(sock_t *s, void *arg)
 {
-    (void)bev;
+    (void)s;
     struct conn *c = arg;
     if (c->streaming && c->stream_left > 0)
         forward_body(c);
@@ -871,29 +826,22 @@ static void send_upstream(struct conn *c)
     c->up_reused = c->up != NULL;
     c->up_connected = c->up_reused;
     if (!c->up) {
-        c->up = bufferevent_socket_new(c->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
+        c->up =
+            sock_connect(c->w->base, (const struct sockaddr *)&u->addr, u->addr_len, u->connect_ms);
         if (!c->up) {
-            fail(c, 503, "unavailable", "out of memory");
+            if (errno == ENOMEM)
+                refuse(c, 503, "unavailable", "out of memory");
+            else
+                up_failed(c, SOCK_ERROR);
             return;
         }
-        struct timeval tv = {.tv_sec = u->connect_ms / 1000,
-                             .tv_usec = (u->connect_ms % 1000) * 1000};
-        bufferevent_set_timeouts(c->up, NULL, &tv);
-        if (bufferevent_socket_connect(c->up, (const struct sockaddr *)&u->addr, (int)u->addr_len) <
-            0) {
-            up_failed(c, BEV_EVENT_ERROR);
-            return;
-        }
-        no_delay(bufferevent_getfd(c->up));
-        bufferevent_enable(c->up, EV_READ | EV_WRITE);
     }
     /* a pooled connection reads already, with the timeouts it was made with */
-    bufferevent_setcb(c->up, up_read, c->streaming ? up_write : NULL, up_event, c);
-    if (c->streaming)
-        bufferevent_setwatermark(c->up, EV_WRITE, LOW_WATER, 0);
-    send_bytes(c->up, c->req, c->req_len, c->up_connected);
+    sock_setcb(c->up, up_read, c->streaming ? up_write : NULL, up_event, c);
+    c->up->write_low = c->streaming ? LOW_WATER : 0;
+    sock_write(c->up, c->req, c->req_len);
     if (c->body_len)
-        send_bytes(c->up, c->body, c->body_len, c->up_connected);
+        sock_write(c->up, c->body, c->body_len);
     c->state = S_WAIT;
 }
 
@@ -939,7 +887,7 @@ static void dispatch(struct conn *c)
     if (c->target == NEW && !breaker_allows(c))
         c->target = LEGACY; /* the breaker is open: everything to legacy */
     if (build_request(c) < 0) {
-        fail(c, 503, "unavailable", "out of memory");
+        refuse(c, 503, "unavailable", "out of memory");
         return;
     }
     send_upstream(c);
@@ -949,7 +897,7 @@ static void dispatch(struct conn *c)
 
 static void read_body(struct conn *c)
 {
-    struct evbuffer *in = bufferevent_get_input(c->down);
+    struct evbuffer *in = c->down->in;
     size_t avail = evbuffer_get_length(in);
     size_t need = c->want >= 0 ? (size_t)c->want - c->body_raw : avail;
     size_t take = avail < need ? avail : need;
@@ -959,7 +907,7 @@ static void read_body(struct conn *c)
             cap *= 2;
         char *b = realloc(c->body, cap);
         if (!b) {
-            fail(c, 503, "unavailable", "out of memory");
+            refuse(c, 503, "unavailable", "out of memory");
             return;
         }
         c->body = b;
@@ -990,7 +938,7 @@ static void read_body(struct conn *c)
 
 static void read_head(struct conn *c)
 {
-    struct evbuffer *in = bufferevent_get_input(c->down);
+    struct evbuffer *in = c->down->in;
     size_t len = evbuffer_get_length(in);
     if (len == 0)
         return;
@@ -999,7 +947,7 @@ static void read_head(struct conn *c)
     if (len > c->head_cap) {
         char *b = realloc(c->head_buf, MAX_HEAD);
         if (!b) {
-            fail(c, 503, "unavailable", "out of memory");
+            refuse(c, 503, "unavailable", "out of memory");
             return;
         }
         c->head_buf = b;
@@ -1020,7 +968,7 @@ static void read_head(struct conn *c)
     evbuffer_drain(in, (size_t)rc);
     c->want = c->head.chunked ? -1 : c->head.content_length > 0 ? c->head.content_length : 0;
     if (c->head.expect_continue)
-        evbuffer_add(bufferevent_get_output(c->down), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        sock_write(c->down, "HTTP/1.1 100 Continue\r\n\r\n", 25);
     if (c->want > STREAM_MIN) { /* streamed, unless its route must read it */
         c->streaming = true;
         c->stream_left = c->want;
@@ -1035,9 +983,9 @@ static void read_head(struct conn *c)
     read_body(c);
 }
 
-static void down_read(struct bufferevent *bev, void *arg)
+static void down_read(sock_t *s, void *arg)
 {
-    (void)bev;
+    (void)s;
     struct conn *c = arg;
     if (c->streaming && c->stream_left > 0 && (c->state == S_WAIT || c->state == S_STREAM))
         forward_body(c);
@@ -1048,28 +996,27 @@ static void down_read(struct bufferevent *bev, void *arg)
 }
 
 /* The client caught up: the upstream may send again. */
-static void down_write(struct bufferevent *bev, void *arg)
+static void down_write(sock_t *s, void *arg)
 {
-    (void)bev;
+    (void)s;
     struct conn *c = arg;
     if (c->state == S_STREAM && c->up)
-        bufferevent_enable(c->up, EV_READ);
+        sock_read(c->up, true);
 }
 
-static void down_event(struct bufferevent *bev, short what, void *arg)
+static void down_event(sock_t *s, int what, void *arg)
 {
     struct conn *c = arg;
-    if ((what & BEV_EVENT_TIMEOUT) && (c->state == S_WAIT || c->state == S_STREAM)) {
-        bufferevent_enable(
-            bev, EV_READ); /* quiet while its answer comes: the upstream's timeout bounds it */
+    if ((what & SOCK_TIMEOUT) && (c->state == S_WAIT || c->state == S_STREAM)) {
+        sock_read(s, true); /* quiet while its answer comes: the upstream's timeout bounds it */
         return;
     }
     conn_free(c); /* the client went away, or was idle too long */
 }
 
-static void down_event_closing(struct bufferevent *bev, short what, void *arg)
+static void down_event_closing(sock_t *s, int what, void *arg)
 {
-    down_event(bev, what, arg);
+    down_event(s, what, arg);
 }
 
 static void next_request(struct conn *c)
@@ -1083,8 +1030,8 @@ static void next_request(struct conn *c)
     c->dc = (sy_h1_dechunk_t){0};
     c->retried = c->sent = c->judged = c->streaming = false;
     c->stream_left = 0;
-    bufferevent_setcb(c->down, down_read, down_write, down_event, c);
-    if (evbuffer_get_length(bufferevent_get_input(c->down)))
+    sock_setcb(c->down, down_read, down_write, down_event, c);
+    if (evbuffer_get_length(c->down->in))
         read_head(c);
 }
 
@@ -1103,9 +1050,8 @@ static void conn_free(struct conn *c)
         c->w->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    if (c->up)
-        bufferevent_free(c->up);
-    bufferevent_free(c->down);
+    sock_free(c->up);
+    sock_free(c->down);
     free(c->req);
     sy_proxy_snapshot_put(c->snap);
     free(c->head_buf);
@@ -1118,14 +1064,14 @@ void sy_proxy_accept(struct worker *w, evutil_socket_t fd, const char *listen,
 {
     (void)peer_len;
     struct conn *c = calloc(1, sizeof(*c));
-    struct bufferevent *bev = c ? bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
-    if (!bev) {
+    sock_t *s = c ? sock_accepted(w->base, fd) : NULL;
+    if (!s) {
         free(c);
         evutil_closesocket(fd);
         return;
     }
     c->w = w;
-    c->down = bev;
+    c->down = s;
     c->next = w->conns;
     if (w->conns)
         w->conns->prev = c;
@@ -1138,11 +1084,9 @@ void sy_proxy_accept(struct worker *w, evutil_socket_t fd, const char *listen,
     else if (peer->sa_family == AF_INET6)
         evutil_inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, c->peer,
                          sizeof(c->peer));
-    evutil_make_socket_nonblocking(fd);
-    no_delay(fd);
-    bufferevent_setwatermark(bev, EV_WRITE, LOW_WATER, 0);
-    bufferevent_setwatermark(bev, EV_READ, 0, (size_t)MAX_HEAD + c->w->p->o.max_body);
-    bufferevent_set_timeouts(bev, &(struct timeval){.tv_sec = IDLE_S}, NULL);
-    bufferevent_setcb(bev, down_read, down_write, down_event, c);
-    bufferevent_enable(bev, EV_READ);
+    s->write_low = LOW_WATER;
+    s->read_max = (size_t)MAX_HEAD + c->w->p->o.max_body;
+    sock_timeouts(s, IDLE_S * 1000, 0);
+    sock_setcb(s, down_read, down_write, down_event, c);
+    sock_read(s, true);
 }

@@ -62,9 +62,8 @@ struct snapshot {
 #define MAX_STATS   256 /* (route, domain, upstream) rows per worker */
 
 struct idle {
-    struct bufferevent *bev;
-    const char *key; /* upstream text, static for the entry's life (copied) */
-    char text[256];
+    struct sock *s;
+    char text[256]; /* the upstream's HOST:PORT */
 };
 
 #define MAX_IDLE         256

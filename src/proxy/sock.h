@@ -1,0 +1,69 @@
+/* sock.h - a non-blocking TCP connection with an input and an output buffer, driven by a
+ * worker's event loop: what the proxy's client and upstream connections are. Not an
+ * interface: only src/proxy/ includes it.
+ *
+ * It does a bufferevent's job with what the proxy needs of it and no more, in fewer system
+ * calls: a read is one readv into the input's free space (no FIONREAD before it), and a
+ * write goes to the socket at once when nothing is queued before it, so that most requests
+ * arm no write event. Its callbacks are only ever called from the event loop, never from
+ * inside a sock_* call, and the sock is not touched after one returns: a callback may free
+ * it.
+ */
+#ifndef SY_PROXY_SOCK_H
+#define SY_PROXY_SOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+/* What on_event is told. */
+enum { SOCK_EOF = 1, SOCK_ERROR = 2, SOCK_TIMEOUT = 4, SOCK_CONNECTED = 8 };
+
+typedef struct sock sock_t;
+typedef void sock_fn(sock_t *s, void *arg);
+typedef void sock_event_fn(sock_t *s, int what, void *arg);
+
+struct sock {
+    evutil_socket_t fd;
+    struct event *rev, *wev;
+    struct evbuffer *in, *out; /* the caller reads `in` and may move bytes out of it */
+    sock_fn *on_read;          /* bytes were added to `in` */
+    sock_fn *on_write;         /* `out` drained to write_low or below */
+    sock_event_fn *on_event;   /* the end, an error, a timeout, or connected */
+    void *arg;
+    size_t read_max;  /* 0, or reading pauses while `in` holds this much */
+    size_t write_low; /* see on_write */
+    struct timeval read_tv, write_tv;
+    bool read_timeout, write_timeout;
+    bool reading, paused, connecting;
+};
+
+/* A sock around the accepted socket fd (closed by sock_free), not reading yet. */
+sock_t *sock_accepted(struct event_base *base, evutil_socket_t fd);
+/* A sock connecting to addr within timeout_ms; on_event gets SOCK_CONNECTED, or
+ * SOCK_ERROR / SOCK_TIMEOUT. NULL (errno set) when the attempt fails at once. */
+sock_t *sock_connect(struct event_base *base, const struct sockaddr *addr, socklen_t len,
+                     int timeout_ms);
+void sock_free(sock_t *s);
+
+void sock_setcb(sock_t *s, sock_fn *on_read, sock_fn *on_write, sock_event_fn *on_event,
+                void *arg);
+/* Reading on or off. A read timeout turns reading off before on_event is told of it. */
+void sock_read(sock_t *s, bool on);
+/* The read and write timeouts in milliseconds (0: none). */
+void sock_timeouts(sock_t *s, int read_ms, int write_ms);
+
+/* Sends n bytes of p: what the socket does not take at once is queued. */
+void sock_write(sock_t *s, const void *p, size_t n);
+/* The same for the first n bytes of `from`, drained from it. */
+void sock_move(sock_t *s, struct evbuffer *from, size_t n);
+
+static inline size_t sock_queued(const sock_t *s)
+{
+    return evbuffer_get_length(s->out);
+}
+
+#endif
