@@ -71,6 +71,7 @@ struct conn {
     char *req; /* the head that goes upstream, kept for a retry */
     size_t req_len, req_cap;
     struct snapshot *snap;
+    unsigned gen; /* of snap */
     const struct proute *route;
     int target; /* LEGACY or NEW */
     int domain;
@@ -88,6 +89,11 @@ struct conn {
     size_t head_out;     /* a response head built in the worker's scratch, not sent yet */
     bool streaming;      /* the body goes upstream as it comes (not read whole first) */
     int64_t stream_left; /* of it, still to come from the client */
+    /* the counters of the last (route, domain, upstream) recorded, while gen lasts */
+    sy_proxy_row_t *row;
+    const struct proute *row_route;
+    unsigned row_gen;
+    int row_domain, row_upstream, row_tried;
 };
 
 static void conn_free(struct conn *c);
@@ -95,7 +101,6 @@ static void down_event_closing(sock_t *s, int what, void *arg);
 static void next_request(struct conn *c);
 static void forward_body(struct conn *c);
 static void read_body(struct conn *c);
-static sy_breaker_t *breaker_of(struct worker *w, const struct proute *r);
 static void send_upstream(struct conn *c);
 
 static double since_ms(const struct timespec *t0)
@@ -124,29 +129,12 @@ static int64_t mono_ms(void)
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000 + 1;
 }
 
-/* The proxy's breaker of route `r`, shared by the workers (NULL when there is no room for
- * one more). Under the proxy's breakers_lock. */
-static sy_breaker_t *breaker_of(struct worker *w, const struct proute *r)
-{
-    struct sy_proxy *p = w->p;
-    for (size_t i = 0; i < p->n_breakers; i++)
-        if (p->breakers[i].ws == r->ws && strcmp(p->breakers[i].route, r->name) == 0)
-            return &p->breakers[i].b;
-    if (p->n_breakers == MAX_BREAKERS)
-        return NULL;
-    struct wbreaker *b = &p->breakers[p->n_breakers++];
-    b->ws = r->ws;
-    snprintf(b->route, sizeof(b->route), "%s", r->name);
-    b->b = sy_breaker_new();
-    return &b->b;
-}
-
 /* Whether `new` may take c's request now (an open breaker sends it to legacy). */
 static bool breaker_allows(struct conn *c)
 {
     struct sy_proxy *p = c->w->p;
     pthread_mutex_lock(&p->breakers_lock);
-    sy_breaker_t *b = breaker_of(c->w, c->route);
+    sy_breaker_t *b = c->route->brk;
     sy_breaker_state_t was = b ? b->state : SY_BREAKER_CLOSED;
     bool ok = !b || sy_breaker_allow(b, &c->route->breaker, mono_ms());
     bool moved = b && b->state != was;
@@ -165,7 +153,7 @@ static void judge(struct conn *c, bool ok)
     c->judged = true;
     struct sy_proxy *p = c->w->p;
     pthread_mutex_lock(&p->breakers_lock);
-    sy_breaker_t *b = breaker_of(c->w, c->route);
+    sy_breaker_t *b = c->route->brk;
     int moved = b ? sy_breaker_record(b, &c->route->breaker, ok, mono_ms()) : -1;
     pthread_mutex_unlock(&p->breakers_lock);
     if (moved >= 0)
@@ -184,6 +172,9 @@ static void record(struct conn *c, int upstream, bool error)
     const char *dom = c->domain >= 0 ? c->route->policy.domains[c->domain].name : "";
     pthread_mutex_lock(&w->stats_lock);
     sy_proxy_row_t *r = NULL;
+    if (c->row && c->row_gen == c->gen && c->row_route == c->route && c->row_domain == c->domain &&
+        c->row_upstream == upstream && c->row_tried == c->target)
+        r = c->row; /* rows stay where they are, and (gen, route) names one route */
     for (size_t i = 0; !r && i < w->n_stats; i++)
         if (w->stats[i].ws == c->route->ws && w->stats[i].upstream == upstream &&
             w->stats[i].tried == c->target && strcmp(w->stats[i].route, c->route->name) == 0 &&
@@ -196,6 +187,12 @@ static void record(struct conn *c, int upstream, bool error)
         snprintf(r->domain, sizeof(r->domain), "%s", dom);
     }
     if (r) {
+        c->row = r;
+        c->row_gen = c->gen;
+        c->row_route = c->route;
+        c->row_domain = c->domain;
+        c->row_upstream = upstream;
+        c->row_tried = c->target;
         r->requests++;
         r->errors += error;
         r->total_ms += ms;
@@ -207,20 +204,35 @@ static void record(struct conn *c, int upstream, bool error)
 /* ---- the pool ----------------------------------------------------------------------------------
  */
 
-static void idle_drop(struct worker *w, size_t i)
+/* The worker's pool of upstream `text` (NULL when it keeps no more pools). */
+static struct pool *pool_of(struct worker *w, const char *text)
 {
-    sock_free(w->idle[i].s);
-    w->idle[i] = w->idle[--w->n_idle];
+    for (size_t i = 0; i < w->n_pools; i++)
+        if (strcmp(w->pools[i].text, text) == 0)
+            return &w->pools[i];
+    if (w->n_pools == MAX_POOLS)
+        return NULL;
+    struct pool *p = &w->pools[w->n_pools++];
+    snprintf(p->text, sizeof(p->text), "%s", text);
+    p->n = 0;
+    return p;
 }
 
-/* An idle connection that reads anything (the upstream closing it) is dropped. */
+static void idle_drop(struct pool *p, size_t i)
+{
+    sock_free(p->idle[i]);
+    p->idle[i] = p->idle[--p->n];
+}
+
+/* An idle connection that reads anything (the upstream closing it), or is idle past its
+ * read timeout, is dropped. */
 static void idle_event(sock_t *s, int what, void *arg)
 {
     (void)what;
-    struct worker *w = arg;
-    for (size_t i = 0; i < w->n_idle; i++)
-        if (w->idle[i].s == s) {
-            idle_drop(w, i);
+    struct pool *p = arg;
+    for (size_t i = 0; i < p->n; i++)
+        if (p->idle[i] == s) {
+            idle_drop(p, i);
             return;
         }
 }
@@ -234,36 +246,28 @@ void sy_proxy_idle_free(struct worker *w)
 {
     while (w->conns)
         conn_free(w->conns);
-    while (w->n_idle)
-        idle_drop(w, w->n_idle - 1);
+    for (size_t i = 0; i < w->n_pools; i++)
+        while (w->pools[i].n)
+            idle_drop(&w->pools[i], w->pools[i].n - 1);
 }
 
-static sock_t *pool_take(struct worker *w, const char *key)
+static sock_t *pool_take(struct worker *w, const struct upstream *u)
 {
-    for (size_t i = w->n_idle; i-- > 0;)
-        if (strcmp(w->idle[i].text, key) == 0) {
-            sock_t *s = w->idle[i].s;
-            w->idle[i] = w->idle[--w->n_idle];
-            return s;
-        }
-    return NULL;
+    struct pool *p = pool_of(w, u->text);
+    return p && p->n ? p->idle[--p->n] : NULL;
 }
 
+/* Keeps s for the next request to u, or closes it when u's pool is full. */
 static void pool_put(struct worker *w, sock_t *s, const struct upstream *u)
 {
-    size_t same = 0;
-    for (size_t i = 0; i < w->n_idle; i++)
-        same += strcmp(w->idle[i].text, u->text) == 0;
-    if (w->n_idle == MAX_IDLE || (int)same >= u->keepalive) {
+    struct pool *p = pool_of(w, u->text);
+    if (!p || p->n == POOL_SIZE || (int)p->n >= u->keepalive) {
         sock_free(s);
         return;
     }
-    struct idle *e = &w->idle[w->n_idle++];
-    e->s = s;
-    snprintf(e->text, sizeof(e->text), "%s", u->text);
-    /* still reading, with its read timeout: an upstream that closes it, or a connection
-     * idle past its timeout, is dropped (idle_event) */
-    sock_setcb(s, idle_read, NULL, idle_event, w);
+    p->idle[p->n++] = s;
+    /* still reading, with its read timeout (idle_event) */
+    sock_setcb(s, idle_read, NULL, idle_event, p);
 }
 
 /* ---- answers of our own -----------------------------------------------------------------------
@@ -676,8 +680,12 @@ static int response_head(struct conn *c)
     for (char *p = line_end + 2; p < h + head_len - 2;) {
         char *e = memchr(p, '\r', (size_t)(h + head_len - p));
         char *colon = memchr(p, ':', (size_t)(e - p));
-        if (colon && colon - p == 10 && strncasecmp(p, "connection", 10) == 0)
-            snprintf(connection, sizeof(connection), "%.*s", (int)(e - colon - 1), colon + 1);
+        if (colon && colon - p == 10 && strncasecmp(p, "connection", 10) == 0) {
+            size_t n = (size_t)(e - colon - 1) < sizeof(connection) - 1 ? (size_t)(e - colon - 1)
+                                                                        : sizeof(connection) - 1;
+            memcpy(connection, colon + 1, n);
+            connection[n] = 0;
+        }
         p = e + 2;
     }
     c->up_close =
@@ -822,7 +830,7 @@ static void up_write(sock_t *s, void *arg)
 static void send_upstream(struct conn *c)
 {
     const struct upstream *u = &c->route->up[c->target];
-    c->up = c->retried ? NULL : pool_take(c->w, u->text);
+    c->up = c->retried ? NULL : pool_take(c->w, u);
     c->up_reused = c->up != NULL;
     c->up_connected = c->up_reused;
     if (!c->up) {
@@ -853,8 +861,10 @@ static void dispatch(struct conn *c)
 {
     /* one request at a time: pipelined ones wait in the input (bounded by its watermark) */
     clock_gettime(CLOCK_MONOTONIC, &c->t0);
-    if (!c->snap)
+    if (!c->snap) {
         c->snap = sy_proxy_snapshot_get(c->w);
+        c->gen = c->w->gen;
+    }
     c->route = route_of(c->snap, c->listen, c->head.path);
     if (!c->route) {
         refuse(c, 404, "not_found", "no route serves this path");
@@ -1039,7 +1049,7 @@ static void conn_free(struct conn *c)
 {
     if (c->route && c->target == NEW && !c->judged) { /* a probe that will never be judged */
         pthread_mutex_lock(&c->w->p->breakers_lock);
-        sy_breaker_t *b = breaker_of(c->w, c->route);
+        sy_breaker_t *b = c->route->brk;
         if (b && b->state == SY_BREAKER_HALF_OPEN && b->in_flight > 0)
             b->in_flight--;
         pthread_mutex_unlock(&c->w->p->breakers_lock);

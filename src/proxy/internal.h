@@ -47,6 +47,7 @@ struct proute {
     bool needs_body; /* a body rule or a body key */
     bool retry_any;  /* retry non-idempotent requests on legacy too */
     sy_breaker_config_t breaker;
+    sy_breaker_t *brk;  /* its breaker, shared by the workers (NULL: no room for one) */
     uint64_t prod_exec; /* bit i: domain i's requests are production executions */
     json_t *def;
 };
@@ -61,12 +62,16 @@ struct snapshot {
 #define LAT_BUCKETS SY_LAT_BUCKETS
 #define MAX_STATS   256 /* (route, domain, upstream) rows per worker */
 
-struct idle {
-    struct sock *s;
+#define MAX_POOLS 64  /* upstreams a worker keeps idle connections to */
+#define POOL_SIZE 256 /* idle connections to one upstream, at most */
+
+/* A worker's idle keep-alive connections to one upstream, the last one put first out. */
+struct pool {
     char text[256]; /* the upstream's HOST:PORT */
+    size_t n;
+    struct sock *idle[POOL_SIZE];
 };
 
-#define MAX_IDLE         256
 #define SY_PROXY_SCRATCH (65536 + 256 + 65536)
 #define MAX_BREAKERS     64
 
@@ -88,8 +93,8 @@ struct worker {
     size_t n_listeners;
     struct conn *conns; /* open client connections (conn.c) */
     char *scratch;      /* SY_PROXY_SCRATCH bytes: a response head and the start of its body */
-    struct idle idle[MAX_IDLE];
-    size_t n_idle;
+    struct pool pools[MAX_POOLS];
+    size_t n_pools;
     uint64_t rng;
     struct snapshot *snap; /* the worker's reference to the snapshot of generation `gen` */
     unsigned gen;

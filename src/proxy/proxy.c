@@ -218,6 +218,22 @@ static void publish(struct sy_proxy *p, struct snapshot *s)
     sy_proxy_snapshot_put(old);
 }
 
+/* The breaker of route (ws, name), made closed if it has none (NULL when there is no room
+ * for one more): it outlives the snapshots. Under breakers_lock. */
+static sy_breaker_t *breaker_of(struct sy_proxy *p, int64_t ws, const char *name)
+{
+    for (size_t i = 0; i < p->n_breakers; i++)
+        if (p->breakers[i].ws == ws && strcmp(p->breakers[i].route, name) == 0)
+            return &p->breakers[i].b;
+    if (p->n_breakers == MAX_BREAKERS)
+        return NULL;
+    struct wbreaker *b = &p->breakers[p->n_breakers++];
+    b->ws = ws;
+    snprintf(b->route, sizeof(b->route), "%s", name);
+    b->b = sy_breaker_new();
+    return &b->b;
+}
+
 int sy_proxy_update(sy_proxy_t *p, const json_t *routes, sy_err_t *err)
 {
     struct snapshot *s = calloc(1, sizeof(*s));
@@ -234,6 +250,9 @@ int sy_proxy_update(sy_proxy_t *p, const json_t *routes, sy_err_t *err)
     {
         int one = compile(o, &s->r[s->n]);
         if (one == 0) {
+            pthread_mutex_lock(&p->breakers_lock);
+            s->r[s->n].brk = breaker_of(p, s->r[s->n].ws, s->r[s->n].name);
+            pthread_mutex_unlock(&p->breakers_lock);
             s->n++;
             continue;
         }

@@ -50,8 +50,7 @@ static sock_t *sock_new(struct event_base *base, evutil_socket_t fd)
     s->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, writable, s);
     s->in = evbuffer_new();
     s->out = evbuffer_new();
-    if (!s->rev || !s->wev || !s->in || !s->out ||
-        !evbuffer_add_cb(s->in, drained, s)) {
+    if (!s->rev || !s->wev || !s->in || !s->out || !evbuffer_add_cb(s->in, drained, s)) {
         s->fd = -1; /* the caller's still */
         sock_free(s);
         errno = ENOMEM;

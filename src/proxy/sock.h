@@ -49,8 +49,7 @@ sock_t *sock_connect(struct event_base *base, const struct sockaddr *addr, sockl
                      int timeout_ms);
 void sock_free(sock_t *s);
 
-void sock_setcb(sock_t *s, sock_fn *on_read, sock_fn *on_write, sock_event_fn *on_event,
-                void *arg);
+void sock_setcb(sock_t *s, sock_fn *on_read, sock_fn *on_write, sock_event_fn *on_event, void *arg);
 /* Reading on or off. A read timeout turns reading off before on_event is told of it. */
 void sock_read(sock_t *s, bool on);
 /* The read and write timeouts in milliseconds (0: none). */
