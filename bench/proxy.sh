@@ -4,7 +4,10 @@
 # upstream keep-alive, (3) switchyard's proxy, at the same connections and percentage.
 # The upstreams are nginx itself answering a small static body (so that they are not what
 # is measured). Each proxy gets one worker (nginx: worker_processes 1; switchyard:
-# --proxy-workers 1); wrk runs one thread. Rounds alternate, each side's best is reported.
+# --proxy-workers 1); wrk runs one thread. Rounds alternate; each side's median round (by
+# requests/s) is reported, with the CPU time its process spent per request in that round
+# (utime + stime from /proc: what the machine's noise moves least), and the best rounds'
+# ratio.
 #
 #   bench/proxy.sh SWITCHYARD [SECONDS] [ROUNDS] [CONNECTIONS] [PERCENTAGE]
 set -eu
@@ -77,30 +80,38 @@ for url in "http://127.0.0.1:$LEGACY/" "http://127.0.0.1:$NGPROXY/" "http://127.
     curl -sf -o /dev/null "$url" || { echo "proxy.sh: $url does not answer" >&2; exit 1; }
 done
 
-# run URL: "REQ_PER_S P50_MS P99_MS" of one wrk round
+# run URL PID: "REQ_PER_S P50_MS P99_MS CPU_US_PER_REQUEST" of one wrk round
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+HZ=$(getconf CLK_TCK)
 ms() { awk '{v = $1; if (v ~ /us$/) {sub(/us$/, "", v); v /= 1000} else if (v ~ /ms$/) {sub(/ms$/, "", v)} else if (v ~ /s$/) {sub(/s$/, "", v); v *= 1000} print v}'; }
 run() {
+    t0=$(cpu_ticks "$2")
     wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "$1" >"$TMP/wrk.out" 2>&1
+    t1=$(cpu_ticks "$2")
     rps=$(awk '/^Requests\/sec/ {print $2}' "$TMP/wrk.out")
+    n=$(awk '/requests in/ {print $1}' "$TMP/wrk.out")
     p50=$(awk '$1 == "50%" {print $2}' "$TMP/wrk.out" | ms)
     p99=$(awk '$1 == "99%" {print $2}' "$TMP/wrk.out" | ms)
-    echo "$rps $p50 $p99"
+    echo "$rps $p50 $p99 $(echo "$t0 $t1 $n $HZ" | awk '{printf "%.2f", ($2 - $1) * 1e6 / $4 / $3}')"
 }
 best() { sort -n -r | head -1; } # by requests/s
+median() { sort -n | awk '{row[NR] = $0} END {print row[int((NR + 1) / 2)]}'; }
 : >"$TMP/direct"
 : >"$TMP/nginx"
 : >"$TMP/sy"
+UPW=$(pgrep -P "$UPPID" | head -1) NGW=$(pgrep -P "$NGPID" | head -1) # the worker processes
 r=0
 while [ $r -lt "$ROUNDS" ]; do
-    run "http://127.0.0.1:$LEGACY/" >>"$TMP/direct"
-    run "http://127.0.0.1:$NGPROXY/" >>"$TMP/nginx"
-    run "http://127.0.0.1:$SYPROXY/" >>"$TMP/sy"
+    run "http://127.0.0.1:$LEGACY/" "$UPW" >>"$TMP/direct"
+    run "http://127.0.0.1:$NGPROXY/" "$NGW" >>"$TMP/nginx"
+    run "http://127.0.0.1:$SYPROXY/" "$SYPID" >>"$TMP/sy"
     r=$((r + 1))
 done
-D=$(best <"$TMP/direct") N=$(best <"$TMP/nginx") S=$(best <"$TMP/sy")
-echo "proxy: $CONNS connections, $PCT % to new, best of $ROUNDS rounds of ${SECS} s (wrk -t1)"
-printf '  %-22s %12s %9s %9s\n' "" "requests/s" "p50 ms" "p99 ms"
-printf '  %-22s %12s %9s %9s\n' "upstream, direct" $D
-printf '  %-22s %12s %9s %9s\n' "nginx split_clients" $N
-printf '  %-22s %12s %9s %9s\n' "switchyard proxy" $S
-echo "$D $N $S" | awk '{printf "  throughput: switchyard / nginx = %.2fx; added p99: nginx %.3f ms, switchyard %.3f ms\n", $7 / $4, $6 - $3, $9 - $3}'
+D=$(median <"$TMP/direct") N=$(median <"$TMP/nginx") S=$(median <"$TMP/sy")
+echo "proxy: $CONNS connections, $PCT % to new, median of $ROUNDS rounds of ${SECS} s (wrk -t1)"
+printf '  %-22s %12s %9s %9s %13s\n' "" "requests/s" "p50 ms" "p99 ms" "CPU us/req"
+printf '  %-22s %12s %9s %9s %13s\n' "upstream, direct" $D
+printf '  %-22s %12s %9s %9s %13s\n' "nginx split_clients" $N
+printf '  %-22s %12s %9s %9s %13s\n' "switchyard proxy" $S
+echo "$D $N $S" | awk '{printf "  median: throughput switchyard / nginx = %.2fx; added p99: nginx %.3f ms, switchyard %.3f ms; CPU per request switchyard / nginx = %.2fx\n", $9 / $5, $7 - $3, $11 - $3, $12 / $8}'
+echo "$(best <"$TMP/nginx") $(best <"$TMP/sy")" | awk '{printf "  best rounds: throughput switchyard / nginx = %.2fx\n", $5 / $1}'

@@ -83,6 +83,7 @@ struct conn {
     int64_t left;         /* body bytes still due (a length), or -1 */
     bool chunked, to_eof; /* framed by chunks, or by the upstream's end */
     bool up_close;        /* the upstream will not keep the connection */
+    bool dechunk;         /* chunks to an HTTP/1.0 client: their data only, then the end */
     struct chunker ck;
     bool sent;           /* response bytes went to the client */
     bool judged;         /* the breaker has this request's outcome */
@@ -508,8 +509,9 @@ static int build_request(struct conn *c)
  */
 
 /* How many of b[0..n) belong to the chunked body (to its end, *done, or all of them);
- * SIZE_MAX when it is malformed. */
-static size_t chunk_scan(struct chunker *k, const unsigned char *b, size_t n, bool *done)
+ * SIZE_MAX when it is malformed. The chunks' data goes to `data` unless it is NULL. */
+static size_t chunk_scan(struct chunker *k, const unsigned char *b, size_t n, bool *done,
+                         sock_t *data)
 {
     size_t i = 0;
     while (i < n && k->st != K_DONE) {
@@ -545,6 +547,8 @@ static size_t chunk_scan(struct chunker *k, const unsigned char *b, size_t n, bo
             break;
         case K_DATA: {
             size_t take = (uint64_t)(n - i) < k->left ? n - i : (size_t)k->left;
+            if (data)
+                sock_write(data, b + i, take);
             k->left -= take;
             i += take;
             if (!k->left)
@@ -601,7 +605,7 @@ static void response_done(struct conn *c)
             sock_free(c->up);
         c->up = NULL;
     }
-    if (c->to_eof || !c->keep_alive) {
+    if (c->to_eof || !c->keep_alive || c->dechunk) {
         close_when_flushed(c);
         return;
     }
@@ -618,10 +622,19 @@ static void pump(struct conn *c)
         done = true;
         take = 0;
     } else if (c->chunked && avail) {
-        take = chunk_scan(&c->ck, evbuffer_pullup(in, (ssize_t)avail), avail, &done);
+        if (c->dechunk && c->head_out) {
+            sock_write(c->down, c->w->scratch, c->head_out);
+            c->head_out = 0;
+        }
+        take = chunk_scan(&c->ck, evbuffer_pullup(in, (ssize_t)avail), avail, &done,
+                          c->dechunk ? c->down : NULL);
         if (take == SIZE_MAX) {
             fail(c, 502, "bad_gateway", "the upstream sent a malformed chunked body");
             return;
+        }
+        if (c->dechunk) { /* its data is sent */
+            evbuffer_drain(in, take);
+            take = 0;
         }
     } else if (c->left >= 0) {
         take = (uint64_t)c->left < avail ? (size_t)c->left : avail;
@@ -701,7 +714,7 @@ static int response_head(struct conn *c)
             v++;
         if (nlen == 17 && strncasecmp(p, "transfer-encoding", 17) == 0) {
             c->chunked = strncasecmp(v, "chunked", 7) == 0;
-            if (c->chunked)
+            if (c->chunked && c->head.minor > 0)
                 o = put(o, "Transfer-Encoding: chunked\r\n", 28);
         } else if (nlen == 14 && strncasecmp(p, "content-length", 14) == 0) {
             c->left = strtoll(v, NULL, 10);
@@ -717,7 +730,8 @@ static int response_head(struct conn *c)
     if (c->chunked)
         c->left = -1;
     c->ck = (struct chunker){0};
-    bool close = c->to_eof || !c->keep_alive;
+    c->dechunk = c->chunked && c->head.minor == 0; /* HTTP/1.0 knows no chunks */
+    bool close = c->to_eof || !c->keep_alive || c->dechunk;
     o = puts0(o,
               c->target == NEW ? "X-Switchyard-Route: new\r\n" : "X-Switchyard-Route: legacy\r\n");
     o = puts0(o, close ? "Connection: close\r\n\r\n" : "Connection: keep-alive\r\n\r\n");

@@ -96,6 +96,12 @@ check "hop-by-hop request headers removed, X-Forwarded-For appended" 0 "" "" -- 
     jq -e '.headers["x-hop"] == null and .headers["keep-alive"] == null and .headers["x-forwarded-for"] == "10.0.0.1, 127.0.0.1" and (.headers.forwarded | startswith("for=\"127.0.0.1\""))' "$TMP/echo"
 check "the response says its route, without the upstream's Keep-Alive" 0 "" "" -- \
     sh -c "grep -qi '^X-Switchyard-Route: legacy' '$TMP/resp_headers' && ! grep -qi '^Keep-Alive:' '$TMP/resp_headers'"
+curl -s --raw -D "$TMP/chunked_headers" "$P/chunked/a" >"$TMP/chunked"
+check "a chunked response streams to an HTTP/1.1 client in chunks" 0 "" "" -- \
+    sh -c "grep -qi '^Transfer-Encoding: chunked' '$TMP/chunked_headers' && grep -q '^0.$' '$TMP/chunked'"
+curl -s --http1.0 -D "$TMP/chunked10_headers" "$P/chunked/b" >"$TMP/chunked10"
+check "... and to an HTTP/1.0 client as its data only, ended by the close" 0 "" "" -- \
+    sh -c "! grep -qi '^Transfer-Encoding' '$TMP/chunked10_headers' && grep -qi '^Connection: close' '$TMP/chunked10_headers' && jq -e '.path == \"/chunked/b\"' '$TMP/chunked10' >/dev/null"
 
 # ---- the kill switch -----------------------------------------------------------------------------------
 expect "everything routable again" 200 '' -- PUT /v1/routes/webhooks "$ADMIN" "$(echo "$ROUTE" | jq -c '.percentage = 100 | del(.name)')"

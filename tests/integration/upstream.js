@@ -1,5 +1,6 @@
 // upstream.js - a loopback upstream for the proxy tests: answers every request with JSON
-// naming itself and echoing what it received (method, path, headers, body length).
+// naming itself and echoing what it received (method, path, headers, body length). A path
+// under /chunked is answered in three writes with no length: chunks, to an HTTP/1.1 request.
 //
 //   node upstream.js PORT NAME [DELAY_MS] [FAIL_FILE]
 //     PORT 0 picks a free one; the port is printed on stdout once listening.
@@ -22,6 +23,11 @@ const server = http.createServer((req, res) => {
       const failing = failFile && fs.existsSync(failFile);
       res.writeHead(failing ? 503 : 200, {'Content-Type': 'application/json',
         'Keep-Alive': 'timeout=5', 'X-Upstream': name});
+      if (req.url.startsWith('/chunked')) {
+        res.write(body.slice(0, 5));
+        setTimeout(() => { res.write(body.slice(5, 20)); res.end(body.slice(20)); }, 20);
+        return;
+      }
       res.end(body);
     }, Number(delay));
   });
