@@ -85,11 +85,12 @@ struct conn {
     bool up_close;        /* the upstream will not keep the connection */
     bool dechunk;         /* chunks to an HTTP/1.0 client: their data only, then the end */
     struct chunker ck;
-    bool sent;           /* response bytes went to the client */
-    bool judged;         /* the breaker has this request's outcome */
-    size_t head_out;     /* a response head built in the worker's scratch, not sent yet */
-    bool streaming;      /* the body goes upstream as it comes (not read whole first) */
-    int64_t stream_left; /* of it, still to come from the client */
+    bool sent;             /* response bytes went to the client */
+    bool judged;           /* the breaker has this request's outcome */
+    size_t head_out;       /* a response head built in the worker's scratch, not sent yet */
+    bool streaming;        /* the body goes upstream as it comes (not read whole first) */
+    int64_t stream_left;   /* of it, still to come from the client (chunks: 1 until the last) */
+    struct chunker req_ck; /* where a streamed chunked body ends */
     /* the counters of the last (route, domain, upstream) recorded, while gen lasts */
     sy_proxy_row_t *row;
     const struct proute *row_route;
@@ -498,7 +499,9 @@ static int build_request(struct conn *c)
     p = puts0(p, c->peer);
     p = puts0(p, "\";proto=http\r\n");
     size_t length = c->streaming ? (size_t)c->want : c->body_len;
-    if (length > 0 || h->method == SY_POST || h->method == SY_PUT || h->method == SY_PATCH)
+    if (c->streaming && c->want < 0) /* its chunks go as they came */
+        p = puts0(p, "Transfer-Encoding: chunked\r\n");
+    else if (length > 0 || h->method == SY_POST || h->method == SY_PUT || h->method == SY_PATCH)
         p += snprintf(p, 48, "Content-Length: %zu\r\n", length);
     p = put(p, "\r\n", 2);
     c->req_len = (size_t)(p - c->req);
@@ -820,16 +823,29 @@ static void up_event(sock_t *s, int what, void *arg)
 }
 
 /* Moves what has come of a streamed body to the upstream, pausing while the upstream is
- * more than HIGH_WATER behind (up_write resumes). */
+ * more than HIGH_WATER behind (up_write resumes). Chunks go as they came, followed to the
+ * last one: what comes after it is the next request. */
 static void forward_body(struct conn *c)
 {
     struct evbuffer *in = c->down->in;
-    size_t avail = evbuffer_get_length(in);
-    size_t n = (uint64_t)c->stream_left < avail ? (size_t)c->stream_left : avail;
-    if (!c->up || !n || sock_queued(c->up) > HIGH_WATER)
-        return;
-    sock_move(c->up, in, n);
-    c->stream_left -= (int64_t)n;
+    size_t avail;
+    while (c->up && c->stream_left > 0 && (avail = evbuffer_get_length(in)) > 0 &&
+           sock_queued(c->up) <= HIGH_WATER) {
+        size_t n = (uint64_t)c->stream_left < avail ? (size_t)c->stream_left : avail;
+        if (c->want < 0) {
+            bool done = false;
+            n = avail < STREAM_MIN ? avail : STREAM_MIN;
+            n = chunk_scan(&c->req_ck, evbuffer_pullup(in, (ssize_t)n), n, &done, NULL);
+            if (n == SIZE_MAX) {
+                refuse(c, 400, "bad_request", "a malformed chunked body");
+                return;
+            }
+            c->stream_left = !done;
+        } else {
+            c->stream_left -= (int64_t)n;
+        }
+        sock_move(c->up, in, n);
+    }
 }
 
 /* The upstream caught up: more of a streamed body may go. */
@@ -886,8 +902,9 @@ static void dispatch(struct conn *c)
     }
     if (c->streaming && c->route->needs_body) { /* its rules read the body: read it whole */
         c->streaming = false;
+        c->stream_left = 0;
         c->route = NULL;
-        if ((size_t)c->want > c->w->p->o.max_body) {
+        if (c->want >= 0 && (size_t)c->want > c->w->p->o.max_body) {
             refuse(c, 413, "too_large", "the body is too large");
             return;
         }
@@ -993,9 +1010,10 @@ static void read_head(struct conn *c)
     c->want = c->head.chunked ? -1 : c->head.content_length > 0 ? c->head.content_length : 0;
     if (c->head.expect_continue)
         sock_write(c->down, "HTTP/1.1 100 Continue\r\n\r\n", 25);
-    if (c->want > STREAM_MIN) { /* streamed, unless its route must read it */
+    if (c->want > STREAM_MIN || c->want < 0) { /* streamed, unless its route must read it */
         c->streaming = true;
-        c->stream_left = c->want;
+        c->stream_left = c->want < 0 ? 1 : c->want;
+        c->req_ck = (struct chunker){0};
         dispatch(c);
         return;
     }

@@ -62,6 +62,23 @@ check "a 3 MiB body, three times --max-body, streams through a route that need n
 check "... a route whose rules read bodies refuses it: 413" 0 "^413$" "" -- \
     curl -s -o /dev/null -w '%{http_code}' --data-binary @"$TMP/big" "http://127.0.0.1:$LISTEN2/upload"
 check "... and takes a body within the bound" 0 '"body_len":2' "" -- curl -s --data-binary '{}' "http://127.0.0.1:$LISTEN2/small"
+check "a 3 MiB chunked body streams through too, in its chunks" 0 "" "" -- \
+    sh -c "curl -s -H 'Transfer-Encoding: chunked' --data-binary @'$TMP/big' '$P/upload' | jq -e '.body_len == 3145728 and .headers[\"transfer-encoding\"] == \"chunked\"' >/dev/null"
+check "... a route whose rules read bodies reads it whole, within the bound: 413" 0 "^413$" "" -- \
+    curl -s -o /dev/null -w '%{http_code}' -H 'Transfer-Encoding: chunked' --data-binary @"$TMP/big" "http://127.0.0.1:$LISTEN2/upload"
+# statuses REQUEST: the statuses of what the proxy answers to these bytes, sent at once,
+# until it closes the connection
+statuses() {
+    node -e 'const s = require("net").connect(process.argv[1], "127.0.0.1",
+            () => s.write(process.argv[2].replace(/\\r/g, "\r").replace(/\\n/g, "\n")));
+        let out = ""; s.on("data", (d) => out += d); setTimeout(() => s.destroy(), 3000);
+        s.on("close", () => console.log((out.match(/^HTTP\/1\.1 \d+/gm) || []).map((l) => l.slice(9)).join(" ")))' \
+        "$LISTEN" "$1"
+}
+check "a streamed chunked body ends at its last chunk: the request pipelined after it is answered" 0 "^200 200$" "" -- \
+    statuses 'POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;x=1\r\nabc\r\n0\r\nT: 1\r\n\r\nGET /after HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'
+check "a malformed chunk size: 400" 0 "^400$" "" -- \
+    statuses 'POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n'
 expect "the kill switch on the server" 200 '' -- POST /v1/go-live/kill-switch "$ADMIN" '{"engaged":true,"reason":"drill"}'
 check "... followed: legacy" 0 "" "" -- until_route legacy
 check "it logged what it serves" 0 "" "" -- grep -q "serving 2 route" "$TMP/proxy.log"
