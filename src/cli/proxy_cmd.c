@@ -1,8 +1,11 @@
 /* proxy_cmd.c - `switchyard proxy --server URL`: a proxy-only process. It serves the routes
  * of the token's workspace (proxy/proxy.h), following the server's configuration: every
  * --poll-ms it reads GET /v1/routes and GET /v1/go-live/state and, when they changed,
- * swaps the new routes in. Breaker transitions are logged; the counters stay in this
- * process. SIGTERM or SIGINT stops it.
+ * swaps the new routes in. It reports to the server what the server's own proxy would
+ * tell its engine (POST /v1/routes/{name}/report): each breaker transition at the next
+ * poll, and every --report-s what it counted since its last report. What the server did
+ * not take is sent again at the next poll (transitions) or report (counters). SIGTERM or
+ * SIGINT stops it, after a last report.
  */
 #define _DEFAULT_SOURCE
 #include "cli/proxy_cmd.h"
@@ -24,6 +27,100 @@ static void on_signal(int sig)
 {
     (void)sig;
     stop = 1;
+}
+
+#define PENDING 64 /* breaker transitions waiting for the server */
+
+static bool same_row(const sy_proxy_row_t *a, const sy_proxy_row_t *b)
+{
+    return a->upstream == b->upstream && a->tried == b->tried && strcmp(a->route, b->route) == 0 &&
+           strcmp(a->domain, b->domain) == 0;
+}
+
+/* POSTs `body` (taken) as route `name`'s report; whether the server took it. */
+static bool post_report(sy_client_t *c, const char *name, json_t *body)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/routes/%s/report", name);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    json_t *reply = NULL;
+    long status = text ? sy_client_call(c, "POST", path, text, strlen(text), &reply) : 0;
+    if (status && status != 200)
+        sy_client_report(c, path, status, reply);
+    free(text);
+    json_decref(reply);
+    return status == 200;
+}
+
+/* Reports the counters of `d` (k rows since the last report) whose route is `name`, 256
+ * rows a call; whether the server took them all. */
+static bool report_route(sy_client_t *c, const char *name, const sy_proxy_row_t *d, size_t k)
+{
+    bool ok = true;
+    json_t *rows = json_array();
+    for (size_t i = 0; i <= k; i++) {
+        if (i < k && strcmp(d[i].route, name) == 0) {
+            json_t *hist = json_object();
+            for (int b = 0; b < SY_LAT_BUCKETS; b++)
+                if (d[i].hist[b] > 0) {
+                    char key[8];
+                    snprintf(key, sizeof(key), "%d", b);
+                    json_object_set_new(hist, key, json_integer(d[i].hist[b]));
+                }
+            json_array_append_new(rows, json_pack("{sssssssIsIsfso}", "domain", d[i].domain,
+                                                  "upstream", sy_proxy_upstream_name(d[i].upstream),
+                                                  "tried", sy_proxy_upstream_name(d[i].tried),
+                                                  "requests", (json_int_t)d[i].requests, "errors",
+                                                  (json_int_t)d[i].errors, "total_ms",
+                                                  d[i].total_ms, "hist", hist));
+        }
+        if (json_array_size(rows) == 256 || (i == k && json_array_size(rows))) {
+            ok &= post_report(c, name, json_pack("{so}", "counters", rows));
+            rows = json_array();
+        }
+    }
+    json_decref(rows);
+    return ok;
+}
+
+/* Reports what p counted since `*prev` (*n_prev rows), route by route; *prev becomes what
+ * the server has taken (a route it refused keeps its old rows, to be sent again). */
+static void report_counters(sy_client_t *c, sy_proxy_t *p, sy_proxy_row_t **prev, size_t *n_prev)
+{
+    size_t n, k;
+    sy_proxy_row_t *rows = sy_proxy_rows(p, -1, &n);
+    sy_proxy_row_t *d = rows ? sy_proxy_rows_since(rows, n, *prev, *n_prev, &k) : NULL;
+    if (!d) {
+        free(rows);
+        return;
+    }
+    for (size_t j = 0; j < k; j++) {
+        bool seen = false; /* each route once */
+        for (size_t q = 0; q < j && !seen; q++)
+            seen = strcmp(d[q].route, d[j].route) == 0;
+        if (seen || report_route(c, d[j].route, d, k))
+            continue;
+        for (size_t i = 0; i < n; i++) { /* refused: as it was before */
+            if (strcmp(rows[i].route, d[j].route) != 0)
+                continue;
+            const sy_proxy_row_t *old = NULL;
+            for (size_t q = 0; !old && q < *n_prev; q++)
+                if (same_row(&(*prev)[q], &rows[i]))
+                    old = &(*prev)[q];
+            if (old) {
+                rows[i] = *old;
+            } else {
+                rows[i].requests = rows[i].errors = 0;
+                rows[i].total_ms = 0;
+                memset(rows[i].hist, 0, sizeof(rows[i].hist));
+            }
+        }
+    }
+    free(*prev);
+    *prev = rows;
+    *n_prev = n;
+    free(d);
 }
 
 /* The workspace's routes as the data plane takes them (sy_engine_routes_all's shape), or
@@ -66,17 +163,24 @@ int sy_cli_proxy(int argc, char **argv)
         {"poll-ms", "MS", "how often the server's routes are read (default 1000)", 0, NULL, NULL,
          0},
         {"max-body", "BYTES", "largest request body taken (default 16777216)", 0, NULL, NULL, 0},
+        {"report-s", "SECONDS", "how often the counters are reported to the server (default 10)", 0,
+         NULL, NULL, 0},
     };
     int status;
     if (!sy_client_parse(prog, NULL, a, sizeof(a) / sizeof(a[0]), argc, argv, NULL, &status))
         return status;
-    int64_t workers = 2, poll = 1000, max_body = 16777216;
+    int64_t workers = 2, poll = 1000, max_body = 16777216, report_s = 10;
     if ((a[3].value && sy_args_int64(prog, "workers", a[3].value, &workers) < 0) ||
         (a[4].value && sy_args_int64(prog, "poll-ms", a[4].value, &poll) < 0) ||
-        (a[5].value && sy_args_int64(prog, "max-body", a[5].value, &max_body) < 0))
+        (a[5].value && sy_args_int64(prog, "max-body", a[5].value, &max_body) < 0) ||
+        (a[6].value && sy_args_int64(prog, "report-s", a[6].value, &report_s) < 0))
         return SY_EXIT_USAGE;
-    if (workers < 1 || workers > 256 || poll < 10 || poll > 3600000 || max_body < 1024) {
-        fprintf(stderr, "%s: --workers 1..256, --poll-ms 10..3600000, --max-body >= 1024\n", prog);
+    if (workers < 1 || workers > 256 || poll < 10 || poll > 3600000 || max_body < 1024 ||
+        report_s < 1 || report_s > 3600) {
+        fprintf(stderr,
+                "%s: --workers 1..256, --poll-ms 10..3600000, --max-body >= 1024, "
+                "--report-s 1..3600\n",
+                prog);
         return SY_EXIT_USAGE;
     }
     sy_client_t *c = sy_client_new(prog, a[SY_CA_SERVER].value, a[SY_CA_TOKEN].value);
@@ -103,13 +207,37 @@ int sy_cli_proxy(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", prog, err.msg);
     fprintf(stderr, "%s: serving %zu route(s) from %s\n", prog, json_array_size(current),
             a[SY_CA_SERVER].value ? a[SY_CA_SERVER].value : "the server");
-    while (!stop) {
-        struct timespec ts = {.tv_sec = poll / 1000, .tv_nsec = (poll % 1000) * 1000000};
+    sy_proxy_event_t pending[PENDING];
+    size_t n_pending = 0, n_prev = 0;
+    sy_proxy_row_t *prev = NULL;
+    struct timespec reported;
+    clock_gettime(CLOCK_MONOTONIC, &reported);
+    for (bool last = false; !last;) {
+        struct timespec ts = {.tv_sec = poll / 1000, .tv_nsec = (poll % 1000) * 1000000}, now;
         nanosleep(&ts, NULL);
-        sy_proxy_event_t ev[64];
-        size_t n = sy_proxy_events(p, ev, 64);
-        for (size_t i = 0; i < n; i++)
+        last = stop;
+        /* the breaker's transitions, in order; the oldest ones go when too many wait */
+        sy_proxy_event_t ev[PENDING];
+        size_t n = sy_proxy_events(p, ev, PENDING);
+        for (size_t i = 0; i < n; i++) {
             fprintf(stderr, "%s: route %s: breaker %s\n", prog, ev[i].route, ev[i].state);
+            if (n_pending == PENDING)
+                memmove(pending, pending + 1, --n_pending * sizeof(*pending));
+            pending[n_pending++] = ev[i];
+        }
+        size_t sent = 0;
+        while (sent < n_pending && post_report(c, pending[sent].route,
+                                               json_pack("{ss}", "breaker", pending[sent].state)))
+            sent++;
+        memmove(pending, pending + sent, (n_pending - sent) * sizeof(*pending));
+        n_pending -= sent;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (last || now.tv_sec - reported.tv_sec >= report_s) {
+            reported = now;
+            report_counters(c, p, &prev, &n_prev);
+        }
+        if (last)
+            break;
         json_t *next = stop ? NULL : fetch(c);
         if (next && !json_equal(next, current)) {
             if (sy_proxy_update(p, next, &err) < 0)
@@ -121,6 +249,7 @@ int sy_cli_proxy(int argc, char **argv)
         }
     }
     sy_proxy_stop(p);
+    free(prev);
     json_decref(current);
     sy_client_free(c);
     return 0;

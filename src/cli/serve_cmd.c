@@ -180,46 +180,36 @@ static json_t *route_stats(void *arg, int64_t ws)
  * this minute; once an hour, deletes the minutes past the retention. */
 static void flush_counters(struct server *s, time_t now)
 {
-    size_t n;
+    size_t n, k;
     sy_proxy_row_t *rows = sy_proxy_rows(s->proxy, -1, &n);
-    sy_store_route_minute_t *out = rows ? calloc(n + 1, sizeof(*out)) : NULL;
-    char(*hist)[2048] = rows ? calloc(n + 1, sizeof(*hist)) : NULL;
-    if (!rows || !out || !hist) {
+    sy_proxy_row_t *d = rows ? sy_proxy_rows_since(rows, n, s->prev, s->n_prev, &k) : NULL;
+    sy_store_route_minute_t *out = d ? calloc(k + 1, sizeof(*out)) : NULL;
+    char(*hist)[2048] = d ? calloc(k + 1, sizeof(*hist)) : NULL;
+    if (!rows || !d || !out || !hist) {
         free(rows);
+        free(d);
         free(out);
         free(hist);
         return;
     }
-    size_t k = 0;
     int64_t minute = (int64_t)time(NULL) / 60;
-    for (size_t i = 0; i < n; i++) {
-        const sy_proxy_row_t *r = &rows[i], *p = NULL;
-        for (size_t j = 0; !p && j < s->n_prev; j++)
-            if (s->prev[j].ws == r->ws && s->prev[j].upstream == r->upstream &&
-                s->prev[j].tried == r->tried && strcmp(s->prev[j].route, r->route) == 0 &&
-                strcmp(s->prev[j].domain, r->domain) == 0)
-                p = &s->prev[j];
-        int64_t dn = r->requests - (p ? p->requests : 0);
-        if (dn <= 0)
-            continue;
+    for (size_t i = 0; i < k; i++) {
+        const sy_proxy_row_t *r = &d[i];
         size_t len = 0;
-        for (int b = 0; b < SY_LAT_BUCKETS && len < sizeof(hist[k]) - 48; b++) {
-            int64_t c = r->hist[b] - (p ? p->hist[b] : 0);
-            if (c > 0)
-                len += (size_t)snprintf(hist[k] + len, sizeof(hist[k]) - len, "%s%d:%lld",
-                                        len ? "," : "", b, (long long)c);
-        }
-        out[k] = (sy_store_route_minute_t){.workspace = r->ws,
+        for (int b = 0; b < SY_LAT_BUCKETS && len < sizeof(hist[i]) - 48; b++)
+            if (r->hist[b] > 0)
+                len += (size_t)snprintf(hist[i] + len, sizeof(hist[i]) - len, "%s%d:%lld",
+                                        len ? "," : "", b, (long long)r->hist[b]);
+        out[i] = (sy_store_route_minute_t){.workspace = r->ws,
                                            .route = r->route,
                                            .minute = minute,
                                            .domain = r->domain,
                                            .upstream = sy_proxy_upstream_name(r->upstream),
                                            .tried = sy_proxy_upstream_name(r->tried),
-                                           .requests = dn,
-                                           .errors = r->errors - (p ? p->errors : 0),
-                                           .total_ms = r->total_ms - (p ? p->total_ms : 0),
-                                           .hist = hist[k]};
-        k++;
+                                           .requests = r->requests,
+                                           .errors = r->errors,
+                                           .total_ms = r->total_ms,
+                                           .hist = hist[i]};
     }
     sy_err_t err = {0};
     if (sy_engine_route_minutes_add(s->eng, out, k, &err) < 0) {
@@ -230,6 +220,7 @@ static void flush_counters(struct server *s, time_t now)
         s->prev = rows;
         s->n_prev = n;
     }
+    free(d);
     free(out);
     free(hist);
     if (now - s->pruned_s >= 3600) {

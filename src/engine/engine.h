@@ -474,6 +474,16 @@ json_t *sy_engine_routes_plan_tick(sy_engine_t *eng, sy_route_health_fn fn, void
  * change: not audited. */
 int sy_engine_route_minutes_add(sy_engine_t *eng, const sy_store_route_minute_t *rows, size_t n,
                                 sy_err_t *err);
+/* A proxy-only process's report on route `name` of the actor's workspace, as the server's
+ * own proxy would tell it: {"breaker"?: "open" | "half_open" | "closed", "counters"?:
+ * [{"domain" ("" or one of the route's), "upstream" ("legacy", "new", "error"), "tried"
+ * (required for "error"), "requests" >= 1, "errors" <= requests, "total_ms",
+ * "hist"?: {BUCKET: COUNT}}] (at most 256)}. Checked whole first (bad input, its field
+ * named, changes nothing); then the counters are stored at this minute and the breaker's
+ * move handled as sy_engine_route_breaker does. Out: {"route", "counters": rows stored,
+ * "breaker": the state now}. -ENOENT for no such route. */
+int sy_engine_route_report(sy_engine_t *eng, const sy_principal_t *who, const char *name,
+                           const json_t *body, json_t **out, sy_err_t *err);
 /* Deletes the counters of minutes before `before_minute`. */
 int sy_engine_route_minutes_prune(sy_engine_t *eng, int64_t before_minute, sy_err_t *err);
 /* {"requests", "by": [{domain, upstream, tried, requests, errors, avg_ms, p50_ms, p95_ms,

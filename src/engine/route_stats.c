@@ -1,5 +1,7 @@
 /* route_stats.c - the proxy's counters per minute, stored and read back over a window; see
  * engine.h ("proxy routes"). */
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,4 +113,139 @@ int sy_engine_route_stats_window(sy_engine_t *eng, const sy_principal_t *actor, 
         return rc;
     *out = by ? json_pack("{sIso}", "requests", (json_int_t)total, "by", by) : NULL;
     return *out ? 0 : sy_eng_oom(err);
+}
+
+/* ---- a proxy-only process's report ---------------------------------------------------------- */
+
+#define REPORT_ROWS 256
+
+static bool upstream_name(const char *s, bool error_too)
+{
+    return s && (strcmp(s, "legacy") == 0 || strcmp(s, "new") == 0 ||
+                 (error_too && strcmp(s, "error") == 0));
+}
+
+/* Row i of a report's counters, checked, into m (its hist text into hist). */
+static int report_row(const json_t *route, const json_t *row, size_t i, sy_store_route_minute_t *m,
+                      char *hist, size_t hist_cap, sy_err_t *err)
+{
+    char f[64];
+    static const char *const keys[] = {"domain", "upstream", "tried", "requests",
+                                       "errors", "total_ms", "hist",  NULL};
+    snprintf(f, sizeof(f), "counters[%zu]", i);
+    if (!json_is_object(row))
+        return sy_err_set(err, -EINVAL, f, "a counters row is an object");
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)row, k, v)
+    {
+        size_t j = 0;
+        while (keys[j] && strcmp(keys[j], k) != 0)
+            j++;
+        if (!keys[j])
+            return sy_err_set(err, -EINVAL, f, "unknown field \"%s\"", k);
+    }
+    const json_t *dom = json_object_get(row, "domain");
+    m->domain = dom ? json_string_value(dom) : "";
+    bool known = m->domain && !*m->domain;
+    size_t d;
+    const json_t *one;
+    json_array_foreach(json_object_get(route, "domains"), d, one) known |=
+        m->domain && strcmp(json_string_value(json_object_get(one, "name")), m->domain) == 0;
+    if (!known)
+        return sy_err_set(err, -EINVAL, f, "domain: one of the route's domains, or \"\"");
+    m->upstream = json_string_value(json_object_get(row, "upstream"));
+    if (!upstream_name(m->upstream, true))
+        return sy_err_set(err, -EINVAL, f, "upstream: \"legacy\", \"new\" or \"error\"");
+    const json_t *tried = json_object_get(row, "tried");
+    m->tried = tried ? json_string_value(tried) : strcmp(m->upstream, "error") ? m->upstream : NULL;
+    if (!upstream_name(m->tried, false))
+        return sy_err_set(err, -EINVAL, f, "tried: \"legacy\" or \"new\" (required for errors)");
+    const json_t *n = json_object_get(row, "requests"), *e = json_object_get(row, "errors"),
+                 *t = json_object_get(row, "total_ms");
+    if (!json_is_integer(n) || json_integer_value(n) < 1 || json_integer_value(n) > 1000000000000)
+        return sy_err_set(err, -EINVAL, f, "requests: an integer from 1 to 10^12");
+    m->requests = json_integer_value(n);
+    if (e &&
+        (!json_is_integer(e) || json_integer_value(e) < 0 || json_integer_value(e) > m->requests))
+        return sy_err_set(err, -EINVAL, f, "errors: an integer from 0 to requests");
+    m->errors = e ? json_integer_value(e) : 0;
+    if (!json_is_number(t) || json_number_value(t) < 0 || !isfinite(json_number_value(t)))
+        return sy_err_set(err, -EINVAL, f, "total_ms: a number >= 0");
+    m->total_ms = json_number_value(t);
+    const json_t *h = json_object_get(row, "hist");
+    if (h && !json_is_object(h))
+        return sy_err_set(err, -EINVAL, f, "hist: {BUCKET: COUNT}");
+    size_t len = 0;
+    int64_t sum = 0;
+    hist[0] = 0;
+    json_object_foreach((json_t *)h, k, v)
+    {
+        char *end;
+        long b = strtol(k, &end, 10);
+        if (*end || end == k || b < 0 || b >= SY_LAT_BUCKETS || !json_is_integer(v) ||
+            json_integer_value(v) < 0 || (sum += json_integer_value(v)) > m->requests)
+            return sy_err_set(err, -EINVAL, f,
+                              "hist: buckets 0..%d, counts >= 0 summing to at most requests",
+                              SY_LAT_BUCKETS - 1);
+        if (json_integer_value(v) > 0 && len < hist_cap - 48)
+            len += (size_t)snprintf(hist + len, hist_cap - len, "%s%ld:%lld", len ? "," : "", b,
+                                    (long long)json_integer_value(v));
+    }
+    m->hist = hist;
+    return 0;
+}
+
+int sy_engine_route_report(sy_engine_t *eng, const sy_principal_t *who, const char *name,
+                           const json_t *body, json_t **out, sy_err_t *err)
+{
+    json_t *route = NULL;
+    int rc = sy_engine_route_get(eng, who, name, &route, err);
+    if (rc < 0)
+        return rc;
+    const json_t *breaker = json_object_get(body, "breaker"),
+                 *counters = json_object_get(body, "counters");
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)body, k, v)
+    {
+        if (strcmp(k, "breaker") != 0 && strcmp(k, "counters") != 0) {
+            json_decref(route);
+            return sy_err_set(err, -EINVAL, k, "unknown field (a report has breaker, counters)");
+        }
+    }
+    const char *state = breaker ? json_string_value(breaker) : NULL;
+    if (breaker && (!state || (strcmp(state, "open") && strcmp(state, "half_open") &&
+                               strcmp(state, "closed")))) {
+        json_decref(route);
+        return sy_err_set(err, -EINVAL, "breaker", "\"open\", \"half_open\" or \"closed\"");
+    }
+    size_t n = json_array_size(counters);
+    if ((counters && !json_is_array(counters)) || n > REPORT_ROWS) {
+        json_decref(route);
+        return sy_err_set(err, -EINVAL, "counters", "an array of at most %d rows", REPORT_ROWS);
+    }
+    sy_store_route_minute_t *rows = calloc(n + 1, sizeof(*rows));
+    char(*hist)[2048] = calloc(n + 1, sizeof(*hist));
+    int64_t minute = sy_engine_now_ms(eng) / 60000;
+    rc = rows && hist ? 0 : sy_eng_oom(err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = report_row(route, json_array_get(counters, i), i, &rows[i], hist[i], sizeof(hist[i]),
+                        err);
+        rows[i].workspace = who->workspace;
+        rows[i].route = name;
+        rows[i].minute = minute;
+    }
+    /* everything checked: now the counters, then the breaker's move */
+    if (rc == 0)
+        rc = sy_engine_route_minutes_add(eng, rows, n, err);
+    if (rc == 0 && state)
+        rc = sy_engine_route_breaker(eng, who->workspace, name, state, sy_engine_now_ms(eng), err);
+    if (rc == 0)
+        *out = json_pack("{sssIss}", "route", name, "counters", (json_int_t)n, "breaker",
+                         sy_engine_route_breaker_state(eng, who, name));
+    free(rows);
+    free(hist);
+    json_decref(route);
+    return rc == 0 && !*out ? sy_eng_oom(err) : rc;
 }

@@ -1,6 +1,7 @@
-/* api_routes.c - /v1/routes[/{name}[/percentage|/enabled]]: the proxy's routes. Reading
- * takes a viewer; percentage and enabled (the rollout's moves) an editor; creating,
- * replacing and deleting a route an admin. */
+/* api_routes.c - /v1/routes[/{name}[/percentage|/enabled|/report|/stats|/health]]: the
+ * proxy's routes. Reading takes a viewer; percentage and enabled (the rollout's moves),
+ * and a proxy-only process's report, an editor; creating, replacing and deleting a route
+ * an admin. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,6 +153,13 @@ void sy_api_routes(struct call *c, const char *rest)
             not_allowed(c, "GET");
         else if (require_role(c, SY_ROLE_VIEWER))
             (slash[1] == 's' ? stats : health)(c, name);
+        return;
+    }
+    if (slash && strcmp(slash, "/report") == 0) {
+        if (m != SY_POST)
+            not_allowed(c, "POST");
+        else
+            write_named(c, SY_ROLE_EDITOR, 200, name, sy_engine_route_report);
         return;
     }
     if (slash) {

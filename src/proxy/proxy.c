@@ -498,6 +498,37 @@ sy_proxy_row_t *sy_proxy_rows(sy_proxy_t *p, int64_t ws, size_t *n)
     return sum;
 }
 
+static bool same_row(const sy_proxy_row_t *a, const sy_proxy_row_t *b)
+{
+    return a->ws == b->ws && a->upstream == b->upstream && a->tried == b->tried &&
+           strcmp(a->route, b->route) == 0 && strcmp(a->domain, b->domain) == 0;
+}
+
+sy_proxy_row_t *sy_proxy_rows_since(const sy_proxy_row_t *now, size_t n_now,
+                                    const sy_proxy_row_t *base, size_t n_base, size_t *n)
+{
+    sy_proxy_row_t *d = calloc(n_now + 1, sizeof(*d));
+    *n = 0;
+    for (size_t i = 0; d && i < n_now; i++) {
+        const sy_proxy_row_t *b = NULL;
+        for (size_t j = 0; !b && j < n_base; j++)
+            if (same_row(&base[j], &now[i]))
+                b = &base[j];
+        if (b && now[i].requests <= b->requests)
+            continue;
+        sy_proxy_row_t *r = &d[(*n)++];
+        *r = now[i];
+        if (!b)
+            continue;
+        r->requests -= b->requests;
+        r->errors -= b->errors;
+        r->total_ms -= b->total_ms;
+        for (int k = 0; k < LAT_BUCKETS; k++)
+            r->hist[k] -= b->hist[k];
+    }
+    return d;
+}
+
 json_t *sy_proxy_stats(sy_proxy_t *p, int64_t ws)
 {
     size_t n;

@@ -66,6 +66,12 @@ const char *sy_proxy_upstream_name(int upstream);
  * the workers: a malloc'd array of *n rows (the caller frees it), NULL when out of memory. */
 sy_proxy_row_t *sy_proxy_rows(sy_proxy_t *p, int64_t ws, size_t *n);
 
+/* What rows `now` counted since `base` (both from sy_proxy_rows; base NULL: since the
+ * start), for the rows that counted a request since: a malloc'd array of *n rows, NULL
+ * when out of memory. */
+sy_proxy_row_t *sy_proxy_rows_since(const sy_proxy_row_t *now, size_t n_now,
+                                    const sy_proxy_row_t *base, size_t n_base, size_t *n);
+
 /* Upstream `upstream` (0 legacy, 1 new) of route (ws, name) since the start: its requests
  * and errors with the failures meant for it, and the p95 of what it answered. -ENOMEM. */
 int sy_proxy_health(sy_proxy_t *p, int64_t ws, const char *route, int upstream,

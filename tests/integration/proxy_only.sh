@@ -1,8 +1,9 @@
 #!/bin/sh
 # proxy_only.sh - `switchyard proxy --server URL`: a proxy-only process following a server's
 # routes (the server itself runs no proxy): it serves a route as configured, takes a
-# percentage change and the kill switch within its poll, refuses to start without a
-# readable configuration, and stops cleanly on SIGTERM.
+# percentage change and the kill switch within its poll, streams bodies, reports its
+# counters and its breaker's transitions to the server (stored, audited), refuses to start
+# without a readable configuration, and stops cleanly on SIGTERM.
 #
 #   proxy_only.sh SWITCHYARD
 set -u
@@ -12,7 +13,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 
 "$SY" workspace create default --db "$TMP/sy.db" >/dev/null
 ADMIN=$("$SY" token create --db "$TMP/sy.db" --role admin --name alice)
-VIEWER=$("$SY" token create --db "$TMP/sy.db" --role viewer --name proxy)
+VIEWER=$("$SY" token create --db "$TMP/sy.db" --role viewer --name watcher)
+EDITOR=$("$SY" token create --db "$TMP/sy.db" --role editor --name proxy)
 upstream() {
     node "$HERE/upstream.js" 0 "$1" >"$TMP/$1.port" &
     echo $! >"$TMP/$1.pid"
@@ -39,7 +41,8 @@ check "a token that cannot read the routes: exit 1" 1 "" "" -- "$SY" proxy --ser
 LISTEN2=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 expect "a route whose rules read bodies" 201 '' -- POST /v1/routes "$ADMIN" \
     "{\"name\":\"rules\",\"listen\":\"127.0.0.1:$LISTEN2\",\"upstreams\":{\"legacy\":\"127.0.0.1:$(cat "$TMP/legacy.port")\",\"new\":\"127.0.0.1:$(cat "$TMP/new.port")\"},\"domains\":[{\"name\":\"d\",\"rules\":[{\"body_field\":\"x\"}]}]}"
-"$SY" proxy --server "$URL" --token "$VIEWER" --poll-ms 200 --workers 1 --max-body 1048576 2>"$TMP/proxy.log" &
+"$SY" proxy --server "$URL" --token "$EDITOR" --poll-ms 200 --report-s 1 --workers 1 --max-body 1048576 \
+    2>"$TMP/proxy.log" &
 PROXY=$!
 # until ROUTE: a request through the proxy-only process reaches ROUTE (up to 5 s)
 until_route() {
@@ -82,6 +85,20 @@ check "a malformed chunk size: 400" 0 "^400$" "" -- \
 expect "the kill switch on the server" 200 '' -- POST /v1/go-live/kill-switch "$ADMIN" '{"engaged":true,"reason":"drill"}'
 check "... followed: legacy" 0 "" "" -- until_route legacy
 check "it logged what it serves" 0 "" "" -- grep -q "serving 2 route" "$TMP/proxy.log"
+check "its counters reach the server, stored per minute" 0 "" "" -- \
+    poll '.requests >= 3 and ([.by[] | select(.upstream == "new")] | length) > 0 and ([.by[] | select(.upstream == "legacy")] | length) > 0' \
+    "/v1/routes/r/stats?window=1h" "$ADMIN"
+expect "the kill switch off" 200 '' -- POST /v1/go-live/kill-switch "$ADMIN" '{"engaged":false,"reason":"drill over"}'
+check "... followed: new" 0 "" "" -- until_route new
+kill "$(cat "$TMP/new.pid")"
+wait "$(cat "$TMP/new.pid")" 2>/dev/null
+rm -f "$TMP/new.pid"
+check "new killed: 20 GETs answered by legacy, none an error" 0 "" "" -- \
+    sh -c "for i in \$(seq 20); do curl -s '$P/dead' | jq -r .upstream; done | sort | uniq -c | grep -qx ' *20 legacy'"
+check "the breaker opened in the proxy-only process: reported, audited on the server" 0 "" "" -- \
+    poll '[.events[] | select(.action == "route.breaker") | .after.breaker] | index("open") != null' "/v1/audit?resource=route:r" "$ADMIN"
+expect "... and the route's health says so" 200 '.breaker == "open"' -- GET /v1/routes/r/health "$ADMIN"
+check "it logged the transition" 0 "" "" -- grep -q "route r: breaker open" "$TMP/proxy.log"
 kill -TERM "$PROXY"
 wait "$PROXY"
 STATUS=$?
