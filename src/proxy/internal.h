@@ -69,7 +69,7 @@ struct snapshot {
 struct pool {
     char text[256]; /* the upstream's HOST:PORT */
     size_t n;
-    struct sock *idle[POOL_SIZE];
+    struct sy_sock *idle[POOL_SIZE];
 };
 
 #define SY_PROXY_SCRATCH (65536 + 256 + 65536)

@@ -32,7 +32,7 @@ static void no_delay(evutil_socket_t fd)
 static void drained(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
 {
     (void)info;
-    sock_t *s = arg;
+    struct sy_sock *s = arg;
     if (s->paused && evbuffer_get_length(in) < s->read_max) {
         s->paused = false;
         if (s->reading)
@@ -40,9 +40,9 @@ static void drained(struct evbuffer *in, const struct evbuffer_cb_info *info, vo
     }
 }
 
-static sock_t *sock_new(struct event_base *base, evutil_socket_t fd)
+static struct sy_sock *sock_new(struct event_base *base, evutil_socket_t fd)
 {
-    sock_t *s = calloc(1, sizeof(*s));
+    struct sy_sock *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
     s->fd = fd;
@@ -52,7 +52,7 @@ static sock_t *sock_new(struct event_base *base, evutil_socket_t fd)
     s->out = evbuffer_new();
     if (!s->rev || !s->wev || !s->in || !s->out || !evbuffer_add_cb(s->in, drained, s)) {
         s->fd = -1; /* the caller's still */
-        sock_free(s);
+        sy_sock_free(s);
         errno = ENOMEM;
         return NULL;
     }
@@ -60,15 +60,15 @@ static sock_t *sock_new(struct event_base *base, evutil_socket_t fd)
     return s;
 }
 
-sock_t *sock_accepted(struct event_base *base, evutil_socket_t fd)
+struct sy_sock *sy_sock_accepted(struct event_base *base, evutil_socket_t fd)
 {
     if (evutil_make_socket_nonblocking(fd) < 0)
         return NULL;
     return sock_new(base, fd);
 }
 
-sock_t *sock_connect(struct event_base *base, const struct sockaddr *addr, socklen_t len,
-                     int timeout_ms)
+struct sy_sock *sy_sock_connect(struct event_base *base, const struct sockaddr *addr, socklen_t len,
+                                int timeout_ms)
 {
     evutil_socket_t fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -79,13 +79,13 @@ sock_t *sock_connect(struct event_base *base, const struct sockaddr *addr, sockl
         errno = e;
         return NULL;
     }
-    sock_t *s = sock_new(base, fd);
+    struct sy_sock *s = sock_new(base, fd);
     if (!s) {
         close(fd);
         errno = ENOMEM;
         return NULL;
     }
-    /* connected or not, the first writable event tells (and reports SOCK_CONNECTED) */
+    /* connected or not, the first writable event tells (and reports SY_SOCK_CONNECTED) */
     s->connecting = true;
     s->write_tv = tv_of(timeout_ms);
     s->write_timeout = timeout_ms > 0;
@@ -93,7 +93,7 @@ sock_t *sock_connect(struct event_base *base, const struct sockaddr *addr, sockl
     return s;
 }
 
-void sock_free(sock_t *s)
+void sy_sock_free(struct sy_sock *s)
 {
     if (!s)
         return;
@@ -110,7 +110,8 @@ void sock_free(sock_t *s)
     free(s);
 }
 
-void sock_setcb(sock_t *s, sock_fn *on_read, sock_fn *on_write, sock_event_fn *on_event, void *arg)
+void sy_sock_setcb(struct sy_sock *s, sy_sock_fn *on_read, sy_sock_fn *on_write,
+                   sy_sock_event_fn *on_event, void *arg)
 {
     s->on_read = on_read;
     s->on_write = on_write;
@@ -118,7 +119,7 @@ void sock_setcb(sock_t *s, sock_fn *on_read, sock_fn *on_write, sock_event_fn *o
     s->arg = arg;
 }
 
-void sock_read(sock_t *s, bool on)
+void sy_sock_read(struct sy_sock *s, bool on)
 {
     s->reading = on;
     if (on && !s->paused)
@@ -127,7 +128,7 @@ void sock_read(sock_t *s, bool on)
         event_del(s->rev);
 }
 
-void sock_timeouts(sock_t *s, int read_ms, int write_ms)
+void sy_sock_timeouts(struct sy_sock *s, int read_ms, int write_ms)
 {
     s->read_tv = tv_of(read_ms);
     s->read_timeout = read_ms > 0;
@@ -140,13 +141,13 @@ void sock_timeouts(sock_t *s, int read_ms, int write_ms)
 }
 
 /* The output is not empty: the write event is armed. */
-static void arm_write(sock_t *s)
+static void arm_write(struct sy_sock *s)
 {
     if (!event_pending(s->wev, EV_WRITE, NULL))
         event_add(s->wev, s->write_timeout ? &s->write_tv : NULL);
 }
 
-void sock_write(sock_t *s, const void *p, size_t n)
+void sy_sock_write(struct sy_sock *s, const void *p, size_t n)
 {
     if (!s->connecting && evbuffer_get_length(s->out) == 0) {
         ssize_t k = send(s->fd, p, n, MSG_NOSIGNAL);
@@ -161,7 +162,7 @@ void sock_write(sock_t *s, const void *p, size_t n)
     }
 }
 
-void sock_move(sock_t *s, struct evbuffer *from, size_t n)
+void sy_sock_move(struct sy_sock *s, struct evbuffer *from, size_t n)
 {
     if (!s->connecting && evbuffer_get_length(s->out) == 0) {
         int k = evbuffer_write_atmost(from, s->fd, (ev_ssize_t)n);
@@ -176,10 +177,10 @@ void sock_move(sock_t *s, struct evbuffer *from, size_t n)
 
 static void readable(evutil_socket_t fd, short what, void *arg)
 {
-    sock_t *s = arg;
+    struct sy_sock *s = arg;
     if (what & EV_TIMEOUT) {
-        sock_read(s, false);
-        s->on_event(s, SOCK_TIMEOUT, s->arg);
+        sy_sock_read(s, false);
+        s->on_event(s, SY_SOCK_TIMEOUT, s->arg);
         return;
     }
     size_t room = READ_SIZE, have = evbuffer_get_length(s->in);
@@ -195,8 +196,8 @@ static void readable(evutil_socket_t fd, short what, void *arg)
     struct evbuffer_iovec v[2];
     int nv = evbuffer_reserve_space(s->in, (ev_ssize_t)room, v, 2);
     if (nv <= 0) {
-        sock_read(s, false);
-        s->on_event(s, SOCK_ERROR, s->arg);
+        sy_sock_read(s, false);
+        s->on_event(s, SY_SOCK_ERROR, s->arg);
         return;
     }
     struct iovec iov[2];
@@ -211,8 +212,8 @@ static void readable(evutil_socket_t fd, short what, void *arg)
         evbuffer_commit_space(s->in, v, 0);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
             return;
-        sock_read(s, false);
-        s->on_event(s, n == 0 ? SOCK_EOF : SOCK_ERROR, s->arg);
+        sy_sock_read(s, false);
+        s->on_event(s, n == 0 ? SY_SOCK_EOF : SY_SOCK_ERROR, s->arg);
         return;
     }
     size_t got = (size_t)n;
@@ -226,10 +227,10 @@ static void readable(evutil_socket_t fd, short what, void *arg)
 
 static void writable(evutil_socket_t fd, short what, void *arg)
 {
-    sock_t *s = arg;
+    struct sy_sock *s = arg;
     if (what & EV_TIMEOUT) {
         event_del(s->wev);
-        s->on_event(s, SOCK_TIMEOUT, s->arg);
+        s->on_event(s, SY_SOCK_TIMEOUT, s->arg);
         return;
     }
     int what_now = 0;
@@ -238,17 +239,17 @@ static void writable(evutil_socket_t fd, short what, void *arg)
         socklen_t len = sizeof(err);
         if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err) {
             event_del(s->wev);
-            s->on_event(s, SOCK_ERROR, s->arg);
+            s->on_event(s, SY_SOCK_ERROR, s->arg);
             return;
         }
         s->connecting = false;
-        what_now = SOCK_CONNECTED;
+        what_now = SY_SOCK_CONNECTED;
     }
     if (evbuffer_get_length(s->out) > 0) {
         int n = evbuffer_write(s->out, fd);
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
             event_del(s->wev);
-            s->on_event(s, SOCK_ERROR, s->arg);
+            s->on_event(s, SY_SOCK_ERROR, s->arg);
             return;
         }
     }

@@ -20,19 +20,19 @@
 #include <event2/event.h>
 
 /* What on_event is told. */
-enum { SOCK_EOF = 1, SOCK_ERROR = 2, SOCK_TIMEOUT = 4, SOCK_CONNECTED = 8 };
+enum { SY_SOCK_EOF = 1, SY_SOCK_ERROR = 2, SY_SOCK_TIMEOUT = 4, SY_SOCK_CONNECTED = 8 };
 
-typedef struct sock sock_t;
-typedef void sock_fn(sock_t *s, void *arg);
-typedef void sock_event_fn(sock_t *s, int what, void *arg);
+struct sy_sock;
+typedef void sy_sock_fn(struct sy_sock *s, void *arg);
+typedef void sy_sock_event_fn(struct sy_sock *s, int what, void *arg);
 
-struct sock {
+struct sy_sock {
     evutil_socket_t fd;
     struct event *rev, *wev;
-    struct evbuffer *in, *out; /* the caller reads `in` and may move bytes out of it */
-    sock_fn *on_read;          /* bytes were added to `in` */
-    sock_fn *on_write;         /* `out` drained to write_low or below */
-    sock_event_fn *on_event;   /* the end, an error, a timeout, or connected */
+    struct evbuffer *in, *out;  /* the caller reads `in` and may move bytes out of it */
+    sy_sock_fn *on_read;        /* bytes were added to `in` */
+    sy_sock_fn *on_write;       /* `out` drained to write_low or below */
+    sy_sock_event_fn *on_event; /* the end, an error, a timeout, or connected */
     void *arg;
     size_t read_max;  /* 0, or reading pauses while `in` holds this much */
     size_t write_low; /* see on_write */
@@ -41,26 +41,27 @@ struct sock {
     bool reading, paused, connecting;
 };
 
-/* A sock around the accepted socket fd (closed by sock_free), not reading yet. */
-sock_t *sock_accepted(struct event_base *base, evutil_socket_t fd);
-/* A sock connecting to addr within timeout_ms; on_event gets SOCK_CONNECTED, or
- * SOCK_ERROR / SOCK_TIMEOUT. NULL (errno set) when the attempt fails at once. */
-sock_t *sock_connect(struct event_base *base, const struct sockaddr *addr, socklen_t len,
-                     int timeout_ms);
-void sock_free(sock_t *s);
+/* A sock around the accepted socket fd (closed by sy_sock_free), not reading yet. */
+struct sy_sock *sy_sock_accepted(struct event_base *base, evutil_socket_t fd);
+/* A sock connecting to addr within timeout_ms; on_event gets SY_SOCK_CONNECTED, or
+ * SY_SOCK_ERROR / SY_SOCK_TIMEOUT. NULL (errno set) when the attempt fails at once. */
+struct sy_sock *sy_sock_connect(struct event_base *base, const struct sockaddr *addr, socklen_t len,
+                                int timeout_ms);
+void sy_sock_free(struct sy_sock *s);
 
-void sock_setcb(sock_t *s, sock_fn *on_read, sock_fn *on_write, sock_event_fn *on_event, void *arg);
+void sy_sock_setcb(struct sy_sock *s, sy_sock_fn *on_read, sy_sock_fn *on_write,
+                   sy_sock_event_fn *on_event, void *arg);
 /* Reading on or off. A read timeout turns reading off before on_event is told of it. */
-void sock_read(sock_t *s, bool on);
+void sy_sock_read(struct sy_sock *s, bool on);
 /* The read and write timeouts in milliseconds (0: none). */
-void sock_timeouts(sock_t *s, int read_ms, int write_ms);
+void sy_sock_timeouts(struct sy_sock *s, int read_ms, int write_ms);
 
 /* Sends n bytes of p: what the socket does not take at once is queued. */
-void sock_write(sock_t *s, const void *p, size_t n);
+void sy_sock_write(struct sy_sock *s, const void *p, size_t n);
 /* The same for the first n bytes of `from`, drained from it. */
-void sock_move(sock_t *s, struct evbuffer *from, size_t n);
+void sy_sock_move(struct sy_sock *s, struct evbuffer *from, size_t n);
 
-static inline size_t sock_queued(const sock_t *s)
+static inline size_t sy_sock_queued(const struct sy_sock *s)
 {
     return evbuffer_get_length(s->out);
 }

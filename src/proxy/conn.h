@@ -1,0 +1,134 @@
+/* conn.h - what the proxy's two halves of a request share: a client connection (conn.c:
+ * its requests read, decided and answered) and its upstream side (upstream.c: the pools,
+ * the request sent, the response streamed back). Not an interface: only src/proxy/
+ * includes it. Everything here runs on the connection's worker thread.
+ */
+#ifndef SY_PROXY_CONN_H
+#define SY_PROXY_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "http/h1.h"
+#include "proxy/internal.h"
+#include "proxy/sock.h"
+
+#define MAX_HEAD   65536
+#define HIGH_WATER (4u << 20)
+#define LOW_WATER  (1u << 20)
+#define IDLE_S     60
+#define STREAM_MIN (256 << 10) /* a longer body a route need not read streams */
+
+enum state { S_HEAD, S_BODY, S_WAIT, S_STREAM, S_CLOSING };
+
+/* Where a chunked response body ends, followed byte by byte. */
+enum {
+    K_SIZE,
+    K_EXT,
+    K_SIZE_LF,
+    K_DATA,
+    K_DATA_CR,
+    K_DATA_LF,
+    K_TRAILER,
+    K_TRAILER_TEXT,
+    K_TRAILER_LF,
+    K_FINAL_LF,
+    K_DONE
+};
+struct chunker {
+    int st;
+    uint64_t left;
+    int digits;
+};
+
+struct conn {
+    struct conn *prev, *next; /* the worker's, to close at its stop */
+    struct worker *w;
+    struct sy_sock *down, *up;
+    enum state state;
+    char peer[64];
+    char listen[256];
+    /* the request */
+    char *head_buf; /* the head, parsed in place */
+    size_t head_cap, scanned;
+    sy_h1_head_t head;
+    char *body;
+    size_t body_len, body_raw, body_cap;
+    int64_t want; /* Content-Length, or -1 for chunked */
+    sy_h1_dechunk_t dc;
+    bool idempotent, keep_alive;
+    char *req; /* the head that goes upstream, kept for a retry */
+    size_t req_len, req_cap;
+    struct snapshot *snap;
+    unsigned gen; /* of snap */
+    const struct proute *route;
+    int target; /* LEGACY or NEW */
+    int domain;
+    bool up_connected, up_reused, retried;
+    struct timespec t0;
+    /* the response */
+    int status;
+    bool head_only;       /* no body: HEAD, 1xx, 204, 304 */
+    int64_t left;         /* body bytes still due (a length), or -1 */
+    bool chunked, to_eof; /* framed by chunks, or by the upstream's end */
+    bool up_close;        /* the upstream will not keep the connection */
+    bool dechunk;         /* chunks to an HTTP/1.0 client: their data only, then the end */
+    struct chunker ck;
+    bool sent;             /* response bytes went to the client */
+    bool judged;           /* the breaker has this request's outcome */
+    size_t head_out;       /* a response head built in the worker's scratch, not sent yet */
+    bool streaming;        /* the body goes upstream as it comes (not read whole first) */
+    int64_t stream_left;   /* of it, still to come from the client (chunks: 1 until the last) */
+    struct chunker req_ck; /* where a streamed chunked body ends */
+    /* the counters of the last (route, domain, upstream) recorded, while gen lasts */
+    sy_proxy_row_t *row;
+    const struct proute *row_route;
+    unsigned row_gen;
+    int row_domain, row_upstream, row_tried;
+};
+
+/* Appends n bytes of s to a head being built (room was made). */
+static inline char *put(char *p, const char *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+
+static inline char *puts0(char *p, const char *s)
+{
+    return put(p, s, strlen(s));
+}
+
+/* ---- conn.c ---- */
+
+/* The outcome of a request `new` took, to its breaker, once. */
+void sy_conn_judge(struct conn *c, bool ok);
+/* Counts c's request against `upstream` (LEGACY, NEW, or UPSTREAMS for "error"). */
+void sy_conn_record(struct conn *c, int upstream, bool error);
+/* A JSON error to the client, then the connection's end: what the proxy refuses itself,
+ * counted against no upstream. A response half sent is only ended. c may be freed. */
+void sy_conn_refuse(struct conn *c, int status, const char *code, const char *msg);
+/* The same for a request that failed on its way: counted as an error, and against
+ * `new`'s breaker when it was for `new`. */
+void sy_conn_fail(struct conn *c, int status, const char *code, const char *msg);
+/* Ends the connection once what it has to send is sent (at once when nothing is). */
+void sy_conn_close_flushed(struct conn *c);
+/* The response is done: the connection waits for (or reads) its next request. */
+void sy_conn_next(struct conn *c);
+void sy_conn_free(struct conn *c);
+/* Whether header `name` (len bytes) is hop-by-hop, or named in `connection`. */
+bool sy_conn_hop(const char *name, size_t len, const char *connection);
+/* The request head as it goes to c's target into c->req; -ENOMEM. */
+int sy_conn_build_request(struct conn *c);
+
+/* ---- upstream.c ---- */
+
+/* Sends c's request to its target, on a pooled connection or a new one; the response
+ * streams back to the client. Failures are answered (c may be freed). */
+void sy_upstream_send(struct conn *c);
+/* Moves what has come of a streamed request body to the upstream. c may be freed. */
+void sy_upstream_forward(struct conn *c);
+
+#endif

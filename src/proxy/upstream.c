@@ -1,0 +1,460 @@
+/* upstream.c - the upstream side of the proxy's requests: each worker's pools of idle
+ * keep-alive connections (one per upstream, the last one put first out), a request sent
+ * on one (a new connection when none is idle; `new` unreachable falls back to legacy for
+ * a request that may be repeated), and its response streamed back to the client as it
+ * comes: framed as the upstream framed it (a length, chunks followed byte by byte, or the
+ * connection's end), the upstream paused while the client is more than HIGH_WATER behind.
+ * See conn.h.
+ */
+#define _GNU_SOURCE /* strcasestr */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "proxy/conn.h"
+
+/* ---- the pool ----------------------------------------------------------------------------------
+ */
+
+/* The worker's pool of upstream `text` (NULL when it keeps no more pools). */
+static struct pool *pool_of(struct worker *w, const char *text)
+{
+    for (size_t i = 0; i < w->n_pools; i++)
+        if (strcmp(w->pools[i].text, text) == 0)
+            return &w->pools[i];
+    if (w->n_pools == MAX_POOLS)
+        return NULL;
+    struct pool *p = &w->pools[w->n_pools++];
+    snprintf(p->text, sizeof(p->text), "%s", text);
+    p->n = 0;
+    return p;
+}
+
+static void idle_drop(struct pool *p, size_t i)
+{
+    sy_sock_free(p->idle[i]);
+    p->idle[i] = p->idle[--p->n];
+}
+
+/* An idle connection that reads anything (the upstream closing it), or is idle past its
+ * read timeout, is dropped. */
+static void idle_event(struct sy_sock *s, int what, void *arg)
+{
+    (void)what;
+    struct pool *p = arg;
+    for (size_t i = 0; i < p->n; i++)
+        if (p->idle[i] == s) {
+            idle_drop(p, i);
+            return;
+        }
+}
+
+static void idle_read(struct sy_sock *s, void *arg)
+{
+    idle_event(s, 0, arg);
+}
+
+void sy_proxy_idle_free(struct worker *w)
+{
+    while (w->conns)
+        sy_conn_free(w->conns);
+    for (size_t i = 0; i < w->n_pools; i++)
+        while (w->pools[i].n)
+            idle_drop(&w->pools[i], w->pools[i].n - 1);
+}
+
+static struct sy_sock *pool_take(struct worker *w, const struct upstream *u)
+{
+    struct pool *p = pool_of(w, u->text);
+    return p && p->n ? p->idle[--p->n] : NULL;
+}
+
+/* Keeps s for the next request to u, or closes it when u's pool is full. */
+static void pool_put(struct worker *w, struct sy_sock *s, const struct upstream *u)
+{
+    struct pool *p = pool_of(w, u->text);
+    if (!p || p->n == POOL_SIZE || (int)p->n >= u->keepalive) {
+        sy_sock_free(s);
+        return;
+    }
+    p->idle[p->n++] = s;
+    /* still reading, with its read timeout (idle_event) */
+    sy_sock_setcb(s, idle_read, NULL, idle_event, p);
+}
+
+/* ---- the response -----------------------------------------------------------------------------
+ */
+
+/* How many of b[0..n) belong to the chunked body (to its end, *done, or all of them);
+ * SIZE_MAX when it is malformed. The chunks' data goes to `data` unless it is NULL. */
+static size_t chunk_scan(struct chunker *k, const unsigned char *b, size_t n, bool *done,
+                         struct sy_sock *data)
+{
+    size_t i = 0;
+    while (i < n && k->st != K_DONE) {
+        unsigned char ch = b[i];
+        switch (k->st) {
+        case K_SIZE: {
+            int v = ch >= '0' && ch <= '9'   ? ch - '0'
+                    : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                    : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                             : -1;
+            if (v >= 0 && k->digits < 15) {
+                k->left = k->left * 16 + (uint64_t)v;
+                k->digits++;
+            } else if (k->digits && (ch == ';' || ch == ' ' || ch == '\t')) {
+                k->st = K_EXT;
+            } else if (k->digits && ch == '\r') {
+                k->st = K_SIZE_LF;
+            } else {
+                return SIZE_MAX;
+            }
+            i++;
+            break;
+        }
+        case K_EXT:
+            k->st = ch == '\r' ? K_SIZE_LF : K_EXT;
+            i++;
+            break;
+        case K_SIZE_LF:
+            if (ch != '\n')
+                return SIZE_MAX;
+            k->st = k->left ? K_DATA : K_TRAILER;
+            i++;
+            break;
+        case K_DATA: {
+            size_t take = (uint64_t)(n - i) < k->left ? n - i : (size_t)k->left;
+            if (data)
+                sy_sock_write(data, b + i, take);
+            k->left -= take;
+            i += take;
+            if (!k->left)
+                k->st = K_DATA_CR;
+            break;
+        }
+        case K_DATA_CR:
+            if (ch != '\r')
+                return SIZE_MAX;
+            k->st = K_DATA_LF;
+            i++;
+            break;
+        case K_DATA_LF:
+            if (ch != '\n')
+                return SIZE_MAX;
+            k->st = K_SIZE;
+            k->digits = 0;
+            i++;
+            break;
+        case K_TRAILER:
+            k->st = ch == '\r' ? K_FINAL_LF : K_TRAILER_TEXT;
+            i++;
+            break;
+        case K_TRAILER_TEXT:
+            k->st = ch == '\r' ? K_TRAILER_LF : K_TRAILER_TEXT;
+            i++;
+            break;
+        case K_TRAILER_LF:
+        case K_FINAL_LF:
+            if (ch != '\n')
+                return SIZE_MAX;
+            k->st = k->st == K_FINAL_LF ? K_DONE : K_TRAILER;
+            i++;
+            break;
+        }
+    }
+    *done = k->st == K_DONE;
+    return i;
+}
+
+static void up_read(struct sy_sock *s, void *arg);
+
+/* The response is complete: the upstream back to the pool (or closed), the next request. */
+static void response_done(struct conn *c)
+{
+    if (c->streaming && c->stream_left > 0)
+        c->keep_alive = false; /* answered before its body ended: the rest is not a request */
+    sy_conn_judge(c, c->status < 500);
+    sy_conn_record(c, c->target, c->status >= 500);
+    if (c->up) {
+        if (!c->up_close && !c->to_eof && evbuffer_get_length(c->up->in) == 0)
+            pool_put(c->w, c->up, &c->route->up[c->target]);
+        else
+            sy_sock_free(c->up);
+        c->up = NULL;
+    }
+    if (c->to_eof || !c->keep_alive || c->dechunk) {
+        sy_conn_close_flushed(c);
+        return;
+    }
+    sy_conn_next(c);
+}
+
+/* Moves what of the body has come from the upstream to the client. */
+static void pump(struct conn *c)
+{
+    struct evbuffer *in = c->up->in;
+    size_t avail = evbuffer_get_length(in), take = avail;
+    bool done = false;
+    if (c->head_only) {
+        done = true;
+        take = 0;
+    } else if (c->chunked && avail) {
+        if (c->dechunk && c->head_out) {
+            sy_sock_write(c->down, c->w->scratch, c->head_out);
+            c->head_out = 0;
+        }
+        take = chunk_scan(&c->ck, evbuffer_pullup(in, (ssize_t)avail), avail, &done,
+                          c->dechunk ? c->down : NULL);
+        if (take == SIZE_MAX) {
+            sy_conn_fail(c, 502, "bad_gateway", "the upstream sent a malformed chunked body");
+            return;
+        }
+        if (c->dechunk) { /* its data is sent */
+            evbuffer_drain(in, take);
+            take = 0;
+        }
+    } else if (c->left >= 0) {
+        take = (uint64_t)c->left < avail ? (size_t)c->left : avail;
+        c->left -= (int64_t)take;
+        done = c->left == 0;
+    }
+    if (c->head_out) { /* the head and what fits of the body: one send */
+        char *buf = c->w->scratch;
+        size_t room = SY_PROXY_SCRATCH - c->head_out, now = take < room ? take : room;
+        if (now)
+            evbuffer_remove(in, buf + c->head_out, now);
+        sy_sock_write(c->down, buf, c->head_out + now);
+        c->head_out = 0;
+        take -= now;
+    }
+    if (take)
+        sy_sock_move(c->down, in, take);
+    if (done) {
+        response_done(c);
+        return;
+    }
+    if (sy_sock_queued(c->down) > HIGH_WATER) /* the client is behind: wait for it */
+        sy_sock_read(c->up, false);
+}
+
+/* Parses the response head at the start of the upstream's input; 0 when incomplete. */
+static int response_head(struct conn *c)
+{
+    struct evbuffer *in = c->up->in;
+    size_t len = evbuffer_get_length(in);
+    struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+    if (end.pos < 0)
+        return len > MAX_HEAD ? -E2BIG : 0;
+    size_t head_len = (size_t)end.pos + 4;
+    char *h = (char *)evbuffer_pullup(in, (ssize_t)head_len);
+    if (head_len < 16 || strncmp(h, "HTTP/1.", 7) != 0 || h[8] != ' ')
+        return -EINVAL;
+    int status = atoi(h + 9);
+    if (status < 100 || status > 999)
+        return -EINVAL;
+    if (status >= 100 && status < 200 && status != 101) { /* interim: the real one follows */
+        evbuffer_drain(in, head_len);
+        return response_head(c);
+    }
+    bool http10 = h[7] == '0';
+    char *line_end = memchr(h, '\r', head_len);
+    /* the client's head, built whole and sent with one copy: at most the upstream's plus
+     * what is added */
+    char *out = c->w->scratch, *o = put(out, "HTTP/1.1 ", 9);
+    o = put(o, h + 9, (size_t)(line_end - h - 9));
+    o = put(o, "\r\n", 2);
+    /* the fields: first the Connection header, whose names are hop-by-hop too */
+    char connection[512] = "";
+    c->left = -1;
+    c->chunked = false;
+    for (char *p = line_end + 2; p < h + head_len - 2;) {
+        char *e = memchr(p, '\r', (size_t)(h + head_len - p));
+        char *colon = memchr(p, ':', (size_t)(e - p));
+        if (colon && colon - p == 10 && strncasecmp(p, "connection", 10) == 0) {
+            size_t n = (size_t)(e - colon - 1) < sizeof(connection) - 1 ? (size_t)(e - colon - 1)
+                                                                        : sizeof(connection) - 1;
+            memcpy(connection, colon + 1, n);
+            connection[n] = 0;
+        }
+        p = e + 2;
+    }
+    c->up_close =
+        http10 ? !strcasestr(connection, "keep-alive") : !!strcasestr(connection, "close");
+    for (char *p = line_end + 2; p < h + head_len - 2;) {
+        char *e = memchr(p, '\r', (size_t)(h + head_len - p));
+        char *colon = memchr(p, ':', (size_t)(e - p));
+        if (!colon)
+            return -EINVAL;
+        size_t nlen = (size_t)(colon - p);
+        const char *v = colon + 1;
+        while (v < e && (*v == ' ' || *v == '\t'))
+            v++;
+        if (nlen == 17 && strncasecmp(p, "transfer-encoding", 17) == 0) {
+            c->chunked = strncasecmp(v, "chunked", 7) == 0;
+            if (c->chunked && c->head.minor > 0)
+                o = put(o, "Transfer-Encoding: chunked\r\n", 28);
+        } else if (nlen == 14 && strncasecmp(p, "content-length", 14) == 0) {
+            c->left = strtoll(v, NULL, 10);
+            o = put(o, p, (size_t)(e - p) + 2);
+        } else if (!sy_conn_hop(p, nlen, connection)) {
+            o = put(o, p, (size_t)(e - p) + 2);
+        }
+        p = e + 2;
+    }
+    c->status = status;
+    c->head_only = c->head.method == SY_HEAD || status == 204 || status == 304;
+    c->to_eof = !c->head_only && !c->chunked && c->left < 0;
+    if (c->chunked)
+        c->left = -1;
+    c->ck = (struct chunker){0};
+    c->dechunk = c->chunked && c->head.minor == 0; /* HTTP/1.0 knows no chunks */
+    bool close = c->to_eof || !c->keep_alive || c->dechunk;
+    o = puts0(o,
+              c->target == NEW ? "X-Switchyard-Route: new\r\n" : "X-Switchyard-Route: legacy\r\n");
+    o = puts0(o, close ? "Connection: close\r\n\r\n" : "Connection: keep-alive\r\n\r\n");
+    c->head_out = (size_t)(o - out); /* sent by pump, with the body that came with it */
+    evbuffer_drain(in, head_len);
+    c->sent = true;
+    c->state = S_STREAM;
+    return 1;
+}
+
+static void up_read(struct sy_sock *s, void *arg)
+{
+    (void)s;
+    struct conn *c = arg;
+    if (c->state == S_WAIT) {
+        int rc = response_head(c);
+        if (rc == 0)
+            return;
+        if (rc < 0) {
+            sy_conn_fail(c, 502, "bad_gateway", "the upstream sent a malformed response head");
+            return;
+        }
+    }
+    if (c->state == S_STREAM)
+        pump(c);
+}
+
+/* The upstream failed before answering: `new` unreachable falls back to `legacy` for a
+ * request that may be repeated; a stale pooled connection is replaced once. */
+static void up_failed(struct conn *c, int what)
+{
+    sy_sock_free(c->up);
+    c->up = NULL;
+    /* a streamed body cannot be sent twice: it is gone from us */
+    bool may_repeat = (c->idempotent || c->route->retry_any) && !c->streaming;
+    if (c->up_reused && !c->retried && may_repeat) {
+        c->retried = true;
+        sy_upstream_send(c);
+        return;
+    }
+    if (!c->up_connected && c->target == NEW && may_repeat) {
+        sy_conn_judge(c, false);
+        sy_conn_record(c, UPSTREAMS, true); /* counted as `new`'s error, then served by legacy */
+        c->target = LEGACY;
+        c->retried = false;
+        if (sy_conn_build_request(c) == 0) {
+            sy_upstream_send(c);
+            return;
+        }
+    }
+    if (what & SY_SOCK_TIMEOUT)
+        sy_conn_fail(c, 504, "gateway_timeout", "the upstream did not answer in time");
+    else
+        sy_conn_fail(c, 502, "bad_gateway", "the upstream cannot be reached");
+}
+
+static void up_event(struct sy_sock *s, int what, void *arg)
+{
+    (void)s;
+    struct conn *c = arg;
+    if (what & SY_SOCK_CONNECTED) {
+        c->up_connected = true;
+        int ms = c->route->up[c->target].read_ms;
+        sy_sock_timeouts(c->up, ms, ms);
+        sy_sock_read(c->up, true);
+        if (c->streaming && c->stream_left > 0)
+            sy_upstream_forward(c);
+        return;
+    }
+    if (c->state == S_STREAM && c->to_eof && (what & SY_SOCK_EOF)) {
+        pump(c); /* what is left, then the end of the body */
+        if (c->state == S_STREAM)
+            response_done(c);
+        return;
+    }
+    if (c->state == S_WAIT) {
+        if (evbuffer_get_length(c->up->in) == 0 || (what & SY_SOCK_TIMEOUT)) {
+            up_failed(c, what);
+            return;
+        }
+        sy_conn_fail(c, 502, "bad_gateway", "the upstream closed the connection mid-answer");
+        return;
+    }
+    if (c->state == S_STREAM) /* cut short: the client's response cannot be completed */
+        sy_conn_fail(c, 502, "bad_gateway", "the upstream closed the connection mid-answer");
+}
+
+/* Moves what has come of a streamed body to the upstream, pausing while the upstream is
+ * more than HIGH_WATER behind (up_write resumes). Chunks go as they came, followed to the
+ * last one: what comes after it is the next request. */
+void sy_upstream_forward(struct conn *c)
+{
+    struct evbuffer *in = c->down->in;
+    size_t avail;
+    while (c->up && c->stream_left > 0 && (avail = evbuffer_get_length(in)) > 0 &&
+           sy_sock_queued(c->up) <= HIGH_WATER) {
+        size_t n = (uint64_t)c->stream_left < avail ? (size_t)c->stream_left : avail;
+        if (c->want < 0) {
+            bool done = false;
+            n = avail < STREAM_MIN ? avail : STREAM_MIN;
+            n = chunk_scan(&c->req_ck, evbuffer_pullup(in, (ssize_t)n), n, &done, NULL);
+            if (n == SIZE_MAX) {
+                sy_conn_refuse(c, 400, "bad_request", "a malformed chunked body");
+                return;
+            }
+            c->stream_left = !done;
+        } else {
+            c->stream_left -= (int64_t)n;
+        }
+        sy_sock_move(c->up, in, n);
+    }
+}
+
+/* The upstream caught up: more of a streamed body may go. */
+static void up_write(struct sy_sock *s, void *arg)
+{
+    (void)s;
+    struct conn *c = arg;
+    if (c->streaming && c->stream_left > 0)
+        sy_upstream_forward(c);
+}
+
+void sy_upstream_send(struct conn *c)
+{
+    const struct upstream *u = &c->route->up[c->target];
+    c->up = c->retried ? NULL : pool_take(c->w, u);
+    c->up_reused = c->up != NULL;
+    c->up_connected = c->up_reused;
+    if (!c->up) {
+        c->up =
+            sy_sock_connect(c->w->base, (const struct sockaddr *)&u->addr, u->addr_len, u->connect_ms);
+        if (!c->up) {
+            if (errno == ENOMEM)
+                sy_conn_refuse(c, 503, "unavailable", "out of memory");
+            else
+                up_failed(c, SY_SOCK_ERROR);
+            return;
+        }
+    }
+    /* a pooled connection reads already, with the timeouts it was made with */
+    sy_sock_setcb(c->up, up_read, c->streaming ? up_write : NULL, up_event, c);
+    c->up->write_low = c->streaming ? LOW_WATER : 0;
+    sy_sock_write(c->up, c->req, c->req_len);
+    if (c->body_len)
+        sy_sock_write(c->up, c->body, c->body_len);
+    c->state = S_WAIT;
+}
