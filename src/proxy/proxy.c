@@ -568,28 +568,28 @@ json_t *sy_proxy_stats(sy_proxy_t *p, int64_t ws)
 int sy_proxy_health(sy_proxy_t *p, int64_t ws, const char *route, int upstream,
                     sy_route_health_t *out)
 {
-    size_t n;
-    sy_proxy_row_t *rows = sy_proxy_rows(p, ws, &n);
     int64_t hist[SY_LAT_BUCKETS] = {0}, answered = 0;
     *out = (sy_route_health_t){0};
-    if (!rows)
-        return -ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        const sy_proxy_row_t *r = &rows[i];
-        if (strcmp(r->route, route) != 0)
-            continue;
-        if (r->upstream == upstream) {
-            out->requests += r->requests;
-            out->errors += r->errors;
-            answered += r->requests;
-            for (int b = 0; b < SY_LAT_BUCKETS; b++)
-                hist[b] += r->hist[b];
-        } else if (r->upstream == UPSTREAMS && r->tried == upstream) {
-            out->requests += r->requests; /* it failed them before any answer */
-            out->errors += r->requests;
+    for (int i = 0; i < p->n_workers; i++) { /* the route's rows only, in place */
+        struct worker *w = &p->w[i];
+        pthread_mutex_lock(&w->stats_lock);
+        for (size_t k = 0; k < w->n_stats; k++) {
+            const sy_proxy_row_t *r = &w->stats[k];
+            if (r->ws != ws || strcmp(r->route, route) != 0)
+                continue;
+            if (r->upstream == upstream) {
+                out->requests += r->requests;
+                out->errors += r->errors;
+                answered += r->requests;
+                for (int b = 0; b < SY_LAT_BUCKETS; b++)
+                    hist[b] += r->hist[b];
+            } else if (r->upstream == UPSTREAMS && r->tried == upstream) {
+                out->requests += r->requests; /* it failed them before any answer */
+                out->errors += r->requests;
+            }
         }
+        pthread_mutex_unlock(&w->stats_lock);
     }
     out->p95_ms = sy_lat_quantile(hist, answered, 0.95);
-    free(rows);
     return 0;
 }

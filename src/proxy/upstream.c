@@ -440,8 +440,8 @@ void sy_upstream_send(struct conn *c)
     c->up_reused = c->up != NULL;
     c->up_connected = c->up_reused;
     if (!c->up) {
-        c->up =
-            sy_sock_connect(c->w->base, (const struct sockaddr *)&u->addr, u->addr_len, u->connect_ms);
+        c->up = sy_sock_connect(c->w->base, (const struct sockaddr *)&u->addr, u->addr_len,
+                                u->connect_ms);
         if (!c->up) {
             if (errno == ENOMEM)
                 sy_conn_refuse(c, 503, "unavailable", "out of memory");
