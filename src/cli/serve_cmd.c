@@ -232,7 +232,8 @@ static void flush_counters(struct server *s, time_t now)
 /* What the proxy counted of route `name`'s new, for the rollout plans. */
 static int route_health(void *arg, int64_t ws, const char *name, sy_route_health_t *out)
 {
-    return sy_proxy_health(arg, ws, name, 1, out);
+    *out = (sy_route_health_t){0}; /* none without a proxy: only what proxy-only ones report */
+    return arg ? sy_proxy_health(arg, ws, name, 1, out) : 0;
 }
 
 /* ... and of either upstream, for GET /v1/routes/{name}/health. */
@@ -266,7 +267,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         s->flushed_s = now.tv_sec;
         flush_counters(s, now.tv_sec);
     }
-    if (s->proxy && now.tv_sec != s->plan_s) {
+    if (now.tv_sec != s->plan_s) {
         s->plan_s = now.tv_sec;
         json_t *moves = sy_engine_routes_plan_tick(s->eng, route_health, s->proxy);
         size_t k;

@@ -460,7 +460,8 @@ json_t *sy_engine_routes_all(sy_engine_t *eng);
  * route that is gone. */
 int sy_engine_route_breaker(sy_engine_t *eng, int64_t ws, const char *name, const char *state,
                             int64_t at_ms, sy_err_t *err);
-/* What the data plane counted of a route's `new` (sy_route_health_t, core/route.h). */
+/* What the server's own data plane counted of a route's `new` (sy_route_health_t,
+ * core/route.h); the plans add what proxy-only processes reported. */
 typedef int (*sy_route_health_fn)(void *arg, int64_t ws, const char *name, sy_route_health_t *out);
 /* Moves every enabled route that has a plan, its breaker not open and its kill switch off:
  * once the current step has been held `hold_s` with at least `min_requests` to `new` and
@@ -491,6 +492,11 @@ int sy_engine_route_minutes_prune(sy_engine_t *eng, int64_t before_minute, sy_er
  * included), from the stored counters. -ENOENT for no such route. */
 int sy_engine_route_stats_window(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
                                  int64_t window_ms, json_t **out, sy_err_t *err);
+/* Adds to *h what proxy-only processes reported (sy_engine_route_report) of route `name`'s
+ * `upstream` (0 legacy, 1 new) since the start: requests, errors (with the failures meant
+ * for it), and the larger of the two p95s. The rollout plans add it themselves. -ENOENT. */
+int sy_engine_route_reported(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
+                             int upstream, sy_route_health_t *h);
 /* The breaker state the data plane last reported for route `name` ("closed" by default). */
 const char *sy_engine_route_breaker_state(sy_engine_t *eng, const sy_principal_t *actor,
                                           const char *name);

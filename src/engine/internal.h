@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "core/allocation.h"
+#include "core/latency.h"
 #include "engine/engine.h"
 
 #define KEY_MAX 256 /* longest flag or experiment key */
@@ -65,6 +66,12 @@ struct route {
     bool enabled;
     int64_t created_ms, updated_ms;
     char breaker[16]; /* the state its data plane last reported: "" (closed), "open", ... */
+    /* what proxy-only processes reported of legacy [0] and new [1] since the start (the
+     * server's own proxy counts in it): their health and plans read it too */
+    struct {
+        int64_t requests, errors, answered;
+        int64_t hist[SY_LAT_BUCKETS];
+    } reported[2];
     /* its plan's progress (in memory: a restart holds the current step again) */
     int64_t step_ms;        /* when the percentage last moved; 0: not looked at yet */
     int64_t base_n, base_e; /* new's requests and errors then */

@@ -258,12 +258,13 @@ static int domain_names(const json_t *body, const char *field, const json_t *dom
     return 0;
 }
 
-/* sticky: {header} | {cookie} | {body_field}, or absent (random). */
+/* sticky: {header} | {cookie} | {body_field}, or absent or null (random), as a route is
+ * shown. */
 static int parse_sticky(const json_t *v, json_t **out, sy_err_t *err)
 {
     static const char *const kinds[] = {"header", "cookie", "body_field", NULL};
     *out = NULL;
-    if (!v)
+    if (!v || json_is_null(v))
         return 0;
     int rc = json_is_object(v) ? sy_eng_only_fields(v, kinds, "sticky", err) : 0;
     if (rc < 0)

@@ -239,6 +239,23 @@ int sy_engine_route_report(sy_engine_t *eng, const sy_principal_t *who, const ch
     /* everything checked: now the counters, then the breaker's move */
     if (rc == 0)
         rc = sy_engine_route_minutes_add(eng, rows, n, err);
+    struct route *r = rc == 0 ? sy_eng_route_find(eng, who->workspace, name) : NULL;
+    for (size_t i = 0; r && i < n; i++) { /* for its health and its plan */
+        bool error = strcmp(rows[i].upstream, "error") == 0;
+        int u = strcmp(error ? rows[i].tried : rows[i].upstream, "new") == 0;
+        r->reported[u].requests += rows[i].requests;
+        r->reported[u].errors += error ? rows[i].requests : rows[i].errors;
+        if (error)
+            continue;
+        r->reported[u].answered += rows[i].requests;
+        for (const char *p = rows[i].hist; *p;) { /* as report_row wrote it */
+            char *end;
+            long b = strtol(p, &end, 10);
+            long long c = strtoll(end + 1, &end, 10);
+            r->reported[u].hist[b] += c;
+            p = *end == ',' ? end + 1 : end;
+        }
+    }
     if (rc == 0 && state)
         rc = sy_engine_route_breaker(eng, who->workspace, name, state, sy_engine_now_ms(eng), err);
     if (rc == 0)

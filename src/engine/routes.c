@@ -177,6 +177,13 @@ static int whole(sy_engine_t *eng, int64_t ws, const char *name, const json_t *b
                            .created_ms = old ? old->created_ms : now,
                            .updated_ms = now,
                            .id = old ? old->id : 0};
+    if (old) { /* what the data plane told of it outlives a new definition */
+        memcpy(next->breaker, old->breaker, sizeof(next->breaker));
+        memcpy(next->reported, old->reported, sizeof(next->reported));
+        next->step_ms = old->step_ms;
+        next->base_n = old->base_n;
+        next->base_e = old->base_e;
+    }
     snprintf(next->name, sizeof(next->name), "%s", name);
     const json_t *pct = json_object_get(body, "percentage"), *en = json_object_get(body, "enabled");
     int rc = sy_eng_route_definition(body, &next->def, err);
@@ -406,6 +413,27 @@ int sy_engine_route_breaker(sy_engine_t *eng, int64_t ws, const char *name, cons
     return rc;
 }
 
+/* Adds what proxy-only processes reported of r's `upstream` to h. The p95 of the two
+ * together lies between theirs: the larger is the one a gate may trust. */
+static void add_reported(const struct route *r, int upstream, sy_route_health_t *h)
+{
+    h->requests += r->reported[upstream].requests;
+    h->errors += r->reported[upstream].errors;
+    double p95 = sy_lat_quantile(r->reported[upstream].hist, r->reported[upstream].answered, 0.95);
+    if (p95 > h->p95_ms)
+        h->p95_ms = p95;
+}
+
+int sy_engine_route_reported(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
+                             int upstream, sy_route_health_t *h)
+{
+    const struct route *r = sy_eng_route_find(eng, actor->workspace, name);
+    if (!r || upstream < 0 || upstream > 1)
+        return -ENOENT;
+    add_reported(r, upstream, h);
+    return 0;
+}
+
 const char *sy_engine_route_breaker_state(sy_engine_t *eng, const sy_principal_t *actor,
                                           const char *name)
 {
@@ -442,6 +470,7 @@ json_t *sy_engine_routes_plan_tick(sy_engine_t *eng, sy_route_health_fn fn, void
         if (!json_is_object(plan) || !r->enabled || strcmp(r->breaker, "open") == 0 ||
             sy_engine_kill_switch_engaged(eng, r->ws, NULL, 0) || fn(arg, r->ws, r->name, &h) < 0)
             continue;
+        add_reported(r, 1, &h);
         if (r->step_ms == 0) { /* the step starts now */
             r->step_ms = now;
             r->base_n = h.requests;

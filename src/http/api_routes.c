@@ -104,6 +104,7 @@ static void health(struct call *c, const char *name)
         sy_route_health_t h = {0};
         if (o->route_health)
             (void)o->route_health(o->route_stats_arg, c->who.workspace, name, u, &h);
+        (void)sy_engine_route_reported(c->eng, &c->who, name, u, &h);
         json_int_t n = h.requests, e = h.errors;
         double p95 = h.p95_ms;
         double rate = n ? (double)e / (double)n : 0;

@@ -20,9 +20,10 @@ upstream() {
     echo $! >"$TMP/$1.pid"
     wait_file "$TMP/$1.port"
 }
-PROXY=""
+PROXY="" TRAFFIC=""
 cleanup() {
     [ -n "$PROXY" ] && kill "$PROXY" 2>/dev/null
+    [ -n "$TRAFFIC" ] && kill "$TRAFFIC" 2>/dev/null
     stop_server
     for u in legacy new; do [ -f "$TMP/$u.pid" ] && kill "$(cat "$TMP/$u.pid")" 2>/dev/null; done
     rm -rf "$TMP"
@@ -90,6 +91,25 @@ check "its counters reach the server, stored per minute" 0 "" "" -- \
     "/v1/routes/r/stats?window=1h" "$ADMIN"
 expect "the kill switch off" 200 '' -- POST /v1/go-live/kill-switch "$ADMIN" '{"engaged":false,"reason":"drill over"}'
 check "... followed: new" 0 "" "" -- until_route new
+LISTEN3=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+expect "a route with a rollout plan, at 0 %" 201 '.percentage == 0' -- POST /v1/routes "$ADMIN" \
+    "{\"name\":\"planned\",\"listen\":\"127.0.0.1:$LISTEN3\",\"upstreams\":{\"legacy\":\"127.0.0.1:$(cat "$TMP/legacy.port")\",\"new\":\"127.0.0.1:$(cat "$TMP/new.port")\"},\"plan\":{\"steps\":[10,50],\"hold_s\":1,\"min_requests\":5}}"
+printf 'url = "http://127.0.0.1:%s/t"\noutput = /dev/null\n' "$LISTEN3" >"$TMP/planned.cfg"
+i=1
+while [ $i -lt 20 ]; do printf 'next\nurl = "http://127.0.0.1:%s/t"\noutput = /dev/null\n' "$LISTEN3"; i=$((i + 1)); done >>"$TMP/planned.cfg"
+(end=$(($(date +%s) + 30)); while [ "$(date +%s)" -lt $end ] && [ ! -f "$TMP/planned.stop" ]; do curl -s -K "$TMP/planned.cfg"; sleep 0.05; done) &
+TRAFFIC=$!
+T0=$(date +%s)
+check "the server's plan steps on what the proxy-only process reports: 0 -> 10 -> 50 %" 0 "" "" -- \
+    poll '.percentage == 50' /v1/routes/planned "$ADMIN" 250
+echo "# the plan reached 50 % in $(($(date +%s) - T0)) s (two steps held 1 s each, counters reported every second)"
+touch "$TMP/planned.stop"
+wait "$TRAFFIC"
+TRAFFIC=""
+expect "... each advance audited" 200 '[.events[] | select(.action == "route.plan.advance") | .after.percentage] == [50,10]' -- \
+    GET "/v1/audit?resource=route:planned" "$ADMIN"
+expect "the route's health counts the reported requests" 200 '.upstreams.new.requests > 0 and .upstreams.legacy.requests > 0 and .upstreams.new.p95_ms > 0' -- \
+    GET /v1/routes/planned/health "$ADMIN"
 kill "$(cat "$TMP/new.pid")"
 wait "$(cat "$TMP/new.pid")" 2>/dev/null
 rm -f "$TMP/new.pid"

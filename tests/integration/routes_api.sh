@@ -155,7 +155,12 @@ expect "... stored as the server's own proxy's counters are" 200 \
     GET "/v1/routes/webhooks/stats?window=1h" "$VIEWER"
 expect "... the breaker's move audited" 200 '[.events[] | select(.action == "route.breaker")][0].after.breaker == "open"' -- \
     GET "/v1/audit?resource=route:webhooks" "$ADMIN"
-expect "... and in the route's health" 200 '.breaker == "open"' -- GET /v1/routes/webhooks/health "$VIEWER"
+expect "... and in the route's health, with the reported counts" 200 \
+    '.breaker == "open" and .upstreams.new.requests == 12 and .upstreams.new.errors == 3 and .upstreams.new.p95_ms > 0 and .upstreams.legacy.requests == 0' -- \
+    GET /v1/routes/webhooks/health "$VIEWER"
+expect "a replacement with the route as GET shows it" 200 '' -- PUT /v1/routes/webhooks "$ADMIN" "$(curl -s -H "Authorization: Bearer $ADMIN" "$URL/v1/routes/webhooks" | jq -c 'del(.name, .created_ms, .updated_ms)')"
+expect "... keeps what the data plane told of it" 200 '.breaker == "open" and .upstreams.new.requests == 12' -- \
+    GET /v1/routes/webhooks/health "$VIEWER"
 expect "closed again" 200 '.counters == 0 and .breaker == "closed"' -- \
     POST /v1/routes/webhooks/report "$EDITOR" '{"breaker":"closed"}'
 
