@@ -88,6 +88,17 @@ typedef struct sy_h1_dechunk {
  * would pass `max` bytes. Start with a zeroed `d`. */
 int sy_h1_dechunk(sy_h1_dechunk_t *d, char *body, size_t len, size_t max);
 
+/* Where each run of a chunked body's data is told (sy_h1_chunks). */
+typedef void sy_h1_data_fn(void *arg, const char *p, size_t n);
+
+/* Follows a chunked body without decoding it, as its bytes arrive in pieces b[0..len)
+ * (each one after the last, whatever their size): the same grammar and answers as
+ * sy_h1_dechunk, with no bound on its size. *used is how many of b belong to the body (at
+ * the end, 1, what follows is not its); each run of data in them goes to data(arg) when
+ * it is not NULL. Start with a zeroed `d`; d->out counts the data. */
+int sy_h1_chunks(sy_h1_dechunk_t *d, const char *b, size_t len, size_t *used, sy_h1_data_fn *data,
+                 void *arg);
+
 /* ---- URLs (pure, like the parser) ------------------------------------------------- */
 
 /* Percent-decodes src[0..len) into dst (NUL-terminated), '+' as a space when `plus`.

@@ -8,6 +8,7 @@
  */
 #define _DEFAULT_SOURCE
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -288,17 +289,24 @@ static int hexval(unsigned char ch)
     return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
 }
 
-int sy_h1_dechunk(sy_h1_dechunk_t *d, char *body, size_t len, size_t max)
+/* The chunked body's grammar, followed from in[d->in] to in[len]: the data is moved to
+ * out + d->out when `out` (decoding in place: out == in), or else given to data(arg) when
+ * that is not NULL. sy_h1_dechunk and sy_h1_chunks. */
+static int follow(sy_h1_dechunk_t *d, const char *in, char *out, size_t len, size_t max,
+                  sy_h1_data_fn *data, void *arg)
 {
     while (d->in < len) {
-        unsigned char ch = (unsigned char)body[d->in];
+        unsigned char ch = (unsigned char)in[d->in];
         int rc = 0;
         switch (d->state) {
         case CK_DATA: {
             size_t n = len - d->in;
             if (n > d->left)
                 n = (size_t)d->left;
-            memmove(body + d->out, body + d->in, n);
+            if (out)
+                memmove(out + d->out, in + d->in, n);
+            else if (data)
+                data(arg, in + d->in, n);
             d->out += n;
             d->in += n;
             d->left -= n;
@@ -383,6 +391,20 @@ int sy_h1_dechunk(sy_h1_dechunk_t *d, char *body, size_t len, size_t max)
         d->in++;
     }
     return 0;
+}
+
+int sy_h1_dechunk(sy_h1_dechunk_t *d, char *body, size_t len, size_t max)
+{
+    return follow(d, body, body, len, max, NULL, NULL);
+}
+
+int sy_h1_chunks(sy_h1_dechunk_t *d, const char *b, size_t len, size_t *used, sy_h1_data_fn *data,
+                 void *arg)
+{
+    d->in = 0;
+    int rc = follow(d, b, NULL, len, SIZE_MAX, data, arg);
+    *used = d->in;
+    return rc;
 }
 
 /* ---- URLs -------------------------------------------------------------------------- */

@@ -476,7 +476,7 @@ static void read_head(struct conn *c)
     if (c->want > STREAM_MIN || c->want < 0) { /* streamed, unless its route must read it */
         c->streaming = true;
         c->stream_left = c->want < 0 ? 1 : c->want;
-        c->req_ck = (struct chunker){0};
+        c->req_ck = (sy_h1_dechunk_t){0};
         dispatch(c);
         return;
     }

@@ -19,29 +19,10 @@
 #define HIGH_WATER (4u << 20)
 #define LOW_WATER  (1u << 20)
 #define IDLE_S     60
-#define STREAM_MIN (256 << 10) /* a longer body a route need not read streams */
+#define STREAM_MIN (256 << 10) /* a longer body a route need not read streams (a chunked one too)  \
+                                */
 
 enum state { S_HEAD, S_BODY, S_WAIT, S_STREAM, S_CLOSING };
-
-/* Where a chunked response body ends, followed byte by byte. */
-enum {
-    K_SIZE,
-    K_EXT,
-    K_SIZE_LF,
-    K_DATA,
-    K_DATA_CR,
-    K_DATA_LF,
-    K_TRAILER,
-    K_TRAILER_TEXT,
-    K_TRAILER_LF,
-    K_FINAL_LF,
-    K_DONE
-};
-struct chunker {
-    int st;
-    uint64_t left;
-    int digits;
-};
 
 struct conn {
     struct conn *prev, *next; /* the worker's, to close at its stop */
@@ -70,18 +51,18 @@ struct conn {
     struct timespec t0;
     /* the response */
     int status;
-    bool head_only;       /* no body: HEAD, 1xx, 204, 304 */
-    int64_t left;         /* body bytes still due (a length), or -1 */
-    bool chunked, to_eof; /* framed by chunks, or by the upstream's end */
-    bool up_close;        /* the upstream will not keep the connection */
-    bool dechunk;         /* chunks to an HTTP/1.0 client: their data only, then the end */
-    struct chunker ck;
-    bool sent;             /* response bytes went to the client */
-    bool judged;           /* the breaker has this request's outcome */
-    size_t head_out;       /* a response head built in the worker's scratch, not sent yet */
-    bool streaming;        /* the body goes upstream as it comes (not read whole first) */
-    int64_t stream_left;   /* of it, still to come from the client (chunks: 1 until the last) */
-    struct chunker req_ck; /* where a streamed chunked body ends */
+    bool head_only;         /* no body: HEAD, 1xx, 204, 304 */
+    int64_t left;           /* body bytes still due (a length), or -1 */
+    bool chunked, to_eof;   /* framed by chunks, or by the upstream's end */
+    bool up_close;          /* the upstream will not keep the connection */
+    bool dechunk;           /* chunks to an HTTP/1.0 client: their data only, then the end */
+    sy_h1_dechunk_t ck;     /* where a chunked answer ends (sy_h1_chunks) */
+    bool sent;              /* response bytes went to the client */
+    bool judged;            /* the breaker has this request's outcome */
+    size_t head_out;        /* a response head built in the worker's scratch, not sent yet */
+    bool streaming;         /* the body goes upstream as it comes (not read whole first) */
+    int64_t stream_left;    /* of it, still to come from the client (chunks: 1 until the last) */
+    sy_h1_dechunk_t req_ck; /* where a streamed chunked body ends */
     /* the counters of the last (route, domain, upstream) recorded, while gen lasts */
     sy_proxy_row_t *row;
     const struct proute *row_route;

@@ -87,85 +87,10 @@ static void pool_put(struct worker *w, struct sy_sock *s, const struct upstream 
 /* ---- the response -----------------------------------------------------------------------------
  */
 
-/* How many of b[0..n) belong to the chunked body (to its end, *done, or all of them);
- * SIZE_MAX when it is malformed. The chunks' data goes to `data` unless it is NULL. */
-static size_t chunk_scan(struct chunker *k, const unsigned char *b, size_t n, bool *done,
-                         struct sy_sock *data)
+/* A run of a chunked answer's data, to an HTTP/1.0 client (sy_h1_chunks). */
+static void to_client(void *arg, const char *p, size_t n)
 {
-    size_t i = 0;
-    while (i < n && k->st != K_DONE) {
-        unsigned char ch = b[i];
-        switch (k->st) {
-        case K_SIZE: {
-            int v = ch >= '0' && ch <= '9'   ? ch - '0'
-                    : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-                    : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
-                                             : -1;
-            if (v >= 0 && k->digits < 15) {
-                k->left = k->left * 16 + (uint64_t)v;
-                k->digits++;
-            } else if (k->digits && (ch == ';' || ch == ' ' || ch == '\t')) {
-                k->st = K_EXT;
-            } else if (k->digits && ch == '\r') {
-                k->st = K_SIZE_LF;
-            } else {
-                return SIZE_MAX;
-            }
-            i++;
-            break;
-        }
-        case K_EXT:
-            k->st = ch == '\r' ? K_SIZE_LF : K_EXT;
-            i++;
-            break;
-        case K_SIZE_LF:
-            if (ch != '\n')
-                return SIZE_MAX;
-            k->st = k->left ? K_DATA : K_TRAILER;
-            i++;
-            break;
-        case K_DATA: {
-            size_t take = (uint64_t)(n - i) < k->left ? n - i : (size_t)k->left;
-            if (data)
-                sy_sock_write(data, b + i, take);
-            k->left -= take;
-            i += take;
-            if (!k->left)
-                k->st = K_DATA_CR;
-            break;
-        }
-        case K_DATA_CR:
-            if (ch != '\r')
-                return SIZE_MAX;
-            k->st = K_DATA_LF;
-            i++;
-            break;
-        case K_DATA_LF:
-            if (ch != '\n')
-                return SIZE_MAX;
-            k->st = K_SIZE;
-            k->digits = 0;
-            i++;
-            break;
-        case K_TRAILER:
-            k->st = ch == '\r' ? K_FINAL_LF : K_TRAILER_TEXT;
-            i++;
-            break;
-        case K_TRAILER_TEXT:
-            k->st = ch == '\r' ? K_TRAILER_LF : K_TRAILER_TEXT;
-            i++;
-            break;
-        case K_TRAILER_LF:
-        case K_FINAL_LF:
-            if (ch != '\n')
-                return SIZE_MAX;
-            k->st = k->st == K_FINAL_LF ? K_DONE : K_TRAILER;
-            i++;
-            break;
-        }
-    }
-    *done = k->st == K_DONE;
-    return i;
+    sy_sock_write(arg, p, n);
 }
 
 static void up_read(struct sy_sock *s, void *arg);
@@ -205,12 +130,13 @@ static void pump(struct conn *c)
             sy_sock_write(c->down, c->w->scratch, c->head_out);
             c->head_out = 0;
         }
-        take = chunk_scan(&c->ck, evbuffer_pullup(in, (ssize_t)avail), avail, &done,
-                          c->dechunk ? c->down : NULL);
-        if (take == SIZE_MAX) {
+        int rc = sy_h1_chunks(&c->ck, (const char *)evbuffer_pullup(in, (ssize_t)avail), avail,
+                              &take, c->dechunk ? to_client : NULL, c->down);
+        if (rc < 0) {
             sy_conn_fail(c, 502, "bad_gateway", "the upstream sent a malformed chunked body");
             return;
         }
+        done = rc == 1;
         if (c->dechunk) { /* its data is sent */
             evbuffer_drain(in, take);
             take = 0;
@@ -308,7 +234,7 @@ static int response_head(struct conn *c)
     c->to_eof = !c->head_only && !c->chunked && c->left < 0;
     if (c->chunked)
         c->left = -1;
-    c->ck = (struct chunker){0};
+    c->ck = (sy_h1_dechunk_t){0};
     c->dechunk = c->chunked && c->head.minor == 0; /* HTTP/1.0 knows no chunks */
     bool close = c->to_eof || !c->keep_alive || c->dechunk;
     o = puts0(o,
@@ -409,14 +335,14 @@ void sy_upstream_forward(struct conn *c)
            sy_sock_queued(c->up) <= HIGH_WATER) {
         size_t n = (uint64_t)c->stream_left < avail ? (size_t)c->stream_left : avail;
         if (c->want < 0) {
-            bool done = false;
-            n = avail < STREAM_MIN ? avail : STREAM_MIN;
-            n = chunk_scan(&c->req_ck, evbuffer_pullup(in, (ssize_t)n), n, &done, NULL);
-            if (n == SIZE_MAX) {
+            size_t look = avail < STREAM_MIN ? avail : STREAM_MIN;
+            int rc = sy_h1_chunks(&c->req_ck, (const char *)evbuffer_pullup(in, (ssize_t)look),
+                                  look, &n, NULL, NULL);
+            if (rc < 0) {
                 sy_conn_refuse(c, 400, "bad_request", "a malformed chunked body");
                 return;
             }
-            c->stream_left = !done;
+            c->stream_left = rc != 1;
         } else {
             c->stream_left -= (int64_t)n;
         }

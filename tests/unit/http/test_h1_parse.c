@@ -257,6 +257,61 @@ static void bad_and_oversized_chunks(void **state)
     assert_int_equal(len, 15);
 }
 
+struct sink {
+    char buf[64];
+    size_t n;
+};
+
+static void collect(void *arg, const char *p, size_t n)
+{
+    struct sink *s = arg;
+    assert_true(s->n + n <= sizeof(s->buf));
+    memcpy(s->buf + s->n, p, n);
+    s->n += n;
+}
+
+/* sy_h1_chunks over `raw` in pieces of `step`: its answer, the body's raw length, its data. */
+static int follow_in_steps(const char *raw, size_t step, size_t *used, struct sink *s)
+{
+    sy_h1_dechunk_t d = {0};
+    size_t total = strlen(raw), fed = 0;
+    int rc = 0;
+    *used = 0;
+    s->n = 0;
+    while (rc == 0 && fed < total) {
+        size_t n = total - fed < step ? total - fed : step, u = 0;
+        rc = sy_h1_chunks(&d, raw + fed, n, &u, collect, s);
+        if (rc == 0)
+            assert_int_equal(u, n); /* all of a piece before the end is the body's */
+        *used += u;
+        fed += n;
+    }
+    return rc;
+}
+
+static void chunks_followed_without_decoding(void **state)
+{
+    (void)state;
+    const char *raw = "5;name=val\r\nhello\r\n1\r\n \r\nA\r\n0123456789\r\n"
+                      "0\r\nTrailer: x\r\n\r\nGET / HTTP/1.1\r\n";
+    size_t body_raw = strlen(raw) - strlen("GET / HTTP/1.1\r\n");
+    for (size_t step = 1; step <= strlen(raw); step++) {
+        struct sink s;
+        size_t used;
+        assert_int_equal(follow_in_steps(raw, step, &used, &s), 1);
+        assert_int_equal(used, body_raw); /* what follows is the next request's */
+        assert_int_equal(s.n, 16);
+        assert_memory_equal(s.buf, "hello 0123456789", 16);
+    }
+    struct sink s;
+    size_t used;
+    assert_int_equal(follow_in_steps("5\r\nhel", 2, &used, &s), 0); /* more to come */
+    assert_int_equal(follow_in_steps("zz\r\n", 1, &used, &s), -EINVAL);
+    assert_int_equal(follow_in_steps("5\r\nhelloX", 3, &used, &s), -EINVAL);
+    /* no bound: a chunk past any decoding limit is followed */
+    assert_int_equal(follow_in_steps("FFFFFFFF\r\n", 4, &used, &s), 0);
+}
+
 static void percent_decoding_and_queries(void **state)
 {
     (void)state;
@@ -296,10 +351,15 @@ static void percent_decoding_and_queries(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(a_simple_request),         cmocka_unit_test(pieces_give_the_same_head),
-        cmocka_unit_test(lenient_where_harmless),   cmocka_unit_test(bad_requests_and_their_status),
-        cmocka_unit_test(heads_too_large),          cmocka_unit_test(chunked_bodies_in_any_pieces),
-        cmocka_unit_test(bad_and_oversized_chunks), cmocka_unit_test(percent_decoding_and_queries),
+        cmocka_unit_test(a_simple_request),
+        cmocka_unit_test(pieces_give_the_same_head),
+        cmocka_unit_test(lenient_where_harmless),
+        cmocka_unit_test(bad_requests_and_their_status),
+        cmocka_unit_test(heads_too_large),
+        cmocka_unit_test(chunked_bodies_in_any_pieces),
+        cmocka_unit_test(bad_and_oversized_chunks),
+        cmocka_unit_test(chunks_followed_without_decoding),
+        cmocka_unit_test(percent_decoding_and_queries),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
