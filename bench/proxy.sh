@@ -6,8 +6,9 @@
 # is measured). Each proxy gets one worker (nginx: worker_processes 1; switchyard:
 # --proxy-workers 1); wrk runs one thread. Rounds alternate; each side's median round (by
 # requests/s) is reported, with the CPU time its process spent per request in that round
-# (utime + stime from /proc: what the machine's noise moves least), and the best rounds'
-# ratio.
+# (utime + stime from /proc: what the machine's noise moves least), the best rounds'
+# ratio, and the median of each round's ratio to the nginx round run just before it.
+# PROXY_BENCH_ROUNDS=1 prints every round on stderr.
 #
 #   bench/proxy.sh SWITCHYARD [SECONDS] [ROUNDS] [CONNECTIONS] [PERCENTAGE]
 set -eu
@@ -107,6 +108,7 @@ while [ $r -lt "$ROUNDS" ]; do
     run "http://127.0.0.1:$SYPROXY/" "$SYPID" >>"$TMP/sy"
     r=$((r + 1))
 done
+[ -n "${PROXY_BENCH_ROUNDS:-}" ] && paste "$TMP/direct" "$TMP/nginx" "$TMP/sy" >&2 # each round
 D=$(median <"$TMP/direct") N=$(median <"$TMP/nginx") S=$(median <"$TMP/sy")
 echo "proxy: $CONNS connections, $PCT % to new, median of $ROUNDS rounds of ${SECS} s (wrk -t1)"
 printf '  %-22s %12s %9s %9s %13s\n' "" "requests/s" "p50 ms" "p99 ms" "CPU us/req"
@@ -115,3 +117,7 @@ printf '  %-22s %12s %9s %9s %13s\n' "nginx split_clients" $N
 printf '  %-22s %12s %9s %9s %13s\n' "switchyard proxy" $S
 echo "$D $N $S" | awk '{printf "  median: throughput switchyard / nginx = %.2fx; added p99: nginx %.3f ms, switchyard %.3f ms; CPU per request switchyard / nginx = %.2fx\n", $9 / $5, $7 - $3, $11 - $3, $12 / $8}'
 echo "$(best <"$TMP/nginx") $(best <"$TMP/sy")" | awk '{printf "  best rounds: throughput switchyard / nginx = %.2fx\n", $5 / $1}'
+# each round against the nginx round just before it (the machine drifts less in 2 x SECS)
+paste "$TMP/direct" "$TMP/nginx" "$TMP/sy" | awk '{print $9 / $5, ($7 - $3) - ($11 - $3)}' >"$TMP/paired"
+printf '  paired rounds (median): throughput switchyard / nginx = %.2fx; added p99 nginx - switchyard = %.3f ms\n' \
+    "$(cut -d' ' -f1 "$TMP/paired" | median)" "$(cut -d' ' -f2 "$TMP/paired" | median)"
