@@ -19,8 +19,9 @@
 #define HIGH_WATER (4u << 20)
 #define LOW_WATER  (1u << 20)
 #define IDLE_S     60
-#define STREAM_MIN (256 << 10) /* a longer body a route need not read streams (a chunked one too)  \
-                                */
+#define STREAM_MIN                                                                                 \
+    (256 << 10) /* a longer body a route need not read streams (a chunked one too)                 \
+                 */
 
 enum state { S_HEAD, S_BODY, S_WAIT, S_STREAM, S_CLOSING };
 
