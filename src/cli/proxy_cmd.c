@@ -3,9 +3,9 @@
  * --poll-ms it reads GET /v1/routes and GET /v1/go-live/state and, when they changed,
  * swaps the new routes in. It reports to the server what the server's own proxy would
  * tell its engine (POST /v1/routes/{name}/report): each breaker transition at the next
- * poll, and every --report-s what it counted since its last report. What the server did
- * not take is sent again at the next poll (transitions) or report (counters). SIGTERM or
- * SIGINT stops it, after a last report.
+ * poll, and every --report-s what it counted since its last report. What the server could
+ * not take is sent again at the next poll (transitions) or report (counters); what it
+ * refused (a 4xx) is told and dropped. SIGTERM or SIGINT stops it, after a last report.
  */
 #define _DEFAULT_SOURCE
 #include "cli/proxy_cmd.h"
@@ -37,7 +37,9 @@ static bool same_row(const sy_proxy_row_t *a, const sy_proxy_row_t *b)
            strcmp(a->domain, b->domain) == 0;
 }
 
-/* POSTs `body` (taken) as route `name`'s report; whether the server took it. */
+/* POSTs `body` (taken) as route `name`'s report; whether it is done with: the server took
+ * it, or refused it for good (a 4xx, told on stderr: a route deleted since, a token that
+ * may not report). An unreachable or failing server has it again later. */
 static bool post_report(sy_client_t *c, const char *name, json_t *body)
 {
     char path[128];
@@ -50,11 +52,11 @@ static bool post_report(sy_client_t *c, const char *name, json_t *body)
         sy_client_report(c, path, status, reply);
     free(text);
     json_decref(reply);
-    return status == 200;
+    return status == 200 || (status >= 400 && status < 500);
 }
 
 /* Reports the counters of `d` (k rows since the last report) whose route is `name`, 256
- * rows a call; whether the server took them all. */
+ * rows a call; whether they are all done with (post_report). */
 static bool report_route(sy_client_t *c, const char *name, const sy_proxy_row_t *d, size_t k)
 {
     bool ok = true;
@@ -85,7 +87,7 @@ static bool report_route(sy_client_t *c, const char *name, const sy_proxy_row_t 
 }
 
 /* Reports what p counted since `*prev` (*n_prev rows), route by route; *prev becomes what
- * the server has taken (a route it refused keeps its old rows, to be sent again). */
+ * is done with (a route the server could not take keeps its old rows, to be sent again). */
 static void report_counters(sy_client_t *c, sy_proxy_t *p, sy_proxy_row_t **prev, size_t *n_prev)
 {
     size_t n, k;

@@ -184,7 +184,7 @@ static void flush_counters(struct server *s, time_t now)
     sy_proxy_row_t *rows = sy_proxy_rows(s->proxy, -1, &n);
     sy_proxy_row_t *d = rows ? sy_proxy_rows_since(rows, n, s->prev, s->n_prev, &k) : NULL;
     sy_store_route_minute_t *out = d ? calloc(k + 1, sizeof(*out)) : NULL;
-    char(*hist)[2048] = d ? calloc(k + 1, sizeof(*hist)) : NULL;
+    char(*hist)[4096] = d ? calloc(k + 1, sizeof(*hist)) : NULL; /* 160 buckets of 18 fit */
     if (!rows || !d || !out || !hist) {
         free(rows);
         free(d);

@@ -150,8 +150,11 @@ static int report_row(const json_t *route, const json_t *row, size_t i, sy_store
     bool known = m->domain && !*m->domain;
     size_t d;
     const json_t *one;
-    json_array_foreach(json_object_get(route, "domains"), d, one) known |=
-        m->domain && strcmp(json_string_value(json_object_get(one, "name")), m->domain) == 0;
+    json_array_foreach(json_object_get(route, "domains"), d, one)
+    {
+        known |=
+            m->domain && strcmp(json_string_value(json_object_get(one, "name")), m->domain) == 0;
+    }
     if (!known)
         return sy_err_set(err, -EINVAL, f, "domain: one of the route's domains, or \"\"");
     m->upstream = json_string_value(json_object_get(row, "upstream"));
@@ -226,7 +229,7 @@ int sy_engine_route_report(sy_engine_t *eng, const sy_principal_t *who, const ch
         return sy_err_set(err, -EINVAL, "counters", "an array of at most %d rows", REPORT_ROWS);
     }
     sy_store_route_minute_t *rows = calloc(n + 1, sizeof(*rows));
-    char(*hist)[2048] = calloc(n + 1, sizeof(*hist));
+    char(*hist)[4096] = calloc(n + 1, sizeof(*hist)); /* 160 buckets of 18 characters fit */
     int64_t minute = sy_engine_now_ms(eng) / 60000;
     rc = rows && hist ? 0 : sy_eng_oom(err);
     for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -247,12 +250,12 @@ int sy_engine_route_report(sy_engine_t *eng, const sy_principal_t *who, const ch
         r->reported[u].errors += error ? rows[i].requests : rows[i].errors;
         if (error)
             continue;
-        r->reported[u].answered += rows[i].requests;
         for (const char *p = rows[i].hist; *p;) { /* as report_row wrote it */
             char *end;
             long b = strtol(p, &end, 10);
             long long c = strtoll(end + 1, &end, 10);
             r->reported[u].hist[b] += c;
+            r->reported[u].answered += c;
             p = *end == ',' ? end + 1 : end;
         }
     }

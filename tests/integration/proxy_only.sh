@@ -119,6 +119,15 @@ check "the breaker opened in the proxy-only process: reported, audited on the se
     poll '[.events[] | select(.action == "route.breaker") | .after.breaker] | index("open") != null' "/v1/audit?resource=route:r" "$ADMIN"
 expect "... and the route's health says so" 200 '.breaker == "open"' -- GET /v1/routes/r/health "$ADMIN"
 check "it logged the transition" 0 "" "" -- grep -q "route r: breaker open" "$TMP/proxy.log"
+req GET "/v1/routes/r/stats?window=1h" "$ADMIN" >/dev/null
+BEFORE=$(jq .requests "$TMP/body")
+stop_server
+for i in 1 2 3 4 5 6 7 8 9 10; do curl -s -o /dev/null "$P/while-down"; done
+sleep 1.5 # a report fails meanwhile
+start_server "$SY" --quiet --proxy-workers 0 --listen "127.0.0.1:$PORT"
+check "what it counted while the server was down reaches it once it is back" 0 "" "" -- \
+    poll ".requests >= $BEFORE + 10" "/v1/routes/r/stats?window=1h" "$ADMIN"
+
 kill -TERM "$PROXY"
 wait "$PROXY"
 STATUS=$?

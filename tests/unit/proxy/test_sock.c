@@ -162,9 +162,8 @@ static void connecting(void **state)
     struct event_base *b = event_base_new();
     uint16_t port;
     int l = listener(&port);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons(port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in a = {
+        .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     struct sy_sock *s = sy_sock_connect(b, (struct sockaddr *)&a, sizeof(a), 1000);
     assert_non_null(s);
     struct seen e = {0};
