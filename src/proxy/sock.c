@@ -97,14 +97,14 @@ void sy_sock_free(struct sy_sock *s)
 {
     if (!s)
         return;
+    if (s->in) /* first: its callback may not see the events gone */
+        evbuffer_free(s->in);
+    if (s->out)
+        evbuffer_free(s->out);
     if (s->rev)
         event_free(s->rev);
     if (s->wev)
         event_free(s->wev);
-    if (s->in)
-        evbuffer_free(s->in);
-    if (s->out)
-        evbuffer_free(s->out);
     if (s->fd >= 0)
         close(s->fd);
     free(s);
