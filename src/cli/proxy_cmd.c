@@ -70,12 +70,18 @@ static bool report_route(sy_client_t *c, const char *name, const sy_proxy_row_t 
                     snprintf(key, sizeof(key), "%d", b);
                     json_object_set_new(hist, key, json_integer(d[i].hist[b]));
                 }
-            json_array_append_new(rows, json_pack("{sssssssIsIsfso}", "domain", d[i].domain,
+            json_t *status = json_object();
+            for (int cl = 1; cl < 6; cl++)
+                if (d[i].status[cl] > 0) {
+                    char key[4] = {(char)('0' + cl), 'x', 'x', 0};
+                    json_object_set_new(status, key, json_integer(d[i].status[cl]));
+                }
+            json_array_append_new(rows, json_pack("{sssssssIsIsfsoso}", "domain", d[i].domain,
                                                   "upstream", sy_proxy_upstream_name(d[i].upstream),
                                                   "tried", sy_proxy_upstream_name(d[i].tried),
                                                   "requests", (json_int_t)d[i].requests, "errors",
                                                   (json_int_t)d[i].errors, "total_ms",
-                                                  d[i].total_ms, "hist", hist));
+                                                  d[i].total_ms, "hist", hist, "status", status));
         }
         if (json_array_size(rows) == 256 || (i == k && json_array_size(rows))) {
             ok &= post_report(c, name, json_pack("{so}", "counters", rows));
@@ -116,6 +122,7 @@ static void report_counters(sy_client_t *c, sy_proxy_t *p, sy_proxy_row_t **prev
                 rows[i].requests = rows[i].errors = 0;
                 rows[i].total_ms = 0;
                 memset(rows[i].hist, 0, sizeof(rows[i].hist));
+                memset(rows[i].status, 0, sizeof(rows[i].status));
             }
         }
     }

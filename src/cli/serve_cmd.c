@@ -184,22 +184,29 @@ static void flush_counters(struct server *s, time_t now)
     sy_proxy_row_t *rows = sy_proxy_rows(s->proxy, -1, &n);
     sy_proxy_row_t *d = rows ? sy_proxy_rows_since(rows, n, s->prev, s->n_prev, &k) : NULL;
     sy_store_route_minute_t *out = d ? calloc(k + 1, sizeof(*out)) : NULL;
-    char(*hist)[4096] = d ? calloc(k + 1, sizeof(*hist)) : NULL; /* 160 buckets of 18 fit */
-    if (!rows || !d || !out || !hist) {
+    /* the sparse texts: 160 buckets of 18 characters fit, and 5 classes of 16 */
+    struct text {
+        char hist[4096], status[96];
+    } *text = d ? calloc(k + 1, sizeof(*text)) : NULL;
+    if (!rows || !d || !out || !text) {
         free(rows);
         free(d);
         free(out);
-        free(hist);
+        free(text);
         return;
     }
     int64_t minute = (int64_t)time(NULL) / 60;
     for (size_t i = 0; i < k; i++) {
         const sy_proxy_row_t *r = &d[i];
-        size_t len = 0;
-        for (int b = 0; b < SY_LAT_BUCKETS && len < sizeof(hist[i]) - 48; b++)
+        size_t len = 0, sl = 0;
+        for (int b = 0; b < SY_LAT_BUCKETS && len < sizeof(text[i].hist) - 48; b++)
             if (r->hist[b] > 0)
-                len += (size_t)snprintf(hist[i] + len, sizeof(hist[i]) - len, "%s%d:%lld",
+                len += (size_t)snprintf(text[i].hist + len, sizeof(text[i].hist) - len, "%s%d:%lld",
                                         len ? "," : "", b, (long long)r->hist[b]);
+        for (int c = 1; c < 6; c++)
+            if (r->status[c] > 0)
+                sl += (size_t)snprintf(text[i].status + sl, sizeof(text[i].status) - sl,
+                                       "%s%d:%lld", sl ? "," : "", c, (long long)r->status[c]);
         out[i] = (sy_store_route_minute_t){.workspace = r->ws,
                                            .route = r->route,
                                            .minute = minute,
@@ -209,7 +216,8 @@ static void flush_counters(struct server *s, time_t now)
                                            .requests = r->requests,
                                            .errors = r->errors,
                                            .total_ms = r->total_ms,
-                                           .hist = hist[i]};
+                                           .hist = text[i].hist,
+                                           .status = text[i].status};
     }
     sy_err_t err = {0};
     if (sy_engine_route_minutes_add(s->eng, out, k, &err) < 0) {
@@ -222,7 +230,7 @@ static void flush_counters(struct server *s, time_t now)
     }
     free(d);
     free(out);
-    free(hist);
+    free(text);
     if (now - s->pruned_s >= 3600) {
         s->pruned_s = now;
         (void)sy_engine_route_minutes_prune(s->eng, minute - s->retention_days * 1440, &err);

@@ -43,8 +43,38 @@ struct window {
         int64_t requests, errors;
         double total_ms;
         int64_t hist[SY_LAT_BUCKETS];
+        int64_t status[6]; /* by status class */
     } r[WINDOW_ROWS];
 };
+
+/* Adds the sparse "index:count,..." text t to v[0..n). */
+static void add_sparse(int64_t *v, int n, const char *t)
+{
+    for (const char *p = t; p && *p;) {
+        char *end;
+        long b = strtol(p, &end, 10);
+        if (*end != ':')
+            break;
+        long long c = strtoll(end + 1, &end, 10);
+        if (b >= 0 && b < n && c > 0)
+            v[b] += c;
+        if (*end != ',')
+            break;
+        p = end + 1;
+    }
+}
+
+/* {"2xx": N, ...} of the classes counted in status[1..5]. */
+static json_t *status_json(const int64_t *status)
+{
+    json_t *o = json_object();
+    for (int k = 1; o && k < 6; k++)
+        if (status[k]) {
+            char key[4] = {(char)('0' + k), 'x', 'x', 0};
+            json_object_set_new(o, key, json_integer(status[k]));
+        }
+    return o;
+}
 
 static int add_minute(void *arg, const sy_store_route_minute_t *m)
 {
@@ -66,18 +96,8 @@ static int add_minute(void *arg, const sy_store_route_minute_t *m)
     w->r[j].requests += m->requests;
     w->r[j].errors += m->errors;
     w->r[j].total_ms += m->total_ms;
-    for (const char *p = m->hist; p && *p;) { /* "bucket:count,..." */
-        char *end;
-        long b = strtol(p, &end, 10);
-        if (*end != ':')
-            break;
-        long long c = strtoll(end + 1, &end, 10);
-        if (b >= 0 && b < SY_LAT_BUCKETS && c > 0)
-            w->r[j].hist[b] += c;
-        p = *end == ',' ? end + 1 : end;
-        if (*end != ',')
-            break;
-    }
+    add_sparse(w->r[j].hist, SY_LAT_BUCKETS, m->hist);
+    add_sparse(w->r[j].status, 6, m->status);
     return 0;
 }
 
@@ -98,15 +118,15 @@ int sy_engine_route_stats_window(sy_engine_t *eng, const sy_principal_t *actor, 
     for (size_t j = 0; by && j < w->n; j++) {
         total += w->r[j].requests;
         json_array_append_new(
-            by,
-            json_pack("{sosssssIsIsfsfsfsf}", "domain",
-                      w->r[j].domain[0] ? json_string(w->r[j].domain) : json_null(), "upstream",
-                      w->r[j].upstream, "tried", w->r[j].tried, "requests",
-                      (json_int_t)w->r[j].requests, "errors", (json_int_t)w->r[j].errors, "avg_ms",
-                      w->r[j].requests ? w->r[j].total_ms / (double)w->r[j].requests : 0.0,
-                      "p50_ms", sy_lat_quantile(w->r[j].hist, w->r[j].requests, 0.5), "p95_ms",
-                      sy_lat_quantile(w->r[j].hist, w->r[j].requests, 0.95), "p99_ms",
-                      sy_lat_quantile(w->r[j].hist, w->r[j].requests, 0.99)));
+            by, json_pack("{sosssssIsIsosfsfsfsf}", "domain",
+                          w->r[j].domain[0] ? json_string(w->r[j].domain) : json_null(), "upstream",
+                          w->r[j].upstream, "tried", w->r[j].tried, "requests",
+                          (json_int_t)w->r[j].requests, "errors", (json_int_t)w->r[j].errors,
+                          "status", status_json(w->r[j].status), "avg_ms",
+                          w->r[j].requests ? w->r[j].total_ms / (double)w->r[j].requests : 0.0,
+                          "p50_ms", sy_lat_quantile(w->r[j].hist, w->r[j].requests, 0.5), "p95_ms",
+                          sy_lat_quantile(w->r[j].hist, w->r[j].requests, 0.95), "p99_ms",
+                          sy_lat_quantile(w->r[j].hist, w->r[j].requests, 0.99)));
     }
     free(w);
     if (rc < 0)
@@ -125,13 +145,14 @@ static bool upstream_name(const char *s, bool error_too)
                  (error_too && strcmp(s, "error") == 0));
 }
 
-/* Row i of a report's counters, checked, into m (its hist text into hist). */
+/* Row i of a report's counters, checked, into m (its hist text into hist, its status
+ * classes into status, 96 bytes). */
 static int report_row(const json_t *route, const json_t *row, size_t i, sy_store_route_minute_t *m,
-                      char *hist, size_t hist_cap, sy_err_t *err)
+                      char *hist, size_t hist_cap, char *status, sy_err_t *err)
 {
     char f[64];
-    static const char *const keys[] = {"domain", "upstream", "tried", "requests",
-                                       "errors", "total_ms", "hist",  NULL};
+    static const char *const keys[] = {"domain",   "upstream", "tried",  "requests", "errors",
+                                       "total_ms", "hist",     "status", NULL};
     snprintf(f, sizeof(f), "counters[%zu]", i);
     if (!json_is_object(row))
         return sy_err_set(err, -EINVAL, f, "a counters row is an object");
@@ -196,6 +217,24 @@ static int report_row(const json_t *route, const json_t *row, size_t i, sy_store
                                     (long long)json_integer_value(v));
     }
     m->hist = hist;
+    const json_t *st = json_object_get(row, "status");
+    if (st && !json_is_object(st))
+        return sy_err_set(err, -EINVAL, f, "status: {\"2xx\": COUNT, ...}");
+    len = 0;
+    sum = 0;
+    status[0] = 0;
+    json_object_foreach((json_t *)st, k, v)
+    {
+        if (strlen(k) != 3 || k[0] < '1' || k[0] > '5' || strcmp(k + 1, "xx") != 0 ||
+            !json_is_integer(v) || json_integer_value(v) < 0 ||
+            (sum += json_integer_value(v)) > m->requests)
+            return sy_err_set(err, -EINVAL, f,
+                              "status: classes 1xx..5xx, counts >= 0 summing to at most requests");
+        if (json_integer_value(v) > 0)
+            len += (size_t)snprintf(status + len, 96 - len, "%s%c:%lld", len ? "," : "", k[0],
+                                    (long long)json_integer_value(v));
+    }
+    m->status = status;
     return 0;
 }
 
@@ -229,12 +268,13 @@ int sy_engine_route_report(sy_engine_t *eng, const sy_principal_t *who, const ch
         return sy_err_set(err, -EINVAL, "counters", "an array of at most %d rows", REPORT_ROWS);
     }
     sy_store_route_minute_t *rows = calloc(n + 1, sizeof(*rows));
-    char(*hist)[4096] = calloc(n + 1, sizeof(*hist)); /* 160 buckets of 18 characters fit */
+    char(*hist)[4096] = calloc(n + 1, sizeof(*hist));   /* 160 buckets of 18 characters fit */
+    char(*status)[96] = calloc(n + 1, sizeof(*status)); /* 5 classes of 16 characters fit */
     int64_t minute = sy_engine_now_ms(eng) / 60000;
-    rc = rows && hist ? 0 : sy_eng_oom(err);
+    rc = rows && hist && status ? 0 : sy_eng_oom(err);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         rc = report_row(route, json_array_get(counters, i), i, &rows[i], hist[i], sizeof(hist[i]),
-                        err);
+                        status[i], err);
         rows[i].workspace = who->workspace;
         rows[i].route = name;
         rows[i].minute = minute;
@@ -266,6 +306,7 @@ int sy_engine_route_report(sy_engine_t *eng, const sy_principal_t *who, const ch
                          sy_engine_route_breaker_state(eng, who, name));
     free(rows);
     free(hist);
+    free(status);
     json_decref(route);
     return rc == 0 && !*out ? sy_eng_oom(err) : rc;
 }

@@ -84,7 +84,7 @@ void sy_conn_judge(struct conn *c, bool ok)
 /* ---- counters ----------------------------------------------------------------------------------
  */
 
-void sy_conn_record(struct conn *c, int upstream, bool error)
+void sy_conn_record(struct conn *c, int upstream, int status, bool error)
 {
     if (!c->route)
         return;
@@ -116,6 +116,8 @@ void sy_conn_record(struct conn *c, int upstream, bool error)
         c->row_tried = c->target;
         r->requests++;
         r->errors += error;
+        if (status >= 100 && status < 600)
+            r->status[status / 100]++;
         r->total_ms += ms;
         r->hist[sy_lat_bucket(ms)]++;
     }
@@ -169,7 +171,7 @@ void sy_conn_fail(struct conn *c, int status, const char *code, const char *msg)
 {
     sy_conn_judge(c, false);
     if (c->route)
-        sy_conn_record(c, UPSTREAMS, true);
+        sy_conn_record(c, UPSTREAMS, status, true);
     sy_conn_refuse(c, status, code, msg);
 }
 

@@ -87,8 +87,9 @@ static inline char *puts0(char *p, const char *s)
 
 /* The outcome of a request `new` took, to its breaker, once. */
 void sy_conn_judge(struct conn *c, bool ok);
-/* Counts c's request against `upstream` (LEGACY, NEW, or UPSTREAMS for "error"). */
-void sy_conn_record(struct conn *c, int upstream, bool error);
+/* Counts c's request against `upstream` (LEGACY, NEW, or UPSTREAMS for "error"), answered
+ * with `status`. */
+void sy_conn_record(struct conn *c, int upstream, int status, bool error);
 /* A JSON error to the client, then the connection's end: what the proxy refuses itself,
  * counted against no upstream. A response half sent is only ended. c may be freed. */
 void sy_conn_refuse(struct conn *c, int status, const char *code, const char *msg);

@@ -492,6 +492,8 @@ sy_proxy_row_t *sy_proxy_rows(sy_proxy_t *p, int64_t ws, size_t *n)
             sum[j].total_ms += r->total_ms;
             for (int b = 0; b < LAT_BUCKETS; b++)
                 sum[j].hist[b] += r->hist[b];
+            for (int c = 0; c < 6; c++)
+                sum[j].status[c] += r->status[c];
         }
         pthread_mutex_unlock(&w->stats_lock);
     }
@@ -525,6 +527,8 @@ sy_proxy_row_t *sy_proxy_rows_since(const sy_proxy_row_t *now, size_t n_now,
         r->total_ms -= b->total_ms;
         for (int k = 0; k < LAT_BUCKETS; k++)
             r->hist[k] -= b->hist[k];
+        for (int k = 0; k < 6; k++)
+            r->status[k] -= b->status[k];
     }
     return d;
 }
@@ -544,13 +548,19 @@ json_t *sy_proxy_stats(sy_proxy_t *p, int64_t ws)
         json_object_set_new(
             one, "requests",
             json_integer(json_integer_value(json_object_get(one, "requests")) + r->requests));
+        json_t *status = json_object();
+        for (int k = 1; k < 6; k++)
+            if (r->status[k]) {
+                char key[4] = {(char)('0' + k), 'x', 'x', 0};
+                json_object_set_new(status, key, json_integer(r->status[k]));
+            }
         json_array_append_new(json_object_get(one, "by"),
-                              json_pack("{sosssssIsIsfsfsfsf}", "domain",
+                              json_pack("{sosssssIsIsosfsfsfsf}", "domain",
                                         r->domain[0] ? json_string(r->domain) : json_null(),
                                         "upstream", sy_proxy_upstream_name(r->upstream), "tried",
                                         sy_proxy_upstream_name(r->tried), "requests",
                                         (json_int_t)r->requests, "errors", (json_int_t)r->errors,
-                                        "avg_ms",
+                                        "status", status, "avg_ms",
                                         r->requests ? r->total_ms / (double)r->requests : 0.0,
                                         "p50_ms", sy_lat_quantile(r->hist, r->requests, 0.5),
                                         "p95_ms", sy_lat_quantile(r->hist, r->requests, 0.95),

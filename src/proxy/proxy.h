@@ -44,8 +44,8 @@ int sy_proxy_start(sy_proxy_t **out, const sy_proxy_opts_t *o, sy_err_t *err);
  * resolve) is left out, and named in `err` (the others are taken). */
 int sy_proxy_update(sy_proxy_t *p, const json_t *routes, sy_err_t *err);
 /* {"routes": {NAME: {"requests", "by": [{"domain", "upstream" ("new", "legacy",
- * "error"), "requests", "errors", "avg_ms", "p50_ms", "p95_ms", "p99_ms"}]}}} for
- * workspace `ws`, since the start. */
+ * "error"), "requests", "errors", "status": {"2xx": N, ...}, "avg_ms", "p50_ms",
+ * "p95_ms", "p99_ms"}]}}} for workspace `ws`, since the start. */
 json_t *sy_proxy_stats(sy_proxy_t *p, int64_t ws);
 /* One (route, domain, upstream) row of the proxy's counters. */
 typedef struct sy_proxy_row {
@@ -57,6 +57,7 @@ typedef struct sy_proxy_row {
     int64_t requests, errors;
     double total_ms;
     int64_t hist[SY_LAT_BUCKETS];
+    int64_t status[6]; /* by status class: [2] the 2xx answers, ...; [5] with the proxy's own */
 } sy_proxy_row_t;
 
 /* "legacy", "new", "error" for a row's upstream (or tried). */

@@ -101,7 +101,7 @@ static void response_done(struct conn *c)
     if (c->streaming && c->stream_left > 0)
         c->keep_alive = false; /* answered before its body ended: the rest is not a request */
     sy_conn_judge(c, c->status < 500);
-    sy_conn_record(c, c->target, c->status >= 500);
+    sy_conn_record(c, c->target, c->status, c->status >= 500);
     if (c->up) {
         if (!c->up_close && !c->to_eof && evbuffer_get_length(c->up->in) == 0)
             pool_put(c->w, c->up, &c->route->up[c->target]);
@@ -279,7 +279,8 @@ static void up_failed(struct conn *c, int what)
     }
     if (!c->up_connected && c->target == NEW && may_repeat) {
         sy_conn_judge(c, false);
-        sy_conn_record(c, UPSTREAMS, true); /* counted as `new`'s error, then served by legacy */
+        /* counted as `new`'s error (what it would have answered), then served by legacy */
+        sy_conn_record(c, UPSTREAMS, 502, true);
         c->target = LEGACY;
         c->retried = false;
         if (sy_conn_build_request(c) == 0) {

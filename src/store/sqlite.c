@@ -235,6 +235,10 @@ static const char *const migrations[] = {
     "  hist TEXT NOT NULL);"
     "CREATE INDEX route_minutes_route ON route_minutes (workspace_id, route, minute);"
     "CREATE INDEX route_minutes_minute ON route_minutes (minute);",
+
+    /* 9: the answers of those counters by status class, sparse ("class:count,...": 2 for
+     * the 2xx); '' in the rows written before it. */
+    "ALTER TABLE route_minutes ADD COLUMN status TEXT NOT NULL DEFAULT '';",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

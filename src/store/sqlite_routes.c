@@ -60,11 +60,11 @@ int sy_store_route_minute_add(sy_store_t *s, const sy_store_route_minute_t *m, s
     return sy_sq_run(s,
                      sy_sq_prepare(s, err,
                                    "INSERT INTO route_minutes (workspace_id, route, minute, domain,"
-                                   " upstream, tried, requests, errors, total_ms, hist)"
-                                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                   "isisssiids", m->workspace, m->route, m->minute, m->domain,
+                                   " upstream, tried, requests, errors, total_ms, hist, status)"
+                                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                   "isisssiidss", m->workspace, m->route, m->minute, m->domain,
                                    m->upstream, m->tried, m->requests, m->errors, m->total_ms,
-                                   m->hist),
+                                   m->hist, m->status ? m->status : ""),
                      err);
 }
 
@@ -79,7 +79,8 @@ static int minute_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
                                  .requests = sqlite3_column_int64(st, 6),
                                  .errors = sqlite3_column_int64(st, 7),
                                  .total_ms = sqlite3_column_double(st, 8),
-                                 .hist = sy_sq_text(st, 9)};
+                                 .hist = sy_sq_text(st, 9),
+                                 .status = sy_sq_text(st, 10)};
     return to->cb.route_minute(to->arg, &m);
 }
 
@@ -89,7 +90,7 @@ int sy_store_route_minute_list(sy_store_t *s, int64_t ws, const char *route, int
     sqlite3_stmt *st = sy_sq_prepare(
         s, err,
         "SELECT workspace_id, route, minute, domain, upstream, tried, requests, errors, total_ms,"
-        " hist FROM route_minutes WHERE workspace_id = ? AND route = ? AND minute >= ?"
+        " hist, status FROM route_minutes WHERE workspace_id = ? AND route = ? AND minute >= ?"
         " ORDER BY minute, id",
         "isi", ws, route, since);
     return sy_sq_each(s, st, err, "route minutes", minute_row,

@@ -507,7 +507,8 @@ typedef struct sy_store_route_minute {
     const char *domain, *upstream, *tried;
     int64_t requests, errors;
     double total_ms;
-    const char *hist; /* "bucket:count,..." */
+    const char *hist;   /* "bucket:count,..." */
+    const char *status; /* "class:count,...", 2 for the 2xx ("" for none) */
 } sy_store_route_minute_t;
 
 typedef int (*sy_store_route_minute_cb)(void *arg, const sy_store_route_minute_t *m);

@@ -87,7 +87,7 @@ expect "the kill switch on the server" 200 '' -- POST /v1/go-live/kill-switch "$
 check "... followed: legacy" 0 "" "" -- until_route legacy
 check "it logged what it serves" 0 "" "" -- grep -q "serving 2 route" "$TMP/proxy.log"
 check "its counters reach the server, stored per minute" 0 "" "" -- \
-    poll '.requests >= 3 and ([.by[] | select(.upstream == "new")] | length) > 0 and ([.by[] | select(.upstream == "legacy")] | length) > 0' \
+    poll '.requests >= 3 and ([.by[] | select(.upstream == "new")] | length) > 0 and ([.by[] | select(.upstream == "legacy")] | length) > 0 and ([.by[] | .status["2xx"] // 0] | add) >= 3' \
     "/v1/routes/r/stats?window=1h" "$ADMIN"
 expect "the kill switch off" 200 '' -- POST /v1/go-live/kill-switch "$ADMIN" '{"engaged":false,"reason":"drill over"}'
 check "... followed: new" 0 "" "" -- until_route new

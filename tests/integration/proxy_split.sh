@@ -188,9 +188,12 @@ unset SWITCHYARD_URL SWITCHYARD_TOKEN
 expect "the route's counters per domain and upstream" 200 \
     '.route == "webhooks" and .proxy == true and .requests > 11000 and ([.by[] | select(.domain == "mobility")] | all(.upstream == "legacy")) and ([.by[] | select(.upstream == "new" and .domain == null)][0] | .requests > 900 and .p50_ms > 0 and .p99_ms >= .p50_ms and .share > 0) and ([.by[] | select(.upstream == "error")] | length) >= 1' -- \
     GET /v1/routes/webhooks/stats "$ADMIN"
+expect "... with their answers by status class" 200 \
+    '([.by[] | select(.upstream == "new") | .status["2xx"] // 0] | add) > 900 and ([.by[] | select(.upstream == "error") | .status["5xx"] // 0] | add) >= 1 and ([.by[] | .status["4xx"] // 0] | add) == 0' -- \
+    GET /v1/routes/webhooks/stats "$ADMIN"
 expect "a missing route's counters: 404" 404 '' -- GET /v1/routes/nope/stats "$ADMIN"
 check "the counters per minute are stored: the last hour's" 0 "" "" -- \
-    wait_for '.window == "1h" and .requests > 11000 and ([.by[] | select(.upstream == "new")] | length) > 0' "/v1/routes/webhooks/stats?window=1h"
+    wait_for '.window == "1h" and .requests > 11000 and ([.by[] | select(.upstream == "new")] | length) > 0 and ([.by[] | .status["2xx"] // 0] | add) > 11000' "/v1/routes/webhooks/stats?window=1h"
 expect "a bad window: 400" 400 '.error.field == "window"' -- GET "/v1/routes/webhooks/stats?window=soon" "$ADMIN"
 expect "an unknown parameter: 400" 400 '.error.field == "since"' -- GET "/v1/routes/webhooks/stats?since=1" "$ADMIN"
 stop_server

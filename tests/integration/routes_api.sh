@@ -127,7 +127,7 @@ expect "a window in stored minutes, with no proxy counting" 200 '.window == "1h"
     GET "/v1/routes/webhooks/stats?window=1h" "$VIEWER"
 
 # ---- a proxy-only process's report -------------------------------------------------------------
-ROW='{"domain":"","upstream":"new","requests":10,"errors":1,"total_ms":25.5,"hist":{"20":4,"30":6}}'
+ROW='{"domain":"","upstream":"new","requests":10,"errors":1,"total_ms":25.5,"hist":{"20":4,"30":6},"status":{"2xx":8,"4xx":1,"5xx":1}}'
 expect "a viewer may not report" 403 "$ERR" -- POST /v1/routes/webhooks/report "$VIEWER" "{\"counters\":[$ROW]}"
 expect "a report of a missing route: 404" 404 "$ERR" -- POST /v1/routes/nope/report "$EDITOR" "{\"counters\":[$ROW]}"
 expect "GET on /report: 405" 405 "$ERR" -- GET /v1/routes/webhooks/report "$EDITOR"
@@ -145,13 +145,15 @@ bad_report "no requests" "counters[0]" "{\"counters\":[$(echo "$ROW" | jq -c '.r
 bad_report "more errors than requests" "counters[0]" "{\"counters\":[$(echo "$ROW" | jq -c '.errors = 11')]}"
 bad_report "a bucket past the last" "counters[0]" "{\"counters\":[$(echo "$ROW" | jq -c '.hist = {"999":1}')]}"
 bad_report "a histogram counting more than the requests" "counters[0]" "{\"counters\":[$(echo "$ROW" | jq -c '.hist = {"1":11}')]}"
+bad_report "a status class that is none" "counters[0]" "{\"counters\":[$(echo "$ROW" | jq -c '.status = {"6xx":1}')]}"
+bad_report "more answers by class than requests" "counters[0]" "{\"counters\":[$(echo "$ROW" | jq -c '.status = {"2xx":11}')]}"
 bad_report "an unknown row field" "counters[0]" "{\"counters\":[$(echo "$ROW" | jq -c '.p50 = 1')]}"
 expect "... and none of them stored anything or moved the breaker" 200 '.requests == 0' -- \
     GET "/v1/routes/webhooks/stats?window=1h" "$VIEWER"
 expect "a report with counters and the breaker opening" 200 '.counters == 2 and .breaker == "open"' -- \
     POST /v1/routes/webhooks/report "$EDITOR" "{\"breaker\":\"open\",\"counters\":[$ROW,{\"upstream\":\"error\",\"tried\":\"new\",\"requests\":2,\"errors\":2,\"total_ms\":1}]}"
 expect "... stored as the server's own proxy's counters are" 200 \
-    '.requests == 12 and ([.by[] | select(.domain == null and .upstream == "new")][0] | .requests == 10 and .errors == 1) and ([.by[] | select(.upstream == "error")][0].tried == "new")' -- \
+    '.requests == 12 and ([.by[] | select(.domain == null and .upstream == "new")][0] | .requests == 10 and .errors == 1 and .status == {"2xx":8,"4xx":1,"5xx":1}) and ([.by[] | select(.upstream == "error")][0].tried == "new")' -- \
     GET "/v1/routes/webhooks/stats?window=1h" "$VIEWER"
 expect "... the breaker's move audited" 200 '[.events[] | select(.action == "route.breaker")][0].after.breaker == "open"' -- \
     GET "/v1/audit?resource=route:webhooks" "$ADMIN"
