@@ -52,7 +52,8 @@ static double raw_insert(const char *path, int n)
     sqlite3 *db;
     sqlite3_stmt *st;
     if (sqlite3_open(path, &db) != SQLITE_OK ||
-        sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", 0, 0, 0) != SQLITE_OK ||
+        sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", 0, 0, 0) !=
+            SQLITE_OK ||
         sqlite3_prepare_v2(db,
                            "INSERT INTO events (workspace_id, experiment_id, event_id, kind, unit,"
                            " variant, success, value, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
