@@ -148,12 +148,25 @@ static void risk_policies(struct call *c, const char *domain)
     reply_result(c, rc, 200, out, &err);
 }
 
+/* /v1/risk/policies/{domain}: the domain percent-decoded (a domain may hold any character
+ * but controls), as the KPI events and the reservations name it. */
+static void risk_policy(struct call *c, const char *raw)
+{
+    char domain[256];
+    ssize_t n = sy_pct_decode(raw, strlen(raw), false, domain, sizeof(domain));
+    if (n <= 0 || memchr(domain, '\0', (size_t)n)) {
+        reply_error(c, 400, "invalid_input", "domain", "the path has a bad or over-long domain");
+        return;
+    }
+    risk_policies(c, domain);
+}
+
 void sy_api_risk(struct call *c, const char *what)
 {
     if (strcmp(what, "policies") == 0)
         risk_policies(c, "");
     else if (strncmp(what, "policies/", 9) == 0 && what[9] && !strchr(what + 9, '/'))
-        risk_policies(c, what + 9);
+        risk_policy(c, what + 9);
     else if (strcmp(what, "check-and-reserve") == 0)
         post_body(c, SY_ROLE_SDK, sy_engine_risk_reserve);
     else if (strcmp(what, "release") == 0)

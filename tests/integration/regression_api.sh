@@ -210,6 +210,12 @@ expect "... refused: policy_disabled" 200 '.reason == "policy_disabled"' -- \
     POST /v1/risk/check-and-reserve "$SDK" '{"domain":"CAPITAL","amount":1,"actor":"fund"}'
 expect "... and re-enables it with a reason" 200 '.enabled == true and .reason == "audit done" and .max_per_day == 1500' -- \
     PUT /v1/risk/policies/CAPITAL "$ADMIN" '{"enabled":true,"reason":"audit done"}'
+expect "a domain with a space, percent-encoded in the path" 200 '.domain == "PRIVATE EQUITY" and .max_per_action == 5' -- \
+    PUT "/v1/risk/policies/PRIVATE%20EQUITY" "$ADMIN" '{"max_per_action":5,"reason":"limits"}'
+expect "... the reservations name it as it is" 200 '.ok == false and .reason == "limit_exceeded"' -- \
+    POST /v1/risk/check-and-reserve "$SDK" '{"domain":"PRIVATE EQUITY","amount":6,"actor":"fund"}'
+expect "a bad escape in the domain: 400" 400 "$ERR and .error.field == \"domain\"" -- \
+    PUT "/v1/risk/policies/BAD%zz" "$ADMIN" '{"max_per_action":5,"reason":"limits"}'
 risk_bad() { # NAME FIELD PATH BODY
     expect "refused: $1" 400 "$ERR and .error.field == \"$2\"" -- POST "$3" "$SDK" "$4"
 }
