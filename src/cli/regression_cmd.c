@@ -25,8 +25,9 @@ int sy_cli_kpi(int argc, char **argv)
         "switchyard kpi send", "/v1/kpi",
         "Sends business KPI events, one JSON object per line ({\"domain\":...,\"metric\":...,\n"
         "\"success\":true,\"value\":...,\"actor\":...}), in batches, each acknowledged once\n"
-        "committed or refused whole (the line is named). KPI events have no ids: a retried\n"
-        "batch may count twice, so retries are off unless asked for.",
+        "committed or refused whole (the line is named). An event with an \"id\" is written\n"
+        "once, so a batch of such events may be retried (--retries); retries are off\n"
+        "unless asked for, since an event without one would count twice.",
         0, argc - 1, argv + 1);
 }
 

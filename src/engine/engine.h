@@ -331,9 +331,11 @@ int sy_engine_audit_list(sy_engine_t *eng, const sy_principal_t *actor, sy_store
 /* ---- KPI events and regression tripwires (regression.c) ------------------------------------ */
 
 /* Appends KPI events to the caller's workspace: one event {"domain", "metric", "success"?,
- * "value"?, "actor", "correlation_id"?, "detail"?} (success and/or value) or
- * {"events": [1..10,000 of them]}, durably before it returns. Checked whole: -EINVAL names
- * the field ("events[3].value") and nothing is written. {"accepted": n}. */
+ * "value"?, "actor", "correlation_id"?, "detail"?, "id"?} (success and/or value) or
+ * {"events": [1..10,000 of them]}, durably before it returns. An event whose id the
+ * workspace already has is not written again (a retried batch counts once). Checked
+ * whole: -EINVAL names the field ("events[3].value") and nothing is written.
+ * {"accepted": n, "duplicates": d}. */
 int sy_engine_kpi_ingest(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
                          json_t **out, sy_err_t *err);
 /* {"policies": [...]}: the workspace's regression policies by (domain, metric). */

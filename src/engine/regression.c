@@ -51,8 +51,8 @@ static int bad(sy_err_t *err, char *buf, size_t cap, long idx, const char *name,
 static int kpi_from(const json_t *o, long idx, int64_t ws, int64_t now, sy_store_kpi_t *k,
                     char **detail, sy_err_t *err)
 {
-    static const char *const fields[] = {"domain", "metric", "success",        "value",
-                                         "actor",  "detail", "correlation_id", NULL};
+    static const char *const fields[] = {"domain", "metric",         "success", "value", "actor",
+                                         "detail", "correlation_id", "id",      NULL};
     char f[64];
     *detail = NULL;
     if (!json_is_object(o)) {
@@ -90,6 +90,10 @@ static int kpi_from(const json_t *o, long idx, int64_t ws, int64_t now, sy_store
         return bad(err, f, sizeof(f), idx, "correlation_id",
                    "correlation_id is 1 to 128 characters");
     k->correlation_id = json_string_value(cid);
+    const json_t *id = json_object_get(o, "id");
+    if (id && !sy_eng_valid_name(json_string_value(id), 128))
+        return bad(err, f, sizeof(f), idx, "id", "id is 1 to 128 characters");
+    k->event_id = json_string_value(id);
     const json_t *d = json_object_get(o, "detail");
     if (d && !json_is_null(d)) {
         *detail = json_dumps(d, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -119,14 +123,17 @@ int sy_engine_kpi_ingest(sy_engine_t *eng, const sy_principal_t *actor, const js
     sy_store_kpi_t *k = calloc((size_t)n, sizeof(*k));
     char **details = calloc((size_t)n, sizeof(*details));
     int rc = k && details ? 0 : sy_eng_oom(err);
-    int64_t now = sy_engine_now_ms(eng);
+    int64_t now = sy_engine_now_ms(eng), dups = 0;
     /* every event is checked before anything is written: a refusal changes nothing */
     for (long i = 0; rc == 0 && i < n; i++)
         rc = kpi_from(list ? json_array_get(list, (size_t)i) : body, list ? i : -1,
                       actor->workspace, now, &k[i], &details[i], err);
     if (rc == 0 && (rc = sy_store_begin(eng->store, err)) == 0) {
-        for (long i = 0; rc == 0 && i < n; i++)
-            rc = sy_store_kpi_add(eng->store, &k[i], err);
+        for (long i = 0; rc == 0 && i < n; i++) {
+            bool added = true;
+            rc = sy_store_kpi_add(eng->store, &k[i], &added, err);
+            dups += !added; /* its id was taken: by a retry of this batch, or earlier in it */
+        }
         if (rc < 0)
             sy_store_rollback(eng->store);
         else
@@ -138,7 +145,7 @@ int sy_engine_kpi_ingest(sy_engine_t *eng, const sy_principal_t *actor, const js
     free(k);
     if (rc < 0)
         return rc;
-    *out = json_pack("{sI}", "accepted", (json_int_t)n);
+    *out = json_pack("{sIsI}", "accepted", (json_int_t)(n - dups), "duplicates", (json_int_t)dups);
     return *out ? 0 : sy_eng_oom(err);
 }
 

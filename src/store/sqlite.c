@@ -239,6 +239,11 @@ static const char *const migrations[] = {
     /* 9: the answers of those counters by status class, sparse ("class:count,...": 2 for
      * the 2xx); '' in the rows written before it. */
     "ALTER TABLE route_minutes ADD COLUMN status TEXT NOT NULL DEFAULT '';",
+
+    /* 10: a KPI event's id, the client's, once per workspace: a retried batch counts once. */
+    "ALTER TABLE kpi_events ADD COLUMN event_id TEXT;"
+    "CREATE UNIQUE INDEX kpi_events_event_id ON kpi_events (workspace_id, event_id)"
+    "  WHERE event_id IS NOT NULL;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

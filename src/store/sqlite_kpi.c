@@ -4,14 +4,14 @@
 
 #include "store/sqlite_internal.h"
 
-int sy_store_kpi_add(sy_store_t *s, const sy_store_kpi_t *k, sy_err_t *err)
+int sy_store_kpi_add(sy_store_t *s, const sy_store_kpi_t *k, bool *added, sy_err_t *err)
 {
     /* prepared once: a batch inserts up to 10,000 rows */
-    int rc =
-        sy_sq_cached(s, &s->add_kpi,
-                     "INSERT INTO kpi_events (workspace_id, domain, metric, success, value,"
-                     " actor, correlation_id, detail, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     err);
+    int rc = sy_sq_cached(s, &s->add_kpi,
+                          "INSERT INTO kpi_events (workspace_id, domain, metric, success, value,"
+                          " actor, correlation_id, detail, at_ms, event_id)"
+                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                          err);
     if (rc < 0)
         return rc;
     sqlite3_stmt *st = s->add_kpi;
@@ -25,9 +25,13 @@ int sy_store_kpi_add(sy_store_t *s, const sy_store_kpi_t *k, sy_err_t *err)
         (k->correlation_id &&
          sqlite3_bind_text(st, 7, k->correlation_id, -1, SQLITE_STATIC) != SQLITE_OK) ||
         (k->detail && sqlite3_bind_text(st, 8, k->detail, -1, SQLITE_STATIC) != SQLITE_OK) ||
-        sqlite3_bind_int64(st, 9, k->at_ms) != SQLITE_OK)
+        sqlite3_bind_int64(st, 9, k->at_ms) != SQLITE_OK ||
+        (k->event_id && sqlite3_bind_text(st, 10, k->event_id, -1, SQLITE_STATIC) != SQLITE_OK))
         return sy_sq_fail(s, err, "bind");
-    return sy_sq_step_cached(s, st, err);
+    rc = sy_sq_step_cached(s, st, err);
+    if (rc == 0 && added)
+        *added = sqlite3_changes(s->db) == 1;
+    return rc;
 }
 
 int sy_store_kpi_window(sy_store_t *s, int64_t ws, const char *domain, const char *metric,

@@ -295,11 +295,13 @@ typedef struct sy_store_kpi {
     const char *actor;
     const char *correlation_id; /* or NULL */
     const char *detail;         /* JSON text, or NULL */
+    const char *event_id;       /* the client's id, or NULL */
     int64_t at_ms;
 } sy_store_kpi_t;
 
-/* Appends a KPI event. In a transaction. */
-int sy_store_kpi_add(sy_store_t *store, const sy_store_kpi_t *k, sy_err_t *err);
+/* Appends a KPI event, unless its workspace has one with the same event_id: then *added
+ * is false and nothing is written. In a transaction. */
+int sy_store_kpi_add(sy_store_t *store, const sy_store_kpi_t *k, bool *added, sy_err_t *err);
 
 /* Aggregates `limit` events of (ws, domain, metric) that carry a value (`of_values`) or a
  * success, newest first after skipping the `skip` newest: their count into *events, the

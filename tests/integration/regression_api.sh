@@ -53,6 +53,18 @@ kpi_bad "a bad event in a batch, whole batch refused" 'events[1].value' \
     "{\"events\":[{$GOOD,\"success\":false},{$GOOD,\"value\":\"x\"}]}"
 kpi_bad "an empty batch" events '{"events":[]}'
 kpi_bad "a batch with more beside it" events "{\"events\":[{$GOOD,\"success\":true}],\"x\":1}"
+kpi_bad "an id over 128 characters" 'events[0].id' \
+    "{\"events\":[{$GOOD,\"success\":true,\"id\":\"$(printf '%0129d' 0)\"}]}"
+
+# ---- ids: a retried batch counts once ------------------------------------------------------------
+ID_EVENT='"domain":"IDS","metric":"retried","actor":"app","success":true'
+IDS="{\"events\":[{$ID_EVENT,\"id\":\"k-1\"},{$ID_EVENT,\"id\":\"k-2\"},{$ID_EVENT,\"id\":\"k-1\"},{$ID_EVENT}]}"
+expect "a batch with ids, one of them twice: written once" 200 '.accepted == 3 and .duplicates == 1' -- \
+    POST /v1/kpi "$SDK" "$IDS"
+expect "... the same batch again, as a retry: only the event without an id is new" 200 \
+    '.accepted == 1 and .duplicates == 3' -- POST /v1/kpi "$SDK" "$IDS"
+expect "... another workspace's ids are its own" 200 '.accepted == 3 and .duplicates == 1' -- \
+    POST /v1/kpi "$OTHER" "$IDS"
 
 # ---- the specification's flow ------------------------------------------------------------------
 # 200 events at 95 %: every 20th fails, so every window of them is near 95 %.
@@ -332,6 +344,7 @@ expect "... which still holds PROD_EXEC" 403 '.error.code == "kill_switch"' -- \
 check "... and still sends OFREP to control" 0 "^blue drill;$" "" -- variants
 expect "... and the policies, seeds not written again" 200 '(.policies | length) == 5' -- \
     GET /v1/regression/policies "$ADMIN"
+expect "... and the KPI events' ids" 200 '.accepted == 1 and .duplicates == 3' -- POST /v1/kpi "$SDK" "$IDS"
 i=0
 while [ $i -lt 60 ] && ! grep -q 'tripwire_triggered' "$TMP/log"; do
     sleep 0.1
