@@ -244,6 +244,27 @@ static const char *const migrations[] = {
     "ALTER TABLE kpi_events ADD COLUMN event_id TEXT;"
     "CREATE UNIQUE INDEX kpi_events_event_id ON kpi_events (workspace_id, event_id)"
     "  WHERE event_id IS NOT NULL;",
+
+    /* 11: a repair. Migration 2 was once edited after databases had run it: those lack
+     * its allocation_changes, workspace_settings and experiments.weights (and cannot
+     * start). The tables are made here if missing; the column by missing_columns. */
+    "CREATE TABLE IF NOT EXISTS allocation_changes ("
+    "  id INTEGER PRIMARY KEY,"
+    "  workspace_id INTEGER NOT NULL,"
+    "  experiment_id INTEGER NOT NULL REFERENCES experiments(id),"
+    "  at_ms INTEGER NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  weights_before TEXT NOT NULL,"
+    "  weights_after TEXT NOT NULL,"
+    "  detail TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS allocation_changes_experiment"
+    "  ON allocation_changes (experiment_id, id);"
+    "CREATE TABLE IF NOT EXISTS workspace_settings ("
+    "  workspace_id INTEGER NOT NULL REFERENCES workspaces(id),"
+    "  name TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  PRIMARY KEY (workspace_id, name));",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -334,6 +355,18 @@ const char *sy_sq_text(sqlite3_stmt *st, int col)
     return (const char *)sqlite3_column_text(st, col);
 }
 
+/* Migration 11's column: SQLite has no ADD COLUMN IF NOT EXISTS. */
+static int missing_columns(sy_store_t *s, sy_err_t *err)
+{
+    sqlite3_stmt *st = sy_sq_prepare(
+        s, err, "SELECT count(*) FROM pragma_table_info('experiments') WHERE name = 'weights'", "");
+    if (!st)
+        return err ? err->code : -EIO;
+    bool has = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+    sqlite3_finalize(st);
+    return has ? 0 : sy_sq_exec(s, "ALTER TABLE experiments ADD COLUMN weights TEXT;", err);
+}
+
 static int migrate(sy_store_t *s, sy_err_t *err)
 {
     int rc =
@@ -353,6 +386,7 @@ static int migrate(sy_store_t *s, sy_err_t *err)
         if ((rc = sy_store_begin(s, err)) < 0)
             return rc;
         if ((rc = sy_sq_exec(s, migrations[s->version], err)) < 0 ||
+            (s->version == 10 && (rc = missing_columns(s, err)) < 0) ||
             (rc = sy_sq_run(s,
                             sy_sq_prepare(s, err, "INSERT INTO schema_version (version) VALUES (?)",
                                           "i", (int64_t)s->version + 1),

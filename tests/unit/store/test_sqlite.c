@@ -59,6 +59,35 @@ static void migrates_once_and_keeps_data(void **state)
     sy_store_close(s);
 }
 
+/* A database made while migration 2 lacked what it was given later opens, repaired. */
+static void repairs_an_early_migration_2(void **state)
+{
+    (void)state;
+    sy_store_close(open_store());
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "DROP TABLE workspace_settings; DROP TABLE allocation_changes;"
+                                  "ALTER TABLE experiments DROP COLUMN weights;"
+                                  "DELETE FROM schema_version WHERE version > 10;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    sy_store_t *s = open_store();
+    assert_int_equal(sy_store_schema_version(s), 11);
+    sy_store_close(s);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "SELECT weights FROM experiments;"
+                                  "SELECT name FROM workspace_settings;"
+                                  "SELECT detail FROM allocation_changes;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    s = open_store(); /* and a database that had them all is left as it is */
+    sy_store_close(s);
+}
+
 static void refuses_a_newer_schema(void **state)
 {
     (void)state;
@@ -254,6 +283,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(migrates_once_and_keeps_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(repairs_an_early_migration_2, setup, teardown),
         cmocka_unit_test_setup_teardown(refuses_a_newer_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(rollback_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(every_row_is_scoped_by_workspace, setup, teardown),
