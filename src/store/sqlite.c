@@ -245,9 +245,9 @@ static const char *const migrations[] = {
     "CREATE UNIQUE INDEX kpi_events_event_id ON kpi_events (workspace_id, event_id)"
     "  WHERE event_id IS NOT NULL;",
 
-    /* 11: a repair. Migration 2 was once edited after databases had run it: those lack
-     * its allocation_changes, workspace_settings and experiments.weights (and cannot
-     * start). The tables are made here if missing; the column by missing_columns. */
+    /* 11: a repair. Migration 2 was edited twice after databases had run it: those lack
+     * its allocation_changes, workspace_settings and some columns (and cannot start).
+     * The tables are made here if missing; the columns by missing_columns. */
     "CREATE TABLE IF NOT EXISTS allocation_changes ("
     "  id INTEGER PRIMARY KEY,"
     "  workspace_id INTEGER NOT NULL,"
@@ -355,16 +355,33 @@ const char *sy_sq_text(sqlite3_stmt *st, int col)
     return (const char *)sqlite3_column_text(st, col);
 }
 
-/* Migration 11's column: SQLite has no ADD COLUMN IF NOT EXISTS. */
+/* Migration 11's columns, each added when its table lacks it: SQLite has no ADD COLUMN IF
+ * NOT EXISTS. */
 static int missing_columns(sy_store_t *s, sy_err_t *err)
 {
-    sqlite3_stmt *st = sy_sq_prepare(
-        s, err, "SELECT count(*) FROM pragma_table_info('experiments') WHERE name = 'weights'", "");
-    if (!st)
-        return err ? err->code : -EIO;
-    bool has = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
-    sqlite3_finalize(st);
-    return has ? 0 : sy_sq_exec(s, "ALTER TABLE experiments ADD COLUMN weights TEXT;", err);
+    static const char *const cols[][3] = {
+        {"experiments", "weights", "ALTER TABLE experiments ADD COLUMN weights TEXT;"},
+        {"events", "latency_ms", "ALTER TABLE events ADD COLUMN latency_ms REAL;"},
+        {"experiment_arms", "latency_n",
+         "ALTER TABLE experiment_arms ADD COLUMN latency_n INTEGER NOT NULL DEFAULT 0;"},
+        {"experiment_arms", "latency_sum",
+         "ALTER TABLE experiment_arms ADD COLUMN latency_sum REAL NOT NULL DEFAULT 0;"},
+        {"experiment_arms", "latency_sumsq",
+         "ALTER TABLE experiment_arms ADD COLUMN latency_sumsq REAL NOT NULL DEFAULT 0;"},
+    };
+    for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+        sqlite3_stmt *st =
+            sy_sq_prepare(s, err, "SELECT count(*) FROM pragma_table_info(?) WHERE name = ?", "ss",
+                          cols[i][0], cols[i][1]);
+        if (!st)
+            return err ? err->code : -EIO;
+        bool has = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+        sqlite3_finalize(st);
+        int rc = has ? 0 : sy_sq_exec(s, cols[i][2], err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
 }
 
 static int migrate(sy_store_t *s, sy_err_t *err)

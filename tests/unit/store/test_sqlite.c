@@ -69,6 +69,8 @@ static void repairs_an_early_migration_2(void **state)
     assert_int_equal(sqlite3_exec(db,
                                   "DROP TABLE workspace_settings; DROP TABLE allocation_changes;"
                                   "ALTER TABLE experiments DROP COLUMN weights;"
+                                  "ALTER TABLE events DROP COLUMN latency_ms;"
+                                  "ALTER TABLE experiment_arms DROP COLUMN latency_sumsq;"
                                   "DELETE FROM schema_version WHERE version > 10;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
@@ -79,6 +81,8 @@ static void repairs_an_early_migration_2(void **state)
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
                                   "SELECT weights FROM experiments;"
+                                  "SELECT latency_ms FROM events;"
+                                  "SELECT latency_sumsq FROM experiment_arms;"
                                   "SELECT name FROM workspace_settings;"
                                   "SELECT detail FROM allocation_changes;",
                                   NULL, NULL, NULL),
