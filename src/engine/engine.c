@@ -337,6 +337,7 @@ void sy_engine_close(sy_engine_t *eng)
         if (eng->ws[i].current)
             sy_snapshot_release(&eng->ws[i].current->pub);
     }
+    sy_eng_kpi_commit(eng); /* none should wait; any that does is answered */
     sy_eng_experiments_close(eng);
     sy_eng_routes_close(eng);
     json_decref(eng->health_done);

@@ -338,6 +338,13 @@ int sy_engine_audit_list(sy_engine_t *eng, const sy_principal_t *actor, sy_store
  * {"accepted": n, "duplicates": d}. */
 int sy_engine_kpi_ingest(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
                          json_t **out, sy_err_t *err);
+/* sy_engine_kpi_ingest's check of body's events (held until the answer), and then they
+ * wait for the next group commit (sy_engine_events_commit), which writes every KPI
+ * submission queued meanwhile in one transaction: one fsync for all of them. A refusal
+ * (the field named; -EAGAIN when the queue is full) queues nothing and calls nothing; on
+ * 0, `done` is called exactly once, after the commit, with accepted and duplicates. */
+int sy_engine_kpi_submit(sy_engine_t *eng, const sy_principal_t *actor, json_t *body,
+                         sy_ingest_done_cb done, void *arg, sy_err_t *err);
 /* {"policies": [...]}: the workspace's regression policies by (domain, metric). */
 int sy_engine_regression_policies(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
                                   sy_err_t *err);

@@ -618,9 +618,17 @@ static int write_batch(sy_engine_t *eng, struct undo_unit *undo, size_t *n_undo,
     return 0;
 }
 
+void sy_eng_commit_soon(sy_engine_t *eng)
+{
+    struct ingest *x = eng->x->in;
+    if (x->on_events)
+        x->on_events(x->on_events_arg);
+}
+
 void sy_engine_events_commit(sy_engine_t *eng)
 {
     struct ingest *x = eng->x->in;
+    sy_eng_kpi_commit(eng); /* the KPI events that came meanwhile: their own transaction */
     if (x->n_q == 0)
         return;
     sy_err_t err = {0};

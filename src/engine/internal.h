@@ -77,6 +77,23 @@ struct route {
     int64_t base_n, base_e; /* new's requests and errors then */
 };
 
+/* A KPI submission waiting for the group commit (regression.c). */
+struct kpi_wait {
+    sy_ingest_done_cb done;
+    void *arg;
+    json_t *body; /* held: the events' strings point into it */
+    sy_store_kpi_t *k;
+    char **details;
+    long n;
+    int64_t dups; /* of its events, those whose id was taken */
+};
+
+struct kpi_queue {
+    struct kpi_wait *w;
+    size_t n, cap;
+    size_t events; /* in all of them */
+};
+
 struct sy_engine {
     sy_store_t *store;
     int64_t (*now_ms)(void); /* NULL: the engine's own fake clock */
@@ -103,9 +120,16 @@ struct sy_engine {
     size_t n_routes, cap_routes;
     void (*routes_changed)(void *arg); /* the data plane's */
     void *routes_changed_arg;
+    struct kpi_queue kq; /* KPI events waiting for the next commit */
 };
 
 struct workspace *sy_eng_find_ws(sy_engine_t *eng, int64_t id);
+
+/* Writes the queued KPI submissions in one transaction and answers each (regression.c);
+ * sy_engine_events_commit calls it. A no-op when none waits. */
+void sy_eng_kpi_commit(sy_engine_t *eng);
+/* Asks the server for a commit once its loop has handled what is ready (ingest.c). */
+void sy_eng_commit_soon(sy_engine_t *eng);
 
 /* Compiles and publishes `w`'s document again at `revision` (its kill switch changed). */
 int sy_eng_republish(sy_engine_t *eng, struct workspace *w, int64_t revision);

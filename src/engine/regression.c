@@ -15,6 +15,7 @@
 #include "engine/internal.h"
 
 #define KPI_MAX_BATCH 10000
+#define KPI_QUEUE_MAX 1000000 /* KPI events waiting for their commit */
 #define DETAIL_MAX    4096
 #define NAME_MAX_LEN  64
 #define TEXT_MAX      512
@@ -106,11 +107,15 @@ static int kpi_from(const json_t *o, long idx, int64_t ws, int64_t now, sy_store
     return 0;
 }
 
-int sy_engine_kpi_ingest(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
-                         json_t **out, sy_err_t *err)
+/* body's events, checked whole, into *k and *details (n of them; freed by kpi_free, also
+ * on a refusal). Their strings point into body. */
+static int kpi_check(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
+                     sy_store_kpi_t **k, char ***details, long *n, sy_err_t *err)
 {
     const json_t *list = json_object_get(body, "events");
-    long n = 1;
+    *k = NULL;
+    *details = NULL;
+    *n = 1;
     if (list) {
         if (json_object_size(body) != 1)
             return sy_err_set(err, -EINVAL, "events", "a batch is {\"events\": [...]} alone");
@@ -118,35 +123,111 @@ int sy_engine_kpi_ingest(sy_engine_t *eng, const sy_principal_t *actor, const js
             return sy_err_set(err, -EINVAL, "events", "events is an array of 1 to 10000 events");
         if (json_array_size(list) > KPI_MAX_BATCH)
             return sy_err_set(err, -E2BIG, "events", "at most 10000 events per request");
-        n = (long)json_array_size(list);
+        *n = (long)json_array_size(list);
     }
-    sy_store_kpi_t *k = calloc((size_t)n, sizeof(*k));
-    char **details = calloc((size_t)n, sizeof(*details));
-    int rc = k && details ? 0 : sy_eng_oom(err);
-    int64_t now = sy_engine_now_ms(eng), dups = 0;
+    *k = calloc((size_t)*n, sizeof(**k));
+    *details = calloc((size_t)*n, sizeof(**details));
+    int rc = *k && *details ? 0 : sy_eng_oom(err);
+    int64_t now = sy_engine_now_ms(eng);
     /* every event is checked before anything is written: a refusal changes nothing */
-    for (long i = 0; rc == 0 && i < n; i++)
+    for (long i = 0; rc == 0 && i < *n; i++)
         rc = kpi_from(list ? json_array_get(list, (size_t)i) : body, list ? i : -1,
-                      actor->workspace, now, &k[i], &details[i], err);
-    if (rc == 0 && (rc = sy_store_begin(eng->store, err)) == 0) {
-        for (long i = 0; rc == 0 && i < n; i++) {
-            bool added = true;
-            rc = sy_store_kpi_add(eng->store, &k[i], &added, err);
-            dups += !added; /* its id was taken: by a retry of this batch, or earlier in it */
-        }
-        if (rc < 0)
-            sy_store_rollback(eng->store);
-        else
-            rc = sy_store_commit(eng->store, err);
-    }
+                      actor->workspace, now, &(*k)[i], &(*details)[i], err);
+    return rc;
+}
+
+static void kpi_free(sy_store_kpi_t *k, char **details, long n)
+{
     for (long i = 0; details && i < n; i++)
         free(details[i]);
     free(details);
     free(k);
+}
+
+/* Writes k[0..n) in the open transaction; how many were duplicates into *dups. */
+static int kpi_write(sy_engine_t *eng, const sy_store_kpi_t *k, long n, int64_t *dups,
+                     sy_err_t *err)
+{
+    int rc = 0;
+    for (long i = 0; rc == 0 && i < n; i++) {
+        bool added = true;
+        rc = sy_store_kpi_add(eng->store, &k[i], &added, err);
+        *dups += !added; /* its id was taken: by a retry of this batch, or earlier in it */
+    }
+    return rc;
+}
+
+int sy_engine_kpi_ingest(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
+                         json_t **out, sy_err_t *err)
+{
+    sy_store_kpi_t *k;
+    char **details;
+    long n;
+    int64_t dups = 0;
+    int rc = kpi_check(eng, actor, body, &k, &details, &n, err);
+    if (rc == 0 && (rc = sy_store_begin(eng->store, err)) == 0) {
+        if ((rc = kpi_write(eng, k, n, &dups, err)) < 0)
+            sy_store_rollback(eng->store);
+        else
+            rc = sy_store_commit(eng->store, err);
+    }
+    kpi_free(k, details, n);
     if (rc < 0)
         return rc;
     *out = json_pack("{sIsI}", "accepted", (json_int_t)(n - dups), "duplicates", (json_int_t)dups);
     return *out ? 0 : sy_eng_oom(err);
+}
+
+int sy_engine_kpi_submit(sy_engine_t *eng, const sy_principal_t *actor, json_t *body,
+                         sy_ingest_done_cb done, void *arg, sy_err_t *err)
+{
+    struct kpi_queue *q = &eng->kq;
+    sy_store_kpi_t *k;
+    char **details;
+    long n;
+    int rc = kpi_check(eng, actor, body, &k, &details, &n, err);
+    if (rc == 0 && q->events + (size_t)n > KPI_QUEUE_MAX)
+        rc = sy_err_set(err, -EAGAIN, "events", "the KPI queue is full: retry in a moment");
+    if (rc == 0 && sy_eng_grow((void **)&q->w, &q->cap, q->n + 1, sizeof(*q->w)) < 0)
+        rc = sy_eng_oom(err);
+    if (rc < 0) {
+        kpi_free(k, details, n);
+        return rc;
+    }
+    q->w[q->n++] = (struct kpi_wait){
+        .done = done, .arg = arg, .body = json_incref(body), .k = k, .details = details, .n = n};
+    q->events += (size_t)n;
+    sy_eng_commit_soon(eng);
+    return 0;
+}
+
+void sy_eng_kpi_commit(sy_engine_t *eng)
+{
+    struct kpi_queue *q = &eng->kq;
+    if (q->n == 0)
+        return;
+    sy_err_t err = {0};
+    int rc = sy_store_begin(eng->store, &err);
+    if (rc == 0) {
+        for (size_t i = 0; rc == 0 && i < q->n; i++)
+            rc = kpi_write(eng, q->w[i].k, q->w[i].n, &q->w[i].dups, &err);
+        if (rc < 0)
+            sy_store_rollback(eng->store);
+        else
+            rc = sy_store_commit(eng->store, &err);
+    }
+    /* the queue emptied before the answers: a `done` may submit again */
+    struct kpi_wait *w = q->w;
+    size_t n = q->n;
+    *q = (struct kpi_queue){0};
+    for (size_t i = 0; i < n; i++) {
+        sy_ingest_result_t r = {.accepted = rc < 0 ? 0 : (size_t)(w[i].n - w[i].dups),
+                                .duplicates = rc < 0 ? 0 : (size_t)w[i].dups};
+        w[i].done(w[i].arg, rc, &r, rc < 0 ? &err : NULL);
+        kpi_free(w[i].k, w[i].details, w[i].n);
+        json_decref(w[i].body);
+    }
+    free(w);
 }
 
 /* ---- policies --------------------------------------------------------------------------- */

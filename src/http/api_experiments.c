@@ -199,7 +199,7 @@ void sy_api_auto_promotion(struct call *c, bool system)
 
 /* ---- /v1/events ----------------------------------------------------------------------- */
 
-static void events_done(void *arg, int rc, const sy_ingest_result_t *r, const sy_err_t *err)
+void ingest_done(void *arg, int rc, const sy_ingest_result_t *r, const sy_err_t *err)
 {
     struct call *c = arg;
     if (rc < 0)
@@ -380,11 +380,11 @@ void sy_api_events(struct call *c)
         }
     *later = *c;
     later->deferred = true;
-    if (sy_engine_events_submit(c->eng, &c->who, ev, list->len, events_done, later, &err) < 0) {
+    if (sy_engine_events_submit(c->eng, &c->who, ev, list->len, ingest_done, later, &err) < 0) {
         free(later);
         reply_err(c, &err);
     }
-    /* Otherwise events_done answers after the commit; the request stays valid until then. */
+    /* Otherwise ingest_done answers after the commit; the request stays valid until then. */
 out:
     free(ev);
     sy_arena_free(&arena);

@@ -1,5 +1,6 @@
 /* api_regression.c - /v1/kpi, /v1/regression/..., /v1/risk/... and /v1/go-live/... */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "http/internal.h"
@@ -25,9 +26,31 @@ static void post_body(struct call *c, sy_role_t role,
     reply_result(c, rc, 200, out, &err);
 }
 
+/* POST /v1/kpi: answered after the group commit that writes it (ingest_done). */
 void sy_api_kpi(struct call *c)
 {
-    post_body(c, SY_ROLE_SDK, sy_engine_kpi_ingest);
+    if (sy_h1_method(c->req) != SY_POST) {
+        not_allowed(c, "POST");
+        return;
+    }
+    if (!require_role(c, SY_ROLE_SDK))
+        return;
+    json_t *body = body_object(c);
+    if (!body)
+        return;
+    sy_err_t err = {0};
+    struct call *later = malloc(sizeof(*later));
+    if (!later) {
+        reply_error(c, 500, "out_of_memory", "", "out of memory");
+    } else {
+        *later = *c;
+        later->deferred = true;
+        if (sy_engine_kpi_submit(c->eng, &c->who, body, ingest_done, later, &err) < 0) {
+            free(later);
+            reply_err(c, &err);
+        }
+    }
+    json_decref(body);
 }
 
 static void policies(struct call *c)

@@ -56,6 +56,10 @@ json_t *body_object(struct call *c);
  * unknown_field naming the first other key and returns false. */
 bool only_fields(struct call *c, const json_t *obj, const char *const *allowed);
 
+/* Answers a deferred ingest call (`arg`, a heap copy made for it, freed) once its group
+ * commit is done: {"accepted", "duplicates"}, or the commit's error. A sy_ingest_done_cb. */
+void ingest_done(void *arg, int rc, const sy_ingest_result_t *r, const sy_err_t *err);
+
 /* Replies 405 with an Allow header listing `allow`. */
 void not_allowed(struct call *c, const char *allow);
 /* Replies `body` (decimal reals) with `status` when rc is 0, else the error in `err`. */
