@@ -5,7 +5,9 @@
 #
 #   bench/ingest.sh SWITCHYARD BENCH_INGEST [EVENTS] [ROUNDS]
 #
-# Rounds alternate (default 3); each figure's best round is reported.
+# Rounds alternate (default 3); each figure's best round is reported. Then wrk posts one
+# KPI event per request to POST /v1/kpi from 32 connections (its group commit), when wrk
+# is installed (scripts/deps.sh bench).
 set -eu
 SY=$1
 BENCH=$2
@@ -41,3 +43,12 @@ for what in "raw sqlite3" "batched" "single-event"; do
           if (v > best) { best = v; line = $0 } }
         END { print line }'
 done
+if command -v wrk >/dev/null; then
+    rm -f "$TMP"/sy.db*
+    start_sy "$SY" "$TMP/sy.log"
+    SWITCHYARD_TOKEN="$(cat "$TMP/admin")" wrk -t1 -c32 -d5s -s "$(dirname "$0")/kpi_post.lua" \
+        "$SYURL/v1/kpi" >"$TMP/kpi.out" 2>&1
+    awk '/^Requests\/sec/ {rps = $2} /Latency/ {lat = $2} /Non-2xx/ {bad = $NF}
+        END {printf "KPI single-event requests (wrk -c32, group commit): %s requests/s, mean %s, %d not 2xx\n", rps, lat, bad}' \
+        "$TMP/kpi.out"
+fi
