@@ -70,12 +70,7 @@ static bool report_route(sy_client_t *c, const char *name, const sy_proxy_row_t 
                     snprintf(key, sizeof(key), "%d", b);
                     json_object_set_new(hist, key, json_integer(d[i].hist[b]));
                 }
-            json_t *status = json_object();
-            for (int cl = 1; cl < 6; cl++)
-                if (d[i].status[cl] > 0) {
-                    char key[4] = {(char)('0' + cl), 'x', 'x', 0};
-                    json_object_set_new(status, key, json_integer(d[i].status[cl]));
-                }
+            json_t *status = sy_proxy_status_json(d[i].status);
             json_array_append_new(rows, json_pack("{sssssssIsIsfsoso}", "domain", d[i].domain,
                                                   "upstream", sy_proxy_upstream_name(d[i].upstream),
                                                   "tried", sy_proxy_upstream_name(d[i].tried),

@@ -184,10 +184,7 @@ static void flush_counters(struct server *s, time_t now)
     sy_proxy_row_t *rows = sy_proxy_rows(s->proxy, -1, &n);
     sy_proxy_row_t *d = rows ? sy_proxy_rows_since(rows, n, s->prev, s->n_prev, &k) : NULL;
     sy_store_route_minute_t *out = d ? calloc(k + 1, sizeof(*out)) : NULL;
-    /* the sparse texts: 160 buckets of 18 characters fit, and 5 classes of 16 */
-    struct text {
-        char hist[4096], status[96];
-    } *text = d ? calloc(k + 1, sizeof(*text)) : NULL;
+    sy_store_minute_text_t *text = d ? calloc(k + 1, sizeof(*text)) : NULL;
     if (!rows || !d || !out || !text) {
         free(rows);
         free(d);
@@ -198,15 +195,8 @@ static void flush_counters(struct server *s, time_t now)
     int64_t minute = (int64_t)time(NULL) / 60;
     for (size_t i = 0; i < k; i++) {
         const sy_proxy_row_t *r = &d[i];
-        size_t len = 0, sl = 0;
-        for (int b = 0; b < SY_LAT_BUCKETS && len < sizeof(text[i].hist) - 48; b++)
-            if (r->hist[b] > 0)
-                len += (size_t)snprintf(text[i].hist + len, sizeof(text[i].hist) - len, "%s%d:%lld",
-                                        len ? "," : "", b, (long long)r->hist[b]);
-        for (int c = 1; c < 6; c++)
-            if (r->status[c] > 0)
-                sl += (size_t)snprintf(text[i].status + sl, sizeof(text[i].status) - sl,
-                                       "%s%d:%lld", sl ? "," : "", c, (long long)r->status[c]);
+        sy_store_sparse_put(text[i].hist, sizeof(text[i].hist), r->hist, SY_LAT_BUCKETS);
+        sy_store_sparse_put(text[i].status, sizeof(text[i].status), r->status, 6);
         out[i] = (sy_store_route_minute_t){.workspace = r->ws,
                                            .route = r->route,
                                            .minute = minute,

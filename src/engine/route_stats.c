@@ -47,23 +47,6 @@ struct window {
     } r[WINDOW_ROWS];
 };
 
-/* Adds the sparse "index:count,..." text t to v[0..n). */
-static void add_sparse(int64_t *v, int n, const char *t)
-{
-    for (const char *p = t; p && *p;) {
-        char *end;
-        long b = strtol(p, &end, 10);
-        if (*end != ':')
-            break;
-        long long c = strtoll(end + 1, &end, 10);
-        if (b >= 0 && b < n && c > 0)
-            v[b] += c;
-        if (*end != ',')
-            break;
-        p = end + 1;
-    }
-}
-
 /* {"2xx": N, ...} of the classes counted in status[1..5]. */
 static json_t *status_json(const int64_t *status)
 {
@@ -96,8 +79,8 @@ static int add_minute(void *arg, const sy_store_route_minute_t *m)
     w->r[j].requests += m->requests;
     w->r[j].errors += m->errors;
     w->r[j].total_ms += m->total_ms;
-    add_sparse(w->r[j].hist, SY_LAT_BUCKETS, m->hist);
-    add_sparse(w->r[j].status, 6, m->status);
+    sy_store_sparse_add(w->r[j].hist, SY_LAT_BUCKETS, m->hist);
+    sy_store_sparse_add(w->r[j].status, 6, m->status);
     return 0;
 }
 
@@ -145,10 +128,9 @@ static bool upstream_name(const char *s, bool error_too)
                  (error_too && strcmp(s, "error") == 0));
 }
 
-/* Row i of a report's counters, checked, into m (its hist text into hist, its status
- * classes into status, 96 bytes). */
+/* Row i of a report's counters, checked, into m (its sparse texts in `text`). */
 static int report_row(const json_t *route, const json_t *row, size_t i, sy_store_route_minute_t *m,
-                      char *hist, size_t hist_cap, char *status, sy_err_t *err)
+                      sy_store_minute_text_t *text, sy_err_t *err)
 {
     char f[64];
     static const char *const keys[] = {"domain",   "upstream", "tried",  "requests", "errors",
@@ -200,9 +182,7 @@ static int report_row(const json_t *route, const json_t *row, size_t i, sy_store
     const json_t *h = json_object_get(row, "hist");
     if (h && !json_is_object(h))
         return sy_err_set(err, -EINVAL, f, "hist: {BUCKET: COUNT}");
-    size_t len = 0;
-    int64_t sum = 0;
-    hist[0] = 0;
+    int64_t counts[SY_LAT_BUCKETS] = {0}, classes[6] = {0}, sum = 0;
     json_object_foreach((json_t *)h, k, v)
     {
         char *end;
@@ -212,17 +192,12 @@ static int report_row(const json_t *route, const json_t *row, size_t i, sy_store
             return sy_err_set(err, -EINVAL, f,
                               "hist: buckets 0..%d, counts >= 0 summing to at most requests",
                               SY_LAT_BUCKETS - 1);
-        if (json_integer_value(v) > 0 && len < hist_cap - 48)
-            len += (size_t)snprintf(hist + len, hist_cap - len, "%s%ld:%lld", len ? "," : "", b,
-                                    (long long)json_integer_value(v));
+        counts[b] += json_integer_value(v);
     }
-    m->hist = hist;
     const json_t *st = json_object_get(row, "status");
     if (st && !json_is_object(st))
         return sy_err_set(err, -EINVAL, f, "status: {\"2xx\": COUNT, ...}");
-    len = 0;
     sum = 0;
-    status[0] = 0;
     json_object_foreach((json_t *)st, k, v)
     {
         if (strlen(k) != 3 || k[0] < '1' || k[0] > '5' || strcmp(k + 1, "xx") != 0 ||
@@ -230,11 +205,12 @@ static int report_row(const json_t *route, const json_t *row, size_t i, sy_store
             (sum += json_integer_value(v)) > m->requests)
             return sy_err_set(err, -EINVAL, f,
                               "status: classes 1xx..5xx, counts >= 0 summing to at most requests");
-        if (json_integer_value(v) > 0)
-            len += (size_t)snprintf(status + len, 96 - len, "%s%c:%lld", len ? "," : "", k[0],
-                                    (long long)json_integer_value(v));
+        classes[k[0] - '0'] = json_integer_value(v);
     }
-    m->status = status;
+    sy_store_sparse_put(text->hist, sizeof(text->hist), counts, SY_LAT_BUCKETS);
+    sy_store_sparse_put(text->status, sizeof(text->status), classes, 6);
+    m->hist = text->hist;
+    m->status = text->status;
     return 0;
 }
 
@@ -268,13 +244,11 @@ int sy_engine_route_report(sy_engine_t *eng, const sy_principal_t *who, const ch
         return sy_err_set(err, -EINVAL, "counters", "an array of at most %d rows", REPORT_ROWS);
     }
     sy_store_route_minute_t *rows = calloc(n + 1, sizeof(*rows));
-    char(*hist)[4096] = calloc(n + 1, sizeof(*hist));   /* 160 buckets of 18 characters fit */
-    char(*status)[96] = calloc(n + 1, sizeof(*status)); /* 5 classes of 16 characters fit */
+    sy_store_minute_text_t *text = calloc(n + 1, sizeof(*text));
     int64_t minute = sy_engine_now_ms(eng) / 60000;
-    rc = rows && hist && status ? 0 : sy_eng_oom(err);
+    rc = rows && text ? 0 : sy_eng_oom(err);
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        rc = report_row(route, json_array_get(counters, i), i, &rows[i], hist[i], sizeof(hist[i]),
-                        status[i], err);
+        rc = report_row(route, json_array_get(counters, i), i, &rows[i], &text[i], err);
         rows[i].workspace = who->workspace;
         rows[i].route = name;
         rows[i].minute = minute;
@@ -290,14 +264,8 @@ int sy_engine_route_report(sy_engine_t *eng, const sy_principal_t *who, const ch
         r->reported[u].errors += error ? rows[i].requests : rows[i].errors;
         if (error)
             continue;
-        for (const char *p = rows[i].hist; *p;) { /* as report_row wrote it */
-            char *end;
-            long b = strtol(p, &end, 10);
-            long long c = strtoll(end + 1, &end, 10);
-            r->reported[u].hist[b] += c;
-            r->reported[u].answered += c;
-            p = *end == ',' ? end + 1 : end;
-        }
+        r->reported[u].answered +=
+            sy_store_sparse_add(r->reported[u].hist, SY_LAT_BUCKETS, rows[i].hist);
     }
     if (rc == 0 && state)
         rc = sy_engine_route_breaker(eng, who->workspace, name, state, sy_engine_now_ms(eng), err);
@@ -305,8 +273,7 @@ int sy_engine_route_report(sy_engine_t *eng, const sy_principal_t *who, const ch
         *out = json_pack("{sssIss}", "route", name, "counters", (json_int_t)n, "breaker",
                          sy_engine_route_breaker_state(eng, who, name));
     free(rows);
-    free(hist);
-    free(status);
+    free(text);
     json_decref(route);
     return rc == 0 && !*out ? sy_eng_oom(err) : rc;
 }

@@ -500,6 +500,17 @@ sy_proxy_row_t *sy_proxy_rows(sy_proxy_t *p, int64_t ws, size_t *n)
     return sum;
 }
 
+json_t *sy_proxy_status_json(const int64_t status[6])
+{
+    json_t *o = json_object();
+    for (int k = 1; o && k < 6; k++)
+        if (status[k] > 0) {
+            char key[4] = {(char)('0' + k), 'x', 'x', 0};
+            json_object_set_new(o, key, json_integer(status[k]));
+        }
+    return o;
+}
+
 static bool same_row(const sy_proxy_row_t *a, const sy_proxy_row_t *b)
 {
     return a->ws == b->ws && a->upstream == b->upstream && a->tried == b->tried &&
@@ -548,12 +559,7 @@ json_t *sy_proxy_stats(sy_proxy_t *p, int64_t ws)
         json_object_set_new(
             one, "requests",
             json_integer(json_integer_value(json_object_get(one, "requests")) + r->requests));
-        json_t *status = json_object();
-        for (int k = 1; k < 6; k++)
-            if (r->status[k]) {
-                char key[4] = {(char)('0' + k), 'x', 'x', 0};
-                json_object_set_new(status, key, json_integer(r->status[k]));
-            }
+        json_t *status = sy_proxy_status_json(r->status);
         json_array_append_new(json_object_get(one, "by"),
                               json_pack("{sosssssIsIsosfsfsfsf}", "domain",
                                         r->domain[0] ? json_string(r->domain) : json_null(),

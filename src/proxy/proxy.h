@@ -60,6 +60,9 @@ typedef struct sy_proxy_row {
     int64_t status[6]; /* by status class: [2] the 2xx answers, ...; [5] with the proxy's own */
 } sy_proxy_row_t;
 
+/* {"2xx": N, ...} of a row's status classes that counted anything (NULL: out of memory). */
+json_t *sy_proxy_status_json(const int64_t status[6]);
+
 /* "legacy", "new", "error" for a row's upstream (or tried). */
 const char *sy_proxy_upstream_name(int upstream);
 

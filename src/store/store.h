@@ -520,6 +520,17 @@ int sy_store_route_minute_add(sy_store_t *store, const sy_store_route_minute_t *
 /* The rows of route (ws, name) from minute `since` on. */
 int sy_store_route_minute_list(sy_store_t *store, int64_t ws, const char *route, int64_t since,
                                sy_store_route_minute_cb cb, void *arg, sy_err_t *err);
+/* Room for a route minute's two sparse texts: 160 buckets and 5 classes of 20 bytes fit. */
+typedef struct sy_store_minute_text {
+    char hist[4096], status[128];
+} sy_store_minute_text_t;
+
+/* The sparse text of a route minute's hist or status: "index:count,..." of the positive
+ * counts of v[0..n), in order, into out (cap bytes; 20 a count is room for any count up to
+ * 10^12). What does not fit is left out. */
+void sy_store_sparse_put(char *out, size_t cap, const int64_t *v, int n);
+/* Adds such a text's counts to v[0..n) (an index outside it is skipped); their total. */
+int64_t sy_store_sparse_add(int64_t *v, int n, const char *text);
 /* Deletes the rows of minutes before `before`; how many into *deleted. */
 int sy_store_route_minute_prune(sy_store_t *store, int64_t before, int64_t *deleted, sy_err_t *err);
 

@@ -44,8 +44,8 @@ static void one_commit_answers_every_submission(void **state)
     int wakes = 0;
     sy_engine_on_events(f->eng, woken, &wakes);
     struct answers a = {0};
-    assert_int_equal(submit(f, "{\"events\":[" EV(",\"id\":\"a1\"") "," EV(",\"id\":\"a2\"") "]}", &a),
-                     0);
+    assert_int_equal(
+        submit(f, "{\"events\":[" EV(",\"id\":\"a1\"") "," EV(",\"id\":\"a2\"") "]}", &a), 0);
     assert_int_equal(submit(f, EV(",\"id\":\"a1\""), &a), 0); /* the first's id again */
     assert_int_equal(submit(f, EV(""), &a), 0);
     assert_true(wakes >= 1);
@@ -61,8 +61,8 @@ static void one_commit_answers_every_submission(void **state)
     assert_int_equal(a.r[2].accepted, 1);
     /* a later commit knows the ids too */
     struct answers b = {0};
-    assert_int_equal(submit(f, "{\"events\":[" EV(",\"id\":\"a2\"") "," EV(",\"id\":\"a3\"") "]}", &b),
-                     0);
+    assert_int_equal(
+        submit(f, "{\"events\":[" EV(",\"id\":\"a2\"") "," EV(",\"id\":\"a3\"") "]}", &b), 0);
     sy_engine_events_commit(f->eng);
     assert_int_equal(b.n, 1);
     assert_int_equal(b.r[0].accepted, 1);
