@@ -330,19 +330,15 @@ int sy_engine_audit_list(sy_engine_t *eng, const sy_principal_t *actor, sy_store
 
 /* ---- KPI events and regression tripwires (regression.c) ------------------------------------ */
 
-/* Appends KPI events to the caller's workspace: one event {"domain", "metric", "success"?,
+/* KPI events for the caller's workspace: one event {"domain", "metric", "success"?,
  * "value"?, "actor", "correlation_id"?, "detail"?, "id"?} (success and/or value) or
- * {"events": [1..10,000 of them]}, durably before it returns. An event whose id the
- * workspace already has is not written again (a retried batch counts once). Checked
- * whole: -EINVAL names the field ("events[3].value") and nothing is written.
- * {"accepted": n, "duplicates": d}. */
-int sy_engine_kpi_ingest(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
-                         json_t **out, sy_err_t *err);
-/* sy_engine_kpi_ingest's check of body's events (held until the answer), and then they
+ * {"events": [1..10,000 of them]}, checked whole (body is held until the answer). They
  * wait for the next group commit (sy_engine_events_commit), which writes every KPI
- * submission queued meanwhile in one transaction: one fsync for all of them. A refusal
- * (the field named; -EAGAIN when the queue is full) queues nothing and calls nothing; on
- * 0, `done` is called exactly once, after the commit, with accepted and duplicates. */
+ * submission queued meanwhile in one transaction: one fsync for all of them. An event
+ * whose id the workspace already has is not written again (a retried batch counts once).
+ * A refusal (-EINVAL naming the field, "events[3].value"; -EAGAIN when the queue is full)
+ * queues nothing and calls nothing; on 0, `done` is called exactly once, after the
+ * commit, with accepted and duplicates. */
 int sy_engine_kpi_submit(sy_engine_t *eng, const sy_principal_t *actor, json_t *body,
                          sy_ingest_done_cb done, void *arg, sy_err_t *err);
 /* {"policies": [...]}: the workspace's regression policies by (domain, metric). */

@@ -157,27 +157,6 @@ static int kpi_write(sy_engine_t *eng, const sy_store_kpi_t *k, long n, int64_t 
     return rc;
 }
 
-int sy_engine_kpi_ingest(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
-                         json_t **out, sy_err_t *err)
-{
-    sy_store_kpi_t *k;
-    char **details;
-    long n;
-    int64_t dups = 0;
-    int rc = kpi_check(eng, actor, body, &k, &details, &n, err);
-    if (rc == 0 && (rc = sy_store_begin(eng->store, err)) == 0) {
-        if ((rc = kpi_write(eng, k, n, &dups, err)) < 0)
-            sy_store_rollback(eng->store);
-        else
-            rc = sy_store_commit(eng->store, err);
-    }
-    kpi_free(k, details, n);
-    if (rc < 0)
-        return rc;
-    *out = json_pack("{sIsI}", "accepted", (json_int_t)(n - dups), "duplicates", (json_int_t)dups);
-    return *out ? 0 : sy_eng_oom(err);
-}
-
 int sy_engine_kpi_submit(sy_engine_t *eng, const sy_principal_t *actor, json_t *body,
                          sy_ingest_done_cb done, void *arg, sy_err_t *err)
 {

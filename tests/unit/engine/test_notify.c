@@ -106,14 +106,28 @@ static void a_trigger_and_its_resolve_in_one_millisecond_are_two(void **state)
                      "[1,\"kill_switch\",\"critical\",\"resolve\"]]");
 }
 
+static void kpi_done(void *arg, int rc, const sy_ingest_result_t *r, const sy_err_t *err)
+{
+    (void)r;
+    (void)err;
+    *(int *)arg = rc;
+}
+
+/* KPI events through their group commit, or a regression policy. */
 static void post(struct fixture *f, const char *what, const char *body_text)
 {
     json_t *body = parse(body_text), *out = NULL;
     sy_err_t err = {0};
-    int rc = strcmp(what, "kpi") == 0
-                 ? sy_engine_kpi_ingest(f->eng, &f->who, body, &out, &err)
-                 : sy_engine_regression_policy_put(f->eng, &f->who, body, &out, &err);
-    if (rc < 0)
+    int rc, done = 1; /* not answered yet */
+    if (strcmp(what, "kpi") == 0) {
+        rc = sy_engine_kpi_submit(f->eng, &f->who, body, kpi_done, &done, &err);
+        sy_engine_events_commit(f->eng);
+        if (rc == 0)
+            rc = done;
+    } else {
+        rc = sy_engine_regression_policy_put(f->eng, &f->who, body, &out, &err);
+    }
+    if (rc != 0)
         fail_msg("%s: %s (%s)", what, err.msg, err.field);
     json_decref(body);
     json_decref(out);
