@@ -348,3 +348,14 @@ int sy_client_once(const char *prog, const struct sy_arg *a, const char *method,
     sy_client_free(c);
     return rc;
 }
+
+void sy_client_print_each(const json_t *reply, const char *key, void (*each)(const json_t *),
+                          const char *none)
+{
+    const json_t *list = json_object_get(reply, key);
+    size_t i;
+    const json_t *item;
+    json_array_foreach(list, i, item) each(item);
+    if (json_array_size(list) == 0)
+        printf("%s\n", none);
+}

@@ -26,6 +26,10 @@ void sy_client_free(sy_client_t *c); /* NULL is a no-op */
 long sy_client_call(sy_client_t *c, const char *method, const char *path, const char *body,
                     size_t len, json_t **reply);
 
+/* Prints each item of reply's array `key` with `each`, or the line `none` when it is empty. */
+void sy_client_print_each(const json_t *reply, const char *key, void (*each)(const json_t *),
+                          const char *none);
+
 /* Prints an error reply (or a bare status) as one line on stderr, after `where` ("line 7")
  * when not NULL. */
 void sy_client_report(const sy_client_t *c, const char *where, long status, const json_t *reply);

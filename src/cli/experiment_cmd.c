@@ -33,11 +33,7 @@ static void print_one(const json_t *e)
 
 static void print_list(const json_t *reply)
 {
-    size_t i;
-    const json_t *e;
-    json_array_foreach(json_object_get(reply, "experiments"), i, e) print_one(e);
-    if (json_array_size(json_object_get(reply, "experiments")) == 0)
-        printf("no experiments\n");
+    sy_client_print_each(reply, "experiments", print_one, "no experiments");
 }
 
 static double num(const json_t *o, const char *k)

@@ -36,11 +36,7 @@ static void print_channel(const json_t *c)
 
 static void print_channels(const json_t *r)
 {
-    size_t i;
-    const json_t *c;
-    json_array_foreach(json_object_get(r, "channels"), i, c) print_channel(c);
-    if (json_array_size(json_object_get(r, "channels")) == 0)
-        printf("no channel\n");
+    sy_client_print_each(r, "channels", print_channel, "no channel");
 }
 
 static void print_delivery(const json_t *d)

@@ -26,11 +26,7 @@ static void print_route(const json_t *r)
 
 static void print_routes(const json_t *reply)
 {
-    size_t i;
-    const json_t *r;
-    json_array_foreach(json_object_get(reply, "routes"), i, r) print_route(r);
-    if (json_array_size(json_object_get(reply, "routes")) == 0)
-        printf("no route\n");
+    sy_client_print_each(reply, "routes", print_route, "no route");
 }
 
 static void print_health(const json_t *h)
