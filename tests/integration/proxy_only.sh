@@ -15,23 +15,18 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ADMIN=$("$SY" token create --db "$TMP/sy.db" --role admin --name alice)
 VIEWER=$("$SY" token create --db "$TMP/sy.db" --role viewer --name watcher)
 EDITOR=$("$SY" token create --db "$TMP/sy.db" --role editor --name proxy)
-upstream() {
-    node "$HERE/upstream.js" 0 "$1" >"$TMP/$1.port" &
-    echo $! >"$TMP/$1.pid"
-    wait_file "$TMP/$1.port"
-}
 PROXY="" TRAFFIC=""
 cleanup() {
     [ -n "$PROXY" ] && kill "$PROXY" 2>/dev/null
     [ -n "$TRAFFIC" ] && kill "$TRAFFIC" 2>/dev/null
     stop_server
-    for u in legacy new; do [ -f "$TMP/$u.pid" ] && kill "$(cat "$TMP/$u.pid")" 2>/dev/null; done
+    stop_upstreams
     rm -rf "$TMP"
 }
 trap cleanup EXIT
 upstream legacy
 upstream new
-LISTEN=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+LISTEN=$(free_port)
 P=http://127.0.0.1:$LISTEN
 start_server "$SY" --quiet --proxy-workers 0
 expect "a route at 0 %" 201 '' -- POST /v1/routes "$ADMIN" \
@@ -39,7 +34,7 @@ expect "a route at 0 %" 201 '' -- POST /v1/routes "$ADMIN" \
 check "the server serves no proxy itself" 7 "" "" -- curl -s -o /dev/null "$P/"
 
 check "a token that cannot read the routes: exit 1" 1 "" "" -- "$SY" proxy --server "$URL" --token nope --poll-ms 100
-LISTEN2=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+LISTEN2=$(free_port)
 expect "a route whose rules read bodies" 201 '' -- POST /v1/routes "$ADMIN" \
     "{\"name\":\"rules\",\"listen\":\"127.0.0.1:$LISTEN2\",\"upstreams\":{\"legacy\":\"127.0.0.1:$(cat "$TMP/legacy.port")\",\"new\":\"127.0.0.1:$(cat "$TMP/new.port")\"},\"domains\":[{\"name\":\"d\",\"rules\":[{\"body_field\":\"x\"}]}]}"
 "$SY" proxy --server "$URL" --token "$EDITOR" --poll-ms 200 --report-s 1 --workers 1 --max-body 1048576 \
@@ -91,7 +86,7 @@ check "its counters reach the server, stored per minute" 0 "" "" -- \
     "/v1/routes/r/stats?window=1h" "$ADMIN"
 expect "the kill switch off" 200 '' -- POST /v1/go-live/kill-switch "$ADMIN" '{"engaged":false,"reason":"drill over"}'
 check "... followed: new" 0 "" "" -- until_route new
-LISTEN3=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+LISTEN3=$(free_port)
 expect "a route with a rollout plan, at 0 %" 201 '.percentage == 0' -- POST /v1/routes "$ADMIN" \
     "{\"name\":\"planned\",\"listen\":\"127.0.0.1:$LISTEN3\",\"upstreams\":{\"legacy\":\"127.0.0.1:$(cat "$TMP/legacy.port")\",\"new\":\"127.0.0.1:$(cat "$TMP/new.port")\"},\"plan\":{\"steps\":[10,50],\"hold_s\":1,\"min_requests\":5}}"
 printf 'url = "http://127.0.0.1:%s/t"\noutput = /dev/null\n' "$LISTEN3" >"$TMP/planned.cfg"

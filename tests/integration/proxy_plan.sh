@@ -12,22 +12,17 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 
 "$SY" workspace create default --db "$TMP/sy.db" >/dev/null
 ADMIN=$("$SY" token create --db "$TMP/sy.db" --role admin --name alice)
-upstream() { # NAME [FAIL_FILE]
-    node "$HERE/upstream.js" 0 "$1" 0 "${2:-}" >"$TMP/$1.port" &
-    echo $! >"$TMP/$1.pid"
-    wait_file "$TMP/$1.port"
-}
 TRAFFIC=""
 cleanup() {
     [ -n "$TRAFFIC" ] && kill "$TRAFFIC" 2>/dev/null
     stop_server
-    for u in legacy new; do [ -f "$TMP/$u.pid" ] && kill "$(cat "$TMP/$u.pid")" 2>/dev/null; done
+    stop_upstreams
     rm -rf "$TMP"
 }
 trap cleanup EXIT
 upstream legacy
-upstream new "$TMP/fail"
-LISTEN=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+upstream new 0 "$TMP/fail"
+LISTEN=$(free_port)
 start_server "$SY" --quiet --proxy-workers 1
 
 # traffic for at most 40 s: 20 requests every 50 ms over one connection each time

@@ -16,15 +16,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 "$SY" workspace create default --db "$TMP/sy.db" >/dev/null
 ADMIN=$("$SY" token create --db "$TMP/sy.db" --role admin --name alice)
 
-# upstream NAME [DELAY_MS]: a node upstream; its port in $TMP/NAME.port, pid in NAME.pid
-upstream() {
-    node "$HERE/upstream.js" "${3:-0}" "$1" "${2:-0}" >"$TMP/$1.port" &
-    echo $! >"$TMP/$1.pid"
-    wait_file "$TMP/$1.port"
-}
 cleanup() {
     stop_server
-    for u in legacy new slow; do [ -f "$TMP/$u.pid" ] && kill "$(cat "$TMP/$u.pid")" 2>/dev/null; done
+    stop_upstreams
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -32,7 +26,6 @@ upstream legacy
 upstream new
 upstream slow 3000
 LEGACY=$(cat "$TMP/legacy.port") NEW=$(cat "$TMP/new.port") SLOW=$(cat "$TMP/slow.port")
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 LISTEN=$(free_port)
 SLOW_LISTEN=$(free_port)
 P=http://127.0.0.1:$LISTEN
@@ -154,7 +147,7 @@ check "... audited as route.breaker open" 0 "" "" -- \
 check "the log says so" 0 "" "" -- grep -q 'event=route_breaker route=webhooks state=open' "$TMP/log"
 many 100 /hook >"$TMP/broken"
 check "while it is open: everything to legacy, no error" 0 "" "" -- sh -c "[ \$(grep -c ' legacy 200$' '$TMP/broken') -eq 100 ]"
-upstream new 0 "$NEW"
+upstream new 0 "" "$NEW"
 sleep 0.4 # past open_ms: the next requests probe
 many 50 /hook >"$TMP/recovered"
 check "new back: half-open probes close it, and new serves again" 0 "" "" -- \

@@ -121,6 +121,21 @@ wait_file() {
     done
 }
 
+# The proxy tests' helpers ($HERE is the caller's folder, beside upstream.js).
+# upstream NAME [DELAY_MS] [FAIL_FILE] [PORT]: a node upstream (upstream.js: answers after
+# DELAY_MS, a 503 while FAIL_FILE exists, on PORT or a free one); its port in
+# $TMP/NAME.port, its pid in $TMP/NAME.pid. stop_upstreams: every one of them.
+upstream() {
+    node "$HERE/upstream.js" "${4:-0}" "$1" "${2:-0}" "${3:-}" >"$TMP/$1.port" &
+    echo $! >"$TMP/$1.pid"
+    wait_file "$TMP/$1.port"
+}
+stop_upstreams() {
+    for f in "$TMP"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
+}
+# free_port: a free loopback TCP port.
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+
 tap_done() {
     echo "1..$n"
     [ "$failed" -eq 0 ]
