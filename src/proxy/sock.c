@@ -50,7 +50,7 @@ static struct sy_sock *sock_new(struct event_base *base, evutil_socket_t fd)
     s->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, writable, s);
     s->in = evbuffer_new();
     s->out = evbuffer_new();
-    if (!s->rev || !s->wev || !s->in || !s->out || !evbuffer_add_cb(s->in, drained, s)) {
+    if (!s->rev || !s->wev || !s->in || !s->out) {
         s->fd = -1; /* the caller's still */
         sy_sock_free(s);
         errno = ENOMEM;
@@ -186,6 +186,12 @@ static void readable(evutil_socket_t fd, short what, void *arg)
     size_t room = READ_SIZE, have = evbuffer_get_length(s->in);
     if (s->read_max) {
         if (have >= s->read_max) { /* drained() resumes */
+            /* watched from the first pause on: no callback on every change of every input */
+            if (!s->watch && !(s->watch = evbuffer_add_cb(s->in, drained, s))) {
+                sy_sock_read(s, false);
+                s->on_event(s, SY_SOCK_ERROR, s->arg);
+                return;
+            }
             s->paused = true;
             event_del(s->rev);
             return;

@@ -34,8 +34,9 @@ struct sy_sock {
     sy_sock_fn *on_write;       /* `out` drained to write_low or below */
     sy_sock_event_fn *on_event; /* the end, an error, a timeout, or connected */
     void *arg;
-    size_t read_max;  /* 0, or reading pauses while `in` holds this much */
-    size_t write_low; /* see on_write */
+    size_t read_max;                 /* 0, or reading pauses while `in` holds this much */
+    struct evbuffer_cb_entry *watch; /* resumes it as `in` drains (from the first pause) */
+    size_t write_low;                /* see on_write */
     struct timeval read_tv, write_tv;
     bool read_timeout, write_timeout;
     bool reading, paused, connecting;
