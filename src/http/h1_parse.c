@@ -2,9 +2,11 @@
  * of paths and query strings; see h1.h.
  *
  * Strict where leniency lets requests be read two ways (whitespace before a field's colon,
- * folded lines, bare CRs, Content-Length beside Transfer-Encoding, conflicting lengths),
- * lenient where it harms no one (LF alone ends a line; empty lines before a request line
- * are skipped).
+ * folded lines, bare CRs, Content-Length beside Transfer-Encoding, conflicting lengths, and
+ * every line of a chunked body: CR LF only, since the proxy forwards those bytes as they
+ * came and an upstream that frames by CR LF alone would read a bare LF's body as another
+ * request), lenient where it harms no one (LF alone ends a line of a head, which the proxy
+ * rebuilds before it goes anywhere; empty lines before a request line are skipped).
  */
 #define _DEFAULT_SOURCE
 #include <errno.h>
@@ -259,13 +261,14 @@ const char *sy_h1_head_field(const sy_h1_head_t *h, const char *name)
 
 enum {
     CK_SIZE,       /* hex digits of a chunk size */
-    CK_EXT,        /* after the size: extensions, up to the line end */
-    CK_SIZE_LF,    /* a CR ended the size line */
+    CK_EXT,        /* after the size: extensions, up to the line's CR */
+    CK_SIZE_LF,    /* the size line's LF */
     CK_DATA,       /* data bytes */
     CK_DATA_CR,    /* CR LF after the data */
     CK_DATA_LF,    /* LF after the data's CR */
     CK_TRAILER,    /* start of a trailer line, or the final blank line */
     CK_TRAILER_IN, /* inside a trailer line */
+    CK_TRAILER_LF, /* a trailer line's LF */
     CK_END_LF,     /* the final blank line's LF */
 };
 
@@ -327,18 +330,14 @@ static int follow(sy_h1_dechunk_t *d, const char *in, char *out, size_t len, siz
                 d->state = CK_EXT;
             } else if (ch == '\r') {
                 d->state = CK_SIZE_LF;
-            } else if (ch == '\n') {
-                rc = size_line_done(d, max);
             } else {
-                return -EINVAL;
+                return -EINVAL; /* a bare LF too */
             }
             break;
         }
         case CK_EXT:
             if (ch == '\r')
                 d->state = CK_SIZE_LF;
-            else if (ch == '\n')
-                rc = size_line_done(d, max);
             else if (++d->line > LINE_MAX_BYTES || (ch != '\t' && (ch < 0x20 || ch == 0x7f)))
                 return -EINVAL;
             break;
@@ -348,12 +347,9 @@ static int follow(sy_h1_dechunk_t *d, const char *in, char *out, size_t len, siz
             rc = size_line_done(d, max);
             break;
         case CK_DATA_CR:
-            if (ch == '\r')
-                d->state = CK_DATA_LF;
-            else if (ch == '\n')
-                d->state = CK_SIZE, d->line = 0;
-            else
+            if (ch != '\r')
                 return -EINVAL;
+            d->state = CK_DATA_LF;
             break;
         case CK_DATA_LF:
             if (ch != '\n')
@@ -363,20 +359,23 @@ static int follow(sy_h1_dechunk_t *d, const char *in, char *out, size_t len, siz
             break;
         case CK_TRAILER:
             d->line = 0;
-            if (ch == '\r') {
+            if (ch == '\r')
                 d->state = CK_END_LF;
-            } else if (ch == '\n') {
-                d->in++;
-                return 1;
-            } else {
+            else if (ch == '\n')
+                return -EINVAL;
+            else
                 d->state = CK_TRAILER_IN;
-            }
             break;
         case CK_TRAILER_IN:
-            if (ch == '\n')
-                d->state = CK_TRAILER;
-            else if (++d->line > LINE_MAX_BYTES)
+            if (ch == '\r')
+                d->state = CK_TRAILER_LF;
+            else if (ch == '\n' || ++d->line > LINE_MAX_BYTES)
                 return -EINVAL;
+            break;
+        case CK_TRAILER_LF:
+            if (ch != '\n')
+                return -EINVAL;
+            d->state = CK_TRAILER;
             break;
         case CK_END_LF:
             if (ch != '\n')

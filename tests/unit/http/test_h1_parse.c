@@ -219,10 +219,11 @@ static void chunked_bodies_in_any_pieces(void **state)
         assert_memory_equal(out, "hello 0123456789", 16);
         assert_int_equal(consumed, body_raw);
     }
-    /* LF alone, upper-case hex, no trailers */
+    /* upper-case hex, no trailers */
     char out[64];
     size_t len, consumed;
-    assert_int_equal(dechunk_in_steps("B\nhello world\n0\n\n", 3, 1024, out, &len, &consumed), 1);
+    assert_int_equal(
+        dechunk_in_steps("B\r\nhello world\r\n0\r\n\r\n", 3, 1024, out, &len, &consumed), 1);
     assert_int_equal(len, 11);
     /* an empty body */
     assert_int_equal(dechunk_in_steps("0\r\n\r\n", 1, 1024, out, &len, &consumed), 1);
@@ -243,6 +244,14 @@ static void bad_and_oversized_chunks(void **state)
         "5\rX",                 /* CR not followed by LF */
         "1000000000000000\r\n", /* 2^60: refused before arithmetic could wrap */
         "0\r\n\rX",             /* the final CR without its LF */
+        /* A bare LF anywhere in the framing: an upstream framing by CR LF alone would read
+         * what follows as another request (smuggling). */
+        "5\nhello\r\n0\r\n\r\n",      /* ends a size line */
+        "5;ext\nhello\r\n0\r\n\r\n",  /* ends an extension */
+        "5\r\nhello\n0\r\n\r\n",      /* ends the data */
+        "0\r\nTrailer: x\n\r\n",      /* ends a trailer */
+        "0\r\n\n",                    /* ends the body */
+        "0\r\nTrailer: x\ry\r\n\r\n", /* a bare CR in a trailer */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (dechunk_in_steps(bad[i], 2, 1024, out, &len, &consumed) != -EINVAL)
@@ -308,6 +317,8 @@ static void chunks_followed_without_decoding(void **state)
     assert_int_equal(follow_in_steps("5\r\nhel", 2, &used, &s), 0); /* more to come */
     assert_int_equal(follow_in_steps("zz\r\n", 1, &used, &s), -EINVAL);
     assert_int_equal(follow_in_steps("5\r\nhelloX", 3, &used, &s), -EINVAL);
+    assert_int_equal(follow_in_steps("5\nhello\r\n0\r\n\r\n", 1, &used, &s), -EINVAL);
+    assert_int_equal(follow_in_steps("0\r\n\nGET / HTTP/1.1\r\n", 7, &used, &s), -EINVAL);
     /* no bound: a chunk past any decoding limit is followed */
     assert_int_equal(follow_in_steps("FFFFFFFF\r\n", 4, &used, &s), 0);
 }
