@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static int bad(const char *prog, const char *opt, const char *why, const char *s)
 {
@@ -180,4 +181,19 @@ int sy_cli_print_json(json_t *o)
         return 1;
     }
     return 0;
+}
+
+int64_t sy_args_fd_budget(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return 1024 - 128;
+    if (rl.rlim_cur < rl.rlim_max) {
+        struct rlimit up = {.rlim_cur = rl.rlim_max, .rlim_max = rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+            rl.rlim_cur = rl.rlim_max;
+    }
+    int64_t n = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1u << 24) ? (int64_t)1 << 24
+                                                                         : (int64_t)rl.rlim_cur;
+    return n - 128 >= 16 ? n - 128 : 16;
 }

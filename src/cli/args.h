@@ -51,6 +51,12 @@ int sy_args_moments(const char *prog, const char *opt, const char *s, sy_moments
 int sy_args_doubles(const char *prog, const char *opt, const char *s, double *out, size_t cap,
                     size_t *n);
 
+/* Descriptors left for connections once the process's own are set aside: raises the soft
+ * RLIMIT_NOFILE to the hard one (as servers do), keeps 128 for the store, logs,
+ * listeners and notifications, and returns the rest (at least 16). The default
+ * --max-connections of serve and proxy are shares of it. */
+int64_t sy_args_fd_budget(void);
+
 /* Prints a result object as indented JSON on stdout and takes the reference. NULL (out
  * of memory while building it) and a failed write print why to stderr and return 1 (the
  * exit status); otherwise 0. Shared by every verb's --json. */

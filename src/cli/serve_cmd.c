@@ -51,6 +51,10 @@ enum {
     O_PROXY_MAX_BODY,
     O_ROUTE_STATS_FLUSH,
     O_ROUTE_STATS_RETENTION,
+    O_HEADER_TIMEOUT,
+    O_MIN_BODY_RATE,
+    O_MAX_CONNECTIONS,
+    O_PROXY_MAX_CONNECTIONS,
     O_COUNT
 };
 
@@ -62,6 +66,8 @@ static const char *const defaults[O_COUNT] = {
     [O_RATE_LIMIT] = "0",
     [O_WORKSPACE] = "default",
     [O_IDLE_TIMEOUT] = "60",
+    [O_HEADER_TIMEOUT] = "10",
+    [O_MIN_BODY_RATE] = "1024",
     [O_AUTO_INTERVAL] = "3600",
     [O_HEALTH_INTERVAL] = "30",
     [O_REGRESSION_INTERVAL] = "300",
@@ -474,8 +480,25 @@ int sy_cli_serve(int argc, char **argv)
                                      "90)",
                                      0, NULL, NULL, 0},
         [O_IDLE_TIMEOUT] = {"idle-timeout", "SECONDS",
-                            "close a connection idle or stalled this long (default 60)", 0, NULL,
+                            "close a keep-alive connection idle this long (default 60)", 0, NULL,
                             NULL, 0},
+        [O_HEADER_TIMEOUT] = {"header-timeout", "SECONDS",
+                              "a request head must arrive whole within this, from its first "
+                              "byte, or 408 (default 10; the API and the proxy)",
+                              0, NULL, NULL, 0},
+        [O_MIN_BODY_RATE] = {"min-body-rate", "BYTES",
+                             "a request body slower than this many bytes per second, after "
+                             "--header-timeout of grace, gets 408 (default 1024; 0: none)",
+                             0, NULL, NULL, 0},
+        [O_MAX_CONNECTIONS] = {"max-connections", "N",
+                               "open API connections at most (default: a share of "
+                               "RLIMIT_NOFILE); past it the oldest still sending its head "
+                               "is closed, or the new one refused",
+                               0, NULL, NULL, 0},
+        [O_PROXY_MAX_CONNECTIONS] = {"proxy-max-connections", "N",
+                                     "open client connections of the proxy at most, all "
+                                     "workers together (default: a share of RLIMIT_NOFILE)",
+                                     0, NULL, NULL, 0},
     };
     bool help = false;
     if (sy_args_parse(argc, argv, args, O_COUNT, prog, &help) < 0)
@@ -535,6 +558,12 @@ int sy_cli_serve(int argc, char **argv)
         return SY_EXIT_USAGE;
     }
     hopts.timeout_s = (int)idle;
+    int64_t header_s, body_rate;
+    if (ranged(prog, "header-timeout", opt[O_HEADER_TIMEOUT], 1, 3600, &header_s) < 0 ||
+        ranged(prog, "min-body-rate", opt[O_MIN_BODY_RATE], 0, (int64_t)1 << 30, &body_rate) < 0)
+        return SY_EXIT_USAGE;
+    hopts.header_timeout_s = (int)header_s;
+    hopts.min_body_rate = (size_t)body_rate;
 
     int64_t auto_s;
     if (sy_args_int64(prog, "auto-promotion-interval", opt[O_AUTO_INTERVAL], &auto_s) < 0)
@@ -574,6 +603,18 @@ int sy_cli_serve(int argc, char **argv)
         ranged(prog, "proxy-max-body", opt[O_PROXY_MAX_BODY], 1024, (int64_t)1 << 30,
                &proxy_max_body) < 0)
         return SY_EXIT_USAGE;
+    /* Each proxied connection may hold one upstream connection too: the proxy's share
+     * counts double. */
+    int64_t budget = sy_args_fd_budget();
+    int64_t max_conns = proxy_workers > 0 ? budget / 4 : budget;
+    int64_t proxy_max_conns = budget * 3 / 8;
+    if ((opt[O_MAX_CONNECTIONS] &&
+         ranged(prog, "max-connections", opt[O_MAX_CONNECTIONS], 1, 1 << 24, &max_conns) < 0) ||
+        (opt[O_PROXY_MAX_CONNECTIONS] &&
+         ranged(prog, "proxy-max-connections", opt[O_PROXY_MAX_CONNECTIONS], 1, 1 << 24,
+                &proxy_max_conns) < 0))
+        return SY_EXIT_USAGE;
+    hopts.max_conns = (size_t)max_conns;
     int64_t stats_flush, stats_retention;
     if (ranged(prog, "route-stats-flush", opt[O_ROUTE_STATS_FLUSH], 1, 3600, &stats_flush) < 0 ||
         ranged(prog, "route-stats-retention", opt[O_ROUTE_STATS_RETENTION], 1, 36500,
@@ -623,7 +664,11 @@ int sy_cli_serve(int argc, char **argv)
     s.flush_s = stats_flush;
     s.retention_days = stats_retention;
     if (proxy_workers > 0) {
-        sy_proxy_opts_t popts = {.workers = (int)proxy_workers, .max_body = (size_t)proxy_max_body};
+        sy_proxy_opts_t popts = {.workers = (int)proxy_workers,
+                                 .max_body = (size_t)proxy_max_body,
+                                 .header_timeout_s = (int)header_s,
+                                 .min_body_rate = (size_t)body_rate,
+                                 .max_conns = (size_t)proxy_max_conns};
         if (sy_proxy_start(&s.proxy, &popts, &err) < 0) {
             fprintf(stderr, "%s: %s\n", prog, err.msg);
             goto out_engine;

@@ -23,8 +23,6 @@
 
 #include "http/h1.h"
 
-#define READ_ROOM      4096          /* least free room before a read */
-#define FIRST_BUFFER   16384         /* a connection's first input buffer */
 #define EXTRA_HEADERS  2048          /* a reply's own headers */
 #define STREAM_BACKLOG (1024 * 1024) /* unsent stream bytes before a reader is dropped */
 #define LINGER_S       2             /* reading and dropping after our last byte */
@@ -395,8 +393,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         conn_close(c);
         return;
     }
-    if (c->in_cap - c->in_len < READ_ROOM) {
-        size_t cap = c->in_cap ? c->in_cap * 2 : FIRST_BUFFER;
+    if (c->in_cap - c->in_len < c->srv->opts.read_room) {
+        size_t cap = c->in_cap ? c->in_cap * 2 : c->srv->opts.first_buffer;
         char *p = realloc(c->in, cap);
         if (!p) {
             conn_close(c);
@@ -491,11 +489,11 @@ static bool in_reserve(struct conn *c, size_t n)
         bool inside = q && q >= c->in && q < c->in + c->in_cap;
         off[i] = inside ? (size_t)(q - c->in) : SIZE_MAX;
     }
-    char *p = realloc(c->in, n + READ_ROOM);
+    char *p = realloc(c->in, n + c->srv->opts.read_room);
     if (!p)
         return false;
     c->in = p;
-    c->in_cap = n + READ_ROOM;
+    c->in_cap = n + c->srv->opts.read_room;
     for (size_t i = 0; i < places; i++)
         if (off[i] != SIZE_MAX)
             *at[i] = p + off[i];
@@ -769,12 +767,12 @@ void sy_h1_stream_end(sy_h1_req_t *req)
 
 /* ---- listening ----------------------------------------------------------------------- */
 
-static void conn_open(sy_h1_server_t *srv, int fd)
+static int conn_open(sy_h1_server_t *srv, int fd)
 {
     struct conn *c = calloc(1, sizeof(*c));
     if (!c) {
         close(fd);
-        return;
+        return -ENOMEM;
     }
     c->srv = srv;
     c->fd = fd;
@@ -787,8 +785,16 @@ static void conn_open(sy_h1_server_t *srv, int fd)
     srv->conns = c;
     srv->n_conns++;
     struct timeval tv;
-    if (!c->rev || !c->wev || event_add(c->rev, idle_tv(c, &tv)) < 0)
+    if (!c->rev || !c->wev || event_add(c->rev, idle_tv(c, &tv)) < 0) {
         conn_free(c);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+int sy_h1_adopt(sy_h1_server_t *srv, int fd)
+{
+    return conn_open(srv, fd);
 }
 
 static void accept_again(evutil_socket_t fd, short what, void *arg)
@@ -816,7 +822,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        conn_open(srv, fd);
+        (void)conn_open(srv, fd); /* a failure closed fd: the client sees the end */
     }
 }
 
@@ -865,6 +871,12 @@ int sy_h1_listen(sy_h1_server_t **out, struct event_base *base, const char *host
         srv->opts.max_head = 64 * 1024;
     if (srv->opts.idle_s <= 0)
         srv->opts.idle_s = 60;
+    if (srv->opts.header_timeout_s <= 0)
+        srv->opts.header_timeout_s = 10;
+    if (!srv->opts.first_buffer)
+        srv->opts.first_buffer = 16384;
+    if (!srv->opts.read_room)
+        srv->opts.read_room = 4096;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)

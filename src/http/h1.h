@@ -116,10 +116,20 @@ typedef struct sy_h1_req sy_h1_req_t;
 typedef void (*sy_h1_handler_fn)(sy_h1_req_t *req, void *arg);
 
 typedef struct sy_h1_opts {
-    size_t max_body;  /* larger request bodies get 413 */
-    size_t max_head;  /* larger request heads get 431; 0: 64 KiB */
-    int idle_s;       /* an idle or stalled connection is closed after this; 0: 60 */
-    const char *name; /* the Server header; NULL: none */
+    size_t max_body;      /* larger request bodies get 413 */
+    size_t max_head;      /* larger request heads get 431; 0: 64 KiB */
+    int idle_s;           /* a keep-alive connection waiting for its next request is closed
+                           * after this; 0: 60 */
+    int header_timeout_s; /* a request head must arrive whole within this from its first
+                           * byte (a new connection: from its accept), or 408; 0: 10 */
+    size_t min_body_rate; /* a body must arrive at this many bytes/s on average after
+                           * header_timeout_s of grace, or 408; 0: no floor */
+    size_t max_conns;     /* open connections at most; past it the one waiting longest for a
+                           * head is closed for a new one, or the new one is; 0: no cap */
+    size_t first_buffer;  /* a connection's first input buffer; 0: 16 KiB (tests make it
+                           * tiny so that every read grows it) */
+    size_t read_room;     /* least free input room before a read, else it grows; 0: 4 KiB */
+    const char *name;     /* the Server header; NULL: none */
 } sy_h1_opts_t;
 
 /* Listens on `host`:`port` (0: any free port) and serves each request through `handler`.
@@ -128,6 +138,11 @@ int sy_h1_listen(sy_h1_server_t **out, struct event_base *base, const char *host
                  const sy_h1_opts_t *opts, sy_h1_handler_fn handler, void *arg);
 
 int sy_h1_port(const sy_h1_server_t *srv);
+
+/* Serves `fd`, a connected stream socket, as if it had been accepted (tests and fuzzing
+ * drive connections over socketpairs with it). Takes fd: it is closed on failure too.
+ * Returns 0, -ENOMEM, or -EBUSY when the connection cap refused it. */
+int sy_h1_adopt(sy_h1_server_t *srv, int fd);
 
 /* Stops accepting and closes idle connections; requests in flight are answered (with
  * Connection: close) and their connections closed after. `done` runs once no connection

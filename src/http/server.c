@@ -532,6 +532,9 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
     sy_h1_opts_t h1 = {.max_body = opts->max_body,
                        .max_head = 64 * 1024,
                        .idle_s = opts->timeout_s > 0 ? opts->timeout_s : 60,
+                       .header_timeout_s = opts->header_timeout_s,
+                       .min_body_rate = opts->min_body_rate,
+                       .max_conns = opts->max_conns,
                        .name = "switchyard"};
     int rc = sy_h1_listen(&http->h1, base, host, port, &h1, on_request, http);
     if (rc < 0) {

@@ -25,7 +25,10 @@ typedef enum sy_log_format { SY_LOG_TEXT, SY_LOG_JSON } sy_log_format_t;
 typedef struct sy_http_opts {
     const char *listen;      /* "ADDR:PORT" (IPv4, or [IPv6]:PORT) */
     size_t max_body;         /* largest request body in bytes; larger ones get 413 */
-    int timeout_s;           /* idle connection timeout */
+    int timeout_s;           /* idle keep-alive connection timeout */
+    int header_timeout_s;    /* a request head must arrive whole within this; 0: 10 */
+    size_t min_body_rate;    /* bytes/s a body must keep after header_timeout_s; 0: none */
+    size_t max_conns;        /* open connections at most; 0: no cap */
     sy_log_format_t log;     /* one line per request on stderr */
     bool quiet;              /* no request lines (tests, benchmarks) */
     double rate_limit;       /* requests per second per token (burst: 2 s worth); 0: none */

@@ -33,8 +33,12 @@
 typedef struct sy_proxy sy_proxy_t; /* opaque */
 
 typedef struct sy_proxy_opts {
-    int workers;     /* threads, >= 1 */
-    size_t max_body; /* largest request body taken (413 beyond) */
+    int workers;          /* threads, >= 1 */
+    size_t max_body;      /* largest request body taken (413 beyond) */
+    int header_timeout_s; /* a client's request head must arrive whole within this; 0: 10 */
+    size_t min_body_rate; /* bytes/s a client's body must keep after header_timeout_s of
+                           * grace, or 408; 0: no floor */
+    size_t max_conns;     /* open client connections, all workers together; 0: no cap */
 } sy_proxy_opts_t;
 
 int sy_proxy_start(sy_proxy_t **out, const sy_proxy_opts_t *o, sy_err_t *err);
