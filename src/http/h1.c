@@ -5,11 +5,21 @@
  * (pipelined ones included) is answered. The read event is level-triggered and
  * persistent, so a keep-alive request changes no event: one recv(), one send().
  *
- * Memory safety rule: nothing reachable from a handler or a stream owner's call frees a
- * connection. Failures only mark it `broken`; it is freed from its own event callbacks,
- * or by an asynchronous reply once the request is finished.
+ * Memory safety rules:
+ * - Nothing reachable from a handler or a stream owner's call frees a connection. Failures
+ *   only mark it `broken`; it is freed from its own event callbacks, or by an asynchronous
+ *   reply once the request is finished.
+ * - The input buffer moves in in_move() only (grown, shrunk, or answered requests dropped
+ *   from its front), and a parsed head's pointers into it move there with it. A realloc or
+ *   memmove of `in` anywhere else is the bug that let one client read another's token.
+ *
+ * What a client owes us has a deadline, not an idle timer that each byte re-arms (one byte
+ * per interval would hold a connection forever): a head must arrive whole within
+ * header_timeout_s, a body at min_body_rate after that much grace. One timer per
+ * connection (`tev`) holds the deadline of its current phase (deadline_ms()).
  */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -26,6 +36,7 @@
 #define EXTRA_HEADERS  2048          /* a reply's own headers */
 #define STREAM_BACKLOG (1024 * 1024) /* unsent stream bytes before a reader is dropped */
 #define LINGER_S       2             /* reading and dropping after our last byte */
+#define SHRINK_OVER    (64 * 1024)   /* an emptied input buffer larger than this is shrunk */
 #define OUT_BACKLOG    (1024 * 1024) /* unsent answers before pipelined requests wait */
 
 enum conn_state {
@@ -48,8 +59,16 @@ struct sy_h1_req {
 struct conn {
     sy_h1_server_t *srv;
     struct conn *prev, *next;
+    struct conn *wprev, *wnext; /* the server's connections waiting for a head, oldest first */
+    bool waiting;               /* on that list (state C_HEAD) */
     int fd;
     struct event *rev, *wev;
+    struct event *tev; /* the current phase's deadline (deadline_ms) */
+    int64_t armed_ms;  /* what tev is set for; -1: nothing */
+    int64_t phase_ms;  /* when the phase began: the wait for a head, its first byte, a body */
+    bool head_started; /* C_HEAD: a byte of the head has come (or none is owed yet: a new
+                        * connection owes its first head at once) */
+    size_t body_rx;    /* C_BODY: bytes received since the head */
     enum conn_state state;
     char *in;
     size_t in_len, in_cap;
@@ -81,6 +100,7 @@ struct sy_h1_server {
     void *arg;
     struct conn *conns;
     size_t n_conns;
+    struct conn *wait_first, *wait_last; /* connections in C_HEAD, by when they began to wait */
     bool draining;
     void (*done)(void *arg);
     void *done_arg;
@@ -91,6 +111,7 @@ struct sy_h1_server {
 
 static void process(struct conn *c);
 static void flush(struct conn *c);
+static bool in_move(struct conn *c, size_t drop, size_t cap);
 
 /* ---- reply text ---------------------------------------------------------------------- */
 
@@ -261,9 +282,85 @@ static void server_maybe_done(sy_h1_server_t *srv)
     }
 }
 
+static int64_t now_ms(sy_h1_server_t *srv)
+{
+    struct timeval tv;
+    event_base_gettimeofday_cached(srv->base, &tv);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* Off the list of connections waiting for a head. */
+static void wait_end(struct conn *c)
+{
+    sy_h1_server_t *srv = c->srv;
+    if (!c->waiting)
+        return;
+    if (c->wprev)
+        c->wprev->wnext = c->wnext;
+    else
+        srv->wait_first = c->wnext;
+    if (c->wnext)
+        c->wnext->wprev = c->wprev;
+    else
+        srv->wait_last = c->wprev;
+    c->wprev = c->wnext = NULL;
+    c->waiting = false;
+}
+
+/* The connection begins to wait for a request head (after an answer: idle until its
+ * first byte), last on the list: the first one is whom a full server closes for a new
+ * connection (conn_open). */
+static void wait_begin(struct conn *c, int64_t now)
+{
+    sy_h1_server_t *srv = c->srv;
+    wait_end(c);
+    c->waiting = true;
+    c->wprev = srv->wait_last;
+    if (srv->wait_last)
+        srv->wait_last->wnext = c;
+    else
+        srv->wait_first = c;
+    srv->wait_last = c;
+    c->phase_ms = now;
+    c->head_started = false;
+}
+
+/* When the current phase must be over (the loop's clock, ms), or -1 when the client owes
+ * nothing: the handler or a stream has the connection, or an answer is being written (the
+ * write event's timeout bounds a client that does not read). */
+static int64_t deadline_ms(const struct conn *c)
+{
+    const sy_h1_opts_t *o = &c->srv->opts;
+    if (c->lingering)
+        return c->phase_ms + LINGER_S * 1000;
+    if (c->state == C_HEAD)
+        return c->phase_ms + (c->head_started ? o->header_timeout_s : o->idle_s) * (int64_t)1000;
+    if (c->state == C_BODY && o->min_body_rate)
+        return c->phase_ms + o->header_timeout_s * (int64_t)1000 +
+               (int64_t)(c->body_rx * 1000 / o->min_body_rate);
+    return -1;
+}
+
+/* Sets the timer for deadline_ms(). Lazily: a timer already due earlier is left alone (it
+ * finds the later deadline when it fires and sets itself again), so a keep-alive request,
+ * whose idle deadline only moves later, costs no timer change. */
+static void arm(struct conn *c)
+{
+    int64_t d = deadline_ms(c);
+    if (d < 0 || (c->armed_ms >= 0 && c->armed_ms <= d))
+        return;
+    int64_t left = d - now_ms(c->srv);
+    if (left < 0)
+        left = 0;
+    c->armed_ms = d;
+    struct timeval tv = {.tv_sec = left / 1000, .tv_usec = left % 1000 * 1000};
+    evtimer_add(c->tev, &tv);
+}
+
 static void conn_free(struct conn *c)
 {
     sy_h1_server_t *srv = c->srv;
+    wait_end(c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -275,6 +372,8 @@ static void conn_free(struct conn *c)
         event_free(c->rev);
     if (c->wev)
         event_free(c->wev);
+    if (c->tev)
+        event_free(c->tev);
     if (c->fd >= 0)
         close(c->fd);
     free(c->in);
@@ -307,9 +406,9 @@ static const struct timeval *idle_tv(const struct conn *c, struct timeval *tv)
 static void start_linger(struct conn *c)
 {
     c->lingering = true;
+    c->phase_ms = now_ms(c->srv);
     shutdown(c->fd, SHUT_WR);
-    event_del(c->rev);
-    event_add(c->rev, &(struct timeval){.tv_sec = LINGER_S});
+    arm(c);
 }
 
 static void flush(struct conn *c)
@@ -358,16 +457,51 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
     }
     flush(c);
     if (c->paused && c->out_len == 0 && !c->broken) {
-        struct timeval tv;
         c->paused = false;
-        event_add(c->rev, idle_tv(c, &tv));
+        event_add(c->rev, NULL);
         process(c);
     }
     settle(c);
 }
 
+static void fail_request(struct conn *c, int status, const char *code, const char *message);
+
+/* A deadline passed (deadline_ms): what was owed and half-sent gets 408; a connection that
+ * owed nothing yet, or was lingering, just closes. */
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct conn *c = arg;
+    c->armed_ms = -1;
+    int64_t d = deadline_ms(c);
+    if (d < 0)
+        return;
+    if (now_ms(c->srv) < d) { /* a later deadline than the one it was set for */
+        arm(c);
+        return;
+    }
+    char msg[128];
+    if (c->lingering || (c->state == C_HEAD && c->start == c->in_len)) {
+        conn_close(c);
+        return;
+    } else if (c->state == C_HEAD) {
+        c->req.head.method = SY_OTHER_METHOD; /* the head is not to be trusted */
+        c->req.head.minor = 1;
+        snprintf(msg, sizeof(msg), "the request head did not arrive within %d s",
+                 c->srv->opts.header_timeout_s);
+    } else {
+        snprintf(msg, sizeof(msg), "the request body came slower than %zu bytes per second",
+                 c->srv->opts.min_body_rate);
+    }
+    fail_request(c, 408, "request_timeout", msg);
+    flush(c);
+    settle(c);
+}
+
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
+    (void)what;
     struct conn *c = arg;
     if (c->broken) { /* a stream or a write failed earlier */
         conn_close(c);
@@ -376,10 +510,6 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     if (c->lingering || c->state == C_STREAM || c->state == C_CLOSING) {
         /* Nothing more is read as requests: drop it, and notice the end. */
         char sink[4096];
-        if (what & EV_TIMEOUT) {
-            conn_close(c);
-            return;
-        }
         ssize_t n = recv(fd, sink, sizeof(sink), 0);
         if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
             return;
@@ -389,19 +519,10 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
             conn_close(c);
         return;
     }
-    if (what & EV_TIMEOUT) { /* idle, or a request stalled half-way */
+    if (c->in_cap - c->in_len < c->srv->opts.read_room &&
+        !in_move(c, 0, c->in_cap ? c->in_cap * 2 : c->srv->opts.first_buffer)) {
         conn_close(c);
         return;
-    }
-    if (c->in_cap - c->in_len < c->srv->opts.read_room) {
-        size_t cap = c->in_cap ? c->in_cap * 2 : c->srv->opts.first_buffer;
-        char *p = realloc(c->in, cap);
-        if (!p) {
-            conn_close(c);
-            return;
-        }
-        c->in = p;
-        c->in_cap = cap;
     }
     ssize_t n = recv(fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
@@ -411,6 +532,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         return;
     }
     c->in_len += (size_t)n;
+    if (c->state == C_BODY)
+        c->body_rx += (size_t)n;
     process(c);
     settle(c);
 }
@@ -426,6 +549,7 @@ static void fail_request(struct conn *c, int status, const char *code, const cha
                  "{\"error\":{\"code\":\"%s\",\"message\":\"%s\",\"field\":\"\"}}", code, message);
     c->keep_alive = false;
     c->req.extra_len = 0;
+    wait_end(c);
     c->state = C_PENDING; /* sy_h1_reply's precondition */
     c->in_handler = true; /* the loop in process() goes on */
     sy_h1_reply(&c->req, status, "application/json", body, (size_t)n);
@@ -475,29 +599,44 @@ static size_t head_places(struct conn *c, const char ***at)
     return n;
 }
 
-/* Room for the input buffer to hold `n` bytes in all. A head already parsed points into
- * the buffer (its body is still arriving): its pointers move with it. */
-static bool in_reserve(struct conn *c, size_t n)
+/* The one place the input buffer moves: drops its first `drop` bytes (answered requests;
+ * at most `start`) and, when `cap` is not 0, reallocates it to `cap` bytes (at least what it
+ * then holds). A head parsed from it (any state but C_HEAD: it lies in [start, body_off))
+ * points into it: its pointers are taken as offsets before and set again after, whether
+ * the realloc worked or not. False when a growth found no memory (nothing is lost). */
+static bool in_move(struct conn *c, size_t drop, size_t cap)
 {
-    if (n <= c->in_cap)
-        return true;
     const char **at[3 + 2 * SY_H1_MAX_HEADERS];
     size_t off[3 + 2 * SY_H1_MAX_HEADERS];
-    size_t places = head_places(c, at);
+    size_t places = c->state == C_HEAD ? 0 : head_places(c, at);
+    uintptr_t lo = (uintptr_t)(c->in + c->start), hi = (uintptr_t)(c->in + c->body_off);
     for (size_t i = 0; i < places; i++) {
-        const char *q = *at[i];
-        bool inside = q && q >= c->in && q < c->in + c->in_cap;
-        off[i] = inside ? (size_t)(q - c->in) : SIZE_MAX;
+        uintptr_t q = (uintptr_t)*at[i];
+        off[i] = q >= lo && q < hi ? (size_t)(q - (uintptr_t)c->in) : SIZE_MAX; /* "/" is not */
     }
-    char *p = realloc(c->in, n + c->srv->opts.read_room);
-    if (!p)
-        return false;
-    c->in = p;
-    c->in_cap = n + c->srv->opts.read_room;
+    assert(drop <= c->start);
+    if (drop) {
+        memmove(c->in, c->in + drop, c->in_len - drop);
+        c->in_len -= drop;
+        c->start -= drop;
+        if (c->state != C_HEAD)
+            c->body_off -= drop;
+    }
+    bool ok = true;
+    if (cap && cap != c->in_cap) {
+        assert(cap >= c->in_len);
+        char *p = realloc(c->in, cap);
+        if (p) {
+            c->in = p;
+            c->in_cap = cap;
+        } else {
+            ok = cap < c->in_cap; /* a shrink that did not happen harms no one */
+        }
+    }
     for (size_t i = 0; i < places; i++)
         if (off[i] != SIZE_MAX)
-            *at[i] = p + off[i];
-    return true;
+            *at[i] = c->in + off[i] - drop;
+    return ok;
 }
 
 static void dispatch(struct conn *c, size_t body_len)
@@ -517,7 +656,7 @@ static bool read_body(struct conn *c, size_t *body_len)
     if (!h->chunked) {
         size_t need = c->body_off + (size_t)h->content_length;
         if (c->in_len < need) {
-            if (!in_reserve(c, need))
+            if (need > c->in_cap && !in_move(c, 0, need + c->srv->opts.read_room))
                 c->broken = true;
             return false;
         }
@@ -564,6 +703,10 @@ static void process(struct conn *c)
         if (c->state == C_HEAD) {
             if (c->start == c->in_len)
                 break;
+            if (!c->head_started) { /* its first byte: the head is owed whole from now */
+                c->head_started = true;
+                c->phase_ms = now_ms(srv);
+            }
             int status;
             int rc = sy_h1_parse_head(c->in + c->start, c->in_len - c->start, srv->opts.max_head,
                                       &c->scanned, &c->req.head, &status);
@@ -573,6 +716,7 @@ static void process(struct conn *c)
                 parse_error(c, status);
                 break;
             }
+            wait_end(c);
             c->scanned = 0;
             c->body_off = c->start + (size_t)rc;
             c->req.extra_len = 0;
@@ -588,6 +732,8 @@ static void process(struct conn *c)
                 dispatch(c, 0);
             } else {
                 c->state = C_BODY;
+                c->phase_ms = now_ms(srv);
+                c->body_rx = c->in_len - c->body_off;
                 c->ck = (sy_h1_dechunk_t){0};
                 if (h->expect_continue && c->in_len == c->body_off &&
                     out_room(c, sizeof("HTTP/1.1 100 Continue\r\n\r\n")))
@@ -604,33 +750,31 @@ static void process(struct conn *c)
             c->start = c->end;
     }
     if (c->state == C_HEAD || c->state == C_BODY) {
-        /* Drop what is answered; keep a partial request at the front. */
-        if (c->start == c->in_len) {
-            c->in_len = c->start = 0;
-        } else if (c->start > 0) {
-            memmove(c->in, c->in + c->start, c->in_len - c->start);
-            c->in_len -= c->start;
-            c->body_off -= c->start;
-            c->start = 0;
-        }
+        /* Drop what is answered and keep a partial request at the front; a buffer a big
+         * body grew goes back to its first size once empty. */
+        bool shrink = c->start == c->in_len && c->in_cap > SHRINK_OVER;
+        (void)in_move(c, c->start, shrink ? srv->opts.first_buffer : 0); /* never grows */
     } else if (c->state == C_PENDING) {
         event_del(c->rev); /* reading resumes with the answer */
     }
     flush(c);
+    arm(c);
 }
 
 /* After a reply: where the connection goes next. */
 static void finish(struct conn *c)
 {
-    if (c->state == C_PENDING)
+    if (c->state == C_PENDING) {
         c->state = c->keep_alive ? C_HEAD : C_CLOSING;
+        if (c->state == C_HEAD)
+            wait_begin(c, now_ms(c->srv));
+    }
     if (c->in_handler)
         return; /* process() goes on */
     /* An answer given later: resume reading where the request ended. */
     if (c->state == C_HEAD) {
         c->start = c->end;
-        struct timeval tv;
-        event_add(c->rev, idle_tv(c, &tv));
+        event_add(c->rev, NULL);
         process(c);
     } else {
         flush(c);
@@ -715,8 +859,7 @@ void sy_h1_stream_start(sy_h1_req_t *req, int status, const char *type, void (*c
     c->state = C_STREAM;
     c->closed = closed;
     c->closed_arg = arg;
-    /* Only the end of the connection is read from now on; no idle timeout. */
-    event_del(c->rev);
+    /* Only the end of the connection is read from now on. */
     event_add(c->rev, NULL);
     flush(c);
     if (c->broken)
@@ -769,6 +912,15 @@ void sy_h1_stream_end(sy_h1_req_t *req)
 
 static int conn_open(sy_h1_server_t *srv, int fd)
 {
+    if (srv->opts.max_conns && srv->n_conns >= srv->opts.max_conns) {
+        /* Full: the connection that has waited longest for a head makes room (a client
+         * dribbling one holds no place for long); with none, the newcomer is refused. */
+        if (!srv->wait_first) {
+            close(fd);
+            return -EBUSY;
+        }
+        conn_close(srv->wait_first);
+    }
     struct conn *c = calloc(1, sizeof(*c));
     if (!c) {
         close(fd);
@@ -779,16 +931,20 @@ static int conn_open(sy_h1_server_t *srv, int fd)
     c->req.conn = c;
     c->rev = event_new(srv->base, fd, EV_READ | EV_PERSIST, on_read, c);
     c->wev = event_new(srv->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
+    c->tev = evtimer_new(srv->base, on_deadline, c);
+    c->armed_ms = -1;
     c->next = srv->conns;
     if (srv->conns)
         srv->conns->prev = c;
     srv->conns = c;
     srv->n_conns++;
-    struct timeval tv;
-    if (!c->rev || !c->wev || event_add(c->rev, idle_tv(c, &tv)) < 0) {
+    if (!c->rev || !c->wev || !c->tev || event_add(c->rev, NULL) < 0) {
         conn_free(c);
         return -ENOMEM;
     }
+    wait_begin(c, now_ms(srv));
+    c->head_started = true; /* its first head is owed from the accept on */
+    arm(c);
     return 0;
 }
 

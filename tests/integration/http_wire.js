@@ -2,7 +2,7 @@
 //
 //   node http_wire.js PORT ADMIN_TOKEN SERVER_PID
 //
-// The server runs with --max-body 65536 --idle-timeout 1. Prints TAP. The last check
+// The server runs with --max-body 65536 --idle-timeout 1 --header-timeout 2. Prints TAP. The last check
 // sends SIGTERM to SERVER_PID while a request is half-sent.
 'use strict';
 const net = require('net');
@@ -245,9 +245,21 @@ async function main() {
     r = await exchange([get('/healthz')], { ms: 4000 });
     check('an idle keep-alive connection is closed after the idle timeout',
         r.closed && r.ms >= 900 && r.ms < 3500, `${r.ms} ms, closed=${r.closed}`);
+    // A head is owed whole within --header-timeout (2 s), however it trickles in.
     r = await exchange(['GET /healthz HTTP/1.1\r\nHo'], { ms: 4000 });
-    check('a stalled request head is dropped after the idle timeout', r.closed && r.ms < 3500,
-        `${r.ms} ms`);
+    rs = responses(r.text);
+    check('a stalled request head gets 408 after the header timeout',
+        r.closed && r.ms >= 1800 && r.ms < 3500 && rs.length === 1 && rs[0].status === 408 &&
+        json(rs[0].body).error.code === 'request_timeout', `${r.ms} ms ${r.text}`);
+    r = await exchange([...'GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: ' + 'z'.repeat(40)],
+        { gap: 100, ms: 6000 });
+    rs = responses(r.text);
+    check('a head dribbled a byte per 100 ms gets 408 after the header timeout',
+        r.closed && r.ms >= 1800 && r.ms < 3500 && rs.length === 1 && rs[0].status === 408,
+        `${r.ms} ms ${r.text}`);
+    r = await exchange([], { ms: 4000 });
+    check('a connection that sends nothing is closed after the header timeout',
+        r.closed && r.text === '' && r.ms >= 1800 && r.ms < 3500, `${r.ms} ms`);
 
     // A client that pipelines 40,000 requests without reading for a while: the server
     // stops reading once a megabyte of answers waits, and resumes as they are read.

@@ -15,7 +15,7 @@ if ! command -v node >/dev/null; then
     echo "1..1"
     exit 1
 fi
-start_server "$SY" --admin-token-file "$TMP/admin" --max-body 65536 --idle-timeout 1 --quiet
+start_server "$SY" --admin-token-file "$TMP/admin" --max-body 65536 --idle-timeout 1 --header-timeout 2 --quiet
 node "$HERE/http_wire.js" "$PORT" "$(cat "$TMP/admin")" "$PID" >"$TMP/tap"
 js=$?
 # The script's checks, then ours; one plan line at the end.

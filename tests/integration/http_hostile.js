@@ -1,0 +1,181 @@
+// http_hostile.js - the HTTP layer against clients that mean harm, each shape of the
+// defects it once had (docs/security.md):
+//
+//   node http_hostile.js PORT ADMIN_TOKEN EXPERIMENT MAX_CONNECTIONS HEADER_TIMEOUT_S
+//
+// The server runs with --max-connections MAX_CONNECTIONS --header-timeout HEADER_TIMEOUT_S
+// --min-body-rate 1000, and EXPERIMENT is running with variants a and b. Prints TAP.
+'use strict';
+const net = require('net');
+
+const [port, admin, experiment] = process.argv.slice(2, 5);
+const maxConns = Number(process.argv[5]);
+const headerS = Number(process.argv[6]);
+let n = 0;
+let failed = 0;
+function check(name, cond, detail) {
+    n++;
+    if (cond) {
+        console.log(`ok ${n} - ${name}`);
+    } else {
+        failed++;
+        console.log(`not ok ${n} - ${name}`);
+        if (detail !== undefined)
+            console.log(String(typeof detail === 'string' ? detail : JSON.stringify(detail))
+                .slice(0, 1500).split('\n').map((l) => '# ' + l).join('\n'));
+    }
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Writes `parts` in order, waiting `gaps[i]` ms (or `gap`) after each; resolves with what
+// was read once `done(text)` holds, the server closes, or `ms` pass.
+function exchange(parts, { gap = 0, gaps = [], done = () => false, ms = 5000 } = {}) {
+    return new Promise((resolve) => {
+        const s = net.connect(Number(port), '127.0.0.1');
+        let buf = '';
+        let closed = false;
+        let finished = false;
+        const t0 = Date.now();
+        const finish = () => {
+            if (finished) return;
+            finished = true;
+            clearTimeout(timer);
+            s.destroy();
+            resolve({ text: buf, closed, ms: Date.now() - t0 });
+        };
+        const timer = setTimeout(finish, ms);
+        s.on('data', (d) => {
+            buf += d.toString('latin1');
+            if (done(buf)) finish();
+        });
+        s.on('end', () => { closed = true; finish(); });
+        s.on('error', () => { closed = true; finish(); });
+        s.on('connect', async () => {
+            for (let i = 0; i < parts.length; i++) {
+                if (finished) return;
+                s.write(parts[i]);
+                const g = gaps[i] !== undefined ? gaps[i] : gap;
+                if (g) await sleep(g);
+            }
+        });
+    });
+}
+
+// The answers in `text` (Content-Length bodies), in order.
+function responses(text) {
+    const out = [];
+    let i = 0;
+    while (i < text.length) {
+        const end = text.indexOf('\r\n\r\n', i);
+        if (end < 0) break;
+        const lines = text.slice(i, end).split('\r\n');
+        const headers = {};
+        for (const l of lines.slice(1)) {
+            const c = l.indexOf(':');
+            headers[l.slice(0, c).toLowerCase()] = l.slice(c + 1).trim();
+        }
+        const len = Number(headers['content-length'] || 0);
+        out.push({ status: Number(lines[0].split(' ')[1]), headers,
+            body: text.slice(end + 4, end + 4 + len) });
+        i = end + 4 + len;
+    }
+    return out;
+}
+
+const json = (s) => { try { return JSON.parse(s); } catch (e) { return null; } };
+const auth = `Authorization: Bearer ${admin}\r\n`;
+const get = (path, extra = '') => `GET ${path} HTTP/1.1\r\nHost: t\r\n${extra}\r\n`;
+
+// A /v1/events body of exactly `size` bytes (padded with spaces inside the object).
+function eventsBody(size) {
+    const ev = { type: 'exposure', unit: 'u-hostile', experiment, variant: 'a' };
+    const core = JSON.stringify({ events: [ev] });
+    return core.slice(0, -1) + ' '.repeat(size - core.length) + '}';
+}
+const eventsHead = (len, extra = auth) =>
+    `POST /v1/events HTTP/1.1\r\nHost: t\r\n${extra}Content-Type: application/json\r\n` +
+    `Content-Length: ${len}\r\n\r\n`;
+
+async function main() {
+    // 1. A parsed head whose body is still arriving while the input buffer grows: the head
+    //    must move with the buffer (it was read from freed memory: 404 "no such endpoint: ",
+    //    an ASan abort, or another connection's token echoed back).
+    const body = eventsBody(14000);
+    const noise = Array.from({ length: 8 }, () => exchange(
+        Array.from({ length: 20 }, () => get('/v1/flags', auth)), { gap: 5, ms: 3000 }));
+    let r = await exchange([eventsHead(body.length) + body.slice(0, 13000), body.slice(13000)],
+        { gap: 200, done: (t) => responses(t).length === 1 });
+    let rs = responses(r.text);
+    check('a body that arrives after its buffer grew: the head is still the one sent',
+        rs.length === 1 && rs[0].status === 200 && json(rs[0].body).accepted === 1, r.text);
+    r = await exchange([eventsHead(body.length, '') + body.slice(0, 13000), body.slice(13000)],
+        { gap: 200, done: (t) => responses(t).length === 1 });
+    rs = responses(r.text);
+    check('the same without a token: 401, and no other connection\'s token in the answer',
+        rs.length === 1 && rs[0].status === 401 && !r.text.includes(admin), r.text);
+    await Promise.all(noise);
+
+    // 2. A pipelined request behind an answered one, its body split: the input is compacted
+    //    under a parsed head, which must move with it ("no such endpoint: orization").
+    const small = eventsBody(600);
+    r = await exchange([get('/healthz') + eventsHead(small.length) + small.slice(0, 100),
+        small.slice(100)], { gap: 200, done: (t) => responses(t).length === 2 });
+    rs = responses(r.text);
+    check('a pipelined head survives the compaction of the answered request before it',
+        rs.length === 2 && rs[0].status === 200 && rs[1].status === 200 &&
+        json(rs[1].body).accepted === 1, r.text);
+
+    // 3. A bare LF in chunked framing is refused (it would smuggle a request past a proxy
+    //    in front of an upstream that frames by CR LF).
+    r = await exchange([`POST /v1/events HTTP/1.1\r\nHost: t\r\n${auth}` +
+        'Transfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n'],
+    { ms: 3000 });
+    rs = responses(r.text);
+    check('a bare LF ending a chunk-size line: 400 and the connection closed',
+        rs.length === 1 && rs[0].status === 400 && r.closed && r.ms < 2500 &&
+        /chunked/.test(json(rs[0].body).error.message), r.text);
+
+    // 4. A body slower than --min-body-rate (1000 bytes/s) after the header timeout's grace:
+    //    408 (the deadline keeps moving with what arrives, so it comes a little later).
+    const t0 = Date.now();
+    const dribble = Array.from({ length: 60 }, () => ' '.repeat(25)); // 250 bytes/s
+    r = await exchange([eventsHead(100000), ...dribble], { gap: 100,
+        done: (t) => responses(t).length === 1, ms: (headerS + 6) * 1000 });
+    rs = responses(r.text);
+    const took = Date.now() - t0;
+    check('a body at 250 bytes/s gets 408 once under --min-body-rate',
+        rs.length === 1 && rs[0].status === 408 && took >= headerS * 1000 &&
+        took < (headerS + 5) * 1000 && json(rs[0].body).error.code === 'request_timeout',
+        `${took} ms ${r.text}`);
+
+    // 5. Slowloris: twice --max-connections connections dribbling heads; a new client is
+    //    served within the header timeout + 1 s all the same, and no dribbler lasts past
+    //    the header timeout.
+    const dribblers = [];
+    const line = `GET /healthz HTTP/1.1\r\nHost: t\r\nX-Pad: ${'p'.repeat(200)}\r\n\r\n`;
+    for (let i = 0; i < 2 * maxConns; i++) {
+        dribblers.push(exchange([...line], { gap: 300, ms: (headerS + 4) * 1000 }));
+        await sleep(10);
+    }
+    await sleep(500);
+    const f0 = Date.now();
+    r = await exchange([get('/healthz', 'Connection: close\r\n')],
+        { done: (t) => responses(t).length === 1, ms: (headerS + 3) * 1000 });
+    const fresh = Date.now() - f0;
+    rs = responses(r.text);
+    check(`a fresh client among ${2 * maxConns} dribblers is served within the header ` +
+        'timeout + 1 s', rs.length === 1 && rs[0].status === 200 &&
+        fresh < (headerS + 1) * 1000, `${fresh} ms ${r.text}`);
+    const ds = await Promise.all(dribblers);
+    const outlived = ds.filter((d) => !d.closed || d.ms > (headerS + 1) * 1000 + 500);
+    check('every dribbling connection was closed by the header timeout or for a newcomer',
+        outlived.length === 0, outlived.map((d) => `${d.ms} ms closed=${d.closed}`).join(', '));
+    check('a dribbler past its deadline got 408', ds.some((d) => /^HTTP\/1\.1 408/.test(d.text)),
+        ds.map((d) => d.text.slice(0, 20)).join('|'));
+
+    console.log(`1..${n}`);
+    process.exit(failed ? 1 : 0);
+}
+
+main();
