@@ -2,7 +2,14 @@
  *
  * What the API, OFREP and the event streams need and no more: keep-alive and pipelined
  * requests, Content-Length and chunked request bodies, Expect: 100-continue, replies with
- * a length, chunked streamed replies, idle timeouts, and a drain for clean shutdowns.
+ * a length, chunked streamed replies, and a drain for clean shutdowns.
+ *
+ * Hostile clients (docs/security.md): what a client owes is owed by a deadline, not an
+ * idle timer each byte re-arms: a head whole within header_timeout_s (408), a body at
+ * min_body_rate after that grace (408), the next request of a keep-alive connection within
+ * idle_s (closed). At max_conns, the connection that has waited longest for a head is
+ * closed for a newcomer, or the newcomer is refused when none waits. Chunked framing is
+ * CR LF only.
  * A keep-alive request costs one read() and one send(): no allocation and no event
  * change per request (libevent's evhttp spent five system calls and a dozen mallocs).
  *
@@ -46,6 +53,10 @@ typedef struct sy_h1_field {
     size_t name_len, value_len;
 } sy_h1_field_t;
 
+/* A parsed head. Its strings point into the buffer it was parsed from: they are valid only
+ * while those bytes stay where they are. The server (h1.c) moves its input buffer in one
+ * function, in_move(), which relocates the head of the request being read with it; nothing
+ * else may realloc or memmove a buffer a head points into. */
 typedef struct sy_h1_head {
     sy_method_t method;
     const char *method_name; /* NUL-terminated */
