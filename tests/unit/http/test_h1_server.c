@@ -1,8 +1,9 @@
 /* test_h1_server.c - the h1 server in-process, on a real loopback socket: answers given
  * after the handler has returned (what group commit will do), pipelined requests behind a
- * pending one, and a drain that waits for a pending answer. */
+ * pending one, a drain that waits for a pending answer, and the connection cap. */
 #define _DEFAULT_SOURCE
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -139,12 +140,92 @@ static void a_drain_waits_for_the_pending_answer(void **state)
     assert_non_null(strstr(buf, "{\"n\":1}"));
 }
 
+/* ---- the connection cap, over socketpairs (sy_h1_adopt) --------------------------------- */
+
+struct held {
+    int n; /* requests the handler holds unanswered */
+};
+
+static void hold(sy_h1_req_t *req, void *arg)
+{
+    (void)req;
+    ((struct held *)arg)->n++;
+}
+
+static void turn(struct event_base *base)
+{
+    for (int i = 0; i < 20; i++)
+        event_base_loop(base, EVLOOP_NONBLOCK);
+}
+
+/* A connection made and handed to srv; *client gets our end. */
+static int adopt(sy_h1_server_t *srv, int *client)
+{
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+    *client = sv[0];
+    return sy_h1_adopt(srv, sv[1]);
+}
+
+/* True when the server closed its end of `fd` (EOF, or a reset). */
+static bool closed_by_server(int fd)
+{
+    char buf[512];
+    ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    return n == 0 || (n < 0 && errno != EAGAIN);
+}
+
+static void a_full_server_closes_whoever_waited_longest_for_a_head(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    struct held held = {0};
+    sy_h1_server_t *srv;
+    sy_h1_opts_t o = {.max_body = 4096, .max_conns = 2};
+    assert_int_equal(sy_h1_listen(&srv, base, "127.0.0.1", 0, &o, hold, &held), 0);
+    const char req[] = "GET /x HTTP/1.1\r\nHost: t\r\n\r\n";
+
+    int a, b, c, d, e;
+    assert_int_equal(adopt(srv, &a), 0);
+    assert_int_equal(adopt(srv, &b), 0);
+    assert_int_equal(send(a, "GET /x HTTP/1.1\r\nHo", 19, 0), 19); /* a head, half-sent */
+    assert_int_equal(send(b, req, sizeof(req) - 1, 0), (ssize_t)sizeof(req) - 1);
+    turn(base);
+    assert_int_equal(held.n, 1); /* b's request is with the handler */
+
+    /* Full: a, waiting for the rest of its head, is closed for c; b is not touched. */
+    assert_int_equal(adopt(srv, &c), 0);
+    turn(base);
+    assert_true(closed_by_server(a));
+    assert_false(closed_by_server(b));
+
+    /* c, new and owing its head, is now the one waiting longest: d takes its place. */
+    assert_int_equal(adopt(srv, &d), 0);
+    turn(base);
+    assert_true(closed_by_server(c));
+    assert_int_equal(send(d, req, sizeof(req) - 1, 0), (ssize_t)sizeof(req) - 1);
+    turn(base);
+    assert_int_equal(held.n, 2);
+
+    /* Nobody waits for a head (both are with the handler): the newcomer is refused. */
+    assert_int_equal(adopt(srv, &e), -EBUSY);
+    assert_true(closed_by_server(e));
+    assert_false(closed_by_server(b));
+    assert_false(closed_by_server(d));
+
+    sy_h1_free(srv);
+    event_base_free(base);
+    for (int *fd = (int[]){a, b, c, d, e, -1}; *fd >= 0; fd++)
+        close(*fd);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(answers_after_the_handler_returns_keep_their_order, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_drain_waits_for_the_pending_answer, setup, teardown),
+        cmocka_unit_test(a_full_server_closes_whoever_waited_longest_for_a_head),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
