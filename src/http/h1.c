@@ -333,6 +333,8 @@ static int64_t deadline_ms(const struct conn *c)
     const sy_h1_opts_t *o = &c->srv->opts;
     if (c->lingering)
         return c->phase_ms + LINGER_S * 1000;
+    if (c->paused) /* we stopped reading until the client reads: it owes nothing meanwhile */
+        return -1;
     if (c->state == C_HEAD)
         return c->phase_ms + (c->head_started ? o->header_timeout_s : o->idle_s) * (int64_t)1000;
     if (c->state == C_BODY && o->min_body_rate)
@@ -458,6 +460,13 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
     flush(c);
     if (c->paused && c->out_len == 0 && !c->broken) {
         c->paused = false;
+        /* What the client owes is owed from now, not from before we stopped reading. */
+        if (c->state == C_HEAD) {
+            wait_begin(c, now_ms(c->srv));
+        } else {
+            c->phase_ms = now_ms(c->srv);
+            c->body_rx = 0;
+        }
         event_add(c->rev, NULL);
         process(c);
     }
