@@ -135,6 +135,15 @@ chk "the stream says refetchEvaluation within a second" 0 "" "" \
 kill "$SSE_PID" 2>/dev/null
 wait "$SSE_PID" 2>/dev/null
 expect "an unknown stream key: 404" 404 "$ERR" -- GET /ofrep/v1/events/0123456789abcdef0123456789abcdef ""
+# Near misses of the real key (compared in constant time): each is refused like any other.
+SKEY=${STREAM##*/}
+case "$SKEY" in *0) NEAR=${SKEY%?}1 ;; *) NEAR=${SKEY%?}0 ;; esac
+expect "the stream key wrong in its last digit: 404" 404 '.error.code == "not_found"' -- \
+    GET "/ofrep/v1/events/$NEAR" ""
+expect "the stream key less its last digit: 404" 404 '.error.code == "not_found"' -- \
+    GET "/ofrep/v1/events/${SKEY%?}" ""
+expect "the stream key and a digit more: 404" 404 '.error.code == "not_found"' -- \
+    GET "/ofrep/v1/events/${SKEY}0" ""
 expect "the old ETag no longer matches: 200" 200 \
     '[.flags[] | select(.key == "checkout") | .value] == [false]' -- \
     POST /ofrep/v1/evaluate/flags "$ADMIN" '{"context":{"targetingKey":"u1"}}' -H "If-None-Match: $ETAG"
