@@ -129,7 +129,7 @@ void sy_api_experiments(struct call *c, const char *rest)
             not_allowed(c, "GET");
             return;
         }
-        if (!require_role(c, SY_ROLE_VIEWER))
+        if (!require_role(c, SY_ROLE_VIEWER) || (action[0] == 'r' && !no_params(c)))
             return;
         if (!*action)
             rc = sy_engine_experiment_get(c->eng, &c->who, key, &out, &err);

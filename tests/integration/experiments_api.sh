@@ -142,6 +142,17 @@ expect "results: SRM checked, a decision with reasons" 200 \
     '.srm.mismatch == false and .srm.df == 1 and (.decision | IN("promote","continue","terminate")) and (.reasons | length) > 0' -- \
     GET /v1/experiments/btn/results "$VIEWER"
 cp "$TMP/body" "$TMP/results.before"
+# Results take no query parameter: each is refused, named as it was written.
+expect "results: an unknown parameter: 400 unknown_field naming it" 400 \
+    "$ERR and .error.code == \"unknown_field\" and .error.field == \"variant\"" -- \
+    GET "/v1/experiments/btn/results?variant=green" "$VIEWER"
+expect "results: a value with a bad %-escape: 400 invalid_input naming its parameter" 400 \
+    "$ERR and .error.code == \"invalid_input\" and .error.field == \"alpha\"" -- \
+    GET "/v1/experiments/btn/results?alpha=0.0%5" "$VIEWER"
+expect "results: a name with a bad %-escape: 400 invalid_input naming it as written" 400 \
+    '.error.code == "invalid_input" and .error.field == "%zz"' -- GET "/v1/experiments/btn/results?%zz" "$VIEWER"
+expect "results: an empty query is no parameter" 200 '.experiment == "btn"' -- \
+    GET "/v1/experiments/btn/results?&" "$VIEWER"
 expect "promotion: the five checks" 200 \
     '.winner == "green" and (.checks | keys) == ["max_error_rate","min_confidence","min_improvement","min_runtime","min_sample"] and (.eligible | type) == "boolean" and (.warnings | length) > 0' -- \
     GET /v1/experiments/btn/promotion "$VIEWER"

@@ -51,6 +51,19 @@ expect "PUT it again: 200 replaced" 200 '.definition.defaultVariant == "on"' -- 
 expect "GET it" 200 '.definition.defaultVariant == "on"' -- GET /v1/flags/checkout "$ADMIN"
 expect "PUT a split" 201 "" -- PUT /v1/flags/split "$ADMIN" "$SPLIT"
 expect "GET the list, by key" 200 '[.flags[].key] == ["checkout", "split"]' -- GET /v1/flags "$ADMIN"
+# The list takes no query parameter: each is refused, named as it was written.
+expect "the list: an unknown parameter: 400 unknown_field naming it" 400 \
+    "$ERR and .error.code == \"unknown_field\" and .error.field == \"prefix\"" -- GET "/v1/flags?prefix=c" "$ADMIN"
+expect "the list: a repeated unknown parameter: 400 naming it" 400 \
+    '.error.code == "unknown_field" and .error.field == "prefix"' -- GET "/v1/flags?prefix=c&prefix=s" "$ADMIN"
+expect "the list: a value with a bad %-escape: 400 invalid_input naming its parameter" 400 \
+    "$ERR and .error.code == \"invalid_input\" and .error.field == \"limit\"" -- GET "/v1/flags?limit=%zz" "$ADMIN"
+expect "the list: a name with a bad %-escape: 400 invalid_input naming it as written" 400 \
+    '.error.code == "invalid_input" and .error.field == "%zz"' -- GET "/v1/flags?%zz=1" "$ADMIN"
+expect "the list: a name that decodes to no UTF-8: 400 unknown_field naming it as written" 400 \
+    '.error.code == "unknown_field" and .error.field == "%FF"' -- GET "/v1/flags?%FF=1" "$ADMIN"
+expect "the list: an empty query is no parameter" 200 '[.flags[].key] == ["checkout", "split"]' -- \
+    GET "/v1/flags?" "$ADMIN"
 expect "invalid flag refused with its path" 400 \
     "$ERR and .error.field == \"flags.checkout.defaultVariant\"" -- \
     PUT /v1/flags/checkout "$ADMIN" '{"state":"ENABLED","variants":{"on":true},"defaultVariant":"nope"}'
