@@ -151,6 +151,16 @@ void sy_api_experiments(struct call *c, const char *rest)
         }
         if (!require_role(c, SY_ROLE_EDITOR))
             return;
+        /* A step takes no field. A body is still read, so that one the client meant to
+         * say something with (a reason, a typo) is refused before the step, not ignored. */
+        static const char *const none[] = {NULL};
+        json_t *body = NULL;
+        if (!optional_body(c, &body))
+            return;
+        bool fine = !body || only_fields(c, body, none);
+        json_decref(body);
+        if (!fine)
+            return;
         rc = sy_engine_experiment_transition(c->eng, &c->who, key, actions[i][1], &out, &err);
         reply_result(c, rc, 200, out, &err);
         return;
