@@ -176,6 +176,10 @@ for u in r1 r2 r3 r1 r2; do
     req POST /ofrep/v1/evaluate/flags/checkout "$SDK" "{\"context\":{\"targetingKey\":\"$u\"}}" >/dev/null
 done
 req POST /ofrep/v1/evaluate/flags "$SDK" '{"context":{"targetingKey":"r4"}}' >/dev/null
+expect "a refused OFREP request (an unknown field) records no exposure" 400 '.errorCode == "INVALID_CONTEXT"' -- \
+    POST /ofrep/v1/evaluate/flags/checkout "$SDK" '{"context":{"targetingKey":"r5"},"user":"r5"}'
+expect "... nor a refused bulk one" 400 '.errorCode == "INVALID_CONTEXT"' -- \
+    POST /ofrep/v1/evaluate/flags "$SDK" '{"context":{"targetingKey":"r6"},"flags":["checkout"]}'
 # The exposures commit with the next batch (or within the loop's next turn).
 expect "ingest after OFREP" 200 "" -- POST /v1/events "$SDK" '{"events":[{"type":"outcome","unit":"r1","experiment":"co","value":2.5}]}'
 expect "four units exposed through OFREP, each once" 200 '([.variants[].units] | add) == 4 and .units == 4' -- \

@@ -90,8 +90,29 @@ expect "DELETE again: 404" 404 "$ERR" -- DELETE /v1/flags/a%20b "$ADMIN"
 # ---- OFREP ---------------------------------------------------------------------------------
 expect "OFREP single" 200 '.key == "checkout" and .value == true and .reason == "STATIC" and .variant == "on"' -- \
     POST /ofrep/v1/evaluate/flags/checkout "$ADMIN" '{"context":{}}'
-expect "OFREP empty body is an empty context" 200 '.value == true' -- \
-    POST /ofrep/v1/evaluate/flags/checkout "$ADMIN"
+expect "OFREP {} is an empty context" 200 '.value == true' -- \
+    POST /ofrep/v1/evaluate/flags/checkout "$ADMIN" '{}'
+# A body other than {"context": {...}} is refused whole: 400 INVALID_CONTEXT, the details
+# naming what is wrong; one flag's failure has its key, the bulk's has none (OFREP 0.3.0).
+ofrep_bad() { # NAME DETAILS_PART BODY ("" for none)
+    expect "OFREP single refuses $1: 400 INVALID_CONTEXT" 400 \
+        ".key == \"checkout\" and .errorCode == \"INVALID_CONTEXT\" and (.errorDetails | contains(\"$2\"))" -- \
+        POST /ofrep/v1/evaluate/flags/checkout "$ADMIN" "$3"
+    expect "OFREP bulk refuses $1: 400 INVALID_CONTEXT" 400 \
+        "(has(\"key\") | not) and .errorCode == \"INVALID_CONTEXT\" and (.errorDetails | contains(\"$2\"))" -- \
+        POST /ofrep/v1/evaluate/flags "$ADMIN" "$3"
+}
+ofrep_bad "no body" "required" ""
+ofrep_bad "null" "must be a JSON object" "null"
+ofrep_bad "[]" "must be a JSON object" "[]"
+ofrep_bad "1" "must be a JSON object" "1"
+ofrep_bad "a string" "must be a JSON object" '"context"'
+ofrep_bad "a context that is a number" "context must be an object" '{"context":1}'
+ofrep_bad "a context that is null" "context must be an object" '{"context":null}'
+ofrep_bad "a context that is an array" "context must be an object" '{"context":[{"targetingKey":"u1"}]}'
+ofrep_bad "an unknown top-level field" 'unknown field \"flags\"' '{"context":{"targetingKey":"u1"},"flags":["checkout"]}'
+ofrep_bad "a targetingKey beside the context" 'unknown field \"targetingKey\"' '{"targetingKey":"u1"}'
+ofrep_bad "bad JSON" "" '{"context":'
 expect "OFREP unknown flag: 404 FLAG_NOT_FOUND" 404 '.key == "nope" and .errorCode == "FLAG_NOT_FOUND"' -- \
     POST /ofrep/v1/evaluate/flags/nope "$ADMIN" '{"context":{}}'
 expect "OFREP bad JSON: 400 INVALID_CONTEXT" 400 '.errorCode == "INVALID_CONTEXT"' -- \
