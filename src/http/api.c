@@ -86,7 +86,7 @@ void sy_api_flags(struct call *c, const char *key)
             not_allowed(c, "GET");
             return;
         }
-        if (require_role(c, SY_ROLE_VIEWER))
+        if (require_role(c, SY_ROLE_VIEWER) && no_params(c))
             reply_json(c, 200, sy_engine_flag_list(c->eng, &c->who));
         return;
     }
@@ -269,6 +269,40 @@ bool int_param(struct call *c, const char *name, const char *v, long long lo, lo
     }
     *out = n;
     return true;
+}
+
+/* The name of the query part at `p` as it was written, cut to fit `out`: bytes outside
+ * printable ASCII as %XX, since the answer is JSON (UTF-8 only) and a client's bytes, or
+ * what they decode to, need not be. */
+static void written_name(const char *p, char *out, size_t cap)
+{
+    size_t n = strcspn(p, "&="), o = 0;
+    for (size_t i = 0; i < n && o + 4 <= cap; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        if (ch > 0x20 && ch < 0x7f)
+            out[o++] = (char)ch;
+        else
+            o += (size_t)snprintf(out + o, cap - o, "%%%02X", ch);
+    }
+    out[o] = '\0';
+}
+
+bool no_params(struct call *c)
+{
+    const char *q = c->query;
+    char key[256], val[512], name[64];
+    int rc = sy_query_next(&q, key, sizeof(key), val, sizeof(val));
+    if (rc == 0)
+        return true;
+    written_name(c->query + strspn(c->query, "&"), name, sizeof(name));
+    if (rc < 0)
+        reply_error(c, 400, "invalid_input", name,
+                    "query parameter \"%s\" does not decode (a bad %%-escape or an over-long part)",
+                    name);
+    else
+        reply_error(c, 400, "unknown_field", name,
+                    "unknown query parameter \"%s\": this resource takes none", name);
+    return false;
 }
 
 void sy_api_audit(struct call *c)

@@ -129,7 +129,7 @@ void sy_api_experiments(struct call *c, const char *rest)
             not_allowed(c, "GET");
             return;
         }
-        if (!require_role(c, SY_ROLE_VIEWER))
+        if (!require_role(c, SY_ROLE_VIEWER) || (action[0] == 'r' && !no_params(c)))
             return;
         if (!*action)
             rc = sy_engine_experiment_get(c->eng, &c->who, key, &out, &err);
@@ -150,6 +150,16 @@ void sy_api_experiments(struct call *c, const char *rest)
             return;
         }
         if (!require_role(c, SY_ROLE_EDITOR))
+            return;
+        /* A step takes no field. A body is still read, so that one the client meant to
+         * say something with (a reason, a typo) is refused before the step, not ignored. */
+        static const char *const none[] = {NULL};
+        json_t *body = NULL;
+        if (!optional_body(c, &body))
+            return;
+        bool fine = !body || only_fields(c, body, none);
+        json_decref(body);
+        if (!fine)
             return;
         rc = sy_engine_experiment_transition(c->eng, &c->who, key, actions[i][1], &out, &err);
         reply_result(c, rc, 200, out, &err);

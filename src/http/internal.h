@@ -84,6 +84,11 @@ bool optional_body(struct call *c, json_t **out);
 bool int_param(struct call *c, const char *name, const char *v, long long lo, long long hi,
                long long *out);
 
+/* True when the query string has no parameter, for resources that take none; otherwise
+ * replies 400 naming the first one as it was written (bytes outside printable ASCII as
+ * %XX): invalid_input when it does not decode (a bad %-escape), else unknown_field. */
+bool no_params(struct call *c);
+
 /* True when the caller's role is at least `min`; otherwise replies 403 and returns false. */
 bool require_role(struct call *c, sy_role_t min);
 

@@ -4,10 +4,15 @@
  * success is {"key","reason","variant"?,"value"?,"metadata"?} (no value when the client's
  * default applies: DISABLED, no default variant); a failure is {"key","errorCode",
  * "errorDetails","metadata"?}, 404 for FLAG_NOT_FOUND and 400 otherwise, as flagd answers.
- * A body that is not JSON is INVALID_CONTEXT; a `context` that is not an object is
- * ignored (flagd does the same). Bulk answers carry an ETag over the configuration's
- * revision and the request body, so a client polling with If-None-Match gets 304 until
- * either changes.
+ * The body is the spec's evaluationRequest, {"context": {...}}, and anything else is
+ * refused whole with 400 INVALID_CONTEXT (with the key for one flag, without it for all,
+ * as the spec's failures are): no body, a body that is not JSON or not an object, another
+ * member, a `context` that is not an object. flagd lets all but bad JSON through as an
+ * empty context; a request the client got wrong is then answered as if it had none, and
+ * nobody learns why targeting never matches. `{}` stays an empty context: the spec
+ * requires `context`, but leaving it out cannot be misread. Bulk answers carry an ETag
+ * over the configuration's revision and the request body, so a client polling with
+ * If-None-Match gets 304 until either changes.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -74,6 +79,58 @@ static void reply_text(struct call *c, int status, sy_text_t *t)
     sy_text_free(t);
 }
 
+/* Answers 400 INVALID_CONTEXT with `why` as its details: the evaluationFailure of flag
+ * `key`, or the bulkEvaluationFailure (no key) when `key` is NULL. */
+static void refuse(struct call *c, const char *key, const char *why)
+{
+    char buf[512];
+    sy_text_t out;
+    sy_text_init(&out, buf, sizeof(buf));
+    PUT_LIT(&out, "{");
+    if (key) {
+        PUT_LIT(&out, "\"key\":");
+        sy_text_string(&out, key, strlen(key));
+        PUT_LIT(&out, ",");
+    }
+    PUT_LIT(&out, "\"errorCode\":\"INVALID_CONTEXT\",\"errorDetails\":");
+    sy_text_string(&out, why, strlen(why));
+    PUT_LIT(&out, "}");
+    reply_text(c, 400, &out);
+}
+
+/* How many of the first `max` bytes of the UTF-8 text s[0..n) to print so that no
+ * character is cut in two (the details must stay UTF-8). */
+static int utf8_prefix(const char *s, size_t n, size_t max)
+{
+    if (n <= max)
+        return (int)n;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    return (int)max;
+}
+
+/* The context in `doc`, a parsed evaluationRequest, into *ctx (NULL when `doc` has none:
+ * an empty context). Returns NULL, or why `doc` is refused (a literal, or `buf`). */
+static const char *request_context(const sy_value_t *doc, const sy_value_t **ctx, char *buf,
+                                   size_t cap)
+{
+    *ctx = NULL;
+    if (doc->type != SY_OBJ)
+        return "the body must be a JSON object: {\"context\": {...}}";
+    for (uint32_t i = 0; i < doc->len; i++) {
+        const sy_member_t *m = &doc->members[i];
+        if (!sy_bytes_eq(m->key, m->klen, "context", 7)) {
+            snprintf(buf, cap, "unknown field \"%.*s\": the body is {\"context\": {...}}",
+                     utf8_prefix(m->key, m->klen, 64), m->key);
+            return buf;
+        }
+        if (m->val.type != SY_OBJ)
+            return "context must be an object";
+        *ctx = &m->val;
+    }
+    return NULL;
+}
+
 /* FNV-1a 64 of the body: the request half of a bulk ETag. */
 static uint64_t fnv1a(const char *p, size_t n)
 {
@@ -87,7 +144,6 @@ void sy_ofrep_evaluate(struct call *c, const char *key)
 {
     size_t len;
     const char *body = sy_h1_body(c->req, &len);
-    /* The context: {"context": {...}}; an empty body is an empty context. */
     /* Typical contexts fit a stack buffer; larger bodies get a capped heap arena. */
     char ctx_buf[CONTEXT_STACK_BYTES];
     sy_arena_t arena;
@@ -103,28 +159,18 @@ void sy_ofrep_evaluate(struct call *c, const char *key)
         sy_arena_init(&arena, len * 32 + 65536);
         rc = sy_value_parse(body, len, &arena, &doc, &perr);
     }
+    char detail[160];
+    const char *why = !len     ? "the body is required: {\"context\": {...}}"
+                      : rc < 0 ? perr.msg
+                               : request_context(&doc, &ctx, detail, sizeof(detail));
+    if (why) {
+        sy_arena_free(&arena);
+        refuse(c, key, why);
+        return;
+    }
     char out_buf[SCRATCH_BYTES];
     sy_text_t out;
     sy_text_init(&out, out_buf, sizeof(out_buf));
-    if (rc < 0) {
-        sy_arena_free(&arena);
-        PUT_LIT(&out, "{");
-        if (key) {
-            PUT_LIT(&out, "\"key\":");
-            sy_text_string(&out, key, strlen(key));
-            PUT_LIT(&out, ",");
-        }
-        PUT_LIT(&out, "\"errorCode\":\"INVALID_CONTEXT\",\"errorDetails\":");
-        sy_text_string(&out, perr.msg, strlen(perr.msg));
-        PUT_LIT(&out, "}");
-        reply_text(c, 400, &out);
-        return;
-    }
-    if (doc.type == SY_OBJ) {
-        const sy_value_t *v = sy_value_get(&doc, "context", 7);
-        if (v && v->type == SY_OBJ)
-            ctx = v;
-    }
     const sy_value_t *tkey = ctx ? sy_value_get(ctx, "targetingKey", 12) : NULL;
     if (tkey && (tkey->type != SY_STR || tkey->len == 0))
         tkey = NULL;

@@ -10,6 +10,7 @@
 
 #include "codec/value_json.h"
 #include "http/internal.h"
+#include "http/secret.h"
 
 struct sy_http {
     sy_h1_server_t *h1;
@@ -311,18 +312,6 @@ static bool authenticate(struct call *c)
     return false;
 }
 
-/* Compares in time that does not depend on where the strings differ. */
-static bool secret_matches(const char *want, const char *got)
-{
-    if (!want || !*want)
-        return false;
-    size_t n = strlen(want), m = strlen(got);
-    unsigned char diff = n != m;
-    for (size_t i = 0; i < n; i++)
-        diff |= (unsigned char)(want[i] ^ (i < m ? got[i] : 0));
-    return diff == 0;
-}
-
 static bool method_is(struct call *c, sy_method_t m)
 {
     return sy_h1_method(c->req) == m;
@@ -369,7 +358,7 @@ static void dispatch(struct call *c, const char *path)
         /* A scheduler may call it with the configured secret instead of a token: then it
          * checks every workspace, as the timer does. */
         const char *cron = sy_h1_header(c->req, "X-Cron-Secret");
-        if (cron && secret_matches(c->http->opts.cron_secret, cron)) {
+        if (cron && sy_secret_matches(c->http->opts.cron_secret, cron)) {
             snprintf(c->who.name, sizeof(c->who.name), "cron");
             sy_api_auto_promotion(c, true);
         } else if (cron) {

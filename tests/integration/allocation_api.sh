@@ -144,6 +144,12 @@ expect "with the cron secret and no token: every workspace" 200 '.checked >= 1' 
     POST /v1/auto-promotion/check "" "" -H "X-Cron-Secret: 0123456789abcdef-cron"
 expect "a wrong cron secret: 401" 401 "$ERR" -- \
     POST /v1/auto-promotion/check "" "" -H "X-Cron-Secret: nope"
+expect "the cron secret wrong in its last byte: 401" 401 '.error.code == "unauthorized"' -- \
+    POST /v1/auto-promotion/check "" "" -H "X-Cron-Secret: 0123456789abcdef-croN"
+expect "the cron secret less its last byte: 401" 401 '.error.code == "unauthorized"' -- \
+    POST /v1/auto-promotion/check "" "" -H "X-Cron-Secret: 0123456789abcdef-cro"
+expect "the cron secret and a byte more: 401" 401 '.error.code == "unauthorized"' -- \
+    POST /v1/auto-promotion/check "" "" -H "X-Cron-Secret: 0123456789abcdef-cronn"
 expect "GET: 405" 405 "$ERR" -- GET /v1/auto-promotion/check "$ADMIN"
 check "serve refuses a short cron secret" 2 "" "at least 16" -- \
     "$SY" serve --db "$TMP/other.db" --auto-promotion-secret short

@@ -59,6 +59,18 @@ expect "... nor start one: 404" 404 "$ERR" -- POST /v1/experiments/btn/start "$O
 expect "stopping a draft: 409" 409 "$ERR and .error.code == \"conflict\"" -- POST /v1/experiments/btn/stop "$ADMIN"
 expect "events for a draft: 409 naming the experiment" 409 '.error.field == "events[0].experiment"' -- \
     POST /v1/events "$SDK" '{"events":[{"type":"exposure","unit":"u","experiment":"btn","variant":"green"}]}'
+# A step takes no field: a body other than none or {} is refused, and the step not taken.
+expect "start with a body that is not JSON: 400 invalid_json" 400 \
+    "$ERR and .error.code == \"invalid_json\" and .error.field == \"\"" -- \
+    POST /v1/experiments/btn/start "$ADMIN" '{"reason":'
+expect "start with a field: 400 unknown_field naming it" 400 \
+    "$ERR and .error.code == \"unknown_field\" and .error.field == \"reason\"" -- \
+    POST /v1/experiments/btn/start "$ADMIN" '{"reason":"go"}'
+expect "start with a body that is not an object: 400 invalid_input" 400 \
+    "$ERR and .error.code == \"invalid_input\" and .error.field == \"\"" -- \
+    POST /v1/experiments/btn/start "$ADMIN" '[]'
+expect "... and it is still a draft" 200 '.state == "draft" and .started_ms == null' -- \
+    GET /v1/experiments/btn "$ADMIN"
 expect "start: running" 200 '.state == "running" and .started_ms > 0' -- POST /v1/experiments/btn/start "$ADMIN"
 expect "starting twice: 409" 409 "$ERR" -- POST /v1/experiments/btn/start "$ADMIN"
 expect "the flag now splits by weight" 200 \
@@ -142,6 +154,17 @@ expect "results: SRM checked, a decision with reasons" 200 \
     '.srm.mismatch == false and .srm.df == 1 and (.decision | IN("promote","continue","terminate")) and (.reasons | length) > 0' -- \
     GET /v1/experiments/btn/results "$VIEWER"
 cp "$TMP/body" "$TMP/results.before"
+# Results take no query parameter: each is refused, named as it was written.
+expect "results: an unknown parameter: 400 unknown_field naming it" 400 \
+    "$ERR and .error.code == \"unknown_field\" and .error.field == \"variant\"" -- \
+    GET "/v1/experiments/btn/results?variant=green" "$VIEWER"
+expect "results: a value with a bad %-escape: 400 invalid_input naming its parameter" 400 \
+    "$ERR and .error.code == \"invalid_input\" and .error.field == \"alpha\"" -- \
+    GET "/v1/experiments/btn/results?alpha=0.0%5" "$VIEWER"
+expect "results: a name with a bad %-escape: 400 invalid_input naming it as written" 400 \
+    '.error.code == "invalid_input" and .error.field == "%zz"' -- GET "/v1/experiments/btn/results?%zz" "$VIEWER"
+expect "results: an empty query is no parameter" 200 '.experiment == "btn"' -- \
+    GET "/v1/experiments/btn/results?&" "$VIEWER"
 expect "promotion: the five checks" 200 \
     '.winner == "green" and (.checks | keys) == ["max_error_rate","min_confidence","min_improvement","min_runtime","min_sample"] and (.eligible | type) == "boolean" and (.warnings | length) > 0' -- \
     GET /v1/experiments/btn/promotion "$VIEWER"
@@ -153,6 +176,10 @@ for u in r1 r2 r3 r1 r2; do
     req POST /ofrep/v1/evaluate/flags/checkout "$SDK" "{\"context\":{\"targetingKey\":\"$u\"}}" >/dev/null
 done
 req POST /ofrep/v1/evaluate/flags "$SDK" '{"context":{"targetingKey":"r4"}}' >/dev/null
+expect "a refused OFREP request (an unknown field) records no exposure" 400 '.errorCode == "INVALID_CONTEXT"' -- \
+    POST /ofrep/v1/evaluate/flags/checkout "$SDK" '{"context":{"targetingKey":"r5"},"user":"r5"}'
+expect "... nor a refused bulk one" 400 '.errorCode == "INVALID_CONTEXT"' -- \
+    POST /ofrep/v1/evaluate/flags "$SDK" '{"context":{"targetingKey":"r6"},"flags":["checkout"]}'
 # The exposures commit with the next batch (or within the loop's next turn).
 expect "ingest after OFREP" 200 "" -- POST /v1/events "$SDK" '{"events":[{"type":"outcome","unit":"r1","experiment":"co","value":2.5}]}'
 expect "four units exposed through OFREP, each once" 200 '([.variants[].units] | add) == 4 and .units == 4' -- \
@@ -207,10 +234,22 @@ expect "results: latency per variant and the guardrail failed" 200 \
 expect "promotion: blocked by the guardrail" 200 \
     '.eligible == false and .guardrails.latency == false and (.warnings | index("the latency guardrail failed")) != null' -- \
     GET /v1/experiments/lat/promotion "$VIEWER"
+expect "terminate with a field: 400 unknown_field naming it" 400 \
+    '.error.code == "unknown_field" and .error.field == "why"' -- \
+    POST /v1/experiments/lat/terminate "$ADMIN" '{"why":"slow"}'
 expect "terminate it" 200 "" -- POST /v1/experiments/lat/terminate "$ADMIN"
 
 # ---- ending --------------------------------------------------------------------------------------
-expect "stop" 200 '.state == "stopped" and .stopped_ms >= .started_ms' -- POST /v1/experiments/btn/stop "$ADMIN"
+expect "stop with a body that is not JSON: 400 invalid_json" 400 \
+    "$ERR and .error.code == \"invalid_json\" and .error.field == \"\"" -- \
+    POST /v1/experiments/btn/stop "$ADMIN" 'stop'
+expect "stop with a field: 400 unknown_field naming it" 400 \
+    "$ERR and .error.code == \"unknown_field\" and .error.field == \"force\"" -- \
+    POST /v1/experiments/btn/stop "$ADMIN" '{"force":true}'
+expect "... and it is still running" 200 '.state == "running" and .stopped_ms == null' -- \
+    GET /v1/experiments/btn "$ADMIN"
+expect "stop, with {} as its body" 200 '.state == "stopped" and .stopped_ms >= .started_ms' -- \
+    POST /v1/experiments/btn/stop "$ADMIN" '{}'
 expect "the flag is back as it was before the start" 200 \
     '.definition.targeting == null and .definition.defaultVariant == "control"' -- GET /v1/flags/btn "$ADMIN"
 expect "events after the stop: 409" 409 '.error.field == "events[0].experiment"' -- \

@@ -51,6 +51,19 @@ expect "PUT it again: 200 replaced" 200 '.definition.defaultVariant == "on"' -- 
 expect "GET it" 200 '.definition.defaultVariant == "on"' -- GET /v1/flags/checkout "$ADMIN"
 expect "PUT a split" 201 "" -- PUT /v1/flags/split "$ADMIN" "$SPLIT"
 expect "GET the list, by key" 200 '[.flags[].key] == ["checkout", "split"]' -- GET /v1/flags "$ADMIN"
+# The list takes no query parameter: each is refused, named as it was written.
+expect "the list: an unknown parameter: 400 unknown_field naming it" 400 \
+    "$ERR and .error.code == \"unknown_field\" and .error.field == \"prefix\"" -- GET "/v1/flags?prefix=c" "$ADMIN"
+expect "the list: a repeated unknown parameter: 400 naming it" 400 \
+    '.error.code == "unknown_field" and .error.field == "prefix"' -- GET "/v1/flags?prefix=c&prefix=s" "$ADMIN"
+expect "the list: a value with a bad %-escape: 400 invalid_input naming its parameter" 400 \
+    "$ERR and .error.code == \"invalid_input\" and .error.field == \"limit\"" -- GET "/v1/flags?limit=%zz" "$ADMIN"
+expect "the list: a name with a bad %-escape: 400 invalid_input naming it as written" 400 \
+    '.error.code == "invalid_input" and .error.field == "%zz"' -- GET "/v1/flags?%zz=1" "$ADMIN"
+expect "the list: a name that decodes to no UTF-8: 400 unknown_field naming it as written" 400 \
+    '.error.code == "unknown_field" and .error.field == "%FF"' -- GET "/v1/flags?%FF=1" "$ADMIN"
+expect "the list: an empty query is no parameter" 200 '[.flags[].key] == ["checkout", "split"]' -- \
+    GET "/v1/flags?" "$ADMIN"
 expect "invalid flag refused with its path" 400 \
     "$ERR and .error.field == \"flags.checkout.defaultVariant\"" -- \
     PUT /v1/flags/checkout "$ADMIN" '{"state":"ENABLED","variants":{"on":true},"defaultVariant":"nope"}'
@@ -77,8 +90,29 @@ expect "DELETE again: 404" 404 "$ERR" -- DELETE /v1/flags/a%20b "$ADMIN"
 # ---- OFREP ---------------------------------------------------------------------------------
 expect "OFREP single" 200 '.key == "checkout" and .value == true and .reason == "STATIC" and .variant == "on"' -- \
     POST /ofrep/v1/evaluate/flags/checkout "$ADMIN" '{"context":{}}'
-expect "OFREP empty body is an empty context" 200 '.value == true' -- \
-    POST /ofrep/v1/evaluate/flags/checkout "$ADMIN"
+expect "OFREP {} is an empty context" 200 '.value == true' -- \
+    POST /ofrep/v1/evaluate/flags/checkout "$ADMIN" '{}'
+# A body other than {"context": {...}} is refused whole: 400 INVALID_CONTEXT, the details
+# naming what is wrong; one flag's failure has its key, the bulk's has none (OFREP 0.3.0).
+ofrep_bad() { # NAME DETAILS_PART BODY ("" for none)
+    expect "OFREP single refuses $1: 400 INVALID_CONTEXT" 400 \
+        ".key == \"checkout\" and .errorCode == \"INVALID_CONTEXT\" and (.errorDetails | contains(\"$2\"))" -- \
+        POST /ofrep/v1/evaluate/flags/checkout "$ADMIN" "$3"
+    expect "OFREP bulk refuses $1: 400 INVALID_CONTEXT" 400 \
+        "(has(\"key\") | not) and .errorCode == \"INVALID_CONTEXT\" and (.errorDetails | contains(\"$2\"))" -- \
+        POST /ofrep/v1/evaluate/flags "$ADMIN" "$3"
+}
+ofrep_bad "no body" "required" ""
+ofrep_bad "null" "must be a JSON object" "null"
+ofrep_bad "[]" "must be a JSON object" "[]"
+ofrep_bad "1" "must be a JSON object" "1"
+ofrep_bad "a string" "must be a JSON object" '"context"'
+ofrep_bad "a context that is a number" "context must be an object" '{"context":1}'
+ofrep_bad "a context that is null" "context must be an object" '{"context":null}'
+ofrep_bad "a context that is an array" "context must be an object" '{"context":[{"targetingKey":"u1"}]}'
+ofrep_bad "an unknown top-level field" 'unknown field \"flags\"' '{"context":{"targetingKey":"u1"},"flags":["checkout"]}'
+ofrep_bad "a targetingKey beside the context" 'unknown field \"targetingKey\"' '{"targetingKey":"u1"}'
+ofrep_bad "bad JSON" "" '{"context":'
 expect "OFREP unknown flag: 404 FLAG_NOT_FOUND" 404 '.key == "nope" and .errorCode == "FLAG_NOT_FOUND"' -- \
     POST /ofrep/v1/evaluate/flags/nope "$ADMIN" '{"context":{}}'
 expect "OFREP bad JSON: 400 INVALID_CONTEXT" 400 '.errorCode == "INVALID_CONTEXT"' -- \
@@ -135,6 +169,15 @@ chk "the stream says refetchEvaluation within a second" 0 "" "" \
 kill "$SSE_PID" 2>/dev/null
 wait "$SSE_PID" 2>/dev/null
 expect "an unknown stream key: 404" 404 "$ERR" -- GET /ofrep/v1/events/0123456789abcdef0123456789abcdef ""
+# Near misses of the real key (compared in constant time): each is refused like any other.
+SKEY=${STREAM##*/}
+case "$SKEY" in *0) NEAR=${SKEY%?}1 ;; *) NEAR=${SKEY%?}0 ;; esac
+expect "the stream key wrong in its last digit: 404" 404 '.error.code == "not_found"' -- \
+    GET "/ofrep/v1/events/$NEAR" ""
+expect "the stream key less its last digit: 404" 404 '.error.code == "not_found"' -- \
+    GET "/ofrep/v1/events/${SKEY%?}" ""
+expect "the stream key and a digit more: 404" 404 '.error.code == "not_found"' -- \
+    GET "/ofrep/v1/events/${SKEY}0" ""
 expect "the old ETag no longer matches: 200" 200 \
     '[.flags[] | select(.key == "checkout") | .value] == [false]' -- \
     POST /ofrep/v1/evaluate/flags "$ADMIN" '{"context":{"targetingKey":"u1"}}' -H "If-None-Match: $ETAG"
