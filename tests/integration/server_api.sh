@@ -281,6 +281,10 @@ expect "audit: token events name the admin" 200 \
     GET "/v1/audit?resource=token:$EDITOR_ID" "$ADMIN"
 expect "audit: no token secret anywhere in it" 200 "tostring | contains(\"$SDK\") | not" -- \
     GET "/v1/audit?limit=1000" "$ADMIN"
+# A key that decodes to bytes that are no UTF-8 is named in the answer: still JSON, still 400.
+expect "audit: a parameter that decodes to no UTF-8: 400 unknown_field, not 500" 400 \
+    '.error.code == "unknown_field" and (.error.message | length) > 0' -- \
+    GET "/v1/audit?%ff%fe=1" "$ADMIN"
 expect "audit: a page of 2 has a cursor" 200 '(.events | length) == 2 and .next_cursor != null' -- \
     GET "/v1/audit?limit=2" "$ADMIN"
 CURSOR=$(jq .next_cursor "$TMP/body")
