@@ -340,6 +340,8 @@ static int64_t deadline_ms(const struct conn *c)
     if (c->state == C_BODY && o->min_body_rate)
         return c->phase_ms + o->header_timeout_s * (int64_t)1000 +
                (int64_t)(c->body_rx * 1000 / o->min_body_rate);
+    if (c->state == C_BODY) /* no floor: phase_ms is its last byte */
+        return c->phase_ms + o->idle_s * (int64_t)1000;
     return -1;
 }
 
@@ -499,9 +501,11 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
         c->req.head.minor = 1;
         snprintf(msg, sizeof(msg), "the request head did not arrive within %d s",
                  c->srv->opts.header_timeout_s);
-    } else {
+    } else if (c->srv->opts.min_body_rate) {
         snprintf(msg, sizeof(msg), "the request body came slower than %zu bytes per second",
                  c->srv->opts.min_body_rate);
+    } else {
+        snprintf(msg, sizeof(msg), "the request body stopped for %d s", c->srv->opts.idle_s);
     }
     fail_request(c, 408, "request_timeout", msg);
     flush(c);
@@ -536,13 +540,27 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     ssize_t n = recv(fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
+    if (n == 0 && c->out_off < c->out_len) {
+        /* The client has sent all it will (a half-close) before reading its answers: they
+         * are written before the connection closes; a request it left half-sent is not. */
+        wait_end(c);
+        c->state = C_CLOSING;
+        c->keep_alive = false;
+        event_del(c->rev);
+        flush(c);
+        settle(c);
+        return;
+    }
     if (n <= 0) {
         conn_close(c);
         return;
     }
     c->in_len += (size_t)n;
-    if (c->state == C_BODY)
+    if (c->state == C_BODY) {
         c->body_rx += (size_t)n;
+        if (!c->srv->opts.min_body_rate)
+            c->phase_ms = now_ms(c->srv); /* no floor: the body need only keep moving */
+    }
     process(c);
     settle(c);
 }
@@ -617,11 +635,11 @@ static bool in_move(struct conn *c, size_t drop, size_t cap)
 {
     const char **at[3 + 2 * SY_H1_MAX_HEADERS];
     size_t off[3 + 2 * SY_H1_MAX_HEADERS];
-    size_t places = c->state == C_HEAD ? 0 : head_places(c, at);
-    uintptr_t lo = (uintptr_t)(c->in + c->start), hi = (uintptr_t)(c->in + c->body_off);
+    size_t places = c->state == C_HEAD || !c->in ? 0 : head_places(c, at);
     for (size_t i = 0; i < places; i++) {
-        uintptr_t q = (uintptr_t)*at[i];
-        off[i] = q >= lo && q < hi ? (size_t)(q - (uintptr_t)c->in) : SIZE_MAX; /* "/" is not */
+        uintptr_t q = (uintptr_t)*at[i], base = (uintptr_t)c->in;
+        bool inside = q >= base + c->start && q < base + c->body_off; /* "/" is not */
+        off[i] = inside ? (size_t)(q - base) : SIZE_MAX;
     }
     assert(drop <= c->start);
     if (drop) {
@@ -880,7 +898,7 @@ int sy_h1_stream_send(sy_h1_req_t *req, const char *data, size_t len)
     struct conn *c = req->conn;
     if (c->broken || c->state != C_STREAM)
         return -EPIPE;
-    if (len) {
+    if (len && req->head.method != SY_HEAD) { /* an answer to HEAD has no body */
         bool chunked = req->head.minor >= 1;
         if (c->out_len - c->out_off + len > STREAM_BACKLOG || !out_room(c, len + 24)) {
             c->broken = true;
@@ -910,7 +928,7 @@ void sy_h1_stream_end(sy_h1_req_t *req)
     c->closed = NULL;
     c->state = C_CLOSING;
     c->keep_alive = false;
-    if (req->head.minor >= 1 && out_room(c, 5))
+    if (req->head.minor >= 1 && req->head.method != SY_HEAD && out_room(c, 5))
         PUTS(c, "0\r\n\r\n");
     flush(c);
     if (c->broken)

@@ -134,7 +134,8 @@ typedef struct sy_h1_opts {
     int header_timeout_s; /* a request head must arrive whole within this from its first
                            * byte (a new connection: from its accept), or 408; 0: 10 */
     size_t min_body_rate; /* a body must arrive at this many bytes/s on average after
-                           * header_timeout_s of grace, or 408; 0: no floor */
+                           * header_timeout_s of grace, or 408; 0: no floor (a body that
+                           * stops for idle_s still gets 408) */
     size_t max_conns;     /* open connections at most; past it the one waiting longest for a
                            * head is closed for a new one, or the new one is; 0: no cap */
     size_t first_buffer;  /* a connection's first input buffer; 0: 16 KiB (tests make it

@@ -176,7 +176,26 @@ async function main() {
     check(`${total} pipelined requests, unread past the header timeout, are all answered`,
         answered === total && !/HTTP\/1\.1 408/.test(got), `${answered} answered`);
 
-    // 6. Slowloris: twice --max-connections connections dribbling heads; a new client is
+    // 6. The same, but the client half-closes after its last request: it has sent all it
+    //    will, not read all it asked for; every answer still reaches it.
+    const halfGot = await new Promise((resolve) => {
+        const s = net.connect({ port: Number(port), host: '127.0.0.1', allowHalfOpen: true });
+        let text = '';
+        const timer = setTimeout(() => { s.destroy(); resolve(text); }, 20000);
+        s.pause();
+        s.on('connect', () => {
+            s.end(get('/healthz').repeat(total));
+            setTimeout(() => s.resume(), 1000);
+        });
+        s.on('data', (d) => { text += d.toString('latin1'); });
+        s.on('end', () => { clearTimeout(timer); s.destroy(); resolve(text); });
+        s.on('error', () => { clearTimeout(timer); resolve(text); });
+    });
+    const halfAnswered = (halfGot.match(/HTTP\/1\.1 200/g) || []).length;
+    check(`${total} pipelined requests then a half-close: all answered before the close`,
+        halfAnswered === total, `${halfAnswered} answered`);
+
+    // 7. Slowloris: twice --max-connections connections dribbling heads; a new client is
     //    served within the header timeout + 1 s all the same, and no dribbler lasts past
     //    the header timeout.
     const dribblers = [];

@@ -1,6 +1,7 @@
 /* test_h1_server.c - the h1 server in-process, on a real loopback socket: answers given
  * after the handler has returned (what group commit will do), pipelined requests behind a
- * pending one, a drain that waits for a pending answer, and the connection cap. */
+ * pending one, a drain that waits for a pending answer, the connection cap, a stream
+ * answering HEAD, and a stalled body without a rate floor. */
 #define _DEFAULT_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -219,6 +220,76 @@ static void a_full_server_closes_whoever_waited_longest_for_a_head(void **state)
         close(*fd);
 }
 
+/* Reads what the server sent on fd until it closes or `ms` pass. */
+static size_t read_all(struct event_base *base, int fd, char *buf, size_t cap, int ms)
+{
+    size_t got = 0;
+    for (int t = 0; t < ms / 10; t++) {
+        event_base_loop(base, EVLOOP_NONBLOCK);
+        ssize_t n = recv(fd, buf + got, cap - 1 - got, 0);
+        if (n == 0)
+            break;
+        if (n > 0)
+            got += (size_t)n;
+        else
+            usleep(10000);
+    }
+    buf[got] = '\0';
+    return got;
+}
+
+static void stream_to(sy_h1_req_t *req, void *arg)
+{
+    (void)arg;
+    sy_h1_stream_start(req, 200, "text/event-stream", NULL, NULL);
+    assert_int_equal(sy_h1_stream_send(req, "data: 1\n\n", 9), 0);
+    sy_h1_stream_end(req);
+}
+
+static void a_stream_answering_head_sends_its_head_only(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    sy_h1_server_t *srv;
+    sy_h1_opts_t o = {.max_body = 4096};
+    assert_int_equal(sy_h1_listen(&srv, base, "127.0.0.1", 0, &o, stream_to, NULL), 0);
+    int fd;
+    assert_int_equal(adopt(srv, &fd), 0);
+    const char req[] = "HEAD /s HTTP/1.1\r\nHost: t\r\n\r\n";
+    assert_int_equal(send(fd, req, sizeof(req) - 1, 0), (ssize_t)sizeof(req) - 1);
+    char buf[2048];
+    read_all(base, fd, buf, sizeof(buf), 2000);
+    assert_non_null(strstr(buf, "HTTP/1.1 200 OK"));
+    char *end = strstr(buf, "\r\n\r\n");
+    assert_non_null(end);
+    assert_string_equal(end, "\r\n\r\n"); /* no chunk, no end chunk: nothing after the head */
+    close(fd);
+    sy_h1_free(srv);
+    event_base_free(base);
+}
+
+static void a_body_that_stops_gets_408_without_a_rate_floor(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    struct held held = {0};
+    sy_h1_server_t *srv;
+    sy_h1_opts_t o = {.max_body = 4096, .idle_s = 1, .min_body_rate = 0};
+    assert_int_equal(sy_h1_listen(&srv, base, "127.0.0.1", 0, &o, hold, &held), 0);
+    int fd;
+    assert_int_equal(adopt(srv, &fd), 0);
+    const char req[] = "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nhalf";
+    assert_int_equal(send(fd, req, sizeof(req) - 1, 0), (ssize_t)sizeof(req) - 1);
+    char buf[2048];
+    read_all(base, fd, buf, sizeof(buf), 3000);
+    assert_non_null(strstr(buf, "HTTP/1.1 408 Request Timeout"));
+    assert_non_null(strstr(buf, "\"request_timeout\""));
+    assert_int_equal(held.n, 0);
+    close(fd);
+    sy_h1_free(srv);
+    event_base_free(base);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -226,6 +297,8 @@ int main(int argc, char **argv)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_drain_waits_for_the_pending_answer, setup, teardown),
         cmocka_unit_test(a_full_server_closes_whoever_waited_longest_for_a_head),
+        cmocka_unit_test(a_stream_answering_head_sends_its_head_only),
+        cmocka_unit_test(a_body_that_stops_gets_408_without_a_rate_floor),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
