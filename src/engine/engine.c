@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "codec/value_json.h"
+#include "core/utf8.h"
 #include "engine/internal.h"
 
 #define DOC_ARENA_MAX ((size_t)1 << 30) /* memory one compiled flag document may use */
@@ -196,8 +197,11 @@ static int load_doc(sy_engine_t *eng, int64_t ws, json_t **out, sy_err_t *err)
     int rc = -ENOMEM;
     if (!doc || !flags || json_object_set(doc, "flags", flags) < 0)
         goto out;
-    if ((rc = sy_store_flag_list(eng->store, ws, add_flag_row, flags, err)) < 0)
+    if ((rc = sy_store_flag_list(eng->store, ws, add_flag_row, flags, err)) < 0) {
+        if (err && !err->msg[0]) /* the sink's refusal says nothing itself */
+            sy_err_set(err, rc, "", "workspace %lld: a stored flag does not load", (long long)ws);
         goto out;
+    }
     if ((rc = sy_store_flagset_get(eng->store, ws, &evaluators, &metadata, err)) < 0)
         goto out;
     json_error_t je;
@@ -400,7 +404,9 @@ bool sy_eng_valid_name(const char *s, size_t max)
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
             return false;
-    return true;
+    /* A name becomes a JSON key and string: bytes that are no UTF-8 could be stored but
+     * never read back (a flag "\xff" was committed, then refused by every later load). */
+    return sy_utf8_valid(s, n);
 }
 
 int sy_eng_only_fields(const json_t *o, const char *const *allowed, const char *at, sy_err_t *err)
@@ -726,10 +732,14 @@ int sy_eng_flag_change(sy_engine_t *eng, const sy_principal_t *actor, struct wor
         return sy_eng_oom(err);
     }
     json_t *before = json_incref(json_object_get(flags, key));
-    if (def)
-        json_object_set(flags, key, (json_t *)def);
-    else
-        json_object_del(flags, key);
+    /* A change that did not take (no memory; a key jansson refuses) must not be committed:
+     * the document compiled would lack it while the store had it. */
+    if (def ? json_object_set(flags, key, (json_t *)def) < 0
+            : before && json_object_del(flags, key) < 0) {
+        json_decref(before);
+        json_decref(doc);
+        return sy_err_set(err, -EINVAL, "key", "the flag key cannot be stored");
+    }
     sy_flagset_t *set;
     /* Deleting can break nothing flagd checks (a $ref names evaluators, not flags), but
      * compile anyway: the snapshot must be rebuilt. */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/utf8.h"
 #include "http/internal.h"
 
 /* A POST whose JSON body goes to `fn` whole, for callers of at least `role`. */
@@ -245,6 +246,10 @@ static void check(struct call *c)
     }
     if (!*cls) {
         reply_error(c, 400, "invalid_input", "class", "class is required (PROD_EXEC, ...)");
+        return;
+    }
+    if (!sy_utf8_valid(cls, strlen(cls))) { /* it is echoed in the answer */
+        reply_error(c, 400, "invalid_input", "class", "class is not UTF-8");
         return;
     }
     if (strcmp(cls, "PROD_EXEC") == 0 &&

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "codec/value_json.h"
+#include "core/utf8.h"
 #include "http/internal.h"
 #include "http/secret.h"
 
@@ -146,46 +147,6 @@ void reply_json_decimal(struct call *c, int status, json_t *body)
     reply_dumped(c, status, body, JSON_REAL_PRECISION(15));
 }
 
-/* The length of the valid UTF-8 sequence at s (1 to 4), or 0 when it is not one. */
-static size_t utf8_len(const unsigned char *s)
-{
-    size_t n = s[0] < 0x80                    ? 1
-               : s[0] >= 0xc2 && s[0] <= 0xdf ? 2
-               : s[0] >= 0xe0 && s[0] <= 0xef ? 3
-               : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4
-                                              : 0;
-    for (size_t i = 1; i < n; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    if ((n == 3 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0))) ||
-        (n == 4 && ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))))
-        return 0; /* overlong, a surrogate, or past U+10FFFF */
-    return n;
-}
-
-/* Copies s into dst (cap bytes) as valid UTF-8: a byte of no valid sequence becomes '?',
- * and a sequence cut by the end of dst is dropped. A message naming what a client sent
- * (a query key that decodes to any bytes) or cut by vsnprintf in mid-character would
- * otherwise be no JSON string: a 500 for a 400. */
-static void utf8_copy(char *dst, size_t cap, const char *s)
-{
-    size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p && o + 1 < cap;) {
-        size_t n = utf8_len(p);
-        if (n == 0) {
-            dst[o++] = '?';
-            p++;
-            continue;
-        }
-        if (o + n >= cap)
-            break;
-        memcpy(dst + o, p, n);
-        o += n;
-        p += n;
-    }
-    dst[o] = '\0';
-}
-
 void reply_error(struct call *c, int status, const char *code, const char *field, const char *fmt,
                  ...)
 {
@@ -194,8 +155,10 @@ void reply_error(struct call *c, int status, const char *code, const char *field
     va_start(ap, fmt);
     vsnprintf(raw, sizeof(raw), fmt, ap);
     va_end(ap);
-    utf8_copy(msg, sizeof(msg), raw);
-    utf8_copy(fld, sizeof(fld), field ? field : "");
+    /* A message naming what a client sent (a query key that decodes to any bytes), or cut
+     * by vsnprintf in mid-character, would otherwise be no JSON string: a 500 for a 400. */
+    sy_utf8_clean(msg, sizeof(msg), raw);
+    sy_utf8_clean(fld, sizeof(fld), field ? field : "");
     reply_json(c, status,
                json_pack("{s{ssssss}}", "error", "code", code, "message", msg, "field", fld));
 }

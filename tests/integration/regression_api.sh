@@ -170,6 +170,10 @@ expect "go-live check for PROD_EXEC: 403 with the reason" 403 \
 expect "... another class is allowed" 200 '.allowed == true and .class == "SHADOW"' -- \
     GET "/v1/go-live/check?class=SHADOW" "$SDK"
 expect "... a check names its class" 400 '.error.field == "class"' -- GET /v1/go-live/check "$SDK"
+expect "... a class that decodes to no UTF-8: 400 (it was a 500)" 400 '.error.field == "class"' -- \
+    GET "/v1/go-live/check?class=%ff" "$SDK"
+expect "a risk policy's domain that decodes to no UTF-8: 400" 400 '.error.code == "invalid_input"' -- \
+    PUT /v1/risk/policies/%ff "$ADMIN" '{"enabled":true,"max_per_action":1000,"reason":"x"}'
 expect "... the other workspace is not held" 200 '.allowed == true' -- \
     GET "/v1/go-live/check?class=PROD_EXEC" "$OTHER"
 expect "a reservation is denied: kill_switch" 200 '.ok == false and .reason == "kill_switch"' -- \

@@ -86,6 +86,12 @@ expect "wrong method: 405" 405 "$ERR" -- POST /v1/flags/checkout "$ADMIN" "$FLAG
 expect "percent-encoded key" 201 '.key == "a b"' -- PUT /v1/flags/a%20b "$ADMIN" "$FLAG"
 expect "DELETE it" 200 '.deleted == true' -- DELETE /v1/flags/a%20b "$ADMIN"
 expect "DELETE again: 404" 404 "$ERR" -- DELETE /v1/flags/a%20b "$ADMIN"
+# A key of bytes that are no UTF-8 could be stored but never read back: it was committed
+# with a 500, then no later start could load the workspace (the restart below checks).
+expect "a key that decodes to no UTF-8: 400, nothing stored" 400 '.error.field == "key"' -- \
+    PUT /v1/flags/%ff "$ADMIN" "$FLAG"
+expect "... nor an overlong one" 400 '.error.field == "key"' -- PUT /v1/flags/%c0%af "$ADMIN" "$FLAG"
+expect "... and the audit trail still reads" 200 '.events | length > 0' -- GET /v1/audit "$ADMIN"
 
 # ---- OFREP ---------------------------------------------------------------------------------
 expect "OFREP single" 200 '.key == "checkout" and .value == true and .reason == "STATIC" and .variant == "on"' -- \
