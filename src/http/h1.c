@@ -85,6 +85,7 @@ struct conn {
     bool writing; /* wev is added */
     bool lingering;
     bool paused;               /* reading stopped until the client reads its answers */
+    bool streaming;            /* counted in the server's n_streams */
     void (*closed)(void *arg); /* a stream's owner */
     void *closed_arg;
     sy_h1_req_t req;
@@ -100,7 +101,11 @@ struct sy_h1_server {
     void *arg;
     struct conn *conns;
     size_t n_conns;
-    struct conn *wait_first, *wait_last; /* connections in C_HEAD, by when they began to wait */
+    /* The connections a newcomer may close when the server is full, the first first: those
+     * lingering after their last answer, then those waiting for a head, by when they began
+     * to wait. */
+    struct conn *wait_first, *wait_last;
+    size_t n_streams; /* connections answering with a stream */
     bool draining;
     void (*done)(void *arg);
     void *done_arg;
@@ -325,6 +330,20 @@ static void wait_begin(struct conn *c, int64_t now)
     c->head_started = false;
 }
 
+/* A lingering connection owes nothing and is owed nothing: the first a newcomer closes. */
+static void wait_first(struct conn *c)
+{
+    sy_h1_server_t *srv = c->srv;
+    wait_end(c);
+    c->waiting = true;
+    c->wnext = srv->wait_first;
+    if (srv->wait_first)
+        srv->wait_first->wprev = c;
+    else
+        srv->wait_last = c;
+    srv->wait_first = c;
+}
+
 /* When the current phase must be over (the loop's clock, ms), or -1 when the client owes
  * nothing: the handler or a stream has the connection, or an answer is being written (the
  * write event's timeout bounds a client that does not read). */
@@ -365,6 +384,8 @@ static void conn_free(struct conn *c)
 {
     sy_h1_server_t *srv = c->srv;
     wait_end(c);
+    if (c->streaming)
+        srv->n_streams--;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -412,6 +433,8 @@ static void start_linger(struct conn *c)
     c->lingering = true;
     c->phase_ms = now_ms(c->srv);
     shutdown(c->fd, SHUT_WR);
+    wait_first(c);
+    event_add(c->rev, NULL); /* reading stopped for a pending answer: the end ends it */
     arm(c);
 }
 
@@ -477,6 +500,21 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 
 static void fail_request(struct conn *c, int status, const char *code, const char *message);
 
+/* The input's next size: twice this one, but no more than a body of known length needs. A
+ * body is not given its whole Content-Length at its head: memory follows the bytes that
+ * came, so a client that sends little holds little. */
+static size_t grown_cap(const struct conn *c)
+{
+    const sy_h1_opts_t *o = &c->srv->opts;
+    size_t cap = c->in_cap ? c->in_cap * 2 : o->first_buffer;
+    if (c->state == C_BODY && !c->req.head.chunked) {
+        size_t need = c->body_off + (size_t)c->req.head.content_length + o->read_room;
+        if (cap > need && need > c->in_cap)
+            cap = need;
+    }
+    return cap;
+}
+
 /* A deadline passed (deadline_ms): what was owed and half-sent gets 408; a connection that
  * owed nothing yet, or was lingering, just closes. */
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
@@ -532,8 +570,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
             conn_close(c);
         return;
     }
-    if (c->in_cap - c->in_len < c->srv->opts.read_room &&
-        !in_move(c, 0, c->in_cap ? c->in_cap * 2 : c->srv->opts.first_buffer)) {
+    if (c->in_cap - c->in_len < c->srv->opts.read_room && !in_move(c, 0, grown_cap(c))) {
         conn_close(c);
         return;
     }
@@ -682,17 +719,18 @@ static bool read_body(struct conn *c, size_t *body_len)
     const sy_h1_head_t *h = &c->req.head;
     if (!h->chunked) {
         size_t need = c->body_off + (size_t)h->content_length;
-        if (c->in_len < need) {
-            if (need > c->in_cap && !in_move(c, 0, need + c->srv->opts.read_room))
-                c->broken = true;
-            return false;
-        }
+        if (c->in_len < need)
+            return false; /* on_read grows the buffer as the body comes (grown_cap) */
         c->end = need;
         *body_len = (size_t)h->content_length;
         return true;
     }
     char *body = c->in + c->body_off;
     int rc = sy_h1_dechunk(&c->ck, body, c->in_len - c->body_off, c->srv->opts.max_body);
+    /* Decoded in place, its framing costs no memory; bounded all the same (a body of tiny
+     * chunks, or of long extensions, must still end). */
+    if (rc == 0 && c->body_rx > 2 * c->srv->opts.max_body + 65536)
+        rc = -E2BIG;
     if (rc < 0) {
         if (rc == -E2BIG)
             too_large(c);
@@ -755,6 +793,13 @@ static void process(struct conn *c)
                 break;
             }
             if (!h->chunked && h->content_length <= 0) {
+                c->end = c->body_off;
+                dispatch(c, 0);
+            } else if (srv->opts.on_head &&
+                       (h->chunked || c->in_len - c->body_off < (size_t)h->content_length) &&
+                       !srv->opts.on_head(&c->req, srv->arg)) {
+                /* Its body is not wanted: answered without it, and never read. */
+                c->keep_alive = false;
                 c->end = c->body_off;
                 dispatch(c, 0);
             } else {
@@ -873,6 +918,12 @@ void sy_h1_reply(sy_h1_req_t *req, int status, const char *type, const char *bod
     finish(c);
 }
 
+bool sy_h1_stream_room(const sy_h1_req_t *req)
+{
+    const sy_h1_server_t *srv = req->conn->srv;
+    return !srv->opts.max_conns || srv->n_streams < (srv->opts.max_conns + 1) / 2;
+}
+
 void sy_h1_stream_start(sy_h1_req_t *req, int status, const char *type, void (*closed)(void *arg),
                         void *arg)
 {
@@ -884,6 +935,8 @@ void sy_h1_stream_start(sy_h1_req_t *req, int status, const char *type, void (*c
     if (!put_head(c, status, type, -1))
         c->broken = true;
     c->state = C_STREAM;
+    c->streaming = true;
+    c->srv->n_streams++;
     c->closed = closed;
     c->closed_arg = arg;
     /* Only the end of the connection is read from now on. */
@@ -927,6 +980,8 @@ void sy_h1_stream_end(sy_h1_req_t *req)
         return;
     c->closed = NULL;
     c->state = C_CLOSING;
+    c->streaming = false;
+    c->srv->n_streams--;
     c->keep_alive = false;
     if (req->head.minor >= 1 && req->head.method != SY_HEAD && out_room(c, 5))
         PUTS(c, "0\r\n\r\n");

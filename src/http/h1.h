@@ -90,8 +90,13 @@ typedef struct sy_h1_dechunk {
     size_t out;    /* decoded bytes, at the start of the body */
     uint64_t left; /* data bytes still due in the current chunk */
     int state;
-    size_t line; /* length of the current size or trailer line */
+    size_t line;     /* length of the current size or trailer line */
+    size_t trailers; /* bytes of the trailer section so far (at most SY_H1_MAX_TRAILERS) */
 } sy_h1_dechunk_t;
+
+/* The most a chunked body's trailer section may hold: past it the body is malformed (a
+ * trailer section that never ends would hold a connection at no cost in memory). */
+#define SY_H1_MAX_TRAILERS 16384
 
 /* Decodes more of the chunked body body[0..len): decoded bytes are moved to the front
  * (body[0..d->out)). Returns 1 at the end of the body (d->in is then its raw length), 0
@@ -125,23 +130,30 @@ typedef struct sy_h1_server sy_h1_server_t;
 typedef struct sy_h1_req sy_h1_req_t;
 
 typedef void (*sy_h1_handler_fn)(sy_h1_req_t *req, void *arg);
+/* Asked about a request whose body has not all come with its head, before any of it is
+ * waited for: true to read the body, false to give the request to the handler at once
+ * without it (sy_h1_body is "") and close the connection after its answer. The API uses
+ * it to refuse bodies from clients without credentials, so that they hold no memory and
+ * no time. The request must not be answered here. */
+typedef bool (*sy_h1_head_fn)(const sy_h1_req_t *req, void *arg);
 
 typedef struct sy_h1_opts {
-    size_t max_body;      /* larger request bodies get 413 */
-    size_t max_head;      /* larger request heads get 431; 0: 64 KiB */
-    int idle_s;           /* a keep-alive connection waiting for its next request is closed
-                           * after this; 0: 60 */
-    int header_timeout_s; /* a request head must arrive whole within this from its first
-                           * byte (a new connection: from its accept), or 408; 0: 10 */
-    size_t min_body_rate; /* a body must arrive at this many bytes/s on average after
-                           * header_timeout_s of grace, or 408; 0: no floor (a body that
-                           * stops for idle_s still gets 408) */
-    size_t max_conns;     /* open connections at most; past it the one waiting longest for a
-                           * head is closed for a new one, or the new one is; 0: no cap */
-    size_t first_buffer;  /* a connection's first input buffer; 0: 16 KiB (tests make it
-                           * tiny so that every read grows it) */
-    size_t read_room;     /* least free input room before a read, else it grows; 0: 4 KiB */
-    const char *name;     /* the Server header; NULL: none */
+    size_t max_body;       /* larger request bodies get 413 */
+    size_t max_head;       /* larger request heads get 431; 0: 64 KiB */
+    int idle_s;            /* a keep-alive connection waiting for its next request is closed
+                            * after this; 0: 60 */
+    int header_timeout_s;  /* a request head must arrive whole within this from its first
+                            * byte (a new connection: from its accept), or 408; 0: 10 */
+    size_t min_body_rate;  /* a body must arrive at this many bytes/s on average after
+                            * header_timeout_s of grace, or 408; 0: no floor (a body that
+                            * stops for idle_s still gets 408) */
+    size_t max_conns;      /* open connections at most; past it the one waiting longest for a
+                            * head is closed for a new one, or the new one is; 0: no cap */
+    size_t first_buffer;   /* a connection's first input buffer; 0: 16 KiB (tests make it
+                            * tiny so that every read grows it) */
+    size_t read_room;      /* least free input room before a read, else it grows; 0: 4 KiB */
+    sy_h1_head_fn on_head; /* NULL: every body is read (with the handler's arg) */
+    const char *name;      /* the Server header; NULL: none */
 } sy_h1_opts_t;
 
 /* Listens on `host`:`port` (0: any free port) and serves each request through `handler`.
@@ -181,6 +193,11 @@ int sy_h1_add_header(sy_h1_req_t *req, const char *name, const char *value);
 /* Answers with `status`, an optional Content-Type and the body (copied; HEAD requests
  * get the headers only). The request is finished. */
 void sy_h1_reply(sy_h1_req_t *req, int status, const char *type, const char *body, size_t len);
+
+/* Whether one more stream may start: streams hold at most half of max_conns, so that
+ * clients that keep a stream open cannot take every connection. A caller told false
+ * answers 503 instead of streaming. */
+bool sy_h1_stream_room(const sy_h1_req_t *req);
 
 /* Starts a streamed reply (chunked for HTTP/1.1; until close for 1.0). `closed` is called
  * if the client goes away first; after it the request is gone. */

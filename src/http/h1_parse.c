@@ -359,6 +359,8 @@ static int follow(sy_h1_dechunk_t *d, const char *in, char *out, size_t len, siz
             break;
         case CK_TRAILER:
             d->line = 0;
+            if (d->trailers >= SY_H1_MAX_TRAILERS)
+                return -EINVAL;
             if (ch == '\r')
                 d->state = CK_END_LF;
             else if (ch == '\n')
@@ -367,6 +369,8 @@ static int follow(sy_h1_dechunk_t *d, const char *in, char *out, size_t len, siz
                 d->state = CK_TRAILER_IN;
             break;
         case CK_TRAILER_IN:
+            if (++d->trailers > SY_H1_MAX_TRAILERS)
+                return -EINVAL;
             if (ch == '\r')
                 d->state = CK_TRAILER_LF;
             else if (ch == '\n' || ++d->line > LINE_MAX_BYTES)

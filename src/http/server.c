@@ -296,17 +296,23 @@ static bool within_rate(struct call *c)
     return false;
 }
 
-/* The presented secret: "Authorization: Bearer X" or "X-API-Key: X". */
-static bool authenticate(struct call *c)
+/* The presented secret: "Authorization: Bearer X" or "X-API-Key: X"; NULL for none. */
+static const char *presented_secret(const sy_h1_req_t *req)
 {
-    const char *auth = sy_h1_header(c->req, "Authorization");
+    const char *auth = sy_h1_header(req, "Authorization");
     const char *secret = NULL;
     if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
         secret = auth + 7;
     else if (!auth)
-        secret = sy_h1_header(c->req, "X-API-Key");
+        secret = sy_h1_header(req, "X-API-Key");
     while (secret && *secret == ' ')
         secret++;
+    return secret;
+}
+
+static bool authenticate(struct call *c)
+{
+    const char *secret = presented_secret(c->req);
     if (secret && sy_engine_authenticate(c->eng, secret, strlen(secret), &c->who) == 0)
         return within_rate(c);
     sy_h1_add_header(c->req, "WWW-Authenticate", "Bearer realm=\"switchyard\"");
@@ -441,6 +447,21 @@ static void dispatch(struct call *c, const char *path)
     }
 }
 
+/* A body is waited for only from a client with credentials that hold (a live token, or
+ * the cron secret): anyone else's request is answered (401, 404, 405) without its body, so
+ * that an anonymous client holds no memory and no time with a body it never finishes.
+ * Every endpoint that takes a body needs one of the two. */
+static bool on_head(const sy_h1_req_t *req, void *arg)
+{
+    sy_http_t *http = arg;
+    const char *cron = sy_h1_header(req, "X-Cron-Secret");
+    if (cron && sy_secret_matches(http->opts.cron_secret, cron))
+        return true;
+    const char *secret = presented_secret(req);
+    sy_principal_t who;
+    return secret && sy_engine_authenticate(http->eng, secret, strlen(secret), &who) == 0;
+}
+
 static void on_request(sy_h1_req_t *req, void *arg)
 {
     sy_http_t *http = arg;
@@ -528,6 +549,7 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
                        .header_timeout_s = opts->header_timeout_s,
                        .min_body_rate = opts->min_body_rate,
                        .max_conns = opts->max_conns,
+                       .on_head = on_head,
                        .name = "switchyard"};
     int rc = sy_h1_listen(&http->h1, base, host, port, &h1, on_request, http);
     if (rc < 0) {

@@ -1,5 +1,5 @@
 // http_hostile.js - the HTTP layer against clients that mean harm, each shape of the
-// defects it once had (docs/security.md):
+// defects it once had and of the limits that hold them (docs/security.md):
 //
 //   node http_hostile.js PORT ADMIN_TOKEN EXPERIMENT MAX_CONNECTIONS HEADER_TIMEOUT_S
 //
@@ -195,7 +195,54 @@ async function main() {
     check(`${total} pipelined requests then a half-close: all answered before the close`,
         halfAnswered === total, `${halfAnswered} answered`);
 
-    // 7. Slowloris: twice --max-connections connections dribbling heads; a new client is
+    // 7. A client without a token announcing a big body: answered (401) without its body
+    //    being waited for or kept, and the connection closed at once.
+    r = await exchange([eventsHead(16 << 20, '') + 'x'.repeat(1 << 20)], { ms: 3000 });
+    rs = responses(r.text);
+    check('a 16 MiB body from a client without a token: 401 at once, connection closed',
+        rs.length === 1 && rs[0].status === 401 && r.closed && r.ms < 1500, `${r.ms} ms ${r.text}`);
+
+    // 8. A chunked body whose trailer section never ends (with a token): 400 once it passes
+    //    16 KiB, not a connection held for as long as the trailers come.
+    r = await exchange([`POST /v1/events HTTP/1.1\r\nHost: t\r\n${auth}` +
+        'Transfer-Encoding: chunked\r\n\r\n0\r\n',
+    ...Array.from({ length: 40 }, () => `X-Pad: ${'p'.repeat(1000)}\r\n`)], { gap: 10, ms: 4000 });
+    rs = responses(r.text);
+    check('a trailer section past 16 KiB: 400', rs.length === 1 && rs[0].status === 400 &&
+        r.closed, r.text);
+
+    // 9. Event streams may hold half of --max-connections at most: the next is 503.
+    r = await exchange([`POST /ofrep/v1/evaluate/flags HTTP/1.1\r\nHost: t\r\n${auth}` +
+        'Content-Type: application/json\r\nContent-Length: 14\r\n\r\n{"context":{}}'],
+    { done: (t) => responses(t).length === 1 });
+    const bulk = json(responses(r.text)[0].body) || {};
+    const streamPath = ((bulk.eventStreams || [])[0] || { url: '' }).url.replace(/^http:\/\/[^/]+/, '');
+    const streams = [];
+    for (let i = 0; i < maxConns / 2; i++)
+        streams.push(exchange([get(streamPath)], { ms: 2500 }));
+    await sleep(500);
+    r = await exchange([get(streamPath)], { done: (t) => /\r\n\r\n/.test(t), ms: 2000 });
+    check(`a stream past ${maxConns / 2} (half the cap): 503 busy with Retry-After`,
+        /^HTTP\/1\.1 503/.test(r.text) && /Retry-After: 5/i.test(r.text) &&
+        /"busy"/.test(r.text), r.text.slice(0, 400));
+    const opened = await Promise.all(streams);
+    check('... while the first ones stream', streamPath !== '' &&
+        opened.every((o) => /^HTTP\/1\.1 200/.test(o.text)), opened.map((o) => o.text.slice(0, 15)));
+
+    // 10. Connections lingering after a Connection: close answer make room for a newcomer.
+    const lingerers = [];
+    for (let i = 0; i < maxConns; i++)
+        lingerers.push(exchange([get('/healthz', 'Connection: close\r\n')], { ms: 2500 }));
+    await sleep(300);
+    const l0 = Date.now();
+    r = await exchange([get('/healthz', 'Connection: close\r\n')],
+        { done: (t) => responses(t).length === 1, ms: 3000 });
+    check('a newcomer at the cap, all others lingering: served at once',
+        responses(r.text).length === 1 && responses(r.text)[0].status === 200 &&
+        Date.now() - l0 < 1000, `${Date.now() - l0} ms ${r.text}`);
+    await Promise.all(lingerers);
+
+    // 11. Slowloris: twice --max-connections connections dribbling heads; a new client is
     //    served within the header timeout + 1 s all the same, and no dribbler lasts past
     //    the header timeout.
     const dribblers = [];

@@ -256,6 +256,14 @@ static void bad_and_oversized_chunks(void **state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (dechunk_in_steps(bad[i], 2, 1024, out, &len, &consumed) != -EINVAL)
             fail_msg("case %zu was accepted", i);
+    /* a trailer section that never ends: refused past SY_H1_MAX_TRAILERS */
+    char *endless = malloc(SY_H1_MAX_TRAILERS + 4096);
+    assert_non_null(endless);
+    size_t o = (size_t)sprintf(endless, "0\r\n");
+    while (o < SY_H1_MAX_TRAILERS + 1024)
+        o += (size_t)sprintf(endless + o, "X-Pad: %0100d\r\n", 0);
+    assert_int_equal(dechunk_in_steps(endless, 512, 1024, out, &len, &consumed), -EINVAL);
+    free(endless);
     /* over the limit, known from the size line before the data arrives */
     assert_int_equal(dechunk_in_steps("10\r\n", 1, 15, out, &len, &consumed), -E2BIG);
     assert_int_equal(dechunk_in_steps("8\r\n12345678\r\n8\r\n", 64, 15, out, &len, &consumed),
