@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/utf8.h"
+
 int sy_value_from_json(const json_t *j, sy_arena_t *arena, sy_value_t *out)
 {
     switch (json_typeof(j)) {
@@ -168,6 +170,18 @@ void sy_text_string(sy_text_t *t, const char *s, size_t n)
     *o++ = '"';
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
+        if (ch >= 0x80) { /* a valid sequence as it is; a byte of none as U+FFFD */
+            size_t k = sy_utf8_seq(s + i, n - i);
+            if (k == 0) {
+                memcpy(o, "\xef\xbf\xbd", 3);
+                o += 3;
+            } else {
+                memcpy(o, s + i, k);
+                o += k;
+                i += k - 1;
+            }
+            continue;
+        }
         if (ch >= 0x20 && ch != '"' && ch != '\\') {
             *o++ = (char)ch;
             continue;

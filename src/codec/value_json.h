@@ -50,7 +50,9 @@ typedef struct sy_text {
 
 void sy_text_init(sy_text_t *t, char *buf, size_t cap);
 void sy_text_put(sy_text_t *t, const char *s, size_t n);
-/* `s` as a JSON string literal (quotes, and escapes for '"', '\\' and control bytes). */
+/* `s` as a JSON string literal (quotes, and escapes for '"', '\\' and control bytes); a
+ * byte that starts no valid UTF-8 sequence becomes U+FFFD, so the output is always JSON
+ * whatever a client sent. */
 void sy_text_string(sy_text_t *t, const char *s, size_t n);
 /* `v` as compact JSON (integral numbers below 2^53 as integers, others shortest). */
 void sy_text_value(sy_text_t *t, const sy_value_t *v);

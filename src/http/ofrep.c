@@ -140,6 +140,15 @@ static uint64_t fnv1a(const char *p, size_t n)
     return h;
 }
 
+/* A Host a stream URL can be made of: a name, an IPv4 or [IPv6] address, and a port; at
+ * most 255 bytes. Anything else (obs-text, a URL's delimiters) gets no stream URL. */
+static bool is_host(const char *h)
+{
+    size_t n = strlen(h);
+    return n > 0 && n <= 255 &&
+           strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") == n;
+}
+
 void sy_ofrep_evaluate(struct call *c, const char *key)
 {
     size_t len;
@@ -220,7 +229,7 @@ void sy_ofrep_evaluate(struct call *c, const char *key)
             const char *skey = sy_streams_key(sy_http_streams(c->http), snap->workspace);
             /* Streams are where this request came: its Host (HTTP/1.0 may have none). */
             const char *host = sy_h1_header(c->req, "Host");
-            if (skey && host) {
+            if (skey && host && is_host(host)) {
                 char url[512];
                 snprintf(url, sizeof(url), "http://%s/ofrep/v1/events/%s", host, skey);
                 PUT_LIT(&out, ",\"eventStreams\":[{\"type\":\"sse\",\"url\":");

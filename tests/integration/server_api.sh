@@ -121,6 +121,13 @@ ofrep_bad "a targetingKey beside the context" 'unknown field \"targetingKey\"' '
 ofrep_bad "bad JSON" "" '{"context":'
 expect "OFREP unknown flag: 404 FLAG_NOT_FOUND" 404 '.key == "nope" and .errorCode == "FLAG_NOT_FOUND"' -- \
     POST /ofrep/v1/evaluate/flags/nope "$ADMIN" '{"context":{}}'
+# A key or Host of bytes that are no UTF-8 is echoed as JSON all the same (U+FFFD).
+expect "OFREP unknown flag of no UTF-8: 404, still JSON" 404 \
+    '.errorCode == "FLAG_NOT_FOUND" and (.key | contains("\ufffd"))' -- \
+    POST /ofrep/v1/evaluate/flags/%ff%c0 "$ADMIN" '{"context":{}}'
+expect "OFREP bulk with a Host that is no host name: JSON, no stream URL" 200 \
+    '.flags != null and .eventStreams == null' -- \
+    POST /ofrep/v1/evaluate/flags "$ADMIN" '{"context":{}}' -H "Host: $(printf 'a\377b')"
 expect "OFREP bad JSON: 400 INVALID_CONTEXT" 400 '.errorCode == "INVALID_CONTEXT"' -- \
     POST /ofrep/v1/evaluate/flags/checkout "$ADMIN" '{"context":'
 DENSE=$(awk 'BEGIN { s = ""; for (i = 0; i < 485; i++) s = s "["; for (i = 0; i < 485; i++) s = s "]"; print s }')
