@@ -194,10 +194,15 @@ static int whole(sy_engine_t *eng, int64_t ws, const char *name, const json_t *b
     if (rc == 0 && en)
         next->enabled = json_is_true(en);
     const struct route *other = rc == 0 ? clash(eng, ws, name, next->def) : NULL;
-    if (other)
+    /* Listen addresses are one space for every workspace; another's route is not named. */
+    if (other && other->ws == ws)
         rc = sy_err_set(err, SY_ECONFLICT,
                         json_object_get(next->def, "path_prefix") ? "path_prefix" : "listen",
                         "route \"%s\" serves that already", other->name);
+    else if (other)
+        rc = sy_err_set(err, SY_ECONFLICT,
+                        json_object_get(next->def, "path_prefix") ? "path_prefix" : "listen",
+                        "another workspace's route serves that already");
     if (rc < 0) {
         json_decref(next->def);
         next->def = NULL;

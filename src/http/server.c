@@ -38,14 +38,20 @@ struct sy_streams *sy_http_streams(const sy_http_t *http)
 static void put_json_string(FILE *to, const char *s)
 {
     fputc('"', to);
-    for (; *s; s++) {
+    for (size_t n = strlen(s); *s; s++, n--) {
         unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
+        size_t k = ch >= 0x80 ? sy_utf8_seq(s, n) : 1;
+        if (ch == '"' || ch == '\\') {
             fprintf(to, "\\%c", ch);
-        else if (ch < 0x20)
+        } else if (ch < 0x20) {
             fprintf(to, "\\u%04x", ch);
-        else
-            fputc(ch, to);
+        } else if (k == 0) { /* a path of any bytes: the line stays JSON */
+            fputs("\\ufffd", to);
+        } else {
+            fwrite(s, 1, k, to);
+            s += k - 1;
+            n -= k - 1;
+        }
     }
     fputc('"', to);
 }
@@ -75,7 +81,7 @@ void sy_log(sy_log_format_t fmt, const char *event, ...)
             put_json_string(stderr, k);
             fputc(':', stderr);
             put_json_string(stderr, v);
-        } else if (strpbrk(v, " \"=") || !*v) {
+        } else if (strpbrk(v, " \"=") || !*v || !sy_utf8_valid(v, strlen(v))) {
             fprintf(stderr, " %s=", k);
             put_json_string(stderr, v);
         } else {

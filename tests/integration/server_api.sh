@@ -318,7 +318,8 @@ expect "after restart: flags kept" 200 '(.flags | length) == 3' -- GET /v1/flags
 expect "after restart: tokens kept, revoked stays revoked" 401 "" -- GET /v1/flags "$EDITOR"
 expect "after restart: OFREP serves the stored flags" 200 '.variant == "green"' -- \
     POST /ofrep/v1/evaluate/flags/banner-color "$SDK" '{"context":{"country":"DE"}}'
-chk "--log-format json: every log line is JSON" 0 "" "" jq -e . "$TMP/log"
+curl -s -o /dev/null "$URL/no/$(printf '\377\376')/such" # a path of bytes that are no UTF-8
+chk "--log-format json: every log line is JSON (a path of no UTF-8 too)" 0 "" "" jq -e . "$TMP/log"
 stop_server
 
 # ---- a new database bootstraps a workspace and an admin token ---------------------------------
