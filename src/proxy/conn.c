@@ -442,26 +442,39 @@ static void read_body(struct conn *c)
     }
 }
 
+/* The head's buffer made HEAD_FIRST, or twice as large (up to MAX_HEAD). -ENOMEM. */
+static int grow_head(struct conn *c)
+{
+    size_t cap = c->head_cap ? 2 * c->head_cap : HEAD_FIRST;
+    char *b = realloc(c->head_buf, cap < MAX_HEAD ? cap : MAX_HEAD);
+    if (!b)
+        return -ENOMEM;
+    c->head_buf = b;
+    c->head_cap = cap < MAX_HEAD ? cap : MAX_HEAD;
+    return 0;
+}
+
 static void read_head(struct conn *c)
 {
     struct evbuffer *in = c->down->in;
-    size_t len = evbuffer_get_length(in);
-    if (len == 0)
+    size_t avail = evbuffer_get_length(in), len = 0;
+    if (avail == 0)
         return;
-    if (len > MAX_HEAD)
-        len = MAX_HEAD;
-    if (len > c->head_cap) {
-        char *b = realloc(c->head_buf, MAX_HEAD);
-        if (!b) {
-            sy_conn_refuse(c, 503, "unavailable", "out of memory");
-            return;
-        }
-        c->head_buf = b;
-        c->head_cap = MAX_HEAD;
+    int rc = c->head_cap ? 0 : grow_head(c), status = 400;
+    /* the head is parsed where it is copied (its slices stay there), a buffer at a time:
+     * one that the head goes past is doubled, up to MAX_HEAD */
+    while (rc == 0) {
+        len = avail < c->head_cap ? avail : c->head_cap;
+        evbuffer_copyout(in, c->head_buf, len);
+        rc = sy_h1_parse_head(c->head_buf, len, MAX_HEAD, &c->scanned, &c->head, &status);
+        if (rc != 0 || len == avail || c->head_cap == MAX_HEAD)
+            break;
+        rc = grow_head(c);
     }
-    evbuffer_copyout(in, c->head_buf, len);
-    int status = 400;
-    int rc = sy_h1_parse_head(c->head_buf, len, MAX_HEAD, &c->scanned, &c->head, &status);
+    if (rc == -ENOMEM) {
+        sy_conn_refuse(c, 503, "unavailable", "out of memory");
+        return;
+    }
     if (rc == 0) {
         if (len == MAX_HEAD)
             sy_conn_refuse(c, 431, "headers_too_large", "the request head is too large");

@@ -16,6 +16,7 @@
 #include "proxy/sock.h"
 
 #define MAX_HEAD   65536
+#define HEAD_FIRST 2048 /* a head's first buffer (most fit); it doubles up to MAX_HEAD */
 #define HIGH_WATER (4u << 20)
 #define LOW_WATER  (1u << 20)
 #define IDLE_S     60
