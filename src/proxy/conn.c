@@ -7,6 +7,7 @@
  * longer than STREAM_MIN, streams upstream as it comes. One request at a time: pipelined
  * ones wait in the input, bounded by the client sock's read_max.
  */
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -548,6 +549,7 @@ void sy_conn_next(struct conn *c)
     c->scanned = 0;
     c->body_len = c->body_raw = 0;
     c->dc = (sy_h1_dechunk_t){0};
+    assert(!c->held); /* a body cut short closes the connection (response_done) */
     c->retried = c->sent = c->judged = c->streaming = false;
     c->stream_left = 0;
     sy_sock_setcb(c->down, down_read, down_write, down_event, c);
@@ -604,8 +606,10 @@ void sy_proxy_accept(struct worker *w, evutil_socket_t fd, const char *listen,
     else if (peer->sa_family == AF_INET6)
         evutil_inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, c->peer,
                          sizeof(c->peer));
-    s->write_low = LOW_WATER;
-    s->read_max = (size_t)MAX_HEAD + c->w->p->o.max_body;
+    s->write_low = FLOW_LOW;
+    /* a head at most: a body read whole is moved out of the input as it comes, a streamed
+     * one as the upstream takes it, and a pipelined request waits in the kernel */
+    s->read_max = MAX_HEAD;
     sy_sock_timeouts(s, IDLE_S * 1000, 0);
     sy_sock_setcb(s, down_read, down_write, down_event, c);
     sy_sock_read(s, true);
