@@ -7,6 +7,7 @@
  * longer than STREAM_MIN, streams upstream as it comes. One request at a time: pipelined
  * ones wait in the input, bounded by the client sock's read_max.
  */
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -442,26 +443,39 @@ static void read_body(struct conn *c)
     }
 }
 
+/* The head's buffer made HEAD_FIRST, or twice as large (up to MAX_HEAD). -ENOMEM. */
+static int grow_head(struct conn *c)
+{
+    size_t cap = c->head_cap ? 2 * c->head_cap : HEAD_FIRST;
+    char *b = realloc(c->head_buf, cap < MAX_HEAD ? cap : MAX_HEAD);
+    if (!b)
+        return -ENOMEM;
+    c->head_buf = b;
+    c->head_cap = cap < MAX_HEAD ? cap : MAX_HEAD;
+    return 0;
+}
+
 static void read_head(struct conn *c)
 {
     struct evbuffer *in = c->down->in;
-    size_t len = evbuffer_get_length(in);
-    if (len == 0)
+    size_t avail = evbuffer_get_length(in), len = 0;
+    if (avail == 0)
         return;
-    if (len > MAX_HEAD)
-        len = MAX_HEAD;
-    if (len > c->head_cap) {
-        char *b = realloc(c->head_buf, MAX_HEAD);
-        if (!b) {
-            sy_conn_refuse(c, 503, "unavailable", "out of memory");
-            return;
-        }
-        c->head_buf = b;
-        c->head_cap = MAX_HEAD;
+    int rc = c->head_cap ? 0 : grow_head(c), status = 400;
+    /* the head is parsed where it is copied (its slices stay there), a buffer at a time:
+     * one that the head goes past is doubled, up to MAX_HEAD */
+    while (rc == 0) {
+        len = avail < c->head_cap ? avail : c->head_cap;
+        evbuffer_copyout(in, c->head_buf, len);
+        rc = sy_h1_parse_head(c->head_buf, len, MAX_HEAD, &c->scanned, &c->head, &status);
+        if (rc != 0 || len == avail || c->head_cap == MAX_HEAD)
+            break;
+        rc = grow_head(c);
     }
-    evbuffer_copyout(in, c->head_buf, len);
-    int status = 400;
-    int rc = sy_h1_parse_head(c->head_buf, len, MAX_HEAD, &c->scanned, &c->head, &status);
+    if (rc == -ENOMEM) {
+        sy_conn_refuse(c, 503, "unavailable", "out of memory");
+        return;
+    }
     if (rc == 0) {
         if (len == MAX_HEAD)
             sy_conn_refuse(c, 431, "headers_too_large", "the request head is too large");
@@ -535,6 +549,7 @@ void sy_conn_next(struct conn *c)
     c->scanned = 0;
     c->body_len = c->body_raw = 0;
     c->dc = (sy_h1_dechunk_t){0};
+    assert(!c->held); /* a body cut short closes the connection (response_done) */
     c->retried = c->sent = c->judged = c->streaming = false;
     c->stream_left = 0;
     sy_sock_setcb(c->down, down_read, down_write, down_event, c);
@@ -591,8 +606,10 @@ void sy_proxy_accept(struct worker *w, evutil_socket_t fd, const char *listen,
     else if (peer->sa_family == AF_INET6)
         evutil_inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, c->peer,
                          sizeof(c->peer));
-    s->write_low = LOW_WATER;
-    s->read_max = (size_t)MAX_HEAD + c->w->p->o.max_body;
+    s->write_low = FLOW_LOW;
+    /* a head at most: a body read whole is moved out of the input as it comes, a streamed
+     * one as the upstream takes it, and a pipelined request waits in the kernel */
+    s->read_max = MAX_HEAD;
     sy_sock_timeouts(s, IDLE_S * 1000, 0);
     sy_sock_setcb(s, down_read, down_write, down_event, c);
     sy_sock_read(s, true);

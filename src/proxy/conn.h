@@ -16,9 +16,17 @@
 #include "proxy/sock.h"
 
 #define MAX_HEAD   65536
-#define HIGH_WATER (4u << 20)
-#define LOW_WATER  (1u << 20)
+#define HEAD_FIRST 2048 /* a head's first buffer (most fit); it doubles up to MAX_HEAD */
 #define IDLE_S     60
+/* Back-pressure, both ways: a streamed request body is read from the client only while the
+ * upstream's output holds less than FLOW_HIGH, and again once it is down to FLOW_LOW; a
+ * response is read from the upstream on the same rule about the client's output. What a
+ * slow peer costs is then FLOW_HIGH and one read (16 KiB, sock.c) a direction, whatever the
+ * body's size (64 KiB a connection was the aim: 20 uploads of 20 MB to an upstream taking
+ * 1 KiB per 0.5 s grew the process by 42 KiB each, against 7 MiB with marks of 4 MiB and
+ * 1 MiB). The kernel's socket buffers keep a fast peer busy between two turns of the loop. */
+#define FLOW_HIGH (16u << 10)
+#define FLOW_LOW  (4u << 10)
 #define STREAM_MIN                                                                                 \
     (256 << 10) /* a longer body a route need not read streams (a chunked one too)                 \
                  */
@@ -63,6 +71,7 @@ struct conn {
     size_t head_out;        /* a response head built in the worker's scratch, not sent yet */
     bool streaming;         /* the body goes upstream as it comes (not read whole first) */
     int64_t stream_left;    /* of it, still to come from the client (chunks: 1 until the last) */
+    bool held;              /* its client is not read: the upstream has FLOW_HIGH queued */
     sy_h1_dechunk_t req_ck; /* where a streamed chunked body ends */
     /* the counters of the last (route, domain, upstream) recorded, while gen lasts */
     sy_proxy_row_t *row;

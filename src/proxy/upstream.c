@@ -3,8 +3,8 @@
  * on one (a new connection when none is idle; `new` unreachable falls back to legacy for
  * a request that may be repeated), and its response streamed back to the client as it
  * comes: framed as the upstream framed it (a length, chunks followed byte by byte, or the
- * connection's end), the upstream paused while the client is more than HIGH_WATER behind.
- * See conn.h.
+ * connection's end), the upstream not read while the client has FLOW_HIGH queued. A
+ * streamed request body goes the other way on the same rule. See conn.h.
  */
 #define _GNU_SOURCE /* strcasestr */
 #include <errno.h>
@@ -161,7 +161,7 @@ static void pump(struct conn *c)
         response_done(c);
         return;
     }
-    if (sy_sock_queued(c->down) > HIGH_WATER) /* the client is behind: wait for it */
+    if (sy_sock_queued(c->down) >= FLOW_HIGH) /* the client is behind: down_write resumes */
         sy_sock_read(c->up, false);
 }
 
@@ -325,20 +325,29 @@ static void up_event(struct sy_sock *s, int what, void *arg)
         sy_conn_fail(c, 502, "bad_gateway", "the upstream closed the connection mid-answer");
 }
 
-/* Moves what has come of a streamed body to the upstream, pausing while the upstream is
- * more than HIGH_WATER behind (up_write resumes). Chunks go as they came, followed to the
- * last one: what comes after it is the next request. */
+/* Reading the client off while the upstream is FLOW_HIGH behind, on again once it is not. */
+static void hold(struct conn *c, bool on)
+{
+    if (c->held == on)
+        return;
+    c->held = on;
+    sy_sock_read(c->down, !on);
+}
+
+/* Moves what has come of a streamed body to the upstream, as it was read (whole reads: no
+ * copy), while its output holds less than FLOW_HIGH; past that the client is not read
+ * (up_write resumes at FLOW_LOW). Chunks go as they came, followed to the last one: what
+ * comes after it is the next request. */
 void sy_upstream_forward(struct conn *c)
 {
     struct evbuffer *in = c->down->in;
     size_t avail;
     while (c->up && c->stream_left > 0 && (avail = evbuffer_get_length(in)) > 0 &&
-           sy_sock_queued(c->up) <= HIGH_WATER) {
+           sy_sock_queued(c->up) < FLOW_HIGH) {
         size_t n = (uint64_t)c->stream_left < avail ? (size_t)c->stream_left : avail;
-        if (c->want < 0) {
-            size_t look = avail < STREAM_MIN ? avail : STREAM_MIN;
-            int rc = sy_h1_chunks(&c->req_ck, (const char *)evbuffer_pullup(in, (ssize_t)look),
-                                  look, &n, NULL, NULL);
+        if (c->want < 0) { /* the input holds a head's worth at most (read_max) */
+            int rc = sy_h1_chunks(&c->req_ck, (const char *)evbuffer_pullup(in, (ssize_t)avail),
+                                  avail, &n, NULL, NULL);
             if (rc < 0) {
                 sy_conn_refuse(c, 400, "bad_request", "a malformed chunked body");
                 return;
@@ -349,6 +358,7 @@ void sy_upstream_forward(struct conn *c)
         }
         sy_sock_move(c->up, in, n);
     }
+    hold(c, c->up && c->stream_left > 0 && sy_sock_queued(c->up) >= FLOW_HIGH);
 }
 
 /* The upstream caught up: more of a streamed body may go. */
@@ -379,7 +389,7 @@ void sy_upstream_send(struct conn *c)
     }
     /* a pooled connection reads already, with the timeouts it was made with */
     sy_sock_setcb(c->up, up_read, c->streaming ? up_write : NULL, up_event, c);
-    c->up->write_low = c->streaming ? LOW_WATER : 0;
+    c->up->write_low = c->streaming ? FLOW_LOW : 0;
     sy_sock_write(c->up, c->req, c->req_len);
     if (c->body_len)
         sy_sock_write(c->up, c->body, c->body_len);
