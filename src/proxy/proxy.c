@@ -354,6 +354,8 @@ int sy_proxy_start(sy_proxy_t **out, const sy_proxy_opts_t *o, sy_err_t *err)
         return sy_err_set(err, -ENOMEM, NULL, "out of memory");
     }
     p->o = *o;
+    if (p->o.header_timeout_s <= 0)
+        p->o.header_timeout_s = 10;
     atomic_init(&empty->refs, 1);
     p->current = empty;
     atomic_init(&p->gen, 1);
