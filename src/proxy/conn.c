@@ -594,6 +594,10 @@ void sy_proxy_accept(struct worker *w, evutil_socket_t fd, const char *listen,
                      const struct sockaddr *peer, int peer_len)
 {
     (void)peer_len;
+    if (!sy_limits_admit(w)) { /* at the cap, and every connection busy with a request */
+        evutil_closesocket(fd);
+        return;
+    }
     struct conn *c = calloc(1, sizeof(*c));
     struct sy_sock *s = c ? sy_sock_accepted(w->base, fd) : NULL;
     if (!s) {

@@ -13,6 +13,12 @@
  * One timer per connection, armed lazily: moving a deadline later arms nothing (the timer
  * finds the new deadline when it fires, and waits again), so a request whose head and body
  * come in one read costs no timer call, and a body one per header_timeout_s at most.
+ *
+ * The cap: each worker keeps at most its share of max_conns client connections. The ones
+ * waiting for a request head (idle keep-alive, or a head on its way) are in a list in the
+ * order they began to wait; a new connection past the cap closes the first of them, the
+ * one that has waited longest (an attacker's dribbling heads go before anything serving a
+ * request), or is closed itself when none waits.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -69,30 +75,79 @@ static void expired(evutil_socket_t fd, short what, void *arg)
     sy_conn_refuse(c, 408, "request_timeout", "the request did not arrive in time");
 }
 
+/* ---- the list of connections waiting for a head ---------------------------------------------- */
+
+static void wait_add(struct conn *c)
+{
+    struct worker *w = c->w;
+    if (c->waiting)
+        return;
+    c->waiting = true;
+    c->wait_next = NULL;
+    c->wait_prev = w->wait_last;
+    if (w->wait_last)
+        w->wait_last->wait_next = c;
+    else
+        w->wait_first = c;
+    w->wait_last = c;
+}
+
+static void wait_del(struct conn *c)
+{
+    struct worker *w = c->w;
+    if (!c->waiting)
+        return;
+    c->waiting = false;
+    if (c->wait_prev)
+        c->wait_prev->wait_next = c->wait_next;
+    else
+        w->wait_first = c->wait_next;
+    if (c->wait_next)
+        c->wait_next->wait_prev = c->wait_prev;
+    else
+        w->wait_last = c->wait_prev;
+}
+
 /* ---- the calls ------------------------------------------------------------------------------- */
+
+bool sy_limits_admit(struct worker *w)
+{
+    if (!w->max_conns || w->n_conns < w->max_conns)
+        return true;
+    if (!w->wait_first)
+        return false;
+    sy_conn_free(w->wait_first);
+    return true;
+}
 
 int sy_limits_init(struct conn *c)
 {
     c->timer = evtimer_new(c->w->base, expired, c);
     if (!c->timer)
         return -ENOMEM;
+    c->w->n_conns++;
     int64_t now = sy_conn_now_ms();
     c->due_ms = now + header_ms(c);
     arm(c, c->due_ms, now);
+    wait_add(c);
     return 0;
 }
 
 void sy_limits_fini(struct conn *c)
 {
-    if (c->timer)
-        event_free(c->timer);
+    if (!c->timer) /* not counted yet */
+        return;
+    wait_del(c);
+    event_free(c->timer);
     c->timer = NULL;
+    c->w->n_conns--;
 }
 
 void sy_limits_head_wait(struct conn *c)
 {
     c->due_ms = 0; /* the idle timeout until a byte comes */
     c->due_body = false;
+    wait_add(c);
 }
 
 void sy_limits_head_part(struct conn *c)
@@ -106,6 +161,7 @@ void sy_limits_head_part(struct conn *c)
 
 void sy_limits_head_done(struct conn *c)
 {
+    wait_del(c);
     c->due_ms = 0;
     c->body_got = 0;
     c->held_ms = 0;
