@@ -10,6 +10,7 @@
 #define _DEFAULT_SOURCE
 #include "cli/proxy_cmd.h"
 
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -158,35 +159,73 @@ static json_t *fetch(sy_client_t *c)
     return out;
 }
 
+/* --NAME's value into *out when it is given (else *out keeps its default), within lo..hi. */
+static int ranged(const char *prog, const char *name, const char *text, int64_t lo, int64_t hi,
+                  int64_t *out)
+{
+    if (text && sy_args_int64(prog, name, text, out) < 0)
+        return -EINVAL;
+    if (*out < lo || *out > hi) {
+        fprintf(stderr, "%s: --%s: between %lld and %lld\n", prog, name, (long long)lo,
+                (long long)hi);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+enum {
+    O_WORKERS = SY_CA_FIRST_OWN,
+    O_POLL_MS,
+    O_MAX_BODY,
+    O_REPORT_S,
+    O_HEADER_TIMEOUT,
+    O_MIN_BODY_RATE,
+    O_MAX_CONNECTIONS,
+    O_COUNT
+};
+
 int sy_cli_proxy(int argc, char **argv)
 {
     const char *prog = "switchyard proxy";
-    struct sy_arg a[] = {
+    struct sy_arg a[O_COUNT] = {
         SY_CLIENT_ARGS,
-        {"workers", "N", "threads serving the routes (default 2)", 0, NULL, NULL, 0},
-        {"poll-ms", "MS", "how often the server's routes are read (default 1000)", 0, NULL, NULL,
-         0},
-        {"max-body", "BYTES", "largest request body taken (default 16777216)", 0, NULL, NULL, 0},
-        {"report-s", "SECONDS", "how often the counters are reported to the server (default 10)", 0,
-         NULL, NULL, 0},
+        [O_WORKERS] = {"workers", "N", "threads serving the routes (default 2)", 0, NULL, NULL, 0},
+        [O_POLL_MS] = {"poll-ms", "MS", "how often the server's routes are read (default 1000)", 0,
+                       NULL, NULL, 0},
+        [O_MAX_BODY] = {"max-body", "BYTES", "largest request body taken (default 16777216)", 0,
+                        NULL, NULL, 0},
+        [O_REPORT_S] = {"report-s", "SECONDS",
+                        "how often the counters are reported to the server (default 10)", 0, NULL,
+                        NULL, 0},
+        [O_HEADER_TIMEOUT] = {"header-timeout", "SECONDS",
+                              "a request head must arrive whole within this, from the accept "
+                              "(then from its first byte), or 408 (default 10)",
+                              0, NULL, NULL, 0},
+        [O_MIN_BODY_RATE] = {"min-body-rate", "BYTES",
+                             "a request body slower than this many bytes per second, after "
+                             "--header-timeout of grace, gets 408 (default 1024; 0: none)",
+                             0, NULL, NULL, 0},
+        [O_MAX_CONNECTIONS] = {"max-connections", "N",
+                               "open client connections at most, all workers together "
+                               "(default: half the RLIMIT_NOFILE share, as each may hold an "
+                               "upstream one); past it the one waiting longest for its head is "
+                               "closed, or the new one",
+                               0, NULL, NULL, 0},
     };
     int status;
-    if (!sy_client_parse(prog, NULL, a, sizeof(a) / sizeof(a[0]), argc, argv, NULL, &status))
+    if (!sy_client_parse(prog, NULL, a, O_COUNT, argc, argv, NULL, &status))
         return status;
-    int64_t workers = 2, poll = 1000, max_body = 16777216, report_s = 10;
-    if ((a[3].value && sy_args_int64(prog, "workers", a[3].value, &workers) < 0) ||
-        (a[4].value && sy_args_int64(prog, "poll-ms", a[4].value, &poll) < 0) ||
-        (a[5].value && sy_args_int64(prog, "max-body", a[5].value, &max_body) < 0) ||
-        (a[6].value && sy_args_int64(prog, "report-s", a[6].value, &report_s) < 0))
+    int64_t workers = 2, poll = 1000, max_body = 16777216, report_s = 10, header_s = 10,
+            body_rate = 1024, max_conns = sy_args_fd_budget() / 2;
+    if (ranged(prog, "workers", a[O_WORKERS].value, 1, 256, &workers) < 0 ||
+        ranged(prog, "poll-ms", a[O_POLL_MS].value, 10, 3600000, &poll) < 0 ||
+        ranged(prog, "max-body", a[O_MAX_BODY].value, 1024, (int64_t)1 << 30, &max_body) < 0 ||
+        ranged(prog, "report-s", a[O_REPORT_S].value, 1, 3600, &report_s) < 0 ||
+        ranged(prog, "header-timeout", a[O_HEADER_TIMEOUT].value, 1, 3600, &header_s) < 0 ||
+        ranged(prog, "min-body-rate", a[O_MIN_BODY_RATE].value, 0, (int64_t)1 << 30, &body_rate) <
+            0 ||
+        ranged(prog, "max-connections", a[O_MAX_CONNECTIONS].value, 1, 1 << 24, &max_conns) < 0)
         return SY_EXIT_USAGE;
-    if (workers < 1 || workers > 256 || poll < 10 || poll > 3600000 || max_body < 1024 ||
-        report_s < 1 || report_s > 3600) {
-        fprintf(stderr,
-                "%s: --workers 1..256, --poll-ms 10..3600000, --max-body >= 1024, "
-                "--report-s 1..3600\n",
-                prog);
-        return SY_EXIT_USAGE;
-    }
     sy_client_t *c = sy_client_new(prog, a[SY_CA_SERVER].value, a[SY_CA_TOKEN].value);
     if (!c)
         return SY_EXIT_USAGE;
@@ -200,7 +239,11 @@ int sy_cli_proxy(int argc, char **argv)
     signal(SIGINT, on_signal);
     sy_proxy_t *p;
     sy_err_t err = {0};
-    sy_proxy_opts_t o = {.workers = (int)workers, .max_body = (size_t)max_body};
+    sy_proxy_opts_t o = {.workers = (int)workers,
+                         .max_body = (size_t)max_body,
+                         .header_timeout_s = (int)header_s,
+                         .min_body_rate = (size_t)body_rate,
+                         .max_conns = (size_t)max_conns};
     if (sy_proxy_start(&p, &o, &err) < 0) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
         json_decref(current);

@@ -44,7 +44,7 @@ static uint32_t next_random(struct worker *w)
 
 /* ---- the breaker ----------------------------------------------------------------------------- */
 
-static int64_t mono_ms(void)
+int64_t sy_conn_now_ms(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -58,7 +58,7 @@ static bool breaker_allows(struct conn *c)
     pthread_mutex_lock(&p->breakers_lock);
     sy_breaker_t *b = c->route->brk;
     sy_breaker_state_t was = b ? b->state : SY_BREAKER_CLOSED;
-    bool ok = !b || sy_breaker_allow(b, &c->route->breaker, mono_ms());
+    bool ok = !b || sy_breaker_allow(b, &c->route->breaker, sy_conn_now_ms());
     bool moved = b && b->state != was;
     sy_breaker_state_t now = b ? b->state : SY_BREAKER_CLOSED;
     pthread_mutex_unlock(&p->breakers_lock);
@@ -76,7 +76,7 @@ void sy_conn_judge(struct conn *c, bool ok)
     struct sy_proxy *p = c->w->p;
     pthread_mutex_lock(&p->breakers_lock);
     sy_breaker_t *b = c->route->brk;
-    int moved = b ? sy_breaker_record(b, &c->route->breaker, ok, mono_ms()) : -1;
+    int moved = b ? sy_breaker_record(b, &c->route->breaker, ok, sy_conn_now_ms()) : -1;
     pthread_mutex_unlock(&p->breakers_lock);
     if (moved >= 0)
         sy_proxy_event(p, c->route->ws, c->route->name, (sy_breaker_state_t)moved);
@@ -422,10 +422,13 @@ static void read_body(struct conn *c)
     }
     evbuffer_remove(in, c->body + c->body_raw, take);
     c->body_raw += take;
+    c->body_got += take;
     if (c->want >= 0) {
         c->body_len = c->body_raw;
-        if (c->body_raw == (size_t)c->want)
+        if (c->body_raw == (size_t)c->want) {
+            sy_limits_body_done(c);
             dispatch(c);
+        }
         return;
     }
     int rc = sy_h1_dechunk(&c->dc, c->body, c->body_raw, c->w->p->o.max_body);
@@ -439,6 +442,7 @@ static void read_body(struct conn *c)
         if (c->body_raw > c->dc.in)
             evbuffer_prepend(in, c->body + c->dc.in, c->body_raw - c->dc.in);
         c->body_len = c->dc.out;
+        sy_limits_body_done(c);
         dispatch(c);
     }
 }
@@ -479,6 +483,8 @@ static void read_head(struct conn *c)
     if (rc == 0) {
         if (len == MAX_HEAD)
             sy_conn_refuse(c, 431, "headers_too_large", "the request head is too large");
+        else
+            sy_limits_head_part(c);
         return;
     }
     if (rc < 0) {
@@ -487,6 +493,7 @@ static void read_head(struct conn *c)
     }
     evbuffer_drain(in, (size_t)rc);
     c->want = c->head.chunked ? -1 : c->head.content_length > 0 ? c->head.content_length : 0;
+    sy_limits_head_done(c);
     if (c->head.expect_continue)
         sy_sock_write(c->down, "HTTP/1.1 100 Continue\r\n\r\n", 25);
     if (c->want > STREAM_MIN || c->want < 0) { /* streamed, unless its route must read it */
@@ -552,6 +559,7 @@ void sy_conn_next(struct conn *c)
     assert(!c->held); /* a body cut short closes the connection (response_done) */
     c->retried = c->sent = c->judged = c->streaming = false;
     c->stream_left = 0;
+    sy_limits_head_wait(c);
     sy_sock_setcb(c->down, down_read, down_write, down_event, c);
     if (evbuffer_get_length(c->down->in))
         read_head(c);
@@ -566,6 +574,7 @@ void sy_conn_free(struct conn *c)
             b->in_flight--;
         pthread_mutex_unlock(&c->w->p->breakers_lock);
     }
+    sy_limits_fini(c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -585,6 +594,10 @@ void sy_proxy_accept(struct worker *w, evutil_socket_t fd, const char *listen,
                      const struct sockaddr *peer, int peer_len)
 {
     (void)peer_len;
+    if (!sy_limits_admit(w)) { /* at the cap, and every connection busy with a request */
+        evutil_closesocket(fd);
+        return;
+    }
     struct conn *c = calloc(1, sizeof(*c));
     struct sy_sock *s = c ? sy_sock_accepted(w->base, fd) : NULL;
     if (!s) {
@@ -594,6 +607,11 @@ void sy_proxy_accept(struct worker *w, evutil_socket_t fd, const char *listen,
     }
     c->w = w;
     c->down = s;
+    if (sy_limits_init(c) < 0) {
+        sy_sock_free(s);
+        free(c);
+        return;
+    }
     c->next = w->conns;
     if (w->conns)
         w->conns->prev = c;

@@ -71,8 +71,18 @@ struct conn {
     size_t head_out;        /* a response head built in the worker's scratch, not sent yet */
     bool streaming;         /* the body goes upstream as it comes (not read whole first) */
     int64_t stream_left;    /* of it, still to come from the client (chunks: 1 until the last) */
-    bool held;              /* its client is not read: the upstream has FLOW_HIGH queued */
     sy_h1_dechunk_t req_ck; /* where a streamed chunked body ends */
+    /* what the client owes (limits.c); times in sy_conn_now_ms's milliseconds */
+    struct event *timer;                /* the deadline's */
+    int64_t timer_ms;                   /* when it fires (0: not armed) */
+    int64_t due_ms;                     /* the head's deadline, or the body's before what it
+                                         * sent counts (due_body); 0: none */
+    bool due_body;                      /* due_ms is a body's: + body_got / min_body_rate */
+    uint64_t body_got;                  /* bytes of the body taken from the client so far */
+    bool held;                          /* its client is not read: the upstream is behind */
+    int64_t held_t0, held_ms;           /* since when, and how long in all, for this body */
+    bool waiting;                       /* for a request head: in the worker's wait list */
+    struct conn *wait_prev, *wait_next; /* that list, the longest waiting first */
     /* the counters of the last (route, domain, upstream) recorded, while gen lasts */
     sy_proxy_row_t *row;
     const struct proute *row_route;
@@ -114,6 +124,31 @@ void sy_conn_free(struct conn *c);
 bool sy_conn_hop(const char *name, size_t len, const char *connection);
 /* The request head as it goes to c's target into c->req; -ENOMEM. */
 int sy_conn_build_request(struct conn *c);
+
+/* Now, in milliseconds of the monotonic clock (never 0). */
+int64_t sy_conn_now_ms(void);
+
+/* ---- limits.c ---- */
+
+/* Whether worker w may take one more client connection: under its share of max_conns, or
+ * once the connection that has waited longest for a request head is closed (none: no). */
+bool sy_limits_admit(struct worker *w);
+/* c counts against its worker's cap, and its first head is due within header_timeout_s.
+ * -ENOMEM (nothing changed). */
+int sy_limits_init(struct conn *c);
+/* c no longer counts (sy_conn_free). */
+void sy_limits_fini(struct conn *c);
+/* c waits for its next head: the idle timeout until part of one comes. */
+void sy_limits_head_wait(struct conn *c);
+/* Part of a head came: it is due whole within header_timeout_s of the first part. */
+void sy_limits_head_part(struct conn *c);
+/* The head is whole; its body (c->want), if any, starts owing min_body_rate. */
+void sy_limits_head_done(struct conn *c);
+/* The body is whole: nothing is owed until the next head. */
+void sy_limits_body_done(struct conn *c);
+/* The client is not read while the upstream is behind (on), or is again: the time held is
+ * not counted against its body. */
+void sy_limits_hold(struct conn *c, bool on);
 
 /* ---- upstream.c ---- */
 

@@ -91,8 +91,11 @@ struct worker {
     struct evconnlistener *listeners[MAX_LISTEN];
     char listen_text[MAX_LISTEN][256];
     size_t n_listeners;
-    struct conn *conns; /* open client connections (conn.c) */
-    char *scratch;      /* SY_PROXY_SCRATCH bytes: a response head and the start of its body */
+    struct conn *conns;                  /* open client connections (conn.c) */
+    size_t n_conns;                      /* of them */
+    size_t max_conns;                    /* its share of the cap (0: none) */
+    struct conn *wait_first, *wait_last; /* of them, those waiting for a head (limits.c) */
+    char *scratch; /* SY_PROXY_SCRATCH bytes: a response head and the start of its body */
     struct pool pools[MAX_POOLS];
     size_t n_pools;
     uint64_t rng;

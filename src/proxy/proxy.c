@@ -354,6 +354,10 @@ int sy_proxy_start(sy_proxy_t **out, const sy_proxy_opts_t *o, sy_err_t *err)
         return sy_err_set(err, -ENOMEM, NULL, "out of memory");
     }
     p->o = *o;
+    if (p->o.header_timeout_s <= 0)
+        p->o.header_timeout_s = 10;
+    /* each worker its share of the cap: SO_REUSEPORT spreads the connections evenly */
+    size_t share = o->max_conns / (size_t)o->workers;
     atomic_init(&empty->refs, 1);
     p->current = empty;
     atomic_init(&p->gen, 1);
@@ -363,6 +367,7 @@ int sy_proxy_start(sy_proxy_t **out, const sy_proxy_opts_t *o, sy_err_t *err)
     for (int i = 0; i < o->workers; i++) {
         struct worker *w = &p->w[i];
         w->p = p;
+        w->max_conns = o->max_conns && share < 1 ? 1 : share;
         w->rng = ((uint64_t)time(NULL) << 16) ^ (uint64_t)getpid() ^ ((uint64_t)i << 40) ^
                  0x9E3779B97F4A7C15ull;
         pthread_mutex_init(&w->stats_lock, NULL);

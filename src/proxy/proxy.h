@@ -14,7 +14,10 @@
  * arrives, with X-Switchyard-Route: new|legacy. A connection to `new` that cannot be made
  * is retried on `legacy` for idempotent requests (and others when the route allows it):
  * the client sees no error. Per (route, domain, upstream) counters and latency histograms
- * are kept for sy_proxy_stats, sy_proxy_rows and sy_proxy_health.
+ * are kept for sy_proxy_stats, sy_proxy_rows and sy_proxy_health. What a client may cost
+ * is bounded (opts below): 16 KiB of back-pressure a direction, a deadline for its head and
+ * a minimum rate for its body (408 past them), and a cap on connections that closes the
+ * one waiting longest for a head to take a new one.
  *
  * sy_proxy_start, sy_proxy_update and sy_proxy_stop are called from one thread (the
  * server's loop); the counters and sy_proxy_events may be read from any.

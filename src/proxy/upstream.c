@@ -325,15 +325,6 @@ static void up_event(struct sy_sock *s, int what, void *arg)
         sy_conn_fail(c, 502, "bad_gateway", "the upstream closed the connection mid-answer");
 }
 
-/* Reading the client off while the upstream is FLOW_HIGH behind, on again once it is not. */
-static void hold(struct conn *c, bool on)
-{
-    if (c->held == on)
-        return;
-    c->held = on;
-    sy_sock_read(c->down, !on);
-}
-
 /* Moves what has come of a streamed body to the upstream, as it was read (whole reads: no
  * copy), while its output holds less than FLOW_HIGH; past that the client is not read
  * (up_write resumes at FLOW_LOW). Chunks go as they came, followed to the last one: what
@@ -356,9 +347,12 @@ void sy_upstream_forward(struct conn *c)
         } else {
             c->stream_left -= (int64_t)n;
         }
+        c->body_got += n;
         sy_sock_move(c->up, in, n);
     }
-    hold(c, c->up && c->stream_left > 0 && sy_sock_queued(c->up) >= FLOW_HIGH);
+    if (c->stream_left == 0)
+        sy_limits_body_done(c);
+    sy_limits_hold(c, c->up && c->stream_left > 0 && sy_sock_queued(c->up) >= FLOW_HIGH);
 }
 
 /* The upstream caught up: more of a streamed body may go. */
