@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <strings.h>
 #include <time.h>
 
@@ -128,10 +129,29 @@ void sy_conn_record(struct conn *c, int upstream, int status, bool error)
 /* ---- answers of our own -----------------------------------------------------------------------
  */
 
+/* Dropping what the client still sends while lingering; over after LINGER_MS whatever
+ * comes, so that a client sending forever holds nothing. */
+static void linger_read(struct sy_sock *s, void *arg)
+{
+    struct conn *c = arg;
+    evbuffer_drain(s->in, evbuffer_get_length(s->in));
+    if (sy_conn_now_ms() - c->linger_ms > LINGER_MS)
+        sy_conn_free(c);
+}
+
+/* All written: stop writing, and read (and drop) what the client still sends until its end
+ * or LINGER_MS, so that our last bytes reach it; closing on unread input (a body we
+ * refused with 413 while it was still coming) would reset the connection and could lose
+ * the answer before the client read it. */
 static void close_after_write(struct sy_sock *s, void *arg)
 {
-    (void)s;
-    sy_conn_free(arg);
+    struct conn *c = arg;
+    c->linger_ms = sy_conn_now_ms();
+    shutdown(s->fd, SHUT_WR);
+    evbuffer_drain(s->in, evbuffer_get_length(s->in));
+    sy_sock_timeouts(s, LINGER_MS, 0);
+    sy_sock_setcb(s, linger_read, NULL, down_event_closing, c); /* its end or timeout frees */
+    sy_sock_read(s, true);
 }
 
 /* Ends the connection once what it has to send is sent. */
@@ -142,7 +162,7 @@ void sy_conn_close_flushed(struct conn *c)
     c->down->write_low = 0; /* the write callback at empty */
     sy_sock_setcb(c->down, NULL, close_after_write, down_event_closing, c);
     if (sy_sock_queued(c->down) == 0)
-        sy_conn_free(c);
+        close_after_write(c->down, c);
 }
 
 /* A JSON error to the client, then the connection's end: what the proxy refuses itself

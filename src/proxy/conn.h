@@ -18,6 +18,7 @@
 #define MAX_HEAD   65536
 #define HEAD_FIRST 2048 /* a head's first buffer (most fit); it doubles up to MAX_HEAD */
 #define IDLE_S     60
+#define LINGER_MS  2000 /* reading and dropping after our last byte, before the close */
 /* Back-pressure, both ways: a streamed request body is read from the client only while the
  * upstream's output holds less than FLOW_HIGH, and again once it is down to FLOW_LOW; a
  * response is read from the upstream on the same rule about the client's output. What a
@@ -72,6 +73,7 @@ struct conn {
     bool streaming;         /* the body goes upstream as it comes (not read whole first) */
     int64_t stream_left;    /* of it, still to come from the client (chunks: 1 until the last) */
     sy_h1_dechunk_t req_ck; /* where a streamed chunked body ends */
+    int64_t linger_ms;      /* when lingering began (S_CLOSING, all written) */
     /* what the client owes (limits.c); times in sy_conn_now_ms's milliseconds */
     struct event *timer;                /* the deadline's */
     int64_t timer_ms;                   /* when it fires (0: not armed) */
