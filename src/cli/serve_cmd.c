@@ -484,7 +484,8 @@ int sy_cli_serve(int argc, char **argv)
                             NULL, 0},
         [O_HEADER_TIMEOUT] = {"header-timeout", "SECONDS",
                               "a request head must arrive whole within this, from its first "
-                              "byte, or 408 (default 10; the API and the proxy)",
+                              "byte (a connection's first: from the accept), or 408 (default "
+                              "10; the API and the proxy)",
                               0, NULL, NULL, 0},
         [O_MIN_BODY_RATE] = {"min-body-rate", "BYTES",
                              "a request body slower than this many bytes per second, after "
