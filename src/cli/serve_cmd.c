@@ -487,10 +487,12 @@ int sy_cli_serve(int argc, char **argv)
                               "byte (a connection's first: from the accept), or 408 (default "
                               "10; the API and the proxy)",
                               0, NULL, NULL, 0},
-        [O_MIN_BODY_RATE] = {"min-body-rate", "BYTES",
-                             "a request body slower than this many bytes per second, after "
-                             "--header-timeout of grace, gets 408 (default 1024; 0: none)",
-                             0, NULL, NULL, 0},
+        [O_MIN_BODY_RATE] =
+            {"min-body-rate", "BYTES",
+             "a request body slower than this many bytes per second, after "
+             "--header-timeout of grace, gets 408 (default 1024; 0: no floor, but a body "
+             "stalled for --idle-timeout still does)",
+             0, NULL, NULL, 0},
         [O_MAX_CONNECTIONS] = {"max-connections", "N",
                                "open API connections at most (default: a share of "
                                "RLIMIT_NOFILE); past it the oldest still sending its head "
