@@ -11,79 +11,10 @@ const net = require('net');
 const [port, admin, experiment] = process.argv.slice(2, 5);
 const maxConns = Number(process.argv[5]);
 const headerS = Number(process.argv[6]);
-let n = 0;
-let failed = 0;
-function check(name, cond, detail) {
-    n++;
-    if (cond) {
-        console.log(`ok ${n} - ${name}`);
-    } else {
-        failed++;
-        console.log(`not ok ${n} - ${name}`);
-        if (detail !== undefined)
-            console.log(String(typeof detail === 'string' ? detail : JSON.stringify(detail))
-                .slice(0, 1500).split('\n').map((l) => '# ' + l).join('\n'));
-    }
-}
+const wire = require('./wire');
+const { check, finish, sleep, responses, json } = wire;
+const exchange = (parts, opts) => wire.exchange(Number(port), parts, opts);
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// Writes `parts` in order, waiting `gaps[i]` ms (or `gap`) after each; resolves with what
-// was read once `done(text)` holds, the server closes, or `ms` pass.
-function exchange(parts, { gap = 0, gaps = [], done = () => false, ms = 5000 } = {}) {
-    return new Promise((resolve) => {
-        const s = net.connect(Number(port), '127.0.0.1');
-        let buf = '';
-        let closed = false;
-        let finished = false;
-        const t0 = Date.now();
-        const finish = () => {
-            if (finished) return;
-            finished = true;
-            clearTimeout(timer);
-            s.destroy();
-            resolve({ text: buf, closed, ms: Date.now() - t0 });
-        };
-        const timer = setTimeout(finish, ms);
-        s.on('data', (d) => {
-            buf += d.toString('latin1');
-            if (done(buf)) finish();
-        });
-        s.on('end', () => { closed = true; finish(); });
-        s.on('error', () => { closed = true; finish(); });
-        s.on('connect', async () => {
-            for (let i = 0; i < parts.length; i++) {
-                if (finished) return;
-                s.write(parts[i]);
-                const g = gaps[i] !== undefined ? gaps[i] : gap;
-                if (g) await sleep(g);
-            }
-        });
-    });
-}
-
-// The answers in `text` (Content-Length bodies), in order.
-function responses(text) {
-    const out = [];
-    let i = 0;
-    while (i < text.length) {
-        const end = text.indexOf('\r\n\r\n', i);
-        if (end < 0) break;
-        const lines = text.slice(i, end).split('\r\n');
-        const headers = {};
-        for (const l of lines.slice(1)) {
-            const c = l.indexOf(':');
-            headers[l.slice(0, c).toLowerCase()] = l.slice(c + 1).trim();
-        }
-        const len = Number(headers['content-length'] || 0);
-        out.push({ status: Number(lines[0].split(' ')[1]), headers,
-            body: text.slice(end + 4, end + 4 + len) });
-        i = end + 4 + len;
-    }
-    return out;
-}
-
-const json = (s) => { try { return JSON.parse(s); } catch (e) { return null; } };
 const auth = `Authorization: Bearer ${admin}\r\n`;
 const get = (path, extra = '') => `GET ${path} HTTP/1.1\r\nHost: t\r\n${extra}\r\n`;
 
@@ -267,8 +198,7 @@ async function main() {
     check('a dribbler past its deadline got 408', ds.some((d) => /^HTTP\/1\.1 408/.test(d.text)),
         ds.map((d) => d.text.slice(0, 20)).join('|'));
 
-    console.log(`1..${n}`);
-    process.exit(failed ? 1 : 0);
+    finish();
 }
 
 main();

@@ -8,104 +8,13 @@
 const net = require('net');
 
 const [port, admin, pid] = [Number(process.argv[2]), process.argv[3], Number(process.argv[4])];
-let n = 0;
-let failed = 0;
-function check(name, cond, detail) {
-    n++;
-    if (cond) {
-        console.log(`ok ${n} - ${name}`);
-    } else {
-        failed++;
-        console.log(`not ok ${n} - ${name}`);
-        if (detail !== undefined)
-            console.log(String(typeof detail === 'string' ? detail : JSON.stringify(detail))
-                .slice(0, 1500).split('\n').map((l) => '# ' + l).join('\n'));
-    }
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// Opens a connection; `parts` are written in order (with `gap` ms between them); resolves
-// with everything read once `done(text)` holds, the server closes, or `ms` pass.
-function exchange(parts, { gap = 0, done = () => false, ms = 3000, onData } = {}) {
-    return new Promise((resolve) => {
-        const s = net.connect(port, '127.0.0.1');
-        let buf = Buffer.alloc(0);
-        let closed = false;
-        let finished = false;
-        const t0 = Date.now();
-        const finish = () => {
-            if (finished) return;
-            finished = true;
-            clearTimeout(timer);
-            s.destroy();
-            resolve({ text: buf.toString('latin1'), closed, ms: Date.now() - t0 });
-        };
-        const timer = setTimeout(finish, ms);
-        s.on('data', (d) => {
-            buf = Buffer.concat([buf, d]);
-            if (onData) onData(buf.toString('latin1'), s);
-            if (done(buf.toString('latin1'))) finish();
-        });
-        s.on('end', () => { closed = true; finish(); });
-        s.on('error', () => { closed = true; finish(); });
-        s.on('connect', async () => {
-            for (const p of parts) {
-                if (finished) return;
-                s.write(p);
-                if (gap) await sleep(gap);
-            }
-        });
-    });
-}
-
-// Splits concatenated responses (Content-Length or chunked bodies).
-function responses(text) {
-    const out = [];
-    let i = 0;
-    while (i < text.length) {
-        const end = text.indexOf('\r\n\r\n', i);
-        if (end < 0) break;
-        const head = text.slice(i, end);
-        const lines = head.split('\r\n');
-        const status = Number(lines[0].split(' ')[1]);
-        const headers = {};
-        for (const l of lines.slice(1)) {
-            const c = l.indexOf(':');
-            headers[l.slice(0, c).toLowerCase()] = l.slice(c + 1).trim();
-        }
-        let j = end + 4;
-        let body = '';
-        if (status === 100) {
-            out.push({ status, headers, body });
-            i = j;
-            continue;
-        }
-        if (headers['transfer-encoding'] === 'chunked') {
-            for (;;) {
-                const le = text.indexOf('\r\n', j);
-                if (le < 0) { j = text.length; break; }
-                const size = parseInt(text.slice(j, le), 16);
-                j = le + 2;
-                if (size === 0) { j += 2; break; }
-                body += text.slice(j, j + size);
-                j += size + 2;
-            }
-        } else if (headers['content-length'] !== undefined && !headers.__head) {
-            const len = Number(headers['content-length']);
-            body = text.slice(j, j + len);
-            j += len;
-        }
-        out.push({ status, headers, body });
-        i = j;
-    }
-    return out;
-}
+const wire = require('./wire');
+const { check, finish, sleep, responses, json } = wire;
+const exchange = (parts, opts) => wire.exchange(Number(port), parts, opts);
 
 const get = (path, extra = '') => `GET ${path} HTTP/1.1\r\nHost: t\r\n${extra}\r\n`;
 const auth = `Authorization: Bearer ${admin}\r\n`;
 const count = (text, re) => (text.match(re) || []).length;
-const json = (s) => { try { return JSON.parse(s); } catch (e) { return null; } };
 
 async function main() {
     // Pipelining: three requests in one write, three answers in order, connection open.
@@ -316,8 +225,7 @@ async function main() {
     check('draining: a half-sent request is answered with Connection: close',
         rs.length === 1 && rs[0].status === 201 && rs[0].headers.connection === 'close', r.text);
 
-    console.log(`1..${n}`);
-    process.exit(failed ? 1 : 0);
+    finish();
 }
 
 main();
