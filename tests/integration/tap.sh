@@ -39,6 +39,23 @@ stop_server() {
 n=0
 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
+# tap_from NAME COMMAND...: runs a script that prints TAP of its own, passes its checks on
+# without its plan (ours comes last), counts them in n and failed, and fails one more
+# check when it exited non-zero with none failed.
+tap_from() {
+    name=$1
+    shift
+    "$@" >"$TMP/tap_from"
+    status=$?
+    grep -v '^1\.\.' "$TMP/tap_from"
+    n=$((n + $(grep -c '^ok\|^not ok' "$TMP/tap_from")))
+    failed=$((failed + $(grep -c '^not ok' "$TMP/tap_from")))
+    if [ "$status" -ne 0 ] && ! grep -q '^not ok' "$TMP/tap_from"; then
+        n=$((n + 1))
+        failed=$((failed + 1))
+        echo "not ok $n - $name exited $status"
+    fi
+}
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; sed 's/^/# /' "$TMP/out" "$TMP/err" 2>/dev/null | head -20; }
 # check NAME EXPECTED_STATUS PATTERN_IN_STDOUT PATTERN_IN_STDERR -- COMMAND...
 check() {
