@@ -246,48 +246,47 @@ static void stream_to(sy_h1_req_t *req, void *arg)
     sy_h1_stream_end(req);
 }
 
-static void a_stream_answering_head_sends_its_head_only(void **state)
+/* A server with options `o` answering with `answer`, one connection sending `req`, and what came
+ * back into buf within `ms` (until the server closes). */
+static void exchange_once(const sy_h1_opts_t *o, sy_h1_handler_fn answer, void *arg,
+                          const char *req, char *buf, size_t cap, int ms)
 {
-    (void)state;
     struct event_base *base = event_base_new();
     sy_h1_server_t *srv;
-    sy_h1_opts_t o = {.max_body = 4096};
-    assert_int_equal(sy_h1_listen(&srv, base, "127.0.0.1", 0, &o, stream_to, NULL), 0);
+    assert_int_equal(sy_h1_listen(&srv, base, "127.0.0.1", 0, o, answer, arg), 0);
     int fd;
     assert_int_equal(adopt(srv, &fd), 0);
-    const char req[] = "HEAD /s HTTP/1.1\r\nHost: t\r\n\r\n";
-    assert_int_equal(send(fd, req, sizeof(req) - 1, 0), (ssize_t)sizeof(req) - 1);
-    char buf[2048];
-    read_all(base, fd, buf, sizeof(buf), 2000);
-    assert_non_null(strstr(buf, "HTTP/1.1 200 OK"));
-    char *end = strstr(buf, "\r\n\r\n");
-    assert_non_null(end);
-    assert_string_equal(end, "\r\n\r\n"); /* no chunk, no end chunk: nothing after the head */
+    assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+    read_all(base, fd, buf, cap, ms);
     close(fd);
     sy_h1_free(srv);
     event_base_free(base);
 }
 
+static void a_stream_answering_head_sends_its_head_only(void **state)
+{
+    (void)state;
+    sy_h1_opts_t o = {.max_body = 4096};
+    char buf[2048];
+    exchange_once(&o, stream_to, NULL, "HEAD /s HTTP/1.1\r\nHost: t\r\n\r\n", buf, sizeof(buf),
+                  2000);
+    assert_non_null(strstr(buf, "HTTP/1.1 200 OK"));
+    char *end = strstr(buf, "\r\n\r\n");
+    assert_non_null(end);
+    assert_string_equal(end, "\r\n\r\n"); /* no chunk, no end chunk: nothing after the head */
+}
+
 static void a_body_that_stops_gets_408_without_a_rate_floor(void **state)
 {
     (void)state;
-    struct event_base *base = event_base_new();
     struct held held = {0};
-    sy_h1_server_t *srv;
     sy_h1_opts_t o = {.max_body = 4096, .idle_s = 1, .min_body_rate = 0};
-    assert_int_equal(sy_h1_listen(&srv, base, "127.0.0.1", 0, &o, hold, &held), 0);
-    int fd;
-    assert_int_equal(adopt(srv, &fd), 0);
-    const char req[] = "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nhalf";
-    assert_int_equal(send(fd, req, sizeof(req) - 1, 0), (ssize_t)sizeof(req) - 1);
     char buf[2048];
-    read_all(base, fd, buf, sizeof(buf), 3000);
+    exchange_once(&o, hold, &held, "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nhalf",
+                  buf, sizeof(buf), 3000);
     assert_non_null(strstr(buf, "HTTP/1.1 408 Request Timeout"));
     assert_non_null(strstr(buf, "\"request_timeout\""));
     assert_int_equal(held.n, 0);
-    close(fd);
-    sy_h1_free(srv);
-    event_base_free(base);
 }
 
 int main(int argc, char **argv)
