@@ -125,6 +125,19 @@ int sy_args_int64(const char *prog, const char *opt, const char *s, int64_t *out
     return 0;
 }
 
+int sy_args_ranged(const char *prog, const char *opt, const char *s, int64_t lo, int64_t hi,
+                   int64_t *out)
+{
+    if (s && sy_args_int64(prog, opt, s, out) < 0)
+        return -EINVAL;
+    if (*out < lo || *out > hi) {
+        fprintf(stderr, "%s: --%s: between %lld and %lld\n", prog, opt, (long long)lo,
+                (long long)hi);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 int sy_args_binom(const char *prog, const char *opt, const char *s, sy_binom_t *out)
 {
     char head[32];

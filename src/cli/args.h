@@ -43,6 +43,9 @@ void sy_args_usage(const struct sy_arg *args, size_t n, FILE *to);
 /* Value parsers: each returns 0, or prints "PROG: --OPT: why" and returns -EINVAL. */
 int sy_args_double(const char *prog, const char *opt, const char *s, double *out);
 int sy_args_int64(const char *prog, const char *opt, const char *s, int64_t *out);
+/* A whole number in [lo, hi] into *out; NULL `s` keeps *out (the default) and checks it. */
+int sy_args_ranged(const char *prog, const char *opt, const char *s, int64_t lo, int64_t hi,
+                   int64_t *out);
 /* "SUCCESSES/TRIALS", e.g. "120/1000". */
 int sy_args_binom(const char *prog, const char *opt, const char *s, sy_binom_t *out);
 /* "MEAN:SD:N", e.g. "10.2:2.1:500". */

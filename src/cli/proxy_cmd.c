@@ -160,19 +160,6 @@ static json_t *fetch(sy_client_t *c)
 }
 
 /* --NAME's value into *out when it is given (else *out keeps its default), within lo..hi. */
-static int ranged(const char *prog, const char *name, const char *text, int64_t lo, int64_t hi,
-                  int64_t *out)
-{
-    if (text && sy_args_int64(prog, name, text, out) < 0)
-        return -EINVAL;
-    if (*out < lo || *out > hi) {
-        fprintf(stderr, "%s: --%s: between %lld and %lld\n", prog, name, (long long)lo,
-                (long long)hi);
-        return -EINVAL;
-    }
-    return 0;
-}
-
 enum {
     O_WORKERS = SY_CA_FIRST_OWN,
     O_POLL_MS,
@@ -217,14 +204,16 @@ int sy_cli_proxy(int argc, char **argv)
         return status;
     int64_t workers = 2, poll = 1000, max_body = 16777216, report_s = 10, header_s = 10,
             body_rate = 1024, max_conns = sy_args_fd_budget() / 2;
-    if (ranged(prog, "workers", a[O_WORKERS].value, 1, 256, &workers) < 0 ||
-        ranged(prog, "poll-ms", a[O_POLL_MS].value, 10, 3600000, &poll) < 0 ||
-        ranged(prog, "max-body", a[O_MAX_BODY].value, 1024, (int64_t)1 << 30, &max_body) < 0 ||
-        ranged(prog, "report-s", a[O_REPORT_S].value, 1, 3600, &report_s) < 0 ||
-        ranged(prog, "header-timeout", a[O_HEADER_TIMEOUT].value, 1, 3600, &header_s) < 0 ||
-        ranged(prog, "min-body-rate", a[O_MIN_BODY_RATE].value, 0, (int64_t)1 << 30, &body_rate) <
+    if (sy_args_ranged(prog, "workers", a[O_WORKERS].value, 1, 256, &workers) < 0 ||
+        sy_args_ranged(prog, "poll-ms", a[O_POLL_MS].value, 10, 3600000, &poll) < 0 ||
+        sy_args_ranged(prog, "max-body", a[O_MAX_BODY].value, 1024, (int64_t)1 << 30, &max_body) <
             0 ||
-        ranged(prog, "max-connections", a[O_MAX_CONNECTIONS].value, 1, 1 << 24, &max_conns) < 0)
+        sy_args_ranged(prog, "report-s", a[O_REPORT_S].value, 1, 3600, &report_s) < 0 ||
+        sy_args_ranged(prog, "header-timeout", a[O_HEADER_TIMEOUT].value, 1, 3600, &header_s) < 0 ||
+        sy_args_ranged(prog, "min-body-rate", a[O_MIN_BODY_RATE].value, 0, (int64_t)1 << 30,
+                       &body_rate) < 0 ||
+        sy_args_ranged(prog, "max-connections", a[O_MAX_CONNECTIONS].value, 1, 1 << 24,
+                       &max_conns) < 0)
         return SY_EXIT_USAGE;
     sy_client_t *c = sy_client_new(prog, a[SY_CA_SERVER].value, a[SY_CA_TOKEN].value);
     if (!c)

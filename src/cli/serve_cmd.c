@@ -378,19 +378,6 @@ static int write_secret_file(const char *prog, const char *path, const char *sec
 }
 
 /* An integer option from `lo` to `hi`, or a message and -EINVAL. */
-static int ranged(const char *prog, const char *name, const char *text, int64_t lo, int64_t hi,
-                  int64_t *out)
-{
-    if (sy_args_int64(prog, name, text, out) < 0)
-        return -EINVAL;
-    if (*out < lo || *out > hi) {
-        fprintf(stderr, "%s: --%s: between %lld and %lld\n", prog, name, (long long)lo,
-                (long long)hi);
-        return -EINVAL;
-    }
-    return 0;
-}
-
 /* The notifier's lines in the server's log (its format behind `arg`). */
 static void notifier_log(void *arg, const char *event, int64_t id, int64_t channel,
                          const char *type, int64_t attempts, const char *error)
@@ -562,8 +549,9 @@ int sy_cli_serve(int argc, char **argv)
     }
     hopts.timeout_s = (int)idle;
     int64_t header_s, body_rate;
-    if (ranged(prog, "header-timeout", opt[O_HEADER_TIMEOUT], 1, 3600, &header_s) < 0 ||
-        ranged(prog, "min-body-rate", opt[O_MIN_BODY_RATE], 0, (int64_t)1 << 30, &body_rate) < 0)
+    if (sy_args_ranged(prog, "header-timeout", opt[O_HEADER_TIMEOUT], 1, 3600, &header_s) < 0 ||
+        sy_args_ranged(prog, "min-body-rate", opt[O_MIN_BODY_RATE], 0, (int64_t)1 << 30,
+                       &body_rate) < 0)
         return SY_EXIT_USAGE;
     hopts.header_timeout_s = (int)header_s;
     hopts.min_body_rate = (size_t)body_rate;
@@ -592,36 +580,40 @@ int sy_cli_serve(int argc, char **argv)
     }
     sy_notifier_opts_t nopts = {
         .db = opt[O_DB], .poll_ms = 1000, .log = notifier_log, .log_arg = &hopts.log};
-    if (ranged(prog, "notify-attempts", opt[O_NOTIFY_ATTEMPTS], 1, 1000, &nopts.max_attempts) < 0 ||
-        ranged(prog, "notify-backoff", opt[O_NOTIFY_BACKOFF], 1, 86400000, &nopts.backoff_ms) < 0 ||
-        ranged(prog, "notify-backoff-max", opt[O_NOTIFY_BACKOFF_MAX], nopts.backoff_ms, 86400000,
-               &nopts.backoff_max_ms) < 0 ||
-        ranged(prog, "notify-timeout", opt[O_NOTIFY_TIMEOUT], 1, 600000, &nopts.timeout_ms) < 0 ||
-        ranged(prog, "notify-retention", opt[O_NOTIFY_RETENTION], 0, 36500, &nopts.retention_ms) <
-            0)
+    if (sy_args_ranged(prog, "notify-attempts", opt[O_NOTIFY_ATTEMPTS], 1, 1000,
+                       &nopts.max_attempts) < 0 ||
+        sy_args_ranged(prog, "notify-backoff", opt[O_NOTIFY_BACKOFF], 1, 86400000,
+                       &nopts.backoff_ms) < 0 ||
+        sy_args_ranged(prog, "notify-backoff-max", opt[O_NOTIFY_BACKOFF_MAX], nopts.backoff_ms,
+                       86400000, &nopts.backoff_max_ms) < 0 ||
+        sy_args_ranged(prog, "notify-timeout", opt[O_NOTIFY_TIMEOUT], 1, 600000,
+                       &nopts.timeout_ms) < 0 ||
+        sy_args_ranged(prog, "notify-retention", opt[O_NOTIFY_RETENTION], 0, 36500,
+                       &nopts.retention_ms) < 0)
         return SY_EXIT_USAGE;
     nopts.retention_ms *= 86400000;
     int64_t proxy_workers, proxy_max_body;
-    if (ranged(prog, "proxy-workers", opt[O_PROXY_WORKERS], 0, 256, &proxy_workers) < 0 ||
-        ranged(prog, "proxy-max-body", opt[O_PROXY_MAX_BODY], 1024, (int64_t)1 << 30,
-               &proxy_max_body) < 0)
+    if (sy_args_ranged(prog, "proxy-workers", opt[O_PROXY_WORKERS], 0, 256, &proxy_workers) < 0 ||
+        sy_args_ranged(prog, "proxy-max-body", opt[O_PROXY_MAX_BODY], 1024, (int64_t)1 << 30,
+                       &proxy_max_body) < 0)
         return SY_EXIT_USAGE;
     /* Each proxied connection may hold one upstream connection too: the proxy's share
      * counts double. */
     int64_t budget = sy_args_fd_budget();
     int64_t max_conns = proxy_workers > 0 ? budget / 4 : budget;
     int64_t proxy_max_conns = budget * 3 / 8;
-    if ((opt[O_MAX_CONNECTIONS] &&
-         ranged(prog, "max-connections", opt[O_MAX_CONNECTIONS], 1, 1 << 24, &max_conns) < 0) ||
+    if ((opt[O_MAX_CONNECTIONS] && sy_args_ranged(prog, "max-connections", opt[O_MAX_CONNECTIONS],
+                                                  1, 1 << 24, &max_conns) < 0) ||
         (opt[O_PROXY_MAX_CONNECTIONS] &&
-         ranged(prog, "proxy-max-connections", opt[O_PROXY_MAX_CONNECTIONS], 1, 1 << 24,
-                &proxy_max_conns) < 0))
+         sy_args_ranged(prog, "proxy-max-connections", opt[O_PROXY_MAX_CONNECTIONS], 1, 1 << 24,
+                        &proxy_max_conns) < 0))
         return SY_EXIT_USAGE;
     hopts.max_conns = (size_t)max_conns;
     int64_t stats_flush, stats_retention;
-    if (ranged(prog, "route-stats-flush", opt[O_ROUTE_STATS_FLUSH], 1, 3600, &stats_flush) < 0 ||
-        ranged(prog, "route-stats-retention", opt[O_ROUTE_STATS_RETENTION], 1, 36500,
-               &stats_retention) < 0)
+    if (sy_args_ranged(prog, "route-stats-flush", opt[O_ROUTE_STATS_FLUSH], 1, 3600, &stats_flush) <
+            0 ||
+        sy_args_ranged(prog, "route-stats-retention", opt[O_ROUTE_STATS_RETENTION], 1, 36500,
+                       &stats_retention) < 0)
         return SY_EXIT_USAGE;
     if (opt[O_AUTO_DRY_RUN] && is_off(opt[O_AUTO_DRY_RUN]))
         opt[O_AUTO_DRY_RUN] = NULL;
