@@ -172,6 +172,7 @@ static int publish(sy_engine_t *eng, struct workspace *w, sy_flagset_t *set, int
     struct snap *old = w->current;
     w->current = s;
     w->revision = revision;
+    (void)sy_eng_view_publish(eng); /* out of memory: other threads see it with the next */
     if (old)
         sy_snapshot_release(&old->pub);
     if (eng->on_change)
@@ -306,6 +307,7 @@ int sy_engine_open(sy_engine_t **out, const sy_engine_opts_t *opts, sy_err_t *er
     eng->now_ms = opts->now_ms ? opts->now_ms : opts->fake_start_ms ? NULL : real_now_ms;
     eng->fake_ms = opts->fake_start_ms; /* the engine's own clock: sy_engine_advance */
     eng->fractional = opts->fractional;
+    pthread_mutex_init(&eng->view_lock, NULL);
     eng->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     eng->digest = eng->sha256 ? EVP_MD_CTX_new() : NULL;
     int rc = sy_store_open(&eng->store, opts->db, err);
@@ -345,6 +347,7 @@ void sy_engine_close(sy_engine_t *eng)
     sy_eng_experiments_close(eng);
     sy_eng_routes_close(eng);
     json_decref(eng->health_done);
+    sy_eng_view_close(eng);
     free(eng->ws);
     free(eng->tokens);
     EVP_MD_CTX_free(eng->digest);
@@ -498,6 +501,7 @@ static const struct token *load_token(sy_engine_t *eng, const unsigned char h[32
         eng->n_tokens == before)
         return NULL;
     const struct token *t = &eng->tokens[eng->n_tokens - 1];
+    (void)sy_eng_view_publish(eng);
     if (!sy_eng_find_ws(eng, t->workspace)) {
         size_t n = eng->n_ws;
         if (sy_store_workspace_list(eng->store, add_workspace_if_new, eng, NULL) < 0)
@@ -579,6 +583,7 @@ int sy_engine_token_create(sy_engine_t *eng, const sy_principal_t *actor, int64_
     if ((rc = sy_store_commit(eng->store, err)) < 0)
         goto out;
     eng->tokens[eng->n_tokens++] = k;
+    (void)sy_eng_view_publish(eng);
     *id = k.id;
     goto out;
 out_rollback:
@@ -613,8 +618,10 @@ int sy_engine_token_revoke(sy_engine_t *eng, const sy_principal_t *actor, int64_
         sy_store_rollback(eng->store);
         goto out;
     }
-    if ((rc = sy_store_commit(eng->store, err)) == 0)
+    if ((rc = sy_store_commit(eng->store, err)) == 0) {
         k->revoked = true;
+        (void)sy_eng_view_publish(eng);
+    }
 out:
     json_decref(before);
     return rc;

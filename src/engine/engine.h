@@ -24,6 +24,7 @@
 
 #include "core/err.h"
 #include "core/flag.h"
+#include "engine/loopstat.h"
 #include "core/route.h"
 #include "store/store.h"
 
@@ -133,6 +134,43 @@ typedef struct sy_snapshot {
  * workspace); give it back with sy_snapshot_release. */
 const sy_snapshot_t *sy_engine_snapshot(sy_engine_t *eng, int64_t ws);
 void sy_snapshot_release(const sy_snapshot_t *snap); /* NULL is a no-op */
+
+/* ---- readers on other threads ---------------------------------------------------------- */
+
+/* A data-plane thread's view of the engine: the workspaces' current snapshots and the
+ * tokens, as last published. Each thread that serves makes its own reader (not shared);
+ * no call below takes a lock or waits for the engine, except a refresh after a change
+ * (a mutex held for a pointer copy). */
+typedef struct sy_engine_reader sy_engine_reader_t;
+
+int sy_engine_reader_new(sy_engine_t *eng, sy_engine_reader_t **out);
+void sy_engine_reader_free(sy_engine_reader_t *r); /* NULL is a no-op */
+/* Takes what the engine published last: call it before each request. What the reader gave
+ * out before (snapshots) stays valid until the next refresh. */
+void sy_engine_reader_refresh(sy_engine_reader_t *r);
+/* Workspace `ws`'s snapshot in the reader's view (borrowed until the next refresh), or
+ * NULL. */
+const sy_snapshot_t *sy_engine_reader_snapshot(const sy_engine_reader_t *r, int64_t ws);
+/* As sy_engine_authenticate for the tokens the view holds: 0, -EACCES (unknown, revoked),
+ * or -ENOENT: a token the view does not hold that the store might (made offline): only
+ * the engine's thread can look (sy_engine_authenticate). */
+int sy_engine_reader_authenticate(sy_engine_reader_t *r, const char *secret, size_t len,
+                                  sy_principal_t *out);
+/* Whether some running experiment records OFREP exposures (sy_engine_exposure_seen is
+ * worth calling); any thread. */
+bool sy_engine_records_exposures(const sy_engine_t *eng);
+
+/* ---- the serving loops' stall gauges ---------------------------------------------------- */
+
+/* The loops that serve register their gauge (engine/loopstat.h) so that the engine can tell
+ * how long their iterations take (GET /v1/system/loops; the metrics, later). The gauge
+ * stays the caller's and must be removed before it is freed. Engine thread. */
+int sy_engine_loop_add(sy_engine_t *eng, sy_loopstat_t *s);
+void sy_engine_loop_remove(sy_engine_t *eng, sy_loopstat_t *s);
+/* Copies of at most `cap` registered gauges into `out`; returns how many there are. */
+size_t sy_engine_loops(const sy_engine_t *eng, sy_loopstat_view_t *out, size_t cap);
+/* Every registered gauge starts again from zero. */
+void sy_engine_loops_reset(sy_engine_t *eng);
 
 /* Called on the engine thread after every published change of workspace `ws`. */
 typedef void (*sy_engine_change_cb)(void *arg, int64_t ws, int64_t revision);

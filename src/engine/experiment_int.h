@@ -130,7 +130,8 @@ struct ingest; /* ingest.c's queue */
 struct sy_experiments {
     struct experiment **all;
     size_t n, cap;
-    size_t n_recording; /* active experiments that record OFREP exposures */
+    _Atomic size_t n_recording; /* active experiments that record OFREP exposures (read by
+                                 * serving threads: sy_engine_records_exposures) */
     struct ingest *in;  /* the queue of events waiting for their commit */
 };
 

@@ -9,6 +9,7 @@
 #ifndef SY_ENGINE_INTERNAL_H
 #define SY_ENGINE_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include <openssl/evp.h>
@@ -121,9 +122,22 @@ struct sy_engine {
     void (*routes_changed)(void *arg); /* the data plane's */
     void *routes_changed_arg;
     struct kpi_queue kq; /* KPI events waiting for the next commit */
+    /* what other threads read (view.c) */
+    pthread_mutex_t view_lock; /* held only to swap `view` or take a reference to it */
+    struct sy_eng_view *view;
+    atomic_llong view_gen; /* bumped with each new view */
+    bool view_stale;       /* the last view could not be made: sy_engine_tick tries again */
+    sy_loopstat_t **loops; /* the serving loops' gauges (view.c) */
+    size_t n_loops, cap_loops;
 };
 
 struct workspace *sy_eng_find_ws(sy_engine_t *eng, int64_t id);
+
+/* view.c: publishes a new view of the workspaces' snapshots and the tokens for readers on
+ * other threads; after every change of either. -ENOMEM keeps the previous one and marks
+ * it stale (a revoked token must not stay valid there): the next tick tries again. */
+int sy_eng_view_publish(sy_engine_t *eng);
+void sy_eng_view_close(sy_engine_t *eng);
 
 /* Writes the queued KPI submissions in one transaction and answers each (regression.c);
  * sy_engine_events_commit calls it. A no-op when none waits. */

@@ -33,6 +33,8 @@
 
 #include <event2/event.h>
 
+#include "engine/loopstat.h"
+
 /* ---- the parser (pure: no sockets, no libevent; fuzzed by fuzz/fuzz_h1.c) ------------ */
 
 typedef enum sy_method {
@@ -154,6 +156,9 @@ typedef struct sy_h1_opts {
     size_t read_room;      /* least free input room before a read, else it grows; 0: 4 KiB */
     sy_h1_head_fn on_head; /* NULL: every body is read (with the handler's arg) */
     const char *name;      /* the Server header; NULL: none */
+    int accept_batch;      /* connections accepted per wake-up; 0: 64 (servers sharing one
+                            * listener take few each, so that connections spread) */
+    sy_loopstat_t *loop;   /* marked at the end of each of the server's callbacks; NULL */
 } sy_h1_opts_t;
 
 /* Listens on `host`:`port` (0: any free port) and serves each request through `handler`.
@@ -162,6 +167,20 @@ int sy_h1_listen(sy_h1_server_t **out, struct event_base *base, const char *host
                  const sy_h1_opts_t *opts, sy_h1_handler_fn handler, void *arg);
 
 int sy_h1_port(const sy_h1_server_t *srv);
+
+/* A listening socket on `host`:`port` (0: any free port), for several servers to share
+ * (sy_h1_listen_fd): the fd, or a negative errno as sy_h1_listen's. */
+int sy_h1_bind(const char *host, int port);
+/* As sy_h1_listen, accepting from `fd` (from sy_h1_bind), which the server does not own:
+ * several servers, each on its own thread's loop, may share one, and the caller closes
+ * it once every one of them is freed. */
+int sy_h1_listen_fd(sy_h1_server_t **out, struct event_base *base, int fd, const sy_h1_opts_t *opts,
+                    sy_h1_handler_fn handler, void *arg);
+
+/* Marks the end of a callback of `base`'s current iteration in `loop` (engine/loopstat.h):
+ * the iteration began when the loop's wait returned (libevent's cached time). Only from
+ * a callback of `base`, on its thread. NULL `loop` is a no-op. */
+void sy_h1_loop_mark(struct event_base *base, sy_loopstat_t *loop);
 
 /* Serves `fd`, a connected stream socket, as if it had been accepted (tests and fuzzing
  * drive connections over socketpairs with it). Takes fd: it is closed on failure too.
@@ -208,6 +227,29 @@ void sy_h1_stream_start(sy_h1_req_t *req, int status, const char *type, void (*c
 int sy_h1_stream_send(sy_h1_req_t *req, const char *data, size_t len);
 /* Ends the stream; the connection closes once it is written. */
 void sy_h1_stream_end(sy_h1_req_t *req);
+
+/* ---- handing a request to another thread ------------------------------------------- */
+
+/* Where a detached request's reply goes: the status, Content-Type (NULL: none), the extra
+ * headers added to it (CR LF terminated lines, as sy_h1_add_header wrote them) and the
+ * body. Called once, on the thread that replies, from within sy_h1_reply; everything it
+ * is given is freed when it returns. */
+typedef void (*sy_h1_sink_fn)(void *arg, int status, const char *type, const char *extra,
+                              size_t extra_len, const char *body, size_t len);
+
+/* A copy of `req` (head, headers and body) that owns its bytes and belongs to no
+ * connection, for a handler on another thread: every request function works on it, its
+ * reply goes to `sink` and frees it, and it cannot stream (sy_h1_stream_room is false).
+ * Reply headers added to `req` before stay there; the sink gets those added to the copy.
+ * The original stays pending; its owner answers it with what the sink received. NULL when
+ * out of memory. */
+sy_h1_req_t *sy_h1_detach(const sy_h1_req_t *req, sy_h1_sink_fn sink, void *arg);
+/* Frees a detached request that will not be answered. NULL is a no-op. */
+void sy_h1_detached_free(sy_h1_req_t *req);
+
+/* Adds header lines already checked (a sink's `extra`) to the reply; -E2BIG when the
+ * reply's extra headers would pass 2 KiB (nothing added). */
+int sy_h1_add_header_lines(sy_h1_req_t *req, const char *lines, size_t len);
 
 /* The standard reason phrase of `status` ("" for an unknown one). */
 const char *sy_h1_reason(int status);
