@@ -3,7 +3,8 @@
 #   make run     install what is missing, build (release), start the server with a demo
 #                workspace, flags and experiment, print its URL and admin token
 #                (LISTEN=ADDR:PORT)
-#   make test    install what is missing, build with ASan+UBSan, run every test
+#   make test    install what is missing, build with ASan+UBSan, run every test (and those
+#                that run threads again under ThreadSanitizer)
 #   make install install switchyard, libswitchyard (.so/.a), its header and switchyard.pc
 #                (under /usr/local; PREFIX=... to change, DESTDIR=... to stage)
 #   make bench   build optimised and run the benchmarks (statistics, flag evaluation against
@@ -16,6 +17,7 @@ MESON       ?= meson
 FUZZ_SECONDS ?= 60
 RELEASE      = build/release
 TEST         = build/test
+TSAN         = build/tsan
 FUZZ         = build/fuzz
 
 .PHONY: all deps build install run test bench fuzz format clean
@@ -30,6 +32,9 @@ $(RELEASE)/build.ninja:
 
 $(TEST)/build.ninja:
 	$(MESON) setup $(TEST) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+
+$(TSAN)/build.ninja:
+	$(MESON) setup $(TSAN) --buildtype=debug -Db_sanitize=thread -Db_lundef=false
 
 build: deps $(RELEASE)/build.ninja
 	$(MESON) compile -C $(RELEASE)
@@ -46,12 +51,16 @@ run: build
 
 # meson test's own verdict is folded into the summary, which fails on any failure.
 # The release build is compiled too: -O3 finds warnings (-Werror) the debug build does not.
-test: deps $(TEST)/build.ninja $(RELEASE)/build.ninja
+# The tests that run threads ("threads": the data-plane workers, readers of snapshots) run
+# a second time under ThreadSanitizer.
+test: deps $(TEST)/build.ninja $(RELEASE)/build.ninja $(TSAN)/build.ninja
 	$(MESON) compile -C $(RELEASE)
 	$(MESON) compile -C $(TEST)
-	@rm -f $(TEST)/meson-logs/testlog.json  # never summarise a previous run
+	$(MESON) compile -C $(TSAN)
+	@rm -f $(TEST)/meson-logs/testlog.json $(TSAN)/meson-logs/testlog.json  # never summarise a previous run
 	-$(MESON) test -C $(TEST) --print-errorlogs --num-processes 2
-	@scripts/test-summary $(TEST)
+	-$(MESON) test -C $(TSAN) --print-errorlogs --num-processes 2 --suite threads
+	@scripts/test-summary $(TEST) $(TSAN):threads
 
 bench: build
 	@scripts/deps.sh bench

@@ -969,7 +969,9 @@ sy_h1_req_t *sy_h1_detach(const sy_h1_req_t *req, sy_h1_sink_fn sink, void *arg)
     return d;
 }
 
-void sy_h1_detached_free(sy_h1_req_t *req)
+/* Not inlined: at -O3 the compiler follows `req` from sy_h1_reply, where it may also be a
+ * connection's own request, and refuses a free() it cannot prove is of a whole block. */
+__attribute__((noinline)) void sy_h1_detached_free(sy_h1_req_t *req)
 {
     if (req && !req->conn)
         free(req);
@@ -980,7 +982,7 @@ void sy_h1_reply(sy_h1_req_t *req, int status, const char *type, const char *bod
     struct conn *c = req->conn;
     if (!c) {
         req->sink(req->sink_arg, status, type, req->extra, req->extra_len, body, len);
-        free(req);
+        sy_h1_detached_free(req);
         return;
     }
     if (c->state != C_PENDING)

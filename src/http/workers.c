@@ -10,7 +10,8 @@
 
 #include "http/internal.h"
 
-#define SEEN_MAX (1024 * 1024) /* exposures one request may send to the engine, in bytes */
+#define SEEN_MAX      (1024 * 1024) /* exposures one request may send to the engine, in bytes */
+#define JOBS_PER_TURN 32            /* handed-over requests the engine serves per loop turn */
 
 /* One message between the engine's loop and a worker's, either way. */
 struct msg {
@@ -64,6 +65,7 @@ struct sy_workers {
     sy_engine_t *eng;
     struct event_base *engine;
     struct queue jobs;
+    struct msg *backlog; /* taken from `jobs`, not yet served (the engine thread's) */
     int n;
     struct worker *w;
     int n_done;
@@ -300,8 +302,14 @@ static void on_jobs(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     sy_workers_t *all = arg;
-    for (struct msg *m = take(&all->jobs), *next; m; m = next) {
+    if (!all->backlog)
+        all->backlog = take(&all->jobs);
+    /* A few at a time: the loop's timers (the engine's tick) and its own events come
+     * between two batches, however many requests wait. */
+    int budget = JOBS_PER_TURN;
+    for (struct msg *m = all->backlog, *next; m && budget-- > 0; m = next) {
         next = m->next;
+        all->backlog = next;
         if (m->kind == MSG_REQUEST) {
             sy_http_serve(all->http, m->copy); /* answered now or later, through answered() */
             continue;
@@ -323,6 +331,8 @@ static void on_jobs(evutil_socket_t fd, short what, void *arg)
         free(m->data);
         free(m);
     }
+    if (all->backlog)
+        event_active(all->jobs.ev, EV_READ, 0);
     sy_h1_loop_mark(all->engine, sy_http_engine_loop(all->http));
 }
 
@@ -426,6 +436,12 @@ void sy_workers_free(sy_workers_t *all)
         sy_engine_loop_remove(all->eng, &w->loop);
     }
     /* Requests the engine has not served: their workers are gone. */
+    for (struct msg *m = all->backlog, *next; m; m = next) {
+        next = m->next;
+        sy_h1_detached_free(m->copy);
+        free(m->data);
+        free(m);
+    }
     if (all->jobs.ev)
         queue_free(&all->jobs);
     for (int i = 0; i < all->n; i++) {
