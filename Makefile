@@ -8,7 +8,8 @@
 #   make install install switchyard, libswitchyard (.so/.a), its header and switchyard.pc
 #                (under /usr/local; PREFIX=... to change, DESTDIR=... to stage)
 #   make bench   build optimised and run the benchmarks (statistics, flag evaluation against
-#                flagd-core, OFREP against nginx, event ingest against a raw sqlite3 insert,
+#                flagd-core, OFREP against nginx (one and two workers), OFREP under ingest
+#                and flag changes, event ingest against a raw sqlite3 insert,
 #                the time from a health breach to its rollback being served)
 #   make fuzz    build the libFuzzer targets with clang and run each for FUZZ_SECONDS
 #   make format  clang-format every C file
@@ -69,6 +70,8 @@ bench: build
 	bench/eval.sh $(RELEASE)/bench/bench-eval
 	@echo
 	bench/ofrep.sh $(RELEASE)/src/switchyard
+	@echo
+	bench/mixed.sh $(RELEASE)/src/switchyard
 	@echo
 	bench/ingest.sh $(RELEASE)/src/switchyard $(RELEASE)/bench/bench-ingest
 	@echo
