@@ -120,6 +120,9 @@ check "X-Forwarded-Host and -Proto name the proxy's address" 0 \
     stream -H 'X-Forwarded-Proto: https' -H 'X-Forwarded-Host: flags.internal:8443'
 check "X-Forwarded-Proto: http keeps http://" 0 "^http://127\.0\.0\.1:$PORT/" "" -- \
     stream -H 'X-Forwarded-Proto: http'
+check "behind a chain of proxies the first of each list counts: https://pub.example.com/..." 0 \
+    "^https://pub\.example\.com/ofrep/v1/events/[0-9a-f-]+\$" "" -- \
+    stream -H 'X-Forwarded-Proto: https, http' -H 'X-Forwarded-Host: pub.example.com, 10.0.0.7:8080'
 stop_server
 
 # The engine's loop alone (--workers 0) gives the same CORS answers, and --public-url wins
