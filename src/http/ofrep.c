@@ -155,11 +155,29 @@ static bool is_host(const char *h)
            strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") == n;
 }
 
+/* The first member of a forwarded header's comma-separated list, without its blanks, in
+ * `buf`; "" when it does not fit. A proxy behind another appends what it saw (Apache's
+ * mod_proxy to X-Forwarded-Host, node-http-proxy and lighttpd to X-Forwarded-Proto:
+ * "https, http"), and the first member is what the client itself used. */
+static const char *first_member(const char *h, char *buf, size_t cap)
+{
+    h += strspn(h, " \t");
+    size_t n = strcspn(h, ",");
+    while (n && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+        n--;
+    if (n >= cap)
+        n = 0;
+    memcpy(buf, h, n);
+    buf[n] = '\0';
+    return buf;
+}
+
 /* Where clients reach the stream `key`: under --public-url when it is set; otherwise where
  * this request came (X-Forwarded-Host or Host; https when X-Forwarded-Proto says so, as a
- * TLS terminator in front does). False when there is nothing to build it from (HTTP/1.0
- * may send no Host): the bulk answer then names no stream. Trusting the forwarded headers
- * is safe: the URL goes back to the client that sent them. */
+ * TLS terminator in front does; the first member of either when proxies made a list).
+ * False when there is nothing to build it from (HTTP/1.0 may send no Host): the bulk
+ * answer then names no stream. Trusting the forwarded headers is safe: the URL goes back
+ * to the client that sent them. */
 static bool stream_url(struct call *c, const char *key, char *url, size_t cap)
 {
     const char *base = sy_http_opts(c->http)->public_url;
@@ -169,11 +187,14 @@ static bool stream_url(struct call *c, const char *key, char *url, size_t cap)
             n--;
         return snprintf(url, cap, "%.*s/ofrep/v1/events/%s", (int)n, base, key) < (int)cap;
     }
-    const char *host = sy_h1_header(c->req, "X-Forwarded-Host");
+    char fwd_host[256], fwd_proto[8];
+    const char *fh = sy_h1_header(c->req, "X-Forwarded-Host");
+    const char *host = fh ? first_member(fh, fwd_host, sizeof(fwd_host)) : NULL;
     if (!host || !is_host(host))
         host = sy_h1_header(c->req, "Host");
-    const char *proto = sy_h1_header(c->req, "X-Forwarded-Proto");
-    const char *scheme = proto && strcasecmp(proto, "https") == 0 ? "https" : "http";
+    const char *fp = sy_h1_header(c->req, "X-Forwarded-Proto");
+    const char *proto = fp ? first_member(fp, fwd_proto, sizeof(fwd_proto)) : "";
+    const char *scheme = strcasecmp(proto, "https") == 0 ? "https" : "http";
     return host && is_host(host) &&
            snprintf(url, cap, "%s://%s/ofrep/v1/events/%s", scheme, host, key) < (int)cap;
 }
