@@ -24,6 +24,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +89,7 @@ struct conn {
     bool writing; /* wev is added */
     bool lingering;
     bool paused;               /* reading stopped until the client reads its answers */
-    bool streaming;            /* counted in the server's n_streams */
+    bool streaming;            /* counted in the server's streams */
     void (*closed)(void *arg); /* a stream's owner */
     void *closed_arg;
     sy_h1_req_t req;
@@ -108,7 +109,8 @@ struct sy_h1_server {
      * lingering after their last answer, then those waiting for a head, by when they began
      * to wait. */
     struct conn *wait_first, *wait_last;
-    size_t n_streams; /* connections answering with a stream */
+    atomic_size_t own_streams; /* connections answering with a stream, unless opts.streams */
+    atomic_size_t *streams;    /* where they are counted: opts.streams or own_streams */
     bool draining;
     bool shared_fd; /* the listener is the caller's (sy_h1_listen_fd) */
     void (*done)(void *arg);
@@ -389,7 +391,7 @@ static void conn_free(struct conn *c)
     sy_h1_server_t *srv = c->srv;
     wait_end(c);
     if (c->streaming)
-        srv->n_streams--;
+        atomic_fetch_sub(srv->streams, 1);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -1002,7 +1004,8 @@ bool sy_h1_stream_room(const sy_h1_req_t *req)
     if (!req->conn)
         return false; /* a detached request cannot stream */
     const sy_h1_server_t *srv = req->conn->srv;
-    return !srv->opts.max_conns || srv->n_streams < (srv->opts.max_conns + 1) / 2;
+    size_t cap = srv->opts.max_streams ? srv->opts.max_streams : (srv->opts.max_conns + 1) / 2;
+    return !srv->opts.max_conns || atomic_load(srv->streams) < cap;
 }
 
 void sy_h1_stream_start(sy_h1_req_t *req, int status, const char *type, void (*closed)(void *arg),
@@ -1021,7 +1024,7 @@ void sy_h1_stream_start(sy_h1_req_t *req, int status, const char *type, void (*c
         c->broken = true;
     c->state = C_STREAM;
     c->streaming = true;
-    c->srv->n_streams++;
+    atomic_fetch_add(c->srv->streams, 1);
     c->closed = closed;
     c->closed_arg = arg;
     /* Only the end of the connection is read from now on. */
@@ -1066,7 +1069,7 @@ void sy_h1_stream_end(sy_h1_req_t *req)
     c->closed = NULL;
     c->state = C_CLOSING;
     c->streaming = false;
-    c->srv->n_streams--;
+    atomic_fetch_sub(c->srv->streams, 1);
     c->keep_alive = false;
     if (req->head.minor >= 1 && req->head.method != SY_HEAD && out_room(c, 5))
         PUTS(c, "0\r\n\r\n");
@@ -1222,6 +1225,7 @@ int sy_h1_listen_fd(sy_h1_server_t **out, struct event_base *base, int fd, const
         return -ENOMEM;
     *srv = (sy_h1_server_t){
         .base = base, .fd = fd, .shared_fd = true, .opts = *opts, .handler = handler, .arg = arg};
+    srv->streams = opts->streams ? opts->streams : &srv->own_streams;
     if (!srv->opts.max_head)
         srv->opts.max_head = 64 * 1024;
     if (srv->opts.idle_s <= 0)

@@ -26,6 +26,7 @@
 #ifndef SY_HTTP_H1_H
 #define SY_HTTP_H1_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -159,6 +160,10 @@ typedef struct sy_h1_opts {
     int accept_batch;      /* connections accepted per wake-up; 0: 64 (servers sharing one
                             * listener take few each, so that connections spread) */
     sy_loopstat_t *loop;   /* marked at the end of each of the server's callbacks; NULL */
+    /* Servers sharing one listener share one count of their streams (NULL: the server's
+     * own), against max_streams (0: half of max_conns). */
+    atomic_size_t *streams;
+    size_t max_streams;
 } sy_h1_opts_t;
 
 /* Listens on `host`:`port` (0: any free port) and serves each request through `handler`.
@@ -213,9 +218,9 @@ int sy_h1_add_header(sy_h1_req_t *req, const char *name, const char *value);
  * get the headers only). The request is finished. */
 void sy_h1_reply(sy_h1_req_t *req, int status, const char *type, const char *body, size_t len);
 
-/* Whether one more stream may start: streams hold at most half of max_conns, so that
- * clients that keep a stream open cannot take every connection. A caller told false
- * answers 503 instead of streaming. */
+/* Whether one more stream may start: streams hold at most half of max_conns (of all
+ * servers sharing the count: opts.streams), so that clients that keep a stream open
+ * cannot take every connection. A caller told false answers 503 instead of streaming. */
 bool sy_h1_stream_room(const sy_h1_req_t *req);
 
 /* Starts a streamed reply (chunked for HTTP/1.1; until close for 1.0). `closed` is called

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,9 +69,11 @@ struct sy_workers {
     struct msg *backlog; /* taken from `jobs`, not yet served (the engine thread's) */
     int n;
     struct worker *w;
+    atomic_size_t streams; /* every worker's, against half of all connections */
     int n_done;
     void (*done)(void *arg);
     void *done_arg;
+    struct event *deadline; /* a drain's last word: done even if a worker never says so */
 };
 
 /* An exposure record: the three strings follow it. */
@@ -353,12 +356,30 @@ void sy_workers_changed(sy_workers_t *all, int64_t workspace)
         post(&all->w[i], MSG_CHANGED, workspace, 0);
 }
 
+static void drain_over(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sy_workers_t *all = arg;
+    if (all->done) {
+        void (*done)(void *) = all->done;
+        all->done = NULL;
+        done(all->done_arg);
+    }
+}
+
 void sy_workers_drain(sy_workers_t *all, int grace_s, void (*done)(void *arg), void *arg)
 {
     all->done = done;
     all->done_arg = arg;
     for (int i = 0; i < all->n; i++)
         post(&all->w[i], MSG_DRAIN, 0, grace_s);
+    /* Each worker waits for the answers the engine owes it after its grace; the engine
+     * gives them at once, but a worker that could not say it is done must not hold the
+     * process: sy_workers_free drops what is left. */
+    all->deadline = evtimer_new(all->engine, drain_over, all);
+    if (all->deadline)
+        evtimer_add(all->deadline, &(struct timeval){.tv_sec = grace_s + 5});
 }
 
 int sy_workers_start(sy_workers_t **out, sy_http_t *http, struct event_base *engine, int n, int fd,
@@ -383,6 +404,8 @@ int sy_workers_start(sy_workers_t **out, sy_http_t *http, struct event_base *eng
         o.max_conns = (o.max_conns + (size_t)n - 1) / (size_t)n;
     o.accept_batch = n > 1 ? 4 : 0;
     o.on_head = on_head;
+    o.streams = &all->streams;
+    o.max_streams = (opts->max_conns + 1) / 2;
     for (int i = 0; rc == 0 && i < n; i++) {
         struct worker *w = &all->w[i];
         w->all = all;
@@ -455,6 +478,8 @@ void sy_workers_free(sy_workers_t *all)
         if (w->base)
             event_base_free(w->base);
     }
+    if (all->deadline)
+        event_free(all->deadline);
     free(all->w);
     free(all);
 }
