@@ -4,7 +4,6 @@
 
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/utf8.h"
@@ -270,11 +269,18 @@ int sy_route_spec_domain(const sy_route_spec_t *s, const char *name)
 
 /* ---- a set of routes ----------------------------------------------------------------------- */
 
+/* Everything of a set, the set itself included, is in its arena: core calls no allocator
+ * but arena.c's (tests/integration/core_is_pure.sh). */
 sy_routes_t *sy_routes_new(void)
 {
-    sy_routes_t *rs = calloc(1, sizeof(*rs));
-    if (rs)
-        sy_arena_init(&rs->arena, SY_ROUTES_MAX_BYTES);
+    sy_arena_t a;
+    sy_arena_init(&a, SY_ROUTES_MAX_BYTES);
+    sy_routes_t *rs = sy_arena_alloc(&a, sizeof(*rs));
+    if (!rs) {
+        sy_arena_free(&a);
+        return NULL;
+    }
+    *rs = (sy_routes_t){.arena = a};
     return rs;
 }
 
@@ -282,9 +288,8 @@ void sy_routes_free(sy_routes_t *rs)
 {
     if (!rs)
         return;
-    sy_arena_free(&rs->arena);
-    free(rs->r);
-    free(rs);
+    sy_arena_t a = rs->arena; /* rs itself is in it */
+    sy_arena_free(&a);
 }
 
 /* A copy of `s` in a (NULL stays NULL); *ok goes false when the arena refuses. */
@@ -333,11 +338,13 @@ static sy_route_domain_t *copy_domains(sy_arena_t *a, const sy_route_spec_t *s, 
 
 int sy_routes_add(sy_routes_t *rs, const sy_route_spec_t *s)
 {
-    if (rs->n == rs->cap) {
+    if (rs->n == rs->cap) { /* the old array stays in the arena: at most what the new holds */
         size_t cap = rs->cap ? 2 * rs->cap : 8;
-        sy_route_spec_t *r = realloc(rs->r, cap * sizeof(*r));
+        sy_route_spec_t *r = sy_arena_alloc(&rs->arena, cap * sizeof(*r));
         if (!r)
             return -ENOMEM;
+        if (rs->n)
+            memcpy(r, rs->r, rs->n * sizeof(*r));
         rs->r = r;
         rs->cap = cap;
     }

@@ -13,9 +13,9 @@
  * Every limit and range a route's fields obey is here (SY_ROUTE_*): the engine's
  * definition (engine/route_def.c), the codec and sy_route_spec_check use these numbers.
  *
- * Ownership: a sy_routes_t owns every string and array its specs point to, in one arena;
- * they live until sy_routes_free. Specs are plain values: a sy_route_spec_t made by hand
- * (tests, the codec) points to whatever its maker owns, and sy_routes_add copies it whole.
+ * Ownership: a sy_routes_t owns every string and array its specs point to, in one arena
+ * (itself included); they live until sy_routes_free. Specs are plain values: a sy_route_spec_t made
+ * by hand (tests, the codec) points to whatever its maker owns, and sy_routes_add copies it whole.
  * Pure: no I/O, no clock; allocates only in sy_routes_* (never on a hot path). A
  * sy_routes_t is not thread-safe while it is filled; once filled it is read-only, and may
  * be read from any thread.
@@ -115,7 +115,7 @@ typedef struct sy_route_spec {
 typedef struct sy_routes {
     sy_route_spec_t *r; /* n of them, in the engine's order */
     size_t n, cap;
-    sy_arena_t arena; /* every string and array the specs point to */
+    sy_arena_t arena; /* every string and array the specs point to, `r`, and the set */
 } sy_routes_t;
 
 /* An empty set of routes (returns owned: sy_routes_free), or NULL when out of memory. */
