@@ -216,11 +216,13 @@ struct server {
 static void routes_changed(void *arg)
 {
     struct server *s = arg;
-    json_t *all = sy_engine_routes_all(s->eng);
+    /* typed, as the engine accepted them: the proxy reads no JSON (core/route_spec.h) */
+    sy_routes_t *all = sy_engine_routes_all(s->eng);
     sy_err_t err = {0};
-    if (!all || sy_proxy_update(s->proxy, all, &err) < 0)
-        sy_log(s->log, "proxy_route_error", "message", all ? err.msg : "out of memory", NULL);
-    json_decref(all);
+    if (!all) /* the routes in force stay */
+        sy_log(s->log, "proxy_route_error", "message", "out of memory", NULL);
+    else if (sy_proxy_update(s->proxy, all, &err) < 0) /* takes `all` */
+        sy_log(s->log, "proxy_route_error", "message", err.msg, NULL);
 }
 
 static json_t *route_stats(void *arg, int64_t ws)

@@ -26,6 +26,7 @@
 #include "core/flag.h"
 #include "engine/loopstat.h"
 #include "core/route.h"
+#include "core/route_spec.h"
 #include "store/store.h"
 
 typedef struct sy_engine sy_engine_t; /* opaque */
@@ -493,9 +494,11 @@ int sy_engine_route_list(sy_engine_t *eng, const sy_principal_t *actor, json_t *
 /* Deletes route `name`. Audited ("route.delete"). */
 int sy_engine_route_delete(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
                            sy_err_t *err);
-/* Every route of every workspace, for the data plane: [{route as listed, "workspace",
- * "percentage_bp", "killed" (its workspace's kill switch)}]. NULL when out of memory. */
-json_t *sy_engine_routes_all(sy_engine_t *eng);
+/* Every route of every workspace, for the data plane, typed (core/route_spec.h): each
+ * definition as it was accepted, with its workspace, its percentage and enabled now, and
+ * its workspace's kill switch. Returns owned (sy_routes_free; the data plane's
+ * sy_proxy_update takes it), NULL when out of memory. */
+sy_routes_t *sy_engine_routes_all(sy_engine_t *eng);
 /* The data plane says route (ws, name)'s circuit breaker moved to `state` ("open",
  * "half_open", "closed") at `at_ms`: a change of the route's last known state is audited
  * ("route.breaker", by the system) and notified (event "breaker": open critical, closed

@@ -63,7 +63,12 @@ struct route {
     int64_t ws;
     char name[65];
     json_t *def; /* normalized: listen?, path_prefix?, upstreams, domains, ... */
-    int64_t bp;  /* percentage to `new`, in hundredths of a percent */
+    /* the same, typed (spec->r[0]), made from def once (codec/route_json.h) where it is
+     * defined or loaded; what the data plane gets (sy_engine_routes_all) and the engine
+     * reads. Its percentage, enabled and kill switch are those of the definition: the
+     * fields below and the workspace's are the ones in force. Shared with def's owner. */
+    sy_routes_t *spec;
+    int64_t bp; /* percentage to `new`, in hundredths of a percent */
     bool enabled;
     int64_t created_ms, updated_ms;
     char breaker[16]; /* the state its data plane last reported: "" (closed), "open", ... */
