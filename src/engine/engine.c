@@ -501,18 +501,20 @@ static const struct token *load_token(sy_engine_t *eng, const unsigned char h[32
         eng->n_tokens == before)
         return NULL;
     const struct token *t = &eng->tokens[eng->n_tokens - 1];
-    (void)sy_eng_view_publish(eng);
     if (!sy_eng_find_ws(eng, t->workspace)) {
         size_t n = eng->n_ws;
-        if (sy_store_workspace_list(eng->store, add_workspace_if_new, eng, NULL) < 0)
+        bool opened = sy_store_workspace_list(eng->store, add_workspace_if_new, eng, NULL) == 0;
+        for (size_t i = n; opened && i < eng->n_ws; i++)
+            opened = open_workspace(eng, &eng->ws[i], NULL) == 0;
+        if (!opened || !sy_eng_find_ws(eng, t->workspace)) {
+            eng->n_tokens--; /* not served: looked for again next time */
             return NULL;
-        for (size_t i = n; i < eng->n_ws; i++)
-            if (open_workspace(eng, &eng->ws[i], NULL) < 0)
-                return NULL;
-        if (!sy_eng_find_ws(eng, t->workspace))
-            return NULL;
+        }
     }
-    return t;
+    /* Published once its workspace serves, not before: a worker taking the token from
+     * the view must find the workspace's snapshot there too. */
+    (void)sy_eng_view_publish(eng);
+    return &eng->tokens[eng->n_tokens - 1];
 }
 
 int sy_engine_authenticate(sy_engine_t *eng, const char *secret, size_t len, sy_principal_t *out)

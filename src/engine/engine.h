@@ -165,12 +165,15 @@ bool sy_engine_records_exposures(const sy_engine_t *eng);
 
 /* The loops that serve register their gauge (engine/loopstat.h) so that the engine can tell
  * how long their iterations take (GET /v1/system/loops; the metrics, later). The gauge
- * stays the caller's and must be removed before it is freed. Engine thread. */
+ * stays the caller's and must be removed before it is freed, once no thread reads the
+ * gauges any more. Any thread; at most SY_ENGINE_LOOPS_MAX (-ENOSPC). */
+#define SY_ENGINE_LOOPS_MAX 256
 int sy_engine_loop_add(sy_engine_t *eng, sy_loopstat_t *s);
 void sy_engine_loop_remove(sy_engine_t *eng, sy_loopstat_t *s);
-/* Copies of at most `cap` registered gauges into `out`; returns how many there are. */
-size_t sy_engine_loops(const sy_engine_t *eng, sy_loopstat_view_t *out, size_t cap);
-/* Every registered gauge starts again from zero. */
+/* Copies of at most `cap` registered gauges into `out`; returns how many there are. Any
+ * thread, so that a serving thread can tell while the engine's loop is stuck. */
+size_t sy_engine_loops(sy_engine_t *eng, sy_loopstat_view_t *out, size_t cap);
+/* Every registered gauge starts again from zero. Any thread. */
 void sy_engine_loops_reset(sy_engine_t *eng);
 
 /* Called on the engine thread after every published change of workspace `ws`. */

@@ -132,8 +132,7 @@ struct sy_engine {
     struct sy_eng_view *view;
     atomic_llong view_gen; /* bumped with each new view */
     bool view_stale;       /* the last view could not be made: sy_engine_tick tries again */
-    sy_loopstat_t **loops; /* the serving loops' gauges (view.c) */
-    size_t n_loops, cap_loops;
+    _Atomic(sy_loopstat_t *) loops[SY_ENGINE_LOOPS_MAX]; /* the loops' gauges (view.c) */
 };
 
 struct workspace *sy_eng_find_ws(sy_engine_t *eng, int64_t id);

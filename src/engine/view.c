@@ -109,7 +109,6 @@ void sy_eng_view_close(sy_engine_t *eng)
     view_put(eng->view);
     eng->view = NULL;
     pthread_mutex_destroy(&eng->view_lock);
-    free(eng->loops);
 }
 
 bool sy_engine_records_exposures(const sy_engine_t *eng)
@@ -203,34 +202,43 @@ int sy_engine_reader_authenticate(sy_engine_reader_t *r, const char *secret, siz
 
 /* ---- the serving loops' gauges ------------------------------------------------------------- */
 
+/* Slots that never move, so that any thread may read them while another adds one. */
 int sy_engine_loop_add(sy_engine_t *eng, sy_loopstat_t *s)
 {
-    if (sy_eng_grow((void **)&eng->loops, &eng->cap_loops, eng->n_loops + 1, sizeof(*eng->loops)))
-        return -ENOMEM;
-    eng->loops[eng->n_loops++] = s;
-    return 0;
+    for (size_t i = 0; i < SY_ENGINE_LOOPS_MAX; i++) {
+        sy_loopstat_t *none = NULL;
+        if (atomic_compare_exchange_strong(&eng->loops[i], &none, s))
+            return 0;
+    }
+    return -ENOSPC;
 }
 
 void sy_engine_loop_remove(sy_engine_t *eng, sy_loopstat_t *s)
 {
-    for (size_t i = 0; i < eng->n_loops; i++)
-        if (eng->loops[i] == s) {
-            memmove(&eng->loops[i], &eng->loops[i + 1],
-                    (eng->n_loops - i - 1) * sizeof(*eng->loops));
-            eng->n_loops--;
+    for (size_t i = 0; i < SY_ENGINE_LOOPS_MAX; i++) {
+        sy_loopstat_t *was = s;
+        if (atomic_compare_exchange_strong(&eng->loops[i], &was, NULL))
             return;
-        }
+    }
 }
 
-size_t sy_engine_loops(const sy_engine_t *eng, sy_loopstat_view_t *out, size_t cap)
+size_t sy_engine_loops(sy_engine_t *eng, sy_loopstat_view_t *out, size_t cap)
 {
-    for (size_t i = 0; i < eng->n_loops && i < cap; i++)
-        sy_loopstat_read(eng->loops[i], &out[i]);
-    return eng->n_loops;
+    size_t n = 0;
+    for (size_t i = 0; i < SY_ENGINE_LOOPS_MAX; i++) {
+        sy_loopstat_t *s = atomic_load(&eng->loops[i]);
+        if (s && n < cap)
+            sy_loopstat_read(s, &out[n]);
+        n += s != NULL;
+    }
+    return n;
 }
 
 void sy_engine_loops_reset(sy_engine_t *eng)
 {
-    for (size_t i = 0; i < eng->n_loops; i++)
-        sy_loopstat_reset(eng->loops[i]);
+    for (size_t i = 0; i < SY_ENGINE_LOOPS_MAX; i++) {
+        sy_loopstat_t *s = atomic_load(&eng->loops[i]);
+        if (s)
+            sy_loopstat_reset(s);
+    }
 }

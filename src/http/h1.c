@@ -53,6 +53,7 @@ struct sy_h1_req {
     struct conn *conn;  /* NULL: detached (sy_h1_detach) */
     sy_h1_sink_fn sink; /* a detached request's */
     void *sink_arg;
+    bool body_skipped; /* on_head refused its body */
     sy_h1_head_t head;
     const char *body;
     size_t body_len;
@@ -104,7 +105,9 @@ struct sy_h1_server {
     sy_h1_handler_fn handler;
     void *arg;
     struct conn *conns;
-    size_t n_conns;
+    size_t n_conns;         /* this server's */
+    atomic_size_t own_open; /* open connections, unless opts.open counts them */
+    atomic_size_t *open;    /* where they are counted against max_conns */
     /* The connections a newcomer may close when the server is full, the first first: those
      * lingering after their last answer, then those waiting for a head, by when they began
      * to wait. */
@@ -399,6 +402,7 @@ static void conn_free(struct conn *c)
     if (c->next)
         c->next->prev = c->prev;
     srv->n_conns--;
+    atomic_fetch_sub(srv->open, 1);
     if (c->rev)
         event_free(c->rev);
     if (c->wev)
@@ -791,6 +795,7 @@ static void process(struct conn *c)
             c->scanned = 0;
             c->body_off = c->start + (size_t)rc;
             c->req.extra_len = 0;
+            c->req.body_skipped = false;
             c->keep_alive = c->req.head.keep_alive && !srv->draining;
             const sy_h1_head_t *h = &c->req.head;
             if (h->content_length > (int64_t)srv->opts.max_body) {
@@ -806,6 +811,7 @@ static void process(struct conn *c)
                        !srv->opts.on_head(&c->req, srv->arg)) {
                 /* Its body is not wanted: answered without it, and never read. */
                 c->keep_alive = false;
+                c->req.body_skipped = true;
                 c->end = c->body_off;
                 dispatch(c, 0);
             } else {
@@ -876,7 +882,8 @@ MARKED(on_deadline)
 
 sy_method_t sy_h1_method(const sy_h1_req_t *req)
 {
-    return req->head.method;
+    /* HEAD is GET to a handler: the reply drops the body (sy_h1_reply, streams). */
+    return req->head.method == SY_HEAD ? SY_GET : req->head.method;
 }
 
 const char *sy_h1_method_name(const sy_h1_req_t *req)
@@ -897,6 +904,11 @@ const char *sy_h1_query(const sy_h1_req_t *req)
 const char *sy_h1_header(const sy_h1_req_t *req, const char *name)
 {
     return sy_h1_head_field(&req->head, name);
+}
+
+bool sy_h1_body_skipped(const sy_h1_req_t *req)
+{
+    return req->body_skipped;
 }
 
 const char *sy_h1_body(const sy_h1_req_t *req, size_t *len)
@@ -967,6 +979,7 @@ sy_h1_req_t *sy_h1_detach(const sy_h1_req_t *req, sy_h1_sink_fn sink, void *arg)
     }
     d->body = copy_at(&at, req->body_len ? req->body : "", req->body_len);
     d->body_len = req->body_len;
+    d->body_skipped = req->body_skipped;
     d->extra_len = 0; /* the original keeps its own: the sink gets what the copy added */
     return d;
 }
@@ -999,13 +1012,23 @@ void sy_h1_reply(sy_h1_req_t *req, int status, const char *type, const char *bod
     finish(c);
 }
 
-bool sy_h1_stream_room(const sy_h1_req_t *req)
+bool sy_h1_stream_room(sy_h1_req_t *req)
 {
-    if (!req->conn)
+    struct conn *c = req->conn;
+    if (!c)
         return false; /* a detached request cannot stream */
-    const sy_h1_server_t *srv = req->conn->srv;
+    if (c->streaming)
+        return true; /* reserved already */
+    const sy_h1_server_t *srv = c->srv;
     size_t cap = srv->opts.max_streams ? srv->opts.max_streams : (srv->opts.max_conns + 1) / 2;
-    return !srv->opts.max_conns || atomic_load(srv->streams) < cap;
+    /* Taken here, not at the start: two workers must not both see the last place free. */
+    size_t n = atomic_load(srv->streams);
+    do {
+        if (srv->opts.max_conns && n >= cap)
+            return false;
+    } while (!atomic_compare_exchange_weak(srv->streams, &n, n + 1));
+    c->streaming = true; /* counted: given back when the connection goes */
+    return true;
 }
 
 void sy_h1_stream_start(sy_h1_req_t *req, int status, const char *type, void (*closed)(void *arg),
@@ -1023,8 +1046,10 @@ void sy_h1_stream_start(sy_h1_req_t *req, int status, const char *type, void (*c
     if (!put_head(c, status, type, -1))
         c->broken = true;
     c->state = C_STREAM;
-    c->streaming = true;
-    atomic_fetch_add(c->srv->streams, 1);
+    if (!c->streaming) { /* started without asking for room */
+        c->streaming = true;
+        atomic_fetch_add(c->srv->streams, 1);
+    }
     c->closed = closed;
     c->closed_arg = arg;
     /* Only the end of the connection is read from now on. */
@@ -1082,7 +1107,7 @@ void sy_h1_stream_end(sy_h1_req_t *req)
 
 static int conn_open(sy_h1_server_t *srv, int fd)
 {
-    if (srv->opts.max_conns && srv->n_conns >= srv->opts.max_conns) {
+    if (srv->opts.max_conns && atomic_load(srv->open) >= srv->opts.max_conns) {
         /* Full: the connection that has waited longest for a head makes room (a client
          * dribbling one holds no place for long); with none, the newcomer is refused. */
         if (!srv->wait_first) {
@@ -1108,6 +1133,7 @@ static int conn_open(sy_h1_server_t *srv, int fd)
         srv->conns->prev = c;
     srv->conns = c;
     srv->n_conns++;
+    atomic_fetch_add(srv->open, 1);
     if (!c->rev || !c->wev || !c->tev || event_add(c->rev, NULL) < 0) {
         conn_free(c);
         return -ENOMEM;
@@ -1226,6 +1252,7 @@ int sy_h1_listen_fd(sy_h1_server_t **out, struct event_base *base, int fd, const
     *srv = (sy_h1_server_t){
         .base = base, .fd = fd, .shared_fd = true, .opts = *opts, .handler = handler, .arg = arg};
     srv->streams = opts->streams ? opts->streams : &srv->own_streams;
+    srv->open = opts->open ? opts->open : &srv->own_open;
     if (!srv->opts.max_head)
         srv->opts.max_head = 64 * 1024;
     if (srv->opts.idle_s <= 0)

@@ -160,8 +160,10 @@ typedef struct sy_h1_opts {
     int accept_batch;      /* connections accepted per wake-up; 0: 64 (servers sharing one
                             * listener take few each, so that connections spread) */
     sy_loopstat_t *loop;   /* marked at the end of each of the server's callbacks; NULL */
-    /* Servers sharing one listener share one count of their streams (NULL: the server's
-     * own), against max_streams (0: half of max_conns). */
+    /* Servers sharing one listener share one count of their open connections (NULL: the
+     * server's own) against max_conns, and one of their streams against max_streams (0:
+     * half of max_conns). At the cap each makes room among its own connections. */
+    atomic_size_t *open;
     atomic_size_t *streams;
     size_t max_streams;
 } sy_h1_opts_t;
@@ -202,6 +204,8 @@ void sy_h1_free(sy_h1_server_t *srv);
 
 /* ---- one request (valid from the handler call until its reply or stream ends) -------- */
 
+/* The method, HEAD told as GET: a handler answers HEAD as GET, and the reply carries the
+ * headers only (sy_h1_method_name still says "HEAD"). */
 sy_method_t sy_h1_method(const sy_h1_req_t *req);
 const char *sy_h1_method_name(const sy_h1_req_t *req);
 const char *sy_h1_path(const sy_h1_req_t *req);  /* not decoded; never NULL */
@@ -209,6 +213,8 @@ const char *sy_h1_query(const sy_h1_req_t *req); /* NULL when there is none */
 const char *sy_h1_header(const sy_h1_req_t *req, const char *name);
 /* The body (decoded when it came chunked) and its length; "" when there is none. */
 const char *sy_h1_body(const sy_h1_req_t *req, size_t *len);
+/* True when the request had a body that on_head refused (sy_h1_body is ""). */
+bool sy_h1_body_skipped(const sy_h1_req_t *req);
 
 /* Adds a header to the reply. Returns -EINVAL for a name or value with CR, LF or NUL
  * (dropped), -E2BIG when the reply's extra headers pass 2 KiB. */
@@ -218,10 +224,12 @@ int sy_h1_add_header(sy_h1_req_t *req, const char *name, const char *value);
  * get the headers only). The request is finished. */
 void sy_h1_reply(sy_h1_req_t *req, int status, const char *type, const char *body, size_t len);
 
-/* Whether one more stream may start: streams hold at most half of max_conns (of all
- * servers sharing the count: opts.streams), so that clients that keep a stream open
- * cannot take every connection. A caller told false answers 503 instead of streaming. */
-bool sy_h1_stream_room(const sy_h1_req_t *req);
+/* Whether one more stream may start, taking its place when it may: streams hold at most
+ * half of max_conns (of all servers sharing the count: opts.streams), so that clients
+ * that keep a stream open cannot take every connection. A caller told true starts the
+ * stream next (the place is the connection's until it closes); told false, it answers
+ * 503 instead of streaming. */
+bool sy_h1_stream_room(sy_h1_req_t *req);
 
 /* Starts a streamed reply (chunked for HTTP/1.1; until close for 1.0). `closed` is called
  * if the client goes away first; after it the request is gone. */

@@ -363,11 +363,25 @@ static void unauthorized(struct call *c, const char *secret)
                        : "missing bearer token (Authorization: Bearer ...)");
 }
 
+/* A worker reads no body for a token it does not know (sy_http_body_allowed): when the
+ * engine then finds the token in the store (made offline, used for the first time), the
+ * request came without its body. False after asking for it again: the workers know the
+ * token from now on. */
+static bool body_complete(struct call *c)
+{
+    if (!sy_h1_body_skipped(c->req))
+        return true;
+    sy_h1_add_header(c->req, "Retry-After", "1");
+    reply_error(c, 503, "retry", "",
+                "this token was new to the server's workers: send the request again");
+    return false;
+}
+
 static bool authenticate(struct call *c)
 {
     const char *secret = presented_secret(c->req);
     if (secret && sy_engine_authenticate(c->eng, secret, strlen(secret), &c->who) == 0)
-        return within_rate(c);
+        return body_complete(c) && within_rate(c);
     unauthorized(c, secret);
     return false;
 }
@@ -487,8 +501,10 @@ bool sy_http_dispatch_data(struct call *c)
         return true;
     }
     bool bulk = is_ofrep_bulk(path);
+    bool system = strncmp(path, "/v1/system/", 11) == 0;
     bad = false;
-    if (!bulk && (!route(path, "/ofrep/v1/evaluate/flags", rest, sizeof(rest), &bad) || !*rest))
+    if (!bulk && !system &&
+        (!route(path, "/ofrep/v1/evaluate/flags", rest, sizeof(rest), &bad) || !*rest))
         return false;
     if (bad)
         return false; /* the engine's answer (400) is the same for every path */
@@ -499,13 +515,19 @@ bool sy_http_dispatch_data(struct call *c)
         if (c->w)
             return false; /* a token only the store may know: the engine looks */
         rc = sy_engine_authenticate(c->eng, secret, strlen(secret), &c->who);
+        /* found, its workspace may be new too: read the view published with it */
+        sy_engine_reader_refresh(c->rd);
     }
     if (rc < 0) {
         unauthorized(c, secret);
         return true;
     }
-    if (!within_rate(c))
+    if (!body_complete(c) || !within_rate(c))
         return true;
+    if (system) { /* the stall gauge: answered here, so that it shows a stuck engine loop */
+        sy_api_system(c, path + 11);
+        return true;
+    }
     if (!method_is(c, SY_POST)) {
         sy_h1_add_header(c->req, "Allow", "POST");
         reply_error(c, 405, "method_not_allowed", "", "OFREP evaluation takes POST");
@@ -537,12 +559,12 @@ static void dispatch(struct call *c, const char *path)
     }
     /* Experiments have nested paths (KEY/start): their handler splits the rest itself. */
     bool experiments = strncmp(path, "/v1/experiments", 15) == 0 && (!path[15] || path[15] == '/');
-    /* OFREP is the data plane's: only a path with a bad segment comes here (400). */
+    /* OFREP and /v1/system are the data plane's: only an OFREP path with a bad segment
+     * comes here (400). */
     bool known =
         experiments || strcmp(path, "/v1/events") == 0 || strcmp(path, "/v1/guardrails") == 0 ||
         strcmp(path, "/v1/kpi") == 0 || strncmp(path, "/v1/regression/", 15) == 0 ||
         strncmp(path, "/v1/risk/", 9) == 0 || strncmp(path, "/v1/go-live/", 12) == 0 ||
-        strncmp(path, "/v1/system/", 11) == 0 ||
         (strncmp(path, "/v1/notifications", 17) == 0 && (!path[17] || path[17] == '/')) ||
         (strncmp(path, "/v1/routes", 10) == 0 && (!path[10] || path[10] == '/')) ||
         route(path, "/ofrep/v1/evaluate/flags", rest, sizeof(rest), &bad) ||
@@ -572,8 +594,6 @@ static void dispatch(struct call *c, const char *path)
         sy_api_risk(c, path + 9);
     } else if (strncmp(path, "/v1/go-live/", 12) == 0) {
         sy_api_golive(c, path + 12);
-    } else if (strncmp(path, "/v1/system/", 11) == 0) {
-        sy_api_system(c, path + 11);
     } else if (strncmp(path, "/v1/routes", 10) == 0) {
         sy_api_routes(c, path[10] ? path + 11 : "");
     } else if (strncmp(path, "/v1/notifications", 17) == 0) {
@@ -592,8 +612,10 @@ static void dispatch(struct call *c, const char *path)
 /* A body is waited for only from a client with credentials that hold (a live token, or
  * the cron secret): anyone else's request is answered (401, 404, 405) without its body, so
  * that an anonymous client holds no memory and no time with a body it never finishes.
- * Every endpoint that takes a body needs one of the two. A worker lets in a token only the
- * store may know (sy_engine_reader_authenticate's -ENOENT): the engine decides. */
+ * Every endpoint that takes a body needs one of the two. A worker cannot look in the store:
+ * a token it does not know gets no body read (a made-up one would otherwise hold a
+ * connection and its memory); if the engine then finds it, the client is asked to send
+ * the request again (body_complete). */
 bool sy_http_body_allowed(sy_http_t *http, sy_engine_reader_t *rd, const sy_h1_req_t *req,
                           bool engine_thread)
 {
@@ -608,7 +630,7 @@ bool sy_http_body_allowed(sy_http_t *http, sy_engine_reader_t *rd, const sy_h1_r
     int rc = sy_engine_reader_authenticate(rd, secret, strlen(secret), &who);
     if (rc == -ENOENT && engine_thread)
         rc = sy_engine_authenticate(http->eng, secret, strlen(secret), &who);
-    return rc == 0 || rc == -ENOENT;
+    return rc == 0;
 }
 
 static bool on_head(const sy_h1_req_t *req, void *arg)

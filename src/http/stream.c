@@ -171,14 +171,15 @@ void sy_streams_open(struct sy_streams *s, struct call *c, const char *key)
         reply_error(c, 404, "not_found", "", "no such event stream (streams change on restart)");
         return;
     }
-    if (!sy_h1_stream_room(c->req)) {
-        sy_h1_add_header(c->req, "Retry-After", "5");
-        reply_error(c, 503, "busy", "", "too many event streams are open: retry shortly");
-        return;
-    }
     struct stream *st = calloc(1, sizeof(*st));
     if (!st) {
         reply_error(c, 500, "out_of_memory", "", "out of memory");
+        return;
+    }
+    if (!sy_h1_stream_room(c->req)) { /* true takes the place: the stream starts next */
+        free(st);
+        sy_h1_add_header(c->req, "Retry-After", "5");
+        reply_error(c, 503, "busy", "", "too many event streams are open: retry shortly");
         return;
     }
     *st = (struct stream){.req = c->req, .ws = ws, .all = s, .next = s->open};

@@ -66,9 +66,11 @@ struct sy_workers {
     sy_engine_t *eng;
     struct event_base *engine;
     struct queue jobs;
-    struct msg *backlog; /* taken from `jobs`, not yet served (the engine thread's) */
+    struct msg *backlog, *backlog_last; /* taken from `jobs`, not yet served (the engine
+                                         * thread's), first to last */
     int n;
     struct worker *w;
+    atomic_size_t open;    /* every worker's connections, against the cap */
     atomic_size_t streams; /* every worker's, against half of all connections */
     int n_done;
     void (*done)(void *arg);
@@ -305,14 +307,27 @@ static void on_jobs(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     sy_workers_t *all = arg;
-    if (!all->backlog)
-        all->backlog = take(&all->jobs);
+    /* Everything queued joins the backlog at every turn: a push that found the queue
+     * empty while this event was already active merged into that activation, so the
+     * queue must be looked at again here, not only once the backlog is done. */
+    struct msg *got = take(&all->jobs);
+    if (got) {
+        if (all->backlog_last)
+            all->backlog_last->next = got;
+        else
+            all->backlog = got;
+        while (got->next)
+            got = got->next;
+        all->backlog_last = got;
+    }
     /* A few at a time: the loop's timers (the engine's tick) and its own events come
      * between two batches, however many requests wait. */
     int budget = JOBS_PER_TURN;
     for (struct msg *m = all->backlog, *next; m && budget-- > 0; m = next) {
         next = m->next;
         all->backlog = next;
+        if (!next)
+            all->backlog_last = NULL;
         if (m->kind == MSG_REQUEST) {
             sy_http_serve(all->http, m->copy); /* answered now or later, through answered() */
             continue;
@@ -395,15 +410,16 @@ int sy_workers_start(sy_workers_t **out, sy_http_t *http, struct event_base *eng
     all->w = calloc((size_t)n, sizeof(*all->w));
     int rc = all->w ? queue_init(&all->jobs, engine, on_jobs, all) : -ENOMEM;
     struct event_config *cfg = event_config_new();
-    if (cfg) { /* the stall gauge needs the time of each wake-up to the microsecond */
-        event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    /* The stall gauge needs the time of each wake-up to the microsecond. No epoll change
+     * list (the engine's loop has one): a worker's deferred removal of a descriptor it
+     * closed would reach epoll after another worker accepted a connection under the same
+     * number. */
+    if (cfg)
         event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
-    }
     sy_h1_opts_t o = *opts;
-    if (o.max_conns) /* each its share: an idle worker accepts first, so they fill alike */
-        o.max_conns = (o.max_conns + (size_t)n - 1) / (size_t)n;
     o.accept_batch = n > 1 ? 4 : 0;
     o.on_head = on_head;
+    o.open = &all->open; /* the cap is all the workers', not a share each */
     o.streams = &all->streams;
     o.max_streams = (opts->max_conns + 1) / 2;
     for (int i = 0; rc == 0 && i < n; i++) {

@@ -60,6 +60,47 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer 
     -d '{"context":{}}' "$URL/ofrep/v1/evaluate/flags/a")
 check "... and one the store does not know either is 401" 0 "" "" -- test "$code" = 401
 
+# what an outside attack found (workers_hostile.py)
+check "64 connections pipelining 20 handed-over requests each: every one answered" 0 "^1280$" "" -- \
+    python3 "$HERE/workers_hostile.py" "$PORT" pipelined 64 20
+check "... and the engine still answers after" 0 "^200$" "" -- \
+    curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ADMIN" "$URL/v1/flags"
+check "a made-up token of our shape gets no body read: 401 at once" 0 "401" "" -- \
+    python3 "$HERE/workers_hostile.py" "$PORT" fakebody
+W=$("$SY" workspace create "late" --db "$TMP/sy.db" >/dev/null && "$SY" token create --db "$TMP/sy.db" --workspace late --role sdk --name late)
+( # a subshell: its `wait` is for these, not for the server
+    for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+        curl -s -o /dev/null -w '%{http_code}\n' -X POST -H "Authorization: Bearer $W" -d '{}' \
+            "$URL/ofrep/v1/evaluate/flags" >>"$TMP/late" &
+    done
+    wait
+)
+check "a workspace and token made offline, first used by 12 requests at once: all 200" 0 "" "" -- \
+    sh -c "cat '$TMP/late'; test \"\$(grep -c '^200$' '$TMP/late')\" = 12"
+LATE2=$("$SY" token create --db "$TMP/sy.db" --workspace late --role editor --name late2)
+# a body that has not all come with its head, from a token no worker knows yet: retry
+python3 - "$PORT" "$LATE2" >"$TMP/retry" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(5)
+body = b'{"state":"ENABLED","variants":{"on":true},"defaultVariant":"on"}'
+s.sendall(b"PUT /v1/flags/late HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + sys.argv[2].encode() +
+          b"\r\nContent-Length: %d\r\n\r\n" % len(body))
+time.sleep(0.3)
+try:
+    s.sendall(body)
+except OSError:
+    pass
+print(s.recv(4096).decode().split("\r\n")[0])
+PY
+check "... its body not read: 503 retry" 0 "503" "" -- cat "$TMP/retry"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: Bearer $LATE2" \
+    -d '{"state":"ENABLED","variants":{"on":true},"defaultVariant":"on"}' "$URL/v1/flags/late")
+check "... and sent again, it is taken" 0 "" "" -- test "$code" = 201
+curl -s -I -H "Authorization: Bearer $ADMIN" "$URL/v1/flags" >"$TMP/head"
+check "HEAD on an API resource: GET's headers, no body" 0 "" "" -- \
+    sh -c "head -1 '$TMP/head' | grep -q ' 200' && grep -qi '^content-length: [1-9]' '$TMP/head'"
+
 stop_server
 check "SIGTERM stops it cleanly" 0 "" "" -- test "$STOP_STATUS" = 0
 check "no sanitizer reported anything (data races under TSan)" 1 "" "" -- grep -q "Sanitizer" "$TMP/log"
