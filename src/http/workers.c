@@ -302,6 +302,16 @@ static void *run(void *arg)
 
 /* ---- the engine's side ------------------------------------------------------------------- */
 
+/* A drain is over (every worker said so, or its time ran out): its `done`, once. */
+static void drained(sy_workers_t *all)
+{
+    if (all->done) {
+        void (*done)(void *) = all->done;
+        all->done = NULL;
+        done(all->done_arg);
+    }
+}
+
 static void on_jobs(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -341,10 +351,8 @@ static void on_jobs(evutil_socket_t fd, short what, void *arg)
                                         p + r.flag_len + r.unit_len, r.variant_len);
                 at += sizeof(r) + r.flag_len + r.unit_len + r.variant_len;
             }
-        } else if (m->kind == MSG_WORKER_DONE && ++all->n_done == all->n && all->done) {
-            void (*done)(void *) = all->done;
-            all->done = NULL;
-            done(all->done_arg);
+        } else if (m->kind == MSG_WORKER_DONE && ++all->n_done == all->n) {
+            drained(all);
         }
         free(m->data);
         free(m);
@@ -375,12 +383,7 @@ static void drain_over(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    sy_workers_t *all = arg;
-    if (all->done) {
-        void (*done)(void *) = all->done;
-        all->done = NULL;
-        done(all->done_arg);
-    }
+    drained(arg);
 }
 
 void sy_workers_drain(sy_workers_t *all, int grace_s, void (*done)(void *arg), void *arg)
