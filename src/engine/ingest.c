@@ -572,10 +572,11 @@ static int write_batch(sy_engine_t *eng, struct undo_unit *undo, size_t *n_undo,
             .has_latency = p->has_latency,
             .latency_ms = p->latency,
             .at_ms = now};
-        bool inserted;
-        int rc = sy_store_event_add(eng->store, &row, &inserted, err);
+        int64_t seq;
+        int rc = sy_store_event_add(eng->store, &row, &seq, err);
         if (rc < 0)
             return rc;
+        bool inserted = seq != 0;
         bool mine = !p->seen && w < x->n_w && i >= x->w[w].first;
         if (!inserted) {
             if (mine)
