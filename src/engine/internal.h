@@ -149,6 +149,26 @@ void sy_eng_kpi_commit(sy_engine_t *eng);
 /* Asks the server for a commit once its loop has handled what is ready (ingest.c). */
 void sy_eng_commit_soon(sy_engine_t *eng);
 
+/* ---- writer.c ------------------------------------------------------------------------------ */
+
+/* The writer thread, with its own handle on the store (opened on `db`): it runs one job at
+ * a time off the engine's loop. Every call below is made on the engine's thread. */
+struct sy_eng_writer;
+
+/* Starts it; *fd (an eventfd, owned by the writer) becomes readable each time a job has run:
+ * the loop watches it and then takes the job back with sy_eng_writer_idle. */
+int sy_eng_writer_start(struct sy_eng_writer **out, const char *db, int *fd, sy_err_t *err);
+/* Hands `job` over: `run(job, store)` runs on the writer thread with the writer's store and
+ * may touch nothing else. The last job must have been taken back. */
+void sy_eng_writer_put(struct sy_eng_writer *w, void (*run)(void *job, sy_store_t *store),
+                       void *job);
+/* Whether the job last handed over has run (true when there is none): then it is the
+ * caller's again, with everything `run` wrote into it. With `wait`, waits until it has. */
+bool sy_eng_writer_idle(struct sy_eng_writer *w, bool wait);
+/* Lets a job handed over finish, then joins the thread and closes its store and eventfd.
+ * NULL is a no-op. */
+void sy_eng_writer_stop(struct sy_eng_writer *w);
+
 /* Compiles and publishes `w`'s document again at `revision` (its kill switch changed). */
 int sy_eng_republish(sy_engine_t *eng, struct workspace *w, int64_t revision);
 
