@@ -308,9 +308,11 @@ int sy_engine_open(sy_engine_t **out, const sy_engine_opts_t *opts, sy_err_t *er
     eng->fake_ms = opts->fake_start_ms; /* the engine's own clock: sy_engine_advance */
     eng->fractional = opts->fractional;
     pthread_mutex_init(&eng->view_lock, NULL);
+    eng->max_units = opts->max_units;
+    eng->db = opts->db ? strdup(opts->db) : NULL;
     eng->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     eng->digest = eng->sha256 ? EVP_MD_CTX_new() : NULL;
-    int rc = sy_store_open(&eng->store, opts->db, err);
+    int rc = opts->db && !eng->db ? sy_eng_oom(err) : sy_store_open(&eng->store, opts->db, err);
     if (rc < 0)
         goto out_close;
     if ((rc = sy_store_workspace_list(eng->store, add_workspace, eng, err)) < 0 ||
@@ -337,13 +339,15 @@ void sy_engine_close(sy_engine_t *eng)
 {
     if (!eng)
         return;
+    /* Every waiting submission committed (or refused) and answered while the state it
+     * lands in is whole; the writer thread joined. */
+    sy_engine_writer_stop(eng);
     for (size_t i = 0; i < eng->n_ws; i++) {
         free(eng->ws[i].name);
         json_decref(eng->ws[i].doc);
         if (eng->ws[i].current)
             sy_snapshot_release(&eng->ws[i].current->pub);
     }
-    sy_eng_kpi_commit(eng); /* none should wait; any that does is answered */
     sy_eng_experiments_close(eng);
     sy_eng_routes_close(eng);
     json_decref(eng->health_done);
@@ -353,6 +357,7 @@ void sy_engine_close(sy_engine_t *eng)
     EVP_MD_CTX_free(eng->digest);
     EVP_MD_free(eng->sha256);
     sy_store_close(eng->store);
+    free(eng->db);
     free(eng);
 }
 

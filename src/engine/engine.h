@@ -9,7 +9,9 @@
  *
  * Threads: every call except the snapshot readers runs on the engine's thread (the
  * server's event loop). sy_engine_snapshot returns a counted reference that a reader may
- * keep while it evaluates; the last release frees a retired snapshot.
+ * keep while it evaluates; the last release frees a retired snapshot. The engine may run
+ * a thread of its own, the writer (sy_engine_writer_start), which commits ingested events
+ * off the loop; no callback is ever called from it.
  *
  * Time comes from opts.now_ms (tests pass a fake clock); NULL reads CLOCK_REALTIME.
  */
@@ -54,6 +56,7 @@ typedef struct sy_engine_opts {
     int64_t fake_start_ms;      /* with now_ms NULL and this > 0: a clock of the engine's own
                                    that starts here and moves only by sy_engine_advance */
     sy_fractional_t fractional; /* bucketing rule of every workspace's flags */
+    uint32_t max_units;         /* distinct units one experiment may hold; 0: 32 Mi */
 } sy_engine_opts_t;
 
 /* Opens the store and builds every workspace's snapshot from it. */
@@ -343,18 +346,40 @@ typedef void (*sy_ingest_done_cb)(void *arg, int rc, const sy_ingest_result_t *r
  * commit. The batch is taken whole or refused whole: on a refusal nothing is queued, and
  * `err` names the field ("events[3].variant"): -EINVAL, -ENOENT (no such experiment),
  * SY_ECONFLICT (the experiment is not running), -EAGAIN (the queue is full), -ENOSPC (an
- * experiment holds as many units as it may). On 0, `done` will be called exactly once,
- * from sy_engine_events_commit. */
+ * experiment holds as many units as it may, counting the new ones of the batch being
+ * committed). On 0, `done` will be called exactly once, on the engine's thread, from
+ * sy_engine_events_commit (or sy_engine_writer_stop, sy_engine_close). */
 int sy_engine_events_submit(sy_engine_t *eng, const sy_principal_t *actor, const sy_event_t *ev,
                             size_t n, sy_ingest_done_cb done, void *arg, sy_err_t *err);
 
-/* Commits everything queued in one transaction (group commit), updates the aggregates, and
- * calls every queued submission's `done`. A no-op when nothing is queued. */
+/* Group commit. Without the writer thread: commits everything queued (events, KPI events)
+ * in one transaction each, updates the aggregates, and calls every queued submission's
+ * `done` before it returns. With it: first lands the batch the writer has finished, if any
+ * (updates the aggregates, calls its submissions' `done`), then hands what is queued to
+ * the writer as the next batch and returns at once; it returns at once too while a batch
+ * is still with the writer (what comes meanwhile waits for the next: one batch in flight).
+ * The aggregates only ever hold committed events, and a submission is answered only after
+ * its events are committed; a failed commit refuses its batch whole (rc < 0) and changes
+ * nothing. A no-op when nothing is queued or in flight. */
 void sy_engine_events_commit(sy_engine_t *eng);
 
 /* Called on the engine thread when the queue goes from empty to not empty, so that the
  * owner of the loop schedules sy_engine_events_commit (after the requests at hand). */
 void sy_engine_on_events(sy_engine_t *eng, void (*cb)(void *arg), void *arg);
+
+/* Starts the writer thread, with a store handle of its own: from then on no group commit
+ * (no fsync) runs on the engine's thread. *fd (owned by the engine) becomes readable when
+ * the writer has finished a batch: the owner of the loop watches it and then calls
+ * sy_engine_events_commit, as it does after sy_engine_on_events. With a database in memory
+ * (which a second handle cannot share, and which has no fsync to hide) no thread starts
+ * and *fd is -1: commits stay synchronous. -EALREADY when it runs; -EIO when the store
+ * cannot be opened again, -EAGAIN when no thread can be made. */
+int sy_engine_writer_start(sy_engine_t *eng, int *fd, sy_err_t *err);
+/* Lands the batch in flight (waiting for the writer), commits everything still queued and
+ * answers every waiting submission, then joins the writer thread: commits are synchronous
+ * again and *fd is closed (stop watching it first). Without the thread it only commits
+ * what is queued. sy_engine_close calls it. */
+void sy_engine_writer_stop(sy_engine_t *eng);
 
 /* OFREP saw flag `flag` of workspace `ws` evaluate to `variant` for `unit`: when a running
  * experiment drives the flag and records exposures, a unit's first exposure is queued for
@@ -375,12 +400,12 @@ int sy_engine_audit_list(sy_engine_t *eng, const sy_principal_t *actor, sy_store
 /* KPI events for the caller's workspace: one event {"domain", "metric", "success"?,
  * "value"?, "actor", "correlation_id"?, "detail"?, "id"?} (success and/or value) or
  * {"events": [1..10,000 of them]}, checked whole (body is held until the answer). They
- * wait for the next group commit (sy_engine_events_commit), which writes every KPI
- * submission queued meanwhile in one transaction: one fsync for all of them. An event
- * whose id the workspace already has is not written again (a retried batch counts once).
- * A refusal (-EINVAL naming the field, "events[3].value"; -EAGAIN when the queue is full)
- * queues nothing and calls nothing; on 0, `done` is called exactly once, after the
- * commit, with accepted and duplicates. */
+ * wait for the next group commit (sy_engine_events_commit, on the writer thread when it
+ * runs), which writes every KPI submission queued meanwhile in one transaction: one fsync
+ * for all of them. An event whose id the workspace already has is not written again (a
+ * retried batch counts once). A refusal (-EINVAL naming the field, "events[3].value";
+ * -EAGAIN when the queue is full) queues nothing and calls nothing; on 0, `done` is called
+ * exactly once, on the engine's thread, after the commit, with accepted and duplicates. */
 int sy_engine_kpi_submit(sy_engine_t *eng, const sy_principal_t *actor, json_t *body,
                          sy_ingest_done_cb done, void *arg, sy_err_t *err);
 /* {"policies": [...]}: the workspace's regression policies by (domain, metric). */

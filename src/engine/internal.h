@@ -102,6 +102,8 @@ struct kpi_queue {
 
 struct sy_engine {
     sy_store_t *store;
+    char *db;                /* the store's URI: the writer thread opens a handle of its own */
+    uint32_t max_units;      /* distinct units one experiment may hold (opts.max_units) */
     int64_t (*now_ms)(void); /* NULL: the engine's own fake clock */
     int64_t fake_ms;
     sy_fractional_t fractional;
@@ -143,9 +145,14 @@ struct workspace *sy_eng_find_ws(sy_engine_t *eng, int64_t id);
 int sy_eng_view_publish(sy_engine_t *eng);
 void sy_eng_view_close(sy_engine_t *eng);
 
-/* Writes the queued KPI submissions in one transaction and answers each (regression.c);
- * sy_engine_events_commit calls it. A no-op when none waits. */
-void sy_eng_kpi_commit(sy_engine_t *eng);
+/* The KPI half of a group commit (regression.c); sy_engine_events_commit drives it. Takes
+ * the queued KPI submissions into *q, leaving the queue empty. */
+void sy_eng_kpi_take(sy_engine_t *eng, struct kpi_queue *q);
+/* Writes them in one transaction on `store`, each one's duplicates into its `dups`. Runs
+ * on the writer thread: touches `q` and `store` only. */
+int sy_eng_kpi_write(struct kpi_queue *q, sy_store_t *store, sy_err_t *err);
+/* Answers each with the commit's outcome `rc` (and `err`), and empties *q. */
+void sy_eng_kpi_answer(struct kpi_queue *q, int rc, const sy_err_t *err);
 /* Asks the server for a commit once its loop has handled what is ready (ingest.c). */
 void sy_eng_commit_soon(sy_engine_t *eng);
 
