@@ -33,8 +33,9 @@ struct sy_http {
     sy_h1_server_t *h1; /* no workers: the engine loop's own server */
     sy_engine_t *eng;
     struct event_base *base;
-    struct event *commit; /* the group commit of queued events, run after the requests at hand */
-    struct event *ping;   /* the store's readiness, for the workers' /readyz */
+    struct event *commit;  /* the group commit of queued events, run after the requests at hand */
+    struct event *ping;    /* the store's readiness, for the workers' /readyz */
+    struct event *written; /* the engine's writer thread finished a batch: land it (or NULL) */
     sy_http_opts_t opts;
     struct sy_streams *streams; /* no workers: the engine loop's streams */
     sy_engine_reader_t *rd;     /* the engine thread's reader */
@@ -706,6 +707,21 @@ static void schedule_commit(void *arg)
     event_active(http->commit, EV_TIMEOUT, 0);
 }
 
+/* The commits run on the engine's writer thread, whose descriptor wakes this loop when a
+ * batch is done: run_commit lands it and hands the next over. (With none, a database in
+ * memory, they run in run_commit itself.) */
+static int start_writer(sy_http_t *http, struct event_base *base, sy_err_t *err)
+{
+    int fd;
+    int rc = sy_engine_writer_start(http->eng, &fd, err);
+    if (rc < 0 || fd < 0)
+        return rc;
+    http->written = event_new(base, fd, EV_READ | EV_PERSIST, run_commit, http);
+    if (!http->written || event_add(http->written, NULL) < 0)
+        return sy_err_set(err, -ENOMEM, NULL, "out of memory");
+    return 0;
+}
+
 static void on_change(void *arg, int64_t ws, int64_t revision)
 {
     (void)revision;
@@ -829,6 +845,10 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
     }
     sy_engine_on_change(eng, on_change, http);
     sy_engine_on_events(eng, schedule_commit, http);
+    if ((rc = start_writer(http, base, err)) < 0) {
+        sy_http_free(http);
+        return rc;
+    }
     *out = http;
     return 0;
 }
@@ -856,8 +876,11 @@ void sy_http_free(sy_http_t *http)
     if (!http)
         return;
     sy_engine_on_change(http->eng, NULL, NULL);
-    /* Answer every ingest request still waiting while its connection exists. */
-    sy_engine_events_commit(http->eng);
+    if (http->written) /* while its descriptor is open: the writer closes it */
+        event_free(http->written);
+    /* Answer every ingest request still waiting while its connection exists: the batch with
+     * the writer, then what is queued; the writer thread is joined. */
+    sy_engine_writer_stop(http->eng);
     sy_engine_on_events(http->eng, NULL, NULL);
     http_free(http);
 }
