@@ -899,6 +899,8 @@ void sy_engine_events_commit(sy_engine_t *eng)
         struct batch *b = x->flight;
         x->flight = NULL;
         land(eng, b); /* what its answers queue goes with the next */
+        if (x->flight)
+            return; /* an answer committed again: the next batch is in flight already */
     }
     struct batch *b = take(eng);
     if (!b)

@@ -449,6 +449,45 @@ static void kpi_events_commit_on_the_writer_and_their_ids_count_once_across_batc
     assert_int_equal(b.r.duplicates, 1);
 }
 
+/* An answer that submits again, and commits at once. */
+struct again {
+    struct fixture *f;
+    bool commit;
+    struct ack first, next;
+};
+
+static void again_done(void *arg, int rc, const sy_ingest_result_t *r, const sy_err_t *err)
+{
+    struct again *g = arg;
+    on_done(&g->first, rc, r, err);
+    sy_event_t ev[1] = {exposure(g->commit ? "n1" : "n2", "b")};
+    assert_int_equal(submit(g->f, ev, 1, &g->next, NULL), 0);
+    if (g->commit)
+        sy_engine_events_commit(g->f->eng);
+}
+
+static void an_answer_that_commits_again_hands_the_next_batch_over_once(void **state)
+{
+    struct fixture *f = *state;
+    start_e(f, "");
+    int fd = writer(f);
+    struct again one = {.f = f, .commit = true}, two = {.f = f};
+    sy_event_t a[1] = {exposure("u1", "a")}, b[1] = {exposure("u2", "a")};
+    assert_int_equal(sy_engine_events_submit(f->eng, &f->who, a, 1, again_done, &one, NULL), 0);
+    assert_int_equal(sy_engine_events_submit(f->eng, &f->who, b, 1, again_done, &two, NULL), 0);
+    sy_engine_events_commit(f->eng);
+    land(f, fd); /* the first answer hands n1 over; the second queues n2 behind it */
+    assert_int_equal(one.first.calls + two.first.calls, 2);
+    land(f, fd); /* n1 lands, n2 goes */
+    land(f, fd);
+    assert_int_equal(one.next.calls, 1);
+    assert_int_equal(two.next.calls, 1);
+    assert_int_equal(one.next.rc | two.next.rc, 0);
+    json_t *r = results(f);
+    assert_int_equal(json_integer_value(json_object_get(r, "units")), 4);
+    json_decref(r);
+}
+
 static void stopping_the_writer_answers_the_batch_in_flight_and_the_queue(void **state)
 {
     struct fixture *f = *state;
@@ -581,6 +620,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(
             kpi_events_commit_on_the_writer_and_their_ids_count_once_across_batches, setup,
             teardown),
+        cmocka_unit_test_setup_teardown(an_answer_that_commits_again_hands_the_next_batch_over_once,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(
             stopping_the_writer_answers_the_batch_in_flight_and_the_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(closing_the_engine_answers_what_waits_for_the_writer, setup,
