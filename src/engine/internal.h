@@ -166,12 +166,19 @@ struct sy_eng_writer;
  * the loop watches it and then takes the job back with sy_eng_writer_idle. */
 int sy_eng_writer_start(struct sy_eng_writer **out, const char *db, int *fd, sy_err_t *err);
 /* Hands `job` over: `run(job, store)` runs on the writer thread with the writer's store and
- * may touch nothing else. The last job must have been taken back. */
+ * may touch nothing else. The last job must have been taken back. From here until the job
+ * has run, the eventfd is readable only once it has. */
 void sy_eng_writer_put(struct sy_eng_writer *w, void (*run)(void *job, sy_store_t *store),
                        void *job);
 /* Whether the job last handed over has run (true when there is none): then it is the
- * caller's again, with everything `run` wrote into it. With `wait`, waits until it has. */
-bool sy_eng_writer_idle(struct sy_eng_writer *w, bool wait);
+ * caller's again, with everything `run` wrote into it, and how long it took (µs) goes into
+ * *run_us (optional). With `wait`, waits until it has. Empties the eventfd. */
+bool sy_eng_writer_idle(struct sy_eng_writer *w, bool wait, int64_t *run_us);
+/* While it has no job, the writer makes the eventfd readable at `at_us` (monotonic µs, as
+ * sy_eng_writer_now_us reads it); a job handed over first cancels it. */
+void sy_eng_writer_alarm(struct sy_eng_writer *w, int64_t at_us);
+/* CLOCK_MONOTONIC in µs: the writer's time, not the engine's clock (which tests move). */
+int64_t sy_eng_writer_now_us(void);
 /* Lets a job handed over finish, then joins the thread and closes its store and eventfd.
  * NULL is a no-op. */
 void sy_eng_writer_stop(struct sy_eng_writer *w);

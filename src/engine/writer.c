@@ -9,6 +9,9 @@
  * the engine wrote into it before the hand-over is seen by the writer, and everything the
  * writer wrote is seen by the engine once sy_eng_writer_idle says it is done.
  *
+ * The writer is also the loop's alarm clock (sy_eng_writer_alarm): while it has no job it
+ * can wake the loop at a given time, through the same eventfd.
+ *
  * Writes on the two handles (the engine's configuration changes on its loop, the writer's
  * group commits) take turns through SQLite's own lock, each waiting with its busy timeout
  * (store.h): no lock of ours spans a transaction. A change made on the loop while a batch
@@ -19,6 +22,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/internal.h"
@@ -31,8 +35,17 @@ struct sy_eng_writer {
     int fd;                               /* eventfd: readable once a job has run */
     void (*run)(void *job, sy_store_t *); /* the job handed over and not run yet, or NULL */
     void *job;
+    int64_t run_us;   /* how long the last job took */
+    int64_t alarm_us; /* when to wake the loop, having no job (monotonic); 0: never */
     bool stop;
 };
+
+int64_t sy_eng_writer_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 /* Adds one to the eventfd: the loop wakes up. Only a full counter (2^64 - 2, never
  * reached: the engine reads it after every job) or EINTR could refuse it. */
@@ -48,17 +61,31 @@ static void *writer_main(void *arg)
     struct sy_eng_writer *w = arg;
     pthread_mutex_lock(&w->lock);
     for (;;) {
-        while (!w->run && !w->stop)
-            pthread_cond_wait(&w->cond, &w->lock);
+        while (!w->run && !w->stop) {
+            if (!w->alarm_us) {
+                pthread_cond_wait(&w->cond, &w->lock);
+                continue;
+            }
+            struct timespec at = {.tv_sec = w->alarm_us / 1000000,
+                                  .tv_nsec = w->alarm_us % 1000000 * 1000};
+            pthread_cond_timedwait(&w->cond, &w->lock, &at); /* the clock decides, below */
+            if (w->alarm_us && !w->run && sy_eng_writer_now_us() >= w->alarm_us) {
+                w->alarm_us = 0;
+                signal_loop(w->fd);
+            }
+        }
         if (!w->run)
             break;
         void (*run)(void *, sy_store_t *) = w->run;
         void *job = w->job;
         pthread_mutex_unlock(&w->lock);
+        int64_t t0 = sy_eng_writer_now_us();
         run(job, w->store);
+        int64_t t1 = sy_eng_writer_now_us();
         pthread_mutex_lock(&w->lock);
         w->run = NULL;
         w->job = NULL;
+        w->run_us = t1 - t0;
         signal_loop(w->fd); /* under the lock: sy_eng_writer_idle drains what it sees */
         pthread_cond_broadcast(&w->cond);
     }
@@ -85,7 +112,12 @@ int sy_eng_writer_start(struct sy_eng_writer **out, const char *db, int *fd, sy_
         rc = sy_eng_oom(err);
         goto out_store;
     }
-    if (pthread_cond_init(&w->cond, NULL) != 0) {
+    pthread_condattr_t attr; /* its timed waits on the monotonic clock */
+    bool made = pthread_condattr_init(&attr) == 0;
+    made = made && pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
+           pthread_cond_init(&w->cond, &attr) == 0;
+    pthread_condattr_destroy(&attr);
+    if (!made) {
         rc = sy_eng_oom(err);
         goto out_lock;
     }
@@ -115,23 +147,37 @@ void sy_eng_writer_put(struct sy_eng_writer *w, void (*run)(void *job, sy_store_
     assert(!w->run); /* one job at a time: the caller takes the last one back first */
     w->run = run;
     w->job = job;
+    w->alarm_us = 0; /* the job's end wakes the loop, and only that: an alarm's wake-up is */
+    uint64_t n;      /* stale now, the eventfd is emptied of it */
+    while (read(w->fd, &n, sizeof(n)) < 0 && errno == EINTR)
+        continue;
     pthread_cond_broadcast(&w->cond);
     pthread_mutex_unlock(&w->lock);
 }
 
-bool sy_eng_writer_idle(struct sy_eng_writer *w, bool wait)
+bool sy_eng_writer_idle(struct sy_eng_writer *w, bool wait, int64_t *run_us)
 {
     pthread_mutex_lock(&w->lock);
     while (wait && w->run)
         pthread_cond_wait(&w->cond, &w->lock);
     bool idle = !w->run;
-    if (idle) { /* the writer adds to the counter under the lock: this empties it */
-        uint64_t n;
-        while (read(w->fd, &n, sizeof(n)) < 0 && errno == EINTR)
-            continue;
-    }
+    /* The writer adds to the counter under the lock: this empties it of every wake-up up to
+     * now (a job's end, an alarm), so that the loop is not woken again for them. */
+    uint64_t n;
+    while (read(w->fd, &n, sizeof(n)) < 0 && errno == EINTR)
+        continue;
+    if (run_us)
+        *run_us = w->run_us;
     pthread_mutex_unlock(&w->lock);
     return idle;
+}
+
+void sy_eng_writer_alarm(struct sy_eng_writer *w, int64_t at_us)
+{
+    pthread_mutex_lock(&w->lock);
+    w->alarm_us = at_us;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
 }
 
 void sy_eng_writer_stop(struct sy_eng_writer *w)

@@ -4,8 +4,9 @@
  * exposure, duplicate ids within and across batches, the unit cap, an experiment stopped,
  * an allocation step (placed before the batch, in memory as after a reopen), OFREP's
  * exposures; a failed batch refuses its submissions whole and changes nothing; KPI events
- * take the same road; stopping the writer answers everything that waits. Each test ends
- * with a reopen that rebuilds the same results. */
+ * take the same road; a batch that lands with fewer queued than it answered makes the next
+ * gather that many (or wait for the writer's alarm); stopping the writer answers everything
+ * that waits. Most end with a reopen that rebuilds the same results. */
 #define _DEFAULT_SOURCE
 #include <poll.h>
 #include <sqlite3.h>
@@ -80,11 +81,21 @@ static void written(int fd)
     assert_int_equal(poll(&p, 1, 10000), 1);
 }
 
-/* ... and lands it, handing over what is queued. */
+/* ... and lands it, handing over what is queued (or gathering more: then the writer's
+ * alarm makes the descriptor readable). */
 static void land(struct fixture *f, int fd)
 {
     written(fd);
     sy_engine_events_commit(f->eng);
+}
+
+/* Lands batches, and hands the queue over when the gathering ends, until `a` has had
+ * `calls` answers. */
+static void until_answered(struct fixture *f, int fd, const struct ack *a, int calls)
+{
+    for (int i = 0; a->calls < calls && i < 100; i++)
+        land(f, fd);
+    assert_int_equal(a->calls, calls);
 }
 
 static void start_e(struct fixture *f, const char *extra)
@@ -305,7 +316,7 @@ static void the_unit_cap_counts_the_new_units_of_the_batch_in_flight(void **stat
     /* the failed batch's units are gone from the count */
     assert_int_equal(submit(f, third, 1, &b, NULL), 0);
     sy_engine_events_commit(f->eng);
-    land(f, fd);
+    until_answered(f, fd, &b, 2);
     assert_int_equal(b.rc, 0);
     json_t *r = results(f);
     assert_int_equal(json_integer_value(json_object_get(r, "units")), 1);
@@ -416,7 +427,7 @@ exposures_seen_by_ofrep_meanwhile_are_written_only_when_they_change_something(vo
     sy_engine_exposure_seen(f->eng, ws, "e", 1, "u2", 2, "b", 1);
     sy_engine_exposure_seen(f->eng, ws, "e", 1, "u2", 2, "b", 1);
     land(f, fd);
-    land(f, fd);
+    sy_engine_writer_stop(f->eng);     /* what OFREP saw, committed: nobody waits for it */
     assert_int_equal(logged("u1"), 1); /* the exposure in flight said it already */
     assert_int_equal(logged("u2"), 1); /* its first exposure, once */
     json_t *r = results(f);
@@ -486,6 +497,39 @@ static void an_answer_that_commits_again_hands_the_next_batch_over_once(void **s
     json_t *r = results(f);
     assert_int_equal(json_integer_value(json_object_get(r, "units")), 4);
     json_decref(r);
+}
+
+static void
+after_a_batch_lands_the_next_gathers_as_many_submissions_or_waits_its_commit(void **state)
+{
+    struct fixture *f = *state;
+    start_e(f, "");
+    int fd = writer(f);
+    sy_event_t ev[6] = {exposure("u1", "a"), exposure("u2", "a"), exposure("u3", "a"),
+                        exposure("u4", "b"), exposure("u5", "b"), exposure("u6", "b")};
+    struct ack a[3] = {{0}}, b[3] = {{0}}, c = {0};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(submit(f, &ev[i], 1, &a[i], NULL), 0);
+    sy_engine_events_commit(f->eng);
+    land(f, fd); /* three answered, none queued: the next batch gathers */
+    assert_int_equal(a[0].calls + a[1].calls + a[2].calls, 3);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(submit(f, &ev[3 + i], 1, &b[i], NULL), 0);
+        sy_engine_events_commit(f->eng); /* not yet: two of three */
+    }
+    assert_int_equal(submit(f, &ev[5], 1, &b[2], NULL), 0);
+    sy_engine_events_commit(f->eng); /* the third: they go together */
+    land(f, fd);
+    assert_int_equal(b[0].calls + b[1].calls + b[2].calls, 3); /* one commit for the three */
+    /* three answered again, one comes: it waits for the writer's alarm, not for ever */
+    sy_event_t late[1] = {exposure("u7", "a")};
+    assert_int_equal(submit(f, late, 1, &c, NULL), 0);
+    sy_engine_events_commit(f->eng);
+    land(f, fd); /* the alarm: handed over */
+    land(f, fd); /* landed */
+    assert_int_equal(c.calls, 1);
+    assert_int_equal(c.rc, 0);
+    same_after_reopen(f);
 }
 
 static void stopping_the_writer_answers_the_batch_in_flight_and_the_queue(void **state)
@@ -622,6 +666,9 @@ int main(int argc, char **argv)
             teardown),
         cmocka_unit_test_setup_teardown(an_answer_that_commits_again_hands_the_next_batch_over_once,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            after_a_batch_lands_the_next_gathers_as_many_submissions_or_waits_its_commit, setup,
+            teardown),
         cmocka_unit_test_setup_teardown(
             stopping_the_writer_answers_the_batch_in_flight_and_the_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(closing_the_engine_answers_what_waits_for_the_writer, setup,
