@@ -52,8 +52,8 @@ run: build
 
 # meson test's own verdict is folded into the summary, which fails on any failure.
 # The release build is compiled too: -O3 finds warnings (-Werror) the debug build does not.
-# The tests that run threads ("threads": the data-plane workers, readers of snapshots) run
-# a second time under ThreadSanitizer.
+# The tests that run threads ("threads": the data-plane workers, readers of snapshots, the
+# ingest writer) run a second time under ThreadSanitizer.
 test: deps $(TEST)/build.ninja $(RELEASE)/build.ninja $(TSAN)/build.ninja
 	$(MESON) compile -C $(RELEASE)
 	$(MESON) compile -C $(TEST)
