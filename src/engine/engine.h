@@ -358,6 +358,9 @@ int sy_engine_events_submit(sy_engine_t *eng, const sy_principal_t *actor, const
  * (updates the aggregates, calls its submissions' `done`), then hands what is queued to
  * the writer as the next batch and returns at once; it returns at once too while a batch
  * is still with the writer (what comes meanwhile waits for the next: one batch in flight).
+ * Right after a landing, fewer submissions than it answered wait a little for the others
+ * (as long as its commit took, 2 ms at most): the writer's descriptor or the submission
+ * that makes the count asks for the next call.
  * The aggregates only ever hold committed events, and a submission is answered only after
  * its events are committed; a failed commit refuses its batch whole (rc < 0) and changes
  * nothing. A no-op when nothing is queued or in flight. */
