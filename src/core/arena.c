@@ -103,3 +103,13 @@ void sy_arena_free(sy_arena_t *a)
     }
     *a = (sy_arena_t){.cap = a->cap};
 }
+
+void *sy_block_alloc(size_t size)
+{
+    return size ? malloc(size) : NULL;
+}
+
+void sy_block_free(void *p)
+{
+    free(p);
+}

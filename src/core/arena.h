@@ -1,14 +1,23 @@
-/* arena.h - bump allocation tied to one lifetime (a loaded flag set, one evaluation).
+/* arena.h - bump allocation tied to one lifetime (a compile, one evaluation), and the
+ * single blocks of what outlives any arena.
  *
  * An arena hands out aligned blocks and frees them all at once. Two kinds:
  *   - growable (sy_arena_init): takes memory from the C allocator in chunks, up to a
  *     hard cap; used at load time, never on a hot path;
  *   - fixed (sy_arena_init_fixed): carves a caller-owned buffer (a stack array) and never
- *     allocates; used for the scratch of one evaluation.
+ *     allocates; used for the scratch of one evaluation, and over a block (below) to lay
+ *     out an object of a size measured beforehand.
  * Either kind refuses a request beyond its cap by returning NULL, which callers turn
- * into -ENOMEM. This file is the only place in core/ that calls the allocator.
+ * into -ENOMEM.
  *
- * Not thread-safe: one arena belongs to one thread at a time.
+ * A block (sy_block_alloc) is one allocation of an exact size with a lifetime of its own:
+ * a compiled flag, or a piece that compiled flags share, freed when its last reference is
+ * dropped, which may happen on any thread. Never on a hot path either.
+ *
+ * This file is the only place in core/ that calls the allocator.
+ *
+ * Not thread-safe: one arena belongs to one thread at a time. Blocks are as thread-safe
+ * as the C allocator.
  */
 #ifndef SY_CORE_ARENA_H
 #define SY_CORE_ARENA_H
@@ -51,5 +60,11 @@ void sy_arena_rewind(sy_arena_t *a, sy_arena_mark_t m);
 
 /* Frees every chunk (growable) and leaves the arena empty and reusable. NULL is a no-op. */
 void sy_arena_free(sy_arena_t *a);
+
+/* `size` bytes aligned for any scalar type, or NULL when the allocator fails (or `size`
+ * is 0). Returns owned: give it back with sy_block_free. */
+void *sy_block_alloc(size_t size);
+
+void sy_block_free(void *p); /* NULL is a no-op */
 
 #endif
