@@ -23,7 +23,7 @@
 #include <jansson.h>
 
 #include "core/err.h"
-#include "core/flag.h"
+#include "core/flagset.h"
 #include "core/route.h"
 #include "store/store.h"
 

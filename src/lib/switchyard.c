@@ -17,7 +17,7 @@
 #include <jansson.h>
 
 #include "codec/value_json.h"
-#include "core/flag.h"
+#include "core/flagset.h"
 
 _Static_assert((int)SY_EVAL_ERROR == (int)SY_REASON_ERROR, "reasons line up with core");
 _Static_assert((int)SY_EVAL_GENERAL == (int)SY_FLAG_GENERAL, "error codes line up with core");
