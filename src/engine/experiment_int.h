@@ -183,7 +183,7 @@ struct exp_write {
     int (*more)(sy_engine_t *eng, struct exp_write *xw, sy_err_t *err); /* or NULL */
     void *more_arg;
 };
-int sy_exp_write(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg, sy_err_t *err);
+int sy_exp_write(sy_engine_t *eng, int64_t ws, void *arg, sy_err_t *err);
 /* Writes variant `k`'s aggregates (in the open transaction). */
 int sy_exp_put_arm(sy_engine_t *eng, const struct experiment *e, size_t k, sy_err_t *err);
 
