@@ -475,15 +475,20 @@ int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experime
     if (sy_eng_grow((void **)&e->changes, &e->cap_changes, e->n_changes + 1, sizeof(*e->changes)) <
         0)
         return sy_eng_oom(err);
-    struct experiment saved = *e; /* what a failure puts back */
+    struct experiment saved = *e; /* what a failure puts back (with the weights below) */
+    int64_t saved_w[SY_EXP_MAX_ARMS];
     json_t *before_w = sy_exp_weights_json(e), *before = sy_exp_to_json(e);
-    for (size_t i = 0; i < e->n_arms; i++)
+    for (size_t i = 0; i < e->n_arms; i++) {
+        saved_w[i] = e->arms[i].weight;
         e->arms[i].weight = weights[i];
+    }
     enum state was = e->state;
     e->state = state;
     int64_t now = sy_engine_now_ms(eng), units_at = exposed_units(e), events_at = 0;
     if (sy_store_event_last(eng->store, &events_at, err) < 0) {
         *e = saved;
+        for (size_t i = 0; i < e->n_arms; i++)
+            e->arms[i].weight = saved_w[i];
         json_decref(before_w);
         json_decref(before);
         return -EIO;
@@ -509,6 +514,8 @@ int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experime
             : sy_eng_oom(err);
     if (rc < 0) {
         *e = saved;
+        for (size_t i = 0; i < e->n_arms; i++)
+            e->arms[i].weight = saved_w[i];
     } else {
         remember(e, now, strcmp(action, "step") == 0, evaluation_id, units_at, events_at, weights,
                  winner); /* room was made */

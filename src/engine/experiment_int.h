@@ -94,7 +94,7 @@ struct experiment {
     bool latency_guardrail;
     double max_latency_increase_pct;
     size_t n_arms, control;
-    struct arm arms[SY_EXP_MAX_ARMS];
+    struct arm *arms; /* n_arms of them (an arm's windows weigh 1.4 KB: not 16 of them) */
     struct units units;
     uint64_t batch;                /* the last batch that touched it */
     sy_guardrails_t guardrails;    /* its own guardrails (the definition's "allocation"): the */
