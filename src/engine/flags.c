@@ -14,6 +14,7 @@
  * shares every other flag with it; one flag changing changes one flag of it.
  */
 #define _DEFAULT_SOURCE
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,8 +33,13 @@ const sy_snapshot_t *sy_engine_snapshot(sy_engine_t *eng, int64_t ws)
 {
     for (size_t i = 0; i < eng->n_ws; i++)
         if (eng->ws[i].id == ws) {
-            struct snap *s = eng->ws[i].current;
+            struct workspace *w = &eng->ws[i];
+            /* Sequentially consistent throughout: see publish() for why it is enough. */
+            unsigned e = atomic_load(&w->epoch) & 1;
+            atomic_fetch_add(&w->readers[e], 1);
+            struct snap *s = atomic_load(&w->current);
             atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+            atomic_fetch_sub(&w->readers[e], 1);
             return &s->pub;
         }
     return NULL;
@@ -67,8 +73,15 @@ static int publish(sy_engine_t *eng, struct workspace *w, sy_flagset_t *set, int
     s->set = set;
     s->pub = (sy_snapshot_t){.workspace = w->id, .revision = revision, .set = set};
     atomic_init(&s->refs, 1);
-    struct snap *old = w->current;
-    w->current = s;
+    /* A reader that read the old pointer counted itself in readers[e] first, e the epoch
+     * before the flip; one that counts itself there after the wait below reads the new
+     * pointer (swapped before the flip). So once readers[e] is seen at 0, every reader of
+     * the old snapshot holds its reference, and releasing the engine's cannot free it
+     * under one. A reader stays counted for a few instructions: the wait is short. */
+    struct snap *old = atomic_exchange(&w->current, s);
+    unsigned e = atomic_fetch_add(&w->epoch, 1) & 1;
+    while (atomic_load(&w->readers[e]) != 0)
+        sched_yield();
     w->revision = revision;
     if (old)
         sy_snapshot_release(&old->pub);
@@ -207,14 +220,14 @@ static sy_flagset_t *served_all(const sy_engine_t *eng, struct workspace *w)
  * with that one flag as written, or at its control. */
 static sy_flagset_t *served_after(const sy_engine_t *eng, struct workspace *w, const char *key)
 {
-    if (!w->kill.engaged || !w->current)
+    struct snap *cur = atomic_load(&w->current);
+    if (!w->kill.engaged || !cur)
         return served_all(eng, w);
     size_t klen = strlen(key);
     const sy_flag_t *now = sy_flagset_find(w->flags, key, klen);
     sy_flagset_build_t *b;
     sy_flagset_t *set = NULL;
-    if (sy_flagset_build_begin(&b, w->current->set, w->pool, SY_BUILD_CHANGE, NULL, NULL, NULL,
-                               NULL) < 0)
+    if (sy_flagset_build_begin(&b, cur->set, w->pool, SY_BUILD_CHANGE, NULL, NULL, NULL, NULL) < 0)
         return served_all(eng, w);
     int rc;
     if (!now) {
@@ -341,8 +354,9 @@ int sy_eng_flags_empty(sy_engine_t *eng, struct workspace *w)
 
 void sy_eng_flags_close(struct workspace *w)
 {
-    if (w->current)
-        sy_snapshot_release(&w->current->pub);
+    struct snap *cur = atomic_load(&w->current);
+    if (cur)
+        sy_snapshot_release(&cur->pub);
     sy_flagset_free(w->flags);
     sy_pool_free(w->pool);
     json_decref(w->evaluators);

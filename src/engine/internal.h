@@ -44,12 +44,18 @@ struct workspace {
     int64_t id;
     char *name;
     int64_t revision;
-    sy_flagset_t *flags;        /* its flags as written, compiled, each with its JSON text */
-    json_t *evaluators;         /* the document's "$evaluators" as written, or NULL */
-    json_t *metadata;           /* the document's "metadata" as written, or NULL */
-    sy_pool_t *pool;            /* what its compiled flags share (flags.c's builds only) */
-    struct snap *current;       /* what readers get: `flags`, or with the kill switch engaged
-                                   `flags` with each driven flag at its control */
+    sy_flagset_t *flags; /* its flags as written, compiled, each with its JSON text */
+    json_t *evaluators;  /* the document's "$evaluators" as written, or NULL */
+    json_t *metadata;    /* the document's "metadata" as written, or NULL */
+    sy_pool_t *pool;     /* what its compiled flags share (flags.c's builds only) */
+    /* What readers get: `flags`, or with the kill switch engaged `flags` with each driven
+     * flag at its control. Swapped by the engine's thread; a reader takes its reference
+     * between an increment and a decrement of readers[epoch & 1], and the engine releases
+     * a snapshot it replaced only once the readers of the epoch before the swap are gone
+     * (flags.c), so that no reader counts a snapshot already freed. */
+    _Atomic(struct snap *) current;
+    atomic_uint epoch;
+    atomic_uint readers[2];
     sy_guardrails_t guardrails; /* of its allocation steps, unless an experiment overrides */
     struct kill_switch kill;
 };
