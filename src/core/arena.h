@@ -40,6 +40,12 @@ void sy_arena_init(sy_arena_t *a, size_t cap);
 /* A fixed arena over the caller's `buf` of `len` bytes (borrowed for the arena's life). */
 void sy_arena_init_fixed(sy_arena_t *a, void *buf, size_t len);
 
+/* A growable arena (at most `cap` bytes in all) that hands out the caller's `buf` of `len`
+ * bytes first (borrowed for the arena's life), and chunks from the allocator only once
+ * that is full: for the many small, short-lived arenas of compiling one flag, which a
+ * stack buffer holds (a 16 KiB chunk each made malloc consolidate its free lists). */
+void sy_arena_init_with(sy_arena_t *a, void *buf, size_t len, size_t cap);
+
 /* `size` bytes aligned for any scalar type, or NULL when the cap is reached or the
  * allocator fails. The block lives until sy_arena_free or sy_arena_reset. */
 void *sy_arena_alloc(sy_arena_t *a, size_t size);

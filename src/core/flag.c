@@ -512,8 +512,9 @@ static void rule_drop(sy_piece_t *p)
 static int rule_compile(const struct rule_key *k, struct rule **out)
 {
     /* The evaluators the compiler may look up: exactly those the rule names. */
+    char tmp_buf[2048], sized_buf[8192];
     sy_arena_t tmp;
-    sy_arena_init(&tmp, COMPILE_ARENA_MAX);
+    sy_arena_init_with(&tmp, tmp_buf, sizeof(tmp_buf), COMPILE_ARENA_MAX);
     sy_member_t *evm = sy_arena_alloc(&tmp, sizeof(*evm) * (k->n_deps ? k->n_deps : 1));
     if (!evm) {
         sy_arena_free(&tmp);
@@ -529,7 +530,7 @@ static int rule_compile(const struct rule_key *k, struct rule **out)
     const sy_logic_t *logic;
     sy_err_t err = {0};
     sy_arena_t sized;
-    sy_arena_init(&sized, COMPILE_ARENA_MAX);
+    sy_arena_init_with(&sized, sized_buf, sizeof(sized_buf), COMPILE_ARENA_MAX);
     int rc = sy_logic_compile(&k->expr->v, &evaluators, &sized, &logic, &err);
     size_t logic_bytes = rc == 0 ? sized.used : 0;
     sy_arena_free(&sized);
@@ -869,8 +870,9 @@ int sy_flag_compile(sy_flag_t **out, sy_flag_env_t *env, const char *key, size_t
 {
     if (klen > UINT32_MAX || src_len > UINT32_MAX)
         return -EINVAL;
+    char buf[4096];
     sy_arena_t tmp;
-    sy_arena_init(&tmp, COMPILE_ARENA_MAX);
+    sy_arena_init_with(&tmp, buf, sizeof(buf), COMPILE_ARENA_MAX);
     struct checker c = {.env = env, .keep = &tmp};
     snprintf(c.flag, sizeof(c.flag), "%.*s", (int)(klen > 63 ? 63 : klen), key);
     size_t errors = env->errors;

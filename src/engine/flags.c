@@ -106,8 +106,9 @@ static int refused(const sy_problems_t *p, sy_err_t *err)
  * build `b`. Returns what sy_flagset_build_put does. */
 static int put_json(sy_flagset_build_t *b, const char *key, const json_t *def, const char *src)
 {
+    char buf[8192];
     sy_arena_t arena;
-    sy_arena_init(&arena, DEF_ARENA_MAX);
+    sy_arena_init_with(&arena, buf, sizeof(buf), DEF_ARENA_MAX);
     sy_value_t v;
     int rc = sy_value_from_json(def, &arena, &v);
     if (rc == 0)
@@ -161,8 +162,9 @@ static int put_served(const sy_engine_t *eng, struct workspace *w, sy_flagset_bu
     int rc = def ? sy_eng_serve_control(eng, w->id, key, def, w->kill.reason, &control) : 1;
     if (rc == 0 && !control)
         rc = 1;
+    char buf[8192];
     sy_arena_t arena;
-    sy_arena_init(&arena, DEF_ARENA_MAX);
+    sy_arena_init_with(&arena, buf, sizeof(buf), DEF_ARENA_MAX);
     sy_value_t v;
     if (rc == 0)
         rc = sy_value_from_json(control, &arena, &v);
@@ -271,12 +273,14 @@ bool sy_eng_flag_exists(const struct workspace *w, const char *key)
 struct load {
     sy_flagset_build_t *b;
     sy_arena_t arena;
+    char buf[8192]; /* the arena's first bytes: most rows fit */
 };
 
 static int add_flag_row(void *arg, const sy_store_flag_t *f)
 {
     struct load *l = arg;
     size_t len = strlen(f->definition);
+    sy_arena_init_with(&l->arena, l->buf, sizeof(l->buf), DEF_ARENA_MAX);
     sy_value_t v;
     int rc = sy_value_parse(f->definition, len, &l->arena, &v, NULL);
     if (rc == -EINVAL)
@@ -295,7 +299,7 @@ int sy_eng_flags_open(sy_engine_t *eng, struct workspace *w, sy_err_t *err)
     sy_problem_t items[PROBLEMS_KEPT];
     sy_problems_t problems = {.items = items, .cap = PROBLEMS_KEPT};
     struct load l = {0};
-    sy_arena_init(&l.arena, DEF_ARENA_MAX);
+    sy_arena_init_with(&l.arena, l.buf, sizeof(l.buf), DEF_ARENA_MAX);
     int rc = sy_pool_new(&w->pool);
     if (rc == 0)
         rc = sy_store_flagset_get(eng->store, w->id, &evaluators, &metadata, err);
