@@ -39,6 +39,7 @@
 #include "core/arena.h"
 #include "core/logic.h"
 #include "core/pool.h"
+#include "core/rule.h"
 #include "core/value.h"
 
 typedef struct sy_flag sy_flag_t; /* opaque, immutable */
@@ -106,25 +107,6 @@ typedef struct sy_problems {
 /* How bad a problem is: refuses the document in strict mode only (what only flagd's
  * schema rejects); refuses it always; or never (the flag will answer PARSE_ERROR). */
 typedef enum sy_severity { SY_SEV_WARN, SY_SEV_ERROR, SY_SEV_NOTE } sy_severity_t;
-
-/* The `$evaluators` of a set: a piece (pool.h) that sets share until it changes. Each
- * entry's value is interned, so that an unchanged entry is the same piece in the next
- * document and the rules compiled over it stay valid. */
-typedef struct sy_evaluators {
-    sy_piece_t piece;
-    uint32_t n;
-    struct sy_evaluator {
-        const char *name; /* in this block, NUL-terminated */
-        uint32_t len;
-        const sy_ival_t *val; /* a reference */
-    } items[];
-} sy_evaluators_t;
-
-/* A new evaluators piece from the object `ev` (NULL or not an object: none), each value
- * interned in `pool` (may be NULL). Returns a new reference, or NULL when out of memory. */
-sy_evaluators_t *sy_evaluators_new(sy_pool_t *pool, const sy_value_t *ev);
-/* The value of evaluator `name` (`len` bytes), or NULL. */
-const sy_ival_t *sy_evaluators_get(const sy_evaluators_t *ev, const char *name, size_t len);
 
 /* What a flag is checked and compiled against, and where its problems go. */
 typedef struct sy_flag_env {

@@ -427,107 +427,136 @@ struct entry {
     uint32_t seq; /* old's seq in the base */
 };
 
-/* The private copy of page `i` (made on first use). */
-static struct page *fresh_page(struct page **pages, bool *fresh, uint32_t i)
-{
-    if (!fresh[i]) {
-        struct page *c = page_copy(pages[i]);
-        if (!c)
-            return NULL;
-        pages[i] = c;
-        fresh[i] = true;
-    }
-    return pages[i];
-}
+/* A change of a set in the making: the base's page and shard pointers, copied, some of
+ * them replaced by private copies (`pfresh`, `sfresh`) that only this change holds until
+ * the new set takes them. */
+struct work {
+    const sy_flagset_t *base;
+    struct page **pages; /* npages (room for maxpages) */
+    uint32_t *first;     /* each page's first_seq */
+    bool *pfresh;
+    uint32_t npages;
+    struct shard **shards; /* base->nshards */
+    bool *sfresh;
+    uint32_t *seq_of; /* per op: the seq a new flag was given */
+    uint32_t next_seq;
+    int64_t readers; /* flags reading the time */
+    char *mem;       /* the block holding all of the above */
+};
 
-static struct shard *fresh_shard(struct shard **shards, bool *fresh, uint32_t i, uint32_t more)
+static int work_init(struct work *w, const sy_flagset_t *base, uint32_t inserts, uint32_t nops)
 {
-    if (!fresh[i] || 2 * (shards[i]->n + more) > shards[i]->mask + 1) {
-        struct shard *c = shard_copy(shards[i], more);
-        if (!c)
-            return NULL;
-        if (fresh[i])
-            shard_release(shards[i]);
-        shards[i] = c;
-        fresh[i] = true;
-    }
-    return shards[i];
-}
-
-/* The base with the changes of `ops` (CHANGE builds). */
-static int apply(const sy_flagset_t *base, const struct entry *ops, uint32_t nops,
-                 sy_flagset_t **out)
-{
-    uint32_t inserts = 0, deletes = 0;
-    for (uint32_t i = 0; i < nops; i++) {
-        inserts += ops[i].flag && !ops[i].old;
-        deletes += !ops[i].flag && ops[i].old;
-    }
     uint32_t room = base->npages ? PAGE_MAX - base->pages[base->npages - 1]->n : 0;
     uint32_t extra = inserts > room ? (inserts - room + PAGE_MAX - 1) / PAGE_MAX : 0;
     uint32_t maxpages = base->npages + extra;
-    /* Scratch: page and shard pointers, first seqs, new flags' seqs, what is private. */
-    size_t scratch = (sizeof(struct page *) + sizeof(uint32_t) + sizeof(bool)) * maxpages +
-                     (sizeof(struct shard *) + sizeof(bool)) * base->nshards +
-                     sizeof(uint32_t) * nops + 16;
-    char *mem = sy_block_alloc(scratch);
-    if (!mem)
+    size_t size = (sizeof(struct page *) + sizeof(uint32_t) + sizeof(bool)) * maxpages +
+                  (sizeof(struct shard *) + sizeof(bool)) * base->nshards +
+                  sizeof(uint32_t) * nops + 16;
+    *w = (struct work){.base = base,
+                       .npages = base->npages,
+                       .next_seq = base->next_seq,
+                       .readers = base->time_readers,
+                       .mem = sy_block_alloc(size)};
+    if (!w->mem)
         return -ENOMEM;
-    struct page **pages = (struct page **)mem;
-    struct shard **shards = (struct shard **)(pages + maxpages);
-    uint32_t *first = (uint32_t *)(shards + base->nshards);
-    uint32_t *seq_of = first + maxpages;
-    bool *pfresh = (bool *)(seq_of + nops);
-    bool *sfresh = pfresh + maxpages;
-    memcpy(pages, base->pages, sizeof(*pages) * base->npages);
-    memcpy(first, base->first_seq, sizeof(*first) * base->npages);
-    memcpy(shards, base->shards, sizeof(*shards) * base->nshards);
-    memset(pfresh, 0, sizeof(bool) * maxpages);
-    memset(sfresh, 0, sizeof(bool) * base->nshards);
-    uint32_t npages = base->npages, next_seq = base->next_seq;
-    int64_t readers = base->time_readers;
-    int rc = 0;
+    w->pages = (struct page **)w->mem;
+    w->shards = (struct shard **)(w->pages + maxpages);
+    w->first = (uint32_t *)(w->shards + base->nshards);
+    w->seq_of = w->first + maxpages;
+    w->pfresh = (bool *)(w->seq_of + nops);
+    w->sfresh = w->pfresh + maxpages;
+    memcpy(w->pages, base->pages, sizeof(*w->pages) * base->npages);
+    memcpy(w->first, base->first_seq, sizeof(*w->first) * base->npages);
+    memcpy(w->shards, base->shards, sizeof(*w->shards) * base->nshards);
+    memset(w->pfresh, 0, sizeof(bool) * maxpages);
+    memset(w->sfresh, 0, sizeof(bool) * base->nshards);
+    return 0;
+}
 
-    /* Pages: a replaced or deleted flag changes in its place; a new one goes at the end. */
-    for (uint32_t i = 0; rc == 0 && i < nops; i++) {
+/* Drops what is still private (not taken by a set), and the scratch. */
+static void work_free(struct work *w)
+{
+    for (uint32_t p = 0; p < w->npages; p++)
+        if (w->pfresh[p])
+            page_release(w->pages[p]);
+    for (uint32_t i = 0; i < w->base->nshards; i++)
+        if (w->sfresh[i])
+            shard_release(w->shards[i]);
+    sy_block_free(w->mem);
+}
+
+/* The private copy of page `i` (made on first use). */
+static struct page *fresh_page(struct work *w, uint32_t i)
+{
+    if (!w->pfresh[i]) {
+        struct page *c = page_copy(w->pages[i]);
+        if (!c)
+            return NULL;
+        w->pages[i] = c;
+        w->pfresh[i] = true;
+    }
+    return w->pages[i];
+}
+
+/* The private copy of shard `i`, with room for `more` flags. */
+static struct shard *fresh_shard(struct work *w, uint32_t i, uint32_t more)
+{
+    struct shard *s = w->shards[i];
+    if (!w->sfresh[i] || 2 * (s->n + more) > s->mask + 1) {
+        struct shard *c = shard_copy(s, more);
+        if (!c)
+            return NULL;
+        if (w->sfresh[i])
+            shard_release(s);
+        w->shards[i] = c;
+        w->sfresh[i] = true;
+    }
+    return w->shards[i];
+}
+
+/* Pages: a replaced or deleted flag changes in its place (a deleted one leaves a NULL, for
+ * close_holes); a new one goes at the end with the next seq. */
+static int change_pages(struct work *w, const struct entry *ops, uint32_t nops)
+{
+    for (uint32_t i = 0; i < nops; i++) {
         const struct entry *op = &ops[i];
         struct page *pg;
         if (op->old) {
-            if (!(pg = fresh_page(pages, pfresh, page_of(base, op->seq)))) {
-                rc = -ENOMEM;
-                break;
-            }
+            if (!(pg = fresh_page(w, page_of(w->base, op->seq))))
+                return -ENOMEM;
             uint32_t j = index_in_page(pg, op->seq);
-            readers -= sy_flag_reads_time(pg->flags[j]);
+            w->readers -= sy_flag_reads_time(pg->flags[j]);
             sy_flag_release(pg->flags[j]);
             pg->flags[j] = op->flag ? sy_flag_ref(op->flag) : NULL;
-            readers += op->flag && sy_flag_reads_time(op->flag);
+            w->readers += op->flag && sy_flag_reads_time(op->flag);
         } else if (op->flag) {
-            pg = npages ? fresh_page(pages, pfresh, npages - 1) : NULL;
-            if (npages && !pg) {
-                rc = -ENOMEM;
-                break;
-            }
+            pg = w->npages ? fresh_page(w, w->npages - 1) : NULL;
+            if (w->npages && !pg)
+                return -ENOMEM;
             if (!pg || pg->n == PAGE_MAX) {
-                if (!(pg = page_new())) {
-                    rc = -ENOMEM;
-                    break;
-                }
-                pages[npages] = pg;
-                pfresh[npages] = true;
-                first[npages++] = next_seq;
+                if (!(pg = page_new()))
+                    return -ENOMEM;
+                w->pages[w->npages] = pg;
+                w->pfresh[w->npages] = true;
+                w->first[w->npages++] = w->next_seq;
             }
-            seq_of[i] = next_seq++;
-            pg->seq[pg->n] = seq_of[i];
+            w->seq_of[i] = w->next_seq++;
+            pg->seq[pg->n] = w->seq_of[i];
             pg->flags[pg->n++] = sy_flag_ref(op->flag);
-            readers += sy_flag_reads_time(op->flag);
+            w->readers += sy_flag_reads_time(op->flag);
         }
     }
-    /* Close the holes deletions left; drop the pages left empty. */
+    return 0;
+}
+
+/* Closes the holes deletions left in private pages, and drops the pages left empty. A
+ * page's first_seq stays what it was: still no larger than any seq it holds. */
+static void close_holes(struct work *w)
+{
     uint32_t kept = 0;
-    for (uint32_t p = 0; p < npages; p++) {
-        struct page *pg = pages[p];
-        if (pfresh[p] && deletes) {
+    for (uint32_t p = 0; p < w->npages; p++) {
+        struct page *pg = w->pages[p];
+        if (w->pfresh[p]) {
             uint32_t k = 0;
             for (uint32_t j = 0; j < pg->n; j++)
                 if (pg->flags[j]) {
@@ -540,29 +569,26 @@ static int apply(const sy_flagset_t *base, const struct entry *ops, uint32_t nop
                 continue;
             }
         }
-        pages[kept] = pg;
-        first[kept] = first[p];
-        pfresh[kept++] = pfresh[p];
+        w->pages[kept] = pg;
+        w->first[kept] = w->first[p];
+        w->pfresh[kept++] = w->pfresh[p];
     }
-    npages = kept;
+    w->npages = kept;
+}
 
-    /* Shards: the same changes, unless the index is made again whole (the set outgrew its
-     * shards, or deletions left too many half-empty pages). */
-    uint32_t n = base->n + inserts - deletes;
-    bool rebuild = n > (uint64_t)base->nshards * SHARD_FILL * 4 ||
-                   npages > 2 * ((n + PAGE_MAX - 1) / PAGE_MAX) + 4;
-    for (uint32_t i = 0; rc == 0 && !rebuild && i < nops; i++) {
+/* Shards: the same changes, slot by slot. */
+static int change_shards(struct work *w, const struct entry *ops, uint32_t nops)
+{
+    for (uint32_t i = 0; i < nops; i++) {
         const struct entry *op = &ops[i];
         if (!op->flag && !op->old)
             continue;
-        uint32_t si = (uint32_t)((uint64_t)op->hash >> base->shift);
-        struct shard *sh = fresh_shard(shards, sfresh, si, op->old ? 0 : 1);
-        if (!sh) {
-            rc = -ENOMEM;
-            break;
-        }
+        uint32_t si = (uint32_t)((uint64_t)op->hash >> w->base->shift);
+        struct shard *sh = fresh_shard(w, si, op->old ? 0 : 1);
+        if (!sh)
+            return -ENOMEM;
         if (!op->old) {
-            struct slot x = {.flag = op->flag, .hash = op->hash, .seq = seq_of[i]};
+            struct slot x = {.flag = op->flag, .hash = op->hash, .seq = w->seq_of[i]};
             shard_put(sh, &x);
             continue;
         }
@@ -574,56 +600,82 @@ static int apply(const sy_flagset_t *base, const struct entry *ops, uint32_t nop
         else
             shard_delete(sh, (uint32_t)at);
     }
+    return 0;
+}
 
-    sy_flagset_t *s = NULL;
-    if (rc == 0 && rebuild) {
-        rc = -ENOMEM;
-        const sy_flag_t **flags = sy_block_alloc(sizeof(*flags) * (n ? n : 1));
-        uint32_t *seqs = sy_block_alloc(sizeof(*seqs) * (n ? n : 1));
-        if (flags && seqs) {
-            uint32_t k = 0;
-            for (uint32_t p = 0; p < npages; p++)
-                for (uint32_t j = 0; j < pages[p]->n; j++) {
-                    seqs[k] = pages[p]->seq[j];
-                    flags[k++] = sy_flag_ref(pages[p]->flags[j]);
-                }
-            rc = set_from(flags, seqs, n, next_seq, &s);
-        }
-        sy_block_free(flags);
-        sy_block_free(seqs);
-    } else if (rc == 0 && !(s = set_alloc(npages, base->nshards))) {
-        rc = -ENOMEM;
-    } else if (rc == 0) {
-        /* The set takes the private pages and shards, and shares the others. */
-        for (uint32_t p = 0; p < npages; p++) {
-            if (!pfresh[p])
-                atomic_fetch_add_explicit(&pages[p]->refs, 1, memory_order_relaxed);
-            s->pages[p] = pages[p];
-            s->first_seq[p] = first[p];
-            pfresh[p] = false;
-        }
-        for (uint32_t i = 0; i < base->nshards; i++) {
-            if (!sfresh[i])
-                atomic_fetch_add_explicit(&shards[i]->refs, 1, memory_order_relaxed);
-            s->shards[i] = shards[i];
-            sfresh[i] = false;
-        }
-        set_count(s);
-        s->next_seq = next_seq;
-        s->time_readers = (uint32_t)readers;
+/* A new set of the work's pages, its index made again whole. */
+static int rebuild(struct work *w, uint32_t n, sy_flagset_t **out)
+{
+    const sy_flag_t **flags = sy_block_alloc(sizeof(*flags) * (n ? n : 1));
+    uint32_t *seqs = sy_block_alloc(sizeof(*seqs) * (n ? n : 1));
+    int rc = -ENOMEM;
+    if (flags && seqs) {
+        uint32_t k = 0;
+        for (uint32_t p = 0; p < w->npages; p++)
+            for (uint32_t j = 0; j < w->pages[p]->n; j++) {
+                seqs[k] = w->pages[p]->seq[j];
+                flags[k++] = sy_flag_ref(w->pages[p]->flags[j]);
+            }
+        rc = set_from(flags, seqs, n, w->next_seq, out);
     }
-    /* What is still private was not taken by a set. */
-    for (uint32_t p = 0; p < npages; p++)
-        if (pfresh[p])
-            page_release(pages[p]);
-    for (uint32_t i = 0; i < base->nshards; i++)
-        if (sfresh[i])
-            shard_release(shards[i]);
-    sy_block_free(mem);
-    if (rc < 0)
-        return rc;
+    sy_block_free(flags);
+    sy_block_free(seqs);
+    return rc;
+}
+
+/* A new set that takes the private pages and shards, and shares the others. */
+static int assemble(struct work *w, sy_flagset_t **out)
+{
+    sy_flagset_t *s = set_alloc(w->npages, w->base->nshards);
+    if (!s)
+        return -ENOMEM;
+    for (uint32_t p = 0; p < w->npages; p++) {
+        if (!w->pfresh[p])
+            atomic_fetch_add_explicit(&w->pages[p]->refs, 1, memory_order_relaxed);
+        s->pages[p] = w->pages[p];
+        s->first_seq[p] = w->first[p];
+        w->pfresh[p] = false;
+    }
+    for (uint32_t i = 0; i < w->base->nshards; i++) {
+        if (!w->sfresh[i])
+            atomic_fetch_add_explicit(&w->shards[i]->refs, 1, memory_order_relaxed);
+        s->shards[i] = w->shards[i];
+        w->sfresh[i] = false;
+    }
+    set_count(s);
+    s->next_seq = w->next_seq;
+    s->time_readers = (uint32_t)w->readers;
     *out = s;
     return 0;
+}
+
+/* The base with the changes of `ops` (CHANGE builds: at most one op per key). */
+static int apply(const sy_flagset_t *base, const struct entry *ops, uint32_t nops,
+                 sy_flagset_t **out)
+{
+    uint32_t inserts = 0, deletes = 0;
+    for (uint32_t i = 0; i < nops; i++) {
+        inserts += ops[i].flag && !ops[i].old;
+        deletes += !ops[i].flag && ops[i].old;
+    }
+    struct work w;
+    int rc = work_init(&w, base, inserts, nops);
+    if (rc < 0)
+        return rc;
+    rc = change_pages(&w, ops, nops);
+    close_holes(&w);
+    /* The index is made again whole once the set outgrew its shards (4x what they were
+     * sized for), or deletions left too many half-empty pages: amortised over the changes
+     * that led there. */
+    uint32_t n = base->n + inserts - deletes;
+    bool whole = n > (uint64_t)base->nshards * SHARD_FILL * 4 ||
+                 w.npages > 2 * ((n + PAGE_MAX - 1) / PAGE_MAX) + 4;
+    if (rc == 0 && !whole)
+        rc = change_shards(&w, ops, nops);
+    if (rc == 0)
+        rc = whole ? rebuild(&w, n, out) : assemble(&w, out);
+    work_free(&w);
+    return rc;
 }
 
 /* ---- builds -------------------------------------------------------------------------------- */
