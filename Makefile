@@ -3,14 +3,15 @@
 #   make run     install what is missing, build (release), start the server with a demo
 #                workspace, flags and experiment, print its URL and admin token
 #                (LISTEN=ADDR:PORT)
-#   make test    install what is missing, build with ASan+UBSan, run every test
+#   make test    install what is missing, build with ASan+UBSan, run every test (and those
+#                that run threads again under ThreadSanitizer)
 #   make install install switchyard, libswitchyard (.so/.a), its header and switchyard.pc
 #                (under /usr/local; PREFIX=... to change, DESTDIR=... to stage)
 #   make bench   build optimised and run the benchmarks (statistics, flag evaluation against
-#                flagd-core, OFREP against nginx, event ingest against a raw sqlite3 insert,
-#                the time from a health breach to its rollback being served, the proxy
-#                against nginx, and what one change costs as a workspace grows to 100,000
-#                flags)
+#                flagd-core, OFREP against nginx (one and two workers), OFREP under ingest
+#                and flag changes, event ingest against a raw sqlite3 insert, the time from
+#                a health breach to its rollback being served, the proxy against nginx, and
+#                what one change costs as a workspace grows to 100,000 flags)
 #   make fuzz    build the libFuzzer targets with clang and run each for FUZZ_SECONDS
 #   make format  clang-format every C file
 
@@ -18,6 +19,7 @@ MESON       ?= meson
 FUZZ_SECONDS ?= 60
 RELEASE      = build/release
 TEST         = build/test
+TSAN         = build/tsan
 FUZZ         = build/fuzz
 
 .PHONY: all deps build install run test bench fuzz format clean
@@ -32,6 +34,9 @@ $(RELEASE)/build.ninja:
 
 $(TEST)/build.ninja:
 	$(MESON) setup $(TEST) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+
+$(TSAN)/build.ninja:
+	$(MESON) setup $(TSAN) --buildtype=debug -Db_sanitize=thread -Db_lundef=false
 
 build: deps $(RELEASE)/build.ninja
 	$(MESON) compile -C $(RELEASE)
@@ -48,12 +53,16 @@ run: build
 
 # meson test's own verdict is folded into the summary, which fails on any failure.
 # The release build is compiled too: -O3 finds warnings (-Werror) the debug build does not.
-test: deps $(TEST)/build.ninja $(RELEASE)/build.ninja
+# The tests that run threads ("threads": the data-plane workers, readers of snapshots, the
+# ingest writer) run a second time under ThreadSanitizer.
+test: deps $(TEST)/build.ninja $(RELEASE)/build.ninja $(TSAN)/build.ninja
 	$(MESON) compile -C $(RELEASE)
 	$(MESON) compile -C $(TEST)
-	@rm -f $(TEST)/meson-logs/testlog.json  # never summarise a previous run
+	$(MESON) compile -C $(TSAN)
+	@rm -f $(TEST)/meson-logs/testlog.json $(TSAN)/meson-logs/testlog.json  # never summarise a previous run
 	-$(MESON) test -C $(TEST) --print-errorlogs --num-processes 2
-	@scripts/test-summary $(TEST)
+	-$(MESON) test -C $(TSAN) --print-errorlogs --num-processes 2 --suite threads
+	@scripts/test-summary $(TEST) $(TSAN):threads
 
 bench: build
 	@scripts/deps.sh bench
@@ -62,6 +71,8 @@ bench: build
 	bench/eval.sh $(RELEASE)/bench/bench-eval
 	@echo
 	bench/ofrep.sh $(RELEASE)/src/switchyard
+	@echo
+	bench/mixed.sh $(RELEASE)/src/switchyard
 	@echo
 	bench/ingest.sh $(RELEASE)/src/switchyard $(RELEASE)/bench/bench-ingest
 	@echo

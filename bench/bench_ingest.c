@@ -12,7 +12,10 @@
  *    request acknowledged only after its commit;
  *  - single: 20,000 requests of one event from 32 connections (group commit at work).
  * Every event has its own unit and id, as real traffic has. Bodies are made before the
- * clock starts, so the client's JSON writing is not measured.
+ * clock starts, so the client's JSON writing is not measured. After each phase, the
+ * engine loop's stall gauge for that phase (GET /v1/system/loops, reset before it): how
+ * long that loop, which takes the ingest requests and lands the commits, leaves everything
+ * else it serves waiting (p50 and p99 as bounds of its histogram, the longest).
  */
 #define _GNU_SOURCE /* strcasestr */
 #include <arpa/inet.h>
@@ -26,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "store/store.h"
@@ -165,6 +169,76 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* ---- the engine loop's stall gauge -------------------------------------------------------- */
+
+/* One request on a connection of its own: its status, the answer (head and body) in buf. */
+static int ask(const struct load *l, const char *method, const char *path, char *buf, size_t cap)
+{
+    char req[512];
+    int n = snprintf(req, sizeof(req),
+                     "%s %s HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer %s\r\n"
+                     "Content-Length: 0\r\n\r\n",
+                     method, path, l->token);
+    int fd = connect_to(&l->addr);
+    int status = write(fd, req, (size_t)n) == n ? read_answer(fd, buf, cap) : -1;
+    close(fd);
+    return status;
+}
+
+/* The gauge's counts start again from zero: each phase gets its own. */
+static void gauge_reset(const struct load *l)
+{
+    char buf[4096];
+    int status = ask(l, "POST", "/v1/system/loops/reset", buf, sizeof(buf));
+    if (status < 200 || status > 299)
+        fprintf(stderr, "bench-ingest: no stall gauge to reset (%d)\n", status);
+}
+
+/* The smallest bound that `q` of the iterations stay within ("> last" past them). */
+static void bound(const json_t *hist, const json_t *le, int64_t n, double q, char *out, size_t cap)
+{
+    int64_t sum = 0;
+    for (size_t i = 0; i < json_array_size(hist); i++) {
+        sum += json_integer_value(json_array_get(hist, i));
+        if ((double)sum >= q * (double)n && i < json_array_size(le)) {
+            snprintf(out, cap, "%.2f ms", (double)json_integer_value(json_array_get(le, i)) / 1e3);
+            return;
+        }
+    }
+    snprintf(out, cap, "> %.0f ms",
+             (double)json_integer_value(json_array_get(le, json_array_size(le) - 1)) / 1e3);
+}
+
+/* Prints the engine loop's iterations since the reset, during `what`: that loop takes the
+ * ingest requests and runs the group commits (or hands them to its writer thread). */
+static void gauge_report(const struct load *l, const char *what)
+{
+    char buf[16384];
+    const char *body = NULL;
+    if (ask(l, "GET", "/v1/system/loops", buf, sizeof(buf)) == 200)
+        body = strstr(buf, "\r\n\r\n");
+    json_t *j = body ? json_loads(body + 4, 0, NULL) : NULL, *loop;
+    size_t i;
+    json_array_foreach(json_object_get(j, "loops"), i, loop)
+    {
+        const char *name = json_string_value(json_object_get(loop, "name"));
+        if (!name || strcmp(name, "engine") != 0)
+            continue;
+        int64_t n = json_integer_value(json_object_get(loop, "iterations"));
+        const json_t *hist = json_object_get(loop, "histogram"), *le = json_object_get(j, "le_us");
+        char p50[32], p99[32];
+        bound(hist, le, n, 0.5, p50, sizeof(p50));
+        bound(hist, le, n, 0.99, p99, sizeof(p99));
+        printf("loop: engine during %-22s p50 <= %s  p99 <= %s  longest %.2f ms  (%lld "
+               "iterations)\n",
+               what, p50, p99,
+               (double)json_integer_value(json_object_get(loop, "longest_us")) / 1e3, (long long)n);
+    }
+    if (!j)
+        fprintf(stderr, "bench-ingest: no stall gauge to read\n");
+    json_decref(j);
+}
+
 /* Builds `n_reqs` requests of `per` events each, numbering units from `first`. */
 static void build(struct load *l, int n_reqs, int per, int first, const char *tag)
 {
@@ -236,9 +310,13 @@ int main(int argc, char **argv)
 
     double raw = raw_insert(argv[3], events);
     build(&l, events / 1000, 1000, 0, "batch");
+    gauge_reset(&l);
     double batched = run(&l, 4, events);
+    gauge_report(&l, "1,000-event requests");
     build(&l, 20000, 1, 0, "single");
+    gauge_reset(&l);
     double single = run(&l, 32, 20000);
+    gauge_report(&l, "1-event requests");
     printf("ingest: raw sqlite3 insert, one transaction  %10.0f events/s  (%d rows)\n", raw,
            events);
     printf("ingest: batched, 1000 events per request     %10.0f events/s  ratio %.2fx raw\n",

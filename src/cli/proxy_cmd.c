@@ -1,17 +1,18 @@
 /* proxy_cmd.c - `switchyard proxy --server URL`: a proxy-only process. It serves the routes
  * of the token's workspace (proxy/proxy.h), following the server's configuration: every
  * --poll-ms it reads GET /v1/routes and GET /v1/go-live/state and, when they changed,
- * swaps the new routes in. It reports to the server what the server's own proxy would
- * tell its engine (POST /v1/routes/{name}/report): each breaker transition at the next
- * poll, and every --report-s what it counted since its last report. What the server could
- * not take is sent again at the next poll (transitions) or report (counters); what it
- * refused (a 4xx) is told and dropped. SIGTERM or SIGINT stops it, after a last report.
+ * turns them into typed routes (codec/route_json.h: strict, a key it does not know is an
+ * error, never a default) and swaps them in; answers it refuses leave the routes in force
+ * and are told on stderr, naming the key. It reports to the server what the server's own proxy
+ * would tell its engine (POST /v1/routes/{name}/report): each breaker transition at the next poll,
+ * and every --report-s what it counted since its last report. What the server could not take is
+ * sent again at the next poll (transitions) or report (counters); what it refused (a 4xx) is told
+ * and dropped. SIGTERM or SIGINT stops it, after a last report.
  */
 #define _DEFAULT_SOURCE
 #include "cli/proxy_cmd.h"
 
 #include <errno.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 
 #include "cli/args.h"
 #include "cli/client.h"
+#include "codec/route_json.h"
 #include "proxy/proxy.h"
 
 static volatile sig_atomic_t stop;
@@ -128,35 +130,45 @@ static void report_counters(sy_client_t *c, sy_proxy_t *p, sy_proxy_row_t **prev
     free(d);
 }
 
-/* The workspace's routes as the data plane takes them (sy_engine_routes_all's shape), or
- * NULL when the server cannot be read (then the routes in force stay). */
-static json_t *fetch(sy_client_t *c)
+/* The server's routes and go-live state, as it answered them: what the proxy serves is
+ * decoded from these, and a poll that reads the same answers changes nothing. */
+struct answers {
+    json_t *routes, *state;
+};
+
+static void answers_free(struct answers *a)
 {
-    json_t *routes = NULL, *state = NULL;
-    long a = sy_client_call(c, "GET", "/v1/routes", NULL, 0, &routes);
-    long b = a == 200 ? sy_client_call(c, "GET", "/v1/go-live/state", NULL, 0, &state) : 0;
-    json_t *out = NULL;
-    if (a == 200 && b == 200) {
-        bool killed =
-            json_is_true(json_object_get(json_object_get(state, "kill_switch"), "engaged"));
-        out = json_incref(json_object_get(routes, "routes"));
-        size_t i;
-        json_t *r;
-        json_array_foreach(out, i, r)
-        {
-            double pct = json_number_value(json_object_get(r, "percentage"));
-            json_object_set_new(r, "percentage_bp", json_integer((json_int_t)llround(pct * 100)));
-            json_object_set_new(r, "killed", json_boolean(killed));
-            json_object_set_new(r, "workspace", json_integer(0));
-        }
-    } else if (a && a != 200) {
-        sy_client_report(c, "GET /v1/routes", a, routes);
-    } else if (b && b != 200) {
-        sy_client_report(c, "GET /v1/go-live/state", b, state);
-    }
-    json_decref(routes);
-    json_decref(state);
-    return out;
+    json_decref(a->routes);
+    json_decref(a->state);
+    *a = (struct answers){0};
+}
+
+/* Reads GET /v1/routes and GET /v1/go-live/state into *out; whether both answered 200
+ * (then the caller frees *out; else *out is empty and the routes in force stay). */
+static bool fetch(sy_client_t *c, struct answers *out)
+{
+    *out = (struct answers){0};
+    long a = sy_client_call(c, "GET", "/v1/routes", NULL, 0, &out->routes);
+    long b = a == 200 ? sy_client_call(c, "GET", "/v1/go-live/state", NULL, 0, &out->state) : 0;
+    if (a == 200 && b == 200)
+        return true;
+    if (a && a != 200)
+        sy_client_report(c, "GET /v1/routes", a, out->routes);
+    else if (b && b != 200)
+        sy_client_report(c, "GET /v1/go-live/state", b, out->state);
+    answers_free(out);
+    return false;
+}
+
+/* The routes of answers `a`, typed (owned), or NULL with the refusal told on stderr. */
+static sy_routes_t *decode(const char *prog, const struct answers *a)
+{
+    sy_routes_t *rs = NULL;
+    sy_err_t err = {0};
+    if (sy_routes_from_json(a->routes, a->state, &rs, &err) < 0)
+        fprintf(stderr, "%s: the server's routes are refused: %s%s%s\n", prog, err.msg,
+                err.field[0] ? ": " : "", err.field);
+    return rs;
 }
 
 /* --NAME's value into *out when it is given (else *out keeps its default), within lo..hi. */
@@ -218,11 +230,14 @@ int sy_cli_proxy(int argc, char **argv)
     sy_client_t *c = sy_client_new(prog, a[SY_CA_SERVER].value, a[SY_CA_TOKEN].value);
     if (!c)
         return SY_EXIT_USAGE;
-    json_t *current = fetch(c);
-    if (!current) {
+    struct answers current;
+    sy_routes_t *first = NULL;
+    if (!fetch(c, &current) || !(first = decode(prog, &current))) {
+        answers_free(&current);
         sy_client_free(c);
         return 1; /* the first read must work: there is nothing to serve yet */
     }
+    size_t n_first = first->n;
     signal(SIGPIPE, SIG_IGN);
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
@@ -235,13 +250,14 @@ int sy_cli_proxy(int argc, char **argv)
                          .max_conns = (size_t)max_conns};
     if (sy_proxy_start(&p, &o, &err) < 0) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
-        json_decref(current);
+        sy_routes_free(first);
+        answers_free(&current);
         sy_client_free(c);
         return 1;
     }
-    if (sy_proxy_update(p, current, &err) < 0)
+    if (sy_proxy_update(p, first, &err) < 0) /* takes `first` */
         fprintf(stderr, "%s: %s\n", prog, err.msg);
-    fprintf(stderr, "%s: serving %zu route(s) from %s\n", prog, json_array_size(current),
+    fprintf(stderr, "%s: serving %zu route(s) from %s\n", prog, n_first,
             a[SY_CA_SERVER].value ? a[SY_CA_SERVER].value : "the server");
     sy_proxy_event_t pending[PENDING];
     size_t n_pending = 0, n_prev = 0;
@@ -274,19 +290,23 @@ int sy_cli_proxy(int argc, char **argv)
         }
         if (last)
             break;
-        json_t *next = stop ? NULL : fetch(c);
-        if (next && !json_equal(next, current)) {
-            if (sy_proxy_update(p, next, &err) < 0)
-                fprintf(stderr, "%s: %s\n", prog, err.msg);
-            json_decref(current);
-            current = next;
-        } else {
-            json_decref(next);
+        struct answers next;
+        if (stop || !fetch(c, &next))
+            continue;
+        if (json_equal(next.routes, current.routes) && json_equal(next.state, current.state)) {
+            answers_free(&next);
+            continue;
         }
+        /* what was refused is told once, and tried again only when the answers change */
+        sy_routes_t *rs = decode(prog, &next);
+        if (rs && sy_proxy_update(p, rs, &err) < 0) /* takes `rs` */
+            fprintf(stderr, "%s: %s\n", prog, err.msg);
+        answers_free(&current);
+        current = next;
     }
     sy_proxy_stop(p);
     free(prev);
-    json_decref(current);
+    answers_free(&current);
     sy_client_free(c);
     return 0;
 }

@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/thread.h>
 #include <jansson.h>
 
 #include "cli/args.h"
@@ -55,6 +57,9 @@ enum {
     O_MIN_BODY_RATE,
     O_MAX_CONNECTIONS,
     O_PROXY_MAX_CONNECTIONS,
+    O_WORKERS,
+    O_CORS_ORIGINS,
+    O_PUBLIC_URL,
     O_COUNT
 };
 
@@ -152,6 +157,47 @@ static bool is_off(const char *v)
     return strcmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcmp(v, "no") == 0;
 }
 
+/* http:// or https://, a host, and (with `path`) maybe a path; printable ASCII without
+ * spaces or quotes, at most 400 bytes. */
+static bool is_url(const char *s, bool path)
+{
+    size_t n = strlen(s), skip = strncmp(s, "https://", 8) == 0  ? 8
+                                 : strncmp(s, "http://", 7) == 0 ? 7
+                                                                 : 0;
+    if (!skip || n == skip || n > 400 || s[skip] == '/')
+        return false;
+    for (size_t i = skip; i < n; i++)
+        if (s[i] <= ' ' || s[i] > '~' || s[i] == '"' || s[i] == '\\' || (!path && s[i] == '/'))
+            return false;
+    return true;
+}
+
+/* "*" or a list of origins (scheme://host[:port], no path), comma-separated. */
+static bool origins_ok(const char *list)
+{
+    if (strcmp(list, "*") == 0)
+        return true;
+    char one[512];
+    int n = 0;
+    for (const char *p = list;; p += strcspn(p, ",") + 1) {
+        size_t len = strcspn(p, ",");
+        while (len && *p == ' ')
+            p++, len--;
+        while (len && p[len - 1] == ' ')
+            len--;
+        if (!len || len >= sizeof(one))
+            return false;
+        memcpy(one, p, len);
+        one[len] = '\0';
+        if (!is_url(one, false))
+            return false;
+        n++;
+        if (!p[strcspn(p, ",")])
+            break;
+    }
+    return n > 0;
+}
+
 struct server {
     struct event_base *base;
     sy_http_t *http;
@@ -170,11 +216,13 @@ struct server {
 static void routes_changed(void *arg)
 {
     struct server *s = arg;
-    json_t *all = sy_engine_routes_all(s->eng);
+    /* typed, as the engine accepted them: the proxy reads no JSON (core/route_spec.h) */
+    sy_routes_t *all = sy_engine_routes_all(s->eng);
     sy_err_t err = {0};
-    if (!all || sy_proxy_update(s->proxy, all, &err) < 0)
-        sy_log(s->log, "proxy_route_error", "message", all ? err.msg : "out of memory", NULL);
-    json_decref(all);
+    if (!all) /* the routes in force stay */
+        sy_log(s->log, "proxy_route_error", "message", "out of memory", NULL);
+    else if (sy_proxy_update(s->proxy, all, &err) < 0) /* takes `all` */
+        sy_log(s->log, "proxy_route_error", "message", err.msg, NULL);
 }
 
 static json_t *route_stats(void *arg, int64_t ws)
@@ -489,6 +537,21 @@ int sy_cli_serve(int argc, char **argv)
                                      "open client connections of the proxy at most, all "
                                      "workers together (default: a share of RLIMIT_NOFILE)",
                                      0, NULL, NULL, 0},
+        [O_WORKERS] = {"workers", "N",
+                       "threads serving OFREP, its streams, /healthz and /readyz, each with its "
+                       "own event loop (default: the number of cores; 0: the engine's loop "
+                       "serves everything)",
+                       0, NULL, NULL, 0},
+        [O_CORS_ORIGINS] = {"cors-origins", "LIST",
+                            "origins a web page may call the API and OFREP from, comma-"
+                            "separated (https://app.example.com,http://localhost:3000), or * "
+                            "for any (default: none)",
+                            0, NULL, NULL, 0},
+        [O_PUBLIC_URL] = {"public-url", "URL",
+                          "how clients reach this server (https://flags.example.com), for the "
+                          "event-stream URLs OFREP advertises (default: from each request's "
+                          "Host and X-Forwarded-Proto)",
+                          0, NULL, NULL, 0},
     };
     bool help = false;
     if (sy_args_parse(argc, argv, args, O_COUNT, prog, &help) < 0)
@@ -609,6 +672,25 @@ int sy_cli_serve(int argc, char **argv)
                         &proxy_max_conns) < 0))
         return SY_EXIT_USAGE;
     hopts.max_conns = (size_t)max_conns;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int64_t workers = cores > 0 ? (cores < 64 ? cores : 64) : 1;
+    if (opt[O_WORKERS] && sy_args_ranged(prog, "workers", opt[O_WORKERS], 0, 256, &workers) < 0)
+        return SY_EXIT_USAGE;
+    hopts.workers = (int)workers;
+    if (opt[O_PUBLIC_URL] && !is_url(opt[O_PUBLIC_URL], true)) {
+        fprintf(stderr, "%s: --public-url: http:// or https:// and a host, not \"%.80s\"\n", prog,
+                opt[O_PUBLIC_URL]);
+        return SY_EXIT_USAGE;
+    }
+    if (opt[O_CORS_ORIGINS] && !origins_ok(opt[O_CORS_ORIGINS])) {
+        fprintf(stderr,
+                "%s: --cors-origins: a comma-separated list of scheme://host[:port] origins, or "
+                "*, not \"%.80s\"\n",
+                prog, opt[O_CORS_ORIGINS]);
+        return SY_EXIT_USAGE;
+    }
+    hopts.public_url = opt[O_PUBLIC_URL];
+    hopts.cors_origins = opt[O_CORS_ORIGINS];
     int64_t stats_flush, stats_retention;
     if (sy_args_ranged(prog, "route-stats-flush", opt[O_ROUTE_STATS_FLUSH], 1, 3600, &stats_flush) <
             0 ||
@@ -655,7 +737,12 @@ int sy_cli_serve(int argc, char **argv)
             fflush(stdout);
         }
     }
-    /* The proxy first: its workers' loops must be made after libevent's threads are on. */
+    /* Threads first: every loop another thread wakes (the engine's, the workers', the
+     * proxy's) must be made after libevent's locking is on. */
+    if (evthread_use_pthreads() < 0) {
+        fprintf(stderr, "%s: libevent has no thread support\n", prog);
+        goto out_engine;
+    }
     s.flush_s = stats_flush;
     s.retention_days = stats_retention;
     if (proxy_workers > 0) {

@@ -47,6 +47,8 @@ typedef struct sy_route_domain {
     size_t n_rules;
     bool protected_domain; /* never sent to `new` */
     bool routable;         /* listed in the route's routable domains */
+    bool prod_exec;        /* its requests are production executions: refused (403) while
+                              the kill switch is engaged; sy_route_decide does not read it */
 } sy_route_domain_t;
 
 typedef struct sy_route_policy {

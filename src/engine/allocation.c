@@ -484,15 +484,10 @@ int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experime
     }
     enum state was = e->state;
     e->state = state;
-    int64_t now = sy_engine_now_ms(eng), units_at = exposed_units(e), events_at = 0;
-    if (sy_store_event_last(eng->store, &events_at, err) < 0) {
-        *e = saved;
-        for (size_t i = 0; i < e->n_arms; i++)
-            e->arms[i].weight = saved_w[i];
-        json_decref(before_w);
-        json_decref(before);
-        return -EIO;
-    }
+    /* The events the aggregates hold: a batch in flight lands after the change, so that is
+     * where a replay must put it too (the log may have it already). */
+    int64_t now = sy_engine_now_ms(eng), units_at = exposed_units(e),
+            events_at = sy_exp_events_applied(eng);
     json_object_set_new(detail, "units_at", json_integer(units_at));
     json_object_set_new(detail, "events_at", json_integer(events_at));
     json_t *after_w = sy_exp_weights_json(e), *after = sy_exp_to_json(e);

@@ -135,9 +135,12 @@ int sy_engine_open(sy_engine_t **out, const sy_engine_opts_t *opts, sy_err_t *er
     eng->now_ms = opts->now_ms ? opts->now_ms : opts->fake_start_ms ? NULL : real_now_ms;
     eng->fake_ms = opts->fake_start_ms; /* the engine's own clock: sy_engine_advance */
     eng->fractional = opts->fractional;
+    pthread_mutex_init(&eng->view_lock, NULL);
+    eng->max_units = opts->max_units;
+    eng->db = opts->db ? strdup(opts->db) : NULL;
     eng->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     eng->digest = eng->sha256 ? EVP_MD_CTX_new() : NULL;
-    int rc = sy_store_open(&eng->store, opts->db, err);
+    int rc = opts->db && !eng->db ? sy_eng_oom(err) : sy_store_open(&eng->store, opts->db, err);
     if (rc < 0)
         goto out_close;
     if ((rc = sy_store_workspace_list(eng->store, add_workspace, eng, err)) < 0 ||
@@ -164,19 +167,23 @@ void sy_engine_close(sy_engine_t *eng)
 {
     if (!eng)
         return;
+    /* Every waiting submission committed (or refused) and answered while the state it
+     * lands in is whole; the writer thread joined. */
+    sy_engine_writer_stop(eng);
     for (size_t i = 0; i < eng->n_ws; i++) {
         free(eng->ws[i].name);
         sy_eng_flags_close(&eng->ws[i]);
     }
-    sy_eng_kpi_commit(eng); /* none should wait; any that does is answered */
     sy_eng_experiments_close(eng);
     sy_eng_routes_close(eng);
     json_decref(eng->health_done);
+    sy_eng_view_close(eng);
     free(eng->ws);
     free(eng->tokens);
     EVP_MD_CTX_free(eng->digest);
     EVP_MD_free(eng->sha256);
     sy_store_close(eng->store);
+    free(eng->db);
     free(eng);
 }
 
@@ -324,15 +331,18 @@ static const struct token *load_token(sy_engine_t *eng, const unsigned char h[32
     const struct token *t = &eng->tokens[eng->n_tokens - 1];
     if (!sy_eng_find_ws(eng, t->workspace)) {
         size_t n = eng->n_ws;
-        if (sy_store_workspace_list(eng->store, add_workspace_if_new, eng, NULL) < 0)
+        bool opened = sy_store_workspace_list(eng->store, add_workspace_if_new, eng, NULL) == 0;
+        for (size_t i = n; opened && i < eng->n_ws; i++)
+            opened = sy_eng_flags_open(eng, &eng->ws[i], NULL) == 0;
+        if (!opened || !sy_eng_find_ws(eng, t->workspace)) {
+            eng->n_tokens--; /* not served: looked for again next time */
             return NULL;
-        for (size_t i = n; i < eng->n_ws; i++)
-            if (sy_eng_flags_open(eng, &eng->ws[i], NULL) < 0)
-                return NULL;
-        if (!sy_eng_find_ws(eng, t->workspace))
-            return NULL;
+        }
     }
-    return t;
+    /* Published once its workspace serves, not before: a worker taking the token from
+     * the view must find the workspace's snapshot there too. */
+    (void)sy_eng_view_publish(eng);
+    return &eng->tokens[eng->n_tokens - 1];
 }
 
 int sy_engine_authenticate(sy_engine_t *eng, const char *secret, size_t len, sy_principal_t *out)
@@ -403,6 +413,7 @@ int sy_engine_token_create(sy_engine_t *eng, const sy_principal_t *actor, int64_
     if ((rc = sy_store_commit(eng->store, err)) < 0)
         goto out;
     eng->tokens[eng->n_tokens++] = k;
+    (void)sy_eng_view_publish(eng);
     *id = k.id;
     goto out;
 out_rollback:
@@ -437,8 +448,10 @@ int sy_engine_token_revoke(sy_engine_t *eng, const sy_principal_t *actor, int64_
         sy_store_rollback(eng->store);
         goto out;
     }
-    if ((rc = sy_store_commit(eng->store, err)) == 0)
+    if ((rc = sy_store_commit(eng->store, err)) == 0) {
         k->revoked = true;
+        (void)sy_eng_view_publish(eng);
+    }
 out:
     json_decref(before);
     return rc;

@@ -12,9 +12,11 @@
  *
  * Threads: every call except the snapshot readers runs on the engine's thread (the
  * server's event loop), the only writer. sy_engine_snapshot returns a counted reference
- * that a reader may keep while it evaluates, without a lock; a published snapshot never
- * changes, and the last release (from any thread) frees a retired one with the flags only
- * it held.
+ * that a reader may keep while it evaluates; a published snapshot never changes, and the
+ * last release (from any thread) frees a retired one with the flags only it held. Other
+ * threads read snapshots through the published view (view.c). The engine may run a
+ * thread of its own, the writer (sy_engine_writer_start), which commits ingested events
+ * off the loop; no callback is ever called from it.
  *
  * Time comes from opts.now_ms (tests pass a fake clock); NULL reads CLOCK_REALTIME.
  */
@@ -29,7 +31,9 @@
 
 #include "core/err.h"
 #include "core/flagset.h"
+#include "engine/loopstat.h"
 #include "core/route.h"
+#include "core/route_spec.h"
 #include "store/store.h"
 
 typedef struct sy_engine sy_engine_t; /* opaque */
@@ -57,6 +61,7 @@ typedef struct sy_engine_opts {
     int64_t fake_start_ms;      /* with now_ms NULL and this > 0: a clock of the engine's own
                                    that starts here and moves only by sy_engine_advance */
     sy_fractional_t fractional; /* bucketing rule of every workspace's flags */
+    uint32_t max_units;         /* distinct units one experiment may hold; 0: 32 Mi */
 } sy_engine_opts_t;
 
 /* Opens the store and builds every workspace's snapshot from it. */
@@ -141,6 +146,46 @@ typedef struct sy_snapshot {
  * workspace); give it back with sy_snapshot_release. */
 const sy_snapshot_t *sy_engine_snapshot(sy_engine_t *eng, int64_t ws);
 void sy_snapshot_release(const sy_snapshot_t *snap); /* NULL is a no-op */
+
+/* ---- readers on other threads ---------------------------------------------------------- */
+
+/* A data-plane thread's view of the engine: the workspaces' current snapshots and the
+ * tokens, as last published. Each thread that serves makes its own reader (not shared);
+ * no call below takes a lock or waits for the engine, except a refresh after a change
+ * (a mutex held for a pointer copy). */
+typedef struct sy_engine_reader sy_engine_reader_t;
+
+int sy_engine_reader_new(sy_engine_t *eng, sy_engine_reader_t **out);
+void sy_engine_reader_free(sy_engine_reader_t *r); /* NULL is a no-op */
+/* Takes what the engine published last: call it before each request. What the reader gave
+ * out before (snapshots) stays valid until the next refresh. */
+void sy_engine_reader_refresh(sy_engine_reader_t *r);
+/* Workspace `ws`'s snapshot in the reader's view (borrowed until the next refresh), or
+ * NULL. */
+const sy_snapshot_t *sy_engine_reader_snapshot(const sy_engine_reader_t *r, int64_t ws);
+/* As sy_engine_authenticate for the tokens the view holds: 0, -EACCES (unknown, revoked),
+ * or -ENOENT: a token the view does not hold that the store might (made offline): only
+ * the engine's thread can look (sy_engine_authenticate). */
+int sy_engine_reader_authenticate(sy_engine_reader_t *r, const char *secret, size_t len,
+                                  sy_principal_t *out);
+/* Whether some running experiment records OFREP exposures (sy_engine_exposure_seen is
+ * worth calling); any thread. */
+bool sy_engine_records_exposures(const sy_engine_t *eng);
+
+/* ---- the serving loops' stall gauges ---------------------------------------------------- */
+
+/* The loops that serve register their gauge (engine/loopstat.h) so that the engine can tell
+ * how long their iterations take (GET /v1/system/loops; the metrics, later). The gauge
+ * stays the caller's and must be removed before it is freed, once no thread reads the
+ * gauges any more. Any thread; at most SY_ENGINE_LOOPS_MAX (-ENOSPC). */
+#define SY_ENGINE_LOOPS_MAX 256
+int sy_engine_loop_add(sy_engine_t *eng, sy_loopstat_t *s);
+void sy_engine_loop_remove(sy_engine_t *eng, sy_loopstat_t *s);
+/* Copies of at most `cap` registered gauges into `out`; returns how many there are. Any
+ * thread, so that a serving thread can tell while the engine's loop is stuck. */
+size_t sy_engine_loops(sy_engine_t *eng, sy_loopstat_view_t *out, size_t cap);
+/* Every registered gauge starts again from zero. Any thread. */
+void sy_engine_loops_reset(sy_engine_t *eng);
 
 /* Called on the engine thread after every published change of workspace `ws`. */
 typedef void (*sy_engine_change_cb)(void *arg, int64_t ws, int64_t revision);
@@ -309,18 +354,43 @@ typedef void (*sy_ingest_done_cb)(void *arg, int rc, const sy_ingest_result_t *r
  * commit. The batch is taken whole or refused whole: on a refusal nothing is queued, and
  * `err` names the field ("events[3].variant"): -EINVAL, -ENOENT (no such experiment),
  * SY_ECONFLICT (the experiment is not running), -EAGAIN (the queue is full), -ENOSPC (an
- * experiment holds as many units as it may). On 0, `done` will be called exactly once,
- * from sy_engine_events_commit. */
+ * experiment holds as many units as it may, counting the new ones of the batch being
+ * committed). On 0, `done` will be called exactly once, on the engine's thread, from
+ * sy_engine_events_commit (or sy_engine_writer_stop, sy_engine_close). */
 int sy_engine_events_submit(sy_engine_t *eng, const sy_principal_t *actor, const sy_event_t *ev,
                             size_t n, sy_ingest_done_cb done, void *arg, sy_err_t *err);
 
-/* Commits everything queued in one transaction (group commit), updates the aggregates, and
- * calls every queued submission's `done`. A no-op when nothing is queued. */
+/* Group commit. Without the writer thread: commits everything queued (events, KPI events)
+ * in one transaction each, updates the aggregates, and calls every queued submission's
+ * `done` before it returns. With it: first lands the batch the writer has finished, if any
+ * (updates the aggregates, calls its submissions' `done`), then hands what is queued to
+ * the writer as the next batch and returns at once; it returns at once too while a batch
+ * is still with the writer (what comes meanwhile waits for the next: one batch in flight).
+ * Right after a landing, fewer submissions than it answered wait a little for the others
+ * (as long as its commit took, 2 ms at most): the writer's descriptor or the submission
+ * that makes the count asks for the next call.
+ * The aggregates only ever hold committed events, and a submission is answered only after
+ * its events are committed; a failed commit refuses its batch whole (rc < 0) and changes
+ * nothing. A no-op when nothing is queued or in flight. */
 void sy_engine_events_commit(sy_engine_t *eng);
 
 /* Called on the engine thread when the queue goes from empty to not empty, so that the
  * owner of the loop schedules sy_engine_events_commit (after the requests at hand). */
 void sy_engine_on_events(sy_engine_t *eng, void (*cb)(void *arg), void *arg);
+
+/* Starts the writer thread, with a store handle of its own: from then on no group commit
+ * (no fsync) runs on the engine's thread. *fd (owned by the engine) becomes readable when
+ * the writer has finished a batch: the owner of the loop watches it and then calls
+ * sy_engine_events_commit, as it does after sy_engine_on_events. With a database in memory
+ * (which a second handle cannot share, and which has no fsync to hide) no thread starts
+ * and *fd is -1: commits stay synchronous. -EALREADY when it runs; -EIO when the store
+ * cannot be opened again, -EAGAIN when no thread can be made. */
+int sy_engine_writer_start(sy_engine_t *eng, int *fd, sy_err_t *err);
+/* Lands the batch in flight (waiting for the writer), commits everything still queued and
+ * answers every waiting submission, then joins the writer thread: commits are synchronous
+ * again and *fd is closed (stop watching it first). Without the thread it only commits
+ * what is queued. sy_engine_close calls it. */
+void sy_engine_writer_stop(sy_engine_t *eng);
 
 /* OFREP saw flag `flag` of workspace `ws` evaluate to `variant` for `unit`: when a running
  * experiment drives the flag and records exposures, a unit's first exposure is queued for
@@ -341,12 +411,12 @@ int sy_engine_audit_list(sy_engine_t *eng, const sy_principal_t *actor, sy_store
 /* KPI events for the caller's workspace: one event {"domain", "metric", "success"?,
  * "value"?, "actor", "correlation_id"?, "detail"?, "id"?} (success and/or value) or
  * {"events": [1..10,000 of them]}, checked whole (body is held until the answer). They
- * wait for the next group commit (sy_engine_events_commit), which writes every KPI
- * submission queued meanwhile in one transaction: one fsync for all of them. An event
- * whose id the workspace already has is not written again (a retried batch counts once).
- * A refusal (-EINVAL naming the field, "events[3].value"; -EAGAIN when the queue is full)
- * queues nothing and calls nothing; on 0, `done` is called exactly once, after the
- * commit, with accepted and duplicates. */
+ * wait for the next group commit (sy_engine_events_commit, on the writer thread when it
+ * runs), which writes every KPI submission queued meanwhile in one transaction: one fsync
+ * for all of them. An event whose id the workspace already has is not written again (a
+ * retried batch counts once). A refusal (-EINVAL naming the field, "events[3].value";
+ * -EAGAIN when the queue is full) queues nothing and calls nothing; on 0, `done` is called
+ * exactly once, on the engine's thread, after the commit, with accepted and duplicates. */
 int sy_engine_kpi_submit(sy_engine_t *eng, const sy_principal_t *actor, json_t *body,
                          sy_ingest_done_cb done, void *arg, sy_err_t *err);
 /* {"policies": [...]}: the workspace's regression policies by (domain, metric). */
@@ -463,9 +533,11 @@ int sy_engine_route_list(sy_engine_t *eng, const sy_principal_t *actor, json_t *
 /* Deletes route `name`. Audited ("route.delete"). */
 int sy_engine_route_delete(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
                            sy_err_t *err);
-/* Every route of every workspace, for the data plane: [{route as listed, "workspace",
- * "percentage_bp", "killed" (its workspace's kill switch)}]. NULL when out of memory. */
-json_t *sy_engine_routes_all(sy_engine_t *eng);
+/* Every route of every workspace, for the data plane, typed (core/route_spec.h): each
+ * definition as it was accepted, with its workspace, its percentage and enabled now, and
+ * its workspace's kill switch. Returns owned (sy_routes_free; the data plane's
+ * sy_proxy_update takes it), NULL when out of memory. */
+sy_routes_t *sy_engine_routes_all(sy_engine_t *eng);
 /* The data plane says route (ws, name)'s circuit breaker moved to `state` ("open",
  * "half_open", "closed") at `at_ms`: a change of the route's last known state is audited
  * ("route.breaker", by the system) and notified (event "breaker": open critical, closed

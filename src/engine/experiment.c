@@ -278,22 +278,28 @@ static char *dump(const json_t *j)
     return j ? json_dumps(j, JSON_COMPACT) : NULL;
 }
 
+void sy_exp_arm_row(int64_t experiment, const struct arm *arm, sy_store_arm_t *row)
+{
+    const struct agg *a = &arm->a;
+    *row = (sy_store_arm_t){.experiment = experiment,
+                            .variant = arm->key,
+                            .units = a->units,
+                            .conversions = a->conversions,
+                            .value_sum = a->value_sum,
+                            .value_sumsq = a->value_sumsq,
+                            .errors = a->errors,
+                            .crossovers = a->crossovers,
+                            .seq_p = a->seq_p,
+                            .latency_n = a->latency_n,
+                            .latency_sum = a->latency_sum,
+                            .latency_sumsq = a->latency_sumsq};
+}
+
 int sy_exp_put_arm(sy_engine_t *eng, const struct experiment *e, size_t k, sy_err_t *err)
 {
-    const struct agg *a = &e->arms[k].a;
-    sy_store_arm_t arm = {.experiment = e->id,
-                          .variant = e->arms[k].key,
-                          .units = a->units,
-                          .conversions = a->conversions,
-                          .value_sum = a->value_sum,
-                          .value_sumsq = a->value_sumsq,
-                          .errors = a->errors,
-                          .crossovers = a->crossovers,
-                          .seq_p = a->seq_p,
-                          .latency_n = a->latency_n,
-                          .latency_sum = a->latency_sum,
-                          .latency_sumsq = a->latency_sumsq};
-    return sy_store_arm_put(eng->store, &arm, err);
+    sy_store_arm_t row;
+    sy_exp_arm_row(e->id, &e->arms[k], &row);
+    return sy_store_arm_put(eng->store, &row, err);
 }
 
 int sy_exp_write(sy_engine_t *eng, int64_t ws, void *arg, sy_err_t *err)

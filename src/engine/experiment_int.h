@@ -97,6 +97,9 @@ struct experiment {
     struct arm *arms; /* n_arms of them (an arm's windows weigh 1.4 KB: not 16 of them) */
     struct units units;
     uint64_t batch;                /* the last batch that touched it */
+    uint32_t batch_ix;             /* its place among that batch's experiments */
+    uint32_t units_flight;         /* units new to it in the batch in flight: they count
+                                      against the cap until it lands */
     sy_guardrails_t guardrails;    /* its own guardrails (the definition's "allocation"): the */
     unsigned guardrails_set;       /* GUARD_* fields it sets; the rest are its workspace's */
     sy_health_thresholds_t health; /* of the health monitor (the definition's "health") */
@@ -121,7 +124,8 @@ struct alloc_change {
     char evaluation_id[65]; /* the step's evaluation_id, "" for none */
     int64_t units_at;       /* units exposed before the change took effect */
     int winner;             /* the variant it moved traffic to (step, promote), -1: rollback */
-    int64_t events_at;      /* the log's last event when it was made (replay's boundary) */
+    int64_t events_at;      /* the log's last event the aggregates held when it was made
+                               (the replay's boundary) */
     int64_t weights[SY_EXP_MAX_ARMS]; /* after it */
 };
 
@@ -130,7 +134,8 @@ struct ingest; /* ingest.c's queue */
 struct sy_experiments {
     struct experiment **all;
     size_t n, cap;
-    size_t n_recording; /* active experiments that record OFREP exposures */
+    _Atomic size_t n_recording; /* active experiments that record OFREP exposures (read by
+                                 * serving threads: sy_engine_records_exposures) */
     struct ingest *in;  /* the queue of events waiting for their commit */
 };
 
@@ -156,6 +161,9 @@ struct experiment *sy_exp_on_flag(const sy_engine_t *eng, int64_t ws, const char
                                   bool active_only);
 /* The index of variant `key` (`len` bytes), or -1. */
 int sy_exp_arm_index(const struct experiment *e, const char *key, size_t len);
+/* What the analysis reads of a variant's aggregates `a`, its effective weight `weight`
+ * given (results.c). */
+void sy_exp_arm_counts(const struct agg *a, double weight, sy_arm_counts_t *c);
 /* The analysis input over `e`'s aggregates; `counts` and `names` are caller arrays of
  * SY_EXP_MAX_ARMS. */
 void sy_exp_analysis_in(const sy_engine_t *eng, const struct experiment *e, sy_arm_counts_t *counts,
@@ -186,6 +194,9 @@ struct exp_write {
 int sy_exp_write(sy_engine_t *eng, int64_t ws, void *arg, sy_err_t *err);
 /* Writes variant `k`'s aggregates (in the open transaction). */
 int sy_exp_put_arm(sy_engine_t *eng, const struct experiment *e, size_t k, sy_err_t *err);
+/* The store row of the aggregates of `arm`, a variant of experiment `experiment` (its
+ * strings point into `arm`). */
+void sy_exp_arm_row(int64_t experiment, const struct arm *arm, sy_store_arm_t *row);
 
 enum { GUARD_CONFIDENCE = 1, GUARD_STEP = 2, GUARD_COOLDOWN = 4, GUARD_CHANGES = 8 };
 
@@ -238,8 +249,14 @@ void sy_exp_health_after_commit(sy_engine_t *eng, struct experiment *e);
 /* ---- ingest.c ------------------------------------------------------------------------- */
 
 void sy_exp_units_free(struct units *u);
-/* Applies one logged event to its experiment (start-up): an sy_store_event_cb. */
+/* Applies one logged event to its experiment (start-up): an sy_store_event_cb, `arg` the
+ * engine. */
 int sy_exp_replay(void *arg, const sy_store_event_t *ev);
+/* The log's place (sy_store_event_t.seq) of the last event the aggregates hold: what an
+ * allocation change records, so that a replay puts the same events before it. Events
+ * committed but not landed yet (a batch in flight) come after it, in memory as in the
+ * log. */
+int64_t sy_exp_events_applied(const sy_engine_t *eng);
 /* Makes the ingest queue; frees it (after a last commit). */
 int sy_exp_ingest_open(sy_engine_t *eng);
 void sy_exp_ingest_free(sy_engine_t *eng);

@@ -14,7 +14,6 @@
  * shares every other flag with it; one flag changing changes one flag of it.
  */
 #define _DEFAULT_SOURCE
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,13 +32,8 @@ const sy_snapshot_t *sy_engine_snapshot(sy_engine_t *eng, int64_t ws)
 {
     for (size_t i = 0; i < eng->n_ws; i++)
         if (eng->ws[i].id == ws) {
-            struct workspace *w = &eng->ws[i];
-            /* Sequentially consistent throughout: see publish() for why it is enough. */
-            unsigned e = atomic_load(&w->epoch) & 1;
-            atomic_fetch_add(&w->readers[e], 1);
-            struct snap *s = atomic_load(&w->current);
+            struct snap *s = eng->ws[i].current;
             atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
-            atomic_fetch_sub(&w->readers[e], 1);
             return &s->pub;
         }
     return NULL;
@@ -73,16 +67,10 @@ static int publish(sy_engine_t *eng, struct workspace *w, sy_flagset_t *set, int
     s->set = set;
     s->pub = (sy_snapshot_t){.workspace = w->id, .revision = revision, .set = set};
     atomic_init(&s->refs, 1);
-    /* A reader that read the old pointer counted itself in readers[e] first, e the epoch
-     * before the flip; one that counts itself there after the wait below reads the new
-     * pointer (swapped before the flip). So once readers[e] is seen at 0, every reader of
-     * the old snapshot holds its reference, and releasing the engine's cannot free it
-     * under one. A reader stays counted for a few instructions: the wait is short. */
-    struct snap *old = atomic_exchange(&w->current, s);
-    unsigned e = atomic_fetch_add(&w->epoch, 1) & 1;
-    while (atomic_load(&w->readers[e]) != 0)
-        sched_yield();
+    struct snap *old = w->current;
+    w->current = s;
     w->revision = revision;
+    (void)sy_eng_view_publish(eng); /* out of memory: other threads see it with the next */
     if (old)
         sy_snapshot_release(&old->pub);
     if (eng->on_change)
@@ -222,7 +210,7 @@ static sy_flagset_t *served_all(const sy_engine_t *eng, struct workspace *w)
  * with that one flag as written, or at its control. */
 static sy_flagset_t *served_after(const sy_engine_t *eng, struct workspace *w, const char *key)
 {
-    struct snap *cur = atomic_load(&w->current);
+    struct snap *cur = w->current;
     if (!w->kill.engaged || !cur)
         return served_all(eng, w);
     size_t klen = strlen(key);
@@ -358,9 +346,8 @@ int sy_eng_flags_empty(sy_engine_t *eng, struct workspace *w)
 
 void sy_eng_flags_close(struct workspace *w)
 {
-    struct snap *cur = atomic_load(&w->current);
-    if (cur)
-        sy_snapshot_release(&cur->pub);
+    if (w->current)
+        sy_snapshot_release(&w->current->pub);
     sy_flagset_free(w->flags);
     sy_pool_free(w->pool);
     json_decref(w->evaluators);

@@ -15,10 +15,25 @@
  * At start-up the aggregates are rebuilt by replaying the log in commit order, which is
  * the order they were first applied in, so every sum comes out bit for bit the same.
  *
- * A failed commit changes nothing: the units touched by the batch are restored from an
- * undo log, in reverse order, and the aggregates from a copy.
+ * The writer thread. With sy_engine_writer_start the commit runs on the writer thread
+ * (writer.c), with its own store handle, while the loop goes on serving and queueing the
+ * next batch: one batch in flight. The engine's thread prepares a batch (`struct batch`):
+ * it takes the queue whole and copies into it what the writer needs of the engine's state,
+ * the arms of each experiment touched and the state of each unit touched, making room in
+ * the units tables meanwhile. The writer writes the rows, learning which ids the log had
+ * already, applies the written events to its copies (so that it can write the aggregates
+ * and the sequential test's look in the same transaction), and commits. Back on the
+ * engine's thread the batch lands: the written events are applied to the aggregates in
+ * log order, the looks' p-values taken from the writer's copies, and every submission
+ * answered. The aggregates therefore only ever hold committed events: a failed commit has
+ * nothing to undo, and a change made while a batch is in flight (an allocation step, a
+ * stop) comes before that batch's events in memory as in the log (engine.h: the last
+ * applied place, sy_exp_events_applied, is what a change records). Without the thread
+ * (tests, `simulate`, a database in memory) the same batch runs at once on the engine's
+ * own handle, and lands before sy_engine_events_commit returns.
  */
 #define _DEFAULT_SOURCE
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,10 +41,11 @@
 
 #include "engine/experiment_int.h"
 
-#define EVENT_ID_MAX 128     /* longest event id, bytes */
-#define QUEUE_MAX    1000000 /* events waiting for a commit */
-#define VALUE_MAX    1e15    /* largest |value| of an outcome */
-#define LATENCY_MAX  1e7     /* largest latency_ms an event may carry (2.8 h) */
+#define EVENT_ID_MAX  128     /* longest event id, bytes */
+#define QUEUE_MAX     1000000 /* events waiting for a commit */
+#define VALUE_MAX     1e15    /* largest |value| of an outcome */
+#define LATENCY_MAX   1e7     /* largest latency_ms an event may carry (2.8 h) */
+#define GATHER_MAX_US 2000    /* longest a small batch waits for more before going to the writer */
 
 /* ---- the units of one experiment ------------------------------------------------------- */
 
@@ -95,6 +111,7 @@ static void units_put(struct units *u, size_t i, const char *unit, size_t len, u
 {
     if (u->slots[i].len)
         return;
+    assert(u->pool_len + len <= u->pool_cap && 2 * (u->n + 1) <= u->cap); /* reserved */
     memcpy(u->pool + u->pool_len, unit, len);
     u->slots[i] =
         (struct unit){.hash = h, .off = (uint32_t)u->pool_len, .len = (uint16_t)len, .variant = -1};
@@ -117,11 +134,11 @@ void sy_exp_units_free(struct units *u)
     free(u->pool);
 }
 
-/* ---- the queue ------------------------------------------------------------------------- */
+/* ---- the queue and the batch ---------------------------------------------------------- */
 
 /* One queued event; its strings are in the queue's pool. */
 struct pend {
-    struct experiment *e;
+    struct experiment *e; /* the engine's: the writer reads `ex` instead */
     sy_event_kind_t kind;
     int8_t variant; /* exposure */
     int8_t success; /* -1, 0, 1 */
@@ -131,6 +148,7 @@ struct pend {
     bool has_latency;
     double latency;
     size_t unit, unit_len, id, id_len; /* offsets into the pool; id_len 0: none */
+    uint32_t ex, ux;                   /* in a batch: its experiment's and its unit's place there */
 };
 
 struct waiter {
@@ -140,17 +158,48 @@ struct waiter {
     sy_ingest_result_t result;
 };
 
-/* What a batch changed, to undo it if its commit fails. */
-struct undo_unit {
-    struct units *u;
-    size_t slot;
-    struct unit old;
+/* An experiment a batch touches, as the writer sees it: copied when the batch is made. */
+struct bexp {
+    struct experiment *e; /* the engine's: the writer never reads it */
+    int64_t id, ws;
+    size_t n_arms, control;
+    bool sequential;
+    size_t arms;                    /* its variants' place in the batch's `arms` */
+    sy_experiment_in_t in;          /* the analysis input when the batch was made, but its arms and
+                                       names (the writer's looks give it those of `arms`) */
+    double weight[SY_EXP_MAX_ARMS]; /* each variant's effective weight then */
+    uint32_t more;                  /* units new to it in the batch */
+    size_t bytes;                   /* their ids' bytes */
 };
 
-struct touched {
-    struct experiment *e;
-    struct agg saved[SY_EXP_MAX_ARMS];
-    size_t n_units, pool_len;
+/* A unit a batch touches: its state before the batch (the writer's after it). */
+struct bunit {
+    struct unit u; /* off and len: its id in the batch's pool */
+    uint32_t ex;   /* its experiment's place in the batch */
+};
+
+/* One group commit: made on the engine's thread, run by the writer, landed on the engine's
+ * thread. While it is with the writer only the writer touches it. */
+struct batch {
+    struct pend *q; /* the events, in the order they were queued */
+    size_t n_q;
+    char *pool;
+    struct waiter *w; /* the submissions they came in */
+    size_t n_w;
+    struct kpi_queue kq; /* the KPI submissions (regression.c) */
+    struct bexp *x;      /* the experiments touched */
+    size_t n_x, cap_x;
+    struct arm *arms; /* their variants before the batch; the writer's after it */
+    size_t n_arms, cap_arms;
+    struct bunit *u; /* the units touched */
+    size_t n_u;
+    int64_t now_ms; /* the events' time */
+    int rc;         /* of the events' commit (< 0 already when the batch could not be made) */
+    sy_err_t err;
+    int64_t *seq; /* each event's place in the log; 0: not written (a duplicate id, an
+                     exposure seen that changed nothing) */
+    int kpi_rc;   /* of the KPI events' commit */
+    sy_err_t kpi_err;
 };
 
 struct ingest {
@@ -160,7 +209,12 @@ struct ingest {
     size_t pool_len, pool_cap;
     struct waiter *w;
     size_t n_w, cap_w;
-    uint64_t batch;
+    uint64_t batch;               /* batches made: marks the experiments each touches */
+    int64_t applied;              /* the log's place of the last event the aggregates hold */
+    struct sy_eng_writer *writer; /* NULL: batches run on the engine's thread */
+    struct batch *flight;         /* with the writer, not landed yet */
+    size_t expect;                /* submissions the last batch answered */
+    int64_t gather_until;         /* till when (writer's µs) fewer queued wait for more; 0 */
     void (*on_events)(void *arg);
     void *on_events_arg;
 };
@@ -180,12 +234,12 @@ struct change {
 
 /* The request-level health of the window: an exposure counts for the variant it served, the
  * rest for the unit's variant (none yet: not counted). */
-static void count_health(struct experiment *e, const struct unit *u, const struct change *c)
+static void count_health(struct arm *arms, const struct unit *u, const struct change *c)
 {
     int v = c->kind == SY_EVENT_EXPOSURE ? c->variant : u->variant;
     if (v < 0)
         return;
-    struct health_counts *both[2] = {&e->arms[v].a.win, &e->arms[v].a.recent};
+    struct health_counts *both[2] = {&arms[v].a.win, &arms[v].a.recent};
     size_t k = 0;
     if (c->has_latency) {
         double b = log1p(c->latency) / log(1.1);
@@ -208,18 +262,18 @@ static void count_health(struct experiment *e, const struct unit *u, const struc
     }
 }
 
-/* Applies one event to its unit (slot `i`) and the arms. A latency counts for the unit's
- * variant as it is then: one reported before the unit's exposure is not counted (it
- * cannot be kept per unit cheaply). */
-static void apply(struct experiment *e, size_t i, const struct change *c)
+/* Applies one event to its unit `u` and the arms of its experiment: the engine's, or the
+ * writer's copies of them. A latency counts for the unit's variant as it is then: one
+ * reported before the unit's exposure is not counted (it cannot be kept per unit
+ * cheaply). */
+static void apply(struct arm *arms, struct unit *u, const struct change *c)
 {
-    struct unit *u = &e->units.slots[i];
-    struct agg *a = u->variant >= 0 ? &e->arms[u->variant].a : NULL;
+    struct agg *a = u->variant >= 0 ? &arms[u->variant].a : NULL;
     switch (c->kind) {
     case SY_EVENT_EXPOSURE:
         if (!a) {
             u->variant = (int8_t)c->variant;
-            a = &e->arms[c->variant].a;
+            a = &arms[c->variant].a;
             a->units++;
             a->conversions += (u->flags & CONVERTED) != 0;
             a->errors += (u->flags & ERRED) != 0;
@@ -258,7 +312,7 @@ static void apply(struct experiment *e, size_t i, const struct change *c)
         a->latency_sum += c->latency;
         a->latency_sumsq += c->latency * c->latency;
     }
-    count_health(e, u, c);
+    count_health(arms, u, c);
 }
 
 /* Whether an exposure of the unit to `variant` would change nothing. */
@@ -289,7 +343,9 @@ static const char *kind_name(sy_event_kind_t k)
 
 int sy_exp_replay(void *arg, const sy_store_event_t *ev)
 {
-    struct experiment *e = sy_exp_find_by_id(arg, ev->experiment);
+    sy_engine_t *eng = arg;
+    eng->x->in->applied = ev->seq; /* every row, those left alone too: they came before */
+    struct experiment *e = sy_exp_find_by_id(eng, ev->experiment);
     sy_event_kind_t kind;
     if (!e || kind_parse(ev->kind, &kind) < 0 || ev->unit_len == 0 || ev->unit_len > UNIT_MAX)
         return 0; /* not ours to judge: a row this build cannot read is left alone */
@@ -309,8 +365,13 @@ int sy_exp_replay(void *arg, const sy_store_event_t *ev)
                        .value = ev->value,
                        .has_latency = ev->has_latency,
                        .latency = ev->latency_ms};
-    apply(e, i, &c);
+    apply(e->arms, &e->units.slots[i], &c);
     return 0;
+}
+
+int64_t sy_exp_events_applied(const sy_engine_t *eng)
+{
+    return eng->x->in->applied;
 }
 
 /* ---- ingest --------------------------------------------------------------------------------- */
@@ -347,6 +408,15 @@ static int pool_put(struct ingest *x, const char *p, size_t len, size_t *off)
     *off = x->pool_len;
     x->pool_len += len;
     return 0;
+}
+
+/* Whether `e` holds as many units as it may, counting those new to it in the batch in
+ * flight (as if none of them were a duplicate). Those still queued are not counted: the cap
+ * may be passed by one batch. */
+static bool full(const sy_engine_t *eng, const struct experiment *e)
+{
+    uint64_t max = eng->max_units ? eng->max_units : UNITS_MAX;
+    return (uint64_t)e->units.n + e->units_flight >= max;
 }
 
 /* Checks event `i`, filling its queue entry (strings not copied yet). */
@@ -416,7 +486,7 @@ static int check_event(sy_engine_t *eng, int64_t ws, const sy_event_t *ev, size_
     default:
         return bad(err, -EINVAL, i, "type", "type is exposure, outcome or error");
     }
-    if (e->units.n >= UNITS_MAX)
+    if (full(eng, e))
         return bad(err, -ENOSPC, i, "experiment", "the experiment holds as many units as it may");
     return 0;
 }
@@ -433,9 +503,11 @@ static int enqueue(struct ingest *x, struct pend *p, const char *unit, size_t un
     return 0;
 }
 
+/* Asks for a commit when the queue was empty, and for every submission while it gathers:
+ * the one that makes the count may send it. */
 static void wake(struct ingest *x, bool was_empty)
 {
-    if (was_empty && x->on_events)
+    if ((was_empty || x->gather_until) && x->on_events)
         x->on_events(x->on_events_arg);
 }
 
@@ -484,7 +556,7 @@ void sy_engine_exposure_seen(sy_engine_t *eng, int64_t ws, const char *flag, siz
         return;
     struct experiment *e = sy_exp_on_flag(eng, ws, flag, flag_len, true);
     int v = e && e->record_exposures ? sy_exp_arm_index(e, variant, variant_len) : -1;
-    if (v < 0 || exposure_is_noop(e, unit, unit_len, v) || e->units.n >= UNITS_MAX)
+    if (v < 0 || exposure_is_noop(e, unit, unit_len, v) || full(eng, e))
         return;
     if (sy_eng_grow((void **)&x->q, &x->cap_q, x->n_q + 1, sizeof(*x->q)) < 0)
         return; /* an exposure seen is best effort: nobody waits for it */
@@ -495,128 +567,326 @@ void sy_engine_exposure_seen(sy_engine_t *eng, int64_t ws, const char *flag, siz
         wake(x, was_empty);
 }
 
-/* Makes room in every experiment of the batch for all of its units, and remembers what
- * undoing the batch would restore. Returns the number of experiments touched. */
-static int prepare_batch(struct ingest *x, struct touched *t, size_t cap, size_t *n_t)
+/* ---- making a batch (the engine's thread) --------------------------------------------- */
+
+/* Copies what the writer needs of `e` into the batch: its place there into e->batch_ix. */
+static int copy_experiment(const sy_engine_t *eng, struct batch *b, struct experiment *e)
 {
-    x->batch++;
-    *n_t = 0;
-    for (size_t i = 0; i < x->n_q; i++) {
-        struct experiment *e = x->q[i].e;
-        if (e->batch == x->batch)
-            continue;
-        if (*n_t == cap)
-            return -ENOMEM;
-        e->batch = x->batch;
-        struct touched *tt = &t[(*n_t)++];
-        tt->e = e;
-        tt->n_units = e->units.n;
-        tt->pool_len = e->units.pool_len;
-        for (size_t k = 0; k < e->n_arms; k++)
-            tt->saved[k] = e->arms[k].a;
-        size_t more = 0, bytes = 0;
-        for (size_t j = i; j < x->n_q; j++)
-            if (x->q[j].e == e) {
-                more++;
-                bytes += x->q[j].unit_len;
-            }
-        int rc = units_reserve(&e->units, more, bytes);
-        if (rc < 0)
-            return rc;
-    }
+    if (sy_eng_grow((void **)&b->x, &b->cap_x, b->n_x + 1, sizeof(*b->x)) < 0 ||
+        sy_eng_grow((void **)&b->arms, &b->cap_arms, b->n_arms + e->n_arms, sizeof(*b->arms)) < 0)
+        return -ENOMEM;
+    struct bexp *bx = &b->x[b->n_x];
+    *bx = (struct bexp){.e = e,
+                        .id = e->id,
+                        .ws = e->ws,
+                        .n_arms = e->n_arms,
+                        .control = e->control,
+                        .sequential = e->sequential,
+                        .arms = b->n_arms};
+    memcpy(&b->arms[b->n_arms], e->arms, e->n_arms * sizeof(*e->arms));
+    b->n_arms += e->n_arms;
+    sy_arm_counts_t counts[SY_EXP_MAX_ARMS];
+    const char *names[SY_EXP_MAX_ARMS];
+    sy_exp_analysis_in(eng, e, counts, names, &bx->in);
+    for (size_t k = 0; k < e->n_arms; k++)
+        bx->weight[k] = counts[k].weight;
+    bx->in.arms = NULL;
+    bx->in.names = NULL;
+    e->batch_ix = (uint32_t)b->n_x++;
     return 0;
 }
 
-static void undo_batch(struct undo_unit *undo, size_t n_undo, struct touched *t, size_t n_t)
+/* The place in b->u of event p's unit, added with its state in memory (or as new) when the
+ * batch has not met it yet. `table` (cap slots, a power of two above twice the events)
+ * holds 1 + the place of each unit met, by its id and experiment. */
+static uint32_t unit_of(struct batch *b, uint32_t *table, size_t cap, const struct pend *p)
 {
-    for (size_t i = n_undo; i-- > 0;)
-        undo[i].u->slots[undo[i].slot] = undo[i].old;
-    for (size_t i = 0; i < n_t; i++) {
-        struct experiment *e = t[i].e;
-        e->units.n = t[i].n_units;
-        e->units.pool_len = t[i].pool_len;
-        for (size_t k = 0; k < e->n_arms; k++)
-            e->arms[k].a = t[i].saved[k];
+    const char *id = b->pool + p->unit;
+    uint64_t h = hash_bytes(id, p->unit_len);
+    size_t mask = cap - 1, i = (h ^ (p->ex * 0x9e3779b97f4a7c15u)) & mask;
+    for (; table[i]; i = (i + 1) & mask) {
+        const struct bunit *bu = &b->u[table[i] - 1];
+        if (bu->ex == p->ex && bu->u.hash == h && bu->u.len == p->unit_len &&
+            memcmp(b->pool + bu->u.off, id, p->unit_len) == 0)
+            return table[i] - 1;
     }
+    struct bexp *bx = &b->x[p->ex];
+    const struct units *mem = &bx->e->units;
+    const struct unit *s = mem->cap ? &mem->slots[units_slot(mem, id, p->unit_len, h)] : NULL;
+    struct bunit *bu = &b->u[b->n_u];
+    *bu = (struct bunit){
+        .u = {.hash = h, .off = (uint32_t)p->unit, .len = (uint16_t)p->unit_len, .variant = -1},
+        .ex = p->ex};
+    if (s && s->len) {
+        bu->u.variant = s->variant;
+        bu->u.flags = s->flags;
+        bu->u.value = s->value;
+    } else {
+        bx->more++;
+        bx->bytes += p->unit_len;
+    }
+    table[i] = (uint32_t)++b->n_u;
+    return table[i] - 1;
 }
 
-/* Writes the batch's events and the aggregates of the experiments it touched; the
- * transaction is open. */
-static int write_batch(sy_engine_t *eng, struct undo_unit *undo, size_t *n_undo, struct touched *t,
-                       size_t n_t, sy_err_t *err)
+/* Numbers the batch's experiments and units and copies their state, then makes room in
+ * memory for every unit new to its experiment, so that landing the batch cannot fail. Those
+ * units count against the cap until it lands. */
+static int prepare(sy_engine_t *eng, struct batch *b)
 {
     struct ingest *x = eng->x->in;
-    int64_t now = sy_engine_now_ms(eng);
-    size_t w = 0;
-    for (size_t i = 0; i < x->n_q; i++) {
-        struct pend *p = &x->q[i];
+    size_t cap = 64;
+    while (cap < 2 * b->n_q)
+        cap *= 2;
+    uint32_t *table = calloc(cap, sizeof(*table));
+    b->u = malloc(b->n_q * sizeof(*b->u));
+    b->seq = calloc(b->n_q, sizeof(*b->seq));
+    int rc = table && b->u && b->seq ? 0 : -ENOMEM;
+    x->batch++;
+    for (size_t i = 0; rc == 0 && i < b->n_q; i++) {
+        struct pend *p = &b->q[i];
         struct experiment *e = p->e;
-        const char *unit = x->pool + p->unit;
-        while (w < x->n_w && i >= x->w[w].first + x->w[w].n)
-            w++;
-        if (p->seen && exposure_is_noop(e, unit, p->unit_len, p->variant))
-            continue; /* OFREP saw the unit again before the commit */
-        sy_store_event_t row = {
-            .workspace = e->ws,
-            .experiment = e->id,
-            .id = p->id_len ? x->pool + p->id : NULL,
-            .id_len = p->id_len,
-            .kind = kind_name(p->kind),
-            .unit = unit,
-            .unit_len = p->unit_len,
-            .variant = p->kind == SY_EVENT_EXPOSURE ? e->arms[p->variant].key : NULL,
-            .variant_len = p->kind == SY_EVENT_EXPOSURE ? strlen(e->arms[p->variant].key) : 0,
-            .success = p->success,
-            .has_value = p->has_value,
-            .value = p->value,
-            .has_latency = p->has_latency,
-            .latency_ms = p->latency,
-            .at_ms = now};
-        bool inserted;
-        int rc = sy_store_event_add(eng->store, &row, &inserted, err);
-        if (rc < 0)
-            return rc;
-        bool mine = !p->seen && w < x->n_w && i >= x->w[w].first;
-        if (!inserted) {
-            if (mine)
-                x->w[w].result.duplicates++;
-            continue;
+        if (e->batch != x->batch) {
+            if ((rc = copy_experiment(eng, b, e)) < 0)
+                break;
+            e->batch = x->batch;
         }
-        if (mine)
-            x->w[w].result.accepted++;
-        uint64_t h = hash_bytes(unit, p->unit_len);
-        size_t slot = units_slot(&e->units, unit, p->unit_len, h);
-        /* The slot as it was (empty for a new unit), to put back if the commit fails. */
-        undo[(*n_undo)++] =
-            (struct undo_unit){.u = &e->units, .slot = slot, .old = e->units.slots[slot]};
-        units_put(&e->units, slot, unit, p->unit_len, h);
-        struct change c = {.kind = p->kind,
+        p->ex = e->batch_ix;
+        p->ux = unit_of(b, table, cap, p);
+    }
+    for (size_t k = 0; rc == 0 && k < b->n_x; k++) {
+        struct bexp *bx = &b->x[k];
+        if ((rc = units_reserve(&bx->e->units, bx->more, bx->bytes)) == 0)
+            bx->e->units_flight = bx->more;
+    }
+    free(table);
+    return rc;
+}
+
+static void batch_free(struct batch *b)
+{
+    free(b->q);
+    free(b->pool);
+    free(b->w);
+    free(b->x);
+    free(b->arms);
+    free(b->u);
+    free(b->seq);
+    free(b);
+}
+
+/* Answers every waiting submission with `rc` and empties the queue (no batch could be
+ * made to carry them). */
+static void refuse_queue(sy_engine_t *eng, int rc, const sy_err_t *err)
+{
+    struct ingest *x = eng->x->in;
+    struct kpi_queue kq;
+    sy_eng_kpi_take(eng, &kq);
+    struct waiter *w = x->w;
+    size_t n_w = x->n_w;
+    x->w = NULL;
+    x->n_w = x->cap_w = x->n_q = x->pool_len = 0;
+    for (size_t i = 0; i < n_w; i++)
+        w[i].done(w[i].arg, rc, &(sy_ingest_result_t){0}, err);
+    free(w);
+    sy_eng_kpi_answer(&kq, rc, err);
+}
+
+/* What is queued, events and KPI events, as one batch; NULL when nothing is (or when out
+ * of memory: then every submission was refused). The queue starts again empty. */
+static struct batch *take(sy_engine_t *eng)
+{
+    struct ingest *x = eng->x->in;
+    if (x->n_q == 0 && eng->kq.n == 0)
+        return NULL;
+    struct batch *b = calloc(1, sizeof(*b));
+    if (!b) {
+        sy_err_t err;
+        refuse_queue(eng, sy_eng_oom(&err), &err);
+        return NULL;
+    }
+    b->q = x->q;
+    b->n_q = x->n_q;
+    b->pool = x->pool;
+    b->w = x->w;
+    b->n_w = x->n_w;
+    x->q = NULL;
+    x->pool = NULL;
+    x->w = NULL;
+    x->n_q = x->cap_q = x->pool_len = x->pool_cap = x->n_w = x->cap_w = 0;
+    sy_eng_kpi_take(eng, &b->kq);
+    b->now_ms = sy_engine_now_ms(eng);
+    int rc = b->n_q ? prepare(eng, b) : 0;
+    if (rc == -ENOSPC)
+        b->rc = sy_err_set(&b->err, rc, "events", "an experiment's unit ids pass 4 GiB");
+    else if (rc < 0)
+        b->rc = sy_eng_oom(&b->err);
+    return b;
+}
+
+/* ---- running a batch (the writer's thread, or the engine's without one) ------------------ */
+
+static struct change change_of(const struct pend *p)
+{
+    return (struct change){.kind = p->kind,
                            .variant = p->variant,
                            .success = p->success,
                            .has_value = p->has_value,
                            .value = p->value,
                            .has_latency = p->has_latency,
                            .latency = p->latency};
-        apply(e, slot, &c);
+}
+
+/* Looks again at every treatment of a sequential experiment (every commit is a look: its
+ * p-value only goes down; one that cannot be made leaves it as it was) and writes each
+ * variant's aggregates, from the writer's copies `arms`. */
+static int write_arms(struct bexp *bx, struct arm *arms, sy_store_t *store, sy_err_t *err)
+{
+    sy_arm_counts_t counts[SY_EXP_MAX_ARMS];
+    const char *names[SY_EXP_MAX_ARMS];
+    for (size_t k = 0; k < bx->n_arms; k++) {
+        sy_exp_arm_counts(&arms[k].a, bx->weight[k], &counts[k]);
+        names[k] = arms[k].key;
     }
-    for (size_t i = 0; i < n_t; i++) {
-        struct experiment *e = t[i].e;
-        sy_arm_counts_t counts[SY_EXP_MAX_ARMS];
-        const char *names[SY_EXP_MAX_ARMS];
-        sy_experiment_in_t in;
-        sy_exp_analysis_in(eng, e, counts, names, &in);
-        for (size_t k = 0; k < e->n_arms; k++) {
-            struct agg *a = &e->arms[k].a;
-            /* Every commit is a look of the sequential test: its p-value only goes down. */
-            if (e->sequential && k != e->control)
-                sy_experiment_seq_look(&in, k, &a->seq_p, NULL);
-            int rc = sy_exp_put_arm(eng, e, k, err);
-            if (rc < 0)
-                return rc;
-        }
+    bx->in.arms = counts;
+    bx->in.names = names;
+    for (size_t k = 0; k < bx->n_arms; k++) {
+        struct agg *a = &arms[k].a;
+        if (bx->sequential && k != bx->control)
+            sy_experiment_seq_look(&bx->in, k, &a->seq_p, NULL);
+        sy_store_arm_t row;
+        sy_exp_arm_row(bx->id, &arms[k], &row);
+        int rc = sy_store_arm_put(store, &row, err);
+        if (rc < 0)
+            return rc;
     }
+    bx->in.arms = NULL; /* on this stack */
+    bx->in.names = NULL;
     return 0;
 }
+
+/* Writes the batch's events and the aggregates of the experiments it touched in one
+ * transaction on `store`, applying each written event to the batch's copies as it goes. */
+static int write_events(struct batch *b, sy_store_t *store, sy_err_t *err)
+{
+    int rc = sy_store_begin(store, err);
+    size_t w = 0;
+    for (size_t i = 0; rc == 0 && i < b->n_q; i++) {
+        const struct pend *p = &b->q[i];
+        const struct bexp *bx = &b->x[p->ex];
+        struct arm *arms = &b->arms[bx->arms];
+        struct unit *u = &b->u[p->ux].u;
+        while (w < b->n_w && i >= b->w[w].first + b->w[w].n)
+            w++;
+        if (p->seen && (u->variant == p->variant || (u->flags & CROSSED)))
+            continue; /* OFREP saw the unit again before the commit */
+        bool exposure = p->kind == SY_EVENT_EXPOSURE;
+        sy_store_event_t row = {.workspace = bx->ws,
+                                .experiment = bx->id,
+                                .id = p->id_len ? b->pool + p->id : NULL,
+                                .id_len = p->id_len,
+                                .kind = kind_name(p->kind),
+                                .unit = b->pool + p->unit,
+                                .unit_len = p->unit_len,
+                                .variant = exposure ? arms[p->variant].key : NULL,
+                                .variant_len = exposure ? strlen(arms[p->variant].key) : 0,
+                                .success = p->success,
+                                .has_value = p->has_value,
+                                .value = p->value,
+                                .has_latency = p->has_latency,
+                                .latency_ms = p->latency,
+                                .at_ms = b->now_ms};
+        if ((rc = sy_store_event_add(store, &row, &b->seq[i], err)) < 0)
+            break;
+        sy_ingest_result_t *r =
+            !p->seen && w < b->n_w && i >= b->w[w].first ? &b->w[w].result : NULL;
+        if (r && b->seq[i])
+            r->accepted++;
+        else if (r)
+            r->duplicates++;
+        if (b->seq[i]) {
+            struct change c = change_of(p);
+            apply(arms, u, &c);
+        }
+    }
+    for (size_t k = 0; rc == 0 && k < b->n_x; k++)
+        rc = write_arms(&b->x[k], &b->arms[b->x[k].arms], store, err);
+    if (rc < 0) {
+        sy_store_rollback(store);
+        return rc;
+    }
+    return sy_store_commit(store, err);
+}
+
+/* The writer's job: KPI events, then events, each in its own transaction. */
+static void run_batch(void *job, sy_store_t *store)
+{
+    struct batch *b = job;
+    if (b->kq.n)
+        b->kpi_rc = sy_eng_kpi_write(&b->kq, store, &b->kpi_err);
+    if (b->n_q && b->rc == 0)
+        b->rc = write_events(b, store, &b->err);
+}
+
+/* ---- landing a batch (the engine's thread) ----------------------------------------------- */
+
+#ifndef NDEBUG
+/* Whether the writer's sums of a variant are the engine's: the same additions, in the same
+ * order, from the same start. */
+static bool same_sums(const struct agg *a, const struct agg *b)
+{
+    return a->units == b->units && a->conversions == b->conversions && a->errors == b->errors &&
+           a->crossovers == b->crossovers && a->value_sum == b->value_sum &&
+           a->value_sumsq == b->value_sumsq && a->latency_n == b->latency_n &&
+           a->latency_sum == b->latency_sum && a->latency_sumsq == b->latency_sumsq;
+}
+#endif
+
+/* Applies the committed batch's written events to the aggregates in the order of the log,
+ * and takes the looks' p-values from the writer. Cannot fail: prepare made the room. */
+static void apply_batch(struct ingest *x, struct batch *b)
+{
+    for (size_t i = 0; i < b->n_q; i++) {
+        const struct pend *p = &b->q[i];
+        if (!b->seq[i])
+            continue;
+        struct experiment *e = p->e;
+        size_t slot = units_get(&e->units, b->pool + p->unit, p->unit_len);
+        struct change c = change_of(p);
+        apply(e->arms, &e->units.slots[slot], &c);
+        assert(b->seq[i] > x->applied);
+        x->applied = b->seq[i];
+    }
+    for (size_t k = 0; k < b->n_x; k++) {
+        struct bexp *bx = &b->x[k];
+        const struct arm *arms = &b->arms[bx->arms];
+        for (size_t a = 0; a < bx->n_arms; a++) {
+            assert(same_sums(&bx->e->arms[a].a, &arms[a].a));
+            bx->e->arms[a].a.seq_p = arms[a].a.seq_p;
+        }
+    }
+}
+
+/* The batch is back: into the aggregates if it committed, then every submission answered. */
+static void land(sy_engine_t *eng, struct batch *b)
+{
+    sy_eng_kpi_answer(&b->kq, b->kpi_rc, &b->kpi_err);
+    for (size_t k = 0; k < b->n_x; k++)
+        b->x[k].e->units_flight = 0;
+    if (b->rc == 0)
+        apply_batch(eng->x->in, b);
+    for (size_t i = 0; i < b->n_w; i++) {
+        struct waiter *w = &b->w[i];
+        if (b->rc < 0)
+            w->result = (sy_ingest_result_t){0};
+        w->done(w->arg, b->rc, &w->result, b->rc < 0 ? &b->err : NULL);
+    }
+    for (size_t k = 0; b->rc == 0 && k < b->n_x; k++) /* after the answers: a rollback waits */
+        sy_exp_health_after_commit(eng, b->x[k].e);
+    batch_free(b);
+}
+
+/* ---- group commit -------------------------------------------------------------------------- */
 
 void sy_eng_commit_soon(sy_engine_t *eng)
 {
@@ -625,45 +895,88 @@ void sy_eng_commit_soon(sy_engine_t *eng)
         x->on_events(x->on_events_arg);
 }
 
+/* Submissions waiting for a commit (OFREP's exposures owe nobody an answer). */
+static size_t waiting(const sy_engine_t *eng)
+{
+    return eng->x->in->n_w + eng->kq.n;
+}
+
+/* Whether what is queued waits a little for more before it goes to the idle writer. The
+ * clients a batch answers tend to come back at once; handing the first of them over alone
+ * would make the rest wait for its whole commit, and cost a commit each time: with 32
+ * clients of one event each, about two commits where one would do, half the throughput.
+ * So after a batch lands with fewer submissions queued than it answered, the next waits
+ * until as many are queued, or for as long as that batch took to commit (at most
+ * GATHER_MAX_US), as it would have waited on a loop blocked by that commit. */
+static bool gathering(sy_engine_t *eng)
+{
+    struct ingest *x = eng->x->in;
+    if (x->gather_until && (waiting(eng) >= x->expect || sy_eng_writer_now_us() >= x->gather_until))
+        x->gather_until = 0;
+    return x->gather_until != 0;
+}
+
 void sy_engine_events_commit(sy_engine_t *eng)
 {
     struct ingest *x = eng->x->in;
-    sy_eng_kpi_commit(eng); /* the KPI events that came meanwhile: their own transaction */
-    if (x->n_q == 0)
-        return;
-    sy_err_t err = {0};
-    size_t n_t = 0, n_undo = 0, cap_t = eng->x->n < x->n_q ? eng->x->n : x->n_q;
-    struct touched *t = calloc(cap_t ? cap_t : 1, sizeof(*t));
-    struct undo_unit *undo = malloc(x->n_q * sizeof(*undo));
-    int rc = t && undo ? prepare_batch(x, t, cap_t, &n_t) : -ENOMEM;
-    if (rc < 0) {
-        if (rc == -ENOSPC)
-            sy_err_set(&err, rc, "events", "an experiment's unit ids pass 4 GiB");
-        else
-            sy_eng_oom(&err);
-    } else if ((rc = sy_store_begin(eng->store, &err)) == 0) {
-        rc = write_batch(eng, undo, &n_undo, t, n_t, &err);
-        if (rc < 0)
-            sy_store_rollback(eng->store);
-        else
-            rc = sy_store_commit(eng->store, &err);
-        if (rc < 0)
-            undo_batch(undo, n_undo, t, n_t);
+    if (x->flight) {
+        int64_t run_us;
+        if (!sy_eng_writer_idle(x->writer, false, &run_us))
+            return; /* the writer wakes the loop once it is done */
+        struct batch *b = x->flight;
+        size_t answered = b->n_w + b->kq.n;
+        x->flight = NULL;
+        land(eng, b); /* what its answers queue goes with the next */
+        if (x->flight)
+            return; /* an answer committed again: the next batch is in flight already */
+        if (waiting(eng) < answered) {
+            x->expect = answered;
+            x->gather_until =
+                sy_eng_writer_now_us() + (run_us < GATHER_MAX_US ? run_us : GATHER_MAX_US) + 1;
+            sy_eng_writer_alarm(x->writer, x->gather_until);
+        }
+    } else if (x->writer) {
+        sy_eng_writer_idle(x->writer, false, NULL); /* an alarm's wake-up, seen */
     }
-    /* Empty the queue before answering: a `done` may submit again. */
-    size_t n_w = x->n_w;
-    struct waiter *w = x->w;
-    x->w = NULL;
-    x->n_w = x->cap_w = 0;
-    x->n_q = 0;
-    x->pool_len = 0;
-    for (size_t i = 0; i < n_w; i++)
-        w[i].done(w[i].arg, rc, &w[i].result, rc < 0 ? &err : NULL);
-    for (size_t i = 0; rc == 0 && i < n_t; i++) /* after the answers: a rollback waits for none */
-        sy_exp_health_after_commit(eng, t[i].e);
-    free(w);
-    free(t);
-    free(undo);
+    if (x->writer && gathering(eng))
+        return; /* the writer's alarm or the submission that makes the count wakes us */
+    struct batch *b = take(eng);
+    if (!b)
+        return;
+    if (x->writer) {
+        x->flight = b;
+        sy_eng_writer_put(x->writer, run_batch, b);
+        return;
+    }
+    run_batch(b, eng->store);
+    land(eng, b);
+}
+
+int sy_engine_writer_start(sy_engine_t *eng, int *fd, sy_err_t *err)
+{
+    struct ingest *x = eng->x->in;
+    *fd = -1;
+    if (x->writer)
+        return sy_err_set(err, -EALREADY, NULL, "the writer thread runs already");
+    /* A database in memory is the engine's handle's alone, and has no fsync to hide. */
+    if (strcmp(eng->db, ":memory:") == 0 || strstr(eng->db, "mode=memory"))
+        return 0;
+    return sy_eng_writer_start(&x->writer, eng->db, fd, err);
+}
+
+void sy_engine_writer_stop(sy_engine_t *eng)
+{
+    struct ingest *x = eng->x ? eng->x->in : NULL;
+    if (!x)
+        return;
+    while (x->flight) {
+        sy_eng_writer_idle(x->writer, true, NULL);
+        sy_engine_events_commit(eng); /* lands it, hands what waits over (or gathers) */
+    }
+    sy_eng_writer_stop(x->writer);
+    x->writer = NULL;
+    x->gather_until = 0;
+    sy_engine_events_commit(eng); /* what is left, here and now */
 }
 
 int sy_exp_ingest_open(sy_engine_t *eng)
@@ -677,11 +990,8 @@ void sy_exp_ingest_free(sy_engine_t *eng)
     struct ingest *x = eng->x->in;
     if (!x)
         return;
-    sy_engine_events_commit(eng); /* exposures OFREP saw since the last commit */
-    sy_err_t err;
-    sy_err_set(&err, -ECANCELED, NULL, "the server stopped before the events were committed");
-    for (size_t i = 0; i < x->n_w; i++) /* only if that commit could not even start */
-        x->w[i].done(x->w[i].arg, -ECANCELED, &x->w[i].result, &err);
+    sy_engine_writer_stop(eng);        /* the batch in flight, what is queued, OFREP's exposures */
+    assert(x->n_w == 0 && !x->flight); /* each committed, or refused when it could not be */
     free(x->q);
     free(x->pool);
     free(x->w);

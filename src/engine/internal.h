@@ -10,6 +10,7 @@
 #ifndef SY_ENGINE_INTERNAL_H
 #define SY_ENGINE_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include <openssl/evp.h>
@@ -44,18 +45,13 @@ struct workspace {
     int64_t id;
     char *name;
     int64_t revision;
-    sy_flagset_t *flags; /* its flags as written, compiled, each with its JSON text */
-    json_t *evaluators;  /* the document's "$evaluators" as written, or NULL */
-    json_t *metadata;    /* the document's "metadata" as written, or NULL */
-    sy_pool_t *pool;     /* what its compiled flags share (flags.c's builds only) */
-    /* What readers get: `flags`, or with the kill switch engaged `flags` with each driven
-     * flag at its control. Swapped by the engine's thread; a reader takes its reference
-     * between an increment and a decrement of readers[epoch & 1], and the engine releases
-     * a snapshot it replaced only once the readers of the epoch before the swap are gone
-     * (flags.c), so that no reader counts a snapshot already freed. */
-    _Atomic(struct snap *) current;
-    atomic_uint epoch;
-    atomic_uint readers[2];
+    sy_flagset_t *flags;        /* its flags as written, compiled, each with its JSON text */
+    json_t *evaluators;         /* the document's "$evaluators" as written, or NULL */
+    json_t *metadata;           /* the document's "metadata" as written, or NULL */
+    sy_pool_t *pool;            /* what its compiled flags share (flags.c's builds only) */
+    struct snap *current;       /* what is served: `flags`, or with the kill switch engaged
+                                   `flags` with each driven flag at its control (the engine's
+                                   thread reads it here, other threads in the view: view.c) */
     sy_guardrails_t guardrails; /* of its allocation steps, unless an experiment overrides */
     struct kill_switch kill;
 };
@@ -75,7 +71,12 @@ struct route {
     int64_t ws;
     char name[65];
     json_t *def; /* normalized: listen?, path_prefix?, upstreams, domains, ... */
-    int64_t bp;  /* percentage to `new`, in hundredths of a percent */
+    /* the same, typed (spec->r[0]), made from def once (codec/route_json.h) where it is
+     * defined or loaded; what the data plane gets (sy_engine_routes_all) and the engine
+     * reads. Its percentage, enabled and kill switch are those of the definition: the
+     * fields below and the workspace's are the ones in force. Shared with def's owner. */
+    sy_routes_t *spec;
+    int64_t bp; /* percentage to `new`, in hundredths of a percent */
     bool enabled;
     int64_t created_ms, updated_ms;
     char breaker[16]; /* the state its data plane last reported: "" (closed), "open", ... */
@@ -109,6 +110,8 @@ struct kpi_queue {
 
 struct sy_engine {
     sy_store_t *store;
+    char *db;                /* the store's URI: the writer thread opens a handle of its own */
+    uint32_t max_units;      /* distinct units one experiment may hold (opts.max_units) */
     int64_t (*now_ms)(void); /* NULL: the engine's own fake clock */
     int64_t fake_ms;
     sy_fractional_t fractional;
@@ -134,15 +137,59 @@ struct sy_engine {
     void (*routes_changed)(void *arg); /* the data plane's */
     void *routes_changed_arg;
     struct kpi_queue kq; /* KPI events waiting for the next commit */
+    /* what other threads read (view.c) */
+    pthread_mutex_t view_lock; /* held only to swap `view` or take a reference to it */
+    struct sy_eng_view *view;
+    atomic_llong view_gen; /* bumped with each new view */
+    bool view_stale;       /* the last view could not be made: sy_engine_tick tries again */
+    _Atomic(sy_loopstat_t *) loops[SY_ENGINE_LOOPS_MAX]; /* the loops' gauges (view.c) */
 };
 
 struct workspace *sy_eng_find_ws(sy_engine_t *eng, int64_t id);
 
-/* Writes the queued KPI submissions in one transaction and answers each (regression.c);
- * sy_engine_events_commit calls it. A no-op when none waits. */
-void sy_eng_kpi_commit(sy_engine_t *eng);
+/* view.c: publishes a new view of the workspaces' snapshots and the tokens for readers on
+ * other threads; after every change of either. -ENOMEM keeps the previous one and marks
+ * it stale (a revoked token must not stay valid there): the next tick tries again. */
+int sy_eng_view_publish(sy_engine_t *eng);
+void sy_eng_view_close(sy_engine_t *eng);
+
+/* The KPI half of a group commit (regression.c); sy_engine_events_commit drives it. Takes
+ * the queued KPI submissions into *q, leaving the queue empty. */
+void sy_eng_kpi_take(sy_engine_t *eng, struct kpi_queue *q);
+/* Writes them in one transaction on `store`, each one's duplicates into its `dups`. Runs
+ * on the writer thread: touches `q` and `store` only. */
+int sy_eng_kpi_write(struct kpi_queue *q, sy_store_t *store, sy_err_t *err);
+/* Answers each with the commit's outcome `rc` (and `err`), and empties *q. */
+void sy_eng_kpi_answer(struct kpi_queue *q, int rc, const sy_err_t *err);
 /* Asks the server for a commit once its loop has handled what is ready (ingest.c). */
 void sy_eng_commit_soon(sy_engine_t *eng);
+
+/* ---- writer.c ------------------------------------------------------------------------------ */
+
+/* The writer thread, with its own handle on the store (opened on `db`): it runs one job at
+ * a time off the engine's loop. Every call below is made on the engine's thread. */
+struct sy_eng_writer;
+
+/* Starts it; *fd (an eventfd, owned by the writer) becomes readable each time a job has run:
+ * the loop watches it and then takes the job back with sy_eng_writer_idle. */
+int sy_eng_writer_start(struct sy_eng_writer **out, const char *db, int *fd, sy_err_t *err);
+/* Hands `job` over: `run(job, store)` runs on the writer thread with the writer's store and
+ * may touch nothing else. The last job must have been taken back. From here until the job
+ * has run, the eventfd is readable only once it has. */
+void sy_eng_writer_put(struct sy_eng_writer *w, void (*run)(void *job, sy_store_t *store),
+                       void *job);
+/* Whether the job last handed over has run (true when there is none): then it is the
+ * caller's again, with everything `run` wrote into it, and how long it took (µs) goes into
+ * *run_us (optional). With `wait`, waits until it has. Empties the eventfd. */
+bool sy_eng_writer_idle(struct sy_eng_writer *w, bool wait, int64_t *run_us);
+/* While it has no job, the writer makes the eventfd readable at `at_us` (monotonic µs, as
+ * sy_eng_writer_now_us reads it); a job handed over first cancels it. */
+void sy_eng_writer_alarm(struct sy_eng_writer *w, int64_t at_us);
+/* CLOCK_MONOTONIC in µs: the writer's time, not the engine's clock (which tests move). */
+int64_t sy_eng_writer_now_us(void);
+/* Lets a job handed over finish, then joins the thread and closes its store and eventfd.
+ * NULL is a no-op. */
+void sy_eng_writer_stop(struct sy_eng_writer *w);
 
 /* ---- flags.c ------------------------------------------------------------------------------- */
 

@@ -371,6 +371,8 @@ json_t *sy_engine_tick(sy_engine_t *eng)
 {
     int64_t now = sy_engine_now_ms(eng);
     json_t *done = NULL;
+    if (eng->view_stale)
+        (void)sy_eng_view_publish(eng);
     /* health first: a variant going bad is rolled back before anything steps toward it */
     if (eng->timers.health_ms > 0)
         health_check(eng);

@@ -1,9 +1,10 @@
 /* regression.c - business KPI events and the regression tripwires that watch them.
  *
- * KPI events go straight to the store, one transaction per request: the answer comes after
- * the commit. A policy per (domain, metric) says how many of the newest events make the
- * window, how many before them the baseline, and what to do when the rule of
- * core/tripwire.h triggers. Policies and their last evaluation live in the store only:
+ * KPI events wait for the group commit of ingest.c (on the writer thread when the server
+ * runs one), which writes every KPI submission queued meanwhile in one transaction: the
+ * answer comes after the commit. A policy per (domain, metric) says how many of the newest
+ * events make the window, how many before them the baseline, and what to do when the rule
+ * of core/tripwire.h triggers. Policies and their last evaluation live in the store only:
  * they are read by the API and by a timer every few minutes, never on a hot path.
  */
 #include <math.h>
@@ -145,13 +146,13 @@ static void kpi_free(sy_store_kpi_t *k, char **details, long n)
 }
 
 /* Writes k[0..n) in the open transaction; how many were duplicates into *dups. */
-static int kpi_write(sy_engine_t *eng, const sy_store_kpi_t *k, long n, int64_t *dups,
+static int kpi_write(sy_store_t *store, const sy_store_kpi_t *k, long n, int64_t *dups,
                      sy_err_t *err)
 {
     int rc = 0;
     for (long i = 0; rc == 0 && i < n; i++) {
         bool added = true;
-        rc = sy_store_kpi_add(eng->store, &k[i], &added, err);
+        rc = sy_store_kpi_add(store, &k[i], &added, err);
         *dups += !added; /* its id was taken: by a retry of this batch, or earlier in it */
     }
     return rc;
@@ -180,33 +181,36 @@ int sy_engine_kpi_submit(sy_engine_t *eng, const sy_principal_t *actor, json_t *
     return 0;
 }
 
-void sy_eng_kpi_commit(sy_engine_t *eng)
+void sy_eng_kpi_take(sy_engine_t *eng, struct kpi_queue *q)
 {
-    struct kpi_queue *q = &eng->kq;
-    if (q->n == 0)
-        return;
-    sy_err_t err = {0};
-    int rc = sy_store_begin(eng->store, &err);
-    if (rc == 0) {
-        for (size_t i = 0; rc == 0 && i < q->n; i++)
-            rc = kpi_write(eng, q->w[i].k, q->w[i].n, &q->w[i].dups, &err);
-        if (rc < 0)
-            sy_store_rollback(eng->store);
-        else
-            rc = sy_store_commit(eng->store, &err);
+    *q = eng->kq;
+    eng->kq = (struct kpi_queue){0};
+}
+
+int sy_eng_kpi_write(struct kpi_queue *q, sy_store_t *store, sy_err_t *err)
+{
+    int rc = sy_store_begin(store, err);
+    for (size_t i = 0; rc == 0 && i < q->n; i++)
+        rc = kpi_write(store, q->w[i].k, q->w[i].n, &q->w[i].dups, err);
+    if (rc < 0) {
+        sy_store_rollback(store);
+        return rc;
     }
-    /* the queue emptied before the answers: a `done` may submit again */
-    struct kpi_wait *w = q->w;
-    size_t n = q->n;
+    return sy_store_commit(store, err);
+}
+
+void sy_eng_kpi_answer(struct kpi_queue *q, int rc, const sy_err_t *err)
+{
+    for (size_t i = 0; i < q->n; i++) {
+        struct kpi_wait *w = &q->w[i];
+        sy_ingest_result_t r = {.accepted = rc < 0 ? 0 : (size_t)(w->n - w->dups),
+                                .duplicates = rc < 0 ? 0 : (size_t)w->dups};
+        w->done(w->arg, rc, &r, rc < 0 ? err : NULL);
+        kpi_free(w->k, w->details, w->n);
+        json_decref(w->body);
+    }
+    free(q->w);
     *q = (struct kpi_queue){0};
-    for (size_t i = 0; i < n; i++) {
-        sy_ingest_result_t r = {.accepted = rc < 0 ? 0 : (size_t)(w[i].n - w[i].dups),
-                                .duplicates = rc < 0 ? 0 : (size_t)w[i].dups};
-        w[i].done(w[i].arg, rc, &r, rc < 0 ? &err : NULL);
-        kpi_free(w[i].k, w[i].details, w[i].n);
-        json_decref(w[i].body);
-    }
-    free(w);
 }
 
 /* ---- policies --------------------------------------------------------------------------- */

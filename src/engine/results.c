@@ -12,24 +12,28 @@
 
 /* ---- results ------------------------------------------------------------------------------ */
 
+void sy_exp_arm_counts(const struct agg *a, double weight, sy_arm_counts_t *c)
+{
+    *c = (sy_arm_counts_t){.weight = weight,
+                           .units = a->units,
+                           .conversions = a->conversions,
+                           .errors = a->errors,
+                           .value_sum = a->value_sum,
+                           /* the running sum may dip below 0 by rounding */
+                           .value_sumsq = a->value_sumsq > 0 ? a->value_sumsq : 0,
+                           .seq_p = a->seq_p,
+                           .latency_n = a->latency_n,
+                           .latency_sum = a->latency_sum,
+                           .latency_sumsq = a->latency_sumsq};
+}
+
 void sy_exp_analysis_in(const sy_engine_t *eng, const struct experiment *e, sy_arm_counts_t *counts,
                         const char **names, sy_experiment_in_t *in)
 {
     double effective[SY_EXP_MAX_ARMS];
     sy_exp_effective_weights(e, effective);
     for (size_t i = 0; i < e->n_arms; i++) {
-        const struct agg *a = &e->arms[i].a;
-        counts[i] = (sy_arm_counts_t){.weight = effective[i],
-                                      .units = a->units,
-                                      .conversions = a->conversions,
-                                      .errors = a->errors,
-                                      .value_sum = a->value_sum,
-                                      /* the running sum may dip below 0 by rounding */
-                                      .value_sumsq = a->value_sumsq > 0 ? a->value_sumsq : 0,
-                                      .seq_p = a->seq_p,
-                                      .latency_n = a->latency_n,
-                                      .latency_sum = a->latency_sum,
-                                      .latency_sumsq = a->latency_sumsq};
+        sy_exp_arm_counts(&e->arms[i].a, effective[i], &counts[i]);
         names[i] = e->arms[i].key;
     }
     *in = (sy_experiment_in_t){.metric = e->metric,

@@ -7,50 +7,25 @@
 
 #include "core/breaker.h"
 #include "core/route.h"
+#include "core/route_spec.h"
 #include "engine/internal.h"
 
-#define MAX_DOMAINS        64
-#define MAX_RULES          32
-#define MAX_WORDS          64
+/* The limits are core/route_spec.h's (SY_ROUTE_MAX_*): the data plane's contract. */
 #define DEFAULT_INSPECT    65536
-#define MAX_INSPECT        (16 << 20)
 #define DEFAULT_CONNECT_MS 1000
 #define DEFAULT_READ_MS    30000
 #define DEFAULT_KEEPALIVE  32
 
 /* ---- validation ---------------------------------------------------------------------------- */
 
-/* A name of 1 to `max` letters, digits, '-', '_' or '.'. */
 static bool token_name(const char *s, size_t max)
 {
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > max)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-              (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' || s[i] == '.'))
-            return false;
-    return true;
+    return sy_route_is_token(s, max);
 }
 
-/* "HOST:PORT": a host of letters, digits, '.', '-' (or "[IPv6]") and a port 1..65535. */
 static bool host_port(const char *s)
 {
-    const char *colon = s ? strrchr(s, ':') : NULL;
-    if (!colon || colon == s || strlen(s) > 255)
-        return false;
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (!colon[1] || *end || port < 1 || port > 65535)
-        return false;
-    bool v6 = s[0] == '[';
-    if (v6 && colon[-1] != ']')
-        return false;
-    for (const char *c = s + v6; c < colon - v6; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-              *c == '.' || *c == '-' || (v6 && *c == ':')))
-            return false;
-    return true;
+    return sy_route_is_host_port(s);
 }
 
 /* A whole number `k` of `o` from lo to hi into *out (kept when absent). */
@@ -85,29 +60,22 @@ static int parse_upstream(const json_t *v, const char *at, json_t **out, sy_err_
         return sy_err_set(err, -EINVAL, f, "%s is HOST:PORT (or {\"address\": HOST:PORT, ...})", f);
     }
     snprintf(f, sizeof(f), "%s.connect_timeout_ms", at);
-    if ((rc = get_int(v, "connect_timeout_ms", f, 1, 600000, &connect, err)) < 0)
+    if ((rc = get_int(v, "connect_timeout_ms", f, 1, SY_ROUTE_MAX_CONNECT_MS, &connect, err)) < 0)
         return rc;
     snprintf(f, sizeof(f), "%s.read_timeout_ms", at);
-    if ((rc = get_int(v, "read_timeout_ms", f, 1, 3600000, &read, err)) < 0)
+    if ((rc = get_int(v, "read_timeout_ms", f, 1, SY_ROUTE_MAX_READ_MS, &read, err)) < 0)
         return rc;
     snprintf(f, sizeof(f), "%s.keepalive", at);
-    if ((rc = get_int(v, "keepalive", f, 0, 10000, &keep, err)) < 0)
+    if ((rc = get_int(v, "keepalive", f, 0, SY_ROUTE_MAX_KEEPALIVE, &keep, err)) < 0)
         return rc;
     *out = json_pack("{sssIsIsI}", "address", addr, "connect_timeout_ms", (json_int_t)connect,
                      "read_timeout_ms", (json_int_t)read, "keepalive", (json_int_t)keep);
     return *out ? 0 : sy_eng_oom(err);
 }
 
-/* A dotted path of JSON field names: "message", "event.text". */
 static bool field_path(const char *s)
 {
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > 256 || s[0] == '.' || s[n - 1] == '.' || strstr(s, ".."))
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20)
-            return false;
-    return true;
+    return sy_route_is_field_path(s);
 }
 
 /* One detection rule: exactly one of path_prefix, header {name, value}, body_keywords
@@ -129,7 +97,7 @@ static int parse_rule(const json_t *r, const char *at, json_t **out, sy_err_t *e
     snprintf(f, sizeof(f), "%s.%s", at, k);
     if (strcmp(k, "path_prefix") == 0) {
         const char *p = json_string_value(v);
-        if (!p || p[0] != '/' || strlen(p) > 1024)
+        if (!p || p[0] != '/' || strlen(p) > SY_ROUTE_MAX_PATH)
             return sy_err_set(err, -EINVAL, f, "%s is a path starting with /", f);
     } else if (strcmp(k, "body_field") == 0) {
         if (!field_path(json_string_value(v)))
@@ -139,8 +107,8 @@ static int parse_rule(const json_t *r, const char *at, json_t **out, sy_err_t *e
         if ((rc = json_is_object(v) ? sy_eng_only_fields(v, hf, f, err)
                                     : sy_err_set(err, -EINVAL, f, "%s is {name, value}", f)) < 0)
             return rc;
-        if (!token_name(json_string_value(json_object_get(v, "name")), 128) ||
-            !sy_eng_valid_name(json_string_value(json_object_get(v, "value")), 1024))
+        if (!token_name(json_string_value(json_object_get(v, "name")), SY_ROUTE_MAX_TOKEN) ||
+            !sy_eng_valid_name(json_string_value(json_object_get(v, "value")), SY_ROUTE_MAX_PATH))
             return sy_err_set(err, -EINVAL, f, "%s is {name: a header name, value: its value}", f);
     } else {
         static const char *const bf[] = {"field", "words", NULL};
@@ -149,22 +117,22 @@ static int parse_rule(const json_t *r, const char *at, json_t **out, sy_err_t *e
             return rc;
         const json_t *words = json_object_get(v, "words");
         if (!field_path(json_string_value(json_object_get(v, "field"))) || !json_is_array(words) ||
-            json_array_size(words) == 0 || json_array_size(words) > MAX_WORDS)
+            json_array_size(words) == 0 || json_array_size(words) > SY_ROUTE_MAX_WORDS)
             return sy_err_set(err, -EINVAL, f,
                               "%s is {field: a dotted field path, words: 1 to %d words}", f,
-                              MAX_WORDS);
+                              SY_ROUTE_MAX_WORDS);
         json_t *lower = json_array();
         size_t i;
         const json_t *w;
         json_array_foreach(words, i, w)
         {
             const char *s = json_string_value(w);
-            if (!sy_eng_valid_name(s, 64) || strchr(s, ' ')) {
+            if (!sy_eng_valid_name(s, SY_ROUTE_MAX_WORD) || strchr(s, ' ')) {
                 json_decref(lower);
                 return sy_err_set(err, -EINVAL, f, "%s: each word is 1 to 64 characters, no space",
                                   f);
             }
-            char buf[65];
+            char buf[SY_ROUTE_MAX_WORD + 1];
             size_t n = strlen(s);
             for (size_t c = 0; c <= n; c++)
                 buf[c] = s[c] >= 'A' && s[c] <= 'Z' ? (char)(s[c] - 'A' + 'a') : s[c];
@@ -185,9 +153,9 @@ static int parse_domains(const json_t *v, json_t **out, sy_err_t *err)
         return sy_eng_oom(err);
     if (!v)
         return 0;
-    if (!json_is_array(v) || json_array_size(v) > MAX_DOMAINS)
+    if (!json_is_array(v) || json_array_size(v) > SY_ROUTE_MAX_DOMAINS)
         return sy_err_set(err, -EINVAL, "domains", "domains is a list of at most %d domains",
-                          MAX_DOMAINS);
+                          SY_ROUTE_MAX_DOMAINS);
     size_t i;
     const json_t *d;
     json_array_foreach(v, i, d)
@@ -203,16 +171,18 @@ static int parse_domains(const json_t *v, json_t **out, sy_err_t *err)
         const json_t *rules = json_object_get(d, "rules");
         char f[112];
         snprintf(f, sizeof(f), "%s.name", at);
-        if (!token_name(name, 64))
-            return sy_err_set(err, -EINVAL, f, "%s is 1 to 64 letters, digits, - _ or .", f);
+        if (!token_name(name, SY_ROUTE_MAX_DOMAIN))
+            return sy_err_set(err, -EINVAL, f, "%s is 1 to %d letters, digits, - _ or .", f,
+                              SY_ROUTE_MAX_DOMAIN);
         for (size_t k = 0; k < i; k++)
             if (strcmp(json_string_value(json_object_get(json_array_get(*out, k), "name")), name) ==
                 0)
                 return sy_err_set(err, -EINVAL, f, "domain \"%s\" is named twice", name);
         snprintf(f, sizeof(f), "%s.rules", at);
         if (!json_is_array(rules) || json_array_size(rules) == 0 ||
-            json_array_size(rules) > MAX_RULES)
-            return sy_err_set(err, -EINVAL, f, "%s is a list of 1 to %d rules", f, MAX_RULES);
+            json_array_size(rules) > SY_ROUTE_MAX_RULES)
+            return sy_err_set(err, -EINVAL, f, "%s is a list of 1 to %d rules", f,
+                              SY_ROUTE_MAX_RULES);
         json_t *parsed = json_array();
         size_t j;
         const json_t *r;
@@ -272,7 +242,7 @@ static int parse_sticky(const json_t *v, json_t **out, sy_err_t *err)
     const char *k =
         json_object_size(v) == 1 ? json_object_iter_key(json_object_iter((json_t *)v)) : NULL;
     const char *s = k ? json_string_value(json_object_get(v, k)) : NULL;
-    if (!k || !(strcmp(k, "body_field") == 0 ? field_path(s) : token_name(s, 128)))
+    if (!k || !(strcmp(k, "body_field") == 0 ? field_path(s) : token_name(s, SY_ROUTE_MAX_TOKEN)))
         return sy_err_set(err, -EINVAL, "sticky",
                           "sticky is one of {\"header\": NAME}, {\"cookie\": NAME}, "
                           "{\"body_field\": PATH}");
@@ -334,7 +304,7 @@ static int parse_health(const json_t *v, json_t **out, sy_err_t *err)
     if (rc == 0 && er && (!json_is_number(er) || !(rate > 0) || !(rate <= 1)))
         rc = sy_err_set(err, -EINVAL, "health.max_error_rate", "a number above 0, at most 1");
     if (rc == 0)
-        rc = get_int(v, "max_p95_ms", "health.max_p95_ms", 1, 3600000, &p95, err);
+        rc = get_int(v, "max_p95_ms", "health.max_p95_ms", 1, SY_ROUTE_MAX_P95_MS, &p95, err);
     if (rc < 0)
         return rc;
     *out = json_pack("{sfsI}", "max_error_rate", rate, "max_p95_ms", (json_int_t)p95);
@@ -343,10 +313,8 @@ static int parse_health(const json_t *v, json_t **out, sy_err_t *err)
 
 int sy_eng_route_percentage(const json_t *v, int64_t *bp, sy_err_t *err)
 {
-    double p = json_number_value(v), scaled = p * 100;
-    int64_t r = (int64_t)(scaled + (scaled < 0 ? -0.5 : 0.5));
-    if (!json_is_number(v) || !(p >= 0) || !(p <= 100) || scaled - (double)r > 1e-6 ||
-        (double)r - scaled > 1e-6)
+    uint32_t r;
+    if (!json_is_number(v) || sy_route_percentage_bp(json_number_value(v), &r) < 0)
         return sy_err_set(err, -EINVAL, "percentage",
                           "percentage is a number from 0 to 100 with at most two decimals");
     *bp = r;
@@ -365,9 +333,9 @@ static int parse_plan(const json_t *v, json_t **out, sy_err_t *err)
                                : sy_err_set(err, -EINVAL, "plan", "plan is an object");
     int64_t hold = 600, min = 100;
     if (rc == 0)
-        rc = get_int(v, "hold_s", "plan.hold_s", 1, 7 * 86400, &hold, err);
+        rc = get_int(v, "hold_s", "plan.hold_s", 1, SY_ROUTE_MAX_HOLD_S, &hold, err);
     if (rc == 0)
-        rc = get_int(v, "min_requests", "plan.min_requests", 0, 1000000000, &min, err);
+        rc = get_int(v, "min_requests", "plan.min_requests", 0, SY_ROUTE_MAX_PLAN_MIN, &min, err);
     if (rc < 0)
         return rc;
     const json_t *steps = json_object_get(v, "steps");
@@ -379,9 +347,10 @@ static int parse_plan(const json_t *v, json_t **out, sy_err_t *err)
         for (size_t i = 0; i < 6; i++)
             json_array_append_new(list, json_real(defaults[i]));
     } else if (!json_is_array(steps) || json_array_size(steps) == 0 ||
-               json_array_size(steps) > 20) {
+               json_array_size(steps) > SY_ROUTE_MAX_STEPS) {
         json_decref(list);
-        return sy_err_set(err, -EINVAL, "plan.steps", "plan.steps is 1 to 20 percentages");
+        return sy_err_set(err, -EINVAL, "plan.steps", "plan.steps is 1 to %d percentages",
+                          SY_ROUTE_MAX_STEPS);
     }
     size_t i;
     const json_t *s;
@@ -433,7 +402,7 @@ int sy_eng_route_definition(const json_t *body, json_t **def, sy_err_t *err)
     if (json_object_get(body, "listen") && !host_port(listen))
         return sy_err_set(err, -EINVAL, "listen", "listen is HOST:PORT");
     if (prefix && (!json_is_string(prefix) || json_string_value(prefix)[0] != '/' ||
-                   json_string_length(prefix) > 1024))
+                   json_string_length(prefix) > SY_ROUTE_MAX_PATH))
         return sy_err_set(err, -EINVAL, "path_prefix", "path_prefix is a path starting with /");
     if (!listen) /* a path_prefix picks among the routes that share one */
         return sy_err_set(err, -EINVAL, "listen",
@@ -448,8 +417,8 @@ int sy_eng_route_definition(const json_t *body, json_t **def, sy_err_t *err)
     if (rnb && !json_is_boolean(rnb))
         return sy_err_set(err, -EINVAL, "retry_non_idempotent", "true or false");
     int64_t inspect = DEFAULT_INSPECT;
-    if ((rc = get_int(body, "inspect_body_bytes", "inspect_body_bytes", 0, MAX_INSPECT, &inspect,
-                      err)) < 0)
+    if ((rc = get_int(body, "inspect_body_bytes", "inspect_body_bytes", 0, SY_ROUTE_MAX_INSPECT,
+                      &inspect, err)) < 0)
         return rc;
     json_t *legacy = NULL, *fresh = NULL, *domains = NULL, *protect = NULL, *routable = NULL,
            *sticky = NULL, *breaker = NULL, *health = NULL, *prod = NULL;

@@ -129,8 +129,8 @@ static bool upstream_name(const char *s, bool error_too)
 }
 
 /* Row i of a report's counters, checked, into m (its sparse texts in `text`). */
-static int report_row(const json_t *route, const json_t *row, size_t i, sy_store_route_minute_t *m,
-                      sy_store_minute_text_t *text, sy_err_t *err)
+static int report_row(const sy_route_spec_t *route, const json_t *row, size_t i,
+                      sy_store_route_minute_t *m, sy_store_minute_text_t *text, sy_err_t *err)
 {
     char f[64];
     static const char *const keys[] = {"domain",   "upstream", "tried",  "requests", "errors",
@@ -150,15 +150,7 @@ static int report_row(const json_t *route, const json_t *row, size_t i, sy_store
     }
     const json_t *dom = json_object_get(row, "domain");
     m->domain = dom ? json_string_value(dom) : "";
-    bool known = m->domain && !*m->domain;
-    size_t d;
-    const json_t *one;
-    json_array_foreach(json_object_get(route, "domains"), d, one)
-    {
-        known |=
-            m->domain && strcmp(json_string_value(json_object_get(one, "name")), m->domain) == 0;
-    }
-    if (!known)
+    if (!m->domain || (*m->domain && sy_route_spec_domain(route, m->domain) < 0))
         return sy_err_set(err, -EINVAL, f, "domain: one of the route's domains, or \"\"");
     m->upstream = json_string_value(json_object_get(row, "upstream"));
     if (!upstream_name(m->upstream, true))
@@ -217,10 +209,12 @@ static int report_row(const json_t *route, const json_t *row, size_t i, sy_store
 int sy_engine_route_report(sy_engine_t *eng, const sy_principal_t *who, const char *name,
                            const json_t *body, json_t **out, sy_err_t *err)
 {
-    json_t *route = NULL;
-    int rc = sy_engine_route_get(eng, who, name, &route, err);
-    if (rc < 0)
-        return rc;
+    const struct route *found = sy_eng_route_find(eng, who->workspace, name);
+    if (!found)
+        return sy_err_set(err, -ENOENT, "name", "no such route");
+    /* held: nothing below replaces the route's definition */
+    const sy_route_spec_t *route = &found->spec->r[0];
+    int rc;
     const json_t *breaker = json_object_get(body, "breaker"),
                  *counters = json_object_get(body, "counters");
     const char *k;
@@ -228,19 +222,16 @@ int sy_engine_route_report(sy_engine_t *eng, const sy_principal_t *who, const ch
     json_object_foreach((json_t *)body, k, v)
     {
         if (strcmp(k, "breaker") != 0 && strcmp(k, "counters") != 0) {
-            json_decref(route);
             return sy_err_set(err, -EINVAL, k, "unknown field (a report has breaker, counters)");
         }
     }
     const char *state = breaker ? json_string_value(breaker) : NULL;
     if (breaker && (!state || (strcmp(state, "open") && strcmp(state, "half_open") &&
                                strcmp(state, "closed")))) {
-        json_decref(route);
         return sy_err_set(err, -EINVAL, "breaker", "\"open\", \"half_open\" or \"closed\"");
     }
     size_t n = json_array_size(counters);
     if ((counters && !json_is_array(counters)) || n > REPORT_ROWS) {
-        json_decref(route);
         return sy_err_set(err, -EINVAL, "counters", "an array of at most %d rows", REPORT_ROWS);
     }
     sy_store_route_minute_t *rows = calloc(n + 1, sizeof(*rows));
@@ -274,6 +265,5 @@ int sy_engine_route_report(sy_engine_t *eng, const sy_principal_t *who, const ch
                          sy_engine_route_breaker_state(eng, who, name));
     free(rows);
     free(text);
-    json_decref(route);
     return rc == 0 && !*out ? sy_eng_oom(err) : rc;
 }

@@ -2,16 +2,18 @@
  * how it detects a request's domain, and which domains it never sends to `new`.
  *
  * A route's definition is validated whole and kept normalized (route_def.c), in memory and
- * in the store; a change is one transaction with its audit event, after which the data
- * plane is told (sy_engine_on_routes). Percentage and enabled have their own calls, with a
- * reason, because they are what people change during a rollout. Also here: what the data
- * plane reports of a route's breaker, and the rollout plans' steps. The counters per
+ * in the store, and typed (core/route_spec.h, made once by codec/route_json.h: what the
+ * data plane gets and what the engine itself reads); a change is one transaction with its audit
+ * event, after which the data plane is told (sy_engine_on_routes). Percentage and enabled have
+ * their own calls, with a reason, because they are what people change during a rollout. Also here:
+ * what the data plane reports of a route's breaker, and the rollout plans' steps. The counters per
  * minute are route_stats.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/route_json.h"
 #include "core/route.h"
 #include "engine/internal.h"
 
@@ -29,20 +31,17 @@ struct route *sy_eng_route_find(sy_engine_t *eng, int64_t ws, const char *name)
 }
 
 /* A route of another name (of any workspace: a port is the machine's) listening on
- * `listen` without a prefix, or with the same prefix. */
-static const struct route *clash(const sy_engine_t *eng, int64_t ws, const char *name,
-                                 const json_t *def)
+ * s's `listen` without a prefix, or with the same prefix. */
+static const struct route *clash(const sy_engine_t *eng, int64_t ws, const sy_route_spec_t *s)
 {
-    const char *listen = json_string_value(json_object_get(def, "listen"));
-    const char *prefix = json_string_value(json_object_get(def, "path_prefix"));
     for (size_t i = 0; i < eng->n_routes; i++) {
         const struct route *r = &eng->routes[i];
-        if (r->ws == ws && strcmp(r->name, name) == 0)
+        const sy_route_spec_t *o = &r->spec->r[0];
+        if (r->ws == ws && strcmp(r->name, s->name) == 0)
             continue;
-        const char *l = json_string_value(json_object_get(r->def, "listen"));
-        const char *p = json_string_value(json_object_get(r->def, "path_prefix"));
         /* one address, and on it one route per prefix (none being the whole address) */
-        if (listen && l && strcmp(l, listen) == 0 && (!prefix || !p || strcmp(p, prefix) == 0))
+        if (strcmp(o->listen, s->listen) == 0 &&
+            (!*s->path_prefix || !*o->path_prefix || strcmp(o->path_prefix, s->path_prefix) == 0))
             return r;
     }
     return NULL;
@@ -61,9 +60,29 @@ static json_t *route_json(const struct route *r)
     return o;
 }
 
+/* r's definition typed, into r->spec: 0, or what the codec refused (err names the field). */
+static int typed(struct route *r, sy_err_t *err)
+{
+    json_t *o = route_json(r);
+    r->spec = o ? sy_routes_new() : NULL;
+    int rc = r->spec ? sy_route_spec_from_json(o, r->ws, false, r->spec, err) : sy_eng_oom(err);
+    json_decref(o);
+    if (rc < 0) {
+        sy_routes_free(r->spec);
+        r->spec = NULL;
+    }
+    return rc;
+}
+
+struct load {
+    sy_engine_t *eng;
+    sy_err_t *err;
+};
+
 static int load_route(void *arg, const sy_store_route_t *row)
 {
-    sy_engine_t *eng = arg;
+    struct load *l = arg;
+    sy_engine_t *eng = l->eng;
     json_error_t je;
     json_t *def = json_loads(row->definition, 0, &je);
     if (!def || sy_eng_grow((void **)&eng->routes, &eng->cap_routes, eng->n_routes + 1,
@@ -71,21 +90,31 @@ static int load_route(void *arg, const sy_store_route_t *row)
         json_decref(def);
         return def ? -ENOMEM : -EIO;
     }
-    struct route *r = &eng->routes[eng->n_routes++];
-    *r = (struct route){.id = row->id,
-                        .ws = row->workspace,
-                        .def = def,
-                        .bp = row->percentage_bp,
-                        .enabled = row->enabled,
-                        .created_ms = row->created_ms,
-                        .updated_ms = row->updated_ms};
-    snprintf(r->name, sizeof(r->name), "%s", row->name);
+    struct route r = {.id = row->id,
+                      .ws = row->workspace,
+                      .def = def,
+                      .bp = row->percentage_bp,
+                      .enabled = row->enabled,
+                      .created_ms = row->created_ms,
+                      .updated_ms = row->updated_ms};
+    snprintf(r.name, sizeof(r.name), "%s", row->name);
+    sy_err_t why = {0};
+    int rc = typed(&r, &why);
+    if (rc < 0) {
+        json_decref(def);
+        return rc == -ENOMEM ? rc
+                             : sy_err_set(l->err, -EIO, why.field,
+                                          "store: route \"%s\" of workspace %lld: %s", row->name,
+                                          (long long)row->workspace, why.msg);
+    }
+    eng->routes[eng->n_routes++] = r;
     return 0;
 }
 
 int sy_eng_routes_open(sy_engine_t *eng, sy_err_t *err)
 {
-    int rc = sy_store_route_list(eng->store, load_route, eng, err);
+    struct load l = {.eng = eng, .err = err};
+    int rc = sy_store_route_list(eng->store, load_route, &l, err);
     if (rc == -EIO && err && !err->msg[0])
         return sy_err_set(err, rc, NULL, "store: a route's definition does not parse");
     return rc == -ENOMEM ? sy_eng_oom(err) : rc;
@@ -93,8 +122,10 @@ int sy_eng_routes_open(sy_engine_t *eng, sy_err_t *err)
 
 void sy_eng_routes_close(sy_engine_t *eng)
 {
-    for (size_t i = 0; i < eng->n_routes; i++)
+    for (size_t i = 0; i < eng->n_routes; i++) {
         json_decref(eng->routes[i].def);
+        sy_routes_free(eng->routes[i].spec);
+    }
     free(eng->routes);
     eng->routes = NULL;
     eng->n_routes = eng->cap_routes = 0;
@@ -133,8 +164,10 @@ static int commit(sy_engine_t *eng, const sy_principal_t *actor, struct route *o
         rc = sy_eng_oom(err); /* committed, so a restart has it; refused now all the same */
     if (rc == 0) {
         if (old) {
-            if (old->def != next->def)
+            if (old->def != next->def) {
                 json_decref(old->def);
+                sy_routes_free(old->spec);
+            }
             if (next->bp != old->bp)
                 next->step_ms = 0; /* a new step: the plan holds it from now */
             *old = *next;
@@ -193,19 +226,23 @@ static int whole(sy_engine_t *eng, int64_t ws, const char *name, const json_t *b
         rc = sy_err_set(err, -EINVAL, "enabled", "enabled must be true or false");
     if (rc == 0 && en)
         next->enabled = json_is_true(en);
-    const struct route *other = rc == 0 ? clash(eng, ws, name, next->def) : NULL;
+    /* everything the data plane will be given is refused here, naming its field */
+    if (rc == 0)
+        rc = typed(next, err);
+    const sy_route_spec_t *s = rc == 0 ? &next->spec->r[0] : NULL;
+    const struct route *other = s ? clash(eng, ws, s) : NULL;
     /* Listen addresses are one space for every workspace; another's route is not named. */
     if (other && other->ws == ws)
-        rc = sy_err_set(err, SY_ECONFLICT,
-                        json_object_get(next->def, "path_prefix") ? "path_prefix" : "listen",
+        rc = sy_err_set(err, SY_ECONFLICT, *s->path_prefix ? "path_prefix" : "listen",
                         "route \"%s\" serves that already", other->name);
     else if (other)
-        rc = sy_err_set(err, SY_ECONFLICT,
-                        json_object_get(next->def, "path_prefix") ? "path_prefix" : "listen",
+        rc = sy_err_set(err, SY_ECONFLICT, *s->path_prefix ? "path_prefix" : "listen",
                         "another workspace's route serves that already");
     if (rc < 0) {
         json_decref(next->def);
         next->def = NULL;
+        sy_routes_free(next->spec);
+        next->spec = NULL;
     }
     return rc;
 }
@@ -223,8 +260,10 @@ int sy_engine_route_create(sy_engine_t *eng, const sy_principal_t *actor, const 
         return sy_err_set(err, -EEXIST, "name", "route \"%s\" exists already", name);
     struct route next;
     int rc = whole(eng, actor->workspace, name, body, NULL, &next, err);
-    if (rc == 0 && (rc = commit(eng, actor, NULL, &next, "route.create", NULL, out, err)) < 0)
+    if (rc == 0 && (rc = commit(eng, actor, NULL, &next, "route.create", NULL, out, err)) < 0) {
         json_decref(next.def);
+        sy_routes_free(next.spec);
+    }
     return rc;
 }
 
@@ -239,8 +278,10 @@ int sy_engine_route_replace(sy_engine_t *eng, const sy_principal_t *actor, const
         return sy_err_set(err, -EINVAL, "name", "the body's name is the path's, if given");
     struct route next;
     int rc = whole(eng, actor->workspace, name, body, old, &next, err);
-    if (rc == 0 && (rc = commit(eng, actor, old, &next, "route.update", NULL, out, err)) < 0)
+    if (rc == 0 && (rc = commit(eng, actor, old, &next, "route.update", NULL, out, err)) < 0) {
         json_decref(next.def);
+        sy_routes_free(next.spec);
+    }
     return rc;
 }
 
@@ -327,6 +368,7 @@ int sy_engine_route_delete(sy_engine_t *eng, const sy_principal_t *actor, const 
     json_decref(before);
     if (rc == 0) {
         json_decref(r->def);
+        sy_routes_free(r->spec);
         size_t i = (size_t)(r - eng->routes);
         memmove(r, r + 1, (eng->n_routes - i - 1) * sizeof(*r));
         eng->n_routes--;
@@ -347,23 +389,24 @@ void sy_engine_on_routes(sy_engine_t *eng, void (*fn)(void *arg), void *arg)
     eng->routes_changed_arg = arg;
 }
 
-json_t *sy_engine_routes_all(sy_engine_t *eng)
+sy_routes_t *sy_engine_routes_all(sy_engine_t *eng)
 {
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < eng->n_routes; i++) {
+    sy_routes_t *rs = sy_routes_new();
+    for (size_t i = 0; rs && i < eng->n_routes; i++) {
         const struct route *r = &eng->routes[i];
-        json_t *o = route_json(r);
-        if (!o ||
-            json_object_update_new(
-                o, json_pack("{sIsIsb}", "workspace", (json_int_t)r->ws, "percentage_bp",
-                             (json_int_t)r->bp, "killed",
-                             sy_engine_kill_switch_engaged(eng, r->ws, NULL, 0))) < 0 ||
-            json_array_append_new(a, o) < 0) {
-            json_decref(a);
-            a = NULL;
+        if (sy_routes_add(rs, &r->spec->r[0]) < 0) {
+            sy_routes_free(rs);
+            return NULL;
         }
+        sy_route_spec_t *s = &rs->r[rs->n - 1]; /* what is in force now */
+        s->ws = r->ws;
+        s->percentage_bp = (uint32_t)r->bp;
+        s->enabled = r->enabled;
+        s->killed = sy_engine_kill_switch_engaged(eng, r->ws, NULL, 0);
+        s->created_ms = r->created_ms;
+        s->updated_ms = r->updated_ms;
     }
-    return a;
+    return rs;
 }
 
 int sy_engine_route_breaker(sy_engine_t *eng, int64_t ws, const char *name, const char *state,
@@ -405,7 +448,7 @@ int sy_engine_route_breaker(sy_engine_t *eng, int64_t ws, const char *name, cons
         snprintf(r->breaker, sizeof(r->breaker), "%s", state);
     json_decref(before);
     json_decref(after);
-    if (rc == 0 && open && r->bp > 0 && json_is_object(json_object_get(r->def, "plan"))) {
+    if (rc == 0 && open && r->bp > 0 && r->spec->r[0].has_plan) {
         /* a rollout plan goes back to 0 when the breaker opens; it starts over from there */
         struct route next = *r;
         next.bp = 0;
@@ -448,14 +491,11 @@ const char *sy_engine_route_breaker_state(sy_engine_t *eng, const sy_principal_t
 
 /* The plan's step after (up > 0) or before (up < 0) `bp`, in basis points: the first step
  * above it, or the last below it (0 when none). -1 when there is none above. */
-static int64_t step_from(const json_t *steps, int64_t bp, int up)
+static int64_t step_from(const sy_route_plan_t *plan, int64_t bp, int up)
 {
     int64_t below = 0;
-    size_t i;
-    const json_t *s;
-    json_array_foreach(steps, i, s)
-    {
-        int64_t v = (int64_t)(json_number_value(s) * 100 + 0.5);
+    for (size_t i = 0; i < plan->n_steps; i++) {
+        int64_t v = plan->steps_bp[i];
         if (up > 0 && v > bp)
             return v;
         if (up < 0 && v < bp)
@@ -470,9 +510,10 @@ json_t *sy_engine_routes_plan_tick(sy_engine_t *eng, sy_route_health_fn fn, void
     int64_t now = sy_engine_now_ms(eng);
     for (size_t i = 0; i < eng->n_routes; i++) {
         struct route *r = &eng->routes[i];
-        const json_t *plan = json_object_get(r->def, "plan");
+        const sy_route_spec_t *s = &r->spec->r[0];
+        const sy_route_plan_t *plan = &s->plan;
         sy_route_health_t h;
-        if (!json_is_object(plan) || !r->enabled || strcmp(r->breaker, "open") == 0 ||
+        if (!s->has_plan || !r->enabled || strcmp(r->breaker, "open") == 0 ||
             sy_engine_kill_switch_engaged(eng, r->ws, NULL, 0) || fn(arg, r->ws, r->name, &h) < 0)
             continue;
         add_reported(r, 1, &h);
@@ -482,19 +523,17 @@ json_t *sy_engine_routes_plan_tick(sy_engine_t *eng, sy_route_health_fn fn, void
             r->base_e = h.errors;
             continue;
         }
-        const json_t *gates = json_object_get(r->def, "health");
-        double max_rate = json_number_value(json_object_get(gates, "max_error_rate"));
-        double max_p95 = json_number_value(json_object_get(gates, "max_p95_ms"));
+        double max_rate = s->health.max_error_rate;
+        double max_p95 = (double)s->health.max_p95_ms;
         int64_t n = h.requests - r->base_n, e = h.errors - r->base_e;
-        int64_t min = json_integer_value(json_object_get(plan, "min_requests"));
+        int64_t min = plan->min_requests;
         double rate = n > 0 ? (double)e / (double)n : 0;
         /* from 0 the first step needs no evidence: nothing went to new yet */
         bool bad = n >= min && n > 0 && (rate >= max_rate || h.p95_ms >= max_p95);
         bool enough = (n >= min && n > 0) || r->bp == 0;
-        bool held = now - r->step_ms >= 1000 * json_integer_value(json_object_get(plan, "hold_s"));
-        const json_t *steps = json_object_get(plan, "steps");
-        int64_t to = bad              ? step_from(steps, r->bp, -1)
-                     : held && enough ? step_from(steps, r->bp, 1)
+        bool held = now - r->step_ms >= 1000 * plan->hold_s;
+        int64_t to = bad              ? step_from(plan, r->bp, -1)
+                     : held && enough ? step_from(plan, r->bp, 1)
                                       : -1;
         if (to < 0 || to == r->bp || (bad && r->bp == 0))
             continue;

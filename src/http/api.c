@@ -359,3 +359,41 @@ void sy_api_audit(struct call *c)
         }
     }
 }
+
+/* GET /v1/system/loops: every serving loop's stall gauge (viewer); POST
+ * /v1/system/loops/reset starts them from zero (admin): a benchmark's phases each get
+ * their own longest iteration. The process's, not a workspace's: it says nothing of
+ * anyone's data. */
+void sy_api_system(struct call *c, const char *what)
+{
+    bool reset = strcmp(what, "loops/reset") == 0;
+    if (!reset && strcmp(what, "loops") != 0) {
+        reply_error(c, 404, "not_found", "", "no such endpoint: /v1/system/%.64s", what);
+        return;
+    }
+    if (method(c) != (reset ? SY_POST : SY_GET)) {
+        not_allowed(c, reset ? "POST" : "GET");
+        return;
+    }
+    if (!require_role(c, reset ? SY_ROLE_ADMIN : SY_ROLE_VIEWER) || !no_params(c))
+        return;
+    if (reset) {
+        sy_engine_loops_reset(c->eng);
+        reply_json(c, 200, json_pack("{sb}", "reset", 1));
+        return;
+    }
+    sy_loopstat_view_t v[64];
+    size_t n = sy_engine_loops(c->eng, v, 64);
+    json_t *loops = json_array(), *le = json_array();
+    for (int b = 0; le && b < SY_LOOPSTAT_BUCKETS - 1; b++)
+        json_array_append_new(le, json_integer(sy_loopstat_le_us[b]));
+    for (size_t i = 0; loops && i < n && i < 64; i++) {
+        json_t *counts = json_array();
+        for (int b = 0; counts && b < SY_LOOPSTAT_BUCKETS; b++)
+            json_array_append_new(counts, json_integer(v[i].buckets[b]));
+        json_array_append_new(loops, json_pack("{sssIsIso}", "name", v[i].name, "iterations",
+                                               (json_int_t)v[i].iterations, "longest_us",
+                                               (json_int_t)v[i].longest_us, "histogram", counts));
+    }
+    reply_json(c, 200, json_pack("{sososs}", "loops", loops, "le_us", le, "unit", "microseconds"));
+}

@@ -389,7 +389,6 @@ void sy_api_events(struct call *c)
             goto out;
         }
     *later = *c;
-    later->deferred = true;
     if (sy_engine_events_submit(c->eng, &c->who, ev, list->len, ingest_done, later, &err) < 0) {
         free(later);
         reply_err(c, &err);

@@ -45,7 +45,6 @@ void sy_api_kpi(struct call *c)
         reply_error(c, 500, "out_of_memory", "", "out of memory");
     } else {
         *later = *c;
-        later->deferred = true;
         if (sy_engine_kpi_submit(c->eng, &c->who, body, ingest_done, later, &err) < 0) {
             free(later);
             reply_err(c, &err);

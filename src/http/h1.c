@@ -24,10 +24,12 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,7 +50,10 @@ enum conn_state {
 };
 
 struct sy_h1_req {
-    struct conn *conn;
+    struct conn *conn;  /* NULL: detached (sy_h1_detach) */
+    sy_h1_sink_fn sink; /* a detached request's */
+    void *sink_arg;
+    bool body_skipped; /* on_head refused its body */
     sy_h1_head_t head;
     const char *body;
     size_t body_len;
@@ -85,7 +90,7 @@ struct conn {
     bool writing; /* wev is added */
     bool lingering;
     bool paused;               /* reading stopped until the client reads its answers */
-    bool streaming;            /* counted in the server's n_streams */
+    bool streaming;            /* counted in the server's streams */
     void (*closed)(void *arg); /* a stream's owner */
     void *closed_arg;
     sy_h1_req_t req;
@@ -100,13 +105,17 @@ struct sy_h1_server {
     sy_h1_handler_fn handler;
     void *arg;
     struct conn *conns;
-    size_t n_conns;
+    size_t n_conns;         /* this server's */
+    atomic_size_t own_open; /* open connections, unless opts.open counts them */
+    atomic_size_t *open;    /* where they are counted against max_conns */
     /* The connections a newcomer may close when the server is full, the first first: those
      * lingering after their last answer, then those waiting for a head, by when they began
      * to wait. */
     struct conn *wait_first, *wait_last;
-    size_t n_streams; /* connections answering with a stream */
+    atomic_size_t own_streams; /* connections answering with a stream, unless opts.streams */
+    atomic_size_t *streams;    /* where they are counted: opts.streams or own_streams */
     bool draining;
+    bool shared_fd; /* the listener is the caller's (sy_h1_listen_fd) */
     void (*done)(void *arg);
     void *done_arg;
     struct event *grace;
@@ -385,7 +394,7 @@ static void conn_free(struct conn *c)
     sy_h1_server_t *srv = c->srv;
     wait_end(c);
     if (c->streaming)
-        srv->n_streams--;
+        atomic_fetch_sub(srv->streams, 1);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -393,6 +402,7 @@ static void conn_free(struct conn *c)
     if (c->next)
         c->next->prev = c->prev;
     srv->n_conns--;
+    atomic_fetch_sub(srv->open, 1);
     if (c->rev)
         event_free(c->rev);
     if (c->wev)
@@ -473,7 +483,7 @@ static void settle(struct conn *c)
         conn_close(c);
 }
 
-static void on_write(evutil_socket_t fd, short what, void *arg)
+static void on_write_event(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     struct conn *c = arg;
@@ -517,7 +527,7 @@ static size_t grown_cap(const struct conn *c)
 
 /* A deadline passed (deadline_ms): what was owed and half-sent gets 408; a connection that
  * owed nothing yet, or was lingering, just closes. */
-static void on_deadline(evutil_socket_t fd, short what, void *arg)
+static void on_deadline_event(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
@@ -550,7 +560,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     settle(c);
 }
 
-static void on_read(evutil_socket_t fd, short what, void *arg)
+static void on_read_event(evutil_socket_t fd, short what, void *arg)
 {
     (void)what;
     struct conn *c = arg;
@@ -785,6 +795,7 @@ static void process(struct conn *c)
             c->scanned = 0;
             c->body_off = c->start + (size_t)rc;
             c->req.extra_len = 0;
+            c->req.body_skipped = false;
             c->keep_alive = c->req.head.keep_alive && !srv->draining;
             const sy_h1_head_t *h = &c->req.head;
             if (h->content_length > (int64_t)srv->opts.max_body) {
@@ -800,6 +811,7 @@ static void process(struct conn *c)
                        !srv->opts.on_head(&c->req, srv->arg)) {
                 /* Its body is not wanted: answered without it, and never read. */
                 c->keep_alive = false;
+                c->req.body_skipped = true;
                 c->end = c->body_off;
                 dispatch(c, 0);
             } else {
@@ -854,11 +866,24 @@ static void finish(struct conn *c)
     settle(c);
 }
 
+/* The connection's events: each marks the loop's iteration when it is done. */
+#define MARKED(name)                                                                               \
+    static void name(evutil_socket_t fd, short what, void *arg)                                    \
+    {                                                                                              \
+        sy_h1_server_t *srv = ((struct conn *)arg)->srv; /* the connection may be gone after */    \
+        name##_event(fd, what, arg);                                                               \
+        sy_h1_loop_mark(srv->base, srv->opts.loop);                                                \
+    }
+MARKED(on_read)
+MARKED(on_write)
+MARKED(on_deadline)
+
 /* ---- the request interface ----------------------------------------------------------- */
 
 sy_method_t sy_h1_method(const sy_h1_req_t *req)
 {
-    return req->head.method;
+    /* HEAD is GET to a handler: the reply drops the body (sy_h1_reply, streams). */
+    return req->head.method == SY_HEAD ? SY_GET : req->head.method;
 }
 
 const char *sy_h1_method_name(const sy_h1_req_t *req)
@@ -879,6 +904,11 @@ const char *sy_h1_query(const sy_h1_req_t *req)
 const char *sy_h1_header(const sy_h1_req_t *req, const char *name)
 {
     return sy_h1_head_field(&req->head, name);
+}
+
+bool sy_h1_body_skipped(const sy_h1_req_t *req)
+{
+    return req->body_skipped;
 }
 
 const char *sy_h1_body(const sy_h1_req_t *req, size_t *len)
@@ -903,9 +933,73 @@ int sy_h1_add_header(sy_h1_req_t *req, const char *name, const char *value)
     return 0;
 }
 
+int sy_h1_add_header_lines(sy_h1_req_t *req, const char *lines, size_t len)
+{
+    if (req->extra_len + len > sizeof(req->extra))
+        return -E2BIG;
+    memcpy(req->extra + req->extra_len, lines, len);
+    req->extra_len += len;
+    return 0;
+}
+
+/* ---- detached requests ----------------------------------------------------------------- */
+
+/* Copies s[0..n) and a NUL to *at, returning where the copy is. */
+static char *copy_at(char **at, const char *s, size_t n)
+{
+    char *p = *at;
+    memcpy(p, s, n);
+    p[n] = '\0';
+    *at += n + 1;
+    return p;
+}
+
+sy_h1_req_t *sy_h1_detach(const sy_h1_req_t *req, sy_h1_sink_fn sink, void *arg)
+{
+    const sy_h1_head_t *h = &req->head;
+    size_t ml = strlen(h->method_name), pl = strlen(h->path), ql = h->query ? strlen(h->query) : 0;
+    size_t size = sizeof(sy_h1_req_t) + ml + pl + ql + 3 + req->body_len + 1;
+    for (size_t i = 0; i < h->n_fields; i++)
+        size += h->fields[i].name_len + h->fields[i].value_len + 2;
+    sy_h1_req_t *d = malloc(size);
+    if (!d)
+        return NULL;
+    char *at = (char *)(d + 1);
+    d->conn = NULL;
+    d->sink = sink;
+    d->sink_arg = arg;
+    d->head = *h;
+    d->head.method_name = copy_at(&at, h->method_name, ml);
+    d->head.path = copy_at(&at, h->path, pl);
+    d->head.query = h->query ? copy_at(&at, h->query, ql) : NULL;
+    for (size_t i = 0; i < h->n_fields; i++) {
+        sy_h1_field_t *f = &d->head.fields[i];
+        f->name = copy_at(&at, h->fields[i].name, h->fields[i].name_len);
+        f->value = copy_at(&at, h->fields[i].value, h->fields[i].value_len);
+    }
+    d->body = copy_at(&at, req->body_len ? req->body : "", req->body_len);
+    d->body_len = req->body_len;
+    d->body_skipped = req->body_skipped;
+    d->extra_len = 0; /* the original keeps its own: the sink gets what the copy added */
+    return d;
+}
+
+/* Not inlined: at -O3 the compiler follows `req` from sy_h1_reply, where it may also be a
+ * connection's own request, and refuses a free() it cannot prove is of a whole block. */
+__attribute__((noinline)) void sy_h1_detached_free(sy_h1_req_t *req)
+{
+    if (req && !req->conn)
+        free(req);
+}
+
 void sy_h1_reply(sy_h1_req_t *req, int status, const char *type, const char *body, size_t len)
 {
     struct conn *c = req->conn;
+    if (!c) {
+        req->sink(req->sink_arg, status, type, req->extra, req->extra_len, body, len);
+        sy_h1_detached_free(req);
+        return;
+    }
     if (c->state != C_PENDING)
         return; /* answered already */
     bool head_only = req->head.method == SY_HEAD;
@@ -918,16 +1012,33 @@ void sy_h1_reply(sy_h1_req_t *req, int status, const char *type, const char *bod
     finish(c);
 }
 
-bool sy_h1_stream_room(const sy_h1_req_t *req)
+bool sy_h1_stream_room(sy_h1_req_t *req)
 {
-    const sy_h1_server_t *srv = req->conn->srv;
-    return !srv->opts.max_conns || srv->n_streams < (srv->opts.max_conns + 1) / 2;
+    struct conn *c = req->conn;
+    if (!c)
+        return false; /* a detached request cannot stream */
+    if (c->streaming)
+        return true; /* reserved already */
+    const sy_h1_server_t *srv = c->srv;
+    size_t cap = srv->opts.max_streams ? srv->opts.max_streams : (srv->opts.max_conns + 1) / 2;
+    /* Taken here, not at the start: two workers must not both see the last place free. */
+    size_t n = atomic_load(srv->streams);
+    do {
+        if (srv->opts.max_conns && n >= cap)
+            return false;
+    } while (!atomic_compare_exchange_weak(srv->streams, &n, n + 1));
+    c->streaming = true; /* counted: given back when the connection goes */
+    return true;
 }
 
 void sy_h1_stream_start(sy_h1_req_t *req, int status, const char *type, void (*closed)(void *arg),
                         void *arg)
 {
     struct conn *c = req->conn;
+    if (!c) {
+        sy_h1_reply(req, 503, NULL, NULL, 0);
+        return;
+    }
     if (c->state != C_PENDING)
         return;
     if (req->head.minor == 0)
@@ -935,8 +1046,10 @@ void sy_h1_stream_start(sy_h1_req_t *req, int status, const char *type, void (*c
     if (!put_head(c, status, type, -1))
         c->broken = true;
     c->state = C_STREAM;
-    c->streaming = true;
-    c->srv->n_streams++;
+    if (!c->streaming) { /* started without asking for room */
+        c->streaming = true;
+        atomic_fetch_add(c->srv->streams, 1);
+    }
     c->closed = closed;
     c->closed_arg = arg;
     /* Only the end of the connection is read from now on. */
@@ -949,7 +1062,7 @@ void sy_h1_stream_start(sy_h1_req_t *req, int status, const char *type, void (*c
 int sy_h1_stream_send(sy_h1_req_t *req, const char *data, size_t len)
 {
     struct conn *c = req->conn;
-    if (c->broken || c->state != C_STREAM)
+    if (!c || c->broken || c->state != C_STREAM)
         return -EPIPE;
     if (len && req->head.method != SY_HEAD) { /* an answer to HEAD has no body */
         bool chunked = req->head.minor >= 1;
@@ -976,12 +1089,12 @@ int sy_h1_stream_send(sy_h1_req_t *req, const char *data, size_t len)
 void sy_h1_stream_end(sy_h1_req_t *req)
 {
     struct conn *c = req->conn;
-    if (c->state != C_STREAM)
+    if (!c || c->state != C_STREAM)
         return;
     c->closed = NULL;
     c->state = C_CLOSING;
     c->streaming = false;
-    c->srv->n_streams--;
+    atomic_fetch_sub(c->srv->streams, 1);
     c->keep_alive = false;
     if (req->head.minor >= 1 && req->head.method != SY_HEAD && out_room(c, 5))
         PUTS(c, "0\r\n\r\n");
@@ -994,7 +1107,7 @@ void sy_h1_stream_end(sy_h1_req_t *req)
 
 static int conn_open(sy_h1_server_t *srv, int fd)
 {
-    if (srv->opts.max_conns && srv->n_conns >= srv->opts.max_conns) {
+    if (srv->opts.max_conns && atomic_load(srv->open) >= srv->opts.max_conns) {
         /* Full: the connection that has waited longest for a head makes room (a client
          * dribbling one holds no place for long); with none, the newcomer is refused. */
         if (!srv->wait_first) {
@@ -1020,6 +1133,7 @@ static int conn_open(sy_h1_server_t *srv, int fd)
         srv->conns->prev = c;
     srv->conns = c;
     srv->n_conns++;
+    atomic_fetch_add(srv->open, 1);
     if (!c->rev || !c->wev || !c->tev || event_add(c->rev, NULL) < 0) {
         conn_free(c);
         return -ENOMEM;
@@ -1048,7 +1162,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 {
     (void)what;
     sy_h1_server_t *srv = arg;
-    for (int i = 0; i < 64; i++) {
+    for (int i = 0; i < srv->opts.accept_batch; i++) {
         int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
@@ -1056,12 +1170,28 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
                 event_del(srv->accept_ev);
                 event_add(srv->accept_retry, &(struct timeval){.tv_usec = 100000});
             }
-            return;
+            break;
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         (void)conn_open(srv, fd); /* a failure closed fd: the client sees the end */
     }
+    sy_h1_loop_mark(srv->base, srv->opts.loop);
+}
+
+void sy_h1_loop_mark(struct event_base *base, sy_loopstat_t *loop)
+{
+    struct timeval start, now;
+    if (!loop || event_base_gettimeofday_cached(base, &start) < 0)
+        return;
+    /* The cached time is libevent's monotonic clock at the wake-up plus its offset to the
+     * wall clock; the wall clock now is off from that by no more than its slew since the
+     * offset was taken (seconds ago): microseconds. A step of the wall clock is dropped. */
+    gettimeofday(&now, NULL);
+    int64_t s_us = (int64_t)start.tv_sec * 1000000 + start.tv_usec;
+    int64_t n_us = (int64_t)now.tv_sec * 1000000 + now.tv_usec;
+    if (n_us >= s_us && n_us - s_us < 600 * (int64_t)1000000)
+        sy_loopstat_mark(loop, s_us, n_us);
 }
 
 static int bind_listener(const char *host, int port)
@@ -1092,6 +1222,11 @@ static int bind_listener(const char *host, int port)
     return fd;
 }
 
+int sy_h1_bind(const char *host, int port)
+{
+    return bind_listener(host, port);
+}
+
 int sy_h1_listen(sy_h1_server_t **out, struct event_base *base, const char *host, int port,
                  const sy_h1_opts_t *opts, sy_h1_handler_fn handler, void *arg)
 {
@@ -1099,12 +1234,25 @@ int sy_h1_listen(sy_h1_server_t **out, struct event_base *base, const char *host
     int fd = bind_listener(host, port);
     if (fd < 0)
         return fd;
-    sy_h1_server_t *srv = calloc(1, sizeof(*srv));
-    if (!srv) {
+    int rc = sy_h1_listen_fd(out, base, fd, opts, handler, arg);
+    if (rc < 0)
         close(fd);
+    else
+        (*out)->shared_fd = false; /* ours to close */
+    return rc;
+}
+
+int sy_h1_listen_fd(sy_h1_server_t **out, struct event_base *base, int fd, const sy_h1_opts_t *opts,
+                    sy_h1_handler_fn handler, void *arg)
+{
+    *out = NULL;
+    sy_h1_server_t *srv = calloc(1, sizeof(*srv));
+    if (!srv)
         return -ENOMEM;
-    }
-    *srv = (sy_h1_server_t){.base = base, .fd = fd, .opts = *opts, .handler = handler, .arg = arg};
+    *srv = (sy_h1_server_t){
+        .base = base, .fd = fd, .shared_fd = true, .opts = *opts, .handler = handler, .arg = arg};
+    srv->streams = opts->streams ? opts->streams : &srv->own_streams;
+    srv->open = opts->open ? opts->open : &srv->own_open;
     if (!srv->opts.max_head)
         srv->opts.max_head = 64 * 1024;
     if (srv->opts.idle_s <= 0)
@@ -1115,6 +1263,8 @@ int sy_h1_listen(sy_h1_server_t **out, struct event_base *base, const char *host
         srv->opts.first_buffer = 16384;
     if (!srv->opts.read_room)
         srv->opts.read_room = 4096;
+    if (srv->opts.accept_batch <= 0)
+        srv->opts.accept_batch = 64;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
@@ -1154,10 +1304,9 @@ void sy_h1_drain(sy_h1_server_t *srv, int grace_s, void (*done)(void *arg), void
         event_del(srv->accept_ev);
     if (srv->accept_retry)
         event_del(srv->accept_retry);
-    if (srv->fd >= 0) {
+    if (srv->fd >= 0 && !srv->shared_fd)
         close(srv->fd);
-        srv->fd = -1;
-    }
+    srv->fd = -1;
     srv->done = done;
     srv->done_arg = arg;
     for (struct conn *c = srv->conns, *next; c; c = next) {
@@ -1189,7 +1338,7 @@ void sy_h1_free(sy_h1_server_t *srv)
         event_free(srv->accept_retry);
     if (srv->grace)
         event_free(srv->grace);
-    if (srv->fd >= 0)
+    if (srv->fd >= 0 && !srv->shared_fd)
         close(srv->fd);
     free(srv);
 }

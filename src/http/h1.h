@@ -26,12 +26,15 @@
 #ifndef SY_HTTP_H1_H
 #define SY_HTTP_H1_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include <event2/event.h>
+
+#include "engine/loopstat.h"
 
 /* ---- the parser (pure: no sockets, no libevent; fuzzed by fuzz/fuzz_h1.c) ------------ */
 
@@ -154,6 +157,15 @@ typedef struct sy_h1_opts {
     size_t read_room;      /* least free input room before a read, else it grows; 0: 4 KiB */
     sy_h1_head_fn on_head; /* NULL: every body is read (with the handler's arg) */
     const char *name;      /* the Server header; NULL: none */
+    int accept_batch;      /* connections accepted per wake-up; 0: 64 (servers sharing one
+                            * listener take few each, so that connections spread) */
+    sy_loopstat_t *loop;   /* marked at the end of each of the server's callbacks; NULL */
+    /* Servers sharing one listener share one count of their open connections (NULL: the
+     * server's own) against max_conns, and one of their streams against max_streams (0:
+     * half of max_conns). At the cap each makes room among its own connections. */
+    atomic_size_t *open;
+    atomic_size_t *streams;
+    size_t max_streams;
 } sy_h1_opts_t;
 
 /* Listens on `host`:`port` (0: any free port) and serves each request through `handler`.
@@ -162,6 +174,20 @@ int sy_h1_listen(sy_h1_server_t **out, struct event_base *base, const char *host
                  const sy_h1_opts_t *opts, sy_h1_handler_fn handler, void *arg);
 
 int sy_h1_port(const sy_h1_server_t *srv);
+
+/* A listening socket on `host`:`port` (0: any free port), for several servers to share
+ * (sy_h1_listen_fd): the fd, or a negative errno as sy_h1_listen's. */
+int sy_h1_bind(const char *host, int port);
+/* As sy_h1_listen, accepting from `fd` (from sy_h1_bind), which the server does not own:
+ * several servers, each on its own thread's loop, may share one, and the caller closes
+ * it once every one of them is freed. */
+int sy_h1_listen_fd(sy_h1_server_t **out, struct event_base *base, int fd, const sy_h1_opts_t *opts,
+                    sy_h1_handler_fn handler, void *arg);
+
+/* Marks the end of a callback of `base`'s current iteration in `loop` (engine/loopstat.h):
+ * the iteration began when the loop's wait returned (libevent's cached time). Only from
+ * a callback of `base`, on its thread. NULL `loop` is a no-op. */
+void sy_h1_loop_mark(struct event_base *base, sy_loopstat_t *loop);
 
 /* Serves `fd`, a connected stream socket, as if it had been accepted (tests and fuzzing
  * drive connections over socketpairs with it). Takes fd: it is closed on failure too.
@@ -178,6 +204,8 @@ void sy_h1_free(sy_h1_server_t *srv);
 
 /* ---- one request (valid from the handler call until its reply or stream ends) -------- */
 
+/* The method, HEAD told as GET: a handler answers HEAD as GET, and the reply carries the
+ * headers only (sy_h1_method_name still says "HEAD"). */
 sy_method_t sy_h1_method(const sy_h1_req_t *req);
 const char *sy_h1_method_name(const sy_h1_req_t *req);
 const char *sy_h1_path(const sy_h1_req_t *req);  /* not decoded; never NULL */
@@ -185,6 +213,8 @@ const char *sy_h1_query(const sy_h1_req_t *req); /* NULL when there is none */
 const char *sy_h1_header(const sy_h1_req_t *req, const char *name);
 /* The body (decoded when it came chunked) and its length; "" when there is none. */
 const char *sy_h1_body(const sy_h1_req_t *req, size_t *len);
+/* True when the request had a body that on_head refused (sy_h1_body is ""). */
+bool sy_h1_body_skipped(const sy_h1_req_t *req);
 
 /* Adds a header to the reply. Returns -EINVAL for a name or value with CR, LF or NUL
  * (dropped), -E2BIG when the reply's extra headers pass 2 KiB. */
@@ -194,10 +224,12 @@ int sy_h1_add_header(sy_h1_req_t *req, const char *name, const char *value);
  * get the headers only). The request is finished. */
 void sy_h1_reply(sy_h1_req_t *req, int status, const char *type, const char *body, size_t len);
 
-/* Whether one more stream may start: streams hold at most half of max_conns, so that
- * clients that keep a stream open cannot take every connection. A caller told false
- * answers 503 instead of streaming. */
-bool sy_h1_stream_room(const sy_h1_req_t *req);
+/* Whether one more stream may start, taking its place when it may: streams hold at most
+ * half of max_conns (of all servers sharing the count: opts.streams), so that clients
+ * that keep a stream open cannot take every connection. A caller told true starts the
+ * stream next (the place is the connection's until it closes); told false, it answers
+ * 503 instead of streaming. */
+bool sy_h1_stream_room(sy_h1_req_t *req);
 
 /* Starts a streamed reply (chunked for HTTP/1.1; until close for 1.0). `closed` is called
  * if the client goes away first; after it the request is gone. */
@@ -208,6 +240,29 @@ void sy_h1_stream_start(sy_h1_req_t *req, int status, const char *type, void (*c
 int sy_h1_stream_send(sy_h1_req_t *req, const char *data, size_t len);
 /* Ends the stream; the connection closes once it is written. */
 void sy_h1_stream_end(sy_h1_req_t *req);
+
+/* ---- handing a request to another thread ------------------------------------------- */
+
+/* Where a detached request's reply goes: the status, Content-Type (NULL: none), the extra
+ * headers added to it (CR LF terminated lines, as sy_h1_add_header wrote them) and the
+ * body. Called once, on the thread that replies, from within sy_h1_reply; everything it
+ * is given is freed when it returns. */
+typedef void (*sy_h1_sink_fn)(void *arg, int status, const char *type, const char *extra,
+                              size_t extra_len, const char *body, size_t len);
+
+/* A copy of `req` (head, headers and body) that owns its bytes and belongs to no
+ * connection, for a handler on another thread: every request function works on it, its
+ * reply goes to `sink` and frees it, and it cannot stream (sy_h1_stream_room is false).
+ * Reply headers added to `req` before stay there; the sink gets those added to the copy.
+ * The original stays pending; its owner answers it with what the sink received. NULL when
+ * out of memory. */
+sy_h1_req_t *sy_h1_detach(const sy_h1_req_t *req, sy_h1_sink_fn sink, void *arg);
+/* Frees a detached request that will not be answered. NULL is a no-op. */
+void sy_h1_detached_free(sy_h1_req_t *req);
+
+/* Adds header lines already checked (a sink's `extra`) to the reply; -E2BIG when the
+ * reply's extra headers would pass 2 KiB (nothing added). */
+int sy_h1_add_header_lines(sy_h1_req_t *req, const char *lines, size_t len);
 
 /* The standard reason phrase of `status` ("" for an unknown one). */
 const char *sy_h1_reason(int status);

@@ -19,15 +19,20 @@
 #include "http/h1.h"
 #include "http/server.h"
 
+struct worker; /* a data-plane thread (workers.c) */
+
 struct call {
     sy_h1_req_t *req;
     sy_http_t *http;
-    sy_engine_t *eng;
-    sy_principal_t who; /* valid once authenticated */
-    int status;         /* what was answered, for the log */
-    const char *query;  /* raw query string or NULL */
-    struct timespec t0; /* when the request came, for the log */
-    bool deferred;      /* a heap copy answered after the handler returned: it logs itself */
+    sy_engine_t *eng;           /* its own calls only on the engine's thread (w NULL) */
+    struct worker *w;           /* the worker serving it; NULL on the engine's thread */
+    sy_engine_reader_t *rd;     /* the serving thread's reader, refreshed for this request */
+    struct sy_streams *streams; /* the serving loop's streams; NULL on the engine's with workers */
+    sy_principal_t who;         /* valid once authenticated */
+    int status;                 /* what was answered, for the log */
+    const char *query;          /* raw query string or NULL */
+    struct timespec t0;         /* when the request came, for the log */
+    bool logged;                /* its log line is written (replies log before answering) */
 };
 
 /* Replies `status` with `body` as JSON (takes the reference; NULL means out of memory,
@@ -92,20 +97,52 @@ bool no_params(struct call *c);
 /* True when the caller's role is at least `min`; otherwise replies 403 and returns false. */
 bool require_role(struct call *c, sy_role_t min);
 
-/* OFREP event streams (stream.c), one set per server. */
+/* OFREP event streams (stream.c), one set per serving loop. */
 struct sy_streams;
-struct sy_streams *sy_streams_new(struct event_base *base);
+/* `secret` (32 bytes, outliving the set) is what stream keys are made from. */
+struct sy_streams *sy_streams_new(struct event_base *base, const unsigned char *secret);
 void sy_streams_free(struct sy_streams *s); /* ends every stream; NULL is a no-op */
 /* Ends every stream (shutdown). */
 void sy_streams_end(struct sy_streams *s);
-/* The stream key of workspace `ws` (drawn on first use), or NULL when out of memory. */
+/* The longest stream key, NUL included. */
+#define SY_STREAM_KEY_MAX 56
+/* The stream key of workspace `ws` made from `secret` into `out`: 0 or -EIO. */
+int sy_stream_key(const unsigned char *secret, int64_t ws, char *out);
+/* The same, remembered by the set (NULL when out of memory). */
 const char *sy_streams_key(struct sy_streams *s, int64_t ws);
 /* Tells workspace `ws`'s streams to refetch. */
 void sy_streams_changed(struct sy_streams *s, int64_t ws);
 /* Answers the call with the stream for `key`, or with 404. */
 void sy_streams_open(struct sy_streams *s, struct call *c, const char *key);
-/* The server's streams. */
-struct sy_streams *sy_http_streams(const sy_http_t *http);
+
+/* ---- between the server and its workers (server.c, workers.c) ---------------------------- */
+
+/* The secret stream keys are made from (32 bytes). */
+const unsigned char *sy_http_stream_secret(const sy_http_t *http);
+sy_engine_t *sy_http_engine(const sy_http_t *http);
+/* The engine loop's stall gauge. */
+sy_loopstat_t *sy_http_engine_loop(sy_http_t *http);
+/* Answers the data plane's requests (OFREP, its streams, /healthz, /readyz) with the
+ * reader and streams of the thread serving: true when answered (or streaming), false
+ * when the request is the engine's (any other path; an OFREP token only the store may
+ * know, from a worker). */
+bool sy_http_dispatch_data(struct call *c);
+/* A worker's request: true when answered, false when it must go to the engine. */
+bool sy_http_worker_request(sy_http_t *http, struct worker *w, sy_engine_reader_t *rd,
+                            struct sy_streams *streams, sy_h1_req_t *req);
+/* Adds the CORS headers of a request from an origin --cors-origins lets in (none for any
+ * other): once per request, by the thread that owns its connection. */
+void sy_http_cors(const sy_http_t *http, sy_h1_req_t *req);
+/* Serves `req` on the engine's thread: any endpoint (a detached copy from a worker, or
+ * the engine loop's own connection). */
+void sy_http_serve(sy_http_t *http, sy_h1_req_t *req);
+/* Whether to read the body of `req` (h1's on_head): credentials that hold. */
+bool sy_http_body_allowed(sy_http_t *http, sy_engine_reader_t *rd, const sy_h1_req_t *req,
+                          bool engine_thread);
+/* OFREP on worker `w` saw an exposure (sy_engine_exposure_seen's arguments): sent to the
+ * engine after the request. */
+void sy_worker_seen(struct worker *w, int64_t ws, const char *flag, size_t flag_len,
+                    const char *unit, size_t unit_len, const char *variant, size_t variant_len);
 
 /* Handlers: `rest` is the path after the resource prefix ("" or "/{id}"), percent-decoded
  * into a caller buffer. */
@@ -127,6 +164,8 @@ void sy_api_golive(struct call *c, const char *what);
 /* /v1/notifications (the deliveries) and /v1/notifications/channels[/{id}[/test]]: `rest`
  * is the raw path after /v1/notifications ("" or "/..."). */
 void sy_api_notifications(struct call *c, const char *rest);
+/* /v1/system/{loops,loops/reset}: `what` after /v1/system/. */
+void sy_api_system(struct call *c, const char *what);
 /* The server's options (server.c). */
 const sy_http_opts_t *sy_http_opts(const sy_http_t *http);
 /* /v1/routes[/{name}[/percentage|/enabled]]: `rest` is the raw path after "/v1/routes/"

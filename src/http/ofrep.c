@@ -18,6 +18,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "codec/value_json.h"
 #include "http/internal.h"
@@ -65,7 +66,12 @@ static void put_result(sy_text_t *t, const char *key, size_t klen, const sy_flag
 static void seen(struct call *c, const sy_value_t *tkey, const char *key, size_t klen,
                  const sy_flag_result_t *r)
 {
-    if (tkey && r->reason != SY_REASON_ERROR && r->has_value)
+    if (!tkey || r->reason == SY_REASON_ERROR || !r->has_value)
+        return;
+    if (c->w) /* the engine's queue is the engine thread's: sent after the request */
+        sy_worker_seen(c->w, c->who.workspace, key, klen, tkey->s, tkey->len, r->variant,
+                       r->variant_len);
+    else
         sy_engine_exposure_seen(c->eng, c->who.workspace, key, klen, tkey->s, tkey->len, r->variant,
                                 r->variant_len);
 }
@@ -149,6 +155,50 @@ static bool is_host(const char *h)
            strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") == n;
 }
 
+/* The first member of a forwarded header's comma-separated list, without its blanks, in
+ * `buf`; "" when it does not fit. A proxy behind another appends what it saw (Apache's
+ * mod_proxy to X-Forwarded-Host, node-http-proxy and lighttpd to X-Forwarded-Proto:
+ * "https, http"), and the first member is what the client itself used. */
+static const char *first_member(const char *h, char *buf, size_t cap)
+{
+    h += strspn(h, " \t");
+    size_t n = strcspn(h, ",");
+    while (n && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+        n--;
+    if (n >= cap)
+        n = 0;
+    memcpy(buf, h, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* Where clients reach the stream `key`: under --public-url when it is set; otherwise where
+ * this request came (X-Forwarded-Host or Host; https when X-Forwarded-Proto says so, as a
+ * TLS terminator in front does; the first member of either when proxies made a list).
+ * False when there is nothing to build it from (HTTP/1.0 may send no Host): the bulk
+ * answer then names no stream. Trusting the forwarded headers is safe: the URL goes back
+ * to the client that sent them. */
+static bool stream_url(struct call *c, const char *key, char *url, size_t cap)
+{
+    const char *base = sy_http_opts(c->http)->public_url;
+    if (base) {
+        size_t n = strlen(base);
+        while (n && base[n - 1] == '/')
+            n--;
+        return snprintf(url, cap, "%.*s/ofrep/v1/events/%s", (int)n, base, key) < (int)cap;
+    }
+    char fwd_host[256], fwd_proto[8];
+    const char *fh = sy_h1_header(c->req, "X-Forwarded-Host");
+    const char *host = fh ? first_member(fh, fwd_host, sizeof(fwd_host)) : NULL;
+    if (!host || !is_host(host))
+        host = sy_h1_header(c->req, "Host");
+    const char *fp = sy_h1_header(c->req, "X-Forwarded-Proto");
+    const char *proto = fp ? first_member(fp, fwd_proto, sizeof(fwd_proto)) : "";
+    const char *scheme = strcasecmp(proto, "https") == 0 ? "https" : "http";
+    return host && is_host(host) &&
+           snprintf(url, cap, "%s://%s/ofrep/v1/events/%s", scheme, host, key) < (int)cap;
+}
+
 void sy_ofrep_evaluate(struct call *c, const char *key)
 {
     size_t len;
@@ -181,10 +231,11 @@ void sy_ofrep_evaluate(struct call *c, const char *key)
     sy_text_t out;
     sy_text_init(&out, out_buf, sizeof(out_buf));
     const sy_value_t *tkey = ctx ? sy_value_get(ctx, "targetingKey", 12) : NULL;
-    if (tkey && (tkey->type != SY_STR || tkey->len == 0))
-        tkey = NULL;
+    if (tkey && (tkey->type != SY_STR || tkey->len == 0 || !sy_engine_records_exposures(c->eng)))
+        tkey = NULL; /* (only an exposure needs it) */
 
-    const sy_snapshot_t *snap = sy_engine_snapshot(c->eng, c->who.workspace);
+    /* Borrowed from the serving thread's reader, valid through this request. */
+    const sy_snapshot_t *snap = sy_engine_reader_snapshot(c->rd, c->who.workspace);
     if (!snap) {
         sy_arena_free(&arena);
         reply_error(c, 500, "internal", "", "no such workspace");
@@ -226,12 +277,13 @@ void sy_ofrep_evaluate(struct call *c, const char *key)
                 seen(c, tkey, k, klen, &r);
             }
             PUT_LIT(&out, "]");
-            const char *skey = sy_streams_key(sy_http_streams(c->http), snap->workspace);
-            /* Streams are where this request came: its Host (HTTP/1.0 may have none). */
-            const char *host = sy_h1_header(c->req, "Host");
-            if (skey && host && is_host(host)) {
-                char url[512];
-                snprintf(url, sizeof(url), "http://%s/ofrep/v1/events/%s", host, skey);
+            char own[SY_STREAM_KEY_MAX];
+            const char *skey =
+                c->streams ? sy_streams_key(c->streams, snap->workspace)
+                : sy_stream_key(sy_http_stream_secret(c->http), snap->workspace, own) == 0 ? own
+                                                                                           : NULL;
+            char url[512];
+            if (skey && stream_url(c, skey, url, sizeof(url))) {
                 PUT_LIT(&out, ",\"eventStreams\":[{\"type\":\"sse\",\"url\":");
                 sy_text_string(&out, url, strlen(url));
                 PUT_LIT(&out, ",\"inactivityDelaySec\":120}]");
@@ -245,6 +297,5 @@ void sy_ofrep_evaluate(struct call *c, const char *key)
             reply_text(c, 200, &out);
         }
     }
-    sy_snapshot_release(snap);
     sy_arena_free(&arena);
 }

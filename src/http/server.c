@@ -2,25 +2,52 @@
 #define _DEFAULT_SOURCE
 #include "http/server.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "codec/value_json.h"
 #include "core/utf8.h"
 #include "http/internal.h"
 #include "http/secret.h"
+#include "http/workers.h"
 
+/* Threads (docs/architecture.md): with opts.workers > 0 every connection is a worker's
+ * (workers.c): a worker answers the data plane itself (dispatch_data: OFREP, its streams,
+ * /healthz, /readyz) from the engine's published view, and hands every other request to
+ * the engine's loop as a detached copy (h1.h), relaying the answer. Without workers, the
+ * engine's loop serves everything (tests, embedding). What the threads share here: the
+ * options (read-only), the rate limit's buckets (under rate_lock), the stream secret
+ * (read-only) and `store_up`. */
 struct sy_http {
-    sy_h1_server_t *h1;
+    sy_h1_server_t *h1; /* no workers: the engine loop's own server */
     sy_engine_t *eng;
-    struct event *commit; /* the group commit of queued events, run after the requests at hand */
+    struct event_base *base;
+    struct event *commit;  /* the group commit of queued events, run after the requests at hand */
+    struct event *ping;    /* the store's readiness, for the workers' /readyz */
+    struct event *written; /* the engine's writer thread finished a batch: land it (or NULL) */
     sy_http_opts_t opts;
-    struct sy_streams *streams;
+    struct sy_streams *streams; /* no workers: the engine loop's streams */
+    sy_engine_reader_t *rd;     /* the engine thread's reader */
+    struct sy_workers *workers; /* NULL: none */
+    int listen_fd;              /* with workers: the listener they share */
+    int port;
+    unsigned char stream_secret[32]; /* stream keys derive from it (stream.c) */
+    atomic_bool store_up;
+    pthread_mutex_t rate_lock;
     struct bucket *buckets; /* per token id: the rate limit's token bucket */
     size_t n_buckets;
+    sy_loopstat_t loop; /* the engine loop's iterations */
 };
 
 struct bucket {
@@ -28,9 +55,14 @@ struct bucket {
     double last_s; /* monotonic seconds of the last refill; 0: never used */
 };
 
-struct sy_streams *sy_http_streams(const sy_http_t *http)
+const unsigned char *sy_http_stream_secret(const sy_http_t *http)
 {
-    return http->streams;
+    return http->stream_secret;
+}
+
+sy_engine_t *sy_http_engine(const sy_http_t *http)
+{
+    return http->eng;
 }
 
 /* ---- logging ------------------------------------------------------------------------- */
@@ -114,8 +146,9 @@ static void log_call(const struct call *c)
 static void reply_raw(struct call *c, int status, const char *type, const char *body, size_t len)
 {
     c->status = status;
-    if (c->deferred) /* the request is gone once answered: log first */
-        log_call(c);
+    /* The request may be gone once answered (a deferred or detached one): log first. */
+    log_call(c);
+    c->logged = true;
     sy_h1_reply(c->req, status, type, body, len);
 }
 
@@ -272,11 +305,16 @@ static bool within_rate(struct call *c)
     if (rate <= 0)
         return true;
     size_t id = (size_t)c->who.token_id;
+    /* Shared by every thread that serves (a token's rate is one whatever the connection):
+     * a lock, taken only with --rate-limit. */
+    pthread_mutex_lock(&http->rate_lock);
     if (id >= http->n_buckets) {
         size_t n = id + 64;
         struct bucket *b = realloc(http->buckets, n * sizeof(*b));
-        if (!b)
+        if (!b) {
+            pthread_mutex_unlock(&http->rate_lock);
             return true; /* no memory to count: let it through rather than refuse all */
+        }
         memset(b + http->n_buckets, 0, (n - http->n_buckets) * sizeof(*b));
         http->buckets = b;
         http->n_buckets = n;
@@ -287,12 +325,14 @@ static bool within_rate(struct call *c)
     if (b->tokens > burst)
         b->tokens = burst;
     b->last_s = now;
-    if (b->tokens >= 1) {
+    double tokens = b->tokens;
+    if (tokens >= 1)
         b->tokens -= 1;
+    pthread_mutex_unlock(&http->rate_lock);
+    if (tokens >= 1)
         return true;
-    }
     char after[24];
-    double wait = (1 - b->tokens) / rate;
+    double wait = (1 - tokens) / rate;
     if (wait > 86400)
         wait = 86400; /* a very low rate still says something a client can act on */
     snprintf(after, sizeof(after), "%lld", (long long)wait + 1);
@@ -316,15 +356,34 @@ static const char *presented_secret(const sy_h1_req_t *req)
     return secret;
 }
 
-static bool authenticate(struct call *c)
+static void unauthorized(struct call *c, const char *secret)
 {
-    const char *secret = presented_secret(c->req);
-    if (secret && sy_engine_authenticate(c->eng, secret, strlen(secret), &c->who) == 0)
-        return within_rate(c);
     sy_h1_add_header(c->req, "WWW-Authenticate", "Bearer realm=\"switchyard\"");
     reply_error(c, 401, "unauthorized", "",
                 secret ? "unknown or revoked token"
                        : "missing bearer token (Authorization: Bearer ...)");
+}
+
+/* A worker reads no body for a token it does not know (sy_http_body_allowed): when the
+ * engine then finds the token in the store (made offline, used for the first time), the
+ * request came without its body. False after asking for it again: the workers know the
+ * token from now on. */
+static bool body_complete(struct call *c)
+{
+    if (!sy_h1_body_skipped(c->req))
+        return true;
+    sy_h1_add_header(c->req, "Retry-After", "1");
+    reply_error(c, 503, "retry", "",
+                "this token was new to the server's workers: send the request again");
+    return false;
+}
+
+static bool authenticate(struct call *c)
+{
+    const char *secret = presented_secret(c->req);
+    if (secret && sy_engine_authenticate(c->eng, secret, strlen(secret), &c->who) == 0)
+        return body_complete(c) && within_rate(c);
+    unauthorized(c, secret);
     return false;
 }
 
@@ -354,22 +413,137 @@ const sy_http_opts_t *sy_http_opts(const sy_http_t *http)
     return &http->opts;
 }
 
-static void dispatch(struct call *c, const char *path)
+/* ---- CORS: OFREP from a web page on another origin --------------------------------------- */
+
+/* Whether `origin` is one --cors-origins lets in: "*", or an entry equal to it. */
+static bool origin_allowed(const sy_http_t *http, const char *origin)
 {
+    const char *list = http->opts.cors_origins;
+    if (!list || !origin || !*origin)
+        return false;
+    size_t n = strlen(origin);
+    for (const char *p = list; *p;) {
+        while (*p == ',' || *p == ' ')
+            p++;
+        size_t len = strcspn(p, ", ");
+        if ((len == 1 && *p == '*') || (len == n && strncmp(p, origin, n) == 0))
+            return true;
+        p += len;
+    }
+    return false;
+}
+
+/* The CORS headers of the answer to a request from an allowed origin. Credentials are a
+ * bearer token, never a cookie: nothing a page on that origin could not send anyway, and
+ * no Access-Control-Allow-Credentials. ETag is exposed for the SDKs' polling. */
+void sy_http_cors(const sy_http_t *http, sy_h1_req_t *req)
+{
+    const char *origin = sy_h1_header(req, "Origin");
+    if (!origin_allowed(http, origin))
+        return;
+    sy_h1_add_header(req, "Access-Control-Allow-Origin", origin);
+    sy_h1_add_header(req, "Vary", "Origin");
+    sy_h1_add_header(req, "Access-Control-Expose-Headers", "ETag, Retry-After");
+}
+
+/* OPTIONS with Access-Control-Request-Method: a browser's preflight, answered without a
+ * token (it carries none). Headers from sy_http_cors are on the request already. */
+static bool preflight(struct call *c)
+{
+    if (!method_is(c, SY_OPTIONS) || !sy_h1_header(c->req, "Access-Control-Request-Method"))
+        return false;
+    if (!origin_allowed(c->http, sy_h1_header(c->req, "Origin"))) {
+        reply_error(c, 403, "forbidden", "Origin",
+                    "this origin may not call the API from a browser (--cors-origins)");
+        return true;
+    }
+    sy_h1_add_header(c->req, "Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE");
+    sy_h1_add_header(c->req, "Access-Control-Allow-Headers",
+                     "Authorization, Content-Type, If-None-Match, X-API-Key, X-Execution-Class");
+    sy_h1_add_header(c->req, "Access-Control-Max-Age", "600");
+    reply_empty(c, 204);
+    return true;
+}
+
+static bool is_ofrep_bulk(const char *path)
+{
+    return strcmp(path, "/ofrep/v1/evaluate/flags") == 0 ||
+           strcmp(path, "/ofrep/v1/evaluate/flags/") == 0;
+}
+
+bool sy_http_dispatch_data(struct call *c)
+{
+    const char *path = sy_h1_path(c->req);
     char rest[512];
     bool bad = false;
+    if (preflight(c))
+        return true;
     if (strcmp(path, "/healthz") == 0) {
         reply_json(c, 200, json_pack("{ss}", "status", "ok"));
-        return;
+        return true;
     }
     if (strcmp(path, "/readyz") == 0) {
-        bool up = sy_store_ping(sy_engine_store(c->eng));
+        /* A worker reads what the engine's loop last saw (it pings every second): the
+         * store's connection is the engine thread's alone. */
+        bool up = c->w ? atomic_load(&c->http->store_up) : sy_store_ping(sy_engine_store(c->eng));
         if (up)
             reply_json(c, 200, json_pack("{ss}", "status", "ready"));
         else
             reply_error(c, 503, "store_error", "", "the store does not answer");
-        return;
+        return true;
     }
+    if (route(path, "/ofrep/v1/events", rest, sizeof(rest), &bad) && !bad && *rest) {
+        if (!method_is(c, SY_GET)) {
+            sy_h1_add_header(c->req, "Allow", "GET");
+            reply_error(c, 405, "method_not_allowed", "", "event streams take GET");
+            return true;
+        }
+        sy_streams_open(c->streams, c, rest);
+        return true;
+    }
+    bool bulk = is_ofrep_bulk(path);
+    bool system = strncmp(path, "/v1/system/", 11) == 0;
+    bad = false;
+    if (!bulk && !system &&
+        (!route(path, "/ofrep/v1/evaluate/flags", rest, sizeof(rest), &bad) || !*rest))
+        return false;
+    if (bad)
+        return false; /* the engine's answer (400) is the same for every path */
+    const char *secret = presented_secret(c->req);
+    int rc =
+        secret ? sy_engine_reader_authenticate(c->rd, secret, strlen(secret), &c->who) : -EACCES;
+    if (rc == -ENOENT) {
+        if (c->w)
+            return false; /* a token only the store may know: the engine looks */
+        rc = sy_engine_authenticate(c->eng, secret, strlen(secret), &c->who);
+        /* found, its workspace may be new too: read the view published with it */
+        sy_engine_reader_refresh(c->rd);
+    }
+    if (rc < 0) {
+        unauthorized(c, secret);
+        return true;
+    }
+    if (!body_complete(c) || !within_rate(c))
+        return true;
+    if (system) { /* the stall gauge: answered here, so that it shows a stuck engine loop */
+        sy_api_system(c, path + 11);
+        return true;
+    }
+    if (!method_is(c, SY_POST)) {
+        sy_h1_add_header(c->req, "Allow", "POST");
+        reply_error(c, 405, "method_not_allowed", "", "OFREP evaluation takes POST");
+        return true;
+    }
+    sy_ofrep_evaluate(c, bulk ? NULL : rest);
+    return true;
+}
+
+static void dispatch(struct call *c, const char *path)
+{
+    char rest[512];
+    bool bad = false;
+    if (sy_http_dispatch_data(c))
+        return;
     if (strcmp(path, "/v1/auto-promotion/check") == 0) {
         /* A scheduler may call it with the configured secret instead of a token: then it
          * checks every workspace, as the timer does. */
@@ -384,24 +558,14 @@ static void dispatch(struct call *c, const char *path)
         }
         return;
     }
-    if (route(path, "/ofrep/v1/events", rest, sizeof(rest), &bad) && !bad && *rest) {
-        if (!method_is(c, SY_GET)) {
-            sy_h1_add_header(c->req, "Allow", "GET");
-            reply_error(c, 405, "method_not_allowed", "", "event streams take GET");
-            return;
-        }
-        sy_streams_open(c->http->streams, c, rest);
-        return;
-    }
-    bool ofrep_bulk = strcmp(path, "/ofrep/v1/evaluate/flags") == 0 ||
-                      strcmp(path, "/ofrep/v1/evaluate/flags/") == 0;
     /* Experiments have nested paths (KEY/start): their handler splits the rest itself. */
     bool experiments = strncmp(path, "/v1/experiments", 15) == 0 && (!path[15] || path[15] == '/');
+    /* OFREP and /v1/system are the data plane's: only an OFREP path with a bad segment
+     * comes here (400). */
     bool known =
-        ofrep_bulk || experiments || strcmp(path, "/v1/events") == 0 ||
-        strcmp(path, "/v1/guardrails") == 0 || strcmp(path, "/v1/kpi") == 0 ||
-        strncmp(path, "/v1/regression/", 15) == 0 || strncmp(path, "/v1/risk/", 9) == 0 ||
-        strncmp(path, "/v1/go-live/", 12) == 0 ||
+        experiments || strcmp(path, "/v1/events") == 0 || strcmp(path, "/v1/guardrails") == 0 ||
+        strcmp(path, "/v1/kpi") == 0 || strncmp(path, "/v1/regression/", 15) == 0 ||
+        strncmp(path, "/v1/risk/", 9) == 0 || strncmp(path, "/v1/go-live/", 12) == 0 ||
         (strncmp(path, "/v1/notifications", 17) == 0 && (!path[17] || path[17] == '/')) ||
         (strncmp(path, "/v1/routes", 10) == 0 && (!path[10] || path[10] == '/')) ||
         route(path, "/ofrep/v1/evaluate/flags", rest, sizeof(rest), &bad) ||
@@ -417,14 +581,7 @@ static void dispatch(struct call *c, const char *path)
     }
     if (!authenticate(c) || !sy_api_prod_exec_allowed(c, path))
         return;
-    if (ofrep_bulk || strncmp(path, "/ofrep/", 7) == 0) {
-        if (!method_is(c, SY_POST)) {
-            sy_h1_add_header(c->req, "Allow", "POST");
-            reply_error(c, 405, "method_not_allowed", "", "OFREP evaluation takes POST");
-            return;
-        }
-        sy_ofrep_evaluate(c, ofrep_bulk ? NULL : rest);
-    } else if (experiments) {
+    if (experiments) {
         sy_api_experiments(c, path[15] ? path + 16 : "");
     } else if (strcmp(path, "/v1/events") == 0) {
         sy_api_events(c);
@@ -456,27 +613,79 @@ static void dispatch(struct call *c, const char *path)
 /* A body is waited for only from a client with credentials that hold (a live token, or
  * the cron secret): anyone else's request is answered (401, 404, 405) without its body, so
  * that an anonymous client holds no memory and no time with a body it never finishes.
- * Every endpoint that takes a body needs one of the two. */
-static bool on_head(const sy_h1_req_t *req, void *arg)
+ * Every endpoint that takes a body needs one of the two. A worker cannot look in the store:
+ * a token it does not know gets no body read (a made-up one would otherwise hold a
+ * connection and its memory); if the engine then finds it, the client is asked to send
+ * the request again (body_complete). */
+bool sy_http_body_allowed(sy_http_t *http, sy_engine_reader_t *rd, const sy_h1_req_t *req,
+                          bool engine_thread)
 {
-    sy_http_t *http = arg;
     const char *cron = sy_h1_header(req, "X-Cron-Secret");
     if (cron && sy_secret_matches(http->opts.cron_secret, cron))
         return true;
     const char *secret = presented_secret(req);
+    if (!secret)
+        return false;
     sy_principal_t who;
-    return secret && sy_engine_authenticate(http->eng, secret, strlen(secret), &who) == 0;
+    sy_engine_reader_refresh(rd);
+    int rc = sy_engine_reader_authenticate(rd, secret, strlen(secret), &who);
+    if (rc == -ENOENT && engine_thread)
+        rc = sy_engine_authenticate(http->eng, secret, strlen(secret), &who);
+    return rc == 0;
+}
+
+static bool on_head(const sy_h1_req_t *req, void *arg)
+{
+    sy_http_t *http = arg;
+    return sy_http_body_allowed(http, http->rd, req, true);
+}
+
+void sy_http_serve(sy_http_t *http, sy_h1_req_t *req)
+{
+    struct call c = {.req = req,
+                     .http = http,
+                     .eng = http->eng,
+                     .rd = http->rd,
+                     .streams = http->streams,
+                     .query = sy_h1_query(req)};
+    if (!http->opts.quiet)
+        clock_gettime(CLOCK_MONOTONIC, &c.t0);
+    sy_engine_reader_refresh(http->rd);
+    dispatch(&c, sy_h1_path(req));
+    if (c.status && !c.logged) /* a stream; 0: deferred, logged when answered */
+        log_call(&c);
+}
+
+bool sy_http_worker_request(sy_http_t *http, struct worker *w, sy_engine_reader_t *rd,
+                            struct sy_streams *streams, sy_h1_req_t *req)
+{
+    struct call c = {.req = req,
+                     .http = http,
+                     .eng = http->eng,
+                     .w = w,
+                     .rd = rd,
+                     .streams = streams,
+                     .query = sy_h1_query(req)};
+    if (!http->opts.quiet)
+        clock_gettime(CLOCK_MONOTONIC, &c.t0);
+    sy_engine_reader_refresh(rd);
+    sy_http_cors(http, req); /* before: a copy handed to the engine leaves them here */
+    if (!sy_http_dispatch_data(&c))
+        return false;
+    if (c.status && !c.logged) /* a stream */
+        log_call(&c);
+    return true;
 }
 
 static void on_request(sy_h1_req_t *req, void *arg)
 {
-    sy_http_t *http = arg;
-    struct call c = {.req = req, .http = http, .eng = http->eng, .query = sy_h1_query(req)};
-    if (!http->opts.quiet)
-        clock_gettime(CLOCK_MONOTONIC, &c.t0);
-    dispatch(&c, sy_h1_path(req));
-    if (c.status) /* 0: deferred, logged when answered */
-        log_call(&c);
+    sy_http_cors(arg, req);
+    sy_http_serve(arg, req);
+}
+
+sy_loopstat_t *sy_http_engine_loop(sy_http_t *http)
+{
+    return &http->loop;
 }
 
 /* ---- life cycle ---------------------------------------------------------------------- */
@@ -487,6 +696,7 @@ static void run_commit(evutil_socket_t fd, short what, void *arg)
     (void)what;
     sy_http_t *http = arg;
     sy_engine_events_commit(http->eng);
+    sy_h1_loop_mark(http->base, &http->loop);
 }
 
 /* The engine queued events: commit them once the loop has handled what is ready now, so
@@ -497,11 +707,40 @@ static void schedule_commit(void *arg)
     event_active(http->commit, EV_TIMEOUT, 0);
 }
 
+/* The commits run on the engine's writer thread, whose descriptor wakes this loop when a
+ * batch is done: run_commit lands it and hands the next over. (With none, a database in
+ * memory, they run in run_commit itself.) */
+static int start_writer(sy_http_t *http, struct event_base *base, sy_err_t *err)
+{
+    int fd;
+    int rc = sy_engine_writer_start(http->eng, &fd, err);
+    if (rc < 0 || fd < 0)
+        return rc;
+    http->written = event_new(base, fd, EV_READ | EV_PERSIST, run_commit, http);
+    if (!http->written || event_add(http->written, NULL) < 0)
+        return sy_err_set(err, -ENOMEM, NULL, "out of memory");
+    return 0;
+}
+
 static void on_change(void *arg, int64_t ws, int64_t revision)
 {
     (void)revision;
     sy_http_t *http = arg;
-    sy_streams_changed(http->streams, ws);
+    if (http->workers)
+        sy_workers_changed(http->workers, ws);
+    else
+        sy_streams_changed(http->streams, ws);
+}
+
+/* The store's readiness as the workers' /readyz tells it: looked at every second here,
+ * on the thread whose connection it is. */
+static void ping(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sy_http_t *http = arg;
+    atomic_store(&http->store_up, sy_store_ping(sy_engine_store(http->eng)));
+    sy_h1_loop_mark(http->base, &http->loop);
 }
 
 /* "ADDR:PORT" or "[ADDR]:PORT" into host and port. */
@@ -526,6 +765,25 @@ static int split_listen(const char *listen, char *host, size_t cap, int *port)
     return 0;
 }
 
+static void http_free(sy_http_t *http)
+{
+    sy_workers_free(http->workers);
+    sy_h1_free(http->h1);
+    sy_streams_free(http->streams);
+    if (http->commit)
+        event_free(http->commit);
+    if (http->ping)
+        event_free(http->ping);
+    if (http->listen_fd >= 0)
+        close(http->listen_fd);
+    if (http->rd)
+        sy_engine_loop_remove(http->eng, &http->loop);
+    sy_engine_reader_free(http->rd);
+    pthread_mutex_destroy(&http->rate_lock);
+    free(http->buckets);
+    free(http);
+}
+
 int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
                   const sy_http_opts_t *opts, sy_err_t *err)
 {
@@ -539,16 +797,23 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
     if (!http)
         return sy_err_set(err, -ENOMEM, NULL, "out of memory");
     http->eng = eng;
+    http->base = base;
     http->opts = *opts;
-    http->streams = sy_streams_new(base);
+    http->listen_fd = -1;
+    pthread_mutex_init(&http->rate_lock, NULL);
+    atomic_init(&http->store_up, sy_store_ping(sy_engine_store(eng)));
+    sy_loopstat_init(&http->loop, "engine");
     http->commit = event_new(base, -1, 0, run_commit, http);
-    if (!http->streams || !http->commit) {
-        sy_streams_free(http->streams);
-        if (http->commit)
-            event_free(http->commit);
-        free(http);
+    http->ping = event_new(base, -1, EV_PERSIST, ping, http);
+    if (!http->commit || !http->ping || sy_engine_reader_new(eng, &http->rd) < 0 ||
+        getrandom(http->stream_secret, sizeof(http->stream_secret), 0) !=
+            (ssize_t)sizeof(http->stream_secret) ||
+        (!opts->workers && !(http->streams = sy_streams_new(base, http->stream_secret)))) {
+        http_free(http);
         return sy_err_set(err, -ENOMEM, NULL, "out of memory");
     }
+    sy_engine_loop_add(eng, &http->loop);
+    event_add(http->ping, &(struct timeval){.tv_sec = 1});
     sy_h1_opts_t h1 = {.max_body = opts->max_body,
                        .max_head = 64 * 1024,
                        .idle_s = opts->timeout_s > 0 ? opts->timeout_s : 60,
@@ -556,12 +821,23 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
                        .min_body_rate = opts->min_body_rate,
                        .max_conns = opts->max_conns,
                        .on_head = on_head,
+                       .loop = &http->loop,
                        .name = "switchyard"};
-    int rc = sy_h1_listen(&http->h1, base, host, port, &h1, on_request, http);
+    int rc;
+    if (!opts->workers) {
+        rc = sy_h1_listen(&http->h1, base, host, port, &h1, on_request, http);
+        if (rc == 0)
+            http->port = sy_h1_port(http->h1);
+    } else if ((rc = http->listen_fd = sy_h1_bind(host, port)) >= 0) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        if (getsockname(http->listen_fd, (struct sockaddr *)&ss, &sl) == 0)
+            http->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                        : ((struct sockaddr_in *)&ss)->sin_port);
+        rc = sy_workers_start(&http->workers, http, base, opts->workers, http->listen_fd, &h1);
+    }
     if (rc < 0) {
-        sy_streams_free(http->streams);
-        event_free(http->commit);
-        free(http);
+        http_free(http);
         if (rc == -EINVAL)
             return sy_err_set(err, rc, "listen", "cannot resolve the address of %s", opts->listen);
         return sy_err_set(err, rc, "listen", "cannot listen on %s: %s", opts->listen,
@@ -569,17 +845,28 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
     }
     sy_engine_on_change(eng, on_change, http);
     sy_engine_on_events(eng, schedule_commit, http);
+    if ((rc = start_writer(http, base, err)) < 0) {
+        sy_http_free(http);
+        return rc;
+    }
     *out = http;
     return 0;
 }
 
 int sy_http_port(const sy_http_t *http)
 {
-    return sy_h1_port(http->h1);
+    return http->port;
 }
 
 void sy_http_drain(sy_http_t *http, int grace_s, void (*done)(void *arg), void *arg)
 {
+    if (http->workers) {
+        /* Refuse new connections at once: a listening socket shut down resets them, and
+         * the workers' accepts fail (the socket is closed once they are gone). */
+        shutdown(http->listen_fd, SHUT_RDWR);
+        sy_workers_drain(http->workers, grace_s, done, arg);
+        return;
+    }
     sy_streams_end(http->streams);
     sy_h1_drain(http->h1, grace_s, done, arg);
 }
@@ -589,12 +876,11 @@ void sy_http_free(sy_http_t *http)
     if (!http)
         return;
     sy_engine_on_change(http->eng, NULL, NULL);
-    /* Answer every ingest request still waiting while its connection exists. */
-    sy_engine_events_commit(http->eng);
+    if (http->written) /* while its descriptor is open: the writer closes it */
+        event_free(http->written);
+    /* Answer every ingest request still waiting while its connection exists: the batch with
+     * the writer, then what is queued; the writer thread is joined. */
+    sy_engine_writer_stop(http->eng);
     sy_engine_on_events(http->eng, NULL, NULL);
-    event_free(http->commit);
-    sy_streams_free(http->streams);
-    sy_h1_free(http->h1);
-    free(http->buckets);
-    free(http);
+    http_free(http);
 }

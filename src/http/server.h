@@ -5,7 +5,12 @@
  * that workspace), role checks, request bodies and the error shape
  * {"error":{"code","message","field"}}. It knows no statistics and no SQL.
  *
- * Runs on the engine's event loop; not thread-safe.
+ * Threads: sy_http_* run on the engine's event loop. With opts.workers > 0 the connections
+ * are served by that many threads of their own (workers.h): the data plane (OFREP, its
+ * streams, /healthz, /readyz) is answered there from the engine's published view, and
+ * every other request is handed to the engine's loop and its answer relayed; `base` must
+ * then have been made after evthread_use_pthreads(). With 0, the engine's loop serves
+ * everything.
  */
 #ifndef SY_HTTP_SERVER_H
 #define SY_HTTP_SERVER_H
@@ -23,16 +28,21 @@ typedef struct sy_http sy_http_t; /* opaque */
 typedef enum sy_log_format { SY_LOG_TEXT, SY_LOG_JSON } sy_log_format_t;
 
 typedef struct sy_http_opts {
-    const char *listen;      /* "ADDR:PORT" (IPv4, or [IPv6]:PORT) */
-    size_t max_body;         /* largest request body in bytes; larger ones get 413 */
-    int timeout_s;           /* idle keep-alive connection timeout */
-    int header_timeout_s;    /* a request head must arrive whole within this; 0: 10 */
-    size_t min_body_rate;    /* bytes/s a body must keep after header_timeout_s; 0: none */
-    size_t max_conns;        /* open connections at most; 0: no cap */
-    sy_log_format_t log;     /* one line per request on stderr */
-    bool quiet;              /* no request lines (tests, benchmarks) */
-    double rate_limit;       /* requests per second per token (burst: 2 s worth); 0: none */
-    const char *cron_secret; /* X-Cron-Secret for POST /v1/auto-promotion/check; NULL: none */
+    const char *listen;       /* "ADDR:PORT" (IPv4, or [IPv6]:PORT) */
+    size_t max_body;          /* largest request body in bytes; larger ones get 413 */
+    int timeout_s;            /* idle keep-alive connection timeout */
+    int header_timeout_s;     /* a request head must arrive whole within this; 0: 10 */
+    size_t min_body_rate;     /* bytes/s a body must keep after header_timeout_s; 0: none */
+    size_t max_conns;         /* open connections at most (all workers together); 0: no cap */
+    int workers;              /* data-plane threads; 0: the engine's loop serves everything */
+    const char *cors_origins; /* origins (scheme://host[:port]) a browser may call from,
+                               * comma-separated, or "*" for any; NULL: none */
+    const char *public_url;   /* how clients reach us ("https://flags.example.com"), for the
+                               * stream URLs OFREP advertises; NULL: from the request */
+    sy_log_format_t log;      /* one line per request on stderr */
+    bool quiet;               /* no request lines (tests, benchmarks) */
+    double rate_limit;        /* requests per second per token (burst: 2 s worth); 0: none */
+    const char *cron_secret;  /* X-Cron-Secret for POST /v1/auto-promotion/check; NULL: none */
     /* The proxy's counters of workspace `ws` (proxy.h, sy_proxy_stats); NULL: no proxy. */
     json_t *(*route_stats)(void *arg, int64_t ws);
     /* Upstream `upstream` (0 legacy, 1 new) of route (ws, name) (sy_proxy_health); with

@@ -1,15 +1,18 @@
 /* stream.c - OFREP's server-sent event stream: "refetch, something changed".
  *
  * A bulk evaluation advertises {"type":"sse","url":.../ofrep/v1/events/KEY} in its
- * `eventStreams`. KEY names one workspace's stream: random, drawn once per workspace
- * per process, handed only to authenticated callers, and the stream tells nothing but
- * that the workspace's flags changed (browsers' EventSource cannot send a bearer token,
- * so the key stands in for it; it changes on restart, and a client whose stream fails
- * falls back to polling). Every published change of the workspace sends
+ * `eventStreams`. KEY names one workspace's stream: "WS-MAC", the workspace's id and the
+ * first 128 bits of SHA-256 over a secret drawn once per process and the id, so that
+ * every serving thread makes and checks keys alike with nothing shared but the secret.
+ * It is handed only to authenticated callers, and the stream tells nothing but that the
+ * workspace's flags changed (browsers' EventSource cannot send a bearer token, so the key
+ * stands in for it; it changes on restart, and a client whose stream fails falls back to
+ * polling). Every published change of the workspace sends
  * `data: {"type":"refetchEvaluation"}` to each open stream at once, and a comment every
  * 25 s keeps idle connections and proxies from timing out.
  */
 #define _DEFAULT_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,7 @@
 #include <sys/random.h>
 
 #include <event2/event.h>
+#include <openssl/evp.h>
 
 #include "http/internal.h"
 #include "http/secret.h"
@@ -32,15 +36,32 @@ struct stream {
 
 struct stream_key {
     int64_t ws;
-    char key[33];
+    char key[SY_STREAM_KEY_MAX];
 };
 
+/* One serving loop's streams (not shared between threads). */
 struct sy_streams {
     struct stream *open;
-    struct stream_key *keys;
+    const unsigned char *secret;
+    struct stream_key *keys; /* made before: a bulk evaluation names its stream each time */
     size_t n_keys, cap_keys;
     struct event *keepalive;
 };
+
+int sy_stream_key(const unsigned char *secret, int64_t ws, char *out)
+{
+    unsigned char in[40], mac[32];
+    unsigned int n = sizeof(mac);
+    memcpy(in, secret, 32);
+    for (int i = 0; i < 8; i++)
+        in[32 + i] = (unsigned char)((uint64_t)ws >> (8 * i));
+    if (!EVP_Digest(in, sizeof(in), mac, &n, EVP_sha256(), NULL))
+        return -EIO;
+    int len = snprintf(out, SY_STREAM_KEY_MAX, "%lld-", (long long)ws);
+    for (int i = 0; i < 16; i++)
+        snprintf(out + len + 2 * i, 3, "%02x", mac[i]);
+    return 0;
+}
 
 /* A failed send only marks the connection; its `closed` comes later from the loop. */
 static void send_all(struct sy_streams *s, int64_t ws, bool any, const char *text)
@@ -57,11 +78,12 @@ static void keepalive(evutil_socket_t fd, short what, void *arg)
     send_all(arg, 0, true, ": keepalive\n\n");
 }
 
-struct sy_streams *sy_streams_new(struct event_base *base)
+struct sy_streams *sy_streams_new(struct event_base *base, const unsigned char *secret)
 {
     struct sy_streams *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
+    s->secret = secret;
     s->keepalive = event_new(base, -1, EV_PERSIST, keepalive, s);
     if (!s->keepalive || event_add(s->keepalive, &(struct timeval){.tv_sec = KEEPALIVE_S}) < 0) {
         if (s->keepalive)
@@ -115,13 +137,11 @@ const char *sy_streams_key(struct sy_streams *s, int64_t ws)
         s->keys = k;
         s->cap_keys = cap;
     }
-    unsigned char raw[16];
-    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+    struct stream_key *k = &s->keys[s->n_keys];
+    if (sy_stream_key(s->secret, ws, k->key) < 0)
         return NULL;
-    struct stream_key *k = &s->keys[s->n_keys++];
     k->ws = ws;
-    for (int i = 0; i < 16; i++)
-        snprintf(k->key + 2 * i, 3, "%02x", raw[i]);
+    s->n_keys++;
     return k->key;
 }
 
@@ -140,24 +160,26 @@ static void closed(void *arg)
 
 void sy_streams_open(struct sy_streams *s, struct call *c, const char *key)
 {
-    /* The key stands in for a token: compared in constant time, so that how long a
-     * refusal takes does not tell how much of a guessed key was right. */
-    int64_t ws = -1;
-    for (size_t i = 0; i < s->n_keys; i++)
-        if (sy_secret_matches(s->keys[i].key, key))
-            ws = s->keys[i].ws;
-    if (ws < 0) {
+    /* The key stands in for a token: its MAC is compared in constant time, so that how
+     * long a refusal takes does not tell how much of a guessed key was right. */
+    char *end;
+    errno = 0;
+    long long ws = strtoll(key, &end, 10);
+    char want[SY_STREAM_KEY_MAX];
+    if (errno || end == key || *end != '-' || ws < 0 || sy_stream_key(s->secret, ws, want) < 0 ||
+        !sy_secret_matches(want, key)) {
         reply_error(c, 404, "not_found", "", "no such event stream (streams change on restart)");
-        return;
-    }
-    if (!sy_h1_stream_room(c->req)) {
-        sy_h1_add_header(c->req, "Retry-After", "5");
-        reply_error(c, 503, "busy", "", "too many event streams are open: retry shortly");
         return;
     }
     struct stream *st = calloc(1, sizeof(*st));
     if (!st) {
         reply_error(c, 500, "out_of_memory", "", "out of memory");
+        return;
+    }
+    if (!sy_h1_stream_room(c->req)) { /* true takes the place: the stream starts next */
+        free(st);
+        sy_h1_add_header(c->req, "Retry-After", "5");
+        reply_error(c, 503, "busy", "", "too many event streams are open: retry shortly");
         return;
     }
     *st = (struct stream){.req = c->req, .ws = ws, .all = s, .next = s->open};

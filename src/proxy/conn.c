@@ -98,17 +98,23 @@ void sy_conn_record(struct conn *c, int upstream, int status, bool error)
     if (c->row && c->row_gen == c->gen && c->row_route == c->route && c->row_domain == c->domain &&
         c->row_upstream == upstream && c->row_tried == c->target)
         r = c->row; /* rows stay where they are, and (gen, route) names one route */
-    for (size_t i = 0; !r && i < w->n_stats; i++)
-        if (w->stats[i].ws == c->route->ws && w->stats[i].upstream == upstream &&
-            w->stats[i].tried == c->target && strcmp(w->stats[i].route, c->route->name) == 0 &&
-            strcmp(w->stats[i].domain, dom) == 0)
-            r = &w->stats[i];
-    if (!r && w->n_stats < MAX_STATS) {
-        r = &w->stats[w->n_stats++];
+    for (size_t i = 0; !r && i < w->n_stats; i++) {
+        sy_proxy_row_t *x = sy_proxy_stat(w, i);
+        if (x->ws == c->route->ws && x->upstream == upstream && x->tried == c->target &&
+            strcmp(x->route, c->route->name) == 0 && strcmp(x->domain, dom) == 0)
+            r = x;
+    }
+    size_t block = w->n_stats / STATS_BLOCK;
+    /* a new block once per STATS_BLOCK rows: rows never move, so c->row stays valid */
+    if (!r && w->n_stats < MAX_STATS &&
+        (w->stats[block] || (w->stats[block] = calloc(STATS_BLOCK, sizeof(*r))))) {
+        r = sy_proxy_stat(w, w->n_stats++);
         *r = (sy_proxy_row_t){.ws = c->route->ws, .upstream = upstream, .tried = c->target};
         snprintf(r->route, sizeof(r->route), "%s", c->route->name);
         snprintf(r->domain, sizeof(r->domain), "%s", dom);
     }
+    if (!r)
+        w->uncounted++;
     if (r) {
         c->row = r;
         c->row_gen = c->gen;
@@ -277,11 +283,11 @@ static void decide(struct conn *c)
             q.body = &body;
     }
     char num[64];
-    if (r->sticky == STICKY_HEADER) {
+    if (r->sticky == SY_STICKY_HEADER) {
         q.sticky = header(&c->head, r->sticky_name, &q.sticky_len);
-    } else if (r->sticky == STICKY_COOKIE) {
+    } else if (r->sticky == SY_STICKY_COOKIE) {
         q.sticky = cookie(&c->head, r->sticky_name, &q.sticky_len);
-    } else if (r->sticky == STICKY_BODY && parsed) {
+    } else if (r->sticky == SY_STICKY_BODY_FIELD && parsed) {
         const sy_value_t *v = &body;
         for (const char *p = r->sticky_name; v && *p;) {
             size_t n = strcspn(p, ".");
@@ -405,7 +411,7 @@ static void dispatch(struct conn *c)
     if (c->route->policy.killed) { /* production executions are refused while it is engaged */
         const char *cls = sy_h1_head_field(&c->head, "X-Execution-Class");
         if ((cls && strcasecmp(cls, "PROD_EXEC") == 0) ||
-            (c->domain >= 0 && c->domain < 64 && (c->route->prod_exec >> c->domain & 1))) {
+            (c->domain >= 0 && c->route->policy.domains[c->domain].prod_exec)) {
             sy_conn_refuse(c, 403, "kill_switch",
                            "the kill switch is engaged: production executions are refused");
             return;

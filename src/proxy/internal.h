@@ -1,5 +1,10 @@
 /* internal.h - what the proxy's files share: the compiled routes (a snapshot), the
  * workers and their per-request counters. Not an interface: only src/proxy/ includes it.
+ *
+ * Nothing here has a silent limit on what the routes hold: a route's domains are its
+ * spec's (any number, each with its own prod_exec), breakers and listeners grow with the
+ * routes, and a worker's counter rows grow in blocks that never move (a connection keeps
+ * a pointer to its row) up to MAX_STATS.
  */
 #ifndef SY_PROXY_INTERNAL_H
 #define SY_PROXY_INTERNAL_H
@@ -17,10 +22,10 @@
 #include "core/breaker.h"
 #include "core/latency.h"
 #include "core/route.h"
+#include "core/route_spec.h"
 #include "proxy/proxy.h"
 
-enum { LEGACY, NEW, UPSTREAMS };
-enum { STICKY_NONE, STICKY_HEADER, STICKY_COOKIE, STICKY_BODY };
+enum { LEGACY = SY_ROUTE_LEGACY, NEW = SY_ROUTE_NEW, UPSTREAMS = SY_ROUTE_UPSTREAMS };
 
 struct upstream {
     struct sockaddr_storage addr;
@@ -29,27 +34,24 @@ struct upstream {
     int connect_ms, read_ms, keepalive;
 };
 
-/* One route, compiled. Its strings point into `def`, which it holds. */
+/* One route, compiled from its spec (core/route_spec.h). Its strings and domains (with
+ * their rules and flags, prod_exec among them) point into the spec, which the snapshot
+ * holds. */
 struct proute {
     int64_t ws;
-    char name[SY_ROUTE_MAX_NAME + 1];
-    char listen[256];   /* "" for none */
-    const char *prefix; /* "" for none */
+    const char *name;
+    const char *listen;
+    const char *prefix; /* "" for none ("/" is none too) */
     size_t prefix_len;
-    sy_route_policy_t policy; /* its domains below */
-    sy_route_domain_t *domains;
-    sy_route_rule_t *rules;
-    const char **words;
+    sy_route_policy_t policy; /* the spec's domains */
     struct upstream up[UPSTREAMS];
-    int sticky;
+    sy_route_sticky_kind_t sticky;
     const char *sticky_name;
     size_t inspect;  /* body bytes parsed for rules and keys */
     bool needs_body; /* a body rule or a body key */
     bool retry_any;  /* retry non-idempotent requests on legacy too */
     sy_breaker_config_t breaker;
-    sy_breaker_t *brk;  /* its breaker, shared by the workers (NULL: no room for one) */
-    uint64_t prod_exec; /* bit i: domain i's requests are production executions */
-    json_t *def;
+    sy_breaker_t *brk; /* its breaker, shared by the workers and kept across snapshots */
 };
 
 /* The routes every worker reads, immutable once published. */
@@ -57,53 +59,61 @@ struct snapshot {
     atomic_int refs;
     size_t n;
     struct proute *r;
+    sy_routes_t *routes; /* what r points into (taken from sy_proxy_update) */
 };
 
-#define LAT_BUCKETS SY_LAT_BUCKETS
-#define MAX_STATS   256 /* (route, domain, upstream) rows per worker */
+#define LAT_BUCKETS  SY_LAT_BUCKETS
+#define STATS_BLOCK  256 /* (route, domain, upstream) rows per block of a worker's counters */
+#define STATS_BLOCKS 64  /* blocks at most: MAX_STATS rows */
+#define MAX_STATS    (STATS_BLOCK * STATS_BLOCKS)
 
-#define MAX_POOLS 64  /* upstreams a worker keeps idle connections to */
-#define POOL_SIZE 256 /* idle connections to one upstream, at most */
-
-/* A worker's idle keep-alive connections to one upstream, the last one put first out. */
+/* A worker's idle keep-alive connections to one upstream, the last one put first out: as
+ * many as the route's keepalive (SY_ROUTE_MAX_KEEPALIVE at most), the array grown to it.
+ * Each pool is malloc'd and lives until the proxy stops: its idle sockets' callbacks hold
+ * it. */
 struct pool {
-    char text[256]; /* the upstream's HOST:PORT */
-    size_t n;
-    struct sy_sock *idle[POOL_SIZE];
+    char text[SY_ROUTE_MAX_ADDRESS + 1]; /* the upstream's HOST:PORT */
+    size_t n, cap;
+    struct sy_sock **idle;
 };
 
 #define SY_PROXY_SCRATCH (65536 + 256 + 65536)
-#define MAX_BREAKERS     64
 
-/* The breaker in front of one route's `new`, shared by the workers. */
+/* The breaker in front of one route's `new`, shared by the workers (each malloc'd: a
+ * snapshot's routes point to theirs while the list grows). */
 struct wbreaker {
     int64_t ws;
     char route[SY_ROUTE_MAX_NAME + 1];
     sy_breaker_t b;
 };
-#define MAX_LISTEN 64
+
+/* A worker's listener on one address of the routes. */
+struct listener {
+    struct evconnlistener *l;
+    char text[SY_ROUTE_MAX_ADDRESS + 1]; /* HOST:PORT */
+};
 
 struct worker {
     struct sy_proxy *p;
     pthread_t thread;
     struct event_base *base;
-    struct event *sync; /* made active by sy_proxy_update: listeners follow the routes */
-    struct evconnlistener *listeners[MAX_LISTEN];
-    char listen_text[MAX_LISTEN][256];
-    size_t n_listeners;
+    struct event *sync;         /* made active by sy_proxy_update: listeners follow the routes */
+    struct listener *listeners; /* one per address of the routes (grows with them) */
+    size_t n_listeners, cap_listeners;
     struct conn *conns;                  /* open client connections (conn.c) */
     size_t n_conns;                      /* of them */
     size_t max_conns;                    /* its share of the cap (0: none) */
     struct conn *wait_first, *wait_last; /* of them, those waiting for a head (limits.c) */
-    char *scratch; /* SY_PROXY_SCRATCH bytes: a response head and the start of its body */
-    struct pool pools[MAX_POOLS];
-    size_t n_pools;
+    char *scratch;       /* SY_PROXY_SCRATCH bytes: a response head and the start of its body */
+    struct pool **pools; /* one per upstream address it has served (grows with them) */
+    size_t n_pools, cap_pools;
     uint64_t rng;
     struct snapshot *snap; /* the worker's reference to the snapshot of generation `gen` */
     unsigned gen;
     pthread_mutex_t stats_lock; /* taken by the worker per request, and by sy_proxy_stats */
-    sy_proxy_row_t stats[MAX_STATS];
+    sy_proxy_row_t *stats[STATS_BLOCKS]; /* row i: stats[i / STATS_BLOCK][i % STATS_BLOCK] */
     size_t n_stats;
+    uint64_t uncounted; /* requests past MAX_STATS rows (or out of memory for a block) */
 };
 
 #define MAX_EVENTS 256
@@ -111,8 +121,8 @@ struct worker {
 struct sy_proxy {
     sy_proxy_opts_t o;
     pthread_mutex_t breakers_lock;
-    struct wbreaker breakers[MAX_BREAKERS];
-    size_t n_breakers;
+    struct wbreaker **breakers; /* one per route seen since the start */
+    size_t n_breakers, cap_breakers;
     pthread_mutex_t events_lock; /* the breakers' transitions, for the server's thread */
     sy_proxy_event_t events[MAX_EVENTS];
     size_t n_events;
@@ -122,6 +132,12 @@ struct sy_proxy {
     struct worker *w;
     int n_workers;
 };
+
+/* Row i (< w->n_stats) of w's counters. */
+static inline sy_proxy_row_t *sy_proxy_stat(const struct worker *w, size_t i)
+{
+    return &w->stats[i / STATS_BLOCK][i % STATS_BLOCK];
+}
 
 /* The current snapshot, with a reference (sy_proxy_snapshot_put gives it back). One
  * atomic load when nothing was published since the worker's last look. */
@@ -134,7 +150,8 @@ void sy_proxy_event(struct sy_proxy *p, int64_t ws, const char *route, sy_breake
 /* conn.c: serves a new client connection `fd` accepted on `listen` by `w`. */
 void sy_proxy_accept(struct worker *w, evutil_socket_t fd, const char *listen,
                      const struct sockaddr *peer, int peer_len);
-/* conn.c: closes the worker's client connections and its idle upstream ones. */
+/* upstream.c: closes the worker's client connections and its idle upstream ones, and frees
+ * its pools (the worker stops). */
 void sy_proxy_idle_free(struct worker *w);
 
 #endif

@@ -41,148 +41,51 @@ static int resolve(const char *text, struct sockaddr_storage *ss, socklen_t *len
     return 0;
 }
 
-static int compile_upstream(const json_t *u, struct upstream *out)
+static int compile_upstream(const sy_route_upstream_t *u, struct upstream *out)
 {
-    const char *addr = json_string_value(json_object_get(u, "address"));
-    snprintf(out->text, sizeof(out->text), "%s", addr ? addr : "");
-    out->connect_ms = (int)json_integer_value(json_object_get(u, "connect_timeout_ms"));
-    out->read_ms = (int)json_integer_value(json_object_get(u, "read_timeout_ms"));
-    out->keepalive = (int)json_integer_value(json_object_get(u, "keepalive"));
-    return addr ? resolve(addr, &out->addr, &out->addr_len) : -EINVAL;
+    snprintf(out->text, sizeof(out->text), "%s", u->address);
+    out->connect_ms = (int)u->connect_timeout_ms;
+    out->read_ms = (int)u->read_timeout_ms;
+    out->keepalive = (int)u->keepalive;
+    return resolve(u->address, &out->addr, &out->addr_len);
 }
 
-static bool listed(const json_t *names, const char *name)
+/* Compiles spec `s` (checked where it was defined: core/route_spec.h) into r, pointing
+ * into it. -ENOENT when an upstream's address does not resolve. */
+static int compile(const sy_route_spec_t *s, struct proute *r)
 {
-    size_t i;
-    const json_t *n;
-    json_array_foreach(names, i, n)
-    {
-        if (strcmp(json_string_value(n), name) == 0)
-            return true;
-    }
-    return false;
-}
-
-static void route_free(struct proute *r)
-{
-    free(r->domains);
-    free(r->rules);
-    free(r->words);
-    json_decref(r->def);
-}
-
-/* Compiles route `o` (as sy_engine_routes_all lists it) into r. */
-static int compile(const json_t *o, struct proute *r)
-{
-    *r = (struct proute){.ws = json_integer_value(json_object_get(o, "workspace")),
-                         .def = json_incref((json_t *)o)};
-    snprintf(r->name, sizeof(r->name), "%s", json_string_value(json_object_get(o, "name")));
-    const char *listen = json_string_value(json_object_get(o, "listen"));
-    snprintf(r->listen, sizeof(r->listen), "%s", listen ? listen : "");
-    r->prefix = json_string_value(json_object_get(o, "path_prefix"));
-    if (!r->prefix || strcmp(r->prefix, "/") == 0)
-        r->prefix = "";
+    *r = (struct proute){.ws = s->ws,
+                         .name = s->name,
+                         .listen = s->listen,
+                         .prefix = strcmp(s->path_prefix, "/") == 0 ? "" : s->path_prefix,
+                         .sticky = s->sticky.kind,
+                         .sticky_name = s->sticky.name,
+                         .inspect = s->inspect_body_bytes,
+                         .needs_body = s->sticky.kind == SY_STICKY_BODY_FIELD,
+                         .retry_any = s->retry_non_idempotent,
+                         .breaker = s->breaker};
     r->prefix_len = strlen(r->prefix);
-    const json_t *ups = json_object_get(o, "upstreams"), *doms = json_object_get(o, "domains");
-    if (compile_upstream(json_object_get(ups, "legacy"), &r->up[LEGACY]) < 0 ||
-        compile_upstream(json_object_get(ups, "new"), &r->up[NEW]) < 0)
+    if (compile_upstream(&s->up[SY_ROUTE_LEGACY], &r->up[LEGACY]) < 0 ||
+        compile_upstream(&s->up[SY_ROUTE_NEW], &r->up[NEW]) < 0)
         return -ENOENT;
-    size_t nd = json_array_size(doms), nr = 0, nw = 0, i, k;
-    const json_t *d, *rule;
-    json_array_foreach(doms, i, d)
-    {
-        json_array_foreach(json_object_get(d, "rules"), k, rule)
-        {
-            nr++;
-            nw += json_array_size(json_object_get(json_object_get(rule, "body_keywords"), "words"));
-        }
-    }
-    r->domains = calloc(nd ? nd : 1, sizeof(*r->domains));
-    r->rules = calloc(nr ? nr : 1, sizeof(*r->rules));
-    r->words = calloc(nw ? nw : 1, sizeof(*r->words));
-    if (!r->domains || !r->rules || !r->words)
-        return -ENOMEM;
-    size_t ri = 0, wi = 0;
-    const json_t *protect = json_object_get(o, "protected_domains"),
-                 *routable = json_object_get(o, "routable_domains");
-    json_array_foreach(doms, i, d)
-    {
-        sy_route_domain_t *dom = &r->domains[i];
-        dom->name = json_string_value(json_object_get(d, "name"));
-        dom->rules = &r->rules[ri];
-        dom->protected_domain = listed(protect, dom->name);
-        dom->routable = listed(routable, dom->name);
-        if (listed(json_object_get(o, "prod_exec_domains"), dom->name) && i < 64)
-            r->prod_exec |= (uint64_t)1 << i;
-        json_array_foreach(json_object_get(d, "rules"), k, rule)
-        {
-            sy_route_rule_t *x = &r->rules[ri++];
-            const json_t *v;
-            if ((v = json_object_get(rule, "path_prefix"))) {
-                *x = (sy_route_rule_t){.kind = SY_RULE_PATH_PREFIX, .value = json_string_value(v)};
-            } else if ((v = json_object_get(rule, "header"))) {
-                *x = (sy_route_rule_t){.kind = SY_RULE_HEADER,
-                                       .name = json_string_value(json_object_get(v, "name")),
-                                       .value = json_string_value(json_object_get(v, "value"))};
-            } else if ((v = json_object_get(rule, "body_field"))) {
-                *x = (sy_route_rule_t){.kind = SY_RULE_BODY_FIELD, .name = json_string_value(v)};
-                r->needs_body = true;
-            } else {
-                v = json_object_get(rule, "body_keywords");
-                const json_t *words = json_object_get(v, "words"), *w;
-                size_t j;
-                *x = (sy_route_rule_t){.kind = SY_RULE_BODY_KEYWORDS,
-                                       .name = json_string_value(json_object_get(v, "field")),
-                                       .words = &r->words[wi],
-                                       .n_words = json_array_size(words)};
-                json_array_foreach(words, j, w) r->words[wi++] = json_string_value(w);
-                r->needs_body = true;
-            }
-            dom->n_rules++;
-        }
-    }
-    const json_t *sticky = json_object_get(o, "sticky");
-    const char *sk = json_object_size(sticky) == 1
-                         ? json_object_iter_key(json_object_iter((json_t *)sticky))
-                         : NULL;
-    if (sk) {
-        r->sticky = strcmp(sk, "header") == 0   ? STICKY_HEADER
-                    : strcmp(sk, "cookie") == 0 ? STICKY_COOKIE
-                                                : STICKY_BODY;
-        r->sticky_name = json_string_value(json_object_get(sticky, sk));
-        r->needs_body |= r->sticky == STICKY_BODY;
-    }
-    const json_t *bk = json_object_get(o, "breaker");
-    r->breaker = SY_BREAKER_DEFAULTS;
-    if (bk) {
-        r->breaker.consecutive_failures =
-            json_integer_value(json_object_get(bk, "consecutive_failures"));
-        r->breaker.error_rate = json_number_value(json_object_get(bk, "error_rate"));
-        r->breaker.min_requests = json_integer_value(json_object_get(bk, "min_requests"));
-        r->breaker.window_ms = json_integer_value(json_object_get(bk, "window_ms"));
-        r->breaker.open_ms = json_integer_value(json_object_get(bk, "open_ms"));
-        r->breaker.probes = json_integer_value(json_object_get(bk, "probes"));
-        if (sy_breaker_check(&r->breaker, NULL) < 0)
-            r->breaker = SY_BREAKER_DEFAULTS;
-    }
-    r->inspect = (size_t)json_integer_value(json_object_get(o, "inspect_body_bytes"));
-    r->retry_any = json_is_true(json_object_get(o, "retry_non_idempotent"));
-    r->policy = (sy_route_policy_t){
-        .name = r->name,
-        .enabled = json_is_true(json_object_get(o, "enabled")),
-        .killed = json_is_true(json_object_get(o, "killed")),
-        .percentage_bp = (uint32_t)json_integer_value(json_object_get(o, "percentage_bp")),
-        .routable_only = json_array_size(routable) > 0,
-        .domains = r->domains,
-        .n_domains = nd};
+    for (size_t i = 0; i < s->n_domains; i++)
+        for (size_t k = 0; k < s->domains[i].n_rules; k++)
+            r->needs_body |= s->domains[i].rules[k].kind == SY_RULE_BODY_FIELD ||
+                             s->domains[i].rules[k].kind == SY_RULE_BODY_KEYWORDS;
+    r->policy = (sy_route_policy_t){.name = s->name,
+                                    .enabled = s->enabled,
+                                    .killed = s->killed,
+                                    .percentage_bp = s->percentage_bp,
+                                    .routable_only = s->routable_only,
+                                    .domains = s->domains,
+                                    .n_domains = s->n_domains};
     return 0;
 }
 
 static void snapshot_free(struct snapshot *s)
 {
-    for (size_t i = 0; i < s->n; i++)
-        route_free(&s->r[i]);
     free(s->r);
+    sy_routes_free(s->routes);
     free(s);
 }
 
@@ -218,47 +121,58 @@ static void publish(struct sy_proxy *p, struct snapshot *s)
     sy_proxy_snapshot_put(old);
 }
 
-/* The breaker of route (ws, name), made closed if it has none (NULL when there is no room
- * for one more): it outlives the snapshots. Under breakers_lock. */
+/* The breaker of route (ws, name), made closed if it has none (NULL when out of memory):
+ * it outlives the snapshots. Under breakers_lock. */
 static sy_breaker_t *breaker_of(struct sy_proxy *p, int64_t ws, const char *name)
 {
     for (size_t i = 0; i < p->n_breakers; i++)
-        if (p->breakers[i].ws == ws && strcmp(p->breakers[i].route, name) == 0)
-            return &p->breakers[i].b;
-    if (p->n_breakers == MAX_BREAKERS)
+        if (p->breakers[i]->ws == ws && strcmp(p->breakers[i]->route, name) == 0)
+            return &p->breakers[i]->b;
+    if (p->n_breakers == p->cap_breakers) {
+        size_t cap = p->cap_breakers ? 2 * p->cap_breakers : 16;
+        struct wbreaker **a = realloc(p->breakers, cap * sizeof(*a));
+        if (!a)
+            return NULL;
+        p->breakers = a;
+        p->cap_breakers = cap;
+    }
+    struct wbreaker *b = malloc(sizeof(*b));
+    if (!b)
         return NULL;
-    struct wbreaker *b = &p->breakers[p->n_breakers++];
     b->ws = ws;
     snprintf(b->route, sizeof(b->route), "%s", name);
     b->b = sy_breaker_new();
+    p->breakers[p->n_breakers++] = b;
     return &b->b;
 }
 
-int sy_proxy_update(sy_proxy_t *p, const json_t *routes, sy_err_t *err)
+int sy_proxy_update(sy_proxy_t *p, sy_routes_t *routes, sy_err_t *err)
 {
     struct snapshot *s = calloc(1, sizeof(*s));
-    size_t n = json_array_size(routes);
+    size_t n = routes ? routes->n : 0;
     if (!s || !(s->r = calloc(n ? n : 1, sizeof(*s->r)))) {
         free(s);
+        sy_routes_free(routes);
         return sy_err_set(err, -ENOMEM, NULL, "out of memory");
     }
     atomic_init(&s->refs, 1);
+    s->routes = routes;
     int rc = 0;
-    size_t i;
-    const json_t *o;
-    json_array_foreach(routes, i, o)
-    {
-        int one = compile(o, &s->r[s->n]);
+    for (size_t i = 0; i < n; i++) {
+        const sy_route_spec_t *spec = &routes->r[i];
+        struct proute *r = &s->r[s->n];
+        int one = compile(spec, r);
         if (one == 0) {
             pthread_mutex_lock(&p->breakers_lock);
-            s->r[s->n].brk = breaker_of(p, s->r[s->n].ws, s->r[s->n].name);
+            r->brk = breaker_of(p, r->ws, r->name);
             pthread_mutex_unlock(&p->breakers_lock);
+            one = r->brk ? 0 : -ENOMEM;
+        }
+        if (one == 0) {
             s->n++;
             continue;
         }
-        route_free(&s->r[s->n]);
-        rc = sy_err_set(err, one, "upstreams", "route \"%s\": %s",
-                        json_string_value(json_object_get(o, "name")),
+        rc = sy_err_set(err, one, "upstreams", "route \"%s\": %s", spec->name,
                         one == -ENOENT ? "an upstream address does not resolve" : "out of memory");
     }
     publish(p, s);
@@ -274,8 +188,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 {
     struct worker *w = arg;
     for (size_t i = 0; i < w->n_listeners; i++)
-        if (w->listeners[i] == l) {
-            sy_proxy_accept(w, fd, w->listen_text[i], peer, len);
+        if (w->listeners[i].l == l) {
+            sy_proxy_accept(w, fd, w->listeners[i].text, peer, len);
             return;
         }
     evutil_closesocket(fd);
@@ -304,27 +218,34 @@ static void sync_listeners(evutil_socket_t fd, short what, void *arg)
     for (size_t i = 0; i < w->n_listeners;) { /* close those no route listens on */
         bool used = false;
         for (size_t k = 0; !used && k < s->n; k++)
-            used = strcmp(s->r[k].listen, w->listen_text[i]) == 0;
+            used = strcmp(s->r[k].listen, w->listeners[i].text) == 0;
         if (used) {
             i++;
             continue;
         }
-        evconnlistener_free(w->listeners[i]);
-        w->n_listeners--;
-        w->listeners[i] = w->listeners[w->n_listeners];
-        memcpy(w->listen_text[i], w->listen_text[w->n_listeners], sizeof(w->listen_text[i]));
+        evconnlistener_free(w->listeners[i].l);
+        w->listeners[i] = w->listeners[--w->n_listeners];
     }
     for (size_t k = 0; k < s->n; k++) { /* open the new ones */
-        bool have = !s->r[k].listen[0];
+        bool have = false;
         for (size_t i = 0; !have && i < w->n_listeners; i++)
-            have = strcmp(s->r[k].listen, w->listen_text[i]) == 0;
-        if (have || w->n_listeners == MAX_LISTEN)
+            have = strcmp(s->r[k].listen, w->listeners[i].text) == 0;
+        if (have)
             continue;
+        if (w->n_listeners == w->cap_listeners) {
+            size_t cap = w->cap_listeners ? 2 * w->cap_listeners : 8;
+            struct listener *a = realloc(w->listeners, cap * sizeof(*a));
+            if (!a)
+                continue; /* out of memory: the next update tries again */
+            w->listeners = a;
+            w->cap_listeners = cap;
+        }
         struct evconnlistener *l = listen_on(w, s->r[k].listen);
         if (!l)
             continue; /* the address is taken or gone: the next update tries again */
-        w->listeners[w->n_listeners] = l;
-        snprintf(w->listen_text[w->n_listeners++], sizeof(w->listen_text[0]), "%s", s->r[k].listen);
+        struct listener *one = &w->listeners[w->n_listeners++];
+        one->l = l;
+        snprintf(one->text, sizeof(one->text), "%s", s->r[k].listen);
     }
     sy_proxy_snapshot_put(s);
 }
@@ -407,7 +328,7 @@ static void stop_worker(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct worker *w = arg;
     for (size_t i = 0; i < w->n_listeners; i++)
-        evconnlistener_free(w->listeners[i]);
+        evconnlistener_free(w->listeners[i].l);
     w->n_listeners = 0;
     sy_proxy_idle_free(w);
     event_base_loopbreak(w->base);
@@ -425,9 +346,15 @@ void sy_proxy_stop(sy_proxy_t *p)
         event_base_free(w->base);
         sy_proxy_snapshot_put(w->snap);
         free(w->scratch);
+        free(w->listeners);
+        for (size_t b = 0; b < STATS_BLOCKS; b++)
+            free(w->stats[b]);
         pthread_mutex_destroy(&w->stats_lock);
     }
     sy_proxy_snapshot_put(p->current);
+    for (size_t i = 0; i < p->n_breakers; i++)
+        free(p->breakers[i]);
+    free(p->breakers);
     pthread_mutex_destroy(&p->swap_lock);
     pthread_mutex_destroy(&p->events_lock);
     pthread_mutex_destroy(&p->breakers_lock);
@@ -474,13 +401,21 @@ const char *sy_proxy_upstream_name(int upstream)
 
 sy_proxy_row_t *sy_proxy_rows(sy_proxy_t *p, int64_t ws, size_t *n)
 {
-    sy_proxy_row_t *sum = calloc(MAX_STATS * (size_t)p->n_workers + 1, sizeof(*sum));
+    /* a worker's rows only grow: room for those counted by now, and those a worker adds
+     * meanwhile wait for the next call */
+    size_t room = 1;
+    for (int i = 0; i < p->n_workers; i++) {
+        pthread_mutex_lock(&p->w[i].stats_lock);
+        room += p->w[i].n_stats;
+        pthread_mutex_unlock(&p->w[i].stats_lock);
+    }
+    sy_proxy_row_t *sum = calloc(room, sizeof(*sum));
     *n = 0;
     for (int i = 0; sum && i < p->n_workers; i++) {
         struct worker *w = &p->w[i];
         pthread_mutex_lock(&w->stats_lock);
         for (size_t k = 0; k < w->n_stats; k++) {
-            const sy_proxy_row_t *r = &w->stats[k];
+            const sy_proxy_row_t *r = sy_proxy_stat(w, k);
             if (ws >= 0 && r->ws != ws)
                 continue;
             size_t j = 0;
@@ -489,7 +424,8 @@ sy_proxy_row_t *sy_proxy_rows(sy_proxy_t *p, int64_t ws, size_t *n)
                                sum[j].upstream == r->upstream && sum[j].tried == r->tried))
                 j++;
             if (j == *n) {
-                sum[(*n)++] = *r;
+                if (*n < room)
+                    sum[(*n)++] = *r;
                 continue;
             }
             sum[j].requests += r->requests;
@@ -595,7 +531,7 @@ int sy_proxy_health(sy_proxy_t *p, int64_t ws, const char *route, int upstream,
         struct worker *w = &p->w[i];
         pthread_mutex_lock(&w->stats_lock);
         for (size_t k = 0; k < w->n_stats; k++) {
-            const sy_proxy_row_t *r = &w->stats[k];
+            const sy_proxy_row_t *r = sy_proxy_stat(w, k);
             if (r->ws != ws || strcmp(r->route, route) != 0)
                 continue;
             if (r->upstream == upstream) {

@@ -1,9 +1,12 @@
 /* proxy.h - the data plane: a reverse proxy that splits each route's traffic between its
  * `legacy` and `new` upstreams as core/route.h decides.
  *
- * Worker threads, one event loop each, each listening on every route's address with
- * SO_REUSEPORT (the kernel spreads the connections). Workers read the current routes
- * from an immutable snapshot that sy_proxy_update publishes (a generation counter tells a
+ * Its routes come typed (core/route_spec.h: the engine's sy_engine_routes_all in `serve`,
+ * codec/route_json.h's sy_routes_from_json in `switchyard proxy`); the proxy reads no JSON
+ * and has no limit of its own on what a route holds (any number of domains, routes,
+ * listen addresses). Worker threads, one event loop each, each listening on every route's
+ * address with SO_REUSEPORT (the kernel spreads the connections). Workers read the current
+ * routes from an immutable snapshot that sy_proxy_update publishes (a generation counter tells a
  * worker to take it: one atomic load per request otherwise); a request in flight keeps
  * the snapshot it started with. Each request: its head parsed (http/h1.h's parser); its
  * body read whole (up to `max_body`, JSON-parsed when the route detects domains or keys
@@ -32,6 +35,7 @@
 #include "core/err.h"
 #include "core/latency.h"
 #include "core/route.h"
+#include "core/route_spec.h"
 
 typedef struct sy_proxy sy_proxy_t; /* opaque */
 
@@ -45,11 +49,13 @@ typedef struct sy_proxy_opts {
 } sy_proxy_opts_t;
 
 int sy_proxy_start(sy_proxy_t **out, const sy_proxy_opts_t *o, sy_err_t *err);
-/* Takes `routes` (sy_engine_routes_all's array; not kept) as the new configuration:
- * compiled and swapped in for the next request; listeners opened for new addresses and
- * closed for gone ones. A route that cannot be compiled (an address that does not
- * resolve) is left out, and named in `err` (the others are taken). */
-int sy_proxy_update(sy_proxy_t *p, const json_t *routes, sy_err_t *err);
+/* Takes `routes` (owned from here on, even on error: the snapshot holds it until its last
+ * reader is gone; NULL is no route) as the new configuration: compiled and swapped in for
+ * the next request; listeners opened for new addresses and closed for gone ones. Its specs
+ * were checked where they were made (sy_route_spec_check). A route that cannot be
+ * compiled (an address that does not resolve) is left out, and named in `err` (the others
+ * are taken). */
+int sy_proxy_update(sy_proxy_t *p, sy_routes_t *routes, sy_err_t *err);
 /* {"routes": {NAME: {"requests", "by": [{"domain", "upstream" ("new", "legacy",
  * "error"), "requests", "errors", "status": {"2xx": N, ...}, "avg_ms", "p50_ms",
  * "p95_ms", "p99_ms"}]}}} for workspace `ws`, since the start. */

@@ -18,17 +18,25 @@
 /* ---- the pool ----------------------------------------------------------------------------------
  */
 
-/* The worker's pool of upstream `text` (NULL when it keeps no more pools). */
+/* The worker's pool of upstream `text` (NULL when out of memory). */
 static struct pool *pool_of(struct worker *w, const char *text)
 {
     for (size_t i = 0; i < w->n_pools; i++)
-        if (strcmp(w->pools[i].text, text) == 0)
-            return &w->pools[i];
-    if (w->n_pools == MAX_POOLS)
+        if (strcmp(w->pools[i]->text, text) == 0)
+            return w->pools[i];
+    if (w->n_pools == w->cap_pools) {
+        size_t cap = w->cap_pools ? 2 * w->cap_pools : 16;
+        struct pool **a = realloc(w->pools, cap * sizeof(*a));
+        if (!a)
+            return NULL;
+        w->pools = a;
+        w->cap_pools = cap;
+    }
+    struct pool *p = calloc(1, sizeof(*p));
+    if (!p)
         return NULL;
-    struct pool *p = &w->pools[w->n_pools++];
     snprintf(p->text, sizeof(p->text), "%s", text);
-    p->n = 0;
+    w->pools[w->n_pools++] = p;
     return p;
 }
 
@@ -60,9 +68,15 @@ void sy_proxy_idle_free(struct worker *w)
 {
     while (w->conns)
         sy_conn_free(w->conns);
-    for (size_t i = 0; i < w->n_pools; i++)
-        while (w->pools[i].n)
-            idle_drop(&w->pools[i], w->pools[i].n - 1);
+    for (size_t i = 0; i < w->n_pools; i++) {
+        while (w->pools[i]->n)
+            idle_drop(w->pools[i], w->pools[i]->n - 1);
+        free(w->pools[i]->idle);
+        free(w->pools[i]);
+    }
+    free(w->pools);
+    w->pools = NULL;
+    w->n_pools = w->cap_pools = 0;
 }
 
 static struct sy_sock *pool_take(struct worker *w, const struct upstream *u)
@@ -75,7 +89,15 @@ static struct sy_sock *pool_take(struct worker *w, const struct upstream *u)
 static void pool_put(struct worker *w, struct sy_sock *s, const struct upstream *u)
 {
     struct pool *p = pool_of(w, u->text);
-    if (!p || p->n == POOL_SIZE || (int)p->n >= u->keepalive) {
+    if (p && p->n == p->cap && (int)p->n < u->keepalive) {
+        size_t cap = p->cap ? 2 * p->cap : 8;
+        struct sy_sock **a = realloc(p->idle, cap * sizeof(*a));
+        if (a) {
+            p->idle = a;
+            p->cap = cap;
+        }
+    }
+    if (!p || p->n == p->cap || (int)p->n >= u->keepalive) {
         sy_sock_free(s);
         return;
     }

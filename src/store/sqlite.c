@@ -435,6 +435,9 @@ int sy_store_open(sy_store_t **out, const char *uri, sy_err_t *err)
                         s->db ? sqlite3_errmsg(s->db) : "out of memory");
         goto out_close;
     }
+    /* Handles on one database take turns to write (store.h): the engine's on its loop, its
+     * writer thread's group commits, the notifier's. Each waits for the others' transactions
+     * (milliseconds) rather than failing at once. */
     sqlite3_busy_timeout(s->db, 5000);
     if ((rc = sy_sq_exec(
              s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err)) <

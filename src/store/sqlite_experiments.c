@@ -221,9 +221,9 @@ static int bind_text_len(sqlite3_stmt *st, int col, const char *p, size_t len)
     return p ? sqlite3_bind_text(st, col, p, (int)len, SQLITE_STATIC) : sqlite3_bind_null(st, col);
 }
 
-int sy_store_event_add(sy_store_t *s, const sy_store_event_t *e, bool *inserted, sy_err_t *err)
+int sy_store_event_add(sy_store_t *s, const sy_store_event_t *e, int64_t *seq, sy_err_t *err)
 {
-    *inserted = false;
+    *seq = 0;
     int rc = sy_sq_cached(s, &s->add_event,
                           "INSERT INTO events (workspace_id, experiment_id, event_id, kind, unit,"
                           " variant, success, value, latency_ms, at_ms)"
@@ -249,7 +249,10 @@ int sy_store_event_add(sy_store_t *s, const sy_store_event_t *e, bool *inserted,
         return sy_sq_fail(s, err, "bind");
     if ((rc = sy_sq_step_cached(s, st, err)) < 0)
         return rc;
-    *inserted = sqlite3_changes(s->db) == 1;
+    /* The rowid: max + 1 (no AUTOINCREMENT, no row ever deleted), so it grows with every
+     * append, whichever connection makes it, and one rolled back is given again. */
+    if (sqlite3_changes(s->db) == 1)
+        *seq = sqlite3_last_insert_rowid(s->db);
     return 0;
 }
 

@@ -14,7 +14,11 @@
  * never see which. Rows reach callers through callbacks whose pointers are borrowed for
  * the duration of the call only.
  *
- * Not thread-safe: one store handle belongs to one thread (the engine's loop).
+ * Threads: a handle is not thread-safe and belongs to one thread at a time. Several handles
+ * on one database may be used at once from their own threads (the engine's loop, its
+ * writer thread, the notifier): reads never wait, and writes take turns, each handle
+ * waiting up to 5 s (SQLite's busy timeout) for the one writing before sy_store_begin or
+ * a write outside a transaction fails with -EIO.
  */
 #ifndef SY_STORE_STORE_H
 #define SY_STORE_STORE_H
@@ -269,10 +273,12 @@ typedef struct sy_store_event {
 
 typedef int (*sy_store_event_cb)(void *arg, const sy_store_event_t *e);
 
-/* Appends one event (strings are bound by length and need no NUL). *inserted is false,
- * and nothing is written, when e->id is already in the log for that experiment. In a
- * transaction; the statement is prepared once per store. */
-int sy_store_event_add(sy_store_t *store, const sy_store_event_t *e, bool *inserted, sy_err_t *err);
+/* Appends one event (strings are bound by length and need no NUL); its place in the log
+ * (the seq sy_store_event_list gives it) into *seq, or 0, and nothing is written, when e->id
+ * is already in the log for that experiment. Places only grow: an event appended later,
+ * through any handle, has a higher one. In a transaction; the statement is prepared once
+ * per store. */
+int sy_store_event_add(sy_store_t *store, const sy_store_event_t *e, int64_t *seq, sy_err_t *err);
 /* Every event of every experiment in the order they were committed (start-up rebuild);
  * the ids are not read. */
 int sy_store_event_list(sy_store_t *store, sy_store_event_cb cb, void *arg, sy_err_t *err);

@@ -60,7 +60,10 @@ check "serve refuses a back-off limit below the back-off" 2 "" "notify-backoff-m
     "$SY" serve --db "$TMP/sy.db" --notify-backoff 500 --notify-backoff-max 100
 check "serve refuses a negative retention" 2 "" "notify-retention: between 0 and 36500" -- \
     "$SY" serve --db "$TMP/sy.db" --notify-retention -1
-FAST="--notify-backoff 100 --notify-backoff-max 400 --notify-attempts 4 --notify-timeout 1500"
+# Attempts at 0, 0.2, 0.6 and 1.4 s: "the receiver down, then up" restarts a node receiver
+# once it has seen the second, and it must listen before the fourth (with 100 ms, 0.3 s
+# after the third: under load node missed it, about one run in two, on main too).
+FAST="--notify-backoff 200 --notify-backoff-max 800 --notify-attempts 4 --notify-timeout 1500"
 # shellcheck disable=SC2086
 start_server "$SY" $FAST
 

@@ -161,7 +161,7 @@ expect "If-None-Match with it: 304" 304 "" -- \
 expect "a different context: 200" 200 "" -- \
     POST /ofrep/v1/evaluate/flags "$ADMIN" '{"context":{"targetingKey":"u2"}}' -H "If-None-Match: $ETAG"
 expect "bulk advertises an SSE event stream" 200 \
-    '.eventStreams[0].type == "sse" and (.eventStreams[0].url | test("^http://127.0.0.1:[0-9]+/ofrep/v1/events/[0-9a-f]{32}$"))' -- \
+    '.eventStreams[0].type == "sse" and (.eventStreams[0].url | test("^http://127.0.0.1:[0-9]+/ofrep/v1/events/[0-9]+-[0-9a-f]{32}$"))' -- \
     POST /ofrep/v1/evaluate/flags "$ADMIN" '{}'
 STREAM=$(jq -r '.eventStreams[0].url' "$TMP/body")
 curl -s -N --max-time 10 "$STREAM" >"$TMP/sse" 2>/dev/null &

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""mixed_load.py - the control-plane load of bench/mixed.sh, open-loop at fixed rates.
+
+usage: mixed_load.py URL TOKEN SECONDS [--events-per-s N] [--batch N] [--changes-per-s N]
+                     [--flags N] [--experiment KEY]
+
+Posts batches of `--batch` events to /v1/events at a fixed offered rate (events per
+second; a batch goes every batch/rate seconds, whether or not the last one was answered:
+open loop, so a slow server is not let off with less work) and PUTs one of `--flags`
+flags (flag-0 ... flag-N-1) `--changes-per-s` times a second, each on its own thread
+and connection. Prints one JSON line: what was sent and answered, and how far behind the
+schedule the senders fell.
+"""
+import argparse
+import http.client
+import json
+import threading
+import time
+import urllib.parse
+
+
+def connect(url):
+    u = urllib.parse.urlparse(url)
+    return http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+
+
+def paced(rate, seconds, send, out):
+    """Calls send() `rate` times a second for `seconds`, open loop."""
+    start = time.monotonic()
+    i, late = 0, 0.0
+    while True:
+        due = start + i / rate
+        now = time.monotonic()
+        if due - start >= seconds:
+            break
+        if now < due:
+            time.sleep(due - now)
+        else:
+            late = max(late, now - due)
+        send(i)
+        i += 1
+    out["late_s"] = round(late, 3)
+
+
+def events(url, token, exp, rate, batch, seconds, out):
+    conn = connect(url)
+    bodies = []
+    for b in range(16):  # different units per body; repeats are counted again, as outcomes
+        evs = []
+        for k in range(batch // 2):
+            unit = f"u{b}-{k}"
+            evs.append({"type": "exposure", "unit": unit, "experiment": exp,
+                        "variant": "a" if k % 2 else "b"})
+            evs.append({"type": "outcome", "unit": unit, "experiment": exp,
+                        "success": k % 3 == 0})
+        bodies.append(json.dumps({"events": evs}).encode())
+    head = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    out.update(batches=0, ok=0, events=0)
+
+    def send(i):
+        conn.request("POST", "/v1/events", bodies[i % len(bodies)], head)
+        r = conn.getresponse()
+        r.read()
+        out["batches"] += 1
+        if r.status == 200:
+            out["ok"] += 1
+            out["events"] += batch
+    paced(rate / batch, seconds, send, out)
+
+
+def changes(url, token, rate, n_flags, seconds, out):
+    conn = connect(url)
+    head = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    out.update(sent=0, ok=0)
+
+    def send(i):
+        flag = {"state": "ENABLED", "variants": {"on": True, "off": False},
+                "defaultVariant": "on" if i % 2 else "off"}
+        conn.request("PUT", f"/v1/flags/flag-{(i * 7919) % n_flags}", json.dumps(flag), head)
+        r = conn.getresponse()
+        r.read()
+        out["sent"] += 1
+        out["ok"] += r.status in (200, 201)
+    paced(rate, seconds, send, out)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("url")
+    p.add_argument("token")
+    p.add_argument("seconds", type=float)
+    p.add_argument("--events-per-s", type=float, default=0)
+    p.add_argument("--batch", type=int, default=2000)
+    p.add_argument("--changes-per-s", type=float, default=0)
+    p.add_argument("--flags", type=int, default=10000)
+    p.add_argument("--experiment", default="bench")
+    a = p.parse_args()
+    res, threads = {}, []
+    if a.events_per_s:
+        res["ingest"] = {}
+        threads.append(threading.Thread(target=events, args=(
+            a.url, a.token, a.experiment, a.events_per_s, a.batch, a.seconds, res["ingest"])))
+    if a.changes_per_s:
+        res["changes"] = {}
+        threads.append(threading.Thread(target=changes, args=(
+            a.url, a.token, a.changes_per_s, a.flags, a.seconds, res["changes"])))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print(json.dumps(res))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,681 @@
+/* test_writer.c - group commits on the writer thread (sy_engine_writer_start): a batch with
+ * the writer is neither answered nor in the aggregates until it lands, and what is
+ * submitted meanwhile is judged against the state that includes it: a unit's first
+ * exposure, duplicate ids within and across batches, the unit cap, an experiment stopped,
+ * an allocation step (placed before the batch, in memory as after a reopen), OFREP's
+ * exposures; a failed batch refuses its submissions whole and changes nothing; KPI events
+ * take the same road; a batch that lands with fewer queued than it answered makes the next
+ * gather that many (or wait for the writer's alarm); stopping the writer answers everything
+ * that waits. Most end with a reopen that rebuilds the same results. */
+#define _DEFAULT_SOURCE
+#include <poll.h>
+#include <sqlite3.h>
+
+#include "fixture.h"
+
+struct ack {
+    int calls, rc;
+    sy_ingest_result_t r;
+    char field[64];
+};
+
+static void on_done(void *arg, int rc, const sy_ingest_result_t *r, const sy_err_t *err)
+{
+    struct ack *a = arg;
+    a->calls++;
+    a->rc = rc;
+    a->r = *r;
+    snprintf(a->field, sizeof(a->field), "%s", err ? err->field : "");
+}
+
+static sy_event_t exposure(const char *unit, const char *variant)
+{
+    return (sy_event_t){.kind = SY_EVENT_EXPOSURE,
+                        .experiment = "e",
+                        .experiment_len = 1,
+                        .unit = unit,
+                        .unit_len = strlen(unit),
+                        .variant = variant,
+                        .variant_len = strlen(variant),
+                        .success = -1};
+}
+
+static sy_event_t outcome(const char *unit, int success)
+{
+    return (sy_event_t){.kind = SY_EVENT_OUTCOME,
+                        .experiment = "e",
+                        .experiment_len = 1,
+                        .unit = unit,
+                        .unit_len = strlen(unit),
+                        .success = success};
+}
+
+static sy_event_t with_id(sy_event_t ev, const char *id)
+{
+    ev.id = id;
+    ev.id_len = strlen(id);
+    return ev;
+}
+
+static int submit(struct fixture *f, const sy_event_t *ev, size_t n, struct ack *a, sy_err_t *err)
+{
+    return sy_engine_events_submit(f->eng, &f->who, ev, n, on_done, a, err);
+}
+
+/* Starts the writer thread; its descriptor. */
+static int writer(struct fixture *f)
+{
+    int fd = -1;
+    sy_err_t err = {0};
+    if (sy_engine_writer_start(f->eng, &fd, &err) < 0)
+        fail_msg("writer: %s", err.msg);
+    assert_true(fd >= 0);
+    return fd;
+}
+
+/* Waits until the writer is done with the batch in flight: committed (or failed), not
+ * landed. */
+static void written(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    assert_int_equal(poll(&p, 1, 10000), 1);
+}
+
+/* ... and lands it, handing over what is queued (or gathering more: then the writer's
+ * alarm makes the descriptor readable). */
+static void land(struct fixture *f, int fd)
+{
+    written(fd);
+    sy_engine_events_commit(f->eng);
+}
+
+/* Lands batches, and hands the queue over when the gathering ends, until `a` has had
+ * `calls` answers. */
+static void until_answered(struct fixture *f, int fd, const struct ack *a, int calls)
+{
+    for (int i = 0; a->calls < calls && i < 100; i++)
+        land(f, fd);
+    assert_int_equal(a->calls, calls);
+}
+
+static void start_e(struct fixture *f, const char *extra)
+{
+    char text[512];
+    snprintf(text, sizeof(text),
+             "{\"key\":\"e\",\"variants\":[{\"key\":\"a\",\"weight\":50,\"control\":true},"
+             "{\"key\":\"b\",\"weight\":50}]%s}",
+             extra);
+    create_started(f, text, "e");
+}
+
+static json_t *results(struct fixture *f)
+{
+    json_t *out = NULL;
+    sy_err_t err = {0};
+    if (sy_engine_experiment_results(f->eng, &f->who, "e", &out, &err) < 0)
+        fail_msg("results: %s", err.msg);
+    json_object_del(out, "runtime_hours");
+    return out;
+}
+
+static json_int_t arm_int(json_t *r, int arm, const char *field)
+{
+    return json_integer_value(
+        json_object_get(json_array_get(json_object_get(r, "variants"), arm), field));
+}
+
+/* The results now equal those of a reopened engine (rebuilt from the log); the reopened
+ * engine replaces the old one. */
+static void same_after_reopen(struct fixture *f)
+{
+    json_t *before = results(f);
+    sy_engine_close(f->eng);
+    f->eng = open_engine();
+    json_t *after = results(f);
+    if (!json_equal(before, after)) {
+        char *b = json_dumps(before, JSON_COMPACT), *a = json_dumps(after, JSON_COMPACT);
+        fail_msg("before %s\nafter  %s", b, a);
+    }
+    json_decref(before);
+    json_decref(after);
+}
+
+/* How many rows of the log are events of `unit`. */
+static int logged(const char *unit)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM events WHERE unit = ?", -1, &st, NULL),
+        SQLITE_OK);
+    sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* A trigger written behind the engine's back makes every insert of unit "poison" fail. */
+static void poison(void)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.unit = "
+                                  "'poison' BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void a_batch_with_the_writer_is_answered_and_counted_only_once_it_lands(void **state)
+{
+    struct fixture *f = *state;
+    start_e(f, "");
+    int fd = writer(f);
+    sy_event_t ev[2] = {exposure("u1", "a"), outcome("u1", 1)};
+    struct ack a = {0};
+    assert_int_equal(submit(f, ev, 2, &a, NULL), 0);
+    sy_engine_events_commit(f->eng); /* handed over: returns at once */
+    written(fd);                     /* committed ... */
+    assert_int_equal(a.calls, 0);    /* ... but neither answered */
+    json_t *r = results(f);
+    assert_int_equal(arm_int(r, 0, "units"), 0); /* nor counted */
+    json_decref(r);
+    assert_int_equal(logged("u1"), 2);
+    sy_engine_events_commit(f->eng); /* lands */
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.rc, 0);
+    assert_int_equal(a.r.accepted, 2);
+    r = results(f);
+    assert_int_equal(arm_int(r, 0, "units"), 1);
+    assert_int_equal(arm_int(r, 0, "conversions"), 1);
+    json_decref(r);
+    same_after_reopen(f);
+}
+
+static void a_first_exposure_in_flight_wins_over_one_submitted_meanwhile(void **state)
+{
+    struct fixture *f = *state;
+    start_e(f, "");
+    int fd = writer(f);
+    sy_event_t first[1] = {exposure("u1", "a")};
+    sy_event_t later[3] = {exposure("u1", "b"), outcome("u1", 1), exposure("u2", "b")};
+    struct ack a = {0}, b = {0};
+    assert_int_equal(submit(f, first, 1, &a, NULL), 0);
+    sy_engine_events_commit(f->eng);
+    assert_int_equal(submit(f, later, 3, &b, NULL), 0); /* while the first is in flight */
+    sy_engine_events_commit(f->eng);                    /* still in flight: nothing happens */
+    assert_int_equal(a.calls + b.calls, 0);
+    land(f, fd); /* the first lands, the later is handed over */
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(b.calls, 0);
+    land(f, fd);
+    assert_int_equal(b.calls, 1);
+    assert_int_equal(b.r.accepted, 3);
+    json_t *r = results(f);
+    assert_int_equal(arm_int(r, 0, "units"), 1); /* u1 stays in "a", where it came first */
+    assert_int_equal(arm_int(r, 0, "conversions"), 1);
+    assert_int_equal(arm_int(r, 0, "crossovers"), 1);
+    assert_int_equal(arm_int(r, 1, "units"), 1); /* u2 */
+    json_decref(r);
+    same_after_reopen(f);
+}
+
+static void duplicate_ids_count_once_within_and_across_batches_in_flight(void **state)
+{
+    struct fixture *f = *state;
+    start_e(f, "");
+    int fd = writer(f);
+    sy_event_t one[2] = {with_id(exposure("u1", "a"), "x"), with_id(exposure("u2", "b"), "y")};
+    sy_event_t again[1] = {with_id(exposure("u1", "a"), "x")};
+    sy_event_t later[2] = {with_id(exposure("u2", "b"), "y"), with_id(exposure("u3", "a"), "z")};
+    struct ack a = {0}, b = {0}, c = {0}, d = {0};
+    assert_int_equal(submit(f, one, 2, &a, NULL), 0);
+    assert_int_equal(submit(f, again, 1, &b, NULL), 0); /* the same batch */
+    sy_engine_events_commit(f->eng);
+    assert_int_equal(submit(f, later, 2, &c, NULL), 0); /* the next, while it is in flight */
+    assert_int_equal(submit(f, again, 1, &d, NULL), 0);
+    land(f, fd);
+    land(f, fd);
+    assert_int_equal(a.r.accepted, 2);
+    assert_int_equal(b.r.accepted, 0);
+    assert_int_equal(b.r.duplicates, 1);
+    assert_int_equal(c.r.accepted, 1);
+    assert_int_equal(c.r.duplicates, 1);
+    assert_int_equal(d.r.duplicates, 1);
+    json_t *r = results(f);
+    assert_int_equal(json_integer_value(json_object_get(r, "units")), 3);
+    json_decref(r);
+    same_after_reopen(f);
+}
+
+static void
+a_failed_batch_in_flight_is_refused_whole_and_the_next_is_judged_without_it(void **state)
+{
+    struct fixture *f = *state;
+    start_e(f, "");
+    int fd = writer(f);
+    sy_event_t ok[1] = {exposure("u1", "a")};
+    struct ack a = {0};
+    assert_int_equal(submit(f, ok, 1, &a, NULL), 0);
+    sy_engine_events_commit(f->eng);
+    land(f, fd);
+    json_t *before = results(f);
+    poison();
+    sy_event_t bad[4] = {with_id(exposure("u2", "b"), "p1"), exposure("u1", "b"), outcome("u1", 1),
+                         exposure("poison", "a")};
+    sy_event_t retry[2] = {with_id(exposure("u2", "b"), "p1"), exposure("u3", "a")};
+    struct ack b = {0}, c = {0};
+    assert_int_equal(submit(f, bad, 4, &b, NULL), 0);
+    sy_engine_events_commit(f->eng);
+    assert_int_equal(submit(f, retry, 2, &c, NULL), 0);
+    land(f, fd);
+    assert_int_equal(b.calls, 1);
+    assert_true(b.rc < 0);
+    assert_int_equal(b.r.accepted, 0);
+    json_t *after = results(f); /* nothing of the failed batch */
+    assert_true(json_equal(before, after));
+    json_decref(after);
+    json_decref(before);
+    land(f, fd);
+    assert_int_equal(c.rc, 0);
+    assert_int_equal(c.r.accepted, 2); /* p1 was rolled back: it is new */
+    assert_int_equal(c.r.duplicates, 0);
+    json_t *r = results(f);
+    assert_int_equal(arm_int(r, 0, "units"), 2);
+    assert_int_equal(arm_int(r, 0, "crossovers"), 0);
+    assert_int_equal(arm_int(r, 1, "units"), 1);
+    json_decref(r);
+    same_after_reopen(f);
+}
+
+static void the_unit_cap_counts_the_new_units_of_the_batch_in_flight(void **state)
+{
+    struct fixture *f = *state;
+    sy_engine_close(f->eng);
+    sy_engine_opts_t o = {.db = path, .now_ms = fake_now, .max_units = 2};
+    assert_int_equal(sy_engine_open(&f->eng, &o, NULL), 0);
+    start_e(f, "");
+    int fd = writer(f);
+    poison(); /* the batch in flight will fail: its units never arrive */
+    sy_event_t two[2] = {exposure("u1", "a"), exposure("poison", "b")};
+    sy_event_t third[1] = {exposure("u3", "a")};
+    struct ack a = {0}, b = {0};
+    sy_err_t err = {0};
+    assert_int_equal(submit(f, two, 2, &a, NULL), 0);
+    assert_int_equal(submit(f, third, 1, &b, NULL), 0); /* queued with them: not counted */
+    sy_engine_events_commit(f->eng);
+    assert_int_equal(submit(f, third, 1, &b, &err), -ENOSPC); /* in flight: counted */
+    assert_string_equal(err.field, "events[0].experiment");
+    land(f, fd);
+    assert_true(a.rc < 0);
+    assert_true(b.rc < 0); /* the whole batch */
+    /* the failed batch's units are gone from the count */
+    assert_int_equal(submit(f, third, 1, &b, NULL), 0);
+    sy_engine_events_commit(f->eng);
+    until_answered(f, fd, &b, 2);
+    assert_int_equal(b.rc, 0);
+    json_t *r = results(f);
+    assert_int_equal(json_integer_value(json_object_get(r, "units")), 1);
+    json_decref(r);
+}
+
+static void an_experiment_stopped_while_its_batch_is_in_flight_keeps_that_batch(void **state)
+{
+    struct fixture *f = *state;
+    start_e(f, "");
+    int fd = writer(f);
+    sy_event_t ev[2] = {exposure("u1", "a"), exposure("u2", "b")};
+    struct ack a = {0}, b = {0};
+    assert_int_equal(submit(f, ev, 2, &a, NULL), 0);
+    sy_engine_events_commit(f->eng);
+    json_t *out = NULL;
+    sy_err_t err = {0};
+    /* on the engine's handle, while the writer's may hold the write lock */
+    if (sy_engine_experiment_transition(f->eng, &f->who, "e", "stopped", &out, &err) < 0)
+        fail_msg("stop: %s", err.msg);
+    json_decref(out);
+    assert_int_equal(submit(f, ev, 1, &b, &err), SY_ECONFLICT);
+    land(f, fd);
+    assert_int_equal(a.rc, 0); /* taken while it ran: kept and counted */
+    assert_int_equal(a.r.accepted, 2);
+    json_t *r = results(f);
+    assert_string_equal(json_string_value(json_object_get(r, "state")), "stopped");
+    assert_int_equal(json_integer_value(json_object_get(r, "units")), 2);
+    json_decref(r);
+    same_after_reopen(f);
+}
+
+static json_t *health(struct fixture *f)
+{
+    json_t *out = NULL;
+    assert_int_equal(sy_engine_experiment_health(f->eng, &f->who, "e", NULL, &out, NULL), 0);
+    return out;
+}
+
+/* `n` units from `first` exposed to "a", each with an outcome, a failure when i % fail_mod
+ * is 0. */
+static void traffic(struct fixture *f, int first, int n, int fail_mod, struct ack *a)
+{
+    char(*units)[16] = calloc((size_t)n, sizeof(*units));
+    sy_event_t *ev = calloc(2 * (size_t)n, sizeof(*ev));
+    for (int i = 0; i < n; i++) {
+        snprintf(units[i], sizeof(units[i]), "t%d", first + i);
+        ev[2 * i] = exposure(units[i], "a");
+        ev[2 * i + 1] = outcome(units[i], i % fail_mod != 0);
+    }
+    assert_int_equal(submit(f, ev, 2 * (size_t)n, a, NULL), 0);
+    free(units);
+    free(ev);
+}
+
+static void a_step_while_a_batch_is_in_flight_comes_before_it_after_a_reopen_too(void **state)
+{
+    struct fixture *f = *state;
+    start_e(f, ",\"health\":{\"min_events\":100}");
+    int fd = writer(f);
+    struct ack a = {0}, b = {0};
+    traffic(f, 0, 200, 50, &a); /* healthy: 2 % failures */
+    sy_engine_events_commit(f->eng);
+    land(f, fd);
+    traffic(f, 200, 200, 2, &b); /* 50 % failures */
+    sy_engine_events_commit(f->eng);
+    written(fd); /* in the log, not in the aggregates yet: the step comes first */
+    json_t *body = json_pack("{sssfsf}", "winning_variant", "a", "confidence", 0.97, "delta", 5.0),
+           *out = NULL;
+    sy_err_t err = {0};
+    if (sy_engine_allocation_apply(f->eng, &f->who, "e", body, &out, &err) < 0)
+        fail_msg("step: %s (%s)", err.msg, err.field);
+    json_decref(body);
+    json_decref(out);
+    sy_engine_events_commit(f->eng); /* lands: after the step, in its window */
+    assert_int_equal(b.r.accepted, 400);
+    json_t *before = health(f);
+    json_t *h = json_object_get(before, "health");
+    assert_true(json_is_object(json_object_get(h, "baseline"))); /* the healthy 200 */
+    assert_true(json_is_object(json_object_get(h, "current")));  /* the failing 200 */
+    assert_true(json_real_value(json_object_get(json_object_get(h, "current"), "success_rate")) <
+                0.6);
+    sy_engine_close(f->eng);
+    f->eng = open_engine();
+    json_t *after = health(f);
+    if (!json_equal(before, after)) {
+        char *x = json_dumps(before, JSON_COMPACT), *y = json_dumps(after, JSON_COMPACT);
+        fail_msg("before %s\nafter  %s", x, y);
+    }
+    json_decref(before);
+    json_decref(after);
+    same_after_reopen(f);
+}
+
+static void
+exposures_seen_by_ofrep_meanwhile_are_written_only_when_they_change_something(void **state)
+{
+    struct fixture *f = *state;
+    start_e(f, ",\"record_exposures\":true");
+    int fd = writer(f);
+    int64_t ws = f->who.workspace;
+    sy_event_t ev[1] = {exposure("u1", "a")};
+    struct ack a = {0};
+    assert_int_equal(submit(f, ev, 1, &a, NULL), 0);
+    sy_engine_events_commit(f->eng);
+    /* in flight: the engine does not know u1 yet, and queues what OFREP saw */
+    sy_engine_exposure_seen(f->eng, ws, "e", 1, "u1", 2, "a", 1);
+    sy_engine_exposure_seen(f->eng, ws, "e", 1, "u2", 2, "b", 1);
+    sy_engine_exposure_seen(f->eng, ws, "e", 1, "u2", 2, "b", 1);
+    land(f, fd);
+    sy_engine_writer_stop(f->eng);     /* what OFREP saw, committed: nobody waits for it */
+    assert_int_equal(logged("u1"), 1); /* the exposure in flight said it already */
+    assert_int_equal(logged("u2"), 1); /* its first exposure, once */
+    json_t *r = results(f);
+    assert_int_equal(arm_int(r, 0, "units"), 1);
+    assert_int_equal(arm_int(r, 1, "units"), 1);
+    json_decref(r);
+    same_after_reopen(f);
+}
+
+static void kpi_events_commit_on_the_writer_and_their_ids_count_once_across_batches(void **state)
+{
+    struct fixture *f = *state;
+    int fd = writer(f);
+    json_error_t je;
+    json_t *one = json_loads("{\"domain\":\"D\",\"metric\":\"m\",\"actor\":\"app\","
+                             "\"success\":true,\"id\":\"k1\"}",
+                             0, &je);
+    struct ack a = {0}, b = {0};
+    assert_int_equal(sy_engine_kpi_submit(f->eng, &f->who, one, on_done, &a, NULL), 0);
+    sy_engine_events_commit(f->eng);
+    assert_int_equal(sy_engine_kpi_submit(f->eng, &f->who, one, on_done, &b, NULL), 0);
+    json_decref(one);
+    written(fd);
+    assert_int_equal(a.calls, 0);
+    land(f, fd);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.r.accepted, 1);
+    land(f, fd);
+    assert_int_equal(b.calls, 1);
+    assert_int_equal(b.r.duplicates, 1);
+}
+
+/* An answer that submits again, and commits at once. */
+struct again {
+    struct fixture *f;
+    bool commit;
+    struct ack first, next;
+};
+
+static void again_done(void *arg, int rc, const sy_ingest_result_t *r, const sy_err_t *err)
+{
+    struct again *g = arg;
+    on_done(&g->first, rc, r, err);
+    sy_event_t ev[1] = {exposure(g->commit ? "n1" : "n2", "b")};
+    assert_int_equal(submit(g->f, ev, 1, &g->next, NULL), 0);
+    if (g->commit)
+        sy_engine_events_commit(g->f->eng);
+}
+
+static void an_answer_that_commits_again_hands_the_next_batch_over_once(void **state)
+{
+    struct fixture *f = *state;
+    start_e(f, "");
+    int fd = writer(f);
+    struct again one = {.f = f, .commit = true}, two = {.f = f};
+    sy_event_t a[1] = {exposure("u1", "a")}, b[1] = {exposure("u2", "a")};
+    assert_int_equal(sy_engine_events_submit(f->eng, &f->who, a, 1, again_done, &one, NULL), 0);
+    assert_int_equal(sy_engine_events_submit(f->eng, &f->who, b, 1, again_done, &two, NULL), 0);
+    sy_engine_events_commit(f->eng);
+    land(f, fd); /* the first answer hands n1 over; the second queues n2 behind it */
+    assert_int_equal(one.first.calls + two.first.calls, 2);
+    land(f, fd); /* n1 lands, n2 goes */
+    land(f, fd);
+    assert_int_equal(one.next.calls, 1);
+    assert_int_equal(two.next.calls, 1);
+    assert_int_equal(one.next.rc | two.next.rc, 0);
+    json_t *r = results(f);
+    assert_int_equal(json_integer_value(json_object_get(r, "units")), 4);
+    json_decref(r);
+}
+
+static void
+after_a_batch_lands_the_next_gathers_as_many_submissions_or_waits_its_commit(void **state)
+{
+    struct fixture *f = *state;
+    start_e(f, "");
+    int fd = writer(f);
+    sy_event_t ev[6] = {exposure("u1", "a"), exposure("u2", "a"), exposure("u3", "a"),
+                        exposure("u4", "b"), exposure("u5", "b"), exposure("u6", "b")};
+    struct ack a[3] = {{0}}, b[3] = {{0}}, c = {0};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(submit(f, &ev[i], 1, &a[i], NULL), 0);
+    sy_engine_events_commit(f->eng);
+    land(f, fd); /* three answered, none queued: the next batch gathers */
+    assert_int_equal(a[0].calls + a[1].calls + a[2].calls, 3);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(submit(f, &ev[3 + i], 1, &b[i], NULL), 0);
+        sy_engine_events_commit(f->eng); /* not yet: two of three */
+    }
+    assert_int_equal(submit(f, &ev[5], 1, &b[2], NULL), 0);
+    sy_engine_events_commit(f->eng); /* the third: they go together */
+    land(f, fd);
+    assert_int_equal(b[0].calls + b[1].calls + b[2].calls, 3); /* one commit for the three */
+    /* three answered again, one comes: it waits for the writer's alarm, not for ever */
+    sy_event_t late[1] = {exposure("u7", "a")};
+    assert_int_equal(submit(f, late, 1, &c, NULL), 0);
+    sy_engine_events_commit(f->eng);
+    land(f, fd); /* the alarm: handed over */
+    land(f, fd); /* landed */
+    assert_int_equal(c.calls, 1);
+    assert_int_equal(c.rc, 0);
+    same_after_reopen(f);
+}
+
+static void stopping_the_writer_answers_the_batch_in_flight_and_the_queue(void **state)
+{
+    struct fixture *f = *state;
+    start_e(f, "");
+    writer(f);
+    sy_event_t one[1] = {exposure("u1", "a")}, two[1] = {exposure("u2", "b")};
+    struct ack a = {0}, b = {0};
+    assert_int_equal(submit(f, one, 1, &a, NULL), 0);
+    sy_engine_events_commit(f->eng);
+    assert_int_equal(submit(f, two, 1, &b, NULL), 0);
+    sy_engine_writer_stop(f->eng);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(b.calls, 1);
+    assert_int_equal(a.rc, 0);
+    assert_int_equal(b.rc, 0);
+    /* synchronous again */
+    struct ack c = {0};
+    sy_event_t three[1] = {exposure("u3", "b")};
+    assert_int_equal(submit(f, three, 1, &c, NULL), 0);
+    sy_engine_events_commit(f->eng);
+    assert_int_equal(c.calls, 1);
+    same_after_reopen(f);
+    json_t *r = results(f);
+    assert_int_equal(json_integer_value(json_object_get(r, "units")), 3);
+    json_decref(r);
+}
+
+static void closing_the_engine_answers_what_waits_for_the_writer(void **state)
+{
+    struct fixture *f = *state;
+    start_e(f, "");
+    writer(f);
+    sy_event_t one[1] = {exposure("u1", "a")}, two[1] = {exposure("u2", "b")};
+    struct ack a = {0}, b = {0};
+    assert_int_equal(submit(f, one, 1, &a, NULL), 0);
+    sy_engine_events_commit(f->eng);
+    assert_int_equal(submit(f, two, 1, &b, NULL), 0);
+    sy_engine_close(f->eng);
+    f->eng = open_engine();
+    assert_int_equal(a.calls + b.calls, 2);
+    assert_int_equal(a.rc | b.rc, 0);
+    json_t *r = results(f);
+    assert_int_equal(json_integer_value(json_object_get(r, "units")), 2);
+    json_decref(r);
+}
+
+static void a_database_in_memory_keeps_its_commits_synchronous(void **state)
+{
+    (void)state;
+    sy_engine_opts_t o = {.db = ":memory:", .now_ms = fake_now};
+    sy_engine_t *eng;
+    assert_int_equal(sy_engine_open(&eng, &o, NULL), 0);
+    int fd = 0;
+    assert_int_equal(sy_engine_writer_start(eng, &fd, NULL), 0);
+    assert_int_equal(fd, -1);
+    sy_engine_close(eng);
+}
+
+static void the_writer_starts_once(void **state)
+{
+    struct fixture *f = *state;
+    writer(f);
+    int fd = 0;
+    sy_err_t err = {0};
+    assert_int_equal(sy_engine_writer_start(f->eng, &fd, &err), -EALREADY);
+    assert_int_equal(fd, -1);
+}
+
+static void pipelined_batches_rebuild_every_aggregate_and_look_after_a_reopen(void **state)
+{
+    struct fixture *f = *state;
+    start_e(f, ",\"safety\":{\"min_sample_per_variant\":10,\"sequential\":true}");
+    int fd = writer(f);
+    char units[400][8];
+    sy_event_t ev[800];
+    size_t n = 0;
+    for (int i = 0; i < 400; i++) {
+        snprintf(units[i], sizeof(units[i]), "u%d", i);
+        ev[n++] = exposure(units[i], i % 2 ? "b" : "a");
+        if (i % (i % 2 ? 4 : 7) == 0) {
+            ev[n] = outcome(units[i], 1);
+            ev[n].has_latency = true;
+            ev[n++].latency_ms = 100 + i % 7;
+        }
+    }
+    struct ack a = {0};
+    for (size_t off = 0; off < n; off += 50) { /* each submitted while the last is in flight */
+        size_t k = n - off < 50 ? n - off : 50;
+        assert_int_equal(submit(f, ev + off, k, &a, NULL), 0);
+        if (off == 0)
+            sy_engine_events_commit(f->eng);
+        else
+            land(f, fd);
+    }
+    land(f, fd);
+    assert_int_equal(a.calls, (int)((n + 49) / 50));
+    json_t *r = results(f);
+    json_t *vs = json_object_get(json_array_get(json_object_get(r, "variants"), 1), "vs_control");
+    assert_true(json_is_real(json_object_get(vs, "always_valid_p")));
+    json_decref(r);
+    same_after_reopen(f);
+}
+
+int main(int argc, char **argv)
+{
+    gsl_set_error_handler_off();
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            a_batch_with_the_writer_is_answered_and_counted_only_once_it_lands, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_first_exposure_in_flight_wins_over_one_submitted_meanwhile, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            duplicate_ids_count_once_within_and_across_batches_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_failed_batch_in_flight_is_refused_whole_and_the_next_is_judged_without_it, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(the_unit_cap_counts_the_new_units_of_the_batch_in_flight,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            an_experiment_stopped_while_its_batch_is_in_flight_keeps_that_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_step_while_a_batch_is_in_flight_comes_before_it_after_a_reopen_too, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            pipelined_batches_rebuild_every_aggregate_and_look_after_a_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            exposures_seen_by_ofrep_meanwhile_are_written_only_when_they_change_something, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            kpi_events_commit_on_the_writer_and_their_ids_count_once_across_batches, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(an_answer_that_commits_again_hands_the_next_batch_over_once,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            after_a_batch_lands_the_next_gathers_as_many_submissions_or_waits_its_commit, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            stopping_the_writer_answers_the_batch_in_flight_and_the_queue, setup, teardown),
+        cmocka_unit_test_setup_teardown(closing_the_engine_answers_what_waits_for_the_writer, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_database_in_memory_keeps_its_commits_synchronous, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(the_writer_starts_once, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
