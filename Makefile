@@ -9,8 +9,9 @@
 #                (under /usr/local; PREFIX=... to change, DESTDIR=... to stage)
 #   make bench   build optimised and run the benchmarks (statistics, flag evaluation against
 #                flagd-core, OFREP against nginx (one and two workers), OFREP under ingest
-#                and flag changes, event ingest against a raw sqlite3 insert,
-#                the time from a health breach to its rollback being served)
+#                and flag changes, event ingest against a raw sqlite3 insert, the time from
+#                a health breach to its rollback being served, the proxy against nginx, and
+#                what one change costs as a workspace grows to 100,000 flags)
 #   make fuzz    build the libFuzzer targets with clang and run each for FUZZ_SECONDS
 #   make format  clang-format every C file
 
@@ -78,6 +79,8 @@ bench: build
 	bench/rollback.sh $(RELEASE)/src/switchyard
 	@echo
 	bench/proxy.sh $(RELEASE)/src/switchyard
+	@echo
+	bench/scale.sh $(RELEASE)/src/switchyard
 
 fuzz:
 	@scripts/deps.sh fuzz

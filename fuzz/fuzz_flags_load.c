@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "codec/value_json.h"
-#include "core/flag.h"
+#include "core/flagset.h"
 
 static const char ctx_json[] = "{\"targetingKey\":\"user-7\",\"age\":34,\"tier\":\"gold\","
                                "\"tags\":[\"beta\"],\"version\":\"1.2.3\",\"user\":{\"id\":1}}";

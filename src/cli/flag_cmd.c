@@ -13,7 +13,7 @@
 
 #include "cli/args.h"
 #include "codec/value_json.h"
-#include "core/flag.h"
+#include "core/flagset.h"
 
 #define DOC_MAX       ((size_t)64 << 20)
 #define MAX_PROBLEMS  1000

@@ -28,6 +28,13 @@ void sy_arena_init_fixed(sy_arena_t *a, void *buf, size_t len)
     *a = (sy_arena_t){.p = (char *)start, .end = (char *)start + len, .cap = len, .fixed = true};
 }
 
+void sy_arena_init_with(sy_arena_t *a, void *buf, size_t len, size_t cap)
+{
+    sy_arena_init_fixed(a, buf, len);
+    a->fixed = false;
+    a->cap = cap;
+}
+
 static bool grow(sy_arena_t *a, size_t size)
 {
     size_t want = size > CHUNK_MIN ? size : CHUNK_MIN;
@@ -102,4 +109,14 @@ void sy_arena_free(sy_arena_t *a)
         return;
     }
     *a = (sy_arena_t){.cap = a->cap};
+}
+
+void *sy_block_alloc(size_t size)
+{
+    return size ? malloc(size) : NULL;
+}
+
+void sy_block_free(void *p)
+{
+    free(p);
 }

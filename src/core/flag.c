@@ -1,70 +1,61 @@
-/* flag.c - loading and evaluating flagd flag sets; see flag.h. */
+/* flag.c - checking, compiling and evaluating one flagd flag; see flag.h. */
 #include "core/flag.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/hash.h"
 #include "core/semver.h"
 
+#define COMPILE_ARENA_MAX ((size_t)1 << 30) /* memory compiling one flag may use */
+
 /* A flag whose targeting is one static `fractional` (v2): bucketed without running the
  * rule, each bucket already resolved to its variant. The common rollout shape. */
 struct fast_split {
-    sy_logic_split_t split;
+    const sy_logic_split_t *split;
     const sy_member_t **members; /* per bucket: the variant, or NULL for a null variant */
 };
 
-struct flag {
-    const char *key; /* borrows the document */
-    uint32_t klen;
-    bool disabled;
-    const sy_value_t *variants;    /* object */
-    const sy_member_t *dflt;       /* the default variant's member of `variants`, or NULL */
-    const sy_logic_t *targeting;   /* NULL: no targeting (STATIC) */
-    const char *parse_error;       /* non-NULL: the targeting failed to compile */
-    const struct fast_split *fast; /* non-NULL: see struct fast_split */
-    sy_value_t metadata;           /* flag-set metadata merged under the flag's */
+/* A problem the flag was compiled with, to report again (sy_flag_report_again). */
+struct kept_problem {
+    sy_severity_t sev;
+    const char *path; /* in the flag's block */
+    const char *msg;
 };
 
-struct sy_flagset {
-    sy_arena_t arena; /* owns the document, the flags and the compiled rules */
-    uint32_t n;
-    struct flag *flags;        /* document order */
-    const struct flag **table; /* open addressing by key hash, `mask + 1` slots */
-    uint32_t mask;
-    bool reads_time; /* some rule reads $flagd.timestamp */
-    sy_value_t metadata;
+struct sy_flag {
+    struct sy_flag_head head; /* refs, and the key (in this block, NUL-terminated) */
+    const char *src;          /* in this block, NUL-terminated; NULL: none given */
+    uint32_t src_len;
+    bool disabled;
+    bool reads_time;
     sy_fractional_t fractional;
+    const sy_value_t *variants;    /* object (in `variants_iv`) */
+    const sy_member_t *dflt;       /* the default variant's member of `variants`, or NULL */
+    const sy_logic_t *targeting;   /* NULL: no targeting (STATIC) or it did not compile */
+    const char *parse_error;       /* non-NULL: the targeting failed to compile */
+    const struct fast_split *fast; /* non-NULL: see struct fast_split */
+    const sy_value_t *metadata;    /* flag-set metadata merged under the flag's */
+    /* the references it holds */
+    const sy_ival_t *variants_iv;
+    const sy_ival_t *metadata_iv; /* NULL: the merged metadata is empty */
+    const sy_ival_t *set_md;      /* the set metadata it was merged with, NULL: none */
+    const sy_rule_t *rule;        /* NULL: no targeting */
+    uint32_t n_problems;
+    const struct kept_problem *problems;
 };
+
+static const sy_value_t empty_object = {.type = SY_OBJ};
 
 /* ---- problems ----------------------------------------------------------------------- */
 
-/* How bad a problem is: refuses the document; refuses it in strict mode only (what only
- * flagd's schema rejects); or never (the flag will answer PARSE_ERROR). */
-enum severity { WARN, ERROR, NOTE };
-
-struct loader {
-    sy_arena_t *arena;
-    sy_fractional_t fractional;
-    sy_problems_t *problems;
-    bool strict;
-    const sy_value_t *evaluators;
-    char flag[64];
-    size_t errors;
-};
-
-static void report(struct loader *l, enum severity sev, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void report(struct loader *l, enum severity sev, const char *path, const char *fmt, ...)
+static void add_problem(sy_flag_env_t *env, bool error, const char *flag, const char *path,
+                        const char *msg)
 {
-    bool error = sev == ERROR || (sev == WARN && l->strict);
-    if (error)
-        l->errors++;
-    sy_problems_t *p = l->problems;
+    sy_problems_t *p = env->problems;
     if (!p)
         return;
     p->total++;
@@ -85,12 +76,75 @@ static void report(struct loader *l, enum severity sev, const char *path, const 
             return;
     }
     it->error = error;
-    snprintf(it->flag, sizeof(it->flag), "%s", l->flag);
+    snprintf(it->flag, sizeof(it->flag), "%s", flag);
     snprintf(it->path, sizeof(it->path), "%s", path);
+    snprintf(it->msg, sizeof(it->msg), "%s", msg);
+}
+
+static void report_msg(sy_flag_env_t *env, sy_severity_t sev, const char *flag, const char *path,
+                       const char *msg)
+{
+    bool error = sev == SY_SEV_ERROR || (sev == SY_SEV_WARN && env->strict);
+    if (error)
+        env->errors++;
+    add_problem(env, error, flag, path, msg);
+}
+
+void sy_flag_report(sy_flag_env_t *env, sy_severity_t sev, const char *flag, const char *path,
+                    const char *fmt, ...)
+{
+    char msg[160];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(it->msg, sizeof(it->msg), fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    report_msg(env, sev, flag, path, msg);
+}
+
+/* What compiling one flag (or checking a part of the document) needs besides env: the
+ * flag's name for reports, and the problems it had, kept to store with it. */
+struct checker {
+    sy_flag_env_t *env;
+    char flag[64];
+    sy_arena_t *keep; /* where kept problems go; NULL: not kept */
+    struct kept_problem *kept;
+    uint32_t n_kept, cap_kept;
+    bool oom;
+};
+
+static void report(struct checker *c, sy_severity_t sev, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void report(struct checker *c, sy_severity_t sev, const char *path, const char *fmt, ...)
+{
+    char msg[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    report_msg(c->env, sev, c->flag, path, msg);
+    if (!c->keep)
+        return;
+    if (c->n_kept == c->cap_kept) {
+        uint32_t cap = c->cap_kept ? 2 * c->cap_kept : 4;
+        struct kept_problem *k = sy_arena_alloc(c->keep, sizeof(*k) * cap);
+        if (!k) {
+            c->oom = true;
+            return;
+        }
+        if (c->n_kept)
+            memcpy(k, c->kept, sizeof(*k) * c->n_kept);
+        c->kept = k;
+        c->cap_kept = cap;
+    }
+    struct kept_problem *k = &c->kept[c->n_kept];
+    k->sev = sev;
+    k->path = sy_arena_strdup(c->keep, path, strlen(path));
+    k->msg = sy_arena_strdup(c->keep, msg, strlen(msg));
+    if (!k->path || !k->msg)
+        c->oom = true;
+    else
+        c->n_kept++;
 }
 
 /* Appends ".key" or "[i]" to a path buffer; returns the old length for path_cut. */
@@ -133,10 +187,10 @@ static bool is_primitive(const sy_value_t *v)
     return v->type == SY_BOOL || v->type == SY_NUM || v->type == SY_STR;
 }
 
-static void check_metadata(struct loader *l, const sy_value_t *md, const char *path, bool set)
+static void check_metadata(struct checker *c, const sy_value_t *md, const char *path, bool set)
 {
     if (md->type != SY_OBJ) {
-        report(l, WARN, path, "metadata must be an object");
+        report(c, SY_SEV_WARN, path, "metadata must be an object");
         return;
     }
     char p[128];
@@ -145,9 +199,9 @@ static void check_metadata(struct loader *l, const sy_value_t *md, const char *p
         snprintf(p, sizeof(p), "%s", path);
         path_key(p, sizeof(p), m->key, m->klen);
         if (!is_primitive(&m->val))
-            report(l, WARN, p, "metadata values must be strings, numbers or booleans");
+            report(c, SY_SEV_WARN, p, "metadata values must be strings, numbers or booleans");
         else if (set && (key_is(m, "version") || key_is(m, "flagSetId")) && m->val.type != SY_STR)
-            report(l, WARN, p, "metadata.%.*s must be a string", (int)m->klen, m->key);
+            report(c, SY_SEV_WARN, p, "metadata.%.*s must be a string", (int)m->klen, m->key);
     }
 }
 
@@ -165,62 +219,64 @@ static bool literal_is_full_semver(const sy_value_t *v)
            sy_semver_test(v->s, v->len, "=", 1, v->s, v->len, &ok) == 0;
 }
 
-static void check_rule(struct loader *l, const sy_value_t *v, char *path, size_t cap, int depth);
+static void check_rule(struct checker *c, const sy_value_t *v, char *path, size_t cap, int depth);
 
-static void check_args(struct loader *l, const sy_value_t *args, char *path, size_t cap, int depth)
+static void check_args(struct checker *c, const sy_value_t *args, char *path, size_t cap, int depth)
 {
     for (uint32_t i = 0; i < args->len; i++) {
         size_t cut = path_index(path, cap, i);
-        check_rule(l, &args->items[i], path, cap, depth + 1);
+        check_rule(c, &args->items[i], path, cap, depth + 1);
         path[cut] = '\0';
     }
 }
 
-static void check_fractional(struct loader *l, const sy_value_t *args, char *path, size_t cap)
+static void check_fractional(struct checker *c, const sy_value_t *args, char *path, size_t cap)
 {
     for (uint32_t i = 0; i < args->len; i++) {
         const sy_value_t *e = &args->items[i];
         size_t cut = path_index(path, cap, i);
         if (i == 0 && e->type == SY_STR)
-            report(l, WARN, path, "the bucketing value must be an expression, not a literal");
+            report(c, SY_SEV_WARN, path,
+                   "the bucketing value must be an expression, not a literal");
         else if (e->type == SY_ARR) {
             if (e->len < 1 || e->len > 2)
-                report(l, WARN, path, "a bucket is [variant] or [variant, weight]");
+                report(c, SY_SEV_WARN, path, "a bucket is [variant] or [variant, weight]");
             if (e->len == 2 && e->items[1].type == SY_NUM &&
                 (e->items[1].n < 0 || e->items[1].n != trunc(e->items[1].n)))
-                report(l, WARN, path, "a literal weight must be a non-negative integer");
+                report(c, SY_SEV_WARN, path, "a literal weight must be a non-negative integer");
             if (e->len == 2 && e->items[1].type != SY_NUM && e->items[1].type != SY_OBJ)
-                report(l, WARN, path, "a weight must be a number or an expression");
+                report(c, SY_SEV_WARN, path, "a weight must be a number or an expression");
         } else if (i > 0 || e->type != SY_OBJ) {
-            report(l, WARN, path, "a bucket must be an array");
+            report(c, SY_SEV_WARN, path, "a bucket must be an array");
         }
         path[cut] = '\0';
     }
 }
 
 /* Operand counts from targeting.json: binary, binary-or-ternary, exact for flagd's own. */
-static void check_arity(struct loader *l, const sy_member_t *m, const char *path)
+static void check_arity(struct checker *c, const sy_member_t *m, const char *path)
 {
     static const char *const binary[] = {"==", "===", "!=",  "!==",    ">",   ">=",   "%",
                                          "/",  "in",  "map", "filter", "all", "none", "some"};
     uint32_t n = m->val.type == SY_ARR ? m->val.len : 1;
     for (size_t i = 0; i < sizeof(binary) / sizeof(binary[0]); i++)
         if (key_is(m, binary[i]) && n != 2)
-            report(l, WARN, path, "%s takes exactly 2 operands, not %u", binary[i], n);
+            report(c, SY_SEV_WARN, path, "%s takes exactly 2 operands, not %u", binary[i], n);
     if ((key_is(m, "<") || key_is(m, "<=")) && (n < 2 || n > 3))
-        report(l, WARN, path, "%.*s takes 2 or 3 operands, not %u", (int)m->klen, m->key, n);
+        report(c, SY_SEV_WARN, path, "%.*s takes 2 or 3 operands, not %u", (int)m->klen, m->key, n);
     if ((key_is(m, "starts_with") || key_is(m, "ends_with")) && n != 2)
-        report(l, WARN, path, "%.*s takes exactly 2 operands, not %u", (int)m->klen, m->key, n);
+        report(c, SY_SEV_WARN, path, "%.*s takes exactly 2 operands, not %u", (int)m->klen, m->key,
+               n);
     if (key_is(m, "sem_ver") && n != 3)
-        report(l, WARN, path, "sem_ver takes exactly 3 operands, not %u", n);
+        report(c, SY_SEV_WARN, path, "sem_ver takes exactly 3 operands, not %u", n);
 }
 
-static void check_rule(struct loader *l, const sy_value_t *v, char *path, size_t cap, int depth)
+static void check_rule(struct checker *c, const sy_value_t *v, char *path, size_t cap, int depth)
 {
     if (depth > SY_LOGIC_MAX_DEPTH)
         return; /* the compiler reports it */
     if (v->type == SY_ARR) {
-        check_args(l, v, path, cap, depth);
+        check_args(c, v, path, cap, depth);
         return;
     }
     if (v->type != SY_OBJ || v->len != 1)
@@ -229,64 +285,81 @@ static void check_rule(struct loader *l, const sy_value_t *v, char *path, size_t
     if (key_is(m, "$ref"))
         return;
     size_t cut = path_key(path, cap, m->key, m->klen);
-    check_arity(l, m, path);
+    check_arity(c, m, path);
     if (key_is(m, "var")) {
         const sy_value_t *p = m->val.type == SY_ARR && m->val.len ? &m->val.items[0] : &m->val;
         if (p->type == SY_STR && p->len > 7 && memcmp(p->s, "$flagd.", 7) == 0 &&
             !(p->len == 14 && memcmp(p->s + 7, "flagKey", 7) == 0) &&
             !(p->len == 16 && memcmp(p->s + 7, "timestamp", 9) == 0))
-            report(l, WARN, path, "$flagd has only flagKey and timestamp, not \"%.*s\"",
+            report(c, SY_SEV_WARN, path, "$flagd has only flagKey and timestamp, not \"%.*s\"",
                    (int)(p->len > 40 ? 40 : p->len), p->s);
     }
     if (key_is(m, "sem_ver") && m->val.type == SY_ARR && m->val.len == 3) {
         if (!literal_is_full_semver(&m->val.items[0]) || !literal_is_full_semver(&m->val.items[2]))
-            report(l, WARN, path, "sem_ver literals must be full semantic versions (1.2.3)");
+            report(c, SY_SEV_WARN, path, "sem_ver literals must be full semantic versions (1.2.3)");
         const sy_value_t *op = &m->val.items[1];
         bool ok;
         if (op->type != SY_OBJ &&
             (op->type != SY_STR || sy_semver_test("1.0.0", 5, op->s, op->len, "1.0.0", 5, &ok) < 0))
-            report(l, WARN, path, "sem_ver operator must be one of = != < <= > >= ^ ~");
+            report(c, SY_SEV_WARN, path, "sem_ver operator must be one of = != < <= > >= ^ ~");
     }
     if (key_is(m, "fractional") && m->val.type == SY_ARR)
-        check_fractional(l, &m->val, path, cap);
+        check_fractional(c, &m->val, path, cap);
     if (m->val.type == SY_ARR)
-        check_args(l, &m->val, path, cap, depth);
+        check_args(c, &m->val, path, cap, depth);
     else
-        check_rule(l, &m->val, path, cap, depth + 1);
+        check_rule(c, &m->val, path, cap, depth + 1);
     path[cut] = '\0';
 }
 
 /* Same JSON type for every variant, one of boolean, string, number, object. */
-static void check_variants(struct loader *l, const sy_value_t *variants, const char *path)
+static void check_variants(struct checker *c, const sy_value_t *variants, const char *path)
 {
     char p[128];
     if (variants->len == 0)
-        report(l, WARN, path, "variants must not be empty");
+        report(c, SY_SEV_WARN, path, "variants must not be empty");
     for (uint32_t i = 0; i < variants->len; i++) {
         const sy_member_t *m = &variants->members[i];
         snprintf(p, sizeof(p), "%s", path);
         path_key(p, sizeof(p), m->key, m->klen);
         if (m->klen == 0)
-            report(l, WARN, p, "variant names must not be empty");
+            report(c, SY_SEV_WARN, p, "variant names must not be empty");
         if (m->val.type == SY_NULL || m->val.type == SY_ARR)
-            report(l, WARN, p, "a variant must be a boolean, string, number or object");
+            report(c, SY_SEV_WARN, p, "a variant must be a boolean, string, number or object");
         else if (m->val.type != variants->members[0].val.type)
-            report(l, WARN, p, "variants must all have the same type (%s, not %s)",
+            report(c, SY_SEV_WARN, p, "variants must all have the same type (%s, not %s)",
                    sy_vtype_name(variants->members[0].val.type), sy_vtype_name(m->val.type));
     }
 }
 
-/* ---- loading ------------------------------------------------------------------------ */
-
-static int merge_metadata(sy_arena_t *arena, const sy_value_t *set, const sy_value_t *own,
-                          sy_value_t *out)
+void sy_flag_check_metadata(sy_flag_env_t *env, const sy_value_t *md, const char *path, bool set)
 {
+    struct checker c = {.env = env};
+    check_metadata(&c, md, path, set);
+}
+
+void sy_flag_check_rule(sy_flag_env_t *env, const sy_value_t *rule, const char *path)
+{
+    struct checker c = {.env = env};
+    char p[128];
+    snprintf(p, sizeof(p), "%s", path);
+    check_rule(&c, rule, p, sizeof(p), 0);
+}
+
+/* ---- compiling a flag ---------------------------------------------------------------- */
+
+/* The set's metadata and the flag's own, merged (the flag's win), interned. NULL in
+ * *out when both are empty. */
+static int merge_metadata(sy_flag_env_t *env, const sy_value_t *own, sy_arena_t *tmp,
+                          const sy_ival_t **out)
+{
+    const sy_value_t *set = env->metadata ? &env->metadata->v : NULL;
     uint32_t ns = set && set->type == SY_OBJ ? set->len : 0;
     uint32_t no = own && own->type == SY_OBJ ? own->len : 0;
-    *out = (sy_value_t){.type = SY_OBJ};
+    *out = NULL;
     if (ns + no == 0)
         return 0;
-    sy_member_t *m = sy_arena_alloc(arena, sizeof(*m) * (ns + no));
+    sy_member_t *m = sy_arena_alloc(tmp, sizeof(*m) * (ns + no));
     if (!m)
         return -ENOMEM;
     uint32_t k = 0;
@@ -295,12 +368,13 @@ static int merge_metadata(sy_arena_t *arena, const sy_value_t *set, const sy_val
             m[k++] = set->members[i];
     for (uint32_t i = 0; i < no; i++)
         m[k++] = own->members[i];
-    *out = (sy_value_t){.type = SY_OBJ, .len = k, .members = m};
-    return 0;
+    sy_value_t merged = {.type = SY_OBJ, .len = k, .members = m};
+    *out = sy_ival_intern(env->pool, &merged);
+    return *out ? 0 : -ENOMEM;
 }
 
 /* The variant member a targeting result names (JavaScript's String() of it), or NULL. */
-static const sy_member_t *variant_named(const struct flag *f, const sy_value_t *v)
+static const sy_member_t *variant_named(const sy_value_t *variants, const sy_value_t *v)
 {
     char num[40];
     const char *name = v->type == SY_STR ? v->s : num;
@@ -309,292 +383,294 @@ static const sy_member_t *variant_named(const struct flag *f, const sy_value_t *
         len = (size_t)snprintf(num, sizeof(num), "%s", v->b ? "true" : "false");
     else if (v->type == SY_NUM)
         len = sy_num_format(v->n, num, sizeof(num));
-    for (uint32_t i = 0; f->variants && i < f->variants->len; i++)
-        if (sy_bytes_eq(f->variants->members[i].key, f->variants->members[i].klen, name, len))
-            return &f->variants->members[i];
+    for (uint32_t i = 0; variants && i < variants->len; i++)
+        if (sy_bytes_eq(variants->members[i].key, variants->members[i].klen, name, len))
+            return &variants->members[i];
     return NULL;
 }
 
-/* Sets up f->fast when the targeting is a static split whose variants all exist (a
- * missing one keeps the general path, which reports it as GENERAL). */
-static int build_fast(sy_arena_t *arena, struct flag *f)
+/* What a flag is made of before it is laid out in its block. */
+struct parts {
+    bool disabled;
+    const sy_ival_t *variants;
+    const sy_member_t *dflt;
+    const sy_ival_t *metadata;
+    const sy_rule_t *rule;
+    char parse_error[400]; /* "" unless the targeting failed to compile */
+    bool fast;             /* the rule is a static split whose variants all exist */
+};
+
+static void parts_release(struct parts *p)
 {
-    sy_logic_split_t split;
-    if (!f->variants || !sy_logic_as_split(f->targeting, &split))
-        return 0;
-    const sy_member_t **members = sy_arena_alloc(arena, sizeof(*members) * (split.n ? split.n : 1));
-    struct fast_split *fast = sy_arena_alloc(arena, sizeof(*fast));
-    if (!members || !fast)
-        return -ENOMEM;
-    for (uint32_t i = 0; i < split.n; i++) {
-        members[i] = NULL;
-        if (split.variants[i].type == SY_NULL)
-            continue;
-        members[i] = variant_named(f, &split.variants[i]);
-        if (!members[i])
-            return 0;
-    }
-    *fast = (struct fast_split){.split = split, .members = members};
-    f->fast = fast;
-    return 0;
+    sy_piece_release(p->variants ? &p->variants->piece : NULL);
+    sy_piece_release(p->metadata ? &p->metadata->piece : NULL);
+    sy_rule_release(p->rule);
 }
 
-static int load_flag(struct loader *l, const sy_member_t *fm, const sy_value_t *set_md,
-                     struct flag *f)
+static int check_and_compile(struct checker *c, const char *key, size_t klen, const sy_value_t *v,
+                             sy_arena_t *tmp, struct parts *out)
 {
+    sy_flag_env_t *env = c->env;
     char path[128] = "flags";
-    path_key(path, sizeof(path), fm->key, fm->klen);
-    snprintf(l->flag, sizeof(l->flag), "%.*s", (int)(fm->klen > 63 ? 63 : fm->klen), fm->key);
-    *f = (struct flag){.key = fm->key, .klen = fm->klen};
-    if (fm->klen == 0)
-        report(l, WARN, path, "flag keys must not be empty");
-    const sy_value_t *v = &fm->val;
+    path_key(path, sizeof(path), key, klen);
+    if (klen == 0)
+        report(c, SY_SEV_WARN, path, "flag keys must not be empty");
     if (v->type != SY_OBJ) {
-        report(l, ERROR, path, "a flag must be an object");
+        report(c, SY_SEV_ERROR, path, "a flag must be an object");
         return 0;
     }
     char p[128];
     const sy_value_t *state = sy_value_get(v, "state", 5);
     path_join(p, sizeof(p), path, ".state");
     if (!state)
-        report(l, ERROR, p, "state is required (ENABLED or DISABLED)");
+        report(c, SY_SEV_ERROR, p, "state is required (ENABLED or DISABLED)");
     else if (state->type == SY_STR && state->len == 8 && memcmp(state->s, "DISABLED", 8) == 0)
-        f->disabled = true;
+        out->disabled = true;
     else if (!(state->type == SY_STR && state->len == 7 && memcmp(state->s, "ENABLED", 7) == 0))
-        report(l, ERROR, p, "state must be ENABLED or DISABLED");
+        report(c, SY_SEV_ERROR, p, "state must be ENABLED or DISABLED");
 
     const sy_value_t *variants = sy_value_get(v, "variants", 8);
     path_join(p, sizeof(p), path, ".variants");
     if (!variants || variants->type != SY_OBJ) {
-        report(l, ERROR, p, variants ? "variants must be an object" : "variants is required");
+        report(c, SY_SEV_ERROR, p,
+               variants ? "variants must be an object" : "variants is required");
         variants = NULL;
     } else {
-        check_variants(l, variants, p);
-        f->variants = variants;
+        check_variants(c, variants, p);
     }
 
     const sy_value_t *dv = sy_value_get(v, "defaultVariant", 14);
+    const sy_member_t *dflt = NULL;
     path_join(p, sizeof(p), path, ".defaultVariant");
     if (dv && dv->type == SY_STR && dv->len > 0) {
         for (uint32_t i = 0; variants && i < variants->len; i++)
             if (variants->members[i].klen == dv->len &&
                 memcmp(variants->members[i].key, dv->s, dv->len) == 0)
-                f->dflt = &variants->members[i];
-        if (!f->dflt && variants)
-            report(l, ERROR, p, "defaultVariant \"%.*s\" names no variant",
+                dflt = &variants->members[i];
+        if (!dflt && variants)
+            report(c, SY_SEV_ERROR, p, "defaultVariant \"%.*s\" names no variant",
                    (int)(dv->len > 48 ? 48 : dv->len), dv->s);
     } else if (dv && dv->type != SY_NULL && dv->type != SY_STR) {
-        report(l, ERROR, p, "defaultVariant must be a variant name or null");
+        report(c, SY_SEV_ERROR, p, "defaultVariant must be a variant name or null");
     }
 
     const sy_value_t *md = sy_value_get(v, "metadata", 8);
     if (md) {
         path_join(p, sizeof(p), path, ".metadata");
-        check_metadata(l, md, p, false);
+        check_metadata(c, md, p, false);
     }
-    int rc = merge_metadata(l->arena, set_md, md, &f->metadata);
-    if (rc < 0)
-        return rc;
-
     const sy_value_t *t = sy_value_get(v, "targeting", 9);
     path_join(p, sizeof(p), path, ".targeting");
-    if (!t || (t->type == SY_OBJ && t->len == 0))
-        return 0; /* STATIC */
-    if (t->type != SY_OBJ)
-        report(l, WARN, p, "targeting must be an object");
-    check_rule(l, t, p, sizeof(p), 0);
-    sy_err_t err = {0};
-    rc = sy_logic_compile(t, l->evaluators, l->arena, &f->targeting, &err);
-    if (rc == -ENOMEM)
-        return rc;
-    if (rc == 0 && l->fractional == SY_FRACTIONAL_V2)
-        return build_fast(l->arena, f);
-    if (rc < 0) {
-        char where[128];
-        path_join(where, sizeof(where), p, err.field);
-        report(l, rc == -ENOENT ? NOTE : WARN, where, "%s", err.msg);
-        char msg[400];
-        snprintf(msg, sizeof(msg),
-                 "targeting of flag \"%.64s\" cannot be compiled: %.160s at %.128s", l->flag,
-                 err.msg, where);
-        f->parse_error = sy_arena_strdup(l->arena, msg, strlen(msg));
-        if (!f->parse_error)
+    bool targeted = t && !(t->type == SY_OBJ && t->len == 0); /* else STATIC */
+    if (targeted) {
+        if (t->type != SY_OBJ)
+            report(c, SY_SEV_WARN, p, "targeting must be an object");
+        check_rule(c, t, p, sizeof(p), 0);
+    }
+    /* The pieces, shared through the pool. Without variants the flag is refused, but its
+     * targeting is still compiled: what does not compile is reported too. */
+    if (variants) {
+        out->variants = sy_ival_intern(env->pool, variants);
+        if (!out->variants)
             return -ENOMEM;
-        f->targeting = NULL;
+        if (dflt) /* the same member in the interned copy */
+            out->dflt = &out->variants->v.members[dflt - variants->members];
     }
-    return 0;
-}
-
-/* A cheap hash of a flag key: its length and its first and last 8 bytes (or fewer), mixed
- * by multiplication. Keys alike at both ends only cost a longer probe, never a wrong
- * answer (every candidate is compared in full), and this runs on every evaluation. */
-static uint32_t key_hash(const char *k, size_t n)
-{
-    uint64_t a = 0, b = 0;
-    if (n >= 8) {
-        memcpy(&a, k, 8);
-        memcpy(&b, k + n - 8, 8);
-    } else if (n >= 4) {
-        uint32_t x, y;
-        memcpy(&x, k, 4);
-        memcpy(&y, k + n - 4, 4);
-        a = x;
-        b = y;
-    } else if (n > 0) {
-        a = (uint64_t)(unsigned char)k[0] | (uint64_t)(unsigned char)k[n / 2] << 8 |
-            (uint64_t)(unsigned char)k[n - 1] << 16;
-    }
-    uint64_t h = a * 0x9e3779b97f4a7c15u ^ (b + n) * 0xc2b2ae3d27d4eb4fu;
-    return (uint32_t)(h >> 32) ^ (uint32_t)h;
-}
-
-static int build_table(sy_arena_t *arena, sy_flagset_t *set)
-{
-    uint32_t slots = 4;
-    while (slots < 2 * set->n)
-        slots *= 2;
-    set->table = sy_arena_alloc(arena, sizeof(*set->table) * slots);
-    if (!set->table)
-        return -ENOMEM;
-    memset(set->table, 0, sizeof(*set->table) * slots);
-    set->mask = slots - 1;
-    for (uint32_t i = 0; i < set->n; i++) {
-        const struct flag *f = &set->flags[i];
-        uint32_t at = key_hash(f->key, f->klen) & set->mask;
-        while (set->table[at])
-            at = (at + 1) & set->mask;
-        set->table[at] = f;
-    }
-    return 0;
-}
-
-static int load(struct loader *l, sy_flagset_t *set, const sy_value_t *doc)
-{
-    static const sy_value_t empty = {.type = SY_OBJ};
-    set->metadata = empty;
-    if (doc->type != SY_OBJ) {
-        report(l, WARN, "$", "a flag set must be a JSON object");
-        return 0; /* flagd loads it as a set without flags */
-    }
-    const sy_value_t *md = sy_value_get(doc, "metadata", 8);
-    if (md) {
-        check_metadata(l, md, "metadata", true);
-        if (md->type == SY_OBJ)
-            set->metadata = *md;
-    }
-    const sy_value_t *ev = sy_value_get(doc, "$evaluators", 11);
-    if (ev && ev->type != SY_OBJ)
-        report(l, WARN, "$evaluators", "$evaluators must be an object");
-    else if (ev) {
-        l->evaluators = ev;
-        char p[128];
-        for (uint32_t i = 0; i < ev->len; i++) {
-            snprintf(p, sizeof(p), "$evaluators");
-            path_key(p, sizeof(p), ev->members[i].key, ev->members[i].klen);
-            check_rule(l, &ev->members[i].val, p, sizeof(p), 0);
-        }
-    }
-    const sy_value_t *flags = sy_value_get(doc, "flags", 5);
-    if (!flags) {
-        report(l, WARN, "flags", "flags is required");
-        return 0;
-    }
-    if (flags->type != SY_OBJ) {
-        report(l, ERROR, "flags", "flags must be an object of flags by key");
-        return 0;
-    }
-    set->n = flags->len;
-    set->flags = sy_arena_alloc(l->arena, sizeof(*set->flags) * (flags->len ? flags->len : 1));
-    if (!set->flags)
-        return -ENOMEM;
-    for (uint32_t i = 0; i < flags->len; i++) {
-        int rc = load_flag(l, &flags->members[i], &set->metadata, &set->flags[i]);
-        if (rc < 0)
-            return rc;
-        if (set->flags[i].targeting && sy_logic_reads_time(set->flags[i].targeting))
-            set->reads_time = true;
-    }
-    l->flag[0] = '\0';
-    return build_table(l->arena, set);
-}
-
-int sy_flagset_load(sy_flagset_t **out, sy_arena_t *arena, const sy_value_t *doc,
-                    const sy_flagset_opts_t *opts, sy_problems_t *problems)
-{
-    static const sy_flagset_opts_t lenient = {0};
-    if (!opts)
-        opts = &lenient;
-    sy_flagset_t *set = sy_arena_alloc(arena, sizeof(*set));
-    if (!set) {
-        sy_arena_free(arena);
-        return -ENOMEM;
-    }
-    *set = (sy_flagset_t){.fractional = opts->fractional};
-    struct loader l = {.arena = arena,
-                       .fractional = opts->fractional,
-                       .problems = problems,
-                       .strict = opts->strict};
-    int rc = load(&l, set, doc);
-    if (rc == 0 && l.errors)
-        rc = -EINVAL;
-    if (rc < 0) {
-        sy_arena_free(arena);
+    int rc = merge_metadata(env, md, tmp, &out->metadata);
+    if (rc < 0 || !targeted)
         return rc;
+    if ((rc = sy_rule_get(env->pool, env->evaluators, env->fractional, t, &out->rule)) < 0)
+        return rc;
+    const sy_rule_t *r = out->rule;
+    if (r->rc < 0) {
+        char where[128];
+        path_join(where, sizeof(where), p, r->err_field);
+        report(c, r->rc == -ENOENT ? SY_SEV_NOTE : SY_SEV_WARN, where, "%s", r->err_msg);
+        snprintf(out->parse_error, sizeof(out->parse_error),
+                 "targeting of flag \"%.64s\" cannot be compiled: %.160s at %.128s", c->flag,
+                 r->err_msg, where);
+        return 0;
     }
-    set->arena = *arena; /* the set now owns the chunks, itself included */
-    *arena = (sy_arena_t){0};
-    *out = set;
+    if (r->is_split && out->variants) {
+        /* Every bucket's variant must exist (or be null); a missing one keeps the general
+         * path, which reports it as GENERAL. */
+        out->fast = true;
+        for (uint32_t i = 0; i < r->split.n && out->fast; i++)
+            if (r->split.variants[i].type != SY_NULL &&
+                !variant_named(&out->variants->v, &r->split.variants[i]))
+                out->fast = false;
+    }
     return 0;
 }
 
-void sy_flagset_free(sy_flagset_t *set)
+static void flag_free(sy_flag_t *f)
 {
-    if (!set)
-        return;
-    sy_arena_t a = set->arena; /* `set` lives in the arena: copy before freeing */
-    sy_arena_free(&a);
+    sy_piece_release(&f->variants_iv->piece);
+    sy_piece_release(f->metadata_iv ? &f->metadata_iv->piece : NULL);
+    sy_piece_release(f->set_md ? &f->set_md->piece : NULL);
+    sy_rule_release(f->rule);
+    sy_block_free(f);
 }
 
-size_t sy_flagset_count(const sy_flagset_t *set)
+static char *put_chars(char **cp, const char *s, size_t len)
 {
-    return set->n;
+    char *out = *cp;
+    if (len)
+        memcpy(out, s, len);
+    out[len] = '\0';
+    *cp += len + 1;
+    return out;
 }
 
-const char *sy_flagset_key(const sy_flagset_t *set, size_t i, size_t *len)
+/* Lays `parts` out in one block: the flag, its fast split's members, its kept problems,
+ * then its strings. Takes the references in `parts`. */
+static int build(const struct checker *c, const char *key, size_t klen, const char *src,
+                 size_t src_len, struct parts *parts, sy_flag_t **out)
 {
-    *len = set->flags[i].klen;
-    return set->flags[i].key;
+    const sy_rule_t *r = parts->rule;
+    uint32_t nfast = parts->fast ? r->split.n : 0;
+    size_t pe = strlen(parts->parse_error);
+    size_t chars = klen + 1 + (src ? src_len + 1 : 0) + (pe ? pe + 1 : 0);
+    for (uint32_t i = 0; i < c->n_kept; i++)
+        chars += strlen(c->kept[i].path) + 1 + strlen(c->kept[i].msg) + 1;
+    size_t size = sizeof(sy_flag_t) + (parts->fast ? sizeof(struct fast_split) : 0) +
+                  sizeof(sy_member_t *) * nfast + sizeof(struct kept_problem) * c->n_kept + chars;
+    sy_flag_t *f = sy_block_alloc(size);
+    if (!f) {
+        parts_release(parts);
+        return -ENOMEM;
+    }
+    char *at = (char *)(f + 1);
+    *f = (sy_flag_t){.head.klen = (uint32_t)klen,
+                     .disabled = parts->disabled,
+                     .fractional = c->env->fractional,
+                     .variants = &parts->variants->v,
+                     .dflt = parts->dflt,
+                     .targeting = r ? r->logic : NULL,
+                     .metadata = parts->metadata ? &parts->metadata->v : &empty_object,
+                     .variants_iv = parts->variants,
+                     .metadata_iv = parts->metadata,
+                     .set_md = c->env->metadata,
+                     .rule = r,
+                     .n_problems = c->n_kept};
+    atomic_init(&f->head.refs, 1);
+    f->reads_time = f->targeting && sy_logic_reads_time(f->targeting);
+    if (f->set_md)
+        sy_piece_ref(&f->set_md->piece);
+    if (parts->fast) {
+        struct fast_split *fs = (struct fast_split *)at;
+        at += sizeof(*fs);
+        const sy_member_t **members = (const sy_member_t **)at;
+        at += sizeof(*members) * nfast;
+        for (uint32_t i = 0; i < nfast; i++)
+            members[i] = r->split.variants[i].type == SY_NULL
+                             ? NULL
+                             : variant_named(f->variants, &r->split.variants[i]);
+        *fs = (struct fast_split){.split = &r->split, .members = members};
+        f->fast = fs;
+    }
+    struct kept_problem *kept = (struct kept_problem *)at;
+    at += sizeof(*kept) * c->n_kept;
+    f->problems = kept;
+    f->head.key = put_chars(&at, key, klen);
+    if (src) {
+        f->src = put_chars(&at, src, src_len);
+        f->src_len = (uint32_t)src_len;
+    }
+    if (pe)
+        f->parse_error = put_chars(&at, parts->parse_error, pe);
+    for (uint32_t i = 0; i < c->n_kept; i++) {
+        kept[i].sev = c->kept[i].sev;
+        kept[i].path = put_chars(&at, c->kept[i].path, strlen(c->kept[i].path));
+        kept[i].msg = put_chars(&at, c->kept[i].msg, strlen(c->kept[i].msg));
+    }
+    assert(at == (char *)f + size);
+    *out = f;
+    return 0;
 }
 
-bool sy_flagset_is_disabled(const sy_flagset_t *set, size_t i)
+int sy_flag_compile(sy_flag_t **out, sy_flag_env_t *env, const char *key, size_t klen,
+                    const sy_value_t *def, const char *src, size_t src_len)
 {
-    return set->flags[i].disabled;
+    if (klen > UINT32_MAX || src_len > UINT32_MAX)
+        return -EINVAL;
+    char buf[4096];
+    sy_arena_t tmp;
+    sy_arena_init_with(&tmp, buf, sizeof(buf), COMPILE_ARENA_MAX);
+    struct checker c = {.env = env, .keep = &tmp};
+    snprintf(c.flag, sizeof(c.flag), "%.*s", (int)(klen > 63 ? 63 : klen), key);
+    size_t errors = env->errors;
+    struct parts parts = {0};
+    int rc = check_and_compile(&c, key, klen, def, &tmp, &parts);
+    if (rc == 0 && c.oom)
+        rc = -ENOMEM;
+    if (rc == 0 && (env->errors > errors || !parts.variants))
+        rc = -EINVAL;
+    if (rc < 0)
+        parts_release(&parts);
+    else
+        rc = build(&c, key, klen, src, src_len, &parts, out);
+    sy_arena_free(&tmp);
+    return rc;
 }
 
-const sy_value_t *sy_flagset_metadata(const sy_flagset_t *set)
+bool sy_flag_still_valid(const sy_flag_t *f, const sy_flag_env_t *env)
 {
-    return &set->metadata;
+    if (f->set_md != env->metadata || f->fractional != env->fractional)
+        return false;
+    for (uint32_t i = 0; f->rule && i < f->rule->n_deps; i++) {
+        const struct sy_rule_dep *d = &f->rule->deps[i];
+        if (sy_evaluators_get(env->evaluators, d->name, d->len) != d->val)
+            return false;
+    }
+    return true;
+}
+
+void sy_flag_report_again(const sy_flag_t *f, sy_flag_env_t *env)
+{
+    char flag[64];
+    snprintf(flag, sizeof(flag), "%.*s", (int)(f->head.klen > 63 ? 63 : f->head.klen), f->head.key);
+    for (uint32_t i = 0; i < f->n_problems; i++)
+        report_msg(env, f->problems[i].sev, flag, f->problems[i].path, f->problems[i].msg);
+}
+
+const sy_flag_t *sy_flag_ref(const sy_flag_t *f)
+{
+    atomic_fetch_add_explicit(&((sy_flag_t *)f)->head.refs, 1, memory_order_relaxed);
+    return f;
+}
+
+void sy_flag_release(const sy_flag_t *f)
+{
+    if (f && atomic_fetch_sub_explicit(&((sy_flag_t *)f)->head.refs, 1, memory_order_acq_rel) == 1)
+        flag_free((sy_flag_t *)f);
+}
+
+const char *sy_flag_source(const sy_flag_t *f, size_t *len)
+{
+    *len = f->src_len;
+    return f->src;
+}
+
+bool sy_flag_is_disabled(const sy_flag_t *f)
+{
+    return f->disabled;
+}
+
+bool sy_flag_reads_time(const sy_flag_t *f)
+{
+    return f->reads_time;
+}
+
+bool sy_flag_uses_evaluator(const sy_flag_t *f, const char *name, size_t len)
+{
+    for (uint32_t i = 0; f->rule && i < f->rule->n_deps; i++)
+        if (sy_bytes_eq(f->rule->deps[i].name, f->rule->deps[i].len, name, len))
+            return true;
+    return false;
 }
 
 /* ---- evaluation --------------------------------------------------------------------- */
-
-static const struct flag *find(const sy_flagset_t *set, const char *key, size_t klen)
-{
-    if (!set->table)
-        return NULL; /* a set without flags */
-    for (uint32_t at = key_hash(key, klen) & set->mask;; at = (at + 1) & set->mask) {
-        const struct flag *f = set->table[at];
-        if (!f)
-            return NULL;
-        if (sy_bytes_eq(f->key, f->klen, key, klen))
-            return f;
-    }
-}
-
-bool sy_flagset_reads_time(const sy_flagset_t *set)
-{
-    return set->reads_time;
-}
 
 static void fail_with(sy_flag_result_t *res, sy_flag_error_t e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -633,27 +709,24 @@ static const char *const type_names[] = {"any", "boolean", "string", "number", "
 
 /* Buckets by a static split (struct fast_split): the variant, or NULL for none (no
  * targeting key, a null variant, a bucket nobody owns), which means DEFAULT. */
-static const sy_member_t *fast_pick(const struct flag *f, const sy_value_t *ctx,
-                                    sy_arena_t *scratch)
+static const sy_member_t *fast_pick(const sy_flag_t *f, const sy_value_t *ctx, sy_arena_t *scratch)
 {
-    const sy_logic_split_t *sp = &f->fast->split;
+    const sy_logic_split_t *sp = f->fast->split;
     const char *s = sp->seed;
     size_t len = sp->seed_len;
     char buf[256];
     /* No targeting key (or no room for a very long one) gives null, as the rule would. */
-    if (!s &&
-        sy_logic_bucketing_key(ctx, f->key, f->klen, buf, sizeof(buf), scratch, &s, &len) <= 0)
+    if (!s && sy_logic_bucketing_key(ctx, f->head.key, f->head.klen, buf, sizeof(buf), scratch, &s,
+                                     &len) <= 0)
         return NULL;
     uint32_t h = sy_hash_murmur3(s, len);
     ptrdiff_t i = sy_hash_pick(sp->weights, sp->n, sy_hash_bucket(h, sp->total));
     return i >= 0 ? f->fast->members[i] : NULL;
 }
 
-static void eval_flag(const sy_flagset_t *set, const char *key, size_t klen, sy_flag_type_t type,
-                      const sy_value_t *ctx, int64_t now_s, sy_arena_t *scratch,
-                      sy_flag_result_t *res)
+static void eval_flag(const sy_flag_t *f, sy_flag_type_t type, const sy_value_t *ctx, int64_t now_s,
+                      sy_arena_t *scratch, sy_flag_result_t *res)
 {
-    static const sy_value_t empty = {.type = SY_OBJ};
     /* Field by field: zeroing the whole result (message included) costs more than a
      * static flag's evaluation. */
     res->has_value = false;
@@ -662,15 +735,10 @@ static void eval_flag(const sy_flagset_t *set, const char *key, size_t klen, sy_
     res->variant_len = 0;
     res->reason = SY_REASON_STATIC;
     res->error = SY_FLAG_OK;
-    res->metadata = &set->metadata;
+    res->metadata = f->metadata;
     res->message[0] = '\0';
-    const struct flag *f = find(set, key, klen);
-    int shown = klen > 64 ? 64 : (int)klen;
-    if (!f) {
-        fail_with(res, SY_FLAG_NOT_FOUND, "flag \"%.*s\" not found", shown, key);
-        return;
-    }
-    res->metadata = &f->metadata;
+    const char *key = f->head.key;
+    int shown = f->head.klen > 64 ? 64 : (int)f->head.klen;
     if (f->disabled) {
         res->reason = SY_REASON_DISABLED;
         return;
@@ -686,17 +754,16 @@ static void eval_flag(const sy_flagset_t *set, const char *key, size_t klen, sy_
 
     const char *name = NULL;
     size_t name_len = 0;
-    res->reason = SY_REASON_STATIC;
     const sy_member_t *variant = NULL;
     if (f->fast) {
-        variant = fast_pick(f, ctx ? ctx : &empty, scratch);
+        variant = fast_pick(f, ctx ? ctx : &empty_object, scratch);
         res->reason = variant ? SY_REASON_TARGETING_MATCH : SY_REASON_DEFAULT;
     } else if (f->targeting) {
-        sy_logic_env_t env = {.ctx = ctx ? ctx : &empty,
-                              .flag_key = f->key,
-                              .flag_key_len = f->klen,
+        sy_logic_env_t env = {.ctx = ctx ? ctx : &empty_object,
+                              .flag_key = f->head.key,
+                              .flag_key_len = f->head.klen,
                               .now_s = now_s,
-                              .fractional = set->fractional};
+                              .fractional = f->fractional};
         sy_value_t v;
         int rc = sy_logic_eval(f->targeting, &env, scratch, &v);
         if (rc == -ENOMEM) {
@@ -752,13 +819,12 @@ static void eval_flag(const sy_flagset_t *set, const char *key, size_t klen, sy_
     res->variant_len = variant->klen;
 }
 
-void sy_flagset_eval(const sy_flagset_t *set, const char *key, size_t klen, sy_flag_type_t type,
-                     const sy_value_t *ctx, int64_t now_s, sy_arena_t *scratch,
-                     sy_flag_result_t *res)
+void sy_flag_eval(const sy_flag_t *f, sy_flag_type_t type, const sy_value_t *ctx, int64_t now_s,
+                  sy_arena_t *scratch, sy_flag_result_t *res)
 {
-    /* The result borrows only the set, never the scratch: give the temporaries back. */
+    /* The result borrows only the flag, never the scratch: give the temporaries back. */
     sy_arena_mark_t mark = sy_arena_mark(scratch);
-    eval_flag(set, key, klen, type, ctx, now_s, scratch, res);
+    eval_flag(f, type, ctx, now_s, scratch, res);
     sy_arena_rewind(scratch, mark);
 }
 

@@ -1,31 +1,33 @@
-/* flag.h - flagd flag sets: loading, validating and evaluating flags.
+/* flag.h - one flagd flag: checked, compiled and evaluated on its own.
  *
- * A flag set is one flagd document ({"flags": {...}, "$evaluators": {...}, "metadata":
- * {...}}, ../shared/conformance/flagd/schema/flags.json) already turned into a sy_value_t
- * tree. Loading checks it the way flagd does and compiles every targeting rule once:
+ * sy_flag_compile checks one member of a document's `flags` the way flagd does and
+ * compiles it against the set it goes into (sy_flag_env_t): that set's `$evaluators` (a
+ * `$ref` is inlined), its metadata (merged under the flag's own) and its bucketing rule.
+ * What it checks:
  *
- *   refused (errors): a document whose `flags` is not an object; a flag that is not an
- *     object, has no `variants` object, has a `state` other than ENABLED or DISABLED, or
- *     a `defaultVariant` naming no variant;
- *   loaded with warnings, refused in strict mode: what only flagd's JSON schema rejects
- *     (a document that is not an object or lacks `flags`, metadata values that are not
- *     strings, numbers or booleans, a non-string metadata version, empty keys, variants of
- *     mixed or array types, targeting that is not an object, operators with the wrong
- *     number of operands, `sem_ver` literals that are not full semver, literal negative
- *     or fractional weights, a literal bucketing string, `$flagd.<other>`), and targeting
- *     that cannot compile (an unknown operator, a `$ref` to a missing evaluator): that
- *     flag then answers PARSE_ERROR, as flagd's does, and the other flags work.
+ *   refused (errors): a flag that is not an object, has no `variants` object, has a
+ *     `state` other than ENABLED or DISABLED, or a `defaultVariant` naming no variant;
+ *   warnings, refused in strict mode: what only flagd's JSON schema rejects (empty keys,
+ *     metadata values that are not strings, numbers or booleans, variants of mixed or
+ *     array types, targeting that is not an object, operators with the wrong number of
+ *     operands, `sem_ver` literals that are not full semver, literal negative or
+ *     fractional weights, a literal bucketing string, `$flagd.<other>`), and targeting
+ *     that cannot compile (an unknown operator); a `$ref` to a missing evaluator is only
+ *     noted (valid by the schema). Such a flag answers PARSE_ERROR, as flagd's does.
  *
- * Every problem is reported with the flag key and JSON path it concerns; a refused load
- * returns no set, so a caller keeps its previous one.
+ * A compiled flag is immutable: one block with an atomic reference count, holding its
+ * key, the caller's source text if given, and references to pieces (pool.h) it shares
+ * with every flag compiled through the same pool that has an equal one: its variant set,
+ * its merged metadata, its compiled targeting (the same rule over the same evaluators is
+ * compiled once). It records the problems it was compiled with, so that a set built
+ * again around it reports them without compiling it again.
  *
- * Evaluation (sy_flagset_eval) follows flagd's resolution rules: DISABLED first, then
- * STATIC / TARGETING_MATCH / DEFAULT / ERROR, the flag-set metadata merged under each
- * flag's. It never allocates: temporaries go to the caller's fixed scratch arena, and the
- * result borrows from the set. Loading allocates (from the document's arena).
+ * Evaluation (sy_flag_eval) follows flagd's resolution rules: DISABLED first, then
+ * STATIC / TARGETING_MATCH / DEFAULT / ERROR. It never allocates: temporaries go to the
+ * caller's fixed scratch arena, and the result borrows from the flag.
  *
- * Thread-safety: a loaded set is immutable; any number of threads may evaluate it at
- * once, each with its own scratch.
+ * Thread-safety: compiling uses its pool, so one thread at a time per pool; a compiled
+ * flag may be evaluated by any number of threads at once and released from any thread.
  */
 #ifndef SY_CORE_FLAG_H
 #define SY_CORE_FLAG_H
@@ -36,9 +38,11 @@
 
 #include "core/arena.h"
 #include "core/logic.h"
+#include "core/pool.h"
+#include "core/rule.h"
 #include "core/value.h"
 
-typedef struct sy_flagset sy_flagset_t;
+typedef struct sy_flag sy_flag_t; /* opaque, immutable */
 
 typedef enum sy_reason {
     SY_REASON_STATIC = 0,      /* no targeting: the default variant */
@@ -70,14 +74,16 @@ typedef enum sy_flag_type {
 typedef struct sy_flag_result {
     bool has_value;      /* false: the caller's default applies (errors, DISABLED,
                           * no default variant) */
-    sy_value_t value;    /* the variant's value when has_value; borrows the set */
-    const char *variant; /* the variant's name, NULL when none; borrows the set */
+    sy_value_t value;    /* the variant's value when has_value; borrows the flag */
+    const char *variant; /* the variant's name, NULL when none; borrows the flag */
     uint32_t variant_len;
     sy_reason_t reason;
     sy_flag_error_t error;      /* SY_FLAG_OK unless reason is SY_REASON_ERROR */
-    const sy_value_t *metadata; /* merged metadata object (never NULL); borrows the set */
+    const sy_value_t *metadata; /* merged metadata object (never NULL); borrows the flag */
     char message[160];          /* why, for errors; "" otherwise */
 } sy_flag_result_t;
+
+/* ---- problems ------------------------------------------------------------------------------ */
 
 /* One problem found while loading. */
 typedef struct sy_problem {
@@ -98,41 +104,81 @@ typedef struct sy_problems {
     size_t errors;
 } sy_problems_t;
 
-typedef struct sy_flagset_opts {
-    bool strict;                /* refuse what only the schema rejects */
-    sy_fractional_t fractional; /* bucketing rule (v2 unless migrating from flagd <= 0.14) */
-} sy_flagset_opts_t;
+/* How bad a problem is: refuses the document in strict mode only (what only flagd's
+ * schema rejects); refuses it always; or never (the flag will answer PARSE_ERROR). */
+typedef enum sy_severity { SY_SEV_WARN, SY_SEV_ERROR, SY_SEV_NOTE } sy_severity_t;
 
-/* Loads `doc` into a new set. Takes `arena` (the memory `doc` lives in, growable): on
- * success the set owns it and frees it in sy_flagset_free; on failure it is freed too.
- * `opts` may be NULL (lenient, v2). Problems go to `problems` when not NULL (warnings
- * also on success). Returns 0, -EINVAL when the document is refused, -ENOMEM. */
-int sy_flagset_load(sy_flagset_t **out, sy_arena_t *arena, const sy_value_t *doc,
-                    const sy_flagset_opts_t *opts, sy_problems_t *problems);
+/* What a flag is checked and compiled against, and where its problems go. */
+typedef struct sy_flag_env {
+    sy_pool_t *pool;                   /* shares pieces (NULL: nothing shared) */
+    const sy_evaluators_t *evaluators; /* the set's (NULL: none) */
+    const sy_ival_t *metadata;         /* the set's metadata object (NULL: {}) */
+    sy_fractional_t fractional;        /* the set's bucketing rule */
+    bool strict;                       /* warnings refuse */
+    sy_problems_t *problems;           /* where problems are reported (NULL: nowhere) */
+    size_t errors;                     /* problems so far that refuse (counted always) */
+} sy_flag_env_t;
 
-void sy_flagset_free(sy_flagset_t *set); /* NULL is a no-op */
+/* Reports a problem about flag `flag` ("" for the document) at `path` to env->problems,
+ * counting it in env->errors when it refuses. */
+void sy_flag_report(sy_flag_env_t *env, sy_severity_t sev, const char *flag, const char *path,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* Number of flags, and the key of the i-th in document order (borrowed). */
-size_t sy_flagset_count(const sy_flagset_t *set);
-const char *sy_flagset_key(const sy_flagset_t *set, size_t i, size_t *len);
+/* Schema checks of the parts of a document around its flags, reported as warnings: a
+ * metadata object at `path` (`set`: the set's own, whose version and flagSetId must be
+ * strings), and a rule (an evaluator) at `path`. */
+void sy_flag_check_metadata(sy_flag_env_t *env, const sy_value_t *md, const char *path, bool set);
+void sy_flag_check_rule(sy_flag_env_t *env, const sy_value_t *rule, const char *path);
 
-/* True when the i-th flag is DISABLED. */
-bool sy_flagset_is_disabled(const sy_flagset_t *set, size_t i);
+/* Checks flag `key` (`klen` bytes) defined by `def` and compiles it against `env`. `src`
+ * (`src_len` bytes, may be NULL) is kept with the flag for the caller (sy_flag_source),
+ * the engine's JSON text of it. Every problem goes to env. Returns 0 with *out (a new
+ * reference); -EINVAL when the flag is refused (an error; nothing made); -ENOMEM. */
+int sy_flag_compile(sy_flag_t **out, sy_flag_env_t *env, const char *key, size_t klen,
+                    const sy_value_t *def, const char *src, size_t src_len);
 
-/* True when some flag's targeting may read $flagd.timestamp: only then does `now_s`
- * matter, and a caller can skip reading its clock otherwise. */
-bool sy_flagset_reads_time(const sy_flagset_t *set);
+/* True when `f`, compiled before, would compile the same in `env`: the same evaluators
+ * for each `$ref` it names (transitively, and the same ones missing), the same set
+ * metadata, the same bucketing rule. Then a set may keep `f` as it is. */
+bool sy_flag_still_valid(const sy_flag_t *f, const sy_flag_env_t *env);
+/* Reports again, to env, the problems `f` was compiled with. */
+void sy_flag_report_again(const sy_flag_t *f, sy_flag_env_t *env);
 
-/* The flag-set metadata object (never NULL; borrowed). */
-const sy_value_t *sy_flagset_metadata(const sy_flagset_t *set);
+/* Takes one more reference; returns `f`. */
+const sy_flag_t *sy_flag_ref(const sy_flag_t *f);
+/* Drops one reference; the last frees the flag (any thread). NULL is a no-op. */
+void sy_flag_release(const sy_flag_t *f);
 
-/* Evaluates flag `key` (`klen` bytes) for `ctx` (an object, or NULL for {}) at Unix time
- * `now_s`, asking for `type`, into *res. Never fails: every outcome is a result (an
- * unknown key is SY_FLAG_NOT_FOUND). `scratch` is a fixed arena for temporaries; a rule
- * that needs more than it holds gives SY_FLAG_GENERAL. */
-void sy_flagset_eval(const sy_flagset_t *set, const char *key, size_t klen, sy_flag_type_t type,
-                     const sy_value_t *ctx, int64_t now_s, sy_arena_t *scratch,
-                     sy_flag_result_t *res);
+/* The first members of every compiled flag: what finding a flag by key reads, inline,
+ * on every evaluation. Read-only outside flag.c. */
+struct sy_flag_head {
+    atomic_uint refs;
+    uint32_t klen;
+    const char *key; /* NUL-terminated */
+};
+
+/* The key (NUL-terminated, borrowed) and its length. */
+static inline const char *sy_flag_key(const sy_flag_t *f, size_t *len)
+{
+    const struct sy_flag_head *h = (const struct sy_flag_head *)(const void *)f;
+    *len = h->klen;
+    return h->key;
+}
+/* The source text given to sy_flag_compile (NUL-terminated, borrowed), or NULL. */
+const char *sy_flag_source(const sy_flag_t *f, size_t *len);
+bool sy_flag_is_disabled(const sy_flag_t *f);
+/* True when its targeting may read $flagd.timestamp. */
+bool sy_flag_reads_time(const sy_flag_t *f);
+/* True when the evaluator `name` (`len` bytes) matters to it: its targeting names it,
+ * directly or through another evaluator. */
+bool sy_flag_uses_evaluator(const sy_flag_t *f, const char *name, size_t len);
+
+/* Evaluates `f` for `ctx` (an object, or NULL for {}) at Unix time `now_s`, asking for
+ * `type`, into *res. Never fails: every outcome is a result. `scratch` is a fixed arena
+ * for temporaries (given back before returning); a rule that needs more than it holds
+ * gives SY_FLAG_GENERAL. */
+void sy_flag_eval(const sy_flag_t *f, sy_flag_type_t type, const sy_value_t *ctx, int64_t now_s,
+                  sy_arena_t *scratch, sy_flag_result_t *res);
 
 /* Stable names: "STATIC"..., "FLAG_NOT_FOUND"... ("" for SY_FLAG_OK). */
 const char *sy_reason_name(sy_reason_t r);

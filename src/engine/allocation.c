@@ -469,17 +469,19 @@ int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experime
                   sy_err_t *err)
 {
     struct workspace *w = sy_eng_find_ws(eng, e->ws);
-    const json_t *flag = json_object_get(json_object_get(w->doc, "flags"), e->flag);
-    if (!flag)
+    if (!sy_eng_flag_exists(w, e->flag))
         return sy_err_set(err, SY_ECONFLICT, "flag", "flag \"%.64s\" no longer exists", e->flag);
     /* Room for the change's memory first: `saved` must hold the array as it will stay. */
     if (sy_eng_grow((void **)&e->changes, &e->cap_changes, e->n_changes + 1, sizeof(*e->changes)) <
         0)
         return sy_eng_oom(err);
-    struct experiment saved = *e; /* what a failure puts back */
+    struct experiment saved = *e; /* what a failure puts back (with the weights below) */
+    int64_t saved_w[SY_EXP_MAX_ARMS];
     json_t *before_w = sy_exp_weights_json(e), *before = sy_exp_to_json(e);
-    for (size_t i = 0; i < e->n_arms; i++)
+    for (size_t i = 0; i < e->n_arms; i++) {
+        saved_w[i] = e->arms[i].weight;
         e->arms[i].weight = weights[i];
+    }
     enum state was = e->state;
     e->state = state;
     /* The events the aggregates hold: a batch in flight lands after the change, so that is
@@ -489,7 +491,9 @@ int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experime
     json_object_set_new(detail, "units_at", json_integer(units_at));
     json_object_set_new(detail, "events_at", json_integer(events_at));
     json_t *after_w = sy_exp_weights_json(e), *after = sy_exp_to_json(e);
+    json_t *flag = e->flag_before ? NULL : sy_eng_flag_json(w, e->flag);
     json_t *def = sy_exp_split_flag(e, e->flag_before ? e->flag_before : flag);
+    json_decref(flag);
     struct change_write cw = {
         .action = action, .before = before_w, .after = after_w, .detail = detail, .at_ms = now};
     struct exp_write xw = {.e = e,
@@ -505,6 +509,8 @@ int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experime
             : sy_eng_oom(err);
     if (rc < 0) {
         *e = saved;
+        for (size_t i = 0; i < e->n_arms; i++)
+            e->arms[i].weight = saved_w[i];
     } else {
         remember(e, now, strcmp(action, "step") == 0, evaluation_id, units_at, events_at, weights,
                  winner); /* room was made */

@@ -199,6 +199,8 @@ static int parse_variants(const json_t *vs, struct experiment *e, json_t *values
         return sy_err_set(err, -EINVAL, "variants", "variants must be an array of 2 to %d variants",
                           SY_EXP_MAX_ARMS);
     static const char *const fields[] = {"key", "weight", "control", "value", NULL};
+    if (!e->arms && !(e->arms = calloc(json_array_size(vs), sizeof(*e->arms))))
+        return sy_eng_oom(err);
     size_t controls = 0;
     int64_t treatment_weight = 0;
     char at[32];

@@ -1,8 +1,7 @@
-/* engine.c - workspaces, tokens, flags and their snapshots; see engine.h. */
+/* engine.c - the engine itself, workspaces and tokens; see engine.h (flags.c has the flags). */
 #define _DEFAULT_SOURCE
 #include "engine/engine.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +13,6 @@
 #include "codec/value_json.h"
 #include "core/utf8.h"
 #include "engine/internal.h"
-
-#define DOC_ARENA_MAX ((size_t)1 << 30) /* memory one compiled flag document may use */
 
 static const char *const role_names[] = {"sdk", "viewer", "editor", "admin"};
 
@@ -77,154 +74,7 @@ int sy_eng_oom(sy_err_t *err)
     return sy_err_set(err, -ENOMEM, NULL, "out of memory");
 }
 
-/* ---- snapshots ----------------------------------------------------------------------- */
-
-const sy_snapshot_t *sy_engine_snapshot(sy_engine_t *eng, int64_t ws)
-{
-    for (size_t i = 0; i < eng->n_ws; i++)
-        if (eng->ws[i].id == ws) {
-            struct snap *s = eng->ws[i].current;
-            atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
-            return &s->pub;
-        }
-    return NULL;
-}
-
-void sy_snapshot_release(const sy_snapshot_t *snap)
-{
-    if (!snap)
-        return;
-    struct snap *s = (struct snap *)snap; /* pub is the first member */
-    if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1) {
-        sy_flagset_free(s->set);
-        free(s);
-    }
-}
-
-void sy_engine_on_change(sy_engine_t *eng, sy_engine_change_cb cb, void *arg)
-{
-    eng->on_change = cb;
-    eng->on_change_arg = arg;
-}
-
-/* Compiles `doc` as flagd would load it. Returns 0 with *out, or -EINVAL with the first
- * refusing problem in `err` (all of them in `problems` when given). */
-static int compile(const sy_engine_t *eng, const json_t *doc, sy_flagset_t **out,
-                   sy_problems_t *problems, sy_err_t *err)
-{
-    sy_problem_t first[16]; /* warnings may come before the first error */
-    sy_problems_t local = {.items = first, .cap = 16};
-    sy_problems_t *p = problems ? problems : &local;
-    sy_arena_t arena;
-    sy_arena_init(&arena, DOC_ARENA_MAX);
-    sy_value_t v;
-    int rc = sy_value_from_json(doc, &arena, &v);
-    if (rc < 0) {
-        sy_arena_free(&arena);
-        return rc == -ENOMEM ? sy_eng_oom(err) : sy_err_set(err, rc, NULL, "not a JSON document");
-    }
-    sy_flagset_opts_t opts = {.fractional = eng->fractional};
-    rc = sy_flagset_load(out, &arena, &v, &opts, p); /* takes the arena */
-    if (rc == -ENOMEM)
-        return sy_eng_oom(err);
-    if (rc < 0) {
-        for (size_t i = 0; i < p->n; i++)
-            if (p->items[i].error)
-                return sy_err_set(err, -EINVAL, p->items[i].path, "%s%s", p->items[i].msg,
-                                  p->errors > 1 ? " (and more problems)" : "");
-        return sy_err_set(err, -EINVAL, NULL, "the flag document is invalid (%zu problems)",
-                          p->errors);
-    }
-    return 0;
-}
-
-/* While the kill switch is engaged, what `w` serves: its document with every experiment's
- * flag at its control (NULL when that does not compile: then the document as it is). */
-static sy_flagset_t *killed_set(sy_engine_t *eng, struct workspace *w)
-{
-    json_t *doc = json_deep_copy(w->doc);
-    sy_flagset_t *set = NULL;
-    if (doc &&
-        sy_eng_serve_controls(eng, w->id, json_object_get(doc, "flags"), w->kill.reason) == 0 &&
-        compile(eng, doc, &set, NULL, NULL) < 0)
-        set = NULL;
-    json_decref(doc);
-    return set;
-}
-
-/* Makes `set` (compiled from ws->doc) the current snapshot at `revision`; while the kill
- * switch is engaged, the same document with every experiment at its control. */
-static int publish(sy_engine_t *eng, struct workspace *w, sy_flagset_t *set, int64_t revision)
-{
-    sy_flagset_t *killed = w->kill.engaged ? killed_set(eng, w) : NULL;
-    if (killed) {
-        sy_flagset_free(set);
-        set = killed;
-    }
-    struct snap *s = calloc(1, sizeof(*s));
-    if (!s) {
-        sy_flagset_free(set);
-        return -ENOMEM;
-    }
-    s->set = set;
-    s->pub = (sy_snapshot_t){.workspace = w->id, .revision = revision, .set = set};
-    atomic_init(&s->refs, 1);
-    struct snap *old = w->current;
-    w->current = s;
-    w->revision = revision;
-    (void)sy_eng_view_publish(eng); /* out of memory: other threads see it with the next */
-    if (old)
-        sy_snapshot_release(&old->pub);
-    if (eng->on_change)
-        eng->on_change(eng->on_change_arg, w->id, revision);
-    return 0;
-}
-
 /* ---- loading from the store ---------------------------------------------------------- */
-
-static int add_flag_row(void *arg, const sy_store_flag_t *f)
-{
-    json_t *flags = arg;
-    json_error_t je;
-    json_t *def = sy_json_loadb(f->definition, strlen(f->definition), 0, &je);
-    return def && json_object_set_new(flags, f->key, def) == 0 ? 0 : -EIO;
-}
-
-/* The workspace's document as the store has it. */
-static int load_doc(sy_engine_t *eng, int64_t ws, json_t **out, sy_err_t *err)
-{
-    json_t *doc = json_object(), *flags = json_object();
-    char *evaluators = NULL, *metadata = NULL;
-    int rc = -ENOMEM;
-    if (!doc || !flags || json_object_set(doc, "flags", flags) < 0)
-        goto out;
-    if ((rc = sy_store_flag_list(eng->store, ws, add_flag_row, flags, err)) < 0) {
-        if (err && !err->msg[0]) /* the sink's refusal says nothing itself */
-            sy_err_set(err, rc, "", "workspace %lld: a stored flag does not load", (long long)ws);
-        goto out;
-    }
-    if ((rc = sy_store_flagset_get(eng->store, ws, &evaluators, &metadata, err)) < 0)
-        goto out;
-    json_error_t je;
-    json_t *e = sy_json_loadb(evaluators, strlen(evaluators), 0, &je);
-    json_t *m = sy_json_loadb(metadata, strlen(metadata), 0, &je);
-    if (e && json_object_size(e))
-        json_object_set(doc, "$evaluators", e);
-    if (m && json_object_size(m))
-        json_object_set(doc, "metadata", m);
-    json_decref(e);
-    json_decref(m);
-    *out = json_incref(doc);
-    rc = 0;
-out:
-    if (rc == -ENOMEM)
-        sy_eng_oom(err);
-    free(evaluators);
-    free(metadata);
-    json_decref(flags);
-    json_decref(doc);
-    return rc;
-}
 
 static int add_workspace(void *arg, const sy_store_workspace_t *row)
 {
@@ -268,34 +118,12 @@ static int add_token(void *arg, const sy_store_token_t *t)
     return 0;
 }
 
-int sy_eng_republish(sy_engine_t *eng, struct workspace *w, int64_t revision)
-{
-    sy_flagset_t *set;
-    if (compile(eng, w->doc, &set, NULL, NULL) < 0)
-        return -ENOMEM;
-    return publish(eng, w, set, revision);
-}
-
 struct workspace *sy_eng_find_ws(sy_engine_t *eng, int64_t id)
 {
     for (size_t i = 0; i < eng->n_ws; i++)
         if (eng->ws[i].id == id)
             return &eng->ws[i];
     return NULL;
-}
-
-/* Loads workspace `w`'s document and publishes its first snapshot. */
-static int open_workspace(sy_engine_t *eng, struct workspace *w, sy_err_t *err)
-{
-    int rc = load_doc(eng, w->id, &w->doc, err);
-    if (rc < 0)
-        return rc;
-    sy_flagset_t *set;
-    if ((rc = compile(eng, w->doc, &set, NULL, err)) < 0)
-        return sy_err_set(err, rc, err ? err->field : NULL,
-                          "workspace %s: stored flags do not load: %s", w->name,
-                          err ? err->msg : "");
-    return publish(eng, w, set, w->revision) < 0 ? sy_eng_oom(err) : 0;
 }
 
 int sy_engine_open(sy_engine_t **out, const sy_engine_opts_t *opts, sy_err_t *err)
@@ -322,7 +150,7 @@ int sy_engine_open(sy_engine_t **out, const sy_engine_opts_t *opts, sy_err_t *er
         goto out_close;
     }
     for (size_t i = 0; i < eng->n_ws; i++)
-        if ((rc = open_workspace(eng, &eng->ws[i], err)) < 0)
+        if ((rc = sy_eng_flags_open(eng, &eng->ws[i], err)) < 0)
             goto out_close;
     if ((rc = sy_eng_experiments_open(eng, err)) < 0 ||
         (rc = sy_eng_regression_open(eng, err)) < 0 ||
@@ -344,9 +172,7 @@ void sy_engine_close(sy_engine_t *eng)
     sy_engine_writer_stop(eng);
     for (size_t i = 0; i < eng->n_ws; i++) {
         free(eng->ws[i].name);
-        json_decref(eng->ws[i].doc);
-        if (eng->ws[i].current)
-            sy_snapshot_release(&eng->ws[i].current->pub);
+        sy_eng_flags_close(&eng->ws[i]);
     }
     sy_eng_experiments_close(eng);
     sy_eng_routes_close(eng);
@@ -457,13 +283,10 @@ int sy_engine_workspace_create(sy_engine_t *eng, const char *name, int64_t *id, 
         goto out;
     struct workspace *w = &eng->ws[eng->n_ws];
     *w = (struct workspace){.id = *id, .name = strdup(name), .guardrails = SY_GUARDRAILS_DEFAULTS};
-    w->doc = json_pack("{s{}}", "flags");
-    sy_flagset_t *set = NULL;
-    if (!w->name || !w->doc || compile(eng, w->doc, &set, NULL, err) < 0 ||
-        publish(eng, w, set, 0) < 0) {
+    if (!w->name || sy_eng_flags_empty(eng, w) < 0) {
         /* Committed but not servable: the next start loads it from the store. */
         free(w->name);
-        json_decref(w->doc);
+        sy_eng_flags_close(w);
         rc = sy_eng_oom(err);
         goto out;
     }
@@ -510,7 +333,7 @@ static const struct token *load_token(sy_engine_t *eng, const unsigned char h[32
         size_t n = eng->n_ws;
         bool opened = sy_store_workspace_list(eng->store, add_workspace_if_new, eng, NULL) == 0;
         for (size_t i = n; opened && i < eng->n_ws; i++)
-            opened = open_workspace(eng, &eng->ws[i], NULL) == 0;
+            opened = sy_eng_flags_open(eng, &eng->ws[i], NULL) == 0;
         if (!opened || !sy_eng_find_ws(eng, t->workspace)) {
             eng->n_tokens--; /* not served: looked for again next time */
             return NULL;
@@ -673,267 +496,6 @@ int sy_engine_bootstrap(sy_engine_t *eng, const char *workspace, char *secret, s
                                 err);
     *created = rc == 0;
     return rc;
-}
-
-/* ---- flags --------------------------------------------------------------------------- */
-
-/* Replaces `w`'s document by `doc` (already compiled to `set`) in one transaction with
- * its audit event; `write` does the store half. Takes `set`. */
-static int commit_doc(sy_engine_t *eng, const sy_principal_t *actor, struct workspace *w,
-                      json_t *doc, sy_flagset_t *set, sy_eng_write_fn write, void *arg,
-                      const char *action, const char *resource, const json_t *before,
-                      const json_t *after, sy_err_t *err)
-{
-    int64_t revision;
-    int rc = sy_store_begin(eng->store, err);
-    if (rc < 0)
-        goto out_free;
-    if ((rc = write(eng, w->id, doc, arg, err)) < 0 ||
-        (rc = sy_store_workspace_bump(eng->store, w->id, &revision, err)) < 0 ||
-        (rc = sy_eng_audit(eng, actor, w->id, action, resource, before, after, err)) < 0) {
-        sy_store_rollback(eng->store);
-        goto out_free;
-    }
-    if ((rc = sy_store_commit(eng->store, err)) < 0)
-        goto out_free;
-    json_decref(w->doc);
-    w->doc = json_incref(doc);
-    return publish(eng, w, set, revision) < 0 ? sy_eng_oom(err) : 0;
-out_free:
-    sy_flagset_free(set);
-    return rc;
-}
-
-static bool valid_key(const char *key)
-{
-    return sy_eng_valid_name(key, KEY_MAX);
-}
-
-struct flag_write {
-    const char *key;
-    const json_t *def; /* NULL: delete */
-    bool created;
-    sy_eng_write_fn also; /* more to write in the same transaction, or NULL */
-    void *also_arg;
-};
-
-static int write_flag(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg, sy_err_t *err)
-{
-    struct flag_write *fw = arg;
-    int rc;
-    if (!fw->def) {
-        rc = sy_store_flag_delete(eng->store, ws, fw->key, err);
-    } else {
-        char *text = json_dumps(fw->def, JSON_COMPACT);
-        if (!text)
-            return sy_eng_oom(err);
-        sy_store_flag_t f = {
-            .key = fw->key, .definition = text, .updated_ms = sy_engine_now_ms(eng)};
-        rc = sy_store_flag_put(eng->store, ws, &f, &fw->created, err);
-        free(text);
-    }
-    return rc == 0 && fw->also ? fw->also(eng, ws, doc, fw->also_arg, err) : rc;
-}
-
-int sy_eng_flag_change(sy_engine_t *eng, const sy_principal_t *actor, struct workspace *w,
-                       const char *key, const json_t *def, const char *action, sy_eng_write_fn also,
-                       void *also_arg, sy_err_t *err)
-{
-    json_t *doc = json_deep_copy(w->doc);
-    json_t *flags = json_object_get(doc, "flags");
-    if (!doc || !flags) {
-        json_decref(doc);
-        return sy_eng_oom(err);
-    }
-    json_t *before = json_incref(json_object_get(flags, key));
-    /* A change that did not take (no memory; a key jansson refuses) must not be committed:
-     * the document compiled would lack it while the store had it. */
-    if (def ? json_object_set(flags, key, (json_t *)def) < 0
-            : before && json_object_del(flags, key) < 0) {
-        json_decref(before);
-        json_decref(doc);
-        return sy_err_set(err, -EINVAL, "key", "the flag key cannot be stored");
-    }
-    sy_flagset_t *set;
-    /* Deleting can break nothing flagd checks (a $ref names evaluators, not flags), but
-     * compile anyway: the snapshot must be rebuilt. */
-    int rc = compile(eng, doc, &set, NULL, err);
-    if (rc == 0) {
-        char resource[KEY_MAX + 8];
-        snprintf(resource, sizeof(resource), "flag:%s", key);
-        struct flag_write fw = {.key = key, .def = def, .also = also, .also_arg = also_arg};
-        rc = commit_doc(eng, actor, w, doc, set, write_flag, &fw, action, resource, before, def,
-                        err);
-    }
-    json_decref(before);
-    json_decref(doc);
-    return rc;
-}
-
-static int refuse_driven(const sy_engine_t *eng, int64_t ws, const char *key, sy_err_t *err)
-{
-    if (!sy_eng_flag_is_driven(eng, ws, key))
-        return 0;
-    return sy_err_set(err, SY_ECONFLICT, "key",
-                      "flag \"%.64s\" is driven by a running experiment: stop it first", key);
-}
-
-int sy_engine_flag_put(sy_engine_t *eng, const sy_principal_t *actor, const char *key, json_t *def,
-                       bool *created, sy_err_t *err)
-{
-    struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
-    if (!w)
-        return sy_err_set(err, -ENOENT, NULL, "no such workspace");
-    if (!valid_key(key))
-        return sy_err_set(err, -EINVAL, "key", "a flag key is 1 to %d bytes, no control characters",
-                          KEY_MAX);
-    if (!json_is_object(def))
-        return sy_err_set(err, -EINVAL, "", "the body must be a flagd flag object");
-    int rc = refuse_driven(eng, w->id, key, err);
-    if (rc < 0)
-        return rc;
-    *created = !json_object_get(json_object_get(w->doc, "flags"), key);
-    return sy_eng_flag_change(eng, actor, w, key, def, *created ? "flag.create" : "flag.update",
-                              NULL, NULL, err);
-}
-
-int sy_engine_flag_delete(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
-                          sy_err_t *err)
-{
-    struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
-    if (!w || !json_object_get(json_object_get(w->doc, "flags"), key))
-        return sy_err_set(err, -ENOENT, "key", "no flag \"%.64s\"", key);
-    int rc = refuse_driven(eng, w->id, key, err);
-    if (rc < 0)
-        return rc;
-    return sy_eng_flag_change(eng, actor, w, key, NULL, "flag.delete", NULL, NULL, err);
-}
-
-int sy_engine_flag_get(sy_engine_t *eng, const sy_principal_t *actor, const char *key, json_t **out,
-                       sy_err_t *err)
-{
-    struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
-    json_t *def = w ? json_object_get(json_object_get(w->doc, "flags"), key) : NULL;
-    if (!def)
-        return sy_err_set(err, -ENOENT, "key", "no flag \"%.64s\"", key);
-    *out = json_incref(def);
-    return 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-json_t *sy_engine_flag_list(sy_engine_t *eng, const sy_principal_t *actor)
-{
-    struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
-    json_t *flags = w ? json_object_get(w->doc, "flags") : NULL;
-    size_t n = json_object_size(flags);
-    const char **keys = calloc(n ? n : 1, sizeof(*keys));
-    json_t *arr = json_array();
-    json_t *out = json_pack("{so}", "flags", arr);
-    if (!keys || !out) {
-        free(keys);
-        json_decref(out);
-        return NULL;
-    }
-    size_t i = 0;
-    const char *k;
-    json_t *v;
-    json_object_foreach(flags, k, v) keys[i++] = k;
-    qsort(keys, n, sizeof(*keys), cmp_str);
-    for (i = 0; i < n; i++)
-        if (json_array_append_new(arr, json_pack("{sssO}", "key", keys[i], "definition",
-                                                 json_object_get(flags, keys[i]))) < 0) {
-            json_decref(out);
-            out = NULL;
-            break;
-        }
-    free(keys);
-    return out;
-}
-
-static int write_flagset(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg, sy_err_t *err)
-{
-    (void)arg;
-    int rc = sy_store_flag_clear(eng->store, ws, err);
-    const char *k;
-    json_t *v;
-    int64_t now = sy_engine_now_ms(eng);
-    json_object_foreach(json_object_get(doc, "flags"), k, v)
-    {
-        if (rc < 0)
-            break;
-        char *text = json_dumps(v, JSON_COMPACT);
-        if (!text)
-            return sy_eng_oom(err);
-        bool created;
-        sy_store_flag_t f = {.key = k, .definition = text, .updated_ms = now};
-        rc = sy_store_flag_put(eng->store, ws, &f, &created, err);
-        free(text);
-    }
-    if (rc < 0)
-        return rc;
-    json_t *e = json_object_get(doc, "$evaluators"), *m = json_object_get(doc, "metadata");
-    char *et = e ? json_dumps(e, JSON_COMPACT) : strdup("{}");
-    char *mt = m ? json_dumps(m, JSON_COMPACT) : strdup("{}");
-    rc = et && mt ? sy_store_flagset_put(eng->store, ws, et, mt, err) : sy_eng_oom(err);
-    free(et);
-    free(mt);
-    return rc;
-}
-
-int sy_engine_flagset_put(sy_engine_t *eng, const sy_principal_t *actor, json_t *doc,
-                          sy_problems_t *problems, sy_err_t *err)
-{
-    struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
-    if (!w)
-        return sy_err_set(err, -ENOENT, NULL, "no such workspace");
-    if (!json_is_object(doc) || !json_is_object(json_object_get(doc, "flags")))
-        return sy_err_set(err, -EINVAL, "flags", "a flagd document is an object with \"flags\"");
-    const char *k;
-    json_t *v;
-    json_object_foreach(json_object_get(doc, "flags"), k, v)
-    {
-        if (!valid_key(k))
-            return sy_err_set(err, -EINVAL, "flags",
-                              "a flag key is 1 to %d bytes, no control characters", KEY_MAX);
-    }
-    /* Keep what a flagd document holds, in its own order; "$schema" is not state. */
-    json_t *kept = json_object();
-    if (!kept)
-        return sy_eng_oom(err);
-    json_object_set(kept, "flags", json_object_get(doc, "flags"));
-    if (json_object_get(doc, "$evaluators"))
-        json_object_set(kept, "$evaluators", json_object_get(doc, "$evaluators"));
-    if (json_object_get(doc, "metadata"))
-        json_object_set(kept, "metadata", json_object_get(doc, "metadata"));
-    sy_flagset_t *set;
-    int rc = sy_eng_flagset_keeps_driven(eng, w->id, json_object_get(doc, "flags"), err);
-    if (rc < 0) {
-        json_decref(kept);
-        return rc;
-    }
-    rc = compile(eng, doc, &set, problems, err);
-    if (rc == 0)
-        rc = commit_doc(eng, actor, w, kept, set, write_flagset, NULL, "flagset.import", "flagset",
-                        w->doc, kept, err);
-    json_decref(kept);
-    return rc;
-}
-
-json_t *sy_engine_flagset_get(sy_engine_t *eng, const sy_principal_t *actor)
-{
-    struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
-    if (!w)
-        return NULL;
-    json_t *out = json_pack("{ss}", "$schema", "https://flagd.dev/schema/v0/flags.json");
-    if (out && json_object_update(out, w->doc) < 0) {
-        json_decref(out);
-        return NULL;
-    }
-    return out;
 }
 
 /* ---- audit --------------------------------------------------------------------------- */

@@ -1,16 +1,21 @@
 /* engine.h - the control plane of one switchyard process.
  *
  * The engine owns the store and the state derived from it: the workspaces, their API
- * tokens, and for each workspace its flag document and the compiled snapshot that
- * evaluation reads. Every change is validated first, then written through the store in
- * one transaction together with its audit event, and only once committed published: a
- * new immutable snapshot replaces the old one with one pointer swap. A refused change
- * (bad input, a document flagd would refuse, a store failure) changes nothing.
+ * tokens, and for each workspace its flags (compiled, each with the JSON text the store
+ * holds) and the snapshot that evaluation reads. Every change is validated first, then
+ * written through the store in one transaction together with its audit event, and only
+ * once committed published: a new immutable snapshot replaces the old one with one
+ * pointer swap. A change compiles only the flags it touches and the new snapshot shares
+ * every other compiled flag with the old one (core/flagset.h), so its cost does not grow
+ * with the workspace. A refused change (bad input, a document flagd would refuse, a store
+ * failure) changes nothing.
  *
  * Threads: every call except the snapshot readers runs on the engine's thread (the
- * server's event loop). sy_engine_snapshot returns a counted reference that a reader may
- * keep while it evaluates; the last release frees a retired snapshot. The engine may run
- * a thread of its own, the writer (sy_engine_writer_start), which commits ingested events
+ * server's event loop), the only writer. sy_engine_snapshot returns a counted reference
+ * that a reader may keep while it evaluates; a published snapshot never changes, and the
+ * last release (from any thread) frees a retired one with the flags only it held. Other
+ * threads read snapshots through the published view (view.c). The engine may run a
+ * thread of its own, the writer (sy_engine_writer_start), which commits ingested events
  * off the loop; no callback is ever called from it.
  *
  * Time comes from opts.now_ms (tests pass a fake clock); NULL reads CLOCK_REALTIME.
@@ -25,7 +30,7 @@
 #include <jansson.h>
 
 #include "core/err.h"
-#include "core/flag.h"
+#include "core/flagset.h"
 #include "engine/loopstat.h"
 #include "core/route.h"
 #include "core/route_spec.h"
@@ -105,9 +110,10 @@ int sy_engine_token_list(sy_engine_t *eng, const sy_principal_t *actor, json_t *
 
 /* ---- flags --------------------------------------------------------------------------- */
 
-/* Creates or replaces flag `key` with the flagd flag object `def`. The workspace's whole
- * document with this change must load as flagd would load it; otherwise -EINVAL with the
- * first problem in `err` (field = its JSON path) and nothing changes. */
+/* Creates or replaces flag `key` with the flagd flag object `def`. The workspace's
+ * document with this change must load as flagd would load it (the flag is checked and
+ * compiled alone, against the document's evaluators and metadata); otherwise -EINVAL with
+ * the first problem in `err` (field = its JSON path) and nothing changes. */
 int sy_engine_flag_put(sy_engine_t *eng, const sy_principal_t *actor, const char *key, json_t *def,
                        bool *created, sy_err_t *err);
 int sy_engine_flag_delete(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
@@ -119,8 +125,9 @@ int sy_engine_flag_get(sy_engine_t *eng, const sy_principal_t *actor, const char
 json_t *sy_engine_flag_list(sy_engine_t *eng, const sy_principal_t *actor);
 
 /* Replaces the whole flag document (flags, $evaluators, metadata) of the actor's
- * workspace, atomically, after validating it as flagd would load it. `problems` (optional)
- * receives every problem. */
+ * workspace, atomically, after validating all of it as flagd would load it. `problems`
+ * (optional) receives every problem. Flags whose definition and evaluators did not change
+ * stay compiled as they were. */
 int sy_engine_flagset_put(sy_engine_t *eng, const sy_principal_t *actor, json_t *doc,
                           sy_problems_t *problems, sy_err_t *err);
 /* The document, loadable by flagd; owned. */
@@ -131,7 +138,8 @@ json_t *sy_engine_flagset_get(sy_engine_t *eng, const sy_principal_t *actor);
 typedef struct sy_snapshot {
     int64_t workspace;
     int64_t revision;        /* the workspace's flag configuration version */
-    const sy_flagset_t *set; /* compiled flags */
+    const sy_flagset_t *set; /* compiled flags (what is served: with the kill switch
+                                engaged, every driven flag at its control) */
 } sy_snapshot_t;
 
 /* The current snapshot of workspace `ws` with a reference taken (NULL for an unknown

@@ -32,6 +32,7 @@ static void experiment_free(struct experiment *e)
     json_decref(e->flag_before);
     sy_exp_units_free(&e->units);
     free(e->changes);
+    free(e->arms);
     free(e);
 }
 
@@ -72,26 +73,36 @@ bool sy_eng_flag_is_driven(const sy_engine_t *eng, int64_t ws, const char *key)
     return eng->x && sy_exp_on_flag(eng, ws, key, strlen(key), true) != NULL;
 }
 
-int sy_eng_serve_controls(const sy_engine_t *eng, int64_t ws, json_t *flags, const char *why)
+int sy_eng_serve_control(const sy_engine_t *eng, int64_t ws, const char *key, const json_t *def,
+                         const char *why, json_t **out)
+{
+    *out = NULL;
+    const struct experiment *e = eng->x ? sy_exp_on_flag(eng, ws, key, strlen(key), true) : NULL;
+    if (!e || !json_is_object(def))
+        return 0;
+    json_t *c = json_deep_copy(def);
+    if (!c)
+        return -ENOMEM;
+    json_object_del(c, "targeting"); /* absent is fine */
+    json_t *md = json_object_get(c, "metadata");
+    if ((!json_is_object(md) && json_object_set_new(c, "metadata", md = json_object()) < 0) ||
+        json_object_set_new(c, "defaultVariant", json_string(e->arms[e->control].key)) < 0 ||
+        json_object_set_new(md, "killSwitch", json_string(why)) < 0) {
+        json_decref(c);
+        return -ENOMEM;
+    }
+    *out = c;
+    return 0;
+}
+
+int sy_eng_driven_flags(const sy_engine_t *eng, int64_t ws, int (*fn)(void *arg, const char *flag),
+                        void *arg)
 {
     for (size_t i = 0; eng->x && i < eng->x->n; i++) {
         const struct experiment *e = eng->x->all[i];
-        const json_t *f = json_object_get(flags, e->flag);
-        if (e->ws != ws || !sy_exp_is_active(e->state) || !json_is_object(f))
-            continue;
-        json_t *c = json_deep_copy(f);
-        if (!c)
-            return -ENOMEM;
-        json_object_del(c, "targeting"); /* absent is fine */
-        json_t *md = json_object_get(c, "metadata");
-        if ((!json_is_object(md) && json_object_set_new(c, "metadata", md = json_object()) < 0) ||
-            json_object_set_new(c, "defaultVariant", json_string(e->arms[e->control].key)) < 0 ||
-            json_object_set_new(md, "killSwitch", json_string(why)) < 0) {
-            json_decref(c);
-            return -ENOMEM;
-        }
-        if (json_object_set_new(flags, e->flag, c) < 0) /* it took c either way */
-            return -ENOMEM;
+        int rc = e->ws == ws && sy_exp_is_active(e->state) ? fn(arg, e->flag) : 0;
+        if (rc < 0)
+            return rc;
     }
     return 0;
 }
@@ -104,8 +115,10 @@ int sy_eng_flagset_keeps_driven(const sy_engine_t *eng, int64_t ws, const json_t
         const struct experiment *e = eng->x->all[i];
         if (e->ws != ws || !sy_exp_is_active(e->state))
             continue;
-        const json_t *now = json_object_get(json_object_get(w->doc, "flags"), e->flag);
-        if (!json_equal(now, json_object_get(flags, e->flag)))
+        json_t *now = sy_eng_flag_json(w, e->flag);
+        bool same = json_equal(now, json_object_get(flags, e->flag));
+        json_decref(now);
+        if (!same)
             return sy_err_set(err, SY_ECONFLICT, "flags",
                               "flag \"%.64s\" is driven by running experiment \"%.64s\": the "
                               "import must keep it as it is",
@@ -289,9 +302,8 @@ int sy_exp_put_arm(sy_engine_t *eng, const struct experiment *e, size_t k, sy_er
     return sy_store_arm_put(eng->store, &row, err);
 }
 
-int sy_exp_write(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg, sy_err_t *err)
+int sy_exp_write(sy_engine_t *eng, int64_t ws, void *arg, sy_err_t *err)
 {
-    (void)doc;
     struct exp_write *xw = arg;
     struct experiment *e = xw->e;
     json_t *weights = sy_exp_weights_json(e);
@@ -335,7 +347,7 @@ int sy_engine_experiment_create(sy_engine_t *eng, const sy_principal_t *actor, c
     if (!w)
         return sy_err_set(err, -ENOENT, NULL, "no such workspace");
     struct experiment *e = calloc(1, sizeof(*e));
-    json_t *values = json_object(), *after = NULL, *newflag = NULL;
+    json_t *values = json_object(), *after = NULL, *newflag = NULL, *flag = NULL;
     int rc = -ENOMEM;
     if (!e || !values) {
         rc = sy_eng_oom(err);
@@ -354,7 +366,7 @@ int sy_engine_experiment_create(sy_engine_t *eng, const sy_principal_t *actor, c
                         busy->key, state_names[busy->state]);
         goto out;
     }
-    const json_t *flag = json_object_get(json_object_get(w->doc, "flags"), e->flag);
+    flag = sy_eng_flag_json(w, e->flag);
     const json_t *fvars = json_object_get(flag, "variants");
     for (size_t i = 0; flag && i < e->n_arms; i++) {
         char f[48];
@@ -390,7 +402,7 @@ int sy_engine_experiment_create(sy_engine_t *eng, const sy_principal_t *actor, c
                                           sy_exp_write, &xw, err)
                      : sy_eng_oom(err);
     } else if ((rc = sy_store_begin(eng->store, err)) == 0) {
-        if ((rc = sy_exp_write(eng, w->id, NULL, &xw, err)) < 0)
+        if ((rc = sy_exp_write(eng, w->id, &xw, err)) < 0)
             sy_store_rollback(eng->store);
         else
             rc = sy_store_commit(eng->store, err);
@@ -407,6 +419,7 @@ out:
     json_decref(values);
     json_decref(after);
     json_decref(newflag);
+    json_decref(flag);
     return rc;
 }
 
@@ -499,7 +512,7 @@ int sy_engine_experiment_transition(sy_engine_t *eng, const sy_principal_t *acto
                           : to == STOPPED ? "stop"
                                           : "be terminated");
     struct workspace *w = sy_eng_find_ws(eng, e->ws);
-    const json_t *flag = json_object_get(json_object_get(w->doc, "flags"), e->flag);
+    json_t *flag = sy_eng_flag_json(w, e->flag);
     if (!flag)
         return sy_err_set(err, SY_ECONFLICT, "flag", "flag \"%.64s\" no longer exists", e->flag);
     json_t *before = sy_exp_to_json(e), *def;
@@ -508,6 +521,7 @@ int sy_engine_experiment_transition(sy_engine_t *eng, const sy_principal_t *acto
         for (size_t i = 0; i < e->n_arms; i++)
             if (!json_object_get(json_object_get(flag, "variants"), e->arms[i].key)) {
                 json_decref(before);
+                json_decref(flag);
                 return sy_err_set(err, SY_ECONFLICT, "flag",
                                   "flag \"%.64s\" no longer has variant \"%s\"", e->flag,
                                   e->arms[i].key);
@@ -549,5 +563,6 @@ int sy_engine_experiment_transition(sy_engine_t *eng, const sy_principal_t *acto
     json_decref(def);
     json_decref(before);
     json_decref(after);
+    json_decref(flag);
     return rc;
 }

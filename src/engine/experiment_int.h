@@ -94,7 +94,7 @@ struct experiment {
     bool latency_guardrail;
     double max_latency_increase_pct;
     size_t n_arms, control;
-    struct arm arms[SY_EXP_MAX_ARMS];
+    struct arm *arms; /* n_arms of them (an arm's windows weigh 1.4 KB: not 16 of them) */
     struct units units;
     uint64_t batch;                /* the last batch that touched it */
     uint32_t batch_ix;             /* its place among that batch's experiments */
@@ -191,7 +191,7 @@ struct exp_write {
     int (*more)(sy_engine_t *eng, struct exp_write *xw, sy_err_t *err); /* or NULL */
     void *more_arg;
 };
-int sy_exp_write(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg, sy_err_t *err);
+int sy_exp_write(sy_engine_t *eng, int64_t ws, void *arg, sy_err_t *err);
 /* Writes variant `k`'s aggregates (in the open transaction). */
 int sy_exp_put_arm(sy_engine_t *eng, const struct experiment *e, size_t k, sy_err_t *err);
 /* The store row of the aggregates of `arm`, a variant of experiment `experiment` (its

@@ -1,10 +1,11 @@
 /* internal.h - what the files of engine/ share: the engine's state and the helpers that
  * write a change with its audit event. Not an interface: only src/engine/ includes it.
  *
- * engine.c owns workspaces, tokens and flags; experiment.c owns experiments, their
- * aggregates and event ingest (struct sy_experiments), and reaches the flags of a
- * workspace only through the helpers below, so that a flag change made for an experiment
- * is validated, audited and published exactly as one made through the flag API.
+ * engine.c owns workspaces and tokens; flags.c a workspace's flags and what it serves;
+ * experiment.c owns experiments, their aggregates and event ingest (struct
+ * sy_experiments), and reaches the flags of a workspace only through the helpers below,
+ * so that a flag change made for an experiment is validated, audited and published
+ * exactly as one made through the flag API.
  */
 #ifndef SY_ENGINE_INTERNAL_H
 #define SY_ENGINE_INTERNAL_H
@@ -20,11 +21,13 @@
 
 #define KEY_MAX 256 /* longest flag or experiment key */
 
-/* A published snapshot and its reference count (the engine holds one while current). */
+/* A published snapshot and its reference count (the engine holds one while current).
+ * Immutable once published; the last release (on any thread) frees it and drops its
+ * reference to the set. */
 struct snap {
     sy_snapshot_t pub; /* first: readers get &snap->pub */
     atomic_int refs;
-    sy_flagset_t *set;
+    sy_flagset_t *set; /* a reference */
 };
 
 #define KILL_TEXT_MAX 512
@@ -42,8 +45,13 @@ struct workspace {
     int64_t id;
     char *name;
     int64_t revision;
-    json_t *doc;                /* {"flags": {...}, "$evaluators"?: {...}, "metadata"?: {...}} */
-    struct snap *current;       /* what readers get */
+    sy_flagset_t *flags;        /* its flags as written, compiled, each with its JSON text */
+    json_t *evaluators;         /* the document's "$evaluators" as written, or NULL */
+    json_t *metadata;           /* the document's "metadata" as written, or NULL */
+    sy_pool_t *pool;            /* what its compiled flags share (flags.c's builds only) */
+    struct snap *current;       /* what is served: `flags`, or with the kill switch engaged
+                                   `flags` with each driven flag at its control (the engine's
+                                   thread reads it here, other threads in the view: view.c) */
     sy_guardrails_t guardrails; /* of its allocation steps, unless an experiment overrides */
     struct kill_switch kill;
 };
@@ -183,8 +191,21 @@ int64_t sy_eng_writer_now_us(void);
  * NULL is a no-op. */
 void sy_eng_writer_stop(struct sy_eng_writer *w);
 
-/* Compiles and publishes `w`'s document again at `revision` (its kill switch changed). */
+/* ---- flags.c ------------------------------------------------------------------------------- */
+
+/* Loads `w`'s flags from the store, compiles them as flagd would load the document, and
+ * publishes its first snapshot at w->revision. */
+int sy_eng_flags_open(sy_engine_t *eng, struct workspace *w, sy_err_t *err);
+/* Gives a new workspace `w` no flags, and publishes that. */
+int sy_eng_flags_empty(sy_engine_t *eng, struct workspace *w);
+/* Releases what `w` holds of flags and snapshots. */
+void sy_eng_flags_close(struct workspace *w);
+/* Publishes what `w` serves again at `revision`, from its flags as written (its kill
+ * switch changed): the cost of the flags its experiments drive, not of all of them. */
 int sy_eng_republish(sy_engine_t *eng, struct workspace *w, int64_t revision);
+/* Flag `key` of `w` as written (parsed from its text: a new reference), or NULL. */
+json_t *sy_eng_flag_json(const struct workspace *w, const char *key);
+bool sy_eng_flag_exists(const struct workspace *w, const char *key);
 
 /* Fills `err` for an allocation that failed; returns -ENOMEM. */
 int sy_eng_oom(sy_err_t *err);
@@ -209,13 +230,16 @@ const char *sy_eng_actor_name(const sy_principal_t *actor);
 int sy_eng_audit(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws, const char *action,
                  const char *resource, const json_t *before, const json_t *after, sy_err_t *err);
 
-/* Writes the store half of a document change inside its transaction. */
-typedef int (*sy_eng_write_fn)(sy_engine_t *eng, int64_t ws, json_t *doc, void *arg, sy_err_t *err);
+/* Writes the store half of a flag change inside its transaction. */
+typedef int (*sy_eng_write_fn)(sy_engine_t *eng, int64_t ws, void *arg, sy_err_t *err);
 
-/* Replaces flag `key` of `w` by `def` (NULL deletes it) after validating the whole
- * document, in one transaction with the flag's audit event (`action`); `also` (optional)
- * writes more in the same transaction (an experiment's row and audit event). Publishes the
- * new snapshot once committed. Nothing changes on failure. */
+/* Replaces flag `key` of `w` by `def` (NULL deletes it), in one transaction with the
+ * flag's audit event (`action`); `also` (optional) writes more in the same transaction (an
+ * experiment's row and audit event). Checks and compiles that flag alone, against the
+ * document's evaluators and metadata (the rest of the document loaded already, so it
+ * would load with the change exactly when the flag does), and publishes a new snapshot
+ * sharing every other compiled flag once committed: its cost does not grow with the
+ * workspace. Nothing changes on failure. */
 int sy_eng_flag_change(sy_engine_t *eng, const sy_principal_t *actor, struct workspace *w,
                        const char *key, const json_t *def, const char *action, sy_eng_write_fn also,
                        void *also_arg, sy_err_t *err);
@@ -294,10 +318,16 @@ void sy_eng_kill_switch_set(sy_engine_t *eng, int64_t ws, const struct kill_swit
 
 /* ---- experiment.c ---------------------------------------------------------------------- */
 
-/* Rewrites, in the document's `flags`, each flag an active experiment of `ws` drives to
- * serve the experiment's control to everyone (no targeting), with `why` as the flag's
- * metadata "killSwitch". */
-int sy_eng_serve_controls(const sy_engine_t *eng, int64_t ws, json_t *flags, const char *why);
+/* When an active experiment of `ws` drives flag `key` (defined by `def`): its definition
+ * serving the experiment's control to everyone (no targeting), with `why` as the flag's
+ * metadata "killSwitch", into *out (a new reference). *out is NULL when nothing drives
+ * it. Returns 0 or -ENOMEM. */
+int sy_eng_serve_control(const sy_engine_t *eng, int64_t ws, const char *key, const json_t *def,
+                         const char *why, json_t **out);
+/* Calls fn(arg, flag) for the flag of each active experiment of `ws`; stops at the first
+ * negative return, which it returns. */
+int sy_eng_driven_flags(const sy_engine_t *eng, int64_t ws, int (*fn)(void *arg, const char *flag),
+                        void *arg);
 
 /* Loads every experiment and rebuilds its aggregates from the event log. */
 int sy_eng_experiments_open(sy_engine_t *eng, sy_err_t *err);

@@ -17,13 +17,13 @@
 #include <jansson.h>
 
 #include "codec/value_json.h"
-#include "core/flag.h"
+#include "core/flagset.h"
 
 _Static_assert((int)SY_EVAL_ERROR == (int)SY_REASON_ERROR, "reasons line up with core");
 _Static_assert((int)SY_EVAL_GENERAL == (int)SY_FLAG_GENERAL, "error codes line up with core");
 
 #define DOC_MAX       ((size_t)64 << 20) /* largest flag document */
-#define DOC_ARENA_MAX ((size_t)1 << 30)  /* memory a loaded set may use */
+#define DOC_ARENA_MAX ((size_t)1 << 30)  /* memory a document's parse may use */
 #define SCRATCH_BYTES 16384
 #define CTX_MAX_DEPTH 16
 

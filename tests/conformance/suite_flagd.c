@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "codec/value_json.h"
-#include "core/flag.h"
+#include "core/flagset.h"
 #include "core/hash.h"
 #include "runner.h"
 

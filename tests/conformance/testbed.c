@@ -20,7 +20,7 @@
 #include <jansson.h>
 
 #include "codec/value_json.h"
-#include "core/flag.h"
+#include "core/flagset.h"
 
 #define MAX_LINE  2048
 #define MAX_STEPS 32

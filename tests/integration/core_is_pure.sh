@@ -14,7 +14,7 @@ for f in "$dir"/*.c "$dir"/*.h; do
     n=$((n + 1))
     name=$(basename "$f")
     bad_include=$(grep -nE '^[[:space:]]*#[[:space:]]*include' "$f" |
-        grep -vE '#[[:space:]]*include[[:space:]]*("core/[a-z0-9_]+\.h"|<gsl/gsl_[a-z_]+\.h>|<murmurhash\.h>|<(assert|errno|float|inttypes|limits|math|stdalign|stdarg|stdbool|stddef|stdint|stdio|stdlib|string)\.h>)')
+        grep -vE '#[[:space:]]*include[[:space:]]*("core/[a-z0-9_]+\.h"|<gsl/gsl_[a-z_]+\.h>|<murmurhash\.h>|<(assert|errno|float|inttypes|limits|math|stdalign|stdarg|stdatomic|stdbool|stddef|stdint|stdio|stdlib|string)\.h>)')
     # stdio.h is allowed for snprintf into caller memory only: no streams, no files.
     alloc='malloc|calloc|realloc|free|'
     [ "$name" = arena.c ] && alloc=''

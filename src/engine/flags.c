@@ -1,0 +1,676 @@
+/* flags.c - a workspace's flags: the document as written, compiled one flag at a time, and
+ * the snapshot served from it; see engine.h ("flags", "snapshots") and internal.h.
+ *
+ * What a workspace keeps. Its flags as a compiled set (core/flagset.h), each flag with the
+ * JSON text the store has for it (the definitions the API shows are parsed back from it,
+ * one flag at a time); its `$evaluators` and `metadata` as written; a pool through which
+ * its compiled flags share what repeats. No jansson copy of the whole document: a change
+ * costs the flag it changes (and the flags naming an evaluator that changed), whatever the
+ * number of flags.
+ *
+ * What it serves (struct snap). The compiled set as written, or, while the kill switch is
+ * engaged, that set with every flag an active experiment drives compiled again at the
+ * experiment's control: a set made from the written one by a change build, so that it
+ * shares every other flag with it; one flag changing changes one flag of it.
+ */
+#define _DEFAULT_SOURCE
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec/value_json.h"
+#include "core/utf8.h"
+#include "engine/internal.h"
+
+#define DEF_ARENA_MAX ((size_t)64 << 20) /* memory one flag definition's values may use */
+#define PROBLEMS_KEPT 16                 /* warnings may come before the first error */
+
+/* ---- snapshots ----------------------------------------------------------------------- */
+
+const sy_snapshot_t *sy_engine_snapshot(sy_engine_t *eng, int64_t ws)
+{
+    for (size_t i = 0; i < eng->n_ws; i++)
+        if (eng->ws[i].id == ws) {
+            struct snap *s = eng->ws[i].current;
+            atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+            return &s->pub;
+        }
+    return NULL;
+}
+
+void sy_snapshot_release(const sy_snapshot_t *snap)
+{
+    if (!snap)
+        return;
+    struct snap *s = (struct snap *)snap; /* pub is the first member */
+    if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1) {
+        sy_flagset_free(s->set);
+        free(s);
+    }
+}
+
+void sy_engine_on_change(sy_engine_t *eng, sy_engine_change_cb cb, void *arg)
+{
+    eng->on_change = cb;
+    eng->on_change_arg = arg;
+}
+
+/* Makes `set` (taken) what `w` serves from `revision` on. */
+static int publish(sy_engine_t *eng, struct workspace *w, sy_flagset_t *set, int64_t revision)
+{
+    struct snap *s = calloc(1, sizeof(*s));
+    if (!s) {
+        sy_flagset_free(set);
+        return -ENOMEM;
+    }
+    s->set = set;
+    s->pub = (sy_snapshot_t){.workspace = w->id, .revision = revision, .set = set};
+    atomic_init(&s->refs, 1);
+    struct snap *old = w->current;
+    w->current = s;
+    w->revision = revision;
+    (void)sy_eng_view_publish(eng); /* out of memory: other threads see it with the next */
+    if (old)
+        sy_snapshot_release(&old->pub);
+    if (eng->on_change)
+        eng->on_change(eng->on_change_arg, w->id, revision);
+    return 0;
+}
+
+/* ---- compiling ----------------------------------------------------------------------- */
+
+/* The first refusing problem of `p` into `err`, as -EINVAL. */
+static int refused(const sy_problems_t *p, sy_err_t *err)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->items[i].error)
+            return sy_err_set(err, -EINVAL, p->items[i].path, "%s%s", p->items[i].msg,
+                              p->errors > 1 ? " (and more problems)" : "");
+    return sy_err_set(err, -EINVAL, NULL, "the flag document is invalid (%zu problems)", p->errors);
+}
+
+/* Puts flag `key` defined by `def` (JSON, with its text `src`, or NULL for none) into
+ * build `b`. Returns what sy_flagset_build_put does. */
+static int put_json(sy_flagset_build_t *b, const char *key, const json_t *def, const char *src)
+{
+    char buf[8192];
+    sy_arena_t arena;
+    sy_arena_init_with(&arena, buf, sizeof(buf), DEF_ARENA_MAX);
+    sy_value_t v;
+    int rc = sy_value_from_json(def, &arena, &v);
+    if (rc == 0)
+        rc = sy_flagset_build_put(b, key, strlen(key), &v, src, src ? strlen(src) : 0);
+    else if (rc == -EINVAL) /* a number JSON cannot hold: refused, and said so */
+        sy_flag_report(sy_flagset_build_env(b), SY_SEV_ERROR, "", "flags",
+                       "flag \"%.64s\" holds a value that is not JSON", key);
+    sy_arena_free(&arena);
+    return rc;
+}
+
+static int value_of(const json_t *j, sy_arena_t *arena, const sy_value_t **out, sy_value_t *v)
+{
+    *out = NULL;
+    if (!j)
+        return 0;
+    int rc = sy_value_from_json(j, arena, v);
+    if (rc == 0)
+        *out = v;
+    return rc;
+}
+
+/* Starts a whole-document build of `w`'s flags with `evaluators` and `metadata`. */
+static int begin_document(const sy_engine_t *eng, struct workspace *w, const json_t *evaluators,
+                          const json_t *metadata, sy_problems_t *problems, sy_flagset_build_t **out)
+{
+    sy_arena_t arena;
+    sy_arena_init(&arena, DEF_ARENA_MAX);
+    sy_value_t ev, md;
+    const sy_value_t *pev, *pmd;
+    sy_flagset_opts_t opts = {.fractional = eng->fractional};
+    int rc = value_of(evaluators, &arena, &pev, &ev);
+    if (rc == 0)
+        rc = value_of(metadata, &arena, &pmd, &md);
+    if (rc == 0)
+        rc = sy_flagset_build_begin(out, w->flags, w->pool, SY_BUILD_DOCUMENT, pmd, pev, &opts,
+                                    problems);
+    sy_arena_free(&arena);
+    return rc;
+}
+
+/* ---- what is served ------------------------------------------------------------------- */
+
+/* Puts into `b` (a build of what `w` serves) flag `key` at its experiment's control, when
+ * an active experiment drives it. Returns 0 when it is put, 1 when nothing drives it,
+ * -EINVAL when it does not compile so (then nothing is put, and the build may go on). */
+static int put_served(const sy_engine_t *eng, struct workspace *w, sy_flagset_build_t *b,
+                      const char *key)
+{
+    json_t *def = sy_eng_flag_json(w, key), *control = NULL;
+    int rc = def ? sy_eng_serve_control(eng, w->id, key, def, w->kill.reason, &control) : 1;
+    if (rc == 0 && !control)
+        rc = 1;
+    char buf[8192];
+    sy_arena_t arena;
+    sy_arena_init_with(&arena, buf, sizeof(buf), DEF_ARENA_MAX);
+    sy_value_t v;
+    if (rc == 0)
+        rc = sy_value_from_json(control, &arena, &v);
+    if (rc == 0) {
+        /* On an environment of its own: a refusal here must not refuse the build. */
+        sy_flag_env_t env = *sy_flagset_build_env(b);
+        env.problems = NULL;
+        env.errors = 0;
+        sy_flag_t *f;
+        if ((rc = sy_flag_compile(&f, &env, key, strlen(key), &v, NULL, 0)) == 0) {
+            rc = sy_flagset_build_put_flag(b, f);
+            sy_flag_release(f);
+        }
+    }
+    sy_arena_free(&arena);
+    json_decref(def);
+    json_decref(control);
+    return rc;
+}
+
+struct served_all {
+    const sy_engine_t *eng;
+    struct workspace *w;
+    sy_flagset_build_t *b;
+};
+
+static int put_driven(void *arg, const char *flag)
+{
+    struct served_all *sa = arg;
+    int rc = put_served(sa->eng, sa->w, sa->b, flag);
+    /* A flag that will not compile at its control stays as written: the others still
+     * serve theirs. Only running out of memory stops the build. */
+    return rc == -ENOMEM ? rc : 0;
+}
+
+/* What `w` serves now, from scratch: its flags, or with the kill switch engaged a change
+ * of them, one flag per active experiment. */
+static sy_flagset_t *served_all(const sy_engine_t *eng, struct workspace *w)
+{
+    if (!w->kill.engaged)
+        return sy_flagset_ref(w->flags);
+    struct served_all sa = {.eng = eng, .w = w};
+    sy_flagset_t *set = NULL;
+    if (sy_flagset_build_begin(&sa.b, w->flags, w->pool, SY_BUILD_CHANGE, NULL, NULL, NULL, NULL) <
+        0)
+        return sy_flagset_ref(w->flags);
+    if (sy_eng_driven_flags(eng, w->id, put_driven, &sa) < 0) {
+        sy_flagset_build_abort(sa.b);
+        return sy_flagset_ref(w->flags); /* the document as it is, as before */
+    }
+    return sy_flagset_build_end(sa.b, &set) == 0 ? set : sy_flagset_ref(w->flags);
+}
+
+/* What `w` serves once flag `key` changed in its flags (already done): the served set
+ * with that one flag as written, or at its control. */
+static sy_flagset_t *served_after(const sy_engine_t *eng, struct workspace *w, const char *key)
+{
+    struct snap *cur = w->current;
+    if (!w->kill.engaged || !cur)
+        return served_all(eng, w);
+    size_t klen = strlen(key);
+    const sy_flag_t *now = sy_flagset_find(w->flags, key, klen);
+    sy_flagset_build_t *b;
+    sy_flagset_t *set = NULL;
+    if (sy_flagset_build_begin(&b, cur->set, w->pool, SY_BUILD_CHANGE, NULL, NULL, NULL, NULL) < 0)
+        return served_all(eng, w);
+    int rc;
+    if (!now) {
+        rc = sy_flagset_build_delete(b, key, klen);
+        rc = rc == -ENOENT ? 0 : rc;
+    } else {
+        rc = put_served(eng, w, b, key);
+        if (rc == 1 || rc == -EINVAL) /* not driven, or not servable at its control */
+            rc = sy_flagset_build_put_flag(b, now);
+    }
+    if (rc < 0) {
+        sy_flagset_build_abort(b);
+        return served_all(eng, w);
+    }
+    return sy_flagset_build_end(b, &set) == 0 ? set : served_all(eng, w);
+}
+
+int sy_eng_republish(sy_engine_t *eng, struct workspace *w, int64_t revision)
+{
+    return publish(eng, w, served_all(eng, w), revision);
+}
+
+/* ---- reading the flags as written ------------------------------------------------------ */
+
+json_t *sy_eng_flag_json(const struct workspace *w, const char *key)
+{
+    const sy_flag_t *f = sy_flagset_find(w->flags, key, strlen(key));
+    size_t len;
+    const char *src = f ? sy_flag_source(f, &len) : NULL;
+    json_error_t je;
+    return src ? sy_json_loadb(src, len, 0, &je) : NULL;
+}
+
+bool sy_eng_flag_exists(const struct workspace *w, const char *key)
+{
+    return sy_flagset_find(w->flags, key, strlen(key)) != NULL;
+}
+
+/* ---- loading from the store ---------------------------------------------------------- */
+
+struct load {
+    sy_flagset_build_t *b;
+    sy_arena_t arena;
+    char buf[8192]; /* the arena's first bytes: most rows fit */
+};
+
+static int add_flag_row(void *arg, const sy_store_flag_t *f)
+{
+    struct load *l = arg;
+    size_t len = strlen(f->definition);
+    sy_arena_init_with(&l->arena, l->buf, sizeof(l->buf), DEF_ARENA_MAX);
+    sy_value_t v;
+    int rc = sy_value_parse(f->definition, len, &l->arena, &v, NULL);
+    if (rc == -EINVAL)
+        rc = -EIO; /* not JSON: the store is damaged */
+    else if (rc == 0 && (rc = sy_flagset_build_put(l->b, f->key, strlen(f->key), &v, f->definition,
+                                                   len)) == -EINVAL)
+        rc = 0;               /* refused: reported, and the end refuses the document */
+    sy_arena_free(&l->arena); /* one row at a time: the set keeps what it needs */
+    return rc;
+}
+
+int sy_eng_flags_open(sy_engine_t *eng, struct workspace *w, sy_err_t *err)
+{
+    char *evaluators = NULL, *metadata = NULL;
+    json_t *e = NULL, *m = NULL;
+    sy_problem_t items[PROBLEMS_KEPT];
+    sy_problems_t problems = {.items = items, .cap = PROBLEMS_KEPT};
+    struct load l = {0};
+    sy_arena_init_with(&l.arena, l.buf, sizeof(l.buf), DEF_ARENA_MAX);
+    int rc = sy_pool_new(&w->pool);
+    if (rc == 0)
+        rc = sy_store_flagset_get(eng->store, w->id, &evaluators, &metadata, err);
+    if (rc < 0)
+        goto out;
+    json_error_t je;
+    e = sy_json_loadb(evaluators, strlen(evaluators), 0, &je);
+    m = sy_json_loadb(metadata, strlen(metadata), 0, &je);
+    if (e && json_object_size(e))
+        w->evaluators = json_incref(e);
+    if (m && json_object_size(m))
+        w->metadata = json_incref(m);
+    if ((rc = begin_document(eng, w, w->evaluators, w->metadata, &problems, &l.b)) < 0)
+        goto out;
+    if ((rc = sy_store_flag_list(eng->store, w->id, add_flag_row, &l, err)) < 0) {
+        sy_flagset_build_abort(l.b);
+        if (err && !err->msg[0]) /* the sink's refusal says nothing itself */
+            sy_err_set(err, rc, "", "workspace %lld: a stored flag does not load",
+                       (long long)w->id);
+        goto out;
+    }
+    sy_flagset_t *set;
+    if ((rc = sy_flagset_build_end(l.b, &set)) == -EINVAL) {
+        refused(&problems, err);
+        rc = sy_err_set(err, rc, err ? err->field : NULL,
+                        "workspace %s: stored flags do not load: %s", w->name, err ? err->msg : "");
+        goto out;
+    }
+    if (rc < 0)
+        goto out;
+    sy_flagset_free(w->flags);
+    w->flags = set;
+    rc = publish(eng, w, served_all(eng, w), w->revision);
+out:
+    if (rc == -ENOMEM)
+        sy_eng_oom(err);
+    sy_arena_free(&l.arena);
+    json_decref(e);
+    json_decref(m);
+    free(evaluators);
+    free(metadata);
+    return rc;
+}
+
+int sy_eng_flags_empty(sy_engine_t *eng, struct workspace *w)
+{
+    sy_flagset_opts_t opts = {.fractional = eng->fractional};
+    sy_flagset_build_t *b;
+    int rc = sy_pool_new(&w->pool);
+    if (rc == 0)
+        rc = sy_flagset_build_begin(&b, NULL, w->pool, SY_BUILD_DOCUMENT, NULL, NULL, &opts, NULL);
+    if (rc == 0)
+        rc = sy_flagset_build_end(b, &w->flags);
+    return rc == 0 ? publish(eng, w, sy_flagset_ref(w->flags), w->revision) : rc;
+}
+
+void sy_eng_flags_close(struct workspace *w)
+{
+    if (w->current)
+        sy_snapshot_release(&w->current->pub);
+    sy_flagset_free(w->flags);
+    sy_pool_free(w->pool);
+    json_decref(w->evaluators);
+    json_decref(w->metadata);
+}
+
+/* ---- changing one flag ------------------------------------------------------------------ */
+
+static bool valid_key(const char *key)
+{
+    return sy_eng_valid_name(key, KEY_MAX);
+}
+
+struct flag_write {
+    const char *key;
+    const char *text; /* the definition's JSON; NULL: delete */
+    bool created;
+    sy_eng_write_fn also; /* more to write in the same transaction, or NULL */
+    void *also_arg;
+};
+
+static int write_flag(sy_engine_t *eng, int64_t ws, void *arg, sy_err_t *err)
+{
+    struct flag_write *fw = arg;
+    int rc;
+    if (!fw->text) {
+        rc = sy_store_flag_delete(eng->store, ws, fw->key, err);
+    } else {
+        sy_store_flag_t f = {
+            .key = fw->key, .definition = fw->text, .updated_ms = sy_engine_now_ms(eng)};
+        rc = sy_store_flag_put(eng->store, ws, &f, &fw->created, err);
+    }
+    return rc == 0 && fw->also ? fw->also(eng, ws, fw->also_arg, err) : rc;
+}
+
+/* Writes a change of `w`'s flags (`write` does the store half) with its audit event and
+ * the workspace's new revision, in one transaction. */
+static int commit(sy_engine_t *eng, const sy_principal_t *actor, struct workspace *w,
+                  sy_eng_write_fn write, void *arg, const char *action, const char *resource,
+                  const json_t *before, const json_t *after, int64_t *revision, sy_err_t *err)
+{
+    int rc = sy_store_begin(eng->store, err);
+    if (rc < 0)
+        return rc;
+    if ((rc = write(eng, w->id, arg, err)) < 0 ||
+        (rc = sy_store_workspace_bump(eng->store, w->id, revision, err)) < 0 ||
+        (rc = sy_eng_audit(eng, actor, w->id, action, resource, before, after, err)) < 0) {
+        sy_store_rollback(eng->store);
+        return rc;
+    }
+    return sy_store_commit(eng->store, err);
+}
+
+int sy_eng_flag_change(sy_engine_t *eng, const sy_principal_t *actor, struct workspace *w,
+                       const char *key, const json_t *def, const char *action, sy_eng_write_fn also,
+                       void *also_arg, sy_err_t *err)
+{
+    /* A key that is no UTF-8 could be stored, but never shown back as JSON. */
+    if (!sy_utf8_valid(key, strlen(key)))
+        return sy_err_set(err, -EINVAL, "key", "the flag key cannot be stored");
+    char *text = def ? json_dumps(def, JSON_COMPACT) : NULL;
+    json_t *before = sy_eng_flag_json(w, key);
+    sy_problem_t items[PROBLEMS_KEPT];
+    sy_problems_t problems = {.items = items, .cap = PROBLEMS_KEPT};
+    sy_flagset_build_t *b = NULL;
+    sy_flagset_t *next = NULL;
+    int rc = def && !text ? -ENOMEM : 0;
+    if (rc == 0)
+        rc = sy_flagset_build_begin(&b, w->flags, w->pool, SY_BUILD_CHANGE, NULL, NULL, NULL,
+                                    &problems);
+    if (rc == 0)
+        rc = def ? put_json(b, key, def, text) : sy_flagset_build_delete(b, key, strlen(key));
+    if (rc == -ENOENT)
+        rc = 0; /* deleting a flag that is not there: nothing to change in the set */
+    if (rc == 0 || rc == -EINVAL) {
+        rc = sy_flagset_build_end(b, &next);
+        b = NULL;
+    }
+    if (rc == -EINVAL) {
+        rc = refused(&problems, err);
+        goto out;
+    }
+    if (rc < 0) {
+        sy_eng_oom(err);
+        goto out;
+    }
+    char resource[KEY_MAX + 8];
+    snprintf(resource, sizeof(resource), "flag:%s", key);
+    struct flag_write fw = {.key = key, .text = text, .also = also, .also_arg = also_arg};
+    int64_t revision;
+    if ((rc = commit(eng, actor, w, write_flag, &fw, action, resource, before, def, &revision,
+                     err)) < 0)
+        goto out;
+    sy_flagset_free(w->flags);
+    w->flags = next;
+    next = NULL;
+    rc = publish(eng, w, served_after(eng, w, key), revision) < 0 ? sy_eng_oom(err) : 0;
+out:
+    sy_flagset_build_abort(b);
+    sy_flagset_free(next);
+    json_decref(before);
+    free(text);
+    return rc;
+}
+
+static int refuse_driven(const sy_engine_t *eng, int64_t ws, const char *key, sy_err_t *err)
+{
+    if (!sy_eng_flag_is_driven(eng, ws, key))
+        return 0;
+    return sy_err_set(err, SY_ECONFLICT, "key",
+                      "flag \"%.64s\" is driven by a running experiment: stop it first", key);
+}
+
+int sy_engine_flag_put(sy_engine_t *eng, const sy_principal_t *actor, const char *key, json_t *def,
+                       bool *created, sy_err_t *err)
+{
+    struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
+    if (!w)
+        return sy_err_set(err, -ENOENT, NULL, "no such workspace");
+    if (!valid_key(key))
+        return sy_err_set(err, -EINVAL, "key", "a flag key is 1 to %d bytes, no control characters",
+                          KEY_MAX);
+    if (!json_is_object(def))
+        return sy_err_set(err, -EINVAL, "", "the body must be a flagd flag object");
+    int rc = refuse_driven(eng, w->id, key, err);
+    if (rc < 0)
+        return rc;
+    *created = !sy_eng_flag_exists(w, key);
+    return sy_eng_flag_change(eng, actor, w, key, def, *created ? "flag.create" : "flag.update",
+                              NULL, NULL, err);
+}
+
+int sy_engine_flag_delete(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                          sy_err_t *err)
+{
+    struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
+    if (!w || !sy_eng_flag_exists(w, key))
+        return sy_err_set(err, -ENOENT, "key", "no flag \"%.64s\"", key);
+    int rc = refuse_driven(eng, w->id, key, err);
+    if (rc < 0)
+        return rc;
+    return sy_eng_flag_change(eng, actor, w, key, NULL, "flag.delete", NULL, NULL, err);
+}
+
+int sy_engine_flag_get(sy_engine_t *eng, const sy_principal_t *actor, const char *key, json_t **out,
+                       sy_err_t *err)
+{
+    struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
+    json_t *def = w ? sy_eng_flag_json(w, key) : NULL;
+    if (!def)
+        return sy_err_set(err, -ENOENT, "key", "no flag \"%.64s\"", key);
+    *out = def;
+    return 0;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+json_t *sy_engine_flag_list(sy_engine_t *eng, const sy_principal_t *actor)
+{
+    struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
+    size_t n = w ? sy_flagset_count(w->flags) : 0, len;
+    const char **keys = calloc(n ? n : 1, sizeof(*keys));
+    json_t *arr = json_array();
+    json_t *out = json_pack("{so}", "flags", arr);
+    if (!keys || !out) {
+        free(keys);
+        json_decref(out);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        keys[i] = sy_flagset_key(w->flags, i, &len);
+    qsort(keys, n, sizeof(*keys), cmp_key);
+    for (size_t i = 0; i < n; i++) {
+        json_t *def = sy_eng_flag_json(w, keys[i]);
+        if (!def || json_array_append_new(
+                        arr, json_pack("{ssso}", "key", keys[i], "definition", def)) < 0) {
+            json_decref(out);
+            out = NULL;
+            break;
+        }
+    }
+    free(keys);
+    return out;
+}
+
+/* ---- the whole document ---------------------------------------------------------------- */
+
+struct flagset_write {
+    const json_t *doc;
+    char **texts; /* each flag's JSON, in the document's order */
+};
+
+static int write_flagset(sy_engine_t *eng, int64_t ws, void *arg, sy_err_t *err)
+{
+    const struct flagset_write *fw = arg;
+    int rc = sy_store_flag_clear(eng->store, ws, err);
+    const char *k;
+    json_t *v;
+    size_t i = 0;
+    int64_t now = sy_engine_now_ms(eng);
+    json_object_foreach((json_t *)json_object_get(fw->doc, "flags"), k, v)
+    {
+        if (rc < 0)
+            break;
+        bool created;
+        sy_store_flag_t f = {.key = k, .definition = fw->texts[i++], .updated_ms = now};
+        rc = sy_store_flag_put(eng->store, ws, &f, &created, err);
+    }
+    if (rc < 0)
+        return rc;
+    json_t *e = json_object_get(fw->doc, "$evaluators"), *m = json_object_get(fw->doc, "metadata");
+    char *et = e ? json_dumps(e, JSON_COMPACT) : strdup("{}");
+    char *mt = m ? json_dumps(m, JSON_COMPACT) : strdup("{}");
+    rc = et && mt ? sy_store_flagset_put(eng->store, ws, et, mt, err) : sy_eng_oom(err);
+    free(et);
+    free(mt);
+    return rc;
+}
+
+/* `w`'s document as written ({"flags", "$evaluators"?, "metadata"?}), after `schema` as
+ * "$schema" when not NULL. A new reference, or NULL when out of memory. */
+static json_t *document(const struct workspace *w, const char *schema)
+{
+    json_t *flags = json_object();
+    json_t *out = schema ? json_pack("{sssO}", "$schema", schema, "flags", flags)
+                         : json_pack("{sO}", "flags", flags);
+    json_decref(flags);
+    size_t n = sy_flagset_count(w->flags), len;
+    for (size_t i = 0; out && i < n; i++) {
+        const char *key = sy_flagset_key(w->flags, i, &len);
+        json_t *def = sy_eng_flag_json(w, key);
+        if (!def || json_object_set_new(flags, key, def) < 0) {
+            json_decref(out);
+            out = NULL;
+        }
+    }
+    if (out && ((w->evaluators && json_object_set(out, "$evaluators", w->evaluators) < 0) ||
+                (w->metadata && json_object_set(out, "metadata", w->metadata) < 0))) {
+        json_decref(out);
+        out = NULL;
+    }
+    return out;
+}
+
+json_t *sy_engine_flagset_get(sy_engine_t *eng, const sy_principal_t *actor)
+{
+    struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
+    return w ? document(w, "https://flagd.dev/schema/v0/flags.json") : NULL;
+}
+
+int sy_engine_flagset_put(sy_engine_t *eng, const sy_principal_t *actor, json_t *doc,
+                          sy_problems_t *problems, sy_err_t *err)
+{
+    struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
+    if (!w)
+        return sy_err_set(err, -ENOENT, NULL, "no such workspace");
+    const json_t *flags = json_object_get(doc, "flags");
+    if (!json_is_object(doc) || !json_is_object(flags))
+        return sy_err_set(err, -EINVAL, "flags", "a flagd document is an object with \"flags\"");
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)flags, k, v)
+    {
+        if (!valid_key(k))
+            return sy_err_set(err, -EINVAL, "flags",
+                              "a flag key is 1 to %d bytes, no control characters", KEY_MAX);
+    }
+    int rc = sy_eng_flagset_keeps_driven(eng, w->id, flags, err);
+    if (rc < 0)
+        return rc;
+    json_t *e = json_object_get(doc, "$evaluators"), *m = json_object_get(doc, "metadata");
+    /* What a flagd document holds, in its own order; "$schema" is not state. */
+    json_t *kept = json_pack("{sO}", "flags", flags), *before = document(w, NULL);
+    size_t n = json_object_size(flags), i = 0;
+    struct flagset_write fw = {.doc = kept, .texts = calloc(n ? n : 1, sizeof(char *))};
+    sy_problem_t first[PROBLEMS_KEPT];
+    sy_problems_t local = {.items = first, .cap = PROBLEMS_KEPT};
+    sy_problems_t *p = problems ? problems : &local;
+    sy_flagset_build_t *b = NULL;
+    sy_flagset_t *next = NULL;
+    rc = kept && before && fw.texts && (!e || json_object_set(kept, "$evaluators", e) == 0) &&
+                 (!m || json_object_set(kept, "metadata", m) == 0)
+             ? begin_document(eng, w, e, m, p, &b)
+             : -ENOMEM;
+    json_object_foreach((json_t *)flags, k, v)
+    {
+        if (rc == -ENOMEM)
+            break;
+        if (!(fw.texts[i] = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)))
+            rc = -ENOMEM;
+        else if ((rc = put_json(b, k, v, fw.texts[i])) == -EINVAL)
+            rc = 0; /* reported; the end refuses */
+        i++;
+    }
+    if (rc == 0) {
+        rc = sy_flagset_build_end(b, &next);
+        b = NULL;
+    }
+    if (rc == -EINVAL)
+        rc = refused(p, err);
+    else if (rc < 0)
+        sy_eng_oom(err);
+    int64_t revision;
+    if (rc == 0 && (rc = commit(eng, actor, w, write_flagset, &fw, "flagset.import", "flagset",
+                                before, kept, &revision, err)) == 0) {
+        sy_flagset_free(w->flags);
+        w->flags = next;
+        next = NULL;
+        json_decref(w->evaluators);
+        json_decref(w->metadata);
+        w->evaluators = json_incref(e);
+        w->metadata = json_incref(m);
+        rc = publish(eng, w, served_all(eng, w), revision) < 0 ? sy_eng_oom(err) : 0;
+    }
+    sy_flagset_build_abort(b);
+    sy_flagset_free(next);
+    for (size_t j = 0; fw.texts && j < n; j++)
+        free(fw.texts[j]);
+    free(fw.texts);
+    json_decref(kept);
+    json_decref(before);
+    return rc;
+}
