@@ -10,8 +10,11 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 start_sy() {
     sy=$1 log=$2
     shift 2
+    # emptied here, before the server starts, not by its redirection: a log left by the
+    # server before must not be read as this one's ("listening" on the old port)
+    : >"$log"
     "$sy" serve --listen 127.0.0.1:0 --db "$TMP/sy.db" --admin-token-file "$TMP/admin" --quiet \
-        "$@" 2>"$log" &
+        "$@" 2>>"$log" &
     SYPID=$!
     k=0
     while ! grep -q 'event=listening' "$log"; do

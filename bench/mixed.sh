@@ -13,7 +13,10 @@
 #   both     both at once.
 # Each phase prints requests/s, p50, p99 and max, its ratios to the quiet phase, what
 # the load generator got done, and the longest iteration of the serving loops (the
-# workers') and of the engine's loop (GET /v1/system/loops, reset before each phase).
+# workers') and of the engine's loop (GET /v1/system/loops, reset before each phase): on
+# the wall clock, how many of the serving iterations took over 2 ms, and on the loops' CPU
+# clocks (serve --loop-cpu). First it measures this machine's floor: what a busy loop doing
+# nothing sees of the host's preemptions.
 # The issue's bar: each loaded phase's p99 at most 2x quiet's, its requests/s at least
 # 0.8x, no serving-loop iteration over 2 ms. Reported, not enforced: this machine is shared.
 set -eu
@@ -33,7 +36,27 @@ cleanup() {
 trap cleanup EXIT
 . "$HERE/common.sh"
 
-start_sy "$SY" "$TMP/sy.log" --max-body 67108864
+# What this machine does to a loop that does nothing: the longest gap between two turns of
+# a busy loop, on the wall clock and on its thread's CPU clock, alone for 3 s before the
+# phases. On a virtual machine the host takes the vCPU away unseen (no steal time shows),
+# and the thread's CPU clock runs on meanwhile: no serving loop can do better than this.
+python3 - >"$TMP/floor" <<'PY'
+import time
+wall, cpu = time.perf_counter_ns, time.thread_time_ns
+end = wall() + 3_000_000_000
+pw, pc, gw, gc, over = wall(), cpu(), 0, 0, 0
+while pw < end:
+    w, c = wall(), cpu()
+    gw, gc = max(gw, w - pw), max(gc, c - pc)
+    over += w - pw > 2_000_000
+    pw, pc = w, c
+print(gw // 1000, gc // 1000, over)
+PY
+read -r FLOOR_WALL FLOOR_CPU FLOOR_OVER <"$TMP/floor"
+
+# --loop-cpu: the stall gauges also read each loop's CPU clock, to tell work from preemption
+# (a system call per callback: every phase's throughput pays for it alike)
+start_sy "$SY" "$TMP/sy.log" --max-body 67108864 --loop-cpu
 ADMIN=$(cat "$TMP/admin")
 python3 - "$HERE/eval_flags.json" >"$TMP/doc.json" <<'PY'
 import json, sys
@@ -64,7 +87,7 @@ LUA
 ms() { echo "$1" | awk '{v = $1; if (v ~ /us$/) {sub(/us$/, "", v); v /= 1000} else if (v ~ /ms$/) {sub(/ms$/, "", v)} else if (v ~ /s$/) {sub(/s$/, "", v); v *= 1000} print v}'; }
 
 # phase NAME LOAD-ARGS...: one phase; appends "name rps p50 p99 max serving_us engine_us
-# non2xx load" to $TMP/phases
+# non2xx load iterations over_2ms serving_cpu_us" to $TMP/phases
 phase() {
     name=$1
     shift
@@ -88,8 +111,13 @@ phase() {
     bad=$(awk '/Non-2xx/ {print $NF}' "$TMP/wrk.out")
     serving=$(jq '[.loops[] | select(.name | startswith("worker")) | .longest_us] | max' "$TMP/loops.json")
     engine=$(jq '[.loops[] | select(.name == "engine") | .longest_us] | max' "$TMP/loops.json")
+    # on the CPU (serve --loop-cpu); "-" when not measured
+    serving_cpu=$(jq '[.loops[] | select(.name | startswith("worker")) | .longest_cpu_us // empty] | max // "-"' "$TMP/loops.json")
+    # serving iterations in all, and how many took over 2 ms (the buckets past le 2000)
+    iters=$(jq '[.loops[] | select(.name | startswith("worker")) | .iterations] | add' "$TMP/loops.json")
+    over=$(jq '(.le_us | index(2000)) as $b | [.loops[] | select(.name | startswith("worker")) | .histogram[$b + 1:] | add] | add' "$TMP/loops.json")
     load=$(jq -c . "$TMP/load.json")
-    echo "$name $rps $p50 $p99 $max $serving $engine ${bad:-0} $load" >>"$TMP/phases"
+    echo "$name $rps $p50 $p99 $max $serving $engine ${bad:-0} $load $iters $over $serving_cpu" >>"$TMP/phases"
 }
 
 : >"$TMP/phases"
@@ -99,13 +127,20 @@ phase changes --changes-per-s 10 --flags 10000
 phase both --events-per-s 100000 --batch 2000 --changes-per-s 10 --flags 10000
 
 echo "OFREP (split3) under control-plane load: wrk -t1 -c$CONNS -d${SECS}s, 10,000 flags, $(jq '.loops | map(select(.name | startswith("worker"))) | length' "$TMP/loops.json") workers"
-printf '%-8s %11s %8s %8s %8s %8s %8s %12s %12s\n' phase requests/s p50_ms p99_ms max_ms "x rps" "x p99" serving_max_us engine_max_us
-awk 'NR == 1 {qr = $2; qp = $4} {printf "%-8s %11.0f %8.2f %8.2f %8.2f %8.2f %8.2f %12d %12d\n", $1, $2, $3, $4, $5, $2 / qr, $4 / qp, $6, $7}' "$TMP/phases"
+printf '%-8s %10s %7s %7s %7s %6s %6s %10s %14s %10s %10s\n' phase requests/s p50_ms p99_ms max_ms "x rps" "x p99" serving_us "serving_>2ms" on_cpu_us engine_us
+awk 'NR == 1 {qr = $2; qp = $4} {printf "%-8s %10.0f %7.2f %7.2f %7.2f %6.2f %6.2f %10d %14s %10s %10d\n", $1, $2, $3, $4, $5, $2 / qr, $4 / qp, $6, $11 "/" $10, $12, $7}' "$TMP/phases"
 echo "what the load generator got done (ingest: batches answered 200 of sent; changes: PUTs; late_s: how far it fell behind its schedule):"
 awk '$9 != "{}" {print "  " $1 ": " $9}' "$TMP/phases"
-awk 'NR == 1 {qr = $2; qp = $4; next}
-    {ok = ($2 >= 0.8 * qr && $4 <= 2 * qp && $6 <= 2000) ? "holds" : "MISSED";
-     printf "bar (p99 <= 2x quiet, rps >= 0.8x quiet, serving iterations <= 2 ms) in %s: %s\n", $1, ok}' "$TMP/phases"
+# The bar, part by part. A wall-clock iteration also counts the scheduler's preemptions
+# (wrk, the load generator and every switchyard thread share this machine's cores: the
+# quiet phase has them too); on the CPU (--loop-cpu) is the loop's own work and the host's
+# unseen preemptions, which the floor measured first shows.
+echo "this machine's floor: a busy loop doing nothing, alone for 3 s, saw gaps of up to $FLOOR_WALL us ($FLOOR_CPU us on its CPU clock; $FLOOR_OVER over 2 ms)"
+awk 'function v(c) {return c ? "holds" : "MISSED"}
+    NR == 1 {qr = $2; qp = $4; next}
+    {printf "bar in %s: p99 %.2fx quiet (<= 2: %s), rps %.2fx (>= 0.8: %s), longest serving iteration %d us (<= 2000: %s)", $1, $4 / qp, v($4 <= 2 * qp), $2 / qr, v($2 >= 0.8 * qr), $6, v($6 <= 2000);
+     if ($12 != "-") printf ", on the CPU %d us (<= 2000: %s)", $12, v($12 <= 2000);
+     printf "\n"}' "$TMP/phases"
 bad=$(awk '{s += $8} END {print s + 0}' "$TMP/phases")
 if [ "$bad" != 0 ]; then
     echo "switchyard answered $bad non-2xx OFREP responses" >&2

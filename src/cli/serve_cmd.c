@@ -60,6 +60,7 @@ enum {
     O_WORKERS,
     O_CORS_ORIGINS,
     O_PUBLIC_URL,
+    O_LOOP_CPU,
     O_COUNT
 };
 
@@ -552,6 +553,11 @@ int sy_cli_serve(int argc, char **argv)
                           "event-stream URLs OFREP advertises (default: from each request's "
                           "Host and X-Forwarded-Proto)",
                           0, NULL, NULL, 0},
+        [O_LOOP_CPU] = {"loop-cpu", NULL,
+                        "also measure each event loop iteration's time on the CPU, for GET "
+                        "/v1/system/loops to tell work from preemption (a clock read per "
+                        "callback: costs throughput)",
+                        0, NULL, NULL, 0},
     };
     bool help = false;
     if (sy_args_parse(argc, argv, args, O_COUNT, prog, &help) < 0)
@@ -580,8 +586,12 @@ int sy_cli_serve(int argc, char **argv)
     /* A flag set from the environment or a file may say it is off. */
     if (opt[O_QUIET] && is_off(opt[O_QUIET]))
         opt[O_QUIET] = NULL;
+    if (opt[O_LOOP_CPU] && is_off(opt[O_LOOP_CPU]))
+        opt[O_LOOP_CPU] = NULL;
 
-    sy_http_opts_t hopts = {.listen = opt[O_LISTEN], .quiet = opt[O_QUIET] != NULL};
+    sy_http_opts_t hopts = {.listen = opt[O_LISTEN],
+                            .quiet = opt[O_QUIET] != NULL,
+                            .loop_cpu = opt[O_LOOP_CPU] != NULL};
     if (strcmp(opt[O_LOG_FORMAT], "json") == 0) {
         hopts.log = SY_LOG_JSON;
     } else if (strcmp(opt[O_LOG_FORMAT], "text") != 0) {

@@ -187,6 +187,11 @@ size_t sy_engine_loops(sy_engine_t *eng, sy_loopstat_view_t *out, size_t cap);
 /* Every registered gauge starts again from zero. Any thread. */
 void sy_engine_loops_reset(sy_engine_t *eng);
 
+/* The engine's thread from now on: the calling one. Changes, compilation, ingest and
+ * commits then assert (builds with assertions) that they run on it, never on a serving
+ * thread. Unbound (the library, simulations), any one thread at a time may drive it. */
+void sy_engine_bind_thread(sy_engine_t *eng);
+
 /* Called on the engine thread after every published change of workspace `ws`. */
 typedef void (*sy_engine_change_cb)(void *arg, int64_t ws, int64_t revision);
 void sy_engine_on_change(sy_engine_t *eng, sy_engine_change_cb cb, void *arg);

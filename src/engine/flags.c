@@ -59,6 +59,7 @@ void sy_engine_on_change(sy_engine_t *eng, sy_engine_change_cb cb, void *arg)
 /* Makes `set` (taken) what `w` serves from `revision` on. */
 static int publish(sy_engine_t *eng, struct workspace *w, sy_flagset_t *set, int64_t revision)
 {
+    SY_ENG_OWNED(eng);
     struct snap *s = calloc(1, sizeof(*s));
     if (!s) {
         sy_flagset_free(set);
@@ -123,6 +124,7 @@ static int value_of(const json_t *j, sy_arena_t *arena, const sy_value_t **out, 
 static int begin_document(const sy_engine_t *eng, struct workspace *w, const json_t *evaluators,
                           const json_t *metadata, sy_problems_t *problems, sy_flagset_build_t **out)
 {
+    SY_ENG_OWNED(eng); /* compilation: never on a serving thread */
     sy_arena_t arena;
     sy_arena_init(&arena, DEF_ARENA_MAX);
     sy_value_t ev, md;
@@ -192,6 +194,7 @@ static int put_driven(void *arg, const char *flag)
  * of them, one flag per active experiment. */
 static sy_flagset_t *served_all(const sy_engine_t *eng, struct workspace *w)
 {
+    SY_ENG_OWNED(eng);
     if (!w->kill.engaged)
         return sy_flagset_ref(w->flags);
     struct served_all sa = {.eng = eng, .w = w};
@@ -210,6 +213,7 @@ static sy_flagset_t *served_all(const sy_engine_t *eng, struct workspace *w)
  * with that one flag as written, or at its control. */
 static sy_flagset_t *served_after(const sy_engine_t *eng, struct workspace *w, const char *key)
 {
+    SY_ENG_OWNED(eng);
     struct snap *cur = w->current;
     if (!w->kill.engaged || !cur)
         return served_all(eng, w);
@@ -334,6 +338,7 @@ out:
 
 int sy_eng_flags_empty(sy_engine_t *eng, struct workspace *w)
 {
+    SY_ENG_OWNED(eng);
     sy_flagset_opts_t opts = {.fractional = eng->fractional};
     sy_flagset_build_t *b;
     int rc = sy_pool_new(&w->pool);
@@ -405,6 +410,7 @@ int sy_eng_flag_change(sy_engine_t *eng, const sy_principal_t *actor, struct wor
                        const char *key, const json_t *def, const char *action, sy_eng_write_fn also,
                        void *also_arg, sy_err_t *err)
 {
+    SY_ENG_OWNED(eng);
     /* A key that is no UTF-8 could be stored, but never shown back as JSON. */
     if (!sy_utf8_valid(key, strlen(key)))
         return sy_err_set(err, -EINVAL, "key", "the flag key cannot be stored");

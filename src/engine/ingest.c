@@ -514,6 +514,7 @@ static void wake(struct ingest *x, bool was_empty)
 int sy_engine_events_submit(sy_engine_t *eng, const sy_principal_t *actor, const sy_event_t *ev,
                             size_t n, sy_ingest_done_cb done, void *arg, sy_err_t *err)
 {
+    SY_ENG_OWNED(eng);
     struct ingest *x = eng->x->in;
     if (n == 0 || n > SY_EVENTS_MAX)
         return sy_err_set(err, n ? -E2BIG : -EINVAL, "events",
@@ -918,6 +919,7 @@ static bool gathering(sy_engine_t *eng)
 
 void sy_engine_events_commit(sy_engine_t *eng)
 {
+    SY_ENG_OWNED(eng);
     struct ingest *x = eng->x->in;
     if (x->flight) {
         int64_t run_us;

@@ -10,6 +10,7 @@
 #ifndef SY_ENGINE_INTERNAL_H
 #define SY_ENGINE_INTERNAL_H
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -143,7 +144,12 @@ struct sy_engine {
     atomic_llong view_gen; /* bumped with each new view */
     bool view_stale;       /* the last view could not be made: sy_engine_tick tries again */
     _Atomic(sy_loopstat_t *) loops[SY_ENGINE_LOOPS_MAX]; /* the loops' gauges (view.c) */
+    bool bound;                                          /* sy_engine_bind_thread: */
+    pthread_t owner; /* the only thread that may change anything */
 };
+
+/* Asserts that the caller is the engine's thread, if it has one (sy_engine_bind_thread). */
+#define SY_ENG_OWNED(eng) assert(!(eng)->bound || pthread_equal((eng)->owner, pthread_self()))
 
 struct workspace *sy_eng_find_ws(sy_engine_t *eng, int64_t id);
 

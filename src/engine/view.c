@@ -66,6 +66,7 @@ static int by_hash(const void *a, const void *b)
 
 int sy_eng_view_publish(sy_engine_t *eng)
 {
+    SY_ENG_OWNED(eng);
     eng->view_stale = true; /* until it is done */
     struct sy_eng_view *v = calloc(1, sizeof(*v));
     if (!v)
@@ -109,6 +110,12 @@ void sy_eng_view_close(sy_engine_t *eng)
     view_put(eng->view);
     eng->view = NULL;
     pthread_mutex_destroy(&eng->view_lock);
+}
+
+void sy_engine_bind_thread(sy_engine_t *eng)
+{
+    eng->owner = pthread_self();
+    eng->bound = true;
 }
 
 bool sy_engine_records_exposures(const sy_engine_t *eng)

@@ -391,9 +391,12 @@ void sy_api_system(struct call *c, const char *what)
         json_t *counts = json_array();
         for (int b = 0; counts && b < SY_LOOPSTAT_BUCKETS; b++)
             json_array_append_new(counts, json_integer(v[i].buckets[b]));
-        json_array_append_new(loops, json_pack("{sssIsIso}", "name", v[i].name, "iterations",
-                                               (json_int_t)v[i].iterations, "longest_us",
-                                               (json_int_t)v[i].longest_us, "histogram", counts));
+        json_t *loop =
+            json_pack("{sssIsIso}", "name", v[i].name, "iterations", (json_int_t)v[i].iterations,
+                      "longest_us", (json_int_t)v[i].longest_us, "histogram", counts);
+        if (loop && v[i].longest_cpu_us >= 0)
+            json_object_set_new(loop, "longest_cpu_us", json_integer(v[i].longest_cpu_us));
+        json_array_append_new(loops, loop);
     }
     reply_json(c, 200, json_pack("{sososs}", "loops", loops, "le_us", le, "unit", "microseconds"));
 }

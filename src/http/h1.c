@@ -1190,8 +1190,12 @@ void sy_h1_loop_mark(struct event_base *base, sy_loopstat_t *loop)
     gettimeofday(&now, NULL);
     int64_t s_us = (int64_t)start.tv_sec * 1000000 + start.tv_usec;
     int64_t n_us = (int64_t)now.tv_sec * 1000000 + now.tv_usec;
+    int64_t cpu_us = 0;
+    struct timespec cpu;
+    if (loop->cpu && clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0)
+        cpu_us = (int64_t)cpu.tv_sec * 1000000 + cpu.tv_nsec / 1000;
     if (n_us >= s_us && n_us - s_us < 600 * (int64_t)1000000)
-        sy_loopstat_mark(loop, s_us, n_us);
+        sy_loopstat_mark(loop, s_us, n_us, cpu_us);
 }
 
 static int bind_listener(const char *host, int port)

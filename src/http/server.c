@@ -2,6 +2,7 @@
 #define _DEFAULT_SOURCE
 #include "http/server.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -33,6 +34,7 @@ struct sy_http {
     sy_h1_server_t *h1; /* no workers: the engine loop's own server */
     sy_engine_t *eng;
     struct event_base *base;
+    pthread_t thread;      /* the engine loop's: the whole API runs on it, never on a worker */
     struct event *commit;  /* the group commit of queued events, run after the requests at hand */
     struct event *ping;    /* the store's readiness, for the workers' /readyz */
     struct event *written; /* the engine's writer thread finished a batch: land it (or NULL) */
@@ -648,6 +650,7 @@ void sy_http_serve(sy_http_t *http, sy_h1_req_t *req)
                      .rd = http->rd,
                      .streams = http->streams,
                      .query = sy_h1_query(req)};
+    assert(pthread_equal(http->thread, pthread_self()));
     if (!http->opts.quiet)
         clock_gettime(CLOCK_MONOTONIC, &c.t0);
     sy_engine_reader_refresh(http->rd);
@@ -802,7 +805,7 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
     http->listen_fd = -1;
     pthread_mutex_init(&http->rate_lock, NULL);
     atomic_init(&http->store_up, sy_store_ping(sy_engine_store(eng)));
-    sy_loopstat_init(&http->loop, "engine");
+    sy_loopstat_init(&http->loop, "engine", opts->loop_cpu);
     http->commit = event_new(base, -1, 0, run_commit, http);
     http->ping = event_new(base, -1, EV_PERSIST, ping, http);
     if (!http->commit || !http->ping || sy_engine_reader_new(eng, &http->rd) < 0 ||
@@ -843,6 +846,8 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
         return sy_err_set(err, rc, "listen", "cannot listen on %s: %s", opts->listen,
                           strerror(-rc));
     }
+    http->thread = pthread_self();
+    sy_engine_bind_thread(eng); /* the loop's: workers must never change, compile or commit */
     sy_engine_on_change(eng, on_change, http);
     sy_engine_on_events(eng, schedule_commit, http);
     if ((rc = start_writer(http, base, err)) < 0) {

@@ -41,6 +41,7 @@ typedef struct sy_http_opts {
                                * stream URLs OFREP advertises; NULL: from the request */
     sy_log_format_t log;      /* one line per request on stderr */
     bool quiet;               /* no request lines (tests, benchmarks) */
+    bool loop_cpu;            /* the stall gauges also measure time on the CPU (loopstat.h) */
     double rate_limit;        /* requests per second per token (burst: 2 s worth); 0: none */
     const char *cron_secret;  /* X-Cron-Secret for POST /v1/auto-promotion/check; NULL: none */
     /* The proxy's counters of workspace `ws` (proxy.h, sy_proxy_stats); NULL: no proxy. */

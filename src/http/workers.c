@@ -431,7 +431,7 @@ int sy_workers_start(sy_workers_t **out, sy_http_t *http, struct event_base *eng
         all->n = i + 1;
         char name[32];
         snprintf(name, sizeof(name), "worker-%d", i);
-        sy_loopstat_init(&w->loop, name);
+        sy_loopstat_init(&w->loop, name, sy_http_engine_loop(http)->cpu);
         o.loop = &w->loop;
         w->base = cfg ? event_base_new_with_config(cfg) : NULL;
         if (!w->base || queue_init(&w->mail, w->base, on_mail, w) < 0 ||

@@ -1,9 +1,13 @@
 /* test_reader.c - readers on other threads (engine.h "readers on other threads"): while
  * the engine thread changes flags, a reader sees whole snapshots only, authenticates from
- * the published tokens, and a revoked token stops working at the next refresh. Run under
+ * the published tokens, and a revoked token stops working at the next refresh; an engine
+ * bound to its thread aborts a change made on another (builds with assertions). Run under
  * ThreadSanitizer too (make test's tsan suite). */
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "fixture.h"
 
@@ -147,6 +151,44 @@ static void tokens_are_published_and_revocation_holds(void **state)
     sy_engine_reader_free(rd);
 }
 
+static void *change_elsewhere(void *arg)
+{
+    struct fixture *f = arg;
+    json_t *d = doc_at(7);
+    sy_err_t err = {0};
+    (void)sy_engine_flagset_put(f->eng, &f->who, d, NULL, &err); /* aborts first */
+    json_decref(d);
+    return NULL;
+}
+
+static void a_bound_engine_refuses_changes_from_another_thread(void **state)
+{
+#ifdef NDEBUG
+    (void)state;
+    skip(); /* the check is an assertion: this build has none */
+#else
+    struct fixture *f = *state;
+    sy_engine_bind_thread(f->eng);
+    json_t *d = doc_at(1);
+    sy_err_t err = {0};
+    assert_int_equal(sy_engine_flagset_put(f->eng, &f->who, d, NULL, &err), 0); /* its own */
+    json_decref(d);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) { /* the child: a change from a thread of its own must abort */
+        pthread_t t;
+        if (pthread_create(&t, NULL, change_elsewhere, f) == 0)
+            pthread_join(t, NULL);
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGABRT);
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -154,6 +196,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_borrowed_snapshot_outlives_changes_until_refresh, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(tokens_are_published_and_revocation_holds, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_bound_engine_refuses_changes_from_another_thread, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
