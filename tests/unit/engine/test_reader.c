@@ -151,6 +151,7 @@ static void tokens_are_published_and_revocation_holds(void **state)
     sy_engine_reader_free(rd);
 }
 
+#ifndef NDEBUG
 static void *change_elsewhere(void *arg)
 {
     struct fixture *f = arg;
@@ -160,6 +161,7 @@ static void *change_elsewhere(void *arg)
     json_decref(d);
     return NULL;
 }
+#endif
 
 static void a_bound_engine_refuses_changes_from_another_thread(void **state)
 {
