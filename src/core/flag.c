@@ -16,6 +16,7 @@
  * rule, each bucket already resolved to its variant. The common rollout shape. */
 struct fast_split {
     const sy_logic_split_t *split;
+    sy_murmur3_t key_hash;       /* the hash state over the flag's key: a unit's key continues it */
     const sy_member_t **members; /* per bucket: the variant, or NULL for a null variant */
 };
 
@@ -566,7 +567,9 @@ static int build(const struct checker *c, const char *key, size_t klen, const ch
             members[i] = r->split.variants[i].type == SY_NULL
                              ? NULL
                              : variant_named(f->variants, &r->split.variants[i]);
-        *fs = (struct fast_split){.split = &r->split, .members = members};
+        *fs = (struct fast_split){
+            .split = &r->split, .members = members, .key_hash = SY_MURMUR3_INIT};
+        sy_murmur3_add(&fs->key_hash, key, klen);
         f->fast = fs;
     }
     struct kept_problem *kept = (struct kept_problem *)at;
@@ -709,17 +712,22 @@ static const char *const type_names[] = {"any", "boolean", "string", "number", "
 
 /* Buckets by a static split (struct fast_split): the variant, or NULL for none (no
  * targeting key, a null variant, a bucket nobody owns), which means DEFAULT. */
-static const sy_member_t *fast_pick(const sy_flag_t *f, const sy_value_t *ctx, sy_arena_t *scratch)
+static const sy_member_t *fast_pick(const sy_flag_t *f, const sy_value_t *ctx)
 {
     const sy_logic_split_t *sp = f->fast->split;
-    const char *s = sp->seed;
-    size_t len = sp->seed_len;
-    char buf[256];
-    /* No targeting key (or no room for a very long one) gives null, as the rule would. */
-    if (!s && sy_logic_bucketing_key(ctx, f->head.key, f->head.klen, buf, sizeof(buf), scratch, &s,
-                                     &len) <= 0)
-        return NULL;
-    uint32_t h = sy_hash_murmur3(s, len);
+    uint32_t h;
+    if (sp->seed) {
+        h = sy_hash_murmur3(sp->seed, sp->seed_len);
+    } else {
+        /* flag key + targeting key (sy_logic_bucketing_key), the key's part hashed at load;
+         * no targeting key gives null, as the rule would */
+        const sy_value_t *tk = sy_value_get(ctx, "targetingKey", 12);
+        if (!tk || tk->type != SY_STR || tk->len == 0)
+            return NULL;
+        sy_murmur3_t m = f->fast->key_hash;
+        sy_murmur3_add(&m, tk->s, tk->len);
+        h = sy_murmur3_end(&m);
+    }
     ptrdiff_t i = sy_hash_pick(sp->weights, sp->n, sy_hash_bucket(h, sp->total));
     return i >= 0 ? f->fast->members[i] : NULL;
 }
@@ -756,7 +764,7 @@ static void eval_flag(const sy_flag_t *f, sy_flag_type_t type, const sy_value_t 
     size_t name_len = 0;
     const sy_member_t *variant = NULL;
     if (f->fast) {
-        variant = fast_pick(f, ctx ? ctx : &empty_object, scratch);
+        variant = fast_pick(f, ctx ? ctx : &empty_object);
         res->reason = variant ? SY_REASON_TARGETING_MATCH : SY_REASON_DEFAULT;
     } else if (f->targeting) {
         sy_logic_env_t env = {.ctx = ctx ? ctx : &empty_object,

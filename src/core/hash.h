@@ -24,6 +24,19 @@
  * length of a bucketing value long before that). */
 uint32_t sy_hash_murmur3(const void *bytes, size_t len);
 
+/* The same hash of bytes given in pieces: the hash of their concatenation. A state is a
+ * plain value, so one taken over a prefix (a flag's key) can be kept, copied and continued
+ * (with each unit's targeting key) without copying the prefix again or hashing it twice. */
+typedef struct sy_murmur3 {
+    uint32_t h;     /* over the whole 4-byte blocks so far */
+    uint32_t tail;  /* the bytes past them, little-endian */
+    uint32_t ntail; /* how many: 0 to 3 */
+    uint32_t len;   /* bytes in all (mod 2^32, as the hash counts them) */
+} sy_murmur3_t;
+#define SY_MURMUR3_INIT ((sy_murmur3_t){0, 0, 0, 0})
+void sy_murmur3_add(sy_murmur3_t *m, const void *bytes, size_t len);
+uint32_t sy_murmur3_end(const sy_murmur3_t *m);
+
 /* The bucket of hash `h` among `total` buckets: ((uint64_t)h * total) >> 32, which lies in
  * [0, total) for total >= 1 and is 0 for total 0. Exact integer arithmetic: dividing by
  * 2^32 - 1, or in single precision, would move units at the boundaries. Inline: it is on

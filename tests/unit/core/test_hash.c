@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <murmurhash.h>
+
 #include "core/hash.h"
 #include "core/stats.h"
 
@@ -19,6 +21,55 @@ static void murmur3_matches_flagd_on_ascii_and_utf8_bytes(void **state)
     assert_int_equal(hash_str(""), 0);
     assert_int_equal(hash_str("a"), 1009084850u);
     assert_int_equal(hash_str("\xc3\xa9"), 269551495u); /* "é" as UTF-8, not UTF-16 */
+}
+
+/* Every length from 0 to 300 (every tail, every block count), bytes of every value,
+ * against Debian's libmurmurhash, an implementation of the same definition by others. */
+static void murmur3_matches_libmurmurhash_at_every_length(void **state)
+{
+    (void)state;
+    unsigned char buf[300];
+    uint32_t x = 2463534242u; /* xorshift32 */
+    for (int round = 0; round < 20; round++)
+        for (size_t len = 0; len <= sizeof(buf); len++) {
+            for (size_t i = 0; i < len; i++) {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                buf[i] = round == 0 ? (unsigned char)(0xff - i) : (unsigned char)x;
+            }
+            uint32_t want[1];
+            lmmh_x86_32(buf, (unsigned int)len, 0, want);
+            if (sy_hash_murmur3(buf, len) != want[0])
+                fail_msg("length %zu, round %d: %08x, libmurmurhash %08x", len, round,
+                         sy_hash_murmur3(buf, len), want[0]);
+        }
+}
+
+/* In pieces: split anywhere, in up to three pieces (empty ones too), a kept state copied
+ * and continued, the hash is the whole's. */
+static void murmur3_in_pieces_is_the_hash_of_the_whole(void **state)
+{
+    (void)state;
+    unsigned char buf[40];
+    for (size_t i = 0; i < sizeof(buf); i++)
+        buf[i] = (unsigned char)(i * 37 + 11);
+    for (size_t len = 0; len <= sizeof(buf); len++)
+        for (size_t a = 0; a <= len; a++)
+            for (size_t b = a; b <= len; b++) {
+                sy_murmur3_t m = SY_MURMUR3_INIT;
+                sy_murmur3_add(&m, buf, a);
+                sy_murmur3_t kept = m; /* a prefix's state, continued twice */
+                sy_murmur3_add(&m, buf + a, b - a);
+                sy_murmur3_add(&m, buf + b, len - b);
+                assert_int_equal(sy_murmur3_end(&m), sy_hash_murmur3(buf, len));
+                sy_murmur3_add(&kept, buf + a, len - a);
+                assert_int_equal(sy_murmur3_end(&kept), sy_hash_murmur3(buf, len));
+            }
+    sy_murmur3_t m = SY_MURMUR3_INIT;
+    sy_murmur3_add(&m, "split3", 6);
+    sy_murmur3_add(&m, "user-42", 7);
+    assert_int_equal(sy_murmur3_end(&m), sy_hash_murmur3("split3user-42", 13));
 }
 
 static void bucket_is_exact_at_the_extremes(void **state)
@@ -93,6 +144,8 @@ static void a_three_way_split_is_uniform_by_our_own_srm_check(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(murmur3_matches_flagd_on_ascii_and_utf8_bytes),
+    cmocka_unit_test(murmur3_matches_libmurmurhash_at_every_length),
+    cmocka_unit_test(murmur3_in_pieces_is_the_hash_of_the_whole),
     cmocka_unit_test(bucket_is_exact_at_the_extremes),
     cmocka_unit_test(pick_gives_each_entry_a_contiguous_range_in_order),
     cmocka_unit_test(pick_skips_zero_weights_and_refuses_an_empty_total),
