@@ -40,7 +40,7 @@ static void ztest(uint64_t i)
 
 static void welch(uint64_t i)
 {
-    sy_moments_t c = {10 + (double)(i & 15) * 1e-3, 2, 500}, t = {10.3, 2.2, 480};
+    sy_moments_t c = {10 + (double)(i & 15) * 1e-3, 2, 500, 0}, t = {10.3, 2.2, 480, 0};
     sy_welch_t r;
     sy_stats_welch(&c, &t, SY_ALT_TWO_SIDED, 0.95, &r, NULL);
     sink = r.p_value;

@@ -150,6 +150,7 @@ int sy_args_binom(const char *prog, const char *opt, const char *s, sy_binom_t *
 int sy_args_moments(const char *prog, const char *opt, const char *s, sy_moments_t *out)
 {
     char mean[48], sd[48];
+    *out = (sy_moments_t){0};
     const char *rest = split(s, ':', mean, sizeof(mean));
     const char *n = rest ? split(rest, ':', sd, sizeof(sd)) : NULL;
     if (!n || !real(mean, &out->mean) || !real(sd, &out->sd) || !whole(n, &out->n))

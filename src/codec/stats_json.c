@@ -4,7 +4,7 @@
  *
  *   test         all         optional explicit kind, else told by shape
  *   control      ztest/bayes {successes, trials}             required
- *                welch       {mean, sd, n}                   required
+ *                welch       {mean, sd, n} or {values: [number, ...]}  required
  *   alternative  ztest/welch "two-sided" | "larger" | "smaller"   default "two-sided"
  *   pooled       ztest       bool                            default true
  *   confidence   ztest/welch interval level in (0, 1)        default 0.95
@@ -62,7 +62,7 @@ sy_stats_kind_t sy_stats_json_kind(const json_t *input)
     const json_t *control = json_object_get(input, "control");
     if (!json_is_object(control))
         return SY_STATS_UNKNOWN;
-    if (json_object_get(control, "mean"))
+    if (json_object_get(control, "mean") || json_object_get(control, "values"))
         return SY_STATS_WELCH;
     if (json_object_get(input, "prior"))
         return SY_STATS_BAYES;
@@ -199,7 +199,27 @@ static int get_moments(const json_t *obj, const char *base, const char *key, sy_
 {
     const json_t *arm;
     char path[64];
+    *out = (sy_moments_t){0};
     int rc = get_object(obj, base, key, path, sizeof(path), &arm, err);
+    const json_t *values = rc == 0 ? json_object_get(arm, "values") : NULL;
+    if (values) { /* the values themselves: their moments, kept as they come */
+        char at[96];
+        join(at, sizeof(at), path, "values");
+        if (!json_is_array(values))
+            return sy_err_set(err, -EINVAL, at, "must be an array of numbers");
+        sy_welford_t w = {0};
+        for (size_t i = 0; i < json_array_size(values); i++) {
+            const json_t *v = json_array_get(values, i);
+            if (!json_is_number(v) || !isfinite(json_number_value(v))) {
+                char item[128];
+                snprintf(item, sizeof(item), "%s[%zu]", at, i);
+                return sy_err_set(err, -EINVAL, item, "must be a finite number");
+            }
+            sy_welford_add(&w, json_number_value(v));
+        }
+        *out = sy_welford_moments(&w);
+        return 0;
+    }
     if (rc == 0)
         rc = get_number(arm, path, "mean", 0, false, &out->mean, err);
     if (rc == 0)

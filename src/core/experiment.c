@@ -80,40 +80,26 @@ static sy_binom_t binom(const sy_arm_counts_t *a)
     return (sy_binom_t){.successes = a->conversions, .trials = a->units};
 }
 
-/* Moments from a count, a sum and a sum of squares; sd 0 below 2 (the tests refuse those
- * anyway). The variance is clamped at 0 against rounding. */
-static sy_moments_t from_sums(int64_t count, double sum, double sumsq)
-{
-    sy_moments_t m = {.n = count};
-    if (count == 0)
-        return m;
-    double n = (double)count;
-    m.mean = sum / n;
-    if (count >= 2) {
-        double v = (sumsq - sum * m.mean) / (n - 1);
-        m.sd = v > 0 ? sqrt(v) : 0;
-    }
-    return m;
-}
-
 /* Per-unit moments of the value. */
 static sy_moments_t moments(const sy_arm_counts_t *a)
 {
-    return from_sums(a->units, a->value_sum, a->value_sumsq);
+    return (sy_moments_t){
+        .n = a->units, .mean = a->value_mean, .sd = a->value_sd, .mean_lo = a->value_mean_lo};
 }
 
 /* Moments of the latencies an arm's events carried. */
 static sy_moments_t latency_moments(const sy_arm_counts_t *a)
 {
-    return from_sums(a->latency_n, a->latency_sum, a->latency_sumsq);
+    return (sy_moments_t){.n = a->latency_n, .mean = a->latency_mean, .sd = a->latency_sd};
 }
 
 /* The delta-method standard error of (m_t - m_c) / m_c, as for proportions:
- * var ~ v_t / m_c^2 + m_t^2 v_c / m_c^4. */
+ * var ~ v_t / m_c^2 + m_t^2 v_c / m_c^4, written with each standard error relative to m_c
+ * first, so that no tiny sd is squared on its own. */
 static double relative_se(const sy_moments_t *c, const sy_moments_t *t)
 {
-    double vc = c->sd * c->sd / (double)c->n, vt = t->sd * t->sd / (double)t->n;
-    return sqrt(vt / (c->mean * c->mean) + t->mean * t->mean * vc / pow(c->mean, 4));
+    double r_c = c->sd / sqrt((double)c->n) / c->mean, r_t = t->sd / sqrt((double)t->n) / c->mean;
+    return hypot(r_t, t->mean / c->mean * r_c);
 }
 
 /* The control's level (rate or mean), what relative effects and tau are scaled by. */
@@ -122,7 +108,7 @@ static double level(const sy_experiment_in_t *in, const sy_arm_counts_t *a)
     if (a->units == 0)
         return 0;
     return in->metric == SY_METRIC_CONVERSION ? (double)a->conversions / (double)a->units
-                                              : a->value_sum / (double)a->units;
+                                              : a->value_mean;
 }
 
 static int check_in(const sy_experiment_in_t *in, sy_err_t *err)
@@ -144,10 +130,10 @@ static int check_in(const sy_experiment_in_t *in, sy_err_t *err)
     for (size_t i = 0; i < in->n_arms; i++) {
         const sy_arm_counts_t *a = &in->arms[i];
         if (a->units < 0 || a->conversions < 0 || a->conversions > a->units || a->errors < 0 ||
-            a->errors > a->units || !(a->weight >= 0) || !isfinite(a->value_sum) ||
-            !(a->value_sumsq >= 0) || !isfinite(a->value_sumsq) || !(a->seq_p >= 0) ||
-            !(a->seq_p <= 1) || a->latency_n < 0 || !(a->latency_sum >= 0) ||
-            !(a->latency_sumsq >= 0) || !isfinite(a->latency_sumsq))
+            a->errors > a->units || !(a->weight >= 0) || !isfinite(a->value_mean) ||
+            !isfinite(a->value_mean_lo) || !(a->value_sd >= 0) || !isfinite(a->value_sd) ||
+            !(a->seq_p >= 0) || !(a->seq_p <= 1) || a->latency_n < 0 || !(a->latency_mean >= 0) ||
+            !isfinite(a->latency_mean) || !(a->latency_sd >= 0) || !isfinite(a->latency_sd))
             return sy_err_set(err, -EINVAL, "variants", "variant %zu: counts out of range", i);
     }
     return sy_safety_check(&in->safety, err);
@@ -267,10 +253,7 @@ static void compare(const sy_experiment_in_t *in, size_t i, sy_arm_result_t *r)
             r->diff_ci_low = w.diff_ci_low;
             r->diff_ci_high = w.diff_ci_high;
             if (mc.mean > 0) {
-                /* delta method, as for proportions: var(lift) ~ v_t/m_c^2 + m_t^2 v_c/m_c^4 */
-                double vc = mc.sd * mc.sd / (double)mc.n, vt = mt.sd * mt.sd / (double)mt.n;
-                double se =
-                    sqrt(vt / (mc.mean * mc.mean) + mt.mean * mt.mean * vc / pow(mc.mean, 4));
+                double se = relative_se(&mc, &mt);
                 double zq = sy_stats_norm_isf((1 - SY_EXP_CI_LEVEL) / 2);
                 r->has_lift = true;
                 r->lift = w.diff / mc.mean;

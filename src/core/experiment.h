@@ -83,16 +83,17 @@ typedef enum sy_metric {
 
 /* One variant's aggregates, as the engine keeps them. */
 typedef struct sy_arm_counts {
-    double weight;       /* intended share, any positive scale (0: receives no traffic) */
-    int64_t units;       /* distinct units exposed */
-    int64_t conversions; /* units with a successful outcome, <= units */
-    int64_t errors;      /* units with an error, <= units */
-    double value_sum;    /* sum over units of each unit's total value (mean metric) */
-    double value_sumsq;  /* sum of the squares of those totals */
-    double seq_p;        /* always-valid p so far (1 before the first look) */
-    int64_t latency_n;   /* events that carried a latency (latency guardrail) */
-    double latency_sum;  /* sum of those latencies, ms */
-    double latency_sumsq;
+    double weight;        /* intended share, any positive scale (0: receives no traffic) */
+    int64_t units;        /* distinct units exposed */
+    int64_t conversions;  /* units with a successful outcome, <= units */
+    int64_t errors;       /* units with an error, <= units */
+    double value_mean;    /* mean over units of each unit's total value (mean metric) */
+    double value_sd;      /* their sample sd (ddof = 1; 0 below 2 units): sy_welford_t */
+    double value_mean_lo; /* sy_moments_t's mean_lo (0: not known) */
+    double seq_p;         /* always-valid p so far (1 before the first look) */
+    int64_t latency_n;    /* events that carried a latency (latency guardrail) */
+    double latency_mean;  /* their mean, ms */
+    double latency_sd;    /* their sample sd, ms */
 } sy_arm_counts_t;
 
 typedef struct sy_experiment_in {

@@ -40,7 +40,7 @@ static int check_binom(const sy_binom_t *b, const char *arm, sy_err_t *err)
 static int check_moments(const sy_moments_t *m, const char *arm, sy_err_t *err)
 {
     char field[48];
-    if (!isfinite(m->mean)) {
+    if (!isfinite(m->mean) || !isfinite(m->mean_lo)) {
         snprintf(field, sizeof(field), "%s.mean", arm);
         return sy_err_set(err, -EINVAL, field, "%s mean must be a finite number", arm);
     }
@@ -234,6 +234,13 @@ int sy_stats_ztest(const sy_binom_t *control, const sy_binom_t *treatment, sy_al
 
 /* ---- Welch's t-test --------------------------------------------------------------- */
 
+/* treatment's mean less control's, each to twice a double's digits when known: two means
+ * near 1e12 differ by what their roundings would take */
+static double mean_diff(const sy_moments_t *control, const sy_moments_t *treatment)
+{
+    return (treatment->mean - control->mean) + (treatment->mean_lo - control->mean_lo);
+}
+
 int sy_stats_welch(const sy_moments_t *control, const sy_moments_t *treatment, sy_alt_t alt,
                    double confidence, sy_welch_t *out, sy_err_t *err)
 {
@@ -254,7 +261,7 @@ int sy_stats_welch(const sy_moments_t *control, const sy_moments_t *treatment, s
     double s_c = control->sd / sqrt((double)control->n);
     double s_t = treatment->sd / sqrt((double)treatment->n);
     double se = hypot(s_c, s_t);
-    sy_welch_t r = {.diff = treatment->mean - control->mean};
+    sy_welch_t r = {.diff = mean_diff(control, treatment)};
     if (se == 0) {
         if (r.diff != 0)
             return sy_err_set(err, SY_EZEROVAR, NULL,
@@ -280,6 +287,55 @@ int sy_stats_welch(const sy_moments_t *control, const sy_moments_t *treatment, s
         return rc;
     *out = r;
     return 0;
+}
+
+/* ---- Running moments -------------------------------------------------------------- */
+
+void sy_welford_add(sy_welford_t *w, double x)
+{
+    w->n++;
+    sy_wide_t d = (sy_wide_t)x - w->mean;
+    w->mean += d / (sy_wide_t)w->n;
+    w->m2 += d * ((sy_wide_t)x - w->mean);
+}
+
+void sy_welford_replace(sy_welford_t *w, double old, double x)
+{
+    if (w->n < 1)
+        return;
+    sy_wide_t mean = w->mean, d = (sy_wide_t)x - (sy_wide_t)old;
+    w->mean += d / (sy_wide_t)w->n;
+    /* sum (x_i - mean')^2 changes by d (x - mean' + old - mean) */
+    w->m2 += d * (((sy_wide_t)x - w->mean) + ((sy_wide_t)old - mean));
+    if (w->m2 < 0) /* rounding, with every value equal */
+        w->m2 = 0;
+}
+
+void sy_welford_merge(sy_welford_t *into, const sy_welford_t *b)
+{
+    if (b->n == 0)
+        return;
+    if (into->n == 0) {
+        *into = *b;
+        return;
+    }
+    sy_wide_t na = (sy_wide_t)into->n, nb = (sy_wide_t)b->n, n = na + nb;
+    sy_wide_t d = b->mean - into->mean;
+    into->mean += d * (nb / n);
+    into->m2 += b->m2 + d * d * (na / n) * nb;
+    into->n += b->n;
+}
+
+sy_moments_t sy_welford_moments(const sy_welford_t *w)
+{
+    sy_moments_t m = {.n = w->n};
+    if (w->n == 0)
+        return m;
+    m.mean = (double)w->mean;
+    m.mean_lo = (double)(w->mean - (sy_wide_t)m.mean);
+    if (w->n >= 2 && w->m2 > 0) /* long double holds its range on x86-64 (1e-4951) */
+        m.sd = (double)sqrtl((long double)(w->m2 / (sy_wide_t)(w->n - 1)));
+    return m;
 }
 
 /* ---- Sample-ratio mismatch ------------------------------------------------------- */
@@ -489,9 +545,10 @@ int sy_stats_sample_size_mean(const sy_power_mean_plan_t *plan, double *n_contro
                           plan->power);
     double k = (gsl_cdf_ugaussian_Qinv(plan->alpha / 2) + gsl_cdf_ugaussian_Pinv(plan->power)) /
                plan->delta;
-    double v =
-        plan->sd_control * plan->sd_control + plan->sd_treatment * plan->sd_treatment / plan->ratio;
-    double n = k * k * v;
+    /* (k sd)^2 with every factor taken first: sds of 1e-200 square to nothing, but their
+     * ratio to delta does not */
+    double s = hypot(plan->sd_control, plan->sd_treatment / sqrt(plan->ratio)) * k;
+    double n = s * s;
     if ((rc = check_results(&n, 1, err)) < 0)
         return rc;
     *n_control = n;
@@ -506,8 +563,7 @@ int sy_stats_power_mean(const sy_power_mean_plan_t *plan, double n_control, doub
         return rc;
     if (!(n_control > 0) || !isfinite(n_control))
         return sy_err_set(err, -EINVAL, "n_control", "n_control must be a number > 0");
-    double se = sqrt(plan->sd_control * plan->sd_control / n_control +
-                     plan->sd_treatment * plan->sd_treatment / (plan->ratio * n_control));
+    double se = hypot(plan->sd_control, plan->sd_treatment / sqrt(plan->ratio)) / sqrt(n_control);
     double d = fabs(plan->delta) / se, z = gsl_cdf_ugaussian_Qinv(plan->alpha / 2);
     double p = gsl_cdf_ugaussian_P(d - z) + gsl_cdf_ugaussian_Q(d + z);
     if ((rc = check_results(&p, 1, err)) < 0)
@@ -717,12 +773,24 @@ int sy_stats_seq_look_mean(const sy_seq_cfg_t *cfg, const sy_moments_t *control,
 
     sy_seq_look_t o = {.always_valid_p = prev_p};
     if (control->n >= 2 && treatment->n >= 2) {
+        /* The test is the same in any unit: values far from 1 (sds of 1e-200 square to
+         * nothing) are looked at scaled by a power of two, exactly, and tau and theta0
+         * with them. */
+        double big = fmax(fmax(fabs(control->mean), fabs(treatment->mean)),
+                          fmax(control->sd, treatment->sd));
+        int k = big > 0x1p200 || (big > 0 && big < 0x1p-200) ? -ilogb(big) : 0;
+        sy_seq_cfg_t c = *cfg;
+        c.tau_squared = ldexp(cfg->tau_squared, 2 * k);
+        c.theta0 = ldexp(cfg->theta0, k);
         double n_c = (double)control->n, n_t = (double)treatment->n;
+        double s_c = ldexp(control->sd, k) / sqrt(n_c), s_t = ldexp(treatment->sd, k) / sqrt(n_t);
         o.has_theta = o.has_variance = true;
-        o.theta_hat = treatment->mean - control->mean;
-        o.variance = control->sd * control->sd / n_c + treatment->sd * treatment->sd / n_t;
+        o.theta_hat = ldexp(mean_diff(control, treatment), k);
+        o.variance = s_c * s_c + s_t * s_t;
         if (o.variance > 0)
-            seq_look(cfg, n_c + n_t, prev_p, &o);
+            seq_look(&c, n_c + n_t, prev_p, &o);
+        o.theta_hat = ldexp(o.theta_hat, -k); /* reported in the metric's unit */
+        o.variance = ldexp(o.variance, -2 * k);
     }
     rc = seq_finish(&o, err);
     if (rc < 0)

@@ -57,10 +57,44 @@ typedef struct sy_binom {
 
 /* Summary statistics of a numeric metric in one arm. */
 typedef struct sy_moments {
-    double mean; /* sample mean */
-    double sd;   /* sample standard deviation, ddof = 1 */
-    int64_t n;   /* sample size */
+    double mean;    /* sample mean */
+    double sd;      /* sample standard deviation, ddof = 1 */
+    int64_t n;      /* sample size */
+    double mean_lo; /* what `mean` rounded off (mean + mean_lo is the mean to twice a
+                     * double's digits), so that a difference of two means near 1e12 keeps
+                     * its digits; 0 when not known (sy_welford_moments knows it) */
 } sy_moments_t;
+
+/* Running moments of a numeric metric: its count, mean and sum of squared deviations from
+ * the mean, kept as values come (Welford), as a value already counted changes (a unit's
+ * total growing with each outcome), or as two partial aggregates merge (Chan, Golub and
+ * LeVeque): never as a sum of squares minus a squared sum, which loses every digit to an
+ * offset (values of 1e12 +- 10 gave sds of 37,082 and 0) and underflows with tiny values
+ * (squares of 1e-300). In quadruple precision (113-bit mantissa, exponents to 1e-4966;
+ * long double where the compiler has none): a unit's value jumps from 0 (exposed) to
+ * 1e12 (its outcome), so the sum of squared deviations passes through 1e26 on its way to
+ * 1e5, and must come back with its digits. Deterministic: the same values in the same
+ * order give the same bits, so a replay of a log rebuilds them exactly. Zero-initialise. */
+#ifdef __SIZEOF_FLOAT128__
+__extension__ typedef __float128 sy_wide_t;
+#else
+typedef long double sy_wide_t;
+#endif
+typedef struct sy_welford {
+    int64_t n;
+    sy_wide_t mean;
+    sy_wide_t m2; /* sum of (x - mean)^2 */
+} sy_welford_t;
+
+/* Counts `x`. */
+void sy_welford_add(sy_welford_t *w, double x);
+/* A value counted as `old` is now `x` (n >= 1; n unchanged). */
+void sy_welford_replace(sy_welford_t *w, double old, double x);
+/* Counts every value `b` counted into `into`. */
+void sy_welford_merge(sy_welford_t *into, const sy_welford_t *b);
+/* Mean (with its mean_lo) and sample sd (ddof = 1; 0 below 2 values) as doubles; an sd too
+ * small for a double's square is still a double (1e-300). */
+sy_moments_t sy_welford_moments(const sy_welford_t *w);
 
 /* ---- The standard normal and Student's t ------------------------------------------ */
 

@@ -349,8 +349,8 @@ static json_t *baseline_json(const struct experiment *e, size_t i)
         json_pack("{sssIsoso}", "variant", e->arms[i].key, "units", (json_int_t)a->units,
                   "success_rate", a->units ? json_real((double)a->conversions / n) : json_null(),
                   "error_rate", a->units ? json_real((double)a->errors / n) : json_null());
-    if (o && a->latency_n)
-        json_object_set_new(o, "latency_mean_ms", json_real(a->latency_sum / (double)a->latency_n));
+    if (o && a->latency.n)
+        json_object_set_new(o, "latency_mean_ms", json_real((double)a->latency.mean));
     return o;
 }
 

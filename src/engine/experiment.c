@@ -281,18 +281,19 @@ static char *dump(const json_t *j)
 void sy_exp_arm_row(int64_t experiment, const struct arm *arm, sy_store_arm_t *row)
 {
     const struct agg *a = &arm->a;
+    sy_moments_t v = sy_welford_moments(&a->value), l = sy_welford_moments(&a->latency);
     *row = (sy_store_arm_t){.experiment = experiment,
                             .variant = arm->key,
                             .units = a->units,
                             .conversions = a->conversions,
-                            .value_sum = a->value_sum,
-                            .value_sumsq = a->value_sumsq,
+                            .value_mean = v.mean,
+                            .value_sd = v.sd,
                             .errors = a->errors,
                             .crossovers = a->crossovers,
                             .seq_p = a->seq_p,
-                            .latency_n = a->latency_n,
-                            .latency_sum = a->latency_sum,
-                            .latency_sumsq = a->latency_sumsq};
+                            .latency_n = l.n,
+                            .latency_mean = l.mean,
+                            .latency_sd = l.sd};
 }
 
 int sy_exp_put_arm(sy_engine_t *eng, const struct experiment *e, size_t k, sy_err_t *err)

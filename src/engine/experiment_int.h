@@ -63,9 +63,9 @@ struct health_counts {
 
 struct agg {
     int64_t units, conversions, errors, crossovers;
-    double value_sum, value_sumsq, seq_p;
-    int64_t latency_n; /* events with a latency, counted for the unit's variant then */
-    double latency_sum, latency_sumsq;
+    sy_welford_t value; /* of each unit's total value, over its units (n == units) */
+    double seq_p;
+    sy_welford_t latency; /* of the events with a latency, counted for the unit's variant then */
     struct health_counts win;    /* since the last allocation change: the next baseline */
     struct health_counts recent; /* since the monitor last judged it: the current health
                                     (neither is stored: replayed from the log) */
@@ -136,7 +136,7 @@ struct sy_experiments {
     size_t n, cap;
     _Atomic size_t n_recording; /* active experiments that record OFREP exposures (read by
                                  * serving threads: sy_engine_records_exposures) */
-    struct ingest *in;  /* the queue of events waiting for their commit */
+    struct ingest *in;          /* the queue of events waiting for their commit */
 };
 
 /* ---- definition.c --------------------------------------------------------------------- */

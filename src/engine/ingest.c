@@ -277,8 +277,7 @@ static void apply(struct arm *arms, struct unit *u, const struct change *c)
             a->units++;
             a->conversions += (u->flags & CONVERTED) != 0;
             a->errors += (u->flags & ERRED) != 0;
-            a->value_sum += u->value;
-            a->value_sumsq += u->value * u->value;
+            sy_welford_add(&a->value, u->value);
         } else if (u->variant != c->variant && !(u->flags & CROSSED)) {
             u->flags |= CROSSED; /* intent to treat: the unit stays in its first variant */
             a->crossovers++;
@@ -293,10 +292,8 @@ static void apply(struct arm *arms, struct unit *u, const struct change *c)
         if (c->has_value) {
             double old = u->value;
             u->value += c->value;
-            if (a) {
-                a->value_sum += c->value;
-                a->value_sumsq += u->value * u->value - old * old;
-            }
+            if (a)
+                sy_welford_replace(&a->value, old, u->value);
         }
         break;
     case SY_EVENT_ERROR:
@@ -308,9 +305,7 @@ static void apply(struct arm *arms, struct unit *u, const struct change *c)
         break;
     }
     if (c->has_latency && a) {
-        a->latency_n++;
-        a->latency_sum += c->latency;
-        a->latency_sumsq += c->latency * c->latency;
+        sy_welford_add(&a->latency, c->latency);
     }
     count_health(arms, u, c);
 }
@@ -832,14 +827,18 @@ static void run_batch(void *job, sy_store_t *store)
 /* ---- landing a batch (the engine's thread) ----------------------------------------------- */
 
 #ifndef NDEBUG
-/* Whether the writer's sums of a variant are the engine's: the same additions, in the same
+static bool same_moments(const sy_welford_t *a, const sy_welford_t *b)
+{
+    return a->n == b->n && a->mean == b->mean && a->m2 == b->m2;
+}
+
+/* Whether the writer's sums of a variant are the engine's: the same updates, in the same
  * order, from the same start. */
 static bool same_sums(const struct agg *a, const struct agg *b)
 {
     return a->units == b->units && a->conversions == b->conversions && a->errors == b->errors &&
-           a->crossovers == b->crossovers && a->value_sum == b->value_sum &&
-           a->value_sumsq == b->value_sumsq && a->latency_n == b->latency_n &&
-           a->latency_sum == b->latency_sum && a->latency_sumsq == b->latency_sumsq;
+           a->crossovers == b->crossovers && same_moments(&a->value, &b->value) &&
+           same_moments(&a->latency, &b->latency);
 }
 #endif
 

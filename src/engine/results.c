@@ -14,17 +14,18 @@
 
 void sy_exp_arm_counts(const struct agg *a, double weight, sy_arm_counts_t *c)
 {
+    sy_moments_t v = sy_welford_moments(&a->value), l = sy_welford_moments(&a->latency);
     *c = (sy_arm_counts_t){.weight = weight,
                            .units = a->units,
                            .conversions = a->conversions,
                            .errors = a->errors,
-                           .value_sum = a->value_sum,
-                           /* the running sum may dip below 0 by rounding */
-                           .value_sumsq = a->value_sumsq > 0 ? a->value_sumsq : 0,
+                           .value_mean = v.mean,
+                           .value_sd = v.sd,
+                           .value_mean_lo = v.mean_lo,
                            .seq_p = a->seq_p,
-                           .latency_n = a->latency_n,
-                           .latency_sum = a->latency_sum,
-                           .latency_sumsq = a->latency_sumsq};
+                           .latency_n = l.n,
+                           .latency_mean = l.mean,
+                           .latency_sd = l.sd};
 }
 
 void sy_exp_analysis_in(const sy_engine_t *eng, const struct experiment *e, sy_arm_counts_t *counts,
@@ -147,9 +148,9 @@ static json_t *arm_json(const struct experiment *e, size_t i, const sy_arm_resul
     if (r->has_latency || e->latency_guardrail)
         json_object_set_new(
             o, "latency",
-            json_pack("{sIsoso}", "n", (json_int_t)arm->a.latency_n, "mean_ms",
+            json_pack("{sIsoso}", "n", (json_int_t)arm->a.latency.n, "mean_ms",
                       num_or_null(r->has_latency, r->latency_mean), "sd_ms",
-                      num_or_null(r->has_latency && arm->a.latency_n >= 2, r->latency_sd)));
+                      num_or_null(r->has_latency && arm->a.latency.n >= 2, r->latency_sd)));
     if (i != e->control)
         json_object_set_new(o, "vs_control", versus_json(e, r));
     return o;

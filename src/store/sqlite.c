@@ -6,6 +6,7 @@
  * records how many ran, and a database from a newer switchyard is refused rather than
  * guessed at.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,6 +266,25 @@ static const char *const migrations[] = {
     "  name TEXT NOT NULL,"
     "  value TEXT NOT NULL,"
     "  PRIMARY KEY (workspace_id, name));",
+
+    /* 12: an arm's moments as mean and sd (the engine keeps them with Welford's updates),
+     * not as a sum and a sum of squares, whose difference lost every digit to an offset.
+     * The rows are converted by arms_as_moments. */
+    "ALTER TABLE experiment_arms RENAME TO experiment_arms_sums;"
+    "CREATE TABLE experiment_arms ("
+    "  experiment_id INTEGER NOT NULL REFERENCES experiments(id),"
+    "  variant TEXT NOT NULL,"
+    "  units INTEGER NOT NULL,"
+    "  conversions INTEGER NOT NULL,"
+    "  value_mean REAL NOT NULL,"
+    "  value_sd REAL NOT NULL,"
+    "  errors INTEGER NOT NULL,"
+    "  crossovers INTEGER NOT NULL,"
+    "  seq_p REAL NOT NULL,"
+    "  latency_n INTEGER NOT NULL,"
+    "  latency_mean REAL NOT NULL,"
+    "  latency_sd REAL NOT NULL,"
+    "  PRIMARY KEY (experiment_id, variant));",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -384,6 +404,51 @@ static int missing_columns(sy_store_t *s, sy_err_t *err)
     return 0;
 }
 
+/* Mean and sample sd of `n` values from their sum and sum of squares (migration 12: what
+ * the sums still hold; the engine rebuilds the exact moments from the event log). */
+static void sums_to_moments(int64_t n, double sum, double sumsq, double *mean, double *sd)
+{
+    *mean = n > 0 ? sum / (double)n : 0;
+    double m2 = n > 1 ? sumsq - sum * *mean : 0;
+    *sd = m2 > 0 ? sqrt(m2 / (double)(n - 1)) : 0;
+}
+
+/* Migration 12's rows: each arm of experiment_arms_sums into experiment_arms. */
+static int arms_as_moments(sy_store_t *s, sy_err_t *err)
+{
+    sqlite3_stmt *from = sy_sq_prepare(
+        s, err,
+        "SELECT experiment_id, variant, units, conversions, value_sum, value_sumsq, errors,"
+        " crossovers, seq_p, latency_n, latency_sum, latency_sumsq FROM experiment_arms_sums",
+        "");
+    if (!from)
+        return err ? err->code : -EIO;
+    int rc = 0, step;
+    while (rc == 0 && (step = sqlite3_step(from)) == SQLITE_ROW) {
+        int64_t units = sqlite3_column_int64(from, 2), latency_n = sqlite3_column_int64(from, 9);
+        double vm, vsd, lm, lsd;
+        sums_to_moments(units, sqlite3_column_double(from, 4), sqlite3_column_double(from, 5), &vm,
+                        &vsd);
+        sums_to_moments(latency_n, sqlite3_column_double(from, 10), sqlite3_column_double(from, 11),
+                        &lm, &lsd);
+        rc = sy_sq_run(s,
+                       sy_sq_prepare(s, err,
+                                     "INSERT INTO experiment_arms VALUES"
+                                     " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                     "isiiddiididd", (int64_t)sqlite3_column_int64(from, 0),
+                                     sy_sq_text(from, 1), units,
+                                     (int64_t)sqlite3_column_int64(from, 3), vm, vsd,
+                                     (int64_t)sqlite3_column_int64(from, 6),
+                                     (int64_t)sqlite3_column_int64(from, 7),
+                                     sqlite3_column_double(from, 8), latency_n, lm, lsd),
+                       err);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = sy_sq_fail(s, err, "migration 12");
+    sqlite3_finalize(from);
+    return rc < 0 ? rc : sy_sq_exec(s, "DROP TABLE experiment_arms_sums;", err);
+}
+
 static int migrate(sy_store_t *s, sy_err_t *err)
 {
     int rc =
@@ -404,6 +469,7 @@ static int migrate(sy_store_t *s, sy_err_t *err)
             return rc;
         if ((rc = sy_sq_exec(s, migrations[s->version], err)) < 0 ||
             (s->version == 10 && (rc = missing_columns(s, err)) < 0) ||
+            (s->version == 11 && (rc = arms_as_moments(s, err)) < 0) ||
             (rc = sy_sq_run(s,
                             sy_sq_prepare(s, err, "INSERT INTO schema_version (version) VALUES (?)",
                                           "i", (int64_t)s->version + 1),

@@ -83,14 +83,14 @@ int sy_store_arm_put(sy_store_t *s, const sy_store_arm_t *a, sy_err_t *err)
     int rc =
         sy_sq_cached(s, &s->put_arm,
                      "INSERT INTO experiment_arms (experiment_id, variant, units, conversions,"
-                     " value_sum, value_sumsq, errors, crossovers, seq_p, latency_n, latency_sum,"
-                     " latency_sumsq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                     " value_mean, value_sd, errors, crossovers, seq_p, latency_n, latency_mean,"
+                     " latency_sd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                      " ON CONFLICT (experiment_id, variant)"
                      " DO UPDATE SET units = excluded.units, conversions = excluded.conversions,"
-                     " value_sum = excluded.value_sum, value_sumsq = excluded.value_sumsq,"
+                     " value_mean = excluded.value_mean, value_sd = excluded.value_sd,"
                      " errors = excluded.errors, crossovers = excluded.crossovers,"
                      " seq_p = excluded.seq_p, latency_n = excluded.latency_n,"
-                     " latency_sum = excluded.latency_sum, latency_sumsq = excluded.latency_sumsq",
+                     " latency_mean = excluded.latency_mean, latency_sd = excluded.latency_sd",
                      err);
     if (rc < 0)
         return rc;
@@ -99,14 +99,14 @@ int sy_store_arm_put(sy_store_t *s, const sy_store_arm_t *a, sy_err_t *err)
         sqlite3_bind_text(st, 2, a->variant, -1, SQLITE_STATIC) != SQLITE_OK ||
         sqlite3_bind_int64(st, 3, a->units) != SQLITE_OK ||
         sqlite3_bind_int64(st, 4, a->conversions) != SQLITE_OK ||
-        sqlite3_bind_double(st, 5, a->value_sum) != SQLITE_OK ||
-        sqlite3_bind_double(st, 6, a->value_sumsq) != SQLITE_OK ||
+        sqlite3_bind_double(st, 5, a->value_mean) != SQLITE_OK ||
+        sqlite3_bind_double(st, 6, a->value_sd) != SQLITE_OK ||
         sqlite3_bind_int64(st, 7, a->errors) != SQLITE_OK ||
         sqlite3_bind_int64(st, 8, a->crossovers) != SQLITE_OK ||
         sqlite3_bind_double(st, 9, a->seq_p) != SQLITE_OK ||
         sqlite3_bind_int64(st, 10, a->latency_n) != SQLITE_OK ||
-        sqlite3_bind_double(st, 11, a->latency_sum) != SQLITE_OK ||
-        sqlite3_bind_double(st, 12, a->latency_sumsq) != SQLITE_OK)
+        sqlite3_bind_double(st, 11, a->latency_mean) != SQLITE_OK ||
+        sqlite3_bind_double(st, 12, a->latency_sd) != SQLITE_OK)
         return sy_sq_fail(s, err, "bind");
     return sy_sq_step_cached(s, st, err);
 }
@@ -117,14 +117,14 @@ static int arm_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
                         .variant = sy_sq_text(st, 1),
                         .units = sqlite3_column_int64(st, 2),
                         .conversions = sqlite3_column_int64(st, 3),
-                        .value_sum = sqlite3_column_double(st, 4),
-                        .value_sumsq = sqlite3_column_double(st, 5),
+                        .value_mean = sqlite3_column_double(st, 4),
+                        .value_sd = sqlite3_column_double(st, 5),
                         .errors = sqlite3_column_int64(st, 6),
                         .crossovers = sqlite3_column_int64(st, 7),
                         .seq_p = sqlite3_column_double(st, 8),
                         .latency_n = sqlite3_column_int64(st, 9),
-                        .latency_sum = sqlite3_column_double(st, 10),
-                        .latency_sumsq = sqlite3_column_double(st, 11)};
+                        .latency_mean = sqlite3_column_double(st, 10),
+                        .latency_sd = sqlite3_column_double(st, 11)};
     return to->cb.arm(to->arg, &a);
 }
 
@@ -133,8 +133,8 @@ int sy_store_arm_list(sy_store_t *s, int64_t experiment, sy_store_arm_cb cb, voi
 {
     sqlite3_stmt *st = sy_sq_prepare(
         s, err,
-        "SELECT experiment_id, variant, units, conversions, value_sum, value_sumsq, errors,"
-        " crossovers, seq_p, latency_n, latency_sum, latency_sumsq FROM experiment_arms"
+        "SELECT experiment_id, variant, units, conversions, value_mean, value_sd, errors,"
+        " crossovers, seq_p, latency_n, latency_mean, latency_sd FROM experiment_arms"
         " WHERE ? < 0 OR experiment_id = ?"
         " ORDER BY experiment_id",
         "ii", experiment, experiment);

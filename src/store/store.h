@@ -200,14 +200,14 @@ typedef struct sy_store_arm {
     const char *variant;
     int64_t units;       /* distinct units exposed to it (first exposure wins) */
     int64_t conversions; /* of those, units with a successful outcome */
-    double value_sum;    /* sum over its units of each unit's total outcome value */
-    double value_sumsq;  /* sum of the squares of those totals */
+    double value_mean;   /* mean over its units of each unit's total outcome value */
+    double value_sd;     /* their sample sd (ddof = 1) */
     int64_t errors;      /* units with at least one error event */
     int64_t crossovers;  /* units later exposed to another variant too */
     double seq_p;        /* always-valid p-value so far (running minimum), 1 at start */
     int64_t latency_n;   /* events with a latency counted for it */
-    double latency_sum;  /* their sum, ms */
-    double latency_sumsq;
+    double latency_mean; /* their mean, ms */
+    double latency_sd;   /* their sample sd, ms */
 } sy_store_arm_t;
 
 typedef int (*sy_store_arm_cb)(void *arg, const sy_store_arm_t *a);

@@ -244,14 +244,15 @@ static void mean_metric_uses_welch(void **state)
     (void)state;
     struct exp x = ab();
     x.in.metric = SY_METRIC_MEAN;
-    /* 1000 units each: control values sum 10,000 (mean 10), treatment mean 11 */
+    /* 1000 units each: control mean 10, treatment mean 11 */
+    double sd_c = sqrt((104000 - 10000.0 * 10) / 999), sd_t = sqrt((125000 - 11000.0 * 11) / 999);
     x.arms[0] = (sy_arm_counts_t){
-        .weight = 50, .units = 1000, .value_sum = 10000, .value_sumsq = 104000, .seq_p = 1};
+        .weight = 50, .units = 1000, .value_mean = 10, .value_sd = sd_c, .seq_p = 1};
     x.arms[1] = (sy_arm_counts_t){
-        .weight = 50, .units = 1000, .value_sum = 11000, .value_sumsq = 125000, .seq_p = 1};
+        .weight = 50, .units = 1000, .value_mean = 11, .value_sd = sd_t, .seq_p = 1};
     sy_experiment_result_t r = run(&x);
-    sy_moments_t mc = {.mean = 10, .sd = sqrt((104000 - 10000.0 * 10) / 999), .n = 1000};
-    sy_moments_t mt = {.mean = 11, .sd = sqrt((125000 - 11000.0 * 11) / 999), .n = 1000};
+    sy_moments_t mc = {.mean = 10, .sd = sd_c, .n = 1000};
+    sy_moments_t mt = {.mean = 11, .sd = sd_t, .n = 1000};
     sy_welch_t w;
     assert_int_equal(sy_stats_welch(&mc, &mt, SY_ALT_TWO_SIDED, 0.95, &w, NULL), 0);
     assert_close(r.arms[1].statistic, w.t, 1e-12, 0);
@@ -299,12 +300,11 @@ static void latency_guardrail_is_non_inferiority(void **state)
     assert_int_equal(r.decision, SY_DECISION_CONTINUE);
     assert_true(said(&r, "latency is not measured yet"));
     /* 5000 latencies each, mean 100 vs 102 ms, sd 10: +2 %, interval well under +10 % */
-    double n = 5000, sd = 10;
+    double sd = 10;
     x.arms[0].latency_n = x.arms[1].latency_n = 5000;
-    x.arms[0].latency_sum = n * 100;
-    x.arms[0].latency_sumsq = (n - 1) * sd * sd + n * 100 * 100;
-    x.arms[1].latency_sum = n * 102;
-    x.arms[1].latency_sumsq = (n - 1) * sd * sd + n * 102 * 102;
+    x.arms[0].latency_mean = 100;
+    x.arms[1].latency_mean = 102;
+    x.arms[0].latency_sd = x.arms[1].latency_sd = sd;
     r = run(&x);
     assert_true(r.arms[1].latency_measured && r.arms[1].latency_ok);
     assert_close(r.arms[1].latency_increase, 0.02, 1e-12, 0);
@@ -312,8 +312,7 @@ static void latency_guardrail_is_non_inferiority(void **state)
     assert_int_equal(r.decision, SY_DECISION_PROMOTE);
     assert_true(said(&r, "and the latency guardrail"));
     /* mean 120 ms: +20 %, interval wholly above +10 %: harmful, terminate */
-    x.arms[1].latency_sum = n * 120;
-    x.arms[1].latency_sumsq = (n - 1) * sd * sd + n * 120 * 120;
+    x.arms[1].latency_mean = 120;
     r = run(&x);
     assert_true(r.arms[1].latency_failed);
     assert_int_equal(r.arms[1].verdict, SY_VERDICT_HARMFUL);
@@ -321,10 +320,9 @@ static void latency_guardrail_is_non_inferiority(void **state)
     assert_true(said(&r, "over the +10% guardrail"));
     /* +10 % on the nose with a wide interval: unsettled, neither passes nor fails */
     x.arms[0].latency_n = x.arms[1].latency_n = 10;
-    x.arms[0].latency_sum = 10 * 100;
-    x.arms[0].latency_sumsq = 9 * 400.0 + 10 * 100 * 100;
-    x.arms[1].latency_sum = 10 * 110;
-    x.arms[1].latency_sumsq = 9 * 400.0 + 10 * 110 * 110;
+    x.arms[0].latency_mean = 100;
+    x.arms[1].latency_mean = 110;
+    x.arms[0].latency_sd = x.arms[1].latency_sd = 20;
     r = run(&x);
     assert_true(r.arms[1].latency_measured);
     assert_false(r.arms[1].latency_ok || r.arms[1].latency_failed);

@@ -233,10 +233,145 @@ static void ztest_intervals_widen_with_confidence(void **state)
 
 /* ---- Welch -------------------------------------------------------------------------- */
 
+/* ---- running moments ---------------------------------------------------------------- */
+
+/* `n` values offset + 10, offset - 10, offset + 10, ... (n even): mean offset, sd
+ * 10 sqrt(n / (n - 1)) exactly. */
+static sy_welford_t around(double offset, double shift_by, int n)
+{
+    sy_welford_t w = {0};
+    for (int i = 0; i < n; i++)
+        sy_welford_add(&w, offset + shift_by + (i % 2 ? -10.0 : 10.0));
+    return w;
+}
+
+static void welford_keeps_the_sd_under_any_offset(void **state)
+{
+    (void)state;
+    const double offsets[] = {0, 1e3, 1e6, 1e9, 1e12, -1e12};
+    for (size_t k = 0; k < sizeof(offsets) / sizeof(offsets[0]); k++) {
+        sy_welford_t w = around(offsets[k], 0, 2000);
+        sy_moments_t m = sy_welford_moments(&w);
+        assert_int_equal(m.n, 2000);
+        assert_close(m.sd, 10 * sqrt(2000.0 / 1999), 1e-13, 0);
+        assert_close((m.mean - offsets[k]) + m.mean_lo, 0, 0, 1e-25 * fabs(offsets[k]) + 1e-30);
+    }
+}
+
+/* The issue's case: 2,000 values a side at 1e9 and 1e12, a difference of 1: the same test
+ * as from the exact moments. (The sums gave sds of 37,082 and 0 at 1e12, and p = 0.33
+ * where the truth is about 3e-4 at 1e9.) */
+static void welch_from_values_under_an_offset_is_the_exact_test(void **state)
+{
+    (void)state;
+    sy_moments_t exact_c = {0, 10 * sqrt(2000.0 / 1999), 2000, 0};
+    sy_moments_t exact_t = {1, 10 * sqrt(2000.0 / 1999), 2000, 0};
+    sy_welch_t want, got;
+    assert_int_equal(sy_stats_welch(&exact_c, &exact_t, SY_ALT_TWO_SIDED, 0.95, &want, NULL), 0);
+    const double offsets[] = {1e3, 1e9, 1e12};
+    for (size_t k = 0; k < sizeof(offsets) / sizeof(offsets[0]); k++) {
+        sy_welford_t c = around(offsets[k], 0, 2000), t = around(offsets[k], 1, 2000);
+        sy_moments_t mc = sy_welford_moments(&c), mt = sy_welford_moments(&t);
+        assert_int_equal(sy_stats_welch(&mc, &mt, SY_ALT_TWO_SIDED, 0.95, &got, NULL), 0);
+        assert_close(got.diff, 1, 1e-12, 0);
+        assert_close(got.t, want.t, 1e-12, 0);
+        assert_close(got.df, want.df, 1e-12, 0);
+        assert_close(got.p_value, want.p_value, 1e-10, 0);
+        assert_close(got.diff_ci_low, want.diff_ci_low, 1e-12, 0);
+    }
+}
+
+/* Values near 1e-300: squares would be 1e-600. The test is the test of the values scaled
+ * by 2^1000, which changes no statistic. */
+static void welch_from_tiny_values_is_not_zero_variance(void **state)
+{
+    (void)state;
+    sy_welford_t c = {0}, t = {0}, c_big = {0}, t_big = {0};
+    for (int i = 0; i < 200; i++) {
+        double v = 1 + (double)(i % 7) / 10, u = 1.05 + (double)(i % 5) / 10;
+        sy_welford_add(&c, v * 1e-300);
+        sy_welford_add(&t, u * 1e-300);
+        sy_welford_add(&c_big, ldexp(v * 1e-300, 1000));
+        sy_welford_add(&t_big, ldexp(u * 1e-300, 1000));
+    }
+    sy_moments_t mc = sy_welford_moments(&c), mt = sy_welford_moments(&t);
+    sy_moments_t bc = sy_welford_moments(&c_big), bt = sy_welford_moments(&t_big);
+    assert_true(mc.sd > 1e-302 && mc.sd < 1e-300);
+    assert_close(ldexp(mc.sd, 1000), bc.sd, 1e-14, 0);
+    sy_welch_t small, big;
+    assert_int_equal(sy_stats_welch(&mc, &mt, SY_ALT_TWO_SIDED, 0.95, &small, NULL), 0);
+    assert_int_equal(sy_stats_welch(&bc, &bt, SY_ALT_TWO_SIDED, 0.95, &big, NULL), 0);
+    assert_close(small.t, big.t, 1e-13, 0);
+    assert_close(small.p_value, big.p_value, 1e-12, 0);
+    /* The sequential look too, at 1e-150 (where tau^2, a double, still exists): looked at
+     * scaled, it is the look at the values times 2^500. */
+    sy_welford_t c2 = {0}, t2 = {0}, c2_big = {0}, t2_big = {0};
+    for (int i = 0; i < 200; i++) {
+        double v = 1 + (double)(i % 7) / 10, u = 1.05 + (double)(i % 5) / 10;
+        sy_welford_add(&c2, v * 1e-150);
+        sy_welford_add(&t2, u * 1e-150);
+        sy_welford_add(&c2_big, ldexp(v * 1e-150, 500));
+        sy_welford_add(&t2_big, ldexp(u * 1e-150, 500));
+    }
+    mc = sy_welford_moments(&c2);
+    mt = sy_welford_moments(&t2);
+    bc = sy_welford_moments(&c2_big);
+    bt = sy_welford_moments(&t2_big);
+    sy_seq_cfg_t cfg = {.tau_squared = 1e-302, .alpha = 0.05, .gb_tuning = 5000};
+    sy_seq_cfg_t cfg_big = {.tau_squared = ldexp(1e-302, 1000), .alpha = 0.05, .gb_tuning = 5000};
+    sy_seq_look_t ls, lb;
+    assert_int_equal(sy_stats_seq_look_mean(&cfg, &mc, &mt, 1, &ls, NULL), 0);
+    assert_int_equal(sy_stats_seq_look_mean(&cfg_big, &bc, &bt, 1, &lb, NULL), 0);
+    assert_true(ls.always_valid_p < 1);
+    assert_close(ls.always_valid_p, lb.always_valid_p, 1e-10, 0);
+}
+
+/* A value changed in place, and two partial aggregates merged, give the moments of the
+ * values as they end. */
+static void welford_replace_and_merge_agree_with_one_pass(void **state)
+{
+    (void)state;
+    double x[300];
+    uint32_t r = 12345;
+    for (int i = 0; i < 300; i++) {
+        r = r * 1664525u + 1013904223u;
+        x[i] = 1e9 + (double)(r >> 8) / 65536.0;
+    }
+    sy_welford_t once = {0};
+    for (int i = 0; i < 300; i++)
+        sy_welford_add(&once, x[i] + (i % 3 == 0 ? 2.5 : 0));
+    /* every third value grows by 2.5 after it was counted */
+    sy_welford_t grown = {0};
+    for (int i = 0; i < 300; i++)
+        sy_welford_add(&grown, x[i]);
+    for (int i = 0; i < 300; i += 3)
+        sy_welford_replace(&grown, x[i], x[i] + 2.5);
+    /* in three parts, merged */
+    sy_welford_t a = {0}, b = {0}, c = {0}, merged = {0};
+    for (int i = 0; i < 300; i++)
+        sy_welford_add(i < 100 ? &a : i < 130 ? &b : &c, x[i] + (i % 3 == 0 ? 2.5 : 0));
+    sy_welford_merge(&merged, &a);
+    sy_welford_merge(&merged, &b);
+    sy_welford_merge(&merged, &c);
+    sy_moments_t m1 = sy_welford_moments(&once), m2 = sy_welford_moments(&grown),
+                 m3 = sy_welford_moments(&merged);
+    assert_int_equal(m2.n, 300);
+    assert_int_equal(m3.n, 300);
+    assert_close(m2.sd, m1.sd, 1e-12, 0);
+    assert_close(m3.sd, m1.sd, 1e-12, 0);
+    assert_close((m2.mean - m1.mean) + (m2.mean_lo - m1.mean_lo), 0, 0, 1e-9);
+    assert_close((m3.mean - m1.mean) + (m3.mean_lo - m1.mean_lo), 0, 0, 1e-9);
+    /* nothing, one value */
+    sy_welford_t none = {0}, one = {0};
+    assert_int_equal(sy_welford_moments(&none).n, 0);
+    sy_welford_add(&one, 7);
+    assert_true(sy_welford_moments(&one).mean == 7 && sy_welford_moments(&one).sd == 0);
+}
+
 static void welch_matches_scipy(void **state)
 {
     (void)state;
-    sy_moments_t c = {10.0, 2.0, 100}, t = {10.6, 2.2, 120};
+    sy_moments_t c = {10.0, 2.0, 100, 0}, t = {10.6, 2.2, 120, 0};
     sy_welch_t r;
     assert_int_equal(sy_stats_welch(&c, &t, SY_ALT_TWO_SIDED, 0.95, &r, NULL), 0);
     /* ttest_ind_from_stats(10.6, 2.2, 120, 10.0, 2.0, 100, equal_var=False) */
@@ -249,7 +384,7 @@ static void welch_matches_scipy(void **state)
 static void welch_with_one_sd_zero_takes_the_other_arms_df(void **state)
 {
     (void)state;
-    sy_moments_t c = {5, 0, 10}, t = {6, 2, 25};
+    sy_moments_t c = {5, 0, 10, 0}, t = {6, 2, 25, 0};
     sy_welch_t r;
     assert_int_equal(sy_stats_welch(&c, &t, SY_ALT_TWO_SIDED, 0.95, &r, NULL), 0);
     assert_close(r.df, 24, 1e-14, 0);
@@ -258,7 +393,7 @@ static void welch_with_one_sd_zero_takes_the_other_arms_df(void **state)
 static void welch_both_sds_zero_and_equal_means_is_t0_p1_without_df(void **state)
 {
     (void)state;
-    sy_moments_t c = {5, 0, 10}, t = {5, 0, 10};
+    sy_moments_t c = {5, 0, 10, 0}, t = {5, 0, 10, 0};
     sy_welch_t r;
     assert_int_equal(sy_stats_welch(&c, &t, SY_ALT_LARGER, 0.95, &r, NULL), 0);
     assert_true(r.t == 0 && r.p_value == 1 && !r.has_df);
@@ -272,13 +407,13 @@ static void welch_refuses_degenerate_inputs_with_their_codes(void **state)
         int code;
         const char *field;
     } cases[] = {
-        {{5, 0, 10}, {6, 0, 10}, SY_EZEROVAR, ""},
-        {{1, 1, 1}, {2, 1, 5}, SY_ETOOFEW, "control.n"},
-        {{1, 1, 5}, {2, 1, 0}, SY_ETOOFEW, "treatment.n"},
-        {{1, -1, 5}, {1, 1, 5}, -EINVAL, "control.sd"},
-        {{NAN, 1, 5}, {1, 1, 5}, -EINVAL, "control.mean"},
-        {{1, 1, 5}, {1, INFINITY, 5}, -EINVAL, "treatment.sd"},
-        {{1, 1, -5}, {1, 1, 5}, -EINVAL, "control.n"},
+        {{5, 0, 10, 0}, {6, 0, 10, 0}, SY_EZEROVAR, ""},
+        {{1, 1, 1, 0}, {2, 1, 5, 0}, SY_ETOOFEW, "control.n"},
+        {{1, 1, 5, 0}, {2, 1, 0, 0}, SY_ETOOFEW, "treatment.n"},
+        {{1, -1, 5, 0}, {1, 1, 5, 0}, -EINVAL, "control.sd"},
+        {{NAN, 1, 5, 0}, {1, 1, 5, 0}, -EINVAL, "control.mean"},
+        {{1, 1, 5, 0}, {1, INFINITY, 5, 0}, -EINVAL, "treatment.sd"},
+        {{1, 1, -5, 0}, {1, 1, 5, 0}, -EINVAL, "control.n"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         sy_welch_t r;
@@ -292,11 +427,11 @@ static void welch_refuses_degenerate_inputs_with_their_codes(void **state)
 static void welch_df_survives_extreme_variances(void **state)
 {
     (void)state;
-    sy_moments_t c = {0, 1e-200, 10}, t = {1e-199, 1e-200, 20};
+    sy_moments_t c = {0, 1e-200, 10, 0}, t = {1e-199, 1e-200, 20, 0};
     sy_welch_t r;
     assert_int_equal(sy_stats_welch(&c, &t, SY_ALT_TWO_SIDED, 0.95, &r, NULL), 0);
     assert_true(isfinite(r.df) && r.df >= 9 && r.df <= 28);
-    sy_moments_t big_c = {0, 1e200, 10}, big_t = {1, 1e200, 20};
+    sy_moments_t big_c = {0, 1e200, 10, 0}, big_t = {1, 1e200, 20, 0};
     assert_int_equal(sy_stats_welch(&big_c, &big_t, SY_ALT_TWO_SIDED, 0.95, &r, NULL), 0);
     assert_true(isfinite(r.df) && isfinite(r.p_value));
 }
@@ -304,12 +439,12 @@ static void welch_df_survives_extreme_variances(void **state)
 static void results_beyond_double_range_are_refused_not_infinite(void **state)
 {
     (void)state;
-    sy_moments_t lo = {-1e308, 1, 10}, hi = {1e308, 1, 10};
+    sy_moments_t lo = {-1e308, 1, 10, 0}, hi = {1e308, 1, 10, 0};
     sy_welch_t w;
     sy_err_t err;
     assert_int_equal(sy_stats_welch(&lo, &hi, SY_ALT_TWO_SIDED, 0.95, &w, &err), -ERANGE);
     assert_string_equal(sy_err_name(err.code), "out_of_range");
-    sy_moments_t wide = {0, 1e200, 10};
+    sy_moments_t wide = {0, 1e200, 10, 0};
     sy_seq_look_t r;
     assert_int_equal(sy_stats_seq_look_mean(&seq_cfg_means, &wide, &wide, 1, &r, NULL), -ERANGE);
 }
@@ -631,11 +766,11 @@ static void seq_degenerate_look_keeps_p_and_has_no_interval(void **state)
 static void seq_mean_look_with_fewer_than_two_units_has_no_estimate(void **state)
 {
     (void)state;
-    sy_moments_t one = {4, 0, 1}, many = {7.5, 1, 30};
+    sy_moments_t one = {4, 0, 1, 0}, many = {7.5, 1, 30, 0};
     sy_seq_look_t r;
     assert_int_equal(sy_stats_seq_look_mean(&seq_cfg, &one, &many, 1, &r, NULL), 0);
     assert_true(!r.has_theta && !r.has_variance && r.log_lambda == 0);
-    sy_moments_t c = {10, 2, 400}, t = {10.5, 2, 400};
+    sy_moments_t c = {10, 2, 400, 0}, t = {10.5, 2, 400, 0};
     sy_seq_cfg_t cfg = {0.25, 0, 0.05, 5000};
     assert_int_equal(sy_stats_seq_look_mean(&cfg, &c, &t, 1, &r, NULL), 0);
     assert_close(r.theta_hat, 0.5, 1e-15, 0);
@@ -811,6 +946,10 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(seq_refuses_a_bad_configuration_by_name),
     cmocka_unit_test(mean_power_and_size_agree_with_the_closed_form),
     cmocka_unit_test(holm_matches_the_hand_computation),
+    cmocka_unit_test(welford_keeps_the_sd_under_any_offset),
+    cmocka_unit_test(welch_from_values_under_an_offset_is_the_exact_test),
+    cmocka_unit_test(welch_from_tiny_values_is_not_zero_variance),
+    cmocka_unit_test(welford_replace_and_merge_agree_with_one_pass),
     cmocka_unit_test(holm_caps_at_one_and_may_adjust_in_place),
     cmocka_unit_test(holm_refuses_empty_too_many_and_out_of_range),
 };

@@ -1,7 +1,7 @@
 /* test_experiments.c - experiments in the engine: runtime measured on a fake clock, events
  * acknowledged only after their group commit, several submissions in one transaction, a
  * failed commit that changes nothing (memory or store), a reopen that rebuilds every
- * aggregate exactly, and first-exposure-wins counting. */
+ * aggregate exactly, first-exposure-wins counting, and means at an offset of 1e12. */
 #define _DEFAULT_SOURCE
 #include <sqlite3.h>
 
@@ -240,6 +240,67 @@ static void reopening_rebuilds_every_aggregate(void **state)
     json_decref(after);
 }
 
+/* The mean metric at an offset of 1e12: units' values of 1e12 +- 10 in control and
+ * 1e12 + 1 +- 10 in treatment, some reaching their total over two outcomes. The arms'
+ * sds are those of the values (about 10: the sums of squares gave 37,082 and 0), the
+ * difference is 1, and a reopen rebuilds the same numbers from the log. */
+static void means_keep_their_digits_under_an_offset(void **state)
+{
+    struct fixture *f = *state;
+    create_started(f,
+                   "{\"key\":\"e\",\"metric\":\"mean\",\"variants\":[{\"key\":\"a\","
+                   "\"weight\":1,\"control\":true},{\"key\":\"b\",\"weight\":1}]}",
+                   "e");
+    enum { PER_ARM = 200 };
+    char units[2 * PER_ARM][8];
+    sy_event_t ev[6 * PER_ARM];
+    size_t n = 0;
+    for (int i = 0; i < 2 * PER_ARM; i++) {
+        snprintf(units[i], sizeof(units[i]), "u%d", i);
+        bool b = i % 2;
+        ev[n++] = exposure(units[i], b ? "b" : "a");
+        double v = 1e12 + (b ? 1 : 0) + ((i / 2) % 2 ? -10.0 : 10.0);
+        sy_event_t o = {.kind = SY_EVENT_OUTCOME,
+                        .experiment = "e",
+                        .experiment_len = 1,
+                        .unit = units[i],
+                        .unit_len = strlen(units[i]),
+                        .success = -1,
+                        .has_value = true,
+                        .value = v};
+        if (i % 3 == 0) { /* the total in two outcomes: the unit's value changes in place */
+            o.value = v - 3.5;
+            ev[n++] = o;
+            o.value = 3.5;
+        }
+        ev[n++] = o;
+    }
+    struct ack a = {0};
+    for (size_t off = 0; off < n; off += 150) {
+        size_t k = n - off < 150 ? n - off : 150;
+        assert_int_equal(sy_engine_events_submit(f->eng, &f->who, ev + off, k, on_done, &a, NULL),
+                         0);
+        sy_engine_events_commit(f->eng);
+    }
+    json_t *r = results(f);
+    json_t *arms = json_object_get(r, "variants");
+    double want_sd = 10 * sqrt((double)PER_ARM / (PER_ARM - 1));
+    for (int k = 0; k < 2; k++) {
+        json_t *arm = json_array_get(arms, k);
+        assert_int_equal(json_integer_value(json_object_get(arm, "units")), PER_ARM);
+        assert_close(json_real_value(json_object_get(arm, "sd")), want_sd, 1e-9, 0);
+        assert_close(json_real_value(json_object_get(arm, "mean")), 1e12 + k, 1e-15, 0);
+    }
+    json_t *vs = json_object_get(json_array_get(arms, 1), "vs_control");
+    assert_close(json_real_value(json_object_get(vs, "diff")), 1, 1e-9, 0);
+    sy_engine_close(f->eng);
+    f->eng = open_engine();
+    json_t *again = results(f);
+    assert_true(json_equal(r, again));
+    json_decref(r);
+    json_decref(again);
+}
+
 int main(int argc, char **argv)
 {
     gsl_set_error_handler_off();
@@ -253,6 +314,7 @@ int main(int argc, char **argv)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_failed_commit_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(reopening_rebuilds_every_aggregate, setup, teardown),
+        cmocka_unit_test_setup_teardown(means_keep_their_digits_under_an_offset, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,6 +59,14 @@ static void migrates_once_and_keeps_data(void **state)
     sy_store_close(s);
 }
 
+/* The arms table as migration 2 made it, with `extra` columns after its own. */
+#define OLD_ARMS(extra)                                                                            \
+    "DROP TABLE experiment_arms;"                                                                  \
+    "CREATE TABLE experiment_arms (experiment_id INTEGER NOT NULL, variant TEXT NOT NULL,"         \
+    " units INTEGER NOT NULL, conversions INTEGER NOT NULL, value_sum REAL NOT NULL,"              \
+    " value_sumsq REAL NOT NULL, errors INTEGER NOT NULL, crossovers INTEGER NOT NULL,"            \
+    " seq_p REAL NOT NULL" extra ", PRIMARY KEY (experiment_id, variant));"
+
 /* A database made while migration 2 lacked what it was given later opens, repaired. */
 static void repairs_an_early_migration_2(void **state)
 {
@@ -69,20 +77,19 @@ static void repairs_an_early_migration_2(void **state)
     assert_int_equal(sqlite3_exec(db,
                                   "DROP TABLE workspace_settings; DROP TABLE allocation_changes;"
                                   "ALTER TABLE experiments DROP COLUMN weights;"
-                                  "ALTER TABLE events DROP COLUMN latency_ms;"
-                                  "ALTER TABLE experiment_arms DROP COLUMN latency_sumsq;"
-                                  "DELETE FROM schema_version WHERE version > 10;",
+                                  "ALTER TABLE events DROP COLUMN latency_ms;" OLD_ARMS(
+                                      "") "DELETE FROM schema_version WHERE version > 10;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
     sy_store_t *s = open_store();
-    assert_int_equal(sy_store_schema_version(s), 11);
+    assert_int_equal(sy_store_schema_version(s), 12);
     sy_store_close(s);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
                                   "SELECT weights FROM experiments;"
                                   "SELECT latency_ms FROM events;"
-                                  "SELECT latency_sumsq FROM experiment_arms;"
+                                  "SELECT latency_sd FROM experiment_arms;"
                                   "SELECT name FROM workspace_settings;"
                                   "SELECT detail FROM allocation_changes;",
                                   NULL, NULL, NULL),
@@ -90,6 +97,65 @@ static void repairs_an_early_migration_2(void **state)
     sqlite3_close(db);
     s = open_store(); /* and a database that had them all is left as it is */
     sy_store_close(s);
+}
+
+/* Migration 12: an arm's sums become its mean and sd. */
+static void arms_kept_as_sums_become_moments(void **state)
+{
+    (void)state;
+    sy_store_close(open_store());
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    /* values 1, 2, 3 (mean 2, sd 1); latencies 10 and 30 (mean 20, sd 14.142...) */
+    assert_int_equal(
+        sqlite3_exec(
+            db,
+            OLD_ARMS(
+                ", latency_n INTEGER NOT NULL, latency_sum REAL NOT NULL,"
+                " latency_sumsq REAL NOT NULL") "INSERT INTO workspaces (id, name, created_ms) "
+                                                "VALUES (1, 'w', 0);"
+                                                "INSERT INTO experiments (id, workspace_id, key, "
+                                                "flag_key, definition,"
+                                                " state, created_ms) VALUES (7, 1, 'e', 'f', '{}', "
+                                                "'running', 0);"
+                                                "INSERT INTO experiment_arms VALUES (7, 'b', 3, 1, "
+                                                "6, 14, 0, 0,"
+                                                " 0.5, 2, 40, 1000);"
+                                                "INSERT INTO experiment_arms VALUES (7, 'a', 0, 0, "
+                                                "0, 0, 0, 0,"
+                                                " 1, 0, 0, 0);"
+                                                "DELETE FROM schema_version WHERE version > 11;",
+            NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    sy_store_t *s = open_store();
+    assert_int_equal(sy_store_schema_version(s), 12);
+    sy_store_close(s);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT variant, units, value_mean, value_sd, seq_p,"
+                                        " latency_n, latency_mean, latency_sd FROM experiment_arms"
+                                        " ORDER BY variant",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "a");
+    assert_true(sqlite3_column_double(st, 2) == 0 && sqlite3_column_double(st, 3) == 0);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "b");
+    assert_int_equal(sqlite3_column_int64(st, 1), 3);
+    assert_close(sqlite3_column_double(st, 2), 2, 1e-15, 0);
+    assert_close(sqlite3_column_double(st, 3), 1, 1e-15, 0);
+    assert_close(sqlite3_column_double(st, 4), 0.5, 0, 0);
+    assert_int_equal(sqlite3_column_int64(st, 5), 2);
+    assert_close(sqlite3_column_double(st, 6), 20, 1e-15, 0);
+    assert_close(sqlite3_column_double(st, 7), sqrt(200), 1e-15, 0);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    assert_int_not_equal(sqlite3_exec(db, "SELECT 1 FROM experiment_arms_sums", NULL, NULL, NULL),
+                         SQLITE_OK); /* gone */
+    sqlite3_close(db);
 }
 
 static void refuses_a_newer_schema(void **state)
@@ -288,6 +354,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(migrates_once_and_keeps_data, setup, teardown),
         cmocka_unit_test_setup_teardown(repairs_an_early_migration_2, setup, teardown),
+        cmocka_unit_test_setup_teardown(arms_kept_as_sums_become_moments, setup, teardown),
         cmocka_unit_test_setup_teardown(refuses_a_newer_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(rollback_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(every_row_is_scoped_by_workspace, setup, teardown),
