@@ -2,6 +2,7 @@
  * see store.h. */
 #include <stdlib.h>
 
+#include "core/stats.h"
 #include "store/sqlite_internal.h"
 
 int sy_store_kpi_add(sy_store_t *s, const sy_store_kpi_t *k, bool *added, sy_err_t *err)
@@ -40,23 +41,32 @@ int sy_store_kpi_window(sy_store_t *s, int64_t ws, const char *domain, const cha
 {
     *events = *successes = 0;
     *mean = 0;
-    /* The series index gives the newest first; the subquery stops after skip + limit. */
+    /* The series index gives the newest first; the subquery stops after skip + limit. The
+     * values are averaged here, as they come (Welford): SQLite's avg() is a plain sum,
+     * whose digits an offset of 1e12 takes. */
     sqlite3_stmt *st = sy_sq_prepare(
         s, err,
-        of_values ? "SELECT count(*), 0, coalesce(avg(value), 0) FROM (SELECT value FROM kpi_events"
-                    " WHERE workspace_id = ? AND domain = ? AND metric = ? AND value IS NOT NULL"
-                    " ORDER BY at_ms DESC, id DESC LIMIT ? OFFSET ?)"
-                  : "SELECT count(*), coalesce(sum(success), 0), 0 FROM (SELECT success FROM"
+        of_values ? "SELECT value FROM kpi_events WHERE workspace_id = ? AND domain = ? AND"
+                    " metric = ? AND value IS NOT NULL ORDER BY at_ms DESC, id DESC LIMIT ?"
+                    " OFFSET ?"
+                  : "SELECT count(*), coalesce(sum(success), 0) FROM (SELECT success FROM"
                     " kpi_events WHERE workspace_id = ? AND domain = ? AND metric = ? AND success"
                     " IS NOT NULL ORDER BY at_ms DESC, id DESC LIMIT ? OFFSET ?)",
         "issii", ws, domain, metric, limit, skip);
     if (!st)
         return err ? err->code : -EIO;
-    int rc = sqlite3_step(st), out = 0;
-    if (rc == SQLITE_ROW) {
+    int rc, out = 0;
+    if (of_values) {
+        sy_welford_t w = {0};
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+            sy_welford_add(&w, sqlite3_column_double(st, 0));
+        *events = w.n;
+        *mean = sy_welford_moments(&w).mean;
+        if (rc != SQLITE_DONE)
+            out = sy_sq_fail(s, err, "kpi window");
+    } else if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         *events = sqlite3_column_int64(st, 0);
         *successes = sqlite3_column_int64(st, 1);
-        *mean = sqlite3_column_double(st, 2);
     } else {
         out = sy_sq_fail(s, err, "kpi window");
     }

@@ -158,6 +158,43 @@ static void arms_kept_as_sums_become_moments(void **state)
     sqlite3_close(db);
 }
 
+/* A KPI window's mean of values at an offset of 1e12: kept as the values come, not summed
+ * (10,000 values of 1e12 sum to 1e16, whose rounding moves the mean by about 0.01). */
+static void a_kpi_window_mean_keeps_its_digits(void **state)
+{
+    (void)state;
+    sy_store_t *s = open_store();
+    int64_t ws;
+    assert_int_equal(sy_store_workspace_create(s, "w", 1, &ws, NULL), 0);
+    assert_int_equal(sy_store_begin(s, NULL), 0);
+    for (int k = 0; k < 10000; k++) {
+        sy_store_kpi_t e = {.workspace = ws,
+                            .domain = "d",
+                            .metric = "m",
+                            .success = -1,
+                            .has_value = true,
+                            .value = 1e12 + 0.25 * k + (k % 2 ? 0.1 : -0.1),
+                            .actor = "t",
+                            .at_ms = k};
+        bool added;
+        assert_int_equal(sy_store_kpi_add(s, &e, &added, NULL), 0);
+    }
+    assert_int_equal(sy_store_commit(s, NULL), 0);
+    int64_t events, successes;
+    double mean;
+    assert_int_equal(
+        sy_store_kpi_window(s, ws, "d", "m", true, 0, 10000, &events, &successes, &mean, NULL), 0);
+    assert_int_equal(events, 10000);
+    assert_close(mean - 1e12, 0.25 * 4999.5, 0, 1e-6);
+    /* the newest 4,000 after skipping 1,000: k from 5,000 to 8,999 */
+    assert_int_equal(
+        sy_store_kpi_window(s, ws, "d", "m", true, 1000, 4000, &events, &successes, &mean, NULL),
+        0);
+    assert_int_equal(events, 4000);
+    assert_close(mean - 1e12, 0.25 * 6999.5, 0, 1e-6);
+    sy_store_close(s);
+}
+
 static void refuses_a_newer_schema(void **state)
 {
     (void)state;
@@ -355,6 +392,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(migrates_once_and_keeps_data, setup, teardown),
         cmocka_unit_test_setup_teardown(repairs_an_early_migration_2, setup, teardown),
         cmocka_unit_test_setup_teardown(arms_kept_as_sums_become_moments, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_kpi_window_mean_keeps_its_digits, setup, teardown),
         cmocka_unit_test_setup_teardown(refuses_a_newer_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(rollback_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(every_row_is_scoped_by_workspace, setup, teardown),
