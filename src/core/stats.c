@@ -799,6 +799,104 @@ int sy_stats_seq_look_mean(const sy_seq_cfg_t *cfg, const sy_moments_t *control,
     return 0;
 }
 
+/* ---- Anytime-valid sample-ratio mismatch ----------------------------------------- */
+
+/* ln Gamma(a), a > 0 (GSL: libm's lgamma writes a global) */
+static double lngamma(double a)
+{
+    gsl_sf_result r;
+    return gsl_sf_lngamma_e(a, &r) == GSL_SUCCESS ? r.val : NAN;
+}
+
+static int srm_seq_split(sy_srm_seq_t *s, const double *weights, sy_err_t *err)
+{
+    double sum = 0;
+    size_t live = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (!(weights[i] >= 0) || !isfinite(weights[i])) {
+            char field[32];
+            snprintf(field, sizeof(field), "weights[%zu]", i);
+            return sy_err_set(err, -EINVAL, field, "a weight must be a finite number >= 0");
+        }
+        sum += weights[i];
+        live += weights[i] > 0;
+    }
+    if (live < 2)
+        return sy_err_set(err, -EINVAL, "weights", "at least 2 arms need a weight > 0");
+    double a_sum = 0;
+    s->lnb_prior = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        s->theta[i] = weights[i] / sum;
+        s->counts[i] = 0;
+        if (s->theta[i] > 0) {
+            double a = s->concentration * s->theta[i];
+            s->lnb_prior += lngamma(a);
+            a_sum += a;
+        }
+    }
+    s->lnb_prior -= lngamma(a_sum);
+    s->log_bf = 0;
+    return 0;
+}
+
+int sy_srm_seq_start(sy_srm_seq_t *s, const double *weights, size_t n, double concentration,
+                     sy_err_t *err)
+{
+    if (n < 2 || n > SY_STATS_MAX_ARMS)
+        return sy_err_set(err, -EINVAL, "weights", "need 2..%d arms, got %zu", SY_STATS_MAX_ARMS,
+                          n);
+    if (!(concentration > 0) || !isfinite(concentration))
+        return sy_err_set(err, -EINVAL, "concentration", "must be a finite number > 0");
+    *s = (sy_srm_seq_t){.n = n, .concentration = concentration, .p = 1};
+    return srm_seq_split(s, weights, err);
+}
+
+int sy_srm_seq_period(sy_srm_seq_t *s, const double *weights, sy_err_t *err)
+{
+    double log_bf = s->log_bf;
+    sy_srm_seq_t next = *s;
+    int rc = srm_seq_split(&next, weights, err);
+    if (rc < 0)
+        return rc;
+    next.log_e_before = s->log_e_before + log_bf;
+    *s = next;
+    return 0;
+}
+
+int sy_srm_seq_look(sy_srm_seq_t *s, const int64_t *new_units, sy_err_t *err)
+{
+    int64_t total = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (new_units[i] < 0 || s->counts[i] + new_units[i] >= MAX_EXACT_COUNT) {
+            char field[32];
+            snprintf(field, sizeof(field), "units[%zu]", i);
+            return sy_err_set(err, -EINVAL, field, "units must be in 0..2^53");
+        }
+        total += new_units[i];
+    }
+    if (total == 0)
+        return 0;
+    bool impossible = false;
+    double lnb_post = 0, a_sum = 0, against = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        s->counts[i] += new_units[i];
+        if (s->theta[i] == 0) {
+            impossible |= s->counts[i] > 0;
+            continue;
+        }
+        double a = s->concentration * s->theta[i] + (double)s->counts[i];
+        lnb_post += lngamma(a);
+        a_sum += a;
+        against += (double)s->counts[i] * log(s->theta[i]);
+    }
+    lnb_post -= lngamma(a_sum);
+    s->log_bf = impossible ? INFINITY : lnb_post - s->lnb_prior - against;
+    double p = exp(-sy_srm_seq_log_e(s));
+    if (p < s->p)
+        s->p = p;
+    return 0;
+}
+
 /* ---- Holm-Bonferroni ------------------------------------------------------------- */
 
 int sy_stats_holm(const double *p, size_t n, double *adjusted, sy_err_t *err)

@@ -169,6 +169,41 @@ typedef struct sy_srm {
 int sy_stats_srm(const int64_t *observed, const double *weights, size_t n, double alpha,
                  sy_srm_t *out, sy_err_t *err);
 
+/* Anytime-valid SRM (Lindon and Malek, 2020; ../shared/conformance/srm_sequential): under
+ * H0 each unit's arm is drawn from the period's intended split theta; under H1 from
+ * Dirichlet(c theta). Within an allocation period, after its cumulative counts x,
+ *   log BF = lnB(c theta + x) - lnB(c theta) - sum x_i ln theta_i,
+ * lnB(a) = sum lgamma(a_i) - lgamma(sum a_i). A new split starts a new period (its own
+ * theta, prior and counts); the e-value is the product of the periods' Bayes factors, and
+ * p = min over every look so far of min(1, 1 / e). Under H0, P(p ever < alpha) <= alpha
+ * however often one looks: checked every hour or every commit, a healthy experiment
+ * raises a false alarm with probability alpha over its whole life. A unit in an arm of
+ * weight 0 is a mismatch for certain (p = 0). */
+typedef struct sy_srm_seq {
+    size_t n;                          /* arms, 2..SY_STATS_MAX_ARMS */
+    double concentration;              /* c > 0 */
+    double theta[SY_STATS_MAX_ARMS];   /* this period's split, summing to 1 */
+    int64_t counts[SY_STATS_MAX_ARMS]; /* this period's units so far */
+    double lnb_prior;                  /* lnB(c theta) over the arms of weight > 0 */
+    double log_e_before;               /* the completed periods' final log BF, summed */
+    double log_bf;                     /* this period's */
+    double p;                          /* running minimum over the looks, from 1 */
+} sy_srm_seq_t;
+
+/* Starts the test with its first period's split `weights` (any positive scale; n arms,
+ * at least 2 of weight > 0) and concentration c. -EINVAL for bad input. */
+int sy_srm_seq_start(sy_srm_seq_t *s, const double *weights, size_t n, double concentration,
+                     sy_err_t *err);
+/* Ends the current period (its Bayes factor kept) and starts one with `weights`. */
+int sy_srm_seq_period(sy_srm_seq_t *s, const double *weights, sy_err_t *err);
+/* A look after `new_units` more units per arm in this period (all zero: nothing changes). */
+int sy_srm_seq_look(sy_srm_seq_t *s, const int64_t *new_units, sy_err_t *err);
+/* The log e-value so far. */
+static inline double sy_srm_seq_log_e(const sy_srm_seq_t *s)
+{
+    return s->log_e_before + s->log_bf;
+}
+
 /* ---- Power and sample size for two proportions ---------------------------------- */
 
 typedef struct sy_power_plan {

@@ -10,6 +10,10 @@
  *   object / array             key by key / element by element, same length
  *
  * Each case's input goes through the same JSON codec the CLI and the API use.
+ *
+ * A file of "kind" "srm_sequential" (../shared/conformance/srm_sequential/README.md) is
+ * judged by that README instead: its periods' looks fed to sy_srm_seq_*, every look's
+ * counts, log Bayes factor, log e-value and p compared.
  */
 #include <math.h>
 #include <stdio.h>
@@ -151,9 +155,112 @@ static bool run_case(const char *file, size_t idx, const json_t *c, const json_t
     return ok;
 }
 
+/* One look's figures against its expected entry `want`; false with `why` on a mismatch. */
+static bool same_look(const sy_srm_seq_t *s, const json_t *want, char *why, size_t cap)
+{
+    const json_t *counts = json_object_get(want, "cumulative_counts");
+    if (json_array_size(counts) != s->n) {
+        snprintf(why, cap, "cumulative_counts: %zu arms expected, the case has %zu",
+                 json_array_size(counts), s->n);
+        return false;
+    }
+    for (size_t i = 0; i < s->n; i++)
+        if (json_integer_value(json_array_get(counts, i)) != s->counts[i]) {
+            snprintf(why, cap, "cumulative_counts[%zu]: expected %lld, got %lld", i,
+                     (long long)json_integer_value(json_array_get(counts, i)),
+                     (long long)s->counts[i]);
+            return false;
+        }
+    double tol = json_number_value(json_object_get(want, "tol_log"));
+    struct {
+        const char *key;
+        double got, allowed_rel, allowed_abs;
+    } f[] = {{"log_bayes_factor", s->log_bf, 0, tol},
+             {"log_e_value", sy_srm_seq_log_e(s), 0, tol},
+             {"p_value", s->p, tol, 1e-15}};
+    for (size_t k = 0; k < sizeof(f) / sizeof(f[0]); k++) {
+        double x = json_number_value(json_object_get(want, f[k].key));
+        double allowed = fmax(f[k].allowed_abs, f[k].allowed_rel * fabs(x));
+        if (!json_is_number(json_object_get(want, f[k].key)) || !isfinite(f[k].got) ||
+            fabs(f[k].got - x) > allowed) {
+            snprintf(why, cap, "%s: expected %.17g, got %.17g (diff %.3g, allowed %.3g)", f[k].key,
+                     x, f[k].got, fabs(f[k].got - x), allowed);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* One case of an srm_sequential file: true when every look matches. */
+static bool run_srm_seq_case(const char *file, size_t idx, const json_t *c)
+{
+    const char *id = json_string_value(json_object_get(c, "id"));
+    const json_t *periods = json_object_get(c, "periods"),
+                 *expected = json_object_get(c, "expected");
+    double conc = json_number_value(json_object_get(c, "concentration"));
+    sy_srm_seq_t s;
+    sy_err_t err = {0};
+    char why[400] = "";
+    size_t at = 0;
+    bool ok = json_array_size(periods) > 0;
+    if (!ok)
+        snprintf(why, sizeof(why), "no periods");
+    for (size_t p = 0; ok && p < json_array_size(periods); p++) {
+        const json_t *period = json_array_get(periods, p);
+        const json_t *split = json_object_get(period, "expected_split");
+        double w[SY_STATS_MAX_ARMS];
+        size_t n = json_array_size(split);
+        for (size_t i = 0; i < n && i < SY_STATS_MAX_ARMS; i++)
+            w[i] = json_number_value(json_array_get(split, i));
+        int rc = p == 0 ? sy_srm_seq_start(&s, w, n, conc, &err)
+                        : (n == s.n ? sy_srm_seq_period(&s, w, &err) : -EINVAL);
+        if (rc < 0) {
+            snprintf(why, sizeof(why), "period %zu: refused: %s", p, err.msg);
+            ok = false;
+            break;
+        }
+        const json_t *looks = json_object_get(period, "looks");
+        for (size_t l = 0; ok && l < json_array_size(looks); l++, at++) {
+            int64_t units[SY_STATS_MAX_ARMS] = {0};
+            const json_t *look = json_array_get(looks, l);
+            for (size_t i = 0; i < s.n && i < json_array_size(look); i++)
+                units[i] = json_integer_value(json_array_get(look, i));
+            if (sy_srm_seq_look(&s, units, &err) < 0) {
+                snprintf(why, sizeof(why), "period %zu look %zu: refused: %s", p, l, err.msg);
+                ok = false;
+            } else if (!same_look(&s, json_array_get(expected, at), why, sizeof(why))) {
+                char where[64];
+                snprintf(where, sizeof(where), "period %zu look %zu: ", p, l);
+                memmove(why + strlen(where), why, sizeof(why) - strlen(where));
+                memcpy(why, where, strlen(where));
+                why[sizeof(why) - 1] = '\0';
+                ok = false;
+            }
+        }
+    }
+    if (ok && at != json_array_size(expected)) {
+        snprintf(why, sizeof(why), "%zu looks, %zu expected entries", at,
+                 json_array_size(expected));
+        ok = false;
+    }
+    if (!ok)
+        printf("FAIL %s: %s #%zu [srm_sequential]: %s\n", file, id ? id : "(no id)", idx, why);
+    return ok;
+}
+
 void sy_conf_stats_cases(const char *path, const json_t *doc, const json_t *cases,
                          struct sy_conf_tally *t)
 {
+    const char *kind = json_string_value(json_object_get(doc, "kind"));
+    if (kind && strcmp(kind, "srm_sequential") == 0) {
+        for (size_t i = 0; i < json_array_size(cases); i++) {
+            if (run_srm_seq_case(path, i, json_array_get(cases, i)))
+                t->passed++;
+            else
+                t->failed++;
+        }
+        return;
+    }
     const json_t *tolerance = json_object_get(doc, "tolerance");
     for (size_t i = 0; i < json_array_size(cases); i++) {
         if (run_case(path, i, json_array_get(cases, i), tolerance))

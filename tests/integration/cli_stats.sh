@@ -73,6 +73,11 @@ check "conformance fails a wrong expectation, printing it" 1 \
     "FAIL .*wrong value.*expected 0\.5, got" "" -- "$CONF" stats "$DATA/conformance/wrong.json"
 check "conformance ends with the counts when failing" 1 "^1 passed, 3 failed$" "" -- \
     "$CONF" stats "$DATA/conformance/wrong.json"
+check "conformance judges sequential SRM vectors, and can fail them" 1 \
+    "FAIL .*wrong value.*period 0 look 1: p_value: expected 0\.5" "" -- \
+    "$CONF" stats "$DATA/conformance/srm_sequential_wrong.json"
+check "... counting the case that holds" 1 "^1 passed, 1 failed$" "" -- \
+    "$CONF" stats "$DATA/conformance/srm_sequential_wrong.json"
 check "conformance reads every file of a folder" 0 "^[1-9][0-9]* passed, 0 failed$" "" -- \
     "$CONF" stats "$DATA/conformance/extra"
 check "conformance fails on a path it cannot read" 1 "cannot read" "" -- \
