@@ -808,7 +808,9 @@ static double lngamma(double a)
     return gsl_sf_lngamma_e(a, &r) == GSL_SUCCESS ? r.val : NAN;
 }
 
-static int srm_seq_split(sy_srm_seq_t *s, const double *weights, sy_err_t *err)
+/* Makes `weights` the split of a new period of `s`, with no units yet. Fewer than 2 arms of
+ * weight > 0: -EINVAL, or, `untested_ok`, a period the test cannot judge. */
+static int srm_seq_split(sy_srm_seq_t *s, const double *weights, bool untested_ok, sy_err_t *err)
 {
     double sum = 0;
     size_t live = 0;
@@ -821,8 +823,9 @@ static int srm_seq_split(sy_srm_seq_t *s, const double *weights, sy_err_t *err)
         sum += weights[i];
         live += weights[i] > 0;
     }
-    if (live < 2)
+    if (live < 2 && !untested_ok)
         return sy_err_set(err, -EINVAL, "weights", "at least 2 arms need a weight > 0");
+    s->untested = live < 2;
     double a_sum = 0;
     s->lnb_prior = 0;
     for (size_t i = 0; i < s->n; i++) {
@@ -834,7 +837,7 @@ static int srm_seq_split(sy_srm_seq_t *s, const double *weights, sy_err_t *err)
             a_sum += a;
         }
     }
-    s->lnb_prior -= lngamma(a_sum);
+    s->lnb_prior -= s->untested ? 0 : lngamma(a_sum);
     s->log_bf = 0;
     return 0;
 }
@@ -848,14 +851,14 @@ int sy_srm_seq_start(sy_srm_seq_t *s, const double *weights, size_t n, double co
     if (!(concentration > 0) || !isfinite(concentration))
         return sy_err_set(err, -EINVAL, "concentration", "must be a finite number > 0");
     *s = (sy_srm_seq_t){.n = n, .concentration = concentration, .p = 1};
-    return srm_seq_split(s, weights, err);
+    return srm_seq_split(s, weights, false, err);
 }
 
 int sy_srm_seq_period(sy_srm_seq_t *s, const double *weights, sy_err_t *err)
 {
     double log_bf = s->log_bf;
     sy_srm_seq_t next = *s;
-    int rc = srm_seq_split(&next, weights, err);
+    int rc = srm_seq_split(&next, weights, true, err);
     if (rc < 0)
         return rc;
     next.log_e_before = s->log_e_before + log_bf;
@@ -890,7 +893,7 @@ int sy_srm_seq_look(sy_srm_seq_t *s, const int64_t *new_units, sy_err_t *err)
         against += (double)s->counts[i] * log(s->theta[i]);
     }
     lnb_post -= lngamma(a_sum);
-    s->log_bf = impossible ? INFINITY : lnb_post - s->lnb_prior - against;
+    s->log_bf = impossible ? INFINITY : s->untested ? 0 : lnb_post - s->lnb_prior - against;
     double p = exp(-sy_srm_seq_log_e(s));
     if (p < s->p)
         s->p = p;

@@ -178,13 +178,15 @@ int sy_stats_srm(const int64_t *observed, const double *weights, size_t n, doubl
  * p = min over every look so far of min(1, 1 / e). Under H0, P(p ever < alpha) <= alpha
  * however often one looks: checked every hour or every commit, a healthy experiment
  * raises a false alarm with probability alpha over its whole life. A unit in an arm of
- * weight 0 is a mismatch for certain (p = 0). */
+ * weight 0 is a mismatch for certain (p = 0). A period with fewer than 2 arms of weight
+ * > 0 (all traffic on one variant) is untested: its Bayes factor is 1. */
 typedef struct sy_srm_seq {
     size_t n;                          /* arms, 2..SY_STATS_MAX_ARMS */
     double concentration;              /* c > 0 */
     double theta[SY_STATS_MAX_ARMS];   /* this period's split, summing to 1 */
     int64_t counts[SY_STATS_MAX_ARMS]; /* this period's units so far */
     double lnb_prior;                  /* lnB(c theta) over the arms of weight > 0 */
+    bool untested;                     /* this period has < 2 arms of weight > 0 */
     double log_e_before;               /* the completed periods' final log BF, summed */
     double log_bf;                     /* this period's */
     double p;                          /* running minimum over the looks, from 1 */
@@ -194,7 +196,8 @@ typedef struct sy_srm_seq {
  * at least 2 of weight > 0) and concentration c. -EINVAL for bad input. */
 int sy_srm_seq_start(sy_srm_seq_t *s, const double *weights, size_t n, double concentration,
                      sy_err_t *err);
-/* Ends the current period (its Bayes factor kept) and starts one with `weights`. */
+/* Ends the current period (its Bayes factor kept) and starts one with `weights` (fewer than
+ * 2 of them > 0: an untested period). */
 int sy_srm_seq_period(sy_srm_seq_t *s, const double *weights, sy_err_t *err);
 /* A look after `new_units` more units per arm in this period (all zero: nothing changes). */
 int sy_srm_seq_look(sy_srm_seq_t *s, const int64_t *new_units, sy_err_t *err);

@@ -368,6 +368,41 @@ static void welford_replace_and_merge_agree_with_one_pass(void **state)
     assert_true(sy_welford_moments(&one).mean == 7 && sy_welford_moments(&one).sd == 0);
 }
 
+/* Periods the sequential SRM cannot judge, units where none should be, bad input. */
+static void srm_seq_untested_periods_and_impossible_units(void **state)
+{
+    (void)state;
+    sy_srm_seq_t s;
+    double half[] = {1, 1, 0}, all_a[] = {1, 0, 0};
+    assert_int_equal(sy_srm_seq_start(&s, half, 3, 1000, NULL), 0);
+    int64_t x[] = {520, 480, 0};
+    assert_int_equal(sy_srm_seq_look(&s, x, NULL), 0);
+    double log_e = sy_srm_seq_log_e(&s), p = s.p;
+    /* everything on a: untested, its Bayes factor 1 */
+    assert_int_equal(sy_srm_seq_period(&s, all_a, NULL), 0);
+    assert_true(s.untested);
+    int64_t y[] = {5000, 0, 0};
+    assert_int_equal(sy_srm_seq_look(&s, y, NULL), 0);
+    assert_close(sy_srm_seq_log_e(&s), log_e, 0, 1e-15);
+    assert_close(s.p, p, 0, 1e-15);
+    /* back to half and half: the first period's evidence is kept */
+    assert_int_equal(sy_srm_seq_period(&s, half, NULL), 0);
+    assert_false(s.untested);
+    assert_close(sy_srm_seq_log_e(&s), log_e, 0, 1e-15);
+    /* a unit in the variant of weight 0 is a mismatch for certain */
+    int64_t z[] = {0, 0, 1};
+    assert_int_equal(sy_srm_seq_look(&s, z, NULL), 0);
+    assert_true(s.p == 0);
+    /* bad input */
+    double one[] = {1, 0};
+    assert_int_equal(sy_srm_seq_start(&s, one, 2, 1000, NULL), -EINVAL);
+    assert_int_equal(sy_srm_seq_start(&s, half, 3, 0, NULL), -EINVAL);
+    assert_int_equal(sy_srm_seq_start(&s, half, 1, 1000, NULL), -EINVAL);
+    assert_int_equal(sy_srm_seq_start(&s, half, 3, 1000, NULL), 0);
+    int64_t neg[] = {-1, 0, 0};
+    assert_int_equal(sy_srm_seq_look(&s, neg, NULL), -EINVAL);
+}
+
 static void welch_matches_scipy(void **state)
 {
     (void)state;
@@ -946,6 +981,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(seq_refuses_a_bad_configuration_by_name),
     cmocka_unit_test(mean_power_and_size_agree_with_the_closed_form),
     cmocka_unit_test(holm_matches_the_hand_computation),
+    cmocka_unit_test(srm_seq_untested_periods_and_impossible_units),
     cmocka_unit_test(welford_keeps_the_sd_under_any_offset),
     cmocka_unit_test(welch_from_values_under_an_offset_is_the_exact_test),
     cmocka_unit_test(welch_from_tiny_values_is_not_zero_variance),
