@@ -77,10 +77,12 @@ static void print_results(const json_t *r)
         }
     }
     const json_t *srm = json_object_get(r, "srm");
+    bool seq = json_is_number(json_object_get(srm, "sequential_p_value"));
     if (json_is_object(srm))
-        printf("sample ratio: %s (p = %.3g)\n",
+        printf("sample ratio: %s (%s p = %.3g; chi-square p = %.3g)\n",
                json_is_true(json_object_get(srm, "mismatch")) ? "MISMATCH" : "ok",
-               num(srm, "p_value"));
+               seq ? "anytime-valid" : "chi-square",
+               num(srm, seq ? "sequential_p_value" : "p_value"), num(srm, "p_value"));
     const json_t *winner = json_object_get(r, "winner");
     printf("decision: %s%s%s\n", json_string_value(json_object_get(r, "decision")),
            json_is_string(winner) ? ", winner " : "",

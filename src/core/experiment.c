@@ -307,12 +307,14 @@ static void srm(const sy_experiment_in_t *in, sy_experiment_result_t *out)
     if (total == 0)
         return;
     if (out->srm_zero_weight) {
-        out->has_srm = true;
+        out->has_srm = out->srm_alarm = true;
         out->srm = (sy_srm_t){.mismatch = true};
         return;
     }
     out->has_srm =
         sy_stats_srm(observed, weights, in->n_arms, SY_EXP_SRM_ALPHA, &out->srm, NULL) == 0;
+    out->srm_alarm =
+        in->has_srm_seq ? in->srm_seq_p < SY_EXP_SRM_ALPHA : out->has_srm && out->srm.mismatch;
 }
 
 /* The latency guardrail of treatment `i`: non-inferiority of its mean latency. */
@@ -490,14 +492,15 @@ void sy_experiment_decide(const sy_experiment_in_t *in, sy_experiment_result_t *
         if (better)
             r->candidate = (int)i;
     }
-    if (r->has_srm && r->srm.mismatch) {
+    if (r->srm_alarm) {
         if (r->srm_zero_weight)
             say(r, "sample ratio mismatch: units reached a variant whose weight is 0");
         else
             say(r,
-                "sample ratio mismatch (p = %.3g < %g): the split of units does not match the "
-                "weights, so assignment or logging is broken and no result can be trusted",
-                r->srm.p_value, SY_EXP_SRM_ALPHA);
+                "sample ratio mismatch (%s p = %.3g < %g): the split of units does not match "
+                "the weights, so assignment or logging is broken and no result can be trusted",
+                in->has_srm_seq ? "anytime-valid" : "chi-square",
+                in->has_srm_seq ? in->srm_seq_p : r->srm.p_value, SY_EXP_SRM_ALPHA);
         say(r, "promotion is blocked until the mismatch is fixed");
         return;
     }

@@ -74,7 +74,14 @@ int sy_promotion_eligibility(const sy_promotion_in_t *in, const sy_safety_t *s, 
 #define SY_EXP_REASON_LEN   200   /* bytes of one sentence, NUL included */
 #define SY_EXP_TARGET_POWER 0.8   /* the power sample sizes are planned for */
 #define SY_EXP_SRM_ALPHA    0.001 /* SRM threshold (GrowthBook, Eppo) */
-#define SY_EXP_CI_LEVEL     0.95  /* level of every interval reported */
+/* The anytime-valid SRM test's Dirichlet concentrations (Lindon and Malek): one such test
+ * is most powerful for a mismatch that shows after about c units, so the engine averages
+ * the e-values of several, c = 10^2 .. 10^(1 + SY_EXP_SRM_MIX): a broken variant is caught
+ * within hundreds of units, a few per cent of lost exposures within hundreds of
+ * thousands. A mean of e-values is an e-value: the false-alarm rate stays at
+ * SY_EXP_SRM_ALPHA however often it is looked at. */
+#define SY_EXP_SRM_MIX  4
+#define SY_EXP_CI_LEVEL 0.95 /* level of every interval reported */
 
 typedef enum sy_metric {
     SY_METRIC_CONVERSION, /* share of units with a successful outcome: z-test */
@@ -108,6 +115,11 @@ typedef struct sy_experiment_in {
     double tau_squared;     /* mSPRT mixing variance; 0: (min improvement x control level)^2 */
     bool latency_guardrail; /* a treatment may not be slower than control by more */
     double max_latency_increase_pct; /* than this, relative, in % (non-inferiority) */
+    /* The anytime-valid SRM test over the experiment's life (sy_srm_seq_t), kept by the
+     * caller across looks; without it the chi-square decides, checked once. */
+    bool has_srm_seq;
+    double srm_seq_p;     /* its running p */
+    double srm_seq_log_e; /* its log e-value now */
 } sy_experiment_in_t;
 
 /* What a treatment's numbers say, as the decision reads them. */
@@ -169,8 +181,11 @@ typedef enum sy_decision {
 
 typedef struct sy_experiment_result {
     bool has_srm;         /* false before any unit */
-    sy_srm_t srm;         /* over every variant, against the weights */
+    sy_srm_t srm;         /* chi-square over every variant, against the weights now */
     bool srm_zero_weight; /* units reached a variant of weight 0: a mismatch by itself */
+    bool srm_alarm;       /* what the decision reads: the sequential test's p < SY_EXP_SRM_ALPHA
+                             when it runs (the chi-square, peeked at every look, would raise
+                             false alarms), else the chi-square's; or the zero weight */
     sy_arm_result_t arms[SY_EXP_MAX_ARMS];
     sy_decision_t decision;
     int winner;    /* promote: the arm to promote; else -1 */
@@ -187,8 +202,7 @@ typedef struct sy_experiment_result {
 int sy_experiment_analyze(const sy_experiment_in_t *in, sy_experiment_result_t *out, sy_err_t *err);
 
 /* The decision rule over analysed numbers (r->arms filled, verdicts included):
- *  - an SRM (p < SY_EXP_SRM_ALPHA, or units in a variant of weight 0) blocks everything:
- *    continue, with no winner;
+ *  - an SRM alarm (srm_alarm) blocks everything: continue, with no winner;
  *  - else promote when a treatment is a winner (all five checks, and the latency
  *    guardrail passed when there is one); with several, the one with the largest lift;
  *  - else terminate when every treatment is worse, harmful or futile;

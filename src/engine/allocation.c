@@ -514,7 +514,7 @@ int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experime
     } else {
         remember(e, now, strcmp(action, "step") == 0, evaluation_id, units_at, events_at, weights,
                  winner); /* room was made */
-        sy_exp_new_window(e, winner);
+        sy_exp_change_begins(e, &e->changes[e->n_changes - 1]);
         e->replayed_changes = e->n_changes;
         if (e->record_exposures && sy_exp_is_active(was) != sy_exp_is_active(state))
             eng->x->n_recording += sy_exp_is_active(state) ? 1 : -1;

@@ -166,6 +166,8 @@ static int add_experiment(sy_engine_t *eng, struct experiment *e)
     if (sy_eng_grow((void **)&x->all, &x->cap, x->n + 1, sizeof(*x->all)) < 0)
         return -ENOMEM;
     x->all[x->n++] = e;
+    sy_exp_srm_start(e); /* before any unit: made now, or before the replay */
+    e->srm_p_stored = 1;
     if (sy_exp_is_active(e->state) && e->record_exposures)
         x->n_recording++;
     return 0;
@@ -218,6 +220,14 @@ static int load_experiment(void *arg, const sy_store_experiment_t *row)
     return 0;
 }
 
+static int load_srm(void *arg, int64_t id, double p)
+{
+    struct experiment *e = sy_exp_find_by_id(arg, id);
+    if (e && p >= 0 && p <= 1)
+        e->srm_p_stored = p;
+    return 0;
+}
+
 static int load_arm(void *arg, const sy_store_arm_t *row)
 {
     struct experiment *e = sy_exp_find_by_id(arg, row->experiment);
@@ -240,11 +250,19 @@ int sy_eng_experiments_open(sy_engine_t *eng, sy_err_t *err)
     if (rc == 0)
         rc = sy_store_arm_list(eng->store, -1, load_arm, eng, err);
     if (rc == 0)
+        rc = sy_store_srm_list(eng->store, load_srm, eng, err);
+    if (rc == 0)
         rc = sy_exp_changes_open(eng, err);
     if (rc == 0)
         rc = sy_store_event_list(eng->store, sy_exp_replay, eng, err);
-    for (size_t i = 0; rc == 0 && i < eng->x->n; i++) /* changes after the last event */
-        sy_exp_replay_changes(eng->x->all[i], INT64_MAX);
+    for (size_t i = 0; rc == 0 && i < eng->x->n; i++) { /* changes after the last event */
+        struct experiment *e = eng->x->all[i];
+        sy_exp_replay_changes(e, INT64_MAX);
+        /* the replay looked at each change; the store kept the live looks' minimum */
+        sy_exp_srm_look(e);
+        if (e->srm_p_stored < e->srm_p)
+            e->srm_p = e->srm_p_stored;
+    }
     if (rc == -ENOMEM)
         return sy_eng_oom(err);
     if (rc < 0)

@@ -111,9 +111,17 @@ struct experiment {
     bool has_pushed;      /* health pushed since the last change (POST .../health) */
     sy_health_t pushed;
     int64_t pushed_ms;
-    int64_t health_checked_ms;    /* when the monitor last judged it */
-    size_t replayed_changes;      /* start-up: the changes whose window the replay has begun */
-    struct alloc_change *changes; /* its allocation changes, oldest first */
+    int64_t health_checked_ms; /* when the monitor last judged it */
+    size_t replayed_changes;   /* start-up: the changes whose window the replay has begun */
+    /* the anytime-valid SRM test over its life, one period per allocation: looked at after
+     * every commit that brings it units, and at every change */
+    bool srm_on;                      /* started (2 or more variants of weight > 0) */
+    sy_srm_seq_t srm[SY_EXP_SRM_MIX]; /* one per concentration (SY_EXP_SRM_MIX) */
+    double srm_log_e;                 /* the log of the mean of their e-values */
+    double srm_p;                     /* running min of 1 / that mean */
+    int64_t srm_fed[SY_EXP_MAX_ARMS]; /* each variant's units the test has seen */
+    double srm_p_stored;              /* start-up: the running p the store kept */
+    struct alloc_change *changes;     /* its allocation changes, oldest first */
     size_t n_changes, cap_changes;
 };
 
@@ -234,6 +242,13 @@ void sy_exp_effective_weights(const struct experiment *e, double *weights);
 /* Starts a new health window at a change toward `winner` (-1 for a rollback): the
  * watched variant's window becomes the baseline, and every window starts empty. */
 void sy_exp_new_window(struct experiment *e, int winner);
+/* An allocation change `c` takes effect (made now, or replayed at start-up): a new health
+ * window, and a new period of the SRM test. */
+void sy_exp_change_begins(struct experiment *e, const struct alloc_change *c);
+/* The SRM test: started with the defined weights (a new experiment, or at start-up before
+ * the replay); a look at the units since the last. */
+void sy_exp_srm_start(struct experiment *e);
+void sy_exp_srm_look(struct experiment *e);
 /* Start-up: begins the windows of the changes made before event `seq` of the log (all of
  * them for INT64_MAX), as they were begun when those changes were made. */
 void sy_exp_replay_changes(struct experiment *e, int64_t seq);

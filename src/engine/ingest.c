@@ -164,6 +164,8 @@ struct bexp {
     int64_t id, ws;
     size_t n_arms, control;
     bool sequential;
+    double srm_p;                   /* its SRM test's running p when the batch was made (the
+                                       looks at this batch's units come after), -1: none */
     size_t arms;                    /* its variants' place in the batch's `arms` */
     sy_experiment_in_t in;          /* the analysis input when the batch was made, but its arms and
                                        names (the writer's looks give it those of `arms`) */
@@ -578,6 +580,7 @@ static int copy_experiment(const sy_engine_t *eng, struct batch *b, struct exper
                         .n_arms = e->n_arms,
                         .control = e->control,
                         .sequential = e->sequential,
+                        .srm_p = e->srm_on ? e->srm_p : -1,
                         .arms = b->n_arms};
     memcpy(&b->arms[b->n_arms], e->arms, e->n_arms * sizeof(*e->arms));
     b->n_arms += e->n_arms;
@@ -756,6 +759,11 @@ static int write_arms(struct bexp *bx, struct arm *arms, sy_store_t *store, sy_e
         if (rc < 0)
             return rc;
     }
+    if (bx->srm_p >= 0) {
+        int rc = sy_store_srm_put(store, bx->id, bx->srm_p, err);
+        if (rc < 0)
+            return rc;
+    }
     bx->in.arms = NULL; /* on this stack */
     bx->in.names = NULL;
     return 0;
@@ -881,8 +889,10 @@ static void land(sy_engine_t *eng, struct batch *b)
             w->result = (sy_ingest_result_t){0};
         w->done(w->arg, b->rc, &w->result, b->rc < 0 ? &b->err : NULL);
     }
-    for (size_t k = 0; b->rc == 0 && k < b->n_x; k++) /* after the answers: a rollback waits */
+    for (size_t k = 0; b->rc == 0 && k < b->n_x; k++) { /* after the answers: a rollback waits */
+        sy_exp_srm_look(b->x[k].e);
         sy_exp_health_after_commit(eng, b->x[k].e);
+    }
     batch_free(b);
 }
 

@@ -49,12 +49,13 @@ static json_t *auto_one(sy_engine_t *eng, const sy_principal_t *actor, struct ex
         return o;
     }
     json_object_set_new(o, "decision", json_string(sy_exp_decision_name(r->decision)));
-    if (r->has_srm && r->srm.mismatch) {
+    if (r->srm_alarm) {
         char title[KEY_MAX + 96];
         snprintf(title, sizeof(title), "Sample ratio mismatch in %s: promotion is blocked", e->key);
         notice(eng, e, "srm", "warning", title,
-               json_pack("{sssfsfsI}", "experiment", e->key, "chi2", r->srm.chi2, "p_value",
-                         r->srm.p_value, "df", (json_int_t)r->srm.df));
+               json_pack("{sssfsfsIsf}", "experiment", e->key, "chi2", r->srm.chi2, "p_value",
+                         e->srm_on ? e->srm_p : r->srm.p_value, "df", (json_int_t)r->srm.df,
+                         "chi2_p_value", r->srm.p_value));
     }
     if (r->decision != SY_DECISION_PROMOTE) {
         json_object_set_new(o, "action", json_string("none"));
@@ -169,10 +170,60 @@ void sy_exp_new_window(struct experiment *e, int winner)
         e->arms[i].a.win = e->arms[i].a.recent = (struct health_counts){0};
 }
 
+void sy_exp_srm_start(struct experiment *e)
+{
+    double w[SY_EXP_MAX_ARMS];
+    for (size_t i = 0; i < e->n_arms; i++) {
+        w[i] = (double)e->arms[i].defined_weight;
+        e->srm_fed[i] = 0;
+    }
+    e->srm_on = true;
+    for (int j = 0; j < SY_EXP_SRM_MIX; j++)
+        e->srm_on &= sy_srm_seq_start(&e->srm[j], w, e->n_arms, pow(10, 2 + j), NULL) == 0;
+    e->srm_log_e = 0;
+    e->srm_p = 1;
+}
+
+void sy_exp_srm_look(struct experiment *e)
+{
+    if (!e->srm_on)
+        return;
+    int64_t more[SY_EXP_MAX_ARMS];
+    for (size_t i = 0; i < e->n_arms; i++) {
+        more[i] = e->arms[i].a.units - e->srm_fed[i];
+        e->srm_fed[i] = e->arms[i].a.units;
+    }
+    /* log((1/K) sum exp(log_e_j)), from the largest: no overflow */
+    double top = -INFINITY, sum = 0;
+    for (int j = 0; j < SY_EXP_SRM_MIX; j++) {
+        (void)sy_srm_seq_look(&e->srm[j], more, NULL); /* counts only grow: no refusal */
+        top = fmax(top, sy_srm_seq_log_e(&e->srm[j]));
+    }
+    for (int j = 0; isfinite(top) && j < SY_EXP_SRM_MIX; j++)
+        sum += exp(sy_srm_seq_log_e(&e->srm[j]) - top);
+    e->srm_log_e = isfinite(top) ? top + log(sum / SY_EXP_SRM_MIX) : top;
+    double p = exp(-e->srm_log_e);
+    if (p < e->srm_p)
+        e->srm_p = p;
+}
+
+void sy_exp_change_begins(struct experiment *e, const struct alloc_change *c)
+{
+    sy_exp_new_window(e, c->winner);
+    if (!e->srm_on)
+        return;
+    sy_exp_srm_look(e); /* the units so far were assigned by the old split */
+    double w[SY_EXP_MAX_ARMS];
+    for (size_t i = 0; i < e->n_arms; i++)
+        w[i] = (double)c->weights[i];
+    for (int j = 0; j < SY_EXP_SRM_MIX; j++)
+        (void)sy_srm_seq_period(&e->srm[j], w, NULL); /* weights >= 0: it cannot refuse */
+}
+
 void sy_exp_replay_changes(struct experiment *e, int64_t seq)
 {
     while (e->replayed_changes < e->n_changes && e->changes[e->replayed_changes].events_at < seq)
-        sy_exp_new_window(e, e->changes[e->replayed_changes++].winner);
+        sy_exp_change_begins(e, &e->changes[e->replayed_changes++]);
 }
 
 static json_t *health_json(bool has, const sy_health_t *h)

@@ -47,7 +47,10 @@ void sy_exp_analysis_in(const sy_engine_t *eng, const struct experiment *e, sy_a
                                .sequential = e->sequential,
                                .tau_squared = e->tau_squared,
                                .latency_guardrail = e->latency_guardrail,
-                               .max_latency_increase_pct = e->max_latency_increase_pct};
+                               .max_latency_increase_pct = e->max_latency_increase_pct,
+                               .has_srm_seq = e->srm_on && e->state != DRAFT,
+                               .srm_seq_p = e->srm_p,
+                               .srm_seq_log_e = e->srm_log_e};
 }
 
 const char *sy_exp_decision_name(sy_decision_t d)
@@ -156,16 +159,27 @@ static json_t *arm_json(const struct experiment *e, size_t i, const sy_arm_resul
     return o;
 }
 
-static json_t *srm_json(const sy_experiment_result_t *r)
+/* `mismatch` is the alarm the decision reads: the anytime-valid test's when it runs; the
+ * chi-square's figures are information (peeked at every look, its p would raise false
+ * alarms). */
+static json_t *srm_json(const struct experiment *e, const sy_experiment_result_t *r)
 {
-    if (!r->has_srm)
+    bool seq = e->srm_on && e->state != DRAFT;
+    if (!r->has_srm && !r->srm_zero_weight)
         return json_null();
-    if (r->srm_zero_weight)
-        return json_pack("{snsnsnsbsb}", "chi2", "df", "p_value", "mismatch", 1,
-                         "units_in_zero_weight_variant", 1);
-    return json_pack("{sfsisfsbsb}", "chi2", r->srm.chi2, "df", r->srm.df, "p_value",
-                     r->srm.p_value, "mismatch", r->srm.mismatch, "units_in_zero_weight_variant",
-                     0);
+    json_t *o = r->srm_zero_weight
+                    ? json_pack("{snsnsnsb}", "chi2", "df", "p_value", "chi2_mismatch", 1)
+                    : json_pack("{sfsisfsb}", "chi2", r->srm.chi2, "df", r->srm.df, "p_value",
+                                r->srm.p_value, "chi2_mismatch", r->srm.mismatch);
+    if (o) {
+        json_object_set_new(o, "test", json_string(seq ? "sequential" : "chi2"));
+        json_object_set_new(o, "sequential_p_value", seq ? json_real(e->srm_p) : json_null());
+        json_object_set_new(o, "log_e_value",
+                            seq && isfinite(e->srm_log_e) ? json_real(e->srm_log_e) : json_null());
+        json_object_set_new(o, "mismatch", json_boolean(r->srm_alarm));
+        json_object_set_new(o, "units_in_zero_weight_variant", json_boolean(r->srm_zero_weight));
+    }
+    return o;
 }
 
 static json_t *reasons_json(const sy_experiment_result_t *r)
@@ -217,7 +231,7 @@ int sy_engine_experiment_results(sy_engine_t *eng, const sy_principal_t *actor, 
                      sy_exp_state_name(e->state), "metric",
                      e->metric == SY_METRIC_CONVERSION ? "conversion" : "mean", "runtime_hours",
                      sy_exp_runtime_hours(eng, e), "sequential", e->sequential, "variants", arms,
-                     "srm", srm_json(r), "decision", sy_exp_decision_name(r->decision), "winner",
+                     "srm", srm_json(e, r), "decision", sy_exp_decision_name(r->decision), "winner",
                      r->winner >= 0 ? json_string(e->arms[r->winner].key) : json_null(), "reasons",
                      reasons_json(r), "units", (json_int_t)e->units.n);
     free(r);
@@ -233,7 +247,7 @@ int sy_engine_experiment_promotion(sy_engine_t *eng, const sy_principal_t *actor
     if (rc < 0)
         return rc;
     json_t *warnings = json_array();
-    bool srm = r->has_srm && r->srm.mismatch;
+    bool srm = r->srm_alarm;
     if (srm)
         json_array_append_new(warnings, json_string("sample ratio mismatch: promotion is blocked"));
     if (!sy_exp_is_active(e->state))

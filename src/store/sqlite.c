@@ -284,7 +284,11 @@ static const char *const migrations[] = {
     "  latency_n INTEGER NOT NULL,"
     "  latency_mean REAL NOT NULL,"
     "  latency_sd REAL NOT NULL,"
-    "  PRIMARY KEY (experiment_id, variant));",
+    "  PRIMARY KEY (experiment_id, variant));"
+    /* and the running p of its anytime-valid SRM test */
+    "CREATE TABLE IF NOT EXISTS experiment_srm ("
+    "  experiment_id INTEGER PRIMARY KEY REFERENCES experiments(id),"
+    "  p REAL NOT NULL);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -524,6 +528,7 @@ void sy_store_close(sy_store_t *s)
         return;
     sqlite3_finalize(s->add_event);
     sqlite3_finalize(s->put_arm);
+    sqlite3_finalize(s->put_srm);
     sqlite3_finalize(s->add_kpi);
     sqlite3_close_v2(s->db);
     free(s);

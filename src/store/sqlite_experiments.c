@@ -142,6 +142,31 @@ int sy_store_arm_list(sy_store_t *s, int64_t experiment, sy_store_arm_cb cb, voi
                       (struct sy_sq_sink){.cb.arm = cb, .arg = arg});
 }
 
+int sy_store_srm_put(sy_store_t *s, int64_t experiment, double p, sy_err_t *err)
+{
+    int rc = sy_sq_cached(s, &s->put_srm,
+                          "INSERT INTO experiment_srm (experiment_id, p) VALUES (?, ?)"
+                          " ON CONFLICT (experiment_id) DO UPDATE SET p = excluded.p",
+                          err);
+    if (rc < 0)
+        return rc;
+    if (sqlite3_bind_int64(s->put_srm, 1, experiment) != SQLITE_OK ||
+        sqlite3_bind_double(s->put_srm, 2, p) != SQLITE_OK)
+        return sy_sq_fail(s, err, "bind");
+    return sy_sq_step_cached(s, s->put_srm, err);
+}
+
+static int srm_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
+{
+    return to->cb.srm(to->arg, sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1));
+}
+
+int sy_store_srm_list(sy_store_t *s, sy_store_srm_cb cb, void *arg, sy_err_t *err)
+{
+    sqlite3_stmt *st = sy_sq_prepare(s, err, "SELECT experiment_id, p FROM experiment_srm", "");
+    return sy_sq_each(s, st, err, "srm", srm_row, (struct sy_sq_sink){.cb.srm = cb, .arg = arg});
+}
+
 /* ---- allocation changes --------------------------------------------------------------- */
 
 int sy_store_change_add(sy_store_t *s, const sy_store_change_t *c, int64_t *id, sy_err_t *err)

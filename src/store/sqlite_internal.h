@@ -15,6 +15,7 @@ struct sy_store {
      * arm, where preparing would cost more than the insert. NULL until first used. */
     sqlite3_stmt *add_event;
     sqlite3_stmt *put_arm;
+    sqlite3_stmt *put_srm;
     sqlite3_stmt *add_kpi;
 };
 
@@ -42,6 +43,7 @@ struct sy_sq_sink {
         sy_store_audit_cb audit;
         sy_store_experiment_cb experiment;
         sy_store_arm_cb arm;
+        sy_store_srm_cb srm;
         sy_store_change_cb change;
         sy_store_setting_cb setting;
         sy_store_event_cb event;

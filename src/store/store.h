@@ -218,6 +218,12 @@ int sy_store_arm_put(sy_store_t *store, const sy_store_arm_t *a, sy_err_t *err);
 int sy_store_arm_list(sy_store_t *store, int64_t experiment, sy_store_arm_cb cb, void *arg,
                       sy_err_t *err);
 
+/* The running p of an experiment's anytime-valid SRM test, the one thing about it the log
+ * cannot replay (the looks it was taken at). Put: in a transaction. */
+int sy_store_srm_put(sy_store_t *store, int64_t experiment, double p, sy_err_t *err);
+typedef int (*sy_store_srm_cb)(void *arg, int64_t experiment, double p);
+int sy_store_srm_list(sy_store_t *store, sy_store_srm_cb cb, void *arg, sy_err_t *err);
+
 /* ---- allocation changes ------------------------------------------------------------------ */
 
 /* One change of an experiment's traffic: a step, a promotion or a rollback. */
