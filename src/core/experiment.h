@@ -74,14 +74,7 @@ int sy_promotion_eligibility(const sy_promotion_in_t *in, const sy_safety_t *s, 
 #define SY_EXP_REASON_LEN   200   /* bytes of one sentence, NUL included */
 #define SY_EXP_TARGET_POWER 0.8   /* the power sample sizes are planned for */
 #define SY_EXP_SRM_ALPHA    0.001 /* SRM threshold (GrowthBook, Eppo) */
-/* The anytime-valid SRM test's Dirichlet concentrations (Lindon and Malek): one such test
- * is most powerful for a mismatch that shows after about c units, so the engine averages
- * the e-values of several, c = 10^2 .. 10^(1 + SY_EXP_SRM_MIX): a broken variant is caught
- * within hundreds of units, a few per cent of lost exposures within hundreds of
- * thousands. A mean of e-values is an e-value: the false-alarm rate stays at
- * SY_EXP_SRM_ALPHA however often it is looked at. */
-#define SY_EXP_SRM_MIX  4
-#define SY_EXP_CI_LEVEL 0.95 /* level of every interval reported */
+#define SY_EXP_CI_LEVEL     0.95  /* level of every interval reported */
 
 typedef enum sy_metric {
     SY_METRIC_CONVERSION, /* share of units with a successful outcome: z-test */

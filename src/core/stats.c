@@ -900,6 +900,49 @@ int sy_srm_seq_look(sy_srm_seq_t *s, const int64_t *new_units, sy_err_t *err)
     return 0;
 }
 
+int sy_srm_mix_start(sy_srm_mix_t *m, const double *weights, size_t n, sy_err_t *err)
+{
+    m->log_e = 0;
+    m->p = 1;
+    for (int j = 0; j < SY_SRM_MIX; j++) {
+        int rc = sy_srm_seq_start(&m->t[j], weights, n, pow(10, 2 + j), err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int sy_srm_mix_period(sy_srm_mix_t *m, const double *weights, sy_err_t *err)
+{
+    sy_srm_mix_t next = *m;
+    for (int j = 0; j < SY_SRM_MIX; j++) {
+        int rc = sy_srm_seq_period(&next.t[j], weights, err);
+        if (rc < 0)
+            return rc;
+    }
+    *m = next;
+    return 0;
+}
+
+int sy_srm_mix_look(sy_srm_mix_t *m, const int64_t *new_units, sy_err_t *err)
+{
+    /* log((1/K) sum exp(log_e_j)), from the largest: no overflow */
+    double top = -INFINITY, sum = 0;
+    for (int j = 0; j < SY_SRM_MIX; j++) {
+        int rc = sy_srm_seq_look(&m->t[j], new_units, err);
+        if (rc < 0)
+            return rc; /* the first refuses before it changes anything: so do the rest */
+        top = fmax(top, sy_srm_seq_log_e(&m->t[j]));
+    }
+    for (int j = 0; isfinite(top) && j < SY_SRM_MIX; j++)
+        sum += exp(sy_srm_seq_log_e(&m->t[j]) - top);
+    m->log_e = isfinite(top) ? top + log(sum / SY_SRM_MIX) : top;
+    double p = exp(-m->log_e);
+    if (p < m->p)
+        m->p = p;
+    return 0;
+}
+
 /* ---- Holm-Bonferroni ------------------------------------------------------------- */
 
 int sy_stats_holm(const double *p, size_t n, double *adjusted, sy_err_t *err)

@@ -207,6 +207,21 @@ static inline double sy_srm_seq_log_e(const sy_srm_seq_t *s)
     return s->log_e_before + s->log_bf;
 }
 
+/* One concentration c is most powerful for a mismatch that shows after about c units. The
+ * mixture averages the e-values of SY_SRM_MIX tests, c = 10^2 .. 10^(SY_SRM_MIX + 1): a
+ * broken variant is caught within hundreds of units, a few per cent of lost exposures
+ * within hundreds of thousands, for log(SY_SRM_MIX) more evidence. A mean of e-values is
+ * an e-value: P(p ever < alpha) <= alpha still, however often one looks. */
+#define SY_SRM_MIX 4
+typedef struct sy_srm_mix {
+    sy_srm_seq_t t[SY_SRM_MIX];
+    double log_e; /* log of the mean e-value now */
+    double p;     /* running minimum of min(1, 1 / mean e-value) */
+} sy_srm_mix_t;
+int sy_srm_mix_start(sy_srm_mix_t *m, const double *weights, size_t n, sy_err_t *err);
+int sy_srm_mix_period(sy_srm_mix_t *m, const double *weights, sy_err_t *err);
+int sy_srm_mix_look(sy_srm_mix_t *m, const int64_t *new_units, sy_err_t *err);
+
 /* ---- Power and sample size for two proportions ---------------------------------- */
 
 typedef struct sy_power_plan {

@@ -260,8 +260,8 @@ int sy_eng_experiments_open(sy_engine_t *eng, sy_err_t *err)
         sy_exp_replay_changes(e, INT64_MAX);
         /* the replay looked at each change; the store kept the live looks' minimum */
         sy_exp_srm_look(e);
-        if (e->srm_p_stored < e->srm_p)
-            e->srm_p = e->srm_p_stored;
+        if (e->srm_p_stored < e->srm.p)
+            e->srm.p = e->srm_p_stored;
     }
     if (rc == -ENOMEM)
         return sy_eng_oom(err);

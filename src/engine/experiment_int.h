@@ -116,9 +116,7 @@ struct experiment {
     /* the anytime-valid SRM test over its life, one period per allocation: looked at after
      * every commit that brings it units, and at every change */
     bool srm_on;                      /* started (2 or more variants of weight > 0) */
-    sy_srm_seq_t srm[SY_EXP_SRM_MIX]; /* one per concentration (SY_EXP_SRM_MIX) */
-    double srm_log_e;                 /* the log of the mean of their e-values */
-    double srm_p;                     /* running min of 1 / that mean */
+    sy_srm_mix_t srm;                 /* core/stats.h */
     int64_t srm_fed[SY_EXP_MAX_ARMS]; /* each variant's units the test has seen */
     double srm_p_stored;              /* start-up: the running p the store kept */
     struct alloc_change *changes;     /* its allocation changes, oldest first */

@@ -580,7 +580,7 @@ static int copy_experiment(const sy_engine_t *eng, struct batch *b, struct exper
                         .n_arms = e->n_arms,
                         .control = e->control,
                         .sequential = e->sequential,
-                        .srm_p = e->srm_on ? e->srm_p : -1,
+                        .srm_p = e->srm_on ? e->srm.p : -1,
                         .arms = b->n_arms};
     memcpy(&b->arms[b->n_arms], e->arms, e->n_arms * sizeof(*e->arms));
     b->n_arms += e->n_arms;

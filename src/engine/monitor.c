@@ -54,7 +54,7 @@ static json_t *auto_one(sy_engine_t *eng, const sy_principal_t *actor, struct ex
         snprintf(title, sizeof(title), "Sample ratio mismatch in %s: promotion is blocked", e->key);
         notice(eng, e, "srm", "warning", title,
                json_pack("{sssfsfsIsf}", "experiment", e->key, "chi2", r->srm.chi2, "p_value",
-                         e->srm_on ? e->srm_p : r->srm.p_value, "df", (json_int_t)r->srm.df,
+                         e->srm_on ? e->srm.p : r->srm.p_value, "df", (json_int_t)r->srm.df,
                          "chi2_p_value", r->srm.p_value));
     }
     if (r->decision != SY_DECISION_PROMOTE) {
@@ -177,11 +177,7 @@ void sy_exp_srm_start(struct experiment *e)
         w[i] = (double)e->arms[i].defined_weight;
         e->srm_fed[i] = 0;
     }
-    e->srm_on = true;
-    for (int j = 0; j < SY_EXP_SRM_MIX; j++)
-        e->srm_on &= sy_srm_seq_start(&e->srm[j], w, e->n_arms, pow(10, 2 + j), NULL) == 0;
-    e->srm_log_e = 0;
-    e->srm_p = 1;
+    e->srm_on = sy_srm_mix_start(&e->srm, w, e->n_arms, NULL) == 0;
 }
 
 void sy_exp_srm_look(struct experiment *e)
@@ -193,18 +189,7 @@ void sy_exp_srm_look(struct experiment *e)
         more[i] = e->arms[i].a.units - e->srm_fed[i];
         e->srm_fed[i] = e->arms[i].a.units;
     }
-    /* log((1/K) sum exp(log_e_j)), from the largest: no overflow */
-    double top = -INFINITY, sum = 0;
-    for (int j = 0; j < SY_EXP_SRM_MIX; j++) {
-        (void)sy_srm_seq_look(&e->srm[j], more, NULL); /* counts only grow: no refusal */
-        top = fmax(top, sy_srm_seq_log_e(&e->srm[j]));
-    }
-    for (int j = 0; isfinite(top) && j < SY_EXP_SRM_MIX; j++)
-        sum += exp(sy_srm_seq_log_e(&e->srm[j]) - top);
-    e->srm_log_e = isfinite(top) ? top + log(sum / SY_EXP_SRM_MIX) : top;
-    double p = exp(-e->srm_log_e);
-    if (p < e->srm_p)
-        e->srm_p = p;
+    (void)sy_srm_mix_look(&e->srm, more, NULL); /* counts only grow: it cannot refuse */
 }
 
 void sy_exp_change_begins(struct experiment *e, const struct alloc_change *c)
@@ -216,8 +201,7 @@ void sy_exp_change_begins(struct experiment *e, const struct alloc_change *c)
     double w[SY_EXP_MAX_ARMS];
     for (size_t i = 0; i < e->n_arms; i++)
         w[i] = (double)c->weights[i];
-    for (int j = 0; j < SY_EXP_SRM_MIX; j++)
-        (void)sy_srm_seq_period(&e->srm[j], w, NULL); /* weights >= 0: it cannot refuse */
+    (void)sy_srm_mix_period(&e->srm, w, NULL); /* weights >= 0: it cannot refuse */
 }
 
 void sy_exp_replay_changes(struct experiment *e, int64_t seq)

@@ -49,8 +49,8 @@ void sy_exp_analysis_in(const sy_engine_t *eng, const struct experiment *e, sy_a
                                .latency_guardrail = e->latency_guardrail,
                                .max_latency_increase_pct = e->max_latency_increase_pct,
                                .has_srm_seq = e->srm_on && e->state != DRAFT,
-                               .srm_seq_p = e->srm_p,
-                               .srm_seq_log_e = e->srm_log_e};
+                               .srm_seq_p = e->srm.p,
+                               .srm_seq_log_e = e->srm.log_e};
 }
 
 const char *sy_exp_decision_name(sy_decision_t d)
@@ -173,9 +173,9 @@ static json_t *srm_json(const struct experiment *e, const sy_experiment_result_t
                                 r->srm.p_value, "chi2_mismatch", r->srm.mismatch);
     if (o) {
         json_object_set_new(o, "test", json_string(seq ? "sequential" : "chi2"));
-        json_object_set_new(o, "sequential_p_value", seq ? json_real(e->srm_p) : json_null());
+        json_object_set_new(o, "sequential_p_value", seq ? json_real(e->srm.p) : json_null());
         json_object_set_new(o, "log_e_value",
-                            seq && isfinite(e->srm_log_e) ? json_real(e->srm_log_e) : json_null());
+                            seq && isfinite(e->srm.log_e) ? json_real(e->srm.log_e) : json_null());
         json_object_set_new(o, "mismatch", json_boolean(r->srm_alarm));
         json_object_set_new(o, "units_in_zero_weight_variant", json_boolean(r->srm_zero_weight));
     }

@@ -9,6 +9,9 @@
 
 #include <string.h>
 
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+
 #include "core/stats.h"
 
 static const sy_binom_t c120 = {120, 1000}, t150 = {150, 1000};
@@ -401,6 +404,74 @@ static void srm_seq_untested_periods_and_impossible_units(void **state)
     assert_int_equal(sy_srm_seq_start(&s, half, 3, 1000, NULL), 0);
     int64_t neg[] = {-1, 0, 0};
     assert_int_equal(sy_srm_seq_look(&s, neg, NULL), -EINVAL);
+}
+
+/* Runs of an experiment assigning `n_looks` looks of `per_look` units, its arms' units each
+ * drawn binomially from `served` (what assignment really does) while the test expects
+ * `split` (the weights); halfway, the split moves to `split2` (and what is served with it,
+ * to `served2`). Returns how many of `runs` runs raised the alarm (p < 0.001) at any look;
+ * `at` gets the mean units seen when it first rose, over the runs that raised it. */
+static int srm_runs(int runs, int n_looks, int per_look, const double *split, const double *served,
+                    const double *split2, const double *served2, double *at)
+{
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 20261206);
+    int alarms = 0;
+    double units_sum = 0;
+    for (int r = 0; r < runs; r++) {
+        sy_srm_mix_t m;
+        assert_int_equal(sy_srm_mix_start(&m, split, 2, NULL), 0);
+        const double *now = served;
+        for (int l = 0; l < n_looks; l++) {
+            if (l == n_looks / 2 && split2) {
+                assert_int_equal(sy_srm_mix_period(&m, split2, NULL), 0);
+                now = served2;
+            }
+            int64_t a =
+                (int64_t)gsl_ran_binomial(rng, now[0] / (now[0] + now[1]), (unsigned)per_look);
+            int64_t x[2] = {a, per_look - a};
+            assert_int_equal(sy_srm_mix_look(&m, x, NULL), 0);
+            if (m.p < 0.001) {
+                alarms++;
+                units_sum += (double)(l + 1) * per_look;
+                break;
+            }
+        }
+    }
+    gsl_rng_free(rng);
+    if (at)
+        *at = alarms ? units_sum / alarms : 0;
+    return alarms;
+}
+
+/* Looked at 100 times over 100,000 units and a change of split, a healthy assignment raises
+ * the anytime-valid alarm in at most its alpha of runs (the chi-square read at every look
+ * would in several times that); a broken one (a variant losing a fifth of its units, or
+ * served 50/50 where 80/20 is meant) is caught in every run, within a few thousand units;
+ * 2 % of one arm's units lost is caught by 200,000 units a variant in nearly every run
+ * (and by 200,000 in all in about 60 %: any one concentration does no better than 70). */
+static void srm_mix_keeps_its_alpha_under_many_looks(void **state)
+{
+    (void)state;
+    const double half[] = {1, 1}, skew[] = {4, 1}, lossy[] = {1, 0.8}, slight[] = {1, 0.98};
+    double at;
+    int false_alarms = srm_runs(2000, 100, 1000, half, half, skew, skew, &at);
+    print_message("srm: %d false alarms in 2000 healthy runs of 100 looks\n", false_alarms);
+    assert_true(false_alarms <= 4); /* alpha 0.001: 2 expected at most */
+    int caught = srm_runs(200, 100, 100, half, lossy, NULL, NULL, &at);
+    print_message("srm: a 20 %% loss caught in %d of 200 runs, after %.0f units on average\n",
+                  caught, at);
+    assert_int_equal(caught, 200);
+    assert_true(at < 3000);
+    caught = srm_runs(200, 20, 100, half, half, skew, half, &at);
+    print_message("srm: 50/50 served for 80/20 caught in %d of 200 runs\n", caught);
+    assert_int_equal(caught, 200);
+    caught = srm_runs(300, 80, 5000, half, slight, NULL, NULL, &at);
+    print_message("srm: a 2 %% loss caught by 200,000 units a variant in %d of 300 runs\n", caught);
+    assert_true(caught >= 270);
+    caught = srm_runs(300, 40, 5000, half, slight, NULL, NULL, &at);
+    print_message("srm: ... and by 200,000 units in all in %d of 300 runs\n", caught);
+    assert_true(caught >= 150);
 }
 
 static void welch_matches_scipy(void **state)
@@ -982,6 +1053,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(mean_power_and_size_agree_with_the_closed_form),
     cmocka_unit_test(holm_matches_the_hand_computation),
     cmocka_unit_test(srm_seq_untested_periods_and_impossible_units),
+    cmocka_unit_test(srm_mix_keeps_its_alpha_under_many_looks),
     cmocka_unit_test(welford_keeps_the_sd_under_any_offset),
     cmocka_unit_test(welch_from_values_under_an_offset_is_the_exact_test),
     cmocka_unit_test(welch_from_tiny_values_is_not_zero_variance),
