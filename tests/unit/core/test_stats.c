@@ -456,21 +456,21 @@ static void srm_mix_keeps_its_alpha_under_many_looks(void **state)
     const double half[] = {1, 1}, skew[] = {4, 1}, lossy[] = {1, 0.8}, slight[] = {1, 0.98};
     double at;
     int false_alarms = srm_runs(2000, 100, 1000, half, half, skew, skew, &at);
-    print_message("srm: %d false alarms in 2000 healthy runs of 100 looks\n", false_alarms);
+    printf("# srm: %d false alarms in 2000 healthy runs of 100 looks\n", false_alarms);
     assert_true(false_alarms <= 4); /* alpha 0.001: 2 expected at most */
     int caught = srm_runs(200, 100, 100, half, lossy, NULL, NULL, &at);
-    print_message("srm: a 20 %% loss caught in %d of 200 runs, after %.0f units on average\n",
-                  caught, at);
+    printf("# srm: a 20 %% loss caught in %d of 200 runs, after %.0f units on average\n", caught,
+           at);
     assert_int_equal(caught, 200);
     assert_true(at < 3000);
     caught = srm_runs(200, 20, 100, half, half, skew, half, &at);
-    print_message("srm: 50/50 served for 80/20 caught in %d of 200 runs\n", caught);
+    printf("# srm: 50/50 served for 80/20 caught in %d of 200 runs\n", caught);
     assert_int_equal(caught, 200);
     caught = srm_runs(300, 80, 5000, half, slight, NULL, NULL, &at);
-    print_message("srm: a 2 %% loss caught by 200,000 units a variant in %d of 300 runs\n", caught);
+    printf("# srm: a 2 %% loss caught by 200,000 units a variant in %d of 300 runs\n", caught);
     assert_true(caught >= 270);
     caught = srm_runs(300, 40, 5000, half, slight, NULL, NULL, &at);
-    print_message("srm: ... and by 200,000 units in all in %d of 300 runs\n", caught);
+    printf("# srm: ... and by 200,000 units in all in %d of 300 runs\n", caught);
     assert_true(caught >= 150);
 }
 
