@@ -777,6 +777,12 @@ int sy_cli_serve(int argc, char **argv)
     struct event_config *cfg = event_config_new();
     if (cfg)
         event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    /* Back to the wait after a few callbacks: the workers' handed-over requests activate
+     * an event from their threads, which libevent 2.1 runs in the pass under way, so under
+     * a steady load of them the loop never waited again and its signals (SIGTERM), timers
+     * and the writer's descriptor starved until the load ended. */
+    if (cfg)
+        event_config_set_max_dispatch_interval(cfg, NULL, 4, 0);
     s.base = cfg ? event_base_new_with_config(cfg) : NULL;
     if (cfg)
         event_config_free(cfg);

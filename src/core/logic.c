@@ -139,6 +139,7 @@ struct compiler {
     char path[192]; /* JSON path of the node being compiled, for messages */
     size_t path_len;
     int refs;        /* $ref expansions on the current branch */
+    size_t expanded; /* nodes compiled inside a $ref's evaluator (SY_LOGIC_MAX_EXPANDED) */
     bool reads_time; /* a var may read $flagd.timestamp (or the whole context) */
 };
 
@@ -366,6 +367,10 @@ static int compile(struct compiler *c, const sy_value_t *v, struct sy_logic *out
     if (depth > SY_LOGIC_MAX_DEPTH)
         return sy_err_set(c->err, -EINVAL, c->path, "rule nested deeper than %d levels",
                           SY_LOGIC_MAX_DEPTH);
+    if (c->refs && ++c->expanded > SY_LOGIC_MAX_EXPANDED)
+        return sy_err_set(c->err, -EINVAL, c->path,
+                          "$ref evaluators expand the rule past %d operations",
+                          SY_LOGIC_MAX_EXPANDED);
     if (v->type == SY_ARR) {
         struct sy_logic *items;
         int rc = compile_list(c, v->items, v->len, &items, depth + 1);

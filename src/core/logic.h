@@ -52,12 +52,17 @@ typedef struct sy_logic_env {
 /* Deepest nesting of operators a rule may have (deeper rules are refused at load). */
 #define SY_LOGIC_MAX_DEPTH 64
 
+/* Most operations a rule's `$ref`s may add to it (each names an evaluator that is inlined,
+ * and evaluators naming each other several times multiply: six of `{"or": [20 $refs to the
+ * next]}` would be 64 million). A rule past it does not compile, as one nested too deep. */
+#define SY_LOGIC_MAX_EXPANDED (1 << 18)
+
 /* Compiles `expr` into *out, allocating from `arena`. `evaluators` is the document's
  * `$evaluators` object (or NULL): an object {"$ref": "name"} naming one of them is
  * replaced by it. Returns 0; -EINVAL with `err` naming the problem and its JSON path
  * below `expr` (unknown operator, operator object with several keys, a rule nested too
- * deep); -ENOENT for a `$ref` to no evaluator (valid by flagd's schema, yet it cannot
- * run); or -ENOMEM. */
+ * deep, $refs that expand past SY_LOGIC_MAX_EXPANDED); -ENOENT for a `$ref` to no evaluator (valid
+ * by flagd's schema, yet it cannot run); or -ENOMEM. */
 int sy_logic_compile(const sy_value_t *expr, const sy_value_t *evaluators, sy_arena_t *arena,
                      const sy_logic_t **out, sy_err_t *err);
 

@@ -1,7 +1,6 @@
 /* route_stats.c - the proxy's counters per minute, stored and read back over a window; see
  * engine.h ("proxy routes"). */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,7 +119,8 @@ int sy_engine_route_stats_window(sy_engine_t *eng, const sy_principal_t *actor, 
 
 /* ---- a proxy-only process's report ---------------------------------------------------------- */
 
-#define REPORT_ROWS 256
+#define REPORT_ROWS   256
+#define REPORT_MS_MAX 86400000.0 /* a request's time at most, on average: a day */
 
 static bool upstream_name(const char *s, bool error_too)
 {
@@ -168,8 +168,10 @@ static int report_row(const sy_route_spec_t *route, const json_t *row, size_t i,
         (!json_is_integer(e) || json_integer_value(e) < 0 || json_integer_value(e) > m->requests))
         return sy_err_set(err, -EINVAL, f, "errors: an integer from 0 to requests");
     m->errors = e ? json_integer_value(e) : 0;
-    if (!json_is_number(t) || json_number_value(t) < 0 || !isfinite(json_number_value(t)))
-        return sy_err_set(err, -EINVAL, f, "total_ms: a number >= 0");
+    /* Bounded, so that the sums of a window stay finite (an infinite mean is no JSON). */
+    if (!json_is_number(t) || !(json_number_value(t) >= 0) ||
+        !(json_number_value(t) <= (double)m->requests * REPORT_MS_MAX))
+        return sy_err_set(err, -EINVAL, f, "total_ms: a number from 0 to requests x 86400000");
     m->total_ms = json_number_value(t);
     const json_t *h = json_object_get(row, "hist");
     if (h && !json_is_object(h))

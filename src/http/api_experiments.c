@@ -363,9 +363,12 @@ void sy_api_events(struct call *c)
     }
     const sy_value_t *list = doc.type == SY_OBJ ? sy_value_get(&doc, "events", 6) : NULL;
     if (doc.type != SY_OBJ || doc.len != 1 || !list) {
-        if (doc.type == SY_OBJ && doc.len > 0 && !list)
-            reply_error(c, 400, "unknown_field", doc.members[0].key, "unknown field \"%.64s\"",
-                        doc.members[0].key);
+        const sy_member_t *other = NULL; /* the first field that is not `events` */
+        for (uint32_t i = 0; doc.type == SY_OBJ && i < doc.len && !other; i++)
+            if (doc.members[i].klen != 6 || memcmp(doc.members[i].key, "events", 6) != 0)
+                other = &doc.members[i];
+        if (other)
+            reply_error(c, 400, "unknown_field", other->key, "unknown field \"%.64s\"", other->key);
         else
             reply_error(c, 400, "invalid_input", "events", "the body is {\"events\": [...]}");
         goto out;

@@ -118,6 +118,11 @@ ev "refused whole: unknown experiment (404)" 404 '.error.field == "events[1].exp
 expect "invalid JSON: 400 invalid_json" 400 '.error.code == "invalid_json"' -- POST /v1/events "$SDK" '{"events":['
 expect "no events: 400" 400 "$ERR and .error.field == \"events\"" -- POST /v1/events "$SDK" '{"events":[]}'
 expect "not a list: 400" 400 "$ERR" -- POST /v1/events "$SDK" '{"events":{}}'
+expect "a field beside events: 400 unknown_field naming it" 400 \
+    "$ERR and .error.code == \"unknown_field\" and .error.field == \"colour\"" -- \
+    POST /v1/events "$SDK" "{\"events\":[$E1],\"colour\":1}"
+expect "... before events too" 400 ".error.code == \"unknown_field\" and .error.field == \"colour\"" -- \
+    POST /v1/events "$SDK" "{\"colour\":1,\"events\":[$E1]}"
 awk 'BEGIN { printf "{\"events\":["; for (i = 0; i < 10001; i++) printf "%s{\"type\":\"error\",\"unit\":\"u%d\",\"experiment\":\"btn\"}", (i ? "," : ""), i; print "]}" }' >"$TMP/big.json"
 expect "10,001 events: 413" 413 "$ERR and .error.field == \"events\"" -- POST /v1/events "$SDK" "@$TMP/big.json"
 expect "the other workspace cannot send to it: 404" 404 '.error.field == "events[0].experiment"' -- \

@@ -104,4 +104,26 @@ check "HEAD on an API resource: GET's headers, no body" 0 "" "" -- \
 stop_server
 check "SIGTERM stops it cleanly" 0 "" "" -- test "$STOP_STATUS" = 0
 check "no sanitizer reported anything (data races under TSan)" 1 "" "" -- grep -q "Sanitizer" "$TMP/log"
+
+# SIGTERM while flag changes keep the engine's loop busy: handed-over requests that arrive
+# during its callbacks must not keep it from its signal (and its timers) until the load ends
+rm -f "$TMP"/sy.db*
+start_server "$SY" --admin-token-file "$TMP/admin2" --quiet --workers 2
+python3 "$HERE/workers_hostile.py" "$PORT" busy 8 20 "$(cat "$TMP/admin2")" >"$TMP/busy" 2>"$TMP/busy.err" &
+LOAD=$!
+sleep 1
+kill -TERM "$PID"
+i=0
+while [ $i -lt 60 ] && ! grep -q 'event=shutdown' "$TMP/log"; do
+    sleep 0.05
+    i=$((i + 1))
+done
+check "SIGTERM under a steady load of flag changes is acted on within 3 s" 0 "" "" -- \
+    grep -q 'event=shutdown' "$TMP/log"
+wait "$PID" # not stop_server: a second SIGTERM would find the handler gone
+STOP_STATUS=$?
+PID=""
+wait "$LOAD"
+check "... and it stops cleanly" 0 "" "" -- test "$STOP_STATUS" = 0
+check "... with changes answered meanwhile" 0 "" "" -- sh -c "cat '$TMP/busy.err' '$TMP/busy'; test \"\$(cat '$TMP/busy')\" -gt 0"
 tap_done

@@ -98,6 +98,46 @@ static void compile_refuses_rules_nested_too_deep(void **state)
     assert_non_null(strstr(err.msg, "deeper"));
 }
 
+/* Evaluators that name each other several times multiply: 2 KB of them must not compile
+ * into millions of operations (the server spent seconds and gigabytes on one rule). */
+static void compile_refuses_refs_that_expand_too_far(void **state)
+{
+    struct fixture *f = *state;
+    char text[4096] = "{";
+    for (int i = 0; i < 6; i++) {
+        char one[512] = "";
+        snprintf(one, sizeof(one), "\"e%d\": {\"or\": [", i);
+        for (int k = 0; k < 20; k++)
+            snprintf(one + strlen(one), sizeof(one) - strlen(one), "%s{\"$ref\": \"e%d\"}",
+                     k ? ", " : "", i + 1);
+        strcat(strcat(text, one), "]}, ");
+    }
+    strcat(text, "\"e6\": {\"==\": [{\"var\": \"q\"}, 7]}}");
+    sy_value_t ev = json(f, text);
+    sy_value_t r = json(f, "{\"if\": [{\"$ref\": \"e0\"}, \"yes\", \"no\"]}");
+    sy_arena_t big; /* room for what a cap-less compiler would try (until it runs out) */
+    sy_arena_init(&big, (size_t)64 << 20);
+    const sy_logic_t *l;
+    sy_err_t err;
+    assert_int_equal(sy_logic_compile(&r, &ev, &big, &l, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "expand"));
+    sy_arena_free(&big);
+
+    /* An allow-list of 100,000 in an evaluator, named twice, is not that. */
+    size_t cap = 100000 * 12 + 256;
+    char *list = malloc(cap);
+    size_t n = (size_t)snprintf(list, cap, "{\"allow\": {\"in\": [{\"var\": \"u\"}, [");
+    for (int i = 0; i < 100000; i++)
+        n += (size_t)snprintf(list + n, cap - n, "%s\"u%d\"", i ? "," : "", i);
+    snprintf(list + n, cap - n, "]]}}");
+    ev = json(f, list);
+    free(list);
+    r = json(f, "{\"or\": [{\"$ref\": \"allow\"}, {\"!\": {\"$ref\": \"allow\"}}]}");
+    sy_arena_init(&big, (size_t)64 << 20);
+    assert_int_equal(sy_logic_compile(&r, &ev, &big, &l, &err), 0);
+    sy_arena_free(&big);
+}
+
 static void runtime_type_errors_are_einval(void **state)
 {
     struct fixture *f = *state;
@@ -229,6 +269,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(compile_inlines_refs_and_reports_missing_ones, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(compile_refuses_rules_nested_too_deep, setup, teardown),
+        cmocka_unit_test_setup_teardown(compile_refuses_refs_that_expand_too_far, setup, teardown),
         cmocka_unit_test_setup_teardown(runtime_type_errors_are_einval, setup, teardown),
         cmocka_unit_test_setup_teardown(a_full_scratch_is_enomem_not_a_crash, setup, teardown),
         cmocka_unit_test_setup_teardown(flagd_properties_come_from_the_environment, setup,
