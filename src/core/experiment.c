@@ -158,7 +158,7 @@ int sy_experiment_seq_look(const sy_experiment_in_t *in, size_t arm, double *p, 
     sy_seq_cfg_t cfg = {.tau_squared = tau2,
                         .theta0 = 0,
                         .alpha = 1 - in->safety.min_confidence,
-                        .gb_tuning = 5000};
+                        .gb_tuning = SY_EXP_GB_TUNING};
     sy_seq_look_t look;
     int rc;
     if (in->metric == SY_METRIC_CONVERSION) {
@@ -215,6 +215,42 @@ static void plan_power(const sy_experiment_in_t *in, size_t i, sy_arm_result_t *
     r->n_needed_treatment = (int64_t)ceil(need * ratio);
 }
 
+/* With `sequential`, the always-valid intervals replace the fixed-horizon ones (kept as
+ * diff_ci_fixed_*, lift_ci_fixed_*): the same estimates and standard errors, a wider
+ * multiplier that holds at every look. */
+static void always_valid(const sy_experiment_in_t *in, const sy_moments_t *mc,
+                         const sy_moments_t *mt, sy_arm_result_t *r)
+{
+    r->diff_ci_fixed_low = r->diff_ci_low;
+    r->diff_ci_fixed_high = r->diff_ci_high;
+    r->lift_ci_fixed_low = r->lift_ci_low;
+    r->lift_ci_fixed_high = r->lift_ci_high;
+    if (!in->sequential)
+        return;
+    double k =
+        sy_stats_cs_multiplier((double)(mc->n + mt->n), 1 - SY_EXP_CI_LEVEL, SY_EXP_GB_TUNING);
+    double se = hypot(mc->sd / sqrt((double)mc->n), mt->sd / sqrt((double)mt->n));
+    if (!isfinite(k) || !isfinite(se))
+        return;
+    r->always_valid = true;
+    r->diff_ci_low = r->diff - k * se;
+    r->diff_ci_high = r->diff + k * se;
+    if (r->has_lift) {
+        double se_lift = relative_se(mc, mt);
+        if (isfinite(se_lift)) {
+            r->lift_ci_low = r->lift - k * se_lift;
+            r->lift_ci_high = r->lift + k * se_lift;
+        }
+    }
+}
+
+/* A rate as moments: mean p, sd sqrt(p (1 - p)) (the Wald interval's), n trials. */
+static sy_moments_t rate_moments(const sy_arm_counts_t *a)
+{
+    double p = a->units ? (double)a->conversions / (double)a->units : 0;
+    return (sy_moments_t){.mean = p, .sd = sqrt(p * (1 - p)), .n = a->units};
+}
+
 /* Treatment `i` against control on the primary metric: test, intervals, lift. */
 static void compare(const sy_experiment_in_t *in, size_t i, sy_arm_result_t *r)
 {
@@ -235,6 +271,8 @@ static void compare(const sy_experiment_in_t *in, size_t i, sy_arm_result_t *r)
             r->lift = z.lift;
             r->lift_ci_low = z.lift_ci_low;
             r->lift_ci_high = z.lift_ci_high;
+            sy_moments_t mc = rate_moments(c), mt = rate_moments(t);
+            always_valid(in, &mc, &mt, r);
             sy_bayes_t b;
             if (sy_stats_bayes(&bc, &bt, 1, 1, &b, NULL) == 0) {
                 r->has_bayes = true;
@@ -260,6 +298,7 @@ static void compare(const sy_experiment_in_t *in, size_t i, sy_arm_result_t *r)
                 r->lift_ci_low = r->lift - zq * se;
                 r->lift_ci_high = r->lift + zq * se;
             }
+            always_valid(in, &mc, &mt, r);
         }
     }
     if (rc < 0) {
@@ -509,10 +548,10 @@ void sy_experiment_decide(const sy_experiment_in_t *in, sy_experiment_result_t *
         r->decision = SY_DECISION_PROMOTE;
         r->winner = r->candidate;
         say(r,
-            "%s beats control: lift %+.2f%% (95%% interval %+.2f%% to %+.2f%%), "
+            "%s beats control: lift %+.2f%% (95%% %sinterval %+.2f%% to %+.2f%%), "
             "confidence %.4f",
-            in->names[r->winner], 100 * c->lift, 100 * c->lift_ci_low, 100 * c->lift_ci_high,
-            c->confidence);
+            in->names[r->winner], 100 * c->lift, c->always_valid ? "always-valid " : "",
+            100 * c->lift_ci_low, 100 * c->lift_ci_high, c->confidence);
         say(r, "all five safety checks pass (sample, confidence, improvement, runtime, errors)%s",
             in->latency_guardrail ? ", and the latency guardrail" : "");
         if (in->safety.manual_approval)

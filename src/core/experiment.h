@@ -74,6 +74,7 @@ int sy_promotion_eligibility(const sy_promotion_in_t *in, const sy_safety_t *s, 
 #define SY_EXP_REASON_LEN   200   /* bytes of one sentence, NUL included */
 #define SY_EXP_TARGET_POWER 0.8   /* the power sample sizes are planned for */
 #define SY_EXP_SRM_ALPHA    0.001 /* SRM threshold (GrowthBook, Eppo) */
+#define SY_EXP_GB_TUNING    5000  /* GrowthBook's sequential tuning parameter S */
 #define SY_EXP_CI_LEVEL     0.95  /* level of every interval reported */
 
 typedef enum sy_metric {
@@ -139,10 +140,16 @@ typedef struct sy_arm_result {
     double statistic; /* z (conversion) or t (mean) */
     double p_value;   /* two-sided, fixed horizon */
     double diff;      /* treatment minus control */
+    /* The intervals that match the test in use: with `sequential`, always-valid (the
+     * confidence sequence of sy_stats_cs_multiplier, good at every look at once), else
+     * fixed-horizon (good when read once). The fixed-horizon ones are always kept too. */
+    bool always_valid;
     double diff_ci_low, diff_ci_high;
+    double diff_ci_fixed_low, diff_ci_fixed_high;
     bool has_lift; /* false when the control level is 0 (or negative, for means) */
     double lift;   /* diff / control level */
     double lift_ci_low, lift_ci_high;
+    double lift_ci_fixed_low, lift_ci_fixed_high;
     bool has_seq; /* sequential: the always-valid p-value */
     double always_valid_p;
     double p_adjusted; /* Holm over the treatments of the p used (sequential or not) */

@@ -317,6 +317,14 @@ typedef struct sy_seq_look {
  * first look); the new one never exceeds it. A look with an empty arm or with V_n = 0 is
  * degenerate: log_lambda 0, p unchanged, no GrowthBook fields. -EINVAL for bad counts or a
  * bad configuration or prev_p outside [0, 1]. */
+/* GrowthBook's asymptotic confidence sequence (Waudby-Smith et al.; sy_seq_look_t's gb_ci):
+ * an estimate with standard error `se` after `units` (n_c + n_t) has the always-valid
+ * interval estimate -+ se * this, at level 1 - alpha, tuning S. Covers at every look at
+ * once: read as often as one likes, it misses the truth with probability alpha at most
+ * (asymptotically), where a fixed-horizon interval read at every hourly look misses it in
+ * about half the runs. */
+double sy_stats_cs_multiplier(double units, double alpha, double tuning);
+
 int sy_stats_seq_look_prop(const sy_seq_cfg_t *cfg, const sy_binom_t *control,
                            const sy_binom_t *treatment, double prev_p, sy_seq_look_t *out,
                            sy_err_t *err);

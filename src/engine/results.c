@@ -109,6 +109,14 @@ static json_t *versus_json(const struct experiment *e, const sy_arm_result_t *r)
         r->confidence);
     if (!o)
         return NULL;
+    /* diff_ci and lift_ci match the test in use; the fixed-horizon ones are there too */
+    json_object_set_new(o, "interval",
+                        json_string(r->always_valid ? "always-valid" : "fixed-horizon"));
+    json_object_set_new(o, "diff_ci_fixed_horizon",
+                        json_pack("[ff]", r->diff_ci_fixed_low, r->diff_ci_fixed_high));
+    json_object_set_new(o, "lift_ci_fixed_horizon",
+                        json_pack("[oo]", num_or_null(r->has_lift, r->lift_ci_fixed_low),
+                                  num_or_null(r->has_lift, r->lift_ci_fixed_high)));
     json_object_set_new(o, "chance_to_beat_control",
                         num_or_null(r->has_bayes, r->chance_to_beat_control));
     json_object_set_new(o, "expected_loss", num_or_null(r->has_bayes, r->expected_loss));
