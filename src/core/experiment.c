@@ -93,7 +93,7 @@ static sy_moments_t latency_moments(const sy_arm_counts_t *a)
     return (sy_moments_t){.n = a->latency_n, .mean = a->latency_mean, .sd = a->latency_sd};
 }
 
-/* The delta-method standard error of (m_t - m_c) / m_c, as for proportions:
+/* The delta-method standard error of (m_t - m_c) / |m_c|, as for proportions:
  * var ~ v_t / m_c^2 + m_t^2 v_c / m_c^4, written with each standard error relative to m_c
  * first, so that no tiny sd is squared on its own. */
 static double relative_se(const sy_moments_t *c, const sy_moments_t *t)
@@ -197,13 +197,13 @@ static void plan_power(const sy_experiment_in_t *in, size_t i, sy_arm_result_t *
         pw = p.power_cohen_h;
     } else {
         sy_moments_t mc = moments(c), mt = moments(t);
-        sy_power_mean_plan_t plan = {.delta = m * mc.mean,
+        sy_power_mean_plan_t plan = {.delta = m * fabs(mc.mean),
                                      .sd_control = mc.sd,
                                      .sd_treatment = mt.sd,
                                      .alpha = alpha,
                                      .power = SY_EXP_TARGET_POWER,
                                      .ratio = ratio};
-        if (mc.mean <= 0 || sy_stats_sample_size_mean(&plan, &need, NULL) < 0 ||
+        if (mc.mean == 0 || sy_stats_sample_size_mean(&plan, &need, NULL) < 0 ||
             sy_stats_power_mean(&plan, n_c, &pw, NULL) < 0)
             return;
     }
@@ -290,11 +290,11 @@ static void compare(const sy_experiment_in_t *in, size_t i, sy_arm_result_t *r)
             r->diff = w.diff;
             r->diff_ci_low = w.diff_ci_low;
             r->diff_ci_high = w.diff_ci_high;
-            if (mc.mean > 0) {
+            if (mc.mean != 0) { /* relative to the control's size: a negative mean too */
                 double se = relative_se(&mc, &mt);
                 double zq = sy_stats_norm_isf((1 - SY_EXP_CI_LEVEL) / 2);
                 r->has_lift = true;
-                r->lift = w.diff / mc.mean;
+                r->lift = w.diff / fabs(mc.mean);
                 r->lift_ci_low = r->lift - zq * se;
                 r->lift_ci_high = r->lift + zq * se;
             }

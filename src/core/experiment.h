@@ -146,8 +146,8 @@ typedef struct sy_arm_result {
     bool always_valid;
     double diff_ci_low, diff_ci_high;
     double diff_ci_fixed_low, diff_ci_fixed_high;
-    bool has_lift; /* false when the control level is 0 (or negative, for means) */
-    double lift;   /* diff / control level */
+    bool has_lift; /* false when the control level is 0 */
+    double lift;   /* diff / |control level| (a negative mean: relative to its size) */
     double lift_ci_low, lift_ci_high;
     double lift_ci_fixed_low, lift_ci_fixed_high;
     bool has_seq; /* sequential: the always-valid p-value */

@@ -112,6 +112,31 @@ static void always_valid_intervals_cover_at_every_look(void **state)
     assert_true(r.arms[1].always_valid);
 }
 
+/* A metric whose control mean is negative (a loss per unit): the lift is relative to the
+ * control's size, so a treatment losing less is a positive lift, and can win. */
+static void a_negative_control_mean_has_a_lift(void **state)
+{
+    (void)state;
+    struct exp x = ab();
+    x.in.metric = SY_METRIC_MEAN;
+    x.arms[0] = (sy_arm_counts_t){
+        .weight = 50, .units = 5000, .value_mean = -10, .value_sd = 4, .seq_p = 1};
+    x.arms[1] =
+        (sy_arm_counts_t){.weight = 50, .units = 5000, .value_mean = -8, .value_sd = 4, .seq_p = 1};
+    sy_experiment_result_t r = run(&x);
+    assert_true(r.arms[1].has_lift);
+    assert_close(r.arms[1].lift, 0.2, 1e-12, 0);
+    assert_true(r.arms[1].lift_ci_low > 0.15 && r.arms[1].lift_ci_high < 0.25);
+    assert_true(r.arms[1].has_power);
+    assert_int_equal(r.decision, SY_DECISION_PROMOTE);
+    assert_false(said(&r, "no lift can be measured"));
+    /* and one losing more is a negative lift */
+    x.arms[1].value_mean = -12;
+    r = run(&x);
+    assert_close(r.arms[1].lift, -0.2, 1e-12, 0);
+    assert_true(r.decision != SY_DECISION_PROMOTE);
+}
+
 static void promotes_a_clear_winner_with_the_eligibility_numbers(void **state)
 {
     (void)state;
@@ -453,6 +478,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(promotes_a_clear_winner_with_the_eligibility_numbers),
         cmocka_unit_test(always_valid_intervals_cover_at_every_look),
+        cmocka_unit_test(a_negative_control_mean_has_a_lift),
         cmocka_unit_test(runtime_boundary),
         cmocka_unit_test(min_sample_boundary),
         cmocka_unit_test(confidence_boundary),

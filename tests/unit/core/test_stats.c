@@ -474,6 +474,27 @@ static void srm_mix_keeps_its_alpha_under_many_looks(void **state)
     assert_true(caught >= 150);
 }
 
+/* The interval's t quantile to ~1e-12 (GSL's own is off by 4e-9 near 40 degrees of
+ * freedom): equal sds and sizes give df = 2 (n - 1); references from mpmath at 40 digits. */
+static void welch_interval_quantile_is_exact(void **state)
+{
+    (void)state;
+    const struct {
+        int64_t n;
+        double q;
+    } cases[] = {{16, 2.0422724563012383},
+                 {21, 2.0210753903062734},
+                 {51, 1.9839715185235523},
+                 {351, 1.9633587110998188}};
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        sy_moments_t c = {0, 3, cases[k].n, 0}, t = {0, 3, cases[k].n, 0};
+        sy_welch_t w;
+        assert_int_equal(sy_stats_welch(&c, &t, SY_ALT_TWO_SIDED, 0.95, &w, NULL), 0);
+        double se = 3 * sqrt(2.0 / (double)cases[k].n);
+        assert_close(w.diff_ci_high / se, cases[k].q, 1e-12, 0);
+    }
+}
+
 static void welch_matches_scipy(void **state)
 {
     (void)state;
@@ -1054,6 +1075,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(holm_matches_the_hand_computation),
     cmocka_unit_test(srm_seq_untested_periods_and_impossible_units),
     cmocka_unit_test(srm_mix_keeps_its_alpha_under_many_looks),
+    cmocka_unit_test(welch_interval_quantile_is_exact),
     cmocka_unit_test(welford_keeps_the_sd_under_any_offset),
     cmocka_unit_test(welch_from_values_under_an_offset_is_the_exact_test),
     cmocka_unit_test(welch_from_tiny_values_is_not_zero_variance),
