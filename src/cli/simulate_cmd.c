@@ -310,7 +310,7 @@ static int run(const struct scenario *s, uint64_t seed, struct outcome *o)
     int64_t step_ms = (int64_t)(s->step_minutes * 60000), end_ms = (int64_t)(s->days * 86400000);
     size_t cap = (size_t)(per_step + 2) * 3;
     sy_event_t *ev = malloc(cap * sizeof(*ev));
-    char(*units)[32] = malloc((size_t)(per_step + 2) * sizeof(*units));
+    char(*units)[48] = malloc((size_t)(per_step + 2) * sizeof(*units));
     uint64_t rng = seed;
     int64_t serial = 0;
     rc = ev && units ? 0 : -1;
@@ -320,7 +320,10 @@ static int run(const struct scenario *s, uint64_t seed, struct outcome *o)
         size_t n_units = (size_t)carry, n = 0;
         carry -= (double)n_units;
         for (size_t u = 0; u < n_units; u++) {
-            snprintf(units[u], sizeof(units[u]), "u%lld", (long long)serial++);
+            /* each run its own units (the seed in the id): one run's assignment is not
+             * every run's */
+            snprintf(units[u], sizeof(units[u]), "s%llu-u%lld", (unsigned long long)seed,
+                     (long long)serial++);
             int v = assign(eng, ws, flag, units[u], s);
             if (v < 0)
                 continue;
