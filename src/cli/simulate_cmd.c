@@ -18,7 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_cdf.h>
 #include <jansson.h>
+#include <unistd.h>
 
 #include "cli/args.h"
 #include "engine/engine.h"
@@ -29,8 +31,13 @@
 
 /* ---- the scenario ----------------------------------------------------------------------- */
 
+enum dist { DIST_NONE, DIST_NORMAL, DIST_LOGNORMAL, DIST_ZERO_INFLATED };
+
 struct truth {
     double conversion, error_rate, latency_ms;
+    double exposure_loss; /* share of units whose exposure event is lost */
+    enum dist dist;       /* the outcome's value (the mean metric), DIST_NONE: none */
+    double value_mean, value_sd, zero_share;
 };
 
 struct change {
@@ -67,13 +74,53 @@ static int number(const char *prog, const json_t *o, const char *k, double lo, d
     return 0;
 }
 
+/* "value": {"distribution": "normal" | "lognormal" | "zero_inflated", "mean", "sd",
+ * "zero_share"} (zero_inflated: 0 with that share, else lognormal). */
+static int value_of(const char *prog, const json_t *o, struct truth *t)
+{
+    const json_t *v = json_object_get(o, "value");
+    if (!v)
+        return 0;
+    static const char *const names[] = {"", "normal", "lognormal", "zero_inflated"};
+    const char *d = json_string_value(json_object_get(v, "distribution"));
+    t->dist = DIST_NONE;
+    for (int k = 1; d && k < 4; k++)
+        if (strcmp(d, names[k]) == 0)
+            t->dist = (enum dist)k;
+    if (!json_is_object(v) || t->dist == DIST_NONE) {
+        fprintf(stderr,
+                "%s: scenario: value is {\"distribution\": \"normal\", \"lognormal\" or "
+                "\"zero_inflated\", \"mean\", \"sd\", \"zero_share\"}\n",
+                prog);
+        return -1;
+    }
+    if (number(prog, v, "mean", -1e12, 1e12, &t->value_mean) < 0 ||
+        number(prog, v, "sd", 0, 1e12, &t->value_sd) < 0 ||
+        number(prog, v, "zero_share", 0, 1, &t->zero_share) < 0)
+        return -1;
+    if (t->dist != DIST_NORMAL && !(t->value_mean > 0)) {
+        fprintf(stderr, "%s: scenario: a lognormal value needs a mean > 0\n", prog);
+        return -1;
+    }
+    return 0;
+}
+
 static int truth_of(const char *prog, const json_t *o, struct truth *t)
 {
     return number(prog, o, "conversion", 0, 1, &t->conversion) < 0 ||
                    number(prog, o, "error_rate", 0, 1, &t->error_rate) < 0 ||
-                   number(prog, o, "latency_ms", 0, 1e6, &t->latency_ms) < 0
+                   number(prog, o, "latency_ms", 0, 1e6, &t->latency_ms) < 0 ||
+                   number(prog, o, "exposure_loss", 0, 0.99, &t->exposure_loss) < 0 ||
+                   value_of(prog, o, t) < 0
                ? -1
                : 0;
+}
+
+/* What a unit's value is worth on average: what "truly better" compares for the mean
+ * metric. */
+static double expected_value(const struct truth *t)
+{
+    return t->dist == DIST_ZERO_INFLATED ? (1 - t->zero_share) * t->value_mean : t->value_mean;
 }
 
 /* Reads the scenario; the experiment definition is every field but the simulation's own
@@ -133,9 +180,9 @@ static int scenario_of(const char *prog, const json_t *j, struct scenario *s)
             x->n_changes++;
         }
         json_t *d = json_array_get(defvs, i);
-        static const char *const truth_fields[] = {"conversion", "error_rate", "latency_ms",
-                                                   "changes"};
-        for (size_t k = 0; k < 4; k++)
+        static const char *const truth_fields[] = {"conversion",    "error_rate", "latency_ms",
+                                                   "exposure_loss", "value",      "changes"};
+        for (size_t k = 0; k < sizeof(truth_fields) / sizeof(truth_fields[0]); k++)
             json_object_del(d, truth_fields[k]);
     }
     for (size_t i = 0; i < s->n; i++)
@@ -168,6 +215,25 @@ static double uniform(uint64_t *s)
     return (double)(next(s) >> 11) * 0x1.0p-53;
 }
 
+static double gaussian(uint64_t *s) /* Box-Muller */
+{
+    double u = 1 - uniform(s), v = uniform(s);
+    return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
+}
+
+/* A unit's value by the variant's distribution. */
+static double draw_value(const struct truth *t, uint64_t *s)
+{
+    if (t->dist == DIST_NORMAL)
+        return t->value_mean + t->value_sd * gaussian(s);
+    if (t->dist == DIST_ZERO_INFLATED && uniform(s) < t->zero_share)
+        return 0;
+    /* lognormal with that mean and sd */
+    double cv2 = t->value_sd * t->value_sd / (t->value_mean * t->value_mean);
+    double sigma2 = log1p(cv2), mu = log(t->value_mean) - sigma2 / 2;
+    return exp(mu + sqrt(sigma2) * gaussian(s));
+}
+
 /* ---- one run ------------------------------------------------------------------------------ */
 
 struct outcome {
@@ -178,6 +244,8 @@ struct outcome {
     bool false_step;      /* traffic was moved toward a variant not truly better */
     json_t *weights;      /* at the end */
     const char *state;    /* at the end */
+    bool srm_alarm;       /* the SRM test raised its alarm at some look */
+    json_t *units;        /* units exposed per variant, at the end */
 };
 
 /* The variant the engine serves `unit`, from its current snapshot (as OFREP). */
@@ -249,11 +317,15 @@ static void record(struct outcome *o, json_t *done, double hours, const struct s
         if (strcmp(action, "step") == 0) {
             o->steps++;
             json_object_set(e, "weights", json_object_get(x, "weights"));
-            for (size_t k = 0; winner && k < s->n; k++)
+            for (size_t k = 0; winner && k < s->n; k++) {
+                struct truth w = truth_at(&s->v[k], hours),
+                             c = truth_at(&s->v[s->v[k].control_of], hours);
+                bool mean = w.dist != DIST_NONE;
                 if (strcmp(s->v[k].key, winner) == 0 &&
-                    truth_at(&s->v[k], hours).conversion <=
-                        truth_at(&s->v[s->v[k].control_of], hours).conversion)
+                    (mean ? expected_value(&w) <= expected_value(&c)
+                          : w.conversion <= c.conversion))
                     o->false_step = true;
+            }
             json_t *w = json_object_get(x, "weights");
             const char *key;
             json_t *val;
@@ -333,13 +405,19 @@ static int run(const struct scenario *s, uint64_t seed, struct outcome *o)
                                .unit = units[u],
                                .unit_len = strlen(units[u]),
                                .success = -1};
-            ev[n] = base;
-            ev[n].kind = SY_EVENT_EXPOSURE;
-            ev[n].variant = s->v[v].key;
-            ev[n++].variant_len = strlen(s->v[v].key);
+            if (!(uniform(&rng) < tr.exposure_loss)) { /* else its exposure is lost */
+                ev[n] = base;
+                ev[n].kind = SY_EVENT_EXPOSURE;
+                ev[n].variant = s->v[v].key;
+                ev[n++].variant_len = strlen(s->v[v].key);
+            }
             ev[n] = base;
             ev[n].kind = SY_EVENT_OUTCOME;
             ev[n].success = uniform(&rng) < tr.conversion;
+            if (tr.dist != DIST_NONE) {
+                ev[n].has_value = true;
+                ev[n].value = draw_value(&tr, &rng);
+            }
             ev[n].has_latency = true;
             ev[n++].latency_ms = tr.latency_ms * exp(0.25 * (uniform(&rng) - 0.5));
             if (uniform(&rng) < tr.error_rate) {
@@ -361,7 +439,17 @@ static int run(const struct scenario *s, uint64_t seed, struct outcome *o)
     }
     free(ev);
     free(units);
-    json_t *alloc = NULL;
+    json_t *alloc = NULL, *res = NULL;
+    /* its p is the running minimum over every look: below 0.001 now if it ever was */
+    if (rc == 0 && sy_engine_experiment_results(eng, &who, key, &res, &err) == 0) {
+        o->srm_alarm = json_is_true(json_object_get(json_object_get(res, "srm"), "mismatch"));
+        o->units = json_object();
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(res, "variants"), i, v) json_object_set(
+            o->units, json_string_value(json_object_get(v, "key")), json_object_get(v, "units"));
+    }
+    json_decref(res);
     if (rc == 0 && sy_engine_allocation_get(eng, &who, key, &alloc, &err) == 0) {
         o->weights = json_incref(json_object_get(alloc, "weights"));
         o->state = strdup(json_string_value(json_object_get(alloc, "state")));
@@ -377,6 +465,7 @@ static void outcome_free(struct outcome *o)
 {
     json_decref(o->timeline);
     json_decref(o->weights);
+    json_decref(o->units);
     free((char *)o->state);
 }
 
@@ -420,10 +509,19 @@ static void print_timeline(const struct outcome *o)
 
 static json_t *outcome_json(const struct outcome *o)
 {
-    return json_pack("{sisisisbsosbsO*ss}", "steps", o->steps, "refusals", o->refusals, "rollbacks",
-                     o->rollbacks, "reached_full", o->reached_full, "hours_to_full",
+    return json_pack("{sisisisbsosbsO*sssbsO}", "steps", o->steps, "refusals", o->refusals,
+                     "rollbacks", o->rollbacks, "reached_full", o->reached_full, "hours_to_full",
                      o->reached_full ? json_real(o->hours_to_full) : json_null(), "false_step",
-                     o->false_step, "weights", o->weights, "state", o->state ? o->state : "?");
+                     o->false_step, "weights", o->weights, "state", o->state ? o->state : "?",
+                     "srm_alarm", o->srm_alarm, "units", o->units ? o->units : json_null());
+}
+
+/* k of n as a rate with its exact (Clopper-Pearson) 95 % interval: {rate, ci: [lo, hi]}. */
+static json_t *rate_json(int k, int64_t n)
+{
+    double lo = k == 0 ? 0 : gsl_cdf_beta_Pinv(0.025, k, (double)(n - k + 1));
+    double hi = k == n ? 1 : gsl_cdf_beta_Pinv(0.975, k + 1, (double)(n - k));
+    return json_pack("[ff]", lo, hi);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -491,9 +589,12 @@ int sy_cli_simulate(int argc, char **argv)
         return SY_EXIT_USAGE;
     }
     bool json = a[4].value != NULL;
-    int promoted = 0, falsely = 0, rolled = 0, full = 0;
+    int promoted = 0, falsely = 0, rolled = 0, full = 0, srm = 0;
     double *hours = calloc((size_t)runs, sizeof(*hours));
+    bool progress = runs > 1 && isatty(STDERR_FILENO); /* quiet when not a terminal */
     for (int64_t r = 0; r < runs && rc == 0; r++) {
+        if (progress)
+            fprintf(stderr, "\r%s: run %lld of %lld", prog, (long long)r + 1, (long long)runs);
         struct outcome o;
         rc = run(&s, (uint64_t)(seed + r), &o);
         if (rc == 0 && runs == 1) {
@@ -518,25 +619,33 @@ int sy_cli_simulate(int argc, char **argv)
         }
         promoted += o.steps > 0;
         falsely += o.false_step;
+        srm += o.srm_alarm;
         rolled += o.rollbacks > 0;
         if (o.reached_full)
             hours[full++] = o.hours_to_full;
         outcome_free(&o);
     }
+    if (progress)
+        fprintf(stderr, "\r\033[K");
     if (rc == 0 && runs > 1) {
         qsort(hours, (size_t)full, sizeof(*hours), cmp_double);
         double median = full ? hours[full / 2] : NAN;
         double n = (double)runs;
         if (json) {
-            sy_cli_print_json(json_pack(
-                "{sIsfsfsfsfso}", "runs", (json_int_t)runs, "promotion_rate", promoted / n,
-                "false_promotion_rate", falsely / n, "rollback_rate", rolled / n, "full_rate",
-                full / n, "median_hours_to_full", full ? json_real(median) : json_null()));
+            sy_cli_print_json(
+                json_pack("{sIsfsosfsosfsosfsosfsoso}", "runs", (json_int_t)runs, "promotion_rate",
+                          promoted / n, "promotion_rate_ci", rate_json(promoted, runs),
+                          "false_promotion_rate", falsely / n, "false_promotion_rate_ci",
+                          rate_json(falsely, runs), "rollback_rate", rolled / n, "rollback_rate_ci",
+                          rate_json(rolled, runs), "full_rate", full / n, "full_rate_ci",
+                          rate_json(full, runs), "srm_alarm_rate", srm / n, "srm_alarm_rate_ci",
+                          rate_json(srm, runs), "median_hours_to_full",
+                          full ? json_real(median) : json_null()));
         } else {
             printf("%lld runs: promoted %.1f %%, falsely promoted %.1f %%, rolled back %.1f %%, "
-                   "reached 100 %% %.1f %%",
+                   "reached 100 %% %.1f %%, SRM alarm %.1f %%",
                    (long long)runs, 100 * promoted / n, 100 * falsely / n, 100 * rolled / n,
-                   100 * full / n);
+                   100 * full / n, 100 * srm / n);
             if (full)
                 printf(" (median %.1f h)", median);
             printf("\n");

@@ -2,8 +2,9 @@
 # simulate.sh - `switchyard simulate`, the real engine on its own clock: a true +10 %
 # winner promoted in steps to 100 %; a winner that degrades rolled back within one tick of
 # the monitor; over 1,000 A/A experiments checked every hour, false
-# promotions at most 5 % with sequential testing (and far more without it); determinism
-# by seed; refused scenarios.
+# promotions at most 5 % with sequential testing (and far more without it), with exact
+# intervals; the mean metric; lost exposures raising the SRM alarm; determinism by seed;
+# refused scenarios.
 #
 #   simulate.sh SWITCHYARD DATA_DIR
 set -u
@@ -55,6 +56,20 @@ off=$(jq .false_promotion_rate "$TMP/aa_off_out.json")
 echo "# A/A false promotion rate over 1000 runs: sequential on $on, off $off"
 jq_check "without sequential testing, peeking every hour promotes far more A/A tests" \
     "$TMP/aa_off_out.json" ".false_promotion_rate > $on + 0.03"
+
+jq_check "... with exact 95 % intervals of each rate, the SRM alarm's too" "$TMP/aa.json" \
+    '.false_promotion_rate_ci[0] <= .false_promotion_rate and .false_promotion_rate <= .false_promotion_rate_ci[1] and .false_promotion_rate_ci[1] < 0.01 and .srm_alarm_rate == 0 and .srm_alarm_rate_ci[1] < 0.004'
+"$SY" simulate --scenario "$DATA/aa.json" --runs 3 --json >/dev/null 2>"$TMP/progress"
+check "no progress line when stderr is not a terminal" 0 "" "" -- test ! -s "$TMP/progress"
+
+# the mean metric: values drawn per unit (here zero-inflated revenue, +15 % a buyer)
+"$SY" simulate --scenario "$DATA/revenue.json" --json >"$TMP/revenue.json"
+jq_check "a revenue winner (mean metric, zero-inflated values) is stepped toward, never falsely" \
+    "$TMP/revenue.json" '.steps >= 1 and (.false_step | not) and (.srm_alarm | not)'
+# 5 % of the treatment's exposures lost: the anytime-valid SRM test blocks promotion
+"$SY" simulate --scenario "$DATA/lost_exposures.json" --json >"$TMP/lost.json"
+jq_check "5 % of one variant's exposures lost: the SRM alarm rises and nothing is promoted" \
+    "$TMP/lost.json" '.srm_alarm and .steps == 0'
 
 echo '{"variants": [{"key": "a"}]}' >"$TMP/bad.json"
 check "a scenario with one variant is refused" 1 "" "variants is an array of 2" -- \
