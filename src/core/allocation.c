@@ -3,6 +3,8 @@
 
 #include <math.h>
 
+#include "core/stats.h"
+
 int sy_guardrails_check(const sy_guardrails_t *g, sy_err_t *err)
 {
     if (!(g->min_confidence > 0 && g->min_confidence < 1))
@@ -126,6 +128,19 @@ static bool is_rate(double x)
     return x >= 0 && x <= 1;
 }
 
+/* Whether a difference of two rates that goes `beyond` past its threshold (> 0) does so
+ * with one-sided `confidence`: beyond / SE > z, SE of the difference of rates p_b of n_b
+ * and p_c of n_c samples. With either count unknown (0) or no confidence asked, the point
+ * estimate decides; with SE 0 (both rates 0 or 1) too. */
+static bool evident(double beyond, double p_b, int64_t n_b, double p_c, int64_t n_c,
+                    double confidence)
+{
+    if (confidence <= 0 || n_b <= 0 || n_c <= 0)
+        return true;
+    double se = hypot(sqrt(p_b * (1 - p_b) / (double)n_b), sqrt(p_c * (1 - p_c) / (double)n_c));
+    return se == 0 || beyond / se > sy_stats_norm_isf(1 - confidence);
+}
+
 int sy_health_rollback(const sy_health_t *baseline, const sy_health_t *current,
                        const sy_health_thresholds_t *t, sy_rollback_t *out, sy_err_t *err)
 {
@@ -134,15 +149,20 @@ int sy_health_rollback(const sy_health_t *baseline, const sy_health_t *current,
     if (!is_rate(current->success_rate) || !is_rate(current->error_rate))
         return sy_err_set(err, -EINVAL, "current", "rates are 0 to 1");
     if (!is_rate(t->success_rate_drop) || !is_rate(t->error_rate_increase) ||
-        (t->has_max_p95 && !(t->max_p95_ms > 0)))
+        (t->has_max_p95 && !(t->max_p95_ms > 0)) || !(t->confidence >= 0 && t->confidence < 1))
         return sy_err_set(err, -EINVAL, "thresholds",
-                          "thresholds are 0 to 1 (rates) and a p95 limit above 0 ms");
+                          "thresholds are 0 to 1 (rates), a p95 limit above 0 ms and a "
+                          "confidence from 0 to under 1");
     sy_rollback_t r = {.success_rate_drop = baseline->success_rate - current->success_rate,
                        .error_rate_increase = current->error_rate - baseline->error_rate};
     /* "exceeds": x - t > 1e-9, so that 0.05 - 0.02 = 0.030000000000000002 is on 0.03 */
-    if (r.success_rate_drop - t->success_rate_drop > SY_RULE_EPSILON)
+    if (r.success_rate_drop - t->success_rate_drop > SY_RULE_EPSILON &&
+        evident(r.success_rate_drop - t->success_rate_drop, baseline->success_rate,
+                baseline->outcomes, current->success_rate, current->outcomes, t->confidence))
         r.reasons |= SY_ROLLBACK_SUCCESS_RATE;
-    if (r.error_rate_increase - t->error_rate_increase > SY_RULE_EPSILON)
+    if (r.error_rate_increase - t->error_rate_increase > SY_RULE_EPSILON &&
+        evident(r.error_rate_increase - t->error_rate_increase, baseline->error_rate,
+                baseline->requests, current->error_rate, current->requests, t->confidence))
         r.reasons |= SY_ROLLBACK_ERROR_RATE;
     if (t->has_max_p95 && current->has_p95 && current->p95_ms - t->max_p95_ms > SY_RULE_EPSILON)
         r.reasons |= SY_ROLLBACK_P95;

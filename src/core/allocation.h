@@ -91,6 +91,9 @@ typedef struct sy_health {
     double error_rate;   /* 0..1 */
     bool has_p95;
     double p95_ms; /* p95 latency */
+    /* the samples behind the rates (0: not known, as for health pushed from outside) */
+    int64_t outcomes; /* of success_rate */
+    int64_t requests; /* of error_rate */
 } sy_health_t;
 
 typedef struct sy_health_thresholds {
@@ -98,10 +101,16 @@ typedef struct sy_health_thresholds {
     double error_rate_increase; /* roll back past this rise (0.03: 3 points) */
     bool has_max_p95;
     double max_p95_ms; /* roll back when p95 is over this */
+    /* Evidence: with the samples known on both sides, a drop (a rise) counts only when it is
+     * beyond its threshold with this one-sided confidence (baseline - current - threshold
+     * over the difference's standard error past the normal quantile), not on the point
+     * estimates alone; 0: the point estimates decide. */
+    double confidence;
 } sy_health_thresholds_t;
 
 #define SY_HEALTH_THRESHOLDS_DEFAULTS                                                              \
-    ((sy_health_thresholds_t){.success_rate_drop = 0.05, .error_rate_increase = 0.03})
+    ((sy_health_thresholds_t){                                                                     \
+        .success_rate_drop = 0.05, .error_rate_increase = 0.03, .confidence = 0.99})
 
 enum { /* sy_rollback_t.reasons, in the order they are reported */
        SY_ROLLBACK_SUCCESS_RATE = 1,
@@ -117,8 +126,9 @@ typedef struct sy_rollback {
 } sy_rollback_t;
 
 /* Whether `current` has degraded from `baseline` past `t`: a drop or a rise that
- * *exceeds* its threshold (by more than 1e-9), or a p95 over its limit. -EINVAL for rates
- * outside 0..1 or bad thresholds. */
+ * *exceeds* its threshold (by more than 1e-9) and, when t->confidence > 0 and both sides
+ * carry their samples, is beyond it with that confidence; or a p95 over its limit. -EINVAL
+ * for rates outside 0..1 or bad thresholds. */
 int sy_health_rollback(const sy_health_t *baseline, const sy_health_t *current,
                        const sy_health_thresholds_t *t, sy_rollback_t *out, sy_err_t *err);
 

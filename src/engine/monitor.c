@@ -138,14 +138,18 @@ int sy_engine_auto_promotion_check(sy_engine_t *eng, const sy_principal_t *actor
 
 bool sy_exp_health_of(const struct health_counts *h, int64_t min_events, sy_health_t *out)
 {
-    int64_t samples = h->served + h->outcomes + h->errors;
+    /* samples: outcomes (what the success rate is of), or requests served where no outcome
+     * comes; not every event (1,000 "events" were some 500 outcomes) */
+    int64_t samples = h->outcomes > h->served ? h->outcomes : h->served;
     if (samples < min_events || samples == 0)
         return false;
     /* errors per request served (capped at 1: errors may come without their exposure) */
-    double requests = (double)(h->served > h->errors ? h->served : h->errors);
+    int64_t requests = h->served > h->errors ? h->served : h->errors;
     *out =
         (sy_health_t){.success_rate = h->outcomes ? (double)h->successes / (double)h->outcomes : 1,
-                      .error_rate = requests > 0 ? (double)h->errors / requests : 0};
+                      .error_rate = requests > 0 ? (double)h->errors / (double)requests : 0,
+                      .outcomes = h->outcomes,
+                      .requests = requests};
     if (h->latencies) {
         int64_t rank = (h->latencies * 95 + 99) / 100, seen = 0; /* ceil(0.95 n) */
         for (size_t b = 0; b < HEALTH_BUCKETS; b++) {

@@ -179,11 +179,12 @@ expect "put back the defaults" 200 "" -- PUT /v1/guardrails "$ADMIN" '{"max_step
 # ---- the health monitor ---------------------------------------------------------------------------
 stop_server
 start_server "$SY" --health-interval 1 --auto-promotion-interval 0
-expect "an experiment for the monitor" 201 '.health == {"success_rate_drop":0.05,"error_rate_increase":0.03,"min_events":1000}' -- \
+expect "an experiment for the monitor" 201 '.health == {"success_rate_drop":0.05,"error_rate_increase":0.03,"min_events":1000,"confidence":0.99}' -- \
     POST /v1/experiments "$ADMIN" "$(exp mon '{"cooldown_hours":0,"max_changes_per_day":100}')"
 expect "start it" 200 "" -- POST /v1/experiments/mon/start "$ADMIN"
-awk 'BEGIN { printf "{\"events\":["; for (i = 0; i < 500; i++) printf "%s{\"type\":\"exposure\",\"unit\":\"m%d\",\"experiment\":\"mon\",\"variant\":\"variant_a\"},{\"type\":\"outcome\",\"unit\":\"m%d\",\"experiment\":\"mon\",\"success\":%s}", (i ? "," : ""), i, i, (i % 50 < 47 ? "true" : "false"); print "]}" }' >"$TMP/mon.json"
-expect "traffic before the step (success 0.94)" 200 '.accepted == 1000' -- POST /v1/events "$SDK" "@$TMP/mon.json"
+# 1,000 units: the window's min_events counts outcomes (and requests), not events
+awk 'BEGIN { printf "{\"events\":["; for (i = 0; i < 1000; i++) printf "%s{\"type\":\"exposure\",\"unit\":\"m%d\",\"experiment\":\"mon\",\"variant\":\"variant_a\"},{\"type\":\"outcome\",\"unit\":\"m%d\",\"experiment\":\"mon\",\"success\":%s}", (i ? "," : ""), i, i, (i % 50 < 47 ? "true" : "false"); print "]}" }' >"$TMP/mon.json"
+expect "traffic before the step (success 0.94)" 200 '.accepted == 2000' -- POST /v1/events "$SDK" "@$TMP/mon.json"
 expect "nothing watched before a step: pushing is 409" 409 '.error.field == "state"' -- \
     POST /v1/experiments/mon/health "$ADMIN" '{"success_rate":0.5,"error_rate":0}'
 expect "a step" 200 '.weights.variant_a == 80' -- POST /v1/experiments/mon/allocation/apply "$ADMIN" "$STEP"

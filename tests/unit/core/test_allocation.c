@@ -156,6 +156,53 @@ static void health_rolls_back_past_either_threshold(void **state)
     assert_false(health(0.9, 0.04, 0.95, 0.01).rollback);
 }
 
+/* With their samples known, a drop past the threshold rolls back only when it is beyond
+ * it with the stated confidence: 0.94 -> 0.88 over 500 outcomes each is 0.01 past 0.05
+ * with an SE of 0.0194 (z 0.5): noise, no rollback; over 20,000 each (SE 0.0031, z 3.2):
+ * a rollback; a 9-point drop over 500 (z 2.1: under 2.33 at 0.99, over 1.64 at 0.95). Without
+ * samples (health pushed from outside) the point estimates decide, as before. */
+static void health_needs_evidence_when_the_samples_are_known(void **state)
+{
+    (void)state;
+    sy_health_thresholds_t t = SY_HEALTH_THRESHOLDS_DEFAULTS;
+    assert_close(t.confidence, 0.99, 0, 0);
+    sy_health_t b = {.success_rate = 0.94, .error_rate = 0.01, .outcomes = 500, .requests = 500};
+    sy_health_t c = {.success_rate = 0.88, .error_rate = 0.01, .outcomes = 500, .requests = 500};
+    sy_rollback_t r;
+    assert_int_equal(sy_health_rollback(&b, &c, &t, &r, NULL), 0);
+    assert_false(r.rollback);
+    assert_close(r.success_rate_drop, 0.06, 1e-12, 0); /* still reported */
+    b.outcomes = c.outcomes = 20000;
+    assert_int_equal(sy_health_rollback(&b, &c, &t, &r, NULL), 0);
+    assert_int_equal(r.reasons, SY_ROLLBACK_SUCCESS_RATE);
+    b.outcomes = c.outcomes = 500;
+    c.success_rate = 0.85;
+    assert_int_equal(sy_health_rollback(&b, &c, &t, &r, NULL), 0);
+    assert_false(r.rollback);
+    t.confidence = 0.95;
+    assert_int_equal(sy_health_rollback(&b, &c, &t, &r, NULL), 0);
+    assert_true(r.rollback);
+    /* errors: 1 % -> 5 % over 2,000 requests each: 0.01 past 0.03, SE 0.0054, z 1.9 */
+    t.confidence = 0.99;
+    c = b;
+    c.error_rate = 0.05;
+    b.requests = c.requests = 2000;
+    assert_int_equal(sy_health_rollback(&b, &c, &t, &r, NULL), 0);
+    assert_false(r.rollback);
+    c.error_rate = 0.06; /* z 3.7 */
+    assert_int_equal(sy_health_rollback(&b, &c, &t, &r, NULL), 0);
+    assert_int_equal(r.reasons, SY_ROLLBACK_ERROR_RATE);
+    /* unknown samples on one side: the point estimates */
+    c.error_rate = 0.01;
+    c.success_rate = 0.88;
+    c.outcomes = 0;
+    assert_int_equal(sy_health_rollback(&b, &c, &t, &r, NULL), 0);
+    assert_int_equal(r.reasons, SY_ROLLBACK_SUCCESS_RATE);
+    /* a confidence of 1 or more is refused */
+    t.confidence = 1;
+    assert_int_equal(sy_health_rollback(&b, &c, &t, &r, NULL), -EINVAL);
+}
+
 static void p95_over_its_limit_rolls_back(void **state)
 {
     (void)state;
@@ -191,6 +238,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(clipped_at_100_and_taken_in_proportion),
         cmocka_unit_test(malformed_steps_are_errors),
         cmocka_unit_test(health_rolls_back_past_either_threshold),
+        cmocka_unit_test(health_needs_evidence_when_the_samples_are_known),
         cmocka_unit_test(p95_over_its_limit_rolls_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
