@@ -6,8 +6,9 @@
 // Each round: a fresh experiment at 60/40, 1,000 healthy requests of the winner (success
 // 0.94), a step to 80/20, then healthy traffic after the step (batches of 100 requests
 // every 100 ms for one to two seconds, so that the monitor has just judged the variant
-// healthy, as in production), then a batch of 600 failing requests (success 0.5: 1,200
-// samples, more than the 1,000 a window needs). The clock starts when that batch is
+// healthy, as in production), then a batch of 1,000 failing requests (success 0.5: the
+// 1,000 outcomes a window needs; a drop of 44 points is beyond the 5-point threshold with
+// far more than the 0.99 confidence the rollback asks). The clock starts when that batch is
 // acknowledged (committed) and stops at the first OFREP answer that serves the old split
 // again, for a unit whose bucket lies in the 20 points the step moved (found with
 // `switchyard eval`, the same evaluator). OFREP is polled every 2 ms. Prints the median
@@ -86,7 +87,7 @@ async function round(r) {
         await new Promise((s) => setTimeout(s, 100));
     }
     // the breach: acknowledged means committed
-    res = await call('POST', '/v1/events', requests(key, 100000, 600, (i) => i % 2 === 0));
+    res = await call('POST', '/v1/events', requests(key, 100000, 1000, (i) => i % 2 === 0));
     if (res.status !== 200) throw new Error(JSON.stringify(res.body));
     const t0 = process.hrtime.bigint();
     for (;;) {
