@@ -383,7 +383,7 @@ static int run(const struct scenario *s, uint64_t seed, struct outcome *o)
     size_t cap = (size_t)(per_step + 2) * 3;
     sy_event_t *ev = malloc(cap * sizeof(*ev));
     char(*units)[48] = malloc((size_t)(per_step + 2) * sizeof(*units));
-    uint64_t rng = seed;
+    uint64_t rng = seed, ids = seed ^ 0x5eed1d5u;
     int64_t serial = 0;
     rc = ev && units ? 0 : -1;
     for (int64_t now = 0; rc == 0 && now < end_ms; now += step_ms) {
@@ -392,9 +392,8 @@ static int run(const struct scenario *s, uint64_t seed, struct outcome *o)
         size_t n_units = (size_t)carry, n = 0;
         carry -= (double)n_units;
         for (size_t u = 0; u < n_units; u++) {
-            /* each run its own units (the seed in the id): one run's assignment is not
-             * every run's */
-            snprintf(units[u], sizeof(units[u]), "s%llu-u%lld", (unsigned long long)seed,
+            /* each run its own units, with random ids (as UUIDs are), drawn from its seed */
+            snprintf(units[u], sizeof(units[u]), "u-%016llx-%llx", (unsigned long long)next(&ids),
                      (long long)serial++);
             int v = assign(eng, ws, flag, units[u], s);
             if (v < 0)
