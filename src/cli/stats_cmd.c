@@ -319,6 +319,103 @@ static int run_power(const char *prog, int argc, char **argv)
     return 0;
 }
 
+/* ---- plan ------------------------------------------------------------------------- */
+
+/* One test's line of a plan: the units a variant for `target`, the days at `per_hour` units
+ * an hour over all `variants`, into `out` (JSON) or printed. */
+static int plan_one(const char *prog, sy_rule_plan_t *p, double target, double per_hour,
+                    int variants, bool json, json_t *out)
+{
+    int64_t n;
+    sy_err_t err;
+    int rc = sy_stats_rule_sample(p, target, (int64_t)1e9, &n, &err);
+    if (rc < 0 && rc != -ERANGE)
+        return refuse(prog, &err, json);
+    double days = rc == 0 ? (double)n * variants / per_hour / 24 : NAN;
+    const char *name = p->sequential ? "sequential" : "fixed_horizon";
+    if (json) {
+        json_object_set_new(
+            out, name,
+            rc == 0 ? json_pack("{sIsf}", "units_per_variant", (json_int_t)n, "days", days)
+                    : json_null());
+        return 0;
+    }
+    if (rc == 0)
+        printf("  %-14s %10lld units a variant, %7.1f days\n",
+               p->sequential ? "sequential" : "fixed horizon", (long long)n, days);
+    else
+        printf("  %-14s never: promotion stays under %.0f %% (the lift must clear the gate)\n",
+               p->sequential ? "sequential" : "fixed horizon", 100 * target);
+    return 0;
+}
+
+static int run_plan(const char *prog, int argc, char **argv)
+{
+    struct sy_arg a[] = {
+        {"baseline", "RATE", "control conversion rate, e.g. 0.10", 0, NULL, NULL, 0},
+        {"lift", "LIFT", "the true relative lift to plan for, e.g. 0.10", 0, NULL, NULL, 0},
+        {"min-improvement", "PCT", "the rule's minimum observed lift in % (default 5)", 0, NULL,
+         NULL, 0},
+        {"confidence", "C", "min_confidence (default 0.95)", 0, NULL, NULL, 0},
+        {"treatments", "K", "treatments besides the control (default 1; Holm)", 0, NULL, NULL, 0},
+        {"units-per-hour", "N", "units an hour over all variants (default 1000)", 0, NULL, NULL, 0},
+        {"min-sample", "N", "min_sample_per_variant (default 1000)", 0, NULL, NULL, 0},
+        {"power", "P", "the promotion probability to plan for (default 0.8)", 0, NULL, NULL, 0},
+        ARG_JSON,
+    };
+    bool help;
+    if (sy_args_parse(argc, argv, a, N_ARGS(a), prog, &help) < 0)
+        return SY_EXIT_USAGE;
+    if (help)
+        return usage(prog, "--baseline RATE --lift LIFT [options]",
+                     "Units a variant (and days at the given traffic) for an experiment to be\n"
+                     "promoted with the given probability if its true lift is LIFT, under the\n"
+                     "rule the engine applies: significance at min_confidence (Holm over the\n"
+                     "treatments) AND the observed lift reaching the minimum improvement at\n"
+                     "the same look AND min_sample; for the fixed-horizon z-test read once,\n"
+                     "and for the sequential test looked at every hour (docs/stats.md).",
+                     a, N_ARGS(a) - 1);
+    if (!a[0].value || !a[1].value)
+        return missing(prog, a[0].value ? "lift" : "baseline");
+    double m_pct = 5, conf = 0.95, k = 1, per_hour = 1000, min_sample = 1000, target = 0.8;
+    sy_rule_plan_t p = {0};
+    if (sy_args_double(prog, "baseline", a[0].value, &p.baseline) < 0 ||
+        sy_args_double(prog, "lift", a[1].value, &p.lift) < 0 ||
+        opt_double(prog, &a[2], &m_pct) < 0 || opt_double(prog, &a[3], &conf) < 0 ||
+        opt_double(prog, &a[4], &k) < 0 || opt_double(prog, &a[5], &per_hour) < 0 ||
+        opt_double(prog, &a[6], &min_sample) < 0 || opt_double(prog, &a[7], &target) < 0)
+        return SY_EXIT_USAGE;
+    bool json = a[8].value;
+    if (!(k >= 1 && k <= 15 && k == floor(k)) || !(per_hour >= 2 && per_hour <= 1e9) ||
+        !(min_sample >= 0 && min_sample <= 1e9)) {
+        fprintf(stderr,
+                "%s: --treatments is 1 to 15, --units-per-hour 2 to 1e9, --min-sample "
+                "0 to 1e9\n",
+                prog);
+        return SY_EXIT_USAGE;
+    }
+    int variants = (int)k + 1;
+    p.min_improvement = m_pct / 100;
+    p.alpha = (1 - conf) / k; /* Holm's first step */
+    p.min_sample = (int64_t)min_sample;
+    p.units_per_look = (int64_t)fmax(1, floor(per_hour / variants)); /* hourly */
+    json_t *out = json ? json_pack("{sfsfsfsf}", "baseline", p.baseline, "lift", p.lift,
+                                   "min_improvement_pct", m_pct, "power", target)
+                       : NULL;
+    if (!json)
+        printf("Promotion %.0f %% likely for a true lift of %+g%% (gate %+g%%, confidence %g, "
+               "%d variants, %g units an hour):\n",
+               100 * target, 100 * p.lift, m_pct, conf, variants, per_hour);
+    int rc = plan_one(prog, &p, target, per_hour, variants, json, out);
+    p.sequential = true;
+    if (rc == 0)
+        rc = plan_one(prog, &p, target, per_hour, variants, json, out);
+    if (json && rc == 0)
+        return sy_cli_print_json(out);
+    json_decref(out);
+    return rc;
+}
+
 /* ---- bayes ------------------------------------------------------------------------ */
 
 static int run_bayes(const char *prog, int argc, char **argv)
@@ -539,6 +636,7 @@ static const struct verb verbs[] = {
     {"welch", "Welch's t-test from mean, sd and n", run_welch},
     {"srm", "sample-ratio mismatch (chi-square) check", run_srm},
     {"power", "sample size and power for two proportions", run_power},
+    {"plan", "units and days to a promotion, for the rule that decides", run_plan},
     {"bayes", "chance to beat control and expected loss (beta-binomial)", run_bayes},
     {"sequential", "always-valid p-values over looks (mSPRT, GrowthBook)", run_sequential},
     {"holm", "Holm-Bonferroni adjustment for A/B/n", run_holm},

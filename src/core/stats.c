@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <gsl/gsl_cdf.h>
@@ -583,6 +584,151 @@ int sy_stats_power_mean(const sy_power_mean_plan_t *plan, double n_control, doub
     if ((rc = check_results(&p, 1, err)) < 0)
         return rc;
     *power = p;
+    return 0;
+}
+
+/* ---- Power of the rule that decides ---------------------------------------------- */
+
+#define RULE_PATHS 8192 /* sequential paths: the power within ~0.5 points */
+
+static int check_rule_plan(const sy_rule_plan_t *p, sy_err_t *err)
+{
+    double pt = p->baseline * (1 + p->lift);
+    if (!(p->baseline > 0 && p->baseline < 1))
+        return sy_err_set(err, -EINVAL, "baseline", "baseline must be in (0, 1)");
+    if (!(p->lift > -1) || !(pt > 0 && pt < 1))
+        return sy_err_set(err, -EINVAL, "lift", "the treatment's rate must be in (0, 1)");
+    if (!(p->min_improvement >= 0) || !isfinite(p->min_improvement))
+        return sy_err_set(err, -EINVAL, "min_improvement", "must be a number >= 0");
+    if (!(p->tau_squared >= 0) || !isfinite(p->tau_squared))
+        return sy_err_set(err, -EINVAL, "tau_squared", "must be a number >= 0");
+    if (p->sequential && p->units_per_look < 1)
+        return sy_err_set(err, -EINVAL, "units_per_look", "must be >= 1");
+    if (p->min_sample < 0)
+        return sy_err_set(err, -EINVAL, "min_sample", "must be >= 0");
+    return check_open(p->alpha, 0, 1, "alpha", err);
+}
+
+/* Fixed horizon at n: the pooled z beyond its critical value and the lift at its gate, in
+ * the same draw of the difference d ~ N(delta, v/n): P(d >= max(z se0, m p_c)). */
+static double rule_power_fixed(const sy_rule_plan_t *p, double n)
+{
+    if (n < (double)p->min_sample || n < 1)
+        return 0;
+    double pc = p->baseline, pt = pc * (1 + p->lift), pbar = (pc + pt) / 2;
+    double se = sqrt((pc * (1 - pc) + pt * (1 - pt)) / n), se0 = sqrt(2 * pbar * (1 - pbar) / n);
+    double crit = fmax(gsl_cdf_ugaussian_Qinv(p->alpha / 2) * se0, p->min_improvement * pc);
+    return gsl_cdf_ugaussian_Q((crit - (pt - pc)) / se);
+}
+
+/* splitmix64, and a standard normal from two of its uniforms (Box-Muller) */
+static uint64_t rule_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+static double rule_gauss(uint64_t *s)
+{
+    double u = 1 - (double)(rule_next(s) >> 11) * 0x1.0p-53;
+    double v = (double)(rule_next(s) >> 11) * 0x1.0p-53;
+    return sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
+}
+
+/* Sequential: the look (1, 2, ...: units_per_look units a variant each) each path of the
+ * difference's sum is promoted at, up to `looks` (INT32_MAX: not by then), into `at`. Each
+ * path seeded by its index: deterministic, whatever `looks`. */
+static void rule_paths(const sy_rule_plan_t *p, int32_t looks, int32_t *at)
+{
+    double pc = p->baseline, pt = pc * (1 + p->lift), delta = pt - pc;
+    double s2 = pc * (1 - pc) + pt * (1 - pt); /* variance of one unit pair's difference */
+    double m = p->min_improvement;
+    double tau2 = p->tau_squared > 0 ? p->tau_squared : pow((m > 0.01 ? m : 0.01) * pc, 2);
+    double log_bound = -log(p->alpha), u = (double)p->units_per_look;
+    for (int k = 0; k < RULE_PATHS; k++) {
+        /* each path its own stream: its draws do not depend on how long the others ran */
+        uint64_t seed = 20261206u + (uint64_t)k;
+        seed = rule_next(&seed);
+        at[k] = INT32_MAX;
+        double sum = 0; /* of the differences */
+        bool crossed = false;
+        for (int32_t l = 1; l <= looks; l++) {
+            sum += u * delta + sqrt(u * s2) * rule_gauss(&seed);
+            double n = u * l, d = sum / n, v = s2 / n;
+            crossed |= -0.5 * log1p(tau2 / v) + tau2 * d * d / (2 * v * (v + tau2)) >= log_bound;
+            if (crossed && d >= m * pc && n >= (double)p->min_sample) {
+                at[k] = l;
+                break;
+            }
+        }
+    }
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Looks up to n units a variant, capped where a path's looks stay countable. */
+static int32_t rule_looks(const sy_rule_plan_t *p, int64_t n)
+{
+    int64_t l = n / p->units_per_look;
+    return l > 1000000 ? 1000000 : (int32_t)l;
+}
+
+int sy_stats_rule_power(const sy_rule_plan_t *plan, int64_t n, double *power, sy_err_t *err)
+{
+    int rc = check_rule_plan(plan, err);
+    if (rc < 0)
+        return rc;
+    if (!plan->sequential) {
+        *power = rule_power_fixed(plan, (double)n);
+        return 0;
+    }
+    int32_t at[RULE_PATHS];
+    int32_t looks = rule_looks(plan, n);
+    rule_paths(plan, looks, at);
+    int hits = 0;
+    for (int k = 0; k < RULE_PATHS; k++)
+        hits += at[k] <= looks;
+    *power = (double)hits / RULE_PATHS;
+    return 0;
+}
+
+int sy_stats_rule_sample(const sy_rule_plan_t *plan, double target, int64_t n_max, int64_t *n,
+                         sy_err_t *err)
+{
+    int rc = check_rule_plan(plan, err);
+    if (rc < 0)
+        return rc;
+    if (!(target > 0 && target < 1))
+        return sy_err_set(err, -EINVAL, "power", "the target power must be in (0, 1)");
+    if (!plan->sequential) { /* the power only grows with n here: bisect */
+        if (rule_power_fixed(plan, (double)n_max) < target)
+            return sy_err_set(err, -ERANGE, "power", "not reached by %lld units a variant",
+                              (long long)n_max);
+        int64_t lo = 0, hi = n_max;
+        while (hi - lo > 1) {
+            int64_t mid = lo + (hi - lo) / 2;
+            if (rule_power_fixed(plan, (double)mid) >= target)
+                hi = mid;
+            else
+                lo = mid;
+        }
+        *n = hi;
+        return 0;
+    }
+    int32_t at[RULE_PATHS];
+    rule_paths(plan, rule_looks(plan, n_max), at);
+    qsort(at, RULE_PATHS, sizeof(*at), cmp_i32);
+    int32_t need = at[(size_t)ceil(target * RULE_PATHS) - 1];
+    if (need == INT32_MAX)
+        return sy_err_set(err, -ERANGE, "power", "not reached by %lld units a variant",
+                          (long long)n_max);
+    *n = (int64_t)need * plan->units_per_look;
     return 0;
 }
 

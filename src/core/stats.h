@@ -273,6 +273,33 @@ int sy_stats_sample_size_mean(const sy_power_mean_plan_t *plan, double *n_contro
 int sy_stats_power_mean(const sy_power_mean_plan_t *plan, double n_control, double *power,
                         sy_err_t *err);
 
+/* ---- Power of the rule that decides ---------------------------------------------- */
+
+/* How likely a conversion experiment is to be promoted by n units a variant, for the rule
+ * the engine applies (core/experiment.h), not for one fixed-horizon test: the test in use
+ * (the pooled z-test read once at n, or the always-valid mSPRT read every `units_per_look`
+ * units) at level alpha, AND the observed lift reaching `min_improvement` at the same
+ * look, AND n >= `min_sample`. With a true lift equal to the minimum improvement the gate
+ * alone holds half the time: a plan must be for a larger lift. */
+typedef struct sy_rule_plan {
+    double baseline;        /* control rate p_c, in (0, 1) */
+    double lift;            /* the true relative lift planned for: p_t = p_c (1 + lift) < 1 */
+    double min_improvement; /* the observed relative lift promotion needs, >= 0 */
+    double alpha;           /* 1 - min_confidence, over the treatments (Holm's first step) */
+    bool sequential;
+    double tau_squared;     /* 0: as the engine mixes, (max(min_improvement, 0.01) p_c)^2 */
+    int64_t units_per_look; /* sequential: a look every this many units a variant (>= 1) */
+    int64_t min_sample;     /* units a variant promotion waits for */
+} sy_rule_plan_t;
+
+/* The probability of promotion by n units a variant (fixed: in closed form; sequential:
+ * 20,000 paths of the difference's sum, seeded: deterministic, within ~0.3 points). */
+int sy_stats_rule_power(const sy_rule_plan_t *plan, int64_t n, double *power, sy_err_t *err);
+/* The smallest n a variant whose promotion probability reaches `target` (n a multiple of
+ * units_per_look when sequential), up to `n_max`; -ERANGE when none. */
+int sy_stats_rule_sample(const sy_rule_plan_t *plan, double target, int64_t n_max, int64_t *n,
+                         sy_err_t *err);
+
 /* ---- Bayesian beta-binomial ------------------------------------------------------ */
 
 typedef struct sy_bayes {

@@ -65,6 +65,13 @@ check "sequential names the bad look" 2 '"field": "looks\[1\]\.control\.successe
 check "sequential requires --tau-squared" 2 "" "--tau-squared is required" -- \
     "$SY" stats sequential --look 1/10,1/10
 check "holm adjusts and decides" 0 "0\.03 +yes" "" -- "$SY" stats holm --p 0.01,0.04,0.03
+check "plan: units and days for both tests, for the rule" 0 \
+    "fixed horizon +14751 units a variant, +1\.2 days" "" -- \
+    "$SY" stats plan --baseline 0.10 --lift 0.10
+check "plan: a lift at the gate never reaches 80 % at a fixed horizon" 0 \
+    '"fixed_horizon": null' "" -- "$SY" stats plan --baseline 0.10 --lift 0.05 --json
+check "plan: a rate out of range is refused, naming it" 2 '"field": "baseline"' "" -- \
+    "$SY" stats plan --baseline 1.5 --lift 0.1 --json
 
 # The conformance runner: it must pass the shared vectors, and it must be able to fail.
 check "conformance passes the shared vectors" 0 "^[1-9][0-9]* passed, 0 failed$" "" -- \
