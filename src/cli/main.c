@@ -46,7 +46,7 @@ static void usage(FILE *to)
                 "               disable, rollback (switchyard route --help)\n"
                 "  serve        run the server: flags, OFREP, experiments, events, audit\n"
                 "  simulate     days of synthetic traffic through the engine, on a fake clock\n"
-                "  stats        statistical tests: ztest, welch, srm, power, bayes,\n"
+                "  stats        statistical tests: ztest, welch, srm, power, plan, bayes,\n"
                 "               sequential, holm (switchyard stats --help)\n"
                 "  token        create an API token in a store (switchyard token --help)\n"
                 "  tripwire     regression tripwires on a server: policies, set, evaluate,\n"
