@@ -198,6 +198,11 @@ void sy_engine_on_change(sy_engine_t *eng, sy_engine_change_cb cb, void *arg);
 
 /* ---- experiments ----------------------------------------------------------------------- */
 
+/* Units first exposed within this long after an allocation change are left out of the
+ * anytime-valid SRM test (an app reports an exposure some time after it evaluated the
+ * flag: part of them were assigned by the split before the change). */
+#define SY_EXP_SRM_GRACE_MS (10 * 60 * 1000)
+
 /* An experiment runs over one flag: its variants' weights drive the flag's `fractional`
  * split while it runs, so assignment is stable and OFREP serves it. Its life: draft ->
  * running -> stopped | terminated; any other transition is SY_ECONFLICT. Starting

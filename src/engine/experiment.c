@@ -259,7 +259,7 @@ int sy_eng_experiments_open(sy_engine_t *eng, sy_err_t *err)
         struct experiment *e = eng->x->all[i];
         sy_exp_replay_changes(e, INT64_MAX);
         /* the replay looked at each change; the store kept the live looks' minimum */
-        sy_exp_srm_look(e);
+        sy_exp_srm_look(e, INT64_MAX); /* what the replay did not leave out already */
         if (e->srm_p_stored < e->srm.p)
             e->srm.p = e->srm_p_stored;
     }

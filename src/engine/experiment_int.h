@@ -118,6 +118,8 @@ struct experiment {
     bool srm_on;                      /* started (2 or more variants of weight > 0) */
     sy_srm_mix_t srm;                 /* core/stats.h */
     int64_t srm_fed[SY_EXP_MAX_ARMS]; /* each variant's units the test has seen */
+    int64_t srm_grace_until;          /* units first exposed before this time (ms), after a
+                                         change, are left out of the test (SRM_GRACE_MS) */
     double srm_p_stored;              /* start-up: the running p the store kept */
     struct alloc_change *changes;     /* its allocation changes, oldest first */
     size_t n_changes, cap_changes;
@@ -244,9 +246,13 @@ void sy_exp_new_window(struct experiment *e, int winner);
  * window, and a new period of the SRM test. */
 void sy_exp_change_begins(struct experiment *e, const struct alloc_change *c);
 /* The SRM test: started with the defined weights (a new experiment, or at start-up before
- * the replay); a look at the units since the last. */
+ * the replay); a look at the units since the last, whose events are of time `at_ms`
+ * (INT64_MAX: whatever their time). Units first exposed within SY_EXP_SRM_GRACE_MS after an
+ * allocation change are left out: an app evaluates, then reports the exposure seconds or a
+ * minute later, so some of them were assigned by the split before, and counted against
+ * the new one they would raise a false alarm at every step. */
 void sy_exp_srm_start(struct experiment *e);
-void sy_exp_srm_look(struct experiment *e);
+void sy_exp_srm_look(struct experiment *e, int64_t at_ms);
 /* Start-up: begins the windows of the changes made before event `seq` of the log (all of
  * them for INT64_MAX), as they were begun when those changes were made. */
 void sy_exp_replay_changes(struct experiment *e, int64_t seq);

@@ -363,6 +363,10 @@ int sy_exp_replay(void *arg, const sy_store_event_t *ev)
                        .has_latency = ev->has_latency,
                        .latency = ev->latency_ms};
     apply(e->arms, &e->units.slots[i], &c);
+    /* as a live look leaves out a batch of the grace after a change (its events share
+     * their time), so does the replay, event by event */
+    if (ev->at_ms < e->srm_grace_until)
+        sy_exp_srm_look(e, ev->at_ms);
     return 0;
 }
 
@@ -890,7 +894,7 @@ static void land(sy_engine_t *eng, struct batch *b)
         w->done(w->arg, b->rc, &w->result, b->rc < 0 ? &b->err : NULL);
     }
     for (size_t k = 0; b->rc == 0 && k < b->n_x; k++) { /* after the answers: a rollback waits */
-        sy_exp_srm_look(b->x[k].e);
+        sy_exp_srm_look(b->x[k].e, b->now_ms);
         sy_exp_health_after_commit(eng, b->x[k].e);
     }
     batch_free(b);

@@ -184,7 +184,7 @@ void sy_exp_srm_start(struct experiment *e)
     e->srm_on = sy_srm_mix_start(&e->srm, w, e->n_arms, NULL) == 0;
 }
 
-void sy_exp_srm_look(struct experiment *e)
+void sy_exp_srm_look(struct experiment *e, int64_t at_ms)
 {
     if (!e->srm_on)
         return;
@@ -193,6 +193,8 @@ void sy_exp_srm_look(struct experiment *e)
         more[i] = e->arms[i].a.units - e->srm_fed[i];
         e->srm_fed[i] = e->arms[i].a.units;
     }
+    if (at_ms < e->srm_grace_until)
+        return;                                 /* in the grace after a change: seen, not tested */
     (void)sy_srm_mix_look(&e->srm, more, NULL); /* counts only grow: it cannot refuse */
 }
 
@@ -201,11 +203,12 @@ void sy_exp_change_begins(struct experiment *e, const struct alloc_change *c)
     sy_exp_new_window(e, c->winner);
     if (!e->srm_on)
         return;
-    sy_exp_srm_look(e); /* the units so far were assigned by the old split */
+    sy_exp_srm_look(e, c->at_ms); /* the units so far were assigned by the old split */
     double w[SY_EXP_MAX_ARMS];
     for (size_t i = 0; i < e->n_arms; i++)
         w[i] = (double)c->weights[i];
     (void)sy_srm_mix_period(&e->srm, w, NULL); /* weights >= 0: it cannot refuse */
+    e->srm_grace_until = c->at_ms + SY_EXP_SRM_GRACE_MS;
 }
 
 void sy_exp_replay_changes(struct experiment *e, int64_t seq)
