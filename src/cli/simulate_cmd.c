@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cli/args.h"
+#include "core/rng.h"
 #include "engine/engine.h"
 
 #define START_MS   1700006400000 /* a midnight, UTC: days in the timeline are whole */
@@ -200,38 +201,19 @@ static struct truth truth_at(const struct variant *v, double hours)
     return t;
 }
 
-/* ---- randomness: splitmix64, seeded per run ------------------------------------------- */
-
-static uint64_t next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-static double uniform(uint64_t *s)
-{
-    return (double)(next(s) >> 11) * 0x1.0p-53;
-}
-
-static double gaussian(uint64_t *s) /* Box-Muller */
-{
-    double u = 1 - uniform(s), v = uniform(s);
-    return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
-}
+/* ---- randomness: core/rng.h, seeded per run ----------------------------------------- */
 
 /* A unit's value by the variant's distribution. */
 static double draw_value(const struct truth *t, uint64_t *s)
 {
     if (t->dist == DIST_NORMAL)
-        return t->value_mean + t->value_sd * gaussian(s);
-    if (t->dist == DIST_ZERO_INFLATED && uniform(s) < t->zero_share)
+        return t->value_mean + t->value_sd * sy_rng_gauss(s);
+    if (t->dist == DIST_ZERO_INFLATED && sy_rng_uniform(s) < t->zero_share)
         return 0;
     /* lognormal with that mean and sd */
     double cv2 = t->value_sd * t->value_sd / (t->value_mean * t->value_mean);
     double sigma2 = log1p(cv2), mu = log(t->value_mean) - sigma2 / 2;
-    return exp(mu + sqrt(sigma2) * gaussian(s));
+    return exp(mu + sqrt(sigma2) * sy_rng_gauss(s));
 }
 
 /* ---- one run ------------------------------------------------------------------------------ */
@@ -393,8 +375,8 @@ static int run(const struct scenario *s, uint64_t seed, struct outcome *o)
         carry -= (double)n_units;
         for (size_t u = 0; u < n_units; u++) {
             /* each run its own units, with random ids (as UUIDs are), drawn from its seed */
-            snprintf(units[u], sizeof(units[u]), "u-%016llx-%llx", (unsigned long long)next(&ids),
-                     (long long)serial++);
+            snprintf(units[u], sizeof(units[u]), "u-%016llx-%llx",
+                     (unsigned long long)sy_rng_next(&ids), (long long)serial++);
             int v = assign(eng, ws, flag, units[u], s);
             if (v < 0)
                 continue;
@@ -404,7 +386,7 @@ static int run(const struct scenario *s, uint64_t seed, struct outcome *o)
                                .unit = units[u],
                                .unit_len = strlen(units[u]),
                                .success = -1};
-            if (!(uniform(&rng) < tr.exposure_loss)) { /* else its exposure is lost */
+            if (!(sy_rng_uniform(&rng) < tr.exposure_loss)) { /* else its exposure is lost */
                 ev[n] = base;
                 ev[n].kind = SY_EVENT_EXPOSURE;
                 ev[n].variant = s->v[v].key;
@@ -412,14 +394,14 @@ static int run(const struct scenario *s, uint64_t seed, struct outcome *o)
             }
             ev[n] = base;
             ev[n].kind = SY_EVENT_OUTCOME;
-            ev[n].success = uniform(&rng) < tr.conversion;
+            ev[n].success = sy_rng_uniform(&rng) < tr.conversion;
             if (tr.dist != DIST_NONE) {
                 ev[n].has_value = true;
                 ev[n].value = draw_value(&tr, &rng);
             }
             ev[n].has_latency = true;
-            ev[n++].latency_ms = tr.latency_ms * exp(0.25 * (uniform(&rng) - 0.5));
-            if (uniform(&rng) < tr.error_rate) {
+            ev[n++].latency_ms = tr.latency_ms * exp(0.25 * (sy_rng_uniform(&rng) - 0.5));
+            if (sy_rng_uniform(&rng) < tr.error_rate) {
                 ev[n] = base;
                 ev[n++].kind = SY_EVENT_ERROR;
             }

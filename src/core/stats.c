@@ -12,6 +12,8 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_sf_gamma.h>
 
+#include "core/rng.h"
+
 /* Counts become doubles for arithmetic; beyond 2^53 that conversion is no longer exact. */
 #define MAX_EXACT_COUNT (INT64_C(1) << 53)
 
@@ -621,22 +623,6 @@ static double rule_power_fixed(const sy_rule_plan_t *p, double n)
     return gsl_cdf_ugaussian_Q((crit - (pt - pc)) / se);
 }
 
-/* splitmix64, and a standard normal from two of its uniforms (Box-Muller) */
-static uint64_t rule_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-static double rule_gauss(uint64_t *s)
-{
-    double u = 1 - (double)(rule_next(s) >> 11) * 0x1.0p-53;
-    double v = (double)(rule_next(s) >> 11) * 0x1.0p-53;
-    return sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
-}
-
 /* Sequential: the look (1, 2, ...: units_per_look units a variant each) each path of the
  * difference's sum is promoted at, up to `looks` (INT32_MAX: not by then), into `at`. Each
  * path seeded by its index: deterministic, whatever `looks`. */
@@ -650,12 +636,12 @@ static void rule_paths(const sy_rule_plan_t *p, int32_t looks, int32_t *at)
     for (int k = 0; k < RULE_PATHS; k++) {
         /* each path its own stream: its draws do not depend on how long the others ran */
         uint64_t seed = 20261206u + (uint64_t)k;
-        seed = rule_next(&seed);
+        seed = sy_rng_next(&seed);
         at[k] = INT32_MAX;
         double sum = 0; /* of the differences */
         bool crossed = false;
         for (int32_t l = 1; l <= looks; l++) {
-            sum += u * delta + sqrt(u * s2) * rule_gauss(&seed);
+            sum += u * delta + sqrt(u * s2) * sy_rng_gauss(&seed);
             double n = u * l, d = sum / n, v = s2 / n;
             crossed |= -0.5 * log1p(tau2 / v) + tau2 * d * d / (2 * v * (v + tau2)) >= log_bound;
             if (crossed && d >= m * pc && n >= (double)p->min_sample) {
