@@ -120,7 +120,7 @@ struct experiment {
     int64_t srm_fed[SY_EXP_MAX_ARMS]; /* each variant's units the test has seen */
     int64_t srm_grace_until;          /* units first exposed before this time (ms), after a
                                          change, are left out of the test (SRM_GRACE_MS) */
-    double srm_p_stored;              /* start-up: the running p the store kept */
+    double srm_p_stored;              /* the running p the store holds (1: no row) */
     struct alloc_change *changes;     /* its allocation changes, oldest first */
     size_t n_changes, cap_changes;
 };

@@ -165,7 +165,8 @@ struct bexp {
     size_t n_arms, control;
     bool sequential;
     double srm_p;                   /* its SRM test's running p when the batch was made (the
-                                       looks at this batch's units come after), -1: none */
+                                       looks at this batch's units come after), -1: none,
+                                       or what the store holds already */
     size_t arms;                    /* its variants' place in the batch's `arms` */
     sy_experiment_in_t in;          /* the analysis input when the batch was made, but its arms and
                                        names (the writer's looks give it those of `arms`) */
@@ -584,7 +585,8 @@ static int copy_experiment(const sy_engine_t *eng, struct batch *b, struct exper
                         .n_arms = e->n_arms,
                         .control = e->control,
                         .sequential = e->sequential,
-                        .srm_p = e->srm_on ? e->srm.p : -1,
+                        /* written only when the looks lowered it since */
+                        .srm_p = e->srm_on && e->srm.p != e->srm_p_stored ? e->srm.p : -1,
                         .arms = b->n_arms};
     memcpy(&b->arms[b->n_arms], e->arms, e->n_arms * sizeof(*e->arms));
     b->n_arms += e->n_arms;
@@ -894,6 +896,8 @@ static void land(sy_engine_t *eng, struct batch *b)
         w->done(w->arg, b->rc, &w->result, b->rc < 0 ? &b->err : NULL);
     }
     for (size_t k = 0; b->rc == 0 && k < b->n_x; k++) { /* after the answers: a rollback waits */
+        if (b->x[k].srm_p >= 0)
+            b->x[k].e->srm_p_stored = b->x[k].srm_p;
         sy_exp_srm_look(b->x[k].e, b->now_ms);
         sy_exp_health_after_commit(eng, b->x[k].e);
     }
