@@ -849,11 +849,17 @@ static int check_seq(const sy_seq_cfg_t *cfg, double prev_p, sy_err_t *err)
     return 0;
 }
 
-double sy_stats_cs_multiplier(double units, double alpha, double tuning)
+/* GrowthBook's N rho^2, rho^2 = (-2 ln alpha + ln(1 - 2 ln alpha)) / S */
+static double n_rho2(double units, double alpha, double tuning)
 {
     double la = log(alpha);
-    double nr = units * (-2 * la + log(1 - 2 * la)) / tuning; /* N rho^2 */
-    return sqrt(2 * (nr + 1) / nr * (0.5 * log1p(nr) - la));
+    return units * ((-2 * la + log(1 - 2 * la)) / tuning);
+}
+
+double sy_stats_cs_multiplier(double units, double alpha, double tuning)
+{
+    double nr = n_rho2(units, alpha, tuning);
+    return sqrt(2 * (nr + 1) / nr * (0.5 * log1p(nr) - log(alpha)));
 }
 
 /* The look proper, once theta_hat and V_n > 0 are known; `units` is n_c + n_t. */
@@ -865,9 +871,7 @@ static void seq_look(const sy_seq_cfg_t *cfg, double units, double prev_p, sy_se
     double p = exp(-o->log_lambda);
     o->always_valid_p = p < prev_p ? p : prev_p;
 
-    double la = log(cfg->alpha);
-    double rho2 = (-2 * la + log(1 - 2 * la)) / cfg->gb_tuning;
-    double nr = units * rho2;
+    double nr = n_rho2(units, cfg->alpha, cfg->gb_tuning);
     double half = sqrt(v) * sy_stats_cs_multiplier(units, cfg->alpha, cfg->gb_tuning);
     double ln_e = nr * (d * d / v) / (2 * (nr + 1)) - 0.5 * log1p(nr);
     o->has_gb = true;
