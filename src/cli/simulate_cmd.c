@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cli/args.h"
+#include "core/experiment.h"
 #include "core/rng.h"
 #include "engine/engine.h"
 
@@ -228,7 +229,16 @@ struct outcome {
     const char *state;    /* at the end */
     bool srm_alarm;       /* the SRM test raised its alarm at some look */
     json_t *units;        /* units exposed per variant, at the end */
+    /* the rule's power as the results print it (the first treatment with a sample_needed),
+     * read at every check until PLAN_HOURS or the first step, whichever comes first */
+    bool has_plan, plan_frozen;
+    double planned_power;    /* the printed power then (by the units then) */
+    int64_t planned_n;       /* the printed sample_needed.control */
+    int64_t control_units;   /* the control's units so far (exposures not lost) */
+    int64_t control_at_step; /* ... when the first step came (-1: none) */
 };
+
+#define PLAN_HOURS 24 /* when a run's printed plan is taken (before its first step) */
 
 /* The variant the engine serves `unit`, from its current snapshot (as OFREP). */
 static int assign(sy_engine_t *eng, int64_t ws, const char *flag, const char *unit,
@@ -297,7 +307,10 @@ static void record(struct outcome *o, json_t *done, double hours, const struct s
         const char *winner = json_string_value(json_object_get(x, "winner"));
         json_t *e = json_pack("{sfssss?}", "hours", hours, "action", action, "winner", winner);
         if (strcmp(action, "step") == 0) {
-            o->steps++;
+            if (!o->steps++) {
+                o->control_at_step = o->control_units;
+                o->plan_frozen = true;
+            }
             json_object_set(e, "weights", json_object_get(x, "weights"));
             for (size_t k = 0; winner && k < s->n; k++) {
                 struct truth w = truth_at(&s->v[k], hours),
@@ -326,9 +339,32 @@ static void record(struct outcome *o, json_t *done, double hours, const struct s
     }
 }
 
+/* The power and sample_needed the results print now, into o. */
+static void read_plan(sy_engine_t *eng, const sy_principal_t *who, const char *key,
+                      struct outcome *o)
+{
+    json_t *res = NULL, *v;
+    size_t i;
+    if (sy_engine_experiment_results(eng, who, key, &res, NULL) < 0)
+        return;
+    o->has_plan = false;
+    json_array_foreach(json_object_get(res, "variants"), i, v)
+    {
+        json_t *vs = json_object_get(v, "vs_control");
+        json_t *need = json_object_get(json_object_get(vs, "sample_needed"), "control");
+        if (json_is_integer(need)) {
+            o->has_plan = true;
+            o->planned_n = json_integer_value(need);
+            o->planned_power = json_number_value(json_object_get(vs, "power"));
+            break;
+        }
+    }
+    json_decref(res);
+}
+
 static int run(const struct scenario *s, uint64_t seed, struct outcome *o)
 {
-    *o = (struct outcome){.timeline = json_array()};
+    *o = (struct outcome){.timeline = json_array(), .control_at_step = -1};
     sy_engine_t *eng;
     sy_err_t err = {0};
     sy_engine_opts_t opts = {.db = ":memory:", .fake_start_ms = START_MS};
@@ -387,6 +423,7 @@ static int run(const struct scenario *s, uint64_t seed, struct outcome *o)
                                .unit_len = strlen(units[u]),
                                .success = -1};
             if (!(sy_rng_uniform(&rng) < tr.exposure_loss)) { /* else its exposure is lost */
+                o->control_units += (size_t)v == s->v[v].control_of;
                 ev[n] = base;
                 ev[n].kind = SY_EVENT_EXPOSURE;
                 ev[n].variant = s->v[v].key;
@@ -410,8 +447,14 @@ static int run(const struct scenario *s, uint64_t seed, struct outcome *o)
             rc = -1;
             break;
         }
+        int64_t check_ms = t.auto_promotion_ms;
         for (int64_t m = 0; m < step_ms; m += 60000) { /* the timers, minute by minute */
             sy_engine_advance(eng, step_ms - m < 60000 ? step_ms - m : 60000);
+            int64_t at = now + m + (step_ms - m < 60000 ? step_ms - m : 60000);
+            if (!o->plan_frozen && check_ms > 0 && at % check_ms == 0) {
+                read_plan(eng, &who, key, o); /* what a person reads before the check */
+                o->plan_frozen = at >= PLAN_HOURS * 3600000LL;
+            }
             json_t *done = sy_engine_tick(eng);
             if (done)
                 record(o, done, (double)(now + m + 60000) / 3.6e6, s);
@@ -570,8 +613,11 @@ int sy_cli_simulate(int argc, char **argv)
         return SY_EXIT_USAGE;
     }
     bool json = a[4].value != NULL;
-    int promoted = 0, falsely = 0, rolled = 0, full = 0, srm = 0;
+    int promoted = 0, falsely = 0, rolled = 0, full = 0, srm = 0, planned = 0, by_plan = 0;
     double *hours = calloc((size_t)runs, sizeof(*hours));
+    double *needs = calloc((size_t)runs, sizeof(*needs));
+    if (!hours || !needs)
+        rc = -1;
     bool progress = runs > 1 && isatty(STDERR_FILENO); /* quiet when not a terminal */
     for (int64_t r = 0; r < runs && rc == 0; r++) {
         if (progress)
@@ -604,24 +650,37 @@ int sy_cli_simulate(int argc, char **argv)
         rolled += o.rollbacks > 0;
         if (o.reached_full)
             hours[full++] = o.hours_to_full;
+        if (o.has_plan) { /* promoted by the units the plan printed? */
+            needs[planned++] = (double)o.planned_n;
+            by_plan += o.control_at_step >= 0 && o.control_at_step <= o.planned_n;
+        }
         outcome_free(&o);
     }
     if (progress)
         fprintf(stderr, "\r\033[K");
     if (rc == 0 && runs > 1) {
         qsort(hours, (size_t)full, sizeof(*hours), cmp_double);
+        qsort(needs, (size_t)planned, sizeof(*needs), cmp_double);
         double median = full ? hours[full / 2] : NAN;
         double n = (double)runs;
+        /* the rule's power, checked: the share of the runs with a printed plan promoted by
+         * the control units it said, against the power it said them for */
+        json_t *plan =
+            planned ? json_pack("{sisfsfsfso}", "runs", planned, "power", SY_EXP_TARGET_POWER,
+                                "median_sample_needed", needs[planned / 2],
+                                "promoted_by_sample_needed", by_plan / (double)planned,
+                                "promoted_by_sample_needed_ci", rate_json(by_plan, planned))
+                    : json_null();
         if (json) {
-            sy_cli_print_json(
-                json_pack("{sIsfsosfsosfsosfsosfsoso}", "runs", (json_int_t)runs, "promotion_rate",
-                          promoted / n, "promotion_rate_ci", rate_json(promoted, runs),
-                          "false_promotion_rate", falsely / n, "false_promotion_rate_ci",
-                          rate_json(falsely, runs), "rollback_rate", rolled / n, "rollback_rate_ci",
-                          rate_json(rolled, runs), "full_rate", full / n, "full_rate_ci",
-                          rate_json(full, runs), "srm_alarm_rate", srm / n, "srm_alarm_rate_ci",
-                          rate_json(srm, runs), "median_hours_to_full",
-                          full ? json_real(median) : json_null()));
+            sy_cli_print_json(json_pack(
+                "{sIsfsosfsosfsosfsosfsososo}", "runs", (json_int_t)runs, "promotion_rate",
+                promoted / n, "promotion_rate_ci", rate_json(promoted, runs),
+                "false_promotion_rate", falsely / n, "false_promotion_rate_ci",
+                rate_json(falsely, runs), "rollback_rate", rolled / n, "rollback_rate_ci",
+                rate_json(rolled, runs), "full_rate", full / n, "full_rate_ci",
+                rate_json(full, runs), "srm_alarm_rate", srm / n, "srm_alarm_rate_ci",
+                rate_json(srm, runs), "median_hours_to_full",
+                full ? json_real(median) : json_null(), "plan", plan));
         } else {
             printf("%lld runs: promoted %.1f %%, falsely promoted %.1f %%, rolled back %.1f %%, "
                    "reached 100 %% %.1f %%, SRM alarm %.1f %%",
@@ -630,9 +689,16 @@ int sy_cli_simulate(int argc, char **argv)
             if (full)
                 printf(" (median %.1f h)", median);
             printf("\n");
+            if (planned)
+                printf("plan: %d runs printed a sample (median %.0f control units) for %.0f %% "
+                       "power; promoted by it: %.1f %%\n",
+                       planned, needs[planned / 2], 100 * SY_EXP_TARGET_POWER,
+                       100.0 * by_plan / planned);
+            json_decref(plan);
         }
     }
     free(hours);
+    free(needs);
     json_decref(s.def);
     return rc < 0 ? 1 : 0;
 }

@@ -328,7 +328,7 @@ static int plan_one(const char *prog, sy_rule_plan_t *p, double target, double p
 {
     int64_t n;
     sy_err_t err;
-    int rc = sy_stats_rule_sample(p, target, (int64_t)1e9, &n, &err);
+    int rc = sy_stats_rule_sample(p, target, sy_stats_rule_horizon(p, target), &n, &err);
     if (rc < 0 && rc != -ERANGE)
         return refuse(prog, &err, json);
     double days = rc == 0 ? (double)n * variants / per_hour / 24 : NAN;

@@ -128,21 +128,37 @@ static bool is_rate(double x)
     return x >= 0 && x <= 1;
 }
 
-/* Whether a difference of two rates that goes `beyond` past its threshold (> 0) does so
- * with one-sided `confidence`: beyond / SE > z, SE of the difference of rates p_b of n_b
- * and p_c of n_c samples. With either count unknown (0) or no confidence asked, the point
- * estimate decides; with SE 0 (both rates 0 or 1) too. */
-static bool evident(double beyond, double p_b, int64_t n_b, double p_c, int64_t n_c,
-                    double confidence)
+/* The standard error of the difference of rates p_b of n_b and p_c of n_c samples; -1 when
+ * a count is not known (0). */
+static double rate_diff_se(double p_b, int64_t n_b, double p_c, int64_t n_c)
 {
-    if (confidence <= 0 || n_b <= 0 || n_c <= 0)
-        return true;
-    double se = hypot(sqrt(p_b * (1 - p_b) / (double)n_b), sqrt(p_c * (1 - p_c) / (double)n_c));
-    return se == 0 || beyond / se > sy_stats_norm_isf(1 - confidence);
+    if (n_b <= 0 || n_c <= 0)
+        return -1;
+    return hypot(sqrt(p_b * (1 - p_b) / (double)n_b), sqrt(p_c * (1 - p_c) / (double)n_c));
 }
 
-int sy_health_rollback(const sy_health_t *baseline, const sy_health_t *current,
-                       const sy_health_thresholds_t *t, sy_rollback_t *out, sy_err_t *err)
+double sy_health_life_z(double confidence, int64_t look)
+{
+    double k = (double)look;
+    return sy_stats_norm_isf((1 - confidence) / (k * (k + 1)));
+}
+
+/* Whether a worsening `by` (current worse than baseline by that much: a drop, or a rise)
+ * past `threshold` is evident: beyond it with one-sided `confidence` and, at a look > 0,
+ * worse at all past the life-long z of that look. With a count unknown, no confidence
+ * asked, or a standard error of 0, the point estimate decides. */
+static bool evident(double by, double threshold, double se, const sy_health_thresholds_t *t,
+                    int64_t look)
+{
+    if (t->confidence <= 0 || se <= 0)
+        return true;
+    if (!((by - threshold) / se > sy_stats_norm_isf(1 - t->confidence)))
+        return false;
+    return look <= 0 || by / se > sy_health_life_z(t->confidence, look);
+}
+
+static int check_health(const sy_health_t *baseline, const sy_health_t *current,
+                        const sy_health_thresholds_t *t, sy_err_t *err)
 {
     if (!is_rate(baseline->success_rate) || !is_rate(baseline->error_rate))
         return sy_err_set(err, -EINVAL, "baseline", "rates are 0 to 1");
@@ -153,22 +169,63 @@ int sy_health_rollback(const sy_health_t *baseline, const sy_health_t *current,
         return sy_err_set(err, -EINVAL, "thresholds",
                           "thresholds are 0 to 1 (rates), a p95 limit above 0 ms and a "
                           "confidence from 0 to under 1");
+    return 0;
+}
+
+int sy_health_rollback_at(const sy_health_t *baseline, const sy_health_t *current,
+                          const sy_health_thresholds_t *t, int64_t look, sy_rollback_t *out,
+                          sy_err_t *err)
+{
+    int rc = check_health(baseline, current, t, err);
+    if (rc < 0)
+        return rc;
     sy_rollback_t r = {.success_rate_drop = baseline->success_rate - current->success_rate,
                        .error_rate_increase = current->error_rate - baseline->error_rate};
+    double se_s = rate_diff_se(baseline->success_rate, baseline->outcomes, current->success_rate,
+                               current->outcomes);
+    double se_e = rate_diff_se(baseline->error_rate, baseline->requests, current->error_rate,
+                               current->requests);
     /* "exceeds": x - t > 1e-9, so that 0.05 - 0.02 = 0.030000000000000002 is on 0.03 */
     if (r.success_rate_drop - t->success_rate_drop > SY_RULE_EPSILON &&
-        evident(r.success_rate_drop - t->success_rate_drop, baseline->success_rate,
-                baseline->outcomes, current->success_rate, current->outcomes, t->confidence))
+        evident(r.success_rate_drop, t->success_rate_drop, se_s, t, look))
         r.reasons |= SY_ROLLBACK_SUCCESS_RATE;
     if (r.error_rate_increase - t->error_rate_increase > SY_RULE_EPSILON &&
-        evident(r.error_rate_increase - t->error_rate_increase, baseline->error_rate,
-                baseline->requests, current->error_rate, current->requests, t->confidence))
+        evident(r.error_rate_increase, t->error_rate_increase, se_e, t, look))
         r.reasons |= SY_ROLLBACK_ERROR_RATE;
     if (t->has_max_p95 && current->has_p95 && current->p95_ms - t->max_p95_ms > SY_RULE_EPSILON)
         r.reasons |= SY_ROLLBACK_P95;
     r.rollback = r.reasons != 0;
     *out = r;
     return 0;
+}
+
+int sy_health_rollback(const sy_health_t *baseline, const sy_health_t *current,
+                       const sy_health_thresholds_t *t, sy_rollback_t *out, sy_err_t *err)
+{
+    return sy_health_rollback_at(baseline, current, t, 0, out, err);
+}
+
+/* One rate's window: big enough when its difference's standard error is at most
+ * threshold / (z_life - z_confidence), or when nothing bounds it (a count unknown, a
+ * threshold of 0: the life-long z is then part of the test itself). */
+static bool rate_ready(double se, double threshold, double z_life, double z_conf)
+{
+    return se < 0 || threshold <= 0 || z_life <= z_conf || se * (z_life - z_conf) <= threshold;
+}
+
+bool sy_health_window_ready(const sy_health_t *baseline, const sy_health_t *window,
+                            const sy_health_thresholds_t *t, int64_t look)
+{
+    if (look <= 0 || t->confidence <= 0 || !(t->confidence < 1))
+        return true;
+    double z_life = sy_health_life_z(t->confidence, look);
+    double z_conf = sy_stats_norm_isf(1 - t->confidence);
+    double se_s = rate_diff_se(baseline->success_rate, baseline->outcomes, window->success_rate,
+                               window->outcomes);
+    double se_e = rate_diff_se(baseline->error_rate, baseline->requests, window->error_rate,
+                               window->requests);
+    return rate_ready(se_s, t->success_rate_drop, z_life, z_conf) &&
+           rate_ready(se_e, t->error_rate_increase, z_life, z_conf);
 }
 
 const char *sy_rollback_reason_name(unsigned bit)

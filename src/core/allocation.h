@@ -132,6 +132,30 @@ typedef struct sy_rollback {
 int sy_health_rollback(const sy_health_t *baseline, const sy_health_t *current,
                        const sy_health_thresholds_t *t, sy_rollback_t *out, sy_err_t *err);
 
+/* The same, for the look-th judgement of a variant's life under watch (1, 2, ...: at most
+ * one a monitor interval, counted from when it began to be watched; 0: no life-long
+ * guard, as above). With the samples known and a confidence asked, a drop (a rise) counts
+ * only when, besides being beyond its threshold with that confidence, it is past 0 by
+ * sy_health_life_z of the look: the chance that a variant no worse than its baseline is
+ * rolled back at that look is at most (1 - confidence) / (look (look + 1)), and so at most
+ * 1 - confidence over its whole life, however long and however often it is judged. */
+int sy_health_rollback_at(const sy_health_t *baseline, const sy_health_t *current,
+                          const sy_health_thresholds_t *t, int64_t look, sy_rollback_t *out,
+                          sy_err_t *err);
+
+/* The normal quantile of the look-th judgement's share of the life-long error,
+ * (1 - confidence) / (look (look + 1)): 2.58 at the first look of 0.99, 5.6 at the 1,000th,
+ * 6.6 at the 20,000th (14 days of minutes). */
+double sy_health_life_z(double confidence, int64_t look);
+
+/* Whether a window holds enough samples to be judged at `look`: each rate's standard error
+ * small enough that a breach of its threshold alone clears the life-long z (the window is
+ * threshold / (z_life - z_confidence) standard errors from 0), so that the guard costs a
+ * real breach nothing. Until then the window keeps growing. True without a confidence, a
+ * look, or known samples. */
+bool sy_health_window_ready(const sy_health_t *baseline, const sy_health_t *window,
+                            const sy_health_thresholds_t *t, int64_t look);
+
 /* "success_rate_drop", "error_rate_increase", "p95_latency" for one SY_ROLLBACK_* bit. */
 const char *sy_rollback_reason_name(unsigned bit);
 

@@ -30,6 +30,8 @@ int sy_safety_check(const sy_safety_t *s, sy_err_t *err)
         return sy_err_set(err, -EINVAL, "min_runtime_hours", "must be 0 to 87840 hours");
     if (!(s->max_error_rate >= 0 && s->max_error_rate <= 1))
         return sy_err_set(err, -EINVAL, "max_error_rate", "must be between 0 and 1");
+    if (!(s->planned_lift_pct >= 0 && s->planned_lift_pct <= 1e6))
+        return sy_err_set(err, -EINVAL, "planned_lift_pct", "must be a percentage of at least 0");
     return 0;
 }
 
@@ -174,45 +176,74 @@ int sy_experiment_seq_look(const sy_experiment_in_t *in, size_t arm, double *p, 
     return 0;
 }
 
-/* Power and the sizes both arms need for the minimum improvement. */
+#define PLAN_MAX_LOOKS 400 /* looks of the engine's sequential plans: a few ms a curve */
+
+bool sy_experiment_rule_plan(const sy_experiment_in_t *in, size_t arm, sy_rule_plan_t *plan,
+                             int64_t *n_max)
+{
+    const sy_arm_counts_t *c = &in->arms[in->control], *t = &in->arms[arm];
+    const sy_safety_t *s = &in->safety;
+    double planned =
+        (s->planned_lift_pct > 0 ? s->planned_lift_pct : 2 * s->min_improvement_pct) / 100;
+    double base = level(in, c);
+    if (arm == in->control || !(planned > 0) || c->units == 0)
+        return false;
+    bool mean = in->metric == SY_METRIC_MEAN;
+    sy_moments_t mc = moments(c), mt = moments(t);
+    if (mean ? base == 0 || mc.n < 2 || mt.n < 2 || !(mc.sd + mt.sd > 0)
+             : !(base > 0 && base * (1 + planned) < 1))
+        return false;
+    double ratio = c->weight > 0 && t->weight > 0 ? t->weight / c->weight : 1;
+    /* traffic so far: control units an hour, what min_runtime and the hourly looks are in */
+    double per_hour = in->runtime_hours >= 0.1 ? (double)c->units / in->runtime_hours : 0;
+    double by_runtime = ceil(s->min_runtime_hours * per_hour);
+    *plan = (sy_rule_plan_t){
+        .baseline = base,
+        .lift = planned,
+        .min_improvement = s->min_improvement_pct / 100,
+        .alpha = (1 - s->min_confidence) / (double)(in->n_arms - 1), /* Holm's first step */
+        .sequential = in->sequential,
+        .tau_squared = mix_tau_squared(in),
+        .min_sample = (int64_t)fmax((double)s->min_sample_per_variant, fmin(by_runtime, 1e12)),
+        .mean = mean,
+        .sd_control = mc.sd,
+        .sd_treatment = mean ? mt.sd : 0,
+        .ratio = ratio,
+        .units_per_look = 1};
+    double n = (double)(*n_max = sy_stats_rule_horizon(plan, SY_EXP_TARGET_POWER));
+    if (!*n_max)
+        return false;
+    double look = fmax(per_hour, ceil(n / PLAN_MAX_LOOKS));
+    plan->units_per_look = (int64_t)fmax(1, look);
+    return true;
+}
+
+/* The rule's power for treatment i: from the caller's curve, or computed here. */
 static void plan_power(const sy_experiment_in_t *in, size_t i, sy_arm_result_t *r)
 {
-    const sy_arm_counts_t *c = &in->arms[in->control], *t = &in->arms[i];
-    double ratio = c->weight > 0 && t->weight > 0 ? t->weight / c->weight : 1;
-    double m = in->safety.min_improvement_pct / 100, alpha = 1 - in->safety.min_confidence;
-    double n_c = (double)c->units, need, pw = 0;
-    if (m <= 0 || c->units == 0)
+    sy_rule_plan_t plan;
+    int64_t n_max;
+    sy_rule_curve_t own;
+    const sy_rule_curve_t *curve = in->curves ? in->curves[i] : NULL;
+    if (!sy_experiment_rule_plan(in, i, &plan, &n_max))
         return;
-    if (in->metric == SY_METRIC_CONVERSION) {
-        sy_power_plan_t plan = {.baseline = level(in, c),
-                                .mde_relative = m,
-                                .alpha = alpha,
-                                .power = SY_EXP_TARGET_POWER,
-                                .ratio = ratio};
-        sy_sample_size_t ss;
-        sy_power_t p;
-        if (sy_stats_sample_size(&plan, &ss, NULL) < 0 || sy_stats_power(&plan, n_c, &p, NULL) < 0)
+    if (!in->curves) {
+        if (sy_stats_rule_curve(&plan, n_max, &own, NULL) < 0)
             return;
-        need = ss.n_control_cohen_h;
-        pw = p.power_cohen_h;
-    } else {
-        sy_moments_t mc = moments(c), mt = moments(t);
-        sy_power_mean_plan_t plan = {.delta = m * fabs(mc.mean),
-                                     .sd_control = mc.sd,
-                                     .sd_treatment = mt.sd,
-                                     .alpha = alpha,
-                                     .power = SY_EXP_TARGET_POWER,
-                                     .ratio = ratio};
-        if (mc.mean == 0 || sy_stats_sample_size_mean(&plan, &need, NULL) < 0 ||
-            sy_stats_power_mean(&plan, n_c, &pw, NULL) < 0)
-            return;
+        curve = &own;
     }
-    if (!(need < 9e15))
+    if (!curve)
         return;
     r->has_power = true;
-    r->power = pw;
-    r->n_needed_control = (int64_t)ceil(need);
-    r->n_needed_treatment = (int64_t)ceil(need * ratio);
+    r->planned_lift = plan.lift;
+    r->power = sy_rule_curve_power(curve, in->arms[in->control].units);
+    int64_t need = sy_rule_curve_units(curve, SY_EXP_TARGET_POWER);
+    if (need == INT64_MAX)
+        return;
+    double ratio = plan.ratio > 0 ? plan.ratio : 1;
+    r->has_sample = true;
+    r->n_needed_control = need;
+    r->n_needed_treatment = (int64_t)ceil((double)need * ratio);
 }
 
 /* With `sequential`, the always-valid intervals replace the fixed-horizon ones (kept as
@@ -388,7 +419,8 @@ static sy_verdict_t verdict(const sy_experiment_in_t *in, const sy_arm_result_t 
     /* Futile: sized for the minimum improvement at the target power, runtime over, and
      * either no significant effect or one whose interval stays below the minimum. A
      * significant lift whose interval still reaches the minimum keeps running. */
-    bool sized = r->has_power && k->min_sample && k->min_runtime && r->n >= r->n_needed_treatment &&
+    bool sized = r->has_sample && k->min_sample && k->min_runtime &&
+                 r->n >= r->n_needed_treatment &&
                  in->arms[in->control].units >= r->n_needed_control;
     bool short_of_it =
         !k->min_confidence ||
@@ -577,8 +609,11 @@ void sy_experiment_decide(const sy_experiment_in_t *in, sy_experiment_result_t *
                 say(r, "%s is worse than control: %+.2f (confidence %.4f)", in->names[i], a->diff,
                     a->confidence);
             else
-                say(r, "%s: no lift of %.4g%% found, with enough units for %.0f%% power",
-                    in->names[i], in->safety.min_improvement_pct, 100 * SY_EXP_TARGET_POWER);
+                say(r,
+                    "%s: no lift of %.4g%% found, with enough units for a %.0f%% chance of "
+                    "promotion at a true lift of %.4g%%",
+                    in->names[i], in->safety.min_improvement_pct, 100 * SY_EXP_TARGET_POWER,
+                    100 * a->planned_lift);
         }
         say(r, "no treatment can win: keep control");
         return;

@@ -29,8 +29,11 @@ typedef struct sy_safety {
     double min_confidence;          /* 1 - two-sided p of the pooled z-test, in (0, 1) */
     double min_improvement_pct;     /* relative lift of the treatment's rate, in % */
     double min_runtime_hours;
-    double max_error_rate; /* of the treatment, 0..1 */
-    bool manual_approval;  /* a promotion waits for a person (the decision says so) */
+    double max_error_rate;   /* of the treatment, 0..1 */
+    bool manual_approval;    /* a promotion waits for a person (the decision says so) */
+    double planned_lift_pct; /* the true relative lift power is planned for, in %; 0: twice
+                                min_improvement_pct (the gate alone holds half the time at
+                                a true lift equal to it) */
 } sy_safety_t;
 
 #define SY_SAFETY_DEFAULTS                                                                         \
@@ -114,6 +117,10 @@ typedef struct sy_experiment_in {
     bool has_srm_seq;
     double srm_seq_p;     /* its running p */
     double srm_seq_log_e; /* its log e-value now */
+    /* The promotion curves of the rule's power (sy_experiment_rule_plan), by arm, when the
+     * caller keeps them (the engine recomputes them hourly: a sequential one costs ~10 ms);
+     * an entry NULL: no plan for that arm. NULL: computed here, at every call. */
+    const sy_rule_curve_t *const *curves;
 } sy_experiment_in_t;
 
 /* What a treatment's numbers say, as the decision reads them. */
@@ -157,8 +164,14 @@ typedef struct sy_arm_result {
     bool has_bayes;    /* conversion only */
     double chance_to_beat_control;
     double expected_loss; /* E[max(control - treatment, 0)] */
-    bool has_power;       /* planned for the minimum improvement at the target power */
-    double power;         /* achieved with the units so far */
+    /* The rule's power (sy_rule_plan_t): how likely promotion is by the units so far if
+     * the true lift is `planned_lift`, and the units both arms need for the target power
+     * (has_sample false: the rule does not reach it, as when the planned lift is at the
+     * gate). Needs a control level (a rate in (0, 1), or a mean not 0 and an sd). */
+    bool has_power;
+    double planned_lift; /* relative */
+    double power;
+    bool has_sample;
     int64_t n_needed_control, n_needed_treatment;
     sy_promotion_t checks; /* the five safety checks */
     /* the latency guardrail (when asked): the relative increase of the mean latency over
@@ -193,6 +206,14 @@ typedef struct sy_experiment_result {
     size_t n_reasons;
     char reasons[SY_EXP_MAX_REASONS][SY_EXP_REASON_LEN]; /* plain sentences, in order */
 } sy_experiment_result_t;
+
+/* The plan of treatment `arm`'s promotion curve, up to *n_max control units: the rule as
+ * the analysis applies it (the test in use at Holm's first step, the gate, min_sample and
+ * min_runtime at the traffic so far, hourly looks, at most 400), for the planned lift at
+ * the levels and sds seen so far. False when there is none (no control level yet, no
+ * planned lift, a rate of 0 or 1). */
+bool sy_experiment_rule_plan(const sy_experiment_in_t *in, size_t arm, sy_rule_plan_t *plan,
+                             int64_t *n_max);
 
 /* The results of an experiment: every variant's numbers, each treatment against control
  * (lift with intervals, p-values, always-valid p, Holm, Bayesian chance and loss, power),

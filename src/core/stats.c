@@ -593,17 +593,53 @@ int sy_stats_power_mean(const sy_power_mean_plan_t *plan, double n_control, doub
 
 #define RULE_PATHS 8192 /* sequential paths: the power within ~0.5 points */
 
+/* A plan's two arms: levels, per-unit variances, and the treatment's units per control unit. */
+struct rule_arms {
+    double c, t;   /* levels: rates, or means */
+    double vc, vt; /* per-unit variances */
+    double r;      /* ratio */
+    double scale;  /* |control level|: what relative lifts are of */
+};
+
+static struct rule_arms rule_arms(const sy_rule_plan_t *p)
+{
+    struct rule_arms a = {
+        .c = p->baseline, .r = p->ratio > 0 ? p->ratio : 1, .scale = fabs(p->baseline)};
+    a.t = a.c + p->lift * a.scale;
+    if (p->mean) {
+        a.vc = p->sd_control * p->sd_control;
+        a.vt = p->sd_treatment * p->sd_treatment;
+    } else {
+        a.vc = a.c * (1 - a.c);
+        a.vt = a.t * (1 - a.t);
+    }
+    return a;
+}
+
 static int check_rule_plan(const sy_rule_plan_t *p, sy_err_t *err)
 {
-    double pt = p->baseline * (1 + p->lift);
-    if (!(p->baseline > 0 && p->baseline < 1))
-        return sy_err_set(err, -EINVAL, "baseline", "baseline must be in (0, 1)");
-    if (!(p->lift > -1) || !(pt > 0 && pt < 1))
-        return sy_err_set(err, -EINVAL, "lift", "the treatment's rate must be in (0, 1)");
+    if (p->mean) {
+        if (!(p->baseline != 0) || !isfinite(p->baseline))
+            return sy_err_set(err, -EINVAL, "baseline",
+                              "the control's mean must be a number, not 0");
+        if (!(p->lift > -1e6 && p->lift < 1e6))
+            return sy_err_set(err, -EINVAL, "lift", "must be a number");
+        if (!(p->sd_control >= 0 && p->sd_treatment >= 0) || !isfinite(p->sd_control) ||
+            !isfinite(p->sd_treatment) || !(p->sd_control + p->sd_treatment > 0))
+            return sy_err_set(err, -EINVAL, "sd", "the sds must be numbers >= 0, not both 0");
+    } else {
+        double pt = p->baseline * (1 + p->lift);
+        if (!(p->baseline > 0 && p->baseline < 1))
+            return sy_err_set(err, -EINVAL, "baseline", "baseline must be in (0, 1)");
+        if (!(p->lift > -1) || !(pt > 0 && pt < 1))
+            return sy_err_set(err, -EINVAL, "lift", "the treatment's rate must be in (0, 1)");
+    }
     if (!(p->min_improvement >= 0) || !isfinite(p->min_improvement))
         return sy_err_set(err, -EINVAL, "min_improvement", "must be a number >= 0");
     if (!(p->tau_squared >= 0) || !isfinite(p->tau_squared))
         return sy_err_set(err, -EINVAL, "tau_squared", "must be a number >= 0");
+    if (!(p->ratio >= 0 && p->ratio <= 1e6))
+        return sy_err_set(err, -EINVAL, "ratio", "must be a number from 0 to 1e6");
     if (p->sequential && p->units_per_look < 1)
         return sy_err_set(err, -EINVAL, "units_per_look", "must be >= 1");
     if (p->min_sample < 0)
@@ -611,40 +647,66 @@ static int check_rule_plan(const sy_rule_plan_t *p, sy_err_t *err)
     return check_open(p->alpha, 0, 1, "alpha", err);
 }
 
-/* Fixed horizon at n: the pooled z beyond its critical value and the lift at its gate, in
- * the same draw of the difference d ~ N(delta, v/n): P(d >= max(z se0, m p_c)). */
+/* Fixed horizon at n control units: the test beyond its critical value and the lift at its
+ * gate, in the same draw of the difference d ~ N(delta, V/n): P(d >= max(z SE0, m |c|)).
+ * SE0 is the pooled z-test's under H0 (conversion), Welch's (mean). */
 static double rule_power_fixed(const sy_rule_plan_t *p, double n)
 {
     if (n < (double)p->min_sample || n < 1)
         return 0;
-    double pc = p->baseline, pt = pc * (1 + p->lift), pbar = (pc + pt) / 2;
-    double se = sqrt((pc * (1 - pc) + pt * (1 - pt)) / n), se0 = sqrt(2 * pbar * (1 - pbar) / n);
-    double crit = fmax(gsl_cdf_ugaussian_Qinv(p->alpha / 2) * se0, p->min_improvement * pc);
-    return gsl_cdf_ugaussian_Q((crit - (pt - pc)) / se);
+    struct rule_arms a = rule_arms(p);
+    double se = sqrt(a.vc / n + a.vt / (a.r * n)), se0 = se;
+    if (!p->mean) {
+        double pbar = (a.c + a.r * a.t) / (1 + a.r);
+        se0 = sqrt(pbar * (1 - pbar) * (1 / n + 1 / (a.r * n)));
+    }
+    double crit = fmax(gsl_cdf_ugaussian_Qinv(p->alpha / 2) * se0, p->min_improvement * a.scale);
+    return gsl_cdf_ugaussian_Q((crit - (a.t - a.c)) / se);
 }
 
-/* Sequential: the look (1, 2, ...: units_per_look units a variant each) each path of the
- * difference's sum is promoted at, up to `looks` (INT32_MAX: not by then), into `at`. Each
- * path seeded by its index: deterministic, whatever `looks`. */
-static void rule_paths(const sy_rule_plan_t *p, int32_t looks, int32_t *at)
+/* A sequential plan's looks: units_per_look apart, coarser where more than this many would
+ * reach n_max (a path that is never promoted runs to the last look: this bounds the work
+ * at 8,192 x 4,096 steps, ~0.2 s). */
+#define RULE_MAX_LOOKS 4096
+
+/* The control units between looks up to n: units_per_look, or coarser (see above). */
+static int64_t rule_step(const sy_rule_plan_t *p, int64_t n)
 {
-    double pc = p->baseline, pt = pc * (1 + p->lift), delta = pt - pc;
-    double s2 = pc * (1 - pc) + pt * (1 - pt); /* variance of one unit pair's difference */
-    double m = p->min_improvement;
-    double tau2 = p->tau_squared > 0 ? p->tau_squared : pow((m > 0.01 ? m : 0.01) * pc, 2);
-    double log_bound = -log(p->alpha), u = (double)p->units_per_look;
+    int64_t u = p->units_per_look, least = (n + RULE_MAX_LOOKS - 1) / RULE_MAX_LOOKS;
+    return u > least ? u : least;
+}
+
+/* Sequential: the look (1, 2, ...: `step` control units each) each path of the difference's
+ * sum is promoted at, up to `looks` <= RULE_MAX_LOOKS (INT32_MAX: not by then), into `at`.
+ * Each path seeded by its index: deterministic, whatever `looks`. */
+static void rule_paths(const sy_rule_plan_t *p, int64_t step, int32_t looks, int32_t *at)
+{
+    struct rule_arms a = rule_arms(p);
+    double delta = a.t - a.c, s2 = a.vc + a.vt / a.r; /* the difference's variance: s2 / n */
+    double m = p->min_improvement, u = (double)step, gate = m * a.scale;
+    double tau2 = p->tau_squared > 0 ? p->tau_squared : pow((m > 0.01 ? m : 0.01) * a.scale, 2);
+    /* the mixture's crossing at look l, as a bound on d^2: the log-likelihood ratio
+     * -log(1 + tau2/v)/2 + tau2 d^2 / (2 v (v + tau2)) reaching log(1/alpha), v = s2/n */
+    double d2_bound[RULE_MAX_LOOKS + 1];
+    for (int32_t l = 1; l <= looks; l++) {
+        double v = s2 / (u * l);
+        d2_bound[l] = (-log(p->alpha) + 0.5 * log1p(tau2 / v)) * 2 * v * (v + tau2) / tau2;
+    }
+    double sd_step = sqrt(u * s2), drift = u * delta;
     for (int k = 0; k < RULE_PATHS; k++) {
         /* each path its own stream: its draws do not depend on how long the others ran */
         uint64_t seed = 20261206u + (uint64_t)k;
         seed = sy_rng_next(&seed);
         at[k] = INT32_MAX;
-        double sum = 0; /* of the differences */
+        double sum = 0, z[2]; /* the differences' sum; a pair of normals */
         bool crossed = false;
         for (int32_t l = 1; l <= looks; l++) {
-            sum += u * delta + sqrt(u * s2) * sy_rng_gauss(&seed);
-            double n = u * l, d = sum / n, v = s2 / n;
-            crossed |= -0.5 * log1p(tau2 / v) + tau2 * d * d / (2 * v * (v + tau2)) >= log_bound;
-            if (crossed && d >= m * pc && n >= (double)p->min_sample) {
+            if (l & 1)
+                sy_rng_gauss2(&seed, &z[0], &z[1]);
+            sum += drift + sd_step * z[!(l & 1)];
+            double n = u * l, d = sum / n;
+            crossed |= d * d >= d2_bound[l];
+            if (crossed && d >= gate && n >= (double)p->min_sample) {
                 at[k] = l;
                 break;
             }
@@ -658,11 +720,11 @@ static int cmp_i32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Looks up to n units a variant, capped where a path's looks stay countable. */
-static int32_t rule_looks(const sy_rule_plan_t *p, int64_t n)
+/* Looks of `step` units up to n control units. */
+static int32_t rule_looks(int64_t step, int64_t n)
 {
-    int64_t l = n / p->units_per_look;
-    return l > 1000000 ? 1000000 : (int32_t)l;
+    int64_t l = n / step;
+    return l > RULE_MAX_LOOKS ? RULE_MAX_LOOKS : (int32_t)l;
 }
 
 int sy_stats_rule_power(const sy_rule_plan_t *plan, int64_t n, double *power, sy_err_t *err)
@@ -675,13 +737,31 @@ int sy_stats_rule_power(const sy_rule_plan_t *plan, int64_t n, double *power, sy
         return 0;
     }
     int32_t at[RULE_PATHS];
-    int32_t looks = rule_looks(plan, n);
-    rule_paths(plan, looks, at);
+    int64_t step = rule_step(plan, n);
+    int32_t looks = rule_looks(step, n);
+    rule_paths(plan, step, looks, at);
     int hits = 0;
     for (int k = 0; k < RULE_PATHS; k++)
         hits += at[k] <= looks;
     *power = (double)hits / RULE_PATHS;
     return 0;
+}
+
+/* Fixed horizon: the smallest n in [1, n_max] whose power reaches `target` (the power only
+ * grows with n once the test's critical value is under the gate's: bisect), 0 if none. */
+static int64_t fixed_sample(const sy_rule_plan_t *p, double target, int64_t n_max)
+{
+    if (rule_power_fixed(p, (double)n_max) < target)
+        return 0;
+    int64_t lo = 0, hi = n_max;
+    while (hi - lo > 1) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (rule_power_fixed(p, (double)mid) >= target)
+            hi = mid;
+        else
+            lo = mid;
+    }
+    return hi;
 }
 
 int sy_stats_rule_sample(const sy_rule_plan_t *plan, double target, int64_t n_max, int64_t *n,
@@ -692,30 +772,79 @@ int sy_stats_rule_sample(const sy_rule_plan_t *plan, double target, int64_t n_ma
         return rc;
     if (!(target > 0 && target < 1))
         return sy_err_set(err, -EINVAL, "power", "the target power must be in (0, 1)");
-    if (!plan->sequential) { /* the power only grows with n here: bisect */
-        if (rule_power_fixed(plan, (double)n_max) < target)
+    if (!plan->sequential) {
+        if (!(*n = fixed_sample(plan, target, n_max)))
             return sy_err_set(err, -ERANGE, "power", "not reached by %lld units a variant",
                               (long long)n_max);
-        int64_t lo = 0, hi = n_max;
-        while (hi - lo > 1) {
-            int64_t mid = lo + (hi - lo) / 2;
-            if (rule_power_fixed(plan, (double)mid) >= target)
-                hi = mid;
-            else
-                lo = mid;
-        }
-        *n = hi;
         return 0;
     }
     int32_t at[RULE_PATHS];
-    rule_paths(plan, rule_looks(plan, n_max), at);
+    int64_t step = rule_step(plan, n_max);
+    rule_paths(plan, step, rule_looks(step, n_max), at);
     qsort(at, RULE_PATHS, sizeof(*at), cmp_i32);
     int32_t need = at[(size_t)ceil(target * RULE_PATHS) - 1];
     if (need == INT32_MAX)
         return sy_err_set(err, -ERANGE, "power", "not reached by %lld units a variant",
                           (long long)n_max);
-    *n = (int64_t)need * plan->units_per_look;
+    *n = (int64_t)need * step;
     return 0;
+}
+
+int64_t sy_stats_rule_horizon(const sy_rule_plan_t *plan, double target)
+{
+    if (check_rule_plan(plan, NULL) < 0 || !(target > 0 && target < 1))
+        return 0;
+    struct rule_arms a = rule_arms(plan);
+    double z = gsl_cdf_ugaussian_Qinv(plan->alpha / 2) + gsl_cdf_ugaussian_Pinv(target);
+    double delta = a.t - a.c, n = 16 * z * z * (a.vc + a.vt / a.r) / (delta * delta);
+    n = fmax(fmax(n, 2.0 * (double)plan->min_sample), 1000);
+    return n <= 1e12 ? (int64_t)n : 0;
+}
+
+int sy_stats_rule_curve(const sy_rule_plan_t *plan, int64_t n_max, sy_rule_curve_t *out,
+                        sy_err_t *err)
+{
+    int rc = check_rule_plan(plan, err);
+    if (rc < 0)
+        return rc;
+    if (n_max < 1)
+        return sy_err_set(err, -EINVAL, "n_max", "must be >= 1");
+    if (!plan->sequential) {
+        for (int j = 0; j < SY_RULE_CURVE_POINTS; j++) {
+            int64_t n = fixed_sample(plan, (j + 1) / 100.0, n_max);
+            out->n[j] = n ? n : INT64_MAX;
+        }
+        return 0;
+    }
+    int32_t at[RULE_PATHS];
+    int64_t step = rule_step(plan, n_max);
+    rule_paths(plan, step, rule_looks(step, n_max), at);
+    qsort(at, RULE_PATHS, sizeof(*at), cmp_i32);
+    for (int j = 0; j < SY_RULE_CURVE_POINTS; j++) {
+        int32_t l = at[(size_t)ceil((j + 1) / 100.0 * RULE_PATHS) - 1];
+        out->n[j] = l == INT32_MAX ? INT64_MAX : (int64_t)l * step;
+    }
+    return 0;
+}
+
+double sy_rule_curve_power(const sy_rule_curve_t *c, int64_t n)
+{
+    int k = 0; /* points reached: the probability is at least k / 100 */
+    while (k < SY_RULE_CURVE_POINTS && c->n[k] <= n)
+        k++;
+    if (k == SY_RULE_CURVE_POINTS)
+        return 0.99;
+    if (c->n[k] == INT64_MAX)
+        return k / 100.0;
+    int64_t lo = k ? c->n[k - 1] : 0; /* between points, linear in n */
+    double f = c->n[k] > lo ? (double)(n - lo) / (double)(c->n[k] - lo) : 0;
+    return (k + (f > 0 ? f : 0)) / 100.0;
+}
+
+int64_t sy_rule_curve_units(const sy_rule_curve_t *c, double power)
+{
+    int j = (int)ceil(power * 100 - 1e-9) - 1;
+    return j < 0 ? 0 : j >= SY_RULE_CURVE_POINTS ? INT64_MAX : c->n[j];
 }
 
 /* ---- Bayesian beta-binomial ------------------------------------------------------ */

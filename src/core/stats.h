@@ -275,30 +275,55 @@ int sy_stats_power_mean(const sy_power_mean_plan_t *plan, double n_control, doub
 
 /* ---- Power of the rule that decides ---------------------------------------------- */
 
-/* How likely a conversion experiment is to be promoted by n units a variant, for the rule
- * the engine applies (core/experiment.h), not for one fixed-horizon test: the test in use
- * (the pooled z-test read once at n, or the always-valid mSPRT read every `units_per_look`
- * units) at level alpha, AND the observed lift reaching `min_improvement` at the same
- * look, AND n >= `min_sample`. With a true lift equal to the minimum improvement the gate
- * alone holds half the time: a plan must be for a larger lift. */
+/* How likely an experiment is to be promoted by n control units, for the rule the engine
+ * applies (core/experiment.h), not for one fixed-horizon test: the test in use (the pooled
+ * z-test, or Welch's for a mean, read once at n; or the always-valid mSPRT read every
+ * `units_per_look` units) at level alpha, AND the observed lift reaching `min_improvement`
+ * at the same look, AND n >= `min_sample`. With a true lift equal to the minimum
+ * improvement the gate alone holds half the time: a plan must be for a larger lift. */
 typedef struct sy_rule_plan {
-    double baseline;        /* control rate p_c, in (0, 1) */
-    double lift;            /* the true relative lift planned for: p_t = p_c (1 + lift) < 1 */
+    double baseline;        /* control level: a rate in (0, 1), or (mean) a mean != 0 */
+    double lift;            /* the true relative lift planned for: the treatment's level is
+                               baseline + lift |baseline| (a rate stays in (0, 1)) */
     double min_improvement; /* the observed relative lift promotion needs, >= 0 */
     double alpha;           /* 1 - min_confidence, over the treatments (Holm's first step) */
     bool sequential;
-    double tau_squared;     /* 0: as the engine mixes, (max(min_improvement, 0.01) p_c)^2 */
-    int64_t units_per_look; /* sequential: a look every this many units a variant (>= 1) */
-    int64_t min_sample;     /* units a variant promotion waits for */
+    double tau_squared;     /* 0: as the engine mixes, (max(min_improvement, 0.01) |c|)^2 */
+    int64_t units_per_look; /* sequential: a look every this many control units (>= 1) */
+    int64_t min_sample;     /* control units promotion waits for */
+    bool mean;              /* the mean metric (Welch): the sds below */
+    double sd_control, sd_treatment; /* per-unit sds of the value */
+    double ratio;                    /* treatment units per control unit (0: 1) */
 } sy_rule_plan_t;
 
-/* The probability of promotion by n units a variant (fixed: in closed form; sequential:
- * 20,000 paths of the difference's sum, seeded: deterministic, within ~0.3 points). */
+/* The probability of promotion by n control units (fixed: in closed form; sequential:
+ * 8,192 paths of the difference's sum, seeded: deterministic, within ~0.5 points). */
 int sy_stats_rule_power(const sy_rule_plan_t *plan, int64_t n, double *power, sy_err_t *err);
-/* The smallest n a variant whose promotion probability reaches `target` (n a multiple of
- * units_per_look when sequential), up to `n_max`; -ERANGE when none. */
+/* The smallest n control units whose promotion probability reaches `target` (n a multiple
+ * of units_per_look when sequential), up to `n_max`; -ERANGE when none. */
 int sy_stats_rule_sample(const sy_rule_plan_t *plan, double target, int64_t n_max, int64_t *n,
                          sy_err_t *err);
+
+/* Far enough to look for `target`: sixteen times the units one fixed-horizon test of the
+ * planned lift needs, at least twice min_sample and 1,000; 0 for a bad plan or past 1e12. */
+int64_t sy_stats_rule_horizon(const sy_rule_plan_t *plan, double target);
+
+/* The whole promotion curve at once, for callers that ask again and again (the engine's
+ * results): n[j] is the control units by which the probability reaches (j + 1) %, INT64_MAX
+ * when not by n_max. One sequential computation (~10 ms at 400 looks) answers every n. */
+#define SY_RULE_CURVE_POINTS 99
+typedef struct sy_rule_curve {
+    int64_t n[SY_RULE_CURVE_POINTS];
+} sy_rule_curve_t;
+
+int sy_stats_rule_curve(const sy_rule_plan_t *plan, int64_t n_max, sy_rule_curve_t *out,
+                        sy_err_t *err);
+/* The probability of promotion by n, from the curve (linear between its points, 0.99 at
+ * most): within a point of sy_stats_rule_power. */
+double sy_rule_curve_power(const sy_rule_curve_t *c, int64_t n);
+/* The units by which the probability reaches `power` (0 for power <= 0; INT64_MAX: not on
+ * the curve). */
+int64_t sy_rule_curve_units(const sy_rule_curve_t *c, double power);
 
 /* ---- Bayesian beta-binomial ------------------------------------------------------ */
 

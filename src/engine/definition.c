@@ -46,11 +46,17 @@ static int parse_safety(const json_t *s, struct experiment *e, sy_err_t *err)
         return 0;
     if (!json_is_object(s))
         return sy_err_set(err, -EINVAL, "safety", "safety must be an object");
-    static const char *const fields[] = {"min_sample_per_variant",   "min_confidence",
-                                         "min_improvement_pct",      "min_runtime_hours",
-                                         "max_error_rate",           "sequential",
-                                         "sequential_tau_squared",   "require_manual_approval",
-                                         "max_latency_increase_pct", NULL};
+    static const char *const fields[] = {"min_sample_per_variant",
+                                         "min_confidence",
+                                         "min_improvement_pct",
+                                         "min_runtime_hours",
+                                         "max_error_rate",
+                                         "sequential",
+                                         "sequential_tau_squared",
+                                         "require_manual_approval",
+                                         "max_latency_increase_pct",
+                                         "planned_lift_pct",
+                                         NULL};
     int rc = sy_eng_only_fields(s, fields, "safety", err);
     if (rc < 0)
         return rc;
@@ -66,6 +72,8 @@ static int parse_safety(const json_t *s, struct experiment *e, sy_err_t *err)
                          err)) < 0 ||
         (rc = get_number(s, "min_improvement_pct", 0, 1e6, &k->min_improvement_pct,
                          "safety.min_improvement_pct", err)) < 0 ||
+        (rc = get_number(s, "planned_lift_pct", 0, 1e6, &k->planned_lift_pct,
+                         "safety.planned_lift_pct", err)) < 0 ||
         (rc = get_number(s, "min_runtime_hours", 0, 87840, &k->min_runtime_hours,
                          "safety.min_runtime_hours", err)) < 0 ||
         (rc = get_number(s, "max_error_rate", 0, 1, &k->max_error_rate, "safety.max_error_rate",
@@ -322,9 +330,14 @@ int sy_exp_parse_def(const json_t *def, struct experiment *e, json_t *values, sy
         "sequential", e->sequential, "require_manual_approval", k->manual_approval);
     if (safety && e->tau_squared > 0)
         json_object_set_new(safety, "sequential_tau_squared", json_real(e->tau_squared));
-    if (safety)
+    if (safety) {
         json_object_set_new(safety, "max_latency_increase_pct",
                             json_real(e->max_latency_increase_pct));
+        /* the lift power is planned for, as the results use it */
+        json_object_set_new(
+            safety, "planned_lift_pct",
+            json_real(k->planned_lift_pct > 0 ? k->planned_lift_pct : 2 * k->min_improvement_pct));
+    }
     json_t *guards = e->latency_guardrail ? json_pack("[ss]", "error_rate", "latency")
                                           : json_pack("[s]", "error_rate");
     e->def = json_pack("{sssssssososbso}", "key", e->key, "flag", e->flag, "metric", metric,

@@ -32,6 +32,7 @@ static void experiment_free(struct experiment *e)
     json_decref(e->flag_before);
     sy_exp_units_free(&e->units);
     free(e->changes);
+    free(e->plans);
     free(e->arms);
     free(e);
 }

@@ -112,6 +112,7 @@ struct experiment {
     sy_health_t pushed;
     int64_t pushed_ms;
     int64_t health_checked_ms; /* when the monitor last judged it */
+    int64_t watch_start_ms;    /* when the watched variant began to be watched (its change) */
     size_t replayed_changes;   /* start-up: the changes whose window the replay has begun */
     /* the anytime-valid SRM test over its life, one period per allocation: looked at after
      * every commit that brings it units, and at every change */
@@ -123,6 +124,18 @@ struct experiment {
     double srm_p_stored;              /* the running p the store holds (1: no row) */
     struct alloc_change *changes;     /* its allocation changes, oldest first */
     size_t n_changes, cap_changes;
+    struct power_plan *plans; /* by arm: the rule's promotion curves (results.c),
+                                 NULL until the results are first asked for */
+};
+
+/* A treatment's promotion curve as the results last computed it: reused until the control's
+ * units have grown by half or the settings it was planned with have changed (a
+ * sequential curve costs ~10 ms of the engine loop: not at every look). */
+struct power_plan {
+    bool has;
+    sy_rule_plan_t plan; /* what it was computed for */
+    sy_rule_curve_t curve;
+    int64_t at_units; /* the control's units then */
 };
 
 /* What the engine remembers of an allocation change (the store has all of it). */
@@ -177,7 +190,7 @@ void sy_exp_arm_counts(const struct agg *a, double weight, sy_arm_counts_t *c);
 void sy_exp_analysis_in(const sy_engine_t *eng, const struct experiment *e, sy_arm_counts_t *counts,
                         const char **names, sy_experiment_in_t *in);
 /* The results of `e` into *r (owned: free()); -EINVAL only for contradicting aggregates. */
-int sy_exp_analyse(const sy_engine_t *eng, const struct experiment *e, sy_experiment_result_t **r,
+int sy_exp_analyse(const sy_engine_t *eng, struct experiment *e, sy_experiment_result_t **r,
                    sy_err_t *err);
 /* "promote", "continue", "terminate". */
 const char *sy_exp_decision_name(sy_decision_t d);

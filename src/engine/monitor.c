@@ -201,6 +201,7 @@ void sy_exp_srm_look(struct experiment *e, int64_t at_ms)
 void sy_exp_change_begins(struct experiment *e, const struct alloc_change *c)
 {
     sy_exp_new_window(e, c->winner);
+    e->watch_start_ms = c->at_ms;
     if (!e->srm_on)
         return;
     sy_exp_srm_look(e, c->at_ms); /* the units so far were assigned by the old split */
@@ -227,9 +228,21 @@ static json_t *health_json(bool has, const sy_health_t *h)
     return o;
 }
 
+/* The judgement of e's watched variant that one now would be: 1 in the first monitor
+ * interval after it began to be watched, 2 in the second, ... (at most one judgement an
+ * interval, so never fewer than the judgements made: the life-long guard of
+ * sy_health_rollback_at holds, across restarts too). 0 without a monitor. */
+static int64_t look_of(const sy_engine_t *eng, const struct experiment *e)
+{
+    int64_t every = eng->timers.health_ms, since = sy_engine_now_ms(eng) - e->watch_start_ms;
+    return every > 0 ? 1 + (since > 0 ? since : 0) / every : 0;
+}
+
 /* What the monitor sees of `e`: the watched variant, the baseline, the current health, and
- * whether it is due for a rollback (into *r when it could judge). */
-static json_t *health_view(const struct experiment *e, bool *judged, sy_rollback_t *r)
+ * whether it is due for a rollback (into *r when it could judge: a window of enough samples
+ * for the look, sy_health_window_ready). */
+static json_t *health_view(const sy_engine_t *eng, const struct experiment *e, bool *judged,
+                           sy_rollback_t *r)
 {
     sy_health_t cur = {0};
     bool has_cur = false;
@@ -241,17 +254,20 @@ static json_t *health_view(const struct experiment *e, bool *judged, sy_rollback
     } else if (e->watched >= 0) {
         has_cur = sy_exp_health_of(&e->arms[e->watched].a.recent, e->health_min_events, &cur);
     }
-    *judged = e->watched >= 0 && e->has_baseline && has_cur &&
-              sy_health_rollback(&e->baseline, &cur, &e->health, r, NULL) == 0;
+    int64_t look = look_of(eng, e);
+    bool ready = e->watched >= 0 && e->has_baseline && has_cur &&
+                 sy_health_window_ready(&e->baseline, &cur, &e->health, look);
+    *judged = ready && sy_health_rollback_at(&e->baseline, &cur, &e->health, look, r, NULL) == 0;
     json_t *reasons = json_array();
     for (unsigned bit = 1; *judged && reasons && bit <= SY_ROLLBACK_P95; bit <<= 1)
         if (r->reasons & bit)
             json_array_append_new(reasons, json_string(sy_rollback_reason_name(bit)));
-    return json_pack("{sososososbso}", "watched",
+    return json_pack("{sososososbsosIsb}", "watched",
                      e->watched >= 0 ? json_string(e->arms[e->watched].key) : json_null(),
                      "baseline", health_json(e->has_baseline, &e->baseline), "current",
                      health_json(has_cur, &cur), "source", json_string(source), "rollback_due",
-                     *judged && r->rollback, "reasons", reasons);
+                     *judged && r->rollback, "reasons", reasons, "look", (json_int_t)look,
+                     "window_ready", ready);
 }
 
 int sy_engine_experiment_health(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
@@ -287,7 +303,7 @@ int sy_engine_experiment_health(sy_engine_t *eng, const sy_principal_t *actor, c
     }
     bool judged;
     sy_rollback_t r;
-    json_t *view = health_view(e, &judged, &r);
+    json_t *view = health_view(eng, e, &judged, &r);
     *out = view ? json_pack("{ssssso}", "experiment", e->key, "state", sy_exp_state_name(e->state),
                             "health", view)
                 : NULL;
@@ -305,7 +321,7 @@ static json_t *check_one(sy_engine_t *eng, struct experiment *e)
         return NULL;
     bool judged;
     sy_rollback_t r;
-    json_t *view = health_view(e, &judged, &r);
+    json_t *view = health_view(eng, e, &judged, &r);
     if (judged) { /* the next judgement looks at what comes after this one */
         e->health_checked_ms = sy_engine_now_ms(eng);
         e->arms[e->watched].a.recent = (struct health_counts){0};

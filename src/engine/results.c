@@ -94,7 +94,18 @@ static json_t *latency_json(const sy_arm_result_t *r)
                      num_or_null(m, r->latency_increase_ci_high));
 }
 
-static json_t *versus_json(const struct experiment *e, const sy_arm_result_t *r)
+/* Hours until both arms reach what `r` needs at the traffic so far (null: no traffic yet). */
+static json_t *hours_left(const struct experiment *e, const sy_arm_result_t *r, double runtime)
+{
+    double nc = (double)e->arms[e->control].a.units, nt = (double)r->n;
+    if (!(runtime >= 0.1) || nc <= 0 || nt <= 0)
+        return json_null();
+    double hc = ((double)r->n_needed_control - nc) / (nc / runtime);
+    double ht = ((double)r->n_needed_treatment - nt) / (nt / runtime);
+    return json_real(fmax(fmax(hc, ht), 0));
+}
+
+static json_t *versus_json(const struct experiment *e, const sy_arm_result_t *r, double runtime)
 {
     bool conv = e->metric == SY_METRIC_CONVERSION;
     if (!r->compared)
@@ -121,14 +132,16 @@ static json_t *versus_json(const struct experiment *e, const sy_arm_result_t *r)
                         num_or_null(r->has_bayes, r->chance_to_beat_control));
     json_object_set_new(o, "expected_loss", num_or_null(r->has_bayes, r->expected_loss));
     json_object_set_new(o, "power", num_or_null(r->has_power, r->power));
-    if (r->has_power) {
+    json_object_set_new(o, "planned_lift", num_or_null(r->has_power, r->planned_lift));
+    if (r->has_sample) {
         int64_t nc = e->arms[e->control].a.units, nt = r->n;
         int64_t more = (r->n_needed_control > nc ? r->n_needed_control - nc : 0) +
                        (r->n_needed_treatment > nt ? r->n_needed_treatment - nt : 0);
         json_object_set_new(o, "sample_needed",
-                            json_pack("{sIsIsI}", "control", (json_int_t)r->n_needed_control,
+                            json_pack("{sIsIsIso}", "control", (json_int_t)r->n_needed_control,
                                       "treatment", (json_int_t)r->n_needed_treatment,
-                                      "still_needed", (json_int_t)more));
+                                      "still_needed", (json_int_t)more, "hours_left",
+                                      hours_left(e, r, runtime)));
     } else {
         json_object_set_new(o, "sample_needed", json_null());
     }
@@ -140,7 +153,8 @@ static json_t *versus_json(const struct experiment *e, const sy_arm_result_t *r)
     return o;
 }
 
-static json_t *arm_json(const struct experiment *e, size_t i, const sy_arm_result_t *r)
+static json_t *arm_json(const struct experiment *e, size_t i, const sy_arm_result_t *r,
+                        double runtime)
 {
     const struct arm *arm = &e->arms[i];
     json_t *o = json_pack("{sssbsIsIsIsfsI}", "key", arm->key, "control", i == e->control, "weight",
@@ -163,7 +177,7 @@ static json_t *arm_json(const struct experiment *e, size_t i, const sy_arm_resul
                       num_or_null(r->has_latency, r->latency_mean), "sd_ms",
                       num_or_null(r->has_latency && arm->a.latency.n >= 2, r->latency_sd)));
     if (i != e->control)
-        json_object_set_new(o, "vs_control", versus_json(e, r));
+        json_object_set_new(o, "vs_control", versus_json(e, r, runtime));
     return o;
 }
 
@@ -198,7 +212,54 @@ static json_t *reasons_json(const sy_experiment_result_t *r)
     return a;
 }
 
-int sy_exp_analyse(const sy_engine_t *eng, const struct experiment *e, sy_experiment_result_t **r,
+/* Whether `have` (the cached plan) was planned with the settings of `want`: levels, sds and
+ * traffic drift with the data (recomputed as the units grow), these do not. */
+static bool same_settings(const sy_rule_plan_t *have, const sy_rule_plan_t *want)
+{
+    return have->lift == want->lift && have->min_improvement == want->min_improvement &&
+           have->alpha == want->alpha && have->sequential == want->sequential &&
+           have->ratio == want->ratio && have->mean == want->mean;
+}
+
+/* A curve is recomputed once the control's units have grown by half: often while the
+ * levels are still uncertain, about a dozen times from a thousand units to a hundred
+ * thousand, not at every look. */
+#define PLAN_GROWTH 1.5
+
+/* The promotion curves of e's treatments into curves[] (NULL: none for that arm), from the
+ * cache when it still holds. No memory for the cache: computed into scratch (one an arm)
+ * for this call only; no memory at all: none. */
+static void power_curves(struct experiment *e, const sy_experiment_in_t *in,
+                         sy_rule_curve_t *scratch, const sy_rule_curve_t **curves)
+{
+    int64_t units = in->arms[in->control].units;
+    for (size_t i = 0; i < e->n_arms; i++) {
+        curves[i] = NULL;
+        sy_rule_plan_t plan;
+        int64_t n_max;
+        if (!sy_experiment_rule_plan(in, i, &plan, &n_max))
+            continue;
+        struct power_plan *c = e->plans ? &e->plans[i] : NULL;
+        if (c && c->has && same_settings(&c->plan, &plan) && units >= c->at_units &&
+            (double)units < PLAN_GROWTH * (double)c->at_units) {
+            curves[i] = &c->curve;
+            continue;
+        }
+        sy_rule_curve_t *out = c ? &c->curve : scratch ? &scratch[i] : NULL;
+        if (!out)
+            continue;
+        if (sy_stats_rule_curve(&plan, n_max, out, NULL) < 0) {
+            if (c)
+                c->has = false;
+            continue;
+        }
+        if (c)
+            *c = (struct power_plan){.has = true, .plan = plan, .curve = *out, .at_units = units};
+        curves[i] = out;
+    }
+}
+
+int sy_exp_analyse(const sy_engine_t *eng, struct experiment *e, sy_experiment_result_t **r,
                    sy_err_t *err)
 {
     if (!(*r = malloc(sizeof(**r)))) /* 5 KiB of reasons: not for the stack */
@@ -207,7 +268,14 @@ int sy_exp_analyse(const sy_engine_t *eng, const struct experiment *e, sy_experi
     const char *names[SY_EXP_MAX_ARMS];
     sy_experiment_in_t in;
     sy_exp_analysis_in(eng, e, counts, names, &in);
+    const sy_rule_curve_t *curves[SY_EXP_MAX_ARMS];
+    if (!e->plans)
+        e->plans = calloc(e->n_arms, sizeof(*e->plans));
+    sy_rule_curve_t *scratch = e->plans ? NULL : malloc(e->n_arms * sizeof(*scratch));
+    power_curves(e, &in, scratch, curves);
+    in.curves = curves;
     int rc = sy_experiment_analyze(&in, *r, err);
+    free(scratch);
     if (rc < 0) {
         free(*r);
         *r = NULL;
@@ -234,7 +302,7 @@ int sy_engine_experiment_results(sy_engine_t *eng, const sy_principal_t *actor, 
         return rc;
     json_t *arms = json_array();
     for (size_t i = 0; arms && i < e->n_arms; i++)
-        json_array_append_new(arms, arm_json(e, i, &r->arms[i]));
+        json_array_append_new(arms, arm_json(e, i, &r->arms[i], sy_exp_runtime_hours(eng, e)));
     *out = json_pack("{sssssssfsbsososssososI}", "experiment", e->key, "state",
                      sy_exp_state_name(e->state), "metric",
                      e->metric == SY_METRIC_CONVERSION ? "conversion" : "mean", "runtime_hours",

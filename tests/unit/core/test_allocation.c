@@ -4,6 +4,9 @@
  * remainder, and the health rule: 0.94 -> 0.88 rolls back, 0.02 -> 0.05 alone does not. */
 #include <string.h>
 
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+
 #include "../harness.h"
 #include "core/allocation.h"
 
@@ -203,6 +206,99 @@ static void health_needs_evidence_when_the_samples_are_known(void **state)
     assert_int_equal(sy_health_rollback(&b, &c, &t, &r, NULL), -EINVAL);
 }
 
+/* The life-long guard: the life z grows slowly with the look, the window waits for enough
+ * samples that a breach of the threshold alone clears it, and with a threshold of 0 the
+ * test itself asks for it. */
+static void health_life_guard_and_window_size(void **state)
+{
+    (void)state;
+    assert_close(sy_health_life_z(0.99, 1), 2.5758, 0, 1e-4); /* 0.01 / 2 */
+    assert_true(sy_health_life_z(0.99, 1000) > 5.5 && sy_health_life_z(0.99, 1000) < 5.7);
+    assert_true(sy_health_life_z(0.99, 20000) < 6.6); /* 14 days of minutes */
+    sy_health_thresholds_t t = SY_HEALTH_THRESHOLDS_DEFAULTS;
+    sy_health_t b = {.success_rate = 0.5, .outcomes = 10000, .requests = 10000};
+    sy_health_t w = {.success_rate = 0.5, .outcomes = 1000, .requests = 1000};
+    /* 1,000 outcomes: SE 0.0166, 3.0 SEs to the threshold: enough up to z_life 5.3 */
+    assert_true(sy_health_window_ready(&b, &w, &t, 1));
+    assert_true(sy_health_window_ready(&b, &w, &t, 300));
+    assert_false(sy_health_window_ready(&b, &w, &t, 5000));
+    w.outcomes = w.requests = 2000;
+    assert_true(sy_health_window_ready(&b, &w, &t, 5000));
+    assert_true(sy_health_window_ready(&b, &w, &t, 0)); /* no look, no guard */
+    w.outcomes = 0;                                     /* samples unknown: the point rule */
+    w.outcomes = 100;
+    t.confidence = 0;
+    assert_true(sy_health_window_ready(&b, &w, &t, 5000));
+    /* a threshold of 0: the window is judged, the life z decides (0.5 -> 0.45 over 2,000:
+     * z 4.3, past 2.33 but not past 5.6 at the 1,000th look) */
+    t = SY_HEALTH_THRESHOLDS_DEFAULTS;
+    t.success_rate_drop = 0;
+    w = (sy_health_t){.success_rate = 0.45, .outcomes = 2000, .requests = 2000};
+    assert_true(sy_health_window_ready(&b, &w, &t, 1000));
+    sy_rollback_t r;
+    assert_int_equal(sy_health_rollback_at(&b, &w, &t, 1, &r, NULL), 0);
+    assert_int_equal(r.reasons, SY_ROLLBACK_SUCCESS_RATE);
+    assert_int_equal(sy_health_rollback_at(&b, &w, &t, 1000, &r, NULL), 0);
+    assert_false(r.rollback);
+}
+
+/* Judged at every minute for 5,000 minutes (three and a half days), on windows of 100
+ * outcomes a minute that grow until sy_health_window_ready: a healthy variant (0.5 against
+ * its baseline of 0.5 over 10,000) is rolled back in none of 200 runs (the bound: 1 %);
+ * judged on every 100-outcome window without the guard, in most. A real breach (down 10
+ * points at minute 2,500) is rolled back in every run, within about two windows. */
+static void health_judged_every_minute_keeps_its_promise(void **state)
+{
+    (void)state;
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 2112);
+    sy_health_thresholds_t t = SY_HEALTH_THRESHOLDS_DEFAULTS;
+    enum { RUNS = 200, LOOKS = 5000, PER_LOOK = 100, BREACH_AT = 2500 };
+    int guarded = 0, unguarded = 0, caught = 0, slowest = 0, delay = 0;
+    for (int run = 0; run < RUNS; run++) {
+        sy_health_t b = {.outcomes = 10000, .requests = 10000};
+        b.success_rate = gsl_ran_binomial(rng, 0.5, 10000) / 10000.0;
+        int64_t n = 0, k = 0, naive_false = 0;
+        bool rolled = false;
+        for (int look = 1; look <= LOOKS && !rolled; look++) {
+            double p = look >= BREACH_AT ? 0.4 : 0.5;
+            unsigned x = gsl_ran_binomial(rng, p, PER_LOOK);
+            n += PER_LOOK;
+            k += x;
+            sy_health_t one = {
+                .success_rate = x / (double)PER_LOOK, .outcomes = PER_LOOK, .requests = PER_LOOK};
+            sy_rollback_t r;
+            if (look < BREACH_AT && !naive_false) {
+                assert_int_equal(sy_health_rollback(&b, &one, &t, &r, NULL), 0);
+                naive_false = r.success_rate_drop > 0 && r.rollback;
+            }
+            sy_health_t w = {.success_rate = (double)k / (double)n, .outcomes = n, .requests = n};
+            if (!sy_health_window_ready(&b, &w, &t, look))
+                continue;
+            assert_int_equal(sy_health_rollback_at(&b, &w, &t, look, &r, NULL), 0);
+            if (r.rollback) {
+                rolled = true;
+                guarded += look < BREACH_AT;
+                if (look >= BREACH_AT) {
+                    caught++;
+                    delay += look - BREACH_AT;
+                    slowest = look - BREACH_AT > slowest ? look - BREACH_AT : slowest;
+                }
+            }
+            n = k = 0;
+        }
+        unguarded += naive_false > 0;
+    }
+    gsl_rng_free(rng);
+    printf("# health over 5,000 looks: false rollbacks %d of %d (without the guard %d), breach "
+           "caught in %d, after %.1f minutes on average (windows of ~15), %d at most\n",
+           guarded, RUNS, unguarded, caught, (double)delay / RUNS, slowest);
+    assert_int_equal(guarded, 0);
+    assert_true(unguarded > RUNS / 2);
+    assert_int_equal(caught, RUNS);
+    assert_true(delay <= 30 * RUNS && slowest <= 90);
+}
+
 static void p95_over_its_limit_rolls_back(void **state)
 {
     (void)state;
@@ -239,6 +335,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(malformed_steps_are_errors),
         cmocka_unit_test(health_rolls_back_past_either_threshold),
         cmocka_unit_test(health_needs_evidence_when_the_samples_are_known),
+        cmocka_unit_test(health_life_guard_and_window_size),
+        cmocka_unit_test(health_judged_every_minute_keeps_its_promise),
         cmocka_unit_test(p95_over_its_limit_rolls_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

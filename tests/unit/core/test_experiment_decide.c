@@ -54,6 +54,8 @@ static bool said(const sy_experiment_result_t *r, const char *needle)
  * fixed-horizon interval, read the same way, misses it at some look far more often. The
  * reasons quote the always-valid one. Values normal, means 100 and 102 (true lift +2 %),
  * sd 15. */
+static const sy_rule_curve_t *const no_curves[SY_EXP_MAX_ARMS];
+
 static void always_valid_intervals_cover_at_every_look(void **state)
 {
     (void)state;
@@ -73,6 +75,7 @@ static void always_valid_intervals_cover_at_every_look(void **state)
             struct exp x = ab();
             x.in.metric = SY_METRIC_MEAN;
             x.in.sequential = true;
+            x.in.curves = no_curves; /* the power is not what this looks at */
             x.arms[0] = (sy_arm_counts_t){.weight = 50,
                                           .units = mc.n,
                                           .value_mean = mc.mean,
@@ -319,14 +322,16 @@ static void flat_and_fully_sized_is_futile(void **state)
     assert_int_equal(r.arms[1].verdict, SY_VERDICT_FUTILE);
     assert_int_equal(r.decision, SY_DECISION_TERMINATE);
     assert_true(said(&r, "no lift of 20%"));
+    assert_true(said(&r, "at a true lift of 40%"));
     x.in.runtime_hours = 47; /* not yet: the minimum runtime is not over */
     assert_int_equal(run(&x).decision, SY_DECISION_CONTINUE);
     x.in.runtime_hours = 72; /* not yet: too few units for the planned power */
-    x.arms[0].units = x.arms[1].units = 3000;
-    x.arms[0].conversions = 150;
-    x.arms[1].conversions = 151;
+    x.arms[0].units = x.arms[1].units = 1500;
+    x.arms[0].conversions = 75;
+    x.arms[1].conversions = 76;
     r = run(&x);
-    assert_true(r.arms[1].n_needed_control > 3000);
+    assert_true(r.arms[1].n_needed_control > 1500 && r.arms[1].power < 0.8);
+    assert_close(r.arms[1].planned_lift, 0.40, 0, 1e-12); /* twice the gate by default */
     assert_int_equal(r.decision, SY_DECISION_CONTINUE);
 }
 
