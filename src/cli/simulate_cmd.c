@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "cli/args.h"
-#include "core/experiment.h"
+#include "codec/stats_json.h"
 #include "core/rng.h"
 #include "engine/engine.h"
 
@@ -36,7 +36,11 @@
 enum dist { DIST_NONE, DIST_NORMAL, DIST_LOGNORMAL, DIST_ZERO_INFLATED };
 
 struct truth {
-    double conversion, error_rate, latency_ms;
+    double conversion, error_rate;
+    /* latency, ms: lognormal by median and p95 (latency_ms alone: that median, a spread of
+     * +-12.5 %), or normal by mean and sd (cut at 0) */
+    bool latency_normal;
+    double latency_ms, latency_p95_ms, latency_sd_ms;
     double exposure_loss; /* share of units whose exposure event is lost */
     enum dist dist;       /* the outcome's value (the mean metric), DIST_NONE: none */
     double value_mean, value_sd, zero_share;
@@ -62,60 +66,118 @@ struct scenario {
     json_t *def; /* the experiment's definition */
 };
 
-static int number(const char *prog, const json_t *o, const char *k, double lo, double hi,
-                  double *out)
+/* The default scenario: a +10 % winner, sequential; a file's missing fields come from it. */
+static const char default_scenario[] =
+    "{\"days\":7,\"units_per_hour\":1000,\"safety\":{\"sequential\":true},"
+    "\"variants\":[{\"key\":\"control\",\"control\":true,\"weight\":50,\"conversion\":0.10},"
+    "{\"key\":\"treatment\",\"weight\":50,\"conversion\":0.11}]}";
+
+/* -EINVAL with `msg`, naming `at`.k (or k at the top). */
+static int refuse_at(sy_err_t *err, const char *at, const char *k, const char *msg)
+{
+    sy_err_set(err, -EINVAL, NULL, "%s", msg);
+    if (snprintf(err->field, sizeof(err->field), "%s%s%s", at, at[0] ? "." : "", k) >=
+        (int)sizeof(err->field))
+        err->field[sizeof(err->field) - 1] = '\0'; /* a path too long: cut */
+    return -EINVAL;
+}
+
+/* o[k] into *out when present: a number from lo to hi, else -EINVAL naming `at`.k. */
+static int number(const json_t *o, const char *at, const char *k, double lo, double hi, double *out,
+                  sy_err_t *err)
 {
     const json_t *v = json_object_get(o, k);
     if (!v)
         return 0;
     if (!json_is_number(v) || !(json_number_value(v) >= lo) || !(json_number_value(v) <= hi)) {
-        fprintf(stderr, "%s: scenario: %s must be a number from %g to %g\n", prog, k, lo, hi);
-        return -1;
+        char msg[96];
+        snprintf(msg, sizeof(msg), "must be a number from %g to %g", lo, hi);
+        return refuse_at(err, at, k, msg);
     }
     *out = json_number_value(v);
     return 0;
 }
 
+/* The index (from 1) of o["distribution"] among `names` (n of them, [0] unused); 0: none. */
+static int distribution(const json_t *o, const char *const *names, int n)
+{
+    const char *d = json_string_value(json_object_get(o, "distribution"));
+    for (int k = 1; d && k < n; k++)
+        if (strcmp(d, names[k]) == 0)
+            return k;
+    return 0;
+}
+
 /* "value": {"distribution": "normal" | "lognormal" | "zero_inflated", "mean", "sd",
  * "zero_share"} (zero_inflated: 0 with that share, else lognormal). */
-static int value_of(const char *prog, const json_t *o, struct truth *t)
+static int value_of(const json_t *o, const char *at, struct truth *t, sy_err_t *err)
 {
     const json_t *v = json_object_get(o, "value");
     if (!v)
         return 0;
     static const char *const names[] = {"", "normal", "lognormal", "zero_inflated"};
-    const char *d = json_string_value(json_object_get(v, "distribution"));
-    t->dist = DIST_NONE;
-    for (int k = 1; d && k < 4; k++)
-        if (strcmp(d, names[k]) == 0)
-            t->dist = (enum dist)k;
-    if (!json_is_object(v) || t->dist == DIST_NONE) {
-        fprintf(stderr,
-                "%s: scenario: value is {\"distribution\": \"normal\", \"lognormal\" or "
-                "\"zero_inflated\", \"mean\", \"sd\", \"zero_share\"}\n",
-                prog);
-        return -1;
-    }
-    if (number(prog, v, "mean", -1e12, 1e12, &t->value_mean) < 0 ||
-        number(prog, v, "sd", 0, 1e12, &t->value_sd) < 0 ||
-        number(prog, v, "zero_share", 0, 1, &t->zero_share) < 0)
-        return -1;
-    if (t->dist != DIST_NORMAL && !(t->value_mean > 0)) {
-        fprintf(stderr, "%s: scenario: a lognormal value needs a mean > 0\n", prog);
-        return -1;
-    }
+    char here[160];
+    snprintf(here, sizeof(here), "%s%svalue", at, at[0] ? "." : "");
+    if (!json_is_object(v) || !(t->dist = (enum dist)distribution(v, names, 4)))
+        return refuse_at(err, at, "value",
+                         "is {\"distribution\": \"normal\", \"lognormal\" or \"zero_inflated\", "
+                         "\"mean\", \"sd\", \"zero_share\"}");
+    int rc;
+    if ((rc = number(v, here, "mean", -1e12, 1e12, &t->value_mean, err)) < 0 ||
+        (rc = number(v, here, "sd", 0, 1e12, &t->value_sd, err)) < 0 ||
+        (rc = number(v, here, "zero_share", 0, 1, &t->zero_share, err)) < 0)
+        return rc;
+    if (t->dist != DIST_NORMAL && !(t->value_mean > 0))
+        return refuse_at(err, here, "mean", "a lognormal value needs a mean > 0");
     return 0;
 }
 
-static int truth_of(const char *prog, const json_t *o, struct truth *t)
+/* "latency": {"distribution": "lognormal", "median_ms", "p95_ms"} or {"distribution":
+ * "normal", "mean_ms", "sd_ms"}. */
+static int latency_of(const json_t *o, const char *at, struct truth *t, sy_err_t *err)
 {
-    return number(prog, o, "conversion", 0, 1, &t->conversion) < 0 ||
-                   number(prog, o, "error_rate", 0, 1, &t->error_rate) < 0 ||
-                   number(prog, o, "latency_ms", 0, 1e6, &t->latency_ms) < 0 ||
-                   number(prog, o, "exposure_loss", 0, 0.99, &t->exposure_loss) < 0 ||
-                   value_of(prog, o, t) < 0
-               ? -1
-               : 0;
+    const json_t *v = json_object_get(o, "latency");
+    if (!v)
+        return 0;
+    static const char *const names[] = {"", "lognormal", "normal"};
+    char here[160];
+    snprintf(here, sizeof(here), "%s%slatency", at, at[0] ? "." : "");
+    int d = json_is_object(v) ? distribution(v, names, 3) : 0;
+    if (!d)
+        return refuse_at(err, at, "latency",
+                         "is {\"distribution\": \"lognormal\", \"median_ms\", \"p95_ms\"} or "
+                         "{\"distribution\": \"normal\", \"mean_ms\", \"sd_ms\"}");
+    t->latency_normal = d == 2;
+    int rc;
+    if (t->latency_normal)
+        return (rc = number(v, here, "mean_ms", 0, 1e6, &t->latency_ms, err)) < 0 ||
+                       (rc = number(v, here, "sd_ms", 0, 1e6, &t->latency_sd_ms, err)) < 0
+                   ? rc
+                   : 0;
+    t->latency_p95_ms = 0;
+    if ((rc = number(v, here, "median_ms", 0.001, 1e6, &t->latency_ms, err)) < 0 ||
+        (rc = number(v, here, "p95_ms", 0.001, 1e7, &t->latency_p95_ms, err)) < 0)
+        return rc;
+    if (!(t->latency_p95_ms >= t->latency_ms))
+        return refuse_at(err, here, "p95_ms", "a p95 at or above the median is required");
+    return 0;
+}
+
+static int truth_of(const json_t *o, const char *at, struct truth *t, sy_err_t *err)
+{
+    int rc;
+    if ((rc = number(o, at, "conversion", 0, 1, &t->conversion, err)) < 0 ||
+        (rc = number(o, at, "error_rate", 0, 1, &t->error_rate, err)) < 0 ||
+        (rc = number(o, at, "exposure_loss", 0, 0.99, &t->exposure_loss, err)) < 0 ||
+        (rc = value_of(o, at, t, err)) < 0)
+        return rc;
+    if (json_object_get(o, "latency_ms")) { /* the shorthand: a median, a narrow spread */
+        t->latency_normal = false;
+        t->latency_p95_ms = 0;
+        if ((rc = number(o, at, "latency_ms", 0, 1e6, &t->latency_ms, err)) < 0)
+            return rc;
+    }
+    return latency_of(o, at, t, err);
 }
 
 /* What a unit's value is worth on average: what "truly better" compares for the mean
@@ -126,30 +188,35 @@ static double expected_value(const struct truth *t)
 }
 
 /* Reads the scenario; the experiment definition is every field but the simulation's own
- * and the variants' true rates. */
-static int scenario_of(const char *prog, const json_t *j, struct scenario *s)
+ * and the variants' true rates. A field it lacks comes from the default scenario. */
+static int scenario_of(const json_t *j, struct scenario *s, sy_err_t *err)
 {
     *s = (struct scenario){.days = 7,
                            .units_per_hour = 1000,
                            .check_hours = 1,
                            .health_minutes = 1,
                            .step_minutes = 10};
-    if (!json_is_object(j)) {
-        fprintf(stderr, "%s: a scenario is a JSON object\n", prog);
-        return -1;
-    }
-    if (number(prog, j, "days", 0.01, 366, &s->days) < 0 ||
-        number(prog, j, "units_per_hour", 1, 1e7, &s->units_per_hour) < 0 ||
-        number(prog, j, "check_every_hours", 0.01, 720, &s->check_hours) < 0 ||
-        number(prog, j, "health_every_minutes", 1.0 / 60, 1440, &s->health_minutes) < 0 ||
-        number(prog, j, "step_minutes", 1.0 / 60, 1440, &s->step_minutes) < 0)
-        return -1;
-    const json_t *vs = json_object_get(j, "variants");
-    if (!json_is_array(vs) || json_array_size(vs) < 2 || json_array_size(vs) > MAX_ARMS) {
-        fprintf(stderr, "%s: scenario: variants is an array of 2 to %d variants\n", prog, MAX_ARMS);
-        return -1;
-    }
-    s->def = json_deep_copy(j);
+    if (!json_is_object(j))
+        return sy_err_set(err, -EINVAL, "", "a scenario is a JSON object");
+    int rc;
+    if ((rc = number(j, "", "days", 0.01, 366, &s->days, err)) < 0 ||
+        (rc = number(j, "", "units_per_hour", 1, 1e7, &s->units_per_hour, err)) < 0 ||
+        (rc = number(j, "", "check_every_hours", 0.01, 720, &s->check_hours, err)) < 0 ||
+        (rc = number(j, "", "health_every_minutes", 1.0 / 60, 1440, &s->health_minutes, err)) < 0 ||
+        (rc = number(j, "", "step_minutes", 1.0 / 60, 1440, &s->step_minutes, err)) < 0)
+        return rc;
+    if (!(s->def = json_deep_copy(j)))
+        return sy_err_set(err, -ENOMEM, NULL, "out of memory");
+    json_t *dflt = json_loads(default_scenario, 0, NULL);
+    if (dflt && !json_object_get(s->def, "variants"))
+        json_object_set(s->def, "variants", json_object_get(dflt, "variants"));
+    if (dflt && !json_object_get(s->def, "safety"))
+        json_object_set(s->def, "safety", json_object_get(dflt, "safety"));
+    json_decref(dflt);
+    const json_t *vs = json_object_get(s->def, "variants");
+    if (!json_is_array(vs) || json_array_size(vs) < 2 || json_array_size(vs) > MAX_ARMS)
+        return sy_err_set(err, -EINVAL, "variants", "an array of 2 to %d variants", MAX_ARMS);
+    vs = json_deep_copy(vs); /* the truths: s->def keeps the definition's part */
     static const char *const own[] = {"days", "units_per_hour", "check_every_hours",
                                       "health_every_minutes", "step_minutes"};
     for (size_t k = 0; k < sizeof(own) / sizeof(own[0]); k++)
@@ -159,37 +226,48 @@ static int scenario_of(const char *prog, const json_t *j, struct scenario *s)
     json_t *defvs = json_object_get(s->def, "variants");
     size_t control = 0;
     s->n = json_array_size(vs);
-    for (size_t i = 0; i < s->n; i++) {
+    rc = vs ? 0 : sy_err_set(err, -ENOMEM, NULL, "out of memory");
+    for (size_t i = 0; rc == 0 && i < s->n; i++) {
         const json_t *v = json_array_get(vs, i);
         struct variant *x = &s->v[i];
+        char at[64];
+        snprintf(at, sizeof(at), "variants[%zu]", i);
         /* the key lives in s->def, which the scenario keeps (the caller frees `j`) */
         x->key = json_string_value(json_object_get(json_array_get(defvs, i), "key"));
         x->t = (struct truth){.conversion = 0.1, .error_rate = 0, .latency_ms = 100};
-        if (!x->key || truth_of(prog, v, &x->t) < 0) {
-            if (!x->key)
-                fprintf(stderr, "%s: scenario: variants[%zu] has no key\n", prog, i);
-            return -1;
+        if (!x->key) {
+            rc = refuse_at(err, at, "key", "every variant has a key");
+            break;
         }
+        if ((rc = truth_of(v, at, &x->t, err)) < 0)
+            break;
         if (json_is_true(json_object_get(v, "control")))
             control = i;
         const json_t *ch = json_object_get(v, "changes");
-        for (size_t k = 0; k < json_array_size(ch) && k < MAX_CHANGE; k++) {
+        if (ch && (!json_is_array(ch) || json_array_size(ch) > MAX_CHANGE)) {
+            rc = refuse_at(err, at, "changes", "an array of at most 8 changes");
+            break;
+        }
+        for (size_t k = 0; rc == 0 && k < json_array_size(ch); k++) {
             const json_t *c = json_array_get(ch, k);
-            x->changes[k].t = x->t;
-            if (number(prog, c, "at_hours", 0, 1e5, &x->changes[k].at_hours) < 0 ||
-                truth_of(prog, c, &x->changes[k].t) < 0)
-                return -1;
-            x->n_changes++;
+            char cat[96];
+            snprintf(cat, sizeof(cat), "%s.changes[%zu]", at, k);
+            x->changes[k].t = k ? x->changes[k - 1].t : x->t;
+            if ((rc = number(c, cat, "at_hours", 0, 1e5, &x->changes[k].at_hours, err)) == 0 &&
+                (rc = truth_of(c, cat, &x->changes[k].t, err)) == 0)
+                x->n_changes++;
         }
         json_t *d = json_array_get(defvs, i);
-        static const char *const truth_fields[] = {"conversion",    "error_rate", "latency_ms",
-                                                   "exposure_loss", "value",      "changes"};
+        static const char *const truth_fields[] = {"conversion", "error_rate",    "latency_ms",
+                                                   "latency",    "exposure_loss", "value",
+                                                   "changes"};
         for (size_t k = 0; k < sizeof(truth_fields) / sizeof(truth_fields[0]); k++)
             json_object_del(d, truth_fields[k]);
     }
+    json_decref((json_t *)vs);
     for (size_t i = 0; i < s->n; i++)
         s->v[i].control_of = control;
-    return 0;
+    return rc;
 }
 
 /* The variant's true rates `hours` into the run. */
@@ -217,6 +295,17 @@ static double draw_value(const struct truth *t, uint64_t *s)
     return exp(mu + sqrt(sigma2) * sy_rng_gauss(s));
 }
 
+/* A request's latency, ms, by the variant's distribution. */
+static double draw_latency(const struct truth *t, uint64_t *s)
+{
+    if (t->latency_normal)
+        return fmax(0, t->latency_ms + t->latency_sd_ms * sy_rng_gauss(s));
+    if (t->latency_p95_ms > 0) /* lognormal: p95 = median e^(1.6449 sigma) */
+        return t->latency_ms *
+               exp(log(t->latency_p95_ms / t->latency_ms) / 1.6448536269514722 * sy_rng_gauss(s));
+    return t->latency_ms * exp(0.25 * (sy_rng_uniform(s) - 0.5));
+}
+
 /* ---- one run ------------------------------------------------------------------------------ */
 
 struct outcome {
@@ -232,10 +321,13 @@ struct outcome {
     /* the rule's power as the results print it (the first treatment with a sample_needed),
      * read at every check until PLAN_HOURS or the first step, whichever comes first */
     bool has_plan, plan_frozen;
-    double planned_power;    /* the printed power then (by the units then) */
-    int64_t planned_n;       /* the printed sample_needed.control */
-    int64_t control_units;   /* the control's units so far (exposures not lost) */
-    int64_t control_at_step; /* ... when the first step came (-1: none) */
+    double planned_power;  /* the printed chance of promotion by planned_n */
+    int64_t planned_n;     /* the printed sample_needed.control */
+    int64_t control_units; /* the control's units so far (exposures not lost) */
+    int checks;            /* auto-promotion checks so far */
+    int step_check;        /* the check of the first step (0: none) */
+    int due_check;         /* the first check with planned_n control units (0: none yet):
+                              decisions come at checks, so "by the sample" is by this one */
 };
 
 #define PLAN_HOURS 24 /* when a run's printed plan is taken (before its first step) */
@@ -308,7 +400,7 @@ static void record(struct outcome *o, json_t *done, double hours, const struct s
         json_t *e = json_pack("{sfssss?}", "hours", hours, "action", action, "winner", winner);
         if (strcmp(action, "step") == 0) {
             if (!o->steps++) {
-                o->control_at_step = o->control_units;
+                o->step_check = o->checks;
                 o->plan_frozen = true;
             }
             json_object_set(e, "weights", json_object_get(x, "weights"));
@@ -355,16 +447,19 @@ static void read_plan(sy_engine_t *eng, const sy_principal_t *who, const char *k
         if (json_is_integer(need)) {
             o->has_plan = true;
             o->planned_n = json_integer_value(need);
-            o->planned_power = json_number_value(json_object_get(vs, "power"));
+            o->planned_power =
+                json_number_value(json_object_get(json_object_get(vs, "sample_needed"), "power"));
             break;
         }
     }
     json_decref(res);
 }
 
-static int run(const struct scenario *s, uint64_t seed, struct outcome *o)
+/* One run into *o: 0, -EINVAL with *bad for a scenario whose experiment the engine refuses,
+ * -1 for anything else (said on stderr). */
+static int run(const struct scenario *s, uint64_t seed, struct outcome *o, sy_err_t *bad)
 {
-    *o = (struct outcome){.timeline = json_array(), .control_at_step = -1};
+    *o = (struct outcome){.timeline = json_array()};
     sy_engine_t *eng;
     sy_err_t err = {0};
     sy_engine_opts_t opts = {.db = ":memory:", .fake_start_ms = START_MS};
@@ -383,8 +478,10 @@ static int run(const struct scenario *s, uint64_t seed, struct outcome *o)
                                &id, &err) < 0 ||
         sy_engine_authenticate(eng, secret, strlen(secret), &who) < 0 ||
         sy_engine_experiment_create(eng, &who, s->def, &xp, &err) < 0) {
-        fprintf(stderr, "switchyard simulate: the scenario's experiment: %s%s%s\n", err.msg,
-                err.field[0] ? " at " : "", err.field);
+        *bad = err;
+        rc = err.code == -EINVAL || err.code == -EEXIST ? -EINVAL : -1;
+        if (rc == -1)
+            fprintf(stderr, "switchyard simulate: %s\n", err.msg);
         goto out;
     }
     json_decref(xp);
@@ -437,7 +534,7 @@ static int run(const struct scenario *s, uint64_t seed, struct outcome *o)
                 ev[n].value = draw_value(&tr, &rng);
             }
             ev[n].has_latency = true;
-            ev[n++].latency_ms = tr.latency_ms * exp(0.25 * (sy_rng_uniform(&rng) - 0.5));
+            ev[n++].latency_ms = draw_latency(&tr, &rng);
             if (sy_rng_uniform(&rng) < tr.error_rate) {
                 ev[n] = base;
                 ev[n++].kind = SY_EVENT_ERROR;
@@ -451,9 +548,14 @@ static int run(const struct scenario *s, uint64_t seed, struct outcome *o)
         for (int64_t m = 0; m < step_ms; m += 60000) { /* the timers, minute by minute */
             sy_engine_advance(eng, step_ms - m < 60000 ? step_ms - m : 60000);
             int64_t at = now + m + (step_ms - m < 60000 ? step_ms - m : 60000);
-            if (!o->plan_frozen && check_ms > 0 && at % check_ms == 0) {
-                read_plan(eng, &who, key, o); /* what a person reads before the check */
-                o->plan_frozen = at >= PLAN_HOURS * 3600000LL;
+            if (check_ms > 0 && at % check_ms == 0) {
+                o->checks++;
+                if (!o->plan_frozen) {
+                    read_plan(eng, &who, key, o); /* what a person reads before the check */
+                    o->plan_frozen = at >= PLAN_HOURS * 3600000LL;
+                }
+                if (o->has_plan && !o->due_check && o->control_units >= o->planned_n)
+                    o->due_check = o->checks;
             }
             json_t *done = sy_engine_tick(eng);
             if (done)
@@ -494,6 +596,17 @@ static void outcome_free(struct outcome *o)
 }
 
 /* ---- the command ---------------------------------------------------------------------------- */
+
+/* A scenario refused, by its field: on stderr, and with --json as the error object on
+ * stdout; exit 2. */
+static int bad_scenario(const char *prog, const sy_err_t *err, bool json)
+{
+    fprintf(stderr, "%s: scenario: %s%s%s\n", prog, err->field, err->field[0] ? ": " : "",
+            err->msg);
+    if (json)
+        sy_cli_print_json(sy_stats_json_error(err));
+    return SY_EXIT_USAGE;
+}
 
 static void print_timeline(const struct outcome *o)
 {
@@ -581,29 +694,29 @@ int sy_cli_simulate(int argc, char **argv)
         sy_args_usage(a, n_args, stdout);
         return 0;
     }
+    bool json = a[4].value != NULL;
     json_error_t je;
-    json_t *j = a[0].value ? json_load_file(a[0].value, 0, &je)
-                           : json_loads("{\"days\":7,\"units_per_hour\":1000,"
-                                        "\"safety\":{\"sequential\":true},"
-                                        "\"variants\":[{\"key\":\"control\",\"control\":true,"
-                                        "\"weight\":50,\"conversion\":0.10},"
-                                        "{\"key\":\"treatment\",\"weight\":50,"
-                                        "\"conversion\":0.11}]}",
-                                        0, &je);
+    sy_err_t err = {0};
+    json_t *j =
+        a[0].value ? json_load_file(a[0].value, 0, &je) : json_loads(default_scenario, 0, &je);
     if (!j) {
-        fprintf(stderr, "%s: --scenario %s: %s (line %d)\n", prog, a[0].value, je.text, je.line);
-        return 1;
+        sy_err_set(&err, -EINVAL, "scenario", "%s: %s (line %d)", a[0].value, je.text, je.line);
+        return bad_scenario(prog, &err, json);
     }
     struct scenario s;
     int64_t runs = 1, seed = 1;
     double days = 0;
-    int rc = scenario_of(prog, j, &s);
+    int rc = scenario_of(j, &s, &err);
     json_decref(j);
-    if (rc < 0 || (a[1].value && sy_args_double(prog, "days", a[1].value, &days) < 0) ||
+    if (rc < 0) {
+        json_decref(s.def);
+        return bad_scenario(prog, &err, json);
+    }
+    if ((a[1].value && sy_args_double(prog, "days", a[1].value, &days) < 0) ||
         (a[2].value && sy_args_int64(prog, "runs", a[2].value, &runs) < 0) ||
         (a[3].value && sy_args_int64(prog, "seed", a[3].value, &seed) < 0)) {
         json_decref(s.def);
-        return rc < 0 ? 1 : SY_EXIT_USAGE;
+        return SY_EXIT_USAGE;
     }
     if (days)
         s.days = days;
@@ -612,8 +725,8 @@ int sy_cli_simulate(int argc, char **argv)
         json_decref(s.def);
         return SY_EXIT_USAGE;
     }
-    bool json = a[4].value != NULL;
     int promoted = 0, falsely = 0, rolled = 0, full = 0, srm = 0, planned = 0, by_plan = 0;
+    double printed = 0; /* the sum of the powers the plans printed */
     double *hours = calloc((size_t)runs, sizeof(*hours));
     double *needs = calloc((size_t)runs, sizeof(*needs));
     if (!hours || !needs)
@@ -623,7 +736,7 @@ int sy_cli_simulate(int argc, char **argv)
         if (progress)
             fprintf(stderr, "\r%s: run %lld of %lld", prog, (long long)r + 1, (long long)runs);
         struct outcome o;
-        rc = run(&s, (uint64_t)(seed + r), &o);
+        rc = run(&s, (uint64_t)(seed + r), &o, &err);
         if (rc == 0 && runs == 1) {
             if (json) {
                 json_t *out = outcome_json(&o);
@@ -652,7 +765,8 @@ int sy_cli_simulate(int argc, char **argv)
             hours[full++] = o.hours_to_full;
         if (o.has_plan) { /* promoted by the units the plan printed? */
             needs[planned++] = (double)o.planned_n;
-            by_plan += o.control_at_step >= 0 && o.control_at_step <= o.planned_n;
+            printed += o.planned_power;
+            by_plan += o.step_check && (!o.due_check || o.step_check <= o.due_check);
         }
         outcome_free(&o);
     }
@@ -665,12 +779,12 @@ int sy_cli_simulate(int argc, char **argv)
         double n = (double)runs;
         /* the rule's power, checked: the share of the runs with a printed plan promoted by
          * the control units it said, against the power it said them for */
-        json_t *plan =
-            planned ? json_pack("{sisfsfsfso}", "runs", planned, "power", SY_EXP_TARGET_POWER,
-                                "median_sample_needed", needs[planned / 2],
-                                "promoted_by_sample_needed", by_plan / (double)planned,
-                                "promoted_by_sample_needed_ci", rate_json(by_plan, planned))
-                    : json_null();
+        json_t *plan = planned
+                           ? json_pack("{sisfsfsfso}", "runs", planned, "power", printed / planned,
+                                       "median_sample_needed", needs[planned / 2],
+                                       "promoted_by_sample_needed", by_plan / (double)planned,
+                                       "promoted_by_sample_needed_ci", rate_json(by_plan, planned))
+                           : json_null();
         if (json) {
             sy_cli_print_json(json_pack(
                 "{sIsfsosfsosfsosfsosfsososo}", "runs", (json_int_t)runs, "promotion_rate",
@@ -690,9 +804,9 @@ int sy_cli_simulate(int argc, char **argv)
                 printf(" (median %.1f h)", median);
             printf("\n");
             if (planned)
-                printf("plan: %d runs printed a sample (median %.0f control units) for %.0f %% "
-                       "power; promoted by it: %.1f %%\n",
-                       planned, needs[planned / 2], 100 * SY_EXP_TARGET_POWER,
+                printf("plan: %d runs printed a sample (median %.0f control units) and a %.1f %% "
+                       "chance of promotion by it (on average); promoted by it: %.1f %%\n",
+                       planned, needs[planned / 2], 100 * printed / planned,
                        100.0 * by_plan / planned);
             json_decref(plan);
         }
@@ -700,5 +814,7 @@ int sy_cli_simulate(int argc, char **argv)
     free(hours);
     free(needs);
     json_decref(s.def);
+    if (rc == -EINVAL) /* the engine refused the scenario's experiment */
+        return bad_scenario(prog, &err, json);
     return rc < 0 ? 1 : 0;
 }

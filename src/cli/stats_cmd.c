@@ -328,7 +328,8 @@ static int plan_one(const char *prog, sy_rule_plan_t *p, double target, double p
 {
     int64_t n;
     sy_err_t err;
-    int rc = sy_stats_rule_sample(p, target, sy_stats_rule_horizon(p, target), &n, &err);
+    int64_t horizon = sy_stats_rule_horizon(p, target);
+    int rc = sy_stats_rule_sample(p, target, horizon, &n, &err);
     if (rc < 0 && rc != -ERANGE)
         return refuse(prog, &err, json);
     double days = rc == 0 ? (double)n * variants / per_hour / 24 : NAN;
@@ -343,9 +344,13 @@ static int plan_one(const char *prog, sy_rule_plan_t *p, double target, double p
     if (rc == 0)
         printf("  %-14s %10lld units a variant, %7.1f days\n",
                p->sequential ? "sequential" : "fixed horizon", (long long)n, days);
-    else
+    else if (p->lift <= p->min_improvement)
         printf("  %-14s never: promotion stays under %.0f %% (the lift must clear the gate)\n",
                p->sequential ? "sequential" : "fixed horizon", 100 * target);
+    else
+        printf("  %-14s not within %lld units a variant\n",
+               p->sequential ? "sequential" : "fixed horizon",
+               (long long)(horizon ? horizon : (int64_t)1e12));
     return 0;
 }
 
@@ -386,19 +391,39 @@ static int run_plan(const char *prog, int argc, char **argv)
         opt_double(prog, &a[6], &min_sample) < 0 || opt_double(prog, &a[7], &target) < 0)
         return SY_EXIT_USAGE;
     bool json = a[8].value;
-    if (!(k >= 1 && k <= 15 && k == floor(k)) || !(per_hour >= 2 && per_hour <= 1e9) ||
-        !(min_sample >= 0 && min_sample <= 1e9)) {
-        fprintf(stderr,
-                "%s: --treatments is 1 to 15, --units-per-hour 2 to 1e9, --min-sample "
-                "0 to 1e9\n",
-                prog);
-        return SY_EXIT_USAGE;
+    /* each option's own range, named, before anything is printed */
+    sy_err_t err = {.code = -EINVAL};
+    if (!(conf > 0 && conf < 1))
+        snprintf(err.field, sizeof(err.field), "confidence");
+    else if (!(k >= 1 && k <= 15 && k == floor(k)))
+        snprintf(err.field, sizeof(err.field), "treatments");
+    else if (!(per_hour >= 2 && per_hour <= 1e9))
+        snprintf(err.field, sizeof(err.field), "units_per_hour");
+    else if (!(min_sample >= 0 && min_sample <= 1e9 && min_sample == floor(min_sample)))
+        snprintf(err.field, sizeof(err.field), "min_sample");
+    else if (!(target > 0 && target < 1))
+        snprintf(err.field, sizeof(err.field), "power");
+    if (err.field[0]) {
+        static const struct {
+            const char *field, *msg;
+        } ranges[] = {{"confidence", "must be in (0, 1)"},
+                      {"treatments", "must be a whole number from 1 to 15"},
+                      {"units_per_hour", "must be from 2 to 1e9"},
+                      {"min_sample", "must be a whole number from 0 to 1e9"},
+                      {"power", "must be in (0, 1)"}};
+        for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+            if (strcmp(err.field, ranges[i].field) == 0)
+                snprintf(err.msg, sizeof(err.msg), "%s", ranges[i].msg);
+        return refuse(prog, &err, json);
     }
     int variants = (int)k + 1;
     p.min_improvement = m_pct / 100;
     p.alpha = (1 - conf) / k; /* Holm's first step */
     p.min_sample = (int64_t)min_sample;
     p.units_per_look = (int64_t)fmax(1, floor(per_hour / variants)); /* hourly */
+    double probe;
+    if (sy_stats_rule_power(&p, 1, &probe, &err) < 0) /* baseline, lift, gate: before printing */
+        return refuse(prog, &err, json);
     json_t *out = json ? json_pack("{sfsfsfsf}", "baseline", p.baseline, "lift", p.lift,
                                    "min_improvement_pct", m_pct, "power", target)
                        : NULL;

@@ -242,6 +242,7 @@ static void plan_power(const sy_experiment_in_t *in, size_t i, sy_arm_result_t *
         return;
     double ratio = plan.ratio > 0 ? plan.ratio : 1;
     r->has_sample = true;
+    r->power_needed = sy_rule_curve_power(curve, need);
     r->n_needed_control = need;
     r->n_needed_treatment = (int64_t)ceil((double)need * ratio);
 }
@@ -323,7 +324,10 @@ static void compare(const sy_experiment_in_t *in, size_t i, sy_arm_result_t *r)
             r->diff_ci_high = w.diff_ci_high;
             if (mc.mean != 0) { /* relative to the control's size: a negative mean too */
                 double se = relative_se(&mc, &mt);
-                double zq = sy_stats_norm_isf((1 - SY_EXP_CI_LEVEL) / 2);
+                /* Welch's t quantile, as the difference's interval: not the normal's, which
+                 * at a few units would exclude 0 where the test does not */
+                double zq = w.has_df ? sy_stats_t_isf((1 - SY_EXP_CI_LEVEL) / 2, w.df)
+                                     : sy_stats_norm_isf((1 - SY_EXP_CI_LEVEL) / 2);
                 r->has_lift = true;
                 r->lift = w.diff / fabs(mc.mean);
                 r->lift_ci_low = r->lift - zq * se;

@@ -173,6 +173,8 @@ typedef struct sy_arm_result {
     double power;
     bool has_sample;
     int64_t n_needed_control, n_needed_treatment;
+    double power_needed;   /* the chance by then: the target, or more where a minimum (sample,
+                              runtime) makes it jump past it */
     sy_promotion_t checks; /* the five safety checks */
     /* the latency guardrail (when asked): the relative increase of the mean latency over
      * control with its 95 % interval. It passes once the interval's top is at or below

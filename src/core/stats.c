@@ -152,7 +152,7 @@ double sy_stats_t_sf(double t, double df)
 
 /* The t quantile with upper tail p: GSL's, off by up to ~4e-9 relative near 40 degrees of
  * freedom, polished by Newton's method on sy_stats_t_sf (accurate there to ~1e-11). */
-static double t_isf(double p, double df)
+double sy_stats_t_isf(double p, double df)
 {
     double q = gsl_cdf_tdist_Qinv(p, df);
     for (int k = 0; k < 2 && isfinite(q); k++) {
@@ -295,7 +295,7 @@ int sy_stats_welch(const sy_moments_t *control, const sy_moments_t *treatment, s
     r.df = 1 / (a * a / (double)(control->n - 1) + b * b / (double)(treatment->n - 1));
     r.t = r.diff / se;
     r.p_value = p_value_t(r.t, r.df, alt);
-    double q = t_isf((1 - confidence) / 2, r.df);
+    double q = sy_stats_t_isf((1 - confidence) / 2, r.df);
     r.diff_ci_low = r.diff - q * se;
     r.diff_ci_high = r.diff + q * se;
     double all[] = {r.t, r.df, r.p_value, r.diff, r.diff_ci_low, r.diff_ci_high};

@@ -107,6 +107,8 @@ double sy_stats_norm_isf(double p); /* Phi^-1(1 - p), accurate for tiny p */
  * about 1e-11 relative over the whole range: GSL's own tdist_Q is only good to ~1e-7 in
  * the far tail for 30 < df < 1000, where we use the incomplete beta function instead. */
 double sy_stats_t_sf(double t, double df);
+/* The t quantile with upper tail p at df degrees of freedom (relative error ~1e-11). */
+double sy_stats_t_isf(double p, double df);
 
 /* ---- Two-proportion z-test ------------------------------------------------------- */
 

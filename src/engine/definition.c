@@ -203,7 +203,8 @@ static int parse_health(const json_t *h, struct experiment *e, sy_err_t *err)
     return 0;
 }
 
-static int parse_variants(const json_t *vs, struct experiment *e, json_t *values, sy_err_t *err)
+static int parse_variants(const json_t *vs, struct experiment *e, json_t *values, bool stored,
+                          sy_err_t *err)
 {
     if (!json_is_array(vs) || json_array_size(vs) < 2 || json_array_size(vs) > SY_EXP_MAX_ARMS)
         return sy_err_set(err, -EINVAL, "variants", "variants must be an array of 2 to %d variants",
@@ -259,14 +260,25 @@ static int parse_variants(const json_t *vs, struct experiment *e, json_t *values
     if (controls != 1)
         return sy_err_set(err, -EINVAL, "variants", "exactly one variant is the control, not %zu",
                           controls);
-    if (e->arms[e->control].weight == 0 || treatment_weight == 0)
+    /* a stored row is taken as it was written (one from before the check below may give
+     * the control 0 %: it must load, not stop the store from opening) */
+    if (!stored && (e->arms[e->control].weight == 0 || treatment_weight == 0))
         return sy_err_set(err, -EINVAL, "variants",
                           "the control and at least one treatment need a weight above 0");
     to_points(e);
+    treatment_weight = 0;
+    for (size_t i = 0; i < e->n_arms; i++)
+        treatment_weight += i != e->control ? e->arms[i].weight : 0;
+    if (!stored && (e->arms[e->control].weight == 0 || treatment_weight == 0))
+        return sy_err_set(err, -EINVAL, "variants",
+                          "weights become whole percentage points, and these leave the %s "
+                          "0 %%: give it at least 1 %% of the total",
+                          e->arms[e->control].weight == 0 ? "control" : "treatments");
     return 0;
 }
 
-int sy_exp_parse_def(const json_t *def, struct experiment *e, json_t *values, sy_err_t *err)
+int sy_exp_parse_def(const json_t *def, struct experiment *e, json_t *values, bool stored,
+                     sy_err_t *err)
 {
     if (!json_is_object(def))
         return sy_err_set(err, -EINVAL, "", "an experiment is a JSON object");
@@ -285,7 +297,7 @@ int sy_exp_parse_def(const json_t *def, struct experiment *e, json_t *values, sy
                           "flag is a flag key of 1 to %d bytes, no control characters", KEY_MAX);
     snprintf(e->key, sizeof(e->key), "%s", json_string_value(key));
     snprintf(e->flag, sizeof(e->flag), "%s", json_string_value(flag ? flag : key));
-    if ((rc = parse_variants(json_object_get(def, "variants"), e, values, err)) < 0)
+    if ((rc = parse_variants(json_object_get(def, "variants"), e, values, stored, err)) < 0)
         return rc;
     const json_t *m = json_object_get(def, "metric");
     const char *metric = m ? json_string_value(m) : "conversion";

@@ -199,7 +199,7 @@ static int load_experiment(void *arg, const sy_store_experiment_t *row)
     json_error_t je;
     json_t *def = json_loads(row->definition, 0, &je);
     sy_err_t err = {0};
-    int rc = def ? sy_exp_parse_def(def, e, NULL, &err) : -EIO;
+    int rc = def ? sy_exp_parse_def(def, e, NULL, true, &err) : -EIO;
     json_decref(def);
     if (rc == 0 && state_parse(row->state, &e->state) < 0)
         rc = -EIO;
@@ -373,7 +373,7 @@ int sy_engine_experiment_create(sy_engine_t *eng, const sy_principal_t *actor, c
         rc = sy_eng_oom(err);
         goto out;
     }
-    if ((rc = sy_exp_parse_def(def, e, values, err)) < 0)
+    if ((rc = sy_exp_parse_def(def, e, values, false, err)) < 0)
         goto out;
     if (sy_exp_find(eng, w->id, e->key, strlen(e->key))) {
         rc = sy_err_set(err, -EEXIST, "key", "experiment \"%.64s\" already exists", e->key);

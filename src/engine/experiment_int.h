@@ -164,8 +164,9 @@ struct sy_experiments {
 
 /* Fills `e` from a definition and builds its normalized form (e->def); -EINVAL naming the
  * field. `values` (may be NULL) receives each variant's flag value, for a flag the
- * experiment creates. */
-int sy_exp_parse_def(const json_t *def, struct experiment *e, json_t *values, sy_err_t *err);
+ * experiment creates. `stored`: a row of the store, whose weights are taken as written. */
+int sy_exp_parse_def(const json_t *def, struct experiment *e, json_t *values, bool stored,
+                     sy_err_t *err);
 
 /* ---- experiment.c --------------------------------------------------------------------- */
 

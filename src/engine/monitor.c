@@ -349,10 +349,13 @@ static json_t *check_one(sy_engine_t *eng, struct experiment *e)
         prev[k] =
             e->n_changes >= 2 ? e->changes[e->n_changes - 2].weights[k] : e->arms[k].defined_weight;
     char reason[160];
-    snprintf(reason, sizeof(reason), "health of %s: %s%s%s", e->arms[e->watched].key,
-             r.reasons & SY_ROLLBACK_SUCCESS_RATE ? "success rate dropped " : "",
-             r.reasons & SY_ROLLBACK_ERROR_RATE ? "error rate rose " : "",
-             r.reasons & SY_ROLLBACK_P95 ? "p95 over its limit" : "");
+    static const char *const said[] = {"success rate dropped", "error rate rose",
+                                       "p95 over its limit"};
+    int at = snprintf(reason, sizeof(reason), "health of %s:", e->arms[e->watched].key);
+    for (unsigned k = 0, n = 0; k < 3 && at > 0 && (size_t)at < sizeof(reason); k++)
+        if (r.reasons & (1u << k))
+            at += snprintf(reason + at, sizeof(reason) - (size_t)at, "%s %s", n++ ? "," : "",
+                           said[k]);
     json_t *detail = json_pack("{ssssso}", "reason", reason, "rolled_back_by", "health monitor",
                                "health", json_incref(view));
     sy_err_t err = {0};

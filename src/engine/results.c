@@ -138,10 +138,10 @@ static json_t *versus_json(const struct experiment *e, const sy_arm_result_t *r,
         int64_t more = (r->n_needed_control > nc ? r->n_needed_control - nc : 0) +
                        (r->n_needed_treatment > nt ? r->n_needed_treatment - nt : 0);
         json_object_set_new(o, "sample_needed",
-                            json_pack("{sIsIsIso}", "control", (json_int_t)r->n_needed_control,
+                            json_pack("{sIsIsIsosf}", "control", (json_int_t)r->n_needed_control,
                                       "treatment", (json_int_t)r->n_needed_treatment,
                                       "still_needed", (json_int_t)more, "hours_left",
-                                      hours_left(e, r, runtime)));
+                                      hours_left(e, r, runtime), "power", r->power_needed));
     } else {
         json_object_set_new(o, "sample_needed", json_null());
     }

@@ -72,6 +72,14 @@ check "plan: a lift at the gate never reaches 80 % at a fixed horizon" 0 \
     '"fixed_horizon": null' "" -- "$SY" stats plan --baseline 0.10 --lift 0.05 --json
 check "plan: a rate out of range is refused, naming it" 2 '"field": "baseline"' "" -- \
     "$SY" stats plan --baseline 1.5 --lift 0.1 --json
+check "plan: a confidence of 1 is refused as --confidence, nothing else printed" 2 \
+    '^\{ "error": \{ "code": "invalid_input", "message": "must be in \(0, 1\)", "field": "confidence" \} ?\}$' \
+    "--confidence" -- sh -c "out=\$(\"$SY\" stats plan --baseline 0.1 --lift 0.1 --confidence 1 --json); rc=\$?; printf '%s' \"\$out\" | tr -d '\n' | tr -s ' '; exit \$rc"
+# plans no path reaches: bounded work (4,096 looks at most), answered at once
+for args in "--lift 0" "--lift -0.1" "--baseline 0.001 --lift 0.001" "--baseline 1e-300 --lift 0.1"; do
+    check "plan: $args is answered within 20 s, never reached" 0 '"sequential": null' "" -- \
+        timeout 20 "$SY" stats plan --baseline 0.1 $args --json
+done
 
 # The conformance runner: it must pass the shared vectors, and it must be able to fail.
 check "conformance passes the shared vectors" 0 "^[1-9][0-9]* passed, 0 failed$" "" -- \

@@ -37,6 +37,8 @@ bad "no control" variants '{"key":"x","variants":[{"key":"a","weight":1},{"key":
 bad "two controls" variants '{"key":"x","variants":[{"key":"a","weight":1,"control":true},{"key":"b","weight":1,"control":true}]}'
 bad "a negative weight" 'variants[1].weight' '{"key":"x","variants":[{"key":"a","weight":1,"control":true},{"key":"b","weight":-1}]}'
 bad "a fractional weight" 'variants[1].weight' '{"key":"x","variants":[{"key":"a","weight":1,"control":true},{"key":"b","weight":0.5}]}'
+bad "weights that round the control to 0 %" variants '{"key":"x","variants":[{"key":"a","weight":1,"control":true},{"key":"b","weight":1000000}]}'
+bad "weights that round every treatment to 0 %" variants '{"key":"x","variants":[{"key":"a","weight":1000,"control":true},{"key":"b","weight":1},{"key":"c","weight":1}]}'
 bad "a variant twice" 'variants[1].key' '{"key":"x","variants":[{"key":"a","weight":1,"control":true},{"key":"a","weight":1}]}'
 bad "an unknown metric" metric '{"key":"x","metric":"clicks","variants":[{"key":"a","weight":1,"control":true},{"key":"b","weight":1}]}'
 bad "a confidence of 1" safety.min_confidence '{"key":"x","variants":[{"key":"a","weight":1,"control":true},{"key":"b","weight":1}],"safety":{"min_confidence":1.5}}'
@@ -193,7 +195,12 @@ expect "mean metric: means and sds" 200 '.metric == "mean" and (.variants[0] | h
     GET /v1/experiments/co/results "$VIEWER"
 
 # ---- restart -------------------------------------------------------------------------------------
+expect "a draft whose stored row will give its control 0 %" 201 '.state == "draft"' -- \
+    POST /v1/experiments "$ADMIN" '{"key":"zc","variants":[{"key":"a","weight":1,"control":true},{"key":"b","weight":1}]}'
 stop_server
+# a row as an older build could write it (its control rounded to 0 %): the store still opens
+sqlite3 "$TMP/sy.db" "UPDATE experiments SET definition = json_set(json_set(definition,
+    '$.variants[0].weight', 0), '$.variants[1].weight', 100) WHERE key = 'zc'"
 chk_status() {
     if [ "$STOP_STATUS" -eq 0 ]; then ok "$1"; else
         echo "# exit $STOP_STATUS" >"$TMP/err"
@@ -203,6 +210,8 @@ chk_status() {
 }
 chk_status "SIGTERM: exit 0"
 start_server "$SY" --quiet
+expect "a stored row is loaded as written (control at 0 %)" 200 '.variants[0].weight == 0' -- \
+    GET /v1/experiments/zc "$VIEWER"
 expect "after a restart the results are the same" 200 '.experiment == "btn"' -- GET /v1/experiments/btn/results "$VIEWER"
 jq -S 'del(.runtime_hours)' "$TMP/body" >"$TMP/a"
 jq -S 'del(.runtime_hours)' "$TMP/results.before" >"$TMP/b"

@@ -71,13 +71,34 @@ jq_check "a revenue winner (mean metric, zero-inflated values) is stepped toward
 jq_check "5 % of one variant's exposures lost: the SRM alarm rises and nothing is promoted" \
     "$TMP/lost.json" '.srm_alarm and .steps == 0'
 
+# latency drawn from a distribution: p95 past the health monitor's limit is rolled back
+"$SY" simulate --scenario "$DATA/latency.json" --json >"$TMP/latency.json"
+jq_check "a winner whose p95 goes from 250 to 600 ms (limit 400) is rolled back within a tick" \
+    "$TMP/latency.json" '[.timeline[] | select(.action == "rolled_back")] | length == 1 and (.[0].hours > 26) and (.[0].hours - 26 <= 1 / 60 + 1e-9) and (.[0].reason | test("p95 over its limit$"))'
+
+# the rule's power as the results print it, checked by the runs themselves
+"$SY" simulate --scenario "$DATA/winner.json" --runs 40 --json >"$TMP/plan.json"
+jq_check "runs report the printed sample_needed and how many were promoted by it" "$TMP/plan.json" \
+    '.plan.runs == 40 and .plan.power >= 0.8 and .plan.median_sample_needed > 1000 and .plan.promoted_by_sample_needed_ci[0] <= .plan.power + 0.05 and .plan.promoted_by_sample_needed_ci[1] >= .plan.power - 0.05'
+
 echo '{"variants": [{"key": "a"}]}' >"$TMP/bad.json"
-check "a scenario with one variant is refused" 1 "" "variants is an array of 2" -- \
+check "a scenario with one variant is refused, exit 2" 2 "" "variants: an array of 2" -- \
     "$SY" simulate --scenario "$TMP/bad.json"
+check "... with --json, as the error object naming the field" 2 '"field": "variants"' "" -- \
+    "$SY" simulate --scenario "$TMP/bad.json" --json
+echo '{"days": 0.05, "units_per_hour": 100}' >"$TMP/partial.json"
+check "a partial scenario takes the default's variants" 0 "summary: 0 steps" "" -- \
+    "$SY" simulate --scenario "$TMP/partial.json"
+echo '{"bogus": 1}' >"$TMP/bogus.json"
+check "an unknown field is named" 2 '"field": "bogus"' "" -- \
+    "$SY" simulate --scenario "$TMP/bogus.json" --json
 echo '{"variants": [{"key": "a", "weight": 1}, {"key": "b", "weight": 1}]}' >"$TMP/nocontrol.json"
-check "an experiment the engine refuses says why" 1 "" "exactly one variant is the control" -- \
+check "an experiment the engine refuses says why" 2 "" "exactly one variant is the control" -- \
     "$SY" simulate --scenario "$TMP/nocontrol.json"
-check "not JSON" 1 "" "--scenario" -- "$SY" simulate --scenario /dev/null
+echo '{"variants": [{"key": "a", "control": true, "latency": {"distribution": "gamma"}}, {"key": "b"}]}' >"$TMP/badlat.json"
+check "a latency distribution it does not know is named" 2 "" "variants\[0\]\.latency" -- \
+    "$SY" simulate --scenario "$TMP/badlat.json"
+check "not JSON" 2 "" "scenario" -- "$SY" simulate --scenario /dev/null
 check "--runs 0" 2 "" "--runs" -- "$SY" simulate --runs 0
 
 tap_done

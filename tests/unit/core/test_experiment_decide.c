@@ -356,6 +356,16 @@ static void mean_metric_uses_welch(void **state)
     assert_close(r.arms[1].lift, 0.1, 1e-12, 0);
     assert_true(r.arms[1].has_sd && !r.arms[1].has_bayes && r.arms[1].has_power);
     assert_int_equal(r.decision, SY_DECISION_PROMOTE);
+    /* three units an arm, [5, 5, 5] against [6, 7, 8]: Welch's p 0.074 and its difference's
+     * interval [-0.48, 4.48] hold 0; so must the lift's (t with 2 df, not the normal's) */
+    x.in.safety.min_sample_per_variant = 1;
+    x.arms[0] = (sy_arm_counts_t){.weight = 50, .units = 3, .value_mean = 5, .seq_p = 1};
+    x.arms[1] =
+        (sy_arm_counts_t){.weight = 50, .units = 3, .value_mean = 7, .value_sd = 1, .seq_p = 1};
+    r = run(&x);
+    assert_true(r.arms[1].diff_ci_low < 0 && r.arms[1].p_value > 0.05);
+    assert_true(r.arms[1].lift_ci_low < 0 && r.arms[1].lift_ci_high > 0.8);
+    assert_close(r.arms[1].lift_ci_low, r.arms[1].diff_ci_low / 5, 1e-9, 0);
 }
 
 static void sequential_confidence_comes_from_the_always_valid_p(void **state)
