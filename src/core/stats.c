@@ -747,6 +747,14 @@ int sy_stats_rule_power(const sy_rule_plan_t *plan, int64_t n, double *power, sy
     return 0;
 }
 
+/* How far a sequential search goes: n_max, or the horizon of a 99 % plan when nearer (a
+ * caller's generous n_max would otherwise coarsen the looks to 1/4,096 of it). */
+static int64_t rule_reach(const sy_rule_plan_t *p, int64_t n_max)
+{
+    int64_t h = sy_stats_rule_horizon(p, 0.99);
+    return h > 0 && h < n_max ? h : n_max;
+}
+
 /* Fixed horizon: the smallest n in [1, n_max] whose power reaches `target` (the power only
  * grows with n once the test's critical value is under the gate's: bisect), 0 if none. */
 static int64_t fixed_sample(const sy_rule_plan_t *p, double target, int64_t n_max)
@@ -779,6 +787,7 @@ int sy_stats_rule_sample(const sy_rule_plan_t *plan, double target, int64_t n_ma
         return 0;
     }
     int32_t at[RULE_PATHS];
+    n_max = rule_reach(plan, n_max);
     int64_t step = rule_step(plan, n_max);
     rule_paths(plan, step, rule_looks(step, n_max), at);
     qsort(at, RULE_PATHS, sizeof(*at), cmp_i32);
@@ -817,6 +826,7 @@ int sy_stats_rule_curve(const sy_rule_plan_t *plan, int64_t n_max, sy_rule_curve
         return 0;
     }
     int32_t at[RULE_PATHS];
+    n_max = rule_reach(plan, n_max);
     int64_t step = rule_step(plan, n_max);
     rule_paths(plan, step, rule_looks(step, n_max), at);
     qsort(at, RULE_PATHS, sizeof(*at), cmp_i32);
