@@ -328,6 +328,8 @@ struct outcome {
     int step_check;        /* the check of the first step (0: none) */
     int due_check;         /* the first check with planned_n control units (0: none yet):
                               decisions come at checks, so "by the sample" is by this one */
+    int intervals;         /* lift intervals read at the checks (constant truth only) */
+    bool missed;           /* one of them did not hold the true lift */
 };
 
 #define PLAN_HOURS 24 /* when a run's printed plan is taken (before its first step) */
@@ -431,25 +433,53 @@ static void record(struct outcome *o, json_t *done, double hours, const struct s
     }
 }
 
-/* The power and sample_needed the results print now, into o. */
-static void read_plan(sy_engine_t *eng, const sy_principal_t *who, const char *key,
-                      struct outcome *o)
+/* Whether the scenario's truth holds still (no changes): what the lift intervals can be
+ * checked against. */
+static bool constant_truth(const struct scenario *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i].n_changes)
+            return false;
+    return true;
+}
+
+/* The variant's true lift over its control (of the rate, or of the expected value). */
+static double true_lift(const struct scenario *s, size_t i)
+{
+    const struct truth *t = &s->v[i].t, *c = &s->v[s->v[i].control_of].t;
+    if (t->dist != DIST_NONE)
+        return (expected_value(t) - expected_value(c)) / fabs(expected_value(c));
+    return t->conversion / c->conversion - 1;
+}
+
+/* What a person reads at a check: the power and sample_needed the results print (until the
+ * plan is frozen), and whether every lift interval holds the true lift. */
+static void read_check(sy_engine_t *eng, const sy_principal_t *who, const char *key,
+                       const struct scenario *s, struct outcome *o)
 {
     json_t *res = NULL, *v;
     size_t i;
     if (sy_engine_experiment_results(eng, who, key, &res, NULL) < 0)
         return;
-    o->has_plan = false;
+    bool plan = !o->plan_frozen;
+    if (plan)
+        o->has_plan = false;
     json_array_foreach(json_object_get(res, "variants"), i, v)
     {
         json_t *vs = json_object_get(v, "vs_control");
         json_t *need = json_object_get(json_object_get(vs, "sample_needed"), "control");
-        if (json_is_integer(need)) {
-            o->has_plan = true;
+        if (plan && json_is_integer(need)) {
+            o->has_plan = true, plan = false;
             o->planned_n = json_integer_value(need);
             o->planned_power =
                 json_number_value(json_object_get(json_object_get(vs, "sample_needed"), "power"));
-            break;
+        }
+        json_t *ci = json_object_get(vs, "lift_ci");
+        if (i < s->n && constant_truth(s) && json_is_number(json_array_get(ci, 0))) {
+            double lift = true_lift(s, i);
+            o->intervals++;
+            o->missed |= !(json_number_value(json_array_get(ci, 0)) <= lift &&
+                           lift <= json_number_value(json_array_get(ci, 1)));
         }
     }
     json_decref(res);
@@ -550,10 +580,8 @@ static int run(const struct scenario *s, uint64_t seed, struct outcome *o, sy_er
             int64_t at = now + m + (step_ms - m < 60000 ? step_ms - m : 60000);
             if (check_ms > 0 && at % check_ms == 0) {
                 o->checks++;
-                if (!o->plan_frozen) {
-                    read_plan(eng, &who, key, o); /* what a person reads before the check */
-                    o->plan_frozen = at >= PLAN_HOURS * 3600000LL;
-                }
+                read_check(eng, &who, key, s, o); /* what a person reads before the check */
+                o->plan_frozen |= at >= PLAN_HOURS * 3600000LL;
                 if (o->has_plan && !o->due_check && o->control_units >= o->planned_n)
                     o->due_check = o->checks;
             }
@@ -726,7 +754,8 @@ int sy_cli_simulate(int argc, char **argv)
         return SY_EXIT_USAGE;
     }
     int promoted = 0, falsely = 0, rolled = 0, full = 0, srm = 0, planned = 0, by_plan = 0;
-    double printed = 0; /* the sum of the powers the plans printed */
+    double printed = 0;           /* the sum of the powers the plans printed */
+    int with_ci = 0, covered = 0; /* runs with lift intervals; those all of which held */
     double *hours = calloc((size_t)runs, sizeof(*hours));
     double *needs = calloc((size_t)runs, sizeof(*needs));
     if (!hours || !needs)
@@ -768,6 +797,10 @@ int sy_cli_simulate(int argc, char **argv)
             printed += o.planned_power;
             by_plan += o.step_check && (!o.due_check || o.step_check <= o.due_check);
         }
+        if (o.intervals) {
+            with_ci++;
+            covered += !o.missed;
+        }
         outcome_free(&o);
     }
     if (progress)
@@ -785,16 +818,21 @@ int sy_cli_simulate(int argc, char **argv)
                                        "promoted_by_sample_needed", by_plan / (double)planned,
                                        "promoted_by_sample_needed_ci", rate_json(by_plan, planned))
                            : json_null();
+        /* the lift intervals: the share of runs in which every one read held the truth */
+        json_t *coverage = with_ci ? json_pack("{sisfso}", "runs", with_ci, "at_every_check",
+                                               covered / (double)with_ci, "at_every_check_ci",
+                                               rate_json(covered, with_ci))
+                                   : json_null();
         if (json) {
             sy_cli_print_json(json_pack(
-                "{sIsfsosfsosfsosfsosfsososo}", "runs", (json_int_t)runs, "promotion_rate",
+                "{sIsfsosfsosfsosfsosfsosososo}", "runs", (json_int_t)runs, "promotion_rate",
                 promoted / n, "promotion_rate_ci", rate_json(promoted, runs),
                 "false_promotion_rate", falsely / n, "false_promotion_rate_ci",
                 rate_json(falsely, runs), "rollback_rate", rolled / n, "rollback_rate_ci",
                 rate_json(rolled, runs), "full_rate", full / n, "full_rate_ci",
                 rate_json(full, runs), "srm_alarm_rate", srm / n, "srm_alarm_rate_ci",
                 rate_json(srm, runs), "median_hours_to_full",
-                full ? json_real(median) : json_null(), "plan", plan));
+                full ? json_real(median) : json_null(), "plan", plan, "lift_interval", coverage));
         } else {
             printf("%lld runs: promoted %.1f %%, falsely promoted %.1f %%, rolled back %.1f %%, "
                    "reached 100 %% %.1f %%, SRM alarm %.1f %%",
@@ -808,7 +846,12 @@ int sy_cli_simulate(int argc, char **argv)
                        "chance of promotion by it (on average); promoted by it: %.1f %%\n",
                        planned, needs[planned / 2], 100 * printed / planned,
                        100.0 * by_plan / planned);
+            if (with_ci)
+                printf("lift intervals: every one read at the checks held the true lift in "
+                       "%.1f %% of %d runs\n",
+                       100.0 * covered / with_ci, with_ci);
             json_decref(plan);
+            json_decref(coverage);
         }
     }
     free(hours);

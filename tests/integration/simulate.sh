@@ -78,6 +78,8 @@ jq_check "a winner whose p95 goes from 250 to 600 ms (limit 400) is rolled back 
 
 # the rule's power as the results print it, checked by the runs themselves
 "$SY" simulate --scenario "$DATA/winner.json" --runs 40 --json >"$TMP/plan.json"
+jq_check "... and whether each run's lift intervals held the true lift at every check" "$TMP/plan.json" \
+    '.lift_interval.runs == 40 and .lift_interval.at_every_check >= 0.8 and .lift_interval.at_every_check_ci[1] >= .lift_interval.at_every_check'
 jq_check "runs report the printed sample_needed and how many were promoted by it" "$TMP/plan.json" \
     '.plan.runs == 40 and .plan.power >= 0.8 and .plan.median_sample_needed > 1000 and .plan.promoted_by_sample_needed_ci[0] <= .plan.power + 0.05 and .plan.promoted_by_sample_needed_ci[1] >= .plan.power - 0.05'
 
