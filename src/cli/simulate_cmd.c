@@ -253,8 +253,12 @@ static int scenario_of(const json_t *j, struct scenario *s, sy_err_t *err)
             char cat[96];
             snprintf(cat, sizeof(cat), "%s.changes[%zu]", at, k);
             x->changes[k].t = k ? x->changes[k - 1].t : x->t;
-            if ((rc = number(c, cat, "at_hours", 0, 1e5, &x->changes[k].at_hours, err)) == 0 &&
-                (rc = truth_of(c, cat, &x->changes[k].t, err)) == 0)
+            if (!json_object_get(c, "at_hours"))
+                rc = refuse_at(err, cat, "at_hours", "every change has its time");
+            else if ((rc = number(c, cat, "at_hours", 0, 1e5, &x->changes[k].at_hours, err)) == 0 &&
+                     k && x->changes[k].at_hours < x->changes[k - 1].at_hours)
+                rc = refuse_at(err, cat, "at_hours", "changes come in time order");
+            if (rc == 0 && (rc = truth_of(c, cat, &x->changes[k].t, err)) == 0)
                 x->n_changes++;
         }
         json_t *d = json_array_get(defvs, i);
@@ -625,12 +629,13 @@ static void outcome_free(struct outcome *o)
 
 /* ---- the command ---------------------------------------------------------------------------- */
 
-/* A scenario refused, by its field: on stderr, and with --json as the error object on
- * stdout; exit 2. */
+/* A scenario (or --days, --runs) refused, by its field: on stderr, and with --json as the
+ * error object on stdout; exit 2. */
 static int bad_scenario(const char *prog, const sy_err_t *err, bool json)
 {
-    fprintf(stderr, "%s: scenario: %s%s%s\n", prog, err->field, err->field[0] ? ": " : "",
-            err->msg);
+    bool option = strcmp(err->field, "days") == 0 || strcmp(err->field, "runs") == 0;
+    fprintf(stderr, "%s: %s%s%s%s\n", prog, option ? "" : "scenario: ", option ? "" : err->field,
+            err->field[0] && !option ? ": " : "", err->msg);
     if (json)
         sy_cli_print_json(sy_stats_json_error(err));
     return SY_EXIT_USAGE;
@@ -728,7 +733,10 @@ int sy_cli_simulate(int argc, char **argv)
     json_t *j =
         a[0].value ? json_load_file(a[0].value, 0, &je) : json_loads(default_scenario, 0, &je);
     if (!j) {
-        sy_err_set(&err, -EINVAL, "scenario", "%s: %s (line %d)", a[0].value, je.text, je.line);
+        sy_err_set(&err, -EINVAL, "", "%s: %s", a[0].value, je.text);
+        if (je.line > 0) /* a file that does not open has no line */
+            snprintf(err.msg + strlen(err.msg), sizeof(err.msg) - strlen(err.msg), " (line %d)",
+                     je.line);
         return bad_scenario(prog, &err, json);
     }
     struct scenario s;
@@ -746,13 +754,16 @@ int sy_cli_simulate(int argc, char **argv)
         json_decref(s.def);
         return SY_EXIT_USAGE;
     }
-    if (days)
-        s.days = days;
-    if (runs < 1 || runs > 100000 || !(s.days > 0 && s.days <= 366)) {
-        fprintf(stderr, "%s: --runs is 1 to 100000 and --days up to 366\n", prog);
+    if (a[1].value && !(days >= 0.01 && days <= 366))
+        sy_err_set(&err, -EINVAL, "days", "--days is 0.01 to 366");
+    else if (runs < 1 || runs > 100000)
+        sy_err_set(&err, -EINVAL, "runs", "--runs is 1 to 100000");
+    if (err.code) {
         json_decref(s.def);
-        return SY_EXIT_USAGE;
+        return bad_scenario(prog, &err, json);
     }
+    if (a[1].value)
+        s.days = days;
     int promoted = 0, falsely = 0, rolled = 0, full = 0, srm = 0, planned = 0, by_plan = 0;
     double printed = 0;           /* the sum of the powers the plans printed */
     int with_ci = 0, covered = 0; /* runs with lift intervals; those all of which held */

@@ -401,7 +401,7 @@ static int run_plan(const char *prog, int argc, char **argv)
         snprintf(err.field, sizeof(err.field), "units_per_hour");
     else if (!(min_sample >= 0 && min_sample <= 1e9 && min_sample == floor(min_sample)))
         snprintf(err.field, sizeof(err.field), "min_sample");
-    else if (!(target > 0 && target < 1))
+    else if (!(target > 0 && target <= 0.99)) /* the paths resolve 1 % at best */
         snprintf(err.field, sizeof(err.field), "power");
     if (err.field[0]) {
         static const struct {
@@ -410,7 +410,7 @@ static int run_plan(const char *prog, int argc, char **argv)
                       {"treatments", "must be a whole number from 1 to 15"},
                       {"units_per_hour", "must be from 2 to 1e9"},
                       {"min_sample", "must be a whole number from 0 to 1e9"},
-                      {"power", "must be in (0, 1)"}};
+                      {"power", "must be in (0, 0.99]"}};
         for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
             if (strcmp(err.field, ranges[i].field) == 0)
                 snprintf(err.msg, sizeof(err.msg), "%s", ranges[i].msg);
@@ -428,7 +428,7 @@ static int run_plan(const char *prog, int argc, char **argv)
                                    "min_improvement_pct", m_pct, "power", target)
                        : NULL;
     if (!json)
-        printf("Promotion %.0f %% likely for a true lift of %+g%% (gate %+g%%, confidence %g, "
+        printf("Promotion %g %% likely for a true lift of %+g%% (gate %+g%%, confidence %g, "
                "%d variants, %g units an hour):\n",
                100 * target, 100 * p.lift, m_pct, conf, variants, per_hour);
     int rc = plan_one(prog, &p, target, per_hour, variants, json, out);

@@ -206,11 +206,17 @@ int sy_health_rollback(const sy_health_t *baseline, const sy_health_t *current,
 }
 
 /* One rate's window: big enough when its difference's standard error is at most
- * threshold / (z_life - z_confidence), or when nothing bounds it (a count unknown, a
- * threshold of 0: the life-long z is then part of the test itself). */
-static bool rate_ready(double se, double threshold, double z_life, double z_conf)
+ * threshold / (z_life - z_confidence); or when growing it cannot get there (its own
+ * variance already at or under the baseline's, which bounds the SE from below); or when
+ * nothing bounds it (a count unknown, a threshold of 0). In the last two the life-long z
+ * is part of the test itself (sy_health_rollback_at). */
+static bool rate_ready(double p_b, int64_t n_b, double p_w, int64_t n_w, double threshold,
+                       double z_life, double z_conf)
 {
-    return se < 0 || threshold <= 0 || z_life <= z_conf || se * (z_life - z_conf) <= threshold;
+    double se = rate_diff_se(p_b, n_b, p_w, n_w);
+    if (se < 0 || threshold <= 0 || z_life <= z_conf || se * (z_life - z_conf) <= threshold)
+        return true;
+    return p_w * (1 - p_w) / (double)n_w <= p_b * (1 - p_b) / (double)n_b;
 }
 
 bool sy_health_window_ready(const sy_health_t *baseline, const sy_health_t *window,
@@ -220,12 +226,10 @@ bool sy_health_window_ready(const sy_health_t *baseline, const sy_health_t *wind
         return true;
     double z_life = sy_health_life_z(t->confidence, look);
     double z_conf = sy_stats_norm_isf(1 - t->confidence);
-    double se_s = rate_diff_se(baseline->success_rate, baseline->outcomes, window->success_rate,
-                               window->outcomes);
-    double se_e = rate_diff_se(baseline->error_rate, baseline->requests, window->error_rate,
-                               window->requests);
-    return rate_ready(se_s, t->success_rate_drop, z_life, z_conf) &&
-           rate_ready(se_e, t->error_rate_increase, z_life, z_conf);
+    return rate_ready(baseline->success_rate, baseline->outcomes, window->success_rate,
+                      window->outcomes, t->success_rate_drop, z_life, z_conf) &&
+           rate_ready(baseline->error_rate, baseline->requests, window->error_rate,
+                      window->requests, t->error_rate_increase, z_life, z_conf);
 }
 
 const char *sy_rollback_reason_name(unsigned bit)

@@ -151,8 +151,11 @@ double sy_health_life_z(double confidence, int64_t look);
 /* Whether a window holds enough samples to be judged at `look`: each rate's standard error
  * small enough that a breach of its threshold alone clears the life-long z (the window is
  * threshold / (z_life - z_confidence) standard errors from 0), so that the guard costs a
- * real breach nothing. Until then the window keeps growing. True without a confidence, a
- * look, or known samples. */
+ * breach past its threshold nothing; or, where the baseline's own samples keep the error
+ * above that, once the window is as informative as the baseline (growing it further would
+ * not help: the life-long z then decides). Until then the window keeps growing, though a
+ * rollback sy_health_rollback_at finds in it (a collapse, a p95 over its limit) is acted
+ * on at once. True without a confidence, a look, or known samples. */
 bool sy_health_window_ready(const sy_health_t *baseline, const sy_health_t *window,
                             const sy_health_thresholds_t *t, int64_t look);
 

@@ -176,7 +176,18 @@ int sy_experiment_seq_look(const sy_experiment_in_t *in, size_t arm, double *p, 
     return 0;
 }
 
-#define PLAN_MAX_LOOKS 400 /* looks of the engine's sequential plans: a few ms a curve */
+#define PLAN_MAX_LOOKS 256  /* looks of the engine's sequential plans */
+#define PLAN_PATHS     2048 /* and their paths: a few ms a curve, within ~1 point */
+
+/* x on a geometric grid of `step` (1.02: 2 %): what a plan is made of, so that the same
+ * data give the same plan whenever it is made (before or after a restart, cached or not),
+ * and a plan is remade only when its inputs move a step. */
+static double on_grid(double x, double step)
+{
+    if (!(x != 0) || !isfinite(x))
+        return x;
+    return copysign(pow(step, round(log(fabs(x)) / log(step))), x);
+}
 
 bool sy_experiment_rule_plan(const sy_experiment_in_t *in, size_t arm, sy_rule_plan_t *plan,
                              int64_t *n_max)
@@ -185,7 +196,7 @@ bool sy_experiment_rule_plan(const sy_experiment_in_t *in, size_t arm, sy_rule_p
     const sy_safety_t *s = &in->safety;
     double planned =
         (s->planned_lift_pct > 0 ? s->planned_lift_pct : 2 * s->min_improvement_pct) / 100;
-    double base = level(in, c);
+    double base = on_grid(level(in, c), 1.02);
     if (arm == in->control || !(planned > 0) || c->units == 0)
         return false;
     bool mean = in->metric == SY_METRIC_MEAN;
@@ -194,8 +205,15 @@ bool sy_experiment_rule_plan(const sy_experiment_in_t *in, size_t arm, sy_rule_p
              : !(base > 0 && base * (1 + planned) < 1))
         return false;
     double ratio = c->weight > 0 && t->weight > 0 ? t->weight / c->weight : 1;
-    /* traffic so far: control units an hour, what min_runtime and the hourly looks are in */
-    double per_hour = in->runtime_hours >= 0.1 ? (double)c->units / in->runtime_hours : 0;
+    /* traffic so far: control units an hour, what min_runtime and the hourly looks are in;
+     * not known in the first six minutes, when a minimum runtime needs it */
+    double per_hour =
+        in->runtime_hours >= 0.1 ? on_grid((double)c->units / in->runtime_hours, 1.05) : 0;
+    if (per_hour == 0 && s->min_runtime_hours > 0)
+        return false;
+    /* both arms reach min_sample (the treatment has ratio times the control's units) */
+    double least =
+        fmax((double)s->min_sample_per_variant, ceil((double)s->min_sample_per_variant / ratio));
     double by_runtime = ceil(s->min_runtime_hours * per_hour);
     *plan = (sy_rule_plan_t){
         .baseline = base,
@@ -203,13 +221,14 @@ bool sy_experiment_rule_plan(const sy_experiment_in_t *in, size_t arm, sy_rule_p
         .min_improvement = s->min_improvement_pct / 100,
         .alpha = (1 - s->min_confidence) / (double)(in->n_arms - 1), /* Holm's first step */
         .sequential = in->sequential,
-        .tau_squared = mix_tau_squared(in),
-        .min_sample = (int64_t)fmax((double)s->min_sample_per_variant, fmin(by_runtime, 1e12)),
+        .tau_squared = in->tau_squared > 0 ? in->tau_squared : 0, /* 0: from the baseline */
+        .min_sample = (int64_t)fmin(fmax(least, by_runtime), 1e12),
         .mean = mean,
-        .sd_control = mc.sd,
-        .sd_treatment = mean ? mt.sd : 0,
+        .sd_control = on_grid(mc.sd, 1.02),
+        .sd_treatment = mean ? on_grid(mt.sd, 1.02) : 0,
         .ratio = ratio,
-        .units_per_look = 1};
+        .units_per_look = 1,
+        .paths = PLAN_PATHS};
     double n = (double)(*n_max = sy_stats_rule_horizon(plan, SY_EXP_TARGET_POWER));
     if (!*n_max)
         return false;

@@ -591,7 +591,13 @@ int sy_stats_power_mean(const sy_power_mean_plan_t *plan, double n_control, doub
 
 /* ---- Power of the rule that decides ---------------------------------------------- */
 
-#define RULE_PATHS 8192 /* sequential paths: the power within ~0.5 points */
+#define RULE_PATHS 8192 /* sequential paths by default (and at most): within ~0.5 points */
+
+/* The paths a sequential plan runs. */
+static int rule_n_paths(const sy_rule_plan_t *p)
+{
+    return p->paths > 0 && p->paths < RULE_PATHS ? p->paths : RULE_PATHS;
+}
 
 /* A plan's two arms: levels, per-unit variances, and the treatment's units per control unit. */
 struct rule_arms {
@@ -693,7 +699,7 @@ static void rule_paths(const sy_rule_plan_t *p, int64_t step, int32_t looks, int
         d2_bound[l] = (-log(p->alpha) + 0.5 * log1p(tau2 / v)) * 2 * v * (v + tau2) / tau2;
     }
     double sd_step = sqrt(u * s2), drift = u * delta;
-    for (int k = 0; k < RULE_PATHS; k++) {
+    for (int k = 0, paths = rule_n_paths(p); k < paths; k++) {
         /* each path its own stream: its draws do not depend on how long the others ran */
         uint64_t seed = 20261206u + (uint64_t)k;
         seed = sy_rng_next(&seed);
@@ -740,10 +746,10 @@ int sy_stats_rule_power(const sy_rule_plan_t *plan, int64_t n, double *power, sy
     int64_t step = rule_step(plan, n);
     int32_t looks = rule_looks(step, n);
     rule_paths(plan, step, looks, at);
-    int hits = 0;
-    for (int k = 0; k < RULE_PATHS; k++)
+    int hits = 0, paths = rule_n_paths(plan);
+    for (int k = 0; k < paths; k++)
         hits += at[k] <= looks;
-    *power = (double)hits / RULE_PATHS;
+    *power = (double)hits / paths;
     return 0;
 }
 
@@ -790,8 +796,9 @@ int sy_stats_rule_sample(const sy_rule_plan_t *plan, double target, int64_t n_ma
     n_max = rule_reach(plan, n_max);
     int64_t step = rule_step(plan, n_max);
     rule_paths(plan, step, rule_looks(step, n_max), at);
-    qsort(at, RULE_PATHS, sizeof(*at), cmp_i32);
-    int32_t need = at[(size_t)ceil(target * RULE_PATHS) - 1];
+    int paths = rule_n_paths(plan);
+    qsort(at, (size_t)paths, sizeof(*at), cmp_i32);
+    int32_t need = at[(size_t)ceil(target * paths) - 1];
     if (need == INT32_MAX)
         return sy_err_set(err, -ERANGE, "power", "not reached by %lld units a variant",
                           (long long)n_max);
@@ -829,9 +836,10 @@ int sy_stats_rule_curve(const sy_rule_plan_t *plan, int64_t n_max, sy_rule_curve
     n_max = rule_reach(plan, n_max);
     int64_t step = rule_step(plan, n_max);
     rule_paths(plan, step, rule_looks(step, n_max), at);
-    qsort(at, RULE_PATHS, sizeof(*at), cmp_i32);
+    int paths = rule_n_paths(plan);
+    qsort(at, (size_t)paths, sizeof(*at), cmp_i32);
     for (int j = 0; j < SY_RULE_CURVE_POINTS; j++) {
-        int32_t l = at[(size_t)ceil((j + 1) / 100.0 * RULE_PATHS) - 1];
+        int32_t l = at[(size_t)ceil((j + 1) / 100.0 * paths) - 1];
         out->n[j] = l == INT32_MAX ? INT64_MAX : (int64_t)l * step;
     }
     return 0;

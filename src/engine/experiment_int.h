@@ -128,14 +128,13 @@ struct experiment {
                                  NULL until the results are first asked for */
 };
 
-/* A treatment's promotion curve as the results last computed it: reused until the control's
- * units have grown by half or the settings it was planned with have changed (a
- * sequential curve costs ~10 ms of the engine loop: not at every look). */
+/* A treatment's promotion curve as the results last computed it, for the plan it was
+ * computed for: reused while the plan (its inputs on a grid) stays the same. */
 struct power_plan {
     bool has;
-    sy_rule_plan_t plan; /* what it was computed for */
+    sy_rule_plan_t plan;
+    int64_t n_max;
     sy_rule_curve_t curve;
-    int64_t at_units; /* the control's units then */
 };
 
 /* What the engine remembers of an allocation change (the store has all of it). */

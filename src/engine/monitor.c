@@ -254,10 +254,13 @@ static json_t *health_view(const sy_engine_t *eng, const struct experiment *e, b
     } else if (e->watched >= 0) {
         has_cur = sy_exp_health_of(&e->arms[e->watched].a.recent, e->health_min_events, &cur);
     }
-    int64_t look = look_of(eng, e);
-    bool ready = e->watched >= 0 && e->has_baseline && has_cur &&
-                 sy_health_window_ready(&e->baseline, &cur, &e->health, look);
-    *judged = ready && sy_health_rollback_at(&e->baseline, &cur, &e->health, look, r, NULL) == 0;
+    int64_t look = e->watched >= 0 ? look_of(eng, e) : 0;
+    bool can = e->watched >= 0 && e->has_baseline && has_cur;
+    bool ready = can && sy_health_window_ready(&e->baseline, &cur, &e->health, look);
+    /* judged (and the window begun anew) once it is big enough, or at once when it already
+     * holds a rollback: a collapse or a p95 over its limit does not wait for the window */
+    *judged = can && sy_health_rollback_at(&e->baseline, &cur, &e->health, look, r, NULL) == 0 &&
+              (ready || r->rollback);
     json_t *reasons = json_array();
     for (unsigned bit = 1; *judged && reasons && bit <= SY_ROLLBACK_P95; bit <<= 1)
         if (r->reasons & bit)

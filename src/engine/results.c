@@ -212,19 +212,18 @@ static json_t *reasons_json(const sy_experiment_result_t *r)
     return a;
 }
 
-/* Whether `have` (the cached plan) was planned with the settings of `want`: levels, sds and
- * traffic drift with the data (recomputed as the units grow), these do not. */
-static bool same_settings(const sy_rule_plan_t *have, const sy_rule_plan_t *want)
+/* Whether two plans are the same (the same curve): a plan is made of its inputs on a grid
+ * (core/experiment.c), so it changes when they move a step, and the curve is a function of
+ * it alone: cached or not, before a restart or after, the same data give the same power. */
+static bool same_plan(const sy_rule_plan_t *a, const sy_rule_plan_t *b)
 {
-    return have->lift == want->lift && have->min_improvement == want->min_improvement &&
-           have->alpha == want->alpha && have->sequential == want->sequential &&
-           have->ratio == want->ratio && have->mean == want->mean;
+    return a->baseline == b->baseline && a->lift == b->lift &&
+           a->min_improvement == b->min_improvement && a->alpha == b->alpha &&
+           a->sequential == b->sequential && a->tau_squared == b->tau_squared &&
+           a->units_per_look == b->units_per_look && a->min_sample == b->min_sample &&
+           a->mean == b->mean && a->sd_control == b->sd_control &&
+           a->sd_treatment == b->sd_treatment && a->ratio == b->ratio && a->paths == b->paths;
 }
-
-/* A curve is recomputed once the control's units have grown by half: often while the
- * levels are still uncertain, about a dozen times from a thousand units to a hundred
- * thousand, not at every look. */
-#define PLAN_GROWTH 1.5
 
 /* The promotion curves of e's treatments into curves[] (NULL: none for that arm), from the
  * cache when it still holds. No memory for the cache: computed into scratch (one an arm)
@@ -232,7 +231,6 @@ static bool same_settings(const sy_rule_plan_t *have, const sy_rule_plan_t *want
 static void power_curves(struct experiment *e, const sy_experiment_in_t *in,
                          sy_rule_curve_t *scratch, const sy_rule_curve_t **curves)
 {
-    int64_t units = in->arms[in->control].units;
     for (size_t i = 0; i < e->n_arms; i++) {
         curves[i] = NULL;
         sy_rule_plan_t plan;
@@ -240,8 +238,7 @@ static void power_curves(struct experiment *e, const sy_experiment_in_t *in,
         if (!sy_experiment_rule_plan(in, i, &plan, &n_max))
             continue;
         struct power_plan *c = e->plans ? &e->plans[i] : NULL;
-        if (c && c->has && same_settings(&c->plan, &plan) && units >= c->at_units &&
-            (double)units < PLAN_GROWTH * (double)c->at_units) {
+        if (c && c->has && c->n_max == n_max && same_plan(&c->plan, &plan)) {
             curves[i] = &c->curve;
             continue;
         }
@@ -254,7 +251,7 @@ static void power_curves(struct experiment *e, const sy_experiment_in_t *in,
             continue;
         }
         if (c)
-            *c = (struct power_plan){.has = true, .plan = plan, .curve = *out, .at_units = units};
+            *c = (struct power_plan){.has = true, .plan = plan, .n_max = n_max, .curve = *out};
         curves[i] = out;
     }
 }

@@ -100,7 +100,12 @@ check "an experiment the engine refuses says why" 2 "" "exactly one variant is t
 echo '{"variants": [{"key": "a", "control": true, "latency": {"distribution": "gamma"}}, {"key": "b"}]}' >"$TMP/badlat.json"
 check "a latency distribution it does not know is named" 2 "" "variants\[0\]\.latency" -- \
     "$SY" simulate --scenario "$TMP/badlat.json"
+echo '{"variants": [{"key": "a", "control": true, "changes": [{"at_hours": 2, "conversion": 0.2}, {"at_hours": 1}]}, {"key": "b"}]}' >"$TMP/order.json"
+check "changes out of time order are refused" 2 "" "changes\[1\]\.at_hours: changes come in time order" -- \
+    "$SY" simulate --scenario "$TMP/order.json"
 check "not JSON" 2 "" "scenario" -- "$SY" simulate --scenario /dev/null
+check "--days 0 is refused" 2 "" "--days" -- "$SY" simulate --days 0
+check "--runs 0 with --json: the error object" 2 '"field": "runs"' "" -- "$SY" simulate --runs 0 --json
 check "--runs 0" 2 "" "--runs" -- "$SY" simulate --runs 0
 
 tap_done

@@ -335,6 +335,22 @@ static void flat_and_fully_sized_is_futile(void **state)
     assert_int_equal(r.decision, SY_DECISION_CONTINUE);
 }
 
+/* Unequal arms: the treatment's units reach min_sample too. 99:1, a minimum of 1,000: the
+ * control needs 99,000 units before promotion can come, whatever the lift. */
+static void power_waits_for_both_arms_minimum(void **state)
+{
+    (void)state;
+    struct exp x = ab();
+    x.in.safety.min_runtime_hours = 0;
+    x.in.safety.planned_lift_pct = 50;
+    x.arms[0] = (sy_arm_counts_t){.weight = 99, .units = 4950, .conversions = 1485, .seq_p = 1};
+    x.arms[1] = (sy_arm_counts_t){.weight = 1, .units = 50, .conversions = 22, .seq_p = 1};
+    sy_experiment_result_t r = run(&x);
+    assert_true(r.arms[1].has_power && r.arms[1].has_sample);
+    assert_true(r.arms[1].power < 0.01);
+    assert_true(r.arms[1].n_needed_control >= 99000 && r.arms[1].n_needed_treatment >= 1000);
+}
+
 static void mean_metric_uses_welch(void **state)
 {
     (void)state;
@@ -504,6 +520,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(holm_decides_which_treatment_of_three_may_win),
         cmocka_unit_test(significantly_worse_terminates),
         cmocka_unit_test(flat_and_fully_sized_is_futile),
+        cmocka_unit_test(power_waits_for_both_arms_minimum),
         cmocka_unit_test(mean_metric_uses_welch),
         cmocka_unit_test(sequential_confidence_comes_from_the_always_valid_p),
         cmocka_unit_test(latency_guardrail_is_non_inferiority),

@@ -684,6 +684,71 @@ static void a_breach_long_after_a_judgement_rolls_back_at_its_commit(void **stat
     assert_null(sy_engine_tick(f->eng)); /* reported once */
 }
 
+/* Six hours of one-second judgements into a watch (the 21,600th: a life-long z of 6.6 that
+ * no window over a baseline of 1,000 can get under the threshold for), a collapse is
+ * still rolled back at its commit; an experiment nothing is watched in shows look 0. */
+static void a_collapse_late_in_a_watch_rolls_back_at_once(void **state)
+{
+    struct fixture *f = *state;
+    create_started(f, def60_watch, "e");
+    json_t *h = health(f, NULL);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(h, "health"), "look")), 0);
+    json_decref(h);
+    requests(f, "a", 0, 1000, 94, 1, 100);
+    json_t *out;
+    assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, NULL), 0);
+    json_decref(out);
+    sy_engine_timers_t t = {.health_ms = 1000};
+    sy_engine_set_timers(f->eng, &t);
+    fake_ms += 6 * 3600 * 1000;
+    h = health(f, NULL);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(h, "health"), "look")),
+                     21601);
+    json_decref(h);
+    requests(f, "a", 1000, 100, 0, 1, 100); /* nothing succeeds any more */
+    assert_int_equal(split_of(f, "e", "a"), 60);
+}
+
+static json_t *power_of(struct fixture *f)
+{
+    json_t *r = NULL;
+    assert_int_equal(sy_engine_experiment_results(f->eng, &f->who, "e", &r, NULL), 0);
+    json_t *vs = json_object_get(json_array_get(json_object_get(r, "variants"), 0), "vs_control");
+    json_t *o = json_pack("{sOsO}", "power", json_object_get(vs, "power"), "sample_needed",
+                          json_object_get(vs, "sample_needed"));
+    json_decref(r);
+    return o;
+}
+
+/* The results' power comes from the data, not from when someone asked: a curve cached
+ * while the rates were 0.5 is not what answers once they are 0.1, and a reopen (no cache)
+ * gives the same figures. */
+static void power_is_the_same_whoever_asked_before(void **state)
+{
+    struct fixture *f = *state;
+    create_started(f,
+                   "{\"key\":\"e\",\"safety\":{\"min_runtime_hours\":0,"
+                   "\"min_sample_per_variant\":100,\"sequential\":true},"
+                   "\"variants\":[{\"key\":\"a\",\"weight\":50},"
+                   "{\"key\":\"b\",\"weight\":50,\"control\":true}]}",
+                   "e");
+    requests(f, "b", 0, 1200, 50, 0, 100);
+    requests(f, "a", 1200, 1200, 50, 0, 100);
+    json_t *early = power_of(f); /* cached now */
+    assert_true(json_is_number(json_object_get(early, "power")));
+    requests(f, "b", 2400, 500, 10, 0, 100);
+    requests(f, "a", 2900, 500, 10, 0, 100);
+    json_t *late = power_of(f);
+    sy_engine_close(f->eng);
+    f->eng = open_engine();
+    json_t *reopened = power_of(f);
+    assert_true(json_equal(late, reopened));
+    assert_false(json_equal(early, late));
+    json_decref(early);
+    json_decref(late);
+    json_decref(reopened);
+}
+
 static void p95_over_its_limit_rolls_back(void **state)
 {
     struct fixture *f = *state;
@@ -739,6 +804,9 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(the_seed_health_rule_on_pushed_health, setup, teardown),
         cmocka_unit_test_setup_teardown(
             event_health_rolls_back_within_one_tick_and_survives_a_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_collapse_late_in_a_watch_rolls_back_at_once, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(power_is_the_same_whoever_asked_before, setup, teardown),
         cmocka_unit_test_setup_teardown(p95_over_its_limit_rolls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(a_breach_is_judged_at_its_commit_but_once_per_interval,
                                         setup, teardown),
