@@ -439,9 +439,10 @@ static sy_verdict_t verdict(const sy_experiment_in_t *in, const sy_arm_result_t 
         return SY_VERDICT_WINNER;
     if (k->min_sample && k->min_confidence && r->diff < 0)
         return SY_VERDICT_WORSE;
-    /* Futile: sized for the minimum improvement at the target power, runtime over, and
-     * either no significant effect or one whose interval stays below the minimum. A
-     * significant lift whose interval still reaches the minimum keeps running. */
+    /* Futile: its sample_needed reached (a true lift of the planned size would most likely
+     * have been promoted by now), runtime over, and either no significant effect or one
+     * whose interval stays below the minimum. A significant lift whose interval still
+     * reaches the minimum keeps running. */
     bool sized = r->has_sample && k->min_sample && k->min_runtime &&
                  r->n >= r->n_needed_treatment &&
                  in->arms[in->control].units >= r->n_needed_control;

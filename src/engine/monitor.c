@@ -229,12 +229,14 @@ static json_t *health_json(bool has, const sy_health_t *h)
 }
 
 /* The judgement of e's watched variant that one now would be: 1 in the first monitor
- * interval after it began to be watched, 2 in the second, ... (at most one judgement an
- * interval, so never fewer than the judgements made: the life-long guard of
- * sy_health_rollback_at holds, across restarts too). 0 without a monitor. */
+ * interval after it began to be watched, 2 in the second, ... Judgements are at least an
+ * interval less 2 % apart (due()), and so is the count: two never share a look, and the
+ * looks are never fewer than the judgements made, so the life-long guard of
+ * sy_health_rollback_at holds, across restarts too. 0 without a monitor. */
 static int64_t look_of(const sy_engine_t *eng, const struct experiment *e)
 {
     int64_t every = eng->timers.health_ms, since = sy_engine_now_ms(eng) - e->watch_start_ms;
+    every -= every / 50;
     return every > 0 ? 1 + (since > 0 ? since : 0) / every : 0;
 }
 
