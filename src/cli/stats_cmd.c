@@ -431,8 +431,11 @@ static int run_plan(const char *prog, int argc, char **argv)
         printf("Promotion %g %% likely for a true lift of %+g%% (gate %+g%%, confidence %g, "
                "%d variants, %g units an hour):\n",
                100 * target, 100 * p.lift, m_pct, conf, variants, per_hour);
+    int64_t hourly = p.units_per_look;
+    p.units_per_look = 0; /* the fixed-horizon test: read once */
     int rc = plan_one(prog, &p, target, per_hour, variants, json, out);
     p.sequential = true;
+    p.units_per_look = hourly;
     if (rc == 0)
         rc = plan_one(prog, &p, target, per_hour, variants, json, out);
     if (json && rc == 0)

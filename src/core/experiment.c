@@ -205,7 +205,7 @@ bool sy_experiment_rule_plan(const sy_experiment_in_t *in, size_t arm, sy_rule_p
              : !(base > 0 && base * (1 + planned) < 1))
         return false;
     double ratio = c->weight > 0 && t->weight > 0 ? t->weight / c->weight : 1;
-    /* traffic so far: control units an hour, what min_runtime and the hourly looks are in;
+    /* traffic so far: control units an hour, what min_runtime and the looks are in;
      * not known in the first six minutes, when a minimum runtime needs it */
     double per_hour =
         in->runtime_hours >= 0.1 ? on_grid((double)c->units / in->runtime_hours, 1.05) : 0;
@@ -232,7 +232,8 @@ bool sy_experiment_rule_plan(const sy_experiment_in_t *in, size_t arm, sy_rule_p
     double n = (double)(*n_max = sy_stats_rule_horizon(plan, SY_EXP_TARGET_POWER));
     if (!*n_max)
         return false;
-    double look = fmax(per_hour, ceil(n / PLAN_MAX_LOOKS));
+    double look = fmax(per_hour * (in->look_hours > 0 ? in->look_hours : 1),
+                       ceil(n / PLAN_MAX_LOOKS));
     plan->units_per_look = (int64_t)fmax(1, look);
     return true;
 }

@@ -646,8 +646,9 @@ static int check_rule_plan(const sy_rule_plan_t *p, sy_err_t *err)
         return sy_err_set(err, -EINVAL, "tau_squared", "must be a number >= 0");
     if (!(p->ratio >= 0 && p->ratio <= 1e6))
         return sy_err_set(err, -EINVAL, "ratio", "must be a number from 0 to 1e6");
-    if (p->sequential && p->units_per_look < 1)
-        return sy_err_set(err, -EINVAL, "units_per_look", "must be >= 1");
+    if (p->units_per_look < (p->sequential ? 1 : 0))
+        return sy_err_set(err, -EINVAL, "units_per_look",
+                          "must be >= 1 (sequential) or >= 0 (0: read once)");
     if (p->min_sample < 0)
         return sy_err_set(err, -EINVAL, "min_sample", "must be >= 0");
     return check_open(p->alpha, 0, 1, "alpha", err);
@@ -682,21 +683,30 @@ static int64_t rule_step(const sy_rule_plan_t *p, int64_t n)
     return u > least ? u : least;
 }
 
-/* Sequential: the look (1, 2, ...: `step` control units each) each path of the difference's
- * sum is promoted at, up to `looks` <= RULE_MAX_LOOKS (INT32_MAX: not by then), into `at`.
- * Each path seeded by its index: deterministic, whatever `looks`. */
+/* Paths of the difference's sum, looked at every `step` control units: the look (1, 2, ...)
+ * each is promoted at, up to `looks` <= RULE_MAX_LOOKS (INT32_MAX: not by then), into
+ * `at`. Sequential: the mixture SPRT's running p under alpha (once under, it stays); fixed
+ * horizon read at every look (as the engine's checks read it): the test at that look. Both
+ * with the gate and min_sample at the same look. Each path seeded by its index:
+ * deterministic, whatever `looks`. */
 static void rule_paths(const sy_rule_plan_t *p, int64_t step, int32_t looks, int32_t *at)
 {
     struct rule_arms a = rule_arms(p);
     double delta = a.t - a.c, s2 = a.vc + a.vt / a.r; /* the difference's variance: s2 / n */
     double m = p->min_improvement, u = (double)step, gate = m * a.scale;
     double tau2 = p->tau_squared > 0 ? p->tau_squared : pow((m > 0.01 ? m : 0.01) * a.scale, 2);
-    /* the mixture's crossing at look l, as a bound on d^2: the log-likelihood ratio
-     * -log(1 + tau2/v)/2 + tau2 d^2 / (2 v (v + tau2)) reaching log(1/alpha), v = s2/n */
-    double d2_bound[RULE_MAX_LOOKS + 1];
+    double z = gsl_cdf_ugaussian_Qinv(p->alpha / 2), pbar = (a.c + a.r * a.t) / (1 + a.r);
+    /* at look l the bound on d (fixed: z SE0, and the gate) or on d^2 (sequential: the
+     * log-likelihood ratio -log(1 + tau2/v)/2 + tau2 d^2 / (2 v (v + tau2)) reaching
+     * log(1/alpha), v = s2/n) */
+    double bound[RULE_MAX_LOOKS + 1];
     for (int32_t l = 1; l <= looks; l++) {
-        double v = s2 / (u * l);
-        d2_bound[l] = (-log(p->alpha) + 0.5 * log1p(tau2 / v)) * 2 * v * (v + tau2) / tau2;
+        double n = u * l, v = s2 / n;
+        if (p->sequential)
+            bound[l] = (-log(p->alpha) + 0.5 * log1p(tau2 / v)) * 2 * v * (v + tau2) / tau2;
+        else
+            bound[l] = fmax(z * (p->mean ? sqrt(v) : sqrt(pbar * (1 - pbar) * (1 + 1 / a.r) / n)),
+                            gate);
     }
     double sd_step = sqrt(u * s2), drift = u * delta;
     for (int k = 0, paths = rule_n_paths(p); k < paths; k++) {
@@ -704,20 +714,26 @@ static void rule_paths(const sy_rule_plan_t *p, int64_t step, int32_t looks, int
         uint64_t seed = 20261206u + (uint64_t)k;
         seed = sy_rng_next(&seed);
         at[k] = INT32_MAX;
-        double sum = 0, z[2]; /* the differences' sum; a pair of normals */
+        double sum = 0, g[2]; /* the differences' sum; a pair of normals */
         bool crossed = false;
         for (int32_t l = 1; l <= looks; l++) {
             if (l & 1)
-                sy_rng_gauss2(&seed, &z[0], &z[1]);
-            sum += drift + sd_step * z[!(l & 1)];
+                sy_rng_gauss2(&seed, &g[0], &g[1]);
+            sum += drift + sd_step * g[!(l & 1)];
             double n = u * l, d = sum / n;
-            crossed |= d * d >= d2_bound[l];
-            if (crossed && d >= gate && n >= (double)p->min_sample) {
+            bool pass = p->sequential ? (crossed |= d * d >= bound[l]) && d >= gate : d >= bound[l];
+            if (pass && n >= (double)p->min_sample) {
                 at[k] = l;
                 break;
             }
         }
     }
+}
+
+/* Whether the plan is read once, at n: the fixed-horizon test without looks. */
+static bool read_once(const sy_rule_plan_t *p)
+{
+    return !p->sequential && p->units_per_look == 0;
 }
 
 static int cmp_i32(const void *a, const void *b)
@@ -738,7 +754,7 @@ int sy_stats_rule_power(const sy_rule_plan_t *plan, int64_t n, double *power, sy
     int rc = check_rule_plan(plan, err);
     if (rc < 0)
         return rc;
-    if (!plan->sequential) {
+    if (read_once(plan)) {
         *power = rule_power_fixed(plan, (double)n);
         return 0;
     }
@@ -786,7 +802,7 @@ int sy_stats_rule_sample(const sy_rule_plan_t *plan, double target, int64_t n_ma
         return rc;
     if (!(target > 0 && target < 1))
         return sy_err_set(err, -EINVAL, "power", "the target power must be in (0, 1)");
-    if (!plan->sequential) {
+    if (read_once(plan)) {
         if (!(*n = fixed_sample(plan, target, n_max)))
             return sy_err_set(err, -ERANGE, "power", "not reached by %lld units a variant",
                               (long long)n_max);
@@ -825,7 +841,7 @@ int sy_stats_rule_curve(const sy_rule_plan_t *plan, int64_t n_max, sy_rule_curve
         return rc;
     if (n_max < 1)
         return sy_err_set(err, -EINVAL, "n_max", "must be >= 1");
-    if (!plan->sequential) {
+    if (read_once(plan)) {
         for (int j = 0; j < SY_RULE_CURVE_POINTS; j++) {
             int64_t n = fixed_sample(plan, (j + 1) / 100.0, n_max);
             out->n[j] = n ? n : INT64_MAX;

@@ -279,9 +279,9 @@ int sy_stats_power_mean(const sy_power_mean_plan_t *plan, double n_control, doub
 
 /* How likely an experiment is to be promoted by n control units, for the rule the engine
  * applies (core/experiment.h), not for one fixed-horizon test: the test in use (the pooled
- * z-test, or Welch's for a mean, read once at n; or the always-valid mSPRT read every
- * `units_per_look` units) at level alpha, AND the observed lift reaching `min_improvement`
- * at the same look, AND n >= `min_sample`. With a true lift equal to the minimum
+ * z-test, or Welch's for a mean, read once at n or at every look; or the always-valid
+ * mSPRT read at every look) at level alpha, AND the observed lift reaching
+ * `min_improvement` at the same look, AND n >= `min_sample`. With a true lift equal to the minimum
  * improvement the gate alone holds half the time: a plan must be for a larger lift. */
 typedef struct sy_rule_plan {
     double baseline;        /* control level: a rate in (0, 1), or (mean) a mean != 0 */
@@ -291,7 +291,9 @@ typedef struct sy_rule_plan {
     double alpha;           /* 1 - min_confidence, over the treatments (Holm's first step) */
     bool sequential;
     double tau_squared;     /* 0: as the engine mixes, (max(min_improvement, 0.01) |c|)^2 */
-    int64_t units_per_look; /* sequential: a look every this many control units (>= 1) */
+    int64_t units_per_look; /* a look every this many control units: >= 1 when sequential;
+                               a fixed-horizon test is read at every look too (as the
+                               engine's checks read it), or once at n when 0 */
     int64_t min_sample;     /* control units promotion waits for */
     bool mean;              /* the mean metric (Welch): the sds below */
     double sd_control, sd_treatment; /* per-unit sds of the value */
@@ -300,7 +302,7 @@ typedef struct sy_rule_plan {
                   and four times faster) */
 } sy_rule_plan_t;
 
-/* The probability of promotion by n control units (fixed: in closed form; sequential:
+/* The probability of promotion by n control units (read once: in closed form; else
  * `paths` paths of the difference's sum, seeded: deterministic, within ~0.5 points at
  * 8,192). */
 int sy_stats_rule_power(const sy_rule_plan_t *plan, int64_t n, double *power, sy_err_t *err);

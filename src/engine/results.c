@@ -50,7 +50,8 @@ void sy_exp_analysis_in(const sy_engine_t *eng, const struct experiment *e, sy_a
                                .max_latency_increase_pct = e->max_latency_increase_pct,
                                .has_srm_seq = e->srm_on && e->state != DRAFT,
                                .srm_seq_p = e->srm.p,
-                               .srm_seq_log_e = e->srm.log_e};
+                               .srm_seq_log_e = e->srm.log_e,
+                               .look_hours = (double)eng->timers.auto_promotion_ms / 3.6e6};
 }
 
 const char *sy_exp_decision_name(sy_decision_t d)

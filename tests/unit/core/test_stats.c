@@ -511,7 +511,7 @@ static double rule_by_draws(const sy_rule_plan_t *p, int64_t n, int runs)
     for (int r = 0; r < runs; r++) {
         sy_binom_t c = {0, 0}, t = {0, 0};
         double prev = 1;
-        int64_t step = p->sequential ? p->units_per_look : n;
+        int64_t step = p->units_per_look > 0 ? p->units_per_look : n;
         for (int64_t k = step; k <= n; k += step) {
             c.successes += gsl_ran_binomial(rng, pc, (unsigned)step);
             t.successes += gsl_ran_binomial(rng, pt, (unsigned)step);
@@ -545,7 +545,7 @@ static void rule_power_is_the_rules(void **state)
                         .lift = 0.15,
                         .min_improvement = 0.05,
                         .alpha = 0.05,
-                        .units_per_look = 500,
+                        .units_per_look = 0, /* the fixed-horizon test read once */
                         .min_sample = 1000};
     int64_t n;
     double power;
@@ -556,6 +556,18 @@ static void rule_power_is_the_rules(void **state)
     printf("# rule power, fixed horizon: planned 0.80 at n = %lld, promoted %.3f\n", (long long)n,
            got);
     assert_close(got, 0.8, 0, 0.04);
+    /* the same test read at every look of 500 units (as the engine's hourly checks read it)
+     * promotes sooner: its plan says so, and the draws agree */
+    p.units_per_look = 500;
+    int64_t n_looked;
+    assert_int_equal(sy_stats_rule_sample(&p, 0.8, 100000000, &n_looked, NULL), 0);
+    assert_int_equal(sy_stats_rule_power(&p, n_looked, &power, NULL), 0);
+    got = rule_by_draws(&p, n_looked, 2000);
+    printf("# rule power, fixed horizon read every 500 units: planned %.3f at n = %lld, "
+           "promoted %.3f\n",
+           power, (long long)n_looked, got);
+    assert_true(n_looked < n);
+    assert_close(got, power, 0, 0.04);
     p.sequential = true;
     assert_int_equal(sy_stats_rule_sample(&p, 0.8, 100000000, &n, NULL), 0);
     assert_int_equal(sy_stats_rule_power(&p, n, &power, NULL), 0);
@@ -566,6 +578,7 @@ static void rule_power_is_the_rules(void **state)
     assert_true(n % p.units_per_look == 0);
     /* the gate at the true lift: half the time at most, read once */
     p.sequential = false;
+    p.units_per_look = 0;
     p.lift = 0.05;
     assert_int_equal(sy_stats_rule_sample(&p, 0.8, 100000000, &n, NULL), -ERANGE);
     assert_int_equal(sy_stats_rule_power(&p, 10000000, &power, NULL), 0);
@@ -600,8 +613,9 @@ static void rule_curve_is_the_power(void **state)
         }
         assert_true(sy_rule_curve_power(&c, 0) < 0.01);
     }
-    p.lift = 0.05; /* the gate: not reached */
+    p.lift = 0.05; /* the gate, read once: not reached */
     p.sequential = false;
+    p.units_per_look = 0;
     sy_rule_curve_t c;
     assert_int_equal(sy_stats_rule_curve(&p, 200000, &c, NULL), 0);
     assert_int_equal(sy_rule_curve_units(&c, 0.8), INT64_MAX);
