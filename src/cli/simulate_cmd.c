@@ -332,8 +332,10 @@ struct outcome {
     int step_check;        /* the check of the first step (0: none) */
     int due_check;         /* the first check with planned_n control units (0: none yet):
                               decisions come at checks, so "by the sample" is by this one */
-    int intervals;         /* lift intervals read at the checks (constant truth only) */
-    bool missed;           /* one of them did not hold the true lift */
+    /* each treatment's lift intervals read at the checks (constant truth only): how many,
+     * and whether one of them did not hold the true lift */
+    int intervals[MAX_ARMS];
+    bool missed[MAX_ARMS];
 };
 
 #define PLAN_HOURS 24 /* when a run's printed plan is taken (before its first step) */
@@ -481,9 +483,9 @@ static void read_check(sy_engine_t *eng, const sy_principal_t *who, const char *
         json_t *ci = json_object_get(vs, "lift_ci");
         if (i < s->n && constant_truth(s) && json_is_number(json_array_get(ci, 0))) {
             double lift = true_lift(s, i);
-            o->intervals++;
-            o->missed |= !(json_number_value(json_array_get(ci, 0)) <= lift &&
-                           lift <= json_number_value(json_array_get(ci, 1)));
+            o->intervals[i]++;
+            o->missed[i] |= !(json_number_value(json_array_get(ci, 0)) <= lift &&
+                              lift <= json_number_value(json_array_get(ci, 1)));
         }
     }
     json_decref(res);
@@ -766,7 +768,8 @@ int sy_cli_simulate(int argc, char **argv)
         s.days = days;
     int promoted = 0, falsely = 0, rolled = 0, full = 0, srm = 0, planned = 0, by_plan = 0;
     double printed = 0;           /* the sum of the powers the plans printed */
-    int with_ci = 0, covered = 0; /* runs with lift intervals; those all of which held */
+    int with_ci = 0, covered = 0; /* treatments' runs with lift intervals; those all of whose
+                                     intervals held the truth */
     double *hours = calloc((size_t)runs, sizeof(*hours));
     double *needs = calloc((size_t)runs, sizeof(*needs));
     if (!hours || !needs)
@@ -808,10 +811,11 @@ int sy_cli_simulate(int argc, char **argv)
             printed += o.planned_power;
             by_plan += o.step_check && (!o.due_check || o.step_check <= o.due_check);
         }
-        if (o.intervals) {
-            with_ci++;
-            covered += !o.missed;
-        }
+        for (size_t k = 0; k < s.n; k++)
+            if (o.intervals[k]) {
+                with_ci++;
+                covered += !o.missed[k];
+            }
         outcome_free(&o);
     }
     if (progress)
@@ -829,7 +833,8 @@ int sy_cli_simulate(int argc, char **argv)
                                        "promoted_by_sample_needed", by_plan / (double)planned,
                                        "promoted_by_sample_needed_ci", rate_json(by_plan, planned))
                            : json_null();
-        /* the lift intervals: the share of runs in which every one read held the truth */
+        /* the lift intervals: the share of a treatment's runs in which every one read at the
+         * checks held the truth */
         json_t *coverage = with_ci ? json_pack("{sisfso}", "runs", with_ci, "at_every_check",
                                                covered / (double)with_ci, "at_every_check_ci",
                                                rate_json(covered, with_ci))
@@ -858,8 +863,8 @@ int sy_cli_simulate(int argc, char **argv)
                        planned, needs[planned / 2], 100 * printed / planned,
                        100.0 * by_plan / planned);
             if (with_ci)
-                printf("lift intervals: every one read at the checks held the true lift in "
-                       "%.1f %% of %d runs\n",
+                printf("lift intervals: every one a treatment showed at the checks held its "
+                       "true lift in %.1f %% of %d (treatment, run)s\n",
                        100.0 * covered / with_ci, with_ci);
             json_decref(plan);
             json_decref(coverage);
