@@ -12,6 +12,9 @@
 #                and flag changes, event ingest against a raw sqlite3 insert, the time from
 #                a health breach to its rollback being served, the proxy against nginx, and
 #                what one change costs as a workspace grows to 100,000 flags)
+#   make simulate-figures  the statistics' promises by simulation (bench/simulate.sh: false
+#                promotions, rollbacks, SRM alarms, interval coverage, the printed power),
+#                RUNS runs a scenario (1000: about an hour)
 #   make fuzz    build the libFuzzer targets with clang and run each for FUZZ_SECONDS
 #   make format  clang-format every C file
 
@@ -22,7 +25,7 @@ TEST         = build/test
 TSAN         = build/tsan
 FUZZ         = build/fuzz
 
-.PHONY: all deps build install run test bench fuzz format clean
+.PHONY: all deps build install run test bench simulate-figures fuzz format clean
 
 all: build
 
@@ -81,6 +84,10 @@ bench: build
 	bench/proxy.sh $(RELEASE)/src/switchyard
 	@echo
 	bench/scale.sh $(RELEASE)/src/switchyard
+
+# the statistics' promises by simulation, 1,000 runs a scenario (about an hour on 2 cores)
+simulate-figures: build
+	SY=$(RELEASE)/src/switchyard bench/simulate.sh $(RUNS)
 
 fuzz:
 	@scripts/deps.sh fuzz
