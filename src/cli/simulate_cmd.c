@@ -467,7 +467,7 @@ static void read_check(sy_engine_t *eng, const sy_principal_t *who, const char *
     size_t i;
     if (sy_engine_experiment_results(eng, who, key, &res, NULL) < 0)
         return;
-    bool plan = !o->plan_frozen;
+    bool plan = !o->plan_frozen, constant = constant_truth(s);
     if (plan)
         o->has_plan = false;
     json_array_foreach(json_object_get(res, "variants"), i, v)
@@ -481,7 +481,7 @@ static void read_check(sy_engine_t *eng, const sy_principal_t *who, const char *
                 json_number_value(json_object_get(json_object_get(vs, "sample_needed"), "power"));
         }
         json_t *ci = json_object_get(vs, "lift_ci");
-        if (i < s->n && constant_truth(s) && json_is_number(json_array_get(ci, 0))) {
+        if (i < s->n && constant && json_is_number(json_array_get(ci, 0))) {
             double lift = true_lift(s, i);
             o->intervals[i]++;
             o->missed[i] |= !(json_number_value(json_array_get(ci, 0)) <= lift &&

@@ -392,30 +392,19 @@ static int run_plan(const char *prog, int argc, char **argv)
         return SY_EXIT_USAGE;
     bool json = a[8].value;
     /* each option's own range, named, before anything is printed */
-    sy_err_t err = {.code = -EINVAL};
+    sy_err_t err = {0};
     if (!(conf > 0 && conf < 1))
-        snprintf(err.field, sizeof(err.field), "confidence");
+        sy_err_set(&err, -EINVAL, "confidence", "must be in (0, 1)");
     else if (!(k >= 1 && k <= 15 && k == floor(k)))
-        snprintf(err.field, sizeof(err.field), "treatments");
+        sy_err_set(&err, -EINVAL, "treatments", "must be a whole number from 1 to 15");
     else if (!(per_hour >= 2 && per_hour <= 1e9))
-        snprintf(err.field, sizeof(err.field), "units_per_hour");
+        sy_err_set(&err, -EINVAL, "units_per_hour", "must be from 2 to 1e9");
     else if (!(min_sample >= 0 && min_sample <= 1e9 && min_sample == floor(min_sample)))
-        snprintf(err.field, sizeof(err.field), "min_sample");
+        sy_err_set(&err, -EINVAL, "min_sample", "must be a whole number from 0 to 1e9");
     else if (!(target > 0 && target <= 0.99)) /* the paths resolve 1 % at best */
-        snprintf(err.field, sizeof(err.field), "power");
-    if (err.field[0]) {
-        static const struct {
-            const char *field, *msg;
-        } ranges[] = {{"confidence", "must be in (0, 1)"},
-                      {"treatments", "must be a whole number from 1 to 15"},
-                      {"units_per_hour", "must be from 2 to 1e9"},
-                      {"min_sample", "must be a whole number from 0 to 1e9"},
-                      {"power", "must be in (0, 0.99]"}};
-        for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
-            if (strcmp(err.field, ranges[i].field) == 0)
-                snprintf(err.msg, sizeof(err.msg), "%s", ranges[i].msg);
+        sy_err_set(&err, -EINVAL, "power", "must be in (0, 0.99]");
+    if (err.code)
         return refuse(prog, &err, json);
-    }
     int variants = (int)k + 1;
     p.min_improvement = m_pct / 100;
     p.alpha = (1 - conf) / k; /* Holm's first step */

@@ -654,6 +654,16 @@ static int check_rule_plan(const sy_rule_plan_t *p, sy_err_t *err)
     return check_open(p->alpha, 0, 1, "alpha", err);
 }
 
+/* The standard error the test divides by at n control units, under H0: the pooled
+ * z-test's (conversion), Welch's (mean). */
+static double rule_se0(const sy_rule_plan_t *p, const struct rule_arms *a, double n)
+{
+    if (p->mean)
+        return sqrt(a->vc / n + a->vt / (a->r * n));
+    double pbar = (a->c + a->r * a->t) / (1 + a->r);
+    return sqrt(pbar * (1 - pbar) * (1 + 1 / a->r) / n);
+}
+
 /* Fixed horizon at n control units: the test beyond its critical value and the lift at its
  * gate, in the same draw of the difference d ~ N(delta, V/n): P(d >= max(z SE0, m |c|)).
  * SE0 is the pooled z-test's under H0 (conversion), Welch's (mean). */
@@ -662,11 +672,7 @@ static double rule_power_fixed(const sy_rule_plan_t *p, double n)
     if (n < (double)p->min_sample || n < 1)
         return 0;
     struct rule_arms a = rule_arms(p);
-    double se = sqrt(a.vc / n + a.vt / (a.r * n)), se0 = se;
-    if (!p->mean) {
-        double pbar = (a.c + a.r * a.t) / (1 + a.r);
-        se0 = sqrt(pbar * (1 - pbar) * (1 / n + 1 / (a.r * n)));
-    }
+    double se = sqrt(a.vc / n + a.vt / (a.r * n)), se0 = rule_se0(p, &a, n);
     double crit = fmax(gsl_cdf_ugaussian_Qinv(p->alpha / 2) * se0, p->min_improvement * a.scale);
     return gsl_cdf_ugaussian_Q((crit - (a.t - a.c)) / se);
 }
@@ -695,7 +701,7 @@ static void rule_paths(const sy_rule_plan_t *p, int64_t step, int32_t looks, int
     double delta = a.t - a.c, s2 = a.vc + a.vt / a.r; /* the difference's variance: s2 / n */
     double m = p->min_improvement, u = (double)step, gate = m * a.scale;
     double tau2 = p->tau_squared > 0 ? p->tau_squared : pow((m > 0.01 ? m : 0.01) * a.scale, 2);
-    double z = gsl_cdf_ugaussian_Qinv(p->alpha / 2), pbar = (a.c + a.r * a.t) / (1 + a.r);
+    double z = gsl_cdf_ugaussian_Qinv(p->alpha / 2);
     /* at look l the bound on d (fixed: z SE0, and the gate) or on d^2 (sequential: the
      * log-likelihood ratio -log(1 + tau2/v)/2 + tau2 d^2 / (2 v (v + tau2)) reaching
      * log(1/alpha), v = s2/n) */
@@ -705,8 +711,7 @@ static void rule_paths(const sy_rule_plan_t *p, int64_t step, int32_t looks, int
         if (p->sequential)
             bound[l] = (-log(p->alpha) + 0.5 * log1p(tau2 / v)) * 2 * v * (v + tau2) / tau2;
         else
-            bound[l] = fmax(z * (p->mean ? sqrt(v) : sqrt(pbar * (1 - pbar) * (1 + 1 / a.r) / n)),
-                            gate);
+            bound[l] = fmax(z * rule_se0(p, &a, n), gate);
     }
     double sd_step = sqrt(u * s2), drift = u * delta;
     for (int k = 0, paths = rule_n_paths(p); k < paths; k++) {
@@ -794,6 +799,19 @@ static int64_t fixed_sample(const sy_rule_plan_t *p, double target, int64_t n_ma
     return hi;
 }
 
+/* The looks at which the paths are promoted, up to *n_max (cut to rule_reach), sorted into
+ * at[0..*paths): the quantiles of the units to promotion are at[k] times the step
+ * returned. */
+static int64_t sorted_paths(const sy_rule_plan_t *p, int64_t *n_max, int32_t *at, int *paths)
+{
+    *n_max = rule_reach(p, *n_max);
+    int64_t step = rule_step(p, *n_max);
+    rule_paths(p, step, rule_looks(step, *n_max), at);
+    *paths = rule_n_paths(p);
+    qsort(at, (size_t)*paths, sizeof(*at), cmp_i32);
+    return step;
+}
+
 int sy_stats_rule_sample(const sy_rule_plan_t *plan, double target, int64_t n_max, int64_t *n,
                          sy_err_t *err)
 {
@@ -809,11 +827,8 @@ int sy_stats_rule_sample(const sy_rule_plan_t *plan, double target, int64_t n_ma
         return 0;
     }
     int32_t at[RULE_PATHS];
-    n_max = rule_reach(plan, n_max);
-    int64_t step = rule_step(plan, n_max);
-    rule_paths(plan, step, rule_looks(step, n_max), at);
-    int paths = rule_n_paths(plan);
-    qsort(at, (size_t)paths, sizeof(*at), cmp_i32);
+    int paths;
+    int64_t step = sorted_paths(plan, &n_max, at, &paths);
     int32_t need = at[(size_t)ceil(target * paths) - 1];
     if (need == INT32_MAX)
         return sy_err_set(err, -ERANGE, "power", "not reached by %lld units a variant",
@@ -849,11 +864,8 @@ int sy_stats_rule_curve(const sy_rule_plan_t *plan, int64_t n_max, sy_rule_curve
         return 0;
     }
     int32_t at[RULE_PATHS];
-    n_max = rule_reach(plan, n_max);
-    int64_t step = rule_step(plan, n_max);
-    rule_paths(plan, step, rule_looks(step, n_max), at);
-    int paths = rule_n_paths(plan);
-    qsort(at, (size_t)paths, sizeof(*at), cmp_i32);
+    int paths;
+    int64_t step = sorted_paths(plan, &n_max, at, &paths);
     for (int j = 0; j < SY_RULE_CURVE_POINTS; j++) {
         int32_t l = at[(size_t)ceil((j + 1) / 100.0 * paths) - 1];
         out->n[j] = l == INT32_MAX ? INT64_MAX : (int64_t)l * step;

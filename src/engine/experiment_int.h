@@ -112,7 +112,6 @@ struct experiment {
     sy_health_t pushed;
     int64_t pushed_ms;
     int64_t health_checked_ms; /* when the monitor last judged it */
-    int64_t watch_start_ms;    /* when the watched variant began to be watched (its change) */
     size_t replayed_changes;   /* start-up: the changes whose window the replay has begun */
     /* the anytime-valid SRM test over its life, one period per allocation: looked at after
      * every commit that brings it units, and at every change */

@@ -201,7 +201,6 @@ void sy_exp_srm_look(struct experiment *e, int64_t at_ms)
 void sy_exp_change_begins(struct experiment *e, const struct alloc_change *c)
 {
     sy_exp_new_window(e, c->winner);
-    e->watch_start_ms = c->at_ms;
     if (!e->srm_on)
         return;
     sy_exp_srm_look(e, c->at_ms); /* the units so far were assigned by the old split */
@@ -228,6 +227,14 @@ static json_t *health_json(bool has, const sy_health_t *h)
     return o;
 }
 
+/* The least time between two judgements of a variant: the monitor's interval less 2 %, so
+ * that the loop's tick (20 ms) does not push a judgement past the interval. 0: no monitor. */
+static int64_t judged_every(const sy_engine_t *eng)
+{
+    int64_t every = eng->timers.health_ms;
+    return every - every / 50;
+}
+
 /* The judgement of e's watched variant that one now would be: 1 in the first monitor
  * interval after it began to be watched, 2 in the second, ... Judgements are at least an
  * interval less 2 % apart (due()), and so is the count: two never share a look, and the
@@ -235,8 +242,10 @@ static json_t *health_json(bool has, const sy_health_t *h)
  * sy_health_rollback_at holds, across restarts too. 0 without a monitor. */
 static int64_t look_of(const sy_engine_t *eng, const struct experiment *e)
 {
-    int64_t every = eng->timers.health_ms, since = sy_engine_now_ms(eng) - e->watch_start_ms;
-    every -= every / 50;
+    /* the watch began with the last change begun (live: the last change; at start-up the
+     * replay begins them all, in order) */
+    int64_t began = e->replayed_changes ? e->changes[e->replayed_changes - 1].at_ms : 0;
+    int64_t every = judged_every(eng), since = sy_engine_now_ms(eng) - began;
     return every > 0 ? 1 + (since > 0 ? since : 0) / every : 0;
 }
 
@@ -381,8 +390,8 @@ static json_t *check_one(sy_engine_t *eng, struct experiment *e)
  * a breach is then acted on within the interval of being committed. */
 static bool due(const sy_engine_t *eng, const struct experiment *e, int64_t now)
 {
-    int64_t every = eng->timers.health_ms;
-    return every > 0 && e->watched >= 0 && now - e->health_checked_ms >= every - every / 50;
+    int64_t every = judged_every(eng);
+    return every > 0 && e->watched >= 0 && now - e->health_checked_ms >= every;
 }
 
 static void keep(sy_engine_t *eng, json_t *o)
