@@ -515,7 +515,7 @@ static int run(const struct scenario *s, uint64_t seed, struct outcome *o, sy_er
         sy_engine_authenticate(eng, secret, strlen(secret), &who) < 0 ||
         sy_engine_experiment_create(eng, &who, s->def, &xp, &err) < 0) {
         *bad = err;
-        rc = err.code == -EINVAL || err.code == -EEXIST ? -EINVAL : -1;
+        rc = err.code == -EINVAL || err.code == SY_EUNKNOWN || err.code == -EEXIST ? -EINVAL : -1;
         if (rc == -1)
             fprintf(stderr, "switchyard simulate: %s\n", err.msg);
         goto out;

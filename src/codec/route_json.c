@@ -47,7 +47,7 @@ static int only(const json_t *o, const char *const *keys, const char *at, sy_err
         if (!keys[i]) {
             char f[sizeof(err->field)];
             join(f, sizeof(f), at, k);
-            return sy_err_set(err, -EINVAL, f, "unknown field \"%s\"", f);
+            return sy_err_set(err, SY_EUNKNOWN, f, "unknown field \"%s\"", f);
         }
     }
     return 0;

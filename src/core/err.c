@@ -53,6 +53,8 @@ const char *sy_err_name(int code)
         return "zero_variance";
     case SY_ECONFLICT:
         return "conflict";
+    case SY_EUNKNOWN:
+        return "unknown_field";
     case -EAGAIN:
         return "busy";
     case -ENOSPC:

@@ -19,6 +19,7 @@ enum {
     SY_ETOOFEW = -1002,   /* fewer than 2 samples where a sample sd is needed */
     SY_EZEROVAR = -1003,  /* the statistic would be infinite: zero variance, nonzero effect */
     SY_ECONFLICT = -1004, /* the resource's state forbids the change (HTTP 409) */
+    SY_EUNKNOWN = -1005,  /* an input names a field or parameter that does not exist (400) */
 };
 
 typedef struct sy_err {

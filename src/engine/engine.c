@@ -255,7 +255,7 @@ int sy_eng_only_fields(const json_t *o, const char *const *allowed, const char *
         if (!allowed[i]) {
             char f[64];
             snprintf(f, sizeof(f), "%s%s%.40s", at, *at ? "." : "", k);
-            return sy_err_set(err, -EINVAL, f, "unknown field \"%.64s\"", k);
+            return sy_err_set(err, SY_EUNKNOWN, f, "unknown field \"%.64s\"", k);
         }
     }
     return 0;

@@ -145,8 +145,11 @@ static int report_row(const sy_route_spec_t *route, const json_t *row, size_t i,
         size_t j = 0;
         while (keys[j] && strcmp(keys[j], k) != 0)
             j++;
-        if (!keys[j])
-            return sy_err_set(err, -EINVAL, f, "unknown field \"%s\"", k);
+        if (!keys[j]) {
+            char fk[sizeof(err->field)];
+            snprintf(fk, sizeof(fk), "%.24s.%.32s", f, k);
+            return sy_err_set(err, SY_EUNKNOWN, fk, "unknown field \"%s\"", k);
+        }
     }
     const json_t *dom = json_object_get(row, "domain");
     m->domain = dom ? json_string_value(dom) : "";
@@ -224,7 +227,8 @@ int sy_engine_route_report(sy_engine_t *eng, const sy_principal_t *who, const ch
     json_object_foreach((json_t *)body, k, v)
     {
         if (strcmp(k, "breaker") != 0 && strcmp(k, "counters") != 0) {
-            return sy_err_set(err, -EINVAL, k, "unknown field (a report has breaker, counters)");
+            return sy_err_set(err, SY_EUNKNOWN, k,
+                              "unknown field \"%.64s\" (a report has breaker, counters)", k);
         }
     }
     const char *state = breaker ? json_string_value(breaker) : NULL;

@@ -20,118 +20,79 @@ void reply_result(struct call *c, int rc, int status, json_t *body, const sy_err
         reply_json_decimal(c, status, body);
 }
 
-void read_write(struct call *c, sy_method_t write, int created,
-                int (*get)(sy_engine_t *, const sy_principal_t *, json_t **, sy_err_t *),
-                int (*put)(sy_engine_t *, const sy_principal_t *, const json_t *, json_t **,
+void reply_write(struct call *c, int status,
+                 int (*fn)(sy_engine_t *, const sy_principal_t *, const json_t *, json_t **,
                            sy_err_t *))
 {
-    sy_method_t m = sy_h1_method(c->req);
-    if (m != SY_GET && m != write) {
-        not_allowed(c, write == SY_PUT ? "GET, PUT" : "GET, POST");
-        return;
-    }
-    if (!require_role(c, m == SY_GET ? SY_ROLE_VIEWER : SY_ROLE_ADMIN))
-        return;
     sy_err_t err = {0};
     json_t *out = NULL;
-    int rc;
-    if (m == SY_GET) {
-        rc = get(c->eng, &c->who, &out, &err);
-    } else {
-        json_t *body = body_object(c);
-        if (!body)
-            return;
-        rc = put(c->eng, &c->who, body, &out, &err);
-        json_decref(body);
-    }
-    reply_result(c, rc, m == SY_GET ? 200 : created, out, &err);
-}
-
-void write_named(struct call *c, sy_role_t role, int status, const char *name,
-                 int (*fn)(sy_engine_t *, const sy_principal_t *, const char *, const json_t *,
-                           json_t **, sy_err_t *))
-{
-    if (!require_role(c, role))
-        return;
-    json_t *body = body_object(c);
-    if (!body)
-        return;
-    sy_err_t err = {0};
-    json_t *out = NULL;
-    int rc = fn(c->eng, &c->who, name, body, &out, &err);
-    json_decref(body);
+    int rc = fn(c->eng, &c->who, c->body, &out, &err);
     reply_result(c, rc, status, out, &err);
 }
 
-bool optional_body(struct call *c, json_t **out)
+void reply_write_named(struct call *c, int status,
+                       int (*fn)(sy_engine_t *, const sy_principal_t *, const char *,
+                                 const json_t *, json_t **, sy_err_t *))
 {
-    size_t len;
-    sy_h1_body(c->req, &len);
-    *out = len ? body_object(c) : NULL;
-    return !len || *out;
+    sy_err_t err = {0};
+    json_t *out = NULL;
+    int rc = fn(c->eng, &c->who, c->arg[0], c->body, &out, &err);
+    reply_result(c, rc, status, out, &err);
 }
 
-static sy_method_t method(const struct call *c)
+void reply_read(struct call *c,
+                int (*fn)(sy_engine_t *, const sy_principal_t *, json_t **, sy_err_t *))
 {
-    return sy_h1_method(c->req);
+    sy_err_t err = {0};
+    json_t *out = NULL;
+    int rc = fn(c->eng, &c->who, &out, &err);
+    reply_result(c, rc, 200, out, &err);
+}
+
+void reply_read_named(struct call *c, int (*fn)(sy_engine_t *, const sy_principal_t *, const char *,
+                                                json_t **, sy_err_t *))
+{
+    sy_err_t err = {0};
+    json_t *out = NULL;
+    int rc = fn(c->eng, &c->who, c->arg[0], &out, &err);
+    reply_result(c, rc, 200, out, &err);
 }
 
 /* ---- /v1/flags ----------------------------------------------------------------------- */
 
-void sy_api_flags(struct call *c, const char *key)
+void sy_api_flag_list(struct call *c)
+{
+    reply_json(c, 200, sy_engine_flag_list(c->eng, &c->who));
+}
+
+void sy_api_flag_get(struct call *c)
 {
     sy_err_t err = {0};
-    if (!*key) {
-        if (method(c) != SY_GET) {
-            not_allowed(c, "GET");
-            return;
-        }
-        if (require_role(c, SY_ROLE_VIEWER) && no_params(c))
-            reply_json(c, 200, sy_engine_flag_list(c->eng, &c->who));
-        return;
-    }
-    switch (method(c)) {
-    case SY_GET: {
-        json_t *def;
-        if (!require_role(c, SY_ROLE_VIEWER))
-            return;
-        if (sy_engine_flag_get(c->eng, &c->who, key, &def, &err) < 0) {
-            reply_err(c, &err);
-            return;
-        }
-        reply_json(c, 200, json_pack("{ssso}", "key", key, "definition", def));
-        return;
-    }
-    case SY_PUT: {
-        if (!require_role(c, SY_ROLE_EDITOR))
-            return;
-        json_t *def = body_object(c);
-        if (!def)
-            return;
-        bool created = false;
-        int rc = sy_engine_flag_put(c->eng, &c->who, key, def, &created, &err);
-        if (rc < 0) {
-            json_decref(def);
-            reply_err(c, &err);
-            return;
-        }
-        reply_json(c, created ? 201 : 200, json_pack("{ssso}", "key", key, "definition", def));
-        return;
-    }
-    case SY_DELETE:
-        if (!require_role(c, SY_ROLE_EDITOR))
-            return;
-        if (sy_engine_flag_delete(c->eng, &c->who, key, &err) < 0) {
-            reply_err(c, &err);
-            return;
-        }
-        reply_json(c, 200, json_pack("{sssb}", "key", key, "deleted", 1));
-        return;
-    default: {
-        not_allowed(c, "GET, PUT, DELETE");
-        return;
-    }
-    }
+    json_t *def;
+    if (sy_engine_flag_get(c->eng, &c->who, c->arg[0], &def, &err) < 0)
+        reply_err(c, &err);
+    else
+        reply_json(c, 200, json_pack("{ssso}", "key", c->arg[0], "definition", def));
+}
+
+void sy_api_flag_put(struct call *c)
+{
+    sy_err_t err = {0};
+    bool created = false;
+    if (sy_engine_flag_put(c->eng, &c->who, c->arg[0], c->body, &created, &err) < 0)
+        reply_err(c, &err);
+    else
+        reply_json(c, created ? 201 : 200,
+                   json_pack("{sssO}", "key", c->arg[0], "definition", c->body));
+}
+
+void sy_api_flag_delete(struct call *c)
+{
+    sy_err_t err = {0};
+    if (sy_engine_flag_delete(c->eng, &c->who, c->arg[0], &err) < 0)
+        reply_err(c, &err);
+    else
+        reply_json(c, 200, json_pack("{sssb}", "key", c->arg[0], "deleted", 1));
 }
 
 /* ---- /v1/flagset --------------------------------------------------------------------- */
@@ -146,33 +107,22 @@ static json_t *problems_json(const sy_problems_t *p, bool errors)
     return a;
 }
 
-void sy_api_flagset(struct call *c)
+void sy_api_flagset_get(struct call *c)
 {
-    if (method(c) == SY_GET) {
-        if (require_role(c, SY_ROLE_VIEWER))
-            reply_json(c, 200, sy_engine_flagset_get(c->eng, &c->who));
-        return;
-    }
-    if (method(c) != SY_PUT) {
-        not_allowed(c, "GET, PUT");
-        return;
-    }
-    if (!require_role(c, SY_ROLE_EDITOR))
-        return;
-    json_t *doc = body_object(c);
-    if (!doc)
-        return;
+    reply_json(c, 200, sy_engine_flagset_get(c->eng, &c->who));
+}
+
+void sy_api_flagset_put(struct call *c)
+{
+    json_t *doc = c->body;
     static const char *const fields[] = {"$schema", "flags", "$evaluators", "metadata", NULL};
-    if (!only_fields(c, doc, fields)) {
-        json_decref(doc);
+    if (!only_fields(c, doc, fields))
         return;
-    }
     sy_problem_t items[64];
     sy_problems_t problems = {.items = items, .cap = 64};
     sy_err_t err = {0};
     int rc = sy_engine_flagset_put(c->eng, &c->who, doc, &problems, &err);
     size_t nflags = json_object_size(json_object_get(doc, "flags"));
-    json_decref(doc);
     if (rc < 0 && problems.errors) {
         /* Every problem, by flag and path, beside the usual error object. */
         json_t *body =
@@ -192,45 +142,33 @@ void sy_api_flagset(struct call *c)
 
 /* ---- /v1/tokens ---------------------------------------------------------------------- */
 
-void sy_api_tokens(struct call *c, const char *id)
+void sy_api_token_revoke(struct call *c)
 {
     sy_err_t err = {0};
-    if (!require_role(c, SY_ROLE_ADMIN))
-        return;
-    if (*id) {
-        if (method(c) != SY_DELETE) {
-            not_allowed(c, "DELETE");
-            return;
-        }
-        char *end;
-        long long n = strtoll(id, &end, 10);
-        if (*end || n <= 0) {
-            reply_error(c, 400, "invalid_input", "id", "a token id is a positive integer");
-            return;
-        }
-        if (sy_engine_token_revoke(c->eng, &c->who, n, &err) < 0) {
-            reply_err(c, &err);
-            return;
-        }
+    char *end;
+    long long n = strtoll(c->arg[0], &end, 10);
+    if (*end || n <= 0)
+        reply_error(c, 400, "invalid_input", "id", "a token id is a positive integer");
+    else if (sy_engine_token_revoke(c->eng, &c->who, n, &err) < 0)
+        reply_err(c, &err);
+    else
         reply_json(c, 200, json_pack("{sIsb}", "id", (json_int_t)n, "revoked", 1));
-        return;
-    }
-    if (method(c) == SY_GET) {
-        json_t *list;
-        if (sy_engine_token_list(c->eng, &c->who, &list, &err) < 0) {
-            reply_err(c, &err);
-            return;
-        }
+}
+
+void sy_api_token_list(struct call *c)
+{
+    sy_err_t err = {0};
+    json_t *list;
+    if (sy_engine_token_list(c->eng, &c->who, &list, &err) < 0)
+        reply_err(c, &err);
+    else
         reply_json(c, 200, json_pack("{so}", "tokens", list));
-        return;
-    }
-    if (method(c) != SY_POST) {
-        not_allowed(c, "GET, POST");
-        return;
-    }
-    json_t *body = body_object(c);
-    if (!body)
-        return;
+}
+
+void sy_api_token_create(struct call *c)
+{
+    sy_err_t err = {0};
+    const json_t *body = c->body;
     static const char *const fields[] = {"role", "name", NULL};
     json_t *role_j = json_object_get(body, "role"), *name_j = json_object_get(body, "name");
     sy_role_t role;
@@ -252,7 +190,6 @@ void sy_api_tokens(struct call *c, const char *id)
                                  json_string_value(name_j), "role", sy_role_name(role), "token",
                                  secret));
     }
-    json_decref(body);
 }
 
 /* ---- /v1/audit ----------------------------------------------------------------------- */
@@ -271,48 +208,8 @@ bool int_param(struct call *c, const char *name, const char *v, long long lo, lo
     return true;
 }
 
-/* The name of the query part at `p` as it was written, cut to fit `out`: bytes outside
- * printable ASCII as %XX, since the answer is JSON (UTF-8 only) and a client's bytes, or
- * what they decode to, need not be. */
-static void written_name(const char *p, char *out, size_t cap)
-{
-    size_t n = strcspn(p, "&="), o = 0;
-    for (size_t i = 0; i < n && o + 4 <= cap; i++) {
-        unsigned char ch = (unsigned char)p[i];
-        if (ch > 0x20 && ch < 0x7f)
-            out[o++] = (char)ch;
-        else
-            o += (size_t)snprintf(out + o, cap - o, "%%%02X", ch);
-    }
-    out[o] = '\0';
-}
-
-bool no_params(struct call *c)
-{
-    const char *q = c->query;
-    char key[256], val[512], name[64];
-    int rc = sy_query_next(&q, key, sizeof(key), val, sizeof(val));
-    if (rc == 0)
-        return true;
-    written_name(c->query + strspn(c->query, "&"), name, sizeof(name));
-    if (rc < 0)
-        reply_error(c, 400, "invalid_input", name,
-                    "query parameter \"%s\" does not decode (a bad %%-escape or an over-long part)",
-                    name);
-    else
-        reply_error(c, 400, "unknown_field", name,
-                    "unknown query parameter \"%s\": this resource takes none", name);
-    return false;
-}
-
 void sy_api_audit(struct call *c)
 {
-    if (method(c) != SY_GET) {
-        not_allowed(c, "GET");
-        return;
-    }
-    if (!require_role(c, SY_ROLE_VIEWER))
-        return;
     sy_store_audit_query_t aq = {.limit = 100};
     char resource[512], action[512], key[32], val[512];
     long long n = 0;
@@ -364,24 +261,14 @@ void sy_api_audit(struct call *c)
  * /v1/system/loops/reset starts them from zero (admin): a benchmark's phases each get
  * their own longest iteration. The process's, not a workspace's: it says nothing of
  * anyone's data. */
-void sy_api_system(struct call *c, const char *what)
+void sy_api_loops_reset(struct call *c)
 {
-    bool reset = strcmp(what, "loops/reset") == 0;
-    if (!reset && strcmp(what, "loops") != 0) {
-        reply_error(c, 404, "not_found", "", "no such endpoint: /v1/system/%.64s", what);
-        return;
-    }
-    if (method(c) != (reset ? SY_POST : SY_GET)) {
-        not_allowed(c, reset ? "POST" : "GET");
-        return;
-    }
-    if (!require_role(c, reset ? SY_ROLE_ADMIN : SY_ROLE_VIEWER) || !no_params(c))
-        return;
-    if (reset) {
-        sy_engine_loops_reset(c->eng);
-        reply_json(c, 200, json_pack("{sb}", "reset", 1));
-        return;
-    }
+    sy_engine_loops_reset(c->eng);
+    reply_json(c, 200, json_pack("{sb}", "reset", 1));
+}
+
+void sy_api_loops(struct call *c)
+{
     sy_loopstat_view_t v[64];
     size_t n = sy_engine_loops(c->eng, v, 64);
     json_t *loops = json_array(), *le = json_array();

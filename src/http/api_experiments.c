@@ -17,76 +17,77 @@
 
 /* ---- /v1/experiments ------------------------------------------------------------------ */
 
-static void collection(struct call *c)
+void sy_api_experiment_list(struct call *c)
+{
+    reply_read(c, sy_engine_experiment_list);
+}
+
+void sy_api_experiment_create(struct call *c)
 {
     sy_err_t err = {0};
     json_t *out = NULL;
-    if (sy_h1_method(c->req) == SY_GET) {
-        if (!require_role(c, SY_ROLE_VIEWER))
-            return;
-        int rc = sy_engine_experiment_list(c->eng, &c->who, &out, &err);
-        reply_result(c, rc, 200, out, &err);
-        return;
-    }
-    if (sy_h1_method(c->req) != SY_POST) {
-        not_allowed(c, "GET, POST");
-        return;
-    }
-    if (!require_role(c, SY_ROLE_EDITOR))
-        return;
-    json_t *def = body_object(c);
-    if (!def)
-        return;
-    int rc = sy_engine_experiment_create(c->eng, &c->who, def, &out, &err);
-    json_decref(def);
+    int rc = sy_engine_experiment_create(c->eng, &c->who, c->body, &out, &err);
     reply_result(c, rc, 201, out, &err);
 }
 
-/* A body that may be empty: NULL (nothing to read) or an object, or false after 400. */
-/* KEY/allocation, KEY/allocation/apply, KEY/promote (POST promotes, DELETE rolls back) and
- * KEY/history. A step a guardrail refuses is 409 with the guardrail as the field and the
- * rate-limit state beside the error. */
-static void allocation(struct call *c, const char *key, const char *action)
+void sy_api_experiment_get(struct call *c)
 {
-    sy_method_t m = sy_h1_method(c->req);
-    bool apply = strcmp(action, "allocation/apply") == 0, promote = strcmp(action, "promote") == 0;
-    bool health = strcmp(action, "health") == 0;
-    bool read = !apply && !promote && (!health || m == SY_GET);
-    if ((read && m != SY_GET) || (apply && m != SY_POST) ||
-        (promote && m != SY_POST && m != SY_DELETE) || (health && m != SY_GET && m != SY_POST)) {
-        not_allowed(c, health ? "GET, POST" : read ? "GET" : apply ? "POST" : "POST, DELETE");
-        return;
-    }
-    if (!require_role(c, read ? SY_ROLE_VIEWER : SY_ROLE_EDITOR))
-        return;
+    reply_read_named(c, sy_engine_experiment_get);
+}
+
+void sy_api_experiment_results(struct call *c)
+{
+    reply_read_named(c, sy_engine_experiment_results);
+}
+
+void sy_api_experiment_promotion(struct call *c)
+{
+    reply_read_named(c, sy_engine_experiment_promotion);
+}
+
+void sy_api_experiment_history(struct call *c)
+{
+    reply_read_named(c, sy_engine_experiment_history);
+}
+
+void sy_api_allocation_get(struct call *c)
+{
+    reply_read_named(c, sy_engine_allocation_get);
+}
+
+/* A life-cycle step: it takes no body (a body naming anything is refused before it). */
+static void transition(struct call *c, const char *state)
+{
     sy_err_t err = {0};
-    json_t *out = NULL, *body = NULL;
-    int rc;
-    if (health && m == SY_GET) {
-        rc = sy_engine_experiment_health(c->eng, &c->who, key, NULL, &out, &err);
-    } else if (read) {
-        rc = action[0] == 'h' ? sy_engine_experiment_history(c->eng, &c->who, key, &out, &err)
-                              : sy_engine_allocation_get(c->eng, &c->who, key, &out, &err);
-    } else if (health) {
-        if (!optional_body(c, &body))
-            return;
-        if (!body) {
-            reply_error(c, 400, "invalid_input", "", "the body is the health to push");
-            return;
-        }
-        rc = sy_engine_experiment_health(c->eng, &c->who, key, body, &out, &err);
-        json_decref(body);
-    } else {
-        if (!optional_body(c, &body))
-            return;
-        if (apply)
-            rc = sy_engine_allocation_apply(c->eng, &c->who, key, body, &out, &err);
-        else if (m == SY_POST)
-            rc = sy_engine_experiment_promote(c->eng, &c->who, key, body, &out, &err);
-        else
-            rc = sy_engine_experiment_rollback(c->eng, &c->who, key, body, &out, &err);
-        json_decref(body);
-    }
+    json_t *out = NULL;
+    int rc = sy_engine_experiment_transition(c->eng, &c->who, c->arg[0], state, &out, &err);
+    reply_result(c, rc, 200, out, &err);
+}
+
+void sy_api_experiment_start(struct call *c)
+{
+    transition(c, "running");
+}
+
+void sy_api_experiment_stop(struct call *c)
+{
+    transition(c, "stopped");
+}
+
+void sy_api_experiment_terminate(struct call *c)
+{
+    transition(c, "terminated");
+}
+
+/* An allocation change: a step a guardrail refuses is 409 with the guardrail as the field
+ * and the rate-limit state beside the error. */
+static void allocation_change(struct call *c,
+                              int (*fn)(sy_engine_t *, const sy_principal_t *, const char *,
+                                        const json_t *, json_t **, sy_err_t *))
+{
+    sy_err_t err = {0};
+    json_t *out = NULL;
+    int rc = fn(c->eng, &c->who, c->arg[0], c->body, &out, &err);
     if (rc < 0 && out) { /* refused by a guardrail: say which, and when a step may come */
         json_object_set_new(
             out, "error",
@@ -97,113 +98,62 @@ static void allocation(struct call *c, const char *key, const char *action)
     reply_result(c, rc, 200, out, &err);
 }
 
-void sy_api_experiments(struct call *c, const char *rest)
+void sy_api_allocation_apply(struct call *c)
 {
-    if (!*rest) {
-        collection(c);
-        return;
-    }
-    /* "KEY" or "KEY/ACTION" (or "KEY/allocation/apply"): the key is percent-decoded, the
-     * action is a word. */
-    const char *slash = strchr(rest, '/');
-    size_t klen = slash ? (size_t)(slash - rest) : strlen(rest);
-    const char *action = slash ? slash + 1 : "";
-    char key[512];
-    ssize_t n = sy_pct_decode(rest, klen, false, key, sizeof(key));
-    if (n <= 0 || memchr(key, '\0', (size_t)n) ||
-        (strchr(action, '/') && strcmp(action, "allocation/apply") != 0)) {
-        reply_error(c, 400, "invalid_input", "key", "the path has a bad or over-long segment");
-        return;
-    }
+    allocation_change(c, sy_engine_allocation_apply);
+}
+
+void sy_api_experiment_promote(struct call *c)
+{
+    allocation_change(c, sy_engine_experiment_promote);
+}
+
+void sy_api_experiment_rollback(struct call *c)
+{
+    allocation_change(c, sy_engine_experiment_rollback);
+}
+
+void sy_api_health_get(struct call *c)
+{
     sy_err_t err = {0};
     json_t *out = NULL;
-    sy_method_t m = sy_h1_method(c->req);
-    int rc;
-    if (strncmp(action, "allocation", 10) == 0 || strcmp(action, "promote") == 0 ||
-        strcmp(action, "history") == 0 || strcmp(action, "health") == 0) {
-        allocation(c, key, action);
-        return;
-    }
-    if (!*action || strcmp(action, "results") == 0 || strcmp(action, "promotion") == 0) {
-        if (m != SY_GET) {
-            not_allowed(c, "GET");
-            return;
-        }
-        if (!require_role(c, SY_ROLE_VIEWER) || (action[0] == 'r' && !no_params(c)))
-            return;
-        if (!*action)
-            rc = sy_engine_experiment_get(c->eng, &c->who, key, &out, &err);
-        else if (action[0] == 'r')
-            rc = sy_engine_experiment_results(c->eng, &c->who, key, &out, &err);
-        else
-            rc = sy_engine_experiment_promotion(c->eng, &c->who, key, &out, &err);
-        reply_result(c, rc, 200, out, &err);
-        return;
-    }
-    static const char *const actions[][2] = {
-        {"start", "running"}, {"stop", "stopped"}, {"terminate", "terminated"}};
-    for (size_t i = 0; i < 3; i++) {
-        if (strcmp(action, actions[i][0]) != 0)
-            continue;
-        if (m != SY_POST) {
-            not_allowed(c, "POST");
-            return;
-        }
-        if (!require_role(c, SY_ROLE_EDITOR))
-            return;
-        /* A step takes no field. A body is still read, so that one the client meant to
-         * say something with (a reason, a typo) is refused before the step, not ignored. */
-        static const char *const none[] = {NULL};
-        json_t *body = NULL;
-        if (!optional_body(c, &body))
-            return;
-        bool fine = !body || only_fields(c, body, none);
-        json_decref(body);
-        if (!fine)
-            return;
-        rc = sy_engine_experiment_transition(c->eng, &c->who, key, actions[i][1], &out, &err);
-        reply_result(c, rc, 200, out, &err);
-        return;
-    }
-    reply_error(c, 404, "not_found", "", "no such endpoint: experiments/%.64s/%.32s", key, action);
+    int rc = sy_engine_experiment_health(c->eng, &c->who, c->arg[0], NULL, &out, &err);
+    reply_result(c, rc, 200, out, &err);
+}
+
+void sy_api_health_push(struct call *c)
+{
+    allocation_change(c, sy_engine_experiment_health);
 }
 
 /* ---- /v1/guardrails -------------------------------------------------------------------- */
 
-void sy_api_guardrails(struct call *c)
+void sy_api_guardrails_get(struct call *c)
 {
-    read_write(c, SY_PUT, 200, sy_engine_guardrails_get, sy_engine_guardrails_put);
+    reply_read(c, sy_engine_guardrails_get);
+}
+
+void sy_api_guardrails_put(struct call *c)
+{
+    reply_write(c, 200, sy_engine_guardrails_put);
 }
 
 /* ---- /v1/auto-promotion/check --------------------------------------------------------- */
 
-void sy_api_auto_promotion(struct call *c, bool system)
+void sy_api_auto_promotion(struct call *c)
 {
-    if (sy_h1_method(c->req) != SY_POST) {
-        not_allowed(c, "POST");
-        return;
-    }
-    if (!system && !require_role(c, SY_ROLE_ADMIN))
-        return;
-    json_t *body = NULL;
-    if (!optional_body(c, &body))
-        return;
     static const char *const fields[] = {"dry_run", NULL};
-    const json_t *dry = json_object_get(body, "dry_run");
-    if (body && !only_fields(c, body, fields)) {
-        json_decref(body);
+    const json_t *dry = json_object_get(c->body, "dry_run");
+    if (c->body && !only_fields(c, c->body, fields))
         return;
-    }
     if (dry && !json_is_boolean(dry)) {
-        json_decref(body);
         reply_error(c, 400, "invalid_input", "dry_run", "dry_run must be true or false");
         return;
     }
     sy_err_t err = {0};
     json_t *out = NULL;
-    int rc = sy_engine_auto_promotion_check(c->eng, system ? NULL : &c->who,
+    int rc = sy_engine_auto_promotion_check(c->eng, c->system ? NULL : &c->who,
                                             dry ? json_is_true(dry) : -1, &out, &err);
-    json_decref(body);
     reply_result(c, rc, 200, out, &err);
 }
 
@@ -341,15 +291,9 @@ bad:
     return false;
 }
 
+/* Applications send what they saw: an sdk token may ingest. */
 void sy_api_events(struct call *c)
 {
-    if (sy_h1_method(c->req) != SY_POST) {
-        not_allowed(c, "POST");
-        return;
-    }
-    /* Applications send what they saw: an sdk token may ingest. */
-    if (!require_role(c, SY_ROLE_SDK))
-        return;
     size_t len;
     const char *body = sy_h1_body(c->req, &len);
     sy_arena_t arena;

@@ -7,14 +7,8 @@
 
 /* GET /v1/notifications[?status=&channel=&cursor=&limit=]: newest first, with a cursor to
  * the next page when this one is full. */
-static void deliveries(struct call *c)
+void sy_api_notifications(struct call *c)
 {
-    if (sy_h1_method(c->req) != SY_GET) {
-        not_allowed(c, "GET");
-        return;
-    }
-    if (!require_role(c, SY_ROLE_VIEWER))
-        return;
     sy_store_notification_query_t q = {.limit = 100};
     char key[32], val[64], status[16];
     long long n = 0;
@@ -61,56 +55,47 @@ static void deliveries(struct call *c)
     reply_result(c, rc, 200, out, &err);
 }
 
-/* The channel id in the `len` bytes at `text`, or 0 after replying 404. */
-static long long channel_id(struct call *c, const char *text, size_t len)
+/* The channel id c->arg[0], or 0 after replying 404. */
+static long long channel_id(struct call *c)
 {
-    char buf[24] = "", *end;
-    if (len < sizeof(buf))
-        memcpy(buf, text, len);
-    long long n = strtoll(buf, &end, 10);
-    if (!buf[0] || *end || n < 1) {
-        reply_error(c, 404, "not_found", "id", "no such channel: %.*s", (int)(len < 32 ? len : 32),
-                    text);
+    char *end;
+    long long n = strtoll(c->arg[0], &end, 10);
+    if (*end || n < 1) {
+        reply_error(c, 404, "not_found", "id", "no such channel: %.32s", c->arg[0]);
         return 0;
     }
     return n;
 }
 
-void sy_api_notifications(struct call *c, const char *rest)
+void sy_api_channel_list(struct call *c)
 {
-    sy_method_t m = sy_h1_method(c->req);
+    reply_read(c, sy_engine_channel_list);
+}
+
+void sy_api_channel_create(struct call *c)
+{
+    reply_write(c, 201, sy_engine_channel_create);
+}
+
+/* Queued, not sent: its outcome shows in GET /v1/notifications. */
+void sy_api_channel_test(struct call *c)
+{
     sy_err_t err = {0};
     json_t *out = NULL;
-    if (!*rest || strcmp(rest, "/") == 0) {
-        deliveries(c);
+    long long n = channel_id(c);
+    if (!n)
         return;
-    }
-    if (strncmp(rest, "/channels", 9) != 0 || (rest[9] && rest[9] != '/')) {
-        reply_error(c, 404, "not_found", "", "no such endpoint: /v1/notifications%.200s", rest);
+    int rc = sy_engine_channel_test(c->eng, &c->who, n, &out, &err);
+    reply_result(c, rc, 202, out, &err);
+}
+
+void sy_api_channel_delete(struct call *c)
+{
+    sy_err_t err = {0};
+    json_t *out = NULL;
+    long long n = channel_id(c);
+    if (!n)
         return;
-    }
-    const char *id = rest[9] ? rest + 10 : "";
-    if (!*id) {
-        read_write(c, SY_POST, 201, sy_engine_channel_list, sy_engine_channel_create);
-        return;
-    }
-    const char *slash = strchr(id, '/');
-    if (slash && strcmp(slash, "/test") != 0) {
-        reply_error(c, 404, "not_found", "", "no such endpoint: /v1/notifications%.200s", rest);
-        return;
-    }
-    if (m != (slash ? SY_POST : SY_DELETE)) {
-        not_allowed(c, slash ? "POST" : "DELETE");
-        return;
-    }
-    long long n = channel_id(c, id, slash ? (size_t)(slash - id) : strlen(id));
-    if (!n || !require_role(c, SY_ROLE_ADMIN))
-        return;
-    if (slash) { /* queued, not sent: its outcome shows in GET /v1/notifications */
-        int rc = sy_engine_channel_test(c->eng, &c->who, n, &out, &err);
-        reply_result(c, rc, 202, out, &err);
-        return;
-    }
     int rc = sy_engine_channel_delete(c->eng, &c->who, n, &err);
     if (rc == 0)
         out = json_pack("{sbsI}", "deleted", 1, "id", (json_int_t)n);

@@ -6,76 +6,42 @@
 #include "core/utf8.h"
 #include "http/internal.h"
 
-/* A POST whose JSON body goes to `fn` whole, for callers of at least `role`. */
-static void post_body(struct call *c, sy_role_t role,
-                      int (*fn)(sy_engine_t *, const sy_principal_t *, const json_t *, json_t **,
-                                sy_err_t *))
-{
-    if (sy_h1_method(c->req) != SY_POST) {
-        not_allowed(c, "POST");
-        return;
-    }
-    if (!require_role(c, role))
-        return;
-    json_t *body = body_object(c);
-    if (!body)
-        return;
-    sy_err_t err = {0};
-    json_t *out = NULL;
-    int rc = fn(c->eng, &c->who, body, &out, &err);
-    json_decref(body);
-    reply_result(c, rc, 200, out, &err);
-}
-
 /* POST /v1/kpi: answered after the group commit that writes it (ingest_done). */
 void sy_api_kpi(struct call *c)
 {
-    if (sy_h1_method(c->req) != SY_POST) {
-        not_allowed(c, "POST");
-        return;
-    }
-    if (!require_role(c, SY_ROLE_SDK))
-        return;
-    json_t *body = body_object(c);
-    if (!body)
-        return;
+    json_t *body = c->body;
     sy_err_t err = {0};
     struct call *later = malloc(sizeof(*later));
     if (!later) {
         reply_error(c, 500, "out_of_memory", "", "out of memory");
     } else {
         *later = *c;
+        later->body = NULL; /* dispatch's, released when this returns */
         if (sy_engine_kpi_submit(c->eng, &c->who, body, ingest_done, later, &err) < 0) {
             free(later);
             reply_err(c, &err);
         }
     }
-    json_decref(body);
 }
 
-static void policies(struct call *c)
+void sy_api_regression_policies(struct call *c)
 {
-    read_write(c, SY_POST, 200, sy_engine_regression_policies, sy_engine_regression_policy_put);
+    reply_read(c, sy_engine_regression_policies);
+}
+
+void sy_api_regression_policy_put(struct call *c)
+{
+    reply_write(c, 200, sy_engine_regression_policy_put);
 }
 
 /* POST {"domain", "metric", "actor"?} evaluates one tripwire; no body (or neither field)
  * every enabled one of the workspace. */
-static void evaluate(struct call *c)
+void sy_api_regression_evaluate(struct call *c)
 {
-    if (sy_h1_method(c->req) != SY_POST) {
-        not_allowed(c, "POST");
-        return;
-    }
-    if (!require_role(c, SY_ROLE_EDITOR))
-        return;
-    json_t *body = NULL;
-    if (!optional_body(c, &body))
-        return;
+    const json_t *body = c->body;
     static const char *const fields[] = {"domain", "metric", "actor", NULL};
-    if (body && !only_fields(c, body, fields)) {
-        json_decref(body);
+    if (body && !only_fields(c, body, fields))
         return;
-    }
     const json_t *d = json_object_get(body, "domain"), *m = json_object_get(body, "metric");
     const json_t *a = json_object_get(body, "actor");
     const char *bad = (d && !json_is_string(d))   ? "domain"
@@ -83,7 +49,6 @@ static void evaluate(struct call *c)
                       : (a && !json_is_string(a)) ? "actor"
                                                   : NULL;
     if (bad) {
-        json_decref(body);
         reply_error(c, 400, "invalid_input", bad, "%s must be a string", bad);
         return;
     }
@@ -94,46 +59,18 @@ static void evaluate(struct call *c)
     json_t *out = NULL;
     int rc = sy_engine_regression_evaluate(c->eng, &who, json_string_value(d), json_string_value(m),
                                            &out, &err);
-    json_decref(body);
     reply_result(c, rc, 200, out, &err);
 }
 
-static void state(struct call *c)
+void sy_api_regression_state(struct call *c)
 {
-    if (sy_h1_method(c->req) != SY_GET) {
-        not_allowed(c, "GET");
-        return;
-    }
-    if (!require_role(c, SY_ROLE_VIEWER))
-        return;
-    sy_err_t err = {0};
-    json_t *out = NULL;
-    int rc = sy_engine_regression_state(c->eng, &c->who, &out, &err);
-    reply_result(c, rc, 200, out, &err);
-}
-
-void sy_api_regression(struct call *c, const char *what)
-{
-    if (strcmp(what, "policies") == 0)
-        policies(c);
-    else if (strcmp(what, "evaluate") == 0)
-        evaluate(c);
-    else if (strcmp(what, "state") == 0)
-        state(c);
-    else
-        reply_error(c, 404, "not_found", "", "no such endpoint: regression/%.64s", what);
+    reply_read(c, sy_engine_regression_state);
 }
 
 /* ---- /v1/risk -------------------------------------------------------------------------------- */
 
-static void ledger(struct call *c)
+void sy_api_risk_ledger(struct call *c)
 {
-    if (sy_h1_method(c->req) != SY_GET) {
-        not_allowed(c, "GET");
-        return;
-    }
-    if (!require_role(c, SY_ROLE_VIEWER))
-        return;
     char key[32], val[64], day[64];
     bool has_day = false;
     int rc;
@@ -152,52 +89,26 @@ static void ledger(struct call *c)
     reply_result(c, rc, 200, out, &err);
 }
 
-static void risk_policies(struct call *c, const char *domain)
+void sy_api_risk_policies(struct call *c)
 {
-    sy_method_t m = sy_h1_method(c->req);
-    if (!*domain ? m != SY_GET : m != SY_PUT) {
-        not_allowed(c, !*domain ? "GET" : "PUT");
-        return;
-    }
-    if (m == SY_PUT) {
-        write_named(c, SY_ROLE_ADMIN, 200, domain, sy_engine_risk_policy_put);
-        return;
-    }
-    if (!require_role(c, SY_ROLE_VIEWER))
-        return;
-    sy_err_t err = {0};
-    json_t *out = NULL;
-    int rc = sy_engine_risk_policies(c->eng, &c->who, &out, &err);
-    reply_result(c, rc, 200, out, &err);
+    reply_read(c, sy_engine_risk_policies);
 }
 
-/* /v1/risk/policies/{domain}: the domain percent-decoded (a domain may hold any character
- * but controls), as the KPI events and the reservations name it. */
-static void risk_policy(struct call *c, const char *raw)
+/* PUT /v1/risk/policies/{domain}: the domain percent-decoded (a domain may hold any
+ * character but controls), as the KPI events and the reservations name it. */
+void sy_api_risk_policy_put(struct call *c)
 {
-    char domain[256];
-    ssize_t n = sy_pct_decode(raw, strlen(raw), false, domain, sizeof(domain));
-    if (n <= 0 || memchr(domain, '\0', (size_t)n)) {
-        reply_error(c, 400, "invalid_input", "domain", "the path has a bad or over-long domain");
-        return;
-    }
-    risk_policies(c, domain);
+    reply_write_named(c, 200, sy_engine_risk_policy_put);
 }
 
-void sy_api_risk(struct call *c, const char *what)
+void sy_api_risk_reserve(struct call *c)
 {
-    if (strcmp(what, "policies") == 0)
-        risk_policies(c, "");
-    else if (strncmp(what, "policies/", 9) == 0 && what[9] && !strchr(what + 9, '/'))
-        risk_policy(c, what + 9);
-    else if (strcmp(what, "check-and-reserve") == 0)
-        post_body(c, SY_ROLE_SDK, sy_engine_risk_reserve);
-    else if (strcmp(what, "release") == 0)
-        post_body(c, SY_ROLE_SDK, sy_engine_risk_release);
-    else if (strcmp(what, "ledger") == 0)
-        ledger(c);
-    else
-        reply_error(c, 404, "not_found", "", "no such endpoint: risk/%.64s", what);
+    reply_write(c, 200, sy_engine_risk_reserve);
+}
+
+void sy_api_risk_release(struct call *c)
+{
+    reply_write(c, 200, sy_engine_risk_release);
 }
 
 /* ---- /v1/go-live ------------------------------------------------------------------------------
@@ -225,14 +136,8 @@ bool sy_api_prod_exec_allowed(struct call *c, const char *path)
     return false;
 }
 
-static void check(struct call *c)
+void sy_api_golive_check(struct call *c)
 {
-    if (sy_h1_method(c->req) != SY_GET) {
-        not_allowed(c, "GET");
-        return;
-    }
-    if (!require_role(c, SY_ROLE_SDK))
-        return;
     char key[32], val[64], cls[64] = "";
     int rc;
     for (const char *q = c->query; (rc = sy_query_next(&q, key, sizeof(key), val, sizeof(val)));) {
@@ -259,22 +164,12 @@ static void check(struct call *c)
     reply_json(c, 200, json_pack("{sbss}", "allowed", 1, "class", cls));
 }
 
-void sy_api_golive(struct call *c, const char *what)
+void sy_api_golive_state(struct call *c)
 {
-    sy_err_t err = {0};
-    json_t *out = NULL;
-    if (strcmp(what, "check") == 0) {
-        check(c);
-    } else if (strcmp(what, "state") == 0) {
-        if (sy_h1_method(c->req) != SY_GET) {
-            not_allowed(c, "GET");
-        } else if (require_role(c, SY_ROLE_VIEWER)) {
-            int rc = sy_engine_kill_switch_get(c->eng, &c->who, &out, &err);
-            reply_result(c, rc, 200, out, &err);
-        }
-    } else if (strcmp(what, "kill-switch") == 0) {
-        post_body(c, SY_ROLE_ADMIN, sy_engine_kill_switch_put);
-    } else {
-        reply_error(c, 404, "not_found", "", "no such endpoint: go-live/%.64s", what);
-    }
+    reply_read(c, sy_engine_kill_switch_get);
+}
+
+void sy_api_kill_switch_put(struct call *c)
+{
+    reply_write(c, 200, sy_engine_kill_switch_put);
 }

@@ -7,18 +7,11 @@
 
 #include "http/internal.h"
 
-/* sy_engine_route_create with the name in the body (for write_named's shape). */
-static int create(sy_engine_t *eng, const sy_principal_t *who, const char *name, const json_t *body,
-                  json_t **out, sy_err_t *err)
-{
-    (void)name;
-    return sy_engine_route_create(eng, who, body, out, err);
-}
-
 /* GET /v1/routes/{name}/stats: the proxy's counters of the route since the server started,
  * per (domain, upstream), with each row's share of the route's requests. */
-static void stats(struct call *c, const char *name)
+void sy_api_route_stats(struct call *c)
 {
+    const char *name = c->arg[0];
     sy_err_t err = {0};
     json_t *route = NULL;
     int rc = sy_engine_route_get(c->eng, &c->who, name, &route, &err);
@@ -84,8 +77,9 @@ static void stats(struct call *c, const char *name)
 /* GET /v1/routes/{name}/health: each upstream's error rate (its errors, and the failures
  * of requests meant for it) and p95 against the route's gates, and the breaker's last
  * reported state. */
-static void health(struct call *c, const char *name)
+void sy_api_route_health(struct call *c)
 {
+    const char *name = c->arg[0];
     sy_err_t err = {0};
     json_t *route = NULL;
     int rc = sy_engine_route_get(c->eng, &c->who, name, &route, &err);
@@ -122,73 +116,47 @@ static void health(struct call *c, const char *name)
     json_decref(route);
 }
 
-void sy_api_routes(struct call *c, const char *rest)
+void sy_api_route_list(struct call *c)
 {
-    sy_method_t m = sy_h1_method(c->req);
+    reply_read(c, sy_engine_route_list);
+}
+
+void sy_api_route_create(struct call *c)
+{
+    reply_write(c, 201, sy_engine_route_create);
+}
+
+void sy_api_route_get(struct call *c)
+{
+    reply_read_named(c, sy_engine_route_get);
+}
+
+void sy_api_route_replace(struct call *c)
+{
+    reply_write_named(c, 200, sy_engine_route_replace);
+}
+
+void sy_api_route_percentage(struct call *c)
+{
+    reply_write_named(c, 200, sy_engine_route_percentage);
+}
+
+void sy_api_route_enabled(struct call *c)
+{
+    reply_write_named(c, 200, sy_engine_route_enabled);
+}
+
+void sy_api_route_report(struct call *c)
+{
+    reply_write_named(c, 200, sy_engine_route_report);
+}
+
+void sy_api_route_delete(struct call *c)
+{
     sy_err_t err = {0};
     json_t *out = NULL;
-    if (!*rest) {
-        if (m == SY_GET) {
-            if (require_role(c, SY_ROLE_VIEWER)) {
-                int rc = sy_engine_route_list(c->eng, &c->who, &out, &err);
-                reply_result(c, rc, 200, out, &err); /* after the call: it sets `out` */
-            }
-        } else if (m == SY_POST) {
-            write_named(c, SY_ROLE_ADMIN, 201, NULL, create);
-        } else {
-            not_allowed(c, "GET, POST");
-        }
-        return;
-    }
-    char name[128];
-    const char *slash = strchr(rest, '/');
-    size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
-    if (n == 0 || n >= sizeof(name) || (slash && strchr(slash + 1, '/'))) {
-        reply_error(c, 404, "not_found", "", "no such endpoint: /v1/routes/%.200s", rest);
-        return;
-    }
-    memcpy(name, rest, n);
-    name[n] = '\0';
-    if (slash && (strcmp(slash, "/stats") == 0 || strcmp(slash, "/health") == 0)) {
-        if (m != SY_GET)
-            not_allowed(c, "GET");
-        else if (require_role(c, SY_ROLE_VIEWER))
-            (slash[1] == 's' ? stats : health)(c, name);
-        return;
-    }
-    if (slash && strcmp(slash, "/report") == 0) {
-        if (m != SY_POST)
-            not_allowed(c, "POST");
-        else
-            write_named(c, SY_ROLE_EDITOR, 200, name, sy_engine_route_report);
-        return;
-    }
-    if (slash) {
-        bool pct = strcmp(slash, "/percentage") == 0;
-        if (!pct && strcmp(slash, "/enabled") != 0)
-            reply_error(c, 404, "not_found", "", "no such endpoint: /v1/routes/%.200s", rest);
-        else if (m != SY_POST)
-            not_allowed(c, "POST");
-        else
-            write_named(c, SY_ROLE_EDITOR, 200, name,
-                        pct ? sy_engine_route_percentage : sy_engine_route_enabled);
-        return;
-    }
-    if (m == SY_GET) {
-        if (require_role(c, SY_ROLE_VIEWER)) {
-            int rc = sy_engine_route_get(c->eng, &c->who, name, &out, &err);
-            reply_result(c, rc, 200, out, &err);
-        }
-    } else if (m == SY_PUT) {
-        write_named(c, SY_ROLE_ADMIN, 200, name, sy_engine_route_replace);
-    } else if (m == SY_DELETE) {
-        if (!require_role(c, SY_ROLE_ADMIN))
-            return;
-        int rc = sy_engine_route_delete(c->eng, &c->who, name, &err);
-        if (rc == 0)
-            out = json_pack("{sbss}", "deleted", 1, "name", name);
-        reply_result(c, rc, 200, out, &err);
-    } else {
-        not_allowed(c, "GET, PUT, DELETE");
-    }
+    int rc = sy_engine_route_delete(c->eng, &c->who, c->arg[0], &err);
+    if (rc == 0)
+        out = json_pack("{sbss}", "deleted", 1, "name", c->arg[0]);
+    reply_result(c, rc, 200, out, &err);
 }

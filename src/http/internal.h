@@ -33,7 +33,12 @@ struct call {
     const char *query;          /* raw query string or NULL */
     struct timespec t0;         /* when the request came, for the log */
     bool logged;                /* its log line is written (replies log before answering) */
+    bool system;      /* let in by the cron secret, not a token: acts for every workspace */
+    json_t *body;     /* the body (BODY_OBJECT, BODY_OPTIONAL), owned by dispatch */
+    char arg[2][512]; /* the path's "{name}" segments, percent-decoded */
 };
+
+#define SY_ARGS_MAX 2
 
 /* Replies `status` with `body` as JSON (takes the reference; NULL means out of memory,
  * answered 500). */
@@ -54,9 +59,6 @@ void reply_empty(struct call *c, int status);
  * others 500). */
 void reply_err(struct call *c, const sy_err_t *err);
 
-/* The body parsed as a JSON object (new reference), or NULL after replying 400. (Bodies
- * over the limit never reach a handler: h1 answers 413.) */
-json_t *body_object(struct call *c);
 /* True when every key of `obj` is in the NULL-terminated `allowed`; otherwise replies 400
  * unknown_field naming the first other key and returns false. */
 bool only_fields(struct call *c, const json_t *obj, const char *const *allowed);
@@ -69,30 +71,25 @@ void ingest_done(void *arg, int rc, const sy_ingest_result_t *r, const sy_err_t 
 void not_allowed(struct call *c, const char *allow);
 /* Replies `body` (decimal reals) with `status` when rc is 0, else the error in `err`. */
 void reply_result(struct call *c, int rc, int status, json_t *body, const sy_err_t *err);
-/* A settings resource: GET (viewer) answers `get`, `write` (PUT or POST; admin) hands the
- * JSON body to `put` and answers `created` (200, or 201 for a new resource). */
-void read_write(struct call *c, sy_method_t write, int created,
-                int (*get)(sy_engine_t *, const sy_principal_t *, json_t **, sy_err_t *),
-                int (*put)(sy_engine_t *, const sy_principal_t *, const json_t *, json_t **,
+/* Answers `fn`'s result (reals as decimals) with `status`: `fn` given the body. */
+void reply_write(struct call *c, int status,
+                 int (*fn)(sy_engine_t *, const sy_principal_t *, const json_t *, json_t **,
                            sy_err_t *));
-/* A change to the item `name` of a resource: requires `role`, hands the JSON object body
- * to `fn` and answers `status` (the method is the caller's to check). */
-void write_named(struct call *c, sy_role_t role, int status, const char *name,
-                 int (*fn)(sy_engine_t *, const sy_principal_t *, const char *, const json_t *,
-                           json_t **, sy_err_t *));
-/* An optional body: true with *out NULL when there is none, true with the object, or false
- * after replying 400. */
-bool optional_body(struct call *c, json_t **out);
+/* The same for a change to the item c->arg[0]. */
+void reply_write_named(struct call *c, int status,
+                       int (*fn)(sy_engine_t *, const sy_principal_t *, const char *,
+                                 const json_t *, json_t **, sy_err_t *));
+/* Answers `fn`'s result (reals as decimals), a read of the caller's workspace. */
+void reply_read(struct call *c,
+                int (*fn)(sy_engine_t *, const sy_principal_t *, json_t **, sy_err_t *));
+/* The same for a read of the item c->arg[0]. */
+void reply_read_named(struct call *c, int (*fn)(sy_engine_t *, const sy_principal_t *, const char *,
+                                                json_t **, sy_err_t *));
 
 /* Query parameter `name` (text `v`) as an integer from `lo` to `hi` into *out, or false
  * after replying 400. */
 bool int_param(struct call *c, const char *name, const char *v, long long lo, long long hi,
                long long *out);
-
-/* True when the query string has no parameter, for resources that take none; otherwise
- * replies 400 naming the first one as it was written (bytes outside printable ASCII as
- * %XX): invalid_input when it does not decode (a bad %-escape), else unknown_field. */
-bool no_params(struct call *c);
 
 /* True when the caller's role is at least `min`; otherwise replies 403 and returns false. */
 bool require_role(struct call *c, sy_role_t min);
@@ -144,37 +141,123 @@ bool sy_http_body_allowed(sy_http_t *http, sy_engine_reader_t *rd, const sy_h1_r
 void sy_worker_seen(struct worker *w, int64_t ws, const char *flag, size_t flag_len,
                     const char *unit, size_t unit_len, const char *variant, size_t variant_len);
 
-/* Handlers: `rest` is the path after the resource prefix ("" or "/{id}"), percent-decoded
- * into a caller buffer. */
-void sy_api_flags(struct call *c, const char *key);        /* /v1/flags[/{key}] */
-void sy_api_flagset(struct call *c);                       /* /v1/flagset */
-void sy_api_tokens(struct call *c, const char *id);        /* /v1/tokens[/{id}] */
-void sy_api_audit(struct call *c);                         /* /v1/audit */
-void sy_ofrep_evaluate(struct call *c, const char *key);   /* NULL key: bulk */
-void sy_api_experiments(struct call *c, const char *rest); /* /v1/experiments[/{key}[/..]] */
-void sy_api_events(struct call *c);                        /* /v1/events */
-void sy_api_guardrails(struct call *c);                    /* /v1/guardrails */
-void sy_api_kpi(struct call *c);                           /* /v1/kpi */
-/* /v1/regression/{policies,evaluate,state}: `what` is the part after /v1/regression/. */
-void sy_api_regression(struct call *c, const char *what);
-/* /v1/risk/{policies[/{domain}],check-and-reserve,release,ledger}: `what` after /v1/risk/. */
-void sy_api_risk(struct call *c, const char *what);
-/* /v1/go-live/{state,kill-switch,check}: `what` after /v1/go-live/. */
-void sy_api_golive(struct call *c, const char *what);
-/* /v1/notifications (the deliveries) and /v1/notifications/channels[/{id}[/test]]: `rest`
- * is the raw path after /v1/notifications ("" or "/..."). */
-void sy_api_notifications(struct call *c, const char *rest);
-/* /v1/system/{loops,loops/reset}: `what` after /v1/system/. */
-void sy_api_system(struct call *c, const char *what);
+/* ---- the endpoints (router.c) ---------------------------------------------------------- */
+
+/* What an endpoint's body is: none (a body sent anyway must be empty, `{}` or is refused),
+ * an optional JSON object, a required one, or bytes its handler parses itself (OFREP and
+ * event ingest, with their own readers; they refuse what the others do, the same way). */
+enum sy_body { BODY_NONE, BODY_OPTIONAL, BODY_OBJECT, BODY_RAW };
+/* How a caller proves who it is: a token; nothing (health, a stream key in the path); a
+ * token or the cron secret (a scheduler). */
+enum sy_auth { AUTH_TOKEN, AUTH_NONE, AUTH_CRON };
+
+struct sy_endpoint {
+    sy_method_t method;
+    const char *path; /* "/v1/experiments/{key}/start": "{name}" is one segment */
+    sy_role_t role;   /* the least role that may call it (with AUTH_TOKEN, AUTH_CRON) */
+    enum sy_auth auth;
+    bool data; /* the data plane's: answered on the serving thread (sy_http_dispatch_data) */
+    enum sy_body body;
+    const char *query;  /* the query parameters it takes, space-separated; NULL: none */
+    const char *fields; /* the body's members (BODY_OBJECT, BODY_OPTIONAL), space-separated;
+                           "*": a document whose members are its format's to judge */
+    void (*fn)(struct call *c);
+};
+
+extern const struct sy_endpoint sy_endpoints[];
+extern const size_t sy_n_endpoints;
+
+/* A "{name}" segment of the path as sent (not yet decoded). */
+struct sy_raw_arg {
+    const char *at;
+    size_t len;
+};
+
+/* The endpoint of (`path`, `m`), its "{name}" segments into `args`; NULL when none, with
+ * *path_known telling whether some other method has the path (405) or none (404).
+ * `data_only` looks at the data plane's endpoints only. A trailing slash is ignored. */
+const struct sy_endpoint *sy_route_find(const char *path, sy_method_t m, bool data_only,
+                                        struct sy_raw_arg *args, bool *path_known);
+/* The methods `path` takes, "GET, PUT", into `out`; returns how many. */
+size_t sy_route_allow(const char *path, char *out, size_t cap);
+/* Whether endpoint `e` takes query parameter `name`; body member `name`. */
+bool sy_route_takes_param(const struct sy_endpoint *e, const char *name);
+bool sy_route_takes_field(const struct sy_endpoint *e, const char *name);
+
+/* Handlers. The path's "{name}" segments are c->arg[0], c->arg[1] (percent-decoded), the
+ * body (BODY_OBJECT, BODY_OPTIONAL) c->body; the role, the query parameters' names and the
+ * body's shape are checked already. */
+void sy_api_healthz(struct call *c);
+void sy_api_readyz(struct call *c);
+void sy_api_stream(struct call *c);
+void sy_ofrep_bulk(struct call *c);
+void sy_ofrep_one(struct call *c);
+void sy_ofrep_evaluate(struct call *c, const char *key); /* NULL key: bulk */
+void sy_api_loops(struct call *c);
+void sy_api_loops_reset(struct call *c);
+void sy_api_index(struct call *c);
+void sy_api_flag_list(struct call *c);
+void sy_api_flag_get(struct call *c);
+void sy_api_flag_put(struct call *c);
+void sy_api_flag_delete(struct call *c);
+void sy_api_flagset_get(struct call *c);
+void sy_api_flagset_put(struct call *c);
+void sy_api_token_list(struct call *c);
+void sy_api_token_create(struct call *c);
+void sy_api_token_revoke(struct call *c);
+void sy_api_audit(struct call *c);
+void sy_api_experiment_list(struct call *c);
+void sy_api_experiment_create(struct call *c);
+void sy_api_experiment_get(struct call *c);
+void sy_api_experiment_start(struct call *c);
+void sy_api_experiment_stop(struct call *c);
+void sy_api_experiment_terminate(struct call *c);
+void sy_api_experiment_results(struct call *c);
+void sy_api_experiment_promotion(struct call *c);
+void sy_api_allocation_get(struct call *c);
+void sy_api_allocation_apply(struct call *c);
+void sy_api_experiment_promote(struct call *c);
+void sy_api_experiment_rollback(struct call *c);
+void sy_api_experiment_history(struct call *c);
+void sy_api_health_get(struct call *c);
+void sy_api_health_push(struct call *c);
+void sy_api_guardrails_get(struct call *c);
+void sy_api_guardrails_put(struct call *c);
+void sy_api_auto_promotion(struct call *c); /* c->system: the cron secret let it in */
+void sy_api_events(struct call *c);
+void sy_api_kpi(struct call *c);
+void sy_api_regression_policies(struct call *c);
+void sy_api_regression_policy_put(struct call *c);
+void sy_api_regression_evaluate(struct call *c);
+void sy_api_regression_state(struct call *c);
+void sy_api_risk_policies(struct call *c);
+void sy_api_risk_policy_put(struct call *c);
+void sy_api_risk_reserve(struct call *c);
+void sy_api_risk_release(struct call *c);
+void sy_api_risk_ledger(struct call *c);
+void sy_api_golive_check(struct call *c);
+void sy_api_golive_state(struct call *c);
+void sy_api_kill_switch_put(struct call *c);
+void sy_api_notifications(struct call *c);
+void sy_api_channel_list(struct call *c);
+void sy_api_channel_create(struct call *c);
+void sy_api_channel_delete(struct call *c);
+void sy_api_channel_test(struct call *c);
+void sy_api_route_list(struct call *c);
+void sy_api_route_create(struct call *c);
+void sy_api_route_get(struct call *c);
+void sy_api_route_replace(struct call *c);
+void sy_api_route_delete(struct call *c);
+void sy_api_route_percentage(struct call *c);
+void sy_api_route_enabled(struct call *c);
+void sy_api_route_report(struct call *c);
+void sy_api_route_stats(struct call *c);
+void sy_api_route_health(struct call *c);
+
 /* The server's options (server.c). */
 const sy_http_opts_t *sy_http_opts(const sy_http_t *http);
-/* /v1/routes[/{name}[/percentage|/enabled]]: `rest` is the raw path after "/v1/routes/"
- * ("" for the collection). */
-void sy_api_routes(struct call *c, const char *rest);
 /* False after replying 403 when the request is marked X-Execution-Class: PROD_EXEC, changes
  * something, and the caller's workspace has its kill switch engaged. */
 bool sy_api_prod_exec_allowed(struct call *c, const char *path);
-/* POST /v1/auto-promotion/check; `system` when a cron secret, not a token, let it in. */
-void sy_api_auto_promotion(struct call *c, bool system);
 
 #endif

@@ -299,3 +299,13 @@ void sy_ofrep_evaluate(struct call *c, const char *key)
     }
     sy_arena_free(&arena);
 }
+
+void sy_ofrep_bulk(struct call *c)
+{
+    sy_ofrep_evaluate(c, NULL);
+}
+
+void sy_ofrep_one(struct call *c)
+{
+    sy_ofrep_evaluate(c, c->arg[0]);
+}

@@ -209,6 +209,7 @@ void reply_err(struct call *c, const sy_err_t *err)
     int status;
     switch (err->code) {
     case -EINVAL:
+    case SY_EUNKNOWN:
         status = 400;
         break;
     case -EACCES:
@@ -242,25 +243,6 @@ void reply_err(struct call *c, const sy_err_t *err)
         break;
     }
     reply_error(c, status, sy_err_name(err->code), err->field, "%s", err->msg);
-}
-
-json_t *body_object(struct call *c)
-{
-    size_t len;
-    const char *p = sy_h1_body(c->req, &len);
-    json_error_t je;
-    json_t *j = sy_json_loadb(p, len, 0, &je);
-    if (!j) {
-        reply_error(c, 400, "invalid_json", "", "the body is not JSON: %s (line %d, column %d)",
-                    je.text, je.line, je.column);
-        return NULL;
-    }
-    if (!json_is_object(j)) {
-        json_decref(j);
-        reply_error(c, 400, "invalid_input", "", "the body must be a JSON object");
-        return NULL;
-    }
-    return j;
 }
 
 bool only_fields(struct call *c, const json_t *obj, const char *const *allowed)
@@ -380,36 +362,6 @@ static bool body_complete(struct call *c)
     return false;
 }
 
-static bool authenticate(struct call *c)
-{
-    const char *secret = presented_secret(c->req);
-    if (secret && sy_engine_authenticate(c->eng, secret, strlen(secret), &c->who) == 0)
-        return body_complete(c) && within_rate(c);
-    unauthorized(c, secret);
-    return false;
-}
-
-static bool method_is(struct call *c, sy_method_t m)
-{
-    return sy_h1_method(c->req) == m;
-}
-
-/* If `path` is `prefix` or `prefix/rest`, the percent-decoded rest into `rest` ("" for
- * none) and true. */
-static bool route(const char *path, const char *prefix, char *rest, size_t cap, bool *bad)
-{
-    size_t n = strlen(prefix);
-    if (strncmp(path, prefix, n) != 0 || (path[n] && path[n] != '/'))
-        return false;
-    rest[0] = '\0';
-    if (!path[n] || !path[n + 1])
-        return true;
-    ssize_t len = sy_pct_decode(path + n + 1, strlen(path + n + 1), false, rest, cap);
-    if (len < 0 || memchr(rest, '\0', (size_t)len) || strchr(rest, '/'))
-        *bad = true;
-    return true;
-}
-
 const sy_http_opts_t *sy_http_opts(const sy_http_t *http)
 {
     return &http->opts;
@@ -452,7 +404,8 @@ void sy_http_cors(const sy_http_t *http, sy_h1_req_t *req)
  * token (it carries none). Headers from sy_http_cors are on the request already. */
 static bool preflight(struct call *c)
 {
-    if (!method_is(c, SY_OPTIONS) || !sy_h1_header(c->req, "Access-Control-Request-Method"))
+    if (sy_h1_method(c->req) != SY_OPTIONS ||
+        !sy_h1_header(c->req, "Access-Control-Request-Method"))
         return false;
     if (!origin_allowed(c->http, sy_h1_header(c->req, "Origin"))) {
         reply_error(c, 403, "forbidden", "Origin",
@@ -467,149 +420,215 @@ static bool preflight(struct call *c)
     return true;
 }
 
-static bool is_ofrep_bulk(const char *path)
+void sy_api_healthz(struct call *c)
 {
-    return strcmp(path, "/ofrep/v1/evaluate/flags") == 0 ||
-           strcmp(path, "/ofrep/v1/evaluate/flags/") == 0;
+    reply_json(c, 200, json_pack("{ss}", "status", "ok"));
 }
 
-bool sy_http_dispatch_data(struct call *c)
+void sy_api_readyz(struct call *c)
 {
-    const char *path = sy_h1_path(c->req);
-    char rest[512];
-    bool bad = false;
-    if (preflight(c))
-        return true;
-    if (strcmp(path, "/healthz") == 0) {
-        reply_json(c, 200, json_pack("{ss}", "status", "ok"));
-        return true;
-    }
-    if (strcmp(path, "/readyz") == 0) {
-        /* A worker reads what the engine's loop last saw (it pings every second): the
-         * store's connection is the engine thread's alone. */
-        bool up = c->w ? atomic_load(&c->http->store_up) : sy_store_ping(sy_engine_store(c->eng));
-        if (up)
-            reply_json(c, 200, json_pack("{ss}", "status", "ready"));
+    /* A worker reads what the engine's loop last saw (it pings every second): the store's
+     * connection is the engine thread's alone. */
+    bool up = c->w ? atomic_load(&c->http->store_up) : sy_store_ping(sy_engine_store(c->eng));
+    if (up)
+        reply_json(c, 200, json_pack("{ss}", "status", "ready"));
+    else
+        reply_error(c, 503, "store_error", "", "the store does not answer");
+}
+
+/* The name of the query part at `p` as it was written, cut to fit `out`: bytes outside
+ * printable ASCII as %XX, since the answer is JSON (UTF-8 only) and a client's bytes, or
+ * what they decode to, need not be. */
+static void written_name(const char *p, char *out, size_t cap)
+{
+    size_t n = strcspn(p, "&="), o = 0;
+    for (size_t i = 0; i < n && o + 4 <= cap; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        if (ch > 0x20 && ch < 0x7f)
+            out[o++] = (char)ch;
         else
-            reply_error(c, 503, "store_error", "", "the store does not answer");
+            o += (size_t)snprintf(out + o, cap - o, "%%%02X", ch);
+    }
+    out[o] = '\0';
+}
+
+/* Every query parameter is one the endpoint takes and decodes; otherwise false after 400
+ * naming the first other one as it was written. */
+static bool params_known(struct call *c, const struct sy_endpoint *e)
+{
+    char key[256], val[2048], name[64];
+    const char *q = c->query, *at = q;
+    int rc;
+    while ((rc = sy_query_next(&q, key, sizeof(key), val, sizeof(val))) > 0 &&
+           sy_route_takes_param(e, key))
+        at = q;
+    if (rc == 0)
+        return true;
+    written_name(at + strspn(at, "&"), name, sizeof(name));
+    if (rc < 0)
+        reply_error(c, 400, "invalid_input", name,
+                    "query parameter \"%s\" does not decode (a bad %%-escape or an over-long part)",
+                    name);
+    else if (!e->query)
+        reply_error(c, 400, "unknown_field", name,
+                    "unknown query parameter \"%s\": this endpoint takes none", name);
+    else
+        reply_error(c, 400, "unknown_field", name,
+                    "unknown query parameter \"%s\": this endpoint takes %s", name, e->query);
+    return false;
+}
+
+/* The body as the endpoint takes it into c->body; false after 400. Any body sent is read
+ * as JSON, whatever the endpoint: a malformed one is refused everywhere the same way, and
+ * one sent where none is taken (a reason, a typo) is refused rather than ignored. */
+static bool body_read(struct call *c, const struct sy_endpoint *e)
+{
+    size_t len;
+    const char *p = sy_h1_body(c->req, &len);
+    if (e->body == BODY_RAW || (!len && e->body != BODY_OBJECT))
+        return true;
+    json_error_t je;
+    json_t *j = len ? sy_json_loadb(p, len, 0, &je) : NULL;
+    if (!len) {
+        reply_error(c, 400, "invalid_input", "", "the body is a JSON object; none was sent");
+        return false;
+    }
+    if (!j) {
+        reply_error(c, 400, "invalid_json", "", "the body is not JSON: %s (line %d, column %d)",
+                    je.text, je.line, je.column);
+        return false;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        reply_error(c, 400, "invalid_input", "", "the body must be a JSON object");
+        return false;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(j, k, v)
+    {
+        if (sy_route_takes_field(e, k))
+            continue;
+        if (e->body == BODY_NONE)
+            reply_error(c, 400, "unknown_field", k,
+                        "unknown field \"%.64s\": this endpoint takes no body", k);
+        else
+            reply_error(c, 400, "unknown_field", k, "unknown field \"%.64s\": the body takes %s", k,
+                        e->fields);
+        json_decref(j);
+        return false;
+    }
+    if (e->body == BODY_NONE) {
+        json_decref(j);
         return true;
     }
-    if (route(path, "/ofrep/v1/events", rest, sizeof(rest), &bad) && !bad && *rest) {
-        if (!method_is(c, SY_GET)) {
-            sy_h1_add_header(c->req, "Allow", "GET");
-            reply_error(c, 405, "method_not_allowed", "", "event streams take GET");
+    c->body = j;
+    return true;
+}
+
+/* The "{name}" segments, percent-decoded, into c->arg; false after 400 naming the first
+ * that does not decode or holds a NUL. */
+static bool args_read(struct call *c, const struct sy_endpoint *e, const struct sy_raw_arg *raw)
+{
+    const char *name = strchr(e->path, '{');
+    for (size_t i = 0; name && i < SY_ARGS_MAX; i++, name = strchr(name + 1, '{')) {
+        ssize_t n = sy_pct_decode(raw[i].at, raw[i].len, false, c->arg[i], sizeof(c->arg[i]));
+        if (n <= 0 || memchr(c->arg[i], '\0', (size_t)n)) {
+            char field[32];
+            snprintf(field, sizeof(field), "%.*s", (int)strcspn(name + 1, "}"), name + 1);
+            reply_error(c, 400, "invalid_input", field, "the path has a bad or over-long %s",
+                        field);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Who is calling, by the endpoint's rule; false after 401 (or 503, 429). */
+static bool caller(struct call *c, const struct sy_endpoint *e)
+{
+    if (e->auth == AUTH_NONE)
+        return true;
+    if (e->auth == AUTH_CRON) {
+        const char *cron = sy_h1_header(c->req, "X-Cron-Secret");
+        if (cron && sy_secret_matches(c->http->opts.cron_secret, cron)) {
+            snprintf(c->who.name, sizeof(c->who.name), "cron");
+            c->system = true;
             return true;
         }
-        sy_streams_open(c->streams, c, rest);
-        return true;
+        if (cron) {
+            reply_error(c, 401, "unauthorized", "", "wrong or unconfigured X-Cron-Secret");
+            return false;
+        }
     }
-    bool bulk = is_ofrep_bulk(path);
-    bool system = strncmp(path, "/v1/system/", 11) == 0;
-    bad = false;
-    if (!bulk && !system &&
-        (!route(path, "/ofrep/v1/evaluate/flags", rest, sizeof(rest), &bad) || !*rest))
-        return false;
-    if (bad)
-        return false; /* the engine's answer (400) is the same for every path */
     const char *secret = presented_secret(c->req);
     int rc =
         secret ? sy_engine_reader_authenticate(c->rd, secret, strlen(secret), &c->who) : -EACCES;
-    if (rc == -ENOENT) {
-        if (c->w)
-            return false; /* a token only the store may know: the engine looks */
+    if (rc == -ENOENT && !c->w) {
         rc = sy_engine_authenticate(c->eng, secret, strlen(secret), &c->who);
         /* found, its workspace may be new too: read the view published with it */
         sy_engine_reader_refresh(c->rd);
     }
     if (rc < 0) {
         unauthorized(c, secret);
+        return false;
+    }
+    return body_complete(c) && within_rate(c);
+}
+
+/* Answers `c` by the table: true when answered here (or streaming), false when it is not
+ * a data-plane request (`data_only`), or needs the engine's thread (a token only the
+ * store may know, seen on a worker). */
+static bool route_call(struct call *c, bool data_only)
+{
+    const char *path = sy_h1_path(c->req);
+    sy_method_t m = sy_h1_method(c->req);
+    struct sy_raw_arg raw[SY_ARGS_MAX];
+    bool known;
+    if (preflight(c))
+        return true;
+    const struct sy_endpoint *e = sy_route_find(path, m, data_only, raw, &known);
+    if (!e) {
+        if (data_only && !known)
+            return false;
+        if (!known) {
+            reply_error(c, 404, "not_found", "", "no such endpoint: %.200s (GET /v1 lists them)",
+                        path);
+        } else {
+            char allow[64];
+            sy_route_allow(path, allow, sizeof(allow));
+            not_allowed(c, allow);
+        }
         return true;
     }
-    if (!body_complete(c) || !within_rate(c))
-        return true;
-    if (system) { /* the stall gauge: answered here, so that it shows a stuck engine loop */
-        sy_api_system(c, path + 11);
-        return true;
+    if (c->w && e->auth == AUTH_TOKEN) { /* a token only the store may know: the engine looks */
+        const char *secret = presented_secret(c->req);
+        sy_principal_t who;
+        if (secret && sy_engine_reader_authenticate(c->rd, secret, strlen(secret), &who) == -ENOENT)
+            return false;
     }
-    if (!method_is(c, SY_POST)) {
-        sy_h1_add_header(c->req, "Allow", "POST");
-        reply_error(c, 405, "method_not_allowed", "", "OFREP evaluation takes POST");
+    if (!args_read(c, e, raw) || !caller(c, e))
         return true;
-    }
-    sy_ofrep_evaluate(c, bulk ? NULL : rest);
+    if (!c->system && e->auth != AUTH_NONE && !require_role(c, e->role))
+        return true;
+    if (!e->data && !sy_api_prod_exec_allowed(c, path))
+        return true;
+    if (!params_known(c, e) || !body_read(c, e))
+        return true;
+    e->fn(c);
+    json_decref(c->body);
+    c->body = NULL;
     return true;
 }
 
-static void dispatch(struct call *c, const char *path)
+bool sy_http_dispatch_data(struct call *c)
 {
-    char rest[512];
-    bool bad = false;
-    if (sy_http_dispatch_data(c))
-        return;
-    if (strcmp(path, "/v1/auto-promotion/check") == 0) {
-        /* A scheduler may call it with the configured secret instead of a token: then it
-         * checks every workspace, as the timer does. */
-        const char *cron = sy_h1_header(c->req, "X-Cron-Secret");
-        if (cron && sy_secret_matches(c->http->opts.cron_secret, cron)) {
-            snprintf(c->who.name, sizeof(c->who.name), "cron");
-            sy_api_auto_promotion(c, true);
-        } else if (cron) {
-            reply_error(c, 401, "unauthorized", "", "wrong or unconfigured X-Cron-Secret");
-        } else if (authenticate(c)) {
-            sy_api_auto_promotion(c, false);
-        }
-        return;
-    }
-    /* Experiments have nested paths (KEY/start): their handler splits the rest itself. */
-    bool experiments = strncmp(path, "/v1/experiments", 15) == 0 && (!path[15] || path[15] == '/');
-    /* OFREP and /v1/system are the data plane's: only an OFREP path with a bad segment
-     * comes here (400). */
-    bool known =
-        experiments || strcmp(path, "/v1/events") == 0 || strcmp(path, "/v1/guardrails") == 0 ||
-        strcmp(path, "/v1/kpi") == 0 || strncmp(path, "/v1/regression/", 15) == 0 ||
-        strncmp(path, "/v1/risk/", 9) == 0 || strncmp(path, "/v1/go-live/", 12) == 0 ||
-        (strncmp(path, "/v1/notifications", 17) == 0 && (!path[17] || path[17] == '/')) ||
-        (strncmp(path, "/v1/routes", 10) == 0 && (!path[10] || path[10] == '/')) ||
-        route(path, "/ofrep/v1/evaluate/flags", rest, sizeof(rest), &bad) ||
-        route(path, "/v1/flags", rest, sizeof(rest), &bad) || strcmp(path, "/v1/flagset") == 0 ||
-        route(path, "/v1/tokens", rest, sizeof(rest), &bad) || strcmp(path, "/v1/audit") == 0;
-    if (!known) {
-        reply_error(c, 404, "not_found", "", "no such endpoint: %.200s", path);
-        return;
-    }
-    if (bad) {
-        reply_error(c, 400, "invalid_input", "", "the path has a bad or over-long segment");
-        return;
-    }
-    if (!authenticate(c) || !sy_api_prod_exec_allowed(c, path))
-        return;
-    if (experiments) {
-        sy_api_experiments(c, path[15] ? path + 16 : "");
-    } else if (strcmp(path, "/v1/events") == 0) {
-        sy_api_events(c);
-    } else if (strcmp(path, "/v1/guardrails") == 0) {
-        sy_api_guardrails(c);
-    } else if (strcmp(path, "/v1/kpi") == 0) {
-        sy_api_kpi(c);
-    } else if (strncmp(path, "/v1/regression/", 15) == 0) {
-        sy_api_regression(c, path + 15);
-    } else if (strncmp(path, "/v1/risk/", 9) == 0) {
-        sy_api_risk(c, path + 9);
-    } else if (strncmp(path, "/v1/go-live/", 12) == 0) {
-        sy_api_golive(c, path + 12);
-    } else if (strncmp(path, "/v1/routes", 10) == 0) {
-        sy_api_routes(c, path[10] ? path + 11 : "");
-    } else if (strncmp(path, "/v1/notifications", 17) == 0) {
-        sy_api_notifications(c, path + 17);
-    } else if (strncmp(path, "/v1/flags", 9) == 0 && path[9] != 'e') {
-        sy_api_flags(c, rest);
-    } else if (strcmp(path, "/v1/flagset") == 0) {
-        sy_api_flagset(c);
-    } else if (strncmp(path, "/v1/tokens", 10) == 0) {
-        sy_api_tokens(c, rest);
-    } else {
-        sy_api_audit(c);
-    }
+    return route_call(c, true);
+}
+
+static void dispatch(struct call *c)
+{
+    route_call(c, false);
 }
 
 /* A body is waited for only from a client with credentials that hold (a live token, or
@@ -654,7 +673,7 @@ void sy_http_serve(sy_http_t *http, sy_h1_req_t *req)
     if (!http->opts.quiet)
         clock_gettime(CLOCK_MONOTONIC, &c.t0);
     sy_engine_reader_refresh(http->rd);
-    dispatch(&c, sy_h1_path(req));
+    dispatch(&c);
     if (c.status && !c.logged) /* a stream; 0: deferred, logged when answered */
         log_call(&c);
 }

@@ -190,3 +190,8 @@ void sy_streams_open(struct sy_streams *s, struct call *c, const char *key)
     static const char hello[] = ": switchyard flag changes\nretry: 2000\n\n";
     sy_h1_stream_send(c->req, hello, sizeof(hello) - 1);
 }
+
+void sy_api_stream(struct call *c)
+{
+    sy_streams_open(c->streams, c, c->arg[0]);
+}

@@ -150,7 +150,7 @@ bad_report "a status class that is none" "counters[0]" "{\"counters\":[$(echo "$
 bad_report "more answers by class than requests" "counters[0]" "{\"counters\":[$(echo "$ROW" | jq -c '.status = {"2xx":11}')]}"
 # two of these summed in a window were infinite: its row vanished from stats (no JSON for it)
 bad_report "a total time past a day per request" "counters[0]" "{\"counters\":[$(echo "$ROW" | jq -c '.total_ms = 1e308')]}"
-bad_report "an unknown row field" "counters[0]" "{\"counters\":[$(echo "$ROW" | jq -c '.p50 = 1')]}"
+bad_report "an unknown row field" "counters[0].p50" "{\"counters\":[$(echo "$ROW" | jq -c '.p50 = 1')]}"
 expect "... and none of them stored anything or moved the breaker" 200 '.requests == 0' -- \
     GET "/v1/routes/webhooks/stats?window=1h" "$VIEWER"
 expect "a report with counters and the breaker opening" 200 '.counters == 2 and .breaker == "open"' -- \
