@@ -29,6 +29,7 @@
 
 #include <jansson.h>
 
+#include "codec/schema.h"
 #include "core/err.h"
 #include "core/flagset.h"
 #include "engine/loopstat.h"
@@ -450,32 +451,84 @@ int sy_engine_regression_evaluate(sy_engine_t *eng, const sy_principal_t *actor,
 int sy_engine_regression_state(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
                                sy_err_t *err);
 
-/* ---- the risk guard (risk.c) ------------------------------------------------------------------
- */
+/* ---- the risk guard (risk.c) ------------------------------------------------------------- */
 
-/* Creates or updates the risk policy of `domain`: {"enabled"?, "max_per_action"?,
- * "max_per_day"? (numbers above 0, or null: no limit), "reason" (required),
- * "changed_by"?}; fields not given keep their value (a new policy: enabled, no limits).
- * Audited. Answers the policy. */
+#define SY_RISK_DOMAIN_MAX 64
+#define SY_RISK_TEXT_MAX   512
+#define SY_RISK_NAME_MAX   128
+
+/* A domain's policy: what production actions may reserve in it. */
+typedef struct sy_risk_policy {
+    char domain[SY_RISK_DOMAIN_MAX + 1];
+    bool enabled;
+    sy_limit_t max_per_action; /* unset: no limit */
+    sy_limit_t max_per_day;
+    char reason[SY_RISK_TEXT_MAX + 1];
+    char changed_by[SY_RISK_NAME_MAX + 1];
+    int64_t updated_ms;
+} sy_risk_policy_t;
+
+/* A change to a policy: what is given changes, the rest keeps its value (a new policy:
+ * enabled, no limits). Strings are borrowed for the call. */
+typedef struct sy_risk_policy_change {
+    bool has_enabled, has_max_per_action, has_max_per_day;
+    bool enabled;
+    sy_limit_t max_per_action, max_per_day; /* set: a number above 0 */
+    const char *reason;                     /* required: 1 to SY_RISK_TEXT_MAX characters */
+    const char *changed_by;                 /* NULL: the actor's name */
+} sy_risk_policy_change_t;
+
+/* Creates or updates the policy of `domain` (1 to 64 characters), audited
+ * (risk.policy.create / risk.policy.update); the policy after it into *out. -EINVAL names
+ * the field. */
 int sy_engine_risk_policy_put(sy_engine_t *eng, const sy_principal_t *actor, const char *domain,
-                              const json_t *body, json_t **out, sy_err_t *err);
-/* {"policies": [...]} by domain. */
-int sy_engine_risk_policies(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
-                            sy_err_t *err);
-/* {"domain", "amount", "actor", "correlation_id"?}: {"ok": true, "reservation_id", "day",
- * "amount"}, or {"ok": false, "reason": "kill_switch" | "no_policy" | "policy_disabled" |
- * "limit_exceeded",
- * "entry_id"}; either is written to the day's ledger. */
-int sy_engine_risk_reserve(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
-                           json_t **out, sy_err_t *err);
-/* {"reservation_id", "actor"?}: the amount stops counting towards its day. -ENOENT none,
- * SY_ECONFLICT denied or released already. */
-int sy_engine_risk_release(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
-                           json_t **out, sy_err_t *err);
-/* {"day", "entries": [...]}: the reservations and denials of `day` ("YYYY-MM-DD", UTC;
- * NULL: today), oldest first. */
+                              const sy_risk_policy_change_t *change, sy_risk_policy_t *out,
+                              sy_err_t *err);
+/* The workspace's policies by domain: *out an array of *n (owned: free()). */
+int sy_engine_risk_policies(sy_engine_t *eng, const sy_principal_t *actor, sy_risk_policy_t **out,
+                            size_t *n, sy_err_t *err);
+
+typedef struct sy_risk_request {
+    const char *domain;         /* 1 to 64 characters */
+    double amount;              /* above 0 */
+    const char *actor;          /* who will act: 1 to 128 characters */
+    const char *correlation_id; /* NULL or 1 to 128 characters */
+} sy_risk_request_t;
+
+/* The guard's answer: a reservation (ok, its id), or a denial with its reason:
+ * "kill_switch", "no_policy", "policy_disabled" or "limit_exceeded" (the id is the ledger
+ * entry's). Either is in the day's ledger. */
+typedef struct sy_risk_answer {
+    bool ok;
+    const char *reason; /* static; NULL when ok */
+    int64_t id;
+    char day[11]; /* "YYYY-MM-DD", UTC */
+    double amount;
+} sy_risk_answer_t;
+
+int sy_engine_risk_reserve(sy_engine_t *eng, const sy_principal_t *actor,
+                           const sy_risk_request_t *req, sy_risk_answer_t *out, sy_err_t *err);
+/* The reservation stops counting towards its day. `by` NULL or 1 to 128 characters.
+ * -ENOENT none, SY_ECONFLICT denied or released already. */
+int sy_engine_risk_release(sy_engine_t *eng, const sy_principal_t *actor, int64_t reservation_id,
+                           const char *by, sy_err_t *err);
+
+typedef struct sy_risk_entry {
+    int64_t id;
+    char domain[SY_RISK_DOMAIN_MAX + 1];
+    double amount;
+    char actor[SY_RISK_NAME_MAX + 1];
+    char correlation_id[SY_RISK_NAME_MAX + 1]; /* "" for none */
+    char outcome[16];                          /* "reserved" or "denied" */
+    char reason[24];                           /* the denial's; "" when reserved */
+    int64_t at_ms;
+    int64_t released_ms; /* 0: not released */
+} sy_risk_entry_t;
+
+/* The reservations and denials of `day` ("YYYY-MM-DD", UTC; NULL: today), oldest first:
+ * *out an array of *n (owned: free()), and the day read into `day_out`. */
 int sy_engine_risk_ledger(sy_engine_t *eng, const sy_principal_t *actor, const char *day,
-                          json_t **out, sy_err_t *err);
+                          char day_out[11], sy_risk_entry_t **out, size_t *n, sy_err_t *err);
 
 /* ---- the kill switch (golive.c) -------------------------------------------------------------- */
 

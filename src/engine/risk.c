@@ -17,8 +17,8 @@
 
 #include "engine/internal.h"
 
-#define DOMAIN_MAX 64
-#define TEXT_MAX   512
+#define DOMAIN_MAX SY_RISK_DOMAIN_MAX
+#define TEXT_MAX   SY_RISK_TEXT_MAX
 #define TRIPWIRE   "tripwire" /* changed_by of a policy a tripwire disabled */
 
 /* "YYYY-MM-DD" (UTC) of Unix milliseconds. */
@@ -142,57 +142,60 @@ int sy_eng_risk_throttle(sy_engine_t *eng, const sy_principal_t *actor, int64_t 
 
 /* ---- the API ------------------------------------------------------------------------------ */
 
-static int get_limit(const json_t *body, const char *k, bool *has, double *v, sy_err_t *err)
+/* The stored policy as the API shows it. */
+static void policy_out(const sy_store_risk_policy_t *p, sy_risk_policy_t *out)
 {
-    const json_t *j = json_object_get(body, k);
-    if (!j)
-        return 0;
-    if (json_is_null(j)) {
-        *has = false;
-        return 0;
-    }
-    if (!json_is_number(j) || !(json_number_value(j) > 0) || !isfinite(json_number_value(j)))
-        return sy_err_set(err, -EINVAL, k, "%s is a number above 0, or null for no limit", k);
-    *has = true;
-    *v = json_number_value(j);
-    return 0;
+    *out =
+        (sy_risk_policy_t){.enabled = p->enabled,
+                           .max_per_action = {.set = p->has_max_per_action, .v = p->max_per_action},
+                           .max_per_day = {.set = p->has_max_per_day, .v = p->max_per_day},
+                           .updated_ms = p->updated_ms};
+    snprintf(out->domain, sizeof(out->domain), "%s", p->domain);
+    snprintf(out->reason, sizeof(out->reason), "%s", p->reason ? p->reason : "");
+    snprintf(out->changed_by, sizeof(out->changed_by), "%s", p->changed_by ? p->changed_by : "");
+}
+
+static bool limit_ok(const sy_limit_t *l)
+{
+    return !l->set || (l->v > 0 && isfinite(l->v));
 }
 
 int sy_engine_risk_policy_put(sy_engine_t *eng, const sy_principal_t *actor, const char *domain,
-                              const json_t *body, json_t **out, sy_err_t *err)
+                              const sy_risk_policy_change_t *c, sy_risk_policy_t *out,
+                              sy_err_t *err)
 {
-    static const char *const fields[] = {"enabled", "max_per_action", "max_per_day",
-                                         "reason",  "changed_by",     NULL};
     int rc;
     if (!sy_eng_valid_name(domain, DOMAIN_MAX))
         return sy_err_set(err, -EINVAL, "domain", "domain is 1 to 64 characters");
-    if ((rc = sy_eng_only_fields(body, fields, "", err)) < 0)
-        return rc;
+    if (c->has_max_per_action && !limit_ok(&c->max_per_action))
+        return sy_err_set(err, -EINVAL, "max_per_action",
+                          "max_per_action is a number above 0, or null for no limit");
+    if (c->has_max_per_day && !limit_ok(&c->max_per_day))
+        return sy_err_set(err, -EINVAL, "max_per_day",
+                          "max_per_day is a number above 0, or null for no limit");
+    if (!sy_eng_valid_name(c->reason, TEXT_MAX))
+        return sy_err_set(err, -EINVAL, "reason",
+                          "every change needs a reason (1 to 512 characters)");
+    if (c->changed_by && !sy_eng_valid_name(c->changed_by, SY_RISK_NAME_MAX))
+        return sy_err_set(err, -EINVAL, "changed_by", "changed_by is 1 to 128 characters");
     struct rpolicy old;
     if ((rc = find_policy(eng, actor->workspace, domain, &old, err)) < 0)
         return rc;
     sy_store_risk_policy_t p =
         old.found ? old.p : (sy_store_risk_policy_t){.domain = domain, .enabled = true};
     p.workspace = actor->workspace;
-    const json_t *en = json_object_get(body, "enabled");
-    if (en && !json_is_boolean(en))
-        return sy_err_set(err, -EINVAL, "enabled", "enabled must be true or false");
-    if (en)
-        p.enabled = json_is_true(en);
-    if ((rc = get_limit(body, "max_per_action", &p.has_max_per_action, &p.max_per_action, err)) <
-            0 ||
-        (rc = get_limit(body, "max_per_day", &p.has_max_per_day, &p.max_per_day, err)) < 0)
-        return rc;
-    p.reason = json_string_value(json_object_get(body, "reason"));
-    if (!sy_eng_valid_name(p.reason, TEXT_MAX))
-        return sy_err_set(err, -EINVAL, "reason",
-                          "every change needs a reason (1 to 512 characters)");
-    p.changed_by = sy_eng_actor_name(actor);
-    const json_t *by = json_object_get(body, "changed_by");
-    if (by && !sy_eng_valid_name(json_string_value(by), 128))
-        return sy_err_set(err, -EINVAL, "changed_by", "changed_by is 1 to 128 characters");
-    if (by)
-        p.changed_by = json_string_value(by);
+    if (c->has_enabled)
+        p.enabled = c->enabled;
+    if (c->has_max_per_action) {
+        p.has_max_per_action = c->max_per_action.set;
+        p.max_per_action = c->max_per_action.v;
+    }
+    if (c->has_max_per_day) {
+        p.has_max_per_day = c->max_per_day.set;
+        p.max_per_day = c->max_per_day.v;
+    }
+    p.reason = c->reason;
+    p.changed_by = c->changed_by ? c->changed_by : sy_eng_actor_name(actor);
     p.updated_ms = sy_engine_now_ms(eng);
     if ((rc = sy_store_begin(eng->store, err)) < 0)
         return rc;
@@ -203,28 +206,36 @@ int sy_engine_risk_policy_put(sy_engine_t *eng, const sy_principal_t *actor, con
     }
     if ((rc = sy_store_commit(eng->store, err)) < 0)
         return rc;
-    *out = policy_json(&p);
-    return *out ? 0 : sy_eng_oom(err);
+    policy_out(&p, out);
+    return 0;
 }
 
-static int add_policy_json(void *arg, const sy_store_risk_policy_t *p)
+struct policy_list {
+    sy_risk_policy_t *v;
+    size_t n, cap;
+};
+
+static int add_policy(void *arg, const sy_store_risk_policy_t *p)
 {
-    return json_array_append_new(arg, policy_json(p)) == 0 ? 0 : -ENOMEM;
+    struct policy_list *l = arg;
+    if (sy_eng_grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) < 0)
+        return -ENOMEM;
+    policy_out(p, &l->v[l->n++]);
+    return 0;
 }
 
-int sy_engine_risk_policies(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
-                            sy_err_t *err)
+int sy_engine_risk_policies(sy_engine_t *eng, const sy_principal_t *actor, sy_risk_policy_t **out,
+                            size_t *n, sy_err_t *err)
 {
-    json_t *a = json_array();
-    int rc =
-        a ? sy_store_risk_policy_list(eng->store, actor->workspace, NULL, add_policy_json, a, err)
-          : -ENOMEM;
+    struct policy_list l = {0};
+    int rc = sy_store_risk_policy_list(eng->store, actor->workspace, NULL, add_policy, &l, err);
     if (rc < 0) {
-        json_decref(a);
+        free(l.v);
         return rc == -ENOMEM ? sy_eng_oom(err) : rc;
     }
-    *out = json_pack("{so}", "policies", a);
-    return *out ? 0 : sy_eng_oom(err);
+    *out = l.v;
+    *n = l.n;
+    return 0;
 }
 
 /* Why `amount` may not be reserved in `domain` today, or NULL when it may. */
@@ -253,29 +264,24 @@ static int deny_reason(sy_engine_t *eng, int64_t ws, const char *domain, const c
     return 0;
 }
 
-int sy_engine_risk_reserve(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
-                           json_t **out, sy_err_t *err)
+int sy_engine_risk_reserve(sy_engine_t *eng, const sy_principal_t *actor,
+                           const sy_risk_request_t *req, sy_risk_answer_t *out, sy_err_t *err)
 {
-    static const char *const fields[] = {"domain", "amount", "actor", "correlation_id", NULL};
     int rc;
-    if ((rc = sy_eng_only_fields(body, fields, "", err)) < 0)
-        return rc;
-    sy_store_risk_entry_t e = {.workspace = actor->workspace, .at_ms = sy_engine_now_ms(eng)};
-    e.domain = json_string_value(json_object_get(body, "domain"));
-    e.actor = json_string_value(json_object_get(body, "actor"));
-    const json_t *amount = json_object_get(body, "amount"),
-                 *cid = json_object_get(body, "correlation_id");
-    if (!sy_eng_valid_name(e.domain, DOMAIN_MAX))
+    if (!sy_eng_valid_name(req->domain, DOMAIN_MAX))
         return sy_err_set(err, -EINVAL, "domain", "domain is 1 to 64 characters");
-    if (!json_is_number(amount) || !isfinite(json_number_value(amount)) ||
-        !(json_number_value(amount) > 0))
+    if (!isfinite(req->amount) || !(req->amount > 0))
         return sy_err_set(err, -EINVAL, "amount", "amount is a number above 0");
-    if (!sy_eng_valid_name(e.actor, 128))
+    if (!sy_eng_valid_name(req->actor, SY_RISK_NAME_MAX))
         return sy_err_set(err, -EINVAL, "actor", "actor is 1 to 128 characters");
-    if (cid && !sy_eng_valid_name(json_string_value(cid), 128))
+    if (req->correlation_id && !sy_eng_valid_name(req->correlation_id, SY_RISK_NAME_MAX))
         return sy_err_set(err, -EINVAL, "correlation_id", "correlation_id is 1 to 128 characters");
-    e.correlation_id = json_string_value(cid);
-    e.amount = json_number_value(amount);
+    sy_store_risk_entry_t e = {.workspace = actor->workspace,
+                               .at_ms = sy_engine_now_ms(eng),
+                               .domain = req->domain,
+                               .actor = req->actor,
+                               .correlation_id = req->correlation_id,
+                               .amount = req->amount};
     char day[11];
     day_of(e.at_ms, day);
     e.day = day;
@@ -295,51 +301,53 @@ int sy_engine_risk_reserve(sy_engine_t *eng, const sy_principal_t *actor, const 
     }
     if ((rc = sy_store_commit(eng->store, err)) < 0)
         return rc;
-    *out = why ? json_pack("{sbsssI}", "ok", 0, "reason", why, "entry_id", (json_int_t)id)
-               : json_pack("{sbsIsssf}", "ok", 1, "reservation_id", (json_int_t)id, "day", day,
-                           "amount", e.amount);
-    return *out ? 0 : sy_eng_oom(err);
+    *out = (sy_risk_answer_t){.ok = !why, .reason = why, .id = id, .amount = e.amount};
+    memcpy(out->day, day, sizeof(day));
+    return 0;
 }
 
-int sy_engine_risk_release(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
-                           json_t **out, sy_err_t *err)
+int sy_engine_risk_release(sy_engine_t *eng, const sy_principal_t *actor, int64_t id,
+                           const char *by, sy_err_t *err)
 {
-    static const char *const fields[] = {"reservation_id", "actor", NULL};
     int rc;
-    if ((rc = sy_eng_only_fields(body, fields, "", err)) < 0)
-        return rc;
-    const json_t *id = json_object_get(body, "reservation_id");
-    if (!json_is_integer(id) || json_integer_value(id) < 1)
+    if (id < 1)
         return sy_err_set(err, -EINVAL, "reservation_id", "reservation_id is the reservation's id");
-    const json_t *who = json_object_get(body, "actor");
-    if (who && !sy_eng_valid_name(json_string_value(who), 128))
+    if (by && !sy_eng_valid_name(by, SY_RISK_NAME_MAX))
         return sy_err_set(err, -EINVAL, "actor", "actor is 1 to 128 characters");
     if ((rc = sy_store_begin(eng->store, err)) < 0)
         return rc;
-    if ((rc = sy_store_risk_release(eng->store, actor->workspace, json_integer_value(id),
-                                    sy_engine_now_ms(eng), err)) < 0) {
+    if ((rc = sy_store_risk_release(eng->store, actor->workspace, id, sy_engine_now_ms(eng), err)) <
+        0) {
         sy_store_rollback(eng->store);
         return rc;
     }
-    if ((rc = sy_store_commit(eng->store, err)) < 0)
-        return rc;
-    *out = json_pack("{sbsI}", "released", 1, "reservation_id", (json_int_t)json_integer_value(id));
-    return *out ? 0 : sy_eng_oom(err);
+    return sy_store_commit(eng->store, err);
 }
+
+struct entry_list {
+    sy_risk_entry_t *v;
+    size_t n, cap;
+};
 
 static int add_entry(void *arg, const sy_store_risk_entry_t *e)
 {
-    json_t *o = json_pack(
-        "{sIsssfsssosssosIso}", "id", (json_int_t)e->id, "domain", e->domain, "amount", e->amount,
-        "actor", e->actor, "correlation_id",
-        e->correlation_id ? json_string(e->correlation_id) : json_null(), "outcome", e->outcome,
-        "reason", e->reason ? json_string(e->reason) : json_null(), "at_ms", (json_int_t)e->at_ms,
-        "released_ms", e->released_ms ? json_integer(e->released_ms) : json_null());
-    return o && json_array_append_new(arg, o) == 0 ? 0 : -ENOMEM;
+    struct entry_list *l = arg;
+    if (sy_eng_grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) < 0)
+        return -ENOMEM;
+    sy_risk_entry_t *o = &l->v[l->n++];
+    *o = (sy_risk_entry_t){
+        .id = e->id, .amount = e->amount, .at_ms = e->at_ms, .released_ms = e->released_ms};
+    snprintf(o->domain, sizeof(o->domain), "%s", e->domain);
+    snprintf(o->actor, sizeof(o->actor), "%s", e->actor);
+    snprintf(o->correlation_id, sizeof(o->correlation_id), "%s",
+             e->correlation_id ? e->correlation_id : "");
+    snprintf(o->outcome, sizeof(o->outcome), "%s", e->outcome);
+    snprintf(o->reason, sizeof(o->reason), "%s", e->reason ? e->reason : "");
+    return 0;
 }
 
 int sy_engine_risk_ledger(sy_engine_t *eng, const sy_principal_t *actor, const char *day,
-                          json_t **out, sy_err_t *err)
+                          char day_out[11], sy_risk_entry_t **out, size_t *n, sy_err_t *err)
 {
     char today[11];
     if (!day) {
@@ -348,13 +356,14 @@ int sy_engine_risk_ledger(sy_engine_t *eng, const sy_principal_t *actor, const c
     }
     if (!valid_day(day))
         return sy_err_set(err, -EINVAL, "day", "day is YYYY-MM-DD");
-    json_t *a = json_array();
-    int rc =
-        a ? sy_store_risk_list(eng->store, actor->workspace, day, 0, add_entry, a, err) : -ENOMEM;
+    struct entry_list l = {0};
+    int rc = sy_store_risk_list(eng->store, actor->workspace, day, 0, add_entry, &l, err);
     if (rc < 0) {
-        json_decref(a);
+        free(l.v);
         return rc == -ENOMEM ? sy_eng_oom(err) : rc;
     }
-    *out = json_pack("{ssso}", "day", day, "entries", a);
-    return *out ? 0 : sy_eng_oom(err);
+    memcpy(day_out, day, 11);
+    *out = l.v;
+    *n = l.n;
+    return 0;
 }

@@ -20,6 +20,15 @@ void reply_result(struct call *c, int rc, int status, json_t *body, const sy_err
         reply_json_decimal(c, status, body);
 }
 
+bool read_body(struct call *c, void *out)
+{
+    sy_err_t err = {0};
+    if (sy_schema_read(c->ep->schema, c->body, out, "", &err) == 0)
+        return true;
+    reply_err(c, &err);
+    return false;
+}
+
 void reply_write(struct call *c, int status,
                  int (*fn)(sy_engine_t *, const sy_principal_t *, const json_t *, json_t **,
                            sy_err_t *))

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/risk_json.h"
 #include "core/utf8.h"
 #include "http/internal.h"
 
@@ -75,40 +76,68 @@ void sy_api_risk_ledger(struct call *c)
     bool has_day = false;
     int rc;
     for (const char *q = c->query; (rc = sy_query_next(&q, key, sizeof(key), val, sizeof(val)));) {
-        if (rc < 0 || strcmp(key, "day") != 0) {
-            reply_error(c, 400, rc < 0 ? "invalid_input" : "unknown_field", rc < 0 ? "day" : key,
-                        "the only query parameter is day=YYYY-MM-DD");
+        if (rc < 0) {
+            reply_error(c, 400, "invalid_input", "day", "day is YYYY-MM-DD");
             return;
         }
         snprintf(day, sizeof(day), "%s", val);
         has_day = true;
     }
     sy_err_t err = {0};
-    json_t *out = NULL;
-    rc = sy_engine_risk_ledger(c->eng, &c->who, has_day ? day : NULL, &out, &err);
-    reply_result(c, rc, 200, out, &err);
+    sy_risk_entry_t *v = NULL;
+    size_t n = 0;
+    char read[11];
+    rc = sy_engine_risk_ledger(c->eng, &c->who, has_day ? day : NULL, read, &v, &n, &err);
+    reply_result(c, rc, 200, rc < 0 ? NULL : sy_risk_ledger_json(read, v, n), &err);
+    free(v);
 }
 
 void sy_api_risk_policies(struct call *c)
 {
-    reply_read(c, sy_engine_risk_policies);
+    sy_err_t err = {0};
+    sy_risk_policy_t *v = NULL;
+    size_t n = 0;
+    int rc = sy_engine_risk_policies(c->eng, &c->who, &v, &n, &err);
+    reply_result(c, rc, 200, rc < 0 ? NULL : sy_risk_policies_json(v, n), &err);
+    free(v);
 }
 
 /* PUT /v1/risk/policies/{domain}: the domain percent-decoded (a domain may hold any
  * character but controls), as the KPI events and the reservations name it. */
 void sy_api_risk_policy_put(struct call *c)
 {
-    reply_write_named(c, 200, sy_engine_risk_policy_put);
+    sy_risk_policy_change_t change = {0};
+    if (!read_body(c, &change))
+        return;
+    sy_err_t err = {0};
+    sy_risk_policy_t p;
+    int rc = sy_engine_risk_policy_put(c->eng, &c->who, c->arg[0], &change, &p, &err);
+    reply_result(c, rc, 200, rc < 0 ? NULL : sy_risk_policy_json(&p), &err);
 }
 
 void sy_api_risk_reserve(struct call *c)
 {
-    reply_write(c, 200, sy_engine_risk_reserve);
+    sy_risk_request_t req = {0};
+    if (!read_body(c, &req))
+        return;
+    sy_err_t err = {0};
+    sy_risk_answer_t a;
+    int rc = sy_engine_risk_reserve(c->eng, &c->who, &req, &a, &err);
+    reply_result(c, rc, 200, rc < 0 ? NULL : sy_risk_answer_json(&a), &err);
 }
 
 void sy_api_risk_release(struct call *c)
 {
-    reply_write(c, 200, sy_engine_risk_release);
+    sy_risk_release_t r = {0};
+    if (!read_body(c, &r))
+        return;
+    sy_err_t err = {0};
+    int rc = sy_engine_risk_release(c->eng, &c->who, r.reservation_id, r.actor, &err);
+    reply_result(
+        c, rc, 200,
+        rc < 0 ? NULL
+               : json_pack("{sbsI}", "released", 1, "reservation_id", (json_int_t)r.reservation_id),
+        &err);
 }
 
 /* ---- /v1/go-live ------------------------------------------------------------------------------

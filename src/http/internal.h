@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "core/err.h"
+#include "codec/schema.h"
 #include "engine/engine.h"
 #include "http/h1.h"
 #include "http/server.h"
@@ -33,6 +34,7 @@ struct call {
     const char *query;          /* raw query string or NULL */
     struct timespec t0;         /* when the request came, for the log */
     bool logged;                /* its log line is written (replies log before answering) */
+    const struct sy_endpoint *ep; /* the endpoint it called (router.c) */
     bool system;      /* let in by the cron secret, not a token: acts for every workspace */
     json_t *body;     /* the body (BODY_OBJECT, BODY_OPTIONAL), owned by dispatch */
     char arg[2][512]; /* the path's "{name}" segments, percent-decoded */
@@ -71,6 +73,10 @@ void ingest_done(void *arg, int rc, const sy_ingest_result_t *r, const sy_err_t 
 void not_allowed(struct call *c, const char *allow);
 /* Replies `body` (decimal reals) with `status` when rc is 0, else the error in `err`. */
 void reply_result(struct call *c, int rc, int status, json_t *body, const sy_err_t *err);
+/* c->body read by the endpoint's schema into `out`: true, or false after 400 naming the
+ * field. */
+bool read_body(struct call *c, void *out);
+
 /* Answers `fn`'s result (reals as decimals) with `status`: `fn` given the body. */
 void reply_write(struct call *c, int status,
                  int (*fn)(sy_engine_t *, const sy_principal_t *, const json_t *, json_t **,
@@ -162,6 +168,8 @@ struct sy_endpoint {
     const char *fields; /* the body's members (BODY_OBJECT, BODY_OPTIONAL), space-separated;
                            "*": a document whose members are its format's to judge */
     void (*fn)(struct call *c);
+    const sy_schema_t *schema; /* the body's schema, which the handler reads it by (its
+                                  names are the ones taken; `fields` is then NULL) */
 };
 
 extern const struct sy_endpoint sy_endpoints[];

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "codec/risk_json.h"
 #include "http/internal.h"
 
 /* Roles, for readability of the table. */
@@ -21,145 +22,151 @@
 
 /* The data plane's endpoints come first: a serving thread looks no further than them. */
 const struct sy_endpoint sy_endpoints[] = {
-    {SY_GET, "/healthz", VIEWER, AUTH_NONE, true, BODY_NONE, NULL, NULL, sy_api_healthz},
-    {SY_GET, "/readyz", VIEWER, AUTH_NONE, true, BODY_NONE, NULL, NULL, sy_api_readyz},
+    {SY_GET, "/healthz", VIEWER, AUTH_NONE, true, BODY_NONE, NULL, NULL, sy_api_healthz, NULL},
+    {SY_GET, "/readyz", VIEWER, AUTH_NONE, true, BODY_NONE, NULL, NULL, sy_api_readyz, NULL},
     /* the stream key in the path is the credential */
     {SY_GET, "/ofrep/v1/events/{stream}", SDK, AUTH_NONE, true, BODY_NONE, NULL, NULL,
-     sy_api_stream},
+     sy_api_stream, NULL},
     {SY_POST, "/ofrep/v1/evaluate/flags", SDK, AUTH_TOKEN, true, BODY_RAW, NULL, NULL,
-     sy_ofrep_bulk},
+     sy_ofrep_bulk, NULL},
     {SY_POST, "/ofrep/v1/evaluate/flags/{key}", SDK, AUTH_TOKEN, true, BODY_RAW, NULL, NULL,
-     sy_ofrep_one},
+     sy_ofrep_one, NULL},
     /* the stall gauge: answered on a serving thread, so that it shows a stuck engine loop */
-    {SY_GET, "/v1/system/loops", VIEWER, AUTH_TOKEN, true, BODY_NONE, NULL, NULL, sy_api_loops},
+    {SY_GET, "/v1/system/loops", VIEWER, AUTH_TOKEN, true, BODY_NONE, NULL, NULL, sy_api_loops,
+     NULL},
     {SY_POST, "/v1/system/loops/reset", ADMIN, AUTH_TOKEN, true, BODY_NONE, NULL, NULL,
-     sy_api_loops_reset},
+     sy_api_loops_reset, NULL},
 
-    {SY_GET, "/v1", SDK, AUTH_TOKEN, false, BODY_NONE, NULL, NULL, sy_api_index},
+    {SY_GET, "/v1", SDK, AUTH_TOKEN, false, BODY_NONE, NULL, NULL, sy_api_index, NULL},
 
-    {SY_GET, "/v1/flags", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL, sy_api_flag_list},
-    {SY_GET, "/v1/flags/{key}", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL, sy_api_flag_get},
-    {SY_PUT, "/v1/flags/{key}", EDITOR, AUTH_TOKEN, false, BODY_OBJECT, NULL, "*", sy_api_flag_put},
+    {SY_GET, "/v1/flags", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL, sy_api_flag_list, NULL},
+    {SY_GET, "/v1/flags/{key}", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL, sy_api_flag_get,
+     NULL},
+    {SY_PUT, "/v1/flags/{key}", EDITOR, AUTH_TOKEN, false, BODY_OBJECT, NULL, "*", sy_api_flag_put,
+     NULL},
     {SY_DELETE, "/v1/flags/{key}", EDITOR, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
-     sy_api_flag_delete},
-    {SY_GET, "/v1/flagset", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL, sy_api_flagset_get},
+     sy_api_flag_delete, NULL},
+    {SY_GET, "/v1/flagset", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL, sy_api_flagset_get,
+     NULL},
     {SY_PUT, "/v1/flagset", EDITOR, AUTH_TOKEN, false, BODY_OBJECT, NULL,
-     "$schema flags $evaluators metadata", sy_api_flagset_put},
+     "$schema flags $evaluators metadata", sy_api_flagset_put, NULL},
 
-    {SY_GET, "/v1/tokens", ADMIN, AUTH_TOKEN, false, BODY_NONE, NULL, NULL, sy_api_token_list},
+    {SY_GET, "/v1/tokens", ADMIN, AUTH_TOKEN, false, BODY_NONE, NULL, NULL, sy_api_token_list,
+     NULL},
     {SY_POST, "/v1/tokens", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL, "role name",
-     sy_api_token_create},
+     sy_api_token_create, NULL},
     {SY_DELETE, "/v1/tokens/{id}", ADMIN, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
-     sy_api_token_revoke},
+     sy_api_token_revoke, NULL},
     {SY_GET, "/v1/audit", VIEWER, AUTH_TOKEN, false, BODY_NONE,
-     "resource action since cursor limit", NULL, sy_api_audit},
+     "resource action since cursor limit", NULL, sy_api_audit, NULL},
 
     {SY_GET, "/v1/experiments", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
-     sy_api_experiment_list},
+     sy_api_experiment_list, NULL},
     {SY_POST, "/v1/experiments", EDITOR, AUTH_TOKEN, false, BODY_OBJECT, NULL,
      "key flag variants metric guardrails safety allocation record_exposures description health",
-     sy_api_experiment_create},
+     sy_api_experiment_create, NULL},
     {SY_GET, "/v1/experiments/{key}", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
-     sy_api_experiment_get},
+     sy_api_experiment_get, NULL},
     {SY_POST, "/v1/experiments/{key}/start", EDITOR, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
-     sy_api_experiment_start},
+     sy_api_experiment_start, NULL},
     {SY_POST, "/v1/experiments/{key}/stop", EDITOR, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
-     sy_api_experiment_stop},
+     sy_api_experiment_stop, NULL},
     {SY_POST, "/v1/experiments/{key}/terminate", EDITOR, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
-     sy_api_experiment_terminate},
+     sy_api_experiment_terminate, NULL},
     {SY_GET, "/v1/experiments/{key}/results", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
-     sy_api_experiment_results},
+     sy_api_experiment_results, NULL},
     {SY_GET, "/v1/experiments/{key}/promotion", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
-     sy_api_experiment_promotion},
+     sy_api_experiment_promotion, NULL},
     {SY_GET, "/v1/experiments/{key}/allocation", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
-     sy_api_allocation_get},
+     sy_api_allocation_get, NULL},
     {SY_POST, "/v1/experiments/{key}/allocation/apply", EDITOR, AUTH_TOKEN, false, BODY_OBJECT,
-     NULL, "winning_variant confidence delta evaluation_id", sy_api_allocation_apply},
+     NULL, "winning_variant confidence delta evaluation_id", sy_api_allocation_apply, NULL},
     {SY_POST, "/v1/experiments/{key}/promote", EDITOR, AUTH_TOKEN, false, BODY_OPTIONAL, NULL,
-     "variant promoted_by metadata", sy_api_experiment_promote},
+     "variant promoted_by metadata", sy_api_experiment_promote, NULL},
     {SY_DELETE, "/v1/experiments/{key}/promote", EDITOR, AUTH_TOKEN, false, BODY_OPTIONAL, NULL,
-     "reason rolled_back_by", sy_api_experiment_rollback},
+     "reason rolled_back_by", sy_api_experiment_rollback, NULL},
     {SY_GET, "/v1/experiments/{key}/history", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
-     sy_api_experiment_history},
+     sy_api_experiment_history, NULL},
     {SY_GET, "/v1/experiments/{key}/health", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
-     sy_api_health_get},
+     sy_api_health_get, NULL},
     {SY_POST, "/v1/experiments/{key}/health", EDITOR, AUTH_TOKEN, false, BODY_OBJECT, NULL,
-     "success_rate error_rate p95_ms", sy_api_health_push},
+     "success_rate error_rate p95_ms", sy_api_health_push, NULL},
     {SY_GET, "/v1/guardrails", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
-     sy_api_guardrails_get},
+     sy_api_guardrails_get, NULL},
     {SY_PUT, "/v1/guardrails", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL,
-     "min_confidence max_step_pct cooldown_hours max_changes_per_day", sy_api_guardrails_put},
+     "min_confidence max_step_pct cooldown_hours max_changes_per_day", sy_api_guardrails_put, NULL},
     /* a scheduler may call it with the configured secret instead of a token */
     {SY_POST, "/v1/auto-promotion/check", ADMIN, AUTH_CRON, false, BODY_OPTIONAL, NULL, "dry_run",
-     sy_api_auto_promotion},
-    {SY_POST, "/v1/events", SDK, AUTH_TOKEN, false, BODY_RAW, NULL, NULL, sy_api_events},
+     sy_api_auto_promotion, NULL},
+    {SY_POST, "/v1/events", SDK, AUTH_TOKEN, false, BODY_RAW, NULL, NULL, sy_api_events, NULL},
 
     {SY_POST, "/v1/kpi", SDK, AUTH_TOKEN, false, BODY_OBJECT, NULL,
-     "events domain metric success value actor detail correlation_id id", sy_api_kpi},
+     "events domain metric success value actor detail correlation_id id", sy_api_kpi, NULL},
     {SY_GET, "/v1/regression/policies", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
-     sy_api_regression_policies},
+     sy_api_regression_policies, NULL},
     {SY_POST, "/v1/regression/policies", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL,
      "domain metric window_events baseline_events min_events_to_enforce max_drop_fraction action "
      "measure enabled changed_by reason",
-     sy_api_regression_policy_put},
+     sy_api_regression_policy_put, NULL},
     {SY_POST, "/v1/regression/evaluate", EDITOR, AUTH_TOKEN, false, BODY_OPTIONAL, NULL,
-     "domain metric actor", sy_api_regression_evaluate},
+     "domain metric actor", sy_api_regression_evaluate, NULL},
     {SY_GET, "/v1/regression/state", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
-     sy_api_regression_state},
+     sy_api_regression_state, NULL},
     {SY_GET, "/v1/risk/policies", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
-     sy_api_risk_policies},
-    {SY_PUT, "/v1/risk/policies/{domain}", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL,
-     "enabled max_per_action max_per_day reason changed_by", sy_api_risk_policy_put},
-    {SY_POST, "/v1/risk/check-and-reserve", SDK, AUTH_TOKEN, false, BODY_OBJECT, NULL,
-     "domain amount actor correlation_id", sy_api_risk_reserve},
-    {SY_POST, "/v1/risk/release", SDK, AUTH_TOKEN, false, BODY_OBJECT, NULL, "reservation_id actor",
-     sy_api_risk_release},
+     sy_api_risk_policies, NULL},
+    {SY_PUT, "/v1/risk/policies/{domain}", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL, NULL,
+     sy_api_risk_policy_put, &sy_risk_policy_change_schema},
+    {SY_POST, "/v1/risk/check-and-reserve", SDK, AUTH_TOKEN, false, BODY_OBJECT, NULL, NULL,
+     sy_api_risk_reserve, &sy_risk_request_schema},
+    {SY_POST, "/v1/risk/release", SDK, AUTH_TOKEN, false, BODY_OBJECT, NULL, NULL,
+     sy_api_risk_release, &sy_risk_release_schema},
     {SY_GET, "/v1/risk/ledger", VIEWER, AUTH_TOKEN, false, BODY_NONE, "day", NULL,
-     sy_api_risk_ledger},
+     sy_api_risk_ledger, NULL},
     {SY_GET, "/v1/go-live/check", SDK, AUTH_TOKEN, false, BODY_NONE, "class", NULL,
-     sy_api_golive_check},
+     sy_api_golive_check, NULL},
     {SY_GET, "/v1/go-live/state", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
-     sy_api_golive_state},
+     sy_api_golive_state, NULL},
     {SY_POST, "/v1/go-live/kill-switch", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL,
-     "engaged reason actor", sy_api_kill_switch_put},
+     "engaged reason actor", sy_api_kill_switch_put, NULL},
 
     {SY_GET, "/v1/notifications", VIEWER, AUTH_TOKEN, false, BODY_NONE,
-     "status channel cursor limit", NULL, sy_api_notifications},
+     "status channel cursor limit", NULL, sy_api_notifications, NULL},
     {SY_GET, "/v1/notifications/channels", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
-     sy_api_channel_list},
+     sy_api_channel_list, NULL},
     {SY_POST, "/v1/notifications/channels", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL,
      "type name levels events enabled url secret routing_key to from smtp_url username password",
-     sy_api_channel_create},
+     sy_api_channel_create, NULL},
     {SY_DELETE, "/v1/notifications/channels/{id}", ADMIN, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
-     sy_api_channel_delete},
+     sy_api_channel_delete, NULL},
     {SY_POST, "/v1/notifications/channels/{id}/test", ADMIN, AUTH_TOKEN, false, BODY_NONE, NULL,
-     NULL, sy_api_channel_test},
+     NULL, sy_api_channel_test, NULL},
 
-    {SY_GET, "/v1/routes", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL, sy_api_route_list},
+    {SY_GET, "/v1/routes", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL, sy_api_route_list,
+     NULL},
     {SY_POST, "/v1/routes", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL,
      "name listen path_prefix upstreams percentage enabled domains protected_domains "
      "routable_domains sticky breaker plan prod_exec_domains health inspect_body_bytes "
      "retry_non_idempotent",
-     sy_api_route_create},
+     sy_api_route_create, NULL},
     {SY_GET, "/v1/routes/{name}", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
-     sy_api_route_get},
+     sy_api_route_get, NULL},
     {SY_PUT, "/v1/routes/{name}", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL,
      "name listen path_prefix upstreams percentage enabled domains protected_domains "
      "routable_domains sticky breaker plan prod_exec_domains health inspect_body_bytes "
      "retry_non_idempotent",
-     sy_api_route_replace},
+     sy_api_route_replace, NULL},
     {SY_DELETE, "/v1/routes/{name}", ADMIN, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
-     sy_api_route_delete},
+     sy_api_route_delete, NULL},
     {SY_POST, "/v1/routes/{name}/percentage", EDITOR, AUTH_TOKEN, false, BODY_OBJECT, NULL,
-     "percentage reason", sy_api_route_percentage},
+     "percentage reason", sy_api_route_percentage, NULL},
     {SY_POST, "/v1/routes/{name}/enabled", EDITOR, AUTH_TOKEN, false, BODY_OBJECT, NULL,
-     "enabled reason", sy_api_route_enabled},
+     "enabled reason", sy_api_route_enabled, NULL},
     {SY_POST, "/v1/routes/{name}/report", EDITOR, AUTH_TOKEN, false, BODY_OBJECT, NULL,
-     "breaker counters", sy_api_route_report},
+     "breaker counters", sy_api_route_report, NULL},
     {SY_GET, "/v1/routes/{name}/stats", VIEWER, AUTH_TOKEN, false, BODY_NONE, "window", NULL,
-     sy_api_route_stats},
+     sy_api_route_stats, NULL},
     {SY_GET, "/v1/routes/{name}/health", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
-     sy_api_route_health},
+     sy_api_route_health, NULL},
 };
 
 const size_t sy_n_endpoints = sizeof(sy_endpoints) / sizeof(sy_endpoints[0]);
@@ -256,6 +263,8 @@ bool sy_route_takes_param(const struct sy_endpoint *e, const char *name)
 
 bool sy_route_takes_field(const struct sy_endpoint *e, const char *name)
 {
+    if (e->schema)
+        return sy_schema_field(e->schema, name) != NULL;
     return e->fields && (strcmp(e->fields, "*") == 0 || listed(e->fields, name));
 }
 
@@ -286,7 +295,12 @@ void sy_api_index(struct call *c)
         json_t *o = json_pack("{sssssssossss}", "method", method_name(e->method), "path", e->path,
                               "role", e->auth == AUTH_NONE ? "" : sy_role_name(e->role), "query",
                               words(e->query), "body", body_names[e->body], "auth", auth);
-        if (o && e->fields && strcmp(e->fields, "*") != 0)
+        if (o && e->schema) {
+            json_t *names = json_array();
+            for (size_t f = 0; names && f < e->schema->n; f++)
+                json_array_append_new(names, json_string(e->schema->fields[f].name));
+            json_object_set_new(o, "fields", names);
+        } else if (o && e->fields && strcmp(e->fields, "*") != 0)
             json_object_set_new(o, "fields", words(e->fields));
         else if (o && e->fields)
             json_object_set_new(o, "document", json_true());

@@ -607,6 +607,7 @@ static bool route_call(struct call *c, bool data_only)
         if (secret && sy_engine_reader_authenticate(c->rd, secret, strlen(secret), &who) == -ENOENT)
             return false;
     }
+    c->ep = e;
     if (!args_read(c, e, raw) || !caller(c, e))
         return true;
     if (!c->system && e->auth != AUTH_NONE && !require_role(c, e->role))

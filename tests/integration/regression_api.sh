@@ -52,7 +52,8 @@ kpi_bad "no actor" actor '{"domain":"WHOLESALE","metric":"contract_rate","succes
 kpi_bad "a bad event in a batch, whole batch refused" 'events[1].value' \
     "{\"events\":[{$GOOD,\"success\":false},{$GOOD,\"value\":\"x\"}]}"
 kpi_bad "an empty batch" events '{"events":[]}'
-kpi_bad "a batch with more beside it" events "{\"events\":[{$GOOD,\"success\":true}],\"x\":1}"
+kpi_bad "a batch with an unknown member beside it" x "{\"events\":[{$GOOD,\"success\":true}],\"x\":1}"
+kpi_bad "a batch with an event's member beside it" events "{\"events\":[{$GOOD,\"success\":true}],\"actor\":\"a\"}"
 kpi_bad "an id over 128 characters" 'events[0].id' \
     "{\"events\":[{$GOOD,\"success\":true,\"id\":\"$(printf '%0129d' 0)\"}]}"
 
