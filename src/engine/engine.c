@@ -457,29 +457,36 @@ out:
     return rc;
 }
 
+struct token_walk {
+    sy_token_cb cb;
+    void *arg;
+    bool bad_role;
+};
+
 static int list_token_row(void *arg, const sy_store_token_t *t)
 {
-    json_t *o = json_pack("{sIsssssssI}", "id", (json_int_t)t->id, "name", t->name, "role", t->role,
-                          "prefix", t->prefix, "created_ms", (json_int_t)t->created_ms);
-    if (!o)
-        return -ENOMEM;
-    if (t->revoked_ms)
-        json_object_set_new(o, "revoked_ms", json_integer(t->revoked_ms));
-    return json_array_append_new(arg, o) == 0 ? 0 : -ENOMEM;
+    struct token_walk *w = arg;
+    sy_token_info_t info = {.id = t->id,
+                            .name = t->name,
+                            .prefix = t->prefix,
+                            .created_ms = t->created_ms,
+                            .revoked_ms = t->revoked_ms};
+    if (sy_role_parse(t->role, &info.role) < 0) {
+        w->bad_role = true; /* a role this switchyard does not know: the store is damaged */
+        return -EIO;
+    }
+    return w->cb(w->arg, &info);
 }
 
-int sy_engine_token_list(sy_engine_t *eng, const sy_principal_t *actor, json_t **out, sy_err_t *err)
+int sy_engine_token_list(sy_engine_t *eng, const sy_principal_t *actor, sy_token_cb cb, void *arg,
+                         sy_err_t *err)
 {
-    json_t *a = json_array();
-    if (!a)
-        return sy_eng_oom(err);
-    int rc = sy_store_token_list(eng->store, actor->workspace, list_token_row, a, err);
-    if (rc < 0) {
-        json_decref(a);
-        return rc == -ENOMEM ? sy_eng_oom(err) : rc;
-    }
-    *out = a;
-    return 0;
+    struct token_walk w = {cb, arg, false};
+    int rc = sy_store_token_list(eng->store, actor->workspace, list_token_row, &w, err);
+    if (w.bad_role)
+        return sy_err_set(err, -EIO, NULL,
+                          "store: a token has a role this switchyard does not know");
+    return rc == -ENOMEM ? sy_eng_oom(err) : rc;
 }
 
 int sy_engine_bootstrap(sy_engine_t *eng, const char *workspace, char *secret, size_t cap,
@@ -500,34 +507,29 @@ int sy_engine_bootstrap(sy_engine_t *eng, const char *workspace, char *secret, s
 
 /* ---- audit --------------------------------------------------------------------------- */
 
-static json_t *parse_or_null(const char *text)
-{
-    json_error_t je;
-    json_t *j = text ? sy_json_loadb(text, strlen(text), JSON_DECODE_ANY, &je) : NULL;
-    return j ? j : json_null();
-}
+struct audit_walk {
+    sy_audit_cb cb;
+    void *arg;
+};
 
 static int audit_row(void *arg, const sy_store_audit_t *a)
 {
-    json_t *o =
-        json_pack("{sIsIssssssso*so*}", "id", (json_int_t)a->id, "at_ms", (json_int_t)a->at_ms,
-                  "actor", a->actor, "action", a->action, "resource", a->resource, "before",
-                  parse_or_null(a->before), "after", parse_or_null(a->after));
-    return o && json_array_append_new(arg, o) == 0 ? 0 : -ENOMEM;
+    const struct audit_walk *w = arg;
+    sy_audit_event_t e = {.id = a->id,
+                          .at_ms = a->at_ms,
+                          .actor = a->actor,
+                          .action = a->action,
+                          .resource = a->resource,
+                          .before = a->before,
+                          .after = a->after};
+    return w->cb(w->arg, &e);
 }
 
 int sy_engine_audit_list(sy_engine_t *eng, const sy_principal_t *actor, sy_store_audit_query_t *q,
-                         json_t **out, sy_err_t *err)
+                         sy_audit_cb cb, void *arg, sy_err_t *err)
 {
     q->workspace = actor->workspace;
-    json_t *a = json_array();
-    if (!a)
-        return sy_eng_oom(err);
-    int rc = sy_store_audit_list(eng->store, q, audit_row, a, err);
-    if (rc < 0) {
-        json_decref(a);
-        return rc == -ENOMEM ? sy_eng_oom(err) : rc;
-    }
-    *out = a;
-    return 0;
+    struct audit_walk w = {cb, arg};
+    int rc = sy_store_audit_list(eng->store, q, audit_row, &w, err);
+    return rc == -ENOMEM ? sy_eng_oom(err) : rc;
 }

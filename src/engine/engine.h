@@ -105,8 +105,19 @@ int sy_engine_token_create(sy_engine_t *eng, const sy_principal_t *actor, int64_
                            sy_err_t *err);
 int sy_engine_token_revoke(sy_engine_t *eng, const sy_principal_t *actor, int64_t id,
                            sy_err_t *err);
-/* The tokens of the actor's workspace as a JSON array (no secrets, no hashes); owned. */
-int sy_engine_token_list(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
+/* A token as listed: never its secret or hash. Strings are borrowed for the callback. */
+typedef struct sy_token_info {
+    int64_t id;
+    const char *name;
+    sy_role_t role;
+    const char *prefix; /* the secret's first characters, to recognise it */
+    int64_t created_ms;
+    int64_t revoked_ms; /* 0: active */
+} sy_token_info_t;
+typedef int (*sy_token_cb)(void *arg, const sy_token_info_t *t);
+/* Calls `cb` for each token of the actor's workspace, by id; a negative return of `cb`
+ * stops the walk and is returned (-ENOMEM with `err` filled). */
+int sy_engine_token_list(sy_engine_t *eng, const sy_principal_t *actor, sy_token_cb cb, void *arg,
                          sy_err_t *err);
 
 /* ---- flags --------------------------------------------------------------------------- */
@@ -412,10 +423,22 @@ void sy_engine_exposure_seen(sy_engine_t *eng, int64_t ws, const char *flag, siz
 
 /* ---- audit --------------------------------------------------------------------------- */
 
-/* Audit events of the actor's workspace (q->workspace is overwritten), newest first, as a
- * JSON array (before/after parsed back into JSON); owned. */
+/* One audit event. Strings are borrowed for the callback. */
+typedef struct sy_audit_event {
+    int64_t id;
+    int64_t at_ms;
+    const char *actor;    /* the token's name, or "system" */
+    const char *action;   /* "flag.create", "experiment.promote", ... */
+    const char *resource; /* "flag:checkout", "experiment:e" */
+    const char *before;   /* the resource before and after, as JSON text; NULL: none */
+    const char *after;
+} sy_audit_event_t;
+typedef int (*sy_audit_cb)(void *arg, const sy_audit_event_t *e);
+/* Calls `cb` for each audit event of the actor's workspace that `q` matches
+ * (q->workspace is overwritten), newest first; a negative return of `cb` stops the walk
+ * and is returned (-ENOMEM with `err` filled). */
 int sy_engine_audit_list(sy_engine_t *eng, const sy_principal_t *actor, sy_store_audit_query_t *q,
-                         json_t **out, sy_err_t *err);
+                         sy_audit_cb cb, void *arg, sy_err_t *err);
 
 /* ---- KPI events and regression tripwires (regression.c) ------------------------------------ */
 

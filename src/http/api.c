@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/api_json.h"
 #include "http/internal.h"
 
 void not_allowed(struct call *c, const char *allow)
@@ -167,11 +168,13 @@ void sy_api_token_revoke(struct call *c)
 void sy_api_token_list(struct call *c)
 {
     sy_err_t err = {0};
-    json_t *list;
-    if (sy_engine_token_list(c->eng, &c->who, &list, &err) < 0)
-        reply_err(c, &err);
-    else
+    json_t *list = json_array();
+    if (!list || sy_engine_token_list(c->eng, &c->who, sy_token_json_add, list, &err) < 0) {
+        json_decref(list);
+        reply_err(c, list ? &err : &(sy_err_t){.code = -ENOMEM, .msg = "out of memory"});
+    } else {
         reply_json(c, 200, json_pack("{so}", "tokens", list));
+    }
 }
 
 void sy_api_token_create(struct call *c)
@@ -250,9 +253,11 @@ void sy_api_audit(struct call *c)
     }
     if (ok) {
         sy_err_t err = {0};
-        json_t *events;
-        if (sy_engine_audit_list(c->eng, &c->who, &aq, &events, &err) < 0) {
-            reply_err(c, &err);
+        json_t *events = json_array();
+        if (!events ||
+            sy_engine_audit_list(c->eng, &c->who, &aq, sy_audit_json_add, events, &err) < 0) {
+            json_decref(events);
+            reply_err(c, events ? &err : &(sy_err_t){.code = -ENOMEM, .msg = "out of memory"});
         } else {
             /* A full page has a cursor to the next (older) one. */
             size_t len = json_array_size(events);

@@ -6,6 +6,7 @@
 #define _DEFAULT_SOURCE
 #include <sqlite3.h>
 
+#include "codec/api_json.h"
 #include "fixture.h"
 
 #define HOUR_MS 3600000
@@ -185,8 +186,8 @@ static void promote_and_rollback_are_in_the_history_and_audit(void **state)
     assert_int_equal(json_integer_value(json_object_get(json_object_get(rb, "before"), "a")), 100);
     json_decref(h);
     sy_store_audit_query_t q = {.resource = "experiment:e", .limit = 10};
-    json_t *events = NULL;
-    assert_int_equal(sy_engine_audit_list(f->eng, &f->who, &q, &events, NULL), 0);
+    json_t *events = json_array();
+    assert_int_equal(sy_engine_audit_list(f->eng, &f->who, &q, sy_audit_json_add, events, NULL), 0);
     const char *want[] = {"experiment.rollback", "experiment.promote", "experiment.start",
                           "experiment.create"};
     assert_int_equal(json_array_size(events), 4);

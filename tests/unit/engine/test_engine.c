@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../harness.h"
+#include "codec/api_json.h"
 #include "engine/engine.h"
 
 static char dir[64];
@@ -109,9 +110,9 @@ static void a_refused_flag_changes_nothing(void **state)
     const sy_snapshot_t *after = sy_engine_snapshot(eng, who.workspace);
     assert_ptr_equal(before, after); /* not republished */
     assert_true(eval_bool(eng, who.workspace, "f", NULL));
-    json_t *list = NULL;
+    json_t *list = json_array();
     sy_store_audit_query_t q = {.limit = 10};
-    assert_int_equal(sy_engine_audit_list(eng, &who, &q, &list, NULL), 0);
+    assert_int_equal(sy_engine_audit_list(eng, &who, &q, sy_audit_json_add, list, NULL), 0);
     assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "action")),
                         "flag.create"); /* no event for the refused change */
     json_decref(list);
@@ -192,8 +193,8 @@ static void workspaces_never_see_each_other(void **state)
     assert_false(eval_bool(eng, b.workspace, "f", NULL));
     assert_true(eval_bool(eng, a.workspace, "f", NULL));
     assert_int_equal(sy_engine_token_revoke(eng, &b, a.token_id, NULL), -ENOENT);
-    json_t *tokens = NULL;
-    assert_int_equal(sy_engine_token_list(eng, &b, &tokens, NULL), 0);
+    json_t *tokens = json_array();
+    assert_int_equal(sy_engine_token_list(eng, &b, sy_token_json_add, tokens, NULL), 0);
     assert_int_equal(json_array_size(tokens), 1);
     json_decref(tokens);
     json_decref(on);
@@ -216,8 +217,8 @@ static void tokens_are_hashed_and_revocable(void **state)
     secret[10] ^= 1;
     assert_int_equal(sy_engine_authenticate(eng, secret, strlen(secret), &who), -EACCES);
     secret[10] ^= 1;
-    json_t *list = NULL;
-    assert_int_equal(sy_engine_token_list(eng, &admin, &list, NULL), 0);
+    json_t *list = json_array();
+    assert_int_equal(sy_engine_token_list(eng, &admin, sy_token_json_add, list, NULL), 0);
     char *text = json_dumps(list, 0);
     assert_null(strstr(text, secret + 3)); /* no secret in the list */
     free(text);

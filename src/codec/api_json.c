@@ -1,0 +1,32 @@
+/* api_json.c - tokens and audit events as JSON; see api_json.h. */
+#include "codec/api_json.h"
+
+#include <string.h>
+
+#include "codec/value_json.h"
+
+int sy_token_json_add(void *arg, const sy_token_info_t *t)
+{
+    json_t *o = json_pack("{sIsssssssI}", "id", (json_int_t)t->id, "name", t->name, "role",
+                          sy_role_name(t->role), "prefix", t->prefix, "created_ms",
+                          (json_int_t)t->created_ms);
+    if (o && t->revoked_ms && json_object_set_new(o, "revoked_ms", json_integer(t->revoked_ms)) < 0)
+        o = (json_decref(o), NULL);
+    return o && json_array_append_new(arg, o) == 0 ? 0 : -ENOMEM;
+}
+
+static json_t *parse_or_null(const char *text)
+{
+    json_error_t je;
+    json_t *j = text ? sy_json_loadb(text, strlen(text), JSON_DECODE_ANY, &je) : NULL;
+    return j ? j : json_null();
+}
+
+int sy_audit_json_add(void *arg, const sy_audit_event_t *e)
+{
+    json_t *o =
+        json_pack("{sIsIssssssso*so*}", "id", (json_int_t)e->id, "at_ms", (json_int_t)e->at_ms,
+                  "actor", e->actor, "action", e->action, "resource", e->resource, "before",
+                  parse_or_null(e->before), "after", parse_or_null(e->after));
+    return o && json_array_append_new(arg, o) == 0 ? 0 : -ENOMEM;
+}
