@@ -18,7 +18,7 @@ const sy_field_t *sy_schema_field(const sy_schema_t *s, const char *name)
 /* "at.name" (or "name" at the top) into `out`. */
 static const char *path(char *out, size_t cap, const char *at, const char *name)
 {
-    snprintf(out, cap, "%.40s%s%.40s", at, *at ? "." : "", name);
+    snprintf(out, cap, "%.47s%s%.47s", at, *at ? "." : "", name);
     return out;
 }
 
@@ -87,7 +87,7 @@ static int read_field(const sy_field_t *f, const json_t *v, void *out, const cha
 int sy_schema_read(const sy_schema_t *s, const json_t *obj, void *out, const char *at,
                    sy_err_t *err)
 {
-    char name[sizeof(err->field)];
+    char name[96]; /* an error's field keeps what fits */
     if (!json_is_object(obj))
         return sy_err_set(err, -EINVAL, at, "%s is a JSON object", *at ? at : "the body");
     const char *k;
