@@ -2,6 +2,7 @@
 #include "core/allocation.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 #include "core/stats.h"
 
@@ -118,6 +119,40 @@ int sy_allocation_step(const sy_step_in_t *in, const sy_guardrails_t *g, sy_step
     r.applied = true;
     r.step = step;
     *out = r;
+    return 0;
+}
+
+/* ---- the daily change limit --------------------------------------------------------------- */
+
+static int by_time(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int sy_daily_changes(int64_t *at_ms, size_t n, int64_t now_ms, sy_daily_changes_t *out,
+                     sy_err_t *err)
+{
+    if (n > 0 && !at_ms)
+        return sy_err_set(err, -EINVAL, "at_ms", "no times for %zu steps", n);
+    *out = (sy_daily_changes_t){0};
+    if (n == 0)
+        return 0;
+    qsort(at_ms, n, sizeof(*at_ms), by_time);
+    int64_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t t = at_ms[i] < now_ms ? at_ms[i] : now_ms;
+        if (i > 0 && t - out->last_ms >= SY_DAY_MS) /* 24 h after the last: a new count */
+            count = 0;
+        count++;
+        out->last_ms = t;
+    }
+    if (now_ms - out->last_ms >= SY_DAY_MS) {
+        *out = (sy_daily_changes_t){0};
+        return 0;
+    }
+    out->count = count;
+    out->resets_at_ms = out->last_ms + SY_DAY_MS;
     return 0;
 }
 

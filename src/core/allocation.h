@@ -6,7 +6,8 @@
  * guardrails hold (checked in this order; the first that fails refuses the step and is
  * named): the confidence reaches min_confidence, the winner's delta is above 0, the last
  * change is at least cooldown_hours old, and the workspace has made fewer than
- * max_changes_per_day changes today. A health check compares the promoted variant's
+ * max_changes_per_day changes "today" (the count sy_daily_changes keeps: it resets 24 hours
+ * after the last change). A health check compares the promoted variant's
  * current health with the baseline taken at the last step: a success-rate drop or an
  * error-rate rise past its threshold (or a p95 latency over its limit) rolls back.
  *
@@ -65,7 +66,7 @@ typedef struct sy_step_in {
     double delta;           /* the winner's performance delta, in % */
     bool has_last_change;   /* false: never changed */
     double hours_since_last_change;
-    int64_t changes_today; /* changes the workspace already made today */
+    int64_t changes_today; /* the workspace's changes that count now (sy_daily_changes) */
 } sy_step_in_t;
 
 typedef struct sy_step {
@@ -82,6 +83,29 @@ typedef struct sy_step {
  * malformed input (weights that do not sum to 100, a bad winner, bad guardrails). */
 int sy_allocation_step(const sy_step_in_t *in, const sy_guardrails_t *g, sy_step_t *out,
                        sy_err_t *err);
+
+/* ---- the daily change limit --------------------------------------------------------------- */
+
+#define SY_DAY_MS INT64_C(86400000)
+
+/* Where a workspace's daily change limit stands. */
+typedef struct sy_daily_changes {
+    int64_t count;        /* steps that count against max_changes_per_day now (the step's
+                             changes_today) */
+    int64_t last_ms;      /* the newest step (when count > 0) */
+    int64_t resets_at_ms; /* last_ms + 24 h: when count goes back to 0 (when count > 0) */
+} sy_daily_changes_t;
+
+/* The daily change limit's count at `now_ms` from the times of a workspace's steps
+ * (`at_ms`, n of them, any order: sorted in place). The specification's limit "resets 24
+ * hours after the last change": each step adds one, and the count goes back to 0 once 24
+ * hours have passed since the step before (exactly 24:00:00 later it has; 23:59:59 later it
+ * has not), not at UTC midnight. So max_changes_per_day steps may follow one another as
+ * long as each comes less than 24 h after the one before, and once they are used up the
+ * next step may come 24 h after the last. Steps after `now_ms` count as if made now.
+ * -EINVAL when n > 0 and at_ms is NULL. */
+int sy_daily_changes(int64_t *at_ms, size_t n, int64_t now_ms, sy_daily_changes_t *out,
+                     sy_err_t *err);
 
 /* ---- health rollback ------------------------------------------------------------------- */
 

@@ -47,6 +47,9 @@ expect "refused with delta 0" 409 '.error.field == "delta"' -- \
 expect "a step: 60 -> 80, promoting" 200 \
     '.applied == true and .step == 20 and .weights == {"variant_a":80,"variant_b":20} and .state == "promoting" and .rate_limit.changes_today == 1' -- \
     POST /v1/experiments/seed/allocation/apply "$ADMIN" "$STEP"
+expect "the rate limit: the count resets 24 h after the last change; the newest 10 changes" 200 \
+    '.rate_limit | .changes_today == 1 and .resets_at_ms == .last_change_ms + 86400000 and .history_limit == 10' -- \
+    GET /v1/experiments/seed/allocation "$VIEWER"
 expect "the flag serves 80/20" 200 '.definition.targeting == {"fractional":[["variant_a",80],["variant_b",20]]}' -- \
     GET /v1/flags/seed "$ADMIN"
 expect "a second step within 24 h: 409 cooldown, with the next allowed time" 409 \
@@ -102,6 +105,8 @@ expect "... so the flag serves it with no split" 200 \
 # ---- the CLI --------------------------------------------------------------------------------------------
 export SWITCHYARD_URL="$URL" SWITCHYARD_TOKEN="$ADMIN"
 check "cli: allocation show" 0 "seed \\(promoting\\): variant_a=80 variant_b=20" "" -- \
+    "$SY" allocation show seed
+check "cli: allocation show says when the daily count resets" 0 "changes today: [0-9]+ of [0-9]+ \\(the count resets 24 h after the last: 20[0-9-]+T" "" -- \
     "$SY" allocation show seed
 check "cli: allocation show lists the history" 0 "step +by alice: variant_a=60 variant_b=40 -> variant_a=80 variant_b=20" "" -- \
     "$SY" allocation show seed
@@ -237,18 +242,21 @@ while [ $r -lt $rounds ]; do
     start_server "$SY" --quiet
     req GET "/v1/experiments/kill$r/allocation" "$ADMIN" >/dev/null
     cp "$TMP/body" "$TMP/alloc"
+    req GET "/v1/experiments/kill$r/history" "$ADMIN" >/dev/null
+    cp "$TMP/body" "$TMP/hist" # the whole history: the allocation carries the newest 10
     req GET "/v1/flags/kill$r" "$ADMIN" >/dev/null
-    if jq -e --slurpfile f "$TMP/body" '
+    if jq -e --slurpfile f "$TMP/body" --slurpfile h "$TMP/hist" '
         (.weights.a + .weights.b == 100) and
         ($f[0].definition.targeting.fractional == [["a", .weights.a], ["b", .weights.b]]) and
-        ((.history | length) == 0 or .history[-1].after == .weights) and
-        (.weights.b == 1 + (.history | length))' "$TMP/alloc" >/dev/null; then
+        (($h[0].history | length) == 0 or $h[0].history[-1].after == .weights) and
+        (.weights.b == 1 + ($h[0].history | length)) and
+        (.history == $h[0].history[-10:])' "$TMP/alloc" >/dev/null; then
         consistent=$((consistent + 1))
     else
         echo "# round $r:" >&2
         cat "$TMP/alloc" "$TMP/body" >&2
     fi
-    steps=$(jq '.history | length' "$TMP/alloc")
+    steps=$(jq '.history | length' "$TMP/hist")
     kept=$((kept + steps))
     [ "$steps" -gt 0 ] && [ "$steps" -lt 99 ] && midway=$((midway + 1))
     r=$((r + 1))

@@ -1,5 +1,6 @@
 /* test_allocation.c - each guardrail at its boundary (cooldown at 23:59 and 24:00, the
- * third change of a day, confidence on and just under its minimum, delta 0), the seed's
+ * third change of a day, the daily count reset 24 hours after the last change and not at
+ * UTC midnight, confidence on and just under its minimum, delta 0), the seed's
  * 60 -> 80 -> 100, clipping at 100, points taken in proportion with odd points by largest
  * remainder, and the health rule: 0.94 -> 0.88 rolls back, 0.02 -> 0.05 alone does not. */
 #include <string.h>
@@ -68,6 +69,69 @@ static void the_third_change_of_a_day_is_refused(void **state)
     assert_true(step(w, 2, 0, 0.97, 5.2, true, 30, 1).applied);
     sy_step_t r = step(w, 2, 0, 0.97, 5.2, true, 30, 2);
     assert_int_equal(r.refused_by, SY_REFUSED_MAX_CHANGES);
+}
+
+#define H  INT64_C(3600000)
+#define S1 INT64_C(1000)
+/* 2023-11-14 23:00:00 UTC: an hour before midnight */
+#define EVENING INT64_C(1700002800000)
+
+static sy_daily_changes_t daily(int64_t *at, size_t n, int64_t now)
+{
+    sy_daily_changes_t d;
+    assert_int_equal(sy_daily_changes(at, n, now, &d, NULL), 0);
+    return d;
+}
+
+/* Two steps at 23:00 and 23:30 UTC use up a limit of 2; UTC midnight does not give it back
+ * (00:30 still counts 2), 24 hours after the last step does: 23:29:59 the next day counts 2,
+ * 23:30:00 counts 0. */
+static void the_daily_limit_resets_24_hours_after_the_last_change(void **state)
+{
+    (void)state;
+    int64_t at[2] = {EVENING, EVENING + H / 2};
+    sy_daily_changes_t d = daily(at, 2, EVENING + H + H / 2); /* 00:30, a new UTC day */
+    assert_int_equal(d.count, 2);
+    assert_int_equal(d.last_ms, EVENING + H / 2);
+    assert_int_equal(d.resets_at_ms, EVENING + H / 2 + 24 * H);
+    d = daily(at, 2, EVENING + H / 2 + 24 * H - S1); /* 23:59:59 after the last */
+    assert_int_equal(d.count, 2);
+    d = daily(at, 2, EVENING + H / 2 + 24 * H); /* 24:00:00 after */
+    assert_int_equal(d.count, 0);
+    assert_int_equal(d.resets_at_ms, 0);
+    /* what the step's guardrail makes of it */
+    int64_t w[2] = {60, 40};
+    d = daily(at, 2, EVENING + H + H / 2);
+    assert_int_equal(step(w, 2, 0, 0.97, 5.2, true, 30, d.count).refused_by,
+                     SY_REFUSED_MAX_CHANGES);
+    d = daily(at, 2, EVENING + H / 2 + 24 * H);
+    assert_true(step(w, 2, 0, 0.97, 5.2, true, 30, d.count).applied);
+}
+
+/* The count starts again at a step 24 h or more after the one before (that step is 1), and
+ * keeps growing while steps are less than 24 h apart, whatever the days; the times may
+ * come in any order. */
+static void the_daily_count_runs_while_steps_are_under_24_hours_apart(void **state)
+{
+    (void)state;
+    int64_t gap24[2] = {24 * H, 0};
+    assert_int_equal(daily(gap24, 2, 24 * H).count, 1);
+    int64_t run[3] = {46 * H, 0, 23 * H}; /* each 23 h after the one before */
+    sy_daily_changes_t d = daily(run, 3, 46 * H + 1);
+    assert_int_equal(d.count, 3);
+    assert_int_equal(run[0], 0); /* sorted in place */
+    assert_int_equal(d.resets_at_ms, 70 * H);
+    assert_int_equal(daily(run, 3, 70 * H - 1).count, 3);
+    assert_int_equal(daily(run, 3, 70 * H).count, 0);
+    int64_t future[1] = {10 * H}; /* a step after now counts as made now */
+    d = daily(future, 1, 5 * H);
+    assert_int_equal(d.count, 1);
+    assert_int_equal(d.resets_at_ms, 29 * H);
+    assert_int_equal(daily(NULL, 0, 5 * H).count, 0);
+    sy_daily_changes_t x;
+    sy_err_t err = {0};
+    assert_int_equal(sy_daily_changes(NULL, 1, 0, &x, &err), -EINVAL);
+    assert_string_equal(err.field, "at_ms");
 }
 
 static void confidence_and_delta_boundaries(void **state)
@@ -343,6 +407,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(the_seed_goes_60_80_100),
         cmocka_unit_test(cooldown_refuses_at_23_59_and_passes_at_24_00),
         cmocka_unit_test(the_third_change_of_a_day_is_refused),
+        cmocka_unit_test(the_daily_limit_resets_24_hours_after_the_last_change),
+        cmocka_unit_test(the_daily_count_runs_while_steps_are_under_24_hours_apart),
         cmocka_unit_test(confidence_and_delta_boundaries),
         cmocka_unit_test(clipped_at_100_and_taken_in_proportion),
         cmocka_unit_test(malformed_steps_are_errors),
