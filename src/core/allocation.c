@@ -195,12 +195,15 @@ static bool evident(double by, double threshold, double se, const sy_health_thre
 static int check_health(const sy_health_t *baseline, const sy_health_t *current,
                         const sy_health_thresholds_t *t, sy_err_t *err)
 {
-    if (!is_rate(baseline->success_rate) || !is_rate(baseline->error_rate))
+    if (!is_rate(baseline->success_rate) || !is_rate(baseline->error_rate) ||
+        (baseline->has_retry_rate && !is_rate(baseline->retry_rate)))
         return sy_err_set(err, -EINVAL, "baseline", "rates are 0 to 1");
-    if (!is_rate(current->success_rate) || !is_rate(current->error_rate))
+    if (!is_rate(current->success_rate) || !is_rate(current->error_rate) ||
+        (current->has_retry_rate && !is_rate(current->retry_rate)))
         return sy_err_set(err, -EINVAL, "current", "rates are 0 to 1");
     if (!is_rate(t->success_rate_drop) || !is_rate(t->error_rate_increase) ||
-        (t->has_max_p95 && !(t->max_p95_ms > 0)) || !(t->confidence >= 0 && t->confidence < 1))
+        !is_rate(t->retry_rate_increase) || (t->has_max_p95 && !(t->max_p95_ms > 0)) ||
+        !(t->confidence >= 0 && t->confidence < 1))
         return sy_err_set(err, -EINVAL, "thresholds",
                           "thresholds are 0 to 1 (rates), a p95 limit above 0 ms and a "
                           "confidence from 0 to under 1");
@@ -229,6 +232,15 @@ int sy_health_rollback_at(const sy_health_t *baseline, const sy_health_t *curren
         r.reasons |= SY_ROLLBACK_ERROR_RATE;
     if (t->has_max_p95 && current->has_p95 && current->p95_ms - t->max_p95_ms > SY_RULE_EPSILON)
         r.reasons |= SY_ROLLBACK_P95;
+    /* Retries are judged as errors are: per request, with the same evidence and guard. */
+    if (baseline->has_retry_rate && current->has_retry_rate) {
+        r.retry_rate_increase = current->retry_rate - baseline->retry_rate;
+        double se_r = rate_diff_se(baseline->retry_rate, baseline->requests, current->retry_rate,
+                                   current->requests);
+        if (r.retry_rate_increase - t->retry_rate_increase > SY_RULE_EPSILON &&
+            evident(r.retry_rate_increase, t->retry_rate_increase, se_r, t, look))
+            r.reasons |= SY_ROLLBACK_RETRY_RATE;
+    }
     r.rollback = r.reasons != 0;
     *out = r;
     return 0;
@@ -264,7 +276,10 @@ bool sy_health_window_ready(const sy_health_t *baseline, const sy_health_t *wind
     return rate_ready(baseline->success_rate, baseline->outcomes, window->success_rate,
                       window->outcomes, t->success_rate_drop, z_life, z_conf) &&
            rate_ready(baseline->error_rate, baseline->requests, window->error_rate,
-                      window->requests, t->error_rate_increase, z_life, z_conf);
+                      window->requests, t->error_rate_increase, z_life, z_conf) &&
+           (!baseline->has_retry_rate || !window->has_retry_rate ||
+            rate_ready(baseline->retry_rate, baseline->requests, window->retry_rate,
+                       window->requests, t->retry_rate_increase, z_life, z_conf));
 }
 
 const char *sy_rollback_reason_name(unsigned bit)
@@ -272,5 +287,6 @@ const char *sy_rollback_reason_name(unsigned bit)
     return bit == SY_ROLLBACK_SUCCESS_RATE ? "success_rate_drop"
            : bit == SY_ROLLBACK_ERROR_RATE ? "error_rate_increase"
            : bit == SY_ROLLBACK_P95        ? "p95_latency"
+           : bit == SY_ROLLBACK_RETRY_RATE ? "retry_rate_increase"
                                            : "?";
 }

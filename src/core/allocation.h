@@ -8,8 +8,9 @@
  * change is at least cooldown_hours old, and the workspace has made fewer than
  * max_changes_per_day changes "today" (the count sy_daily_changes keeps: it resets 24 hours
  * after the last change). A health check compares the promoted variant's
- * current health with the baseline taken at the last step: a success-rate drop or an
- * error-rate rise past its threshold (or a p95 latency over its limit) rolls back.
+ * current health with the baseline taken at the last step: a success-rate drop, an
+ * error-rate or retry-rate rise past its threshold (or a p95 latency over its limit) rolls
+ * back.
  *
  * Thresholds compare as ../shared/conformance/rules/README.md says the specification
  * means them: within 1e-9 of a threshold counts as on it (core/experiment.h's
@@ -115,14 +116,18 @@ typedef struct sy_health {
     double error_rate;   /* 0..1 */
     bool has_p95;
     double p95_ms; /* p95 latency */
+    bool has_retry_rate;
+    double retry_rate; /* 0..1: requests that were retries (of `requests`) */
     /* the samples behind the rates (0: not known, as for health pushed from outside) */
     int64_t outcomes; /* of success_rate */
-    int64_t requests; /* of error_rate */
+    int64_t requests; /* of error_rate and retry_rate */
 } sy_health_t;
 
 typedef struct sy_health_thresholds {
     double success_rate_drop;   /* roll back past this drop (0.05: 5 points) */
     double error_rate_increase; /* roll back past this rise (0.03: 3 points) */
+    double retry_rate_increase; /* roll back past this rise (0.05: 5 points), when both sides
+                                   carry a retry rate */
     bool has_max_p95;
     double max_p95_ms; /* roll back when p95 is over this */
     /* Evidence: with the samples known on both sides, a drop (a rise) counts only when it is
@@ -133,13 +138,16 @@ typedef struct sy_health_thresholds {
 } sy_health_thresholds_t;
 
 #define SY_HEALTH_THRESHOLDS_DEFAULTS                                                              \
-    ((sy_health_thresholds_t){                                                                     \
-        .success_rate_drop = 0.05, .error_rate_increase = 0.03, .confidence = 0.99})
+    ((sy_health_thresholds_t){.success_rate_drop = 0.05,                                           \
+                              .error_rate_increase = 0.03,                                         \
+                              .retry_rate_increase = 0.05,                                         \
+                              .confidence = 0.99})
 
 enum { /* sy_rollback_t.reasons, in the order they are reported */
        SY_ROLLBACK_SUCCESS_RATE = 1,
        SY_ROLLBACK_ERROR_RATE = 2,
-       SY_ROLLBACK_P95 = 4
+       SY_ROLLBACK_P95 = 4,
+       SY_ROLLBACK_RETRY_RATE = 8 /* the last */
 };
 
 typedef struct sy_rollback {
@@ -147,12 +155,14 @@ typedef struct sy_rollback {
     unsigned reasons;           /* SY_ROLLBACK_* bits */
     double success_rate_drop;   /* baseline - current (negative: better) */
     double error_rate_increase; /* current - baseline (negative: better) */
+    double retry_rate_increase; /* current - baseline, when both carry one (else 0) */
 } sy_rollback_t;
 
-/* Whether `current` has degraded from `baseline` past `t`: a drop or a rise that
- * *exceeds* its threshold (by more than 1e-9) and, when t->confidence > 0 and both sides
- * carry their samples, is beyond it with that confidence; or a p95 over its limit. -EINVAL
- * for rates outside 0..1 or bad thresholds. */
+/* Whether `current` has degraded from `baseline` past `t`: a success-rate drop, an
+ * error-rate rise or (when both carry one) a retry-rate rise that *exceeds* its threshold
+ * (by more than 1e-9) and, when t->confidence > 0 and both sides carry their samples, is
+ * beyond it with that confidence (the retry rate judged as the error rate is, over the
+ * requests); or a p95 over its limit. -EINVAL for rates outside 0..1 or bad thresholds. */
 int sy_health_rollback(const sy_health_t *baseline, const sy_health_t *current,
                        const sy_health_thresholds_t *t, sy_rollback_t *out, sy_err_t *err);
 
@@ -183,7 +193,8 @@ double sy_health_life_z(double confidence, int64_t look);
 bool sy_health_window_ready(const sy_health_t *baseline, const sy_health_t *window,
                             const sy_health_thresholds_t *t, int64_t look);
 
-/* "success_rate_drop", "error_rate_increase", "p95_latency" for one SY_ROLLBACK_* bit. */
+/* "success_rate_drop", "error_rate_increase", "p95_latency", "retry_rate_increase" for one
+ * SY_ROLLBACK_* bit. */
 const char *sy_rollback_reason_name(unsigned bit);
 
 #endif

@@ -184,7 +184,7 @@ expect "put back the defaults" 200 "" -- PUT /v1/guardrails "$ADMIN" '{"max_step
 # ---- the health monitor ---------------------------------------------------------------------------
 stop_server
 start_server "$SY" --health-interval 1 --auto-promotion-interval 0
-expect "an experiment for the monitor" 201 '.health == {"success_rate_drop":0.05,"error_rate_increase":0.03,"min_events":1000,"confidence":0.99}' -- \
+expect "an experiment for the monitor" 201 '.health == {"success_rate_drop":0.05,"error_rate_increase":0.03,"retry_rate_increase":0.05,"min_events":1000,"confidence":0.99}' -- \
     POST /v1/experiments "$ADMIN" "$(exp mon '{"cooldown_hours":0,"max_changes_per_day":100}')"
 expect "start it" 200 "" -- POST /v1/experiments/mon/start "$ADMIN"
 # 1,000 units: the window's min_events counts outcomes (and requests), not events
@@ -217,6 +217,48 @@ expect "OFREP serves the split before the step" 200 '.definition.targeting == {"
 expect "audited as allocation.rolled_back, by the system" 200 \
     '.events[0].action == "allocation.rolled_back" and .events[0].actor == "system"' -- \
     GET "/v1/audit?resource=experiment:mon" "$ADMIN"
+
+# ---- the retry rate joins the health rule ---------------------------------------------------------
+# Events carry no retries: the retry rate is pushed. The one pushed for the winner before a
+# step is the baseline's; after it, the current one. +5 points is on the line, past it rolls back.
+units() { # PREFIX: 1,000 units of variant_a at success 0.94
+    awk -v p="$1" 'BEGIN { printf "{\"events\":["; for (i = 0; i < 1000; i++) printf "%s{\"type\":\"exposure\",\"unit\":\"%s%d\",\"experiment\":\"retry\",\"variant\":\"variant_a\"},{\"type\":\"outcome\",\"unit\":\"%s%d\",\"experiment\":\"retry\",\"success\":%s}", (i ? "," : ""), p, i, p, i, (i % 50 < 47 ? "true" : "false"); print "]}" }' >"$TMP/retry.json"
+}
+expect "a retry threshold out of range: 400" 400 '.error.field == "health.retry_rate_increase"' -- \
+    POST /v1/experiments "$ADMIN" '{"key":"bad-retry","variants":[{"key":"a","weight":1,"control":true},{"key":"b","weight":1}],"health":{"retry_rate_increase":2}}'
+expect "an experiment watched for retries" 201 '.health.retry_rate_increase == 0.05' -- \
+    POST /v1/experiments "$ADMIN" "$(exp retry '{"cooldown_hours":0,"max_changes_per_day":100}')"
+expect "start it" 200 "" -- POST /v1/experiments/retry/start "$ADMIN"
+units r1
+expect "traffic before the first step" 200 '.accepted == 2000' -- POST /v1/events "$SDK" "@$TMP/retry.json"
+expect "step to 80" 200 '.weights.variant_a == 80' -- POST /v1/experiments/retry/allocation/apply "$ADMIN" "$STEP"
+expect "a retry rate that is not a rate: 400" 400 '.error.field == "retry_rate"' -- \
+    POST /v1/experiments/retry/health "$ADMIN" '{"success_rate":0.94,"error_rate":0,"retry_rate":1.5}'
+expect "its retry rate at 80: 2 %, nothing to compare with yet" 200 \
+    '.health.current.retry_rate == 0.02 and .health.baseline.retry_rate == null and .health.rollback_due == false' -- \
+    POST /v1/experiments/retry/health "$ADMIN" '{"success_rate":0.94,"error_rate":0,"retry_rate":0.02}'
+units r2
+expect "traffic at 80" 200 '.accepted == 2000' -- POST /v1/events "$SDK" "@$TMP/retry.json"
+expect "step to 100" 200 '.weights.variant_a == 100' -- POST /v1/experiments/retry/allocation/apply "$ADMIN" "$STEP"
+expect "the baseline carries the retry rate pushed before the step" 200 \
+    '.health.baseline.retry_rate == 0.02 and .health.baseline.success_rate == 0.94 and .health.current == null' -- \
+    GET /v1/experiments/retry/health "$VIEWER"
+expect "retries 2 % -> 7 % (+5 points, on the line): not due" 200 \
+    '.health.current.retry_rate == 0.07 and .health.rollback_due == false' -- \
+    POST /v1/experiments/retry/health "$ADMIN" '{"success_rate":0.94,"error_rate":0,"retry_rate":0.07}'
+expect "retries 2 % -> 8 %: due, the reason named" 200 \
+    '.health.rollback_due == true and .health.reasons == ["retry_rate_increase"]' -- \
+    POST /v1/experiments/retry/health "$ADMIN" '{"success_rate":0.94,"error_rate":0,"retry_rate":0.08}'
+i=0
+while [ $i -lt 40 ] && ! grep -q "event=allocation_rolled_back experiment=retry" "$TMP/log"; do
+    sleep 0.1
+    i=$((i + 1))
+done
+check "the monitor rolled back, saying the retry rate rose" 0 "" "" -- \
+    grep -Eq "event=allocation_rolled_back experiment=retry reason=\"health of variant_a: retry rate rose" "$TMP/log"
+expect "back to 80/20, the history with both retry rates" 200 \
+    '.state == "rolled_back" and .weights == {"variant_a":80,"variant_b":20} and .history[-1].detail.health.reasons == ["retry_rate_increase"] and .history[-1].detail.health.baseline.retry_rate == 0.02 and .history[-1].detail.health.current.retry_rate == 0.08' -- \
+    GET /v1/experiments/retry/allocation "$ADMIN"
 
 # ---- SIGKILL in the middle of steps ----------------------------------------------------------------------
 # Each round: a fresh experiment at 99/1 stepping one point at a time, a stream of steps,

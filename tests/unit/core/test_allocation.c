@@ -228,6 +228,102 @@ static void health_rolls_back_past_either_threshold(void **state)
  * with an SE of 0.0194 (z 0.5): noise, no rollback; over 20,000 each (SE 0.0031, z 3.2):
  * a rollback; a 9-point drop over 500 (z 2.1: under 2.33 at 0.99, over 1.64 at 0.95). Without
  * samples (health pushed from outside) the point estimates decide, as before. */
+static sy_rollback_t retries(double base, double cur, int64_t n_base, int64_t n_cur, int64_t look)
+{
+    sy_health_t b = {.success_rate = 0.94,
+                     .error_rate = 0.02,
+                     .has_retry_rate = true,
+                     .retry_rate = base,
+                     .outcomes = n_base,
+                     .requests = n_base},
+                c = {.success_rate = 0.94,
+                     .error_rate = 0.02,
+                     .has_retry_rate = true,
+                     .retry_rate = cur,
+                     .outcomes = n_cur,
+                     .requests = n_cur};
+    sy_health_thresholds_t t = SY_HEALTH_THRESHOLDS_DEFAULTS;
+    sy_rollback_t r;
+    assert_int_equal(sy_health_rollback_at(&b, &c, &t, look, &r, NULL), 0);
+    return r;
+}
+
+/* The retry rate joins the rule: a rise past 5 points rolls back, and is named; exactly 5
+ * points does not (0.07 - 0.02 is 0.05000000000000001 in doubles: the 1e-9 rule); only a
+ * rate both sides carry is judged; rates outside 0..1 and a bad threshold are refused. */
+static void health_rolls_back_when_retries_rise_past_5_points(void **state)
+{
+    (void)state;
+    sy_rollback_t r = retries(0.02, 0.08, 0, 0, 0);
+    assert_true(r.rollback);
+    assert_int_equal(r.reasons, SY_ROLLBACK_RETRY_RATE);
+    assert_close(r.retry_rate_increase, 0.06, 1e-12, 0);
+    assert_string_equal(sy_rollback_reason_name(SY_ROLLBACK_RETRY_RATE), "retry_rate_increase");
+    assert_false(retries(0.02, 0.07, 0, 0, 0).rollback);
+    assert_false(retries(0.08, 0.02, 0, 0, 0).rollback); /* fewer retries */
+    sy_health_t b = {.success_rate = 0.94, .error_rate = 0.02}, c = {.success_rate = 0.94,
+                                                                     .error_rate = 0.02,
+                                                                     .has_retry_rate = true,
+                                                                     .retry_rate = 0.9};
+    sy_health_thresholds_t t = SY_HEALTH_THRESHOLDS_DEFAULTS;
+    assert_int_equal(sy_health_rollback(&b, &c, &t, &r, NULL), 0);
+    assert_false(r.rollback); /* the baseline has none: nothing to compare */
+    assert_close(r.retry_rate_increase, 0, 0, 0);
+    sy_err_t err = {0};
+    c.retry_rate = 1.5;
+    b.has_retry_rate = true;
+    assert_int_equal(sy_health_rollback(&b, &c, &t, &r, &err), -EINVAL);
+    assert_string_equal(err.field, "current");
+    c.retry_rate = 0.5;
+    t.retry_rate_increase = -0.1;
+    assert_int_equal(sy_health_rollback(&b, &c, &t, &r, &err), -EINVAL);
+    assert_string_equal(err.field, "thresholds");
+}
+
+/* With samples known, a retry-rate rise is judged exactly as an error-rate rise of the same
+ * size over the same requests: beyond its threshold with the confidence, and past the
+ * life-long guard of the look; and a window is ready only when the retry rate's is too. */
+static void retries_are_judged_as_errors_are(void **state)
+{
+    (void)state;
+    const double base[] = {0.01, 0.02, 0.05};
+    const double rise[] = {0.03, 0.051, 0.06, 0.08, 0.12, 0.2};
+    const int64_t n[] = {50, 200, 1000, 5000, 40000};
+    const int64_t looks[] = {0, 1, 30, 1000};
+    int differ = 0, rolled = 0, cases = 0;
+    sy_health_thresholds_t t = SY_HEALTH_THRESHOLDS_DEFAULTS;
+    t.error_rate_increase = t.retry_rate_increase; /* the same threshold for both */
+    for (size_t i = 0; i < 3; i++)
+        for (size_t j = 0; j < 6; j++)
+            for (size_t k = 0; k < 5; k++)
+                for (size_t l = 0; l < 4; l++) {
+                    sy_health_t b = {.success_rate = 0.9,
+                                     .error_rate = base[i],
+                                     .has_retry_rate = true,
+                                     .retry_rate = base[i],
+                                     .outcomes = n[k],
+                                     .requests = n[k]},
+                                c = b;
+                    c.retry_rate = base[i] + rise[j];
+                    sy_health_t e = b; /* the same rise, of errors */
+                    e.error_rate = base[i] + rise[j];
+                    sy_rollback_t rr, re;
+                    assert_int_equal(sy_health_rollback_at(&b, &c, &t, looks[l], &rr, NULL), 0);
+                    assert_int_equal(sy_health_rollback_at(&b, &e, &t, looks[l], &re, NULL), 0);
+                    differ += (rr.reasons == SY_ROLLBACK_RETRY_RATE) !=
+                              (re.reasons == SY_ROLLBACK_ERROR_RATE);
+                    differ += sy_health_window_ready(&b, &c, &t, looks[l]) !=
+                              sy_health_window_ready(&b, &e, &t, looks[l]);
+                    rolled += rr.rollback;
+                    cases++;
+                }
+    assert_int_equal(differ, 0);
+    assert_true(rolled > 0 && rolled < cases); /* the grid holds both verdicts */
+    /* 50 requests cannot show a 6-point rise past a 5-point threshold at 99 % */
+    assert_false(retries(0.02, 0.08, 50, 50, 0).rollback);
+    assert_true(retries(0.02, 0.12, 40000, 40000, 1).rollback);
+}
+
 static void health_needs_evidence_when_the_samples_are_known(void **state)
 {
     (void)state;
@@ -413,6 +509,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(clipped_at_100_and_taken_in_proportion),
         cmocka_unit_test(malformed_steps_are_errors),
         cmocka_unit_test(health_rolls_back_past_either_threshold),
+        cmocka_unit_test(health_rolls_back_when_retries_rise_past_5_points),
+        cmocka_unit_test(retries_are_judged_as_errors_are),
         cmocka_unit_test(health_needs_evidence_when_the_samples_are_known),
         cmocka_unit_test(health_life_guard_and_window_size),
         cmocka_unit_test(health_judged_every_minute_keeps_its_promise),
