@@ -362,12 +362,15 @@ static json_t *check_one(sy_engine_t *eng, struct experiment *e)
         (r.success_rate_drop > e->health.success_rate_drop / 2 ||
          r.error_rate_increase > e->health.error_rate_increase / 2 ||
          r.retry_rate_increase > e->health.retry_rate_increase / 2)) {
-        char title[2 * KEY_MAX + 160];
+        char title[2 * KEY_MAX + 160], retry[48] = "";
+        if (e->baseline.has_retry_rate && e->has_pushed && e->pushed.has_retry_rate)
+            snprintf(retry, sizeof(retry), ", retry rate +%.2f points",
+                     100 * r.retry_rate_increase);
         snprintf(title, sizeof(title),
                  "Health of %s in %s is degrading (success rate -%.2f points, error rate "
-                 "+%.2f points, retry rate +%.2f points)",
+                 "+%.2f points%s)",
                  e->arms[e->watched].key, e->key, 100 * r.success_rate_drop,
-                 100 * r.error_rate_increase, 100 * r.retry_rate_increase);
+                 100 * r.error_rate_increase, retry);
         notice(eng, e, "health_warning", "warning", title,
                json_pack("{sssO}", "experiment", e->key, "health", view));
     }

@@ -739,6 +739,58 @@ static void a_degradation_short_of_a_rollback_warns_once(void **state)
     assert_int_equal(split_of(f, "e", "a"), 80); /* the step stands */
 }
 
+static json_t *push_retry(double retry_rate)
+{
+    return json_pack("{sfsfsf}", "success_rate", 0.94, "error_rate", 0.01, "retry_rate",
+                     retry_rate);
+}
+
+/* The retry rate pushed for "a" at 80 % becomes the baseline's at the next step; after it,
+ * a rise of 3 points (past half the 5-point threshold) is a health warning, and one of 6
+ * points rolls back at the monitor's next tick, the history naming the retry rate. */
+static void retries_pushed_before_a_step_are_its_baseline(void **state)
+{
+    struct fixture *f = *state;
+    (void)stepped_and_watched(f);
+    json_decref(health(f, push_retry(0.02)));
+    requests(f, "a", 1000, 1000, 94, 1, 100); /* the window at 80 %: the next baseline */
+    fake_ms += 24 * HOUR_MS;
+    json_decref(sy_engine_tick(f->eng));
+    json_t *out;
+    assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, NULL), 0);
+    json_decref(out);
+    json_t *h = health(f, NULL);
+    json_t *b = json_object_get(json_object_get(h, "health"), "baseline");
+    assert_close(json_real_value(json_object_get(b, "retry_rate")), 0.02, 0, 0);
+    assert_close(json_real_value(json_object_get(b, "success_rate")), 0.94, 1e-12, 0);
+    json_decref(h);
+    h = health(f, push_retry(0.05));
+    assert_false(due(h));
+    json_decref(h);
+    fake_ms += 1000;
+    json_decref(sy_engine_tick(f->eng));
+    assert_int_equal(queued(f, "health_warning", NULL), 1);
+    assert_int_equal(split_of(f, "e", "a"), 100);
+    h = health(f, push_retry(0.08));
+    assert_true(due(h));
+    json_t *reasons = json_object_get(json_object_get(h, "health"), "reasons");
+    assert_int_equal(json_array_size(reasons), 1);
+    assert_string_equal(json_string_value(json_array_get(reasons, 0)), "retry_rate_increase");
+    json_decref(h);
+    fake_ms += 1000;
+    json_decref(sy_engine_tick(f->eng));
+    assert_int_equal(split_of(f, "e", "a"), 80); /* the allocation before the last step */
+    assert_int_equal(queued(f, "rollback", NULL), 1);
+    json_t *a = NULL;
+    assert_int_equal(sy_engine_allocation_get(f->eng, &f->who, "e", &a, NULL), 0);
+    json_t *rows = json_object_get(a, "history");
+    json_t *last = json_array_get(rows, json_array_size(rows) - 1);
+    assert_non_null(
+        strstr(json_string_value(json_object_get(json_object_get(last, "detail"), "reason")),
+               "retry rate rose"));
+    json_decref(a);
+}
+
 static void a_breach_is_judged_at_its_commit_but_once_per_interval(void **state)
 {
     struct fixture *f = *state;
@@ -894,6 +946,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(auto_promotion_steps_a_winner_and_only_reports_the_rest,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(manual_approval_is_only_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(retries_pushed_before_a_step_are_its_baseline, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_degradation_short_of_a_rollback_warns_once, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(the_seed_health_rule_on_pushed_health, setup, teardown),
