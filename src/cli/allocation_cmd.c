@@ -72,9 +72,14 @@ static void print_allocation(const json_t *a)
            (long long)json_integer_value(json_object_get(g, "max_step_pct")),
            json_number_value(json_object_get(g, "cooldown_hours")),
            (long long)json_integer_value(json_object_get(g, "max_changes_per_day")));
-    printf("changes today: %lld of %lld; next step allowed from %s\nhistory:\n",
+    char resets[32] = "-";
+    if (json_is_integer(json_object_get(rl, "resets_at_ms")))
+        utc(json_integer_value(json_object_get(rl, "resets_at_ms")), resets, sizeof(resets));
+    printf("changes today: %lld of %lld (the count resets 24 h after the last: %s); next step "
+           "allowed from %s\nhistory (the newest %lld):\n",
            (long long)json_integer_value(json_object_get(rl, "changes_today")),
-           (long long)json_integer_value(json_object_get(rl, "max_changes_per_day")), next);
+           (long long)json_integer_value(json_object_get(rl, "max_changes_per_day")), resets, next,
+           (long long)json_integer_value(json_object_get(rl, "history_limit")));
     print_history(json_object_get(a, "history"));
 }
 

@@ -123,7 +123,8 @@ static int set(int argc, char **argv)
         {"measure", "MEASURE", "rate (of success) or mean (of value)", 0, NULL, NULL, 0},
         {"enabled", "BOOL", "true or false", 0, NULL, NULL, 0},
         {"changed-by", "NAME", "who changes it (default: the token's name)", 0, NULL, NULL, 0},
-        {"reason", "TEXT", "why", 0, NULL, NULL, 0},
+        {"reason", "TEXT", "why (required to re-enable a disabled or triggered tripwire)", 0, NULL,
+         NULL, 0},
     };
     static const struct {
         const char *key;

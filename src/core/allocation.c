@@ -2,6 +2,7 @@
 #include "core/allocation.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 #include "core/stats.h"
 
@@ -121,6 +122,40 @@ int sy_allocation_step(const sy_step_in_t *in, const sy_guardrails_t *g, sy_step
     return 0;
 }
 
+/* ---- the daily change limit --------------------------------------------------------------- */
+
+static int by_time(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int sy_daily_changes(int64_t *at_ms, size_t n, int64_t now_ms, sy_daily_changes_t *out,
+                     sy_err_t *err)
+{
+    if (n > 0 && !at_ms)
+        return sy_err_set(err, -EINVAL, "at_ms", "no times for %zu steps", n);
+    *out = (sy_daily_changes_t){0};
+    if (n == 0)
+        return 0;
+    qsort(at_ms, n, sizeof(*at_ms), by_time);
+    int64_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t t = at_ms[i] < now_ms ? at_ms[i] : now_ms;
+        if (i > 0 && t - out->last_ms >= SY_DAY_MS) /* 24 h after the last: a new count */
+            count = 0;
+        count++;
+        out->last_ms = t;
+    }
+    if (now_ms - out->last_ms >= SY_DAY_MS) {
+        *out = (sy_daily_changes_t){0};
+        return 0;
+    }
+    out->count = count;
+    out->resets_at_ms = out->last_ms + SY_DAY_MS;
+    return 0;
+}
+
 /* ---- health rollback ------------------------------------------------------------------- */
 
 static bool is_rate(double x)
@@ -160,12 +195,15 @@ static bool evident(double by, double threshold, double se, const sy_health_thre
 static int check_health(const sy_health_t *baseline, const sy_health_t *current,
                         const sy_health_thresholds_t *t, sy_err_t *err)
 {
-    if (!is_rate(baseline->success_rate) || !is_rate(baseline->error_rate))
+    if (!is_rate(baseline->success_rate) || !is_rate(baseline->error_rate) ||
+        (baseline->has_retry_rate && !is_rate(baseline->retry_rate)))
         return sy_err_set(err, -EINVAL, "baseline", "rates are 0 to 1");
-    if (!is_rate(current->success_rate) || !is_rate(current->error_rate))
+    if (!is_rate(current->success_rate) || !is_rate(current->error_rate) ||
+        (current->has_retry_rate && !is_rate(current->retry_rate)))
         return sy_err_set(err, -EINVAL, "current", "rates are 0 to 1");
     if (!is_rate(t->success_rate_drop) || !is_rate(t->error_rate_increase) ||
-        (t->has_max_p95 && !(t->max_p95_ms > 0)) || !(t->confidence >= 0 && t->confidence < 1))
+        !is_rate(t->retry_rate_increase) || (t->has_max_p95 && !(t->max_p95_ms > 0)) ||
+        !(t->confidence >= 0 && t->confidence < 1))
         return sy_err_set(err, -EINVAL, "thresholds",
                           "thresholds are 0 to 1 (rates), a p95 limit above 0 ms and a "
                           "confidence from 0 to under 1");
@@ -194,6 +232,15 @@ int sy_health_rollback_at(const sy_health_t *baseline, const sy_health_t *curren
         r.reasons |= SY_ROLLBACK_ERROR_RATE;
     if (t->has_max_p95 && current->has_p95 && current->p95_ms - t->max_p95_ms > SY_RULE_EPSILON)
         r.reasons |= SY_ROLLBACK_P95;
+    /* Retries are judged as errors are: per request, with the same evidence and guard. */
+    if (baseline->has_retry_rate && current->has_retry_rate) {
+        r.retry_rate_increase = current->retry_rate - baseline->retry_rate;
+        double se_r = rate_diff_se(baseline->retry_rate, baseline->requests, current->retry_rate,
+                                   current->requests);
+        if (r.retry_rate_increase - t->retry_rate_increase > SY_RULE_EPSILON &&
+            evident(r.retry_rate_increase, t->retry_rate_increase, se_r, t, look))
+            r.reasons |= SY_ROLLBACK_RETRY_RATE;
+    }
     r.rollback = r.reasons != 0;
     *out = r;
     return 0;
@@ -229,7 +276,10 @@ bool sy_health_window_ready(const sy_health_t *baseline, const sy_health_t *wind
     return rate_ready(baseline->success_rate, baseline->outcomes, window->success_rate,
                       window->outcomes, t->success_rate_drop, z_life, z_conf) &&
            rate_ready(baseline->error_rate, baseline->requests, window->error_rate,
-                      window->requests, t->error_rate_increase, z_life, z_conf);
+                      window->requests, t->error_rate_increase, z_life, z_conf) &&
+           (!baseline->has_retry_rate || !window->has_retry_rate ||
+            rate_ready(baseline->retry_rate, baseline->requests, window->retry_rate,
+                       window->requests, t->retry_rate_increase, z_life, z_conf));
 }
 
 const char *sy_rollback_reason_name(unsigned bit)
@@ -237,5 +287,6 @@ const char *sy_rollback_reason_name(unsigned bit)
     return bit == SY_ROLLBACK_SUCCESS_RATE ? "success_rate_drop"
            : bit == SY_ROLLBACK_ERROR_RATE ? "error_rate_increase"
            : bit == SY_ROLLBACK_P95        ? "p95_latency"
+           : bit == SY_ROLLBACK_RETRY_RATE ? "retry_rate_increase"
                                            : "?";
 }

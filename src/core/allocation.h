@@ -6,9 +6,11 @@
  * guardrails hold (checked in this order; the first that fails refuses the step and is
  * named): the confidence reaches min_confidence, the winner's delta is above 0, the last
  * change is at least cooldown_hours old, and the workspace has made fewer than
- * max_changes_per_day changes today. A health check compares the promoted variant's
- * current health with the baseline taken at the last step: a success-rate drop or an
- * error-rate rise past its threshold (or a p95 latency over its limit) rolls back.
+ * max_changes_per_day changes "today" (the count sy_daily_changes keeps: it resets 24 hours
+ * after the last change). A health check compares the promoted variant's
+ * current health with the baseline taken at the last step: a success-rate drop, an
+ * error-rate or retry-rate rise past its threshold (or a p95 latency over its limit) rolls
+ * back.
  *
  * Thresholds compare as ../shared/conformance/rules/README.md says the specification
  * means them: within 1e-9 of a threshold counts as on it (core/experiment.h's
@@ -65,7 +67,7 @@ typedef struct sy_step_in {
     double delta;           /* the winner's performance delta, in % */
     bool has_last_change;   /* false: never changed */
     double hours_since_last_change;
-    int64_t changes_today; /* changes the workspace already made today */
+    int64_t changes_today; /* the workspace's changes that count now (sy_daily_changes) */
 } sy_step_in_t;
 
 typedef struct sy_step {
@@ -83,6 +85,29 @@ typedef struct sy_step {
 int sy_allocation_step(const sy_step_in_t *in, const sy_guardrails_t *g, sy_step_t *out,
                        sy_err_t *err);
 
+/* ---- the daily change limit --------------------------------------------------------------- */
+
+#define SY_DAY_MS INT64_C(86400000)
+
+/* Where a workspace's daily change limit stands. */
+typedef struct sy_daily_changes {
+    int64_t count;        /* steps that count against max_changes_per_day now (the step's
+                             changes_today) */
+    int64_t last_ms;      /* the newest step (when count > 0) */
+    int64_t resets_at_ms; /* last_ms + 24 h: when count goes back to 0 (when count > 0) */
+} sy_daily_changes_t;
+
+/* The daily change limit's count at `now_ms` from the times of a workspace's steps
+ * (`at_ms`, n of them, any order: sorted in place). The specification's limit "resets 24
+ * hours after the last change": each step adds one, and the count goes back to 0 once 24
+ * hours have passed since the step before (exactly 24:00:00 later it has; 23:59:59 later it
+ * has not), not at UTC midnight. So max_changes_per_day steps may follow one another as
+ * long as each comes less than 24 h after the one before, and once they are used up the
+ * next step may come 24 h after the last. Steps after `now_ms` count as if made now.
+ * -EINVAL when n > 0 and at_ms is NULL. */
+int sy_daily_changes(int64_t *at_ms, size_t n, int64_t now_ms, sy_daily_changes_t *out,
+                     sy_err_t *err);
+
 /* ---- health rollback ------------------------------------------------------------------- */
 
 /* The health of a variant over a window. */
@@ -91,14 +116,18 @@ typedef struct sy_health {
     double error_rate;   /* 0..1 */
     bool has_p95;
     double p95_ms; /* p95 latency */
+    bool has_retry_rate;
+    double retry_rate; /* 0..1: requests that were retries (of `requests`) */
     /* the samples behind the rates (0: not known, as for health pushed from outside) */
     int64_t outcomes; /* of success_rate */
-    int64_t requests; /* of error_rate */
+    int64_t requests; /* of error_rate and retry_rate */
 } sy_health_t;
 
 typedef struct sy_health_thresholds {
     double success_rate_drop;   /* roll back past this drop (0.05: 5 points) */
     double error_rate_increase; /* roll back past this rise (0.03: 3 points) */
+    double retry_rate_increase; /* roll back past this rise (0.05: 5 points), when both sides
+                                   carry a retry rate */
     bool has_max_p95;
     double max_p95_ms; /* roll back when p95 is over this */
     /* Evidence: with the samples known on both sides, a drop (a rise) counts only when it is
@@ -109,13 +138,16 @@ typedef struct sy_health_thresholds {
 } sy_health_thresholds_t;
 
 #define SY_HEALTH_THRESHOLDS_DEFAULTS                                                              \
-    ((sy_health_thresholds_t){                                                                     \
-        .success_rate_drop = 0.05, .error_rate_increase = 0.03, .confidence = 0.99})
+    ((sy_health_thresholds_t){.success_rate_drop = 0.05,                                           \
+                              .error_rate_increase = 0.03,                                         \
+                              .retry_rate_increase = 0.05,                                         \
+                              .confidence = 0.99})
 
 enum { /* sy_rollback_t.reasons, in the order they are reported */
        SY_ROLLBACK_SUCCESS_RATE = 1,
        SY_ROLLBACK_ERROR_RATE = 2,
-       SY_ROLLBACK_P95 = 4
+       SY_ROLLBACK_P95 = 4,
+       SY_ROLLBACK_RETRY_RATE = 8 /* the last */
 };
 
 typedef struct sy_rollback {
@@ -123,12 +155,14 @@ typedef struct sy_rollback {
     unsigned reasons;           /* SY_ROLLBACK_* bits */
     double success_rate_drop;   /* baseline - current (negative: better) */
     double error_rate_increase; /* current - baseline (negative: better) */
+    double retry_rate_increase; /* current - baseline, when both carry one (else 0) */
 } sy_rollback_t;
 
-/* Whether `current` has degraded from `baseline` past `t`: a drop or a rise that
- * *exceeds* its threshold (by more than 1e-9) and, when t->confidence > 0 and both sides
- * carry their samples, is beyond it with that confidence; or a p95 over its limit. -EINVAL
- * for rates outside 0..1 or bad thresholds. */
+/* Whether `current` has degraded from `baseline` past `t`: a success-rate drop, an
+ * error-rate rise or (when both carry one) a retry-rate rise that *exceeds* its threshold
+ * (by more than 1e-9) and, when t->confidence > 0 and both sides carry their samples, is
+ * beyond it with that confidence (the retry rate judged as the error rate is, over the
+ * requests); or a p95 over its limit. -EINVAL for rates outside 0..1 or bad thresholds. */
 int sy_health_rollback(const sy_health_t *baseline, const sy_health_t *current,
                        const sy_health_thresholds_t *t, sy_rollback_t *out, sy_err_t *err);
 
@@ -159,7 +193,8 @@ double sy_health_life_z(double confidence, int64_t look);
 bool sy_health_window_ready(const sy_health_t *baseline, const sy_health_t *window,
                             const sy_health_thresholds_t *t, int64_t look);
 
-/* "success_rate_drop", "error_rate_increase", "p95_latency" for one SY_ROLLBACK_* bit. */
+/* "success_rate_drop", "error_rate_increase", "p95_latency", "retry_rate_increase" for one
+ * SY_ROLLBACK_* bit. */
 const char *sy_rollback_reason_name(unsigned bit);
 
 #endif

@@ -18,7 +18,6 @@
 
 #include "engine/experiment_int.h"
 
-#define DAY_MS     86400000
 #define ID_MAX     64 /* longest evaluation id */
 #define REASON_MAX 500
 
@@ -108,16 +107,30 @@ int sy_exp_changes_open(sy_engine_t *eng, sy_err_t *err)
     return rc == -ENOMEM ? sy_eng_oom(err) : rc;
 }
 
-/* Steps the workspace of `ws` made since the start of today (UTC). */
-static int64_t steps_today(const sy_engine_t *eng, int64_t ws, int64_t now_ms)
+/* Where the daily change limit of the workspace `ws` stands at `now_ms`: its steps (not
+ * promotions or rollbacks, which are never rate-limited) under core/allocation.h's rule. */
+static int daily(const sy_engine_t *eng, int64_t ws, int64_t now_ms, sy_daily_changes_t *out,
+                 sy_err_t *err)
 {
-    int64_t day = now_ms - now_ms % DAY_MS, n = 0;
+    size_t n = 0;
     for (size_t i = 0; i < eng->x->n; i++) {
         const struct experiment *e = eng->x->all[i];
         for (size_t k = 0; e->ws == ws && k < e->n_changes; k++)
-            n += e->changes[k].step && e->changes[k].at_ms >= day;
+            n += e->changes[k].step;
     }
-    return n;
+    int64_t *at = n ? malloc(n * sizeof(*at)) : NULL;
+    if (n && !at)
+        return sy_eng_oom(err);
+    n = 0;
+    for (size_t i = 0; i < eng->x->n; i++) {
+        const struct experiment *e = eng->x->all[i];
+        for (size_t k = 0; e->ws == ws && k < e->n_changes; k++)
+            if (e->changes[k].step)
+                at[n++] = e->changes[k].at_ms;
+    }
+    int rc = sy_daily_changes(at, n, now_ms, out, err);
+    free(at);
+    return rc;
 }
 
 static const struct alloc_change *last_change(const struct experiment *e)
@@ -255,25 +268,31 @@ int sy_engine_guardrails_put(sy_engine_t *eng, const sy_principal_t *actor, cons
 
 /* ---- reading ---------------------------------------------------------------------------- */
 
-/* When the next step may come: after the cooldown, and not before tomorrow once today's
- * changes are used up. */
+/* The newest history rows GET .../allocation carries (all of them: GET .../history). */
+#define HISTORY_LIMIT 10
+
+/* The rate limit's state: the daily count (core/allocation.h: it resets 24 hours after the
+ * workspace's last step), when it resets, and when the next step may come: after the
+ * cooldown, and once the count is used up not before it resets. NULL when out of memory. */
 static json_t *rate_limit_json(const sy_engine_t *eng, const struct experiment *e)
 {
-    int64_t now = sy_engine_now_ms(eng), today = steps_today(eng, e->ws, now), next = now;
+    int64_t now = sy_engine_now_ms(eng), next = now;
+    sy_daily_changes_t d;
+    if (daily(eng, e->ws, now, &d, NULL) < 0)
+        return NULL;
     const struct alloc_change *last = last_change(e);
     sy_guardrails_t g = sy_exp_guardrails(eng, e);
     if (last) {
         int64_t after = last->at_ms + (int64_t)(g.cooldown_hours * 3600000);
         next = after > next ? after : next;
     }
-    if (today >= g.max_changes_per_day) {
-        int64_t tomorrow = now - now % DAY_MS + DAY_MS;
-        next = tomorrow > next ? tomorrow : next;
-    }
-    return json_pack("{sIsIsosI}", "changes_today", (json_int_t)today, "max_changes_per_day",
-                     (json_int_t)g.max_changes_per_day, "last_change_ms",
+    if (d.count >= g.max_changes_per_day && d.resets_at_ms > next)
+        next = d.resets_at_ms;
+    return json_pack("{sIsIsososIsI}", "changes_today", (json_int_t)d.count, "max_changes_per_day",
+                     (json_int_t)g.max_changes_per_day, "resets_at_ms",
+                     d.count ? json_integer(d.resets_at_ms) : json_null(), "last_change_ms",
                      last ? json_integer(last->at_ms) : json_null(), "next_allowed_ms",
-                     (json_int_t)next);
+                     (json_int_t)next, "history_limit", (json_int_t)HISTORY_LIMIT);
 }
 
 static int history_row(void *arg, const sy_store_change_t *c)
@@ -332,6 +351,20 @@ int sy_engine_allocation_get(sy_engine_t *eng, const sy_principal_t *actor, cons
         if (e->arms[i].weight > 0)
             json_array_append_new(active, json_string(e->arms[i].key));
     sy_guardrails_t g = sy_exp_guardrails(eng, e);
+    size_t n = json_array_size(h);
+    if (n > HISTORY_LIMIT) { /* the newest, oldest first */
+        json_t *newest = json_array();
+        for (size_t i = n - HISTORY_LIMIT; newest && i < n; i++)
+            if (json_array_append(newest, json_array_get(h, i)) < 0) {
+                json_decref(newest);
+                newest = NULL;
+            }
+        json_decref(h);
+        if (!(h = newest)) {
+            json_decref(active);
+            return sy_eng_oom(err);
+        }
+    }
     *out = json_pack("{sssssososososo}", "experiment", e->key, "state", sy_exp_state_name(e->state),
                      "weights", sy_exp_weights_json(e), "active_variants", active, "guardrails",
                      guardrails_json(&g), "rate_limit", rate_limit_json(eng, e), "history", h);
@@ -576,7 +609,8 @@ static int refusal(sy_err_t *err, const sy_step_in_t *in, const sy_guardrails_t 
                           in->hours_since_last_change, g->cooldown_hours);
     case SY_REFUSED_MAX_CHANGES:
         return sy_err_set(err, SY_ECONFLICT, by,
-                          "the workspace made %lld of its %lld changes today",
+                          "the workspace made %lld of its %lld changes in a row less than 24 h "
+                          "apart: the count resets 24 h after the last",
                           (long long)in->changes_today, (long long)g->max_changes_per_day);
     default:
         return sy_err_set(err, SY_ECONFLICT, by, "variant \"%s\" has all the traffic already",
@@ -631,6 +665,9 @@ int sy_exp_step_to(sy_engine_t *eng, const sy_principal_t *actor, struct experim
     for (size_t i = 0; i < e->n_arms; i++)
         weights[i] = e->arms[i].weight;
     const struct alloc_change *last = last_change(e);
+    sy_daily_changes_t d;
+    if ((rc = daily(eng, e->ws, now, &d, err)) < 0)
+        return rc;
     sy_step_in_t in = {.weights = weights,
                        .n = e->n_arms,
                        .winner = winner,
@@ -638,7 +675,7 @@ int sy_exp_step_to(sy_engine_t *eng, const sy_principal_t *actor, struct experim
                        .delta = delta,
                        .has_last_change = last != NULL,
                        .hours_since_last_change = last ? (double)(now - last->at_ms) / 3.6e6 : 0,
-                       .changes_today = steps_today(eng, e->ws, now)};
+                       .changes_today = d.count};
     sy_step_t step;
     sy_guardrails_t g = sy_exp_guardrails(eng, e);
     if ((rc = sy_allocation_step(&in, &g, &step, err)) < 0)

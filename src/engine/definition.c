@@ -180,8 +180,13 @@ static int parse_health(const json_t *h, struct experiment *e, sy_err_t *err)
         return 0;
     if (!json_is_object(h))
         return sy_err_set(err, -EINVAL, "health", "health must be an object");
-    static const char *const fields[] = {"success_rate_drop", "error_rate_increase", "max_p95_ms",
-                                         "min_events",        "confidence",          NULL};
+    static const char *const fields[] = {"success_rate_drop",
+                                         "error_rate_increase",
+                                         "retry_rate_increase",
+                                         "max_p95_ms",
+                                         "min_events",
+                                         "confidence",
+                                         NULL};
     int rc = sy_eng_only_fields(h, fields, "health", err);
     if (rc < 0)
         return rc;
@@ -190,6 +195,8 @@ static int parse_health(const json_t *h, struct experiment *e, sy_err_t *err)
                          "health.success_rate_drop", err)) < 0 ||
         (rc = get_number(h, "error_rate_increase", 0, 1, &e->health.error_rate_increase,
                          "health.error_rate_increase", err)) < 0 ||
+        (rc = get_number(h, "retry_rate_increase", 0, 1, &e->health.retry_rate_increase,
+                         "health.retry_rate_increase", err)) < 0 ||
         (rc = get_number(h, "max_p95_ms", 1e-3, 1e7, &p95, "health.max_p95_ms", err)) < 0 ||
         (rc = get_number(h, "min_events", 1, 1e9, &min, "health.min_events", err)) < 0 ||
         (rc = get_number(h, "confidence", 0, 0.999999, &e->health.confidence, "health.confidence",
@@ -357,10 +364,10 @@ int sy_exp_parse_def(const json_t *def, struct experiment *e, json_t *values, bo
                        "guardrails", guards);
     if (e->def && d)
         json_object_set(e->def, "description", (json_t *)d);
-    json_t *health =
-        json_pack("{sfsfsIsf}", "success_rate_drop", e->health.success_rate_drop,
-                  "error_rate_increase", e->health.error_rate_increase, "min_events",
-                  (json_int_t)e->health_min_events, "confidence", e->health.confidence);
+    json_t *health = json_pack(
+        "{sfsfsfsIsf}", "success_rate_drop", e->health.success_rate_drop, "error_rate_increase",
+        e->health.error_rate_increase, "retry_rate_increase", e->health.retry_rate_increase,
+        "min_events", (json_int_t)e->health_min_events, "confidence", e->health.confidence);
     if (health && e->health.has_max_p95)
         json_object_set_new(health, "max_p95_ms", json_real(e->health.max_p95_ms));
     if (e->def)

@@ -166,9 +166,17 @@ bool sy_exp_health_of(const struct health_counts *h, int64_t min_events, sy_heal
 
 void sy_exp_new_window(struct experiment *e, int winner)
 {
+    /* Events carry no retries: the retry rate is pushed (POST .../health), and the one pushed
+     * last for the variant before its change is its baseline's. */
+    bool retries = e->has_pushed && e->pushed.has_retry_rate && winner >= 0 && winner == e->watched;
+    double retry_rate = e->pushed.retry_rate;
     e->watched = winner;
     e->has_baseline =
         winner >= 0 && sy_exp_health_of(&e->arms[winner].a.win, e->health_min_events, &e->baseline);
+    if (e->has_baseline && retries) {
+        e->baseline.has_retry_rate = true;
+        e->baseline.retry_rate = retry_rate;
+    }
     e->has_pushed = false;
     for (size_t i = 0; i < e->n_arms; i++)
         e->arms[i].a.win = e->arms[i].a.recent = (struct health_counts){0};
@@ -224,6 +232,8 @@ static json_t *health_json(bool has, const sy_health_t *h)
     json_t *o = json_pack("{sfsf}", "success_rate", h->success_rate, "error_rate", h->error_rate);
     if (o && h->has_p95)
         json_object_set_new(o, "p95_ms", json_real(h->p95_ms));
+    if (o && h->has_retry_rate)
+        json_object_set_new(o, "retry_rate", json_real(h->retry_rate));
     return o;
 }
 
@@ -273,7 +283,7 @@ static json_t *health_view(const sy_engine_t *eng, const struct experiment *e, b
     *judged = can && sy_health_rollback_at(&e->baseline, &cur, &e->health, look, r, NULL) == 0 &&
               (ready || r->rollback);
     json_t *reasons = json_array();
-    for (unsigned bit = 1; *judged && reasons && bit <= SY_ROLLBACK_P95; bit <<= 1)
+    for (unsigned bit = 1; *judged && reasons && bit <= SY_ROLLBACK_RETRY_RATE; bit <<= 1)
         if (r->reasons & bit)
             json_array_append_new(reasons, json_string(sy_rollback_reason_name(bit)));
     return json_pack("{sososososbsosIsb}", "watched",
@@ -291,10 +301,12 @@ int sy_engine_experiment_health(sy_engine_t *eng, const sy_principal_t *actor, c
     if (!e)
         return -ENOENT;
     if (body) { /* pushed: it stands for the watched variant until the next change */
-        static const char *const fields[] = {"success_rate", "error_rate", "p95_ms", NULL};
+        static const char *const fields[] = {"success_rate", "error_rate", "p95_ms", "retry_rate",
+                                             NULL};
         int rc = sy_exp_only_fields(body, fields, err);
         const json_t *s = json_object_get(body, "success_rate"),
-                     *x = json_object_get(body, "error_rate"), *p = json_object_get(body, "p95_ms");
+                     *x = json_object_get(body, "error_rate"), *p = json_object_get(body, "p95_ms"),
+                     *rr = json_object_get(body, "retry_rate");
         if (rc == 0 &&
             (!json_is_number(s) || !(json_number_value(s) >= 0) || !(json_number_value(s) <= 1)))
             rc = sy_err_set(err, -EINVAL, "success_rate", "success_rate is a number from 0 to 1");
@@ -303,6 +315,9 @@ int sy_engine_experiment_health(sy_engine_t *eng, const sy_principal_t *actor, c
             rc = sy_err_set(err, -EINVAL, "error_rate", "error_rate is a number from 0 to 1");
         if (rc == 0 && p && (!json_is_number(p) || !(json_number_value(p) >= 0)))
             rc = sy_err_set(err, -EINVAL, "p95_ms", "p95_ms is a number of ms >= 0");
+        if (rc == 0 && rr &&
+            (!json_is_number(rr) || !(json_number_value(rr) >= 0) || !(json_number_value(rr) <= 1)))
+            rc = sy_err_set(err, -EINVAL, "retry_rate", "retry_rate is a number from 0 to 1");
         if (rc < 0)
             return rc;
         if (e->watched < 0 || (e->state != PROMOTING && e->state != PROMOTED))
@@ -311,7 +326,9 @@ int sy_engine_experiment_health(sy_engine_t *eng, const sy_principal_t *actor, c
         e->pushed = (sy_health_t){.success_rate = json_number_value(s),
                                   .error_rate = json_number_value(x),
                                   .has_p95 = p != NULL,
-                                  .p95_ms = json_number_value(p)};
+                                  .p95_ms = json_number_value(p),
+                                  .has_retry_rate = rr != NULL,
+                                  .retry_rate = json_number_value(rr)};
         e->has_pushed = true;
         e->pushed_ms = sy_engine_now_ms(eng);
     }
@@ -343,13 +360,17 @@ static json_t *check_one(sy_engine_t *eng, struct experiment *e)
     /* past half a threshold, not past it: people hear of it before it rolls back */
     if (view && judged && !r.rollback &&
         (r.success_rate_drop > e->health.success_rate_drop / 2 ||
-         r.error_rate_increase > e->health.error_rate_increase / 2)) {
-        char title[2 * KEY_MAX + 128];
+         r.error_rate_increase > e->health.error_rate_increase / 2 ||
+         r.retry_rate_increase > e->health.retry_rate_increase / 2)) {
+        char title[2 * KEY_MAX + 160], retry[48] = "";
+        if (e->baseline.has_retry_rate && e->has_pushed && e->pushed.has_retry_rate)
+            snprintf(retry, sizeof(retry), ", retry rate +%.2f points",
+                     100 * r.retry_rate_increase);
         snprintf(title, sizeof(title),
                  "Health of %s in %s is degrading (success rate -%.2f points, error rate "
-                 "+%.2f points)",
+                 "+%.2f points%s)",
                  e->arms[e->watched].key, e->key, 100 * r.success_rate_drop,
-                 100 * r.error_rate_increase);
+                 100 * r.error_rate_increase, retry);
         notice(eng, e, "health_warning", "warning", title,
                json_pack("{sssO}", "experiment", e->key, "health", view));
     }
@@ -364,9 +385,9 @@ static json_t *check_one(sy_engine_t *eng, struct experiment *e)
             e->n_changes >= 2 ? e->changes[e->n_changes - 2].weights[k] : e->arms[k].defined_weight;
     char reason[160];
     static const char *const said[] = {"success rate dropped", "error rate rose",
-                                       "p95 over its limit"};
+                                       "p95 over its limit", "retry rate rose"};
     int at = snprintf(reason, sizeof(reason), "health of %s:", e->arms[e->watched].key);
-    for (unsigned k = 0, n = 0; k < 3 && at > 0 && (size_t)at < sizeof(reason); k++)
+    for (unsigned k = 0, n = 0; k < 4 && at > 0 && (size_t)at < sizeof(reason); k++)
         if (r.reasons & (1u << k))
             at += snprintf(reason + at, sizeof(reason) - (size_t)at, "%s %s", n++ ? "," : "",
                            said[k]);

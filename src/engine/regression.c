@@ -8,6 +8,7 @@
  * they are read by the API and by a timer every few minutes, never on a hot path.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -352,6 +353,64 @@ static int notify_tripwire(sy_engine_t *eng, int64_t ws, const struct policy *p,
     return sy_eng_notify(eng, ws, &n, err);
 }
 
+/* ---- what a tripwire sees ---------------------------------------------------------------- */
+
+/* A place in a series as the state keeps it, {"at_ms", "id"}; and back (false: none). */
+static json_t *place_json(const sy_store_kpi_place_t *p)
+{
+    return json_pack("{sIsI}", "at_ms", (json_int_t)p->at_ms, "id", (json_int_t)p->id);
+}
+
+static bool place_from(const json_t *o, sy_store_kpi_place_t *p)
+{
+    const json_t *at = json_object_get(o, "at_ms"), *id = json_object_get(o, "id");
+    if (!json_is_integer(at) || !json_is_integer(id))
+        return false;
+    *p = (sy_store_kpi_place_t){json_integer_value(at), json_integer_value(id)};
+    return true;
+}
+
+/* The events `p` sees since its last reset: none of those from its trip to the reset (the
+ * state's "excluded"). Its window takes only events after them (`after_gap`); its baseline
+ * the events before its window, the excluded left out. */
+static sy_store_kpi_span_t span_of(const struct policy *p)
+{
+    sy_store_kpi_span_t span = {0};
+    const json_t *x = json_object_get(p->state, "excluded");
+    span.has_gap = place_from(json_object_get(x, "from"), &span.gap_from) &&
+                   place_from(json_object_get(x, "to"), &span.gap_to);
+    return span;
+}
+
+/* Resets a triggered `p` of `ws` (re-enabled with `reason`): not triggered, and the events
+ * from the first event of the window that tripped it ("trip_from") to the newest one now
+ * left out of what it sees, so that they cannot trip it again. The baseline it compares
+ * with is what came before them. A state from before trips were placed leaves out
+ * everything up to now. */
+static int reset_state(sy_engine_t *eng, int64_t ws, struct policy *p, const char *reason,
+                       sy_err_t *err)
+{
+    sy_store_kpi_place_t from = {INT64_MIN, INT64_MIN}, to;
+    bool found;
+    int rc = sy_store_kpi_place(eng->store, ws, p->domain, p->metric, p->p.measure == SY_TRIP_MEAN,
+                                NULL, 0, &to, &found, err);
+    if (rc < 0)
+        return rc;
+    (void)place_from(json_object_get(p->state, "trip_from"), &from); /* absent: from the first */
+    char note[TEXT_MAX + 32];
+    snprintf(note, sizeof(note), "RE-ENABLED: %s", reason);
+    json_t *x = found ? json_pack("{soso}", "from", place_json(&from), "to", place_json(&to))
+                      : json_incref(json_object_get(p->state, "excluded"));
+    if ((found && !x) || json_object_set_new(p->state, "triggered", json_false()) < 0 ||
+        json_object_set_new(p->state, "action", json_null()) < 0 ||
+        json_object_set_new(p->state, "note", json_string(note)) < 0 ||
+        json_object_set_new(p->state, "reset_at", json_integer(sy_engine_now_ms(eng))) < 0 ||
+        json_object_set_new(p->state, "excluded", x ? x : json_null()) < 0)
+        return sy_eng_oom(err);
+    json_object_del(p->state, "trip_from");
+    return 0;
+}
+
 int sy_eng_regression_seed(sy_engine_t *eng, int64_t ws, sy_err_t *err)
 {
     for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
@@ -512,8 +571,18 @@ int sy_engine_regression_policy_put(sy_engine_t *eng, const sy_principal_t *acto
     policies_free(&ps);
     json_t *before = existed ? policy_json(&p) : NULL, *after = NULL;
     const char *changed_by = sy_eng_actor_name(actor), *reason = NULL;
+    bool was_enabled = p.enabled, tripped = json_is_true(json_object_get(p.state, "triggered"));
     if ((rc = policy_fields(body, &p, &changed_by, &reason, err)) < 0)
         goto out;
+    /* Re-enabling (a disabled or a triggered tripwire) says why: the specification's step 7
+     * re-enables "with a reason", and the reason is what the audit and the state keep. */
+    bool enabling = existed && json_is_true(json_object_get(body, "enabled"));
+    if (enabling && (!was_enabled || tripped) && !reason) {
+        rc = sy_err_set(err, -EINVAL, "reason",
+                        "re-enabling the tripwire %s/%s needs a reason (what was fixed)", p.domain,
+                        p.metric);
+        goto out;
+    }
     snprintf(p.changed_by, sizeof(p.changed_by), "%s", changed_by);
     if (reason) {
         free(p.reason);
@@ -525,18 +594,9 @@ int sy_engine_regression_policy_put(sy_engine_t *eng, const sy_principal_t *acto
     p.updated_ms = sy_engine_now_ms(eng);
     /* Re-enabling a triggered tripwire, with a reason, resets it and restores what its
      * THROTTLE disabled. */
-    bool reset = existed && json_is_true(json_object_get(body, "enabled")) && reason &&
-                 json_is_true(json_object_get(p.state, "triggered"));
-    if (reset) {
-        char note[TEXT_MAX + 32];
-        snprintf(note, sizeof(note), "RE-ENABLED: %s", reason);
-        if (json_object_set_new(p.state, "triggered", json_false()) < 0 ||
-            json_object_set_new(p.state, "action", json_null()) < 0 ||
-            json_object_set_new(p.state, "note", json_string(note)) < 0) {
-            rc = sy_eng_oom(err);
-            goto out;
-        }
-    }
+    bool reset = enabling && tripped;
+    if (reset && (rc = reset_state(eng, actor->workspace, &p, reason, err)) < 0)
+        goto out;
     char res[160];
     resource_of(res, sizeof(res), p.domain, p.metric);
     if (!(after = policy_json(&p)) || (existed && !before)) {
@@ -575,11 +635,14 @@ static int evaluate(sy_engine_t *eng, int64_t ws, struct policy *p, bool *fired,
 {
     bool values = p->p.measure == SY_TRIP_MEAN;
     sy_kpi_window_t win, base;
+    /* the window: the newest events since the last reset; the baseline: those before it */
+    sy_store_kpi_span_t span = span_of(p), since = span;
+    since.after_gap = true;
     int rc;
-    if ((rc = sy_store_kpi_window(eng->store, ws, p->domain, p->metric, values, 0,
+    if ((rc = sy_store_kpi_window(eng->store, ws, p->domain, p->metric, values, &since, 0,
                                   p->p.window_events, &win.events, &win.successes, &win.mean,
                                   err)) < 0 ||
-        (rc = sy_store_kpi_window(eng->store, ws, p->domain, p->metric, values, p->p.window_events,
+        (rc = sy_store_kpi_window(eng->store, ws, p->domain, p->metric, values, &span, win.events,
                                   p->p.baseline_events, &base.events, &base.successes, &base.mean,
                                   err)) < 0)
         return rc;
@@ -615,6 +678,25 @@ static int evaluate(sy_engine_t *eng, int64_t ws, struct policy *p, bool *fired,
     if (!st || json_object_set_new(st, "note", json_string(note)) < 0) {
         json_decref(st);
         return sy_eng_oom(err);
+    }
+    /* Kept for a reset: what it leaves out (the last reset's), and where the window that
+     * tripped it began (the first trip's, while it stays triggered). */
+    const char *keep[] = {"excluded", "reset_at", t.triggered && was ? "trip_from" : NULL};
+    for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+        const json_t *v = keep[i] ? json_object_get(old, keep[i]) : NULL;
+        if (v && json_object_set(st, keep[i], (json_t *)v) < 0)
+            rc = sy_eng_oom(err);
+    }
+    sy_store_kpi_place_t first;
+    bool found = false;
+    if (rc == 0 && t.triggered && !was &&
+        (rc = sy_store_kpi_place(eng->store, ws, p->domain, p->metric, values, &since,
+                                 win.events - 1, &first, &found, err)) == 0 &&
+        found && json_object_set_new(st, "trip_from", place_json(&first)) < 0)
+        rc = sy_eng_oom(err);
+    if (rc < 0) {
+        json_decref(st);
+        return rc;
     }
     json_decref(p->state);
     p->state = st;

@@ -1,5 +1,6 @@
 /* sqlite_kpi.c - KPI events, regression policies and the risk guard of the SQLite store;
  * see store.h. */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "core/stats.h"
@@ -35,24 +36,48 @@ int sy_store_kpi_add(sy_store_t *s, const sy_store_kpi_t *k, bool *added, sy_err
     return rc;
 }
 
+/* The span's condition binds, in the order of SPAN_SQL: events after (a, b), and none from
+ * (c, d) to (e, f). Without a gap every event passes: after the least place, and a gap
+ * that holds none (its start after its end). */
+#define SPAN_SQL                                                                                   \
+    " AND (at_ms, id) > (?, ?) AND NOT ((at_ms, id) >= (?, ?) AND (at_ms, id) <= (?, ?))"
+
+static void span_binds(const sy_store_kpi_span_t *span, int64_t b[6])
+{
+    const sy_store_kpi_place_t none_from = {INT64_MAX, INT64_MAX}, none_to = {INT64_MIN, INT64_MIN};
+    bool gap = span && span->has_gap;
+    const sy_store_kpi_place_t *after = gap && span->after_gap ? &span->gap_to : &none_to;
+    const sy_store_kpi_place_t *from = gap ? &span->gap_from : &none_from;
+    const sy_store_kpi_place_t *to = gap ? &span->gap_to : &none_to;
+    b[0] = after->at_ms;
+    b[1] = after->id;
+    b[2] = from->at_ms;
+    b[3] = from->id;
+    b[4] = to->at_ms;
+    b[5] = to->id;
+}
+
 int sy_store_kpi_window(sy_store_t *s, int64_t ws, const char *domain, const char *metric,
-                        bool of_values, int64_t skip, int64_t limit, int64_t *events,
-                        int64_t *successes, double *mean, sy_err_t *err)
+                        bool of_values, const sy_store_kpi_span_t *span, int64_t skip,
+                        int64_t limit, int64_t *events, int64_t *successes, double *mean,
+                        sy_err_t *err)
 {
     *events = *successes = 0;
     *mean = 0;
+    int64_t b[6];
+    span_binds(span, b);
     /* The series index gives the newest first; the subquery stops after skip + limit. The
      * values are averaged here, as they come (Welford): SQLite's avg() is a plain sum,
      * whose digits an offset of 1e12 takes. */
     sqlite3_stmt *st = sy_sq_prepare(
         s, err,
         of_values ? "SELECT value FROM kpi_events WHERE workspace_id = ? AND domain = ? AND"
-                    " metric = ? AND value IS NOT NULL ORDER BY at_ms DESC, id DESC LIMIT ?"
-                    " OFFSET ?"
+                    " metric = ? AND value IS NOT NULL" SPAN_SQL
+                    " ORDER BY at_ms DESC, id DESC LIMIT ? OFFSET ?"
                   : "SELECT count(*), coalesce(sum(success), 0) FROM (SELECT success FROM"
                     " kpi_events WHERE workspace_id = ? AND domain = ? AND metric = ? AND success"
-                    " IS NOT NULL ORDER BY at_ms DESC, id DESC LIMIT ? OFFSET ?)",
-        "issii", ws, domain, metric, limit, skip);
+                    " IS NOT NULL" SPAN_SQL " ORDER BY at_ms DESC, id DESC LIMIT ? OFFSET ?)",
+        "issiiiiiiii", ws, domain, metric, b[0], b[1], b[2], b[3], b[4], b[5], limit, skip);
     if (!st)
         return err ? err->code : -EIO;
     int rc, out = 0;
@@ -72,6 +97,35 @@ int sy_store_kpi_window(sy_store_t *s, int64_t ws, const char *domain, const cha
     }
     sqlite3_finalize(st);
     return out;
+}
+
+int sy_store_kpi_place(sy_store_t *s, int64_t ws, const char *domain, const char *metric,
+                       bool of_values, const sy_store_kpi_span_t *span, int64_t skip,
+                       sy_store_kpi_place_t *out, bool *found, sy_err_t *err)
+{
+    *found = false;
+    int64_t b[6];
+    span_binds(span, b);
+    sqlite3_stmt *st = sy_sq_prepare(
+        s, err,
+        of_values ? "SELECT at_ms, id FROM kpi_events WHERE workspace_id = ? AND domain = ? AND"
+                    " metric = ? AND value IS NOT NULL" SPAN_SQL
+                    " ORDER BY at_ms DESC, id DESC LIMIT 1 OFFSET ?"
+                  : "SELECT at_ms, id FROM kpi_events WHERE workspace_id = ? AND domain = ? AND"
+                    " metric = ? AND success IS NOT NULL" SPAN_SQL
+                    " ORDER BY at_ms DESC, id DESC LIMIT 1 OFFSET ?",
+        "issiiiiiii", ws, domain, metric, b[0], b[1], b[2], b[3], b[4], b[5], skip);
+    if (!st)
+        return err ? err->code : -EIO;
+    int rc = sqlite3_step(st), ret = 0;
+    if (rc == SQLITE_ROW) {
+        *out = (sy_store_kpi_place_t){sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1)};
+        *found = true;
+    } else if (rc != SQLITE_DONE) {
+        ret = sy_sq_fail(s, err, "kpi place");
+    }
+    sqlite3_finalize(st);
+    return ret;
 }
 
 int sy_store_regression_put(sy_store_t *s, const sy_store_regression_t *r, bool only_new,

@@ -315,12 +315,35 @@ typedef struct sy_store_kpi {
  * is false and nothing is written. In a transaction. */
 int sy_store_kpi_add(sy_store_t *store, const sy_store_kpi_t *k, bool *added, sy_err_t *err);
 
+/* An event's place in its series: series are ordered by (at_ms, id). */
+typedef struct sy_store_kpi_place {
+    int64_t at_ms;
+    int64_t id;
+} sy_store_kpi_place_t;
+
+/* Which events of a series a reader sees: with `has_gap`, none from `gap_from` to `gap_to`
+ * (both included), and with `after_gap` too only those after gap_to. A tripwire's reset
+ * leaves out the events of its trip this way (engine/regression.c). */
+typedef struct sy_store_kpi_span {
+    bool has_gap;
+    bool after_gap;
+    sy_store_kpi_place_t gap_from, gap_to;
+} sy_store_kpi_span_t;
+
 /* Aggregates `limit` events of (ws, domain, metric) that carry a value (`of_values`) or a
- * success, newest first after skipping the `skip` newest: their count into *events, the
- * successes into *successes, the mean value into *mean (0 for none). */
+ * success and that `span` lets through (NULL: every one), newest first after skipping the
+ * `skip` newest: their count into *events, the successes into *successes, the mean value
+ * into *mean (0 for none). */
 int sy_store_kpi_window(sy_store_t *store, int64_t ws, const char *domain, const char *metric,
-                        bool of_values, int64_t skip, int64_t limit, int64_t *events,
-                        int64_t *successes, double *mean, sy_err_t *err);
+                        bool of_values, const sy_store_kpi_span_t *span, int64_t skip,
+                        int64_t limit, int64_t *events, int64_t *successes, double *mean,
+                        sy_err_t *err);
+
+/* The place of the event that sy_store_kpi_window would read first after skipping `skip`
+ * (newest first, through `span`) into *out, and *found; *found false when there is none. */
+int sy_store_kpi_place(sy_store_t *store, int64_t ws, const char *domain, const char *metric,
+                       bool of_values, const sy_store_kpi_span_t *span, int64_t skip,
+                       sy_store_kpi_place_t *out, bool *found, sy_err_t *err);
 
 /* A regression policy of one (domain, metric), and its last evaluation. */
 typedef struct sy_store_regression {

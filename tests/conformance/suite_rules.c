@@ -115,7 +115,11 @@ static int allocation(const json_t *in, json_t **got, sy_err_t *err)
 static bool get_health(const json_t *o, sy_health_t *h)
 {
     *h = (sy_health_t){0};
-    return get_num(o, "success_rate", &h->success_rate) && get_num(o, "error_rate", &h->error_rate);
+    /* retry_rate is optional (the traffic-allocation specification's example carries it) */
+    h->has_retry_rate = json_object_get(o, "retry_rate") != NULL;
+    return get_num(o, "success_rate", &h->success_rate) &&
+           get_num(o, "error_rate", &h->error_rate) &&
+           (!h->has_retry_rate || get_num(o, "retry_rate", &h->retry_rate));
 }
 
 static int health(const json_t *in, json_t **got, sy_err_t *err)
@@ -128,16 +132,22 @@ static int health(const json_t *in, json_t **got, sy_err_t *err)
         !get_num(th, "success_rate_drop", &t.success_rate_drop) ||
         !get_num(th, "error_rate_increase", &t.error_rate_increase))
         return sy_err_set(err, -EINVAL, NULL, "a field is missing or of the wrong type");
+    t.retry_rate_increase = SY_HEALTH_THRESHOLDS_DEFAULTS.retry_rate_increase;
+    if (json_object_get(th, "retry_rate_increase") &&
+        !get_num(th, "retry_rate_increase", &t.retry_rate_increase))
+        return sy_err_set(err, -EINVAL, NULL, "retry_rate_increase is not a number");
     sy_rollback_t r;
     int rc = sy_health_rollback(&base, &cur, &t, &r, err);
     if (rc < 0)
         return rc;
     json_t *reasons = json_array();
-    for (unsigned bit = 1; reasons && bit <= SY_ROLLBACK_P95; bit <<= 1)
+    for (unsigned bit = 1; reasons && bit <= SY_ROLLBACK_RETRY_RATE; bit <<= 1)
         if (r.reasons & bit)
             json_array_append_new(reasons, json_string(sy_rollback_reason_name(bit)));
     *got = json_pack("{sbsosfsf}", "rollback", r.rollback, "reasons", reasons, "success_rate_drop",
                      r.success_rate_drop, "error_rate_increase", r.error_rate_increase);
+    if (*got && base.has_retry_rate && cur.has_retry_rate)
+        json_object_set_new(*got, "retry_rate_increase", json_real(r.retry_rate_increase));
     return *got ? 0 : -ENOMEM;
 }
 

@@ -47,6 +47,9 @@ expect "refused with delta 0" 409 '.error.field == "delta"' -- \
 expect "a step: 60 -> 80, promoting" 200 \
     '.applied == true and .step == 20 and .weights == {"variant_a":80,"variant_b":20} and .state == "promoting" and .rate_limit.changes_today == 1' -- \
     POST /v1/experiments/seed/allocation/apply "$ADMIN" "$STEP"
+expect "the rate limit: the count resets 24 h after the last change; the newest 10 changes" 200 \
+    '.rate_limit | .changes_today == 1 and .resets_at_ms == .last_change_ms + 86400000 and .history_limit == 10' -- \
+    GET /v1/experiments/seed/allocation "$VIEWER"
 expect "the flag serves 80/20" 200 '.definition.targeting == {"fractional":[["variant_a",80],["variant_b",20]]}' -- \
     GET /v1/flags/seed "$ADMIN"
 expect "a second step within 24 h: 409 cooldown, with the next allowed time" 409 \
@@ -102,6 +105,8 @@ expect "... so the flag serves it with no split" 200 \
 # ---- the CLI --------------------------------------------------------------------------------------------
 export SWITCHYARD_URL="$URL" SWITCHYARD_TOKEN="$ADMIN"
 check "cli: allocation show" 0 "seed \\(promoting\\): variant_a=80 variant_b=20" "" -- \
+    "$SY" allocation show seed
+check "cli: allocation show says when the daily count resets" 0 "changes today: [0-9]+ of [0-9]+ \\(the count resets 24 h after the last: 20[0-9-]+T" "" -- \
     "$SY" allocation show seed
 check "cli: allocation show lists the history" 0 "step +by alice: variant_a=60 variant_b=40 -> variant_a=80 variant_b=20" "" -- \
     "$SY" allocation show seed
@@ -179,7 +184,7 @@ expect "put back the defaults" 200 "" -- PUT /v1/guardrails "$ADMIN" '{"max_step
 # ---- the health monitor ---------------------------------------------------------------------------
 stop_server
 start_server "$SY" --health-interval 1 --auto-promotion-interval 0
-expect "an experiment for the monitor" 201 '.health == {"success_rate_drop":0.05,"error_rate_increase":0.03,"min_events":1000,"confidence":0.99}' -- \
+expect "an experiment for the monitor" 201 '.health == {"success_rate_drop":0.05,"error_rate_increase":0.03,"retry_rate_increase":0.05,"min_events":1000,"confidence":0.99}' -- \
     POST /v1/experiments "$ADMIN" "$(exp mon '{"cooldown_hours":0,"max_changes_per_day":100}')"
 expect "start it" 200 "" -- POST /v1/experiments/mon/start "$ADMIN"
 # 1,000 units: the window's min_events counts outcomes (and requests), not events
@@ -213,6 +218,48 @@ expect "audited as allocation.rolled_back, by the system" 200 \
     '.events[0].action == "allocation.rolled_back" and .events[0].actor == "system"' -- \
     GET "/v1/audit?resource=experiment:mon" "$ADMIN"
 
+# ---- the retry rate joins the health rule ---------------------------------------------------------
+# Events carry no retries: the retry rate is pushed. The one pushed for the winner before a
+# step is the baseline's; after it, the current one. +5 points is on the line, past it rolls back.
+units() { # PREFIX: 1,000 units of variant_a at success 0.94
+    awk -v p="$1" 'BEGIN { printf "{\"events\":["; for (i = 0; i < 1000; i++) printf "%s{\"type\":\"exposure\",\"unit\":\"%s%d\",\"experiment\":\"retry\",\"variant\":\"variant_a\"},{\"type\":\"outcome\",\"unit\":\"%s%d\",\"experiment\":\"retry\",\"success\":%s}", (i ? "," : ""), p, i, p, i, (i % 50 < 47 ? "true" : "false"); print "]}" }' >"$TMP/retry.json"
+}
+expect "a retry threshold out of range: 400" 400 '.error.field == "health.retry_rate_increase"' -- \
+    POST /v1/experiments "$ADMIN" '{"key":"bad-retry","variants":[{"key":"a","weight":1,"control":true},{"key":"b","weight":1}],"health":{"retry_rate_increase":2}}'
+expect "an experiment watched for retries" 201 '.health.retry_rate_increase == 0.05' -- \
+    POST /v1/experiments "$ADMIN" "$(exp retry '{"cooldown_hours":0,"max_changes_per_day":100}')"
+expect "start it" 200 "" -- POST /v1/experiments/retry/start "$ADMIN"
+units r1
+expect "traffic before the first step" 200 '.accepted == 2000' -- POST /v1/events "$SDK" "@$TMP/retry.json"
+expect "step to 80" 200 '.weights.variant_a == 80' -- POST /v1/experiments/retry/allocation/apply "$ADMIN" "$STEP"
+expect "a retry rate that is not a rate: 400" 400 '.error.field == "retry_rate"' -- \
+    POST /v1/experiments/retry/health "$ADMIN" '{"success_rate":0.94,"error_rate":0,"retry_rate":1.5}'
+expect "its retry rate at 80: 2 %, nothing to compare with yet" 200 \
+    '.health.current.retry_rate == 0.02 and .health.baseline.retry_rate == null and .health.rollback_due == false' -- \
+    POST /v1/experiments/retry/health "$ADMIN" '{"success_rate":0.94,"error_rate":0,"retry_rate":0.02}'
+units r2
+expect "traffic at 80" 200 '.accepted == 2000' -- POST /v1/events "$SDK" "@$TMP/retry.json"
+expect "step to 100" 200 '.weights.variant_a == 100' -- POST /v1/experiments/retry/allocation/apply "$ADMIN" "$STEP"
+expect "the baseline carries the retry rate pushed before the step" 200 \
+    '.health.baseline.retry_rate == 0.02 and .health.baseline.success_rate == 0.94 and .health.current == null' -- \
+    GET /v1/experiments/retry/health "$VIEWER"
+expect "retries 2 % -> 7 % (+5 points, on the line): not due" 200 \
+    '.health.current.retry_rate == 0.07 and .health.rollback_due == false' -- \
+    POST /v1/experiments/retry/health "$ADMIN" '{"success_rate":0.94,"error_rate":0,"retry_rate":0.07}'
+expect "retries 2 % -> 8 %: due, the reason named" 200 \
+    '.health.rollback_due == true and .health.reasons == ["retry_rate_increase"]' -- \
+    POST /v1/experiments/retry/health "$ADMIN" '{"success_rate":0.94,"error_rate":0,"retry_rate":0.08}'
+i=0
+while [ $i -lt 40 ] && ! grep -q "event=allocation_rolled_back experiment=retry" "$TMP/log"; do
+    sleep 0.1
+    i=$((i + 1))
+done
+check "the monitor rolled back, saying the retry rate rose" 0 "" "" -- \
+    grep -Eq "event=allocation_rolled_back experiment=retry reason=\"health of variant_a: retry rate rose" "$TMP/log"
+expect "back to 80/20, the history with both retry rates" 200 \
+    '.state == "rolled_back" and .weights == {"variant_a":80,"variant_b":20} and .history[-1].detail.health.reasons == ["retry_rate_increase"] and .history[-1].detail.health.baseline.retry_rate == 0.02 and .history[-1].detail.health.current.retry_rate == 0.08' -- \
+    GET /v1/experiments/retry/allocation "$ADMIN"
+
 # ---- SIGKILL in the middle of steps ----------------------------------------------------------------------
 # Each round: a fresh experiment at 99/1 stepping one point at a time, a stream of steps,
 # and SIGKILL while they are being written. After the restart the flag's split, the
@@ -237,18 +284,21 @@ while [ $r -lt $rounds ]; do
     start_server "$SY" --quiet
     req GET "/v1/experiments/kill$r/allocation" "$ADMIN" >/dev/null
     cp "$TMP/body" "$TMP/alloc"
+    req GET "/v1/experiments/kill$r/history" "$ADMIN" >/dev/null
+    cp "$TMP/body" "$TMP/hist" # the whole history: the allocation carries the newest 10
     req GET "/v1/flags/kill$r" "$ADMIN" >/dev/null
-    if jq -e --slurpfile f "$TMP/body" '
+    if jq -e --slurpfile f "$TMP/body" --slurpfile h "$TMP/hist" '
         (.weights.a + .weights.b == 100) and
         ($f[0].definition.targeting.fractional == [["a", .weights.a], ["b", .weights.b]]) and
-        ((.history | length) == 0 or .history[-1].after == .weights) and
-        (.weights.b == 1 + (.history | length))' "$TMP/alloc" >/dev/null; then
+        (($h[0].history | length) == 0 or $h[0].history[-1].after == .weights) and
+        (.weights.b == 1 + ($h[0].history | length)) and
+        (.history == $h[0].history[-10:])' "$TMP/alloc" >/dev/null; then
         consistent=$((consistent + 1))
     else
         echo "# round $r:" >&2
         cat "$TMP/alloc" "$TMP/body" >&2
     fi
-    steps=$(jq '.history | length' "$TMP/alloc")
+    steps=$(jq '.history | length' "$TMP/hist")
     kept=$((kept + steps))
     [ "$steps" -gt 0 ] && [ "$steps" -lt 99 ] && midway=$((midway + 1))
     r=$((r + 1))

@@ -1,7 +1,8 @@
 #!/bin/sh
 # regression_api.sh - business KPIs and regression tripwires on a real server: the seed
 # policies of a new workspace, the specification's flow (200 events at 95 %, enable,
-# evaluate: not triggered; 50 at 20 %: triggered, drop 0.789, THROTTLE), a value metric
+# evaluate: not triggered; 50 at 20 %: triggered, drop 0.789, THROTTLE; re-enabled only
+# with a reason, which resets it: those events do not trip it again, new bad ones do), a value metric
 # whose mean flips sign (KILL_SWITCH: the kill switch engaged, PROD_EXEC refused), the risk
 # guard (THROTTLE, restore, limits, ledger), every kind of bad input refused with its field
 # and nothing changed, roles and workspaces, the audit trail, the CLI, a restart, and the
@@ -100,6 +101,13 @@ expect "a reservation is denied: policy_disabled" 200 '.ok == false and .reason 
     POST /v1/risk/check-and-reserve "$SDK" "$RES"
 expect "another workspace's risk guard is its own" 200 '.ok == false and .reason == "no_policy"' -- \
     POST /v1/risk/check-and-reserve "$OTHER" "$RES"
+expect "re-enabling a triggered tripwire without a reason: 400 naming reason" 400 "$ERR and .error.field == \"reason\"" -- \
+    POST /v1/regression/policies "$ADMIN" '{"domain":"WHOLESALE","metric":"contract_rate","enabled":true}'
+expect "... which changed nothing: still triggered" 200 \
+    '[.tripwires[] | select(.metric == "contract_rate")][0] | .triggered == true and .excluded == null' -- \
+    GET /v1/regression/state "$VIEWER"
+expect "... and the risk policy still disabled" 200 '.policies[0] | .domain == "WHOLESALE" and .enabled == false' -- \
+    GET /v1/risk/policies "$VIEWER"
 expect "re-enable the tripwire with a reason: reset" 200 '.enabled == true and .reason == "fixed the pricing bug"' -- \
     POST /v1/regression/policies "$ADMIN" '{"domain":"WHOLESALE","metric":"contract_rate","enabled":true,"reason":"fixed the pricing bug"}'
 expect "... its state says so" 200 \
@@ -119,6 +127,31 @@ expect "the other workspace saw nothing" 200 'all(.tripwires[]; .last_checked_at
 expect "the audit trail: the policy change and the trigger" 200 \
     '[.events[] | select(.resource == "regression:WHOLESALE/contract_rate") | .action] as $a | ($a | index("regression.policy.update")) != null and ($a | index("regression.trigger")) != null and ([.events[] | select(.action == "regression.trigger")][0].actor == "ed/ops")' -- \
     GET "/v1/audit?resource=regression:" "$ADMIN"
+
+# The reset began a new window: the 50 events that tripped it are left out, so evaluating
+# again does not trip it; the baseline is the 200 events before them.
+expect "the reset left out the 50 events from the trip's window to the reset" 200 \
+    '[.tripwires[] | select(.metric == "contract_rate")][0] | .excluded.to.id - .excluded.from.id == 49 and .reset_at != null and .trip_from == null' -- \
+    GET /v1/regression/state "$VIEWER"
+expect "evaluate after the reset: the events that tripped it do not trip it again" 200 \
+    '.evaluated[0] | .triggered == false and .enforced == false and .window_events == 0 and .baseline_events == 200 and (.note | startswith("NOT_ENFORCED"))' -- \
+    POST /v1/regression/evaluate "$EDITOR" '{"domain":"WHOLESALE","metric":"contract_rate","actor":"ops"}'
+expect "... nor does the timer's evaluation of every policy" 200 \
+    '[.evaluated[] | select(.metric == "contract_rate")][0].triggered == false' -- \
+    POST /v1/regression/evaluate "$EDITOR"
+expect "30 new events at 95 %" 200 '.accepted == 30' -- \
+    POST /v1/kpi "$SDK" "$(events WHOLESALE contract_rate 30 'success: ($i % 20 != 19)')"
+expect "evaluate: a window of 30 is not enforced; the baseline is still 95 %" 200 \
+    '.evaluated[0] | .triggered == false and .enforced == false and .window_events == 30 and .baseline_events == 200 and .baseline == 0.95' -- \
+    POST /v1/regression/evaluate "$EDITOR" '{"domain":"WHOLESALE","metric":"contract_rate","actor":"ops"}'
+expect "50 new events at 20 %" 200 '.accepted == 50' -- \
+    POST /v1/kpi "$SDK" "$(events WHOLESALE contract_rate 50 'success: ($i % 5 == 0)')"
+expect "evaluate: new bad events trip it again, drop 0.789 (30 new and 170 older events at 95 %)" 200 \
+    '.evaluated[0] as $s | $s.triggered == true and $s.baseline == 0.95 and $s.current == 0.2 and $s.note == "TRIGGERED drop=0.789 action=THROTTLE" and $s.window_events == 50 and $s.baseline_events == 200' -- \
+    POST /v1/regression/evaluate "$EDITOR" '{"domain":"WHOLESALE","metric":"contract_rate","actor":"ops"}'
+expect "... and THROTTLE disabled the WHOLESALE risk policy again" 200 \
+    '.policies[0] | .domain == "WHOLESALE" and .enabled == false and .changed_by == "tripwire"' -- \
+    GET /v1/risk/policies "$VIEWER"
 
 # an experiment whose split OFREP serves, until the kill switch sends everyone to control
 expect "an experiment at 50/50" 201 '' -- POST /v1/experiments "$ADMIN" \
@@ -283,6 +316,12 @@ expect "evaluate: a viewer may not" 403 "$ERR" -- POST /v1/regression/evaluate "
 expect "a new policy takes the defaults" 200 \
     '.window_events == 50 and .baseline_events == 200 and .min_events_to_enforce == 50 and .max_drop_fraction == 0.2 and .action == "THROTTLE" and .measure == "rate" and .enabled == true and .changed_by == "alice"' -- \
     POST /v1/regression/policies "$ADMIN" '{"domain":"SEARCH","metric":"click_rate"}'
+expect "a person disables it" 200 '.enabled == false' -- \
+    POST /v1/regression/policies "$ADMIN" '{"domain":"SEARCH","metric":"click_rate","enabled":false}'
+expect "re-enabling a disabled tripwire without a reason: 400 naming reason" 400 "$ERR and .error.field == \"reason\"" -- \
+    POST /v1/regression/policies "$ADMIN" '{"domain":"SEARCH","metric":"click_rate","enabled":true}'
+expect "... with one: 200" 200 '.enabled == true and .reason == "back on"' -- \
+    POST /v1/regression/policies "$ADMIN" '{"domain":"SEARCH","metric":"click_rate","enabled":true,"reason":"back on"}'
 expect "GET on evaluate: 405" 405 "$ERR" -- GET /v1/regression/evaluate "$EDITOR"
 expect "an unknown regression path: 404" 404 "$ERR" -- GET /v1/regression/nope "$VIEWER"
 

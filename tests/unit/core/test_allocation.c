@@ -1,5 +1,6 @@
 /* test_allocation.c - each guardrail at its boundary (cooldown at 23:59 and 24:00, the
- * third change of a day, confidence on and just under its minimum, delta 0), the seed's
+ * third change of a day, the daily count reset 24 hours after the last change and not at
+ * UTC midnight, confidence on and just under its minimum, delta 0), the seed's
  * 60 -> 80 -> 100, clipping at 100, points taken in proportion with odd points by largest
  * remainder, and the health rule: 0.94 -> 0.88 rolls back, 0.02 -> 0.05 alone does not. */
 #include <string.h>
@@ -68,6 +69,69 @@ static void the_third_change_of_a_day_is_refused(void **state)
     assert_true(step(w, 2, 0, 0.97, 5.2, true, 30, 1).applied);
     sy_step_t r = step(w, 2, 0, 0.97, 5.2, true, 30, 2);
     assert_int_equal(r.refused_by, SY_REFUSED_MAX_CHANGES);
+}
+
+#define H  INT64_C(3600000)
+#define S1 INT64_C(1000)
+/* 2023-11-14 23:00:00 UTC: an hour before midnight */
+#define EVENING INT64_C(1700002800000)
+
+static sy_daily_changes_t daily(int64_t *at, size_t n, int64_t now)
+{
+    sy_daily_changes_t d;
+    assert_int_equal(sy_daily_changes(at, n, now, &d, NULL), 0);
+    return d;
+}
+
+/* Two steps at 23:00 and 23:30 UTC use up a limit of 2; UTC midnight does not give it back
+ * (00:30 still counts 2), 24 hours after the last step does: 23:29:59 the next day counts 2,
+ * 23:30:00 counts 0. */
+static void the_daily_limit_resets_24_hours_after_the_last_change(void **state)
+{
+    (void)state;
+    int64_t at[2] = {EVENING, EVENING + H / 2};
+    sy_daily_changes_t d = daily(at, 2, EVENING + H + H / 2); /* 00:30, a new UTC day */
+    assert_int_equal(d.count, 2);
+    assert_int_equal(d.last_ms, EVENING + H / 2);
+    assert_int_equal(d.resets_at_ms, EVENING + H / 2 + 24 * H);
+    d = daily(at, 2, EVENING + H / 2 + 24 * H - S1); /* 23:59:59 after the last */
+    assert_int_equal(d.count, 2);
+    d = daily(at, 2, EVENING + H / 2 + 24 * H); /* 24:00:00 after */
+    assert_int_equal(d.count, 0);
+    assert_int_equal(d.resets_at_ms, 0);
+    /* what the step's guardrail makes of it */
+    int64_t w[2] = {60, 40};
+    d = daily(at, 2, EVENING + H + H / 2);
+    assert_int_equal(step(w, 2, 0, 0.97, 5.2, true, 30, d.count).refused_by,
+                     SY_REFUSED_MAX_CHANGES);
+    d = daily(at, 2, EVENING + H / 2 + 24 * H);
+    assert_true(step(w, 2, 0, 0.97, 5.2, true, 30, d.count).applied);
+}
+
+/* The count starts again at a step 24 h or more after the one before (that step is 1), and
+ * keeps growing while steps are less than 24 h apart, whatever the days; the times may
+ * come in any order. */
+static void the_daily_count_runs_while_steps_are_under_24_hours_apart(void **state)
+{
+    (void)state;
+    int64_t gap24[2] = {24 * H, 0};
+    assert_int_equal(daily(gap24, 2, 24 * H).count, 1);
+    int64_t run[3] = {46 * H, 0, 23 * H}; /* each 23 h after the one before */
+    sy_daily_changes_t d = daily(run, 3, 46 * H + 1);
+    assert_int_equal(d.count, 3);
+    assert_int_equal(run[0], 0); /* sorted in place */
+    assert_int_equal(d.resets_at_ms, 70 * H);
+    assert_int_equal(daily(run, 3, 70 * H - 1).count, 3);
+    assert_int_equal(daily(run, 3, 70 * H).count, 0);
+    int64_t future[1] = {10 * H}; /* a step after now counts as made now */
+    d = daily(future, 1, 5 * H);
+    assert_int_equal(d.count, 1);
+    assert_int_equal(d.resets_at_ms, 29 * H);
+    assert_int_equal(daily(NULL, 0, 5 * H).count, 0);
+    sy_daily_changes_t x;
+    sy_err_t err = {0};
+    assert_int_equal(sy_daily_changes(NULL, 1, 0, &x, &err), -EINVAL);
+    assert_string_equal(err.field, "at_ms");
 }
 
 static void confidence_and_delta_boundaries(void **state)
@@ -164,6 +228,102 @@ static void health_rolls_back_past_either_threshold(void **state)
  * with an SE of 0.0194 (z 0.5): noise, no rollback; over 20,000 each (SE 0.0031, z 3.2):
  * a rollback; a 9-point drop over 500 (z 2.1: under 2.33 at 0.99, over 1.64 at 0.95). Without
  * samples (health pushed from outside) the point estimates decide, as before. */
+static sy_rollback_t retries(double base, double cur, int64_t n_base, int64_t n_cur, int64_t look)
+{
+    sy_health_t b = {.success_rate = 0.94,
+                     .error_rate = 0.02,
+                     .has_retry_rate = true,
+                     .retry_rate = base,
+                     .outcomes = n_base,
+                     .requests = n_base},
+                c = {.success_rate = 0.94,
+                     .error_rate = 0.02,
+                     .has_retry_rate = true,
+                     .retry_rate = cur,
+                     .outcomes = n_cur,
+                     .requests = n_cur};
+    sy_health_thresholds_t t = SY_HEALTH_THRESHOLDS_DEFAULTS;
+    sy_rollback_t r;
+    assert_int_equal(sy_health_rollback_at(&b, &c, &t, look, &r, NULL), 0);
+    return r;
+}
+
+/* The retry rate joins the rule: a rise past 5 points rolls back, and is named; exactly 5
+ * points does not (0.07 - 0.02 is 0.05000000000000001 in doubles: the 1e-9 rule); only a
+ * rate both sides carry is judged; rates outside 0..1 and a bad threshold are refused. */
+static void health_rolls_back_when_retries_rise_past_5_points(void **state)
+{
+    (void)state;
+    sy_rollback_t r = retries(0.02, 0.08, 0, 0, 0);
+    assert_true(r.rollback);
+    assert_int_equal(r.reasons, SY_ROLLBACK_RETRY_RATE);
+    assert_close(r.retry_rate_increase, 0.06, 1e-12, 0);
+    assert_string_equal(sy_rollback_reason_name(SY_ROLLBACK_RETRY_RATE), "retry_rate_increase");
+    assert_false(retries(0.02, 0.07, 0, 0, 0).rollback);
+    assert_false(retries(0.08, 0.02, 0, 0, 0).rollback); /* fewer retries */
+    sy_health_t b = {.success_rate = 0.94, .error_rate = 0.02}, c = {.success_rate = 0.94,
+                                                                     .error_rate = 0.02,
+                                                                     .has_retry_rate = true,
+                                                                     .retry_rate = 0.9};
+    sy_health_thresholds_t t = SY_HEALTH_THRESHOLDS_DEFAULTS;
+    assert_int_equal(sy_health_rollback(&b, &c, &t, &r, NULL), 0);
+    assert_false(r.rollback); /* the baseline has none: nothing to compare */
+    assert_close(r.retry_rate_increase, 0, 0, 0);
+    sy_err_t err = {0};
+    c.retry_rate = 1.5;
+    b.has_retry_rate = true;
+    assert_int_equal(sy_health_rollback(&b, &c, &t, &r, &err), -EINVAL);
+    assert_string_equal(err.field, "current");
+    c.retry_rate = 0.5;
+    t.retry_rate_increase = -0.1;
+    assert_int_equal(sy_health_rollback(&b, &c, &t, &r, &err), -EINVAL);
+    assert_string_equal(err.field, "thresholds");
+}
+
+/* With samples known, a retry-rate rise is judged exactly as an error-rate rise of the same
+ * size over the same requests: beyond its threshold with the confidence, and past the
+ * life-long guard of the look; and a window is ready only when the retry rate's is too. */
+static void retries_are_judged_as_errors_are(void **state)
+{
+    (void)state;
+    const double base[] = {0.01, 0.02, 0.05};
+    const double rise[] = {0.03, 0.051, 0.06, 0.08, 0.12, 0.2};
+    const int64_t n[] = {50, 200, 1000, 5000, 40000};
+    const int64_t looks[] = {0, 1, 30, 1000};
+    int differ = 0, rolled = 0, cases = 0;
+    sy_health_thresholds_t t = SY_HEALTH_THRESHOLDS_DEFAULTS;
+    t.error_rate_increase = t.retry_rate_increase; /* the same threshold for both */
+    for (size_t i = 0; i < 3; i++)
+        for (size_t j = 0; j < 6; j++)
+            for (size_t k = 0; k < 5; k++)
+                for (size_t l = 0; l < 4; l++) {
+                    sy_health_t b = {.success_rate = 0.9,
+                                     .error_rate = base[i],
+                                     .has_retry_rate = true,
+                                     .retry_rate = base[i],
+                                     .outcomes = n[k],
+                                     .requests = n[k]},
+                                c = b;
+                    c.retry_rate = base[i] + rise[j];
+                    sy_health_t e = b; /* the same rise, of errors */
+                    e.error_rate = base[i] + rise[j];
+                    sy_rollback_t rr, re;
+                    assert_int_equal(sy_health_rollback_at(&b, &c, &t, looks[l], &rr, NULL), 0);
+                    assert_int_equal(sy_health_rollback_at(&b, &e, &t, looks[l], &re, NULL), 0);
+                    differ += (rr.reasons == SY_ROLLBACK_RETRY_RATE) !=
+                              (re.reasons == SY_ROLLBACK_ERROR_RATE);
+                    differ += sy_health_window_ready(&b, &c, &t, looks[l]) !=
+                              sy_health_window_ready(&b, &e, &t, looks[l]);
+                    rolled += rr.rollback;
+                    cases++;
+                }
+    assert_int_equal(differ, 0);
+    assert_true(rolled > 0 && rolled < cases); /* the grid holds both verdicts */
+    /* 50 requests cannot show a 6-point rise past a 5-point threshold at 99 % */
+    assert_false(retries(0.02, 0.08, 50, 50, 0).rollback);
+    assert_true(retries(0.02, 0.12, 40000, 40000, 1).rollback);
+}
+
 static void health_needs_evidence_when_the_samples_are_known(void **state)
 {
     (void)state;
@@ -343,10 +503,14 @@ int main(int argc, char **argv)
         cmocka_unit_test(the_seed_goes_60_80_100),
         cmocka_unit_test(cooldown_refuses_at_23_59_and_passes_at_24_00),
         cmocka_unit_test(the_third_change_of_a_day_is_refused),
+        cmocka_unit_test(the_daily_limit_resets_24_hours_after_the_last_change),
+        cmocka_unit_test(the_daily_count_runs_while_steps_are_under_24_hours_apart),
         cmocka_unit_test(confidence_and_delta_boundaries),
         cmocka_unit_test(clipped_at_100_and_taken_in_proportion),
         cmocka_unit_test(malformed_steps_are_errors),
         cmocka_unit_test(health_rolls_back_past_either_threshold),
+        cmocka_unit_test(health_rolls_back_when_retries_rise_past_5_points),
+        cmocka_unit_test(retries_are_judged_as_errors_are),
         cmocka_unit_test(health_needs_evidence_when_the_samples_are_known),
         cmocka_unit_test(health_life_guard_and_window_size),
         cmocka_unit_test(health_judged_every_minute_keeps_its_promise),

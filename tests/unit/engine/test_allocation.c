@@ -1,8 +1,9 @@
 /* test_allocation.c - traffic steps in the engine on a fake clock: the seed's 60 -> 80 ->
  * 100 served by the flag's split, the cooldown at 23:59 and 24:00, the third change of a
- * day in one workspace, a retried evaluation applied once, promotion and rollback with
- * their history and audit, a failed step that changes nothing, and a reopen that keeps
- * the allocation and its rate-limit memory. */
+ * day in one workspace, the daily limit reset 24 hours after the last change (not at UTC
+ * midnight), the newest 10 changes in the allocation, a retried evaluation applied once, promotion
+ * and rollback with their history and audit, a failed step that changes nothing, and a reopen that
+ * keeps the allocation and its rate-limit memory. */
 #define _DEFAULT_SOURCE
 #include <sqlite3.h>
 
@@ -129,6 +130,102 @@ static void the_third_change_of_a_day_in_the_workspace_is_refused(void **state)
     fake_ms = 1700006400000 + 24 * HOUR_MS; /* a new day */
     assert_int_equal(apply(f, "e3", "a", 0.97, NULL, &out, &err), 0);
     json_decref(out);
+}
+
+static json_int_t rate_limit_of(const json_t *o, const char *field)
+{
+    return json_integer_value(json_object_get(json_object_get(o, "rate_limit"), field));
+}
+
+/* The daily limit resets 24 hours after the workspace's last change, not at UTC midnight:
+ * two steps at 23:00 and 23:30 UTC, and a third experiment is refused at 00:30 (a new UTC
+ * day) and at 23:29:59 the next evening, then allowed at 23:30:00. A reopen counts the same. */
+static void the_daily_limit_resets_24_hours_after_the_last_change(void **state)
+{
+    struct fixture *f = *state;
+    const int64_t evening = 1700002800000; /* 23:00 UTC */
+    fake_ms = evening;
+    const char *tmpl = "{\"key\":\"%s\",\"variants\":[{\"key\":\"a\",\"weight\":60},"
+                       "{\"key\":\"b\",\"weight\":40,\"control\":true}]}";
+    char text[256];
+    const char *keys[] = {"e1", "e2", "e3"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(text, sizeof(text), tmpl, keys[i]);
+        create_started(f, text, keys[i]);
+    }
+    json_t *out;
+    sy_err_t err = {0};
+    assert_int_equal(apply(f, "e1", "a", 0.97, NULL, &out, &err), 0);
+    json_decref(out);
+    fake_ms = evening + HOUR_MS / 2;
+    assert_int_equal(apply(f, "e2", "a", 0.97, NULL, &out, &err), 0);
+    assert_int_equal(rate_limit_of(out, "changes_today"), 2);
+    json_decref(out);
+    const int64_t resets = evening + HOUR_MS / 2 + 24 * HOUR_MS;
+    fake_ms = evening + HOUR_MS + HOUR_MS / 2; /* 00:30 UTC: a new day, the same count */
+    assert_int_equal(apply(f, "e3", "a", 0.97, NULL, &out, &err), SY_ECONFLICT);
+    assert_string_equal(err.field, "max_changes_per_day");
+    assert_int_equal(rate_limit_of(out, "changes_today"), 2);
+    assert_int_equal(rate_limit_of(out, "resets_at_ms"), resets);
+    assert_int_equal(rate_limit_of(out, "next_allowed_ms"), resets);
+    json_decref(out);
+    assert_int_equal(split_of(f, "e3", "a"), 60);
+    sy_engine_close(f->eng);
+    f->eng = open_engine();
+    fake_ms = resets - 1000; /* 23:59:59 after the last change */
+    assert_int_equal(apply(f, "e3", "a", 0.97, NULL, &out, &err), SY_ECONFLICT);
+    assert_string_equal(err.field, "max_changes_per_day");
+    json_decref(out);
+    json_t *a = NULL;
+    assert_int_equal(sy_engine_allocation_get(f->eng, &f->who, "e3", &a, NULL), 0);
+    assert_int_equal(rate_limit_of(a, "changes_today"), 2);
+    assert_int_equal(rate_limit_of(a, "next_allowed_ms"), resets);
+    json_decref(a);
+    fake_ms = resets; /* 24:00:00 after */
+    assert_int_equal(sy_engine_allocation_get(f->eng, &f->who, "e3", &a, NULL), 0);
+    assert_int_equal(rate_limit_of(a, "changes_today"), 0);
+    assert_true(json_is_null(json_object_get(json_object_get(a, "rate_limit"), "resets_at_ms")));
+    json_decref(a);
+    assert_int_equal(apply(f, "e3", "a", 0.97, NULL, &out, &err), 0);
+    assert_int_equal(rate_limit_of(out, "changes_today"), 1);
+    json_decref(out);
+    assert_int_equal(split_of(f, "e3", "a"), 80);
+}
+
+/* The allocation carries the newest history_limit (10) changes, oldest first; the history
+ * endpoint all of them. */
+static void the_allocation_carries_the_newest_10_changes(void **state)
+{
+    struct fixture *f = *state;
+    create_started(f,
+                   "{\"key\":\"e\",\"allocation\":{\"cooldown_hours\":0,\"max_step_pct\":1,"
+                   "\"max_changes_per_day\":100},\"variants\":[{\"key\":\"a\",\"weight\":60},"
+                   "{\"key\":\"b\",\"weight\":40,\"control\":true}]}",
+                   "e");
+    json_t *out;
+    sy_err_t err = {0};
+    for (int i = 0; i < 12; i++) {
+        assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, &err), 0);
+        json_decref(out);
+        fake_ms += 1000;
+    }
+    json_t *a = NULL, *h = NULL;
+    assert_int_equal(sy_engine_allocation_get(f->eng, &f->who, "e", &a, NULL), 0);
+    assert_int_equal(rate_limit_of(a, "history_limit"), 10);
+    json_t *rows = json_object_get(a, "history");
+    assert_int_equal(json_array_size(rows), 10);
+    assert_int_equal(weight_of(a, "a"), 72);
+    /* the oldest kept is the third step (62 -> 63), the last the newest (71 -> 72) */
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(json_array_get(rows, 0), "after"), "a")),
+        63);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(json_array_get(rows, 9), "after"), "a")),
+        72);
+    assert_int_equal(sy_engine_experiment_history(f->eng, &f->who, "e", &h, NULL), 0);
+    assert_int_equal(json_array_size(json_object_get(h, "history")), 12);
+    json_decref(a);
+    json_decref(h);
 }
 
 static void a_retried_evaluation_is_applied_once(void **state)
@@ -643,6 +740,58 @@ static void a_degradation_short_of_a_rollback_warns_once(void **state)
     assert_int_equal(split_of(f, "e", "a"), 80); /* the step stands */
 }
 
+static json_t *push_retry(double retry_rate)
+{
+    return json_pack("{sfsfsf}", "success_rate", 0.94, "error_rate", 0.01, "retry_rate",
+                     retry_rate);
+}
+
+/* The retry rate pushed for "a" at 80 % becomes the baseline's at the next step; after it,
+ * a rise of 3 points (past half the 5-point threshold) is a health warning, and one of 6
+ * points rolls back at the monitor's next tick, the history naming the retry rate. */
+static void retries_pushed_before_a_step_are_its_baseline(void **state)
+{
+    struct fixture *f = *state;
+    (void)stepped_and_watched(f);
+    json_decref(health(f, push_retry(0.02)));
+    requests(f, "a", 1000, 1000, 94, 1, 100); /* the window at 80 %: the next baseline */
+    fake_ms += 24 * HOUR_MS;
+    json_decref(sy_engine_tick(f->eng));
+    json_t *out;
+    assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, NULL), 0);
+    json_decref(out);
+    json_t *h = health(f, NULL);
+    json_t *b = json_object_get(json_object_get(h, "health"), "baseline");
+    assert_close(json_real_value(json_object_get(b, "retry_rate")), 0.02, 0, 0);
+    assert_close(json_real_value(json_object_get(b, "success_rate")), 0.94, 1e-12, 0);
+    json_decref(h);
+    h = health(f, push_retry(0.05));
+    assert_false(due(h));
+    json_decref(h);
+    fake_ms += 1000;
+    json_decref(sy_engine_tick(f->eng));
+    assert_int_equal(queued(f, "health_warning", NULL), 1);
+    assert_int_equal(split_of(f, "e", "a"), 100);
+    h = health(f, push_retry(0.08));
+    assert_true(due(h));
+    json_t *reasons = json_object_get(json_object_get(h, "health"), "reasons");
+    assert_int_equal(json_array_size(reasons), 1);
+    assert_string_equal(json_string_value(json_array_get(reasons, 0)), "retry_rate_increase");
+    json_decref(h);
+    fake_ms += 1000;
+    json_decref(sy_engine_tick(f->eng));
+    assert_int_equal(split_of(f, "e", "a"), 80); /* the allocation before the last step */
+    assert_int_equal(queued(f, "rollback", NULL), 1);
+    json_t *a = NULL;
+    assert_int_equal(sy_engine_allocation_get(f->eng, &f->who, "e", &a, NULL), 0);
+    json_t *rows = json_object_get(a, "history");
+    json_t *last = json_array_get(rows, json_array_size(rows) - 1);
+    assert_non_null(
+        strstr(json_string_value(json_object_get(json_object_get(last, "detail"), "reason")),
+               "retry rate rose"));
+    json_decref(a);
+}
+
 static void a_breach_is_judged_at_its_commit_but_once_per_interval(void **state)
 {
     struct fixture *f = *state;
@@ -783,6 +932,10 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(cooldown_at_23_59_and_24_00, setup, teardown),
         cmocka_unit_test_setup_teardown(the_third_change_of_a_day_in_the_workspace_is_refused,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(the_daily_limit_resets_24_hours_after_the_last_change,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(the_allocation_carries_the_newest_10_changes, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_retried_evaluation_is_applied_once, setup, teardown),
         cmocka_unit_test_setup_teardown(promote_and_rollback_are_in_the_history_and_audit, setup,
                                         teardown),
@@ -794,6 +947,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(auto_promotion_steps_a_winner_and_only_reports_the_rest,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(manual_approval_is_only_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(retries_pushed_before_a_step_are_its_baseline, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_degradation_short_of_a_rollback_warns_once, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(the_seed_health_rule_on_pushed_health, setup, teardown),

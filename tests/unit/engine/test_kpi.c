@@ -1,7 +1,8 @@
 /* test_kpi.c - KPI submissions and their group commit (sy_engine_kpi_submit): nothing is
  * answered before the commit, every submission queued meanwhile is written in it, ids are
  * once per workspace across the submissions of one commit and of later ones, and a refused
- * submission queues nothing. */
+ * submission queues nothing; and a tripwire re-enabled only with a reason, its reset
+ * leaving the events of its trip out. */
 #include "fixture.h"
 
 struct answers {
@@ -85,11 +86,110 @@ static void a_refusal_queues_nothing(void **state)
     assert_int_equal(a.r[0].accepted, 1);
 }
 
+static json_t *put_policy(struct fixture *f, const char *text, int want, const char *field)
+{
+    json_error_t je;
+    json_t *body = json_loads(text, 0, &je), *out = NULL;
+    sy_err_t err = {0};
+    assert_int_equal(sy_engine_regression_policy_put(f->eng, &f->who, body, &out, &err), want);
+    if (field)
+        assert_string_equal(err.field, field);
+    json_decref(body);
+    return out;
+}
+
+/* CAPITAL/roi_event's evaluation now (the first of `evaluated`), owned. */
+static json_t *evaluate_roi(struct fixture *f)
+{
+    json_t *out = NULL;
+    assert_int_equal(
+        sy_engine_regression_evaluate(f->eng, &f->who, "CAPITAL", "roi_event", &out, NULL), 0);
+    json_t *st = json_incref(json_array_get(json_object_get(out, "evaluated"), 0));
+    json_decref(out);
+    return st;
+}
+
+static void values(struct fixture *f, int n, int value)
+{
+    char *text = malloc(64 + (size_t)n * 96);
+    assert_non_null(text);
+    size_t at = (size_t)sprintf(text, "{\"events\":[");
+    for (int i = 0; i < n; i++)
+        at += (size_t)sprintf(text + at,
+                              "%s{\"domain\":\"CAPITAL\",\"metric\":\"roi_event\","
+                              "\"actor\":\"app\",\"value\":%d}",
+                              i ? "," : "", value);
+    strcpy(text + at, "]}");
+    struct answers a = {0};
+    assert_int_equal(submit(f, text, &a), 0);
+    sy_engine_events_commit(f->eng);
+    assert_int_equal(a.n, 1);
+    assert_int_equal(a.r[0].accepted, (size_t)n);
+    free(text);
+}
+
+/* The ROI tripwire (a mean, KILL_SWITCH), every event in the same millisecond (the order is
+ * the ids'): 200 at 500 and 50 at -300 trip it (drop 1.6); re-enabling without a reason is
+ * refused and changes nothing; with one, the trip's 50 events are left out, so it is not
+ * tripped again, and its baseline is still the 500 before them; 50 new events at -300 trip
+ * it again. */
+static void a_reset_tripwire_leaves_the_events_of_its_trip_out(void **state)
+{
+    struct fixture *f = *state;
+    json_decref(put_policy(f,
+                           "{\"domain\":\"CAPITAL\",\"metric\":\"roi_event\",\"enabled\":true,"
+                           "\"reason\":\"watch ROI\"}",
+                           0, NULL));
+    values(f, 200, 500);
+    values(f, 50, -300);
+    json_t *st = evaluate_roi(f);
+    assert_true(json_is_true(json_object_get(st, "triggered")));
+    assert_true(json_real_value(json_object_get(st, "drop_fraction")) == 1.6);
+    assert_non_null(json_object_get(st, "trip_from"));
+    json_decref(st);
+    assert_true(sy_engine_kill_switch_engaged(f->eng, f->who.workspace, NULL, 0));
+    json_decref(put_policy(f, "{\"domain\":\"CAPITAL\",\"metric\":\"roi_event\",\"enabled\":true}",
+                           -EINVAL, "reason"));
+    st = evaluate_roi(f); /* the refusal changed nothing: still triggered */
+    assert_true(json_is_true(json_object_get(st, "triggered")));
+    json_decref(st);
+    json_t *p = put_policy(f,
+                           "{\"domain\":\"CAPITAL\",\"metric\":\"roi_event\",\"enabled\":true,"
+                           "\"reason\":\"ROI model fixed\"}",
+                           0, NULL);
+    assert_string_equal(json_string_value(json_object_get(p, "reason")), "ROI model fixed");
+    json_decref(p);
+    st = evaluate_roi(f);
+    assert_false(json_is_true(json_object_get(st, "triggered")));
+    assert_int_equal(json_integer_value(json_object_get(st, "window_events")), 0);
+    assert_int_equal(json_integer_value(json_object_get(st, "baseline_events")), 200);
+    json_t *x = json_object_get(st, "excluded");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(x, "to"), "id")) -
+                         json_integer_value(json_object_get(json_object_get(x, "from"), "id")),
+                     49);
+    json_decref(st);
+    values(f, 60, 500); /* 50 make the window, 10 join the baseline before the gap's */
+    st = evaluate_roi(f);
+    assert_false(json_is_true(json_object_get(st, "triggered")));
+    assert_int_equal(json_integer_value(json_object_get(st, "window_events")), 50);
+    assert_int_equal(json_integer_value(json_object_get(st, "baseline_events")), 200);
+    assert_true(json_real_value(json_object_get(st, "baseline")) == 500);
+    json_decref(st);
+    values(f, 50, -300);
+    st = evaluate_roi(f);
+    assert_true(json_is_true(json_object_get(st, "triggered")));
+    assert_true(json_real_value(json_object_get(st, "baseline")) == 500);
+    assert_true(json_real_value(json_object_get(st, "drop_fraction")) == 1.6);
+    json_decref(st);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(one_commit_answers_every_submission, setup, teardown),
         cmocka_unit_test_setup_teardown(a_refusal_queues_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_reset_tripwire_leaves_the_events_of_its_trip_out, setup,
+                                        teardown),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
