@@ -90,7 +90,7 @@ const struct sy_endpoint sy_endpoints[] = {
     {SY_GET, "/v1/experiments/{key}/health", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_health_get, NULL},
     {SY_POST, "/v1/experiments/{key}/health", EDITOR, AUTH_TOKEN, false, BODY_OBJECT, NULL,
-     "success_rate error_rate p95_ms", sy_api_health_push, NULL},
+     "success_rate error_rate p95_ms retry_rate", sy_api_health_push, NULL},
     {SY_GET, "/v1/guardrails", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_guardrails_get, NULL},
     {SY_PUT, "/v1/guardrails", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL,
