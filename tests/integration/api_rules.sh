@@ -21,7 +21,10 @@ start_server "$SY" --quiet
 req PUT /v1/flags/f1 "$ADMIN" '{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"off"}' >/dev/null
 req POST /v1/experiments "$ADMIN" '{"key":"e1","variants":[{"key":"control","weight":50,"control":true},{"key":"treatment","weight":50}],"metric":"conversion"}' >/dev/null
 req POST /v1/experiments/e1/start "$ADMIN" >/dev/null
-req POST /v1/routes "$ADMIN" '{"name":"r1","listen":"127.0.0.1:1","upstreams":{"legacy":"127.0.0.1:2","new":"127.0.0.1:3"}}' >/dev/null
+# the server's proxy listens where the route says: a free port, not one another test
+# counts on nothing listening at
+LISTEN=127.0.0.1:$(free_port)
+req POST /v1/routes "$ADMIN" "{\"name\":\"r1\",\"listen\":\"$LISTEN\",\"upstreams\":{\"legacy\":\"127.0.0.1:2\",\"new\":\"127.0.0.1:3\"}}" >/dev/null
 req POST /v1/notifications/channels "$ADMIN" '{"type":"webhook","url":"http://127.0.0.1:1/x","secret":"0123456789abcdef"}' >/dev/null
 CHANNEL=$(jq -r .id "$TMP/body")
 req POST /v1/tokens "$ADMIN" '{"role":"viewer","name":"v1"}' >/dev/null
