@@ -715,11 +715,19 @@ int sy_cli_serve(int argc, char **argv)
         return SY_EXIT_USAGE;
     }
 
-    sy_engine_t *eng;
+    /* The port first: one in use must fail before a database is made or a token shown. */
     sy_err_t err = {0};
+    hopts.bound_fd = sy_http_bind(opt[O_LISTEN], &err);
+    if (hopts.bound_fd < 0) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        return 1;
+    }
+    hopts.bound = true;
+    sy_engine_t *eng;
     sy_engine_opts_t eopts = {.db = opt[O_DB]};
     if (sy_engine_open(&eng, &eopts, &err) < 0) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
+        close(hopts.bound_fd);
         return 1;
     }
     int status = 1;
@@ -788,7 +796,9 @@ int sy_cli_serve(int argc, char **argv)
         event_config_free(cfg);
     if (!s.base)
         goto out_engine;
-    if (sy_http_start(&s.http, s.base, eng, &hopts, &err) < 0) {
+    int rc_http = sy_http_start(&s.http, s.base, eng, &hopts, &err);
+    hopts.bound = false; /* the server took the socket, even when it failed */
+    if (rc_http < 0) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
         goto out_base;
     }
@@ -830,6 +840,8 @@ out_http:
 out_base:
     event_base_free(s.base);
 out_engine:
+    if (hopts.bound)
+        close(hopts.bound_fd);
     sy_engine_on_routes(eng, NULL, NULL);
     if (s.proxy)
         flush_counters(&s, 0); /* what was counted since the last flush */
