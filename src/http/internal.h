@@ -176,5 +176,7 @@ void sy_api_routes(struct call *c, const char *rest);
 bool sy_api_prod_exec_allowed(struct call *c, const char *path);
 /* POST /v1/auto-promotion/check; `system` when a cron secret, not a token, let it in. */
 void sy_api_auto_promotion(struct call *c, bool system);
+/* GET /v1/auto-promotion/config: the server-wide settings in force and their sources. */
+void sy_api_auto_promotion_config(struct call *c);
 
 #endif

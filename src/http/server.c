@@ -546,11 +546,20 @@ static void dispatch(struct call *c, const char *path)
     bool bad = false;
     if (sy_http_dispatch_data(c))
         return;
+    if (strcmp(path, "/v1/auto-promotion/config") == 0) {
+        if (authenticate(c))
+            sy_api_auto_promotion_config(c);
+        return;
+    }
     if (strcmp(path, "/v1/auto-promotion/check") == 0) {
         /* A scheduler may call it with the configured secret instead of a token: then it
-         * checks every workspace, as the timer does. */
+         * checks every workspace, as the timer does. It comes as X-Cron-Secret, or as
+         * schedulers send one (Vercel Cron, GitHub Actions): Authorization: Bearer; a
+         * bearer that is not the secret may still be a token. */
         const char *cron = sy_h1_header(c->req, "X-Cron-Secret");
-        if (cron && sy_secret_matches(c->http->opts.cron_secret, cron)) {
+        const char *bearer = presented_secret(c->req);
+        if ((cron && sy_secret_matches(c->http->opts.cron_secret, cron)) ||
+            (!cron && bearer && sy_secret_matches(c->http->opts.cron_secret, bearer))) {
             snprintf(c->who.name, sizeof(c->who.name), "cron");
             sy_api_auto_promotion(c, true);
         } else if (cron) {
@@ -628,6 +637,8 @@ bool sy_http_body_allowed(sy_http_t *http, sy_engine_reader_t *rd, const sy_h1_r
     const char *secret = presented_secret(req);
     if (!secret)
         return false;
+    if (sy_secret_matches(http->opts.cron_secret, secret)) /* the cron secret as a bearer */
+        return true;
     sy_principal_t who;
     sy_engine_reader_refresh(rd);
     int rc = sy_engine_reader_authenticate(rd, secret, strlen(secret), &who);

@@ -45,8 +45,12 @@ typedef struct sy_http_opts {
     double rate_limit;        /* requests per second per token (burst: 2 s worth); 0: none */
     const char *cron_secret;  /* for POST /v1/auto-promotion/check, as X-Cron-Secret or
                                * Authorization: Bearer; NULL: none */
-    bool bound;               /* `bound_fd` is the listening socket (sy_http_bind), `listen`
-                               * only names it: the server takes it (closed on failure too) */
+    /* Where each server-wide auto-promotion setting came from, for GET
+     * /v1/auto-promotion/config: {"min_confidence": "environment", "interval_s": "flag",
+     * ...} ("default", "flag", "environment", "config"). Borrowed; NULL: not known. */
+    const json_t *auto_promotion_sources;
+    bool bound; /* `bound_fd` is the listening socket (sy_http_bind), `listen`
+                 * only names it: the server takes it (closed on failure too) */
     int bound_fd;
     /* The proxy's counters of workspace `ws` (proxy.h, sy_proxy_stats); NULL: no proxy. */
     json_t *(*route_stats)(void *arg, int64_t ws);
