@@ -820,8 +820,8 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
                   const sy_http_opts_t *opts, sy_err_t *err)
 {
     *out = NULL;
-    char host[256];
-    int port;
+    char host[256] = "";
+    int port = 0;
     if (!opts->bound && split_listen(opts->listen, host, sizeof(host), &port) < 0)
         return sy_err_set(err, -EINVAL, "listen", "--listen takes ADDR:PORT, not \"%.64s\"",
                           opts->listen);
