@@ -637,7 +637,9 @@ bool sy_http_body_allowed(sy_http_t *http, sy_engine_reader_t *rd, const sy_h1_r
     const char *secret = presented_secret(req);
     if (!secret)
         return false;
-    if (sy_secret_matches(http->opts.cron_secret, secret)) /* the cron secret as a bearer */
+    /* the cron secret as a bearer, on the one path it opens */
+    if (http->opts.cron_secret && strcmp(sy_h1_path(req), "/v1/auto-promotion/check") == 0 &&
+        sy_secret_matches(http->opts.cron_secret, secret))
         return true;
     sy_principal_t who;
     sy_engine_reader_refresh(rd);

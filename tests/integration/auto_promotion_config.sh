@@ -136,6 +136,9 @@ expect "a wrong bearer on the check: 401" 401 '.error.code == "unauthorized"' --
     POST /v1/auto-promotion/check "0123456789abcdef-croN"
 expect "the cron secret less its last byte as a bearer: 401" 401 '.error.code == "unauthorized"' -- \
     POST /v1/auto-promotion/check "0123456789abcdef-cro"
+expect "the cron secret as a bearer with a body (read, not refused): a dry run would step" 200 \
+    '.dry_run == true and ([.experiments[] | select(.experiment == "checkout")][0].action == "would_step")' -- \
+    POST /v1/auto-promotion/check "$CRON" '{"dry_run":true}'
 expect "the cron secret as a bearer: the check steps 50 -> 80, every workspace" 200 \
     '[.experiments[] | select(.experiment == "checkout")][0] | .action == "step" and .weights == {"control":20,"treatment":80}' -- \
     POST /v1/auto-promotion/check "$CRON"
