@@ -50,6 +50,7 @@ static const char *const safety_fields[] = {"min_sample_per_variant",
                                             "max_latency_increase_pct",
                                             "planned_lift_pct",
                                             NULL};
+enum { SAFETY_TAU = 6 }; /* sequential_tau_squared: absent while derived (0) */
 
 /* The fields it does not set follow `base` (the server-wide defaults). */
 static int parse_safety(const json_t *s, struct experiment *e, const sy_exp_defaults_t *base,
@@ -127,7 +128,7 @@ static json_t *safety_json(const struct experiment *e, unsigned mask, bool effec
     for (unsigned i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
         if ((mask & (1u << i)) && v[i])
             ok = ok && json_object_set(o, safety_fields[i], v[i]) == 0;
-        else if (!v[i] && i != 6)
+        else if (!v[i] && i != SAFETY_TAU)
             ok = false;
         json_decref(v[i]);
     }
@@ -473,7 +474,7 @@ json_t *sy_exp_to_json(const struct experiment *e)
     /* the settings in force, and which of them are the server's */
     json_t *inherited = json_array();
     for (unsigned i = 0; inherited && safety_fields[i]; i++)
-        if (!(e->safety_set & (1u << i)) && (i != 6 || e->tau_squared > 0))
+        if (!(e->safety_set & (1u << i)) && (i != SAFETY_TAU || e->tau_squared > 0))
             json_array_append_new(inherited, json_string(safety_fields[i]));
     if (json_object_set_new(o, "safety", safety_json(e, ~0u, true)) < 0 ||
         json_object_set_new(o, "safety_inherited", inherited) < 0) {
