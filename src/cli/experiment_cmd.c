@@ -170,6 +170,84 @@ static int create(sy_client_t *c, struct sy_arg *a, const char *prog, const char
     return rc;
 }
 
+/* ---- experiment set ----------------------------------------------------------------------- */
+
+/* `set`'s options after the client's: each sets one member of the merge patch. */
+static const struct {
+    const char *name, *object, *member; /* object NULL: a member of the definition itself */
+    const char *meta, *help;
+} set_opts[] = {
+    {"min-sample-per-variant", "safety", "min_sample_per_variant", "N", "units each variant needs"},
+    {"min-confidence", "safety", "min_confidence", "P", "confidence a winner needs"},
+    {"min-improvement-pct", "safety", "min_improvement_pct", "PCT", "relative lift it needs"},
+    {"min-runtime-hours", "safety", "min_runtime_hours", "HOURS", "hours before a promotion"},
+    {"max-error-rate", "safety", "max_error_rate", "RATE", "the winner's error rate at most"},
+    {"require-manual-approval", "safety", "require_manual_approval", "true|false",
+     "a winner waits for a person"},
+    {"max-latency-increase-pct", "safety", "max_latency_increase_pct", "PCT",
+     "the latency guardrail"},
+    {"planned-lift-pct", "safety", "planned_lift_pct", "PCT", "the lift power is planned for"},
+    {"max-step-pct", "allocation", "max_step_pct", "PCT", "points one step moves at most"},
+    {"cooldown-hours", "allocation", "cooldown_hours", "HOURS", "between two steps"},
+    {"max-changes-per-day", "allocation", "max_changes_per_day", "N", "steps in a day at most"},
+    {"step-min-confidence", "allocation", "min_confidence", "P", "confidence a step needs"},
+    {"description", NULL, "description", "TEXT", "what the experiment is for"},
+};
+#define SET_OPTS (sizeof(set_opts) / sizeof(set_opts[0]))
+
+/* PATCH /v1/experiments/KEY with --patch JSON (a merge patch) and the options over it. A
+ * value is read as JSON (0.99, true, null: back to the server-wide default) or, if it is
+ * not JSON, taken as a string. */
+static int set(sy_client_t *c, const struct sy_arg *a, const char *prog, const char *path)
+{
+    json_t *patch = json_object();
+    const char *raw = a[SY_CA_FIRST_OWN + SET_OPTS].value;
+    if (raw) {
+        json_error_t je;
+        json_decref(patch);
+        patch = json_loads(raw, 0, &je);
+        if (!json_is_object(patch)) {
+            fprintf(stderr, "%s: --patch: a JSON object (a merge patch), not %s\n", prog,
+                    patch ? "another value" : je.text);
+            json_decref(patch);
+            return SY_EXIT_USAGE;
+        }
+    }
+    size_t given = 0;
+    for (size_t i = 0; patch && i < SET_OPTS; i++) {
+        const char *text = a[SY_CA_FIRST_OWN + i].value;
+        if (!text)
+            continue;
+        given++;
+        json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
+        if (!v || strcmp(set_opts[i].member, "description") == 0) {
+            json_decref(v);
+            v = json_string(text);
+        }
+        json_t *into = patch;
+        if (set_opts[i].object) {
+            into = json_object_get(patch, set_opts[i].object);
+            if (!json_is_object(into)) {
+                into = json_object();
+                json_object_set_new(patch, set_opts[i].object, into);
+            }
+        }
+        json_object_set_new(into, set_opts[i].member, v);
+    }
+    if (!patch || (!given && !raw)) {
+        fprintf(stderr,
+                "%s: nothing to change: give an option (--min-confidence 0.99) or --patch\n", prog);
+        json_decref(patch);
+        return SY_EXIT_USAGE;
+    }
+    char *body = json_dumps(patch, JSON_COMPACT);
+    json_decref(patch);
+    int rc =
+        body ? sy_client_run(c, a[SY_CA_JSON].value != NULL, "PATCH", path, body, print_one) : 1;
+    free(body);
+    return rc;
+}
+
 static void experiment_usage(FILE *to)
 {
     fprintf(to,
@@ -181,7 +259,11 @@ static void experiment_usage(FILE *to)
             "  show KEY                 one experiment, as JSON\n"
             "  start|stop|terminate KEY move it along its life cycle\n"
             "  results KEY              per-variant numbers, tests and the decision\n"
-            "  promotion KEY            the five safety checks of promotion\n\n"
+            "  promotion KEY            the five safety checks of promotion\n"
+            "  set KEY [--min-confidence P ...] [--patch JSON]\n"
+            "                           change a draft's or running experiment's safety and\n"
+            "                           allocation settings (a JSON merge patch; a value of\n"
+            "                           null goes back to the server-wide default)\n\n"
             "Each verb takes --server URL, --token TOKEN (or SWITCHYARD_URL, SWITCHYARD_TOKEN)\n"
             "and --json.\n");
 }
@@ -193,12 +275,12 @@ int sy_cli_experiment(int argc, char **argv)
         return argc < 1 ? SY_EXIT_USAGE : 0;
     }
     const char *verb = argv[0];
-    static const char *const verbs[] = {"create", "list",      "show",    "start",
-                                        "stop",   "terminate", "results", "promotion"};
+    static const char *const verbs[] = {"create",    "list",    "show",      "start", "stop",
+                                        "terminate", "results", "promotion", "set"};
     size_t v = 0;
-    while (v < 8 && strcmp(verbs[v], verb) != 0)
+    while (v < 9 && strcmp(verbs[v], verb) != 0)
         v++;
-    if (v == 8) {
+    if (v == 9) {
         fprintf(stderr, "switchyard experiment: unknown verb '%s'\n", verb);
         experiment_usage(stderr);
         return SY_EXIT_USAGE;
@@ -223,24 +305,41 @@ int sy_cli_experiment(int argc, char **argv)
         {"control", "NAME", "create: which variant is the control", 0, NULL, NULL, 0},
         {"metric", "conversion|mean", "create: the primary metric", 0, NULL, NULL, 0},
     };
-    size_t n = v == 0 ? sizeof(a) / sizeof(a[0]) : SY_CA_FIRST_OWN;
+    struct sy_arg sa[SY_CA_FIRST_OWN + SET_OPTS + 1];
+    memcpy(sa, a, SY_CA_FIRST_OWN * sizeof(*a));
+    for (size_t i = 0; i < SET_OPTS; i++)
+        sa[SY_CA_FIRST_OWN + i] =
+            (struct sy_arg){set_opts[i].name, set_opts[i].meta, set_opts[i].help, 0, NULL, NULL, 0};
+    sa[SY_CA_FIRST_OWN + SET_OPTS] =
+        (struct sy_arg){"patch",
+                        "JSON",
+                        "a merge patch of the definition (health, ...); the "
+                        "options go over it",
+                        0,
+                        NULL,
+                        NULL,
+                        0};
+    size_t n = v == 0   ? sizeof(a) / sizeof(a[0])
+               : v == 8 ? SY_CA_FIRST_OWN + SET_OPTS + 1
+                        : SY_CA_FIRST_OWN;
+    struct sy_arg *args = v == 8 ? sa : a;
     bool help = false;
-    if (sy_args_parse(argc, argv, a, n, prog, &help) < 0)
+    if (sy_args_parse(argc, argv, args, n, prog, &help) < 0)
         return SY_EXIT_USAGE;
     if (help) {
         experiment_usage(stdout);
         printf("\n");
-        sy_args_usage(a, n, stdout);
+        sy_args_usage(args, n, stdout);
         return 0;
     }
     if (v >= 2 && !key) {
         fprintf(stderr, "%s: which experiment? (switchyard experiment %s KEY)\n", prog, verb);
         return SY_EXIT_USAGE;
     }
-    sy_client_t *c = sy_client_new(prog, a[SY_CA_SERVER].value, a[SY_CA_TOKEN].value);
+    sy_client_t *c = sy_client_new(prog, args[SY_CA_SERVER].value, args[SY_CA_TOKEN].value);
     if (!c)
         return SY_EXIT_USAGE;
-    bool json = a[SY_CA_JSON].value != NULL;
+    bool json = args[SY_CA_JSON].value != NULL;
     char path[700], esc[520];
     sy_client_escape(key ? key : "", esc, sizeof(esc));
     int rc;
@@ -254,6 +353,10 @@ int sy_cli_experiment(int argc, char **argv)
     case 2:
         snprintf(path, sizeof(path), "/v1/experiments/%s", esc);
         rc = sy_client_run(c, json, "GET", path, NULL, NULL);
+        break;
+    case 8:
+        snprintf(path, sizeof(path), "/v1/experiments/%s", esc);
+        rc = set(c, sa, prog, path);
         break;
     case 6:
     case 7:

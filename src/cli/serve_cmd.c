@@ -61,7 +61,31 @@ enum {
     O_CORS_ORIGINS,
     O_PUBLIC_URL,
     O_LOOP_CPU,
+    /* the server-wide defaults of experiments' safety settings (safety_opts below) */
+    O_AP_MIN_SAMPLE,
+    O_AP_MIN_CONFIDENCE,
+    O_AP_MIN_IMPROVEMENT,
+    O_AP_MIN_RUNTIME,
+    O_AP_MAX_ERROR_RATE,
+    O_AP_SEQUENTIAL,
+    O_AP_TAU,
+    O_AP_MANUAL,
+    O_AP_MAX_LATENCY,
+    O_AP_PLANNED_LIFT,
     O_COUNT
+};
+
+/* Each server-wide safety default and the field of an experiment's "safety" it stands for:
+ * the engine checks them as it checks a definition's (sy_engine_exp_defaults_parse). */
+static const struct {
+    int opt;
+    const char *field;
+} safety_opts[] = {
+    {O_AP_MIN_SAMPLE, "min_sample_per_variant"},    {O_AP_MIN_CONFIDENCE, "min_confidence"},
+    {O_AP_MIN_IMPROVEMENT, "min_improvement_pct"},  {O_AP_MIN_RUNTIME, "min_runtime_hours"},
+    {O_AP_MAX_ERROR_RATE, "max_error_rate"},        {O_AP_SEQUENTIAL, "sequential"},
+    {O_AP_TAU, "sequential_tau_squared"},           {O_AP_MANUAL, "require_manual_approval"},
+    {O_AP_MAX_LATENCY, "max_latency_increase_pct"}, {O_AP_PLANNED_LIFT, "planned_lift_pct"},
 };
 
 static const char *const defaults[O_COUNT] = {
@@ -88,11 +112,13 @@ static const char *const defaults[O_COUNT] = {
     [O_ROUTE_STATS_RETENTION] = "90",
 };
 
-/* Fills options not given on the command line from the environment, then `file`. */
+/* Fills options not given on the command line from the environment, then `file`; each
+ * one's origin into from[i]: "flag", "environment", "config" (NULL: the default). */
 static int fill_from_env_and_config(const char *prog, struct sy_arg *args, size_t n,
-                                    char store[][512])
+                                    char store[][512], const char **from)
 {
     for (size_t i = 0; i < n; i++) {
+        from[i] = args[i].value ? "flag" : NULL;
         if (args[i].value || i == O_CONFIG)
             continue;
         char env[64] = "SWITCHYARD_";
@@ -101,8 +127,10 @@ static int fill_from_env_and_config(const char *prog, struct sy_arg *args, size_
             env[o++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
         env[o] = '\0';
         const char *v = getenv(env);
-        if (v)
+        if (v) {
             args[i].value = v;
+            from[i] = "environment";
+        }
     }
     const char *path = args[O_CONFIG].value ? args[O_CONFIG].value : getenv("SWITCHYARD_CONFIG");
     if (!path)
@@ -146,6 +174,7 @@ static int fill_from_env_and_config(const char *prog, struct sy_arg *args, size_
         } else if (!args[i].value) {
             snprintf(store[i], sizeof(store[i]), "%s", v);
             args[i].value = store[i];
+            from[i] = "config";
         }
     }
     fclose(fp);
@@ -553,6 +582,37 @@ int sy_cli_serve(int argc, char **argv)
                           "event-stream URLs OFREP advertises (default: from each request's "
                           "Host and X-Forwarded-Proto)",
                           0, NULL, NULL, 0},
+        [O_AP_MIN_SAMPLE] = {"auto-promotion-min-sample-per-variant", "N",
+                             "units each variant needs before a promotion, for experiments "
+                             "that do not set safety.min_sample_per_variant (default 1000)",
+                             0, NULL, NULL, 0},
+        [O_AP_MIN_CONFIDENCE] = {"auto-promotion-min-confidence", "P",
+                                 "confidence a winner needs (default 0.95)", 0, NULL, NULL, 0},
+        [O_AP_MIN_IMPROVEMENT] = {"auto-promotion-min-improvement-pct", "PCT",
+                                  "relative lift a winner needs, in % (default 5)", 0, NULL, NULL,
+                                  0},
+        [O_AP_MIN_RUNTIME] = {"auto-promotion-min-runtime-hours", "HOURS",
+                              "hours an experiment runs before a promotion (default 48)", 0, NULL,
+                              NULL, 0},
+        [O_AP_MAX_ERROR_RATE] = {"auto-promotion-max-error-rate", "RATE",
+                                 "the winner's error rate at most, 0..1 (default 0.05)", 0, NULL,
+                                 NULL, 0},
+        [O_AP_SEQUENTIAL] = {"auto-promotion-sequential", "true|false",
+                             "judge with the always-valid sequential test (default false)", 0, NULL,
+                             NULL, 0},
+        [O_AP_TAU] = {"auto-promotion-sequential-tau-squared", "X",
+                      "the sequential test's mixing variance (default: derived at each look)", 0,
+                      NULL, NULL, 0},
+        [O_AP_MANUAL] = {"auto-promotion-require-manual-approval", "true|false",
+                         "an eligible winner waits for a person (default false)", 0, NULL, NULL, 0},
+        [O_AP_MAX_LATENCY] = {"auto-promotion-max-latency-increase-pct", "PCT",
+                              "the latency guardrail: % over control's mean at most (default "
+                              "10)",
+                              0, NULL, NULL, 0},
+        [O_AP_PLANNED_LIFT] = {"auto-promotion-planned-lift-pct", "PCT",
+                               "the lift power is planned for, in % (default: twice the "
+                               "minimum improvement)",
+                               0, NULL, NULL, 0},
         [O_LOOP_CPU] = {"loop-cpu", NULL,
                         "also measure each event loop iteration's time on the CPU, for GET "
                         "/v1/system/loops to tell work from preemption (a clock read per "
@@ -578,7 +638,8 @@ int sy_cli_serve(int argc, char **argv)
         return 0;
     }
     static char store[O_COUNT][512];
-    if (fill_from_env_and_config(prog, args, O_COUNT, store) < 0)
+    const char *from[O_COUNT];
+    if (fill_from_env_and_config(prog, args, O_COUNT, store, from) < 0)
         return SY_EXIT_USAGE;
     const char *opt[O_COUNT];
     for (int i = 0; i < O_COUNT; i++)
@@ -715,11 +776,62 @@ int sy_cli_serve(int argc, char **argv)
         return SY_EXIT_USAGE;
     }
 
-    sy_engine_t *eng;
+    /* The safety defaults, checked as a definition's "safety" is: each option's text read
+     * as JSON (0.99, true, 1000), else taken as a string. */
+    json_t *safety = json_object(), *sources = json_object();
+    sy_exp_defaults_t exp_defaults;
     sy_err_t err = {0};
-    sy_engine_opts_t eopts = {.db = opt[O_DB]};
+    int bad = !safety || !sources;
+    for (size_t i = 0; !bad && i < sizeof(safety_opts) / sizeof(safety_opts[0]); i++) {
+        int o = safety_opts[i].opt;
+        json_object_set_new(sources, safety_opts[i].field,
+                            json_string(from[o] ? from[o] : "default"));
+        if (!opt[o])
+            continue;
+        json_t *v = json_loads(opt[o], JSON_DECODE_ANY, NULL);
+        json_object_set_new(safety, safety_opts[i].field, v ? v : json_string(opt[o]));
+    }
+    json_object_set_new(sources, "interval_s",
+                        json_string(from[O_AUTO_INTERVAL] ? from[O_AUTO_INTERVAL] : "default"));
+    json_object_set_new(sources, "dry_run",
+                        json_string(from[O_AUTO_DRY_RUN] ? from[O_AUTO_DRY_RUN] : "default"));
+    json_object_set_new(sources, "cron_secret",
+                        json_string(from[O_AUTO_SECRET] ? from[O_AUTO_SECRET] : "default"));
+    if (!bad && sy_engine_exp_defaults_parse(safety, &exp_defaults, &err) < 0) {
+        const char *field = strchr(err.field, '.') ? strchr(err.field, '.') + 1 : err.field;
+        size_t i = 0;
+        while (i + 1 < sizeof(safety_opts) / sizeof(safety_opts[0]) &&
+               strcmp(safety_opts[i].field, field) != 0)
+            i++;
+        char env[64] = "SWITCHYARD_";
+        for (const char *p = args[safety_opts[i].opt].name; *p && strlen(env) + 1 < sizeof(env);
+             p++)
+            env[strlen(env)] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+        fprintf(stderr, "%s: --%s (%s): %s, not \"%.64s\"\n", prog, args[safety_opts[i].opt].name,
+                env, err.msg, opt[safety_opts[i].opt] ? opt[safety_opts[i].opt] : "");
+        bad = 1;
+    }
+    json_decref(safety);
+    if (bad) {
+        json_decref(sources);
+        return SY_EXIT_USAGE;
+    }
+    hopts.auto_promotion_sources = sources;
+
+    /* The port first: one in use must fail before a database is made or a token shown. */
+    hopts.bound_fd = sy_http_bind(opt[O_LISTEN], &err);
+    if (hopts.bound_fd < 0) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        json_decref(sources);
+        return 1;
+    }
+    hopts.bound = true;
+    sy_engine_t *eng;
+    sy_engine_opts_t eopts = {.db = opt[O_DB], .exp_defaults = &exp_defaults};
     if (sy_engine_open(&eng, &eopts, &err) < 0) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
+        close(hopts.bound_fd);
+        json_decref(sources);
         return 1;
     }
     int status = 1;
@@ -788,7 +900,9 @@ int sy_cli_serve(int argc, char **argv)
         event_config_free(cfg);
     if (!s.base)
         goto out_engine;
-    if (sy_http_start(&s.http, s.base, eng, &hopts, &err) < 0) {
+    int rc_http = sy_http_start(&s.http, s.base, eng, &hopts, &err);
+    hopts.bound = false; /* the server took the socket, even when it failed */
+    if (rc_http < 0) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
         goto out_base;
     }
@@ -830,12 +944,15 @@ out_http:
 out_base:
     event_base_free(s.base);
 out_engine:
+    if (hopts.bound)
+        close(hopts.bound_fd);
     sy_engine_on_routes(eng, NULL, NULL);
     if (s.proxy)
         flush_counters(&s, 0); /* what was counted since the last flush */
     sy_proxy_stop(s.proxy);
     free(s.prev);
     sy_engine_close(eng);
+    json_decref(sources);
     return status;
 }
 

@@ -38,26 +38,34 @@ static int get_bool(const json_t *o, const char *k, bool *out, const char *field
     return 0;
 }
 
-static int parse_safety(const json_t *s, struct experiment *e, sy_err_t *err)
+/* The fields of a definition's "safety", in the order of their bits in e->safety_set. */
+static const char *const safety_fields[] = {"min_sample_per_variant",
+                                            "min_confidence",
+                                            "min_improvement_pct",
+                                            "min_runtime_hours",
+                                            "max_error_rate",
+                                            "sequential",
+                                            "sequential_tau_squared",
+                                            "require_manual_approval",
+                                            "max_latency_increase_pct",
+                                            "planned_lift_pct",
+                                            NULL};
+enum { SAFETY_TAU = 6 }; /* sequential_tau_squared: absent while derived (0) */
+
+/* The fields it does not set follow `base` (the server-wide defaults). */
+static int parse_safety(const json_t *s, struct experiment *e, const sy_exp_defaults_t *base,
+                        sy_err_t *err)
 {
-    e->safety = SY_SAFETY_DEFAULTS;
-    e->max_latency_increase_pct = 10;
+    e->safety = base->safety;
+    e->sequential = base->sequential;
+    e->tau_squared = base->sequential_tau_squared;
+    e->max_latency_increase_pct = base->max_latency_increase_pct;
+    e->safety_set = 0;
     if (!s)
         return 0;
     if (!json_is_object(s))
         return sy_err_set(err, -EINVAL, "safety", "safety must be an object");
-    static const char *const fields[] = {"min_sample_per_variant",
-                                         "min_confidence",
-                                         "min_improvement_pct",
-                                         "min_runtime_hours",
-                                         "max_error_rate",
-                                         "sequential",
-                                         "sequential_tau_squared",
-                                         "require_manual_approval",
-                                         "max_latency_increase_pct",
-                                         "planned_lift_pct",
-                                         NULL};
-    int rc = sy_eng_only_fields(s, fields, "safety", err);
+    int rc = sy_eng_only_fields(s, safety_fields, "safety", err);
     if (rc < 0)
         return rc;
     const json_t *n = json_object_get(s, "min_sample_per_variant");
@@ -92,6 +100,56 @@ static int parse_safety(const json_t *s, struct experiment *e, sy_err_t *err)
         snprintf(f, sizeof(f), "safety.%.50s", e2.field);
         return sy_err_set(err, rc, f, "%s", e2.msg);
     }
+    for (unsigned i = 0; safety_fields[i]; i++)
+        if (json_object_get(s, safety_fields[i]))
+            e->safety_set |= 1u << i;
+    return 0;
+}
+
+/* `e`'s safety settings: those of `mask` (bits as safety_fields), as they are; with
+ * `effective`, the lift power is planned for as the results use it. */
+static json_t *safety_json(const struct experiment *e, unsigned mask, bool effective)
+{
+    const sy_safety_t *k = &e->safety;
+    double planned =
+        k->planned_lift_pct > 0 || !effective ? k->planned_lift_pct : 2 * k->min_improvement_pct;
+    json_t *v[] = {json_integer(k->min_sample_per_variant),
+                   json_real(k->min_confidence),
+                   json_real(k->min_improvement_pct),
+                   json_real(k->min_runtime_hours),
+                   json_real(k->max_error_rate),
+                   json_boolean(e->sequential),
+                   e->tau_squared > 0 ? json_real(e->tau_squared) : NULL,
+                   json_boolean(k->manual_approval),
+                   json_real(e->max_latency_increase_pct),
+                   json_real(planned)};
+    json_t *o = json_object();
+    bool ok = o != NULL;
+    for (unsigned i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        if ((mask & (1u << i)) && v[i])
+            ok = ok && json_object_set(o, safety_fields[i], v[i]) == 0;
+        else if (!v[i] && i != SAFETY_TAU)
+            ok = false;
+        json_decref(v[i]);
+    }
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+int sy_exp_defaults_parse(const json_t *safety, sy_exp_defaults_t *out, sy_err_t *err)
+{
+    struct experiment e = {0};
+    sy_exp_defaults_t spec = SY_EXP_DEFAULTS;
+    int rc = parse_safety(safety, &e, &spec, err);
+    if (rc < 0)
+        return rc;
+    *out = (sy_exp_defaults_t){.safety = e.safety,
+                               .sequential = e.sequential,
+                               .sequential_tau_squared = e.tau_squared,
+                               .max_latency_increase_pct = e.max_latency_increase_pct};
     return 0;
 }
 
@@ -285,7 +343,7 @@ static int parse_variants(const json_t *vs, struct experiment *e, json_t *values
 }
 
 int sy_exp_parse_def(const json_t *def, struct experiment *e, json_t *values, bool stored,
-                     sy_err_t *err)
+                     const sy_exp_defaults_t *base, sy_err_t *err)
 {
     if (!json_is_object(def))
         return sy_err_set(err, -EINVAL, "", "an experiment is a JSON object");
@@ -326,7 +384,7 @@ int sy_exp_parse_def(const json_t *def, struct experiment *e, json_t *values, bo
         else if (!name || strcmp(name, "error_rate") != 0)
             return sy_err_set(err, -EINVAL, f, "a guardrail is \"error_rate\" or \"latency\"");
     }
-    if ((rc = parse_safety(json_object_get(def, "safety"), e, err)) < 0 ||
+    if ((rc = parse_safety(json_object_get(def, "safety"), e, base, err)) < 0 ||
         (rc = parse_allocation(json_object_get(def, "allocation"), e, err)) < 0 ||
         (rc = parse_health(json_object_get(def, "health"), e, err)) < 0 ||
         (rc = get_bool(def, "record_exposures", &e->record_exposures, "record_exposures", err)) < 0)
@@ -341,22 +399,8 @@ int sy_exp_parse_def(const json_t *def, struct experiment *e, json_t *values, bo
         json_array_append_new(vs,
                               json_pack("{sssIsb}", "key", e->arms[i].key, "weight",
                                         (json_int_t)e->arms[i].weight, "control", i == e->control));
-    const sy_safety_t *k = &e->safety;
-    json_t *safety = json_pack(
-        "{sIsfsfsfsfsbsb}", "min_sample_per_variant", (json_int_t)k->min_sample_per_variant,
-        "min_confidence", k->min_confidence, "min_improvement_pct", k->min_improvement_pct,
-        "min_runtime_hours", k->min_runtime_hours, "max_error_rate", k->max_error_rate,
-        "sequential", e->sequential, "require_manual_approval", k->manual_approval);
-    if (safety && e->tau_squared > 0)
-        json_object_set_new(safety, "sequential_tau_squared", json_real(e->tau_squared));
-    if (safety) {
-        json_object_set_new(safety, "max_latency_increase_pct",
-                            json_real(e->max_latency_increase_pct));
-        /* the lift power is planned for, as the results use it */
-        json_object_set_new(
-            safety, "planned_lift_pct",
-            json_real(k->planned_lift_pct > 0 ? k->planned_lift_pct : 2 * k->min_improvement_pct));
-    }
+    /* only the settings it gives: the others follow the server-wide defaults */
+    json_t *safety = safety_json(e, e->safety_set, false);
     json_t *guards = e->latency_guardrail ? json_pack("[ss]", "error_rate", "latency")
                                           : json_pack("[s]", "error_rate");
     e->def = json_pack("{sssssssososbso}", "key", e->key, "flag", e->flag, "metric", metric,
@@ -392,6 +436,30 @@ int sy_exp_parse_def(const json_t *def, struct experiment *e, json_t *values, bo
     return e->def ? 0 : sy_eng_oom(err);
 }
 
+int sy_engine_exp_defaults_parse(const json_t *safety, sy_exp_defaults_t *out, sy_err_t *err)
+{
+    return sy_exp_defaults_parse(safety, out, err);
+}
+
+json_t *sy_exp_take_settings(struct experiment *e, struct experiment *from)
+{
+    /* every setting the definition gives beside its variants, flag and metric: a new
+     * setting of the definition is taken here too */
+    json_t *old = e->def;
+    e->def = from->def;
+    from->def = NULL;
+    e->safety = from->safety;
+    e->safety_set = from->safety_set;
+    e->sequential = from->sequential;
+    e->tau_squared = from->tau_squared;
+    e->max_latency_increase_pct = from->max_latency_increase_pct;
+    e->guardrails = from->guardrails;
+    e->guardrails_set = from->guardrails_set;
+    e->health = from->health;
+    e->health_min_events = from->health_min_events;
+    return old;
+}
+
 static json_t *null_or_int(int64_t v)
 {
     return v ? json_integer(v) : json_null();
@@ -408,11 +476,23 @@ json_t *sy_exp_weights_json(const struct experiment *e)
 json_t *sy_exp_to_json(const struct experiment *e)
 {
     json_t *o = json_deep_copy(e->def);
-    if (o && json_object_update_new(o, json_pack("{sosssIsoso}", "weights", sy_exp_weights_json(e),
-                                                 "state", sy_exp_state_name(e->state), "created_ms",
-                                                 (json_int_t)e->created_ms, "started_ms",
-                                                 null_or_int(e->started_ms), "stopped_ms",
-                                                 null_or_int(e->stopped_ms))) < 0) {
+    if (!o)
+        return NULL;
+    /* the settings in force, and which of them are the server's */
+    json_t *inherited = json_array();
+    for (unsigned i = 0; inherited && safety_fields[i]; i++)
+        if (!(e->safety_set & (1u << i)) && (i != SAFETY_TAU || e->tau_squared > 0))
+            json_array_append_new(inherited, json_string(safety_fields[i]));
+    if (json_object_set_new(o, "safety", safety_json(e, ~0u, true)) < 0 ||
+        json_object_set_new(o, "safety_inherited", inherited) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    if (json_object_update_new(o, json_pack("{sosssIsoso}", "weights", sy_exp_weights_json(e),
+                                            "state", sy_exp_state_name(e->state), "created_ms",
+                                            (json_int_t)e->created_ms, "started_ms",
+                                            null_or_int(e->started_ms), "stopped_ms",
+                                            null_or_int(e->stopped_ms))) < 0) {
         json_decref(o);
         return NULL;
     }

@@ -129,9 +129,20 @@ struct workspace *sy_eng_find_ws(sy_engine_t *eng, int64_t id)
 int sy_engine_open(sy_engine_t **out, const sy_engine_opts_t *opts, sy_err_t *err)
 {
     *out = NULL;
+    sy_exp_defaults_t defaults = opts->exp_defaults ? *opts->exp_defaults : SY_EXP_DEFAULTS;
+    sy_err_t e2 = {0};
+    /* before the store: defaults that are wrong must not leave a new database behind */
+    if (sy_safety_check(&defaults.safety, &e2) < 0 || defaults.sequential_tau_squared < 0 ||
+        !(defaults.max_latency_increase_pct >= 0 && defaults.max_latency_increase_pct <= 1e4))
+        return sy_err_set(err, -EINVAL, "exp_defaults", "the safety defaults: %s %s",
+                          e2.field[0] ? e2.field
+                                      : "sequential_tau_squared or "
+                                        "max_latency_increase_pct",
+                          e2.msg[0] ? e2.msg : "out of range");
     sy_engine_t *eng = calloc(1, sizeof(*eng));
     if (!eng)
         return sy_eng_oom(err);
+    eng->exp_defaults = defaults;
     eng->now_ms = opts->now_ms ? opts->now_ms : opts->fake_start_ms ? NULL : real_now_ms;
     eng->fake_ms = opts->fake_start_ms; /* the engine's own clock: sy_engine_advance */
     eng->fractional = opts->fractional;

@@ -31,6 +31,7 @@
 
 #include "codec/schema.h"
 #include "core/err.h"
+#include "core/experiment.h"
 #include "core/flagset.h"
 #include "engine/loopstat.h"
 #include "core/route.h"
@@ -56,6 +57,27 @@ typedef struct sy_principal {
     char name[64];
 } sy_principal_t;
 
+/* Server-wide defaults of an experiment's "safety" settings: what an experiment that does
+ * not set a field follows (serve: the --auto-promotion-* options and
+ * SWITCHYARD_AUTO_PROMOTION_* variables). An experiment's own settings override them field
+ * by field; those it does not set follow the defaults of the process that loads it. */
+typedef struct sy_exp_defaults {
+    sy_safety_t safety;              /* min_sample_per_variant ... planned_lift_pct */
+    bool sequential;                 /* the always-valid (mSPRT) test */
+    double sequential_tau_squared;   /* its mixing variance; 0: derived at each look */
+    double max_latency_increase_pct; /* the latency guardrail, % over control's mean */
+} sy_exp_defaults_t;
+
+/* The specification's: 1000 per variant, 0.95, 5 %, 48 h, 0.05, not sequential, no
+ * manual approval, latency +10 %. */
+#define SY_EXP_DEFAULTS                                                                            \
+    ((sy_exp_defaults_t){.safety = SY_SAFETY_DEFAULTS, .max_latency_increase_pct = 10})
+
+/* Checks a "safety" object (NULL: {}) as an experiment's definition takes it, with the
+ * specification's defaults for the fields it does not give, into *out: what serve builds
+ * from its options. -EINVAL naming the field ("safety.min_confidence"). */
+int sy_engine_exp_defaults_parse(const json_t *safety, sy_exp_defaults_t *out, sy_err_t *err);
+
 typedef struct sy_engine_opts {
     const char *db;             /* store URI (a file path for SQLite) */
     int64_t (*now_ms)(void);    /* NULL: the real clock (or the engine's own, below) */
@@ -63,6 +85,7 @@ typedef struct sy_engine_opts {
                                    that starts here and moves only by sy_engine_advance */
     sy_fractional_t fractional; /* bucketing rule of every workspace's flags */
     uint32_t max_units;         /* distinct units one experiment may hold; 0: 32 Mi */
+    const sy_exp_defaults_t *exp_defaults; /* copied; NULL: SY_EXP_DEFAULTS */
 } sy_engine_opts_t;
 
 /* Opens the store and builds every workspace's snapshot from it. */
@@ -232,6 +255,17 @@ int sy_engine_experiment_create(sy_engine_t *eng, const sy_principal_t *actor, c
 /* {"experiments": [...]} by creation. */
 int sy_engine_experiment_list(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
                               sy_err_t *err);
+/* Changes experiment `key`'s settings by a JSON merge patch (RFC 7386) of its definition:
+ * members replace, null removes (a safety field removed follows the server-wide default
+ * again), objects merge. The result is checked whole as a create checks it (-EINVAL naming
+ * the field, "safety.min_confidenc"). Only a draft, running or promoting experiment changes
+ * (SY_ECONFLICT naming "state"); its key, flag, variants, metric, guardrails and
+ * record_exposures never change (SY_ECONFLICT naming the field), nor, once it has started,
+ * safety.sequential and safety.sequential_tau_squared (the running always-valid p-value
+ * holds only for the test it began with). Audited ("experiment.update", before and after).
+ * A patch that changes nothing writes nothing. On a refusal nothing changes. */
+int sy_engine_experiment_patch(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                               const json_t *patch, sy_err_t *err);
 /* The experiment, or -ENOENT. */
 int sy_engine_experiment_get(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
                              json_t **out, sy_err_t *err);
@@ -313,6 +347,10 @@ typedef struct sy_engine_timers {
 
 /* Sets the timers; the first check comes one interval from now. */
 void sy_engine_set_timers(sy_engine_t *eng, const sy_engine_timers_t *t);
+/* The timers as set, and the server-wide safety defaults in force (GET
+ * /v1/auto-promotion/config). */
+sy_engine_timers_t sy_engine_timers(const sy_engine_t *eng);
+sy_exp_defaults_t sy_engine_exp_defaults(const sy_engine_t *eng);
 
 /* Runs what is due at the engine's clock (the loop calls it every second; simulate on its
  * fake clock): the health monitor, the auto-promotion check, the tripwires. Returns what

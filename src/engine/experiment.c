@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/json_merge.h"
 #include "engine/experiment_int.h"
 
 static const char *const state_names[] = {"draft",     "running",  "stopped",    "terminated",
@@ -199,7 +200,7 @@ static int load_experiment(void *arg, const sy_store_experiment_t *row)
     json_error_t je;
     json_t *def = json_loads(row->definition, 0, &je);
     sy_err_t err = {0};
-    int rc = def ? sy_exp_parse_def(def, e, NULL, true, &err) : -EIO;
+    int rc = def ? sy_exp_parse_def(def, e, NULL, true, &eng->exp_defaults, &err) : -EIO;
     json_decref(def);
     if (rc == 0 && state_parse(row->state, &e->state) < 0)
         rc = -EIO;
@@ -373,7 +374,7 @@ int sy_engine_experiment_create(sy_engine_t *eng, const sy_principal_t *actor, c
         rc = sy_eng_oom(err);
         goto out;
     }
-    if ((rc = sy_exp_parse_def(def, e, values, false, err)) < 0)
+    if ((rc = sy_exp_parse_def(def, e, values, false, &eng->exp_defaults, err)) < 0)
         goto out;
     if (sy_exp_find(eng, w->id, e->key, strlen(e->key))) {
         rc = sy_err_set(err, -EEXIST, "key", "experiment \"%.64s\" already exists", e->key);
@@ -455,6 +456,85 @@ int sy_engine_experiment_list(sy_engine_t *eng, const sy_principal_t *actor, jso
         }
     *out = a ? json_pack("{so}", "experiments", a) : NULL;
     return *out ? 0 : sy_eng_oom(err);
+}
+
+/* What a patch may not change: `member` of the definitions `was` and `now` differs. */
+static bool differs(const json_t *was, const json_t *now, const char *member)
+{
+    return !json_equal(json_object_get(was, member), json_object_get(now, member));
+}
+
+int sy_engine_experiment_patch(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                               const json_t *patch, sy_err_t *err)
+{
+    struct experiment *e = sy_exp_lookup(eng, actor, key, err);
+    if (!e)
+        return err ? err->code : -ENOENT;
+    if (!json_is_object(patch))
+        return sy_err_set(err, -EINVAL, "", "a patch is a JSON object (RFC 7386 merge patch)");
+    if (e->state != DRAFT && e->state != RUNNING && e->state != PROMOTING)
+        return sy_err_set(err, SY_ECONFLICT, "state",
+                          "experiment \"%.64s\" is %s: only a draft, running or promoting "
+                          "experiment's settings change",
+                          e->key, state_names[e->state]);
+    /* Merged into what it was given (the stored form): a safety field set to null is its
+     * own no more, and follows the server-wide default again. */
+    json_t *merged = sy_json_merge_patch(e->def, patch), *before = NULL, *after = NULL;
+    struct experiment *n = calloc(1, sizeof(*n));
+    int rc;
+    if (!merged || !n) {
+        rc = sy_eng_oom(err);
+        goto out;
+    }
+    /* a weight the allocation moved is the experiment's, not its definition's */
+    if ((rc = sy_exp_parse_def(merged, n, NULL, false, &eng->exp_defaults, err)) < 0)
+        goto out;
+    static const char *const fixed[] = {"key",    "flag",       "variants",
+                                        "metric", "guardrails", "record_exposures"};
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        if (differs(e->def, n->def, fixed[i])) {
+            rc = sy_err_set(err, SY_ECONFLICT, fixed[i],
+                            "%s cannot change: it is part of what the experiment measures "
+                            "(create a new experiment instead)",
+                            fixed[i]);
+            goto out;
+        }
+    if (e->state != DRAFT && (n->sequential != e->sequential || n->tau_squared != e->tau_squared)) {
+        rc = sy_err_set(err, SY_ECONFLICT,
+                        n->sequential != e->sequential ? "safety.sequential"
+                                                       : "safety.sequential_tau_squared",
+                        "the sequential test cannot change once the experiment has started: its "
+                        "running p-value is valid only for the test it began with");
+        goto out;
+    }
+    if (json_equal(e->def, n->def)) /* nothing to change: nothing written */
+        goto out;
+    struct experiment saved = *e;
+    before = sy_exp_to_json(e);
+    json_t *old = sy_exp_take_settings(e, n);
+    after = sy_exp_to_json(e);
+    struct exp_write xw = {
+        .e = e, .actor = actor, .action = "experiment.update", .before = before, .after = after};
+    if (!before || !after) {
+        rc = sy_eng_oom(err);
+    } else if ((rc = sy_store_begin(eng->store, err)) == 0) {
+        if ((rc = sy_exp_write(eng, e->ws, &xw, err)) < 0)
+            sy_store_rollback(eng->store);
+        else
+            rc = sy_store_commit(eng->store, err);
+    }
+    if (rc < 0) {
+        n->def = e->def; /* freed with n */
+        *e = saved;
+    } else {
+        json_decref(old);
+    }
+out:
+    json_decref(merged);
+    json_decref(before);
+    json_decref(after);
+    experiment_free(n);
+    return rc;
 }
 
 struct experiment *sy_exp_lookup(sy_engine_t *eng, const sy_principal_t *actor, const char *key,

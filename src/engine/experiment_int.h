@@ -88,6 +88,8 @@ struct experiment {
     json_t *flag_before; /* the flag before start (running and ended), or NULL */
     sy_metric_t metric;
     sy_safety_t safety;
+    unsigned safety_set; /* the "safety" fields it sets (definition.c's order); the others
+                            are the server-wide defaults' (sy_engine_opts_t.exp_defaults) */
     bool sequential;
     double tau_squared; /* 0: derived (core/experiment.h) */
     bool record_exposures;
@@ -160,11 +162,21 @@ struct sy_experiments {
 
 /* ---- definition.c --------------------------------------------------------------------- */
 
-/* Fills `e` from a definition and builds its normalized form (e->def); -EINVAL naming the
- * field. `values` (may be NULL) receives each variant's flag value, for a flag the
- * experiment creates. `stored`: a row of the store, whose weights are taken as written. */
+/* Fills `e` from a definition and builds its normalized form (e->def: what the store
+ * keeps, its "safety" holding only the fields it gives); -EINVAL naming the field. The
+ * safety settings it does not give are `base`'s (the server-wide defaults). `values` (may
+ * be NULL) receives each variant's flag value, for a flag the experiment creates.
+ * `stored`: a row of the store, whose weights are taken as written. */
 int sy_exp_parse_def(const json_t *def, struct experiment *e, json_t *values, bool stored,
-                     sy_err_t *err);
+                     const sy_exp_defaults_t *base, sy_err_t *err);
+/* A "safety" object (or NULL) over the specification's defaults, checked as a definition's
+ * (sy_engine_exp_defaults_parse). */
+int sy_exp_defaults_parse(const json_t *safety, sy_exp_defaults_t *out, sy_err_t *err);
+/* Takes `from`'s settings (a definition of `e` parsed again, sy_engine_experiment_patch)
+ * into `e`: safety, allocation, health, description and the normalized form; nothing of
+ * its variants, weights, aggregates or health windows. `from`'s def moves to `e`, and
+ * `e`'s old one is returned (the caller's). */
+json_t *sy_exp_take_settings(struct experiment *e, struct experiment *from);
 
 /* ---- experiment.c --------------------------------------------------------------------- */
 

@@ -126,6 +126,7 @@ struct sy_engine {
     EVP_MD_CTX *digest;       /* reused by every authentication */
     struct sy_experiments *x; /* experiments, their aggregates and the ingest queue */
     sy_engine_timers_t timers;
+    sy_exp_defaults_t exp_defaults; /* what experiments' unset safety fields follow */
     int64_t next_auto_ms;           /* when the auto-promotion check runs next; 0: off */
     int64_t next_regression_ms;     /* when the tripwires are evaluated next; 0: off */
     json_t *health_done;            /* rollbacks the monitor made since the last tick (to log) */

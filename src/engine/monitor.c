@@ -454,6 +454,16 @@ void sy_engine_set_timers(sy_engine_t *eng, const sy_engine_timers_t *t)
     eng->next_regression_ms = t->regression_ms > 0 ? now + t->regression_ms : 0;
 }
 
+sy_engine_timers_t sy_engine_timers(const sy_engine_t *eng)
+{
+    return eng->timers;
+}
+
+sy_exp_defaults_t sy_engine_exp_defaults(const sy_engine_t *eng)
+{
+    return eng->exp_defaults;
+}
+
 /* The next run of a job due at `due` every `every` ms: on its cadence, so that a loop
  * ticking at about the same period cannot skip a run; a job more than a period late runs
  * again one period from now. */

@@ -113,6 +113,18 @@ void sy_api_experiment_rollback(struct call *c)
     allocation_change(c, sy_engine_experiment_rollback);
 }
 
+/* PATCH KEY: a merge patch of its settings (sy_engine_experiment_patch); answers the
+ * experiment. */
+void sy_api_experiment_patch(struct call *c)
+{
+    sy_err_t err = {0};
+    json_t *out = NULL;
+    int rc = sy_engine_experiment_patch(c->eng, &c->who, c->arg[0], c->body, &err);
+    if (rc == 0)
+        rc = sy_engine_experiment_get(c->eng, &c->who, c->arg[0], &out, &err);
+    reply_result(c, rc, 200, out, &err);
+}
+
 void sy_api_health_get(struct call *c)
 {
     sy_err_t err = {0};
@@ -155,6 +167,45 @@ void sy_api_auto_promotion(struct call *c)
     int rc = sy_engine_auto_promotion_check(c->eng, c->system ? NULL : &c->who,
                                             dry ? json_is_true(dry) : -1, &out, &err);
     reply_result(c, rc, 200, out, &err);
+}
+
+/* ---- /v1/auto-promotion/config -------------------------------------------------------- */
+
+static json_t *real_or_null(double v)
+{
+    return v > 0 ? json_real(v) : json_null();
+}
+
+void sy_api_auto_promotion_config(struct call *c)
+{
+    sy_exp_defaults_t d = sy_engine_exp_defaults(c->eng);
+    sy_engine_timers_t t = sy_engine_timers(c->eng);
+    const sy_safety_t *k = &d.safety;
+    /* the shape of an experiment's "safety": what one that sets nothing follows */
+    json_t *safety = json_pack(
+        "{sIsfsfsfsfsbsosbsfso}", "min_sample_per_variant", (json_int_t)k->min_sample_per_variant,
+        "min_confidence", k->min_confidence, "min_improvement_pct", k->min_improvement_pct,
+        "min_runtime_hours", k->min_runtime_hours, "max_error_rate", k->max_error_rate,
+        "sequential", d.sequential, "sequential_tau_squared",
+        real_or_null(d.sequential_tau_squared), "require_manual_approval", k->manual_approval,
+        "max_latency_increase_pct", d.max_latency_increase_pct, "planned_lift_pct",
+        real_or_null(k->planned_lift_pct));
+    const json_t *from = sy_http_opts(c->http)->auto_promotion_sources;
+    json_t *src = from ? json_deep_copy(from) : json_object();
+    json_t *out = safety && src
+                      ? json_pack("{sOsIsbsbsIsO}", "safety", safety, "interval_s",
+                                  (json_int_t)(t.auto_promotion_ms / 1000), "dry_run",
+                                  t.auto_promotion_dry_run, "cron_secret_set",
+                                  sy_http_opts(c->http)->cron_secret != NULL, "health_interval_s",
+                                  (json_int_t)(t.health_ms / 1000), "sources", src)
+                      : NULL;
+    json_decref(safety);
+    json_decref(src);
+    if (!out) {
+        reply_error(c, 500, "out_of_memory", "", "out of memory");
+        return;
+    }
+    reply_json_decimal(c, 200, out);
 }
 
 /* ---- /v1/events ----------------------------------------------------------------------- */

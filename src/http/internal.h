@@ -232,6 +232,8 @@ void sy_api_health_push(struct call *c);
 void sy_api_guardrails_get(struct call *c);
 void sy_api_guardrails_put(struct call *c);
 void sy_api_auto_promotion(struct call *c); /* c->system: the cron secret let it in */
+void sy_api_auto_promotion_config(struct call *c);
+void sy_api_experiment_patch(struct call *c);
 void sy_api_events(struct call *c);
 void sy_api_kpi(struct call *c);
 void sy_api_regression_policies(struct call *c);

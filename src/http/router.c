@@ -67,6 +67,10 @@ const struct sy_endpoint sy_endpoints[] = {
      sy_api_experiment_create, NULL},
     {SY_GET, "/v1/experiments/{key}", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_experiment_get, NULL},
+    /* a merge patch of the settings; its members are the definition's, checked by it */
+    {SY_PATCH, "/v1/experiments/{key}", EDITOR, AUTH_TOKEN, false, BODY_OBJECT, NULL,
+     "key flag variants metric guardrails safety allocation record_exposures description health",
+     sy_api_experiment_patch, NULL},
     {SY_POST, "/v1/experiments/{key}/start", EDITOR, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_experiment_start, NULL},
     {SY_POST, "/v1/experiments/{key}/stop", EDITOR, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
@@ -96,6 +100,8 @@ const struct sy_endpoint sy_endpoints[] = {
     {SY_PUT, "/v1/guardrails", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL,
      "min_confidence max_step_pct cooldown_hours max_changes_per_day", sy_api_guardrails_put, NULL},
     /* a scheduler may call it with the configured secret instead of a token */
+    {SY_GET, "/v1/auto-promotion/config", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
+     sy_api_auto_promotion_config, NULL},
     {SY_POST, "/v1/auto-promotion/check", ADMIN, AUTH_CRON, false, BODY_OPTIONAL, NULL, "dry_run",
      sy_api_auto_promotion, NULL},
     {SY_POST, "/v1/events", SDK, AUTH_TOKEN, false, BODY_RAW, NULL, NULL, sy_api_events, NULL},

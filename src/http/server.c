@@ -550,8 +550,13 @@ static bool caller(struct call *c, const struct sy_endpoint *e)
     if (e->auth == AUTH_NONE)
         return true;
     if (e->auth == AUTH_CRON) {
+        /* A scheduler's secret comes as X-Cron-Secret, or as schedulers send one (Vercel
+         * Cron, GitHub Actions): Authorization: Bearer; a bearer that is not the secret may
+         * still be a token. */
         const char *cron = sy_h1_header(c->req, "X-Cron-Secret");
-        if (cron && sy_secret_matches(c->http->opts.cron_secret, cron)) {
+        const char *bearer = presented_secret(c->req);
+        if ((cron && sy_secret_matches(c->http->opts.cron_secret, cron)) ||
+            (!cron && bearer && sy_secret_matches(c->http->opts.cron_secret, bearer))) {
             snprintf(c->who.name, sizeof(c->who.name), "cron");
             c->system = true;
             return true;
@@ -648,6 +653,10 @@ bool sy_http_body_allowed(sy_http_t *http, sy_engine_reader_t *rd, const sy_h1_r
     const char *secret = presented_secret(req);
     if (!secret)
         return false;
+    /* the cron secret as a bearer, on the one path it opens */
+    if (http->opts.cron_secret && strcmp(sy_h1_path(req), "/v1/auto-promotion/check") == 0 &&
+        sy_secret_matches(http->opts.cron_secret, secret))
+        return true;
     sy_principal_t who;
     sy_engine_reader_refresh(rd);
     int rc = sy_engine_reader_authenticate(rd, secret, strlen(secret), &who);
@@ -807,22 +816,43 @@ static void http_free(sy_http_t *http)
     free(http);
 }
 
+static int listen_error(const char *listen, int rc, sy_err_t *err)
+{
+    if (rc == -EINVAL)
+        return sy_err_set(err, rc, "listen", "cannot resolve the address of %s", listen);
+    return sy_err_set(err, rc, "listen", "cannot listen on %s: %s", listen, strerror(-rc));
+}
+
+int sy_http_bind(const char *listen, sy_err_t *err)
+{
+    char host[256];
+    int port;
+    if (split_listen(listen, host, sizeof(host), &port) < 0)
+        return sy_err_set(err, -EINVAL, "listen", "--listen takes ADDR:PORT, not \"%.64s\"",
+                          listen);
+    int fd = sy_h1_bind(host, port);
+    return fd < 0 ? listen_error(listen, fd, err) : fd;
+}
+
 int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
                   const sy_http_opts_t *opts, sy_err_t *err)
 {
     *out = NULL;
-    char host[256];
-    int port;
-    if (split_listen(opts->listen, host, sizeof(host), &port) < 0)
+    char host[256] = "";
+    int port = 0;
+    if (!opts->bound && split_listen(opts->listen, host, sizeof(host), &port) < 0)
         return sy_err_set(err, -EINVAL, "listen", "--listen takes ADDR:PORT, not \"%.64s\"",
                           opts->listen);
     sy_http_t *http = calloc(1, sizeof(*http));
-    if (!http)
+    if (!http) {
+        if (opts->bound)
+            close(opts->bound_fd);
         return sy_err_set(err, -ENOMEM, NULL, "out of memory");
+    }
     http->eng = eng;
     http->base = base;
     http->opts = *opts;
-    http->listen_fd = -1;
+    http->listen_fd = opts->bound ? opts->bound_fd : -1; /* closed by http_free */
     pthread_mutex_init(&http->rate_lock, NULL);
     atomic_init(&http->store_up, sy_store_ping(sy_engine_store(eng)));
     sy_loopstat_init(&http->loop, "engine", opts->loop_cpu);
@@ -847,11 +877,16 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
                        .loop = &http->loop,
                        .name = "switchyard"};
     int rc;
-    if (!opts->workers) {
+    if (!opts->workers && opts->bound) {
+        rc = sy_h1_listen_fd(&http->h1, base, http->listen_fd, &h1, on_request, http);
+        if (rc == 0)
+            http->port = sy_h1_port(http->h1);
+    } else if (!opts->workers) {
         rc = sy_h1_listen(&http->h1, base, host, port, &h1, on_request, http);
         if (rc == 0)
             http->port = sy_h1_port(http->h1);
-    } else if ((rc = http->listen_fd = sy_h1_bind(host, port)) >= 0) {
+    } else if ((rc = http->listen_fd = opts->bound ? http->listen_fd : sy_h1_bind(host, port)) >=
+               0) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
         if (getsockname(http->listen_fd, (struct sockaddr *)&ss, &sl) == 0)
@@ -861,10 +896,7 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
     }
     if (rc < 0) {
         http_free(http);
-        if (rc == -EINVAL)
-            return sy_err_set(err, rc, "listen", "cannot resolve the address of %s", opts->listen);
-        return sy_err_set(err, rc, "listen", "cannot listen on %s: %s", opts->listen,
-                          strerror(-rc));
+        return listen_error(opts->listen, rc, err);
     }
     http->thread = pthread_self();
     sy_engine_bind_thread(eng); /* the loop's: workers must never change, compile or commit */

@@ -43,7 +43,15 @@ typedef struct sy_http_opts {
     bool quiet;               /* no request lines (tests, benchmarks) */
     bool loop_cpu;            /* the stall gauges also measure time on the CPU (loopstat.h) */
     double rate_limit;        /* requests per second per token (burst: 2 s worth); 0: none */
-    const char *cron_secret;  /* X-Cron-Secret for POST /v1/auto-promotion/check; NULL: none */
+    const char *cron_secret;  /* for POST /v1/auto-promotion/check, as X-Cron-Secret or
+                               * Authorization: Bearer; NULL: none */
+    /* Where each server-wide auto-promotion setting came from, for GET
+     * /v1/auto-promotion/config: {"min_confidence": "environment", "interval_s": "flag",
+     * ...} ("default", "flag", "environment", "config"). Borrowed; NULL: not known. */
+    const json_t *auto_promotion_sources;
+    bool bound; /* `bound_fd` is the listening socket (sy_http_bind), `listen`
+                 * only names it: the server takes it (closed on failure too) */
+    int bound_fd;
     /* The proxy's counters of workspace `ws` (proxy.h, sy_proxy_stats); NULL: no proxy. */
     json_t *(*route_stats)(void *arg, int64_t ws);
     /* Upstream `upstream` (0 legacy, 1 new) of route (ws, name) (sy_proxy_health); with
@@ -53,8 +61,14 @@ typedef struct sy_http_opts {
     void *route_stats_arg;
 } sy_http_opts_t;
 
-/* Binds and starts serving on `base`. Returns 0, or a negative code with `err` (an address
- * that does not parse or cannot be bound). */
+/* A listening socket on opts->listen's address: the fd, or a negative code with `err` (an
+ * address that does not parse or cannot be bound: "cannot listen on 127.0.0.1:8080:
+ * Address already in use"). What `serve` makes first, before it opens or creates a
+ * database, so that a port in use leaves nothing behind. */
+int sy_http_bind(const char *listen, sy_err_t *err);
+
+/* Binds (or takes opts->bound_fd) and starts serving on `base`. Returns 0, or a negative code with
+ * `err` (an address that does not parse or cannot be bound). */
 int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
                   const sy_http_opts_t *opts, sy_err_t *err);
 

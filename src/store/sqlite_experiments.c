@@ -31,14 +31,15 @@ int sy_store_experiment_put(sy_store_t *s, const sy_store_experiment_t *e, int64
         *id = sqlite3_last_insert_rowid(s->db);
         return 0;
     }
-    int rc = sy_sq_run(s,
-                       sy_sq_prepare(s, err,
-                                     "UPDATE experiments SET state = ?, started_ms = ?,"
-                                     " stopped_ms = ?, flag_before = ?, weights = ?"
-                                     " WHERE id = ? AND workspace_id = ?",
-                                     "siissii", e->state, e->started_ms, e->stopped_ms,
-                                     e->flag_before, e->weights, e->id, e->workspace),
-                       err);
+    int rc =
+        sy_sq_run(s,
+                  sy_sq_prepare(s, err,
+                                "UPDATE experiments SET definition = ?, state = ?,"
+                                " started_ms = ?, stopped_ms = ?, flag_before = ?,"
+                                " weights = ? WHERE id = ? AND workspace_id = ?",
+                                "ssiissii", e->definition, e->state, e->started_ms, e->stopped_ms,
+                                e->flag_before, e->weights, e->id, e->workspace),
+                  err);
     if (rc < 0)
         return rc;
     if (sqlite3_changes(s->db) == 0)

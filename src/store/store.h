@@ -186,8 +186,8 @@ typedef struct sy_store_experiment {
 typedef int (*sy_store_experiment_cb)(void *arg, const sy_store_experiment_t *e);
 
 /* Inserts experiment `e` of e->workspace when e->id is 0 (its new id into *id; -EEXIST if
- * the key is taken), else updates its state, times, flag_before and weights. In a
- * transaction. */
+ * the key is taken), else updates its definition (PATCH), state, times, flag_before and
+ * weights. In a transaction. */
 int sy_store_experiment_put(sy_store_t *store, const sy_store_experiment_t *e, int64_t *id,
                             sy_err_t *err);
 /* Every experiment of workspace `ws` (of all workspaces for ws < 0, at start-up), by id. */

@@ -1,0 +1,233 @@
+/* test_settings.c - an experiment's settings in the engine: the server-wide safety defaults
+ * (sy_engine_opts_t.exp_defaults) that the fields an experiment does not set follow, across
+ * a reopen with other defaults; defaults out of range refused before a database is made;
+ * and sy_engine_experiment_patch: a merge patch applied and audited, every refusal (a bad
+ * field, a fixed one, an ended experiment, a store that fails the write) changing nothing
+ * in memory or on disk. */
+#define _DEFAULT_SOURCE
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include "codec/api_json.h"
+#include "fixture.h"
+
+static sy_engine_t *open_with(const sy_exp_defaults_t *d)
+{
+    sy_engine_opts_t o = {.db = path, .now_ms = fake_now, .exp_defaults = d};
+    sy_engine_t *eng;
+    sy_err_t err = {0};
+    if (sy_engine_open(&eng, &o, &err) < 0)
+        fail_msg("open: %s", err.msg);
+    return eng;
+}
+
+/* Reopens f's engine with defaults `d` (NULL: the specification's). */
+static void reopen(struct fixture *f, const sy_exp_defaults_t *d)
+{
+    sy_engine_close(f->eng);
+    f->eng = open_with(d);
+}
+
+static json_t *get(struct fixture *f, const char *key)
+{
+    json_t *out = NULL;
+    sy_err_t err = {0};
+    if (sy_engine_experiment_get(f->eng, &f->who, key, &out, &err) < 0)
+        fail_msg("get %s: %s", key, err.msg);
+    return out;
+}
+
+static double safety(json_t *e, const char *field)
+{
+    return json_number_value(json_object_get(json_object_get(e, "safety"), field));
+}
+
+static void create(struct fixture *f, const char *key, const char *safety_text)
+{
+    char text[512];
+    snprintf(text, sizeof(text),
+             "{\"key\":\"%s\",\"variants\":[{\"key\":\"a\",\"weight\":1,\"control\":true},"
+             "{\"key\":\"b\",\"weight\":1}]%s%s}",
+             key, safety_text ? ",\"safety\":" : "", safety_text ? safety_text : "");
+    json_t *def = json_loads(text, 0, NULL), *out = NULL;
+    sy_err_t err = {0};
+    if (!def || sy_engine_experiment_create(f->eng, &f->who, def, &out, &err) < 0)
+        fail_msg("create: %s", err.msg);
+    json_decref(def);
+    json_decref(out);
+}
+
+static int patch(struct fixture *f, const char *key, const char *text, sy_err_t *err)
+{
+    json_t *p = json_loads(text, JSON_DECODE_ANY, NULL);
+    assert_non_null(p);
+    int rc = sy_engine_experiment_patch(f->eng, &f->who, key, p, err);
+    json_decref(p);
+    return rc;
+}
+
+static void unset_fields_follow_the_defaults_of_the_engine_that_loads_them(void **state)
+{
+    struct fixture *f = *state;
+    sy_exp_defaults_t d = SY_EXP_DEFAULTS;
+    d.safety.min_confidence = 0.99;
+    d.safety.min_runtime_hours = 0;
+    reopen(f, &d);
+    create(f, "plain", NULL);
+    create(f, "own", "{\"min_confidence\":0.9}");
+    json_t *p = get(f, "plain"), *o = get(f, "own");
+    assert_true(safety(p, "min_confidence") == 0.99);
+    assert_true(safety(p, "min_runtime_hours") == 0);
+    assert_true(safety(o, "min_confidence") == 0.9);
+    assert_true(safety(o, "min_runtime_hours") == 0);
+    json_decref(p);
+    json_decref(o);
+    d.safety.min_confidence = 0.97;
+    d.safety.min_runtime_hours = 72;
+    reopen(f, &d);
+    p = get(f, "plain");
+    o = get(f, "own");
+    assert_true(safety(p, "min_confidence") == 0.97);
+    assert_true(safety(p, "min_runtime_hours") == 72);
+    assert_true(safety(o, "min_confidence") == 0.9); /* its own */
+    assert_true(safety(o, "min_runtime_hours") == 72);
+    json_t *inh = json_object_get(o, "safety_inherited");
+    for (size_t i = 0; i < json_array_size(inh); i++)
+        assert_string_not_equal(json_string_value(json_array_get(inh, i)), "min_confidence");
+    json_decref(p);
+    json_decref(o);
+    reopen(f, NULL); /* the specification's */
+    p = get(f, "plain");
+    assert_true(safety(p, "min_confidence") == 0.95);
+    assert_true(safety(p, "min_runtime_hours") == 48);
+    json_decref(p);
+}
+
+static void defaults_out_of_range_are_refused_before_a_database_is_made(void **state)
+{
+    (void)state;
+    char fresh[160];
+    snprintf(fresh, sizeof(fresh), "%s/fresh.db", dir);
+    sy_exp_defaults_t d = SY_EXP_DEFAULTS;
+    d.safety.min_confidence = 1.5;
+    sy_engine_opts_t o = {.db = fresh, .now_ms = fake_now, .exp_defaults = &d};
+    sy_engine_t *eng = NULL;
+    sy_err_t err = {0};
+    assert_int_equal(sy_engine_open(&eng, &o, &err), -EINVAL);
+    assert_null(eng);
+    assert_non_null(strstr(err.msg, "min_confidence"));
+    assert_int_equal(access(fresh, F_OK), -1);
+    json_t *s = json_loads("{\"max_error_rate\":2}", 0, NULL);
+    assert_int_equal(sy_engine_exp_defaults_parse(s, &d, &err), -EINVAL);
+    assert_string_equal(err.field, "safety.max_error_rate");
+    json_decref(s);
+    s = json_loads("{\"min_confidence\":0.99,\"sequential\":true}", 0, NULL);
+    assert_int_equal(sy_engine_exp_defaults_parse(s, &d, &err), 0);
+    assert_true(d.safety.min_confidence == 0.99 && d.sequential &&
+                d.safety.min_sample_per_variant == 1000);
+    json_decref(s);
+}
+
+/* Every refusal leaves the experiment as it was, in memory and after a reopen. */
+static void assert_unchanged(struct fixture *f, const char *before)
+{
+    json_t *now = get(f, "e");
+    char *text = json_dumps(now, JSON_SORT_KEYS);
+    assert_string_equal(text, before);
+    free(text);
+    json_decref(now);
+}
+
+static void a_patch_is_applied_audited_and_every_refusal_changes_nothing(void **state)
+{
+    struct fixture *f = *state;
+    create_started(f,
+                   "{\"key\":\"e\",\"variants\":[{\"key\":\"a\",\"weight\":1,\"control\":true},"
+                   "{\"key\":\"b\",\"weight\":1}],\"safety\":{\"min_confidence\":0.99}}",
+                   "e");
+    json_t *b = get(f, "e");
+    char *before = json_dumps(b, JSON_SORT_KEYS);
+    json_decref(b);
+    sy_err_t err = {0};
+    assert_int_equal(patch(f, "e", "{\"safety\":{\"min_confidenc\":0.95}}", &err), -EINVAL);
+    assert_string_equal(err.field, "safety.min_confidenc");
+    assert_int_equal(patch(f, "e", "{\"safety\":{\"min_confidence\":-1}}", &err), -EINVAL);
+    assert_string_equal(err.field, "safety.min_confidence");
+    assert_int_equal(patch(f, "e", "{\"metric\":\"mean\"}", &err), SY_ECONFLICT);
+    assert_string_equal(err.field, "metric");
+    assert_int_equal(patch(f, "e", "{\"record_exposures\":true}", &err), SY_ECONFLICT);
+    assert_string_equal(err.field, "record_exposures");
+    assert_int_equal(patch(f, "e", "{\"safety\":{\"sequential\":true}}", &err), SY_ECONFLICT);
+    assert_string_equal(err.field, "safety.sequential");
+    assert_int_equal(patch(f, "e", "[]", &err), -EINVAL);
+    assert_int_equal(patch(f, "nope", "{}", &err), -ENOENT);
+    assert_unchanged(f, before);
+
+    /* a store that fails the write: nothing changes, in memory or on disk */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TRIGGER refuse BEFORE UPDATE ON experiments BEGIN "
+                                  "SELECT RAISE(ABORT, 'refused'); END;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_true(patch(f, "e", "{\"safety\":{\"min_confidence\":0.95}}", &err) < 0);
+    assert_unchanged(f, before);
+    reopen(f, NULL);
+    assert_unchanged(f, before);
+    assert_int_equal(sqlite3_exec(db, "DROP TRIGGER refuse", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    /* applied: the new gate, the rest kept; audited with before and after */
+    assert_int_equal(
+        patch(f, "e",
+              "{\"safety\":{\"min_confidence\":0.95},\"allocation\":{\"cooldown_hours\":"
+              "0},\"description\":\"relaxed\"}",
+              &err),
+        0);
+    json_t *e = get(f, "e");
+    assert_true(safety(e, "min_confidence") == 0.95);
+    assert_string_equal(json_string_value(json_object_get(e, "state")), "running");
+    assert_string_equal(json_string_value(json_object_get(e, "description")), "relaxed");
+    assert_true(json_number_value(
+                    json_object_get(json_object_get(e, "allocation"), "cooldown_hours")) == 0);
+    json_decref(e);
+    sy_store_audit_query_t q = {.limit = 10};
+    json_t *audit = json_array();
+    assert_int_equal(sy_engine_audit_list(f->eng, &f->who, &q, sy_audit_json_add, audit, &err), 0);
+    json_t *last = json_array_get(audit, 0);
+    assert_string_equal(json_string_value(json_object_get(last, "action")), "experiment.update");
+    assert_true(safety(json_object_get(last, "before"), "min_confidence") == 0.99);
+    assert_true(safety(json_object_get(last, "after"), "min_confidence") == 0.95);
+    json_decref(audit);
+    /* null: the server-wide default again, and kept so across a reopen */
+    assert_int_equal(patch(f, "e", "{\"safety\":{\"min_confidence\":null}}", &err), 0);
+    reopen(f, NULL);
+    e = get(f, "e");
+    assert_true(safety(e, "min_confidence") == 0.95);
+    assert_string_equal(json_string_value(json_object_get(e, "description")), "relaxed");
+    json_decref(e);
+    /* an ended experiment's settings no longer change */
+    json_t *out = NULL;
+    assert_int_equal(sy_engine_experiment_transition(f->eng, &f->who, "e", "stopped", &out, &err),
+                     0);
+    json_decref(out);
+    assert_int_equal(patch(f, "e", "{\"description\":\"late\"}", &err), SY_ECONFLICT);
+    assert_string_equal(err.field, "state");
+    free(before);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            unset_fields_follow_the_defaults_of_the_engine_that_loads_them, setup, teardown),
+        cmocka_unit_test_setup_teardown(defaults_out_of_range_are_refused_before_a_database_is_made,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_patch_is_applied_audited_and_every_refusal_changes_nothing, setup, teardown),
+    };
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
