@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/route_health.h"
 #include "http/internal.h"
 
 /* sy_engine_route_create with the name in the body (for write_named's shape). */
@@ -82,21 +83,19 @@ static void stats(struct call *c, const char *name)
 }
 
 /* GET /v1/routes/{name}/health: each upstream's error rate (its errors, and the failures
- * of requests meant for it) and p95 against the route's gates, and the breaker's last
- * reported state. */
+ * of requests meant for it) and p95 against the route's gates, judged by the one rule
+ * (core/route_health.h: any request is evidence here), and the breaker's last reported
+ * state. */
 static void health(struct call *c, const char *name)
 {
     sy_err_t err = {0};
-    json_t *route = NULL;
-    int rc = sy_engine_route_get(c->eng, &c->who, name, &route, &err);
+    sy_route_gates_t g;
+    int rc = sy_engine_route_gates(c->eng, &c->who, name, &g, &err);
     if (rc < 0) {
         reply_err(c, &err);
         return;
     }
     const sy_http_opts_t *o = sy_http_opts(c->http);
-    const json_t *gates = json_object_get(route, "health");
-    double max_rate = json_number_value(json_object_get(gates, "max_error_rate"));
-    double max_p95 = json_number_value(json_object_get(gates, "max_p95_ms"));
     json_t *ups = json_object();
     bool healthy = true;
     static const char *const names[] = {"legacy", "new"};
@@ -105,21 +104,19 @@ static void health(struct call *c, const char *name)
         if (o->route_health)
             (void)o->route_health(o->route_stats_arg, c->who.workspace, name, u, &h);
         (void)sy_engine_route_reported(c->eng, &c->who, name, u, &h);
-        json_int_t n = h.requests, e = h.errors;
-        double p95 = h.p95_ms;
-        double rate = n ? (double)e / (double)n : 0;
-        bool ok = rate < max_rate && p95 < max_p95;
-        healthy &= ok;
+        sy_route_verdict_t v = sy_route_judge(&g, &h, 1);
+        healthy &= !v.failing;
         json_object_set_new(ups, names[u],
-                            json_pack("{sIsIsfsfsb}", "requests", n, "errors", e, "error_rate",
-                                      rate, "p95_ms", p95, "healthy", ok));
+                            json_pack("{sIsIsfsfsb}", "requests", (json_int_t)h.requests, "errors",
+                                      (json_int_t)h.errors, "error_rate", v.error_rate, "p95_ms",
+                                      h.p95_ms, "healthy", !v.failing));
     }
     reply_result(c, 0, 200,
-                 json_pack("{sssbsssOso}", "route", name, "healthy", healthy, "breaker",
-                           sy_engine_route_breaker_state(c->eng, &c->who, name), "gates", gates,
-                           "upstreams", ups),
+                 json_pack("{sssbsss{sfsI}so}", "route", name, "healthy", healthy, "breaker",
+                           sy_engine_route_breaker_state(c->eng, &c->who, name), "gates",
+                           "max_error_rate", g.max_error_rate, "max_p95_ms",
+                           (json_int_t)g.max_p95_ms, "upstreams", ups),
                  &err);
-    json_decref(route);
 }
 
 void sy_api_routes(struct call *c, const char *rest)
