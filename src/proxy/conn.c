@@ -62,6 +62,8 @@ static bool breaker_allows(struct conn *c)
     bool ok = !b || sy_breaker_allow(b, &c->route->breaker, sy_conn_now_ms());
     bool moved = b && b->state != was;
     sy_breaker_state_t now = b ? b->state : SY_BREAKER_CLOSED;
+    if (moved)
+        atomic_store_explicit(c->route->brk_state, (int)now, memory_order_relaxed);
     pthread_mutex_unlock(&p->breakers_lock);
     if (moved)
         sy_proxy_event(p, c->route->ws, c->route->name, now);
@@ -78,6 +80,8 @@ void sy_conn_judge(struct conn *c, bool ok)
     pthread_mutex_lock(&p->breakers_lock);
     sy_breaker_t *b = c->route->brk;
     int moved = b ? sy_breaker_record(b, &c->route->breaker, ok, sy_conn_now_ms()) : -1;
+    if (moved >= 0)
+        atomic_store_explicit(c->route->brk_state, moved, memory_order_relaxed);
     pthread_mutex_unlock(&p->breakers_lock);
     if (moved >= 0)
         sy_proxy_event(p, c->route->ws, c->route->name, (sy_breaker_state_t)moved);
@@ -185,7 +189,7 @@ void sy_conn_refuse(struct conn *c, int status, const char *code, const char *ms
     int len = snprintf(all, sizeof(all),
                        "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
                        "X-Switchyard-Route: error\r\nConnection: close\r\n\r\n%s",
-                       status, code, n, body);
+                       status, sy_h1_reason(status), n, body);
     sy_sock_write(c->down, all, (size_t)len < sizeof(all) ? (size_t)len : sizeof(all) - 1);
     sy_sock_free(c->up);
     c->up = NULL;
@@ -307,6 +311,7 @@ static void decide(struct conn *c)
         sy_arena_free(&arena);
     c->domain = d.domain;
     c->target = d.to_new ? NEW : LEGACY;
+    c->split_legacy = !d.to_new && d.why == SY_ROUTE_SPLIT;
 }
 
 /* The request head as it goes upstream: hop-by-hop headers out, forwarding headers in,
@@ -419,6 +424,15 @@ static void dispatch(struct conn *c)
     }
     if (c->target == NEW && !breaker_allows(c))
         c->target = LEGACY; /* the breaker is open: everything to legacy */
+    else if (c->split_legacy && c->route->has_plan && c->route->brk_state &&
+             atomic_load_explicit(c->route->brk_state, memory_order_relaxed) != SY_BREAKER_CLOSED &&
+             breaker_allows(c)) {
+        /* A plan took the route to 0 % when the breaker opened, and would wait for it to
+         * close forever: a request new could take but for its bucket is the breaker's
+         * half-open probe instead (`probes` at a time, once open_ms has passed). */
+        c->target = NEW;
+        c->probe = true;
+    }
     if (sy_conn_build_request(c) < 0) {
         sy_conn_refuse(c, 503, "unavailable", "out of memory");
         return;
@@ -584,6 +598,8 @@ void sy_conn_next(struct conn *c)
     c->dc = (sy_h1_dechunk_t){0};
     assert(!c->held); /* a body cut short closes the connection (response_done) */
     c->retried = c->sent = c->judged = c->streaming = false;
+    c->fell_back = c->probe = c->logged = false;
+    c->why[0] = '\0';
     c->stream_left = 0;
     sy_limits_head_wait(c);
     sy_sock_setcb(c->down, down_read, down_write, down_event, c);

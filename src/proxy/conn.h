@@ -58,6 +58,11 @@ struct conn {
     int target; /* LEGACY or NEW */
     int domain;
     bool up_connected, up_reused, retried;
+    bool fell_back;    /* new failed before answering; the request went to legacy */
+    bool probe;        /* sent to new only as the breaker's half-open probe (plan at 0 %) */
+    bool split_legacy; /* legacy by its bucket alone (new could take it) */
+    bool logged;       /* the request's record is in the route's log */
+    char why[160];     /* the last failure, for the log: "new 127.0.0.1:9102: ..." */
     struct timespec t0;
     /* the response */
     int status;

@@ -51,7 +51,9 @@ struct proute {
     bool needs_body; /* a body rule or a body key */
     bool retry_any;  /* retry non-idempotent requests on legacy too */
     sy_breaker_config_t breaker;
-    sy_breaker_t *brk; /* its breaker, shared by the workers and kept across snapshots */
+    sy_breaker_t *brk;     /* its breaker, shared by the workers and kept across snapshots */
+    atomic_int *brk_state; /* brk's state, read without the lock (set under it) */
+    bool has_plan;         /* a rollout plan: an open breaker keeps probing at 0 % */
 };
 
 /* The routes every worker reads, immutable once published. */
@@ -85,6 +87,7 @@ struct wbreaker {
     int64_t ws;
     char route[SY_ROUTE_MAX_NAME + 1];
     sy_breaker_t b;
+    atomic_int state; /* b.state, for a look without breakers_lock (relaxed) */
 };
 
 /* A worker's listener on one address of the routes. */

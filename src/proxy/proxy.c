@@ -63,6 +63,7 @@ static int compile(const sy_route_spec_t *s, struct proute *r)
                          .inspect = s->inspect_body_bytes,
                          .needs_body = s->sticky.kind == SY_STICKY_BODY_FIELD,
                          .retry_any = s->retry_non_idempotent,
+                         .has_plan = s->has_plan,
                          .breaker = s->breaker};
     r->prefix_len = strlen(r->prefix);
     if (compile_upstream(&s->up[SY_ROUTE_LEGACY], &r->up[LEGACY]) < 0 ||
@@ -123,11 +124,11 @@ static void publish(struct sy_proxy *p, struct snapshot *s)
 
 /* The breaker of route (ws, name), made closed if it has none (NULL when out of memory):
  * it outlives the snapshots. Under breakers_lock. */
-static sy_breaker_t *breaker_of(struct sy_proxy *p, int64_t ws, const char *name)
+static struct wbreaker *breaker_of(struct sy_proxy *p, int64_t ws, const char *name)
 {
     for (size_t i = 0; i < p->n_breakers; i++)
         if (p->breakers[i]->ws == ws && strcmp(p->breakers[i]->route, name) == 0)
-            return &p->breakers[i]->b;
+            return p->breakers[i];
     if (p->n_breakers == p->cap_breakers) {
         size_t cap = p->cap_breakers ? 2 * p->cap_breakers : 16;
         struct wbreaker **a = realloc(p->breakers, cap * sizeof(*a));
@@ -142,8 +143,9 @@ static sy_breaker_t *breaker_of(struct sy_proxy *p, int64_t ws, const char *name
     b->ws = ws;
     snprintf(b->route, sizeof(b->route), "%s", name);
     b->b = sy_breaker_new();
+    atomic_init(&b->state, SY_BREAKER_CLOSED);
     p->breakers[p->n_breakers++] = b;
-    return &b->b;
+    return b;
 }
 
 int sy_proxy_update(sy_proxy_t *p, sy_routes_t *routes, sy_err_t *err)
@@ -164,8 +166,10 @@ int sy_proxy_update(sy_proxy_t *p, sy_routes_t *routes, sy_err_t *err)
         int one = compile(spec, r);
         if (one == 0) {
             pthread_mutex_lock(&p->breakers_lock);
-            r->brk = breaker_of(p, r->ws, r->name);
+            struct wbreaker *wb = breaker_of(p, r->ws, r->name);
             pthread_mutex_unlock(&p->breakers_lock);
+            r->brk = wb ? &wb->b : NULL;
+            r->brk_state = wb ? &wb->state : NULL;
             one = r->brk ? 0 : -ENOMEM;
         }
         if (one == 0) {

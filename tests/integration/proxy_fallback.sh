@@ -1,0 +1,97 @@
+#!/bin/sh
+# proxy_fallback.sh - what a request to `new` that fails becomes (issue 22, the webhook
+# router's rule), on a real server with real upstreams on loopback:
+# - one that never reached new (connection refused, a connect timeout) goes to legacy
+#   whatever its method: POST and PATCH as well as GET;
+# - one whose bytes reached new and got no answer (new resets the connection) goes to
+#   legacy only as the route's rule says: an idempotent method, or any with
+#   retry_non_idempotent; otherwise 502 Bad Gateway;
+# - a read timeout is never repeated: 504 Gateway Timeout;
+# - the proxy's own errors carry standard reason phrases.
+#
+#   proxy_fallback.sh SWITCHYARD
+set -u
+SY=$1
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/tap.sh"
+
+"$SY" workspace create default --db "$TMP/sy.db" >/dev/null
+ADMIN=$("$SY" token create --db "$TMP/sy.db" --role admin --name alice)
+HOLE=""
+cleanup() {
+    [ -n "$HOLE" ] && kill "$HOLE" 2>/dev/null
+    stop_server
+    stop_upstreams
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+upstream legacy
+upstream slow 3000
+touch "$TMP/reset"
+node "$HERE/upstream.js" 0 resetting 0 "" "$TMP/reset" >"$TMP/resetting.port" &
+echo $! >"$TMP/resetting.pid"
+wait_file "$TMP/resetting.port"
+# a black hole: a listener whose accept queue is full, so that a connect to it hangs
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)
+held = []
+for i in range(3):
+    c = socket.socket(); c.setblocking(False)
+    try: c.connect(s.getsockname())
+    except BlockingIOError: pass
+    held.append(c)
+print(s.getsockname()[1], flush=True)
+time.sleep(120)' >"$TMP/hole.port" &
+HOLE=$!
+wait_file "$TMP/hole.port"
+LEGACY=127.0.0.1:$(cat "$TMP/legacy.port")
+REFUSED=127.0.0.1:$(free_port) # nothing listens there
+start_server "$SY" --quiet --proxy-workers 1
+
+LENIENT='"breaker":{"consecutive_failures":1000000,"error_rate":1,"min_requests":1000000}'
+# route NAME NEW [EXTRA]: a route at 100 % to NEW on a port of its own, its URL in $P_NAME
+route() {
+    port=$(free_port)
+    eval "P_$1=http://127.0.0.1:$port"
+    expect "route $1: all of it to new ($2)" 201 '.percentage == 100' -- POST /v1/routes "$ADMIN" \
+        "{\"name\":\"$1\",\"listen\":\"127.0.0.1:$port\",\"percentage\":100,\"upstreams\":{\"legacy\":\"$LEGACY\",\"new\":{\"address\":\"$2\",\"connect_timeout_ms\":300,\"read_timeout_ms\":500}},$LENIENT${3:-}}"
+}
+# send METHOD URL: "STATUS ROUTE UPSTREAM" (ROUTE: X-Switchyard-Route; UPSTREAM: who echoed)
+send() {
+    curl -s -o "$TMP/b" -D "$TMP/h" -X "$1" -H 'Content-Type: application/json' --data-binary '{"n":1}' "$2" >/dev/null
+    printf '%s %s %s\n' "$(sed -n '1s/^HTTP\/1.1 \([0-9]*\).*/\1/p' "$TMP/h")" \
+        "$(tr -d '\r' <"$TMP/h" | sed -n 's/^X-Switchyard-Route: //p')" "$(jq -r '.upstream // .error.code' "$TMP/b" 2>/dev/null)"
+}
+
+route refused "$REFUSED"
+for m in POST PATCH GET; do
+    check "new refuses the connection: a $m goes to legacy" 0 "^200 legacy legacy$" "" -- send $m "$P_refused/hook"
+done
+
+route hole "127.0.0.1:$(cat "$TMP/hole.port")"
+T0=$(date +%s%N)
+check "new's connect times out (300 ms): a POST goes to legacy" 0 "^200 legacy legacy$" "" -- send POST "$P_hole/hook"
+MS=$((($(date +%s%N) - T0) / 1000000))
+echo "# answered by legacy after $MS ms"
+check "... once the connect timeout has passed, not a read timeout" 0 "" "" -- sh -c "[ $MS -ge 250 ] && [ $MS -lt 2000 ]"
+
+route reset "127.0.0.1:$(cat "$TMP/resetting.port")"
+check "new reset a POST it had read: not repeated, 502" 0 "^502 error bad_gateway$" "" -- send POST "$P_reset/hook"
+check "... with the standard reason phrase" 0 "^HTTP/1.1 502 Bad Gateway" "" -- head -1 "$TMP/h"
+check "new reset a GET it had read: idempotent, so legacy serves it" 0 "^200 legacy legacy$" "" -- send GET "$P_reset/hook"
+check "... and a PUT" 0 "^200 legacy legacy$" "" -- send PUT "$P_reset/hook"
+expect "retry_non_idempotent on" 200 '.retry_non_idempotent == true' -- PUT /v1/routes/reset "$ADMIN" \
+    "$(curl -s -H "Authorization: Bearer $ADMIN" "$URL/v1/routes/reset" | jq -c 'del(.name, .created_ms, .updated_ms) | .retry_non_idempotent = true')"
+check "then a POST new reset goes to legacy too" 0 "^200 legacy legacy$" "" -- send POST "$P_reset/hook"
+rm -f "$TMP/reset"
+check "new answering again: new serves" 0 "^200 new resetting$" "" -- send POST "$P_reset/hook"
+
+route slow "127.0.0.1:$(cat "$TMP/slow.port")"
+check "a read timeout is not repeated, even for a GET: 504" 0 "^504 error gateway_timeout$" "" -- send GET "$P_slow/hook"
+check "... with the standard reason phrase" 0 "^HTTP/1.1 504 Gateway Timeout" "" -- head -1 "$TMP/h"
+
+expect "new's health counts each failure it caused" 200 '.upstreams.new.errors >= 3 and .upstreams.new.requests >= 3' -- \
+    GET /v1/routes/refused/health "$ADMIN"
+
+tap_done
