@@ -1,4 +1,4 @@
-/* api_routes.c - /v1/routes[/{name}[/percentage|/enabled|/report|/stats|/health]]: the
+/* api_routes.c - /v1/routes[/{name}[/percentage|/enabled|/report|/stats|/health|/requests]]: the
  * proxy's routes. Reading takes a viewer; percentage and enabled (the rollout's moves),
  * and a proxy-only process's report, an editor; creating, replacing and deleting a route
  * an admin. */
@@ -119,6 +119,85 @@ static void health(struct call *c, const char *name)
                  &err);
 }
 
+/* One record of a route's recent-request log as the API shows it. */
+static json_t *request_json(const sy_route_log_rec_t *r)
+{
+    return json_pack("{sIsssssosssbsbsisfso}", "at_ms", (json_int_t)r->at_ms, "method", r->method,
+                     "path", r->path, "domain", r->domain[0] ? json_string(r->domain) : json_null(),
+                     "upstream", sy_route_log_upstream_name(r->upstream), "fallback", r->fallback,
+                     "probe", r->probe, "status", (int)r->status, "latency_ms", r->latency_ms,
+                     "error_message",
+                     r->error_message[0] ? json_string(r->error_message) : json_null());
+}
+
+/* GET /v1/routes/{name}/requests?limit=&upstream=&errors_only=&domain=: the route's recent
+ * requests through this server's proxy, newest first. */
+static void requests(struct call *c, const char *name)
+{
+    sy_err_t err = {0};
+    sy_route_gates_t g;
+    if (sy_engine_route_gates(c->eng, &c->who, name, &g, &err) < 0) { /* the route exists */
+        reply_err(c, &err);
+        return;
+    }
+    sy_route_log_query_t q = {.limit = SY_ROUTE_LOG_LIMIT, .upstream = -1};
+    char key[32], val[SY_ROUTE_MAX_DOMAIN + 2], domain[SY_ROUTE_MAX_DOMAIN + 2];
+    long long n = 0;
+    bool ok = true;
+    int rc;
+    for (const char *p = c->query;
+         ok && (rc = sy_query_next(&p, key, sizeof(key), val, sizeof(val))) != 0;) {
+        if (rc < 0) {
+            reply_error(c, 400, "invalid_input", "",
+                        "the query string does not parse (a bad %%-escape or an over-long part)");
+            ok = false;
+        } else if (strcmp(key, "limit") == 0) {
+            ok = int_param(c, "limit", val, 1, SY_ROUTE_LOG_MAX_LIMIT, &n);
+            q.limit = (size_t)n;
+        } else if (strcmp(key, "upstream") == 0) {
+            q.upstream = sy_route_log_upstream_of(val);
+            if (q.upstream < 0) {
+                reply_error(c, 400, "invalid_input", "upstream",
+                            "upstream is legacy, new or error");
+                ok = false;
+            }
+        } else if (strcmp(key, "errors_only") == 0) {
+            ok = strcmp(val, "true") == 0 || strcmp(val, "false") == 0;
+            q.errors_only = strcmp(val, "true") == 0;
+            if (!ok)
+                reply_error(c, 400, "invalid_input", "errors_only", "errors_only is true or false");
+        } else if (strcmp(key, "domain") == 0) {
+            q.domain = strcpy(domain, val);
+        } else {
+            reply_error(c, 400, "unknown_field", key, "unknown query parameter \"%.64s\"", key);
+            ok = false;
+        }
+    }
+    if (!ok)
+        return;
+    const sy_http_opts_t *o = sy_http_opts(c->http);
+    sy_route_log_rec_t *recs = calloc(q.limit, sizeof(*recs));
+    size_t got = 0;
+    if (!recs || (o->route_requests && o->route_requests(o->route_stats_arg, c->who.workspace, name,
+                                                         &q, recs, &got) < 0)) {
+        free(recs);
+        reply_error(c, 503, "unavailable", "", "out of memory");
+        return;
+    }
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < got; i++)
+        if (json_array_append_new(a, request_json(&recs[i])) < 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    free(recs);
+    reply_result(
+        c, 0, 200,
+        a ? json_pack("{sssbso}", "route", name, "proxy", o->route_requests != NULL, "requests", a)
+          : NULL,
+        &err);
+}
+
 void sy_api_routes(struct call *c, const char *rest)
 {
     sy_method_t m = sy_h1_method(c->req);
@@ -146,11 +225,12 @@ void sy_api_routes(struct call *c, const char *rest)
     }
     memcpy(name, rest, n);
     name[n] = '\0';
-    if (slash && (strcmp(slash, "/stats") == 0 || strcmp(slash, "/health") == 0)) {
+    if (slash && (strcmp(slash, "/stats") == 0 || strcmp(slash, "/health") == 0 ||
+                  strcmp(slash, "/requests") == 0)) {
         if (m != SY_GET)
             not_allowed(c, "GET");
         else if (require_role(c, SY_ROLE_VIEWER))
-            (slash[1] == 's' ? stats : health)(c, name);
+            (slash[1] == 's' ? stats : slash[1] == 'h' ? health : requests)(c, name);
         return;
     }
     if (slash && strcmp(slash, "/report") == 0) {

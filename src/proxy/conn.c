@@ -136,6 +136,70 @@ void sy_conn_record(struct conn *c, int upstream, int status, bool error)
     pthread_mutex_unlock(&w->stats_lock);
 }
 
+/* ---- the recent-request log -------------------------------------------------------------------
+ */
+
+/* Appends the record `words` to the ring at *at (made at its first record; -ENOMEM). Only
+ * the worker that owns it writes a ring: each slot is a seqlock, odd while written, then
+ * even again, and a reader that saw it change drops what it copied. */
+static int ring_put(_Atomic(struct log_ring *) *at, const uint64_t *words)
+{
+    struct log_ring *ring = atomic_load_explicit(at, memory_order_relaxed);
+    if (!ring) { /* once per (route, worker): LOG_RECORDS records, kept until the stop */
+        if (!(ring = calloc(1, sizeof(*ring))))
+            return -ENOMEM;
+        atomic_store_explicit(at, ring, memory_order_release);
+    }
+    uint64_t h = atomic_load_explicit(&ring->head, memory_order_relaxed);
+    struct log_slot *sl = &ring->slot[h % LOG_RECORDS];
+    uint64_t seq = 2 * (h / LOG_RECORDS);
+    atomic_store_explicit(&sl->seq, seq + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    for (size_t k = 0; k < LOG_WORDS; k++)
+        atomic_store_explicit(&sl->w[k], words[k], memory_order_relaxed);
+    atomic_store_explicit(&sl->seq, seq + 2, memory_order_release);
+    atomic_store_explicit(&ring->head, h + 1, memory_order_release);
+    return 0;
+}
+
+void sy_conn_log(struct conn *c, int upstream, int status, const char *msg)
+{
+    const struct proute *r = c->route;
+    if (!r || !r->kept || c->logged)
+        return;
+    c->logged = true;
+    struct worker *w = c->w;
+    size_t wi = (size_t)(w - w->p->w);
+    union {
+        sy_route_log_rec_t rec;
+        uint64_t w[LOG_WORDS];
+    } u;
+    memset(&u, 0, sizeof(u));
+    sy_route_log_rec_t *x = &u.rec;
+    struct timeval now;
+    event_base_gettimeofday_cached(w->base, &now); /* this turn of the loop's: no call */
+    x->at_ms = (int64_t)now.tv_sec * 1000 + now.tv_usec / 1000;
+    x->latency_ms = since_ms(&c->t0);
+    x->status = status;
+    x->upstream = (uint8_t)upstream;
+    x->fallback = c->fell_back;
+    x->probe = c->probe;
+    snprintf(x->method, sizeof(x->method), "%s", c->head.method_name);
+    if (c->domain >= 0)
+        snprintf(x->domain, sizeof(x->domain), "%s", r->policy.domains[c->domain].name);
+    snprintf(x->path, sizeof(x->path), "%s", c->head.path); /* not the query: it may hold keys */
+    if (upstream == UPSTREAMS)
+        snprintf(x->error_message, sizeof(x->error_message), "%s",
+                 c->why[0] || !msg ? c->why : msg);
+    else if (c->fell_back)
+        snprintf(x->error_message, sizeof(x->error_message), "%s", c->why);
+    else if (status >= 500)
+        snprintf(x->error_message, sizeof(x->error_message), "%s %.120s: answered %d",
+                 upstream == NEW ? "new" : "legacy", r->up[upstream].text, status);
+    if (ring_put(&r->kept->ring[wi].all, u.w) == 0 && sy_route_log_is_error(x))
+        (void)ring_put(&r->kept->ring[wi].failed, u.w); /* out of memory: no log line */
+}
+
 /* ---- answers of our own -----------------------------------------------------------------------
  */
 
@@ -179,6 +243,7 @@ void sy_conn_close_flushed(struct conn *c)
  * (a bad request, no route, the kill switch), counted against no upstream. */
 void sy_conn_refuse(struct conn *c, int status, const char *code, const char *msg)
 {
+    sy_conn_log(c, UPSTREAMS, status, msg);
     if (c->sent) { /* the response is half sent: all we can do is end it */
         sy_conn_free(c);
         return;
@@ -203,6 +268,7 @@ void sy_conn_fail(struct conn *c, int status, const char *code, const char *msg)
     sy_conn_judge(c, false);
     if (c->route)
         sy_conn_record(c, UPSTREAMS, status, true);
+    sy_conn_log(c, UPSTREAMS, status, msg);
     sy_conn_refuse(c, status, code, msg);
 }
 

@@ -35,6 +35,7 @@
 #include "core/err.h"
 #include "core/latency.h"
 #include "core/route.h"
+#include "core/route_log.h"
 #include "core/route_spec.h"
 
 typedef struct sy_proxy sy_proxy_t; /* opaque */
@@ -106,6 +107,25 @@ typedef struct sy_proxy_event {
 
 /* Takes up to `cap` queued events into `out`; how many. */
 size_t sy_proxy_events(sy_proxy_t *p, sy_proxy_event_t *out, size_t cap);
+
+/* The newest records of route (ws, `route`)'s recent-request log that pass q's filters,
+ * newest first, into out (room for q->limit), their number into *n. The log keeps the
+ * last 256 requests of the route per worker (those since the start, up to that; a route
+ * deleted and made again under its name keeps them). Reads the workers' rings without a
+ * lock (a record being rewritten is skipped). 0, or -ENOMEM (*n is 0). */
+int sy_proxy_requests(sy_proxy_t *p, int64_t ws, const char *route, const sy_route_log_query_t *q,
+                      sy_route_log_rec_t *out, size_t *n);
+
+/* One record of a route's log that failed (an error, or a fallback to legacy). */
+typedef void sy_proxy_failure_fn(void *arg, int64_t ws, const char *route,
+                                 const sy_route_log_rec_t *r);
+/* Calls fn for each request that failed or fell back since the last call (at most `max`
+ * of them; the rest wait for the next call, unless the worker's ring of failures, 256 a
+ * route, overwrites them first), and adds to *lost how many failures were overwritten
+ * before they could be told. One caller thread (it keeps the cursors). Returns how many it
+ * told. */
+size_t sy_proxy_failures(sy_proxy_t *p, size_t max, sy_proxy_failure_fn *fn, void *arg,
+                         uint64_t *lost);
 
 /* Stops the workers (connections are closed) and frees. NULL is a no-op. */
 void sy_proxy_stop(sy_proxy_t *p);

@@ -125,6 +125,7 @@ static void response_done(struct conn *c)
         c->keep_alive = false; /* answered before its body ended: the rest is not a request */
     sy_conn_judge(c, c->status < 500);
     sy_conn_record(c, c->target, c->status, c->status >= 500);
+    sy_conn_log(c, c->target, c->status, NULL);
     if (c->up) {
         if (!c->up_close && !c->to_eof && evbuffer_get_length(c->up->in) == 0)
             pool_put(c->w, c->up, &c->route->up[c->target]);

@@ -7,7 +7,10 @@
 #   legacy only as the route's rule says: an idempotent method, or any with
 #   retry_non_idempotent; otherwise 502 Bad Gateway;
 # - a read timeout is never repeated: 504 Gateway Timeout;
-# - the proxy's own errors carry standard reason phrases.
+# - the proxy's own errors carry standard reason phrases;
+# - each request is in its route's recent-request log (GET /v1/routes/{name}/requests:
+#   at_ms, method, path, domain, upstream, fallback, status, latency_ms, error_message),
+#   bounded, filtered by upstream and errors_only; each failure and fallback is a log line.
 #
 #   proxy_fallback.sh SWITCHYARD
 set -u
@@ -90,6 +93,44 @@ check "new answering again: new serves" 0 "^200 new resetting$" "" -- send POST 
 route slow "127.0.0.1:$(cat "$TMP/slow.port")"
 check "a read timeout is not repeated, even for a GET: 504" 0 "^504 error gateway_timeout$" "" -- send GET "$P_slow/hook"
 check "... with the standard reason phrase" 0 "^HTTP/1.1 504 Gateway Timeout" "" -- head -1 "$TMP/h"
+
+# ---- the recent-request log ------------------------------------------------------------------------
+REQS=/v1/routes/refused/requests
+expect "the route's recent requests, newest first, as the specification's logs have them" 200 \
+    ".route == \"refused\" and .proxy == true and (.requests | length) == 3 and ([.requests[].method] == [\"GET\",\"PATCH\",\"POST\"]) and (.requests | all(.path == \"/hook\" and .upstream == \"legacy\" and .fallback == true and .status == 200 and .latency_ms > 0 and .at_ms > 1700000000000 and .domain == null and .error_message == \"new $REFUSED: cannot connect (Connection refused)\"))" -- \
+    GET "$REQS" "$ADMIN"
+expect "limit=1: the newest" 200 '(.requests | length) == 1 and .requests[0].method == "GET"' -- GET "$REQS?limit=1" "$ADMIN"
+expect "upstream=new: none (new never answered)" 200 '.requests == []' -- GET "$REQS?upstream=new" "$ADMIN"
+expect "the connect timeout's message" 200 \
+    '.requests[0].error_message | test("^new 127.0.0.1:[0-9]+: connect timed out$")' -- GET /v1/routes/hole/requests "$ADMIN"
+expect "errors_only: the POST new reset (502 from the proxy), then the GET, PUT and POST legacy served" 200 \
+    '(.requests | length) == 4 and ([.requests[].fallback] == [true,true,true,false]) and .requests[3] == (.requests[3] | .upstream = "error" | .status = 502 | .method = "POST") and (.requests[3].error_message | test("^new 127.0.0.1:[0-9]+: closed the connection before answering"))' -- \
+    GET "/v1/routes/reset/requests?errors_only=true" "$ADMIN"
+expect "... and upstream=new: what new answered once it was back" 200 \
+    '(.requests | length) == 1 and .requests[0].status == 200 and .requests[0].error_message == null and .requests[0].method == "POST"' -- \
+    GET "/v1/routes/reset/requests?upstream=new&errors_only=false" "$ADMIN"
+expect "the read timeout's record" 200 \
+    '.requests[0].upstream == "error" and .requests[0].status == 504 and (.requests[0].error_message | endswith(": did not answer in time"))' -- \
+    GET "/v1/routes/slow/requests?upstream=error" "$ADMIN"
+expect "an unknown query parameter: 400 unknown_field" 400 '.error.code == "unknown_field" and .error.field == "since"' -- \
+    GET "$REQS?since=1" "$ADMIN"
+expect "limit 0: 400" 400 '.error.field == "limit"' -- GET "$REQS?limit=0" "$ADMIN"
+expect "limit 1001: 400" 400 '.error.field == "limit"' -- GET "$REQS?limit=1001" "$ADMIN"
+expect "upstream=both: 400" 400 '.error.field == "upstream"' -- GET "$REQS?upstream=both" "$ADMIN"
+expect "errors_only=yes: 400" 400 '.error.field == "errors_only"' -- GET "$REQS?errors_only=yes" "$ADMIN"
+expect "a route that does not exist: 404" 404 '' -- GET /v1/routes/nope/requests "$ADMIN"
+expect "POST: 405" 405 '' -- POST "$REQS" "$ADMIN" '{}'
+i=0
+while [ $i -lt 300 ]; do printf 'url = "%s/n%d"\noutput = /dev/null\n' "$P_refused" $i; i=$((i + 1)); done >"$TMP/300.cfg"
+curl -s -K "$TMP/300.cfg"
+expect "bounded: 300 more requests, the last 256 kept (one worker)" 200 \
+    '(.requests | length) == 256 and .requests[0].path == "/n299" and .requests[255].path == "/n44"' -- \
+    GET "$REQS?limit=1000" "$ADMIN"
+check "a log line for each failure and fallback" 0 "" "" -- \
+    grep -Eq 'event=route_request route=refused at_ms=[0-9]+ method=POST path=/hook domain="" upstream=legacy fallback=true status=200 latency_ms=[0-9.]+ error_message="new 127.0.0.1:[0-9]+: cannot connect \(Connection refused\)"' "$TMP/log"
+check "... and for the proxy's own errors" 0 "" "" -- \
+    grep -Eq 'event=route_request route=slow .*upstream=error fallback=false status=504 .*did not answer in time' "$TMP/log"
+check "... not for a request that went well" 0 "" "" -- sh -c "! grep -q 'event=route_request route=reset .*status=200 .*error_message=\"\"' '$TMP/log'"
 
 expect "new's health counts each failure it caused" 200 '.upstreams.new.errors >= 3 and .upstreams.new.requests >= 3' -- \
     GET /v1/routes/refused/health "$ADMIN"
