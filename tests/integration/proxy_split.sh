@@ -153,6 +153,8 @@ many 50 /hook >"$TMP/recovered"
 check "new back: half-open probes close it, and new serves again" 0 "" "" -- \
     sh -c "grep -q ' new 200$' '$TMP/recovered'"
 grep route_breaker "$TMP/log" | sed 's/^/# /'
+req GET "/v1/routes/webhooks/requests?errors_only=true&limit=3" "$ADMIN" >/dev/null
+jq -c '.requests[]' "$TMP/body" | sed 's/^/# the last failures: /'
 check "... the breaker closed, audited" 0 "" "" -- \
     wait_for '[.events[] | select(.action == "route.breaker")][0].after.breaker == "closed"' "/v1/audit?resource=route:webhooks"
 expect "health: closed again" 200 '.breaker == "closed" and .gates.max_error_rate == 0.001' -- GET /v1/routes/webhooks/health "$ADMIN"
