@@ -162,6 +162,14 @@ static int ring_put(_Atomic(struct log_ring *) *at, const uint64_t *words)
     return 0;
 }
 
+/* s into a field of cap bytes (cap > 0), cut to fit, NUL-terminated: no format to parse. */
+static void field(char *to, size_t cap, const char *s)
+{
+    size_t n = strnlen(s, cap - 1);
+    memcpy(to, s, n);
+    to[n] = '\0';
+}
+
 void sy_conn_log(struct conn *c, int upstream, int status, const char *msg)
 {
     const struct proute *r = c->route;
@@ -184,15 +192,14 @@ void sy_conn_log(struct conn *c, int upstream, int status, const char *msg)
     x->upstream = (uint8_t)upstream;
     x->fallback = c->fell_back;
     x->probe = c->probe;
-    snprintf(x->method, sizeof(x->method), "%s", c->head.method_name);
+    field(x->method, sizeof(x->method), c->head.method_name);
     if (c->domain >= 0)
-        snprintf(x->domain, sizeof(x->domain), "%s", r->policy.domains[c->domain].name);
-    snprintf(x->path, sizeof(x->path), "%s", c->head.path); /* not the query: it may hold keys */
+        field(x->domain, sizeof(x->domain), r->policy.domains[c->domain].name);
+    field(x->path, sizeof(x->path), c->head.path); /* not the query: it may hold keys */
     if (upstream == UPSTREAMS)
-        snprintf(x->error_message, sizeof(x->error_message), "%s",
-                 c->why[0] || !msg ? c->why : msg);
+        field(x->error_message, sizeof(x->error_message), c->why[0] || !msg ? c->why : msg);
     else if (c->fell_back)
-        snprintf(x->error_message, sizeof(x->error_message), "%s", c->why);
+        field(x->error_message, sizeof(x->error_message), c->why);
     else if (status >= 500)
         snprintf(x->error_message, sizeof(x->error_message), "%s %.120s: answered %d",
                  upstream == NEW ? "new" : "legacy", r->up[upstream].text, status);

@@ -126,6 +126,14 @@ curl -s -K "$TMP/300.cfg"
 expect "bounded: 300 more requests, the last 256 kept (one worker)" 200 \
     '(.requests | length) == 256 and .requests[0].path == "/n299" and .requests[255].path == "/n44"' -- \
     GET "$REQS?limit=1000" "$ADMIN"
+export SWITCHYARD_URL="$URL" SWITCHYARD_TOKEN="$ADMIN"
+check "switchyard route requests: a line a request, newest first" 0 \
+    "^[0-9]{13} GET +/n299 +- +legacy +200 +[0-9.]+ ms  fallback  new $REFUSED: cannot connect \\(Connection refused\\)$" "" -- \
+    "$SY" route requests refused --limit 1
+check "... --errors-only --upstream error" 0 "^[0-9]{13} GET +/hook +- +error +504 .* did not answer in time$" "" -- \
+    "$SY" route requests slow --errors-only --upstream error
+check "... a bad --upstream: the server's 400" 1 "" "upstream" -- "$SY" route requests slow --upstream both
+unset SWITCHYARD_URL SWITCHYARD_TOKEN
 check "a log line for each failure and fallback" 0 "" "" -- \
     grep -Eq 'event=route_request route=refused at_ms=[0-9]+ method=POST path=/hook domain="" upstream=legacy fallback=true status=200 latency_ms=[0-9.]+ error_message="new 127.0.0.1:[0-9]+: cannot connect \(Connection refused\)"' "$TMP/log"
 check "... and for the proxy's own errors" 0 "" "" -- \
