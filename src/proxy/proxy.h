@@ -14,9 +14,15 @@
  * upstream decided (an open circuit breaker, one per route, sends it to legacy); then
  * sent on a keep-alive connection from the worker's pool with hop-by-hop headers removed
  * (RFC 9110 7.6.1) and X-Forwarded-For / Forwarded added. The response streams back as it
- * arrives, with X-Switchyard-Route: new|legacy. A connection to `new` that cannot be made
- * is retried on `legacy` for idempotent requests (and others when the route allows it):
- * the client sees no error. Per (route, domain, upstream) counters and latency histograms
+ * arrives, with X-Switchyard-Route: new|legacy. A request that never reached `new` (its
+ * connection refused, timed out or failed before the request's first byte) goes to
+ * `legacy` whatever its method; one that reached it and got no answer goes there when its
+ * method is idempotent (any method when the route allows it), never after a read timeout:
+ * the client sees no error. While a route with a rollout plan has its breaker open, the
+ * requests `new` could take but for their bucket are the breaker's half-open probes, so
+ * that it can close at 0 %. Each request is recorded in its route's recent-request log
+ * (sy_proxy_requests), and those that failed are offered for log lines
+ * (sy_proxy_failures). Per (route, domain, upstream) counters and latency histograms
  * are kept for sy_proxy_stats, sy_proxy_rows and sy_proxy_health. What a client may cost
  * is bounded (opts below): 16 KiB of back-pressure a direction, a deadline for its head and
  * a minimum rate for its body (408 past them), and a cap on connections that closes the

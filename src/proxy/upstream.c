@@ -1,7 +1,8 @@
 /* upstream.c - the upstream side of the proxy's requests: each worker's pools of idle
  * keep-alive connections (one per upstream, the last one put first out), a request sent
- * on one (a new connection when none is idle; `new` unreachable falls back to legacy for
- * a request that may be repeated), and its response streamed back to the client as it
+ * on one (a new connection when none is idle; a request `new` failed falls back to legacy
+ * when it never reached new, or when it may be repeated: up_failed), and its response
+ * streamed back to the client as it
  * comes: framed as the upstream framed it (a length, chunks followed byte by byte, or the
  * connection's end), the upstream not read while the client has FLOW_HIGH queued. A
  * streamed request body goes the other way on the same rule. See conn.h.

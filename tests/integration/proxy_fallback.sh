@@ -7,6 +7,8 @@
 #   legacy only as the route's rule says: an idempotent method, or any with
 #   retry_non_idempotent; otherwise 502 Bad Gateway;
 # - a read timeout is never repeated: 504 Gateway Timeout;
+# - an open breaker at 0 % probes new only on a route with a rollout plan: 3 probes
+#   (its `probes`) once open_ms has passed, and they close it;
 # - the proxy's own errors carry standard reason phrases;
 # - each request is in its route's recent-request log (GET /v1/routes/{name}/requests:
 #   at_ms, method, path, domain, upstream, fallback, status, latency_ms, error_message),
@@ -93,6 +95,29 @@ check "new answering again: new serves" 0 "^200 new resetting$" "" -- send POST 
 route slow "127.0.0.1:$(cat "$TMP/slow.port")"
 check "a read timeout is not repeated, even for a GET: 504" 0 "^504 error gateway_timeout$" "" -- send GET "$P_slow/hook"
 check "... with the standard reason phrase" 0 "^HTTP/1.1 504 Gateway Timeout" "" -- head -1 "$TMP/h"
+
+# ---- an open breaker at 0 %: probes only on a route with a plan ------------------------------------
+route lone "$REFUSED" ',"breaker":{"consecutive_failures":1,"open_ms":200}'
+check "new refused once: served by legacy" 0 "^200 legacy legacy$" "" -- send GET "$P_lone/hook"
+check "... and the breaker opened" 0 "" "" -- poll '.breaker == "open"' /v1/routes/lone/health "$ADMIN"
+expect "a person takes the route to 0 %" 200 '.percentage == 0' -- \
+    POST /v1/routes/lone/percentage "$ADMIN" '{"percentage":0,"reason":"new is down"}'
+LONE=$(curl -s -H "Authorization: Bearer $ADMIN" "$URL/v1/routes/lone" | jq -c 'del(.name, .created_ms, .updated_ms)')
+expect "new is back (its address now one that answers)" 200 '.percentage == 0' -- \
+    PUT /v1/routes/lone "$ADMIN" "$(echo "$LONE" | jq -c ".upstreams.new.address = \"$LEGACY\"")"
+sleep 0.3 # past open_ms
+for i in 1 2 3 4 5 6 7 8 9 10; do send GET "$P_lone/p$i"; done >"$TMP/lone"
+check "without a plan, 0 % means none: no probe, everything to legacy" 0 "" "" -- \
+    sh -c "[ \$(grep -c '^200 legacy legacy\$' '$TMP/lone') -eq 10 ]"
+expect "... and the breaker stays open" 200 '.breaker == "open"' -- GET /v1/routes/lone/health "$ADMIN"
+expect "with a plan (which the breaker took to 0 %)" 200 '.plan.steps == [10]' -- \
+    PUT /v1/routes/lone "$ADMIN" "$(echo "$LONE" | jq -c ".upstreams.new.address = \"$LEGACY\" | .plan = {\"steps\":[10],\"hold_s\":60,\"min_requests\":1}")"
+for i in 1 2 3 4 5 6 7 8 9 10; do send GET "$P_lone/q$i"; done >"$TMP/lone"
+check "the next requests new could take are the breaker's probes: 3 to new, the rest to legacy" 0 "" "" -- \
+    sh -c "[ \$(grep -c '^200 new legacy\$' '$TMP/lone') -eq 3 ] && [ \$(grep -c '^200 legacy legacy\$' '$TMP/lone') -eq 7 ]"
+check "... and they closed it" 0 "" "" -- poll '.breaker == "closed"' /v1/routes/lone/health "$ADMIN"
+expect "the probes' records say so" 200 '[.requests[] | select(.probe)] | length == 3 and all(.upstream == "new" and .status == 200)' -- \
+    GET "/v1/routes/lone/requests?upstream=new" "$ADMIN"
 
 # ---- the recent-request log ------------------------------------------------------------------------
 REQS=/v1/routes/refused/requests
