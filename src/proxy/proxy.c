@@ -646,12 +646,10 @@ size_t sy_proxy_failures(sy_proxy_t *p, size_t max, sy_proxy_failure_fn *fn, voi
                          uint64_t *lost)
 {
     size_t told = 0;
-    for (size_t b = 0;; b++) {
-        pthread_mutex_lock(&p->breakers_lock);
-        struct wbreaker *k = b < p->n_breakers ? p->breakers[b] : NULL;
-        pthread_mutex_unlock(&p->breakers_lock);
-        if (!k)
-            break;
+    /* the list only grows in sy_proxy_update, on this same thread: read without the lock
+     * the workers take for the breakers */
+    for (size_t b = 0; b < p->n_breakers; b++) {
+        struct wbreaker *k = p->breakers[b];
         for (int wi = 0; wi < p->n_workers; wi++) {
             struct log_ring *ring = atomic_load_explicit(&k->ring[wi].failed, memory_order_acquire);
             if (!ring)

@@ -128,8 +128,8 @@ typedef void sy_proxy_failure_fn(void *arg, int64_t ws, const char *route,
 /* Calls fn for each request that failed or fell back since the last call (at most `max`
  * of them; the rest wait for the next call, unless the worker's ring of failures, 256 a
  * route, overwrites them first), and adds to *lost how many failures were overwritten
- * before they could be told. One caller thread (it keeps the cursors). Returns how many it
- * told. */
+ * before they could be told. Called from the thread that calls sy_proxy_update (it keeps
+ * the cursors, and reads the routes' list without a lock). Returns how many it told. */
 size_t sy_proxy_failures(sy_proxy_t *p, size_t max, sy_proxy_failure_fn *fn, void *arg,
                          uint64_t *lost);
 
