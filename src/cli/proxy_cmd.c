@@ -21,6 +21,7 @@
 
 #include "cli/args.h"
 #include "cli/client.h"
+#include "cli/serve_cmd.h"
 #include "codec/route_json.h"
 #include "proxy/proxy.h"
 
@@ -92,6 +93,14 @@ static bool report_route(sy_client_t *c, const char *name, const sy_proxy_row_t 
 
 /* Reports what p counted since `*prev` (*n_prev rows), route by route; *prev becomes what
  * is done with (a route the server could not take keeps its old rows, to be sent again). */
+/* A failed request or fallback of the proxy's, as a log line on stderr. */
+static void log_failure(void *arg, int64_t ws, const char *route, const sy_route_log_rec_t *r)
+{
+    (void)arg;
+    (void)ws;
+    sy_cli_log_request(SY_LOG_TEXT, route, r);
+}
+
 static void report_counters(sy_client_t *c, sy_proxy_t *p, sy_proxy_row_t **prev, size_t *n_prev)
 {
     size_t n, k;
@@ -277,6 +286,14 @@ int sy_cli_proxy(int argc, char **argv)
                 memmove(pending, pending + 1, --n_pending * sizeof(*pending));
             pending[n_pending++] = ev[i];
         }
+        /* its failed requests and fallbacks, a line each (400 a poll at most) */
+        uint64_t lost = 0;
+        sy_proxy_failures(p, 400, log_failure, NULL, &lost);
+        if (lost)
+            fprintf(stderr,
+                    "%s: %llu failed requests were not logged (more than 256 a route between two "
+                    "polls)\n",
+                    prog, (unsigned long long)lost);
         size_t sent = 0;
         while (sent < n_pending && post_report(c, pending[sent].route,
                                                json_pack("{ss}", "breaker", pending[sent].state)))

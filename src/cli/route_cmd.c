@@ -45,6 +45,55 @@ static void print_health(const json_t *h)
     }
 }
 
+/* GET .../requests: a line a request, newest first. */
+static void print_requests(const json_t *r)
+{
+    size_t i;
+    const json_t *x;
+    json_array_foreach(json_object_get(r, "requests"), i, x)
+    {
+        const char *dom = json_string_value(json_object_get(x, "domain"));
+        const char *msg = json_string_value(json_object_get(x, "error_message"));
+        printf("%lld %-7s %-40s %-12s %-6s %3lld %9.2f ms%s%s%s\n",
+               (long long)json_integer_value(json_object_get(x, "at_ms")),
+               json_string_value(json_object_get(x, "method")),
+               json_string_value(json_object_get(x, "path")), dom ? dom : "-",
+               json_string_value(json_object_get(x, "upstream")),
+               (long long)json_integer_value(json_object_get(x, "status")),
+               json_number_value(json_object_get(x, "latency_ms")),
+               json_is_true(json_object_get(x, "fallback")) ? "  fallback" : "", msg ? "  " : "",
+               msg ? msg : "");
+    }
+}
+
+/* `requests NAME [--limit N] [--upstream U] [--errors-only]`: the route's recent requests. */
+static int requests(int argc, char **argv)
+{
+    const char *prog = "switchyard route requests";
+    struct sy_arg a[] = {
+        SY_CLIENT_ARGS,
+        {"limit", "N", "the newest N (1 to 1000, default 50)", 0, NULL, NULL, 0},
+        {"upstream", "UPSTREAM", "only those legacy, new or error answered", 0, NULL, NULL, 0},
+        {"errors-only", NULL, "only failures and fallbacks", 0, NULL, NULL, 0}};
+    const char *name;
+    int status;
+    if (!sy_client_parse(prog, "NAME", a, 6, argc, argv, &name, &status))
+        return status;
+    char esc[200], path[512], v[64];
+    sy_client_escape(name, esc, sizeof(esc));
+    int n = snprintf(path, sizeof(path), "/v1/routes/%s/requests?errors_only=%s", esc,
+                     a[5].value ? "true" : "false");
+    if (a[3].value) {
+        sy_client_escape(a[3].value, v, sizeof(v));
+        n += snprintf(path + n, sizeof(path) - (size_t)n, "&limit=%s", v);
+    }
+    if (a[4].value) {
+        sy_client_escape(a[4].value, v, sizeof(v));
+        snprintf(path + n, sizeof(path) - (size_t)n, "&upstream=%s", v);
+    }
+    return sy_client_once(prog, a, "GET", path, NULL, print_requests);
+}
+
 /* POST /v1/routes/NAME/WHAT with {key: value, "reason": reason}. */
 static int post_one(const char *prog, const struct sy_arg *a, const char *name, const char *what,
                     json_t *value, const char *reason)
@@ -162,15 +211,20 @@ int sy_cli_route(int argc, char **argv)
     }
     if (strcmp(verb, "rollback") == 0)
         return rollback(argc - 1, argv + 1);
+    if (strcmp(verb, "requests") == 0)
+        return requests(argc - 1, argv + 1);
     bool asked = strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0;
-    fprintf(asked ? stdout : stderr,
-            "usage: switchyard route list\n"
-            "       switchyard route show NAME\n"
-            "       switchyard route health NAME\n"
-            "       switchyard route percentage NAME PERCENTAGE --reason TEXT\n"
-            "       switchyard route enable|disable NAME --reason TEXT\n"
-            "       switchyard route rollback NAME|--all [--reason TEXT]   (to 0 %% at once)\n"
-            "Each takes --server URL, --token TOKEN and --json. Routes are created and\n"
-            "replaced over the API (POST and PUT /v1/routes): docs/proxy.md.\n");
+    fprintf(
+        asked ? stdout : stderr,
+        "usage: switchyard route list\n"
+        "       switchyard route show NAME\n"
+        "       switchyard route health NAME\n"
+        "       switchyard route requests NAME [--limit N] [--upstream legacy|new|error]\n"
+        "                                      [--errors-only]   (recent requests, newest first)\n"
+        "       switchyard route percentage NAME PERCENTAGE --reason TEXT\n"
+        "       switchyard route enable|disable NAME --reason TEXT\n"
+        "       switchyard route rollback NAME|--all [--reason TEXT]   (to 0 %% at once)\n"
+        "Each takes --server URL, --token TOKEN and --json. Routes are created and\n"
+        "replaced over the API (POST and PUT /v1/routes): docs/proxy.md.\n");
     return asked ? 0 : SY_EXIT_USAGE;
 }

@@ -240,6 +240,7 @@ struct server {
     size_t n_prev;
     sy_log_format_t log;
     bool stopping;
+    uint64_t unlogged; /* failed requests the proxy's rings dropped before they were logged */
 };
 
 /* The engine's routes changed: the proxy takes them. */
@@ -311,6 +312,30 @@ static void flush_counters(struct server *s, time_t now)
     }
 }
 
+void sy_cli_log_request(sy_log_format_t fmt, const char *route, const sy_route_log_rec_t *r)
+{
+    char status[16], ms[32], at[24];
+    snprintf(status, sizeof(status), "%d", (int)r->status);
+    snprintf(ms, sizeof(ms), "%.1f", r->latency_ms);
+    snprintf(at, sizeof(at), "%lld", (long long)r->at_ms);
+    sy_log(fmt, "route_request", "route", route, "at_ms", at, "method", r->method, "path", r->path,
+           "domain", r->domain, "upstream", sy_route_log_upstream_name(r->upstream), "fallback",
+           r->fallback ? "true" : "false", "status", status, "latency_ms", ms, "error_message",
+           r->error_message, NULL);
+}
+
+static void log_failure(void *arg, int64_t ws, const char *route, const sy_route_log_rec_t *r)
+{
+    (void)ws;
+    sy_cli_log_request(((const struct server *)arg)->log, route, r);
+}
+
+static int route_requests(void *arg, int64_t ws, const char *name, const sy_route_log_query_t *q,
+                          sy_route_log_rec_t *out, size_t *n)
+{
+    return sy_proxy_requests(arg, ws, name, q, out, n);
+}
+
 /* What the proxy counted of route `name`'s new, for the rollout plans. */
 static int route_health(void *arg, int64_t ws, const char *name, sy_route_health_t *out)
 {
@@ -342,6 +367,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
             err.code != -ENOENT)
             sy_log(s->log, "route_breaker_error", "route", ev[k].route, "message", err.msg, NULL);
     }
+    /* the proxy's failed requests and fallbacks, a line each (at most 8 a tick: 400 a
+     * second; the rest wait in the rings, or are counted once a second when overwritten) */
+    if (s->proxy)
+        sy_proxy_failures(s->proxy, 8, log_failure, s, &s->unlogged);
     /* rollout plans, once a second */
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -351,6 +380,12 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     }
     if (now.tv_sec != s->plan_s) {
         s->plan_s = now.tv_sec;
+        if (s->unlogged) {
+            char count[24];
+            snprintf(count, sizeof(count), "%llu", (unsigned long long)s->unlogged);
+            sy_log(s->log, "route_requests_unlogged", "count", count, NULL);
+            s->unlogged = 0;
+        }
         json_t *moves = sy_engine_routes_plan_tick(s->eng, route_health, s->proxy);
         size_t k;
         json_t *m;
@@ -882,6 +917,7 @@ int sy_cli_serve(int argc, char **argv)
         hopts.route_stats = route_stats;
         hopts.route_stats_arg = s.proxy;
         hopts.route_health = upstream_health;
+        hopts.route_requests = route_requests;
     }
     /* Keep-alive requests change no event (http/h1.c); with epoll's change list the
      * del/add pairs of a pending request, a stream's start or a lingering close fold into

@@ -706,6 +706,10 @@ int sy_engine_route_stats_window(sy_engine_t *eng, const sy_principal_t *actor, 
  * for it), and the larger of the two p95s. The rollout plans add it themselves. -ENOENT. */
 int sy_engine_route_reported(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
                              int upstream, sy_route_health_t *h);
+/* The health gates of route `name` (what GET .../health and its plan judge new by) into
+ * *out. 0, or -ENOENT (err names "name") for no such route. */
+int sy_engine_route_gates(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
+                          sy_route_gates_t *out, sy_err_t *err);
 /* The breaker state the data plane last reported for route `name` ("closed" by default). */
 const char *sy_engine_route_breaker_state(sy_engine_t *eng, const sy_principal_t *actor,
                                           const char *name);

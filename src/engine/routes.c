@@ -15,6 +15,7 @@
 
 #include "codec/route_json.h"
 #include "core/route.h"
+#include "core/route_health.h"
 #include "engine/internal.h"
 
 #define REASON_MAX 512
@@ -482,6 +483,16 @@ int sy_engine_route_reported(sy_engine_t *eng, const sy_principal_t *actor, cons
     return 0;
 }
 
+int sy_engine_route_gates(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
+                          sy_route_gates_t *out, sy_err_t *err)
+{
+    const struct route *r = sy_eng_route_find(eng, actor->workspace, name);
+    if (!r)
+        return sy_err_set(err, -ENOENT, "name", "no such route");
+    *out = r->spec->r[0].health;
+    return 0;
+}
+
 const char *sy_engine_route_breaker_state(sy_engine_t *eng, const sy_principal_t *actor,
                                           const char *name)
 {
@@ -523,14 +534,16 @@ json_t *sy_engine_routes_plan_tick(sy_engine_t *eng, sy_route_health_fn fn, void
             r->base_e = h.errors;
             continue;
         }
-        double max_rate = s->health.max_error_rate;
-        double max_p95 = (double)s->health.max_p95_ms;
-        int64_t n = h.requests - r->base_n, e = h.errors - r->base_e;
-        int64_t min = plan->min_requests;
-        double rate = n > 0 ? (double)e / (double)n : 0;
+        /* the step's own counts (those at its start subtracted); the p95 is new's since
+         * the start */
+        int64_t n = h.requests - r->base_n;
+        sy_route_health_t step = {
+            .requests = n, .errors = h.errors - r->base_e, .p95_ms = h.p95_ms};
+        sy_route_verdict_t v = sy_route_judge(&s->health, &step, plan->min_requests);
+        double rate = v.error_rate;
+        bool bad = v.failing;
         /* from 0 the first step needs no evidence: nothing went to new yet */
-        bool bad = n >= min && n > 0 && (rate >= max_rate || h.p95_ms >= max_p95);
-        bool enough = (n >= min && n > 0) || r->bp == 0;
+        bool enough = v.enough || r->bp == 0;
         bool held = now - r->step_ms >= 1000 * plan->hold_s;
         int64_t to = bad              ? step_from(plan, r->bp, -1)
                      : held && enough ? step_from(plan, r->bp, 1)

@@ -1,10 +1,11 @@
-/* api_routes.c - /v1/routes[/{name}[/percentage|/enabled|/report|/stats|/health]]: the
+/* api_routes.c - /v1/routes[/{name}[/percentage|/enabled|/report|/stats|/health|/requests]]: the
  * proxy's routes. Reading takes a viewer; percentage and enabled (the rollout's moves),
  * and a proxy-only process's report, an editor; creating, replacing and deleting a route
  * an admin. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/route_health.h"
 #include "http/internal.h"
 
 /* GET /v1/routes/{name}/stats: the proxy's counters of the route since the server started,
@@ -75,22 +76,20 @@ void sy_api_route_stats(struct call *c)
 }
 
 /* GET /v1/routes/{name}/health: each upstream's error rate (its errors, and the failures
- * of requests meant for it) and p95 against the route's gates, and the breaker's last
- * reported state. */
+ * of requests meant for it) and p95 against the route's gates, judged by the one rule
+ * (core/route_health.h: any request is evidence here), and the breaker's last reported
+ * state. */
 void sy_api_route_health(struct call *c)
 {
     const char *name = c->arg[0];
     sy_err_t err = {0};
-    json_t *route = NULL;
-    int rc = sy_engine_route_get(c->eng, &c->who, name, &route, &err);
+    sy_route_gates_t g;
+    int rc = sy_engine_route_gates(c->eng, &c->who, name, &g, &err);
     if (rc < 0) {
         reply_err(c, &err);
         return;
     }
     const sy_http_opts_t *o = sy_http_opts(c->http);
-    const json_t *gates = json_object_get(route, "health");
-    double max_rate = json_number_value(json_object_get(gates, "max_error_rate"));
-    double max_p95 = json_number_value(json_object_get(gates, "max_p95_ms"));
     json_t *ups = json_object();
     bool healthy = true;
     static const char *const names[] = {"legacy", "new"};
@@ -99,21 +98,96 @@ void sy_api_route_health(struct call *c)
         if (o->route_health)
             (void)o->route_health(o->route_stats_arg, c->who.workspace, name, u, &h);
         (void)sy_engine_route_reported(c->eng, &c->who, name, u, &h);
-        json_int_t n = h.requests, e = h.errors;
-        double p95 = h.p95_ms;
-        double rate = n ? (double)e / (double)n : 0;
-        bool ok = rate < max_rate && p95 < max_p95;
-        healthy &= ok;
+        sy_route_verdict_t v = sy_route_judge(&g, &h, 1);
+        healthy &= !v.failing;
         json_object_set_new(ups, names[u],
-                            json_pack("{sIsIsfsfsb}", "requests", n, "errors", e, "error_rate",
-                                      rate, "p95_ms", p95, "healthy", ok));
+                            json_pack("{sIsIsfsfsb}", "requests", (json_int_t)h.requests, "errors",
+                                      (json_int_t)h.errors, "error_rate", v.error_rate, "p95_ms",
+                                      h.p95_ms, "healthy", !v.failing));
     }
     reply_result(c, 0, 200,
-                 json_pack("{sssbsssOso}", "route", name, "healthy", healthy, "breaker",
-                           sy_engine_route_breaker_state(c->eng, &c->who, name), "gates", gates,
-                           "upstreams", ups),
+                 json_pack("{sssbsss{sfsI}so}", "route", name, "healthy", healthy, "breaker",
+                           sy_engine_route_breaker_state(c->eng, &c->who, name), "gates",
+                           "max_error_rate", g.max_error_rate, "max_p95_ms",
+                           (json_int_t)g.max_p95_ms, "upstreams", ups),
                  &err);
-    json_decref(route);
+}
+
+/* One record of a route's recent-request log as the API shows it. */
+static json_t *request_json(const sy_route_log_rec_t *r)
+{
+    return json_pack("{sIsssssosssbsbsisfso}", "at_ms", (json_int_t)r->at_ms, "method", r->method,
+                     "path", r->path, "domain", r->domain[0] ? json_string(r->domain) : json_null(),
+                     "upstream", sy_route_log_upstream_name(r->upstream), "fallback", r->fallback,
+                     "probe", r->probe, "status", (int)r->status, "latency_ms", r->latency_ms,
+                     "error_message",
+                     r->error_message[0] ? json_string(r->error_message) : json_null());
+}
+
+/* GET /v1/routes/{name}/requests?limit=&upstream=&errors_only=&domain=: the route's recent
+ * requests through this server's proxy, newest first. */
+void sy_api_route_requests(struct call *c)
+{
+    const char *name = c->arg[0];
+    sy_err_t err = {0};
+    sy_route_gates_t g;
+    if (sy_engine_route_gates(c->eng, &c->who, name, &g, &err) < 0) { /* the route exists */
+        reply_err(c, &err);
+        return;
+    }
+    sy_route_log_query_t q = {.limit = SY_ROUTE_LOG_LIMIT, .upstream = -1};
+    char key[32], val[SY_ROUTE_MAX_DOMAIN + 2], domain[SY_ROUTE_MAX_DOMAIN + 2];
+    long long n = 0;
+    bool ok = true;
+    int rc;
+    for (const char *p = c->query;
+         ok && (rc = sy_query_next(&p, key, sizeof(key), val, sizeof(val))) != 0;) {
+        if (rc < 0) {
+            reply_error(c, 400, "invalid_input", "",
+                        "the query string does not parse (a bad %%-escape or an over-long part)");
+            ok = false;
+        } else if (strcmp(key, "limit") == 0) {
+            ok = int_param(c, "limit", val, 1, SY_ROUTE_LOG_MAX_LIMIT, &n);
+            q.limit = (size_t)n;
+        } else if (strcmp(key, "upstream") == 0) {
+            q.upstream = sy_route_log_upstream_of(val);
+            if (q.upstream < 0) {
+                reply_error(c, 400, "invalid_input", "upstream",
+                            "upstream is legacy, new or error");
+                ok = false;
+            }
+        } else if (strcmp(key, "errors_only") == 0) {
+            ok = strcmp(val, "true") == 0 || strcmp(val, "false") == 0;
+            q.errors_only = strcmp(val, "true") == 0;
+            if (!ok)
+                reply_error(c, 400, "invalid_input", "errors_only", "errors_only is true or false");
+        } else if (strcmp(key, "domain") == 0) {
+            q.domain = strcpy(domain, val);
+        }
+    }
+    if (!ok)
+        return;
+    const sy_http_opts_t *o = sy_http_opts(c->http);
+    sy_route_log_rec_t *recs = calloc(q.limit, sizeof(*recs));
+    size_t got = 0;
+    if (!recs || (o->route_requests && o->route_requests(o->route_stats_arg, c->who.workspace, name,
+                                                         &q, recs, &got) < 0)) {
+        free(recs);
+        reply_error(c, 503, "unavailable", "", "out of memory");
+        return;
+    }
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < got; i++)
+        if (json_array_append_new(a, request_json(&recs[i])) < 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    free(recs);
+    reply_result(
+        c, 0, 200,
+        a ? json_pack("{sssbso}", "route", name, "proxy", o->route_requests != NULL, "requests", a)
+          : NULL,
+        &err);
 }
 
 void sy_api_route_list(struct call *c)

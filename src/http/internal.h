@@ -263,6 +263,7 @@ void sy_api_route_enabled(struct call *c);
 void sy_api_route_report(struct call *c);
 void sy_api_route_stats(struct call *c);
 void sy_api_route_health(struct call *c);
+void sy_api_route_requests(struct call *c);
 
 /* The server's options (server.c). */
 const sy_http_opts_t *sy_http_opts(const sy_http_t *http);

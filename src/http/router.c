@@ -171,6 +171,8 @@ const struct sy_endpoint sy_endpoints[] = {
      "breaker counters", sy_api_route_report, NULL},
     {SY_GET, "/v1/routes/{name}/stats", VIEWER, AUTH_TOKEN, false, BODY_NONE, "window", NULL,
      sy_api_route_stats, NULL},
+    {SY_GET, "/v1/routes/{name}/requests", VIEWER, AUTH_TOKEN, false, BODY_NONE,
+     "limit upstream errors_only domain", NULL, sy_api_route_requests, NULL},
     {SY_GET, "/v1/routes/{name}/health", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_route_health, NULL},
 };

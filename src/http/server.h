@@ -21,6 +21,7 @@
 #include <event2/event.h>
 
 #include "core/err.h"
+#include "core/route_log.h"
 #include "engine/engine.h"
 
 typedef struct sy_http sy_http_t; /* opaque */
@@ -58,6 +59,10 @@ typedef struct sy_http_opts {
      * route_stats_arg. */
     int (*route_health)(void *arg, int64_t ws, const char *name, int upstream,
                         sy_route_health_t *out);
+    /* Route (ws, name)'s recent requests that pass q, newest first, into out (room for
+     * q->limit) and *n (sy_proxy_requests); with route_stats_arg. NULL: no proxy. */
+    int (*route_requests)(void *arg, int64_t ws, const char *name, const sy_route_log_query_t *q,
+                          sy_route_log_rec_t *out, size_t *n);
     void *route_stats_arg;
 } sy_http_opts_t;
 

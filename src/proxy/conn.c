@@ -62,6 +62,8 @@ static bool breaker_allows(struct conn *c)
     bool ok = !b || sy_breaker_allow(b, &c->route->breaker, sy_conn_now_ms());
     bool moved = b && b->state != was;
     sy_breaker_state_t now = b ? b->state : SY_BREAKER_CLOSED;
+    if (moved)
+        atomic_store_explicit(c->route->brk_state, (int)now, memory_order_relaxed);
     pthread_mutex_unlock(&p->breakers_lock);
     if (moved)
         sy_proxy_event(p, c->route->ws, c->route->name, now);
@@ -78,6 +80,8 @@ void sy_conn_judge(struct conn *c, bool ok)
     pthread_mutex_lock(&p->breakers_lock);
     sy_breaker_t *b = c->route->brk;
     int moved = b ? sy_breaker_record(b, &c->route->breaker, ok, sy_conn_now_ms()) : -1;
+    if (moved >= 0)
+        atomic_store_explicit(c->route->brk_state, moved, memory_order_relaxed);
     pthread_mutex_unlock(&p->breakers_lock);
     if (moved >= 0)
         sy_proxy_event(p, c->route->ws, c->route->name, (sy_breaker_state_t)moved);
@@ -132,6 +136,77 @@ void sy_conn_record(struct conn *c, int upstream, int status, bool error)
     pthread_mutex_unlock(&w->stats_lock);
 }
 
+/* ---- the recent-request log -------------------------------------------------------------------
+ */
+
+/* Appends the record `words` to the ring at *at (made at its first record; -ENOMEM). Only
+ * the worker that owns it writes a ring: each slot is a seqlock, odd while written, then
+ * even again, and a reader that saw it change drops what it copied. */
+static int ring_put(_Atomic(struct log_ring *) *at, const uint64_t *words)
+{
+    struct log_ring *ring = atomic_load_explicit(at, memory_order_relaxed);
+    if (!ring) { /* once per (route, worker): LOG_RECORDS records, kept until the stop */
+        if (!(ring = calloc(1, sizeof(*ring))))
+            return -ENOMEM;
+        atomic_store_explicit(at, ring, memory_order_release);
+    }
+    uint64_t h = atomic_load_explicit(&ring->head, memory_order_relaxed);
+    struct log_slot *sl = &ring->slot[h % LOG_RECORDS];
+    uint64_t seq = 2 * (h / LOG_RECORDS);
+    atomic_store_explicit(&sl->seq, seq + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    for (size_t k = 0; k < LOG_WORDS; k++)
+        atomic_store_explicit(&sl->w[k], words[k], memory_order_relaxed);
+    atomic_store_explicit(&sl->seq, seq + 2, memory_order_release);
+    atomic_store_explicit(&ring->head, h + 1, memory_order_release);
+    return 0;
+}
+
+/* s into a field of cap bytes (cap > 0), cut to fit, NUL-terminated: no format to parse. */
+static void field(char *to, size_t cap, const char *s)
+{
+    size_t n = strnlen(s, cap - 1);
+    memcpy(to, s, n);
+    to[n] = '\0';
+}
+
+void sy_conn_log(struct conn *c, int upstream, int status, const char *msg)
+{
+    const struct proute *r = c->route;
+    if (!r || !r->kept || c->logged)
+        return;
+    c->logged = true;
+    struct worker *w = c->w;
+    size_t wi = (size_t)(w - w->p->w);
+    union {
+        sy_route_log_rec_t rec;
+        uint64_t w[LOG_WORDS];
+    } u;
+    memset(&u, 0, sizeof(u));
+    sy_route_log_rec_t *x = &u.rec;
+    struct timeval now;
+    event_base_gettimeofday_cached(w->base, &now); /* this turn of the loop's: no call */
+    x->at_ms = (int64_t)now.tv_sec * 1000 + now.tv_usec / 1000;
+    x->latency_ms = since_ms(&c->t0);
+    x->status = status;
+    x->upstream = (uint8_t)upstream;
+    x->fallback = c->fell_back;
+    x->probe = c->probe;
+    field(x->method, sizeof(x->method), c->head.method_name);
+    if (c->domain >= 0)
+        field(x->domain, sizeof(x->domain), r->policy.domains[c->domain].name);
+    field(x->path, sizeof(x->path), c->head.path); /* not the query: it may hold keys */
+    if (upstream == UPSTREAMS)
+        field(x->error_message, sizeof(x->error_message), c->why[0] || !msg ? c->why : msg);
+    else if (c->fell_back)
+        field(x->error_message, sizeof(x->error_message), c->why);
+    else if (status >= 500)
+        snprintf(x->error_message, sizeof(x->error_message), "%s %.120s: answered %d",
+                 upstream == NEW ? "new" : "legacy", r->up[upstream].text, status);
+    if (ring_put(&r->kept->ring[wi].all, u.w) == 0 && sy_route_log_is_error(x))
+        (void)ring_put(&r->kept->ring[wi].failed, u.w); /* out of memory: no log line */
+}
+
 /* ---- answers of our own -----------------------------------------------------------------------
  */
 
@@ -175,6 +250,7 @@ void sy_conn_close_flushed(struct conn *c)
  * (a bad request, no route, the kill switch), counted against no upstream. */
 void sy_conn_refuse(struct conn *c, int status, const char *code, const char *msg)
 {
+    sy_conn_log(c, UPSTREAMS, status, msg);
     if (c->sent) { /* the response is half sent: all we can do is end it */
         sy_conn_free(c);
         return;
@@ -185,7 +261,7 @@ void sy_conn_refuse(struct conn *c, int status, const char *code, const char *ms
     int len = snprintf(all, sizeof(all),
                        "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
                        "X-Switchyard-Route: error\r\nConnection: close\r\n\r\n%s",
-                       status, code, n, body);
+                       status, sy_h1_reason(status), n, body);
     sy_sock_write(c->down, all, (size_t)len < sizeof(all) ? (size_t)len : sizeof(all) - 1);
     sy_sock_free(c->up);
     c->up = NULL;
@@ -199,6 +275,7 @@ void sy_conn_fail(struct conn *c, int status, const char *code, const char *msg)
     sy_conn_judge(c, false);
     if (c->route)
         sy_conn_record(c, UPSTREAMS, status, true);
+    sy_conn_log(c, UPSTREAMS, status, msg);
     sy_conn_refuse(c, status, code, msg);
 }
 
@@ -307,6 +384,7 @@ static void decide(struct conn *c)
         sy_arena_free(&arena);
     c->domain = d.domain;
     c->target = d.to_new ? NEW : LEGACY;
+    c->split_legacy = !d.to_new && d.why == SY_ROUTE_SPLIT;
 }
 
 /* The request head as it goes upstream: hop-by-hop headers out, forwarding headers in,
@@ -419,6 +497,15 @@ static void dispatch(struct conn *c)
     }
     if (c->target == NEW && !breaker_allows(c))
         c->target = LEGACY; /* the breaker is open: everything to legacy */
+    else if (c->split_legacy && c->route->has_plan && c->route->brk_state &&
+             atomic_load_explicit(c->route->brk_state, memory_order_relaxed) != SY_BREAKER_CLOSED &&
+             breaker_allows(c)) {
+        /* A plan took the route to 0 % when the breaker opened, and would wait for it to
+         * close forever: a request new could take but for its bucket is the breaker's
+         * half-open probe instead (`probes` at a time, once open_ms has passed). */
+        c->target = NEW;
+        c->probe = true;
+    }
     if (sy_conn_build_request(c) < 0) {
         sy_conn_refuse(c, 503, "unavailable", "out of memory");
         return;
@@ -584,6 +671,8 @@ void sy_conn_next(struct conn *c)
     c->dc = (sy_h1_dechunk_t){0};
     assert(!c->held); /* a body cut short closes the connection (response_done) */
     c->retried = c->sent = c->judged = c->streaming = false;
+    c->fell_back = c->probe = c->logged = false;
+    c->why[0] = '\0';
     c->stream_left = 0;
     sy_limits_head_wait(c);
     sy_sock_setcb(c->down, down_read, down_write, down_event, c);

@@ -58,6 +58,11 @@ struct conn {
     int target; /* LEGACY or NEW */
     int domain;
     bool up_connected, up_reused, retried;
+    bool fell_back;    /* new failed before answering; the request went to legacy */
+    bool probe;        /* sent to new only as the breaker's half-open probe (plan at 0 %) */
+    bool split_legacy; /* legacy by its bucket alone (new could take it) */
+    bool logged;       /* the request's record is in the route's log */
+    char why[160];     /* the last failure, for the log: "new 127.0.0.1:9102: ..." */
     struct timespec t0;
     /* the response */
     int status;
@@ -111,6 +116,12 @@ void sy_conn_judge(struct conn *c, bool ok);
 /* Counts c's request against `upstream` (LEGACY, NEW, or UPSTREAMS for "error"), answered
  * with `status`. */
 void sy_conn_record(struct conn *c, int upstream, int status, bool error);
+/* c's request into its route's recent-request log, once per request (no route: nothing):
+ * answered by `upstream` (LEGACY, NEW, or UPSTREAMS: the proxy's own error) with `status`;
+ * `msg` says what failed when the proxy answered an error (NULL: c->why, or for an
+ * upstream's 5xx its status). Writes the worker's own ring: no lock; its first record of
+ * a route allocates the ring. */
+void sy_conn_log(struct conn *c, int upstream, int status, const char *msg);
 /* A JSON error to the client, then the connection's end: what the proxy refuses itself,
  * counted against no upstream. A response half sent is only ended. c may be freed. */
 void sy_conn_refuse(struct conn *c, int status, const char *code, const char *msg);

@@ -22,6 +22,7 @@
 #include "core/breaker.h"
 #include "core/latency.h"
 #include "core/route.h"
+#include "core/route_log.h"
 #include "core/route_spec.h"
 #include "proxy/proxy.h"
 
@@ -51,7 +52,10 @@ struct proute {
     bool needs_body; /* a body rule or a body key */
     bool retry_any;  /* retry non-idempotent requests on legacy too */
     sy_breaker_config_t breaker;
-    sy_breaker_t *brk; /* its breaker, shared by the workers and kept across snapshots */
+    sy_breaker_t *brk;     /* its breaker, shared by the workers and kept across snapshots */
+    atomic_int *brk_state; /* brk's state, read without the lock (set under it) */
+    struct wbreaker *kept; /* what brk and brk_state point into, and the route's log */
+    bool has_plan;         /* a rollout plan: an open breaker keeps probing at 0 % */
 };
 
 /* The routes every worker reads, immutable once published. */
@@ -79,12 +83,41 @@ struct pool {
 
 #define SY_PROXY_SCRATCH (65536 + 256 + 65536)
 
-/* The breaker in front of one route's `new`, shared by the workers (each malloc'd: a
- * snapshot's routes point to theirs while the list grows). */
+/* A route's recent requests as one worker saw them: the last LOG_RECORDS, in a ring only
+ * that worker writes. Each slot is a seqlock over the record's words, all of them atomics
+ * (relaxed; the sequence orders them), so a reader on another thread copies a record out
+ * without a lock and without a data race, and drops one it saw being rewritten. */
+#define LOG_RECORDS 256
+#define LOG_WORDS   (sizeof(sy_route_log_rec_t) / sizeof(uint64_t))
+_Static_assert(sizeof(sy_route_log_rec_t) % sizeof(uint64_t) == 0, "a record is whole words");
+struct log_slot {
+    atomic_uint_fast64_t seq; /* odd while its record is being written */
+    _Atomic uint64_t w[LOG_WORDS];
+};
+struct log_ring {
+    atomic_uint_fast64_t head; /* records written since the start: the next goes at
+                                * head % LOG_RECORDS */
+    struct log_slot slot[LOG_RECORDS];
+};
+
+/* What the proxy keeps of one route across snapshots, found by (ws, name) and shared by
+ * the workers (each malloc'd: a snapshot's routes point to theirs while the list grows):
+ * the breaker in front of its `new`, and its recent-request log: two rings per worker (made
+ * by the worker at its first record of the route, and its first failure), every request
+ * and the failures alone, so that a busy route's successes never push a failure out of
+ * the log lines before they are written. */
 struct wbreaker {
     int64_t ws;
     char route[SY_ROUTE_MAX_NAME + 1];
     sy_breaker_t b;
+    atomic_int state; /* b.state, for a look without breakers_lock (relaxed) */
+    uint64_t *logged; /* per worker: its failed records up to here were logged
+                       * (sy_proxy_failures; that caller's thread only) */
+    struct {
+        _Atomic(struct log_ring *) all;    /* every request; NULL until the first */
+        _Atomic(struct log_ring *) failed; /* those that failed or fell back, for the log
+                                            * lines; NULL until the first */
+    } ring[];                              /* per worker */
 };
 
 /* A worker's listener on one address of the routes. */

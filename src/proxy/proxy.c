@@ -63,6 +63,7 @@ static int compile(const sy_route_spec_t *s, struct proute *r)
                          .inspect = s->inspect_body_bytes,
                          .needs_body = s->sticky.kind == SY_STICKY_BODY_FIELD,
                          .retry_any = s->retry_non_idempotent,
+                         .has_plan = s->has_plan,
                          .breaker = s->breaker};
     r->prefix_len = strlen(r->prefix);
     if (compile_upstream(&s->up[SY_ROUTE_LEGACY], &r->up[LEGACY]) < 0 ||
@@ -123,11 +124,11 @@ static void publish(struct sy_proxy *p, struct snapshot *s)
 
 /* The breaker of route (ws, name), made closed if it has none (NULL when out of memory):
  * it outlives the snapshots. Under breakers_lock. */
-static sy_breaker_t *breaker_of(struct sy_proxy *p, int64_t ws, const char *name)
+static struct wbreaker *breaker_of(struct sy_proxy *p, int64_t ws, const char *name)
 {
     for (size_t i = 0; i < p->n_breakers; i++)
         if (p->breakers[i]->ws == ws && strcmp(p->breakers[i]->route, name) == 0)
-            return &p->breakers[i]->b;
+            return p->breakers[i];
     if (p->n_breakers == p->cap_breakers) {
         size_t cap = p->cap_breakers ? 2 * p->cap_breakers : 16;
         struct wbreaker **a = realloc(p->breakers, cap * sizeof(*a));
@@ -136,14 +137,24 @@ static sy_breaker_t *breaker_of(struct sy_proxy *p, int64_t ws, const char *name
         p->breakers = a;
         p->cap_breakers = cap;
     }
-    struct wbreaker *b = malloc(sizeof(*b));
-    if (!b)
+    size_t workers = (size_t)p->n_workers;
+    struct wbreaker *b = calloc(1, sizeof(*b) + workers * sizeof(b->ring[0]));
+    uint64_t *logged = b ? calloc(workers ? workers : 1, sizeof(*logged)) : NULL;
+    if (!logged) {
+        free(b);
         return NULL;
+    }
+    b->logged = logged;
+    for (size_t i = 0; i < workers; i++) {
+        atomic_init(&b->ring[i].all, NULL);
+        atomic_init(&b->ring[i].failed, NULL);
+    }
     b->ws = ws;
     snprintf(b->route, sizeof(b->route), "%s", name);
     b->b = sy_breaker_new();
+    atomic_init(&b->state, SY_BREAKER_CLOSED);
     p->breakers[p->n_breakers++] = b;
-    return &b->b;
+    return b;
 }
 
 int sy_proxy_update(sy_proxy_t *p, sy_routes_t *routes, sy_err_t *err)
@@ -164,8 +175,11 @@ int sy_proxy_update(sy_proxy_t *p, sy_routes_t *routes, sy_err_t *err)
         int one = compile(spec, r);
         if (one == 0) {
             pthread_mutex_lock(&p->breakers_lock);
-            r->brk = breaker_of(p, r->ws, r->name);
+            struct wbreaker *wb = breaker_of(p, r->ws, r->name);
             pthread_mutex_unlock(&p->breakers_lock);
+            r->brk = wb ? &wb->b : NULL;
+            r->kept = wb;
+            r->brk_state = wb ? &wb->state : NULL;
             one = r->brk ? 0 : -ENOMEM;
         }
         if (one == 0) {
@@ -352,8 +366,14 @@ void sy_proxy_stop(sy_proxy_t *p)
         pthread_mutex_destroy(&w->stats_lock);
     }
     sy_proxy_snapshot_put(p->current);
-    for (size_t i = 0; i < p->n_breakers; i++)
+    for (size_t i = 0; i < p->n_breakers; i++) {
+        for (int k = 0; k < p->n_workers; k++) {
+            free(atomic_load(&p->breakers[i]->ring[k].all));
+            free(atomic_load(&p->breakers[i]->ring[k].failed));
+        }
+        free(p->breakers[i]->logged);
         free(p->breakers[i]);
+    }
     free(p->breakers);
     pthread_mutex_destroy(&p->swap_lock);
     pthread_mutex_destroy(&p->events_lock);
@@ -549,4 +569,107 @@ int sy_proxy_health(sy_proxy_t *p, int64_t ws, const char *route, int upstream,
     }
     out->p95_ms = sy_lat_quantile(hist, answered, 0.95);
     return 0;
+}
+
+/* ---- the recent-request log ------------------------------------------------------------------ */
+
+/* Copies record `i` of `ring` (the i-th it was given) into *out; false when its slot holds
+ * another (it was lapped) or is being written. */
+static bool ring_read(struct log_ring *ring, uint64_t i, sy_route_log_rec_t *out)
+{
+    struct log_slot *sl = &ring->slot[i % LOG_RECORDS];
+    uint64_t want = 2 * (i / LOG_RECORDS + 1); /* its slot's sequence once it was written */
+    union {
+        sy_route_log_rec_t rec;
+        uint64_t w[LOG_WORDS];
+    } u;
+    if (atomic_load_explicit(&sl->seq, memory_order_acquire) != want)
+        return false;
+    for (size_t k = 0; k < LOG_WORDS; k++)
+        u.w[k] = atomic_load_explicit(&sl->w[k], memory_order_relaxed);
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&sl->seq, memory_order_relaxed) != want)
+        return false;
+    *out = u.rec;
+    return true;
+}
+
+/* The kept state of route (ws, name), or NULL. It is never freed before the stop. */
+static struct wbreaker *kept_of(struct sy_proxy *p, int64_t ws, const char *name)
+{
+    struct wbreaker *k = NULL;
+    pthread_mutex_lock(&p->breakers_lock);
+    for (size_t i = 0; !k && i < p->n_breakers; i++)
+        if (p->breakers[i]->ws == ws && strcmp(p->breakers[i]->route, name) == 0)
+            k = p->breakers[i];
+    pthread_mutex_unlock(&p->breakers_lock);
+    return k;
+}
+
+int sy_proxy_requests(sy_proxy_t *p, int64_t ws, const char *route, const sy_route_log_query_t *q,
+                      sy_route_log_rec_t *out, size_t *n)
+{
+    *n = 0;
+    struct wbreaker *k = kept_of(p, ws, route);
+    if (!k)
+        return 0;
+    size_t workers = (size_t)p->n_workers, limit = q->limit;
+    sy_route_log_rec_t *all = calloc(workers * limit + 1, sizeof(*all));
+    const sy_route_log_rec_t **runs = calloc(workers + 1, sizeof(*runs));
+    size_t *lens = calloc(2 * workers + 1, sizeof(*lens));
+    if (!all || !runs || !lens) {
+        free(all);
+        free(runs);
+        free(lens);
+        return -ENOMEM;
+    }
+    for (size_t wi = 0; wi < workers; wi++) { /* each worker's newest first */
+        struct log_ring *ring = atomic_load_explicit(&k->ring[wi].all, memory_order_acquire);
+        sy_route_log_rec_t *run = all + wi * limit;
+        runs[wi] = run;
+        if (!ring)
+            continue;
+        uint64_t head = atomic_load_explicit(&ring->head, memory_order_acquire);
+        uint64_t first = head > LOG_RECORDS ? head - LOG_RECORDS : 0;
+        for (uint64_t i = head; i > first && lens[wi] < limit; i--)
+            if (ring_read(ring, i - 1, &run[lens[wi]]) && sy_route_log_matches(q, &run[lens[wi]]))
+                lens[wi]++;
+    }
+    *n = sy_route_log_merge(runs, lens, workers, lens + workers, out, limit);
+    free(all);
+    free(runs);
+    free(lens);
+    return 0;
+}
+
+size_t sy_proxy_failures(sy_proxy_t *p, size_t max, sy_proxy_failure_fn *fn, void *arg,
+                         uint64_t *lost)
+{
+    size_t told = 0;
+    /* the list only grows in sy_proxy_update, on this same thread: read without the lock
+     * the workers take for the breakers */
+    for (size_t b = 0; b < p->n_breakers; b++) {
+        struct wbreaker *k = p->breakers[b];
+        for (int wi = 0; wi < p->n_workers; wi++) {
+            struct log_ring *ring = atomic_load_explicit(&k->ring[wi].failed, memory_order_acquire);
+            if (!ring)
+                continue;
+            uint64_t head = atomic_load_explicit(&ring->head, memory_order_acquire);
+            uint64_t *at = &k->logged[wi];
+            if (head - *at > LOG_RECORDS) { /* overwritten before they could be told */
+                *lost += head - *at - LOG_RECORDS;
+                *at = head - LOG_RECORDS;
+            }
+            for (; *at < head && told < max; (*at)++) {
+                sy_route_log_rec_t r;
+                if (!ring_read(ring, *at, &r)) {
+                    (*lost)++;
+                    continue;
+                }
+                fn(arg, k->ws, k->route, &r);
+                told++;
+            }
+        }
+    }
+    return told;
 }

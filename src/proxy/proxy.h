@@ -14,9 +14,15 @@
  * upstream decided (an open circuit breaker, one per route, sends it to legacy); then
  * sent on a keep-alive connection from the worker's pool with hop-by-hop headers removed
  * (RFC 9110 7.6.1) and X-Forwarded-For / Forwarded added. The response streams back as it
- * arrives, with X-Switchyard-Route: new|legacy. A connection to `new` that cannot be made
- * is retried on `legacy` for idempotent requests (and others when the route allows it):
- * the client sees no error. Per (route, domain, upstream) counters and latency histograms
+ * arrives, with X-Switchyard-Route: new|legacy. A request that never reached `new` (its
+ * connection refused, timed out or failed before the request's first byte) goes to
+ * `legacy` whatever its method; one that reached it and got no answer goes there when its
+ * method is idempotent (any method when the route allows it), never after a read timeout:
+ * the client sees no error. While a route with a rollout plan has its breaker open, the
+ * requests `new` could take but for their bucket are the breaker's half-open probes, so
+ * that it can close at 0 %. Each request is recorded in its route's recent-request log
+ * (sy_proxy_requests), and those that failed are offered for log lines
+ * (sy_proxy_failures). Per (route, domain, upstream) counters and latency histograms
  * are kept for sy_proxy_stats, sy_proxy_rows and sy_proxy_health. What a client may cost
  * is bounded (opts below): 16 KiB of back-pressure a direction, a deadline for its head and
  * a minimum rate for its body (408 past them), and a cap on connections that closes the
@@ -35,6 +41,7 @@
 #include "core/err.h"
 #include "core/latency.h"
 #include "core/route.h"
+#include "core/route_log.h"
 #include "core/route_spec.h"
 
 typedef struct sy_proxy sy_proxy_t; /* opaque */
@@ -106,6 +113,25 @@ typedef struct sy_proxy_event {
 
 /* Takes up to `cap` queued events into `out`; how many. */
 size_t sy_proxy_events(sy_proxy_t *p, sy_proxy_event_t *out, size_t cap);
+
+/* The newest records of route (ws, `route`)'s recent-request log that pass q's filters,
+ * newest first, into out (room for q->limit), their number into *n. The log keeps the
+ * last 256 requests of the route per worker (those since the start, up to that; a route
+ * deleted and made again under its name keeps them). Reads the workers' rings without a
+ * lock (a record being rewritten is skipped). 0, or -ENOMEM (*n is 0). */
+int sy_proxy_requests(sy_proxy_t *p, int64_t ws, const char *route, const sy_route_log_query_t *q,
+                      sy_route_log_rec_t *out, size_t *n);
+
+/* One record of a route's log that failed (an error, or a fallback to legacy). */
+typedef void sy_proxy_failure_fn(void *arg, int64_t ws, const char *route,
+                                 const sy_route_log_rec_t *r);
+/* Calls fn for each request that failed or fell back since the last call (at most `max`
+ * of them; the rest wait for the next call, unless the worker's ring of failures, 256 a
+ * route, overwrites them first), and adds to *lost how many failures were overwritten
+ * before they could be told. Called from the thread that calls sy_proxy_update (it keeps
+ * the cursors, and reads the routes' list without a lock). Returns how many it told. */
+size_t sy_proxy_failures(sy_proxy_t *p, size_t max, sy_proxy_failure_fn *fn, void *arg,
+                         uint64_t *lost);
 
 /* Stops the workers (connections are closed) and frees. NULL is a no-op. */
 void sy_proxy_stop(sy_proxy_t *p);

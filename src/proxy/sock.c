@@ -155,6 +155,7 @@ void sy_sock_write(struct sy_sock *s, const void *p, size_t n)
         if (k > 0) {
             p = (const char *)p + k;
             n -= (size_t)k;
+            s->sent += (uint64_t)k;
         }
     }
     if (n) {
@@ -167,8 +168,10 @@ void sy_sock_move(struct sy_sock *s, struct evbuffer *from, size_t n)
 {
     if (!s->connecting && evbuffer_get_length(s->out) == 0) {
         int k = evbuffer_write_atmost(from, s->fd, (ev_ssize_t)n);
-        if (k > 0)
+        if (k > 0) {
             n -= (size_t)k;
+            s->sent += (uint64_t)k;
+        }
     }
     if (n) {
         evbuffer_remove_buffer(from, s->out, n);
@@ -219,6 +222,7 @@ static void readable(evutil_socket_t fd, short what, void *arg)
         evbuffer_commit_space(s->in, v, 0);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
             return;
+        s->error = n < 0 ? errno : 0;
         sy_sock_read(s, false);
         s->on_event(s, n == 0 ? SY_SOCK_EOF : SY_SOCK_ERROR, s->arg);
         return;
@@ -245,6 +249,7 @@ static void writable(evutil_socket_t fd, short what, void *arg)
         int err = 0;
         socklen_t len = sizeof(err);
         if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err) {
+            s->error = err ? err : errno;
             event_del(s->wev);
             s->on_event(s, SY_SOCK_ERROR, s->arg);
             return;
@@ -254,7 +259,10 @@ static void writable(evutil_socket_t fd, short what, void *arg)
     }
     if (evbuffer_get_length(s->out) > 0) {
         int n = evbuffer_write(s->out, fd);
+        if (n > 0)
+            s->sent += (uint64_t)n;
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            s->error = errno;
             event_del(s->wev);
             s->on_event(s, SY_SOCK_ERROR, s->arg);
             return;

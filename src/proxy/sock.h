@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
@@ -40,6 +41,8 @@ struct sy_sock {
     struct timeval read_tv, write_tv;
     bool read_timeout, write_timeout;
     bool reading, paused, connecting;
+    uint64_t sent; /* bytes the kernel took from us since it was last zeroed (the caller may) */
+    int error;     /* the errno of the last SY_SOCK_ERROR (0: none known) */
 };
 
 /* A sock around the accepted socket fd (closed by sy_sock_free), not reading yet. */

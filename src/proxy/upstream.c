@@ -1,7 +1,8 @@
 /* upstream.c - the upstream side of the proxy's requests: each worker's pools of idle
  * keep-alive connections (one per upstream, the last one put first out), a request sent
- * on one (a new connection when none is idle; `new` unreachable falls back to legacy for
- * a request that may be repeated), and its response streamed back to the client as it
+ * on one (a new connection when none is idle; a request `new` failed falls back to legacy
+ * when it never reached new, or when it may be repeated: up_failed), and its response
+ * streamed back to the client as it
  * comes: framed as the upstream framed it (a length, chunks followed byte by byte, or the
  * connection's end), the upstream not read while the client has FLOW_HIGH queued. A
  * streamed request body goes the other way on the same rule. See conn.h.
@@ -116,6 +117,7 @@ static void to_client(void *arg, const char *p, size_t n)
 }
 
 static void up_read(struct sy_sock *s, void *arg);
+static void why(struct conn *c, int err, const char *what);
 
 /* The response is complete: the upstream back to the pool (or closed), the next request. */
 static void response_done(struct conn *c)
@@ -124,6 +126,7 @@ static void response_done(struct conn *c)
         c->keep_alive = false; /* answered before its body ended: the rest is not a request */
     sy_conn_judge(c, c->status < 500);
     sy_conn_record(c, c->target, c->status, c->status >= 500);
+    sy_conn_log(c, c->target, c->status, NULL);
     if (c->up) {
         if (!c->up_close && !c->to_eof && evbuffer_get_length(c->up->in) == 0)
             pool_put(c->w, c->up, &c->route->up[c->target]);
@@ -155,6 +158,7 @@ static void pump(struct conn *c)
         int rc = sy_h1_chunks(&c->ck, (const char *)evbuffer_pullup(in, (ssize_t)avail), avail,
                               &take, c->dechunk ? to_client : NULL, c->down);
         if (rc < 0) {
+            why(c, 0, "sent a malformed chunked body");
             sy_conn_fail(c, 502, "bad_gateway", "the upstream sent a malformed chunked body");
             return;
         }
@@ -278,6 +282,7 @@ static void up_read(struct sy_sock *s, void *arg)
         if (rc == 0)
             return;
         if (rc < 0) {
+            why(c, 0, "sent a malformed response head");
             sy_conn_fail(c, 502, "bad_gateway", "the upstream sent a malformed response head");
             return;
         }
@@ -286,31 +291,60 @@ static void up_read(struct sy_sock *s, void *arg)
         pump(c);
 }
 
-/* The upstream failed before answering: `new` unreachable falls back to `legacy` for a
- * request that may be repeated; a stale pooled connection is replaced once. */
+/* What went wrong with the upstream of c, for its record: "new 127.0.0.1:9102: " and
+ * `what`, and the socket's error when it knows one. */
+static void why(struct conn *c, int err, const char *what)
+{
+    char buf[96] = "";
+    const char *e = err ? strerror_r(err, buf, sizeof(buf)) : NULL;
+    int n = snprintf(c->why, sizeof(c->why), "%s %s: %s%s%s%s", c->target == NEW ? "new" : "legacy",
+                     c->route->up[c->target].text, what, e ? " (" : "", e ? e : "", e ? ")" : "");
+    if (n >= (int)sizeof(c->why)) /* a long host name: the message is cut, never overrun */
+        c->why[sizeof(c->why) - 1] = '\0';
+}
+
+/* The upstream failed before answering. A request of which nothing left us (the
+ * connection refused, a connect timeout, a reset before its first byte) never reached the
+ * upstream: any method may go elsewhere (a streamed body only while none of it was taken
+ * from the client). One that reached it may be repeated as the route's rule says
+ * (idempotent methods, any with retry_non_idempotent), never after a read timeout (the
+ * upstream may still be working on it) and never with a streamed body (it is gone from us).
+ * Repeating means: a stale pooled connection replaced once, then `new` falling back to
+ * `legacy`. */
 static void up_failed(struct conn *c, int what)
 {
+    bool unsent = c->up->sent == 0 && !(c->streaming && c->body_got > 0);
+    bool timeout = what & SY_SOCK_TIMEOUT;
+    int err = c->up->error;
+    if (!c->up_connected)
+        why(c, timeout ? 0 : err, timeout ? "connect timed out" : "cannot connect");
+    else if (timeout)
+        why(c, 0, "did not answer in time");
+    else
+        why(c, err,
+            unsent ? "the connection failed before the request was sent"
+                   : "closed the connection before answering");
     sy_sock_free(c->up);
     c->up = NULL;
-    /* a streamed body cannot be sent twice: it is gone from us */
-    bool may_repeat = (c->idempotent || c->route->retry_any) && !c->streaming;
+    bool may_repeat = unsent || ((c->idempotent || c->route->retry_any) && !c->streaming);
     if (c->up_reused && !c->retried && may_repeat) {
         c->retried = true;
         sy_upstream_send(c);
         return;
     }
-    if (!c->up_connected && c->target == NEW && may_repeat) {
+    if (c->target == NEW && may_repeat && (unsent || !timeout)) {
         sy_conn_judge(c, false);
         /* counted as `new`'s error (what it would have answered), then served by legacy */
         sy_conn_record(c, UPSTREAMS, 502, true);
         c->target = LEGACY;
         c->retried = false;
+        c->fell_back = true;
         if (sy_conn_build_request(c) == 0) {
             sy_upstream_send(c);
             return;
         }
     }
-    if (what & SY_SOCK_TIMEOUT)
+    if (timeout)
         sy_conn_fail(c, 504, "gateway_timeout", "the upstream did not answer in time");
     else
         sy_conn_fail(c, 502, "bad_gateway", "the upstream cannot be reached");
@@ -340,11 +374,13 @@ static void up_event(struct sy_sock *s, int what, void *arg)
             up_failed(c, what);
             return;
         }
+        why(c, 0, "closed the connection mid-answer");
         sy_conn_fail(c, 502, "bad_gateway", "the upstream closed the connection mid-answer");
         return;
     }
     if (c->state == S_STREAM) /* cut short: the client's response cannot be completed */
-        sy_conn_fail(c, 502, "bad_gateway", "the upstream closed the connection mid-answer");
+        why(c, 0, "closed the connection mid-answer");
+    sy_conn_fail(c, 502, "bad_gateway", "the upstream closed the connection mid-answer");
 }
 
 /* Moves what has come of a streamed body to the upstream, as it was read (whole reads: no
@@ -355,8 +391,10 @@ void sy_upstream_forward(struct conn *c)
 {
     struct evbuffer *in = c->down->in;
     size_t avail;
-    while (c->up && c->stream_left > 0 && (avail = evbuffer_get_length(in)) > 0 &&
-           sy_sock_queued(c->up) < FLOW_HIGH) {
+    /* nothing of the body is taken before the connection is made: if it cannot be, the
+     * request never left us and may go elsewhere whole */
+    while (c->up && !c->up->connecting && c->stream_left > 0 &&
+           (avail = evbuffer_get_length(in)) > 0 && sy_sock_queued(c->up) < FLOW_HIGH) {
         size_t n = (uint64_t)c->stream_left < avail ? (size_t)c->stream_left : avail;
         if (c->want < 0) { /* the input holds a head's worth at most (read_max) */
             int rc = sy_h1_chunks(&c->req_ck, (const char *)evbuffer_pullup(in, (ssize_t)avail),
@@ -374,7 +412,8 @@ void sy_upstream_forward(struct conn *c)
     }
     if (c->stream_left == 0)
         sy_limits_body_done(c);
-    sy_limits_hold(c, c->up && c->stream_left > 0 && sy_sock_queued(c->up) >= FLOW_HIGH);
+    sy_limits_hold(c, c->up && c->stream_left > 0 &&
+                          (c->up->connecting || sy_sock_queued(c->up) >= FLOW_HIGH));
 }
 
 /* The upstream caught up: more of a streamed body may go. */
@@ -384,6 +423,26 @@ static void up_write(struct sy_sock *s, void *arg)
     struct conn *c = arg;
     if (c->streaming && c->stream_left > 0)
         sy_upstream_forward(c);
+}
+
+/* A connection to c's target that could not even be attempted (no socket, an address
+ * unreachable at once): the request never left us. */
+static void connect_failed(struct conn *c, int e)
+{
+    if (c->target == NEW && !(c->streaming && c->body_got > 0)) {
+        why(c, e, "cannot connect");
+        sy_conn_judge(c, false);
+        sy_conn_record(c, UPSTREAMS, 502, true);
+        c->target = LEGACY;
+        c->retried = false;
+        c->fell_back = true;
+        if (sy_conn_build_request(c) == 0) {
+            sy_upstream_send(c);
+            return;
+        }
+    }
+    why(c, e, "cannot connect");
+    sy_conn_fail(c, 502, "bad_gateway", "the upstream cannot be reached");
 }
 
 void sy_upstream_send(struct conn *c)
@@ -396,16 +455,19 @@ void sy_upstream_send(struct conn *c)
         c->up = sy_sock_connect(c->w->base, (const struct sockaddr *)&u->addr, u->addr_len,
                                 u->connect_ms);
         if (!c->up) {
-            if (errno == ENOMEM)
+            int e = errno;
+            if (e == ENOMEM) {
                 sy_conn_refuse(c, 503, "unavailable", "out of memory");
-            else
-                up_failed(c, SY_SOCK_ERROR);
+                return;
+            }
+            connect_failed(c, e);
             return;
         }
     }
     /* a pooled connection reads already, with the timeouts it was made with */
     sy_sock_setcb(c->up, up_read, c->streaming ? up_write : NULL, up_event, c);
     c->up->write_low = c->streaming ? FLOW_LOW : 0;
+    c->up->sent = 0; /* what this request sends: whether it reached the upstream */
     sy_sock_write(c->up, c->req, c->req_len);
     if (c->body_len)
         sy_sock_write(c->up, c->body, c->body_len);

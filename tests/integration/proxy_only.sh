@@ -114,6 +114,8 @@ check "the breaker opened in the proxy-only process: reported, audited on the se
     poll '[.events[] | select(.action == "route.breaker") | .after.breaker] | index("open") != null' "/v1/audit?resource=route:r" "$ADMIN"
 expect "... and the route's health says so" 200 '.breaker == "open"' -- GET /v1/routes/r/health "$ADMIN"
 check "it logged the transition" 0 "" "" -- grep -q "route r: breaker open" "$TMP/proxy.log"
+check "... and each fallback to legacy, with new's error_message" 0 "" "" -- \
+    grep -Eq 'event=route_request route=r .*method=GET path=/dead .*upstream=legacy fallback=true status=200 .*error_message="new 127.0.0.1:[0-9]+: cannot connect \(Connection refused\)"' "$TMP/proxy.log"
 req GET "/v1/routes/r/stats?window=1h" "$ADMIN" >/dev/null
 BEFORE=$(jq .requests "$TMP/body")
 stop_server

@@ -143,6 +143,9 @@ wait_file() {
 # DELAY_MS, a 503 while FAIL_FILE exists, on PORT or a free one); its port in
 # $TMP/NAME.port, its pid in $TMP/NAME.pid. stop_upstreams: every one of them.
 upstream() {
+    # an old port file (an upstream started again on its port) would end the wait at once,
+    # before the shell below truncates it: remove it first
+    rm -f "$TMP/$1.port"
     node "$HERE/upstream.js" "${4:-0}" "$1" "${2:-0}" "${3:-}" >"$TMP/$1.port" &
     echo $! >"$TMP/$1.pid"
     wait_file "$TMP/$1.port"

@@ -2,19 +2,25 @@
 // naming itself and echoing what it received (method, path, headers, body length). A path
 // under /chunked is answered in three writes with no length: chunks, to an HTTP/1.1 request.
 //
-//   node upstream.js PORT NAME [DELAY_MS] [FAIL_FILE]
+//   node upstream.js PORT NAME [DELAY_MS] [FAIL_FILE] [RESET_FILE]
 //     PORT 0 picks a free one; the port is printed on stdout once listening.
 //     DELAY_MS: each answer waits that long (a slow upstream).
 //     FAIL_FILE: while this file exists, every answer is a 503.
+//     RESET_FILE: while this file exists, a request is read whole and its connection then
+//       reset (TCP RST) instead of answered: the request reached the upstream, no answer.
 'use strict';
 const fs = require('fs');
 const http = require('http');
 
-const [port, name, delay = '0', failFile] = process.argv.slice(2);
+const [port, name, delay = '0', failFile, resetFile] = process.argv.slice(2);
 const server = http.createServer((req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
+    if (resetFile && fs.existsSync(resetFile)) {
+      req.socket.resetAndDestroy();
+      return;
+    }
     const body = JSON.stringify({
       upstream: name, method: req.method, path: req.url, headers: req.headers,
       body_len: Buffer.concat(chunks).length,

@@ -1,7 +1,7 @@
 /* test_sock.c - the proxy's buffered connections (src/proxy/sock.h) on real sockets: reading
  * paused at read_max and resumed as the input drains, writes sent at once or queued and
- * told when drained, the end, a read timeout, and connecting (made, refused, and a write
- * queued before it is). */
+ * told when drained, the end, a read timeout, and connecting (made, refused with its errno
+ * and nothing sent, and a write queued before it is). */
 #define _DEFAULT_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -174,6 +174,7 @@ static void connecting(void **state)
         event_base_loop(b, EVLOOP_ONCE);
     assert_int_equal(e.last, SY_SOCK_CONNECTED);
     assert_int_equal(sy_sock_queued(s), 0); /* and sent once it was */
+    assert_int_equal(s->sent, 5);           /* what reached the kernel: the request left us */
     int peer = accept(l, NULL, NULL);
     char buf[16];
     assert_int_equal(recv(peer, buf, sizeof(buf), 0), 5);
@@ -188,6 +189,8 @@ static void connecting(void **state)
         for (int i = 0; i < 50 && !e.events; i++)
             event_base_loop(b, EVLOOP_ONCE);
         assert_int_equal(e.last, SY_SOCK_ERROR);
+        assert_int_equal(s->error, ECONNREFUSED); /* why, for the request's record */
+        assert_int_equal(s->sent, 0);             /* nothing of a request left us */
         sy_sock_free(s);
     } else {
         assert_int_equal(errno, ECONNREFUSED);
