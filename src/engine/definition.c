@@ -56,6 +56,7 @@ static int parse_safety(const json_t *s, struct experiment *e, sy_err_t *err)
                                          "require_manual_approval",
                                          "max_latency_increase_pct",
                                          "planned_lift_pct",
+                                         "promotion",
                                          NULL};
     int rc = sy_eng_only_fields(s, fields, "safety", err);
     if (rc < 0)
@@ -86,6 +87,17 @@ static int parse_safety(const json_t *s, struct experiment *e, sy_err_t *err)
         (rc = get_bool(s, "require_manual_approval", &k->manual_approval,
                        "safety.require_manual_approval", err)) < 0)
         return rc;
+    /* beside require_manual_approval: both say what the auto-promotion check does with a
+     * winner, and the auto-promotion specification keeps its settings together */
+    const json_t *mode = json_object_get(s, "promotion");
+    const char *m = mode ? json_string_value(mode) : "steps";
+    if (m && strcmp(m, "steps") == 0)
+        k->promotion = SY_PROMOTION_STEPS;
+    else if (m && strcmp(m, "full") == 0)
+        k->promotion = SY_PROMOTION_FULL;
+    else
+        return sy_err_set(err, -EINVAL, "safety.promotion",
+                          "promotion is \"steps\" (guarded steps) or \"full\" (to 100 %% at once)");
     sy_err_t e2 = {0};
     if ((rc = sy_safety_check(k, &e2)) < 0) {
         char f[64];
@@ -340,6 +352,9 @@ int sy_exp_parse_def(const json_t *def, struct experiment *e, json_t *values, bo
         "min_confidence", k->min_confidence, "min_improvement_pct", k->min_improvement_pct,
         "min_runtime_hours", k->min_runtime_hours, "max_error_rate", k->max_error_rate,
         "sequential", e->sequential, "require_manual_approval", k->manual_approval);
+    if (safety)
+        json_object_set_new(safety, "promotion",
+                            json_string(k->promotion == SY_PROMOTION_FULL ? "full" : "steps"));
     if (safety && e->tau_squared > 0)
         json_object_set_new(safety, "sequential_tau_squared", json_real(e->tau_squared));
     if (safety) {
