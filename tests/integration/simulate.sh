@@ -27,6 +27,13 @@ jq_check "... each step at most 20 points, 24 h apart" "$TMP/winner.json" \
     '[.timeline[] | select(.action == "step") | .hours] as $h | ([range(1; $h | length)] | all($h[.] - $h[. - 1] >= 24)) and ([.timeline[] | select(.action == "step") | .weights.treatment] == [70, 90, 100])'
 jq_check "... refusals name the guardrail" "$TMP/winner.json" \
     '[.timeline[] | select(.action == "refused") | .refused_by] | unique == ["cooldown"]'
+# the same winner with safety.promotion "full": to 100 % at once, at the check that found it
+jq '.safety.promotion = "full"' "$DATA/winner.json" >"$TMP/full_scenario.json"
+"$SY" simulate --scenario "$TMP/full_scenario.json" --days 3 --json >"$TMP/full.json"
+FIRST=$(jq '[.timeline[] | select(.action == "step")][0].hours' "$TMP/winner.json")
+jq_check "promotion \"full\": one change, to 100 % at the check where steps took their first" \
+    "$TMP/full.json" \
+    "[.timeline[] | select(.action == \"promote\" or .action == \"step\")] as \$p | (\$p | length) == 1 and \$p[0].action == \"promote\" and \$p[0].weights.treatment == 100 and .reached_full and .state == \"promoted\" and \$p[0].hours == $FIRST"
 "$SY" simulate --scenario "$DATA/winner.json" --json >"$TMP/again.json"
 if cmp -s "$TMP/winner.json" "$TMP/again.json"; then ok "the same seed gives the same run"; else
     not_ok "the same seed gives the same run"
