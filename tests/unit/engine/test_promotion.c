@@ -3,9 +3,9 @@
  * of 5,000, an error rate of 0.01, 72 h against a minimum of 48): an experiment with
  * `safety.promotion` "full" goes to 100 % at once when the check (or its timer) finds the
  * winner, audited and in the history as a promotion, and not before its runtime; the
- * cooldown after an earlier step still holds it; and every promotion (full, manual, a
- * step) tells its confidence, improvement and each variant's sample, every rollback of
- * the monitor its drop and threshold. */
+ * cooldown after an earlier step, the kill switch and manual approval still hold it; and
+ * every promotion (full, manual, a step) tells its confidence, improvement and each
+ * variant's sample, every rollback of the monitor its drop and threshold. */
 #define _DEFAULT_SOURCE
 #include <sqlite3.h>
 
@@ -320,6 +320,37 @@ static void full_promotion_waits_out_the_cooldown_after_a_step(void **state)
     json_decref(h);
 }
 
+static void the_kill_switch_and_manual_approval_hold_a_full_promotion(void **state)
+{
+    struct fixture *f = *state;
+    create_started(f,
+                   "{\"key\":\"e\",\"safety\":{\"promotion\":\"full\","
+                   "\"require_manual_approval\":true},\"variants\":"
+                   "[{\"key\":\"control\",\"weight\":50,\"control\":true},"
+                   "{\"key\":\"treatment\",\"weight\":50}]}",
+                   "e");
+    seed_traffic(f);
+    fake_ms += 72 * HOUR_MS;
+    json_t *r = NULL, *out = NULL, *body = json_pack("{sbss}", "engaged", 1, "reason", "drill");
+    assert_int_equal(sy_engine_kill_switch_put(f->eng, &f->who, body, &out, NULL), 0);
+    json_decref(body);
+    json_decref(out);
+    assert_int_equal(sy_engine_auto_promotion_check(f->eng, &f->who, 0, &r, NULL), 0);
+    assert_string_equal(action_of(r), "held_by_kill_switch");
+    json_decref(r);
+    body = json_pack("{sbss}", "engaged", 0, "reason", "drill over");
+    assert_int_equal(sy_engine_kill_switch_put(f->eng, &f->who, body, &out, NULL), 0);
+    json_decref(body);
+    json_decref(out);
+    assert_int_equal(sy_engine_auto_promotion_check(f->eng, &f->who, 0, &r, NULL), 0);
+    assert_string_equal(action_of(r), "awaiting_approval");
+    json_decref(r);
+    assert_int_equal(split_of(f, "treatment"), 50);
+    json_t *h = history(f);
+    assert_int_equal(json_array_size(json_object_get(h, "history")), 0);
+    json_decref(h);
+}
+
 static void a_manual_promotion_says_its_numbers(void **state)
 {
     struct fixture *f = *state;
@@ -407,6 +438,8 @@ int main(int argc, char **argv)
                                         teardown),
         cmocka_unit_test_setup_teardown(full_promotion_waits_out_the_cooldown_after_a_step, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(the_kill_switch_and_manual_approval_hold_a_full_promotion,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(a_manual_promotion_says_its_numbers, setup, teardown),
         cmocka_unit_test_setup_teardown(a_step_and_the_monitors_rollback_say_their_numbers, setup,
                                         teardown),
