@@ -113,6 +113,8 @@ check "cli: apply needs its options, exit 2" 2 "" "required" -- "$SY" allocation
 check "cli: promote" 0 "cli is promoted: b=0 a=100" "" -- "$SY" promote cli --variant a --by me
 check "cli: rollback" 0 "cli is rolled_back: b=100 a=0" "" -- "$SY" rollback cli --reason "too slow"
 check "cli: history" 0 "rollback +by alice.*\\(too slow\\)" "" -- "$SY" history cli
+check "cli: history shows who promoted, and how" 0 "promote +by alice: b=50 a=50 -> b=0 a=100  \\(manual a, by me\\)" "" -- \
+    "$SY" history cli
 check "cli: history --json" 0 '"action": "promote"' "" -- "$SY" history cli --json
 
 # ---- restart ---------------------------------------------------------------------------------------------
@@ -264,6 +266,9 @@ expect "the API's list gives the live split beside the defined weights" 200 \
 check "cli: experiment list shows the live split, then the defined weights" 0 \
     "full +promoted +flag full, metric conversion: control=0 \\(control\\) treatment=100  \\[defined control=50 treatment=50\\]" "" -- \
     env SWITCHYARD_URL="$URL" "$SY" experiment list
+check "cli: history shows the full promotion with its numbers" 0 \
+    "promote +by system: control=50 treatment=50 -> control=0 treatment=100  \\(full treatment, by auto-promotion, confidence 0.9986, improvement \\+20.00 %\\)" "" -- \
+    env SWITCHYARD_URL="$URL" "$SY" history full
 
 # ---- SIGKILL in the middle of steps ----------------------------------------------------------------------
 # Each round: a fresh experiment at 99/1 stepping one point at a time, a stream of steps,
