@@ -46,9 +46,20 @@ static void print_history(const json_t *list)
         printf(" ->");
         print_weights(json_object_get(c, "after"));
         const char *why = json_string_value(json_object_get(d, "reason"));
-        if (why)
+        const char *promoted = json_string_value(json_object_get(d, "variant"));
+        if (why) {
             printf("  (%s)", why);
-        else if (json_is_number(json_object_get(d, "confidence")))
+        } else if (promoted) { /* a promotion: by hand, or the check's full one */
+            const char *mode = json_string_value(json_object_get(d, "mode")),
+                       *by = json_string_value(json_object_get(d, "promoted_by"));
+            printf("  (%s %s, by %s", mode ? mode : "manual", promoted, by ? by : "?");
+            if (json_is_number(json_object_get(d, "confidence")))
+                printf(", confidence %.4g", json_number_value(json_object_get(d, "confidence")));
+            if (json_is_number(json_object_get(d, "improvement_pct")))
+                printf(", improvement %+.2f %%",
+                       json_number_value(json_object_get(d, "improvement_pct")));
+            printf(")");
+        } else if (json_is_number(json_object_get(d, "confidence")))
             printf("  (winner %s, confidence %.4g, delta %g)",
                    json_string_value(json_object_get(d, "winner")),
                    json_number_value(json_object_get(d, "confidence")),

@@ -14,19 +14,35 @@
 
 /* ---- printers ----------------------------------------------------------------------------- */
 
+/* The live split (the allocation's weights now, what OFREP serves), in the order of the
+ * definition's variants; then the defined weights when a step, promotion or rollback has
+ * moved it away from them. */
 static void print_one(const json_t *e)
 {
     printf("%-24s %-10s flag %s, metric %s:", json_string_value(json_object_get(e, "key")),
            json_string_value(json_object_get(e, "state")),
            json_string_value(json_object_get(e, "flag")),
            json_string_value(json_object_get(e, "metric")));
+    const json_t *live = json_object_get(e, "weights"), *vs = json_object_get(e, "variants");
     size_t i;
     const json_t *v;
-    json_array_foreach(json_object_get(e, "variants"), i, v)
+    bool moved = false;
+    json_array_foreach(vs, i, v)
     {
-        printf(" %s=%lld%s", json_string_value(json_object_get(v, "key")),
-               (long long)json_integer_value(json_object_get(v, "weight")),
+        const char *key = json_string_value(json_object_get(v, "key"));
+        const json_t *w = json_object_get(live, key ? key : "");
+        json_int_t defined = json_integer_value(json_object_get(v, "weight"));
+        json_int_t now = json_is_integer(w) ? json_integer_value(w) : defined;
+        moved |= now != defined;
+        printf(" %s=%lld%s", key, (long long)now,
                json_is_true(json_object_get(v, "control")) ? " (control)" : "");
+    }
+    if (moved) {
+        printf("  [defined");
+        json_array_foreach(vs, i, v)
+            printf(" %s=%lld", json_string_value(json_object_get(v, "key")),
+                   (long long)json_integer_value(json_object_get(v, "weight")));
+        printf("]");
     }
     printf("\n");
 }
@@ -255,7 +271,8 @@ static void experiment_usage(FILE *to)
             "  create FILE|-            create a draft from a JSON definition (docs/api.md)\n"
             "  create --key K --variants control=50,b=50 [--control NAME] [--flag F]\n"
             "         [--metric conversion|mean]\n"
-            "  list                     every experiment of the token's workspace\n"
+            "  list                     every experiment of the token's workspace, its live\n"
+            "                           split (and the defined weights once they moved)\n"
             "  show KEY                 one experiment, as JSON\n"
             "  start|stop|terminate KEY move it along its life cycle\n"
             "  results KEY              per-variant numbers, tests and the decision\n"

@@ -534,8 +534,8 @@ int sy_cli_serve(int argc, char **argv)
                              "0: never)",
                              0, NULL, NULL, 0},
         [O_AUTO_DRY_RUN] = {"auto-promotion-dry-run", NULL,
-                            "report what auto-promotion would step, step nothing", 0, NULL, NULL,
-                            0},
+                            "report what auto-promotion would step or promote, move nothing", 0,
+                            NULL, NULL, 0},
         [O_AUTO_SECRET] = {"auto-promotion-secret", "SECRET",
                            "X-Cron-Secret that lets a scheduler call POST /v1/auto-promotion/check",
                            0, NULL, NULL, 0},
@@ -661,7 +661,8 @@ int sy_cli_serve(int argc, char **argv)
         printf("usage: %s [options]\n\n"
                "Serves the flag API, OFREP, experiments, event ingest, traffic allocation,\n"
                "tripwires, notifications and the audit trail over HTTP from a durable store;\n"
-               "checks running experiments for their next guarded step every\n"
+               "checks running experiments for their next guarded step (or, with\n"
+               "safety.promotion \"full\", their promotion to 100 %%) every\n"
                "--auto-promotion-interval; delivers notifications from their outbox; and\n"
                "proxies each route's listen address (--proxy-workers; docs/proxy.md).\n"
                "Every option can also be set as SWITCHYARD_<NAME> (SWITCHYARD_LISTEN,\n"

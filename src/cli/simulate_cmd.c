@@ -406,7 +406,8 @@ static void record(struct outcome *o, json_t *done, double hours, const struct s
             continue;
         const char *winner = json_string_value(json_object_get(x, "winner"));
         json_t *e = json_pack("{sfssss?}", "hours", hours, "action", action, "winner", winner);
-        if (strcmp(action, "step") == 0) {
+        /* a promotion to 100 % at once (safety.promotion "full") is a change like a step */
+        if (strcmp(action, "step") == 0 || strcmp(action, "promote") == 0) {
             if (!o->steps++) {
                 o->step_check = o->checks;
                 o->plan_frozen = true;

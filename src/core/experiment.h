@@ -23,6 +23,13 @@
 bool sy_rule_ge(double x, double t);
 bool sy_rule_le(double x, double t);
 
+/* How the auto-promotion check moves an eligible winner's traffic. */
+typedef enum sy_promotion_mode {
+    SY_PROMOTION_STEPS, /* guarded steps (core/allocation.h): the traffic-allocation
+                           specification's, and the default */
+    SY_PROMOTION_FULL,  /* to 100 % at once: the auto-promotion specification's */
+} sy_promotion_mode_t;
+
 /* The safety settings of an experiment (the specification's defaults below). */
 typedef struct sy_safety {
     int64_t min_sample_per_variant; /* trials each arm needs */
@@ -34,6 +41,8 @@ typedef struct sy_safety {
     double planned_lift_pct; /* the true relative lift power is planned for, in %; 0: twice
                                 min_improvement_pct (the gate alone holds half the time at
                                 a true lift equal to it) */
+    /* what the auto-promotion check does with an eligible winner (steps by default) */
+    sy_promotion_mode_t promotion;
 } sy_safety_t;
 
 #define SY_SAFETY_DEFAULTS                                                                         \

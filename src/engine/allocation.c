@@ -12,6 +12,7 @@
  */
 #define _DEFAULT_SOURCE
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -387,6 +388,15 @@ static json_t *baseline_json(const struct experiment *e, size_t i)
     return o;
 }
 
+/* Every variant's units now, {variant: units}: the sample a promotion is made on. */
+static json_t *sample_json(const struct experiment *e)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; o && i < e->n_arms; i++)
+        json_object_set_new(o, e->arms[i].key, json_integer(e->arms[i].a.units));
+    return o;
+}
+
 /* A change being written: its history row, written after the experiment's row. */
 struct change_write {
     const char *action; /* "step", "promote", "rollback" */
@@ -409,8 +419,47 @@ static json_t *step_warnings(const struct experiment *e)
     return w;
 }
 
+/* Appends to the string of `cap` bytes at `buf` whose length is *at, as far as it fits. */
+static void append(char *buf, size_t cap, size_t *at, const char *fmt, ...)
+{
+    if (*at >= cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *at, cap - *at, fmt, ap);
+    va_end(ap);
+    *at = n < 0 ? cap : *at + (size_t)n;
+}
+
+/* "confidence 99.86 %, improvement +20.00 %, sample control 5000 / treatment 5000" of a
+ * promotion's details, as far as they carry them, into `buf`; its length (0: none). */
+static size_t numbers_said(char *buf, size_t cap, const json_t *details)
+{
+    const json_t *c = json_object_get(details, "confidence"),
+                 *i = json_object_get(details, "improvement_pct"),
+                 *n = json_object_get(details, "sample");
+    size_t at = 0;
+    buf[0] = '\0';
+    if (json_is_number(c))
+        append(buf, cap, &at, "confidence %.2f %%", 100 * json_number_value(c));
+    if (json_is_number(i))
+        append(buf, cap, &at, "%simprovement %+.2f %%", at ? ", " : "", json_number_value(i));
+    const char *k;
+    const json_t *v;
+    const char *sep = at ? ", sample " : "sample ";
+    json_object_foreach((json_t *)n, k, v)
+    {
+        append(buf, cap, &at, "%s%s %lld", sep, k, (long long)json_integer_value(v));
+        sep = " / ";
+    }
+    return at;
+}
+
 /* The notification of change `cw` of `xw->e` (its new state and weights in place): a
- * rollback (critical), or a promotion step (info; warning when it has warnings). */
+ * rollback (critical), or a promotion step or a promotion to 100 % (info; warning when it
+ * has warnings). A promotion says its numbers (confidence, improvement, every variant's
+ * sample) in its title and its details; a rollback its reason, which says the drop and
+ * the threshold when the health monitor made it. */
 static int notify_change(sy_engine_t *eng, const struct exp_write *xw,
                          const struct change_write *cw, sy_err_t *err)
 {
@@ -421,6 +470,10 @@ static int notify_change(sy_engine_t *eng, const struct exp_write *xw,
     if (!winner)
         winner = json_string_value(json_object_get(d, "variant"));
     int w = winner ? sy_exp_arm_index(e, winner, strlen(winner)) : -1;
+    /* a step's improvement is the delta it was given */
+    const json_t *improvement = json_object_get(d, "improvement_pct");
+    if (!improvement)
+        improvement = json_object_get(d, "delta");
     json_t *warnings = rollback ? json_array() : step_warnings(e);
     json_t *details =
         warnings
@@ -428,29 +481,32 @@ static int notify_change(sy_engine_t *eng, const struct exp_write *xw,
                   "{sssosOsOsOsssO}", "experiment", e->key, "winner",
                   winner ? json_string(winner) : json_null(), "confidence",
                   json_object_get(d, "confidence") ? json_object_get(d, "confidence") : json_null(),
-                  "improvement_pct",
-                  json_object_get(d, "delta") ? json_object_get(d, "delta") : json_null(),
-                  "sample_size",
+                  "improvement_pct", improvement ? improvement : json_null(), "sample_size",
                   json_object_get(d, "units_at") ? json_object_get(d, "units_at") : json_null(),
                   "state", sy_exp_state_name(e->state), "weights", cw->after)
             : NULL;
+    if (details && !rollback && json_object_get(d, "sample"))
+        json_object_set(details, "sample", json_object_get(d, "sample"));
     if (details && rollback)
         json_object_set(details, "reason", json_object_get(d, "reason"));
     if (details)
         json_object_set_new(details, "warnings", warnings);
     else
         json_decref(warnings);
-    char title[REASON_MAX + 256], occurrence[48], res[KEY_MAX + 16];
+    char title[REASON_MAX + 1024], said[768], occurrence[48], res[KEY_MAX + 16];
     size_t nw = json_array_size(json_object_get(details, "warnings"));
+    bool has_numbers = numbers_said(said, sizeof(said), details) > 0;
     if (rollback)
         snprintf(title, sizeof(title), "Rolled back %s: %s", e->key,
                  json_string_value(json_object_get(d, "reason")));
     else if (e->state == PROMOTED)
-        snprintf(title, sizeof(title), "Promoted %s of %s to 100%%%s", winner, e->key,
+        snprintf(title, sizeof(title), "Promoted %s of %s to 100%%%s%s%s%s", winner, e->key,
+                 has_numbers ? " (" : "", said, has_numbers ? ")" : "",
                  nw ? " (with warnings)" : "");
     else
-        snprintf(title, sizeof(title), "%s: %s stepped to %lld%%%s", e->key, winner,
-                 w >= 0 ? (long long)e->arms[w].weight : 0LL, nw ? " (with warnings)" : "");
+        snprintf(title, sizeof(title), "%s: %s stepped to %lld%%%s%s%s%s", e->key, winner,
+                 w >= 0 ? (long long)e->arms[w].weight : 0LL, has_numbers ? " (" : "", said,
+                 has_numbers ? ")" : "", nw ? " (with warnings)" : "");
     snprintf(occurrence, sizeof(occurrence), "%lld.%zu", (long long)e->id, e->n_changes + 1);
     snprintf(res, sizeof(res), "experiment:%s", e->key);
     struct sy_eng_note n = {.event = rollback ? "rollback"
@@ -689,6 +745,8 @@ int sy_exp_step_to(sy_engine_t *eng, const sy_principal_t *actor, struct experim
     json_t *detail = json_pack("{sssfsfsIso}", "winner", e->arms[winner].key, "confidence",
                                in.confidence, "delta", in.delta, "step", (json_int_t)step.step,
                                "baseline", baseline_json(e, winner));
+    if (detail)
+        json_object_set_new(detail, "sample", sample_json(e));
     if (detail && eval_id)
         json_object_set_new(detail, "evaluation_id", json_string(eval_id));
     enum state to = step.weights[winner] == 100 ? PROMOTED : PROMOTING;
@@ -702,6 +760,63 @@ int sy_exp_step_to(sy_engine_t *eng, const sy_principal_t *actor, struct experim
                      "weights", sy_exp_weights_json(e), "state", sy_exp_state_name(e->state),
                      "rate_limit", rate_limit_json(eng, e));
     return *out ? 0 : sy_eng_oom(err);
+}
+
+struct promo_evidence sy_exp_evidence(const sy_experiment_result_t *r, size_t winner)
+{
+    const sy_arm_result_t *a = &r->arms[winner];
+    return (struct promo_evidence){.has_confidence = a->compared,
+                                   .confidence = a->confidence,
+                                   .has_improvement = a->compared && a->has_lift,
+                                   .improvement_pct = 100 * a->lift};
+}
+
+int sy_exp_promote(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,
+                   size_t winner, const char *by, const char *mode, const json_t *metadata,
+                   const struct promo_evidence *ev, sy_err_t *err)
+{
+    if (e->state == PROMOTED)
+        return sy_err_set(err, SY_ECONFLICT, "state",
+                          "experiment \"%.64s\" is promoted already: one promotion at a time",
+                          e->key);
+    if (e->state != RUNNING && e->state != PROMOTING)
+        return sy_err_set(err, SY_ECONFLICT, "state",
+                          "experiment \"%.64s\" is %s: it cannot be promoted", e->key,
+                          sy_exp_state_name(e->state));
+    int64_t weights[SY_EXP_MAX_ARMS] = {0};
+    weights[winner] = 100;
+    json_t *detail =
+        json_pack("{sssssssososo}", "variant", e->arms[winner].key, "promoted_by",
+                  by ? by : sy_eng_actor_name(actor), "mode", mode, "confidence",
+                  ev->has_confidence ? json_real(ev->confidence) : json_null(), "improvement_pct",
+                  ev->has_improvement ? json_real(ev->improvement_pct) : json_null(), "sample",
+                  sample_json(e));
+    if (detail && metadata)
+        json_object_set(detail, "metadata", (json_t *)metadata);
+    if (detail)
+        json_object_set_new(detail, "baseline", baseline_json(e, winner));
+    int rc = detail ? sy_exp_change(eng, actor, e, weights, PROMOTED, (int)winner, "promote",
+                                    "experiment.promote", detail, NULL, err)
+                    : sy_eng_oom(err);
+    json_decref(detail);
+    return rc;
+}
+
+int sy_exp_promote_full(sy_engine_t *eng, struct experiment *e, size_t winner,
+                        const struct promo_evidence *ev, sy_err_t *err)
+{
+    /* The traffic-allocation specification's cooldown is between two changes: it holds a
+     * full promotion only after a change (steps taken before the experiment chose "full");
+     * the auto-promotion specification's own promotion, of an experiment still at its
+     * defined split, is never held by it. */
+    const struct alloc_change *last = last_change(e);
+    sy_guardrails_t g = sy_exp_guardrails(eng, e);
+    double hours = last ? (double)(sy_engine_now_ms(eng) - last->at_ms) / 3.6e6 : 0;
+    if (last && !sy_rule_ge(hours, g.cooldown_hours))
+        return sy_err_set(err, SY_ECONFLICT, sy_refusal_name(SY_REFUSED_COOLDOWN),
+                          "the last change was %.2f h ago; the cooldown is %g h", hours,
+                          g.cooldown_hours);
+    return sy_exp_promote(eng, NULL, e, winner, "auto-promotion", "full", NULL, ev, err);
 }
 
 int sy_engine_experiment_promote(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
@@ -718,47 +833,31 @@ int sy_engine_experiment_promote(sy_engine_t *eng, const sy_principal_t *actor, 
     const json_t *metadata = json_object_get(body, "metadata");
     if (rc == 0 && metadata && !json_is_object(metadata))
         rc = sy_err_set(err, -EINVAL, "metadata", "metadata is an object");
+    size_t winner = 0;
+    if (rc == 0 && json_object_get(body, "variant"))
+        rc = index_of(e, json_object_get(body, "variant"), "variant", &winner, err);
     if (rc < 0)
         return rc;
-    if (e->state == PROMOTED)
-        return sy_err_set(err, SY_ECONFLICT, "state",
-                          "experiment \"%.64s\" is promoted already: one promotion at a time",
-                          e->key);
-    if (e->state != RUNNING && e->state != PROMOTING)
-        return sy_err_set(err, SY_ECONFLICT, "state",
-                          "experiment \"%.64s\" is %s: it cannot be "
-                          "promoted",
-                          e->key, sy_exp_state_name(e->state));
-    size_t winner = 0;
-    if (json_object_get(body, "variant")) {
-        if ((rc = index_of(e, json_object_get(body, "variant"), "variant", &winner, err)) < 0)
-            return rc;
-    } else {
-        /* No variant named: the results' winner, if they have one. */
-        json_t *r = NULL;
-        rc = sy_engine_experiment_results(eng, actor, key, &r, err);
-        const char *w = json_string_value(json_object_get(r, "winner"));
-        int i = w ? sy_exp_arm_index(e, w, strlen(w)) : -1;
-        json_decref(r);
-        if (rc < 0)
-            return rc;
-        if (i < 0)
+    if (e->state != RUNNING && e->state != PROMOTING) /* before the analysis: it says why */
+        return sy_exp_promote(eng, actor, e, winner, by, "manual", metadata,
+                              &(struct promo_evidence){0}, err);
+    /* The results say what the promotion is made on, and name the winner when the body
+     * does not. */
+    sy_experiment_result_t *r = NULL;
+    rc = sy_exp_analyse(eng, e, &r, err);
+    if (rc < 0 && !json_object_get(body, "variant"))
+        return rc;
+    if (!json_object_get(body, "variant")) {
+        if (r->winner < 0) {
+            free(r);
             return sy_err_set(err, SY_ECONFLICT, "variant",
                               "the results name no winner yet: name the variant to promote");
-        winner = (size_t)i;
+        }
+        winner = (size_t)r->winner;
     }
-    int64_t weights[SY_EXP_MAX_ARMS] = {0};
-    weights[winner] = 100;
-    json_t *detail = json_pack("{ssss}", "variant", e->arms[winner].key, "promoted_by",
-                               by ? by : sy_eng_actor_name(actor));
-    if (detail && metadata)
-        json_object_set(detail, "metadata", (json_t *)metadata);
-    if (detail)
-        json_object_set_new(detail, "baseline", baseline_json(e, winner));
-    rc = detail ? sy_exp_change(eng, actor, e, weights, PROMOTED, (int)winner, "promote",
-                                "experiment.promote", detail, NULL, err)
-                : sy_eng_oom(err);
-    json_decref(detail);
+    struct promo_evidence ev = r ? sy_exp_evidence(r, winner) : (struct promo_evidence){0};
+    free(r);
+    rc = sy_exp_promote(eng, actor, e, winner, by, "manual", metadata, &ev, err);
     if (rc == 0)
         *out = sy_exp_to_json(e);
     return rc;

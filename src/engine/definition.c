@@ -49,6 +49,7 @@ static const char *const safety_fields[] = {"min_sample_per_variant",
                                             "require_manual_approval",
                                             "max_latency_increase_pct",
                                             "planned_lift_pct",
+                                            "promotion",
                                             NULL};
 enum { SAFETY_TAU = 6 }; /* sequential_tau_squared: absent while derived (0) */
 
@@ -94,6 +95,17 @@ static int parse_safety(const json_t *s, struct experiment *e, const sy_exp_defa
         (rc = get_bool(s, "require_manual_approval", &k->manual_approval,
                        "safety.require_manual_approval", err)) < 0)
         return rc;
+    /* beside require_manual_approval: both say what the auto-promotion check does with a
+     * winner, and the auto-promotion specification keeps its settings together */
+    const json_t *mode = json_object_get(s, "promotion");
+    const char *m = mode ? json_string_value(mode) : "steps";
+    if (m && strcmp(m, "steps") == 0)
+        k->promotion = SY_PROMOTION_STEPS;
+    else if (m && strcmp(m, "full") == 0)
+        k->promotion = SY_PROMOTION_FULL;
+    else
+        return sy_err_set(err, -EINVAL, "safety.promotion",
+                          "promotion is \"steps\" (guarded steps) or \"full\" (to 100 %% at once)");
     sy_err_t e2 = {0};
     if ((rc = sy_safety_check(k, &e2)) < 0) {
         char f[64];
@@ -122,7 +134,8 @@ static json_t *safety_json(const struct experiment *e, unsigned mask, bool effec
                    e->tau_squared > 0 ? json_real(e->tau_squared) : NULL,
                    json_boolean(k->manual_approval),
                    json_real(e->max_latency_increase_pct),
-                   json_real(planned)};
+                   json_real(planned),
+                   json_string(k->promotion == SY_PROMOTION_FULL ? "full" : "steps")};
     json_t *o = json_object();
     bool ok = o != NULL;
     for (unsigned i = 0; i < sizeof(v) / sizeof(v[0]); i++) {

@@ -329,12 +329,13 @@ int sy_engine_experiment_history(sy_engine_t *eng, const sy_principal_t *actor, 
 /* Analyses every running or promoting experiment of the actor's workspace (of every
  * workspace when `actor` is NULL: the timer, acting as "system"). One whose results say
  * promote takes its next guarded step, with the winner's confidence and lift as its
- * evidence; with require_manual_approval, or when `dry_run` (1; 0 steps, -1 as the timers
- * are set), it is only reported. Into
+ * evidence, or with safety.promotion "full" is promoted to 100 % at once (held only by the
+ * cooldown after an earlier change); with require_manual_approval, or when `dry_run` (1; 0
+ * steps, -1 as the timers are set), it is only reported. Into
  * *report (owned): {"at_ms", "dry_run", "checked", "experiments": [{"experiment",
- * "workspace", "decision", "winner"?, "action": "step" | "refused" | "awaiting_approval" |
- * "would_step" | "none" | "error", "weights"?, "state"?, "refused_by"?, "reason"?,
- * "message"?}]}. */
+ * "workspace", "decision", "winner"?, "action": "step" | "promote" | "refused" |
+ * "awaiting_approval" | "would_step" | "would_promote" | "none" | "error", "weights"?,
+ * "state"?, "refused_by"?, "reason"?, "message"?}]}. */
 int sy_engine_auto_promotion_check(sy_engine_t *eng, const sy_principal_t *actor, int dry_run,
                                    json_t **report, sy_err_t *err);
 

@@ -253,6 +253,32 @@ int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experime
 int sy_exp_step_to(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,
                    size_t winner, double confidence, double delta, const char *eval_id,
                    json_t **out, sy_err_t *err);
+/* What a promotion is made on, as its history row, audit event and notification say it:
+ * the promoted variant's confidence and improvement against control when the results
+ * compare it (the results' own: Holm-adjusted, always valid when sequential). Every
+ * variant's units go with it, from the experiment. */
+struct promo_evidence {
+    bool has_confidence;
+    double confidence; /* 0..1 */
+    bool has_improvement;
+    double improvement_pct; /* relative lift, in % */
+};
+/* The evidence for variant `winner` in results `r`. */
+struct promo_evidence sy_exp_evidence(const sy_experiment_result_t *r, size_t winner);
+/* Promotes `winner` of `e` to 100 % (state promoted) as one change (sy_exp_change): the
+ * history row "promote" with `mode` ("manual", "full"), who (`by`; NULL: the actor's
+ * name), `metadata` (borrowed; may be NULL), the evidence, every variant's sample and the
+ * winner's baseline; the audit event "experiment.promote"; the promotion's notification.
+ * SY_ECONFLICT naming "state" unless `e` runs or is promoting; nothing changes then. */
+int sy_exp_promote(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,
+                   size_t winner, const char *by, const char *mode, const json_t *metadata,
+                   const struct promo_evidence *ev, sy_err_t *err);
+/* The auto-promotion check's promotion of an eligible `winner` of an experiment whose
+ * safety.promotion is "full": sy_exp_promote by the system, unless an earlier allocation
+ * change of `e` is younger than its cooldown (SY_ECONFLICT naming "cooldown"). No other
+ * guardrail of steps holds it (docs/spec-auto-promotion.md says why). */
+int sy_exp_promote_full(sy_engine_t *eng, struct experiment *e, size_t winner,
+                        const struct promo_evidence *ev, sy_err_t *err);
 /* Refuses any key of `body` not in the NULL-terminated `allowed` (-EINVAL naming it). */
 int sy_exp_only_fields(const json_t *body, const char *const *allowed, sy_err_t *err);
 

@@ -69,8 +69,10 @@ static json_t *auto_one(sy_engine_t *eng, const sy_principal_t *actor, struct ex
     json_object_set_new(o, "winner", json_string(e->arms[w].key));
     /* the kill switch holds every production change, automatic ones first */
     bool killed = sy_engine_kill_switch_engaged(eng, e->ws, NULL, 0);
+    bool full = e->safety.promotion == SY_PROMOTION_FULL;
     const char *action = killed                      ? "held_by_kill_switch"
                          : e->safety.manual_approval ? "awaiting_approval"
+                         : dry_run && full           ? "would_promote"
                          : dry_run                   ? "would_step"
                                                      : NULL;
     if (action && strcmp(action, "awaiting_approval") == 0) {
@@ -88,6 +90,25 @@ static json_t *auto_one(sy_engine_t *eng, const sy_principal_t *actor, struct ex
     if (action) {
         json_object_set_new(o, "action", json_string(action));
         free(r);
+        return o;
+    }
+    if (full) { /* to 100 % at once (the auto-promotion specification's promotion) */
+        struct promo_evidence ev = sy_exp_evidence(r, w);
+        free(r);
+        int rc = sy_exp_promote_full(eng, e, w, &ev, &err);
+        bool refused = rc == SY_ECONFLICT;
+        json_object_set_new(o, "action",
+                            json_string(rc == 0   ? "promote"
+                                        : refused ? "refused"
+                                                  : "error"));
+        if (rc == 0) {
+            json_object_set_new(o, "weights", sy_exp_weights_json(e));
+            json_object_set_new(o, "state", json_string(sy_exp_state_name(e->state)));
+        } else {
+            if (refused)
+                json_object_set_new(o, "refused_by", json_string(err.field));
+            json_object_set_new(o, "message", json_string(err.msg));
+        }
         return o;
     }
     /* The step's evidence is the results': the winner's confidence (Holm-adjusted, and
@@ -263,7 +284,7 @@ static int64_t look_of(const sy_engine_t *eng, const struct experiment *e)
  * whether it is due for a rollback (into *r when it could judge: a window of enough samples
  * for the look, sy_health_window_ready). */
 static json_t *health_view(const sy_engine_t *eng, const struct experiment *e, bool *judged,
-                           sy_rollback_t *r)
+                           sy_rollback_t *r, sy_health_t *current)
 {
     sy_health_t cur = {0};
     bool has_cur = false;
@@ -282,6 +303,7 @@ static json_t *health_view(const sy_engine_t *eng, const struct experiment *e, b
      * holds a rollback: a collapse or a p95 over its limit does not wait for the window */
     *judged = can && sy_health_rollback_at(&e->baseline, &cur, &e->health, look, r, NULL) == 0 &&
               (ready || r->rollback);
+    *current = cur;
     json_t *reasons = json_array();
     for (unsigned bit = 1; *judged && reasons && bit <= SY_ROLLBACK_RETRY_RATE; bit <<= 1)
         if (r->reasons & bit)
@@ -334,11 +356,49 @@ int sy_engine_experiment_health(sy_engine_t *eng, const sy_principal_t *actor, c
     }
     bool judged;
     sy_rollback_t r;
-    json_t *view = health_view(eng, e, &judged, &r);
+    sy_health_t cur;
+    json_t *view = health_view(eng, e, &judged, &r, &cur);
     *out = view ? json_pack("{ssssso}", "experiment", e->key, "state", sy_exp_state_name(e->state),
                             "health", view)
                 : NULL;
     return *out ? 0 : sy_eng_oom(err);
+}
+
+/* Why the monitor rolls `e` back, with the numbers and the thresholds that made it: "health
+ * of b: success rate 0.94 -> 0.88 (drop 0.06 > 0.05), error rate 0.02 -> 0.06 (rise 0.04 >
+ * 0.03), p95 412.3 ms over its limit of 300 ms". The rates are as the rule compared them. */
+static void rollback_reason(const struct experiment *e, const sy_health_t *cur,
+                            const sy_rollback_t *r, char *buf, size_t cap)
+{
+    const sy_health_t *base = &e->baseline;
+    const sy_health_thresholds_t *t = &e->health;
+    size_t at = 0;
+    int n = snprintf(buf, cap, "health of %s:", e->arms[e->watched].key);
+    at = n < 0 ? cap : (size_t)n;
+    const char *sep = " ";
+    if ((r->reasons & SY_ROLLBACK_SUCCESS_RATE) && at < cap) {
+        n = snprintf(buf + at, cap - at, "%ssuccess rate %.4g -> %.4g (drop %.4g > %.4g)", sep,
+                     base->success_rate, cur->success_rate, r->success_rate_drop,
+                     t->success_rate_drop);
+        at = n < 0 ? cap : at + (size_t)n;
+        sep = ", ";
+    }
+    if ((r->reasons & SY_ROLLBACK_ERROR_RATE) && at < cap) {
+        n = snprintf(buf + at, cap - at, "%serror rate %.4g -> %.4g (rise %.4g > %.4g)", sep,
+                     base->error_rate, cur->error_rate, r->error_rate_increase,
+                     t->error_rate_increase);
+        at = n < 0 ? cap : at + (size_t)n;
+        sep = ", ";
+    }
+    if ((r->reasons & SY_ROLLBACK_P95) && at < cap) {
+        n = snprintf(buf + at, cap - at, "%sp95 %.1f ms over its limit of %g ms", sep, cur->p95_ms,
+                     t->max_p95_ms);
+        at = n < 0 ? cap : at + (size_t)n;
+        sep = ", ";
+    }
+    if ((r->reasons & SY_ROLLBACK_RETRY_RATE) && at < cap)
+        snprintf(buf + at, cap - at, "%sretry rate %.4g -> %.4g (rise %.4g > %.4g)", sep,
+                 base->retry_rate, cur->retry_rate, r->retry_rate_increase, t->retry_rate_increase);
 }
 
 /* The monitor's pass: every promoting or promoted experiment whose watched variant has
@@ -352,7 +412,8 @@ static json_t *check_one(sy_engine_t *eng, struct experiment *e)
         return NULL;
     bool judged;
     sy_rollback_t r;
-    json_t *view = health_view(eng, e, &judged, &r);
+    sy_health_t cur;
+    json_t *view = health_view(eng, e, &judged, &r, &cur);
     if (judged) { /* the next judgement looks at what comes after this one */
         e->health_checked_ms = sy_engine_now_ms(eng);
         e->arms[e->watched].a.recent = (struct health_counts){0};
@@ -383,14 +444,8 @@ static json_t *check_one(sy_engine_t *eng, struct experiment *e)
     for (size_t k = 0; k < e->n_arms; k++)
         prev[k] =
             e->n_changes >= 2 ? e->changes[e->n_changes - 2].weights[k] : e->arms[k].defined_weight;
-    char reason[160];
-    static const char *const said[] = {"success rate dropped", "error rate rose",
-                                       "p95 over its limit", "retry rate rose"};
-    int at = snprintf(reason, sizeof(reason), "health of %s:", e->arms[e->watched].key);
-    for (unsigned k = 0, n = 0; k < 4 && at > 0 && (size_t)at < sizeof(reason); k++)
-        if (r.reasons & (1u << k))
-            at += snprintf(reason + at, sizeof(reason) - (size_t)at, "%s %s", n++ ? "," : "",
-                           said[k]);
+    char reason[400];
+    rollback_reason(e, &cur, &r, reason, sizeof(reason));
     json_t *detail = json_pack("{ssssso}", "reason", reason, "rolled_back_by", "health monitor",
                                "health", json_incref(view));
     sy_err_t err = {0};

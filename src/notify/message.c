@@ -82,7 +82,28 @@ static const char *severity_mark(const char *level)
                                            : ":information_source:";
 }
 
-/* A detail as a person reads it: confidences as percentages, lifts with a sign. */
+/* {variant: units} as "control 5000 · treatment 5000" (NULL when out of memory). */
+static char *per_variant(const json_t *sample)
+{
+    size_t cap = 1, at = 0;
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)sample, k, v) cap += strlen(k) + 32;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    out[0] = '\0';
+    json_object_foreach((json_t *)sample, k, v)
+    {
+        int n = snprintf(out + at, cap - at, "%s%s %lld", at ? " \xc2\xb7 " : "", k,
+                         (long long)json_integer_value(v));
+        at += n > 0 ? (size_t)n : 0;
+    }
+    return out;
+}
+
+/* A detail as a person reads it: confidences as percentages, lifts with a sign, a sample
+ * per variant. */
 static char *shown(const char *key, const json_t *v)
 {
     char buf[64];
@@ -102,17 +123,26 @@ static char *shown(const char *key, const json_t *v)
     }
     if (json_is_boolean(v))
         return strdup(json_is_true(v) ? "yes" : "no");
-    return NULL; /* null, objects and arrays are not fields */
+    if (strcmp(key, "sample") == 0 && json_object_size(v) > 0)
+        return per_variant(v);
+    return NULL; /* null, other objects and arrays are not fields */
 }
 
 static const struct {
     const char *key, *label;
-} labels[] = {{"experiment", "Experiment"},   {"winner", "Winner"},
-              {"confidence", "Confidence"},   {"improvement_pct", "Improvement"},
-              {"sample_size", "Sample size"}, {"state", "State"},
-              {"domain", "Domain"},           {"metric", "Metric"},
-              {"current", "Current"},         {"baseline", "Baseline"},
-              {"drop_fraction", "Drop"},      {"reason", "Reason"}};
+} labels[] = {{"experiment", "Experiment"},
+              {"winner", "Winner"},
+              {"confidence", "Confidence"},
+              {"improvement_pct", "Improvement"},
+              {"sample_size", "Sample size"},
+              {"sample", "Sample"},
+              {"state", "State"},
+              {"domain", "Domain"},
+              {"metric", "Metric"},
+              {"current", "Current"},
+              {"baseline", "Baseline"},
+              {"drop_fraction", "Drop"},
+              {"reason", "Reason"}};
 
 /* Slack's section fields: the labelled details that are there, in the order above. */
 static json_t *slack_fields(const json_t *details)

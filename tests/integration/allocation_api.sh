@@ -118,6 +118,8 @@ check "cli: apply needs its options, exit 2" 2 "" "required" -- "$SY" allocation
 check "cli: promote" 0 "cli is promoted: b=0 a=100" "" -- "$SY" promote cli --variant a --by me
 check "cli: rollback" 0 "cli is rolled_back: b=100 a=0" "" -- "$SY" rollback cli --reason "too slow"
 check "cli: history" 0 "rollback +by alice.*\\(too slow\\)" "" -- "$SY" history cli
+check "cli: history shows who promoted, and how" 0 "promote +by alice: b=50 a=50 -> b=0 a=100  \\(manual a, by me\\)" "" -- \
+    "$SY" history cli
 check "cli: history --json" 0 '"action": "promote"' "" -- "$SY" history cli --json
 
 # ---- restart ---------------------------------------------------------------------------------------------
@@ -207,8 +209,8 @@ while [ $i -lt 40 ] && ! grep -q "event=allocation_rolled_back" "$TMP/log"; do
     sleep 0.1
     i=$((i + 1))
 done
-check "the monitor rolled back within its tick, and logged it" 0 "" "" -- \
-    grep -Eq "event=allocation_rolled_back experiment=mon reason=\"health of variant_a: success rate dropped" "$TMP/log"
+check "the monitor rolled back within its tick, and logged it with the drop and the threshold" 0 "" "" -- \
+    grep -Fq "event=allocation_rolled_back experiment=mon reason=\"health of variant_a: success rate 0.94 -> 0.88 (drop 0.06 > 0.05)\"" "$TMP/log"
 expect "back to the allocation before the step" 200 \
     '.state == "rolled_back" and .weights == {"variant_a":60,"variant_b":40} and .history[-1].action == "rollback" and .history[-1].actor == "system" and .history[-1].detail.health.current.success_rate == 0.88' -- \
     GET /v1/experiments/mon/allocation "$ADMIN"
@@ -254,11 +256,66 @@ while [ $i -lt 40 ] && ! grep -q "event=allocation_rolled_back experiment=retry"
     sleep 0.1
     i=$((i + 1))
 done
-check "the monitor rolled back, saying the retry rate rose" 0 "" "" -- \
-    grep -Eq "event=allocation_rolled_back experiment=retry reason=\"health of variant_a: retry rate rose" "$TMP/log"
+check "the monitor rolled back, saying the retry rate rose, with the numbers" 0 "" "" -- \
+    grep -Eq "event=allocation_rolled_back experiment=retry reason=\"health of variant_a: retry rate 0.02 -> 0.08 \\(rise 0.06 > 0.05\\)" "$TMP/log"
 expect "back to 80/20, the history with both retry rates" 200 \
     '.state == "rolled_back" and .weights == {"variant_a":80,"variant_b":20} and .history[-1].detail.health.reasons == ["retry_rate_increase"] and .history[-1].detail.health.baseline.retry_rate == 0.02 and .history[-1].detail.health.current.retry_rate == 0.08' -- \
     GET /v1/experiments/retry/allocation "$ADMIN"
+
+# ---- auto-promotion to 100 % at once: safety.promotion "full" -----------------------------------------
+# The auto-promotion specification's example where all five checks pass: control 500 of
+# 5,000, treatment 600 of 5,000 with an error rate of 0.01 (z 3.196, confidence 0.99861,
+# +20 %). Its 48 h minimum runtime cannot be waited for here (the fake clock's unit test
+# engine/test_promotion holds it at 47.9 h and promotes at 72 h): 0 h instead.
+expect "promotion \"full\" is a safety setting, kept in the definition" 201 \
+    '.safety.promotion == "full" and .safety.require_manual_approval == false' -- \
+    POST /v1/experiments "$ADMIN" '{"key":"full","safety":{"promotion":"full","min_runtime_hours":0},"variants":[{"key":"control","weight":50,"control":true},{"key":"treatment","weight":50}]}'
+expect "an unknown promotion mode: 400 naming it" 400 "$ERR and .error.field == \"safety.promotion\"" -- \
+    POST /v1/experiments "$ADMIN" '{"key":"nofull","safety":{"promotion":"all"},"variants":[{"key":"a","weight":1,"control":true},{"key":"b","weight":1}]}'
+expect "the default is steps" 200 '.safety.promotion == "steps"' -- GET /v1/experiments/seed "$VIEWER"
+expect "start it" 200 "" -- POST /v1/experiments/full/start "$ADMIN"
+seed_events() { # FROM TO: units c$i and t$i side by side, as a 50/50 split sends them
+    awk -v a="$1" -v b="$2" 'BEGIN { printf "{\"events\":["; s = "";
+        for (i = a; i < b; i++) {
+            printf "%s{\"type\":\"exposure\",\"unit\":\"c%d\",\"experiment\":\"full\",\"variant\":\"control\"}", s, i; s = ",";
+            if (i % 10 == 0) printf ",{\"type\":\"outcome\",\"unit\":\"c%d\",\"experiment\":\"full\",\"success\":true}", i;
+            printf ",{\"type\":\"exposure\",\"unit\":\"t%d\",\"experiment\":\"full\",\"variant\":\"treatment\"}", i;
+            if (i % 25 < 3) printf ",{\"type\":\"outcome\",\"unit\":\"t%d\",\"experiment\":\"full\",\"success\":true}", i;
+            if (i % 100 == 99) printf ",{\"type\":\"error\",\"unit\":\"t%d\",\"experiment\":\"full\"}", i }
+        print "]}" }'
+}
+seed_events 0 2500 >"$TMP/full1.json"
+seed_events 2500 5000 >"$TMP/full2.json"
+expect "the seed's traffic, first half" 200 '.accepted == 5575' -- POST /v1/events "$SDK" "@$TMP/full1.json"
+expect "... and second half" 200 '.accepted == 5575' -- POST /v1/events "$SDK" "@$TMP/full2.json"
+expect "the five checks pass" 200 \
+    '.eligible == true and .winner == "treatment" and (.confidence - 0.9986065958207945 | fabs) < 1e-9 and (.improvement - 20 | fabs) < 1e-9 and ([.checks[]] | all)' -- \
+    GET /v1/experiments/full/promotion "$VIEWER"
+expect "a dry run would promote, and moves nothing" 200 \
+    '[.experiments[] | select(.experiment == "full")][0].action == "would_promote"' -- \
+    POST /v1/auto-promotion/check "$ADMIN" '{"dry_run":true}'
+expect "the check: to 100 % at once" 200 \
+    '[.experiments[] | select(.experiment == "full")][0] | .action == "promote" and .state == "promoted" and .weights == {"control":0,"treatment":100}' -- \
+    POST /v1/auto-promotion/check "$ADMIN" '{"dry_run":false}'
+expect "OFREP gives everyone the winner" 200 '.variant == "treatment"' -- \
+    POST /ofrep/v1/evaluate/flags/full "$SDK" '{"context":{"targetingKey":"c1"}}'
+expect "in the history as a promotion by the system, with its numbers" 200 \
+    '(.history | length) == 1 and .history[0].action == "promote" and .history[0].actor == "system" and .history[0].detail.mode == "full" and .history[0].detail.promoted_by == "auto-promotion" and (.history[0].detail.confidence - 0.9986065958207945 | fabs) < 1e-9 and (.history[0].detail.improvement_pct - 20 | fabs) < 1e-9 and .history[0].detail.sample == {"control":5000,"treatment":5000}' -- \
+    GET /v1/experiments/full/history "$VIEWER"
+expect "audited as experiment.promote" 200 '.events[0].action == "experiment.promote" and .events[0].actor == "system"' -- \
+    GET "/v1/audit?resource=experiment:full" "$ADMIN"
+expect "the next check leaves it alone: one promotion" 200 \
+    '[.experiments[] | select(.experiment == "full")] | length == 0' -- \
+    POST /v1/auto-promotion/check "$ADMIN" '{"dry_run":false}'
+expect "the API's list gives the live split beside the defined weights" 200 \
+    '[.experiments[] | select(.key == "full")][0] | .weights == {"control":0,"treatment":100} and ([.variants[].weight] == [50,50])' -- \
+    GET /v1/experiments "$VIEWER"
+check "cli: experiment list shows the live split, then the defined weights" 0 \
+    "full +promoted +flag full, metric conversion: control=0 \\(control\\) treatment=100  \\[defined control=50 treatment=50\\]" "" -- \
+    env SWITCHYARD_URL="$URL" "$SY" experiment list
+check "cli: history shows the full promotion with its numbers" 0 \
+    "promote +by system: control=50 treatment=50 -> control=0 treatment=100  \\(full treatment, by auto-promotion, confidence 0.9986, improvement \\+20.00 %\\)" "" -- \
+    env SWITCHYARD_URL="$URL" "$SY" history full
 
 # ---- SIGKILL in the middle of steps ----------------------------------------------------------------------
 # Each round: a fresh experiment at 99/1 stepping one point at a time, a stream of steps,

@@ -111,11 +111,20 @@ expect "an unknown sub-resource: 404" 404 "$ERR" -- POST "/v1/notifications/chan
 expect "an experiment" 201 '' -- POST /v1/experiments "$ADMIN" \
     '{"key":"checkout","variants":[{"key":"green","weight":50},{"key":"blue","weight":50,"control":true}]}'
 expect "started" 200 '.state == "running"' -- POST /v1/experiments/checkout/start "$ADMIN"
+# 200 units a variant: green 30 conversions (0.15), blue 20 (0.10), so +50 %
+jq -nc '{events: [range(200) as $i | ("g", "b") as $v |
+    {type: "exposure", unit: "\($v)\($i)", experiment: "checkout", variant: (if $v == "g" then "green" else "blue" end)},
+    (select(($v == "g" and $i < 30) or ($v == "b" and $i < 20)) | {type: "outcome", unit: "\($v)\($i)", experiment: "checkout", success: true})]}' >"$TMP/checkout.json"
+expect "its traffic" 200 '.accepted == 450' -- POST /v1/events "$SDK" "@$TMP/checkout.json"
 expect "promoted by hand" 200 '.state == "promoted"' -- POST /v1/experiments/checkout/promote "$ADMIN" '{"variant":"green"}'
 check "the promotion is delivered (a warning: fixed-horizon p-values)" 0 "" "" -- \
     wait_for '[.notifications[] | select(.event == "promotion_warning")] | length == 2 and all(.[]; .status == "delivered" and .level == "warning")'
-seen "Slack: the promotion's blocks" \
-    '[.[] | select(.body.blocks[0].text.text | startswith("Promoted green of checkout"))] | length == 1 and (.[0].body.blocks[1].fields | map(.text) | index("*Experiment*\ncheckout") != null and index("*Winner*\ngreen") != null and index("*Sample size*\n0") != null) and (.[0].body.blocks[2].elements[0].text | startswith(":warning: fixed-horizon"))' /slack
+check "... its title says the confidence, the improvement and each variant's sample" 0 "" "" -- \
+    wait_for '[.notifications[] | select(.event == "promotion_warning")][0].title | test("^Promoted green of checkout to 100% \\(confidence [0-9]+[.][0-9]{2} %, improvement [+]50[.]00 %, sample green 200 / blue 200\\) \\(with warnings\\)$")'
+seen "Slack: the promotion's blocks, with its numbers" \
+    '[.[] | select(.body.blocks[0].text.text | startswith("Promoted green of checkout"))] | length == 1 and (.[0].body.blocks[1].fields | map(.text) | index("*Experiment*\ncheckout") != null and index("*Winner*\ngreen") != null and index("*Improvement*\n+50.00%") != null and index("*Sample size*\n400") != null and index("*Sample*\ngreen 200 \u00b7 blue 200") != null and (map(select(startswith("*Confidence*\n"))) | length) == 1) and (.[0].body.blocks[2].elements[0].text | startswith(":warning: fixed-horizon"))' /slack
+seen "the webhook: the promotion's details, per variant" \
+    '[.[] | select(.body.event == "promotion_warning")] | length == 1 and .[0].body.details.sample == {"green":200,"blue":200} and ((.[0].body.details.improvement_pct - 50) | fabs) < 1e-9 and (.[0].body.details.confidence | . > 0.8 and . < 0.9)' /hook
 expect "rolled back" 200 '.state == "rolled_back"' -- DELETE /v1/experiments/checkout/promote "$ADMIN" '{"reason":"checkout errors"}'
 check "the rollback is delivered to the critical and rollback channels" 0 "" "" -- \
     wait_for '[.notifications[] | select(.event == "rollback")] | length == 3 and all(.[]; .status == "delivered" and .level == "critical")'

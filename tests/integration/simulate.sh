@@ -27,6 +27,13 @@ jq_check "... each step at most 20 points, 24 h apart" "$TMP/winner.json" \
     '[.timeline[] | select(.action == "step") | .hours] as $h | ([range(1; $h | length)] | all($h[.] - $h[. - 1] >= 24)) and ([.timeline[] | select(.action == "step") | .weights.treatment] == [70, 90, 100])'
 jq_check "... refusals name the guardrail" "$TMP/winner.json" \
     '[.timeline[] | select(.action == "refused") | .refused_by] | unique == ["cooldown"]'
+# the same winner with safety.promotion "full": to 100 % at once, at the check that found it
+jq '.safety.promotion = "full"' "$DATA/winner.json" >"$TMP/full_scenario.json"
+"$SY" simulate --scenario "$TMP/full_scenario.json" --days 3 --json >"$TMP/full.json"
+FIRST=$(jq '[.timeline[] | select(.action == "step")][0].hours' "$TMP/winner.json")
+jq_check "promotion \"full\": one change, to 100 % at the check where steps took their first" \
+    "$TMP/full.json" \
+    "[.timeline[] | select(.action == \"promote\" or .action == \"step\")] as \$p | (\$p | length) == 1 and \$p[0].action == \"promote\" and \$p[0].weights.treatment == 100 and .reached_full and .state == \"promoted\" and \$p[0].hours == $FIRST"
 "$SY" simulate --scenario "$DATA/winner.json" --json >"$TMP/again.json"
 if cmp -s "$TMP/winner.json" "$TMP/again.json"; then ok "the same seed gives the same run"; else
     not_ok "the same seed gives the same run"
@@ -74,7 +81,7 @@ jq_check "5 % of one variant's exposures lost: the SRM alarm rises and nothing i
 # latency drawn from a distribution: p95 past the health monitor's limit is rolled back
 "$SY" simulate --scenario "$DATA/latency.json" --json >"$TMP/latency.json"
 jq_check "a winner whose p95 goes from 250 to 600 ms (limit 400) is rolled back within a tick" \
-    "$TMP/latency.json" '[.timeline[] | select(.action == "rolled_back")] | length == 1 and (.[0].hours > 26) and (.[0].hours - 26 <= 1 / 60 + 1e-9) and (.[0].reason | test("p95 over its limit$"))'
+    "$TMP/latency.json" '[.timeline[] | select(.action == "rolled_back")] | length == 1 and (.[0].hours > 26) and (.[0].hours - 26 <= 1 / 60 + 1e-9) and (.[0].reason | test("p95 [0-9.]+ ms over its limit of 400 ms$"))'
 
 # the rule's power as the results print it, checked by the runs themselves
 "$SY" simulate --scenario "$DATA/winner.json" --runs 40 --json >"$TMP/plan.json"

@@ -670,9 +670,9 @@ static void the_seed_health_rule_on_pushed_health(void **state)
     assert_string_equal(json_string_value(json_object_get(a, "state")), "rolled_back");
     json_t *last = json_array_get(json_object_get(a, "history"), 1);
     assert_string_equal(json_string_value(json_object_get(last, "action")), "rollback");
-    assert_non_null(
-        strstr(json_string_value(json_object_get(json_object_get(last, "detail"), "reason")),
-               "success rate dropped"));
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(last, "detail"), "reason")),
+        "health of a: success rate 0.94 -> 0.88 (drop 0.06 > 0.05)"); /* 0.03 is not > 0.03 */
     assert_string_equal(json_string_value(json_object_get(last, "actor")), "system");
     json_decref(a);
 }
@@ -788,7 +788,7 @@ static void retries_pushed_before_a_step_are_its_baseline(void **state)
     json_t *last = json_array_get(rows, json_array_size(rows) - 1);
     assert_non_null(
         strstr(json_string_value(json_object_get(json_object_get(last, "detail"), "reason")),
-               "retry rate rose"));
+               "retry rate 0.02 -> 0.08 (rise 0.06 > 0.05)"));
     json_decref(a);
 }
 

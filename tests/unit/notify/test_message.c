@@ -1,5 +1,6 @@
 /* test_message.c - a notification on each channel type (notify/message.h): the webhook's
- * signature (an RFC 4231 vector, then the body it is sent with), Slack's blocks,
+ * signature (an RFC 4231 vector, then the body it is sent with), Slack's blocks (the
+ * numbers of a promotion, its sample per variant among them),
  * PagerDuty's trigger and resolve, and the mail message. */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,7 +16,8 @@ static const char PAYLOAD[] =
     "\"workspace\":\"shop\",\"resource\":\"experiment:checkout\","
     "\"title\":\"Promoted B of checkout to 100% (with warnings)\","
     "\"details\":{\"experiment\":\"checkout\",\"winner\":\"B\",\"confidence\":0.975,"
-    "\"improvement_pct\":3.2,\"sample_size\":1200,\"state\":\"promoted\","
+    "\"improvement_pct\":3.2,\"sample_size\":1200,\"sample\":{\"A\":590,\"B\":610},"
+    "\"state\":\"promoted\","
     "\"warnings\":[\"fixed-horizon p-values\"]},\"at_ms\":1700000000000}";
 
 static sy_store_notification_t note(const char *action)
@@ -104,10 +106,13 @@ static void slack_has_the_fields_and_warnings(void **state)
                             json_object_get(json_array_get(blocks, 0), "text"), "text")),
                         "Promoted B of checkout to 100% (with warnings)");
     const json_t *fields = json_object_get(json_array_get(blocks, 1), "fields");
-    const char *want[] = {"*Experiment*\ncheckout", "*Winner*\nB",         "*Confidence*\n97.50%",
-                          "*Improvement*\n+3.20%",  "*Sample size*\n1200", "*State*\npromoted"};
-    assert_int_equal(json_array_size(fields), 6);
-    for (size_t i = 0; i < 6; i++)
+    /* the sample per variant, in the order the experiment lists its variants */
+    const char *want[] = {"*Experiment*\ncheckout", "*Winner*\nB",
+                          "*Confidence*\n97.50%",   "*Improvement*\n+3.20%",
+                          "*Sample size*\n1200",    "*Sample*\nA 590 \xc2\xb7 B 610",
+                          "*State*\npromoted"};
+    assert_int_equal(json_array_size(fields), 7);
+    for (size_t i = 0; i < 7; i++)
         assert_string_equal(json_string_value(json_object_get(json_array_get(fields, i), "text")),
                             want[i]);
     const char *warn = json_string_value(json_object_get(
