@@ -479,6 +479,10 @@ static bool any_rule(struct walk *w, const sy_value_t *v)
     for (uint32_t i = 0; ok && i < v->len; i++) {
         const sy_member_t *m = &v->members[i];
         const struct op *op = find_op(m);
+        if (!op && key_is(m, "$ref")) {
+            ok = fail(w, "a {\"$ref\"} is an operand, not a rule: the schema does not take one here");
+            break;
+        }
         if (!op) {
             ok = fail(w, "unknown operator \"%.*s\"", (int)(m->klen > 40 ? 40 : m->klen), m->key);
             break;
