@@ -78,6 +78,17 @@ static sy_method_t method(const struct call *c)
 
 /* ---- /v1/flags ----------------------------------------------------------------------- */
 
+/* The warnings of a change that was made: [{"field": JSON path, "message"}]. */
+static json_t *warnings_json(const sy_problems_t *p)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < p->n; i++)
+        if (!p->items[i].error)
+            json_array_append_new(
+                a, json_pack("{ssss}", "field", p->items[i].path, "message", p->items[i].msg));
+    return a;
+}
+
 void sy_api_flags(struct call *c, const char *key)
 {
     sy_err_t err = {0};
@@ -109,13 +120,17 @@ void sy_api_flags(struct call *c, const char *key)
         if (!def)
             return;
         bool created = false;
-        int rc = sy_engine_flag_put(c->eng, &c->who, key, def, &created, &err);
+        sy_problem_t items[64];
+        sy_problems_t problems = {.items = items, .cap = 64};
+        int rc = sy_engine_flag_put(c->eng, &c->who, key, def, &created, &problems, &err);
         if (rc < 0) {
             json_decref(def);
             reply_err(c, &err);
             return;
         }
-        reply_json(c, created ? 201 : 200, json_pack("{ssso}", "key", key, "definition", def));
+        reply_json(c, created ? 201 : 200,
+                   json_pack("{sssoso}", "key", key, "definition", def, "warnings",
+                             warnings_json(&problems)));
         return;
     }
     case SY_DELETE:
