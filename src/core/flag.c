@@ -190,10 +190,8 @@ static bool key_is(const sy_member_t *m, const char *s)
 
 /* ---- members nobody reads ------------------------------------------------------------- */
 
-/* " (unknown member 'varients': did you mean 'variants'?)" into `buf` when `obj` has a
- * member that is not in `known` and is closest to `want`; "" otherwise. */
-static void hint_for(const sy_value_t *obj, const char *const *known, const char *want, char *buf,
-                     size_t cap)
+void sy_flag_hint(const sy_value_t *obj, const char *const *known, const char *want, char *buf,
+                  size_t cap)
 {
     buf[0] = '\0';
     for (uint32_t i = 0; obj->type == SY_OBJ && i < obj->len; i++) {
@@ -205,12 +203,6 @@ static void hint_for(const sy_value_t *obj, const char *const *known, const char
             return;
         }
     }
-}
-
-void sy_flag_hint(const sy_value_t *obj, const char *const *known, const char *want, char *buf,
-                  size_t cap)
-{
-    hint_for(obj, known, want, buf, cap);
 }
 
 /* A note per member of `obj` not in `known`, naming the member meant when one is close. */
@@ -487,7 +479,7 @@ static int check_and_compile(struct checker *c, const char *key, size_t klen, co
     size_t errors_before = env->errors;
     const sy_value_t *state = sy_value_get(v, "state", 5);
     path_join(p, sizeof(p), path, ".state");
-    hint_for(v, sy_schema_flag_members, "state", hint, sizeof(hint));
+    sy_flag_hint(v, sy_schema_flag_members, "state", hint, sizeof(hint));
     if (!state)
         report(c, SY_SEV_ERROR, p, "state is required (ENABLED or DISABLED)%s", hint);
     else if (state->type == SY_STR && state->len == 8 && memcmp(state->s, "DISABLED", 8) == 0)
@@ -497,7 +489,7 @@ static int check_and_compile(struct checker *c, const char *key, size_t klen, co
 
     const sy_value_t *variants = sy_value_get(v, "variants", 8);
     path_join(p, sizeof(p), path, ".variants");
-    hint_for(v, sy_schema_flag_members, "variants", hint, sizeof(hint));
+    sy_flag_hint(v, sy_schema_flag_members, "variants", hint, sizeof(hint));
     if (!variants || variants->type != SY_OBJ) {
         report(c, SY_SEV_ERROR, p, "%s%s",
                variants ? "variants must be an object" : "variants is required", hint);
