@@ -47,7 +47,7 @@ extern "C" {
 typedef struct sy_flags sy_flags_t; /* a loaded flag set: immutable, thread-safe */
 
 /* Options for sy_flags_load, or-ed together. */
-#define SY_LOAD_STRICT        0x1u /* refuse what flagd's JSON schema rejects, too */
+#define SY_LOAD_STRICT        0x1u /* refuse exactly what flagd's JSON schema rejects, too */
 #define SY_LOAD_FRACTIONAL_V1 0x2u /* bucket `fractional` as flagd <= 0.14 did */
 
 #define SY_LOAD_MAX_ISSUES 32
@@ -62,7 +62,9 @@ typedef struct sy_load_issue {
 /* What a load found. `issues` holds the first SY_LOAD_MAX_ISSUES; the counts are complete. */
 typedef struct sy_load_report {
     size_t errors;   /* problems that refuse the document */
-    size_t warnings; /* problems flagd loads anyway (refused under SY_LOAD_STRICT) */
+    size_t warnings; /* problems that do not refuse it: what only flagd's schema rejects
+                      * (under SY_LOAD_STRICT the schema's own errors replace these),
+                      * members a flag does not have ("did you mean ...?") */
     size_t count;    /* entries used in `issues` */
     sy_load_issue_t issues[SY_LOAD_MAX_ISSUES];
 } sy_load_report_t;

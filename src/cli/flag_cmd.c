@@ -27,8 +27,13 @@ static int read_file(const char *prog, const char *path, char **out, size_t *len
         fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
         return -errno;
     }
-    char *buf = malloc(DOC_MAX + 1);
-    size_t n = buf ? fread(buf, 1, DOC_MAX + 1, fp) : 0;
+    /* Room for the file as it is now (a file that grows meanwhile is read up to the cap):
+     * a buffer of the cap for every file made validating thousands slow. */
+    long size = fseek(fp, 0, SEEK_END) == 0 ? ftell(fp) : -1;
+    size_t cap = size < 0 || (size_t)size > DOC_MAX ? DOC_MAX + 1 : (size_t)size + 1;
+    rewind(fp);
+    char *buf = malloc(cap + 1);
+    size_t n = buf ? fread(buf, 1, cap, fp) : 0;
     int bad = !buf ? ENOMEM : ferror(fp) ? EIO : n > DOC_MAX ? EFBIG : 0;
     fclose(fp);
     if (bad) {
@@ -136,51 +141,24 @@ static int parse_fractional(const char *prog, const char *s, sy_fractional_t *ou
 
 /* ---- switchyard flags validate ------------------------------------------------------ */
 
-static int validate(int argc, char **argv)
+/* Validates one file and prints its verdict; returns 0 when it loads, 1 when refused or
+ * unreadable. */
+static int validate_one(const char *prog, const char *file, bool strict, sy_fractional_t fr,
+                        bool as_json)
 {
-    const char *prog = "switchyard flags validate";
-    struct sy_arg args[] = {
-        {"strict", NULL, "also refuse what only flagd's JSON schema rejects", 0, NULL, NULL, 0},
-        {"fractional", "v1|v2", "fractional bucketing rule (default v2)", 0, NULL, NULL, 0},
-        {"json", NULL, "print {\"valid\", \"flags\", \"problems\"} as JSON", 0, NULL, NULL, 0},
-    };
-    size_t nargs = sizeof(args) / sizeof(args[0]);
-    bool help = false;
-    const char *file = NULL;
-    if (argc >= 1 && argv[0][0] != '-') {
-        file = argv[0];
-        argc--, argv++;
-    }
-    if (sy_args_parse(argc, argv, args, nargs, prog, &help) < 0)
-        return SY_EXIT_USAGE;
-    if (help) {
-        printf("usage: %s FILE [options]\n\n"
-               "Loads a flagd flag-set document as switchyard would and lists every problem by\n"
-               "flag and JSON path. Exit status 0 when it loads, 1 when it is refused.\n\n",
-               prog);
-        sy_args_usage(args, nargs, stdout);
-        return 0;
-    }
-    if (!file) {
-        fprintf(stderr, "usage: %s FILE [--strict] [--fractional v1|v2] [--json]\n", prog);
-        return SY_EXIT_USAGE;
-    }
-    sy_fractional_t fr;
-    if (parse_fractional(prog, args[1].value, &fr) < 0)
-        return SY_EXIT_USAGE;
     struct loaded l;
-    int rc = load_file(prog, file, args[0].value != NULL, fr, &l);
+    int rc = load_file(prog, file, strict, fr, &l);
     if (rc < 0)
         return 1;
     size_t nflags = l.set ? sy_flagset_count(l.set) : 0;
     size_t errors = l.problems.errors + (l.parse_error[0] ? 1 : 0);
     size_t warnings = l.problems.total - l.problems.errors;
     int status = rc == 0 ? 0 : 1;
-    if (args[2].value) {
-        if (sy_cli_print_json(json_pack("{s:b, s:I, s:I, s:I, s:o}", "valid", rc == 0, "flags",
-                                        (json_int_t)nflags, "errors", (json_int_t)errors,
-                                        "warnings", (json_int_t)warnings, "problems",
-                                        problems_json(&l))))
+    if (as_json) {
+        if (sy_cli_print_json(json_pack("{s:s, s:b, s:I, s:I, s:I, s:o}", "file", file, "valid",
+                                        rc == 0, "flags", (json_int_t)nflags, "errors",
+                                        (json_int_t)errors, "warnings", (json_int_t)warnings,
+                                        "problems", problems_json(&l))))
             status = 1;
     } else {
         print_problems(rc == 0 ? stdout : stderr, file, &l);
@@ -195,13 +173,55 @@ static int validate(int argc, char **argv)
     return status;
 }
 
+static int validate(int argc, char **argv)
+{
+    const char *prog = "switchyard flags validate";
+    struct sy_arg args[] = {
+        {"strict", NULL, "refuse whatever flagd's JSON schema refuses", 0, NULL, NULL, 0},
+        {"fractional", "v1|v2", "fractional bucketing rule (default v2)", 0, NULL, NULL, 0},
+        {"json", NULL, "print {\"file\", \"valid\", \"flags\", \"problems\"} as JSON", 0, NULL,
+         NULL, 0},
+    };
+    size_t nargs = sizeof(args) / sizeof(args[0]);
+    bool help = false;
+    int nfiles = 0; /* the files come first: argv[0..nfiles) */
+    while (nfiles < argc && argv[nfiles][0] != '-')
+        nfiles++;
+    if (sy_args_parse(argc - nfiles, argv + nfiles, args, nargs, prog, &help) < 0)
+        return SY_EXIT_USAGE;
+    if (help) {
+        printf("usage: %s FILE... [options]\n\n"
+               "Loads each flagd flag-set document as switchyard would and lists every problem\n"
+               "by flag and JSON path: errors refuse the document; warnings (among them members\n"
+               "a flag does not have, with the member meant: \"did you mean 'defaultVariant'?\")\n"
+               "do not. Lenient by default, loading what flagd loads; --strict refuses what\n"
+               "flagd's JSON schema refuses. Exit status 0 when every file loads, 1 when one is\n"
+               "refused.\n\n",
+               prog);
+        sy_args_usage(args, nargs, stdout);
+        return 0;
+    }
+    if (nfiles == 0) {
+        fprintf(stderr, "usage: %s FILE... [--strict] [--fractional v1|v2] [--json]\n", prog);
+        return SY_EXIT_USAGE;
+    }
+    sy_fractional_t fr;
+    if (parse_fractional(prog, args[1].value, &fr) < 0)
+        return SY_EXIT_USAGE;
+    int status = 0;
+    for (int i = 0; i < nfiles; i++)
+        if (validate_one(prog, argv[i], args[0].value != NULL, fr, args[2].value != NULL))
+            status = 1;
+    return status;
+}
+
 int sy_cli_flags(int argc, char **argv)
 {
     if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
         fprintf(argc < 1 ? stderr : stdout,
                 "usage: switchyard flags VERB [options]\n\n"
                 "verbs:\n"
-                "  validate FILE   load a flagd document and list every problem\n");
+                "  validate FILE...   load flagd documents and list every problem\n");
         return argc < 1 ? SY_EXIT_USAGE : 0;
     }
     if (strcmp(argv[0], "validate") == 0)

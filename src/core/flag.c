@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/flagschema.h"
 #include "core/hash.h"
 #include "core/semver.h"
+#include "core/suggest.h"
 
 #define COMPILE_ARENA_MAX ((size_t)1 << 30) /* memory compiling one flag may use */
 
@@ -85,7 +87,12 @@ static void add_problem(sy_flag_env_t *env, bool error, const char *flag, const 
 static void report_msg(sy_flag_env_t *env, sy_severity_t sev, const char *flag, const char *path,
                        const char *msg)
 {
-    bool error = sev == SY_SEV_ERROR || (sev == SY_SEV_WARN && env->strict);
+    /* Strict: the schema itself (flagschema.h) decides and says why, as errors; the
+     * loader's approximations of it would only repeat that, or be wrong where they are
+     * not exact. */
+    if (sev == SY_SEV_WARN && env->strict)
+        return;
+    bool error = sev == SY_SEV_ERROR;
     if (error)
         env->errors++;
     add_problem(env, error, flag, path, msg);
@@ -179,6 +186,54 @@ static void path_join(char *dst, size_t cap, const char *base, const char *suffi
 static bool key_is(const sy_member_t *m, const char *s)
 {
     return m->klen == strlen(s) && memcmp(m->key, s, m->klen) == 0;
+}
+
+/* ---- members nobody reads ------------------------------------------------------------- */
+
+void sy_flag_hint(const sy_value_t *obj, const char *const *known, const char *want, char *buf,
+                  size_t cap)
+{
+    buf[0] = '\0';
+    for (uint32_t i = 0; obj->type == SY_OBJ && i < obj->len; i++) {
+        const sy_member_t *m = &obj->members[i];
+        const char *s = sy_suggest(m->key, m->klen, known);
+        if (s && strcmp(s, want) == 0 && !sy_value_get(obj, want, strlen(want))) {
+            snprintf(buf, cap, " (unknown member '%.*s': did you mean '%s'?)",
+                     (int)(m->klen > 40 ? 40 : m->klen), m->key, want);
+            return;
+        }
+    }
+}
+
+/* A note per member of `obj` not in `known`, naming the member meant when one is close. */
+static void check_members(struct checker *c, const sy_value_t *obj, const char *path,
+                          const char *const *known)
+{
+    char p[128];
+    for (uint32_t i = 0; obj->type == SY_OBJ && i < obj->len; i++) {
+        const sy_member_t *m = &obj->members[i];
+        bool listed = false;
+        for (size_t k = 0; known[k] && !listed; k++)
+            listed = key_is(m, known[k]);
+        if (listed)
+            continue;
+        snprintf(p, sizeof(p), "%s", path);
+        path_key(p, sizeof(p), m->key, m->klen);
+        const char *s = sy_suggest(m->key, m->klen, known);
+        int shown = (int)(m->klen > 40 ? 40 : m->klen);
+        if (s)
+            report(c, SY_SEV_NOTE, p, "unknown member '%.*s' (did you mean '%s'?)", shown, m->key,
+                   s);
+        else
+            report(c, SY_SEV_NOTE, p, "unknown member '%.*s'", shown, m->key);
+    }
+}
+
+void sy_flag_check_members(sy_flag_env_t *env, const sy_value_t *obj, const char *path,
+                           const char *const *known)
+{
+    struct checker c = {.env = env};
+    check_members(&c, obj, path, known);
 }
 
 /* ---- schema checks (warnings unless strict) ------------------------------------------ */
@@ -420,11 +475,13 @@ static int check_and_compile(struct checker *c, const char *key, size_t klen, co
         report(c, SY_SEV_ERROR, path, "a flag must be an object");
         return 0;
     }
-    char p[128];
+    char p[128], hint[96];
+    size_t errors_before = env->errors;
     const sy_value_t *state = sy_value_get(v, "state", 5);
     path_join(p, sizeof(p), path, ".state");
+    sy_flag_hint(v, sy_schema_flag_members, "state", hint, sizeof(hint));
     if (!state)
-        report(c, SY_SEV_ERROR, p, "state is required (ENABLED or DISABLED)");
+        report(c, SY_SEV_ERROR, p, "state is required (ENABLED or DISABLED)%s", hint);
     else if (state->type == SY_STR && state->len == 8 && memcmp(state->s, "DISABLED", 8) == 0)
         out->disabled = true;
     else if (!(state->type == SY_STR && state->len == 7 && memcmp(state->s, "ENABLED", 7) == 0))
@@ -432,9 +489,10 @@ static int check_and_compile(struct checker *c, const char *key, size_t klen, co
 
     const sy_value_t *variants = sy_value_get(v, "variants", 8);
     path_join(p, sizeof(p), path, ".variants");
+    sy_flag_hint(v, sy_schema_flag_members, "variants", hint, sizeof(hint));
     if (!variants || variants->type != SY_OBJ) {
-        report(c, SY_SEV_ERROR, p,
-               variants ? "variants must be an object" : "variants is required");
+        report(c, SY_SEV_ERROR, p, "%s%s",
+               variants ? "variants must be an object" : "variants is required", hint);
         variants = NULL;
     } else {
         check_variants(c, variants, p);
@@ -453,6 +511,17 @@ static int check_and_compile(struct checker *c, const char *key, size_t klen, co
                    (int)(dv->len > 48 ? 48 : dv->len), dv->s);
     } else if (dv && dv->type != SY_NULL && dv->type != SY_STR) {
         report(c, SY_SEV_ERROR, p, "defaultVariant must be a variant name or null");
+    }
+
+    check_members(c, v, path, sy_schema_flag_members);
+    /* Strict: what the schema refuses, once the flag is not refused already. */
+    sy_schema_err_t se;
+    bool schema_failed = false;
+    if (env->strict && env->errors == errors_before && !sy_schema_flag(v, &se)) {
+        char where[128];
+        path_join(where, sizeof(where), path, se.path);
+        report(c, SY_SEV_ERROR, where, "%s", se.msg);
+        schema_failed = true;
     }
 
     const sy_value_t *md = sy_value_get(v, "metadata", 8);
@@ -486,7 +555,11 @@ static int check_and_compile(struct checker *c, const char *key, size_t klen, co
     if (r->rc < 0) {
         char where[128];
         path_join(where, sizeof(where), p, r->err_field);
-        report(c, r->rc == -ENOENT ? SY_SEV_NOTE : SY_SEV_WARN, where, "%s", r->err_msg);
+        /* Strict: a rule the schema accepts but flagd cannot run (say, two operators in
+         * one object) loads, and answers PARSE_ERROR as flagd's does. */
+        if (!schema_failed)
+            report(c, r->rc == -ENOENT || env->strict ? SY_SEV_NOTE : SY_SEV_WARN, where, "%s",
+                   r->err_msg);
         snprintf(out->parse_error, sizeof(out->parse_error),
                  "targeting of flag \"%.64s\" cannot be compiled: %.160s at %.128s", c->flag,
                  r->err_msg, where);

@@ -7,13 +7,19 @@
  *
  *   refused (errors): a flag that is not an object, has no `variants` object, has a
  *     `state` other than ENABLED or DISABLED, or a `defaultVariant` naming no variant;
- *   warnings, refused in strict mode: what only flagd's JSON schema rejects (empty keys,
+ *   notes (never refusing): members a flag does not have (`defaultVarient`), each with
+ *     the member meant when one is close ("did you mean 'defaultVariant'?"), also in the
+ *     error when the member meant is a required one (`varients`);
+ *   in strict mode, errors: whatever flagd's JSON schema refuses, decided by the schema
+ *     itself (flagschema.h), once the flag is not refused already;
+ *   warnings in lenient mode only: what only flagd's JSON schema rejects (empty keys,
  *     metadata values that are not strings, numbers or booleans, variants of mixed or
  *     array types, targeting that is not an object, operators with the wrong number of
  *     operands, `sem_ver` literals that are not full semver, literal negative or
  *     fractional weights, a literal bucketing string, `$flagd.<other>`), and targeting
- *     that cannot compile (an unknown operator); a `$ref` to a missing evaluator is only
- *     noted (valid by the schema). Such a flag answers PARSE_ERROR, as flagd's does.
+ *     that cannot compile (an unknown operator; in strict mode a note when the schema
+ *     accepts it); a `$ref` to a missing evaluator is only noted (valid by the schema).
+ *     Such a flag answers PARSE_ERROR, as flagd's does.
  *
  * A compiled flag is immutable: one block with an atomic reference count, holding its
  * key, the caller's source text if given, and references to pieces (pool.h) it shares
@@ -104,8 +110,9 @@ typedef struct sy_problems {
     size_t errors;
 } sy_problems_t;
 
-/* How bad a problem is: refuses the document in strict mode only (what only flagd's
- * schema rejects); refuses it always; or never (the flag will answer PARSE_ERROR). */
+/* How bad a problem is: a lenient-mode warning about what only flagd's schema rejects
+ * (dropped in strict mode, where flagschema.h decides); refuses it always; or never (the
+ * flag will answer PARSE_ERROR, or a member nobody reads). */
 typedef enum sy_severity { SY_SEV_WARN, SY_SEV_ERROR, SY_SEV_NOTE } sy_severity_t;
 
 /* What a flag is checked and compiled against, and where its problems go. */
@@ -129,6 +136,15 @@ void sy_flag_report(sy_flag_env_t *env, sy_severity_t sev, const char *flag, con
  * strings), and a rule (an evaluator) at `path`. */
 void sy_flag_check_metadata(sy_flag_env_t *env, const sy_value_t *md, const char *path, bool set);
 void sy_flag_check_rule(sy_flag_env_t *env, const sy_value_t *rule, const char *path);
+
+/* A note (never refusing) per member of object `obj` (at `path`) that is not in `known`
+ * (NULL-terminated), with "did you mean '...'?" when a known name is close (suggest.h). */
+void sy_flag_check_members(sy_flag_env_t *env, const sy_value_t *obj, const char *path,
+                           const char *const *known);
+/* " (unknown member 'varients': did you mean 'variants'?)" into `buf` (`cap` bytes) when
+ * `obj` lacks `want` and has a member not in `known` that is closest to it; else "". */
+void sy_flag_hint(const sy_value_t *obj, const char *const *known, const char *want, char *buf,
+                  size_t cap);
 
 /* Checks flag `key` (`klen` bytes) defined by `def` and compiles it against `env`. `src`
  * (`src_len` bytes, may be NULL) is kept with the flag for the caller (sy_flag_source),

@@ -25,6 +25,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/flagschema.h"
+
 #define PAGE_MAX   256u /* flags in one page */
 #define SHARD_FILL 128u /* flags per shard when shards are sized; 4x that resizes them all */
 
@@ -804,7 +806,23 @@ int sy_flagset_build_begin(sy_flagset_build_t **out, const sy_flagset_t *base, s
         *out = b;
         return 0;
     }
-    /* A document: its metadata and evaluators, checked as flagd's schema does. */
+    /* A document: its metadata and evaluators, checked as flagd's schema does (strict:
+     * by the schema itself, flagschema.h). */
+    sy_schema_err_t se;
+    char p[256]; /* cut to a problem's path when reported */
+    if (metadata && b->opts.strict && !sy_schema_set_metadata(metadata, &se)) {
+        snprintf(p, sizeof(p), "metadata%s", se.path);
+        sy_flag_report(&b->env, SY_SEV_ERROR, "", p, "%s", se.msg);
+    }
+    if (evaluators && b->opts.strict)
+        for (uint32_t i = 0; evaluators->type == SY_OBJ && i < evaluators->len; i++) {
+            const sy_member_t *m = &evaluators->members[i];
+            if (!sy_schema_key_ok(m->key, m->klen) || sy_schema_rule(&m->val, &se))
+                continue; /* a bad name: the document's check reports it */
+            snprintf(p, sizeof(p), "$evaluators.%.*s%s", (int)(m->klen > 48 ? 48 : m->klen), m->key,
+                     se.path);
+            sy_flag_report(&b->env, SY_SEV_ERROR, "", p, "%s", se.msg);
+        }
     if (metadata) {
         sy_flag_check_metadata(&b->env, metadata, "metadata", true);
         if (metadata->type == SY_OBJ && metadata->len &&
@@ -814,7 +832,6 @@ int sy_flagset_build_begin(sy_flagset_build_t **out, const sy_flagset_t *base, s
     if (rc == 0 && evaluators && evaluators->type != SY_OBJ) {
         sy_flag_report(&b->env, SY_SEV_WARN, "", "$evaluators", "$evaluators must be an object");
     } else if (rc == 0 && evaluators) {
-        char p[128];
         for (uint32_t i = 0; i < evaluators->len; i++) {
             const sy_member_t *m = &evaluators->members[i];
             snprintf(p, sizeof(p), "$evaluators.%.*s", (int)(m->klen > 48 ? 48 : m->klen), m->key);
@@ -962,9 +979,21 @@ int sy_flagset_load(sy_flagset_t **out, sy_arena_t *arena, const sy_value_t *doc
                                     sy_value_get(doc, "$evaluators", 11), opts, problems);
     }
     const sy_value_t *flags = object ? sy_value_get(doc, "flags", 5) : NULL;
-    if (rc == 0 && object && !flags)
-        sy_flag_report(sy_flagset_build_env(b), SY_SEV_WARN, "", "flags", "flags is required");
-    else if (rc == 0 && flags && flags->type != SY_OBJ)
+    sy_schema_err_t se;
+    char hint[96];
+    if (rc == 0 && object)
+        sy_flag_check_members(sy_flagset_build_env(b), doc, "$", sy_schema_document_members);
+    if (rc == 0 && opts && opts->strict && !sy_schema_document(doc, &se)) {
+        /* The top level as the schema has it: flags required, maps with valid keys. */
+        sy_flag_hint(doc, sy_schema_document_members, "flags", hint, sizeof(hint));
+        sy_flag_report(sy_flagset_build_env(b), SY_SEV_ERROR, "", se.path[0] ? se.path + 1 : "$",
+                       "%s%s", se.msg, flags ? "" : hint);
+    }
+    if (rc == 0 && object && !flags) {
+        sy_flag_hint(doc, sy_schema_document_members, "flags", hint, sizeof(hint));
+        sy_flag_report(sy_flagset_build_env(b), SY_SEV_WARN, "", "flags", "flags is required%s",
+                       hint);
+    } else if (rc == 0 && flags && flags->type != SY_OBJ)
         sy_flag_report(sy_flagset_build_env(b), SY_SEV_ERROR, "", "flags",
                        "flags must be an object of flags by key");
     else if (rc == 0 && flags)

@@ -148,9 +148,11 @@ int sy_engine_token_list(sy_engine_t *eng, const sy_principal_t *actor, sy_token
 /* Creates or replaces flag `key` with the flagd flag object `def`. The workspace's
  * document with this change must load as flagd would load it (the flag is checked and
  * compiled alone, against the document's evaluators and metadata); otherwise -EINVAL with
- * the first problem in `err` (field = its JSON path) and nothing changes. */
+ * the first problem in `err` (field = its JSON path) and nothing changes. `problems`
+ * (caller-owned, may be NULL) receives every problem of the flag, the warnings of a
+ * change made too (members it does not have, with the member meant). */
 int sy_engine_flag_put(sy_engine_t *eng, const sy_principal_t *actor, const char *key, json_t *def,
-                       bool *created, sy_err_t *err);
+                       bool *created, sy_problems_t *problems, sy_err_t *err);
 int sy_engine_flag_delete(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
                           sy_err_t *err);
 /* The flag's definition (a new reference), or -ENOENT. */

@@ -406,9 +406,10 @@ static int commit(sy_engine_t *eng, const sy_principal_t *actor, struct workspac
     return sy_store_commit(eng->store, err);
 }
 
-int sy_eng_flag_change(sy_engine_t *eng, const sy_principal_t *actor, struct workspace *w,
+/* sy_eng_flag_change, with every problem (warnings too) in `problems` when not NULL. */
+static int flag_change(sy_engine_t *eng, const sy_principal_t *actor, struct workspace *w,
                        const char *key, const json_t *def, const char *action, sy_eng_write_fn also,
-                       void *also_arg, sy_err_t *err)
+                       void *also_arg, sy_problems_t *problems, sy_err_t *err)
 {
     SY_ENG_OWNED(eng);
     /* A key that is no UTF-8 could be stored, but never shown back as JSON. */
@@ -417,13 +418,13 @@ int sy_eng_flag_change(sy_engine_t *eng, const sy_principal_t *actor, struct wor
     char *text = def ? json_dumps(def, JSON_COMPACT) : NULL;
     json_t *before = sy_eng_flag_json(w, key);
     sy_problem_t items[PROBLEMS_KEPT];
-    sy_problems_t problems = {.items = items, .cap = PROBLEMS_KEPT};
+    sy_problems_t local = {.items = items, .cap = PROBLEMS_KEPT};
+    sy_problems_t *p = problems ? problems : &local;
     sy_flagset_build_t *b = NULL;
     sy_flagset_t *next = NULL;
     int rc = def && !text ? -ENOMEM : 0;
     if (rc == 0)
-        rc = sy_flagset_build_begin(&b, w->flags, w->pool, SY_BUILD_CHANGE, NULL, NULL, NULL,
-                                    &problems);
+        rc = sy_flagset_build_begin(&b, w->flags, w->pool, SY_BUILD_CHANGE, NULL, NULL, NULL, p);
     if (rc == 0)
         rc = def ? put_json(b, key, def, text) : sy_flagset_build_delete(b, key, strlen(key));
     if (rc == -ENOENT)
@@ -433,7 +434,7 @@ int sy_eng_flag_change(sy_engine_t *eng, const sy_principal_t *actor, struct wor
         b = NULL;
     }
     if (rc == -EINVAL) {
-        rc = refused(&problems, err);
+        rc = refused(p, err);
         goto out;
     }
     if (rc < 0) {
@@ -467,8 +468,15 @@ static int refuse_driven(const sy_engine_t *eng, int64_t ws, const char *key, sy
                       "flag \"%.64s\" is driven by a running experiment: stop it first", key);
 }
 
+int sy_eng_flag_change(sy_engine_t *eng, const sy_principal_t *actor, struct workspace *w,
+                       const char *key, const json_t *def, const char *action, sy_eng_write_fn also,
+                       void *also_arg, sy_err_t *err)
+{
+    return flag_change(eng, actor, w, key, def, action, also, also_arg, NULL, err);
+}
+
 int sy_engine_flag_put(sy_engine_t *eng, const sy_principal_t *actor, const char *key, json_t *def,
-                       bool *created, sy_err_t *err)
+                       bool *created, sy_problems_t *problems, sy_err_t *err)
 {
     struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
     if (!w)
@@ -482,8 +490,8 @@ int sy_engine_flag_put(sy_engine_t *eng, const sy_principal_t *actor, const char
     if (rc < 0)
         return rc;
     *created = !sy_eng_flag_exists(w, key);
-    return sy_eng_flag_change(eng, actor, w, key, def, *created ? "flag.create" : "flag.update",
-                              NULL, NULL, err);
+    return flag_change(eng, actor, w, key, def, *created ? "flag.create" : "flag.update", NULL,
+                       NULL, problems, err);
 }
 
 int sy_engine_flag_delete(sy_engine_t *eng, const sy_principal_t *actor, const char *key,

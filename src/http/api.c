@@ -85,15 +85,29 @@ void sy_api_flag_get(struct call *c)
         reply_json(c, 200, json_pack("{ssso}", "key", c->arg[0], "definition", def));
 }
 
+/* The warnings of a change that was made: [{"field": JSON path, "message"}]. */
+static json_t *warnings_json(const sy_problems_t *p)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < p->n; i++)
+        if (!p->items[i].error)
+            json_array_append_new(
+                a, json_pack("{ssss}", "field", p->items[i].path, "message", p->items[i].msg));
+    return a;
+}
+
 void sy_api_flag_put(struct call *c)
 {
     sy_err_t err = {0};
     bool created = false;
-    if (sy_engine_flag_put(c->eng, &c->who, c->arg[0], c->body, &created, &err) < 0)
+    sy_problem_t items[64];
+    sy_problems_t problems = {.items = items, .cap = 64};
+    if (sy_engine_flag_put(c->eng, &c->who, c->arg[0], c->body, &created, &problems, &err) < 0)
         reply_err(c, &err);
     else
         reply_json(c, created ? 201 : 200,
-                   json_pack("{sssO}", "key", c->arg[0], "definition", c->body));
+                   json_pack("{sssOso}", "key", c->arg[0], "definition", c->body, "warnings",
+                             warnings_json(&problems)));
 }
 
 void sy_api_flag_delete(struct call *c)

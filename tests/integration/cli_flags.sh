@@ -52,6 +52,33 @@ check "validate lenient document loads with a warning" 0 "valid: 1 flag, 1 warni
     "$SY" flags validate "$DATA/flags/lenient.json"
 check "validate --strict refuses it" 1 "" "sem_ver literals must be full" -- \
     "$SY" flags validate "$DATA/flags/lenient.json" --strict
+# Issue 22: a member a flag does not have is a warning naming the member meant, in both
+# modes (flagd's schema allows other members); a misspelt required member is an error
+# that names it.
+for mode in "" --strict; do
+    check "validate $mode: a misspelt member is a warning with did-you-mean" 0 \
+        "warning: flags.checkout.defaultVarient: unknown member 'defaultVarient' \(did you mean 'defaultVariant'\?\)" "" -- \
+        "$SY" flags validate "$DATA/flags/typo.json" $mode
+    check "validate $mode: ... every one of them, the document's own too" 0 \
+        "targetting' \(did you mean 'targeting'\?\).*metadta' \(did you mean 'metadata'\?\).*valid: 1 flag, 3 warnings" "" -- \
+        sh -c "\"$SY\" flags validate \"$DATA/flags/typo.json\" $mode | sort -r | tr '\n' ' '"
+    check "validate $mode: a misspelt required member: the error names the member meant" 1 "" \
+        "error: flags.checkout.variants: variants is required \(unknown member 'varients': did you mean 'variants'\?\)" -- \
+        "$SY" flags validate "$DATA/flags/typo-required.json" $mode
+done
+check "validate --json: the warning with its path" 0 '"path": "flags.checkout.defaultVarient"' "" -- \
+    "$SY" flags validate "$DATA/flags/typo.json" --json
+# What flagd loads but its schema refuses: lenient loads it, strict follows the schema.
+check "validate: a \$ref as a whole targeting loads, as in flagd" 0 "valid: 1 flag, 0 warnings" "" -- \
+    "$SY" flags validate "$DATA/flags/ref-root.json"
+check "validate --strict: ... the schema refuses it" 1 "" \
+    'flags.checkout.targeting: a \{"\$ref"\} is an operand, not a rule' -- \
+    "$SY" flags validate "$DATA/flags/ref-root.json" --strict
+check "validate takes several files: one line each, 1 when one is refused" 1 \
+    "typo.json: valid: 1 flag, 3 warnings" "ref-root.json: invalid: 1 error" -- \
+    "$SY" flags validate "$DATA/flags/typo.json" "$DATA/flags/ref-root.json" --strict
+check "validate --help says what --strict means" 0 "refuses what.*flagd's JSON schema refuses" "" -- \
+    sh -c "\"$SY\" flags validate --help | tr '\n' ' '"
 check "validate needs a file" 2 "" "usage" -- "$SY" flags validate
 check "flags unknown verb" 2 "" "unknown verb" -- "$SY" flags frob
 check "validate reports JSON errors with a line" 1 "" "line 1" -- \

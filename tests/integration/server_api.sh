@@ -70,7 +70,21 @@ expect "invalid flag refused with its path" 400 \
 expect "... and changed nothing" 200 '.definition.defaultVariant == "on"' -- \
     GET /v1/flags/checkout "$ADMIN"
 WARNFLAG='{"state":"ENABLED","variants":{"x":1,"y":2},"defaultVariant":"x","targeting":{"if":[{"sem_ver":[{"var":"v"},">=","1.2"]},"y"]}}'
-expect "a flag flagd loads with a schema warning is accepted" 201 "" -- PUT /v1/flags/a-warn "$ADMIN" "$WARNFLAG"
+expect "a flag flagd loads with a schema warning is accepted, the warning in its answer" 201 \
+    '.warnings == [{"field": "flags.a-warn.targeting.if[0].sem_ver", "message": "sem_ver literals must be full semantic versions (1.2.3)"}]' -- \
+    PUT /v1/flags/a-warn "$ADMIN" "$WARNFLAG"
+# Issue 22: a member a flag does not have is a warning naming the member meant.
+expect "misspelt members: accepted, each a warning with did-you-mean" 201 \
+    '.warnings == [{"field": "flags.typo.defaultVarient", "message": "unknown member '"'defaultVarient'"' (did you mean '"'defaultVariant'"'?)"}, {"field": "flags.typo.targetting", "message": "unknown member '"'targetting'"' (did you mean '"'targeting'"'?)"}]' -- \
+    PUT /v1/flags/typo "$ADMIN" '{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVarient":"on","targetting":{"if":[true,"on"]}}'
+expect "... served as written: no default, no targeting" 200 '.reason == "DEFAULT" and (has("value") | not)' -- \
+    POST /ofrep/v1/evaluate/flags/typo "$ADMIN" '{"context":{}}'
+expect "a clean flag has no warnings" 200 '.warnings == []' -- \
+    PUT /v1/flags/typo "$ADMIN" '{"state":"ENABLED","variants":{"on":true},"defaultVariant":"on"}'
+expect "a misspelt required member: 400, the error names the member meant" 400 \
+    "$ERR and .error.field == \"flags.typo.variants\" and .error.message == \"variants is required (unknown member 'varients': did you mean 'variants'?)\"" -- \
+    PUT /v1/flags/typo "$ADMIN" '{"state":"ENABLED","varients":{"on":true},"defaultVariant":"on"}'
+expect "remove the typo flag" 200 "" -- DELETE /v1/flags/typo "$ADMIN"
 expect "with it present, a refused flag still names its own path" 400 \
     '.error.field == "flags.z-bad.defaultVariant"' -- \
     PUT /v1/flags/z-bad "$ADMIN" '{"state":"ENABLED","variants":{"on":true},"defaultVariant":"nope"}'
@@ -278,6 +292,11 @@ expect "an invalid document lists every problem" 400 \
 expect "... and changed nothing" 200 '(.flags | length) == 3' -- GET /v1/flags "$ADMIN"
 expect "unknown top-level field: 400" 400 '.error.code == "unknown_field"' -- \
     PUT /v1/flagset "$ADMIN" '{"flags":{},"extra":1}'
+expect "an import with a misspelt member: imported, the warning with did-you-mean" 200 \
+    '.flags == 4 and .warnings == [{"flag": "typo", "path": "flags.typo.defaultVarient", "message": "unknown member '"'defaultVarient'"' (did you mean '"'defaultVariant'"'?)"}]' -- \
+    PUT /v1/flagset "$ADMIN" "$(jq -c '.flags.typo = {"state":"ENABLED","variants":{"on":true},"defaultVarient":"on"}' "$TMP/export.json")"
+expect "... and the export again, without it" 200 '.flags == 3 and .warnings == []' -- \
+    PUT /v1/flagset "$ADMIN" "$(cat "$TMP/export.json")"
 
 # ---- audit --------------------------------------------------------------------------------------
 expect "audit: newest first, with actor, before and after" 200 \

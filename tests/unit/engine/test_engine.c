@@ -100,12 +100,12 @@ static void a_refused_flag_changes_nothing(void **state)
     admin_of(eng, "w", &who);
     bool created;
     json_t *on = flag("on");
-    assert_int_equal(sy_engine_flag_put(eng, &who, "f", on, &created, NULL), 0);
+    assert_int_equal(sy_engine_flag_put(eng, &who, "f", on, &created, NULL, NULL), 0);
     assert_true(created);
     const sy_snapshot_t *before = sy_engine_snapshot(eng, who.workspace);
     json_t *bad = flag("nope");
     sy_err_t err = {0};
-    assert_int_equal(sy_engine_flag_put(eng, &who, "f", bad, &created, &err), -EINVAL);
+    assert_int_equal(sy_engine_flag_put(eng, &who, "f", bad, &created, NULL, &err), -EINVAL);
     assert_string_equal(err.field, "flags.f.defaultVariant");
     const sy_snapshot_t *after = sy_engine_snapshot(eng, who.workspace);
     assert_ptr_equal(before, after); /* not republished */
@@ -158,12 +158,12 @@ static void a_reader_keeps_its_snapshot_across_a_change(void **state)
     changes = 0;
     bool created;
     json_t *on = flag("on"), *off = flag("off");
-    assert_int_equal(sy_engine_flag_put(eng, &who, "f", on, &created, NULL), 0);
+    assert_int_equal(sy_engine_flag_put(eng, &who, "f", on, &created, NULL, NULL), 0);
     const sy_snapshot_t *old;
     assert_true(eval_bool(eng, who.workspace, "f", &old));
     int64_t rev = old->revision;
     fake_ms += 1000;
-    assert_int_equal(sy_engine_flag_put(eng, &who, "f", off, &created, NULL), 0);
+    assert_int_equal(sy_engine_flag_put(eng, &who, "f", off, &created, NULL, NULL), 0);
     assert_false(created);
     assert_int_equal(changes, 2);
     assert_false(eval_bool(eng, who.workspace, "f", NULL)); /* the new one */
@@ -186,7 +186,7 @@ static void workspaces_never_see_each_other(void **state)
     admin_of(eng, "b", &b);
     bool created;
     json_t *on = flag("on");
-    assert_int_equal(sy_engine_flag_put(eng, &a, "f", on, &created, NULL), 0);
+    assert_int_equal(sy_engine_flag_put(eng, &a, "f", on, &created, NULL, NULL), 0);
     json_t *got = NULL;
     assert_int_equal(sy_engine_flag_get(eng, &b, "f", &got, NULL), -ENOENT);
     assert_int_equal(sy_engine_flag_delete(eng, &b, "f", NULL), -ENOENT);

@@ -29,7 +29,7 @@ static void put(struct fixture *f, const char *key, json_t *def)
 {
     bool created;
     sy_err_t err = {0};
-    if (sy_engine_flag_put(f->eng, &f->who, key, def, &created, &err) < 0)
+    if (sy_engine_flag_put(f->eng, &f->who, key, def, &created, NULL, &err) < 0)
         fail_msg("put %s: %s", key, err.msg);
     json_decref(def);
 }
