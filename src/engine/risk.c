@@ -30,14 +30,18 @@ static void day_of(int64_t ms, char out[11])
     strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
-/* "YYYY-MM-DD" with a month 01..12 and a day 01..31. */
+/* "YYYY-MM-DD", a day the calendar has (2026-02-30 is none). */
 static bool valid_day(const char *d)
 {
     for (int i = 0; i < 10; i++)
         if (!d[i] || (i == 4 || i == 7 ? d[i] != '-' : (d[i] < '0' || d[i] > '9')))
             return false;
-    int month = (d[5] - '0') * 10 + (d[6] - '0'), mday = (d[8] - '0') * 10 + (d[9] - '0');
-    return d[10] == '\0' && month >= 1 && month <= 12 && mday >= 1 && mday <= 31;
+    int year = atoi(d), month = (d[5] - '0') * 10 + (d[6] - '0');
+    int mday = (d[8] - '0') * 10 + (d[9] - '0');
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return d[10] == '\0' && month >= 1 && month <= 12 && mday >= 1 &&
+           mday <= days[month - 1] + (month == 2 && leap);
 }
 
 struct rpolicy {

@@ -166,12 +166,21 @@ void sy_api_flagset_put(struct call *c)
 
 /* ---- /v1/tokens ---------------------------------------------------------------------- */
 
+int64_t sy_id_arg(const char *s)
+{
+    /* as ids are written: digits, no sign, no space, no leading zero ("+7", " 9" and "010"
+     * name nothing) */
+    size_t n = strspn(s, "0123456789");
+    if (n == 0 || n > 18 || s[n] || s[0] == '0')
+        return 0;
+    return strtoll(s, NULL, 10);
+}
+
 void sy_api_token_revoke(struct call *c)
 {
     sy_err_t err = {0};
-    char *end;
-    long long n = strtoll(c->arg[0], &end, 10);
-    if (*end || n <= 0)
+    int64_t n = sy_id_arg(c->arg[0]);
+    if (!n)
         reply_error(c, 400, "invalid_input", "id", "a token id is a positive integer");
     else if (sy_engine_token_revoke(c->eng, &c->who, n, &err) < 0)
         reply_err(c, &err);

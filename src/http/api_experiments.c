@@ -352,6 +352,10 @@ void sy_api_events(struct call *c)
     sy_value_t doc;
     sy_err_t err = {0};
     sy_event_t *ev = NULL;
+    if (!len) { /* as every endpoint that takes a body says it */
+        reply_error(c, 400, "invalid_input", "", "the body is a JSON object; none was sent");
+        goto out;
+    }
     if (sy_value_parse(body, len, &arena, &doc, &err) < 0) {
         reply_error(c, 400, "invalid_json", "", "the body is not JSON: %s", err.msg);
         goto out;
@@ -364,6 +368,8 @@ void sy_api_events(struct call *c)
                 other = &doc.members[i];
         if (other)
             reply_error(c, 400, "unknown_field", other->key, "unknown field \"%.64s\"", other->key);
+        else if (doc.type != SY_OBJ)
+            reply_error(c, 400, "invalid_input", "", "the body must be a JSON object");
         else
             reply_error(c, 400, "invalid_input", "events", "the body is {\"events\": [...]}");
         goto out;

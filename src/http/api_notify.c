@@ -58,9 +58,8 @@ void sy_api_notifications(struct call *c)
 /* The channel id c->arg[0], or 0 after replying 404. */
 static long long channel_id(struct call *c)
 {
-    char *end;
-    long long n = strtoll(c->arg[0], &end, 10);
-    if (*end || n < 1) {
+    int64_t n = sy_id_arg(c->arg[0]);
+    if (!n) {
         reply_error(c, 404, "not_found", "id", "no such channel: %.32s", c->arg[0]);
         return 0;
     }

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "codec/risk_json.h"
 #include "core/utf8.h"
@@ -150,13 +151,32 @@ static void kill_switch_refusal(struct call *c, const char *field)
     reply_error(c, 403, "kill_switch", field, "the kill switch is engaged: %s", why);
 }
 
+/* Whether any copy of X-Execution-Class, or any member of a comma-separated list in one,
+ * says PROD_EXEC, in any case: a proxy that appends its own copy, or a client that lists
+ * classes, does not slip a production action past the kill switch. */
+static bool prod_exec(const sy_h1_req_t *req)
+{
+    const char *v;
+    for (size_t i = 0; (v = sy_h1_header_nth(req, "X-Execution-Class", i)); i++)
+        for (const char *p = v; *p;) {
+            p += strspn(p, " \t,");
+            size_t n = strcspn(p, ",");
+            size_t t = n;
+            while (t && (p[t - 1] == ' ' || p[t - 1] == '\t'))
+                t--;
+            if (t == 9 && strncasecmp(p, "PROD_EXEC", 9) == 0)
+                return true;
+            p += n;
+        }
+    return false;
+}
+
 bool sy_api_prod_exec_allowed(struct call *c, const char *path)
 {
-    const char *cls = sy_h1_header(c->req, "X-Execution-Class");
     sy_method_t m = sy_h1_method(c->req);
     /* Reads, evaluation, the go-live endpoints themselves and measurement (events, KPIs:
      * how recovery is seen) are never held back. */
-    if (!cls || strcmp(cls, "PROD_EXEC") != 0 || m == SY_GET || /* HEAD too */
+    if (!prod_exec(c->req) || m == SY_GET || /* HEAD too */
         strncmp(path, "/v1/go-live/", 12) == 0 || strncmp(path, "/ofrep/", 7) == 0 ||
         strcmp(path, "/v1/kpi") == 0 || strcmp(path, "/v1/events") == 0 ||
         !sy_engine_kill_switch_engaged(c->eng, c->who.workspace, NULL, 0))
@@ -185,7 +205,7 @@ void sy_api_golive_check(struct call *c)
         reply_error(c, 400, "invalid_input", "class", "class is not UTF-8");
         return;
     }
-    if (strcmp(cls, "PROD_EXEC") == 0 &&
+    if (strcasecmp(cls, "PROD_EXEC") == 0 &&
         sy_engine_kill_switch_engaged(c->eng, c->who.workspace, NULL, 0)) {
         kill_switch_refusal(c, "class");
         return;

@@ -906,6 +906,11 @@ const char *sy_h1_header(const sy_h1_req_t *req, const char *name)
     return sy_h1_head_field(&req->head, name);
 }
 
+const char *sy_h1_header_nth(const sy_h1_req_t *req, const char *name, size_t nth)
+{
+    return sy_h1_head_field_nth(&req->head, name, nth);
+}
+
 bool sy_h1_body_skipped(const sy_h1_req_t *req)
 {
     return req->body_skipped;

@@ -86,6 +86,8 @@ int sy_h1_parse_head(char *buf, size_t len, size_t max, size_t *scanned, sy_h1_h
 
 /* Looks up a field by name, case-insensitively: its value or NULL. */
 const char *sy_h1_head_field(const sy_h1_head_t *h, const char *name);
+/* The value of the field `name`'s copy number `nth` (0 the first), or NULL. */
+const char *sy_h1_head_field_nth(const sy_h1_head_t *h, const char *name, size_t nth);
 
 /* A chunked body decoded in place, as its bytes arrive. */
 typedef struct sy_h1_dechunk {
@@ -124,7 +126,7 @@ int sy_h1_chunks(sy_h1_dechunk_t *d, const char *b, size_t len, size_t *used, sy
  * Returns the decoded length, -EINVAL for a bad escape, -E2BIG when dst is too small. */
 ssize_t sy_pct_decode(const char *src, size_t len, bool plus, char *dst, size_t cap);
 /* The next key=value of the query string at *q (decoded, '+' as space); *q moves past it.
- * Returns 1, 0 at the end, or -EINVAL (a bad escape, or a key or value too long). */
+ * Returns 1, 0 at the end, or -EINVAL (a bad escape, a NUL, or a key or value too long). */
 int sy_query_next(const char **q, char *key, size_t kcap, char *val, size_t vcap);
 
 /* ---- the server ---------------------------------------------------------------------- */
@@ -211,6 +213,8 @@ const char *sy_h1_method_name(const sy_h1_req_t *req);
 const char *sy_h1_path(const sy_h1_req_t *req);  /* not decoded; never NULL */
 const char *sy_h1_query(const sy_h1_req_t *req); /* NULL when there is none */
 const char *sy_h1_header(const sy_h1_req_t *req, const char *name);
+/* Copy `nth` of a header sent more than once (0 the first), or NULL past the last. */
+const char *sy_h1_header_nth(const sy_h1_req_t *req, const char *name, size_t nth);
 /* The body (decoded when it came chunked) and its length; "" when there is none. */
 const char *sy_h1_body(const sy_h1_req_t *req, size_t *len);
 /* True when the request had a body that on_head refused (sy_h1_body is ""). */

@@ -251,8 +251,13 @@ int sy_h1_parse_head(char *buf, size_t len, size_t max, size_t *scanned, sy_h1_h
 
 const char *sy_h1_head_field(const sy_h1_head_t *h, const char *name)
 {
+    return sy_h1_head_field_nth(h, name, 0);
+}
+
+const char *sy_h1_head_field_nth(const sy_h1_head_t *h, const char *name, size_t nth)
+{
     for (size_t i = 0; i < h->n_fields; i++)
-        if (strcasecmp(h->fields[i].name, name) == 0)
+        if (strcasecmp(h->fields[i].name, name) == 0 && nth-- == 0)
             return h->fields[i].value;
     return NULL;
 }
@@ -447,8 +452,11 @@ int sy_query_next(const char **q, char *key, size_t kcap, char *val, size_t vcap
     size_t n = strcspn(p, "&");
     const char *eq = memchr(p, '=', n);
     size_t kl = eq ? (size_t)(eq - p) : n;
-    if (sy_pct_decode(p, kl, true, key, kcap) < 0 ||
-        sy_pct_decode(eq ? eq + 1 : "", eq ? n - kl - 1 : 0, true, val, vcap) < 0)
+    ssize_t klen = sy_pct_decode(p, kl, true, key, kcap);
+    ssize_t vlen =
+        klen < 0 ? -1 : sy_pct_decode(eq ? eq + 1 : "", eq ? n - kl - 1 : 0, true, val, vcap);
+    /* a NUL (%00) would cut the name or value short: "limit%00x" is not "limit" */
+    if (vlen < 0 || memchr(key, '\0', (size_t)klen) || memchr(val, '\0', (size_t)vlen))
         return -EINVAL;
     *q = p + n;
     return 1;

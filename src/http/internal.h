@@ -73,6 +73,10 @@ void ingest_done(void *arg, int rc, const sy_ingest_result_t *r, const sy_err_t 
 void not_allowed(struct call *c, const char *allow);
 /* Replies `body` (decimal reals) with `status` when rc is 0, else the error in `err`. */
 void reply_result(struct call *c, int rc, int status, json_t *body, const sy_err_t *err);
+/* An id in a path ("{id}"): digits as ids are written, no sign, space or leading zero;
+ * 0 for anything else. */
+int64_t sy_id_arg(const char *s);
+
 /* c->body read by the endpoint's schema into `out`: true, or false after 400 naming the
  * field. */
 bool read_body(struct call *c, void *out);
@@ -201,6 +205,8 @@ void sy_api_stream(struct call *c);
 void sy_ofrep_bulk(struct call *c);
 void sy_ofrep_one(struct call *c);
 void sy_ofrep_evaluate(struct call *c, const char *key); /* NULL key: bulk */
+/* Answers 400 INVALID_CONTEXT in OFREP's shape: {"key"?, "errorCode", "errorDetails"}. */
+void sy_ofrep_refuse(struct call *c, const char *key, const char *why);
 void sy_api_loops(struct call *c);
 void sy_api_loops_reset(struct call *c);
 void sy_api_index(struct call *c);

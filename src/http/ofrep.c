@@ -87,7 +87,7 @@ static void reply_text(struct call *c, int status, sy_text_t *t)
 
 /* Answers 400 INVALID_CONTEXT with `why` as its details: the evaluationFailure of flag
  * `key`, or the bulkEvaluationFailure (no key) when `key` is NULL. */
-static void refuse(struct call *c, const char *key, const char *why)
+void sy_ofrep_refuse(struct call *c, const char *key, const char *why)
 {
     char buf[512];
     sy_text_t out;
@@ -224,7 +224,7 @@ void sy_ofrep_evaluate(struct call *c, const char *key)
                                : request_context(&doc, &ctx, detail, sizeof(detail));
     if (why) {
         sy_arena_free(&arena);
-        refuse(c, key, why);
+        sy_ofrep_refuse(c, key, why);
         return;
     }
     char out_buf[SCRATCH_BYTES];

@@ -246,7 +246,8 @@ size_t sy_route_allow(const char *path, char *out, size_t cap)
     for (size_t i = 0; i < sy_n_endpoints; i++)
         if (match(sy_endpoints[i].path, path, len, args)) {
             const char *name = method_name(sy_endpoints[i].method);
-            o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, "%s%s", n++ ? ", " : "", name);
+            o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, "%s%s%s", n++ ? ", " : "", name,
+                                  sy_endpoints[i].method == SY_GET ? ", HEAD" : "");
         }
     return n;
 }

@@ -326,9 +326,25 @@ static bool within_rate(struct call *c)
     return false;
 }
 
-/* The presented secret: "Authorization: Bearer X" or "X-API-Key: X"; NULL for none. */
+/* Whether the request carries more than one credential: two Authorization or X-API-Key
+ * headers, or one of each. Which one would count is no question to leave to the order of
+ * headers (an admin's token beside an sdk's), so such a request is refused. */
+static bool credentials_ambiguous(const sy_h1_req_t *req)
+{
+    size_t n = 0;
+    for (size_t i = 0; sy_h1_header_nth(req, "Authorization", i); i++)
+        n++;
+    for (size_t i = 0; sy_h1_header_nth(req, "X-API-Key", i); i++)
+        n++;
+    return n > 1;
+}
+
+/* The presented secret: "Authorization: Bearer X" or "X-API-Key: X"; NULL for none (or
+ * for more than one). */
 static const char *presented_secret(const sy_h1_req_t *req)
 {
+    if (credentials_ambiguous(req))
+        return NULL;
     const char *auth = sy_h1_header(req, "Authorization");
     const char *secret = NULL;
     if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
@@ -452,6 +468,12 @@ static void written_name(const char *p, char *out, size_t cap)
     out[o] = '\0';
 }
 
+/* OFREP's evaluation endpoints answer refusals in OFREP's own shape. */
+static bool is_ofrep(const struct sy_endpoint *e)
+{
+    return strncmp(e->path, "/ofrep/v1/evaluate/", 19) == 0;
+}
+
 /* Every query parameter is one the endpoint takes and decodes; otherwise false after 400
  * naming the first other one as it was written. */
 static bool params_known(struct call *c, const struct sy_endpoint *e)
@@ -465,7 +487,11 @@ static bool params_known(struct call *c, const struct sy_endpoint *e)
     if (rc == 0)
         return true;
     written_name(at + strspn(at, "&"), name, sizeof(name));
-    if (rc < 0)
+    if (is_ofrep(e)) { /* OFREP's clients read OFREP's shape */
+        char why[128];
+        snprintf(why, sizeof(why), "unknown or undecodable query parameter \"%s\"", name);
+        sy_ofrep_refuse(c, strchr(e->path, '{') ? c->arg[0] : NULL, why);
+    } else if (rc < 0)
         reply_error(c, 400, "invalid_input", name,
                     "query parameter \"%s\" does not decode (a bad %%-escape or an over-long part)",
                     name);
@@ -485,10 +511,13 @@ static bool body_read(struct call *c, const struct sy_endpoint *e)
 {
     size_t len;
     const char *p = sy_h1_body(c->req, &len);
-    if (e->body == BODY_RAW || (!len && e->body != BODY_OBJECT))
+    /* An endpoint open to anyone takes no body and ignores one: a body is never waited
+     * for from a client without credentials, so whether it came with the head would
+     * otherwise decide the answer. */
+    if (e->auth == AUTH_NONE || e->body == BODY_RAW || (!len && e->body != BODY_OBJECT))
         return true;
     json_error_t je;
-    json_t *j = len ? sy_json_loadb(p, len, 0, &je) : NULL;
+    json_t *j = len ? sy_json_loadb(p, len, JSON_DECODE_ANY, &je) : NULL;
     if (!len) {
         reply_error(c, 400, "invalid_input", "", "the body is a JSON object; none was sent");
         return false;
@@ -536,8 +565,11 @@ static bool args_read(struct call *c, const struct sy_endpoint *e, const struct 
         if (n <= 0 || memchr(c->arg[i], '\0', (size_t)n)) {
             char field[32];
             snprintf(field, sizeof(field), "%.*s", (int)strcspn(name + 1, "}"), name + 1);
-            reply_error(c, 400, "invalid_input", field, "the path has a bad or over-long %s",
-                        field);
+            if (is_ofrep(e))
+                sy_ofrep_refuse(c, NULL, "the flag key in the path does not decode");
+            else
+                reply_error(c, 400, "invalid_input", field, "the path has a bad or over-long %s",
+                            field);
             return false;
         }
     }
@@ -549,12 +581,23 @@ static bool caller(struct call *c, const struct sy_endpoint *e)
 {
     if (e->auth == AUTH_NONE)
         return true;
+    if (credentials_ambiguous(c->req)) {
+        reply_error(c, 400, "invalid_input", "Authorization",
+                    "more than one credential: send one Authorization or X-API-Key header");
+        return false;
+    }
     if (e->auth == AUTH_CRON) {
         /* A scheduler's secret comes as X-Cron-Secret, or as schedulers send one (Vercel
          * Cron, GitHub Actions): Authorization: Bearer; a bearer that is not the secret may
-         * still be a token. */
+         * still be a token. The secret acts for every workspace, a token for its own: one
+         * or the other, never both. */
         const char *cron = sy_h1_header(c->req, "X-Cron-Secret");
         const char *bearer = presented_secret(c->req);
+        if (cron && (bearer || sy_h1_header_nth(c->req, "X-Cron-Secret", 1))) {
+            reply_error(c, 400, "invalid_input", "X-Cron-Secret",
+                        "send the cron secret or a token, once, not both");
+            return false;
+        }
         if ((cron && sy_secret_matches(c->http->opts.cron_secret, cron)) ||
             (!cron && bearer && sy_secret_matches(c->http->opts.cron_secret, bearer))) {
             snprintf(c->who.name, sizeof(c->who.name), "cron");
