@@ -220,7 +220,7 @@ static int write_guardrails(sy_engine_t *eng, int64_t ws, const sy_guardrails_t 
                             const sy_principal_t *actor, const json_t *before, sy_err_t *err)
 {
     json_t *after = guardrails_json(g);
-    char *text = after ? json_dumps(after, JSON_COMPACT) : NULL;
+    char *text = after ? sy_json_dumps(after, JSON_COMPACT) : NULL;
     int rc = text ? sy_store_setting_put(eng->store, ws, "guardrails", text, err) : sy_eng_oom(err);
     if (rc == 0)
         rc = sy_eng_audit(eng, actor, ws, "guardrails.update", "guardrails", before, after, err);
@@ -438,8 +438,8 @@ static int notify_change(sy_engine_t *eng, const struct exp_write *xw,
 static int write_change(sy_engine_t *eng, struct exp_write *xw, sy_err_t *err)
 {
     const struct change_write *cw = xw->more_arg;
-    char *b = json_dumps(cw->before, JSON_COMPACT), *a = json_dumps(cw->after, JSON_COMPACT);
-    char *d = json_dumps(cw->detail, JSON_COMPACT);
+    char *b = sy_json_dumps(cw->before, JSON_COMPACT), *a = sy_json_dumps(cw->after, JSON_COMPACT);
+    char *d = sy_json_dumps(cw->detail, JSON_COMPACT);
     int rc;
     if (!b || !a || !d) {
         rc = sy_eng_oom(err);

@@ -294,7 +294,7 @@ static void resource_of(const struct experiment *e, char *buf, size_t cap)
 
 static char *dump(const json_t *j)
 {
-    return j ? json_dumps(j, JSON_COMPACT) : NULL;
+    return j ? sy_json_dumps(j, JSON_COMPACT) : NULL;
 }
 
 void sy_exp_arm_row(int64_t experiment, const struct arm *arm, sy_store_arm_t *row)

@@ -219,8 +219,8 @@ int sy_engine_channel_create(sy_engine_t *eng, const sy_principal_t *actor, cons
         json_object_set_new(config, "levels", lv);
         json_object_set_new(config, "events", ev);
     }
-    char *ctext = rc == 0 ? json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    char *stext = rc == 0 ? json_dumps(secrets, JSON_COMPACT) : NULL;
+    char *ctext = rc == 0 ? sy_json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    char *stext = rc == 0 ? sy_json_dumps(secrets, JSON_COMPACT) : NULL;
     if (rc == 0 && (!ctext || !stext))
         rc = sy_eng_oom(err);
     sy_store_channel_t c = {.workspace = actor->workspace,
@@ -352,7 +352,7 @@ static int queue(sy_engine_t *eng, int64_t ws, int64_t only, const struct sy_eng
                                 "action", n->resolve ? "resolve" : "trigger", "workspace", w->name,
                                 "resource", n->resource, "title", n->title, "details",
                                 n->details ? n->details : json_null(), "at_ms", (json_int_t)now);
-    char *text = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
+    char *text = payload ? sy_json_dumps(payload, JSON_COMPACT) : NULL;
     json_decref(payload);
     if (!text)
         return sy_eng_oom(err);

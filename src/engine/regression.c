@@ -98,7 +98,7 @@ static int kpi_from(const json_t *o, long idx, int64_t ws, int64_t now, sy_store
     k->event_id = json_string_value(id);
     const json_t *d = json_object_get(o, "detail");
     if (d && !json_is_null(d)) {
-        *detail = json_dumps(d, JSON_COMPACT | JSON_ENCODE_ANY);
+        *detail = sy_json_dumps(d, JSON_COMPACT | JSON_ENCODE_ANY);
         if (!*detail)
             return sy_eng_oom(err);
         if (strlen(*detail) > DETAIL_MAX)
@@ -298,7 +298,7 @@ static json_t *policy_json(const struct policy *p)
 static int write_policy(sy_engine_t *eng, int64_t ws, const struct policy *p, bool only_new,
                         bool *created, sy_err_t *err)
 {
-    char *state = p->state ? json_dumps(p->state, JSON_COMPACT) : NULL;
+    char *state = p->state ? sy_json_dumps(p->state, JSON_COMPACT) : NULL;
     if (p->state && !state)
         return sy_eng_oom(err);
     sy_store_regression_t r = {.workspace = ws,
@@ -659,7 +659,7 @@ static int evaluate_ws(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws
         policies_free(&ps);
         return rc;
     }
-    struct kill_switch killed;
+    struct kill_change killed = {0};
     bool kill = false; /* a KILL_SWITCH tripwire engaged it: set once committed */
     for (size_t i = 0; rc == 0 && i < ps.n; i++) {
         struct policy *p = &ps.v[i];
@@ -692,6 +692,8 @@ static int evaluate_ws(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws
         rc = sy_store_commit(eng->store, err);
     if (rc == 0 && kill)
         sy_eng_kill_switch_set(eng, ws, &killed);
+    else
+        sy_eng_kill_switch_drop(&killed);
     for (size_t i = 0; rc == 0 && i < ps.n; i++) {
         if (!ps.v[i].enabled)
             continue;

@@ -137,7 +137,7 @@ static int commit(sy_engine_t *eng, const sy_principal_t *actor, struct route *o
                   struct route *next, const char *action, const char *why, json_t **out,
                   sy_err_t *err)
 {
-    char *text = json_dumps(next->def, JSON_COMPACT);
+    char *text = sy_json_dumps(next->def, JSON_COMPACT);
     json_t *before = old ? route_json(old) : NULL, *after = route_json(next);
     if (after && why)
         json_object_set_new(after, "reason", json_string(why));
