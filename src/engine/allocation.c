@@ -239,31 +239,41 @@ int sy_engine_guardrails_put(sy_engine_t *eng, const sy_principal_t *actor, cons
     int rc = guardrails_from(body, &g, err);
     if (rc < 0)
         return rc;
+    /* the audit's before and the answer, made before the commit: after it nothing may fail */
     json_t *before = guardrails_json(&w->guardrails);
-    if ((rc = sy_store_begin(eng->store, err)) == 0) {
+    *out = json_pack("{so}", "guardrails", guardrails_json(&g));
+    if (!before || !*out)
+        rc = sy_eng_oom(err);
+    else if ((rc = sy_store_begin(eng->store, err)) == 0) {
         if ((rc = write_guardrails(eng, w->id, &g, actor, before, err)) < 0)
             sy_store_rollback(eng->store);
         else
             rc = sy_store_commit(eng->store, err);
     }
     json_decref(before);
-    if (rc < 0)
+    if (rc < 0) {
+        json_decref(*out);
+        *out = NULL;
         return rc;
+    }
     w->guardrails = g;
-    return sy_engine_guardrails_get(eng, actor, out, err);
+    return 0;
 }
 
 /* ---- reading ---------------------------------------------------------------------------- */
 
 /* When the next step may come: after the cooldown, and not before tomorrow once today's
  * changes are used up. */
-static json_t *rate_limit_json(const sy_engine_t *eng, const struct experiment *e)
+static json_t *rate_limit_at(const sy_engine_t *eng, const struct experiment *e, bool stepping)
 {
-    int64_t now = sy_engine_now_ms(eng), today = steps_today(eng, e->ws, now), next = now;
+    int64_t now = sy_engine_now_ms(eng), today = steps_today(eng, e->ws, now) + stepping,
+            next = now;
     const struct alloc_change *last = last_change(e);
     sy_guardrails_t g = sy_exp_guardrails(eng, e);
-    if (last) {
-        int64_t after = last->at_ms + (int64_t)(g.cooldown_hours * 3600000);
+    bool has_last = last || stepping;
+    int64_t last_ms = stepping ? now : last ? last->at_ms : 0;
+    if (has_last) {
+        int64_t after = last_ms + (int64_t)(g.cooldown_hours * 3600000);
         next = after > next ? after : next;
     }
     if (today >= g.max_changes_per_day) {
@@ -272,8 +282,14 @@ static json_t *rate_limit_json(const sy_engine_t *eng, const struct experiment *
     }
     return json_pack("{sIsIsosI}", "changes_today", (json_int_t)today, "max_changes_per_day",
                      (json_int_t)g.max_changes_per_day, "last_change_ms",
-                     last ? json_integer(last->at_ms) : json_null(), "next_allowed_ms",
+                     has_last ? json_integer(last_ms) : json_null(), "next_allowed_ms",
                      (json_int_t)next);
+}
+
+/* When the next step may come, as things are. */
+static json_t *rate_limit_json(const sy_engine_t *eng, const struct experiment *e)
+{
+    return rate_limit_at(eng, e, false);
 }
 
 static int history_row(void *arg, const sy_store_change_t *c)
@@ -349,8 +365,11 @@ static json_t *baseline_json(const struct experiment *e, size_t i)
         json_pack("{sssIsoso}", "variant", e->arms[i].key, "units", (json_int_t)a->units,
                   "success_rate", a->units ? json_real((double)a->conversions / n) : json_null(),
                   "error_rate", a->units ? json_real((double)a->errors / n) : json_null());
-    if (o && a->latency.n)
-        json_object_set_new(o, "latency_mean_ms", json_real((double)a->latency.mean));
+    if (o && a->latency.n &&
+        json_object_set_new(o, "latency_mean_ms", json_real((double)a->latency.mean)) < 0) {
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 
@@ -368,11 +387,15 @@ static json_t *step_warnings(const struct experiment *e)
     int64_t crossed = 0;
     for (size_t i = 0; i < e->n_arms; i++)
         crossed += e->arms[i].a.crossovers;
-    if (w && !e->sequential)
-        json_array_append_new(w, json_string("fixed-horizon p-values: looking at them repeatedly "
-                                             "raises false positives (set safety.sequential)"));
-    if (w && crossed)
-        json_array_append_new(w, json_string("some units were exposed to more than one variant"));
+    if ((!e->sequential &&
+         json_array_append_new(w, json_string("fixed-horizon p-values: looking at them repeatedly "
+                                              "raises false positives (set safety.sequential)")) <
+             0) ||
+        (crossed && json_array_append_new(
+                        w, json_string("some units were exposed to more than one variant")) < 0)) {
+        json_decref(w); /* a notification with a warning missing would understate it */
+        return NULL;
+    }
     return w;
 }
 
@@ -401,12 +424,11 @@ static int notify_change(sy_engine_t *eng, const struct exp_write *xw,
                   json_object_get(d, "units_at") ? json_object_get(d, "units_at") : json_null(),
                   "state", sy_exp_state_name(e->state), "weights", cw->after)
             : NULL;
-    if (details && rollback)
-        json_object_set(details, "reason", json_object_get(d, "reason"));
-    if (details)
-        json_object_set_new(details, "warnings", warnings);
-    else
-        json_decref(warnings);
+    if (details && ((rollback && json_object_get(d, "reason") &&
+                     json_object_set(details, "reason", json_object_get(d, "reason")) < 0) ||
+                    json_object_set_new(details, "warnings", json_incref(warnings)) < 0))
+        json_decref(details), details = NULL;
+    json_decref(warnings);
     char title[REASON_MAX + 256], occurrence[48], res[KEY_MAX + 16];
     size_t nw = json_array_size(json_object_get(details, "warnings"));
     if (rollback)
@@ -466,7 +488,7 @@ static int write_change(sy_engine_t *eng, struct exp_write *xw, sy_err_t *err)
 int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,
                   const int64_t *weights, enum state state, int winner, const char *action,
                   const char *audit_action, json_t *detail, const char *evaluation_id,
-                  sy_err_t *err)
+                  json_t **after_out, sy_err_t *err)
 {
     struct workspace *w = sy_eng_find_ws(eng, e->ws);
     if (!sy_eng_flag_exists(w, e->flag))
@@ -488,8 +510,8 @@ int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experime
      * where a replay must put it too (the log may have it already). */
     int64_t now = sy_engine_now_ms(eng), units_at = exposed_units(e),
             events_at = sy_exp_events_applied(eng);
-    json_object_set_new(detail, "units_at", json_integer(units_at));
-    json_object_set_new(detail, "events_at", json_integer(events_at));
+    bool ok = json_object_set_new(detail, "units_at", json_integer(units_at)) == 0 &&
+              json_object_set_new(detail, "events_at", json_integer(events_at)) == 0;
     json_t *after_w = sy_exp_weights_json(e), *after = sy_exp_to_json(e);
     json_t *flag = e->flag_before ? NULL : sy_eng_flag_json(w, e->flag);
     json_t *def = sy_exp_split_flag(e, e->flag_before ? e->flag_before : flag);
@@ -504,7 +526,7 @@ int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experime
                            .more = write_change,
                            .more_arg = &cw};
     int rc =
-        before_w && before && after_w && after && def
+        ok && before_w && before && after_w && after && def
             ? sy_eng_flag_change(eng, actor, w, e->flag, def, "flag.update", sy_exp_write, &xw, err)
             : sy_eng_oom(err);
     if (rc < 0) {
@@ -518,6 +540,8 @@ int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experime
         e->replayed_changes = e->n_changes;
         if (e->record_exposures && sy_exp_is_active(was) != sy_exp_is_active(state))
             eng->x->n_recording += sy_exp_is_active(state) ? 1 : -1;
+        if (after_out) /* the experiment as committed, made before the commit */
+            *after_out = json_incref(after);
     }
     json_decref(before_w);
     json_decref(before);
@@ -652,19 +676,27 @@ int sy_exp_step_to(sy_engine_t *eng, const sy_principal_t *actor, struct experim
     json_t *detail = json_pack("{sssfsfsIso}", "winner", e->arms[winner].key, "confidence",
                                in.confidence, "delta", in.delta, "step", (json_int_t)step.step,
                                "baseline", baseline_json(e, winner));
-    if (detail && eval_id)
-        json_object_set_new(detail, "evaluation_id", json_string(eval_id));
+    if (detail && eval_id && json_object_set_new(detail, "evaluation_id", json_string(eval_id)) < 0)
+        json_decref(detail), detail = NULL;
     enum state to = step.weights[winner] == 100 ? PROMOTED : PROMOTING;
-    rc = detail ? sy_exp_change(eng, actor, e, step.weights, to, (int)winner, "step",
-                                "allocation.step", detail, eval_id, err)
-                : sy_eng_oom(err);
-    json_decref(detail);
-    if (rc < 0)
-        return rc;
+    /* The answer as it will be once committed, made before: after the commit nothing may
+     * fail (an error answered for a step that was taken would have it taken again). */
+    json_t *w = json_object();
+    for (size_t i = 0; w && i < e->n_arms; i++)
+        if (json_object_set_new(w, e->arms[i].key, json_integer(step.weights[i])) < 0)
+            json_decref(w), w = NULL;
     *out = json_pack("{sbsnsIsossso}", "applied", 1, "refused_by", "step", (json_int_t)step.step,
-                     "weights", sy_exp_weights_json(e), "state", sy_exp_state_name(e->state),
-                     "rate_limit", rate_limit_json(eng, e));
-    return *out ? 0 : sy_eng_oom(err);
+                     "weights", w, "state", sy_exp_state_name(to), "rate_limit",
+                     rate_limit_at(eng, e, true));
+    rc = detail && *out ? sy_exp_change(eng, actor, e, step.weights, to, (int)winner, "step",
+                                        "allocation.step", detail, eval_id, NULL, err)
+                        : sy_eng_oom(err);
+    json_decref(detail);
+    if (rc < 0) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 int sy_engine_experiment_promote(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
@@ -714,16 +746,13 @@ int sy_engine_experiment_promote(sy_engine_t *eng, const sy_principal_t *actor, 
     weights[winner] = 100;
     json_t *detail = json_pack("{ssss}", "variant", e->arms[winner].key, "promoted_by",
                                by ? by : sy_eng_actor_name(actor));
-    if (detail && metadata)
-        json_object_set(detail, "metadata", (json_t *)metadata);
-    if (detail)
-        json_object_set_new(detail, "baseline", baseline_json(e, winner));
+    if (detail && ((metadata && json_object_set(detail, "metadata", (json_t *)metadata) < 0) ||
+                   json_object_set_new(detail, "baseline", baseline_json(e, winner)) < 0))
+        json_decref(detail), detail = NULL;
     rc = detail ? sy_exp_change(eng, actor, e, weights, PROMOTED, (int)winner, "promote",
-                                "experiment.promote", detail, NULL, err)
+                                "experiment.promote", detail, NULL, out, err)
                 : sy_eng_oom(err);
     json_decref(detail);
-    if (rc == 0)
-        *out = sy_exp_to_json(e);
     return rc;
 }
 
@@ -751,10 +780,8 @@ int sy_engine_experiment_rollback(sy_engine_t *eng, const sy_principal_t *actor,
     json_t *detail = json_pack("{ssss}", "reason", reason ? reason : "manual rollback",
                                "rolled_back_by", by ? by : sy_eng_actor_name(actor));
     rc = detail ? sy_exp_change(eng, actor, e, weights, ROLLED_BACK, -1, "rollback",
-                                "experiment.rollback", detail, NULL, err)
+                                "experiment.rollback", detail, NULL, out, err)
                 : sy_eng_oom(err);
     json_decref(detail);
-    if (rc == 0)
-        *out = sy_exp_to_json(e);
     return rc;
 }

@@ -329,60 +329,69 @@ int sy_exp_parse_def(const json_t *def, struct experiment *e, json_t *values, bo
         return sy_err_set(err, -EINVAL, "description",
                           "description is a string of at most %d bytes", DESCRIPTION_MAX);
 
+    /* Every piece is checked (ok): a definition missing one because memory ran out is
+     * refused, never stored or answered. json_*_set_new and _append_new take a NULL value
+     * or container as a failure and release what they were given. */
+    bool ok = true;
     json_t *vs = json_array();
-    for (size_t i = 0; vs && i < e->n_arms; i++)
-        json_array_append_new(vs,
-                              json_pack("{sssIsb}", "key", e->arms[i].key, "weight",
-                                        (json_int_t)e->arms[i].weight, "control", i == e->control));
+    for (size_t i = 0; i < e->n_arms; i++)
+        ok &= json_array_append_new(vs, json_pack("{sssIsb}", "key", e->arms[i].key, "weight",
+                                                  (json_int_t)e->arms[i].weight, "control",
+                                                  i == e->control)) == 0;
     const sy_safety_t *k = &e->safety;
     json_t *safety = json_pack(
         "{sIsfsfsfsfsbsb}", "min_sample_per_variant", (json_int_t)k->min_sample_per_variant,
         "min_confidence", k->min_confidence, "min_improvement_pct", k->min_improvement_pct,
         "min_runtime_hours", k->min_runtime_hours, "max_error_rate", k->max_error_rate,
         "sequential", e->sequential, "require_manual_approval", k->manual_approval);
-    if (safety && e->tau_squared > 0)
-        json_object_set_new(safety, "sequential_tau_squared", json_real(e->tau_squared));
-    if (safety) {
-        json_object_set_new(safety, "max_latency_increase_pct",
-                            json_real(e->max_latency_increase_pct));
-        /* the lift power is planned for, as the results use it */
-        json_object_set_new(
-            safety, "planned_lift_pct",
-            json_real(k->planned_lift_pct > 0 ? k->planned_lift_pct : 2 * k->min_improvement_pct));
-    }
+    json_incref(safety); /* kept through the checks below, whatever they release */
+    if (e->tau_squared > 0)
+        ok &= json_object_set_new(safety, "sequential_tau_squared", json_real(e->tau_squared)) == 0;
+    ok &= json_object_set_new(safety, "max_latency_increase_pct",
+                              json_real(e->max_latency_increase_pct)) == 0;
+    /* the lift power is planned for, as the results use it */
+    ok &= json_object_set_new(safety, "planned_lift_pct",
+                              json_real(k->planned_lift_pct > 0 ? k->planned_lift_pct
+                                                                : 2 * k->min_improvement_pct)) == 0;
+    json_decref(safety);
     json_t *guards = e->latency_guardrail ? json_pack("[ss]", "error_rate", "latency")
                                           : json_pack("[s]", "error_rate");
+    ok &= vs && safety && guards;
     e->def = json_pack("{sssssssososbso}", "key", e->key, "flag", e->flag, "metric", metric,
                        "variants", vs, "safety", safety, "record_exposures", e->record_exposures,
                        "guardrails", guards);
-    if (e->def && d)
-        json_object_set(e->def, "description", (json_t *)d);
+    if (d)
+        ok &= json_object_set(e->def, "description", (json_t *)d) == 0;
     json_t *health =
         json_pack("{sfsfsIsf}", "success_rate_drop", e->health.success_rate_drop,
                   "error_rate_increase", e->health.error_rate_increase, "min_events",
                   (json_int_t)e->health_min_events, "confidence", e->health.confidence);
-    if (health && e->health.has_max_p95)
-        json_object_set_new(health, "max_p95_ms", json_real(e->health.max_p95_ms));
-    if (e->def)
-        json_object_set_new(e->def, "health", health);
-    else
-        json_decref(health);
+    json_incref(health);
+    if (e->health.has_max_p95)
+        ok &= json_object_set_new(health, "max_p95_ms", json_real(e->health.max_p95_ms)) == 0;
+    json_decref(health);
+    ok &= json_object_set_new(e->def, "health", health) == 0;
     /* only the guardrails it sets: the others follow its workspace's */
     json_t *own = json_object();
+    json_incref(own);
     const sy_guardrails_t *gr = &e->guardrails;
-    if (own && (e->guardrails_set & GUARD_CONFIDENCE))
-        json_object_set_new(own, "min_confidence", json_real(gr->min_confidence));
-    if (own && (e->guardrails_set & GUARD_STEP))
-        json_object_set_new(own, "max_step_pct", json_integer(gr->max_step_pct));
-    if (own && (e->guardrails_set & GUARD_COOLDOWN))
-        json_object_set_new(own, "cooldown_hours", json_real(gr->cooldown_hours));
-    if (own && (e->guardrails_set & GUARD_CHANGES))
-        json_object_set_new(own, "max_changes_per_day", json_integer(gr->max_changes_per_day));
-    if (e->def)
-        json_object_set_new(e->def, "allocation", own);
-    else
-        json_decref(own);
-    return e->def ? 0 : sy_eng_oom(err);
+    if (e->guardrails_set & GUARD_CONFIDENCE)
+        ok &= json_object_set_new(own, "min_confidence", json_real(gr->min_confidence)) == 0;
+    if (e->guardrails_set & GUARD_STEP)
+        ok &= json_object_set_new(own, "max_step_pct", json_integer(gr->max_step_pct)) == 0;
+    if (e->guardrails_set & GUARD_COOLDOWN)
+        ok &= json_object_set_new(own, "cooldown_hours", json_real(gr->cooldown_hours)) == 0;
+    if (e->guardrails_set & GUARD_CHANGES)
+        ok &= json_object_set_new(own, "max_changes_per_day",
+                                  json_integer(gr->max_changes_per_day)) == 0;
+    json_decref(own);
+    ok &= json_object_set_new(e->def, "allocation", own) == 0;
+    if (!ok || !e->def) {
+        json_decref(e->def);
+        e->def = NULL;
+        return sy_eng_oom(err);
+    }
+    return 0;
 }
 
 static json_t *null_or_int(int64_t v)
@@ -394,7 +403,10 @@ json_t *sy_exp_weights_json(const struct experiment *e)
 {
     json_t *o = json_object();
     for (size_t i = 0; o && i < e->n_arms; i++)
-        json_object_set_new(o, e->arms[i].key, json_integer(e->arms[i].weight));
+        if (json_object_set_new(o, e->arms[i].key, json_integer(e->arms[i].weight)) < 0) {
+            json_decref(o);
+            return NULL;
+        }
     return o;
 }
 

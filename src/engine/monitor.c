@@ -374,7 +374,7 @@ static json_t *check_one(sy_engine_t *eng, struct experiment *e)
                                "health", json_incref(view));
     sy_err_t err = {0};
     int rc = detail ? sy_exp_change(eng, NULL, e, prev, ROLLED_BACK, -1, "rollback",
-                                    "allocation.rolled_back", detail, NULL, &err)
+                                    "allocation.rolled_back", detail, NULL, NULL, &err)
                     : -ENOMEM;
     json_decref(detail);
     json_t *o = json_pack("{sssIssssso}", "experiment", e->key, "workspace", (json_int_t)e->ws,
