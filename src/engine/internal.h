@@ -295,6 +295,18 @@ int sy_eng_notify_now(sy_engine_t *eng, int64_t ws, const struct sy_eng_note *n,
 
 /* The route (ws, name), or NULL. */
 struct route *sy_eng_route_find(sy_engine_t *eng, int64_t ws, const char *name);
+/* A move of a route's breaker written in the open transaction (audit, notification, a
+ * rollout plan sent back to 0 when it opens), applied to memory once committed. */
+struct breaker_move {
+    struct route *r; /* NULL: the breaker was in that state already */
+    char state[16];  /* its new state */
+    bool abort_plan; /* the plan went back to 0 */
+    int64_t now_ms;  /* when */
+};
+int sy_eng_route_breaker_write(sy_engine_t *eng, int64_t ws, const char *name, const char *state,
+                               int64_t at_ms, struct breaker_move *m, sy_err_t *err);
+/* Committed: the route takes the move. Cannot fail. */
+void sy_eng_route_breaker_apply(sy_engine_t *eng, const struct breaker_move *m);
 /* route_def.c: the normalized definition of `body` (all but name, percentage and
  * enabled) into *def; -EINVAL naming the field. */
 int sy_eng_route_definition(const json_t *body, json_t **def, sy_err_t *err);

@@ -686,14 +686,8 @@ static int evaluate_ws(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws
                 kill = true;
         }
     }
-    if (rc < 0)
-        sy_store_rollback(eng->store);
-    else
-        rc = sy_store_commit(eng->store, err);
-    if (rc == 0 && kill)
-        sy_eng_kill_switch_set(eng, ws, &killed);
-    else
-        sy_eng_kill_switch_drop(&killed);
+    /* the answer, before the commit: after it nothing may fail */
+    size_t had = json_array_size(list);
     for (size_t i = 0; rc == 0 && i < ps.n; i++) {
         if (!ps.v[i].enabled)
             continue;
@@ -702,6 +696,16 @@ static int evaluate_ws(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws
             json_array_append_new(list, o) < 0)
             rc = sy_eng_oom(err);
     }
+    if (rc < 0)
+        sy_store_rollback(eng->store);
+    else
+        rc = sy_store_commit(eng->store, err);
+    if (rc == 0 && kill)
+        sy_eng_kill_switch_set(eng, ws, &killed);
+    else
+        sy_eng_kill_switch_drop(&killed);
+    while (rc < 0 && json_array_size(list) > had)
+        json_array_remove(list, json_array_size(list) - 1);
     policies_free(&ps);
     return rc;
 }
@@ -712,17 +716,18 @@ int sy_engine_regression_evaluate(sy_engine_t *eng, const sy_principal_t *actor,
     if ((domain == NULL) != (metric == NULL))
         return sy_err_set(err, -EINVAL, domain ? "metric" : "domain",
                           "give both domain and metric, or neither for every policy");
+    /* the answer's frame first: each workspace's states join it before its commit */
     json_t *list = json_array();
-    int rc = list ? 0 : sy_eng_oom(err);
+    *out = json_pack("{so}", "evaluated", list);
+    int rc = *out ? 0 : sy_eng_oom(err);
     for (size_t i = 0; rc == 0 && i < eng->n_ws; i++)
         if (!actor || eng->ws[i].id == actor->workspace)
             rc = evaluate_ws(eng, actor, eng->ws[i].id, domain, metric, list, err);
     if (rc < 0) {
-        json_decref(list);
-        return rc;
+        json_decref(*out);
+        *out = NULL;
     }
-    *out = json_pack("{so}", "evaluated", list);
-    return *out ? 0 : sy_eng_oom(err);
+    return rc;
 }
 
 int sy_engine_regression_state(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,

@@ -69,6 +69,17 @@ static int find_policy(sy_engine_t *eng, int64_t ws, const char *domain, struct 
     return sy_store_risk_policy_list(eng->store, ws, domain, copy_policy, r, err);
 }
 
+/* Commits the open transaction whose answer *out is made; on failure the answer goes. */
+static int commit_answered(sy_engine_t *eng, json_t **out, sy_err_t *err)
+{
+    int rc = sy_store_commit(eng->store, err);
+    if (rc < 0) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 static json_t *limit_json(bool has, double v)
 {
     return has ? json_real(v) : json_null();
@@ -196,15 +207,15 @@ int sy_engine_risk_policy_put(sy_engine_t *eng, const sy_principal_t *actor, con
     p.updated_ms = sy_engine_now_ms(eng);
     if ((rc = sy_store_begin(eng->store, err)) < 0)
         return rc;
+    /* The answer is made before the commit: an error answered for a change that was
+     * committed is as wrong as a change lost. */
     if ((rc = write_policy(eng, actor, actor->workspace, &old, &p,
-                           old.found ? "risk.policy.update" : "risk.policy.create", err)) < 0) {
+                           old.found ? "risk.policy.update" : "risk.policy.create", err)) < 0 ||
+        (!(*out = policy_json(&p)) && (rc = sy_eng_oom(err)) < 0)) {
         sy_store_rollback(eng->store);
         return rc;
     }
-    if ((rc = sy_store_commit(eng->store, err)) < 0)
-        return rc;
-    *out = policy_json(&p);
-    return *out ? 0 : sy_eng_oom(err);
+    return commit_answered(eng, out, err);
 }
 
 static int add_policy_json(void *arg, const sy_store_risk_policy_t *p)
@@ -289,16 +300,18 @@ int sy_engine_risk_reserve(sy_engine_t *eng, const sy_principal_t *actor, const 
         e.reason = why;
         rc = sy_store_risk_add(eng->store, &e, &id, err);
     }
+    /* the answer before the commit: a reservation committed but answered 500 would be
+     * retried, and counted twice against the day's limit */
+    if (rc == 0 &&
+        !(*out = why ? json_pack("{sbsssI}", "ok", 0, "reason", why, "entry_id", (json_int_t)id)
+                     : json_pack("{sbsIsssf}", "ok", 1, "reservation_id", (json_int_t)id, "day",
+                                 day, "amount", e.amount)))
+        rc = sy_eng_oom(err);
     if (rc < 0) {
         sy_store_rollback(eng->store);
         return rc;
     }
-    if ((rc = sy_store_commit(eng->store, err)) < 0)
-        return rc;
-    *out = why ? json_pack("{sbsssI}", "ok", 0, "reason", why, "entry_id", (json_int_t)id)
-               : json_pack("{sbsIsssf}", "ok", 1, "reservation_id", (json_int_t)id, "day", day,
-                           "amount", e.amount);
-    return *out ? 0 : sy_eng_oom(err);
+    return commit_answered(eng, out, err);
 }
 
 int sy_engine_risk_release(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
@@ -317,14 +330,14 @@ int sy_engine_risk_release(sy_engine_t *eng, const sy_principal_t *actor, const 
     if ((rc = sy_store_begin(eng->store, err)) < 0)
         return rc;
     if ((rc = sy_store_risk_release(eng->store, actor->workspace, json_integer_value(id),
-                                    sy_engine_now_ms(eng), err)) < 0) {
+                                    sy_engine_now_ms(eng), err)) < 0 ||
+        (!(*out = json_pack("{sbsI}", "released", 1, "reservation_id",
+                            (json_int_t)json_integer_value(id))) &&
+         (rc = sy_eng_oom(err)) < 0)) {
         sy_store_rollback(eng->store);
         return rc;
     }
-    if ((rc = sy_store_commit(eng->store, err)) < 0)
-        return rc;
-    *out = json_pack("{sbsI}", "released", 1, "reservation_id", (json_int_t)json_integer_value(id));
-    return *out ? 0 : sy_eng_oom(err);
+    return commit_answered(eng, out, err);
 }
 
 static int add_entry(void *arg, const sy_store_risk_entry_t *e)
