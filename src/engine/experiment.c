@@ -486,14 +486,15 @@ json_t *sy_exp_split_flag(const struct experiment *e, const json_t *before)
     for (size_t i = 0; i < e->n_arms; i++)
         ok &= json_array_append_new(
                   split, json_pack("[sI]", e->arms[i].key, (json_int_t)e->arms[i].weight)) == 0;
-    json_t *def = json_deep_copy(before);
+    json_t *def = json_deep_copy(before), *targeting = json_object();
     if (!ok) {
         json_decref(split);
         split = NULL;
     }
-    if (!def || !split ||
-        json_object_set_new(def, "targeting", json_pack("{so}", "fractional", split)) < 0 ||
-        json_object_set_new(def, "state", json_string("ENABLED")) < 0) {
+    /* each set_new takes its value, whether it succeeds or not */
+    int a = json_object_set_new(targeting, "fractional", split);
+    int b = json_object_set_new(def, "targeting", targeting);
+    if (a < 0 || b < 0 || json_object_set_new(def, "state", json_string("ENABLED")) < 0) {
         json_decref(def);
         return NULL;
     }

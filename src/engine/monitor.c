@@ -290,7 +290,13 @@ int sy_engine_experiment_health(sy_engine_t *eng, const sy_principal_t *actor, c
     struct experiment *e = sy_exp_lookup(eng, actor, key, err);
     if (!e)
         return -ENOENT;
-    if (body) { /* pushed: it stands for the watched variant until the next change */
+    struct pushed {
+        sy_health_t health;
+        bool has;
+        int64_t at_ms;
+        bool set;
+    } saved = {0}; /* what an answer that cannot be made puts back */
+    if (body) {    /* pushed: it stands for the watched variant until the next change */
         static const char *const fields[] = {"success_rate", "error_rate", "p95_ms", NULL};
         int rc = sy_exp_only_fields(body, fields, err);
         const json_t *s = json_object_get(body, "success_rate"),
@@ -308,6 +314,7 @@ int sy_engine_experiment_health(sy_engine_t *eng, const sy_principal_t *actor, c
         if (e->watched < 0 || (e->state != PROMOTING && e->state != PROMOTED))
             return sy_err_set(err, SY_ECONFLICT, "state",
                               "experiment \"%.64s\" has no promoted variant to watch", e->key);
+        saved = (struct pushed){e->pushed, e->has_pushed, e->pushed_ms, true};
         e->pushed = (sy_health_t){.success_rate = json_number_value(s),
                                   .error_rate = json_number_value(x),
                                   .has_p95 = p != NULL,
@@ -321,6 +328,11 @@ int sy_engine_experiment_health(sy_engine_t *eng, const sy_principal_t *actor, c
     *out = view ? json_pack("{ssssso}", "experiment", e->key, "state", sy_exp_state_name(e->state),
                             "health", view)
                 : NULL;
+    if (!*out && saved.set) { /* refused: the push did not happen */
+        e->pushed = saved.health;
+        e->has_pushed = saved.has;
+        e->pushed_ms = saved.at_ms;
+    }
     return *out ? 0 : sy_eng_oom(err);
 }
 

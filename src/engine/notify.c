@@ -233,8 +233,8 @@ int sy_engine_channel_create(sy_engine_t *eng, const sy_principal_t *actor, cons
         int b = json_object_set_new(config, "events", ev);
         if (a < 0 || b < 0)
             rc = sy_eng_oom(err); /* a channel without its filters would take everything */
-    } else if (rc == 0) {
-        json_decref(lv);
+    } else {
+        json_decref(lv); /* the events' list was refused or could not be made */
     }
     char *ctext = rc == 0 ? sy_json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     char *stext = rc == 0 ? sy_json_dumps(secrets, JSON_COMPACT) : NULL;

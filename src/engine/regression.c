@@ -692,8 +692,9 @@ static int evaluate_ws(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws
         if (!ps.v[i].enabled)
             continue;
         json_t *o = state_json(&ps.v[i]);
-        if (!o || json_object_set_new(o, "workspace", json_integer(ws)) < 0 ||
-            json_array_append_new(list, o) < 0)
+        if (o && json_object_set_new(o, "workspace", json_integer(ws)) < 0)
+            json_decref(o), o = NULL;
+        if (json_array_append_new(list, o) < 0) /* takes o, appended or not */
             rc = sy_eng_oom(err);
     }
     if (rc < 0)
