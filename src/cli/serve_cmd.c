@@ -308,7 +308,9 @@ static void flush_counters(struct server *s, time_t now)
     free(text);
     if (now - s->pruned_s >= 3600) {
         s->pruned_s = now;
-        (void)sy_engine_route_minutes_prune(s->eng, minute - s->retention_days * 1440, &err);
+        /* tried again in an hour; said, so that a table that no longer shrinks is seen */
+        if (sy_engine_route_minutes_prune(s->eng, minute - s->retention_days * 1440, &err) < 0)
+            sy_log(s->log, "route_counters_prune_error", "message", err.msg, NULL);
     }
 }
 

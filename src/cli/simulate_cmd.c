@@ -336,6 +336,7 @@ struct outcome {
      * and whether one of them did not hold the true lift */
     int intervals[MAX_ARMS];
     bool missed[MAX_ARMS];
+    bool oom; /* a record could not be made: the run is refused, never shown with a hole */
 };
 
 #define PLAN_HOURS 24 /* when a run's printed plan is taken (before its first step) */
@@ -393,10 +394,11 @@ static void record(struct outcome *o, json_t *done, double hours, const struct s
     json_array_foreach(json_object_get(json_object_get(done, "health"), "experiments"), i, x)
     {
         o->rollbacks++;
-        json_array_append_new(o->timeline,
-                              json_pack("{sfssss?sO*}", "hours", hours, "action", "rolled_back",
-                                        "reason", json_string_value(json_object_get(x, "reason")),
-                                        "weights", json_object_get(x, "weights")));
+        if (json_array_append_new(
+                o->timeline, json_pack("{sfssss?sO*}", "hours", hours, "action", "rolled_back",
+                                       "reason", json_string_value(json_object_get(x, "reason")),
+                                       "weights", json_object_get(x, "weights"))) < 0)
+            o->oom = true;
     }
     json_array_foreach(json_object_get(json_object_get(done, "auto_promotion"), "experiments"), i,
                        x)
@@ -412,7 +414,8 @@ static void record(struct outcome *o, json_t *done, double hours, const struct s
                 o->step_check = o->checks;
                 o->plan_frozen = true;
             }
-            json_object_set(e, "weights", json_object_get(x, "weights"));
+            if (json_object_set(e, "weights", json_object_get(x, "weights")) < 0)
+                o->oom = true;
             for (size_t k = 0; winner && k < s->n; k++) {
                 struct truth w = truth_at(&s->v[k], hours),
                              c = truth_at(&s->v[s->v[k].control_of], hours);
@@ -434,9 +437,11 @@ static void record(struct outcome *o, json_t *done, double hours, const struct s
             }
         } else if (strcmp(action, "refused") == 0) {
             o->refusals++;
-            json_object_set(e, "refused_by", json_object_get(x, "refused_by"));
+            if (json_object_set(e, "refused_by", json_object_get(x, "refused_by")) < 0)
+                o->oom = true;
         }
-        json_array_append_new(o->timeline, e);
+        if (json_array_append_new(o->timeline, e) < 0)
+            o->oom = true;
     }
 }
 
@@ -523,8 +528,10 @@ static int run(const struct scenario *s, uint64_t seed, struct outcome *o, sy_er
     }
     json_decref(xp);
     xp = NULL;
-    if (sy_engine_experiment_transition(eng, &who, key, "running", &xp, &err) < 0)
+    if (sy_engine_experiment_transition(eng, &who, key, "running", &xp, &err) < 0) {
+        fprintf(stderr, "switchyard simulate: %s\n", err.msg);
         goto out;
+    }
     const char *flag = json_string_value(json_object_get(xp, "flag"));
     sy_engine_timers_t t = {.auto_promotion_ms = (int64_t)(s->check_hours * 3600000),
                             .health_ms = (int64_t)(s->health_minutes * 60000)};
@@ -538,6 +545,8 @@ static int run(const struct scenario *s, uint64_t seed, struct outcome *o, sy_er
     uint64_t rng = seed, ids = seed ^ 0x5eed1d5u;
     int64_t serial = 0;
     rc = ev && units ? 0 : -1;
+    if (rc < 0)
+        fprintf(stderr, "switchyard simulate: out of memory\n");
     for (int64_t now = 0; rc == 0 && now < end_ms; now += step_ms) {
         double hours = (double)now / 3.6e6;
         carry += per_step;
@@ -607,15 +616,25 @@ static int run(const struct scenario *s, uint64_t seed, struct outcome *o, sy_er
         o->units = json_object();
         size_t i;
         json_t *v;
-        json_array_foreach(json_object_get(res, "variants"), i, v) json_object_set(
-            o->units, json_string_value(json_object_get(v, "key")), json_object_get(v, "units"));
+        json_array_foreach(json_object_get(res, "variants"), i, v)
+        {
+            if (json_object_set(o->units, json_string_value(json_object_get(v, "key")),
+                                json_object_get(v, "units")) < 0)
+                o->oom = true;
+        }
     }
     json_decref(res);
     if (rc == 0 && sy_engine_allocation_get(eng, &who, key, &alloc, &err) == 0) {
         o->weights = json_incref(json_object_get(alloc, "weights"));
-        o->state = strdup(json_string_value(json_object_get(alloc, "state")));
+        const char *state = json_string_value(json_object_get(alloc, "state"));
+        if (!o->weights || !state || !(o->state = strdup(state)))
+            o->oom = true;
     }
     json_decref(alloc);
+    if (rc == 0 && (o->oom || !o->timeline)) {
+        fprintf(stderr, "switchyard simulate: out of memory\n");
+        rc = -1;
+    }
 out:
     json_decref(xp);
     sy_engine_close(eng);
@@ -773,8 +792,10 @@ int sy_cli_simulate(int argc, char **argv)
                                      intervals held the truth */
     double *hours = calloc((size_t)runs, sizeof(*hours));
     double *needs = calloc((size_t)runs, sizeof(*needs));
-    if (!hours || !needs)
+    if (!hours || !needs) {
+        fprintf(stderr, "%s: out of memory\n", prog);
         rc = -1;
+    }
     bool progress = runs > 1 && isatty(STDERR_FILENO); /* quiet when not a terminal */
     for (int64_t r = 0; r < runs && rc == 0; r++) {
         if (progress)

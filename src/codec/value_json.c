@@ -88,6 +88,45 @@ json_t *sy_json_loadb(const char *text, size_t len, size_t flags, json_error_t *
     return j;
 }
 
+struct dump {
+    char *p;
+    size_t len, cap;
+    bool failed; /* an append ran out of memory: jansson may not say so */
+};
+
+static int dump_append(const char *buf, size_t n, void *arg)
+{
+    struct dump *d = arg;
+    if (d->failed)
+        return -1;
+    if (d->len + n + 1 > d->cap) {
+        size_t cap = d->cap ? d->cap : 256;
+        while (cap < d->len + n + 1)
+            cap *= 2;
+        char *p = realloc(d->p, cap);
+        if (!p) {
+            d->failed = true;
+            return -1;
+        }
+        d->p = p;
+        d->cap = cap;
+    }
+    memcpy(d->p + d->len, buf, n);
+    d->len += n;
+    d->p[d->len] = 0;
+    return 0;
+}
+
+char *sy_json_dumps(const json_t *j, size_t flags)
+{
+    struct dump d = {0};
+    if (json_dump_callback(j, dump_append, &d, flags) < 0 || d.failed || !d.p) {
+        free(d.p);
+        return NULL;
+    }
+    return d.p;
+}
+
 json_t *sy_value_to_json(const sy_value_t *v)
 {
     switch (v->type) {

@@ -35,6 +35,11 @@ int sy_value_parse(const char *text, size_t len, sy_arena_t *arena, sy_value_t *
  * `flags` are jansson's decoding flags. Returns a new reference, or NULL with `e` filled. */
 json_t *sy_json_loadb(const char *text, size_t len, size_t flags, json_error_t *e);
 
+/* json_dumps that says when it ran out of memory: NULL, never a text with a piece missing.
+ * (jansson 2.14's json_dumps ignores a failed append of an object's key and returns the
+ * rest: `{:"1"}` would be stored as a definition.) Returns owned text (free()). */
+char *sy_json_dumps(const json_t *j, size_t flags);
+
 /* A new jansson tree equal to `v` (integral numbers below 2^53 as integers), or NULL when
  * out of memory. Caller owns the reference. */
 json_t *sy_value_to_json(const sy_value_t *v);

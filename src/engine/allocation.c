@@ -234,7 +234,7 @@ static int write_guardrails(sy_engine_t *eng, int64_t ws, const sy_guardrails_t 
                             const sy_principal_t *actor, const json_t *before, sy_err_t *err)
 {
     json_t *after = guardrails_json(g);
-    char *text = after ? json_dumps(after, JSON_COMPACT) : NULL;
+    char *text = after ? sy_json_dumps(after, JSON_COMPACT) : NULL;
     int rc = text ? sy_store_setting_put(eng->store, ws, "guardrails", text, err) : sy_eng_oom(err);
     if (rc == 0)
         rc = sy_eng_audit(eng, actor, ws, "guardrails.update", "guardrails", before, after, err);
@@ -253,18 +253,25 @@ int sy_engine_guardrails_put(sy_engine_t *eng, const sy_principal_t *actor, cons
     int rc = guardrails_from(body, &g, err);
     if (rc < 0)
         return rc;
+    /* the audit's before and the answer, made before the commit: after it nothing may fail */
     json_t *before = guardrails_json(&w->guardrails);
-    if ((rc = sy_store_begin(eng->store, err)) == 0) {
+    *out = json_pack("{so}", "guardrails", guardrails_json(&g));
+    if (!before || !*out)
+        rc = sy_eng_oom(err);
+    else if ((rc = sy_store_begin(eng->store, err)) == 0) {
         if ((rc = write_guardrails(eng, w->id, &g, actor, before, err)) < 0)
             sy_store_rollback(eng->store);
         else
             rc = sy_store_commit(eng->store, err);
     }
     json_decref(before);
-    if (rc < 0)
+    if (rc < 0) {
+        json_decref(*out);
+        *out = NULL;
         return rc;
+    }
     w->guardrails = g;
-    return sy_engine_guardrails_get(eng, actor, out, err);
+    return 0;
 }
 
 /* ---- reading ---------------------------------------------------------------------------- */
@@ -274,17 +281,25 @@ int sy_engine_guardrails_put(sy_engine_t *eng, const sy_principal_t *actor, cons
 
 /* The rate limit's state: the daily count (core/allocation.h: it resets 24 hours after the
  * workspace's last step), when it resets, and when the next step may come: after the
- * cooldown, and once the count is used up not before it resets. NULL when out of memory. */
-static json_t *rate_limit_json(const sy_engine_t *eng, const struct experiment *e)
+ * cooldown, and once the count is used up not before it resets; with `stepping`, as it
+ * will be once the step at hand is taken (an answer made before its commit). NULL when
+ * out of memory. */
+static json_t *rate_limit_at(const sy_engine_t *eng, const struct experiment *e, bool stepping)
 {
     int64_t now = sy_engine_now_ms(eng), next = now;
     sy_daily_changes_t d;
     if (daily(eng, e->ws, now, &d, NULL) < 0)
         return NULL;
+    if (stepping) {
+        d.count++;
+        d.resets_at_ms = now + SY_DAY_MS;
+    }
     const struct alloc_change *last = last_change(e);
     sy_guardrails_t g = sy_exp_guardrails(eng, e);
-    if (last) {
-        int64_t after = last->at_ms + (int64_t)(g.cooldown_hours * 3600000);
+    bool has_last = last || stepping;
+    int64_t last_ms = stepping ? now : last ? last->at_ms : 0;
+    if (has_last) {
+        int64_t after = last_ms + (int64_t)(g.cooldown_hours * 3600000);
         next = after > next ? after : next;
     }
     if (d.count >= g.max_changes_per_day && d.resets_at_ms > next)
@@ -292,8 +307,14 @@ static json_t *rate_limit_json(const sy_engine_t *eng, const struct experiment *
     return json_pack("{sIsIsososIsI}", "changes_today", (json_int_t)d.count, "max_changes_per_day",
                      (json_int_t)g.max_changes_per_day, "resets_at_ms",
                      d.count ? json_integer(d.resets_at_ms) : json_null(), "last_change_ms",
-                     last ? json_integer(last->at_ms) : json_null(), "next_allowed_ms",
+                     has_last ? json_integer(last_ms) : json_null(), "next_allowed_ms",
                      (json_int_t)next, "history_limit", (json_int_t)HISTORY_LIMIT);
+}
+
+/* When the next step may come, as things are. */
+static json_t *rate_limit_json(const sy_engine_t *eng, const struct experiment *e)
+{
+    return rate_limit_at(eng, e, false);
 }
 
 static int history_row(void *arg, const sy_store_change_t *c)
@@ -383,8 +404,11 @@ static json_t *baseline_json(const struct experiment *e, size_t i)
         json_pack("{sssIsoso}", "variant", e->arms[i].key, "units", (json_int_t)a->units,
                   "success_rate", a->units ? json_real((double)a->conversions / n) : json_null(),
                   "error_rate", a->units ? json_real((double)a->errors / n) : json_null());
-    if (o && a->latency.n)
-        json_object_set_new(o, "latency_mean_ms", json_real((double)a->latency.mean));
+    if (o && a->latency.n &&
+        json_object_set_new(o, "latency_mean_ms", json_real((double)a->latency.mean)) < 0) {
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 
@@ -393,7 +417,10 @@ static json_t *sample_json(const struct experiment *e)
 {
     json_t *o = json_object();
     for (size_t i = 0; o && i < e->n_arms; i++)
-        json_object_set_new(o, e->arms[i].key, json_integer(e->arms[i].a.units));
+        if (json_object_set_new(o, e->arms[i].key, json_integer(e->arms[i].a.units)) < 0) {
+            json_decref(o);
+            return NULL;
+        }
     return o;
 }
 
@@ -411,11 +438,15 @@ static json_t *step_warnings(const struct experiment *e)
     int64_t crossed = 0;
     for (size_t i = 0; i < e->n_arms; i++)
         crossed += e->arms[i].a.crossovers;
-    if (w && !e->sequential)
-        json_array_append_new(w, json_string("fixed-horizon p-values: looking at them repeatedly "
-                                             "raises false positives (set safety.sequential)"));
-    if (w && crossed)
-        json_array_append_new(w, json_string("some units were exposed to more than one variant"));
+    if ((!e->sequential &&
+         json_array_append_new(w, json_string("fixed-horizon p-values: looking at them repeatedly "
+                                              "raises false positives (set safety.sequential)")) <
+             0) ||
+        (crossed && json_array_append_new(
+                        w, json_string("some units were exposed to more than one variant")) < 0)) {
+        json_decref(w); /* a notification with a warning missing would understate it */
+        return NULL;
+    }
     return w;
 }
 
@@ -485,14 +516,13 @@ static int notify_change(sy_engine_t *eng, const struct exp_write *xw,
                   json_object_get(d, "units_at") ? json_object_get(d, "units_at") : json_null(),
                   "state", sy_exp_state_name(e->state), "weights", cw->after)
             : NULL;
-    if (details && !rollback && json_object_get(d, "sample"))
-        json_object_set(details, "sample", json_object_get(d, "sample"));
-    if (details && rollback)
-        json_object_set(details, "reason", json_object_get(d, "reason"));
-    if (details)
-        json_object_set_new(details, "warnings", warnings);
-    else
-        json_decref(warnings);
+    if (details && ((!rollback && json_object_get(d, "sample") &&
+                     json_object_set(details, "sample", json_object_get(d, "sample")) < 0) ||
+                    (rollback && json_object_get(d, "reason") &&
+                     json_object_set(details, "reason", json_object_get(d, "reason")) < 0) ||
+                    json_object_set_new(details, "warnings", json_incref(warnings)) < 0))
+        json_decref(details), details = NULL;
+    json_decref(warnings);
     char title[REASON_MAX + 1024], said[768], occurrence[48], res[KEY_MAX + 16];
     size_t nw = json_array_size(json_object_get(details, "warnings"));
     bool has_numbers = numbers_said(said, sizeof(said), details) > 0;
@@ -527,8 +557,8 @@ static int notify_change(sy_engine_t *eng, const struct exp_write *xw,
 static int write_change(sy_engine_t *eng, struct exp_write *xw, sy_err_t *err)
 {
     const struct change_write *cw = xw->more_arg;
-    char *b = json_dumps(cw->before, JSON_COMPACT), *a = json_dumps(cw->after, JSON_COMPACT);
-    char *d = json_dumps(cw->detail, JSON_COMPACT);
+    char *b = sy_json_dumps(cw->before, JSON_COMPACT), *a = sy_json_dumps(cw->after, JSON_COMPACT);
+    char *d = sy_json_dumps(cw->detail, JSON_COMPACT);
     int rc;
     if (!b || !a || !d) {
         rc = sy_eng_oom(err);
@@ -555,7 +585,7 @@ static int write_change(sy_engine_t *eng, struct exp_write *xw, sy_err_t *err)
 int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,
                   const int64_t *weights, enum state state, int winner, const char *action,
                   const char *audit_action, json_t *detail, const char *evaluation_id,
-                  sy_err_t *err)
+                  json_t **after_out, sy_err_t *err)
 {
     struct workspace *w = sy_eng_find_ws(eng, e->ws);
     if (!sy_eng_flag_exists(w, e->flag))
@@ -577,8 +607,8 @@ int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experime
      * where a replay must put it too (the log may have it already). */
     int64_t now = sy_engine_now_ms(eng), units_at = exposed_units(e),
             events_at = sy_exp_events_applied(eng);
-    json_object_set_new(detail, "units_at", json_integer(units_at));
-    json_object_set_new(detail, "events_at", json_integer(events_at));
+    bool ok = json_object_set_new(detail, "units_at", json_integer(units_at)) == 0 &&
+              json_object_set_new(detail, "events_at", json_integer(events_at)) == 0;
     json_t *after_w = sy_exp_weights_json(e), *after = sy_exp_to_json(e);
     json_t *flag = e->flag_before ? NULL : sy_eng_flag_json(w, e->flag);
     json_t *def = sy_exp_split_flag(e, e->flag_before ? e->flag_before : flag);
@@ -593,7 +623,7 @@ int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experime
                            .more = write_change,
                            .more_arg = &cw};
     int rc =
-        before_w && before && after_w && after && def
+        ok && before_w && before && after_w && after && def
             ? sy_eng_flag_change(eng, actor, w, e->flag, def, "flag.update", sy_exp_write, &xw, err)
             : sy_eng_oom(err);
     if (rc < 0) {
@@ -607,6 +637,8 @@ int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experime
         e->replayed_changes = e->n_changes;
         if (e->record_exposures && sy_exp_is_active(was) != sy_exp_is_active(state))
             eng->x->n_recording += sy_exp_is_active(state) ? 1 : -1;
+        if (after_out) /* the experiment as committed, made before the commit */
+            *after_out = json_incref(after);
     }
     json_decref(before_w);
     json_decref(before);
@@ -745,21 +777,29 @@ int sy_exp_step_to(sy_engine_t *eng, const sy_principal_t *actor, struct experim
     json_t *detail = json_pack("{sssfsfsIso}", "winner", e->arms[winner].key, "confidence",
                                in.confidence, "delta", in.delta, "step", (json_int_t)step.step,
                                "baseline", baseline_json(e, winner));
-    if (detail)
-        json_object_set_new(detail, "sample", sample_json(e));
-    if (detail && eval_id)
-        json_object_set_new(detail, "evaluation_id", json_string(eval_id));
+    if (detail &&
+        (json_object_set_new(detail, "sample", sample_json(e)) < 0 ||
+         (eval_id && json_object_set_new(detail, "evaluation_id", json_string(eval_id)) < 0)))
+        json_decref(detail), detail = NULL;
     enum state to = step.weights[winner] == 100 ? PROMOTED : PROMOTING;
-    rc = detail ? sy_exp_change(eng, actor, e, step.weights, to, (int)winner, "step",
-                                "allocation.step", detail, eval_id, err)
-                : sy_eng_oom(err);
-    json_decref(detail);
-    if (rc < 0)
-        return rc;
+    /* The answer as it will be once committed, made before: after the commit nothing may
+     * fail (an error answered for a step that was taken would have it taken again). */
+    json_t *w = json_object();
+    for (size_t i = 0; w && i < e->n_arms; i++)
+        if (json_object_set_new(w, e->arms[i].key, json_integer(step.weights[i])) < 0)
+            json_decref(w), w = NULL;
     *out = json_pack("{sbsnsIsossso}", "applied", 1, "refused_by", "step", (json_int_t)step.step,
-                     "weights", sy_exp_weights_json(e), "state", sy_exp_state_name(e->state),
-                     "rate_limit", rate_limit_json(eng, e));
-    return *out ? 0 : sy_eng_oom(err);
+                     "weights", w, "state", sy_exp_state_name(to), "rate_limit",
+                     rate_limit_at(eng, e, true));
+    rc = detail && *out ? sy_exp_change(eng, actor, e, step.weights, to, (int)winner, "step",
+                                        "allocation.step", detail, eval_id, NULL, err)
+                        : sy_eng_oom(err);
+    json_decref(detail);
+    if (rc < 0) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 struct promo_evidence sy_exp_evidence(const sy_experiment_result_t *r, size_t winner)
@@ -773,7 +813,7 @@ struct promo_evidence sy_exp_evidence(const sy_experiment_result_t *r, size_t wi
 
 int sy_exp_promote(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,
                    size_t winner, const char *by, const char *mode, const json_t *metadata,
-                   const struct promo_evidence *ev, sy_err_t *err)
+                   const struct promo_evidence *ev, json_t **out, sy_err_t *err)
 {
     if (e->state == PROMOTED)
         return sy_err_set(err, SY_ECONFLICT, "state",
@@ -791,12 +831,11 @@ int sy_exp_promote(sy_engine_t *eng, const sy_principal_t *actor, struct experim
                   ev->has_confidence ? json_real(ev->confidence) : json_null(), "improvement_pct",
                   ev->has_improvement ? json_real(ev->improvement_pct) : json_null(), "sample",
                   sample_json(e));
-    if (detail && metadata)
-        json_object_set(detail, "metadata", (json_t *)metadata);
-    if (detail)
-        json_object_set_new(detail, "baseline", baseline_json(e, winner));
+    if (detail && ((metadata && json_object_set(detail, "metadata", (json_t *)metadata) < 0) ||
+                   json_object_set_new(detail, "baseline", baseline_json(e, winner)) < 0))
+        json_decref(detail), detail = NULL;
     int rc = detail ? sy_exp_change(eng, actor, e, weights, PROMOTED, (int)winner, "promote",
-                                    "experiment.promote", detail, NULL, err)
+                                    "experiment.promote", detail, NULL, out, err)
                     : sy_eng_oom(err);
     json_decref(detail);
     return rc;
@@ -816,7 +855,7 @@ int sy_exp_promote_full(sy_engine_t *eng, struct experiment *e, size_t winner,
         return sy_err_set(err, SY_ECONFLICT, sy_refusal_name(SY_REFUSED_COOLDOWN),
                           "the last change was %.2f h ago; the cooldown is %g h", hours,
                           g.cooldown_hours);
-    return sy_exp_promote(eng, NULL, e, winner, "auto-promotion", "full", NULL, ev, err);
+    return sy_exp_promote(eng, NULL, e, winner, "auto-promotion", "full", NULL, ev, NULL, err);
 }
 
 int sy_engine_experiment_promote(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
@@ -840,12 +879,13 @@ int sy_engine_experiment_promote(sy_engine_t *eng, const sy_principal_t *actor, 
         return rc;
     if (e->state != RUNNING && e->state != PROMOTING) /* before the analysis: it says why */
         return sy_exp_promote(eng, actor, e, winner, by, "manual", metadata,
-                              &(struct promo_evidence){0}, err);
+                              &(struct promo_evidence){0}, out, err);
     /* The results say what the promotion is made on, and name the winner when the body
      * does not. */
     sy_experiment_result_t *r = NULL;
     rc = sy_exp_analyse(eng, e, &r, err);
-    if (rc < 0 && !json_object_get(body, "variant"))
+    /* a named variant is promoted without the numbers only when there are none to have */
+    if (rc == -ENOMEM || (rc < 0 && !json_object_get(body, "variant")))
         return rc;
     if (!json_object_get(body, "variant")) {
         if (r->winner < 0) {
@@ -857,9 +897,7 @@ int sy_engine_experiment_promote(sy_engine_t *eng, const sy_principal_t *actor, 
     }
     struct promo_evidence ev = r ? sy_exp_evidence(r, winner) : (struct promo_evidence){0};
     free(r);
-    rc = sy_exp_promote(eng, actor, e, winner, by, "manual", metadata, &ev, err);
-    if (rc == 0)
-        *out = sy_exp_to_json(e);
+    rc = sy_exp_promote(eng, actor, e, winner, by, "manual", metadata, &ev, out, err);
     return rc;
 }
 
@@ -887,10 +925,8 @@ int sy_engine_experiment_rollback(sy_engine_t *eng, const sy_principal_t *actor,
     json_t *detail = json_pack("{ssss}", "reason", reason ? reason : "manual rollback",
                                "rolled_back_by", by ? by : sy_eng_actor_name(actor));
     rc = detail ? sy_exp_change(eng, actor, e, weights, ROLLED_BACK, -1, "rollback",
-                                "experiment.rollback", detail, NULL, err)
+                                "experiment.rollback", detail, NULL, out, err)
                 : sy_eng_oom(err);
     json_decref(detail);
-    if (rc == 0)
-        *out = sy_exp_to_json(e);
     return rc;
 }

@@ -407,46 +407,55 @@ int sy_exp_parse_def(const json_t *def, struct experiment *e, json_t *values, bo
         return sy_err_set(err, -EINVAL, "description",
                           "description is a string of at most %d bytes", DESCRIPTION_MAX);
 
+    /* Every piece is checked (ok): a definition missing one because memory ran out is
+     * refused, never stored or answered. json_*_set_new and _append_new take a NULL value
+     * or container as a failure and release what they were given. */
+    bool ok = true;
     json_t *vs = json_array();
-    for (size_t i = 0; vs && i < e->n_arms; i++)
-        json_array_append_new(vs,
-                              json_pack("{sssIsb}", "key", e->arms[i].key, "weight",
-                                        (json_int_t)e->arms[i].weight, "control", i == e->control));
+    for (size_t i = 0; i < e->n_arms; i++)
+        ok &= json_array_append_new(vs, json_pack("{sssIsb}", "key", e->arms[i].key, "weight",
+                                                  (json_int_t)e->arms[i].weight, "control",
+                                                  i == e->control)) == 0;
     /* only the settings it gives: the others follow the server-wide defaults */
     json_t *safety = safety_json(e, e->safety_set, false);
     json_t *guards = e->latency_guardrail ? json_pack("[ss]", "error_rate", "latency")
                                           : json_pack("[s]", "error_rate");
+    ok &= vs && safety && guards;
     e->def = json_pack("{sssssssososbso}", "key", e->key, "flag", e->flag, "metric", metric,
                        "variants", vs, "safety", safety, "record_exposures", e->record_exposures,
                        "guardrails", guards);
-    if (e->def && d)
-        json_object_set(e->def, "description", (json_t *)d);
+    if (d)
+        ok &= json_object_set(e->def, "description", (json_t *)d) == 0;
     json_t *health = json_pack(
         "{sfsfsfsIsf}", "success_rate_drop", e->health.success_rate_drop, "error_rate_increase",
         e->health.error_rate_increase, "retry_rate_increase", e->health.retry_rate_increase,
         "min_events", (json_int_t)e->health_min_events, "confidence", e->health.confidence);
-    if (health && e->health.has_max_p95)
-        json_object_set_new(health, "max_p95_ms", json_real(e->health.max_p95_ms));
-    if (e->def)
-        json_object_set_new(e->def, "health", health);
-    else
-        json_decref(health);
+    json_incref(health);
+    if (e->health.has_max_p95)
+        ok &= json_object_set_new(health, "max_p95_ms", json_real(e->health.max_p95_ms)) == 0;
+    json_decref(health);
+    ok &= json_object_set_new(e->def, "health", health) == 0;
     /* only the guardrails it sets: the others follow its workspace's */
     json_t *own = json_object();
+    json_incref(own);
     const sy_guardrails_t *gr = &e->guardrails;
-    if (own && (e->guardrails_set & GUARD_CONFIDENCE))
-        json_object_set_new(own, "min_confidence", json_real(gr->min_confidence));
-    if (own && (e->guardrails_set & GUARD_STEP))
-        json_object_set_new(own, "max_step_pct", json_integer(gr->max_step_pct));
-    if (own && (e->guardrails_set & GUARD_COOLDOWN))
-        json_object_set_new(own, "cooldown_hours", json_real(gr->cooldown_hours));
-    if (own && (e->guardrails_set & GUARD_CHANGES))
-        json_object_set_new(own, "max_changes_per_day", json_integer(gr->max_changes_per_day));
-    if (e->def)
-        json_object_set_new(e->def, "allocation", own);
-    else
-        json_decref(own);
-    return e->def ? 0 : sy_eng_oom(err);
+    if (e->guardrails_set & GUARD_CONFIDENCE)
+        ok &= json_object_set_new(own, "min_confidence", json_real(gr->min_confidence)) == 0;
+    if (e->guardrails_set & GUARD_STEP)
+        ok &= json_object_set_new(own, "max_step_pct", json_integer(gr->max_step_pct)) == 0;
+    if (e->guardrails_set & GUARD_COOLDOWN)
+        ok &= json_object_set_new(own, "cooldown_hours", json_real(gr->cooldown_hours)) == 0;
+    if (e->guardrails_set & GUARD_CHANGES)
+        ok &= json_object_set_new(own, "max_changes_per_day",
+                                  json_integer(gr->max_changes_per_day)) == 0;
+    json_decref(own);
+    ok &= json_object_set_new(e->def, "allocation", own) == 0;
+    if (!ok || !e->def) {
+        json_decref(e->def);
+        e->def = NULL;
+        return sy_eng_oom(err);
+    }
+    return 0;
 }
 
 int sy_engine_exp_defaults_parse(const json_t *safety, sy_exp_defaults_t *out, sy_err_t *err)
@@ -482,7 +491,10 @@ json_t *sy_exp_weights_json(const struct experiment *e)
 {
     json_t *o = json_object();
     for (size_t i = 0; o && i < e->n_arms; i++)
-        json_object_set_new(o, e->arms[i].key, json_integer(e->arms[i].weight));
+        if (json_object_set_new(o, e->arms[i].key, json_integer(e->arms[i].weight)) < 0) {
+            json_decref(o);
+            return NULL;
+        }
     return o;
 }
 
@@ -494,8 +506,11 @@ json_t *sy_exp_to_json(const struct experiment *e)
     /* the settings in force, and which of them are the server's */
     json_t *inherited = json_array();
     for (unsigned i = 0; inherited && safety_fields[i]; i++)
-        if (!(e->safety_set & (1u << i)) && (i != SAFETY_TAU || e->tau_squared > 0))
-            json_array_append_new(inherited, json_string(safety_fields[i]));
+        if (!(e->safety_set & (1u << i)) && (i != SAFETY_TAU || e->tau_squared > 0) &&
+            json_array_append_new(inherited, json_string(safety_fields[i])) < 0) {
+            json_decref(inherited);
+            inherited = NULL;
+        }
     if (json_object_set_new(o, "safety", safety_json(e, ~0u, true)) < 0 ||
         json_object_set_new(o, "safety_inherited", inherited) < 0) {
         json_decref(o);

@@ -209,8 +209,8 @@ const char *sy_eng_actor_name(const sy_principal_t *actor)
 int sy_eng_audit(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws, const char *action,
                  const char *resource, const json_t *before, const json_t *after, sy_err_t *err)
 {
-    char *b = before ? json_dumps(before, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-    char *a = after ? json_dumps(after, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    char *b = before ? sy_json_dumps(before, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    char *a = after ? sy_json_dumps(after, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
     int rc;
     if ((before && !b) || (after && !a)) {
         rc = sy_eng_oom(err);
@@ -284,27 +284,36 @@ int sy_engine_workspace_create(sy_engine_t *eng, const char *name, int64_t *id, 
         return rc;
     json_t *after = json_pack("{ss}", "name", name);
     char resource[80];
+    struct workspace *w = &eng->ws[eng->n_ws];
+    struct snap *served = NULL;
+    *w = (struct workspace){.name = strdup(name), .guardrails = SY_GUARDRAILS_DEFAULTS};
+    if (!after || !w->name) {
+        rc = sy_eng_oom(err);
+        goto out_rollback;
+    }
     if ((rc = sy_store_workspace_create(eng->store, name, sy_engine_now_ms(eng), id, err)) < 0)
         goto out_rollback;
     snprintf(resource, sizeof(resource), "workspace:%lld", (long long)*id);
     if ((rc = sy_eng_audit(eng, NULL, *id, "workspace.create", resource, NULL, after, err)) < 0 ||
         (rc = sy_eng_regression_seed(eng, *id, err)) < 0)
         goto out_rollback;
-    if ((rc = sy_store_commit(eng->store, err)) < 0)
-        goto out;
-    struct workspace *w = &eng->ws[eng->n_ws];
-    *w = (struct workspace){.id = *id, .name = strdup(name), .guardrails = SY_GUARDRAILS_DEFAULTS};
-    if (!w->name || sy_eng_flags_empty(eng, w) < 0) {
-        /* Committed but not servable: the next start loads it from the store. */
-        free(w->name);
-        sy_eng_flags_close(w);
+    /* what it serves, made before the commit: once committed, serving it cannot fail */
+    w->id = *id;
+    if (!(served = sy_eng_flags_empty(eng, w))) {
         rc = sy_eng_oom(err);
-        goto out;
+        goto out_rollback;
     }
+    if ((rc = sy_store_commit(eng->store, err)) < 0)
+        goto out_undo;
     eng->n_ws++;
+    sy_eng_snap_swap(eng, w, served, w->revision);
     goto out;
 out_rollback:
     sy_store_rollback(eng->store);
+out_undo:
+    sy_eng_snap_drop(served);
+    sy_eng_flags_close(w);
+    free(w->name);
 out:
     json_decref(after);
     return rc;
@@ -399,8 +408,10 @@ int sy_engine_token_create(sy_engine_t *eng, const sy_principal_t *actor, int64_
     for (int i = 0; i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", k.hash[i]);
     snprintf(prefix, sizeof(prefix), "%.10s", secret);
+    /* the cache's room and the view that will publish it, before the commit */
     if (sy_eng_grow((void **)&eng->tokens, &eng->cap_tokens, eng->n_tokens + 1,
-                    sizeof(*eng->tokens)))
+                    sizeof(*eng->tokens)) < 0 ||
+        sy_eng_view_reserve(eng) < 0)
         return sy_eng_oom(err);
 
     int rc = sy_store_begin(eng->store, err);
@@ -419,7 +430,11 @@ int sy_engine_token_create(sy_engine_t *eng, const sy_principal_t *actor, int64_
     snprintf(resource, sizeof(resource), "token:%lld", (long long)k.id);
     after = json_pack("{sIssssss}", "id", (json_int_t)k.id, "name", name, "role",
                       sy_role_name(role), "prefix", prefix);
-    if ((rc = sy_eng_audit(eng, actor, ws, "token.create", resource, NULL, after, err)) < 0)
+    if (!after)
+        rc = sy_eng_oom(err);
+    else
+        rc = sy_eng_audit(eng, actor, ws, "token.create", resource, NULL, after, err);
+    if (rc < 0)
         goto out_rollback;
     if ((rc = sy_store_commit(eng->store, err)) < 0)
         goto out;
@@ -445,6 +460,9 @@ int sy_engine_token_revoke(sy_engine_t *eng, const sy_principal_t *actor, int64_
             k = &eng->tokens[i];
     if (!k) /* another workspace's token is as unknown as a missing one */
         return sy_err_set(err, -ENOENT, "id", "no active token %lld", (long long)id);
+    /* a revoked token must leave the view at once: its room is made before the commit */
+    if (sy_eng_view_reserve(eng) < 0)
+        return sy_eng_oom(err);
     int rc = sy_store_begin(eng->store, err);
     if (rc < 0)
         return rc;
@@ -452,7 +470,8 @@ int sy_engine_token_revoke(sy_engine_t *eng, const sy_principal_t *actor, int64_
     snprintf(resource, sizeof(resource), "token:%lld", (long long)id);
     json_t *before =
         json_pack("{sIssss}", "id", (json_int_t)id, "name", k->name, "role", sy_role_name(k->role));
-    if ((rc = sy_store_token_revoke(eng->store, actor->workspace, id, sy_engine_now_ms(eng), err)) <
+    if ((!before && (rc = sy_eng_oom(err)) < 0) ||
+        (rc = sy_store_token_revoke(eng->store, actor->workspace, id, sy_engine_now_ms(eng), err)) <
             0 ||
         (rc = sy_eng_audit(eng, actor, actor->workspace, "token.revoke", resource, before, NULL,
                            err)) < 0) {

@@ -295,7 +295,7 @@ static void resource_of(const struct experiment *e, char *buf, size_t cap)
 
 static char *dump(const json_t *j)
 {
-    return j ? json_dumps(j, JSON_COMPACT) : NULL;
+    return j ? sy_json_dumps(j, JSON_COMPACT) : NULL;
 }
 
 void sy_exp_arm_row(int64_t experiment, const struct arm *arm, sy_store_arm_t *row)
@@ -331,7 +331,8 @@ int sy_exp_write(sy_engine_t *eng, int64_t ws, void *arg, sy_err_t *err)
     char *def = dump(e->def), *fb = dump(e->flag_before), *w = dump(weights);
     json_decref(weights);
     int rc = -ENOMEM;
-    if (!def || !w || (e->flag_before && !fb))
+    /* every caller has an `after` for the audit: without it, memory ran out */
+    if (!def || !w || !xw->after || (e->flag_before && !fb))
         goto out;
     sy_store_experiment_t row = {.id = e->id,
                                  .workspace = ws,
@@ -432,8 +433,8 @@ int sy_engine_experiment_create(sy_engine_t *eng, const sy_principal_t *actor, c
         e->id = 0;
         goto out;
     }
-    add_experiment(eng, e); /* room was made above */
-    *out = sy_exp_to_json(e);
+    add_experiment(eng, e);    /* room was made above */
+    *out = json_incref(after); /* the experiment as committed: nothing to make now */
     e = NULL;
 out:
     experiment_free(e);
@@ -561,13 +562,19 @@ int sy_engine_experiment_get(sy_engine_t *eng, const sy_principal_t *actor, cons
 json_t *sy_exp_split_flag(const struct experiment *e, const json_t *before)
 {
     json_t *split = json_array();
-    for (size_t i = 0; split && i < e->n_arms; i++)
-        json_array_append_new(split,
-                              json_pack("[sI]", e->arms[i].key, (json_int_t)e->arms[i].weight));
-    json_t *def = json_deep_copy(before);
-    if (!def || !split ||
-        json_object_set_new(def, "targeting", json_pack("{so}", "fractional", split)) < 0 ||
-        json_object_set_new(def, "state", json_string("ENABLED")) < 0) {
+    bool ok = split != NULL; /* a split missing an arm would be served */
+    for (size_t i = 0; i < e->n_arms; i++)
+        ok &= json_array_append_new(
+                  split, json_pack("[sI]", e->arms[i].key, (json_int_t)e->arms[i].weight)) == 0;
+    json_t *def = json_deep_copy(before), *targeting = json_object();
+    if (!ok) {
+        json_decref(split);
+        split = NULL;
+    }
+    /* each set_new takes its value, whether it succeeds or not */
+    int a = json_object_set_new(targeting, "fractional", split);
+    int b = json_object_set_new(def, "targeting", targeting);
+    if (a < 0 || b < 0 || json_object_set_new(def, "state", json_string("ENABLED")) < 0) {
         json_decref(def);
         return NULL;
     }
@@ -613,6 +620,8 @@ int sy_engine_experiment_transition(sy_engine_t *eng, const sy_principal_t *acto
                                           : "be terminated");
     struct workspace *w = sy_eng_find_ws(eng, e->ws);
     json_t *flag = sy_eng_flag_json(w, e->flag);
+    if (!flag && sy_eng_flag_exists(w, e->flag))
+        return sy_eng_oom(err); /* there, but could not be read back */
     if (!flag)
         return sy_err_set(err, SY_ECONFLICT, "flag", "flag \"%.64s\" no longer exists", e->flag);
     json_t *before = sy_exp_to_json(e), *def;
@@ -658,7 +667,7 @@ int sy_engine_experiment_transition(sy_engine_t *eng, const sy_principal_t *acto
             eng->x->n_recording--;
         if (to == RUNNING && e->record_exposures)
             eng->x->n_recording++;
-        *out = sy_exp_to_json(e);
+        *out = json_incref(after); /* made before the commit: nothing may fail after it */
     }
     json_decref(def);
     json_decref(before);

@@ -242,11 +242,12 @@ int sy_exp_settings_open(sy_engine_t *eng, sy_err_t *err);
 /* Moves `e` to `weights` and `state` in one transaction (flag split, experiment row,
  * history row with `detail`, audit event `audit_action`), toward `winner` (-1 for a
  * rollback), and starts a new health window. `actor` NULL is the system. On failure
- * nothing changes, in memory or in the store. */
+ * nothing changes, in memory or in the store. With `after_out`, the experiment as
+ * committed (made before the commit) into it on success: a new reference. */
 int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,
                   const int64_t *weights, enum state state, int winner, const char *action,
                   const char *audit_action, json_t *detail, const char *evaluation_id,
-                  sy_err_t *err);
+                  json_t **after_out, sy_err_t *err);
 /* One guarded step of `e` toward `winner` (core/allocation.h), as allocation/apply
  * describes it in engine.h; what the auto-promotion check takes for an eligible
  * experiment. */
@@ -272,7 +273,7 @@ struct promo_evidence sy_exp_evidence(const sy_experiment_result_t *r, size_t wi
  * SY_ECONFLICT naming "state" unless `e` runs or is promoting; nothing changes then. */
 int sy_exp_promote(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,
                    size_t winner, const char *by, const char *mode, const json_t *metadata,
-                   const struct promo_evidence *ev, sy_err_t *err);
+                   const struct promo_evidence *ev, json_t **out, sy_err_t *err);
 /* The auto-promotion check's promotion of an eligible `winner` of an experiment whose
  * safety.promotion is "full": sy_exp_promote by the system, unless an earlier allocation
  * change of `e` is younger than its cooldown (SY_ECONFLICT naming "cooldown"). No other

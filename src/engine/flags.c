@@ -56,28 +56,56 @@ void sy_engine_on_change(sy_engine_t *eng, sy_engine_change_cb cb, void *arg)
     eng->on_change_arg = arg;
 }
 
-/* Makes `set` (taken) what `w` serves from `revision` on. */
-static int publish(sy_engine_t *eng, struct workspace *w, sy_flagset_t *set, int64_t revision)
+/* A snapshot of `set` (taken; NULL: out of memory already) for workspace `ws`, not yet
+ * served; NULL when out of memory (then the set is freed). Made before a change commits,
+ * so that nothing after the commit can fail (sy_eng_snap_swap): the view that will publish
+ * it is reserved too. */
+static struct snap *snap_new(sy_engine_t *eng, int64_t ws, sy_flagset_t *set)
 {
-    SY_ENG_OWNED(eng);
-    struct snap *s = calloc(1, sizeof(*s));
+    struct snap *s = set && sy_eng_view_reserve(eng) == 0 ? calloc(1, sizeof(*s)) : NULL;
     if (!s) {
         sy_flagset_free(set);
-        return -ENOMEM;
+        return NULL;
     }
     s->set = set;
-    s->pub = (sy_snapshot_t){.workspace = w->id, .revision = revision, .set = set};
+    s->pub = (sy_snapshot_t){.workspace = ws, .set = set};
     atomic_init(&s->refs, 1);
+    return s;
+}
+
+void sy_eng_snap_drop(struct snap *s)
+{
+    if (s)
+        sy_snapshot_release(&s->pub);
+}
+
+void sy_eng_snap_swap(sy_engine_t *eng, struct workspace *w, struct snap *s, int64_t revision)
+{
+    SY_ENG_OWNED(eng);
+    s->pub.revision = revision;
     struct snap *old = w->current;
     w->current = s;
     w->revision = revision;
-    (void)sy_eng_view_publish(eng); /* out of memory: other threads see it with the next */
+    /* Out of memory, the view stays marked stale and the next tick publishes it (monitor.c):
+     * other threads serve the old snapshot for at most a second. */
+    (void)sy_eng_view_publish(eng);
     if (old)
         sy_snapshot_release(&old->pub);
     if (eng->on_change)
         eng->on_change(eng->on_change_arg, w->id, revision);
+}
+
+/* Makes `set` (taken) what `w` serves from `revision` on (opening a workspace). */
+static int publish(sy_engine_t *eng, struct workspace *w, sy_flagset_t *set, int64_t revision)
+{
+    struct snap *s = snap_new(eng, w->id, set);
+    if (!s)
+        return -ENOMEM;
+    sy_eng_snap_swap(eng, w, s, revision);
     return 0;
 }
+
+static json_t *flag_json_in(const sy_flagset_t *flags, const char *key);
 
 /* ---- compiling ----------------------------------------------------------------------- */
 
@@ -145,11 +173,13 @@ static int begin_document(const sy_engine_t *eng, struct workspace *w, const jso
 /* Puts into `b` (a build of what `w` serves) flag `key` at its experiment's control, when
  * an active experiment drives it. Returns 0 when it is put, 1 when nothing drives it,
  * -EINVAL when it does not compile so (then nothing is put, and the build may go on). */
-static int put_served(const sy_engine_t *eng, struct workspace *w, sy_flagset_build_t *b,
-                      const char *key)
+static int put_served(const sy_engine_t *eng, struct workspace *w, const sy_flagset_t *flags,
+                      const char *why, sy_flagset_build_t *b, const char *key)
 {
-    json_t *def = sy_eng_flag_json(w, key), *control = NULL;
-    int rc = def ? sy_eng_serve_control(eng, w->id, key, def, w->kill.reason, &control) : 1;
+    json_t *def = flag_json_in(flags, key), *control = NULL;
+    if (!def && sy_flagset_find(flags, key, strlen(key)))
+        return -ENOMEM; /* its text is there: only parsing it back can have failed */
+    int rc = def ? sy_eng_serve_control(eng, w->id, key, def, why, &control) : 1;
     if (rc == 0 && !control)
         rc = 1;
     char buf[8192];
@@ -178,81 +208,92 @@ static int put_served(const sy_engine_t *eng, struct workspace *w, sy_flagset_bu
 struct served_all {
     const sy_engine_t *eng;
     struct workspace *w;
+    const sy_flagset_t *flags;
+    const char *why;
     sy_flagset_build_t *b;
 };
 
 static int put_driven(void *arg, const char *flag)
 {
     struct served_all *sa = arg;
-    int rc = put_served(sa->eng, sa->w, sa->b, flag);
+    int rc = put_served(sa->eng, sa->w, sa->flags, sa->why, sa->b, flag);
     /* A flag that will not compile at its control stays as written: the others still
      * serve theirs. Only running out of memory stops the build. */
     return rc == -ENOMEM ? rc : 0;
 }
 
-/* What `w` serves now, from scratch: its flags, or with the kill switch engaged a change
- * of them, one flag per active experiment. */
-static sy_flagset_t *served_all(const sy_engine_t *eng, struct workspace *w)
+/* What `w` serves with `flags` as its flags and its kill switch `kill`, from scratch:
+ * `flags`, or with the kill switch engaged a change of them, one flag per active
+ * experiment. NULL when out of memory: never the document unfiltered in its place, which
+ * would serve every driven flag's split while the kill switch says control. */
+static sy_flagset_t *served_all(const sy_engine_t *eng, struct workspace *w,
+                                const sy_flagset_t *flags, const struct kill_switch *kill)
 {
     SY_ENG_OWNED(eng);
-    if (!w->kill.engaged)
-        return sy_flagset_ref(w->flags);
-    struct served_all sa = {.eng = eng, .w = w};
+    if (!kill->engaged)
+        return sy_flagset_ref(flags);
+    struct served_all sa = {.eng = eng, .w = w, .flags = flags, .why = kill->reason};
     sy_flagset_t *set = NULL;
-    if (sy_flagset_build_begin(&sa.b, w->flags, w->pool, SY_BUILD_CHANGE, NULL, NULL, NULL, NULL) <
-        0)
-        return sy_flagset_ref(w->flags);
+    if (sy_flagset_build_begin(&sa.b, flags, w->pool, SY_BUILD_CHANGE, NULL, NULL, NULL, NULL) < 0)
+        return NULL;
     if (sy_eng_driven_flags(eng, w->id, put_driven, &sa) < 0) {
         sy_flagset_build_abort(sa.b);
-        return sy_flagset_ref(w->flags); /* the document as it is, as before */
+        return NULL;
     }
-    return sy_flagset_build_end(sa.b, &set) == 0 ? set : sy_flagset_ref(w->flags);
+    return sy_flagset_build_end(sa.b, &set) == 0 ? set : NULL;
 }
 
-/* What `w` serves once flag `key` changed in its flags (already done): the served set
- * with that one flag as written, or at its control. */
-static sy_flagset_t *served_after(const sy_engine_t *eng, struct workspace *w, const char *key)
+/* What `w` serves once flag `key` changed in `flags` (its flags after the change): the
+ * served set with that one flag as written, or at its control. NULL when out of memory. */
+static sy_flagset_t *served_after(const sy_engine_t *eng, struct workspace *w,
+                                  const sy_flagset_t *flags, const char *key)
 {
     SY_ENG_OWNED(eng);
     struct snap *cur = w->current;
     if (!w->kill.engaged || !cur)
-        return served_all(eng, w);
+        return served_all(eng, w, flags, &w->kill);
     size_t klen = strlen(key);
-    const sy_flag_t *now = sy_flagset_find(w->flags, key, klen);
+    const sy_flag_t *now = sy_flagset_find(flags, key, klen);
     sy_flagset_build_t *b;
     sy_flagset_t *set = NULL;
     if (sy_flagset_build_begin(&b, cur->set, w->pool, SY_BUILD_CHANGE, NULL, NULL, NULL, NULL) < 0)
-        return served_all(eng, w);
+        return NULL;
     int rc;
     if (!now) {
         rc = sy_flagset_build_delete(b, key, klen);
         rc = rc == -ENOENT ? 0 : rc;
     } else {
-        rc = put_served(eng, w, b, key);
+        rc = put_served(eng, w, flags, w->kill.reason, b, key);
         if (rc == 1 || rc == -EINVAL) /* not driven, or not servable at its control */
             rc = sy_flagset_build_put_flag(b, now);
     }
     if (rc < 0) {
         sy_flagset_build_abort(b);
-        return served_all(eng, w);
+        return NULL;
     }
-    return sy_flagset_build_end(b, &set) == 0 ? set : served_all(eng, w);
+    return sy_flagset_build_end(b, &set) == 0 ? set : NULL;
 }
 
-int sy_eng_republish(sy_engine_t *eng, struct workspace *w, int64_t revision)
+struct snap *sy_eng_served_prepare(sy_engine_t *eng, struct workspace *w,
+                                   const struct kill_switch *kill)
 {
-    return publish(eng, w, served_all(eng, w), revision);
+    return snap_new(eng, w->id, served_all(eng, w, w->flags, kill));
 }
 
 /* ---- reading the flags as written ------------------------------------------------------ */
 
-json_t *sy_eng_flag_json(const struct workspace *w, const char *key)
+static json_t *flag_json_in(const sy_flagset_t *flags, const char *key)
 {
-    const sy_flag_t *f = sy_flagset_find(w->flags, key, strlen(key));
+    const sy_flag_t *f = sy_flagset_find(flags, key, strlen(key));
     size_t len;
     const char *src = f ? sy_flag_source(f, &len) : NULL;
     json_error_t je;
     return src ? sy_json_loadb(src, len, 0, &je) : NULL;
+}
+
+json_t *sy_eng_flag_json(const struct workspace *w, const char *key)
+{
+    return flag_json_in(w->flags, key);
 }
 
 bool sy_eng_flag_exists(const struct workspace *w, const char *key)
@@ -324,7 +365,7 @@ int sy_eng_flags_open(sy_engine_t *eng, struct workspace *w, sy_err_t *err)
         goto out;
     sy_flagset_free(w->flags);
     w->flags = set;
-    rc = publish(eng, w, served_all(eng, w), w->revision);
+    rc = publish(eng, w, served_all(eng, w, w->flags, &w->kill), w->revision);
 out:
     if (rc == -ENOMEM)
         sy_eng_oom(err);
@@ -336,7 +377,7 @@ out:
     return rc;
 }
 
-int sy_eng_flags_empty(sy_engine_t *eng, struct workspace *w)
+struct snap *sy_eng_flags_empty(sy_engine_t *eng, struct workspace *w)
 {
     SY_ENG_OWNED(eng);
     sy_flagset_opts_t opts = {.fractional = eng->fractional};
@@ -346,7 +387,7 @@ int sy_eng_flags_empty(sy_engine_t *eng, struct workspace *w)
         rc = sy_flagset_build_begin(&b, NULL, w->pool, SY_BUILD_DOCUMENT, NULL, NULL, &opts, NULL);
     if (rc == 0)
         rc = sy_flagset_build_end(b, &w->flags);
-    return rc == 0 ? publish(eng, w, sy_flagset_ref(w->flags), w->revision) : rc;
+    return rc == 0 ? snap_new(eng, w->id, sy_flagset_ref(w->flags)) : NULL;
 }
 
 void sy_eng_flags_close(struct workspace *w)
@@ -415,14 +456,17 @@ static int flag_change(sy_engine_t *eng, const sy_principal_t *actor, struct wor
     /* A key that is no UTF-8 could be stored, but never shown back as JSON. */
     if (!sy_utf8_valid(key, strlen(key)))
         return sy_err_set(err, -EINVAL, "key", "the flag key cannot be stored");
-    char *text = def ? json_dumps(def, JSON_COMPACT) : NULL;
+    char *text = def ? sy_json_dumps(def, JSON_COMPACT) : NULL;
     json_t *before = sy_eng_flag_json(w, key);
     sy_problem_t items[PROBLEMS_KEPT];
     sy_problems_t local = {.items = items, .cap = PROBLEMS_KEPT};
     sy_problems_t *p = problems ? problems : &local;
     sy_flagset_build_t *b = NULL;
     sy_flagset_t *next = NULL;
+    struct snap *served = NULL;
     int rc = def && !text ? -ENOMEM : 0;
+    if (rc == 0 && !before && sy_eng_flag_exists(w, key))
+        rc = -ENOMEM; /* the flag's text is there: only parsing it back failed */
     if (rc == 0)
         rc = sy_flagset_build_begin(&b, w->flags, w->pool, SY_BUILD_CHANGE, NULL, NULL, NULL, p);
     if (rc == 0)
@@ -437,6 +481,9 @@ static int flag_change(sy_engine_t *eng, const sy_principal_t *actor, struct wor
         rc = refused(p, err);
         goto out;
     }
+    /* what will be served, made before the commit: after it nothing may fail */
+    if (rc == 0 && !(served = snap_new(eng, w->id, served_after(eng, w, next, key))))
+        rc = -ENOMEM;
     if (rc < 0) {
         sy_eng_oom(err);
         goto out;
@@ -451,8 +498,10 @@ static int flag_change(sy_engine_t *eng, const sy_principal_t *actor, struct wor
     sy_flagset_free(w->flags);
     w->flags = next;
     next = NULL;
-    rc = publish(eng, w, served_after(eng, w, key), revision) < 0 ? sy_eng_oom(err) : 0;
+    sy_eng_snap_swap(eng, w, served, revision);
+    served = NULL;
 out:
+    sy_eng_snap_drop(served);
     sy_flagset_build_abort(b);
     sy_flagset_free(next);
     json_decref(before);
@@ -576,8 +625,8 @@ static int write_flagset(sy_engine_t *eng, int64_t ws, void *arg, sy_err_t *err)
     if (rc < 0)
         return rc;
     json_t *e = json_object_get(fw->doc, "$evaluators"), *m = json_object_get(fw->doc, "metadata");
-    char *et = e ? json_dumps(e, JSON_COMPACT) : strdup("{}");
-    char *mt = m ? json_dumps(m, JSON_COMPACT) : strdup("{}");
+    char *et = e ? sy_json_dumps(e, JSON_COMPACT) : strdup("{}");
+    char *mt = m ? sy_json_dumps(m, JSON_COMPACT) : strdup("{}");
     rc = et && mt ? sy_store_flagset_put(eng->store, ws, et, mt, err) : sy_eng_oom(err);
     free(et);
     free(mt);
@@ -653,7 +702,7 @@ int sy_engine_flagset_put(sy_engine_t *eng, const sy_principal_t *actor, json_t 
     {
         if (rc == -ENOMEM)
             break;
-        if (!(fw.texts[i] = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)))
+        if (!(fw.texts[i] = sy_json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)))
             rc = -ENOMEM;
         else if ((rc = put_json(b, k, v, fw.texts[i])) == -EINVAL)
             rc = 0; /* reported; the end refuses */
@@ -668,6 +717,9 @@ int sy_engine_flagset_put(sy_engine_t *eng, const sy_principal_t *actor, json_t 
     else if (rc < 0)
         sy_eng_oom(err);
     int64_t revision;
+    struct snap *served = NULL;
+    if (rc == 0 && !(served = snap_new(eng, w->id, served_all(eng, w, next, &w->kill))))
+        rc = sy_eng_oom(err);
     if (rc == 0 && (rc = commit(eng, actor, w, write_flagset, &fw, "flagset.import", "flagset",
                                 before, kept, &revision, err)) == 0) {
         sy_flagset_free(w->flags);
@@ -677,8 +729,10 @@ int sy_engine_flagset_put(sy_engine_t *eng, const sy_principal_t *actor, json_t 
         json_decref(w->metadata);
         w->evaluators = json_incref(e);
         w->metadata = json_incref(m);
-        rc = publish(eng, w, served_all(eng, w), revision) < 0 ? sy_eng_oom(err) : 0;
+        sy_eng_snap_swap(eng, w, served, revision);
+        served = NULL;
     }
+    sy_eng_snap_drop(served);
     sy_flagset_build_abort(b);
     sy_flagset_free(next);
     for (size_t j = 0; fw.texts && j < n; j++)

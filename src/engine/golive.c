@@ -42,27 +42,38 @@ int sy_eng_kill_switch_open(sy_engine_t *eng, sy_err_t *err)
     int rc = sy_store_setting_list(eng->store, load_setting, eng, err);
     if (rc == -EIO)
         return sy_err_set(err, rc, NULL, "store: a workspace's kill switch does not load");
-    for (size_t i = 0; rc == 0 && i < eng->n_ws; i++)
-        if (eng->ws[i].kill.engaged && sy_eng_republish(eng, &eng->ws[i], eng->ws[i].revision) < 0)
+    for (size_t i = 0; rc == 0 && i < eng->n_ws; i++) {
+        struct workspace *w = &eng->ws[i];
+        struct snap *s = w->kill.engaged ? sy_eng_served_prepare(eng, w, &w->kill) : NULL;
+        if (w->kill.engaged && !s)
             rc = sy_eng_oom(err);
+        else if (s)
+            sy_eng_snap_swap(eng, w, s, w->revision);
+    }
     return rc;
 }
 
 int sy_eng_kill_switch_write(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws,
                              bool engaged, const char *reason, const char *by,
-                             struct kill_switch *next, sy_err_t *err)
+                             struct kill_change *c, sy_err_t *err)
 {
     struct workspace *w = sy_eng_find_ws(eng, ws);
+    c->served = NULL;
     if (!w)
         return sy_err_set(err, -ENOENT, NULL, "no such workspace");
+    struct kill_switch *next = &c->next;
     *next = (struct kill_switch){.engaged = engaged, .changed_ms = sy_engine_now_ms(eng)};
     snprintf(next->reason, sizeof(next->reason), "%s", reason);
     snprintf(next->actor, sizeof(next->actor), "%s", by);
     json_t *before = state_json(&w->kill), *after = state_json(next);
-    char *text = after ? json_dumps(after, JSON_COMPACT) : NULL;
+    char *text = after ? sy_json_dumps(after, JSON_COMPACT) : NULL;
+    /* What is served under it, before anything is written: once committed, serving it
+     * cannot fail (a kill switch committed but not served is worse than a refusal). */
+    c->served = sy_eng_served_prepare(eng, w, next);
     /* what OFREP serves changes: a new revision, so that no ETag matches the old answers */
-    int rc = text && before ? sy_store_setting_put(eng->store, ws, "kill_switch", text, err)
-                            : sy_eng_oom(err);
+    int rc = text && before && c->served
+                 ? sy_store_setting_put(eng->store, ws, "kill_switch", text, err)
+                 : sy_eng_oom(err);
     if (rc == 0)
         rc = sy_store_workspace_bump(eng->store, ws, &next->revision, err);
     if (rc == 0)
@@ -84,22 +95,31 @@ int sy_eng_kill_switch_write(sy_engine_t *eng, const sy_principal_t *actor, int6
                             .details = after};
     if (rc == 0)
         rc = sy_eng_notify(eng, ws, &n, err);
+    if (rc < 0)
+        sy_eng_kill_switch_drop(c);
     free(text);
     json_decref(before);
     json_decref(after);
     return rc;
 }
 
-void sy_eng_kill_switch_set(sy_engine_t *eng, int64_t ws, const struct kill_switch *k)
+void sy_eng_kill_switch_set(sy_engine_t *eng, int64_t ws, struct kill_change *c)
 {
     struct workspace *w = sy_eng_find_ws(eng, ws);
-    if (!w)
+    if (!w || !c->served) {
+        sy_eng_kill_switch_drop(c);
         return;
-    w->kill = *k;
-    /* Committed: a failure to compile now leaves the old snapshot until the next change
-     * or restart, which start from the stored state. */
-    (void)sy_eng_republish(eng, w, k->revision);
+    }
+    w->kill = c->next;
+    sy_eng_snap_swap(eng, w, c->served, c->next.revision);
+    c->served = NULL;
     sy_eng_routes_changed(eng); /* routes send nothing to `new` while it is engaged */
+}
+
+void sy_eng_kill_switch_drop(struct kill_change *c)
+{
+    sy_eng_snap_drop(c->served);
+    c->served = NULL;
 }
 
 bool sy_engine_kill_switch_engaged(sy_engine_t *eng, int64_t ws, char *reason, size_t cap)
@@ -138,17 +158,29 @@ int sy_engine_kill_switch_put(sy_engine_t *eng, const sy_principal_t *actor, con
     const json_t *who = json_object_get(body, "actor");
     if (who && !sy_eng_valid_name(json_string_value(who), 128))
         return sy_err_set(err, -EINVAL, "actor", "actor is 1 to 128 characters");
-    struct kill_switch next;
+    struct kill_change c;
     if ((rc = sy_store_begin(eng->store, err)) < 0)
         return rc;
     if ((rc = sy_eng_kill_switch_write(eng, actor, actor->workspace, json_is_true(en), reason,
-                                       who ? json_string_value(who) : sy_eng_actor_name(actor),
-                                       &next, err)) < 0) {
+                                       who ? json_string_value(who) : sy_eng_actor_name(actor), &c,
+                                       err)) < 0) {
         sy_store_rollback(eng->store);
         return rc;
     }
-    if ((rc = sy_store_commit(eng->store, err)) < 0)
+    /* the answer too is made before the commit: an error answered for a change that is
+     * committed is as wrong as a change lost */
+    *out = json_pack("{so}", "kill_switch", state_json(&c.next));
+    if (!*out) {
+        sy_store_rollback(eng->store);
+        sy_eng_kill_switch_drop(&c);
+        return sy_eng_oom(err);
+    }
+    if ((rc = sy_store_commit(eng->store, err)) < 0) {
+        sy_eng_kill_switch_drop(&c);
+        json_decref(*out);
+        *out = NULL;
         return rc;
-    sy_eng_kill_switch_set(eng, actor->workspace, &next);
-    return sy_engine_kill_switch_get(eng, actor, out, err);
+    }
+    sy_eng_kill_switch_set(eng, actor->workspace, &c);
+    return 0;
 }

@@ -18,6 +18,7 @@
 
 #include "core/allocation.h"
 #include "core/latency.h"
+#include "codec/value_json.h"
 #include "engine/engine.h"
 
 #define KEY_MAX 256 /* longest flag or experiment key */
@@ -142,8 +143,9 @@ struct sy_engine {
     /* what other threads read (view.c) */
     pthread_mutex_t view_lock; /* held only to swap `view` or take a reference to it */
     struct sy_eng_view *view;
-    atomic_llong view_gen; /* bumped with each new view */
-    bool view_stale;       /* the last view could not be made: sy_engine_tick tries again */
+    atomic_llong view_gen;     /* bumped with each new view */
+    bool view_stale;           /* the last view could not be made: sy_engine_tick tries again */
+    struct sy_eng_view *spare; /* made by sy_eng_view_reserve before a change commits */
     _Atomic(sy_loopstat_t *) loops[SY_ENGINE_LOOPS_MAX]; /* the loops' gauges (view.c) */
     bool bound;                                          /* sy_engine_bind_thread: */
     pthread_t owner; /* the only thread that may change anything */
@@ -158,6 +160,10 @@ struct workspace *sy_eng_find_ws(sy_engine_t *eng, int64_t id);
  * other threads; after every change of either. -ENOMEM keeps the previous one and marks
  * it stale (a revoked token must not stay valid there): the next tick tries again. */
 int sy_eng_view_publish(sy_engine_t *eng);
+/* Before a change commits: makes sure the view that will publish it needs no allocation
+ * (room for one more workspace and one more token than there are), so that publishing it
+ * once committed cannot fail. -ENOMEM. */
+int sy_eng_view_reserve(sy_engine_t *eng);
 void sy_eng_view_close(sy_engine_t *eng);
 
 /* The KPI half of a group commit (regression.c); sy_engine_events_commit drives it. Takes
@@ -203,13 +209,22 @@ void sy_eng_writer_stop(struct sy_eng_writer *w);
 /* Loads `w`'s flags from the store, compiles them as flagd would load the document, and
  * publishes its first snapshot at w->revision. */
 int sy_eng_flags_open(sy_engine_t *eng, struct workspace *w, sy_err_t *err);
-/* Gives a new workspace `w` no flags, and publishes that. */
-int sy_eng_flags_empty(sy_engine_t *eng, struct workspace *w);
+/* Gives a new workspace `w` no flags, and returns the snapshot it will serve, for
+ * sy_eng_snap_swap once it is committed (NULL: out of memory; sy_eng_flags_close undoes
+ * what was made). */
+struct snap *sy_eng_flags_empty(sy_engine_t *eng, struct workspace *w);
 /* Releases what `w` holds of flags and snapshots. */
 void sy_eng_flags_close(struct workspace *w);
-/* Publishes what `w` serves again at `revision`, from its flags as written (its kill
- * switch changed): the cost of the flags its experiments drive, not of all of them. */
-int sy_eng_republish(sy_engine_t *eng, struct workspace *w, int64_t revision);
+/* What `w` would serve from its flags as written under kill switch `kill` (about to
+ * change), as a snapshot not yet served: the cost of the flags its experiments drive, not
+ * of all of them. NULL when out of memory. Made before the change commits; then either
+ * sy_eng_snap_swap (committed: cannot fail) or sy_eng_snap_drop. */
+struct snap *sy_eng_served_prepare(sy_engine_t *eng, struct workspace *w,
+                                   const struct kill_switch *kill);
+/* Makes prepared snapshot `s` (taken) what `w` serves from `revision` on. Cannot fail. */
+void sy_eng_snap_swap(sy_engine_t *eng, struct workspace *w, struct snap *s, int64_t revision);
+/* Drops a prepared snapshot never served. NULL is a no-op. */
+void sy_eng_snap_drop(struct snap *s);
 /* Flag `key` of `w` as written (parsed from its text: a new reference), or NULL. */
 json_t *sy_eng_flag_json(const struct workspace *w, const char *key);
 bool sy_eng_flag_exists(const struct workspace *w, const char *key);
@@ -281,6 +296,18 @@ int sy_eng_notify_now(sy_engine_t *eng, int64_t ws, const struct sy_eng_note *n,
 
 /* The route (ws, name), or NULL. */
 struct route *sy_eng_route_find(sy_engine_t *eng, int64_t ws, const char *name);
+/* A move of a route's breaker written in the open transaction (audit, notification, a
+ * rollout plan sent back to 0 when it opens), applied to memory once committed. */
+struct breaker_move {
+    struct route *r; /* NULL: the breaker was in that state already */
+    char state[16];  /* its new state */
+    bool abort_plan; /* the plan went back to 0 */
+    int64_t now_ms;  /* when */
+};
+int sy_eng_route_breaker_write(sy_engine_t *eng, int64_t ws, const char *name, const char *state,
+                               int64_t at_ms, struct breaker_move *m, sy_err_t *err);
+/* Committed: the route takes the move. Cannot fail. */
+void sy_eng_route_breaker_apply(sy_engine_t *eng, const struct breaker_move *m);
 /* route_def.c: the normalized definition of `body` (all but name, percentage and
  * enabled) into *def; -EINVAL naming the field. */
 int sy_eng_route_definition(const json_t *body, json_t **def, sy_err_t *err);
@@ -316,12 +343,23 @@ int sy_eng_risk_throttle(sy_engine_t *eng, const sy_principal_t *actor, int64_t 
 
 /* At start-up: every workspace's kill switch from its setting. */
 int sy_eng_kill_switch_open(sy_engine_t *eng, sy_err_t *err);
+/* A kill switch change written but not yet committed: the new state, and the snapshot the
+ * workspace will serve under it, made before the commit. */
+struct kill_change {
+    struct kill_switch next;
+    struct snap *served; /* owned until sy_eng_kill_switch_set or _drop */
+};
 /* Writes the kill switch of `ws` (engaged or not, why, by whom) and its audit event in the
- * open transaction; the new state into *next, for sy_eng_kill_switch_set once committed. */
+ * open transaction, and prepares what is served under it: into *c, for
+ * sy_eng_kill_switch_set once committed or sy_eng_kill_switch_drop if not. On an error *c
+ * holds nothing. */
 int sy_eng_kill_switch_write(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws,
                              bool engaged, const char *reason, const char *by,
-                             struct kill_switch *next, sy_err_t *err);
-void sy_eng_kill_switch_set(sy_engine_t *eng, int64_t ws, const struct kill_switch *k);
+                             struct kill_change *c, sy_err_t *err);
+/* Committed: the new state and its snapshot take effect. Cannot fail. */
+void sy_eng_kill_switch_set(sy_engine_t *eng, int64_t ws, struct kill_change *c);
+/* Not committed: drops what sy_eng_kill_switch_write prepared. */
+void sy_eng_kill_switch_drop(struct kill_change *c);
 
 /* ---- experiment.c ---------------------------------------------------------------------- */
 

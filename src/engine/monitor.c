@@ -322,7 +322,13 @@ int sy_engine_experiment_health(sy_engine_t *eng, const sy_principal_t *actor, c
     struct experiment *e = sy_exp_lookup(eng, actor, key, err);
     if (!e)
         return -ENOENT;
-    if (body) { /* pushed: it stands for the watched variant until the next change */
+    struct pushed {
+        sy_health_t health;
+        bool has;
+        int64_t at_ms;
+        bool set;
+    } saved = {0}; /* what an answer that cannot be made puts back */
+    if (body) {    /* pushed: it stands for the watched variant until the next change */
         static const char *const fields[] = {"success_rate", "error_rate", "p95_ms", "retry_rate",
                                              NULL};
         int rc = sy_exp_only_fields(body, fields, err);
@@ -345,6 +351,7 @@ int sy_engine_experiment_health(sy_engine_t *eng, const sy_principal_t *actor, c
         if (e->watched < 0 || (e->state != PROMOTING && e->state != PROMOTED))
             return sy_err_set(err, SY_ECONFLICT, "state",
                               "experiment \"%.64s\" has no promoted variant to watch", e->key);
+        saved = (struct pushed){e->pushed, e->has_pushed, e->pushed_ms, true};
         e->pushed = (sy_health_t){.success_rate = json_number_value(s),
                                   .error_rate = json_number_value(x),
                                   .has_p95 = p != NULL,
@@ -361,6 +368,11 @@ int sy_engine_experiment_health(sy_engine_t *eng, const sy_principal_t *actor, c
     *out = view ? json_pack("{ssssso}", "experiment", e->key, "state", sy_exp_state_name(e->state),
                             "health", view)
                 : NULL;
+    if (!*out && saved.set) { /* refused: the push did not happen */
+        e->pushed = saved.health;
+        e->has_pushed = saved.has;
+        e->pushed_ms = saved.at_ms;
+    }
     return *out ? 0 : sy_eng_oom(err);
 }
 
@@ -450,7 +462,7 @@ static json_t *check_one(sy_engine_t *eng, struct experiment *e)
                                "health", json_incref(view));
     sy_err_t err = {0};
     int rc = detail ? sy_exp_change(eng, NULL, e, prev, ROLLED_BACK, -1, "rollback",
-                                    "allocation.rolled_back", detail, NULL, &err)
+                                    "allocation.rolled_back", detail, NULL, NULL, &err)
                     : -ENOMEM;
     json_decref(detail);
     json_t *o = json_pack("{sssIssssso}", "experiment", e->key, "workspace", (json_int_t)e->ws,

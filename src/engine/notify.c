@@ -56,7 +56,8 @@ static int name_list(const json_t *body, const char *field, const char *const *s
         return sy_eng_oom(err);
     if (!v) {
         for (size_t i = 0; set[i]; i++)
-            json_array_append_new(*out, json_string(set[i]));
+            if (json_array_append_new(*out, json_string(set[i])) < 0)
+                goto oom;
         return 0;
     }
     size_t i;
@@ -68,9 +69,14 @@ static int name_list(const json_t *body, const char *field, const char *const *s
         const char *s = json_string_value(e);
         if (!one_of(s, set) || has(*out, s))
             goto bad;
-        json_array_append_new(*out, json_string(s));
+        if (json_array_append_new(*out, json_string(s)) < 0)
+            goto oom;
     }
     return 0;
+oom:
+    json_decref(*out);
+    *out = NULL;
+    return sy_eng_oom(err);
 bad:
     json_decref(*out);
     *out = NULL;
@@ -179,10 +185,17 @@ static json_t *channel_json(const sy_store_channel_t *c)
 {
     json_error_t je;
     json_t *o = json_loads(c->config, 0, &je), *sec = json_loads(c->secrets, 0, &je);
-    json_t *names = json_array();
+    json_t *names = sec ? json_array() : NULL;
     const char *k;
     json_t *v;
-    json_object_foreach(sec, k, v) json_array_append_new(names, json_string(k));
+    json_object_foreach(sec, k, v)
+    {
+        if (json_array_append_new(names, json_string(k)) < 0) { /* a name missing: none */
+            json_decref(names);
+            names = NULL;
+            break;
+        }
+    }
     json_decref(sec);
     json_t *meta = names ? json_pack("{sIsssssbsIso}", "id", (json_int_t)c->id, "type", c->type,
                                      "name", c->name, "enabled", c->enabled, "created_ms",
@@ -216,11 +229,15 @@ int sy_engine_channel_create(sy_engine_t *eng, const sy_principal_t *actor, cons
     int rc = config && secrets ? channel_fields(body, type, config, secrets, err) : sy_eng_oom(err);
     if (rc == 0 && (rc = name_list(body, "levels", levels, &lv, err)) == 0 &&
         (rc = name_list(body, "events", events, &ev, err)) == 0) {
-        json_object_set_new(config, "levels", lv);
-        json_object_set_new(config, "events", ev);
+        int a = json_object_set_new(config, "levels", lv);
+        int b = json_object_set_new(config, "events", ev);
+        if (a < 0 || b < 0)
+            rc = sy_eng_oom(err); /* a channel without its filters would take everything */
+    } else {
+        json_decref(lv); /* the events' list was refused or could not be made */
     }
-    char *ctext = rc == 0 ? json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    char *stext = rc == 0 ? json_dumps(secrets, JSON_COMPACT) : NULL;
+    char *ctext = rc == 0 ? sy_json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    char *stext = rc == 0 ? sy_json_dumps(secrets, JSON_COMPACT) : NULL;
     if (rc == 0 && (!ctext || !stext))
         rc = sy_eng_oom(err);
     sy_store_channel_t c = {.workspace = actor->workspace,
@@ -317,7 +334,9 @@ static int queue_for(void *arg, const sy_store_channel_t *c)
     if (q->only <= 0) {
         json_error_t je;
         json_t *config = json_loads(c->config, 0, &je);
-        bool takes = config && c->enabled && has(json_object_get(config, "levels"), q->row.level) &&
+        if (!config) /* not "the channel does not take it": the note would be lost */
+            return -ENOMEM;
+        bool takes = c->enabled && has(json_object_get(config, "levels"), q->row.level) &&
                      has(json_object_get(config, "events"), q->row.event);
         json_decref(config);
         if (!takes)
@@ -352,7 +371,7 @@ static int queue(sy_engine_t *eng, int64_t ws, int64_t only, const struct sy_eng
                                 "action", n->resolve ? "resolve" : "trigger", "workspace", w->name,
                                 "resource", n->resource, "title", n->title, "details",
                                 n->details ? n->details : json_null(), "at_ms", (json_int_t)now);
-    char *text = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
+    char *text = payload ? sy_json_dumps(payload, JSON_COMPACT) : NULL;
     json_decref(payload);
     if (!text)
         return sy_eng_oom(err);

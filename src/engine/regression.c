@@ -99,7 +99,7 @@ static int kpi_from(const json_t *o, long idx, int64_t ws, int64_t now, sy_store
     k->event_id = json_string_value(id);
     const json_t *d = json_object_get(o, "detail");
     if (d && !json_is_null(d)) {
-        *detail = json_dumps(d, JSON_COMPACT | JSON_ENCODE_ANY);
+        *detail = sy_json_dumps(d, JSON_COMPACT | JSON_ENCODE_ANY);
         if (!*detail)
             return sy_eng_oom(err);
         if (strlen(*detail) > DETAIL_MAX)
@@ -299,7 +299,7 @@ static json_t *policy_json(const struct policy *p)
 static int write_policy(sy_engine_t *eng, int64_t ws, const struct policy *p, bool only_new,
                         bool *created, sy_err_t *err)
 {
-    char *state = p->state ? json_dumps(p->state, JSON_COMPACT) : NULL;
+    char *state = p->state ? sy_json_dumps(p->state, JSON_COMPACT) : NULL;
     if (p->state && !state)
         return sy_eng_oom(err);
     sy_store_regression_t r = {.workspace = ws,
@@ -741,7 +741,7 @@ static int evaluate_ws(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws
         policies_free(&ps);
         return rc;
     }
-    struct kill_switch killed;
+    struct kill_change killed = {0};
     bool kill = false; /* a KILL_SWITCH tripwire engaged it: set once committed */
     for (size_t i = 0; rc == 0 && i < ps.n; i++) {
         struct policy *p = &ps.v[i];
@@ -768,20 +768,27 @@ static int evaluate_ws(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws
                 kill = true;
         }
     }
+    /* the answer, before the commit: after it nothing may fail */
+    size_t had = json_array_size(list);
+    for (size_t i = 0; rc == 0 && i < ps.n; i++) {
+        if (!ps.v[i].enabled)
+            continue;
+        json_t *o = state_json(&ps.v[i]);
+        if (o && json_object_set_new(o, "workspace", json_integer(ws)) < 0)
+            json_decref(o), o = NULL;
+        if (json_array_append_new(list, o) < 0) /* takes o, appended or not */
+            rc = sy_eng_oom(err);
+    }
     if (rc < 0)
         sy_store_rollback(eng->store);
     else
         rc = sy_store_commit(eng->store, err);
     if (rc == 0 && kill)
         sy_eng_kill_switch_set(eng, ws, &killed);
-    for (size_t i = 0; rc == 0 && i < ps.n; i++) {
-        if (!ps.v[i].enabled)
-            continue;
-        json_t *o = state_json(&ps.v[i]);
-        if (!o || json_object_set_new(o, "workspace", json_integer(ws)) < 0 ||
-            json_array_append_new(list, o) < 0)
-            rc = sy_eng_oom(err);
-    }
+    else
+        sy_eng_kill_switch_drop(&killed);
+    while (rc < 0 && json_array_size(list) > had)
+        json_array_remove(list, json_array_size(list) - 1);
     policies_free(&ps);
     return rc;
 }
@@ -792,17 +799,18 @@ int sy_engine_regression_evaluate(sy_engine_t *eng, const sy_principal_t *actor,
     if ((domain == NULL) != (metric == NULL))
         return sy_err_set(err, -EINVAL, domain ? "metric" : "domain",
                           "give both domain and metric, or neither for every policy");
+    /* the answer's frame first: each workspace's states join it before its commit */
     json_t *list = json_array();
-    int rc = list ? 0 : sy_eng_oom(err);
+    *out = json_pack("{so}", "evaluated", list);
+    int rc = *out ? 0 : sy_eng_oom(err);
     for (size_t i = 0; rc == 0 && i < eng->n_ws; i++)
         if (!actor || eng->ws[i].id == actor->workspace)
             rc = evaluate_ws(eng, actor, eng->ws[i].id, domain, metric, list, err);
     if (rc < 0) {
-        json_decref(list);
-        return rc;
+        json_decref(*out);
+        *out = NULL;
     }
-    *out = json_pack("{so}", "evaluated", list);
-    return *out ? 0 : sy_eng_oom(err);
+    return rc;
 }
 
 int sy_engine_regression_state(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,

@@ -203,6 +203,8 @@ int sy_engine_risk_policy_put(sy_engine_t *eng, const sy_principal_t *actor, con
     p.updated_ms = sy_engine_now_ms(eng);
     if ((rc = sy_store_begin(eng->store, err)) < 0)
         return rc;
+    /* The answer is a struct filled after the commit, which cannot fail: an error answered
+     * for a change that was committed would be as wrong as a change lost. */
     if ((rc = write_policy(eng, actor, actor->workspace, &old, &p,
                            old.found ? "risk.policy.update" : "risk.policy.create", err)) < 0) {
         sy_store_rollback(eng->store);
@@ -299,6 +301,8 @@ int sy_engine_risk_reserve(sy_engine_t *eng, const sy_principal_t *actor,
         e.reason = why;
         rc = sy_store_risk_add(eng->store, &e, &id, err);
     }
+    /* the answer is a struct, filled after the commit (which nothing can fail): a
+     * reservation committed but answered 500 would be retried, and counted twice */
     if (rc < 0) {
         sy_store_rollback(eng->store);
         return rc;

@@ -250,9 +250,28 @@ int sy_engine_route_report(sy_engine_t *eng, const sy_principal_t *who, const ch
         rows[i].route = name;
         rows[i].minute = minute;
     }
-    /* everything checked: now the counters, then the breaker's move */
+    /* everything checked: the counters and the breaker's move in one transaction, with the
+     * answer made before it commits (after it only memory takes the change) */
+    struct breaker_move m = {0};
     if (rc == 0)
-        rc = sy_engine_route_minutes_add(eng, rows, n, err);
+        rc = sy_store_begin(eng->store, err);
+    if (rc == 0) {
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            rc = sy_store_route_minute_add(eng->store, &rows[i], err);
+        if (rc == 0 && state)
+            rc = sy_eng_route_breaker_write(eng, who->workspace, name, state, sy_engine_now_ms(eng),
+                                            &m, err);
+        if (rc == 0 &&
+            !(*out = json_pack("{sssIss}", "route", name, "counters", (json_int_t)n, "breaker",
+                               m.r ? m.state : sy_engine_route_breaker_state(eng, who, name))))
+            rc = sy_eng_oom(err);
+        if (rc < 0)
+            sy_store_rollback(eng->store);
+        else if ((rc = sy_store_commit(eng->store, err)) < 0) {
+            json_decref(*out);
+            *out = NULL;
+        }
+    }
     struct route *r = rc == 0 ? sy_eng_route_find(eng, who->workspace, name) : NULL;
     for (size_t i = 0; r && i < n; i++) { /* for its health and its plan */
         bool error = strcmp(rows[i].upstream, "error") == 0;
@@ -264,12 +283,9 @@ int sy_engine_route_report(sy_engine_t *eng, const sy_principal_t *who, const ch
         r->reported[u].answered +=
             sy_store_sparse_add(r->reported[u].hist, SY_LAT_BUCKETS, rows[i].hist);
     }
-    if (rc == 0 && state)
-        rc = sy_engine_route_breaker(eng, who->workspace, name, state, sy_engine_now_ms(eng), err);
     if (rc == 0)
-        *out = json_pack("{sssIss}", "route", name, "counters", (json_int_t)n, "breaker",
-                         sy_engine_route_breaker_state(eng, who, name));
+        sy_eng_route_breaker_apply(eng, &m);
     free(rows);
     free(text);
-    return rc == 0 && !*out ? sy_eng_oom(err) : rc;
+    return rc;
 }

@@ -138,11 +138,20 @@ static int commit(sy_engine_t *eng, const sy_principal_t *actor, struct route *o
                   struct route *next, const char *action, const char *why, json_t **out,
                   sy_err_t *err)
 {
-    char *text = json_dumps(next->def, JSON_COMPACT);
+    char *text = sy_json_dumps(next->def, JSON_COMPACT);
     json_t *before = old ? route_json(old) : NULL, *after = route_json(next);
-    if (after && why)
-        json_object_set_new(after, "reason", json_string(why));
-    int rc = text && after && (!old || before) ? sy_store_begin(eng->store, err) : sy_eng_oom(err);
+    if (after && why && json_object_set_new(after, "reason", json_string(why)) < 0)
+        json_decref(after), after = NULL;
+    if (old && next->bp != old->bp)
+        next->step_ms = 0; /* a new step: the plan holds it from now */
+    /* Everything that can fail before the commit (the table's room, the answer): after it
+     * the route only takes its place. */
+    *out = route_json(next);
+    int rc = text && after && *out && (!old || before) &&
+                     (old || sy_eng_grow((void **)&eng->routes, &eng->cap_routes, eng->n_routes + 1,
+                                         sizeof(*eng->routes)) == 0)
+                 ? sy_store_begin(eng->store, err)
+                 : sy_eng_oom(err);
     if (rc == 0) {
         char res[SY_ROUTE_MAX_NAME + 8];
         snprintf(res, sizeof(res), "route:%s", next->name);
@@ -159,26 +168,20 @@ static int commit(sy_engine_t *eng, const sy_principal_t *actor, struct route *o
         else
             rc = sy_store_commit(eng->store, err);
     }
-    if (rc == 0 && !old &&
-        sy_eng_grow((void **)&eng->routes, &eng->cap_routes, eng->n_routes + 1,
-                    sizeof(*eng->routes)) < 0)
-        rc = sy_eng_oom(err); /* committed, so a restart has it; refused now all the same */
     if (rc == 0) {
         if (old) {
             if (old->def != next->def) {
                 json_decref(old->def);
                 sy_routes_free(old->spec);
             }
-            if (next->bp != old->bp)
-                next->step_ms = 0; /* a new step: the plan holds it from now */
             *old = *next;
         } else {
             eng->routes[eng->n_routes++] = *next;
         }
-        *out = route_json(old ? old : &eng->routes[eng->n_routes - 1]);
-        if (!*out)
-            rc = sy_eng_oom(err);
         sy_eng_routes_changed(eng);
+    } else {
+        json_decref(*out);
+        *out = NULL;
     }
     free(text);
     json_decref(before);
@@ -410,9 +413,10 @@ sy_routes_t *sy_engine_routes_all(sy_engine_t *eng)
     return rs;
 }
 
-int sy_engine_route_breaker(sy_engine_t *eng, int64_t ws, const char *name, const char *state,
-                            int64_t at_ms, sy_err_t *err)
+int sy_eng_route_breaker_write(sy_engine_t *eng, int64_t ws, const char *name, const char *state,
+                               int64_t at_ms, struct breaker_move *m, sy_err_t *err)
 {
+    *m = (struct breaker_move){0};
     struct route *r = sy_eng_route_find(eng, ws, name);
     if (!r)
         return sy_err_set(err, -ENOENT, "name", "no such route");
@@ -437,29 +441,78 @@ int sy_engine_route_breaker(sy_engine_t *eng, int64_t ws, const char *name, cons
                             .occurrence = when,
                             .title = title,
                             .details = after};
-    int rc = before && after ? sy_store_begin(eng->store, err) : sy_eng_oom(err);
-    if (rc == 0) {
-        if ((rc = sy_eng_audit(eng, NULL, ws, "route.breaker", res, before, after, err)) < 0 ||
-            ((open || closed) && (rc = sy_eng_notify(eng, ws, &n, err)) < 0))
-            sy_store_rollback(eng->store);
-        else
-            rc = sy_store_commit(eng->store, err);
-    }
+    int rc = before && after ? 0 : sy_eng_oom(err);
     if (rc == 0)
-        snprintf(r->breaker, sizeof(r->breaker), "%s", state);
+        rc = sy_eng_audit(eng, NULL, ws, "route.breaker", res, before, after, err);
+    if (rc == 0 && (open || closed))
+        rc = sy_eng_notify(eng, ws, &n, err);
     json_decref(before);
     json_decref(after);
-    if (rc == 0 && open && r->bp > 0 && r->spec->r[0].has_plan) {
-        /* a rollout plan goes back to 0 when the breaker opens; it starts over from there */
+    /* A rollout plan goes back to 0 when the breaker opens, in the same transaction: it
+     * starts over from there. */
+    m->abort_plan = open && r->bp > 0 && r->spec->r[0].has_plan;
+    if (rc == 0 && m->abort_plan) {
         struct route next = *r;
         next.bp = 0;
         next.updated_ms = sy_engine_now_ms(eng);
-        json_t *out = NULL;
-        rc = commit(eng, NULL, r, &next, "route.plan.abort", "plan: the circuit breaker opened",
-                    &out, err);
-        json_decref(out);
+        char *text = sy_json_dumps(next.def, JSON_COMPACT);
+        json_t *pb = route_json(r), *pa = route_json(&next);
+        if (pa &&
+            json_object_set_new(pa, "reason", json_string("plan: the circuit breaker opened")) < 0)
+            json_decref(pa), pa = NULL;
+        sy_store_route_t row = {.workspace = ws,
+                                .name = r->name,
+                                .definition = text,
+                                .percentage_bp = 0,
+                                .enabled = next.enabled,
+                                .created_ms = next.created_ms,
+                                .updated_ms = next.updated_ms};
+        int64_t id;
+        rc = text && pb && pa ? sy_store_route_put(eng->store, &row, &id, err) : sy_eng_oom(err);
+        if (rc == 0)
+            rc = sy_eng_audit(eng, NULL, ws, "route.plan.abort", res, pb, pa, err);
+        free(text);
+        json_decref(pb);
+        json_decref(pa);
+        m->now_ms = next.updated_ms;
+    }
+    if (rc == 0) {
+        m->r = r;
+        snprintf(m->state, sizeof(m->state), "%s", state);
     }
     return rc;
+}
+
+void sy_eng_route_breaker_apply(sy_engine_t *eng, const struct breaker_move *m)
+{
+    if (!m->r)
+        return; /* nothing moved */
+    snprintf(m->r->breaker, sizeof(m->r->breaker), "%s", m->state);
+    if (m->abort_plan) {
+        m->r->bp = 0;
+        m->r->updated_ms = m->now_ms;
+        m->r->step_ms = 0; /* a new step: the plan holds it from now */
+        sy_eng_routes_changed(eng);
+    }
+}
+
+int sy_engine_route_breaker(sy_engine_t *eng, int64_t ws, const char *name, const char *state,
+                            int64_t at_ms, sy_err_t *err)
+{
+    struct breaker_move m;
+    if (!sy_eng_route_find(eng, ws, name))
+        return sy_err_set(err, -ENOENT, "name", "no such route");
+    int rc = sy_store_begin(eng->store, err);
+    if (rc < 0)
+        return rc;
+    if ((rc = sy_eng_route_breaker_write(eng, ws, name, state, at_ms, &m, err)) < 0) {
+        sy_store_rollback(eng->store);
+        return rc;
+    }
+    if ((rc = sy_store_commit(eng->store, err)) < 0)
+        return rc;
+    sy_eng_route_breaker_apply(eng, &m);
+    return 0;
 }
 
 /* Adds what proxy-only processes reported of r's `upstream` to h. The p95 of the two

@@ -29,9 +29,9 @@ struct view_token {
 
 struct sy_eng_view {
     atomic_int refs;
-    size_t n_ws;
+    size_t n_ws, cap_ws;
     struct view_ws *ws; /* by id */
-    size_t n_tokens;
+    size_t n_tokens, cap_tokens;
     struct view_token *tokens; /* by hash */
 };
 
@@ -64,20 +64,48 @@ static int by_hash(const void *a, const void *b)
     return memcmp(((const struct view_token *)a)->hash, ((const struct view_token *)b)->hash, 32);
 }
 
+/* An empty view with room for `n_ws` workspaces and `n_tokens` tokens, or NULL. */
+static struct sy_eng_view *view_new(size_t n_ws, size_t n_tokens)
+{
+    struct sy_eng_view *v = calloc(1, sizeof(*v));
+    if (!v)
+        return NULL;
+    atomic_init(&v->refs, 1);
+    v->ws = calloc(n_ws, sizeof(*v->ws));
+    v->tokens = calloc(n_tokens, sizeof(*v->tokens));
+    if (!v->ws || !v->tokens) {
+        view_put(v);
+        return NULL;
+    }
+    v->cap_ws = n_ws;
+    v->cap_tokens = n_tokens;
+    return v;
+}
+
+int sy_eng_view_reserve(sy_engine_t *eng)
+{
+    SY_ENG_OWNED(eng);
+    struct sy_eng_view *v = eng->spare;
+    if (v && v->cap_ws > eng->n_ws && v->cap_tokens > eng->n_tokens)
+        return 0;
+    /* room to grow by a few before the next allocation */
+    struct sy_eng_view *n = view_new(eng->n_ws + 4, eng->n_tokens + 4);
+    if (!n)
+        return -ENOMEM;
+    view_put(v);
+    eng->spare = n;
+    return 0;
+}
+
 int sy_eng_view_publish(sy_engine_t *eng)
 {
     SY_ENG_OWNED(eng);
     eng->view_stale = true; /* until it is done */
-    struct sy_eng_view *v = calloc(1, sizeof(*v));
-    if (!v)
+    struct sy_eng_view *v = eng->spare;
+    if (v && v->cap_ws >= eng->n_ws && v->cap_tokens >= eng->n_tokens)
+        eng->spare = NULL; /* reserved before the change: nothing to allocate */
+    else if (!(v = view_new(eng->n_ws + 1, eng->n_tokens + 1)))
         return -ENOMEM;
-    atomic_init(&v->refs, 1);
-    v->ws = calloc(eng->n_ws + 1, sizeof(*v->ws));
-    v->tokens = calloc(eng->n_tokens + 1, sizeof(*v->tokens));
-    if (!v->ws || !v->tokens) {
-        view_put(v);
-        return -ENOMEM;
-    }
     for (size_t i = 0; i < eng->n_ws; i++) {
         struct snap *s = eng->ws[i].current;
         if (!s)
@@ -107,6 +135,8 @@ int sy_eng_view_publish(sy_engine_t *eng)
 
 void sy_eng_view_close(sy_engine_t *eng)
 {
+    view_put(eng->spare);
+    eng->spare = NULL;
     view_put(eng->view);
     eng->view = NULL;
     pthread_mutex_destroy(&eng->view_lock);

@@ -297,7 +297,27 @@ int sy_sq_fail(sy_store_t *s, sy_err_t *err, const char *what)
     return sy_err_set(err, -EIO, NULL, "store: %s: %s", what, sqlite3_errmsg(s->db));
 }
 
-int sy_sq_exec(sy_store_t *s, const char *sql, sy_err_t *err)
+int sy_sq_fault(sy_store_t *s, sy_err_t *err)
+{
+    if (++s->calls != s->fail_at)
+        return 0;
+    return sy_err_set(err, -EIO, NULL, "store: injected failure of statement %lld",
+                      (long long)s->calls);
+}
+
+void sy_store_fail_at(sy_store_t *s, int64_t at)
+{
+    s->calls = 0;
+    s->fail_at = at;
+}
+
+int64_t sy_store_calls(const sy_store_t *s)
+{
+    return s->calls;
+}
+
+/* Runs `sql`; the caller has counted it (or must not: a rollback). */
+static int exec_raw(sy_store_t *s, const char *sql, sy_err_t *err)
 {
     char *msg = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -308,9 +328,17 @@ int sy_sq_exec(sy_store_t *s, const char *sql, sy_err_t *err)
     return 0;
 }
 
+int sy_sq_exec(sy_store_t *s, const char *sql, sy_err_t *err)
+{
+    int rc = sy_sq_fault(s, err);
+    return rc < 0 ? rc : exec_raw(s, sql, err);
+}
+
 sqlite3_stmt *sy_sq_prepare(sy_store_t *s, sy_err_t *err, const char *sql, const char *types, ...)
 {
     sqlite3_stmt *st;
+    if (sy_sq_fault(s, err) < 0)
+        return NULL;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
         sy_sq_fail(s, err, "prepare");
         return NULL;
@@ -354,6 +382,9 @@ int sy_sq_run(sy_store_t *s, sqlite3_stmt *st, sy_err_t *err)
 /* Prepares *st once from `sql`; resets and clears it on later calls. */
 int sy_sq_cached(sy_store_t *s, sqlite3_stmt **st, const char *sql, sy_err_t *err)
 {
+    int rc = sy_sq_fault(s, err);
+    if (rc < 0)
+        return rc;
     if (*st) {
         sqlite3_reset(*st);
         sqlite3_clear_bindings(*st);
@@ -399,9 +430,13 @@ static int missing_columns(sy_store_t *s, sy_err_t *err)
                           cols[i][0], cols[i][1]);
         if (!st)
             return err ? err->code : -EIO;
-        bool has = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+        /* A busy or broken database is an error, not a missing column. */
+        int step = sqlite3_step(st);
+        bool has = step == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+        int rc = step == SQLITE_ROW ? 0 : sy_sq_fail(s, err, "migration 11");
         sqlite3_finalize(st);
-        int rc = has ? 0 : sy_sq_exec(s, cols[i][2], err);
+        if (rc == 0 && !has)
+            rc = sy_sq_exec(s, cols[i][2], err);
         if (rc < 0)
             return rc;
     }
@@ -462,8 +497,14 @@ static int migrate(sy_store_t *s, sy_err_t *err)
     sqlite3_stmt *st = sy_sq_prepare(s, err, "SELECT max(version) FROM schema_version", "");
     if (!st)
         return err ? err->code : -EIO;
-    s->version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    /* Only a row says which version the schema is at (NULL: none yet); a busy or broken
+     * database read as version 0 would run every migration again over its tables. */
+    int step = sqlite3_step(st);
+    s->version = step == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    rc = step == SQLITE_ROW ? 0 : sy_sq_fail(s, err, "schema version");
     sqlite3_finalize(st);
+    if (rc < 0)
+        return rc;
     if (s->version > N_MIGRATIONS)
         return sy_err_set(err, -EPROTO, NULL,
                           "store: schema version %d is newer than this switchyard knows (%d)",
@@ -570,7 +611,7 @@ int sy_store_commit(sy_store_t *s, sy_err_t *err)
 void sy_store_rollback(sy_store_t *s)
 {
     if (!sqlite3_get_autocommit(s->db))
-        sy_sq_exec(s, "ROLLBACK", NULL);
+        exec_raw(s, "ROLLBACK", NULL);
 }
 
 int sy_sq_each(sy_store_t *s, sqlite3_stmt *st, sy_err_t *err, const char *what,

@@ -17,7 +17,15 @@ struct sy_store {
     sqlite3_stmt *put_arm;
     sqlite3_stmt *put_srm;
     sqlite3_stmt *add_kpi;
+    /* Fault injection (sy_store_fail_at): statements counted since the last arming, and
+     * the one that fails (0: none). One compare per statement when unarmed. */
+    int64_t calls;
+    int64_t fail_at;
 };
+
+/* Counts one statement (begin and commit included); -EIO, before SQLite sees it, when it
+ * is the one sy_store_fail_at chose. Every helper below calls it first. */
+int sy_sq_fault(sy_store_t *s, sy_err_t *err);
 
 /* -EIO with SQLite's own words: every failure of the database itself. */
 int sy_sq_fail(sy_store_t *s, sy_err_t *err, const char *what);

@@ -292,11 +292,14 @@ int sy_store_risk_release(sy_store_t *s, int64_t ws, int64_t id, int64_t now_ms,
         s, err, "SELECT outcome FROM risk_ledger WHERE workspace_id = ? AND id = ?", "ii", ws, id);
     if (!st)
         return err ? err->code : -EIO;
-    bool found = sqlite3_step(st) == SQLITE_ROW;
+    int step = sqlite3_step(st);
+    rc = step == SQLITE_ROW || step == SQLITE_DONE ? 0 : sy_sq_fail(s, err, "risk release");
     sqlite3_finalize(st);
-    return found ? sy_err_set(err, SY_ECONFLICT, "reservation_id",
-                              "the reservation was denied or is released already")
-                 : sy_err_set(err, -ENOENT, "reservation_id", "no such reservation");
+    if (rc < 0)
+        return rc; /* not "no such reservation": the database did not answer */
+    return step == SQLITE_ROW ? sy_err_set(err, SY_ECONFLICT, "reservation_id",
+                                           "the reservation was denied or is released already")
+                              : sy_err_set(err, -ENOENT, "reservation_id", "no such reservation");
 }
 
 static int risk_entry_row(sqlite3_stmt *st, const struct sy_sq_sink *to)

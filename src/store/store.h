@@ -48,6 +48,15 @@ bool sy_store_ping(sy_store_t *store);
  * means a delivery is repeated, which idempotency keys make harmless. */
 int sy_store_lazy_commits(sy_store_t *store, sy_err_t *err);
 
+/* Fault injection, for tests (tests/unit/engine/test_faults.c): every statement the
+ * handle runs from now on counts one call (begin and commit included, rollback not), and
+ * with `at` > 0 the at-th fails with -EIO before it reaches the database, as a full disk
+ * or a lost file would (a failed commit rolls back). `at` 0 disarms. Costs one compare per
+ * statement. Other handles on the same database (the writer's) are not affected. */
+void sy_store_fail_at(sy_store_t *store, int64_t at);
+/* The statements counted since the last sy_store_fail_at. */
+int64_t sy_store_calls(const sy_store_t *store);
+
 /* One transaction at a time. A failed call inside leaves the transaction open: the caller
  * rolls back. sy_store_commit returns a negative code when the commit itself fails (and
  * then has rolled back). */

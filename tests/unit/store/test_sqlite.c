@@ -268,6 +268,53 @@ static void refuses_a_newer_schema(void **state)
     assert_non_null(strstr(err.msg, "newer"));
 }
 
+/* A schema version that cannot be read (here: a view whose row fails as a busy or broken
+ * database would) is an error, not version 0: the migrations must not run again over the
+ * tables, and the message says what could not be read. */
+static void an_unreadable_schema_version_is_an_error_not_version_0(void **state)
+{
+    (void)state;
+    sy_store_close(open_store());
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "DROP TABLE schema_version; CREATE VIEW schema_version AS"
+                                  " SELECT abs(-9223372036854775807 - 1) AS version",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    sy_store_t *s = NULL;
+    sy_err_t err = {0};
+    assert_int_equal(sy_store_open(&s, path, &err), -EIO);
+    assert_null(s);
+    assert_non_null(strstr(err.msg, "schema version"));
+}
+
+/* The fault injection the engine's test uses: the chosen statement fails with -EIO before
+ * SQLite sees it, a failed commit rolls back, and the count starts again at each arming. */
+static void an_injected_failure_fails_that_statement_and_no_other(void **state)
+{
+    (void)state;
+    sy_store_t *s = open_store();
+    sy_err_t err = {0};
+    int64_t id;
+    sy_store_fail_at(s, 2); /* begin, then the insert */
+    assert_int_equal(sy_store_begin(s, &err), 0);
+    assert_int_equal(sy_store_workspace_create(s, "a", 1, &id, &err), -EIO);
+    assert_non_null(strstr(err.msg, "injected"));
+    assert_int_equal(sy_store_calls(s), 2);
+    sy_store_rollback(s);
+    sy_store_fail_at(s, 3); /* begin, insert, commit */
+    assert_int_equal(sy_store_begin(s, &err), 0);
+    assert_int_equal(sy_store_workspace_create(s, "b", 1, &id, &err), 0);
+    assert_int_equal(sy_store_commit(s, &err), -EIO);
+    sy_store_fail_at(s, 0);
+    assert_int_equal(sy_store_workspace_find(s, "b", &id, &err), -ENOENT); /* rolled back */
+    assert_int_equal(sy_store_workspace_create(s, "b", 1, &id, &err), 0);  /* and no longer armed */
+    assert_int_equal(sy_store_workspace_find(s, "b", &id, &err), 0);
+    sy_store_close(s);
+}
+
 static void rollback_leaves_nothing(void **state)
 {
     (void)state;
@@ -452,6 +499,10 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(a_kpi_window_mean_keeps_its_digits, setup, teardown),
         cmocka_unit_test_setup_teardown(a_kpi_span_leaves_its_gap_out, setup, teardown),
         cmocka_unit_test_setup_teardown(refuses_a_newer_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_unreadable_schema_version_is_an_error_not_version_0,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(an_injected_failure_fails_that_statement_and_no_other,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(rollback_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(every_row_is_scoped_by_workspace, setup, teardown),
         cmocka_unit_test_setup_teardown(audit_prefix_filter_takes_keys_literally, setup, teardown),

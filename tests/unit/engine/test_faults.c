@@ -1,0 +1,930 @@
+/* test_faults.c - every engine operation that writes either completes or changes nothing.
+ *
+ * For each operation: a run without faults counts its store statements
+ * (sy_store_fail_at) and its allocations (failalloc.h: this executable is linked with
+ * malloc, calloc, realloc, strdup and strndup wrapped, and jansson's allocator set); then,
+ * from the same starting state each time (a copy of a template database, a fresh engine
+ * on it), the i-th statement or the i-th allocation fails. The operation must then answer
+ * an error (never crash, never succeed with nothing done); the engine's state through its
+ * read API and every row of every table must be what they were; an engine reopened on the
+ * database must hold the same state; and the same operation, run again without faults,
+ * must succeed. Every statement is failed; allocations are sampled (at most ALLOC_POINTS
+ * per operation, the first and last ones always). The count of injection points is
+ * printed per operation and in total.
+ */
+#define _DEFAULT_SOURCE
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../harness.h"
+#include "codec/api_json.h"
+#include "codec/risk_json.h"
+#include "engine/engine.h"
+#include "failalloc.h"
+
+#define ALLOC_POINTS 48 /* allocation failures tried per operation, at most */
+
+static char dir[64];
+static char tmpl[2][128]; /* the template databases: base, and base with the kill switch on */
+static char work[128];    /* the database an operation runs on */
+static int64_t fake_ms;
+
+static int64_t fake_now(void)
+{
+    return fake_ms;
+}
+
+#define T0_MS 1700000000000LL
+
+/* ---- the state an operation starts from --------------------------------------------------- */
+
+struct ctx {
+    sy_engine_t *eng;
+    sy_principal_t who;
+    json_t *in; /* the operation's input, made before faults are armed */
+};
+
+static sy_engine_t *open_at(const char *db)
+{
+    sy_engine_opts_t o = {.db = db, .now_ms = fake_now};
+    sy_engine_t *eng;
+    sy_err_t err = {0};
+    if (sy_engine_open(&eng, &o, &err) < 0)
+        fail_msg("open %s: %s", db, err.msg);
+    return eng;
+}
+
+static json_t *parse(const char *text)
+{
+    json_error_t je;
+    json_t *j = json_loads(text, 0, &je);
+    if (!j)
+        fail_msg("bad JSON in the test: %s: %s", je.text, text);
+    return j;
+}
+
+static void must(int rc, const char *what, const sy_err_t *err)
+{
+    if (rc < 0)
+        fail_msg("%s: %s (%s)", what, err->msg, err->field);
+}
+
+static int done_rc;       /* the submission's answer: 1 until it is given */
+static sy_err_t done_err; /* and why, when it is an error */
+static void on_done(void *arg, int rc, const sy_ingest_result_t *r, const sy_err_t *err)
+{
+    (void)arg;
+    (void)r;
+    done_rc = rc;
+    if (err)
+        done_err = *err;
+}
+
+/* KPI events `text` through their group commit: the submission's answer. */
+static int kpi(struct ctx *c, const json_t *body, sy_err_t *err)
+{
+    done_rc = 1; /* not answered */
+    int rc = sy_engine_kpi_submit(c->eng, &c->who, (json_t *)body, on_done, NULL, err);
+    sy_engine_events_commit(c->eng);
+    if (rc < 0)
+        return rc;
+    if (done_rc > 0)
+        fail_msg("a KPI submission was not answered by the commit");
+    if (done_rc < 0)
+        *err = done_err;
+    return done_rc;
+}
+
+static void kpi_series(struct ctx *c, const char *metric, int n, int every)
+{
+    json_t *events = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(events,
+                              json_pack("{sssssssb}", "domain", "WHOLESALE", "metric", metric,
+                                        "actor", "app", "success", i % every != every - 1));
+    json_t *body = json_pack("{so}", "events", events);
+    sy_err_t err = {0};
+    must(kpi(c, body, &err), "kpi", &err);
+    json_decref(body);
+}
+
+/* The risk guard's writes from their JSON bodies, read by their schemas as the API does. */
+static int risk_policy_put(sy_engine_t *eng, const sy_principal_t *w, const char *domain,
+                           const json_t *body, sy_err_t *err)
+{
+    sy_risk_policy_change_t ch = {0};
+    sy_risk_policy_t p;
+    int rc = sy_schema_read(&sy_risk_policy_change_schema, body, &ch, "", err);
+    return rc < 0 ? rc : sy_engine_risk_policy_put(eng, w, domain, &ch, &p, err);
+}
+
+static int risk_reserve(sy_engine_t *eng, const sy_principal_t *w, const json_t *body,
+                        sy_err_t *err)
+{
+    sy_risk_request_t req = {0};
+    sy_risk_answer_t a;
+    int rc = sy_schema_read(&sy_risk_request_schema, body, &req, "", err);
+    return rc < 0 ? rc : sy_engine_risk_reserve(eng, w, &req, &a, err);
+}
+
+static int risk_release(sy_engine_t *eng, const sy_principal_t *w, const json_t *body,
+                        sy_err_t *err)
+{
+    sy_risk_release_t r = {0};
+    int rc = sy_schema_read(&sy_risk_release_schema, body, &r, "", err);
+    return rc < 0 ? rc : sy_engine_risk_release(eng, w, r.reservation_id, r.actor, err);
+}
+
+static void call(struct ctx *c, const char *what, const char *body_text)
+{
+    json_t *body = parse(body_text), *out = NULL;
+    sy_err_t err = {0};
+    int rc;
+    if (strcmp(what, "channel") == 0)
+        rc = sy_engine_channel_create(c->eng, &c->who, body, &out, &err);
+    else if (strcmp(what, "experiment") == 0)
+        rc = sy_engine_experiment_create(c->eng, &c->who, body, &out, &err);
+    else if (strcmp(what, "policy") == 0)
+        rc = sy_engine_regression_policy_put(c->eng, &c->who, body, &out, &err);
+    else if (strcmp(what, "risk") == 0)
+        rc = risk_policy_put(c->eng, &c->who, "WHOLESALE", body, &err);
+    else if (strcmp(what, "reserve") == 0)
+        rc = risk_reserve(c->eng, &c->who, body, &err);
+    else if (strcmp(what, "route") == 0)
+        rc = sy_engine_route_create(c->eng, &c->who, body, &out, &err);
+    else if (strcmp(what, "killswitch") == 0)
+        rc = sy_engine_kill_switch_put(c->eng, &c->who, body, &out, &err);
+    else if (strcmp(what, "step") == 0)
+        rc = sy_engine_allocation_apply(c->eng, &c->who, "h", body, &out, &err);
+    else
+        rc = sy_engine_flag_put(c->eng, &c->who, what, body, &(bool){0}, NULL, &err);
+    must(rc, what, &err);
+    json_decref(out);
+    json_decref(body);
+}
+
+static void start(struct ctx *c, const char *key)
+{
+    json_t *out = NULL;
+    sy_err_t err = {0};
+    must(sy_engine_experiment_transition(c->eng, &c->who, key, "running", &out, &err), "start",
+         &err);
+    json_decref(out);
+}
+
+static void exposures(struct ctx *c, const char *exp, int n)
+{
+    sy_event_t ev[64];
+    char units[64][16];
+    for (int i = 0; i < n && i < 64; i++) {
+        snprintf(units[i], sizeof(units[i]), "u%d", i);
+        const char *v = i % 2 ? "a" : "b";
+        ev[i] = (sy_event_t){.kind = SY_EVENT_EXPOSURE,
+                             .experiment = exp,
+                             .experiment_len = strlen(exp),
+                             .unit = units[i],
+                             .unit_len = strlen(units[i]),
+                             .variant = v,
+                             .variant_len = 1,
+                             .success = -1};
+    }
+    sy_err_t err = {0};
+    done_rc = 1;
+    must(sy_engine_events_submit(c->eng, &c->who, ev, (size_t)n, on_done, NULL, &err), "events",
+         &err);
+    sy_engine_events_commit(c->eng);
+    if (done_rc != 0)
+        fail_msg("events not committed");
+}
+
+#define SPLIT(k)                                                                                   \
+    "{\"key\":\"" k "\",\"variants\":[{\"key\":\"a\",\"weight\":60},"                              \
+    "{\"key\":\"b\",\"weight\":40,\"control\":true}]}"
+
+/* The base template: a bit of everything an operation may touch. */
+static void build_template(int killed)
+{
+    snprintf(work, sizeof(work), "%s", tmpl[killed]);
+    fake_ms = T0_MS;
+    struct ctx c = {.eng = open_at(tmpl[killed])};
+    int64_t ws, id;
+    char secret[SY_TOKEN_MAX];
+    sy_err_t err = {0};
+    must(sy_engine_workspace_create(c.eng, "w", &ws, &err), "workspace", &err);
+    must(sy_engine_token_create(c.eng, NULL, ws, "root", SY_ROLE_ADMIN, secret, sizeof(secret), &id,
+                                &err),
+         "token", &err);
+    must(sy_engine_authenticate(c.eng, secret, strlen(secret), &c.who), "auth", &err);
+    must(sy_engine_token_create(c.eng, &c.who, 0, "second", SY_ROLE_EDITOR, secret, sizeof(secret),
+                                &id, &err),
+         "token", &err);
+    call(&c, "channel",
+         "{\"type\":\"webhook\",\"url\":\"http://127.0.0.1:9/\",\"secret\":\"0123456789abcdef\"}");
+    call(&c, "plain",
+         "{\"state\":\"ENABLED\",\"variants\":{\"on\":true,\"off\":false},"
+         "\"defaultVariant\":\"off\"}");
+    call(&c, "experiment", SPLIT("e"));
+    start(&c, "e");
+    exposures(&c, "e", 20);
+    call(&c, "experiment", SPLIT("d"));
+    call(&c, "experiment",
+         "{\"key\":\"h\",\"health\":{\"min_events\":100},\"variants\":[{\"key\":\"a\",\"weight\":"
+         "60},"
+         "{\"key\":\"b\",\"weight\":40,\"control\":true}]}");
+    start(&c, "h");
+    call(&c, "step", "{\"winning_variant\":\"a\",\"confidence\":0.97,\"delta\":5.2}");
+    call(&c, "policy",
+         "{\"domain\":\"WHOLESALE\",\"metric\":\"contract_rate\",\"enabled\":true,"
+         "\"reason\":\"watch\"}");
+    call(&c, "policy",
+         "{\"domain\":\"WHOLESALE\",\"metric\":\"refund_rate\",\"enabled\":true,"
+         "\"action\":\"KILL_SWITCH\",\"reason\":\"watch\"}");
+    kpi_series(&c, "contract_rate", 200, 20); /* 95 % */
+    kpi_series(&c, "contract_rate", 50, 2);   /* 50 %: past the 20 % threshold */
+    kpi_series(&c, "refund_rate", 200, 20);
+    kpi_series(&c, "refund_rate", 50, 2);
+    call(&c, "risk", "{\"reason\":\"limits\",\"max_per_day\":1000}");
+    call(&c, "reserve", "{\"domain\":\"WHOLESALE\",\"amount\":10,\"actor\":\"app\"}");
+    call(&c, "route",
+         "{\"name\":\"r1\",\"listen\":\"127.0.0.1:8101\",\"upstreams\":{\"legacy\":"
+         "\"127.0.0.1:9001\",\"new\":\"127.0.0.1:9002\"},\"percentage\":10}");
+    if (killed)
+        call(&c, "killswitch", "{\"engaged\":true,\"reason\":\"incident\"}");
+    sy_engine_close(c.eng);
+}
+
+/* ---- what an operation must leave as it was ------------------------------------------------ */
+
+/* o[k] = *v (taken; *v is NULL again), or the error of the read that should have made it.
+ * *v is read here, after the call that fills it (an argument would be read in any order). */
+static void add(json_t *o, const char *k, int rc, json_t **v, const sy_err_t *err)
+{
+    json_object_set_new(o, k, rc == 0 && *v ? *v : json_sprintf("(error %d: %s)", rc, err->msg));
+    if (rc != 0)
+        json_decref(*v);
+    *v = NULL;
+}
+
+/* The typed reads as JSON, through the codec the API answers with. */
+static int tokens_json(sy_engine_t *eng, const sy_principal_t *w, json_t **out, sy_err_t *err)
+{
+    *out = json_array();
+    return sy_engine_token_list(eng, w, sy_token_json_add, *out, err);
+}
+
+static int audit_json(sy_engine_t *eng, const sy_principal_t *w, sy_store_audit_query_t *q,
+                      json_t **out, sy_err_t *err)
+{
+    *out = json_array();
+    return sy_engine_audit_list(eng, w, q, sy_audit_json_add, *out, err);
+}
+
+static int risk_policies_json(sy_engine_t *eng, const sy_principal_t *w, json_t **out,
+                              sy_err_t *err)
+{
+    sy_risk_policy_t *v = NULL;
+    size_t n = 0;
+    int rc = sy_engine_risk_policies(eng, w, &v, &n, err);
+    if (rc == 0)
+        *out = sy_risk_policies_json(v, n);
+    free(v);
+    return rc;
+}
+
+static int risk_ledger_json(sy_engine_t *eng, const sy_principal_t *w, const char *day,
+                            json_t **out, sy_err_t *err)
+{
+    sy_risk_entry_t *v = NULL;
+    size_t n = 0;
+    char read[11];
+    int rc = sy_engine_risk_ledger(eng, w, day, read, &v, &n, err);
+    if (rc == 0)
+        *out = sy_risk_ledger_json(read, v, n);
+    free(v);
+    return rc;
+}
+
+/* The engine's state as its read API tells it, as JSON text (owned). */
+static char *dump_engine(struct ctx *c)
+{
+    sy_engine_t *eng = c->eng;
+    const sy_principal_t *w = &c->who;
+    json_t *o = json_object(), *v = NULL;
+    sy_err_t err = {0};
+    json_object_set_new(o, "document", sy_engine_flagset_get(eng, w));
+    json_object_set_new(o, "flags", sy_engine_flag_list(eng, w));
+    const sy_snapshot_t *s = sy_engine_snapshot(eng, w->workspace);
+    json_t *served = json_object();
+    for (size_t i = 0; s && i < sy_flagset_count(s->set); i++) {
+        size_t klen, slen;
+        const char *key = sy_flagset_key(s->set, i, &klen);
+        const char *src = sy_flag_source(sy_flagset_at(s->set, i), &slen);
+        json_object_set_new(served, key,
+                            src ? json_stringn(src, slen) : json_string("(compiled at control)"));
+    }
+    json_object_set_new(o, "served", served);
+    json_object_set_new(o, "revision", json_integer(s ? s->revision : -1));
+    sy_snapshot_release(s);
+    add(o, "tokens", tokens_json(eng, w, &v, &err), &v, &err);
+    json_t *exps = NULL;
+    add(o, "experiments", sy_engine_experiment_list(eng, w, &exps, &err), &exps, &err);
+    exps = json_object_get(o, "experiments");
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(exps, "experiments"), i, e)
+    {
+        const char *key = json_string_value(json_object_get(e, "key"));
+        char name[128];
+        snprintf(name, sizeof(name), "allocation:%s", key);
+        add(o, name, sy_engine_allocation_get(eng, w, key, &v, &err), &v, &err);
+        snprintf(name, sizeof(name), "results:%s", key);
+        add(o, name, sy_engine_experiment_results(eng, w, key, &v, &err), &v, &err);
+        snprintf(name, sizeof(name), "health:%s", key);
+        add(o, name, sy_engine_experiment_health(eng, w, key, NULL, &v, &err), &v, &err);
+    }
+    add(o, "guardrails", sy_engine_guardrails_get(eng, w, &v, &err), &v, &err);
+    add(o, "policies", sy_engine_regression_policies(eng, w, &v, &err), &v, &err);
+    add(o, "tripwires", sy_engine_regression_state(eng, w, &v, &err), &v, &err);
+    add(o, "risk", risk_policies_json(eng, w, &v, &err), &v, &err);
+    add(o, "ledger", risk_ledger_json(eng, w, "2023-11-14", &v, &err), &v, &err);
+    add(o, "kill_switch", sy_engine_kill_switch_get(eng, w, &v, &err), &v, &err);
+    add(o, "channels", sy_engine_channel_list(eng, w, &v, &err), &v, &err);
+    add(o, "routes", sy_engine_route_list(eng, w, &v, &err), &v, &err);
+    json_object_set_new(o, "breaker", json_string(sy_engine_route_breaker_state(eng, w, "r1")));
+    sy_store_notification_query_t nq = {.limit = 1000};
+    add(o, "notifications", sy_engine_notifications(eng, w, &nq, &v, &err), &v, &err);
+    sy_store_audit_query_t aq = {.limit = 1000};
+    add(o, "audit", audit_json(eng, w, &aq, &v, &err), &v, &err);
+    sy_routes_t *rs = sy_engine_routes_all(eng);
+    json_object_set_new(o, "routes_all", json_integer(rs ? (json_int_t)rs->n : -1));
+    json_t *r = json_array();
+    for (size_t k = 0; rs && k < rs->n; k++)
+        json_array_append_new(r, json_pack("{sIsbsb}", "percentage_bp",
+                                           (json_int_t)rs->r[k].percentage_bp, "enabled",
+                                           rs->r[k].enabled, "killed", rs->r[k].killed));
+    json_object_set_new(o, "routes_served", r);
+    sy_routes_free(rs);
+    char *text = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
+    json_decref(o);
+    return text;
+}
+
+static void dump_value(char **buf, size_t *len, size_t *cap, sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    int n = sqlite3_column_bytes(st, col);
+    size_t need = *len + (size_t)n + 8;
+    if (need > *cap) {
+        *cap = need * 2;
+        *buf = realloc(*buf, *cap);
+    }
+    if (t)
+        memcpy(*buf + *len, t, (size_t)n);
+    else
+        memcpy(*buf + *len, "NULL", (size_t)(n = 4));
+    *len += (size_t)n;
+    (*buf)[(*len)++] = '|';
+    (*buf)[*len] = 0;
+}
+
+/* Every row of every table of database `db`, as text (owned). */
+static char *dump_disk(const char *db)
+{
+    sqlite3 *h;
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        fail_msg("cannot read %s", db);
+    sqlite3_stmt *tables;
+    sqlite3_prepare_v2(h, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", -1,
+                       &tables, NULL);
+    size_t len = 0, cap = 4096;
+    char *buf = calloc(1, cap);
+    while (sqlite3_step(tables) == SQLITE_ROW) {
+        char sql[160];
+        const char *name = (const char *)sqlite3_column_text(tables, 0);
+        snprintf(sql, sizeof(sql), "SELECT '%s', * FROM \"%s\" ORDER BY rowid", name, name);
+        sqlite3_stmt *rows;
+        if (sqlite3_prepare_v2(h, sql, -1, &rows, NULL) != SQLITE_OK)
+            fail_msg("cannot read table %s: %s", name, sqlite3_errmsg(h));
+        while (sqlite3_step(rows) == SQLITE_ROW) {
+            for (int i = 0; i < sqlite3_column_count(rows); i++)
+                dump_value(&buf, &len, &cap, rows, i);
+            dump_value(&buf, &len, &cap, rows, 0); /* a row's end */
+        }
+        sqlite3_finalize(rows);
+    }
+    sqlite3_finalize(tables);
+    sqlite3_close(h);
+    return buf;
+}
+
+/* A finding: said, and the operation's other points skipped (the next one runs). */
+static jmp_buf op_jmp;
+static struct ctx *live; /* the engine a finding leaves open: closed before the next */
+static int findings;
+#define bad(...)                                                                                   \
+    do {                                                                                           \
+        printf("# FAIL: ");                                                                        \
+        printf(__VA_ARGS__);                                                                       \
+        printf("\n");                                                                              \
+        findings++;                                                                                \
+        longjmp(op_jmp, 1);                                                                        \
+    } while (0)
+
+static void same(const char *what, const char *op, int64_t at, const char *kind, const char *want,
+                 const char *got)
+{
+    if (strcmp(want, got) == 0)
+        return;
+    size_t i = 0;
+    while (want[i] && want[i] == got[i])
+        i++;
+    size_t from = i > 120 ? i - 120 : 0;
+    bad("%s, %s failure %lld: %s changed at byte %zu:\n#   was: %.300s\n#   now: %.300s", op, kind,
+        (long long)at, what, i, want + from, got + from);
+}
+
+/* ---- the operations ---------------------------------------------------------------------- */
+
+struct op {
+    const char *name;
+    int killed; /* starts from the template with the kill switch engaged */
+    const char *input;
+    int (*run)(struct ctx *c, sy_err_t *err);
+};
+
+/* An answer owed and not given: a success that cannot be told. */
+#define NO_ANSWER (-100000)
+#define OUT_RC(expr)                                                                               \
+    do {                                                                                           \
+        json_t *out = NULL;                                                                        \
+        int rc_ = (expr);                                                                          \
+        json_decref(out);                                                                          \
+        return rc_ == 0 && !out ? NO_ANSWER : rc_;                                                 \
+    } while (0)
+
+static int op_flag_create(struct ctx *c, sy_err_t *err)
+{
+    bool created;
+    return sy_engine_flag_put(c->eng, &c->who, "newflag", c->in, &created, NULL, err);
+}
+static int op_flag_update(struct ctx *c, sy_err_t *err)
+{
+    bool created;
+    return sy_engine_flag_put(c->eng, &c->who, "plain", c->in, &created, NULL, err);
+}
+static int op_flag_delete(struct ctx *c, sy_err_t *err)
+{
+    return sy_engine_flag_delete(c->eng, &c->who, "plain", err);
+}
+static int op_flagset_put(struct ctx *c, sy_err_t *err)
+{
+    return sy_engine_flagset_put(c->eng, &c->who, c->in, NULL, err);
+}
+static int op_token_create(struct ctx *c, sy_err_t *err)
+{
+    char secret[SY_TOKEN_MAX];
+    int64_t id;
+    return sy_engine_token_create(c->eng, &c->who, 0, "third", SY_ROLE_VIEWER, secret,
+                                  sizeof(secret), &id, err);
+}
+static int op_token_revoke(struct ctx *c, sy_err_t *err)
+{
+    return sy_engine_token_revoke(c->eng, &c->who, 2, err);
+}
+static int op_workspace_create(struct ctx *c, sy_err_t *err)
+{
+    int64_t id;
+    return sy_engine_workspace_create(c->eng, "w2", &id, err);
+}
+static int op_experiment_create(struct ctx *c, sy_err_t *err)
+{
+    OUT_RC(sy_engine_experiment_create(c->eng, &c->who, c->in, &out, err));
+}
+static int op_experiment_start(struct ctx *c, sy_err_t *err)
+{
+    OUT_RC(sy_engine_experiment_transition(c->eng, &c->who, "d", "running", &out, err));
+}
+static int op_experiment_stop(struct ctx *c, sy_err_t *err)
+{
+    OUT_RC(sy_engine_experiment_transition(c->eng, &c->who, "e", "stopped", &out, err));
+}
+static int op_experiment_terminate(struct ctx *c, sy_err_t *err)
+{
+    OUT_RC(sy_engine_experiment_transition(c->eng, &c->who, "e", "terminated", &out, err));
+}
+static int op_allocation_apply(struct ctx *c, sy_err_t *err)
+{
+    OUT_RC(sy_engine_allocation_apply(c->eng, &c->who, "e", c->in, &out, err));
+}
+static int op_promote(struct ctx *c, sy_err_t *err)
+{
+    OUT_RC(sy_engine_experiment_promote(c->eng, &c->who, "e", c->in, &out, err));
+}
+static int op_rollback(struct ctx *c, sy_err_t *err)
+{
+    OUT_RC(sy_engine_experiment_rollback(c->eng, &c->who, "h", c->in, &out, err));
+}
+static int op_guardrails_put(struct ctx *c, sy_err_t *err)
+{
+    OUT_RC(sy_engine_guardrails_put(c->eng, &c->who, c->in, &out, err));
+}
+static int op_health_push(struct ctx *c, sy_err_t *err)
+{
+    OUT_RC(sy_engine_experiment_health(c->eng, &c->who, "h", c->in, &out, err));
+}
+static int op_regression_policy_put(struct ctx *c, sy_err_t *err)
+{
+    OUT_RC(sy_engine_regression_policy_put(c->eng, &c->who, c->in, &out, err));
+}
+static int op_regression_throttle(struct ctx *c, sy_err_t *err)
+{
+    OUT_RC(sy_engine_regression_evaluate(c->eng, &c->who, "WHOLESALE", "contract_rate", &out, err));
+}
+static int op_regression_kill(struct ctx *c, sy_err_t *err)
+{
+    OUT_RC(sy_engine_regression_evaluate(c->eng, &c->who, "WHOLESALE", "refund_rate", &out, err));
+}
+static int op_risk_policy_put(struct ctx *c, sy_err_t *err)
+{
+    return risk_policy_put(c->eng, &c->who, "RETAIL", c->in, err);
+}
+static int op_risk_reserve(struct ctx *c, sy_err_t *err)
+{
+    return risk_reserve(c->eng, &c->who, c->in, err);
+}
+static int op_risk_release(struct ctx *c, sy_err_t *err)
+{
+    return risk_release(c->eng, &c->who, c->in, err);
+}
+static int op_kill_switch_put(struct ctx *c, sy_err_t *err)
+{
+    OUT_RC(sy_engine_kill_switch_put(c->eng, &c->who, c->in, &out, err));
+}
+static int op_channel_create(struct ctx *c, sy_err_t *err)
+{
+    OUT_RC(sy_engine_channel_create(c->eng, &c->who, c->in, &out, err));
+}
+static int op_channel_delete(struct ctx *c, sy_err_t *err)
+{
+    return sy_engine_channel_delete(c->eng, &c->who, 1, err);
+}
+static int op_route_create(struct ctx *c, sy_err_t *err)
+{
+    OUT_RC(sy_engine_route_create(c->eng, &c->who, c->in, &out, err));
+}
+static int op_route_replace(struct ctx *c, sy_err_t *err)
+{
+    OUT_RC(sy_engine_route_replace(c->eng, &c->who, "r1", c->in, &out, err));
+}
+static int op_route_percentage(struct ctx *c, sy_err_t *err)
+{
+    OUT_RC(sy_engine_route_percentage(c->eng, &c->who, "r1", c->in, &out, err));
+}
+static int op_route_enabled(struct ctx *c, sy_err_t *err)
+{
+    OUT_RC(sy_engine_route_enabled(c->eng, &c->who, "r1", c->in, &out, err));
+}
+static int op_route_delete(struct ctx *c, sy_err_t *err)
+{
+    return sy_engine_route_delete(c->eng, &c->who, "r1", err);
+}
+static int op_route_report(struct ctx *c, sy_err_t *err)
+{
+    OUT_RC(sy_engine_route_report(c->eng, &c->who, "r1", c->in, &out, err));
+}
+static int op_route_breaker(struct ctx *c, sy_err_t *err)
+{
+    return sy_engine_route_breaker(c->eng, c->who.workspace, "r1", "open", fake_ms, err);
+}
+static int op_kpi(struct ctx *c, sy_err_t *err)
+{
+    return kpi(c, c->in, err);
+}
+static int op_events(struct ctx *c, sy_err_t *err)
+{
+    static const sy_event_t ev[] = {
+        {.kind = SY_EVENT_EXPOSURE,
+         .experiment = "e",
+         .experiment_len = 1,
+         .unit = "n1",
+         .unit_len = 2,
+         .variant = "a",
+         .variant_len = 1,
+         .success = -1},
+        {.kind = SY_EVENT_OUTCOME,
+         .experiment = "e",
+         .experiment_len = 1,
+         .unit = "u1",
+         .unit_len = 2,
+         .success = 1,
+         .has_value = true,
+         .value = 12.5},
+        {.kind = SY_EVENT_ERROR,
+         .experiment = "e",
+         .experiment_len = 1,
+         .unit = "u2",
+         .unit_len = 2,
+         .success = -1,
+         .has_latency = true,
+         .latency_ms = 40},
+    };
+    done_rc = 1;
+    int rc = sy_engine_events_submit(c->eng, &c->who, ev, 3, on_done, NULL, err);
+    sy_engine_events_commit(c->eng);
+    if (rc < 0)
+        return rc;
+    if (done_rc > 0)
+        fail_msg("a submission was not answered by the commit");
+    if (done_rc < 0)
+        *err = done_err;
+    return done_rc;
+}
+
+static const char ROUTE2[] = "{\"name\":\"r2\",\"listen\":\"127.0.0.1:8102\",\"upstreams\":{"
+                             "\"legacy\":\"127.0.0.1:9001\",\"new\":\"127.0.0.1:9002\"},"
+                             "\"percentage\":5,\"domains\":[{\"name\":\"d\",\"rules\":[{"
+                             "\"path_prefix\":\"/d\"}]}]}";
+
+static const struct op ops[] = {
+    {"flag put (create)", 0,
+     "{\"state\":\"ENABLED\",\"variants\":{\"x\":\"1\",\"y\":\"2\"},\"defaultVariant\":\"x\","
+     "\"targeting\":{\"if\":[{\"==\":[{\"var\":\"tier\"},\"gold\"]},\"y\",\"x\"]}}",
+     op_flag_create},
+    {"flag put (update)", 0,
+     "{\"state\":\"ENABLED\",\"variants\":{\"on\":true,\"off\":false},\"defaultVariant\":\"on\"}",
+     op_flag_update},
+    {"flag put (kill switch on)", 1,
+     "{\"state\":\"ENABLED\",\"variants\":{\"on\":true,\"off\":false},\"defaultVariant\":\"on\"}",
+     op_flag_update},
+    {"flag delete", 0, NULL, op_flag_delete},
+    {"flag delete (kill switch on)", 1, NULL, op_flag_delete},
+    {"flagset put", 0, "(document)", op_flagset_put},
+    {"flagset put (kill switch on)", 1, "(document)", op_flagset_put},
+    {"workspace create", 0, NULL, op_workspace_create},
+    {"token create", 0, NULL, op_token_create},
+    {"token revoke", 0, NULL, op_token_revoke},
+    {"experiment create", 0,
+     "{\"key\":\"n\",\"flag\":\"nf\",\"variants\":[{\"key\":\"a\",\"weight\":50},"
+     "{\"key\":\"b\",\"weight\":50,\"control\":true}]}",
+     op_experiment_create},
+    {"experiment start", 0, NULL, op_experiment_start},
+    {"experiment start (kill switch on)", 1, NULL, op_experiment_start},
+    {"experiment stop", 0, NULL, op_experiment_stop},
+    {"experiment stop (kill switch on)", 1, NULL, op_experiment_stop},
+    {"experiment terminate", 0, NULL, op_experiment_terminate},
+    {"allocation apply", 0, "{\"winning_variant\":\"a\",\"confidence\":0.97,\"delta\":5.2}",
+     op_allocation_apply},
+    {"allocation apply (kill switch on)", 1,
+     "{\"winning_variant\":\"a\",\"confidence\":0.97,\"delta\":5.2}", op_allocation_apply},
+    {"promote", 0, "{\"variant\":\"a\"}", op_promote},
+    {"rollback", 0, "{\"reason\":\"drill\"}", op_rollback},
+    {"guardrails put", 0, "{\"min_confidence\":0.9,\"max_changes_per_day\":3}", op_guardrails_put},
+    {"health push", 0, "{\"success_rate\":0.9,\"error_rate\":0.05}", op_health_push},
+    {"regression policy put", 0,
+     "{\"domain\":\"WHOLESALE\",\"metric\":\"contract_rate\",\"max_drop_fraction\":0.3,"
+     "\"reason\":\"tune\"}",
+     op_regression_policy_put},
+    {"regression evaluate (THROTTLE)", 0, NULL, op_regression_throttle},
+    {"regression evaluate (KILL_SWITCH)", 0, NULL, op_regression_kill},
+    {"risk policy put", 0, "{\"reason\":\"new\",\"max_per_action\":50}", op_risk_policy_put},
+    {"risk reserve", 0, "{\"domain\":\"WHOLESALE\",\"amount\":25,\"actor\":\"app\"}",
+     op_risk_reserve},
+    {"risk release", 0, "{\"reservation_id\":1}", op_risk_release},
+    {"kill switch engage", 0, "{\"engaged\":true,\"reason\":\"incident\"}", op_kill_switch_put},
+    {"kill switch disengage", 1, "{\"engaged\":false,\"reason\":\"resolved\"}", op_kill_switch_put},
+    {"channel create", 0, "{\"type\":\"slack\",\"url\":\"https://h.test/x\"}", op_channel_create},
+    {"channel delete", 0, NULL, op_channel_delete},
+    {"route create", 0, ROUTE2, op_route_create},
+    {"route replace", 0,
+     "{\"name\":\"r1\",\"listen\":\"127.0.0.1:8101\",\"upstreams\":{\"legacy\":"
+     "\"127.0.0.1:9003\",\"new\":\"127.0.0.1:9002\"}}",
+     op_route_replace},
+    {"route percentage", 0, "{\"percentage\":25,\"reason\":\"step\"}", op_route_percentage},
+    {"route enabled", 0, "{\"enabled\":false,\"reason\":\"incident\"}", op_route_enabled},
+    {"route delete", 0, NULL, op_route_delete},
+    {"route report", 0,
+     "{\"breaker\":\"open\",\"counters\":[{\"domain\":\"\",\"upstream\":\"new\","
+     "\"requests\":10,\"errors\":1,\"total_ms\":100}]}",
+     op_route_report},
+    {"route breaker", 0, NULL, op_route_breaker},
+    {"events submit + commit", 0, NULL, op_events},
+    {"KPI submit + commit", 0,
+     "{\"events\":[{\"domain\":\"WHOLESALE\",\"metric\":\"contract_rate\",\"actor\":\"app\","
+     "\"success\":true,\"id\":\"k1\"},{\"domain\":\"RETAIL\",\"metric\":\"m\",\"actor\":\"app\","
+     "\"value\":3.5}]}",
+     op_kpi},
+};
+#define N_OPS (sizeof(ops) / sizeof(ops[0]))
+
+/* ---- the loop ----------------------------------------------------------------------------- */
+
+static void copy_file(const char *from, const char *to)
+{
+    char side[160];
+    snprintf(side, sizeof(side), "%s-wal", to);
+    unlink(side);
+    snprintf(side, sizeof(side), "%s-shm", to);
+    unlink(side);
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    if (!in || !out)
+        fail_msg("cannot copy %s", from);
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+        if (fwrite(buf, 1, n, out) != n)
+            fail_msg("cannot copy %s", from);
+    fclose(in);
+    if (fclose(out) != 0)
+        fail_msg("cannot copy %s", from);
+}
+
+static void begin(struct ctx *c, const struct op *op)
+{
+    copy_file(tmpl[op->killed], work);
+    fake_ms = T0_MS + 3600000; /* an hour after the template was made */
+    c->eng = open_at(work);
+    c->who = (sy_principal_t){.workspace = 1, .token_id = 1, .role = SY_ROLE_ADMIN};
+    snprintf(c->who.name, sizeof(c->who.name), "root");
+    c->in = NULL;
+    if (op->input && strcmp(op->input, "(document)") == 0) {
+        c->in = sy_engine_flagset_get(c->eng, &c->who);
+        json_object_set_new(json_object_get(c->in, "flags"), "imported",
+                            parse("{\"state\":\"ENABLED\",\"variants\":{\"on\":true,\"off\":"
+                                  "false},\"defaultVariant\":\"on\"}"));
+        json_object_del(json_object_get(c->in, "flags"), "plain");
+    } else if (op->input) {
+        c->in = parse(op->input);
+    }
+}
+
+static void end(struct ctx *c)
+{
+    json_decref(c->in);
+    sy_engine_close(c->eng);
+    c->eng = NULL;
+}
+
+enum kind { STORE, ALLOC };
+
+/* LeakSanitizer's, when linked: with SY_FAULTS_LEAKS set, a leak check after each point
+ * says which one leaked. */
+int __lsan_do_recoverable_leak_check(void) __attribute__((weak));
+
+/* Runs `op` once with failure `at` of `kind` injected (0: none); checks what it must. */
+static int64_t inject(const struct op *op, enum kind kind, int64_t at, int64_t *allocs)
+{
+    struct ctx c;
+    begin(&c, op);
+    live = &c;
+    char *mem0 = dump_engine(&c), *disk0 = dump_disk(work);
+    const char *hole = strstr(mem0, "\"(error");
+    if (hole) /* a comparison of states the read API cannot tell would prove nothing */
+        bad("%s: the read API fails on the starting state: %.200s", op->name, hole);
+    sy_store_t *store = sy_engine_store(c.eng);
+    sy_err_t err = {0};
+    if (kind == STORE)
+        sy_store_fail_at(store, at);
+    else
+        sy_failalloc_arm(at);
+    if (kind == STORE && allocs)
+        sy_failalloc_arm(0);
+    int rc = op->run(&c, &err);
+    sy_failalloc_disarm();
+    int64_t calls = sy_store_calls(store);
+    if (allocs)
+        *allocs = sy_failalloc_count();
+    sy_store_fail_at(store, 0);
+    bool fired = kind == STORE ? at > 0 && calls >= at : sy_failalloc_fired();
+    if (at == 0 && rc != 0)
+        bad("%s without faults: %d %s (%s)", op->name, rc, err.msg, err.field);
+    if (at > 0 && fired) {
+        const char *k = kind == STORE ? "store" : "allocation";
+        if (rc >= 0)
+            bad("%s, %s failure %lld: answered %d, not an error", op->name, k, (long long)at, rc);
+        if (!err.msg[0])
+            bad("%s, %s failure %lld: error %d without a message", op->name, k, (long long)at, rc);
+        char *mem1 = dump_engine(&c), *disk1 = dump_disk(work);
+        same("the engine's state", op->name, at, k, mem0, mem1);
+        same("the database", op->name, at, k, disk0, disk1);
+        sy_engine_close(c.eng);
+        c.eng = open_at(work);
+        char *mem2 = dump_engine(&c);
+        same("the engine reopened", op->name, at, k, mem0, mem2);
+        /* and the same operation, without faults, goes through */
+        sy_err_t again = {0};
+        rc = op->run(&c, &again);
+        if (rc != 0)
+            bad("%s after %s failure %lld: %d %s", op->name, k, (long long)at, rc, again.msg);
+        free(mem1);
+        free(disk1);
+        free(mem2);
+    }
+    free(mem0);
+    free(disk0);
+    end(&c);
+    live = NULL;
+    if (getenv("SY_FAULTS_LEAKS") && __lsan_do_recoverable_leak_check &&
+        __lsan_do_recoverable_leak_check())
+        printf("# leak: %s, %s failure %lld\n", op->name, kind == STORE ? "store" : "allocation",
+               (long long)at);
+    return calls;
+}
+
+/* Every injection point of `op`: its store statements and (sampled) allocations counted
+ * into *store and *alloc. A finding returns here through op_jmp, skipping the rest. */
+static void points_of(const struct op *op, int64_t *store, int64_t *alloc)
+{
+    int64_t allocs = 0;
+    int64_t calls = inject(op, STORE, 0, &allocs);
+    for (int64_t at = 1; at <= calls; at++)
+        inject(op, STORE, at, NULL);
+    /* allocations: all of them when few, else ALLOC_POINTS spread evenly, the first and last
+     * ones among them */
+    int64_t tried = 0,
+            step = allocs <= ALLOC_POINTS ? 1 : (allocs + ALLOC_POINTS - 1) / ALLOC_POINTS;
+    for (int64_t at = 1; at <= allocs; at += step, tried++)
+        inject(op, ALLOC, at, NULL);
+    if (allocs > 1 && (allocs - 1) % step != 0) {
+        inject(op, ALLOC, allocs, NULL);
+        tried++;
+    }
+    printf("# %-36s store %3lld of %3lld, allocations %3lld of %5lld\n", op->name, (long long)calls,
+           (long long)calls, (long long)tried, (long long)allocs);
+    *store = calls;
+    *alloc = tried;
+}
+
+/* One operation, its findings caught: whether it went through every point. */
+static bool one_op(const struct op *op, int64_t *store, int64_t *alloc)
+{
+    if (setjmp(op_jmp) != 0) {
+        sy_failalloc_disarm();
+        if (live && live->eng)
+            end(live);
+        live = NULL;
+        return false;
+    }
+    points_of(op, store, alloc);
+    return true;
+}
+
+static void every_write_completes_or_changes_nothing(void **state)
+{
+    (void)state;
+    int64_t total_store = 0, total_alloc = 0;
+    const char *only = getenv("SY_FAULTS_OP"); /* one operation, by name prefix */
+    for (size_t i = 0; i < N_OPS; i++) {
+        const struct op *op = &ops[i];
+        if (only && strncmp(op->name, only, strlen(only)) != 0)
+            continue;
+        int64_t store = 0, alloc = 0;
+        if (one_op(op, &store, &alloc)) {
+            total_store += store;
+            total_alloc += alloc;
+        }
+    }
+    printf("# injection points covered: %lld store + %lld allocation = %lld\n",
+           (long long)total_store, (long long)total_alloc, (long long)(total_store + total_alloc));
+    if (findings)
+        fail_msg("%d operations do not complete or change nothing (# FAIL above)", findings);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    sy_failalloc_install();
+    /* tmpfs when there is one: the test commits thousands of times, and fsync is not what
+     * it tests */
+    snprintf(dir, sizeof(dir), "%s/sy-faults-XXXXXX",
+             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+    if (!mkdtemp(dir))
+        return -1;
+    for (int k = 0; k < 2; k++) {
+        snprintf(tmpl[k], sizeof(tmpl[k]), "%s/template%d.db", dir, k);
+        build_template(k);
+    }
+    snprintf(work, sizeof(work), "%s/work.db", dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[200];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    gsl_set_error_handler_off();
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_write_completes_or_changes_nothing),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
