@@ -82,7 +82,7 @@ check "proxy: d299 (prod_exec) is refused: kill_switch" 0 "" "" -- until_of "$OU
 check "proxy: d298 goes to legacy" 0 "^legacy$" "" -- upstream_of "$OUT" d298
 expect "the kill switch off" 200 '' -- POST /v1/go-live/kill-switch "$ADMIN" '{"engaged":false,"reason":"over"}'
 check "proxy: followed, d299 goes to new" 0 "" "" -- until_of "$OUT" d299 new
-check "the proxy-only process refused none of the server's routes" 1 "" "" -- grep -q refused "$TMP/proxy.log"
+check "the proxy-only process refused none of the server's routes" 1 "" "" -- grep -q "routes are refused" "$TMP/proxy.log"
 kill -TERM "$PROXY"
 wait "$PROXY"
 PROXY=""
