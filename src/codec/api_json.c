@@ -1,6 +1,7 @@
 /* api_json.c - tokens and audit events as JSON; see api_json.h. */
 #include "codec/api_json.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "codec/value_json.h"
@@ -29,4 +30,21 @@ int sy_audit_json_add(void *arg, const sy_audit_event_t *e)
                   "actor", e->actor, "action", e->action, "resource", e->resource, "before",
                   parse_or_null(e->before), "after", parse_or_null(e->after));
     return o && json_array_append_new(arg, o) == 0 ? 0 : -ENOMEM;
+}
+
+#define KILL(m) offsetof(sy_kill_switch_change_t, m)
+static const sy_field_t kill_fields[] = {
+    {"engaged", SY_K_BOOL, KILL(engaged), SY_UNTRACKED, .required = true, .says = "true or false"},
+    {"reason", SY_K_TEXT, KILL(reason), SY_UNTRACKED, .required = true, .hi = SY_KILL_TEXT_MAX,
+     .says = "why, 1 to 512 characters"},
+    {"actor", SY_K_TEXT, KILL(actor), SY_UNTRACKED, .hi = 128, .says = "1 to 128 characters"},
+};
+const sy_schema_t sy_kill_switch_change_schema = SY_SCHEMA(kill_fields);
+
+json_t *sy_kill_switch_json(const sy_kill_switch_t *k)
+{
+    return json_pack("{s{sbsososo}}", "kill_switch", "engaged", k->engaged, "reason",
+                     k->set ? json_string(k->reason) : json_null(), "actor",
+                     k->set ? json_string(k->actor) : json_null(), "changed_ms",
+                     k->set ? json_integer(k->changed_ms) : json_null());
 }

@@ -1,15 +1,23 @@
-/* api_json.h - the engine's smaller answers as JSON (docs/api.md): tokens and audit
- * events, each written by a callback the engine's walks take, into a JSON array. */
+/* api_json.h - the engine's smaller requests and answers as JSON (docs/api.md): tokens and
+ * audit events (each written by a callback the engine's walks take, into a JSON array) and
+ * the kill switch (its request's schema, its state). */
 #ifndef SY_CODEC_API_JSON_H
 #define SY_CODEC_API_JSON_H
 
 #include <jansson.h>
 
+#include "codec/schema.h"
 #include "engine/engine.h"
 
 /* sy_token_cb and sy_audit_cb: append the item to the JSON array `arg`; -ENOMEM. */
 int sy_token_json_add(void *arg, const sy_token_info_t *t);
 /* before/after are parsed back into JSON (null when there is none). */
 int sy_audit_json_add(void *arg, const sy_audit_event_t *e);
+
+/* POST /v1/go-live/kill-switch: into sy_kill_switch_change_t. */
+extern const sy_schema_t sy_kill_switch_change_schema;
+/* {"kill_switch": {"engaged", "reason", "actor", "changed_ms"}}, null fields when it never
+ * moved; NULL when out of memory. */
+json_t *sy_kill_switch_json(const sy_kill_switch_t *k);
 
 #endif

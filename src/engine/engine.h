@@ -596,14 +596,34 @@ int sy_engine_risk_ledger(sy_engine_t *eng, const sy_principal_t *actor, const c
 
 /* ---- the kill switch (golive.c) -------------------------------------------------------------- */
 
-/* {"kill_switch": {"engaged", "reason", "actor", "changed_ms"}} (null fields: never set). */
-int sy_engine_kill_switch_get(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
+#define SY_KILL_TEXT_MAX 512
+
+/* A workspace's kill switch. */
+typedef struct sy_kill_switch {
+    bool engaged;
+    bool set; /* false: never moved (reason, actor and changed_ms say nothing) */
+    char reason[SY_KILL_TEXT_MAX + 1];
+    char actor[129];
+    int64_t changed_ms;
+} sy_kill_switch_t;
+
+/* A move of it: `reason` required (1 to 512 characters); `actor` NULL for the caller's
+ * name, else 1 to 128 characters. Strings borrowed for the call. */
+typedef struct sy_kill_switch_change {
+    bool engaged;
+    const char *reason;
+    const char *actor;
+} sy_kill_switch_change_t;
+
+/* The caller's workspace's kill switch into *out. */
+int sy_engine_kill_switch_get(sy_engine_t *eng, const sy_principal_t *actor, sy_kill_switch_t *out,
                               sy_err_t *err);
-/* {"engaged", "reason" (required), "actor"?}: engages or disengages the caller's
- * workspace's kill switch, audited (killswitch.engage / killswitch.disengage). Answers as
- * sy_engine_kill_switch_get. */
-int sy_engine_kill_switch_put(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
-                              json_t **out, sy_err_t *err);
+/* Engages or disengages the caller's workspace's kill switch, audited (killswitch.engage /
+ * killswitch.disengage) and notified; what it is then into *out (filled after the commit,
+ * which nothing can fail). -EINVAL names the field. */
+int sy_engine_kill_switch_put(sy_engine_t *eng, const sy_principal_t *actor,
+                              const sy_kill_switch_change_t *change, sy_kill_switch_t *out,
+                              sy_err_t *err);
 /* Whether the kill switch of `ws` is engaged, with its reason into `reason` (cap bytes). */
 bool sy_engine_kill_switch_engaged(sy_engine_t *eng, int64_t ws, char *reason, size_t cap);
 

@@ -132,55 +132,48 @@ bool sy_engine_kill_switch_engaged(sy_engine_t *eng, int64_t ws, char *reason, s
     return true;
 }
 
-int sy_engine_kill_switch_get(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
+/* The state as the API shows it. */
+static void state_out(const struct kill_switch *k, sy_kill_switch_t *out)
+{
+    *out = (sy_kill_switch_t){
+        .engaged = k->engaged, .set = k->changed_ms != 0, .changed_ms = k->changed_ms};
+    snprintf(out->reason, sizeof(out->reason), "%s", k->reason);
+    snprintf(out->actor, sizeof(out->actor), "%s", k->actor);
+}
+
+int sy_engine_kill_switch_get(sy_engine_t *eng, const sy_principal_t *actor, sy_kill_switch_t *out,
                               sy_err_t *err)
 {
     struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
     if (!w)
         return sy_err_set(err, -ENOENT, NULL, "no such workspace");
-    *out = json_pack("{so}", "kill_switch", state_json(&w->kill));
-    return *out ? 0 : sy_eng_oom(err);
+    state_out(&w->kill, out);
+    return 0;
 }
 
-int sy_engine_kill_switch_put(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
-                              json_t **out, sy_err_t *err)
+int sy_engine_kill_switch_put(sy_engine_t *eng, const sy_principal_t *actor,
+                              const sy_kill_switch_change_t *change, sy_kill_switch_t *out,
+                              sy_err_t *err)
 {
-    static const char *const fields[] = {"engaged", "reason", "actor", NULL};
-    int rc = sy_eng_only_fields(body, fields, "", err);
-    if (rc < 0)
-        return rc;
-    const json_t *en = json_object_get(body, "engaged");
-    if (!json_is_boolean(en))
-        return sy_err_set(err, -EINVAL, "engaged", "engaged must be true or false");
-    const char *reason = json_string_value(json_object_get(body, "reason"));
-    if (!sy_eng_valid_name(reason, KILL_TEXT_MAX))
+    int rc;
+    if (!sy_eng_valid_name(change->reason, KILL_TEXT_MAX))
         return sy_err_set(err, -EINVAL, "reason", "a reason is required (1 to 512 characters)");
-    const json_t *who = json_object_get(body, "actor");
-    if (who && !sy_eng_valid_name(json_string_value(who), 128))
+    if (change->actor && !sy_eng_valid_name(change->actor, 128))
         return sy_err_set(err, -EINVAL, "actor", "actor is 1 to 128 characters");
     struct kill_change c;
     if ((rc = sy_store_begin(eng->store, err)) < 0)
         return rc;
-    if ((rc = sy_eng_kill_switch_write(eng, actor, actor->workspace, json_is_true(en), reason,
-                                       who ? json_string_value(who) : sy_eng_actor_name(actor), &c,
-                                       err)) < 0) {
+    if ((rc = sy_eng_kill_switch_write(
+             eng, actor, actor->workspace, change->engaged, change->reason,
+             change->actor ? change->actor : sy_eng_actor_name(actor), &c, err)) < 0) {
         sy_store_rollback(eng->store);
         return rc;
-    }
-    /* the answer too is made before the commit: an error answered for a change that is
-     * committed is as wrong as a change lost */
-    *out = json_pack("{so}", "kill_switch", state_json(&c.next));
-    if (!*out) {
-        sy_store_rollback(eng->store);
-        sy_eng_kill_switch_drop(&c);
-        return sy_eng_oom(err);
     }
     if ((rc = sy_store_commit(eng->store, err)) < 0) {
         sy_eng_kill_switch_drop(&c);
-        json_decref(*out);
-        *out = NULL;
         return rc;
     }
+    state_out(&c.next, out); /* a struct: nothing to fail after the commit */
     sy_eng_kill_switch_set(eng, actor->workspace, &c);
     return 0;
 }

@@ -32,7 +32,7 @@ struct snap {
     sy_flagset_t *set; /* a reference */
 };
 
-#define KILL_TEXT_MAX 512
+#define KILL_TEXT_MAX SY_KILL_TEXT_MAX
 
 /* A workspace's kill switch (golive.c). */
 struct kill_switch {

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "codec/api_json.h"
 #include "codec/risk_json.h"
 #include "core/utf8.h"
 #include "http/internal.h"
@@ -215,10 +216,19 @@ void sy_api_golive_check(struct call *c)
 
 void sy_api_golive_state(struct call *c)
 {
-    reply_read(c, sy_engine_kill_switch_get);
+    sy_err_t err = {0};
+    sy_kill_switch_t k;
+    int rc = sy_engine_kill_switch_get(c->eng, &c->who, &k, &err);
+    reply_result(c, rc, 200, rc < 0 ? NULL : sy_kill_switch_json(&k), &err);
 }
 
 void sy_api_kill_switch_put(struct call *c)
 {
-    reply_write(c, 200, sy_engine_kill_switch_put);
+    sy_kill_switch_change_t change = {0};
+    if (!read_body(c, &change))
+        return;
+    sy_err_t err = {0};
+    sy_kill_switch_t k;
+    int rc = sy_engine_kill_switch_put(c->eng, &c->who, &change, &k, &err);
+    reply_result(c, rc, 200, rc < 0 ? NULL : sy_kill_switch_json(&k), &err);
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "codec/api_json.h"
 #include "codec/risk_json.h"
 #include "http/internal.h"
 
@@ -132,8 +133,8 @@ const struct sy_endpoint sy_endpoints[] = {
      sy_api_golive_check, NULL},
     {SY_GET, "/v1/go-live/state", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_golive_state, NULL},
-    {SY_POST, "/v1/go-live/kill-switch", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL,
-     "engaged reason actor", sy_api_kill_switch_put, NULL},
+    {SY_POST, "/v1/go-live/kill-switch", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL, NULL,
+     sy_api_kill_switch_put, &sy_kill_switch_change_schema},
 
     {SY_GET, "/v1/notifications", VIEWER, AUTH_TOKEN, false, BODY_NONE,
      "status channel cursor limit", NULL, sy_api_notifications, NULL},

@@ -111,6 +111,25 @@ static void kpi_series(struct ctx *c, const char *metric, int n, int every)
     json_decref(body);
 }
 
+/* The kill switch from its JSON body, read by its schema as the API does; and its state. */
+static int kill_switch_put(sy_engine_t *eng, const sy_principal_t *w, const json_t *body,
+                           sy_err_t *err)
+{
+    sy_kill_switch_change_t ch = {0};
+    sy_kill_switch_t k;
+    int rc = sy_schema_read(&sy_kill_switch_change_schema, body, &ch, "", err);
+    return rc < 0 ? rc : sy_engine_kill_switch_put(eng, w, &ch, &k, err);
+}
+
+static int kill_switch_json(sy_engine_t *eng, const sy_principal_t *w, json_t **out, sy_err_t *err)
+{
+    sy_kill_switch_t k;
+    int rc = sy_engine_kill_switch_get(eng, w, &k, err);
+    if (rc == 0)
+        *out = sy_kill_switch_json(&k);
+    return rc;
+}
+
 /* The risk guard's writes from their JSON bodies, read by their schemas as the API does. */
 static int risk_policy_put(sy_engine_t *eng, const sy_principal_t *w, const char *domain,
                            const json_t *body, sy_err_t *err)
@@ -156,7 +175,7 @@ static void call(struct ctx *c, const char *what, const char *body_text)
     else if (strcmp(what, "route") == 0)
         rc = sy_engine_route_create(c->eng, &c->who, body, &out, &err);
     else if (strcmp(what, "killswitch") == 0)
-        rc = sy_engine_kill_switch_put(c->eng, &c->who, body, &out, &err);
+        rc = kill_switch_put(c->eng, &c->who, body, &err);
     else if (strcmp(what, "step") == 0)
         rc = sy_engine_allocation_apply(c->eng, &c->who, "h", body, &out, &err);
     else
@@ -350,7 +369,7 @@ static char *dump_engine(struct ctx *c)
     add(o, "tripwires", sy_engine_regression_state(eng, w, &v, &err), &v, &err);
     add(o, "risk", risk_policies_json(eng, w, &v, &err), &v, &err);
     add(o, "ledger", risk_ledger_json(eng, w, "2023-11-14", &v, &err), &v, &err);
-    add(o, "kill_switch", sy_engine_kill_switch_get(eng, w, &v, &err), &v, &err);
+    add(o, "kill_switch", kill_switch_json(eng, w, &v, &err), &v, &err);
     add(o, "channels", sy_engine_channel_list(eng, w, &v, &err), &v, &err);
     add(o, "routes", sy_engine_route_list(eng, w, &v, &err), &v, &err);
     json_object_set_new(o, "breaker", json_string(sy_engine_route_breaker_state(eng, w, "r1")));
@@ -561,7 +580,7 @@ static int op_risk_release(struct ctx *c, sy_err_t *err)
 }
 static int op_kill_switch_put(struct ctx *c, sy_err_t *err)
 {
-    OUT_RC(sy_engine_kill_switch_put(c->eng, &c->who, c->in, &out, err));
+    return kill_switch_put(c->eng, &c->who, c->in, err);
 }
 static int op_channel_create(struct ctx *c, sy_err_t *err)
 {

@@ -177,12 +177,12 @@ static void an_experiment_changes_one_flag_of_the_snapshot(void **state)
 
 static void kill_switch(struct fixture *f, bool engaged)
 {
-    json_t *body = json_pack("{sbss}", "engaged", engaged, "reason", "incident 7"), *out = NULL;
+    sy_kill_switch_t out;
     sy_err_t err = {0};
-    if (sy_engine_kill_switch_put(f->eng, &f->who, body, &out, &err) < 0)
+    sy_kill_switch_change_t c = {.engaged = engaged, .reason = "incident 7"};
+    if (sy_engine_kill_switch_put(f->eng, &f->who, &c, &out, &err) < 0)
         fail_msg("kill switch: %s", err.msg);
-    json_decref(out);
-    json_decref(body);
+    assert_int_equal(out.engaged, engaged);
 }
 
 static void the_kill_switch_serves_controls_sharing_the_rest(void **state)

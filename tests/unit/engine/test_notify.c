@@ -60,11 +60,9 @@ static void assert_outbox(struct fixture *f, const char *want)
 
 static int kill_switch(struct fixture *f, bool on, sy_err_t *err)
 {
-    json_t *body = json_pack("{sbss}", "engaged", on, "reason", "drill"), *out = NULL;
-    int rc = sy_engine_kill_switch_put(f->eng, &f->who, body, &out, err);
-    json_decref(body);
-    json_decref(out);
-    return rc;
+    sy_kill_switch_t out;
+    sy_kill_switch_change_t c = {.engaged = on, .reason = "drill"};
+    return sy_engine_kill_switch_put(f->eng, &f->who, &c, &out, err);
 }
 
 static void a_change_whose_notification_fails_does_not_happen(void **state)

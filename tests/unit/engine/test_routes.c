@@ -76,14 +76,17 @@ static void engine_fills_a_hundred_domains_with_the_last_prod_exec(void **state)
 
     /* what is in force: the percentage moved, the kill switch engaged */
     json_t *out = NULL, *pct = json_pack("{sfss}", "percentage", 40.0, "reason", "step");
-    json_t *ks = json_pack("{sbss}", "engaged", 1, "reason", "incident");
+    sy_kill_switch_t ks;
     sy_err_t err = {0};
     assert_int_equal(sy_engine_route_percentage(f->eng, &f->who, "hooks", pct, &out, &err), 0);
     json_decref(out);
-    assert_int_equal(sy_engine_kill_switch_put(f->eng, &f->who, ks, &out, &err), 0);
-    json_decref(out);
+    assert_int_equal(
+        sy_engine_kill_switch_put(f->eng, &f->who,
+                                  &(sy_kill_switch_change_t){.engaged = true, .reason = "incident"},
+                                  &ks, &err),
+        0);
+    assert_true(ks.engaged && ks.set && strcmp(ks.reason, "incident") == 0);
     json_decref(pct);
-    json_decref(ks);
     rs = sy_engine_routes_all(f->eng);
     check_hundred(rs, true, 4000);
     sy_routes_free(rs);
