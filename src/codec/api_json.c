@@ -1,6 +1,7 @@
 /* api_json.c - tokens and audit events as JSON; see api_json.h. */
 #include "codec/api_json.h"
 
+#include <float.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -47,4 +48,26 @@ json_t *sy_kill_switch_json(const sy_kill_switch_t *k)
                      k->set ? json_string(k->reason) : json_null(), "actor",
                      k->set ? json_string(k->actor) : json_null(), "changed_ms",
                      k->set ? json_integer(k->changed_ms) : json_null());
+}
+
+/* The bounds are sy_guardrails_check's, which the engine applies with its sentences: the
+ * schema asks for the kinds. */
+#define GUARD(m) offsetof(sy_guardrails_change_t, m)
+static const sy_field_t guard_fields[] = {
+    {"min_confidence", SY_K_NUMBER, GUARD(v.min_confidence), GUARD(has_min_confidence),
+     .lo = -DBL_MAX, .hi = DBL_MAX, .says = "a number in (0, 1)"},
+    {"max_step_pct", SY_K_INT, GUARD(v.max_step_pct), GUARD(has_max_step_pct), .lo = -1e15,
+     .hi = 1e15, .says = "a whole number of percentage points, 1 to 100"},
+    {"cooldown_hours", SY_K_NUMBER, GUARD(v.cooldown_hours), GUARD(has_cooldown_hours),
+     .lo = -DBL_MAX, .hi = DBL_MAX, .says = "a number of hours >= 0"},
+    {"max_changes_per_day", SY_K_INT, GUARD(v.max_changes_per_day), GUARD(has_max_changes_per_day),
+     .lo = -1e15, .hi = 1e15, .says = "a whole number >= 1"},
+};
+const sy_schema_t sy_guardrails_change_schema = SY_SCHEMA(guard_fields);
+
+json_t *sy_guardrails_json(const sy_guardrails_t *g)
+{
+    return json_pack("{s{sfsIsfsI}}", "guardrails", "min_confidence", g->min_confidence,
+                     "max_step_pct", (json_int_t)g->max_step_pct, "cooldown_hours",
+                     g->cooldown_hours, "max_changes_per_day", (json_int_t)g->max_changes_per_day);
 }

@@ -14,6 +14,12 @@ int sy_token_json_add(void *arg, const sy_token_info_t *t);
 /* before/after are parsed back into JSON (null when there is none). */
 int sy_audit_json_add(void *arg, const sy_audit_event_t *e);
 
+/* PUT /v1/guardrails: into sy_guardrails_change_t. */
+extern const sy_schema_t sy_guardrails_change_schema;
+/* {"guardrails": {"min_confidence", "max_step_pct", "cooldown_hours",
+ * "max_changes_per_day"}}; NULL when out of memory. */
+json_t *sy_guardrails_json(const sy_guardrails_t *g);
+
 /* POST /v1/go-live/kill-switch: into sy_kill_switch_change_t. */
 extern const sy_schema_t sy_kill_switch_change_schema;
 /* {"kill_switch": {"engaged", "reason", "actor", "changed_ms"}}, null fields when it never

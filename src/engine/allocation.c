@@ -220,14 +220,14 @@ int sy_exp_settings_open(sy_engine_t *eng, sy_err_t *err)
                       : rc;
 }
 
-int sy_engine_guardrails_get(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
+int sy_engine_guardrails_get(sy_engine_t *eng, const sy_principal_t *actor, sy_guardrails_t *out,
                              sy_err_t *err)
 {
     struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
     if (!w)
         return sy_err_set(err, -ENOENT, NULL, "no such workspace");
-    *out = json_pack("{so}", "guardrails", guardrails_json(&w->guardrails));
-    return *out ? 0 : sy_eng_oom(err);
+    *out = w->guardrails;
+    return 0;
 }
 
 static int write_guardrails(sy_engine_t *eng, int64_t ws, const sy_guardrails_t *g,
@@ -243,20 +243,26 @@ static int write_guardrails(sy_engine_t *eng, int64_t ws, const sy_guardrails_t 
     return rc;
 }
 
-int sy_engine_guardrails_put(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
-                             json_t **out, sy_err_t *err)
+int sy_engine_guardrails_put(sy_engine_t *eng, const sy_principal_t *actor,
+                             const sy_guardrails_change_t *c, sy_guardrails_t *out, sy_err_t *err)
 {
     struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
     if (!w)
         return sy_err_set(err, -ENOENT, NULL, "no such workspace");
     sy_guardrails_t g = w->guardrails;
-    int rc = guardrails_from(body, &g, err);
+    if (c->has_min_confidence)
+        g.min_confidence = c->v.min_confidence;
+    if (c->has_max_step_pct)
+        g.max_step_pct = c->v.max_step_pct;
+    if (c->has_cooldown_hours)
+        g.cooldown_hours = c->v.cooldown_hours;
+    if (c->has_max_changes_per_day)
+        g.max_changes_per_day = c->v.max_changes_per_day;
+    int rc = sy_guardrails_check(&g, err);
     if (rc < 0)
         return rc;
-    /* the audit's before and the answer, made before the commit: after it nothing may fail */
-    json_t *before = guardrails_json(&w->guardrails);
-    *out = json_pack("{so}", "guardrails", guardrails_json(&g));
-    if (!before || !*out)
+    json_t *before = guardrails_json(&w->guardrails); /* the audit's, before the commit */
+    if (!before)
         rc = sy_eng_oom(err);
     else if ((rc = sy_store_begin(eng->store, err)) == 0) {
         if ((rc = write_guardrails(eng, w->id, &g, actor, before, err)) < 0)
@@ -265,12 +271,10 @@ int sy_engine_guardrails_put(sy_engine_t *eng, const sy_principal_t *actor, cons
             rc = sy_store_commit(eng->store, err);
     }
     json_decref(before);
-    if (rc < 0) {
-        json_decref(*out);
-        *out = NULL;
+    if (rc < 0)
         return rc;
-    }
     w->guardrails = g;
+    *out = g; /* a struct: nothing to fail after the commit */
     return 0;
 }
 

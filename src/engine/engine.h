@@ -30,6 +30,7 @@
 #include <jansson.h>
 
 #include "codec/schema.h"
+#include "core/allocation.h"
 #include "core/err.h"
 #include "core/experiment.h"
 #include "core/flagset.h"
@@ -309,15 +310,20 @@ int sy_engine_allocation_apply(sy_engine_t *eng, const sy_principal_t *actor, co
  * not running or promoting, or without a winner to promote. */
 int sy_engine_experiment_promote(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
                                  const json_t *body, json_t **out, sy_err_t *err);
-/* The workspace's guardrails, {"guardrails": {...}}: what its experiments' steps are held
- * to except where an experiment's "allocation" sets its own. */
-int sy_engine_guardrails_get(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
+/* The workspace's guardrails (core/allocation.h) into *out: what its experiments' steps are
+ * held to except where an experiment's "allocation" sets its own. */
+int sy_engine_guardrails_get(sy_engine_t *eng, const sy_principal_t *actor, sy_guardrails_t *out,
                              sy_err_t *err);
-/* Changes some of them (`body` {"min_confidence"?, "max_step_pct"?, "cooldown_hours"?,
- * "max_changes_per_day"?}), durably and audited ("guardrails.update"); -EINVAL naming the
- * field. Answers as sy_engine_guardrails_get. */
-int sy_engine_guardrails_put(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
-                             json_t **out, sy_err_t *err);
+/* A change to some of them: those marked given take their value in `v`. */
+typedef struct sy_guardrails_change {
+    bool has_min_confidence, has_max_step_pct, has_cooldown_hours, has_max_changes_per_day;
+    sy_guardrails_t v;
+} sy_guardrails_change_t;
+/* Changes them, durably and audited ("guardrails.update"); -EINVAL naming the field (the
+ * bounds of sy_guardrails_check). The guardrails after it into *out. */
+int sy_engine_guardrails_put(sy_engine_t *eng, const sy_principal_t *actor,
+                             const sy_guardrails_change_t *change, sy_guardrails_t *out,
+                             sy_err_t *err);
 /* Sends all traffic to control: rolled_back. `body` {"reason"?, "rolled_back_by"?}. */
 int sy_engine_experiment_rollback(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
                                   const json_t *body, json_t **out, sy_err_t *err);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/api_json.h"
 #include "codec/value_json.h"
 #include "http/internal.h"
 
@@ -142,12 +143,21 @@ void sy_api_health_push(struct call *c)
 
 void sy_api_guardrails_get(struct call *c)
 {
-    reply_read(c, sy_engine_guardrails_get);
+    sy_err_t err = {0};
+    sy_guardrails_t g;
+    int rc = sy_engine_guardrails_get(c->eng, &c->who, &g, &err);
+    reply_result(c, rc, 200, rc < 0 ? NULL : sy_guardrails_json(&g), &err);
 }
 
 void sy_api_guardrails_put(struct call *c)
 {
-    reply_write(c, 200, sy_engine_guardrails_put);
+    sy_guardrails_change_t change = {0};
+    if (!read_body(c, &change))
+        return;
+    sy_err_t err = {0};
+    sy_guardrails_t g;
+    int rc = sy_engine_guardrails_put(c->eng, &c->who, &change, &g, &err);
+    reply_result(c, rc, 200, rc < 0 ? NULL : sy_guardrails_json(&g), &err);
 }
 
 /* ---- /v1/auto-promotion/check --------------------------------------------------------- */

@@ -98,8 +98,8 @@ const struct sy_endpoint sy_endpoints[] = {
      "success_rate error_rate p95_ms retry_rate", sy_api_health_push, NULL},
     {SY_GET, "/v1/guardrails", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_guardrails_get, NULL},
-    {SY_PUT, "/v1/guardrails", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL,
-     "min_confidence max_step_pct cooldown_hours max_changes_per_day", sy_api_guardrails_put, NULL},
+    {SY_PUT, "/v1/guardrails", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL, NULL,
+     sy_api_guardrails_put, &sy_guardrails_change_schema},
     /* a scheduler may call it with the configured secret instead of a token */
     {SY_GET, "/v1/auto-promotion/config", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_auto_promotion_config, NULL},

@@ -130,6 +130,15 @@ static int kill_switch_json(sy_engine_t *eng, const sy_principal_t *w, json_t **
     return rc;
 }
 
+static int guardrails_json(sy_engine_t *eng, const sy_principal_t *w, json_t **out, sy_err_t *err)
+{
+    sy_guardrails_t g;
+    int rc = sy_engine_guardrails_get(eng, w, &g, err);
+    if (rc == 0)
+        *out = sy_guardrails_json(&g);
+    return rc;
+}
+
 /* The risk guard's writes from their JSON bodies, read by their schemas as the API does. */
 static int risk_policy_put(sy_engine_t *eng, const sy_principal_t *w, const char *domain,
                            const json_t *body, sy_err_t *err)
@@ -364,7 +373,7 @@ static char *dump_engine(struct ctx *c)
         snprintf(name, sizeof(name), "health:%s", key);
         add(o, name, sy_engine_experiment_health(eng, w, key, NULL, &v, &err), &v, &err);
     }
-    add(o, "guardrails", sy_engine_guardrails_get(eng, w, &v, &err), &v, &err);
+    add(o, "guardrails", guardrails_json(eng, w, &v, &err), &v, &err);
     add(o, "policies", sy_engine_regression_policies(eng, w, &v, &err), &v, &err);
     add(o, "tripwires", sy_engine_regression_state(eng, w, &v, &err), &v, &err);
     add(o, "risk", risk_policies_json(eng, w, &v, &err), &v, &err);
@@ -548,7 +557,10 @@ static int op_rollback(struct ctx *c, sy_err_t *err)
 }
 static int op_guardrails_put(struct ctx *c, sy_err_t *err)
 {
-    OUT_RC(sy_engine_guardrails_put(c->eng, &c->who, c->in, &out, err));
+    sy_guardrails_change_t ch = {0};
+    sy_guardrails_t g;
+    int rc = sy_schema_read(&sy_guardrails_change_schema, c->in, &ch, "", err);
+    return rc < 0 ? rc : sy_engine_guardrails_put(c->eng, &c->who, &ch, &g, err);
 }
 static int op_health_push(struct ctx *c, sy_err_t *err)
 {
