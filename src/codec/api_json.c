@@ -71,3 +71,27 @@ json_t *sy_guardrails_json(const sy_guardrails_t *g)
                      "max_step_pct", (json_int_t)g->max_step_pct, "cooldown_hours",
                      g->cooldown_hours, "max_changes_per_day", (json_int_t)g->max_changes_per_day);
 }
+
+int sy_notification_json_add(void *arg, const sy_store_notification_t *n)
+{
+    json_t *payload = sy_json_loadb(n->payload, strlen(n->payload), 0, &(json_error_t){0});
+    const json_t *title = json_object_get(payload, "title");
+    json_t *o =
+        json_pack("{sIsIsssssssssOsssssIsosIsoso}", "id", (json_int_t)n->id, "channel",
+                  (json_int_t)n->channel, "event", n->event, "level", n->level, "action", n->action,
+                  "resource", n->resource, "title", title ? title : json_null(), "key", n->key,
+                  "status", n->status, "attempts", (json_int_t)n->attempts, "last_error",
+                  n->last_error ? json_string(n->last_error) : json_null(), "created_ms",
+                  (json_int_t)n->created_ms, "next_attempt_ms",
+                  strcmp(n->status, "pending") == 0 ? json_integer(n->next_ms) : json_null(),
+                  "done_ms", n->done_ms ? json_integer(n->done_ms) : json_null());
+    json_decref(payload);
+    return o && json_array_append_new(arg, o) == 0 ? 0 : -ENOMEM;
+}
+
+json_t *sy_notifications_json(json_t *list, const sy_notification_counts_t *c)
+{
+    return json_pack("{sos{sIsIsI}}", "notifications", list, "counts", "pending",
+                     (json_int_t)c->pending, "delivered", (json_int_t)c->delivered, "failed",
+                     (json_int_t)c->failed);
+}

@@ -14,6 +14,14 @@ int sy_token_json_add(void *arg, const sy_token_info_t *t);
 /* before/after are parsed back into JSON (null when there is none). */
 int sy_audit_json_add(void *arg, const sy_audit_event_t *e);
 
+/* A sy_store_notification_cb: appends the delivery to the JSON array `arg` as
+ * GET /v1/notifications lists it ({id, channel, event, level, action, resource, title (from
+ * its message), key, status, attempts, last_error, created_ms, next_attempt_ms, done_ms});
+ * -ENOMEM. */
+int sy_notification_json_add(void *arg, const sy_store_notification_t *n);
+/* {"notifications": list (taken), "counts": {pending, delivered, failed}}. */
+json_t *sy_notifications_json(json_t *list, const sy_notification_counts_t *c);
+
 /* PUT /v1/guardrails: into sy_guardrails_change_t. */
 extern const sy_schema_t sy_guardrails_change_schema;
 /* {"guardrails": {"min_confidence", "max_step_pct", "cooldown_hours",

@@ -650,9 +650,9 @@ int sy_engine_channel_list(sy_engine_t *eng, const sy_principal_t *actor, json_t
 int sy_engine_channel_delete(sy_engine_t *eng, const sy_principal_t *actor, int64_t id,
                              sy_err_t *err);
 /* Queues a test message to channel `id` of the caller's workspace, whatever its filters:
- * answers the delivery as sy_engine_notifications lists it. */
-int sy_engine_channel_test(sy_engine_t *eng, const sy_principal_t *actor, int64_t id, json_t **out,
-                           sy_err_t *err);
+ * the delivery's id into *delivery (sy_engine_notifications with q.id lists it). */
+int sy_engine_channel_test(sy_engine_t *eng, const sy_principal_t *actor, int64_t id,
+                           int64_t *delivery, sy_err_t *err);
 
 /* ---- proxy routes (routes.c) --------------------------------------------------------------------
  */
@@ -748,12 +748,16 @@ void sy_engine_on_routes(sy_engine_t *eng, void (*fn)(void *arg), void *arg);
 
 /* ---- the notification outbox (notify.c) ------------------------------------------------------ */
 
-/* The deliveries of the caller's workspace, newest first: {"notifications": [{id, channel,
- * event, level, action, resource, title, key, status, attempts, last_error, created_ms,
- * next_attempt_ms, done_ms}], "counts": {pending, delivered, failed}}. `q` filters (its
- * workspace is the caller's). */
+/* How many deliveries of a workspace are in each state. */
+typedef struct sy_notification_counts {
+    int64_t pending, delivered, failed;
+} sy_notification_counts_t;
+/* Calls `cb` for each delivery of the caller's workspace that `q` filters (its workspace is
+ * the caller's), newest first, its strings borrowed for the call (a negative return stops
+ * the walk and is returned); then the workspace's counts into *counts. */
 int sy_engine_notifications(sy_engine_t *eng, const sy_principal_t *actor,
-                            const sy_store_notification_query_t *q, json_t **out, sy_err_t *err);
+                            const sy_store_notification_query_t *q, sy_store_notification_cb cb,
+                            void *arg, sy_notification_counts_t *counts, sy_err_t *err);
 /* `fn(arg)` runs (on the engine's thread, from sy_engine_tick) after a change queued a
  * notification: the notifier wakes up instead of waiting for its next poll. */
 void sy_engine_on_notification(sy_engine_t *eng, void (*fn)(void *arg), void *arg);

@@ -417,51 +417,24 @@ void sy_engine_on_notification(sy_engine_t *eng, void (*fn)(void *arg), void *ar
 }
 
 /* A delivery as the API shows it: what it tells, to which channel, and how it went. */
-static json_t *delivery_json(const sy_store_notification_t *n)
-{
-    json_error_t je;
-    json_t *payload = json_loads(n->payload, 0, &je);
-    json_t *o = json_pack(
-        "{sIsIsssssssssOsssssIsosIsoso}", "id", (json_int_t)n->id, "channel",
-        (json_int_t)n->channel, "event", n->event, "level", n->level, "action", n->action,
-        "resource", n->resource, "title",
-        json_object_get(payload, "title") ? json_object_get(payload, "title") : json_null(), "key",
-        n->key, "status", n->status, "attempts", (json_int_t)n->attempts, "last_error",
-        n->last_error ? json_string(n->last_error) : json_null(), "created_ms",
-        (json_int_t)n->created_ms, "next_attempt_ms",
-        strcmp(n->status, "pending") == 0 ? json_integer(n->next_ms) : json_null(), "done_ms",
-        n->done_ms ? json_integer(n->done_ms) : json_null());
-    json_decref(payload);
-    return o;
-}
-
-static int append_delivery(void *arg, const sy_store_notification_t *n)
-{
-    return json_array_append_new(arg, delivery_json(n)) == 0 ? 0 : -ENOMEM;
-}
-
 int sy_engine_notifications(sy_engine_t *eng, const sy_principal_t *actor,
-                            const sy_store_notification_query_t *q, json_t **out, sy_err_t *err)
+                            const sy_store_notification_query_t *q, sy_store_notification_cb cb,
+                            void *arg, sy_notification_counts_t *counts, sy_err_t *err)
 {
     sy_store_notification_query_t mine = *q;
     mine.workspace = actor->workspace;
-    int64_t counts[3];
-    json_t *a = json_array();
-    int rc = a ? sy_store_notification_list(eng->store, &mine, append_delivery, a, err) : -ENOMEM;
+    int64_t c[3];
+    int rc = sy_store_notification_list(eng->store, &mine, cb, arg, err);
     if (rc == 0)
-        rc = sy_store_notification_counts(eng->store, actor->workspace, counts, err);
-    if (rc < 0) {
-        json_decref(a);
+        rc = sy_store_notification_counts(eng->store, actor->workspace, c, err);
+    if (rc < 0)
         return rc == -ENOMEM ? sy_eng_oom(err) : rc;
-    }
-    *out =
-        json_pack("{sos{sIsIsI}}", "notifications", a, "counts", "pending", (json_int_t)counts[0],
-                  "delivered", (json_int_t)counts[1], "failed", (json_int_t)counts[2]);
-    return *out ? 0 : sy_eng_oom(err);
+    *counts = (sy_notification_counts_t){c[0], c[1], c[2]};
+    return 0;
 }
 
-int sy_engine_channel_test(sy_engine_t *eng, const sy_principal_t *actor, int64_t id, json_t **out,
-                           sy_err_t *err)
+int sy_engine_channel_test(sy_engine_t *eng, const sy_principal_t *actor, int64_t id,
+                           int64_t *delivery, sy_err_t *err)
 {
     json_t *channel = NULL;
     int rc = sy_store_channel_list(eng->store, actor->workspace, id, take_first, &channel, err);
@@ -491,11 +464,6 @@ int sy_engine_channel_test(sy_engine_t *eng, const sy_principal_t *actor, int64_
     json_decref(details);
     if (rc < 0)
         return rc;
-    sy_store_notification_query_t q = {.id = row, .limit = 1};
-    json_t *list = NULL;
-    if ((rc = sy_engine_notifications(eng, actor, &q, &list, err)) < 0)
-        return rc;
-    *out = json_incref(json_array_get(json_object_get(list, "notifications"), 0));
-    json_decref(list);
-    return *out ? 0 : sy_eng_oom(err);
+    *delivery = row;
+    return 0;
 }

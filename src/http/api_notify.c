@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/api_json.h"
 #include "http/internal.h"
 
 /* GET /v1/notifications[?status=&channel=&cursor=&limit=]: newest first, with a cursor to
@@ -45,9 +46,15 @@ void sy_api_notifications(struct call *c)
     if (!ok)
         return;
     sy_err_t err = {0};
-    json_t *out = NULL;
-    rc = sy_engine_notifications(c->eng, &c->who, &q, &out, &err);
-    const json_t *list = json_object_get(out, "notifications");
+    json_t *list = json_array(), *out = NULL;
+    sy_notification_counts_t counts;
+    rc = list ? sy_engine_notifications(c->eng, &c->who, &q, sy_notification_json_add, list,
+                                        &counts, &err)
+              : sy_err_set(&err, -ENOMEM, NULL, "out of memory");
+    if (rc == 0)
+        out = sy_notifications_json(list, &counts);
+    else
+        json_decref(list);
     size_t len = json_array_size(list);
     if (rc == 0 && len == (size_t)q.limit)
         json_object_set_new(out, "next_cursor",
@@ -80,12 +87,21 @@ void sy_api_channel_create(struct call *c)
 void sy_api_channel_test(struct call *c)
 {
     sy_err_t err = {0};
-    json_t *out = NULL;
     long long n = channel_id(c);
     if (!n)
         return;
-    int rc = sy_engine_channel_test(c->eng, &c->who, n, &out, &err);
-    reply_result(c, rc, 202, out, &err);
+    int64_t row = 0;
+    int rc = sy_engine_channel_test(c->eng, &c->who, n, &row, &err);
+    /* the delivery as GET /v1/notifications lists it */
+    sy_store_notification_query_t q = {.id = row, .limit = 1};
+    sy_notification_counts_t counts;
+    json_t *list = json_array();
+    if (rc == 0)
+        rc = list ? sy_engine_notifications(c->eng, &c->who, &q, sy_notification_json_add, list,
+                                            &counts, &err)
+                  : sy_err_set(&err, -ENOMEM, NULL, "out of memory");
+    reply_result(c, rc, 202, rc < 0 ? NULL : json_incref(json_array_get(list, 0)), &err);
+    json_decref(list);
 }
 
 void sy_api_channel_delete(struct call *c)

@@ -395,8 +395,12 @@ static size_t queued(struct fixture *f, const char *event, const char **level)
 {
     static char last[16];
     sy_store_notification_query_t q = {.limit = 1000};
-    json_t *out = NULL;
-    assert_int_equal(sy_engine_notifications(f->eng, &f->who, &q, &out, NULL), 0);
+    json_t *list = json_array(), *out;
+    sy_notification_counts_t counts;
+    assert_int_equal(
+        sy_engine_notifications(f->eng, &f->who, &q, sy_notification_json_add, list, &counts, NULL),
+        0);
+    out = sy_notifications_json(list, &counts);
     size_t i, n = 0;
     json_t *d;
     json_array_foreach(json_object_get(out, "notifications"), i, d)

@@ -130,6 +130,19 @@ static int kill_switch_json(sy_engine_t *eng, const sy_principal_t *w, json_t **
     return rc;
 }
 
+static int notifications_json(sy_engine_t *eng, const sy_principal_t *w,
+                              const sy_store_notification_query_t *q, json_t **out, sy_err_t *err)
+{
+    sy_notification_counts_t counts;
+    json_t *list = json_array();
+    int rc = sy_engine_notifications(eng, w, q, sy_notification_json_add, list, &counts, err);
+    if (rc == 0)
+        *out = sy_notifications_json(list, &counts);
+    else
+        json_decref(list);
+    return rc;
+}
+
 static int guardrails_json(sy_engine_t *eng, const sy_principal_t *w, json_t **out, sy_err_t *err)
 {
     sy_guardrails_t g;
@@ -383,7 +396,7 @@ static char *dump_engine(struct ctx *c)
     add(o, "routes", sy_engine_route_list(eng, w, &v, &err), &v, &err);
     json_object_set_new(o, "breaker", json_string(sy_engine_route_breaker_state(eng, w, "r1")));
     sy_store_notification_query_t nq = {.limit = 1000};
-    add(o, "notifications", sy_engine_notifications(eng, w, &nq, &v, &err), &v, &err);
+    add(o, "notifications", notifications_json(eng, w, &nq, &v, &err), &v, &err);
     sy_store_audit_query_t aq = {.limit = 1000};
     add(o, "audit", audit_json(eng, w, &aq, &v, &err), &v, &err);
     sy_routes_t *rs = sy_engine_routes_all(eng);

@@ -34,8 +34,12 @@ static const char HOOK[] = "{\"type\":\"webhook\",\"url\":\"http://127.0.0.1:9/\
 static char *outbox(struct fixture *f)
 {
     sy_store_notification_query_t q = {.limit = 1000};
-    json_t *out = NULL, *rows = json_array();
-    assert_int_equal(sy_engine_notifications(f->eng, &f->who, &q, &out, NULL), 0);
+    json_t *list0 = json_array(), *out, *rows = json_array();
+    sy_notification_counts_t counts;
+    assert_int_equal(sy_engine_notifications(f->eng, &f->who, &q, sy_notification_json_add, list0,
+                                             &counts, NULL),
+                     0);
+    out = sy_notifications_json(list0, &counts);
     const json_t *list = json_object_get(out, "notifications");
     for (size_t i = json_array_size(list); i-- > 0;) {
         const json_t *d = json_array_get(list, i);
