@@ -1,5 +1,30 @@
 /* engine.h - the control plane of one switchyard process.
  *
+ * The contract of every call below:
+ *
+ * - Results. A call returns 0 or a negative code (core/err.h); on failure it fills the
+ *   caller's optional sy_err_t (the field it names, a sentence) and its outputs say
+ *   nothing. Codes: -EINVAL a bad value, SY_EUNKNOWN a member or parameter that does not
+ *   exist, -ENOENT no such resource (another workspace's included), -EEXIST taken,
+ *   SY_ECONFLICT the resource's state forbids it, -EIO the store failed, -ENOMEM out of
+ *   memory; http/ maps them to statuses one-to-one.
+ * - Ownership. Inputs are borrowed for the call only (strings need not outlive it). A
+ *   result written into a caller's struct (sy_risk_policy_t, sy_kill_switch_t,
+ *   sy_guardrails_t ...) is the caller's, with no pointer into the engine. An array
+ *   returned as `T **out, size_t *n` is the caller's to free(). A walk (tokens, audit
+ *   events, notifications) calls the caller's callback once per item with strings that
+ *   live for that callback only; a negative return stops it and is returned. A snapshot
+ *   (sy_engine_snapshot) is a counted reference, given back with sy_snapshot_release;
+ *   sy_engine_routes_all's list is the caller's (sy_routes_free). The calls that still
+ *   take or give JSON (json_t: flags, experiments, allocation, regression, channels,
+ *   routes; moving to C types, issue 22) borrow what they take and give new references
+ *   the caller releases.
+ * - Atomicity. Every change either completes (committed with its audit event and
+ *   notifications in one transaction, then published: what can fail is prepared before
+ *   the commit, so after it only pointer swaps remain, and the answer is the change as
+ *   committed) or changes nothing, in memory or on disk: a refusal, a store failure or an
+ *   allocation that fails (tests/unit/engine/test_faults.c proves it for every write).
+ *
  * The engine owns the store and the state derived from it: the workspaces, their API
  * tokens, and for each workspace its flags (compiled, each with the JSON text the store
  * holds) and the snapshot that evaluation reads. Every change is validated first, then
@@ -7,8 +32,7 @@
  * once committed published: a new immutable snapshot replaces the old one with one
  * pointer swap. A change compiles only the flags it touches and the new snapshot shares
  * every other compiled flag with the old one (core/flagset.h), so its cost does not grow
- * with the workspace. A refused change (bad input, a document flagd would refuse, a store
- * failure) changes nothing.
+ * with the workspace.
  *
  * Threads: every call except the snapshot readers runs on the engine's thread (the
  * server's event loop), the only writer. sy_engine_snapshot returns a counted reference
