@@ -511,8 +511,10 @@ json_t *sy_exp_to_json(const struct experiment *e)
             json_decref(inherited);
             inherited = NULL;
         }
-    if (json_object_set_new(o, "safety", safety_json(e, ~0u, true)) < 0 ||
-        json_object_set_new(o, "safety_inherited", inherited) < 0) {
+    /* json_object_set_new takes its value even when it fails: `inherited` first, so that
+     * a failure of the other never leaves it behind */
+    if (json_object_set_new(o, "safety_inherited", inherited) < 0 ||
+        json_object_set_new(o, "safety", safety_json(e, ~0u, true)) < 0) {
         json_decref(o);
         return NULL;
     }
