@@ -25,10 +25,7 @@ void sy_api_experiment_list(struct call *c)
 
 void sy_api_experiment_create(struct call *c)
 {
-    sy_err_t err = {0};
-    json_t *out = NULL;
-    int rc = sy_engine_experiment_create(c->eng, &c->who, c->body, &out, &err);
-    reply_result(c, rc, 201, out, &err);
+    reply_write(c, 201, sy_engine_experiment_create);
 }
 
 void sy_api_experiment_get(struct call *c)
