@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "cli/args.h"
+#include "codec/flag_json.h"
 #include "engine/engine.h"
 #include "http/server.h"
 #include "notify/sender.h"
@@ -472,12 +473,18 @@ static int seed_flags(const char *prog, sy_engine_t *eng, const char *secret, co
     }
     sy_principal_t admin;
     sy_err_t err = {0};
+    sy_arena_t arena;
+    sy_arena_init(&arena, (size_t)1 << 30);
+    sy_flag_doc_t d;
     int rc = sy_engine_authenticate(eng, secret, strlen(secret), &admin);
     if (rc == 0)
-        rc = sy_engine_flagset_put(eng, &admin, doc, NULL, &err);
+        rc = sy_flag_doc_from_json(doc, &arena, &d, &err);
+    if (rc == 0)
+        rc = sy_engine_flagset_put(eng, &admin, &d, NULL, &err);
     if (rc < 0)
         fprintf(stderr, "%s: --seed-flags %s: %s%s%s\n", prog, path, err.msg,
                 err.field[0] ? " at " : "", err.field);
+    sy_arena_free(&arena);
     json_decref(doc);
     return rc;
 }

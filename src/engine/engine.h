@@ -170,30 +170,74 @@ int sy_engine_token_list(sy_engine_t *eng, const sy_principal_t *actor, sy_token
 
 /* ---- flags --------------------------------------------------------------------------- */
 
+/* A piece of a flag document as the engine takes it (a flag object, "$evaluators",
+ * "metadata"): its value, which core checks and compiles, and the same value as compact
+ * JSON text, which the store keeps and the API shows back as it is. The caller makes both
+ * from one parse, so that they agree (codec/flag_json.h: sy_flag_src_from_json); the
+ * text is what a restart compiles again. Borrowed for the call. */
+typedef struct sy_flag_src {
+    const sy_value_t *value;
+    const char *json; /* `len` bytes and a NUL */
+    size_t len;
+} sy_flag_src_t;
+
 /* Creates or replaces flag `key` with the flagd flag object `def`. The workspace's
  * document with this change must load as flagd would load it (the flag is checked and
  * compiled alone, against the document's evaluators and metadata); otherwise -EINVAL with
- * the first problem in `err` (field = its JSON path) and nothing changes. `problems`
- * (caller-owned, may be NULL) receives every problem of the flag, the warnings of a
- * change made too (members it does not have, with the member meant). */
-int sy_engine_flag_put(sy_engine_t *eng, const sy_principal_t *actor, const char *key, json_t *def,
-                       bool *created, sy_problems_t *problems, sy_err_t *err);
+ * the first problem in `err` (field = its JSON path) and nothing changes; -EINVAL "" when
+ * `def` is no object. `problems` (caller-owned, may be NULL) receives every problem of the
+ * flag, the warnings of a change made too (members it does not have, with the member
+ * meant). A flag an active experiment drives is SY_ECONFLICT. */
+int sy_engine_flag_put(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                       const sy_flag_src_t *def, bool *created, sy_problems_t *problems,
+                       sy_err_t *err);
 int sy_engine_flag_delete(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
                           sy_err_t *err);
-/* The flag's definition (a new reference), or -ENOENT. */
-int sy_engine_flag_get(sy_engine_t *eng, const sy_principal_t *actor, const char *key, json_t **out,
+/* Flag `key`'s definition as the store keeps it: compact JSON text, NUL-terminated, into
+ * *json (the caller's to free()), or -ENOENT, -ENOMEM. */
+int sy_engine_flag_get(sy_engine_t *eng, const sy_principal_t *actor, const char *key, char **json,
                        sy_err_t *err);
-/* {"flags": [{"key", "definition"}...]} by key; owned. */
-json_t *sy_engine_flag_list(sy_engine_t *eng, const sy_principal_t *actor);
+/* A flag as the engine gives it back: its key and its definition's JSON text (compact, as
+ * stored; `len` bytes, NUL-terminated), both borrowed for the callback. A negative return
+ * stops the walk and is returned. */
+typedef int (*sy_flag_cb)(void *arg, const char *key, const char *json, size_t len);
+/* Calls `cb` for each flag of the actor's workspace, by key (bytewise). -ENOMEM with
+ * `err` filled, or what `cb` returned. */
+int sy_engine_flag_list(sy_engine_t *eng, const sy_principal_t *actor, sy_flag_cb cb, void *arg,
+                        sy_err_t *err);
+
+/* A whole flagd document as the engine takes it: its flags in the document's order (keys
+ * unique), and its "$evaluators" and "metadata" as written (NULL: absent). "$schema" is
+ * no state: it is not taken. Borrowed for the call. */
+typedef struct sy_flag_doc_entry {
+    const char *key; /* NUL-terminated */
+    sy_flag_src_t def;
+} sy_flag_doc_entry_t;
+typedef struct sy_flag_doc {
+    const sy_flag_doc_entry_t *flags;
+    size_t n;
+    const sy_flag_src_t *evaluators;
+    const sy_flag_src_t *metadata;
+} sy_flag_doc_t;
 
 /* Replaces the whole flag document (flags, $evaluators, metadata) of the actor's
- * workspace, atomically, after validating all of it as flagd would load it. `problems`
- * (optional) receives every problem. Flags whose definition and evaluators did not change
- * stay compiled as they were. */
-int sy_engine_flagset_put(sy_engine_t *eng, const sy_principal_t *actor, json_t *doc,
+ * workspace, atomically, after validating all of it as flagd would load it: -EINVAL with
+ * the first problem in `err` ("flags" for a bad key), SY_ECONFLICT when it changes a flag
+ * an active experiment drives. `problems` (optional) receives every problem. Flags whose
+ * definition and evaluators did not change stay compiled as they were. */
+int sy_engine_flagset_put(sy_engine_t *eng, const sy_principal_t *actor, const sy_flag_doc_t *doc,
                           sy_problems_t *problems, sy_err_t *err);
-/* The document, loadable by flagd; owned. */
-json_t *sy_engine_flagset_get(sy_engine_t *eng, const sy_principal_t *actor);
+/* The document as written, loadable by flagd, as a walk: `flag` for each flag in the
+ * document's order, then `member` with "$evaluators" and "metadata" when the document has
+ * them; texts as sy_flag_cb's. A negative return stops the walk and is returned; -ENOENT,
+ * -ENOMEM with `err` filled. */
+typedef struct sy_flag_doc_sink {
+    sy_flag_cb flag;
+    sy_flag_cb member; /* its key is the member's name */
+    void *arg;
+} sy_flag_doc_sink_t;
+int sy_engine_flagset_get(sy_engine_t *eng, const sy_principal_t *actor,
+                          const sy_flag_doc_sink_t *sink, sy_err_t *err);
 
 /* ---- snapshots: what evaluation reads ------------------------------------------------ */
 

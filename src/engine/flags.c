@@ -2,11 +2,11 @@
  * the snapshot served from it; see engine.h ("flags", "snapshots") and internal.h.
  *
  * What a workspace keeps. Its flags as a compiled set (core/flagset.h), each flag with the
- * JSON text the store has for it (the definitions the API shows are parsed back from it,
- * one flag at a time); its `$evaluators` and `metadata` as written; a pool through which
- * its compiled flags share what repeats. No jansson copy of the whole document: a change
- * costs the flag it changes (and the flags naming an evaluator that changed), whatever the
- * number of flags.
+ * JSON text the store has for it (what the API shows and the audit trail records: given
+ * back as it is, never parsed again); its `$evaluators` and `metadata` as written (text);
+ * a pool through which its compiled flags share what repeats. No jansson copy of the whole
+ * document: a change costs the flag it changes (and the flags naming an evaluator that
+ * changed), whatever the number of flags.
  *
  * What it serves (struct snap). The compiled set as written, or, while the kill switch is
  * engaged, that set with every flag an active experiment drives compiled again at the
@@ -119,53 +119,22 @@ static int refused(const sy_problems_t *p, sy_err_t *err)
     return sy_err_set(err, -EINVAL, NULL, "the flag document is invalid (%zu problems)", p->errors);
 }
 
-/* Puts flag `key` defined by `def` (JSON, with its text `src`, or NULL for none) into
- * build `b`. Returns what sy_flagset_build_put does. */
-static int put_json(sy_flagset_build_t *b, const char *key, const json_t *def, const char *src)
+/* Puts flag `key` defined by `def` into build `b`. Returns what sy_flagset_build_put does. */
+static int put_src(sy_flagset_build_t *b, const char *key, const sy_flag_src_t *def)
 {
-    char buf[8192];
-    sy_arena_t arena;
-    sy_arena_init_with(&arena, buf, sizeof(buf), DEF_ARENA_MAX);
-    sy_value_t v;
-    int rc = sy_value_from_json(def, &arena, &v);
-    if (rc == 0)
-        rc = sy_flagset_build_put(b, key, strlen(key), &v, src, src ? strlen(src) : 0);
-    else if (rc == -EINVAL) /* a number JSON cannot hold: refused, and said so */
-        sy_flag_report(sy_flagset_build_env(b), SY_SEV_ERROR, "", "flags",
-                       "flag \"%.64s\" holds a value that is not JSON", key);
-    sy_arena_free(&arena);
-    return rc;
+    return sy_flagset_build_put(b, key, strlen(key), def->value, def->json, def->len);
 }
 
-static int value_of(const json_t *j, sy_arena_t *arena, const sy_value_t **out, sy_value_t *v)
-{
-    *out = NULL;
-    if (!j)
-        return 0;
-    int rc = sy_value_from_json(j, arena, v);
-    if (rc == 0)
-        *out = v;
-    return rc;
-}
-
-/* Starts a whole-document build of `w`'s flags with `evaluators` and `metadata`. */
-static int begin_document(const sy_engine_t *eng, struct workspace *w, const json_t *evaluators,
-                          const json_t *metadata, sy_problems_t *problems, sy_flagset_build_t **out)
+/* Starts a whole-document build of `w`'s flags with `evaluators` and `metadata` (NULL:
+ * absent). */
+static int begin_document(const sy_engine_t *eng, struct workspace *w, const sy_value_t *evaluators,
+                          const sy_value_t *metadata, sy_problems_t *problems,
+                          sy_flagset_build_t **out)
 {
     SY_ENG_OWNED(eng); /* compilation: never on a serving thread */
-    sy_arena_t arena;
-    sy_arena_init(&arena, DEF_ARENA_MAX);
-    sy_value_t ev, md;
-    const sy_value_t *pev, *pmd;
     sy_flagset_opts_t opts = {.fractional = eng->fractional};
-    int rc = value_of(evaluators, &arena, &pev, &ev);
-    if (rc == 0)
-        rc = value_of(metadata, &arena, &pmd, &md);
-    if (rc == 0)
-        rc = sy_flagset_build_begin(out, w->flags, w->pool, SY_BUILD_DOCUMENT, pmd, pev, &opts,
-                                    problems);
-    sy_arena_free(&arena);
-    return rc;
+    return sy_flagset_build_begin(out, w->flags, w->pool, SY_BUILD_DOCUMENT, metadata, evaluators,
+                                  &opts, problems);
 }
 
 /* ---- what is served ------------------------------------------------------------------- */
@@ -325,27 +294,42 @@ static int add_flag_row(void *arg, const sy_store_flag_t *f)
     return rc;
 }
 
+/* Stored "$evaluators" or "metadata" `text` into *kept (a copy, or NULL) and *v: as a
+ * document has it when it is a non-empty object; otherwise absent ("{}" is what the store
+ * holds for a document without it). */
+static int member_open(const char *text, sy_arena_t *arena, char **kept, sy_value_t *v,
+                       const sy_value_t **out)
+{
+    *out = NULL;
+    int rc = sy_value_parse(text, strlen(text), arena, v, NULL);
+    if (rc == -EINVAL || (rc == 0 && (v->type != SY_OBJ || v->len == 0)))
+        return 0; /* as absent */
+    if (rc == 0 && !(*kept = strdup(text)))
+        rc = -ENOMEM;
+    if (rc == 0)
+        *out = v;
+    return rc;
+}
+
 int sy_eng_flags_open(sy_engine_t *eng, struct workspace *w, sy_err_t *err)
 {
     char *evaluators = NULL, *metadata = NULL;
-    json_t *e = NULL, *m = NULL;
     sy_problem_t items[PROBLEMS_KEPT];
     sy_problems_t problems = {.items = items, .cap = PROBLEMS_KEPT};
     struct load l = {0};
+    sy_arena_t top;
+    sy_arena_init(&top, DEF_ARENA_MAX);
+    sy_value_t ev, md;
+    const sy_value_t *pev = NULL, *pmd = NULL;
     sy_arena_init_with(&l.arena, l.buf, sizeof(l.buf), DEF_ARENA_MAX);
     int rc = sy_pool_new(&w->pool);
     if (rc == 0)
         rc = sy_store_flagset_get(eng->store, w->id, &evaluators, &metadata, err);
-    if (rc < 0)
-        goto out;
-    json_error_t je;
-    e = sy_json_loadb(evaluators, strlen(evaluators), 0, &je);
-    m = sy_json_loadb(metadata, strlen(metadata), 0, &je);
-    if (e && json_object_size(e))
-        w->evaluators = json_incref(e);
-    if (m && json_object_size(m))
-        w->metadata = json_incref(m);
-    if ((rc = begin_document(eng, w, w->evaluators, w->metadata, &problems, &l.b)) < 0)
+    if (rc == 0)
+        rc = member_open(evaluators, &top, &w->evaluators, &ev, &pev);
+    if (rc == 0)
+        rc = member_open(metadata, &top, &w->metadata, &md, &pmd);
+    if (rc < 0 || (rc = begin_document(eng, w, pev, pmd, &problems, &l.b)) < 0)
         goto out;
     if ((rc = sy_store_flag_list(eng->store, w->id, add_flag_row, &l, err)) < 0) {
         sy_flagset_build_abort(l.b);
@@ -370,8 +354,7 @@ out:
     if (rc == -ENOMEM)
         sy_eng_oom(err);
     sy_arena_free(&l.arena);
-    json_decref(e);
-    json_decref(m);
+    sy_arena_free(&top);
     free(evaluators);
     free(metadata);
     return rc;
@@ -396,8 +379,8 @@ void sy_eng_flags_close(struct workspace *w)
         sy_snapshot_release(&w->current->pub);
     sy_flagset_free(w->flags);
     sy_pool_free(w->pool);
-    json_decref(w->evaluators);
-    json_decref(w->metadata);
+    free(w->evaluators);
+    free(w->metadata);
 }
 
 /* ---- changing one flag ------------------------------------------------------------------ */
@@ -429,48 +412,55 @@ static int write_flag(sy_engine_t *eng, int64_t ws, void *arg, sy_err_t *err)
     return rc == 0 && fw->also ? fw->also(eng, ws, fw->also_arg, err) : rc;
 }
 
-/* Writes a change of `w`'s flags (`write` does the store half) with its audit event and
- * the workspace's new revision, in one transaction. */
+/* Writes a change of `w`'s flags (`write` does the store half) with its audit event (the
+ * JSON texts `before` and `after`, NULL: none) and the workspace's new revision, in one
+ * transaction. */
 static int commit(sy_engine_t *eng, const sy_principal_t *actor, struct workspace *w,
                   sy_eng_write_fn write, void *arg, const char *action, const char *resource,
-                  const json_t *before, const json_t *after, int64_t *revision, sy_err_t *err)
+                  const char *before, const char *after, int64_t *revision, sy_err_t *err)
 {
+    sy_store_audit_t ev = {.workspace = w->id,
+                           .at_ms = sy_engine_now_ms(eng),
+                           .actor = sy_eng_actor_name(actor),
+                           .action = action,
+                           .resource = resource,
+                           .before = before,
+                           .after = after};
     int rc = sy_store_begin(eng->store, err);
     if (rc < 0)
         return rc;
     if ((rc = write(eng, w->id, arg, err)) < 0 ||
         (rc = sy_store_workspace_bump(eng->store, w->id, revision, err)) < 0 ||
-        (rc = sy_eng_audit(eng, actor, w->id, action, resource, before, after, err)) < 0) {
+        (rc = sy_store_audit_add(eng->store, &ev, err)) < 0) {
         sy_store_rollback(eng->store);
         return rc;
     }
     return sy_store_commit(eng->store, err);
 }
 
-/* sy_eng_flag_change, with every problem (warnings too) in `problems` when not NULL. */
+/* sy_eng_flag_change, with `def` as the engine takes it and every problem (warnings too) in
+ * `problems` when not NULL. */
 static int flag_change(sy_engine_t *eng, const sy_principal_t *actor, struct workspace *w,
-                       const char *key, const json_t *def, const char *action, sy_eng_write_fn also,
-                       void *also_arg, sy_problems_t *problems, sy_err_t *err)
+                       const char *key, const sy_flag_src_t *def, const char *action,
+                       sy_eng_write_fn also, void *also_arg, sy_problems_t *problems, sy_err_t *err)
 {
     SY_ENG_OWNED(eng);
+    size_t klen = strlen(key), blen;
     /* A key that is no UTF-8 could be stored, but never shown back as JSON. */
-    if (!sy_utf8_valid(key, strlen(key)))
+    if (!sy_utf8_valid(key, klen))
         return sy_err_set(err, -EINVAL, "key", "the flag key cannot be stored");
-    char *text = def ? sy_json_dumps(def, JSON_COMPACT) : NULL;
-    json_t *before = sy_eng_flag_json(w, key);
+    /* The audit's before is the text as stored: borrowed from the flags until they change. */
+    const sy_flag_t *old = sy_flagset_find(w->flags, key, klen);
+    const char *before = old ? sy_flag_source(old, &blen) : NULL;
     sy_problem_t items[PROBLEMS_KEPT];
     sy_problems_t local = {.items = items, .cap = PROBLEMS_KEPT};
     sy_problems_t *p = problems ? problems : &local;
     sy_flagset_build_t *b = NULL;
     sy_flagset_t *next = NULL;
     struct snap *served = NULL;
-    int rc = def && !text ? -ENOMEM : 0;
-    if (rc == 0 && !before && sy_eng_flag_exists(w, key))
-        rc = -ENOMEM; /* the flag's text is there: only parsing it back failed */
+    int rc = sy_flagset_build_begin(&b, w->flags, w->pool, SY_BUILD_CHANGE, NULL, NULL, NULL, p);
     if (rc == 0)
-        rc = sy_flagset_build_begin(&b, w->flags, w->pool, SY_BUILD_CHANGE, NULL, NULL, NULL, p);
-    if (rc == 0)
-        rc = def ? put_json(b, key, def, text) : sy_flagset_build_delete(b, key, strlen(key));
+        rc = def ? put_src(b, key, def) : sy_flagset_build_delete(b, key, klen);
     if (rc == -ENOENT)
         rc = 0; /* deleting a flag that is not there: nothing to change in the set */
     if (rc == 0 || rc == -EINVAL) {
@@ -490,9 +480,10 @@ static int flag_change(sy_engine_t *eng, const sy_principal_t *actor, struct wor
     }
     char resource[KEY_MAX + 8];
     snprintf(resource, sizeof(resource), "flag:%s", key);
+    const char *text = def ? def->json : NULL;
     struct flag_write fw = {.key = key, .text = text, .also = also, .also_arg = also_arg};
     int64_t revision;
-    if ((rc = commit(eng, actor, w, write_flag, &fw, action, resource, before, def, &revision,
+    if ((rc = commit(eng, actor, w, write_flag, &fw, action, resource, before, text, &revision,
                      err)) < 0)
         goto out;
     sy_flagset_free(w->flags);
@@ -504,8 +495,6 @@ out:
     sy_eng_snap_drop(served);
     sy_flagset_build_abort(b);
     sy_flagset_free(next);
-    json_decref(before);
-    free(text);
     return rc;
 }
 
@@ -521,11 +510,31 @@ int sy_eng_flag_change(sy_engine_t *eng, const sy_principal_t *actor, struct wor
                        const char *key, const json_t *def, const char *action, sy_eng_write_fn also,
                        void *also_arg, sy_err_t *err)
 {
-    return flag_change(eng, actor, w, key, def, action, also, also_arg, NULL, err);
+    if (!def)
+        return flag_change(eng, actor, w, key, NULL, action, also, also_arg, NULL, err);
+    /* An experiment's change of its flag: written as the flag API's are, compactly */
+    char buf[8192];
+    sy_arena_t arena;
+    sy_arena_init_with(&arena, buf, sizeof(buf), DEF_ARENA_MAX);
+    sy_value_t v;
+    char *text = sy_json_dumps(def, JSON_COMPACT);
+    int rc = text ? sy_value_from_json(def, &arena, &v) : -ENOMEM;
+    if (rc == 0) {
+        sy_flag_src_t src = {.value = &v, .json = text, .len = strlen(text)};
+        rc = flag_change(eng, actor, w, key, &src, action, also, also_arg, NULL, err);
+    } else if (rc == -EINVAL) {
+        rc = sy_err_set(err, rc, "", "flag \"%.64s\" holds a value that is not JSON", key);
+    } else {
+        rc = sy_eng_oom(err);
+    }
+    sy_arena_free(&arena);
+    free(text);
+    return rc;
 }
 
-int sy_engine_flag_put(sy_engine_t *eng, const sy_principal_t *actor, const char *key, json_t *def,
-                       bool *created, sy_problems_t *problems, sy_err_t *err)
+int sy_engine_flag_put(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                       const sy_flag_src_t *def, bool *created, sy_problems_t *problems,
+                       sy_err_t *err)
 {
     struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
     if (!w)
@@ -533,7 +542,7 @@ int sy_engine_flag_put(sy_engine_t *eng, const sy_principal_t *actor, const char
     if (!valid_key(key))
         return sy_err_set(err, -EINVAL, "key", "a flag key is 1 to %d bytes, no control characters",
                           KEY_MAX);
-    if (!json_is_object(def))
+    if (!def || !def->value || def->value->type != SY_OBJ || !def->json)
         return sy_err_set(err, -EINVAL, "", "the body must be a flagd flag object");
     int rc = refuse_driven(eng, w->id, key, err);
     if (rc < 0)
@@ -555,14 +564,18 @@ int sy_engine_flag_delete(sy_engine_t *eng, const sy_principal_t *actor, const c
     return sy_eng_flag_change(eng, actor, w, key, NULL, "flag.delete", NULL, NULL, err);
 }
 
-int sy_engine_flag_get(sy_engine_t *eng, const sy_principal_t *actor, const char *key, json_t **out,
+int sy_engine_flag_get(sy_engine_t *eng, const sy_principal_t *actor, const char *key, char **json,
                        sy_err_t *err)
 {
     struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
-    json_t *def = w ? sy_eng_flag_json(w, key) : NULL;
-    if (!def)
+    const sy_flag_t *f = w ? sy_flagset_find(w->flags, key, strlen(key)) : NULL;
+    size_t len;
+    const char *src = f ? sy_flag_source(f, &len) : NULL;
+    if (!src)
         return sy_err_set(err, -ENOENT, "key", "no flag \"%.64s\"", key);
-    *out = def;
+    if (!(*json = malloc(len + 1)))
+        return sy_eng_oom(err);
+    memcpy(*json, src, len + 1);
     return 0;
 }
 
@@ -571,143 +584,209 @@ static int cmp_key(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-json_t *sy_engine_flag_list(sy_engine_t *eng, const sy_principal_t *actor)
+int sy_engine_flag_list(sy_engine_t *eng, const sy_principal_t *actor, sy_flag_cb cb, void *arg,
+                        sy_err_t *err)
 {
     struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
     size_t n = w ? sy_flagset_count(w->flags) : 0, len;
     const char **keys = calloc(n ? n : 1, sizeof(*keys));
-    json_t *arr = json_array();
-    json_t *out = json_pack("{so}", "flags", arr);
-    if (!keys || !out) {
-        free(keys);
-        json_decref(out);
-        return NULL;
-    }
+    if (!keys)
+        return sy_eng_oom(err);
     for (size_t i = 0; i < n; i++)
         keys[i] = sy_flagset_key(w->flags, i, &len);
     qsort(keys, n, sizeof(*keys), cmp_key);
-    for (size_t i = 0; i < n; i++) {
-        json_t *def = sy_eng_flag_json(w, keys[i]);
-        if (!def || json_array_append_new(
-                        arr, json_pack("{ssso}", "key", keys[i], "definition", def)) < 0) {
-            json_decref(out);
-            out = NULL;
-            break;
-        }
+    int rc = 0;
+    for (size_t i = 0; rc >= 0 && i < n; i++) {
+        const char *src = sy_flag_source(sy_flagset_find(w->flags, keys[i], strlen(keys[i])), &len);
+        rc = cb(arg, keys[i], src, len);
     }
     free(keys);
-    return out;
+    return rc;
 }
 
 /* ---- the whole document ---------------------------------------------------------------- */
 
 struct flagset_write {
-    const json_t *doc;
-    char **texts; /* each flag's JSON, in the document's order */
+    const sy_flag_doc_t *doc;
 };
 
 static int write_flagset(sy_engine_t *eng, int64_t ws, void *arg, sy_err_t *err)
 {
-    const struct flagset_write *fw = arg;
+    const sy_flag_doc_t *doc = ((const struct flagset_write *)arg)->doc;
     int rc = sy_store_flag_clear(eng->store, ws, err);
-    const char *k;
-    json_t *v;
-    size_t i = 0;
     int64_t now = sy_engine_now_ms(eng);
-    json_object_foreach((json_t *)json_object_get(fw->doc, "flags"), k, v)
-    {
-        if (rc < 0)
-            break;
+    for (size_t i = 0; rc == 0 && i < doc->n; i++) {
         bool created;
-        sy_store_flag_t f = {.key = k, .definition = fw->texts[i++], .updated_ms = now};
+        sy_store_flag_t f = {
+            .key = doc->flags[i].key, .definition = doc->flags[i].def.json, .updated_ms = now};
         rc = sy_store_flag_put(eng->store, ws, &f, &created, err);
     }
     if (rc < 0)
         return rc;
-    json_t *e = json_object_get(fw->doc, "$evaluators"), *m = json_object_get(fw->doc, "metadata");
-    char *et = e ? sy_json_dumps(e, JSON_COMPACT) : strdup("{}");
-    char *mt = m ? sy_json_dumps(m, JSON_COMPACT) : strdup("{}");
-    rc = et && mt ? sy_store_flagset_put(eng->store, ws, et, mt, err) : sy_eng_oom(err);
-    free(et);
-    free(mt);
+    return sy_store_flagset_put(eng->store, ws, doc->evaluators ? doc->evaluators->json : "{}",
+                                doc->metadata ? doc->metadata->json : "{}", err);
+}
+
+/* "key":json into `t`, after a comma unless it is the first. */
+static void text_member(sy_text_t *t, bool first, const char *key, size_t klen, const char *json,
+                        size_t len)
+{
+    if (!first)
+        sy_text_put(t, ",", 1);
+    sy_text_string(t, key, klen);
+    sy_text_put(t, ":", 1);
+    sy_text_put(t, json, len);
+}
+
+/* The end of a document's text: its "$evaluators" and "metadata" (NULL: absent), a NUL;
+ * the text (owned), or NULL when out of memory. Written as jansson writes a document
+ * compactly, its pieces being jansson's compact texts and its keys names with no control
+ * characters: the audit trail's before and after as they always were. */
+static char *doc_end(sy_text_t *t, const char *evaluators, size_t elen, const char *metadata,
+                     size_t mlen)
+{
+    sy_text_put(t, "}", 1);
+    if (evaluators)
+        text_member(t, false, "$evaluators", 11, evaluators, elen);
+    if (metadata)
+        text_member(t, false, "metadata", 8, metadata, mlen);
+    sy_text_put(t, "}\0", 2); /* and the NUL */
+    if (t->failed || !t->heap) {
+        sy_text_free(t);
+        return NULL;
+    }
+    return t->p;
+}
+
+/* `w`'s document as written, {"flags", "$evaluators"?, "metadata"?}, as JSON text (owned),
+ * or NULL when out of memory. */
+static char *document_text(const struct workspace *w)
+{
+    static char none[1];
+    sy_text_t t;
+    sy_text_init(&t, none, 0);
+    sy_text_put(&t, "{\"flags\":{", 10);
+    size_t n = sy_flagset_count(w->flags), klen, len;
+    for (size_t i = 0; i < n; i++) {
+        const char *key = sy_flagset_key(w->flags, i, &klen);
+        const char *src = sy_flag_source(sy_flagset_at(w->flags, i), &len);
+        text_member(&t, i == 0, key, klen, src, len);
+    }
+    return doc_end(&t, w->evaluators, w->evaluators ? strlen(w->evaluators) : 0, w->metadata,
+                   w->metadata ? strlen(w->metadata) : 0);
+}
+
+/* `doc` as JSON text, as document_text writes it. */
+static char *doc_text(const sy_flag_doc_t *doc)
+{
+    static char none[1];
+    sy_text_t t;
+    sy_text_init(&t, none, 0);
+    sy_text_put(&t, "{\"flags\":{", 10);
+    for (size_t i = 0; i < doc->n; i++) {
+        const sy_flag_doc_entry_t *f = &doc->flags[i];
+        text_member(&t, i == 0, f->key, strlen(f->key), f->def.json, f->def.len);
+    }
+    const sy_flag_src_t *e = doc->evaluators, *m = doc->metadata;
+    return doc_end(&t, e ? e->json : NULL, e ? e->len : 0, m ? m->json : NULL, m ? m->len : 0);
+}
+
+int sy_engine_flagset_get(sy_engine_t *eng, const sy_principal_t *actor,
+                          const sy_flag_doc_sink_t *sink, sy_err_t *err)
+{
+    struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
+    if (!w)
+        return sy_err_set(err, -ENOENT, NULL, "no such workspace");
+    size_t n = sy_flagset_count(w->flags), klen, len;
+    int rc = 0;
+    for (size_t i = 0; rc >= 0 && i < n; i++) {
+        const char *key = sy_flagset_key(w->flags, i, &klen);
+        const char *src = sy_flag_source(sy_flagset_at(w->flags, i), &len);
+        rc = sink->flag(sink->arg, key, src, len);
+    }
+    if (rc >= 0 && w->evaluators)
+        rc = sink->member(sink->arg, "$evaluators", w->evaluators, strlen(w->evaluators));
+    if (rc >= 0 && w->metadata)
+        rc = sink->member(sink->arg, "metadata", w->metadata, strlen(w->metadata));
     return rc;
 }
 
-/* `w`'s document as written ({"flags", "$evaluators"?, "metadata"?}), after `schema` as
- * "$schema" when not NULL. A new reference, or NULL when out of memory. */
-static json_t *document(const struct workspace *w, const char *schema)
+struct driven {
+    const sy_flag_doc_t *doc;
+    json_t *flags; /* the document's flags that active experiments drive */
+};
+
+static int add_driven(void *arg, const char *flag)
 {
-    json_t *flags = json_object();
-    json_t *out = schema ? json_pack("{sssO}", "$schema", schema, "flags", flags)
-                         : json_pack("{sO}", "flags", flags);
-    json_decref(flags);
-    size_t n = sy_flagset_count(w->flags), len;
-    for (size_t i = 0; out && i < n; i++) {
-        const char *key = sy_flagset_key(w->flags, i, &len);
-        json_t *def = sy_eng_flag_json(w, key);
-        if (!def || json_object_set_new(flags, key, def) < 0) {
-            json_decref(out);
-            out = NULL;
-        }
+    struct driven *d = arg;
+    for (size_t i = 0; i < d->doc->n; i++) {
+        const sy_flag_doc_entry_t *f = &d->doc->flags[i];
+        if (strcmp(f->key, flag) != 0)
+            continue;
+        json_error_t je;
+        json_t *j = sy_json_loadb(f->def.json, f->def.len, JSON_DECODE_ANY, &je);
+        return j && json_object_set_new(d->flags, flag, j) == 0 ? 0 : -ENOMEM;
     }
-    if (out && ((w->evaluators && json_object_set(out, "$evaluators", w->evaluators) < 0) ||
-                (w->metadata && json_object_set(out, "metadata", w->metadata) < 0))) {
-        json_decref(out);
-        out = NULL;
-    }
-    return out;
+    return 0; /* not in the document: sy_eng_flagset_keeps_driven says so */
 }
 
-json_t *sy_engine_flagset_get(sy_engine_t *eng, const sy_principal_t *actor)
+/* 0 when `doc` keeps every flag an active experiment of `w` drives as it is; otherwise
+ * SY_ECONFLICT naming the first one (sy_eng_flagset_keeps_driven, on those flags of the
+ * document as JSON: only they are read back). */
+static int keeps_driven(const sy_engine_t *eng, const struct workspace *w, const sy_flag_doc_t *doc,
+                        sy_err_t *err)
 {
-    struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
-    return w ? document(w, "https://flagd.dev/schema/v0/flags.json") : NULL;
+    struct driven d = {.doc = doc, .flags = json_object()};
+    int rc = d.flags ? sy_eng_driven_flags(eng, w->id, add_driven, &d) : -ENOMEM;
+    if (rc == 0)
+        rc = sy_eng_flagset_keeps_driven(eng, w->id, d.flags, err);
+    else
+        rc = sy_eng_oom(err);
+    json_decref(d.flags);
+    return rc;
 }
 
-int sy_engine_flagset_put(sy_engine_t *eng, const sy_principal_t *actor, json_t *doc,
+/* A copy of `s` (NULL: absent) into *out; false when out of memory. */
+static bool copy_member(const sy_flag_src_t *s, char **out)
+{
+    if (!s)
+        return true;
+    if (!(*out = malloc(s->len + 1)))
+        return false;
+    memcpy(*out, s->json, s->len);
+    (*out)[s->len] = '\0';
+    return true;
+}
+
+int sy_engine_flagset_put(sy_engine_t *eng, const sy_principal_t *actor, const sy_flag_doc_t *doc,
                           sy_problems_t *problems, sy_err_t *err)
 {
     struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
     if (!w)
         return sy_err_set(err, -ENOENT, NULL, "no such workspace");
-    const json_t *flags = json_object_get(doc, "flags");
-    if (!json_is_object(doc) || !json_is_object(flags))
-        return sy_err_set(err, -EINVAL, "flags", "a flagd document is an object with \"flags\"");
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)flags, k, v)
-    {
-        if (!valid_key(k))
+    for (size_t i = 0; i < doc->n; i++)
+        if (!valid_key(doc->flags[i].key))
             return sy_err_set(err, -EINVAL, "flags",
                               "a flag key is 1 to %d bytes, no control characters", KEY_MAX);
-    }
-    int rc = sy_eng_flagset_keeps_driven(eng, w->id, flags, err);
+    int rc = keeps_driven(eng, w, doc, err);
     if (rc < 0)
         return rc;
-    json_t *e = json_object_get(doc, "$evaluators"), *m = json_object_get(doc, "metadata");
-    /* What a flagd document holds, in its own order; "$schema" is not state. */
-    json_t *kept = json_pack("{sO}", "flags", flags), *before = document(w, NULL);
-    size_t n = json_object_size(flags), i = 0;
-    struct flagset_write fw = {.doc = kept, .texts = calloc(n ? n : 1, sizeof(char *))};
+    const sy_flag_src_t *e = doc->evaluators, *m = doc->metadata;
+    /* What a flagd document holds, in its own order, for the audit trail. */
+    char *before = document_text(w), *after = doc_text(doc), *etext = NULL, *mtext = NULL;
+    bool copied = copy_member(e, &etext) && copy_member(m, &mtext);
+    struct flagset_write fw = {.doc = doc};
     sy_problem_t first[PROBLEMS_KEPT];
     sy_problems_t local = {.items = first, .cap = PROBLEMS_KEPT};
     sy_problems_t *p = problems ? problems : &local;
     sy_flagset_build_t *b = NULL;
     sy_flagset_t *next = NULL;
-    rc = kept && before && fw.texts && (!e || json_object_set(kept, "$evaluators", e) == 0) &&
-                 (!m || json_object_set(kept, "metadata", m) == 0)
-             ? begin_document(eng, w, e, m, p, &b)
+    rc = before && after && copied
+             ? begin_document(eng, w, e ? e->value : NULL, m ? m->value : NULL, p, &b)
              : -ENOMEM;
-    json_object_foreach((json_t *)flags, k, v)
-    {
-        if (rc == -ENOMEM)
-            break;
-        if (!(fw.texts[i] = sy_json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)))
-            rc = -ENOMEM;
-        else if ((rc = put_json(b, k, v, fw.texts[i])) == -EINVAL)
+    for (size_t i = 0; rc == 0 && i < doc->n; i++)
+        if ((rc = put_src(b, doc->flags[i].key, &doc->flags[i].def)) == -EINVAL)
             rc = 0; /* reported; the end refuses */
-        i++;
-    }
     if (rc == 0) {
         rc = sy_flagset_build_end(b, &next);
         b = NULL;
@@ -721,24 +800,24 @@ int sy_engine_flagset_put(sy_engine_t *eng, const sy_principal_t *actor, json_t 
     if (rc == 0 && !(served = snap_new(eng, w->id, served_all(eng, w, next, &w->kill))))
         rc = sy_eng_oom(err);
     if (rc == 0 && (rc = commit(eng, actor, w, write_flagset, &fw, "flagset.import", "flagset",
-                                before, kept, &revision, err)) == 0) {
+                                before, after, &revision, err)) == 0) {
         sy_flagset_free(w->flags);
         w->flags = next;
         next = NULL;
-        json_decref(w->evaluators);
-        json_decref(w->metadata);
-        w->evaluators = json_incref(e);
-        w->metadata = json_incref(m);
+        free(w->evaluators);
+        free(w->metadata);
+        w->evaluators = etext;
+        w->metadata = mtext;
+        etext = mtext = NULL;
         sy_eng_snap_swap(eng, w, served, revision);
         served = NULL;
     }
     sy_eng_snap_drop(served);
     sy_flagset_build_abort(b);
     sy_flagset_free(next);
-    for (size_t j = 0; fw.texts && j < n; j++)
-        free(fw.texts[j]);
-    free(fw.texts);
-    json_decref(kept);
-    json_decref(before);
+    free(etext);
+    free(mtext);
+    free(before);
+    free(after);
     return rc;
 }

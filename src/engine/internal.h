@@ -48,8 +48,8 @@ struct workspace {
     char *name;
     int64_t revision;
     sy_flagset_t *flags;        /* its flags as written, compiled, each with its JSON text */
-    json_t *evaluators;         /* the document's "$evaluators" as written, or NULL */
-    json_t *metadata;           /* the document's "metadata" as written, or NULL */
+    char *evaluators;           /* the document's "$evaluators" as written (JSON), or NULL */
+    char *metadata;             /* the document's "metadata" as written (JSON), or NULL */
     sy_pool_t *pool;            /* what its compiled flags share (flags.c's builds only) */
     struct snap *current;       /* what is served: `flags`, or with the kill switch engaged
                                    `flags` with each driven flag at its control (the engine's

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "codec/api_json.h"
+#include "codec/flag_json.h"
 #include "http/internal.h"
 
 void not_allowed(struct call *c, const char *allow)
@@ -70,19 +71,43 @@ void reply_read_named(struct call *c, int (*fn)(sy_engine_t *, const sy_principa
 
 /* ---- /v1/flags ----------------------------------------------------------------------- */
 
+/* The answer written into `t` (freed here): 200, or the error `rc` (500 out_of_memory when
+ * the text could not be written whole, as reply_json does). */
+static void reply_text(struct call *c, int rc, sy_text_t *t, const sy_err_t *err)
+{
+    if (rc < 0)
+        reply_err(c, err);
+    else if (t->failed)
+        reply_json(c, 500, NULL);
+    else
+        reply_bytes(c, 200, t->p, t->len);
+    sy_text_free(t);
+}
+
 void sy_api_flag_list(struct call *c)
 {
-    reply_json(c, 200, sy_engine_flag_list(c->eng, &c->who));
+    char buf[4096];
+    sy_text_t t;
+    sy_text_init(&t, buf, sizeof(buf));
+    sy_flag_list_json_t w;
+    sy_flag_list_json_begin(&w, &t);
+    sy_err_t err = {0};
+    int rc = sy_engine_flag_list(c->eng, &c->who, sy_flag_list_json_add, &w, &err);
+    sy_flag_list_json_end(&w);
+    reply_text(c, rc, &t, &err);
 }
 
 void sy_api_flag_get(struct call *c)
 {
     sy_err_t err = {0};
-    json_t *def;
-    if (sy_engine_flag_get(c->eng, &c->who, c->arg[0], &def, &err) < 0)
-        reply_err(c, &err);
-    else
-        reply_json(c, 200, json_pack("{ssso}", "key", c->arg[0], "definition", def));
+    char *def = NULL, buf[2048];
+    sy_text_t t;
+    sy_text_init(&t, buf, sizeof(buf));
+    int rc = sy_engine_flag_get(c->eng, &c->who, c->arg[0], &def, &err);
+    if (rc == 0)
+        sy_flag_json_write(&t, c->arg[0], def, strlen(def));
+    free(def);
+    reply_text(c, rc, &t, &err);
 }
 
 /* The warnings of a change that was made: [{"field": JSON path, "message"}]. */
@@ -96,13 +121,25 @@ static json_t *warnings_json(const sy_problems_t *p)
     return a;
 }
 
+/* Memory one request's flag or document may take as values and text (its body is at most
+ * --max-body, parsed once already). */
+#define FLAG_ARENA_MAX ((size_t)256 << 20)
+
 void sy_api_flag_put(struct call *c)
 {
     sy_err_t err = {0};
     bool created = false;
     sy_problem_t items[64];
     sy_problems_t problems = {.items = items, .cap = 64};
-    if (sy_engine_flag_put(c->eng, &c->who, c->arg[0], c->body, &created, &problems, &err) < 0)
+    char buf[8192];
+    sy_arena_t arena;
+    sy_arena_init_with(&arena, buf, sizeof(buf), FLAG_ARENA_MAX);
+    sy_flag_src_t def;
+    int rc = sy_flag_src_from_json(c->body, &arena, &def, &err);
+    if (rc == 0)
+        rc = sy_engine_flag_put(c->eng, &c->who, c->arg[0], &def, &created, &problems, &err);
+    sy_arena_free(&arena);
+    if (rc < 0)
         reply_err(c, &err);
     else
         reply_json(c, created ? 201 : 200,
@@ -133,20 +170,30 @@ static json_t *problems_json(const sy_problems_t *p, bool errors)
 
 void sy_api_flagset_get(struct call *c)
 {
-    reply_json(c, 200, sy_engine_flagset_get(c->eng, &c->who));
+    char buf[8192];
+    sy_text_t t;
+    sy_text_init(&t, buf, sizeof(buf));
+    sy_flagset_json_t w;
+    sy_flagset_json_begin(&w, &t);
+    sy_flag_doc_sink_t sink = sy_flagset_json_sink(&w);
+    sy_err_t err = {0};
+    int rc = sy_engine_flagset_get(c->eng, &c->who, &sink, &err);
+    sy_flagset_json_end(&w);
+    reply_text(c, rc, &t, &err);
 }
 
 void sy_api_flagset_put(struct call *c)
 {
-    json_t *doc = c->body;
-    static const char *const fields[] = {"$schema", "flags", "$evaluators", "metadata", NULL};
-    if (!only_fields(c, doc, fields))
-        return;
     sy_problem_t items[64];
     sy_problems_t problems = {.items = items, .cap = 64};
     sy_err_t err = {0};
-    int rc = sy_engine_flagset_put(c->eng, &c->who, doc, &problems, &err);
-    size_t nflags = json_object_size(json_object_get(doc, "flags"));
+    sy_arena_t arena;
+    sy_arena_init(&arena, FLAG_ARENA_MAX);
+    sy_flag_doc_t doc = {0};
+    int rc = sy_flag_doc_from_json(c->body, &arena, &doc, &err);
+    if (rc == 0)
+        rc = sy_engine_flagset_put(c->eng, &c->who, &doc, &problems, &err);
+    sy_arena_free(&arena);
     if (rc < 0 && problems.errors) {
         /* Every problem, by flag and path, beside the usual error object. */
         json_t *body =
@@ -160,7 +207,7 @@ void sy_api_flagset_put(struct call *c)
         return;
     }
     reply_json(c, 200,
-               json_pack("{sIso}", "flags", (json_int_t)nflags, "warnings",
+               json_pack("{sIso}", "flags", (json_int_t)doc.n, "warnings",
                          problems_json(&problems, false)));
 }
 

@@ -9,6 +9,7 @@
 
 #include "codec/api_json.h"
 #include "fixture.h"
+#include "flags_json.h"
 
 #define HOUR_MS 3600000
 
@@ -42,7 +43,7 @@ static json_int_t weight_of(json_t *o, const char *variant)
 static json_int_t split_of(struct fixture *f, const char *flag, const char *variant)
 {
     json_t *def = NULL;
-    assert_int_equal(sy_engine_flag_get(f->eng, &f->who, flag, &def, NULL), 0);
+    assert_int_equal(flag_get_json(f->eng, &f->who, flag, &def, NULL), 0);
     json_t *frac = json_object_get(json_object_get(def, "targeting"), "fractional");
     json_int_t w = -1;
     size_t i;

@@ -9,6 +9,7 @@
 #include "../harness.h"
 #include "codec/api_json.h"
 #include "engine/engine.h"
+#include "flags_json.h"
 
 static char dir[64];
 static char path[128];
@@ -100,12 +101,12 @@ static void a_refused_flag_changes_nothing(void **state)
     admin_of(eng, "w", &who);
     bool created;
     json_t *on = flag("on");
-    assert_int_equal(sy_engine_flag_put(eng, &who, "f", on, &created, NULL, NULL), 0);
+    assert_int_equal(flag_put_json(eng, &who, "f", on, &created, NULL, NULL), 0);
     assert_true(created);
     const sy_snapshot_t *before = sy_engine_snapshot(eng, who.workspace);
     json_t *bad = flag("nope");
     sy_err_t err = {0};
-    assert_int_equal(sy_engine_flag_put(eng, &who, "f", bad, &created, NULL, &err), -EINVAL);
+    assert_int_equal(flag_put_json(eng, &who, "f", bad, &created, NULL, &err), -EINVAL);
     assert_string_equal(err.field, "flags.f.defaultVariant");
     const sy_snapshot_t *after = sy_engine_snapshot(eng, who.workspace);
     assert_ptr_equal(before, after); /* not republished */
@@ -140,7 +141,7 @@ static void errors_displace_warnings_in_a_short_problem_list(void **state)
     sy_problem_t one[1];
     sy_problems_t problems = {.items = one, .cap = 1};
     sy_err_t err = {0};
-    assert_int_equal(sy_engine_flagset_put(eng, &who, doc, &problems, &err), -EINVAL);
+    assert_int_equal(flagset_put_json(eng, &who, doc, &problems, &err), -EINVAL);
     assert_int_equal(problems.total, 2);
     assert_int_equal(problems.errors, 1);
     assert_true(one[0].error);
@@ -158,12 +159,12 @@ static void a_reader_keeps_its_snapshot_across_a_change(void **state)
     changes = 0;
     bool created;
     json_t *on = flag("on"), *off = flag("off");
-    assert_int_equal(sy_engine_flag_put(eng, &who, "f", on, &created, NULL, NULL), 0);
+    assert_int_equal(flag_put_json(eng, &who, "f", on, &created, NULL, NULL), 0);
     const sy_snapshot_t *old;
     assert_true(eval_bool(eng, who.workspace, "f", &old));
     int64_t rev = old->revision;
     fake_ms += 1000;
-    assert_int_equal(sy_engine_flag_put(eng, &who, "f", off, &created, NULL, NULL), 0);
+    assert_int_equal(flag_put_json(eng, &who, "f", off, &created, NULL, NULL), 0);
     assert_false(created);
     assert_int_equal(changes, 2);
     assert_false(eval_bool(eng, who.workspace, "f", NULL)); /* the new one */
@@ -186,9 +187,9 @@ static void workspaces_never_see_each_other(void **state)
     admin_of(eng, "b", &b);
     bool created;
     json_t *on = flag("on");
-    assert_int_equal(sy_engine_flag_put(eng, &a, "f", on, &created, NULL, NULL), 0);
+    assert_int_equal(flag_put_json(eng, &a, "f", on, &created, NULL, NULL), 0);
     json_t *got = NULL;
-    assert_int_equal(sy_engine_flag_get(eng, &b, "f", &got, NULL), -ENOENT);
+    assert_int_equal(flag_get_json(eng, &b, "f", &got, NULL), -ENOENT);
     assert_int_equal(sy_engine_flag_delete(eng, &b, "f", NULL), -ENOENT);
     assert_false(eval_bool(eng, b.workspace, "f", NULL));
     assert_true(eval_bool(eng, a.workspace, "f", NULL));
@@ -243,7 +244,7 @@ static void state_survives_a_reopen(void **state)
                                             sizeof(secret), &id, NULL),
                      0);
     json_t *doc = json_pack("{s{so}s{ss}}", "flags", "f", flag("on"), "metadata", "team", "x");
-    assert_int_equal(sy_engine_flagset_put(eng, &who, doc, NULL, NULL), 0);
+    assert_int_equal(flagset_put_json(eng, &who, doc, NULL, NULL), 0);
     json_decref(doc);
     sy_engine_close(eng);
     sy_engine_opts_t o = {.db = path, .now_ms = fake_now};
@@ -252,7 +253,7 @@ static void state_survives_a_reopen(void **state)
     sy_principal_t again;
     assert_int_equal(sy_engine_authenticate(eng, secret, strlen(secret), &again), 0);
     assert_true(eval_bool(eng, again.workspace, "f", NULL));
-    json_t *out = sy_engine_flagset_get(eng, &again);
+    json_t *out = flagset_get_json(eng, &again);
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(out, "metadata"), "team")), "x");
     json_decref(out);

@@ -24,6 +24,7 @@
 #include "codec/risk_json.h"
 #include "engine/engine.h"
 #include "failalloc.h"
+#include "flags_json.h"
 
 #define ALLOC_POINTS 48 /* allocation failures tried per operation, at most */
 
@@ -201,7 +202,7 @@ static void call(struct ctx *c, const char *what, const char *body_text)
     else if (strcmp(what, "step") == 0)
         rc = sy_engine_allocation_apply(c->eng, &c->who, "h", body, &out, &err);
     else
-        rc = sy_engine_flag_put(c->eng, &c->who, what, body, &(bool){0}, NULL, &err);
+        rc = flag_put_json(c->eng, &c->who, what, body, &(bool){0}, NULL, &err);
     must(rc, what, &err);
     json_decref(out);
     json_decref(body);
@@ -355,8 +356,8 @@ static char *dump_engine(struct ctx *c)
     const sy_principal_t *w = &c->who;
     json_t *o = json_object(), *v = NULL;
     sy_err_t err = {0};
-    json_object_set_new(o, "document", sy_engine_flagset_get(eng, w));
-    json_object_set_new(o, "flags", sy_engine_flag_list(eng, w));
+    json_object_set_new(o, "document", flagset_get_json(eng, w));
+    json_object_set_new(o, "flags", flag_list_json(eng, w));
     const sy_snapshot_t *s = sy_engine_snapshot(eng, w->workspace);
     json_t *served = json_object();
     for (size_t i = 0; s && i < sy_flagset_count(s->set); i++) {
@@ -509,12 +510,12 @@ struct op {
 static int op_flag_create(struct ctx *c, sy_err_t *err)
 {
     bool created;
-    return sy_engine_flag_put(c->eng, &c->who, "newflag", c->in, &created, NULL, err);
+    return flag_put_json(c->eng, &c->who, "newflag", c->in, &created, NULL, err);
 }
 static int op_flag_update(struct ctx *c, sy_err_t *err)
 {
     bool created;
-    return sy_engine_flag_put(c->eng, &c->who, "plain", c->in, &created, NULL, err);
+    return flag_put_json(c->eng, &c->who, "plain", c->in, &created, NULL, err);
 }
 static int op_flag_delete(struct ctx *c, sy_err_t *err)
 {
@@ -522,7 +523,7 @@ static int op_flag_delete(struct ctx *c, sy_err_t *err)
 }
 static int op_flagset_put(struct ctx *c, sy_err_t *err)
 {
-    return sy_engine_flagset_put(c->eng, &c->who, c->in, NULL, err);
+    return flagset_put_json(c->eng, &c->who, c->in, NULL, err);
 }
 static int op_token_create(struct ctx *c, sy_err_t *err)
 {
@@ -794,7 +795,7 @@ static void begin(struct ctx *c, const struct op *op)
     snprintf(c->who.name, sizeof(c->who.name), "root");
     c->in = NULL;
     if (op->input && strcmp(op->input, "(document)") == 0) {
-        c->in = sy_engine_flagset_get(c->eng, &c->who);
+        c->in = flagset_get_json(c->eng, &c->who);
         json_object_set_new(json_object_get(c->in, "flags"), "imported",
                             parse("{\"state\":\"ENABLED\",\"variants\":{\"on\":true,\"off\":"
                                   "false},\"defaultVariant\":\"on\"}"));

@@ -3,12 +3,14 @@
  * changed; experiments and the kill switch change the snapshot one flag at a time; and
  * whatever the changes, the snapshot answers as a fresh load of the exported document. */
 #define _DEFAULT_SOURCE
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codec/value_json.h"
 #include "fixture.h"
+#include "flags_json.h"
 
 static json_t *json(const char *text)
 {
@@ -29,7 +31,7 @@ static void put(struct fixture *f, const char *key, json_t *def)
 {
     bool created;
     sy_err_t err = {0};
-    if (sy_engine_flag_put(f->eng, &f->who, key, def, &created, NULL, &err) < 0)
+    if (flag_put_json(f->eng, &f->who, key, def, &created, NULL, &err) < 0)
         fail_msg("put %s: %s", key, err.msg);
     json_decref(def);
 }
@@ -96,7 +98,7 @@ static void a_flag_change_shares_every_other_compiled_flag(void **state)
     assert_null(flag_of(s3, "f3"));
     /* The flag as the API shows it is the text it was written as. */
     json_t *def;
-    assert_int_equal(sy_engine_flag_get(f->eng, &f->who, "f7", &def, NULL), 0);
+    assert_int_equal(flag_get_json(f->eng, &f->who, "f7", &def, NULL), 0);
     assert_string_equal(json_string_value(json_object_get(def, "defaultVariant")), "off");
     json_decref(def);
     sy_snapshot_release(s1);
@@ -123,10 +125,10 @@ static void an_import_recompiles_only_what_it_changed(void **state)
 {
     struct fixture *f = *state;
     json_t *doc = json(doc_text);
-    assert_int_equal(sy_engine_flagset_put(f->eng, &f->who, doc, NULL, NULL), 0);
+    assert_int_equal(flagset_put_json(f->eng, &f->who, doc, NULL, NULL), 0);
     const sy_snapshot_t *s1 = sy_engine_snapshot(f->eng, f->who.workspace);
     /* The same document again: every flag kept. */
-    assert_int_equal(sy_engine_flagset_put(f->eng, &f->who, doc, NULL, NULL), 0);
+    assert_int_equal(flagset_put_json(f->eng, &f->who, doc, NULL, NULL), 0);
     const sy_snapshot_t *s2 = sy_engine_snapshot(f->eng, f->who.workspace);
     shared_but(s1, s2, NULL);
     /* "gold" changes (a names it) and so does d: b and c are kept. */
@@ -134,7 +136,7 @@ static void an_import_recompiles_only_what_it_changed(void **state)
                         "==", json_pack("[{ss}s]", "var", "tier", "platinum"));
     json_object_set_new(json_object_get(json_object_get(doc, "flags"), "d"), "state",
                         json_string("ENABLED"));
-    assert_int_equal(sy_engine_flagset_put(f->eng, &f->who, doc, NULL, NULL), 0);
+    assert_int_equal(flagset_put_json(f->eng, &f->who, doc, NULL, NULL), 0);
     const sy_snapshot_t *s3 = sy_engine_snapshot(f->eng, f->who.workspace);
     assert_ptr_equal(flag_of(s2, "b"), flag_of(s3, "b"));
     assert_ptr_equal(flag_of(s2, "c"), flag_of(s3, "c"));
@@ -210,7 +212,7 @@ static void the_kill_switch_serves_controls_sharing_the_rest(void **state)
     shared_but(s2, s3, "f9");
     /* The written flag is not served, but still what the API shows. */
     json_t *def;
-    assert_int_equal(sy_engine_flag_get(f->eng, &f->who, "f4", &def, NULL), 0);
+    assert_int_equal(flag_get_json(f->eng, &f->who, "f4", &def, NULL), 0);
     assert_non_null(json_object_get(def, "targeting"));
     json_decref(def);
     kill_switch(f, false);
@@ -258,7 +260,7 @@ static json_t *random_flag(void)
 static void compare_with_fresh_load(struct fixture *f)
 {
     const sy_snapshot_t *s = sy_engine_snapshot(f->eng, f->who.workspace);
-    json_t *doc = sy_engine_flagset_get(f->eng, &f->who);
+    json_t *doc = flagset_get_json(f->eng, &f->who);
     char *text = json_dumps(doc, JSON_COMPACT);
     sy_arena_t arena;
     sy_arena_init(&arena, 1 << 26);
@@ -294,11 +296,11 @@ static void random_changes_answer_as_a_fresh_load_of_the_export(void **state)
 {
     struct fixture *f = *state;
     json_t *doc = json(doc_text);
-    assert_int_equal(sy_engine_flagset_put(f->eng, &f->who, doc, NULL, NULL), 0);
+    assert_int_equal(flagset_put_json(f->eng, &f->who, doc, NULL, NULL), 0);
     json_decref(doc);
     int next = 0;
     for (int step = 0; step < 120; step++) {
-        json_t *now = sy_engine_flag_list(f->eng, &f->who);
+        json_t *now = flag_list_json(f->eng, &f->who);
         json_t *flags = json_object_get(now, "flags");
         size_t n = json_array_size(flags);
         char key[32];
@@ -327,6 +329,111 @@ static void random_changes_answer_as_a_fresh_load_of_the_export(void **state)
     compare_with_fresh_load(f);
 }
 
+/* The audit trail's newest event's before and after into `before`/`after` ("" for none). */
+struct last_audit {
+    char before[1024], after[2048];
+    bool seen;
+};
+
+static int take_first(void *arg, const sy_audit_event_t *e)
+{
+    struct last_audit *l = arg;
+    if (l->seen)
+        return 0;
+    l->seen = true;
+    snprintf(l->before, sizeof(l->before), "%s", e->before ? e->before : "");
+    snprintf(l->after, sizeof(l->after), "%s", e->after ? e->after : "");
+    return 0;
+}
+
+static struct last_audit last_audit(struct fixture *f)
+{
+    struct last_audit l = {0};
+    sy_store_audit_query_t q = {.limit = 1};
+    sy_err_t err = {0};
+    assert_int_equal(sy_engine_audit_list(f->eng, &f->who, &q, take_first, &l, &err), 0);
+    assert_true(l.seen);
+    return l;
+}
+
+/* What the engine gives back of flag `key`: its text. */
+static char *text_of(struct fixture *f, const char *key)
+{
+    char *t = NULL;
+    assert_int_equal(sy_engine_flag_get(f->eng, &f->who, key, &t, NULL), 0);
+    return t;
+}
+
+/* A flag is kept as the text jansson writes of the request, numbers as written (1.0, -0.0,
+ * an integer past 2^53) or, with an integer past int64 in the body, every number a double;
+ * that text is what the API gives back, what the audit trail records as after and then as
+ * before, and what a restart loads (-0.0 still negative). */
+static void a_flag_is_given_back_as_the_text_it_was_written_as(void **state)
+{
+    struct fixture *f = *state;
+    static const char v1[] =
+        "{\"state\": \"ENABLED\", \"variants\": {\"a\": 1.0, \"b\": -0.0, \"c\": 9007199254740993},"
+        " \"defaultVariant\": \"b\", \"metadata\": {\"note\": \"\\u001f\"}}";
+    static const char v2[] = "{\"state\": \"ENABLED\", \"variants\": {\"a\": 1, \"b\": "
+                             "18446744073709551616}, \"defaultVariant\": \"b\"}";
+    json_error_t je;
+    json_t *j1 = sy_json_loadb(v1, strlen(v1), JSON_DECODE_ANY, &je);
+    json_t *j2 = sy_json_loadb(v2, strlen(v2), JSON_DECODE_ANY, &je);
+    char *w1 = sy_json_dumps(j1, JSON_COMPACT), *w2 = sy_json_dumps(j2, JSON_COMPACT);
+    assert_non_null(strstr(w1, "\"a\":1.0,\"b\":-0.0,\"c\":9007199254740993"));
+    assert_non_null(strstr(w2, "\"a\":1.0,\"b\":1.8446744073709552e19"));
+    put(f, "n", j1);
+    char *t = text_of(f, "n");
+    assert_string_equal(t, w1);
+    free(t);
+    struct last_audit l = last_audit(f);
+    assert_string_equal(l.before, "");
+    assert_string_equal(l.after, w1);
+    put(f, "n", j2);
+    l = last_audit(f);
+    assert_string_equal(l.before, w1);
+    assert_string_equal(l.after, w2);
+    put(f, "n", sy_json_loadb(v1, strlen(v1), JSON_DECODE_ANY, &je));
+    sy_engine_close(f->eng);
+    f->eng = open_engine();
+    t = text_of(f, "n");
+    assert_string_equal(t, w1);
+    free(t);
+    const sy_snapshot_t *s = sy_engine_snapshot(f->eng, f->who.workspace);
+    sy_flag_result_t r = eval_in(s, "n", "{}");
+    assert_int_equal(r.value.type, SY_NUM);
+    assert_true(r.value.n == 0 && signbit(r.value.n));
+    sy_snapshot_release(s);
+    free(w1);
+    free(w2);
+}
+
+/* "$evaluators" and "metadata" that are no objects load with a warning, as flagd loads
+ * them; the import is taken and shown back as written (it was refused as out of memory:
+ * their text could not be written). */
+static void an_import_with_members_of_other_types_is_taken_with_warnings(void **state)
+{
+    struct fixture *f = *state;
+    json_t *doc = json("{\"flags\": {\"c\": {\"state\": \"ENABLED\", \"variants\": {\"on\": true},"
+                       " \"defaultVariant\": \"on\"}}, \"$evaluators\": 5, \"metadata\": [1]}");
+    sy_problem_t items[8];
+    sy_problems_t problems = {.items = items, .cap = 8};
+    sy_err_t err = {0};
+    assert_int_equal(flagset_put_json(f->eng, &f->who, doc, &problems, &err), 0);
+    assert_true(problems.total >= 2);
+    assert_int_equal(problems.errors, 0);
+    json_t *out = flagset_get_json(f->eng, &f->who);
+    assert_int_equal(json_integer_value(json_object_get(out, "$evaluators")), 5);
+    assert_true(json_is_array(json_object_get(out, "metadata")));
+    assert_non_null(json_object_get(json_object_get(out, "flags"), "c"));
+    json_decref(out);
+    struct last_audit l = last_audit(f);
+    assert_string_equal(l.after, "{\"flags\":{\"c\":{\"state\":\"ENABLED\",\"variants\":{\"on\":"
+                                 "true},\"defaultVariant\":\"on\"}},\"$evaluators\":5,"
+                                 "\"metadata\":[1]}");
+    json_decref(doc);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +446,10 @@ int main(int argc, char **argv)
                                         teardown),
         cmocka_unit_test_setup_teardown(random_changes_answer_as_a_fresh_load_of_the_export, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_flag_is_given_back_as_the_text_it_was_written_as, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(an_import_with_members_of_other_types_is_taken_with_warnings,
+                                        setup, teardown),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);

@@ -11,6 +11,7 @@
 
 #include "codec/api_json.h"
 #include "fixture.h"
+#include "flags_json.h"
 
 #define HOUR_MS 3600000
 
@@ -148,7 +149,7 @@ static const char *title_of(const json_t *payload)
 static json_int_t split_of(struct fixture *f, const char *variant)
 {
     json_t *def = NULL;
-    assert_int_equal(sy_engine_flag_get(f->eng, &f->who, "e", &def, NULL), 0);
+    assert_int_equal(flag_get_json(f->eng, &f->who, "e", &def, NULL), 0);
     json_t *frac = json_object_get(json_object_get(def, "targeting"), "fractional");
     json_int_t w = -1;
     size_t i;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "flags_json.h"
 
 #define CHANGES 300
 
@@ -74,14 +75,14 @@ static void two_flags_change_together(void **state)
     struct race x = {.eng = f->eng, .ws = f->who.workspace};
     json_t *d0 = doc_at(0);
     sy_err_t err = {0};
-    assert_int_equal(sy_engine_flagset_put(f->eng, &f->who, d0, NULL, &err), 0);
+    assert_int_equal(flagset_put_json(f->eng, &f->who, d0, NULL, &err), 0);
     json_decref(d0);
     pthread_t t[2];
     for (int i = 0; i < 2; i++)
         assert_int_equal(pthread_create(&t[i], NULL, reader, &x), 0);
     for (int n = 1; n <= CHANGES; n++) {
         json_t *d = doc_at(n);
-        assert_int_equal(sy_engine_flagset_put(f->eng, &f->who, d, NULL, &err), 0);
+        assert_int_equal(flagset_put_json(f->eng, &f->who, d, NULL, &err), 0);
         json_decref(d);
     }
     atomic_store(&x.stop, true);
@@ -105,14 +106,14 @@ static void a_borrowed_snapshot_outlives_changes_until_refresh(void **state)
     struct fixture *f = *state;
     json_t *d = doc_at(1);
     sy_err_t err = {0};
-    assert_int_equal(sy_engine_flagset_put(f->eng, &f->who, d, NULL, &err), 0);
+    assert_int_equal(flagset_put_json(f->eng, &f->who, d, NULL, &err), 0);
     json_decref(d);
     sy_engine_reader_t *rd;
     assert_int_equal(sy_engine_reader_new(f->eng, &rd), 0);
     const sy_snapshot_t *old = sy_engine_reader_snapshot(rd, f->who.workspace);
     for (int n = 2; n < 5; n++) {
         d = doc_at(n);
-        assert_int_equal(sy_engine_flagset_put(f->eng, &f->who, d, NULL, &err), 0);
+        assert_int_equal(flagset_put_json(f->eng, &f->who, d, NULL, &err), 0);
         json_decref(d);
     }
     /* the engine moved on and released its own references: the reader's still holds */
@@ -157,7 +158,7 @@ static void *change_elsewhere(void *arg)
     struct fixture *f = arg;
     json_t *d = doc_at(7);
     sy_err_t err = {0};
-    (void)sy_engine_flagset_put(f->eng, &f->who, d, NULL, &err); /* aborts first */
+    (void)flagset_put_json(f->eng, &f->who, d, NULL, &err); /* aborts first */
     json_decref(d);
     return NULL;
 }
@@ -173,7 +174,7 @@ static void a_bound_engine_refuses_changes_from_another_thread(void **state)
     sy_engine_bind_thread(f->eng);
     json_t *d = doc_at(1);
     sy_err_t err = {0};
-    assert_int_equal(sy_engine_flagset_put(f->eng, &f->who, d, NULL, &err), 0); /* its own */
+    assert_int_equal(flagset_put_json(f->eng, &f->who, d, NULL, &err), 0); /* its own */
     json_decref(d);
     fflush(NULL);
     pid_t pid = fork();
