@@ -448,8 +448,8 @@ int main(int argc, char **argv)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_flag_is_given_back_as_the_text_it_was_written_as, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(an_import_with_members_of_other_types_is_taken_with_warnings,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            an_import_with_members_of_other_types_is_taken_with_warnings, setup, teardown),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
