@@ -37,8 +37,20 @@ struct row {
     atomic_llong by_error[N_ERRORS];
 };
 
+/* A bulk evaluation's rows by the flag's index in its set: valid for one revision of one
+ * workspace (a revision names one set), refilled as a new one is seen. */
+#define BULK_CACHES 4
+struct bulk_cache {
+    int64_t ws, revision; /* ws 0: unused */
+    size_t n;
+    struct row **rows;
+    const void **ids; /* the flag each row was found for */
+};
+
 struct sy_evalstats {
     sy_evalstats_set_t *set;
+    struct bulk_cache bulk[BULK_CACHES]; /* the owner's alone */
+    unsigned next_bulk;                  /* the one a new workspace replaces */
     pthread_mutex_t lock; /* taken by the owner to change `slot`, by a scrape to read it */
     struct row **slot;    /* open addressing by hash; cap a power of two */
     size_t cap, n;
@@ -65,9 +77,7 @@ struct sy_evalstats_set {
 
 static uint32_t name_hash(int64_t ws, const char *key, size_t klen)
 {
-    uint32_t h = 2166136261u;
-    for (int i = 0; i < 8; i++)
-        h = (h ^ (uint8_t)(ws >> (8 * i))) * 16777619u;
+    uint32_t h = 2166136261u ^ (uint32_t)(((uint64_t)ws * 0x9e3779b97f4a7c15u) >> 32);
     for (size_t i = 0; i < klen; i++)
         h = (h ^ (uint8_t)key[i]) * 16777619u;
     return h;
@@ -92,6 +102,10 @@ void sy_evalstats_set_free(sy_evalstats_set_t *set)
         for (size_t j = 0; j < s->cap; j++)
             free(s->slot[j]);
         free(s->slot);
+        for (int k = 0; k < BULK_CACHES; k++) {
+            free(s->bulk[k].rows);
+            free(s->bulk[k].ids);
+        }
         pthread_mutex_destroy(&s->lock);
         free(s);
     }
@@ -243,6 +257,14 @@ static inline void bump(atomic_llong *c, long long by)
                           memory_order_relaxed);
 }
 
+static void count_in(struct row *row, const sy_flag_result_t *r, bool missing)
+{
+    if (!missing)
+        bump(&row->by_reason[(unsigned)r->reason < N_REASONS ? r->reason : SY_REASON_ERROR], 1);
+    if (r->reason == SY_REASON_ERROR)
+        bump(&row->by_error[(unsigned)r->error < N_ERRORS ? r->error : SY_FLAG_GENERAL], 1);
+}
+
 void sy_evalstats_count(sy_evalstats_t *s, int64_t ws, const char *key, size_t klen,
                         const sy_flag_result_t *r)
 {
@@ -250,12 +272,56 @@ void sy_evalstats_count(sy_evalstats_t *s, int64_t ws, const char *key, size_t k
         return;
     bool missing = r->reason == SY_REASON_ERROR && r->error == SY_FLAG_NOT_FOUND;
     struct row *row = missing ? row_of(s, ws, "", 0) : row_of(s, ws, key, klen);
-    if (!row)
+    if (row)
+        count_in(row, r, missing);
+}
+
+void sy_evalstats_count_at(sy_evalstats_t *s, int64_t ws, int64_t revision, size_t i, size_t n,
+                           const void *flag, const char *key, size_t klen,
+                           const sy_flag_result_t *r)
+{
+    if (!s)
         return;
-    if (!missing)
-        bump(&row->by_reason[(unsigned)r->reason < N_REASONS ? r->reason : SY_REASON_ERROR], 1);
-    if (r->reason == SY_REASON_ERROR)
-        bump(&row->by_error[(unsigned)r->error < N_ERRORS ? r->error : SY_FLAG_GENERAL], 1);
+    struct bulk_cache *c = NULL;
+    for (int k = 0; k < BULK_CACHES && !c; k++)
+        if (s->bulk[k].ws == ws)
+            c = &s->bulk[k];
+    if (!c) {
+        c = &s->bulk[s->next_bulk++ % BULK_CACHES];
+        c->ws = ws;
+        c->revision = -1;
+    }
+    if (c->revision != revision || c->n != n) {
+        if (n > c->n) {
+            struct row **rows = realloc(c->rows, n * sizeof(*rows));
+            if (rows)
+                c->rows = rows;
+            const void **ids = rows ? realloc(c->ids, n * sizeof(*ids)) : NULL;
+            if (ids)
+                c->ids = ids;
+            if (!ids) {
+                c->revision = -1;
+                sy_evalstats_count(s, ws, key, klen, r);
+                return;
+            }
+        }
+        memset(c->ids, 0, n * sizeof(*c->ids));
+        c->n = n;
+        c->revision = revision;
+    }
+    if (i >= n) {
+        sy_evalstats_count(s, ws, key, klen, r);
+        return;
+    }
+    /* Checked by the compiled flag, which the set being served holds (no address is reused
+     * while it is): a cache keyed by the revision alone would trust the engine never to
+     * serve two sets under one. */
+    if (c->ids[i] != flag || !flag) {
+        if (!(c->rows[i] = row_of(s, ws, key, klen)))
+            return;
+        c->ids[i] = flag;
+    }
+    count_in(c->rows[i], r, false);
 }
 
 void sy_evalstats_request(sy_evalstats_t *s, enum sy_ofrep_kind kind, int64_t ns)

@@ -36,6 +36,12 @@ sy_evalstats_t *sy_evalstats_add(sy_evalstats_set_t *set);
 /* The owner thread counts one evaluation of flag `key` in workspace `ws`. */
 void sy_evalstats_count(sy_evalstats_t *s, int64_t ws, const char *key, size_t klen,
                         const sy_flag_result_t *r);
+/* The same for flag `i` of the `n` of revision `revision` of the workspace's set (a bulk
+ * evaluation), `flag` its compiled flag (alive while it is served): its row is found by
+ * index after the first time, not by hashing the name. */
+void sy_evalstats_count_at(sy_evalstats_t *s, int64_t ws, int64_t revision, size_t i, size_t n,
+                           const void *flag, const char *key, size_t klen,
+                           const sy_flag_result_t *r);
 /* The owner thread counts one OFREP request of `kind` that took `ns`. */
 void sy_evalstats_request(sy_evalstats_t *s, enum sy_ofrep_kind kind, int64_t ns);
 

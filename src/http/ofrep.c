@@ -282,7 +282,8 @@ void sy_ofrep_evaluate(struct call *c, const char *key)
                 const char *k = sy_flagset_key(snap->set, i, &klen);
                 sy_arena_rewind(&scratch, clean); /* each result is written before the next */
                 sy_flagset_eval(snap->set, k, klen, SY_TYPE_ANY, ctx, now_s, &scratch, &r);
-                sy_evalstats_count(c->evals, snap->workspace, k, klen, &r);
+                sy_evalstats_count_at(c->evals, snap->workspace, snap->revision, i, n,
+                                      sy_flagset_at(snap->set, i), k, klen, &r);
                 if (i)
                     PUT_LIT(&out, ",");
                 put_result(&out, k, klen, &r);

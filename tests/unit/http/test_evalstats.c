@@ -165,12 +165,50 @@ static void a_zero_cap_names_no_flag(void **state)
     sy_evalstats_set_free(set);
 }
 
+static void bulk_rows_by_index_follow_the_set(void **state)
+{
+    (void)state;
+    sy_evalstats_set_t *set = sy_evalstats_set_new(100);
+    sy_evalstats_t *a = sy_evalstats_add(set);
+    sy_flag_result_t st = result(SY_REASON_STATIC, SY_FLAG_OK);
+    const char *v1[] = {"a", "b", "c"}, *v2[] = {"b", "c", "d"};
+    for (int round = 0; round < 10; round++)
+        for (size_t i = 0; i < 3; i++)
+            sy_evalstats_count_at(a, 1, 5, i, 3, v1[i], v1[i], 1, &st);
+    /* the next revision moved every flag one place; so does one under the same revision
+     * (the cache is checked by the flag, not trusted) */
+    for (size_t i = 0; i < 3; i++)
+        sy_evalstats_count_at(a, 1, 6, i, 3, v2[i], v2[i], 1, &st);
+    for (size_t i = 0; i < 3; i++)
+        sy_evalstats_count_at(a, 1, 6, i, 3, v1[i], v1[i], 1, &st);
+    /* other workspaces in between, more than the caches */
+    for (int64_t ws = 2; ws < 8; ws++)
+        sy_evalstats_count_at(a, ws, 1, 0, 1, v1[0], "a", 1, &st);
+    sy_evalstats_count_at(a, 1, 6, 0, 3, v1[0], "a", 1, &st);
+    sy_evalstats_count(a, 1, "a", 1, &st);
+    char *text = scrape(set);
+    const char *want[][2] = {{"a", "13"}, {"b", "12"}, {"c", "12"}, {"d", "1"}};
+    for (size_t k = 0; k < 4; k++) {
+        char name[160];
+        snprintf(name, sizeof(name),
+                 "switchyard_flag_evaluations_total{workspace=\"1\",flag=\"%s\",reason=\"STATIC\"}",
+                 want[k][0]);
+        assert_close(sample(text, name), atof(want[k][1]), 0, 0);
+    }
+    assert_close(sample(text, "switchyard_flag_evaluations_total{workspace=\"7\",flag=\"a\","
+                              "reason=\"STATIC\"}"),
+                 1, 0, 0);
+    free(text);
+    sy_evalstats_set_free(set);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(threads_sum_exactly),
         cmocka_unit_test(the_cap_keeps_first_comers_and_sums_the_rest),
         cmocka_unit_test(a_zero_cap_names_no_flag),
+        cmocka_unit_test(bulk_rows_by_index_follow_the_set),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
