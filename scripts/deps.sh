@@ -30,6 +30,7 @@ jq
 sqlite3
 nodejs
 python3-aiosmtpd
+prometheus
 "
 # npm comes with NodeSource's nodejs; Debian ships it apart. The OFREP SDK test and the
 # flagd-core benchmark install their npm packages into build/ themselves.
@@ -68,5 +69,15 @@ echo "deps.sh: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 # A fresh machine has no package lists; refresh them once, then install.
 apt-get update -qq
+# prometheus brings promtool and the server the metrics tests start on a port of their own;
+# its package would also start a system-wide service: no service starts during the install.
+policy=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    policy=/usr/sbin/policy-rc.d
+fi
 # shellcheck disable=SC2086 # word splitting of the package list is intended
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+apt-get install -y -qq --no-install-recommends $missing >/dev/null || status=$?
+[ -z "$policy" ] || rm -f "$policy"
+exit "${status:-0}"

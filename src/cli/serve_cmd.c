@@ -62,6 +62,7 @@ enum {
     O_CORS_ORIGINS,
     O_PUBLIC_URL,
     O_LOOP_CPU,
+    O_METRICS_MAX_FLAGS,
     /* the server-wide defaults of experiments' safety settings (safety_opts below) */
     O_AP_MIN_SAMPLE,
     O_AP_MIN_CONFIDENCE,
@@ -95,6 +96,7 @@ static const char *const defaults[O_COUNT] = {
     [O_LOG_FORMAT] = "text",
     [O_MAX_BODY] = "16777216",
     [O_RATE_LIMIT] = "0",
+    [O_METRICS_MAX_FLAGS] = "500",
     [O_WORKSPACE] = "default",
     [O_IDLE_TIMEOUT] = "60",
     [O_HEADER_TIMEOUT] = "10",
@@ -662,6 +664,10 @@ int sy_cli_serve(int argc, char **argv)
                         "/v1/system/loops to tell work from preemption (a clock read per "
                         "callback: costs throughput)",
                         0, NULL, NULL, 0},
+        [O_METRICS_MAX_FLAGS] = {"metrics-max-flags", "N",
+                                 "flags per workspace that /metrics names; the others are summed "
+                                 "as flag=\"other\" (default 500; 0 to 100000)",
+                                 0, NULL, NULL, 0},
     };
     bool help = false;
     if (sy_args_parse(argc, argv, args, O_COUNT, prog, &help) < 0)
@@ -712,6 +718,14 @@ int sy_cli_serve(int argc, char **argv)
         return SY_EXIT_USAGE;
     }
     hopts.max_body = (size_t)max_body;
+    int64_t max_flags;
+    if (sy_args_int64(prog, "metrics-max-flags", opt[O_METRICS_MAX_FLAGS], &max_flags) < 0)
+        return SY_EXIT_USAGE;
+    if (max_flags < 0 || max_flags > 100000) {
+        fprintf(stderr, "%s: --metrics-max-flags: between 0 and 100000\n", prog);
+        return SY_EXIT_USAGE;
+    }
+    hopts.metrics_max_flags = (size_t)max_flags;
     if (sy_args_double(prog, "rate-limit", opt[O_RATE_LIMIT], &hopts.rate_limit) < 0)
         return SY_EXIT_USAGE;
     if (!(hopts.rate_limit >= 0 && hopts.rate_limit <= 1e9)) {

@@ -184,7 +184,7 @@ static bool text_room(sy_text_t *t, size_t n)
         t->failed = true;
         return false;
     }
-    if (!t->heap)
+    if (!t->heap && t->len) /* (a text started with no buffer has none to copy) */
         memcpy(p, t->p, t->len);
     t->p = p;
     t->cap = cap;

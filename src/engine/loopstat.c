@@ -29,6 +29,7 @@ static void close_iteration(sy_loopstat_t *s, int64_t us)
         b++;
     atomic_fetch_add_explicit(&s->buckets[b], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->iterations, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->sum_us, us, memory_order_relaxed);
 }
 
 void sy_loopstat_mark(sy_loopstat_t *s, int64_t start_us, int64_t now_us, int64_t cpu_us)
@@ -72,6 +73,7 @@ void sy_loopstat_read(const sy_loopstat_t *s, sy_loopstat_view_t *out)
         s->cpu ? atomic_load_explicit(&s->longest_cpu_us, memory_order_relaxed) : -1;
     for (int b = 0; b < SY_LOOPSTAT_BUCKETS; b++)
         out->buckets[b] = atomic_load_explicit(&s->buckets[b], memory_order_relaxed);
+    out->sum_us = atomic_load_explicit(&s->sum_us, memory_order_relaxed);
 }
 
 void sy_loopstat_reset(sy_loopstat_t *s)
@@ -79,6 +81,7 @@ void sy_loopstat_reset(sy_loopstat_t *s)
     atomic_store_explicit(&s->iterations, 0, memory_order_relaxed);
     atomic_store_explicit(&s->longest_us, 0, memory_order_relaxed);
     atomic_store_explicit(&s->longest_cpu_us, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->sum_us, 0, memory_order_relaxed);
     for (int b = 0; b < SY_LOOPSTAT_BUCKETS; b++)
         atomic_store_explicit(&s->buckets[b], 0, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->reset_gen, 1, memory_order_relaxed);

@@ -42,6 +42,7 @@ typedef struct sy_loopstat {
     atomic_llong longest_us;
     atomic_llong longest_cpu_us;
     atomic_llong buckets[SY_LOOPSTAT_BUCKETS];
+    atomic_llong sum_us; /* of every counted iteration */
     atomic_llong reset_gen; /* bumped by sy_loopstat_reset: the writer drops its iteration */
     long long seen_gen;
 } sy_loopstat_t;
@@ -53,6 +54,7 @@ typedef struct sy_loopstat_view {
     int64_t longest_us;
     int64_t longest_cpu_us; /* -1: the gauge does not measure it */
     int64_t buckets[SY_LOOPSTAT_BUCKETS];
+    int64_t sum_us;
 } sy_loopstat_view_t;
 
 /* `cpu`: each mark will pass the thread's CPU time. */

@@ -37,6 +37,7 @@ struct call {
     const struct sy_endpoint *ep; /* the endpoint it called (router.c) */
     bool system;      /* let in by the cron secret, not a token: acts for every workspace */
     json_t *body;     /* the body (BODY_OBJECT, BODY_OPTIONAL), owned by dispatch */
+    struct sy_evalstats *evals; /* the serving thread's evaluation counts (evalstats.h) */
     char arg[2][512]; /* the path's "{name}" segments, percent-decoded */
 };
 
@@ -54,6 +55,8 @@ void reply_error(struct call *c, int status, const char *code, const char *field
                  ...) __attribute__((format(printf, 5, 6)));
 /* Replies `status` with JSON text already written. */
 void reply_bytes(struct call *c, int status, const char *json, size_t len);
+/* Replies `status` with `len` bytes of `body` of Content-Type `type`. */
+void reply_typed(struct call *c, int status, const char *type, const char *body, size_t len);
 /* Replies `status` with no body (304). */
 void reply_empty(struct call *c, int status);
 /* Replies a filled sy_err_t, its code mapped to a status (-EINVAL 400, -ENOENT 404,
@@ -129,6 +132,9 @@ const unsigned char *sy_http_stream_secret(const sy_http_t *http);
 sy_engine_t *sy_http_engine(const sy_http_t *http);
 /* The engine loop's stall gauge. */
 sy_loopstat_t *sy_http_engine_loop(sy_http_t *http);
+/* Every serving thread's evaluation counts (evalstats.h), and when the server started. */
+struct sy_evalstats_set *sy_http_evalstats(const sy_http_t *http);
+int64_t sy_http_started_ms(const sy_http_t *http);
 /* Answers the data plane's requests (OFREP, its streams, /healthz, /readyz) with the
  * reader and streams of the thread serving: true when answered (or streaming), false
  * when the request is the engine's (any other path; an OFREP token only the store may
@@ -136,7 +142,8 @@ sy_loopstat_t *sy_http_engine_loop(sy_http_t *http);
 bool sy_http_dispatch_data(struct call *c);
 /* A worker's request: true when answered, false when it must go to the engine. */
 bool sy_http_worker_request(sy_http_t *http, struct worker *w, sy_engine_reader_t *rd,
-                            struct sy_streams *streams, sy_h1_req_t *req);
+                            struct sy_streams *streams, struct sy_evalstats *evals,
+                            sy_h1_req_t *req);
 /* Adds the CORS headers of a request from an origin --cors-origins lets in (none for any
  * other): once per request, by the thread that owns its connection. */
 void sy_http_cors(const sy_http_t *http, sy_h1_req_t *req);
@@ -208,6 +215,7 @@ void sy_ofrep_evaluate(struct call *c, const char *key); /* NULL key: bulk */
 /* Answers 400 INVALID_CONTEXT in OFREP's shape: {"key"?, "errorCode", "errorDetails"}. */
 void sy_ofrep_refuse(struct call *c, const char *key, const char *why);
 void sy_api_loops(struct call *c);
+void sy_api_metrics(struct call *c);
 void sy_api_loops_reset(struct call *c);
 void sy_api_index(struct call *c);
 void sy_api_flag_list(struct call *c);

@@ -19,8 +19,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "codec/value_json.h"
+#include "http/evalstats.h"
 #include "http/internal.h"
 
 #define SCRATCH_BYTES       16384
@@ -199,8 +201,16 @@ static bool stream_url(struct call *c, const char *key, char *url, size_t cap)
            snprintf(url, cap, "%s://%s/ofrep/v1/events/%s", scheme, host, key) < (int)cap;
 }
 
+static int64_t mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
 void sy_ofrep_evaluate(struct call *c, const char *key)
 {
+    int64_t t0 = mono_ns();
     size_t len;
     const char *body = sy_h1_body(c->req, &len);
     /* Typical contexts fit a stack buffer; larger bodies get a capped heap arena. */
@@ -250,6 +260,7 @@ void sy_ofrep_evaluate(struct call *c, const char *key)
     if (key) {
         size_t klen = strlen(key);
         sy_flagset_eval(snap->set, key, klen, SY_TYPE_ANY, ctx, now_s, &scratch, &r);
+        sy_evalstats_count(c->evals, snap->workspace, key, klen, &r);
         int status = r.reason != SY_REASON_ERROR ? 200 : r.error == SY_FLAG_NOT_FOUND ? 404 : 400;
         put_result(&out, key, klen, &r);
         seen(c, tkey, key, klen, &r);
@@ -271,6 +282,8 @@ void sy_ofrep_evaluate(struct call *c, const char *key)
                 const char *k = sy_flagset_key(snap->set, i, &klen);
                 sy_arena_rewind(&scratch, clean); /* each result is written before the next */
                 sy_flagset_eval(snap->set, k, klen, SY_TYPE_ANY, ctx, now_s, &scratch, &r);
+                sy_evalstats_count_at(c->evals, snap->workspace, snap->revision, i, n,
+                                      sy_flagset_at(snap->set, i), k, klen, &r);
                 if (i)
                     PUT_LIT(&out, ",");
                 put_result(&out, k, klen, &r);
@@ -298,6 +311,7 @@ void sy_ofrep_evaluate(struct call *c, const char *key)
         }
     }
     sy_arena_free(&arena);
+    sy_evalstats_request(c->evals, key ? SY_OFREP_SINGLE : SY_OFREP_BULK, mono_ns() - t0);
 }
 
 void sy_ofrep_bulk(struct call *c)

@@ -32,6 +32,8 @@ const struct sy_endpoint sy_endpoints[] = {
      sy_ofrep_bulk, NULL},
     {SY_POST, "/ofrep/v1/evaluate/flags/{key}", SDK, AUTH_TOKEN, true, BODY_RAW, NULL, NULL,
      sy_ofrep_one, NULL},
+    /* the Prometheus exposition, on the serving thread: it shows a stuck engine loop */
+    {SY_GET, "/metrics", VIEWER, AUTH_TOKEN, true, BODY_NONE, NULL, NULL, sy_api_metrics, NULL},
     /* the stall gauge: answered on a serving thread, so that it shows a stuck engine loop */
     {SY_GET, "/v1/system/loops", VIEWER, AUTH_TOKEN, true, BODY_NONE, NULL, NULL, sy_api_loops,
      NULL},

@@ -19,6 +19,7 @@
 
 #include "codec/value_json.h"
 #include "core/utf8.h"
+#include "http/evalstats.h"
 #include "http/internal.h"
 #include "http/secret.h"
 #include "http/workers.h"
@@ -50,6 +51,9 @@ struct sy_http {
     struct bucket *buckets; /* per token id: the rate limit's token bucket */
     size_t n_buckets;
     sy_loopstat_t loop; /* the engine loop's iterations */
+    sy_evalstats_set_t *evalstats; /* every serving thread's (evalstats.h) */
+    sy_evalstats_t *evals;         /* the engine loop's own */
+    int64_t started_ms;
 };
 
 struct bucket {
@@ -145,7 +149,7 @@ static void log_call(const struct call *c)
            c->who.name[0] ? c->who.name : "-", NULL);
 }
 
-static void reply_raw(struct call *c, int status, const char *type, const char *body, size_t len)
+void reply_typed(struct call *c, int status, const char *type, const char *body, size_t len)
 {
     c->status = status;
     /* The request may be gone once answered (a deferred or detached one): log first. */
@@ -156,12 +160,12 @@ static void reply_raw(struct call *c, int status, const char *type, const char *
 
 void reply_bytes(struct call *c, int status, const char *json, size_t len)
 {
-    reply_raw(c, status, "application/json", json, len);
+    reply_typed(c, status, "application/json", json, len);
 }
 
 void reply_empty(struct call *c, int status)
 {
-    reply_raw(c, status, NULL, NULL, 0);
+    reply_typed(c, status, NULL, NULL, 0);
 }
 
 static void reply_dumped(struct call *c, int status, json_t *body, size_t flags)
@@ -171,10 +175,10 @@ static void reply_dumped(struct call *c, int status, json_t *body, size_t flags)
     if (!text) {
         static const char oom[] =
             "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\",\"field\":\"\"}}";
-        reply_raw(c, 500, "application/json", oom, sizeof(oom) - 1);
+        reply_typed(c, 500, "application/json", oom, sizeof(oom) - 1);
         return;
     }
-    reply_raw(c, status, "application/json", text, strlen(text));
+    reply_typed(c, status, "application/json", text, strlen(text));
     free(text);
 }
 
@@ -721,6 +725,7 @@ void sy_http_serve(sy_http_t *http, sy_h1_req_t *req)
                      .eng = http->eng,
                      .rd = http->rd,
                      .streams = http->streams,
+                     .evals = http->evals,
                      .query = sy_h1_query(req)};
     assert(pthread_equal(http->thread, pthread_self()));
     if (!http->opts.quiet)
@@ -732,7 +737,7 @@ void sy_http_serve(sy_http_t *http, sy_h1_req_t *req)
 }
 
 bool sy_http_worker_request(sy_http_t *http, struct worker *w, sy_engine_reader_t *rd,
-                            struct sy_streams *streams, sy_h1_req_t *req)
+                            struct sy_streams *streams, sy_evalstats_t *evals, sy_h1_req_t *req)
 {
     struct call c = {.req = req,
                      .http = http,
@@ -740,6 +745,7 @@ bool sy_http_worker_request(sy_http_t *http, struct worker *w, sy_engine_reader_
                      .w = w,
                      .rd = rd,
                      .streams = streams,
+                     .evals = evals,
                      .query = sy_h1_query(req)};
     if (!http->opts.quiet)
         clock_gettime(CLOCK_MONOTONIC, &c.t0);
@@ -756,6 +762,16 @@ static void on_request(sy_h1_req_t *req, void *arg)
 {
     sy_http_cors(arg, req);
     sy_http_serve(arg, req);
+}
+
+sy_evalstats_set_t *sy_http_evalstats(const sy_http_t *http)
+{
+    return http->evalstats;
+}
+
+int64_t sy_http_started_ms(const sy_http_t *http)
+{
+    return http->started_ms;
 }
 
 sy_loopstat_t *sy_http_engine_loop(sy_http_t *http)
@@ -854,6 +870,7 @@ static void http_free(sy_http_t *http)
     if (http->rd)
         sy_engine_loop_remove(http->eng, &http->loop);
     sy_engine_reader_free(http->rd);
+    sy_evalstats_set_free(http->evalstats); /* after the workers: their tables are its */
     pthread_mutex_destroy(&http->rate_lock);
     free(http->buckets);
     free(http);
@@ -899,9 +916,14 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
     pthread_mutex_init(&http->rate_lock, NULL);
     atomic_init(&http->store_up, sy_store_ping(sy_engine_store(eng)));
     sy_loopstat_init(&http->loop, "engine", opts->loop_cpu);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    http->started_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    http->evalstats = sy_evalstats_set_new(opts->metrics_max_flags);
+    http->evals = http->evalstats ? sy_evalstats_add(http->evalstats) : NULL;
     http->commit = event_new(base, -1, 0, run_commit, http);
     http->ping = event_new(base, -1, EV_PERSIST, ping, http);
-    if (!http->commit || !http->ping || sy_engine_reader_new(eng, &http->rd) < 0 ||
+    if (!http->commit || !http->ping || !http->evals || sy_engine_reader_new(eng, &http->rd) < 0 ||
         getrandom(http->stream_secret, sizeof(http->stream_secret), 0) !=
             (ssize_t)sizeof(http->stream_secret) ||
         (!opts->workers && !(http->streams = sy_streams_new(base, http->stream_secret)))) {

@@ -43,6 +43,7 @@ typedef struct sy_http_opts {
     sy_log_format_t log;      /* one line per request on stderr */
     bool quiet;               /* no request lines (tests, benchmarks) */
     bool loop_cpu;            /* the stall gauges also measure time on the CPU (loopstat.h) */
+    size_t metrics_max_flags; /* flags per workspace /metrics names; the rest are "other" */
     double rate_limit;        /* requests per second per token (burst: 2 s worth); 0: none */
     const char *cron_secret;  /* for POST /v1/auto-promotion/check, as X-Cron-Secret or
                                * Authorization: Bearer; NULL: none */

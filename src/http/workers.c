@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/evalstats.h"
 #include "http/internal.h"
 
 #define SEEN_MAX      (1024 * 1024) /* exposures one request may send to the engine, in bytes */
@@ -59,6 +60,7 @@ struct worker {
     char *seen; /* the current request's exposures (struct seen_rec + bytes, packed) */
     size_t seen_len, seen_cap;
     sy_loopstat_t loop;
+    sy_evalstats_t *evals; /* the set's (server.c): freed with it */
 };
 
 struct sy_workers {
@@ -282,7 +284,7 @@ void sy_worker_seen(struct worker *w, int64_t ws, const char *flag, size_t flag_
 static void on_request(sy_h1_req_t *req, void *arg)
 {
     struct worker *w = arg;
-    if (!sy_http_worker_request(w->all->http, w, w->rd, w->streams, req))
+    if (!sy_http_worker_request(w->all->http, w, w->rd, w->streams, w->evals, req))
         hand_over(w, req);
     send_seen(w);
 }
@@ -436,7 +438,8 @@ int sy_workers_start(sy_workers_t **out, sy_http_t *http, struct event_base *eng
         w->base = cfg ? event_base_new_with_config(cfg) : NULL;
         if (!w->base || queue_init(&w->mail, w->base, on_mail, w) < 0 ||
             !(w->streams = sy_streams_new(w->base, sy_http_stream_secret(http))) ||
-            sy_engine_reader_new(all->eng, &w->rd) < 0) {
+            sy_engine_reader_new(all->eng, &w->rd) < 0 ||
+            !(w->evals = sy_evalstats_add(sy_http_evalstats(http)))) {
             rc = -ENOMEM;
             break;
         }

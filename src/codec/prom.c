@@ -1,0 +1,179 @@
+/* prom.c - the Prometheus and OpenMetrics text formats (prom.h). */
+#include "codec/prom.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/utf8.h"
+
+static void put(sy_prom_t *p, const char *s)
+{
+    sy_text_put(p->t, s, strlen(s));
+}
+
+/* HELP text: backslash and newline escaped. */
+static void put_help(sy_prom_t *p, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\')
+            put(p, "\\\\");
+        else if (*s == '\n')
+            put(p, "\\n");
+        else
+            sy_text_put(p->t, s, 1);
+    }
+}
+
+static void put_label_value(sy_prom_t *p, const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch >= 0x80) {
+            size_t k = sy_utf8_seq(s + i, n - i);
+            if (k == 0) {
+                put(p, "\xef\xbf\xbd");
+                i++;
+            } else {
+                sy_text_put(p->t, s + i, k);
+                i += k;
+            }
+            continue;
+        }
+        if (ch == '\\')
+            put(p, "\\\\");
+        else if (ch == '"')
+            put(p, "\\\"");
+        else if (ch == '\n')
+            put(p, "\\n");
+        else
+            sy_text_put(p->t, s + i, 1);
+        i++;
+    }
+}
+
+/* The shortest decimal that reads back as `v` (0.0001, not 0.00010000000000000001). */
+static void shortest(char *out, size_t cap, double v)
+{
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(out, cap, "%.*g", digits, v);
+        if (strtod(out, NULL) == v)
+            return;
+    }
+}
+
+static void put_value(sy_prom_t *p, double v)
+{
+    char num[40];
+    if (isnan(v))
+        snprintf(num, sizeof(num), "NaN");
+    else if (isinf(v))
+        snprintf(num, sizeof(num), v > 0 ? "+Inf" : "-Inf");
+    else if (v == trunc(v) && fabs(v) < 9007199254740992.0)
+        snprintf(num, sizeof(num), "%lld", (long long)v);
+    else
+        shortest(num, sizeof(num), v);
+    put(p, num);
+}
+
+static void put_labels(sy_prom_t *p, const sy_prom_label_t *labels, size_t n, const char *le)
+{
+    if (!n && !le)
+        return;
+    put(p, "{");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            put(p, ",");
+        put(p, labels[i].name);
+        put(p, "=\"");
+        put_label_value(p, labels[i].value ? labels[i].value : "");
+        put(p, "\"");
+    }
+    if (le) {
+        if (n)
+            put(p, ",");
+        put(p, "le=\"");
+        put(p, le);
+        put(p, "\"");
+    }
+    put(p, "}");
+}
+
+void sy_prom_family(sy_prom_t *p, const char *name, sy_prom_type_t type, const char *help)
+{
+    static const char *const types[] = {"counter", "gauge", "histogram"};
+    size_t n = strlen(name);
+    /* OpenMetrics names a counter's family without the suffix its samples carry */
+    if (p->openmetrics && type == SY_PROM_COUNTER && n > 6 && strcmp(name + n - 6, "_total") == 0)
+        n -= 6;
+    put(p, "# HELP ");
+    sy_text_put(p->t, name, n);
+    put(p, " ");
+    put_help(p, help);
+    put(p, "\n# TYPE ");
+    sy_text_put(p->t, name, n);
+    put(p, " ");
+    put(p, types[type]);
+    put(p, "\n");
+}
+
+void sy_prom_sample(sy_prom_t *p, const char *name, const sy_prom_label_t *labels, size_t n,
+                    double value)
+{
+    put(p, name);
+    put_labels(p, labels, n, NULL);
+    put(p, " ");
+    put_value(p, value);
+    put(p, "\n");
+}
+
+void sy_prom_histogram(sy_prom_t *p, const char *name, const sy_prom_label_t *labels, size_t n,
+                       const double *le, const int64_t *counts, size_t buckets, double sum)
+{
+    char sample[128], bound[40];
+    int64_t cum = 0;
+    for (size_t i = 0; i < buckets; i++) {
+        cum += counts[i];
+        if (isinf(le[i]))
+            snprintf(bound, sizeof(bound), "+Inf");
+        else
+            shortest(bound, sizeof(bound), le[i]);
+        snprintf(sample, sizeof(sample), "%s_bucket", name);
+        put(p, sample);
+        put_labels(p, labels, n, bound);
+        put(p, " ");
+        put_value(p, (double)cum);
+        put(p, "\n");
+    }
+    if (!buckets || !isinf(le[buckets - 1])) {
+        snprintf(sample, sizeof(sample), "%s_bucket", name);
+        put(p, sample);
+        put_labels(p, labels, n, "+Inf");
+        put(p, " ");
+        put_value(p, (double)cum);
+        put(p, "\n");
+    }
+    snprintf(sample, sizeof(sample), "%s_sum", name);
+    sy_prom_sample(p, sample, labels, n, sum);
+    snprintf(sample, sizeof(sample), "%s_count", name);
+    sy_prom_sample(p, sample, labels, n, (double)cum);
+}
+
+void sy_prom_end(sy_prom_t *p)
+{
+    if (p->openmetrics)
+        put(p, "# EOF\n");
+}
+
+bool sy_prom_wants_openmetrics(const char *accept)
+{
+    return accept && strstr(accept, "application/openmetrics-text") != NULL;
+}
+
+const char *sy_prom_content_type(const sy_prom_t *p)
+{
+    return p->openmetrics ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
+                          : "text/plain; version=0.0.4; charset=utf-8";
+}

@@ -1,0 +1,110 @@
+/* metrics.c - GET /metrics: the Prometheus exposition of this process (docs/operations.md
+ * lists every family with its labels and bounds).
+ *
+ * Answered on the serving thread that received it, from what any thread may read: the
+ * serving threads' evaluation counts (evalstats.h), the serving loops' stall gauges, and
+ * the process's own figures. It never waits for the engine's loop, so a scrape shows a
+ * stuck engine instead of timing out with it.
+ */
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codec/prom.h"
+#include "http/evalstats.h"
+#include "http/internal.h"
+
+#ifndef SY_VERSION
+#define SY_VERSION "0.1.0"
+#endif
+
+static void write_process(sy_prom_t *p, const sy_http_t *http)
+{
+    sy_prom_family(p, "switchyard_build_info", SY_PROM_GAUGE,
+                   "The running build: always 1, its version as a label.");
+    sy_prom_sample(p, "switchyard_build_info", (sy_prom_label_t[]){{"version", SY_VERSION}}, 1, 1);
+
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    sy_prom_family(p, "switchyard_process_resident_memory_bytes", SY_PROM_GAUGE,
+                   "Resident memory of the process.");
+    sy_prom_sample(p, "switchyard_process_resident_memory_bytes", NULL, 0,
+                   (double)resident * (double)sysconf(_SC_PAGESIZE));
+
+    int fds = 0;
+    DIR *d = opendir("/proc/self/fd");
+    for (struct dirent *e; d && (e = readdir(d));)
+        fds += e->d_name[0] != '.';
+    if (d) {
+        closedir(d);
+        fds--; /* the directory's own */
+    }
+    sy_prom_family(p, "switchyard_process_open_fds", SY_PROM_GAUGE,
+                   "File descriptors the process has open.");
+    sy_prom_sample(p, "switchyard_process_open_fds", NULL, 0, fds);
+
+    sy_prom_family(p, "switchyard_process_max_fds", SY_PROM_GAUGE,
+                   "The most file descriptors the process may open.");
+    sy_prom_sample(p, "switchyard_process_max_fds", NULL, 0, (double)sysconf(_SC_OPEN_MAX));
+
+    struct timespec cpu;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+    sy_prom_family(p, "switchyard_process_cpu_seconds_total", SY_PROM_COUNTER,
+                   "CPU time the process has used, user and system.");
+    sy_prom_sample(p, "switchyard_process_cpu_seconds_total", NULL, 0,
+                   (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9);
+
+    sy_prom_family(p, "switchyard_process_start_time_seconds", SY_PROM_GAUGE,
+                   "When the server started, in seconds since the Unix epoch.");
+    sy_prom_sample(p, "switchyard_process_start_time_seconds", NULL, 0,
+                   (double)sy_http_started_ms(http) / 1e3);
+}
+
+static void write_loops(sy_prom_t *p, sy_engine_t *eng)
+{
+    sy_loopstat_view_t v[64];
+    size_t n = sy_engine_loops(eng, v, 64);
+    if (n > 64)
+        n = 64;
+    double le[SY_LOOPSTAT_BUCKETS];
+    for (int b = 0; b < SY_LOOPSTAT_BUCKETS; b++)
+        le[b] = sy_loopstat_le_us[b] == INT64_MAX ? INFINITY : (double)sy_loopstat_le_us[b] / 1e6;
+    sy_prom_family(p, "switchyard_loop_iteration_seconds", SY_PROM_HISTOGRAM,
+                   "How long the serving loops' iterations took (loop: engine, or a worker). "
+                   "POST /v1/system/loops/reset starts them from zero, as a restart would.");
+    for (size_t i = 0; i < n; i++)
+        sy_prom_histogram(p, "switchyard_loop_iteration_seconds",
+                          (sy_prom_label_t[]){{"loop", v[i].name}}, 1, le, v[i].buckets,
+                          SY_LOOPSTAT_BUCKETS, (double)v[i].sum_us / 1e6);
+    sy_prom_family(p, "switchyard_loop_longest_iteration_seconds", SY_PROM_GAUGE,
+                   "The longest iteration of each serving loop since it started or was reset.");
+    for (size_t i = 0; i < n; i++)
+        sy_prom_sample(p, "switchyard_loop_longest_iteration_seconds",
+                       (sy_prom_label_t[]){{"loop", v[i].name}}, 1, (double)v[i].longest_us / 1e6);
+}
+
+void sy_api_metrics(struct call *c)
+{
+    char buf[16384];
+    sy_text_t t;
+    sy_text_init(&t, buf, sizeof(buf));
+    sy_prom_t p = {.t = &t,
+                   .openmetrics = sy_prom_wants_openmetrics(sy_h1_header(c->req, "Accept"))};
+    write_process(&p, c->http);
+    write_loops(&p, c->eng);
+    sy_evalstats_write(sy_http_evalstats(c->http), &p);
+    sy_prom_end(&p);
+    if (t.failed)
+        reply_error(c, 500, "internal", "", "out of memory");
+    else
+        reply_typed(c, 200, sy_prom_content_type(&p), t.p, t.len);
+    sy_text_free(&t);
+}

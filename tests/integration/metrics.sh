@@ -1,0 +1,93 @@
+#!/bin/sh
+# metrics.sh - GET /metrics on a real server with workers (issue 23): who may read it, the
+# evaluation counts exact after known traffic (by workspace, flag and reason; errors by
+# code; a key that names no flag adds no series), the per-workspace cap with its "other",
+# the decision-latency histogram, the serving loops, OpenMetrics when asked, and both
+# formats clean by `promtool check metrics`.
+#
+#   metrics.sh SWITCHYARD
+set -u
+SY=$1
+. "$(dirname "$0")/tap.sh"
+
+command -v promtool >/dev/null || { echo "Bail out! promtool is missing: run scripts/deps.sh"; exit 1; }
+ERR='.error.code != null and .error.message != null and .error.field != null'
+"$SY" workspace create default --db "$TMP/sy.db" >/dev/null
+"$SY" workspace create other --db "$TMP/sy.db" >/dev/null
+ADMIN=$("$SY" token create --db "$TMP/sy.db" --role admin --name alice)
+VIEWER=$("$SY" token create --db "$TMP/sy.db" --role viewer --name val)
+SDK=$("$SY" token create --db "$TMP/sy.db" --role sdk --name app)
+OTHER=$("$SY" token create --db "$TMP/sy.db" --workspace other --role admin --name olga)
+start_server "$SY" --quiet --workers 2 --metrics-max-flags 2
+
+flag='{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"on"}'
+split='{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"off","targeting":{"if":[{"==":[{"var":"tier"},"gold"]},"on",null]}}'
+for f in alpha beta; do req PUT /v1/flags/$f "$ADMIN" "$flag" >/dev/null; done
+req PUT /v1/flags/gamma "$ADMIN" "$split" >/dev/null
+req PUT /v1/flags/alpha "$OTHER" "$flag" >/dev/null
+
+eval_one() { # KEY TOKEN CONTEXT
+    req POST "/ofrep/v1/evaluate/flags/$1" "$2" "{\"context\":$3}" >/dev/null
+}
+i=0
+while [ $i -lt 5 ]; do eval_one alpha "$SDK" '{"targetingKey":"u"}'; i=$((i + 1)); done
+eval_one beta "$SDK" '{}'
+eval_one gamma "$SDK" '{"tier":"gold"}'
+eval_one gamma "$SDK" '{"tier":"tin"}'
+eval_one gamma "$SDK" '{"tier":"tin"}'
+eval_one nope "$SDK" '{}'
+eval_one nope2 "$SDK" '{}'
+eval_one alpha "$OTHER" '{}'
+req POST /ofrep/v1/evaluate/flags "$SDK" '{"context":{}}' >/dev/null
+
+scrape() { # [ACCEPT]
+    curl -s -H "Authorization: Bearer $VIEWER" ${1:+-H "Accept: $1"} -D "$TMP/headers" -o "$TMP/metrics" "$URL/metrics"
+}
+value() { # SAMPLE: its value, or "none"
+    awk -v s="$1" 'index($0, s " ") == 1 { print $2; found = 1 } END { if (!found) print "none" }' "$TMP/metrics"
+}
+has() { # NAME SAMPLE WANT
+    got=$(value "$2")
+    if [ "$got" = "$3" ]; then ok "$1"; else echo "# $2 = $got, want $3" >"$TMP/err"; : >"$TMP/out"; not_ok "$1"; fi
+}
+
+expect "a viewer token reads /metrics" 200 "" -- GET /metrics "$VIEWER"
+expect "an sdk token may not: 403" 403 "$ERR" -- GET /metrics "$SDK"
+expect "no token: 401" 401 "$ERR" -- GET /metrics ""
+expect "an unknown query parameter: 400 unknown_field" 400 '.error.code == "unknown_field"' -- GET "/metrics?x=1" "$VIEWER"
+expect "POST: 405" 405 "$ERR" -- POST /metrics "$ADMIN" '{}'
+
+scrape
+check "the text format's content type" 0 "" "" -- grep -qi '^content-type: text/plain; version=0.0.4' "$TMP/headers"
+has "alpha: 5 single + 1 bulk, STATIC" 'switchyard_flag_evaluations_total{workspace="1",flag="alpha",reason="STATIC"}' 6
+has "beta: 1 single + 1 bulk" 'switchyard_flag_evaluations_total{workspace="1",flag="beta",reason="STATIC"}' 2
+has "gamma is past the cap of 2: other, TARGETING_MATCH" 'switchyard_flag_evaluations_total{workspace="1",flag="other",reason="TARGETING_MATCH"}' 1
+has "... and DEFAULT (two singles, one bulk)" 'switchyard_flag_evaluations_total{workspace="1",flag="other",reason="DEFAULT"}' 3
+check "... never under its own name" 1 "" "" -- grep -q 'flag="gamma"' "$TMP/metrics"
+has "keys that name no flag: errors of the workspace" 'switchyard_flag_evaluation_errors_total{workspace="1",code="FLAG_NOT_FOUND"}' 2
+check "... and no series of their own" 1 "" "" -- grep -Eq 'flag="nope2?"' "$TMP/metrics"
+has "another workspace counts apart" 'switchyard_flag_evaluations_total{workspace="2",flag="alpha",reason="STATIC"}' 1
+has "decision latency: 12 single requests" 'switchyard_decision_latency_seconds_count{kind="single"}' 12
+has "... 1 bulk" 'switchyard_decision_latency_seconds_count{kind="bulk"}' 1
+has "... every one within +Inf" 'switchyard_decision_latency_seconds_bucket{kind="single",le="+Inf"}' 12
+check "the serving loops: the engine's and each worker's" 0 "" "" -- sh -c "grep -c '^switchyard_loop_longest_iteration_seconds{loop=' '$TMP/metrics' | grep -qx 3"
+check "process figures" 0 "" "" -- sh -c "grep -Eq '^switchyard_process_resident_memory_bytes [1-9]' '$TMP/metrics' && grep -Eq '^switchyard_process_open_fds [1-9]' '$TMP/metrics' && grep -q '^switchyard_build_info{version=' '$TMP/metrics'"
+check "promtool check metrics: clean" 0 "" "" -- sh -c "promtool check metrics <'$TMP/metrics'"
+
+scrape "application/openmetrics-text; version=1.0.0"
+check "OpenMetrics when asked" 0 "" "" -- grep -qi '^content-type: application/openmetrics-text' "$TMP/headers"
+check "... a counter family without _total, its samples with it" 0 "" "" -- sh -c "grep -q '^# TYPE switchyard_flag_evaluations counter' '$TMP/metrics' && grep -q '^switchyard_flag_evaluations_total{' '$TMP/metrics'"
+check "... ending with # EOF" 0 "" "" -- sh -c "tail -1 '$TMP/metrics' | grep -qx '# EOF'"
+
+# a scrape while OFREP is busy: the counts only grow
+printf '{"context":{}}' >"$TMP/ctx"
+seq 20 | xargs -P 8 -n 1 sh -c 'curl -s -o /dev/null -H "Authorization: Bearer $1" -H "Content-Type: application/json" --data-binary @"$2" "$3"' _ "$SDK" "$TMP/ctx" "$URL/ofrep/v1/evaluate/flags/alpha" &
+LOAD=$!
+scrape
+wait "$LOAD"
+scrape
+has "20 more evaluations counted, none lost" 'switchyard_flag_evaluations_total{workspace="1",flag="alpha",reason="STATIC"}' 26
+
+stop_server
+check "bad --metrics-max-flags: usage error" 2 "" "metrics-max-flags" -- "$SY" serve --listen 127.0.0.1:0 --db "$TMP/sy.db" --metrics-max-flags -1
+tap_done
