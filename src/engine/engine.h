@@ -702,10 +702,15 @@ int sy_engine_route_percentage(sy_engine_t *eng, const sy_principal_t *actor, co
                                const json_t *body, json_t **out, sy_err_t *err);
 int sy_engine_route_enabled(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
                             const json_t *body, json_t **out, sy_err_t *err);
+/* Route `name` as it is in force (its definition with its percentage, enabled, created_ms
+ * and updated_ms now, and its workspace's kill switch) into *out: one route, returned owned
+ * (sy_routes_free). -ENOENT for no such route. codec/route_json.h writes it as the API
+ * shows it. */
 int sy_engine_route_get(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
-                        json_t **out, sy_err_t *err);
-/* {"routes": [...]}, in the order they were made. */
-int sy_engine_route_list(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
+                        sy_routes_t **out, sy_err_t *err);
+/* Every route of the caller's workspace, as route_get gives one, in the order they were
+ * made, into *out (returned owned: sy_routes_free). */
+int sy_engine_route_list(sy_engine_t *eng, const sy_principal_t *actor, sy_routes_t **out,
                          sy_err_t *err);
 /* Deletes route `name`. Audited ("route.delete"). */
 int sy_engine_route_delete(sy_engine_t *eng, const sy_principal_t *actor, const char *name,

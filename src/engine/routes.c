@@ -48,6 +48,22 @@ static const struct route *clash(const sy_engine_t *eng, int64_t ws, const sy_ro
     return NULL;
 }
 
+/* Appends r to rs as it is in force: its definition with the percentage, enabled and times
+ * now, and its workspace's kill switch. 0 or -ENOMEM (rs as it was). */
+static int add_in_force(sy_engine_t *eng, sy_routes_t *rs, const struct route *r)
+{
+    if (sy_routes_add(rs, &r->spec->r[0]) < 0)
+        return -ENOMEM;
+    sy_route_spec_t *s = &rs->r[rs->n - 1];
+    s->ws = r->ws;
+    s->percentage_bp = (uint32_t)r->bp;
+    s->enabled = r->enabled;
+    s->killed = sy_engine_kill_switch_engaged(eng, r->ws, NULL, 0);
+    s->created_ms = r->created_ms;
+    s->updated_ms = r->updated_ms;
+    return 0;
+}
+
 static json_t *route_json(const struct route *r)
 {
     json_t *o = json_deep_copy(r->def);
@@ -330,26 +346,31 @@ int sy_engine_route_enabled(sy_engine_t *eng, const sy_principal_t *actor, const
 }
 
 int sy_engine_route_get(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
-                        json_t **out, sy_err_t *err)
+                        sy_routes_t **out, sy_err_t *err)
 {
     const struct route *r = sy_eng_route_find(eng, actor->workspace, name);
     if (!r)
         return sy_err_set(err, -ENOENT, "name", "no such route");
-    *out = route_json(r);
-    return *out ? 0 : sy_eng_oom(err);
+    *out = sy_routes_new();
+    if (!*out || add_in_force(eng, *out, r) < 0) {
+        sy_routes_free(*out);
+        *out = NULL;
+        return sy_eng_oom(err);
+    }
+    return 0;
 }
 
-int sy_engine_route_list(sy_engine_t *eng, const sy_principal_t *actor, json_t **out, sy_err_t *err)
+int sy_engine_route_list(sy_engine_t *eng, const sy_principal_t *actor, sy_routes_t **out,
+                         sy_err_t *err)
 {
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < eng->n_routes; i++)
-        if (eng->routes[i].ws == actor->workspace &&
-            json_array_append_new(a, route_json(&eng->routes[i])) < 0) {
-            json_decref(a);
-            a = NULL;
+    sy_routes_t *rs = sy_routes_new();
+    for (size_t i = 0; rs && i < eng->n_routes; i++)
+        if (eng->routes[i].ws == actor->workspace && add_in_force(eng, rs, &eng->routes[i]) < 0) {
+            sy_routes_free(rs);
+            rs = NULL;
         }
-    *out = a ? json_pack("{so}", "routes", a) : NULL;
-    return *out ? 0 : sy_eng_oom(err);
+    *out = rs;
+    return rs ? 0 : sy_eng_oom(err);
 }
 
 int sy_engine_route_delete(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
@@ -396,20 +417,11 @@ void sy_engine_on_routes(sy_engine_t *eng, void (*fn)(void *arg), void *arg)
 sy_routes_t *sy_engine_routes_all(sy_engine_t *eng)
 {
     sy_routes_t *rs = sy_routes_new();
-    for (size_t i = 0; rs && i < eng->n_routes; i++) {
-        const struct route *r = &eng->routes[i];
-        if (sy_routes_add(rs, &r->spec->r[0]) < 0) {
+    for (size_t i = 0; rs && i < eng->n_routes; i++)
+        if (add_in_force(eng, rs, &eng->routes[i]) < 0) {
             sy_routes_free(rs);
             return NULL;
         }
-        sy_route_spec_t *s = &rs->r[rs->n - 1]; /* what is in force now */
-        s->ws = r->ws;
-        s->percentage_bp = (uint32_t)r->bp;
-        s->enabled = r->enabled;
-        s->killed = sy_engine_kill_switch_engaged(eng, r->ws, NULL, 0);
-        s->created_ms = r->created_ms;
-        s->updated_ms = r->updated_ms;
-    }
     return rs;
 }
 

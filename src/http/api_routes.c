@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/route_json.h"
 #include "core/route_health.h"
 #include "http/internal.h"
 
@@ -14,9 +15,8 @@ void sy_api_route_stats(struct call *c)
 {
     const char *name = c->arg[0];
     sy_err_t err = {0};
-    json_t *route = NULL;
-    int rc = sy_engine_route_get(c->eng, &c->who, name, &route, &err);
-    json_decref(route);
+    sy_route_gates_t g;
+    int rc = sy_engine_route_gates(c->eng, &c->who, name, &g, &err); /* the route exists */
     if (rc < 0) {
         reply_err(c, &err);
         return;
@@ -192,7 +192,18 @@ void sy_api_route_requests(struct call *c)
 
 void sy_api_route_list(struct call *c)
 {
-    reply_read(c, sy_engine_route_list);
+    sy_err_t err = {0};
+    sy_routes_t *rs = NULL;
+    int rc = sy_engine_route_list(c->eng, &c->who, &rs, &err);
+    reply_result(c, rc, 200, rc < 0 ? NULL : sy_routes_to_json(rs), &err);
+    sy_routes_free(rs);
+}
+
+/* Answers one route (rs, taken) as GET shows it, or the call's error. */
+static void reply_route(struct call *c, int rc, int status, sy_routes_t *rs, const sy_err_t *err)
+{
+    reply_result(c, rc, status, rc < 0 ? NULL : sy_route_spec_to_json(&rs->r[0]), err);
+    sy_routes_free(rs);
 }
 
 void sy_api_route_create(struct call *c)
@@ -202,7 +213,10 @@ void sy_api_route_create(struct call *c)
 
 void sy_api_route_get(struct call *c)
 {
-    reply_read_named(c, sy_engine_route_get);
+    sy_err_t err = {0};
+    sy_routes_t *rs = NULL;
+    int rc = sy_engine_route_get(c->eng, &c->who, c->arg[0], &rs, &err);
+    reply_route(c, rc, 200, rs, &err);
 }
 
 void sy_api_route_replace(struct call *c)

@@ -22,6 +22,7 @@
 #include "../harness.h"
 #include "codec/api_json.h"
 #include "codec/risk_json.h"
+#include "codec/route_json.h"
 #include "engine/engine.h"
 #include "failalloc.h"
 
@@ -149,6 +150,17 @@ static int guardrails_json(sy_engine_t *eng, const sy_principal_t *w, json_t **o
     int rc = sy_engine_guardrails_get(eng, w, &g, err);
     if (rc == 0)
         *out = sy_guardrails_json(&g);
+    return rc;
+}
+
+/* The caller's routes as GET /v1/routes answers them. */
+static int routes_json(sy_engine_t *eng, const sy_principal_t *w, json_t **out, sy_err_t *err)
+{
+    sy_routes_t *rs = NULL;
+    int rc = sy_engine_route_list(eng, w, &rs, err);
+    if (rc == 0)
+        *out = sy_routes_to_json(rs);
+    sy_routes_free(rs);
     return rc;
 }
 
@@ -393,7 +405,7 @@ static char *dump_engine(struct ctx *c)
     add(o, "ledger", risk_ledger_json(eng, w, "2023-11-14", &v, &err), &v, &err);
     add(o, "kill_switch", kill_switch_json(eng, w, &v, &err), &v, &err);
     add(o, "channels", sy_engine_channel_list(eng, w, &v, &err), &v, &err);
-    add(o, "routes", sy_engine_route_list(eng, w, &v, &err), &v, &err);
+    add(o, "routes", routes_json(eng, w, &v, &err), &v, &err);
     json_object_set_new(o, "breaker", json_string(sy_engine_route_breaker_state(eng, w, "r1")));
     sy_store_notification_query_t nq = {.limit = 1000};
     add(o, "notifications", notifications_json(eng, w, &nq, &v, &err), &v, &err);
