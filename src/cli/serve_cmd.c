@@ -391,19 +391,19 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
             sy_log(s->log, "route_requests_unlogged", "count", count, NULL);
             s->unlogged = 0;
         }
-        json_t *moves = sy_engine_routes_plan_tick(s->eng, route_health, s->proxy);
-        size_t k;
-        json_t *m;
-        json_array_foreach(moves, k, m)
-        {
+        sy_route_move_t *moves = NULL;
+        size_t n_moves = 0;
+        if (sy_engine_routes_plan_tick(s->eng, route_health, s->proxy, &moves, &n_moves) < 0)
+            sy_log(s->log, "route_plan_error", "message", "out of memory", NULL);
+        for (size_t k = 0; k < n_moves; k++) {
+            const sy_route_move_t *m = &moves[k];
             char from[32], to[32];
-            snprintf(from, sizeof(from), "%g", json_number_value(json_object_get(m, "from")));
-            snprintf(to, sizeof(to), "%g", json_number_value(json_object_get(m, "to")));
-            sy_log(s->log, "route_plan", "route", json_string_value(json_object_get(m, "route")),
-                   "action", json_string_value(json_object_get(m, "action")), "from", from, "to",
-                   to, "reason", json_string_value(json_object_get(m, "reason")), NULL);
+            snprintf(from, sizeof(from), "%g", (double)m->from_bp / 100);
+            snprintf(to, sizeof(to), "%g", (double)m->to_bp / 100);
+            sy_log(s->log, "route_plan", "route", m->route, "action", m->back ? "back" : "advance",
+                   "from", from, "to", to, "reason", m->reason, NULL);
         }
-        json_decref(moves);
+        free(moves);
     }
     json_t *done = sy_engine_tick(s->eng);
     size_t i;

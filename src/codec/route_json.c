@@ -505,3 +505,115 @@ int sy_routes_from_json(const json_t *routes, const json_t *state, sy_routes_t *
     *out = rs;
     return 0;
 }
+
+/* ---- a route's JSON from its spec -------------------------------------------------------- */
+
+static json_t *upstream_json(const sy_route_upstream_t *u)
+{
+    return json_pack("{sssIsIsI}", "address", u->address, "connect_timeout_ms",
+                     (json_int_t)u->connect_timeout_ms, "read_timeout_ms",
+                     (json_int_t)u->read_timeout_ms, "keepalive", (json_int_t)u->keepalive);
+}
+
+static json_t *rule_json(const sy_route_rule_t *r)
+{
+    switch (r->kind) {
+    case SY_RULE_PATH_PREFIX:
+        return json_pack("{ss}", "path_prefix", r->value);
+    case SY_RULE_HEADER:
+        return json_pack("{s{ssss}}", "header", "name", r->name, "value", r->value);
+    case SY_RULE_BODY_FIELD:
+        return json_pack("{ss}", "body_field", r->name);
+    case SY_RULE_BODY_KEYWORDS:
+        break;
+    }
+    json_t *words = json_array();
+    for (size_t i = 0; words && i < r->n_words; i++)
+        if (json_array_append_new(words, json_string(r->words[i])) < 0)
+            words = (json_decref(words), NULL);
+    return words ? json_pack("{s{ssso}}", "body_keywords", "field", r->name, "words", words) : NULL;
+}
+
+static json_t *domain_json(const sy_route_domain_t *d)
+{
+    json_t *rules = json_array();
+    for (size_t i = 0; rules && i < d->n_rules; i++)
+        if (json_array_append_new(rules, rule_json(&d->rules[i])) < 0)
+            rules = (json_decref(rules), NULL);
+    return rules ? json_pack("{ssso}", "name", d->name, "rules", rules) : NULL;
+}
+
+/* The names of s's domains marked `m`, in the domains' order. */
+static json_t *marked_json(const sy_route_spec_t *s, enum mark m)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < s->n_domains; i++)
+        if (*flag_of((sy_route_domain_t *)&s->domains[i], m) &&
+            json_array_append_new(a, json_string(s->domains[i].name)) < 0)
+            a = (json_decref(a), NULL);
+    return a;
+}
+
+static json_t *sticky_json(const sy_route_sticky_t *st)
+{
+    const char *k = st->kind == SY_STICKY_HEADER       ? "header"
+                    : st->kind == SY_STICKY_COOKIE     ? "cookie"
+                    : st->kind == SY_STICKY_BODY_FIELD ? "body_field"
+                                                       : NULL;
+    return k ? json_pack("{ss}", k, st->name) : json_null();
+}
+
+static json_t *plan_json(const sy_route_spec_t *s)
+{
+    if (!s->has_plan)
+        return json_null();
+    json_t *steps = json_array();
+    for (size_t i = 0; steps && i < s->plan.n_steps; i++)
+        if (json_array_append_new(steps, json_real((double)s->plan.steps_bp[i] / 100)) < 0)
+            steps = (json_decref(steps), NULL);
+    return steps ? json_pack("{sosIsI}", "steps", steps, "hold_s", (json_int_t)s->plan.hold_s,
+                             "min_requests", (json_int_t)s->plan.min_requests)
+                 : NULL;
+}
+
+json_t *sy_route_spec_to_json(const sy_route_spec_t *s)
+{
+    json_t *domains = json_array();
+    for (size_t i = 0; domains && i < s->n_domains; i++)
+        if (json_array_append_new(domains, domain_json(&s->domains[i])) < 0)
+            domains = (json_decref(domains), NULL);
+    const sy_breaker_config_t *b = &s->breaker;
+    /* "o" takes its reference even when the pack fails (a NULL among them fails it): nothing
+     * leaks on the way out */
+    json_t *o = json_pack(
+        "{s{soso}sososos{sIsfsIsIsIsI}sos{sfsI}sIsbsososs}", "upstreams", "legacy",
+        upstream_json(&s->up[SY_ROUTE_LEGACY]), "new", upstream_json(&s->up[SY_ROUTE_NEW]),
+        "domains", domains, "protected_domains", marked_json(s, MARK_PROTECTED), "routable_domains",
+        marked_json(s, MARK_ROUTABLE), "breaker", "consecutive_failures",
+        (json_int_t)b->consecutive_failures, "error_rate", b->error_rate, "min_requests",
+        (json_int_t)b->min_requests, "window_ms", (json_int_t)b->window_ms, "open_ms",
+        (json_int_t)b->open_ms, "probes", (json_int_t)b->probes, "sticky", sticky_json(&s->sticky),
+        "health", "max_error_rate", s->health.max_error_rate, "max_p95_ms",
+        (json_int_t)s->health.max_p95_ms, "inspect_body_bytes", (json_int_t)s->inspect_body_bytes,
+        "retry_non_idempotent", s->retry_non_idempotent, "prod_exec_domains",
+        marked_json(s, MARK_PROD_EXEC), "plan", plan_json(s), "listen", s->listen);
+    if (o && *s->path_prefix &&
+        json_object_set_new(o, "path_prefix", json_string(s->path_prefix)) < 0)
+        o = (json_decref(o), NULL);
+    if (o &&
+        json_object_update_new(o, json_pack("{sssfsbsIsI}", "name", s->name, "percentage",
+                                            (double)s->percentage_bp / 100, "enabled", s->enabled,
+                                            "created_ms", (json_int_t)s->created_ms, "updated_ms",
+                                            (json_int_t)s->updated_ms)) < 0)
+        o = (json_decref(o), NULL);
+    return o;
+}
+
+json_t *sy_routes_to_json(const sy_routes_t *rs)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < rs->n; i++)
+        if (json_array_append_new(a, sy_route_spec_to_json(&rs->r[i])) < 0)
+            a = (json_decref(a), NULL);
+    return a ? json_pack("{so}", "routes", a) : NULL;
+}

@@ -70,4 +70,14 @@ int sy_route_spec_from_json(const json_t *o, int64_t ws, bool killed, sy_routes_
 int sy_routes_from_json(const json_t *routes, const json_t *state, sy_routes_t **out,
                         sy_err_t *err);
 
+/* Route `s` in the shape above, as the API answers it: the inverse of
+ * sy_route_spec_from_json (what it writes decodes to the same spec). Members in the order
+ * the API has always written them (the definition, then name, percentage, enabled,
+ * created_ms, updated_ms); protected, routable and prod_exec domains listed in the order
+ * of `domains`; path_prefix absent when "". Returns owned, NULL when out of memory. */
+json_t *sy_route_spec_to_json(const sy_route_spec_t *s);
+/* {"routes": [route...]} of every route of `rs` (GET /v1/routes), in its order: what
+ * sy_routes_from_json reads. Returns owned, NULL when out of memory. */
+json_t *sy_routes_to_json(const sy_routes_t *rs);
+
 #endif

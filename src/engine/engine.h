@@ -725,31 +725,53 @@ int sy_engine_channel_test(sy_engine_t *eng, const sy_principal_t *actor, int64_
 /* ---- proxy routes (routes.c) --------------------------------------------------------------------
  */
 
-/* Creates a route of the caller's workspace: {"name", "listen" (HOST:PORT), "path_prefix"?,
- * "upstreams": {"legacy", "new"} (HOST:PORT or {address, connect_timeout_ms?,
- * read_timeout_ms?, keepalive?}), "percentage"? (0..100, two decimals; default 0),
- * "enabled"? (default true), "domains"? ([{name, rules: [{path_prefix} | {header: {name,
- * value}} | {body_keywords: {field, words}} | {body_field}]}]), "protected_domains"?,
- * "routable_domains"?, "sticky"? ({header} | {cookie} | {body_field}), "breaker"?,
- * "health"?, "inspect_body_bytes"?, "retry_non_idempotent"?}. -EINVAL names the field,
- * -EEXIST for a taken name, SY_ECONFLICT for a listen address (or path prefix) another
- * route serves. Audited ("route.create"). Answers the route, normalized. */
-int sy_engine_route_create(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
-                           json_t **out, sy_err_t *err);
-/* Replaces route `name`'s definition (percentage and enabled kept unless given). Audited
- * ("route.update"). */
+/* A route's definition as creating and replacing it take it (codec/route_api_json.h reads
+ * the API's body into it, with the defaults of what the body does not give): `spec` is the
+ * whole route; its percentage and enabled count only where given (has_*), and its
+ * workspace, kill switch and times are the engine's. Borrowed for the call. */
+typedef struct sy_route_def {
+    const sy_route_spec_t *spec;
+    bool has_percentage; /* else: 0 for a new route, the route's own for a replacement */
+    bool has_enabled;    /* else: true for a new route, the route's own for a replacement */
+} sy_route_def_t;
+/* Creates route def->spec->name of the caller's workspace. The spec must keep the contract
+ * (sy_route_spec_check: -EINVAL names the field); -EEXIST for a taken name, SY_ECONFLICT for a
+ * listen address (or path prefix) another route serves. Audited ("route.create"). The
+ * route as it is then into *out (one route, returned owned: sy_routes_free). */
+int sy_engine_route_create(sy_engine_t *eng, const sy_principal_t *actor, const sy_route_def_t *def,
+                           sy_routes_t **out, sy_err_t *err);
+/* Replaces route `name`'s definition (percentage and enabled kept unless given); the spec's
+ * name must be `name` (-EINVAL "name"). Audited ("route.update"). -ENOENT; else as create. */
 int sy_engine_route_replace(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
-                            const json_t *body, json_t **out, sy_err_t *err);
-/* {"percentage", "reason"} and {"enabled", "reason"}: audited ("route.percentage",
- * "route.enabled") with the reason. */
+                            const sy_route_def_t *def, sy_routes_t **out, sy_err_t *err);
+/* A move of a route's percentage (0 to 100, at most two decimals) or of enabled, with why
+ * (`reason`, 1 to 512 characters, required). Strings borrowed for the call. */
+typedef struct sy_route_percentage_change {
+    double percentage;
+    const char *reason;
+} sy_route_percentage_change_t;
+typedef struct sy_route_enabled_change {
+    bool enabled;
+    const char *reason;
+} sy_route_enabled_change_t;
+/* Moves route `name`'s percentage or enabled, audited ("route.percentage", "route.enabled")
+ * with the reason; the route as it is then into *out (one route, returned owned:
+ * sy_routes_free). -EINVAL names the field ("percentage", "reason"), -ENOENT. */
 int sy_engine_route_percentage(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
-                               const json_t *body, json_t **out, sy_err_t *err);
+                               const sy_route_percentage_change_t *change, sy_routes_t **out,
+                               sy_err_t *err);
 int sy_engine_route_enabled(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
-                            const json_t *body, json_t **out, sy_err_t *err);
+                            const sy_route_enabled_change_t *change, sy_routes_t **out,
+                            sy_err_t *err);
+/* Route `name` as it is in force (its definition with its percentage, enabled, created_ms
+ * and updated_ms now, and its workspace's kill switch) into *out: one route, returned owned
+ * (sy_routes_free). -ENOENT for no such route. codec/route_json.h writes it as the API
+ * shows it. */
 int sy_engine_route_get(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
-                        json_t **out, sy_err_t *err);
-/* {"routes": [...]}, in the order they were made. */
-int sy_engine_route_list(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
+                        sy_routes_t **out, sy_err_t *err);
+/* Every route of the caller's workspace, as route_get gives one, in the order they were
+ * made, into *out (returned owned: sy_routes_free). */
+int sy_engine_route_list(sy_engine_t *eng, const sy_principal_t *actor, sy_routes_t **out,
                          sy_err_t *err);
 /* Deletes route `name`. Audited ("route.delete"). */
 int sy_engine_route_delete(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
@@ -769,35 +791,79 @@ int sy_engine_route_breaker(sy_engine_t *eng, int64_t ws, const char *name, cons
 /* What the server's own data plane counted of a route's `new` (sy_route_health_t,
  * core/route.h); the plans add what proxy-only processes reported. */
 typedef int (*sy_route_health_fn)(void *arg, int64_t ws, const char *name, sy_route_health_t *out);
+/* One move of a rollout plan, as the tick made it. */
+typedef struct sy_route_move {
+    int64_t ws;                        /* the route's workspace */
+    char route[SY_ROUTE_MAX_NAME + 1]; /* its name */
+    bool back;                         /* "back" a step (the gates failed), else "advance" */
+    uint32_t from_bp, to_bp;           /* the percentage before and after, basis points */
+    char reason[256];                  /* why, as audited */
+} sy_route_move_t;
 /* Moves every enabled route that has a plan, its breaker not open and its kill switch off:
  * once the current step has been held `hold_s` with at least `min_requests` to `new` and
  * new's error rate over the step and p95 under the route's gates, to the next step; when
  * the gates fail (with that many requests), back one step. Each move is audited
- * (route.plan.advance, route.plan.back) with why. Returns [{route, action, from, to,
- * reason}] of the moves (NULL: none). */
-json_t *sy_engine_routes_plan_tick(sy_engine_t *eng, sy_route_health_fn fn, void *arg);
+ * (route.plan.advance, route.plan.back) with why. The moves made into *out (returned owned:
+ * free(); NULL when none) and their count into *n. Returns 0, or -ENOMEM before it moves
+ * anything (a route whose move cannot be written is left for the next tick). */
+int sy_engine_routes_plan_tick(sy_engine_t *eng, sy_route_health_fn fn, void *arg,
+                               sy_route_move_t **out, size_t *n);
 /* Appends one flush of the data plane's counters (what changed since the last flush, per
  * (route, domain, upstream), at their minute) in one transaction. Measurement, not a
  * change: not audited. */
 int sy_engine_route_minutes_add(sy_engine_t *eng, const sy_store_route_minute_t *rows, size_t n,
                                 sy_err_t *err);
-/* A proxy-only process's report on route `name` of the actor's workspace, as the server's
- * own proxy would tell it: {"breaker"?: "open" | "half_open" | "closed", "counters"?:
- * [{"domain" ("" or one of the route's), "upstream" ("legacy", "new", "error"), "tried"
- * (required for "error"), "requests" >= 1, "errors" <= requests, "total_ms",
- * "hist"?: {BUCKET: COUNT}}] (at most 256)}. Checked whole first (bad input, its field
- * named, changes nothing); then the counters are stored at this minute and the breaker's
- * move handled as sy_engine_route_breaker does. Out: {"route", "counters": rows stored,
- * "breaker": the state now}. -ENOENT for no such route. */
+/* One row of a proxy-only process's counters of a route, for the current minute. */
+typedef struct sy_route_counter {
+    const char *domain;   /* "" (none) or one of the route's domains */
+    const char *upstream; /* "legacy", "new" or "error" (the request failed) */
+    const char *tried;    /* "legacy" or "new": where it was sent; NULL: `upstream` (required
+                             for "error") */
+    int64_t requests;     /* 1..10^12 */
+    int64_t errors;       /* 0..requests */
+    double total_ms;      /* their time summed, 0..requests x 86400000 */
+    const int64_t *hist;  /* SY_LAT_BUCKETS latency counts (core/latency.h) summing to at most
+                             requests, or NULL: none */
+    int64_t status[6];    /* answers by class, [1] 1xx ... [5] 5xx, summing to at most
+                             requests; [0] unused */
+} sy_route_counter_t;
+/* A proxy-only process's report on a route, as the server's own proxy would tell it. Borrowed
+ * for the call. */
+typedef struct sy_route_report {
+    const char *breaker;                /* NULL, or its move: "open", "half_open", "closed" */
+    const sy_route_counter_t *counters; /* n rows, at most 256 */
+    size_t n;
+} sy_route_report_t;
+/* What a report did. */
+typedef struct sy_route_report_answer {
+    size_t counters;  /* rows stored */
+    char breaker[16]; /* the breaker's state now */
+} sy_route_report_answer_t;
+/* Takes `report` on route `name` of the actor's workspace: checked whole first (a bad value
+ * is -EINVAL naming its field, "breaker" or "counters[i]", and changes nothing); then the
+ * counters are stored at this minute and the breaker's move handled as
+ * sy_engine_route_breaker does, in one transaction. *out says what it did. -ENOENT for no
+ * such route. */
 int sy_engine_route_report(sy_engine_t *eng, const sy_principal_t *who, const char *name,
-                           const json_t *body, json_t **out, sy_err_t *err);
+                           const sy_route_report_t *report, sy_route_report_answer_t *out,
+                           sy_err_t *err);
 /* Deletes the counters of minutes before `before_minute`. */
 int sy_engine_route_minutes_prune(sy_engine_t *eng, int64_t before_minute, sy_err_t *err);
-/* {"requests", "by": [{domain, upstream, tried, requests, errors, avg_ms, p50_ms, p95_ms,
- * p99_ms}]} of route `name` over the last `window_ms` (whole minutes, the current one
- * included), from the stored counters. -ENOENT for no such route. */
+/* A route's stored counters over a window, summed per (domain, upstream, tried). */
+typedef struct sy_route_window_row {
+    char domain[SY_ROUTE_MAX_DOMAIN + 1]; /* "" for requests of no domain */
+    char upstream[8];                     /* "legacy", "new" or "error" (it failed) */
+    char tried[8];                        /* "legacy" or "new": where it was sent */
+    int64_t requests, errors;
+    int64_t status[6];                     /* answers by class: [1] 1xx ... [5] 5xx; [0] unused */
+    double avg_ms, p50_ms, p95_ms, p99_ms; /* latency: the mean and quantiles, ms */
+} sy_route_window_row_t;
+/* The rows of route `name` over the last `window_ms` (whole minutes, the current one
+ * included), from the stored counters, into *out (returned owned: free(); NULL when there
+ * are none) and their count into *n. -ENOENT for no such route. */
 int sy_engine_route_stats_window(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
-                                 int64_t window_ms, json_t **out, sy_err_t *err);
+                                 int64_t window_ms, sy_route_window_row_t **out, size_t *n,
+                                 sy_err_t *err);
 /* Adds to *h what proxy-only processes reported (sy_engine_route_report) of route `name`'s
  * `upstream` (0 legacy, 1 new) since the start: requests, errors (with the failures meant
  * for it), and the larger of the two p95s. The rollout plans add it themselves. -ENOENT. */

@@ -72,11 +72,10 @@ struct route {
     int64_t id;
     int64_t ws;
     char name[65];
-    json_t *def; /* normalized: listen?, path_prefix?, upstreams, domains, ... */
-    /* the same, typed (spec->r[0]), made from def once (codec/route_json.h) where it is
-     * defined or loaded; what the data plane gets (sy_engine_routes_all) and the engine
-     * reads. Its percentage, enabled and kill switch are those of the definition: the
-     * fields below and the workspace's are the ones in force. Shared with def's owner. */
+    /* its definition, typed (spec->r[0]), as it was accepted (or loaded: codec/route_json.h);
+     * what the data plane gets (sy_engine_routes_all), the engine reads, and the store holds
+     * as JSON. Its percentage, enabled, times and kill switch are not the ones in force: the
+     * fields below and the workspace's are. Shared by the copies of the route a change makes. */
     sy_routes_t *spec;
     int64_t bp; /* percentage to `new`, in hundredths of a percent */
     bool enabled;
@@ -308,13 +307,6 @@ int sy_eng_route_breaker_write(sy_engine_t *eng, int64_t ws, const char *name, c
                                int64_t at_ms, struct breaker_move *m, sy_err_t *err);
 /* Committed: the route takes the move. Cannot fail. */
 void sy_eng_route_breaker_apply(sy_engine_t *eng, const struct breaker_move *m);
-/* route_def.c: the normalized definition of `body` (all but name, percentage and
- * enabled) into *def; -EINVAL naming the field. */
-int sy_eng_route_definition(const json_t *body, json_t **def, sy_err_t *err);
-/* A percentage 0..100 with at most two decimals, in basis points; -EINVAL otherwise. */
-int sy_eng_route_percentage(const json_t *v, int64_t *bp, sy_err_t *err);
-/* 1 to 64 letters, digits, '-', '_' or '.'. */
-bool sy_eng_route_name_ok(const char *s);
 
 /* At start-up: every route from the store. */
 int sy_eng_routes_open(sy_engine_t *eng, sy_err_t *err);

@@ -46,18 +46,6 @@ struct window {
     } r[WINDOW_ROWS];
 };
 
-/* {"2xx": N, ...} of the classes counted in status[1..5]. */
-static json_t *status_json(const int64_t *status)
-{
-    json_t *o = json_object();
-    for (int k = 1; o && k < 6; k++)
-        if (status[k]) {
-            char key[4] = {(char)('0' + k), 'x', 'x', 0};
-            json_object_set_new(o, key, json_integer(status[k]));
-        }
-    return o;
-}
-
 static int add_minute(void *arg, const sy_store_route_minute_t *m)
 {
     struct window *w = arg;
@@ -84,8 +72,11 @@ static int add_minute(void *arg, const sy_store_route_minute_t *m)
 }
 
 int sy_engine_route_stats_window(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
-                                 int64_t window_ms, json_t **out, sy_err_t *err)
+                                 int64_t window_ms, sy_route_window_row_t **out, size_t *n,
+                                 sy_err_t *err)
 {
+    *out = NULL;
+    *n = 0;
     if (!sy_eng_route_find(eng, actor->workspace, name))
         return sy_err_set(err, -ENOENT, "name", "no such route");
     struct window *w = calloc(1, sizeof(*w));
@@ -95,26 +86,28 @@ int sy_engine_route_stats_window(sy_engine_t *eng, const sy_principal_t *actor, 
     int64_t minutes = (window_ms + 59999) / 60000;
     int rc = sy_store_route_minute_list(eng->store, actor->workspace, name, now_min - minutes + 1,
                                         add_minute, w, err);
-    json_t *by = rc == 0 ? json_array() : NULL;
-    int64_t total = 0;
-    for (size_t j = 0; by && j < w->n; j++) {
-        total += w->r[j].requests;
-        json_array_append_new(
-            by, json_pack("{sosssssIsIsosfsfsfsf}", "domain",
-                          w->r[j].domain[0] ? json_string(w->r[j].domain) : json_null(), "upstream",
-                          w->r[j].upstream, "tried", w->r[j].tried, "requests",
-                          (json_int_t)w->r[j].requests, "errors", (json_int_t)w->r[j].errors,
-                          "status", status_json(w->r[j].status), "avg_ms",
-                          w->r[j].requests ? w->r[j].total_ms / (double)w->r[j].requests : 0.0,
-                          "p50_ms", sy_lat_quantile(w->r[j].hist, w->r[j].requests, 0.5), "p95_ms",
-                          sy_lat_quantile(w->r[j].hist, w->r[j].requests, 0.95), "p99_ms",
-                          sy_lat_quantile(w->r[j].hist, w->r[j].requests, 0.99)));
+    sy_route_window_row_t *rows = rc == 0 && w->n ? calloc(w->n, sizeof(*rows)) : NULL;
+    if (rc == 0 && w->n && !rows)
+        rc = sy_eng_oom(err);
+    for (size_t j = 0; rows && j < w->n; j++) {
+        sy_route_window_row_t *o = &rows[j];
+        snprintf(o->domain, sizeof(o->domain), "%s", w->r[j].domain);
+        snprintf(o->upstream, sizeof(o->upstream), "%s", w->r[j].upstream);
+        snprintf(o->tried, sizeof(o->tried), "%s", w->r[j].tried);
+        o->requests = w->r[j].requests;
+        o->errors = w->r[j].errors;
+        memcpy(o->status, w->r[j].status, sizeof(o->status));
+        o->avg_ms = w->r[j].requests ? w->r[j].total_ms / (double)w->r[j].requests : 0.0;
+        o->p50_ms = sy_lat_quantile(w->r[j].hist, w->r[j].requests, 0.5);
+        o->p95_ms = sy_lat_quantile(w->r[j].hist, w->r[j].requests, 0.95);
+        o->p99_ms = sy_lat_quantile(w->r[j].hist, w->r[j].requests, 0.99);
+    }
+    if (rc == 0) {
+        *out = rows;
+        *n = rows ? w->n : 0;
     }
     free(w);
-    if (rc < 0)
-        return rc;
-    *out = by ? json_pack("{sIso}", "requests", (json_int_t)total, "by", by) : NULL;
-    return *out ? 0 : sy_eng_oom(err);
+    return rc;
 }
 
 /* ---- a proxy-only process's report ---------------------------------------------------------- */
@@ -129,82 +122,47 @@ static bool upstream_name(const char *s, bool error_too)
 }
 
 /* Row i of a report's counters, checked, into m (its sparse texts in `text`). */
-static int report_row(const sy_route_spec_t *route, const json_t *row, size_t i,
+static int report_row(const sy_route_spec_t *route, const sy_route_counter_t *c, size_t i,
                       sy_store_route_minute_t *m, sy_store_minute_text_t *text, sy_err_t *err)
 {
     char f[64];
-    static const char *const keys[] = {"domain",   "upstream", "tried",  "requests", "errors",
-                                       "total_ms", "hist",     "status", NULL};
     snprintf(f, sizeof(f), "counters[%zu]", i);
-    if (!json_is_object(row))
-        return sy_err_set(err, -EINVAL, f, "a counters row is an object");
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)row, k, v)
-    {
-        size_t j = 0;
-        while (keys[j] && strcmp(keys[j], k) != 0)
-            j++;
-        if (!keys[j]) {
-            char fk[sizeof(err->field)];
-            snprintf(fk, sizeof(fk), "%.24s.%.32s", f, k);
-            return sy_err_set(err, SY_EUNKNOWN, fk, "unknown field \"%s\"", k);
-        }
-    }
-    const json_t *dom = json_object_get(row, "domain");
-    m->domain = dom ? json_string_value(dom) : "";
-    if (!m->domain || (*m->domain && sy_route_spec_domain(route, m->domain) < 0))
+    m->domain = c->domain ? c->domain : "";
+    if (*m->domain && sy_route_spec_domain(route, m->domain) < 0)
         return sy_err_set(err, -EINVAL, f, "domain: one of the route's domains, or \"\"");
-    m->upstream = json_string_value(json_object_get(row, "upstream"));
+    m->upstream = c->upstream;
     if (!upstream_name(m->upstream, true))
         return sy_err_set(err, -EINVAL, f, "upstream: \"legacy\", \"new\" or \"error\"");
-    const json_t *tried = json_object_get(row, "tried");
-    m->tried = tried ? json_string_value(tried) : strcmp(m->upstream, "error") ? m->upstream : NULL;
+    m->tried = c->tried ? c->tried : strcmp(m->upstream, "error") ? m->upstream : NULL;
     if (!upstream_name(m->tried, false))
         return sy_err_set(err, -EINVAL, f, "tried: \"legacy\" or \"new\" (required for errors)");
-    const json_t *n = json_object_get(row, "requests"), *e = json_object_get(row, "errors"),
-                 *t = json_object_get(row, "total_ms");
-    if (!json_is_integer(n) || json_integer_value(n) < 1 || json_integer_value(n) > 1000000000000)
+    if (c->requests < 1 || c->requests > 1000000000000)
         return sy_err_set(err, -EINVAL, f, "requests: an integer from 1 to 10^12");
-    m->requests = json_integer_value(n);
-    if (e &&
-        (!json_is_integer(e) || json_integer_value(e) < 0 || json_integer_value(e) > m->requests))
+    m->requests = c->requests;
+    if (c->errors < 0 || c->errors > m->requests)
         return sy_err_set(err, -EINVAL, f, "errors: an integer from 0 to requests");
-    m->errors = e ? json_integer_value(e) : 0;
+    m->errors = c->errors;
     /* Bounded, so that the sums of a window stay finite (an infinite mean is no JSON). */
-    if (!json_is_number(t) || !(json_number_value(t) >= 0) ||
-        !(json_number_value(t) <= (double)m->requests * REPORT_MS_MAX))
+    if (!(c->total_ms >= 0) || !(c->total_ms <= (double)m->requests * REPORT_MS_MAX))
         return sy_err_set(err, -EINVAL, f, "total_ms: a number from 0 to requests x 86400000");
-    m->total_ms = json_number_value(t);
-    const json_t *h = json_object_get(row, "hist");
-    if (h && !json_is_object(h))
-        return sy_err_set(err, -EINVAL, f, "hist: {BUCKET: COUNT}");
-    int64_t counts[SY_LAT_BUCKETS] = {0}, classes[6] = {0}, sum = 0;
-    json_object_foreach((json_t *)h, k, v)
-    {
-        char *end;
-        long b = strtol(k, &end, 10);
-        if (*end || end == k || b < 0 || b >= SY_LAT_BUCKETS || !json_is_integer(v) ||
-            json_integer_value(v) < 0 || (sum += json_integer_value(v)) > m->requests)
+    m->total_ms = c->total_ms;
+    int64_t counts[SY_LAT_BUCKETS] = {0}, sum = 0;
+    for (int b = 0; c->hist && b < SY_LAT_BUCKETS; b++) {
+        if (c->hist[b] < 0 || (sum += c->hist[b]) > m->requests)
             return sy_err_set(err, -EINVAL, f,
                               "hist: buckets 0..%d, counts >= 0 summing to at most requests",
                               SY_LAT_BUCKETS - 1);
-        counts[b] += json_integer_value(v);
+        counts[b] = c->hist[b];
     }
-    const json_t *st = json_object_get(row, "status");
-    if (st && !json_is_object(st))
-        return sy_err_set(err, -EINVAL, f, "status: {\"2xx\": COUNT, ...}");
     sum = 0;
-    json_object_foreach((json_t *)st, k, v)
-    {
-        if (strlen(k) != 3 || k[0] < '1' || k[0] > '5' || strcmp(k + 1, "xx") != 0 ||
-            !json_is_integer(v) || json_integer_value(v) < 0 ||
-            (sum += json_integer_value(v)) > m->requests)
+    for (int k = 1; k < 6; k++)
+        if (c->status[k] < 0 || (sum += c->status[k]) > m->requests)
             return sy_err_set(err, -EINVAL, f,
                               "status: classes 1xx..5xx, counts >= 0 summing to at most requests");
-        classes[k[0] - '0'] = json_integer_value(v);
-    }
     sy_store_sparse_put(text->hist, sizeof(text->hist), counts, SY_LAT_BUCKETS);
+    int64_t classes[6];
+    memcpy(classes, c->status, sizeof(classes));
+    classes[0] = 0;
     sy_store_sparse_put(text->status, sizeof(text->status), classes, 6);
     m->hist = text->hist;
     m->status = text->status;
@@ -212,7 +170,8 @@ static int report_row(const sy_route_spec_t *route, const json_t *row, size_t i,
 }
 
 int sy_engine_route_report(sy_engine_t *eng, const sy_principal_t *who, const char *name,
-                           const json_t *body, json_t **out, sy_err_t *err)
+                           const sy_route_report_t *report, sy_route_report_answer_t *out,
+                           sy_err_t *err)
 {
     const struct route *found = sy_eng_route_find(eng, who->workspace, name);
     if (!found)
@@ -220,32 +179,18 @@ int sy_engine_route_report(sy_engine_t *eng, const sy_principal_t *who, const ch
     /* held: nothing below replaces the route's definition */
     const sy_route_spec_t *route = &found->spec->r[0];
     int rc;
-    const json_t *breaker = json_object_get(body, "breaker"),
-                 *counters = json_object_get(body, "counters");
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)body, k, v)
-    {
-        if (strcmp(k, "breaker") != 0 && strcmp(k, "counters") != 0) {
-            return sy_err_set(err, SY_EUNKNOWN, k,
-                              "unknown field \"%.64s\" (a report has breaker, counters)", k);
-        }
-    }
-    const char *state = breaker ? json_string_value(breaker) : NULL;
-    if (breaker && (!state || (strcmp(state, "open") && strcmp(state, "half_open") &&
-                               strcmp(state, "closed")))) {
+    const char *state = report->breaker;
+    if (state && strcmp(state, "open") && strcmp(state, "half_open") && strcmp(state, "closed"))
         return sy_err_set(err, -EINVAL, "breaker", "\"open\", \"half_open\" or \"closed\"");
-    }
-    size_t n = json_array_size(counters);
-    if ((counters && !json_is_array(counters)) || n > REPORT_ROWS) {
+    size_t n = report->n;
+    if (n > REPORT_ROWS || (n && !report->counters))
         return sy_err_set(err, -EINVAL, "counters", "an array of at most %d rows", REPORT_ROWS);
-    }
     sy_store_route_minute_t *rows = calloc(n + 1, sizeof(*rows));
     sy_store_minute_text_t *text = calloc(n + 1, sizeof(*text));
     int64_t minute = sy_engine_now_ms(eng) / 60000;
     rc = rows && text ? 0 : sy_eng_oom(err);
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        rc = report_row(route, json_array_get(counters, i), i, &rows[i], &text[i], err);
+        rc = report_row(route, &report->counters[i], i, &rows[i], &text[i], err);
         rows[i].workspace = who->workspace;
         rows[i].route = name;
         rows[i].minute = minute;
@@ -261,16 +206,15 @@ int sy_engine_route_report(sy_engine_t *eng, const sy_principal_t *who, const ch
         if (rc == 0 && state)
             rc = sy_eng_route_breaker_write(eng, who->workspace, name, state, sy_engine_now_ms(eng),
                                             &m, err);
-        if (rc == 0 &&
-            !(*out = json_pack("{sssIss}", "route", name, "counters", (json_int_t)n, "breaker",
-                               m.r ? m.state : sy_engine_route_breaker_state(eng, who, name))))
-            rc = sy_eng_oom(err);
+        if (rc == 0) {
+            out->counters = n;
+            snprintf(out->breaker, sizeof(out->breaker), "%s",
+                     m.r ? m.state : sy_engine_route_breaker_state(eng, who, name));
+        }
         if (rc < 0)
             sy_store_rollback(eng->store);
-        else if ((rc = sy_store_commit(eng->store, err)) < 0) {
-            json_decref(*out);
-            *out = NULL;
-        }
+        else
+            rc = sy_store_commit(eng->store, err);
     }
     struct route *r = rc == 0 ? sy_eng_route_find(eng, who->workspace, name) : NULL;
     for (size_t i = 0; r && i < n; i++) { /* for its health and its plan */

@@ -48,31 +48,48 @@ static const struct route *clash(const sy_engine_t *eng, int64_t ws, const sy_ro
     return NULL;
 }
 
-static json_t *route_json(const struct route *r)
+/* Appends r to rs as it is in force: its definition with the percentage, enabled and times
+ * now, and its workspace's kill switch. 0 or -ENOMEM (rs as it was). */
+static int add_in_force(sy_engine_t *eng, sy_routes_t *rs, const struct route *r)
 {
-    json_t *o = json_deep_copy(r->def);
-    if (o && json_object_update_new(o, json_pack("{sssfsbsIsI}", "name", r->name, "percentage",
-                                                 (double)r->bp / 100, "enabled", r->enabled,
-                                                 "created_ms", (json_int_t)r->created_ms,
-                                                 "updated_ms", (json_int_t)r->updated_ms)) < 0) {
-        json_decref(o);
-        o = NULL;
-    }
-    return o;
+    if (sy_routes_add(rs, &r->spec->r[0]) < 0)
+        return -ENOMEM;
+    sy_route_spec_t *s = &rs->r[rs->n - 1];
+    s->ws = r->ws;
+    s->percentage_bp = (uint32_t)r->bp;
+    s->enabled = r->enabled;
+    s->killed = sy_engine_kill_switch_engaged(eng, r->ws, NULL, 0);
+    s->created_ms = r->created_ms;
+    s->updated_ms = r->updated_ms;
+    return 0;
 }
 
-/* r's definition typed, into r->spec: 0, or what the codec refused (err names the field). */
-static int typed(struct route *r, sy_err_t *err)
+/* r as it is in force, as the API shows it (audit events' before and after). */
+static json_t *route_json(const struct route *r)
+{
+    sy_route_spec_t s = r->spec->r[0]; /* its strings and arrays stay r's */
+    s.ws = r->ws;
+    s.percentage_bp = (uint32_t)r->bp;
+    s.enabled = r->enabled;
+    s.created_ms = r->created_ms;
+    s.updated_ms = r->updated_ms;
+    return sy_route_spec_to_json(&s);
+}
+
+/* The members of a route's JSON that the store keeps in columns of their own, not in its
+ * definition's text. */
+static const char *const COLUMNS[] = {"name", "percentage", "enabled", "created_ms", "updated_ms"};
+
+/* r's definition as the store holds it (the route's JSON without COLUMNS); owned, NULL when
+ * out of memory. */
+static char *def_text(const struct route *r)
 {
     json_t *o = route_json(r);
-    r->spec = o ? sy_routes_new() : NULL;
-    int rc = r->spec ? sy_route_spec_from_json(o, r->ws, false, r->spec, err) : sy_eng_oom(err);
+    for (size_t i = 0; o && i < sizeof(COLUMNS) / sizeof(COLUMNS[0]); i++)
+        json_object_del(o, COLUMNS[i]);
+    char *text = o ? sy_json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
-    if (rc < 0) {
-        sy_routes_free(r->spec);
-        r->spec = NULL;
-    }
-    return rc;
+    return text;
 }
 
 struct load {
@@ -80,6 +97,8 @@ struct load {
     sy_err_t *err;
 };
 
+/* A stored route: its definition's text with its columns, read strictly (codec/route_json.h)
+ * as a route the API shows. */
 static int load_route(void *arg, const sy_store_route_t *row)
 {
     struct load *l = arg;
@@ -93,16 +112,24 @@ static int load_route(void *arg, const sy_store_route_t *row)
     }
     struct route r = {.id = row->id,
                       .ws = row->workspace,
-                      .def = def,
                       .bp = row->percentage_bp,
                       .enabled = row->enabled,
                       .created_ms = row->created_ms,
                       .updated_ms = row->updated_ms};
     snprintf(r.name, sizeof(r.name), "%s", row->name);
     sy_err_t why = {0};
-    int rc = typed(&r, &why);
+    int rc = json_object_update_new(def, json_pack("{sssfsbsIsI}", "name", r.name, "percentage",
+                                                   (double)r.bp / 100, "enabled", r.enabled,
+                                                   "created_ms", (json_int_t)r.created_ms,
+                                                   "updated_ms", (json_int_t)r.updated_ms)) < 0
+                 ? -ENOMEM
+                 : 0;
+    r.spec = rc == 0 ? sy_routes_new() : NULL;
+    if (rc == 0)
+        rc = r.spec ? sy_route_spec_from_json(def, r.ws, false, r.spec, &why) : -ENOMEM;
+    json_decref(def);
     if (rc < 0) {
-        json_decref(def);
+        sy_routes_free(r.spec);
         return rc == -ENOMEM ? rc
                              : sy_err_set(l->err, -EIO, why.field,
                                           "store: route \"%s\" of workspace %lld: %s", row->name,
@@ -123,22 +150,20 @@ int sy_eng_routes_open(sy_engine_t *eng, sy_err_t *err)
 
 void sy_eng_routes_close(sy_engine_t *eng)
 {
-    for (size_t i = 0; i < eng->n_routes; i++) {
-        json_decref(eng->routes[i].def);
+    for (size_t i = 0; i < eng->n_routes; i++)
         sy_routes_free(eng->routes[i].spec);
-    }
     free(eng->routes);
     eng->routes = NULL;
     eng->n_routes = eng->cap_routes = 0;
 }
 
 /* Writes `next` (for the route `old`, NULL when new) with its audit event `action` and
- * `why`; then takes it in (the definition is owned by it afterwards). */
+ * `why`; then takes it in (its spec is owned by it afterwards). */
 static int commit(sy_engine_t *eng, const sy_principal_t *actor, struct route *old,
-                  struct route *next, const char *action, const char *why, json_t **out,
+                  struct route *next, const char *action, const char *why, sy_routes_t **out,
                   sy_err_t *err)
 {
-    char *text = sy_json_dumps(next->def, JSON_COMPACT);
+    char *text = def_text(next);
     json_t *before = old ? route_json(old) : NULL, *after = route_json(next);
     if (after && why && json_object_set_new(after, "reason", json_string(why)) < 0)
         json_decref(after), after = NULL;
@@ -146,7 +171,11 @@ static int commit(sy_engine_t *eng, const sy_principal_t *actor, struct route *o
         next->step_ms = 0; /* a new step: the plan holds it from now */
     /* Everything that can fail before the commit (the table's room, the answer): after it
      * the route only takes its place. */
-    *out = route_json(next);
+    *out = sy_routes_new();
+    if (*out && add_in_force(eng, *out, next) < 0) {
+        sy_routes_free(*out);
+        *out = NULL;
+    }
     int rc = text && after && *out && (!old || before) &&
                      (old || sy_eng_grow((void **)&eng->routes, &eng->cap_routes, eng->n_routes + 1,
                                          sizeof(*eng->routes)) == 0)
@@ -170,17 +199,15 @@ static int commit(sy_engine_t *eng, const sy_principal_t *actor, struct route *o
     }
     if (rc == 0) {
         if (old) {
-            if (old->def != next->def) {
-                json_decref(old->def);
+            if (old->spec != next->spec)
                 sy_routes_free(old->spec);
-            }
             *old = *next;
         } else {
             eng->routes[eng->n_routes++] = *next;
         }
         sy_eng_routes_changed(eng);
     } else {
-        json_decref(*out);
+        sy_routes_free(*out);
         *out = NULL;
     }
     free(text);
@@ -192,25 +219,20 @@ static int commit(sy_engine_t *eng, const sy_principal_t *actor, struct route *o
 /* ---- the API ----------------------------------------------------------------------------------
  */
 
-/* A reason: 1 to REASON_MAX characters, required. */
-static int get_reason(const json_t *body, const char **why, sy_err_t *err)
-{
-    *why = json_string_value(json_object_get(body, "reason"));
-    if (!sy_eng_valid_name(*why, REASON_MAX))
-        return sy_err_set(err, -EINVAL, "reason", "a reason is required (1 to %d characters)",
-                          REASON_MAX);
-    return 0;
-}
-
-/* A whole route from `body` named `name`: its definition, percentage and enabled (the
- * defaults of a new route, or `old`'s when not given). */
-static int whole(sy_engine_t *eng, int64_t ws, const char *name, const json_t *body,
+/* A whole route named `name` from `def`: its definition, percentage and enabled (the
+ * defaults of a new route, or `old`'s when not given), its spec its own. */
+static int whole(sy_engine_t *eng, int64_t ws, const char *name, const sy_route_def_t *def,
                  const struct route *old, struct route *next, sy_err_t *err)
 {
     int64_t now = sy_engine_now_ms(eng);
+    const sy_route_spec_t *s = def->spec;
     *next = (struct route){.ws = ws,
-                           .bp = old ? old->bp : 0,
-                           .enabled = old ? old->enabled : true,
+                           .bp = def->has_percentage ? s->percentage_bp
+                                 : old               ? old->bp
+                                                     : 0,
+                           .enabled = def->has_enabled ? s->enabled
+                                      : old            ? old->enabled
+                                                       : true,
                            .created_ms = old ? old->created_ms : now,
                            .updated_ms = now,
                            .id = old ? old->id : 0};
@@ -222,19 +244,11 @@ static int whole(sy_engine_t *eng, int64_t ws, const char *name, const json_t *b
         next->base_e = old->base_e;
     }
     snprintf(next->name, sizeof(next->name), "%s", name);
-    const json_t *pct = json_object_get(body, "percentage"), *en = json_object_get(body, "enabled");
-    int rc = sy_eng_route_definition(body, &next->def, err);
-    if (rc == 0 && pct)
-        rc = sy_eng_route_percentage(pct, &next->bp, err);
-    if (rc == 0 && en && !json_is_boolean(en))
-        rc = sy_err_set(err, -EINVAL, "enabled", "enabled must be true or false");
-    if (rc == 0 && en)
-        next->enabled = json_is_true(en);
     /* everything the data plane will be given is refused here, naming its field */
-    if (rc == 0)
-        rc = typed(next, err);
-    const sy_route_spec_t *s = rc == 0 ? &next->spec->r[0] : NULL;
-    const struct route *other = s ? clash(eng, ws, s) : NULL;
+    int rc = sy_route_spec_check(s, err);
+    if (rc == 0 && strcmp(s->name, name) != 0)
+        rc = sy_err_set(err, -EINVAL, "name", "the body's name is the path's, if given");
+    const struct route *other = rc == 0 ? clash(eng, ws, s) : NULL;
     /* Listen addresses are one space for every workspace; another's route is not named. */
     if (other && other->ws == ws)
         rc = sy_err_set(err, SY_ECONFLICT, *s->path_prefix ? "path_prefix" : "listen",
@@ -242,114 +256,132 @@ static int whole(sy_engine_t *eng, int64_t ws, const char *name, const json_t *b
     else if (other)
         rc = sy_err_set(err, SY_ECONFLICT, *s->path_prefix ? "path_prefix" : "listen",
                         "another workspace's route serves that already");
-    if (rc < 0) {
-        json_decref(next->def);
-        next->def = NULL;
+    if (rc == 0) {
+        next->spec = sy_routes_new();
+        if (!next->spec || sy_routes_add(next->spec, s) < 0)
+            rc = sy_eng_oom(err);
+    }
+    if (rc == 0) { /* the spec as it is in force when it is made; the fields above rule */
+        sy_route_spec_t *mine = &next->spec->r[0];
+        mine->ws = ws;
+        mine->killed = false;
+        mine->percentage_bp = (uint32_t)next->bp;
+        mine->enabled = next->enabled;
+        mine->created_ms = next->created_ms;
+        mine->updated_ms = next->updated_ms;
+    } else {
         sy_routes_free(next->spec);
         next->spec = NULL;
     }
     return rc;
 }
 
-int sy_engine_route_create(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
-                           json_t **out, sy_err_t *err)
+int sy_engine_route_create(sy_engine_t *eng, const sy_principal_t *actor, const sy_route_def_t *def,
+                           sy_routes_t **out, sy_err_t *err)
 {
-    const char *name = json_string_value(json_object_get(body, "name"));
-    if (!json_is_object(body))
-        return sy_err_set(err, -EINVAL, "", "the body is a JSON object");
-    if (!sy_eng_route_name_ok(name))
+    const char *name = def->spec->name;
+    *out = NULL;
+    if (!sy_route_is_token(name, SY_ROUTE_MAX_NAME))
         return sy_err_set(err, -EINVAL, "name", "name is 1 to %d letters, digits, - _ or .",
                           SY_ROUTE_MAX_NAME);
     if (sy_eng_route_find(eng, actor->workspace, name))
         return sy_err_set(err, -EEXIST, "name", "route \"%s\" exists already", name);
     struct route next;
-    int rc = whole(eng, actor->workspace, name, body, NULL, &next, err);
-    if (rc == 0 && (rc = commit(eng, actor, NULL, &next, "route.create", NULL, out, err)) < 0) {
-        json_decref(next.def);
+    int rc = whole(eng, actor->workspace, name, def, NULL, &next, err);
+    if (rc == 0 && (rc = commit(eng, actor, NULL, &next, "route.create", NULL, out, err)) < 0)
         sy_routes_free(next.spec);
-    }
     return rc;
 }
 
 int sy_engine_route_replace(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
-                            const json_t *body, json_t **out, sy_err_t *err)
+                            const sy_route_def_t *def, sy_routes_t **out, sy_err_t *err)
 {
+    *out = NULL;
     struct route *old = sy_eng_route_find(eng, actor->workspace, name);
     if (!old)
         return sy_err_set(err, -ENOENT, "name", "no such route");
-    const json_t *given = json_object_get(body, "name");
-    if (given && !(json_is_string(given) && strcmp(json_string_value(given), name) == 0))
-        return sy_err_set(err, -EINVAL, "name", "the body's name is the path's, if given");
     struct route next;
-    int rc = whole(eng, actor->workspace, name, body, old, &next, err);
-    if (rc == 0 && (rc = commit(eng, actor, old, &next, "route.update", NULL, out, err)) < 0) {
-        json_decref(next.def);
+    int rc = whole(eng, actor->workspace, name, def, old, &next, err);
+    if (rc == 0 && (rc = commit(eng, actor, old, &next, "route.update", NULL, out, err)) < 0)
         sy_routes_free(next.spec);
-    }
     return rc;
 }
 
-/* `percentage` or `enabled` of route `name`, with a reason. */
-static int set_one(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
-                   const json_t *body, bool percentage, json_t **out, sy_err_t *err)
+/* A reason: 1 to REASON_MAX characters, required. */
+static int reason_ok(const char *why, sy_err_t *err)
+{
+    if (!sy_eng_valid_name(why, REASON_MAX))
+        return sy_err_set(err, -EINVAL, "reason", "a reason is required (1 to %d characters)",
+                          REASON_MAX);
+    return 0;
+}
+
+/* Route `name` with `next` (a copy of it, one value moved), with a reason. */
+static int set_one(sy_engine_t *eng, const sy_principal_t *actor, struct route *old,
+                   struct route *next, const char *action, const char *why, sy_routes_t **out,
+                   sy_err_t *err)
+{
+    int rc = reason_ok(why, err);
+    if (rc < 0)
+        return rc;
+    next->updated_ms = sy_engine_now_ms(eng);
+    return commit(eng, actor, old, next, action, why, out, err);
+}
+
+int sy_engine_route_percentage(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
+                               const sy_route_percentage_change_t *change, sy_routes_t **out,
+                               sy_err_t *err)
 {
     struct route *old = sy_eng_route_find(eng, actor->workspace, name);
     if (!old)
         return sy_err_set(err, -ENOENT, "name", "no such route");
-    static const char *const pf[] = {"percentage", "reason", NULL};
-    static const char *const ef[] = {"enabled", "reason", NULL};
-    const char *why = NULL;
-    int rc = json_is_object(body) ? sy_eng_only_fields(body, percentage ? pf : ef, "", err)
-                                  : sy_err_set(err, -EINVAL, "", "the body is a JSON object");
     struct route next = *old;
-    next.updated_ms = sy_engine_now_ms(eng);
-    const json_t *v = json_object_get(body, percentage ? "percentage" : "enabled");
-    if (rc == 0 && percentage)
-        rc = sy_eng_route_percentage(v, &next.bp, err);
-    if (rc == 0 && !percentage && !json_is_boolean(v))
-        rc = sy_err_set(err, -EINVAL, "enabled", "enabled must be true or false");
-    if (rc == 0)
-        rc = get_reason(body, &why, err);
-    if (rc < 0)
-        return rc;
-    next.enabled = percentage ? old->enabled : json_is_true(v);
-    return commit(eng, actor, old, &next, percentage ? "route.percentage" : "route.enabled", why,
-                  out, err);
-}
-
-int sy_engine_route_percentage(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
-                               const json_t *body, json_t **out, sy_err_t *err)
-{
-    return set_one(eng, actor, name, body, true, out, err);
+    uint32_t bp;
+    if (sy_route_percentage_bp(change->percentage, &bp) < 0)
+        return sy_err_set(err, -EINVAL, "percentage",
+                          "percentage is a number from 0 to 100 with at most two decimals");
+    next.bp = bp;
+    return set_one(eng, actor, old, &next, "route.percentage", change->reason, out, err);
 }
 
 int sy_engine_route_enabled(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
-                            const json_t *body, json_t **out, sy_err_t *err)
+                            const sy_route_enabled_change_t *change, sy_routes_t **out,
+                            sy_err_t *err)
 {
-    return set_one(eng, actor, name, body, false, out, err);
+    struct route *old = sy_eng_route_find(eng, actor->workspace, name);
+    if (!old)
+        return sy_err_set(err, -ENOENT, "name", "no such route");
+    struct route next = *old;
+    next.enabled = change->enabled;
+    return set_one(eng, actor, old, &next, "route.enabled", change->reason, out, err);
 }
 
 int sy_engine_route_get(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
-                        json_t **out, sy_err_t *err)
+                        sy_routes_t **out, sy_err_t *err)
 {
     const struct route *r = sy_eng_route_find(eng, actor->workspace, name);
     if (!r)
         return sy_err_set(err, -ENOENT, "name", "no such route");
-    *out = route_json(r);
-    return *out ? 0 : sy_eng_oom(err);
+    *out = sy_routes_new();
+    if (!*out || add_in_force(eng, *out, r) < 0) {
+        sy_routes_free(*out);
+        *out = NULL;
+        return sy_eng_oom(err);
+    }
+    return 0;
 }
 
-int sy_engine_route_list(sy_engine_t *eng, const sy_principal_t *actor, json_t **out, sy_err_t *err)
+int sy_engine_route_list(sy_engine_t *eng, const sy_principal_t *actor, sy_routes_t **out,
+                         sy_err_t *err)
 {
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < eng->n_routes; i++)
-        if (eng->routes[i].ws == actor->workspace &&
-            json_array_append_new(a, route_json(&eng->routes[i])) < 0) {
-            json_decref(a);
-            a = NULL;
+    sy_routes_t *rs = sy_routes_new();
+    for (size_t i = 0; rs && i < eng->n_routes; i++)
+        if (eng->routes[i].ws == actor->workspace && add_in_force(eng, rs, &eng->routes[i]) < 0) {
+            sy_routes_free(rs);
+            rs = NULL;
         }
-    *out = a ? json_pack("{so}", "routes", a) : NULL;
-    return *out ? 0 : sy_eng_oom(err);
+    *out = rs;
+    return rs ? 0 : sy_eng_oom(err);
 }
 
 int sy_engine_route_delete(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
@@ -371,7 +403,6 @@ int sy_engine_route_delete(sy_engine_t *eng, const sy_principal_t *actor, const 
     }
     json_decref(before);
     if (rc == 0) {
-        json_decref(r->def);
         sy_routes_free(r->spec);
         size_t i = (size_t)(r - eng->routes);
         memmove(r, r + 1, (eng->n_routes - i - 1) * sizeof(*r));
@@ -396,20 +427,11 @@ void sy_engine_on_routes(sy_engine_t *eng, void (*fn)(void *arg), void *arg)
 sy_routes_t *sy_engine_routes_all(sy_engine_t *eng)
 {
     sy_routes_t *rs = sy_routes_new();
-    for (size_t i = 0; rs && i < eng->n_routes; i++) {
-        const struct route *r = &eng->routes[i];
-        if (sy_routes_add(rs, &r->spec->r[0]) < 0) {
+    for (size_t i = 0; rs && i < eng->n_routes; i++)
+        if (add_in_force(eng, rs, &eng->routes[i]) < 0) {
             sy_routes_free(rs);
             return NULL;
         }
-        sy_route_spec_t *s = &rs->r[rs->n - 1]; /* what is in force now */
-        s->ws = r->ws;
-        s->percentage_bp = (uint32_t)r->bp;
-        s->enabled = r->enabled;
-        s->killed = sy_engine_kill_switch_engaged(eng, r->ws, NULL, 0);
-        s->created_ms = r->created_ms;
-        s->updated_ms = r->updated_ms;
-    }
     return rs;
 }
 
@@ -455,7 +477,7 @@ int sy_eng_route_breaker_write(sy_engine_t *eng, int64_t ws, const char *name, c
         struct route next = *r;
         next.bp = 0;
         next.updated_ms = sy_engine_now_ms(eng);
-        char *text = sy_json_dumps(next.def, JSON_COMPACT);
+        char *text = def_text(&next);
         json_t *pb = route_json(r), *pa = route_json(&next);
         if (pa &&
             json_object_set_new(pa, "reason", json_string("plan: the circuit breaker opened")) < 0)
@@ -568,9 +590,15 @@ static int64_t step_from(const sy_route_plan_t *plan, int64_t bp, int up)
     return up > 0 ? -1 : below;
 }
 
-json_t *sy_engine_routes_plan_tick(sy_engine_t *eng, sy_route_health_fn fn, void *arg)
+int sy_engine_routes_plan_tick(sy_engine_t *eng, sy_route_health_fn fn, void *arg,
+                               sy_route_move_t **moves, size_t *n_moves)
 {
-    json_t *done = NULL;
+    *moves = NULL;
+    *n_moves = 0;
+    /* a route moves at most once a tick: room for every move, before any is made */
+    sy_route_move_t *done = eng->n_routes ? calloc(eng->n_routes, sizeof(*done)) : NULL;
+    if (eng->n_routes && !done)
+        return -ENOMEM;
     int64_t now = sy_engine_now_ms(eng);
     for (size_t i = 0; i < eng->n_routes; i++) {
         struct route *r = &eng->routes[i];
@@ -610,23 +638,27 @@ json_t *sy_engine_routes_plan_tick(sy_engine_t *eng, sy_route_health_fn fn, void
         struct route next = *r;
         next.bp = to;
         next.updated_ms = now;
-        json_t *out = NULL;
+        sy_routes_t *out = NULL;
         sy_err_t err = {0};
         int64_t from = r->bp;
         if (commit(eng, NULL, r, &next, bad ? "route.plan.back" : "route.plan.advance", why, &out,
                    &err) < 0)
             continue;
-        json_decref(out);
+        sy_routes_free(out);
         r->step_ms = now; /* the new step's counts start here */
         r->base_n = h.requests;
         r->base_e = h.errors;
-        json_t *move =
-            json_pack("{sssssfsfss}", "route", r->name, "action", bad ? "back" : "advance", "from",
-                      (double)from / 100, "to", (double)to / 100, "reason", why);
-        if (move && (done || (done = json_array())))
-            json_array_append_new(done, move);
-        else
-            json_decref(move);
+        sy_route_move_t *m = &done[(*n_moves)++];
+        m->ws = r->ws;
+        snprintf(m->route, sizeof(m->route), "%s", r->name);
+        m->back = bad;
+        m->from_bp = (uint32_t)from;
+        m->to_bp = (uint32_t)to;
+        snprintf(m->reason, sizeof(m->reason), "%s", why);
     }
-    return done;
+    if (*n_moves)
+        *moves = done;
+    else
+        free(done);
+    return 0;
 }

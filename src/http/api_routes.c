@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/route_api_json.h"
+#include "codec/route_json.h"
 #include "core/route_health.h"
 #include "http/internal.h"
 
@@ -14,9 +16,8 @@ void sy_api_route_stats(struct call *c)
 {
     const char *name = c->arg[0];
     sy_err_t err = {0};
-    json_t *route = NULL;
-    int rc = sy_engine_route_get(c->eng, &c->who, name, &route, &err);
-    json_decref(route);
+    sy_route_gates_t g;
+    int rc = sy_engine_route_gates(c->eng, &c->who, name, &g, &err); /* the route exists */
     if (rc < 0) {
         reply_err(c, &err);
         return;
@@ -46,12 +47,19 @@ void sy_api_route_stats(struct call *c)
     const sy_http_opts_t *o = sy_http_opts(c->http);
     json_t *all = NULL, *one = NULL;
     if (window_s) {
-        if ((rc = sy_engine_route_stats_window(c->eng, &c->who, name, window_s * 1000, &one,
+        sy_route_window_row_t *rows = NULL;
+        size_t n = 0;
+        if ((rc = sy_engine_route_stats_window(c->eng, &c->who, name, window_s * 1000, &rows, &n,
                                                &err)) < 0) {
             reply_err(c, &err);
             return;
         }
-        all = one;
+        all = one = sy_route_window_json(rows, n);
+        free(rows);
+        if (!all) {
+            reply_json(c, 500, NULL); /* out of memory */
+            return;
+        }
     } else {
         all = o->route_stats ? o->route_stats(o->route_stats_arg, c->who.workspace) : NULL;
         one = json_object_get(json_object_get(all, "routes"), name);
@@ -192,37 +200,88 @@ void sy_api_route_requests(struct call *c)
 
 void sy_api_route_list(struct call *c)
 {
-    reply_read(c, sy_engine_route_list);
+    sy_err_t err = {0};
+    sy_routes_t *rs = NULL;
+    int rc = sy_engine_route_list(c->eng, &c->who, &rs, &err);
+    reply_result(c, rc, 200, rc < 0 ? NULL : sy_routes_to_json(rs), &err);
+    sy_routes_free(rs);
+}
+
+/* Answers one route (rs, taken) as GET shows it, or the call's error. */
+static void reply_route(struct call *c, int rc, int status, sy_routes_t *rs, const sy_err_t *err)
+{
+    reply_result(c, rc, status, rc < 0 ? NULL : sy_route_spec_to_json(&rs->r[0]), err);
+    sy_routes_free(rs);
+}
+
+/* A definition read from the body: created (POST: `name` NULL) or replacing route `name`
+ * (PUT: the path's). */
+static void route_put(struct call *c, const char *name, int status)
+{
+    sy_route_def_t def;
+    sy_routes_t *hold = NULL, *rs = NULL;
+    sy_err_t err = {0};
+    int rc = sy_route_def_read(c->body, name, &def, &hold, &err);
+    if (rc == 0)
+        rc = name ? sy_engine_route_replace(c->eng, &c->who, name, &def, &rs, &err)
+                  : sy_engine_route_create(c->eng, &c->who, &def, &rs, &err);
+    sy_routes_free(hold);
+    reply_route(c, rc, status, rs, &err);
 }
 
 void sy_api_route_create(struct call *c)
 {
-    reply_write(c, 201, sy_engine_route_create);
+    route_put(c, NULL, 201);
 }
 
 void sy_api_route_get(struct call *c)
 {
-    reply_read_named(c, sy_engine_route_get);
+    sy_err_t err = {0};
+    sy_routes_t *rs = NULL;
+    int rc = sy_engine_route_get(c->eng, &c->who, c->arg[0], &rs, &err);
+    reply_route(c, rc, 200, rs, &err);
 }
 
 void sy_api_route_replace(struct call *c)
 {
-    reply_write_named(c, 200, sy_engine_route_replace);
+    route_put(c, c->arg[0], 200);
 }
 
 void sy_api_route_percentage(struct call *c)
 {
-    reply_write_named(c, 200, sy_engine_route_percentage);
+    sy_route_percentage_change_t change = {0};
+    if (!read_body(c, &change))
+        return;
+    sy_err_t err = {0};
+    sy_routes_t *rs = NULL;
+    int rc = sy_engine_route_percentage(c->eng, &c->who, c->arg[0], &change, &rs, &err);
+    reply_route(c, rc, 200, rs, &err);
 }
 
 void sy_api_route_enabled(struct call *c)
 {
-    reply_write_named(c, 200, sy_engine_route_enabled);
+    sy_route_enabled_change_t change = {0};
+    if (!read_body(c, &change))
+        return;
+    sy_err_t err = {0};
+    sy_routes_t *rs = NULL;
+    int rc = sy_engine_route_enabled(c->eng, &c->who, c->arg[0], &change, &rs, &err);
+    reply_route(c, rc, 200, rs, &err);
 }
 
 void sy_api_route_report(struct call *c)
 {
-    reply_write_named(c, 200, sy_engine_route_report);
+    sy_route_report_t report;
+    sy_route_report_rows_t rows;
+    sy_err_t err = {0};
+    if (sy_route_report_read(c->body, &report, &rows, &err) < 0) {
+        reply_err(c, &err);
+        return;
+    }
+    sy_route_report_answer_t a;
+    int rc = sy_engine_route_report(c->eng, &c->who, c->arg[0], &report, &a, &err);
+    sy_route_report_rows_free(&rows);
+    reply_result(c, rc, 200, rc < 0 ? NULL : sy_route_report_json(c->arg[0], &a), &err);
 }
 
 void sy_api_route_delete(struct call *c)

@@ -13,6 +13,7 @@
 
 #include "codec/api_json.h"
 #include "codec/risk_json.h"
+#include "codec/route_api_json.h"
 #include "http/internal.h"
 
 /* Roles, for readability of the table. */
@@ -152,26 +153,20 @@ const struct sy_endpoint sy_endpoints[] = {
 
     {SY_GET, "/v1/routes", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL, sy_api_route_list,
      NULL},
-    {SY_POST, "/v1/routes", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL,
-     "name listen path_prefix upstreams percentage enabled domains protected_domains "
-     "routable_domains sticky breaker plan prod_exec_domains health inspect_body_bytes "
-     "retry_non_idempotent",
-     sy_api_route_create, NULL},
+    {SY_POST, "/v1/routes", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL, NULL, sy_api_route_create,
+     &sy_route_def_schema},
     {SY_GET, "/v1/routes/{name}", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_route_get, NULL},
-    {SY_PUT, "/v1/routes/{name}", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL,
-     "name listen path_prefix upstreams percentage enabled domains protected_domains "
-     "routable_domains sticky breaker plan prod_exec_domains health inspect_body_bytes "
-     "retry_non_idempotent",
-     sy_api_route_replace, NULL},
+    {SY_PUT, "/v1/routes/{name}", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL, NULL,
+     sy_api_route_replace, &sy_route_def_schema},
     {SY_DELETE, "/v1/routes/{name}", ADMIN, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_route_delete, NULL},
-    {SY_POST, "/v1/routes/{name}/percentage", EDITOR, AUTH_TOKEN, false, BODY_OBJECT, NULL,
-     "percentage reason", sy_api_route_percentage, NULL},
-    {SY_POST, "/v1/routes/{name}/enabled", EDITOR, AUTH_TOKEN, false, BODY_OBJECT, NULL,
-     "enabled reason", sy_api_route_enabled, NULL},
-    {SY_POST, "/v1/routes/{name}/report", EDITOR, AUTH_TOKEN, false, BODY_OBJECT, NULL,
-     "breaker counters", sy_api_route_report, NULL},
+    {SY_POST, "/v1/routes/{name}/percentage", EDITOR, AUTH_TOKEN, false, BODY_OBJECT, NULL, NULL,
+     sy_api_route_percentage, &sy_route_percentage_change_schema},
+    {SY_POST, "/v1/routes/{name}/enabled", EDITOR, AUTH_TOKEN, false, BODY_OBJECT, NULL, NULL,
+     sy_api_route_enabled, &sy_route_enabled_change_schema},
+    {SY_POST, "/v1/routes/{name}/report", EDITOR, AUTH_TOKEN, false, BODY_OBJECT, NULL, NULL,
+     sy_api_route_report, &sy_route_report_schema},
     {SY_GET, "/v1/routes/{name}/stats", VIEWER, AUTH_TOKEN, false, BODY_NONE, "window", NULL,
      sy_api_route_stats, NULL},
     {SY_GET, "/v1/routes/{name}/requests", VIEWER, AUTH_TOKEN, false, BODY_NONE,

@@ -322,6 +322,72 @@ static void routes_json_takes_the_kill_switch_and_names_the_route(void **state)
     json_decref(list);
 }
 
+/* What sy_route_spec_to_json writes of spec `s`, compact, in its own member order. */
+static char *written(const sy_route_spec_t *s)
+{
+    json_t *o = sy_route_spec_to_json(s);
+    assert_non_null(o);
+    char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(o);
+    return text;
+}
+
+/* ROUTE decoded and written back: every member as GET has always answered it, in its
+ * order, percentages and rates as reals; and what is written decodes to the same. */
+static void route_json_is_written_back_as_the_api_shows_it(void **state)
+{
+    (void)state;
+    sy_routes_t *rs;
+    sy_err_t err = {0};
+    assert_int_equal(decode(load(ROUTE), &rs, &err), 0);
+    char *text = written(&rs->r[0]);
+    assert_string_equal(
+        text,
+        "{\"upstreams\":{\"legacy\":{\"address\":\"127.0.0.1:9001\",\"connect_timeout_ms\":1000,"
+        "\"read_timeout_ms\":30000,\"keepalive\":32},\"new\":{\"address\":\"[::1]:9002\","
+        "\"connect_timeout_ms\":250,\"read_timeout_ms\":5000,\"keepalive\":0}},"
+        "\"domains\":[{\"name\":\"jobs\",\"rules\":[{\"body_keywords\":{\"field\":\"message\","
+        "\"words\":[\"job\",\"hiring\"]}},{\"header\":{\"name\":\"X-Domain\",\"value\":"
+        "\"jobs\"}}]},{\"name\":\"mobility\",\"rules\":[{\"path_prefix\":\"/ride\"}]},"
+        "{\"name\":\"buttons\",\"rules\":[{\"body_field\":\"payload.actions\"}]}],"
+        "\"protected_domains\":[\"mobility\"],\"routable_domains\":[\"jobs\",\"buttons\"],"
+        "\"breaker\":{\"consecutive_failures\":5,\"error_rate\":0.5,\"min_requests\":20,"
+        "\"window_ms\":10000,\"open_ms\":300,\"probes\":3},\"sticky\":{\"cookie\":\"uid\"},"
+        "\"health\":{\"max_error_rate\":0.01,\"max_p95_ms\":1500},\"inspect_body_bytes\":4096,"
+        "\"retry_non_idempotent\":true,\"prod_exec_domains\":[\"buttons\"],"
+        "\"plan\":{\"steps\":[10.0,25.5,100.0],\"hold_s\":60,\"min_requests\":50},"
+        "\"listen\":\"127.0.0.1:8081\",\"path_prefix\":\"/hooks\",\"name\":\"webhooks\","
+        "\"percentage\":25.5,\"enabled\":true,\"created_ms\":1700000000000,"
+        "\"updated_ms\":1700000000500}");
+    sy_routes_t *again;
+    assert_int_equal(decode(load(text), &again, &err), 0);
+    char *twice = written(&again->r[0]);
+    assert_string_equal(twice, text);
+    free(twice);
+    free(text);
+    sy_routes_free(again);
+    sy_routes_free(rs);
+}
+
+static void route_json_writes_null_sticky_and_plan_and_no_prefix(void **state)
+{
+    (void)state;
+    json_t *o = load(ROUTE);
+    json_object_del(o, "path_prefix");
+    json_object_set_new(o, "sticky", json_null());
+    json_object_set_new(o, "plan", json_null());
+    sy_routes_t *rs;
+    sy_err_t err = {0};
+    assert_int_equal(decode(o, &rs, &err), 0);
+    json_t *w = sy_route_spec_to_json(&rs->r[0]);
+    assert_non_null(w);
+    assert_null(json_object_get(w, "path_prefix"));
+    assert_true(json_is_null(json_object_get(w, "sticky")));
+    assert_true(json_is_null(json_object_get(w, "plan")));
+    json_decref(w);
+    sy_routes_free(rs);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -334,6 +400,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(route_json_keeps_every_flag_past_64_domains),
         cmocka_unit_test(route_json_refuses_domains_past_the_limit_naming_domains),
         cmocka_unit_test(routes_json_takes_the_kill_switch_and_names_the_route),
+        cmocka_unit_test(route_json_is_written_back_as_the_api_shows_it),
+        cmocka_unit_test(route_json_writes_null_sticky_and_plan_and_no_prefix),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);

@@ -22,6 +22,8 @@
 #include "../harness.h"
 #include "codec/api_json.h"
 #include "codec/risk_json.h"
+#include "codec/route_api_json.h"
+#include "codec/route_json.h"
 #include "engine/engine.h"
 #include "failalloc.h"
 #include "flags_json.h"
@@ -153,6 +155,17 @@ static int guardrails_json(sy_engine_t *eng, const sy_principal_t *w, json_t **o
     return rc;
 }
 
+/* The caller's routes as GET /v1/routes answers them. */
+static int routes_json(sy_engine_t *eng, const sy_principal_t *w, json_t **out, sy_err_t *err)
+{
+    sy_routes_t *rs = NULL;
+    int rc = sy_engine_route_list(eng, w, &rs, err);
+    if (rc == 0)
+        *out = sy_routes_to_json(rs);
+    sy_routes_free(rs);
+    return rc;
+}
+
 /* The risk guard's writes from their JSON bodies, read by their schemas as the API does. */
 static int risk_policy_put(sy_engine_t *eng, const sy_principal_t *w, const char *domain,
                            const json_t *body, sy_err_t *err)
@@ -180,6 +193,21 @@ static int risk_release(sy_engine_t *eng, const sy_principal_t *w, const json_t 
     return rc < 0 ? rc : sy_engine_risk_release(eng, w, r.reservation_id, r.actor, err);
 }
 
+/* A route's definition from its JSON body, read as the API does: created (`name` NULL) or
+ * replacing route `name`; the route answered into *out. */
+static int route_put(struct ctx *c, const json_t *body, const char *name, sy_routes_t **out,
+                     sy_err_t *err)
+{
+    sy_route_def_t def;
+    sy_routes_t *hold = NULL;
+    int rc = sy_route_def_read(body, name, &def, &hold, err);
+    if (rc == 0)
+        rc = name ? sy_engine_route_replace(c->eng, &c->who, name, &def, out, err)
+                  : sy_engine_route_create(c->eng, &c->who, &def, out, err);
+    sy_routes_free(hold);
+    return rc;
+}
+
 static void call(struct ctx *c, const char *what, const char *body_text)
 {
     json_t *body = parse(body_text), *out = NULL;
@@ -195,9 +223,11 @@ static void call(struct ctx *c, const char *what, const char *body_text)
         rc = risk_policy_put(c->eng, &c->who, "WHOLESALE", body, &err);
     else if (strcmp(what, "reserve") == 0)
         rc = risk_reserve(c->eng, &c->who, body, &err);
-    else if (strcmp(what, "route") == 0)
-        rc = sy_engine_route_create(c->eng, &c->who, body, &out, &err);
-    else if (strcmp(what, "killswitch") == 0)
+    else if (strcmp(what, "route") == 0) {
+        sy_routes_t *rs = NULL;
+        rc = route_put(c, body, NULL, &rs, &err);
+        sy_routes_free(rs);
+    } else if (strcmp(what, "killswitch") == 0)
         rc = kill_switch_put(c->eng, &c->who, body, &err);
     else if (strcmp(what, "step") == 0)
         rc = sy_engine_allocation_apply(c->eng, &c->who, "h", body, &out, &err);
@@ -394,7 +424,7 @@ static char *dump_engine(struct ctx *c)
     add(o, "ledger", risk_ledger_json(eng, w, "2023-11-14", &v, &err), &v, &err);
     add(o, "kill_switch", kill_switch_json(eng, w, &v, &err), &v, &err);
     add(o, "channels", sy_engine_channel_list(eng, w, &v, &err), &v, &err);
-    add(o, "routes", sy_engine_route_list(eng, w, &v, &err), &v, &err);
+    add(o, "routes", routes_json(eng, w, &v, &err), &v, &err);
     json_object_set_new(o, "breaker", json_string(sy_engine_route_breaker_state(eng, w, "r1")));
     sy_store_notification_query_t nq = {.limit = 1000};
     add(o, "notifications", notifications_json(eng, w, &nq, &v, &err), &v, &err);
@@ -616,21 +646,38 @@ static int op_channel_delete(struct ctx *c, sy_err_t *err)
 {
     return sy_engine_channel_delete(c->eng, &c->who, 1, err);
 }
+/* A route's write with a typed answer: the answer owed when it succeeds. */
+#define ROUTE_RC(expr)                                                                             \
+    do {                                                                                           \
+        sy_routes_t *rs = NULL;                                                                    \
+        int rc_ = (expr);                                                                          \
+        bool told = rs && rs->n == 1;                                                              \
+        sy_routes_free(rs);                                                                        \
+        return rc_ == 0 && !told ? NO_ANSWER : rc_;                                                \
+    } while (0)
 static int op_route_create(struct ctx *c, sy_err_t *err)
 {
-    OUT_RC(sy_engine_route_create(c->eng, &c->who, c->in, &out, err));
+    ROUTE_RC(route_put(c, c->in, NULL, &rs, err));
 }
 static int op_route_replace(struct ctx *c, sy_err_t *err)
 {
-    OUT_RC(sy_engine_route_replace(c->eng, &c->who, "r1", c->in, &out, err));
+    ROUTE_RC(route_put(c, c->in, "r1", &rs, err));
 }
 static int op_route_percentage(struct ctx *c, sy_err_t *err)
 {
-    OUT_RC(sy_engine_route_percentage(c->eng, &c->who, "r1", c->in, &out, err));
+    sy_route_percentage_change_t ch = {0};
+    int rc = sy_schema_read(&sy_route_percentage_change_schema, c->in, &ch, "", err);
+    if (rc < 0)
+        return rc;
+    ROUTE_RC(sy_engine_route_percentage(c->eng, &c->who, "r1", &ch, &rs, err));
 }
 static int op_route_enabled(struct ctx *c, sy_err_t *err)
 {
-    OUT_RC(sy_engine_route_enabled(c->eng, &c->who, "r1", c->in, &out, err));
+    sy_route_enabled_change_t ch = {0};
+    int rc = sy_schema_read(&sy_route_enabled_change_schema, c->in, &ch, "", err);
+    if (rc < 0)
+        return rc;
+    ROUTE_RC(sy_engine_route_enabled(c->eng, &c->who, "r1", &ch, &rs, err));
 }
 static int op_route_delete(struct ctx *c, sy_err_t *err)
 {
@@ -638,7 +685,15 @@ static int op_route_delete(struct ctx *c, sy_err_t *err)
 }
 static int op_route_report(struct ctx *c, sy_err_t *err)
 {
-    OUT_RC(sy_engine_route_report(c->eng, &c->who, "r1", c->in, &out, err));
+    sy_route_report_t report;
+    sy_route_report_rows_t rows;
+    sy_route_report_answer_t a = {0};
+    int rc = sy_route_report_read(c->in, &report, &rows, err);
+    if (rc < 0)
+        return rc;
+    rc = sy_engine_route_report(c->eng, &c->who, "r1", &report, &a, err);
+    sy_route_report_rows_free(&rows);
+    return rc == 0 && strcmp(a.breaker, "open") != 0 ? NO_ANSWER : rc;
 }
 static int op_route_breaker(struct ctx *c, sy_err_t *err)
 {

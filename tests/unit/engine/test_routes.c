@@ -4,6 +4,8 @@
  * restart; and a definition past a limit refused when it is made, naming its field. */
 #include "fixture.h"
 
+#include "codec/route_api_json.h"
+
 static int64_t f_ws; /* the fixture's workspace */
 
 /* A route of `n` domains d0..d{n-1} (d{n-1} prod_exec), as an API body. */
@@ -26,13 +28,28 @@ static json_t *body(const char *name, const char *listen, size_t n)
     return b;
 }
 
+/* Body `b` read as the API reads it, created (`name` NULL) or replacing route `name`: the
+ * engine's answer, the route into *out. */
+static int put(struct fixture *f, const json_t *b, const char *name, sy_routes_t **out,
+               sy_err_t *err)
+{
+    sy_route_def_t def;
+    sy_routes_t *hold = NULL;
+    int rc = sy_route_def_read(b, name, &def, &hold, err);
+    if (rc == 0)
+        rc = name ? sy_engine_route_replace(f->eng, &f->who, name, &def, out, err)
+                  : sy_engine_route_create(f->eng, &f->who, &def, out, err);
+    sy_routes_free(hold);
+    return rc;
+}
+
 static void create(struct fixture *f, json_t *b)
 {
-    json_t *out = NULL;
+    sy_routes_t *out = NULL;
     sy_err_t err = {0};
-    if (sy_engine_route_create(f->eng, &f->who, b, &out, &err) < 0)
+    if (put(f, b, NULL, &out, &err) < 0)
         fail_msg("route: %s (%s)", err.msg, err.field);
-    json_decref(out);
+    sy_routes_free(out);
     json_decref(b);
 }
 
@@ -75,18 +92,20 @@ static void engine_fills_a_hundred_domains_with_the_last_prod_exec(void **state)
     sy_routes_free(rs);
 
     /* what is in force: the percentage moved, the kill switch engaged */
-    json_t *out = NULL, *pct = json_pack("{sfss}", "percentage", 40.0, "reason", "step");
+    sy_routes_t *out = NULL;
+    sy_route_percentage_change_t pct = {.percentage = 40, .reason = "step"};
     sy_kill_switch_t ks;
     sy_err_t err = {0};
-    assert_int_equal(sy_engine_route_percentage(f->eng, &f->who, "hooks", pct, &out, &err), 0);
-    json_decref(out);
+    assert_int_equal(sy_engine_route_percentage(f->eng, &f->who, "hooks", &pct, &out, &err), 0);
+    assert_int_equal(out->n, 1); /* the route as it is now */
+    assert_int_equal(out->r[0].percentage_bp, 4000);
+    sy_routes_free(out);
     assert_int_equal(
         sy_engine_kill_switch_put(f->eng, &f->who,
                                   &(sy_kill_switch_change_t){.engaged = true, .reason = "incident"},
                                   &ks, &err),
         0);
     assert_true(ks.engaged && ks.set && strcmp(ks.reason, "incident") == 0);
-    json_decref(pct);
     rs = sy_engine_routes_all(f->eng);
     check_hundred(rs, true, 4000);
     sy_routes_free(rs);
@@ -103,9 +122,9 @@ static void engine_fills_a_hundred_domains_with_the_last_prod_exec(void **state)
  * and nothing created. */
 static void refused(struct fixture *f, json_t *b, const char *field)
 {
-    json_t *out = NULL;
+    sy_routes_t *out = NULL;
     sy_err_t err = {0};
-    int rc = sy_engine_route_create(f->eng, &f->who, b, &out, &err);
+    int rc = put(f, b, NULL, &out, &err);
     assert_int_equal(rc, strcmp(field, "prod_exec_domain") == 0 ? SY_EUNKNOWN : -EINVAL);
     assert_null(out);
     assert_string_equal(err.field, field);
@@ -140,15 +159,19 @@ static void engine_routes_all_follows_replace_enabled_and_delete(void **state)
     struct fixture *f = *state;
     create(f, body("a", "127.0.0.1:8101", 1));
     create(f, body("b", "127.0.0.1:8102", 3));
-    json_t *out = NULL, *b = body("a", "127.0.0.1:8103", 70);
-    json_t *off = json_pack("{sbss}", "enabled", 0, "reason", "incident");
+    sy_routes_t *out = NULL;
+    json_t *b = body("a", "127.0.0.1:8103", 70);
+    sy_route_enabled_change_t off = {.enabled = false, .reason = "incident"};
+    sy_routes_t *now = NULL;
     sy_err_t err = {0};
     json_object_set_new(b, "sticky", json_pack("{ss}", "cookie", "uid"));
     json_object_set_new(b, "plan", json_pack("{s[ii]}", "steps", 10, 50));
-    assert_int_equal(sy_engine_route_replace(f->eng, &f->who, "a", b, &out, &err), 0);
-    json_decref(out);
-    assert_int_equal(sy_engine_route_enabled(f->eng, &f->who, "b", off, &out, &err), 0);
-    json_decref(out);
+    assert_int_equal(put(f, b, "a", &out, &err), 0);
+    assert_int_equal(out->r[0].n_domains, 70);
+    sy_routes_free(out);
+    assert_int_equal(sy_engine_route_enabled(f->eng, &f->who, "b", &off, &now, &err), 0);
+    assert_false(now->r[0].enabled);
+    sy_routes_free(now);
     sy_routes_t *rs = sy_engine_routes_all(f->eng);
     assert_int_equal(rs->n, 2);
     assert_string_equal(rs->r[0].listen, "127.0.0.1:8103");
@@ -168,7 +191,109 @@ static void engine_routes_all_follows_replace_enabled_and_delete(void **state)
     assert_string_equal(rs->r[0].name, "b");
     sy_routes_free(rs);
     json_decref(b);
-    json_decref(off);
+}
+
+/* A percentage past two decimals or 100, or a move without a reason, is refused naming its
+ * field, and the route keeps what it had; get and list answer it as it is in force. */
+static void engine_refuses_a_bad_move_and_answers_the_route_in_force(void **state)
+{
+    struct fixture *f = *state;
+    create(f, body("hooks", "127.0.0.1:8101", 2));
+    sy_routes_t *out = NULL;
+    sy_err_t err = {0};
+    sy_route_percentage_change_t bad[] = {
+        {.percentage = 10.005, .reason = "x"},
+        {.percentage = 100.01, .reason = "x"},
+        {.percentage = 50},
+        {.percentage = 50, .reason = ""},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err = (sy_err_t){0};
+        assert_int_equal(sy_engine_route_percentage(f->eng, &f->who, "hooks", &bad[i], &out, &err),
+                         -EINVAL);
+        assert_null(out);
+        assert_string_equal(err.field, i < 2 ? "percentage" : "reason");
+    }
+    sy_route_enabled_change_t off = {.enabled = false};
+    assert_int_equal(sy_engine_route_enabled(f->eng, &f->who, "hooks", &off, &out, &err), -EINVAL);
+    assert_string_equal(err.field, "reason");
+    off.reason = "incident";
+    assert_int_equal(sy_engine_route_enabled(f->eng, &f->who, "nope", &off, &out, &err), -ENOENT);
+    assert_int_equal(sy_engine_route_get(f->eng, &f->who, "nope", &out, &err), -ENOENT);
+    assert_int_equal(sy_engine_route_get(f->eng, &f->who, "hooks", &out, &err), 0);
+    assert_int_equal(out->r[0].percentage_bp, 1250);
+    assert_true(out->r[0].enabled);
+    assert_int_equal(out->r[0].ws, f->who.workspace);
+    sy_routes_free(out);
+    create(f, body("second", "127.0.0.1:8102", 0));
+    assert_int_equal(sy_engine_route_list(f->eng, &f->who, &out, &err), 0);
+    assert_int_equal(out->n, 2);
+    assert_string_equal(out->r[0].name, "hooks");
+    assert_string_equal(out->r[1].name, "second");
+    sy_routes_free(out);
+}
+
+/* What the server's own proxy counted of new, for the plan: the test sets it. */
+static sy_route_health_t f_new;
+static int new_health(void *arg, int64_t ws, const char *name, sy_route_health_t *out)
+{
+    (void)arg;
+    (void)ws;
+    (void)name;
+    *out = f_new;
+    return 0;
+}
+
+/* One tick 61 s on: its moves (n of them) into *m, the caller's to free. */
+static size_t tick(struct fixture *f, sy_route_move_t **m)
+{
+    size_t n = 99;
+    fake_ms += 61000;
+    assert_int_equal(sy_engine_routes_plan_tick(f->eng, new_health, NULL, m, &n), 0);
+    assert_true(n ? *m != NULL : *m == NULL);
+    return n;
+}
+
+/* A plan 10 -> 50 held 60 s: the first step taken on no evidence, the next on a healthy new,
+ * back a step when new fails its gate; each move told as {route, action, from, to, reason}
+ * and the percentage in force following it. */
+static void engine_plan_tick_tells_each_move_it_made(void **state)
+{
+    struct fixture *f = *state;
+    json_t *b = body("planned", "127.0.0.1:8101", 0);
+    json_object_set_new(b, "percentage", json_real(0));
+    json_object_set_new(
+        b, "plan", json_pack("{s[ii]sisi}", "steps", 10, 50, "hold_s", 60, "min_requests", 10));
+    create(f, b);
+    create(f, body("no-plan", "127.0.0.1:8102", 0));
+    sy_route_move_t *m = NULL;
+    f_new = (sy_route_health_t){0};
+    assert_int_equal(tick(f, &m), 0); /* the step starts being held */
+    assert_int_equal(tick(f, &m), 1);
+    assert_string_equal(m[0].route, "planned");
+    assert_int_equal(m[0].ws, f->who.workspace);
+    assert_false(m[0].back);
+    assert_int_equal(m[0].from_bp, 0);
+    assert_int_equal(m[0].to_bp, 1000);
+    assert_non_null(strstr(m[0].reason, "plan: step held"));
+    free(m);
+    f_new = (sy_route_health_t){.requests = 100, .errors = 0, .p95_ms = 10};
+    assert_int_equal(tick(f, &m), 1);
+    assert_int_equal(m[0].from_bp, 1000);
+    assert_int_equal(m[0].to_bp, 5000);
+    free(m);
+    f_new = (sy_route_health_t){.requests = 200, .errors = 50, .p95_ms = 10};
+    assert_int_equal(tick(f, &m), 1);
+    assert_true(m[0].back);
+    assert_int_equal(m[0].from_bp, 5000);
+    assert_int_equal(m[0].to_bp, 1000);
+    assert_non_null(strstr(m[0].reason, "plan: health failed"));
+    free(m);
+    sy_routes_t *rs = NULL;
+    sy_err_t err = {0};
+    assert_int_equal(sy_engine_route_get(f->eng, &f->who, "planned", &rs, &err), 0);
+    assert_int_equal(rs->r[0].percentage_bp, 1000);
+    sy_routes_free(rs);
 }
 
 int main(int argc, char **argv)
@@ -180,6 +305,9 @@ int main(int argc, char **argv)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(engine_routes_all_follows_replace_enabled_and_delete, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(engine_refuses_a_bad_move_and_answers_the_route_in_force,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(engine_plan_tick_tells_each_move_it_made, setup, teardown),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);

@@ -1,14 +1,20 @@
-/* route_def.c - a proxy route's definition: validated whole, every bad field named, and
- * normalized (upstreams as objects with their timeouts and pools, the breaker, health
- * gates and plan with their defaults, keyword rules lower-cased); see internal.h. */
+/* route_def.c - a proxy route's definition as POST and PUT /v1/routes take it: validated
+ * whole, every bad field named, and normalized (upstreams as objects with their timeouts
+ * and pools, the breaker, health gates and plan with their defaults, keyword rules
+ * lower-cased) into the route's JSON as GET shows it, which codec/route_json.h then reads
+ * strictly into the typed spec the engine takes; see route_api_json.h. */
+#include <float.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/route_api_json.h"
+#include "codec/route_json.h"
 #include "core/breaker.h"
 #include "core/route.h"
 #include "core/route_spec.h"
-#include "engine/internal.h"
+#include "core/utf8.h"
 
 /* The limits are core/route_spec.h's (SY_ROUTE_MAX_*): the data plane's contract. */
 #define DEFAULT_INSPECT    65536
@@ -17,6 +23,42 @@
 #define DEFAULT_KEEPALIVE  32
 
 /* ---- validation ---------------------------------------------------------------------------- */
+
+static int oom(sy_err_t *err)
+{
+    return sy_err_set(err, -ENOMEM, NULL, "out of memory");
+}
+
+/* 1 to max bytes of UTF-8, no control character. */
+static bool valid_text(const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return false;
+    return sy_utf8_valid(s, n);
+}
+
+/* Refuses a member of `o` not in `allowed` (NULL-terminated), naming it at `at`. */
+static int only_fields(const json_t *o, const char *const *allowed, const char *at, sy_err_t *err)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)o, k, v)
+    {
+        size_t i = 0;
+        while (allowed[i] && strcmp(allowed[i], k) != 0)
+            i++;
+        if (!allowed[i]) {
+            char f[64];
+            snprintf(f, sizeof(f), "%s%s%.40s", at, *at ? "." : "", k);
+            return sy_err_set(err, SY_EUNKNOWN, f, "unknown field \"%.64s\"", k);
+        }
+    }
+    return 0;
+}
 
 static bool token_name(const char *s, size_t max)
 {
@@ -52,7 +94,7 @@ static int parse_upstream(const json_t *v, const char *at, json_t **out, sy_err_
         json_is_string(v) ? json_string_value(v) : json_string_value(json_object_get(v, "address"));
     char f[64];
     int64_t connect = DEFAULT_CONNECT_MS, read = DEFAULT_READ_MS, keep = DEFAULT_KEEPALIVE;
-    int rc = json_is_object(v) ? sy_eng_only_fields(v, fields, at, err) : 0;
+    int rc = json_is_object(v) ? only_fields(v, fields, at, err) : 0;
     if (rc < 0)
         return rc;
     if (!host_port(addr)) {
@@ -70,7 +112,7 @@ static int parse_upstream(const json_t *v, const char *at, json_t **out, sy_err_
         return rc;
     *out = json_pack("{sssIsIsI}", "address", addr, "connect_timeout_ms", (json_int_t)connect,
                      "read_timeout_ms", (json_int_t)read, "keepalive", (json_int_t)keep);
-    return *out ? 0 : sy_eng_oom(err);
+    return *out ? 0 : oom(err);
 }
 
 static bool field_path(const char *s)
@@ -84,7 +126,7 @@ static int parse_rule(const json_t *r, const char *at, json_t **out, sy_err_t *e
 {
     static const char *const kinds[] = {"path_prefix", "header", "body_keywords", "body_field",
                                         NULL};
-    int rc = json_is_object(r) ? sy_eng_only_fields(r, kinds, at, err)
+    int rc = json_is_object(r) ? only_fields(r, kinds, at, err)
                                : sy_err_set(err, -EINVAL, at, "%s is an object", at);
     if (rc < 0)
         return rc;
@@ -104,15 +146,15 @@ static int parse_rule(const json_t *r, const char *at, json_t **out, sy_err_t *e
             return sy_err_set(err, -EINVAL, f, "%s is a dotted field path (\"event.actions\")", f);
     } else if (strcmp(k, "header") == 0) {
         static const char *const hf[] = {"name", "value", NULL};
-        if ((rc = json_is_object(v) ? sy_eng_only_fields(v, hf, f, err)
+        if ((rc = json_is_object(v) ? only_fields(v, hf, f, err)
                                     : sy_err_set(err, -EINVAL, f, "%s is {name, value}", f)) < 0)
             return rc;
         if (!token_name(json_string_value(json_object_get(v, "name")), SY_ROUTE_MAX_TOKEN) ||
-            !sy_eng_valid_name(json_string_value(json_object_get(v, "value")), SY_ROUTE_MAX_PATH))
+            !valid_text(json_string_value(json_object_get(v, "value")), SY_ROUTE_MAX_PATH))
             return sy_err_set(err, -EINVAL, f, "%s is {name: a header name, value: its value}", f);
     } else {
         static const char *const bf[] = {"field", "words", NULL};
-        if ((rc = json_is_object(v) ? sy_eng_only_fields(v, bf, f, err)
+        if ((rc = json_is_object(v) ? only_fields(v, bf, f, err)
                                     : sy_err_set(err, -EINVAL, f, "%s is {field, words}", f)) < 0)
             return rc;
         const json_t *words = json_object_get(v, "words");
@@ -127,7 +169,7 @@ static int parse_rule(const json_t *r, const char *at, json_t **out, sy_err_t *e
         json_array_foreach(words, i, w)
         {
             const char *s = json_string_value(w);
-            if (!sy_eng_valid_name(s, SY_ROUTE_MAX_WORD) || strchr(s, ' ')) {
+            if (!valid_text(s, SY_ROUTE_MAX_WORD) || strchr(s, ' ')) {
                 json_decref(lower);
                 return sy_err_set(err, -EINVAL, f, "%s: each word is 1 to 64 characters, no space",
                                   f);
@@ -136,13 +178,16 @@ static int parse_rule(const json_t *r, const char *at, json_t **out, sy_err_t *e
             size_t n = strlen(s);
             for (size_t c = 0; c <= n; c++)
                 buf[c] = s[c] >= 'A' && s[c] <= 'Z' ? (char)(s[c] - 'A' + 'a') : s[c];
-            json_array_append_new(lower, json_string(buf));
+            if (json_array_append_new(lower, json_string(buf)) < 0) {
+                json_decref(lower);
+                return oom(err);
+            }
         }
         *out = json_pack("{s{sOso}}", k, "field", json_object_get(v, "field"), "words", lower);
-        return *out ? 0 : sy_eng_oom(err);
+        return *out ? 0 : oom(err);
     }
     *out = json_deep_copy(r);
-    return *out ? 0 : sy_eng_oom(err);
+    return *out ? 0 : oom(err);
 }
 
 /* [{name, rules: [...]}, ...]: distinct names, 1.. rules each. */
@@ -150,7 +195,7 @@ static int parse_domains(const json_t *v, json_t **out, sy_err_t *err)
 {
     *out = json_array();
     if (!*out)
-        return sy_eng_oom(err);
+        return oom(err);
     if (!v)
         return 0;
     if (!json_is_array(v) || json_array_size(v) > SY_ROUTE_MAX_DOMAINS)
@@ -163,7 +208,7 @@ static int parse_domains(const json_t *v, json_t **out, sy_err_t *err)
         static const char *const fields[] = {"name", "rules", NULL};
         char at[48];
         snprintf(at, sizeof(at), "domains[%zu]", i);
-        int rc = json_is_object(d) ? sy_eng_only_fields(d, fields, at, err)
+        int rc = json_is_object(d) ? only_fields(d, fields, at, err)
                                    : sy_err_set(err, -EINVAL, at, "%s is {name, rules}", at);
         if (rc < 0)
             return rc;
@@ -194,9 +239,13 @@ static int parse_domains(const json_t *v, json_t **out, sy_err_t *err)
                 json_decref(parsed);
                 return rc;
             }
-            json_array_append_new(parsed, one);
+            if (json_array_append_new(parsed, one) < 0) {
+                json_decref(parsed);
+                return oom(err);
+            }
         }
-        json_array_append_new(*out, json_pack("{ssso}", "name", name, "rules", parsed));
+        if (json_array_append_new(*out, json_pack("{ssso}", "name", name, "rules", parsed)) < 0)
+            return oom(err);
     }
     return 0;
 }
@@ -210,7 +259,7 @@ static int domain_names(const json_t *body, const char *field, const json_t *dom
         return sy_err_set(err, -EINVAL, field, "%s is a list of domain names", field);
     *out = v ? json_deep_copy(v) : json_array();
     if (!*out)
-        return sy_eng_oom(err);
+        return oom(err);
     size_t i, k;
     const json_t *n, *d;
     json_array_foreach(*out, i, n)
@@ -236,7 +285,7 @@ static int parse_sticky(const json_t *v, json_t **out, sy_err_t *err)
     *out = NULL;
     if (!v || json_is_null(v))
         return 0;
-    int rc = json_is_object(v) ? sy_eng_only_fields(v, kinds, "sticky", err) : 0;
+    int rc = json_is_object(v) ? only_fields(v, kinds, "sticky", err) : 0;
     if (rc < 0)
         return rc;
     const char *k =
@@ -247,7 +296,7 @@ static int parse_sticky(const json_t *v, json_t **out, sy_err_t *err)
                           "sticky is one of {\"header\": NAME}, {\"cookie\": NAME}, "
                           "{\"body_field\": PATH}");
     *out = json_deep_copy(v);
-    return *out ? 0 : sy_eng_oom(err);
+    return *out ? 0 : oom(err);
 }
 
 static int parse_breaker(const json_t *v, json_t **out, sy_err_t *err)
@@ -262,7 +311,7 @@ static int parse_breaker(const json_t *v, json_t **out, sy_err_t *err)
     sy_breaker_config_t c = SY_BREAKER_DEFAULTS;
     int rc = !v || json_is_object(v) ? 0 : sy_err_set(err, -EINVAL, "breaker", "an object");
     if (rc == 0 && v)
-        rc = sy_eng_only_fields(v, fields, "breaker", err);
+        rc = only_fields(v, fields, "breaker", err);
     const json_t *er = json_object_get(v, "error_rate");
     if (rc == 0 && er && !json_is_number(er))
         rc = sy_err_set(err, -EINVAL, "breaker.error_rate", "a number");
@@ -288,7 +337,7 @@ static int parse_breaker(const json_t *v, json_t **out, sy_err_t *err)
                      "error_rate", c.error_rate, "min_requests", (json_int_t)c.min_requests,
                      "window_ms", (json_int_t)c.window_ms, "open_ms", (json_int_t)c.open_ms,
                      "probes", (json_int_t)c.probes);
-    return *out ? 0 : sy_eng_oom(err);
+    return *out ? 0 : oom(err);
 }
 
 /* health: {max_error_rate (0.001), max_p95_ms (2000)}. */
@@ -297,7 +346,7 @@ static int parse_health(const json_t *v, json_t **out, sy_err_t *err)
     static const char *const fields[] = {"max_error_rate", "max_p95_ms", NULL};
     int rc = !v || json_is_object(v) ? 0 : sy_err_set(err, -EINVAL, "health", "an object");
     if (rc == 0 && v)
-        rc = sy_eng_only_fields(v, fields, "health", err);
+        rc = only_fields(v, fields, "health", err);
     const json_t *er = json_object_get(v, "max_error_rate");
     double rate = er ? json_number_value(er) : 0.001;
     int64_t p95 = 2000;
@@ -308,10 +357,10 @@ static int parse_health(const json_t *v, json_t **out, sy_err_t *err)
     if (rc < 0)
         return rc;
     *out = json_pack("{sfsI}", "max_error_rate", rate, "max_p95_ms", (json_int_t)p95);
-    return *out ? 0 : sy_eng_oom(err);
+    return *out ? 0 : oom(err);
 }
 
-int sy_eng_route_percentage(const json_t *v, int64_t *bp, sy_err_t *err)
+static int route_percentage(const json_t *v, int64_t *bp, sy_err_t *err)
 {
     uint32_t r;
     if (!json_is_number(v) || sy_route_percentage_bp(json_number_value(v), &r) < 0)
@@ -329,7 +378,7 @@ static int parse_plan(const json_t *v, json_t **out, sy_err_t *err)
     *out = NULL;
     if (!v || json_is_null(v))
         return 0;
-    int rc = json_is_object(v) ? sy_eng_only_fields(v, fields, "plan", err)
+    int rc = json_is_object(v) ? only_fields(v, fields, "plan", err)
                                : sy_err_set(err, -EINVAL, "plan", "plan is an object");
     int64_t hold = 600, min = 100;
     if (rc == 0)
@@ -341,11 +390,14 @@ static int parse_plan(const json_t *v, json_t **out, sy_err_t *err)
     const json_t *steps = json_object_get(v, "steps");
     json_t *list = json_array();
     if (!list)
-        return sy_eng_oom(err);
+        return oom(err);
     if (!steps) {
         static const int defaults[] = {10, 25, 35, 50, 75, 100};
         for (size_t i = 0; i < 6; i++)
-            json_array_append_new(list, json_real(defaults[i]));
+            if (json_array_append_new(list, json_real(defaults[i])) < 0) {
+                json_decref(list);
+                return oom(err);
+            }
     } else if (!json_is_array(steps) || json_array_size(steps) == 0 ||
                json_array_size(steps) > SY_ROUTE_MAX_STEPS) {
         json_decref(list);
@@ -359,21 +411,26 @@ static int parse_plan(const json_t *v, json_t **out, sy_err_t *err)
     {
         int64_t bp = 0;
         sy_err_t e2 = {0};
-        if (sy_eng_route_percentage(s, &bp, &e2) < 0 || bp <= last) {
+        if (route_percentage(s, &bp, &e2) < 0 || bp <= last) {
             json_decref(list);
             return sy_err_set(err, -EINVAL, "plan.steps",
                               "plan.steps are ascending percentages above 0, at most 100, with at "
                               "most two decimals");
         }
         last = bp;
-        json_array_append_new(list, json_real((double)bp / 100));
+        if (json_array_append_new(list, json_real((double)bp / 100)) < 0) {
+            json_decref(list);
+            return oom(err);
+        }
     }
     *out = json_pack("{sosIsI}", "steps", list, "hold_s", (json_int_t)hold, "min_requests",
                      (json_int_t)min);
-    return *out ? 0 : sy_eng_oom(err);
+    return *out ? 0 : oom(err);
 }
 
-int sy_eng_route_definition(const json_t *body, json_t **def, sy_err_t *err)
+/* The normalized definition of `body` (all but name, percentage and enabled) into *def;
+ * -EINVAL naming the field. */
+static int definition(const json_t *body, json_t **def, sy_err_t *err)
 {
     static const char *const fields[] = {"name",
                                          "listen",
@@ -392,7 +449,7 @@ int sy_eng_route_definition(const json_t *body, json_t **def, sy_err_t *err)
                                          "inspect_body_bytes",
                                          "retry_non_idempotent",
                                          NULL};
-    int rc = json_is_object(body) ? sy_eng_only_fields(body, fields, "", err)
+    int rc = json_is_object(body) ? only_fields(body, fields, "", err)
                                   : sy_err_set(err, -EINVAL, "", "the body is a JSON object");
     if (rc < 0)
         return rc;
@@ -411,7 +468,7 @@ int sy_eng_route_definition(const json_t *body, json_t **def, sy_err_t *err)
     if (!json_is_object(ups))
         return sy_err_set(err, -EINVAL, "upstreams",
                           "upstreams is {\"legacy\": ..., \"new\": ...}");
-    if ((rc = sy_eng_only_fields(ups, up_fields, "upstreams", err)) < 0)
+    if ((rc = only_fields(ups, up_fields, "upstreams", err)) < 0)
         return rc;
     const json_t *rnb = json_object_get(body, "retry_non_idempotent");
     if (rnb && !json_is_boolean(rnb))
@@ -440,23 +497,26 @@ int sy_eng_route_definition(const json_t *body, json_t **def, sy_err_t *err)
         legacy = fresh = domains = protect = routable = breaker = health = NULL;
         json_decref(sticky);
         sticky = NULL;
-        if (*def)
-            json_object_set_new(*def, "prod_exec_domains", prod);
-        else
+        /* a member that cannot be set is out of memory, never a route without it */
+        if (*def && json_object_set_new(*def, "prod_exec_domains", prod) < 0)
+            rc = oom(err);
+        else if (!*def)
             json_decref(prod);
-        prod = NULL;
+        prod = NULL; /* taken, even by a failed set */
         json_t *plan = NULL;
-        if (*def && (rc = parse_plan(json_object_get(body, "plan"), &plan, err)) == 0)
-            json_object_set_new(*def, "plan", plan ? plan : json_null());
+        if (rc == 0 && *def && (rc = parse_plan(json_object_get(body, "plan"), &plan, err)) == 0 &&
+            json_object_set_new(*def, "plan", plan ? plan : json_null()) < 0)
+            rc = oom(err);
+        if (rc == 0 && *def && listen &&
+            json_object_set_new(*def, "listen", json_string(listen)) < 0)
+            rc = oom(err);
+        if (rc == 0 && *def && prefix && json_object_set(*def, "path_prefix", (json_t *)prefix) < 0)
+            rc = oom(err);
         if (rc < 0) {
             json_decref(*def);
             *def = NULL;
         }
-        if (*def && listen)
-            json_object_set_new(*def, "listen", json_string(listen));
-        if (*def && prefix)
-            json_object_set(*def, "path_prefix", (json_t *)prefix);
-        rc = rc < 0 ? rc : *def ? 0 : sy_eng_oom(err);
+        rc = rc < 0 ? rc : *def ? 0 : oom(err);
     }
     json_decref(legacy);
     json_decref(fresh);
@@ -470,7 +530,90 @@ int sy_eng_route_definition(const json_t *body, json_t **def, sy_err_t *err)
     return rc;
 }
 
-bool sy_eng_route_name_ok(const char *s)
+/* ---- the request ---------------------------------------------------------------------------- */
+
+/* The members and the kinds of the scalar ones; the rest is read by the parsers above. */
+struct def_top {
+    const char *name, *listen, *path_prefix;
+    double percentage;
+    bool enabled, retry_non_idempotent;
+    int64_t inspect_body_bytes;
+    const json_t *upstreams, *domains, *protected_domains, *routable_domains, *sticky, *breaker,
+        *plan, *prod_exec_domains, *health;
+};
+#define TOP(m) offsetof(struct def_top, m)
+static const sy_field_t def_fields[] = {
+    {"name", SY_K_TEXT, TOP(name), SY_UNTRACKED, .hi = SY_ROUTE_MAX_NAME,
+     .says = "1 to 64 letters, digits, - _ or ."},
+    {"listen", SY_K_TEXT, TOP(listen), SY_UNTRACKED, .hi = SY_ROUTE_MAX_ADDRESS,
+     .says = "HOST:PORT"},
+    {"path_prefix", SY_K_TEXT, TOP(path_prefix), SY_UNTRACKED, .hi = SY_ROUTE_MAX_PATH,
+     .says = "a path starting with /"},
+    {"upstreams", SY_K_JSON, TOP(upstreams), SY_UNTRACKED,
+     .says = "{\"legacy\": ..., \"new\": ...}"},
+    {"percentage", SY_K_NUMBER, TOP(percentage), SY_UNTRACKED, .lo = -DBL_MAX, .hi = DBL_MAX,
+     .says = "a number from 0 to 100 with at most two decimals"},
+    {"enabled", SY_K_BOOL, TOP(enabled), SY_UNTRACKED, .says = "true or false"},
+    {"domains", SY_K_JSON, TOP(domains), SY_UNTRACKED, .says = "a list of domains"},
+    {"protected_domains", SY_K_JSON, TOP(protected_domains), SY_UNTRACKED,
+     .says = "a list of domain names"},
+    {"routable_domains", SY_K_JSON, TOP(routable_domains), SY_UNTRACKED,
+     .says = "a list of domain names"},
+    {"sticky", SY_K_JSON, TOP(sticky), SY_UNTRACKED,
+     .says = "one of {\"header\": NAME}, {\"cookie\": NAME}, {\"body_field\": PATH}"},
+    {"breaker", SY_K_JSON, TOP(breaker), SY_UNTRACKED, .says = "an object"},
+    {"plan", SY_K_JSON, TOP(plan), SY_UNTRACKED, .says = "an object"},
+    {"prod_exec_domains", SY_K_JSON, TOP(prod_exec_domains), SY_UNTRACKED,
+     .says = "a list of domain names"},
+    {"health", SY_K_JSON, TOP(health), SY_UNTRACKED, .says = "an object"},
+    {"inspect_body_bytes", SY_K_INT, TOP(inspect_body_bytes), SY_UNTRACKED, .lo = 0,
+     .hi = SY_ROUTE_MAX_INSPECT, .says = "an integer from 0 to 16777216"},
+    {"retry_non_idempotent", SY_K_BOOL, TOP(retry_non_idempotent), SY_UNTRACKED,
+     .says = "true or false"},
+};
+const sy_schema_t sy_route_def_schema = SY_SCHEMA(def_fields);
+
+int sy_route_def_read(const json_t *body, const char *name, sy_route_def_t *def, sy_routes_t **hold,
+                      sy_err_t *err)
 {
-    return token_name(s, SY_ROUTE_MAX_NAME);
+    struct def_top top = {0};
+    *def = (sy_route_def_t){0};
+    *hold = NULL;
+    int rc = sy_schema_read(&sy_route_def_schema, body, &top, "", err);
+    if (rc < 0)
+        return rc;
+    const char *nm = top.name ? top.name : name;
+    if (!sy_route_is_token(nm, SY_ROUTE_MAX_NAME))
+        return sy_err_set(err, -EINVAL, "name", "name is 1 to %d letters, digits, - _ or .",
+                          SY_ROUTE_MAX_NAME);
+    json_t *o = NULL;
+    if ((rc = definition(body, &o, err)) < 0)
+        return rc;
+    const json_t *pct = json_object_get(body, "percentage");
+    int64_t bp = 0;
+    if (pct && (rc = route_percentage(pct, &bp, err)) < 0) {
+        json_decref(o);
+        return rc;
+    }
+    /* what the strict reader wants of a whole route: the values given, or placeholders the
+     * engine replaces (def->has_percentage, has_enabled; the times are its own) */
+    if (json_object_update_new(
+            o, json_pack("{sssfsbsIsI}", "name", nm, "percentage", (double)bp / 100, "enabled",
+                         top.enabled || !json_object_get(body, "enabled"), "created_ms",
+                         (json_int_t)0, "updated_ms", (json_int_t)0)) < 0) {
+        json_decref(o);
+        return oom(err);
+    }
+    *hold = sy_routes_new();
+    rc = *hold ? sy_route_spec_from_json(o, 0, false, *hold, err) : oom(err);
+    json_decref(o);
+    if (rc < 0) {
+        sy_routes_free(*hold);
+        *hold = NULL;
+        return rc;
+    }
+    *def = (sy_route_def_t){.spec = &(*hold)->r[0],
+                            .has_percentage = pct != NULL,
+                            .has_enabled = json_object_get(body, "enabled") != NULL};
+    return 0;
 }
