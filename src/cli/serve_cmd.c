@@ -63,6 +63,7 @@ enum {
     O_PUBLIC_URL,
     O_LOOP_CPU,
     O_METRICS_MAX_FLAGS,
+    O_METRICS_LISTEN,
     /* the server-wide defaults of experiments' safety settings (safety_opts below) */
     O_AP_MIN_SAMPLE,
     O_AP_MIN_CONFIDENCE,
@@ -664,6 +665,10 @@ int sy_cli_serve(int argc, char **argv)
                         "/v1/system/loops to tell work from preemption (a clock read per "
                         "callback: costs throughput)",
                         0, NULL, NULL, 0},
+        [O_METRICS_LISTEN] = {"metrics-listen", "ADDR:PORT",
+                              "also serve GET /metrics here without a token, on a thread of its "
+                              "own (bind it where only your scrapers reach it; default: none)",
+                              0, NULL, NULL, 0},
         [O_METRICS_MAX_FLAGS] = {"metrics-max-flags", "N",
                                  "flags per workspace that /metrics names; the others are summed "
                                  "as flag=\"other\" (default 500; 0 to 100000)",
@@ -878,18 +883,30 @@ int sy_cli_serve(int argc, char **argv)
     hopts.auto_promotion_sources = sources;
 
     /* The port first: one in use must fail before a database is made or a token shown. */
-    hopts.bound_fd = sy_http_bind(opt[O_LISTEN], &err);
+    hopts.bound_fd = sy_http_bind(opt[O_LISTEN], "listen", &err);
     if (hopts.bound_fd < 0) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
         json_decref(sources);
         return 1;
     }
     hopts.bound = true;
+    if (opt[O_METRICS_LISTEN]) {
+        hopts.metrics_fd = sy_http_bind(opt[O_METRICS_LISTEN], "metrics-listen", &err);
+        if (hopts.metrics_fd < 0) {
+            fprintf(stderr, "%s: %s\n", prog, err.msg);
+            close(hopts.bound_fd);
+            json_decref(sources);
+            return 1;
+        }
+        hopts.metrics_bound = true;
+    }
     sy_engine_t *eng;
     sy_engine_opts_t eopts = {.db = opt[O_DB], .exp_defaults = &exp_defaults};
     if (sy_engine_open(&eng, &eopts, &err) < 0) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
         close(hopts.bound_fd);
+        if (hopts.metrics_bound)
+            close(hopts.metrics_fd);
         json_decref(sources);
         return 1;
     }
@@ -961,7 +978,8 @@ int sy_cli_serve(int argc, char **argv)
     if (!s.base)
         goto out_engine;
     int rc_http = sy_http_start(&s.http, s.base, eng, &hopts, &err);
-    hopts.bound = false; /* the server took the socket, even when it failed */
+    hopts.bound = hopts.metrics_bound = false; /* the server took the sockets, even when it
+                                                * failed */
     if (rc_http < 0) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
         goto out_base;
@@ -984,10 +1002,14 @@ int sy_cli_serve(int argc, char **argv)
     if (!term || !intr || evsignal_add(term, NULL) < 0 || evsignal_add(intr, NULL) < 0) {
         fprintf(stderr, "%s: cannot install signal handlers\n", prog);
     } else {
-        char port[8];
+        char port[8], metrics_port[8];
         snprintf(port, sizeof(port), "%d", sy_http_port(s.http));
+        snprintf(metrics_port, sizeof(metrics_port), "%d", sy_http_metrics_port(s.http));
         sy_log(hopts.log, "listening", "listen", opt[O_LISTEN], "port", port, "db", opt[O_DB],
                NULL);
+        if (opt[O_METRICS_LISTEN])
+            sy_log(hopts.log, "metrics_listening", "listen", opt[O_METRICS_LISTEN], "port",
+                   metrics_port, NULL);
         status = event_base_dispatch(s.base) < 0 ? 1 : 0;
         sy_log(hopts.log, "stopped", NULL);
     }
@@ -1006,6 +1028,8 @@ out_base:
 out_engine:
     if (hopts.bound)
         close(hopts.bound_fd);
+    if (hopts.metrics_bound)
+        close(hopts.metrics_fd);
     sy_engine_on_routes(eng, NULL, NULL);
     if (s.proxy)
         flush_counters(&s, 0); /* what was counted since the last flush */

@@ -35,10 +35,10 @@ struct call {
     struct timespec t0;         /* when the request came, for the log */
     bool logged;                /* its log line is written (replies log before answering) */
     const struct sy_endpoint *ep; /* the endpoint it called (router.c) */
-    bool system;      /* let in by the cron secret, not a token: acts for every workspace */
-    json_t *body;     /* the body (BODY_OBJECT, BODY_OPTIONAL), owned by dispatch */
+    bool system;  /* let in by the cron secret, not a token: acts for every workspace */
+    json_t *body; /* the body (BODY_OBJECT, BODY_OPTIONAL), owned by dispatch */
     struct sy_evalstats *evals; /* the serving thread's evaluation counts (evalstats.h) */
-    char arg[2][512]; /* the path's "{name}" segments, percent-decoded */
+    char arg[2][512];           /* the path's "{name}" segments, percent-decoded */
 };
 
 #define SY_ARGS_MAX 2
@@ -135,6 +135,16 @@ sy_loopstat_t *sy_http_engine_loop(sy_http_t *http);
 /* Every serving thread's evaluation counts (evalstats.h), and when the server started. */
 struct sy_evalstats_set *sy_http_evalstats(const sy_http_t *http);
 int64_t sy_http_started_ms(const sy_http_t *http);
+
+/* --metrics-listen (metrics.c): GET /metrics without a token on listening socket `fd`
+ * (taken: closed on failure too), served by a thread and event loop of their own with the
+ * limits of `opts`. */
+typedef struct sy_metrics_srv sy_metrics_srv_t;
+int sy_metrics_listen(sy_metrics_srv_t **out, sy_http_t *http, int fd, const sy_h1_opts_t *opts,
+                      sy_err_t *err);
+int sy_metrics_port(const sy_metrics_srv_t *m);
+/* Stops its thread and frees it, closing its socket; NULL is a no-op. */
+void sy_metrics_srv_free(sy_metrics_srv_t *m);
 /* Answers the data plane's requests (OFREP, its streams, /healthz, /readyz) with the
  * reader and streams of the thread serving: true when answered (or streaming), false
  * when the request is the engine's (any other path; an OFREP token only the store may

@@ -7,6 +7,9 @@
  * stuck engine instead of timing out with it.
  */
 #include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +19,8 @@
 #include "codec/prom.h"
 #include "http/evalstats.h"
 #include "http/internal.h"
+
+#include <event2/event.h>
 
 #ifndef SY_VERSION
 #define SY_VERSION "0.1.0"
@@ -107,4 +112,97 @@ void sy_api_metrics(struct call *c)
     else
         reply_typed(c, 200, sy_prom_content_type(&p), t.p, t.len);
     sy_text_free(&t);
+}
+
+/* ---- --metrics-listen: /metrics without a token, on a thread of its own ------------------ */
+
+struct sy_metrics_srv {
+    sy_http_t *http;
+    int fd;
+    struct event_base *base;
+    sy_h1_server_t *h1;
+    pthread_t thread;
+    bool started;
+};
+
+static void metrics_request(sy_h1_req_t *req, void *arg)
+{
+    sy_metrics_srv_t *m = arg;
+    struct call c = {.req = req, .http = m->http, .eng = sy_http_engine(m->http)};
+    clock_gettime(CLOCK_MONOTONIC, &c.t0);
+    snprintf(c.who.name, sizeof(c.who.name), "metrics-listen");
+    const char *path = sy_h1_path(req);
+    if (strcmp(path, "/metrics") != 0 && strcmp(path, "/metrics/") != 0) {
+        reply_error(&c, 404, "not_found", "",
+                    "this address serves GET /metrics only (--metrics-listen)");
+    } else if (sy_h1_method(req) != SY_GET) {
+        not_allowed(&c, "GET, HEAD");
+    } else if (sy_h1_query(req)) {
+        char name[64];
+        snprintf(name, sizeof(name), "%.*s", (int)strcspn(sy_h1_query(req), "=&"),
+                 sy_h1_query(req));
+        reply_error(&c, 400, "unknown_field", name, "GET /metrics takes no query parameters");
+    } else {
+        sy_api_metrics(&c);
+    }
+}
+
+static void *metrics_run(void *arg)
+{
+    sy_metrics_srv_t *m = arg;
+    event_base_dispatch(m->base);
+    return NULL;
+}
+
+int sy_metrics_listen(sy_metrics_srv_t **out, sy_http_t *http, int fd, const sy_h1_opts_t *opts,
+                      sy_err_t *err)
+{
+    *out = NULL;
+    sy_metrics_srv_t *m = calloc(1, sizeof(*m));
+    if (!m) {
+        close(fd);
+        return sy_err_set(err, -ENOMEM, NULL, "out of memory");
+    }
+    m->http = http;
+    m->fd = fd;
+    sy_h1_opts_t o = *opts;
+    o.max_body = 1024; /* a scrape has no body */
+    o.max_conns = 64;
+    o.on_head = NULL;
+    o.loop = NULL;
+    o.open = NULL;
+    o.streams = NULL;
+    o.max_streams = 0;
+    int rc = (m->base = event_base_new()) ? 0 : -ENOMEM;
+    if (rc == 0)
+        rc = sy_h1_listen_fd(&m->h1, m->base, fd, &o, metrics_request, m);
+    if (rc == 0 && pthread_create(&m->thread, NULL, metrics_run, m) != 0)
+        rc = -EAGAIN;
+    if (rc < 0) {
+        sy_metrics_srv_free(m);
+        return sy_err_set(err, rc, "metrics-listen", "--metrics-listen: %s", strerror(-rc));
+    }
+    m->started = true;
+    *out = m;
+    return 0;
+}
+
+int sy_metrics_port(const sy_metrics_srv_t *m)
+{
+    return sy_h1_port(m->h1);
+}
+
+void sy_metrics_srv_free(sy_metrics_srv_t *m)
+{
+    if (!m)
+        return;
+    if (m->started) {
+        event_base_loopbreak(m->base);
+        pthread_join(m->thread, NULL);
+    }
+    sy_h1_free(m->h1);
+    if (m->base)
+        event_base_free(m->base);
+    close(m->fd);
+    free(m);
 }

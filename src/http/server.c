@@ -50,9 +50,11 @@ struct sy_http {
     pthread_mutex_t rate_lock;
     struct bucket *buckets; /* per token id: the rate limit's token bucket */
     size_t n_buckets;
-    sy_loopstat_t loop; /* the engine loop's iterations */
+    sy_loopstat_t loop;            /* the engine loop's iterations */
     sy_evalstats_set_t *evalstats; /* every serving thread's (evalstats.h) */
     sy_evalstats_t *evals;         /* the engine loop's own */
+    sy_metrics_srv_t *metrics;     /* --metrics-listen's; NULL: none */
+    int metrics_fd;                /* its socket until it takes it; -1: none */
     int64_t started_ms;
 };
 
@@ -858,6 +860,9 @@ static int split_listen(const char *listen, char *host, size_t cap, int *port)
 
 static void http_free(sy_http_t *http)
 {
+    sy_metrics_srv_free(http->metrics);
+    if (http->metrics_fd >= 0)
+        close(http->metrics_fd);
     sy_workers_free(http->workers);
     sy_h1_free(http->h1);
     sy_streams_free(http->streams);
@@ -876,22 +881,24 @@ static void http_free(sy_http_t *http)
     free(http);
 }
 
-static int listen_error(const char *listen, int rc, sy_err_t *err)
+static int listen_error(const char *listen, const char *option, int rc, sy_err_t *err)
 {
     if (rc == -EINVAL)
-        return sy_err_set(err, rc, "listen", "cannot resolve the address of %s", listen);
-    return sy_err_set(err, rc, "listen", "cannot listen on %s: %s", listen, strerror(-rc));
+        return sy_err_set(err, rc, option, "--%s: cannot resolve the address of %s", option,
+                          listen);
+    return sy_err_set(err, rc, option, "--%s: cannot listen on %s: %s", option, listen,
+                      strerror(-rc));
 }
 
-int sy_http_bind(const char *listen, sy_err_t *err)
+int sy_http_bind(const char *listen, const char *option, sy_err_t *err)
 {
     char host[256];
     int port;
     if (split_listen(listen, host, sizeof(host), &port) < 0)
-        return sy_err_set(err, -EINVAL, "listen", "--listen takes ADDR:PORT, not \"%.64s\"",
+        return sy_err_set(err, -EINVAL, option, "--%s takes ADDR:PORT, not \"%.64s\"", option,
                           listen);
     int fd = sy_h1_bind(host, port);
-    return fd < 0 ? listen_error(listen, fd, err) : fd;
+    return fd < 0 ? listen_error(listen, option, fd, err) : fd;
 }
 
 int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
@@ -900,19 +907,25 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
     *out = NULL;
     char host[256] = "";
     int port = 0;
-    if (!opts->bound && split_listen(opts->listen, host, sizeof(host), &port) < 0)
+    if (!opts->bound && split_listen(opts->listen, host, sizeof(host), &port) < 0) {
+        if (opts->metrics_bound)
+            close(opts->metrics_fd);
         return sy_err_set(err, -EINVAL, "listen", "--listen takes ADDR:PORT, not \"%.64s\"",
                           opts->listen);
+    }
     sy_http_t *http = calloc(1, sizeof(*http));
     if (!http) {
         if (opts->bound)
             close(opts->bound_fd);
+        if (opts->metrics_bound)
+            close(opts->metrics_fd);
         return sy_err_set(err, -ENOMEM, NULL, "out of memory");
     }
     http->eng = eng;
     http->base = base;
     http->opts = *opts;
     http->listen_fd = opts->bound ? opts->bound_fd : -1; /* closed by http_free */
+    http->metrics_fd = opts->metrics_bound ? opts->metrics_fd : -1;
     pthread_mutex_init(&http->rate_lock, NULL);
     atomic_init(&http->store_up, sy_store_ping(sy_engine_store(eng)));
     sy_loopstat_init(&http->loop, "engine", opts->loop_cpu);
@@ -961,7 +974,15 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
     }
     if (rc < 0) {
         http_free(http);
-        return listen_error(opts->listen, rc, err);
+        return listen_error(opts->listen, "listen", rc, err);
+    }
+    if (http->metrics_fd >= 0) {
+        rc = sy_metrics_listen(&http->metrics, http, http->metrics_fd, &h1, err);
+        http->metrics_fd = -1; /* taken */
+        if (rc < 0) {
+            http_free(http);
+            return rc;
+        }
     }
     http->thread = pthread_self();
     sy_engine_bind_thread(eng); /* the loop's: workers must never change, compile or commit */
@@ -978,6 +999,11 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
 int sy_http_port(const sy_http_t *http)
 {
     return http->port;
+}
+
+int sy_http_metrics_port(const sy_http_t *http)
+{
+    return http->metrics ? sy_metrics_port(http->metrics) : 0;
 }
 
 void sy_http_drain(sy_http_t *http, int grace_s, void (*done)(void *arg), void *arg)

@@ -54,6 +54,12 @@ typedef struct sy_http_opts {
     bool bound; /* `bound_fd` is the listening socket (sy_http_bind), `listen`
                  * only names it: the server takes it (closed on failure too) */
     int bound_fd;
+    /* --metrics-listen: with metrics_bound, `metrics_fd` is a socket from sy_http_bind where
+     * GET /metrics needs no token, served by a thread of its own (the server takes it,
+     * closed on failure too). Anyone who reaches that address reads the metrics: bind it
+     * where only the scrapers can. */
+    bool metrics_bound;
+    int metrics_fd;
     /* The proxy's counters of workspace `ws` (proxy.h, sy_proxy_stats); NULL: no proxy. */
     json_t *(*route_stats)(void *arg, int64_t ws);
     /* Upstream `upstream` (0 legacy, 1 new) of route (ws, name) (sy_proxy_health); with
@@ -70,8 +76,9 @@ typedef struct sy_http_opts {
 /* A listening socket on opts->listen's address: the fd, or a negative code with `err` (an
  * address that does not parse or cannot be bound: "cannot listen on 127.0.0.1:8080:
  * Address already in use"). What `serve` makes first, before it opens or creates a
- * database, so that a port in use leaves nothing behind. */
-int sy_http_bind(const char *listen, sy_err_t *err);
+ * database, so that a port in use leaves nothing behind. `option` names the setting in
+ * the message and err->field ("listen", "metrics-listen"). */
+int sy_http_bind(const char *listen, const char *option, sy_err_t *err);
 
 /* Binds (or takes opts->bound_fd) and starts serving on `base`. Returns 0, or a negative code with
  * `err` (an address that does not parse or cannot be bound). */
@@ -80,6 +87,8 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
 
 /* The port actually bound (useful with port 0). */
 int sy_http_port(const sy_http_t *http);
+/* The port of --metrics-listen's address; 0: none. */
+int sy_http_metrics_port(const sy_http_t *http);
 
 /* Stops accepting; `done` is called once every request in flight has been answered (or
  * after `grace_s` seconds). */

@@ -89,5 +89,22 @@ scrape
 has "20 more evaluations counted, none lost" 'switchyard_flag_evaluations_total{workspace="1",flag="alpha",reason="STATIC"}' 26
 
 stop_server
+
+# ---- --metrics-listen: the same, with no token, on an address of its own -----------------
+start_server "$SY" --quiet --workers 2 --metrics-listen 127.0.0.1:0
+MPORT=$(sed -n 's/.*metrics_listening.*port=\([0-9][0-9]*\).*/\1/p' "$TMP/log" | head -1)
+check "the metrics address is logged with its port" 0 "" "" -- test -n "$MPORT"
+eval_one alpha "$SDK" '{}'
+murl=http://127.0.0.1:$MPORT
+check "GET /metrics there needs no token" 0 "" "" -- sh -c "curl -s -f '$murl/metrics' >'$TMP/metrics'"
+has "... and counts what the server served (restarted: from zero)" 'switchyard_flag_evaluations_total{workspace="1",flag="alpha",reason="STATIC"}' 1
+check "... anything else there is 404" 0 "" "" -- sh -c "test \"\$(curl -s -o '$TMP/body' -w '%{http_code}' '$murl/v1/flags')\" = 404 && jq -e '$ERR' '$TMP/body' >/dev/null"
+check "... POST is 405 with Allow" 0 "" "" -- sh -c "curl -s -D - -o /dev/null -X POST '$murl/metrics' | grep -qi '^allow: GET, HEAD'"
+check "... a query parameter is 400 unknown_field" 0 "" "" -- sh -c "curl -s '$murl/metrics?debug=1' | jq -e '.error.code == \"unknown_field\" and .error.field == \"debug\"' >/dev/null"
+expect "the main address still wants a token" 401 "$ERR" -- GET /metrics ""
+check "a port in use for --metrics-listen fails before a database is made" 1 "" "metrics-listen.*cannot listen" -- \
+    "$SY" serve --listen 127.0.0.1:0 --db "$TMP/new.db" --metrics-listen "127.0.0.1:$MPORT"
+check "... and made none" 0 "" "" -- test ! -e "$TMP/new.db"
+stop_server
 check "bad --metrics-max-flags: usage error" 2 "" "metrics-max-flags" -- "$SY" serve --listen 127.0.0.1:0 --db "$TMP/sy.db" --metrics-max-flags -1
 tap_done
