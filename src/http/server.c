@@ -96,6 +96,33 @@ static void put_json_string(FILE *to, const char *s)
     fputc('"', to);
 }
 
+/* Whether `s` is a number as JSON writes one: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static bool is_json_number(const char *s)
+{
+    s += *s == '-';
+    if (*s == '0')
+        s++;
+    else if (*s >= '1' && *s <= '9')
+        while (*s >= '0' && *s <= '9')
+            s++;
+    else
+        return false;
+    if (*s == '.') {
+        if (!(*++s >= '0' && *s <= '9'))
+            return false;
+        while (*s >= '0' && *s <= '9')
+            s++;
+    }
+    if (*s == 'e' || *s == 'E') {
+        s += s[1] == '+' || s[1] == '-' ? 2 : 1;
+        if (!(*s >= '0' && *s <= '9'))
+            return false;
+        while (*s >= '0' && *s <= '9')
+            s++;
+    }
+    return *s == '\0';
+}
+
 void sy_log(sy_log_format_t fmt, const char *event, ...)
 {
     struct timespec ts;
@@ -114,13 +141,17 @@ void sy_log(sy_log_format_t fmt, const char *event, ...)
         fprintf(stderr, "ts=%s event=%s", when, event);
     for (const char *k; (k = va_arg(ap, const char *));) {
         const char *v = va_arg(ap, const char *);
+        char kind = *k == '#' || *k == '@' ? *k++ : 0;
         if (!v)
             v = "";
         if (fmt == SY_LOG_JSON) {
             fputc(',', stderr);
             put_json_string(stderr, k);
             fputc(':', stderr);
-            put_json_string(stderr, v);
+            if ((kind == '#' && is_json_number(v)) || (kind == '@' && (*v == '{' || *v == '[')))
+                fputs(v, stderr);
+            else
+                put_json_string(stderr, v);
         } else if (strpbrk(v, " \"=") || !*v || !sy_utf8_valid(v, strlen(v))) {
             fprintf(stderr, " %s=", k);
             put_json_string(stderr, v);
@@ -147,7 +178,7 @@ static void log_call(const struct call *c)
         us, sizeof(us), "%lld",
         (long long)((t1.tv_sec - c->t0.tv_sec) * 1000000 + (t1.tv_nsec - c->t0.tv_nsec) / 1000));
     sy_log(c->http->opts.log, "request", "method", sy_h1_method_name(c->req), "path",
-           sy_h1_path(c->req), "status", status, "us", us, "actor",
+           sy_h1_path(c->req), "#status", status, "#us", us, "actor",
            c->who.name[0] ? c->who.name : "-", NULL);
 }
 

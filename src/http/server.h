@@ -97,7 +97,10 @@ void sy_http_drain(sy_http_t *http, int grace_s, void (*done)(void *arg), void *
 void sy_http_free(sy_http_t *http); /* NULL is a no-op */
 
 /* One structured log line on stderr: `event` and then key/value string pairs, NULL
- * terminated. Text: "ts=... event=... k=v"; JSON: one object per line. */
+ * terminated. Text: "ts=... event=... k=v"; JSON: one object per line. A key may say what
+ * its value is by its first character, which is not written: '#' a number (a JSON number
+ * in JSON; a value that is none is written as a string), '@' JSON text (an object or
+ * array: nested as it is in JSON, quoted in text). */
 void sy_log(sy_log_format_t fmt, const char *event, ...);
 
 #endif

@@ -106,5 +106,12 @@ check "a port in use for --metrics-listen fails before a database is made" 1 "" 
     "$SY" serve --listen 127.0.0.1:0 --db "$TMP/new.db" --metrics-listen "127.0.0.1:$MPORT"
 check "... and made none" 0 "" "" -- test ! -e "$TMP/new.db"
 stop_server
+
+# ---- JSON logs: numbers are numbers -------------------------------------------------------
+start_server "$SY" --log-format json --workers 0
+expect "a request to log" 200 "" -- GET /metrics "$VIEWER"
+stop_server
+check "a request's line: status and time are JSON numbers" 0 "" "" -- sh -c \
+    "grep '\"event\":\"request\"' '$TMP/log' | grep '/metrics' | head -1 | jq -e '.status == 200 and (.us | type) == \"number\" and .method == \"GET\"' >/dev/null"
 check "bad --metrics-max-flags: usage error" 2 "" "metrics-max-flags" -- "$SY" serve --listen 127.0.0.1:0 --db "$TMP/sy.db" --metrics-max-flags -1
 tap_done
