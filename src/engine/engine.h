@@ -267,8 +267,10 @@ void sy_engine_on_change(sy_engine_t *eng, sy_engine_change_cb cb, void *arg);
  * split while it runs, so assignment is stable and OFREP serves it. Its life: draft ->
  * running -> stopped | terminated; any other transition is SY_ECONFLICT. Starting
  * replaces the flag's targeting by the split; ending puts the flag back as it was before
- * the start. Every transition is one transaction with its audit events. JSON shapes are
- * those of docs/api.md ("Experiments"); every returned object is owned by the caller. */
+ * the start. Every transition is one transaction with its audit events. Definitions and
+ * experiments are C (sy_exp_def_t, sy_experiment_t; codec/experiment_json.h reads and
+ * writes their JSON, docs/api.md "Experiments"); results and promotion still answer JSON
+ * objects the caller owns. */
 
 /* Longest experiment (and flag) key, variant key and description, in bytes. */
 #define SY_EXP_KEY_MAX         256
