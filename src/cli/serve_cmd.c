@@ -23,6 +23,7 @@
 
 #include "cli/args.h"
 #include "codec/flag_json.h"
+#include "codec/experiment_json.h"
 #include "engine/engine.h"
 #include "http/server.h"
 #include "notify/sender.h"
@@ -79,7 +80,7 @@ enum {
 };
 
 /* Each server-wide safety default and the field of an experiment's "safety" it stands for:
- * the engine checks them as it checks a definition's (sy_engine_exp_defaults_parse). */
+ * read as a definition's "safety" is, by its schema (sy_exp_defaults_read). */
 static const struct {
     int opt;
     const char *field;
@@ -861,7 +862,7 @@ int sy_cli_serve(int argc, char **argv)
                         json_string(from[O_AUTO_DRY_RUN] ? from[O_AUTO_DRY_RUN] : "default"));
     json_object_set_new(sources, "cron_secret",
                         json_string(from[O_AUTO_SECRET] ? from[O_AUTO_SECRET] : "default"));
-    if (!bad && sy_engine_exp_defaults_parse(safety, &exp_defaults, &err) < 0) {
+    if (!bad && sy_exp_defaults_read(safety, &exp_defaults, &err) < 0) {
         const char *field = strchr(err.field, '.') ? strchr(err.field, '.') + 1 : err.field;
         size_t i = 0;
         while (i + 1 < sizeof(safety_opts) / sizeof(safety_opts[0]) &&

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cli/args.h"
+#include "codec/experiment_json.h"
 #include "codec/stats_json.h"
 #include "core/rng.h"
 #include "engine/engine.h"
@@ -512,27 +513,31 @@ static int run(const struct scenario *s, uint64_t seed, struct outcome *o, sy_er
     int64_t ws, id;
     char secret[SY_TOKEN_MAX];
     sy_principal_t who;
-    json_t *xp = NULL;
-    const char *key = json_string_value(json_object_get(s->def, "key"));
-    int rc = -1;
+    /* the scenario's experiment read as POST /v1/experiments reads one */
+    sy_exp_def_t *def = malloc(sizeof(*def));
+    sy_experiment_t *xp = malloc(sizeof(*xp));
+    int rc = -1, read = -1;
+    if (!def || !xp) {
+        fprintf(stderr, "switchyard simulate: out of memory\n");
+        goto out;
+    }
     if (sy_engine_workspace_create(eng, "sim", &ws, &err) < 0 ||
         sy_engine_token_create(eng, NULL, ws, "simulate", SY_ROLE_ADMIN, secret, sizeof(secret),
                                &id, &err) < 0 ||
         sy_engine_authenticate(eng, secret, strlen(secret), &who) < 0 ||
-        sy_engine_experiment_create(eng, &who, s->def, &xp, &err) < 0) {
+        (read = sy_exp_def_read(s->def, def, &err)) < 0 ||
+        sy_engine_experiment_create(eng, &who, def, xp, &err) < 0) {
         *bad = err;
         rc = err.code == -EINVAL || err.code == SY_EUNKNOWN || err.code == -EEXIST ? -EINVAL : -1;
         if (rc == -1)
             fprintf(stderr, "switchyard simulate: %s\n", err.msg);
         goto out;
     }
-    json_decref(xp);
-    xp = NULL;
-    if (sy_engine_experiment_transition(eng, &who, key, "running", &xp, &err) < 0) {
+    if (sy_engine_experiment_transition(eng, &who, def->key, "running", xp, &err) < 0) {
         fprintf(stderr, "switchyard simulate: %s\n", err.msg);
         goto out;
     }
-    const char *flag = json_string_value(json_object_get(xp, "flag"));
+    const char *flag = xp->def.flag, *key = def->key;
     sy_engine_timers_t t = {.auto_promotion_ms = (int64_t)(s->check_hours * 3600000),
                             .health_ms = (int64_t)(s->health_minutes * 60000)};
     sy_engine_set_timers(eng, &t);
@@ -636,7 +641,10 @@ static int run(const struct scenario *s, uint64_t seed, struct outcome *o, sy_er
         rc = -1;
     }
 out:
-    json_decref(xp);
+    if (read == 0)
+        sy_exp_def_clear(def);
+    free(def);
+    free(xp);
     sy_engine_close(eng);
     return rc;
 }

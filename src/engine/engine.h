@@ -98,10 +98,8 @@ typedef struct sy_exp_defaults {
 #define SY_EXP_DEFAULTS                                                                            \
     ((sy_exp_defaults_t){.safety = SY_SAFETY_DEFAULTS, .max_latency_increase_pct = 10})
 
-/* Checks a "safety" object (NULL: {}) as an experiment's definition takes it, with the
- * specification's defaults for the fields it does not give, into *out: what serve builds
- * from its options. -EINVAL naming the field ("safety.min_confidence"). */
-int sy_engine_exp_defaults_parse(const json_t *safety, sy_exp_defaults_t *out, sy_err_t *err);
+/* (serve reads them as an experiment's "safety" is read: sy_exp_defaults_read in
+ * codec/experiment_json.h.) */
 
 typedef struct sy_engine_opts {
     const char *db;             /* store URI (a file path for SQLite) */
@@ -313,37 +311,124 @@ void sy_engine_on_change(sy_engine_t *eng, sy_engine_change_cb cb, void *arg);
  * split while it runs, so assignment is stable and OFREP serves it. Its life: draft ->
  * running -> stopped | terminated; any other transition is SY_ECONFLICT. Starting
  * replaces the flag's targeting by the split; ending puts the flag back as it was before
- * the start. Every transition is one transaction with its audit events. JSON shapes are
- * those of docs/api.md ("Experiments"); every returned object is owned by the caller. */
+ * the start. Every transition is one transaction with its audit events. Definitions and
+ * experiments are C (sy_exp_def_t, sy_experiment_t; codec/experiment_json.h reads and
+ * writes their JSON, docs/api.md "Experiments"); results and promotion still answer JSON
+ * objects the caller owns. */
 
-/* Creates a draft from its definition ({"key", "flag"?, "variants", "metric",
- * "guardrails"?, "safety"?, "record_exposures"?, "description"?}). A flag that does not
- * exist is created (serving control) in the same transaction; one that exists must have
- * every variant. -EINVAL names the offending field; -EEXIST for a taken key; SY_ECONFLICT
- * when another draft or running experiment already uses the flag. */
-int sy_engine_experiment_create(sy_engine_t *eng, const sy_principal_t *actor, const json_t *def,
-                                json_t **out, sy_err_t *err);
-/* {"experiments": [...]} by creation. */
-int sy_engine_experiment_list(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
-                              sy_err_t *err);
-/* Changes experiment `key`'s settings by a JSON merge patch (RFC 7386) of its definition:
- * members replace, null removes (a safety field removed follows the server-wide default
- * again), objects merge. The result is checked whole as a create checks it (-EINVAL naming
- * the field, "safety.min_confidenc"). Only a draft, running or promoting experiment changes
- * (SY_ECONFLICT naming "state"); its key, flag, variants, metric, guardrails and
- * record_exposures never change (SY_ECONFLICT naming the field), nor, once it has started,
- * safety.sequential and safety.sequential_tau_squared (the running always-valid p-value
- * holds only for the test it began with). Audited ("experiment.update", before and after).
- * A patch that changes nothing writes nothing. On a refusal nothing changes. */
-int sy_engine_experiment_patch(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
-                               const json_t *patch, sy_err_t *err);
-/* The experiment, or -ENOENT. */
+/* Longest experiment (and flag) key, variant key and description, in bytes. */
+#define SY_EXP_KEY_MAX         256
+#define SY_EXP_VARIANT_MAX     63
+#define SY_EXP_DESCRIPTION_MAX 1000
+
+/* The fields of a definition's "safety", as bits of sy_exp_def_t.safety_set (this order is
+ * the API's). */
+enum {
+    SY_EXP_SAFETY_MIN_SAMPLE,
+    SY_EXP_SAFETY_MIN_CONFIDENCE,
+    SY_EXP_SAFETY_MIN_IMPROVEMENT,
+    SY_EXP_SAFETY_MIN_RUNTIME,
+    SY_EXP_SAFETY_MAX_ERROR_RATE,
+    SY_EXP_SAFETY_SEQUENTIAL,
+    SY_EXP_SAFETY_TAU,
+    SY_EXP_SAFETY_MANUAL,
+    SY_EXP_SAFETY_MAX_LATENCY,
+    SY_EXP_SAFETY_PLANNED_LIFT,
+    SY_EXP_SAFETY_PROMOTION,
+    SY_EXP_SAFETY_N
+};
+/* The fields of its "allocation" (the steps' guardrails), as bits of allocation_set. */
+enum {
+    SY_EXP_ALLOC_MIN_CONFIDENCE = 1,
+    SY_EXP_ALLOC_MAX_STEP = 2,
+    SY_EXP_ALLOC_COOLDOWN = 4,
+    SY_EXP_ALLOC_MAX_CHANGES = 8
+};
+
+/* One variant of a definition. */
+typedef struct sy_exp_variant {
+    char key[SY_EXP_VARIANT_MAX + 1];
+    int64_t weight; /* a request's: 0 to 1000000, relative; an answer's: percentage points */
+    bool control;   /* exactly one variant is the control */
+    char *value;    /* a request's: the flag's value for it as JSON text, for a flag the
+                       experiment creates (NULL: its key); the reader's (sy_exp_def_clear).
+                       Answers: NULL */
+} sy_exp_variant_t;
+
+/* An experiment's definition (docs/api.md, "Experiments"): what a create takes, what an
+ * update replaces, what an answer holds. A request fills what it gives over
+ * sy_exp_def_init's defaults and marks its safety and allocation fields in *_set. */
+typedef struct sy_exp_def {
+    char key[SY_EXP_KEY_MAX + 1];
+    char flag[SY_EXP_KEY_MAX + 1]; /* "": the key */
+    size_t n_variants;             /* 2 to SY_EXP_MAX_ARMS */
+    sy_exp_variant_t variants[SY_EXP_MAX_ARMS];
+    sy_metric_t metric;
+    bool latency_guardrail; /* "guardrails": "error_rate" always, "latency" too */
+    bool record_exposures;  /* OFREP's evaluations are exposures */
+    bool has_description;
+    char description[SY_EXP_DESCRIPTION_MAX + 1];
+    sy_exp_defaults_t safety;      /* the fields safety_set names are the experiment's own; in an
+                                      answer the others hold the server-wide defaults in force */
+    unsigned safety_set;           /* 1u << SY_EXP_SAFETY_* */
+    sy_guardrails_t allocation;    /* its own guardrails: those allocation_set names */
+    unsigned allocation_set;       /* SY_EXP_ALLOC_* */
+    sy_health_thresholds_t health; /* the health monitor's thresholds */
+    int64_t health_min_events;     /* samples a window needs before it is judged */
+} sy_exp_def_t;
+
+/* The specification's defaults of what a definition does not give (no variants); a
+ * health window is judged from 1000 samples (a 5-point drop is then 4 to 7 sds: noise does
+ * not roll back). */
+#define SY_EXP_HEALTH_MIN_EVENTS 1000
+#define SY_EXP_DEF_DEFAULTS                                                                        \
+    ((sy_exp_def_t){.metric = SY_METRIC_CONVERSION,                                                \
+                    .safety = SY_EXP_DEFAULTS,                                                     \
+                    .allocation = SY_GUARDRAILS_DEFAULTS,                                          \
+                    .health = SY_HEALTH_THRESHOLDS_DEFAULTS,                                       \
+                    .health_min_events = SY_EXP_HEALTH_MIN_EVENTS})
+
+/* An experiment as answered: its definition as normalized (weights in points, the flag
+ * named, every safety setting in force), its state and the live split. */
+typedef struct sy_experiment {
+    sy_exp_def_t def;
+    char state[16]; /* "draft", "running", "stopped", "terminated", "promoting", "promoted",
+                       "rolled_back" */
+    int64_t weights[SY_EXP_MAX_ARMS]; /* now, by variant (def.variants' order), points */
+    int64_t created_ms;
+    int64_t started_ms; /* 0: not started */
+    int64_t stopped_ms; /* 0: not ended */
+} sy_experiment_t;
+
+/* Creates a draft from `def`. A flag that does not exist is created (serving control) in
+ * the same transaction; one that exists must have every variant (and the definition gives
+ * no values). -EINVAL names the offending field ("variants[1].key", "safety.min_confidence");
+ * -EEXIST for a taken key; SY_ECONFLICT when another draft or running experiment already
+ * uses the flag. The experiment as created into *out. */
+int sy_engine_experiment_create(sy_engine_t *eng, const sy_principal_t *actor,
+                                const sy_exp_def_t *def, sy_experiment_t *out, sy_err_t *err);
+/* The workspace's experiments by creation: *out an array of *n (owned: free()). */
+int sy_engine_experiment_list(sy_engine_t *eng, const sy_principal_t *actor, sy_experiment_t **out,
+                              size_t *n, sy_err_t *err);
+/* Replaces experiment `key`'s settings by `def` (PATCH: the edge merges an RFC 7386 patch
+ * into the current definition and reads the result; a safety field it removes follows the
+ * server-wide default again). `def` is checked whole as a create checks it (-EINVAL naming
+ * the field). Only a draft, running or promoting experiment changes (SY_ECONFLICT naming
+ * "state"); its key, flag, variants, metric, guardrails and record_exposures never change
+ * (SY_ECONFLICT naming the field), nor, once it has started, safety.sequential and
+ * safety.sequential_tau_squared (the running always-valid p-value holds only for the test
+ * it began with). Audited ("experiment.update", before and after). A definition that
+ * changes nothing writes nothing. On a refusal nothing changes. The experiment after it
+ * into *out (may be NULL). */
+int sy_engine_experiment_update(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                                const sy_exp_def_t *def, sy_experiment_t *out, sy_err_t *err);
+/* The experiment into *out, or -ENOENT. */
 int sy_engine_experiment_get(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
-                             json_t **out, sy_err_t *err);
-/* Moves experiment `key` to `state` ("running", "stopped" or "terminated"); the
- * experiment after the change into *out. */
+                             sy_experiment_t *out, sy_err_t *err);
+/* Moves experiment `key` to `state` ("running", "stopped" or "terminated"; -EINVAL for
+ * another); the experiment after the change into *out. */
 int sy_engine_experiment_transition(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
-                                    const char *state, json_t **out, sy_err_t *err);
+                                    const char *state, sy_experiment_t *out, sy_err_t *err);
 /* The results: every variant's numbers, each treatment against control, SRM, and the
  * decision with its reasons (core/experiment does the arithmetic). */
 int sy_engine_experiment_results(sy_engine_t *eng, const sy_principal_t *actor, const char *key,

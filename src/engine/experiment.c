@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/json_merge.h"
+#include "codec/experiment_json.h"
 #include "engine/experiment_int.h"
 
 static const char *const state_names[] = {"draft",     "running",  "stopped",    "terminated",
@@ -199,8 +199,14 @@ static int load_experiment(void *arg, const sy_store_experiment_t *row)
         return -ENOMEM;
     json_error_t je;
     json_t *def = json_loads(row->definition, 0, &je);
+    sy_exp_def_t *d = malloc(sizeof(*d));
     sy_err_t err = {0};
-    int rc = def ? sy_exp_parse_def(def, e, NULL, true, &eng->exp_defaults, &err) : -EIO;
+    int rc = !d ? -ENOMEM : !def ? -EIO : sy_exp_def_read(def, d, &err);
+    if (rc == 0) {
+        rc = sy_exp_def_apply(d, e, true, &eng->exp_defaults, &err);
+        sy_exp_def_clear(d);
+    }
+    free(d);
     json_decref(def);
     if (rc == 0 && state_parse(row->state, &e->state) < 0)
         rc = -EIO;
@@ -362,20 +368,46 @@ out:
     return rc == -ENOMEM ? sy_eng_oom(err) : rc;
 }
 
-int sy_engine_experiment_create(sy_engine_t *eng, const sy_principal_t *actor, const json_t *def,
-                                json_t **out, sy_err_t *err)
+/* Each variant's value in the flag an experiment creates: its own (JSON text), else its
+ * key. -EINVAL naming a value that is no JSON. */
+static int flag_values(const sy_exp_def_t *d, json_t **out, sy_err_t *err)
+{
+    json_t *values = json_object();
+    if (!values)
+        return sy_eng_oom(err);
+    for (size_t i = 0; i < d->n_variants; i++) {
+        const sy_exp_variant_t *v = &d->variants[i];
+        json_error_t je;
+        json_t *j = v->value ? json_loads(v->value, JSON_DECODE_ANY, &je) : json_string(v->key);
+        if (!j && v->value && json_error_code(&je) != json_error_out_of_memory) {
+            char f[48];
+            snprintf(f, sizeof(f), "variants[%zu].value", i);
+            json_decref(values);
+            return sy_err_set(err, -EINVAL, f, "a variant's value is JSON");
+        }
+        if (json_object_set_new(values, v->key, j) < 0) {
+            json_decref(values);
+            return sy_eng_oom(err);
+        }
+    }
+    *out = values;
+    return 0;
+}
+
+int sy_engine_experiment_create(sy_engine_t *eng, const sy_principal_t *actor,
+                                const sy_exp_def_t *def, sy_experiment_t *out, sy_err_t *err)
 {
     struct workspace *w = sy_eng_find_ws(eng, actor->workspace);
     if (!w)
         return sy_err_set(err, -ENOENT, NULL, "no such workspace");
     struct experiment *e = calloc(1, sizeof(*e));
-    json_t *values = json_object(), *after = NULL, *newflag = NULL, *flag = NULL;
+    json_t *values = NULL, *after = NULL, *newflag = NULL, *flag = NULL;
     int rc = -ENOMEM;
-    if (!e || !values) {
+    if (!e) {
         rc = sy_eng_oom(err);
         goto out;
     }
-    if ((rc = sy_exp_parse_def(def, e, values, false, &eng->exp_defaults, err)) < 0)
+    if ((rc = sy_exp_def_apply(def, e, false, &eng->exp_defaults, err)) < 0)
         goto out;
     if (sy_exp_find(eng, w->id, e->key, strlen(e->key))) {
         rc = sy_err_set(err, -EEXIST, "key", "experiment \"%.64s\" already exists", e->key);
@@ -389,11 +421,15 @@ int sy_engine_experiment_create(sy_engine_t *eng, const sy_principal_t *actor, c
         goto out;
     }
     flag = sy_eng_flag_json(w, e->flag);
+    if (!flag && sy_eng_flag_exists(w, e->flag)) {
+        rc = sy_eng_oom(err); /* there, but could not be read back */
+        goto out;
+    }
     const json_t *fvars = json_object_get(flag, "variants");
     for (size_t i = 0; flag && i < e->n_arms; i++) {
         char f[48];
         snprintf(f, sizeof(f), "variants[%zu]", i);
-        if (json_object_get(json_array_get(json_object_get(def, "variants"), i), "value")) {
+        if (def->variants[i].value) {
             rc = sy_err_set(err, -EINVAL, f,
                             "flag \"%.64s\" exists: its variants' values are the flag's", e->flag);
             goto out;
@@ -404,6 +440,8 @@ int sy_engine_experiment_create(sy_engine_t *eng, const sy_principal_t *actor, c
             goto out;
         }
     }
+    if (!flag && (rc = flag_values(def, &values, err)) < 0)
+        goto out;
     e->ws = w->id;
     e->state = DRAFT;
     e->created_ms = sy_engine_now_ms(eng);
@@ -433,8 +471,8 @@ int sy_engine_experiment_create(sy_engine_t *eng, const sy_principal_t *actor, c
         e->id = 0;
         goto out;
     }
-    add_experiment(eng, e);    /* room was made above */
-    *out = json_incref(after); /* the experiment as committed: nothing to make now */
+    add_experiment(eng, e); /* room was made above */
+    sy_exp_view(e, out);    /* the experiment as committed: nothing can fail now */
     e = NULL;
 out:
     experiment_free(e);
@@ -445,61 +483,76 @@ out:
     return rc;
 }
 
-int sy_engine_experiment_list(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
-                              sy_err_t *err)
+int sy_engine_experiment_list(sy_engine_t *eng, const sy_principal_t *actor, sy_experiment_t **out,
+                              size_t *n, sy_err_t *err)
 {
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < eng->x->n; i++)
-        if (eng->x->all[i]->ws == actor->workspace &&
-            json_array_append_new(a, sy_exp_to_json(eng->x->all[i])) < 0) {
-            json_decref(a);
-            a = NULL;
-        }
-    *out = a ? json_pack("{so}", "experiments", a) : NULL;
-    return *out ? 0 : sy_eng_oom(err);
+    size_t k = 0;
+    for (size_t i = 0; i < eng->x->n; i++)
+        k += eng->x->all[i]->ws == actor->workspace;
+    sy_experiment_t *a = malloc((k ? k : 1) * sizeof(*a));
+    if (!a)
+        return sy_eng_oom(err);
+    k = 0;
+    for (size_t i = 0; i < eng->x->n; i++)
+        if (eng->x->all[i]->ws == actor->workspace)
+            sy_exp_view(eng->x->all[i], &a[k++]);
+    *out = a;
+    *n = k;
+    return 0;
 }
 
-/* What a patch may not change: `member` of the definitions `was` and `now` differs. */
-static bool differs(const json_t *was, const json_t *now, const char *member)
+/* What an update may not change: the first of the fixed members of `e` that `n` (the same
+ * experiment's new definition, applied) changes, or NULL. */
+static const char *fixed_changed(const struct experiment *e, const struct experiment *n)
 {
-    return !json_equal(json_object_get(was, member), json_object_get(now, member));
+    if (strcmp(e->key, n->key) != 0)
+        return "key";
+    if (strcmp(e->flag, n->flag) != 0)
+        return "flag";
+    bool same = e->n_arms == n->n_arms && e->control == n->control;
+    for (size_t i = 0; same && i < e->n_arms; i++)
+        same = strcmp(e->arms[i].key, n->arms[i].key) == 0 &&
+               e->arms[i].defined_weight == n->arms[i].defined_weight;
+    if (!same)
+        return "variants";
+    if (e->metric != n->metric)
+        return "metric";
+    if (e->latency_guardrail != n->latency_guardrail)
+        return "guardrails";
+    if (e->record_exposures != n->record_exposures)
+        return "record_exposures";
+    return NULL;
 }
 
-int sy_engine_experiment_patch(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
-                               const json_t *patch, sy_err_t *err)
+int sy_engine_experiment_update(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                                const sy_exp_def_t *def, sy_experiment_t *out, sy_err_t *err)
 {
     struct experiment *e = sy_exp_lookup(eng, actor, key, err);
     if (!e)
         return err ? err->code : -ENOENT;
-    if (!json_is_object(patch))
-        return sy_err_set(err, -EINVAL, "", "a patch is a JSON object (RFC 7386 merge patch)");
     if (e->state != DRAFT && e->state != RUNNING && e->state != PROMOTING)
         return sy_err_set(err, SY_ECONFLICT, "state",
                           "experiment \"%.64s\" is %s: only a draft, running or promoting "
                           "experiment's settings change",
                           e->key, state_names[e->state]);
-    /* Merged into what it was given (the stored form): a safety field set to null is its
-     * own no more, and follows the server-wide default again. */
-    json_t *merged = sy_json_merge_patch(e->def, patch), *before = NULL, *after = NULL;
+    json_t *before = NULL, *after = NULL;
     struct experiment *n = calloc(1, sizeof(*n));
     int rc;
-    if (!merged || !n) {
+    if (!n) {
         rc = sy_eng_oom(err);
         goto out;
     }
     /* a weight the allocation moved is the experiment's, not its definition's */
-    if ((rc = sy_exp_parse_def(merged, n, NULL, false, &eng->exp_defaults, err)) < 0)
+    if ((rc = sy_exp_def_apply(def, n, false, &eng->exp_defaults, err)) < 0)
         goto out;
-    static const char *const fixed[] = {"key",    "flag",       "variants",
-                                        "metric", "guardrails", "record_exposures"};
-    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-        if (differs(e->def, n->def, fixed[i])) {
-            rc = sy_err_set(err, SY_ECONFLICT, fixed[i],
-                            "%s cannot change: it is part of what the experiment measures "
-                            "(create a new experiment instead)",
-                            fixed[i]);
-            goto out;
-        }
+    const char *fixed = fixed_changed(e, n);
+    if (fixed) {
+        rc = sy_err_set(err, SY_ECONFLICT, fixed,
+                        "%s cannot change: it is part of what the experiment measures "
+                        "(create a new experiment instead)",
+                        fixed);
+        goto out;
+    }
     if (e->state != DRAFT && (n->sequential != e->sequential || n->tau_squared != e->tau_squared)) {
         rc = sy_err_set(err, SY_ECONFLICT,
                         n->sequential != e->sequential ? "safety.sequential"
@@ -509,7 +562,7 @@ int sy_engine_experiment_patch(sy_engine_t *eng, const sy_principal_t *actor, co
         goto out;
     }
     if (json_equal(e->def, n->def)) /* nothing to change: nothing written */
-        goto out;
+        goto done;
     struct experiment saved = *e;
     before = sy_exp_to_json(e);
     json_t *old = sy_exp_take_settings(e, n);
@@ -527,11 +580,13 @@ int sy_engine_experiment_patch(sy_engine_t *eng, const sy_principal_t *actor, co
     if (rc < 0) {
         n->def = e->def; /* freed with n */
         *e = saved;
-    } else {
-        json_decref(old);
+        goto out;
     }
+    json_decref(old);
+done:
+    if (out)
+        sy_exp_view(e, out);
 out:
-    json_decref(merged);
     json_decref(before);
     json_decref(after);
     experiment_free(n);
@@ -548,13 +603,13 @@ struct experiment *sy_exp_lookup(sy_engine_t *eng, const sy_principal_t *actor, 
 }
 
 int sy_engine_experiment_get(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
-                             json_t **out, sy_err_t *err)
+                             sy_experiment_t *out, sy_err_t *err)
 {
     struct experiment *e = sy_exp_lookup(eng, actor, key, err);
     if (!e)
         return err ? err->code : -ENOENT;
-    *out = sy_exp_to_json(e);
-    return *out ? 0 : sy_eng_oom(err);
+    sy_exp_view(e, out);
+    return 0;
 }
 
 /* The flag while the experiment runs: its definition before, with the weights as the
@@ -600,7 +655,7 @@ static json_t *promoted_flag(const struct experiment *e)
 }
 
 int sy_engine_experiment_transition(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
-                                    const char *state, json_t **out, sy_err_t *err)
+                                    const char *state, sy_experiment_t *out, sy_err_t *err)
 {
     struct experiment *e = sy_exp_lookup(eng, actor, key, err);
     if (!e)
@@ -667,7 +722,7 @@ int sy_engine_experiment_transition(sy_engine_t *eng, const sy_principal_t *acto
             eng->x->n_recording--;
         if (to == RUNNING && e->record_exposures)
             eng->x->n_recording++;
-        *out = json_incref(after); /* made before the commit: nothing may fail after it */
+        sy_exp_view(e, out); /* filling a struct: nothing may fail after the commit */
     }
     json_decref(def);
     json_decref(before);

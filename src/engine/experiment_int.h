@@ -162,17 +162,16 @@ struct sy_experiments {
 
 /* ---- definition.c --------------------------------------------------------------------- */
 
-/* Fills `e` from a definition and builds its normalized form (e->def: what the store
- * keeps, its "safety" holding only the fields it gives); -EINVAL naming the field. The
- * safety settings it does not give are `base`'s (the server-wide defaults). `values` (may
- * be NULL) receives each variant's flag value, for a flag the experiment creates.
- * `stored`: a row of the store, whose weights are taken as written. */
-int sy_exp_parse_def(const json_t *def, struct experiment *e, json_t *values, bool stored,
+/* Fills `e` (fresh: no def yet) from definition `d` (codec/experiment_json.h read it) and
+ * builds its normalized form (e->def: what the store keeps, its "safety" holding only the
+ * fields it gives); -EINVAL naming the field. The safety settings it does not give are
+ * `base`'s (the server-wide defaults). `stored`: a row of the store, whose weights are
+ * taken as written. Variants' values are the caller's (a flag the experiment creates). */
+int sy_exp_def_apply(const sy_exp_def_t *d, struct experiment *e, bool stored,
                      const sy_exp_defaults_t *base, sy_err_t *err);
-/* A "safety" object (or NULL) over the specification's defaults, checked as a definition's
- * (sy_engine_exp_defaults_parse). */
-int sy_exp_defaults_parse(const json_t *safety, sy_exp_defaults_t *out, sy_err_t *err);
-/* Takes `from`'s settings (a definition of `e` parsed again, sy_engine_experiment_patch)
+/* `e` as the API answers it, with no pointer into it. */
+void sy_exp_view(const struct experiment *e, sy_experiment_t *x);
+/* Takes `from`'s settings (a definition of `e` applied again, sy_engine_experiment_update)
  * into `e`: safety, allocation, health, description and the normalized form; nothing of
  * its variants, weights, aggregates or health windows. `from`'s def moves to `e`, and
  * `e`'s old one is returned (the caller's). */
@@ -207,7 +206,8 @@ int sy_exp_analyse(const sy_engine_t *eng, struct experiment *e, sy_experiment_r
 const char *sy_exp_decision_name(sy_decision_t d);
 /* {variant: points} of the current allocation (new reference). */
 json_t *sy_exp_weights_json(const struct experiment *e);
-/* The experiment as the API shows it (new reference, NULL when out of memory). */
+/* The experiment as the API shows it (sy_exp_view written by codec/experiment_json.c: the
+ * audit's before and after; new reference, NULL when out of memory). */
 json_t *sy_exp_to_json(const struct experiment *e);
 /* The flag `before` with `e`'s current weights as its `fractional` split (new reference). */
 json_t *sy_exp_split_flag(const struct experiment *e, const json_t *before);

@@ -13,24 +13,53 @@
 #include <string.h>
 
 #include "codec/api_json.h"
+#include "codec/experiment_json.h"
 #include "codec/value_json.h"
 #include "http/internal.h"
 
 /* ---- /v1/experiments ------------------------------------------------------------------ */
 
+/* The experiment `x` (rc 0) with `status`, or the error. */
+static void reply_experiment(struct call *c, int rc, int status, const sy_experiment_t *x,
+                             const sy_err_t *err)
+{
+    reply_result(c, rc, status, rc < 0 ? NULL : sy_experiment_json(x), err);
+}
+
 void sy_api_experiment_list(struct call *c)
 {
-    reply_read(c, sy_engine_experiment_list);
+    sy_err_t err = {0};
+    sy_experiment_t *xs = NULL;
+    size_t n = 0;
+    int rc = sy_engine_experiment_list(c->eng, &c->who, &xs, &n, &err);
+    reply_result(c, rc, 200, rc < 0 ? NULL : sy_experiments_json(xs, n), &err);
+    free(xs);
 }
 
 void sy_api_experiment_create(struct call *c)
 {
-    reply_write(c, 201, sy_engine_experiment_create);
+    sy_err_t err = {0};
+    sy_exp_def_t *def = malloc(sizeof(*def));
+    sy_experiment_t *x = malloc(sizeof(*x));
+    int rc = def && x ? sy_exp_def_read(c->body, def, &err)
+                      : sy_err_set(&err, -ENOMEM, "", "out of memory");
+    if (rc == 0) {
+        rc = sy_engine_experiment_create(c->eng, &c->who, def, x, &err);
+        sy_exp_def_clear(def);
+    }
+    reply_experiment(c, rc, 201, x, &err);
+    free(def);
+    free(x);
 }
 
 void sy_api_experiment_get(struct call *c)
 {
-    reply_read_named(c, sy_engine_experiment_get);
+    sy_err_t err = {0};
+    sy_experiment_t *x = malloc(sizeof(*x));
+    int rc = x ? sy_engine_experiment_get(c->eng, &c->who, c->arg[0], x, &err)
+               : sy_err_set(&err, -ENOMEM, "", "out of memory");
+    reply_experiment(c, rc, 200, x, &err);
+    free(x);
 }
 
 void sy_api_experiment_results(struct call *c)
@@ -57,9 +86,11 @@ void sy_api_allocation_get(struct call *c)
 static void transition(struct call *c, const char *state)
 {
     sy_err_t err = {0};
-    json_t *out = NULL;
-    int rc = sy_engine_experiment_transition(c->eng, &c->who, c->arg[0], state, &out, &err);
-    reply_result(c, rc, 200, out, &err);
+    sy_experiment_t *x = malloc(sizeof(*x));
+    int rc = x ? sy_engine_experiment_transition(c->eng, &c->who, c->arg[0], state, x, &err)
+               : sy_err_set(&err, -ENOMEM, "", "out of memory");
+    reply_experiment(c, rc, 200, x, &err);
+    free(x);
 }
 
 void sy_api_experiment_start(struct call *c)
@@ -111,16 +142,24 @@ void sy_api_experiment_rollback(struct call *c)
     allocation_change(c, sy_engine_experiment_rollback);
 }
 
-/* PATCH KEY: a merge patch of its settings (sy_engine_experiment_patch); answers the
- * experiment. */
+/* PATCH KEY: a merge patch (RFC 7386) of its definition as it stands, read again as a
+ * create reads one and handed to the engine whole; answers the experiment. */
 void sy_api_experiment_patch(struct call *c)
 {
     sy_err_t err = {0};
-    json_t *out = NULL;
-    int rc = sy_engine_experiment_patch(c->eng, &c->who, c->arg[0], c->body, &err);
+    sy_experiment_t *x = malloc(sizeof(*x));
+    sy_exp_def_t *def = malloc(sizeof(*def));
+    int rc = x && def ? sy_engine_experiment_get(c->eng, &c->who, c->arg[0], x, &err)
+                      : sy_err_set(&err, -ENOMEM, "", "out of memory");
     if (rc == 0)
-        rc = sy_engine_experiment_get(c->eng, &c->who, c->arg[0], &out, &err);
-    reply_result(c, rc, 200, out, &err);
+        rc = sy_exp_def_patch(&x->def, c->body, def, &err);
+    if (rc == 0) {
+        rc = sy_engine_experiment_update(c->eng, &c->who, c->arg[0], def, x, &err);
+        sy_exp_def_clear(def);
+    }
+    reply_experiment(c, rc, 200, x, &err);
+    free(def);
+    free(x);
 }
 
 void sy_api_health_get(struct call *c)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "codec/api_json.h"
+#include "codec/experiment_json.h"
 #include "codec/risk_json.h"
 #include "codec/route_api_json.h"
 #include "http/internal.h"
@@ -66,15 +67,13 @@ const struct sy_endpoint sy_endpoints[] = {
 
     {SY_GET, "/v1/experiments", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_experiment_list, NULL},
-    {SY_POST, "/v1/experiments", EDITOR, AUTH_TOKEN, false, BODY_OBJECT, NULL,
-     "key flag variants metric guardrails safety allocation record_exposures description health",
-     sy_api_experiment_create, NULL},
+    {SY_POST, "/v1/experiments", EDITOR, AUTH_TOKEN, false, BODY_OBJECT, NULL, NULL,
+     sy_api_experiment_create, &sy_exp_def_schema},
     {SY_GET, "/v1/experiments/{key}", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_experiment_get, NULL},
     /* a merge patch of the settings; its members are the definition's, checked by it */
-    {SY_PATCH, "/v1/experiments/{key}", EDITOR, AUTH_TOKEN, false, BODY_OBJECT, NULL,
-     "key flag variants metric guardrails safety allocation record_exposures description health",
-     sy_api_experiment_patch, NULL},
+    {SY_PATCH, "/v1/experiments/{key}", EDITOR, AUTH_TOKEN, false, BODY_OBJECT, NULL, NULL,
+     sy_api_experiment_patch, &sy_exp_def_schema},
     {SY_POST, "/v1/experiments/{key}/start", EDITOR, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_experiment_start, NULL},
     {SY_POST, "/v1/experiments/{key}/stop", EDITOR, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,

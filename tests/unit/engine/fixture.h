@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../harness.h"
+#include "codec/experiment_json.h"
 #include "engine/engine.h"
 
 static char dir[64];
@@ -64,21 +65,52 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Creates experiment `def` read as POST /v1/experiments reads it (codec/experiment_json.h):
+ * 0 or the refusal (err filled); with `out`, the answer as JSON (new reference). */
+static inline int exp_create_json(struct fixture *f, const json_t *def, json_t **out, sy_err_t *err)
+{
+    sy_exp_def_t d;
+    sy_experiment_t x;
+    int rc = sy_exp_def_read(def, &d, err);
+    if (rc < 0)
+        return rc;
+    rc = sy_engine_experiment_create(f->eng, &f->who, &d, &x, err);
+    sy_exp_def_clear(&d);
+    if (rc == 0 && out && !(*out = sy_experiment_json(&x)))
+        fail_msg("out of memory");
+    return rc;
+}
+
+/* Experiment `key` as the API answers it (new reference), or NULL (err filled). */
+static inline json_t *exp_get_json(struct fixture *f, const char *key, sy_err_t *err)
+{
+    sy_experiment_t x;
+    if (sy_engine_experiment_get(f->eng, &f->who, key, &x, err) < 0)
+        return NULL;
+    return sy_experiment_json(&x);
+}
+
+/* Moves experiment `key` to `state`: 0 or the refusal. */
+static inline int exp_transition(struct fixture *f, const char *key, const char *state,
+                                 sy_err_t *err)
+{
+    sy_experiment_t x;
+    return sy_engine_experiment_transition(f->eng, &f->who, key, state, &x, err);
+}
+
 /* Creates experiment `def` (JSON text) and starts it. (inline: not every test uses it) */
 static inline void create_started(struct fixture *f, const char *def_text, const char *key)
 {
     json_error_t je;
-    json_t *def = json_loads(def_text, 0, &je), *out = NULL;
+    json_t *def = json_loads(def_text, 0, &je);
     sy_err_t err = {0};
     if (!def)
         fail_msg("bad definition: %s", je.text);
-    if (sy_engine_experiment_create(f->eng, &f->who, def, &out, &err) < 0)
+    if (exp_create_json(f, def, NULL, &err) < 0)
         fail_msg("create: %s (%s)", err.msg, err.field);
-    json_decref(out);
     json_decref(def);
-    if (sy_engine_experiment_transition(f->eng, &f->who, key, "running", &out, &err) < 0)
+    if (exp_transition(f, key, "running", &err) < 0)
         fail_msg("start: %s", err.msg);
-    json_decref(out);
 }
 
 #endif

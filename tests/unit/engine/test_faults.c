@@ -21,6 +21,7 @@
 
 #include "../harness.h"
 #include "codec/api_json.h"
+#include "codec/experiment_json.h"
 #include "codec/risk_json.h"
 #include "codec/route_api_json.h"
 #include "codec/route_json.h"
@@ -208,6 +209,43 @@ static int route_put(struct ctx *c, const json_t *body, const char *name, sy_rou
     return rc;
 }
 
+/* A definition read as POST /v1/experiments reads it, then created. */
+static int experiment_create(sy_engine_t *eng, const sy_principal_t *w, const json_t *body,
+                             sy_err_t *err)
+{
+    sy_exp_def_t d;
+    sy_experiment_t x;
+    int rc = sy_exp_def_read(body, &d, err);
+    if (rc < 0)
+        return rc;
+    rc = sy_engine_experiment_create(eng, w, &d, &x, err);
+    sy_exp_def_clear(&d);
+    return rc;
+}
+
+/* A merge patch applied as PATCH /v1/experiments/{key} applies it. */
+static int experiment_patch(sy_engine_t *eng, const sy_principal_t *w, const char *key,
+                            const json_t *patch, sy_err_t *err)
+{
+    sy_exp_def_t d;
+    sy_experiment_t x;
+    int rc = sy_engine_experiment_get(eng, w, key, &x, err);
+    if (rc == 0)
+        rc = sy_exp_def_patch(&x.def, patch, &d, err);
+    if (rc < 0)
+        return rc;
+    rc = sy_engine_experiment_update(eng, w, key, &d, &x, err);
+    sy_exp_def_clear(&d);
+    return rc;
+}
+
+static int experiment_transition(sy_engine_t *eng, const sy_principal_t *w, const char *key,
+                                 const char *state, sy_err_t *err)
+{
+    sy_experiment_t x;
+    return sy_engine_experiment_transition(eng, w, key, state, &x, err);
+}
+
 static void call(struct ctx *c, const char *what, const char *body_text)
 {
     json_t *body = parse(body_text), *out = NULL;
@@ -216,7 +254,7 @@ static void call(struct ctx *c, const char *what, const char *body_text)
     if (strcmp(what, "channel") == 0)
         rc = sy_engine_channel_create(c->eng, &c->who, body, &out, &err);
     else if (strcmp(what, "experiment") == 0)
-        rc = sy_engine_experiment_create(c->eng, &c->who, body, &out, &err);
+        rc = experiment_create(c->eng, &c->who, body, &err);
     else if (strcmp(what, "policy") == 0)
         rc = sy_engine_regression_policy_put(c->eng, &c->who, body, &out, &err);
     else if (strcmp(what, "risk") == 0)
@@ -240,11 +278,8 @@ static void call(struct ctx *c, const char *what, const char *body_text)
 
 static void start(struct ctx *c, const char *key)
 {
-    json_t *out = NULL;
     sy_err_t err = {0};
-    must(sy_engine_experiment_transition(c->eng, &c->who, key, "running", &out, &err), "start",
-         &err);
-    json_decref(out);
+    must(experiment_transition(c->eng, &c->who, key, "running", &err), "start", &err);
 }
 
 static void exposures(struct ctx *c, const char *exp, int n)
@@ -354,6 +389,17 @@ static int audit_json(sy_engine_t *eng, const sy_principal_t *w, sy_store_audit_
     return sy_engine_audit_list(eng, w, q, sy_audit_json_add, *out, err);
 }
 
+static int experiments_json(sy_engine_t *eng, const sy_principal_t *w, json_t **out, sy_err_t *err)
+{
+    sy_experiment_t *v = NULL;
+    size_t n = 0;
+    int rc = sy_engine_experiment_list(eng, w, &v, &n, err);
+    if (rc == 0)
+        *out = sy_experiments_json(v, n);
+    free(v);
+    return rc;
+}
+
 static int risk_policies_json(sy_engine_t *eng, const sy_principal_t *w, json_t **out,
                               sy_err_t *err)
 {
@@ -402,7 +448,7 @@ static char *dump_engine(struct ctx *c)
     sy_snapshot_release(s);
     add(o, "tokens", tokens_json(eng, w, &v, &err), &v, &err);
     json_t *exps = NULL;
-    add(o, "experiments", sy_engine_experiment_list(eng, w, &exps, &err), &exps, &err);
+    add(o, "experiments", experiments_json(eng, w, &exps, &err), &exps, &err);
     exps = json_object_get(o, "experiments");
     size_t i;
     json_t *e;
@@ -573,19 +619,23 @@ static int op_workspace_create(struct ctx *c, sy_err_t *err)
 }
 static int op_experiment_create(struct ctx *c, sy_err_t *err)
 {
-    OUT_RC(sy_engine_experiment_create(c->eng, &c->who, c->in, &out, err));
+    return experiment_create(c->eng, &c->who, c->in, err);
+}
+static int op_experiment_update(struct ctx *c, sy_err_t *err)
+{
+    return experiment_patch(c->eng, &c->who, "e", c->in, err);
 }
 static int op_experiment_start(struct ctx *c, sy_err_t *err)
 {
-    OUT_RC(sy_engine_experiment_transition(c->eng, &c->who, "d", "running", &out, err));
+    return experiment_transition(c->eng, &c->who, "d", "running", err);
 }
 static int op_experiment_stop(struct ctx *c, sy_err_t *err)
 {
-    OUT_RC(sy_engine_experiment_transition(c->eng, &c->who, "e", "stopped", &out, err));
+    return experiment_transition(c->eng, &c->who, "e", "stopped", err);
 }
 static int op_experiment_terminate(struct ctx *c, sy_err_t *err)
 {
-    OUT_RC(sy_engine_experiment_transition(c->eng, &c->who, "e", "terminated", &out, err));
+    return experiment_transition(c->eng, &c->who, "e", "terminated", err);
 }
 static int op_allocation_apply(struct ctx *c, sy_err_t *err)
 {
@@ -770,6 +820,10 @@ static const struct op ops[] = {
      "{\"key\":\"n\",\"flag\":\"nf\",\"variants\":[{\"key\":\"a\",\"weight\":50},"
      "{\"key\":\"b\",\"weight\":50,\"control\":true}]}",
      op_experiment_create},
+    {"experiment update", 0,
+     "{\"safety\":{\"min_confidence\":0.9},\"allocation\":{\"cooldown_hours\":1},"
+     "\"description\":\"relaxed\"}",
+     op_experiment_update},
     {"experiment start", 0, NULL, op_experiment_start},
     {"experiment start (kill switch on)", 1, NULL, op_experiment_start},
     {"experiment stop", 0, NULL, op_experiment_stop},

@@ -164,10 +164,7 @@ static void an_experiment_changes_one_flag_of_the_snapshot(void **state)
     shared_but(s1, s2, "f4");
     sy_flag_result_t r = eval_in(s2, "f4", "{\"targetingKey\": \"u1\"}");
     assert_int_equal(r.reason, SY_REASON_TARGETING_MATCH);
-    json_t *out = NULL;
-    assert_int_equal(sy_engine_experiment_transition(f->eng, &f->who, "x", "stopped", &out, NULL),
-                     0);
-    json_decref(out);
+    assert_int_equal(exp_transition(f, "x", "stopped", NULL), 0);
     const sy_snapshot_t *s3 = sy_engine_snapshot(f->eng, f->who.workspace);
     shared_but(s2, s3, "f4");
     r = eval_in(s3, "f4", "{\"targetingKey\": \"u1\"}");

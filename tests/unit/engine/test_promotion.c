@@ -185,8 +185,8 @@ static void full_is_kept_in_the_definition_and_refused_when_unknown(void **state
 {
     struct fixture *f = *state;
     create_started(f, full_def, "e");
-    json_t *out = NULL;
-    assert_int_equal(sy_engine_experiment_get(f->eng, &f->who, "e", &out, NULL), 0);
+    json_t *out = exp_get_json(f, "e", NULL);
+    assert_non_null(out);
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(out, "safety"), "promotion")), "full");
     json_decref(out);
@@ -196,10 +196,10 @@ static void full_is_kept_in_the_definition_and_refused_when_unknown(void **state
                              "{\"key\":\"b\",\"weight\":1}]}",
                              0, &je);
     sy_err_t err = {0};
-    assert_int_equal(sy_engine_experiment_create(f->eng, &f->who, def, &out, &err), -EINVAL);
+    assert_int_equal(exp_create_json(f, def, &out, &err), -EINVAL);
     assert_string_equal(err.field, "safety.promotion");
     json_object_del(json_object_get(def, "safety"), "promotion");
-    assert_int_equal(sy_engine_experiment_create(f->eng, &f->who, def, &out, &err), 0);
+    assert_int_equal(exp_create_json(f, def, &out, &err), 0);
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(out, "safety"), "promotion")), "steps");
     json_decref(out);

@@ -1,9 +1,9 @@
 /* test_settings.c - an experiment's settings in the engine: the server-wide safety defaults
  * (sy_engine_opts_t.exp_defaults) that the fields an experiment does not set follow, across
  * a reopen with other defaults; defaults out of range refused before a database is made;
- * and sy_engine_experiment_patch: a merge patch applied and audited, every refusal (a bad
- * field, a fixed one, an ended experiment, a store that fails the write) changing nothing
- * in memory or on disk. */
+ * and sy_engine_experiment_update given a merge patch as PATCH gives it (codec's
+ * sy_exp_def_patch): applied and audited, every refusal (a bad field, a fixed one, an ended
+ * experiment, a store that fails the write) changing nothing in memory or on disk. */
 #define _DEFAULT_SOURCE
 #include <sqlite3.h>
 #include <unistd.h>
@@ -30,9 +30,9 @@ static void reopen(struct fixture *f, const sy_exp_defaults_t *d)
 
 static json_t *get(struct fixture *f, const char *key)
 {
-    json_t *out = NULL;
     sy_err_t err = {0};
-    if (sy_engine_experiment_get(f->eng, &f->who, key, &out, &err) < 0)
+    json_t *out = exp_get_json(f, key, &err);
+    if (!out)
         fail_msg("get %s: %s", key, err.msg);
     return out;
 }
@@ -49,19 +49,28 @@ static void create(struct fixture *f, const char *key, const char *safety_text)
              "{\"key\":\"%s\",\"variants\":[{\"key\":\"a\",\"weight\":1,\"control\":true},"
              "{\"key\":\"b\",\"weight\":1}]%s%s}",
              key, safety_text ? ",\"safety\":" : "", safety_text ? safety_text : "");
-    json_t *def = json_loads(text, 0, NULL), *out = NULL;
+    json_t *def = json_loads(text, 0, NULL);
     sy_err_t err = {0};
-    if (!def || sy_engine_experiment_create(f->eng, &f->who, def, &out, &err) < 0)
+    if (!def || exp_create_json(f, def, NULL, &err) < 0)
         fail_msg("create: %s", err.msg);
     json_decref(def);
-    json_decref(out);
 }
 
+/* As PATCH /v1/experiments/{key} does it: the patch merged into the definition as it
+ * stands and read again (codec), the result handed to sy_engine_experiment_update. */
 static int patch(struct fixture *f, const char *key, const char *text, sy_err_t *err)
 {
     json_t *p = json_loads(text, JSON_DECODE_ANY, NULL);
     assert_non_null(p);
-    int rc = sy_engine_experiment_patch(f->eng, &f->who, key, p, err);
+    sy_experiment_t x;
+    sy_exp_def_t d;
+    int rc = sy_engine_experiment_get(f->eng, &f->who, key, &x, err);
+    if (rc == 0)
+        rc = sy_exp_def_patch(&x.def, p, &d, err);
+    if (rc == 0) {
+        rc = sy_engine_experiment_update(f->eng, &f->who, key, &d, &x, err);
+        sy_exp_def_clear(&d);
+    }
     json_decref(p);
     return rc;
 }
@@ -118,11 +127,11 @@ static void defaults_out_of_range_are_refused_before_a_database_is_made(void **s
     assert_non_null(strstr(err.msg, "min_confidence"));
     assert_int_equal(access(fresh, F_OK), -1);
     json_t *s = json_loads("{\"max_error_rate\":2}", 0, NULL);
-    assert_int_equal(sy_engine_exp_defaults_parse(s, &d, &err), -EINVAL);
+    assert_int_equal(sy_exp_defaults_read(s, &d, &err), -EINVAL);
     assert_string_equal(err.field, "safety.max_error_rate");
     json_decref(s);
     s = json_loads("{\"min_confidence\":0.99,\"sequential\":true}", 0, NULL);
-    assert_int_equal(sy_engine_exp_defaults_parse(s, &d, &err), 0);
+    assert_int_equal(sy_exp_defaults_read(s, &d, &err), 0);
     assert_true(d.safety.min_confidence == 0.99 && d.sequential &&
                 d.safety.min_sample_per_variant == 1000);
     json_decref(s);
@@ -208,10 +217,7 @@ static void a_patch_is_applied_audited_and_every_refusal_changes_nothing(void **
     assert_string_equal(json_string_value(json_object_get(e, "description")), "relaxed");
     json_decref(e);
     /* an ended experiment's settings no longer change */
-    json_t *out = NULL;
-    assert_int_equal(sy_engine_experiment_transition(f->eng, &f->who, "e", "stopped", &out, &err),
-                     0);
-    json_decref(out);
+    assert_int_equal(exp_transition(f, "e", "stopped", &err), 0);
     assert_int_equal(patch(f, "e", "{\"description\":\"late\"}", &err), SY_ECONFLICT);
     assert_string_equal(err.field, "state");
     free(before);
