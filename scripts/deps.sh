@@ -31,6 +31,7 @@ sqlite3
 nodejs
 python3-aiosmtpd
 prometheus
+systemd
 "
 # npm comes with NodeSource's nodejs; Debian ships it apart. The OFREP SDK test and the
 # flagd-core benchmark install their npm packages into build/ themselves.
