@@ -958,7 +958,8 @@ int sy_engine_route_reported(sy_engine_t *eng, const sy_principal_t *actor, cons
  * *out. 0, or -ENOENT (err names "name") for no such route. */
 int sy_engine_route_gates(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
                           sy_route_gates_t *out, sy_err_t *err);
-/* The breaker state the data plane last reported for route `name` ("closed" by default). */
+/* The breaker state the data plane last reported for route `name` ("closed" by default):
+ * one of the constants "open", "half_open", "closed". */
 const char *sy_engine_route_breaker_state(sy_engine_t *eng, const sy_principal_t *actor,
                                           const char *name);
 /* `fn(arg)` runs (on the engine's thread) after any route changes or a kill switch moves:

@@ -571,8 +571,12 @@ int sy_engine_route_gates(sy_engine_t *eng, const sy_principal_t *actor, const c
 const char *sy_engine_route_breaker_state(sy_engine_t *eng, const sy_principal_t *actor,
                                           const char *name)
 {
+    static const char *const states[] = {"open", "half_open", "closed"};
     const struct route *r = sy_eng_route_find(eng, actor->workspace, name);
-    return r && r->breaker[0] ? r->breaker : "closed";
+    for (size_t i = 0; r && i < sizeof(states) / sizeof(states[0]); i++)
+        if (strcmp(r->breaker, states[i]) == 0)
+            return states[i]; /* a constant: no pointer into the engine's state */
+    return "closed";
 }
 
 /* The plan's step after (up > 0) or before (up < 0) `bp`, in basis points: the first step
