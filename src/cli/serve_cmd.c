@@ -24,6 +24,7 @@
 #include "cli/args.h"
 #include "codec/flag_json.h"
 #include "codec/experiment_json.h"
+#include "codec/monitor_json.h"
 #include "engine/engine.h"
 #include "http/server.h"
 #include "notify/sender.h"
@@ -357,6 +358,51 @@ static int upstream_health(void *arg, int64_t ws, const char *name, int upstream
     return sy_proxy_health(arg, ws, name, upstream, out);
 }
 
+/* `v` as compact JSON text (owned; NULL, logged as "", when out of memory). */
+static char *json_text(json_t *v)
+{
+    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    json_decref(v);
+    return text;
+}
+
+/* A log line for each thing a tick did: each member named by its field, so that no line
+ * depends on a key of the engine's. */
+static void log_tick(const struct server *s, const sy_tick_report_t *t)
+{
+    for (size_t i = 0; i < t->n_rollbacks; i++) {
+        const sy_monitor_rollback_t *rb = &t->rollbacks[i];
+        char *health = json_text(sy_health_view_json(&rb->health));
+        char *weights = rb->has_split ? json_text(sy_exp_split_json(&rb->split)) : NULL;
+        sy_log(s->log, "allocation_rolled_back", "experiment", rb->experiment, "reason", rb->reason,
+               "weights", weights, "health", health, NULL);
+        free(health);
+        free(weights);
+    }
+    for (size_t i = 0; t->checked && i < t->auto_promotion.n; i++) {
+        const sy_auto_outcome_t *o = &t->auto_promotion.v[i];
+        if (o->action == SY_AUTO_NONE)
+            continue;
+        char *weights = o->has_split ? json_text(sy_exp_split_json(&o->split)) : NULL;
+        sy_log(s->log, "auto_promotion", "experiment", o->experiment, "action",
+               sy_auto_action_name(o->action), "winner", o->has_winner ? o->winner : NULL,
+               "weights", weights, "refused_by", o->has_refused_by ? o->refused_by : NULL, NULL);
+        free(weights);
+    }
+    for (size_t i = 0; i < t->n_tripped; i++) {
+        const sy_tick_trip_t *x = &t->tripped[i];
+        char ws[32];
+        snprintf(ws, sizeof(ws), "%lld", (long long)x->workspace);
+        sy_log(s->log, "tripwire_triggered", "workspace", ws, "domain", x->domain, "metric",
+               x->metric, "note", x->note, NULL);
+    }
+    if (t->lost) { /* done, and said: only its line is missing */
+        char count[24];
+        snprintf(count, sizeof(count), "%zu", t->lost);
+        sy_log(s->log, "tick_unreported", "count", count, NULL);
+    }
+}
+
 /* Fifty times a second: the engine's timers (each on its own interval; a tick with nothing
  * due is a few comparisons), and a log line for each thing they did. */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -407,44 +453,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         }
         free(moves);
     }
-    json_t *done = sy_engine_tick(s->eng);
-    size_t i;
-    json_t *o;
-    json_array_foreach(json_object_get(json_object_get(done, "health"), "experiments"), i, o)
-    {
-        char *health = json_dumps(json_object_get(o, "health"), JSON_COMPACT);
-        char *weights = json_dumps(json_object_get(o, "weights"), JSON_COMPACT | JSON_ENCODE_ANY);
-        sy_log(s->log, "allocation_rolled_back", "experiment",
-               json_string_value(json_object_get(o, "experiment")), "reason",
-               json_string_value(json_object_get(o, "reason")), "weights", weights, "health",
-               health, NULL);
-        free(health);
-        free(weights);
-    }
-    json_t *list = json_object_get(json_object_get(done, "auto_promotion"), "experiments");
-    json_array_foreach(list, i, o)
-    {
-        const char *action = json_string_value(json_object_get(o, "action"));
-        if (!action || strcmp(action, "none") == 0)
-            continue;
-        char *weights = json_dumps(json_object_get(o, "weights"), JSON_COMPACT | JSON_ENCODE_ANY);
-        sy_log(s->log, "auto_promotion", "experiment",
-               json_string_value(json_object_get(o, "experiment")), "action", action, "winner",
-               json_string_value(json_object_get(o, "winner")), "weights", weights, "refused_by",
-               json_string_value(json_object_get(o, "refused_by")), NULL);
-        free(weights);
-    }
-    json_array_foreach(json_object_get(json_object_get(done, "regression"), "triggered"), i, o)
-    {
-        char ws[32];
-        snprintf(ws, sizeof(ws), "%lld",
-                 (long long)json_integer_value(json_object_get(o, "workspace")));
-        sy_log(s->log, "tripwire_triggered", "workspace", ws, "domain",
-               json_string_value(json_object_get(o, "domain")), "metric",
-               json_string_value(json_object_get(o, "metric")), "note",
-               json_string_value(json_object_get(o, "note")), NULL);
-    }
-    json_decref(done);
+    sy_tick_report_t done;
+    sy_engine_tick(s->eng, &done);
+    log_tick(s, &done);
+    sy_tick_report_free(&done);
 }
 
 static void stopped(void *arg)

@@ -24,6 +24,7 @@
 
 #include "cli/args.h"
 #include "codec/experiment_json.h"
+#include "codec/monitor_json.h"
 #include "codec/stats_json.h"
 #include "core/rng.h"
 #include "engine/engine.h"
@@ -388,34 +389,32 @@ static int ingest(sy_engine_t *eng, const sy_principal_t *who, sy_event_t *ev, s
 }
 
 /* Notes what the engine did in a tick; `hours` into the run. */
-static void record(struct outcome *o, json_t *done, double hours, const struct scenario *s)
+static void record(struct outcome *o, const sy_tick_report_t *done, double hours,
+                   const struct scenario *s)
 {
-    size_t i;
-    json_t *x;
-    json_array_foreach(json_object_get(json_object_get(done, "health"), "experiments"), i, x)
-    {
+    for (size_t i = 0; i < done->n_rollbacks; i++) {
+        const sy_monitor_rollback_t *rb = &done->rollbacks[i];
         o->rollbacks++;
         if (json_array_append_new(
-                o->timeline, json_pack("{sfssss?sO*}", "hours", hours, "action", "rolled_back",
-                                       "reason", json_string_value(json_object_get(x, "reason")),
-                                       "weights", json_object_get(x, "weights"))) < 0)
+                o->timeline, json_pack("{sfssssso*}", "hours", hours, "action", "rolled_back",
+                                       "reason", rb->reason, "weights",
+                                       rb->has_split ? sy_exp_split_json(&rb->split) : NULL)) < 0)
             o->oom = true;
     }
-    json_array_foreach(json_object_get(json_object_get(done, "auto_promotion"), "experiments"), i,
-                       x)
-    {
-        const char *action = json_string_value(json_object_get(x, "action"));
-        if (!action || strcmp(action, "none") == 0)
+    for (size_t i = 0; done->checked && i < done->auto_promotion.n; i++) {
+        const sy_auto_outcome_t *x = &done->auto_promotion.v[i];
+        if (x->action == SY_AUTO_NONE)
             continue;
-        const char *winner = json_string_value(json_object_get(x, "winner"));
-        json_t *e = json_pack("{sfssss?}", "hours", hours, "action", action, "winner", winner);
+        const char *winner = x->has_winner ? x->winner : NULL;
+        json_t *e = json_pack("{sfssss?}", "hours", hours, "action", sy_auto_action_name(x->action),
+                              "winner", winner);
         /* a promotion to 100 % at once (safety.promotion "full") is a change like a step */
-        if (strcmp(action, "step") == 0 || strcmp(action, "promote") == 0) {
+        if (x->action == SY_AUTO_STEP || x->action == SY_AUTO_PROMOTE) {
             if (!o->steps++) {
                 o->step_check = o->checks;
                 o->plan_frozen = true;
             }
-            if (json_object_set(e, "weights", json_object_get(x, "weights")) < 0)
+            if (x->has_split && json_object_set_new(e, "weights", sy_exp_split_json(&x->split)) < 0)
                 o->oom = true;
             for (size_t k = 0; winner && k < s->n; k++) {
                 struct truth w = truth_at(&s->v[k], hours),
@@ -426,24 +425,22 @@ static void record(struct outcome *o, json_t *done, double hours, const struct s
                           : w.conversion <= c.conversion))
                     o->false_step = true;
             }
-            json_t *w = json_object_get(x, "weights");
-            const char *key;
-            json_t *val;
-            json_object_foreach(w, key, val)
-            {
-                if (json_integer_value(val) == 100 && !o->reached_full) {
+            for (size_t k = 0; x->has_split && k < x->split.n; k++)
+                if (x->split.v[k].weight == 100 && !o->reached_full) {
                     o->reached_full = true;
                     o->hours_to_full = hours;
                 }
-            }
-        } else if (strcmp(action, "refused") == 0) {
+        } else if (x->action == SY_AUTO_REFUSED) {
             o->refusals++;
-            if (json_object_set(e, "refused_by", json_object_get(x, "refused_by")) < 0)
+            if (x->has_refused_by &&
+                json_object_set_new(e, "refused_by", json_string(x->refused_by)) < 0)
                 o->oom = true;
         }
         if (json_array_append_new(o->timeline, e) < 0)
             o->oom = true;
     }
+    if (done->lost)
+        o->oom = true; /* a run with a hole is refused, never shown */
 }
 
 /* Whether the scenario's truth holds still (no changes): what the lift intervals can be
@@ -606,10 +603,10 @@ static int run(const struct scenario *s, uint64_t seed, struct outcome *o, sy_er
                 if (o->has_plan && !o->due_check && o->control_units >= o->planned_n)
                     o->due_check = o->checks;
             }
-            json_t *done = sy_engine_tick(eng);
-            if (done)
-                record(o, done, (double)(now + m + 60000) / 3.6e6, s);
-            json_decref(done);
+            sy_tick_report_t done;
+            sy_engine_tick(eng, &done);
+            record(o, &done, (double)(now + m + 60000) / 3.6e6, s);
+            sy_tick_report_free(&done);
         }
     }
     free(ev);

@@ -187,7 +187,7 @@ void sy_engine_close(sy_engine_t *eng)
     }
     sy_eng_experiments_close(eng);
     sy_eng_routes_close(eng);
-    json_decref(eng->health_done);
+    free(eng->health_done);
     sy_eng_view_close(eng);
     free(eng->ws);
     free(eng->tokens);

@@ -487,18 +487,73 @@ int sy_engine_experiment_history(sy_engine_t *eng, const sy_principal_t *actor, 
 
 /* ---- auto-promotion and the timers --------------------------------------------------------- */
 
+/* What the answers below copy of an experiment: its key and its variants' keys, bytes
+ * (the definition's bounds), NUL included in the arrays. */
+#define SY_EXP_KEY_MAX     256
+#define SY_VARIANT_KEY_MAX 63
+
+/* An experiment's current split: each variant's weight in percentage points, in the
+ * definition's order. */
+typedef struct sy_exp_split {
+    size_t n; /* variants, 2..SY_EXP_MAX_ARMS */
+    struct {
+        char variant[SY_VARIANT_KEY_MAX + 1];
+        int64_t weight; /* percentage points */
+    } v[SY_EXP_MAX_ARMS];
+} sy_exp_split_t;
+
+/* What the auto-promotion check did with one experiment. */
+typedef enum sy_auto_action {
+    SY_AUTO_NONE,                /* its results do not say promote */
+    SY_AUTO_STEP,                /* took its next guarded step */
+    SY_AUTO_PROMOTE,             /* promoted to 100 % at once (safety.promotion "full") */
+    SY_AUTO_REFUSED,             /* a guardrail refused the step or promotion */
+    SY_AUTO_AWAITING_APPROVAL,   /* a winner that require_manual_approval holds */
+    SY_AUTO_HELD_BY_KILL_SWITCH, /* a winner while its workspace's kill switch is engaged */
+    SY_AUTO_WOULD_STEP,          /* dry run: what it would have done */
+    SY_AUTO_WOULD_PROMOTE,
+    SY_AUTO_ERROR, /* its analysis, step or promotion failed: `message` says why */
+} sy_auto_action_t;
+
+/* One experiment's entry of the check's report. Strings are "" where there is none. */
+typedef struct sy_auto_outcome {
+    char experiment[SY_EXP_KEY_MAX + 1];
+    int64_t workspace;
+    bool has_decision;      /* false when its analysis failed */
+    sy_decision_t decision; /* its results' */
+    bool has_winner;        /* the decision is promote */
+    char winner[SY_VARIANT_KEY_MAX + 1];
+    sy_auto_action_t action;
+    bool has_split; /* stepped or promoted: the split and state after it */
+    sy_exp_split_t split;
+    char state[16];      /* "promoting", "promoted" (with has_split) */
+    bool has_refused_by; /* SY_AUTO_REFUSED: the guardrail */
+    char refused_by[64];
+    bool has_message; /* SY_AUTO_REFUSED and SY_AUTO_ERROR: why */
+    char message[160];
+    bool has_reason; /* SY_AUTO_NONE: the results' first reason */
+    char reason[SY_EXP_REASON_LEN];
+} sy_auto_outcome_t;
+
+/* The check's report: an entry per experiment checked, in the engine's order. */
+typedef struct sy_auto_report {
+    int64_t at_ms; /* the engine's clock when it ran */
+    bool dry_run;
+    sy_auto_outcome_t *v; /* the caller's to free() */
+    size_t n;             /* the experiments checked */
+} sy_auto_report_t;
+
 /* Analyses every running or promoting experiment of the actor's workspace (of every
  * workspace when `actor` is NULL: the timer, acting as "system"). One whose results say
  * promote takes its next guarded step, with the winner's confidence and lift as its
  * evidence, or with safety.promotion "full" is promoted to 100 % at once (held only by the
  * cooldown after an earlier change); with require_manual_approval, or when `dry_run` (1; 0
- * steps, -1 as the timers are set), it is only reported. Into
- * *report (owned): {"at_ms", "dry_run", "checked", "experiments": [{"experiment",
- * "workspace", "decision", "winner"?, "action": "step" | "promote" | "refused" |
- * "awaiting_approval" | "would_step" | "would_promote" | "none" | "error", "weights"?,
- * "state"?, "refused_by"?, "reason"?, "message"?}]}. */
+ * steps, -1 as the timers are set), it is only reported. What it did into *report (its
+ * array the caller's). A step or promotion that fails is its entry's SY_AUTO_ERROR (or
+ * SY_AUTO_REFUSED), not the call's: the call fails (-ENOMEM) only when the report cannot
+ * be made, and then before it checks anything. */
 int sy_engine_auto_promotion_check(sy_engine_t *eng, const sy_principal_t *actor, int dry_run,
-                                   json_t **report, sy_err_t *err);
+                                   sy_auto_report_t *report, sy_err_t *err);
 
 typedef struct sy_engine_timers {
     int64_t auto_promotion_ms;   /* between two auto-promotion checks; 0: off */
@@ -514,22 +569,91 @@ void sy_engine_set_timers(sy_engine_t *eng, const sy_engine_timers_t *t);
 sy_engine_timers_t sy_engine_timers(const sy_engine_t *eng);
 sy_exp_defaults_t sy_engine_exp_defaults(const sy_engine_t *eng);
 
-/* Runs what is due at the engine's clock (the loop calls it every second; simulate on its
- * fake clock): the health monitor, the auto-promotion check, the tripwires. Returns what
- * was done, to log ({"health": {"experiments": [rollbacks]}, "auto_promotion": report,
- * "regression": {"triggered": [states]}}), or NULL. */
-json_t *sy_engine_tick(sy_engine_t *eng);
+/* Where the current health the monitor judges comes from. */
+typedef enum sy_health_source {
+    SY_HEALTH_FROM_EVENTS, /* the watched variant's events since the last judgement */
+    SY_HEALTH_PUSHED,      /* POST .../health: it stands until the next change */
+} sy_health_source_t;
 
-/* The health monitor's view of an experiment: the variant it watches (the last step's or
- * promotion's winner), the baseline (that variant's health in the window before the
- * change), the current health (pushed, or from the events since the change once there are
- * `health.min_events` of them), and whether a rollback is due. With a `body`
- * {"success_rate", "error_rate", "p95_ms"?} the health is pushed first: it stands for the
- * watched variant until the next change (SY_ECONFLICT when nothing is watched). A due
+/* What the health monitor sees of an experiment. */
+typedef struct sy_health_view {
+    bool has_watched; /* a step or promotion moved traffic to a winner, not rolled back */
+    char watched[SY_VARIANT_KEY_MAX + 1];
+    bool has_baseline;    /* the watched variant's health in the window before the change */
+    sy_health_t baseline; /* (its sample counts are not shown) */
+    bool has_current;     /* pushed, or from at least health.min_events samples */
+    sy_health_t current;
+    sy_health_source_t source;
+    bool rollback_due;
+    unsigned reasons;  /* SY_ROLLBACK_* bits of the judgement (0 when none was made) */
+    int64_t look;      /* the judgement one now would be (1, 2, ...; 0: nothing watched) */
+    bool window_ready; /* the window holds enough samples to be judged at that look */
+} sy_health_view_t;
+
+/* An experiment's health, as GET and POST .../health answer it. */
+typedef struct sy_exp_health {
+    char experiment[SY_EXP_KEY_MAX + 1];
+    char state[16]; /* "running", "promoting", ... */
+    sy_health_view_t health;
+} sy_exp_health_t;
+
+/* A health pushed from outside (POST .../health). */
+typedef struct sy_health_push {
+    double success_rate, error_rate; /* 0..1 */
+    bool has_p95_ms;
+    double p95_ms; /* >= 0 */
+    bool has_retry_rate;
+    double retry_rate; /* 0..1 */
+} sy_health_push_t;
+
+/* The health monitor's view of an experiment into *out: the variant it watches (the last
+ * step's or promotion's winner), the baseline (that variant's health in the window before
+ * the change), the current health (pushed, or from the events since the change once there
+ * are `health.min_events` of them), and whether a rollback is due. With a `push` the
+ * health is pushed first: it stands for the watched variant until the next change
+ * (-EINVAL naming a rate out of its bounds; SY_ECONFLICT when nothing is watched). A due
  * rollback happens at the monitor's next tick: traffic goes back to the allocation before
  * the last change, the state becomes rolled_back, and the history and audit say why. */
 int sy_engine_experiment_health(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
-                                const json_t *body, json_t **out, sy_err_t *err);
+                                const sy_health_push_t *push, sy_exp_health_t *out, sy_err_t *err);
+
+/* A rollback the health monitor made (or tried to make). */
+typedef struct sy_monitor_rollback {
+    char experiment[SY_EXP_KEY_MAX + 1];
+    int64_t workspace;
+    bool rolled_back; /* false: the rollback failed and `reason` is why */
+    char reason[400]; /* the numbers and thresholds: "health of b: success rate 0.94 -> ..." */
+    sy_health_view_t health; /* what the monitor judged */
+    bool has_split;          /* rolled back: the split it went back to */
+    sy_exp_split_t split;
+} sy_monitor_rollback_t;
+
+/* A tripwire found triggered when the timer evaluated it. */
+typedef struct sy_tick_trip {
+    int64_t workspace;
+    char domain[65], metric[65];
+    char action[16]; /* "THROTTLE", "KILL_SWITCH" */
+    char note[160];  /* "TRIGGERED drop=0.789 action=THROTTLE" */
+} sy_tick_trip_t;
+
+/* What one tick did, to log. Arrays are the report's: sy_tick_report_free. */
+typedef struct sy_tick_report {
+    sy_monitor_rollback_t *rollbacks; /* the monitor's, this tick's and since the last */
+    size_t n_rollbacks;
+    bool checked;                    /* the auto-promotion check ran */
+    sy_auto_report_t auto_promotion; /* its report */
+    sy_tick_trip_t *tripped;         /* the tripwires evaluated and found triggered */
+    size_t n_tripped;
+    size_t lost; /* what was done but could not be reported (out of memory) */
+} sy_tick_report_t;
+
+/* Runs what is due at the engine's clock (the loop calls it every second; simulate on its
+ * fake clock): the health monitor, the auto-promotion check, the tripwires. What was done
+ * into *out (zeroed first; nothing done: no rollback, no check, no trip); the caller frees
+ * it with sy_tick_report_free. */
+void sy_engine_tick(sy_engine_t *eng, sy_tick_report_t *out);
+/* Frees what the report holds and zeroes it; NULL is a no-op. */
+void sy_tick_report_free(sy_tick_report_t *r);
 
 /* ---- events ----------------------------------------------------------------------------- */
 

@@ -129,7 +129,10 @@ struct sy_engine {
     sy_exp_defaults_t exp_defaults; /* what experiments' unset safety fields follow */
     int64_t next_auto_ms;           /* when the auto-promotion check runs next; 0: off */
     int64_t next_regression_ms;     /* when the tripwires are evaluated next; 0: off */
-    json_t *health_done;            /* rollbacks the monitor made since the last tick (to log) */
+    /* the rollbacks the monitor made since the last tick (to log), and how many it had no
+     * room for */
+    sy_monitor_rollback_t *health_done;
+    size_t n_health_done, health_lost;
     void (*notify_wake)(void *arg); /* the notifier's: something was queued */
     void *notify_wake_arg;
     bool notify_queued;    /* since the last tick */

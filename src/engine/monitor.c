@@ -5,6 +5,7 @@
  * server's loop calls it every second, simulate on its fake clock.
  */
 #define _DEFAULT_SOURCE
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,21 +35,65 @@ static void notice(sy_engine_t *eng, const struct experiment *e, const char *eve
     json_decref(details);
 }
 
-/* What the check does with one experiment; the report's entry. */
-static json_t *auto_one(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,
-                        bool dry_run)
+/* The answers' copies of keys hold every key a definition may have. */
+_Static_assert(SY_EXP_KEY_MAX == KEY_MAX, "experiment keys");
+_Static_assert(SY_VARIANT_KEY_MAX == VARIANT_MAX, "variant keys");
+
+/* `src` (NULL: "") into `dst` of `cap` bytes, cut to fit (keys fit: above). */
+static void copy(char *dst, size_t cap, const char *src)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (n >= cap)
+        n = cap - 1;
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* `e`'s current split. */
+static void split_of(const struct experiment *e, sy_exp_split_t *s)
+{
+    s->n = e->n_arms;
+    for (size_t i = 0; i < e->n_arms; i++) {
+        copy(s->v[i].variant, sizeof(s->v[i].variant), e->arms[i].key);
+        s->v[i].weight = e->arms[i].weight;
+    }
+}
+
+/* `e` after a change of it: its split and state into `o`. */
+static void changed(const struct experiment *e, sy_auto_outcome_t *o)
+{
+    o->has_split = true;
+    split_of(e, &o->split);
+    copy(o->state, sizeof(o->state), sy_exp_state_name(e->state));
+}
+
+/* Why `o` failed or was refused. */
+static void failed(sy_auto_outcome_t *o, sy_auto_action_t action, const sy_err_t *err)
+{
+    o->action = action;
+    if (action == SY_AUTO_REFUSED) {
+        o->has_refused_by = true;
+        copy(o->refused_by, sizeof(o->refused_by), err->field);
+    }
+    o->has_message = true;
+    copy(o->message, sizeof(o->message), err->msg);
+}
+
+/* What the check does with one experiment: its report entry into `o`. */
+static void auto_one(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,
+                     bool dry_run, sy_auto_outcome_t *o)
 {
     sy_experiment_result_t *r = NULL;
     sy_err_t err = {0};
-    json_t *o = json_pack("{sssI}", "experiment", e->key, "workspace", (json_int_t)e->ws);
-    if (!o)
-        return NULL;
+    *o = (sy_auto_outcome_t){.workspace = e->ws};
+    copy(o->experiment, sizeof(o->experiment), e->key);
     if (sy_exp_analyse(eng, e, &r, &err) < 0) {
-        json_object_set_new(o, "action", json_string("error"));
-        json_object_set_new(o, "message", json_string(err.msg));
-        return o;
+        failed(o, SY_AUTO_ERROR, &err);
+        return;
     }
-    json_object_set_new(o, "decision", json_string(sy_exp_decision_name(r->decision)));
+    o->has_decision = true;
+    o->decision = r->decision;
     if (r->srm_alarm) {
         char title[KEY_MAX + 96];
         snprintf(title, sizeof(title), "Sample ratio mismatch in %s: promotion is blocked", e->key);
@@ -58,24 +103,28 @@ static json_t *auto_one(sy_engine_t *eng, const sy_principal_t *actor, struct ex
                          "chi2_p_value", r->srm.p_value));
     }
     if (r->decision != SY_DECISION_PROMOTE) {
-        json_object_set_new(o, "action", json_string("none"));
-        if (r->n_reasons)
-            json_object_set_new(o, "reason", json_string(r->reasons[0]));
+        o->action = SY_AUTO_NONE;
+        if (r->n_reasons) {
+            o->has_reason = true;
+            copy(o->reason, sizeof(o->reason), r->reasons[0]);
+        }
         free(r);
-        return o;
+        return;
     }
     size_t w = (size_t)r->winner;
     const sy_arm_result_t *a = &r->arms[w];
-    json_object_set_new(o, "winner", json_string(e->arms[w].key));
+    o->has_winner = true;
+    copy(o->winner, sizeof(o->winner), e->arms[w].key);
     /* the kill switch holds every production change, automatic ones first */
     bool killed = sy_engine_kill_switch_engaged(eng, e->ws, NULL, 0);
     bool full = e->safety.promotion == SY_PROMOTION_FULL;
-    const char *action = killed                      ? "held_by_kill_switch"
-                         : e->safety.manual_approval ? "awaiting_approval"
-                         : dry_run && full           ? "would_promote"
-                         : dry_run                   ? "would_step"
-                                                     : NULL;
-    if (action && strcmp(action, "awaiting_approval") == 0) {
+    bool held = killed || e->safety.manual_approval || dry_run;
+    o->action = killed                      ? SY_AUTO_HELD_BY_KILL_SWITCH
+                : e->safety.manual_approval ? SY_AUTO_AWAITING_APPROVAL
+                : dry_run && full           ? SY_AUTO_WOULD_PROMOTE
+                : dry_run                   ? SY_AUTO_WOULD_STEP
+                                            : SY_AUTO_NONE;
+    if (o->action == SY_AUTO_AWAITING_APPROVAL) {
         int64_t units = 0;
         for (size_t i = 0; i < e->n_arms; i++)
             units += r->arms[i].n;
@@ -87,72 +136,59 @@ static json_t *auto_one(sy_engine_t *eng, const sy_principal_t *actor, struct ex
                          "confidence", a->confidence, "improvement_pct", 100 * a->lift,
                          "sample_size", (json_int_t)units));
     }
-    if (action) {
-        json_object_set_new(o, "action", json_string(action));
+    if (held) {
         free(r);
-        return o;
+        return;
     }
     if (full) { /* to 100 % at once (the auto-promotion specification's promotion) */
         struct promo_evidence ev = sy_exp_evidence(r, w);
         free(r);
         int rc = sy_exp_promote_full(eng, e, w, &ev, &err);
-        bool refused = rc == SY_ECONFLICT;
-        json_object_set_new(o, "action",
-                            json_string(rc == 0   ? "promote"
-                                        : refused ? "refused"
-                                                  : "error"));
         if (rc == 0) {
-            json_object_set_new(o, "weights", sy_exp_weights_json(e));
-            json_object_set_new(o, "state", json_string(sy_exp_state_name(e->state)));
+            o->action = SY_AUTO_PROMOTE;
+            changed(e, o);
         } else {
-            if (refused)
-                json_object_set_new(o, "refused_by", json_string(err.field));
-            json_object_set_new(o, "message", json_string(err.msg));
+            failed(o, rc == SY_ECONFLICT ? SY_AUTO_REFUSED : SY_AUTO_ERROR, &err);
         }
-        return o;
+        return;
     }
     /* The step's evidence is the results': the winner's confidence (Holm-adjusted, and
-     * always valid when sequential) and its lift in %. */
+     * always valid when sequential) and its lift in %. A refusal answers the rate limit
+     * (out) beside its error; a failure nothing. */
     json_t *out = NULL;
     int rc = sy_exp_step_to(eng, actor, e, w, a->confidence, 100 * a->lift, NULL, &out, &err);
     free(r);
     if (rc == 0) {
-        json_object_set_new(o, "action", json_string("step"));
-        json_object_set_new(o, "weights", json_incref(json_object_get(out, "weights")));
-        json_object_set_new(o, "state", json_string(sy_exp_state_name(e->state)));
-    } else if (out) {
-        json_object_set_new(o, "action", json_string("refused"));
-        json_object_set_new(o, "refused_by", json_string(err.field));
-        json_object_set_new(o, "message", json_string(err.msg));
+        o->action = SY_AUTO_STEP;
+        changed(e, o); /* the step's weights, as committed */
     } else {
-        json_object_set_new(o, "action", json_string("error"));
-        json_object_set_new(o, "message", json_string(err.msg));
+        failed(o, out ? SY_AUTO_REFUSED : SY_AUTO_ERROR, &err);
     }
     json_decref(out);
-    return o;
+}
+
+/* Whether the check looks at `e`: running or promoting, in the actor's workspace. */
+static bool checked(const sy_principal_t *actor, const struct experiment *e)
+{
+    return (!actor || e->ws == actor->workspace) && (e->state == RUNNING || e->state == PROMOTING);
 }
 
 int sy_engine_auto_promotion_check(sy_engine_t *eng, const sy_principal_t *actor, int dry,
-                                   json_t **report, sy_err_t *err)
+                                   sy_auto_report_t *report, sy_err_t *err)
 {
     bool dry_run = dry < 0 ? eng->timers.auto_promotion_dry_run : dry > 0;
-    json_t *list = json_array();
-    size_t checked = 0;
-    for (size_t i = 0; list && i < eng->x->n; i++) {
-        struct experiment *e = eng->x->all[i];
-        if ((actor && e->ws != actor->workspace) || (e->state != RUNNING && e->state != PROMOTING))
-            continue;
-        checked++;
-        json_t *o = auto_one(eng, actor, e, dry_run);
-        if (!o || json_array_append_new(list, o) < 0) {
-            json_decref(list);
-            list = NULL;
-        }
-    }
-    *report = list ? json_pack("{sIsbsIso}", "at_ms", (json_int_t)sy_engine_now_ms(eng), "dry_run",
-                               dry_run, "checked", (json_int_t)checked, "experiments", list)
-                   : NULL;
-    return *report ? 0 : sy_eng_oom(err);
+    *report = (sy_auto_report_t){.dry_run = dry_run};
+    size_t n = 0;
+    for (size_t i = 0; i < eng->x->n; i++)
+        n += checked(actor, eng->x->all[i]);
+    /* room for every entry before anything is done: what is done is always reported */
+    if (n && !(report->v = calloc(n, sizeof(*report->v))))
+        return sy_eng_oom(err);
+    for (size_t i = 0; i < eng->x->n && report->n < n; i++)
+        if (checked(actor, eng->x->all[i]))
+            auto_one(eng, actor, eng->x->all[i], dry_run, &report->v[report->n++]);
+    report->at_ms = sy_engine_now_ms(eng);
+    return 0;
 }
 
 /* ---- health --------------------------------------------------------------------------------- */
@@ -280,100 +316,97 @@ static int64_t look_of(const sy_engine_t *eng, const struct experiment *e)
     return every > 0 ? 1 + (since > 0 ? since : 0) / every : 0;
 }
 
-/* What the monitor sees of `e`: the watched variant, the baseline, the current health, and
- * whether it is due for a rollback (into *r when it could judge: a window of enough samples
- * for the look, sy_health_window_ready). */
-static json_t *health_view(const sy_engine_t *eng, const struct experiment *e, bool *judged,
-                           sy_rollback_t *r, sy_health_t *current)
+/* What the monitor sees of `e` into *v: the watched variant, the baseline, the current
+ * health, and whether it is due for a rollback (into *r when it could judge: a window of
+ * enough samples for the look, sy_health_window_ready). */
+static void health_view(const sy_engine_t *eng, const struct experiment *e, bool *judged,
+                        sy_rollback_t *r, sy_health_view_t *v)
 {
-    sy_health_t cur = {0};
-    bool has_cur = false;
-    const char *source = "events";
+    *v = (sy_health_view_t){.source = SY_HEALTH_FROM_EVENTS};
     if (e->has_pushed) {
-        cur = e->pushed;
-        has_cur = true;
-        source = "pushed";
+        v->current = e->pushed;
+        v->has_current = true;
+        v->source = SY_HEALTH_PUSHED;
     } else if (e->watched >= 0) {
-        has_cur = sy_exp_health_of(&e->arms[e->watched].a.recent, e->health_min_events, &cur);
+        v->has_current =
+            sy_exp_health_of(&e->arms[e->watched].a.recent, e->health_min_events, &v->current);
     }
-    int64_t look = e->watched >= 0 ? look_of(eng, e) : 0;
-    bool can = e->watched >= 0 && e->has_baseline && has_cur;
-    bool ready = can && sy_health_window_ready(&e->baseline, &cur, &e->health, look);
+    v->has_watched = e->watched >= 0;
+    if (v->has_watched)
+        copy(v->watched, sizeof(v->watched), e->arms[e->watched].key);
+    v->has_baseline = e->has_baseline;
+    v->baseline = e->baseline;
+    v->look = e->watched >= 0 ? look_of(eng, e) : 0;
+    bool can = e->watched >= 0 && e->has_baseline && v->has_current;
+    v->window_ready = can && sy_health_window_ready(&e->baseline, &v->current, &e->health, v->look);
     /* judged (and the window begun anew) once it is big enough, or at once when it already
      * holds a rollback: a collapse or a p95 over its limit does not wait for the window */
-    *judged = can && sy_health_rollback_at(&e->baseline, &cur, &e->health, look, r, NULL) == 0 &&
-              (ready || r->rollback);
-    *current = cur;
+    *judged = can &&
+              sy_health_rollback_at(&e->baseline, &v->current, &e->health, v->look, r, NULL) == 0 &&
+              (v->window_ready || r->rollback);
+    v->rollback_due = *judged && r->rollback;
+    v->reasons = *judged ? r->reasons : 0;
+}
+
+/* The view as the history's rollback detail and the health warning's notification hold
+ * it: the same members as the API's (codec/monitor_json.c), which docs/api.md shows. */
+static json_t *view_json(const sy_health_view_t *v)
+{
     json_t *reasons = json_array();
-    for (unsigned bit = 1; *judged && reasons && bit <= SY_ROLLBACK_RETRY_RATE; bit <<= 1)
-        if (r->reasons & bit)
+    for (unsigned bit = 1; reasons && bit <= SY_ROLLBACK_RETRY_RATE; bit <<= 1)
+        if (v->reasons & bit)
             json_array_append_new(reasons, json_string(sy_rollback_reason_name(bit)));
     return json_pack("{sososososbsosIsb}", "watched",
-                     e->watched >= 0 ? json_string(e->arms[e->watched].key) : json_null(),
-                     "baseline", health_json(e->has_baseline, &e->baseline), "current",
-                     health_json(has_cur, &cur), "source", json_string(source), "rollback_due",
-                     *judged && r->rollback, "reasons", reasons, "look", (json_int_t)look,
-                     "window_ready", ready);
+                     v->has_watched ? json_string(v->watched) : json_null(), "baseline",
+                     health_json(v->has_baseline, &v->baseline), "current",
+                     health_json(v->has_current, &v->current), "source",
+                     json_string(v->source == SY_HEALTH_PUSHED ? "pushed" : "events"),
+                     "rollback_due", v->rollback_due, "reasons", reasons, "look",
+                     (json_int_t)v->look, "window_ready", v->window_ready);
+}
+
+/* The bounds of a pushed health, with the sentences the API answers. */
+static int push_check(const sy_health_push_t *p, sy_err_t *err)
+{
+    if (!(p->success_rate >= 0) || !(p->success_rate <= 1))
+        return sy_err_set(err, -EINVAL, "success_rate", "success_rate is a number from 0 to 1");
+    if (!(p->error_rate >= 0) || !(p->error_rate <= 1))
+        return sy_err_set(err, -EINVAL, "error_rate", "error_rate is a number from 0 to 1");
+    if (p->has_p95_ms && !(p->p95_ms >= 0 && p->p95_ms <= DBL_MAX))
+        return sy_err_set(err, -EINVAL, "p95_ms", "p95_ms is a number of ms >= 0");
+    if (p->has_retry_rate && (!(p->retry_rate >= 0) || !(p->retry_rate <= 1)))
+        return sy_err_set(err, -EINVAL, "retry_rate", "retry_rate is a number from 0 to 1");
+    return 0;
 }
 
 int sy_engine_experiment_health(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
-                                const json_t *body, json_t **out, sy_err_t *err)
+                                const sy_health_push_t *push, sy_exp_health_t *out, sy_err_t *err)
 {
     struct experiment *e = sy_exp_lookup(eng, actor, key, err);
     if (!e)
         return -ENOENT;
-    struct pushed {
-        sy_health_t health;
-        bool has;
-        int64_t at_ms;
-        bool set;
-    } saved = {0}; /* what an answer that cannot be made puts back */
-    if (body) {    /* pushed: it stands for the watched variant until the next change */
-        static const char *const fields[] = {"success_rate", "error_rate", "p95_ms", "retry_rate",
-                                             NULL};
-        int rc = sy_exp_only_fields(body, fields, err);
-        const json_t *s = json_object_get(body, "success_rate"),
-                     *x = json_object_get(body, "error_rate"), *p = json_object_get(body, "p95_ms"),
-                     *rr = json_object_get(body, "retry_rate");
-        if (rc == 0 &&
-            (!json_is_number(s) || !(json_number_value(s) >= 0) || !(json_number_value(s) <= 1)))
-            rc = sy_err_set(err, -EINVAL, "success_rate", "success_rate is a number from 0 to 1");
-        if (rc == 0 &&
-            (!json_is_number(x) || !(json_number_value(x) >= 0) || !(json_number_value(x) <= 1)))
-            rc = sy_err_set(err, -EINVAL, "error_rate", "error_rate is a number from 0 to 1");
-        if (rc == 0 && p && (!json_is_number(p) || !(json_number_value(p) >= 0)))
-            rc = sy_err_set(err, -EINVAL, "p95_ms", "p95_ms is a number of ms >= 0");
-        if (rc == 0 && rr &&
-            (!json_is_number(rr) || !(json_number_value(rr) >= 0) || !(json_number_value(rr) <= 1)))
-            rc = sy_err_set(err, -EINVAL, "retry_rate", "retry_rate is a number from 0 to 1");
+    if (push) { /* pushed: it stands for the watched variant until the next change */
+        int rc = push_check(push, err);
         if (rc < 0)
             return rc;
         if (e->watched < 0 || (e->state != PROMOTING && e->state != PROMOTED))
             return sy_err_set(err, SY_ECONFLICT, "state",
                               "experiment \"%.64s\" has no promoted variant to watch", e->key);
-        saved = (struct pushed){e->pushed, e->has_pushed, e->pushed_ms, true};
-        e->pushed = (sy_health_t){.success_rate = json_number_value(s),
-                                  .error_rate = json_number_value(x),
-                                  .has_p95 = p != NULL,
-                                  .p95_ms = json_number_value(p),
-                                  .has_retry_rate = rr != NULL,
-                                  .retry_rate = json_number_value(rr)};
+        e->pushed = (sy_health_t){.success_rate = push->success_rate,
+                                  .error_rate = push->error_rate,
+                                  .has_p95 = push->has_p95_ms,
+                                  .p95_ms = push->has_p95_ms ? push->p95_ms : 0,
+                                  .has_retry_rate = push->has_retry_rate,
+                                  .retry_rate = push->has_retry_rate ? push->retry_rate : 0};
         e->has_pushed = true;
         e->pushed_ms = sy_engine_now_ms(eng);
     }
     bool judged;
     sy_rollback_t r;
-    sy_health_t cur;
-    json_t *view = health_view(eng, e, &judged, &r, &cur);
-    *out = view ? json_pack("{ssssso}", "experiment", e->key, "state", sy_exp_state_name(e->state),
-                            "health", view)
-                : NULL;
-    if (!*out && saved.set) { /* refused: the push did not happen */
-        e->pushed = saved.health;
-        e->has_pushed = saved.has;
-        e->pushed_ms = saved.at_ms;
-    }
-    return *out ? 0 : sy_eng_oom(err);
+    copy(out->experiment, sizeof(out->experiment), e->key);
+    copy(out->state, sizeof(out->state), sy_exp_state_name(e->state));
+    health_view(eng, e, &judged, &r, &out->health);
+    return 0;
 }
 
 /* Why the monitor rolls `e` back, with the numbers and the thresholds that made it: "health
@@ -413,25 +446,23 @@ static void rollback_reason(const struct experiment *e, const sy_health_t *cur,
                  base->retry_rate, cur->retry_rate, r->retry_rate_increase, t->retry_rate_increase);
 }
 
-/* The monitor's pass: every promoting or promoted experiment whose watched variant has
- * degraded past its thresholds goes back to the allocation before its last change, now. */
-/* Judges `e` once: the rollback's report entry when it rolled back (or failed to), else
- * NULL. Notes when it judged, so that no variant is judged more often than the monitor's
- * interval: more looks at a noisy window would roll back healthy variants. */
-static json_t *check_one(sy_engine_t *eng, struct experiment *e)
+/* Judges `e` once: true with the rollback's report entry in *rb when it rolled back (or
+ * failed to). Notes when it judged, so that no variant is judged more often than the
+ * monitor's interval: more looks at a noisy window would roll back healthy variants. */
+static bool check_one(sy_engine_t *eng, struct experiment *e, sy_monitor_rollback_t *rb)
 {
     if (e->state != PROMOTING && e->state != PROMOTED)
-        return NULL;
+        return false;
     bool judged;
     sy_rollback_t r;
-    sy_health_t cur;
-    json_t *view = health_view(eng, e, &judged, &r, &cur);
+    sy_health_view_t v;
+    health_view(eng, e, &judged, &r, &v);
     if (judged) { /* the next judgement looks at what comes after this one */
         e->health_checked_ms = sy_engine_now_ms(eng);
         e->arms[e->watched].a.recent = (struct health_counts){0};
     }
     /* past half a threshold, not past it: people hear of it before it rolls back */
-    if (view && judged && !r.rollback &&
+    if (judged && !r.rollback &&
         (r.success_rate_drop > e->health.success_rate_drop / 2 ||
          r.error_rate_increase > e->health.error_rate_increase / 2 ||
          r.retry_rate_increase > e->health.retry_rate_increase / 2)) {
@@ -445,32 +476,32 @@ static json_t *check_one(sy_engine_t *eng, struct experiment *e)
                  e->arms[e->watched].key, e->key, 100 * r.success_rate_drop,
                  100 * r.error_rate_increase, retry);
         notice(eng, e, "health_warning", "warning", title,
-               json_pack("{sssO}", "experiment", e->key, "health", view));
+               json_pack("{ssso}", "experiment", e->key, "health", view_json(&v)));
     }
-    if (!view || !judged || !r.rollback) {
-        json_decref(view);
-        return NULL;
-    }
+    if (!judged || !r.rollback)
+        return false;
     /* the allocation before the last change */
     int64_t prev[SY_EXP_MAX_ARMS];
     for (size_t k = 0; k < e->n_arms; k++)
         prev[k] =
             e->n_changes >= 2 ? e->changes[e->n_changes - 2].weights[k] : e->arms[k].defined_weight;
-    char reason[400];
-    rollback_reason(e, &cur, &r, reason, sizeof(reason));
+    char reason[sizeof(rb->reason)];
+    rollback_reason(e, &v.current, &r, reason, sizeof(reason));
     json_t *detail = json_pack("{ssssso}", "reason", reason, "rolled_back_by", "health monitor",
-                               "health", json_incref(view));
+                               "health", view_json(&v));
     sy_err_t err = {0};
     int rc = detail ? sy_exp_change(eng, NULL, e, prev, ROLLED_BACK, -1, "rollback",
                                     "allocation.rolled_back", detail, NULL, NULL, &err)
-                    : -ENOMEM;
+                    : sy_eng_oom(&err);
     json_decref(detail);
-    json_t *o = json_pack("{sssIssssso}", "experiment", e->key, "workspace", (json_int_t)e->ws,
-                          "action", rc == 0 ? "rolled_back" : "error", "reason",
-                          rc == 0 ? reason : err.msg, "health", view);
-    if (o && rc == 0)
-        json_object_set_new(o, "weights", sy_exp_weights_json(e));
-    return o;
+    *rb = (sy_monitor_rollback_t){.workspace = e->ws, .rolled_back = rc == 0, .health = v};
+    copy(rb->experiment, sizeof(rb->experiment), e->key);
+    copy(rb->reason, sizeof(rb->reason), rc == 0 ? reason : err.msg);
+    if (rc == 0) {
+        rb->has_split = true;
+        split_of(e, &rb->split);
+    }
+    return true;
 }
 
 /* Whether `e` is due for a judgement: watched, and not judged within the interval. Up to
@@ -482,23 +513,27 @@ static bool due(const sy_engine_t *eng, const struct experiment *e, int64_t now)
     return every > 0 && e->watched >= 0 && now - e->health_checked_ms >= every;
 }
 
-static void keep(sy_engine_t *eng, json_t *o)
+/* Keeps a rollback for the next tick's report; one it has no room for is counted. */
+static void keep(sy_engine_t *eng, const sy_monitor_rollback_t *rb)
 {
-    if (!o)
+    sy_monitor_rollback_t *v =
+        realloc(eng->health_done, (eng->n_health_done + 1) * sizeof(*eng->health_done));
+    if (!v) {
+        eng->health_lost++;
         return;
-    if (!eng->health_done)
-        eng->health_done = json_array();
-    if (json_array_append_new(eng->health_done, o) < 0)
-        json_decref(o);
+    }
+    eng->health_done = v;
+    v[eng->n_health_done++] = *rb;
 }
 
 /* The monitor's pass: every watched variant due for a judgement. */
 static void health_check(sy_engine_t *eng)
 {
     int64_t now = sy_engine_now_ms(eng);
+    sy_monitor_rollback_t rb;
     for (size_t i = 0; i < eng->x->n; i++)
-        if (due(eng, eng->x->all[i], now))
-            keep(eng, check_one(eng, eng->x->all[i]));
+        if (due(eng, eng->x->all[i], now) && check_one(eng, eng->x->all[i], &rb))
+            keep(eng, &rb);
 }
 
 void sy_exp_health_after_commit(sy_engine_t *eng, struct experiment *e)
@@ -506,8 +541,9 @@ void sy_exp_health_after_commit(sy_engine_t *eng, struct experiment *e)
     /* New events for a watched variant are judged at once when its last judgement is an
      * interval old; otherwise the monitor's next pass judges them. Either way a breach is
      * acted on within one interval of being committed. */
-    if (due(eng, e, sy_engine_now_ms(eng)))
-        keep(eng, check_one(eng, e));
+    sy_monitor_rollback_t rb;
+    if (due(eng, e, sy_engine_now_ms(eng)) && check_one(eng, e, &rb))
+        keep(eng, &rb);
 }
 
 /* ---- timers ------------------------------------------------------------------------------------
@@ -540,50 +576,77 @@ static int64_t next_after(int64_t due, int64_t every, int64_t now)
     return next > now ? next : now + every;
 }
 
-json_t *sy_engine_tick(sy_engine_t *eng)
+/* The tripwires of `report` (sy_engine_regression_evaluate's) found triggered into
+ * out->tripped. Their states are the regression code's JSON; only what the log says of a
+ * trip is copied. */
+static void trips_of(const json_t *report, sy_tick_report_t *out)
+{
+    const json_t *list = json_object_get(report, "evaluated"), *st;
+    size_t i, n = 0;
+    json_array_foreach(list, i, st) n += json_is_true(json_object_get(st, "triggered"));
+    if (!n)
+        return;
+    out->tripped = calloc(n, sizeof(*out->tripped));
+    if (!out->tripped) {
+        out->lost += n;
+        return;
+    }
+    json_array_foreach(list, i, st)
+    {
+        if (!json_is_true(json_object_get(st, "triggered")))
+            continue;
+        sy_tick_trip_t *t = &out->tripped[out->n_tripped++];
+        const char *action = json_string_value(json_object_get(st, "action")),
+                   *note = json_string_value(json_object_get(st, "note"));
+        t->workspace = json_integer_value(json_object_get(st, "workspace"));
+        copy(t->domain, sizeof(t->domain), json_string_value(json_object_get(st, "domain")));
+        copy(t->metric, sizeof(t->metric), json_string_value(json_object_get(st, "metric")));
+        copy(t->action, sizeof(t->action), action);
+        copy(t->note, sizeof(t->note), note);
+    }
+}
+
+void sy_engine_tick(sy_engine_t *eng, sy_tick_report_t *out)
 {
     int64_t now = sy_engine_now_ms(eng);
-    json_t *done = NULL;
+    *out = (sy_tick_report_t){0};
     if (eng->view_stale)
         (void)sy_eng_view_publish(eng);
     /* health first: a variant going bad is rolled back before anything steps toward it */
     if (eng->timers.health_ms > 0)
         health_check(eng);
-    json_t *rolled = eng->health_done; /* this pass's and those done after commits */
+    /* this pass's and those done after commits */
+    out->rollbacks = eng->health_done;
+    out->n_rollbacks = eng->n_health_done;
+    out->lost = eng->health_lost;
     eng->health_done = NULL;
-    if (json_array_size(rolled) && (done || (done = json_object())))
-        json_object_set_new(done, "health", json_pack("{so}", "experiments", rolled));
-    else
-        json_decref(rolled);
+    eng->n_health_done = eng->health_lost = 0;
     if (eng->timers.auto_promotion_ms > 0 && now >= eng->next_auto_ms) {
         eng->next_auto_ms = next_after(eng->next_auto_ms, eng->timers.auto_promotion_ms, now);
-        json_t *report = NULL;
-        if (sy_engine_auto_promotion_check(eng, NULL, eng->timers.auto_promotion_dry_run ? 1 : 0,
-                                           &report, NULL) == 0 &&
-            (done || (done = json_object())))
-            json_object_set_new(done, "auto_promotion", report);
-        else
-            json_decref(report);
+        out->checked =
+            sy_engine_auto_promotion_check(eng, NULL, eng->timers.auto_promotion_dry_run ? 1 : 0,
+                                           &out->auto_promotion, NULL) == 0;
     }
     if (eng->timers.regression_ms > 0 && now >= eng->next_regression_ms) {
         eng->next_regression_ms =
             next_after(eng->next_regression_ms, eng->timers.regression_ms, now);
-        json_t *report = NULL, *fired = json_array();
-        size_t i;
-        json_t *st;
-        if (fired && sy_engine_regression_evaluate(eng, NULL, NULL, NULL, &report, NULL) == 0)
-            json_array_foreach(json_object_get(report, "evaluated"), i,
-                               st) if (json_is_true(json_object_get(st, "triggered")))
-                json_array_append(fired, st);
-        if (json_array_size(fired) && (done || (done = json_object())))
-            json_object_set_new(done, "regression", json_pack("{so}", "triggered", fired));
-        else
-            json_decref(fired);
+        json_t *report = NULL;
+        if (sy_engine_regression_evaluate(eng, NULL, NULL, NULL, &report, NULL) == 0)
+            trips_of(report, out);
         json_decref(report);
     }
     /* what the calls since the last tick and the jobs above queued is committed by now */
     if (eng->notify_queued && eng->notify_wake)
         eng->notify_wake(eng->notify_wake_arg);
     eng->notify_queued = false;
-    return done;
+}
+
+void sy_tick_report_free(sy_tick_report_t *r)
+{
+    if (!r)
+        return;
+    free(r->rollbacks);
+    free(r->auto_promotion.v);
+    free(r->tripped);
+    *r = (sy_tick_report_t){0};
 }

@@ -14,6 +14,7 @@
 
 #include "codec/api_json.h"
 #include "codec/experiment_json.h"
+#include "codec/monitor_json.h"
 #include "codec/value_json.h"
 #include "http/internal.h"
 
@@ -162,17 +163,26 @@ void sy_api_experiment_patch(struct call *c)
     free(x);
 }
 
-void sy_api_health_get(struct call *c)
+/* What the monitor sees of c->arg[0], after `push` when one is given. */
+static void health_reply(struct call *c, const sy_health_push_t *push)
 {
     sy_err_t err = {0};
-    json_t *out = NULL;
-    int rc = sy_engine_experiment_health(c->eng, &c->who, c->arg[0], NULL, &out, &err);
-    reply_result(c, rc, 200, out, &err);
+    sy_exp_health_t h;
+    int rc = sy_engine_experiment_health(c->eng, &c->who, c->arg[0], push, &h, &err);
+    reply_result(c, rc, 200, rc < 0 ? NULL : sy_exp_health_json(&h), &err);
+}
+
+void sy_api_health_get(struct call *c)
+{
+    health_reply(c, NULL);
 }
 
 void sy_api_health_push(struct call *c)
 {
-    allocation_change(c, sy_engine_experiment_health);
+    sy_health_push_t push = {0};
+    if (!read_body(c, &push))
+        return;
+    health_reply(c, &push);
 }
 
 /* ---- /v1/guardrails -------------------------------------------------------------------- */
@@ -200,19 +210,16 @@ void sy_api_guardrails_put(struct call *c)
 
 void sy_api_auto_promotion(struct call *c)
 {
-    static const char *const fields[] = {"dry_run", NULL};
-    const json_t *dry = json_object_get(c->body, "dry_run");
-    if (c->body && !only_fields(c, c->body, fields))
+    sy_auto_check_body_t body = {0};
+    if (c->body && !read_body(c, &body))
         return;
-    if (dry && !json_is_boolean(dry)) {
-        reply_error(c, 400, "invalid_input", "dry_run", "dry_run must be true or false");
-        return;
-    }
     sy_err_t err = {0};
-    json_t *out = NULL;
+    sy_auto_report_t r;
     int rc = sy_engine_auto_promotion_check(c->eng, c->system ? NULL : &c->who,
-                                            dry ? json_is_true(dry) : -1, &out, &err);
-    reply_result(c, rc, 200, out, &err);
+                                            body.has_dry_run ? body.dry_run : -1, &r, &err);
+    reply_result(c, rc, 200, rc < 0 ? NULL : sy_auto_report_json(&r), &err);
+    if (rc == 0)
+        free(r.v);
 }
 
 /* ---- /v1/auto-promotion/config -------------------------------------------------------- */

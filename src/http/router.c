@@ -13,6 +13,7 @@
 
 #include "codec/api_json.h"
 #include "codec/experiment_json.h"
+#include "codec/monitor_json.h"
 #include "codec/risk_json.h"
 #include "codec/route_api_json.h"
 #include "http/internal.h"
@@ -96,8 +97,8 @@ const struct sy_endpoint sy_endpoints[] = {
      sy_api_experiment_history, NULL},
     {SY_GET, "/v1/experiments/{key}/health", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_health_get, NULL},
-    {SY_POST, "/v1/experiments/{key}/health", EDITOR, AUTH_TOKEN, false, BODY_OBJECT, NULL,
-     "success_rate error_rate p95_ms retry_rate", sy_api_health_push, NULL},
+    {SY_POST, "/v1/experiments/{key}/health", EDITOR, AUTH_TOKEN, false, BODY_OBJECT, NULL, NULL,
+     sy_api_health_push, &sy_health_push_schema},
     {SY_GET, "/v1/guardrails", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_guardrails_get, NULL},
     {SY_PUT, "/v1/guardrails", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL, NULL,
@@ -105,8 +106,8 @@ const struct sy_endpoint sy_endpoints[] = {
     /* a scheduler may call it with the configured secret instead of a token */
     {SY_GET, "/v1/auto-promotion/config", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_auto_promotion_config, NULL},
-    {SY_POST, "/v1/auto-promotion/check", ADMIN, AUTH_CRON, false, BODY_OPTIONAL, NULL, "dry_run",
-     sy_api_auto_promotion, NULL},
+    {SY_POST, "/v1/auto-promotion/check", ADMIN, AUTH_CRON, false, BODY_OPTIONAL, NULL, NULL,
+     sy_api_auto_promotion, &sy_auto_check_body_schema},
     {SY_POST, "/v1/events", SDK, AUTH_TOKEN, false, BODY_RAW, NULL, NULL, sy_api_events, NULL},
 
     {SY_POST, "/v1/kpi", SDK, AUTH_TOKEN, false, BODY_OBJECT, NULL,

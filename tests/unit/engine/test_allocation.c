@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include "codec/api_json.h"
+#include "codec/monitor_json.h"
 #include "fixture.h"
 #include "flags_json.h"
 
@@ -55,6 +56,14 @@ static json_int_t split_of(struct fixture *f, const char *flag, const char *vari
     }
     json_decref(def);
     return w;
+}
+
+/* A split an answer gave is the one the flag of `flag` serves, variant for variant. */
+static void assert_split_equal(struct fixture *f, const char *flag, const sy_exp_split_t *s)
+{
+    assert_true(s->n >= 2);
+    for (size_t i = 0; i < s->n; i++)
+        assert_int_equal(split_of(f, flag, s->v[i].variant), s->v[i].weight);
 }
 
 static void the_seed_goes_60_80_100_and_the_flag_follows(void **state)
@@ -449,9 +458,9 @@ static void srm_counts_each_period_with_its_own_weights(void **state)
     channel(f);
     const char *level;
     for (int k = 0; k < 2; k++) {
-        json_t *r = NULL;
+        sy_auto_report_t r;
         assert_int_equal(sy_engine_auto_promotion_check(f->eng, &f->who, 1, &r, NULL), 0);
-        json_decref(r);
+        free(r.v);
     }
     assert_int_equal(queued(f, "srm", &level), 1);
     assert_string_equal(level, "warning");
@@ -500,10 +509,33 @@ static void winning_traffic(struct fixture *f)
     free(ev);
 }
 
-static const char *action_of(json_t *report)
+static sy_auto_action_t action_of(const sy_auto_report_t *report)
 {
-    return json_string_value(
-        json_object_get(json_array_get(json_object_get(report, "experiments"), 0), "action"));
+    assert_true(report->n >= 1);
+    return report->v[0].action;
+}
+
+/* One tick of the engine's timers: its report, the caller's to free. */
+static sy_tick_report_t tick(struct fixture *f)
+{
+    sy_tick_report_t t;
+    sy_engine_tick(f->eng, &t);
+    return t;
+}
+
+/* One tick, its report dropped. */
+static void tick_dropped(struct fixture *f)
+{
+    sy_tick_report_t t = tick(f);
+    sy_tick_report_free(&t);
+}
+
+/* Whether a tick did nothing: no rollback, no check, no trip. */
+static bool idle(sy_tick_report_t t)
+{
+    bool none = !t.n_rollbacks && !t.checked && !t.n_tripped && !t.lost;
+    sy_tick_report_free(&t);
+    return none;
 }
 
 static void auto_promotion_steps_a_winner_and_only_reports_the_rest(void **state)
@@ -514,34 +546,44 @@ static void auto_promotion_steps_a_winner_and_only_reports_the_rest(void **state
         "{\"key\":\"e\",\"safety\":{\"min_runtime_hours\":0},\"variants\":"
         "[{\"key\":\"a\",\"weight\":50},{\"key\":\"b\",\"weight\":50,\"control\":true}]}",
         "e");
-    json_t *r = NULL;
+    sy_auto_report_t r;
     assert_int_equal(sy_engine_auto_promotion_check(f->eng, &f->who, 0, &r, NULL), 0);
-    assert_string_equal(action_of(r), "none"); /* no data, no winner */
-    json_decref(r);
+    assert_int_equal(action_of(&r), SY_AUTO_NONE); /* no data, no winner */
+    assert_false(r.v[0].has_winner);
+    free(r.v);
     winning_traffic(f);
     assert_int_equal(sy_engine_auto_promotion_check(f->eng, &f->who, 1, &r, NULL), 0);
-    assert_string_equal(action_of(r), "would_step");
-    json_decref(r);
+    assert_int_equal(action_of(&r), SY_AUTO_WOULD_STEP);
+    assert_true(r.dry_run);
+    assert_string_equal(r.v[0].winner, "a");
+    assert_false(r.v[0].has_split);
+    free(r.v);
     assert_int_equal(split_of(f, "e", "a"), 50); /* a dry run moves nothing */
     /* the timer: nothing before its interval, a step at it */
     sy_engine_timers_t t = {.auto_promotion_ms = HOUR_MS};
     sy_engine_set_timers(f->eng, &t);
     fake_ms += HOUR_MS - 1;
-    assert_null(sy_engine_tick(f->eng));
+    assert_true(idle(tick(f)));
     fake_ms += 1;
-    json_t *done = sy_engine_tick(f->eng);
-    assert_non_null(done);
-    assert_string_equal(action_of(json_object_get(done, "auto_promotion")), "step");
-    json_decref(done);
+    sy_tick_report_t done = tick(f);
+    assert_true(done.checked);
+    assert_int_equal(action_of(&done.auto_promotion), SY_AUTO_STEP);
+    const sy_auto_outcome_t *first = &done.auto_promotion.v[0];
+    assert_true(first->has_split);
+    assert_string_equal(first->state, "promoting");
+    assert_string_equal(first->split.v[0].variant, "a");
+    assert_int_equal(first->split.v[0].weight, 70);
+    assert_int_equal(first->split.v[1].weight, 30);
+    sy_tick_report_free(&done);
     assert_int_equal(split_of(f, "e", "a"), 70);
     /* the next check within the cooldown is refused by it, and says so */
     fake_ms += HOUR_MS;
-    done = sy_engine_tick(f->eng);
-    json_t *first =
-        json_array_get(json_object_get(json_object_get(done, "auto_promotion"), "experiments"), 0);
-    assert_string_equal(json_string_value(json_object_get(first, "action")), "refused");
-    assert_string_equal(json_string_value(json_object_get(first, "refused_by")), "cooldown");
-    json_decref(done);
+    done = tick(f);
+    first = &done.auto_promotion.v[0];
+    assert_int_equal(first->action, SY_AUTO_REFUSED);
+    assert_true(first->has_refused_by && first->has_message);
+    assert_string_equal(first->refused_by, "cooldown");
+    sy_tick_report_free(&done);
     /* the history says the system did it */
     json_t *h = NULL;
     assert_int_equal(sy_engine_experiment_history(f->eng, &f->who, "e", &h, NULL), 0);
@@ -561,10 +603,10 @@ static void manual_approval_is_only_reported(void **state)
                    "{\"key\":\"b\",\"weight\":50,\"control\":true}]}",
                    "e");
     winning_traffic(f);
-    json_t *r = NULL;
+    sy_auto_report_t r;
     assert_int_equal(sy_engine_auto_promotion_check(f->eng, NULL, 0, &r, NULL), 0);
-    assert_string_equal(action_of(r), "awaiting_approval");
-    json_decref(r);
+    assert_int_equal(action_of(&r), SY_AUTO_AWAITING_APPROVAL);
+    free(r.v);
     assert_int_equal(split_of(f, "e", "a"), 50);
     /* people hear of it once (info), however often the check sees it again */
     const char *level;
@@ -572,7 +614,7 @@ static void manual_approval_is_only_reported(void **state)
     assert_string_equal(level, "info");
     fake_ms += HOUR_MS;
     assert_int_equal(sy_engine_auto_promotion_check(f->eng, NULL, 0, &r, NULL), 0);
-    json_decref(r);
+    free(r.v);
     assert_int_equal(queued(f, "awaiting_approval", NULL), 1);
     assert_int_equal(queued(f, "promotion", NULL) + queued(f, "promotion_warning", NULL), 0);
 }
@@ -621,19 +663,19 @@ static void requests(struct fixture *f, const char *v, int first, int n, int suc
     free(ev);
 }
 
-static json_t *health(struct fixture *f, json_t *push)
+/* What the monitor sees of "e", after `push` when one is given. */
+static sy_exp_health_t health(struct fixture *f, const sy_health_push_t *push)
 {
-    json_t *out = NULL;
+    sy_exp_health_t out;
     sy_err_t err = {0};
     if (sy_engine_experiment_health(f->eng, &f->who, "e", push, &out, &err) < 0)
         fail_msg("health: %s (%s)", err.msg, err.field);
-    json_decref(push);
     return out;
 }
 
-static bool due(json_t *h)
+static bool due(const sy_exp_health_t *h)
 {
-    return json_is_true(json_object_get(json_object_get(h, "health"), "rollback_due"));
+    return h->health.rollback_due;
 }
 
 static void the_seed_health_rule_on_pushed_health(void **state)
@@ -641,34 +683,43 @@ static void the_seed_health_rule_on_pushed_health(void **state)
     struct fixture *f = *state;
     create_started(f, def60_watch, "e");
     requests(f, "a", 0, 1000, 94, 2, 100); /* the baseline: 0.94 success, 0.02 errors */
-    json_t *h = health(f, NULL);           /* nothing watched yet: no look */
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(h, "health"), "look")), 0);
-    json_decref(h);
+    sy_exp_health_t h = health(f, NULL);   /* nothing watched yet: no look */
+    assert_int_equal(h.health.look, 0);
+    assert_false(h.health.has_watched);
+    assert_string_equal(h.experiment, "e");
+    assert_string_equal(h.state, "running");
     json_t *out;
     assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, NULL), 0);
     json_decref(out);
     h = health(f, NULL);
-    json_t *b = json_object_get(json_object_get(h, "health"), "baseline");
-    assert_close(json_real_value(json_object_get(b, "success_rate")), 0.94, 1e-12, 0);
-    assert_close(json_real_value(json_object_get(b, "error_rate")), 0.02, 1e-12, 0);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(h, "health"), "watched")),
-                        "a");
-    json_decref(h);
+    assert_true(h.health.has_baseline);
+    assert_close(h.health.baseline.success_rate, 0.94, 1e-12, 0);
+    assert_close(h.health.baseline.error_rate, 0.02, 1e-12, 0);
+    assert_true(h.health.has_watched);
+    assert_string_equal(h.health.watched, "a");
+    assert_int_equal(h.health.source, SY_HEALTH_FROM_EVENTS);
     /* 0.02 -> 0.05 alone is 3 points: on the line, no rollback */
-    h = health(f, json_pack("{sfsf}", "success_rate", 0.93, "error_rate", 0.05));
-    assert_false(due(h));
-    json_decref(h);
+    h = health(f, &(sy_health_push_t){.success_rate = 0.93, .error_rate = 0.05});
+    assert_false(due(&h));
+    assert_int_equal(h.health.source, SY_HEALTH_PUSHED);
+    assert_true(h.health.has_current && !h.health.current.has_p95 &&
+                !h.health.current.has_retry_rate);
     /* 0.94 -> 0.88 is 6 points: due, and the monitor's next tick rolls back */
-    h = health(f, json_pack("{sfsf}", "success_rate", 0.88, "error_rate", 0.05));
-    assert_true(due(h));
-    json_decref(h);
+    h = health(f, &(sy_health_push_t){.success_rate = 0.88, .error_rate = 0.05});
+    assert_true(due(&h));
+    assert_int_equal(h.health.reasons, SY_ROLLBACK_SUCCESS_RATE);
     sy_engine_timers_t t = {.health_ms = 1000};
     sy_engine_set_timers(f->eng, &t);
     fake_ms += 1000;
-    json_t *done = sy_engine_tick(f->eng);
-    json_t *rb = json_array_get(json_object_get(json_object_get(done, "health"), "experiments"), 0);
-    assert_string_equal(json_string_value(json_object_get(rb, "action")), "rolled_back");
-    json_decref(done);
+    sy_tick_report_t done = tick(f);
+    assert_int_equal(done.n_rollbacks, 1);
+    const sy_monitor_rollback_t *rb = &done.rollbacks[0];
+    assert_true(rb->rolled_back);
+    assert_string_equal(rb->experiment, "e");
+    assert_string_equal(rb->reason, "health of a: success rate 0.94 -> 0.88 (drop 0.06 > 0.05)");
+    assert_true(rb->has_split);
+    assert_int_equal(rb->split.v[0].weight, 60);
+    assert_split_equal(f, "e", &rb->split);
     assert_int_equal(split_of(f, "e", "a"), 60); /* the allocation before the step */
     json_t *a = NULL;
     assert_int_equal(sy_engine_allocation_get(f->eng, &f->who, "e", &a, NULL), 0);
@@ -679,6 +730,11 @@ static void the_seed_health_rule_on_pushed_health(void **state)
         json_string_value(json_object_get(json_object_get(last, "detail"), "reason")),
         "health of a: success rate 0.94 -> 0.88 (drop 0.06 > 0.05)"); /* 0.03 is not > 0.03 */
     assert_string_equal(json_string_value(json_object_get(last, "actor")), "system");
+    /* the history holds the health the monitor judged as the API writes a view */
+    json_t *view = sy_health_view_json(&rb->health);
+    assert_true(json_equal(json_object_get(json_object_get(last, "detail"), "health"), view));
+    json_decref(view);
+    sy_tick_report_free(&done);
     json_decref(a);
 }
 
@@ -703,22 +759,20 @@ static void event_health_rolls_back_within_one_tick_and_survives_a_reopen(void *
     sy_engine_timers_t t = stepped_and_watched(f);
     requests(f, "a", 1000, 30, 80, 1, 100); /* 60 samples: too few yet to judge */
     fake_ms += 1000;
-    assert_null(sy_engine_tick(f->eng));
+    assert_true(idle(tick(f)));
     /* a reopen rebuilds the baseline and the window from the log */
     sy_engine_close(f->eng);
     f->eng = open_engine();
     sy_engine_set_timers(f->eng, &t);
-    json_t *h = health(f, NULL);
-    assert_close(json_real_value(json_object_get(
-                     json_object_get(json_object_get(h, "health"), "baseline"), "success_rate")),
-                 0.94, 1e-12, 0);
-    assert_true(json_is_null(json_object_get(json_object_get(h, "health"), "current")));
-    json_decref(h);
+    sy_exp_health_t h = health(f, NULL);
+    assert_close(h.health.baseline.success_rate, 0.94, 1e-12, 0);
+    assert_false(h.health.has_current);
     requests(f, "a", 1030, 100, 80, 1, 100); /* 130 at 0.8: 14 points down */
     fake_ms += 1000;
-    json_t *done = sy_engine_tick(f->eng);
-    assert_non_null(json_object_get(done, "health"));
-    json_decref(done);
+    sy_tick_report_t done = tick(f);
+    assert_int_equal(done.n_rollbacks, 1);
+    assert_true(done.rollbacks[0].rolled_back);
+    sy_tick_report_free(&done);
     assert_int_equal(split_of(f, "e", "a"), 60);
     /* the step (fixed-horizon: with a warning) and the rollback (critical) were told */
     const char *level;
@@ -737,7 +791,7 @@ static void a_degradation_short_of_a_rollback_warns_once(void **state)
     for (int k = 0; k < 2; k++) { /* 0.91: 3 points down, past half the 5-point threshold */
         requests(f, "a", 1000 + 200 * k, 200, 91, 1, 100);
         fake_ms += 1000;
-        json_decref(sy_engine_tick(f->eng));
+        assert_true(idle(tick(f)));
         assert_int_equal(queued(f, "health_warning", &level), 1);
         assert_string_equal(level, "warning");
     }
@@ -745,10 +799,11 @@ static void a_degradation_short_of_a_rollback_warns_once(void **state)
     assert_int_equal(split_of(f, "e", "a"), 80); /* the step stands */
 }
 
-static json_t *push_retry(double retry_rate)
+static const sy_health_push_t *push_retry(sy_health_push_t *p, double retry_rate)
 {
-    return json_pack("{sfsfsf}", "success_rate", 0.94, "error_rate", 0.01, "retry_rate",
-                     retry_rate);
+    *p = (sy_health_push_t){
+        .success_rate = 0.94, .error_rate = 0.01, .has_retry_rate = true, .retry_rate = retry_rate};
+    return p;
 }
 
 /* The retry rate pushed for "a" at 80 % becomes the baseline's at the next step; after it,
@@ -758,33 +813,34 @@ static void retries_pushed_before_a_step_are_its_baseline(void **state)
 {
     struct fixture *f = *state;
     (void)stepped_and_watched(f);
-    json_decref(health(f, push_retry(0.02)));
+    sy_health_push_t p;
+    (void)health(f, push_retry(&p, 0.02));
     requests(f, "a", 1000, 1000, 94, 1, 100); /* the window at 80 %: the next baseline */
     fake_ms += 24 * HOUR_MS;
-    json_decref(sy_engine_tick(f->eng));
+    tick_dropped(f);
     json_t *out;
     assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, NULL), 0);
     json_decref(out);
-    json_t *h = health(f, NULL);
-    json_t *b = json_object_get(json_object_get(h, "health"), "baseline");
-    assert_close(json_real_value(json_object_get(b, "retry_rate")), 0.02, 0, 0);
-    assert_close(json_real_value(json_object_get(b, "success_rate")), 0.94, 1e-12, 0);
-    json_decref(h);
-    h = health(f, push_retry(0.05));
-    assert_false(due(h));
-    json_decref(h);
+    sy_exp_health_t h = health(f, NULL);
+    assert_true(h.health.baseline.has_retry_rate);
+    assert_close(h.health.baseline.retry_rate, 0.02, 0, 0);
+    assert_close(h.health.baseline.success_rate, 0.94, 1e-12, 0);
+    h = health(f, push_retry(&p, 0.05));
+    assert_false(due(&h));
     fake_ms += 1000;
-    json_decref(sy_engine_tick(f->eng));
+    tick_dropped(f);
     assert_int_equal(queued(f, "health_warning", NULL), 1);
     assert_int_equal(split_of(f, "e", "a"), 100);
-    h = health(f, push_retry(0.08));
-    assert_true(due(h));
-    json_t *reasons = json_object_get(json_object_get(h, "health"), "reasons");
+    h = health(f, push_retry(&p, 0.08));
+    assert_true(due(&h));
+    assert_int_equal(h.health.reasons, SY_ROLLBACK_RETRY_RATE);
+    json_t *written = sy_exp_health_json(&h),
+           *reasons = json_object_get(json_object_get(written, "health"), "reasons");
     assert_int_equal(json_array_size(reasons), 1);
     assert_string_equal(json_string_value(json_array_get(reasons, 0)), "retry_rate_increase");
-    json_decref(h);
+    json_decref(written);
     fake_ms += 1000;
-    json_decref(sy_engine_tick(f->eng));
+    tick_dropped(f);
     assert_int_equal(split_of(f, "e", "a"), 80); /* the allocation before the last step */
     assert_int_equal(queued(f, "rollback", NULL), 1);
     json_t *a = NULL;
@@ -812,13 +868,12 @@ static void a_breach_is_judged_at_its_commit_but_once_per_interval(void **state)
     requests(f, "a", 1100, 300, 50, 1, 100); /* a breach 0.4 s later: not judged yet */
     assert_int_equal(split_of(f, "e", "a"), 80);
     fake_ms += 579;
-    json_t *done = sy_engine_tick(f->eng);
-    assert_null(done); /* 0.979 s after the judgement */
+    assert_true(idle(tick(f))); /* 0.979 s after the judgement */
     assert_int_equal(split_of(f, "e", "a"), 80);
     fake_ms += 1;
-    done = sy_engine_tick(f->eng); /* an interval less 2 %: judged, rolled back */
-    assert_non_null(json_object_get(done, "health"));
-    json_decref(done);
+    sy_tick_report_t done = tick(f); /* an interval less 2 %: judged, rolled back */
+    assert_int_equal(done.n_rollbacks, 1);
+    sy_tick_report_free(&done);
     assert_int_equal(split_of(f, "e", "a"), 60);
 }
 
@@ -834,12 +889,12 @@ static void a_breach_long_after_a_judgement_rolls_back_at_its_commit(void **stat
     sy_engine_set_timers(f->eng, &t);
     requests(f, "a", 1000, 300, 50, 1, 100); /* the commit itself rolls back */
     assert_int_equal(split_of(f, "e", "a"), 60);
-    json_t *done = sy_engine_tick(f->eng); /* and the next tick reports it, to log */
-    json_t *first =
-        json_array_get(json_object_get(json_object_get(done, "health"), "experiments"), 0);
-    assert_string_equal(json_string_value(json_object_get(first, "action")), "rolled_back");
-    json_decref(done);
-    assert_null(sy_engine_tick(f->eng)); /* reported once */
+    sy_tick_report_t done = tick(f); /* and the next tick reports it, to log */
+    assert_int_equal(done.n_rollbacks, 1);
+    assert_true(done.rollbacks[0].rolled_back);
+    assert_split_equal(f, "e", &done.rollbacks[0].split);
+    sy_tick_report_free(&done);
+    assert_true(idle(tick(f))); /* reported once */
 }
 
 /* Six hours of one-second judgements into a watch (the 22,041st: a life-long z of 6.6 that
@@ -850,10 +905,8 @@ static void a_collapse_late_in_a_watch_rolls_back_at_once(void **state)
     struct fixture *f = *state;
     (void)stepped_and_watched(f);
     fake_ms += 6 * 3600 * 1000;
-    json_t *h = health(f, NULL);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(h, "health"), "look")),
-                     6 * 3600 * 1000 / 980 + 1);
-    json_decref(h);
+    sy_exp_health_t h = health(f, NULL);
+    assert_int_equal(h.health.look, 6 * 3600 * 1000 / 980 + 1);
     requests(f, "a", 1000, 100, 0, 1, 100); /* nothing succeeds any more */
     assert_int_equal(split_of(f, "e", "a"), 60);
 }
@@ -911,19 +964,15 @@ static void p95_over_its_limit_rolls_back(void **state)
     assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, NULL), 0);
     json_decref(out);
     requests(f, "a", 200, 100, 90, 0, 250); /* p95 ~ 250 ms: fine */
-    json_t *h = health(f, NULL);
-    double p95 = json_real_value(
-        json_object_get(json_object_get(json_object_get(h, "health"), "current"), "p95_ms"));
+    sy_exp_health_t h = health(f, NULL);
+    assert_true(h.health.has_current && h.health.current.has_p95);
+    double p95 = h.health.current.p95_ms;
     assert_true(p95 >= 250 && p95 < 250 * 1.1 + 1);
-    assert_false(due(h));
-    json_decref(h);
+    assert_false(due(&h));
     requests(f, "a", 300, 200, 90, 0, 900); /* most of the window at 900 ms */
     h = health(f, NULL);
-    assert_true(due(h));
-    assert_string_equal(json_string_value(json_array_get(
-                            json_object_get(json_object_get(h, "health"), "reasons"), 0)),
-                        "p95_latency");
-    json_decref(h);
+    assert_true(due(&h));
+    assert_int_equal(h.health.reasons, SY_ROLLBACK_P95);
 }
 
 int main(int argc, char **argv)

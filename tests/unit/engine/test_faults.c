@@ -22,6 +22,7 @@
 #include "../harness.h"
 #include "codec/api_json.h"
 #include "codec/experiment_json.h"
+#include "codec/monitor_json.h"
 #include "codec/risk_json.h"
 #include "codec/route_api_json.h"
 #include "codec/route_json.h"
@@ -164,6 +165,17 @@ static int routes_json(sy_engine_t *eng, const sy_principal_t *w, json_t **out, 
     if (rc == 0)
         *out = sy_routes_to_json(rs);
     sy_routes_free(rs);
+    return rc;
+}
+
+/* What the monitor sees of experiment `key`, as GET .../health answers it. */
+static int health_json(sy_engine_t *eng, const sy_principal_t *w, const char *key, json_t **out,
+                       sy_err_t *err)
+{
+    sy_exp_health_t h;
+    int rc = sy_engine_experiment_health(eng, w, key, NULL, &h, err);
+    if (rc == 0)
+        *out = sy_exp_health_json(&h);
     return rc;
 }
 
@@ -461,7 +473,7 @@ static char *dump_engine(struct ctx *c)
         snprintf(name, sizeof(name), "results:%s", key);
         add(o, name, sy_engine_experiment_results(eng, w, key, &v, &err), &v, &err);
         snprintf(name, sizeof(name), "health:%s", key);
-        add(o, name, sy_engine_experiment_health(eng, w, key, NULL, &v, &err), &v, &err);
+        add(o, name, health_json(eng, w, key, &v, &err), &v, &err);
     }
     add(o, "guardrails", guardrails_json(eng, w, &v, &err), &v, &err);
     add(o, "policies", sy_engine_regression_policies(eng, w, &v, &err), &v, &err);
@@ -658,7 +670,10 @@ static int op_guardrails_put(struct ctx *c, sy_err_t *err)
 }
 static int op_health_push(struct ctx *c, sy_err_t *err)
 {
-    OUT_RC(sy_engine_experiment_health(c->eng, &c->who, "h", c->in, &out, err));
+    sy_health_push_t push = {0};
+    sy_exp_health_t h;
+    int rc = sy_schema_read(&sy_health_push_schema, c->in, &push, "", err);
+    return rc < 0 ? rc : sy_engine_experiment_health(c->eng, &c->who, "h", &push, &h, err);
 }
 static int op_regression_policy_put(struct ctx *c, sy_err_t *err)
 {

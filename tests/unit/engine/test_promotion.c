@@ -163,15 +163,25 @@ static json_int_t split_of(struct fixture *f, const char *variant)
     return w;
 }
 
-/* The check's entry for "e" (borrowed from `report`). */
-static json_t *entry(json_t *report)
+/* The check's entry for "e", its first. */
+static const sy_auto_outcome_t *entry(const sy_auto_report_t *report)
 {
-    return json_array_get(json_object_get(report, "experiments"), 0);
+    assert_true(report->n >= 1);
+    return &report->v[0];
 }
 
-static const char *action_of(json_t *report)
+static sy_auto_action_t action_of(const sy_auto_report_t *report)
 {
-    return json_string_value(json_object_get(entry(report), "action"));
+    return entry(report)->action;
+}
+
+/* Variant `key`'s weight in `s`, or -1. */
+static int64_t weight_in(const sy_exp_split_t *s, const char *key)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->v[i].variant, key) == 0)
+            return s->v[i].weight;
+    return -1;
 }
 
 static json_t *history(struct fixture *f)
@@ -214,10 +224,10 @@ static void full_promotion_takes_the_seed_winner_to_100_at_once(void **state)
     seed_traffic(f);
     /* 47.9 h: the runtime check fails, nothing moves */
     fake_ms += 479 * HOUR_MS / 10;
-    json_t *r = NULL;
+    sy_auto_report_t r;
     assert_int_equal(sy_engine_auto_promotion_check(f->eng, &f->who, 0, &r, NULL), 0);
-    assert_string_equal(action_of(r), "none");
-    json_decref(r);
+    assert_int_equal(action_of(&r), SY_AUTO_NONE);
+    free(r.v);
     assert_int_equal(split_of(f, "treatment"), 50);
     /* 72 h: all five checks pass; a dry run says what it would do, and does nothing */
     fake_ms += 241 * HOUR_MS / 10;
@@ -226,20 +236,23 @@ static void full_promotion_takes_the_seed_winner_to_100_at_once(void **state)
     assert_true(json_is_true(json_object_get(p, "eligible")));
     json_decref(p);
     assert_int_equal(sy_engine_auto_promotion_check(f->eng, &f->who, 1, &r, NULL), 0);
-    assert_string_equal(action_of(r), "would_promote");
-    json_decref(r);
+    assert_int_equal(action_of(&r), SY_AUTO_WOULD_PROMOTE);
+    free(r.v);
     assert_int_equal(split_of(f, "treatment"), 50);
     /* the timer: to 100 % at once, not a 20-point step */
     sy_engine_timers_t t = {.auto_promotion_ms = HOUR_MS};
     sy_engine_set_timers(f->eng, &t);
     fake_ms += HOUR_MS;
-    json_t *done = sy_engine_tick(f->eng);
-    json_t *one = entry(json_object_get(done, "auto_promotion"));
-    assert_string_equal(json_string_value(json_object_get(one, "action")), "promote");
-    assert_string_equal(json_string_value(json_object_get(one, "state")), "promoted");
-    assert_int_equal(
-        json_integer_value(json_object_get(json_object_get(one, "weights"), "treatment")), 100);
-    json_decref(done);
+    sy_tick_report_t done;
+    sy_engine_tick(f->eng, &done);
+    assert_true(done.checked);
+    const sy_auto_outcome_t *one = entry(&done.auto_promotion);
+    assert_int_equal(one->action, SY_AUTO_PROMOTE);
+    assert_true(one->has_split);
+    assert_string_equal(one->state, "promoted");
+    assert_int_equal(weight_in(&one->split, "treatment"), 100);
+    assert_int_equal(weight_in(&one->split, "control"), 0);
+    sy_tick_report_free(&done);
     assert_int_equal(split_of(f, "treatment"), 100);
     assert_int_equal(split_of(f, "control"), 0);
     /* in the history as a promotion, by the system, with what it was made on */
@@ -281,8 +294,8 @@ static void full_promotion_takes_the_seed_winner_to_100_at_once(void **state)
     json_decref(n);
     /* promoted: one promotion; the check leaves it alone */
     assert_int_equal(sy_engine_auto_promotion_check(f->eng, &f->who, 0, &r, NULL), 0);
-    assert_int_equal(json_integer_value(json_object_get(r, "checked")), 0);
-    json_decref(r);
+    assert_int_equal(r.n, 0);
+    free(r.v);
 }
 
 static void full_promotion_waits_out_the_cooldown_after_a_step(void **state)
@@ -301,17 +314,18 @@ static void full_promotion_waits_out_the_cooldown_after_a_step(void **state)
     assert_int_equal(split_of(f, "treatment"), 70);
     /* 23 h 59 min later: the cooldown between two changes holds the promotion */
     fake_ms += 24 * HOUR_MS - 60000;
-    json_t *r = NULL;
+    sy_auto_report_t r;
     assert_int_equal(sy_engine_auto_promotion_check(f->eng, &f->who, 0, &r, NULL), 0);
-    assert_string_equal(action_of(r), "refused");
-    assert_string_equal(json_string_value(json_object_get(entry(r), "refused_by")), "cooldown");
-    json_decref(r);
+    assert_int_equal(action_of(&r), SY_AUTO_REFUSED);
+    assert_true(entry(&r)->has_refused_by);
+    assert_string_equal(entry(&r)->refused_by, "cooldown");
+    free(r.v);
     assert_int_equal(split_of(f, "treatment"), 70);
     /* 24 h: to 100 % at once, whatever max_step_pct says */
     fake_ms += 60000;
     assert_int_equal(sy_engine_auto_promotion_check(f->eng, &f->who, 0, &r, NULL), 0);
-    assert_string_equal(action_of(r), "promote");
-    json_decref(r);
+    assert_int_equal(action_of(&r), SY_AUTO_PROMOTE);
+    free(r.v);
     assert_int_equal(split_of(f, "treatment"), 100);
     json_t *h = history(f);
     json_t *list = json_object_get(h, "history");
@@ -333,18 +347,18 @@ static void the_kill_switch_and_manual_approval_hold_a_full_promotion(void **sta
                    "e");
     seed_traffic(f);
     fake_ms += 72 * HOUR_MS;
-    json_t *r = NULL;
+    sy_auto_report_t r;
     sy_kill_switch_t ks;
     sy_kill_switch_change_t on = {.engaged = true, .reason = "drill"};
     assert_int_equal(sy_engine_kill_switch_put(f->eng, &f->who, &on, &ks, NULL), 0);
     assert_int_equal(sy_engine_auto_promotion_check(f->eng, &f->who, 0, &r, NULL), 0);
-    assert_string_equal(action_of(r), "held_by_kill_switch");
-    json_decref(r);
+    assert_int_equal(action_of(&r), SY_AUTO_HELD_BY_KILL_SWITCH);
+    free(r.v);
     sy_kill_switch_change_t off = {.engaged = false, .reason = "drill over"};
     assert_int_equal(sy_engine_kill_switch_put(f->eng, &f->who, &off, &ks, NULL), 0);
     assert_int_equal(sy_engine_auto_promotion_check(f->eng, &f->who, 0, &r, NULL), 0);
-    assert_string_equal(action_of(r), "awaiting_approval");
-    json_decref(r);
+    assert_int_equal(action_of(&r), SY_AUTO_AWAITING_APPROVAL);
+    free(r.v);
     assert_int_equal(split_of(f, "treatment"), 50);
     json_t *h = history(f);
     assert_int_equal(json_array_size(json_object_get(h, "history")), 0);
@@ -412,12 +426,14 @@ static void a_step_and_the_monitors_rollback_say_their_numbers(void **state)
     /* the seed's rule: 0.94 -> 0.88 is a drop of 0.06 > 0.05 (health pushed) */
     sy_engine_timers_t t = {.health_ms = 1000};
     sy_engine_set_timers(f->eng, &t);
-    body = json_pack("{sfsf}", "success_rate", 0.88, "error_rate", 0.0);
-    assert_int_equal(sy_engine_experiment_health(f->eng, &f->who, "e", body, &out, NULL), 0);
-    json_decref(body);
-    json_decref(out);
+    sy_health_push_t push = {.success_rate = 0.88, .error_rate = 0.0};
+    sy_exp_health_t h;
+    assert_int_equal(sy_engine_experiment_health(f->eng, &f->who, "e", &push, &h, NULL), 0);
     fake_ms += 1000;
-    json_decref(sy_engine_tick(f->eng));
+    sy_tick_report_t done;
+    sy_engine_tick(f->eng, &done);
+    assert_int_equal(done.n_rollbacks, 1);
+    sy_tick_report_free(&done);
     assert_int_equal(split_of(f, "a"), 60);
     n = told("rollback");
     assert_non_null(n);

@@ -347,11 +347,38 @@ static void an_experiment_stopped_while_its_batch_is_in_flight_keeps_that_batch(
     same_after_reopen(f);
 }
 
-static json_t *health(struct fixture *f)
+static sy_exp_health_t health(struct fixture *f)
 {
-    json_t *out = NULL;
+    sy_exp_health_t out;
     assert_int_equal(sy_engine_experiment_health(f->eng, &f->who, "e", NULL, &out, NULL), 0);
     return out;
+}
+
+/* Two healths as the API would tell them apart (their sample counts are not shown). */
+static void assert_same_health(const sy_health_t *x, const sy_health_t *y)
+{
+    assert_true(x->success_rate == y->success_rate && x->error_rate == y->error_rate);
+    assert_true(x->has_p95 == y->has_p95 && (!x->has_p95 || x->p95_ms == y->p95_ms));
+    assert_true(x->has_retry_rate == y->has_retry_rate &&
+                (!x->has_retry_rate || x->retry_rate == y->retry_rate));
+}
+
+static void assert_same_view(const sy_exp_health_t *x, const sy_exp_health_t *y)
+{
+    const sy_health_view_t *a = &x->health, *b = &y->health;
+    assert_string_equal(x->experiment, y->experiment);
+    assert_string_equal(x->state, y->state);
+    assert_int_equal(a->has_watched, b->has_watched);
+    assert_string_equal(a->watched, b->watched);
+    assert_int_equal(a->has_baseline, b->has_baseline);
+    assert_same_health(&a->baseline, &b->baseline);
+    assert_int_equal(a->has_current, b->has_current);
+    assert_same_health(&a->current, &b->current);
+    assert_int_equal(a->source, b->source);
+    assert_int_equal(a->rollback_due, b->rollback_due);
+    assert_int_equal(a->reasons, b->reasons);
+    assert_int_equal(a->look, b->look);
+    assert_int_equal(a->window_ready, b->window_ready);
 }
 
 /* `n` units from `first` exposed to "a", each with an outcome, a failure when i % fail_mod
@@ -391,21 +418,14 @@ static void a_step_while_a_batch_is_in_flight_comes_before_it_after_a_reopen_too
     json_decref(out);
     sy_engine_events_commit(f->eng); /* lands: after the step, in its window */
     assert_int_equal(b.r.accepted, 400);
-    json_t *before = health(f);
-    json_t *h = json_object_get(before, "health");
-    assert_true(json_is_object(json_object_get(h, "baseline"))); /* the healthy 200 */
-    assert_true(json_is_object(json_object_get(h, "current")));  /* the failing 200 */
-    assert_true(json_real_value(json_object_get(json_object_get(h, "current"), "success_rate")) <
-                0.6);
+    sy_exp_health_t before = health(f);
+    assert_true(before.health.has_baseline); /* the healthy 200 */
+    assert_true(before.health.has_current);  /* the failing 200 */
+    assert_true(before.health.current.success_rate < 0.6);
     sy_engine_close(f->eng);
     f->eng = open_engine();
-    json_t *after = health(f);
-    if (!json_equal(before, after)) {
-        char *x = json_dumps(before, JSON_COMPACT), *y = json_dumps(after, JSON_COMPACT);
-        fail_msg("before %s\nafter  %s", x, y);
-    }
-    json_decref(before);
-    json_decref(after);
+    sy_exp_health_t after = health(f);
+    assert_same_view(&before, &after);
     same_after_reopen(f);
 }
 
