@@ -568,18 +568,22 @@ json_t *sy_engine_tick(sy_engine_t *eng)
     if (eng->timers.regression_ms > 0 && now >= eng->next_regression_ms) {
         eng->next_regression_ms =
             next_after(eng->next_regression_ms, eng->timers.regression_ms, now);
-        json_t *report = NULL, *fired = json_array();
-        size_t i;
-        json_t *st;
-        if (fired && sy_engine_regression_evaluate(eng, NULL, NULL, NULL, &report, NULL) == 0)
-            json_array_foreach(json_object_get(report, "evaluated"), i,
-                               st) if (json_is_true(json_object_get(st, "triggered")))
-                json_array_append(fired, st);
+        sy_tripwire_state_t *st = NULL;
+        size_t n = 0;
+        json_t *fired = json_array();
+        /* what the log line names of each triggered tripwire */
+        if (fired && sy_engine_regression_evaluate(eng, NULL, NULL, NULL, &st, &n, NULL) == 0)
+            for (size_t i = 0; i < n; i++)
+                if (st[i].triggered)
+                    json_array_append_new(fired, json_pack("{sIsssssbss}", "workspace",
+                                                           (json_int_t)st[i].workspace, "domain",
+                                                           st[i].domain, "metric", st[i].metric,
+                                                           "triggered", 1, "note", st[i].note));
+        free(st);
         if (json_array_size(fired) && (done || (done = json_object())))
             json_object_set_new(done, "regression", json_pack("{so}", "triggered", fired));
         else
             json_decref(fired);
-        json_decref(report);
     }
     /* what the calls since the last tick and the jobs above queued is committed by now */
     if (eng->notify_queued && eng->notify_wake)

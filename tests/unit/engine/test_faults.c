@@ -21,6 +21,7 @@
 
 #include "../harness.h"
 #include "codec/api_json.h"
+#include "codec/regression_json.h"
 #include "codec/risk_json.h"
 #include "engine/engine.h"
 #include "failalloc.h"
@@ -83,12 +84,17 @@ static void on_done(void *arg, int rc, const sy_ingest_result_t *r, const sy_err
         done_err = *err;
 }
 
-/* KPI events `text` through their group commit: the submission's answer. */
+/* KPI events `body` (read as POST /v1/kpi reads it) through their group commit: the
+ * submission's answer. */
 static int kpi(struct ctx *c, const json_t *body, sy_err_t *err)
 {
     done_rc = 1; /* not answered */
-    int rc = sy_engine_kpi_submit(c->eng, &c->who, (json_t *)body, on_done, NULL, err);
+    sy_kpi_batch_t b = {0};
+    int rc = sy_kpi_batch_read(body, &b, err);
+    if (rc == 0)
+        rc = sy_engine_kpi_submit(c->eng, &c->who, b.ev, b.n, b.listed, on_done, NULL, err);
     sy_engine_events_commit(c->eng);
+    sy_kpi_batch_free(&b); /* answered (or refused): the events are ours again */
     if (rc < 0)
         return rc;
     if (done_rc > 0)
@@ -152,6 +158,26 @@ static int guardrails_json(sy_engine_t *eng, const sy_principal_t *w, json_t **o
     return rc;
 }
 
+/* A regression policy change from its JSON body, read by its schema as the API does. */
+static int regression_policy_put(sy_engine_t *eng, const sy_principal_t *w, const json_t *body,
+                                 sy_err_t *err)
+{
+    sy_regression_policy_change_t ch = {0};
+    sy_regression_policy_t p;
+    int rc = sy_schema_read(&sy_regression_policy_change_schema, body, &ch, "", err);
+    return rc < 0 ? rc : sy_engine_regression_policy_put(eng, w, &ch, &p, err);
+}
+
+static int regression_evaluate(sy_engine_t *eng, const sy_principal_t *w, const char *metric,
+                               sy_err_t *err)
+{
+    sy_tripwire_state_t *v = NULL;
+    size_t n = 0;
+    int rc = sy_engine_regression_evaluate(eng, w, "WHOLESALE", metric, &v, &n, err);
+    free(v);
+    return rc;
+}
+
 /* The risk guard's writes from their JSON bodies, read by their schemas as the API does. */
 static int risk_policy_put(sy_engine_t *eng, const sy_principal_t *w, const char *domain,
                            const json_t *body, sy_err_t *err)
@@ -189,7 +215,7 @@ static void call(struct ctx *c, const char *what, const char *body_text)
     else if (strcmp(what, "experiment") == 0)
         rc = sy_engine_experiment_create(c->eng, &c->who, body, &out, &err);
     else if (strcmp(what, "policy") == 0)
-        rc = sy_engine_regression_policy_put(c->eng, &c->who, body, &out, &err);
+        rc = regression_policy_put(c->eng, &c->who, body, &err);
     else if (strcmp(what, "risk") == 0)
         rc = risk_policy_put(c->eng, &c->who, "WHOLESALE", body, &err);
     else if (strcmp(what, "reserve") == 0)
@@ -323,6 +349,29 @@ static int audit_json(sy_engine_t *eng, const sy_principal_t *w, sy_store_audit_
     return sy_engine_audit_list(eng, w, q, sy_audit_json_add, *out, err);
 }
 
+static int regression_policies_json(sy_engine_t *eng, const sy_principal_t *w, json_t **out,
+                                    sy_err_t *err)
+{
+    sy_regression_policy_t *v = NULL;
+    size_t n = 0;
+    int rc = sy_engine_regression_policies(eng, w, &v, &n, err);
+    if (rc == 0)
+        *out = sy_regression_policies_json(v, n);
+    free(v);
+    return rc;
+}
+
+static int tripwires_json(sy_engine_t *eng, const sy_principal_t *w, json_t **out, sy_err_t *err)
+{
+    sy_tripwire_state_t *v = NULL;
+    size_t n = 0;
+    int rc = sy_engine_regression_state(eng, w, &v, &n, err);
+    if (rc == 0)
+        *out = sy_tripwire_states_json("tripwires", v, n, false);
+    free(v);
+    return rc;
+}
+
 static int risk_policies_json(sy_engine_t *eng, const sy_principal_t *w, json_t **out,
                               sy_err_t *err)
 {
@@ -387,8 +436,8 @@ static char *dump_engine(struct ctx *c)
         add(o, name, sy_engine_experiment_health(eng, w, key, NULL, &v, &err), &v, &err);
     }
     add(o, "guardrails", guardrails_json(eng, w, &v, &err), &v, &err);
-    add(o, "policies", sy_engine_regression_policies(eng, w, &v, &err), &v, &err);
-    add(o, "tripwires", sy_engine_regression_state(eng, w, &v, &err), &v, &err);
+    add(o, "policies", regression_policies_json(eng, w, &v, &err), &v, &err);
+    add(o, "tripwires", tripwires_json(eng, w, &v, &err), &v, &err);
     add(o, "risk", risk_policies_json(eng, w, &v, &err), &v, &err);
     add(o, "ledger", risk_ledger_json(eng, w, "2023-11-14", &v, &err), &v, &err);
     add(o, "kill_switch", kill_switch_json(eng, w, &v, &err), &v, &err);
@@ -581,15 +630,15 @@ static int op_health_push(struct ctx *c, sy_err_t *err)
 }
 static int op_regression_policy_put(struct ctx *c, sy_err_t *err)
 {
-    OUT_RC(sy_engine_regression_policy_put(c->eng, &c->who, c->in, &out, err));
+    return regression_policy_put(c->eng, &c->who, c->in, err);
 }
 static int op_regression_throttle(struct ctx *c, sy_err_t *err)
 {
-    OUT_RC(sy_engine_regression_evaluate(c->eng, &c->who, "WHOLESALE", "contract_rate", &out, err));
+    return regression_evaluate(c->eng, &c->who, "contract_rate", err);
 }
 static int op_regression_kill(struct ctx *c, sy_err_t *err)
 {
-    OUT_RC(sy_engine_regression_evaluate(c->eng, &c->who, "WHOLESALE", "refund_rate", &out, err));
+    return regression_evaluate(c->eng, &c->who, "refund_rate", err);
 }
 static int op_risk_policy_put(struct ctx *c, sy_err_t *err)
 {
