@@ -739,17 +739,56 @@ bool sy_engine_kill_switch_engaged(sy_engine_t *eng, int64_t ws, char *reason, s
 
 /* ---- notification channels (notify.c) -------------------------------------------------------- */
 
-/* Creates a channel of the caller's workspace: {"type": "slack" | "pagerduty" | "webhook" |
- * "email", "name"?, "levels"? (info, warning, critical; default all), "events"? (default
- * all), "enabled"?, and per type: slack "url"; webhook "url", "secret"; pagerduty
- * "routing_key", "url"?; email "to", "from", "smtp_url", "username"?, "password"?}.
- * Audited. Answers the channel as listed. */
-int sy_engine_channel_create(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
-                             json_t **out, sy_err_t *err);
-/* {"channels": [...]}: each one's config, id, type, name, enabled, created_ms and
- * "secrets_set" (the names of its secrets; never their values). */
-int sy_engine_channel_list(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
-                           sy_err_t *err);
+#define SY_CHANNEL_NAME_MAX 64
+#define SY_CHANNEL_URL_MAX  2048
+#define SY_CHANNEL_LIST_MAX 16 /* names in a request's levels or events */
+
+/* A new channel: every type's members (NULL when not given); the engine refuses, as
+ * SY_EUNKNOWN naming it, a member the type does not take. Strings borrowed for the call. */
+typedef struct sy_channel_spec {
+    const char *type;          /* "slack", "pagerduty", "webhook" or "email" */
+    const char *name;          /* NULL: the type's name; else 1 to SY_CHANNEL_NAME_MAX characters */
+    bool has_enabled, enabled; /* default true */
+    /* the levels (info, warning, critical) and events it takes, distinct; none given: all */
+    bool has_levels, has_events;
+    const char *levels[SY_CHANNEL_LIST_MAX];
+    size_t n_levels;
+    const char *events[SY_CHANNEL_LIST_MAX];
+    size_t n_events;
+    const char *url;         /* slack, webhook: required; pagerduty: optional */
+    const char *secret;      /* webhook: 16 to 256 characters */
+    const char *routing_key; /* pagerduty */
+    const char *to, *from, *smtp_url, *username, *password; /* email */
+} sy_channel_spec_t;
+
+/* A channel as the API shows it: never a secret's value. Text members are "" when the type
+ * has none; names (levels, events, secrets_set) are static strings. */
+typedef struct sy_channel {
+    int64_t id;
+    char type[16];
+    char name[SY_CHANNEL_NAME_MAX + 1];
+    bool enabled;
+    int64_t created_ms;
+    char url[SY_CHANNEL_URL_MAX + 8]; /* a Slack URL (a credential): its scheme and host */
+    char to[255], from[255];          /* email */
+    char smtp_url[SY_CHANNEL_URL_MAX + 1];
+    char username[257];
+    const char *levels[SY_CHANNEL_LIST_MAX]; /* in the order given */
+    size_t n_levels;
+    const char *events[SY_CHANNEL_LIST_MAX];
+    size_t n_events;
+    const char *secrets_set[4]; /* the names of its secrets that are set */
+    size_t n_secrets;
+} sy_channel_t;
+
+/* Creates a channel of the caller's workspace. -EINVAL names the field (a member its type
+ * requires missing, a bad value), SY_EUNKNOWN a member of another type. Audited
+ * (notification.channel.create, without the secrets). The channel as listed into *out. */
+int sy_engine_channel_create(sy_engine_t *eng, const sy_principal_t *actor,
+                             const sy_channel_spec_t *spec, sy_channel_t *out, sy_err_t *err);
+/* The workspace's channels by id: *out an array of *n (owned: free()). */
+int sy_engine_channel_list(sy_engine_t *eng, const sy_principal_t *actor, sy_channel_t **out,
+                           size_t *n, sy_err_t *err);
 /* Deletes channel `id`; -ENOENT when the caller's workspace has none such. Audited. */
 int sy_engine_channel_delete(sy_engine_t *eng, const sy_principal_t *actor, int64_t id,
                              sy_err_t *err);

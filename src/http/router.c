@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "codec/api_json.h"
+#include "codec/channel_json.h"
 #include "codec/regression_json.h"
 #include "codec/risk_json.h"
 #include "http/internal.h"
@@ -139,9 +140,8 @@ const struct sy_endpoint sy_endpoints[] = {
      "status channel cursor limit", NULL, sy_api_notifications, NULL},
     {SY_GET, "/v1/notifications/channels", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_channel_list, NULL},
-    {SY_POST, "/v1/notifications/channels", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL,
-     "type name levels events enabled url secret routing_key to from smtp_url username password",
-     sy_api_channel_create, NULL},
+    {SY_POST, "/v1/notifications/channels", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL, NULL,
+     sy_api_channel_create, &sy_channel_spec_schema},
     {SY_DELETE, "/v1/notifications/channels/{id}", ADMIN, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_channel_delete, NULL},
     {SY_POST, "/v1/notifications/channels/{id}/test", ADMIN, AUTH_TOKEN, false, BODY_NONE, NULL,

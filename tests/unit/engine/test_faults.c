@@ -21,6 +21,7 @@
 
 #include "../harness.h"
 #include "codec/api_json.h"
+#include "codec/channel_json.h"
 #include "codec/regression_json.h"
 #include "codec/risk_json.h"
 #include "engine/engine.h"
@@ -158,6 +159,27 @@ static int guardrails_json(sy_engine_t *eng, const sy_principal_t *w, json_t **o
     return rc;
 }
 
+/* A channel from its JSON body, read as the API reads it. */
+static int channel_create(sy_engine_t *eng, const sy_principal_t *w, const json_t *body,
+                          sy_err_t *err)
+{
+    sy_channel_spec_t spec;
+    sy_channel_t ch;
+    int rc = sy_channel_spec_read(body, &spec, err);
+    return rc < 0 ? rc : sy_engine_channel_create(eng, w, &spec, &ch, err);
+}
+
+static int channels_json(sy_engine_t *eng, const sy_principal_t *w, json_t **out, sy_err_t *err)
+{
+    sy_channel_t *v = NULL;
+    size_t n = 0;
+    int rc = sy_engine_channel_list(eng, w, &v, &n, err);
+    if (rc == 0)
+        *out = sy_channels_json(v, n);
+    free(v);
+    return rc;
+}
+
 /* A regression policy change from its JSON body, read by its schema as the API does. */
 static int regression_policy_put(sy_engine_t *eng, const sy_principal_t *w, const json_t *body,
                                  sy_err_t *err)
@@ -211,7 +233,7 @@ static void call(struct ctx *c, const char *what, const char *body_text)
     sy_err_t err = {0};
     int rc;
     if (strcmp(what, "channel") == 0)
-        rc = sy_engine_channel_create(c->eng, &c->who, body, &out, &err);
+        rc = channel_create(c->eng, &c->who, body, &err);
     else if (strcmp(what, "experiment") == 0)
         rc = sy_engine_experiment_create(c->eng, &c->who, body, &out, &err);
     else if (strcmp(what, "policy") == 0)
@@ -441,7 +463,7 @@ static char *dump_engine(struct ctx *c)
     add(o, "risk", risk_policies_json(eng, w, &v, &err), &v, &err);
     add(o, "ledger", risk_ledger_json(eng, w, "2023-11-14", &v, &err), &v, &err);
     add(o, "kill_switch", kill_switch_json(eng, w, &v, &err), &v, &err);
-    add(o, "channels", sy_engine_channel_list(eng, w, &v, &err), &v, &err);
+    add(o, "channels", channels_json(eng, w, &v, &err), &v, &err);
     add(o, "routes", sy_engine_route_list(eng, w, &v, &err), &v, &err);
     json_object_set_new(o, "breaker", json_string(sy_engine_route_breaker_state(eng, w, "r1")));
     sy_store_notification_query_t nq = {.limit = 1000};
@@ -658,7 +680,7 @@ static int op_kill_switch_put(struct ctx *c, sy_err_t *err)
 }
 static int op_channel_create(struct ctx *c, sy_err_t *err)
 {
-    OUT_RC(sy_engine_channel_create(c->eng, &c->who, c->in, &out, err));
+    return channel_create(c->eng, &c->who, c->in, err);
 }
 static int op_channel_delete(struct ctx *c, sy_err_t *err)
 {
