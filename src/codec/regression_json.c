@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "codec/value_json.h"
 
@@ -50,16 +51,26 @@ void sy_kpi_batch_free(sy_kpi_batch_t *b)
     *b = (sy_kpi_batch_t){0};
 }
 
-/* Event `o` (number `i` of a batch, or the body alone) into b->ev[i]. */
+/* Event `o` (number `i` of a batch, or the body alone) into b->ev[i]. An event is read at
+ * the top, and an error's field is placed in the batch afterwards: no path is made for
+ * the events that are good. */
 static int read_event(const json_t *o, sy_kpi_batch_t *b, size_t i, sy_err_t *err)
 {
-    char at[32] = "";
-    if (b->listed)
+    if (b->listed && !json_is_object(o)) {
+        char at[32];
         snprintf(at, sizeof(at), "events[%zu]", i);
+        return sy_err_set(err, -EINVAL, at, "a KPI event is a JSON object");
+    }
     struct kpi_in in = {0};
-    int rc = sy_schema_read(&kpi_schema, o, &in, at, err);
-    if (rc < 0)
+    int rc = sy_schema_read(&kpi_schema, o, &in, "", err);
+    if (rc < 0) {
+        if (b->listed && err) { /* i is at most SY_KPI_BATCH_MAX: it all fits */
+            char f[sizeof(err->field)];
+            snprintf(f, sizeof(f), "events[%u].%.40s", (unsigned)i, err->field);
+            memcpy(err->field, f, sizeof(f));
+        }
         return rc;
+    }
     b->ev[i] = in.ev;
     if (!in.detail || json_is_null(in.detail))
         return 0;
