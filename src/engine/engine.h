@@ -61,6 +61,7 @@
 #include "engine/loopstat.h"
 #include "core/route.h"
 #include "core/route_spec.h"
+#include "core/tripwire.h"
 #include "store/store.h"
 
 typedef struct sy_engine sy_engine_t; /* opaque */
@@ -766,37 +767,116 @@ int sy_engine_audit_list(sy_engine_t *eng, const sy_principal_t *actor, sy_store
 
 /* ---- KPI events and regression tripwires (regression.c) ------------------------------------ */
 
-/* KPI events for the caller's workspace: one event {"domain", "metric", "success"?,
- * "value"?, "actor", "correlation_id"?, "detail"?, "id"?} (success and/or value) or
- * {"events": [1..10,000 of them]}, checked whole (body is held until the answer). They
- * wait for the next group commit (sy_engine_events_commit, on the writer thread when it
- * runs), which writes every KPI submission queued meanwhile in one transaction: one fsync
- * for all of them. An event whose id the workspace already has is not written again (a
- * retried batch counts once). A refusal (-EINVAL naming the field, "events[3].value";
- * -EAGAIN when the queue is full) queues nothing and calls nothing; on 0, `done` is called
- * exactly once, on the engine's thread, after the commit, with accepted and duplicates. */
-int sy_engine_kpi_submit(sy_engine_t *eng, const sy_principal_t *actor, json_t *body,
-                         sy_ingest_done_cb done, void *arg, sy_err_t *err);
-/* {"policies": [...]}: the workspace's regression policies by (domain, metric). */
-int sy_engine_regression_policies(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
-                                  sy_err_t *err);
-/* Creates or updates the policy of body's (domain, metric) with its other fields
- * (window_events, baseline_events, min_events_to_enforce, max_drop_fraction, action,
- * measure, enabled, changed_by, reason); the fields not given keep their value, or the
- * defaults for a new policy. Audited. -EINVAL names the field. Answers the policy. */
+#define SY_KPI_NAME_MAX   64    /* a domain's or a metric's bytes */
+#define SY_KPI_TEXT_MAX   128   /* an actor's, a correlation id's, an event id's bytes */
+#define SY_KPI_DETAIL_MAX 4096  /* a detail's JSON text, bytes */
+#define SY_KPI_BATCH_MAX  10000 /* events in one submission */
+#define SY_KPI_REASON_MAX 512   /* a policy's reason, bytes */
+
+/* One KPI event: `success` and/or `value` of (domain, metric). Strings are NUL-terminated. */
+typedef struct sy_kpi_event {
+    const char *domain;         /* 1 to SY_KPI_NAME_MAX characters */
+    const char *metric;         /* 1 to SY_KPI_NAME_MAX characters */
+    bool has_success, success;  /* given, and its value */
+    bool has_value;             /* given: a finite number */
+    double value;               /* the event's number (a mean measure's) */
+    const char *actor;          /* 1 to SY_KPI_TEXT_MAX characters */
+    const char *correlation_id; /* NULL or 1 to SY_KPI_TEXT_MAX characters */
+    const char *detail;         /* NULL or JSON text of at most SY_KPI_DETAIL_MAX bytes, kept
+                                   verbatim */
+    const char *id;             /* NULL or 1 to SY_KPI_TEXT_MAX characters: a repeated id is
+                                   written once per workspace */
+} sy_kpi_event_t;
+
+/* Queues ev[0..n) (1 to SY_KPI_BATCH_MAX, -E2BIG above) of the caller's workspace for the
+ * next group commit (sy_engine_events_commit, on the writer thread when it runs), which
+ * writes every KPI submission queued meanwhile in one transaction: one fsync for all of
+ * them. Every event is checked first, and the submission is taken whole or refused whole:
+ * -EINVAL naming the field ("events[3].value" when `listed`, the body being
+ * {"events": [...]}; "value" for a lone event), -EAGAIN when the queue is full; a refusal
+ * queues nothing and calls nothing. On 0, `done` is called exactly once, on the engine's
+ * thread, after the commit, with accepted and duplicates (events whose id the workspace
+ * already had). `ev` and its strings are borrowed until `done` is called (the caller holds
+ * them until its answer, so that this ingest path copies nothing); on a refusal, for the
+ * call only. */
+int sy_engine_kpi_submit(sy_engine_t *eng, const sy_principal_t *actor, const sy_kpi_event_t *ev,
+                         size_t n, bool listed, sy_ingest_done_cb done, void *arg, sy_err_t *err);
+
+/* A regression policy: the tripwire of (domain, metric). */
+typedef struct sy_regression_policy {
+    char domain[SY_KPI_NAME_MAX + 1];
+    char metric[SY_KPI_NAME_MAX + 1];
+    sy_trip_policy_t p; /* window_events ... action, measure */
+    bool enabled;
+    char changed_by[SY_KPI_TEXT_MAX + 1];
+    char reason[SY_KPI_REASON_MAX + 1]; /* "" when none was given */
+    int64_t updated_ms;
+} sy_regression_policy_t;
+
+/* A change to the policy of (domain, metric): what is given changes, the rest keeps its
+ * value (a new policy: SY_TRIP_POLICY_DEFAULTS, enabled). Strings borrowed for the call. */
+typedef struct sy_regression_policy_change {
+    const char *domain, *metric; /* required: 1 to SY_KPI_NAME_MAX characters */
+    bool has_window_events, has_baseline_events, has_min_events_to_enforce;
+    bool has_max_drop_fraction, has_enabled;
+    int64_t window_events, baseline_events, min_events_to_enforce; /* sy_trip_policy_check's */
+    double max_drop_fraction;                                      /* bounds */
+    const char *action;     /* NULL: not given; else "THROTTLE" or "KILL_SWITCH" */
+    const char *measure;    /* NULL: not given; else "rate" or "mean" */
+    bool enabled;           /* re-enabling a disabled or triggered one needs a reason */
+    const char *changed_by; /* NULL: the actor's name; else 1 to SY_KPI_TEXT_MAX characters */
+    const char *reason;     /* NULL or 1 to SY_KPI_REASON_MAX characters */
+} sy_regression_policy_change_t;
+
+/* The workspace's regression policies by (domain, metric): *out an array of *n (owned:
+ * free()). */
+int sy_engine_regression_policies(sy_engine_t *eng, const sy_principal_t *actor,
+                                  sy_regression_policy_t **out, size_t *n, sy_err_t *err);
+/* Creates or updates the policy of change's (domain, metric). Re-enabling a triggered one
+ * (with its reason) resets it. Audited (regression.policy.create / .update, before and
+ * after). -EINVAL names the field. The policy after it into *out. */
 int sy_engine_regression_policy_put(sy_engine_t *eng, const sy_principal_t *actor,
-                                    const json_t *body, json_t **out, sy_err_t *err);
+                                    const sy_regression_policy_change_t *change,
+                                    sy_regression_policy_t *out, sy_err_t *err);
+
+/* A tripwire's last evaluation, and what a reset keeps. */
+typedef struct sy_tripwire_state {
+    int64_t workspace; /* whose it is */
+    char domain[SY_KPI_NAME_MAX + 1];
+    char metric[SY_KPI_NAME_MAX + 1];
+    bool enabled;
+    bool evaluated;          /* false: never evaluated (nothing below but note is set) */
+    bool triggered;          /* the action below is called for */
+    bool enforced;           /* both windows held min_events_to_enforce */
+    sy_trip_action_t action; /* the trigger's, when triggered */
+    bool has_values;         /* false while either window is empty: the three below say nothing */
+    double baseline, current, drop_fraction;
+    int64_t window_events, baseline_events; /* events in each window */
+    int64_t last_checked_at;                /* ms */
+    bool has_last_triggered;
+    int64_t last_triggered_at; /* ms */
+    char note[SY_KPI_REASON_MAX + 32];
+    bool has_reset_at; /* re-enabled after a trigger: when */
+    int64_t reset_at;
+    bool has_excluded, excluded_set; /* the last reset's left-out events: member present, and
+                                        not null */
+    sy_store_kpi_place_t excluded_from, excluded_to;
+    bool has_trip_from; /* while triggered: the first event of the window that tripped it */
+    sy_store_kpi_place_t trip_from;
+} sy_tripwire_state_t;
+
 /* Evaluates the tripwire of (domain, metric) in the caller's workspace (-ENOENT none,
  * SY_ECONFLICT disabled), or with both NULL every enabled one; with a NULL `actor` (a
  * timer) in every workspace. States are stored; a trigger is audited
- * ("regression.trigger"). {"evaluated": [states]}. */
+ * ("regression.trigger") and acted on. The states evaluated into *out, an array of *n
+ * (owned: free()). */
 int sy_engine_regression_evaluate(sy_engine_t *eng, const sy_principal_t *actor, const char *domain,
-                                  const char *metric, json_t **out, sy_err_t *err);
-/* {"tripwires": [states]}: every policy's last evaluation: domain, metric, enabled,
- * triggered, enforced, action (taken), baseline, current, drop_fraction, window_events,
- * baseline_events, last_checked_at, last_triggered_at (ms), note. */
-int sy_engine_regression_state(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
-                               sy_err_t *err);
+                                  const char *metric, sy_tripwire_state_t **out, size_t *n,
+                                  sy_err_t *err);
+/* Every policy's state (its last evaluation) by (domain, metric): *out an array of *n
+ * (owned: free()). */
+int sy_engine_regression_state(sy_engine_t *eng, const sy_principal_t *actor,
+                               sy_tripwire_state_t **out, size_t *n, sy_err_t *err);
 
 /* ---- the risk guard (risk.c) ------------------------------------------------------------- */
 
@@ -912,17 +992,56 @@ bool sy_engine_kill_switch_engaged(sy_engine_t *eng, int64_t ws, char *reason, s
 
 /* ---- notification channels (notify.c) -------------------------------------------------------- */
 
-/* Creates a channel of the caller's workspace: {"type": "slack" | "pagerduty" | "webhook" |
- * "email", "name"?, "levels"? (info, warning, critical; default all), "events"? (default
- * all), "enabled"?, and per type: slack "url"; webhook "url", "secret"; pagerduty
- * "routing_key", "url"?; email "to", "from", "smtp_url", "username"?, "password"?}.
- * Audited. Answers the channel as listed. */
-int sy_engine_channel_create(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
-                             json_t **out, sy_err_t *err);
-/* {"channels": [...]}: each one's config, id, type, name, enabled, created_ms and
- * "secrets_set" (the names of its secrets; never their values). */
-int sy_engine_channel_list(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
-                           sy_err_t *err);
+#define SY_CHANNEL_NAME_MAX 64
+#define SY_CHANNEL_URL_MAX  2048
+#define SY_CHANNEL_LIST_MAX 16 /* names in a request's levels or events */
+
+/* A new channel: every type's members (NULL when not given); the engine refuses, as
+ * SY_EUNKNOWN naming it, a member the type does not take. Strings borrowed for the call. */
+typedef struct sy_channel_spec {
+    const char *type;          /* "slack", "pagerduty", "webhook" or "email" */
+    const char *name;          /* NULL: the type's name; else 1 to SY_CHANNEL_NAME_MAX characters */
+    bool has_enabled, enabled; /* default true */
+    /* the levels (info, warning, critical) and events it takes, distinct; none given: all */
+    bool has_levels, has_events;
+    const char *levels[SY_CHANNEL_LIST_MAX];
+    size_t n_levels;
+    const char *events[SY_CHANNEL_LIST_MAX];
+    size_t n_events;
+    const char *url;         /* slack, webhook: required; pagerduty: optional */
+    const char *secret;      /* webhook: 16 to 256 characters */
+    const char *routing_key; /* pagerduty */
+    const char *to, *from, *smtp_url, *username, *password; /* email */
+} sy_channel_spec_t;
+
+/* A channel as the API shows it: never a secret's value. Text members are "" when the type
+ * has none; names (levels, events, secrets_set) are static strings. */
+typedef struct sy_channel {
+    int64_t id;
+    char type[16];
+    char name[SY_CHANNEL_NAME_MAX + 1];
+    bool enabled;
+    int64_t created_ms;
+    char url[SY_CHANNEL_URL_MAX + 8]; /* a Slack URL (a credential): its scheme and host */
+    char to[255], from[255];          /* email */
+    char smtp_url[SY_CHANNEL_URL_MAX + 1];
+    char username[257];
+    const char *levels[SY_CHANNEL_LIST_MAX]; /* in the order given */
+    size_t n_levels;
+    const char *events[SY_CHANNEL_LIST_MAX];
+    size_t n_events;
+    const char *secrets_set[4]; /* the names of its secrets that are set */
+    size_t n_secrets;
+} sy_channel_t;
+
+/* Creates a channel of the caller's workspace. -EINVAL names the field (a member its type
+ * requires missing, a bad value), SY_EUNKNOWN a member of another type. Audited
+ * (notification.channel.create, without the secrets). The channel as listed into *out. */
+int sy_engine_channel_create(sy_engine_t *eng, const sy_principal_t *actor,
+                             const sy_channel_spec_t *spec, sy_channel_t *out, sy_err_t *err);
+/* The workspace's channels by id: *out an array of *n (owned: free()). */
+int sy_engine_channel_list(sy_engine_t *eng, const sy_principal_t *actor, sy_channel_t **out,
+                           size_t *n, sy_err_t *err);
 /* Deletes channel `id`; -ENOENT when the caller's workspace has none such. Audited. */
 int sy_engine_channel_delete(sy_engine_t *eng, const sy_principal_t *actor, int64_t id,
                              sy_err_t *err);

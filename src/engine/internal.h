@@ -96,11 +96,11 @@ struct route {
 struct kpi_wait {
     sy_ingest_done_cb done;
     void *arg;
-    json_t *body; /* held: the events' strings point into it */
-    sy_store_kpi_t *k;
-    char **details;
-    long n;
-    int64_t dups; /* of its events, those whose id was taken */
+    const sy_kpi_event_t *ev; /* the caller's, held by it until `done` */
+    size_t n;
+    int64_t ws;    /* the workspace they are written to */
+    int64_t at_ms; /* when they were received */
+    int64_t dups;  /* of its events, those whose id was taken */
 };
 
 struct kpi_queue {

@@ -576,33 +576,29 @@ static int64_t next_after(int64_t due, int64_t every, int64_t now)
     return next > now ? next : now + every;
 }
 
-/* The tripwires of `report` (sy_engine_regression_evaluate's) found triggered into
- * out->tripped. Their states are the regression code's JSON; only what the log says of a
- * trip is copied. */
-static void trips_of(const json_t *report, sy_tick_report_t *out)
+/* The triggered ones of the `n` tripwire states just evaluated into out->tripped: what the
+ * log says of a trip. */
+static void trips_of(const sy_tripwire_state_t *st, size_t n, sy_tick_report_t *out)
 {
-    const json_t *list = json_object_get(report, "evaluated"), *st;
-    size_t i, n = 0;
-    json_array_foreach(list, i, st) n += json_is_true(json_object_get(st, "triggered"));
-    if (!n)
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += st[i].triggered;
+    if (!k)
         return;
-    out->tripped = calloc(n, sizeof(*out->tripped));
+    out->tripped = calloc(k, sizeof(*out->tripped));
     if (!out->tripped) {
-        out->lost += n;
+        out->lost += k;
         return;
     }
-    json_array_foreach(list, i, st)
-    {
-        if (!json_is_true(json_object_get(st, "triggered")))
+    for (size_t i = 0; i < n; i++) {
+        if (!st[i].triggered)
             continue;
         sy_tick_trip_t *t = &out->tripped[out->n_tripped++];
-        const char *action = json_string_value(json_object_get(st, "action")),
-                   *note = json_string_value(json_object_get(st, "note"));
-        t->workspace = json_integer_value(json_object_get(st, "workspace"));
-        copy(t->domain, sizeof(t->domain), json_string_value(json_object_get(st, "domain")));
-        copy(t->metric, sizeof(t->metric), json_string_value(json_object_get(st, "metric")));
-        copy(t->action, sizeof(t->action), action);
-        copy(t->note, sizeof(t->note), note);
+        t->workspace = st[i].workspace;
+        copy(t->domain, sizeof(t->domain), st[i].domain);
+        copy(t->metric, sizeof(t->metric), st[i].metric);
+        copy(t->action, sizeof(t->action), sy_trip_action_name(st[i].action));
+        copy(t->note, sizeof(t->note), st[i].note);
     }
 }
 
@@ -630,10 +626,11 @@ void sy_engine_tick(sy_engine_t *eng, sy_tick_report_t *out)
     if (eng->timers.regression_ms > 0 && now >= eng->next_regression_ms) {
         eng->next_regression_ms =
             next_after(eng->next_regression_ms, eng->timers.regression_ms, now);
-        json_t *report = NULL;
-        if (sy_engine_regression_evaluate(eng, NULL, NULL, NULL, &report, NULL) == 0)
-            trips_of(report, out);
-        json_decref(report);
+        sy_tripwire_state_t *st = NULL;
+        size_t n = 0;
+        if (sy_engine_regression_evaluate(eng, NULL, NULL, NULL, &st, &n, NULL) == 0)
+            trips_of(st, n, out);
+        free(st);
     }
     /* what the calls since the last tick and the jobs above queued is committed by now */
     if (eng->notify_queued && eng->notify_wake)

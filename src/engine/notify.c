@@ -6,6 +6,7 @@
  * incoming webhook's URL), which it never shows nor writes to the audit trail: answers
  * name the secrets that are set, never their values (and a Slack URL's scheme and host).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,30 +47,35 @@ static bool has(const json_t *a, const char *s)
     return false;
 }
 
-/* A non-empty array of distinct names of `set`, or all of `set` when absent. */
-static int name_list(const json_t *body, const char *field, const char *const *set, json_t **out,
-                     sy_err_t *err)
+/* `set`'s own copy of `s` (a static string), or NULL when `set` has none. */
+static const char *static_name(const char *const *set, const char *s)
 {
-    const json_t *v = json_object_get(body, field);
+    for (size_t i = 0; s && set[i]; i++)
+        if (strcmp(s, set[i]) == 0)
+            return set[i];
+    return NULL;
+}
+
+/* The names `v[0..n)` (`given`), a non-empty list of distinct names of `set`, as a JSON
+ * array into *out; all of `set` when not given. */
+static int name_list(bool given, const char *const *v, size_t n, const char *field,
+                     const char *const *set, json_t **out, sy_err_t *err)
+{
     *out = json_array();
     if (!*out)
         return sy_eng_oom(err);
-    if (!v) {
+    if (!given) {
         for (size_t i = 0; set[i]; i++)
             if (json_array_append_new(*out, json_string(set[i])) < 0)
                 goto oom;
         return 0;
     }
-    size_t i;
-    const json_t *e;
-    if (!json_is_array(v) || json_array_size(v) == 0)
+    if (n == 0)
         goto bad;
-    json_array_foreach(v, i, e)
-    {
-        const char *s = json_string_value(e);
-        if (!one_of(s, set) || has(*out, s))
+    for (size_t i = 0; i < n; i++) {
+        if (!one_of(v[i], set) || has(*out, v[i]))
             goto bad;
-        if (json_array_append_new(*out, json_string(s)) < 0)
+        if (json_array_append_new(*out, json_string(v[i])) < 0)
             goto oom;
     }
     return 0;
@@ -86,15 +92,14 @@ bad:
     return sy_err_set(err, -EINVAL, field, "%s is a list of distinct names of: %s", field, all);
 }
 
-/* Copies string field `k` of `body` into `to` (config or secrets) when present; required
- * ones must be. `check` (optional) says whether its value is acceptable. */
-static int text_field(const json_t *body, const char *k, bool required, size_t max,
+/* Copies member `k` (its value `s`, NULL when not given) into `to` (config or secrets)
+ * when given; required ones must be. `check` (optional) says whether its value is
+ * acceptable. */
+static int text_field(const char *s, const char *k, bool required, size_t max,
                       bool (*check)(const char *), const char *what, json_t *to, sy_err_t *err)
 {
-    const json_t *v = json_object_get(body, k);
-    if (!v && !required)
+    if (!s && !required)
         return 0;
-    const char *s = json_string_value(v);
     if (!sy_eng_valid_name(s, max) || (check && !check(s)))
         return sy_err_set(err, -EINVAL, k, "%s: %s", k, what);
     return json_object_set_new(to, k, json_string(s)) == 0 ? 0 : sy_eng_oom(err);
@@ -131,56 +136,70 @@ static int redacted_url(const char *url, json_t *config, sy_err_t *err)
     return json_object_set_new(config, "url", json_string(shown)) == 0 ? 0 : sy_eng_oom(err);
 }
 
-/* Fills `config` and `secrets` from `body` for a channel of `type`. */
-static int channel_fields(const json_t *body, const char *type, json_t *config, json_t *secrets,
-                          sy_err_t *err)
+/* The per-type members of a spec, and which types take each (one bit per entry of
+ * `types`: slack 1, pagerduty 2, webhook 4, email 8). */
+static const struct member {
+    const char *name;
+    size_t at; /* offsetof in sy_channel_spec_t */
+    unsigned types;
+} members[] = {
+    {"url", offsetof(sy_channel_spec_t, url), 1 | 2 | 4},
+    {"secret", offsetof(sy_channel_spec_t, secret), 4},
+    {"routing_key", offsetof(sy_channel_spec_t, routing_key), 2},
+    {"to", offsetof(sy_channel_spec_t, to), 8},
+    {"from", offsetof(sy_channel_spec_t, from), 8},
+    {"smtp_url", offsetof(sy_channel_spec_t, smtp_url), 8},
+    {"username", offsetof(sy_channel_spec_t, username), 8},
+    {"password", offsetof(sy_channel_spec_t, password), 8},
+};
+
+/* The names of the secrets a channel may have, as answers list them. */
+static const char *const secret_names[] = {"url", "secret", "routing_key", "password", NULL};
+
+/* Fills `config` and `secrets` from `spec` for a channel of `type` (index `t` of types). */
+static int channel_fields(const sy_channel_spec_t *spec, const char *type, size_t t, json_t *config,
+                          json_t *secrets, sy_err_t *err)
 {
-    static const char *const slack[] = {"type", "name", "levels", "events", "enabled", "url", NULL};
-    static const char *const webhook[] = {"type",    "name", "levels", "events",
-                                          "enabled", "url",  "secret", NULL};
-    static const char *const pagerduty[] = {"type",    "name", "levels",      "events",
-                                            "enabled", "url",  "routing_key", NULL};
-    static const char *const email[] = {"type", "name",     "levels",   "events",   "enabled", "to",
-                                        "from", "smtp_url", "username", "password", NULL};
-    const char *const *allowed = strcmp(type, "slack") == 0       ? slack
-                                 : strcmp(type, "webhook") == 0   ? webhook
-                                 : strcmp(type, "pagerduty") == 0 ? pagerduty
-                                                                  : email;
-    int rc = sy_eng_only_fields(body, allowed, "", err);
-    if (rc < 0)
-        return rc;
+    for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++)
+        if (*(const char *const *)((const char *)spec + members[i].at) &&
+            !(members[i].types & (1u << t)))
+            return sy_err_set(err, SY_EUNKNOWN, members[i].name, "unknown field \"%s\"",
+                              members[i].name);
+    int rc;
     const char *url = "an http:// or https:// URL of at most 2048 characters";
     if (strcmp(type, "slack") == 0) /* an incoming webhook's URL is its credential */
-        return (rc = text_field(body, "url", true, 2048, http_url, url, secrets, err)) < 0
+        return (rc = text_field(spec->url, "url", true, 2048, http_url, url, secrets, err)) < 0
                    ? rc
                    : redacted_url(json_string_value(json_object_get(secrets, "url")), config, err);
     if (strcmp(type, "webhook") == 0)
-        return (rc = text_field(body, "url", true, 2048, http_url, url, config, err)) < 0
+        return (rc = text_field(spec->url, "url", true, 2048, http_url, url, config, err)) < 0
                    ? rc
-                   : text_field(body, "secret", true, 256, long_secret,
+                   : text_field(spec->secret, "secret", true, 256, long_secret,
                                 "the signing secret, 16 to 256 characters", secrets, err);
     if (strcmp(type, "pagerduty") == 0) {
-        if ((rc = text_field(body, "routing_key", true, 128, NULL,
+        if ((rc = text_field(spec->routing_key, "routing_key", true, 128, NULL,
                              "the integration's routing key, 1 to 128 characters", secrets, err)) <
                 0 ||
-            (rc = text_field(body, "url", false, 2048, http_url, url, config, err)) < 0)
+            (rc = text_field(spec->url, "url", false, 2048, http_url, url, config, err)) < 0)
             return rc;
-        if (!json_object_get(config, "url"))
-            json_object_set_new(config, "url", json_string(PAGERDUTY_DEFAULT_URL));
+        if (!json_object_get(config, "url") &&
+            json_object_set_new(config, "url", json_string(PAGERDUTY_DEFAULT_URL)) < 0)
+            return sy_eng_oom(err);
         return 0;
     }
     const char *addr = "an e-mail address (name@host)";
-    if ((rc = text_field(body, "to", true, 254, address, addr, config, err)) < 0 ||
-        (rc = text_field(body, "from", true, 254, address, addr, config, err)) < 0 ||
-        (rc = text_field(body, "smtp_url", true, 2048, smtp_url,
+    if ((rc = text_field(spec->to, "to", true, 254, address, addr, config, err)) < 0 ||
+        (rc = text_field(spec->from, "from", true, 254, address, addr, config, err)) < 0 ||
+        (rc = text_field(spec->smtp_url, "smtp_url", true, 2048, smtp_url,
                          "an smtp:// or smtps:// URL (host and port)", config, err)) < 0 ||
-        (rc = text_field(body, "username", false, 256, NULL, "1 to 256 characters", config, err)) <
-            0)
+        (rc = text_field(spec->username, "username", false, 256, NULL, "1 to 256 characters",
+                         config, err)) < 0)
         return rc;
-    return text_field(body, "password", false, 256, NULL, "1 to 256 characters", secrets, err);
+    return text_field(spec->password, "password", false, 256, NULL, "1 to 256 characters", secrets,
+                      err);
 }
 
-/* The channel as the API shows it: its config, and the names of its secrets. */
+/* The channel as the audit trail keeps it: its config, and the names of its secrets. */
 static json_t *channel_json(const sy_store_channel_t *c)
 {
     json_error_t je;
@@ -209,26 +228,92 @@ static json_t *channel_json(const sy_store_channel_t *c)
     return o;
 }
 
-static int append_channel(void *arg, const sy_store_channel_t *c)
+static void copy_text(const json_t *config, const char *k, char *to, size_t cap)
 {
-    return json_array_append_new(arg, channel_json(c)) == 0 ? 0 : -ENOMEM;
+    const char *s = json_string_value(json_object_get(config, k));
+    snprintf(to, cap, "%s", s ? s : "");
 }
 
-int sy_engine_channel_create(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
-                             json_t **out, sy_err_t *err)
+/* Names of `set` in the array `a`, as its static strings, into v[0..*n). */
+static void static_names(const json_t *a, const char *const *set, const char **v, size_t *n)
 {
-    const char *type = json_string_value(json_object_get(body, "type"));
-    if (!one_of(type, types))
+    size_t i;
+    const json_t *e;
+    *n = 0;
+    json_array_foreach(a, i, e)
+    {
+        const char *name = static_name(set, json_string_value(e));
+        if (name && *n < SY_CHANNEL_LIST_MAX)
+            v[(*n)++] = name;
+    }
+}
+
+/* The channel as the API shows it, from its row: -ENOMEM. */
+static int channel_out(const sy_store_channel_t *c, sy_channel_t *o)
+{
+    json_error_t je;
+    json_t *config = json_loads(c->config, 0, &je), *sec = json_loads(c->secrets, 0, &je);
+    int rc = config && sec ? 0 : -ENOMEM;
+    if (rc == 0) {
+        *o = (sy_channel_t){.id = c->id, .enabled = c->enabled, .created_ms = c->created_ms};
+        snprintf(o->type, sizeof(o->type), "%s", c->type);
+        snprintf(o->name, sizeof(o->name), "%s", c->name);
+        copy_text(config, "url", o->url, sizeof(o->url));
+        copy_text(config, "to", o->to, sizeof(o->to));
+        copy_text(config, "from", o->from, sizeof(o->from));
+        copy_text(config, "smtp_url", o->smtp_url, sizeof(o->smtp_url));
+        copy_text(config, "username", o->username, sizeof(o->username));
+        static_names(json_object_get(config, "levels"), levels, o->levels, &o->n_levels);
+        static_names(json_object_get(config, "events"), events, o->events, &o->n_events);
+        const char *k;
+        json_t *v;
+        json_object_foreach(sec, k, v)
+        {
+            const char *name = static_name(secret_names, k);
+            if (name && o->n_secrets < sizeof(o->secrets_set) / sizeof(o->secrets_set[0]))
+                o->secrets_set[o->n_secrets++] = name;
+        }
+    }
+    json_decref(config);
+    json_decref(sec);
+    return rc;
+}
+
+struct channels {
+    sy_channel_t *v;
+    size_t n, cap;
+};
+
+static int append_channel(void *arg, const sy_store_channel_t *c)
+{
+    struct channels *cs = arg;
+    if (sy_eng_grow((void **)&cs->v, &cs->cap, cs->n + 1, sizeof(*cs->v)) < 0)
+        return -ENOMEM;
+    int rc = channel_out(c, &cs->v[cs->n]);
+    if (rc == 0)
+        cs->n++;
+    return rc;
+}
+
+int sy_engine_channel_create(sy_engine_t *eng, const sy_principal_t *actor,
+                             const sy_channel_spec_t *spec, sy_channel_t *out, sy_err_t *err)
+{
+    const char *type = spec->type;
+    size_t t = 0;
+    while (types[t] && !(type && strcmp(type, types[t]) == 0))
+        t++;
+    if (!types[t])
         return sy_err_set(err, -EINVAL, "type", "type is slack, pagerduty, webhook or email");
-    const json_t *name = json_object_get(body, "name"), *en = json_object_get(body, "enabled");
-    if (name && !sy_eng_valid_name(json_string_value(name), 64))
+    if (spec->name && !sy_eng_valid_name(spec->name, SY_CHANNEL_NAME_MAX))
         return sy_err_set(err, -EINVAL, "name", "name is 1 to 64 characters");
-    if (en && !json_is_boolean(en))
-        return sy_err_set(err, -EINVAL, "enabled", "enabled must be true or false");
     json_t *config = json_object(), *secrets = json_object(), *lv = NULL, *ev = NULL;
-    int rc = config && secrets ? channel_fields(body, type, config, secrets, err) : sy_eng_oom(err);
-    if (rc == 0 && (rc = name_list(body, "levels", levels, &lv, err)) == 0 &&
-        (rc = name_list(body, "events", events, &ev, err)) == 0) {
+    int rc =
+        config && secrets ? channel_fields(spec, type, t, config, secrets, err) : sy_eng_oom(err);
+    if (rc == 0 &&
+        (rc = name_list(spec->has_levels, spec->levels, spec->n_levels, "levels", levels, &lv,
+                        err)) == 0 &&
+        (rc = name_list(spec->has_events, spec->events, spec->n_events, "events", events, &ev,
+                        err)) == 0) {
         int a = json_object_set_new(config, "levels", lv);
         int b = json_object_set_new(config, "events", ev);
         if (a < 0 || b < 0)
@@ -241,11 +326,11 @@ int sy_engine_channel_create(sy_engine_t *eng, const sy_principal_t *actor, cons
     if (rc == 0 && (!ctext || !stext))
         rc = sy_eng_oom(err);
     sy_store_channel_t c = {.workspace = actor->workspace,
-                            .type = type,
-                            .name = name ? json_string_value(name) : type,
+                            .type = types[t],
+                            .name = spec->name ? spec->name : types[t],
                             .config = ctext,
                             .secrets = stext,
-                            .enabled = !en || json_is_true(en),
+                            .enabled = !spec->has_enabled || spec->enabled,
                             .created_ms = sy_engine_now_ms(eng)};
     json_t *shown = NULL;
     if (rc == 0 && (rc = sy_store_begin(eng->store, err)) == 0) {
@@ -257,6 +342,9 @@ int sy_engine_channel_create(sy_engine_t *eng, const sy_principal_t *actor, cons
                                       res, NULL, shown, err)
                        : sy_eng_oom(err);
         }
+        /* the answer, before the commit: after it nothing may fail */
+        if (rc == 0 && channel_out(&c, out) < 0)
+            rc = sy_eng_oom(err);
         if (rc < 0)
             sy_store_rollback(eng->store);
         else
@@ -266,26 +354,24 @@ int sy_engine_channel_create(sy_engine_t *eng, const sy_principal_t *actor, cons
     free(stext);
     json_decref(config);
     json_decref(secrets);
-    if (rc < 0) {
-        json_decref(shown);
-        return rc;
-    }
-    *out = shown;
-    return 0;
+    json_decref(shown);
+    return rc;
 }
 
-int sy_engine_channel_list(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
-                           sy_err_t *err)
+int sy_engine_channel_list(sy_engine_t *eng, const sy_principal_t *actor, sy_channel_t **out,
+                           size_t *n, sy_err_t *err)
 {
-    json_t *a = json_array();
-    int rc = a ? sy_store_channel_list(eng->store, actor->workspace, 0, append_channel, a, err)
-               : -ENOMEM;
+    struct channels cs = {0};
+    int rc = sy_store_channel_list(eng->store, actor->workspace, 0, append_channel, &cs, err);
+    if (rc == 0 && !cs.v && !(cs.v = calloc(1, sizeof(*cs.v))))
+        rc = -ENOMEM;
     if (rc < 0) {
-        json_decref(a);
+        free(cs.v);
         return rc == -ENOMEM ? sy_eng_oom(err) : rc;
     }
-    *out = json_pack("{so}", "channels", a);
-    return *out ? 0 : sy_eng_oom(err);
+    *out = cs.v;
+    *n = cs.n;
+    return 0;
 }
 
 static int take_first(void *arg, const sy_store_channel_t *c)

@@ -51,133 +51,79 @@ static int bad(sy_err_t *err, char *buf, size_t cap, long idx, const char *name,
 
 /* ---- KPI events ------------------------------------------------------------------------ */
 
-static int kpi_from(const json_t *o, long idx, int64_t ws, int64_t now, sy_store_kpi_t *k,
-                    char **detail, sy_err_t *err)
+/* Checks event `e` (number `idx` of a batch, -1 alone) as the store takes it. */
+static int kpi_check(const sy_kpi_event_t *e, long idx, sy_err_t *err)
 {
-    static const char *const fields[] = {"domain", "metric",         "success", "value", "actor",
-                                         "detail", "correlation_id", "id",      NULL};
     char f[64];
-    *detail = NULL;
-    if (!json_is_object(o)) {
-        snprintf(f, sizeof(f), "events[%ld]", idx);
-        return sy_err_set(err, -EINVAL, f, "a KPI event is a JSON object");
-    }
-    char at[32] = "";
-    if (idx >= 0)
-        snprintf(at, sizeof(at), "events[%ld]", idx);
-    int rc = sy_eng_only_fields(o, fields, at, err);
-    if (rc < 0)
-        return rc;
-    *k = (sy_store_kpi_t){.workspace = ws, .success = -1, .at_ms = now};
-    k->domain = json_string_value(json_object_get(o, "domain"));
-    k->metric = json_string_value(json_object_get(o, "metric"));
-    k->actor = json_string_value(json_object_get(o, "actor"));
-    if (!sy_eng_valid_name(k->domain, NAME_MAX_LEN))
+    if (!sy_eng_valid_name(e->domain, NAME_MAX_LEN))
         return bad(err, f, sizeof(f), idx, "domain", "domain is 1 to 64 characters");
-    if (!sy_eng_valid_name(k->metric, NAME_MAX_LEN))
+    if (!sy_eng_valid_name(e->metric, NAME_MAX_LEN))
         return bad(err, f, sizeof(f), idx, "metric", "metric is 1 to 64 characters");
-    if (!sy_eng_valid_name(k->actor, 128))
+    if (!sy_eng_valid_name(e->actor, SY_KPI_TEXT_MAX))
         return bad(err, f, sizeof(f), idx, "actor", "actor is 1 to 128 characters");
-    const json_t *s = json_object_get(o, "success"), *val = json_object_get(o, "value");
-    if (s && !json_is_boolean(s))
-        return bad(err, f, sizeof(f), idx, "success", "success must be true or false");
-    if (val && !(json_is_number(val) && isfinite(json_number_value(val))))
+    if (e->has_value && !isfinite(e->value))
         return bad(err, f, sizeof(f), idx, "value", "value must be a finite number");
-    if (!s && !val)
+    if (!e->has_success && !e->has_value)
         return bad(err, f, sizeof(f), idx, "success", "an event needs success, value or both");
-    k->success = s ? json_is_true(s) : -1;
-    k->has_value = val != NULL;
-    k->value = val ? json_number_value(val) : 0;
-    const json_t *cid = json_object_get(o, "correlation_id");
-    if (cid && !sy_eng_valid_name(json_string_value(cid), 128))
+    if (e->correlation_id && !sy_eng_valid_name(e->correlation_id, SY_KPI_TEXT_MAX))
         return bad(err, f, sizeof(f), idx, "correlation_id",
                    "correlation_id is 1 to 128 characters");
-    k->correlation_id = json_string_value(cid);
-    const json_t *id = json_object_get(o, "id");
-    if (id && !sy_eng_valid_name(json_string_value(id), 128))
+    if (e->id && !sy_eng_valid_name(e->id, SY_KPI_TEXT_MAX))
         return bad(err, f, sizeof(f), idx, "id", "id is 1 to 128 characters");
-    k->event_id = json_string_value(id);
-    const json_t *d = json_object_get(o, "detail");
-    if (d && !json_is_null(d)) {
-        *detail = sy_json_dumps(d, JSON_COMPACT | JSON_ENCODE_ANY);
-        if (!*detail)
-            return sy_eng_oom(err);
-        if (strlen(*detail) > DETAIL_MAX)
-            return bad(err, f, sizeof(f), idx, "detail", "detail is at most 4096 bytes of JSON");
-        k->detail = *detail;
-    }
+    if (e->detail && strlen(e->detail) > DETAIL_MAX)
+        return bad(err, f, sizeof(f), idx, "detail", "detail is at most 4096 bytes of JSON");
     return 0;
 }
 
-/* body's events, checked whole, into *k and *details (n of them; freed by kpi_free, also
- * on a refusal). Their strings point into body. */
-static int kpi_check(sy_engine_t *eng, const sy_principal_t *actor, const json_t *body,
-                     sy_store_kpi_t **k, char ***details, long *n, sy_err_t *err)
-{
-    const json_t *list = json_object_get(body, "events");
-    *k = NULL;
-    *details = NULL;
-    *n = 1;
-    if (list) {
-        if (json_object_size(body) != 1)
-            return sy_err_set(err, -EINVAL, "events", "a batch is {\"events\": [...]} alone");
-        if (!json_is_array(list) || json_array_size(list) == 0)
-            return sy_err_set(err, -EINVAL, "events", "events is an array of 1 to 10000 events");
-        if (json_array_size(list) > KPI_MAX_BATCH)
-            return sy_err_set(err, -E2BIG, "events", "at most 10000 events per request");
-        *n = (long)json_array_size(list);
-    }
-    *k = calloc((size_t)*n, sizeof(**k));
-    *details = calloc((size_t)*n, sizeof(**details));
-    int rc = *k && *details ? 0 : sy_eng_oom(err);
-    int64_t now = sy_engine_now_ms(eng);
-    /* every event is checked before anything is written: a refusal changes nothing */
-    for (long i = 0; rc == 0 && i < *n; i++)
-        rc = kpi_from(list ? json_array_get(list, (size_t)i) : body, list ? i : -1,
-                      actor->workspace, now, &(*k)[i], &(*details)[i], err);
-    return rc;
-}
-
-static void kpi_free(sy_store_kpi_t *k, char **details, long n)
-{
-    for (long i = 0; details && i < n; i++)
-        free(details[i]);
-    free(details);
-    free(k);
-}
-
-/* Writes k[0..n) in the open transaction; how many were duplicates into *dups. */
-static int kpi_write(sy_store_t *store, const sy_store_kpi_t *k, long n, int64_t *dups,
-                     sy_err_t *err)
+/* Writes w's events in the open transaction; how many were duplicates into w->dups. */
+static int kpi_write(sy_store_t *store, struct kpi_wait *w, sy_err_t *err)
 {
     int rc = 0;
-    for (long i = 0; rc == 0 && i < n; i++) {
+    for (size_t i = 0; rc == 0 && i < w->n; i++) {
+        const sy_kpi_event_t *e = &w->ev[i];
+        sy_store_kpi_t k = {.workspace = w->ws,
+                            .domain = e->domain,
+                            .metric = e->metric,
+                            .success = e->has_success ? e->success : -1,
+                            .has_value = e->has_value,
+                            .value = e->has_value ? e->value : 0,
+                            .actor = e->actor,
+                            .correlation_id = e->correlation_id,
+                            .detail = e->detail,
+                            .event_id = e->id,
+                            .at_ms = w->at_ms};
         bool added = true;
-        rc = sy_store_kpi_add(store, &k[i], &added, err);
-        *dups += !added; /* its id was taken: by a retry of this batch, or earlier in it */
+        rc = sy_store_kpi_add(store, &k, &added, err);
+        w->dups += !added; /* its id was taken: by a retry of this batch, or earlier in it */
     }
     return rc;
 }
 
-int sy_engine_kpi_submit(sy_engine_t *eng, const sy_principal_t *actor, json_t *body,
-                         sy_ingest_done_cb done, void *arg, sy_err_t *err)
+int sy_engine_kpi_submit(sy_engine_t *eng, const sy_principal_t *actor, const sy_kpi_event_t *ev,
+                         size_t n, bool listed, sy_ingest_done_cb done, void *arg, sy_err_t *err)
 {
     struct kpi_queue *q = &eng->kq;
-    sy_store_kpi_t *k;
-    char **details;
-    long n;
-    int rc = kpi_check(eng, actor, body, &k, &details, &n, err);
-    if (rc == 0 && q->events + (size_t)n > KPI_QUEUE_MAX)
-        rc = sy_err_set(err, -EAGAIN, "events", "the KPI queue is full: retry in a moment");
-    if (rc == 0 && sy_eng_grow((void **)&q->w, &q->cap, q->n + 1, sizeof(*q->w)) < 0)
-        rc = sy_eng_oom(err);
-    if (rc < 0) {
-        kpi_free(k, details, n);
-        return rc;
+    if (n == 0)
+        return sy_err_set(err, -EINVAL, "events", "events is an array of 1 to 10000 events");
+    if (n > KPI_MAX_BATCH)
+        return sy_err_set(err, -E2BIG, "events", "at most 10000 events per request");
+    /* every event is checked before anything is queued: a refusal changes nothing */
+    for (size_t i = 0; i < n; i++) {
+        int rc = kpi_check(&ev[i], listed ? (long)i : -1, err);
+        if (rc < 0)
+            return rc;
     }
-    q->w[q->n++] = (struct kpi_wait){
-        .done = done, .arg = arg, .body = json_incref(body), .k = k, .details = details, .n = n};
-    q->events += (size_t)n;
+    if (q->events + n > KPI_QUEUE_MAX)
+        return sy_err_set(err, -EAGAIN, "events", "the KPI queue is full: retry in a moment");
+    if (sy_eng_grow((void **)&q->w, &q->cap, q->n + 1, sizeof(*q->w)) < 0)
+        return sy_eng_oom(err);
+    q->w[q->n++] = (struct kpi_wait){.done = done,
+                                     .arg = arg,
+                                     .ev = ev,
+                                     .n = n,
+                                     .ws = actor->workspace,
+                                     .at_ms = sy_engine_now_ms(eng)};
+    q->events += n;
     sy_eng_commit_soon(eng);
     return 0;
 }
@@ -192,7 +138,7 @@ int sy_eng_kpi_write(struct kpi_queue *q, sy_store_t *store, sy_err_t *err)
 {
     int rc = sy_store_begin(store, err);
     for (size_t i = 0; rc == 0 && i < q->n; i++)
-        rc = kpi_write(store, q->w[i].k, q->w[i].n, &q->w[i].dups, err);
+        rc = kpi_write(store, &q->w[i], err);
     if (rc < 0) {
         sy_store_rollback(store);
         return rc;
@@ -204,11 +150,9 @@ void sy_eng_kpi_answer(struct kpi_queue *q, int rc, const sy_err_t *err)
 {
     for (size_t i = 0; i < q->n; i++) {
         struct kpi_wait *w = &q->w[i];
-        sy_ingest_result_t r = {.accepted = rc < 0 ? 0 : (size_t)(w->n - w->dups),
+        sy_ingest_result_t r = {.accepted = rc < 0 ? 0 : w->n - (size_t)w->dups,
                                 .duplicates = rc < 0 ? 0 : (size_t)w->dups};
-        w->done(w->arg, rc, &r, rc < 0 ? err : NULL);
-        kpi_free(w->k, w->details, w->n);
-        json_decref(w->body);
+        w->done(w->arg, rc, &r, rc < 0 ? err : NULL); /* the caller's events are its own again */
     }
     free(q->w);
     *q = (struct kpi_queue){0};
@@ -454,103 +398,64 @@ int sy_eng_regression_open(sy_engine_t *eng, sy_err_t *err)
     return sy_store_commit(eng->store, err);
 }
 
-/* {key: [each(policy)]} over the caller's policies. */
-static int list_policies(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
-                         json_t *(*each)(const struct policy *), json_t **out, sy_err_t *err)
+/* What the API answers of `p`: no pointer into it. */
+static void policy_out(const struct policy *p, sy_regression_policy_t *o)
+{
+    *o = (sy_regression_policy_t){.p = p->p, .enabled = p->enabled, .updated_ms = p->updated_ms};
+    snprintf(o->domain, sizeof(o->domain), "%s", p->domain);
+    snprintf(o->metric, sizeof(o->metric), "%s", p->metric);
+    snprintf(o->changed_by, sizeof(o->changed_by), "%s", p->changed_by);
+    snprintf(o->reason, sizeof(o->reason), "%s", p->reason ? p->reason : "");
+}
+
+int sy_engine_regression_policies(sy_engine_t *eng, const sy_principal_t *actor,
+                                  sy_regression_policy_t **out, size_t *n, sy_err_t *err)
 {
     struct policies ps;
     int rc = load(eng, actor->workspace, NULL, NULL, &ps, err);
     if (rc < 0)
         return rc;
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < ps.n; i++)
-        if (json_array_append_new(a, each(&ps.v[i])) < 0) {
-            json_decref(a);
-            a = NULL;
-        }
+    sy_regression_policy_t *v = calloc(ps.n ? ps.n : 1, sizeof(*v));
+    for (size_t i = 0; v && i < ps.n; i++)
+        policy_out(&ps.v[i], &v[i]);
+    *n = ps.n;
     policies_free(&ps);
-    *out = a ? json_pack("{so}", key, a) : NULL;
-    return *out ? 0 : sy_eng_oom(err);
-}
-
-int sy_engine_regression_policies(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
-                                  sy_err_t *err)
-{
-    return list_policies(eng, actor, "policies", policy_json, out, err);
-}
-
-static int get_count(const json_t *body, const char *k, int64_t *out, sy_err_t *err)
-{
-    const json_t *v = json_object_get(body, k);
     if (!v)
-        return 0;
-    if (!json_is_integer(v))
-        return sy_err_set(err, -EINVAL, k, "%s must be an integer", k);
-    *out = json_integer_value(v);
+        return sy_eng_oom(err);
+    *out = v;
     return 0;
 }
 
-static int get_text(const json_t *body, const char *k, size_t max, const char **out, sy_err_t *err)
+/* Applies change `c` over *p (its current or default values). */
+static int policy_fields(const sy_regression_policy_change_t *c, struct policy *p, sy_err_t *err)
 {
-    const json_t *v = json_object_get(body, k);
-    if (!v)
-        return 0;
-    if (!sy_eng_valid_name(json_string_value(v), max))
-        return sy_err_set(err, -EINVAL, k, "%s is a string of 1 to %zu characters", k, max);
-    *out = json_string_value(v);
-    return 0;
-}
-
-/* Reads the fields of `body` over *p (its current or default values). */
-static int policy_fields(const json_t *body, struct policy *p, const char **changed_by,
-                         const char **reason, sy_err_t *err)
-{
-    static const char *const fields[] = {"domain",
-                                         "metric",
-                                         "window_events",
-                                         "baseline_events",
-                                         "min_events_to_enforce",
-                                         "max_drop_fraction",
-                                         "action",
-                                         "measure",
-                                         "enabled",
-                                         "changed_by",
-                                         "reason",
-                                         NULL};
-    int rc = sy_eng_only_fields(body, fields, "", err);
-    if (rc < 0)
-        return rc;
-    if ((rc = get_count(body, "window_events", &p->p.window_events, err)) < 0 ||
-        (rc = get_count(body, "baseline_events", &p->p.baseline_events, err)) < 0 ||
-        (rc = get_count(body, "min_events_to_enforce", &p->p.min_events_to_enforce, err)) < 0)
-        return rc;
-    const json_t *drop = json_object_get(body, "max_drop_fraction");
-    if (drop && !json_is_number(drop))
-        return sy_err_set(err, -EINVAL, "max_drop_fraction", "max_drop_fraction must be a number");
-    if (drop)
-        p->p.max_drop_fraction = json_number_value(drop);
-    const json_t *action = json_object_get(body, "action");
-    if (action && !(p->p.action = sy_trip_action_parse(json_string_value(action))))
+    if (c->has_window_events)
+        p->p.window_events = c->window_events;
+    if (c->has_baseline_events)
+        p->p.baseline_events = c->baseline_events;
+    if (c->has_min_events_to_enforce)
+        p->p.min_events_to_enforce = c->min_events_to_enforce;
+    if (c->has_max_drop_fraction)
+        p->p.max_drop_fraction = c->max_drop_fraction;
+    if (c->action && !(p->p.action = sy_trip_action_parse(c->action)))
         return sy_err_set(err, -EINVAL, "action", "action must be THROTTLE or KILL_SWITCH");
-    const json_t *measure = json_object_get(body, "measure");
-    if (measure && !(p->p.measure = sy_trip_measure_parse(json_string_value(measure))))
+    if (c->measure && !(p->p.measure = sy_trip_measure_parse(c->measure)))
         return sy_err_set(err, -EINVAL, "measure", "measure must be rate or mean");
-    const json_t *en = json_object_get(body, "enabled");
-    if (en && !json_is_boolean(en))
-        return sy_err_set(err, -EINVAL, "enabled", "enabled must be true or false");
-    if (en)
-        p->enabled = json_is_true(en);
-    if ((rc = get_text(body, "changed_by", 128, changed_by, err)) < 0 ||
-        (rc = get_text(body, "reason", TEXT_MAX, reason, err)) < 0)
-        return rc;
+    if (c->has_enabled)
+        p->enabled = c->enabled;
+    if (c->changed_by && !sy_eng_valid_name(c->changed_by, SY_KPI_TEXT_MAX))
+        return sy_err_set(err, -EINVAL, "changed_by",
+                          "changed_by is a string of 1 to 128 characters");
+    if (c->reason && !sy_eng_valid_name(c->reason, TEXT_MAX))
+        return sy_err_set(err, -EINVAL, "reason", "reason is a string of 1 to 512 characters");
     return sy_trip_policy_check(&p->p, err);
 }
 
 int sy_engine_regression_policy_put(sy_engine_t *eng, const sy_principal_t *actor,
-                                    const json_t *body, json_t **out, sy_err_t *err)
+                                    const sy_regression_policy_change_t *change,
+                                    sy_regression_policy_t *out, sy_err_t *err)
 {
-    const char *domain = json_string_value(json_object_get(body, "domain"));
-    const char *metric = json_string_value(json_object_get(body, "metric"));
+    const char *domain = change->domain, *metric = change->metric;
     if (!sy_eng_valid_name(domain, NAME_MAX_LEN))
         return sy_err_set(err, -EINVAL, "domain", "domain is 1 to 64 characters");
     if (!sy_eng_valid_name(metric, NAME_MAX_LEN))
@@ -570,13 +475,14 @@ int sy_engine_regression_policy_put(sy_engine_t *eng, const sy_principal_t *acto
     }
     policies_free(&ps);
     json_t *before = existed ? policy_json(&p) : NULL, *after = NULL;
-    const char *changed_by = sy_eng_actor_name(actor), *reason = NULL;
+    const char *changed_by = change->changed_by ? change->changed_by : sy_eng_actor_name(actor);
+    const char *reason = change->reason;
     bool was_enabled = p.enabled, tripped = json_is_true(json_object_get(p.state, "triggered"));
-    if ((rc = policy_fields(body, &p, &changed_by, &reason, err)) < 0)
+    if ((rc = policy_fields(change, &p, err)) < 0)
         goto out;
     /* Re-enabling (a disabled or a triggered tripwire) says why: the specification's step 7
      * re-enables "with a reason", and the reason is what the audit and the state keep. */
-    bool enabling = existed && json_is_true(json_object_get(body, "enabled"));
+    bool enabling = existed && change->has_enabled && change->enabled;
     if (enabling && (!was_enabled || tripped) && !reason) {
         rc = sy_err_set(err, -EINVAL, "reason",
                         "re-enabling the tripwire %s/%s needs a reason (what was fixed)", p.domain,
@@ -616,10 +522,8 @@ int sy_engine_regression_policy_put(sy_engine_t *eng, const sy_principal_t *acto
         sy_store_rollback(eng->store);
     else
         rc = sy_store_commit(eng->store, err);
-    if (rc == 0) {
-        *out = after;
-        after = NULL;
-    }
+    if (rc == 0)
+        policy_out(&p, out);
 out:
     json_decref(before);
     json_decref(after);
@@ -704,27 +608,56 @@ static int evaluate(sy_engine_t *eng, int64_t ws, struct policy *p, bool *fired,
     return 0;
 }
 
-/* A policy's state: which it is, and its last evaluation (or that there was none). */
-static json_t *state_json(const struct policy *p)
+/* A policy's state as the API answers it: which it is, and its last evaluation (or that
+ * there was none), read from the state the store keeps. */
+static void state_out(const struct policy *p, int64_t ws, sy_tripwire_state_t *o)
 {
-    json_t *o =
-        json_pack("{sssssb}", "domain", p->domain, "metric", p->metric, "enabled", p->enabled);
-    json_t *last = p->state ? json_incref(p->state)
-                            : json_pack("{sbsnsnss}", "triggered", 0, "action", "last_checked_at",
-                                        "note", "never evaluated");
-    if (!o || !last || json_object_update(o, last) < 0) {
-        json_decref(o);
-        o = NULL;
+    *o = (sy_tripwire_state_t){.workspace = ws, .enabled = p->enabled};
+    snprintf(o->domain, sizeof(o->domain), "%s", p->domain);
+    snprintf(o->metric, sizeof(o->metric), "%s", p->metric);
+    const json_t *st = p->state;
+    if (!st) {
+        snprintf(o->note, sizeof(o->note), "never evaluated");
+        return;
     }
-    json_decref(last);
-    return o;
+    o->evaluated = true;
+    o->triggered = json_is_true(json_object_get(st, "triggered"));
+    o->enforced = json_is_true(json_object_get(st, "enforced"));
+    o->action = sy_trip_action_parse(json_string_value(json_object_get(st, "action")));
+    const json_t *base = json_object_get(st, "baseline");
+    o->has_values = json_is_number(base);
+    o->baseline = json_number_value(base);
+    o->current = json_number_value(json_object_get(st, "current"));
+    o->drop_fraction = json_number_value(json_object_get(st, "drop_fraction"));
+    o->window_events = json_integer_value(json_object_get(st, "window_events"));
+    o->baseline_events = json_integer_value(json_object_get(st, "baseline_events"));
+    o->last_checked_at = json_integer_value(json_object_get(st, "last_checked_at"));
+    const json_t *last = json_object_get(st, "last_triggered_at");
+    o->has_last_triggered = json_is_integer(last);
+    o->last_triggered_at = json_integer_value(last);
+    const char *note = json_string_value(json_object_get(st, "note"));
+    snprintf(o->note, sizeof(o->note), "%s", note ? note : "");
+    const json_t *reset = json_object_get(st, "reset_at");
+    o->has_reset_at = json_is_integer(reset);
+    o->reset_at = json_integer_value(reset);
+    const json_t *x = json_object_get(st, "excluded");
+    o->has_excluded = x != NULL;
+    o->excluded_set = place_from(json_object_get(x, "from"), &o->excluded_from) &&
+                      place_from(json_object_get(x, "to"), &o->excluded_to);
+    o->has_trip_from = place_from(json_object_get(st, "trip_from"), &o->trip_from);
 }
+
+/* A growing list of states (an answer). */
+struct states {
+    sy_tripwire_state_t *v;
+    size_t n, cap;
+};
 
 /* Evaluates the enabled policies of `ws` (or the one (domain, metric), enabled or not
  * SY_ECONFLICT) and stores their states, one transaction with the audit of each trigger.
- * Appends the states to `list`. */
+ * Appends the states to `list` (nothing on a failure). */
 static int evaluate_ws(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws,
-                       const char *domain, const char *metric, json_t *list, sy_err_t *err)
+                       const char *domain, const char *metric, struct states *list, sy_err_t *err)
 {
     struct policies ps;
     int rc = load(eng, ws, domain, metric, &ps, err);
@@ -769,15 +702,14 @@ static int evaluate_ws(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws
         }
     }
     /* the answer, before the commit: after it nothing may fail */
-    size_t had = json_array_size(list);
+    size_t had = list->n;
     for (size_t i = 0; rc == 0 && i < ps.n; i++) {
         if (!ps.v[i].enabled)
             continue;
-        json_t *o = state_json(&ps.v[i]);
-        if (o && json_object_set_new(o, "workspace", json_integer(ws)) < 0)
-            json_decref(o), o = NULL;
-        if (json_array_append_new(list, o) < 0) /* takes o, appended or not */
+        if (sy_eng_grow((void **)&list->v, &list->cap, list->n + 1, sizeof(*list->v)) < 0)
             rc = sy_eng_oom(err);
+        else
+            state_out(&ps.v[i], ws, &list->v[list->n++]);
     }
     if (rc < 0)
         sy_store_rollback(eng->store);
@@ -787,34 +719,48 @@ static int evaluate_ws(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws
         sy_eng_kill_switch_set(eng, ws, &killed);
     else
         sy_eng_kill_switch_drop(&killed);
-    while (rc < 0 && json_array_size(list) > had)
-        json_array_remove(list, json_array_size(list) - 1);
+    if (rc < 0)
+        list->n = had;
     policies_free(&ps);
     return rc;
 }
 
 int sy_engine_regression_evaluate(sy_engine_t *eng, const sy_principal_t *actor, const char *domain,
-                                  const char *metric, json_t **out, sy_err_t *err)
+                                  const char *metric, sy_tripwire_state_t **out, size_t *n,
+                                  sy_err_t *err)
 {
     if ((domain == NULL) != (metric == NULL))
         return sy_err_set(err, -EINVAL, domain ? "metric" : "domain",
                           "give both domain and metric, or neither for every policy");
-    /* the answer's frame first: each workspace's states join it before its commit */
-    json_t *list = json_array();
-    *out = json_pack("{so}", "evaluated", list);
-    int rc = *out ? 0 : sy_eng_oom(err);
+    /* the answer's first place now: each workspace's states join it before its commit */
+    struct states list = {0};
+    int rc = sy_eng_grow((void **)&list.v, &list.cap, 1, sizeof(*list.v)) < 0 ? sy_eng_oom(err) : 0;
     for (size_t i = 0; rc == 0 && i < eng->n_ws; i++)
         if (!actor || eng->ws[i].id == actor->workspace)
-            rc = evaluate_ws(eng, actor, eng->ws[i].id, domain, metric, list, err);
+            rc = evaluate_ws(eng, actor, eng->ws[i].id, domain, metric, &list, err);
     if (rc < 0) {
-        json_decref(*out);
-        *out = NULL;
+        free(list.v);
+        return rc;
     }
-    return rc;
+    *out = list.v;
+    *n = list.n;
+    return 0;
 }
 
-int sy_engine_regression_state(sy_engine_t *eng, const sy_principal_t *actor, json_t **out,
-                               sy_err_t *err)
+int sy_engine_regression_state(sy_engine_t *eng, const sy_principal_t *actor,
+                               sy_tripwire_state_t **out, size_t *n, sy_err_t *err)
 {
-    return list_policies(eng, actor, "tripwires", state_json, out, err);
+    struct policies ps;
+    int rc = load(eng, actor->workspace, NULL, NULL, &ps, err);
+    if (rc < 0)
+        return rc;
+    sy_tripwire_state_t *v = calloc(ps.n ? ps.n : 1, sizeof(*v));
+    for (size_t i = 0; v && i < ps.n; i++)
+        state_out(&ps.v[i], actor->workspace, &v[i]);
+    *n = ps.n;
+    policies_free(&ps);
+    if (!v)
+        return sy_eng_oom(err);
+    *out = v;
+    return 0;
 }

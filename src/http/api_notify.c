@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "codec/api_json.h"
+#include "codec/channel_json.h"
 #include "http/internal.h"
 
 /* GET /v1/notifications[?status=&channel=&cursor=&limit=]: newest first, with a cursor to
@@ -75,12 +76,27 @@ static long long channel_id(struct call *c)
 
 void sy_api_channel_list(struct call *c)
 {
-    reply_read(c, sy_engine_channel_list);
+    sy_err_t err = {0};
+    sy_channel_t *v = NULL;
+    size_t n = 0;
+    int rc = sy_engine_channel_list(c->eng, &c->who, &v, &n, &err);
+    reply_result(c, rc, 200, rc < 0 ? NULL : sy_channels_json(v, n), &err);
+    free(v);
 }
 
 void sy_api_channel_create(struct call *c)
 {
-    reply_write(c, 201, sy_engine_channel_create);
+    sy_err_t err = {0};
+    sy_channel_spec_t spec;
+    if (sy_channel_spec_read(c->body, &spec, &err) < 0) {
+        reply_err(c, &err);
+        return;
+    }
+    sy_channel_t *ch = malloc(sizeof(*ch)); /* some 5 KiB: not on the stack */
+    int rc = ch ? sy_engine_channel_create(c->eng, &c->who, &spec, ch, &err)
+                : sy_err_set(&err, -ENOMEM, NULL, "out of memory");
+    reply_result(c, rc, 201, rc < 0 ? NULL : sy_channel_json(ch), &err);
+    free(ch);
 }
 
 /* Queued, not sent: its outcome shows in GET /v1/notifications. */

@@ -5,69 +5,102 @@
 #include <strings.h>
 
 #include "codec/api_json.h"
+#include "codec/regression_json.h"
 #include "codec/risk_json.h"
 #include "core/utf8.h"
 #include "http/internal.h"
 
-/* POST /v1/kpi: answered after the group commit that writes it (ingest_done). */
+/* A KPI submission waiting for its commit: the call, and the body and events the engine
+ * borrows until then. */
+struct kpi_later {
+    struct call c; /* first: ingest_done frees it, and with it the whole */
+    json_t *body;
+    sy_kpi_batch_t b;
+};
+
+static void kpi_done(void *arg, int rc, const sy_ingest_result_t *r, const sy_err_t *err)
+{
+    struct kpi_later *k = arg;
+    sy_kpi_batch_free(&k->b);
+    json_decref(k->body);
+    ingest_done(&k->c, rc, r, err);
+}
+
+/* POST /v1/kpi: answered after the group commit that writes it (kpi_done). */
 void sy_api_kpi(struct call *c)
 {
-    json_t *body = c->body;
     sy_err_t err = {0};
-    struct call *later = malloc(sizeof(*later));
-    if (!later) {
+    struct kpi_later *k = malloc(sizeof(*k));
+    if (!k) {
         reply_error(c, 500, "out_of_memory", "", "out of memory");
-    } else {
-        *later = *c;
-        later->body = NULL; /* dispatch's, released when this returns */
-        if (sy_engine_kpi_submit(c->eng, &c->who, body, ingest_done, later, &err) < 0) {
-            free(later);
-            reply_err(c, &err);
-        }
+        return;
+    }
+    if (sy_kpi_batch_read(c->body, &k->b, &err) < 0) {
+        free(k);
+        reply_err(c, &err);
+        return;
+    }
+    k->c = *c;
+    k->c.body = NULL; /* dispatch's, released when this returns: held below instead */
+    k->body = json_incref(c->body);
+    if (sy_engine_kpi_submit(c->eng, &c->who, k->b.ev, k->b.n, k->b.listed, kpi_done, k, &err) <
+        0) {
+        sy_kpi_batch_free(&k->b);
+        json_decref(k->body);
+        free(k);
+        reply_err(c, &err);
     }
 }
 
 void sy_api_regression_policies(struct call *c)
 {
-    reply_read(c, sy_engine_regression_policies);
+    sy_err_t err = {0};
+    sy_regression_policy_t *v = NULL;
+    size_t n = 0;
+    int rc = sy_engine_regression_policies(c->eng, &c->who, &v, &n, &err);
+    reply_result(c, rc, 200, rc < 0 ? NULL : sy_regression_policies_json(v, n), &err);
+    free(v);
 }
 
 void sy_api_regression_policy_put(struct call *c)
 {
-    reply_write(c, 200, sy_engine_regression_policy_put);
+    sy_regression_policy_change_t change = {0};
+    if (!read_body(c, &change))
+        return;
+    sy_err_t err = {0};
+    sy_regression_policy_t p;
+    int rc = sy_engine_regression_policy_put(c->eng, &c->who, &change, &p, &err);
+    reply_result(c, rc, 200, rc < 0 ? NULL : sy_regression_policy_json(&p), &err);
 }
 
 /* POST {"domain", "metric", "actor"?} evaluates one tripwire; no body (or neither field)
  * every enabled one of the workspace. */
 void sy_api_regression_evaluate(struct call *c)
 {
-    const json_t *body = c->body;
-    static const char *const fields[] = {"domain", "metric", "actor", NULL};
-    if (body && !only_fields(c, body, fields))
+    sy_regression_evaluate_req_t req = {0};
+    if (c->body && !read_body(c, &req))
         return;
-    const json_t *d = json_object_get(body, "domain"), *m = json_object_get(body, "metric");
-    const json_t *a = json_object_get(body, "actor");
-    const char *bad = (d && !json_is_string(d))   ? "domain"
-                      : (m && !json_is_string(m)) ? "metric"
-                      : (a && !json_is_string(a)) ? "actor"
-                                                  : NULL;
-    if (bad) {
-        reply_error(c, 400, "invalid_input", bad, "%s must be a string", bad);
-        return;
-    }
     sy_principal_t who = c->who;
-    if (a) /* the audit trail names the token and, after it, whom it acted for */
-        snprintf(who.name, sizeof(who.name), "%.31s/%.31s", c->who.name, json_string_value(a));
+    if (req.actor) /* the audit trail names the token and, after it, whom it acted for */
+        snprintf(who.name, sizeof(who.name), "%.31s/%.31s", c->who.name, req.actor);
     sy_err_t err = {0};
-    json_t *out = NULL;
-    int rc = sy_engine_regression_evaluate(c->eng, &who, json_string_value(d), json_string_value(m),
-                                           &out, &err);
-    reply_result(c, rc, 200, out, &err);
+    sy_tripwire_state_t *v = NULL;
+    size_t n = 0;
+    int rc = sy_engine_regression_evaluate(c->eng, &who, req.domain, req.metric, &v, &n, &err);
+    reply_result(c, rc, 200, rc < 0 ? NULL : sy_tripwire_states_json("evaluated", v, n, true),
+                 &err);
+    free(v);
 }
 
 void sy_api_regression_state(struct call *c)
 {
-    reply_read(c, sy_engine_regression_state);
+    sy_err_t err = {0};
+    sy_tripwire_state_t *v = NULL;
+    size_t n = 0;
+    int rc = sy_engine_regression_state(c->eng, &c->who, &v, &n, &err);
+    reply_result(c, rc, 200, rc < 0 ? NULL : sy_tripwire_states_json("tripwires", v, n, false),
+                 &err);
+    free(v);
 }
 
 /* ---- /v1/risk -------------------------------------------------------------------------------- */

@@ -14,6 +14,8 @@
 #include "codec/api_json.h"
 #include "codec/experiment_json.h"
 #include "codec/monitor_json.h"
+#include "codec/channel_json.h"
+#include "codec/regression_json.h"
 #include "codec/risk_json.h"
 #include "codec/route_api_json.h"
 #include "http/internal.h"
@@ -110,16 +112,14 @@ const struct sy_endpoint sy_endpoints[] = {
      sy_api_auto_promotion, &sy_auto_check_body_schema},
     {SY_POST, "/v1/events", SDK, AUTH_TOKEN, false, BODY_RAW, NULL, NULL, sy_api_events, NULL},
 
-    {SY_POST, "/v1/kpi", SDK, AUTH_TOKEN, false, BODY_OBJECT, NULL,
-     "events domain metric success value actor detail correlation_id id", sy_api_kpi, NULL},
+    {SY_POST, "/v1/kpi", SDK, AUTH_TOKEN, false, BODY_OBJECT, NULL, NULL, sy_api_kpi,
+     &sy_kpi_body_schema},
     {SY_GET, "/v1/regression/policies", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_regression_policies, NULL},
-    {SY_POST, "/v1/regression/policies", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL,
-     "domain metric window_events baseline_events min_events_to_enforce max_drop_fraction action "
-     "measure enabled changed_by reason",
-     sy_api_regression_policy_put, NULL},
-    {SY_POST, "/v1/regression/evaluate", EDITOR, AUTH_TOKEN, false, BODY_OPTIONAL, NULL,
-     "domain metric actor", sy_api_regression_evaluate, NULL},
+    {SY_POST, "/v1/regression/policies", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL, NULL,
+     sy_api_regression_policy_put, &sy_regression_policy_change_schema},
+    {SY_POST, "/v1/regression/evaluate", EDITOR, AUTH_TOKEN, false, BODY_OPTIONAL, NULL, NULL,
+     sy_api_regression_evaluate, &sy_regression_evaluate_schema},
     {SY_GET, "/v1/regression/state", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_regression_state, NULL},
     {SY_GET, "/v1/risk/policies", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
@@ -143,9 +143,8 @@ const struct sy_endpoint sy_endpoints[] = {
      "status channel cursor limit", NULL, sy_api_notifications, NULL},
     {SY_GET, "/v1/notifications/channels", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_channel_list, NULL},
-    {SY_POST, "/v1/notifications/channels", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL,
-     "type name levels events enabled url secret routing_key to from smtp_url username password",
-     sy_api_channel_create, NULL},
+    {SY_POST, "/v1/notifications/channels", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL, NULL,
+     sy_api_channel_create, &sy_channel_spec_schema},
     {SY_DELETE, "/v1/notifications/channels/{id}", ADMIN, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_channel_delete, NULL},
     {SY_POST, "/v1/notifications/channels/{id}/test", ADMIN, AUTH_TOKEN, false, BODY_NONE, NULL,

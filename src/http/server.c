@@ -541,6 +541,19 @@ static bool params_known(struct call *c, const struct sy_endpoint *e)
     return false;
 }
 
+/* The members endpoint `e`'s body takes, space-separated, into `buf`: its field list, or
+ * its schema's names (an endpoint with a schema has no list). */
+static const char *body_names(const struct sy_endpoint *e, char *buf, size_t cap)
+{
+    if (e->fields || !e->schema)
+        return e->fields ? e->fields : "";
+    size_t at = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < e->schema->n && at < cap; i++)
+        at += (size_t)snprintf(buf + at, cap - at, "%s%s", i ? " " : "", e->schema->fields[i].name);
+    return buf;
+}
+
 /* The body as the endpoint takes it into c->body; false after 400. Any body sent is read
  * as JSON, whatever the endpoint: a malformed one is refused everywhere the same way, and
  * one sent where none is taken (a reason, a typo) is refused rather than ignored. */
@@ -571,6 +584,7 @@ static bool body_read(struct call *c, const struct sy_endpoint *e)
     }
     const char *k;
     json_t *v;
+    char names[512];
     json_object_foreach(j, k, v)
     {
         if (sy_route_takes_field(e, k))
@@ -580,7 +594,7 @@ static bool body_read(struct call *c, const struct sy_endpoint *e)
                         "unknown field \"%.64s\": this endpoint takes no body", k);
         else
             reply_error(c, 400, "unknown_field", k, "unknown field \"%.64s\": the body takes %s", k,
-                        e->fields);
+                        body_names(e, names, sizeof(names)));
         json_decref(j);
         return false;
     }

@@ -388,16 +388,12 @@ static void expose(struct fixture *f, int first, int n, int n_a)
 /* A webhook channel taking everything, so that every notification is queued. */
 static void channel(struct fixture *f)
 {
-    json_error_t je;
-    json_t *body = json_loads("{\"type\":\"webhook\",\"url\":\"http://127.0.0.1:9/\","
-                              "\"secret\":\"0123456789abcdef\"}",
-                              0, &je),
-           *out = NULL;
+    const sy_channel_spec_t spec = {
+        .type = "webhook", .url = "http://127.0.0.1:9/", .secret = "0123456789abcdef"};
+    sy_channel_t ch;
     sy_err_t err = {0};
-    if (sy_engine_channel_create(f->eng, &f->who, body, &out, &err) < 0)
+    if (sy_engine_channel_create(f->eng, &f->who, &spec, &ch, &err) < 0)
         fail_msg("channel: %s", err.msg);
-    json_decref(body);
-    json_decref(out);
 }
 
 /* How many notifications of `event` the outbox holds, and the level of the newest. */

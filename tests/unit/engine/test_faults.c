@@ -23,6 +23,8 @@
 #include "codec/api_json.h"
 #include "codec/experiment_json.h"
 #include "codec/monitor_json.h"
+#include "codec/channel_json.h"
+#include "codec/regression_json.h"
 #include "codec/risk_json.h"
 #include "codec/route_api_json.h"
 #include "codec/route_json.h"
@@ -88,12 +90,17 @@ static void on_done(void *arg, int rc, const sy_ingest_result_t *r, const sy_err
         done_err = *err;
 }
 
-/* KPI events `text` through their group commit: the submission's answer. */
+/* KPI events `body` (read as POST /v1/kpi reads it) through their group commit: the
+ * submission's answer. */
 static int kpi(struct ctx *c, const json_t *body, sy_err_t *err)
 {
     done_rc = 1; /* not answered */
-    int rc = sy_engine_kpi_submit(c->eng, &c->who, (json_t *)body, on_done, NULL, err);
+    sy_kpi_batch_t b = {0};
+    int rc = sy_kpi_batch_read(body, &b, err);
+    if (rc == 0)
+        rc = sy_engine_kpi_submit(c->eng, &c->who, b.ev, b.n, b.listed, on_done, NULL, err);
     sy_engine_events_commit(c->eng);
+    sy_kpi_batch_free(&b); /* answered (or refused): the events are ours again */
     if (rc < 0)
         return rc;
     if (done_rc > 0)
@@ -176,6 +183,47 @@ static int health_json(sy_engine_t *eng, const sy_principal_t *w, const char *ke
     int rc = sy_engine_experiment_health(eng, w, key, NULL, &h, err);
     if (rc == 0)
         *out = sy_exp_health_json(&h);
+    return rc;
+}
+
+/* A channel from its JSON body, read as the API reads it. */
+static int channel_create(sy_engine_t *eng, const sy_principal_t *w, const json_t *body,
+                          sy_err_t *err)
+{
+    sy_channel_spec_t spec;
+    sy_channel_t ch;
+    int rc = sy_channel_spec_read(body, &spec, err);
+    return rc < 0 ? rc : sy_engine_channel_create(eng, w, &spec, &ch, err);
+}
+
+static int channels_json(sy_engine_t *eng, const sy_principal_t *w, json_t **out, sy_err_t *err)
+{
+    sy_channel_t *v = NULL;
+    size_t n = 0;
+    int rc = sy_engine_channel_list(eng, w, &v, &n, err);
+    if (rc == 0)
+        *out = sy_channels_json(v, n);
+    free(v);
+    return rc;
+}
+
+/* A regression policy change from its JSON body, read by its schema as the API does. */
+static int regression_policy_put(sy_engine_t *eng, const sy_principal_t *w, const json_t *body,
+                                 sy_err_t *err)
+{
+    sy_regression_policy_change_t ch = {0};
+    sy_regression_policy_t p;
+    int rc = sy_schema_read(&sy_regression_policy_change_schema, body, &ch, "", err);
+    return rc < 0 ? rc : sy_engine_regression_policy_put(eng, w, &ch, &p, err);
+}
+
+static int regression_evaluate(sy_engine_t *eng, const sy_principal_t *w, const char *metric,
+                               sy_err_t *err)
+{
+    sy_tripwire_state_t *v = NULL;
+    size_t n = 0;
+    int rc = sy_engine_regression_evaluate(eng, w, "WHOLESALE", metric, &v, &n, err);
+    free(v);
     return rc;
 }
 
@@ -264,11 +312,11 @@ static void call(struct ctx *c, const char *what, const char *body_text)
     sy_err_t err = {0};
     int rc;
     if (strcmp(what, "channel") == 0)
-        rc = sy_engine_channel_create(c->eng, &c->who, body, &out, &err);
+        rc = channel_create(c->eng, &c->who, body, &err);
     else if (strcmp(what, "experiment") == 0)
         rc = experiment_create(c->eng, &c->who, body, &err);
     else if (strcmp(what, "policy") == 0)
-        rc = sy_engine_regression_policy_put(c->eng, &c->who, body, &out, &err);
+        rc = regression_policy_put(c->eng, &c->who, body, &err);
     else if (strcmp(what, "risk") == 0)
         rc = risk_policy_put(c->eng, &c->who, "WHOLESALE", body, &err);
     else if (strcmp(what, "reserve") == 0)
@@ -412,6 +460,29 @@ static int experiments_json(sy_engine_t *eng, const sy_principal_t *w, json_t **
     return rc;
 }
 
+static int regression_policies_json(sy_engine_t *eng, const sy_principal_t *w, json_t **out,
+                                    sy_err_t *err)
+{
+    sy_regression_policy_t *v = NULL;
+    size_t n = 0;
+    int rc = sy_engine_regression_policies(eng, w, &v, &n, err);
+    if (rc == 0)
+        *out = sy_regression_policies_json(v, n);
+    free(v);
+    return rc;
+}
+
+static int tripwires_json(sy_engine_t *eng, const sy_principal_t *w, json_t **out, sy_err_t *err)
+{
+    sy_tripwire_state_t *v = NULL;
+    size_t n = 0;
+    int rc = sy_engine_regression_state(eng, w, &v, &n, err);
+    if (rc == 0)
+        *out = sy_tripwire_states_json("tripwires", v, n, false);
+    free(v);
+    return rc;
+}
+
 static int risk_policies_json(sy_engine_t *eng, const sy_principal_t *w, json_t **out,
                               sy_err_t *err)
 {
@@ -476,12 +547,12 @@ static char *dump_engine(struct ctx *c)
         add(o, name, health_json(eng, w, key, &v, &err), &v, &err);
     }
     add(o, "guardrails", guardrails_json(eng, w, &v, &err), &v, &err);
-    add(o, "policies", sy_engine_regression_policies(eng, w, &v, &err), &v, &err);
-    add(o, "tripwires", sy_engine_regression_state(eng, w, &v, &err), &v, &err);
+    add(o, "policies", regression_policies_json(eng, w, &v, &err), &v, &err);
+    add(o, "tripwires", tripwires_json(eng, w, &v, &err), &v, &err);
     add(o, "risk", risk_policies_json(eng, w, &v, &err), &v, &err);
     add(o, "ledger", risk_ledger_json(eng, w, "2023-11-14", &v, &err), &v, &err);
     add(o, "kill_switch", kill_switch_json(eng, w, &v, &err), &v, &err);
-    add(o, "channels", sy_engine_channel_list(eng, w, &v, &err), &v, &err);
+    add(o, "channels", channels_json(eng, w, &v, &err), &v, &err);
     add(o, "routes", routes_json(eng, w, &v, &err), &v, &err);
     json_object_set_new(o, "breaker", json_string(sy_engine_route_breaker_state(eng, w, "r1")));
     sy_store_notification_query_t nq = {.limit = 1000};
@@ -677,15 +748,15 @@ static int op_health_push(struct ctx *c, sy_err_t *err)
 }
 static int op_regression_policy_put(struct ctx *c, sy_err_t *err)
 {
-    OUT_RC(sy_engine_regression_policy_put(c->eng, &c->who, c->in, &out, err));
+    return regression_policy_put(c->eng, &c->who, c->in, err);
 }
 static int op_regression_throttle(struct ctx *c, sy_err_t *err)
 {
-    OUT_RC(sy_engine_regression_evaluate(c->eng, &c->who, "WHOLESALE", "contract_rate", &out, err));
+    return regression_evaluate(c->eng, &c->who, "contract_rate", err);
 }
 static int op_regression_kill(struct ctx *c, sy_err_t *err)
 {
-    OUT_RC(sy_engine_regression_evaluate(c->eng, &c->who, "WHOLESALE", "refund_rate", &out, err));
+    return regression_evaluate(c->eng, &c->who, "refund_rate", err);
 }
 static int op_risk_policy_put(struct ctx *c, sy_err_t *err)
 {
@@ -705,7 +776,7 @@ static int op_kill_switch_put(struct ctx *c, sy_err_t *err)
 }
 static int op_channel_create(struct ctx *c, sy_err_t *err)
 {
-    OUT_RC(sy_engine_channel_create(c->eng, &c->who, c->in, &out, err));
+    return channel_create(c->eng, &c->who, c->in, err);
 }
 static int op_channel_delete(struct ctx *c, sy_err_t *err)
 {

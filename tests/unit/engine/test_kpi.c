@@ -3,6 +3,7 @@
  * once per workspace across the submissions of one commit and of later ones, and a refused
  * submission queues nothing; and a tripwire re-enabled only with a reason, its reset
  * leaving the events of its trip out. */
+#include "codec/regression_json.h"
 #include "fixture.h"
 
 struct answers {
@@ -25,15 +26,42 @@ static void woken(void *arg)
     (*(int *)arg)++;
 }
 
+/* The submissions the engine borrows until their answers: freed after each commit. */
+static struct held {
+    json_t *body;
+    sy_kpi_batch_t b;
+} held[8];
+static int n_held;
+
+static void commit(struct fixture *f)
+{
+    sy_engine_events_commit(f->eng); /* every submission answered: the events are ours again */
+    for (int i = 0; i < n_held; i++) {
+        sy_kpi_batch_free(&held[i].b);
+        json_decref(held[i].body);
+    }
+    n_held = 0;
+}
+
+/* `text` read as POST /v1/kpi reads it, then submitted. */
 static int submit(struct fixture *f, const char *text, struct answers *a)
 {
     json_error_t je;
-    json_t *body = json_loads(text, 0, &je);
-    if (!body)
+    assert_true(n_held < 8);
+    struct held *h = &held[n_held];
+    h->body = json_loads(text, 0, &je);
+    if (!h->body)
         fail_msg("bad JSON in the test: %s", je.text);
     sy_err_t err = {0};
-    int rc = sy_engine_kpi_submit(f->eng, &f->who, body, answered, a, &err);
-    json_decref(body); /* the engine holds what it needs */
+    int rc = sy_kpi_batch_read(h->body, &h->b, &err);
+    if (rc == 0)
+        rc = sy_engine_kpi_submit(f->eng, &f->who, h->b.ev, h->b.n, h->b.listed, answered, a, &err);
+    if (rc < 0) { /* nothing borrowed */
+        sy_kpi_batch_free(&h->b);
+        json_decref(h->body);
+    } else {
+        n_held++;
+    }
     return rc;
 }
 
@@ -51,7 +79,7 @@ static void one_commit_answers_every_submission(void **state)
     assert_int_equal(submit(f, EV(""), &a), 0);
     assert_true(wakes >= 1);
     assert_int_equal(a.n, 0); /* nothing answered before the commit */
-    sy_engine_events_commit(f->eng);
+    commit(f);
     assert_int_equal(a.n, 3);
     for (int i = 0; i < 3; i++)
         assert_int_equal(a.rc[i], 0);
@@ -64,7 +92,7 @@ static void one_commit_answers_every_submission(void **state)
     struct answers b = {0};
     assert_int_equal(
         submit(f, "{\"events\":[" EV(",\"id\":\"a2\"") "," EV(",\"id\":\"a3\"") "]}", &b), 0);
-    sy_engine_events_commit(f->eng);
+    commit(f);
     assert_int_equal(b.n, 1);
     assert_int_equal(b.r[0].accepted, 1);
     assert_int_equal(b.r[0].duplicates, 1);
@@ -76,36 +104,63 @@ static void a_refusal_queues_nothing(void **state)
     struct fixture *f = *state;
     struct answers a = {0};
     assert_int_equal(submit(f, "{\"events\":[" EV("") ",{\"domain\":\"D\"}]}", &a), -EINVAL);
+    /* the engine's own checks, on events no JSON came from */
+    sy_kpi_event_t ev[2] = {{.domain = "D", .metric = "m", .actor = "app", .has_value = true},
+                            {.domain = "D", .metric = "m", .actor = "app", .id = "r1"}};
+    sy_err_t err = {0};
+    assert_int_equal(sy_engine_kpi_submit(f->eng, &f->who, ev, 2, true, answered, &a, &err),
+                     -EINVAL);
+    assert_string_equal(err.field, "events[1].success"); /* neither success nor value */
+    ev[1].has_success = true;
+    ev[1].domain = "";
+    assert_int_equal(sy_engine_kpi_submit(f->eng, &f->who, &ev[1], 1, false, answered, &a, &err),
+                     -EINVAL);
+    assert_string_equal(err.field, "domain");
+    assert_int_equal(sy_engine_kpi_submit(f->eng, &f->who, ev, 0, true, answered, &a, &err),
+                     -EINVAL);
+    assert_int_equal(
+        sy_engine_kpi_submit(f->eng, &f->who, ev, SY_KPI_BATCH_MAX + 1, true, answered, &a, &err),
+        -E2BIG);
     assert_int_equal(submit(f, "{\"events\":[]}", &a), -EINVAL);
-    sy_engine_events_commit(f->eng);
+    commit(f);
     assert_int_equal(a.n, 0); /* never called for a refusal */
     /* and what was refused did not take its ids */
     assert_int_equal(submit(f, EV(",\"id\":\"r1\""), &a), 0);
-    sy_engine_events_commit(f->eng);
+    commit(f);
     assert_int_equal(a.n, 1);
     assert_int_equal(a.r[0].accepted, 1);
 }
 
+/* The policy change `text` read as POST /v1/regression/policies reads it, then made: the
+ * policy after it as the API answers it (owned), or NULL when refused. */
 static json_t *put_policy(struct fixture *f, const char *text, int want, const char *field)
 {
     json_error_t je;
-    json_t *body = json_loads(text, 0, &je), *out = NULL;
+    json_t *body = json_loads(text, 0, &je);
+    sy_regression_policy_change_t change = {0};
+    sy_regression_policy_t p;
     sy_err_t err = {0};
-    assert_int_equal(sy_engine_regression_policy_put(f->eng, &f->who, body, &out, &err), want);
+    assert_int_equal(sy_schema_read(&sy_regression_policy_change_schema, body, &change, "", &err),
+                     0);
+    assert_int_equal(sy_engine_regression_policy_put(f->eng, &f->who, &change, &p, &err), want);
     if (field)
         assert_string_equal(err.field, field);
     json_decref(body);
-    return out;
+    return want == 0 ? sy_regression_policy_json(&p) : NULL;
 }
 
-/* CAPITAL/roi_event's evaluation now (the first of `evaluated`), owned. */
+/* CAPITAL/roi_event's evaluation now, as the API answers it (owned). */
 static json_t *evaluate_roi(struct fixture *f)
 {
-    json_t *out = NULL;
+    sy_tripwire_state_t *v = NULL;
+    size_t n = 0;
     assert_int_equal(
-        sy_engine_regression_evaluate(f->eng, &f->who, "CAPITAL", "roi_event", &out, NULL), 0);
-    json_t *st = json_incref(json_array_get(json_object_get(out, "evaluated"), 0));
-    json_decref(out);
+        sy_engine_regression_evaluate(f->eng, &f->who, "CAPITAL", "roi_event", &v, &n, NULL), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].workspace, f->who.workspace);
+    json_t *st = sy_tripwire_state_json(&v[0], true);
+    free(v);
+    assert_non_null(st);
     return st;
 }
 
@@ -122,7 +177,7 @@ static void values(struct fixture *f, int n, int value)
     strcpy(text + at, "]}");
     struct answers a = {0};
     assert_int_equal(submit(f, text, &a), 0);
-    sy_engine_events_commit(f->eng);
+    commit(f);
     assert_int_equal(a.n, 1);
     assert_int_equal(a.r[0].accepted, (size_t)n);
     free(text);

@@ -6,6 +6,8 @@
 #include <sqlite3.h>
 
 #include "codec/api_json.h"
+#include "codec/channel_json.h"
+#include "codec/regression_json.h"
 #include "fixture.h"
 
 static json_t *parse(const char *text)
@@ -17,14 +19,17 @@ static json_t *parse(const char *text)
     return j;
 }
 
+/* A channel from its request, read as POST /v1/notifications/channels reads it. */
 static void add_channel(struct fixture *f, const char *body_text)
 {
-    json_t *body = parse(body_text), *out = NULL;
+    json_t *body = parse(body_text);
+    sy_channel_spec_t spec;
+    sy_channel_t ch;
     sy_err_t err = {0};
-    if (sy_engine_channel_create(f->eng, &f->who, body, &out, &err) < 0)
+    if (sy_channel_spec_read(body, &spec, &err) < 0 ||
+        sy_engine_channel_create(f->eng, &f->who, &spec, &ch, &err) < 0)
         fail_msg("channel: %s (%s)", err.msg, err.field);
     json_decref(body);
-    json_decref(out);
 }
 
 static const char HOOK[] = "{\"type\":\"webhook\",\"url\":\"http://127.0.0.1:9/\","
@@ -123,12 +128,20 @@ static void post(struct fixture *f, const char *what, const char *body_text)
     sy_err_t err = {0};
     int rc, done = 1; /* not answered yet */
     if (strcmp(what, "kpi") == 0) {
-        rc = sy_engine_kpi_submit(f->eng, &f->who, body, kpi_done, &done, &err);
-        sy_engine_events_commit(f->eng);
+        sy_kpi_batch_t b = {0};
+        rc = sy_kpi_batch_read(body, &b, &err);
+        if (rc == 0)
+            rc = sy_engine_kpi_submit(f->eng, &f->who, b.ev, b.n, b.listed, kpi_done, &done, &err);
+        sy_engine_events_commit(f->eng); /* answered: the events are the test's again */
+        sy_kpi_batch_free(&b);
         if (rc == 0)
             rc = done;
     } else {
-        rc = sy_engine_regression_policy_put(f->eng, &f->who, body, &out, &err);
+        sy_regression_policy_change_t change = {0};
+        sy_regression_policy_t p;
+        rc = sy_schema_read(&sy_regression_policy_change_schema, body, &change, "", &err);
+        if (rc == 0)
+            rc = sy_engine_regression_policy_put(f->eng, &f->who, &change, &p, &err);
     }
     if (rc != 0)
         fail_msg("%s: %s (%s)", what, err.msg, err.field);
@@ -166,11 +179,14 @@ static void a_throttle_and_its_reset_tell_four_things(void **state)
          "\"reason\":\"watch\"}");
     kpi(f, 200, 20); /* 95 % */
     kpi(f, 50, 2);   /* 50 %: a drop of about 47 %, past the 20 % threshold */
-    json_t *out = NULL;
+    sy_tripwire_state_t *st = NULL;
+    size_t n = 0;
     assert_int_equal(
-        sy_engine_regression_evaluate(f->eng, &f->who, "WHOLESALE", "contract_rate", &out, NULL),
+        sy_engine_regression_evaluate(f->eng, &f->who, "WHOLESALE", "contract_rate", &st, &n, NULL),
         0);
-    json_decref(out);
+    assert_int_equal(n, 1);
+    assert_true(st[0].triggered);
+    free(st);
     assert_outbox(f, "[[1,\"tripwire\",\"critical\",\"trigger\"],"
                      "[3,\"tripwire\",\"critical\",\"trigger\"],"
                      "[1,\"throttle\",\"warning\",\"trigger\"],"
