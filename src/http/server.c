@@ -538,12 +538,21 @@ static bool body_read(struct call *c, const struct sy_endpoint *e)
     {
         if (sy_route_takes_field(e, k))
             continue;
-        if (e->body == BODY_NONE)
+        if (e->body == BODY_NONE) {
             reply_error(c, 400, "unknown_field", k,
                         "unknown field \"%.64s\": this endpoint takes no body", k);
-        else
+        } else {
+            /* an endpoint read by a schema lists its schema's names (its `fields` is NULL) */
+            char taken[512] = "";
+            size_t at = 0;
+            for (size_t i = 0; e->schema && i < e->schema->n && at < sizeof(taken); i++) {
+                int w = snprintf(taken + at, sizeof(taken) - at, "%s%s", at ? " " : "",
+                                 e->schema->fields[i].name);
+                at = w < 0 ? sizeof(taken) : at + (size_t)w;
+            }
             reply_error(c, 400, "unknown_field", k, "unknown field \"%.64s\": the body takes %s", k,
-                        e->fields);
+                        e->schema ? taken : e->fields);
+        }
         json_decref(j);
         return false;
     }
