@@ -315,7 +315,7 @@ typedef struct sy_results_variant {
     int64_t units;       /* distinct units exposed */
     int64_t errors;      /* units with an error */
     int64_t conversions; /* units with a successful outcome */
-    int64_t crossovers;  /* units exposed to it after another variant */
+    int64_t crossovers;  /* its units later exposed to another variant (counted here) */
     int64_t latency_n;   /* events that carried a latency */
     /* treatments with a planned sample (core's has_sample): the units both arms still
      * need, and the hours that takes at the traffic so far (has_hours_left false: none
@@ -342,7 +342,8 @@ typedef struct sy_exp_results {
     sy_experiment_result_t r;
 } sy_exp_results_t;
 
-/* The results of experiment `key` into *out (owned: free()); -ENOENT, -ENOMEM. */
+/* The results of experiment `key` into *out (owned: free()); -ENOENT, -ENOMEM, -EINVAL for
+ * aggregates that contradict each other. */
 int sy_engine_experiment_results(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
                                  sy_exp_results_t **out, sy_err_t *err);
 
@@ -373,7 +374,7 @@ typedef struct sy_exp_promotion {
     char warnings[SY_PROMOTION_WARNINGS_MAX][SY_PROMOTION_WARNING_LEN];
 } sy_exp_promotion_t;
 
-/* Promotion eligibility of experiment `key` into *out; -ENOENT, -ENOMEM. */
+/* Promotion eligibility of experiment `key` into *out; as sy_engine_experiment_results. */
 int sy_engine_experiment_promotion(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
                                    sy_exp_promotion_t *out, sy_err_t *err);
 

@@ -738,7 +738,7 @@ static const struct op ops[] = {
      op_allocation_apply},
     {"allocation apply (kill switch on)", 1,
      "{\"winning_variant\":\"a\",\"confidence\":0.97,\"delta\":5.2}", op_allocation_apply},
-    {"promote", 0, "{\"variant\":\"a\"}", op_promote},
+    {"promote", 0, "{\"variant\":\"a\",\"metadata\":{\"ticket\":\"CH-12\"}}", op_promote},
     {"rollback", 0, "{\"reason\":\"drill\"}", op_rollback},
     {"guardrails put", 0, "{\"min_confidence\":0.9,\"max_changes_per_day\":3}", op_guardrails_put},
     {"health push", 0, "{\"success_rate\":0.9,\"error_rate\":0.05}", op_health_push},
