@@ -146,13 +146,13 @@ void sy_api_allocation_apply(struct call *c)
     reply_json_decimal(c, rc < 0 ? 409 : 200, out);
 }
 
-/* The experiment after a change that answers it. */
-static void reply_experiment(struct call *c, int rc, sy_err_t *err)
+/* After a change that answers the experiment: the experiment as GET answers it. */
+static void reply_changed(struct call *c, int rc, const sy_err_t *err)
 {
-    json_t *out = NULL;
-    if (rc == 0)
-        rc = sy_engine_experiment_get(c->eng, &c->who, c->arg[0], &out, err);
-    reply_result(c, rc, 200, out, err);
+    if (rc < 0)
+        reply_err(c, err);
+    else
+        sy_api_experiment_get(c);
 }
 
 void sy_api_experiment_promote(struct call *c)
@@ -166,7 +166,7 @@ void sy_api_experiment_promote(struct call *c)
     if (rc == 0)
         rc = sy_engine_experiment_promote(c->eng, &c->who, c->arg[0], &b.req, &err);
     free(metadata);
-    reply_experiment(c, rc, &err);
+    reply_changed(c, rc, &err);
 }
 
 void sy_api_experiment_rollback(struct call *c)
@@ -176,7 +176,7 @@ void sy_api_experiment_rollback(struct call *c)
         return;
     sy_err_t err = {0};
     int rc = sy_engine_experiment_rollback(c->eng, &c->who, c->arg[0], &req, &err);
-    reply_experiment(c, rc, &err);
+    reply_changed(c, rc, &err);
 }
 
 /* PATCH KEY: a merge patch of its settings (sy_engine_experiment_patch); answers the
