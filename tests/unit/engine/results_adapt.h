@@ -88,7 +88,8 @@ static inline int apply_json(sy_engine_t *eng, const sy_principal_t *who, const 
     return rc;
 }
 
-/* POST .../promote with `body` (NULL: none): the experiment after it into *out. */
+/* POST .../promote with `body` (NULL: none): the allocation after it (its state and
+ * weights; the API answers the experiment, which holds the same) into *out. */
 static inline int promote_json(sy_engine_t *eng, const sy_principal_t *who, const char *key,
                                const json_t *body, json_t **out, sy_err_t *err)
 {
@@ -101,10 +102,10 @@ static inline int promote_json(sy_engine_t *eng, const sy_principal_t *who, cons
     if (rc == 0)
         rc = sy_engine_experiment_promote(eng, who, key, &b.req, err);
     free(metadata);
-    return rc < 0 ? rc : sy_engine_experiment_get(eng, who, key, out, err);
+    return rc < 0 ? rc : allocation_json(eng, who, key, out, err);
 }
 
-/* DELETE .../promote with `body` (NULL: none): the experiment after it into *out. */
+/* DELETE .../promote with `body` (NULL: none): the allocation after it into *out. */
 static inline int rollback_json(sy_engine_t *eng, const sy_principal_t *who, const char *key,
                                 const json_t *body, json_t **out, sy_err_t *err)
 {
@@ -113,7 +114,7 @@ static inline int rollback_json(sy_engine_t *eng, const sy_principal_t *who, con
     int rc = body ? sy_schema_read(&sy_rollback_request_schema, body, &req, "", err) : 0;
     if (rc == 0)
         rc = sy_engine_experiment_rollback(eng, who, key, &req, err);
-    return rc < 0 ? rc : sy_engine_experiment_get(eng, who, key, out, err);
+    return rc < 0 ? rc : allocation_json(eng, who, key, out, err);
 }
 
 #endif
