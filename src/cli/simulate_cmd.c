@@ -467,32 +467,28 @@ static double true_lift(const struct scenario *s, size_t i)
 static void read_check(sy_engine_t *eng, const sy_principal_t *who, const char *key,
                        const struct scenario *s, struct outcome *o)
 {
-    json_t *res = NULL, *v;
-    size_t i;
+    sy_exp_results_t *res = NULL;
     if (sy_engine_experiment_results(eng, who, key, &res, NULL) < 0)
         return;
     bool plan = !o->plan_frozen, constant = constant_truth(s);
     if (plan)
         o->has_plan = false;
-    json_array_foreach(json_object_get(res, "variants"), i, v)
-    {
-        json_t *vs = json_object_get(v, "vs_control");
-        json_t *need = json_object_get(json_object_get(vs, "sample_needed"), "control");
-        if (plan && json_is_integer(need)) {
+    for (size_t i = 0; i < res->n_variants; i++) {
+        const sy_arm_result_t *r = &res->r.arms[i];
+        if (res->variants[i].control || !r->compared)
+            continue;
+        if (plan && r->has_sample) {
             o->has_plan = true, plan = false;
-            o->planned_n = json_integer_value(need);
-            o->planned_power =
-                json_number_value(json_object_get(json_object_get(vs, "sample_needed"), "power"));
+            o->planned_n = r->n_needed_control;
+            o->planned_power = r->power_needed;
         }
-        json_t *ci = json_object_get(vs, "lift_ci");
-        if (i < s->n && constant && json_is_number(json_array_get(ci, 0))) {
+        if (i < s->n && constant && r->has_lift && isfinite(r->lift_ci_low)) {
             double lift = true_lift(s, i);
             o->intervals[i]++;
-            o->missed[i] |= !(json_number_value(json_array_get(ci, 0)) <= lift &&
-                              lift <= json_number_value(json_array_get(ci, 1)));
+            o->missed[i] |= !(r->lift_ci_low <= lift && lift <= r->lift_ci_high);
         }
     }
-    json_decref(res);
+    free(res);
 }
 
 /* One run into *o: 0, -EINVAL with *bad for a scenario whose experiment the engine refuses,
@@ -611,28 +607,28 @@ static int run(const struct scenario *s, uint64_t seed, struct outcome *o, sy_er
     }
     free(ev);
     free(units);
-    json_t *alloc = NULL, *res = NULL;
+    sy_exp_results_t *res = NULL;
+    sy_allocation_t alloc;
     /* its p is the running minimum over every look: below 0.001 now if it ever was */
     if (rc == 0 && sy_engine_experiment_results(eng, &who, key, &res, &err) == 0) {
-        o->srm_alarm = json_is_true(json_object_get(json_object_get(res, "srm"), "mismatch"));
-        o->units = json_object();
-        size_t i;
-        json_t *v;
-        json_array_foreach(json_object_get(res, "variants"), i, v)
-        {
-            if (json_object_set(o->units, json_string_value(json_object_get(v, "key")),
-                                json_object_get(v, "units")) < 0)
+        o->srm_alarm = res->r.srm_alarm;
+        if (!(o->units = json_object()))
+            o->oom = true;
+        for (size_t i = 0; o->units && i < res->n_variants; i++)
+            if (json_object_set_new(o->units, res->variants[i].key,
+                                    json_integer(res->variants[i].units)) < 0)
                 o->oom = true;
-        }
     }
-    json_decref(res);
+    free(res);
     if (rc == 0 && sy_engine_allocation_get(eng, &who, key, &alloc, &err) == 0) {
-        o->weights = json_incref(json_object_get(alloc, "weights"));
-        const char *state = json_string_value(json_object_get(alloc, "state"));
-        if (!o->weights || !state || !(o->state = strdup(state)))
+        o->weights = json_object();
+        for (size_t i = 0; o->weights && i < alloc.n; i++)
+            if (json_object_set_new(o->weights, alloc.weights[i].key,
+                                    json_integer(alloc.weights[i].weight)) < 0)
+                o->oom = true;
+        if (!o->weights || !(o->state = strdup(alloc.state)))
             o->oom = true;
     }
-    json_decref(alloc);
     if (rc == 0 && (o->oom || !o->timeline)) {
         fprintf(stderr, "switchyard simulate: out of memory\n");
         rc = -1;

@@ -280,20 +280,18 @@ int sy_engine_guardrails_put(sy_engine_t *eng, const sy_principal_t *actor,
 
 /* ---- reading ---------------------------------------------------------------------------- */
 
-/* The newest history rows GET .../allocation carries (all of them: GET .../history). */
-#define HISTORY_LIMIT 10
-
-/* The rate limit's state: the daily count (core/allocation.h: it resets 24 hours after the
- * workspace's last step), when it resets, and when the next step may come: after the
- * cooldown, and once the count is used up not before it resets; with `stepping`, as it
- * will be once the step at hand is taken (an answer made before its commit). NULL when
- * out of memory. */
-static json_t *rate_limit_at(const sy_engine_t *eng, const struct experiment *e, bool stepping)
+/* The rate limit's state into *out: the daily count (core/allocation.h: it resets 24 hours
+ * after the workspace's last step), when it resets, and when the next step may come: after
+ * the cooldown, and once the count is used up not before it resets; with `stepping`, as it
+ * will be once the step at hand is taken (an answer made before its commit). -ENOMEM. */
+static int rate_limit_at(const sy_engine_t *eng, const struct experiment *e, bool stepping,
+                         sy_rate_limit_t *out, sy_err_t *err)
 {
     int64_t now = sy_engine_now_ms(eng), next = now;
     sy_daily_changes_t d;
-    if (daily(eng, e->ws, now, &d, NULL) < 0)
-        return NULL;
+    int rc = daily(eng, e->ws, now, &d, err);
+    if (rc < 0)
+        return rc;
     if (stepping) {
         d.count++;
         d.resets_at_ms = now + SY_DAY_MS;
@@ -308,93 +306,87 @@ static json_t *rate_limit_at(const sy_engine_t *eng, const struct experiment *e,
     }
     if (d.count >= g.max_changes_per_day && d.resets_at_ms > next)
         next = d.resets_at_ms;
-    return json_pack("{sIsIsososIsI}", "changes_today", (json_int_t)d.count, "max_changes_per_day",
-                     (json_int_t)g.max_changes_per_day, "resets_at_ms",
-                     d.count ? json_integer(d.resets_at_ms) : json_null(), "last_change_ms",
-                     has_last ? json_integer(last_ms) : json_null(), "next_allowed_ms",
-                     (json_int_t)next, "history_limit", (json_int_t)HISTORY_LIMIT);
+    *out = (sy_rate_limit_t){.changes_today = d.count,
+                             .max_changes_per_day = g.max_changes_per_day,
+                             .has_resets_at = d.count > 0,
+                             .resets_at_ms = d.count ? d.resets_at_ms : 0,
+                             .has_last_change = has_last,
+                             .last_change_ms = has_last ? last_ms : 0,
+                             .next_allowed_ms = next,
+                             .history_limit = SY_ALLOCATION_HISTORY_LIMIT};
+    return 0;
 }
 
-/* When the next step may come, as things are. */
-static json_t *rate_limit_json(const sy_engine_t *eng, const struct experiment *e)
+static void weights_of(const struct experiment *e, const int64_t *weights, sy_variant_weight_t *w)
 {
-    return rate_limit_at(eng, e, false);
+    for (size_t i = 0; i < e->n_arms; i++) {
+        snprintf(w[i].key, sizeof(w[i].key), "%s", e->arms[i].key);
+        w[i].weight = weights ? weights[i] : e->arms[i].weight;
+    }
+}
+
+/* A history walk: the caller's callback for the rows from `skip` on. */
+struct history_walk {
+    sy_history_cb cb;
+    void *arg;
+    size_t skip, seen;
+};
+
+static int count_row(void *arg, const sy_store_change_t *c)
+{
+    (void)c;
+    ++*(size_t *)arg;
+    return 0;
 }
 
 static int history_row(void *arg, const sy_store_change_t *c)
 {
-    json_error_t je;
-    json_t *o =
-        json_pack("{sIsIssssso*so*so*}", "id", (json_int_t)c->id, "at_ms", (json_int_t)c->at_ms,
-                  "action", c->action, "actor", c->actor, "before", json_loads(c->before, 0, &je),
-                  "after", json_loads(c->after, 0, &je), "detail", json_loads(c->detail, 0, &je));
-    return o && json_array_append_new(arg, o) == 0 ? 0 : -ENOMEM;
-}
-
-static int history(sy_engine_t *eng, const struct experiment *e, json_t **out, sy_err_t *err)
-{
-    json_t *a = json_array();
-    int rc = a ? sy_store_change_list(eng->store, e->id, history_row, a, err) : -ENOMEM;
-    if (rc < 0) {
-        json_decref(a);
-        return rc == -ENOMEM ? sy_eng_oom(err) : rc;
-    }
-    *out = a;
-    return 0;
-}
-
-/* Experiment `key` into *e and its history into *h. */
-static int with_history(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
-                        struct experiment **e, json_t **h, sy_err_t *err)
-{
-    *h = NULL;
-    *e = sy_exp_lookup(eng, actor, key, err);
-    return *e ? history(eng, *e, h, err) : -ENOENT;
+    struct history_walk *w = arg;
+    if (w->seen++ < w->skip)
+        return 0;
+    sy_history_entry_t h = {.id = c->id,
+                            .at_ms = c->at_ms,
+                            .action = c->action,
+                            .actor = c->actor,
+                            .before = c->before,
+                            .after = c->after,
+                            .detail = c->detail};
+    return w->cb(w->arg, &h);
 }
 
 int sy_engine_experiment_history(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
-                                 json_t **out, sy_err_t *err)
+                                 size_t newest, sy_history_cb cb, void *arg, sy_err_t *err)
 {
-    struct experiment *e;
-    json_t *h;
-    int rc = with_history(eng, actor, key, &e, &h, err);
-    if (rc < 0)
-        return rc;
-    *out = json_pack("{ssso}", "experiment", e->key, "history", h);
-    return *out ? 0 : sy_eng_oom(err);
+    struct experiment *e = sy_exp_lookup(eng, actor, key, err);
+    if (!e)
+        return -ENOENT;
+    struct history_walk w = {.cb = cb, .arg = arg};
+    int rc = 0;
+    if (newest) { /* the newest, oldest first: count them first */
+        size_t n = 0;
+        rc = sy_store_change_list(eng->store, e->id, count_row, &n, err);
+        w.skip = n > newest ? n - newest : 0;
+    }
+    if (rc == 0)
+        rc = sy_store_change_list(eng->store, e->id, history_row, &w, err);
+    return rc == -ENOMEM ? sy_eng_oom(err) : rc;
 }
 
 int sy_engine_allocation_get(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
-                             json_t **out, sy_err_t *err)
+                             sy_allocation_t *out, sy_err_t *err)
 {
-    struct experiment *e;
-    json_t *h;
-    int rc = with_history(eng, actor, key, &e, &h, err);
+    struct experiment *e = sy_exp_lookup(eng, actor, key, err);
+    if (!e)
+        return -ENOENT;
+    sy_allocation_t a = {.n = e->n_arms, .guardrails = sy_exp_guardrails(eng, e)};
+    int rc = rate_limit_at(eng, e, false, &a.rate_limit, err);
     if (rc < 0)
         return rc;
-    json_t *active = json_array();
-    for (size_t i = 0; active && i < e->n_arms; i++)
-        if (e->arms[i].weight > 0)
-            json_array_append_new(active, json_string(e->arms[i].key));
-    sy_guardrails_t g = sy_exp_guardrails(eng, e);
-    size_t n = json_array_size(h);
-    if (n > HISTORY_LIMIT) { /* the newest, oldest first */
-        json_t *newest = json_array();
-        for (size_t i = n - HISTORY_LIMIT; newest && i < n; i++)
-            if (json_array_append(newest, json_array_get(h, i)) < 0) {
-                json_decref(newest);
-                newest = NULL;
-            }
-        json_decref(h);
-        if (!(h = newest)) {
-            json_decref(active);
-            return sy_eng_oom(err);
-        }
-    }
-    *out = json_pack("{sssssososososo}", "experiment", e->key, "state", sy_exp_state_name(e->state),
-                     "weights", sy_exp_weights_json(e), "active_variants", active, "guardrails",
-                     guardrails_json(&g), "rate_limit", rate_limit_json(eng, e), "history", h);
-    return *out ? 0 : sy_eng_oom(err);
+    snprintf(a.experiment, sizeof(a.experiment), "%s", e->key);
+    snprintf(a.state, sizeof(a.state), "%s", sy_exp_state_name(e->state));
+    weights_of(e, NULL, a.weights);
+    *out = a;
+    return 0;
 }
 
 /* ---- changing ----------------------------------------------------------------------------- */
@@ -652,28 +644,21 @@ int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experime
     return rc;
 }
 
-static int index_of(const struct experiment *e, const json_t *name, const char *field, size_t *out,
+static int index_of(const struct experiment *e, const char *name, const char *field, size_t *out,
                     sy_err_t *err)
 {
-    const char *s = json_string_value(name);
-    int i = s ? sy_exp_arm_index(e, s, strlen(s)) : -1;
+    int i = name ? sy_exp_arm_index(e, name, strlen(name)) : -1;
     if (i < 0)
         return sy_err_set(err, -EINVAL, field, "%s names no variant of the experiment", field);
     *out = (size_t)i;
     return 0;
 }
 
-/* An optional string field of at most `max` bytes into *out (NULL when absent). */
-static int opt_string(const json_t *body, const char *field, size_t max, const char **out,
-                      sy_err_t *err)
+/* An optional string of at most `max` bytes: NULL, or one of 1 to `max` bytes. */
+static int opt_string(const char *v, const char *field, size_t max, sy_err_t *err)
 {
-    const json_t *v = json_object_get(body, field);
-    *out = NULL;
-    if (!v)
-        return 0;
-    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max)
+    if (v && (!*v || strlen(v) > max))
         return sy_err_set(err, -EINVAL, field, "%s is a string of 1 to %zu bytes", field, max);
-    *out = json_string_value(v);
     return 0;
 }
 
@@ -711,47 +696,66 @@ static int refusal(sy_err_t *err, const sy_step_in_t *in, const sy_guardrails_t 
 }
 
 int sy_engine_allocation_apply(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
-                               const json_t *body, json_t **out, sy_err_t *err)
+                               const sy_step_request_t *req, sy_step_answer_t *out, sy_err_t *err)
 {
+    *out = (sy_step_answer_t){0};
     struct experiment *e = sy_exp_lookup(eng, actor, key, err);
     if (!e)
         return -ENOENT;
-    static const char *const fields[] = {"winning_variant", "confidence", "delta", "evaluation_id",
-                                         NULL};
     size_t winner = 0;
-    const json_t *conf = json_object_get(body, "confidence"),
-                 *delta = json_object_get(body, "delta");
-    const char *eval_id = NULL;
-    int rc = sy_exp_only_fields(body, fields, err);
-    if (rc == 0)
-        rc = index_of(e, json_object_get(body, "winning_variant"), "winning_variant", &winner, err);
-    if (rc == 0 && (!json_is_number(conf) || !(json_number_value(conf) >= 0) ||
-                    !(json_number_value(conf) <= 1)))
+    int rc = index_of(e, req->winning_variant, "winning_variant", &winner, err);
+    if (rc == 0 && !(req->confidence >= 0 && req->confidence <= 1))
         rc = sy_err_set(err, -EINVAL, "confidence", "confidence is a number from 0 to 1");
-    if (rc == 0 && !json_is_number(delta))
+    if (rc == 0 && !isfinite(req->delta))
         rc = sy_err_set(err, -EINVAL, "delta", "delta is a number (the winner's delta, in %%)");
     if (rc == 0)
-        rc = opt_string(body, "evaluation_id", ID_MAX, &eval_id, err);
+        rc = opt_string(req->evaluation_id, "evaluation_id", ID_MAX, err);
     if (rc < 0)
         return rc;
-    return sy_exp_step_to(eng, actor, e, winner, json_number_value(conf), json_number_value(delta),
-                          eval_id, out, err);
+    return sy_exp_step(eng, actor, e, winner, req->confidence, req->delta, req->evaluation_id, out,
+                       err);
 }
 
 int sy_exp_step_to(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,
                    size_t winner, double confidence, double delta, const char *eval_id,
                    json_t **out, sy_err_t *err)
 {
+    sy_step_answer_t *a = malloc(sizeof(*a));
+    if (!a)
+        return sy_eng_oom(err);
+    int rc = sy_exp_step(eng, actor, e, winner, confidence, delta, eval_id, a, err);
+    *out = NULL;
+    if (rc == 0 || a->refused) {
+        json_t *w = json_object();
+        for (size_t i = 0; w && i < a->n; i++)
+            if (json_object_set_new(w, a->weights[i].key, json_integer(a->weights[i].weight)) < 0)
+                json_decref(w), w = NULL;
+        *out = a->refused ? json_pack("{sbss}", "applied", 0, "refused_by", a->refused_by)
+                          : json_pack("{sbso}", "applied", 1, "weights", w);
+        if (a->refused)
+            json_decref(w);
+        if (!*out && rc == 0)
+            rc = sy_eng_oom(err); /* the step is taken: the check tells it as an error */
+    }
+    free(a);
+    return rc;
+}
+
+int sy_exp_step(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e, size_t winner,
+                double confidence, double delta, const char *eval_id, sy_step_answer_t *out,
+                sy_err_t *err)
+{
     int rc;
+    *out = (sy_step_answer_t){.n = e->n_arms};
     if (e->state != RUNNING && e->state != PROMOTING)
         return sy_err_set(err, SY_ECONFLICT, "state",
                           "experiment \"%.64s\" is %s: steps are taken while it runs", e->key,
                           sy_exp_state_name(e->state));
     for (size_t i = 0; eval_id && i < e->n_changes; i++)
         if (strcmp(e->changes[i].evaluation_id, eval_id) == 0) { /* a retry: done already */
-            *out = json_pack("{sbsbsnsIso}", "applied", 1, "duplicate", 1, "refused_by", "step",
-                             (json_int_t)0, "weights", sy_exp_weights_json(e));
-            return *out ? 0 : sy_eng_oom(err);
+            out->applied = out->duplicate = true;
+            weights_of(e, NULL, out->weights);
+            return 0;
         }
     int64_t weights[SY_EXP_MAX_ARMS], now = sy_engine_now_ms(eng);
     for (size_t i = 0; i < e->n_arms; i++)
@@ -773,10 +777,11 @@ int sy_exp_step_to(sy_engine_t *eng, const sy_principal_t *actor, struct experim
     if ((rc = sy_allocation_step(&in, &g, &step, err)) < 0)
         return rc;
     if (!step.applied) {
-        const char *by = sy_refusal_name(step.refused_by);
-        *out = json_pack("{sbssso}", "applied", 0, "refused_by", by, "rate_limit",
-                         rate_limit_json(eng, e));
-        return *out ? refusal(err, &in, &g, e->arms[winner].key, step.refused_by) : sy_eng_oom(err);
+        if ((rc = rate_limit_at(eng, e, false, &out->rate_limit, err)) < 0)
+            return rc;
+        out->refused = true;
+        snprintf(out->refused_by, sizeof(out->refused_by), "%s", sy_refusal_name(step.refused_by));
+        return refusal(err, &in, &g, e->arms[winner].key, step.refused_by);
     }
     json_t *detail = json_pack("{sssfsfsIso}", "winner", e->arms[winner].key, "confidence",
                                in.confidence, "delta", in.delta, "step", (json_int_t)step.step,
@@ -788,21 +793,16 @@ int sy_exp_step_to(sy_engine_t *eng, const sy_principal_t *actor, struct experim
     enum state to = step.weights[winner] == 100 ? PROMOTED : PROMOTING;
     /* The answer as it will be once committed, made before: after the commit nothing may
      * fail (an error answered for a step that was taken would have it taken again). */
-    json_t *w = json_object();
-    for (size_t i = 0; w && i < e->n_arms; i++)
-        if (json_object_set_new(w, e->arms[i].key, json_integer(step.weights[i])) < 0)
-            json_decref(w), w = NULL;
-    *out = json_pack("{sbsnsIsossso}", "applied", 1, "refused_by", "step", (json_int_t)step.step,
-                     "weights", w, "state", sy_exp_state_name(to), "rate_limit",
-                     rate_limit_at(eng, e, true));
-    rc = detail && *out ? sy_exp_change(eng, actor, e, step.weights, to, (int)winner, "step",
-                                        "allocation.step", detail, eval_id, NULL, err)
-                        : sy_eng_oom(err);
+    sy_step_answer_t a = {.applied = true, .step = step.step, .n = e->n_arms};
+    weights_of(e, step.weights, a.weights);
+    snprintf(a.state, sizeof(a.state), "%s", sy_exp_state_name(to));
+    rc = detail ? rate_limit_at(eng, e, true, &a.rate_limit, err) : sy_eng_oom(err);
+    if (rc == 0)
+        rc = sy_exp_change(eng, actor, e, step.weights, to, (int)winner, "step", "allocation.step",
+                           detail, eval_id, NULL, err);
     json_decref(detail);
-    if (rc < 0) {
-        json_decref(*out);
-        *out = NULL;
-    }
+    if (rc == 0)
+        *out = a;
     return rc;
 }
 
@@ -863,37 +863,49 @@ int sy_exp_promote_full(sy_engine_t *eng, struct experiment *e, size_t winner,
 }
 
 int sy_engine_experiment_promote(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
-                                 const json_t *body, json_t **out, sy_err_t *err)
+                                 const sy_promote_request_t *req, sy_err_t *err)
 {
     struct experiment *e = sy_exp_lookup(eng, actor, key, err);
     if (!e)
         return -ENOENT;
-    static const char *const fields[] = {"variant", "promoted_by", "metadata", NULL};
-    const char *by = NULL;
-    int rc = sy_exp_only_fields(body, fields, err);
-    if (rc == 0)
-        rc = opt_string(body, "promoted_by", 128, &by, err);
-    const json_t *metadata = json_object_get(body, "metadata");
-    if (rc == 0 && metadata && !json_is_object(metadata))
-        rc = sy_err_set(err, -EINVAL, "metadata", "metadata is an object");
+    sy_promote_request_t q = req ? *req : (sy_promote_request_t){0};
     size_t winner = 0;
-    if (rc == 0 && json_object_get(body, "variant"))
-        rc = index_of(e, json_object_get(body, "variant"), "variant", &winner, err);
+    int rc = opt_string(q.promoted_by, "promoted_by", 128, err);
+    if (rc == 0 && q.variant)
+        rc = index_of(e, q.variant, "variant", &winner, err);
     if (rc < 0)
         return rc;
-    if (e->state != RUNNING && e->state != PROMOTING) /* before the analysis: it says why */
-        return sy_exp_promote(eng, actor, e, winner, by, "manual", metadata,
-                              &(struct promo_evidence){0}, out, err);
-    /* The results say what the promotion is made on, and name the winner when the body
+    json_t *metadata = NULL; /* kept as given: the history's detail holds it */
+    if (q.metadata) {
+        json_error_t je;
+        if (!(metadata = sy_json_loadb(q.metadata, strlen(q.metadata), 0, &je)))
+            return json_error_code(&je) == json_error_out_of_memory
+                       ? sy_eng_oom(err)
+                       : sy_err_set(err, -EINVAL, "metadata", "metadata is an object");
+        if (!json_is_object(metadata)) {
+            json_decref(metadata);
+            return sy_err_set(err, -EINVAL, "metadata", "metadata is an object");
+        }
+    }
+    if (e->state != RUNNING && e->state != PROMOTING) { /* before the analysis: it says why */
+        rc = sy_exp_promote(eng, actor, e, winner, q.promoted_by, "manual", metadata,
+                            &(struct promo_evidence){0}, NULL, err);
+        json_decref(metadata);
+        return rc;
+    }
+    /* The results say what the promotion is made on, and name the winner when the request
      * does not. */
     sy_experiment_result_t *r = NULL;
     rc = sy_exp_analyse(eng, e, &r, err);
     /* a named variant is promoted without the numbers only when there are none to have */
-    if (rc == -ENOMEM || (rc < 0 && !json_object_get(body, "variant")))
+    if (rc == -ENOMEM || (rc < 0 && !q.variant)) {
+        json_decref(metadata);
         return rc;
-    if (!json_object_get(body, "variant")) {
+    }
+    if (!q.variant) {
         if (r->winner < 0) {
             free(r);
+            json_decref(metadata);
             return sy_err_set(err, SY_ECONFLICT, "variant",
                               "the results name no winner yet: name the variant to promote");
         }
@@ -901,23 +913,21 @@ int sy_engine_experiment_promote(sy_engine_t *eng, const sy_principal_t *actor, 
     }
     struct promo_evidence ev = r ? sy_exp_evidence(r, winner) : (struct promo_evidence){0};
     free(r);
-    rc = sy_exp_promote(eng, actor, e, winner, by, "manual", metadata, &ev, out, err);
+    rc = sy_exp_promote(eng, actor, e, winner, q.promoted_by, "manual", metadata, &ev, NULL, err);
+    json_decref(metadata);
     return rc;
 }
 
 int sy_engine_experiment_rollback(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
-                                  const json_t *body, json_t **out, sy_err_t *err)
+                                  const sy_rollback_request_t *req, sy_err_t *err)
 {
     struct experiment *e = sy_exp_lookup(eng, actor, key, err);
     if (!e)
         return -ENOENT;
-    static const char *const fields[] = {"reason", "rolled_back_by", NULL};
-    const char *reason = NULL, *by = NULL;
-    int rc = sy_exp_only_fields(body, fields, err);
+    const char *reason = req ? req->reason : NULL, *by = req ? req->rolled_back_by : NULL;
+    int rc = opt_string(reason, "reason", REASON_MAX, err);
     if (rc == 0)
-        rc = opt_string(body, "reason", REASON_MAX, &reason, err);
-    if (rc == 0)
-        rc = opt_string(body, "rolled_back_by", 128, &by, err);
+        rc = opt_string(by, "rolled_back_by", 128, err);
     if (rc < 0)
         return rc;
     if (e->state != RUNNING && e->state != PROMOTING && e->state != PROMOTED)
@@ -929,7 +939,7 @@ int sy_engine_experiment_rollback(sy_engine_t *eng, const sy_principal_t *actor,
     json_t *detail = json_pack("{ssss}", "reason", reason ? reason : "manual rollback",
                                "rolled_back_by", by ? by : sy_eng_actor_name(actor));
     rc = detail ? sy_exp_change(eng, actor, e, weights, ROLLED_BACK, -1, "rollback",
-                                "experiment.rollback", detail, NULL, out, err)
+                                "experiment.rollback", detail, NULL, NULL, err)
                 : sy_eng_oom(err);
     json_decref(detail);
     return rc;

@@ -314,8 +314,8 @@ void sy_engine_on_change(sy_engine_t *eng, sy_engine_change_cb cb, void *arg);
  * replaces the flag's targeting by the split; ending puts the flag back as it was before
  * the start. Every transition is one transaction with its audit events. Definitions and
  * experiments are C (sy_exp_def_t, sy_experiment_t; codec/experiment_json.h reads and
- * writes their JSON, docs/api.md "Experiments"); results and promotion still answer JSON
- * objects the caller owns. */
+ * writes their JSON, docs/api.md "Experiments"), and so are their results and promotion
+ * (codec/results_json.h). */
 
 /* Longest experiment (and flag) key, variant key and description, in bytes. */
 #define SY_EXP_KEY_MAX         256
@@ -430,13 +430,80 @@ int sy_engine_experiment_get(sy_engine_t *eng, const sy_principal_t *actor, cons
  * another); the experiment after the change into *out. */
 int sy_engine_experiment_transition(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
                                     const char *state, sy_experiment_t *out, sy_err_t *err);
+
+/* Longest state name ("rolled_back"), NUL included. */
+#define SY_EXP_STATE_LEN 16
+
+/* A variant as the results show it: what the engine counts beside core's analysis. */
+typedef struct sy_results_variant {
+    char key[SY_EXP_VARIANT_MAX + 1];
+    bool control;
+    int64_t weight;      /* percentage points now */
+    int64_t units;       /* distinct units exposed */
+    int64_t errors;      /* units with an error */
+    int64_t conversions; /* units with a successful outcome */
+    int64_t crossovers;  /* its units later exposed to another variant (counted here) */
+    int64_t latency_n;   /* events that carried a latency */
+    /* treatments with a planned sample (core's has_sample): the units both arms still
+     * need, and the hours that takes at the traffic so far (has_hours_left false: none
+     * yet) */
+    int64_t still_needed;
+    bool has_hours_left;
+    double hours_left;
+} sy_results_variant_t;
+
 /* The results: every variant's numbers, each treatment against control, SRM, and the
- * decision with its reasons (core/experiment does the arithmetic). */
+ * decision with its reasons. `r` is core/experiment's analysis, its arms by variant. */
+typedef struct sy_exp_results {
+    char experiment[SY_EXP_KEY_MAX + 1];
+    char state[SY_EXP_STATE_LEN]; /* "draft", "running", ... */
+    sy_metric_t metric;
+    double runtime_hours;
+    bool sequential;        /* safety.sequential */
+    bool latency_guardrail; /* the latency guardrail is on */
+    bool srm_sequential;    /* the anytime-valid SRM test runs: its p and log e-value */
+    double srm_seq_p, srm_log_e;
+    int64_t units; /* distinct units of the experiment */
+    size_t n_variants;
+    sy_results_variant_t variants[SY_EXP_MAX_ARMS];
+    sy_experiment_result_t r;
+} sy_exp_results_t;
+
+/* The results of experiment `key` into *out (owned: free()); -ENOENT, -ENOMEM, -EINVAL for
+ * aggregates that contradict each other. */
 int sy_engine_experiment_results(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
-                                 json_t **out, sy_err_t *err);
+                                 sy_exp_results_t **out, sy_err_t *err);
+
+/* Where a latency guardrail stands: not settled yet, passed, failed. */
+typedef enum sy_latency_verdict {
+    SY_LATENCY_UNSETTLED,
+    SY_LATENCY_PASSED,
+    SY_LATENCY_FAILED,
+} sy_latency_verdict_t;
+
+#define SY_PROMOTION_WARNINGS_MAX 8
+#define SY_PROMOTION_WARNING_LEN  160
+
 /* Promotion eligibility of the best treatment: the five safety checks and warnings. */
+typedef struct sy_exp_promotion {
+    char experiment[SY_EXP_KEY_MAX + 1];
+    bool eligible;   /* the five checks hold, no SRM alarm, the latency guardrail passed */
+    bool has_winner; /* the best treatment so far (core's candidate) */
+    char winner[SY_EXP_VARIANT_MAX + 1];
+    bool has_confidence;
+    double confidence;
+    bool has_improvement;
+    double improvement_pct;
+    sy_promotion_t checks;  /* all false without a candidate */
+    bool latency_guardrail; /* the guardrail is on: `latency` says where it stands */
+    sy_latency_verdict_t latency;
+    size_t n_warnings;
+    char warnings[SY_PROMOTION_WARNINGS_MAX][SY_PROMOTION_WARNING_LEN];
+} sy_exp_promotion_t;
+
+/* Promotion eligibility of experiment `key` into *out; as sy_engine_experiment_results. */
 int sy_engine_experiment_promotion(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
-                                   json_t **out, sy_err_t *err);
+                                   sy_exp_promotion_t *out, sy_err_t *err);
 
 /* ---- allocation ------------------------------------------------------------------------- */
 
@@ -446,24 +513,83 @@ int sy_engine_experiment_promotion(sy_engine_t *eng, const sy_principal_t *actor
  * transaction with the flag's split, the experiment, a history row (with the winner's
  * health as the baseline) and its audit events. Weights are percentage points. */
 
-/* {"experiment", "state", "weights", "active_variants", "guardrails", "rate_limit":
- * {"changes_today", "max_changes_per_day", "last_change_ms", "next_allowed_ms"},
- * "history"}. */
+/* A variant's share of the traffic. */
+typedef struct sy_variant_weight {
+    char key[SY_EXP_VARIANT_MAX + 1];
+    int64_t weight; /* percentage points */
+} sy_variant_weight_t;
+
+/* The newest history rows GET .../allocation carries (GET .../history: all of them). */
+#define SY_ALLOCATION_HISTORY_LIMIT 10
+
+/* The rate limit of steps: the workspace's daily count (core/allocation.h: it resets 24 h
+ * after its last step) and when the next step may come. */
+typedef struct sy_rate_limit {
+    int64_t changes_today;
+    int64_t max_changes_per_day;
+    bool has_resets_at; /* the count is not 0 */
+    int64_t resets_at_ms;
+    bool has_last_change;
+    int64_t last_change_ms;
+    int64_t next_allowed_ms; /* after the cooldown, and after the reset once used up */
+    int64_t history_limit;   /* SY_ALLOCATION_HISTORY_LIMIT */
+} sy_rate_limit_t;
+
+/* An experiment's allocation now (its history: sy_engine_experiment_history). */
+typedef struct sy_allocation {
+    char experiment[SY_EXP_KEY_MAX + 1];
+    char state[SY_EXP_STATE_LEN];
+    size_t n; /* variants, in definition order; those of weight > 0 are the active ones */
+    sy_variant_weight_t weights[SY_EXP_MAX_ARMS];
+    sy_guardrails_t guardrails; /* the experiment's, over its workspace's */
+    sy_rate_limit_t rate_limit;
+} sy_allocation_t;
+
 int sy_engine_allocation_get(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
-                             json_t **out, sy_err_t *err);
-/* Applies one step from `body` {"winning_variant", "confidence", "delta",
- * "evaluation_id"?}. Returns 0 with {"applied": true, "step", "weights", "state", ...};
- * SY_ECONFLICT when a guardrail refuses it (then *out is {"applied": false, "refused_by",
- * "rate_limit"} and err->field names the guardrail) or the experiment is not running or
- * promoting; -EINVAL for a bad body. A step whose evaluation_id was applied before is not
- * applied again ({"applied": true, "duplicate": true}). */
+                             sy_allocation_t *out, sy_err_t *err);
+
+/* A step toward a winner (POST .../allocation/apply). */
+typedef struct sy_step_request {
+    const char *winning_variant;
+    double confidence;         /* 0..1 */
+    double delta;              /* the winner's delta, in % */
+    const char *evaluation_id; /* NULL: none; a retry of an applied one is not applied again */
+} sy_step_request_t;
+
+/* What a step did: applied (to `state`, `weights`; a duplicate evaluation id: applied
+ * before, only `weights` told), or refused by the guardrail `refused_by`. */
+typedef struct sy_step_answer {
+    bool applied;
+    bool duplicate;
+    bool refused;
+    char refused_by[32]; /* sy_refusal_name */
+    int64_t step;        /* points moved */
+    size_t n;
+    sy_variant_weight_t weights[SY_EXP_MAX_ARMS];
+    char state[SY_EXP_STATE_LEN];
+    sy_rate_limit_t rate_limit; /* as it is after the step (not told of a duplicate) */
+} sy_step_answer_t;
+
+/* Applies one step of `req` to experiment `key`. 0 with *out applied (or a duplicate);
+ * SY_ECONFLICT when a guardrail refuses it (then out->refused, out->refused_by and
+ * out->rate_limit are set and err->field names the guardrail) or the experiment is not
+ * running or promoting (out->refused false); -EINVAL naming "winning_variant" when it
+ * names no variant, or "evaluation_id" (1 to 64 bytes). */
 int sy_engine_allocation_apply(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
-                               const json_t *body, json_t **out, sy_err_t *err);
-/* Moves the winner (`body` "variant", else the results' winner) to 100 %: promoted.
- * `body` may also carry "promoted_by" and "metadata". SY_ECONFLICT when promoted already,
- * not running or promoting, or without a winner to promote. */
+                               const sy_step_request_t *req, sy_step_answer_t *out, sy_err_t *err);
+
+/* A promotion to 100 % (POST .../promote). */
+typedef struct sy_promote_request {
+    const char *variant;     /* NULL: the results' winner */
+    const char *promoted_by; /* NULL: the actor's name */
+    const char *metadata;    /* a JSON object as text, kept in the history; NULL: none */
+} sy_promote_request_t;
+
+/* Moves the winner to 100 %: promoted (the experiment after it: sy_engine_experiment_get).
+ * `req` NULL: all defaults. SY_ECONFLICT when promoted already, not running or
+ * promoting, or without a winner to promote; -EINVAL naming "variant" or "metadata". */
 int sy_engine_experiment_promote(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
-                                 const json_t *body, json_t **out, sy_err_t *err);
+                                 const sy_promote_request_t *req, sy_err_t *err);
 /* The workspace's guardrails (core/allocation.h) into *out: what its experiments' steps are
  * held to except where an experiment's "allocation" sets its own. */
 int sy_engine_guardrails_get(sy_engine_t *eng, const sy_principal_t *actor, sy_guardrails_t *out,
@@ -478,27 +604,43 @@ typedef struct sy_guardrails_change {
 int sy_engine_guardrails_put(sy_engine_t *eng, const sy_principal_t *actor,
                              const sy_guardrails_change_t *change, sy_guardrails_t *out,
                              sy_err_t *err);
-/* Sends all traffic to control: rolled_back. `body` {"reason"?, "rolled_back_by"?}. */
+/* A rollback (DELETE .../promote). */
+typedef struct sy_rollback_request {
+    const char *reason;         /* NULL: "manual rollback"; at most 500 bytes */
+    const char *rolled_back_by; /* NULL: the actor's name */
+} sy_rollback_request_t;
+
+/* Sends all traffic to control: rolled_back (the experiment after it:
+ * sy_engine_experiment_get). `req` NULL: all defaults. SY_ECONFLICT when there is nothing
+ * to roll back. */
 int sy_engine_experiment_rollback(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
-                                  const json_t *body, json_t **out, sy_err_t *err);
-/* {"experiment", "history": [{"id", "at_ms", "action", "actor", "before", "after",
- * "detail"}]}: steps, promotions and rollbacks, oldest first. */
+                                  const sy_rollback_request_t *req, sy_err_t *err);
+
+/* One allocation change of the history. Strings are borrowed for the callback; before,
+ * after ({variant: points}) and detail (winner, confidence, reason, baseline ...) are the
+ * JSON texts the store holds. */
+typedef struct sy_history_entry {
+    int64_t id;
+    int64_t at_ms;
+    const char *action; /* "step", "promote", "rollback" */
+    const char *actor;
+    const char *before, *after, *detail;
+} sy_history_entry_t;
+typedef int (*sy_history_cb)(void *arg, const sy_history_entry_t *h);
+/* Calls `cb` for each change of experiment `key` (steps, promotions and rollbacks), oldest
+ * first: all of them, or the newest `newest` when not 0. A negative return of `cb` stops
+ * the walk and is returned (-ENOMEM with `err` filled). */
 int sy_engine_experiment_history(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
-                                 json_t **out, sy_err_t *err);
+                                 size_t newest, sy_history_cb cb, void *arg, sy_err_t *err);
 
 /* ---- auto-promotion and the timers --------------------------------------------------------- */
-
-/* What the answers below copy of an experiment: its key and its variants' keys, bytes
- * (the definition's bounds), NUL included in the arrays. */
-#define SY_EXP_KEY_MAX     256
-#define SY_VARIANT_KEY_MAX 63
 
 /* An experiment's current split: each variant's weight in percentage points, in the
  * definition's order. */
 typedef struct sy_exp_split {
     size_t n; /* variants, 2..SY_EXP_MAX_ARMS */
     struct {
-        char variant[SY_VARIANT_KEY_MAX + 1];
+        char variant[SY_EXP_VARIANT_MAX + 1];
         int64_t weight; /* percentage points */
     } v[SY_EXP_MAX_ARMS];
 } sy_exp_split_t;
@@ -523,7 +665,7 @@ typedef struct sy_auto_outcome {
     bool has_decision;      /* false when its analysis failed */
     sy_decision_t decision; /* its results' */
     bool has_winner;        /* the decision is promote */
-    char winner[SY_VARIANT_KEY_MAX + 1];
+    char winner[SY_EXP_VARIANT_MAX + 1];
     sy_auto_action_t action;
     bool has_split; /* stepped or promoted: the split and state after it */
     sy_exp_split_t split;
@@ -579,7 +721,7 @@ typedef enum sy_health_source {
 /* What the health monitor sees of an experiment. */
 typedef struct sy_health_view {
     bool has_watched; /* a step or promotion moved traffic to a winner, not rolled back */
-    char watched[SY_VARIANT_KEY_MAX + 1];
+    char watched[SY_EXP_VARIANT_MAX + 1];
     bool has_baseline;    /* the watched variant's health in the window before the change */
     sy_health_t baseline; /* (its sample counts are not shown) */
     bool has_current;     /* pushed, or from at least health.min_events samples */

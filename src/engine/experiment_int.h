@@ -249,8 +249,13 @@ int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experime
                   const char *audit_action, json_t *detail, const char *evaluation_id,
                   json_t **after_out, sy_err_t *err);
 /* One guarded step of `e` toward `winner` (core/allocation.h), as allocation/apply
- * describes it in engine.h; what the auto-promotion check takes for an eligible
- * experiment. */
+ * describes it in engine.h, into *out. */
+int sy_exp_step(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e, size_t winner,
+                double confidence, double delta, const char *eval_id, sy_step_answer_t *out,
+                sy_err_t *err);
+/* sy_exp_step as the auto-promotion check reads it: *out (owned) {"applied": true,
+ * "weights"} when taken, {"applied": false, "refused_by"} when a guardrail refuses it (the
+ * return SY_ECONFLICT), NULL otherwise. */
 int sy_exp_step_to(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,
                    size_t winner, double confidence, double delta, const char *eval_id,
                    json_t **out, sy_err_t *err);

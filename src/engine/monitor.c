@@ -37,7 +37,7 @@ static void notice(sy_engine_t *eng, const struct experiment *e, const char *eve
 
 /* The answers' copies of keys hold every key a definition may have. */
 _Static_assert(SY_EXP_KEY_MAX == KEY_MAX, "experiment keys");
-_Static_assert(SY_VARIANT_KEY_MAX == VARIANT_MAX, "variant keys");
+_Static_assert(SY_EXP_VARIANT_MAX == VARIANT_MAX, "variant keys");
 
 /* `src` (NULL: "") into `dst` of `cap` bytes, cut to fit (keys fit: above). */
 static void copy(char *dst, size_t cap, const char *src)

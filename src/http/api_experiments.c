@@ -15,6 +15,7 @@
 #include "codec/api_json.h"
 #include "codec/experiment_json.h"
 #include "codec/monitor_json.h"
+#include "codec/results_json.h"
 #include "codec/value_json.h"
 #include "http/internal.h"
 
@@ -65,22 +66,51 @@ void sy_api_experiment_get(struct call *c)
 
 void sy_api_experiment_results(struct call *c)
 {
-    reply_read_named(c, sy_engine_experiment_results);
+    sy_err_t err = {0};
+    sy_exp_results_t *x = NULL;
+    int rc = sy_engine_experiment_results(c->eng, &c->who, c->arg[0], &x, &err);
+    reply_result(c, rc, 200, rc < 0 ? NULL : sy_results_json(x), &err);
+    free(x);
 }
 
 void sy_api_experiment_promotion(struct call *c)
 {
-    reply_read_named(c, sy_engine_experiment_promotion);
+    sy_err_t err = {0};
+    sy_exp_promotion_t p;
+    int rc = sy_engine_experiment_promotion(c->eng, &c->who, c->arg[0], &p, &err);
+    reply_result(c, rc, 200, rc < 0 ? NULL : sy_promotion_json(&p), &err);
+}
+
+/* The history's changes into a JSON array (owned), all or the newest `newest`; NULL after
+ * the error is in `err` (and *rc). */
+static json_t *history_array(struct call *c, size_t newest, int *rc, sy_err_t *err)
+{
+    json_t *a = json_array();
+    *rc = a ? sy_engine_experiment_history(c->eng, &c->who, c->arg[0], newest, sy_history_json_add,
+                                           a, err)
+            : sy_err_set(err, -ENOMEM, NULL, "out of memory");
+    if (*rc < 0) {
+        json_decref(a);
+        return NULL;
+    }
+    return a;
 }
 
 void sy_api_experiment_history(struct call *c)
 {
-    reply_read_named(c, sy_engine_experiment_history);
+    sy_err_t err = {0};
+    int rc;
+    json_t *h = history_array(c, 0, &rc, &err);
+    reply_result(c, rc, 200, rc < 0 ? NULL : sy_history_json(c->arg[0], h), &err);
 }
 
 void sy_api_allocation_get(struct call *c)
 {
-    reply_read_named(c, sy_engine_allocation_get);
+    sy_err_t err = {0};
+    sy_allocation_t a;
+    int rc = sy_engine_allocation_get(c->eng, &c->who, c->arg[0], &a, &err);
+    json_t *h = rc < 0 ? NULL : history_array(c, SY_ALLOCATION_HISTORY_LIMIT, &rc, &err);
+    reply_result(c, rc, 200, rc < 0 ? NULL : sy_allocation_json(&a, h), &err);
 }
 
 /* A life-cycle step: it takes no body (a body naming anything is refused before it). */
@@ -109,38 +139,57 @@ void sy_api_experiment_terminate(struct call *c)
     transition(c, "terminated");
 }
 
-/* An allocation change: a step a guardrail refuses is 409 with the guardrail as the field
- * and the rate-limit state beside the error. */
-static void allocation_change(struct call *c,
-                              int (*fn)(sy_engine_t *, const sy_principal_t *, const char *,
-                                        const json_t *, json_t **, sy_err_t *))
+void sy_api_allocation_apply(struct call *c)
 {
+    sy_step_request_t req = {0};
+    if (!read_body(c, &req))
+        return;
     sy_err_t err = {0};
-    json_t *out = NULL;
-    int rc = fn(c->eng, &c->who, c->arg[0], c->body, &out, &err);
-    if (rc < 0 && out) { /* refused by a guardrail: say which, and when a step may come */
+    sy_step_answer_t a;
+    int rc = sy_engine_allocation_apply(c->eng, &c->who, c->arg[0], &req, &a, &err);
+    if (rc < 0 && !a.refused) {
+        reply_err(c, &err);
+        return;
+    }
+    json_t *out = sy_step_answer_json(&a);
+    if (rc < 0 && out) /* refused by a guardrail: say which, and when a step may come */
         json_object_set_new(
             out, "error",
             json_pack("{ssssss}", "code", "refused", "message", err.msg, "field", err.field));
-        reply_json_decimal(c, 409, out);
-        return;
-    }
-    reply_result(c, rc, 200, out, &err);
+    reply_json_decimal(c, rc < 0 ? 409 : 200, out);
 }
 
-void sy_api_allocation_apply(struct call *c)
+/* After a change that answers the experiment: the experiment as GET answers it. */
+static void reply_changed(struct call *c, int rc, const sy_err_t *err)
 {
-    allocation_change(c, sy_engine_allocation_apply);
+    if (rc < 0)
+        reply_err(c, err);
+    else
+        sy_api_experiment_get(c);
 }
 
 void sy_api_experiment_promote(struct call *c)
 {
-    allocation_change(c, sy_engine_experiment_promote);
+    sy_promote_body_t b = {0};
+    if (c->body && !read_body(c, &b))
+        return;
+    sy_err_t err = {0};
+    char *metadata = NULL;
+    int rc = sy_promote_body_finish(&b, &metadata, &err);
+    if (rc == 0)
+        rc = sy_engine_experiment_promote(c->eng, &c->who, c->arg[0], &b.req, &err);
+    free(metadata);
+    reply_changed(c, rc, &err);
 }
 
 void sy_api_experiment_rollback(struct call *c)
 {
-    allocation_change(c, sy_engine_experiment_rollback);
+    sy_rollback_request_t req = {0};
+    if (c->body && !read_body(c, &req))
+        return;
+    sy_err_t err = {0};
+    int rc = sy_engine_experiment_rollback(c->eng, &c->who, c->arg[0], &req, &err);
+    reply_changed(c, rc, &err);
 }
 
 /* PATCH KEY: a merge patch (RFC 7386) of its definition as it stands, read again as a

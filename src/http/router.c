@@ -16,6 +16,7 @@
 #include "codec/monitor_json.h"
 #include "codec/channel_json.h"
 #include "codec/regression_json.h"
+#include "codec/results_json.h"
 #include "codec/risk_json.h"
 #include "codec/route_api_json.h"
 #include "http/internal.h"
@@ -90,11 +91,11 @@ const struct sy_endpoint sy_endpoints[] = {
     {SY_GET, "/v1/experiments/{key}/allocation", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_allocation_get, NULL},
     {SY_POST, "/v1/experiments/{key}/allocation/apply", EDITOR, AUTH_TOKEN, false, BODY_OBJECT,
-     NULL, "winning_variant confidence delta evaluation_id", sy_api_allocation_apply, NULL},
-    {SY_POST, "/v1/experiments/{key}/promote", EDITOR, AUTH_TOKEN, false, BODY_OPTIONAL, NULL,
-     "variant promoted_by metadata", sy_api_experiment_promote, NULL},
+     NULL, NULL, sy_api_allocation_apply, &sy_step_request_schema},
+    {SY_POST, "/v1/experiments/{key}/promote", EDITOR, AUTH_TOKEN, false, BODY_OPTIONAL, NULL, NULL,
+     sy_api_experiment_promote, &sy_promote_body_schema},
     {SY_DELETE, "/v1/experiments/{key}/promote", EDITOR, AUTH_TOKEN, false, BODY_OPTIONAL, NULL,
-     "reason rolled_back_by", sy_api_experiment_rollback, NULL},
+     NULL, sy_api_experiment_rollback, &sy_rollback_request_schema},
     {SY_GET, "/v1/experiments/{key}/history", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_experiment_history, NULL},
     {SY_GET, "/v1/experiments/{key}/health", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,

@@ -11,6 +11,7 @@
 #include "codec/monitor_json.h"
 #include "fixture.h"
 #include "flags_json.h"
+#include "results_adapt.h"
 
 #define HOUR_MS 3600000
 
@@ -30,7 +31,7 @@ static int apply(struct fixture *f, const char *key, const char *winner, double 
     if (evaluation_id)
         json_object_set_new(body, "evaluation_id", json_string(evaluation_id));
     *out = NULL;
-    int rc = sy_engine_allocation_apply(f->eng, &f->who, key, body, out, err);
+    int rc = apply_json(f->eng, &f->who, key, body, out, err);
     json_decref(body);
     return rc;
 }
@@ -187,12 +188,12 @@ static void the_daily_limit_resets_24_hours_after_the_last_change(void **state)
     assert_string_equal(err.field, "max_changes_per_day");
     json_decref(out);
     json_t *a = NULL;
-    assert_int_equal(sy_engine_allocation_get(f->eng, &f->who, "e3", &a, NULL), 0);
+    assert_int_equal(allocation_json(f->eng, &f->who, "e3", &a, NULL), 0);
     assert_int_equal(rate_limit_of(a, "changes_today"), 2);
     assert_int_equal(rate_limit_of(a, "next_allowed_ms"), resets);
     json_decref(a);
     fake_ms = resets; /* 24:00:00 after */
-    assert_int_equal(sy_engine_allocation_get(f->eng, &f->who, "e3", &a, NULL), 0);
+    assert_int_equal(allocation_json(f->eng, &f->who, "e3", &a, NULL), 0);
     assert_int_equal(rate_limit_of(a, "changes_today"), 0);
     assert_true(json_is_null(json_object_get(json_object_get(a, "rate_limit"), "resets_at_ms")));
     json_decref(a);
@@ -220,7 +221,7 @@ static void the_allocation_carries_the_newest_10_changes(void **state)
         fake_ms += 1000;
     }
     json_t *a = NULL, *h = NULL;
-    assert_int_equal(sy_engine_allocation_get(f->eng, &f->who, "e", &a, NULL), 0);
+    assert_int_equal(allocation_json(f->eng, &f->who, "e", &a, NULL), 0);
     assert_int_equal(rate_limit_of(a, "history_limit"), 10);
     json_t *rows = json_object_get(a, "history");
     assert_int_equal(json_array_size(rows), 10);
@@ -232,7 +233,7 @@ static void the_allocation_carries_the_newest_10_changes(void **state)
     assert_int_equal(
         json_integer_value(json_object_get(json_object_get(json_array_get(rows, 9), "after"), "a")),
         72);
-    assert_int_equal(sy_engine_experiment_history(f->eng, &f->who, "e", &h, NULL), 0);
+    assert_int_equal(history_json(f->eng, &f->who, "e", &h, NULL), 0);
     assert_int_equal(json_array_size(json_object_get(h, "history")), 12);
     json_decref(a);
     json_decref(h);
@@ -255,7 +256,7 @@ static void a_retried_evaluation_is_applied_once(void **state)
     assert_int_equal(weight_of(out, "a"), 80);
     json_decref(out);
     json_t *h = NULL;
-    assert_int_equal(sy_engine_experiment_history(f->eng, &f->who, "e", &h, NULL), 0);
+    assert_int_equal(history_json(f->eng, &f->who, "e", &h, NULL), 0);
     assert_int_equal(json_array_size(json_object_get(h, "history")), 1);
     json_decref(h);
 }
@@ -267,21 +268,21 @@ static void promote_and_rollback_are_in_the_history_and_audit(void **state)
     json_t *out = NULL, *body = json_pack("{sssss{ss}}", "variant", "a", "promoted_by", "ops",
                                           "metadata", "ticket", "CH-12");
     sy_err_t err = {0};
-    assert_int_equal(sy_engine_experiment_promote(f->eng, &f->who, "e", body, &out, &err), 0);
+    assert_int_equal(promote_json(f->eng, &f->who, "e", body, &out, &err), 0);
     assert_string_equal(json_string_value(json_object_get(out, "state")), "promoted");
     json_decref(out);
-    assert_int_equal(sy_engine_experiment_promote(f->eng, &f->who, "e", body, &out, &err),
+    assert_int_equal(promote_json(f->eng, &f->who, "e", body, &out, &err),
                      SY_ECONFLICT); /* one promotion at a time */
     json_decref(body);
     assert_int_equal(split_of(f, "e", "a"), 100);
     body = json_pack("{ssss}", "reason", "p95 over 300 ms", "rolled_back_by", "pager");
-    assert_int_equal(sy_engine_experiment_rollback(f->eng, &f->who, "e", body, &out, &err), 0);
+    assert_int_equal(rollback_json(f->eng, &f->who, "e", body, &out, &err), 0);
     assert_string_equal(json_string_value(json_object_get(out, "state")), "rolled_back");
     json_decref(out);
     json_decref(body);
     assert_int_equal(split_of(f, "e", "b"), 100); /* all to control */
     json_t *h = NULL;
-    assert_int_equal(sy_engine_experiment_history(f->eng, &f->who, "e", &h, NULL), 0);
+    assert_int_equal(history_json(f->eng, &f->who, "e", &h, NULL), 0);
     json_t *list = json_object_get(h, "history");
     assert_int_equal(json_array_size(list), 2);
     assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "action")),
@@ -321,7 +322,7 @@ static void a_failed_step_changes_nothing(void **state)
     json_decref(out);
     assert_int_equal(split_of(f, "e", "a"), 60);
     json_t *a = NULL;
-    assert_int_equal(sy_engine_allocation_get(f->eng, &f->who, "e", &a, NULL), 0);
+    assert_int_equal(allocation_json(f->eng, &f->who, "e", &a, NULL), 0);
     assert_int_equal(weight_of(a, "a"), 60);
     assert_string_equal(json_string_value(json_object_get(a, "state")), "running");
     assert_true(json_is_null(json_object_get(json_object_get(a, "rate_limit"), "last_change_ms")));
@@ -343,7 +344,7 @@ static void a_reopen_keeps_the_allocation_and_its_limits(void **state)
     sy_engine_close(f->eng);
     f->eng = open_engine();
     json_t *a = NULL;
-    assert_int_equal(sy_engine_allocation_get(f->eng, &f->who, "e", &a, NULL), 0);
+    assert_int_equal(allocation_json(f->eng, &f->who, "e", &a, NULL), 0);
     assert_int_equal(weight_of(a, "a"), 80);
     assert_string_equal(json_string_value(json_object_get(a, "state")), "promoting");
     json_decref(a);
@@ -425,7 +426,7 @@ static size_t queued(struct fixture *f, const char *event, const char **level)
 static bool srm_mismatch(struct fixture *f)
 {
     json_t *r = NULL;
-    assert_int_equal(sy_engine_experiment_results(f->eng, &f->who, "e", &r, NULL), 0);
+    assert_int_equal(results_json(f->eng, &f->who, "e", &r, NULL), 0);
     bool m = json_is_true(json_object_get(json_object_get(r, "srm"), "mismatch"));
     json_decref(r);
     return m;
@@ -582,7 +583,7 @@ static void auto_promotion_steps_a_winner_and_only_reports_the_rest(void **state
     sy_tick_report_free(&done);
     /* the history says the system did it */
     json_t *h = NULL;
-    assert_int_equal(sy_engine_experiment_history(f->eng, &f->who, "e", &h, NULL), 0);
+    assert_int_equal(history_json(f->eng, &f->who, "e", &h, NULL), 0);
     assert_string_equal(json_string_value(json_object_get(
                             json_array_get(json_object_get(h, "history"), 0), "actor")),
                         "system");
@@ -718,7 +719,7 @@ static void the_seed_health_rule_on_pushed_health(void **state)
     assert_split_equal(f, "e", &rb->split);
     assert_int_equal(split_of(f, "e", "a"), 60); /* the allocation before the step */
     json_t *a = NULL;
-    assert_int_equal(sy_engine_allocation_get(f->eng, &f->who, "e", &a, NULL), 0);
+    assert_int_equal(allocation_json(f->eng, &f->who, "e", &a, NULL), 0);
     assert_string_equal(json_string_value(json_object_get(a, "state")), "rolled_back");
     json_t *last = json_array_get(json_object_get(a, "history"), 1);
     assert_string_equal(json_string_value(json_object_get(last, "action")), "rollback");
@@ -840,7 +841,7 @@ static void retries_pushed_before_a_step_are_its_baseline(void **state)
     assert_int_equal(split_of(f, "e", "a"), 80); /* the allocation before the last step */
     assert_int_equal(queued(f, "rollback", NULL), 1);
     json_t *a = NULL;
-    assert_int_equal(sy_engine_allocation_get(f->eng, &f->who, "e", &a, NULL), 0);
+    assert_int_equal(allocation_json(f->eng, &f->who, "e", &a, NULL), 0);
     json_t *rows = json_object_get(a, "history");
     json_t *last = json_array_get(rows, json_array_size(rows) - 1);
     assert_non_null(
@@ -910,7 +911,7 @@ static void a_collapse_late_in_a_watch_rolls_back_at_once(void **state)
 static json_t *power_of(struct fixture *f)
 {
     json_t *r = NULL;
-    assert_int_equal(sy_engine_experiment_results(f->eng, &f->who, "e", &r, NULL), 0);
+    assert_int_equal(results_json(f->eng, &f->who, "e", &r, NULL), 0);
     json_t *vs = json_object_get(json_array_get(json_object_get(r, "variants"), 0), "vs_control");
     json_t *o = json_pack("{sOsO}", "power", json_object_get(vs, "power"), "sample_needed",
                           json_object_get(vs, "sample_needed"));

@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include "fixture.h"
+#include "results_adapt.h"
 
 static void create_and_start(struct fixture *f, const char *safety)
 {
@@ -57,7 +58,7 @@ static json_t *results(struct fixture *f)
 {
     json_t *out = NULL;
     sy_err_t err = {0};
-    if (sy_engine_experiment_results(f->eng, &f->who, "e", &out, &err) < 0)
+    if (results_json(f->eng, &f->who, "e", &out, &err) < 0)
         fail_msg("results: %s", err.msg);
     return out;
 }
@@ -80,11 +81,11 @@ static void runtime_comes_from_the_clock(void **state)
     sy_engine_events_commit(f->eng);
     fake_ms = t0 + 48 * 3600000 - 1;
     json_t *out = NULL;
-    assert_int_equal(sy_engine_experiment_promotion(f->eng, &f->who, "e", &out, NULL), 0);
+    assert_int_equal(promotion_json(f->eng, &f->who, "e", &out, NULL), 0);
     assert_false(json_is_true(json_object_get(json_object_get(out, "checks"), "min_runtime")));
     json_decref(out);
     fake_ms = t0 + 48 * 3600000;
-    assert_int_equal(sy_engine_experiment_promotion(f->eng, &f->who, "e", &out, NULL), 0);
+    assert_int_equal(promotion_json(f->eng, &f->who, "e", &out, NULL), 0);
     assert_true(json_is_true(json_object_get(json_object_get(out, "checks"), "min_runtime")));
     json_decref(out);
     out = results(f);

@@ -31,6 +31,7 @@
 #include "engine/engine.h"
 #include "failalloc.h"
 #include "flags_json.h"
+#include "results_adapt.h"
 
 #define ALLOC_POINTS 48 /* allocation failures tried per operation, at most */
 
@@ -328,7 +329,7 @@ static void call(struct ctx *c, const char *what, const char *body_text)
     } else if (strcmp(what, "killswitch") == 0)
         rc = kill_switch_put(c->eng, &c->who, body, &err);
     else if (strcmp(what, "step") == 0)
-        rc = sy_engine_allocation_apply(c->eng, &c->who, "h", body, &out, &err);
+        rc = apply_json(c->eng, &c->who, "h", body, &out, &err);
     else
         rc = flag_put_json(c->eng, &c->who, what, body, &(bool){0}, NULL, &err);
     must(rc, what, &err);
@@ -540,9 +541,9 @@ static char *dump_engine(struct ctx *c)
         const char *key = json_string_value(json_object_get(e, "key"));
         char name[128];
         snprintf(name, sizeof(name), "allocation:%s", key);
-        add(o, name, sy_engine_allocation_get(eng, w, key, &v, &err), &v, &err);
+        add(o, name, allocation_json(eng, w, key, &v, &err), &v, &err);
         snprintf(name, sizeof(name), "results:%s", key);
-        add(o, name, sy_engine_experiment_results(eng, w, key, &v, &err), &v, &err);
+        add(o, name, results_json(eng, w, key, &v, &err), &v, &err);
         snprintf(name, sizeof(name), "health:%s", key);
         add(o, name, health_json(eng, w, key, &v, &err), &v, &err);
     }
@@ -720,17 +721,31 @@ static int op_experiment_terminate(struct ctx *c, sy_err_t *err)
 {
     return experiment_transition(c->eng, &c->who, "e", "terminated", err);
 }
+/* The allocation's changes from their JSON bodies, read by their schemas as the API does. */
 static int op_allocation_apply(struct ctx *c, sy_err_t *err)
 {
-    OUT_RC(sy_engine_allocation_apply(c->eng, &c->who, "e", c->in, &out, err));
+    sy_step_request_t req = {0};
+    sy_step_answer_t a;
+    int rc = sy_schema_read(&sy_step_request_schema, c->in, &req, "", err);
+    return rc < 0 ? rc : sy_engine_allocation_apply(c->eng, &c->who, "e", &req, &a, err);
 }
 static int op_promote(struct ctx *c, sy_err_t *err)
 {
-    OUT_RC(sy_engine_experiment_promote(c->eng, &c->who, "e", c->in, &out, err));
+    sy_promote_body_t b = {0};
+    char *metadata = NULL;
+    int rc = sy_schema_read(&sy_promote_body_schema, c->in, &b, "", err);
+    if (rc == 0)
+        rc = sy_promote_body_finish(&b, &metadata, err);
+    if (rc == 0)
+        rc = sy_engine_experiment_promote(c->eng, &c->who, "e", &b.req, err);
+    free(metadata);
+    return rc;
 }
 static int op_rollback(struct ctx *c, sy_err_t *err)
 {
-    OUT_RC(sy_engine_experiment_rollback(c->eng, &c->who, "h", c->in, &out, err));
+    sy_rollback_request_t req = {0};
+    int rc = sy_schema_read(&sy_rollback_request_schema, c->in, &req, "", err);
+    return rc < 0 ? rc : sy_engine_experiment_rollback(c->eng, &c->who, "h", &req, err);
 }
 static int op_guardrails_put(struct ctx *c, sy_err_t *err)
 {
@@ -919,7 +934,7 @@ static const struct op ops[] = {
      op_allocation_apply},
     {"allocation apply (kill switch on)", 1,
      "{\"winning_variant\":\"a\",\"confidence\":0.97,\"delta\":5.2}", op_allocation_apply},
-    {"promote", 0, "{\"variant\":\"a\"}", op_promote},
+    {"promote", 0, "{\"variant\":\"a\",\"metadata\":{\"ticket\":\"CH-12\"}}", op_promote},
     {"rollback", 0, "{\"reason\":\"drill\"}", op_rollback},
     {"guardrails put", 0, "{\"min_confidence\":0.9,\"max_changes_per_day\":3}", op_guardrails_put},
     {"health push", 0, "{\"success_rate\":0.9,\"error_rate\":0.05}", op_health_push},

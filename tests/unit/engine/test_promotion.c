@@ -12,6 +12,7 @@
 #include "codec/api_json.h"
 #include "fixture.h"
 #include "flags_json.h"
+#include "results_adapt.h"
 
 #define HOUR_MS 3600000
 
@@ -183,7 +184,7 @@ static int64_t weight_in(const sy_exp_split_t *s, const char *key)
 static json_t *history(struct fixture *f)
 {
     json_t *h = NULL;
-    assert_int_equal(sy_engine_experiment_history(f->eng, &f->who, "e", &h, NULL), 0);
+    assert_int_equal(history_json(f->eng, &f->who, "e", &h, NULL), 0);
     return h;
 }
 
@@ -228,7 +229,7 @@ static void full_promotion_takes_the_seed_winner_to_100_at_once(void **state)
     /* 72 h: all five checks pass; a dry run says what it would do, and does nothing */
     fake_ms += 241 * HOUR_MS / 10;
     json_t *p = NULL;
-    assert_int_equal(sy_engine_experiment_promotion(f->eng, &f->who, "e", &p, NULL), 0);
+    assert_int_equal(promotion_json(f->eng, &f->who, "e", &p, NULL), 0);
     assert_true(json_is_true(json_object_get(p, "eligible")));
     json_decref(p);
     assert_int_equal(sy_engine_auto_promotion_check(f->eng, &f->who, 1, &r, NULL), 0);
@@ -304,7 +305,7 @@ static void full_promotion_waits_out_the_cooldown_after_a_step(void **state)
     json_t *body = json_pack("{sssfsf}", "winning_variant", "treatment", "confidence", 0.97,
                              "delta", 5.2),
            *out = NULL;
-    assert_int_equal(sy_engine_allocation_apply(f->eng, &f->who, "e", body, &out, NULL), 0);
+    assert_int_equal(apply_json(f->eng, &f->who, "e", body, &out, NULL), 0);
     json_decref(body);
     json_decref(out);
     assert_int_equal(split_of(f, "treatment"), 70);
@@ -373,13 +374,13 @@ static void a_manual_promotion_says_its_numbers(void **state)
     seed_traffic(f);
     fake_ms += 72 * HOUR_MS;
     json_t *results = NULL;
-    assert_int_equal(sy_engine_experiment_results(f->eng, &f->who, "e", &results, NULL), 0);
+    assert_int_equal(results_json(f->eng, &f->who, "e", &results, NULL), 0);
     json_t *vs =
         json_object_get(json_array_get(json_object_get(results, "variants"), 1), "vs_control");
     double confidence = json_number_value(json_object_get(vs, "confidence"));
     json_decref(results);
     json_t *body = json_pack("{ssss}", "variant", "treatment", "promoted_by", "ops"), *out = NULL;
-    assert_int_equal(sy_engine_experiment_promote(f->eng, &f->who, "e", body, &out, NULL), 0);
+    assert_int_equal(promote_json(f->eng, &f->who, "e", body, &out, NULL), 0);
     json_decref(body);
     json_decref(out);
     /* the results' confidence (always valid: sequential) */
@@ -412,7 +413,7 @@ static void a_step_and_the_monitors_rollback_say_their_numbers(void **state)
     requests(f, 0, 1000, 94); /* the baseline: 0.94 */
     json_t *body = json_pack("{sssfsf}", "winning_variant", "a", "confidence", 0.97, "delta", 5.2),
            *out = NULL;
-    assert_int_equal(sy_engine_allocation_apply(f->eng, &f->who, "e", body, &out, NULL), 0);
+    assert_int_equal(apply_json(f->eng, &f->who, "e", body, &out, NULL), 0);
     json_decref(body);
     json_decref(out);
     json_t *n = told("promotion_warning");

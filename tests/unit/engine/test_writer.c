@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "fixture.h"
+#include "results_adapt.h"
 
 struct ack {
     int calls, rc;
@@ -112,7 +113,7 @@ static json_t *results(struct fixture *f)
 {
     json_t *out = NULL;
     sy_err_t err = {0};
-    if (sy_engine_experiment_results(f->eng, &f->who, "e", &out, &err) < 0)
+    if (results_json(f->eng, &f->who, "e", &out, &err) < 0)
         fail_msg("results: %s", err.msg);
     json_object_del(out, "runtime_hours");
     return out;
@@ -412,7 +413,7 @@ static void a_step_while_a_batch_is_in_flight_comes_before_it_after_a_reopen_too
     json_t *body = json_pack("{sssfsf}", "winning_variant", "a", "confidence", 0.97, "delta", 5.0),
            *out = NULL;
     sy_err_t err = {0};
-    if (sy_engine_allocation_apply(f->eng, &f->who, "e", body, &out, &err) < 0)
+    if (apply_json(f->eng, &f->who, "e", body, &out, &err) < 0)
         fail_msg("step: %s (%s)", err.msg, err.field);
     json_decref(body);
     json_decref(out);
