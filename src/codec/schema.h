@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "core/err.h"
+#include "core/limit.h"
 
 typedef enum sy_kind {
     SY_K_TEXT,   /* const char *: a string of lo..hi bytes, UTF-8, no control characters */
@@ -30,12 +31,6 @@ typedef enum sy_kind {
     SY_K_OBJECT, /* a nested object read by `sub` into the struct at `at` */
     SY_K_JSON,   /* const json_t *: any JSON, the caller's to read (documents, metadata) */
 } sy_kind_t;
-
-/* A limit: set, or none (null). */
-typedef struct sy_limit {
-    bool set;
-    double v;
-} sy_limit_t;
 
 struct sy_schema;
 

@@ -15,10 +15,12 @@
  *   events, notifications) calls the caller's callback once per item with strings that
  *   live for that callback only; a negative return stops it and is returned. A snapshot
  *   (sy_engine_snapshot) is a counted reference, given back with sy_snapshot_release;
- *   sy_engine_routes_all's list is the caller's (sy_routes_free). The calls that still
- *   take or give JSON (json_t: flags, experiments, allocation, regression, channels,
- *   routes; moving to C types, issue 22) borrow what they take and give new references
- *   the caller releases.
+ *   sy_engine_routes_all's list is the caller's (sy_routes_free) and so are the routes
+ *   route get/list/create answer; a flag's stored text (sy_engine_flag_get) and a tick's
+ *   report (sy_tick_report_free) are the caller's to free. Nothing here takes or gives
+ *   JSON: requests arrive as C structs read by codec/'s schemas, answers leave as C structs
+ *   that codec/ writes (a flag's definition, a flagd document, is the exception by nature:
+ *   it crosses as its value and its text; sy_flag_src_t).
  * - Atomicity. Every change either completes (committed with its audit event and
  *   notifications in one transaction, then published: what can fail is prepared before
  *   the commit, so after it only pointer swaps remain, and the answer is the change as
@@ -51,13 +53,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
-
-#include "codec/schema.h"
 #include "core/allocation.h"
 #include "core/err.h"
 #include "core/experiment.h"
 #include "core/flagset.h"
+#include "core/limit.h"
 #include "engine/loopstat.h"
 #include "core/route.h"
 #include "core/route_spec.h"

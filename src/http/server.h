@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "core/err.h"
 #include "core/route_log.h"
