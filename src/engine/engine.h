@@ -292,6 +292,24 @@ size_t sy_engine_loops(sy_engine_t *eng, sy_loopstat_view_t *out, size_t cap);
 /* Every registered gauge starts again from zero. Any thread. */
 void sy_engine_loops_reset(sy_engine_t *eng);
 
+/* What the engine's group commits did since it opened (GET /metrics). Any thread: each
+ * figure is read on its own (relaxed), a sample rather than a transaction. */
+#define SY_COMMIT_SIZE_BUCKETS 8
+#define SY_COMMIT_TIME_BUCKETS 14
+extern const int64_t sy_commit_size_le[SY_COMMIT_SIZE_BUCKETS]; /* events; last INT64_MAX */
+extern const int64_t sy_commit_us_le[SY_COMMIT_TIME_BUCKETS];   /* µs; last INT64_MAX */
+typedef struct sy_engine_counters {
+    int64_t events_written[3]; /* by sy_event_kind_t: rows the event log gained */
+    int64_t events_skipped[3]; /* an id the workspace had, or an exposure that changed nothing */
+    int64_t commits, commit_failures; /* group commits of events and KPI events */
+    int64_t commit_size[SY_COMMIT_SIZE_BUCKETS]; /* commits by the events and KPI events in them */
+    int64_t commit_size_sum;
+    int64_t commit_us[SY_COMMIT_TIME_BUCKETS]; /* commits by how long they took */
+    int64_t commit_us_sum;
+    int64_t queued; /* submissions waiting for the next commit, as the loop last saw them */
+} sy_engine_counters_t;
+void sy_engine_counters(sy_engine_t *eng, sy_engine_counters_t *out);
+
 /* The engine's thread from now on: the calling one. Changes, compilation, ingest and
  * commits then assert (builds with assertions) that they run on it, never on a serving
  * thread. Unbound (the library, simulations), any one thread at a time may drive it. */

@@ -881,6 +881,65 @@ static void apply_batch(struct ingest *x, struct batch *b)
     }
 }
 
+/* ---- counting (sy_engine_counters) --------------------------------------------------------- */
+
+const int64_t sy_commit_size_le[SY_COMMIT_SIZE_BUCKETS] = {1,     10,     100,     1000,
+                                                           10000, 100000, 1000000, INT64_MAX};
+const int64_t sy_commit_us_le[SY_COMMIT_TIME_BUCKETS] = {100,    250,    500,     1000,     2500,
+                                                         5000,   10000,  25000,   50000,    100000,
+                                                         250000, 500000, 1000000, INT64_MAX};
+
+/* Only the engine's thread writes: a relaxed load and store, no locked instruction. */
+static void add(atomic_llong *c, int64_t by)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + by,
+                          memory_order_relaxed);
+}
+
+static void bucket(atomic_llong *buckets, const int64_t *le, int64_t v)
+{
+    size_t b = 0;
+    while (v > le[b])
+        b++;
+    add(&buckets[b], 1);
+}
+
+/* A batch that came back after `us`: what it wrote and skipped, its size and time. */
+static void count_batch(sy_engine_t *eng, const struct batch *b, int64_t us)
+{
+    struct sy_eng_counters *c = &eng->counted;
+    for (size_t i = 0; b->rc == 0 && i < b->n_q; i++)
+        add(b->seq[i] ? &c->events_written[b->q[i].kind] : &c->events_skipped[b->q[i].kind], 1);
+    int64_t size = (int64_t)(b->n_q + b->kq.n);
+    add(&c->commits, 1);
+    if (b->rc < 0 || b->kpi_rc < 0)
+        add(&c->commit_failures, 1);
+    bucket(c->commit_size, sy_commit_size_le, size);
+    add(&c->commit_size_sum, size);
+    bucket(c->commit_us, sy_commit_us_le, us);
+    add(&c->commit_us_sum, us);
+}
+
+void sy_engine_counters(sy_engine_t *eng, sy_engine_counters_t *out)
+{
+    const struct sy_eng_counters *c = &eng->counted;
+#define READ(f) atomic_load_explicit(&c->f, memory_order_relaxed)
+    for (int k = 0; k < 3; k++) {
+        out->events_written[k] = READ(events_written[k]);
+        out->events_skipped[k] = READ(events_skipped[k]);
+    }
+    out->commits = READ(commits);
+    out->commit_failures = READ(commit_failures);
+    for (int i = 0; i < SY_COMMIT_SIZE_BUCKETS; i++)
+        out->commit_size[i] = READ(commit_size[i]);
+    out->commit_size_sum = READ(commit_size_sum);
+    for (int i = 0; i < SY_COMMIT_TIME_BUCKETS; i++)
+        out->commit_us[i] = READ(commit_us[i]);
+    out->commit_us_sum = READ(commit_us_sum);
+    out->queued = READ(queued);
+#undef READ
+}
+
 /* The batch is back: into the aggregates if it committed, then every submission answered. */
 static void land(sy_engine_t *eng, struct batch *b)
 {
@@ -906,17 +965,18 @@ static void land(sy_engine_t *eng, struct batch *b)
 
 /* ---- group commit -------------------------------------------------------------------------- */
 
-void sy_eng_commit_soon(sy_engine_t *eng)
-{
-    struct ingest *x = eng->x->in;
-    if (x->on_events)
-        x->on_events(x->on_events_arg);
-}
-
 /* Submissions waiting for a commit (OFREP's exposures owe nobody an answer). */
 static size_t waiting(const sy_engine_t *eng)
 {
     return eng->x->in->n_w + eng->kq.n;
+}
+
+void sy_eng_commit_soon(sy_engine_t *eng)
+{
+    struct ingest *x = eng->x->in;
+    atomic_store_explicit(&eng->counted.queued, (long long)waiting(eng), memory_order_relaxed);
+    if (x->on_events)
+        x->on_events(x->on_events_arg);
 }
 
 /* Whether what is queued waits a little for more before it goes to the idle writer. The
@@ -945,6 +1005,7 @@ void sy_engine_events_commit(sy_engine_t *eng)
         struct batch *b = x->flight;
         size_t answered = b->n_w + b->kq.n;
         x->flight = NULL;
+        count_batch(eng, b, run_us);
         land(eng, b); /* what its answers queue goes with the next */
         if (x->flight)
             return; /* an answer committed again: the next batch is in flight already */
@@ -960,6 +1021,7 @@ void sy_engine_events_commit(sy_engine_t *eng)
     if (x->writer && gathering(eng))
         return; /* the writer's alarm or the submission that makes the count wakes us */
     struct batch *b = take(eng);
+    atomic_store_explicit(&eng->counted.queued, (long long)waiting(eng), memory_order_relaxed);
     if (!b)
         return;
     if (x->writer) {
@@ -967,7 +1029,9 @@ void sy_engine_events_commit(sy_engine_t *eng)
         sy_eng_writer_put(x->writer, run_batch, b);
         return;
     }
+    int64_t t0 = sy_eng_writer_now_us();
     run_batch(b, eng->store);
+    count_batch(eng, b, sy_eng_writer_now_us() - t0);
     land(eng, b);
 }
 

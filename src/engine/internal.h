@@ -149,6 +149,13 @@ struct sy_engine {
     bool view_stale;           /* the last view could not be made: sy_engine_tick tries again */
     struct sy_eng_view *spare; /* made by sy_eng_view_reserve before a change commits */
     _Atomic(sy_loopstat_t *) loops[SY_ENGINE_LOOPS_MAX]; /* the loops' gauges (view.c) */
+    struct sy_eng_counters {                             /* sy_engine_counters: ingest.c */
+        atomic_llong events_written[3], events_skipped[3];
+        atomic_llong commits, commit_failures;
+        atomic_llong commit_size[SY_COMMIT_SIZE_BUCKETS], commit_size_sum;
+        atomic_llong commit_us[SY_COMMIT_TIME_BUCKETS], commit_us_sum;
+        atomic_llong queued;
+    } counted;
     bool bound;                                          /* sy_engine_bind_thread: */
     pthread_t owner; /* the only thread that may change anything */
 };

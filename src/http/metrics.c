@@ -96,6 +96,49 @@ static void write_loops(sy_prom_t *p, sy_engine_t *eng)
                        (sy_prom_label_t[]){{"loop", v[i].name}}, 1, (double)v[i].longest_us / 1e6);
 }
 
+static void write_ingest(sy_prom_t *p, sy_engine_t *eng)
+{
+    sy_engine_counters_t k;
+    sy_engine_counters(eng, &k);
+    static const char *const kinds[] = {"exposure", "outcome", "error"};
+    sy_prom_family(p, "switchyard_ingest_events_total", SY_PROM_COUNTER,
+                   "Experiment events group commits took, by kind and result: accepted (a row "
+                   "of the event log) or skipped (an id the workspace had, or an exposure that "
+                   "changed nothing).");
+    for (int i = 0; i < 3; i++) {
+        sy_prom_sample(p, "switchyard_ingest_events_total",
+                       (sy_prom_label_t[]){{"kind", kinds[i]}, {"result", "accepted"}}, 2,
+                       (double)k.events_written[i]);
+        sy_prom_sample(p, "switchyard_ingest_events_total",
+                       (sy_prom_label_t[]){{"kind", kinds[i]}, {"result", "skipped"}}, 2,
+                       (double)k.events_skipped[i]);
+    }
+    sy_prom_family(p, "switchyard_ingest_commits_total", SY_PROM_COUNTER,
+                   "Group commits of events and KPI events.");
+    sy_prom_sample(p, "switchyard_ingest_commits_total", NULL, 0, (double)k.commits);
+    sy_prom_family(p, "switchyard_ingest_commit_failures_total", SY_PROM_COUNTER,
+                   "Group commits the store refused: every submission in them was answered "
+                   "with the error and nothing of them was written.");
+    sy_prom_sample(p, "switchyard_ingest_commit_failures_total", NULL, 0,
+                   (double)k.commit_failures);
+    double le[SY_COMMIT_TIME_BUCKETS];
+    for (int b = 0; b < SY_COMMIT_SIZE_BUCKETS; b++)
+        le[b] = sy_commit_size_le[b] == INT64_MAX ? INFINITY : (double)sy_commit_size_le[b];
+    sy_prom_family(p, "switchyard_ingest_commit_events", SY_PROM_HISTOGRAM,
+                   "Events and KPI events per group commit.");
+    sy_prom_histogram(p, "switchyard_ingest_commit_events", NULL, 0, le, k.commit_size,
+                      SY_COMMIT_SIZE_BUCKETS, (double)k.commit_size_sum);
+    for (int b = 0; b < SY_COMMIT_TIME_BUCKETS; b++)
+        le[b] = sy_commit_us_le[b] == INT64_MAX ? INFINITY : (double)sy_commit_us_le[b] / 1e6;
+    sy_prom_family(p, "switchyard_ingest_commit_duration_seconds", SY_PROM_HISTOGRAM,
+                   "How long a group commit took on the writer thread, fsync included.");
+    sy_prom_histogram(p, "switchyard_ingest_commit_duration_seconds", NULL, 0, le, k.commit_us,
+                      SY_COMMIT_TIME_BUCKETS, (double)k.commit_us_sum / 1e6);
+    sy_prom_family(p, "switchyard_ingest_queued_submissions", SY_PROM_GAUGE,
+                   "Submissions (event batches, KPI batches) waiting for the next group commit.");
+    sy_prom_sample(p, "switchyard_ingest_queued_submissions", NULL, 0, (double)k.queued);
+}
+
 void sy_api_metrics(struct call *c)
 {
     char buf[16384];
@@ -105,6 +148,7 @@ void sy_api_metrics(struct call *c)
                    .openmetrics = sy_prom_wants_openmetrics(sy_h1_header(c->req, "Accept"))};
     write_process(&p, c->http);
     write_loops(&p, c->eng);
+    write_ingest(&p, c->eng);
     sy_evalstats_write(sy_http_evalstats(c->http), &p);
     sy_prom_end(&p);
     if (t.failed)
