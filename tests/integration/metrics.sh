@@ -79,6 +79,21 @@ check "OpenMetrics when asked" 0 "" "" -- grep -qi '^content-type: application/o
 check "... a counter family without _total, its samples with it" 0 "" "" -- sh -c "grep -q '^# TYPE switchyard_flag_evaluations counter' '$TMP/metrics' && grep -q '^switchyard_flag_evaluations_total{' '$TMP/metrics'"
 check "... ending with # EOF" 0 "" "" -- sh -c "tail -1 '$TMP/metrics' | grep -qx '# EOF'"
 
+# ingest: 3 exposures, an outcome and a retried id, in two submissions
+req POST /v1/experiments "$ADMIN" '{"key":"btn","variants":[{"key":"control","weight":50,"control":true},{"key":"green","weight":50}]}' >/dev/null
+req POST /v1/experiments/btn/start "$ADMIN" >/dev/null
+expect "a batch of events" 200 '.accepted == 4' -- POST /v1/events "$SDK" \
+    '{"events":[{"type":"exposure","unit":"u1","experiment":"btn","variant":"green","id":"a"},{"type":"exposure","unit":"u2","experiment":"btn","variant":"control","id":"b"},{"type":"exposure","unit":"u3","experiment":"btn","variant":"green","id":"c"},{"type":"outcome","unit":"u1","experiment":"btn","success":true,"id":"d"}]}'
+expect "... and a retry of one of them" 200 '.duplicates == 1' -- POST /v1/events "$SDK" \
+    '{"events":[{"type":"exposure","unit":"u1","experiment":"btn","variant":"green","id":"a"}]}'
+scrape
+has "ingest: 3 exposures accepted" 'switchyard_ingest_events_total{kind="exposure",result="accepted"}' 3
+has "... 1 outcome" 'switchyard_ingest_events_total{kind="outcome",result="accepted"}' 1
+has "... the retried id skipped" 'switchyard_ingest_events_total{kind="exposure",result="skipped"}' 1
+check "... in group commits that the histograms count" 0 "" "" -- sh -c "c=\$(awk '/^switchyard_ingest_commits_total /{print \$2}' '$TMP/metrics'); test \"\$c\" -ge 2 && grep -q \"^switchyard_ingest_commit_events_count \$c\$\" '$TMP/metrics' && grep -q \"^switchyard_ingest_commit_duration_seconds_count \$c\$\" '$TMP/metrics'"
+has "... none failed" 'switchyard_ingest_commit_failures_total' 0
+has "... nothing waits" 'switchyard_ingest_queued_submissions' 0
+
 # a scrape while OFREP is busy: the counts only grow
 printf '{"context":{}}' >"$TMP/ctx"
 seq 20 | xargs -P 8 -n 1 sh -c 'curl -s -o /dev/null -H "Authorization: Bearer $1" -H "Content-Type: application/json" --data-binary @"$2" "$3"' _ "$SDK" "$TMP/ctx" "$URL/ofrep/v1/evaluate/flags/alpha" &
