@@ -42,12 +42,18 @@ static const sy_field_t kill_fields[] = {
 };
 const sy_schema_t sy_kill_switch_change_schema = SY_SCHEMA(kill_fields);
 
-json_t *sy_kill_switch_json(const sy_kill_switch_t *k)
+json_t *sy_kill_switch_state_json(const sy_kill_switch_t *k)
 {
-    return json_pack("{s{sbsososo}}", "kill_switch", "engaged", k->engaged, "reason",
+    return json_pack("{sbsososo}", "engaged", k->engaged, "reason",
                      k->set ? json_string(k->reason) : json_null(), "actor",
                      k->set ? json_string(k->actor) : json_null(), "changed_ms",
                      k->set ? json_integer(k->changed_ms) : json_null());
+}
+
+json_t *sy_kill_switch_json(const sy_kill_switch_t *k)
+{
+    json_t *state = sy_kill_switch_state_json(k);
+    return state ? json_pack("{so}", "kill_switch", state) : NULL;
 }
 
 /* The bounds are sy_guardrails_check's, which the engine applies with its sentences: the
@@ -65,11 +71,17 @@ static const sy_field_t guard_fields[] = {
 };
 const sy_schema_t sy_guardrails_change_schema = SY_SCHEMA(guard_fields);
 
+json_t *sy_guardrails_values_json(const sy_guardrails_t *g)
+{
+    return json_pack("{sfsIsfsI}", "min_confidence", g->min_confidence, "max_step_pct",
+                     (json_int_t)g->max_step_pct, "cooldown_hours", g->cooldown_hours,
+                     "max_changes_per_day", (json_int_t)g->max_changes_per_day);
+}
+
 json_t *sy_guardrails_json(const sy_guardrails_t *g)
 {
-    return json_pack("{s{sfsIsfsI}}", "guardrails", "min_confidence", g->min_confidence,
-                     "max_step_pct", (json_int_t)g->max_step_pct, "cooldown_hours",
-                     g->cooldown_hours, "max_changes_per_day", (json_int_t)g->max_changes_per_day);
+    json_t *values = sy_guardrails_values_json(g);
+    return values ? json_pack("{so}", "guardrails", values) : NULL;
 }
 
 int sy_notification_json_add(void *arg, const sy_store_notification_t *n)

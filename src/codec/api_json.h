@@ -27,11 +27,15 @@ extern const sy_schema_t sy_guardrails_change_schema;
 /* {"guardrails": {"min_confidence", "max_step_pct", "cooldown_hours",
  * "max_changes_per_day"}}; NULL when out of memory. */
 json_t *sy_guardrails_json(const sy_guardrails_t *g);
+/* The inner object alone: what the engine stores and audits (one writer for both). */
+json_t *sy_guardrails_values_json(const sy_guardrails_t *g);
 
 /* POST /v1/go-live/kill-switch: into sy_kill_switch_change_t. */
 extern const sy_schema_t sy_kill_switch_change_schema;
 /* {"kill_switch": {"engaged", "reason", "actor", "changed_ms"}}, null fields when it never
  * moved; NULL when out of memory. */
 json_t *sy_kill_switch_json(const sy_kill_switch_t *k);
+/* The inner object alone: what the engine stores and audits (one writer for both). */
+json_t *sy_kill_switch_state_json(const sy_kill_switch_t *k);
 
 #endif

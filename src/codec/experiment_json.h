@@ -4,9 +4,8 @@
  * of the definition as the store keeps it and of the experiment as the API answers it
  * (the audit trail's before and after too).
  *
- * In sy_codec, not sy_api_codec: the engine reads its stored definitions and writes its
- * audit texts with them (it includes engine.h for the types only and calls nothing of the
- * engine). Nothing here keeps a pointer into the JSON it read: a definition's strings are
+ * In sy_eng_codec, with every codec of the engine's types: the engine reads its stored
+ * definitions and writes its audit texts with them too. Nothing here keeps a pointer into the JSON it read: a definition's strings are
  * copied, variants' values are texts it owns until sy_exp_def_clear.
  */
 #ifndef SY_CODEC_EXPERIMENT_JSON_H

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/api_json.h"
 #include "engine/experiment_int.h"
 
 #define ID_MAX     64 /* longest evaluation id */
@@ -139,13 +140,6 @@ static const struct alloc_change *last_change(const struct experiment *e)
     return e->n_changes ? &e->changes[e->n_changes - 1] : NULL;
 }
 
-static json_t *guardrails_json(const sy_guardrails_t *g)
-{
-    return json_pack("{sfsIsfsI}", "min_confidence", g->min_confidence, "max_step_pct",
-                     (json_int_t)g->max_step_pct, "cooldown_hours", g->cooldown_hours,
-                     "max_changes_per_day", (json_int_t)g->max_changes_per_day);
-}
-
 /* ---- guardrails ----------------------------------------------------------------------------- */
 
 sy_guardrails_t sy_exp_guardrails(const sy_engine_t *eng, const struct experiment *e)
@@ -233,7 +227,7 @@ int sy_engine_guardrails_get(sy_engine_t *eng, const sy_principal_t *actor, sy_g
 static int write_guardrails(sy_engine_t *eng, int64_t ws, const sy_guardrails_t *g,
                             const sy_principal_t *actor, const json_t *before, sy_err_t *err)
 {
-    json_t *after = guardrails_json(g);
+    json_t *after = sy_guardrails_values_json(g);
     char *text = after ? sy_json_dumps(after, JSON_COMPACT) : NULL;
     int rc = text ? sy_store_setting_put(eng->store, ws, "guardrails", text, err) : sy_eng_oom(err);
     if (rc == 0)
@@ -261,7 +255,7 @@ int sy_engine_guardrails_put(sy_engine_t *eng, const sy_principal_t *actor,
     int rc = sy_guardrails_check(&g, err);
     if (rc < 0)
         return rc;
-    json_t *before = guardrails_json(&w->guardrails); /* the audit's, before the commit */
+    json_t *before = sy_guardrails_values_json(&w->guardrails); /* the audit's, before the commit */
     if (!before)
         rc = sy_eng_oom(err);
     else if ((rc = sy_store_begin(eng->store, err)) == 0) {

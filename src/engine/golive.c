@@ -7,14 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/api_json.h"
 #include "engine/internal.h"
 
+/* The state as the API shows it. */
+static void state_out(const struct kill_switch *k, sy_kill_switch_t *out)
+{
+    *out = (sy_kill_switch_t){
+        .engaged = k->engaged, .set = k->changed_ms != 0, .changed_ms = k->changed_ms};
+    snprintf(out->reason, sizeof(out->reason), "%s", k->reason);
+    snprintf(out->actor, sizeof(out->actor), "%s", k->actor);
+}
+
+/* As the store keeps it and the audit trail shows it: the API's writer. */
 static json_t *state_json(const struct kill_switch *k)
 {
-    return json_pack("{sbsososo}", "engaged", k->engaged, "reason",
-                     k->changed_ms ? json_string(k->reason) : json_null(), "actor",
-                     k->changed_ms ? json_string(k->actor) : json_null(), "changed_ms",
-                     k->changed_ms ? json_integer(k->changed_ms) : json_null());
+    sy_kill_switch_t s;
+    state_out(k, &s);
+    return sy_kill_switch_state_json(&s);
 }
 
 static int load_setting(void *arg, int64_t ws, const char *name, const char *value)
@@ -130,15 +140,6 @@ bool sy_engine_kill_switch_engaged(sy_engine_t *eng, int64_t ws, char *reason, s
     if (reason && cap)
         snprintf(reason, cap, "%s", w->kill.reason);
     return true;
-}
-
-/* The state as the API shows it. */
-static void state_out(const struct kill_switch *k, sy_kill_switch_t *out)
-{
-    *out = (sy_kill_switch_t){
-        .engaged = k->engaged, .set = k->changed_ms != 0, .changed_ms = k->changed_ms};
-    snprintf(out->reason, sizeof(out->reason), "%s", k->reason);
-    snprintf(out->actor, sizeof(out->actor), "%s", k->actor);
 }
 
 int sy_engine_kill_switch_get(sy_engine_t *eng, const sy_principal_t *actor, sy_kill_switch_t *out,

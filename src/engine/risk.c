@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "codec/risk_json.h"
 #include "engine/internal.h"
 
 #define DOMAIN_MAX SY_RISK_DOMAIN_MAX
@@ -73,18 +74,25 @@ static int find_policy(sy_engine_t *eng, int64_t ws, const char *domain, struct 
     return sy_store_risk_policy_list(eng->store, ws, domain, copy_policy, r, err);
 }
 
-static json_t *limit_json(bool has, double v)
+/* The stored policy as the API shows it. */
+static void policy_out(const sy_store_risk_policy_t *p, sy_risk_policy_t *out)
 {
-    return has ? json_real(v) : json_null();
+    *out =
+        (sy_risk_policy_t){.enabled = p->enabled,
+                           .max_per_action = {.set = p->has_max_per_action, .v = p->max_per_action},
+                           .max_per_day = {.set = p->has_max_per_day, .v = p->max_per_day},
+                           .updated_ms = p->updated_ms};
+    snprintf(out->domain, sizeof(out->domain), "%s", p->domain);
+    snprintf(out->reason, sizeof(out->reason), "%s", p->reason ? p->reason : "");
+    snprintf(out->changed_by, sizeof(out->changed_by), "%s", p->changed_by ? p->changed_by : "");
 }
 
+/* As the audit trail shows it: the API's writer. */
 static json_t *policy_json(const sy_store_risk_policy_t *p)
 {
-    return json_pack("{sssbsososssssI}", "domain", p->domain, "enabled", p->enabled,
-                     "max_per_action", limit_json(p->has_max_per_action, p->max_per_action),
-                     "max_per_day", limit_json(p->has_max_per_day, p->max_per_day), "reason",
-                     p->reason, "changed_by", p->changed_by, "updated_ms",
-                     (json_int_t)p->updated_ms);
+    sy_risk_policy_t t;
+    policy_out(p, &t);
+    return sy_risk_policy_json(&t);
 }
 
 /* Writes `p` with its audit event `action` (before: `old` when it existed). In the open
@@ -145,19 +153,6 @@ int sy_eng_risk_throttle(sy_engine_t *eng, const sy_principal_t *actor, int64_t 
 }
 
 /* ---- the API ------------------------------------------------------------------------------ */
-
-/* The stored policy as the API shows it. */
-static void policy_out(const sy_store_risk_policy_t *p, sy_risk_policy_t *out)
-{
-    *out =
-        (sy_risk_policy_t){.enabled = p->enabled,
-                           .max_per_action = {.set = p->has_max_per_action, .v = p->max_per_action},
-                           .max_per_day = {.set = p->has_max_per_day, .v = p->max_per_day},
-                           .updated_ms = p->updated_ms};
-    snprintf(out->domain, sizeof(out->domain), "%s", p->domain);
-    snprintf(out->reason, sizeof(out->reason), "%s", p->reason ? p->reason : "");
-    snprintf(out->changed_by, sizeof(out->changed_by), "%s", p->changed_by ? p->changed_by : "");
-}
 
 static bool limit_ok(const sy_limit_t *l)
 {
