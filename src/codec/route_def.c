@@ -29,18 +29,6 @@ static int oom(sy_err_t *err)
     return sy_err_set(err, -ENOMEM, NULL, "out of memory");
 }
 
-/* 1 to max bytes of UTF-8, no control character. */
-static bool valid_text(const char *s, size_t max)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > max)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return false;
-    return sy_utf8_valid(s, n);
-}
-
 /* Refuses a member of `o` not in `allowed` (NULL-terminated), naming it at `at`. */
 static int only_fields(const json_t *o, const char *const *allowed, const char *at, sy_err_t *err)
 {
@@ -150,7 +138,7 @@ static int parse_rule(const json_t *r, const char *at, json_t **out, sy_err_t *e
                                     : sy_err_set(err, -EINVAL, f, "%s is {name, value}", f)) < 0)
             return rc;
         if (!token_name(json_string_value(json_object_get(v, "name")), SY_ROUTE_MAX_TOKEN) ||
-            !valid_text(json_string_value(json_object_get(v, "value")), SY_ROUTE_MAX_PATH))
+            !sy_utf8_text(json_string_value(json_object_get(v, "value")), SY_ROUTE_MAX_PATH))
             return sy_err_set(err, -EINVAL, f, "%s is {name: a header name, value: its value}", f);
     } else {
         static const char *const bf[] = {"field", "words", NULL};
@@ -169,7 +157,7 @@ static int parse_rule(const json_t *r, const char *at, json_t **out, sy_err_t *e
         json_array_foreach(words, i, w)
         {
             const char *s = json_string_value(w);
-            if (!valid_text(s, SY_ROUTE_MAX_WORD) || strchr(s, ' ')) {
+            if (!sy_utf8_text(s, SY_ROUTE_MAX_WORD) || strchr(s, ' ')) {
                 json_decref(lower);
                 return sy_err_set(err, -EINVAL, f, "%s: each word is 1 to 64 characters, no space",
                                   f);

@@ -64,22 +64,10 @@ bool sy_route_is_field_path(const char *s)
     return sy_utf8_valid(s, n);
 }
 
-/* 1..max bytes of UTF-8, no control character (a header value, a word). */
-static bool text(const char *s, size_t max)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > max)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return false;
-    return sy_utf8_valid(s, n);
-}
-
 /* A path: '/' then at most SY_ROUTE_MAX_PATH bytes in all, no control character. */
 static bool path(const char *s)
 {
-    return s && s[0] == '/' && text(s, SY_ROUTE_MAX_PATH);
+    return s && s[0] == '/' && sy_utf8_text(s, SY_ROUTE_MAX_PATH);
 }
 
 /* ---- checks -------------------------------------------------------------------------------- */
@@ -108,7 +96,8 @@ static int check_rule(const sy_route_rule_t *r, const char *at, sy_err_t *err)
         return path(r->value) ? 0 : sy_err_set(err, -EINVAL, f, "%s is a path starting with /", f);
     case SY_RULE_HEADER:
         fieldf(f, sizeof(f), "%s.header", at);
-        return sy_route_is_token(r->name, SY_ROUTE_MAX_TOKEN) && text(r->value, SY_ROUTE_MAX_PATH)
+        return sy_route_is_token(r->name, SY_ROUTE_MAX_TOKEN) &&
+                       sy_utf8_text(r->value, SY_ROUTE_MAX_PATH)
                    ? 0
                    : sy_err_set(err, -EINVAL, f, "%s is {name: a header name, value: its value}",
                                 f);
@@ -126,7 +115,7 @@ static int check_rule(const sy_route_rule_t *r, const char *at, sy_err_t *err)
                               SY_ROUTE_MAX_WORDS);
         for (size_t i = 0; i < r->n_words; i++) {
             const char *w = r->words[i];
-            bool ok = text(w, SY_ROUTE_MAX_WORD) && !strchr(w, ' ');
+            bool ok = sy_utf8_text(w, SY_ROUTE_MAX_WORD) && !strchr(w, ' ');
             for (const char *c = w; ok && *c; c++)
                 ok = !(*c >= 'A' && *c <= 'Z');
             if (!ok)

@@ -36,6 +36,17 @@ bool sy_utf8_valid(const char *s, size_t n)
     return true;
 }
 
+bool sy_utf8_text(const char *s, size_t max)
+{
+    size_t n = 0;
+    while (s && s[n] && n <= max) {
+        if ((unsigned char)s[n] < 0x20 || s[n] == 0x7f)
+            return false;
+        n++;
+    }
+    return n >= 1 && n <= max && !s[n] && sy_utf8_valid(s, n);
+}
+
 size_t sy_utf8_clean(char *dst, size_t cap, const char *s)
 {
     size_t o = 0, n = strlen(s);

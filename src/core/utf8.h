@@ -16,6 +16,10 @@ size_t sy_utf8_seq(const char *s, size_t n);
 /* True when s[0..n) is valid UTF-8 throughout. */
 bool sy_utf8_valid(const char *s, size_t n);
 
+/* True when the NUL-terminated s (NULL: none) is 1 to `max` bytes of valid UTF-8 with no
+ * control character: a name, a word, a header value a client gave. */
+bool sy_utf8_text(const char *s, size_t max);
+
 /* Copies the NUL-terminated s into dst (cap >= 1 bytes, NUL-terminated) as valid UTF-8: a
  * byte that starts no valid sequence becomes '?', and a sequence that would not fit whole
  * is left out. Returns the length written. */

@@ -158,41 +158,22 @@ sy_guardrails_t sy_exp_guardrails(const sy_engine_t *eng, const struct experimen
     return g;
 }
 
-/* {min_confidence?, max_step_pct?, cooldown_hours?, max_changes_per_day?} over `g`;
- * -EINVAL naming the field, `g` untouched. */
-static int guardrails_from(const json_t *body, sy_guardrails_t *g, sy_err_t *err)
+/* `c` over `g` (the given members); -EINVAL naming the field, `g` untouched. */
+static int guardrails_apply(const sy_guardrails_change_t *c, sy_guardrails_t *g, sy_err_t *err)
 {
-    static const char *const fields[] = {"min_confidence", "max_step_pct", "cooldown_hours",
-                                         "max_changes_per_day", NULL};
-    int rc = sy_exp_only_fields(body, fields, err);
-    if (rc < 0)
-        return rc;
     sy_guardrails_t n = *g;
-    const json_t *c = json_object_get(body, "min_confidence"),
-                 *s = json_object_get(body, "max_step_pct"),
-                 *h = json_object_get(body, "cooldown_hours"),
-                 *m = json_object_get(body, "max_changes_per_day");
-    if (c && !json_is_number(c))
-        return sy_err_set(err, -EINVAL, "min_confidence", "min_confidence is a number");
-    if (s && !json_is_integer(s))
-        return sy_err_set(err, -EINVAL, "max_step_pct", "max_step_pct is a whole number");
-    if (h && !json_is_number(h))
-        return sy_err_set(err, -EINVAL, "cooldown_hours", "cooldown_hours is a number");
-    if (m && !json_is_integer(m))
-        return sy_err_set(err, -EINVAL, "max_changes_per_day",
-                          "max_changes_per_day is a whole number");
-    if (c)
-        n.min_confidence = json_number_value(c);
-    if (s)
-        n.max_step_pct = json_integer_value(s);
-    if (h)
-        n.cooldown_hours = json_number_value(h);
-    if (m)
-        n.max_changes_per_day = json_integer_value(m);
-    if ((rc = sy_guardrails_check(&n, err)) < 0)
-        return rc;
-    *g = n;
-    return 0;
+    if (c->has_min_confidence)
+        n.min_confidence = c->v.min_confidence;
+    if (c->has_max_step_pct)
+        n.max_step_pct = c->v.max_step_pct;
+    if (c->has_cooldown_hours)
+        n.cooldown_hours = c->v.cooldown_hours;
+    if (c->has_max_changes_per_day)
+        n.max_changes_per_day = c->v.max_changes_per_day;
+    int rc = sy_guardrails_check(&n, err);
+    if (rc == 0)
+        *g = n;
+    return rc;
 }
 
 static int load_setting(void *arg, int64_t ws, const char *name, const char *value)
@@ -200,9 +181,14 @@ static int load_setting(void *arg, int64_t ws, const char *name, const char *val
     struct workspace *w = sy_eng_find_ws(arg, ws);
     if (!w || !name || strcmp(name, "guardrails") != 0)
         return 0;
+    /* stored as the API writes them: read by the API's schema */
     json_error_t je;
     json_t *v = value ? json_loads(value, 0, &je) : NULL;
-    int rc = v && guardrails_from(v, &w->guardrails, NULL) == 0 ? 0 : -EIO;
+    sy_guardrails_change_t c = {0};
+    int rc = v && sy_schema_read(&sy_guardrails_change_schema, v, &c, "", NULL) == 0 &&
+                     guardrails_apply(&c, &w->guardrails, NULL) == 0
+                 ? 0
+                 : -EIO;
     json_decref(v);
     return rc;
 }
@@ -244,15 +230,7 @@ int sy_engine_guardrails_put(sy_engine_t *eng, const sy_principal_t *actor,
     if (!w)
         return sy_err_set(err, -ENOENT, NULL, "no such workspace");
     sy_guardrails_t g = w->guardrails;
-    if (c->has_min_confidence)
-        g.min_confidence = c->v.min_confidence;
-    if (c->has_max_step_pct)
-        g.max_step_pct = c->v.max_step_pct;
-    if (c->has_cooldown_hours)
-        g.cooldown_hours = c->v.cooldown_hours;
-    if (c->has_max_changes_per_day)
-        g.max_changes_per_day = c->v.max_changes_per_day;
-    int rc = sy_guardrails_check(&g, err);
+    int rc = guardrails_apply(c, &g, err);
     if (rc < 0)
         return rc;
     json_t *before = sy_guardrails_values_json(&w->guardrails); /* the audit's, before the commit */
@@ -654,13 +632,6 @@ static int opt_string(const char *v, const char *field, size_t max, sy_err_t *er
     if (v && (!*v || strlen(v) > max))
         return sy_err_set(err, -EINVAL, field, "%s is a string of 1 to %zu bytes", field, max);
     return 0;
-}
-
-int sy_exp_only_fields(const json_t *body, const char *const *allowed, sy_err_t *err)
-{
-    if (body && !json_is_object(body))
-        return sy_err_set(err, -EINVAL, "", "the body must be a JSON object");
-    return body ? sy_eng_only_fields(body, allowed, "", err) : 0;
 }
 
 /* SY_ECONFLICT naming the guardrail, with a sentence saying why. */

@@ -254,24 +254,6 @@ bool sy_eng_valid_name(const char *s, size_t max)
     return sy_utf8_valid(s, n);
 }
 
-int sy_eng_only_fields(const json_t *o, const char *const *allowed, const char *at, sy_err_t *err)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)o, k, v)
-    {
-        size_t i = 0;
-        while (allowed[i] && strcmp(allowed[i], k) != 0)
-            i++;
-        if (!allowed[i]) {
-            char f[64];
-            snprintf(f, sizeof(f), "%s%s%.40s", at, *at ? "." : "", k);
-            return sy_err_set(err, SY_EUNKNOWN, f, "unknown field \"%.64s\"", k);
-        }
-    }
-    return 0;
-}
-
 int sy_engine_workspace_create(sy_engine_t *eng, const char *name, int64_t *id, sy_err_t *err)
 {
     if (!sy_eng_valid_name(name, 64))

@@ -285,8 +285,6 @@ int sy_exp_promote(sy_engine_t *eng, const sy_principal_t *actor, struct experim
  * guardrail of steps holds it (docs/spec-auto-promotion.md says why). */
 int sy_exp_promote_full(sy_engine_t *eng, struct experiment *e, size_t winner,
                         const struct promo_evidence *ev, sy_err_t *err);
-/* Refuses any key of `body` not in the NULL-terminated `allowed` (-EINVAL naming it). */
-int sy_exp_only_fields(const json_t *body, const char *const *allowed, sy_err_t *err);
 
 /* Loads every experiment's allocation changes (start-up). */
 int sy_exp_changes_open(sy_engine_t *eng, sy_err_t *err);

@@ -245,10 +245,6 @@ int sy_eng_oom(sy_err_t *err);
  * -ENOMEM leaves it as it was. */
 int sy_eng_grow(void **p, size_t *cap, size_t need, size_t size);
 
-/* Refuses any key of `o` not in the NULL-terminated `allowed`, naming it under `at`
- * ("safety.speed", "events[3].colour"; "" for the top level). */
-int sy_eng_only_fields(const json_t *o, const char *const *allowed, const char *at, sy_err_t *err);
-
 /* 1 to `max` bytes, no control characters. */
 bool sy_eng_valid_name(const char *s, size_t max);
 

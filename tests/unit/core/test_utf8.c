@@ -53,7 +53,23 @@ static void utf8_clean_replaces_bad_bytes_and_never_cuts_a_sequence(void **state
     assert_string_equal(out, "");
 }
 
+static void utf8_text_is_one_to_max_bytes_of_utf8_without_controls(void **state)
+{
+    (void)state;
+    assert_true(sy_utf8_text("a", 1));
+    assert_true(sy_utf8_text("caf\xc3\xa9", 5));
+    assert_false(sy_utf8_text("caf\xc3\xa9", 4)); /* 5 bytes */
+    assert_false(sy_utf8_text("", 10));
+    assert_false(sy_utf8_text(NULL, 10));
+    assert_false(sy_utf8_text("tab\there", 64));
+    assert_false(sy_utf8_text("del\x7f", 64));
+    assert_false(sy_utf8_text("bad\xff", 64));
+    assert_false(sy_utf8_text("\xe2\x82", 64)); /* a cut sequence */
+    assert_true(sy_utf8_text("with space", 10));
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(utf8_text_is_one_to_max_bytes_of_utf8_without_controls),
     cmocka_unit_test(utf8_takes_every_length_and_refuses_what_rfc_3629_refuses),
     cmocka_unit_test(utf8_clean_replaces_bad_bytes_and_never_cuts_a_sequence),
 };
