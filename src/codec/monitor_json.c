@@ -90,14 +90,6 @@ const char *sy_auto_action_name(sy_auto_action_t a)
     return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "error";
 }
 
-/* As the results name a decision (engine/results.c). */
-static const char *decision_name(sy_decision_t d)
-{
-    return d == SY_DECISION_PROMOTE     ? "promote"
-           : d == SY_DECISION_TERMINATE ? "terminate"
-                                        : "continue";
-}
-
 json_t *sy_exp_split_json(const sy_exp_split_t *s)
 {
     json_t *o = json_object();
@@ -112,7 +104,7 @@ static json_t *outcome_json(const sy_auto_outcome_t *x)
     json_t *o =
         json_pack("{sssI}", "experiment", x->experiment, "workspace", (json_int_t)x->workspace);
     if (x->has_decision)
-        set(&o, "decision", json_string(decision_name(x->decision)));
+        set(&o, "decision", json_string(sy_decision_name(x->decision)));
     if (x->has_winner)
         set(&o, "winner", json_string(x->winner));
     set(&o, "action", json_string(sy_auto_action_name(x->action)));

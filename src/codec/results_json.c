@@ -18,13 +18,6 @@ static json_t *num_or_null(bool has, double v)
     return has && isfinite(v) ? json_real(v) : json_null();
 }
 
-static const char *decision_name(sy_decision_t d)
-{
-    return d == SY_DECISION_PROMOTE     ? "promote"
-           : d == SY_DECISION_TERMINATE ? "terminate"
-                                        : "continue";
-}
-
 static const char *verdict_name(sy_verdict_t v)
 {
     static const char *const names[] = {"pending", "winner", "worse", "harmful", "futile"};
@@ -190,13 +183,13 @@ json_t *sy_results_json(const sy_exp_results_t *x)
             arms = NULL;
         }
     int w = x->r.winner;
-    return json_pack("{sssssssfsbsososssososI}", "experiment", x->experiment, "state", x->state,
-                     "metric", x->metric == SY_METRIC_CONVERSION ? "conversion" : "mean",
-                     "runtime_hours", x->runtime_hours, "sequential", x->sequential, "variants",
-                     arms, "srm", srm_json(x), "decision", decision_name(x->r.decision), "winner",
-                     w >= 0 && (size_t)w < x->n_variants ? json_string(x->variants[w].key)
-                                                         : json_null(),
-                     "reasons", reasons_json(&x->r), "units", (json_int_t)x->units);
+    return json_pack(
+        "{sssssssfsbsososssososI}", "experiment", x->experiment, "state", x->state, "metric",
+        x->metric == SY_METRIC_CONVERSION ? "conversion" : "mean", "runtime_hours",
+        x->runtime_hours, "sequential", x->sequential, "variants", arms, "srm", srm_json(x),
+        "decision", sy_decision_name(x->r.decision), "winner",
+        w >= 0 && (size_t)w < x->n_variants ? json_string(x->variants[w].key) : json_null(),
+        "reasons", reasons_json(&x->r), "units", (json_int_t)x->units);
 }
 
 json_t *sy_promotion_json(const sy_exp_promotion_t *p)

@@ -232,8 +232,8 @@ bool sy_experiment_rule_plan(const sy_experiment_in_t *in, size_t arm, sy_rule_p
     double n = (double)(*n_max = sy_stats_rule_horizon(plan, SY_EXP_TARGET_POWER));
     if (!*n_max)
         return false;
-    double look = fmax(per_hour * (in->look_hours > 0 ? in->look_hours : 1),
-                       ceil(n / PLAN_MAX_LOOKS));
+    double look =
+        fmax(per_hour * (in->look_hours > 0 ? in->look_hours : 1), ceil(n / PLAN_MAX_LOOKS));
     plan->units_per_look = (int64_t)fmax(1, look);
     return true;
 }
@@ -646,4 +646,11 @@ void sy_experiment_decide(const sy_experiment_in_t *in, sy_experiment_result_t *
     for (size_t i = 0; i < in->n_arms; i++)
         if (i != in->control)
             lacks(in, r, i);
+}
+
+const char *sy_decision_name(sy_decision_t d)
+{
+    return d == SY_DECISION_PROMOTE     ? "promote"
+           : d == SY_DECISION_TERMINATE ? "terminate"
+                                        : "continue";
 }

@@ -126,8 +126,8 @@ typedef struct sy_experiment_in {
     bool has_srm_seq;
     double srm_seq_p;     /* its running p */
     double srm_seq_log_e; /* its log e-value now */
-    double look_hours; /* hours between the looks that decide (the auto-promotion checks);
-                          0: one */
+    double look_hours;    /* hours between the looks that decide (the auto-promotion checks);
+                             0: one */
     /* The promotion curves of the rule's power (sy_experiment_rule_plan), by arm, when the
      * caller keeps them (the engine recomputes them hourly: a sequential one costs ~10 ms);
      * an entry NULL: no plan for that arm. NULL: computed here, at every call. */
@@ -205,6 +205,9 @@ typedef enum sy_decision {
     SY_DECISION_TERMINATE,
 } sy_decision_t;
 
+/* "continue", "promote", "terminate": the name the API and the logs give a decision. */
+const char *sy_decision_name(sy_decision_t d);
+
 typedef struct sy_experiment_result {
     bool has_srm;         /* false before any unit */
     sy_srm_t srm;         /* chi-square over every variant, against the weights now */
@@ -223,8 +226,8 @@ typedef struct sy_experiment_result {
 /* The plan of treatment `arm`'s promotion curve, up to *n_max control units: the rule as
  * the analysis applies it (the test in use at Holm's first step, read at every look of
  * `look_hours` at the traffic so far, at most 256 of them; the gate; min_sample and
- * min_runtime), for the planned lift at the levels and sds seen so far. False when there is none (no control level yet, no
- * planned lift, a rate of 0 or 1). */
+ * min_runtime), for the planned lift at the levels and sds seen so far. False when there is none
+ * (no control level yet, no planned lift, a rate of 0 or 1). */
 bool sy_experiment_rule_plan(const sy_experiment_in_t *in, size_t arm, sy_rule_plan_t *plan,
                              int64_t *n_max);
 

@@ -202,8 +202,6 @@ void sy_exp_analysis_in(const sy_engine_t *eng, const struct experiment *e, sy_a
 /* The results of `e` into *r (owned: free()); -EINVAL only for contradicting aggregates. */
 int sy_exp_analyse(const sy_engine_t *eng, struct experiment *e, sy_experiment_result_t **r,
                    sy_err_t *err);
-/* "promote", "continue", "terminate". */
-const char *sy_exp_decision_name(sy_decision_t d);
 /* {variant: points} of the current allocation (new reference). */
 json_t *sy_exp_weights_json(const struct experiment *e);
 /* The experiment as the API shows it (sy_exp_view written by codec/experiment_json.c: the

@@ -55,13 +55,6 @@ void sy_exp_analysis_in(const sy_engine_t *eng, const struct experiment *e, sy_a
                                .look_hours = (double)eng->timers.auto_promotion_ms / 3.6e6};
 }
 
-const char *sy_exp_decision_name(sy_decision_t d)
-{
-    return d == SY_DECISION_PROMOTE     ? "promote"
-           : d == SY_DECISION_TERMINATE ? "terminate"
-                                        : "continue";
-}
-
 /* Whether two plans are the same (the same curve): a plan is made of its inputs on a grid
  * (core/experiment.c), so it changes when they move a step, and the curve is a function of
  * it alone: cached or not, before a restart or after, the same data give the same power. */
