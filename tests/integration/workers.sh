@@ -111,7 +111,13 @@ rm -f "$TMP"/sy.db*
 start_server "$SY" --admin-token-file "$TMP/admin2" --quiet --workers 2
 python3 "$HERE/workers_hostile.py" "$PORT" busy 8 20 "$(cat "$TMP/admin2")" >"$TMP/busy" 2>"$TMP/busy.err" &
 LOAD=$!
-sleep 1
+# the signal comes once the changes do (python starts slowly on a loaded machine)
+i=0
+while [ $i -lt 100 ] && ! curl -s -f -o /dev/null -H "Authorization: Bearer $(cat "$TMP/admin2")" "$URL/v1/flags/busy-0"; do
+    sleep 0.1
+    i=$((i + 1))
+done
+sleep 0.5
 kill -TERM "$PID"
 i=0
 while [ $i -lt 60 ] && ! grep -q 'event=shutdown' "$TMP/log"; do
