@@ -107,3 +107,23 @@ json_t *sy_notifications_json(json_t *list, const sy_notification_counts_t *c)
                      (json_int_t)c->pending, "delivered", (json_int_t)c->delivered, "failed",
                      (json_int_t)c->failed);
 }
+
+const char *sy_health_state_name(sy_health_state_t s)
+{
+    return s == SY_HEALTHY ? "healthy" : s == SY_DEGRADED ? "degraded" : "unhealthy";
+}
+
+json_t *sy_health_aggregate_json(const sy_health_component_t *v, size_t n,
+                                 sy_health_state_t overall)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < n; i++)
+        if (json_array_append_new(list, json_pack("{ssssss}", "name", v[i].name, "state",
+                                                  sy_health_state_name(v[i].state), "reason",
+                                                  v[i].reason)) < 0) {
+            json_decref(list);
+            return NULL;
+        }
+    return list ? json_pack("{ssso}", "overall", sy_health_state_name(overall), "components", list)
+                : NULL;
+}

@@ -38,4 +38,9 @@ json_t *sy_kill_switch_json(const sy_kill_switch_t *k);
 /* The inner object alone: what the engine stores and audits (one writer for both). */
 json_t *sy_kill_switch_state_json(const sy_kill_switch_t *k);
 
+/* GET /health/aggregate: {"overall", "components": [{"name", "state", "reason"}]}. */
+const char *sy_health_state_name(sy_health_state_t s);
+json_t *sy_health_aggregate_json(const sy_health_component_t *v, size_t n,
+                                 sy_health_state_t overall);
+
 #endif

@@ -301,7 +301,7 @@ extern const int64_t sy_commit_us_le[SY_COMMIT_TIME_BUCKETS];   /* µs; last INT
 typedef struct sy_engine_counters {
     int64_t events_written[3]; /* by sy_event_kind_t: rows the event log gained */
     int64_t events_skipped[3]; /* an id the workspace had, or an exposure that changed nothing */
-    int64_t commits, commit_failures; /* group commits of events and KPI events */
+    int64_t commits, commit_failures;            /* group commits of events and KPI events */
     int64_t commit_size[SY_COMMIT_SIZE_BUCKETS]; /* commits by the events and KPI events in them */
     int64_t commit_size_sum;
     int64_t commit_us[SY_COMMIT_TIME_BUCKETS]; /* commits by how long they took */
@@ -1384,5 +1384,33 @@ int sy_engine_notifications(sy_engine_t *eng, const sy_principal_t *actor,
 /* `fn(arg)` runs (on the engine's thread, from sy_engine_tick) after a change queued a
  * notification: the notifier wakes up instead of waiting for its next poll. */
 void sy_engine_on_notification(sy_engine_t *eng, void (*fn)(void *arg), void *arg);
+
+/* ---- aggregate health (aggregate.c) ---------------------------------------------------------- */
+
+typedef enum sy_health_state { SY_HEALTHY, SY_DEGRADED, SY_UNHEALTHY } sy_health_state_t;
+
+/* One part of the service as an operator looks at it. */
+typedef struct sy_health_component {
+    char name[96]; /* "store", "ingest", "notifier", "kill_switch", "auto_promotion",
+                      "tripwire:DOMAIN/METRIC", "route:NAME" */
+    sy_health_state_t state;
+    char reason[200]; /* why, in a sentence with its numbers */
+} sy_health_component_t;
+
+/* Every component's state for the caller's workspace (the store, the ingest queue and the
+ * timers are the process's) into *out, an array of *n (owned: free()), and the worst of
+ * them into *overall. The rules, each with its reason:
+ * - store: unhealthy when it does not answer;
+ * - ingest: degraded while more than 1,000 submissions wait, or when the last group commit
+ *   failed;
+ * - notifier: degraded with deliveries failed or more than 100 pending;
+ * - kill_switch: degraded while engaged (production actions are refused);
+ * - auto_promotion: degraded when its timer is off or in dry run;
+ * - each tripwire: degraded while triggered;
+ * - each route: unhealthy while its breaker is open, degraded half-open or disabled.
+ * -ENOMEM. */
+int sy_engine_health_aggregate(sy_engine_t *eng, const sy_principal_t *actor,
+                               sy_health_component_t **out, size_t *n, sy_health_state_t *overall,
+                               sy_err_t *err);
 
 #endif

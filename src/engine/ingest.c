@@ -914,6 +914,7 @@ static void count_batch(sy_engine_t *eng, const struct batch *b, int64_t us)
     add(&c->commits, 1);
     if (b->rc < 0 || b->kpi_rc < 0)
         add(&c->commit_failures, 1);
+    atomic_store_explicit(&c->last_failed, b->rc < 0 || b->kpi_rc < 0, memory_order_relaxed);
     bucket(c->commit_size, sy_commit_size_le, size);
     add(&c->commit_size_sum, size);
     bucket(c->commit_us, sy_commit_us_le, us);

@@ -155,6 +155,7 @@ struct sy_engine {
         atomic_llong commit_size[SY_COMMIT_SIZE_BUCKETS], commit_size_sum;
         atomic_llong commit_us[SY_COMMIT_TIME_BUCKETS], commit_us_sum;
         atomic_llong queued;
+        atomic_bool last_failed; /* the last group commit failed */
     } counted;
     bool bound;                                          /* sy_engine_bind_thread: */
     pthread_t owner; /* the only thread that may change anything */

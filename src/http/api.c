@@ -371,3 +371,18 @@ void sy_api_loops(struct call *c)
     }
     reply_json(c, 200, json_pack("{sososs}", "loops", loops, "le_us", le, "unit", "microseconds"));
 }
+
+/* GET /health/aggregate (viewer): every component's state for the caller's workspace and
+ * the worst of them; 503 when that is unhealthy, so that a monitor may read the status
+ * alone. */
+void sy_api_health_aggregate(struct call *c)
+{
+    sy_health_component_t *v = NULL;
+    size_t n = 0;
+    sy_health_state_t overall = SY_HEALTHY;
+    sy_err_t err = {0};
+    int rc = sy_engine_health_aggregate(c->eng, &c->who, &v, &n, &overall, &err);
+    json_t *out = rc < 0 ? NULL : sy_health_aggregate_json(v, n, overall);
+    free(v);
+    reply_result(c, rc, overall == SY_UNHEALTHY ? 503 : 200, out, &err);
+}

@@ -226,6 +226,7 @@ void sy_ofrep_evaluate(struct call *c, const char *key); /* NULL key: bulk */
 void sy_ofrep_refuse(struct call *c, const char *key, const char *why);
 void sy_api_loops(struct call *c);
 void sy_api_metrics(struct call *c);
+void sy_api_health_aggregate(struct call *c);
 void sy_api_loops_reset(struct call *c);
 void sy_api_index(struct call *c);
 void sy_api_flag_list(struct call *c);

@@ -47,6 +47,8 @@ const struct sy_endpoint sy_endpoints[] = {
      sy_api_loops_reset, NULL},
 
     {SY_GET, "/v1", SDK, AUTH_TOKEN, false, BODY_NONE, NULL, NULL, sy_api_index, NULL},
+    {SY_GET, "/health/aggregate", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
+     sy_api_health_aggregate, NULL},
 
     {SY_GET, "/v1/flags", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL, sy_api_flag_list, NULL},
     {SY_GET, "/v1/flags/{key}", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL, sy_api_flag_get,
