@@ -28,6 +28,8 @@ static void usage(FILE *to)
                 "\n"
                 "commands:\n"
                 "  allocation   an experiment's traffic: show, apply a guarded step\n"
+                "  emergency-rollback\n"
+                "               every running experiment to control, every route to legacy\n"
                 "  eval         evaluate one flag of a flagd document for a context\n"
                 "  events       send experiment events to a server (switchyard events --help)\n"
                 "  experiment   experiments on a server: create, list, show, start, stop,\n"
@@ -97,6 +99,8 @@ int main(int argc, char **argv)
         return sy_cli_risk(argc - 2, argv + 2);
     if (strcmp(cmd, "killswitch") == 0)
         return sy_cli_killswitch(argc - 2, argv + 2);
+    if (strcmp(cmd, "emergency-rollback") == 0)
+        return sy_cli_emergency_rollback(argc - 2, argv + 2);
     if (strcmp(cmd, "notify") == 0)
         return sy_cli_notify(argc - 2, argv + 2);
     if (strcmp(cmd, "proxy") == 0)

@@ -365,3 +365,53 @@ int sy_cli_killswitch(int argc, char **argv)
             "Each takes --server URL, --token TOKEN and --json.\n");
     return asked ? 0 : SY_EXIT_USAGE;
 }
+
+/* ---- emergency-rollback ------------------------------------------------------------------------
+ */
+
+int sy_cli_emergency_rollback(int argc, char **argv)
+{
+    const char *prog = "switchyard emergency-rollback";
+    struct sy_arg a[] = {
+        SY_CLIENT_ARGS,
+        {"reason", "TEXT", "why (required)", 0, NULL, NULL, 0},
+    };
+    int status;
+    if (!sy_client_parse(prog, NULL, a, 4, argc, argv, NULL, &status))
+        return status;
+    if (!a[3].value) {
+        fprintf(stderr, "%s: --reason is required\n", prog);
+        return SY_EXIT_USAGE;
+    }
+    sy_client_t *c = sy_client_new(prog, a[SY_CA_SERVER].value, a[SY_CA_TOKEN].value);
+    json_t *body = c ? json_pack("{ss}", "reason", a[3].value) : NULL;
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    json_t *r = NULL;
+    long code =
+        text ? sy_client_call(c, "POST", "/v1/emergency-rollback", text, strlen(text), &r) : 0;
+    free(text);
+    int rc = code == 200 ? 0 : 1;
+    if (!c) {
+        rc = SY_EXIT_USAGE;
+    } else if (a[SY_CA_JSON].value && r) {
+        char *out = json_dumps(r, JSON_INDENT(2));
+        printf("%s\n", out ? out : "");
+        free(out);
+    } else if (code == 200 || (code == 500 && json_object_get(r, "took_ms"))) {
+        printf("rolled back %lld experiments to control and %lld routes to legacy in %.0f ms\n",
+               (long long)json_integer_value(json_object_get(r, "experiments_rolled_back")),
+               (long long)json_integer_value(json_object_get(r, "routes_disabled")),
+               json_number_value(json_object_get(r, "took_ms")));
+        if (code != 200)
+            fprintf(stderr, "%s: %lld experiments and %lld routes could not: %s\n", prog,
+                    (long long)json_integer_value(json_object_get(r, "experiments_failed")),
+                    (long long)json_integer_value(json_object_get(r, "routes_failed")),
+                    json_string_value(json_object_get(r, "first_failure")));
+    } else if (code) {
+        sy_client_report(c, NULL, code, r);
+    }
+    json_decref(r);
+    sy_client_free(c);
+    return rc;
+}

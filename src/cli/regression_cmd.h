@@ -10,5 +10,8 @@ int sy_cli_kpi(int argc, char **argv);        /* send FILE|- */
 int sy_cli_tripwire(int argc, char **argv);   /* policies | set ... | evaluate ... | state */
 int sy_cli_risk(int argc, char **argv);       /* reserve ... | ledger [--day D] */
 int sy_cli_killswitch(int argc, char **argv); /* on | off | status */
+/* `switchyard emergency-rollback --reason TEXT`: every experiment to control, every route
+ * to legacy. */
+int sy_cli_emergency_rollback(int argc, char **argv);
 
 #endif

@@ -127,3 +127,19 @@ json_t *sy_health_aggregate_json(const sy_health_component_t *v, size_t n,
     return list ? json_pack("{ssso}", "overall", sy_health_state_name(overall), "components", list)
                 : NULL;
 }
+
+#define EMERG(m) offsetof(sy_emergency_request_t, m)
+static const sy_field_t emergency_fields[] = {
+    {"reason", SY_K_TEXT, EMERG(reason), SY_UNTRACKED, .required = true, .hi = 400,
+     .says = "why, 1 to 400 characters"},
+};
+const sy_schema_t sy_emergency_request_schema = SY_SCHEMA(emergency_fields);
+
+json_t *sy_emergency_report_json(const sy_emergency_report_t *r, double took_ms)
+{
+    return json_pack(
+        "{sIsIsIsIsosf}", "experiments_rolled_back", (json_int_t)r->experiments, "routes_disabled",
+        (json_int_t)r->routes, "experiments_failed", (json_int_t)r->experiments_failed,
+        "routes_failed", (json_int_t)r->routes_failed, "first_failure",
+        r->first_failure[0] ? json_string(r->first_failure) : json_null(), "took_ms", took_ms);
+}

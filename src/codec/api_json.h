@@ -43,4 +43,13 @@ const char *sy_health_state_name(sy_health_state_t s);
 json_t *sy_health_aggregate_json(const sy_health_component_t *v, size_t n,
                                  sy_health_state_t overall);
 
+/* POST /v1/emergency-rollback: {"reason"} (required, 1 to 400 characters). */
+typedef struct sy_emergency_request {
+    const char *reason;
+} sy_emergency_request_t;
+extern const sy_schema_t sy_emergency_request_schema;
+/* {"experiments_rolled_back", "routes_disabled", "experiments_failed", "routes_failed",
+ * "first_failure" (null when none), "took_ms"}. */
+json_t *sy_emergency_report_json(const sy_emergency_report_t *r, double took_ms);
+
 #endif

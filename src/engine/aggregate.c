@@ -162,3 +162,60 @@ int sy_engine_health_aggregate(sy_engine_t *eng, const sy_principal_t *actor,
     *overall = l.worst;
     return 0;
 }
+
+/* ---- emergency rollback --------------------------------------------------------------------- */
+
+static void failed(sy_emergency_report_t *out, const char *what, const char *name,
+                   const sy_err_t *e)
+{
+    if (!out->first_failure[0])
+        snprintf(out->first_failure, sizeof(out->first_failure), "%s %.64s: %.120s", what, name,
+                 e->msg);
+}
+
+int sy_engine_emergency_rollback(sy_engine_t *eng, const sy_principal_t *actor, const char *reason,
+                                 sy_emergency_report_t *out, sy_err_t *err)
+{
+    *out = (sy_emergency_report_t){0};
+    char why[600];
+    snprintf(why, sizeof(why), "emergency rollback: %.400s", reason && *reason ? reason : "-");
+    sy_experiment_t *x = NULL;
+    size_t n = 0;
+    int rc = sy_engine_experiment_list(eng, actor, &x, &n, err);
+    if (rc < 0)
+        return rc;
+    sy_rollback_request_t req = {.reason = why};
+    for (size_t i = 0; i < n; i++) {
+        const char *st = x[i].state;
+        if (strcmp(st, "running") != 0 && strcmp(st, "promoting") != 0 &&
+            strcmp(st, "promoted") != 0)
+            continue;
+        sy_err_t e = {0};
+        if (sy_engine_experiment_rollback(eng, actor, x[i].def.key, &req, &e) == 0) {
+            out->experiments++;
+        } else {
+            out->experiments_failed++;
+            failed(out, "experiment", x[i].def.key, &e);
+        }
+    }
+    free(x);
+    sy_routes_t *rs = NULL;
+    if ((rc = sy_engine_route_list(eng, actor, &rs, err)) < 0)
+        return rc;
+    sy_route_enabled_change_t off = {.enabled = false, .reason = why};
+    for (size_t i = 0; i < rs->n; i++) {
+        if (!rs->r[i].enabled)
+            continue;
+        sy_err_t e = {0};
+        sy_routes_t *after = NULL;
+        if (sy_engine_route_enabled(eng, actor, rs->r[i].name, &off, &after, &e) == 0) {
+            out->routes++;
+        } else {
+            out->routes_failed++;
+            failed(out, "route", rs->r[i].name, &e);
+        }
+        sy_routes_free(after);
+    }
+    sy_routes_free(rs);
+    return 0;
+}

@@ -1385,6 +1385,25 @@ int sy_engine_notifications(sy_engine_t *eng, const sy_principal_t *actor,
  * notification: the notifier wakes up instead of waiting for its next poll. */
 void sy_engine_on_notification(sy_engine_t *eng, void (*fn)(void *arg), void *arg);
 
+/* ---- emergency rollback (aggregate.c) ------------------------------------------------------- */
+
+/* What an emergency rollback did: the experiments sent to control, the routes sent to
+ * legacy, and those that failed (with the first failure). */
+typedef struct sy_emergency_report {
+    size_t experiments, routes;               /* rolled back, disabled */
+    size_t experiments_failed, routes_failed; /* each left as it was */
+    char first_failure[200];                  /* "" when none */
+} sy_emergency_report_t;
+
+/* Every running, promoting or promoted experiment of the caller's workspace back to its
+ * control (rolled_back, as sy_engine_experiment_rollback) and every enabled route to legacy
+ * (disabled, as sy_engine_route_enabled: its plan stops too), each its own audited and
+ * notified change with `reason` ("emergency rollback: REASON"). A failure of one leaves it
+ * as it was and the others go on; *out says what happened. -ENOMEM only when the lists
+ * cannot be read. */
+int sy_engine_emergency_rollback(sy_engine_t *eng, const sy_principal_t *actor, const char *reason,
+                                 sy_emergency_report_t *out, sy_err_t *err);
+
 /* ---- aggregate health (aggregate.c) ---------------------------------------------------------- */
 
 typedef enum sy_health_state { SY_HEALTHY, SY_DEGRADED, SY_UNHEALTHY } sy_health_state_t;

@@ -386,3 +386,30 @@ void sy_api_health_aggregate(struct call *c)
     free(v);
     reply_result(c, rc, overall == SY_UNHEALTHY ? 503 : 200, out, &err);
 }
+
+/* POST /v1/emergency-rollback (admin): every running experiment to its control and every
+ * route to legacy, timed. 200 when all went back, 500 naming the first failure otherwise
+ * (the report beside the error: what did go back stays back). */
+void sy_api_emergency_rollback(struct call *c)
+{
+    sy_emergency_request_t req = {0};
+    if (!read_body(c, &req))
+        return;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    sy_emergency_report_t r;
+    sy_err_t err = {0};
+    int rc = sy_engine_emergency_rollback(c->eng, &c->who, req.reason, &r, &err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (rc < 0) {
+        reply_err(c, &err);
+        return;
+    }
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    json_t *out = sy_emergency_report_json(&r, ms);
+    if (out && (r.experiments_failed || r.routes_failed))
+        json_object_set_new(
+            out, "error",
+            json_pack("{sssss}", "code", "partial", "message", r.first_failure, "field", ""));
+    reply_json_decimal(c, r.experiments_failed || r.routes_failed ? 500 : 200, out);
+}

@@ -227,6 +227,7 @@ void sy_ofrep_refuse(struct call *c, const char *key, const char *why);
 void sy_api_loops(struct call *c);
 void sy_api_metrics(struct call *c);
 void sy_api_health_aggregate(struct call *c);
+void sy_api_emergency_rollback(struct call *c);
 void sy_api_loops_reset(struct call *c);
 void sy_api_index(struct call *c);
 void sy_api_flag_list(struct call *c);

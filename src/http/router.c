@@ -49,6 +49,8 @@ const struct sy_endpoint sy_endpoints[] = {
     {SY_GET, "/v1", SDK, AUTH_TOKEN, false, BODY_NONE, NULL, NULL, sy_api_index, NULL},
     {SY_GET, "/health/aggregate", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_health_aggregate, NULL},
+    {SY_POST, "/v1/emergency-rollback", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL, NULL,
+     sy_api_emergency_rollback, &sy_emergency_request_schema},
 
     {SY_GET, "/v1/flags", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL, sy_api_flag_list, NULL},
     {SY_GET, "/v1/flags/{key}", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL, sy_api_flag_get,
