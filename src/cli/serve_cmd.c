@@ -66,6 +66,7 @@ enum {
     O_LOOP_CPU,
     O_METRICS_MAX_FLAGS,
     O_METRICS_LISTEN,
+    O_METRICS_REFRESH,
     /* the server-wide defaults of experiments' safety settings (safety_opts below) */
     O_AP_MIN_SAMPLE,
     O_AP_MIN_CONFIDENCE,
@@ -100,6 +101,7 @@ static const char *const defaults[O_COUNT] = {
     [O_MAX_BODY] = "16777216",
     [O_RATE_LIMIT] = "0",
     [O_METRICS_MAX_FLAGS] = "500",
+    [O_METRICS_REFRESH] = "5",
     [O_WORKSPACE] = "default",
     [O_IDLE_TIMEOUT] = "60",
     [O_HEADER_TIMEOUT] = "10",
@@ -682,6 +684,10 @@ int sy_cli_serve(int argc, char **argv)
                               "also serve GET /metrics here without a token, on a thread of its "
                               "own (bind it where only your scrapers reach it; default: none)",
                               0, NULL, NULL, 0},
+        [O_METRICS_REFRESH] = {"metrics-refresh", "SECONDS",
+                               "how often /metrics' view of experiments, routes, tripwires "
+                               "and workspaces is rebuilt (default 5; 1 to 3600)",
+                               0, NULL, NULL, 0},
         [O_METRICS_MAX_FLAGS] = {"metrics-max-flags", "N",
                                  "flags per workspace that /metrics names; the others are summed "
                                  "as flag=\"other\" (default 500; 0 to 100000)",
@@ -744,6 +750,13 @@ int sy_cli_serve(int argc, char **argv)
         return SY_EXIT_USAGE;
     }
     hopts.metrics_max_flags = (size_t)max_flags;
+    int64_t metrics_refresh;
+    if (sy_args_int64(prog, "metrics-refresh", opt[O_METRICS_REFRESH], &metrics_refresh) < 0)
+        return SY_EXIT_USAGE;
+    if (metrics_refresh < 1 || metrics_refresh > 3600) {
+        fprintf(stderr, "%s: --metrics-refresh: between 1 and 3600 seconds\n", prog);
+        return SY_EXIT_USAGE;
+    }
     if (sy_args_double(prog, "rate-limit", opt[O_RATE_LIMIT], &hopts.rate_limit) < 0)
         return SY_EXIT_USAGE;
     if (!(hopts.rate_limit >= 0 && hopts.rate_limit <= 1e9)) {
@@ -930,6 +943,7 @@ int sy_cli_serve(int argc, char **argv)
                                  .health_ms = health_s * 1000,
                                  .regression_ms = regression_s * 1000};
     sy_engine_set_timers(eng, &timers);
+    sy_engine_set_board_refresh(eng, metrics_refresh * 1000);
     char secret[SY_TOKEN_MAX];
     bool created;
     if (sy_engine_bootstrap(eng, opt[O_WORKSPACE], secret, sizeof(secret), &created, &err) < 0) {

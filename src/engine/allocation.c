@@ -603,6 +603,10 @@ int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experime
                  winner); /* room was made */
         sy_exp_change_begins(e, &e->changes[e->n_changes - 1]);
         e->replayed_changes = e->n_changes;
+        int kind = strcmp(action, "step") == 0 ? 0 : strcmp(action, "promote") == 0 ? 1 : 2;
+        atomic_llong *c = &eng->counted.changes[kind][actor && actor->token_id ? 1 : 0];
+        atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
         if (e->record_exposures && sy_exp_is_active(was) != sy_exp_is_active(state))
             eng->x->n_recording += sy_exp_is_active(state) ? 1 : -1;
         if (after_out) /* the experiment as committed, made before the commit */

@@ -147,6 +147,7 @@ int sy_engine_open(sy_engine_t **out, const sy_engine_opts_t *opts, sy_err_t *er
     eng->fake_ms = opts->fake_start_ms; /* the engine's own clock: sy_engine_advance */
     eng->fractional = opts->fractional;
     pthread_mutex_init(&eng->view_lock, NULL);
+    pthread_mutex_init(&eng->board_lock, NULL);
     eng->max_units = opts->max_units;
     eng->db = opts->db ? strdup(opts->db) : NULL;
     eng->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
@@ -188,6 +189,8 @@ void sy_engine_close(sy_engine_t *eng)
     sy_eng_experiments_close(eng);
     sy_eng_routes_close(eng);
     free(eng->health_done);
+    sy_eng_board_close(eng);
+    pthread_mutex_destroy(&eng->board_lock);
     sy_eng_view_close(eng);
     free(eng->ws);
     free(eng->tokens);

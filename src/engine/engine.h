@@ -306,7 +306,8 @@ typedef struct sy_engine_counters {
     int64_t commit_size_sum;
     int64_t commit_us[SY_COMMIT_TIME_BUCKETS]; /* commits by how long they took */
     int64_t commit_us_sum;
-    int64_t queued; /* submissions waiting for the next commit, as the loop last saw them */
+    int64_t queued;        /* submissions waiting for the next commit, as the loop last saw them */
+    int64_t changes[3][2]; /* allocation changes: [step, promote, rollback][auto, manual] */
 } sy_engine_counters_t;
 void sy_engine_counters(sy_engine_t *eng, sy_engine_counters_t *out);
 
@@ -1384,6 +1385,77 @@ int sy_engine_notifications(sy_engine_t *eng, const sy_principal_t *actor,
 /* `fn(arg)` runs (on the engine's thread, from sy_engine_tick) after a change queued a
  * notification: the notifier wakes up instead of waiting for its next poll. */
 void sy_engine_on_notification(sy_engine_t *eng, void (*fn)(void *arg), void *arg);
+
+/* ---- the board: the state /metrics shows (board.c) ------------------------------------------ */
+
+typedef struct sy_board_arm {
+    char key[SY_EXP_VARIANT_MAX + 1];
+    int64_t weight; /* percentage points now */
+    int64_t units, conversions, errors;
+    bool compared;     /* a treatment compared with control: the two below hold */
+    double confidence; /* 1 - the p used, Holm-adjusted (what min_confidence is checked against) */
+    bool has_seq;
+    double always_valid_p;
+} sy_board_arm_t;
+
+typedef struct sy_board_exp {
+    int64_t ws;
+    char key[SY_EXP_KEY_MAX + 1];
+    char state[SY_EXP_STATE_LEN];
+    bool has_results; /* running or promoting, and its results computed */
+    bool srm_mismatch;
+    double srm_p;
+    size_t n_arms;
+    sy_board_arm_t arms[SY_EXP_MAX_ARMS];
+} sy_board_exp_t;
+
+typedef struct sy_board_route {
+    int64_t ws;
+    char name[SY_ROUTE_MAX_NAME + 1];
+    double percentage;
+    bool enabled;
+    const char *breaker; /* "closed", "open", "half_open" (a constant) */
+    bool has_plan;
+    int plan_step; /* the plan's step the percentage is at: 0 below the first, 1.. */
+    int plan_steps;
+} sy_board_route_t;
+
+typedef struct sy_board_trip {
+    int64_t ws;
+    char domain[SY_KPI_NAME_MAX + 1], metric[SY_KPI_NAME_MAX + 1];
+    bool enabled, triggered, has_values;
+    double drop_fraction;
+} sy_board_trip_t;
+
+typedef struct sy_board_ws {
+    int64_t ws;
+    bool kill_switch;
+    int64_t pending, delivered, failed; /* notifications */
+} sy_board_ws_t;
+
+/* What the engine's state looked like at `built_ms`: built on the engine's thread by
+ * sy_engine_tick every refresh (sy_engine_set_board_refresh), read by any thread.
+ * Immutable; every array is the board's. */
+typedef struct sy_board {
+    int64_t built_ms;
+    double build_seconds; /* how long building it took */
+    sy_board_exp_t *exps;
+    size_t n_exps;
+    sy_board_route_t *routes;
+    size_t n_routes;
+    sy_board_trip_t *trips;
+    size_t n_trips;
+    sy_board_ws_t *wss;
+    size_t n_ws;
+} sy_board_t;
+
+/* The last board built, a counted reference (given back with sy_board_release), or NULL
+ * before the first. Any thread. */
+const sy_board_t *sy_engine_board(sy_engine_t *eng);
+void sy_board_release(const sy_board_t *b);
+/* The tick builds a board every `ms` (at least 1,000) from now on; none is built before
+ * this is called (serve calls it with --metrics-refresh). */
+void sy_engine_set_board_refresh(sy_engine_t *eng, int64_t ms);
 
 /* ---- emergency rollback (aggregate.c) ------------------------------------------------------- */
 

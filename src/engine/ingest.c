@@ -938,6 +938,9 @@ void sy_engine_counters(sy_engine_t *eng, sy_engine_counters_t *out)
         out->commit_us[i] = READ(commit_us[i]);
     out->commit_us_sum = READ(commit_us_sum);
     out->queued = READ(queued);
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 2; b++)
+            out->changes[a][b] = READ(changes[a][b]);
 #undef READ
 }
 

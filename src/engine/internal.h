@@ -156,10 +156,22 @@ struct sy_engine {
         atomic_llong commit_us[SY_COMMIT_TIME_BUCKETS], commit_us_sum;
         atomic_llong queued;
         atomic_bool last_failed; /* the last group commit failed */
+        /* allocation changes by action (step, promote, rollback) and by whom (a timer, a
+         * person): sy_engine_counters */
+        atomic_llong changes[3][2];
     } counted;
-    bool bound;                                          /* sy_engine_bind_thread: */
+    /* what /metrics shows of the state (board.c): the last board built, and when */
+    pthread_mutex_t board_lock;
+    const struct sy_board *board;
+    int64_t board_ms, board_refresh_ms;
+    bool bound;      /* sy_engine_bind_thread: */
     pthread_t owner; /* the only thread that may change anything */
 };
+
+/* board.c: builds a new board when the last is `board_refresh_ms` old (the tick's); frees
+ * the last one (close). */
+void sy_eng_board_tick(sy_engine_t *eng, int64_t now);
+void sy_eng_board_close(sy_engine_t *eng);
 
 /* Asserts that the caller is the engine's thread, if it has one (sy_engine_bind_thread). */
 #define SY_ENG_OWNED(eng) assert(!(eng)->bound || pthread_equal((eng)->owner, pthread_self()))

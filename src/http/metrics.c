@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -139,6 +140,192 @@ static void write_ingest(sy_prom_t *p, sy_engine_t *eng)
     sy_prom_sample(p, "switchyard_ingest_queued_submissions", NULL, 0, (double)k.queued);
 }
 
+/* An experiment's labels: workspace, experiment (and variant). */
+#define EXP_LABELS(e, ws)                                                                          \
+    {"workspace", ws},                                                                             \
+    {                                                                                              \
+        "experiment", (e)->key                                                                     \
+    }
+
+static void write_changes(sy_prom_t *p, const sy_engine_counters_t *k)
+{
+    static const char *const actions[] = {"step", "promote", "rollback"};
+    static const char *const by[] = {"auto", "manual"};
+    sy_prom_family(p, "switchyard_allocation_changes_total", SY_PROM_COUNTER,
+                   "Allocation changes of experiments: guarded steps, promotions and rollbacks, "
+                   "by who made them (auto: the timers, the health monitor; manual: a token).");
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 2; b++)
+            sy_prom_sample(p, "switchyard_allocation_changes_total",
+                           (sy_prom_label_t[]){{"action", actions[a]}, {"by", by[b]}}, 2,
+                           (double)k->changes[a][b]);
+}
+
+static void write_board(sy_prom_t *p, const sy_board_t *b)
+{
+    char ws[24];
+    static const char *const states[] = {"draft",     "running",  "stopped",    "terminated",
+                                         "promoting", "promoted", "rolled_back"};
+    sy_prom_family(p, "switchyard_experiment_state", SY_PROM_GAUGE,
+                   "1 for the state each experiment is in (one series per state).");
+    for (size_t i = 0; i < b->n_exps; i++) {
+        const sy_board_exp_t *e = &b->exps[i];
+        snprintf(ws, sizeof(ws), "%lld", (long long)e->ws);
+        for (size_t s = 0; s < sizeof(states) / sizeof(states[0]); s++)
+            sy_prom_sample(p, "switchyard_experiment_state",
+                           (sy_prom_label_t[]){EXP_LABELS(e, ws), {"state", states[s]}}, 3,
+                           strcmp(e->state, states[s]) == 0);
+    }
+    sy_prom_family(p, "switchyard_experiment_weight_percent", SY_PROM_GAUGE,
+                   "Each variant's share of its experiment's traffic now, in percent.");
+    for (size_t i = 0; i < b->n_exps; i++) {
+        const sy_board_exp_t *e = &b->exps[i];
+        snprintf(ws, sizeof(ws), "%lld", (long long)e->ws);
+        for (size_t a = 0; a < e->n_arms; a++)
+            sy_prom_sample(p, "switchyard_experiment_weight_percent",
+                           (sy_prom_label_t[]){EXP_LABELS(e, ws), {"variant", e->arms[a].key}}, 3,
+                           (double)e->arms[a].weight);
+    }
+    static const struct {
+        const char *name, *help;
+        size_t at;
+    } counts[] = {
+        {"switchyard_experiment_units", "Distinct units exposed to each variant.",
+         offsetof(sy_board_arm_t, units)},
+        {"switchyard_experiment_conversions", "Units of each variant with a successful outcome.",
+         offsetof(sy_board_arm_t, conversions)},
+        {"switchyard_experiment_errors", "Units of each variant that hit an error.",
+         offsetof(sy_board_arm_t, errors)},
+    };
+    for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+        sy_prom_family(p, counts[c].name, SY_PROM_GAUGE, counts[c].help);
+        for (size_t i = 0; i < b->n_exps; i++) {
+            const sy_board_exp_t *e = &b->exps[i];
+            snprintf(ws, sizeof(ws), "%lld", (long long)e->ws);
+            for (size_t a = 0; e->has_results && a < e->n_arms; a++)
+                sy_prom_sample(
+                    p, counts[c].name,
+                    (sy_prom_label_t[]){EXP_LABELS(e, ws), {"variant", e->arms[a].key}}, 3,
+                    (double)*(const int64_t *)((const char *)&e->arms[a] + counts[c].at));
+        }
+    }
+    sy_prom_family(p, "switchyard_experiment_confidence", SY_PROM_GAUGE,
+                   "Each treatment's confidence against control (1 - the p-value used, Holm-"
+                   "adjusted): what safety.min_confidence is checked against.");
+    for (size_t i = 0; i < b->n_exps; i++) {
+        const sy_board_exp_t *e = &b->exps[i];
+        snprintf(ws, sizeof(ws), "%lld", (long long)e->ws);
+        for (size_t a = 0; a < e->n_arms; a++)
+            if (e->arms[a].compared)
+                sy_prom_sample(p, "switchyard_experiment_confidence",
+                               (sy_prom_label_t[]){EXP_LABELS(e, ws), {"variant", e->arms[a].key}},
+                               3, e->arms[a].confidence);
+    }
+    sy_prom_family(p, "switchyard_experiment_always_valid_p", SY_PROM_GAUGE,
+                   "Each treatment's always-valid p-value (experiments with safety.sequential).");
+    for (size_t i = 0; i < b->n_exps; i++) {
+        const sy_board_exp_t *e = &b->exps[i];
+        snprintf(ws, sizeof(ws), "%lld", (long long)e->ws);
+        for (size_t a = 0; a < e->n_arms; a++)
+            if (e->arms[a].compared && e->arms[a].has_seq)
+                sy_prom_sample(p, "switchyard_experiment_always_valid_p",
+                               (sy_prom_label_t[]){EXP_LABELS(e, ws), {"variant", e->arms[a].key}},
+                               3, e->arms[a].always_valid_p);
+    }
+    sy_prom_family(p, "switchyard_experiment_srm_mismatch", SY_PROM_GAUGE,
+                   "1 while an experiment's sample ratio mismatch test rejects its split.");
+    for (size_t i = 0; i < b->n_exps; i++) {
+        const sy_board_exp_t *e = &b->exps[i];
+        snprintf(ws, sizeof(ws), "%lld", (long long)e->ws);
+        if (e->has_results)
+            sy_prom_sample(p, "switchyard_experiment_srm_mismatch",
+                           (sy_prom_label_t[]){EXP_LABELS(e, ws)}, 2, e->srm_mismatch);
+    }
+    sy_prom_family(p, "switchyard_route_percentage", SY_PROM_GAUGE,
+                   "The share of each route's traffic set to go to new, in percent.");
+    for (size_t i = 0; i < b->n_routes; i++) {
+        snprintf(ws, sizeof(ws), "%lld", (long long)b->routes[i].ws);
+        sy_prom_sample(p, "switchyard_route_percentage",
+                       (sy_prom_label_t[]){{"workspace", ws}, {"route", b->routes[i].name}}, 2,
+                       b->routes[i].enabled ? b->routes[i].percentage : 0);
+    }
+    static const char *const breaker[] = {"closed", "half_open", "open"};
+    sy_prom_family(p, "switchyard_route_breaker_state", SY_PROM_GAUGE,
+                   "1 for the state each route's circuit breaker is in.");
+    for (size_t i = 0; i < b->n_routes; i++) {
+        snprintf(ws, sizeof(ws), "%lld", (long long)b->routes[i].ws);
+        for (int s = 0; s < 3; s++)
+            sy_prom_sample(p, "switchyard_route_breaker_state",
+                           (sy_prom_label_t[]){{"workspace", ws},
+                                               {"route", b->routes[i].name},
+                                               {"state", breaker[s]}},
+                           3, strcmp(b->routes[i].breaker, breaker[s]) == 0);
+    }
+    sy_prom_family(p, "switchyard_route_plan_step", SY_PROM_GAUGE,
+                   "The rollout-plan step each route with a plan is at (0: below its first).");
+    for (size_t i = 0; i < b->n_routes; i++) {
+        if (!b->routes[i].has_plan)
+            continue;
+        snprintf(ws, sizeof(ws), "%lld", (long long)b->routes[i].ws);
+        sy_prom_sample(p, "switchyard_route_plan_step",
+                       (sy_prom_label_t[]){{"workspace", ws}, {"route", b->routes[i].name}}, 2,
+                       b->routes[i].plan_step);
+    }
+    sy_prom_family(p, "switchyard_tripwire_triggered", SY_PROM_GAUGE,
+                   "1 while a regression tripwire is triggered.");
+    for (size_t i = 0; i < b->n_trips; i++) {
+        snprintf(ws, sizeof(ws), "%lld", (long long)b->trips[i].ws);
+        sy_prom_sample(p, "switchyard_tripwire_triggered",
+                       (sy_prom_label_t[]){{"workspace", ws},
+                                           {"domain", b->trips[i].domain},
+                                           {"metric", b->trips[i].metric}},
+                       3, b->trips[i].triggered);
+    }
+    sy_prom_family(p, "switchyard_tripwire_drop_fraction", SY_PROM_GAUGE,
+                   "How far each tripwire's recent window fell below its baseline at its last "
+                   "evaluation (a fraction of the baseline).");
+    for (size_t i = 0; i < b->n_trips; i++) {
+        if (!b->trips[i].has_values)
+            continue;
+        snprintf(ws, sizeof(ws), "%lld", (long long)b->trips[i].ws);
+        sy_prom_sample(p, "switchyard_tripwire_drop_fraction",
+                       (sy_prom_label_t[]){{"workspace", ws},
+                                           {"domain", b->trips[i].domain},
+                                           {"metric", b->trips[i].metric}},
+                       3, b->trips[i].drop_fraction);
+    }
+    sy_prom_family(p, "switchyard_kill_switch_engaged", SY_PROM_GAUGE,
+                   "1 while a workspace's kill switch is engaged.");
+    for (size_t i = 0; i < b->n_ws; i++) {
+        snprintf(ws, sizeof(ws), "%lld", (long long)b->wss[i].ws);
+        sy_prom_sample(p, "switchyard_kill_switch_engaged", (sy_prom_label_t[]){{"workspace", ws}},
+                       1, b->wss[i].kill_switch);
+    }
+    sy_prom_family(p, "switchyard_notifications", SY_PROM_GAUGE,
+                   "Notification deliveries of each workspace by status (pending, delivered, "
+                   "failed; delivered and failed ones are kept --notify-retention days).");
+    for (size_t i = 0; i < b->n_ws; i++) {
+        snprintf(ws, sizeof(ws), "%lld", (long long)b->wss[i].ws);
+        const int64_t v[3] = {b->wss[i].pending, b->wss[i].delivered, b->wss[i].failed};
+        static const char *const st[] = {"pending", "delivered", "failed"};
+        for (int s = 0; s < 3; s++)
+            sy_prom_sample(p, "switchyard_notifications",
+                           (sy_prom_label_t[]){{"workspace", ws}, {"status", st[s]}}, 2,
+                           (double)v[s]);
+    }
+    sy_prom_family(p, "switchyard_board_age_seconds", SY_PROM_GAUGE,
+                   "How old the view of experiments, routes, tripwires and workspaces above is "
+                   "(rebuilt every --metrics-refresh on the engine's loop: a value that keeps "
+                   "growing means that loop is stuck).");
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    sy_prom_sample(p, "switchyard_board_age_seconds", NULL, 0,
+                   (double)now.tv_sec + (double)now.tv_nsec / 1e9 - (double)b->built_ms / 1e3);
+    sy_prom_family(p, "switchyard_board_build_seconds", SY_PROM_GAUGE,
+                   "How long building that view took on the engine's loop.");
+    sy_prom_sample(p, "switchyard_board_build_seconds", NULL, 0, b->build_seconds);
+}
+
 void sy_api_metrics(struct call *c)
 {
     char buf[16384];
@@ -149,6 +336,13 @@ void sy_api_metrics(struct call *c)
     write_process(&p, c->http);
     write_loops(&p, c->eng);
     write_ingest(&p, c->eng);
+    sy_engine_counters_t k;
+    sy_engine_counters(c->eng, &k);
+    write_changes(&p, &k);
+    const sy_board_t *board = sy_engine_board(c->eng);
+    if (board)
+        write_board(&p, board);
+    sy_board_release(board);
     sy_evalstats_write(sy_http_evalstats(c->http), &p);
     sy_prom_end(&p);
     if (t.failed)

@@ -18,7 +18,7 @@ ADMIN=$("$SY" token create --db "$TMP/sy.db" --role admin --name alice)
 VIEWER=$("$SY" token create --db "$TMP/sy.db" --role viewer --name val)
 SDK=$("$SY" token create --db "$TMP/sy.db" --role sdk --name app)
 OTHER=$("$SY" token create --db "$TMP/sy.db" --workspace other --role admin --name olga)
-start_server "$SY" --quiet --workers 2 --metrics-max-flags 2
+start_server "$SY" --quiet --workers 2 --metrics-max-flags 2 --metrics-refresh 1
 
 flag='{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"on"}'
 split='{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"off","targeting":{"if":[{"==":[{"var":"tier"},"gold"]},"on",null]}}'
@@ -93,6 +93,28 @@ has "... the retried id skipped" 'switchyard_ingest_events_total{kind="exposure"
 check "... in group commits that the histograms count" 0 "" "" -- sh -c "c=\$(awk '/^switchyard_ingest_commits_total /{print \$2}' '$TMP/metrics'); test \"\$c\" -ge 2 && grep -q \"^switchyard_ingest_commit_events_count \$c\$\" '$TMP/metrics' && grep -q \"^switchyard_ingest_commit_duration_seconds_count \$c\$\" '$TMP/metrics'"
 has "... none failed" 'switchyard_ingest_commit_failures_total' 0
 has "... nothing waits" 'switchyard_ingest_queued_submissions' 0
+
+# the engine's state, rebuilt every --metrics-refresh (1 s here)
+k=0
+while [ $k -lt 50 ] && [ "$(scrape; value 'switchyard_experiment_units{workspace="1",experiment="btn",variant="green"}')" != 2 ]; do
+    sleep 0.2
+    k=$((k + 1))
+done
+has "an experiment's units per variant" 'switchyard_experiment_units{workspace="1",experiment="btn",variant="green"}' 2
+has "... and conversions" 'switchyard_experiment_conversions{workspace="1",experiment="btn",variant="green"}' 1
+has "... its split" 'switchyard_experiment_weight_percent{workspace="1",experiment="btn",variant="control"}' 50
+has "... its state" 'switchyard_experiment_state{workspace="1",experiment="btn",state="running"}' 1
+has "... not in another" 'switchyard_experiment_state{workspace="1",experiment="btn",state="draft"}' 0
+check "... the treatment's confidence, a number in [0, 1]" 0 "" "" -- sh -c "awk '/^switchyard_experiment_confidence\{workspace=\"1\",experiment=\"btn\",variant=\"green\"\} / { ok = \$2 >= 0 && \$2 <= 1 } END { exit !ok }' '$TMP/metrics'"
+has "... no SRM alarm" 'switchyard_experiment_srm_mismatch{workspace="1",experiment="btn"}' 0
+has "the kill switch, per workspace" 'switchyard_kill_switch_engaged{workspace="1"}' 0
+has "the seed tripwires, none triggered" 'switchyard_tripwire_triggered{workspace="1",domain="WHOLESALE",metric="contract_rate"}' 0
+has "notifications by status" 'switchyard_notifications{workspace="1",status="failed"}' 0
+expect "a manual promotion" 200 '' -- POST /v1/experiments/btn/promote "$ADMIN" '{"variant":"green"}'
+scrape
+has "... counted as a manual promotion" 'switchyard_allocation_changes_total{action="promote",by="manual"}' 1
+check "the view's age: under 5 s" 0 "" "" -- sh -c "awk '/^switchyard_board_age_seconds / { ok = \$2 >= 0 && \$2 < 5 } END { exit !ok }' '$TMP/metrics'"
+check "promtool check metrics: still clean with every family" 0 "" "" -- sh -c "promtool check metrics <'$TMP/metrics'"
 
 # a scrape while OFREP is busy: the counts only grow
 printf '{"context":{}}' >"$TMP/ctx"
