@@ -797,6 +797,12 @@ static int op_channel_delete(struct ctx *c, sy_err_t *err)
 {
     return sy_engine_channel_delete(c->eng, &c->who, 1, err);
 }
+static int op_channel_test(struct ctx *c, sy_err_t *err)
+{
+    int64_t delivery = 0;
+    int rc = sy_engine_channel_test(c->eng, &c->who, 1, &delivery, err);
+    return rc == 0 && delivery <= 0 ? NO_ANSWER : rc;
+}
 /* A route's write with a typed answer: the answer owed when it succeeds. */
 #define ROUTE_RC(expr)                                                                             \
     do {                                                                                           \
@@ -951,6 +957,7 @@ static const struct op ops[] = {
     {"kill switch engage", 0, "{\"engaged\":true,\"reason\":\"incident\"}", op_kill_switch_put},
     {"kill switch disengage", 1, "{\"engaged\":false,\"reason\":\"resolved\"}", op_kill_switch_put},
     {"channel create", 0, "{\"type\":\"slack\",\"url\":\"https://h.test/x\"}", op_channel_create},
+    {"channel test", 0, NULL, op_channel_test},
     {"channel delete", 0, NULL, op_channel_delete},
     {"route create", 0, ROUTE2, op_route_create},
     {"route replace", 0,
