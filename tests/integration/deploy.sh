@@ -1,7 +1,8 @@
 #!/bin/sh
 # deploy.sh - what deploy/ ships (issue 23): the systemd unit passes `systemd-analyze
 # verify` and `systemd-analyze security` rates its exposure at most 2.0 ("OK"); every
-# option its ExecStart passes exists; the example configuration starts a real server that
+# option its ExecStart passes exists; the alert rules load and pass their promtool unit
+# tests, each with a runbook line; the example configuration starts a real server that
 # serves and says where its metrics are.
 #
 #   deploy.sh SWITCHYARD SOURCE_ROOT
@@ -10,6 +11,7 @@ SY=$1
 ROOT=$2
 . "$(dirname "$0")/tap.sh"
 
+command -v promtool >/dev/null || { echo "Bail out! promtool is missing: run scripts/deps.sh"; exit 1; }
 command -v systemd-analyze >/dev/null || { echo "Bail out! systemd-analyze is missing: run scripts/deps.sh"; exit 1; }
 UNIT=$ROOT/deploy/systemd/switchyard.service
 # verify wants the ExecStart binary to exist: the one built here stands in for it
@@ -24,6 +26,16 @@ done
 "$SY" serve --help >"$TMP/help"
 for option in $(sed -n 's/^ExecStart=[^ ]* serve //p' "$UNIT" | grep -o -- '--[a-z-]*'); do
     check "ExecStart's $option is an option of serve" 0 "" "" -- grep -q -- "$option" "$TMP/help"
+done
+
+# the alert rules: valid, and each one's unit tests (fires on what should fire it, quiet
+# on healthy series)
+check "promtool check rules: the alert rules load" 0 "SUCCESS: 9 rules" "" -- promtool check rules "$ROOT/deploy/prometheus/alerts.yml"
+check "promtool test rules: every alert fires when it should, and only then" 0 "SUCCESS" "" -- \
+    sh -c "cd '$ROOT/deploy/prometheus' && promtool test rules alerts_test.yml"
+for alert in $(sed -n 's/^ *- alert: //p' "$ROOT/deploy/prometheus/alerts.yml"); do
+    check "$alert has a unit test and a runbook line" 0 "" "" -- sh -c \
+        "grep -q 'alertname: $alert\$' '$ROOT/deploy/prometheus/alerts_test.yml' && grep -q '$alert' '$ROOT/docs/operations.md'"
 done
 
 # the example configuration, on free ports and a database of the test's own
