@@ -77,6 +77,10 @@ static void exp_row(sy_engine_t *eng, const sy_principal_t *who, const sy_experi
         a->confidence = ar->confidence;
         a->has_seq = ar->has_seq;
         a->always_valid_p = ar->always_valid_p;
+        a->has_lift = ar->compared && ar->has_lift;
+        a->lift = ar->lift;
+        a->has_sample = ar->has_sample;
+        a->still_needed = r->variants[i].still_needed;
     }
     free(r);
 }
@@ -124,7 +128,9 @@ static struct board *build(sy_engine_t *eng)
                                        .enabled = st[i].enabled,
                                        .triggered = st[i].triggered,
                                        .has_values = st[i].has_values,
-                                       .drop_fraction = st[i].drop_fraction};
+                                       .drop_fraction = st[i].drop_fraction,
+                                       .baseline = st[i].baseline,
+                                       .current = st[i].current};
                 copy(t->domain, sizeof(t->domain), st[i].domain);
                 copy(t->metric, sizeof(t->metric), st[i].metric);
             }

@@ -1396,6 +1396,10 @@ typedef struct sy_board_arm {
     double confidence; /* 1 - the p used, Holm-adjusted (what min_confidence is checked against) */
     bool has_seq;
     double always_valid_p;
+    bool has_lift;
+    double lift;     /* relative to control */
+    bool has_sample; /* a planned sample: the units both arms still need */
+    int64_t still_needed;
 } sy_board_arm_t;
 
 typedef struct sy_board_exp {
@@ -1425,6 +1429,7 @@ typedef struct sy_board_trip {
     char domain[SY_KPI_NAME_MAX + 1], metric[SY_KPI_NAME_MAX + 1];
     bool enabled, triggered, has_values;
     double drop_fraction;
+    double baseline, current; /* the KPI's level in the baseline and the recent window */
 } sy_board_trip_t;
 
 typedef struct sy_board_ws {

@@ -232,6 +232,29 @@ static void write_board(sy_prom_t *p, const sy_board_t *b)
                                (sy_prom_label_t[]){EXP_LABELS(e, ws), {"variant", e->arms[a].key}},
                                3, e->arms[a].always_valid_p);
     }
+    sy_prom_family(p, "switchyard_experiment_lift", SY_PROM_GAUGE,
+                   "Each treatment's lift over control (a fraction: 0.1 is 10 % better).");
+    for (size_t i = 0; i < b->n_exps; i++) {
+        const sy_board_exp_t *e = &b->exps[i];
+        snprintf(ws, sizeof(ws), "%lld", (long long)e->ws);
+        for (size_t a = 0; a < e->n_arms; a++)
+            if (e->arms[a].has_lift)
+                sy_prom_sample(p, "switchyard_experiment_lift",
+                               (sy_prom_label_t[]){EXP_LABELS(e, ws), {"variant", e->arms[a].key}},
+                               3, e->arms[a].lift);
+    }
+    sy_prom_family(p, "switchyard_experiment_units_still_needed", SY_PROM_GAUGE,
+                   "Units each treatment (and control) still needs for the planned sample: "
+                   "progress toward sample_needed.");
+    for (size_t i = 0; i < b->n_exps; i++) {
+        const sy_board_exp_t *e = &b->exps[i];
+        snprintf(ws, sizeof(ws), "%lld", (long long)e->ws);
+        for (size_t a = 0; a < e->n_arms; a++)
+            if (e->arms[a].has_sample)
+                sy_prom_sample(p, "switchyard_experiment_units_still_needed",
+                               (sy_prom_label_t[]){EXP_LABELS(e, ws), {"variant", e->arms[a].key}},
+                               3, (double)e->arms[a].still_needed);
+    }
     sy_prom_family(p, "switchyard_experiment_srm_mismatch", SY_PROM_GAUGE,
                    "1 while an experiment's sample ratio mismatch test rejects its split.");
     for (size_t i = 0; i < b->n_exps; i++) {
@@ -293,6 +316,29 @@ static void write_board(sy_prom_t *p, const sy_board_t *b)
                                            {"domain", b->trips[i].domain},
                                            {"metric", b->trips[i].metric}},
                        3, b->trips[i].drop_fraction);
+    }
+    static const struct {
+        const char *name, *help;
+        size_t at;
+    } levels[] = {
+        {"switchyard_kpi_baseline",
+         "Each tripwire's KPI in its baseline window (a rate or a mean).",
+         offsetof(sy_board_trip_t, baseline)},
+        {"switchyard_kpi_current", "Each tripwire's KPI in its recent window (a rate or a mean).",
+         offsetof(sy_board_trip_t, current)},
+    };
+    for (size_t l = 0; l < 2; l++) {
+        sy_prom_family(p, levels[l].name, SY_PROM_GAUGE, levels[l].help);
+        for (size_t i = 0; i < b->n_trips; i++) {
+            if (!b->trips[i].has_values)
+                continue;
+            snprintf(ws, sizeof(ws), "%lld", (long long)b->trips[i].ws);
+            sy_prom_sample(p, levels[l].name,
+                           (sy_prom_label_t[]){{"workspace", ws},
+                                               {"domain", b->trips[i].domain},
+                                               {"metric", b->trips[i].metric}},
+                           3, *(const double *)((const char *)&b->trips[i] + levels[l].at));
+        }
     }
     sy_prom_family(p, "switchyard_kill_switch_engaged", SY_PROM_GAUGE,
                    "1 while a workspace's kill switch is engaged.");
