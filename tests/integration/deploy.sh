@@ -38,6 +38,26 @@ for alert in $(sed -n 's/^ *- alert: //p' "$ROOT/deploy/prometheus/alerts.yml");
         "grep -q 'alertname: $alert\$' '$ROOT/deploy/prometheus/alerts_test.yml' && grep -q '$alert' '$ROOT/docs/operations.md'"
 done
 
+# the Grafana dashboards: structure, and every expression parses as PromQL
+G=$ROOT/deploy/grafana
+DSUID=$(sed -n 's/^ *uid: *//p' "$G/provisioning/datasources/switchyard.yml")
+for d in overview control; do
+    f=$G/dashboards/switchyard-$d.json
+    check "$d: unique panel ids" 0 "" "" -- jq -e '[.panels[].id] | length == (unique | length)' "$f"
+    check "$d: no two panels overlap on the grid" 0 "" "" -- jq -e '[.panels[].gridPos] as $g | [range(0; $g | length) as $i | range($i + 1; $g | length) as $j | $g[$i] as $a | $g[$j] as $b | select($a.x < $b.x + $b.w and $b.x < $a.x + $a.w and $a.y < $b.y + $b.h and $b.y < $a.y + $a.h)] | length == 0' "$f"
+    check "$d: every datasource is the provisioned one ($DSUID)" 0 "" "" -- jq -e --arg u "$DSUID" '[.. | objects | select(has("datasource")) | .datasource.uid] | all(. == $u)' "$f"
+    check "$d: workspace, experiment and route variables" 0 "" "" -- jq -e '[.templating.list[].name] == ["workspace","experiment","route"]' "$f"
+    jq -r '[.panels[].targets[]?.expr, .annotations.list[].expr, (.templating.list[].query.query | capture("label_values\\((?<e>.*), [a-z]+\\)").e)] | .[]' "$f" |
+        sed -e 's/\$workspace/.*/g; s/\$experiment/.*/g; s/\$route/.*/g' |
+        awk 'BEGIN { print "groups:\n  - name: parse\n    rules:" } { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); printf "      - record: parse_%d\n        expr: \"%s\"\n", NR, $0 }' >"$TMP/$d-rules.yml"
+    check "$d: every expression parses (promtool)" 0 "SUCCESS" "" -- promtool check rules "$TMP/$d-rules.yml"
+done
+check "overview: at least 12 panels" 0 "" "" -- jq -e '[.panels[] | select(.type != "row")] | length >= 12' "$G/dashboards/switchyard-overview.json"
+check "overview: a Business Impact row" 0 "" "" -- jq -e '[.panels[] | select(.type == "row" and .title == "Business Impact")] | length == 1' "$G/dashboards/switchyard-overview.json"
+check "overview: promotions and rollbacks as annotations" 0 "" "" -- jq -e '[.annotations.list[].name] == ["Promotions","Rollbacks"]' "$G/dashboards/switchyard-overview.json"
+check "control: a Traffic Split stat" 0 "" "" -- jq -e '[.panels[] | select(.type == "stat" and .title == "Traffic Split")] | length == 1' "$G/dashboards/switchyard-control.json"
+check "the dashboard provider points at a folder" 0 "" "" -- grep -q 'path: ' "$G/provisioning/dashboards/switchyard.yml"
+
 # the example configuration, on free ports and a database of the test's own
 sed -e 's/^listen = .*/listen = 127.0.0.1:0/' -e 's/^metrics-listen = .*/metrics-listen = 127.0.0.1:0/' \
     "$ROOT/deploy/switchyard.conf" >"$TMP/switchyard.conf"
