@@ -328,9 +328,9 @@ void sy_cli_log_request(sy_log_format_t fmt, const char *route, const sy_route_l
     snprintf(status, sizeof(status), "%d", (int)r->status);
     snprintf(ms, sizeof(ms), "%.1f", r->latency_ms);
     snprintf(at, sizeof(at), "%lld", (long long)r->at_ms);
-    sy_log(fmt, "route_request", "route", route, "at_ms", at, "method", r->method, "path", r->path,
+    sy_log(fmt, "route_request", "route", route, "#at_ms", at, "method", r->method, "path", r->path,
            "domain", r->domain, "upstream", sy_route_log_upstream_name(r->upstream), "fallback",
-           r->fallback ? "true" : "false", "status", status, "latency_ms", ms, "error_message",
+           r->fallback ? "true" : "false", "#status", status, "#latency_ms", ms, "error_message",
            r->error_message, NULL);
 }
 
@@ -377,7 +377,7 @@ static void log_tick(const struct server *s, const sy_tick_report_t *t)
         char *health = json_text(sy_health_view_json(&rb->health));
         char *weights = rb->has_split ? json_text(sy_exp_split_json(&rb->split)) : NULL;
         sy_log(s->log, "allocation_rolled_back", "experiment", rb->experiment, "reason", rb->reason,
-               "weights", weights, "health", health, NULL);
+               "@weights", weights, "@health", health, NULL);
         free(health);
         free(weights);
     }
@@ -388,20 +388,20 @@ static void log_tick(const struct server *s, const sy_tick_report_t *t)
         char *weights = o->has_split ? json_text(sy_exp_split_json(&o->split)) : NULL;
         sy_log(s->log, "auto_promotion", "experiment", o->experiment, "action",
                sy_auto_action_name(o->action), "winner", o->has_winner ? o->winner : NULL,
-               "weights", weights, "refused_by", o->has_refused_by ? o->refused_by : NULL, NULL);
+               "@weights", weights, "refused_by", o->has_refused_by ? o->refused_by : NULL, NULL);
         free(weights);
     }
     for (size_t i = 0; i < t->n_tripped; i++) {
         const sy_tick_trip_t *x = &t->tripped[i];
         char ws[32];
         snprintf(ws, sizeof(ws), "%lld", (long long)x->workspace);
-        sy_log(s->log, "tripwire_triggered", "workspace", ws, "domain", x->domain, "metric",
+        sy_log(s->log, "tripwire_triggered", "#workspace", ws, "domain", x->domain, "metric",
                x->metric, "note", x->note, NULL);
     }
     if (t->lost) { /* done, and said: only its line is missing */
         char count[24];
         snprintf(count, sizeof(count), "%zu", t->lost);
-        sy_log(s->log, "tick_unreported", "count", count, NULL);
+        sy_log(s->log, "tick_unreported", "#count", count, NULL);
     }
 }
 
@@ -438,7 +438,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         if (s->unlogged) {
             char count[24];
             snprintf(count, sizeof(count), "%llu", (unsigned long long)s->unlogged);
-            sy_log(s->log, "route_requests_unlogged", "count", count, NULL);
+            sy_log(s->log, "route_requests_unlogged", "#count", count, NULL);
             s->unlogged = 0;
         }
         sy_route_move_t *moves = NULL;
@@ -451,7 +451,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
             snprintf(from, sizeof(from), "%g", (double)m->from_bp / 100);
             snprintf(to, sizeof(to), "%g", (double)m->to_bp / 100);
             sy_log(s->log, "route_plan", "route", m->route, "action", m->back ? "back" : "advance",
-                   "from", from, "to", to, "reason", m->reason, NULL);
+                   "#from", from, "#to", to, "reason", m->reason, NULL);
         }
         free(moves);
     }
@@ -526,8 +526,8 @@ static void notifier_log(void *arg, const char *event, int64_t id, int64_t chann
     snprintf(ids, sizeof(ids), "%lld", (long long)id);
     snprintf(chs, sizeof(chs), "%lld", (long long)channel);
     snprintf(att, sizeof(att), "%lld", (long long)attempts);
-    sy_log(*(const sy_log_format_t *)arg, event, "notification", ids, "channel", chs, "type", type,
-           "attempts", att, error ? "error" : NULL, error, NULL);
+    sy_log(*(const sy_log_format_t *)arg, event, "#notification", ids, "#channel", chs, "type",
+           type, "#attempts", att, error ? "error" : NULL, error, NULL);
 }
 
 int sy_cli_serve(int argc, char **argv)
@@ -1032,10 +1032,10 @@ int sy_cli_serve(int argc, char **argv)
         char port[8], metrics_port[8];
         snprintf(port, sizeof(port), "%d", sy_http_port(s.http));
         snprintf(metrics_port, sizeof(metrics_port), "%d", sy_http_metrics_port(s.http));
-        sy_log(hopts.log, "listening", "listen", opt[O_LISTEN], "port", port, "db", opt[O_DB],
+        sy_log(hopts.log, "listening", "listen", opt[O_LISTEN], "#port", port, "db", opt[O_DB],
                NULL);
         if (opt[O_METRICS_LISTEN])
-            sy_log(hopts.log, "metrics_listening", "listen", opt[O_METRICS_LISTEN], "port",
+            sy_log(hopts.log, "metrics_listening", "listen", opt[O_METRICS_LISTEN], "#port",
                    metrics_port, NULL);
         status = event_base_dispatch(s.base) < 0 ? 1 : 0;
         sy_log(hopts.log, "stopped", NULL);
