@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/utf8.h"
 
@@ -167,9 +168,44 @@ void sy_prom_end(sy_prom_t *p)
         put(p, "# EOF\n");
 }
 
+/* Whether s[0..n) is `word`, case aside. */
+static bool is(const char *s, size_t n, const char *word)
+{
+    return strlen(word) == n && strncasecmp(s, word, n) == 0;
+}
+
 bool sy_prom_wants_openmetrics(const char *accept)
 {
-    return accept && strstr(accept, "application/openmetrics-text") != NULL;
+    /* each media range with its q (RFC 9110 12.5.1): OpenMetrics when it is acceptable
+     * and liked at least as much as the text format (or anything) */
+    double om = 0, text = 0;
+    for (const char *p = accept; p && *p;) {
+        size_t len = strcspn(p, ",");
+        const char *end = p + len, *t = p;
+        while (t < end && (*t == ' ' || *t == '\t'))
+            t++;
+        size_t tl = strcspn(t, ";, \t");
+        if (t + tl > end)
+            tl = (size_t)(end - t);
+        double q = 1;
+        for (const char *a = t + tl; a < end; a++) {
+            if (*a != ';')
+                continue;
+            const char *k = a + 1;
+            while (k < end && *k == ' ')
+                k++;
+            if (end - k >= 2 && (k[0] == 'q' || k[0] == 'Q') && k[1] == '=')
+                q = strtod(k + 2, NULL);
+        }
+        if (!(q >= 0 && q <= 1))
+            q = 0;
+        if (is(t, tl, "application/openmetrics-text"))
+            om = q > om ? q : om;
+        else if (is(t, tl, "text/plain") || is(t, tl, "text/*") || is(t, tl, "*/*"))
+            text = q > text ? q : text;
+        p = *end ? end + 1 : end;
+    }
+    return om > 0 && om >= text;
 }
 
 const char *sy_prom_content_type(const sy_prom_t *p)

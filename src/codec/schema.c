@@ -66,11 +66,17 @@ static int read_field(const sy_field_t *f, const json_t *v, void *out, const cha
             break;
         *(double *)at = json_number_value(v);
         return 0;
-    case SY_K_INT:
-        if (!json_is_integer(v) || !number_ok(f, (double)json_integer_value(v)))
+    case SY_K_INT: {
+        /* 3 and 3.0 are one JSON number; a body holding an integer past int64 anywhere is
+         * read with every number a double (sy_json_loadb), so an integral double is one */
+        double d = json_number_value(v);
+        if (!(json_is_integer(v) ||
+              (json_is_real(v) && d == trunc(d) && fabs(d) <= 9007199254740992.0)) ||
+            !number_ok(f, d))
             break;
-        *(int64_t *)at = json_integer_value(v);
+        *(int64_t *)at = json_is_integer(v) ? json_integer_value(v) : (int64_t)d;
         return 0;
+    }
     case SY_K_LIMIT:
         if (json_is_null(v)) {
             *(sy_limit_t *)at = (sy_limit_t){0};

@@ -370,7 +370,10 @@ static void write_evaluations(sy_evalstats_set_t *set, sy_prom_t *p, struct agg 
         const struct name *nm = set->names[order[k].id];
         const struct agg *a = &agg[order[k].id];
         snprintf(ws, sizeof(ws), "%" PRId64, nm->ws);
-        bool own = nm->klen && nm->rank < set->max_flags;
+        /* a flag named "other" is counted with the others: its own series would be the
+         * overflow's, twice */
+        bool own = nm->klen && nm->rank < set->max_flags &&
+                   !(nm->klen == 5 && memcmp(nm->key, "other", 5) == 0);
         if (nm->klen && !own)
             for (int r = 0; r < N_REASONS; r++)
                 other.by_reason[r] += a->by_reason[r];

@@ -10,7 +10,8 @@
  * Cardinality is bounded: a flag is exported under its own name when it is among the
  * first `max_flags` of its workspace to be evaluated since the process started (a stable
  * choice: a series never moves between its name and "other"), and under flag="other"
- * otherwise. A key that names no flag is counted as an error of its workspace (code
+ * otherwise (a flag named "other" always: a series of its own would be the overflow's). A
+ * key that names no flag is counted as an error of its workspace (code
  * FLAG_NOT_FOUND), never as a row, so a client sending random keys adds no series.
  */
 #ifndef SY_HTTP_EVALSTATS_H

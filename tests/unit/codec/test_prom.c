@@ -116,6 +116,15 @@ static void negotiation(void **state)
     assert_true(sy_prom_wants_openmetrics("application/openmetrics-text; version=1.0.0"));
     assert_false(sy_prom_wants_openmetrics("text/plain"));
     assert_false(sy_prom_wants_openmetrics(NULL));
+    /* as Prometheus asks for it */
+    assert_true(sy_prom_wants_openmetrics("application/openmetrics-text;version=1.0.0,"
+                                          "application/openmetrics-text;version=0.0.1;q=0.75,"
+                                          "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"));
+    assert_true(sy_prom_wants_openmetrics("APPLICATION/OpenMetrics-Text"));
+    assert_false(sy_prom_wants_openmetrics("application/openmetrics-text;q=0"));
+    assert_false(sy_prom_wants_openmetrics("text/plain;q=1, application/openmetrics-text;q=0.1"));
+    assert_false(sy_prom_wants_openmetrics("xapplication/openmetrics-text"));
+    assert_false(sy_prom_wants_openmetrics("*/*"));
     sy_prom_t p = {.openmetrics = true};
     assert_non_null(strstr(sy_prom_content_type(&p), "openmetrics-text"));
     p.openmetrics = false;

@@ -145,6 +145,26 @@ static void the_cap_keeps_first_comers_and_sums_the_rest(void **state)
     sy_evalstats_set_free(set);
 }
 
+static void a_flag_named_other_joins_the_others(void **state)
+{
+    (void)state;
+    sy_evalstats_set_t *set = sy_evalstats_set_new(1);
+    sy_evalstats_t *a = sy_evalstats_add(set);
+    sy_flag_result_t st = result(SY_REASON_STATIC, SY_FLAG_OK);
+    sy_evalstats_count(a, 1, "other", 5, &st); /* first: within the cap, still not named */
+    sy_evalstats_count(a, 1, "x", 1, &st);
+    sy_evalstats_count(a, 1, "x", 1, &st);
+    char *text = scrape(set);
+    /* one series of flag="other": "other" (1) and "x" past the cap (2) */
+    const char *s =
+        "switchyard_flag_evaluations_total{workspace=\"1\",flag=\"other\",reason=\"STATIC\"}";
+    assert_close(sample(text, s), 3, 0, 0);
+    const char *first = strstr(text, s);
+    assert_null(strstr(first + 1, s));
+    free(text);
+    sy_evalstats_set_free(set);
+}
+
 static void a_zero_cap_names_no_flag(void **state)
 {
     (void)state;
@@ -208,6 +228,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(threads_sum_exactly),
         cmocka_unit_test(the_cap_keeps_first_comers_and_sums_the_rest),
         cmocka_unit_test(a_zero_cap_names_no_flag),
+        cmocka_unit_test(a_flag_named_other_joins_the_others),
         cmocka_unit_test(bulk_rows_by_index_follow_the_set),
     };
     if (argc > 1)
