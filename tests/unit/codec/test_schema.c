@@ -2,6 +2,7 @@
  * place, every name checked before any value (an unknown member wins over a wrong one),
  * nested names as paths, each kind at its bounds, required members, and the risk guard's
  * schemas (codec/risk_json.h) as the API uses them. */
+#include <errno.h>
 #include <float.h>
 #include <stddef.h>
 #include <string.h>
@@ -101,6 +102,31 @@ static void schema_checks_every_name_before_any_value(void **state)
     refused("{\"name\": \"a\", \"in\": []}", -EINVAL, "in");
 }
 
+/* 3.0 is the integer 3: a body holding an integer past int64 anywhere is read with every
+ * number a double, and its integer members must still read (the attack found weights
+ * refused beside a variant value of 2^64 - 1). */
+static void an_integral_double_is_an_integer(void **state)
+{
+    (void)state;
+    json_error_t je;
+    json_t *j =
+        json_loads("{\"n\": 3, \"big\": 18446744073709551615}", JSON_DECODE_INT_AS_REAL, &je);
+    assert_non_null(j);
+    json_object_del(j, "big");
+    struct inner in = {0};
+    sy_err_t err = {0};
+    assert_int_equal(sy_schema_read(&inner_schema, j, &in, "", &err), 0);
+    assert_int_equal(in.n, 3);
+    json_decref(j);
+    j = json_pack("{sf}", "n", 3.5);
+    assert_int_equal(sy_schema_read(&inner_schema, j, &in, "", &err), -EINVAL);
+    assert_string_equal(err.field, "n");
+    json_decref(j);
+    j = json_pack("{sf}", "n", 1e300); /* integral, but no int64 */
+    assert_int_equal(sy_schema_read(&inner_schema, j, &in, "", &err), -EINVAL);
+    json_decref(j);
+}
+
 static void schema_refuses_each_kind_at_its_bounds(void **state)
 {
     (void)state;
@@ -163,6 +189,7 @@ int main(void)
         cmocka_unit_test(schema_reads_every_kind_into_its_place),
         cmocka_unit_test(schema_checks_every_name_before_any_value),
         cmocka_unit_test(schema_refuses_each_kind_at_its_bounds),
+        cmocka_unit_test(an_integral_double_is_an_integer),
         cmocka_unit_test(risk_schemas_read_what_the_api_takes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
