@@ -186,9 +186,7 @@ int sy_engine_emergency_rollback(sy_engine_t *eng, const sy_principal_t *actor, 
         return rc;
     sy_rollback_request_t req = {.reason = why};
     for (size_t i = 0; i < n; i++) {
-        const char *st = x[i].state;
-        if (strcmp(st, "running") != 0 && strcmp(st, "promoting") != 0 &&
-            strcmp(st, "promoted") != 0)
+        if (!sy_eng_state_live(x[i].state))
             continue;
         sy_err_t e = {0};
         if (sy_engine_experiment_rollback(eng, actor, x[i].def.key, &req, &e) == 0) {

@@ -58,8 +58,7 @@ static void exp_row(sy_engine_t *eng, const sy_principal_t *who, const sy_experi
         copy(out->arms[i].key, sizeof(out->arms[i].key), x->def.variants[i].key);
         out->arms[i].weight = x->weights[i];
     }
-    if (strcmp(x->state, "running") != 0 && strcmp(x->state, "promoting") != 0 &&
-        strcmp(x->state, "promoted") != 0)
+    if (!sy_eng_state_live(x->state))
         return;
     sy_exp_results_t *r = NULL;
     if (sy_engine_experiment_results(eng, who, x->def.key, &r, NULL) < 0)
@@ -83,11 +82,6 @@ static void exp_row(sy_engine_t *eng, const sy_principal_t *who, const sy_experi
         a->still_needed = r->variants[i].still_needed;
     }
     free(r);
-}
-
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-    return sy_eng_grow(p, cap, need, size);
 }
 
 /* Builds a board of every workspace; NULL when out of memory (the last one stays). */
@@ -114,14 +108,14 @@ static struct board *build(sy_engine_t *eng)
         sy_experiment_t *xs = NULL;
         size_t n = 0;
         if (sy_engine_experiment_list(eng, &who, &xs, &n, NULL) == 0) {
-            ok = grow((void **)&b->exps, &cap_e, b->n_exps + n, sizeof(*b->exps)) == 0;
+            ok = sy_eng_grow((void **)&b->exps, &cap_e, b->n_exps + n, sizeof(*b->exps)) == 0;
             for (size_t i = 0; ok && i < n; i++)
                 exp_row(eng, &who, &xs[i], &b->exps[b->n_exps++]);
         }
         free(xs);
         sy_tripwire_state_t *st = NULL;
         if (ok && sy_engine_regression_state(eng, &who, &st, &n, NULL) == 0) {
-            ok = grow((void **)&b->trips, &cap_t, b->n_trips + n, sizeof(*b->trips)) == 0;
+            ok = sy_eng_grow((void **)&b->trips, &cap_t, b->n_trips + n, sizeof(*b->trips)) == 0;
             for (size_t i = 0; ok && i < n; i++) {
                 sy_board_trip_t *t = &b->trips[b->n_trips++];
                 *t = (sy_board_trip_t){.ws = who.workspace,
@@ -138,7 +132,8 @@ static struct board *build(sy_engine_t *eng)
         free(st);
         sy_routes_t *rs = NULL;
         if (ok && sy_engine_route_list(eng, &who, &rs, NULL) == 0) {
-            ok = grow((void **)&b->routes, &cap_r, b->n_routes + rs->n, sizeof(*b->routes)) == 0;
+            ok = sy_eng_grow((void **)&b->routes, &cap_r, b->n_routes + rs->n,
+                             sizeof(*b->routes)) == 0;
             for (size_t i = 0; ok && i < rs->n; i++) {
                 const sy_route_spec_t *r = &rs->r[i];
                 sy_board_route_t *br = &b->routes[b->n_routes++];

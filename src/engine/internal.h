@@ -13,6 +13,7 @@
 #include <assert.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #include <openssl/evp.h>
 
@@ -167,6 +168,14 @@ struct sy_engine {
     bool bound;      /* sy_engine_bind_thread: */
     pthread_t owner; /* the only thread that may change anything */
 };
+
+/* Whether an experiment in state `name` serves a split that can go back to control:
+ * running, promoting or promoted (what a rollback takes; the board's "active"). */
+static inline bool sy_eng_state_live(const char *name)
+{
+    return strcmp(name, "running") == 0 || strcmp(name, "promoting") == 0 ||
+           strcmp(name, "promoted") == 0;
+}
 
 /* board.c: builds a new board when the last is `board_refresh_ms` old (the tick's); frees
  * the last one (close). */
