@@ -9,13 +9,7 @@ set -u
 SY=$1
 . "$(dirname "$0")/tap.sh"
 
-ERR='.error.code != null and .error.message != null and .error.field != null'
-"$SY" workspace create default --db "$TMP/sy.db" >/dev/null
-"$SY" workspace create other --db "$TMP/sy.db" >/dev/null
-ADMIN=$("$SY" token create --db "$TMP/sy.db" --role admin --name alice)
-EDITOR=$("$SY" token create --db "$TMP/sy.db" --role editor --name ed)
-SDK=$("$SY" token create --db "$TMP/sy.db" --role sdk --name app)
-OTHER=$("$SY" token create --db "$TMP/sy.db" --workspace other --role admin --name olga)
+two_workspaces "$SY"
 start_server "$SY" --quiet --proxy-workers 0
 
 exp() { echo "{\"key\":\"$1\",\"variants\":[{\"key\":\"control\",\"weight\":50,\"control\":true},{\"key\":\"treatment\",\"weight\":50}]}"; }

@@ -11,13 +11,7 @@ SY=$1
 . "$(dirname "$0")/tap.sh"
 
 command -v promtool >/dev/null || { echo "Bail out! promtool is missing: run scripts/deps.sh"; exit 1; }
-ERR='.error.code != null and .error.message != null and .error.field != null'
-"$SY" workspace create default --db "$TMP/sy.db" >/dev/null
-"$SY" workspace create other --db "$TMP/sy.db" >/dev/null
-ADMIN=$("$SY" token create --db "$TMP/sy.db" --role admin --name alice)
-VIEWER=$("$SY" token create --db "$TMP/sy.db" --role viewer --name val)
-SDK=$("$SY" token create --db "$TMP/sy.db" --role sdk --name app)
-OTHER=$("$SY" token create --db "$TMP/sy.db" --workspace other --role admin --name olga)
+two_workspaces "$SY"
 start_server "$SY" --quiet --workers 2 --metrics-max-flags 2 --metrics-refresh 1
 
 flag='{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"on"}'

@@ -154,6 +154,19 @@ stop_upstreams() {
     for f in "$TMP"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
 }
 # free_port: a free loopback TCP port.
+# two_workspaces SWITCHYARD: a database of two workspaces, "default" and "other", and
+# tokens into ADMIN, EDITOR, VIEWER and SDK (default's) and OTHER (an admin of other's);
+# ERR, the jq test of the error shape.
+two_workspaces() {
+    "$1" workspace create default --db "$TMP/sy.db" >/dev/null
+    "$1" workspace create other --db "$TMP/sy.db" >/dev/null
+    ADMIN=$("$1" token create --db "$TMP/sy.db" --role admin --name alice)
+    EDITOR=$("$1" token create --db "$TMP/sy.db" --role editor --name ed)
+    VIEWER=$("$1" token create --db "$TMP/sy.db" --role viewer --name val)
+    SDK=$("$1" token create --db "$TMP/sy.db" --role sdk --name app)
+    OTHER=$("$1" token create --db "$TMP/sy.db" --workspace other --role admin --name olga)
+    ERR='.error.code != null and .error.message != null and .error.field != null'
+}
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
 tap_done() {
