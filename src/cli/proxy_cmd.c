@@ -130,6 +130,7 @@ static void report_counters(sy_client_t *c, sy_proxy_t *p, sy_proxy_row_t **prev
                 rows[i].total_ms = 0;
                 memset(rows[i].hist, 0, sizeof(rows[i].hist));
                 memset(rows[i].status, 0, sizeof(rows[i].status));
+                memset(rows[i].fallbacks, 0, sizeof(rows[i].fallbacks));
             }
         }
     }

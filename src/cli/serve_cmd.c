@@ -346,6 +346,12 @@ static int route_requests(void *arg, int64_t ws, const char *name, const sy_rout
     return sy_proxy_requests(arg, ws, name, q, out, n);
 }
 
+/* The proxy's families of GET /metrics (any thread). */
+static void proxy_metrics(void *arg, struct sy_prom *out)
+{
+    sy_proxy_metrics(arg, out);
+}
+
 /* What the proxy counted of route `name`'s new, for the rollout plans. */
 static int route_health(void *arg, int64_t ws, const char *name, sy_route_health_t *out)
 {
@@ -986,6 +992,8 @@ int sy_cli_serve(int argc, char **argv)
         hopts.route_stats_arg = s.proxy;
         hopts.route_health = upstream_health;
         hopts.route_requests = route_requests;
+        hopts.metrics_more = proxy_metrics;
+        hopts.metrics_more_arg = s.proxy;
     }
     /* Keep-alive requests change no event (http/h1.c); with epoll's change list the
      * del/add pairs of a pending request, a stream's start or a lingering close fold into

@@ -2,9 +2,9 @@
  * lists every family with its labels and bounds).
  *
  * Answered on the serving thread that received it, from what any thread may read: the
- * serving threads' evaluation counts (evalstats.h), the serving loops' stall gauges, and
- * the process's own figures. It never waits for the engine's loop, so a scrape shows a
- * stuck engine instead of timing out with it.
+ * serving threads' evaluation counts (evalstats.h), the serving loops' stall gauges, the
+ * process's own figures, and what opts.metrics_more adds (serve's proxy). It never waits for the
+ * engine's loop, so a scrape shows a stuck engine instead of timing out with it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -390,6 +390,9 @@ void sy_api_metrics(struct call *c)
         write_board(&p, board);
     sy_board_release(board);
     sy_evalstats_write(sy_http_evalstats(c->http), &p);
+    const sy_http_opts_t *o = sy_http_opts(c->http);
+    if (o->metrics_more) /* serve's proxy, its counters read in place */
+        o->metrics_more(o->metrics_more_arg, &p);
     sy_prom_end(&p);
     if (t.failed)
         reply_error(c, 500, "internal", "", "out of memory");

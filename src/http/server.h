@@ -26,6 +26,7 @@
 #include "engine/engine.h"
 
 typedef struct sy_http sy_http_t; /* opaque */
+struct sy_prom;                   /* codec/prom.h */
 
 typedef enum sy_log_format { SY_LOG_TEXT, SY_LOG_JSON } sy_log_format_t;
 
@@ -72,6 +73,11 @@ typedef struct sy_http_opts {
     int (*route_requests)(void *arg, int64_t ws, const char *name, const sy_route_log_query_t *q,
                           sy_route_log_rec_t *out, size_t *n);
     void *route_stats_arg;
+    /* More families for GET /metrics, written after the server's own (serve's proxy:
+     * sy_proxy_metrics), with metrics_more_arg; called on whichever thread serves the
+     * scrape. NULL: none. */
+    void (*metrics_more)(void *arg, struct sy_prom *out);
+    void *metrics_more_arg;
 } sy_http_opts_t;
 
 /* A listening socket on opts->listen's address: the fd, or a negative code with `err` (an

@@ -90,7 +90,7 @@ void sy_conn_judge(struct conn *c, bool ok)
 /* ---- counters ----------------------------------------------------------------------------------
  */
 
-void sy_conn_record(struct conn *c, int upstream, int status, bool error)
+void sy_conn_record(struct conn *c, int upstream, int status, bool error, int fallback)
 {
     if (!c->route)
         return;
@@ -132,6 +132,8 @@ void sy_conn_record(struct conn *c, int upstream, int status, bool error)
             r->status[status / 100]++;
         r->total_ms += ms;
         r->hist[sy_lat_bucket(ms)]++;
+        if (fallback >= 0 && fallback < SY_PROXY_FALLBACK_REASONS)
+            r->fallbacks[fallback]++;
     }
     pthread_mutex_unlock(&w->stats_lock);
 }
@@ -246,11 +248,10 @@ void sy_conn_close_flushed(struct conn *c)
         close_after_write(c->down, c);
 }
 
-/* A JSON error to the client, then the connection's end: what the proxy refuses itself
- * (a bad request, no route, the kill switch), counted against no upstream. */
-void sy_conn_refuse(struct conn *c, int status, const char *code, const char *msg)
+/* A JSON error to the client, then the connection's end (a response half sent is only
+ * ended). */
+static void answer_error(struct conn *c, int status, const char *code, const char *msg)
 {
-    sy_conn_log(c, UPSTREAMS, status, msg);
     if (c->sent) { /* the response is half sent: all we can do is end it */
         sy_conn_free(c);
         return;
@@ -268,15 +269,26 @@ void sy_conn_refuse(struct conn *c, int status, const char *code, const char *ms
     sy_conn_close_flushed(c);
 }
 
+/* What the proxy refuses itself (a bad request, no route, the kill switch): counted
+ * against no upstream, by its kind (the worker's own counter: no lock). */
+void sy_conn_refuse(struct conn *c, int status, const char *code, const char *msg)
+{
+    sy_conn_log(c, UPSTREAMS, status, msg);
+    int kind = sy_proxy_refusal_of(status);
+    if (kind >= 0)
+        sy_proxy_bump(&c->w->refused[kind]);
+    answer_error(c, status, code, msg);
+}
+
 /* The same for a request that failed on its way (an upstream's failure, or ours):
  * counted as an error, and against `new`'s breaker when it was for `new`. */
 void sy_conn_fail(struct conn *c, int status, const char *code, const char *msg)
 {
     sy_conn_judge(c, false);
     if (c->route)
-        sy_conn_record(c, UPSTREAMS, status, true);
+        sy_conn_record(c, UPSTREAMS, status, true, -1);
     sy_conn_log(c, UPSTREAMS, status, msg);
-    sy_conn_refuse(c, status, code, msg);
+    answer_error(c, status, code, msg);
 }
 
 /* ---- headers -----------------------------------------------------------------------------------

@@ -114,8 +114,9 @@ static inline char *puts0(char *p, const char *s)
 /* The outcome of a request `new` took, to its breaker, once. */
 void sy_conn_judge(struct conn *c, bool ok);
 /* Counts c's request against `upstream` (LEGACY, NEW, or UPSTREAMS for "error"), answered
- * with `status`. */
-void sy_conn_record(struct conn *c, int upstream, int status, bool error);
+ * with `status`; `fallback` (sy_proxy_fallback_t, or -1) says why new failed a request
+ * that goes on to legacy. */
+void sy_conn_record(struct conn *c, int upstream, int status, bool error, int fallback);
 /* c's request into its route's recent-request log, once per request (no route: nothing):
  * answered by `upstream` (LEGACY, NEW, or UPSTREAMS: the proxy's own error) with `status`;
  * `msg` says what failed when the proxy answered an error (NULL: c->why, or for an

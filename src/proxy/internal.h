@@ -134,7 +134,8 @@ struct worker {
     struct listener *listeners; /* one per address of the routes (grows with them) */
     size_t n_listeners, cap_listeners;
     struct conn *conns;                  /* open client connections (conn.c) */
-    size_t n_conns;                      /* of them */
+    atomic_size_t n_conns;               /* of them (written by the worker alone, relaxed:
+                                          * sy_proxy_counts reads it from any thread) */
     size_t max_conns;                    /* its share of the cap (0: none) */
     struct conn *wait_first, *wait_last; /* of them, those waiting for a head (limits.c) */
     char *scratch;       /* SY_PROXY_SCRATCH bytes: a response head and the start of its body */
@@ -147,7 +148,21 @@ struct worker {
     sy_proxy_row_t *stats[STATS_BLOCKS]; /* row i: stats[i / STATS_BLOCK][i % STATS_BLOCK] */
     size_t n_stats;
     uint64_t uncounted; /* requests past MAX_STATS rows (or out of memory for a block) */
+    /* written by the worker alone (sy_proxy_bump), read by sy_proxy_counts from any thread */
+    _Atomic uint64_t refused[SY_PROXY_REFUSALS]; /* its own answers, by kind (proxy.h) */
+    _Atomic uint64_t shed_waiting, shed_new;     /* connections closed at the cap */
 };
+
+/* One more of a counter only its worker writes: a relaxed load and store, no locked
+ * instruction (readers on other threads see it a moment later, never torn). */
+static inline void sy_proxy_bump(_Atomic uint64_t *n)
+{
+    atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+/* The kind of a refusal of status `status` (SY_PROXY_REFUSED_*), -1 for none of them. */
+int sy_proxy_refusal_of(int status);
 
 #define MAX_EVENTS 256
 

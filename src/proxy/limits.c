@@ -110,12 +110,22 @@ static void wait_del(struct conn *c)
 
 /* ---- the calls ------------------------------------------------------------------------------- */
 
+/* w's count of connections moved by d: only w writes it, others read it (sy_proxy_counts). */
+static void conns_add(struct worker *w, int d)
+{
+    size_t n = atomic_load_explicit(&w->n_conns, memory_order_relaxed);
+    atomic_store_explicit(&w->n_conns, d > 0 ? n + 1 : n - 1, memory_order_relaxed);
+}
+
 bool sy_limits_admit(struct worker *w)
 {
-    if (!w->max_conns || w->n_conns < w->max_conns)
+    if (!w->max_conns || atomic_load_explicit(&w->n_conns, memory_order_relaxed) < w->max_conns)
         return true;
-    if (!w->wait_first)
+    if (!w->wait_first) {
+        sy_proxy_bump(&w->shed_new);
         return false;
+    }
+    sy_proxy_bump(&w->shed_waiting);
     sy_conn_free(w->wait_first);
     return true;
 }
@@ -125,7 +135,7 @@ int sy_limits_init(struct conn *c)
     c->timer = evtimer_new(c->w->base, expired, c);
     if (!c->timer)
         return -ENOMEM;
-    c->w->n_conns++;
+    conns_add(c->w, 1);
     int64_t now = sy_conn_now_ms();
     c->due_ms = now + header_ms(c);
     arm(c, c->due_ms, now);
@@ -140,7 +150,7 @@ void sy_limits_fini(struct conn *c)
     wait_del(c);
     event_free(c->timer);
     c->timer = NULL;
-    c->w->n_conns--;
+    conns_add(c->w, -1);
 }
 
 void sy_limits_head_wait(struct conn *c)

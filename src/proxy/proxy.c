@@ -455,6 +455,8 @@ sy_proxy_row_t *sy_proxy_rows(sy_proxy_t *p, int64_t ws, size_t *n)
                 sum[j].hist[b] += r->hist[b];
             for (int c = 0; c < 6; c++)
                 sum[j].status[c] += r->status[c];
+            for (int f = 0; f < SY_PROXY_FALLBACK_REASONS; f++)
+                sum[j].fallbacks[f] += r->fallbacks[f];
         }
         pthread_mutex_unlock(&w->stats_lock);
     }
@@ -501,6 +503,8 @@ sy_proxy_row_t *sy_proxy_rows_since(const sy_proxy_row_t *now, size_t n_now,
             r->hist[k] -= b->hist[k];
         for (int k = 0; k < 6; k++)
             r->status[k] -= b->status[k];
+        for (int k = 0; k < SY_PROXY_FALLBACK_REASONS; k++)
+            r->fallbacks[k] -= b->fallbacks[k];
     }
     return d;
 }

@@ -67,6 +67,18 @@ int sy_proxy_update(sy_proxy_t *p, sy_routes_t *routes, sy_err_t *err);
  * "error"), "requests", "errors", "status": {"2xx": N, ...}, "avg_ms", "p50_ms",
  * "p95_ms", "p99_ms"}]}}} for workspace `ws`, since the start. */
 json_t *sy_proxy_stats(sy_proxy_t *p, int64_t ws);
+/* Why `new` could not answer a request that then went to legacy. */
+typedef enum sy_proxy_fallback {
+    SY_PROXY_FB_CONNECT_ERROR,   /* the connection was refused or could not be made */
+    SY_PROXY_FB_CONNECT_TIMEOUT, /* it was not made within connect_timeout_ms */
+    SY_PROXY_FB_RESET,           /* it failed before the request's first byte left */
+    SY_PROXY_FB_CLOSED,          /* new read the request and closed without an answer */
+    SY_PROXY_FALLBACK_REASONS
+} sy_proxy_fallback_t;
+
+/* "connect_error", "connect_timeout", "reset_before_request", "closed_before_answer". */
+const char *sy_proxy_fallback_name(sy_proxy_fallback_t why);
+
 /* One (route, domain, upstream) row of the proxy's counters. */
 typedef struct sy_proxy_row {
     int64_t ws;
@@ -78,6 +90,9 @@ typedef struct sy_proxy_row {
     double total_ms;
     int64_t hist[SY_LAT_BUCKETS];
     int64_t status[6]; /* by status class: [2] the 2xx answers, ...; [5] with the proxy's own */
+    /* of an error row for `new`: the requests that went on to legacy, by why new failed
+     * (sy_proxy_fallback_t); the rest of the row's requests the proxy answered 502 or 504 */
+    int64_t fallbacks[SY_PROXY_FALLBACK_REASONS];
 } sy_proxy_row_t;
 
 /* {"2xx": N, ...} of a row's status classes that counted anything (NULL: out of memory). */
@@ -132,6 +147,45 @@ typedef void sy_proxy_failure_fn(void *arg, int64_t ws, const char *route,
  * the cursors, and reads the routes' list without a lock). Returns how many it told. */
 size_t sy_proxy_failures(sy_proxy_t *p, size_t max, sy_proxy_failure_fn *fn, void *arg,
                          uint64_t *lost);
+
+/* Answers the proxy gave itself, with no upstream asked (sy_proxy_counts' refused[]). */
+enum {
+    SY_PROXY_REFUSED_400, /* bad_request: a head or a chunked body that does not parse */
+    SY_PROXY_REFUSED_403, /* kill_switch: a production execution while it is engaged */
+    SY_PROXY_REFUSED_404, /* not_found: no route serves the path */
+    SY_PROXY_REFUSED_408, /* request_timeout: the head or the body came too slowly */
+    SY_PROXY_REFUSED_413, /* too_large: a body past max_body */
+    SY_PROXY_REFUSED_431, /* headers_too_large */
+    SY_PROXY_REFUSED_501, /* bad_request: a transfer coding we do not know */
+    SY_PROXY_REFUSED_503, /* unavailable: out of memory */
+    SY_PROXY_REFUSED_505, /* bad_request: not HTTP/1.x */
+    SY_PROXY_REFUSALS
+};
+
+/* Refusal i's status (400...) and its error code ("bad_request"...), as the client got them. */
+int sy_proxy_refusal_status(int i);
+const char *sy_proxy_refusal_code(int i);
+
+/* The proxy's process-wide counts, summed over the workers (each read without a lock: a
+ * figure may lag its worker by the request in hand). */
+typedef struct sy_proxy_counts {
+    uint64_t open_conns;                 /* client connections open now */
+    uint64_t max_conns;                  /* opts.max_conns (0: no cap) */
+    uint64_t shed_waiting;               /* connections closed at the cap to take a new one */
+    uint64_t shed_new;                   /* new connections closed at the cap (none waited) */
+    uint64_t refused[SY_PROXY_REFUSALS]; /* answers of its own, by kind (above) */
+    uint64_t uncounted;                  /* requests past the counters' rows (no row room) */
+} sy_proxy_counts_t;
+
+void sy_proxy_counts(sy_proxy_t *p, sy_proxy_counts_t *out);
+
+struct sy_prom;
+/* The proxy's families of GET /metrics (docs/operations.md lists them) into `out`: per
+ * (workspace, route, backend) its requests by status class, its failures, its latency
+ * histogram and the 502/504 the proxy answered for it; per (workspace, route) its
+ * fallbacks by reason; and the counts above. Domains are summed over (a route's domains
+ * are its own to define: unbounded). Reads the counters in place; any thread. */
+void sy_proxy_metrics(sy_proxy_t *p, struct sy_prom *out);
 
 /* Stops the workers (connections are closed) and frees. NULL is a no-op. */
 void sy_proxy_stop(sy_proxy_t *p);

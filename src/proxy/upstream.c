@@ -125,7 +125,7 @@ static void response_done(struct conn *c)
     if (c->streaming && c->stream_left > 0)
         c->keep_alive = false; /* answered before its body ended: the rest is not a request */
     sy_conn_judge(c, c->status < 500);
-    sy_conn_record(c, c->target, c->status, c->status >= 500);
+    sy_conn_record(c, c->target, c->status, c->status >= 500, -1);
     sy_conn_log(c, c->target, c->status, NULL);
     if (c->up) {
         if (!c->up_close && !c->to_eof && evbuffer_get_length(c->up->in) == 0)
@@ -335,7 +335,11 @@ static void up_failed(struct conn *c, int what)
     if (c->target == NEW && may_repeat && (unsent || !timeout)) {
         sy_conn_judge(c, false);
         /* counted as `new`'s error (what it would have answered), then served by legacy */
-        sy_conn_record(c, UPSTREAMS, 502, true);
+        sy_conn_record(c, UPSTREAMS, 502, true,
+                       !c->up_connected
+                           ? (timeout ? SY_PROXY_FB_CONNECT_TIMEOUT : SY_PROXY_FB_CONNECT_ERROR)
+                       : unsent ? SY_PROXY_FB_RESET
+                                : SY_PROXY_FB_CLOSED);
         c->target = LEGACY;
         c->retried = false;
         c->fell_back = true;
@@ -432,7 +436,7 @@ static void connect_failed(struct conn *c, int e)
     if (c->target == NEW && !(c->streaming && c->body_got > 0)) {
         why(c, e, "cannot connect");
         sy_conn_judge(c, false);
-        sy_conn_record(c, UPSTREAMS, 502, true);
+        sy_conn_record(c, UPSTREAMS, 502, true, SY_PROXY_FB_CONNECT_ERROR);
         c->target = LEGACY;
         c->retried = false;
         c->fell_back = true;
