@@ -3,7 +3,9 @@
 # evaluation counts exact after known traffic (by workspace, flag and reason; errors by
 # code; a key that names no flag adds no series), the per-workspace cap with its "other",
 # the decision-latency histogram, the serving loops, OpenMetrics when asked, and both
-# formats clean by `promtool check metrics`.
+# formats clean by `promtool check metrics`; the proxy's routes with real upstreams (a
+# split, a new answering 503, then resetting: fallbacks and 502s, answers of the proxy's
+# own), each figure equal to what the clients saw and to the route's stats endpoint.
 #
 #   metrics.sh SWITCHYARD
 set -u
@@ -136,6 +138,93 @@ expect "the main address still wants a token" 401 "$ERR" -- GET /metrics ""
 check "a port in use for --metrics-listen fails before a database is made" 1 "" "metrics-listen.*cannot listen" -- \
     "$SY" serve --listen 127.0.0.1:0 --db "$TMP/new.db" --metrics-listen "127.0.0.1:$MPORT"
 check "... and made none" 0 "" "" -- test ! -e "$TMP/new.db"
+stop_server
+
+# ---- the proxy's routes: real upstreams, a split, a failing new -----------------------------
+# Requests to a route at 50 %, then at 100 % to a `new` answering 503, then resetting every
+# connection it read (GETs fall back to legacy, POSTs are 502: not repeated); three answers
+# of the proxy's own. What /metrics says per backend must be what the clients saw, and what
+# the route's own stats endpoint counted.
+HERE=$(dirname "$0")
+upstream legacy
+node "$HERE/upstream.js" 0 new 0 "$TMP/new.fail" "$TMP/new.reset" >"$TMP/new.port" &
+echo $! >"$TMP/new.pid"
+wait_file "$TMP/new.port"
+RPORT=$(free_port)
+start_server "$SY" --quiet --workers 2 --proxy-workers 2 --proxy-max-body 1024 --metrics-refresh 1
+expect "a route at 50 %, its breaker lenient" 201 '.percentage == 50' -- POST /v1/routes "$ADMIN" \
+    "{\"name\":\"api\",\"listen\":\"127.0.0.1:$RPORT\",\"path_prefix\":\"/api\",\"upstreams\":{\"legacy\":\"127.0.0.1:$(cat "$TMP/legacy.port")\",\"new\":\"127.0.0.1:$(cat "$TMP/new.port")\"},\"percentage\":50,\"breaker\":{\"consecutive_failures\":1000000,\"error_rate\":1,\"min_requests\":1000000}}"
+RURL=http://127.0.0.1:$RPORT
+: >"$TMP/seen"
+one() { # METHOD [BODY]: a request to the route; "STATUS ROUTE" into $TMP/seen when answered
+    curl -s -o /dev/null -X "$1" ${2:+--data-binary "$2"} -w '%{http_code} %header{x-switchyard-route}\n' "$RURL/api/x" >"$TMP/one"
+    grep -qv '^000' "$TMP/one" && cat "$TMP/one" >>"$TMP/seen"
+}
+send() { # METHOD N [BODY]
+    j=0
+    while [ $j -lt "$2" ]; do one "$1" "${3:-}"; j=$((j + 1)); done
+}
+k=0 # until the workers listen on the route's address
+until one GET || [ $k -ge 50 ]; do sleep 0.1; k=$((k + 1)); done
+send GET 60
+expect "then 100 % to new" 200 '' -- POST /v1/routes/api/percentage "$ADMIN" '{"percentage":100,"reason":"test"}'
+sleep 0.3
+touch "$TMP/new.fail"
+send GET 15
+rm -f "$TMP/new.fail"
+touch "$TMP/new.reset"
+send GET 12
+send POST 7 '{"a":1}'
+rm -f "$TMP/new.reset"
+seen() { grep -c "^$1\$" "$TMP/seen"; }
+check "the split sent some to each" 0 "" "" -- sh -c "test $(seen '200 legacy') -ge 5 && test $(seen '200 new') -ge 5"
+check "new's 503s reached the clients" 0 "" "" -- test "$(seen '503 new')" -eq 15
+check "... the GETs new reset went to legacy, the POSTs got 502" 0 "" "" -- sh -c "test $(seen '502 error') -eq 7 && test $(seen '200 legacy') -ge 12"
+check "every request answered is one of those" 0 "" "" -- test "$(wc -l <"$TMP/seen")" -eq "$(($(seen '200 legacy') + $(seen '200 new') + 15 + 7))"
+curl -s -o /dev/null "$RURL/nowhere"                                                          # 404
+curl -s -o /dev/null --data-binary "$(head -c 2000 /dev/zero | tr '\0' a)" "$RURL/api/big" # 413
+printf 'BROKEN\r\n\r\n' >"$TMP/broken"
+curl -s -o /dev/null --max-time 2 -T "$TMP/broken" "telnet://127.0.0.1:$RPORT" 2>/dev/null # 400
+node -e 'const s=require("net").connect(+process.argv[1],"127.0.0.1");setTimeout(()=>s.destroy(),3000)' "$RPORT" &
+HOLD=$!
+sleep 0.5
+scrape
+kill $HOLD 2>/dev/null
+L='workspace="1",route="api",backend="legacy"'
+N='workspace="1",route="api",backend="new"'
+has "legacy's 2xx: each 200 the clients got from legacy (the 12 fallbacks too)" "switchyard_proxy_requests_total{$L,status=\"2xx\"}" "$(seen '200 legacy')"
+has "new's 2xx" "switchyard_proxy_requests_total{$N,status=\"2xx\"}" "$(seen '200 new')"
+has "new's 5xx: its 15 answers of 503" "switchyard_proxy_requests_total{$N,status=\"5xx\"}" 15
+has "new failed 19 (12 GETs fell back, 7 POSTs got 502)" "switchyard_proxy_requests_total{$N,status=\"failed\"}" 19
+has "legacy failed none" "switchyard_proxy_requests_total{$L,status=\"failed\"}" 0
+has "fallbacks: 12, new having closed before answering" 'switchyard_proxy_fallbacks_total{workspace="1",route="api",reason="closed_before_answer"}' 12
+has "... none for a connect error" 'switchyard_proxy_fallbacks_total{workspace="1",route="api",reason="connect_error"}' 0
+has "gateway errors: the 7 POSTs" "switchyard_proxy_gateway_errors_total{$N}" 7
+has "new's latency histogram counts its answers" "switchyard_proxy_request_duration_seconds_count{$N}" "$(($(seen '200 new') + 15))"
+has "... every one within +Inf" "switchyard_proxy_request_duration_seconds_bucket{$N,le=\"+Inf\"}" "$(($(seen '200 new') + 15))"
+has "legacy's too" "switchyard_proxy_request_duration_seconds_count{$L}" "$(seen '200 legacy')"
+check "... its buckets never decrease, and its sum is positive" 0 "" "" -- sh -c "grep '^switchyard_proxy_request_duration_seconds_bucket{$L' '$TMP/metrics' | awk '{ if (\$2 < last) bad = 1; last = \$2 } END { exit bad }' && awk '/^switchyard_proxy_request_duration_seconds_sum\{$L\} / { ok = \$2 > 0 } END { exit !ok }' '$TMP/metrics'"
+has "the proxy's own answers: 404 with no route" 'switchyard_proxy_refusals_total{code="404",reason="not_found"}' 1
+has "... 413 past --proxy-max-body" 'switchyard_proxy_refusals_total{code="413",reason="too_large"}' 1
+has "... 400 for a head that does not parse" 'switchyard_proxy_refusals_total{code="400",reason="bad_request"}' 1
+has "... no 408" 'switchyard_proxy_refusals_total{code="408",reason="request_timeout"}' 0
+check "an idle client connection is open" 0 "" "" -- sh -c "awk '/^switchyard_proxy_open_connections / { ok = \$2 >= 1 } END { exit !ok }' '$TMP/metrics'"
+has "nothing left uncounted" 'switchyard_proxy_uncounted_requests_total' 0
+req GET /v1/routes/api/stats "$VIEWER" >/dev/null
+cp "$TMP/body" "$TMP/stats"
+total=$(awk '/^switchyard_proxy_requests_total\{workspace="1",route="api",/ { s += $2 } END { print s }' "$TMP/metrics")
+check "the route's stats count what /metrics counts ($total)" 0 "" "" -- jq -e --argjson t "$total" '.requests == $t' "$TMP/stats"
+check "... new's failures, as its error row" 0 "" "" -- jq -e '[.by[] | select(.upstream == "error" and .tried == "new") | .requests] | add == 19' "$TMP/stats"
+check "... new's answers" 0 "" "" -- jq -e --argjson n "$(($(seen '200 new') + 15))" '[.by[] | select(.upstream == "new") | .requests] | add == $n' "$TMP/stats"
+has "the route's percentage, from the engine's view" 'switchyard_route_percentage{workspace="1",route="api"}' 100
+check "promtool check metrics: clean with the proxy's families" 0 "" "" -- sh -c "promtool check metrics <'$TMP/metrics'"
+scrape "application/openmetrics-text; version=1.0.0"
+check "... and in OpenMetrics (promtool reads the text format only)" 0 "" "" -- sh -c "grep -q '^# TYPE switchyard_proxy_requests counter' '$TMP/metrics' && grep -q '^switchyard_proxy_requests_total{' '$TMP/metrics' && tail -1 '$TMP/metrics' | grep -qx '# EOF'"
+stop_server
+stop_upstreams
+start_server "$SY" --quiet --workers 2 --proxy-workers 0
+scrape
+check "no proxy (--proxy-workers 0): no proxy families" 1 "" "" -- grep -q '^switchyard_proxy_' "$TMP/metrics"
 stop_server
 
 # ---- JSON logs: numbers are numbers -------------------------------------------------------
