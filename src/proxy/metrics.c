@@ -211,6 +211,16 @@ static void write_routes(sy_prom_t *o, const struct sums *s)
                                                    {"backend", backends[u]},
                                                    {"status", k < 6 ? classes[k] : "failed"}},
                                4, (double)(k < 6 ? b->status[k] : b->failed));
+            /* a status line of 600 to 999 is passed on, in no class */
+            int64_t classed =
+                b->status[1] + b->status[2] + b->status[3] + b->status[4] + b->status[5];
+            if (b->answered > classed)
+                sy_prom_sample(o, "switchyard_proxy_requests_total",
+                               (sy_prom_label_t[]){{"workspace", s->r[i].ws_text},
+                                                   {"route", s->r[i].route},
+                                                   {"backend", backends[u]},
+                                                   {"status", "other"}},
+                               4, (double)(b->answered - classed));
         }
     sy_prom_family(o, "switchyard_proxy_request_duration_seconds", SY_PROM_HISTOGRAM,
                    "How long each backend's answers took, from the request read whole to the "

@@ -220,6 +220,19 @@ has "the route's percentage, from the engine's view" 'switchyard_route_percentag
 check "promtool check metrics: clean with the proxy's families" 0 "" "" -- sh -c "promtool check metrics <'$TMP/metrics'"
 scrape "application/openmetrics-text; version=1.0.0"
 check "... and in OpenMetrics (promtool reads the text format only)" 0 "" "" -- sh -c "grep -q '^# TYPE switchyard_proxy_requests counter' '$TMP/metrics' && grep -q '^switchyard_proxy_requests_total{' '$TMP/metrics' && tail -1 '$TMP/metrics' | grep -qx '# EOF'"
+# an upstream whose status line says 799: passed on, counted in no class but "other"
+node -e 'const s=require("net").createServer((c)=>c.on("data",()=>c.end("HTTP/1.1 799 Odd\r\nContent-Length: 0\r\n\r\n"))).listen(0,"127.0.0.1",()=>console.log(s.address().port))' >"$TMP/odd.port" &
+echo $! >"$TMP/odd.pid"
+wait_file "$TMP/odd.port"
+OPORT=$(free_port)
+expect "a route to it" 201 '' -- POST /v1/routes "$ADMIN" \
+    "{\"name\":\"odd\",\"listen\":\"127.0.0.1:$OPORT\",\"upstreams\":{\"legacy\":\"127.0.0.1:$(cat "$TMP/odd.port")\",\"new\":\"127.0.0.1:$(cat "$TMP/odd.port")\"},\"percentage\":0}"
+k=0
+until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$OPORT/")" = 799 ] || [ $k -ge 50 ]; do sleep 0.1; k=$((k + 1)); done
+scrape
+has "a 799 answer: status other" 'switchyard_proxy_requests_total{workspace="1",route="odd",backend="legacy",status="other"}' 1
+req GET /v1/routes/odd/stats "$VIEWER" >/dev/null
+check "... the route's series sum to its stats' requests (1)" 0 "" "" -- sh -c "test \"\$(awk '/^switchyard_proxy_requests_total\\{workspace=\"1\",route=\"odd\",/ { s += \$2 } END { print s }' '$TMP/metrics')\" = \"\$(jq .requests '$TMP/body')\" && jq -e '.requests == 1' '$TMP/body' >/dev/null"
 stop_server
 stop_upstreams
 start_server "$SY" --quiet --workers 2 --proxy-workers 0
