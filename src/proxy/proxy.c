@@ -431,34 +431,41 @@ sy_proxy_row_t *sy_proxy_rows(sy_proxy_t *p, int64_t ws, size_t *n)
     }
     sy_proxy_row_t *sum = calloc(room, sizeof(*sum));
     *n = 0;
+    /* each worker's rows copied under its lock (a worker takes it per request: it waits
+     * for a copy, never for the summing), then summed in place */
+    size_t copied = 0;
     for (int i = 0; sum && i < p->n_workers; i++) {
         struct worker *w = &p->w[i];
         pthread_mutex_lock(&w->stats_lock);
-        for (size_t k = 0; k < w->n_stats; k++) {
+        for (size_t k = 0; k < w->n_stats && copied < room; k++) {
             const sy_proxy_row_t *r = sy_proxy_stat(w, k);
-            if (ws >= 0 && r->ws != ws)
-                continue;
-            size_t j = 0;
-            while (j < *n && !(sum[j].ws == r->ws && strcmp(sum[j].route, r->route) == 0 &&
-                               strcmp(sum[j].domain, r->domain) == 0 &&
-                               sum[j].upstream == r->upstream && sum[j].tried == r->tried))
-                j++;
-            if (j == *n) {
-                if (*n < room)
-                    sum[(*n)++] = *r;
-                continue;
-            }
-            sum[j].requests += r->requests;
-            sum[j].errors += r->errors;
-            sum[j].total_ms += r->total_ms;
-            for (int b = 0; b < LAT_BUCKETS; b++)
-                sum[j].hist[b] += r->hist[b];
-            for (int c = 0; c < 6; c++)
-                sum[j].status[c] += r->status[c];
-            for (int f = 0; f < SY_PROXY_FALLBACK_REASONS; f++)
-                sum[j].fallbacks[f] += r->fallbacks[f];
+            if (ws < 0 || r->ws == ws)
+                sum[copied++] = *r;
         }
         pthread_mutex_unlock(&w->stats_lock);
+    }
+    for (size_t k = 0; sum && k < copied; k++) {
+        const sy_proxy_row_t *r = &sum[k];
+        size_t j = 0;
+        while (j < *n && !(sum[j].ws == r->ws && strcmp(sum[j].route, r->route) == 0 &&
+                           strcmp(sum[j].domain, r->domain) == 0 &&
+                           sum[j].upstream == r->upstream && sum[j].tried == r->tried))
+            j++;
+        if (j == *n) {
+            if (j != k)
+                sum[j] = *r;
+            (*n)++;
+            continue;
+        }
+        sum[j].requests += r->requests;
+        sum[j].errors += r->errors;
+        sum[j].total_ms += r->total_ms;
+        for (int b = 0; b < LAT_BUCKETS; b++)
+            sum[j].hist[b] += r->hist[b];
+        for (int c = 0; c < 6; c++)
+            sum[j].status[c] += r->status[c];
+        for (int f = 0; f < SY_PROXY_FALLBACK_REASONS; f++)
+            sum[j].fallbacks[f] += r->fallbacks[f];
     }
     return sum;
 }
