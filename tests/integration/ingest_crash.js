@@ -32,6 +32,7 @@ function cli(...args) {
 }
 
 let server = null, port = 0;
+let reports = ''; // what a sanitizer said in any server's log (data races under TSan)
 function start() {
     return new Promise((resolve, reject) => {
         const listen = `127.0.0.1:${port}`;
@@ -41,6 +42,7 @@ function start() {
         const t = setTimeout(() => reject(new Error('no listening line: ' + log)), 10000);
         server.stderr.on('data', (d) => {
             log += d;
+            if (/Sanitizer|runtime error:/.test(log) && !reports) reports = log.slice(-4000);
             const m = /event=listening.* port=(\d+)/.exec(log);
             if (m) {
                 port = Number(m[1]);
@@ -174,6 +176,7 @@ async function main() {
        `${sent} requests, ${retried} retried)`);
     const code = await kill('SIGTERM');
     ok(code === 0, 'the last server stops cleanly on SIGTERM', `exit ${code}`);
+    ok(!reports, 'no sanitizer reported anything in the servers\' logs', reports);
     agent.destroy();
     console.log(`1..${n}`);
     process.exit(failed ? 1 : 0);

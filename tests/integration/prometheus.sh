@@ -62,7 +62,7 @@ CFG
 prometheus --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/prom" \
     --web.listen-address="127.0.0.1:$PPORT" --log.level=warn >"$TMP/prom.log" 2>&1 &
 PROM=$!
-trap 'kill $PROM 2>/dev/null; stop_server; stop_upstreams' EXIT
+trap 'kill $PROM 2>/dev/null; stop_server; stop_upstreams; rm -rf "$TMP"' EXIT
 P=http://127.0.0.1:$PPORT
 query() { curl -s --get "$P/api/v1/query" --data-urlencode "query=$1"; }
 k=0
@@ -115,7 +115,7 @@ check "the kill-switch alert fires" 0 "" "" -- sh -c "test $k -lt 100"
 check "... and the tripwire's" 0 "" "" -- sh -c "curl -s '$P/api/v1/alerts' | jq -e '[.data.alerts[] | select(.labels.alertname == \"SwitchyardTripwireTriggered\")] | length == 1' >/dev/null"
 kill $PROM 2>/dev/null
 wait $PROM 2>/dev/null
-trap - EXIT
+trap 'rm -rf "$TMP"' EXIT
 stop_server
 stop_upstreams
 tap_done

@@ -12,10 +12,19 @@ trap 'stop_server; rm -rf "$TMP"' EXIT
 # start_server SWITCHYARD ARGS...: `switchyard serve` on $TMP/sy.db and a free loopback
 # port (stdout to $TMP/stdout, log to $TMP/log); sets PID, PORT and URL once it listens.
 # stop_server: SIGTERM, wait, and its exit status in STOP_STATUS.
+# A sanitizer's report in a server's log (AddressSanitizer, UndefinedBehaviorSanitizer,
+# ThreadSanitizer's data races) is kept before the log is stopped or started again, and
+# fails the script in tap_done, whichever of its servers wrote it.
 PID=""
+sanitizer_scan() {
+    if [ -f "$TMP/log" ] && grep -q 'Sanitizer\|runtime error:' "$TMP/log"; then
+        grep -A40 'Sanitizer\|runtime error:' "$TMP/log" >>"$TMP/sanitizer"
+    fi
+}
 start_server() {
     sy=$1
     shift
+    sanitizer_scan
     : >"$TMP/log"
     "$sy" serve --listen 127.0.0.1:0 --db "$TMP/sy.db" "$@" >"$TMP/stdout" 2>"$TMP/log" &
     PID=$!
@@ -34,6 +43,7 @@ stop_server() {
         STOP_STATUS=$?
         PID=""
     fi
+    sanitizer_scan
 }
 
 n=0
@@ -170,6 +180,13 @@ two_workspaces() {
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
 tap_done() {
+    stop_server
+    if [ -s "$TMP/sanitizer" ]; then
+        n=$((n + 1))
+        failed=$((failed + 1))
+        echo "not ok $n - a sanitizer reported something in a server's log"
+        head -60 "$TMP/sanitizer" | sed 's/^/# /'
+    fi
     echo "1..$n"
     [ "$failed" -eq 0 ]
 }
