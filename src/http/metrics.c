@@ -151,14 +151,50 @@ static void write_changes(sy_prom_t *p, const sy_engine_counters_t *k)
 {
     static const char *const actions[] = {"step", "promote", "rollback"};
     static const char *const by[] = {"auto", "manual"};
+    /* the series that can happen, there from the start (an alert's increase() needs a
+     * series before its first change); any other only once it counts */
+    static const struct {
+        int action, by;
+        sy_change_reason_t why;
+    } expected[] = {
+        {0, 0, SY_CHANGE_RESULTS},   {0, 1, SY_CHANGE_MANUAL},       {1, 0, SY_CHANGE_RESULTS},
+        {1, 1, SY_CHANGE_MANUAL},    {2, 0, SY_CHANGE_SUCCESS_RATE}, {2, 0, SY_CHANGE_ERROR_RATE},
+        {2, 0, SY_CHANGE_P95},       {2, 0, SY_CHANGE_RETRY_RATE},   {2, 1, SY_CHANGE_MANUAL},
+        {2, 1, SY_CHANGE_EMERGENCY},
+    };
     sy_prom_family(p, "switchyard_allocation_changes_total", SY_PROM_COUNTER,
                    "Allocation changes of experiments: guarded steps, promotions and rollbacks, "
-                   "by who made them (auto: the timers, the health monitor; manual: a token).");
+                   "by who made them (auto: the timers, the health monitor; manual: a token) "
+                   "and why (results, manual, emergency, or the health metric that failed).");
     for (int a = 0; a < 3; a++)
         for (int b = 0; b < 2; b++)
-            sy_prom_sample(p, "switchyard_allocation_changes_total",
-                           (sy_prom_label_t[]){{"action", actions[a]}, {"by", by[b]}}, 2,
-                           (double)k->changes[a][b]);
+            for (int r = 0; r < SY_CHANGE_REASONS; r++) {
+                bool shown = k->change_reasons[a][b][r] > 0;
+                for (size_t e = 0; !shown && e < sizeof(expected) / sizeof(expected[0]); e++)
+                    shown = expected[e].action == a && expected[e].by == b &&
+                            expected[e].why == (sy_change_reason_t)r;
+                if (shown)
+                    sy_prom_sample(p, "switchyard_allocation_changes_total",
+                                   (sy_prom_label_t[]){{"action", actions[a]},
+                                                       {"by", by[b]},
+                                                       {"reason", sy_change_reason_names[r]}},
+                                   3, (double)k->change_reasons[a][b][r]);
+            }
+}
+
+static void write_deliveries(sy_prom_t *p, const sy_engine_counters_t *k)
+{
+    static const char *const results[] = {"delivered", "retried", "failed"};
+    sy_prom_family(p, "switchyard_notification_deliveries_total", SY_PROM_COUNTER,
+                   "Notification attempts since the process started, by channel type and "
+                   "result: delivered, retried (an attempt failed, another is due) or failed "
+                   "(the last attempt failed: given up).");
+    for (int t = 0; t < SY_CHANNEL_TYPES; t++)
+        for (int r = 0; r < 3; r++)
+            sy_prom_sample(
+                p, "switchyard_notification_deliveries_total",
+                (sy_prom_label_t[]){{"type", sy_channel_type_names[t]}, {"result", results[r]}}, 2,
+                (double)k->deliveries[t][r]);
 }
 
 static void write_board(sy_prom_t *p, const sy_board_t *b)
@@ -348,16 +384,32 @@ static void write_board(sy_prom_t *p, const sy_board_t *b)
                        1, b->wss[i].kill_switch);
     }
     sy_prom_family(p, "switchyard_notifications", SY_PROM_GAUGE,
-                   "Notification deliveries of each workspace by status (pending, delivered, "
-                   "failed; delivered and failed ones are kept --notify-retention days).");
+                   "Notification deliveries of each workspace by channel type and status "
+                   "(pending, delivered, failed; delivered and failed ones are kept "
+                   "--notify-retention days).");
     for (size_t i = 0; i < b->n_ws; i++) {
         snprintf(ws, sizeof(ws), "%lld", (long long)b->wss[i].ws);
-        const int64_t v[3] = {b->wss[i].pending, b->wss[i].delivered, b->wss[i].failed};
         static const char *const st[] = {"pending", "delivered", "failed"};
-        for (int s = 0; s < 3; s++)
-            sy_prom_sample(p, "switchyard_notifications",
-                           (sy_prom_label_t[]){{"workspace", ws}, {"status", st[s]}}, 2,
-                           (double)v[s]);
+        for (int t = 0; t < SY_CHANNEL_TYPES; t++)
+            for (int s = 0; s < 3; s++)
+                sy_prom_sample(p, "switchyard_notifications",
+                               (sy_prom_label_t[]){{"workspace", ws},
+                                                   {"type", sy_channel_type_names[t]},
+                                                   {"status", st[s]}},
+                               3, (double)b->wss[i].notifications[t][s]);
+    }
+    sy_prom_family(p, "switchyard_risk_reservations_total", SY_PROM_COUNTER,
+                   "The risk guard's check-and-reserve answers of each workspace since the "
+                   "process started: reserved, or denied by reason (kill_switch, no_policy, "
+                   "policy_disabled, limit_exceeded).");
+    for (size_t i = 0; i < b->n_ws; i++) {
+        snprintf(ws, sizeof(ws), "%lld", (long long)b->wss[i].ws);
+        for (int o = 0; o < SY_RISK_OUTCOMES; o++)
+            sy_prom_sample(p, "switchyard_risk_reservations_total",
+                           (sy_prom_label_t[]){{"workspace", ws},
+                                               {"result", o ? "denied" : "reserved"},
+                                               {"reason", sy_risk_outcome_names[o]}},
+                           3, (double)b->wss[i].risk[o]);
     }
     sy_prom_family(p, "switchyard_board_age_seconds", SY_PROM_GAUGE,
                    "How old the view of experiments, routes, tripwires and workspaces above is "
@@ -385,6 +437,7 @@ void sy_api_metrics(struct call *c)
     sy_engine_counters_t k;
     sy_engine_counters(c->eng, &k);
     write_changes(&p, &k);
+    write_deliveries(&p, &k);
     const sy_board_t *board = sy_engine_board(c->eng);
     if (board)
         write_board(&p, board);
