@@ -1,11 +1,13 @@
 /* metrics.c - GET /metrics: the Prometheus exposition of this process (docs/operations.md
  * lists every family with its labels and bounds).
  *
- * Answered on the serving thread that received it, from what any thread may read: the
- * serving threads' evaluation counts (evalstats.h), the serving loops' stall gauges, and
- * the process's own figures. It never waits for the engine's loop, so a scrape shows a
- * stuck engine instead of timing out with it.
+ * Written on the metrics thread (below) when a worker received it, else on the thread that
+ * received it (the engine's loop without workers, the metrics thread's own listener), from
+ * what any thread may read: the serving threads' evaluation counts (evalstats.h), the
+ * serving loops' stall gauges, the board and the process's own figures. It never waits
+ * for the engine's loop, so a scrape shows a stuck engine instead of timing out with it.
  */
+#define _GNU_SOURCE /* gettid */
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
@@ -14,6 +16,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -424,7 +427,8 @@ static void write_board(sy_prom_t *p, const sy_board_t *b)
     sy_prom_sample(p, "switchyard_board_build_seconds", NULL, 0, b->build_seconds);
 }
 
-void sy_api_metrics(struct call *c)
+/* The whole exposition, answered on the calling thread. */
+static void write_metrics(struct call *c)
 {
     char buf[16384];
     sy_text_t t;
@@ -451,16 +455,86 @@ void sy_api_metrics(struct call *c)
     sy_text_free(&t);
 }
 
-/* ---- --metrics-listen: /metrics without a token, on a thread of its own ------------------ */
+static bool take_scrape(void *arg, sy_h1_req_t *copy, const char *who);
+
+void sy_api_metrics(struct call *c)
+{
+    /* On a worker the metrics thread writes it: the worker only copies the answer out. */
+    sy_metrics_srv_t *m = c->w ? sy_http_metrics_srv(c->http) : NULL;
+    if (m && sy_worker_hand_to(c->w, c->req, take_scrape, m, c->who.name))
+        return;
+    write_metrics(c);
+}
+
+/* ---- the metrics thread: scrapes handed over by the workers, and --metrics-listen ------- */
+
+/* A scrape a worker handed over, waiting for the thread. */
+struct job {
+    struct job *next;
+    sy_h1_req_t *copy; /* detached: its reply goes back to the worker */
+    char who[sizeof(((sy_principal_t *)0)->name)];
+    struct timespec t0;
+};
 
 struct sy_metrics_srv {
     sy_http_t *http;
-    int fd;
+    int fd; /* -1: no listener */
     struct event_base *base;
     sy_h1_server_t *h1;
     pthread_t thread;
     bool started;
+    pthread_mutex_t lock;
+    struct job *head, *tail; /* under lock */
+    struct event *jobs;      /* activated by the first job of an empty queue */
 };
+
+static bool take_scrape(void *arg, sy_h1_req_t *copy, const char *who)
+{
+    sy_metrics_srv_t *m = arg;
+    struct job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return false;
+    j->copy = copy;
+    snprintf(j->who, sizeof(j->who), "%s", who);
+    clock_gettime(CLOCK_MONOTONIC, &j->t0);
+    pthread_mutex_lock(&m->lock);
+    bool was_empty = !m->head;
+    if (m->tail)
+        m->tail->next = j;
+    else
+        m->head = j;
+    m->tail = j;
+    pthread_mutex_unlock(&m->lock);
+    if (was_empty)
+        event_active(m->jobs, EV_READ, 0);
+    return true;
+}
+
+static struct job *take_all(sy_metrics_srv_t *m)
+{
+    pthread_mutex_lock(&m->lock);
+    struct job *j = m->head;
+    m->head = m->tail = NULL;
+    pthread_mutex_unlock(&m->lock);
+    return j;
+}
+
+static void on_jobs(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sy_metrics_srv_t *m = arg;
+    for (struct job *j = take_all(m), *next; j; j = next) {
+        next = j->next;
+        struct call c = {.req = j->copy, .http = m->http, .eng = sy_http_engine(m->http)};
+        c.t0 = j->t0;
+        snprintf(c.who.name, sizeof(c.who.name), "%s", j->who);
+        write_metrics(&c); /* the reply goes to the worker, and frees the copy */
+        free(j);
+    }
+}
+
+/* ---- --metrics-listen: /metrics without a token ------------------------------------------ */
 
 static void metrics_request(sy_h1_req_t *req, void *arg)
 {
@@ -487,7 +561,13 @@ static void metrics_request(sy_h1_req_t *req, void *arg)
 static void *metrics_run(void *arg)
 {
     sy_metrics_srv_t *m = arg;
-    event_base_dispatch(m->base);
+    /* Below the serving threads: on a machine whose cores OFREP keeps busy, a scrape waits
+     * for a free moment instead of taking a worker's core (a scrape may take longer; an
+     * OFREP answer may not). Linux gives each thread its own nice value; where it cannot be
+     * set the thread runs as before, so the failure is of no consequence. */
+    (void)setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
+    /* without a listener the loop has no event added until a scrape comes */
+    event_base_loop(m->base, EVLOOP_NO_EXIT_ON_EMPTY);
     return NULL;
 }
 
@@ -497,11 +577,13 @@ int sy_metrics_listen(sy_metrics_srv_t **out, sy_http_t *http, int fd, const sy_
     *out = NULL;
     sy_metrics_srv_t *m = calloc(1, sizeof(*m));
     if (!m) {
-        close(fd);
+        if (fd >= 0)
+            close(fd);
         return sy_err_set(err, -ENOMEM, NULL, "out of memory");
     }
     m->http = http;
     m->fd = fd;
+    pthread_mutex_init(&m->lock, NULL);
     sy_h1_opts_t o = *opts;
     o.max_body = 1024; /* a scrape has no body */
     o.max_conns = 64;
@@ -510,8 +592,10 @@ int sy_metrics_listen(sy_metrics_srv_t **out, sy_http_t *http, int fd, const sy_
     o.open = NULL;
     o.streams = NULL;
     o.max_streams = 0;
-    int rc = (m->base = event_base_new()) ? 0 : -ENOMEM;
-    if (rc == 0)
+    int rc = (m->base = event_base_new()) && (m->jobs = event_new(m->base, -1, 0, on_jobs, m))
+                 ? 0
+                 : -ENOMEM;
+    if (rc == 0 && fd >= 0)
         rc = sy_h1_listen_fd(&m->h1, m->base, fd, &o, metrics_request, m);
     if (rc == 0 && pthread_create(&m->thread, NULL, metrics_run, m) != 0)
         rc = -EAGAIN;
@@ -526,7 +610,7 @@ int sy_metrics_listen(sy_metrics_srv_t **out, sy_http_t *http, int fd, const sy_
 
 int sy_metrics_port(const sy_metrics_srv_t *m)
 {
-    return sy_h1_port(m->h1);
+    return m->h1 ? sy_h1_port(m->h1) : 0;
 }
 
 void sy_metrics_srv_free(sy_metrics_srv_t *m)
@@ -537,9 +621,18 @@ void sy_metrics_srv_free(sy_metrics_srv_t *m)
         event_base_loopbreak(m->base);
         pthread_join(m->thread, NULL);
     }
+    for (struct job *j = take_all(m), *next; j; j = next) {
+        next = j->next;
+        sy_h1_detached_free(j->copy);
+        free(j);
+    }
     sy_h1_free(m->h1);
+    if (m->jobs)
+        event_free(m->jobs);
     if (m->base)
         event_base_free(m->base);
-    close(m->fd);
+    if (m->fd >= 0)
+        close(m->fd);
+    pthread_mutex_destroy(&m->lock);
     free(m);
 }

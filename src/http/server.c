@@ -1021,7 +1021,7 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
         http_free(http);
         return listen_error(opts->listen, "listen", rc, err);
     }
-    if (http->metrics_fd >= 0) {
+    if (http->metrics_fd >= 0 || opts->workers) {
         rc = sy_metrics_listen(&http->metrics, http, http->metrics_fd, &h1, err);
         http->metrics_fd = -1; /* taken */
         if (rc < 0) {
@@ -1044,6 +1044,11 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
 int sy_http_port(const sy_http_t *http)
 {
     return http->port;
+}
+
+sy_metrics_srv_t *sy_http_metrics_srv(const sy_http_t *http)
+{
+    return http->metrics;
 }
 
 int sy_http_metrics_port(const sy_http_t *http)
