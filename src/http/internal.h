@@ -145,7 +145,11 @@ typedef struct sy_metrics_srv sy_metrics_srv_t;
 int sy_metrics_listen(sy_metrics_srv_t **out, sy_http_t *http, int fd, const sy_h1_opts_t *opts,
                       sy_err_t *err);
 int sy_metrics_port(const sy_metrics_srv_t *m); /* 0 without a listener */
-/* Stops its thread and frees it, closing its socket; scrapes handed to it and not yet
+/* Stops its thread: no scrape is written, and no answer sent to a worker, after it returns
+ * (scrapes still handed to it wait in its queue). Before the workers are freed. NULL is a
+ * no-op. */
+void sy_metrics_srv_stop(sy_metrics_srv_t *m);
+/* Stops it if need be and frees it, closing its socket; scrapes handed to it and not yet
  * written are dropped (their workers are gone by then). NULL is a no-op. */
 void sy_metrics_srv_free(sy_metrics_srv_t *m);
 /* The server's metrics thread, NULL when it has none (no workers, no --metrics-listen). */

@@ -613,14 +613,20 @@ int sy_metrics_port(const sy_metrics_srv_t *m)
     return m->h1 ? sy_h1_port(m->h1) : 0;
 }
 
+void sy_metrics_srv_stop(sy_metrics_srv_t *m)
+{
+    if (!m || !m->started)
+        return;
+    event_base_loopbreak(m->base);
+    pthread_join(m->thread, NULL);
+    m->started = false;
+}
+
 void sy_metrics_srv_free(sy_metrics_srv_t *m)
 {
     if (!m)
         return;
-    if (m->started) {
-        event_base_loopbreak(m->base);
-        pthread_join(m->thread, NULL);
-    }
+    sy_metrics_srv_stop(m);
     for (struct job *j = take_all(m), *next; j; j = next) {
         next = j->next;
         sy_h1_detached_free(j->copy);
