@@ -11,7 +11,8 @@
 #                flagd-core, OFREP against nginx (one and two workers), OFREP under ingest
 #                and flag changes, event ingest against a raw sqlite3 insert, the time from
 #                a health breach to its rollback being served, the proxy against nginx, and
-#                what one change costs as a workspace grows to 100,000 flags)
+#                what one change costs as a workspace grows to 100,000 flags, and a scrape
+#                of /metrics with 1,000 experiments, alone and beside OFREP)
 #   make simulate-figures  the statistics' promises by simulation (bench/simulate.sh: false
 #                promotions, rollbacks, SRM alarms, interval coverage, the printed power),
 #                RUNS runs a scenario (1000: about an hour)
@@ -84,6 +85,8 @@ bench: build
 	bench/proxy.sh $(RELEASE)/src/switchyard
 	@echo
 	bench/scale.sh $(RELEASE)/src/switchyard
+	@echo
+	bench/metrics.sh $(RELEASE)/src/switchyard
 
 # the statistics' promises by simulation, 1,000 runs a scenario (about an hour on 2 cores)
 simulate-figures: build

@@ -2,13 +2,14 @@
 """mixed_load.py - the control-plane load of bench/mixed.sh, open-loop at fixed rates.
 
 usage: mixed_load.py URL TOKEN SECONDS [--events-per-s N] [--batch N] [--changes-per-s N]
-                     [--flags N] [--experiment KEY]
+                     [--flags N] [--experiment KEY] [--scrape-every S [--scrape-url URL]]
 
 Posts batches of `--batch` events to /v1/events at a fixed offered rate (events per
 second; a batch goes every batch/rate seconds, whether or not the last one was answered:
 open loop, so a slow server is not let off with less work) and PUTs one of `--flags`
-flags (flag-0 ... flag-N-1) `--changes-per-s` times a second, each on its own thread
-and connection. Prints one JSON line: what was sent and answered, and how far behind the
+flags (flag-0 ... flag-N-1) `--changes-per-s` times a second, and GETs /metrics every
+`--scrape-every` seconds (with TOKEN, or on `--scrape-url`, a --metrics-listen address,
+without), each on its own thread and connection. Prints one JSON line: what was sent and answered, and how far behind the
 schedule the senders fell.
 """
 import argparse
@@ -84,6 +85,29 @@ def changes(url, token, rate, n_flags, seconds, out):
     paced(rate, seconds, send, out)
 
 
+def scrapes(url, token, every, seconds, out):
+    conn = connect(url)
+    head = {"Authorization": f"Bearer {token}"} if token else {}
+    times, size = [], 0
+    out.update(sent=0, ok=0)
+
+    def send(i):
+        nonlocal size
+        t = time.perf_counter()
+        conn.request("GET", "/metrics", headers=head)
+        r = conn.getresponse()
+        body = r.read()
+        times.append(time.perf_counter() - t)
+        size = max(size, len(body))
+        out["sent"] += 1
+        out["ok"] += r.status == 200
+    paced(1 / every, seconds, send, out)
+    times.sort()
+    if times:
+        out.update(p50_ms=round(times[len(times) // 2] * 1e3, 1),
+                   max_ms=round(times[-1] * 1e3, 1), bytes=size)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("url")
@@ -94,6 +118,8 @@ def main():
     p.add_argument("--changes-per-s", type=float, default=0)
     p.add_argument("--flags", type=int, default=10000)
     p.add_argument("--experiment", default="bench")
+    p.add_argument("--scrape-every", type=float, default=0)
+    p.add_argument("--scrape-url")
     a = p.parse_args()
     res, threads = {}, []
     if a.events_per_s:
@@ -104,6 +130,11 @@ def main():
         res["changes"] = {}
         threads.append(threading.Thread(target=changes, args=(
             a.url, a.token, a.changes_per_s, a.flags, a.seconds, res["changes"])))
+    if a.scrape_every:
+        res["scrapes"] = {}
+        threads.append(threading.Thread(target=scrapes, args=(
+            a.scrape_url or a.url, "" if a.scrape_url else a.token, a.scrape_every, a.seconds,
+            res["scrapes"])))
     for t in threads:
         t.start()
     for t in threads:

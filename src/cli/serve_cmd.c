@@ -524,16 +524,24 @@ static int write_secret_file(const char *prog, const char *path, const char *sec
 }
 
 /* An integer option from `lo` to `hi`, or a message and -EINVAL. */
-/* The notifier's lines in the server's log (its format behind `arg`). */
+/* What the notifier's callback needs: the log's format, and the engine that counts. */
+struct notifier_log_arg {
+    const sy_log_format_t *log;
+    sy_engine_t *eng; /* set once it is open, before the notifier starts */
+};
+
+/* The notifier's lines in the server's log, each attempt counted (GET /metrics). */
 static void notifier_log(void *arg, const char *event, int64_t id, int64_t channel,
                          const char *type, int64_t attempts, const char *error)
 {
+    const struct notifier_log_arg *a = arg;
+    sy_engine_count_delivery(a->eng, type, event);
     char ids[24], chs[24], att[24];
     snprintf(ids, sizeof(ids), "%lld", (long long)id);
     snprintf(chs, sizeof(chs), "%lld", (long long)channel);
     snprintf(att, sizeof(att), "%lld", (long long)attempts);
-    sy_log(*(const sy_log_format_t *)arg, event, "#notification", ids, "#channel", chs, "type",
-           type, "#attempts", att, error ? "error" : NULL, error, NULL);
+    sy_log(*a->log, event, "#notification", ids, "#channel", chs, "type", type, "#attempts", att,
+           error ? "error" : NULL, error, NULL);
 }
 
 int sy_cli_serve(int argc, char **argv)
@@ -808,8 +816,9 @@ int sy_cli_serve(int argc, char **argv)
         fprintf(stderr, "%s: --regression-interval: between 0 (never) and 86400 seconds\n", prog);
         return SY_EXIT_USAGE;
     }
+    struct notifier_log_arg nlog = {.log = &hopts.log};
     sy_notifier_opts_t nopts = {
-        .db = opt[O_DB], .poll_ms = 1000, .log = notifier_log, .log_arg = &hopts.log};
+        .db = opt[O_DB], .poll_ms = 1000, .log = notifier_log, .log_arg = &nlog};
     if (sy_args_ranged(prog, "notify-attempts", opt[O_NOTIFY_ATTEMPTS], 1, 1000,
                        &nopts.max_attempts) < 0 ||
         sy_args_ranged(prog, "notify-backoff", opt[O_NOTIFY_BACKOFF], 1, 86400000,
@@ -1022,6 +1031,7 @@ int sy_cli_serve(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     /* The notifier needs a second handle on the same database: not one in memory. */
     sy_notifier_t *notifier = NULL;
+    nlog.eng = eng;
     if (strcmp(opt[O_DB], ":memory:") == 0 || strstr(opt[O_DB], "mode=memory")) {
         sy_log(hopts.log, "notifier_off", "reason", "an in-memory database: nothing is sent", NULL);
     } else if (sy_notifier_start(&notifier, &nopts, &err) < 0) {

@@ -27,10 +27,21 @@ static void put_help(sy_prom_t *p, const char *s)
     }
 }
 
+/* A scrape writes tens of thousands of labels: runs of bytes that need no escape go out in
+ * one copy, not a call a byte (a third of a scrape's time at 1,000 experiments). */
 static void put_label_value(sy_prom_t *p, const char *s)
 {
     size_t n = strlen(s);
     for (size_t i = 0; i < n;) {
+        size_t run = 0;
+        while (i + run < n && (unsigned char)s[i + run] < 0x80 && s[i + run] != '\\' &&
+               s[i + run] != '"' && s[i + run] != '\n')
+            run++;
+        if (run) {
+            sy_text_put(p->t, s + i, run);
+            i += run;
+            continue;
+        }
         unsigned char ch = (unsigned char)s[i];
         if (ch >= 0x80) {
             size_t k = sy_utf8_seq(s + i, n - i);
@@ -43,14 +54,7 @@ static void put_label_value(sy_prom_t *p, const char *s)
             }
             continue;
         }
-        if (ch == '\\')
-            put(p, "\\\\");
-        else if (ch == '"')
-            put(p, "\\\"");
-        else if (ch == '\n')
-            put(p, "\\n");
-        else
-            sy_text_put(p->t, s + i, 1);
+        put(p, ch == '\\' ? "\\\\" : ch == '"' ? "\\\"" : "\\n"); /* what ends a run */
         i++;
     }
 }
@@ -65,18 +69,34 @@ static void shortest(char *out, size_t cap, double v)
     }
 }
 
+/* An integer's decimal digits, written backwards from `end`; returns where they start.
+ * Most samples are counts and 0/1 states: snprintf's cost for them was a tenth of a scrape. */
+static char *integer(char *end, long long v)
+{
+    unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--end = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--end = '-';
+    return end;
+}
+
 static void put_value(sy_prom_t *p, double v)
 {
     char num[40];
-    if (isnan(v))
-        snprintf(num, sizeof(num), "NaN");
-    else if (isinf(v))
-        snprintf(num, sizeof(num), v > 0 ? "+Inf" : "-Inf");
-    else if (v == trunc(v) && fabs(v) < 9007199254740992.0)
-        snprintf(num, sizeof(num), "%lld", (long long)v);
-    else
+    if (isnan(v)) {
+        put(p, "NaN");
+    } else if (isinf(v)) {
+        put(p, v > 0 ? "+Inf" : "-Inf");
+    } else if (v == trunc(v) && fabs(v) < 9007199254740992.0) {
+        char *at = integer(num + sizeof(num), (long long)v);
+        sy_text_put(p->t, at, (size_t)(num + sizeof(num) - at));
+    } else {
         shortest(num, sizeof(num), v);
-    put(p, num);
+        put(p, num);
+    }
 }
 
 static void put_labels(sy_prom_t *p, const sy_prom_label_t *labels, size_t n, const char *le)

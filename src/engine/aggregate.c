@@ -189,7 +189,7 @@ int sy_engine_emergency_rollback(sy_engine_t *eng, const sy_principal_t *actor, 
         if (!sy_eng_state_live(x[i].state))
             continue;
         sy_err_t e = {0};
-        if (sy_engine_experiment_rollback(eng, actor, x[i].def.key, &req, &e) == 0) {
+        if (sy_eng_exp_rollback(eng, actor, x[i].def.key, &req, SY_CHANGE_EMERGENCY, &e) == 0) {
             out->experiments++;
         } else {
             out->experiments_failed++;

@@ -11,6 +11,7 @@
  * the rest.
  */
 #define _DEFAULT_SOURCE
+#include <assert.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -139,6 +140,16 @@ static const struct alloc_change *last_change(const struct experiment *e)
 {
     return e->n_changes ? &e->changes[e->n_changes - 1] : NULL;
 }
+
+const char *const sy_change_reason_names[SY_CHANGE_REASONS] = {
+    [SY_CHANGE_RESULTS] = "results",
+    [SY_CHANGE_MANUAL] = "manual",
+    [SY_CHANGE_EMERGENCY] = "emergency",
+    [SY_CHANGE_SUCCESS_RATE] = "health_success_rate",
+    [SY_CHANGE_ERROR_RATE] = "health_error_rate",
+    [SY_CHANGE_P95] = "health_p95",
+    [SY_CHANGE_RETRY_RATE] = "health_retry_rate",
+};
 
 /* ---- guardrails ----------------------------------------------------------------------------- */
 
@@ -552,8 +563,8 @@ static int write_change(sy_engine_t *eng, struct exp_write *xw, sy_err_t *err)
 
 int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,
                   const int64_t *weights, enum state state, int winner, const char *action,
-                  const char *audit_action, json_t *detail, const char *evaluation_id,
-                  json_t **after_out, sy_err_t *err)
+                  sy_change_reason_t why, const char *audit_action, json_t *detail,
+                  const char *evaluation_id, json_t **after_out, sy_err_t *err)
 {
     struct workspace *w = sy_eng_find_ws(eng, e->ws);
     if (!sy_eng_flag_exists(w, e->flag))
@@ -604,9 +615,13 @@ int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experime
         sy_exp_change_begins(e, &e->changes[e->n_changes - 1]);
         e->replayed_changes = e->n_changes;
         int kind = strcmp(action, "step") == 0 ? 0 : strcmp(action, "promote") == 0 ? 1 : 2;
-        atomic_llong *c = &eng->counted.changes[kind][actor && actor->token_id ? 1 : 0];
-        atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
-                              memory_order_relaxed);
+        int by = actor && actor->token_id ? 1 : 0;
+        assert(why >= 0 && why < SY_CHANGE_REASONS);
+        atomic_llong *c[2] = {&eng->counted.changes[kind][by],
+                              &eng->counted.change_reasons[kind][by][why]};
+        for (int k = 0; k < 2; k++) /* the engine's thread alone writes them */
+            atomic_store_explicit(c[k], atomic_load_explicit(c[k], memory_order_relaxed) + 1,
+                                  memory_order_relaxed);
         if (e->record_exposures && sy_exp_is_active(was) != sy_exp_is_active(state))
             eng->x->n_recording += sy_exp_is_active(state) ? 1 : -1;
         if (after_out) /* the experiment as committed, made before the commit */
@@ -681,8 +696,8 @@ int sy_engine_allocation_apply(sy_engine_t *eng, const sy_principal_t *actor, co
         rc = opt_string(req->evaluation_id, "evaluation_id", ID_MAX, err);
     if (rc < 0)
         return rc;
-    return sy_exp_step(eng, actor, e, winner, req->confidence, req->delta, req->evaluation_id, out,
-                       err);
+    return sy_exp_step(eng, actor, e, winner, req->confidence, req->delta, req->evaluation_id,
+                       SY_CHANGE_MANUAL, out, err);
 }
 
 int sy_exp_step_to(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,
@@ -692,7 +707,8 @@ int sy_exp_step_to(sy_engine_t *eng, const sy_principal_t *actor, struct experim
     sy_step_answer_t *a = malloc(sizeof(*a));
     if (!a)
         return sy_eng_oom(err);
-    int rc = sy_exp_step(eng, actor, e, winner, confidence, delta, eval_id, a, err);
+    int rc =
+        sy_exp_step(eng, actor, e, winner, confidence, delta, eval_id, SY_CHANGE_RESULTS, a, err);
     *out = NULL;
     if (rc == 0 || a->refused) {
         json_t *w = json_object();
@@ -711,8 +727,8 @@ int sy_exp_step_to(sy_engine_t *eng, const sy_principal_t *actor, struct experim
 }
 
 int sy_exp_step(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e, size_t winner,
-                double confidence, double delta, const char *eval_id, sy_step_answer_t *out,
-                sy_err_t *err)
+                double confidence, double delta, const char *eval_id, sy_change_reason_t why,
+                sy_step_answer_t *out, sy_err_t *err)
 {
     int rc;
     *out = (sy_step_answer_t){.n = e->n_arms};
@@ -767,8 +783,8 @@ int sy_exp_step(sy_engine_t *eng, const sy_principal_t *actor, struct experiment
     snprintf(a.state, sizeof(a.state), "%s", sy_exp_state_name(to));
     rc = detail ? rate_limit_at(eng, e, true, &a.rate_limit, err) : sy_eng_oom(err);
     if (rc == 0)
-        rc = sy_exp_change(eng, actor, e, step.weights, to, (int)winner, "step", "allocation.step",
-                           detail, eval_id, NULL, err);
+        rc = sy_exp_change(eng, actor, e, step.weights, to, (int)winner, "step", why,
+                           "allocation.step", detail, eval_id, NULL, err);
     json_decref(detail);
     if (rc == 0)
         *out = a;
@@ -807,7 +823,8 @@ int sy_exp_promote(sy_engine_t *eng, const sy_principal_t *actor, struct experim
     if (detail && ((metadata && json_object_set(detail, "metadata", (json_t *)metadata) < 0) ||
                    json_object_set_new(detail, "baseline", baseline_json(e, winner)) < 0))
         json_decref(detail), detail = NULL;
-    int rc = detail ? sy_exp_change(eng, actor, e, weights, PROMOTED, (int)winner, "promote",
+    sy_change_reason_t why = strcmp(mode, "full") == 0 ? SY_CHANGE_RESULTS : SY_CHANGE_MANUAL;
+    int rc = detail ? sy_exp_change(eng, actor, e, weights, PROMOTED, (int)winner, "promote", why,
                                     "experiment.promote", detail, NULL, out, err)
                     : sy_eng_oom(err);
     json_decref(detail);
@@ -890,6 +907,12 @@ int sy_engine_experiment_promote(sy_engine_t *eng, const sy_principal_t *actor, 
 int sy_engine_experiment_rollback(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
                                   const sy_rollback_request_t *req, sy_err_t *err)
 {
+    return sy_eng_exp_rollback(eng, actor, key, req, SY_CHANGE_MANUAL, err);
+}
+
+int sy_eng_exp_rollback(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                        const sy_rollback_request_t *req, sy_change_reason_t why, sy_err_t *err)
+{
     struct experiment *e = sy_exp_lookup(eng, actor, key, err);
     if (!e)
         return -ENOENT;
@@ -907,7 +930,7 @@ int sy_engine_experiment_rollback(sy_engine_t *eng, const sy_principal_t *actor,
     weights[e->control] = 100;
     json_t *detail = json_pack("{ssss}", "reason", reason ? reason : "manual rollback",
                                "rolled_back_by", by ? by : sy_eng_actor_name(actor));
-    rc = detail ? sy_exp_change(eng, actor, e, weights, ROLLED_BACK, -1, "rollback",
+    rc = detail ? sy_exp_change(eng, actor, e, weights, ROLLED_BACK, -1, "rollback", why,
                                 "experiment.rollback", detail, NULL, NULL, err)
                 : sy_eng_oom(err);
     json_decref(detail);

@@ -99,12 +99,14 @@ static struct board *build(sy_engine_t *eng)
         sy_board_ws_t *bw = &b->wss[b->n_ws++];
         bw->ws = who.workspace;
         bw->kill_switch = eng->ws[w].kill.engaged;
-        int64_t c[3] = {0};
-        if (sy_store_notification_counts(eng->store, who.workspace, c, NULL) == 0) {
-            bw->pending = c[0];
-            bw->delivered = c[1];
-            bw->failed = c[2];
-        }
+        memcpy(bw->risk, eng->ws[w].risk, sizeof(bw->risk));
+        if (sy_store_notification_type_counts(eng->store, who.workspace, sy_channel_type_names,
+                                              SY_CHANNEL_TYPES, bw->notifications, NULL) == 0)
+            for (size_t t = 0; t < SY_CHANNEL_TYPES; t++) {
+                bw->pending += bw->notifications[t][0];
+                bw->delivered += bw->notifications[t][1];
+                bw->failed += bw->notifications[t][2];
+            }
         sy_experiment_t *xs = NULL;
         size_t n = 0;
         if (sy_engine_experiment_list(eng, &who, &xs, &n, NULL) == 0) {

@@ -298,6 +298,24 @@ void sy_engine_loops_reset(sy_engine_t *eng);
 #define SY_COMMIT_TIME_BUCKETS 14
 extern const int64_t sy_commit_size_le[SY_COMMIT_SIZE_BUCKETS]; /* events; last INT64_MAX */
 extern const int64_t sy_commit_us_le[SY_COMMIT_TIME_BUCKETS];   /* µs; last INT64_MAX */
+
+/* Why an allocation changed (the `reason` of switchyard_allocation_changes_total), a
+ * bounded set: each change counts under one. */
+typedef enum sy_change_reason {
+    SY_CHANGE_RESULTS,      /* the results said so: the auto-promotion check's steps */
+    SY_CHANGE_MANUAL,       /* a person's step, promotion or rollback */
+    SY_CHANGE_EMERGENCY,    /* an emergency rollback (sy_engine_emergency_rollback) */
+    SY_CHANGE_SUCCESS_RATE, /* the health monitor: the success rate dropped past its limit */
+    SY_CHANGE_ERROR_RATE,   /* ... the error rate rose past it (when the success rate held) */
+    SY_CHANGE_P95,          /* ... the p95 latency went over its limit (when both rates held) */
+    SY_CHANGE_RETRY_RATE,   /* ... only the retry rate rose past its limit */
+    SY_CHANGE_REASONS
+} sy_change_reason_t;
+extern const char *const sy_change_reason_names[SY_CHANGE_REASONS]; /* "results", ... */
+
+/* Notification channel types, in the order the counters use. */
+#define SY_CHANNEL_TYPES 4
+extern const char *const sy_channel_type_names[SY_CHANNEL_TYPES]; /* "slack", "pagerduty", ... */
 typedef struct sy_engine_counters {
     int64_t events_written[3]; /* by sy_event_kind_t: rows the event log gained */
     int64_t events_skipped[3]; /* an id the workspace had, or an exposure that changed nothing */
@@ -308,8 +326,17 @@ typedef struct sy_engine_counters {
     int64_t commit_us_sum;
     int64_t queued;        /* submissions waiting for the next commit, as the loop last saw them */
     int64_t changes[3][2]; /* allocation changes: [step, promote, rollback][auto, manual] */
+    /* the same by why they were made: [action][auto, manual][sy_change_reason_t] */
+    int64_t change_reasons[3][2][SY_CHANGE_REASONS];
+    /* notification attempts by channel type (sy_channel_type_names) and outcome:
+     * [delivered, retried, failed] (failed: given up after the last attempt) */
+    int64_t deliveries[SY_CHANNEL_TYPES][3];
 } sy_engine_counters_t;
 void sy_engine_counters(sy_engine_t *eng, sy_engine_counters_t *out);
+/* Counts one notification attempt the notifier made: `type` a channel type, `event`
+ * "notification_delivered", "notification_retry" or "notification_failed" (anything else,
+ * or a type of none, is not counted). Any thread (the notifier's log callback). */
+void sy_engine_count_delivery(sy_engine_t *eng, const char *type, const char *event);
 
 /* The engine's thread from now on: the calling one. Changes, compilation, ingest and
  * commits then assert (builds with assertions) that they run on it, never on a serving
@@ -1432,10 +1459,18 @@ typedef struct sy_board_trip {
     double baseline, current; /* the KPI's level in the baseline and the recent window */
 } sy_board_trip_t;
 
+/* The risk guard's answers, as counted: reserved, then each reason of a denial. */
+#define SY_RISK_OUTCOMES 5
+extern const char *const sy_risk_outcome_names[SY_RISK_OUTCOMES]; /* "none" (reserved), ... */
+
 typedef struct sy_board_ws {
     int64_t ws;
     bool kill_switch;
     int64_t pending, delivered, failed; /* notifications */
+    /* the same by channel type (sy_channel_type_names): [type][pending, delivered, failed] */
+    int64_t notifications[SY_CHANNEL_TYPES][3];
+    /* check-and-reserve answers since the process started, by sy_risk_outcome_names */
+    int64_t risk[SY_RISK_OUTCOMES];
 } sy_board_ws_t;
 
 /* What the engine's state looked like at `built_ms`: built on the engine's thread by

@@ -239,18 +239,19 @@ int sy_exp_settings_open(sy_engine_t *eng, sy_err_t *err);
 
 /* Moves `e` to `weights` and `state` in one transaction (flag split, experiment row,
  * history row with `detail`, audit event `audit_action`), toward `winner` (-1 for a
- * rollback), and starts a new health window. `actor` NULL is the system. On failure
- * nothing changes, in memory or in the store. With `after_out`, the experiment as
- * committed (made before the commit) into it on success: a new reference. */
+ * rollback), and starts a new health window; counted under `why` (GET /metrics). `actor`
+ * NULL is the system. On failure nothing changes, in memory or in the store. With
+ * `after_out`, the experiment as committed (made before the commit) into it on success: a
+ * new reference. */
 int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,
                   const int64_t *weights, enum state state, int winner, const char *action,
-                  const char *audit_action, json_t *detail, const char *evaluation_id,
-                  json_t **after_out, sy_err_t *err);
+                  sy_change_reason_t why, const char *audit_action, json_t *detail,
+                  const char *evaluation_id, json_t **after_out, sy_err_t *err);
 /* One guarded step of `e` toward `winner` (core/allocation.h), as allocation/apply
  * describes it in engine.h, into *out. */
 int sy_exp_step(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e, size_t winner,
-                double confidence, double delta, const char *eval_id, sy_step_answer_t *out,
-                sy_err_t *err);
+                double confidence, double delta, const char *eval_id, sy_change_reason_t why,
+                sy_step_answer_t *out, sy_err_t *err);
 /* sy_exp_step as the auto-promotion check reads it: *out (owned) {"applied": true,
  * "weights"} when taken, {"applied": false, "refused_by"} when a guardrail refuses it (the
  * return SY_ECONFLICT), NULL otherwise. */

@@ -941,6 +941,13 @@ void sy_engine_counters(sy_engine_t *eng, sy_engine_counters_t *out)
     for (int a = 0; a < 3; a++)
         for (int b = 0; b < 2; b++)
             out->changes[a][b] = READ(changes[a][b]);
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 2; b++)
+            for (int r = 0; r < SY_CHANGE_REASONS; r++)
+                out->change_reasons[a][b][r] = READ(change_reasons[a][b][r]);
+    for (int t = 0; t < SY_CHANNEL_TYPES; t++)
+        for (int o = 0; o < 3; o++)
+            out->deliveries[t][o] = READ(deliveries[t][o]);
 #undef READ
 }
 

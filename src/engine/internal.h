@@ -57,6 +57,7 @@ struct workspace {
                                    thread reads it here, other threads in the view: view.c) */
     sy_guardrails_t guardrails; /* of its allocation steps, unless an experiment overrides */
     struct kill_switch kill;
+    int64_t risk[SY_RISK_OUTCOMES]; /* check-and-reserve answers by outcome (risk.c, board.c) */
 };
 
 struct token {
@@ -160,6 +161,8 @@ struct sy_engine {
         /* allocation changes by action (step, promote, rollback) and by whom (a timer, a
          * person): sy_engine_counters */
         atomic_llong changes[3][2];
+        atomic_llong change_reasons[3][2][SY_CHANGE_REASONS]; /* the same, by reason */
+        atomic_llong deliveries[SY_CHANNEL_TYPES][3];         /* written by the notifier's thread */
     } counted;
     /* what /metrics shows of the state (board.c): the last board built, and when */
     pthread_mutex_t board_lock;
@@ -358,6 +361,12 @@ int sy_eng_regression_open(sy_engine_t *eng, sy_err_t *err);
  * tripwire disabled (one a person disabled stays theirs to re-enable). */
 int sy_eng_risk_throttle(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws,
                          const char *domain, bool enabled, const char *reason, sy_err_t *err);
+
+/* ---- allocation.c ------------------------------------------------------------------------ */
+
+/* sy_engine_experiment_rollback, counted under `why` (an emergency rollback's own). */
+int sy_eng_exp_rollback(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                        const sy_rollback_request_t *req, sy_change_reason_t why, sy_err_t *err);
 
 /* ---- golive.c ---------------------------------------------------------------------------- */
 

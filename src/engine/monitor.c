@@ -446,6 +446,16 @@ static void rollback_reason(const struct experiment *e, const sy_health_t *cur,
                  base->retry_rate, cur->retry_rate, r->retry_rate_increase, t->retry_rate_increase);
 }
 
+/* The counted reason of a health rollback: the first metric past its limit, in the order
+ * rollback_reason() writes them (one rollback, one count). */
+static sy_change_reason_t health_reason(unsigned reasons)
+{
+    return reasons & SY_ROLLBACK_SUCCESS_RATE ? SY_CHANGE_SUCCESS_RATE
+           : reasons & SY_ROLLBACK_ERROR_RATE ? SY_CHANGE_ERROR_RATE
+           : reasons & SY_ROLLBACK_P95        ? SY_CHANGE_P95
+                                              : SY_CHANGE_RETRY_RATE;
+}
+
 /* Judges `e` once: true with the rollback's report entry in *rb when it rolled back (or
  * failed to). Notes when it judged, so that no variant is judged more often than the
  * monitor's interval: more looks at a noisy window would roll back healthy variants. */
@@ -491,7 +501,8 @@ static bool check_one(sy_engine_t *eng, struct experiment *e, sy_monitor_rollbac
                                "health", view_json(&v));
     sy_err_t err = {0};
     int rc = detail ? sy_exp_change(eng, NULL, e, prev, ROLLED_BACK, -1, "rollback",
-                                    "allocation.rolled_back", detail, NULL, NULL, &err)
+                                    health_reason(r.reasons), "allocation.rolled_back", detail,
+                                    NULL, NULL, &err)
                     : sy_eng_oom(&err);
     json_decref(detail);
     *rb = (sy_monitor_rollback_t){.workspace = e->ws, .rolled_back = rc == 0, .health = v};

@@ -14,6 +14,9 @@
 #include "engine/internal.h"
 
 static const char *const types[] = {"slack", "pagerduty", "webhook", "email", NULL};
+/* the same, as the counters index them (GET /metrics) */
+const char *const sy_channel_type_names[SY_CHANNEL_TYPES] = {"slack", "pagerduty", "webhook",
+                                                             "email"};
 static const char *const levels[] = {"info", "warning", "critical", NULL};
 static const char *const events[] = {
     "promotion", "awaiting_approval", "promotion_warning", "rollback", "tripwire",
@@ -552,4 +555,21 @@ int sy_engine_channel_test(sy_engine_t *eng, const sy_principal_t *actor, int64_
         return rc;
     *delivery = row;
     return 0;
+}
+
+/* ---- counting deliveries (sy_engine_counters) ------------------------------------------------ */
+
+void sy_engine_count_delivery(sy_engine_t *eng, const char *type, const char *event)
+{
+    static const char *const outcomes[] = {"notification_delivered", "notification_retry",
+                                           "notification_failed"};
+    int t = -1, o = -1;
+    for (int i = 0; type && i < SY_CHANNEL_TYPES; i++)
+        if (strcmp(type, sy_channel_type_names[i]) == 0)
+            t = i;
+    for (int i = 0; event && i < 3; i++)
+        if (strcmp(event, outcomes[i]) == 0)
+            o = i;
+    if (t >= 0 && o >= 0) /* the notifier's thread, not the engine's: a locked add */
+        atomic_fetch_add_explicit(&eng->counted.deliveries[t][o], 1, memory_order_relaxed);
 }

@@ -9,6 +9,7 @@
  * fails closed.
  */
 #define _DEFAULT_SOURCE
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,23 @@
 #define DOMAIN_MAX SY_RISK_DOMAIN_MAX
 #define TEXT_MAX   SY_RISK_TEXT_MAX
 #define TRIPWIRE   "tripwire" /* changed_by of a policy a tripwire disabled */
+
+const char *const sy_risk_outcome_names[SY_RISK_OUTCOMES] = {"none", "kill_switch", "no_policy",
+                                                             "policy_disabled", "limit_exceeded"};
+
+/* Counts an answer of check-and-reserve in its workspace (GET /metrics, through the board):
+ * `why` NULL for a reservation, else one of sy_risk_outcome_names. */
+static void count_answer(sy_engine_t *eng, int64_t ws, const char *why)
+{
+    struct workspace *w = sy_eng_find_ws(eng, ws);
+    size_t o = 0;
+    for (size_t i = 1; why && i < SY_RISK_OUTCOMES; i++)
+        if (strcmp(why, sy_risk_outcome_names[i]) == 0)
+            o = i;
+    assert(!why || o > 0); /* deny_reason() says only these */
+    if (w)
+        w->risk[o]++;
+}
 
 /* "YYYY-MM-DD" (UTC) of Unix milliseconds. */
 static void day_of(int64_t ms, char out[11])
@@ -304,6 +322,7 @@ int sy_engine_risk_reserve(sy_engine_t *eng, const sy_principal_t *actor,
     }
     if ((rc = sy_store_commit(eng->store, err)) < 0)
         return rc;
+    count_answer(eng, e.workspace, why);
     *out = (sy_risk_answer_t){.ok = !why, .reason = why, .id = id, .amount = e.amount};
     memcpy(out->day, day, sizeof(day));
     return 0;

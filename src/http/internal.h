@@ -136,15 +136,24 @@ sy_loopstat_t *sy_http_engine_loop(sy_http_t *http);
 struct sy_evalstats_set *sy_http_evalstats(const sy_http_t *http);
 int64_t sy_http_started_ms(const sy_http_t *http);
 
-/* --metrics-listen (metrics.c): GET /metrics without a token on listening socket `fd`
- * (taken: closed on failure too), served by a thread and event loop of their own with the
- * limits of `opts`. */
+/* The metrics thread (metrics.c): a thread and event loop of their own that write the
+ * scrapes the workers hand them (a scrape of 1,000 experiments is milliseconds of work that
+ * would stall a worker's OFREP connections), and with --metrics-listen answer GET /metrics
+ * without a token on listening socket `fd` (-1: none; taken: closed on failure too) with
+ * the limits of `opts`. */
 typedef struct sy_metrics_srv sy_metrics_srv_t;
 int sy_metrics_listen(sy_metrics_srv_t **out, sy_http_t *http, int fd, const sy_h1_opts_t *opts,
                       sy_err_t *err);
-int sy_metrics_port(const sy_metrics_srv_t *m);
-/* Stops its thread and frees it, closing its socket; NULL is a no-op. */
+int sy_metrics_port(const sy_metrics_srv_t *m); /* 0 without a listener */
+/* Stops its thread: no scrape is written, and no answer sent to a worker, after it returns
+ * (scrapes still handed to it wait in its queue). Before the workers are freed. NULL is a
+ * no-op. */
+void sy_metrics_srv_stop(sy_metrics_srv_t *m);
+/* Stops it if need be and frees it, closing its socket; scrapes handed to it and not yet
+ * written are dropped (their workers are gone by then). NULL is a no-op. */
 void sy_metrics_srv_free(sy_metrics_srv_t *m);
+/* The server's metrics thread, NULL when it has none (no workers, no --metrics-listen). */
+sy_metrics_srv_t *sy_http_metrics_srv(const sy_http_t *http);
 /* Answers the data plane's requests (OFREP, its streams, /healthz, /readyz) with the
  * reader and streams of the thread serving: true when answered (or streaming), false
  * when the request is the engine's (any other path; an OFREP token only the store may
@@ -167,6 +176,13 @@ bool sy_http_body_allowed(sy_http_t *http, sy_engine_reader_t *rd, const sy_h1_r
  * engine after the request. */
 void sy_worker_seen(struct worker *w, int64_t ws, const char *flag, size_t flag_len,
                     const char *unit, size_t unit_len, const char *variant, size_t variant_len);
+/* Hands `req`, being served on worker `w`, to another thread as a detached copy (h1.h):
+ * `submit(arg, copy)` queues it there, and its reply comes back to the worker, which
+ * answers `req` with it, as the engine's do. False, with nothing handed and `req` still
+ * the caller's to answer, when out of memory or when `submit` refuses it. */
+bool sy_worker_hand_to(struct worker *w, sy_h1_req_t *req,
+                       bool (*submit)(void *arg, sy_h1_req_t *copy, const char *who), void *arg,
+                       const char *who);
 
 /* ---- the endpoints (router.c) ---------------------------------------------------------- */
 

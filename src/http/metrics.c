@@ -1,11 +1,14 @@
 /* metrics.c - GET /metrics: the Prometheus exposition of this process (docs/operations.md
  * lists every family with its labels and bounds).
  *
- * Answered on the serving thread that received it, from what any thread may read: the
- * serving threads' evaluation counts (evalstats.h), the serving loops' stall gauges, the
- * process's own figures, and what opts.metrics_more adds (serve's proxy). It never waits for the
- * engine's loop, so a scrape shows a stuck engine instead of timing out with it.
+ * Written on the metrics thread (below) when a worker received it, else on the thread that
+ * received it (the engine's loop without workers, the metrics thread's own listener), from
+ * what any thread may read: the serving threads' evaluation counts (evalstats.h), the
+ * serving loops' stall gauges, the board, the process's own figures and what
+ * opts.metrics_more adds (serve's proxy). It never waits for the engine's loop, so a scrape
+ * shows a stuck engine instead of timing out with it.
  */
+#define _GNU_SOURCE /* gettid */
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
@@ -14,6 +17,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -151,14 +155,50 @@ static void write_changes(sy_prom_t *p, const sy_engine_counters_t *k)
 {
     static const char *const actions[] = {"step", "promote", "rollback"};
     static const char *const by[] = {"auto", "manual"};
+    /* the series that can happen, there from the start (an alert's increase() needs a
+     * series before its first change); any other only once it counts */
+    static const struct {
+        int action, by;
+        sy_change_reason_t why;
+    } expected[] = {
+        {0, 0, SY_CHANGE_RESULTS},   {0, 1, SY_CHANGE_MANUAL},       {1, 0, SY_CHANGE_RESULTS},
+        {1, 1, SY_CHANGE_MANUAL},    {2, 0, SY_CHANGE_SUCCESS_RATE}, {2, 0, SY_CHANGE_ERROR_RATE},
+        {2, 0, SY_CHANGE_P95},       {2, 0, SY_CHANGE_RETRY_RATE},   {2, 1, SY_CHANGE_MANUAL},
+        {2, 1, SY_CHANGE_EMERGENCY},
+    };
     sy_prom_family(p, "switchyard_allocation_changes_total", SY_PROM_COUNTER,
                    "Allocation changes of experiments: guarded steps, promotions and rollbacks, "
-                   "by who made them (auto: the timers, the health monitor; manual: a token).");
+                   "by who made them (auto: the timers, the health monitor; manual: a token) "
+                   "and why (results, manual, emergency, or the health metric that failed).");
     for (int a = 0; a < 3; a++)
         for (int b = 0; b < 2; b++)
-            sy_prom_sample(p, "switchyard_allocation_changes_total",
-                           (sy_prom_label_t[]){{"action", actions[a]}, {"by", by[b]}}, 2,
-                           (double)k->changes[a][b]);
+            for (int r = 0; r < SY_CHANGE_REASONS; r++) {
+                bool shown = k->change_reasons[a][b][r] > 0;
+                for (size_t e = 0; !shown && e < sizeof(expected) / sizeof(expected[0]); e++)
+                    shown = expected[e].action == a && expected[e].by == b &&
+                            expected[e].why == (sy_change_reason_t)r;
+                if (shown)
+                    sy_prom_sample(p, "switchyard_allocation_changes_total",
+                                   (sy_prom_label_t[]){{"action", actions[a]},
+                                                       {"by", by[b]},
+                                                       {"reason", sy_change_reason_names[r]}},
+                                   3, (double)k->change_reasons[a][b][r]);
+            }
+}
+
+static void write_deliveries(sy_prom_t *p, const sy_engine_counters_t *k)
+{
+    static const char *const results[] = {"delivered", "retried", "failed"};
+    sy_prom_family(p, "switchyard_notification_deliveries_total", SY_PROM_COUNTER,
+                   "Notification attempts since the process started, by channel type and "
+                   "result: delivered, retried (an attempt failed, another is due) or failed "
+                   "(the last attempt failed: given up).");
+    for (int t = 0; t < SY_CHANNEL_TYPES; t++)
+        for (int r = 0; r < 3; r++)
+            sy_prom_sample(
+                p, "switchyard_notification_deliveries_total",
+                (sy_prom_label_t[]){{"type", sy_channel_type_names[t]}, {"result", results[r]}}, 2,
+                (double)k->deliveries[t][r]);
 }
 
 static void write_board(sy_prom_t *p, const sy_board_t *b)
@@ -348,16 +388,32 @@ static void write_board(sy_prom_t *p, const sy_board_t *b)
                        1, b->wss[i].kill_switch);
     }
     sy_prom_family(p, "switchyard_notifications", SY_PROM_GAUGE,
-                   "Notification deliveries of each workspace by status (pending, delivered, "
-                   "failed; delivered and failed ones are kept --notify-retention days).");
+                   "Notification deliveries of each workspace by channel type and status "
+                   "(pending, delivered, failed; delivered and failed ones are kept "
+                   "--notify-retention days).");
     for (size_t i = 0; i < b->n_ws; i++) {
         snprintf(ws, sizeof(ws), "%lld", (long long)b->wss[i].ws);
-        const int64_t v[3] = {b->wss[i].pending, b->wss[i].delivered, b->wss[i].failed};
         static const char *const st[] = {"pending", "delivered", "failed"};
-        for (int s = 0; s < 3; s++)
-            sy_prom_sample(p, "switchyard_notifications",
-                           (sy_prom_label_t[]){{"workspace", ws}, {"status", st[s]}}, 2,
-                           (double)v[s]);
+        for (int t = 0; t < SY_CHANNEL_TYPES; t++)
+            for (int s = 0; s < 3; s++)
+                sy_prom_sample(p, "switchyard_notifications",
+                               (sy_prom_label_t[]){{"workspace", ws},
+                                                   {"type", sy_channel_type_names[t]},
+                                                   {"status", st[s]}},
+                               3, (double)b->wss[i].notifications[t][s]);
+    }
+    sy_prom_family(p, "switchyard_risk_reservations_total", SY_PROM_COUNTER,
+                   "The risk guard's check-and-reserve answers of each workspace since the "
+                   "process started: reserved, or denied by reason (kill_switch, no_policy, "
+                   "policy_disabled, limit_exceeded).");
+    for (size_t i = 0; i < b->n_ws; i++) {
+        snprintf(ws, sizeof(ws), "%lld", (long long)b->wss[i].ws);
+        for (int o = 0; o < SY_RISK_OUTCOMES; o++)
+            sy_prom_sample(p, "switchyard_risk_reservations_total",
+                           (sy_prom_label_t[]){{"workspace", ws},
+                                               {"result", o ? "denied" : "reserved"},
+                                               {"reason", sy_risk_outcome_names[o]}},
+                           3, (double)b->wss[i].risk[o]);
     }
     sy_prom_family(p, "switchyard_board_age_seconds", SY_PROM_GAUGE,
                    "How old the view of experiments, routes, tripwires and workspaces above is "
@@ -372,7 +428,8 @@ static void write_board(sy_prom_t *p, const sy_board_t *b)
     sy_prom_sample(p, "switchyard_board_build_seconds", NULL, 0, b->build_seconds);
 }
 
-void sy_api_metrics(struct call *c)
+/* The whole exposition, answered on the calling thread. */
+static void write_metrics(struct call *c)
 {
     char buf[16384];
     sy_text_t t;
@@ -385,6 +442,7 @@ void sy_api_metrics(struct call *c)
     sy_engine_counters_t k;
     sy_engine_counters(c->eng, &k);
     write_changes(&p, &k);
+    write_deliveries(&p, &k);
     const sy_board_t *board = sy_engine_board(c->eng);
     if (board)
         write_board(&p, board);
@@ -401,16 +459,86 @@ void sy_api_metrics(struct call *c)
     sy_text_free(&t);
 }
 
-/* ---- --metrics-listen: /metrics without a token, on a thread of its own ------------------ */
+static bool take_scrape(void *arg, sy_h1_req_t *copy, const char *who);
+
+void sy_api_metrics(struct call *c)
+{
+    /* On a worker the metrics thread writes it: the worker only copies the answer out. */
+    sy_metrics_srv_t *m = c->w ? sy_http_metrics_srv(c->http) : NULL;
+    if (m && sy_worker_hand_to(c->w, c->req, take_scrape, m, c->who.name))
+        return;
+    write_metrics(c);
+}
+
+/* ---- the metrics thread: scrapes handed over by the workers, and --metrics-listen ------- */
+
+/* A scrape a worker handed over, waiting for the thread. */
+struct job {
+    struct job *next;
+    sy_h1_req_t *copy; /* detached: its reply goes back to the worker */
+    char who[sizeof(((sy_principal_t *)0)->name)];
+    struct timespec t0;
+};
 
 struct sy_metrics_srv {
     sy_http_t *http;
-    int fd;
+    int fd; /* -1: no listener */
     struct event_base *base;
     sy_h1_server_t *h1;
     pthread_t thread;
     bool started;
+    pthread_mutex_t lock;
+    struct job *head, *tail; /* under lock */
+    struct event *jobs;      /* activated by the first job of an empty queue */
 };
+
+static bool take_scrape(void *arg, sy_h1_req_t *copy, const char *who)
+{
+    sy_metrics_srv_t *m = arg;
+    struct job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return false;
+    j->copy = copy;
+    snprintf(j->who, sizeof(j->who), "%s", who);
+    clock_gettime(CLOCK_MONOTONIC, &j->t0);
+    pthread_mutex_lock(&m->lock);
+    bool was_empty = !m->head;
+    if (m->tail)
+        m->tail->next = j;
+    else
+        m->head = j;
+    m->tail = j;
+    pthread_mutex_unlock(&m->lock);
+    if (was_empty)
+        event_active(m->jobs, EV_READ, 0);
+    return true;
+}
+
+static struct job *take_all(sy_metrics_srv_t *m)
+{
+    pthread_mutex_lock(&m->lock);
+    struct job *j = m->head;
+    m->head = m->tail = NULL;
+    pthread_mutex_unlock(&m->lock);
+    return j;
+}
+
+static void on_jobs(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sy_metrics_srv_t *m = arg;
+    for (struct job *j = take_all(m), *next; j; j = next) {
+        next = j->next;
+        struct call c = {.req = j->copy, .http = m->http, .eng = sy_http_engine(m->http)};
+        c.t0 = j->t0;
+        snprintf(c.who.name, sizeof(c.who.name), "%s", j->who);
+        write_metrics(&c); /* the reply goes to the worker, and frees the copy */
+        free(j);
+    }
+}
+
+/* ---- --metrics-listen: /metrics without a token ------------------------------------------ */
 
 static void metrics_request(sy_h1_req_t *req, void *arg)
 {
@@ -437,7 +565,13 @@ static void metrics_request(sy_h1_req_t *req, void *arg)
 static void *metrics_run(void *arg)
 {
     sy_metrics_srv_t *m = arg;
-    event_base_dispatch(m->base);
+    /* Below the serving threads: on a machine whose cores OFREP keeps busy, a scrape waits
+     * for a free moment instead of taking a worker's core (a scrape may take longer; an
+     * OFREP answer may not). Linux gives each thread its own nice value; where it cannot be
+     * set the thread runs as before, so the failure is of no consequence. */
+    (void)setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
+    /* without a listener the loop has no event added until a scrape comes */
+    event_base_loop(m->base, EVLOOP_NO_EXIT_ON_EMPTY);
     return NULL;
 }
 
@@ -447,11 +581,13 @@ int sy_metrics_listen(sy_metrics_srv_t **out, sy_http_t *http, int fd, const sy_
     *out = NULL;
     sy_metrics_srv_t *m = calloc(1, sizeof(*m));
     if (!m) {
-        close(fd);
+        if (fd >= 0)
+            close(fd);
         return sy_err_set(err, -ENOMEM, NULL, "out of memory");
     }
     m->http = http;
     m->fd = fd;
+    pthread_mutex_init(&m->lock, NULL);
     sy_h1_opts_t o = *opts;
     o.max_body = 1024; /* a scrape has no body */
     o.max_conns = 64;
@@ -460,8 +596,10 @@ int sy_metrics_listen(sy_metrics_srv_t **out, sy_http_t *http, int fd, const sy_
     o.open = NULL;
     o.streams = NULL;
     o.max_streams = 0;
-    int rc = (m->base = event_base_new()) ? 0 : -ENOMEM;
-    if (rc == 0)
+    int rc = (m->base = event_base_new()) && (m->jobs = event_new(m->base, -1, 0, on_jobs, m))
+                 ? 0
+                 : -ENOMEM;
+    if (rc == 0 && fd >= 0)
         rc = sy_h1_listen_fd(&m->h1, m->base, fd, &o, metrics_request, m);
     if (rc == 0 && pthread_create(&m->thread, NULL, metrics_run, m) != 0)
         rc = -EAGAIN;
@@ -476,20 +614,35 @@ int sy_metrics_listen(sy_metrics_srv_t **out, sy_http_t *http, int fd, const sy_
 
 int sy_metrics_port(const sy_metrics_srv_t *m)
 {
-    return sy_h1_port(m->h1);
+    return m->h1 ? sy_h1_port(m->h1) : 0;
+}
+
+void sy_metrics_srv_stop(sy_metrics_srv_t *m)
+{
+    if (!m || !m->started)
+        return;
+    event_base_loopbreak(m->base);
+    pthread_join(m->thread, NULL);
+    m->started = false;
 }
 
 void sy_metrics_srv_free(sy_metrics_srv_t *m)
 {
     if (!m)
         return;
-    if (m->started) {
-        event_base_loopbreak(m->base);
-        pthread_join(m->thread, NULL);
+    sy_metrics_srv_stop(m);
+    for (struct job *j = take_all(m), *next; j; j = next) {
+        next = j->next;
+        sy_h1_detached_free(j->copy);
+        free(j);
     }
     sy_h1_free(m->h1);
+    if (m->jobs)
+        event_free(m->jobs);
     if (m->base)
         event_base_free(m->base);
-    close(m->fd);
+    if (m->fd >= 0)
+        close(m->fd);
+    pthread_mutex_destroy(&m->lock);
     free(m);
 }

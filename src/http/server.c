@@ -53,7 +53,7 @@ struct sy_http {
     sy_loopstat_t loop;            /* the engine loop's iterations */
     sy_evalstats_set_t *evalstats; /* every serving thread's (evalstats.h) */
     sy_evalstats_t *evals;         /* the engine loop's own */
-    sy_metrics_srv_t *metrics;     /* --metrics-listen's; NULL: none */
+    sy_metrics_srv_t *metrics;     /* the metrics thread (workers, --metrics-listen); NULL: none */
     int metrics_fd;                /* its socket until it takes it; -1: none */
     int64_t started_ms;
 };
@@ -905,10 +905,13 @@ static int split_listen(const char *listen, char *host, size_t cap, int *port)
 
 static void http_free(sy_http_t *http)
 {
-    sy_metrics_srv_free(http->metrics);
+    /* the metrics thread answers workers: stopped before they go, freed after (a worker
+     * may still hand it a scrape until then) */
+    sy_metrics_srv_stop(http->metrics);
     if (http->metrics_fd >= 0)
         close(http->metrics_fd);
     sy_workers_free(http->workers);
+    sy_metrics_srv_free(http->metrics);
     sy_h1_free(http->h1);
     sy_streams_free(http->streams);
     if (http->commit)
@@ -1000,6 +1003,15 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
                        .loop = &http->loop,
                        .name = "switchyard"};
     int rc;
+    /* before the workers, which read http->metrics from their threads */
+    if (http->metrics_fd >= 0 || opts->workers) {
+        rc = sy_metrics_listen(&http->metrics, http, http->metrics_fd, &h1, err);
+        http->metrics_fd = -1; /* taken */
+        if (rc < 0) {
+            http_free(http);
+            return rc;
+        }
+    }
     if (!opts->workers && opts->bound) {
         rc = sy_h1_listen_fd(&http->h1, base, http->listen_fd, &h1, on_request, http);
         if (rc == 0)
@@ -1021,14 +1033,6 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
         http_free(http);
         return listen_error(opts->listen, "listen", rc, err);
     }
-    if (http->metrics_fd >= 0) {
-        rc = sy_metrics_listen(&http->metrics, http, http->metrics_fd, &h1, err);
-        http->metrics_fd = -1; /* taken */
-        if (rc < 0) {
-            http_free(http);
-            return rc;
-        }
-    }
     http->thread = pthread_self();
     sy_engine_bind_thread(eng); /* the loop's: workers must never change, compile or commit */
     sy_engine_on_change(eng, on_change, http);
@@ -1044,6 +1048,11 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
 int sy_http_port(const sy_http_t *http)
 {
     return http->port;
+}
+
+sy_metrics_srv_t *sy_http_metrics_srv(const sy_http_t *http)
+{
+    return http->metrics;
 }
 
 int sy_http_metrics_port(const sy_http_t *http)

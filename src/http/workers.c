@@ -234,6 +234,29 @@ static void hand_over(struct worker *w, sy_h1_req_t *req)
     push(&w->all->jobs, m);
 }
 
+bool sy_worker_hand_to(struct worker *w, sy_h1_req_t *req,
+                       bool (*submit)(void *arg, sy_h1_req_t *copy, const char *who), void *arg,
+                       const char *who)
+{
+    struct msg *m = calloc(1, sizeof(*m));
+    if (m)
+        m->copy = sy_h1_detach(req, answered, m);
+    if (!m || !m->copy) {
+        free(m);
+        return false;
+    }
+    m->kind = MSG_REQUEST;
+    m->w = w;
+    m->orig = req;
+    if (!submit(arg, m->copy, who)) {
+        sy_h1_detached_free(m->copy);
+        free(m);
+        return false;
+    }
+    w->inflight++; /* (the answer's decrement runs on this thread: after this) */
+    return true;
+}
+
 /* Sends the request's exposures to the engine. */
 static void send_seen(struct worker *w)
 {

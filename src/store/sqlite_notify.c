@@ -1,4 +1,6 @@
 /* sqlite_notify.c - notification channels and the outbox of the SQLite store; see store.h. */
+#include <string.h>
+
 #include "store/sqlite_internal.h"
 
 int sy_store_channel_add(sy_store_t *s, const sy_store_channel_t *c, int64_t *id, sy_err_t *err)
@@ -171,6 +173,32 @@ int sy_store_notification_counts(sy_store_t *s, int64_t ws, int64_t counts[3], s
         counts[i] = rc == SQLITE_ROW ? sqlite3_column_int64(st, i) : 0;
     sqlite3_finalize(st);
     return rc == SQLITE_ROW ? 0 : sy_sq_fail(s, err, "notification counts");
+}
+
+int sy_store_notification_type_counts(sy_store_t *s, int64_t ws, const char *const *types, size_t n,
+                                      int64_t (*counts)[3], sy_err_t *err)
+{
+    memset(counts, 0, n * sizeof(*counts));
+    sqlite3_stmt *st =
+        sy_sq_prepare(s, err,
+                      "SELECT c.type, count(*) FILTER (WHERE n.status = 'pending'),"
+                      " count(*) FILTER (WHERE n.status = 'delivered'),"
+                      " count(*) FILTER (WHERE n.status = 'failed')"
+                      " FROM notifications n JOIN notification_channels c ON c.id = n.channel_id"
+                      " WHERE ? < 0 OR n.workspace_id = ? GROUP BY c.type",
+                      "ii", ws, ws);
+    if (!st)
+        return err ? err->code : -EIO;
+    int rc = sqlite3_step(st);
+    for (; rc == SQLITE_ROW; rc = sqlite3_step(st)) {
+        const char *type = (const char *)sqlite3_column_text(st, 0);
+        for (size_t i = 0; type && i < n; i++)
+            if (strcmp(type, types[i]) == 0)
+                for (int k = 0; k < 3; k++)
+                    counts[i][k] = sqlite3_column_int64(st, 1 + k);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : sy_sq_fail(s, err, "notification counts by type");
 }
 
 int sy_store_notification_prune(sy_store_t *s, int64_t before_ms, int64_t *deleted, sy_err_t *err)

@@ -521,6 +521,10 @@ int sy_store_notification_prune(sy_store_t *store, int64_t before_ms, int64_t *d
 /* How many notifications of `ws` (every workspace for ws < 0) are pending, delivered and
  * failed, in that order. */
 int sy_store_notification_counts(sy_store_t *store, int64_t ws, int64_t counts[3], sy_err_t *err);
+/* The same by the type of their channel: counts[i] for `types[i]` (i < n), whatever the
+ * channel's state; a type not in `types` is not counted. */
+int sy_store_notification_type_counts(sy_store_t *store, int64_t ws, const char *const *types,
+                                      size_t n, int64_t (*counts)[3], sy_err_t *err);
 
 /* ---- proxy routes ------------------------------------------------------------------------ */
 

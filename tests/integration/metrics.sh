@@ -105,10 +105,10 @@ check "... the treatment's confidence, a number in [0, 1]" 0 "" "" -- sh -c "awk
 has "... no SRM alarm" 'switchyard_experiment_srm_mismatch{workspace="1",experiment="btn"}' 0
 has "the kill switch, per workspace" 'switchyard_kill_switch_engaged{workspace="1"}' 0
 has "the seed tripwires, none triggered" 'switchyard_tripwire_triggered{workspace="1",domain="WHOLESALE",metric="contract_rate"}' 0
-has "notifications by status" 'switchyard_notifications{workspace="1",status="failed"}' 0
+has "notifications by channel type and status" 'switchyard_notifications{workspace="1",type="webhook",status="failed"}' 0
 expect "a manual promotion" 200 '' -- POST /v1/experiments/btn/promote "$ADMIN" '{"variant":"green"}'
 scrape
-has "... counted as a manual promotion" 'switchyard_allocation_changes_total{action="promote",by="manual"}' 1
+has "... counted as a manual promotion" 'switchyard_allocation_changes_total{action="promote",by="manual",reason="manual"}' 1
 check "the view's age: under 5 s" 0 "" "" -- sh -c "awk '/^switchyard_board_age_seconds / { ok = \$2 >= 0 && \$2 < 5 } END { exit !ok }' '$TMP/metrics'"
 check "promtool check metrics: still clean with every family" 0 "" "" -- sh -c "promtool check metrics <'$TMP/metrics'"
 
@@ -239,6 +239,91 @@ start_server "$SY" --quiet --workers 2 --proxy-workers 0
 scrape
 check "no proxy (--proxy-workers 0): no proxy families" 1 "" "" -- grep -q '^switchyard_proxy_' "$TMP/metrics"
 stop_server
+# ---- counters by reason: allocation changes, risk answers, notification deliveries ---------
+HERE=$(cd "$(dirname "$0")" && pwd)
+command -v node >/dev/null || { echo "Bail out! node is missing: run scripts/deps.sh"; exit 1; }
+RPIDS=""
+receiver() { # NAME MODE: a node receiver (receiver.js); its port into $TMP/NAME.port
+    : >"$TMP/$1.port"
+    node "$HERE/receiver.js" 0 "$TMP/$1.log" "$2" >"$TMP/$1.port" &
+    RPIDS="$RPIDS $!"
+    wait_file "$TMP/$1.port"
+}
+receiver ok ok
+receiver down fail
+start_server "$SY" --quiet --metrics-refresh 1 --health-interval 1 --auto-promotion-interval 0 \
+    --notify-attempts 2 --notify-backoff 100 --notify-backoff-max 100
+until_has() { # NAME SAMPLE WANT: scrapes until SAMPLE is WANT (10 s at most: the board's refresh)
+    k=0
+    while [ $k -lt 50 ] && [ "$(scrape; value "$2")" != "$3" ]; do
+        sleep 0.2
+        k=$((k + 1))
+    done
+    has "$1" "$2" "$3"
+}
+scrape
+has "a health rollback's series is there before the first" 'switchyard_allocation_changes_total{action="rollback",by="auto",reason="health_success_rate"}' 0
+has "... an emergency rollback's too" 'switchyard_allocation_changes_total{action="rollback",by="manual",reason="emergency"}' 0
+has "deliveries by channel type: none yet" 'switchyard_notification_deliveries_total{type="slack",result="failed"}' 0
+until_has "risk answers per workspace: none yet" 'switchyard_risk_reservations_total{workspace="1",result="denied",reason="no_policy"}' 0
+
+RES='{"domain":"WHOLESALE","amount":50,"actor":"deal-svc"}'
+expect "risk: a domain without a policy is denied" 200 '.ok == false and .reason == "no_policy"' -- POST /v1/risk/check-and-reserve "$SDK" "$RES"
+expect "... a policy for it" 200 '' -- PUT /v1/risk/policies/WHOLESALE "$ADMIN" '{"enabled":true,"max_per_action":100,"reason":"go live"}'
+expect "... a reservation" 200 '.ok == true' -- POST /v1/risk/check-and-reserve "$SDK" "$RES"
+expect "... another" 200 '.ok == true' -- POST /v1/risk/check-and-reserve "$SDK" "$RES"
+expect "... one past the limit per action" 200 '.ok == false and .reason == "limit_exceeded"' -- \
+    POST /v1/risk/check-and-reserve "$SDK" '{"domain":"WHOLESALE","amount":500,"actor":"deal-svc"}'
+expect "... another workspace's denial" 200 '.ok == false' -- POST /v1/risk/check-and-reserve "$OTHER" "$RES"
+until_has "risk: 2 reservations counted" 'switchyard_risk_reservations_total{workspace="1",result="reserved",reason="none"}' 2
+has "... a denial for want of a policy" 'switchyard_risk_reservations_total{workspace="1",result="denied",reason="no_policy"}' 1
+has "... one past the limit" 'switchyard_risk_reservations_total{workspace="1",result="denied",reason="limit_exceeded"}' 1
+has "... none for a kill switch" 'switchyard_risk_reservations_total{workspace="1",result="denied",reason="kill_switch"}' 0
+has "... the other workspace's apart" 'switchyard_risk_reservations_total{workspace="2",result="denied",reason="no_policy"}' 1
+
+exp() { # KEY
+    req POST /v1/experiments "$ADMIN" "{\"key\":\"$1\",\"variants\":[{\"key\":\"a\",\"weight\":60},{\"key\":\"b\",\"weight\":40,\"control\":true}],\"allocation\":{\"cooldown_hours\":0,\"max_changes_per_day\":100}}" >/dev/null
+    req POST "/v1/experiments/$1/start" "$ADMIN" >/dev/null
+}
+exp man
+expect "a manual rollback" 200 '.state == "rolled_back"' -- DELETE /v1/experiments/man/promote "$ADMIN" '{"reason":"looks wrong"}'
+scrape
+has "... counted as manual" 'switchyard_allocation_changes_total{action="rollback",by="manual",reason="manual"}' 1
+has "... not as an emergency" 'switchyard_allocation_changes_total{action="rollback",by="manual",reason="emergency"}' 0
+exp mon
+awk 'BEGIN { printf "{\"events\":["; for (i = 0; i < 1000; i++) printf "%s{\"type\":\"exposure\",\"unit\":\"m%d\",\"experiment\":\"mon\",\"variant\":\"a\"},{\"type\":\"outcome\",\"unit\":\"m%d\",\"experiment\":\"mon\",\"success\":%s}", (i ? "," : ""), i, i, (i % 50 < 47 ? "true" : "false"); print "]}" }' >"$TMP/mon.json"
+expect "health: traffic at success 0.94" 200 '.accepted == 2000' -- POST /v1/events "$SDK" "@$TMP/mon.json"
+expect "... a step by a token" 200 '.weights.a == 80' -- POST /v1/experiments/mon/allocation/apply "$ADMIN" '{"winning_variant":"a","confidence":0.97,"delta":5.2}'
+scrape
+has "... counted as a manual step" 'switchyard_allocation_changes_total{action="step",by="manual",reason="manual"}' 1
+expect "... its success rate drops to 0.88" 200 '.health.rollback_due == true' -- \
+    POST /v1/experiments/mon/health "$ADMIN" '{"success_rate":0.88,"error_rate":0}'
+until_has "the health monitor's rollback, by the metric that failed" 'switchyard_allocation_changes_total{action="rollback",by="auto",reason="health_success_rate"}' 1
+has "... no other health reason" 'switchyard_allocation_changes_total{action="rollback",by="auto",reason="health_error_rate"}' 0
+exp em
+expect "an emergency rollback: em, and btn promoted above" 200 '.experiments_rolled_back == 2' -- POST /v1/emergency-rollback "$ADMIN" '{"reason":"drill"}'
+scrape
+has "... each counted as an emergency" 'switchyard_allocation_changes_total{action="rollback",by="manual",reason="emergency"}' 2
+has "... the manual rollbacks still 1" 'switchyard_allocation_changes_total{action="rollback",by="manual",reason="manual"}' 1
+
+OKP=$(cat "$TMP/ok.port") DOWNP=$(cat "$TMP/down.port")
+expect "a webhook channel that answers" 201 '.id > 0' -- POST /v1/notifications/channels "$ADMIN" \
+    "{\"type\":\"webhook\",\"url\":\"http://127.0.0.1:$OKP/hook\",\"secret\":\"whsec-0123456789abcdef\"}"
+HOOK=$(jq .id "$TMP/body")
+expect "a slack channel that is down" 201 '.id > 0' -- POST /v1/notifications/channels "$ADMIN" \
+    "{\"type\":\"slack\",\"url\":\"http://127.0.0.1:$DOWNP/slack\"}"
+SLACK=$(jq .id "$TMP/body")
+expect "... a test to the webhook" 202 '' -- POST "/v1/notifications/channels/$HOOK/test" "$ADMIN"
+expect "... and to the slack channel" 202 '' -- POST "/v1/notifications/channels/$SLACK/test" "$ADMIN"
+until_has "the webhook's delivery counted" 'switchyard_notification_deliveries_total{type="webhook",result="delivered"}' 1
+until_has "the slack channel's: given up after 2 attempts" 'switchyard_notification_deliveries_total{type="slack",result="failed"}' 1
+has "... one retried before" 'switchyard_notification_deliveries_total{type="slack",result="retried"}' 1
+has "... none delivered" 'switchyard_notification_deliveries_total{type="slack",result="delivered"}' 0
+until_has "the outbox by channel type: the webhook's row delivered" 'switchyard_notifications{workspace="1",type="webhook",status="delivered"}' 1
+until_has "... the slack one's failed" 'switchyard_notifications{workspace="1",type="slack",status="failed"}' 1
+check "promtool check metrics: clean with the new families" 0 "" "" -- sh -c "promtool check metrics <'$TMP/metrics'"
+stop_server
+for p in $RPIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 
 # ---- JSON logs: numbers are numbers -------------------------------------------------------
 start_server "$SY" --log-format json --workers 0

@@ -60,6 +60,11 @@ static void values(sy_prom_t *p)
     sy_prom_sample(p, "g", NULL, 0, -INFINITY);
     sy_prom_sample(p, "g", NULL, 0, NAN);
     sy_prom_sample(p, "g", NULL, 0, -3);
+    /* integers are written digit by digit: zero, a carry, both ends below 2^53 */
+    sy_prom_sample(p, "g", NULL, 0, 0);
+    sy_prom_sample(p, "g", NULL, 0, 10);
+    sy_prom_sample(p, "g", NULL, 0, 9007199254740991.0);
+    sy_prom_sample(p, "g", NULL, 0, -9007199254740991.0);
 }
 
 static void numbers(void **state)
@@ -67,7 +72,9 @@ static void numbers(void **state)
     (void)state;
     assert_string_equal(written(false, values), "# HELP g h\n# TYPE g gauge\n"
                                                 "g 0.1\ng 0.0001\ng 0.3333333333333333\n"
-                                                "g 9007199254740992\ng -Inf\ng NaN\ng -3\n");
+                                                "g 9007199254740992\ng -Inf\ng NaN\ng -3\n"
+                                                "g 0\ng 10\ng 9007199254740991\n"
+                                                "g -9007199254740991\n");
 }
 
 static void histo(sy_prom_t *p)

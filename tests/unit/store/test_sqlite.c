@@ -452,6 +452,63 @@ static void the_outbox_queues_once_per_key_and_prunes_only_what_is_done(void **s
     sy_store_close(s);
 }
 
+static void the_outbox_counts_by_channel_type(void **state)
+{
+    (void)state;
+    sy_store_t *s = open_store();
+    int64_t a, b, hook, slack, other, id;
+    assert_int_equal(sy_store_workspace_create(s, "a", 1, &a, NULL), 0);
+    assert_int_equal(sy_store_workspace_create(s, "b", 1, &b, NULL), 0);
+    sy_store_channel_t c = {.workspace = a,
+                            .type = "webhook",
+                            .name = "w",
+                            .config = "{}",
+                            .secrets = "{}",
+                            .enabled = true,
+                            .created_ms = 1};
+    assert_int_equal(sy_store_channel_add(s, &c, &hook, NULL), 0);
+    c.type = "slack";
+    c.name = "s";
+    assert_int_equal(sy_store_channel_add(s, &c, &slack, NULL), 0);
+    c.workspace = b;
+    assert_int_equal(sy_store_channel_add(s, &c, &other, NULL), 0);
+    sy_store_notification_t row = {.workspace = a,
+                                   .channel = hook,
+                                   .event = "rollback",
+                                   .level = "critical",
+                                   .action = "trigger",
+                                   .resource = "experiment:x",
+                                   .key = "k1",
+                                   .dedup = "k1",
+                                   .payload = "{}",
+                                   .created_ms = 10,
+                                   .next_ms = 50};
+    assert_int_equal(sy_store_notification_add(s, &row, &id, NULL), 0);
+    assert_int_equal(sy_store_notification_update(s, id, "delivered", 1, NULL, 100, 100, NULL), 0);
+    row.key = "k2";
+    assert_int_equal(sy_store_notification_add(s, &row, &id, NULL), 0); /* pending */
+    row.channel = slack;
+    assert_int_equal(sy_store_notification_add(s, &row, &id, NULL), 0);
+    assert_int_equal(sy_store_notification_update(s, id, "failed", 3, "HTTP 503", 100, 100, NULL),
+                     0);
+    row.workspace = b;
+    row.channel = other;
+    assert_int_equal(sy_store_notification_add(s, &row, &id, NULL), 0);
+    assert_int_equal(sy_store_channel_delete(s, a, slack, 200, NULL), 0);
+    /* "email" has no rows; "slack" is left out of the second list: not counted anywhere */
+    static const char *const types[] = {"webhook", "slack", "email"};
+    int64_t n[3][3];
+    assert_int_equal(sy_store_notification_type_counts(s, a, types, 3, n, NULL), 0);
+    assert_true(n[0][0] == 1 && n[0][1] == 1 && n[0][2] == 0); /* webhook: pending, delivered */
+    assert_true(n[1][0] == 0 && n[1][1] == 0 && n[1][2] == 1); /* slack, channel deleted since */
+    assert_true(n[2][0] == 0 && n[2][1] == 0 && n[2][2] == 0);
+    assert_int_equal(sy_store_notification_type_counts(s, b, types, 3, n, NULL), 0);
+    assert_true(n[0][0] == 0 && n[1][0] == 1 && n[2][0] == 0); /* b's own slack row */
+    assert_int_equal(sy_store_notification_type_counts(s, -1, types, 1, n, NULL), 0);
+    assert_true(n[0][0] == 1 && n[0][1] == 1 && n[0][2] == 0);
+    sy_store_close(s);
+}
+
 static int collect_actions(void *arg, const sy_store_audit_t *a)
 {
     strcat(arg, a->resource);
@@ -508,6 +565,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(audit_prefix_filter_takes_keys_literally, setup, teardown),
         cmocka_unit_test_setup_teardown(the_outbox_queues_once_per_key_and_prunes_only_what_is_done,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(the_outbox_counts_by_channel_type, setup, teardown),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
