@@ -308,6 +308,8 @@ typedef struct sy_engine_counters {
     int64_t commit_us_sum;
     int64_t queued;        /* submissions waiting for the next commit, as the loop last saw them */
     int64_t changes[3][2]; /* allocation changes: [step, promote, rollback][auto, manual] */
+    int64_t pruned[3];     /* by retention (sy_engine_retention): events (deleted or thinned
+                              to their ids), KPI events, audit events */
 } sy_engine_counters_t;
 void sy_engine_counters(sy_engine_t *eng, sy_engine_counters_t *out);
 
@@ -319,6 +321,38 @@ void sy_engine_bind_thread(sy_engine_t *eng);
 /* Called on the engine thread after every published change of workspace `ws`. */
 typedef void (*sy_engine_change_cb)(void *arg, int64_t ws, int64_t revision);
 void sy_engine_on_change(sy_engine_t *eng, sy_engine_change_cb cb, void *arg);
+
+/* ---- retention ------------------------------------------------------------------------- */
+
+/* How long what is counted is kept (serve's --event-retention and --audit-retention). */
+typedef struct sy_retention_opts {
+    int64_t events_ms; /* events and KPI events older than this are pruned; 0: kept */
+    int64_t audit_ms;  /* audit events older than this are deleted; 0: kept */
+    int64_t limit;     /* most rows a run prunes of each kind (the log's places a run
+                          checkpoints: 100 times it); 0: 10,000 */
+} sy_retention_opts_t;
+
+typedef struct sy_retention_report {
+    int64_t checkpointed;   /* experiments checkpointed */
+    int64_t checkpoint_seq; /* the log's place their checkpoints hold the events through */
+    int64_t events;         /* events pruned (deleted, or thinned to their ids) */
+    int64_t kpi_events;     /* KPI events pruned */
+    int64_t audit;          /* audit events deleted */
+    bool more;              /* the run stopped at its bound: run it again soon */
+} sy_retention_report_t;
+
+/* One bounded run of retention at the engine's clock. Events older than events_ms are
+ * pruned once their experiment's checkpoint holds them: first every experiment with events
+ * since the last checkpoint is checkpointed at the last event applied (its aggregates as a
+ * replay of the log rebuilds them, replayed from its previous checkpoint), then, in the
+ * same transaction, the oldest events up to that place are deleted, or thinned to their
+ * ids when they have one (a retried event stays a duplicate). A restart restores each
+ * checkpoint and replays only what follows it: the same numbers as before. KPI events are
+ * pruned in a transaction of their own, never those a tripwire reads (regression.c), and
+ * audit events in a third. A failed run changes nothing of the kind it failed on. Route
+ * counters and notifications have their own retention. */
+int sy_engine_retention(sy_engine_t *eng, const sy_retention_opts_t *opts,
+                        sy_retention_report_t *out, sy_err_t *err);
 
 /* ---- experiments ----------------------------------------------------------------------- */
 

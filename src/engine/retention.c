@@ -1,0 +1,265 @@
+/* retention.c - pruning what is counted once it is older than the retention, without
+ * changing any result; see engine.h ("retention") and docs/operations.md ("Retention").
+ *
+ * Events. Start-up rebuilds each experiment by replaying the log, so an event can only go
+ * once what its replay would rebuild is kept otherwise: a checkpoint per experiment
+ * (checkpoint.c), its state as the replay of the log through place S rebuilds it. A run
+ * takes the places after the last checkpoint (the retention table's "events_checkpointed")
+ * up to the last event applied, at most CKPT_SPAN of them, and for every experiment with
+ * events there replays a copy of it, from its checkpoint (or from nothing), over those
+ * events alone; then writes the new checkpoints, the new place and the pruning of the log
+ * in one transaction. So a checkpoint at S is the replay's state at S whatever the live
+ * state (a live look or judgement that the replay makes elsewhere changes nothing), and a
+ * restart restores it and replays the events after S: the same numbers a restart without
+ * pruning gives. Events are pruned in the log's order from "events_pruned" on, and only up
+ * to the checkpoints' place: all of them are in a checkpoint.
+ *
+ * Idempotency. An event's id is what makes its retry a duplicate (the log's unique index);
+ * so an event with an id is thinned to it (its kind "", which no replay reads) rather
+ * than deleted, and a retry of it, even past the retention, counts once. Events without
+ * an id (OFREP's exposures, most) go whole.
+ *
+ * Bounds. A run prunes at most `limit` events, checkpoints at most CKPT_SPAN places and
+ * replays one experiment at a time (one copy of its units in memory); `more` says when it
+ * stopped short, and serve runs it again soon.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/experiment_int.h"
+
+#define LIMIT_DEFAULT  10000
+#define SPAN_PER_LIMIT 100 /* places checkpointed a run, per event it may prune */
+
+/* A copy of `e` as start-up has it before the replay: its definition and changes (borrowed
+ * from e), none of its events. */
+static int scratch_of(const struct experiment *e, struct experiment *s)
+{
+    *s = *e;
+    s->units = (struct units){0};
+    s->arms = calloc(e->n_arms, sizeof(*s->arms));
+    if (!s->arms)
+        return -ENOMEM;
+    for (size_t k = 0; k < e->n_arms; k++) {
+        memcpy(s->arms[k].key, e->arms[k].key, sizeof(s->arms[k].key));
+        s->arms[k].weight = e->arms[k].weight;
+        s->arms[k].defined_weight = e->arms[k].defined_weight;
+    }
+    s->plans = NULL;
+    s->replayed_changes = 0;
+    s->watched = -1;
+    s->has_baseline = false;
+    s->baseline = (sy_health_t){0};
+    s->has_pushed = false;
+    s->srm_grace_until = 0;
+    s->ckpt_seq = 0;
+    sy_exp_srm_start(s);
+    return 0;
+}
+
+static void scratch_free(struct experiment *s)
+{
+    sy_exp_units_free(&s->units);
+    free(s->arms);
+}
+
+struct restore {
+    struct experiment *e;
+    int rc;
+};
+
+static int restore_row(void *arg, int64_t id, int64_t seq, const void *data, size_t len)
+{
+    struct restore *r = arg;
+    (void)id;
+    r->rc = sy_exp_ckpt_decode(r->e, data, len);
+    r->e->ckpt_seq = seq;
+    return 0;
+}
+
+static int replay_row(void *arg, const sy_store_event_t *ev)
+{
+    return sy_exp_replay_into(arg, ev);
+}
+
+/* `e`'s checkpoint at place `upto` (its last one, then its events up to `upto` from
+ * `after` on) into *data and *len (owned). */
+static int checkpoint(sy_engine_t *eng, const struct experiment *e, int64_t after, int64_t upto,
+                      unsigned char **data, size_t *len, sy_err_t *err)
+{
+    struct experiment s;
+    if (scratch_of(e, &s) < 0)
+        return sy_eng_oom(err);
+    struct restore r = {.e = &s};
+    bool found;
+    int rc = sy_store_checkpoint_get(eng->store, e->id, restore_row, &r, &found, err);
+    if (rc == 0 && r.rc < 0)
+        rc = r.rc == -ENOMEM ? sy_eng_oom(err)
+                             : sy_err_set(err, -EIO, NULL,
+                                          "store: the checkpoint of experiment \"%.64s\" does not "
+                                          "decode",
+                                          e->key);
+    if (rc == 0 &&
+        (rc = sy_store_event_range(eng->store, e->id, after, upto, replay_row, &s, err)) == -ENOMEM)
+        sy_eng_oom(err);
+    if (rc == 0 && (rc = sy_exp_ckpt_encode(&s, data, len)) < 0)
+        rc = rc == -E2BIG ? sy_err_set(err, rc, NULL,
+                                       "experiment \"%.64s\" holds too many units for a "
+                                       "checkpoint (1 GiB): its events are kept",
+                                       e->key)
+                          : sy_eng_oom(err);
+    scratch_free(&s);
+    return rc;
+}
+
+struct ckpt {
+    int64_t id;
+    unsigned char *data;
+    size_t len;
+};
+
+static void ckpts_free(struct ckpt *c, size_t n)
+{
+    for (size_t i = 0; c && i < n; i++)
+        free(c[i].data);
+    free(c);
+}
+
+/* Checkpoints every experiment with events in (from, to] and prunes the log, in one
+ * transaction. */
+static int prune_events(sy_engine_t *eng, int64_t from, int64_t to, int64_t floor,
+                        int64_t before_ms, int64_t limit, sy_retention_report_t *out, sy_err_t *err)
+{
+    int64_t *ids = NULL;
+    size_t n_ids = 0, n = 0;
+    struct ckpt *c = NULL;
+    int rc = to > from ? sy_store_event_experiments(eng->store, from, to, &ids, &n_ids, err) : 0;
+    if (rc == -ENOMEM)
+        rc = sy_eng_oom(err);
+    if (rc == 0 && n_ids && !(c = calloc(n_ids, sizeof(*c))))
+        rc = sy_eng_oom(err);
+    for (size_t i = 0; rc == 0 && i < n_ids; i++) {
+        const struct experiment *e = sy_exp_find_by_id(eng, ids[i]);
+        if (!e)
+            continue; /* rows no replay reads */
+        c[n].id = e->id;
+        if ((rc = checkpoint(eng, e, from, to, &c[n].data, &c[n].len, err)) == 0)
+            n++;
+    }
+    free(ids);
+    if (rc < 0) {
+        ckpts_free(c, n);
+        return rc;
+    }
+    int64_t through = floor, pruned = 0;
+    if ((rc = sy_store_begin(eng->store, err)) < 0) {
+        ckpts_free(c, n);
+        return rc;
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = sy_store_checkpoint_put(eng->store, c[i].id, to, c[i].data, c[i].len, err);
+    if (rc == 0 && to > from)
+        rc = sy_store_retention_put(eng->store, "events_checkpointed", to, err);
+    if (rc == 0)
+        rc = sy_store_event_prune(eng->store, floor, to, before_ms, limit, &through, &pruned, err);
+    if (rc == 0 && through > floor)
+        rc = sy_store_retention_put(eng->store, "events_pruned", through, err);
+    if (rc == 0)
+        rc = sy_store_commit(eng->store, err);
+    else
+        sy_store_rollback(eng->store);
+    ckpts_free(c, n);
+    if (rc < 0)
+        return rc;
+    out->checkpointed = (int64_t)n;
+    out->checkpoint_seq = to;
+    out->events = pruned;
+    out->more = pruned >= limit;
+    return 0;
+}
+
+/* The oldest event after place `floor` is older than `before_ms`: something to prune. */
+struct oldest {
+    bool old;
+    int64_t before_ms;
+};
+
+static int oldest_row(void *arg, const sy_store_event_t *ev)
+{
+    struct oldest *o = arg;
+    o->old = ev->at_ms < o->before_ms;
+    return 1; /* the first row is enough */
+}
+
+static int events_run(sy_engine_t *eng, int64_t before_ms, int64_t limit,
+                      sy_retention_report_t *out, sy_err_t *err)
+{
+    int64_t from, floor, last;
+    int rc;
+    if ((rc = sy_store_retention_get(eng->store, "events_checkpointed", &from, err)) < 0 ||
+        (rc = sy_store_retention_get(eng->store, "events_pruned", &floor, err)) < 0 ||
+        (rc = sy_store_event_last(eng->store, &last, err)) < 0)
+        return rc;
+    struct oldest o = {.before_ms = before_ms};
+    rc = sy_store_event_range(eng->store, -1, floor, last - 1, oldest_row, &o, err);
+    if (rc < 0)
+        return rc;
+    if (!o.old)
+        return 0; /* nothing old yet: no checkpoint to write */
+    /* the events applied are the ones the aggregates hold, committed in the log's order */
+    int64_t applied = sy_exp_events_applied(eng), span = limit * SPAN_PER_LIMIT;
+    int64_t to = applied - from > span ? from + span : applied;
+    if (to < from)
+        to = from;
+    if ((rc = prune_events(eng, from, to, floor, before_ms, limit, out, err)) < 0)
+        return rc;
+    out->more |= to < applied;
+    return 0;
+}
+
+/* Adds `n` to the pruned of kind `k` (sy_engine_counters): only the engine's thread
+ * writes, a relaxed load and store. */
+static void count(sy_engine_t *eng, int k, int64_t n)
+{
+    atomic_llong *c = &eng->counted.pruned[k];
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
+int sy_engine_retention(sy_engine_t *eng, const sy_retention_opts_t *opts,
+                        sy_retention_report_t *out, sy_err_t *err)
+{
+    SY_ENG_OWNED(eng);
+    *out = (sy_retention_report_t){0};
+    if (opts->events_ms < 0 || opts->audit_ms < 0 || opts->limit < 0)
+        return sy_err_set(err, -EINVAL, NULL, "retention periods and the limit are not negative");
+    int64_t now = sy_engine_now_ms(eng), limit = opts->limit ? opts->limit : LIMIT_DEFAULT;
+    int rc = 0;
+    if (opts->events_ms) {
+        if ((rc = events_run(eng, now - opts->events_ms, limit, out, err)) < 0)
+            return rc;
+        count(eng, 0, out->events);
+        if ((rc = sy_eng_kpi_retention(eng, now - opts->events_ms, limit, &out->kpi_events, err)) <
+            0)
+            return rc;
+        count(eng, 1, out->kpi_events);
+        out->more |= out->kpi_events >= limit;
+    }
+    if (opts->audit_ms) {
+        if ((rc = sy_store_begin(eng->store, err)) < 0)
+            return rc;
+        if ((rc = sy_store_audit_prune(eng->store, now - opts->audit_ms, limit, &out->audit, err)) <
+            0) {
+            sy_store_rollback(eng->store);
+            out->audit = 0;
+            return rc;
+        }
+        if ((rc = sy_store_commit(eng->store, err)) < 0) {
+            out->audit = 0;
+            return rc;
+        }
+        count(eng, 2, out->audit);
+        out->more |= out->audit >= limit;
+    }
+    return 0;
+}
