@@ -161,6 +161,17 @@ static void write_changes(sy_prom_t *p, const sy_engine_counters_t *k)
                            (double)k->changes[a][b]);
 }
 
+static void write_retention(sy_prom_t *p, const sy_engine_counters_t *k)
+{
+    static const char *const kinds[] = {"event", "kpi_event", "audit"};
+    sy_prom_family(p, "switchyard_retention_pruned_total", SY_PROM_COUNTER,
+                   "Rows retention pruned past --event-retention (events deleted or thinned to "
+                   "their ids, KPI events) and --audit-retention (audit events).");
+    for (int i = 0; i < 3; i++)
+        sy_prom_sample(p, "switchyard_retention_pruned_total",
+                       (sy_prom_label_t[]){{"kind", kinds[i]}}, 1, (double)k->pruned[i]);
+}
+
 static void write_board(sy_prom_t *p, const sy_board_t *b)
 {
     char ws[24];
@@ -385,6 +396,7 @@ void sy_api_metrics(struct call *c)
     sy_engine_counters_t k;
     sy_engine_counters(c->eng, &k);
     write_changes(&p, &k);
+    write_retention(&p, &k);
     const sy_board_t *board = sy_engine_board(c->eng);
     if (board)
         write_board(&p, board);
