@@ -341,16 +341,16 @@ typedef struct sy_retention_report {
     bool more;              /* the run stopped at its bound: run it again soon */
 } sy_retention_report_t;
 
-/* One bounded run of retention at the engine's clock. Events older than events_ms are
- * pruned once their experiment's checkpoint holds them: first every experiment with events
- * since the last checkpoint is checkpointed at the last event applied (its aggregates as a
- * replay of the log rebuilds them, replayed from its previous checkpoint), then, in the
- * same transaction, the oldest events up to that place are deleted, or thinned to their
- * ids when they have one (a retried event stays a duplicate). A restart restores each
- * checkpoint and replays only what follows it: the same numbers as before. KPI events are
- * pruned in a transaction of their own, never those a tripwire reads (regression.c), and
- * audit events in a third. A failed run changes nothing of the kind it failed on. Route
- * counters and notifications have their own retention. */
+/* One bounded run of retention at the engine's clock, in one transaction: a run that fails
+ * changes nothing. Events older than events_ms are pruned once their experiment's
+ * checkpoint holds them: every experiment with events since the last checkpoint is
+ * checkpointed at the last event applied (its aggregates as a replay of the log rebuilds
+ * them, replayed from its previous checkpoint), and the oldest events up to that place are
+ * deleted, or thinned to their ids when they have one (a retried event stays a duplicate).
+ * A restart restores each checkpoint and replays only what follows it: the same numbers as
+ * before. KPI events older than events_ms are pruned too, never those a tripwire reads
+ * (regression.c), and audit events older than audit_ms. Route counters and notifications
+ * have their own retention. */
 int sy_engine_retention(sy_engine_t *eng, const sy_retention_opts_t *opts,
                         sy_retention_report_t *out, sy_err_t *err);
 

@@ -1,12 +1,13 @@
 /* experiment_int.h - what the experiment files of engine/ share: an experiment, its
  * variants' aggregates and its units, and the helpers one file lends the others. Not an
- * interface: only src/engine/experiment.c, ingest.c and allocation.c include it.
+ * interface: only the experiment files of src/engine/ (below) include it.
  *
  *  - definition.c: definitions, checked and normalized;
  *  - experiment.c: the experiments of a process, start-up, the life cycle;
  *  - results.c: results and promotion eligibility;
  *  - ingest.c: the units table, applying events, the event log and group commit;
- *  - allocation.c: traffic steps, promotion and rollback, and their history.
+ *  - allocation.c: traffic steps, promotion and rollback, and their history;
+ *  - checkpoint.c, retention.c: checkpoints of the aggregates, and pruning the event log.
  */
 #ifndef SY_ENGINE_EXPERIMENT_INT_H
 #define SY_ENGINE_EXPERIMENT_INT_H

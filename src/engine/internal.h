@@ -207,7 +207,7 @@ int sy_eng_kpi_write(struct kpi_queue *q, sy_store_t *store, sy_err_t *err);
 /* Answers each with the commit's outcome `rc` (and `err`), and empties *q. */
 void sy_eng_kpi_answer(struct kpi_queue *q, int rc, const sy_err_t *err);
 /* Prunes KPI events older than `before_ms` that no tripwire reads (regression.c says which),
- * up to about `limit` a series, in one transaction; how many into *pruned. */
+ * up to about `limit` a series, in the open transaction; how many into *pruned. */
 int sy_eng_kpi_retention(sy_engine_t *eng, int64_t before_ms, int64_t limit, int64_t *pruned,
                          sy_err_t *err);
 /* Asks the server for a commit once its loop has handled what is ready (ingest.c). */

@@ -778,7 +778,7 @@ int sy_eng_kpi_retention(sy_engine_t *eng, int64_t before_ms, int64_t limit, int
                          sy_err_t *err)
 {
     *pruned = 0;
-    int rc = sy_store_begin(eng->store, err);
+    int rc = 0;
     for (size_t w = 0; rc == 0 && w < eng->n_ws; w++) {
         struct policies ps;
         if ((rc = load(eng, eng->ws[w].id, NULL, NULL, &ps, err)) < 0)
@@ -805,11 +805,6 @@ int sy_eng_kpi_retention(sy_engine_t *eng, int64_t before_ms, int64_t limit, int
     int64_t n = 0;
     if (rc == 0)
         rc = sy_store_kpi_prune(eng->store, 0, NULL, NULL, NULL, before_ms, limit, &n, err);
-    if (rc < 0) {
-        sy_store_rollback(eng->store);
-        *pruned = 0;
-        return rc;
-    }
     *pruned += n;
-    return sy_store_commit(eng->store, err);
+    return rc == -ENOMEM ? sy_eng_oom(err) : rc;
 }

@@ -5,10 +5,11 @@
  * once what its replay would rebuild is kept otherwise: a checkpoint per experiment
  * (checkpoint.c), its state as the replay of the log through place S rebuilds it. A run
  * takes the places after the last checkpoint (the retention table's "events_checkpointed")
- * up to the last event applied, at most CKPT_SPAN of them, and for every experiment with
- * events there replays a copy of it, from its checkpoint (or from nothing), over those
- * events alone; then writes the new checkpoints, the new place and the pruning of the log
- * in one transaction. So a checkpoint at S is the replay's state at S whatever the live
+ * up to the last event applied, at most SPAN_PER_LIMIT times its limit of them, and for
+ * every experiment with events there replays a copy of it, from its checkpoint (or from
+ * nothing), over those events alone; then writes the new checkpoints, the new place and
+ * the pruning of the log in one transaction, the run's only one (KPI and audit events are
+ * pruned in it too). So a checkpoint at S is the replay's state at S whatever the live
  * state (a live look or judgement that the replay makes elsewhere changes nothing), and a
  * restart restores it and replays the events after S: the same numbers a restart without
  * pruning gives. Events are pruned in the log's order from "events_pruned" on, and only up
@@ -19,9 +20,9 @@
  * than deleted, and a retry of it, even past the retention, counts once. Events without
  * an id (OFREP's exposures, most) go whole.
  *
- * Bounds. A run prunes at most `limit` events, checkpoints at most CKPT_SPAN places and
- * replays one experiment at a time (one copy of its units in memory); `more` says when it
- * stopped short, and serve runs it again soon.
+ * Bounds. A run prunes at most `limit` events, checkpoints at most 100 times as many
+ * places and replays one experiment at a time (one copy of its units in memory); `more`
+ * says when it stopped short, and serve runs it again soon.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -118,64 +119,21 @@ struct ckpt {
     size_t len;
 };
 
-static void ckpts_free(struct ckpt *c, size_t n)
-{
-    for (size_t i = 0; c && i < n; i++)
-        free(c[i].data);
-    free(c);
-}
+/* What a run writes of the event log, made before its transaction (reads only). */
+struct plan {
+    bool due;         /* something old to prune */
+    int64_t from, to; /* the checkpoints move from place `from` to `to` */
+    int64_t floor;    /* the log is pruned from here on */
+    int64_t applied;  /* the last place the aggregates hold */
+    struct ckpt *c;   /* the new checkpoints */
+    size_t n;
+};
 
-/* Checkpoints every experiment with events in (from, to] and prunes the log, in one
- * transaction. */
-static int prune_events(sy_engine_t *eng, int64_t from, int64_t to, int64_t floor,
-                        int64_t before_ms, int64_t limit, sy_retention_report_t *out, sy_err_t *err)
+static void plan_free(struct plan *p)
 {
-    int64_t *ids = NULL;
-    size_t n_ids = 0, n = 0;
-    struct ckpt *c = NULL;
-    int rc = to > from ? sy_store_event_experiments(eng->store, from, to, &ids, &n_ids, err) : 0;
-    if (rc == -ENOMEM)
-        rc = sy_eng_oom(err);
-    if (rc == 0 && n_ids && !(c = calloc(n_ids, sizeof(*c))))
-        rc = sy_eng_oom(err);
-    for (size_t i = 0; rc == 0 && i < n_ids; i++) {
-        const struct experiment *e = sy_exp_find_by_id(eng, ids[i]);
-        if (!e)
-            continue; /* rows no replay reads */
-        c[n].id = e->id;
-        if ((rc = checkpoint(eng, e, from, to, &c[n].data, &c[n].len, err)) == 0)
-            n++;
-    }
-    free(ids);
-    if (rc < 0) {
-        ckpts_free(c, n);
-        return rc;
-    }
-    int64_t through = floor, pruned = 0;
-    if ((rc = sy_store_begin(eng->store, err)) < 0) {
-        ckpts_free(c, n);
-        return rc;
-    }
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = sy_store_checkpoint_put(eng->store, c[i].id, to, c[i].data, c[i].len, err);
-    if (rc == 0 && to > from)
-        rc = sy_store_retention_put(eng->store, "events_checkpointed", to, err);
-    if (rc == 0)
-        rc = sy_store_event_prune(eng->store, floor, to, before_ms, limit, &through, &pruned, err);
-    if (rc == 0 && through > floor)
-        rc = sy_store_retention_put(eng->store, "events_pruned", through, err);
-    if (rc == 0)
-        rc = sy_store_commit(eng->store, err);
-    else
-        sy_store_rollback(eng->store);
-    ckpts_free(c, n);
-    if (rc < 0)
-        return rc;
-    out->checkpointed = (int64_t)n;
-    out->checkpoint_seq = to;
-    out->events = pruned;
-    out->more = pruned >= limit;
-    return 0;
+    for (size_t i = 0; p->c && i < p->n; i++)
+        free(p->c[i].data);
+    free(p->c);
 }
 
 /* The oldest event after place `floor` is older than `before_ms`: something to prune. */
@@ -191,30 +149,70 @@ static int oldest_row(void *arg, const sy_store_event_t *ev)
     return 1; /* the first row is enough */
 }
 
-static int events_run(sy_engine_t *eng, int64_t before_ms, int64_t limit,
-                      sy_retention_report_t *out, sy_err_t *err)
+/* Whether the log has events older than `before_ms` past the last prune and, if so, the
+ * checkpoints of every experiment with events since the last ones, at most `span` places
+ * on, into *p. */
+static int plan_events(sy_engine_t *eng, int64_t before_ms, int64_t span, struct plan *p,
+                       sy_err_t *err)
 {
-    int64_t from, floor, last;
+    int64_t last;
     int rc;
-    if ((rc = sy_store_retention_get(eng->store, "events_checkpointed", &from, err)) < 0 ||
-        (rc = sy_store_retention_get(eng->store, "events_pruned", &floor, err)) < 0 ||
+    if ((rc = sy_store_retention_get(eng->store, "events_checkpointed", &p->from, err)) < 0 ||
+        (rc = sy_store_retention_get(eng->store, "events_pruned", &p->floor, err)) < 0 ||
         (rc = sy_store_event_last(eng->store, &last, err)) < 0)
         return rc;
     struct oldest o = {.before_ms = before_ms};
-    rc = sy_store_event_range(eng->store, -1, floor, last - 1, oldest_row, &o, err);
-    if (rc < 0)
+    if ((rc = sy_store_event_range(eng->store, -1, p->floor, last - 1, oldest_row, &o, err)) < 0)
         return rc;
     if (!o.old)
         return 0; /* nothing old yet: no checkpoint to write */
+    p->due = true;
     /* the events applied are the ones the aggregates hold, committed in the log's order */
-    int64_t applied = sy_exp_events_applied(eng), span = limit * SPAN_PER_LIMIT;
-    int64_t to = applied - from > span ? from + span : applied;
-    if (to < from)
-        to = from;
-    if ((rc = prune_events(eng, from, to, floor, before_ms, limit, out, err)) < 0)
-        return rc;
-    out->more |= to < applied;
-    return 0;
+    p->applied = sy_exp_events_applied(eng);
+    p->to = p->applied - p->from > span ? p->from + span : p->applied;
+    if (p->to <= p->from) {
+        p->to = p->from;
+        return 0;
+    }
+    int64_t *ids = NULL;
+    size_t n_ids = 0;
+    rc = sy_store_event_experiments(eng->store, p->from, p->to, &ids, &n_ids, err);
+    if (rc == -ENOMEM)
+        rc = sy_eng_oom(err);
+    if (rc == 0 && n_ids && !(p->c = calloc(n_ids, sizeof(*p->c))))
+        rc = sy_eng_oom(err);
+    for (size_t i = 0; rc == 0 && i < n_ids; i++) {
+        const struct experiment *e = sy_exp_find_by_id(eng, ids[i]);
+        if (!e)
+            continue; /* rows no replay reads */
+        p->c[p->n].id = e->id;
+        if ((rc = checkpoint(eng, e, p->from, p->to, &p->c[p->n].data, &p->c[p->n].len, err)) == 0)
+            p->n++;
+    }
+    free(ids);
+    return rc;
+}
+
+/* The event log's part of the run, in its transaction: the checkpoints, their place, the
+ * prune. */
+static int write_events(sy_engine_t *eng, const struct plan *p, int64_t before_ms, int64_t limit,
+                        sy_retention_report_t *out, sy_err_t *err)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < p->n; i++)
+        rc = sy_store_checkpoint_put(eng->store, p->c[i].id, p->to, p->c[i].data, p->c[i].len, err);
+    if (rc == 0 && p->to > p->from)
+        rc = sy_store_retention_put(eng->store, "events_checkpointed", p->to, err);
+    int64_t through = p->floor;
+    if (rc == 0)
+        rc = sy_store_event_prune(eng->store, p->floor, p->to, before_ms, limit, &through,
+                                  &out->events, err);
+    if (rc == 0 && through > p->floor)
+        rc = sy_store_retention_put(eng->store, "events_pruned", through, err);
+    out->checkpointed = (int64_t)p->n;
+    out->checkpoint_seq = p->to;
+    out->more = out->events >= limit || p->to < p->applied;
+    return rc;
 }
 
 /* Adds `n` to the pruned of kind `k` (sy_engine_counters): only the engine's thread
@@ -233,33 +231,37 @@ int sy_engine_retention(sy_engine_t *eng, const sy_retention_opts_t *opts,
     *out = (sy_retention_report_t){0};
     if (opts->events_ms < 0 || opts->audit_ms < 0 || opts->limit < 0)
         return sy_err_set(err, -EINVAL, NULL, "retention periods and the limit are not negative");
+    if (!opts->events_ms && !opts->audit_ms)
+        return 0;
     int64_t now = sy_engine_now_ms(eng), limit = opts->limit ? opts->limit : LIMIT_DEFAULT;
-    int rc = 0;
-    if (opts->events_ms) {
-        if ((rc = events_run(eng, now - opts->events_ms, limit, out, err)) < 0)
-            return rc;
-        count(eng, 0, out->events);
-        if ((rc = sy_eng_kpi_retention(eng, now - opts->events_ms, limit, &out->kpi_events, err)) <
-            0)
-            return rc;
-        count(eng, 1, out->kpi_events);
-        out->more |= out->kpi_events >= limit;
+    int64_t events_before = now - opts->events_ms;
+    struct plan p = {0};
+    int rc = opts->events_ms ? plan_events(eng, events_before, limit * SPAN_PER_LIMIT, &p, err) : 0;
+    if (rc == 0)
+        rc = sy_store_begin(eng->store, err);
+    else
+        goto out;
+    /* one transaction: a run that fails changes nothing */
+    if (rc == 0 && p.due)
+        rc = write_events(eng, &p, events_before, limit, out, err);
+    if (rc == 0 && opts->events_ms)
+        rc = sy_eng_kpi_retention(eng, events_before, limit, &out->kpi_events, err);
+    if (rc == 0 && opts->audit_ms)
+        rc = sy_store_audit_prune(eng->store, now - opts->audit_ms, limit, &out->audit, err);
+    if (rc == 0) {
+        rc = sy_store_commit(eng->store, err);
+    } else {
+        sy_store_rollback(eng->store);
     }
-    if (opts->audit_ms) {
-        if ((rc = sy_store_begin(eng->store, err)) < 0)
-            return rc;
-        if ((rc = sy_store_audit_prune(eng->store, now - opts->audit_ms, limit, &out->audit, err)) <
-            0) {
-            sy_store_rollback(eng->store);
-            out->audit = 0;
-            return rc;
-        }
-        if ((rc = sy_store_commit(eng->store, err)) < 0) {
-            out->audit = 0;
-            return rc;
-        }
-        count(eng, 2, out->audit);
-        out->more |= out->audit >= limit;
+out:
+    plan_free(&p);
+    if (rc < 0) {
+        *out = (sy_retention_report_t){0};
+        return rc;
     }
+    out->more |= out->kpi_events >= limit || out->audit >= limit;
+    count(eng, 0, out->events);
+    count(eng, 1, out->kpi_events);
+    count(eng, 2, out->audit);
     return 0;
 }

@@ -450,6 +450,119 @@ static void a_damaged_checkpoint_stops_the_start(void **state)
     assert_null(eng);
 }
 
+/* KPI events `n` of (D, metric), success but every `fail`-th, ids on the first `ids`, on
+ * the pruned side only. */
+static void kpi(struct side *s, const char *metric, int n, int fail, int ids)
+{
+    sy_kpi_event_t *ev = calloc((size_t)n, sizeof(*ev));
+    char(*id)[16] = calloc((size_t)n, sizeof(*id));
+    for (int i = 0; i < n; i++) {
+        snprintf(id[i], sizeof(id[i]), "%s%d", metric, i);
+        ev[i] = (sy_kpi_event_t){.domain = "D",
+                                 .metric = metric,
+                                 .has_success = true,
+                                 .success = fail == 0 || i % fail != 0,
+                                 .actor = "app",
+                                 .id = i < ids ? id[i] : NULL};
+    }
+    struct ack a = {0};
+    sy_err_t err = {0};
+    if (sy_engine_kpi_submit(s->eng, &s->who, ev, (size_t)n, true, on_done, &a, &err) < 0)
+        fail_msg("kpi: %s", err.msg);
+    sy_engine_events_commit(s->eng);
+    assert_int_equal(a.rc, 0);
+    free(ev);
+    free(id);
+}
+
+static void policy(struct side *s, const char *metric, int64_t window, int64_t baseline)
+{
+    sy_regression_policy_change_t ch = {.domain = "D",
+                                        .metric = metric,
+                                        .has_window_events = true,
+                                        .window_events = window,
+                                        .has_baseline_events = true,
+                                        .baseline_events = baseline,
+                                        .has_min_events_to_enforce = true,
+                                        .min_events_to_enforce = 5,
+                                        .has_enabled = true,
+                                        .enabled = true,
+                                        .reason = "watch"};
+    sy_regression_policy_t out;
+    sy_err_t err = {0};
+    if (sy_engine_regression_policy_put(s->eng, &s->who, &ch, &out, &err) < 0)
+        fail_msg("policy: %s (%s)", err.msg, err.field);
+}
+
+/* The tripwire of (D, metric) evaluated now, as the API writes it, without its times. */
+static char *evaluated(struct side *s, const char *metric)
+{
+    sy_tripwire_state_t *v = NULL;
+    size_t n = 0;
+    sy_err_t err = {0};
+    if (sy_engine_regression_evaluate(s->eng, &s->who, "D", metric, &v, &n, &err) < 0 || n != 1)
+        fail_msg("evaluate: %s", err.msg);
+    json_t *j = sy_tripwire_state_json(&v[0], false);
+    json_object_del(j, "last_checked_at");
+    json_object_del(j, "last_triggered_at");
+    char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(j);
+    free(v);
+    return text;
+}
+
+static int64_t kpi_count(struct side *s, const char *metric)
+{
+    char sql[160];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM kpi_events WHERE metric = '%s'", metric);
+    return count(s, sql);
+}
+
+/* A tripwire reads the newest window + baseline events of its series: those are kept, and
+ * its evaluation is the same; a triggered one keeps its whole series (its reset reads
+ * before the trip); a series without a policy keeps nothing past the limit but ids (and
+ * the newest row of the table). */
+static void kpi_events_a_tripwire_reads_are_kept(void **state)
+{
+    struct pair *p = *state;
+    struct side *s = &p->pruned;
+    policy(s, "ok", 10, 20);
+    policy(s, "tripped", 10, 20);
+    kpi(s, "ok", 100, 10, 5);     /* 90 %: not tripped */
+    kpi(s, "tripped", 80, 10, 0); /* 90 % ... */
+    kpi(s, "tripped", 10, 1, 0);  /* ... then 0 %: tripped */
+    kpi(s, "nopolicy", 40, 0, 10);
+    fake_ms += DAY_MS;
+    kpi(s, "late", 3, 0, 0); /* young, and the newest row */
+    char *ok = evaluated(s, "ok"), *tripped = evaluated(s, "tripped");
+    assert_non_null(strstr(tripped, "\"triggered\":true"));
+    assert_non_null(strstr(ok, "\"triggered\":false"));
+    fake_ms += 90 * DAY_MS; /* the late ones are exactly 90 days old: kept */
+    sy_retention_report_t r;
+    run(s, 90 * DAY_MS, 0, &r);
+    /* ok: 70 gone (5 of them kept as their ids); tripped: none; nopolicy: all (10 as ids) */
+    assert_int_equal(r.kpi_events, 70 + 40);
+    assert_int_equal(kpi_count(s, "ok"), 30);
+    assert_int_equal(kpi_count(s, "tripped"), 90);
+    assert_int_equal(kpi_count(s, "nopolicy"), 0);
+    assert_int_equal(kpi_count(s, "late"), 3);
+    assert_int_equal(count(s, "SELECT count(*) FROM kpi_events WHERE domain = '' AND event_id IS"
+                              " NOT NULL AND success IS NULL"),
+                     15);
+    assert_same(ok, evaluated(s, "ok"));
+    assert_same(tripped, evaluated(s, "tripped"));
+    /* a retried KPI event whose row was thinned to its id is a duplicate */
+    sy_kpi_event_t again = {.domain = "D",
+                            .metric = "nopolicy",
+                            .has_success = true,
+                            .actor = "app",
+                            .id = "nopolicy3"};
+    struct ack a = {0};
+    assert_int_equal(sy_engine_kpi_submit(s->eng, &s->who, &again, 1, false, on_done, &a, NULL), 0);
+    sy_engine_events_commit(s->eng);
+    assert_int_equal(a.r.duplicates, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -459,6 +572,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(zero_keeps_everything_and_audit_has_its_own_limit, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_damaged_checkpoint_stops_the_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(kpi_events_a_tripwire_reads_are_kept, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
