@@ -329,7 +329,7 @@ typedef struct sy_retention_opts {
     int64_t events_ms; /* events and KPI events older than this are pruned; 0: kept */
     int64_t audit_ms;  /* audit events older than this are deleted; 0: kept */
     int64_t limit;     /* most rows a run prunes of each kind (the log's places a run
-                          checkpoints: 100 times it); 0: 10,000 */
+                          checkpoints: 10 times it); 0: 10,000 */
 } sy_retention_opts_t;
 
 typedef struct sy_retention_report {

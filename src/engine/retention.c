@@ -20,9 +20,11 @@
  * than deleted, and a retry of it, even past the retention, counts once. Events without
  * an id (OFREP's exposures, most) go whole.
  *
- * Bounds. A run prunes at most `limit` events, checkpoints at most 100 times as many
- * places and replays one experiment at a time (one copy of its units in memory); `more`
- * says when it stopped short, and serve runs it again soon.
+ * Bounds. A run prunes at most `limit` events, checkpoints at most 10 times as many places
+ * and replays one experiment at a time (one copy of its units in memory); `more` says when
+ * it stopped short, and serve runs it again soon. While a backlog of checkpointed events
+ * waits to be pruned (`limit` or more), a run checkpoints nothing new: each checkpoint
+ * rewrites an experiment's every unit, the prune only its own rows.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +32,7 @@
 #include "engine/experiment_int.h"
 
 #define LIMIT_DEFAULT  10000
-#define SPAN_PER_LIMIT 100 /* places checkpointed a run, per event it may prune */
+#define SPAN_PER_LIMIT 10 /* places checkpointed a run, per event it may prune */
 
 /* A copy of `e` as start-up has it before the replay: its definition and changes (borrowed
  * from e), none of its events. */
@@ -170,6 +172,8 @@ static int plan_events(sy_engine_t *eng, int64_t before_ms, int64_t span, struct
     /* the events applied are the ones the aggregates hold, committed in the log's order */
     p->applied = sy_exp_events_applied(eng);
     p->to = p->applied - p->from > span ? p->from + span : p->applied;
+    if (p->from - p->floor >= span / SPAN_PER_LIMIT)
+        p->to = p->from; /* a run's worth checkpointed already: prune that first */
     if (p->to <= p->from) {
         p->to = p->from;
         return 0;

@@ -312,7 +312,8 @@ int sy_store_event_list(sy_store_t *s, sy_store_event_cb cb, void *arg, sy_err_t
                       sy_sq_prepare(s, err,
                                     "SELECT workspace_id, experiment_id, kind, unit, variant,"
                                     " success, value, latency_ms, at_ms, id FROM events"
-                                    " ORDER BY id",
+                                    " WHERE id > coalesce((SELECT value FROM retention WHERE"
+                                    " name = 'events_pruned'), 0) ORDER BY id",
                                     ""),
                       err, "events", event_row,
                       (struct sy_sq_sink){.cb.event = cb, .arg = arg, .err = err});

@@ -294,8 +294,9 @@ typedef int (*sy_store_event_cb)(void *arg, const sy_store_event_t *e);
  * through any handle, has a higher one. In a transaction; the statement is prepared once
  * per store. */
 int sy_store_event_add(sy_store_t *store, const sy_store_event_t *e, int64_t *seq, sy_err_t *err);
-/* Every event of every experiment in the order they were committed (start-up rebuild);
- * the ids are not read. */
+/* Every event of every experiment in the order they were committed (start-up rebuild), but
+ * those retention pruned (its "events_pruned" place: every row up to it deleted, or thinned
+ * to its id); the ids are not read. */
 int sy_store_event_list(sy_store_t *store, sy_store_event_cb cb, void *arg, sy_err_t *err);
 /* The place of the last event in the log (0 for an empty log): what a change records so
  * that a replay knows which events came before it. */
