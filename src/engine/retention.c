@@ -32,7 +32,8 @@
 #include "engine/experiment_int.h"
 
 #define LIMIT_DEFAULT  10000
-#define SPAN_PER_LIMIT 10 /* places checkpointed a run, per event it may prune */
+#define GROUP_UNITS    (4u << 20) /* units of the copies one scan of the log replays at once */
+#define SPAN_PER_LIMIT 10         /* places checkpointed a run, per event it may prune */
 
 /* A copy of `e` as start-up has it before the replay: its definition and changes (borrowed
  * from e), none of its events. */
@@ -80,20 +81,13 @@ static int restore_row(void *arg, int64_t id, int64_t seq, const void *data, siz
     return 0;
 }
 
-static int replay_row(void *arg, const sy_store_event_t *ev)
+/* A copy of `e` at its last checkpoint (or with nothing, when it has none), into *s. */
+static int scratch_at_checkpoint(sy_engine_t *eng, const struct experiment *e, struct experiment *s,
+                                 sy_err_t *err)
 {
-    return sy_exp_replay_into(arg, ev);
-}
-
-/* `e`'s checkpoint at place `upto` (its last one, then its events up to `upto` from
- * `after` on) into *data and *len (owned). */
-static int checkpoint(sy_engine_t *eng, const struct experiment *e, int64_t after, int64_t upto,
-                      unsigned char **data, size_t *len, sy_err_t *err)
-{
-    struct experiment s;
-    if (scratch_of(e, &s) < 0)
+    if (scratch_of(e, s) < 0)
         return sy_eng_oom(err);
-    struct restore r = {.e = &s};
+    struct restore r = {.e = s};
     bool found;
     int rc = sy_store_checkpoint_get(eng->store, e->id, restore_row, &r, &found, err);
     if (rc == 0 && r.rc < 0)
@@ -102,17 +96,29 @@ static int checkpoint(sy_engine_t *eng, const struct experiment *e, int64_t afte
                                           "store: the checkpoint of experiment \"%.64s\" does not "
                                           "decode",
                                           e->key);
-    if (rc == 0 &&
-        (rc = sy_store_event_range(eng->store, e->id, after, upto, replay_row, &s, err)) == -ENOMEM)
-        sy_eng_oom(err);
-    if (rc == 0 && (rc = sy_exp_ckpt_encode(&s, data, len)) < 0)
-        rc = rc == -E2BIG ? sy_err_set(err, rc, NULL,
-                                       "experiment \"%.64s\" holds too many units for a "
-                                       "checkpoint (1 GiB): its events are kept",
-                                       e->key)
-                          : sy_eng_oom(err);
-    scratch_free(&s);
+    if (rc < 0)
+        scratch_free(s);
     return rc;
+}
+
+/* The copies a scan of the log replays at once, by experiment id (ascending). */
+struct group {
+    struct experiment *s;
+    size_t n;
+};
+
+static int replay_group_row(void *arg, const sy_store_event_t *ev)
+{
+    const struct group *g = arg;
+    size_t lo = 0, hi = g->n;
+    while (lo < hi) { /* the copy of ev's experiment, if the group has it */
+        size_t mid = (lo + hi) / 2;
+        if (g->s[mid].id < ev->experiment)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < g->n && g->s[lo].id == ev->experiment ? sy_exp_replay_into(&g->s[lo], ev) : 0;
 }
 
 struct ckpt {
@@ -185,14 +191,47 @@ static int plan_events(sy_engine_t *eng, int64_t before_ms, int64_t span, struct
         rc = sy_eng_oom(err);
     if (rc == 0 && n_ids && !(p->c = calloc(n_ids, sizeof(*p->c))))
         rc = sy_eng_oom(err);
-    for (size_t i = 0; rc == 0 && i < n_ids; i++) {
-        const struct experiment *e = sy_exp_find_by_id(eng, ids[i]);
-        if (!e)
-            continue; /* rows no replay reads */
-        p->c[p->n].id = e->id;
-        if ((rc = checkpoint(eng, e, p->from, p->to, &p->c[p->n].data, &p->c[p->n].len, err)) == 0)
-            p->n++;
+    struct group g = {.s = n_ids ? calloc(n_ids, sizeof(*g.s)) : NULL};
+    if (rc == 0 && n_ids && !g.s)
+        rc = sy_eng_oom(err);
+    /* Experiments in groups of at most GROUP_UNITS units, each group's copies replayed by one
+     * scan of the places: one scan per experiment would read the range as many times, and
+     * one for all would copy every unit of the process at once. */
+    for (size_t i = 0; rc == 0 && i < n_ids;) {
+        size_t units = 0;
+        g.n = 0;
+        for (; rc == 0 && i < n_ids; i++) {
+            const struct experiment *e = sy_exp_find_by_id(eng, ids[i]);
+            if (!e)
+                continue; /* rows no replay reads */
+            if (g.n && units + e->units.n > GROUP_UNITS)
+                break;
+            if ((rc = scratch_at_checkpoint(eng, e, &g.s[g.n], err)) == 0) {
+                units += e->units.n;
+                g.n++;
+            }
+        }
+        if (rc == 0 && (rc = sy_store_event_range(eng->store, -1, p->from, p->to, replay_group_row,
+                                                  &g, err)) == -ENOMEM)
+            sy_eng_oom(err);
+        for (size_t k = 0; k < g.n; k++) {
+            struct ckpt *c = &p->c[p->n];
+            int e2 = rc < 0 ? 0 : sy_exp_ckpt_encode(&g.s[k], &c->data, &c->len);
+            if (e2 == -E2BIG)
+                rc = sy_err_set(err, e2, NULL,
+                                "experiment \"%.64s\" holds too many units for a checkpoint (1 "
+                                "GiB): its events are kept",
+                                g.s[k].key);
+            else if (e2 < 0)
+                rc = sy_eng_oom(err);
+            else if (rc == 0) {
+                c->id = g.s[k].id;
+                p->n++;
+            }
+            scratch_free(&g.s[k]);
+        }
     }
+    free(g.s);
     free(ids);
     return rc;
 }
