@@ -330,6 +330,8 @@ typedef struct sy_retention_opts {
     int64_t audit_ms;  /* audit events older than this are deleted; 0: kept */
     int64_t limit;     /* most rows a run prunes of each kind (the log's places a run
                           checkpoints: 10 times it); 0: 10,000 */
+    int64_t group_units; /* units of the experiments a run replays with one scan of the log
+                            (their copies in memory at once); 0: 4 Mi */
 } sy_retention_opts_t;
 
 typedef struct sy_retention_report {

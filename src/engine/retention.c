@@ -160,8 +160,8 @@ static int oldest_row(void *arg, const sy_store_event_t *ev)
 /* Whether the log has events older than `before_ms` past the last prune and, if so, the
  * checkpoints of every experiment with events since the last ones, at most `span` places
  * on, into *p. */
-static int plan_events(sy_engine_t *eng, int64_t before_ms, int64_t span, struct plan *p,
-                       sy_err_t *err)
+static int plan_events(sy_engine_t *eng, int64_t before_ms, int64_t span, int64_t group_units,
+                       struct plan *p, sy_err_t *err)
 {
     int64_t last;
     int rc;
@@ -194,17 +194,17 @@ static int plan_events(sy_engine_t *eng, int64_t before_ms, int64_t span, struct
     struct group g = {.s = n_ids ? calloc(n_ids, sizeof(*g.s)) : NULL};
     if (rc == 0 && n_ids && !g.s)
         rc = sy_eng_oom(err);
-    /* Experiments in groups of at most GROUP_UNITS units, each group's copies replayed by one
+    /* Experiments in groups of at most `group_units` units, each group's copies replayed by one
      * scan of the places: one scan per experiment would read the range as many times, and
      * one for all would copy every unit of the process at once. */
     for (size_t i = 0; rc == 0 && i < n_ids;) {
-        size_t units = 0;
+        uint64_t units = 0;
         g.n = 0;
         for (; rc == 0 && i < n_ids; i++) {
             const struct experiment *e = sy_exp_find_by_id(eng, ids[i]);
             if (!e)
                 continue; /* rows no replay reads */
-            if (g.n && units + e->units.n > GROUP_UNITS)
+            if (g.n && units + e->units.n > (uint64_t)group_units)
                 break;
             if ((rc = scratch_at_checkpoint(eng, e, &g.s[g.n], err)) == 0) {
                 units += e->units.n;
@@ -272,14 +272,17 @@ int sy_engine_retention(sy_engine_t *eng, const sy_retention_opts_t *opts,
 {
     SY_ENG_OWNED(eng);
     *out = (sy_retention_report_t){0};
-    if (opts->events_ms < 0 || opts->audit_ms < 0 || opts->limit < 0)
+    if (opts->events_ms < 0 || opts->audit_ms < 0 || opts->limit < 0 || opts->group_units < 0)
         return sy_err_set(err, -EINVAL, NULL, "retention periods and the limit are not negative");
     if (!opts->events_ms && !opts->audit_ms)
         return 0;
     int64_t now = sy_engine_now_ms(eng), limit = opts->limit ? opts->limit : LIMIT_DEFAULT;
     int64_t events_before = now - opts->events_ms;
     struct plan p = {0};
-    int rc = opts->events_ms ? plan_events(eng, events_before, limit * SPAN_PER_LIMIT, &p, err) : 0;
+    int64_t group = opts->group_units ? opts->group_units : GROUP_UNITS;
+    int rc = opts->events_ms
+                 ? plan_events(eng, events_before, limit * SPAN_PER_LIMIT, group, &p, err)
+                 : 0;
     if (rc == 0)
         rc = sy_store_begin(eng->store, err);
     else
