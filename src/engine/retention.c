@@ -283,12 +283,10 @@ int sy_engine_retention(sy_engine_t *eng, const sy_retention_opts_t *opts,
     int rc = opts->events_ms
                  ? plan_events(eng, events_before, limit * SPAN_PER_LIMIT, group, &p, err)
                  : 0;
-    if (rc == 0)
-        rc = sy_store_begin(eng->store, err);
-    else
+    if (rc < 0 || (rc = sy_store_begin(eng->store, err)) < 0)
         goto out;
     /* one transaction: a run that fails changes nothing */
-    if (rc == 0 && p.due)
+    if (p.due)
         rc = write_events(eng, &p, events_before, limit, out, err);
     if (rc == 0 && opts->events_ms)
         rc = sy_eng_kpi_retention(eng, events_before, limit, &out->kpi_events, err);
