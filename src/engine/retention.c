@@ -18,7 +18,8 @@
  * Idempotency. An event's id is what makes its retry a duplicate (the log's unique index);
  * so an event with an id is thinned to it (its kind "", which no replay reads) rather
  * than deleted, and a retry of it, even past the retention, counts once. Events without
- * an id (OFREP's exposures, most) go whole.
+ * an id (OFREP's exposures, most) go whole, and so do those of an experiment that has
+ * ended (stopped or terminated: it takes no more events, retried or not).
  *
  * Bounds. A run prunes at most `limit` events, checkpoints at most 10 times as many places
  * and replays one experiment at a time (one copy of its units in memory); `more` says when

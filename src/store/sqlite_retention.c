@@ -123,7 +123,8 @@ int sy_store_event_prune(sy_store_t *s, int64_t after, int64_t upto, int64_t bef
     if ((rc = run_counted(s,
                           sy_sq_prepare(s, err,
                                         "DELETE FROM events WHERE id > ? AND id <= ? AND"
-                                        " event_id IS NULL",
+                                        " (event_id IS NULL OR experiment_id IN (SELECT id FROM"
+                                        " experiments WHERE state IN ('stopped', 'terminated')))",
                                         "ii", after, last),
                           n, err)) < 0 ||
         (rc = run_counted(s,

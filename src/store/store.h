@@ -609,7 +609,8 @@ int sy_store_event_experiments(sy_store_t *store, int64_t after, int64_t upto, i
 /* Prunes the log from place `after` on, in order, up to `limit` events of places at most
  * `upto` and older than `before_ms`; stops at the first event not older (the log is in
  * time order). An event with an id is thinned to its id (kind "", so no replay reads it)
- * so that a retry of it is still a duplicate; one without is deleted. The newest row of
+ * so that a retry of it is still a duplicate, unless its experiment has ended (stopped or
+ * terminated: it takes no more events); the others are deleted. The newest row of
  * the log is never touched: SQLite gives a new row the largest id + 1. The place of the
  * last event handled into *through (`after` when none), the deleted and thinned into *n.
  * In a transaction. */

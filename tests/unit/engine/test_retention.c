@@ -390,6 +390,36 @@ static void a_bounded_run_prunes_in_steps(void **state)
     assert_same(answers(&p->pruned, "f"), answers(&p->kept, "f"));
 }
 
+/* An experiment that has ended takes no more events: its ids need not be kept. */
+static void an_ended_experiments_ids_go_with_its_events(void **state)
+{
+    struct pair *p = *state;
+    create_started(&p->pruned, "e", "{}");
+    create_started(&p->kept, "e", "{}");
+    create_started(&p->pruned, "f", "{}");
+    create_started(&p->kept, "f", "{}");
+    first_days(p);
+    struct side *both[2] = {&p->pruned, &p->kept};
+    for (int s = 0; s < 2; s++) {
+        sy_experiment_t x;
+        sy_err_t err = {0};
+        if (sy_engine_experiment_transition(both[s]->eng, &both[s]->who, "e", "stopped", &x, &err) <
+            0)
+            fail_msg("stop: %s", err.msg);
+    }
+    fake_ms += 95 * DAY_MS;
+    char *before = answers(&p->pruned, "e");
+    sy_retention_report_t r;
+    run(&p->pruned, 90 * DAY_MS, 0, &r);
+    assert_int_equal(count(&p->pruned, "SELECT count(*) FROM events WHERE kind = ''"), 0);
+    assert_int_equal(count(&p->pruned, "SELECT count(*) FROM events"), 1);
+    side_reopen(&p->pruned);
+    side_reopen(&p->kept);
+    assert_same(strdup(before), answers(&p->pruned, "e"));
+    assert_same(before, answers(&p->kept, "e"));
+    assert_same(answers(&p->pruned, "f"), answers(&p->kept, "f"));
+}
+
 /* `--event-retention 0` keeps everything; an audit retention deletes only audit events. */
 static void zero_keeps_everything_and_audit_has_its_own_limit(void **state)
 {
@@ -574,6 +604,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_damaged_checkpoint_stops_the_start, setup, teardown),
         cmocka_unit_test_setup_teardown(kpi_events_a_tripwire_reads_are_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_ended_experiments_ids_go_with_its_events, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
