@@ -302,14 +302,14 @@ typedef struct sy_engine_counters {
     int64_t events_written[3]; /* by sy_event_kind_t: rows the event log gained */
     int64_t events_skipped[3]; /* an id the workspace had, or an exposure that changed nothing */
     int64_t commits, commit_failures;            /* group commits of events and KPI events */
+    int64_t pruned[3]; /* by retention (sy_engine_retention): events (deleted or thinned to their
+                          ids), KPI events, audit events */
     int64_t commit_size[SY_COMMIT_SIZE_BUCKETS]; /* commits by the events and KPI events in them */
     int64_t commit_size_sum;
     int64_t commit_us[SY_COMMIT_TIME_BUCKETS]; /* commits by how long they took */
     int64_t commit_us_sum;
     int64_t queued;        /* submissions waiting for the next commit, as the loop last saw them */
     int64_t changes[3][2]; /* allocation changes: [step, promote, rollback][auto, manual] */
-    int64_t pruned[3];     /* by retention (sy_engine_retention): events (deleted or thinned
-                              to their ids), KPI events, audit events */
 } sy_engine_counters_t;
 void sy_engine_counters(sy_engine_t *eng, sy_engine_counters_t *out);
 

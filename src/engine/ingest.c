@@ -965,6 +965,8 @@ void sy_engine_counters(sy_engine_t *eng, sy_engine_counters_t *out)
     }
     out->commits = READ(commits);
     out->commit_failures = READ(commit_failures);
+    for (int k = 0; k < 3; k++)
+        out->pruned[k] = READ(pruned[k]);
     for (int i = 0; i < SY_COMMIT_SIZE_BUCKETS; i++)
         out->commit_size[i] = READ(commit_size[i]);
     out->commit_size_sum = READ(commit_size_sum);
@@ -975,8 +977,6 @@ void sy_engine_counters(sy_engine_t *eng, sy_engine_counters_t *out)
     for (int a = 0; a < 3; a++)
         for (int b = 0; b < 2; b++)
             out->changes[a][b] = READ(changes[a][b]);
-    for (int k = 0; k < 3; k++)
-        out->pruned[k] = READ(pruned[k]);
 #undef READ
 }
 
