@@ -78,6 +78,9 @@ enum {
     O_AP_MANUAL,
     O_AP_MAX_LATENCY,
     O_AP_PLANNED_LIFT,
+    O_EVENT_RETENTION,
+    O_AUDIT_RETENTION,
+    O_RETENTION_INTERVAL,
     O_COUNT
 };
 
@@ -118,6 +121,9 @@ static const char *const defaults[O_COUNT] = {
     [O_PROXY_MAX_BODY] = "16777216",
     [O_ROUTE_STATS_FLUSH] = "60",
     [O_ROUTE_STATS_RETENTION] = "90",
+    [O_EVENT_RETENTION] = "90",
+    [O_AUDIT_RETENTION] = "0",
+    [O_RETENTION_INTERVAL] = "3600",
 };
 
 /* Fills options not given on the command line from the environment, then `file`; each
@@ -249,6 +255,9 @@ struct server {
     sy_log_format_t log;
     bool stopping;
     uint64_t unlogged; /* failed requests the proxy's rings dropped before they were logged */
+    sy_retention_opts_t retention; /* --event-retention, --audit-retention */
+    int64_t retention_every_s;     /* --retention-interval; 0: never */
+    time_t retention_s;            /* when retention runs next (CLOCK_MONOTONIC seconds) */
 };
 
 /* The engine's routes changed: the proxy takes them. */
@@ -411,6 +420,70 @@ static void log_tick(const struct server *s, const sy_tick_report_t *t)
     }
 }
 
+/* A retention period: whole days ("90"), or a number and a unit s, m, h or d ("36h"), up to
+ * 100 years; 0 keeps everything. Into *ms. */
+static int period_ms(const char *prog, const char *name, const char *text, int64_t *ms)
+{
+    static const struct {
+        char unit;
+        int64_t ms;
+    } units[] = {{'s', 1000}, {'m', 60000}, {'h', 3600000}, {'d', 86400000}};
+    size_t len = strlen(text);
+    int64_t per = 86400000;
+    char digits[24];
+    for (size_t i = 0; len > 1 && i < sizeof(units) / sizeof(units[0]); i++)
+        if (text[len - 1] == units[i].unit) {
+            per = units[i].ms;
+            len--;
+            break;
+        }
+    int64_t n = -1;
+    if (len > 0 && len < sizeof(digits) && strspn(text, "0123456789") == len) {
+        memcpy(digits, text, len);
+        digits[len] = 0;
+        n = strtoll(digits, NULL, 10);
+    }
+    if (n < 0 || n > 36500 * (86400000 / per)) {
+        fprintf(stderr,
+                "%s: --%s: whole days (90), or a number and a unit s, m, h or d (36h), up to "
+                "36500 days; 0 keeps everything; not \"%.64s\"\n",
+                prog, name, text);
+        return -1;
+    }
+    *ms = n * per;
+    return 0;
+}
+
+/* Retention (engine.h): a bounded run, again a second later while it stops short (the loop
+ * serves in between), else after --retention-interval; what it did logged. */
+static void run_retention(struct server *s, time_t now)
+{
+    sy_retention_report_t r;
+    sy_err_t err = {0};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = sy_engine_retention(s->eng, &s->retention, &r, &err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    s->retention_s = now + (rc == 0 && r.more ? 1 : s->retention_every_s);
+    if (rc < 0) { /* tried again at the next interval; said, so a log that grows is seen */
+        sy_log(s->log, "retention_error", "message", err.msg, NULL);
+        return;
+    }
+    if (!r.checkpointed && !r.events && !r.kpi_events && !r.audit)
+        return;
+    char n[6][24];
+    snprintf(n[0], sizeof(n[0]), "%lld", (long long)r.events);
+    snprintf(n[1], sizeof(n[1]), "%lld", (long long)r.kpi_events);
+    snprintf(n[2], sizeof(n[2]), "%lld", (long long)r.audit);
+    snprintf(n[3], sizeof(n[3]), "%lld", (long long)r.checkpointed);
+    snprintf(n[4], sizeof(n[4]), "%lld", (long long)r.checkpoint_seq);
+    snprintf(n[5], sizeof(n[5]), "%.1f",
+             (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+    sy_log(s->log, "retention", "#events", n[0], "#kpi_events", n[1], "#audit", n[2],
+           "#checkpointed", n[3], "#checkpoint_seq", n[4], "#ms", n[5], "more",
+           r.more ? "true" : "false", NULL);
+}
+
 /* Fifty times a second: the engine's timers (each on its own interval; a tick with nothing
  * due is a few comparisons), and a log line for each thing they did. */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -441,6 +514,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     }
     if (now.tv_sec != s->plan_s) {
         s->plan_s = now.tv_sec;
+        if (s->retention_every_s && now.tv_sec >= s->retention_s)
+            run_retention(s, now.tv_sec);
         if (s->unlogged) {
             char count[24];
             snprintf(count, sizeof(count), "%llu", (unsigned long long)s->unlogged);
@@ -620,6 +695,20 @@ int sy_cli_serve(int argc, char **argv)
                                      "keep the proxy's counters per minute this long (default "
                                      "90)",
                                      0, NULL, NULL, 0},
+        [O_EVENT_RETENTION] = {"event-retention", "DAYS",
+                               "prune experiment and KPI events older than this once their "
+                               "aggregates are checkpointed; results never change (default 90; "
+                               "0: keep all; a unit may follow: 12h, 30m, 10s)",
+                               0, NULL, NULL, 0},
+        [O_AUDIT_RETENTION] = {"audit-retention", "DAYS",
+                               "delete audit events older than this (default 0: keep all; a "
+                               "unit may follow as for --event-retention)",
+                               0, NULL, NULL, 0},
+        [O_RETENTION_INTERVAL] = {"retention-interval", "SECONDS",
+                                  "run retention this often, the first time a minute after the "
+                                  "start (or sooner, at this interval), at once again while a "
+                                  "run stops at its bound (default 3600; 0: never)",
+                                  0, NULL, NULL, 0},
         [O_IDLE_TIMEOUT] = {"idle-timeout", "SECONDS",
                             "close a keep-alive connection idle this long (default 60)", 0, NULL,
                             NULL, 0},
@@ -873,6 +962,13 @@ int sy_cli_serve(int argc, char **argv)
         sy_args_ranged(prog, "route-stats-retention", opt[O_ROUTE_STATS_RETENTION], 1, 36500,
                        &stats_retention) < 0)
         return SY_EXIT_USAGE;
+    sy_retention_opts_t retention = {0};
+    int64_t retention_every_s;
+    if (period_ms(prog, "event-retention", opt[O_EVENT_RETENTION], &retention.events_ms) < 0 ||
+        period_ms(prog, "audit-retention", opt[O_AUDIT_RETENTION], &retention.audit_ms) < 0 ||
+        sy_args_ranged(prog, "retention-interval", opt[O_RETENTION_INTERVAL], 0, 86400,
+                       &retention_every_s) < 0)
+        return SY_EXIT_USAGE;
     if (opt[O_AUTO_DRY_RUN] && is_off(opt[O_AUTO_DRY_RUN]))
         opt[O_AUTO_DRY_RUN] = NULL;
     hopts.cron_secret = opt[O_AUTO_SECRET];
@@ -985,6 +1081,13 @@ int sy_cli_serve(int argc, char **argv)
     }
     s.flush_s = stats_flush;
     s.retention_days = stats_retention;
+    s.retention = retention;
+    s.retention_every_s = retention_every_s;
+    {
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        s.retention_s = t.tv_sec + (retention_every_s < 60 ? retention_every_s : 60);
+    }
     if (proxy_workers > 0) {
         sy_proxy_opts_t popts = {.workers = (int)proxy_workers,
                                  .max_body = (size_t)proxy_max_body,

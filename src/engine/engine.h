@@ -320,6 +320,8 @@ typedef struct sy_engine_counters {
     int64_t events_written[3]; /* by sy_event_kind_t: rows the event log gained */
     int64_t events_skipped[3]; /* an id the workspace had, or an exposure that changed nothing */
     int64_t commits, commit_failures;            /* group commits of events and KPI events */
+    int64_t pruned[3]; /* by retention (sy_engine_retention): events (deleted or thinned to their
+                          ids), KPI events, audit events */
     int64_t commit_size[SY_COMMIT_SIZE_BUCKETS]; /* commits by the events and KPI events in them */
     int64_t commit_size_sum;
     int64_t commit_us[SY_COMMIT_TIME_BUCKETS]; /* commits by how long they took */
@@ -346,6 +348,40 @@ void sy_engine_bind_thread(sy_engine_t *eng);
 /* Called on the engine thread after every published change of workspace `ws`. */
 typedef void (*sy_engine_change_cb)(void *arg, int64_t ws, int64_t revision);
 void sy_engine_on_change(sy_engine_t *eng, sy_engine_change_cb cb, void *arg);
+
+/* ---- retention ------------------------------------------------------------------------- */
+
+/* How long what is counted is kept (serve's --event-retention and --audit-retention). */
+typedef struct sy_retention_opts {
+    int64_t events_ms; /* events and KPI events older than this are pruned; 0: kept */
+    int64_t audit_ms;  /* audit events older than this are deleted; 0: kept */
+    int64_t limit;     /* most rows a run prunes of each kind (the log's places a run
+                          checkpoints: 10 times it); 0: 10,000 */
+    int64_t group_units; /* units of the experiments a run replays with one scan of the log
+                            (their copies in memory at once); 0: 4 Mi */
+} sy_retention_opts_t;
+
+typedef struct sy_retention_report {
+    int64_t checkpointed;   /* experiments checkpointed */
+    int64_t checkpoint_seq; /* the log's place their checkpoints hold the events through */
+    int64_t events;         /* events pruned (deleted, or thinned to their ids) */
+    int64_t kpi_events;     /* KPI events pruned */
+    int64_t audit;          /* audit events deleted */
+    bool more;              /* the run stopped at its bound: run it again soon */
+} sy_retention_report_t;
+
+/* One bounded run of retention at the engine's clock, in one transaction: a run that fails
+ * changes nothing. Events older than events_ms are pruned once their experiment's
+ * checkpoint holds them: every experiment with events since the last checkpoint is
+ * checkpointed at the last event applied (its aggregates as a replay of the log rebuilds
+ * them, replayed from its previous checkpoint), and the oldest events up to that place are
+ * deleted, or thinned to their ids when they have one (a retried event stays a duplicate).
+ * A restart restores each checkpoint and replays only what follows it: the same numbers as
+ * before. KPI events older than events_ms are pruned too, never those a tripwire reads
+ * (regression.c), and audit events older than audit_ms. Route counters and notifications
+ * have their own retention. */
+int sy_engine_retention(sy_engine_t *eng, const sy_retention_opts_t *opts,
+                        sy_retention_report_t *out, sy_err_t *err);
 
 /* ---- experiments ----------------------------------------------------------------------- */
 

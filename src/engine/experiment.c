@@ -236,6 +236,35 @@ static int load_srm(void *arg, int64_t id, double p)
     return 0;
 }
 
+/* A checkpoint (retention.c) restored into its experiment, not replayed yet: its events up
+ * to the checkpoint's place are left out of the replay. One that does not decode stops the
+ * start: numbers silently different from the log's are worse than none. */
+struct ckpt_load {
+    sy_engine_t *eng;
+    int64_t seq; /* the largest place of a checkpoint */
+    sy_err_t *err;
+};
+
+static int load_checkpoint(void *arg, int64_t id, int64_t seq, const void *data, size_t len)
+{
+    struct ckpt_load *c = arg;
+    struct experiment *e = sy_exp_find_by_id(c->eng, id);
+    if (!e)
+        return 0;
+    int rc = sy_exp_ckpt_decode(e, data, len);
+    if (rc == -EIO)
+        return sy_err_set(c->err, -EIO, NULL,
+                          "the checkpoint of experiment \"%.64s\" does not decode "
+                          "(written by another build or machine, or damaged)",
+                          e->key);
+    if (rc < 0)
+        return rc;
+    e->ckpt_seq = seq;
+    if (seq > c->seq)
+        c->seq = seq;
+    return 0;
+}
+
 static int load_arm(void *arg, const sy_store_arm_t *row)
 {
     struct experiment *e = sy_exp_find_by_id(arg, row->experiment);
@@ -261,8 +290,13 @@ int sy_eng_experiments_open(sy_engine_t *eng, sy_err_t *err)
         rc = sy_store_srm_list(eng->store, load_srm, eng, err);
     if (rc == 0)
         rc = sy_exp_changes_open(eng, err);
+    struct ckpt_load cl = {.eng = eng, .err = err};
+    if (rc == 0)
+        rc = sy_store_checkpoint_list(eng->store, load_checkpoint, &cl, err);
     if (rc == 0)
         rc = sy_store_event_list(eng->store, sy_exp_replay, eng, err);
+    if (rc == 0) /* a change made now comes after the events the checkpoints hold */
+        sy_exp_events_applied_past(eng, cl.seq);
     for (size_t i = 0; rc == 0 && i < eng->x->n; i++) { /* changes after the last event */
         struct experiment *e = eng->x->all[i];
         sy_exp_replay_changes(e, INT64_MAX);
@@ -273,9 +307,11 @@ int sy_eng_experiments_open(sy_engine_t *eng, sy_err_t *err)
     }
     if (rc == -ENOMEM)
         return sy_eng_oom(err);
-    if (rc < 0)
-        return sy_err_set(err, rc, NULL, "store: experiments do not load: %s",
-                          err && err->msg[0] ? err->msg : "a row is malformed");
+    if (rc < 0) { /* the message is written over: not from itself */
+        char why[sizeof(err->msg)];
+        snprintf(why, sizeof(why), "%s", err && err->msg[0] ? err->msg : "a row is malformed");
+        return sy_err_set(err, rc, NULL, "store: experiments do not load: %s", why);
+    }
     return 0;
 }
 

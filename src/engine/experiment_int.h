@@ -1,12 +1,13 @@
 /* experiment_int.h - what the experiment files of engine/ share: an experiment, its
  * variants' aggregates and its units, and the helpers one file lends the others. Not an
- * interface: only src/engine/experiment.c, ingest.c and allocation.c include it.
+ * interface: only the experiment files of src/engine/ (below) include it.
  *
  *  - definition.c: definitions, checked and normalized;
  *  - experiment.c: the experiments of a process, start-up, the life cycle;
  *  - results.c: results and promotion eligibility;
  *  - ingest.c: the units table, applying events, the event log and group commit;
- *  - allocation.c: traffic steps, promotion and rollback, and their history.
+ *  - allocation.c: traffic steps, promotion and rollback, and their history;
+ *  - checkpoint.c, retention.c: checkpoints of the aggregates, and pruning the event log.
  */
 #ifndef SY_ENGINE_EXPERIMENT_INT_H
 #define SY_ENGINE_EXPERIMENT_INT_H
@@ -127,6 +128,8 @@ struct experiment {
     size_t n_changes, cap_changes;
     struct power_plan *plans; /* by arm: the rule's promotion curves (results.c),
                                  NULL until the results are first asked for */
+    int64_t ckpt_seq; /* start-up: the log's place its checkpoint was restored at (its events
+                         up to it are in the aggregates already), 0: none */
 };
 
 /* A treatment's promotion curve as the results last computed it, for the plan it was
@@ -312,6 +315,18 @@ void sy_exp_replay_changes(struct experiment *e, int64_t seq);
 /* The health in `h`, or false when it holds fewer than `min_events` samples. */
 bool sy_exp_health_of(const struct health_counts *h, int64_t min_events, sy_health_t *out);
 
+/* ---- checkpoint.c --------------------------------------------------------------------- */
+
+/* What a replay of the log rebuilds of `e` (its units, its variants' sums and health
+ * windows, the SRM test, the watched variant and baseline, the changes begun) encoded
+ * into *out (owned: free()), *len bytes. -ENOMEM; -E2BIG past SY_CKPT_MAX bytes. */
+#define SY_CKPT_MAX ((size_t)1 << 30)
+int sy_exp_ckpt_encode(const struct experiment *e, unsigned char **out, size_t *len);
+/* Restores into `e` (loaded, nothing replayed yet) the state `data` encodes. -EIO for
+ * anything that does not decode as a checkpoint of an experiment of e's variants (its
+ * state is then undefined: the caller refuses to start), -ENOMEM. */
+int sy_exp_ckpt_decode(struct experiment *e, const void *data, size_t len);
+
 /* ---- monitor.c ------------------------------------------------------------------------ */
 
 /* A commit brought `e` new events: its watched variant is judged now if its last judgement
@@ -322,13 +337,22 @@ void sy_exp_health_after_commit(sy_engine_t *eng, struct experiment *e);
 
 void sy_exp_units_free(struct units *u);
 /* Applies one logged event to its experiment (start-up): an sy_store_event_cb, `arg` the
- * engine. */
+ * engine. Events of an experiment up to its checkpoint (ckpt_seq) are left out. */
 int sy_exp_replay(void *arg, const sy_store_event_t *ev);
+/* Applies logged event `ev` of `e` to `e` as the start-up replay does (retention.c replays
+ * a copy of an experiment to checkpoint it). -ENOMEM leaves `e` as it was. */
+int sy_exp_replay_into(struct experiment *e, const sy_store_event_t *ev);
+/* Adds unit `id` (`len` bytes) to `e` with its state (a checkpoint's): -EIO when it is
+ * there already or its variant is not one of e's, -ENOMEM. */
+int sy_exp_unit_restore(struct experiment *e, const char *id, size_t len, int variant,
+                        unsigned flags, double value);
 /* The log's place (sy_store_event_t.seq) of the last event the aggregates hold: what an
  * allocation change records, so that a replay puts the same events before it. Events
  * committed but not landed yet (a batch in flight) come after it, in memory as in the
  * log. */
 int64_t sy_exp_events_applied(const sy_engine_t *eng);
+/* Start-up: the last applied place is at least `seq` (a checkpoint's). */
+void sy_exp_events_applied_past(sy_engine_t *eng, int64_t seq);
 /* Makes the ingest queue; frees it (after a last commit). */
 int sy_exp_ingest_open(sy_engine_t *eng);
 void sy_exp_ingest_free(sy_engine_t *eng);

@@ -344,9 +344,17 @@ int sy_exp_replay(void *arg, const sy_store_event_t *ev)
     sy_engine_t *eng = arg;
     eng->x->in->applied = ev->seq; /* every row, those left alone too: they came before */
     struct experiment *e = sy_exp_find_by_id(eng, ev->experiment);
+    if (!e || ev->seq <= e->ckpt_seq)
+        return 0; /* not ours, or in its checkpoint already */
+    return sy_exp_replay_into(e, ev);
+}
+
+int sy_exp_replay_into(struct experiment *e, const sy_store_event_t *ev)
+{
     sy_event_kind_t kind;
-    if (!e || kind_parse(ev->kind, &kind) < 0 || ev->unit_len == 0 || ev->unit_len > UNIT_MAX)
-        return 0; /* not ours to judge: a row this build cannot read is left alone */
+    if (kind_parse(ev->kind, &kind) < 0 || ev->unit_len == 0 || ev->unit_len > UNIT_MAX)
+        return 0; /* not ours to judge: a row this build cannot read is left alone (and so
+                     is one that retention thinned to its id: kind "") */
     int v = kind == SY_EVENT_EXPOSURE && ev->variant
                 ? sy_exp_arm_index(e, ev->variant, ev->variant_len)
                 : 0;
@@ -371,9 +379,35 @@ int sy_exp_replay(void *arg, const sy_store_event_t *ev)
     return 0;
 }
 
+int sy_exp_unit_restore(struct experiment *e, const char *id, size_t len, int variant,
+                        unsigned flags, double value)
+{
+    if (len == 0 || len > UNIT_MAX || variant < -1 || variant >= (int)e->n_arms ||
+        flags > (CONVERTED | ERRED | CROSSED))
+        return -EIO;
+    if (units_reserve(&e->units, 1, len) < 0)
+        return -ENOMEM;
+    uint64_t h = hash_bytes(id, len);
+    size_t i = units_slot(&e->units, id, len, h);
+    if (e->units.slots[i].len)
+        return -EIO; /* twice in one checkpoint */
+    units_put(&e->units, i, id, len, h);
+    struct unit *u = &e->units.slots[i];
+    u->variant = (int8_t)variant;
+    u->flags = (uint8_t)flags;
+    u->value = value;
+    return 0;
+}
+
 int64_t sy_exp_events_applied(const sy_engine_t *eng)
 {
     return eng->x->in->applied;
+}
+
+void sy_exp_events_applied_past(sy_engine_t *eng, int64_t seq)
+{
+    if (eng->x->in->applied < seq)
+        eng->x->in->applied = seq;
 }
 
 /* ---- ingest --------------------------------------------------------------------------------- */
@@ -931,6 +965,8 @@ void sy_engine_counters(sy_engine_t *eng, sy_engine_counters_t *out)
     }
     out->commits = READ(commits);
     out->commit_failures = READ(commit_failures);
+    for (int k = 0; k < 3; k++)
+        out->pruned[k] = READ(pruned[k]);
     for (int i = 0; i < SY_COMMIT_SIZE_BUCKETS; i++)
         out->commit_size[i] = READ(commit_size[i]);
     out->commit_size_sum = READ(commit_size_sum);

@@ -157,6 +157,7 @@ struct sy_engine {
         atomic_llong commit_size[SY_COMMIT_SIZE_BUCKETS], commit_size_sum;
         atomic_llong commit_us[SY_COMMIT_TIME_BUCKETS], commit_us_sum;
         atomic_llong queued;
+        atomic_llong pruned[3];  /* by retention: events, KPI events, audit events */
         atomic_bool last_failed; /* the last group commit failed */
         /* allocation changes by action (step, promote, rollback) and by whom (a timer, a
          * person): sy_engine_counters */
@@ -208,6 +209,10 @@ void sy_eng_kpi_take(sy_engine_t *eng, struct kpi_queue *q);
 int sy_eng_kpi_write(struct kpi_queue *q, sy_store_t *store, sy_err_t *err);
 /* Answers each with the commit's outcome `rc` (and `err`), and empties *q. */
 void sy_eng_kpi_answer(struct kpi_queue *q, int rc, const sy_err_t *err);
+/* Prunes KPI events older than `before_ms` that no tripwire reads (regression.c says which),
+ * up to about `limit` a series, in the open transaction; how many into *pruned. */
+int sy_eng_kpi_retention(sy_engine_t *eng, int64_t before_ms, int64_t limit, int64_t *pruned,
+                         sy_err_t *err);
 /* Asks the server for a commit once its loop has handled what is ready (ingest.c). */
 void sy_eng_commit_soon(sy_engine_t *eng);
 

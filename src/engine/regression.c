@@ -764,3 +764,47 @@ int sy_engine_regression_state(sy_engine_t *eng, const sy_principal_t *actor,
     *out = v;
     return 0;
 }
+
+/* ---- retention (retention.c) -------------------------------------------------------------- */
+
+/* A tripwire reads at most the newest window_events + baseline_events events of its
+ * series that its span lets through (its window the newest after the gap, its baseline
+ * those before the window), and a reset only moves what it reads toward newer events,
+ * except that its baseline then reads the events before "trip_from". So: a series with a
+ * policy keeps its events from the oldest place the policy reads now, and whole while the
+ * policy is triggered (its reset may reach before trip_from) or reads fewer events than
+ * it would take; the other series keep nothing older than `before_ms`. */
+int sy_eng_kpi_retention(sy_engine_t *eng, int64_t before_ms, int64_t limit, int64_t *pruned,
+                         sy_err_t *err)
+{
+    *pruned = 0;
+    int rc = 0;
+    for (size_t w = 0; rc == 0 && w < eng->n_ws; w++) {
+        struct policies ps;
+        if ((rc = load(eng, eng->ws[w].id, NULL, NULL, &ps, err)) < 0)
+            break;
+        for (size_t i = 0; rc == 0 && i < ps.n; i++) {
+            const struct policy *p = &ps.v[i];
+            if (json_object_get(p->state, "trip_from") ||
+                json_is_true(json_object_get(p->state, "triggered")))
+                continue;
+            sy_store_kpi_span_t span = span_of(p);
+            sy_store_kpi_place_t keep;
+            bool found;
+            int64_t n = 0;
+            rc = sy_store_kpi_place(
+                eng->store, eng->ws[w].id, p->domain, p->metric, p->p.measure == SY_TRIP_MEAN,
+                &span, p->p.window_events + p->p.baseline_events - 1, &keep, &found, err);
+            if (rc == 0 && found)
+                rc = sy_store_kpi_prune(eng->store, eng->ws[w].id, p->domain, p->metric, &keep,
+                                        before_ms, limit, &n, err);
+            *pruned += n;
+        }
+        policies_free(&ps);
+    }
+    int64_t n = 0;
+    if (rc == 0)
+        rc = sy_store_kpi_prune(eng->store, 0, NULL, NULL, NULL, before_ms, limit, &n, err);
+    *pruned += n;
+    return rc == -ENOMEM ? sy_eng_oom(err) : rc;
+}

@@ -101,10 +101,22 @@ static void write_loops(sy_prom_t *p, sy_engine_t *eng)
                        (sy_prom_label_t[]){{"loop", v[i].name}}, 1, (double)v[i].longest_us / 1e6);
 }
 
+static void write_retention(sy_prom_t *p, const sy_engine_counters_t *k)
+{
+    static const char *const kinds[] = {"event", "kpi_event", "audit"};
+    sy_prom_family(p, "switchyard_retention_pruned_total", SY_PROM_COUNTER,
+                   "Rows retention pruned past --event-retention (events deleted or thinned to "
+                   "their ids, KPI events) and --audit-retention (audit events).");
+    for (int i = 0; i < 3; i++)
+        sy_prom_sample(p, "switchyard_retention_pruned_total",
+                       (sy_prom_label_t[]){{"kind", kinds[i]}}, 1, (double)k->pruned[i]);
+}
+
 static void write_ingest(sy_prom_t *p, sy_engine_t *eng)
 {
     sy_engine_counters_t k;
     sy_engine_counters(eng, &k);
+    write_retention(p, &k);
     static const char *const kinds[] = {"exposure", "outcome", "error"};
     sy_prom_family(p, "switchyard_ingest_events_total", SY_PROM_COUNTER,
                    "Experiment events group commits took, by kind and result: accepted (a row "

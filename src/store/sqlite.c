@@ -289,6 +289,17 @@ static const char *const migrations[] = {
     "CREATE TABLE IF NOT EXISTS experiment_srm ("
     "  experiment_id INTEGER PRIMARY KEY REFERENCES experiments(id),"
     "  p REAL NOT NULL);",
+
+    /* 13: retention (engine/retention.c): each experiment's checkpoint, its aggregates as
+     * the replay of the log through `seq` rebuilds them (the events up to it may be
+     * pruned), and the job's own places in the log. */
+    "CREATE TABLE IF NOT EXISTS experiment_checkpoints ("
+    "  experiment_id INTEGER PRIMARY KEY REFERENCES experiments(id),"
+    "  seq INTEGER NOT NULL,"
+    "  state BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS retention ("
+    "  name TEXT PRIMARY KEY,"
+    "  value INTEGER NOT NULL);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -5,6 +5,7 @@
  * every ingest batch, so they are prepared once per handle and reset after each use; the
  * rest prepares per call like the other files.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/sqlite_internal.h"
@@ -275,8 +276,9 @@ int sy_store_event_add(sy_store_t *s, const sy_store_event_t *e, int64_t *seq, s
         return sy_sq_fail(s, err, "bind");
     if ((rc = sy_sq_step_cached(s, st, err)) < 0)
         return rc;
-    /* The rowid: max + 1 (no AUTOINCREMENT, no row ever deleted), so it grows with every
-     * append, whichever connection makes it, and one rolled back is given again. */
+    /* The rowid: max + 1 (no AUTOINCREMENT; retention never deletes the newest row), so it
+     * grows with every append, whichever connection makes it, and one rolled back is given
+     * again. */
     if (sqlite3_changes(s->db) == 1)
         *seq = sqlite3_last_insert_rowid(s->db);
     return 0;
@@ -310,10 +312,64 @@ int sy_store_event_list(sy_store_t *s, sy_store_event_cb cb, void *arg, sy_err_t
                       sy_sq_prepare(s, err,
                                     "SELECT workspace_id, experiment_id, kind, unit, variant,"
                                     " success, value, latency_ms, at_ms, id FROM events"
-                                    " ORDER BY id",
+                                    " WHERE id > coalesce((SELECT value FROM retention WHERE"
+                                    " name = 'events_pruned'), 0) ORDER BY id",
                                     ""),
                       err, "events", event_row,
                       (struct sy_sq_sink){.cb.event = cb, .arg = arg, .err = err});
+}
+
+int sy_store_event_range(sy_store_t *s, int64_t experiment, int64_t after, int64_t upto,
+                         sy_store_event_cb cb, void *arg, sy_err_t *err)
+{
+    /* a range of rowids, filtered: no index on the experiment is kept for ingest to pay */
+    return sy_sq_each(s,
+                      sy_sq_prepare(s, err,
+                                    "SELECT workspace_id, experiment_id, kind, unit, variant,"
+                                    " success, value, latency_ms, at_ms, id FROM events"
+                                    " WHERE id > ? AND id <= ? AND (? < 0 OR experiment_id = ?)"
+                                    " ORDER BY id",
+                                    "iiii", after, upto, experiment, experiment),
+                      err, "events", event_row,
+                      (struct sy_sq_sink){.cb.event = cb, .arg = arg, .err = err});
+}
+
+int sy_store_event_experiments(sy_store_t *s, int64_t after, int64_t upto, int64_t **out, size_t *n,
+                               sy_err_t *err)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = sy_sq_prepare(s, err,
+                                     "SELECT DISTINCT experiment_id FROM events WHERE id > ? AND"
+                                     " id <= ? ORDER BY experiment_id",
+                                     "ii", after, upto);
+    if (!st)
+        return err ? err->code : -EIO;
+    int64_t *v = NULL;
+    size_t cap = 0, k = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (k == cap) {
+            size_t c = cap ? 2 * cap : 16;
+            int64_t *g = realloc(v, c * sizeof(*g));
+            if (!g) {
+                sqlite3_finalize(st);
+                free(v);
+                return sy_err_set(err, -ENOMEM, NULL, "out of memory");
+            }
+            v = g;
+            cap = c;
+        }
+        v[k++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        free(v);
+        return sy_sq_fail(s, err, "events");
+    }
+    *out = v;
+    *n = k;
+    return 0;
 }
 
 int sy_store_event_last(sy_store_t *s, int64_t *seq, sy_err_t *err)
@@ -330,7 +386,9 @@ int sy_store_event_last(sy_store_t *s, int64_t *seq, sy_err_t *err)
 
 int sy_store_event_count(sy_store_t *s, int64_t experiment, int64_t *n, sy_err_t *err)
 {
-    sqlite3_stmt *st = sy_sq_prepare(s, err, "SELECT count(*) FROM events WHERE experiment_id = ?",
+    sqlite3_stmt *st = sy_sq_prepare(s, err,
+                                     "SELECT count(*) FROM events WHERE experiment_id = ? AND"
+                                     " kind != ''",
                                      "i", experiment);
     if (!st)
         return err ? err->code : -EIO;

@@ -294,13 +294,15 @@ typedef int (*sy_store_event_cb)(void *arg, const sy_store_event_t *e);
  * through any handle, has a higher one. In a transaction; the statement is prepared once
  * per store. */
 int sy_store_event_add(sy_store_t *store, const sy_store_event_t *e, int64_t *seq, sy_err_t *err);
-/* Every event of every experiment in the order they were committed (start-up rebuild);
- * the ids are not read. */
+/* Every event of every experiment in the order they were committed (start-up rebuild), but
+ * those retention pruned (its "events_pruned" place: every row up to it deleted, or thinned
+ * to its id); the ids are not read. */
 int sy_store_event_list(sy_store_t *store, sy_store_event_cb cb, void *arg, sy_err_t *err);
 /* The place of the last event in the log (0 for an empty log): what a change records so
  * that a replay knows which events came before it. */
 int sy_store_event_last(sy_store_t *store, int64_t *seq, sy_err_t *err);
-/* How many events the log holds for `experiment`. */
+/* How many events the log holds for `experiment` (not counting those retention thinned to
+ * their ids). */
 int sy_store_event_count(sy_store_t *store, int64_t experiment, int64_t *n, sy_err_t *err);
 
 /* ---- KPI events and regression tripwires ------------------------------------------------ */
@@ -581,5 +583,53 @@ void sy_store_sparse_put(char *out, size_t cap, const int64_t *v, int n);
 int64_t sy_store_sparse_add(int64_t *v, int n, const char *text);
 /* Deletes the rows of minutes before `before`; how many into *deleted. */
 int sy_store_route_minute_prune(sy_store_t *store, int64_t before, int64_t *deleted, sy_err_t *err);
+
+/* ---- retention (engine/retention.c) -------------------------------------------------- */
+
+/* An experiment's checkpoint: its aggregates as a replay of the log through event `seq`
+ * rebuilds them, in the engine's encoding (engine/checkpoint.c). */
+typedef int (*sy_store_checkpoint_cb)(void *arg, int64_t experiment, int64_t seq, const void *data,
+                                      size_t len);
+/* Writes (or replaces) the checkpoint of `experiment`. In a transaction. */
+int sy_store_checkpoint_put(sy_store_t *store, int64_t experiment, int64_t seq, const void *data,
+                            size_t len, sy_err_t *err);
+/* Every checkpoint (start-up). */
+int sy_store_checkpoint_list(sy_store_t *store, sy_store_checkpoint_cb cb, void *arg,
+                             sy_err_t *err);
+/* The checkpoint of one experiment: *found false when it has none. `cb` as above. */
+int sy_store_checkpoint_get(sy_store_t *store, int64_t experiment, sy_store_checkpoint_cb cb,
+                            void *arg, bool *found, sy_err_t *err);
+/* A number the retention job keeps ("events_checkpointed", "events_pruned"): 0 when never
+ * set. The put is in a transaction. */
+int sy_store_retention_get(sy_store_t *store, const char *name, int64_t *value, sy_err_t *err);
+int sy_store_retention_put(sy_store_t *store, const char *name, int64_t value, sy_err_t *err);
+/* The events of `experiment` (< 0: of every one) with places in (after, upto], in order (a
+ * checkpoint's replay); `cb` as sy_store_event_list's. */
+int sy_store_event_range(sy_store_t *store, int64_t experiment, int64_t after, int64_t upto,
+                         sy_store_event_cb cb, void *arg, sy_err_t *err);
+/* The experiments with events in (after, upto], into *out (owned: free()), *n of them. */
+int sy_store_event_experiments(sy_store_t *store, int64_t after, int64_t upto, int64_t **out,
+                               size_t *n, sy_err_t *err);
+/* Prunes the log from place `after` on, in order, up to `limit` events of places at most
+ * `upto` and older than `before_ms`; stops at the first event not older (the log is in
+ * time order). An event with an id is thinned to its id (kind "", so no replay reads it)
+ * so that a retry of it is still a duplicate, unless its experiment has ended (stopped or
+ * terminated: it takes no more events); the others are deleted. The newest row of
+ * the log is never touched: SQLite gives a new row the largest id + 1. The place of the
+ * last event handled into *through (`after` when none), the deleted and thinned into *n.
+ * In a transaction. */
+int sy_store_event_prune(sy_store_t *store, int64_t after, int64_t upto, int64_t before_ms,
+                         int64_t limit, int64_t *through, int64_t *n, sy_err_t *err);
+/* Prunes up to `limit` KPI events older than `before_ms` of series (ws, domain, metric):
+ * `domain` NULL: of every series without a regression policy; else of that series, only
+ * those before place `keep_from` too. Thinned to their id (domain "") or deleted as
+ * events are; the newest row is never touched. How many into *n. In a transaction. */
+int sy_store_kpi_prune(sy_store_t *store, int64_t ws, const char *domain, const char *metric,
+                       const sy_store_kpi_place_t *keep_from, int64_t before_ms, int64_t limit,
+                       int64_t *n, sy_err_t *err);
+/* Deletes up to `limit` audit events older than `before_ms`, oldest first (their ids are
+ * never given again: AUTOINCREMENT). How many into *n. In a transaction. */
+int sy_store_audit_prune(sy_store_t *store, int64_t before_ms, int64_t limit, int64_t *n,
+                         sy_err_t *err);
 
 #endif

@@ -900,6 +900,20 @@ static int op_events(struct ctx *c, sy_err_t *err)
     return done_rc;
 }
 
+/* Retention an hour after the template: its events and audit events are older than the
+ * limits (its KPI events too, but its tripwires read every one of them: none goes). */
+static int op_retention(struct ctx *c, sy_err_t *err)
+{
+    sy_retention_opts_t o = {.events_ms = 60000, .audit_ms = 1800000};
+    sy_retention_report_t r;
+    int rc = sy_engine_retention(c->eng, &o, &r, err);
+    if (rc == 0 && (r.checkpointed == 0 || r.events == 0 || r.kpi_events != 0 || r.audit == 0))
+        fail_msg("retention: %lld checkpointed, %lld events, %lld KPI events, %lld audit",
+                 (long long)r.checkpointed, (long long)r.events, (long long)r.kpi_events,
+                 (long long)r.audit);
+    return rc;
+}
+
 static const char ROUTE2[] = "{\"name\":\"r2\",\"listen\":\"127.0.0.1:8102\",\"upstreams\":{"
                              "\"legacy\":\"127.0.0.1:9001\",\"new\":\"127.0.0.1:9002\"},"
                              "\"percentage\":5,\"domains\":[{\"name\":\"d\",\"rules\":[{"
@@ -973,6 +987,7 @@ static const struct op ops[] = {
      op_route_report},
     {"route breaker", 0, NULL, op_route_breaker},
     {"events submit + commit", 0, NULL, op_events},
+    {"retention", 0, NULL, op_retention},
     {"KPI submit + commit", 0,
      "{\"events\":[{\"domain\":\"WHOLESALE\",\"metric\":\"contract_rate\",\"actor\":\"app\","
      "\"success\":true,\"id\":\"k1\"},{\"domain\":\"RETAIL\",\"metric\":\"m\",\"actor\":\"app\","
