@@ -94,6 +94,14 @@ expect "a rollback" 200 '' -- DELETE /v1/experiments/other/promote "$ADMIN" '{"r
 expect "the kill switch engaged" 200 '' -- POST /v1/go-live/kill-switch "$ADMIN" '{"engaged":true,"reason":"drill"}'
 sleep 6
 
+# every family a scrape of all of the above exports is in docs/operations.md's table
+curl -s "http://127.0.0.1:$MPORT/metrics" | sed -n 's/^# TYPE \([a-z_]*\) .*/\1/p' >"$TMP/families"
+check "a scrape exports 40 families or more" 0 "" "" -- test "$(wc -l <"$TMP/families")" -ge 40
+while IFS= read -r f; do
+    check "$f is documented in operations.md's table" 0 "" "" -- sh -c \
+        "grep '^| ' '$ROOT/docs/operations.md' | grep -q '\`$f\`\\|\`_${f##*_}\`'"
+done <"$TMP/families"
+
 for d in overview control; do
     jq -r '[.panels[].targets[]?.expr, .annotations.list[].expr] | .[]' "$ROOT/deploy/grafana/dashboards/switchyard-$d.json" |
         sed -e 's/\$workspace/.*/g; s/\$experiment/.*/g; s/\$route/.*/g' >"$TMP/$d.exprs"
