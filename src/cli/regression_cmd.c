@@ -375,9 +375,10 @@ int sy_cli_emergency_rollback(int argc, char **argv)
     struct sy_arg a[] = {
         SY_CLIENT_ARGS,
         {"reason", "TEXT", "why (required)", 0, NULL, NULL, 0},
+        {"workspace", "NAME", "refuse unless the token is of this workspace", 0, NULL, NULL, 0},
     };
     int status;
-    if (!sy_client_parse(prog, NULL, a, 4, argc, argv, NULL, &status))
+    if (!sy_client_parse(prog, NULL, a, 5, argc, argv, NULL, &status))
         return status;
     if (!a[3].value) {
         fprintf(stderr, "%s: --reason is required\n", prog);
@@ -385,6 +386,8 @@ int sy_cli_emergency_rollback(int argc, char **argv)
     }
     sy_client_t *c = sy_client_new(prog, a[SY_CA_SERVER].value, a[SY_CA_TOKEN].value);
     json_t *body = c ? json_pack("{ss}", "reason", a[3].value) : NULL;
+    if (body && a[4].value)
+        json_object_set_new(body, "workspace", json_string(a[4].value));
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     json_t *r = NULL;

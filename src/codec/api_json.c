@@ -132,6 +132,8 @@ json_t *sy_health_aggregate_json(const sy_health_component_t *v, size_t n,
 static const sy_field_t emergency_fields[] = {
     {"reason", SY_K_TEXT, EMERG(reason), SY_UNTRACKED, .required = true, .hi = 400,
      .says = "why, 1 to 400 characters"},
+    {"workspace", SY_K_TEXT, EMERG(workspace), SY_UNTRACKED, .hi = 64,
+     .says = "the workspace's name, 1 to 64 characters"},
 };
 const sy_schema_t sy_emergency_request_schema = SY_SCHEMA(emergency_fields);
 

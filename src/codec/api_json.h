@@ -43,9 +43,11 @@ const char *sy_health_state_name(sy_health_state_t s);
 json_t *sy_health_aggregate_json(const sy_health_component_t *v, size_t n,
                                  sy_health_state_t overall);
 
-/* POST /v1/emergency-rollback: {"reason"} (required, 1 to 400 characters). */
+/* POST /v1/emergency-rollback: {"reason"} (required, 1 to 400 characters), {"workspace"}
+ * (optional: the name of the workspace the caller means, refused unless it is the token's). */
 typedef struct sy_emergency_request {
     const char *reason;
+    const char *workspace;
 } sy_emergency_request_t;
 extern const sy_schema_t sy_emergency_request_schema;
 /* {"experiments_rolled_back", "routes_disabled", "experiments_failed", "routes_failed",

@@ -389,12 +389,29 @@ void sy_api_health_aggregate(struct call *c)
 
 /* POST /v1/emergency-rollback (admin): every running experiment to its control and every
  * route to legacy, timed. 200 when all went back, 500 naming the first failure otherwise
- * (the report beside the error: what did go back stays back). */
+ * (the report beside the error: what did go back stays back). A "workspace" that is not the
+ * token's is 403 and changes nothing: the operator meant another one. */
 void sy_api_emergency_rollback(struct call *c)
 {
     sy_emergency_request_t req = {0};
     if (!read_body(c, &req))
         return;
+    if (req.workspace) {
+        int64_t ws = 0;
+        sy_err_t werr = {0};
+        int wrc = sy_engine_workspace_find(c->eng, req.workspace, &ws, &werr);
+        if (wrc < 0 && wrc != -ENOENT) {
+            reply_err(c, &werr);
+            return;
+        }
+        if (wrc == -ENOENT || ws != c->who.workspace) {
+            reply_error(c, 403, "wrong_workspace", "workspace",
+                        "this token acts on another workspace than \"%.64s\": nothing was "
+                        "rolled back",
+                        req.workspace);
+            return;
+        }
+    }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     sy_emergency_report_t r;

@@ -36,12 +36,18 @@ expect "without a reason: 400 naming it" 400 "$ERR and .error.field == \"reason\
 expect "an unknown member: 400 unknown_field" 400 '.error.code == "unknown_field" and .error.field == "force"' -- \
     POST /v1/emergency-rollback "$ADMIN" '{"reason":"x","force":true}'
 expect "GET: 405" 405 "$ERR" -- GET /v1/emergency-rollback "$ADMIN"
+expect "another workspace named: 403 wrong_workspace" 403 '.error.code == "wrong_workspace" and .error.field == "workspace"' -- \
+    POST /v1/emergency-rollback "$ADMIN" '{"reason":"x","workspace":"other"}'
+expect "... a workspace that does not exist: the same answer" 403 '.error.code == "wrong_workspace"' -- \
+    POST /v1/emergency-rollback "$ADMIN" '{"reason":"x","workspace":"nowhere"}'
+expect "... a workspace that is not text: 400" 400 '.error.field == "workspace"' -- \
+    POST /v1/emergency-rollback "$ADMIN" '{"reason":"x","workspace":7}'
 snap refused
 check "... the refusals changed nothing" 0 "" "" -- sh -c "cmp -s '$TMP/before.exp' '$TMP/refused.exp' && cmp -s '$TMP/before.routes' '$TMP/refused.routes'"
 
 expect "the rollback: every running experiment and every enabled route, timed" 200 \
     ".experiments_rolled_back == $N and .routes_disabled == 2 and .experiments_failed == 0 and .routes_failed == 0 and .first_failure == null and (.took_ms | type) == \"number\" and .took_ms < 30000" -- \
-    POST /v1/emergency-rollback "$ADMIN" '{"reason":"checkout errors at 14:02"}'
+    POST /v1/emergency-rollback "$ADMIN" '{"reason":"checkout errors at 14:02","workspace":"default"}'
 expect "... the experiments are rolled back, the draft is not" 200 \
     "([.experiments[] | select(.state == \"rolled_back\")] | length) == $N and ([.experiments[] | select(.def.key == \"draft\" or .key == \"draft\")][0].state == \"draft\")" -- \
     GET /v1/experiments "$ADMIN"
@@ -59,8 +65,11 @@ expect "again: nothing left to roll back" 200 '.experiments_rolled_back == 0 and
     POST /v1/emergency-rollback "$ADMIN" '{"reason":"again"}'
 
 export SWITCHYARD_URL="$URL" SWITCHYARD_TOKEN="$OTHER"
+check "the CLI with --workspace not the token's: refused, exit 1" 1 "" "wrong_workspace|another workspace" -- \
+    "$SY" emergency-rollback --reason "drill" --workspace default
+expect "... and nothing went back" 200 '.state == "running"' -- GET /v1/experiments/theirs "$OTHER"
 check "the CLI: what went back and how long it took" 0 "^rolled back 1 experiments to control and 0 routes to legacy in [0-9]+ ms$" "" -- \
-    "$SY" emergency-rollback --reason "drill"
+    "$SY" emergency-rollback --reason "drill" --workspace other
 check "... without a reason: usage" 2 "" "--reason is required" -- "$SY" emergency-rollback
 check "... --json" 0 '"experiments_rolled_back": 0' "" -- "$SY" emergency-rollback --reason again --json
 SWITCHYARD_TOKEN="$EDITOR" check "... refused for an editor: exit 1" 1 "" "403|forbidden|role" -- "$SY" emergency-rollback --reason x
