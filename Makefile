@@ -87,6 +87,8 @@ bench: build
 	bench/scale.sh $(RELEASE)/src/switchyard
 	@echo
 	bench/metrics.sh $(RELEASE)/src/switchyard
+	@echo
+	bench/emergency.sh $(RELEASE)/src/switchyard
 
 # the statistics' promises by simulation, 1,000 runs a scenario (about an hour on 2 cores)
 simulate-figures: build
