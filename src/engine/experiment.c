@@ -251,7 +251,7 @@ static int load_checkpoint(void *arg, int64_t id, int64_t seq, const void *data,
     struct experiment *e = sy_exp_find_by_id(c->eng, id);
     if (!e)
         return 0;
-    int rc = sy_exp_ckpt_decode(e, data, len);
+    int rc = sy_exp_ckpt_decode(e, seq, data, len);
     if (rc == -EIO)
         return sy_err_set(c->err, -EIO, NULL,
                           "the checkpoint of experiment \"%.64s\" does not decode "

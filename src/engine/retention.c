@@ -77,7 +77,7 @@ static int restore_row(void *arg, int64_t id, int64_t seq, const void *data, siz
 {
     struct restore *r = arg;
     (void)id;
-    r->rc = sy_exp_ckpt_decode(r->e, data, len);
+    r->rc = sy_exp_ckpt_decode(r->e, seq, data, len);
     r->e->ckpt_seq = seq;
     return 0;
 }
@@ -217,7 +217,7 @@ static int plan_events(sy_engine_t *eng, int64_t before_ms, int64_t span, int64_
             sy_eng_oom(err);
         for (size_t k = 0; k < g.n; k++) {
             struct ckpt *c = &p->c[p->n];
-            int e2 = rc < 0 ? 0 : sy_exp_ckpt_encode(&g.s[k], &c->data, &c->len);
+            int e2 = rc < 0 ? 0 : sy_exp_ckpt_encode(&g.s[k], p->to, &c->data, &c->len);
             if (e2 == -E2BIG)
                 rc = sy_err_set(err, e2, NULL,
                                 "experiment \"%.64s\" holds too many units for a checkpoint (1 "
