@@ -140,6 +140,16 @@ sqlite3 "$TMP/moved.db" "UPDATE experiment_checkpoints SET seq = seq - 1"
 check "a checkpoint moved to another place: the start refused" 1 "" 'checkpoint of experiment "btn" does not decode' -- \
     timeout 10 "$SY" serve --listen 127.0.0.1:0 --db "$TMP/moved.db" --quiet
 
+# ---- the retention line in JSON: its figures numbers, "more" a boolean ---------------------------
+start_server "$SY" --quiet --log-format json $RET
+k=0
+while [ $k -lt 150 ] && ! grep -q '"event":"retention"' "$TMP/log"; do
+    sleep 0.1
+    k=$((k + 1))
+done
+check "--log-format json: the retention line's figures are numbers, more a boolean" 0 "" "" -- sh -c \
+    "grep '\"event\":\"retention\"' '$TMP/log' | head -1 | jq -e '(.events | type) == \"number\" and (.ms | type) == \"number\" and (.more | type) == \"boolean\"' >/dev/null"
+stop_server
 start_server "$SY" --quiet --event-retention 0
 
 # ---- --event-retention 0 keeps everything -----------------------------------------------------
