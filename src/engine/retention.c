@@ -247,6 +247,11 @@ static int write_events(sy_engine_t *eng, const struct plan *p, int64_t before_m
         rc = sy_store_checkpoint_put(eng->store, p->c[i].id, p->to, p->c[i].data, p->c[i].len, err);
     if (rc == 0 && p->to > p->from)
         rc = sy_store_retention_put(eng->store, "events_checkpointed", p->to, err);
+    /* how many there are, so that a start finding fewer (a row deleted: its experiment
+     * would replay only the events after it, and show other numbers) refuses to start */
+    int64_t rows = 0;
+    if (rc == 0 && p->n && (rc = sy_store_checkpoint_count(eng->store, &rows, err)) == 0)
+        rc = sy_store_retention_put(eng->store, "checkpoints", rows, err);
     int64_t through = p->floor;
     if (rc == 0)
         rc = sy_store_event_prune(eng->store, p->floor, p->to, before_ms, limit, &through,
