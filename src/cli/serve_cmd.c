@@ -338,7 +338,7 @@ void sy_cli_log_request(sy_log_format_t fmt, const char *route, const sy_route_l
     snprintf(ms, sizeof(ms), "%.1f", r->latency_ms);
     snprintf(at, sizeof(at), "%lld", (long long)r->at_ms);
     sy_log(fmt, "route_request", "route", route, "#at_ms", at, "method", r->method, "path", r->path,
-           "domain", r->domain, "upstream", sy_route_log_upstream_name(r->upstream), "fallback",
+           "domain", r->domain, "upstream", sy_route_log_upstream_name(r->upstream), "?fallback",
            r->fallback ? "true" : "false", "#status", status, "#latency_ms", ms, "error_message",
            r->error_message, NULL);
 }
@@ -480,7 +480,7 @@ static void run_retention(struct server *s, time_t now)
     snprintf(n[5], sizeof(n[5]), "%.1f",
              (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
     sy_log(s->log, "retention", "#events", n[0], "#kpi_events", n[1], "#audit", n[2],
-           "#checkpointed", n[3], "#checkpoint_seq", n[4], "#ms", n[5], "more",
+           "#checkpointed", n[3], "#checkpoint_seq", n[4], "#ms", n[5], "?more",
            r.more ? "true" : "false", NULL);
 }
 

@@ -122,6 +122,17 @@ static void put_labels(sy_prom_t *p, const sy_prom_label_t *labels, size_t n, co
     put(p, "}");
 }
 
+/* Whether the sample with these labels is another workspace's than the one shown. */
+static bool hidden(const sy_prom_t *p, const sy_prom_label_t *labels, size_t n)
+{
+    if (!p->workspace)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(labels[i].name, "workspace") == 0)
+            return strcmp(labels[i].value ? labels[i].value : "", p->workspace) != 0;
+    return false;
+}
+
 void sy_prom_family(sy_prom_t *p, const char *name, sy_prom_type_t type, const char *help)
 {
     static const char *const types[] = {"counter", "gauge", "histogram"};
@@ -143,6 +154,8 @@ void sy_prom_family(sy_prom_t *p, const char *name, sy_prom_type_t type, const c
 void sy_prom_sample(sy_prom_t *p, const char *name, const sy_prom_label_t *labels, size_t n,
                     double value)
 {
+    if (hidden(p, labels, n))
+        return;
     put(p, name);
     put_labels(p, labels, n, NULL);
     put(p, " ");
@@ -155,6 +168,8 @@ void sy_prom_histogram(sy_prom_t *p, const char *name, const sy_prom_label_t *la
 {
     char sample[128], bound[40];
     int64_t cum = 0;
+    if (hidden(p, labels, n))
+        return;
     for (size_t i = 0; i < buckets; i++) {
         cum += counts[i];
         if (isinf(le[i]))

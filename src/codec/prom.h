@@ -27,6 +27,9 @@ typedef enum sy_prom_type {
 typedef struct sy_prom {
     sy_text_t *t;
     bool openmetrics;
+    /* When set, a sample with a "workspace" label of another value is left out: what a
+     * token's scrape shows of the workspaces (its own); NULL shows every one. */
+    const char *workspace;
 } sy_prom_t;
 
 /* A label: name and value (NUL-terminated). */

@@ -34,7 +34,9 @@
  *                then log_e p f64
  *   units                         u64 count; each: u16 length, bytes, i8 variant,
  *                                 u8 flags, f64 value
- *   check                         u64: FNV-1a 64 of every byte before it
+ *   check                         u64: FNV-1a 64 of the experiment's id and the
+ *                                 checkpoint's place (i64 each, not stored: the row's
+ *                                 columns), then of every byte before it
  *
  * Not stored, because a replay does not rebuild it either: each variant's sequential
  * running p (experiment_arms keeps it), the SRM's running p the store keeps
@@ -45,7 +47,7 @@
 
 #include "engine/experiment_int.h"
 
-#define VERSION 1
+#define VERSION 2 /* 2: the check covers the experiment's id and the place */
 
 struct enc {
     unsigned char *p;
@@ -102,15 +104,23 @@ static void put_seq(struct enc *b, const sy_srm_seq_t *t)
     PUT(b, double, t->p);
 }
 
-static uint64_t fnv(const unsigned char *p, size_t n)
+static uint64_t fnv_more(uint64_t h, const unsigned char *p, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325u;
     for (size_t i = 0; i < n; i++)
         h = (h ^ p[i]) * 0x100000001b3u;
     return h;
 }
 
-int sy_exp_ckpt_encode(const struct experiment *e, unsigned char **out, size_t *len)
+/* The check of a checkpoint of experiment `id` at place `seq`: a row moved to another
+ * experiment (two of the same variants) or to another place (events replayed twice or
+ * never) does not decode, as a damaged state does not. */
+static uint64_t fnv(int64_t id, int64_t seq, const unsigned char *p, size_t n)
+{
+    int64_t row[2] = {id, seq};
+    return fnv_more(fnv_more(0xcbf29ce484222325u, (const unsigned char *)row, sizeof(row)), p, n);
+}
+
+int sy_exp_ckpt_encode(const struct experiment *e, int64_t seq, unsigned char **out, size_t *len)
 {
     struct enc b = {0};
     put(&b, "SYCK", 4);
@@ -164,7 +174,7 @@ int sy_exp_ckpt_encode(const struct experiment *e, unsigned char **out, size_t *
         PUT(&b, double, u->value);
     }
     if (!b.oom)
-        PUT(&b, uint64_t, fnv(b.p, b.len));
+        PUT(&b, uint64_t, fnv(e->id, seq, b.p, b.len));
     if (b.oom) {
         free(b.p);
         return b.len + 64 > SY_CKPT_MAX ? -E2BIG : -ENOMEM;
@@ -264,14 +274,14 @@ static void get_arms(struct dec *d, struct experiment *e)
     }
 }
 
-int sy_exp_ckpt_decode(struct experiment *e, const void *data, size_t len)
+int sy_exp_ckpt_decode(struct experiment *e, int64_t seq, const void *data, size_t len)
 {
     struct dec d = {.p = data, .len = len};
     uint64_t check;
     if (len < 8)
         return -EIO;
     memcpy(&check, d.p + len - 8, 8);
-    if (check != fnv(d.p, len - 8))
+    if (check != fnv(e->id, seq, d.p, len - 8))
         return -EIO;
     d.len = len - 8;
     get_arms(&d, e);

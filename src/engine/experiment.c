@@ -241,17 +241,19 @@ static int load_srm(void *arg, int64_t id, double p)
  * start: numbers silently different from the log's are worse than none. */
 struct ckpt_load {
     sy_engine_t *eng;
-    int64_t seq; /* the largest place of a checkpoint */
+    int64_t seq;  /* the largest place of a checkpoint */
+    int64_t rows; /* checkpoints read */
     sy_err_t *err;
 };
 
 static int load_checkpoint(void *arg, int64_t id, int64_t seq, const void *data, size_t len)
 {
     struct ckpt_load *c = arg;
+    c->rows++;
     struct experiment *e = sy_exp_find_by_id(c->eng, id);
     if (!e)
         return 0;
-    int rc = sy_exp_ckpt_decode(e, data, len);
+    int rc = sy_exp_ckpt_decode(e, seq, data, len);
     if (rc == -EIO)
         return sy_err_set(c->err, -EIO, NULL,
                           "the checkpoint of experiment \"%.64s\" does not decode "
@@ -293,6 +295,13 @@ int sy_eng_experiments_open(sy_engine_t *eng, sy_err_t *err)
     struct ckpt_load cl = {.eng = eng, .err = err};
     if (rc == 0)
         rc = sy_store_checkpoint_list(eng->store, load_checkpoint, &cl, err);
+    int64_t written = 0; /* as many as the last retention run left (0: none, or an older build) */
+    if (rc == 0 && (rc = sy_store_retention_get(eng->store, "checkpoints", &written, err)) == 0 &&
+        written > 0 && cl.rows != written)
+        rc = sy_err_set(err, -EIO, NULL,
+                        "%lld checkpoints were written and %lld are there: an experiment whose "
+                        "checkpoint is gone would show other numbers",
+                        (long long)written, (long long)cl.rows);
     if (rc == 0)
         rc = sy_store_event_list(eng->store, sy_exp_replay, eng, err);
     if (rc == 0) /* a change made now comes after the events the checkpoints hold */

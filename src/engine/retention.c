@@ -77,7 +77,7 @@ static int restore_row(void *arg, int64_t id, int64_t seq, const void *data, siz
 {
     struct restore *r = arg;
     (void)id;
-    r->rc = sy_exp_ckpt_decode(r->e, data, len);
+    r->rc = sy_exp_ckpt_decode(r->e, seq, data, len);
     r->e->ckpt_seq = seq;
     return 0;
 }
@@ -217,7 +217,7 @@ static int plan_events(sy_engine_t *eng, int64_t before_ms, int64_t span, int64_
             sy_eng_oom(err);
         for (size_t k = 0; k < g.n; k++) {
             struct ckpt *c = &p->c[p->n];
-            int e2 = rc < 0 ? 0 : sy_exp_ckpt_encode(&g.s[k], &c->data, &c->len);
+            int e2 = rc < 0 ? 0 : sy_exp_ckpt_encode(&g.s[k], p->to, &c->data, &c->len);
             if (e2 == -E2BIG)
                 rc = sy_err_set(err, e2, NULL,
                                 "experiment \"%.64s\" holds too many units for a checkpoint (1 "
@@ -247,6 +247,11 @@ static int write_events(sy_engine_t *eng, const struct plan *p, int64_t before_m
         rc = sy_store_checkpoint_put(eng->store, p->c[i].id, p->to, p->c[i].data, p->c[i].len, err);
     if (rc == 0 && p->to > p->from)
         rc = sy_store_retention_put(eng->store, "events_checkpointed", p->to, err);
+    /* how many there are, so that a start finding fewer (a row deleted: its experiment
+     * would replay only the events after it, and show other numbers) refuses to start */
+    int64_t rows = 0;
+    if (rc == 0 && p->n && (rc = sy_store_checkpoint_count(eng->store, &rows, err)) == 0)
+        rc = sy_store_retention_put(eng->store, "checkpoints", rows, err);
     int64_t through = p->floor;
     if (rc == 0)
         rc = sy_store_event_prune(eng->store, p->floor, p->to, before_ms, limit, &through,

@@ -177,12 +177,12 @@ bool sy_http_body_allowed(sy_http_t *http, sy_engine_reader_t *rd, const sy_h1_r
 void sy_worker_seen(struct worker *w, int64_t ws, const char *flag, size_t flag_len,
                     const char *unit, size_t unit_len, const char *variant, size_t variant_len);
 /* Hands `req`, being served on worker `w`, to another thread as a detached copy (h1.h):
- * `submit(arg, copy)` queues it there, and its reply comes back to the worker, which
+ * `submit(arg, copy, who)` queues it there (`who`: the caller, copied if kept), and its reply comes back to the worker, which
  * answers `req` with it, as the engine's do. False, with nothing handed and `req` still
  * the caller's to answer, when out of memory or when `submit` refuses it. */
 bool sy_worker_hand_to(struct worker *w, sy_h1_req_t *req,
-                       bool (*submit)(void *arg, sy_h1_req_t *copy, const char *who), void *arg,
-                       const char *who);
+                       bool (*submit)(void *arg, sy_h1_req_t *copy, const sy_principal_t *who),
+                       void *arg, const sy_principal_t *who);
 
 /* ---- the endpoints (router.c) ---------------------------------------------------------- */
 

@@ -446,8 +446,13 @@ static void write_metrics(struct call *c)
     char buf[16384];
     sy_text_t t;
     sy_text_init(&t, buf, sizeof(buf));
+    /* a token sees its own workspace's series (and the process's, which have none);
+     * --metrics-listen, whose caller is no workspace's (0), every workspace's */
+    char ws[24];
+    snprintf(ws, sizeof(ws), "%lld", (long long)c->who.workspace);
     sy_prom_t p = {.t = &t,
-                   .openmetrics = sy_prom_wants_openmetrics(sy_h1_header(c->req, "Accept"))};
+                   .openmetrics = sy_prom_wants_openmetrics(sy_h1_header(c->req, "Accept")),
+                   .workspace = c->who.workspace > 0 ? ws : NULL};
     write_process(&p, c->http);
     write_loops(&p, c->eng);
     write_ingest(&p, c->eng);
@@ -471,13 +476,13 @@ static void write_metrics(struct call *c)
     sy_text_free(&t);
 }
 
-static bool take_scrape(void *arg, sy_h1_req_t *copy, const char *who);
+static bool take_scrape(void *arg, sy_h1_req_t *copy, const sy_principal_t *who);
 
 void sy_api_metrics(struct call *c)
 {
     /* On a worker the metrics thread writes it: the worker only copies the answer out. */
     sy_metrics_srv_t *m = c->w ? sy_http_metrics_srv(c->http) : NULL;
-    if (m && sy_worker_hand_to(c->w, c->req, take_scrape, m, c->who.name))
+    if (m && sy_worker_hand_to(c->w, c->req, take_scrape, m, &c->who))
         return;
     write_metrics(c);
 }
@@ -488,7 +493,7 @@ void sy_api_metrics(struct call *c)
 struct job {
     struct job *next;
     sy_h1_req_t *copy; /* detached: its reply goes back to the worker */
-    char who[sizeof(((sy_principal_t *)0)->name)];
+    sy_principal_t who;
     struct timespec t0;
 };
 
@@ -504,14 +509,14 @@ struct sy_metrics_srv {
     struct event *jobs;      /* activated by the first job of an empty queue */
 };
 
-static bool take_scrape(void *arg, sy_h1_req_t *copy, const char *who)
+static bool take_scrape(void *arg, sy_h1_req_t *copy, const sy_principal_t *who)
 {
     sy_metrics_srv_t *m = arg;
     struct job *j = calloc(1, sizeof(*j));
     if (!j)
         return false;
     j->copy = copy;
-    snprintf(j->who, sizeof(j->who), "%s", who);
+    j->who = *who;
     clock_gettime(CLOCK_MONOTONIC, &j->t0);
     pthread_mutex_lock(&m->lock);
     bool was_empty = !m->head;
@@ -544,7 +549,7 @@ static void on_jobs(evutil_socket_t fd, short what, void *arg)
         next = j->next;
         struct call c = {.req = j->copy, .http = m->http, .eng = sy_http_engine(m->http)};
         c.t0 = j->t0;
-        snprintf(c.who.name, sizeof(c.who.name), "%s", j->who);
+        c.who = j->who;
         write_metrics(&c); /* the reply goes to the worker, and frees the copy */
         free(j);
     }

@@ -107,7 +107,8 @@ void sy_http_free(sy_http_t *http); /* NULL is a no-op */
  * terminated. Text: "ts=... event=... k=v"; JSON: one object per line. A key may say what
  * its value is by its first character, which is not written: '#' a number (a JSON number
  * in JSON; a value that is none is written as a string), '@' JSON text (an object or
- * array: nested as it is in JSON, quoted in text). */
+ * array: nested as it is in JSON, quoted in text), '?' a boolean ("true" or "false": a
+ * JSON true or false). */
 void sy_log(sy_log_format_t fmt, const char *event, ...);
 
 #endif

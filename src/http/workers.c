@@ -235,8 +235,8 @@ static void hand_over(struct worker *w, sy_h1_req_t *req)
 }
 
 bool sy_worker_hand_to(struct worker *w, sy_h1_req_t *req,
-                       bool (*submit)(void *arg, sy_h1_req_t *copy, const char *who), void *arg,
-                       const char *who)
+                       bool (*submit)(void *arg, sy_h1_req_t *copy, const sy_principal_t *who),
+                       void *arg, const sy_principal_t *who)
 {
     struct msg *m = calloc(1, sizeof(*m));
     if (m)

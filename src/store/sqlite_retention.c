@@ -55,6 +55,19 @@ int sy_store_checkpoint_list(sy_store_t *s, sy_store_checkpoint_cb cb, void *arg
         cb, arg, NULL, err);
 }
 
+int sy_store_checkpoint_count(sy_store_t *s, int64_t *n, sy_err_t *err)
+{
+    *n = 0;
+    sqlite3_stmt *st = sy_sq_prepare(s, err, "SELECT count(*) FROM experiment_checkpoints", "");
+    if (!st)
+        return err ? err->code : -EIO;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : sy_sq_fail(s, err, "checkpoints");
+}
+
 int sy_store_checkpoint_get(sy_store_t *s, int64_t experiment, sy_store_checkpoint_cb cb, void *arg,
                             bool *found, sy_err_t *err)
 {

@@ -596,6 +596,8 @@ int sy_store_checkpoint_put(sy_store_t *store, int64_t experiment, int64_t seq, 
 /* Every checkpoint (start-up). */
 int sy_store_checkpoint_list(sy_store_t *store, sy_store_checkpoint_cb cb, void *arg,
                              sy_err_t *err);
+/* How many checkpoints there are, into *n. */
+int sy_store_checkpoint_count(sy_store_t *store, int64_t *n, sy_err_t *err);
 /* The checkpoint of one experiment: *found false when it has none. `cb` as above. */
 int sy_store_checkpoint_get(sy_store_t *store, int64_t experiment, sy_store_checkpoint_cb cb,
                             void *arg, bool *found, sy_err_t *err);

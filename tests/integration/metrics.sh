@@ -36,8 +36,8 @@ eval_one nope2 "$SDK" '{}'
 eval_one alpha "$OTHER" '{}'
 req POST /ofrep/v1/evaluate/flags "$SDK" '{"context":{}}' >/dev/null
 
-scrape() { # [ACCEPT]
-    curl -s -H "Authorization: Bearer $VIEWER" ${1:+-H "Accept: $1"} -D "$TMP/headers" -o "$TMP/metrics" "$URL/metrics"
+scrape() { # [ACCEPT]; the token is $VIEWER, or $SCRAPE_TOKEN when set
+    curl -s -H "Authorization: Bearer ${SCRAPE_TOKEN:-$VIEWER}" ${1:+-H "Accept: $1"} -D "$TMP/headers" -o "$TMP/metrics" "$URL/metrics"
 }
 value() { # SAMPLE: its value, or "none"
     awk -v s="$1" 'index($0, s " ") == 1 { print $2; found = 1 } END { if (!found) print "none" }' "$TMP/metrics"
@@ -62,13 +62,19 @@ has "... and DEFAULT (two singles, one bulk)" 'switchyard_flag_evaluations_total
 check "... never under its own name" 1 "" "" -- grep -q 'flag="gamma"' "$TMP/metrics"
 has "keys that name no flag: errors of the workspace" 'switchyard_flag_evaluation_errors_total{workspace="1",code="FLAG_NOT_FOUND"}' 2
 check "... and no series of their own" 1 "" "" -- grep -Eq 'flag="nope2?"' "$TMP/metrics"
-has "another workspace counts apart" 'switchyard_flag_evaluations_total{workspace="2",flag="alpha",reason="STATIC"}' 1
+check "a token's scrape shows no other workspace's series (workspace 2's flag alpha)" 1 "" "" -- grep -q 'workspace="2"' "$TMP/metrics"
 has "decision latency: 12 single requests" 'switchyard_decision_latency_seconds_count{kind="single"}' 12
 has "... 1 bulk" 'switchyard_decision_latency_seconds_count{kind="bulk"}' 1
 has "... every one within +Inf" 'switchyard_decision_latency_seconds_bucket{kind="single",le="+Inf"}' 12
 check "the serving loops: the engine's and each worker's" 0 "" "" -- sh -c "grep -c '^switchyard_loop_longest_iteration_seconds{loop=' '$TMP/metrics' | grep -qx 3"
 check "process figures" 0 "" "" -- sh -c "grep -Eq '^switchyard_process_resident_memory_bytes [1-9]' '$TMP/metrics' && grep -Eq '^switchyard_process_open_fds [1-9]' '$TMP/metrics' && grep -q '^switchyard_build_info{version=' '$TMP/metrics'"
 check "promtool check metrics: clean" 0 "" "" -- sh -c "promtool check metrics <'$TMP/metrics'"
+SCRAPE_TOKEN=$OTHER
+scrape
+has "another workspace counts apart, in a scrape with its own token" 'switchyard_flag_evaluations_total{workspace="2",flag="alpha",reason="STATIC"}' 1
+check "... which shows none of workspace 1's flags" 1 "" "" -- grep -q 'flag="beta"' "$TMP/metrics"
+check "... nor any series of workspace 1" 1 "" "" -- grep -q 'workspace="1"' "$TMP/metrics"
+unset SCRAPE_TOKEN
 
 scrape "application/openmetrics-text; version=1.0.0"
 check "OpenMetrics when asked" 0 "" "" -- grep -qi '^content-type: application/openmetrics-text' "$TMP/headers"
@@ -128,9 +134,11 @@ start_server "$SY" --quiet --workers 2 --metrics-listen 127.0.0.1:0
 MPORT=$(sed -n 's/.*metrics_listening.*port=\([0-9][0-9]*\).*/\1/p' "$TMP/log" | head -1)
 check "the metrics address is logged with its port" 0 "" "" -- test -n "$MPORT"
 eval_one alpha "$SDK" '{}'
+eval_one alpha "$OTHER" '{}'
 murl=http://127.0.0.1:$MPORT
 check "GET /metrics there needs no token" 0 "" "" -- sh -c "curl -s -f '$murl/metrics' >'$TMP/metrics'"
 has "... and counts what the server served (restarted: from zero)" 'switchyard_flag_evaluations_total{workspace="1",flag="alpha",reason="STATIC"}' 1
+has "... of every workspace (no token: no workspace to confine it to)" 'switchyard_flag_evaluations_total{workspace="2",flag="alpha",reason="STATIC"}' 1
 check "... anything else there is 404" 0 "" "" -- sh -c "test \"\$(curl -s -o '$TMP/body' -w '%{http_code}' '$murl/v1/flags')\" = 404 && jq -e '$ERR' '$TMP/body' >/dev/null"
 check "... POST is 405 with Allow" 0 "" "" -- sh -c "curl -s -D - -o /dev/null -X POST '$murl/metrics' | grep -qi '^allow: GET, HEAD'"
 check "... a query parameter is 400 unknown_field" 0 "" "" -- sh -c "curl -s '$murl/metrics?debug=1' | jq -e '.error.code == \"unknown_field\" and .error.field == \"debug\"' >/dev/null"
@@ -279,7 +287,10 @@ until_has "risk: 2 reservations counted" 'switchyard_risk_reservations_total{wor
 has "... a denial for want of a policy" 'switchyard_risk_reservations_total{workspace="1",result="denied",reason="no_policy"}' 1
 has "... one past the limit" 'switchyard_risk_reservations_total{workspace="1",result="denied",reason="limit_exceeded"}' 1
 has "... none for a kill switch" 'switchyard_risk_reservations_total{workspace="1",result="denied",reason="kill_switch"}' 0
-has "... the other workspace's apart" 'switchyard_risk_reservations_total{workspace="2",result="denied",reason="no_policy"}' 1
+check "... the other workspace's not in this token's scrape" 1 "" "" -- grep -q 'switchyard_risk_reservations_total{workspace="2"' "$TMP/metrics"
+SCRAPE_TOKEN=$OTHER
+until_has "... but in its own token's" 'switchyard_risk_reservations_total{workspace="2",result="denied",reason="no_policy"}' 1
+unset SCRAPE_TOKEN
 
 exp() { # KEY
     req POST /v1/experiments "$ADMIN" "{\"key\":\"$1\",\"variants\":[{\"key\":\"a\",\"weight\":60},{\"key\":\"b\",\"weight\":40,\"control\":true}],\"allocation\":{\"cooldown_hours\":0,\"max_changes_per_day\":100}}" >/dev/null

@@ -132,6 +132,26 @@ jq '.variants[] | select(.key == "control") | .conversions' "$TMP/more" >"$TMP/c
 check "... the outcomes of pruned units' exposures counted" 0 "" "" -- \
     sh -c "[ \$(cat '$TMP/c.more') -gt \$(cat '$TMP/c.before') ]"
 
+# ---- a checkpoint row moved to another place: refused, as a damaged one is ---------------------
+# (its check covers the experiment and the place: events would be replayed twice or never)
+stop_server
+cp "$TMP/sy.db" "$TMP/moved.db"
+sqlite3 "$TMP/moved.db" "UPDATE experiment_checkpoints SET seq = seq - 1"
+check "a checkpoint moved to another place: the start refused" 1 "" 'checkpoint of experiment "btn" does not decode' -- \
+    timeout 10 "$SY" serve --listen 127.0.0.1:0 --db "$TMP/moved.db" --quiet
+
+# ---- the retention line in JSON: its figures numbers, "more" a boolean ---------------------------
+start_server "$SY" --quiet --log-format json $RET
+k=0
+while [ $k -lt 150 ] && ! grep -q '"event":"retention"' "$TMP/log"; do
+    sleep 0.1
+    k=$((k + 1))
+done
+check "--log-format json: the retention line's figures are numbers, more a boolean" 0 "" "" -- sh -c \
+    "grep '\"event\":\"retention\"' '$TMP/log' | head -1 | jq -e '(.events | type) == \"number\" and (.ms | type) == \"number\" and (.more | type) == \"boolean\"' >/dev/null"
+stop_server
+start_server "$SY" --quiet --event-retention 0
+
 # ---- --event-retention 0 keeps everything -----------------------------------------------------
 ROWS=$(sqlite3 "$TMP/sy.db" "SELECT count(*) FROM events")
 sleep 7

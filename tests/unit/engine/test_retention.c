@@ -481,6 +481,68 @@ static void a_damaged_checkpoint_stops_the_start(void **state)
     assert_null(eng);
 }
 
+/* Two experiments of the same variants with their checkpoints swapped, or a checkpoint
+ * moved to another place: each decodes well by itself, but its check covers the experiment
+ * and the place, so the start stops instead of showing one's numbers as the other's. */
+static void moved_checkpoint(void **state, const char *sql)
+{
+    struct pair *p = *state;
+    /* two experiments alike but for their units and counts (no allocation change either) */
+    static char t[2][40][64];
+    for (int k = 0; k < 2; k++) {
+        const char *key = k ? "h" : "g";
+        create_started(&p->pruned, key, "{}");
+        create_started(&p->kept, key, "{}");
+        size_t n = 0;
+        for (int i = 0; i < 10 + 10 * k; i++) {
+            snprintf(t[k][n++], 64, "x %s%d %s", key, i, i % 2 ? "b" : "a");
+            if (i % 3 == 0)
+                snprintf(t[k][n++], 64, "o %s%d 1", key, i);
+        }
+        struct ack a = {0}, b = {0};
+        feed(p, key, t[k], n, &a, &b);
+    }
+    fake_ms += 95 * DAY_MS;
+    sy_retention_report_t r;
+    run(&p->pruned, 90 * DAY_MS, 0, &r);
+    assert_int_equal(r.checkpointed, 2);
+    sy_engine_close(p->pruned.eng);
+    p->pruned.eng = NULL;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(p->pruned.path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    sy_engine_opts_t o = {.db = p->pruned.path, .now_ms = fake_now};
+    sy_err_t err = {0};
+    sy_engine_t *eng = NULL;
+    assert_true(sy_engine_open(&eng, &o, &err) < 0);
+    if (!strstr(err.msg, "does not decode") && !strstr(err.msg, "checkpoints were written"))
+        fail_msg("%s", err.msg);
+    assert_null(eng);
+}
+
+static void swapped_checkpoints_stop_the_start(void **state)
+{
+    /* ids a and b to -a and -b, then each to a + b - its own */
+    moved_checkpoint(state, "UPDATE experiment_checkpoints SET experiment_id = -experiment_id;"
+                            " UPDATE experiment_checkpoints SET experiment_id = experiment_id +"
+                            " (SELECT -min(experiment_id) - max(experiment_id) FROM"
+                            " experiment_checkpoints)");
+}
+
+static void a_checkpoint_moved_to_another_place_stops_the_start(void **state)
+{
+    moved_checkpoint(state, "UPDATE experiment_checkpoints SET seq = seq - 1");
+}
+
+/* A checkpoint deleted: its experiment would replay only the events after it (zeros, here),
+ * so the start counts them against the number the last run wrote. */
+static void a_deleted_checkpoint_stops_the_start(void **state)
+{
+    moved_checkpoint(state, "DELETE FROM experiment_checkpoints WHERE experiment_id ="
+                            " (SELECT min(experiment_id) FROM experiment_checkpoints)");
+}
+
 /* KPI events `n` of (D, metric), success but every `fail`-th, ids on the first `ids`, on
  * the pruned side only. */
 static void kpi(struct side *s, const char *metric, int n, int fail, int ids)
@@ -602,6 +664,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_bounded_run_prunes_in_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(zero_keeps_everything_and_audit_has_its_own_limit, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(swapped_checkpoints_stop_the_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_checkpoint_moved_to_another_place_stops_the_start, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_deleted_checkpoint_stops_the_start, setup, teardown),
         cmocka_unit_test_setup_teardown(a_damaged_checkpoint_stops_the_start, setup, teardown),
         cmocka_unit_test_setup_teardown(kpi_events_a_tripwire_reads_are_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(an_ended_experiments_ids_go_with_its_events, setup,
