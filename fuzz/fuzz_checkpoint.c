@@ -2,12 +2,12 @@
  * (engine/checkpoint.c, what retention stores and a start restores).
  *
  * Input: one byte choosing the experiment's variants (2 to 4 of them, "v0" ...), then a
- * checkpoint without its check sum, which the target appends, so that the bytes reach the
- * decoder's fields instead of stopping at the sum (the input is also tried as it is: a
- * damaged sum must be refused). Whatever the bytes, decoding must not crash, leak or trip
- * a sanitizer. A checkpoint it takes must encode again, and that encoding must decode to
- * the same state: the same bytes up to the units (whose order is the table's) and as many
- * units, of the same length in all.
+ * checkpoint (of experiment 7 at place 122) without its check sum, which the target appends, so
+ * that the bytes reach the decoder's fields instead of stopping at the sum (the input is also tried
+ * as it is: a damaged sum must be refused). Whatever the bytes, decoding must not crash, leak or
+ * trip a sanitizer. A checkpoint it takes must encode again, and that encoding must decode to the
+ * same state: the same bytes up to the units (whose order is the table's) and as many units, of the
+ * same length in all.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -18,9 +18,16 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+#define ID  7   /* the experiment's id */
+#define SEQ 122 /* the checkpoint's place */
+
+/* The check sum checkpoint.c appends: FNV-1a 64 of (id, place) and then the bytes. */
 static uint64_t fnv(const unsigned char *p, size_t n)
 {
+    int64_t row[2] = {ID, SEQ};
     uint64_t h = 0xcbf29ce484222325u;
+    for (size_t i = 0; i < sizeof(row); i++)
+        h = (h ^ ((const unsigned char *)row)[i]) * 0x100000001b3u;
     for (size_t i = 0; i < n; i++)
         h = (h ^ p[i]) * 0x100000001b3u;
     return h;
@@ -32,6 +39,7 @@ static struct experiment *fresh(size_t n)
     struct experiment *e = calloc(1, sizeof(*e));
     if (!e || !(e->arms = calloc(n, sizeof(*e->arms))))
         abort();
+    e->id = ID;
     e->n_arms = n;
     e->watched = -1;
     for (size_t k = 0; k < n; k++)
@@ -54,7 +62,7 @@ static size_t head_len(const struct experiment *e)
     bare.units = (struct units){0};
     unsigned char *b;
     size_t len;
-    if (sy_exp_ckpt_encode(&bare, &b, &len) < 0)
+    if (sy_exp_ckpt_encode(&bare, SEQ, &b, &len) < 0)
         abort();
     free(b);
     return len - 16;
@@ -66,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     size_t n = 2 + data[0] % 3;
     struct experiment *raw = fresh(n);
-    (void)sy_exp_ckpt_decode(raw, data + 1, size - 1); /* as it is: the sum mostly refuses */
+    (void)sy_exp_ckpt_decode(raw, SEQ, data + 1, size - 1); /* as it is: the sum mostly refuses */
     drop(raw);
 
     unsigned char *in = malloc(size - 1 + 8);
@@ -76,17 +84,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t sum = fnv(in, size - 1);
     memcpy(in + size - 1, &sum, 8);
     struct experiment *e = fresh(n);
-    int rc = sy_exp_ckpt_decode(e, in, size - 1 + 8);
+    int rc = sy_exp_ckpt_decode(e, SEQ, in, size - 1 + 8);
     free(in);
     if (rc != 0 && rc != -EIO && rc != -ENOMEM)
         abort();
     if (rc == 0) {
         unsigned char *a, *b;
         size_t alen, blen;
-        if (sy_exp_ckpt_encode(e, &a, &alen) < 0)
+        if (sy_exp_ckpt_encode(e, SEQ, &a, &alen) < 0)
             abort();
         struct experiment *again = fresh(n);
-        if (sy_exp_ckpt_decode(again, a, alen) != 0 || sy_exp_ckpt_encode(again, &b, &blen) < 0)
+        if (sy_exp_ckpt_decode(again, SEQ, a, alen) != 0 ||
+            sy_exp_ckpt_encode(again, SEQ, &b, &blen) < 0)
             abort(); /* what it wrote, it must read */
         size_t head = head_len(e);
         if (alen != blen || again->units.n != e->units.n || memcmp(a, b, head) != 0)
