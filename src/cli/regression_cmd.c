@@ -380,8 +380,8 @@ int sy_cli_emergency_rollback(int argc, char **argv)
     int status;
     if (!sy_client_parse(prog, NULL, a, 5, argc, argv, NULL, &status))
         return status;
-    if (!a[3].value) {
-        fprintf(stderr, "%s: --reason is required\n", prog);
+    if (!a[3].value || !*a[3].value) {
+        fprintf(stderr, "%s: --reason is required (1 to 400 characters)\n", prog);
         return SY_EXIT_USAGE;
     }
     sy_client_t *c = sy_client_new(prog, a[SY_CA_SERVER].value, a[SY_CA_TOKEN].value);

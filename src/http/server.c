@@ -142,18 +142,20 @@ void sy_log(sy_log_format_t fmt, const char *event, ...)
     for (const char *k; (k = va_arg(ap, const char *));) {
         const char *v = va_arg(ap, const char *);
         char kind = *k == '#' || *k == '@' || *k == '?' ? *k++ : 0;
-        if (!v)
-            v = "";
         if (fmt == SY_LOG_JSON) {
             fputc(',', stderr);
             put_json_string(stderr, k);
             fputc(':', stderr);
-            if ((kind == '#' && is_json_number(v)) || (kind == '@' && (*v == '{' || *v == '[')) ||
-                (kind == '?' && (strcmp(v, "true") == 0 || strcmp(v, "false") == 0)))
+            if (!v)
+                fputs("null", stderr);
+            else if ((kind == '#' && is_json_number(v)) ||
+                     (kind == '@' && (*v == '{' || *v == '[')) ||
+                     (kind == '?' && (strcmp(v, "true") == 0 || strcmp(v, "false") == 0)))
                 fputs(v, stderr);
             else
                 put_json_string(stderr, v);
-        } else if (strpbrk(v, " \"=") || !*v || !sy_utf8_valid(v, strlen(v))) {
+        } else if (!v || strpbrk(v, " \"=") || !*v || !sy_utf8_valid(v, strlen(v))) {
+            v = v ? v : "";
             fprintf(stderr, " %s=", k);
             put_json_string(stderr, v);
         } else {

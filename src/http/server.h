@@ -108,7 +108,7 @@ void sy_http_free(sy_http_t *http); /* NULL is a no-op */
  * its value is by its first character, which is not written: '#' a number (a JSON number
  * in JSON; a value that is none is written as a string), '@' JSON text (an object or
  * array: nested as it is in JSON, quoted in text), '?' a boolean ("true" or "false": a
- * JSON true or false). */
+ * JSON true or false). A NULL value is none: JSON null, "" in text. */
 void sy_log(sy_log_format_t fmt, const char *event, ...);
 
 #endif

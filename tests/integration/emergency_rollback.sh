@@ -71,6 +71,7 @@ expect "... and nothing went back" 200 '.state == "running"' -- GET /v1/experime
 check "the CLI: what went back and how long it took" 0 "^rolled back 1 experiments to control and 0 routes to legacy in [0-9]+ ms$" "" -- \
     "$SY" emergency-rollback --reason "drill" --workspace other
 check "... without a reason: usage" 2 "" "--reason is required" -- "$SY" emergency-rollback
+check "... an empty reason: usage too" 2 "" "--reason is required" -- "$SY" emergency-rollback --reason ""
 check "... --json" 0 '"experiments_rolled_back": 0' "" -- "$SY" emergency-rollback --reason again --json
 SWITCHYARD_TOKEN="$EDITOR" check "... refused for an editor: exit 1" 1 "" "403|forbidden|role" -- "$SY" emergency-rollback --reason x
 unset SWITCHYARD_URL SWITCHYARD_TOKEN
