@@ -246,7 +246,8 @@ async function main() {
     // Timed: a fresh load of the page with the token kept, until the first page shows its
     // rows with their results.
     const times = [];
-    for (let i = 0; i < 3; i++) {
+    // best of 5: the machine's two cores are shared, and a build beside the test slows it
+    for (let i = 0; i < 5; i++) {
         const s = Date.now();
         await page.reload();
         await ready(page, 'experiments', 30000);
@@ -260,7 +261,7 @@ async function main() {
     }
     const best = Math.min(...times);
     console.log(`# first page of 1,000 experiments rendered in ${times.join(', ')} ms (load to rows with results; in page: ${await page.$eval('main', (m) => m.dataset.renderMs)} ms)`);
-    check(`... its first page renders within 1 s (${best} ms at best of 3)`, best < 1000, times);
+    check(`... its first page renders within 1 s (${best} ms at best of 5)`, best < 1000, times);
     // the list's order: the running ones first, each group in creation order (the API's)
     const bigList = (await api('/v1/experiments', big)).body.experiments;
     const wantOrder = [...bigList.filter((e) => e.state === 'running'), ...bigList.filter((e) => e.state !== 'running')]
@@ -272,6 +273,9 @@ async function main() {
     check('... and the count of all of them', /1,000 experiments/.test(await page.textContent('main .lead')));
     await shot(page, 'experiments-1000');
     await page.click('a[rel="next"]');
+    await page.waitForURL(/page=2$/);
+    await page.waitForFunction(() => /^Page 2 of/.test((document.querySelector('#experiments caption') || {}).textContent || ''),
+        null, { timeout: 10000 }).catch(() => {});
     check('the next page', await ready(page, 'experiments') &&
         (await readRows(page)).map((r) => r.key).join() === wantOrder.slice(25, 50).join() &&
         page.url().endsWith('#/experiments?page=2'));

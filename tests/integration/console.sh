@@ -7,7 +7,8 @@
 # Content-Type, the console's Content-Security-Policy, nosniff, no referrer, a strong ETag
 # and 304 for it, gzip when asked; HEAD; a page path answered with index.html, a missing
 # file 404; no token needed; the embedded assets' gzip'ed total at most 300 KB (as served,
-# and as the build's list says). Then console.js in chromium: sign-in with an admin token
+# and as the build's list says); the assets' build failing, saying so, without the npm
+# registry. Then console.js in chromium: sign-in with an admin token
 # (kept in sessionStorage, never a cookie), who is signed in, the experiments list's
 # numbers against /v1/experiments/KEY/results, the one awaiting approval first, each page
 # (a screenshot of each into OUT_DIR), axe-core (no serious or critical violation),
@@ -133,6 +134,12 @@ check "a method other than GET and HEAD: 405, Allow: GET, HEAD" 0 "" "" -- \
     test "$(status)|$(header Allow)" = "405|GET, HEAD"
 heads -H "Authorization: Bearer sy_wrong" "$URL/ui/app.js"
 check "a wrong token does not matter to the assets (they hold no data)" 0 "" "" -- test "$(status)" = 200
+
+# The build without the npm registry: it fails, saying why (no binary without its console).
+check "the assets' build without the npm registry fails, naming it" 1 "" "npm registry reachable" -- \
+    env npm_config_cache="$TMP/npm-cache" npm_config_registry=http://127.0.0.1:9/ npm_config_fetch_retries=0 \
+    sh "$ROOT/scripts/ui-build.sh" "$ROOT/ui" "$TMP/ui-node" "$TMP/ui.c" "$TMP/ui.txt"
+check "... and writes no assets" 1 "" "" -- test -e "$TMP/ui.c"
 
 # ---- demo data ----------------------------------------------------------------------------------
 export SWITCHYARD_URL="$URL" SWITCHYARD_TOKEN="$ADMIN"
