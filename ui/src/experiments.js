@@ -54,11 +54,19 @@ function stateCell(e, pending) {
     pending && h('span', {class: 'sub'}, h('span', {class: 'badge approval'}, 'awaiting approval')));
 }
 
+// Why a treatment is not compared (results' vs_control.reason, core/err.c's names), in words.
+const NOT_COMPARED = {
+  no_trials: 'no units in both arms yet',
+  too_few_samples: 'too few units to compare yet',
+  zero_variance: 'no variation to compare yet',
+};
+
 function confidenceCell(e, r) {
   const v = r && leading(r);
   const vc = v && v.vs_control;
   if (!vc || !vc.compared) {
-    return h('td', {class: 'confidence'}, h('span', {class: 'sub'}, vc && vc.reason ? vc.reason : 'not compared yet'));
+    const why = vc && vc.reason ? NOT_COMPARED[vc.reason] || `not compared (${vc.reason})` : 'not compared yet';
+    return h('td', {class: 'confidence'}, h('span', {class: 'sub'}, why));
   }
   const control = r.variants.find((x) => x.control);
   const gate = e.safety && typeof e.safety.min_confidence === 'number' ? e.safety.min_confidence : null;
