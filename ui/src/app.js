@@ -14,7 +14,11 @@ const SECTIONS = [
 
 const ROUTES = [
   [/^\/experiments$/, (main, ctx) => experimentsPage(main, ctx)],
-  [/^\/experiments\/([^/]+)$/, (main, ctx, key) => placeholderPage(main, 'experiment', key)],
+  // the experiment is read first: a key that names none is the API's 404, not a page
+  [/^\/experiments\/([^/]+)$/, async (main, ctx, key) => {
+    const e = await api(`/v1/experiments/${encodeURIComponent(key)}`);
+    if (ctx.current()) placeholderPage(main, 'experiment', e.key);
+  }],
   [/^\/routes$/, (main) => placeholderPage(main, 'routes')],
   [/^\/tripwires$/, (main) => placeholderPage(main, 'tripwires')],
   [/^\/flags$/, (main) => placeholderPage(main, 'flags')],
