@@ -98,10 +98,10 @@ async function main() {
     const page = await context.newPage();
     // Every console error and page error, and every CSP violation the document reports.
     const errors = [];
-    let allow401 = false;
+    let allowed = null; // the one error the browser logs itself while a refusal is tested
     page.on('console', (m) => {
         if (m.type() !== 'error') return;
-        if (allow401 && /status of 401/.test(m.text())) return;
+        if (allowed && allowed.test(m.text())) return;
         errors.push(`console: ${m.text()}`);
     });
     page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
@@ -121,7 +121,7 @@ async function main() {
     await shot(page, 'signin');
     await axe(page, 'the sign-in form');
 
-    allow401 = true;
+    allowed = /status of 401/;
     await signIn(page, 'sy_not_a_token');
     const alert = await page.waitForSelector('[role="alert"]', { timeout: 5000 }).then((e) => e.textContent(), () => '');
     check('a wrong token: a clear error with the API\'s status, code and message',
@@ -129,7 +129,7 @@ async function main() {
     check('... and nothing is kept', (await page.evaluate(() => sessionStorage.length)) === 0);
     await shot(page, 'signin-error');
     await page.waitForTimeout(200);
-    allow401 = false;
+    allowed = null;
 
     await signIn(page, admin);
     check('the admin signs in: the experiments list', await ready(page, 'experiments'));
@@ -206,6 +206,11 @@ async function main() {
         await shot(page, name);
         await axe(page, hash);
     }
+    allowed = /status of 404/;
+    await page.goto(`${url}/ui/#/experiments/no-such-experiment`);
+    const missing = await ready(page, 'error') ? await page.textContent('[role="alert"]') : '';
+    check('an experiment that does not exist: the API\'s 404, said in the page', /404 not_found/.test(missing), missing);
+    allowed = null;
     await keepCsp();
 
     // ---- sign out, a viewer -----------------------------------------------------------------

@@ -14,8 +14,8 @@
 # (a screenshot of each into OUT_DIR), axe-core (no serious or critical violation),
 # keyboard focus, sign-out, a viewer, a wrong token's clear error; 1,000 experiments in a
 # workspace of their own: the first page rendered within 1 s (the figure printed). Any CSP
-# violation or console error fails it (but the 401 of the wrong token, which the browser
-# logs itself).
+# violation or console error fails it (but the 401 of the wrong token and the 404 of an
+# experiment that does not exist, which the browser logs itself).
 #
 #   console.sh SWITCHYARD NODE_DIR OUT_DIR ASSET_LIST
 set -u
