@@ -29,12 +29,18 @@ curl
 jq
 sqlite3
 nodejs
+python3
+chromium
 python3-aiosmtpd
 prometheus
 systemd
 "
-# npm comes with NodeSource's nodejs; Debian ships it apart. The OFREP SDK test and the
-# flagd-core benchmark install their npm packages into build/ themselves.
+# python3 writes the console's assets into C (scripts/ui-embed.py); chromium is the browser
+# the console's test drives (tests/integration/console.sh).
+# npm comes with NodeSource's nodejs; Debian ships it apart. The build installs the
+# console's npm packages (ui/package-lock.json) into build/*/ui/ui-node; the OFREP SDK
+# test, the console's test and the flagd-core benchmark install theirs into build/
+# themselves.
 command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 for group in "$@"; do
     case "$group" in

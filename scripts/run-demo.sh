@@ -1,7 +1,8 @@
 #!/bin/sh
 # run-demo.sh - `make run`: starts switchyard serve with a demo workspace, demo flags and a
 # demo experiment (examples/experiment.json, with synthetic events: 6,000 units per
-# variant, 10 % against 12.5 % conversion) and prints how to reach it. The database lives in build/demo/ and survives restarts (its admin
+# variant, 10 % against 12.5 % conversion) and prints how to reach it, the console's URL
+# included. The database lives in build/demo/ and survives restarts (its admin
 # token too); delete that folder for a fresh start. Ctrl-C stops the server cleanly.
 #
 #   scripts/run-demo.sh SWITCHYARD [ADDR:PORT]
@@ -48,6 +49,8 @@ switchyard is serving $URL  (database $DIR/switchyard.db, log $DIR/server.log)
 workspace "default" with the demo flags of examples/flags.json; admin token:
 
   $TOKEN
+
+The console: $URL/ui/  (sign in with the token above; docs/console.md)
 
 Try:
   curl -s -H "Authorization: Bearer $TOKEN" $URL/v1/flags

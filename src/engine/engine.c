@@ -244,6 +244,16 @@ int sy_engine_workspace_find(sy_engine_t *eng, const char *name, int64_t *id, sy
     return sy_err_set(err, -ENOENT, "workspace", "no workspace \"%.64s\"", name);
 }
 
+int sy_engine_workspace_name(sy_engine_t *eng, const sy_principal_t *who, char *out, size_t cap,
+                             sy_err_t *err)
+{
+    const struct workspace *w = sy_eng_find_ws(eng, who->workspace);
+    if (!w)
+        return sy_err_set(err, -ENOENT, "workspace", "no such workspace");
+    snprintf(out, cap, "%s", w->name);
+    return 0;
+}
+
 bool sy_eng_valid_name(const char *s, size_t max)
 {
     size_t n = s ? strlen(s) : 0;

@@ -134,6 +134,10 @@ int sy_engine_bootstrap(sy_engine_t *eng, const char *workspace, char *secret, s
 int sy_engine_workspace_create(sy_engine_t *eng, const char *name, int64_t *id, sy_err_t *err);
 /* The id of workspace `name`, or -ENOENT. */
 int sy_engine_workspace_find(sy_engine_t *eng, const char *name, int64_t *id, sy_err_t *err);
+/* The name of the caller's own workspace into `out` (`cap` bytes, cut to fit): 0, or
+ * -ENOENT when the engine does not know it (never for an authenticated caller). */
+int sy_engine_workspace_name(sy_engine_t *eng, const sy_principal_t *who, char *out, size_t cap,
+                             sy_err_t *err);
 
 /* Longest token secret, NUL included. */
 #define SY_TOKEN_MAX 64

@@ -274,6 +274,22 @@ void sy_api_token_create(struct call *c)
     }
 }
 
+/* GET /v1/whoami (any token): the token's id, name and role and its workspace, so that a
+ * client (the console's sign-in) can say who it acts as and what it may do. */
+void sy_api_whoami(struct call *c)
+{
+    char ws[256];
+    sy_err_t err = {0};
+    if (sy_engine_workspace_name(c->eng, &c->who, ws, sizeof(ws), &err) < 0) {
+        reply_err(c, &err);
+        return;
+    }
+    reply_json(c, 200,
+               json_pack("{s{sIss}s{sIssss}}", "workspace", "id", (json_int_t)c->who.workspace,
+                         "name", ws, "token", "id", (json_int_t)c->who.token_id, "name",
+                         c->who.name, "role", sy_role_name(c->who.role)));
+}
+
 /* ---- /v1/audit ----------------------------------------------------------------------- */
 
 bool int_param(struct call *c, const char *name, const char *v, long long lo, long long hi,

@@ -142,6 +142,8 @@ const char *sy_h1_reason(int status)
         return "Accepted";
     case 204:
         return "No Content";
+    case 302:
+        return "Found";
     case 304:
         return "Not Modified";
     case 400:

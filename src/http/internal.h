@@ -246,6 +246,9 @@ void sy_api_health_aggregate(struct call *c);
 void sy_api_emergency_rollback(struct call *c);
 void sy_api_loops_reset(struct call *c);
 void sy_api_index(struct call *c);
+/* The console (ui.c): any method on "/", "/ui" or under "/ui/", no token needed. */
+void sy_ui_serve(struct call *c);
+void sy_api_whoami(struct call *c);
 void sy_api_flag_list(struct call *c);
 void sy_api_flag_get(struct call *c);
 void sy_api_flag_put(struct call *c);

@@ -47,6 +47,8 @@ const struct sy_endpoint sy_endpoints[] = {
      sy_api_loops_reset, NULL},
 
     {SY_GET, "/v1", SDK, AUTH_TOKEN, false, BODY_NONE, NULL, NULL, sy_api_index, NULL},
+    /* who the token is: the console's sign-in */
+    {SY_GET, "/v1/whoami", SDK, AUTH_TOKEN, false, BODY_NONE, NULL, NULL, sy_api_whoami, NULL},
     {SY_GET, "/health/aggregate", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_health_aggregate, NULL},
     {SY_POST, "/v1/emergency-rollback", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL, NULL,

@@ -22,6 +22,7 @@
 #include "http/evalstats.h"
 #include "http/internal.h"
 #include "http/secret.h"
+#include "http/ui.h"
 #include "http/workers.h"
 
 /* Threads (docs/architecture.md): with opts.workers > 0 every connection is a worker's
@@ -687,6 +688,12 @@ static bool route_call(struct call *c, bool data_only)
     sy_method_t m = sy_h1_method(c->req);
     struct sy_raw_arg raw[SY_ARGS_MAX];
     bool known;
+    /* The console's files: constant memory, no token, answered by whichever thread has
+     * the connection (ui.h); not in the API's table, whose rules are the API's. */
+    if (sy_ui_is_path(path)) {
+        sy_ui_serve(c);
+        return true;
+    }
     if (preflight(c))
         return true;
     const struct sy_endpoint *e = sy_route_find(path, m, data_only, raw, &known);

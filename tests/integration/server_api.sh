@@ -238,8 +238,23 @@ expect "editor: writing allowed" 201 "" -- PUT /v1/flags/by-editor "$EDITOR" "$F
 expect "editor: tokens refused" 403 "$ERR" -- GET /v1/tokens "$EDITOR"
 expect "editor: creating tokens refused" 403 "$ERR" -- POST /v1/tokens "$EDITOR" '{"role":"admin","name":"x"}'
 expect "editor: import allowed" 200 "" -- PUT /v1/flagset "$EDITOR" "$(curl -s -H "Authorization: Bearer $ADMIN" "$URL/v1/flagset")"
+# GET /v1/whoami: who a token is, for any role (the console's sign-in reads it).
+EDITOR_NAME_ID=$EDITOR_ID
+expect "whoami: the admin's name, role and workspace" 200 \
+    '.token.name == "alice" and .token.role == "admin" and .workspace.name == "default" and (.token.id | type) == "number" and (.workspace.id | type) == "number"' -- \
+    GET /v1/whoami "$ADMIN"
+expect "whoami: a viewer's role" 200 '.token.name == "vic" and .token.role == "viewer" and .workspace.name == "default"' -- \
+    GET /v1/whoami "$VIEWER"
+expect "whoami: an sdk token may ask too" 200 '.token.role == "sdk" and .token.name == "web"' -- GET /v1/whoami "$SDK"
+expect "whoami: the editor's id is the one its creation answered" 200 ".token.id == $EDITOR_NAME_ID and .token.role == \"editor\"" -- \
+    GET /v1/whoami "$EDITOR"
+expect "whoami: another workspace's admin sees its own" 200 '.workspace.name == "other" and .token.name == "other-admin"' -- \
+    GET /v1/whoami "$OTHER"
+expect "whoami: no token: 401" 401 "$ERR" -- GET /v1/whoami ""
+expect "whoami: a wrong token: 401" 401 "$ERR" -- GET /v1/whoami sy_nope
 expect "revoke the editor" 200 '.revoked == true' -- DELETE "/v1/tokens/$EDITOR_ID" "$ADMIN"
 expect "a revoked token: 401" 401 "$ERR" -- GET /v1/flags "$EDITOR"
+expect "... and whoami knows it no more" 401 "$ERR" -- GET /v1/whoami "$EDITOR"
 expect "revoking twice: 404" 404 "$ERR" -- DELETE "/v1/tokens/$EDITOR_ID" "$ADMIN"
 
 # ---- made offline while the server runs: served at once -----------------------------------

@@ -201,6 +201,29 @@ static void workspaces_never_see_each_other(void **state)
     json_decref(on);
 }
 
+static void workspace_name_is_the_callers_own_and_cut_to_fit(void **state)
+{
+    sy_engine_t *eng = *state;
+    sy_principal_t a, b;
+    admin_of(eng, "alpha", &a);
+    admin_of(eng, "beta", &b);
+    char name[64];
+    assert_int_equal(sy_engine_workspace_name(eng, &a, name, sizeof(name), NULL), 0);
+    assert_string_equal(name, "alpha");
+    assert_int_equal(sy_engine_workspace_name(eng, &b, name, sizeof(name), NULL), 0);
+    assert_string_equal(name, "beta");
+    assert_int_equal(sy_engine_workspace_name(eng, &a, name, 3, NULL), 0);
+    assert_string_equal(name, "al");
+    sy_principal_t nowhere = a;
+    nowhere.workspace = 999;
+    sy_err_t err = {0};
+    strcpy(name, "kept");
+    assert_int_equal(sy_engine_workspace_name(eng, &nowhere, name, sizeof(name), &err), -ENOENT);
+    assert_int_equal(err.code, -ENOENT);
+    assert_string_equal(err.field, "workspace");
+    assert_string_equal(name, "kept");
+}
+
 static void tokens_are_hashed_and_revocable(void **state)
 {
     sy_engine_t *eng = *state;
@@ -272,6 +295,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(a_reader_keeps_its_snapshot_across_a_change, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(workspaces_never_see_each_other, setup, teardown),
+        cmocka_unit_test_setup_teardown(workspace_name_is_the_callers_own_and_cut_to_fit, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(tokens_are_hashed_and_revocable, setup, teardown),
         cmocka_unit_test_setup_teardown(state_survives_a_reopen, setup, teardown),
     };

@@ -1,0 +1,46 @@
+// placeholder.js - the pages still to be built (issue 24): each says what it will show,
+// and shows nothing it does not have.
+import {h} from './dom.js';
+
+const PLANNED = {
+  experiment: {
+    title: 'Experiment',
+    what: ['the variant comparison: rates, lifts and the interval of the test in use',
+      'charts over time: cumulative rate per variant, lift with its always-valid interval, the split, health against its rollback thresholds',
+      'the decision with its reasons, the five safety checks, history and audit entries',
+      'actions (start, stop, terminate, apply a step, promote, approve, roll back), each confirmed, disabled with the reason when a guardrail or the role forbids it'],
+  },
+  routes: {
+    title: 'Routes',
+    what: ['each route\'s split and its P50/P95/P99 and error rate per backend over time',
+      'the breaker\'s state and the rollout plan\'s position, next step and hold',
+      'the percentage control and the emergency rollback'],
+  },
+  tripwires: {
+    title: 'Tripwires and risk',
+    what: ['each policy\'s window against its baseline, the drop against its threshold, its state',
+      'the risk ledger', 'the kill switch, with engage and disengage'],
+  },
+  flags: {
+    title: 'Flags',
+    what: ['the flag list with search', 'viewing and editing a flag, validation problems shown at their path',
+      'an "evaluate with this context" box'],
+  },
+  audit: {
+    title: 'Audit log',
+    what: ['the audit trail with filters by resource, action and time', 'notification channels and their deliveries'],
+  },
+};
+
+export function placeholderPage(main, page, arg) {
+  const p = PLANNED[page];
+  main.append(
+    h('h1', null, arg ? `${p.title}: ${arg}` : p.title),
+    h('div', {class: 'placeholder'},
+      h('p', {class: 'lead'}, 'This page is not built yet. It will show:'),
+      h('ul', null, p.what.map((w) => h('li', null, w))),
+      page === 'experiment' && h('p', null, 'Meanwhile the ', h('a', {href: '#/experiments'}, 'experiments list'),
+        ' shows its state, confidence, sample and split, and the API has the rest: ',
+        h('code', null, `GET /v1/experiments/${arg}/results`), '.')));
+  main.dataset.ready = page;
+}
