@@ -57,6 +57,8 @@ void reply_error(struct call *c, int status, const char *code, const char *field
 void reply_bytes(struct call *c, int status, const char *json, size_t len);
 /* Replies `status` with `len` bytes of `body` of Content-Type `type`. */
 void reply_typed(struct call *c, int status, const char *type, const char *body, size_t len);
+/* reply_typed with a shared body: the connection keeps a reference instead of a copy. */
+void reply_shared(struct call *c, int status, const char *type, sy_h1_shared_t *body);
 /* Replies `status` with no body (304). */
 void reply_empty(struct call *c, int status);
 /* Replies a filled sy_err_t, its code mapped to a status (-EINVAL 400, -ENOENT 404,

@@ -192,6 +192,14 @@ void reply_typed(struct call *c, int status, const char *type, const char *body,
     sy_h1_reply(c->req, status, type, body, len);
 }
 
+void reply_shared(struct call *c, int status, const char *type, sy_h1_shared_t *body)
+{
+    c->status = status;
+    log_call(c);
+    c->logged = true;
+    sy_h1_reply_shared(c->req, status, type, body);
+}
+
 void reply_bytes(struct call *c, int status, const char *json, size_t len)
 {
     reply_typed(c, status, "application/json", json, len);
