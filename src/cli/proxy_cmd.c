@@ -270,6 +270,8 @@ int sy_cli_proxy(int argc, char **argv)
     fprintf(stderr, "%s: serving %zu route(s) from %s\n", prog, n_first,
             a[SY_CA_SERVER].value ? a[SY_CA_SERVER].value : "the server");
     sy_proxy_event_t pending[PENDING];
+    sy_proxy_listen_error_t failed[16]; /* the addresses it could not listen on, last poll */
+    size_t n_failed = 0;
     size_t n_pending = 0, n_prev = 0;
     sy_proxy_row_t *prev = NULL;
     struct timespec reported;
@@ -287,6 +289,29 @@ int sy_cli_proxy(int argc, char **argv)
                 memmove(pending, pending + 1, --n_pending * sizeof(*pending));
             pending[n_pending++] = ev[i];
         }
+        /* addresses it cannot listen on (its workers try again every second): a line when
+         * one starts failing or fails otherwise, and when it is listened on again */
+        sy_proxy_listen_error_t fails[16];
+        size_t n_fails = sy_proxy_listen_errors(p, fails, 16);
+        for (size_t i = 0; i < n_fails; i++) {
+            bool known = false;
+            for (size_t k = 0; !known && k < n_failed; k++)
+                known = strcmp(failed[k].listen, fails[i].listen) == 0 &&
+                        failed[k].errnum == fails[i].errnum;
+            if (!known)
+                fprintf(stderr, "%s: route %s: event=route_listen_error: cannot listen on %s: %s\n",
+                        prog, fails[i].route, fails[i].listen, strerror(fails[i].errnum));
+        }
+        for (size_t k = 0; k < n_failed; k++) {
+            bool still = false;
+            for (size_t i = 0; !still && i < n_fails; i++)
+                still = strcmp(failed[k].listen, fails[i].listen) == 0;
+            if (!still)
+                fprintf(stderr, "%s: route %s: listening on %s\n", prog, failed[k].route,
+                        failed[k].listen);
+        }
+        memcpy(failed, fails, n_fails * sizeof(fails[0]));
+        n_failed = n_fails;
         /* its failed requests and fallbacks, a line each (400 a poll at most) */
         uint64_t lost = 0;
         sy_proxy_failures(p, 400, log_failure, NULL, &lost);

@@ -242,6 +242,8 @@ static bool origins_ok(const char *list)
     return n > 0;
 }
 
+#define LISTEN_ERRORS 64 /* addresses the proxy cannot listen on, told at most */
+
 struct server {
     struct event_base *base;
     sy_http_t *http;
@@ -258,6 +260,8 @@ struct server {
     sy_retention_opts_t retention; /* --event-retention, --audit-retention */
     int64_t retention_every_s;     /* --retention-interval; 0: never */
     time_t retention_s;            /* when retention runs next (CLOCK_MONOTONIC seconds) */
+    sy_proxy_listen_error_t listen_errs[LISTEN_ERRORS]; /* the proxy's, at the last look */
+    size_t n_listen_errs;
 };
 
 /* The engine's routes changed: the proxy takes them. */
@@ -484,6 +488,58 @@ static void run_retention(struct server *s, time_t now)
            r.more ? "true" : "false", NULL);
 }
 
+static bool same_listen_error(const sy_proxy_listen_error_t *v, size_t n,
+                              const sy_proxy_listen_error_t *e)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i].listen, e->listen) == 0)
+            return v[i].errnum == e->errnum;
+    return false;
+}
+
+/* Once a second: the addresses the proxy cannot listen on (its workers try again every
+ * second), a line when one starts failing (event=route_listen_error) or can be listened
+ * on again (event=route_listening), and the engine told, so that /health/aggregate shows
+ * the routes on them unhealthy meanwhile. */
+static void check_listens(struct server *s)
+{
+    sy_proxy_listen_error_t now[LISTEN_ERRORS];
+    size_t n = sy_proxy_listen_errors(s->proxy, now, LISTEN_ERRORS);
+    bool changed = n != s->n_listen_errs;
+    for (size_t i = 0; i < n; i++) {
+        if (same_listen_error(s->listen_errs, s->n_listen_errs, &now[i]))
+            continue;
+        changed = true;
+        sy_log(s->log, "route_listen_error", "route", now[i].route, "listen", now[i].listen,
+               "message", strerror(now[i].errnum), NULL);
+    }
+    for (size_t i = 0; i < s->n_listen_errs; i++) {
+        bool still = false;
+        for (size_t k = 0; !still && k < n; k++)
+            still = strcmp(now[k].listen, s->listen_errs[i].listen) == 0;
+        if (!still) {
+            changed = true;
+            sy_log(s->log, "route_listening", "route", s->listen_errs[i].route, "listen",
+                   s->listen_errs[i].listen, NULL);
+        }
+    }
+    if (!changed)
+        return;
+    sy_route_listen_error_t told[LISTEN_ERRORS];
+    _Static_assert(sizeof(told[0].listen) == sizeof(now[0].listen), "one address, one size");
+    for (size_t i = 0; i < n; i++) {
+        memcpy(told[i].listen, now[i].listen, sizeof(told[i].listen));
+        told[i].errnum = now[i].errnum;
+    }
+    sy_err_t err = {0};
+    if (sy_engine_routes_listen_errors(s->eng, told, n, &err) < 0) {
+        sy_log(s->log, "route_listen_error", "message", err.msg, NULL);
+        return; /* told again at the next look */
+    }
+    memcpy(s->listen_errs, now, n * sizeof(now[0]));
+    s->n_listen_errs = n;
+}
+
 /* Fifty times a second: the engine's timers (each on its own interval; a tick with nothing
  * due is a few comparisons), and a log line for each thing they did. */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -514,6 +570,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     }
     if (now.tv_sec != s->plan_s) {
         s->plan_s = now.tv_sec;
+        if (s->proxy)
+            check_listens(s);
         if (s->retention_every_s && now.tv_sec >= s->retention_s)
             run_retention(s, now.tv_sec);
         if (s->unlogged) {

@@ -107,7 +107,11 @@ static int routes_of(sy_engine_t *eng, const sy_principal_t *actor, struct list 
         char name[96];
         snprintf(name, sizeof(name), "route:%.80s", r->name);
         double pct = r->percentage_bp / 100.0;
-        if (strcmp(breaker, "open") == 0)
+        int cannot = sy_engine_route_listen_errnum(eng, r->listen);
+        if (cannot)
+            rc = put(l, SY_UNHEALTHY, name, "cannot listen on %.120s: %s", r->listen,
+                     strerror(cannot));
+        else if (strcmp(breaker, "open") == 0)
             rc = put(l, SY_UNHEALTHY, name,
                      "the breaker is open: new gets no traffic but probes (%.2f %% set)", pct);
         else if (strcmp(breaker, "half_open") == 0)

@@ -1344,6 +1344,19 @@ sy_routes_t *sy_engine_routes_all(sy_engine_t *eng);
  * route that is gone. */
 int sy_engine_route_breaker(sy_engine_t *eng, int64_t ws, const char *name, const char *state,
                             int64_t at_ms, sy_err_t *err);
+/* An address of the routes the data plane cannot listen on. */
+typedef struct sy_route_listen_error {
+    char listen[256]; /* HOST:PORT as the routes give it */
+    int errnum;       /* errno of the failure (EADDRINUSE...) */
+} sy_route_listen_error_t;
+/* The data plane's word on the addresses it cannot listen on now, replacing its last:
+ * GET /health/aggregate shows each route on one unhealthy ("cannot listen on ADDR: why")
+ * until a later call leaves the address out. 0, or -ENOMEM with `err` (the last word
+ * kept). */
+int sy_engine_routes_listen_errors(sy_engine_t *eng, const sy_route_listen_error_t *v, size_t n,
+                                   sy_err_t *err);
+/* Why route `listen`'s address cannot be listened on (errno), 0 when nothing says so. */
+int sy_engine_route_listen_errnum(const sy_engine_t *eng, const char *listen);
 /* What the server's own data plane counted of a route's `new` (sy_route_health_t,
  * core/route.h); the plans add what proxy-only processes reported. */
 typedef int (*sy_route_health_fn)(void *arg, int64_t ws, const char *name, sy_route_health_t *out);

@@ -141,6 +141,8 @@ struct sy_engine {
     uint64_t notify_tests; /* test notifications queued: each its own occurrence */
     struct route *routes;  /* of every workspace */
     size_t n_routes, cap_routes;
+    sy_route_listen_error_t *listen_errs; /* the data plane's, last told */
+    size_t n_listen_errs;
     void (*routes_changed)(void *arg); /* the data plane's */
     void *routes_changed_arg;
     struct kpi_queue kq; /* KPI events waiting for the next commit */

@@ -155,6 +155,31 @@ void sy_eng_routes_close(sy_engine_t *eng)
     free(eng->routes);
     eng->routes = NULL;
     eng->n_routes = eng->cap_routes = 0;
+    free(eng->listen_errs);
+    eng->listen_errs = NULL;
+    eng->n_listen_errs = 0;
+}
+
+int sy_engine_routes_listen_errors(sy_engine_t *eng, const sy_route_listen_error_t *v, size_t n,
+                                   sy_err_t *err)
+{
+    sy_route_listen_error_t *copy = NULL;
+    if (n && !(copy = malloc(n * sizeof(*copy))))
+        return sy_eng_oom(err);
+    if (n)
+        memcpy(copy, v, n * sizeof(*copy));
+    free(eng->listen_errs);
+    eng->listen_errs = copy;
+    eng->n_listen_errs = n;
+    return 0;
+}
+
+int sy_engine_route_listen_errnum(const sy_engine_t *eng, const char *listen)
+{
+    for (size_t i = 0; i < eng->n_listen_errs; i++)
+        if (strcmp(eng->listen_errs[i].listen, listen) == 0)
+            return eng->listen_errs[i].errnum;
+    return 0;
 }
 
 /* Writes `next` (for the route `old`, NULL when new) with its audit event `action` and

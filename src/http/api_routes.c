@@ -222,6 +222,8 @@ static void route_put(struct call *c, const char *name, int status)
     sy_routes_t *hold = NULL, *rs = NULL;
     sy_err_t err = {0};
     int rc = sy_route_def_read(c->body, name, &def, &hold, &err);
+    if (rc == 0) /* not this server's own --listen or --metrics-listen */
+        rc = sy_http_own_listen_check(c->http, def.spec->listen, &err);
     if (rc == 0)
         rc = name ? sy_engine_route_replace(c->eng, &c->who, name, &def, &rs, &err)
                   : sy_engine_route_create(c->eng, &c->who, &def, &rs, &err);

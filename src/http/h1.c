@@ -84,7 +84,9 @@ struct conn {
     sy_h1_dechunk_t ck;
     char *out;
     size_t out_off, out_len, out_cap;
-    bool keep_alive; /* after the current request */
+    sy_h1_shared_t *shared; /* a shared body sent after `out` (nothing is put after it) */
+    size_t shared_off;      /* its bytes written */
+    bool keep_alive;        /* after the current request */
     bool in_handler;
     bool broken;  /* the socket failed: close at the next chance */
     bool writing; /* wev is added */
@@ -121,6 +123,12 @@ struct sy_h1_server {
     struct event *grace;
     time_t date_s;
     char date[40]; /* "Date: ...\r\n" */
+};
+
+struct sy_h1_shared {
+    atomic_size_t refs;
+    size_t len;
+    char data[];
 };
 
 static void process(struct conn *c);
@@ -415,6 +423,7 @@ static void conn_free(struct conn *c)
         close(c->fd);
     free(c->in);
     free(c->out);
+    sy_h1_shared_release(c->shared);
     free(c);
 }
 
@@ -450,12 +459,23 @@ static void start_linger(struct conn *c)
     arm(c);
 }
 
+/* Writes `out`, then the shared body behind it (only a head is ever put before one, and
+ * nothing after it until it is written). */
 static void flush(struct conn *c)
 {
-    while (c->out_off < c->out_len && !c->broken) {
-        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
-        if (n > 0) {
+    while ((c->out_off < c->out_len || c->shared) && !c->broken) {
+        bool own = c->out_off < c->out_len;
+        ssize_t n = own ? send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL)
+                        : send(c->fd, c->shared->data + c->shared_off,
+                               c->shared->len - c->shared_off, MSG_NOSIGNAL);
+        if (n > 0 && own) {
             c->out_off += (size_t)n;
+        } else if (n > 0) {
+            c->shared_off += (size_t)n;
+            if (c->shared_off == c->shared->len) {
+                sy_h1_shared_release(c->shared);
+                c->shared = NULL;
+            }
         } else if (n < 0 && errno == EINTR) {
             continue;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -495,7 +515,7 @@ static void on_write_event(evutil_socket_t fd, short what, void *arg)
         return;
     }
     flush(c);
-    if (c->paused && c->out_len == 0 && !c->broken) {
+    if (c->paused && c->out_len == 0 && !c->shared && !c->broken) {
         c->paused = false;
         /* What the client owes is owed from now, not from before we stopped reading. */
         if (c->state == C_HEAD) {
@@ -589,7 +609,7 @@ static void on_read_event(evutil_socket_t fd, short what, void *arg)
     ssize_t n = recv(fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
-    if (n == 0 && c->out_off < c->out_len) {
+    if (n == 0 && (c->out_off < c->out_len || c->shared)) {
         /* The client has sent all it will (a half-close) before reading its answers: they
          * are written before the connection closes; a request it left half-sent is not. */
         wait_end(c);
@@ -767,9 +787,9 @@ static void process(struct conn *c)
 {
     sy_h1_server_t *srv = c->srv;
     while (!c->broken && (c->state == C_HEAD || c->state == C_BODY)) {
-        if (c->out_len - c->out_off >= OUT_BACKLOG) {
+        if (c->out_len - c->out_off >= OUT_BACKLOG || c->shared) {
             flush(c);
-            if (c->out_len - c->out_off >= OUT_BACKLOG) {
+            if (c->out_len - c->out_off >= OUT_BACKLOG || c->shared) {
                 /* A client that pipelines without reading waits for its answers (the
                  * write event, armed by flush, resumes it). */
                 c->paused = true;
@@ -999,11 +1019,69 @@ __attribute__((noinline)) void sy_h1_detached_free(sy_h1_req_t *req)
         free(req);
 }
 
+sy_h1_shared_t *sy_h1_shared_new(const char *data, size_t len)
+{
+    sy_h1_shared_t *s = malloc(sizeof(*s) + len + 1);
+    if (!s)
+        return NULL;
+    atomic_init(&s->refs, 1);
+    s->len = len;
+    memcpy(s->data, data, len);
+    s->data[len] = '\0';
+    return s;
+}
+
+sy_h1_shared_t *sy_h1_shared_ref(sy_h1_shared_t *s)
+{
+    atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+    return s;
+}
+
+void sy_h1_shared_release(sy_h1_shared_t *s)
+{
+    if (s && atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
+        free(s);
+}
+
+bool sy_h1_shared_is_held(const sy_h1_shared_t *s)
+{
+    return atomic_load_explicit(&s->refs, memory_order_relaxed) > 1;
+}
+
+const char *sy_h1_shared_data(const sy_h1_shared_t *s, size_t *len)
+{
+    *len = s->len;
+    return s->data;
+}
+
+void sy_h1_reply_shared(sy_h1_req_t *req, int status, const char *type, sy_h1_shared_t *body)
+{
+    struct conn *c = req->conn;
+    if (!c) {
+        req->sink(req->sink_arg, status, type, req->extra, req->extra_len, body->data, body->len,
+                  body);
+        sy_h1_detached_free(req);
+        return;
+    }
+    if (c->state != C_PENDING)
+        return; /* answered already */
+    bool head_only = req->head.method == SY_HEAD;
+    if (!put_head(c, status, type, (int64_t)body->len)) {
+        c->broken = true;
+    } else if (!head_only && status != 204 && status != 304 && body->len) {
+        /* process() puts nothing after a shared body until it is written */
+        assert(!c->shared);
+        c->shared = sy_h1_shared_ref(body);
+        c->shared_off = 0;
+    }
+    finish(c);
+}
+
 void sy_h1_reply(sy_h1_req_t *req, int status, const char *type, const char *body, size_t len)
 {
     struct conn *c = req->conn;
     if (!c) {
-        req->sink(req->sink_arg, status, type, req->extra, req->extra_len, body, len);
+        req->sink(req->sink_arg, status, type, req->extra, req->extra_len, body, len, NULL);
         sy_h1_detached_free(req);
         return;
     }
@@ -1322,7 +1400,7 @@ void sy_h1_drain(sy_h1_server_t *srv, int grace_s, void (*done)(void *arg), void
     srv->done_arg = arg;
     for (struct conn *c = srv->conns, *next; c; c = next) {
         next = c->next;
-        if (c->state == C_HEAD && c->in_len == 0 && c->out_len == 0)
+        if (c->state == C_HEAD && c->in_len == 0 && c->out_len == 0 && !c->shared)
             conn_free(c); /* idle */
         else if (c->state == C_HEAD || c->state == C_BODY || c->state == C_PENDING)
             c->keep_alive = false; /* answered, then closed */

@@ -228,6 +228,30 @@ int sy_h1_add_header(sy_h1_req_t *req, const char *name, const char *value);
  * get the headers only). The request is finished. */
 void sy_h1_reply(sy_h1_req_t *req, int status, const char *type, const char *body, size_t len);
 
+/* An immutable body several replies can send without a copy each (a scrape answered to
+ * many connections): counted, freed by whoever drops the last reference, on any thread.
+ * A connection answered with one holds a reference until its last byte is written, so N
+ * clients that do not read cost one body, not N. */
+typedef struct sy_h1_shared sy_h1_shared_t;
+
+/* A shared body holding a copy of data[0..len), with one reference (the caller's); NULL
+ * when out of memory. */
+sy_h1_shared_t *sy_h1_shared_new(const char *data, size_t len);
+/* Takes one more reference; returns `s`. */
+sy_h1_shared_t *sy_h1_shared_ref(sy_h1_shared_t *s);
+/* Drops one reference, freeing the body with the last one. NULL is a no-op. */
+void sy_h1_shared_release(sy_h1_shared_t *s);
+/* True while more than one reference is held (the caller's and another's: a connection
+ * still writing it). */
+bool sy_h1_shared_is_held(const sy_h1_shared_t *s);
+/* The body's bytes (valid while a reference is held) and their length. */
+const char *sy_h1_shared_data(const sy_h1_shared_t *s, size_t *len);
+
+/* sy_h1_reply with a shared body: the connection takes its own reference and writes from
+ * it (the caller keeps its own). Pipelined requests after it wait until it is written. On
+ * a detached request the sink gets the body and the shared buffer it may keep. */
+void sy_h1_reply_shared(sy_h1_req_t *req, int status, const char *type, sy_h1_shared_t *body);
+
 /* Whether one more stream may start, taking its place when it may: streams hold at most
  * half of max_conns (of all servers sharing the count: opts.streams), so that clients
  * that keep a stream open cannot take every connection. A caller told true starts the
@@ -250,9 +274,12 @@ void sy_h1_stream_end(sy_h1_req_t *req);
 /* Where a detached request's reply goes: the status, Content-Type (NULL: none), the extra
  * headers added to it (CR LF terminated lines, as sy_h1_add_header wrote them) and the
  * body. Called once, on the thread that replies, from within sy_h1_reply; everything it
- * is given is freed when it returns. */
+ * is given is freed when it returns. `shared` is the body as a shared buffer when the
+ * reply gave one (sy_h1_reply_shared), else NULL: the sink may take a reference to it
+ * instead of copying the body. */
 typedef void (*sy_h1_sink_fn)(void *arg, int status, const char *type, const char *extra,
-                              size_t extra_len, const char *body, size_t len);
+                              size_t extra_len, const char *body, size_t len,
+                              sy_h1_shared_t *shared);
 
 /* A copy of `req` (head, headers and body) that owns its bytes and belongs to no
  * connection, for a handler on another thread: every request function works on it, its

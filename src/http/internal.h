@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -57,6 +58,14 @@ void reply_error(struct call *c, int status, const char *code, const char *field
 void reply_bytes(struct call *c, int status, const char *json, size_t len);
 /* Replies `status` with `len` bytes of `body` of Content-Type `type`. */
 void reply_typed(struct call *c, int status, const char *type, const char *body, size_t len);
+/* Address `i` this server listens on (0: --listen, 1: --metrics-listen) as bound, its
+ * length in *len; NULL when there is none. */
+const struct sockaddr *sy_http_own_addr(const sy_http_t *http, int i, socklen_t *len);
+/* 0, or SY_ECONFLICT with field "listen" when a route's `listen` (HOST:PORT) resolves to an
+ * address that overlaps one this server listens on (own_listen.c). */
+int sy_http_own_listen_check(const sy_http_t *http, const char *listen, sy_err_t *err);
+/* reply_typed with a shared body: the connection keeps a reference instead of a copy. */
+void reply_shared(struct call *c, int status, const char *type, sy_h1_shared_t *body);
 /* Replies `status` with no body (304). */
 void reply_empty(struct call *c, int status);
 /* Replies a filled sy_err_t, its code mapped to a status (-EINVAL 400, -ENOENT 404,

@@ -6,7 +6,9 @@
  * what any thread may read: the serving threads' evaluation counts (evalstats.h), the
  * serving loops' stall gauges, the board, the process's own figures and what
  * opts.metrics_more adds (serve's proxy). It never waits for the engine's loop, so a scrape
- * shows a stuck engine instead of timing out with it.
+ * shows a stuck engine instead of timing out with it. The metrics thread's answers are
+ * shared buffers, reused for a second while a connection is still being sent one
+ * (struct scrape_cache), so clients that never read cost one answer, not one each.
  */
 #define _GNU_SOURCE /* gettid */
 #include <dirent.h>
@@ -440,19 +442,32 @@ static void write_board(sy_prom_t *p, const sy_board_t *b)
     sy_prom_sample(p, "switchyard_board_build_seconds", NULL, 0, b->build_seconds);
 }
 
-/* The whole exposition, answered on the calling thread. */
+static struct scrape_cache *scrape_cache(struct call *c);
+static sy_h1_shared_t *cache_get(struct scrape_cache *k, int64_t ws, bool om);
+static void cache_put(struct scrape_cache *k, int64_t ws, bool om, sy_h1_shared_t *body);
+
+/* The whole exposition, answered on the calling thread: from the metrics thread's cache of
+ * recent answers when it has one fresh enough for this scope and format, else rendered. */
 static void write_metrics(struct call *c)
 {
+    /* a token sees its own workspace's series (and the process's, which have none);
+     * --metrics-listen, whose caller is no workspace's (0), every workspace's */
+    int64_t scope = c->who.workspace > 0 ? c->who.workspace : 0;
+    bool om = sy_prom_wants_openmetrics(sy_h1_header(c->req, "Accept"));
+    struct scrape_cache *cache = scrape_cache(c);
+    sy_h1_shared_t *hit = cache ? cache_get(cache, scope, om) : NULL;
+    if (hit) {
+        sy_prom_t format = {.openmetrics = om};
+        reply_shared(c, 200, sy_prom_content_type(&format), hit);
+        sy_h1_shared_release(hit);
+        return;
+    }
     char buf[16384];
     sy_text_t t;
     sy_text_init(&t, buf, sizeof(buf));
-    /* a token sees its own workspace's series (and the process's, which have none);
-     * --metrics-listen, whose caller is no workspace's (0), every workspace's */
     char ws[24];
-    snprintf(ws, sizeof(ws), "%lld", (long long)c->who.workspace);
-    sy_prom_t p = {.t = &t,
-                   .openmetrics = sy_prom_wants_openmetrics(sy_h1_header(c->req, "Accept")),
-                   .workspace = c->who.workspace > 0 ? ws : NULL};
+    snprintf(ws, sizeof(ws), "%lld", (long long)scope);
+    sy_prom_t p = {.t = &t, .openmetrics = om, .workspace = scope > 0 ? ws : NULL};
     write_process(&p, c->http);
     write_loops(&p, c->eng);
     write_ingest(&p, c->eng);
@@ -469,10 +484,16 @@ static void write_metrics(struct call *c)
     if (o->metrics_more) /* serve's proxy, its counters read in place */
         o->metrics_more(o->metrics_more_arg, &p);
     sy_prom_end(&p);
-    if (t.failed)
+    sy_h1_shared_t *body = !t.failed && cache ? sy_h1_shared_new(t.p, t.len) : NULL;
+    if (t.failed || (cache && !body)) {
         reply_error(c, 500, "internal", "", "out of memory");
-    else
+    } else if (body) {
+        cache_put(cache, scope, om, body);
+        reply_shared(c, 200, sy_prom_content_type(&p), body);
+        sy_h1_shared_release(body);
+    } else {
         reply_typed(c, 200, sy_prom_content_type(&p), t.p, t.len);
+    }
     sy_text_free(&t);
 }
 
@@ -497,8 +518,28 @@ struct job {
     struct timespec t0;
 };
 
+/* The latest answer of each (scope, format), reused while another scrape is still being
+ * sent it and it is at most CACHE_FRESH_MS old: a scrape that does not read its answer
+ * holds a reference to one of these, not a copy, so slow scrapers cost one body per scope
+ * and second, however many they are (issue 23's tester held 800 copies of 1.5 MB). An
+ * answer nobody is being sent is not reused: a scraper that reads (Prometheus, a test
+ * after its traffic) always gets the figures of the moment it asked. */
+#define CACHE_SLOTS    16
+#define CACHE_FRESH_MS 1000
+
+struct scrape_cache {
+    pthread_mutex_t lock; /* any serving thread may answer a scrape */
+    struct {
+        int64_t ws;           /* scope: a workspace, or 0 for all of them */
+        bool om;              /* OpenMetrics, else Prometheus text */
+        int64_t made_ms;      /* CLOCK_MONOTONIC */
+        sy_h1_shared_t *body; /* the cache's reference; NULL: slot free */
+    } slot[CACHE_SLOTS];
+};
+
 struct sy_metrics_srv {
     sy_http_t *http;
+    struct scrape_cache cache;
     int fd; /* -1: no listener */
     struct event_base *base;
     sy_h1_server_t *h1;
@@ -508,6 +549,65 @@ struct sy_metrics_srv {
     struct job *head, *tail; /* under lock */
     struct event *jobs;      /* activated by the first job of an empty queue */
 };
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct scrape_cache *scrape_cache(struct call *c)
+{
+    sy_metrics_srv_t *m = sy_http_metrics_srv(c->http);
+    return m ? &m->cache : NULL;
+}
+
+/* A reference to the cached answer of (ws, om) when another scrape still holds it and it
+ * is fresh, else NULL. */
+static sy_h1_shared_t *cache_get(struct scrape_cache *k, int64_t ws, bool om)
+{
+    int64_t now = mono_ms();
+    sy_h1_shared_t *hit = NULL;
+    pthread_mutex_lock(&k->lock);
+    for (int i = 0; !hit && i < CACHE_SLOTS; i++)
+        if (k->slot[i].body && k->slot[i].ws == ws && k->slot[i].om == om &&
+            now - k->slot[i].made_ms <= CACHE_FRESH_MS && sy_h1_shared_is_held(k->slot[i].body))
+            hit = sy_h1_shared_ref(k->slot[i].body);
+    pthread_mutex_unlock(&k->lock);
+    return hit;
+}
+
+/* Keeps `body` (a reference of its own) as the answer of (ws, om), in its scope's slot, a
+ * free one, or the oldest. */
+static void cache_put(struct scrape_cache *k, int64_t ws, bool om, sy_h1_shared_t *body)
+{
+    int64_t now = mono_ms();
+    pthread_mutex_lock(&k->lock);
+    int at = 0;
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        if (k->slot[i].body && k->slot[i].ws == ws && k->slot[i].om == om) {
+            at = i;
+            break;
+        }
+        if (!k->slot[i].body || (k->slot[at].body && k->slot[i].made_ms < k->slot[at].made_ms))
+            at = i;
+    }
+    sy_h1_shared_t *old = k->slot[at].body;
+    k->slot[at].ws = ws;
+    k->slot[at].om = om;
+    k->slot[at].made_ms = now;
+    k->slot[at].body = sy_h1_shared_ref(body);
+    pthread_mutex_unlock(&k->lock);
+    sy_h1_shared_release(old);
+}
+
+static void cache_free(struct scrape_cache *k)
+{
+    for (int i = 0; i < CACHE_SLOTS; i++)
+        sy_h1_shared_release(k->slot[i].body);
+    pthread_mutex_destroy(&k->lock);
+}
 
 static bool take_scrape(void *arg, sy_h1_req_t *copy, const sy_principal_t *who)
 {
@@ -605,6 +705,7 @@ int sy_metrics_listen(sy_metrics_srv_t **out, sy_http_t *http, int fd, const sy_
     m->http = http;
     m->fd = fd;
     pthread_mutex_init(&m->lock, NULL);
+    pthread_mutex_init(&m->cache.lock, NULL);
     sy_h1_opts_t o = *opts;
     o.max_body = 1024; /* a scrape has no body */
     o.max_conns = 64;
@@ -661,5 +762,6 @@ void sy_metrics_srv_free(sy_metrics_srv_t *m)
     if (m->fd >= 0)
         close(m->fd);
     pthread_mutex_destroy(&m->lock);
+    cache_free(&m->cache);
     free(m);
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -57,6 +58,8 @@ struct sy_http {
     sy_metrics_srv_t *metrics;     /* the metrics thread (workers, --metrics-listen); NULL: none */
     int metrics_fd;                /* its socket until it takes it; -1: none */
     int64_t started_ms;
+    struct sockaddr_storage own[2]; /* --listen's and --metrics-listen's addresses as bound */
+    socklen_t own_len[2];           /* 0: none */
 };
 
 struct bucket {
@@ -193,6 +196,14 @@ void reply_typed(struct call *c, int status, const char *type, const char *body,
     log_call(c);
     c->logged = true;
     sy_h1_reply(c->req, status, type, body, len);
+}
+
+void reply_shared(struct call *c, int status, const char *type, sy_h1_shared_t *body)
+{
+    c->status = status;
+    log_call(c);
+    c->logged = true;
+    sy_h1_reply_shared(c->req, status, type, body);
 }
 
 void reply_bytes(struct call *c, int status, const char *json, size_t len)
@@ -959,6 +970,36 @@ int sy_http_bind(const char *listen, const char *option, sy_err_t *err)
     return fd < 0 ? listen_error(listen, option, fd, err) : fd;
 }
 
+/* Keeps --listen's address as bound, for own_listen.c: the shared socket's, or (h1 bound
+ * it itself) `host` at the port bound. */
+static void own_api_address(sy_http_t *http, const char *host)
+{
+    socklen_t len = sizeof(http->own[0]);
+    if (http->listen_fd >= 0 &&
+        getsockname(http->listen_fd, (struct sockaddr *)&http->own[0], &len) == 0) {
+        http->own_len[0] = len;
+        return;
+    }
+    char port[8];
+    snprintf(port, sizeof(port), "%d", http->port);
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE};
+    struct addrinfo *res = NULL;
+    if (getaddrinfo(*host ? host : NULL, port, &hints, &res) == 0 && res &&
+        res->ai_addrlen <= sizeof(http->own[0])) {
+        memcpy(&http->own[0], res->ai_addr, res->ai_addrlen);
+        http->own_len[0] = res->ai_addrlen;
+    }
+    if (res)
+        freeaddrinfo(res);
+}
+
+const struct sockaddr *sy_http_own_addr(const sy_http_t *http, int i, socklen_t *len)
+{
+    *len = http->own_len[i];
+    return *len ? (const struct sockaddr *)&http->own[i] : NULL;
+}
+
 int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
                   const sy_http_opts_t *opts, sy_err_t *err)
 {
@@ -1013,6 +1054,11 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
                        .loop = &http->loop,
                        .name = "switchyard"};
     int rc;
+    if (http->metrics_fd >= 0) { /* a route may not take it (own_listen.c) */
+        http->own_len[1] = sizeof(http->own[1]);
+        if (getsockname(http->metrics_fd, (struct sockaddr *)&http->own[1], &http->own_len[1]) < 0)
+            http->own_len[1] = 0;
+    }
     /* before the workers, which read http->metrics from their threads */
     if (http->metrics_fd >= 0 || opts->workers) {
         rc = sy_metrics_listen(&http->metrics, http, http->metrics_fd, &h1, err);
@@ -1043,6 +1089,7 @@ int sy_http_start(sy_http_t **out, struct event_base *base, sy_engine_t *eng,
         http_free(http);
         return listen_error(opts->listen, "listen", rc, err);
     }
+    own_api_address(http, host);
     http->thread = pthread_self();
     sy_engine_bind_thread(eng); /* the loop's: workers must never change, compile or commit */
     sy_engine_on_change(eng, on_change, http);

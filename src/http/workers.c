@@ -37,6 +37,7 @@ struct msg {
     size_t extra_len, len;
     char *data;
     size_t data_len;
+    sy_h1_shared_t *shared; /* an answer's body when it came shared (a scrape): not copied */
 };
 
 /* A queue into one loop: any thread pushes, the loop's `ev` takes everything at once. */
@@ -123,6 +124,7 @@ static void queue_free(struct queue *q)
     for (struct msg *m = take(q), *next; m; m = next) {
         next = m->next;
         sy_h1_detached_free(m->copy);
+        sy_h1_shared_release(m->shared);
         free(m->data);
         free(m);
     }
@@ -163,7 +165,10 @@ static void on_mail(evutil_socket_t fd, short what, void *arg)
         switch (m->kind) {
         case MSG_ANSWER:
             (void)sy_h1_add_header_lines(m->orig, m->extra, m->extra_len);
-            sy_h1_reply(m->orig, m->status, m->type, m->body, m->len);
+            if (m->shared)
+                sy_h1_reply_shared(m->orig, m->status, m->type, m->shared);
+            else
+                sy_h1_reply(m->orig, m->status, m->type, m->body, m->len);
             w->inflight--;
             break;
         case MSG_CHANGED:
@@ -180,6 +185,7 @@ static void on_mail(evutil_socket_t fd, short what, void *arg)
         default:
             break;
         }
+        sy_h1_shared_release(m->shared);
         free(m->data);
         free(m);
     }
@@ -188,17 +194,24 @@ static void on_mail(evutil_socket_t fd, short what, void *arg)
 }
 
 /* The engine answered a handed-over request (on the engine's thread): the answer goes to
- * the worker whose connection waits for it. */
+ * the worker whose connection waits for it. A shared body is kept by reference, not
+ * copied: N scrapes waiting for their clients hold one body between them. */
 static void answered(void *arg, int status, const char *type, const char *extra, size_t extra_len,
-                     const char *body, size_t len)
+                     const char *body, size_t len, sy_h1_shared_t *shared)
 {
     struct msg *m = arg;
     size_t tl = type ? strlen(type) + 1 : 0;
+    if (shared) {
+        m->shared = sy_h1_shared_ref(shared);
+        len = 0; /* the body stays in `shared` */
+    }
     m->data = malloc(tl + extra_len + len + 1);
     if (!m->data) { /* the worker still answers: a bare 503 needs no memory here */
         status = 503;
         type = NULL;
         extra_len = len = tl = 0;
+        sy_h1_shared_release(m->shared);
+        m->shared = NULL;
     } else {
         memcpy(m->data, type ? type : "", tl);
         memcpy(m->data + tl, extra, extra_len);

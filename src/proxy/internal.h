@@ -133,6 +133,8 @@ struct worker {
     struct event *sync;         /* made active by sy_proxy_update: listeners follow the routes */
     struct listener *listeners; /* one per address of the routes (grows with them) */
     size_t n_listeners, cap_listeners;
+    sy_proxy_listen_error_t *fails; /* addresses it could not listen on (p->listen_lock) */
+    size_t n_fails;
     struct conn *conns;                  /* open client connections (conn.c) */
     atomic_size_t n_conns;               /* of them (written by the worker alone, relaxed:
                                           * sy_proxy_counts reads it from any thread) */
@@ -177,6 +179,7 @@ struct sy_proxy {
     struct snapshot *current; /* under swap_lock */
     atomic_uint gen;          /* bumped by each publication: workers look when it moves */
     pthread_mutex_t swap_lock;
+    pthread_mutex_t listen_lock; /* the workers' `fails` */
     struct worker *w;
     int n_workers;
 };

@@ -209,17 +209,51 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     evutil_closesocket(fd);
 }
 
-/* One listener of `w` on `text` (HOST:PORT), SO_REUSEPORT so every worker binds it. */
-static struct evconnlistener *listen_on(struct worker *w, const char *text)
+/* One listener of `w` on `text` (HOST:PORT), SO_REUSEPORT so every worker binds it; NULL
+ * with *errnum (EADDRNOTAVAIL for a host that does not resolve) when it cannot. */
+static struct evconnlistener *listen_on(struct worker *w, const char *text, int *errnum)
 {
     struct sockaddr_storage ss;
     socklen_t len;
-    if (resolve(text, &ss, &len) < 0)
+    if (resolve(text, &ss, &len) < 0) {
+        *errnum = EADDRNOTAVAIL;
         return NULL;
-    return evconnlistener_new_bind(w->base, on_accept, w,
-                                   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-                                       LEV_OPT_REUSEABLE_PORT | LEV_OPT_CLOSE_ON_EXEC,
-                                   1024, (struct sockaddr *)&ss, (int)len);
+    }
+    errno = 0;
+    struct evconnlistener *l = evconnlistener_new_bind(
+        w->base, on_accept, w,
+        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT | LEV_OPT_CLOSE_ON_EXEC,
+        1024, (struct sockaddr *)&ss, (int)len);
+    *errnum = l ? 0 : errno ? errno : EADDRINUSE;
+    return l;
+}
+
+/* Replaces w's failed addresses by `fails` (taken). */
+static void set_fails(struct worker *w, sy_proxy_listen_error_t *fails, size_t n)
+{
+    pthread_mutex_lock(&w->p->listen_lock);
+    sy_proxy_listen_error_t *old = w->fails;
+    w->fails = fails;
+    w->n_fails = n;
+    pthread_mutex_unlock(&w->p->listen_lock);
+    free(old);
+}
+
+size_t sy_proxy_listen_errors(sy_proxy_t *p, sy_proxy_listen_error_t *out, size_t cap)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&p->listen_lock);
+    for (int k = 0; k < p->n_workers; k++)
+        for (size_t i = 0; i < p->w[k].n_fails && n < cap; i++) {
+            const sy_proxy_listen_error_t *f = &p->w[k].fails[i];
+            bool seen = false;
+            for (size_t j = 0; !seen && j < n; j++)
+                seen = strcmp(out[j].listen, f->listen) == 0;
+            if (!seen)
+                out[n++] = *f;
+        }
+    pthread_mutex_unlock(&p->listen_lock);
+    return n;
 }
 
 /* Makes w's listeners those of its current routes. */
@@ -240,6 +274,9 @@ static void sync_listeners(evutil_socket_t fd, short what, void *arg)
         evconnlistener_free(w->listeners[i].l);
         w->listeners[i] = w->listeners[--w->n_listeners];
     }
+    /* the addresses it cannot listen on this time (at most one per route) */
+    sy_proxy_listen_error_t *fails = s->n ? calloc(s->n, sizeof(*fails)) : NULL;
+    size_t n_fails = 0;
     for (size_t k = 0; k < s->n; k++) { /* open the new ones */
         bool have = false;
         for (size_t i = 0; !have && i < w->n_listeners; i++)
@@ -254,14 +291,33 @@ static void sync_listeners(evutil_socket_t fd, short what, void *arg)
             w->listeners = a;
             w->cap_listeners = cap;
         }
-        struct evconnlistener *l = listen_on(w, s->r[k].listen);
-        if (!l)
-            continue; /* the address is taken or gone: the next update tries again */
+        int errnum;
+        struct evconnlistener *l = listen_on(w, s->r[k].listen, &errnum);
+        if (!l) { /* taken or gone: told (sy_proxy_listen_errors), and tried again */
+            bool told = false;
+            for (size_t i = 0; !told && i < n_fails; i++)
+                told = strcmp(fails[i].listen, s->r[k].listen) == 0;
+            if (fails && !told) {
+                sy_proxy_listen_error_t *f = &fails[n_fails++];
+                snprintf(f->listen, sizeof(f->listen), "%s", s->r[k].listen);
+                snprintf(f->route, sizeof(f->route), "%s", s->r[k].name);
+                f->ws = s->r[k].ws;
+                f->errnum = errnum;
+            }
+            continue;
+        }
         struct listener *one = &w->listeners[w->n_listeners++];
         one->l = l;
         snprintf(one->text, sizeof(one->text), "%s", s->r[k].listen);
     }
     sy_proxy_snapshot_put(s);
+    set_fails(w, fails, n_fails);
+    /* While an address fails, the sync runs every second (a persistent event with a
+     * timeout) as well as at each update; once none does, at updates only. */
+    if (n_fails)
+        event_add(w->sync, &(struct timeval){.tv_sec = 1});
+    else
+        event_del(w->sync);
 }
 
 static void *run(void *arg)
@@ -299,6 +355,7 @@ int sy_proxy_start(sy_proxy_t **out, const sy_proxy_opts_t *o, sy_err_t *err)
     pthread_mutex_init(&p->swap_lock, NULL);
     pthread_mutex_init(&p->events_lock, NULL);
     pthread_mutex_init(&p->breakers_lock, NULL);
+    pthread_mutex_init(&p->listen_lock, NULL);
     for (int i = 0; i < o->workers; i++) {
         struct worker *w = &p->w[i];
         w->p = p;
@@ -361,6 +418,7 @@ void sy_proxy_stop(sy_proxy_t *p)
         sy_proxy_snapshot_put(w->snap);
         free(w->scratch);
         free(w->listeners);
+        free(w->fails);
         for (size_t b = 0; b < STATS_BLOCKS; b++)
             free(w->stats[b]);
         pthread_mutex_destroy(&w->stats_lock);
@@ -378,6 +436,7 @@ void sy_proxy_stop(sy_proxy_t *p)
     pthread_mutex_destroy(&p->swap_lock);
     pthread_mutex_destroy(&p->events_lock);
     pthread_mutex_destroy(&p->breakers_lock);
+    pthread_mutex_destroy(&p->listen_lock);
     free(p->w);
     free(p);
 }

@@ -129,6 +129,20 @@ typedef struct sy_proxy_event {
 /* Takes up to `cap` queued events into `out`; how many. */
 size_t sy_proxy_events(sy_proxy_t *p, sy_proxy_event_t *out, size_t cap);
 
+/* An address of the routes the proxy cannot listen on (taken by another process, or not
+ * this machine's). A worker that fails to bind one tries again every second, and at the
+ * next update, until it can. */
+typedef struct sy_proxy_listen_error {
+    char listen[SY_ROUTE_MAX_ADDRESS + 1]; /* HOST:PORT as the route gives it */
+    int64_t ws;                            /* the first route on it: its workspace */
+    char route[65];                        /* ... and its name */
+    int errnum;                            /* errno of the failure (EADDRINUSE...) */
+} sy_proxy_listen_error_t;
+
+/* The addresses some worker could not listen on at its last try, up to `cap` into `out`,
+ * each once; how many. Any thread. */
+size_t sy_proxy_listen_errors(sy_proxy_t *p, sy_proxy_listen_error_t *out, size_t cap);
+
 /* The newest records of route (ws, `route`)'s recent-request log that pass q's filters,
  * newest first, into out (room for q->limit), their number into *n. The log keeps the
  * last 256 requests of the route per worker (those since the start, up to that; a route

@@ -556,6 +556,8 @@ static char *dump_engine(struct ctx *c)
     add(o, "channels", channels_json(eng, w, &v, &err), &v, &err);
     add(o, "routes", routes_json(eng, w, &v, &err), &v, &err);
     json_object_set_new(o, "breaker", json_string(sy_engine_route_breaker_state(eng, w, "r1")));
+    json_object_set_new(o, "listen_errnum",
+                        json_integer(sy_engine_route_listen_errnum(eng, "127.0.0.1:8101")));
     sy_store_notification_query_t nq = {.limit = 1000};
     add(o, "notifications", notifications_json(eng, w, &nq, &v, &err), &v, &err);
     sy_store_audit_query_t aq = {.limit = 1000};
@@ -856,6 +858,11 @@ static int op_route_breaker(struct ctx *c, sy_err_t *err)
 {
     return sy_engine_route_breaker(c->eng, c->who.workspace, "r1", "open", fake_ms, err);
 }
+static int op_route_listen_errors(struct ctx *c, sy_err_t *err)
+{
+    sy_route_listen_error_t e = {.listen = "127.0.0.1:8101", .errnum = EADDRINUSE};
+    return sy_engine_routes_listen_errors(c->eng, &e, 1, err);
+}
 static int op_kpi(struct ctx *c, sy_err_t *err)
 {
     return kpi(c, c->in, err);
@@ -986,6 +993,7 @@ static const struct op ops[] = {
      "\"requests\":10,\"errors\":1,\"total_ms\":100}]}",
      op_route_report},
     {"route breaker", 0, NULL, op_route_breaker},
+    {"route listen errors", 0, NULL, op_route_listen_errors},
     {"events submit + commit", 0, NULL, op_events},
     {"retention", 0, NULL, op_retention},
     {"KPI submit + commit", 0,

@@ -1,12 +1,14 @@
 /* test_h1_server.c - the h1 server in-process, on a real loopback socket: answers given
  * after the handler has returned (what group commit will do), pipelined requests behind a
  * pending one, a drain that waits for a pending answer, the connection cap, a stream
- * answering HEAD, and a stalled body without a rate floor. */
-#define _DEFAULT_SOURCE
+ * answering HEAD, a stalled body without a rate floor, and a shared body written from its
+ * one buffer to connections that read late or never. */
+#define _GNU_SOURCE /* memmem */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -289,6 +291,134 @@ static void a_body_that_stops_gets_408_without_a_rate_floor(void **state)
     assert_int_equal(held.n, 0);
 }
 
+/* ---- shared bodies (a scrape sent to many connections without a copy each) ------------ */
+
+#define BIG (1024 * 1024) /* past a socketpair's buffer: the body waits in the server */
+
+static void answer_shared(sy_h1_req_t *req, void *arg)
+{
+    if (strcmp(sy_h1_path(req), "/big") == 0)
+        sy_h1_reply_shared(req, 200, "text/plain", arg);
+    else
+        sy_h1_reply(req, 200, "text/plain", "small", 5);
+}
+
+/* Reads from fd, running the loop meanwhile, until `least` bytes came and nothing more for
+ * 200 ms (or 5 s pass, or `cap` bytes came). */
+static size_t read_n(struct event_base *base, int fd, char *buf, size_t least, size_t cap)
+{
+    size_t got = 0;
+    for (int t = 0, quiet = 0; t < 500 && got < cap && quiet < 20; t++) {
+        event_base_loop(base, EVLOOP_NONBLOCK);
+        ssize_t n = recv(fd, buf + got, cap - got, 0);
+        if (n > 0) {
+            got += (size_t)n;
+            quiet = 0;
+        } else {
+            quiet += got >= least;
+            usleep(10000);
+        }
+    }
+    return got;
+}
+
+static void a_shared_body_is_written_from_its_buffer_in_order_with_pipelined_answers(void **state)
+{
+    (void)state;
+    char *big = malloc(BIG);
+    assert_non_null(big);
+    for (size_t i = 0; i < BIG; i++)
+        big[i] = (char)('a' + i % 26);
+    sy_h1_shared_t *body = sy_h1_shared_new(big, BIG);
+    assert_non_null(body);
+    assert_false(sy_h1_shared_is_held(body));
+
+    struct event_base *base = event_base_new();
+    sy_h1_server_t *srv;
+    sy_h1_opts_t o = {.max_body = 4096, .idle_s = 5};
+    assert_int_equal(sy_h1_listen(&srv, base, "127.0.0.1", 0, &o, answer_shared, body), 0);
+    int fd;
+    assert_int_equal(adopt(srv, &fd), 0);
+    const char reqs[] = "GET /big HTTP/1.1\r\nHost: t\r\n\r\n"
+                        "GET /small HTTP/1.1\r\nHost: t\r\n\r\n"
+                        "HEAD /big HTTP/1.1\r\nHost: t\r\n\r\n"
+                        "GET /big HTTP/1.1\r\nHost: t\r\n\r\n";
+    assert_int_equal(send(fd, reqs, sizeof(reqs) - 1, 0), (ssize_t)sizeof(reqs) - 1);
+    turn(base);
+    /* the client reads nothing yet: the connection holds the body, not a copy of it */
+    assert_true(sy_h1_shared_is_held(body));
+
+    size_t cap = 3 * BIG;
+    char *got = malloc(cap);
+    assert_non_null(got);
+    size_t n = read_n(base, fd, got, 2 * BIG, cap);
+    char *at = got, *end = got + n;
+    /* 1: the big body whole, from the shared buffer */
+    const char *h = memmem(at, (size_t)(end - at), "\r\n\r\n", 4);
+    assert_non_null(h);
+    assert_non_null(memmem(at, (size_t)(h + 2 - at), "Content-Length: 1048576\r\n", 25));
+    at = (char *)h + 4;
+    assert_true(end - at >= BIG);
+    assert_memory_equal(at, big, BIG);
+    at += BIG;
+    /* 2: the small answer after it, not inside it */
+    h = memmem(at, (size_t)(end - at), "\r\n\r\n", 4);
+    assert_non_null(h);
+    assert_true(strncmp(at, "HTTP/1.1 200 OK\r\n", 17) == 0);
+    at = (char *)h + 4;
+    assert_true(end - at >= 5);
+    assert_memory_equal(at, "small", 5);
+    at += 5;
+    /* 3: HEAD: its length, no body */
+    h = memmem(at, (size_t)(end - at), "\r\n\r\n", 4);
+    assert_non_null(h);
+    assert_non_null(memmem(at, (size_t)(h + 2 - at), "Content-Length: 1048576\r\n", 25));
+    at = (char *)h + 4;
+    /* 4: the big body again */
+    assert_true(strncmp(at, "HTTP/1.1 200 OK\r\n", 17) == 0);
+    h = memmem(at, (size_t)(end - at), "\r\n\r\n", 4);
+    assert_non_null(h);
+    at = (char *)h + 4;
+    assert_int_equal(end - at, BIG);
+    assert_memory_equal(at, big, BIG);
+    turn(base);
+    assert_false(sy_h1_shared_is_held(body)); /* written: the connection let it go */
+
+    close(fd);
+    sy_h1_free(srv);
+    event_base_free(base);
+    sy_h1_shared_release(body);
+    free(got);
+    free(big);
+}
+
+static void a_connection_freed_unread_drops_its_reference(void **state)
+{
+    (void)state;
+    char *big = calloc(1, BIG);
+    assert_non_null(big);
+    sy_h1_shared_t *body = sy_h1_shared_new(big, BIG);
+    free(big);
+    struct event_base *base = event_base_new();
+    sy_h1_server_t *srv;
+    sy_h1_opts_t o = {.max_body = 4096, .idle_s = 5};
+    assert_int_equal(sy_h1_listen(&srv, base, "127.0.0.1", 0, &o, answer_shared, body), 0);
+    int fd[3];
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(adopt(srv, &fd[i]), 0);
+        const char req[] = "GET /big HTTP/1.1\r\nHost: t\r\n\r\n";
+        assert_int_equal(send(fd[i], req, sizeof(req) - 1, 0), (ssize_t)sizeof(req) - 1);
+    }
+    turn(base);
+    assert_true(sy_h1_shared_is_held(body)); /* three readers that never read */
+    sy_h1_free(srv);
+    assert_false(sy_h1_shared_is_held(body)); /* ASan: nothing leaked, nothing freed twice */
+    sy_h1_shared_release(body);
+    event_base_free(base);
+    for (int i = 0; i < 3; i++)
+        close(fd[i]);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -298,6 +428,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(a_full_server_closes_whoever_waited_longest_for_a_head),
         cmocka_unit_test(a_stream_answering_head_sends_its_head_only),
         cmocka_unit_test(a_body_that_stops_gets_408_without_a_rate_floor),
+        cmocka_unit_test(a_shared_body_is_written_from_its_buffer_in_order_with_pipelined_answers),
+        cmocka_unit_test(a_connection_freed_unread_drops_its_reference),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
