@@ -193,7 +193,7 @@ async function main() {
     check('Enter on a section opens it', await ready(page, 'audit') && page.url().endsWith('#/audit'), page.url());
 
     // ---- every other page: what it will show, nothing made up -----------------------------
-    for (const [hash, name] of [['#/experiments/checkout-button', 'experiment'], ['#/routes', 'routes'],
+    for (const [hash, name] of [['#/routes', 'routes'],
         ['#/tripwires', 'tripwires'], ['#/flags', 'flags'], ['#/audit', 'audit']]) {
         await page.goto(`${url}/ui/${hash}`);
         const ok = await ready(page, name);
@@ -206,6 +206,140 @@ async function main() {
         await shot(page, name);
         await axe(page, hash);
     }
+    // ---- the experiment detail page ------------------------------------------------------------
+    const readDetail = () => page.evaluate(() => {
+        const t = (el, sel) => { const x = el.querySelector(sel); return x ? x.textContent.trim() : undefined; };
+        const rows = {};
+        for (const tr of document.querySelectorAll('#comparison tbody tr'))
+            rows[tr.dataset.variant] = { weight: t(tr, '.weight'), units: t(tr, '.units'), conversions: t(tr, '.conversions'),
+                rate: t(tr, '.rate'), lift: t(tr, '.lift'), ci: t(tr, '.ci'), p: t(tr, '.p'), confidence: t(tr, '.confidence'),
+                sample: t(tr, '.sample') };
+        const acts = {};
+        for (const li of document.querySelectorAll('[data-action]'))
+            acts[li.dataset.action] = { disabled: li.querySelector('button').disabled, why: t(li, '.why') };
+        return { state: t(document, '#state'), split: t(document, '#split'), decision: t(document, '#decision-badge'),
+            reasons: [...document.querySelectorAll('#reasons li')].map((x) => x.textContent),
+            checks: [...document.querySelectorAll('#checks li')].map((x) => x.textContent),
+            srm: t(document, '#srm'), overTime: t(document, '#over-time'), rows, acts,
+            history: document.querySelectorAll('#history-table tbody tr').length,
+            audit: [...document.querySelectorAll('#audit-list strong')].map((x) => x.textContent) };
+    });
+    const sgn = (x) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)} %`;
+    const pc = (x) => `${(x * 100).toFixed(2)} %`;
+    await page.goto(`${url}/ui/#/experiments/checkout-button`);
+    check('#/experiments/checkout-button: the detail page', await ready(page, 'experiment'));
+    {
+        const d = await readDetail();
+        const exp = (await api('/v1/experiments/checkout-button', admin)).body;
+        const r = (await api('/v1/experiments/checkout-button/results', admin)).body;
+        const bad = [];
+        for (const v of r.variants) {
+            const got = d.rows[v.key] || {};
+            const want = { weight: `${exp.weights[v.key]} %`, units: whole.format(v.units), conversions: whole.format(v.conversions),
+                rate: pc(v.rate) };
+            if (!v.control && v.vs_control.compared) {
+                want.lift = sgn(v.vs_control.lift);
+                // sequential: the always-valid interval and p
+                want.ci = `${sgn(v.vs_control.lift_ci[0])} to ${sgn(v.vs_control.lift_ci[1])}${v.vs_control.interval}`;
+                want.p = Number(r.sequential ? v.vs_control.always_valid_p : v.vs_control.p_value).toFixed(4);
+                want.confidence = pc(v.vs_control.confidence);
+            }
+            for (const k of Object.keys(want)) if (want[k] !== got[k]) bad.push({ variant: v.key, field: k, want: want[k], got: got[k] });
+        }
+        check('checkout-button: units, conversions, rate, lift, interval, p and confidence as /results says', bad.length === 0 &&
+            Object.keys(d.rows).length === r.variants.length, bad);
+        check('... the interval in use is the always-valid one (the test is sequential)', r.sequential === true &&
+            /always-valid/.test(d.rows.green && d.rows.green.ci), d.rows.green);
+        check('... the decision, its reasons, the five checks and the SRM state', d.decision === (r.winner && r.decision === 'promote' ? `promote ${r.winner}` : r.decision) &&
+            JSON.stringify(d.reasons) === JSON.stringify(r.reasons) && d.checks.length === 5 &&
+            d.srm.startsWith(r.srm.mismatch ? 'mismatch' : 'no mismatch'), d);
+        check('... the live split', d.split === exp.variants.map((v) => `${v.key} ${exp.weights[v.key]} %`).join(' · '), d.split);
+        check('... "Over time" says the charts come with the timeline, and draws nothing', /timeline/.test(d.overTime || '') &&
+            !(await page.$('#over-time canvas')), d.overTime);
+        check('... its audit entries', d.audit.includes('experiment.start') && d.audit.includes('experiment.create'), d.audit);
+        check('... an admin may start nothing already started: Start disabled with the reason', d.acts.start &&
+            d.acts.start.disabled && /draft/.test(d.acts.start.why), d.acts.start);
+        const current = await page.$eval('nav a[aria-current="page"]', (a) => a.textContent).catch(() => null);
+        check('... its section marked current in the navigation', current === 'Experiments', current);
+        await shot(page, 'experiment');
+        await axe(page, 'the experiment detail page');
+    }
+    // pricing-page: a step, then approve; a dialog that says what will change, Esc closes it
+    await page.goto(`${url}/ui/#/experiments/pricing-page`);
+    await ready(page, 'experiment');
+    {
+        const d = await readDetail();
+        check('pricing-page: the step is allowed', d.acts.step && !d.acts.step.disabled, d.acts.step);
+        check('... promote reads "Approve and promote" (manual approval)', (await page.textContent('#act-promote')) === 'Approve and promote');
+        await page.click('#act-step');
+        const dlg = await page.waitForSelector('dialog[open]', { timeout: 5000 }).then(() => true, () => false);
+        const text = dlg ? await page.textContent('dialog .change') : '';
+        check('a step asks first, saying what will change', dlg && /old 50 % → \d+ %, new 50 % → \d+ %/.test(text), text);
+        const focusIn = await page.evaluate(() => document.querySelector('dialog[open]').contains(document.activeElement));
+        check('... focus is in the dialog, which is labelled', focusIn &&
+            !!(await page.$('dialog[open][aria-labelledby]')));
+        await page.keyboard.press('Tab');
+        await page.keyboard.press('Tab');
+        await page.keyboard.press('Tab');
+        check('... Tab stays in the dialog', await page.evaluate(() => document.querySelector('dialog[open]').contains(document.activeElement)));
+        await page.keyboard.press('Escape');
+        check('... Esc closes it and nothing changes', !(await page.$('dialog[open]')) &&
+            (await api('/v1/experiments/pricing-page', admin)).body.weights.new === 50);
+        await page.click('#act-step');
+        await page.waitForSelector('dialog[open]');
+        const want = (text.match(/new 50 % → (\d+) %/) || [])[1];
+        await page.click('#dialog-confirm');
+        await page.waitForSelector('.notice', { timeout: 10000 }).catch(() => {});
+        await ready(page, 'experiment');
+        const after = (await api('/v1/experiments/pricing-page', admin)).body;
+        const d2 = await readDetail();
+        check('confirmed: the split changes as the dialog said, and /v1/experiments/pricing-page agrees',
+            String(after.weights.new) === want && d2.split === `old ${after.weights.old} % · new ${after.weights.new} %` &&
+            after.state === 'promoting', { want, after: after.weights, shown: d2.split });
+        check('... the step is in the history', d2.history === 1, d2.history);
+        await page.click('#act-promote');
+        await page.waitForSelector('dialog[open]');
+        const ptext = await page.textContent('dialog .change');
+        check('approve: the dialog says the winner goes to 100 %', /new \d+ % → 100 %/.test(ptext), ptext);
+        await page.click('#dialog-confirm');
+        await page.waitForSelector('.notice', { timeout: 10000 }).catch(() => {});
+        await ready(page, 'experiment');
+        const promoted = (await api('/v1/experiments/pricing-page', admin)).body;
+        check('... promoted: new at 100 %, as the page and the API say', promoted.state === 'promoted' &&
+            promoted.weights.new === 100 && (await readDetail()).state === 'promoted', promoted.weights);
+        await shot(page, 'experiment-promoted');
+    }
+    // checkout-button: roll back
+    await page.goto(`${url}/ui/#/experiments/checkout-button`);
+    await ready(page, 'experiment');
+    await page.click('#act-rollback');
+    await page.waitForSelector('dialog[open]');
+    const rtext = await page.textContent('dialog .change');
+    check('roll back: the dialog says the control gets everything', /blue 50 % → 100 %, green 50 % → 0 %/.test(rtext), rtext);
+    await page.click('#dialog-confirm');
+    await page.waitForSelector('.notice', { timeout: 10000 }).catch(() => {});
+    await ready(page, 'experiment');
+    const rolled = (await api('/v1/experiments/checkout-button', admin)).body;
+    check('... rolled back: blue at 100 %, the page and the API agree', rolled.state === 'rolled_back' &&
+        rolled.weights.blue === 100 && (await readDetail()).split === 'blue 100 % · green 0 %', rolled);
+    // a refusal is the server's own error: the draft is started behind the page's back, then
+    // the page's Start (still enabled: the page read a draft) is refused with the API's 409
+    await page.goto(`${url}/ui/#/experiments/search-ranking`);
+    await ready(page, 'experiment');
+    check('search-ranking (a draft): Start is enabled', !(await page.$eval('#act-start', (b) => b.disabled)));
+    const started = await api('/v1/experiments/search-ranking/start', admin, { method: 'POST' });
+    allowed = /status of 409/;
+    await page.click('#act-start');
+    await page.waitForSelector('dialog[open]');
+    await page.click('#dialog-confirm');
+    const refused = await page.waitForSelector('#action-status [role="alert"]', { timeout: 5000 })
+        .then((el) => el.textContent(), () => '');
+    check('... started elsewhere meanwhile: the server\'s refusal is shown as it said it', started.status === 200 &&
+        /Start was refused\.409 conflict/.test(refused), refused);
+    await page.waitForTimeout(200);
+    allowed = null;
+    await keepCsp();
+
     allowed = /status of 404/;
     await page.goto(`${url}/ui/#/experiments/no-such-experiment`);
     const missing = await ready(page, 'error') ? await page.textContent('[role="alert"]') : '';
@@ -221,8 +355,21 @@ async function main() {
     check('a viewer signs in', await ready(page, 'experiments'));
     check('... as a viewer, in words', (await page.textContent('#who-role')) === 'role: viewer');
     const vrows = await readRows(page);
-    check('... and sees the same list', JSON.stringify(vrows) === JSON.stringify(rows), { vrows, rows });
+    // (the detail page's actions above changed two states since the admin read the list)
+    const nowList = (await api('/v1/experiments', admin)).body.experiments;
+    check('... and sees the same experiments in their states now', vrows.length === nowList.length &&
+        nowList.every((x) => vrows.some((r) => r.key === x.key && r.state === x.state.replace('_', ' '))), { vrows, nowList });
     await shot(page, 'viewer');
+    await page.goto(`${url}/ui/#/experiments/search-ranking`);
+    await ready(page, 'experiment');
+    {
+        const acts = await page.$$eval('[data-action]', (lis) => lis.map((li) => ({ id: li.dataset.action,
+            disabled: li.querySelector('button').disabled, why: (li.querySelector('.why') || {}).textContent || '' })));
+        check('a viewer: every action on the detail page disabled, the role given as the reason', acts.length === 6 &&
+            acts.every((a) => a.disabled && /role \(viewer\) may not/.test(a.why)), acts);
+        await shot(page, 'experiment-viewer');
+        await axe(page, 'the detail page as a viewer');
+    }
     await axe(page, 'the list as a viewer');
     await keepCsp();
     await page.click('#signout');

@@ -174,7 +174,7 @@ awk -v n="$n" '/^1\.\./ { next } /^(not )?ok [0-9]+/ { n++; sub(/ok [0-9]+/, "ok
 n=$((n + $(grep -c '^ok\|^not ok' "$TMP/js.tap")))
 failed=$((failed + $(grep -c '^not ok' "$TMP/js.tap")))
 [ "$js_status" = 0 ] || [ "$(grep -c '^not ok' "$TMP/js.tap")" != 0 ] || not_ok "console.js exited $js_status"
-for p in signin signin-error experiments experiment routes tripwires flags audit viewer experiments-1000; do
+for p in signin signin-error experiments experiment experiment-promoted experiment-viewer routes tripwires flags audit viewer experiments-1000; do
     check "screenshot $p.png written" 0 "" "" -- test -s "$OUT/$p.png"
 done
 

@@ -6,6 +6,7 @@ import {api, token, setToken, clearToken, ApiError, errorBox} from './api.js';
 import {h, fill} from './dom.js';
 import {experimentsPage} from './experiments.js';
 import {placeholderPage} from './placeholder.js';
+import {detailPage} from './detail.js';
 
 const SECTIONS = [
   ['experiments', 'Experiments'], ['routes', 'Routes'], ['tripwires', 'Tripwires'],
@@ -14,11 +15,8 @@ const SECTIONS = [
 
 const ROUTES = [
   [/^\/experiments$/, (main, ctx) => experimentsPage(main, ctx)],
-  // the experiment is read first: a key that names none is the API's 404, not a page
-  [/^\/experiments\/([^/]+)$/, async (main, ctx, key) => {
-    const e = await api(`/v1/experiments/${encodeURIComponent(key)}`);
-    if (ctx.current()) placeholderPage(main, 'experiment', e.key);
-  }],
+  // a key that names no experiment is the API's 404, said in the page
+  [/^\/experiments\/([^/]+)$/, (main, ctx, key) => detailPage(main, ctx, key)],
   [/^\/routes$/, (main) => placeholderPage(main, 'routes')],
   [/^\/tripwires$/, (main) => placeholderPage(main, 'tripwires')],
   [/^\/flags$/, (main) => placeholderPage(main, 'flags')],

@@ -3,13 +3,6 @@
 import {h} from './dom.js';
 
 const PLANNED = {
-  experiment: {
-    title: 'Experiment',
-    what: ['the variant comparison: rates, lifts and the interval of the test in use',
-      'charts over time: cumulative rate per variant, lift with its always-valid interval, the split, health against its rollback thresholds',
-      'the decision with its reasons, the five safety checks, history and audit entries',
-      'actions (start, stop, terminate, apply a step, promote, approve, roll back), each confirmed, disabled with the reason when a guardrail or the role forbids it'],
-  },
   routes: {
     title: 'Routes',
     what: ['each route\'s split and its P50/P95/P99 and error rate per backend over time',
@@ -38,9 +31,6 @@ export function placeholderPage(main, page, arg) {
     h('h1', null, arg ? `${p.title}: ${arg}` : p.title),
     h('div', {class: 'placeholder'},
       h('p', {class: 'lead'}, 'This page is not built yet. It will show:'),
-      h('ul', null, p.what.map((w) => h('li', null, w))),
-      page === 'experiment' && h('p', null, 'Meanwhile the ', h('a', {href: '#/experiments'}, 'experiments list'),
-        ' shows its state, confidence, sample and split, and the API has the rest: ',
-        h('code', null, `GET /v1/experiments/${arg}/results`), '.')));
+      h('ul', null, p.what.map((w) => h('li', null, w)))));
   main.dataset.ready = page;
 }

@@ -1,0 +1,340 @@
+// detail.js - #/experiments/KEY: one experiment as its results, allocation, health,
+// history and audit entries say it, and its actions.
+//
+// Every number comes from the /v1 API: the variant comparison from GET .../results (the
+// interval is the one the results name in `interval`: always-valid when the test is
+// sequential), the live split from the experiment's `weights`, the step's guardrails and
+// rate limit from GET .../allocation, health from GET .../health. Charts over time wait
+// for GET .../timeline (issue 24): the section says so and shows nothing made up.
+//
+// Actions go through the same /v1 endpoints as curl would. An action is disabled, with the
+// reason in words, when the token's role is below the role GET /v1 names for its endpoint,
+// when the experiment's state does not allow it (the transitions docs/api.md states), or
+// when the API's own answers say a guardrail refuses a step; anything else the server
+// decides, and a refusal is shown as the server's error. Each action asks first, in a
+// modal <dialog> (focus stays in it, Esc closes it) that says what will change.
+import {api, ApiError, errorBox} from './api.js';
+import {h, fill} from './dom.js';
+import {int, percent, split} from './format.js';
+
+const RANK = {viewer: 1, editor: 2, admin: 3};
+const enc = encodeURIComponent;
+
+// May a token of role `mine` call an endpoint that needs `need` (GET /v1's table)?
+function roleAllows(mine, need) {
+  if (!need) return false;
+  if (need === mine) return true;
+  return RANK[mine] !== undefined && RANK[need] !== undefined && RANK[mine] >= RANK[need];
+}
+
+const pct = (x) => (x === null || x === undefined ? '—' : percent(x));
+const signed = (x) => (x === null || x === undefined ? '—' : `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)} %`);
+const interval = (ci) => (Array.isArray(ci) && ci.length === 2 ? `${signed(ci[0])} to ${signed(ci[1])}` : '—');
+const num = (x, d = 4) => (x === null || x === undefined ? '—' : Number(x).toFixed(d));
+
+const CHECKS = [
+  ['min_sample', 'Sample: at least the minimum units per variant'],
+  ['min_confidence', 'Confidence: at or above the gate'],
+  ['min_improvement', 'Improvement: the lift reaches the minimum'],
+  ['min_runtime', 'Runtime: the minimum hours have passed'],
+  ['max_error_rate', 'Errors: the error rate stays under its maximum'],
+];
+
+// What a step would do (the rule docs/api.md states for POST .../allocation/apply):
+// min(max_step_pct, 100 - winner) points to the winner, taken from the others in
+// proportion to their weights, odd points from the largest remainders. Shown as the
+// expected change; the server's answer is what then shows.
+export function stepPreview(weights, order, winner, maxStep) {
+  const move = Math.min(maxStep, 100 - weights[winner]);
+  const others = order.filter((k) => k !== winner);
+  const total = others.reduce((s, k) => s + weights[k], 0);
+  const after = {...weights, [winner]: weights[winner] + move};
+  if (total > 0) {
+    const shares = others.map((k) => ({k, exact: (move * weights[k]) / total}));
+    let taken = 0;
+    for (const s of shares) {
+      s.floor = Math.floor(s.exact);
+      taken += s.floor;
+    }
+    shares.sort((a, b) => (b.exact - b.floor) - (a.exact - a.floor));
+    for (const s of shares) {
+      const extra = taken < move ? 1 : 0;
+      taken += extra;
+      after[s.k] = weights[s.k] - s.floor - extra;
+    }
+  }
+  return after;
+}
+
+// "green 50 % → 80 %, blue 50 % → 20 %": every variant whose weight changes.
+export function describeChange(before, after, order) {
+  const moved = order.filter((k) => before[k] !== after[k]).map((k) => `${k} ${before[k]} % → ${after[k]} %`);
+  return moved.length ? moved.join(', ') : 'no weight changes';
+}
+
+function section(id, title, ...children) {
+  return h('section', {id, 'aria-labelledby': `${id}-h`}, h('h2', {id: `${id}-h`}, title), ...children);
+}
+
+function comparisonTable(e, r) {
+  const seq = !!r.sequential;
+  const head = ['Variant', 'Weight now', 'Units', 'Conversions', 'Rate', 'Errors', 'Lift',
+    seq ? 'Always-valid 95 % interval' : '95 % interval', seq ? 'Always-valid p' : 'p-value',
+    'Confidence', 'Sample toward plan', 'Verdict'];
+  const rows = r.variants.map((v) => {
+    const vc = v.vs_control;
+    const cells = [
+      h('th', {scope: 'row'}, v.key, v.control && h('span', {class: 'sub'}, 'control')),
+      h('td', {class: 'num weight'}, `${e.weights[v.key]} %`),
+      h('td', {class: 'num units'}, int(v.units)),
+      h('td', {class: 'num conversions'}, v.conversions === undefined ? '—' : int(v.conversions)),
+      h('td', {class: 'num rate'}, v.rate === undefined ? (v.mean === undefined ? '—' : num(v.mean)) : pct(v.rate)),
+      h('td', {class: 'num errors'}, `${int(v.errors)} (${pct(v.error_rate)})`),
+    ];
+    if (v.control) {
+      cells.push(h('td', {colspan: 6, class: 'sub'}, 'the baseline the treatments are compared with'));
+    } else if (!vc || !vc.compared) {
+      cells.push(h('td', {colspan: 6, class: 'sub'}, `not compared yet${vc && vc.reason ? ` (${vc.reason})` : ''}`));
+    } else {
+      const need = vc.sample_needed;
+      const control = r.variants.find((x) => x.control);
+      const sample = need
+        ? `${int(Math.min(control.units, need.control) + Math.min(v.units, need.treatment))} of ${int(need.control + need.treatment)} units`
+        : 'no sample size reaches the planned lift';
+      cells.push(
+        h('td', {class: 'num lift'}, signed(vc.lift)),
+        h('td', {class: 'num ci'}, interval(vc.lift_ci), h('span', {class: 'sub'}, vc.interval)),
+        h('td', {class: 'num p'}, num(seq ? vc.always_valid_p : vc.p_value)),
+        h('td', {class: 'num confidence'}, pct(vc.confidence)),
+        h('td', {class: 'num sample'}, sample),
+        h('td', {class: 'verdict'}, h('span', {class: `badge ${vc.verdict === 'winner' ? 'ok' : vc.verdict === 'pending' ? 'muted' : 'bad'}`}, vc.verdict)));
+    }
+    return h('tr', {'data-variant': v.key}, cells);
+  });
+  return h('table', {id: 'comparison'},
+    h('caption', null, `${r.metric} · ${seq ? 'sequential test: always-valid intervals and p-values' : 'fixed-horizon test'} · ${int(r.units)} units · ${num(r.runtime_hours, 1)} h running`),
+    h('thead', null, h('tr', null, head.map((c) => h('th', {scope: 'col'}, c)))),
+    h('tbody', null, rows));
+}
+
+function decisionSection(r) {
+  const tone = r.decision === 'promote' ? 'ok' : r.decision === 'terminate' ? 'bad' : 'muted';
+  const lead = r.variants.find((v) => v.key === r.winner) || r.variants.find((v) => !v.control && v.vs_control && v.vs_control.compared);
+  const checks = lead && lead.vs_control && lead.vs_control.checks;
+  return section('decision', 'Decision',
+    h('p', null, h('span', {class: `badge ${tone}`, id: 'decision-badge'}, r.winner && r.decision === 'promote' ? `promote ${r.winner}` : r.decision)),
+    h('ul', {id: 'reasons'}, (r.reasons || []).map((s) => h('li', null, s))),
+    h('h3', null, checks ? `The five safety checks of ${lead.key}` : 'The five safety checks'),
+    checks
+      ? h('ul', {id: 'checks', class: 'checks'}, CHECKS.map(([k, label]) => h('li', {'data-check': k},
+        h('span', {class: `badge ${checks[k] ? 'ok' : 'bad'}`}, checks[k] ? 'pass' : 'fail'), ' ', label)))
+      : h('p', {class: 'sub'}, 'No treatment is compared yet.'),
+    h('h3', null, 'Sample ratio'),
+    h('p', {id: 'srm'}, r.srm
+      ? [h('span', {class: `badge ${r.srm.mismatch ? 'bad' : 'ok'}`}, r.srm.mismatch ? 'mismatch' : 'no mismatch'),
+        ` sequential p ${num(r.srm.sequential_p_value)}; chi-square p ${num(r.srm.p_value)} (information)`,
+        r.srm.mismatch && ': assignment or logging is broken, and no promotion may happen']
+      : 'not tested'));
+}
+
+function healthSection(e, hl) {
+  if (hl instanceof Error) return section('health', 'Health', errorBox(hl, 'Health could not be read.'));
+  const t = e.health || {};
+  const th = h('p', {class: 'sub'}, 'Rollback thresholds: success rate drop ',
+    t.success_rate_drop === undefined ? 'server default' : percent(t.success_rate_drop), ', error rate rise ',
+    t.error_rate_increase === undefined ? 'server default' : percent(t.error_rate_increase), ', p95 ',
+    t.max_p95_ms === undefined || t.max_p95_ms === null ? 'no limit' : `${t.max_p95_ms} ms`, '.');
+  const x = hl && hl.health;
+  if (!x || !x.watched) return section('health', 'Health', h('p', {id: 'health-state'}, 'Nothing is watched yet: the monitor watches a winner once a step or a promotion has moved traffic to it.'), th);
+  const fmt = (m) => (m ? `success ${pct(m.success_rate)}, errors ${pct(m.error_rate)}${m.p95_ms !== undefined ? `, p95 ${m.p95_ms} ms` : ''}` : '—');
+  return section('health', 'Health',
+    h('p', {id: 'health-state'}, h('span', {class: `badge ${x.rollback_due ? 'bad' : 'ok'}`}, x.rollback_due ? 'rollback due' : 'healthy'),
+      ` watching ${x.watched}: baseline ${fmt(x.baseline)}; now ${fmt(x.current)}`,
+      x.reasons && x.reasons.length ? ` (${x.reasons.join(', ')})` : ''), th);
+}
+
+function historySection(hist) {
+  if (hist instanceof Error) return section('history', 'History', errorBox(hist, 'History could not be read.'));
+  const items = hist.history || [];
+  return section('history', 'History',
+    items.length ? h('table', {id: 'history-table'},
+      h('caption', null, 'Every allocation change, oldest first'),
+      h('thead', null, h('tr', null, ['When', 'Action', 'By', 'Split before', 'Split after', 'Detail'].map((c) => h('th', {scope: 'col'}, c)))),
+      h('tbody', null, items.map((x) => h('tr', null,
+        h('td', {class: 'nowrap'}, new Date(x.at_ms).toISOString().replace('T', ' ').slice(0, 19)),
+        h('td', null, x.action), h('td', null, x.actor || '—'),
+        h('td', {class: 'num'}, split(x.before).join(' · ')), h('td', {class: 'num'}, split(x.after).join(' · ')),
+        h('td', {class: 'sub'}, (x.detail && (x.detail.reason || x.detail.variant || x.detail.winner)) || '')))))
+      : h('p', {class: 'sub'}, 'No allocation change yet.'));
+}
+
+function auditSection(audit) {
+  if (audit instanceof Error) return section('audit-entries', 'Audit entries', errorBox(audit, 'The audit trail could not be read.'));
+  const ev = audit.events || [];
+  return section('audit-entries', 'Audit entries',
+    ev.length ? h('ul', {id: 'audit-list'}, ev.map((x) => h('li', null,
+      h('span', {class: 'nowrap'}, new Date(x.at_ms).toISOString().replace('T', ' ').slice(0, 19)), ' ',
+      h('strong', null, x.action), ` by ${x.actor || '—'}`)))
+      : h('p', {class: 'sub'}, 'No audit entry.'));
+}
+
+// A modal dialog: labelled by its title, focus kept inside by the browser (showModal), Esc
+// closes it (the dialog's own cancel). Resolves true on confirm.
+function confirmDialog(title, change, confirmText) {
+  return new Promise((resolve) => {
+    const id = `dlg-${Date.now()}`;
+    const ok = h('button', {type: 'button', class: 'primary', id: 'dialog-confirm'}, confirmText);
+    const cancel = h('button', {type: 'button', id: 'dialog-cancel'}, 'Cancel');
+    const dlg = h('dialog', {'aria-labelledby': `${id}-t`, 'aria-describedby': `${id}-d`, id: 'confirm'},
+      h('h2', {id: `${id}-t`}, title), h('p', {id: `${id}-d`, class: 'change'}, change),
+      h('div', {class: 'buttons'}, cancel, ok));
+    const done = (v) => {
+      dlg.close();
+      dlg.remove();
+      resolve(v);
+    };
+    ok.addEventListener('click', () => done(true));
+    cancel.addEventListener('click', () => done(false));
+    dlg.addEventListener('cancel', (ev) => {
+      ev.preventDefault();
+      done(false);
+    });
+    document.body.append(dlg);
+    dlg.showModal();
+    cancel.focus();
+  });
+}
+
+// The actions: each {id, label, method, path, body, need (role), state reason, change}.
+function actions(e, r, alloc) {
+  const order = e.variants.map((v) => v.key);
+  const ACT = new Set(['running', 'promoting']);
+  const lead = r && (r.variants.find((v) => v.key === r.winner) ||
+    r.variants.filter((v) => !v.control && v.vs_control && v.vs_control.compared)
+      .sort((a, b) => b.vs_control.confidence - a.vs_control.confidence)[0]);
+  const control = order.find((k) => e.variants.find((v) => v.key === k).control);
+  const list = [];
+  const base = `/v1/experiments/${enc(e.key)}`;
+  list.push({id: 'start', label: 'Start', path: `${base}/start`, method: 'POST',
+    blocked: e.state !== 'draft' && `only a draft starts; this one is ${e.state}`,
+    change: `state ${e.state} → running; the flag serves ${split(e.weights, order).join(', ')}`});
+  const ended = ['draft', 'stopped', 'terminated'].includes(e.state);
+  list.push({id: 'stop', label: 'Stop', path: `${base}/stop`, method: 'POST',
+    blocked: ended && `a ${e.state} experiment cannot be stopped`,
+    change: `state ${e.state} → stopped; the flag goes back as it was before the start${e.state === 'promoted' ? ' (the winner becomes its default)' : ''}`});
+  list.push({id: 'terminate', label: 'Terminate', path: `${base}/terminate`, method: 'POST',
+    blocked: ended && `a ${e.state} experiment cannot be terminated`,
+    change: `state ${e.state} → terminated; the flag goes back as it was before the start`});
+  // a step: the leading treatment, with the results' confidence and improvement
+  let stepBlock = !ACT.has(e.state) && `a step needs a running or promoting experiment; this one is ${e.state}`;
+  let after = null;
+  if (!stepBlock && !lead) stepBlock = 'no treatment is compared yet, so there is no winner to step toward';
+  if (!stepBlock && alloc instanceof Error) stepBlock = `the allocation could not be read (${alloc.message})`;
+  if (!stepBlock) {
+    const g = alloc.guardrails || {};
+    const rl = alloc.rate_limit || {};
+    if (typeof g.min_confidence === 'number' && lead.vs_control.confidence < g.min_confidence)
+      stepBlock = `guardrail min_confidence: ${lead.key}'s confidence ${percent(lead.vs_control.confidence)} is below ${percent(g.min_confidence)}`;
+    else if (!(lead.vs_control.improvement_pct > 0))
+      stepBlock = `guardrail delta: ${lead.key}'s improvement is not above 0`;
+    else if (rl.next_allowed_ms && rl.next_allowed_ms > Date.now())
+      stepBlock = `guardrail cooldown or daily limit: the next step is allowed at ${new Date(rl.next_allowed_ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+    else after = stepPreview(alloc.weights || e.weights, order, lead.key, g.max_step_pct || 100);
+  }
+  list.push({id: 'step', label: 'Apply a step', path: `${base}/allocation/apply`, method: 'POST',
+    body: lead && {winning_variant: lead.key, confidence: lead.vs_control.confidence, delta: lead.vs_control.improvement_pct},
+    blocked: stepBlock, change: after && `expected: ${describeChange(e.weights, after, order)}`});
+  const winner = r && r.winner;
+  const awaiting = e.safety && e.safety.require_manual_approval && r && r.decision === 'promote';
+  const promoBlock = !ACT.has(e.state) ? `only a running or promoting experiment is promoted; this one is ${e.state}`
+    : !winner ? 'the results name no winner' : null;
+  const toAll = (k) => Object.fromEntries(order.map((x) => [x, x === k ? 100 : 0]));
+  list.push({id: 'promote', label: awaiting ? 'Approve and promote' : 'Promote', path: `${base}/promote`, method: 'POST',
+    body: winner ? {variant: winner} : undefined, blocked: promoBlock,
+    change: winner && `${describeChange(e.weights, toAll(winner), order)}; state ${e.state} → promoted`});
+  list.push({id: 'rollback', label: 'Roll back', path: `${base}/promote`, method: 'DELETE',
+    body: {reason: 'rolled back from the console'},
+    blocked: !['running', 'promoting', 'promoted'].includes(e.state) && `only a running, promoting or promoted experiment rolls back; this one is ${e.state}`,
+    change: `${describeChange(e.weights, toAll(control), order)}; state ${e.state} → rolled_back`});
+  return list;
+}
+
+function actionsSection(e, r, alloc, endpoints, who, reload) {
+  const role = who.token.role;
+  const need = (m, p) => {
+    const tpl = p.replace(`/${enc(e.key)}`, '/{key}');
+    const x = endpoints.find((ep) => ep.method === m && ep.path === tpl);
+    return x ? x.role : null;
+  };
+  const status = h('div', {id: 'action-status', 'aria-live': 'polite'});
+  const items = actions(e, r, alloc).map((a) => {
+    const needed = need(a.method, a.path);
+    const why = !roleAllows(role, needed) ? `your token's role (${role}) may not: it needs ${needed || 'a role the API does not list'}` : a.blocked;
+    const reasonId = `why-${a.id}`;
+    const btn = h('button', {type: 'button', id: `act-${a.id}`, disabled: !!why, 'aria-describedby': why ? reasonId : null}, a.label);
+    btn.addEventListener('click', async () => {
+      if (!(await confirmDialog(`${a.label}: ${e.key}?`, a.change || 'the server decides what changes', a.label))) {
+        btn.focus();
+        return;
+      }
+      fill(status, `${a.label}…`);
+      try {
+        await api(a.path, {method: a.method, body: a.body});
+        await reload(`${a.label}: done.`);
+      } catch (err) {
+        fill(status, errorBox(err, `${a.label} was refused.`));
+        btn.focus();
+      }
+    });
+    return h('li', {'data-action': a.id}, btn, why && h('span', {class: 'sub why', id: reasonId}, why));
+  });
+  return section('actions', 'Actions', h('ul', {class: 'actions'}, items), status);
+}
+
+export async function detailPage(main, ctx, key, notice) {
+  const base = `/v1/experiments/${enc(key)}`;
+  const e = await api(base);
+  if (!ctx.current()) return;
+  const started = e.state !== 'draft';
+  const soft = (p) => api(p).catch((err) => {
+    if (err instanceof ApiError && err.status === 401) throw err;
+    return err;
+  });
+  const [r, alloc, hl, hist, audit, table] = await Promise.all([
+    started ? soft(`${base}/results`) : null,
+    soft(`${base}/allocation`), started ? soft(`${base}/health`) : null, soft(`${base}/history`),
+    soft(`/v1/audit?resource=${enc(`experiment:${key}`)}&limit=50`), ctx.endpoints ? ctx.endpoints : soft('/v1'),
+  ]);
+  if (!ctx.current()) return;
+  const endpoints = table instanceof Error ? [] : table.endpoints || [];
+  const order = e.variants.map((v) => v.key);
+  const reload = async (msg) => {
+    if (!ctx.current()) return;
+    delete main.dataset.ready;
+    try {
+      await detailPage(main, {...ctx, endpoints: table}, key, msg);
+    } catch (err) {
+      if (!ctx.current()) return;
+      main.append(errorBox(err, 'The experiment could not be read again.'));
+      main.dataset.ready = 'error';
+    }
+  };
+  const res = r instanceof Error ? null : r;
+  fill(main,
+    h('h1', null, `Experiment: ${e.key}`),
+    e.description && h('p', {class: 'lead'}, e.description),
+    notice && h('p', {class: 'notice', role: 'status'}, notice),
+    h('p', null, h('span', {class: 'badge info', id: 'state'}, e.state.replace('_', ' ')), ' · live split ',
+      h('strong', {id: 'split', class: 'num'}, split(e.weights, order).join(' · '))),
+    section('comparison-section', 'Variant comparison',
+      r instanceof Error ? errorBox(r, 'Results could not be read.')
+        : res ? comparisonTable(e, res) : h('p', {class: 'sub'}, 'A draft has no results: start it first.')),
+    res && decisionSection(res),
+    started && healthSection(e, hl),
+    section('over-time', 'Over time', h('p', {class: 'sub'},
+      'The charts over time (cumulative rate per variant with its interval band, the lift with its always-valid interval, p-value and confidence, the split, health against its thresholds) come with GET ',
+      h('code', null, `${base}/timeline`), ', which is not served yet. Nothing is drawn until it is.')),
+    actionsSection(e, res, alloc, endpoints, ctx.who, reload),
+    historySection(hist), auditSection(audit));
+  main.dataset.ready = 'experiment';
+}
