@@ -7,7 +7,10 @@
 // awaiting approval, search-ranking a draft) is signed into with the admin token; every
 // row of the experiments list is read back and compared with the row the API's own
 // /v1/experiments/KEY/results makes by the rules experiments.js states (the leading
-// treatment's confidence, units toward sample_needed, the split, the decision). BIG_TOKEN
+// treatment's confidence, units toward sample_needed, the split, the decision). The detail
+// page: checkout-button's numbers against its results; a step, an approval and a rollback
+// through the confirmation dialog, each checked against /v1/experiments/KEY; a refusal
+// shown as the server's error; a viewer's actions all disabled with the reason. BIG_TOKEN
 // is a workspace where this script makes 1,000 experiments (40 running) and times the
 // first page. axe-core runs in each page (evaluated over the DevTools protocol, which the
 // page's CSP does not govern, so the console's own policy stays as served).

@@ -10,7 +10,9 @@
 # and as the build's list says); the assets' build failing, saying so, without the npm
 # registry. Then console.js in chromium: sign-in with an admin token
 # (kept in sessionStorage, never a cookie), who is signed in, the experiments list's
-# numbers against /v1/experiments/KEY/results, the one awaiting approval first, each page
+# numbers against /v1/experiments/KEY/results, the one awaiting approval first, the
+# experiment detail page (its numbers against the results, a step, an approval and a
+# rollback through its confirmation dialog, a viewer's disabled actions), each page
 # (a screenshot of each into OUT_DIR), axe-core (no serious or critical violation),
 # keyboard focus, sign-out, a viewer, a wrong token's clear error; 1,000 experiments in a
 # workspace of their own: the first page rendered within 1 s (the figure printed). Any CSP

@@ -6,7 +6,6 @@ import {api, token, setToken, clearToken, ApiError, errorBox} from './api.js';
 import {h, fill} from './dom.js';
 import {experimentsPage} from './experiments.js';
 import {placeholderPage} from './placeholder.js';
-import {detailPage} from './detail.js';
 
 const SECTIONS = [
   ['experiments', 'Experiments'], ['routes', 'Routes'], ['tripwires', 'Tripwires'],
@@ -16,7 +15,8 @@ const SECTIONS = [
 const ROUTES = [
   [/^\/experiments$/, (main, ctx) => experimentsPage(main, ctx)],
   // a key that names no experiment is the API's 404, said in the page
-  [/^\/experiments\/([^/]+)$/, (main, ctx, key) => detailPage(main, ctx, key)],
+  // (its module is loaded when first asked for: the list's first render does not wait for it)
+  [/^\/experiments\/([^/]+)$/, async (main, ctx, key) => (await import('./detail.js')).detailPage(main, ctx, key)],
   [/^\/routes$/, (main) => placeholderPage(main, 'routes')],
   [/^\/tripwires$/, (main) => placeholderPage(main, 'tripwires')],
   [/^\/flags$/, (main) => placeholderPage(main, 'flags')],
