@@ -227,6 +227,9 @@ async function main() {
             history: document.querySelectorAll('#history-table tbody tr').length,
             audit: [...document.querySelectorAll('#audit-list strong')].map((x) => x.textContent) };
     });
+    // an action's page: reloaded, saying it was done
+    const done = (label) => page.waitForFunction((l) => document.getElementById('main').dataset.ready === 'experiment' &&
+        (document.getElementById('notice') || {}).textContent === `${l}: done.`, label, { timeout: 10000 }).catch(() => {});
     const sgn = (x) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)} %`;
     const pc = (x) => `${(x * 100).toFixed(2)} %`;
     await page.goto(`${url}/ui/#/experiments/checkout-button`);
@@ -292,21 +295,21 @@ async function main() {
         await page.waitForSelector('dialog[open]');
         const want = (text.match(/new 50 % → (\d+) %/) || [])[1];
         await page.click('#dialog-confirm');
-        await page.waitForSelector('.notice', { timeout: 10000 }).catch(() => {});
-        await ready(page, 'experiment');
+        await done('Apply a step');
         const after = (await api('/v1/experiments/pricing-page', admin)).body;
         const d2 = await readDetail();
         check('confirmed: the split changes as the dialog said, and /v1/experiments/pricing-page agrees',
             String(after.weights.new) === want && d2.split === `old ${after.weights.old} % · new ${after.weights.new} %` &&
             after.state === 'promoting', { want, after: after.weights, shown: d2.split });
         check('... the step is in the history', d2.history === 1, d2.history);
+        check('... focus on what was done', await page.evaluate(() => document.activeElement.id === 'notice' &&
+            /Apply a step: done/.test(document.activeElement.textContent)));
         await page.click('#act-promote');
         await page.waitForSelector('dialog[open]');
         const ptext = await page.textContent('dialog .change');
         check('approve: the dialog says the winner goes to 100 %', /new \d+ % → 100 %/.test(ptext), ptext);
         await page.click('#dialog-confirm');
-        await page.waitForSelector('.notice', { timeout: 10000 }).catch(() => {});
-        await ready(page, 'experiment');
+        await done('Approve and promote');
         const promoted = (await api('/v1/experiments/pricing-page', admin)).body;
         check('... promoted: new at 100 %, as the page and the API say', promoted.state === 'promoted' &&
             promoted.weights.new === 100 && (await readDetail()).state === 'promoted', promoted.weights);
@@ -320,8 +323,7 @@ async function main() {
     const rtext = await page.textContent('dialog .change');
     check('roll back: the dialog says the control gets everything', /blue 50 % → 100 %, green 50 % → 0 %/.test(rtext), rtext);
     await page.click('#dialog-confirm');
-    await page.waitForSelector('.notice', { timeout: 10000 }).catch(() => {});
-    await ready(page, 'experiment');
+    await done('Roll back');
     const rolled = (await api('/v1/experiments/checkout-button', admin)).body;
     check('... rolled back: blue at 100 %, the page and the API agree', rolled.state === 'rolled_back' &&
         rolled.weights.blue === 100 && (await readDetail()).split === 'blue 100 % · green 0 %', rolled);

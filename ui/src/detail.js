@@ -175,7 +175,8 @@ function auditSection(audit) {
     ev.length ? h('ul', {id: 'audit-list'}, ev.map((x) => h('li', null,
       h('span', {class: 'nowrap'}, new Date(x.at_ms).toISOString().replace('T', ' ').slice(0, 19)), ' ',
       h('strong', null, x.action), ` by ${x.actor || '—'}`)))
-      : h('p', {class: 'sub'}, 'No audit entry.'));
+      : h('p', {class: 'sub'}, 'No audit entry.'),
+    audit.next_cursor !== undefined && h('p', {class: 'sub'}, 'The newest 50 are shown; GET /v1/audit has the rest.'));
 }
 
 // A modal dialog: labelled by its title, focus kept inside by the browser (showModal), Esc
@@ -239,11 +240,16 @@ function actions(e, r, alloc) {
       stepBlock = `guardrail delta: ${lead.key}'s improvement is not above 0`;
     else if (rl.next_allowed_ms && rl.next_allowed_ms > Date.now())
       stepBlock = `guardrail cooldown or daily limit: the next step is allowed at ${new Date(rl.next_allowed_ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-    else after = stepPreview(alloc.weights || e.weights, order, lead.key, g.max_step_pct || 100);
+    else if ((alloc.weights || e.weights)[lead.key] >= 100)
+      stepBlock = `${lead.key} already has all the traffic`;
+    else if (typeof g.max_step_pct === 'number')
+      after = stepPreview(alloc.weights || e.weights, order, lead.key, g.max_step_pct);
   }
   list.push({id: 'step', label: 'Apply a step', path: `${base}/allocation/apply`, method: 'POST',
     body: lead && {winning_variant: lead.key, confidence: lead.vs_control.confidence, delta: lead.vs_control.improvement_pct},
-    blocked: stepBlock, change: after && `expected: ${describeChange(e.weights, after, order)}`});
+    blocked: stepBlock,
+    change: after ? `expected: ${describeChange(alloc.weights || e.weights, after, order)}`
+      : `a step toward ${lead ? lead.key : 'the winner'}; the allocation names no max_step_pct, so the server decides its size`});
   const winner = r && r.winner;
   const awaiting = e.safety && e.safety.require_manual_approval && r && r.decision === 'promote';
   const promoBlock = !ACT.has(e.state) ? `only a running or promoting experiment is promoted; this one is ${e.state}`
@@ -278,11 +284,14 @@ function actionsSection(e, r, alloc, endpoints, who, reload) {
         return;
       }
       fill(status, `${a.label}…`);
+      const main = document.getElementById('main');
+      delete main.dataset.ready; // not ready until the page shows what the action did
       try {
         await api(a.path, {method: a.method, body: a.body});
         await reload(`${a.label}: done.`);
       } catch (err) {
         fill(status, errorBox(err, `${a.label} was refused.`));
+        main.dataset.ready = 'experiment';
         btn.focus();
       }
     });
@@ -323,7 +332,7 @@ export async function detailPage(main, ctx, key, notice) {
   fill(main,
     h('h1', null, `Experiment: ${e.key}`),
     e.description && h('p', {class: 'lead'}, e.description),
-    notice && h('p', {class: 'notice', role: 'status'}, notice),
+    notice && h('p', {class: 'notice', role: 'status', tabindex: '-1', id: 'notice'}, notice),
     h('p', null, h('span', {class: 'badge info', id: 'state'}, e.state.replace('_', ' ')), ' · live split ',
       h('strong', {id: 'split', class: 'num'}, split(e.weights, order).join(' · '))),
     section('comparison-section', 'Variant comparison',
@@ -336,5 +345,7 @@ export async function detailPage(main, ctx, key, notice) {
       h('code', null, `${base}/timeline`), ', which is not served yet. Nothing is drawn until it is.')),
     actionsSection(e, res, alloc, endpoints, ctx.who, reload),
     historySection(hist), auditSection(audit));
+  // after an action, focus goes to what it did (the button that had it is gone)
+  if (notice) document.getElementById('notice').focus();
   main.dataset.ready = 'experiment';
 }
