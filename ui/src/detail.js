@@ -16,6 +16,7 @@
 import {api, ApiError, errorBox} from './api.js';
 import {h, fill} from './dom.js';
 import {int, percent, split} from './format.js';
+import {NOT_COMPARED} from './experiments.js';
 
 const RANK = {viewer: 1, editor: 2, admin: 3};
 const enc = encodeURIComponent;
@@ -92,9 +93,9 @@ function comparisonTable(e, r) {
       h('td', {class: 'num errors'}, `${int(v.errors)} (${pct(v.error_rate)})`),
     ];
     if (v.control) {
-      cells.push(h('td', {colspan: 6, class: 'sub'}, 'the baseline the treatments are compared with'));
+      cells.push(h('td', {colspan: 6, class: 'note'}, 'the baseline the treatments are compared with'));
     } else if (!vc || !vc.compared) {
-      cells.push(h('td', {colspan: 6, class: 'sub'}, `not compared yet${vc && vc.reason ? ` (${vc.reason})` : ''}`));
+      cells.push(h('td', {colspan: 6, class: 'note'}, vc && vc.reason ? NOT_COMPARED[vc.reason] || `not compared (${vc.reason})` : 'not compared yet'));
     } else {
       const need = vc.sample_needed;
       const control = r.variants.find((x) => x.control);
@@ -146,7 +147,7 @@ function healthSection(e, hl) {
     t.max_p95_ms === undefined || t.max_p95_ms === null ? 'no limit' : `${t.max_p95_ms} ms`, '.');
   const x = hl && hl.health;
   if (!x || !x.watched) return section('health', 'Health', h('p', {id: 'health-state'}, 'Nothing is watched yet: the monitor watches a winner once a step or a promotion has moved traffic to it.'), th);
-  const fmt = (m) => (m ? `success ${pct(m.success_rate)}, errors ${pct(m.error_rate)}${m.p95_ms !== undefined ? `, p95 ${m.p95_ms} ms` : ''}` : '—');
+  const fmt = (m) => (m ? `success ${pct(m.success_rate)}, errors ${pct(m.error_rate)}${m.p95_ms !== undefined ? `, p95 ${m.p95_ms} ms` : ''}` : 'not measured yet');
   return section('health', 'Health',
     h('p', {id: 'health-state'}, h('span', {class: `badge ${x.rollback_due ? 'bad' : 'ok'}`}, x.rollback_due ? 'rollback due' : 'healthy'),
       ` watching ${x.watched}: baseline ${fmt(x.baseline)}; now ${fmt(x.current)}`,
@@ -164,7 +165,7 @@ function historySection(hist) {
         h('td', {class: 'nowrap'}, new Date(x.at_ms).toISOString().replace('T', ' ').slice(0, 19)),
         h('td', null, x.action), h('td', null, x.actor || '—'),
         h('td', {class: 'num'}, split(x.before).join(' · ')), h('td', {class: 'num'}, split(x.after).join(' · ')),
-        h('td', {class: 'sub'}, (x.detail && (x.detail.reason || x.detail.variant || x.detail.winner)) || '')))))
+        h('td', {class: 'note'}, (x.detail && (x.detail.reason || x.detail.variant || x.detail.winner)) || '')))))
       : h('p', {class: 'sub'}, 'No allocation change yet.'));
 }
 
@@ -251,7 +252,7 @@ function actions(e, r, alloc) {
     change: after ? `expected: ${describeChange(alloc.weights || e.weights, after, order)}`
       : `a step toward ${lead ? lead.key : 'the winner'}; the allocation names no max_step_pct, so the server decides its size`});
   const winner = r && r.winner;
-  const awaiting = e.safety && e.safety.require_manual_approval && r && r.decision === 'promote';
+  const awaiting = ACT.has(e.state) && e.safety && e.safety.require_manual_approval && r && r.decision === 'promote';
   const promoBlock = !ACT.has(e.state) ? `only a running or promoting experiment is promoted; this one is ${e.state}`
     : !winner ? 'the results name no winner' : null;
   const toAll = (k) => Object.fromEntries(order.map((x) => [x, x === k ? 100 : 0]));

@@ -55,7 +55,7 @@ function stateCell(e, pending) {
 }
 
 // Why a treatment is not compared (results' vs_control.reason, core/err.c's names), in words.
-const NOT_COMPARED = {
+export const NOT_COMPARED = {
   no_trials: 'no units in both arms yet',
   too_few_samples: 'too few units to compare yet',
   zero_variance: 'no variation to compare yet',
