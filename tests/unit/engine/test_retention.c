@@ -108,6 +108,13 @@ static void create_started(struct side *s, const char *key, const char *safety)
         fail_msg("start: %s", err.msg);
 }
 
+/* The same experiment made and started on both sides of the pair. */
+static void both_started(struct pair *p, const char *key, const char *safety)
+{
+    create_started(&p->pruned, key, safety);
+    create_started(&p->kept, key, safety);
+}
+
 struct ack {
     int rc;
     sy_ingest_result_t r;
@@ -282,10 +289,8 @@ static void first_days(struct pair *p)
 static void pruned_events_change_no_result_then_or_after_restarts(void **state)
 {
     struct pair *p = *state;
-    create_started(&p->pruned, "e", "{\"sequential\":true,\"min_sample_per_variant\":10}");
-    create_started(&p->kept, "e", "{\"sequential\":true,\"min_sample_per_variant\":10}");
-    create_started(&p->pruned, "f", "{}");
-    create_started(&p->kept, "f", "{}");
+    both_started(p, "e", "{\"sequential\":true,\"min_sample_per_variant\":10}");
+    both_started(p, "f", "{}");
     first_days(p);
     int64_t events = count(&p->pruned, "SELECT count(*) FROM events");
     int64_t with_ids = count(&p->pruned, "SELECT count(*) FROM events WHERE event_id IS NOT NULL");
@@ -362,10 +367,8 @@ static void pruned_events_change_no_result_then_or_after_restarts(void **state)
 static void a_bounded_run_prunes_in_steps(void **state)
 {
     struct pair *p = *state;
-    create_started(&p->pruned, "e", "{}");
-    create_started(&p->kept, "e", "{}");
-    create_started(&p->pruned, "f", "{}");
-    create_started(&p->kept, "f", "{}");
+    both_started(p, "e", "{}");
+    both_started(p, "f", "{}");
     first_days(p);
     fake_ms += 95 * DAY_MS;
     /* and one experiment a scan of the log: each its own group */
@@ -394,10 +397,8 @@ static void a_bounded_run_prunes_in_steps(void **state)
 static void an_ended_experiments_ids_go_with_its_events(void **state)
 {
     struct pair *p = *state;
-    create_started(&p->pruned, "e", "{}");
-    create_started(&p->kept, "e", "{}");
-    create_started(&p->pruned, "f", "{}");
-    create_started(&p->kept, "f", "{}");
+    both_started(p, "e", "{}");
+    both_started(p, "f", "{}");
     first_days(p);
     struct side *both[2] = {&p->pruned, &p->kept};
     for (int s = 0; s < 2; s++) {
@@ -424,10 +425,8 @@ static void an_ended_experiments_ids_go_with_its_events(void **state)
 static void zero_keeps_everything_and_audit_has_its_own_limit(void **state)
 {
     struct pair *p = *state;
-    create_started(&p->pruned, "e", "{}");
-    create_started(&p->kept, "e", "{}");
-    create_started(&p->pruned, "f", "{}");
-    create_started(&p->kept, "f", "{}");
+    both_started(p, "e", "{}");
+    both_started(p, "f", "{}");
     first_days(p);
     int64_t events = count(&p->pruned, "SELECT count(*) FROM events");
     int64_t audit = count(&p->pruned, "SELECT count(*) FROM audit");
@@ -452,10 +451,8 @@ static void zero_keeps_everything_and_audit_has_its_own_limit(void **state)
 static void a_damaged_checkpoint_stops_the_start(void **state)
 {
     struct pair *p = *state;
-    create_started(&p->pruned, "e", "{}");
-    create_started(&p->kept, "e", "{}");
-    create_started(&p->pruned, "f", "{}");
-    create_started(&p->kept, "f", "{}");
+    both_started(p, "e", "{}");
+    both_started(p, "f", "{}");
     first_days(p);
     fake_ms += 95 * DAY_MS;
     sy_retention_report_t r;
@@ -491,8 +488,7 @@ static void moved_checkpoint(void **state, const char *sql)
     static char t[2][40][64];
     for (int k = 0; k < 2; k++) {
         const char *key = k ? "h" : "g";
-        create_started(&p->pruned, key, "{}");
-        create_started(&p->kept, key, "{}");
+        both_started(p, key, "{}");
         size_t n = 0;
         for (int i = 0; i < 10 + 10 * k; i++) {
             snprintf(t[k][n++], 64, "x %s%d %s", key, i, i % 2 ? "b" : "a");
