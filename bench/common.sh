@@ -1,5 +1,15 @@
-# common.sh - what the benchmark scripts share. Source it after setting TMP:
+# common.sh - what the benchmark scripts share: functions only (those that use TMP read it
+# when called). Source it first:
 #   . "$(dirname "$0")/common.sh"
+
+# needs SCRIPT TOOL...: exits with a message naming the first tool missing.
+needs() {
+    script=$1
+    shift
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || { echo "$script: $tool is needed (scripts/deps.sh bench)" >&2; exit 1; }
+    done
+}
 
 # free_port: a free loopback TCP port.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -23,9 +23,8 @@ SCRAPES=${2:-50}
 SECS=${3:-10}
 CONNS=${4:-32}
 HERE=$(cd "$(dirname "$0")" && pwd)
-for tool in node curl jq python3 wrk; do
-    command -v "$tool" >/dev/null || { echo "metrics.sh: $tool is needed (scripts/deps.sh bench)" >&2; exit 1; }
-done
+. "$HERE/common.sh"
+needs metrics.sh node curl jq python3 wrk
 TMP=$(mktemp -d)
 SYPID=""
 cleanup() {
@@ -33,7 +32,6 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-. "$HERE/common.sh"
 
 start_sy "$SY" "$TMP/sy.log" --max-body 67108864 --auto-promotion-interval 0 --health-interval 0 \
     --regression-interval 0 --proxy-workers 0 --metrics-listen 127.0.0.1:0

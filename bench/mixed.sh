@@ -44,9 +44,8 @@ load | scrape) ;;
 *) echo "mixed.sh: the fourth argument is \"scrape\" or nothing" >&2; exit 2 ;;
 esac
 HERE=$(cd "$(dirname "$0")" && pwd)
-for tool in wrk curl jq python3; do
-    command -v "$tool" >/dev/null || { echo "mixed.sh: $tool is needed (scripts/deps.sh bench)" >&2; exit 1; }
-done
+. "$HERE/common.sh"
+needs mixed.sh wrk curl jq python3
 TMP=$(mktemp -d)
 SYPID=""
 cleanup() {
@@ -54,7 +53,6 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-. "$HERE/common.sh"
 
 # What this machine does to a loop that does nothing: the longest gap between two turns of
 # a busy loop, on the wall clock and on its thread's CPU clock, alone for 3 s before the

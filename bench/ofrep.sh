@@ -15,9 +15,8 @@ SECS=${2:-10}
 ROUNDS=${3:-3}
 CONNS=${4:-50}
 HERE=$(cd "$(dirname "$0")" && pwd)
-for tool in wrk nginx curl jq; do
-    command -v "$tool" >/dev/null || { echo "ofrep.sh: $tool is needed (scripts/deps.sh bench)" >&2; exit 1; }
-done
+. "$HERE/common.sh"
+needs ofrep.sh wrk nginx curl jq
 TMP=$(mktemp -d)
 SYPID="" NGPID=""
 stop_both() {
@@ -30,7 +29,6 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-. "$HERE/common.sh"
 BODY='{"context":{"targetingKey":"user-42","tier":"gold","age":30}}'
 FLAG=split3
 

@@ -17,9 +17,8 @@ SECS=${2:-10}
 ROUNDS=${3:-3}
 CONNS=${4:-50}
 PCT=${5:-50}
-for tool in wrk nginx curl jq python3; do
-    command -v "$tool" >/dev/null || { echo "proxy.sh: $tool is needed (scripts/deps.sh bench)" >&2; exit 1; }
-done
+. "$(dirname "$0")/common.sh"
+needs proxy.sh wrk nginx curl jq python3
 TMP=$(mktemp -d)
 SYPID="" UPPID="" NGPID=""
 cleanup() {
@@ -29,7 +28,6 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-. "$(dirname "$0")/common.sh"
 LEGACY=$(free_port) NEW=$(free_port) NGPROXY=$(free_port) SYPROXY=$(free_port)
 
 nginx_conf() { # DIR SERVERS...: a one-worker nginx with these server blocks

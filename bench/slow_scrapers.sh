@@ -12,13 +12,11 @@ SY=$1
 N=${2:-1000}
 C=${3:-300}
 HERE=$(cd "$(dirname "$0")" && pwd)
-for tool in curl jq python3; do
-    command -v "$tool" >/dev/null || { echo "slow_scrapers.sh: $tool is needed (scripts/deps.sh bench)" >&2; exit 1; }
-done
+. "$HERE/common.sh"
+needs slow_scrapers.sh curl jq python3
 TMP=$(mktemp -d)
 SYPID=""
 trap '[ -z "$SYPID" ] || kill "$SYPID" 2>/dev/null; rm -rf "$TMP"' EXIT
-. "$HERE/common.sh"
 
 start_sy "$SY" "$TMP/sy.log" --auto-promotion-interval 0 --health-interval 0 --workers 2 \
     --metrics-refresh 1 --max-connections 2000
