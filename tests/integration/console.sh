@@ -26,34 +26,8 @@ NODE_DIR=$2
 OUT=$3
 ASSETS=$4
 . "$(dirname "$0")/tap.sh"
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-
-CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
-if [ ! -x "$CHROMIUM" ]; then
-    echo "not ok 1 - chromium is missing at $CHROMIUM: scripts/deps.sh installs it (Debian's chromium)"
-    echo "1..1"
-    exit 1
-fi
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-    echo "not ok 1 - node and npm are needed (scripts/deps.sh installs them)"
-    echo "1..1"
-    exit 1
-fi
-# pinned: the versions this test was written against (playwright-core drives Debian's
-# chromium over CDP; it downloads no browser)
-if [ ! -f "$NODE_DIR/node_modules/playwright-core/package.json" ] ||
-    [ ! -f "$NODE_DIR/node_modules/axe-core/axe.min.js" ]; then
-    mkdir -p "$NODE_DIR"
-    [ -f "$NODE_DIR/package.json" ] || echo '{"private": true}' >"$NODE_DIR/package.json"
-    (cd "$NODE_DIR" && npm install --no-audit --no-fund --silent \
-        playwright-core@1.64.1 axe-core@4.14.1 >"$TMP/npm.log" 2>&1)
-fi
-check "playwright-core and axe-core are installed (npm)" 0 "" "" -- \
-    test -f "$NODE_DIR/node_modules/playwright-core/package.json" -a -f "$NODE_DIR/node_modules/axe-core/axe.min.js"
-[ -f "$TMP/npm.log" ] && [ ! -f "$NODE_DIR/node_modules/axe-core/axe.min.js" ] && sed 's/^/# npm: /' "$TMP/npm.log" | tail -5
-rm -rf "$OUT"
-mkdir -p "$OUT"
+. "$(dirname "$0")/console_common.sh"
+console_setup "$NODE_DIR" "$OUT"
 
 # ---- the database: the demo workspace, and one of 1,000 experiments ------------------------
 "$SY" workspace create default --db "$TMP/sy.db" >/dev/null
@@ -167,18 +141,8 @@ expect "pricing-page's results decide promote (it awaits approval)" 200 '.decisi
     GET /v1/experiments/pricing-page/results "$ADMIN"
 
 # ---- in the browser -------------------------------------------------------------------------------
-echo "# screenshots: $OUT"
-# console.js numbers its checks from 1: they are numbered on from ours here.
-env NODE_PATH="$NODE_DIR/node_modules" CHROMIUM="$CHROMIUM" \
-    node "$HERE/console.js" "$URL" "$ADMIN" "$VIEWER" "$BIG" "$OUT" >"$TMP/js.tap"
-js_status=$?
-awk -v n="$n" '/^1\.\./ { next } /^(not )?ok [0-9]+/ { n++; sub(/ok [0-9]+/, "ok " n) } { print }' "$TMP/js.tap"
-n=$((n + $(grep -c '^ok\|^not ok' "$TMP/js.tap")))
-failed=$((failed + $(grep -c '^not ok' "$TMP/js.tap")))
-[ "$js_status" = 0 ] || [ "$(grep -c '^not ok' "$TMP/js.tap")" != 0 ] || not_ok "console.js exited $js_status"
-for p in signin signin-error experiments experiment experiment-promoted experiment-viewer routes tripwires flags audit viewer experiments-1000; do
-    check "screenshot $p.png written" 0 "" "" -- test -s "$OUT/$p.png"
-done
+console_run console.js "$URL" "$ADMIN" "$VIEWER" "$BIG" "$OUT"
+shots signin signin-error experiments experiment experiment-promoted experiment-viewer routes tripwires flags audit viewer experiments-1000
 
 stop_server
 check "the server stops cleanly" 0 "" "" -- test "${STOP_STATUS:-1}" = 0

@@ -17,16 +17,9 @@ import {api, ApiError, errorBox} from './api.js';
 import {h, fill} from './dom.js';
 import {int, percent, split} from './format.js';
 import {NOT_COMPARED} from './experiments.js';
+import {actionItem, endpoints as endpointTable, section} from './actions.js';
 
-const RANK = {viewer: 1, editor: 2, admin: 3};
 const enc = encodeURIComponent;
-
-// May a token of role `mine` call an endpoint that needs `need` (GET /v1's table)?
-function roleAllows(mine, need) {
-  if (!need) return false;
-  if (need === mine) return true;
-  return RANK[mine] !== undefined && RANK[need] !== undefined && RANK[mine] >= RANK[need];
-}
 
 const pct = (x) => (x === null || x === undefined ? '—' : percent(x));
 const signed = (x) => (x === null || x === undefined ? '—' : `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)} %`);
@@ -71,10 +64,6 @@ export function stepPreview(weights, order, winner, maxStep) {
 export function describeChange(before, after, order) {
   const moved = order.filter((k) => before[k] !== after[k]).map((k) => `${k} ${before[k]} % → ${after[k]} %`);
   return moved.length ? moved.join(', ') : 'no weight changes';
-}
-
-function section(id, title, ...children) {
-  return h('section', {id, 'aria-labelledby': `${id}-h`}, h('h2', {id: `${id}-h`}, title), ...children);
 }
 
 function comparisonTable(e, r) {
@@ -180,33 +169,6 @@ function auditSection(audit) {
     audit.next_cursor !== undefined && h('p', {class: 'sub'}, 'The newest 50 are shown; GET /v1/audit has the rest.'));
 }
 
-// A modal dialog: labelled by its title, focus kept inside by the browser (showModal), Esc
-// closes it (the dialog's own cancel). Resolves true on confirm.
-function confirmDialog(title, change, confirmText) {
-  return new Promise((resolve) => {
-    const id = `dlg-${Date.now()}`;
-    const ok = h('button', {type: 'button', class: 'primary', id: 'dialog-confirm'}, confirmText);
-    const cancel = h('button', {type: 'button', id: 'dialog-cancel'}, 'Cancel');
-    const dlg = h('dialog', {'aria-labelledby': `${id}-t`, 'aria-describedby': `${id}-d`, id: 'confirm'},
-      h('h2', {id: `${id}-t`}, title), h('p', {id: `${id}-d`, class: 'change'}, change),
-      h('div', {class: 'buttons'}, cancel, ok));
-    const done = (v) => {
-      dlg.close();
-      dlg.remove();
-      resolve(v);
-    };
-    ok.addEventListener('click', () => done(true));
-    cancel.addEventListener('click', () => done(false));
-    dlg.addEventListener('cancel', (ev) => {
-      ev.preventDefault();
-      done(false);
-    });
-    document.body.append(dlg);
-    dlg.showModal();
-    cancel.focus();
-  });
-}
-
 // The actions: each {id, label, method, path, body, need (role), state reason, change}.
 function actions(e, r, alloc) {
   const order = e.variants.map((v) => v.key);
@@ -267,37 +229,10 @@ function actions(e, r, alloc) {
 }
 
 function actionsSection(e, r, alloc, endpoints, who, reload) {
-  const role = who.token.role;
-  const need = (m, p) => {
-    const tpl = p.replace(`/${enc(e.key)}`, '/{key}');
-    const x = endpoints.find((ep) => ep.method === m && ep.path === tpl);
-    return x ? x.role : null;
-  };
   const status = h('div', {id: 'action-status', 'aria-live': 'polite'});
-  const items = actions(e, r, alloc).map((a) => {
-    const needed = need(a.method, a.path);
-    const why = !roleAllows(role, needed) ? `your token's role (${role}) may not: it needs ${needed || 'a role the API does not list'}` : a.blocked;
-    const reasonId = `why-${a.id}`;
-    const btn = h('button', {type: 'button', id: `act-${a.id}`, disabled: !!why, 'aria-describedby': why ? reasonId : null}, a.label);
-    btn.addEventListener('click', async () => {
-      if (!(await confirmDialog(`${a.label}: ${e.key}?`, a.change || 'the server decides what changes', a.label))) {
-        btn.focus();
-        return;
-      }
-      fill(status, `${a.label}…`);
-      const main = document.getElementById('main');
-      delete main.dataset.ready; // not ready until the page shows what the action did
-      try {
-        await api(a.path, {method: a.method, body: a.body});
-        await reload(`${a.label}: done.`);
-      } catch (err) {
-        fill(status, errorBox(err, `${a.label} was refused.`));
-        main.dataset.ready = 'experiment';
-        btn.focus();
-      }
-    });
-    return h('li', {'data-action': a.id}, btn, why && h('span', {class: 'sub why', id: reasonId}, why));
-  });
+  const tpl = (p) => p.replace(`/${enc(e.key)}`, '/{key}');
+  const items = actions(e, r, alloc).map((a) => actionItem({...a, tpl: tpl(a.path), title: `${a.label}: ${e.key}?`},
+    {role: who.token.role, endpoints, status, ready: 'experiment', done: reload}));
   return section('actions', 'Actions', h('ul', {class: 'actions'}, items), status);
 }
 
@@ -313,16 +248,16 @@ export async function detailPage(main, ctx, key, notice) {
   const [r, alloc, hl, hist, audit, table] = await Promise.all([
     started ? soft(`${base}/results`) : null,
     soft(`${base}/allocation`), started ? soft(`${base}/health`) : null, soft(`${base}/history`),
-    soft(`/v1/audit?resource=${enc(`experiment:${key}`)}&limit=50`), ctx.endpoints ? ctx.endpoints : soft('/v1'),
+    soft(`/v1/audit?resource=${enc(`experiment:${key}`)}&limit=50`), endpointTable(),
   ]);
   if (!ctx.current()) return;
-  const endpoints = table instanceof Error ? [] : table.endpoints || [];
+  const endpoints = table;
   const order = e.variants.map((v) => v.key);
   const reload = async (msg) => {
     if (!ctx.current()) return;
     delete main.dataset.ready;
     try {
-      await detailPage(main, {...ctx, endpoints: table}, key, msg);
+      await detailPage(main, ctx, key, msg);
     } catch (err) {
       if (!ctx.current()) return;
       main.append(errorBox(err, 'The experiment could not be read again.'));
