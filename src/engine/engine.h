@@ -591,6 +591,38 @@ typedef struct sy_exp_promotion {
 int sy_engine_experiment_promotion(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
                                    sy_exp_promotion_t *out, sy_err_t *err);
 
+/* ---- timeline --------------------------------------------------------------------------- */
+
+/* An experiment's results over time (engine/timeline.c): a point at its start, at every
+ * hour on the hour of the engine's clock while it is running, promoting or promoted, and
+ * at every allocation change (step, promotion, rollback: written in the change's own
+ * transaction, with its cause). A point is its results as sy_engine_experiment_results
+ * answers them at that moment, kept as compact JSON text (codec/timeline_json.h) and
+ * pruned with the events (sy_retention_opts_t.events_ms). */
+#define SY_TIMELINE_LIMIT_DEFAULT 1000
+#define SY_TIMELINE_LIMIT_MAX     10000
+
+typedef struct sy_timeline_query {
+    int64_t since_ms; /* points at or after it (0: from the first) */
+    int64_t until_ms; /* points at or before it (INT64_MAX: to the last) */
+    int64_t limit;    /* 1 to SY_TIMELINE_LIMIT_MAX */
+} sy_timeline_query_t;
+
+/* One point: its time and JSON text, borrowed for the call; a non-zero return stops. */
+typedef int (*sy_timeline_cb)(void *arg, int64_t at_ms, const char *point);
+
+typedef struct sy_timeline_page {
+    bool sequential;       /* the experiment's safety.sequential: which intervals points hold */
+    bool has_next;         /* more points follow the page within the query's span */
+    int64_t next_since_ms; /* then: the since_ms of the next page */
+} sy_timeline_page_t;
+
+/* The points of experiment `key` in the query's span, oldest first, to `cb`; *page says
+ * what follows. -ENOENT, -EINVAL naming "limit" or "since_ms" (after until_ms). */
+int sy_engine_experiment_timeline(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                                  const sy_timeline_query_t *q, sy_timeline_cb cb, void *arg,
+                                  sy_timeline_page_t *page, sy_err_t *err);
+
 /* ---- allocation ------------------------------------------------------------------------- */
 
 /* An experiment's traffic moves in guarded steps (core/allocation.h) toward a winner:

@@ -647,7 +647,8 @@ void sy_engine_tick(sy_engine_t *eng, sy_tick_report_t *out)
     if (eng->notify_queued && eng->notify_wake)
         eng->notify_wake(eng->notify_wake_arg);
     eng->notify_queued = false;
-    sy_eng_board_tick(eng, now); /* after the above: it shows what they did */
+    sy_eng_timeline_tick(eng, now); /* after the jobs above: an hour shows what they did */
+    sy_eng_board_tick(eng, now);    /* after the above: it shows what they did */
 }
 
 void sy_tick_report_free(sy_tick_report_t *r)
