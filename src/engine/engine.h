@@ -371,6 +371,7 @@ typedef struct sy_retention_report {
     int64_t events;         /* events pruned (deleted, or thinned to their ids) */
     int64_t kpi_events;     /* KPI events pruned */
     int64_t audit;          /* audit events deleted */
+    int64_t timeline;       /* experiments' timeline points deleted (with events_ms) */
     bool more;              /* the run stopped at its bound: run it again soon */
 } sy_retention_report_t;
 
@@ -382,8 +383,8 @@ typedef struct sy_retention_report {
  * deleted, or thinned to their ids when they have one (a retried event stays a duplicate).
  * A restart restores each checkpoint and replays only what follows it: the same numbers as
  * before. KPI events older than events_ms are pruned too, never those a tripwire reads
- * (regression.c), and audit events older than audit_ms. Route counters and notifications
- * have their own retention. */
+ * (regression.c), experiments' timeline points older than events_ms, and audit events older
+ * than audit_ms. Route counters and notifications have their own retention. */
 int sy_engine_retention(sy_engine_t *eng, const sy_retention_opts_t *opts,
                         sy_retention_report_t *out, sy_err_t *err);
 
