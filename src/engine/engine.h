@@ -324,8 +324,8 @@ typedef struct sy_engine_counters {
     int64_t events_written[3]; /* by sy_event_kind_t: rows the event log gained */
     int64_t events_skipped[3]; /* an id the workspace had, or an exposure that changed nothing */
     int64_t commits, commit_failures;            /* group commits of events and KPI events */
-    int64_t pruned[3]; /* by retention (sy_engine_retention): events (deleted or thinned to their
-                          ids), KPI events, audit events */
+    int64_t pruned[4]; /* by retention (sy_engine_retention): events (deleted or thinned to their
+                          ids), KPI events, audit events, experiments' timeline points */
     int64_t commit_size[SY_COMMIT_SIZE_BUCKETS]; /* commits by the events and KPI events in them */
     int64_t commit_size_sum;
     int64_t commit_us[SY_COMMIT_TIME_BUCKETS]; /* commits by how long they took */

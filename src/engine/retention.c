@@ -315,5 +315,6 @@ out:
     count(eng, 0, out->events);
     count(eng, 1, out->kpi_events);
     count(eng, 2, out->audit);
+    count(eng, 3, out->timeline);
     return 0;
 }

@@ -354,6 +354,9 @@ static void retention_prunes_points_older_than_the_events_retention(void **state
         assert_int_equal(sy_engine_retention(f->eng, &o, &rep, &err), 0);
     json_t *left = points(f, "r");
     assert_int_equal(json_array_size(left), 48 - older);
+    sy_engine_counters_t k;
+    sy_engine_counters(f->eng, &k);
+    assert_int_equal(k.pruned[3], (int64_t)older); /* switchyard_retention_pruned_total */
     assert_true(at(left, 0) >= cut);
     assert_int_equal(at(left, json_array_size(left) - 1), fake_ms);
     /* audit retention alone keeps them */
