@@ -110,6 +110,9 @@ typedef struct sy_engine_opts {
     sy_fractional_t fractional; /* bucketing rule of every workspace's flags */
     uint32_t max_units;         /* distinct units one experiment may hold; 0: 32 Mi */
     const sy_exp_defaults_t *exp_defaults; /* copied; NULL: SY_EXP_DEFAULTS */
+    bool no_hourly_timeline; /* no hourly timeline points (a simulation's many runs: they
+                                cost a results computation an hour and decide nothing);
+                                the points of changes are still written */
 } sy_engine_opts_t;
 
 /* Opens the store and builds every workspace's snapshot from it. */

@@ -41,7 +41,7 @@ static bool charted(enum state s)
 void sy_eng_timeline_tick(sy_engine_t *eng, int64_t now_ms)
 {
     struct sy_experiments *xs = eng->x;
-    if (!xs)
+    if (!xs || eng->no_hourly_timeline)
         return;
     if (!xs->next_timeline_ms)
         xs->next_timeline_ms = (now_ms / HOUR_MS + 1) * HOUR_MS;
