@@ -1,6 +1,7 @@
 /* timeline_json.c - a timeline point from an experiment's results; see timeline_json.h. */
 #include <math.h>
 
+#include "codec/monitor_json.h"
 #include "codec/timeline_json.h"
 
 static json_t *num_or_null(bool has, double v)
@@ -43,7 +44,8 @@ static json_t *srm_p(const sy_exp_results_t *x)
     return num_or_null(x->r.has_srm, x->r.srm.p_value);
 }
 
-json_t *sy_timeline_point_json(const sy_exp_results_t *x, int64_t at_ms, const char *cause)
+json_t *sy_timeline_point_json(const sy_exp_results_t *x, const sy_health_view_t *health,
+                               int64_t at_ms, const char *cause)
 {
     json_t *w = json_object(), *vs = json_array(), *cs = json_array();
     int bad = !w || !vs || !cs;
@@ -59,7 +61,8 @@ json_t *sy_timeline_point_json(const sy_exp_results_t *x, int64_t at_ms, const c
         json_decref(cs);
         return NULL;
     }
-    return json_pack("{sIsssososososs}", "at_ms", (json_int_t)at_ms, "cause", cause, "weights", w,
-                     "variants", vs, "comparisons", cs, "srm_p", srm_p(x), "decision",
-                     sy_decision_name(x->r.decision));
+    return json_pack("{sIsssosososossso}", "at_ms", (json_int_t)at_ms, "cause", cause, "weights",
+                     w, "variants", vs, "comparisons", cs, "srm_p", srm_p(x), "decision",
+                     sy_decision_name(x->r.decision), "health",
+                     health->has_watched ? sy_health_view_json(health) : json_null());
 }

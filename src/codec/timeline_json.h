@@ -14,9 +14,12 @@
 
 /* {"at_ms", "cause", "weights": {variant: points}, "variants": [{"key", "units",
  * "conversions", "rate", "interval": [lo, hi]}], "comparisons": [{"variant", "lift",
- * "interval": [lo, hi], "p_value", "confidence"}], "srm_p", "decision"}: the rate is the
+ * "interval": [lo, hi], "p_value", "confidence"}], "srm_p", "decision", "health"}: the rate is the
  * mean for a mean metric; intervals and p-values are the always-valid ones when the
- * experiment is sequential; null for what cannot be computed yet. */
-json_t *sy_timeline_point_json(const sy_exp_results_t *x, int64_t at_ms, const char *cause);
+ * experiment is sequential; null for what cannot be computed yet. "health" is the health
+ * monitor's view as GET .../health gives it (codec/monitor_json.h), null while no variant
+ * is watched. */
+json_t *sy_timeline_point_json(const sy_exp_results_t *x, const sy_health_view_t *health,
+                               int64_t at_ms, const char *cause);
 
 #endif

@@ -249,6 +249,8 @@ int sy_exp_timeline_put(sy_engine_t *eng, struct experiment *e, const char *caus
  * running, promoting or promoted experiment, in one transaction (a failed one is tried
  * again a minute later). */
 void sy_eng_timeline_tick(sy_engine_t *eng, int64_t now_ms);
+/* What the health monitor sees of `e` now (GET .../health's view), judging nothing. */
+void sy_eng_health_view(const sy_engine_t *eng, const struct experiment *e, sy_health_view_t *v);
 
 /* ---- allocation.c --------------------------------------------------------------------- */
 

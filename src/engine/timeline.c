@@ -24,7 +24,9 @@ int sy_exp_timeline_put(sy_engine_t *eng, struct experiment *e, const char *caus
     if (rc < 0)
         return rc;
     int64_t now = sy_engine_now_ms(eng);
-    json_t *j = sy_timeline_point_json(x, now, cause);
+    sy_health_view_t hv;
+    sy_eng_health_view(eng, e, &hv);
+    json_t *j = sy_timeline_point_json(x, &hv, now, cause);
     char *text = j ? sy_json_dumps(j, JSON_COMPACT) : NULL;
     rc = text ? sy_store_timeline_put(eng->store, e->id, now, text, replace, err) : sy_eng_oom(err);
     free(text);

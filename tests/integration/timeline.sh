@@ -50,10 +50,16 @@ cp "$TMP/body" "$TMP/tl.json"
 check "... its lift, p-value and confidence those /results gives, the rate's interval around the rate" 0 "true" "" -- \
     jq -n --slurpfile t "$TMP/tl.json" --slurpfile r "$TMP/results.json" \
     '$t[0].points[1] as $p | $r[0].variants[1].vs_control as $v | ($p.comparisons == [{"variant":"treatment","lift":$v.lift,"interval":$v.lift_ci,"p_value":$v.p_value,"confidence":$v.confidence}]) and ($p.variants[0].interval[0] < 0.4 and $p.variants[0].interval[1] > 0.4 and $p.variants[0].interval[1] - $p.variants[0].interval[0] < 0.1) and ($p.srm_p | type) == "number"'
+req GET /v1/experiments/tl/health "$VIEWER" >/dev/null
+cp "$TMP/body" "$TMP/health.json"
 expect "a rollback: a point with cause rollback, all on control" 200 "" -- \
     DELETE /v1/experiments/tl/promote "$ADMIN" '{"reason":"drill"}'
 expect "... the point" 200 '(.points | length) == 3 and .points[2].cause == "rollback" and .points[2].weights == {"control":100,"treatment":0}' -- \
     GET /v1/experiments/tl/timeline "$VIEWER"
+cp "$TMP/body" "$TMP/tl.json"
+check "... health: the monitor's view just before each change (GET .../health's before the rollback; nothing watched before the step)" 0 "true" "" -- \
+    jq -n --slurpfile t "$TMP/tl.json" --slurpfile h "$TMP/health.json" \
+    '$t[0].points[0].health == null and $t[0].points[1].health == null and $t[0].points[2].health.watched == "treatment" and ([$t[0].points[2].health | .watched, .baseline, .current, .source] == ($h[0].health | [.watched, .baseline, .current, .source]))'
 
 expect "a sequential experiment: sequential true, always-valid p" 200 "" -- POST /v1/experiments/seq/start "$ADMIN"
 evs seq >"$TMP/evs2.json"
