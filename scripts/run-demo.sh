@@ -1,16 +1,20 @@
 #!/bin/sh
 # run-demo.sh - `make run`: starts switchyard serve with a demo workspace, demo flags and a
-# demo experiment (examples/experiment.json, with synthetic events: 6,000 units per
-# variant, 10 % against 12.5 % conversion) and prints how to reach it, the console's URL
-# included. The database lives in build/demo/ and survives restarts (its admin
+# demo experiment (examples/experiment.json, a draft that awaits a person's approval before
+# it moves traffic) and the demo's users (scripts/demo-traffic.py: once the experiment is
+# started, RATE new users a second are evaluated over OFREP and report what they did, 10 %
+# against 12.5 % conversion), and prints how to reach it, the console's URL included. A
+# person runs the experiment from its start to its promotion in the console alone. The
+# database lives in build/demo/ (or $SWITCHYARD_DEMO_DIR) and survives restarts (its admin
 # token too); delete that folder for a fresh start. Ctrl-C stops the server cleanly.
 #
-#   scripts/run-demo.sh SWITCHYARD [ADDR:PORT]
+#   scripts/run-demo.sh SWITCHYARD [ADDR:PORT]      (DEMO_RATE=users a second, 200)
 set -eu
 SY=$1
 LISTEN=${2:-127.0.0.1:8080}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
-DIR=$HERE/build/demo
+DIR=${SWITCHYARD_DEMO_DIR:-$HERE/build/demo}
+RATE=${DEMO_RATE:-200}
 mkdir -p "$DIR"
 : >"$DIR/server.log"
 "$SY" serve --listen "$LISTEN" --db "$DIR/switchyard.db" --admin-token-file "$DIR/admin-token" \
@@ -31,18 +35,17 @@ TOKEN=$(cat "$DIR/admin-token")
 URL=http://$LISTEN
 export SWITCHYARD_URL="$URL" SWITCHYARD_TOKEN="$TOKEN"
 if ! "$SY" experiment show checkout-button >/dev/null 2>&1; then
-    "$SY" experiment create "$HERE/examples/experiment.json" >/dev/null
-    "$SY" experiment start checkout-button >/dev/null
-    # Synthetic, deterministic traffic: units alternate between the variants, and every
-    # 10th blue unit and every 8th green one converts.
-    awk 'BEGIN { for (i = 0; i < 12000; i++) print "demo-user-" i }' >"$DIR/units"
-    awk '{ v = (NR % 2) ? "blue" : "green"; n[v]++;
-           printf "{\"type\":\"exposure\",\"unit\":\"%s\",\"experiment\":\"checkout-button\",\"variant\":\"%s\",\"id\":\"x-%s\"}\n", $1, v, $1;
-           if ((v == "blue" && n[v] % 10 == 0) || (v == "green" && n[v] % 8 == 0))
-               printf "{\"type\":\"outcome\",\"unit\":\"%s\",\"experiment\":\"checkout-button\",\"success\":true,\"id\":\"o-%s\"}\n", $1, $1 }' \
-        "$DIR/units" >"$DIR/events.jsonl"
-    "$SY" events send "$DIR/events.jsonl" >/dev/null
+    # the example, awaiting a person's approval: the auto-promotion timer leaves the
+    # promotion to whoever runs the demo
+    python3 -c 'import json, sys
+e = json.load(open(sys.argv[1]))
+e["safety"]["require_manual_approval"] = True
+print(json.dumps(e))' "$HERE/examples/experiment.json" >"$DIR/experiment.json"
+    "$SY" experiment create "$DIR/experiment.json" >/dev/null
 fi
+python3 "$HERE/scripts/demo-traffic.py" "$URL" "$DIR/admin-token" checkout-button "$RATE" 2>>"$DIR/server.log" &
+USERS=$!
+trap 'kill -TERM $PID $USERS 2>/dev/null; wait $PID; exit 0' INT TERM
 cat <<INFO
 
 switchyard is serving $URL  (database $DIR/switchyard.db, log $DIR/server.log)
@@ -51,6 +54,11 @@ workspace "default" with the demo flags of examples/flags.json; admin token:
   $TOKEN
 
 The console: $URL/ui/  (sign in with the token above; docs/console.md)
+
+The demo experiment, checkout-button, is a draft: open it in the console and Start it.
+The demo's users (scripts/demo-traffic.py, $RATE a second) then see blue or green as OFREP
+says and report their conversions; within a few minutes the results decide "promote
+green", and "Approve and promote" moves everyone to it.
 
 Try:
   curl -s -H "Authorization: Bearer $TOKEN" $URL/v1/flags
@@ -63,6 +71,6 @@ The API is described in docs/api.md. Ctrl-C stops the server.
 INFO
 tail -f -n 0 "$DIR/server.log" &
 TAIL=$!
-trap 'kill -TERM $PID 2>/dev/null; wait $PID; kill $TAIL 2>/dev/null; exit 0' INT TERM
+trap 'kill -TERM $PID $USERS 2>/dev/null; wait $PID; kill $TAIL 2>/dev/null; exit 0' INT TERM
 wait "$PID"
-kill "$TAIL" 2>/dev/null
+kill "$TAIL" "$USERS" 2>/dev/null

@@ -1,0 +1,49 @@
+#!/bin/sh
+# console_demo.sh - `make run`'s demo, from its start to its promotion, in the console alone:
+# scripts/run-demo.sh (the test build's switchyard, a free loopback port, a scratch demo
+# folder, the demo's users at 1,000 a second) is started as make run starts it; then in
+# chromium a person signs in with the token it printed, opens the draft experiment, starts
+# it, waits on its page (reloading it) until the results decide "promote green", and
+# approves the promotion; the API agrees at each step. TERM stops the demo: its server
+# and its users end, the server's log holds no sanitizer report.
+#
+#   console_demo.sh SWITCHYARD NODE_DIR OUT_DIR
+set -u
+SY=$1
+NODE_DIR=$2
+OUT=$3
+. "$(dirname "$0")/tap.sh"
+. "$(dirname "$0")/console_common.sh"
+console_setup "$NODE_DIR" "$OUT"
+
+DEMO_PORT=$(free_port)
+SWITCHYARD_DEMO_DIR=$TMP/demo DEMO_RATE=1000 sh "$ROOT/scripts/run-demo.sh" "$SY" "127.0.0.1:$DEMO_PORT" \
+    >"$TMP/demo.out" 2>&1 &
+DEMO=$!
+i=0
+while [ $i -lt 300 ] && ! grep -q 'Ctrl-C stops the server' "$TMP/demo.out"; do
+    sleep 0.1
+    i=$((i + 1))
+done
+URL=http://127.0.0.1:$DEMO_PORT
+check "make run's demo starts and prints the console's URL" 0 "" "" -- grep -q "The console: $URL/ui/" "$TMP/demo.out"
+TOKEN=$(cat "$TMP/demo/admin-token" 2>/dev/null)
+check "... and the admin token it printed" 0 "" "" -- grep -q "^  $TOKEN\$" "$TMP/demo.out"
+expect "the demo experiment is a draft that awaits a person's approval" 200 \
+    '.state == "draft" and .safety.require_manual_approval == true' -- GET /v1/experiments/checkout-button "$TOKEN"
+
+console_run console_demo.js "$URL" "$TOKEN" "$OUT"
+shots demo-draft demo-running demo-decided demo-promoted
+
+kill -TERM "$DEMO" 2>/dev/null
+i=0
+while [ $i -lt 100 ] && kill -0 "$DEMO" 2>/dev/null; do
+    sleep 0.1
+    i=$((i + 1))
+done
+check "TERM stops the demo" 1 "" "" -- kill -0 "$DEMO"
+sleep 0.5
+check "... its server and its users are gone" 1 "" "" -- pgrep -f "demo-traffic.py $URL"
+check "... nothing listens on its port any more" 7 "" "" -- curl -s -o /dev/null "$URL/health"
+check "the demo server's log holds no sanitizer report" 1 "" "" -- grep -q 'Sanitizer\|runtime error:' "$TMP/demo/server.log"
+tap_done
