@@ -163,6 +163,8 @@ struct sy_experiments {
     struct ingest *in;          /* the queue of events waiting for their commit */
     int64_t next_timeline_ms;   /* the next hour on the hour a point of every active
                                    experiment is taken (timeline.c); 0: not scheduled yet */
+    bool charting;              /* an hour's points are being taken, a slice a tick */
+    size_t chart_next;          /* ... from this experiment on (an index of all) */
 };
 
 /* ---- definition.c --------------------------------------------------------------------- */

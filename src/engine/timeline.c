@@ -3,8 +3,9 @@
  * A point is written from sy_exp_results_of, the results the API answers, by the codec
  * (codec/timeline_json.h), so the charts read the very numbers /results gave then. Points
  * of changes are written in the change's transaction (allocation.c, experiment.c's
- * start): a change committed always has its point. The hourly points of every active
- * experiment go in one transaction per hour; a failed one is tried again a minute later.
+ * start): a change committed always has its point. The hourly points of the active
+ * experiments go SLICE at a time, one transaction and one tick of the loop each (each
+ * point stamped when its slice is taken); a failed slice is tried again a minute later.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 
 #define HOUR_MS  3600000
 #define RETRY_MS 60000
+#define SLICE    64 /* active experiments charted in one tick of the loop */
 
 int sy_exp_timeline_put(sy_engine_t *eng, struct experiment *e, const char *cause, bool replace,
                         sy_err_t *err)
@@ -49,21 +51,32 @@ void sy_eng_timeline_tick(sy_engine_t *eng, int64_t now_ms)
         xs->next_timeline_ms = (now_ms / HOUR_MS + 1) * HOUR_MS;
     if (now_ms < xs->next_timeline_ms)
         return;
-    size_t n = 0;
-    for (size_t i = 0; i < xs->n; i++)
-        n += charted(xs->all[i]->state);
-    int rc = 0;
-    if (n) {
-        rc = sy_store_begin(eng->store, NULL);
-        for (size_t i = 0; rc == 0 && i < xs->n; i++)
-            if (charted(xs->all[i]->state))
-                rc = sy_exp_timeline_put(eng, xs->all[i], "hourly", false, NULL);
-        if (rc == 0)
-            rc = sy_store_commit(eng->store, NULL);
-        else
-            sy_store_rollback(eng->store);
+    if (!xs->charting) {
+        xs->charting = true;
+        xs->chart_next = 0;
     }
-    xs->next_timeline_ms = rc == 0 ? (now_ms / HOUR_MS + 1) * HOUR_MS : now_ms + RETRY_MS;
+    /* the next SLICE active experiments, in one transaction: the hour's points of 1,000
+     * experiments take 16 ticks of the loop, none of them long */
+    size_t i = xs->chart_next, taken = 0;
+    int rc = sy_store_begin(eng->store, NULL);
+    for (; rc == 0 && i < xs->n && taken < SLICE; i++)
+        if (charted(xs->all[i]->state)) {
+            rc = sy_exp_timeline_put(eng, xs->all[i], "hourly", false, NULL);
+            taken++;
+        }
+    if (rc == 0)
+        rc = sy_store_commit(eng->store, NULL);
+    else
+        sy_store_rollback(eng->store);
+    if (rc < 0) { /* the slice again a minute later */
+        xs->next_timeline_ms = now_ms + RETRY_MS;
+        return;
+    }
+    xs->chart_next = i;
+    if (i >= xs->n) {
+        xs->charting = false;
+        xs->next_timeline_ms = (now_ms / HOUR_MS + 1) * HOUR_MS;
+    }
 }
 
 struct page_walk {
