@@ -256,10 +256,22 @@ run(url, out, async (c) => {
         d.ledger.length === 6, d.ledger[0]);
     await shot('tripwires-engaged');
     await axe('the tripwires page, kill switch engaged');
-    text = await c.dialog('#act-release');
+    // Release from the keyboard alone: Enter on the button, Shift+Tab from Cancel (focused
+    // first) to the reason, typed, then Tab to Cancel and to the confirmation, Enter
+    await page.focus('#act-release');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('dialog[open]', { timeout: 5000 }).catch(() => {});
+    text = await page.textContent('dialog[open] .change').catch(() => '');
     check('Release asks first, saying what it does', /engaged → not engaged/.test(text), text);
-    await page.fill('dialog[open] #release-reason', 'drill over');
-    await page.click('#dialog-confirm');
+    await page.keyboard.press('Shift+Tab');
+    const focused = await page.evaluate(() => document.activeElement.id);
+    await page.keyboard.type('drill over');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    const onConfirm = await page.evaluate(() => document.activeElement.id);
+    check('... from the keyboard: Shift+Tab from Cancel reaches the reason, Tab the confirmation', focused === 'release-reason' &&
+        onConfirm === 'dialog-confirm', { focused, onConfirm });
+    await page.keyboard.press('Enter');
     check('... released: the page shown again', await done('Release the kill switch'));
     const ks2 = (await api('/v1/go-live/state', viewer)).body.kill_switch;
     d = await readPage(page);
