@@ -25,6 +25,7 @@ const whole = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 function stateWord(st) {
     if (st.triggered) return 'triggered';
     if (!st.enabled) return 'disabled';
+    if (typeof st.reset_at === 'number' && (st.last_checked_at === null || st.reset_at > st.last_checked_at)) return 're-enabled';
     if (st.last_checked_at === null) return 'never evaluated';
     return st.enforced ? 'ok' : 'not enforced';
 }
@@ -54,7 +55,7 @@ const readPage = (page) => page.evaluate(() => {
     const tripwires = [...document.querySelectorAll('#tripwires-table tbody tr')].map((tr) => {
         const m = tr.querySelector('meter');
         return { id: tr.dataset.tripwire, state: t(tr, 'td.state .badge'), note: t(tr, 'td.state .note'),
-            window: t(tr, 'td.window .value'), counts: t(tr, 'td.window .sub'), drop: t(tr, 'td.drop .value'),
+            window: t(tr, 'td.window .value'), counts: t(tr, 'td.window .counts'), drop: t(tr, 'td.drop .value'),
             meter: m ? Number(m.value) : undefined, high: m ? Number(m.high) : undefined,
             action: t(tr, 'td.action .badge'), checked: tr.querySelector('td.checked').firstChild.textContent };
     });
@@ -292,8 +293,9 @@ run(url, out, async (c) => {
     await ready('experiments');
     await go('tripwires', 'tripwires');
     let a = await acts();
-    check('an editor: Evaluate now enabled; Engage disabled, the role the reason (it needs admin)', !a.evaluate.disabled &&
-        a.engage.disabled && a.engage.why === 'your token\'s role (editor) may not: it needs admin', a);
+    check('an editor: Evaluate now enabled; Engage and Re-enable disabled, the role the reason (they need admin)', !a.evaluate.disabled &&
+        a.engage.disabled && a.engage.why === 'your token\'s role (editor) may not: it needs admin' &&
+        a['reenable-2'] && a['reenable-2'].disabled && a['reenable-2'].why === a.engage.why, a);
     await shot('tripwires-editor');
     await page.click('#signout');
     await ready('signin');
@@ -301,12 +303,48 @@ run(url, out, async (c) => {
     await ready('experiments');
     await go('tripwires', 'tripwires');
     a = await acts();
-    check('a viewer: every action disabled, the role the reason', Object.keys(a).length === 3 &&
+    check('a viewer: every action disabled (Re-enable of the triggered one too), the role the reason', Object.keys(a).length === 4 && !!a['reenable-2'] &&
         Object.values(a).every((x) => x.disabled && /^your token's role \(viewer\) may not: it needs (editor|admin)$/.test(x.why)), a);
     d = await readPage(page);
     check('... and reads what the admin reads', d.tripwires.length === 4 && d.risk.length === 2 && d.kill === 'not engaged');
     await shot('tripwires-viewer');
     await axe('the tripwires page as a viewer');
+    await page.click('#signout');
+    await ready('signin');
+    await c.keepCsp();
+
+    // ---- re-enabling the triggered tripwire, and evaluating it again ----------------------------------
+    await signIn(admin);
+    await ready('experiments');
+    await go('tripwires', 'tripwires');
+    const reenable = '[data-tripwire="WHOLESALE/contract_rate"] [data-action^="reenable"] button';
+    text = await c.dialog(reenable);
+    check('Re-enable (the triggered one) asks first, with a reason, saying what it restores',
+        /WHOLESALE\/contract_rate triggered → re-enabled/.test(text) && /WHOLESALE's risk policy, if this trip disabled it, is enabled again/.test(text) &&
+        !!(await page.$('dialog[open] input[required]')), text);
+    await page.fill('dialog[open] input[required]', 'fixed the deal service');
+    await page.click('#dialog-confirm');
+    check('... confirmed: the page shown again', await done('Re-enable'));
+    const reset = (await api('/v1/regression/state', admin)).body.tripwires.find((x) => x.metric === 'contract_rate');
+    const restored = (await api('/v1/risk/policies', admin)).body.policies.find((p) => p.domain === 'WHOLESALE');
+    check('... the API: reset with the reason, WHOLESALE\'s risk policy enabled again', !reset.triggered && reset.note === 'RE-ENABLED: fixed the deal service' &&
+        typeof reset.reset_at === 'number' && restored.enabled && restored.changed_by === 'alice', { reset, restored });
+    d = await readPage(page);
+    await compareTripwires(d, 're-enabled');
+    check('... the page: "re-enabled" with its note, no Re-enable left; WHOLESALE "enabled" again',
+        d.tripwires.find((r) => r.id === 'WHOLESALE/contract_rate').state === 're-enabled' && !Object.keys(d.acts).some((k) => k.startsWith('reenable')) &&
+        d.risk.find((r) => r.domain === 'WHOLESALE').state === 'enabled', d.tripwires[2]);
+    await c.dialog('#act-evaluate');
+    await page.click('#dialog-confirm');
+    await done('Evaluate now');
+    d = await readPage(page);
+    const again = await compareTripwires(d, 'evaluated after the reset');
+    const wr = d.tripwires.find((r) => r.id === 'WHOLESALE/contract_rate');
+    check('... evaluated again: "not enforced", no value (the window starts after the reset), as the API says',
+        again.find((x) => x.metric === 'contract_rate').note === 'NOT_ENFORCED window=0 baseline=200 min_events_to_enforce=50' &&
+        wr.state === 'not enforced' && wr.window === undefined, wr);
+    await shot('tripwires-reenabled');
+    await axe('the tripwires page, re-enabled');
     await page.click('#signout');
     await ready('signin');
     await c.keepCsp();

@@ -12,7 +12,8 @@
 # after check-and-reserve calls, and its day picker; the kill switch engaged in the console
 # (an empty reason refused, the server's problem shown), /v1/go-live/state engaged and
 # production actions refused as the API says, then released; an editor and a viewer
-# (their actions disabled, the role the reason); 1,000 tripwires, risk policies and ledger
+# (their actions disabled, the role the reason); the triggered tripwire re-enabled with a
+# reason (its domain's risk policy restored) and evaluated again; 1,000 tripwires, risk policies and ledger
 # entries in a workspace of their own (25 a page). axe-core on each state of the page,
 # screenshots into OUT_DIR (tripwires, tripwires-engaged, tripwires-viewer, ...).
 #
@@ -54,7 +55,7 @@ expect "checkout-button runs" 200 '.state == "running"' -- POST /v1/experiments/
 
 console_run console_tripwires.js "$URL" "$ADMIN" "$EDITOR" "$VIEWER" "$SDK" "$OTHER" "$OUT"
 shots tripwires tripwires-evaluated tripwires-ledger tripwires-engage-dialog tripwires-engaged tripwires-released tripwires-editor \
-    tripwires-viewer tripwires-1000
+    tripwires-viewer tripwires-reenabled tripwires-1000
 
 stop_server
 check "the server stops cleanly" 0 "" "" -- test "${STOP_STATUS:-1}" = 0

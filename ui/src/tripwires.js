@@ -8,7 +8,8 @@
 // against the baseline, the drop against the policy's max_drop_fraction (a meter and the
 // numbers in words), the state as a badge with its word, what a trip does, when it was
 // last evaluated; "Evaluate now" (POST /v1/regression/evaluate, editor) evaluates every
-// enabled one. The risk policies (GET /v1/risk/policies), a domain a THROTTLE tripwire
+// enabled one, and "Re-enable" beside a triggered one (POST /v1/regression/policies, admin,
+// with a reason) resets it. The risk policies (GET /v1/risk/policies), a domain a THROTTLE tripwire
 // disabled shown as throttled (its changed_by is "tripwire"), and the day's ledger
 // (GET /v1/risk/ledger?day=, the day picked, today in UTC by default), newest first.
 //
@@ -34,18 +35,24 @@ export function measured(x, measure) {
   return measure === 'rate' ? percent(x) : Number(x).toFixed(4);
 }
 
+// Re-enabled after a trip and not evaluated since: its values are the evaluation's before
+// the reset.
+const resetSince = (st) => typeof st.reset_at === 'number' &&
+  (typeof st.last_checked_at !== 'number' || st.reset_at > st.last_checked_at);
+
 // The state a tripwire's last evaluation says, as a word and a tone.
 export function tripState(st) {
   if (!st) return {word: 'no state', tone: 'muted'};
   if (st.triggered) return {word: 'triggered', tone: 'bad'};
   if (!st.enabled) return {word: 'disabled', tone: 'muted'};
+  if (resetSince(st)) return {word: 're-enabled', tone: 'info'};
   if (st.last_checked_at === null || st.last_checked_at === undefined) return {word: 'never evaluated', tone: 'muted'};
   if (!st.enforced) return {word: 'not enforced', tone: 'warn'};
   return {word: 'ok', tone: 'ok'};
 }
 
 // The states in the order the page counts them.
-const STATE_ORDER = ['triggered', 'not enforced', 'ok', 'never evaluated', 'disabled', 'no state'];
+const STATE_ORDER = ['triggered', 're-enabled', 'not enforced', 'ok', 'never evaluated', 'disabled', 'no state'];
 
 // "drop 78.95 % of 20.00 %: at or over the threshold" / "a rise of 1.05 %: no drop"
 export function dropWords(drop, threshold) {
@@ -151,14 +158,30 @@ function killSection(k, ws, base) {
 
 // ---- the tripwires -------------------------------------------------------------------------
 
-function tripRow(p, st) {
+// Re-enabling a triggered tripwire (POST /v1/regression/policies, admin), with the reason
+// the server requires: it resets the tripwire and restores what its THROTTLE disabled.
+function reenableItem(p, n, opts) {
+  const name = `${p.domain}/${p.metric}`;
+  const reason = reasonField(`reenable-${n}-reason`, 'What was fixed: written to the audit trail and the tripwire\'s note.');
+  return actionItem({id: `reenable-${n}`, label: 'Re-enable', method: 'POST', path: '/v1/regression/policies',
+    tpl: '/v1/regression/policies', title: `Re-enable ${name}?`,
+    body: () => ({domain: p.domain, metric: p.metric, enabled: true, reason: reason.input.value.trim()}),
+    change: `${name} triggered → re-enabled: its window starts again after the events that tripped it (left out), ` +
+      'judged against the baseline from before the trip; ' + (p.action === 'THROTTLE'
+      ? `${p.domain}'s risk policy, if this trip disabled it, is enabled again (one a person disabled stays disabled).`
+      : 'the kill switch stays as it is (release it above).'),
+    extra: reason.el}, opts);
+}
+
+function tripRow(p, st, n, opts) {
   const s = tripState(st);
   const has = st && st.drop_fraction !== null && st.drop_fraction !== undefined;
   const drop = has ? st.drop_fraction : null;
   const name = `${p.domain} / ${p.metric}`;
   const windowCell = has
     ? [h('span', {class: 'num value'}, `${measured(st.current, p.measure)} against ${measured(st.baseline, p.measure)}`),
-      h('span', {class: 'sub'}, `window ${int(st.window_events)} events, baseline ${int(st.baseline_events)}`)]
+      h('span', {class: 'sub counts'}, `window ${int(st.window_events)} events, baseline ${int(st.baseline_events)}`),
+      resetSince(st) && h('span', {class: 'sub'}, 'as evaluated before the reset')]
     : h('span', {class: 'sub'}, st && st.last_checked_at
       ? `no value yet: window ${int(st.window_events)} events, baseline ${int(st.baseline_events)}`
       : 'not evaluated yet');
@@ -167,7 +190,8 @@ function tripRow(p, st) {
       h('span', {class: 'sub'}, `${p.measure === 'rate' ? 'success rate' : 'mean value'}; window ${int(p.window_events)}, ` +
         `baseline ${int(p.baseline_events)}, enforced from ${int(p.min_events_to_enforce)} events`)),
     h('td', {class: 'state'}, h('span', {class: `badge ${s.tone}`}, s.word),
-      st && st.note && h('span', {class: 'sub note'}, st.note)),
+      st && st.note && h('span', {class: 'sub note'}, st.note),
+      st && st.triggered && h('ul', {class: 'actions compact'}, reenableItem(p, n, opts))),
     h('td', {class: 'window'}, windowCell),
     h('td', {class: 'drop'},
       has && h('meter', {min: 0, max: Math.max(1, p.max_drop_fraction, drop), value: Math.max(0, drop),
@@ -176,7 +200,8 @@ function tripRow(p, st) {
       h('span', {class: 'value'}, has ? dropWords(drop, p.max_drop_fraction) : `threshold ${percent(p.max_drop_fraction)}`)),
     h('td', {class: 'action'}, h('span', {class: 'badge info'}, p.action), h('span', {class: 'sub'}, tripAction(p))),
     h('td', {class: 'checked nowrap'}, st && st.last_checked_at ? when(st.last_checked_at) : 'never',
-      st && st.last_triggered_at && h('span', {class: 'sub'}, `last triggered ${when(st.last_triggered_at)}`)));
+      st && st.last_triggered_at && h('span', {class: 'sub'}, `last triggered ${when(st.last_triggered_at)}`),
+      st && typeof st.reset_at === 'number' && h('span', {class: 'sub'}, `re-enabled ${when(st.reset_at)}`)));
 }
 
 function tripwiresSection(ctx, pol, state, base) {
@@ -206,7 +231,7 @@ function tripwiresSection(ctx, pol, state, base) {
         'The window is the newest events, the baseline those before it; the drop is (baseline − window) / |baseline|.'),
       h('thead', null, h('tr', null, ['Tripwire', 'State', 'Window against baseline', 'Drop against threshold',
         'When tripped', 'Last evaluated'].map((c) => h('th', {scope: 'col'}, c)))),
-      h('tbody', null, rows.map((p) => tripRow(p, states.get(key(p)))))),
+      h('tbody', null, rows.map((p, i) => tripRow(p, states.get(key(p)), (pg.page - 1) * PAGE_SIZE + i, opts)))),
     pager(ctx, 'tripwires_page', pg, 'Tripwire pages'),
     h('ul', {class: 'actions'}, evaluate), status);
 }
