@@ -345,6 +345,31 @@ run(url, out, async (c) => {
         wr.state === 'not enforced' && wr.window === undefined, wr);
     await shot('tripwires-reenabled');
     await axe('the tripwires page, re-enabled');
+
+    // a KILL_SWITCH tripwire on a mean (CAPITAL/roi_event, 30 %): ROI 100 → 10 trips it
+    const roi = [...Array(200).fill(100), ...Array(50).fill(10)].map((value) => ({ domain: 'CAPITAL', metric: 'roi_event', value, actor: 'capital-svc' }));
+    const sent = await api('/v1/kpi', sdk, { method: 'POST', body: { events: roi } });
+    const on = await api('/v1/regression/policies', admin, { method: 'POST', body: { domain: 'CAPITAL', metric: 'roi_event', enabled: true, reason: 'watch ROI' } });
+    check('CAPITAL/roi_event (KILL_SWITCH, mean) enabled, 250 ROI events sent', sent.status === 200 && on.status === 200 && on.body.action === 'KILL_SWITCH');
+    await go('tripwires?day=2026-01-02', 'tripwires'); // read again (a new hash)
+    await c.dialog('#act-evaluate');
+    await page.click('#dialog-confirm');
+    check('... Evaluate now', await done('Evaluate now'));
+    d = await readPage(page);
+    const cap = (await compareTripwires(d, 'a mean tripped')).find((x) => x.domain === 'CAPITAL');
+    const ks3 = (await api('/v1/go-live/state', viewer)).body.kill_switch;
+    const capRow = d.tripwires.find((r) => r.id === 'CAPITAL/roi_event');
+    check('... the API: triggered, the kill switch engaged by the tripwire', cap.triggered && cap.action === 'KILL_SWITCH' &&
+        ks3.engaged && ks3.actor === 'tripwire', { cap, ks3 });
+    check('... the page: the mean to 4 decimals, the drop in words, the kill switch engaged by "tripwire" and why', capRow.state === 'triggered' &&
+        capRow.window === '10.0000 against 100.0000' && capRow.drop === 'drop 90.00 % against a threshold of 30.00 %: at or over it' &&
+        d.kill === 'engaged' && d.killWords === `Engaged at ${at(ks3.changed_ms)} by tripwire: ${ks3.reason}`, { capRow, kill: d.killWords });
+    await shot('tripwires-killed-by-tripwire');
+    await c.dialog('#act-release');
+    await page.fill('dialog[open] #release-reason', 'ROI back');
+    await page.click('#dialog-confirm');
+    check('... released in the console', await done('Release the kill switch') &&
+        (await api('/v1/go-live/state', viewer)).body.kill_switch.engaged === false);
     await page.click('#signout');
     await ready('signin');
     await c.keepCsp();

@@ -13,7 +13,8 @@
 # (an empty reason refused, the server's problem shown), /v1/go-live/state engaged and
 # production actions refused as the API says, then released; an editor and a viewer
 # (their actions disabled, the role the reason); the triggered tripwire re-enabled with a
-# reason (its domain's risk policy restored) and evaluated again; 1,000 tripwires, risk policies and ledger
+# reason (its domain's risk policy restored) and evaluated again; a KILL_SWITCH tripwire on
+# a mean tripped (the kill switch engaged by "tripwire"), released in the console; 1,000 tripwires, risk policies and ledger
 # entries in a workspace of their own (25 a page). axe-core on each state of the page,
 # screenshots into OUT_DIR (tripwires, tripwires-engaged, tripwires-viewer, ...).
 #
@@ -55,7 +56,7 @@ expect "checkout-button runs" 200 '.state == "running"' -- POST /v1/experiments/
 
 console_run console_tripwires.js "$URL" "$ADMIN" "$EDITOR" "$VIEWER" "$SDK" "$OTHER" "$OUT"
 shots tripwires tripwires-evaluated tripwires-ledger tripwires-engage-dialog tripwires-engaged tripwires-released tripwires-editor \
-    tripwires-viewer tripwires-reenabled tripwires-1000
+    tripwires-viewer tripwires-reenabled tripwires-killed-by-tripwire tripwires-1000
 
 stop_server
 check "the server stops cleanly" 0 "" "" -- test "${STOP_STATUS:-1}" = 0
