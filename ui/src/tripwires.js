@@ -8,10 +8,11 @@
 // against the baseline, the drop against the policy's max_drop_fraction (a meter and the
 // numbers in words), the state as a badge with its word, what a trip does, when it was
 // last evaluated; "Evaluate now" (POST /v1/regression/evaluate, editor) evaluates every
-// enabled one, and "Re-enable" beside a triggered one (POST /v1/regression/policies, admin,
-// with a reason) resets it. The risk policies (GET /v1/risk/policies), a domain a THROTTLE tripwire
-// disabled shown as throttled (its changed_by is "tripwire"), and the day's ledger
-// (GET /v1/risk/ledger?day=, the day picked, today in UTC by default), newest first.
+// enabled one, and "Re-enable" beside a triggered one (POST /v1/regression/policies,
+// admin, with a reason) resets it. The risk policies (GET /v1/risk/policies), a domain a
+// THROTTLE tripwire disabled shown as throttled (its changed_by is "tripwire"), and the
+// day's ledger (GET /v1/risk/ledger?day=, the day picked, today in UTC by default),
+// newest first.
 //
 // Each list shows 25 a page (?tripwires_page=, ?policies_page=, ?ledger_page=): 1,000
 // tripwires, policies or ledger entries are one answer each, and 25 rows of each drawn.
@@ -54,7 +55,8 @@ export function tripState(st) {
 // The states in the order the page counts them.
 const STATE_ORDER = ['triggered', 're-enabled', 'not enforced', 'ok', 'never evaluated', 'disabled', 'no state'];
 
-// "drop 78.95 % of 20.00 %: at or over the threshold" / "a rise of 1.05 %: no drop"
+// "drop 78.95 % against a threshold of 20.00 %: at or over it" (the trigger's rule:
+// reaching the threshold within 1e-9 trips), or "a rise of 1.05 %: no drop (...)"
 export function dropWords(drop, threshold) {
   if (drop === null || drop === undefined) return 'no drop measured: a window is empty';
   if (drop < 0) return `a rise of ${percent(-drop)}: no drop (threshold ${percent(threshold)})`;
@@ -117,7 +119,8 @@ function killWords(k) {
     : `Released at ${when(k.changed_ms)} by ${k.actor}: ${k.reason}`;
 }
 
-// The reason field a kill-switch dialog holds (required: the server refuses none).
+// The reason field a dialog holds (the kill switch's, Re-enable's): required, and the
+// server refuses none, which the page then shows as the server said it.
 function reasonField(id, help) {
   const input = h('input', {type: 'text', id, name: 'reason', maxlength: 512, autocomplete: 'off',
     required: true, 'aria-required': 'true', 'aria-describedby': `${id}-help`});
