@@ -18,7 +18,7 @@ const ROUTES = [
   // (its module is loaded when first asked for: the list's first render does not wait for it)
   [/^\/experiments\/([^/]+)$/, async (main, ctx, key) => (await import('./detail.js')).detailPage(main, ctx, key)],
   [/^\/routes$/, (main) => placeholderPage(main, 'routes')],
-  [/^\/tripwires$/, (main) => placeholderPage(main, 'tripwires')],
+  [/^\/tripwires$/, async (main, ctx) => (await import('./tripwires.js')).tripwiresPage(main, ctx)],
   [/^\/flags$/, (main) => placeholderPage(main, 'flags')],
   [/^\/audit$/, (main) => placeholderPage(main, 'audit')],
 ];

@@ -9,11 +9,6 @@ const PLANNED = {
       'the breaker\'s state and the rollout plan\'s position, next step and hold',
       'the percentage control and the emergency rollback'],
   },
-  tripwires: {
-    title: 'Tripwires and risk',
-    what: ['each policy\'s window against its baseline, the drop against its threshold, its state',
-      'the risk ledger', 'the kill switch, with engage and disengage'],
-  },
   flags: {
     title: 'Flags',
     what: ['the flag list with search', 'viewing and editing a flag, validation problems shown at their path',
