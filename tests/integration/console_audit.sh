@@ -11,7 +11,8 @@
 # webhook channel in the console (a mistake first, shown at its field; then right), sends
 # it a test (the delivery row, the receiver's request), deletes it, and checks that a
 # viewer sees every action disabled with the reason; axe-core on each page state, and
-# screenshots (audit, audit-filtered, notifications, audit-viewer, notifications-viewer).
+# screenshots (audit, audit-filtered, notifications, audit-viewer, notifications-viewer);
+# 1,000 channels in a workspace of their own: both pages' first render timed, printed.
 #
 #   console_audit.sh SWITCHYARD NODE_DIR OUT_DIR
 set -u
@@ -26,6 +27,9 @@ console_setup "$NODE_DIR" "$OUT"
 ADMIN=$("$SY" token create --db "$TMP/sy.db" --workspace default --role admin --name alice)
 EDITOR=$("$SY" token create --db "$TMP/sy.db" --workspace default --role editor --name ed)
 VIEWER=$("$SY" token create --db "$TMP/sy.db" --workspace default --role viewer --name vic)
+# a workspace of its own where console_audit.js makes 1,000 channels (and so 1,000 entries)
+"$SY" workspace create big --db "$TMP/sy.db" >/dev/null
+BIG=$("$SY" token create --db "$TMP/sy.db" --workspace big --role admin --name bob)
 # deliveries retried quickly (a test message is delivered at its first attempt anyway)
 start_server "$SY" --quiet --notify-backoff 200 --notify-backoff-max 1600 --notify-attempts 4
 check "the server starts" 0 "" "" -- test -n "$PORT"
@@ -70,8 +74,8 @@ expect "a Slack channel (its URL is its credential)" 201 '.url == "https://hooks
 expect "the trail holds more than 100 entries" 200 '(.events | length) > 100' -- GET "/v1/audit?limit=1000" "$ADMIN"
 
 # ---- in the browser ---------------------------------------------------------------------------------
-console_run console_audit.js "$URL" "$ADMIN" "$VIEWER" "$OUT" "http://127.0.0.1:$(cat "$TMP/recv.port")" "$TMP/recv.log" "$ROOT"
-shots audit audit-filtered notifications audit-viewer notifications-viewer
+console_run console_audit.js "$URL" "$ADMIN" "$VIEWER" "$OUT" "http://127.0.0.1:$(cat "$TMP/recv.port")" "$TMP/recv.log" "$ROOT" "$BIG"
+shots audit audit-filtered notifications audit-viewer notifications-viewer notifications-1000
 
 stop_server
 check "the server stops cleanly" 0 "" "" -- test "${STOP_STATUS:-1}" = 0

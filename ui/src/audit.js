@@ -214,6 +214,7 @@ export async function auditPage(main, ctx) {
   if (f.action) q.set('action', f.action);
   if (f.sinceMs !== null) q.set('since', String(f.sinceMs));
   if (f.cursor) q.set('cursor', f.cursor);
+  const t0 = performance.now();
   let ans;
   try {
     ans = await api(`/v1/audit?${q}`);
@@ -227,6 +228,7 @@ export async function auditPage(main, ctx) {
     return;
   }
   if (!ctx.current()) return;
+  main.dataset.readMs = String(Math.round(performance.now() - t0));
   const events = ans.events || [];
   const filtered = f.resource || f.action || f.since;
   const n = `${int(events.length)} entr${events.length === 1 ? 'y' : 'ies'}${filtered ? ' that match the filters' : ''}`;
@@ -253,5 +255,6 @@ export async function auditPage(main, ctx) {
       ans.next_cursor !== undefined ? h('a', {href: auditHash(f, ans.next_cursor), rel: 'next', id: 'audit-older'}, 'Older →')
         : h('span', {class: 'sub', 'aria-disabled': 'true'}, 'Older →')));
   }
+  main.dataset.renderMs = String(Math.round(performance.now() - t0));
   main.dataset.ready = 'audit';
 }

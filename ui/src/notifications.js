@@ -9,6 +9,7 @@
 // refusal is shown at the field it names. Every action is disabled, with the reason, when
 // the token's role is below the one GET /v1 names for its endpoint.
 //
+// Channels: by id, 25 a page (the API lists them all at once; cpage=N in the hash).
 // Deliveries: newest first, 25 a page, filtered by status and channel (the two filters the
 // API takes), in the hash's query (#/audit/notifications?status=failed&channel=2&cursor=9).
 import {api, ApiError, errorBox} from './api.js';
@@ -53,7 +54,10 @@ export function target(c) {
 const listOf = (have, all, what) => (have && all.every((x) => have.includes(x)) && have.length === all.length
   ? `all ${all.length} ${what}` : (have || []).join(', '));
 
-function channelsSection(channels, opts) {
+function channelsSection(all, cpage, link, opts) {
+  const pages = Math.max(1, Math.ceil(all.length / PAGE_SIZE));
+  const page = cpage >= 1 && cpage <= pages ? cpage : 1;
+  const channels = all.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE);
   if (!channels.length) {
     return section('channels', 'Channels', h('p', {class: 'sub', id: 'no-channels'},
       'No channel yet: notifications of promotions, rollbacks, tripwires and the kill switch go nowhere.'));
@@ -84,11 +88,19 @@ function channelsSection(channels, opts) {
       h('td', {class: 'created'}, when(c.created_ms)),
       h('td', null, h('ul', {class: 'actions row-actions'}, acts)));
   });
+  const pager = pages > 1 && h('nav', {class: 'pager', 'aria-label': 'Channel pages'},
+    page > 1 ? h('a', {href: link({cpage: page - 1}), rel: 'prev', id: 'channels-prev'}, '← Previous channels')
+      : h('span', {class: 'sub', 'aria-disabled': 'true'}, '← Previous channels'),
+    h('span', null, `Page ${page} of ${pages}`),
+    page < pages ? h('a', {href: link({cpage: page + 1}), rel: 'next', id: 'channels-next'}, 'Next channels →')
+      : h('span', {class: 'sub', 'aria-disabled': 'true'}, 'Next channels →'));
   return section('channels', 'Channels', h('table', {id: 'channels-table'},
-    h('caption', null, `${int(channels.length)} channel${channels.length === 1 ? '' : 's'}, by id`),
+    h('caption', null, pages > 1
+      ? `Channels ${int((page - 1) * PAGE_SIZE + 1)} to ${int((page - 1) * PAGE_SIZE + channels.length)} of ${int(all.length)}, by id`
+      : `${int(channels.length)} channel${channels.length === 1 ? '' : 's'}, by id`),
     h('thead', null, h('tr', null, ['Name', 'Type', 'Target', 'Levels', 'Events', 'State', 'Created', 'Actions']
       .map((c) => h('th', {scope: 'col'}, c)))),
-    h('tbody', null, rows)), opts.status);
+    h('tbody', null, rows)), pager, opts.status);
 }
 
 function createSection(who, list, reload) {
@@ -167,17 +179,7 @@ function createSection(who, list, reload) {
   return section('add-channel', 'Add a channel', form);
 }
 
-// The deliveries' filters from the hash: {status, channel, cursor}.
-export function deliveryHash(f, cursor) {
-  const q = new URLSearchParams();
-  if (f.status) q.set('status', f.status);
-  if (f.channel) q.set('channel', f.channel);
-  if (cursor) q.set('cursor', String(cursor));
-  const s = q.toString();
-  return s ? `#/audit/notifications?${s}` : '#/audit/notifications';
-}
-
-function deliveriesSection(f, ans, channels, rerender) {
+function deliveriesSection(f, ans, channels, link, rerender) {
   const byId = new Map(channels.map((c) => [c.id, c]));
   const statusSel = h('select', {id: 'd-status', name: 'status'}, h('option', {value: ''}, 'any status'),
     STATUSES.map((s) => h('option', {value: s, selected: s === f.status}, s)));
@@ -193,7 +195,7 @@ function deliveriesSection(f, ans, channels, rerender) {
       h('button', {type: 'button', id: 'd-refresh'}, 'Refresh')));
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    const next = deliveryHash({status: statusSel.value, channel: chanSel.value});
+    const next = link({status: statusSel.value, channel: chanSel.value, cursor: ''});
     if (next === location.hash) rerender();
     else location.hash = next;
   });
@@ -223,9 +225,9 @@ function deliveriesSection(f, ans, channels, rerender) {
       h('td', {class: 'error-text'}, d.last_error || '—')))))
     : h('p', {class: 'sub', id: 'no-deliveries'}, f.cursor ? 'No older deliveries.' : f.status || f.channel ? 'No delivery matches the filters.' : 'No delivery yet.');
   const pager = (f.cursor || ans.next_cursor !== undefined) && h('nav', {class: 'pager', 'aria-label': 'Delivery pages'},
-    f.cursor ? h('a', {href: deliveryHash(f), rel: 'first', id: 'deliveries-newest'}, '← Newest')
+    f.cursor ? h('a', {href: link({cursor: ''}), rel: 'first', id: 'deliveries-newest'}, '← Newest')
       : h('span', {class: 'sub', 'aria-disabled': 'true'}, '← Newest'),
-    ans.next_cursor !== undefined ? h('a', {href: deliveryHash(f, ans.next_cursor), rel: 'next', id: 'deliveries-older'}, 'Older →')
+    ans.next_cursor !== undefined ? h('a', {href: link({cursor: ans.next_cursor}), rel: 'next', id: 'deliveries-older'}, 'Older →')
       : h('span', {class: 'sub', 'aria-disabled': 'true'}, 'Older →'));
   return section('deliveries', 'Deliveries', form, countLine, table, pager);
 }
@@ -238,9 +240,11 @@ export async function notificationsPage(main, ctx, notice) {
     if (err instanceof ApiError && err.status === 401) throw err;
     return err;
   });
+  const t0 = performance.now();
   const [chans, deliveries, list] = await Promise.all([
     api('/v1/notifications/channels'), soft(`/v1/notifications?${q}`), endpointTable()]);
   if (!ctx.current()) return;
+  main.dataset.readMs = String(Math.round(performance.now() - t0));
   const rerender = async (msg) => {
     if (!ctx.current()) return;
     delete main.dataset.ready;
@@ -253,6 +257,13 @@ export async function notificationsPage(main, ctx, notice) {
     }
   };
   const channels = chans.channels || [];
+  // this view's hash with some of its query changed (an empty value drops it)
+  const link = (changes) => {
+    const q = new URLSearchParams(ctx.query);
+    for (const [k, v] of Object.entries(changes)) if (v === '' || v === null || v === undefined) q.delete(k); else q.set(k, String(v));
+    const str = q.toString();
+    return str ? `#/audit/notifications?${str}` : '#/audit/notifications';
+  };
   const status = h('div', {id: 'action-status', 'aria-live': 'polite'});
   const opts = {role: ctx.who.token.role, endpoints: list, status, ready: 'notifications', done: rerender};
   fill(main,
@@ -260,9 +271,10 @@ export async function notificationsPage(main, ctx, notice) {
     auditTabs('notifications'),
     notice && h('p', {class: 'notice', role: 'status', tabindex: '-1', id: 'notice'}, notice),
     h('p', {class: 'lead'}, 'Where the workspace\'s promotions, rollbacks, tripwires and kill switch are told, and what was sent.'),
-    channelsSection(channels, opts),
+    channelsSection(channels, Number(ctx.query.get('cpage') || '1'), link, opts),
     createSection(ctx.who, list, rerender),
-    deliveriesSection(f, deliveries, channels, rerender));
+    deliveriesSection(f, deliveries, channels, link, rerender));
   if (notice) document.getElementById('notice').focus();
+  main.dataset.renderMs = String(Math.round(performance.now() - t0));
   main.dataset.ready = 'notifications';
 }
