@@ -4,7 +4,8 @@
 #
 # Here, over the API: more than 100 changes (flags created, updated and deleted, an
 # experiment created, started and stopped, a route and its percentage, tokens made and
-# revoked), a Slack channel (its URL, the credential, shown as scheme and host only) and a
+# revoked), a Slack channel (its URL, the credential, shown as scheme and host only), a
+# webhook to a closed port with 30 test messages (failed deliveries, with errors), and a
 # loopback receiver (receiver.js) for the channel the console makes. console_audit.js then
 # compares the page with GET /v1/audit (the first page, a prefix filter, an action filter,
 # the cursor's pages, a linked filtered view reloaded, the diff of an update), makes a
@@ -71,6 +72,14 @@ TID=$(jq .id "$TMP/body")
 expect "... revoked" 200 '.revoked == true' -- DELETE "/v1/tokens/$TID" "$ADMIN"
 expect "a Slack channel (its URL is its credential)" 201 '.url == "https://hooks.slack.test/…"' -- \
     POST /v1/notifications/channels "$ADMIN" '{"type":"slack","name":"team chat","url":"https://hooks.slack.test/T1/B2/s3cr3t","levels":["critical"]}'
+expect "a webhook channel to a closed port" 201 '' -- POST /v1/notifications/channels "$ADMIN" \
+    '{"type":"webhook","name":"down hook","url":"http://127.0.0.1:9/down","secret":"whsec-0123456789abcdef"}'
+DOWN=$(jq .id "$TMP/body")
+bad=0
+for i in $(seq 1 30); do
+    [ "$(req POST "/v1/notifications/channels/$DOWN/test" "$ADMIN")" = 202 ] || bad=$((bad + 1))
+done
+check "30 test messages queued to it (they fail: deliveries with errors)" 0 "" "" -- test "$bad" = 0
 expect "the trail holds more than 100 entries" 200 '(.events | length) > 100' -- GET "/v1/audit?limit=1000" "$ADMIN"
 
 # ---- in the browser ---------------------------------------------------------------------------------
