@@ -51,6 +51,12 @@ const readAudit = (page) => page.$$eval('#audit > tbody > tr', (trs) => trs.map(
     };
 }));
 
+// The console page a resource links to: an experiment's, a flag's, a route's; else none.
+function linkOf(resource) {
+    const m = /^(experiment|flag|route):(.+)$/.exec(resource);
+    return m ? `#/${m[1]}s/${encodeURIComponent(m[2])}` : null;
+}
+
 // The differences between the page's rows and the API's events (id, time, actor, action,
 // resource, link and diff); [] when they agree.
 function compare(rows, events) {
@@ -60,7 +66,7 @@ function compare(rows, events) {
         const r = rows[i] || {};
         const want = {
             id: e.id, when: utc(e.at_ms), actor: e.actor || '—', action: e.action, resource: e.resource,
-            link: e.resource.startsWith('experiment:') ? `#/experiments/${encodeURIComponent(e.resource.slice(11))}` : null,
+            link: linkOf(e.resource),
             diff: expectedDiff(e).join('|'),
         };
         const got = { ...r, diff: (r.diff || []).join('|') };
@@ -111,6 +117,11 @@ run(url, out, async (c) => {
     check('a creation reads "created: N fields"', made && /^created: \d+ fields?$/.test(made.summary), made);
     const exp = rows.find((r) => r.resource === 'experiment:checkout-button');
     check('an experiment\'s resource links to its console page', exp && exp.link === '#/experiments/checkout-button', exp);
+    const linked = (kind) => rows.filter((r) => r.resource.startsWith(`${kind}:`)).map((r) => r.link);
+    check('... a flag\'s and a route\'s to theirs; a token\'s and a channel\'s to none',
+        linked('flag').includes('#/flags/flag-45') && linked('route').every((l) => l === '#/routes/webhooks') &&
+        linked('route').length === 2 && linked('token').every((l) => l === null) && linked('channel').every((l) => l === null),
+        rows.map((r) => [r.resource, r.link]));
     // the diff opens from the keyboard
     await page.focus(`#audit tr[data-id="${upd.id}"] summary`);
     await page.keyboard.press('Enter');

@@ -58,9 +58,12 @@ export function auditTabs(current) {
     h('ul', null, tab('#/audit', 'audit', 'Audit trail'), tab('#/audit/notifications', 'notifications', 'Notifications')));
 }
 
-// Pages of the console a resource has: "experiment:KEY" -> #/experiments/KEY.
+// Pages of the console a resource has: "experiment:KEY" -> #/experiments/KEY (detail.js),
+// "flag:KEY" -> #/flags/KEY, "route:NAME" -> #/routes/NAME (the flags' and routes' pages).
 const PAGES = {
   experiment: (key) => `#/experiments/${enc(key)}`,
+  flag: (key) => `#/flags/${enc(key)}`,
+  route: (name) => `#/routes/${enc(name)}`,
 };
 
 export function resourceLink(resource) {
