@@ -26,15 +26,17 @@ function leaves(v, p = '', outMap = new Map()) {
     return outMap;
 }
 // [path kind] of each field that differs between before and after, sorted
+// (an empty object or array that gained or lost members is not listed: its members are)
 function expectedDiff(e) {
     const a = e.before == null ? new Map() : leaves(e.before);
     const b = e.after == null ? new Map() : leaves(e.after);
+    const inside = (k, v, other) => typeof v === 'object' && v !== null &&
+        [...other.keys()].some((x) => x.startsWith(`${k}.`) || x.startsWith(`${k}[`));
     const d = [];
     for (const [k, v] of b) {
-        if (!a.has(k)) d.push(`${k} added`);
-        else if (JSON.stringify(a.get(k)) !== JSON.stringify(v)) d.push(`${k} changed`);
+        if (!a.has(k)) { if (!inside(k, v, a)) d.push(`${k} added`); } else if (JSON.stringify(a.get(k)) !== JSON.stringify(v)) d.push(`${k} changed`);
     }
-    for (const k of a.keys()) if (!b.has(k)) d.push(`${k} removed`);
+    for (const [k, v] of a) if (!b.has(k) && !inside(k, v, b)) d.push(`${k} removed`);
     return d.sort();
 }
 
@@ -129,6 +131,20 @@ run(url, out, async (c) => {
         await page.$eval(`#audit tr[data-id="${upd.id}"] details`, (d) => d.open));
     await shot('audit');
     await axe('the audit trail, a diff open');
+
+    // the diff's rule on the edges, in the page's own module
+    const cases = await page.evaluate(async () => {
+        const { diff } = await import('/ui/audit.js');
+        const d = (a, b) => diff(a, b).rows.map((r) => `${r.path} ${r.kind}`).join('|');
+        return {
+            shorter: d({ a: [1, 2] }, { a: [1] }), filled: d({ x: {} }, { x: { y: 1 } }), emptied: d({ x: [3] }, { x: [] }),
+            nulled: d({ a: null, b: 1 }, { b: 1 }), typed: d({ a: 1 }, { a: '1' }), same: diff({ a: { b: [1] } }, { a: { b: [1] } }).same,
+            created: d(null, { k: 'v', n: { m: true } }),
+        };
+    });
+    check('the diff: a shorter array, an empty object filled, an array emptied, a null removed, a type changed, nothing changed, a creation',
+        cases.shorter === 'a[1] removed' && cases.filled === 'x.y added' && cases.emptied === 'x[0] removed' &&
+        cases.nulled === 'a removed' && cases.typed === 'a changed' && cases.same === 1 && cases.created === 'k added|n.m added', cases);
 
     // the action filter's choices are docs/api.md's
     const docs = fs.readFileSync(path.join(root, 'docs', 'api.md'), 'utf8');

@@ -85,18 +85,25 @@ export function flatten(v, path = '', out = new Map()) {
 }
 
 // before/after -> {rows: [{path, kind: "changed"|"added"|"removed", before, after}], same}
-// in the order the fields come (after's, then those only before had).
+// in the order the fields come (after's, then those only before had). An empty object or
+// array that gained (or lost) members is not itself listed: its members are.
 export function diff(before, after) {
   const a = before === null || before === undefined ? new Map() : flatten(before);
   const b = after === null || after === undefined ? new Map() : flatten(after);
+  const emptyWithin = (p, v, other) => v !== null && typeof v === 'object' &&
+    [...other.keys()].some((k) => k.startsWith(`${p}.`) || k.startsWith(`${p}[`));
   const rows = [];
   let same = 0;
   for (const [p, v] of b) {
-    if (!a.has(p)) rows.push({path: p, kind: 'added', after: v});
-    else if (JSON.stringify(a.get(p)) !== JSON.stringify(v)) rows.push({path: p, kind: 'changed', before: a.get(p), after: v});
-    else same++;
+    if (!a.has(p)) {
+      if (!emptyWithin(p, v, a)) rows.push({path: p, kind: 'added', after: v});
+    } else if (JSON.stringify(a.get(p)) !== JSON.stringify(v)) {
+      rows.push({path: p, kind: 'changed', before: a.get(p), after: v});
+    } else {
+      same++;
+    }
   }
-  for (const [p, v] of a) if (!b.has(p)) rows.push({path: p, kind: 'removed', before: v});
+  for (const [p, v] of a) if (!b.has(p) && !emptyWithin(p, v, b)) rows.push({path: p, kind: 'removed', before: v});
   return {rows, same};
 }
 
