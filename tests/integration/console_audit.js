@@ -325,9 +325,17 @@ run(url, out, async (c) => {
         (await page.$eval('#ch-secret', (e) => e.getAttribute('aria-invalid'))) === 'true' &&
         (await page.evaluate(() => document.activeElement.id)) === 'ch-secret', problem);
     check('... and nothing is added', (await listed()).length === chans.length);
-    await c.allow(null);
     await axe('the channel form with a problem at its field');
     await page.fill('#ch-secret', 'whsec-0123456789abcdef');
+    for (const l of ['info', 'warning', 'critical']) await page.uncheck(`#ch-levels input[value="${l}"]`);
+    await page.click('#ch-submit');
+    await ready('notifications');
+    const lproblem = await page.waitForSelector('#ch-levels-err:not([hidden])', { timeout: 5000 }).then((e) => e.textContent(), () => '');
+    check('no level checked: the API\'s problem at the levels, the secret\'s gone', /^400 invalid_input: .*\(field: levels\)$/.test(lproblem) &&
+        (await page.$eval('#ch-secret-err', (e) => e.hidden)) && !(await page.$('#ch-secret[aria-invalid]')) &&
+        (await page.evaluate(() => document.activeElement.closest('#ch-levels') !== null)) && (await listed()).length === chans.length, lproblem);
+    await c.allow(null);
+    for (const l of ['info', 'warning', 'critical']) await page.check(`#ch-levels input[value="${l}"]`);
     await page.click('#ch-submit');
     const notice = await page.waitForSelector('#notice', { timeout: 10000 }).then((e) => e.textContent(), () => '');
     chans = await listed();

@@ -171,7 +171,10 @@ function createSection(who, list, reload) {
       const placed = at && showFieldError(form, `ch-${at}`, err.describe());
       fill(status, errorBox(err, placed ? `The channel was refused: see the field ${at}.` : 'The channel was refused.'));
       main.dataset.ready = 'notifications';
-      if (placed) form.querySelector(`#ch-${at}`).focus();
+      if (placed) {
+        const el = form.querySelector(`#ch-${at}`);
+        (el.tagName === 'FIELDSET' ? el.querySelector('input') : el).focus();
+      }
       return;
     }
     await reload(`Channel #${made.id} "${made.name}" added (${made.type}).`);
