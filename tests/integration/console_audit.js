@@ -238,6 +238,12 @@ run(url, out, async (c) => {
     const sinceErr = await page.$eval('#f-since-err', (e) => (e.hidden ? '' : e.textContent));
     check('a since that is no date: the problem at its field, and nothing read', /yesterday/.test(sinceErr) &&
         (await page.$eval('#f-since', (e) => e.getAttribute('aria-invalid'))) === 'true' && !(await page.$('#audit')), sinceErr);
+    await c.go('audit?since=2026-02-30T10%3A00', 'audit');
+    check('... nor one that does not exist (February 30th)', /2026-02-30T10:00/.test(await page.$eval('#f-since-err', (e) => (e.hidden ? '' : e.textContent))) &&
+        !(await page.$('#audit')));
+    await c.go('audit?since=2026-02-28T10%3A00', 'audit');
+    check('... while a day that exists, without seconds, is read', !(await page.$eval('#f-since-err', (e) => !e.hidden)) &&
+        (await page.textContent('#audit caption')).endsWith('(since 2026-02-28 10:00 UTC)'));
     await c.allow(/status of 400/);
     await c.go('audit?cursor=abc', 'audit');
     const cursorErr = await page.textContent('#audit-status');

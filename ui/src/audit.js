@@ -148,8 +148,10 @@ export function readFilters(q) {
   const f = {resource: q.get('resource') || '', action: q.get('action') || '', since: q.get('since') || '',
     cursor: q.get('cursor') || '', sinceMs: null, bad: null};
   if (f.since) {
-    const ms = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?$/.test(f.since) ? Date.parse(`${f.since}Z`) : NaN;
-    if (Number.isNaN(ms)) f.bad = {field: 'since', why: `"${f.since}" is not a date and time as YYYY-MM-DDTHH:MM[:SS] (UTC)`};
+    // a date that does not exist (February 30th) is refused, not moved to another day
+    const full = f.since.length === 16 ? `${f.since}:00` : f.since;
+    const ms = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?$/.test(f.since) ? Date.parse(`${full}Z`) : NaN;
+    if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 19) !== full) f.bad = {field: 'since', why: `"${f.since}" is not a date and time as YYYY-MM-DDTHH:MM[:SS] (UTC)`};
     else f.sinceMs = ms;
   }
   return f;
