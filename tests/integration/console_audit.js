@@ -238,6 +238,7 @@ run(url, out, async (c) => {
     const sinceErr = await page.$eval('#f-since-err', (e) => (e.hidden ? '' : e.textContent));
     check('a since that is no date: the problem at its field, and nothing read', /yesterday/.test(sinceErr) &&
         (await page.$eval('#f-since', (e) => e.getAttribute('aria-invalid'))) === 'true' && !(await page.$('#audit')), sinceErr);
+    await axe('the audit page with a problem at a filter');
     await c.go('audit?since=2026-02-30T10%3A00', 'audit');
     check('... nor one that does not exist (February 30th)', /2026-02-30T10:00/.test(await page.$eval('#f-since-err', (e) => (e.hidden ? '' : e.textContent))) &&
         !(await page.$('#audit')));
