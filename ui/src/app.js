@@ -20,7 +20,9 @@ const ROUTES = [
   [/^\/routes$/, (main) => placeholderPage(main, 'routes')],
   [/^\/tripwires$/, async (main, ctx) => (await import('./tripwires.js')).tripwiresPage(main, ctx)],
   [/^\/flags$/, (main) => placeholderPage(main, 'flags')],
-  [/^\/audit$/, (main) => placeholderPage(main, 'audit')],
+  // the audit trail, and the notifications' channels and deliveries (loaded when first asked for)
+  [/^\/audit$/, async (main, ctx) => (await import('./audit.js')).auditPage(main, ctx)],
+  [/^\/audit\/notifications$/, async (main, ctx) => (await import('./notifications.js')).notificationsPage(main, ctx)],
 ];
 
 let who = null; // GET /v1/whoami's answer for the signed-in token

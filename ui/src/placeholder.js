@@ -14,10 +14,6 @@ const PLANNED = {
     what: ['the flag list with search', 'viewing and editing a flag, validation problems shown at their path',
       'an "evaluate with this context" box'],
   },
-  audit: {
-    title: 'Audit log',
-    what: ['the audit trail with filters by resource, action and time', 'notification channels and their deliveries'],
-  },
 };
 
 export function placeholderPage(main, page, arg) {
