@@ -4,7 +4,8 @@
 //   node console_routes.js URL ADMIN_TOKEN VIEWER_TOKEN BIG_TOKEN OUT_DIR LISTEN_PORT
 //
 // The workspace has `webhooks` (20 %, a plan of 20 → 50 → 100 % holding an hour a step,
-// 400 requests through it) and `payments` (disabled), and `banner`, an experiment running.
+// 400 requests through it, three more that new failed with a 503) and `payments`
+// (disabled), and `banner`, an experiment running.
 // Every figure the pages show is compared with what the API answers (the expected text
 // made here by routes.js's rules from /v1/routes, /health, /stats, /series); the
 // percentage is set, the route rolled back and the workspace rolled back in an emergency
@@ -65,17 +66,19 @@ run(url, out, async (c) => {
     const rows = await page.$$eval('#routes tbody tr', (trs) => trs.map((tr) => {
         const t = (sel) => { const el = tr.querySelector(sel); return el ? el.textContent.trim() : undefined; };
         return { name: tr.dataset.route, listen: t('td.listen code'), prefix: t('td.listen .sub'), enabled: t('td.enabled'),
-            split: t('td.split'), breaker: t('td.breaker-cell .badge'), health: t('td.health-cell .badge'), plan: t('td.plan') };
+            split: t('td.split'), breaker: t('td.breaker-cell .badge'), health: t('td.health-cell .badge'), plan: t('td.plan'),
+            why: t('td.health-cell .sub') };
     }));
     const want = [];
     for (const r of routes) {
         const hl = (await api(`/v1/routes/${r.name}/health`, admin)).body;
         want.push({ name: r.name, listen: r.listen, prefix: r.path_prefix ? `prefix ${r.path_prefix}` : undefined,
             enabled: r.enabled ? 'enabled' : 'disabled', split: splitText(r), breaker: `breaker ${BREAKER[hl.breaker]}`,
-            health: hl.healthy ? 'healthy' : 'unhealthy', plan: planText(r) });
+            health: hl.healthy ? 'healthy' : 'unhealthy', plan: planText(r),
+            why: hl.healthy ? undefined : `new: error rate ${percent(hl.upstreams.new.error_rate)} ≥ ${percent(hl.gates.max_error_rate)}` });
     }
-    check('every route in a row, in the API\'s order, as /v1/routes and each /health say (listen, enabled, split, breaker, health, plan)',
-        rows.length === 2 && want.every((w, i) => Object.keys(w).every((k) => k === 'plan' ? rows[i].plan.startsWith(w.plan) : rows[i][k] === w[k])),
+    check('every route in a row, in the API\'s order, as /v1/routes and each /health say (listen, enabled, split, breaker, health and why, plan)',
+        rows.length === 2 && rows[0].health === 'unhealthy' && want.every((w, i) => Object.keys(w).every((k) => k === 'plan' ? rows[i].plan.startsWith(w.plan) : rows[i][k] === w[k])),
         { rows, want });
     check('... the plan\'s next step beside its position', /^step 1 of 3 \(20 %\)next 50 %$/.test(rows[0].plan), rows[0].plan);
     check('... and the count', (await page.textContent('main .lead')) === '2 routes.');
@@ -90,8 +93,8 @@ run(url, out, async (c) => {
         ['upstream', 'requests', 'share', 'errors', 'error-rate', 'p50', 'p95', 'p99'].map((k) => tr.querySelector(`.${k}`).textContent)));
     const nowWant = stats.by.map((x) => [x.upstream, int(x.requests), percent(x.share), int(x.errors), percent(x.error_rate),
         ms(x.p50_ms), ms(x.p95_ms), ms(x.p99_ms)]);
-    check(`"Now": each (domain, upstream) row as /stats says it (${stats.requests} requests: ${stats.by.map((x) => `${x.upstream} ${x.requests}`).join(', ')})`,
-        JSON.stringify(nowRows) === JSON.stringify(nowWant) && stats.requests === 400, { nowRows, nowWant });
+    check(`"Now": each (domain, upstream) row as /stats says it (${stats.requests} requests: ${stats.by.map((x) => `${x.upstream} ${x.requests} (${x.errors} errors)`).join(', ')})`,
+        JSON.stringify(nowRows) === JSON.stringify(nowWant) && stats.requests === 403, { nowRows, nowWant });
     const hl = (await api('/v1/routes/webhooks/health', admin)).body;
     const hRows = await page.$$eval('#health-table tbody tr', (trs) => trs.map((tr) =>
         ['requests', 'errors', 'error-rate', 'p95'].map((k) => tr.querySelector(`.${k}`).textContent)));
@@ -112,7 +115,7 @@ run(url, out, async (c) => {
     // the page and this read may fall either side of a minute: the buckets both have agree
     const both = sRows.filter((r) => sWant.has(r[0]));
     const busy = [...sWant.values()].filter((r) => r[1] !== '0' || r[6] !== '0');
-    check(`"Over time": ${sRows.length} buckets of 1 minute, each as /series says it, the 400 requests among them`,
+    check(`"Over time": ${sRows.length} buckets of 1 minute, each as /series says it, the 403 requests among them`,
         sRows.length === 60 && both.length >= 59 && both.every((r) => JSON.stringify(r) === JSON.stringify(sWant.get(r[0]))) &&
         busy.every((b) => both.some((r) => r[0] === b[0])), { sRows: sRows.filter((r) => r[1] !== '0' || r[6] !== '0'), busy });
     check('... and the summary of the window says the same totals',
@@ -121,7 +124,15 @@ run(url, out, async (c) => {
         (await page.textContent('#plan-position')) === 'step 1 of 3 (20 %)' && (await page.textContent('#plan-next')) === '50 %' &&
         /^3,600 s a step, and at least 100 requests to new/.test(await page.textContent('#plan-hold')) &&
         /This step began at .* \(route\.create by alice, per the audit trail\)/.test(await page.textContent('#plan-hold')));
-    check('no failure among the recent requests, said in words', /No failure or fallback/.test(await page.textContent('#failures')));
+    const fails = (await api('/v1/routes/webhooks/requests?errors_only=true&limit=25', admin)).body.requests;
+    const fRows = await page.$$eval('#failures-table tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    const fWant = fails.map((x) => [new Date(x.at_ms).toISOString().replace('T', ' ').slice(0, 19), `${x.method} ${x.path}`, x.domain || '—',
+        x.upstream + (x.fallback ? 'fallback: new failed first' : '') + (x.probe ? 'a breaker probe' : ''), String(x.status), ms(x.latency_ms), x.error_message || '']);
+    check(`"Recent failures": new's three 503s, as /requests?errors_only=true says them`, fails.length === 3 &&
+        fails.every((x) => x.status === 503 && /^new 127\.0\.0\.1:\d+: answered 503$/.test(x.error_message)) &&
+        JSON.stringify(fRows) === JSON.stringify(fWant), { fRows, fWant });
+    check('"Health": new unhealthy, and why in words', (await page.textContent('#health .health')) === 'unhealthy' &&
+        /new: error rate [0-9.]+ % ≥ 0\.10 %/.test(await page.textContent('#health')));
     await shot('route');
     await axe('a route');
 

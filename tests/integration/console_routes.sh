@@ -1,8 +1,9 @@
 #!/bin/sh
 # console_routes.sh - the console's routes pages (#/routes, #/routes/NAME) in a real
 # browser (console_routes.js, on console_lib.js) against a real server proxying a route to
-# two node upstreams, with traffic through it: the page's figures against the API's own
-# answers (/stats, /health, /series, /requests), the percentage set in the console and the
+# two node upstreams, with traffic through it (400 requests, three of them failed by new):
+# the page's figures against the API's own answers (/stats, /health, /series, /requests),
+# the percentage set in the console and the
 # next requests split by it, the route rolled back in the console (0 %, audited with its
 # reason, the next requests all on legacy), the workspace's emergency rollback, a viewer's
 # actions all disabled with the reason, 100 routes' first page timed (< 1 s), axe-core on
@@ -25,7 +26,7 @@ VIEWER=$("$SY" token create --db "$TMP/sy.db" --workspace default --role viewer 
 "$SY" workspace create big --db "$TMP/sy.db" >/dev/null
 BIG=$("$SY" token create --db "$TMP/sy.db" --workspace big --role admin --name bob)
 upstream legacy
-upstream new
+upstream new 0 "$TMP/new.fail"
 LEGACY=$(cat "$TMP/legacy.port") NEW=$(cat "$TMP/new.port")
 LISTEN=$(free_port)
 PAY_LISTEN=$(free_port)
@@ -54,15 +55,26 @@ NEWS=$(grep -c '^new 200$' "$TMP/split")
 LEGS=$(grep -c '^legacy 200$' "$TMP/split")
 echo "# 400 requests at 20 %: $NEWS to new, $LEGS to legacy"
 check "400 requests through the route, all answered by one of the two" 0 "" "" -- test $((NEWS + LEGS)) -eq 400
+# three failures of new (it answers 503 while new.fail exists): three keys it took again,
+# fewer than the breaker's five in a row, so the breaker stays closed and the plan (100
+# requests a step) does not judge; new's error rate is over its gate: unhealthy
+: >"$TMP/new.fail"
+for k in $(grep -n '^new ' "$TMP/split" | head -3 | cut -d: -f1); do
+    curl -s -o /dev/null -w '%{http_code}\n' -H "X-User-Id: u$((k - 1))" "http://127.0.0.1:$LISTEN/hook/again"
+done >"$TMP/fails"
+rm -f "$TMP/new.fail"
+check "three requests failed by new (503)" 0 "" "" -- test "$(grep -c '^503$' "$TMP/fails")" = 3
+expect "... new unhealthy, the breaker closed" 200 '.healthy == false and .upstreams.new.errors == 3 and .breaker == "closed"' -- \
+    GET /v1/routes/webhooks/health "$ADMIN"
 # what the proxy counted is stored within a flush (1 s): wait until /series holds it all
 i=0
 while [ $i -lt 50 ]; do
     req GET /v1/routes/webhooks/series "$ADMIN" >/dev/null
-    [ "$(jq '[.upstreams[].requests[]] | add' "$TMP/body")" = 400 ] && break
+    [ "$(jq '[.upstreams[].requests[]] | add' "$TMP/body")" = 403 ] && break
     sleep 0.2
     i=$((i + 1))
 done
-check "... and stored per minute (/series holds the 400)" 0 "" "" -- test "$(jq '[.upstreams[].requests[]] | add' "$TMP/body")" = 400
+check "... and stored per minute (/series holds the 403)" 0 "" "" -- test "$(jq '[.upstreams[].requests[]] | add' "$TMP/body")" = 403
 
 # 100 routes in a workspace of their own, on one address under 100 prefixes
 i=0
