@@ -98,8 +98,10 @@ function listRow(r, hl) {
       pos.next === null ? 'no step after it' : `next ${pct(pos.next)}`)));
 }
 
-export async function routesPage(main, ctx) {
+export async function routesPage(main, ctx, note) {
   main.append(h('h1', null, 'Routes'));
+  const shown = note && h('p', {class: 'notice', role: 'status', tabindex: '-1', id: 'notice'}, note);
+  if (shown) main.append(shown);
   const status = h('p', {class: 'lead', 'aria-live': 'polite'}, 'Loading…');
   main.append(status);
   const t0 = performance.now();
@@ -138,22 +140,22 @@ export async function routesPage(main, ctx) {
   const reload = async (msg) => {
     if (!ctx.current()) return;
     fill(main);
-    await routesPage(main, ctx);
-    if (msg) notice(main, msg);
+    try {
+      await routesPage(main, ctx, msg);
+    } catch (err) {
+      if (!ctx.current()) return;
+      main.append(errorBox(err, 'The routes could not be read again.'));
+      main.dataset.ready = 'error';
+    }
   };
   main.append(section('actions', 'Workspace actions', reason.el,
     h('ul', {class: 'actions'}, emergencyAction(ctx.who, table, reason, actStatus, 'routes', reload)), actStatus));
   main.dataset.renderMs = String(Math.round(performance.now() - t0));
+  if (shown) shown.focus(); // after an action, focus goes to what it did
   main.dataset.ready = 'routes';
 }
 
 // ---- actions ----------------------------------------------------------------------------
-
-function notice(main, msg) {
-  const p = h('p', {class: 'notice', role: 'status', tabindex: '-1', id: 'notice'}, msg);
-  main.querySelector('h1').after(p);
-  p.focus();
-}
 
 // The reason every route action sends (the API requires one and audits it).
 function reasonField() {
@@ -192,6 +194,10 @@ function formAction(a, {role, endpoints, status, ready, done}) {
       const answer = await api(a.path, {method: a.method, body: p.body});
       await done(a.said ? a.said(answer) : `${a.label}: done.`);
     } catch (err) {
+      if (a.partly && a.partly(err)) { // done in part: the page shows what is now
+        await done(a.partly(err));
+        return;
+      }
       fill(status, errorBox(err, `${a.label} was refused.`));
       main.dataset.ready = ready;
       btn.focus();
@@ -213,6 +219,8 @@ function emergencyAction(who, endpoints, reason, status, ready, done) {
       change: `Every experiment of workspace ${ws} that is running, promoting or promoted goes back to its control (rolled back), and every enabled route of the workspace is disabled: all its traffic to legacy, its rollout plan stopped. Each is its own audited change with the reason "emergency rollback: ${reason.input.value.trim()}".`,
       body: {reason: reason.input.value.trim(), workspace: ws},
     },
+    partly: (err) => err instanceof ApiError && err.code === 'partial' &&
+      `Emergency rollback: done in part; what failed stays as it was (${err.describe()}).`,
     said: (x) => `Emergency rollback: ${int(x.experiments_rolled_back)} experiments rolled back, ${int(x.routes_disabled)} routes disabled (${int(x.experiments_failed + x.routes_failed)} failed), in ${x.took_ms} ms.`,
   }, {role: who.token.role, endpoints, status, ready, done});
 }
@@ -371,7 +379,7 @@ function failuresSection(reqs) {
   const list = reqs.requests || [];
   return section('failures', 'Recent failures',
     list.length ? h('table', {id: 'failures-table'},
-      h('caption', null, `The newest ${int(list.length)} failures and fallbacks through this server's proxy, newest first`),
+      h('caption', null, `The newest ${int(list.length)} failures and fallbacks among the recent requests this server's proxy keeps (its newest 256 a worker), newest first`),
       h('thead', null, h('tr', null, ['When (UTC)', 'Request', 'Domain', 'Served by', 'Status', 'Latency', 'What failed']
         .map((c) => h('th', {scope: 'col'}, c)))),
       h('tbody', null, list.map((x) => h('tr', null,
@@ -383,7 +391,8 @@ function failuresSection(reqs) {
         h('td', {class: 'num'}, String(x.status)),
         h('td', {class: 'num'}, ms(x.latency_ms)),
         h('td', {class: 'note'}, x.error_message || '')))))
-      : h('p', {class: 'sub'}, reqs.proxy ? 'No failure or fallback among the recent requests.' : 'This server runs no proxy: it keeps no request log.'));
+      : h('p', {class: 'sub'}, reqs.proxy ? 'No failure or fallback among the recent requests the proxy keeps (its newest 256 a worker).'
+        : 'This server runs no proxy: it keeps no request log.'));
 }
 
 function auditSection(audit) {
