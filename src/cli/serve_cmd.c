@@ -473,9 +473,9 @@ static void run_retention(struct server *s, time_t now)
         sy_log(s->log, "retention_error", "message", err.msg, NULL);
         return;
     }
-    if (!r.checkpointed && !r.events && !r.kpi_events && !r.audit)
+    if (!r.checkpointed && !r.events && !r.kpi_events && !r.audit && !r.timeline)
         return;
-    char n[6][24];
+    char n[7][24];
     snprintf(n[0], sizeof(n[0]), "%lld", (long long)r.events);
     snprintf(n[1], sizeof(n[1]), "%lld", (long long)r.kpi_events);
     snprintf(n[2], sizeof(n[2]), "%lld", (long long)r.audit);
@@ -483,8 +483,9 @@ static void run_retention(struct server *s, time_t now)
     snprintf(n[4], sizeof(n[4]), "%lld", (long long)r.checkpoint_seq);
     snprintf(n[5], sizeof(n[5]), "%.1f",
              (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
-    sy_log(s->log, "retention", "#events", n[0], "#kpi_events", n[1], "#audit", n[2],
-           "#checkpointed", n[3], "#checkpoint_seq", n[4], "#ms", n[5], "?more",
+    snprintf(n[6], sizeof(n[6]), "%lld", (long long)r.timeline);
+    sy_log(s->log, "retention", "#events", n[0], "#kpi_events", n[1], "#audit", n[2], "#timeline",
+           n[6], "#checkpointed", n[3], "#checkpoint_seq", n[4], "#ms", n[5], "?more",
            r.more ? "true" : "false", NULL);
 }
 

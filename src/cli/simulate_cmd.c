@@ -498,7 +498,7 @@ static int run(const struct scenario *s, uint64_t seed, struct outcome *o, sy_er
     *o = (struct outcome){.timeline = json_array()};
     sy_engine_t *eng;
     sy_err_t err = {0};
-    sy_engine_opts_t opts = {.db = ":memory:", .fake_start_ms = START_MS};
+    sy_engine_opts_t opts = {.db = ":memory:", .fake_start_ms = START_MS, .no_hourly_timeline = true};
     if (sy_engine_open(&eng, &opts, &err) < 0) {
         fprintf(stderr, "switchyard simulate: %s\n", err.msg);
         return -1;

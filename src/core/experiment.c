@@ -369,6 +369,26 @@ static void compare(const sy_experiment_in_t *in, size_t i, sy_arm_result_t *r)
     r->p_adjusted = p; /* Holm comes once every treatment is compared */
 }
 
+/* The level's interval (sy_arm_result_t): the same standard errors and multipliers as
+ * the comparisons' intervals, for the arm alone. */
+static void level_interval(const sy_experiment_in_t *in, const sy_arm_counts_t *a,
+                           sy_arm_result_t *r)
+{
+    bool conv = in->metric == SY_METRIC_CONVERSION;
+    if (a->units < (conv ? 1 : 2))
+        return;
+    sy_moments_t m = conv ? rate_moments(a) : moments(a);
+    double se = m.sd / sqrt((double)m.n);
+    double k = in->sequential
+                   ? sy_stats_cs_multiplier((double)m.n, 1 - SY_EXP_CI_LEVEL, SY_EXP_GB_TUNING)
+                   : sy_stats_norm_isf((1 - SY_EXP_CI_LEVEL) / 2);
+    if (!isfinite(k) || !isfinite(se))
+        return;
+    r->has_level_ci = true;
+    r->level_ci_low = m.mean - k * se;
+    r->level_ci_high = m.mean + k * se;
+}
+
 static void describe(const sy_experiment_in_t *in, const sy_arm_counts_t *a, sy_arm_result_t *r)
 {
     r->n = a->units;
@@ -379,6 +399,7 @@ static void describe(const sy_experiment_in_t *in, const sy_arm_counts_t *a, sy_
         r->has_sd = true;
         r->sd = moments(a).sd;
     }
+    level_interval(in, a, r);
     if (a->latency_n > 0) {
         sy_moments_t l = latency_moments(a);
         r->has_latency = true;

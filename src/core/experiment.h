@@ -151,6 +151,12 @@ typedef struct sy_arm_result {
     double level;      /* conversion rate, or mean value per unit */
     bool has_sd;       /* mean metric with n >= 2 */
     double sd;         /* per-unit sd of the value, ddof = 1 */
+    /* the level's interval that matches the test in use: with `sequential` always-valid
+     * (the level -+ se * sy_stats_cs_multiplier of the arm's units), else the fixed-horizon
+     * normal one at SY_EXP_CI_LEVEL; se is the Wald one for a rate, sd / sqrt(n) for a
+     * mean. has_level_ci false with fewer than 2 units (a mean) or no units (a rate). */
+    bool has_level_ci;
+    double level_ci_low, level_ci_high;
     double error_rate; /* errors / n (0 with no units) */
     /* against control: treatments only, when `compared` */
     bool compared;

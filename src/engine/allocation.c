@@ -553,6 +553,8 @@ static int write_change(sy_engine_t *eng, struct exp_write *xw, sy_err_t *err)
         int64_t id;
         rc = sy_store_change_add(eng->store, &row, &id, err);
     }
+    if (rc == 0) /* the results at the change, its weights in force: the timeline's point */
+        rc = sy_exp_timeline_put(eng, xw->e, cw->action, true, err);
     if (rc == 0)
         rc = notify_change(eng, xw, cw, err);
     free(b);

@@ -111,6 +111,9 @@ typedef struct sy_engine_opts {
     sy_fractional_t fractional; /* bucketing rule of every workspace's flags */
     uint32_t max_units;         /* distinct units one experiment may hold; 0: 32 Mi */
     const sy_exp_defaults_t *exp_defaults; /* copied; NULL: SY_EXP_DEFAULTS */
+    bool no_hourly_timeline; /* no hourly timeline points (a simulation's many runs: they
+                                cost a results computation an hour and decide nothing);
+                                the points of changes are still written */
 } sy_engine_opts_t;
 
 /* Opens the store and builds every workspace's snapshot from it. */
@@ -325,8 +328,8 @@ typedef struct sy_engine_counters {
     int64_t events_written[3]; /* by sy_event_kind_t: rows the event log gained */
     int64_t events_skipped[3]; /* an id the workspace had, or an exposure that changed nothing */
     int64_t commits, commit_failures;            /* group commits of events and KPI events */
-    int64_t pruned[3]; /* by retention (sy_engine_retention): events (deleted or thinned to their
-                          ids), KPI events, audit events */
+    int64_t pruned[4]; /* by retention (sy_engine_retention): events (deleted or thinned to their
+                          ids), KPI events, audit events, experiments' timeline points */
     int64_t commit_size[SY_COMMIT_SIZE_BUCKETS]; /* commits by the events and KPI events in them */
     int64_t commit_size_sum;
     int64_t commit_us[SY_COMMIT_TIME_BUCKETS]; /* commits by how long they took */
@@ -372,6 +375,7 @@ typedef struct sy_retention_report {
     int64_t events;         /* events pruned (deleted, or thinned to their ids) */
     int64_t kpi_events;     /* KPI events pruned */
     int64_t audit;          /* audit events deleted */
+    int64_t timeline;       /* experiments' timeline points deleted (with events_ms) */
     bool more;              /* the run stopped at its bound: run it again soon */
 } sy_retention_report_t;
 
@@ -383,8 +387,8 @@ typedef struct sy_retention_report {
  * deleted, or thinned to their ids when they have one (a retried event stays a duplicate).
  * A restart restores each checkpoint and replays only what follows it: the same numbers as
  * before. KPI events older than events_ms are pruned too, never those a tripwire reads
- * (regression.c), and audit events older than audit_ms. Route counters and notifications
- * have their own retention. */
+ * (regression.c), experiments' timeline points older than events_ms, and audit events older
+ * than audit_ms. Route counters and notifications have their own retention. */
 int sy_engine_retention(sy_engine_t *eng, const sy_retention_opts_t *opts,
                         sy_retention_report_t *out, sy_err_t *err);
 
@@ -591,6 +595,38 @@ typedef struct sy_exp_promotion {
 /* Promotion eligibility of experiment `key` into *out; as sy_engine_experiment_results. */
 int sy_engine_experiment_promotion(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
                                    sy_exp_promotion_t *out, sy_err_t *err);
+
+/* ---- timeline --------------------------------------------------------------------------- */
+
+/* An experiment's results over time (engine/timeline.c): a point at its start, at every
+ * hour on the hour of the engine's clock while it is running, promoting or promoted, and
+ * at every allocation change (step, promotion, rollback: written in the change's own
+ * transaction, with its cause). A point is its results as sy_engine_experiment_results
+ * answers them at that moment, kept as compact JSON text (codec/timeline_json.h) and
+ * pruned with the events (sy_retention_opts_t.events_ms). */
+#define SY_TIMELINE_LIMIT_DEFAULT 1000
+#define SY_TIMELINE_LIMIT_MAX     10000
+
+typedef struct sy_timeline_query {
+    int64_t since_ms; /* points at or after it (0: from the first) */
+    int64_t until_ms; /* points at or before it (INT64_MAX: to the last) */
+    int64_t limit;    /* 1 to SY_TIMELINE_LIMIT_MAX */
+} sy_timeline_query_t;
+
+/* One point: its time and JSON text, borrowed for the call; a non-zero return stops. */
+typedef int (*sy_timeline_cb)(void *arg, int64_t at_ms, const char *point);
+
+typedef struct sy_timeline_page {
+    bool sequential;       /* the experiment's safety.sequential: which intervals points hold */
+    bool has_next;         /* more points follow the page within the query's span */
+    int64_t next_since_ms; /* then: the since_ms of the next page */
+} sy_timeline_page_t;
+
+/* The points of experiment `key` in the query's span, oldest first, to `cb`; *page says
+ * what follows. -ENOENT, -EINVAL naming "limit" or "since_ms" (after until_ms). */
+int sy_engine_experiment_timeline(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
+                                  const sy_timeline_query_t *q, sy_timeline_cb cb, void *arg,
+                                  sy_timeline_page_t *page, sy_err_t *err);
 
 /* ---- allocation ------------------------------------------------------------------------- */
 

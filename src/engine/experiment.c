@@ -699,6 +699,12 @@ static json_t *promoted_flag(const struct experiment *e)
     return def;
 }
 
+/* The first point of a started experiment's timeline, in the start's transaction. */
+static int timeline_start(sy_engine_t *eng, struct exp_write *xw, sy_err_t *err)
+{
+    return sy_exp_timeline_put(eng, xw->e, "start", true, err);
+}
+
 int sy_engine_experiment_transition(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
                                     const char *state, sy_experiment_t *out, sy_err_t *err)
 {
@@ -753,7 +759,8 @@ int sy_engine_experiment_transition(sy_engine_t *eng, const sy_principal_t *acto
                                      : to == STOPPED ? "experiment.stop"
                                                      : "experiment.terminate",
                            .before = before,
-                           .after = after};
+                           .after = after,
+                           .more = to == RUNNING ? timeline_start : NULL};
     int rc =
         def && after && before && (to != RUNNING || e->flag_before)
             ? sy_eng_flag_change(eng, actor, w, e->flag, def, "flag.update", sy_exp_write, &xw, err)

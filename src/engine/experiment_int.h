@@ -161,6 +161,8 @@ struct sy_experiments {
     _Atomic size_t n_recording; /* active experiments that record OFREP exposures (read by
                                  * serving threads: sy_engine_records_exposures) */
     struct ingest *in;          /* the queue of events waiting for their commit */
+    int64_t next_timeline_ms;   /* the next hour on the hour a point of every active
+                                   experiment is taken (timeline.c); 0: not scheduled yet */
 };
 
 /* ---- definition.c --------------------------------------------------------------------- */
@@ -232,6 +234,23 @@ int sy_exp_put_arm(sy_engine_t *eng, const struct experiment *e, size_t k, sy_er
 void sy_exp_arm_row(int64_t experiment, const struct arm *arm, sy_store_arm_t *row);
 
 enum { GUARD_CONFIDENCE = 1, GUARD_STEP = 2, GUARD_COOLDOWN = 4, GUARD_CHANGES = 8 };
+
+/* ---- results.c, timeline.c ------------------------------------------------------------ */
+
+/* `e`'s results as sy_engine_experiment_results answers them into *out (owned: free()). */
+int sy_exp_results_of(const sy_engine_t *eng, struct experiment *e, sy_exp_results_t **out,
+                      sy_err_t *err);
+/* Writes a point of `e`'s timeline at the engine's clock, its results as they are now, with
+ * `cause` ("start", "hourly", "step", "promote", "rollback"), in the open transaction. With
+ * `replace` it replaces a point at the same millisecond, else it leaves one there. */
+int sy_exp_timeline_put(sy_engine_t *eng, struct experiment *e, const char *cause, bool replace,
+                        sy_err_t *err);
+/* From sy_engine_tick: at each hour on the hour of the engine's clock, a point of every
+ * running, promoting or promoted experiment, in one transaction (a failed one is tried
+ * again a minute later). */
+void sy_eng_timeline_tick(sy_engine_t *eng, int64_t now_ms);
+/* What the health monitor sees of `e` now (GET .../health's view), judging nothing. */
+void sy_eng_health_view(const sy_engine_t *eng, const struct experiment *e, sy_health_view_t *v);
 
 /* ---- allocation.c --------------------------------------------------------------------- */
 

@@ -965,7 +965,7 @@ void sy_engine_counters(sy_engine_t *eng, sy_engine_counters_t *out)
     }
     out->commits = READ(commits);
     out->commit_failures = READ(commit_failures);
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < 4; k++)
         out->pruned[k] = READ(pruned[k]);
     for (int i = 0; i < SY_COMMIT_SIZE_BUCKETS; i++)
         out->commit_size[i] = READ(commit_size[i]);

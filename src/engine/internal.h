@@ -115,6 +115,7 @@ struct sy_engine {
     sy_store_t *store;
     char *db;                /* the store's URI: the writer thread opens a handle of its own */
     uint32_t max_units;      /* distinct units one experiment may hold (opts.max_units) */
+    bool no_hourly_timeline; /* opts.no_hourly_timeline */
     int64_t (*now_ms)(void); /* NULL: the engine's own fake clock */
     int64_t fake_ms;
     sy_fractional_t fractional;
@@ -159,7 +160,7 @@ struct sy_engine {
         atomic_llong commit_size[SY_COMMIT_SIZE_BUCKETS], commit_size_sum;
         atomic_llong commit_us[SY_COMMIT_TIME_BUCKETS], commit_us_sum;
         atomic_llong queued;
-        atomic_llong pruned[3];  /* by retention: events, KPI events, audit events */
+        atomic_llong pruned[4];  /* by retention: events, KPI events, audit, timeline points */
         atomic_bool last_failed; /* the last group commit failed */
         /* allocation changes by action (step, promote, rollback) and by whom (a timer, a
          * person): sy_engine_counters */

@@ -348,6 +348,13 @@ static void health_view(const sy_engine_t *eng, const struct experiment *e, bool
     v->reasons = *judged ? r->reasons : 0;
 }
 
+void sy_eng_health_view(const sy_engine_t *eng, const struct experiment *e, sy_health_view_t *v)
+{
+    bool judged;
+    sy_rollback_t r = {0};
+    health_view(eng, e, &judged, &r, v);
+}
+
 /* The view as the history's rollback detail and the health warning's notification hold
  * it: the same members as the API's (codec/monitor_json.c), which docs/api.md shows. */
 static json_t *view_json(const sy_health_view_t *v)
@@ -647,7 +654,8 @@ void sy_engine_tick(sy_engine_t *eng, sy_tick_report_t *out)
     if (eng->notify_queued && eng->notify_wake)
         eng->notify_wake(eng->notify_wake_arg);
     eng->notify_queued = false;
-    sy_eng_board_tick(eng, now); /* after the above: it shows what they did */
+    sy_eng_timeline_tick(eng, now); /* after the jobs above: an hour shows what they did */
+    sy_eng_board_tick(eng, now);    /* after the above: it shows what they did */
 }
 
 void sy_tick_report_free(sy_tick_report_t *r)

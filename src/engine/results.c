@@ -172,9 +172,17 @@ static void variant_of(const struct experiment *e, size_t i, const sy_arm_result
 int sy_engine_experiment_results(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
                                  sy_exp_results_t **out, sy_err_t *err)
 {
-    struct experiment *e;
+    struct experiment *e = sy_exp_lookup(eng, actor, key, err);
+    if (!e)
+        return err ? err->code : -ENOENT;
+    return sy_exp_results_of(eng, e, out, err);
+}
+
+int sy_exp_results_of(const sy_engine_t *eng, struct experiment *e, sy_exp_results_t **out,
+                      sy_err_t *err)
+{
     sy_experiment_result_t *r;
-    int rc = analysed(eng, actor, key, &e, &r, err);
+    int rc = sy_exp_analyse(eng, e, &r, err);
     if (rc < 0)
         return rc;
     sy_exp_results_t *x = malloc(sizeof(*x));

@@ -296,6 +296,8 @@ int sy_engine_retention(sy_engine_t *eng, const sy_retention_opts_t *opts,
         rc = write_events(eng, &p, events_before, limit, out, err);
     if (rc == 0 && opts->events_ms)
         rc = sy_eng_kpi_retention(eng, events_before, limit, &out->kpi_events, err);
+    if (rc == 0 && opts->events_ms) /* kept as long as the events they were counted from */
+        rc = sy_store_timeline_prune(eng->store, events_before, limit, &out->timeline, err);
     if (rc == 0 && opts->audit_ms)
         rc = sy_store_audit_prune(eng->store, now - opts->audit_ms, limit, &out->audit, err);
     if (rc == 0) {
@@ -309,9 +311,10 @@ out:
         *out = (sy_retention_report_t){0};
         return rc;
     }
-    out->more |= out->kpi_events >= limit || out->audit >= limit;
+    out->more |= out->kpi_events >= limit || out->audit >= limit || out->timeline >= limit;
     count(eng, 0, out->events);
     count(eng, 1, out->kpi_events);
     count(eng, 2, out->audit);
+    count(eng, 3, out->timeline);
     return 0;
 }

@@ -8,6 +8,7 @@
  * arena, as OFREP does: a 10,000-event batch is a hot path, jansson's trees are not.
  */
 #define _DEFAULT_SOURCE
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,68 @@ void sy_api_experiment_history(struct call *c)
     int rc;
     json_t *h = history_array(c, 0, &rc, &err);
     reply_result(c, rc, 200, rc < 0 ? NULL : sy_history_json(c->arg[0], h), &err);
+}
+
+/* GET /v1/experiments/{key}/timeline: its query read, then the engine's points (JSON
+ * text) parsed into the answer's array. */
+static int timeline_add(void *arg, int64_t at_ms, const char *point)
+{
+    (void)at_ms;
+    json_t *p = json_loads(point, 0, NULL);
+    return p && json_array_append_new(arg, p) == 0 ? 0 : -ENOMEM;
+}
+
+static bool timeline_query(struct call *c, sy_timeline_query_t *q)
+{
+    char key[32], val[64];
+    long long n = 0;
+    int rc;
+    for (const char *s = c->query; (rc = sy_query_next(&s, key, sizeof(key), val, sizeof(val)));) {
+        if (rc < 0) {
+            reply_error(c, 400, "invalid_input", "",
+                        "the query string does not parse (a bad %%-escape or an over-long part)");
+            return false;
+        }
+        bool ok;
+        if (strcmp(key, "since_ms") == 0) {
+            ok = int_param(c, "since_ms", val, 0, INT64_MAX, &n);
+            q->since_ms = n;
+        } else if (strcmp(key, "until_ms") == 0) {
+            ok = int_param(c, "until_ms", val, 0, INT64_MAX, &n);
+            q->until_ms = n;
+        } else if (strcmp(key, "limit") == 0) {
+            ok = int_param(c, "limit", val, 1, SY_TIMELINE_LIMIT_MAX, &n);
+            q->limit = n;
+        } else {
+            reply_error(c, 400, "unknown_field", key, "unknown query parameter \"%.64s\"", key);
+            ok = false;
+        }
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+void sy_api_experiment_timeline(struct call *c)
+{
+    sy_timeline_query_t q = {.until_ms = INT64_MAX, .limit = SY_TIMELINE_LIMIT_DEFAULT};
+    if (!timeline_query(c, &q))
+        return;
+    sy_err_t err = {0};
+    sy_timeline_page_t page;
+    json_t *points = json_array();
+    int rc = points ? sy_engine_experiment_timeline(c->eng, &c->who, c->arg[0], &q, timeline_add,
+                                                    points, &page, &err)
+                    : sy_err_set(&err, -ENOMEM, NULL, "out of memory");
+    if (rc == -ENOMEM && !err.msg[0])
+        sy_err_set(&err, -ENOMEM, NULL, "out of memory");
+    json_t *body = NULL;
+    if (rc == 0)
+        body = json_pack("{sssbsOso}", "experiment", c->arg[0], "sequential", page.sequential,
+                         "points", points, "next_since_ms",
+                         page.has_next ? json_integer(page.next_since_ms) : json_null());
+    json_decref(points);
+    reply_result(c, rc, 200, body, &err);
 }
 
 void sy_api_allocation_get(struct call *c)

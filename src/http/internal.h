@@ -281,6 +281,7 @@ void sy_api_allocation_apply(struct call *c);
 void sy_api_experiment_promote(struct call *c);
 void sy_api_experiment_rollback(struct call *c);
 void sy_api_experiment_history(struct call *c);
+void sy_api_experiment_timeline(struct call *c);
 void sy_api_health_get(struct call *c);
 void sy_api_health_push(struct call *c);
 void sy_api_guardrails_get(struct call *c);

@@ -105,11 +105,12 @@ static void write_loops(sy_prom_t *p, sy_engine_t *eng)
 
 static void write_retention(sy_prom_t *p, const sy_engine_counters_t *k)
 {
-    static const char *const kinds[] = {"event", "kpi_event", "audit"};
+    static const char *const kinds[] = {"event", "kpi_event", "audit", "timeline"};
     sy_prom_family(p, "switchyard_retention_pruned_total", SY_PROM_COUNTER,
                    "Rows retention pruned past --event-retention (events deleted or thinned to "
-                   "their ids, KPI events) and --audit-retention (audit events).");
-    for (int i = 0; i < 3; i++)
+                   "their ids, KPI events, experiments' timeline points) and --audit-retention "
+                   "(audit events).");
+    for (int i = 0; i < 4; i++)
         sy_prom_sample(p, "switchyard_retention_pruned_total",
                        (sy_prom_label_t[]){{"kind", kinds[i]}}, 1, (double)k->pruned[i]);
 }

@@ -104,6 +104,8 @@ const struct sy_endpoint sy_endpoints[] = {
      NULL, sy_api_experiment_rollback, &sy_rollback_request_schema},
     {SY_GET, "/v1/experiments/{key}/history", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_experiment_history, NULL},
+    {SY_GET, "/v1/experiments/{key}/timeline", VIEWER, AUTH_TOKEN, false, BODY_NONE,
+     "since_ms until_ms limit", NULL, sy_api_experiment_timeline, NULL},
     {SY_GET, "/v1/experiments/{key}/health", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_health_get, NULL},
     {SY_POST, "/v1/experiments/{key}/health", EDITOR, AUTH_TOKEN, false, BODY_OBJECT, NULL, NULL,

@@ -300,6 +300,16 @@ static const char *const migrations[] = {
     "CREATE TABLE IF NOT EXISTS retention ("
     "  name TEXT PRIMARY KEY,"
     "  value INTEGER NOT NULL);",
+
+    /* 14: an experiment's timeline (engine/timeline.c): a point of its results each hour
+     * and at each allocation change, as compact JSON (codec/timeline_json.c); pruned by
+     * the retention job in at_ms order. */
+    "CREATE TABLE IF NOT EXISTS experiment_timeline ("
+    "  experiment_id INTEGER NOT NULL REFERENCES experiments(id),"
+    "  at_ms INTEGER NOT NULL,"
+    "  point TEXT NOT NULL,"
+    "  PRIMARY KEY (experiment_id, at_ms));"
+    "CREATE INDEX IF NOT EXISTS experiment_timeline_at ON experiment_timeline (at_ms);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -634,4 +634,23 @@ int sy_store_kpi_prune(sy_store_t *store, int64_t ws, const char *domain, const 
 int sy_store_audit_prune(sy_store_t *store, int64_t before_ms, int64_t limit, int64_t *n,
                          sy_err_t *err);
 
+/* ---- experiment timelines (engine/timeline.c) ----------------------------------------- */
+
+/* A point of `experiment`'s timeline at `at_ms`, `point` its JSON text. With `replace` an
+ * earlier point at the same at_ms is replaced, else kept (the new one dropped). In a
+ * transaction. */
+int sy_store_timeline_put(sy_store_t *store, int64_t experiment, int64_t at_ms, const char *point,
+                          bool replace, sy_err_t *err);
+/* A point as listed: `point` borrowed for the call. A non-zero return stops the list. */
+typedef int (*sy_store_timeline_cb)(void *arg, int64_t at_ms, const char *point);
+/* The points of `experiment` with since_ms <= at_ms <= until_ms, oldest first, at most
+ * `limit` of them. */
+int sy_store_timeline_list(sy_store_t *store, int64_t experiment, int64_t since_ms,
+                           int64_t until_ms, int64_t limit, sy_store_timeline_cb cb, void *arg,
+                           sy_err_t *err);
+/* Deletes up to `limit` points older than `before_ms`, oldest first. How many into *n. In a
+ * transaction. */
+int sy_store_timeline_prune(sy_store_t *store, int64_t before_ms, int64_t limit, int64_t *n,
+                            sy_err_t *err);
+
 #endif

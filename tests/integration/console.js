@@ -201,8 +201,11 @@ run(url, out, async (c) => {
             JSON.stringify(d.reasons) === JSON.stringify(r.reasons) && d.checks.length === 5 &&
             d.srm.startsWith(r.srm.mismatch ? 'mismatch' : 'no mismatch'), d);
         check('... the live split', d.split === exp.variants.map((v) => `${v.key} ${exp.weights[v.key]} %`).join(' · '), d.split);
-        check('... "Over time" says the charts come with the timeline, and draws nothing', /timeline/.test(d.overTime || '') &&
-            !(await page.$('#over-time canvas')), d.overTime);
+        const tl = (await api('/v1/experiments/checkout-button/timeline', admin)).body;
+        check('... "Over time": the timeline\'s points counted, the rate chart drawn', tl.points.length >= 1 &&
+            new RegExp(`^${tl.points.length} points?`).test(d.overTime.replace(/^Over time/, '')) &&
+            await page.waitForSelector('#chart-rate[data-drawn="true"] canvas', { timeout: 5000 }).then(() => true, () => false),
+            { overTime: d.overTime, points: tl.points.length });
         check('... its audit entries', d.audit.includes('experiment.start') && d.audit.includes('experiment.create'), d.audit);
         check('... an admin may start nothing already started: Start disabled with the reason', d.acts.start &&
             d.acts.start.disabled && /draft/.test(d.acts.start.why), d.acts.start);
@@ -254,7 +257,32 @@ run(url, out, async (c) => {
         const promoted = (await api('/v1/experiments/pricing-page', admin)).body;
         check('... promoted: new at 100 %, as the page and the API say', promoted.state === 'promoted' &&
             promoted.weights.new === 100 && (await readDetail()).state === 'promoted', promoted.weights);
+        // the charts over time against GET .../timeline: start, the step, the promotion
+        const tl = (await api('/v1/experiments/pricing-page/timeline', admin)).body;
+        const ids = ['chart-rate', 'chart-lift', 'chart-p', 'chart-split', 'chart-health'];
+        const drawn = await Promise.all(ids.map((id) => page.waitForSelector(`#${id}[data-drawn="true"] canvas`, { timeout: 5000 })
+            .then(() => true, () => false)));
+        check('the charts over time: rate, lift, p and confidence, split, health (a variant is watched), each drawn',
+            drawn.every(Boolean) && tl.points.map((p) => p.cause).join() === 'start,step,promote', { drawn, causes: tl.points.map((p) => p.cause) });
+        const figures = async (id) => {
+            await page.click(`#${id} summary`);
+            return page.$$eval(`#${id} details tbody tr`, (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+        };
+        const splitRows = await figures('chart-split');
+        const wantSplit = tl.points.map((p) => ['old', 'new'].map((k) => `${p.weights[k]} %`));
+        check('... the split chart\'s figures are the timeline\'s weights, a row a point', JSON.stringify(splitRows) === JSON.stringify(wantSplit),
+            { splitRows, wantSplit });
+        const rateRows = (await figures('chart-rate')).map((r) => r.slice(0, 2));
+        const wantRate = tl.points.map((p) => p.variants.map((v) => (v.rate === null ? '—' : pc(v.rate))));
+        check('... the rate chart\'s figures are the timeline\'s rates (each point the /results of its moment)',
+            JSON.stringify(rateRows) === JSON.stringify(wantRate), { rateRows, wantRate });
+        const liftRows = (await figures('chart-lift')).map((r) => r.slice(0, 3));
+        const wantLift = tl.points.map((p) => { const c = p.comparisons[0];
+            return c.lift === null ? ['—', '—', '—'] : [sgn(c.lift), sgn(c.interval[0]), sgn(c.interval[1])]; });
+        check('... the lift chart\'s figures: the lift and its interval', JSON.stringify(liftRows) === JSON.stringify(wantLift),
+            { liftRows, wantLift });
         await shot('experiment-promoted');
+        await axe('the detail page with its charts');
     }
     // checkout-button: roll back
     await page.goto(`${url}/ui/#/experiments/checkout-button`);

@@ -118,6 +118,35 @@ run(url, out, async (c) => {
     check(`"Over time": ${sRows.length} buckets of 1 minute, each as /series says it, the 403 requests among them`,
         sRows.length === 60 && both.length >= 59 && both.every((r) => JSON.stringify(r) === JSON.stringify(sWant.get(r[0]))) &&
         busy.every((b) => both.some((r) => r[0] === b[0])), { sRows: sRows.filter((r) => r[1] !== '0' || r[6] !== '0'), busy });
+    const chartIds = ['chart-requests', 'chart-error-rate', 'chart-latency-legacy', 'chart-latency-new'];
+    const drawn = await Promise.all(chartIds.map((id) => page.waitForSelector(`#${id}[data-drawn="true"] canvas`, { timeout: 5000 })
+        .then(() => true, () => false)));
+    check('the charts over time: requests, error rate against its gate, legacy\'s and new\'s latency, each drawn', drawn.every(Boolean), drawn);
+    await shot('route');
+    // each chart's own table (chart.js) against /series: the rows both have the same, the busy ones in it
+    const figures = async (id) => {
+        await page.click(`#${id} summary`);
+        // the rows are made on the details' toggle event, which comes as a task after the click
+        await page.waitForFunction((x) => document.querySelectorAll(`#${x} details tbody tr`).length > 0, id, { timeout: 5000 }).catch(() => {});
+        return page.$$eval(`#${id} details tbody tr`, (trs) => trs.map((tr) => [tr.querySelector('th').textContent,
+            ...[...tr.querySelectorAll('td')].map((td) => td.textContent)]));
+    };
+    const L = series.upstreams.legacy, N = series.upstreams.new, E = series.upstreams.error;
+    const gate = (await api('/v1/routes/webhooks', admin)).body.health.max_error_rate;
+    const chartWant = {
+        'chart-requests': (i) => [int(L.requests[i]), int(N.requests[i]), int(E.requests[i])],
+        'chart-error-rate': (i) => [rate(L.error_rate[i]), rate(N.error_rate[i]), percent(gate)],
+        'chart-latency-legacy': (i) => [ms(L.p50_ms[i]), ms(L.p95_ms[i]), ms(L.p99_ms[i])],
+        'chart-latency-new': (i) => [ms(N.p50_ms[i]), ms(N.p95_ms[i]), ms(N.p99_ms[i])],
+    };
+    for (const id of chartIds) {
+        const rows = await figures(id);
+        const byTime = new Map(series.start_ms.map((t, i) => [when(t), [when(t), ...chartWant[id](i)]]));
+        const common = rows.filter((x) => byTime.has(x[0]));
+        check(`... ${id}'s figures are /series's, a row a bucket`, rows.length === 60 && common.length >= 59 &&
+            common.every((x) => JSON.stringify(x) === JSON.stringify(byTime.get(x[0]))) && busy.every((b) => common.some((x) => x[0] === b[0])),
+        { n: rows.length, common: common.length, rows: rows.filter((x) => busy.some((b) => b[0] === x[0])), want: busy.map((b) => byTime.get(b[0])) });
+    }
     check('... and the summary of the window says the same totals',
         (await page.textContent('#series-summary')).includes(`legacy ${int(series.upstreams.legacy.requests.reduce((a, b) => a + b))}, new ${int(series.upstreams.new.requests.reduce((a, b) => a + b))} requests`));
     check('the split, the plan\'s position, its next step and hold', (await page.textContent('#split')) === 'legacy 80 % · new 20 %' &&
@@ -133,8 +162,7 @@ run(url, out, async (c) => {
         JSON.stringify(fRows) === JSON.stringify(fWant), { fRows, fWant });
     check('"Health": new unhealthy, and why in words', (await page.textContent('#health .health')) === 'unhealthy' &&
         /new: error rate [0-9.]+ % ≥ 0\.10 %/.test(await page.textContent('#health')));
-    await shot('route');
-    await axe('a route');
+    await axe('a route (its charts\' tables open)');
 
     // ---- set the percentage ----------------------------------------------------------------
     await page.fill('#new-percentage', '50');

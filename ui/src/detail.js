@@ -4,8 +4,8 @@
 // Every number comes from the /v1 API: the variant comparison from GET .../results (the
 // interval is the one the results name in `interval`: always-valid when the test is
 // sequential), the live split from the experiment's `weights`, the step's guardrails and
-// rate limit from GET .../allocation, health from GET .../health. Charts over time wait
-// for GET .../timeline (issue 24): the section says so and shows nothing made up.
+// rate limit from GET .../allocation, health from GET .../health, the charts over time
+// from GET .../timeline (chart.js).
 //
 // Actions go through the same /v1 endpoints as curl would. An action is disabled, with the
 // reason in words, when the token's role is below the role GET /v1 names for its endpoint,
@@ -18,6 +18,7 @@ import {h, fill} from './dom.js';
 import {int, percent, split} from './format.js';
 import {NOT_COMPARED} from './experiments.js';
 import {actionItem, endpoints as endpointTable, section} from './actions.js';
+import {lineChart} from './chart.js';
 
 const enc = encodeURIComponent;
 
@@ -143,6 +144,74 @@ function healthSection(e, hl) {
       x.reasons && x.reasons.length ? ` (${x.reasons.join(', ')})` : ''), th);
 }
 
+// The charts over time, from GET .../timeline's points (each the numbers /results gave
+// then): the cumulative rate per variant with its interval band, the lift with its
+// interval (always-valid when sequential), p-value and confidence against the gate, the
+// split, and the watched variant's health against its rollback thresholds.
+function overTimeSection(e, tl, order) {
+  const title = 'Over time';
+  if (tl === null) return section('over-time', title, h('p', {class: 'sub'}, 'A draft has no timeline: its first point is taken when it starts.'));
+  if (tl instanceof Error) return section('over-time', title, errorBox(tl, 'The timeline could not be read.'));
+  const pts = tl.points || [];
+  if (!pts.length) return section('over-time', title, h('p', {class: 'sub'}, 'No point yet.'));
+  const times = pts.map((p) => p.at_ms);
+  const of = (p, k) => p.variants.find((v) => v.key === k) || {};
+  const cmp = (p, k) => p.comparisons.find((c) => c.variant === k) || {};
+  const val = (x) => (x === undefined ? null : x);
+  const treatments = order.filter((k) => !e.variants.find((v) => v.key === k).control);
+  const mean = e.metric === 'mean';
+  const rateFmt = mean ? (x) => Number(x).toFixed(3) : (x) => percent(x);
+  const kind = tl.sequential ? 'always-valid' : 'fixed-horizon';
+  const charts = [
+    lineChart({id: 'chart-rate', title: `${mean ? 'Mean value per unit' : 'Conversion rate'} per variant, cumulative, with its 95 % ${kind} interval`,
+      times, format: rateFmt,
+      series: order.map((k) => ({label: k, values: pts.map((p) => val(of(p, k).rate))})),
+      bands: order.map((k, i) => ({label: `${k} interval`, of: i,
+        lo: pts.map((p) => (of(p, k).interval ? of(p, k).interval[0] : null)),
+        hi: pts.map((p) => (of(p, k).interval ? of(p, k).interval[1] : null))}))}),
+    lineChart({id: 'chart-lift', title: `Lift against the control, with its 95 % ${kind} interval`, times, format: signed,
+      series: treatments.map((k) => ({label: `${k} lift`, values: pts.map((p) => val(cmp(p, k).lift))})),
+      bands: treatments.map((k, i) => ({label: `${k} lift interval`, of: i,
+        lo: pts.map((p) => (cmp(p, k).interval ? cmp(p, k).interval[0] : null)),
+        hi: pts.map((p) => (cmp(p, k).interval ? cmp(p, k).interval[1] : null))})),
+      rules: [{label: 'no change', values: pts.map(() => 0)}]}),
+    lineChart({id: 'chart-p', title: `p-value${tl.sequential ? ' (always-valid)' : ''} and confidence`, times, format: (x) => Number(x).toFixed(4),
+      min: 0, max: 1,
+      series: treatments.flatMap((k) => [{label: `${k} p-value`, values: pts.map((p) => val(cmp(p, k).p_value))},
+        {label: `${k} confidence`, values: pts.map((p) => val(cmp(p, k).confidence))}]),
+      rules: e.safety && typeof e.safety.min_confidence === 'number'
+        ? [{label: 'confidence gate', values: pts.map(() => e.safety.min_confidence)}] : []}),
+    lineChart({id: 'chart-split', title: 'The split: each variant\'s weight', times, format: (x) => `${x} %`, min: 0, max: 100, stepped: true,
+      series: order.map((k) => ({label: k, values: pts.map((p) => val(p.weights[k]))}))}),
+  ];
+  // health: the watched variant's, where one is watched (a gap elsewhere); a threshold is
+  // the baseline moved by the experiment's limit, as the monitor judges it
+  const watched = pts.filter((p) => p.health);
+  if (watched.length) {
+    const t = e.health || {};
+    const cur = (p, m) => (p.health && p.health.current ? val(p.health.current[m]) : null);
+    const base = (p, m, d) => (p.health && p.health.baseline && typeof d === 'number' ? p.health.baseline[m] + d : null);
+    const rules = [];
+    if (typeof t.success_rate_drop === 'number') rules.push({label: 'success rate: rollback below', values: pts.map((p) => base(p, 'success_rate', -t.success_rate_drop))});
+    if (typeof t.error_rate_increase === 'number') rules.push({label: 'error rate: rollback above', values: pts.map((p) => base(p, 'error_rate', t.error_rate_increase))});
+    charts.push(lineChart({id: 'chart-health', title: 'Health of the watched variant against its rollback thresholds', times,
+      format: (x) => percent(x), min: 0, max: 1,
+      series: [{label: 'success rate', values: pts.map((p) => cur(p, 'success_rate'))},
+        {label: 'error rate', values: pts.map((p) => cur(p, 'error_rate'))}], rules}));
+    if (watched.some((p) => p.health.current && p.health.current.p95_ms !== undefined)) {
+      charts.push(lineChart({id: 'chart-p95', title: 'p95 latency of the watched variant', times, format: (x) => `${Number(x).toFixed(1)} ms`,
+        series: [{label: 'p95', values: pts.map((p) => cur(p, 'p95_ms'))}],
+        rules: typeof t.max_p95_ms === 'number' ? [{label: 'rollback above', values: pts.map(() => t.max_p95_ms)}] : []}));
+    }
+  }
+  const hourly = pts.filter((p) => p.cause === 'hourly').length;
+  return section('over-time', title,
+    h('p', {class: 'sub', id: 'over-time-lead'}, `${int(pts.length)} ${pts.length === 1 ? 'point' : 'points'}: ${int(hourly)} taken on the hour, ${int(pts.length - hourly)} at the start and at allocation changes (GET `,
+      h('code', null, `/v1/experiments/${e.key}/timeline`), ').',
+      tl.next_since_ms ? ' More points follow than are drawn here.' : ''),
+    h('div', {class: 'charts'}, charts));
+}
+
 function historySection(hist) {
   if (hist instanceof Error) return section('history', 'History', errorBox(hist, 'History could not be read.'));
   const items = hist.history || [];
@@ -245,10 +314,11 @@ export async function detailPage(main, ctx, key, notice) {
     if (err instanceof ApiError && err.status === 401) throw err;
     return err;
   });
-  const [r, alloc, hl, hist, audit, table] = await Promise.all([
+  const [r, alloc, hl, hist, audit, table, tl] = await Promise.all([
     started ? soft(`${base}/results`) : null,
     soft(`${base}/allocation`), started ? soft(`${base}/health`) : null, soft(`${base}/history`),
     soft(`/v1/audit?resource=${enc(`experiment:${key}`)}&limit=50`), endpointTable(),
+    started ? soft(`${base}/timeline?limit=10000`) : null,
   ]);
   if (!ctx.current()) return;
   const endpoints = table;
@@ -276,9 +346,7 @@ export async function detailPage(main, ctx, key, notice) {
         : res ? comparisonTable(e, res) : h('p', {class: 'sub'}, 'A draft has no results: start it first.')),
     res && decisionSection(res),
     started && healthSection(e, hl),
-    section('over-time', 'Over time', h('p', {class: 'sub'},
-      'The charts over time (cumulative rate per variant with its interval band, the lift with its always-valid interval, p-value and confidence, the split, health against its thresholds) come with GET ',
-      h('code', null, `${base}/timeline`), ', which is not served yet. Nothing is drawn until it is.')),
+    overTimeSection(e, tl, order),
     actionsSection(e, res, alloc, endpoints, ctx.who, reload),
     historySection(hist), auditSection(audit));
   // after an action, focus goes to what it did (the button that had it is gone)

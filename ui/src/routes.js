@@ -5,7 +5,7 @@
 // Every number comes from the /v1 API: the route's definition (GET /v1/routes/{name}), its
 // counters now (GET .../stats: since the server started, per domain and upstream, as the
 // API gives them: the page merges no quantiles), over time (GET .../series: per upstream,
-// in aligned buckets), its health and breaker (GET .../health), its recent failures (GET
+// in aligned buckets, drawn by chart.js with each chart's figures as a table), its health and breaker (GET .../health), its recent failures (GET
 // .../requests?errors_only=true) and its audit entries (GET /v1/audit). A rollout plan's
 // progress is kept by the server in memory and not served: the page says where the
 // percentage stands among the plan's steps, and when the step began by the audit trail.
@@ -19,6 +19,7 @@ import {api, eachLimited, ApiError, errorBox} from './api.js';
 import {h, fill} from './dom.js';
 import {int, percent} from './format.js';
 import {confirmDialog, endpoints as endpointTable, roleBlock, section} from './actions.js';
+import {lineChart} from './chart.js';
 
 export const PAGE_SIZE = 25;
 const enc = encodeURIComponent;
@@ -371,7 +372,30 @@ function overTimeSection(r, series, window) {
   const total = (u) => series.upstreams[u].requests.reduce((a, b) => a + b, 0);
   return section('over-time', 'Over time', pick,
     h('p', {class: 'sub', id: 'series-summary'}, `Stored per minute and kept by the server's retention: in the last ${series.window}, legacy ${int(total('legacy'))}, new ${int(total('new'))} requests, and ${int(total('error'))} the proxy answered with an error. The current minute is counted once flushed.`),
-    h('div', {class: 'table-scroll', tabindex: 0, role: 'region', 'aria-label': 'The figures over time, as a table'}, seriesTable(series)));
+    h('div', {class: 'charts'}, charts(r, series)),
+    h('details', {class: 'figures', id: 'series-details'}, h('summary', null, 'Every figure in one table, newest first'),
+      h('div', {class: 'table-scroll', tabindex: 0, role: 'region', 'aria-label': 'The figures over time, as a table'}, seriesTable(series))));
+}
+
+// Requests, error rate against the gate, and each upstream's P50/P95/P99, a point a bucket
+// (a bucket without requests has no rate or latency: a gap in the line).
+function charts(r, s) {
+  const times = s.start_ms;
+  const U = s.upstreams;
+  const gate = r.health && typeof r.health.max_error_rate === 'number' ? r.health.max_error_rate : null;
+  const latency = (u) => lineChart({id: `chart-latency-${u}`, times, format: ms, min: 0,
+    title: `${u}: P50, P95 and P99 latency per ${s.step} bucket${r.health ? ` (its gate: P95 under ${ms(r.health.max_p95_ms)})` : ''}`,
+    series: [{label: 'P50', values: U[u].p50_ms}, {label: 'P95', values: U[u].p95_ms}, {label: 'P99', values: U[u].p99_ms}]});
+  return [
+    lineChart({id: 'chart-requests', times, format: int, min: 0, title: `Requests per ${s.step} bucket`,
+      series: [{label: 'legacy', values: U.legacy.requests}, {label: 'new', values: U.new.requests},
+        {label: 'proxy errors', values: U.error.requests}]}),
+    lineChart({id: 'chart-error-rate', times, format: (x) => percent(x), min: 0,
+      title: `Error rate per ${s.step} bucket${gate === null ? '' : `, against the gate (under ${percent(gate)})`}`,
+      series: [{label: 'legacy', values: U.legacy.error_rate}, {label: 'new', values: U.new.error_rate}],
+      rules: gate === null ? [] : [{label: 'gate: max_error_rate', values: times.map(() => gate)}]}),
+    latency('legacy'), latency('new'),
+  ];
 }
 
 function failuresSection(reqs) {
