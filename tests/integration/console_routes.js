@@ -178,7 +178,17 @@ run(url, out, async (c) => {
         /from 0 to 100 with at most two decimals/.test(await page.textContent('#action-status')) && !(await page.$('dialog[open]')) &&
         (await api('/v1/routes/webhooks', admin)).body.percentage === 20);
     await page.fill('#new-percentage', '50');
-    let change = await c.dialog('#act-percentage');
+    // from the keyboard: the reason, Tab to the percentage, Tab to its button, Enter
+    await page.focus('#reason');
+    await page.keyboard.press('Tab');
+    const f1 = await page.evaluate(() => document.activeElement.id);
+    await page.keyboard.press('Tab');
+    const f2 = await page.evaluate(() => document.activeElement.id);
+    await page.keyboard.press('Enter');
+    const opened = await page.waitForSelector('dialog[open]', { timeout: 5000 }).then(() => true, () => false);
+    let change = opened ? await page.textContent('dialog .change') : '';
+    check('from the keyboard: Tab from the reason to the percentage, to "Set percentage", Enter opens its dialog',
+        f1 === 'new-percentage' && f2 === 'act-percentage' && opened, { f1, f2, opened });
     check('the dialog says what changes: "new 20 % → 50 %"', /^new 20 % → 50 %, legacy 80 % → 50 %/.test(change), change);
     await page.keyboard.press('Escape');
     await page.waitForTimeout(200);
