@@ -164,6 +164,21 @@ run(url, out, async (c) => {
         /new: error rate [0-9.]+ % ≥ 0\.10 %/.test(await page.textContent('#health')));
     await axe('a route (its charts\' tables open)');
 
+    // another window: the page asks /series for it (60 buckets of its step)
+    await page.selectOption('#series-window', '6h');
+    await page.waitForURL(/window=6h$/);
+    const s6 = (await api('/v1/routes/webhooks/series?window=6h', admin)).body;
+    check(`the window picked, 6h: the page reads /series?window=6h (${s6.points} buckets of ${s6.step})`, await ready('route') &&
+        (await page.textContent('#series-table caption')) === `${s6.points} buckets of ${s6.step} over 6h, newest first` &&
+        (await page.$$('#series-table tbody tr')).length === s6.points && s6.step === '6m' &&
+        (await page.$eval('#series-window', (x) => x.value)) === '6h');
+    // a route that does not exist: the API's 404, said in the page
+    await c.allow(/status of 404/);
+    const missing = await go('routes/nope', 'error');
+    await c.allow(null);
+    check('a route that does not exist: the API\'s 404 in the page', missing && /404 not_found/.test(await page.textContent('main .error')));
+    check('... and back to the route', await go('routes/webhooks', 'route'));
+
     // ---- set the percentage ----------------------------------------------------------------
     await page.fill('#new-percentage', '50');
     await page.fill('#reason', '');
