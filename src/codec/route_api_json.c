@@ -59,6 +59,46 @@ json_t *sy_route_window_json(const sy_route_window_row_t *rows, size_t n)
     return by ? json_pack("{sIso}", "requests", (json_int_t)total, "by", by) : NULL;
 }
 
+/* A figure of a bucket, or null when it had no requests (a rate or a latency of nothing). */
+static json_t *figure(const sy_series_point_t *p, double v)
+{
+    return p->requests ? json_real(v) : json_null();
+}
+
+json_t *sy_route_series_json(const sy_route_series_t *s)
+{
+    static const char *const names[SY_SERIES_UPSTREAMS] = {"legacy", "new", "error"};
+    enum { REQ, ERR, RATE, P50, P95, P99, COLS };
+    static const char *const cols[COLS] = {"requests", "errors", "error_rate",
+                                           "p50_ms",   "p95_ms", "p99_ms"};
+    json_t *start = json_array(), *ups = json_object();
+    bool ok = start && ups;
+    for (size_t i = 0; ok && i < s->points; i++)
+        ok = json_array_append_new(start, json_integer(s->first_ms + (int64_t)i * s->step_ms)) == 0;
+    for (int u = 0; ok && u < SY_SERIES_UPSTREAMS; u++) {
+        json_t *o = json_object();
+        ok = o && json_object_set_new(ups, names[u], o) == 0;
+        json_t *a[COLS];
+        for (int c = 0; ok && c < COLS; c++)
+            ok = (a[c] = json_array()) && json_object_set_new(o, cols[c], a[c]) == 0;
+        for (size_t i = 0; ok && i < s->points; i++) {
+            const sy_series_point_t *p = &s->p[i * SY_SERIES_UPSTREAMS + u];
+            ok = json_array_append_new(a[REQ], json_integer(p->requests)) == 0 &&
+                 json_array_append_new(a[ERR], json_integer(p->errors)) == 0 &&
+                 json_array_append_new(a[RATE], figure(p, p->error_rate)) == 0 &&
+                 json_array_append_new(a[P50], figure(p, p->p50_ms)) == 0 &&
+                 json_array_append_new(a[P95], figure(p, p->p95_ms)) == 0 &&
+                 json_array_append_new(a[P99], figure(p, p->p99_ms)) == 0;
+        }
+    }
+    if (!ok) {
+        json_decref(start);
+        json_decref(ups);
+        return NULL;
+    }
+    return json_pack("{soso}", "start_ms", start, "upstreams", ups);
+}
+
 /* ---- a proxy-only process's report ------------------------------------------------------- */
 
 #define REPORT_ROWS 256

@@ -35,6 +35,12 @@ extern const sy_schema_t sy_route_enabled_change_schema;
  * avg_ms, p50_ms, p95_ms, p99_ms}]}; NULL when out of memory. */
 json_t *sy_route_window_json(const sy_route_window_row_t *rows, size_t n);
 
+/* GET /v1/routes/{name}/series: {"start_ms": [each bucket's start], "upstreams": {"legacy",
+ * "new", "error": {"requests", "errors", "error_rate", "p50_ms", "p95_ms", "p99_ms": one
+ * value a bucket}}}, a bucket without requests having null for its rate and latencies;
+ * NULL when out of memory. */
+json_t *sy_route_series_json(const sy_route_series_t *s);
+
 /* POST /v1/routes/{name}/report: its members (the router's table names this schema). */
 extern const sy_schema_t sy_route_report_schema;
 /* A report's rows as read, with room for their histograms. */

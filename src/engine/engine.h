@@ -60,6 +60,7 @@
 #include "core/limit.h"
 #include "engine/loopstat.h"
 #include "core/route.h"
+#include "core/route_series.h"
 #include "core/route_spec.h"
 #include "core/tripwire.h"
 #include "store/store.h"
@@ -1469,6 +1470,21 @@ typedef struct sy_route_window_row {
 int sy_engine_route_stats_window(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
                                  int64_t window_ms, sy_route_window_row_t **out, size_t *n,
                                  sy_err_t *err);
+/* A route's stored counters over time: per bucket (core/route_series.h), per upstream. */
+typedef struct sy_route_series {
+    int64_t first_ms;     /* the first bucket's start, Unix ms */
+    int64_t step_ms;      /* a bucket's length, ms */
+    size_t points;        /* buckets */
+    sy_series_point_t *p; /* points x SY_SERIES_UPSTREAMS, bucket after bucket: p[i * 3 + u] */
+} sy_route_series_t;
+/* The counters of route `name` over the last `window_ms` in buckets of `step_ms` (both
+ * whole minutes; the window rounded up to whole steps, buckets aligned to multiples of the
+ * step, the last the current minute's), from the stored counters, into *out (its `p`
+ * returned owned: free()). -ENOENT for no such route; -EINVAL naming "window" or "step"
+ * (sy_series_plan's rules, or a length that is not whole minutes); -ENOMEM. */
+int sy_engine_route_series(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
+                           int64_t window_ms, int64_t step_ms, sy_route_series_t *out,
+                           sy_err_t *err);
 /* Adds to *h what proxy-only processes reported (sy_engine_route_report) of route `name`'s
  * `upstream` (0 legacy, 1 new) since the start: requests, errors (with the failures meant
  * for it), and the larger of the two p95s. The rollout plans add it themselves. -ENOENT. */

@@ -110,6 +110,66 @@ int sy_engine_route_stats_window(sy_engine_t *eng, const sy_principal_t *actor, 
     return rc;
 }
 
+/* ---- over time -------------------------------------------------------------------------- */
+
+struct series {
+    sy_series_plan_t plan;
+    sy_series_cell_t *cells; /* plan.points x SY_SERIES_UPSTREAMS */
+};
+
+static int add_to_series(void *arg, const sy_store_route_minute_t *m)
+{
+    struct series *s = arg;
+    int64_t i = sy_series_index(&s->plan, m->minute);
+    int u = sy_series_upstream(m->upstream);
+    if (i < 0 || u < 0)
+        return 0;
+    int64_t hist[SY_LAT_BUCKETS] = {0};
+    sy_store_sparse_add(hist, SY_LAT_BUCKETS, m->hist);
+    sy_series_cell_add(&s->cells[i * SY_SERIES_UPSTREAMS + u], m->requests, m->errors, hist);
+    return 0;
+}
+
+int sy_engine_route_series(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
+                           int64_t window_ms, int64_t step_ms, sy_route_series_t *out,
+                           sy_err_t *err)
+{
+    if (!sy_eng_route_find(eng, actor->workspace, name))
+        return sy_err_set(err, -ENOENT, "name", "no such route");
+    if (window_ms <= 0 || window_ms % 60000)
+        return sy_err_set(err, -EINVAL, "window", "window is whole minutes");
+    if (step_ms <= 0 || step_ms % 60000)
+        return sy_err_set(err, -EINVAL, "step", "step is whole minutes: 1m, 5m, 1h, ...");
+    struct series s = {0};
+    int rc = sy_series_plan(sy_engine_now_ms(eng) / 60000, window_ms / 60000, step_ms / 60000,
+                            &s.plan, err);
+    if (rc < 0)
+        return rc;
+    size_t cells = s.plan.points * SY_SERIES_UPSTREAMS;
+    s.cells = calloc(cells, sizeof(*s.cells));
+    sy_series_point_t *p = calloc(cells, sizeof(*p));
+    if (!s.cells || !p) {
+        rc = sy_eng_oom(err);
+        goto out_free;
+    }
+    rc = sy_store_route_minute_list(eng->store, actor->workspace, name, s.plan.first_min,
+                                    add_to_series, &s, err);
+    if (rc < 0)
+        goto out_free;
+    for (size_t k = 0; k < cells; k++)
+        p[k] = sy_series_cell_point(&s.cells[k]);
+    *out = (sy_route_series_t){.first_ms = s.plan.first_min * 60000,
+                               .step_ms = s.plan.step_min * 60000,
+                               .points = s.plan.points,
+                               .p = p};
+    free(s.cells);
+    return 0;
+out_free:
+    free(s.cells);
+    free(p);
+    return rc;
+}
+
 /* ---- a proxy-only process's report ---------------------------------------------------------- */
 
 #define REPORT_ROWS   256

@@ -10,6 +10,22 @@
 #include "core/route_health.h"
 #include "http/internal.h"
 
+/* A window or step as the routes' figures take it: N (seconds), Ns, Nm, Nh or Nd, from 1 s
+ * to a year; its seconds, or 0 when it is none of those. */
+static long long duration_s(const char *val)
+{
+    char *end;
+    long long n = strtoll(val, &end, 10);
+    long long unit = end == val              ? 0
+                     : !*end                 ? 1
+                     : strcmp(end, "s") == 0 ? 1
+                     : strcmp(end, "m") == 0 ? 60
+                     : strcmp(end, "h") == 0 ? 3600
+                     : strcmp(end, "d") == 0 ? 86400
+                                             : 0;
+    return !unit || n < 1 || n > 366LL * 86400 / unit ? 0 : n * unit; /* no product overflows */
+}
+
 /* GET /v1/routes/{name}/stats: the proxy's counters of the route since the server started,
  * per (domain, upstream), with each row's share of the route's requests. */
 void sy_api_route_stats(struct call *c)
@@ -27,21 +43,12 @@ void sy_api_route_stats(struct call *c)
     long long window_s = 0;
     int q;
     for (const char *p = c->query; (q = sy_query_next(&p, key, sizeof(key), val, sizeof(val)));) {
-        char *end;
-        long long n = q > 0 ? strtoll(val, &end, 10) : 0;
-        long long unit = q < 0 || strcmp(key, "window") != 0 ? 0
-                         : !*end                             ? 1
-                         : strcmp(end, "s") == 0             ? 1
-                         : strcmp(end, "m") == 0             ? 60
-                         : strcmp(end, "h") == 0             ? 3600
-                         : strcmp(end, "d") == 0             ? 86400
-                                                             : 0;
-        if (!unit || n < 1 || n > 366LL * 86400 / unit) { /* no product that overflows */
+        window_s = q > 0 && strcmp(key, "window") == 0 ? duration_s(val) : 0;
+        if (!window_s) {
             reply_error(c, 400, "invalid_input", q > 0 && strcmp(key, "window") ? key : "window",
                         "the query takes window: 15m, 1h, 24h, 7d or seconds (at most a year)");
             return;
         }
-        window_s = n * unit;
         snprintf(window, sizeof(window), "%s", val);
     }
     const sy_http_opts_t *o = sy_http_opts(c->http);
@@ -81,6 +88,56 @@ void sy_api_route_stats(struct call *c)
                            window_s ? window : "since_start", "proxy", o->route_stats != NULL,
                            "requests", total, "by", by),
                  &err);
+}
+
+/* GET /v1/routes/{name}/series?window=&step=: the stored counters per upstream over time,
+ * in aligned buckets of whole minutes (engine.h, sy_engine_route_series). The window is 1h
+ * unless given; the step is whole minutes, by default the least that keeps the window to 60
+ * buckets. */
+void sy_api_route_series(struct call *c)
+{
+    const char *name = c->arg[0];
+    sy_err_t err = {0};
+    char key[16], val[32], window[32] = "1h", step[32] = "";
+    long long window_s = 3600, step_s = 0;
+    int q;
+    for (const char *p = c->query; (q = sy_query_next(&p, key, sizeof(key), val, sizeof(val)));) {
+        bool is_step = q > 0 && strcmp(key, "step") == 0;
+        long long s = q > 0 ? duration_s(val) : 0;
+        if (!s || (is_step && s % 60)) {
+            reply_error(c, 400, "invalid_input", is_step ? "step" : "window",
+                        is_step
+                            ? "step is whole minutes: 1m, 5m, 1h, 1d or seconds a multiple of 60"
+                            : "window is 15m, 1h, 6h, 24h, 7d or seconds (at most a year)");
+            return;
+        }
+        snprintf(is_step ? step : window, sizeof(step), "%s", val);
+        *(is_step ? &step_s : &window_s) = s;
+    }
+    long long minutes = (window_s + 59) / 60;
+    if (!step_s) {
+        step_s = 60 * ((minutes + 59) / 60);
+        snprintf(step, sizeof(step), "%lldm", step_s / 60);
+    }
+    sy_route_series_t s = {0};
+    int rc =
+        sy_engine_route_series(c->eng, &c->who, name, minutes * 60000, step_s * 1000, &s, &err);
+    if (rc < 0) {
+        reply_err(c, &err);
+        return;
+    }
+    json_t *series = sy_route_series_json(&s);
+    free(s.p);
+    json_t *body = json_pack("{sssssssIsI}", "route", name, "window", window, "step", step,
+                             "step_s", (json_int_t)step_s, "points", (json_int_t)s.points);
+    if (!series || !body || json_object_update(body, series) < 0) {
+        json_decref(series);
+        json_decref(body);
+        reply_json(c, 500, NULL); /* out of memory */
+        return;
+    }
+    json_decref(series);
+    reply_result(c, 0, 200, body, &err);
 }
 
 /* GET /v1/routes/{name}/health: each upstream's error rate (its errors, and the failures

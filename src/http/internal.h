@@ -317,6 +317,7 @@ void sy_api_route_percentage(struct call *c);
 void sy_api_route_enabled(struct call *c);
 void sy_api_route_report(struct call *c);
 void sy_api_route_stats(struct call *c);
+void sy_api_route_series(struct call *c);
 void sy_api_route_health(struct call *c);
 void sy_api_route_requests(struct call *c);
 

@@ -177,6 +177,8 @@ const struct sy_endpoint sy_endpoints[] = {
      sy_api_route_report, &sy_route_report_schema},
     {SY_GET, "/v1/routes/{name}/stats", VIEWER, AUTH_TOKEN, false, BODY_NONE, "window", NULL,
      sy_api_route_stats, NULL},
+    {SY_GET, "/v1/routes/{name}/series", VIEWER, AUTH_TOKEN, false, BODY_NONE, "window step", NULL,
+     sy_api_route_series, NULL},
     {SY_GET, "/v1/routes/{name}/requests", VIEWER, AUTH_TOKEN, false, BODY_NONE,
      "limit upstream errors_only domain", NULL, sy_api_route_requests, NULL},
     {SY_GET, "/v1/routes/{name}/health", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,

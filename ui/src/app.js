@@ -17,7 +17,8 @@ const ROUTES = [
   // a key that names no experiment is the API's 404, said in the page
   // (its module is loaded when first asked for: the list's first render does not wait for it)
   [/^\/experiments\/([^/]+)$/, async (main, ctx, key) => (await import('./detail.js')).detailPage(main, ctx, key)],
-  [/^\/routes$/, (main) => placeholderPage(main, 'routes')],
+  [/^\/routes$/, async (main, ctx) => (await import('./routes.js')).routesPage(main, ctx)],
+  [/^\/routes\/([^/]+)$/, async (main, ctx, name) => (await import('./routes.js')).routePage(main, ctx, name)],
   [/^\/tripwires$/, async (main, ctx) => (await import('./tripwires.js')).tripwiresPage(main, ctx)],
   [/^\/flags$/, (main) => placeholderPage(main, 'flags')],
   // the audit trail, and the notifications' channels and deliveries (loaded when first asked for)

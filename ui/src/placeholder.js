@@ -3,12 +3,6 @@
 import {h} from './dom.js';
 
 const PLANNED = {
-  routes: {
-    title: 'Routes',
-    what: ['each route\'s split and its P50/P95/P99 and error rate per backend over time',
-      'the breaker\'s state and the rollout plan\'s position, next step and hold',
-      'the percentage control and the emergency rollback'],
-  },
   flags: {
     title: 'Flags',
     what: ['the flag list with search', 'viewing and editing a flag, validation problems shown at their path',

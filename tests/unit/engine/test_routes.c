@@ -296,6 +296,57 @@ static void engine_plan_tick_tells_each_move_it_made(void **state)
     sy_routes_free(rs);
 }
 
+/* The stored minutes of a route summed into aligned 5-minute buckets: two minutes of new
+ * (two domains) in the current bucket merged, a minute of legacy in the one before, the
+ * oldest bucket empty, a minute before the window left out; their quantiles those of the
+ * merged histogram. A window or step that is not whole minutes, and no such route, are
+ * refused. */
+static void engine_series_sums_the_minutes_of_each_aligned_bucket(void **state)
+{
+    struct fixture *f = *state;
+    create(f, body("hooks", "127.0.0.1:8101", 0));
+    int64_t now_min = fake_ms / 60000, bucket = now_min - now_min % 5;
+    const sy_store_route_minute_t rows[] = {
+        {f->who.workspace, "hooks", bucket, "", "new", "new", 10, 1, 10.0, "20:10", "2:9,5:1"},
+        {f->who.workspace, "hooks", now_min, "d0", "new", "new", 10, 0, 10.0, "40:10", "2:10"},
+        {f->who.workspace, "hooks", bucket - 3, "", "legacy", "legacy", 5, 0, 5.0, "10:5", "2:5"},
+        {f->who.workspace, "hooks", bucket - 100, "", "legacy", "legacy", 99, 0, 9.0, "10:99", ""},
+    };
+    sy_err_t err = {0};
+    assert_int_equal(sy_engine_route_minutes_add(f->eng, rows, 4, &err), 0);
+    sy_route_series_t s = {0};
+    assert_int_equal(
+        sy_engine_route_series(f->eng, &f->who, "hooks", 15 * 60000, 5 * 60000, &s, &err), 0);
+    assert_int_equal(s.points, 3);
+    assert_int_equal(s.step_ms, 300000);
+    assert_int_equal(s.first_ms, (bucket - 10) * 60000);
+    const sy_series_point_t *now_new = &s.p[2 * SY_SERIES_UPSTREAMS + SY_SERIES_NEW];
+    assert_int_equal(now_new->requests, 20);
+    assert_int_equal(now_new->errors, 1);
+    assert_close(now_new->error_rate, 0.05, 0, 1e-15);
+    int64_t merged[SY_LAT_BUCKETS] = {0};
+    merged[20] = 10;
+    merged[40] = 10;
+    assert_close(now_new->p50_ms, sy_lat_quantile(merged, 20, 0.5), 0, 0);
+    assert_close(now_new->p95_ms, sy_lat_quantile(merged, 20, 0.95), 0, 0);
+    assert_true(now_new->p95_ms > now_new->p50_ms);
+    assert_int_equal(s.p[1 * SY_SERIES_UPSTREAMS + SY_SERIES_LEGACY].requests, 5);
+    assert_int_equal(s.p[2 * SY_SERIES_UPSTREAMS + SY_SERIES_LEGACY].requests, 0);
+    for (int u = 0; u < SY_SERIES_UPSTREAMS; u++) /* the oldest bucket; the old minute is out */
+        assert_int_equal(s.p[u].requests, 0);
+    free(s.p);
+    s = (sy_route_series_t){0};
+    assert_int_equal(sy_engine_route_series(f->eng, &f->who, "hooks", 15 * 60000, 90000, &s, &err),
+                     -EINVAL);
+    assert_string_equal(err.field, "step");
+    assert_int_equal(sy_engine_route_series(f->eng, &f->who, "hooks", 30000, 60000, &s, &err),
+                     -EINVAL);
+    assert_string_equal(err.field, "window");
+    assert_int_equal(sy_engine_route_series(f->eng, &f->who, "nope", 60000, 60000, &s, &err),
+                     -ENOENT);
+    assert_null(s.p);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -308,6 +359,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(engine_refuses_a_bad_move_and_answers_the_route_in_force,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(engine_plan_tick_tells_each_move_it_made, setup, teardown),
+        cmocka_unit_test_setup_teardown(engine_series_sums_the_minutes_of_each_aligned_bucket,
+                                        setup, teardown),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
