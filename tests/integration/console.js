@@ -266,6 +266,8 @@ run(url, out, async (c) => {
             drawn.every(Boolean) && tl.points.map((p) => p.cause).join() === 'start,step,promote', { drawn, causes: tl.points.map((p) => p.cause) });
         const figures = async (id) => {
             await page.click(`#${id} summary`);
+            // the rows are made on the details' toggle event, which comes after the click
+            await page.waitForSelector(`#${id} details tbody tr`, { timeout: 5000 }).catch(() => {});
             return page.$$eval(`#${id} details tbody tr`, (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
         };
         const splitRows = await figures('chart-split');
