@@ -19,7 +19,9 @@ const ROUTES = [
   [/^\/experiments\/([^/]+)$/, async (main, ctx, key) => (await import('./detail.js')).detailPage(main, ctx, key)],
   [/^\/routes$/, (main) => placeholderPage(main, 'routes')],
   [/^\/tripwires$/, (main) => placeholderPage(main, 'tripwires')],
-  [/^\/flags$/, (main) => placeholderPage(main, 'flags')],
+  // the flags page and a flag (flags.js, loaded when first asked for)
+  [/^\/flags$/, async (main, ctx) => (await import('./flags.js')).flagsPage(main, ctx)],
+  [/^\/flags\/([^/]+)$/, async (main, ctx, key) => (await import('./flags.js')).flagPage(main, ctx, key)],
   [/^\/audit$/, (main) => placeholderPage(main, 'audit')],
 ];
 

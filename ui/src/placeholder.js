@@ -14,11 +14,6 @@ const PLANNED = {
     what: ['each policy\'s window against its baseline, the drop against its threshold, its state',
       'the risk ledger', 'the kill switch, with engage and disengage'],
   },
-  flags: {
-    title: 'Flags',
-    what: ['the flag list with search', 'viewing and editing a flag, validation problems shown at their path',
-      'an "evaluate with this context" box'],
-  },
   audit: {
     title: 'Audit log',
     what: ['the audit trail with filters by resource, action and time', 'notification channels and their deliveries'],
