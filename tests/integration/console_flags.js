@@ -243,6 +243,21 @@ run(url, out, async (c) => {
             got[0].path === 'defaultVariant' && got[0].line === lineWith(wrong, '"defaultVariant": "maybe"') &&
             (await api('/v1/flags/console-made', admin)).status === 404, got);
     }
+    // a member missing: its path is not written, so the flag's own line is marked, saying so
+    {
+        const { variants, ...noVariants } = newDef;
+        await page.fill('#new-json', JSON.stringify({ ...noVariants, varients: variants }, null, 2));
+        await c.allow(/status of 400/);
+        await page.click('#new-create');
+        await page.waitForFunction(() => /variants is required/.test((document.getElementById('new-json-problems') || {}).textContent || ''),
+            null, { timeout: 5000 }).catch(() => {});
+        await c.allow(null);
+        const got = await page.$$eval('#new-json-problems li', (lis) => lis.map((li) => ({ path: li.dataset.path,
+            line: Number(li.dataset.line), text: li.textContent })));
+        check('a required member missing: named at its path, the flag\'s first line marked, saying the path is not written',
+            got.length === 1 && got[0].path === 'variants' && got[0].line === 1 && /variants is not written/.test(got[0].text) &&
+            /did you mean 'variants'/.test(got[0].text), got);
+    }
     await page.fill('#new-json', JSON.stringify(newDef, null, 2));
     await page.click('#new-create');
     check('create: the new flag\'s page', await ready('flag') && page.url().endsWith('#/flags/console-made?created=1'), page.url());
@@ -296,6 +311,13 @@ run(url, out, async (c) => {
             audit[0] && audit[0].action === 'flag.delete', { status: gone.status, audit: audit[0] });
         check('... and not in the list', !(await readRows(page)).some((r) => r.key === 'console-made'));
     }
+
+    await c.allow(/status of 404/);
+    await page.goto(`${url}/ui/#/flags/no-such-flag`);
+    const missing = await ready('error') ? await page.textContent('[role="alert"]') : '';
+    check('a flag that does not exist: the API\'s 404, said in the page', /404 not_found/.test(missing), missing);
+    await c.allow(null);
+    await c.keepCsp();
 
     // ---- a flag an experiment drives: editing and deleting disabled, saying why ---------------------
     await c.go('flags/checkout-button', 'flag');
