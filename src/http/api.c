@@ -121,6 +121,17 @@ static json_t *warnings_json(const sy_problems_t *p)
     return a;
 }
 
+/* The problems that refused a change: [{"field": JSON path, "message"}]. */
+static json_t *refusals_json(const sy_problems_t *p)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < p->n; i++)
+        if (p->items[i].error)
+            json_array_append_new(
+                a, json_pack("{ssss}", "field", p->items[i].path, "message", p->items[i].msg));
+    return a;
+}
+
 /* Memory one request's flag or document may take as values and text (its body is at most
  * --max-body, parsed once already). */
 #define FLAG_ARENA_MAX ((size_t)256 << 20)
@@ -139,6 +150,14 @@ void sy_api_flag_put(struct call *c)
     if (rc == 0)
         rc = sy_engine_flag_put(c->eng, &c->who, c->arg[0], &def, &created, &problems, &err);
     sy_arena_free(&arena);
+    if (rc == -EINVAL && problems.errors) {
+        /* Every refusing problem (the validator goes on past the first), so that an
+         * editor can show each at its path; the error object names the first. */
+        reply_json(c, 400,
+                   json_pack("{s{ssssss}so}", "error", "code", "invalid_input", "message", err.msg,
+                             "field", err.field, "problems", refusals_json(&problems)));
+        return;
+    }
     if (rc < 0)
         reply_err(c, &err);
     else

@@ -69,6 +69,11 @@ expect "invalid flag refused with its path" 400 \
     PUT /v1/flags/checkout "$ADMIN" '{"state":"ENABLED","variants":{"on":true},"defaultVariant":"nope"}'
 expect "... and changed nothing" 200 '.definition.defaultVariant == "on"' -- \
     GET /v1/flags/checkout "$ADMIN"
+expect "a flag with several problems: each in problems, by path, the first in the error" 400 \
+    "$ERR and .error.field == \"flags.checkout.state\" and (.error.message | endswith(\"(and more problems)\")) and [.problems[].field] == [\"flags.checkout.state\", \"flags.checkout.defaultVariant\"] and .problems[1].message == \"defaultVariant \\\"nope\\\" names no variant\"" -- \
+    PUT /v1/flags/checkout "$ADMIN" '{"state":"ON","variants":{"on":true},"defaultVariant":"nope"}'
+expect "... and changed nothing" 200 '.definition.state == "ENABLED" and .definition.defaultVariant == "on"' -- \
+    GET /v1/flags/checkout "$ADMIN"
 WARNFLAG='{"state":"ENABLED","variants":{"x":1,"y":2},"defaultVariant":"x","targeting":{"if":[{"sem_ver":[{"var":"v"},">=","1.2"]},"y"]}}'
 expect "a flag flagd loads with a schema warning is accepted, the warning in its answer" 201 \
     '.warnings == [{"field": "flags.a-warn.targeting.if[0].sem_ver", "message": "sem_ver literals must be full semantic versions (1.2.3)"}]' -- \

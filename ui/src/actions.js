@@ -6,7 +6,7 @@
 import {api, errorBox} from './api.js';
 import {h, fill} from './dom.js';
 
-const RANK = {viewer: 1, editor: 2, admin: 3};
+const RANK = {sdk: 0, viewer: 1, editor: 2, admin: 3}; // sdk: evaluate (OFREP) and send events
 
 // May a token of role `mine` call an endpoint that needs `need` (GET /v1's table)?
 export function roleAllows(mine, need) {

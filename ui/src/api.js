@@ -59,8 +59,10 @@ export async function api(path, {method = 'GET', body, as} = {}) {
   }
   if (!res.ok) {
     const e = data && data.error;
-    throw new ApiError(res.status, (e && e.code) || `http_${res.status}`,
+    const err = new ApiError(res.status, (e && e.code) || `http_${res.status}`,
       (e && e.message) || res.statusText || 'the request failed', e && e.field);
+    err.body = data; // the whole answer: a flag's `problems`, OFREP's {errorCode, errorDetails}
+    throw err;
   }
   return data;
 }

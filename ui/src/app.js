@@ -5,7 +5,6 @@
 import {api, token, setToken, clearToken, ApiError, errorBox} from './api.js';
 import {h, fill} from './dom.js';
 import {experimentsPage} from './experiments.js';
-import {placeholderPage} from './placeholder.js';
 
 const SECTIONS = [
   ['experiments', 'Experiments'], ['routes', 'Routes'], ['tripwires', 'Tripwires'],
@@ -20,7 +19,9 @@ const ROUTES = [
   [/^\/routes$/, async (main, ctx) => (await import('./routes.js')).routesPage(main, ctx)],
   [/^\/routes\/([^/]+)$/, async (main, ctx, name) => (await import('./routes.js')).routePage(main, ctx, name)],
   [/^\/tripwires$/, async (main, ctx) => (await import('./tripwires.js')).tripwiresPage(main, ctx)],
-  [/^\/flags$/, (main) => placeholderPage(main, 'flags')],
+  // the flags page and a flag (flags.js, loaded when first asked for)
+  [/^\/flags$/, async (main, ctx) => (await import('./flags.js')).flagsPage(main, ctx)],
+  [/^\/flags\/([^/]+)$/, async (main, ctx, key) => (await import('./flags.js')).flagPage(main, ctx, key)],
   // the audit trail, and the notifications' channels and deliveries (loaded when first asked for)
   [/^\/audit$/, async (main, ctx) => (await import('./audit.js')).auditPage(main, ctx)],
   [/^\/audit\/notifications$/, async (main, ctx) => (await import('./notifications.js')).notificationsPage(main, ctx)],
