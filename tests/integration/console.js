@@ -173,8 +173,7 @@ run(url, out, async (c) => {
         (document.getElementById('notice') || {}).textContent === `${l}: done.`, label, { timeout: 10000 }).catch(() => {});
     const sgn = (x) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)} %`;
     const pc = (x) => `${(x * 100).toFixed(2)} %`;
-    await page.goto(`${url}/ui/#/experiments/checkout-button`);
-    check('#/experiments/checkout-button: the detail page', await ready('experiment'));
+    check('#/experiments/checkout-button: the detail page', await c.go('experiments/checkout-button', 'experiment'));
     {
         const d = await readDetail();
         const exp = (await api('/v1/experiments/checkout-button', admin)).body;
@@ -215,8 +214,7 @@ run(url, out, async (c) => {
         await axe('the experiment detail page');
     }
     // pricing-page: a step, then approve; a dialog that says what will change, Esc closes it
-    await page.goto(`${url}/ui/#/experiments/pricing-page`);
-    await ready('experiment');
+    await c.go('experiments/pricing-page', 'experiment');
     {
         const d = await readDetail();
         check('pricing-page: the step is allowed', d.acts.step && !d.acts.step.disabled, d.acts.step);
@@ -287,8 +285,7 @@ run(url, out, async (c) => {
         await axe('the detail page with its charts');
     }
     // checkout-button: roll back
-    await page.goto(`${url}/ui/#/experiments/checkout-button`);
-    await ready('experiment');
+    await c.go('experiments/checkout-button', 'experiment');
     await page.click('#act-rollback');
     await page.waitForSelector('dialog[open]');
     const rtext = await page.textContent('dialog .change');
@@ -300,8 +297,7 @@ run(url, out, async (c) => {
         rolled.weights.blue === 100 && (await readDetail()).split === 'blue 100 % · green 0 %', rolled);
     // a refusal is the server's own error: the draft is started behind the page's back, then
     // the page's Start (still enabled: the page read a draft) is refused with the API's 409
-    await page.goto(`${url}/ui/#/experiments/search-ranking`);
-    await ready('experiment');
+    await c.go('experiments/search-ranking', 'experiment');
     check('search-ranking (a draft): Start is enabled', !(await page.$eval('#act-start', (b) => b.disabled)));
     const started = await api('/v1/experiments/search-ranking/start', admin, { method: 'POST' });
     await c.allow(/status of 409/);
@@ -316,8 +312,7 @@ run(url, out, async (c) => {
     await keepCsp();
 
     await c.allow(/status of 404/);
-    await page.goto(`${url}/ui/#/experiments/no-such-experiment`);
-    const missing = await ready('error') ? await page.textContent('[role="alert"]') : '';
+    const missing = await c.go('experiments/no-such-experiment', 'error') ? await page.textContent('[role="alert"]') : '';
     check('an experiment that does not exist: the API\'s 404, said in the page', /404 not_found/.test(missing), missing);
     await c.allow(null);
     await keepCsp();
@@ -335,8 +330,7 @@ run(url, out, async (c) => {
     check('... and sees the same experiments in their states now', vrows.length === nowList.length &&
         nowList.every((x) => vrows.some((r) => r.key === x.key && r.state === x.state.replace('_', ' '))), { vrows, nowList });
     await shot('viewer');
-    await page.goto(`${url}/ui/#/experiments/search-ranking`);
-    await ready('experiment');
+    await c.go('experiments/search-ranking', 'experiment');
     {
         const acts = await page.$$eval('[data-action]', (lis) => lis.map((li) => ({ id: li.dataset.action,
             disabled: li.querySelector('button').disabled, why: (li.querySelector('.why') || {}).textContent || '' })));

@@ -313,8 +313,7 @@ run(url, out, async (c) => {
     }
 
     await c.allow(/status of 404/);
-    await page.goto(`${url}/ui/#/flags/no-such-flag`);
-    const missing = await ready('error') ? await page.textContent('[role="alert"]') : '';
+    const missing = await c.go('flags/no-such-flag', 'error') ? await page.textContent('[role="alert"]') : '';
     check('a flag that does not exist: the API\'s 404, said in the page', /404 not_found/.test(missing), missing);
     await c.allow(null);
     await c.keepCsp();

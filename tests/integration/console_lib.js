@@ -5,7 +5,7 @@
 //
 //   const c = await require('./console_lib.js').open(URL, OUT_DIR);
 //   ... c.page, c.api(path, token, {method, body}), c.check(name, cond, detail),
-//       c.ready(name), c.signIn(token), c.shot(name), c.axe(name), c.allow(/re/) ...
+//       c.ready(name), c.at(hash, name), c.go(hash, name), c.signIn(token), c.shot(name), c.axe(name), c.allow(/re/) ...
 //   await c.close();   // checks no CSP violation and no console error, then exits (TAP plan)
 'use strict';
 const fs = require('fs');
@@ -60,8 +60,15 @@ async function open(url, out) {
         // goes to #/HASH (signed in) and waits for the page `name`
         go: async (hash, name, timeout) => {
             await page.goto(`${url}/ui/#/${hash}`);
-            return c.ready(name, timeout);
+            return c.at(`#/${hash}`, name, timeout);
         },
+        // the page for `hash` (location.hash as the router saw it) has shown `name`: a
+        // hash navigation changes the URL before the router runs, so `ready` alone may
+        // still be the previous page's
+        at: (hash, name, timeout = 10000) => page.waitForFunction(([h, n]) => {
+            const m = document.getElementById('main');
+            return location.hash === h && m.dataset.route === h && m.dataset.ready === n;
+        }, [hash, name], { timeout }).then(() => true, () => false),
         shot: (name) => page.screenshot({ path: path.join(out, `${name}.png`), fullPage: true }),
         axe: async (name) => {
             await page.evaluate(axeSource);

@@ -100,6 +100,7 @@ async function route() {
   const main = $('main');
   const n = ++shown;
   delete main.dataset.ready;
+  main.dataset.route = location.hash; // the page being shown (ready names it once it shows)
   const section = path.split('/')[1];
   for (const a of $('nav').querySelectorAll('a')) {
     if (a.dataset.section === section) a.setAttribute('aria-current', 'page');
