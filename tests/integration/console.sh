@@ -30,12 +30,8 @@ ASSETS=$4
 console_setup "$NODE_DIR" "$OUT"
 
 # ---- the database: the demo workspace, and one of 1,000 experiments ------------------------
-"$SY" workspace create default --db "$TMP/sy.db" >/dev/null
-ADMIN=$("$SY" token create --db "$TMP/sy.db" --workspace default --role admin --name alice)
-VIEWER=$("$SY" token create --db "$TMP/sy.db" --workspace default --role viewer --name vic)
-"$SY" workspace create big --db "$TMP/sy.db" >/dev/null
-BIG=$("$SY" token create --db "$TMP/sy.db" --workspace big --role admin --name bob)
-start_server "$SY" --seed-flags "$ROOT/examples/flags.json" --quiet
+console_db
+start_server "$SY" --quiet
 check "the server starts" 0 "" "" -- test -n "$PORT"
 
 # ---- over HTTP --------------------------------------------------------------------------------

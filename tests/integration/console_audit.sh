@@ -24,13 +24,7 @@ OUT=$3
 . "$(dirname "$0")/console_common.sh"
 console_setup "$NODE_DIR" "$OUT"
 
-"$SY" workspace create default --db "$TMP/sy.db" >/dev/null
-ADMIN=$("$SY" token create --db "$TMP/sy.db" --workspace default --role admin --name alice)
-EDITOR=$("$SY" token create --db "$TMP/sy.db" --workspace default --role editor --name ed)
-VIEWER=$("$SY" token create --db "$TMP/sy.db" --workspace default --role viewer --name vic)
-# a workspace of its own where console_audit.js makes 1,000 channels (and so 1,000 entries)
-"$SY" workspace create big --db "$TMP/sy.db" >/dev/null
-BIG=$("$SY" token create --db "$TMP/sy.db" --workspace big --role admin --name bob)
+console_db
 # deliveries retried quickly (a test message is delivered at its first attempt anyway)
 start_server "$SY" --quiet --notify-backoff 200 --notify-backoff-max 1600 --notify-attempts 4
 check "the server starts" 0 "" "" -- test -n "$PORT"

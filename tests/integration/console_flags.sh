@@ -20,11 +20,7 @@ OUT=$3
 . "$(dirname "$0")/console_common.sh"
 console_setup "$NODE_DIR" "$OUT"
 
-"$SY" workspace create default --db "$TMP/sy.db" >/dev/null
-ADMIN=$("$SY" token create --db "$TMP/sy.db" --workspace default --role admin --name alice)
-VIEWER=$("$SY" token create --db "$TMP/sy.db" --workspace default --role viewer --name vic)
-"$SY" workspace create big --db "$TMP/sy.db" >/dev/null
-BIG=$("$SY" token create --db "$TMP/sy.db" --workspace big --role admin --name bob)
+console_db
 start_server "$SY" --quiet
 check "the server starts" 0 "" "" -- test -n "$PORT"
 

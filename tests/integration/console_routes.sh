@@ -20,11 +20,7 @@ OUT=$3
 console_setup "$NODE_DIR" "$OUT"
 
 trap 'stop_server; stop_upstreams; rm -rf "$TMP"' EXIT
-"$SY" workspace create default --db "$TMP/sy.db" >/dev/null
-ADMIN=$("$SY" token create --db "$TMP/sy.db" --workspace default --role admin --name alice)
-VIEWER=$("$SY" token create --db "$TMP/sy.db" --workspace default --role viewer --name vic)
-"$SY" workspace create big --db "$TMP/sy.db" >/dev/null
-BIG=$("$SY" token create --db "$TMP/sy.db" --workspace big --role admin --name bob)
+console_db
 upstream legacy
 upstream new 0 "$TMP/new.fail"
 LEGACY=$(cat "$TMP/legacy.port") NEW=$(cat "$TMP/new.port")

@@ -70,15 +70,28 @@ export function confirmDialog(title, change, confirmText, extra) {
 // One action as a list item (data-action=id, its button #act-ID, the reason .why):
 //   a = {id, label, method, path, tpl (GET /v1's template for path), body (a value, or a
 //        function called after the confirmation), blocked (a reason, or falsy), change
-//        (what the dialog says will change), extra (optional dialog content)}
+//        (what the dialog says will change), extra (optional dialog content), title,
+//        danger (styled as a destructive action), and optionally:
+//        prepare() -> {error, focus} (shown, nothing sent) or {change, body}: a form's
+//          values read and checked before the dialog (they replace change and body);
+//        said(answer) -> the notice once done (default "LABEL: done.");
+//        partly(err) -> a notice when the refusal means done in part (the page is shown
+//          again as it is now), else falsy}
 //   opts = {role, endpoints, status (the element that says what happened), ready (the
-//           page's data-ready name), done (async (label) => the page shown again)}
+//           page's data-ready name), done (async (notice) => the page shown again)}
 export function actionItem(a, {role, endpoints: list, status, ready, done}) {
   const why = roleBlock(role, list, a.method, a.tpl) || a.blocked;
   const reasonId = `why-${a.id}`;
-  const btn = h('button', {type: 'button', id: `act-${a.id}`, disabled: !!why, 'aria-describedby': why ? reasonId : null}, a.label);
+  const btn = h('button', {type: 'button', id: `act-${a.id}`, disabled: !!why, class: a.danger ? 'danger' : null,
+    'aria-describedby': why ? reasonId : null}, a.label);
   btn.addEventListener('click', async () => {
-    if (!(await confirmDialog(a.title || `${a.label}?`, a.change || 'the server decides what changes', a.label, a.extra))) {
+    const p = a.prepare ? a.prepare() : {change: a.change, body: a.body};
+    if (p.error) {
+      fill(status, errorBox(p.error, `${a.label}: nothing was sent.`));
+      (p.focus || btn).focus();
+      return;
+    }
+    if (!(await confirmDialog(a.title || `${a.label}?`, p.change || 'the server decides what changes', a.label, a.extra))) {
       btn.focus();
       return;
     }
@@ -86,9 +99,14 @@ export function actionItem(a, {role, endpoints: list, status, ready, done}) {
     const main = document.getElementById('main');
     delete main.dataset.ready; // not ready until the page shows what the action did
     try {
-      await api(a.path, {method: a.method, body: typeof a.body === 'function' ? a.body() : a.body});
-      await done(`${a.label}: done.`);
+      const answer = await api(a.path, {method: a.method, body: typeof p.body === 'function' ? p.body() : p.body});
+      await done(a.said ? a.said(answer) : `${a.label}: done.`);
     } catch (err) {
+      const part = a.partly && a.partly(err);
+      if (part) {
+        await done(part);
+        return;
+      }
       fill(status, errorBox(err, `${a.label} was refused.`));
       main.dataset.ready = ready;
       btn.focus();

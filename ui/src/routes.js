@@ -18,7 +18,7 @@
 import {api, eachLimited, ApiError, errorBox} from './api.js';
 import {h, fill} from './dom.js';
 import {int, percent} from './format.js';
-import {confirmDialog, endpoints as endpointTable, roleBlock, section} from './actions.js';
+import {actionItem, endpoints as endpointTable, section} from './actions.js';
 import {lineChart} from './chart.js';
 
 export const PAGE_SIZE = 25;
@@ -169,50 +169,12 @@ function reasonField() {
   };
 }
 
-// One action: a button (#act-ID), disabled with the reason beside it when the role or the
-// page's rule forbids it; on click `prepare()` checks the form ({error} shows the problem
-// and sends nothing) and gives {change, body}; then the dialog, the call, and `done`.
-function formAction(a, {role, endpoints, status, ready, done}) {
-  const why = roleBlock(role, endpoints, a.method, a.tpl) || a.blocked;
-  const reasonId = `why-${a.id}`;
-  const btn = h('button', {type: 'button', id: `act-${a.id}`, disabled: !!why,
-    class: a.danger ? 'danger' : null, 'aria-describedby': why ? reasonId : null}, a.label);
-  btn.addEventListener('click', async () => {
-    const p = a.prepare();
-    if (p.error) {
-      fill(status, errorBox(p.error, `${a.label}: nothing was sent.`));
-      (p.focus || btn).focus();
-      return;
-    }
-    if (!(await confirmDialog(a.title, p.change, a.label))) {
-      btn.focus();
-      return;
-    }
-    fill(status, `${a.label}…`);
-    const main = document.getElementById('main');
-    delete main.dataset.ready; // not ready until the page shows what the action did
-    try {
-      const answer = await api(a.path, {method: a.method, body: p.body});
-      await done(a.said ? a.said(answer) : `${a.label}: done.`);
-    } catch (err) {
-      if (a.partly && a.partly(err)) { // done in part: the page shows what is now
-        await done(a.partly(err));
-        return;
-      }
-      fill(status, errorBox(err, `${a.label} was refused.`));
-      main.dataset.ready = ready;
-      btn.focus();
-    }
-  });
-  return h('li', {'data-action': a.id}, btn, why && h('span', {class: 'sub why', id: reasonId}, why));
-}
-
 const needReason = (reason) => (reason.input.value.trim()
   ? null : {error: 'Write a reason first: the API requires one, and it goes into the audit trail.', focus: reason.input});
 
 function emergencyAction(who, endpoints, reason, status, ready, done) {
   const ws = who.workspace.name;
-  return formAction({
+  return actionItem({
     id: 'emergency', label: 'Emergency rollback', method: 'POST', path: '/v1/emergency-rollback',
     tpl: '/v1/emergency-rollback', danger: true,
     title: `Emergency rollback of workspace ${ws}?`,
@@ -236,7 +198,7 @@ function routeActions(r, who, endpoints, done) {
   const change = (to) => `new ${pct(r.percentage)} → ${pct(to)}, legacy ${pct(legacyShare(r.percentage))} → ${pct(legacyShare(to))}` +
     (r.enabled ? '' : ' (the route is disabled: legacy keeps all its traffic until it is enabled)') +
     (r.plan ? '; the rollout plan starts a new step from there' : '');
-  const setPct = formAction({
+  const setPct = actionItem({
     id: 'percentage', label: 'Set percentage', method: 'POST', path: `${base}/percentage`,
     tpl: '/v1/routes/{name}/percentage', title: `Set the percentage of ${r.name}?`,
     prepare: () => {
@@ -248,7 +210,7 @@ function routeActions(r, who, endpoints, done) {
       return needReason(reason) || {change: change(v), body: {percentage: v, reason: reason.input.value.trim()}};
     },
   }, opts);
-  const toggle = formAction({
+  const toggle = actionItem({
     id: 'enabled', label: r.enabled ? 'Disable' : 'Enable', method: 'POST', path: `${base}/enabled`,
     tpl: '/v1/routes/{name}/enabled', title: `${r.enabled ? 'Disable' : 'Enable'} ${r.name}?`,
     prepare: () => needReason(reason) || {
@@ -257,7 +219,7 @@ function routeActions(r, who, endpoints, done) {
       body: {enabled: !r.enabled, reason: reason.input.value.trim()},
     },
   }, opts);
-  const rollback = formAction({
+  const rollback = actionItem({
     id: 'rollback', label: 'Roll back the route', method: 'POST', path: `${base}/percentage`,
     tpl: '/v1/routes/{name}/percentage', danger: true, title: `Roll ${r.name} back to legacy?`,
     blocked: r.percentage === 0 && 'the route is at 0 % already: legacy has all its traffic',
