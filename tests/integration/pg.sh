@@ -4,7 +4,8 @@
 #
 # pg_start: initdb into $TMP/pg/data, a server on 127.0.0.1 at a free port and on a Unix
 #   socket in $TMP/pg/sock (nowhere else: no other address, not /var/run/postgresql), fsync
-#   on; a database `switchyard` owned, with its schema public, by the role switchyard_owner;
+#   on; a database `switchyard` (initdb's `postgres`, renamed) owned, with its schema public,
+#   by the role switchyard_owner;
 #   switchyard_app (LOGIN, not an owner, not a member of the owner, NOBYPASSRLS) may only
 #   connect and use the schema: the owner's migrations grant it what else it needs. Every
 #   role has a random password, asked for (scram-sha-256) over TCP and the socket alike.
