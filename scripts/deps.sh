@@ -34,9 +34,17 @@ chromium
 python3-aiosmtpd
 prometheus
 systemd
+postgresql-15
+postgresql-client-15
+libpq-dev
 "
 # python3 writes the console's assets into C (scripts/ui-embed.py); chromium is the browser
 # the console's test drives (tests/integration/console.sh).
+# postgresql-15 is the server the PostgreSQL tests start themselves (issue 25:
+# tests/integration/pg.sh runs its initdb and pg_ctl from /usr/lib/postgresql/15/bin; the
+# package's own cluster, 15/main, is made but not started: see policy-rc.d below);
+# postgresql-client-15 is their psql; libpq-dev is the client library store/postgres will
+# link (meson finds it as an optional dependency until then).
 # npm comes with NodeSource's nodejs; Debian ships it apart. The build installs the
 # console's npm packages (ui/package-lock.json) into build/*/ui/ui-node; the OFREP SDK
 # test, the console's test and the flagd-core benchmark install theirs into build/
@@ -77,7 +85,8 @@ export DEBIAN_FRONTEND=noninteractive
 # A fresh machine has no package lists; refresh them once, then install.
 apt-get update -qq
 # prometheus brings promtool and the server the metrics tests start on a port of their own;
-# its package would also start a system-wide service: no service starts during the install.
+# its package, like postgresql-15's, would also start a system-wide service: no service
+# starts during the install.
 policy=""
 if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d

@@ -7,7 +7,15 @@
 # patterns ("" matches anything), else "not ok" with the output as TAP comments. End with
 # `tap_done`, which prints the plan and returns non-zero if anything failed.
 TMP=$(mktemp -d)
-trap 'stop_server; rm -rf "$TMP"' EXIT
+# EXIT_HOOKS: functions a sourced helper adds (pg.sh's pg_stop), run at exit before the
+# server is stopped and $TMP removed.
+EXIT_HOOKS=""
+tap_exit() {
+    for hook in $EXIT_HOOKS; do "$hook"; done
+    stop_server
+    rm -rf "$TMP"
+}
+trap tap_exit EXIT
 
 # start_server SWITCHYARD ARGS...: `switchyard serve` on $TMP/sy.db and a free loopback
 # port (stdout to $TMP/stdout, log to $TMP/log); sets PID, PORT and URL once it listens.
