@@ -23,7 +23,7 @@ pg_start || {
     tap_done
     exit 1
 }
-check "pg_start took under 5 s ($PG_START_MS ms)" 0 '' '' -- test "$PG_START_MS" -lt 5000
+check "pg_start took under 20 s, its bounded wait ($PG_START_MS ms; about 2 s on a quiet machine)" 0 "" "" -- test "$PG_START_MS" -lt 20000
 check "the URLs are postgres:// URLs on 127.0.0.1 and the port" 0 \
     "^postgres://switchyard_owner:[0-9a-f]+@127.0.0.1:$PGPORT/switchyard postgres://switchyard_app:[0-9a-f]+@127.0.0.1:$PGPORT/switchyard$" \
     '' -- echo "$PG_URL_OWNER $PG_URL_APP"
