@@ -3,8 +3,10 @@
 variant each new user sees and reports what they did, as a real one would.
 
 While the experiment runs (running, promoting or promoted), each second RATE new users
-(demo-user-0, demo-user-1, ...) are evaluated over OFREP (POST
-/ofrep/v1/evaluate/flags/KEY with the user as targetingKey), and each one's exposure to the
+(demo-user-RUN-0, demo-user-RUN-1, ...: RUN is this process's start time, so that a restarted
+demo brings new users rather than ones the experiment counted already, whose events would be
+duplicates) are evaluated over OFREP (POST /ofrep/v1/evaluate/flags/FLAG, the experiment's
+flag, with the user as targetingKey), and each one's exposure to the
 variant OFREP answered, and a conversion for some of them, are sent to POST /v1/events:
 the control converts 10 % of its users, every other variant 12.5 % (a user converts by a
 hash of its name, so the same run gives the same numbers). Before the start and after the
@@ -67,6 +69,7 @@ def main():
     srv = Server(url, token)
     path = "/v1/experiments/" + urllib.parse.quote(key, safe="")
     next_user, gone_since, control = 0, None, None
+    run = "%x" % int(time.time())
     while True:
         tick = time.monotonic()
         status, exp = srv.call("GET", path)
@@ -83,9 +86,10 @@ def main():
         control = next(v["key"] for v in exp["variants"] if v.get("control"))
         events = []
         for _ in range(rate):
-            unit = "demo-user-%d" % next_user
+            unit = "demo-user-%s-%d" % (run, next_user)
             next_user += 1
-            st, ans = srv.call("POST", "/ofrep/v1/evaluate/flags/" + urllib.parse.quote(key, safe=""),
+            flag = exp.get("flag") or key
+            st, ans = srv.call("POST", "/ofrep/v1/evaluate/flags/" + urllib.parse.quote(flag, safe=""),
                                {"context": {"targetingKey": unit}})
             variant = ans.get("variant") if st == 200 and ans else None
             if not variant:

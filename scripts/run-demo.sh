@@ -31,8 +31,12 @@ while ! grep -q 'event=listening' "$DIR/server.log"; do
     sleep 0.1
     i=$((i + 1))
 done
+# anything below that fails stops the server too (set -e would leave it running)
+trap 'kill -TERM $PID 2>/dev/null; wait $PID 2>/dev/null' EXIT
 TOKEN=$(cat "$DIR/admin-token")
-URL=http://$LISTEN
+# the port it bound (LISTEN may say 0: any free one)
+PORT=$(sed -n 's/.*event=listening.* port=\([0-9]*\).*/\1/p' "$DIR/server.log" | head -n 1)
+URL=http://${LISTEN%:*}:${PORT:-${LISTEN##*:}}
 export SWITCHYARD_URL="$URL" SWITCHYARD_TOKEN="$TOKEN"
 if ! "$SY" experiment show checkout-button >/dev/null 2>&1; then
     # the example, awaiting a person's approval: the auto-promotion timer leaves the
@@ -73,4 +77,5 @@ tail -f -n 0 "$DIR/server.log" &
 TAIL=$!
 trap 'kill -TERM $PID $USERS 2>/dev/null; wait $PID; kill $TAIL 2>/dev/null; exit 0' INT TERM
 wait "$PID"
+trap - EXIT
 kill "$TAIL" "$USERS" 2>/dev/null

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/flagschema.h"
@@ -445,6 +446,64 @@ static const sy_member_t *variant_named(const sy_value_t *variants, const sy_val
     return NULL;
 }
 
+/* memcmp order of two members' keys, then their order in the object (so that of equal keys
+ * the first, the one variant_named finds, sorts first). */
+static int by_key(const void *a, const void *b)
+{
+    const sy_member_t *x = *(const sy_member_t *const *)a, *y = *(const sy_member_t *const *)b;
+    uint32_t n = x->klen < y->klen ? x->klen : y->klen;
+    int d = n ? memcmp(x->key, y->key, n) : 0;
+    if (d)
+        return d;
+    if (x->klen != y->klen)
+        return x->klen < y->klen ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+/* variant_named for each of the `n` values of `vs` (NULL for a null one), into `out`: with
+ * many of both, through the variants sorted once in `tmp` (a split of thousands of buckets
+ * over thousands of variants is otherwise quadratic: a minute of the engine's loop for
+ * 50,000 of each). */
+static void variants_named(const sy_value_t *variants, const sy_value_t *vs, uint32_t n,
+                           sy_arena_t *tmp, const sy_member_t **out)
+{
+    uint32_t nv = variants ? variants->len : 0;
+    const sy_member_t **sorted =
+        n > 8 && nv > 8 ? sy_arena_alloc(tmp, sizeof(*sorted) * nv) : NULL;
+    if (sorted) {
+        for (uint32_t i = 0; i < nv; i++)
+            sorted[i] = &variants->members[i];
+        qsort(sorted, nv, sizeof(*sorted), by_key);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (vs[i].type == SY_NULL || !sorted) {
+            out[i] = vs[i].type == SY_NULL ? NULL : variant_named(variants, &vs[i]);
+            continue;
+        }
+        char num[40];
+        const char *name = vs[i].type == SY_STR ? vs[i].s : num;
+        size_t len = vs[i].type == SY_STR ? vs[i].len : 0;
+        if (vs[i].type == SY_BOOL)
+            len = (size_t)snprintf(num, sizeof(num), "%s", vs[i].b ? "true" : "false");
+        else if (vs[i].type == SY_NUM)
+            len = sy_num_format(vs[i].n, num, sizeof(num));
+        /* the first of the sorted keys not below the name: the name's first member, if any */
+        uint32_t lo = 0, hi = nv;
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            const sy_member_t *m = sorted[mid];
+            size_t k = m->klen < len ? m->klen : len;
+            int d = k ? memcmp(m->key, name, k) : 0;
+            if (d < 0 || (d == 0 && m->klen < len))
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        out[i] = lo < nv && sy_bytes_eq(sorted[lo]->key, sorted[lo]->klen, name, len) ? sorted[lo]
+                                                                                     : NULL;
+    }
+}
+
 /* What a flag is made of before it is laid out in its block. */
 struct parts {
     bool disabled;
@@ -454,6 +513,7 @@ struct parts {
     const sy_rule_t *rule;
     char parse_error[400]; /* "" unless the targeting failed to compile */
     bool fast;             /* the rule is a static split whose variants all exist */
+    const sy_member_t **members; /* when fast: each bucket's variant (in the compile arena) */
 };
 
 static void parts_release(struct parts *p)
@@ -568,10 +628,13 @@ static int check_and_compile(struct checker *c, const char *key, size_t klen, co
     if (r->is_split && out->variants) {
         /* Every bucket's variant must exist (or be null); a missing one keeps the general
          * path, which reports it as GENERAL. */
+        out->members = sy_arena_alloc(tmp, sizeof(*out->members) * (r->split.n ? r->split.n : 1));
+        if (!out->members)
+            return -ENOMEM;
+        variants_named(&out->variants->v, r->split.variants, r->split.n, tmp, out->members);
         out->fast = true;
         for (uint32_t i = 0; i < r->split.n && out->fast; i++)
-            if (r->split.variants[i].type != SY_NULL &&
-                !variant_named(&out->variants->v, &r->split.variants[i]))
+            if (r->split.variants[i].type != SY_NULL && !out->members[i])
                 out->fast = false;
     }
     return 0;
@@ -637,9 +700,7 @@ static int build(const struct checker *c, const char *key, size_t klen, const ch
         const sy_member_t **members = (const sy_member_t **)at;
         at += sizeof(*members) * nfast;
         for (uint32_t i = 0; i < nfast; i++)
-            members[i] = r->split.variants[i].type == SY_NULL
-                             ? NULL
-                             : variant_named(f->variants, &r->split.variants[i]);
+            members[i] = parts->members[i];
         *fs = (struct fast_split){
             .split = &r->split, .members = members, .key_hash = SY_MURMUR3_INIT};
         sy_murmur3_add(&fs->key_hash, key, klen);

@@ -309,6 +309,11 @@ int sy_engine_route_create(sy_engine_t *eng, const sy_principal_t *actor, const 
     if (!sy_route_is_token(name, SY_ROUTE_MAX_NAME))
         return sy_err_set(err, -EINVAL, "name", "name is 1 to %d letters, digits, - _ or .",
                           SY_ROUTE_MAX_NAME);
+    /* "." and ".." are dot segments: a browser (the console) or any client that normalizes
+     * URLs sends /v1/routes/./health as /v1/routes/health, another route's */
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return sy_err_set(err, -EINVAL, "name",
+                          "name may not be \".\" or \"..\": a URL path cannot hold them");
     if (sy_eng_route_find(eng, actor->workspace, name))
         return sy_err_set(err, -EEXIST, "name", "route \"%s\" exists already", name);
     struct route next;

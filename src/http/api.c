@@ -1,5 +1,6 @@
 /* api.c - the /v1 resources: flags, the whole flag set, tokens, the audit trail. */
 #define _DEFAULT_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,9 +315,13 @@ void sy_api_whoami(struct call *c)
 bool int_param(struct call *c, const char *name, const char *v, long long lo, long long hi,
                long long *out)
 {
+    /* Digits only (an optional '-'): strtoll would also take leading spaces and '+', and
+     * clamp a value past the range of long long to its end (ERANGE) rather than fail. */
     char *end;
+    errno = 0;
     long long n = strtoll(v, &end, 10);
-    if (!*v || *end || n < lo || n > hi) {
+    if (!(*v == '-' || (*v >= '0' && *v <= '9')) || *end || errno == ERANGE || n < lo ||
+        n > hi) {
         reply_error(c, 400, "invalid_input", name, "%s must be an integer in [%lld, %lld]", name,
                     lo, hi);
         return false;

@@ -46,4 +46,29 @@ sleep 0.5
 check "... its server and its users are gone" 1 "" "" -- pgrep -f "demo-traffic.py $URL"
 check "... nothing listens on its port any more" 7 "" "" -- curl -s -o /dev/null "$URL/health"
 check "the demo server's log holds no sanitizer report" 1 "" "" -- grep -q 'Sanitizer\|runtime error:' "$TMP/demo/server.log"
+# Restarted on port 0 (any free one): the URL it prints is the port it bound, and its users
+# are new ones (the first run's would be duplicates the results do not count).
+SWITCHYARD_DEMO_DIR=$TMP/demo DEMO_RATE=200 sh "$ROOT/scripts/run-demo.sh" "$SY" "127.0.0.1:0" \
+    >"$TMP/demo2.out" 2>&1 &
+DEMO=$!
+i=0
+while [ $i -lt 300 ] && ! grep -q 'Ctrl-C stops the server' "$TMP/demo2.out"; do
+    sleep 0.1
+    i=$((i + 1))
+done
+URL2=$(sed -n 's|^The console: \(http://127.0.0.1:[1-9][0-9]*\)/ui/.*|\1|p' "$TMP/demo2.out")
+check "restarted on port 0, the demo prints the port it bound" 0 "" "" -- test -n "$URL2"
+n_units() { curl -s -H "Authorization: Bearer $TOKEN" "$URL2/v1/experiments/checkout-button/results" | jq '[.variants[].units] | add'; }
+BEFORE=$(n_units)
+sleep 3
+AFTER=$(n_units)
+check "... and its users are new ones: the units grow at once ($BEFORE, then $AFTER)" 0 "" "" -- \
+    test "${AFTER:-0}" -gt "${BEFORE:-0}"
+kill -TERM "$DEMO" 2>/dev/null
+i=0
+while [ $i -lt 100 ] && kill -0 "$DEMO" 2>/dev/null; do
+    sleep 0.1
+    i=$((i + 1))
+done
+check "... and TERM stops it" 1 "" "" -- kill -0 "$DEMO"
 tap_done

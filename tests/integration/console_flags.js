@@ -133,6 +133,10 @@ run(url, out, async (c) => {
             /defaultVariant "purple" names no variant/.test(got[1] && got[1].text), got);
         const marks = await page.$$eval('.gutter .bad', (ds) => ds.map((d) => d.textContent));
         check('... the lines are marked beside the editor, in words too (▶)', marks.join() === want.map((w) => `▶ ${w.line}`).join(), marks);
+        const gutter = await page.$eval('.gutter', (g) => ({ nodes: g.childNodes.length, lines: g.innerText.split('\n').length,
+            rows: document.getElementById('flag-json').value.split('\n').length }));
+        check('... the gutter numbers every line, in runs of text around the marked ones (not a node a line)',
+            gutter.lines === gutter.rows && gutter.nodes <= 5, gutter);
         const aria = await page.evaluate(() => {
             const ta = document.getElementById('flag-json');
             return { invalid: ta.getAttribute('aria-invalid'), by: ta.getAttribute('aria-describedby') };

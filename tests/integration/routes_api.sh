@@ -63,6 +63,8 @@ bad() { # NAME FIELD JQ-EDIT-OF-THE-EXAMPLE
 }
 bad "no name" name 'del(.name)'
 bad "a name with a space" name '.name = "my route"'
+bad "the name \".\" (a dot segment: no URL names it)" name '.name = "."'
+bad "the name \"..\"" name '.name = ".."'
 bad "an unknown field" colour '.colour = "red"'
 bad "no listen" listen 'del(.listen)'
 bad "a listen without a port" listen '.listen = "127.0.0.1"'

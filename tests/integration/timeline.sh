@@ -86,7 +86,8 @@ expect "until_ms bounds it (inclusive)" 200 "(.points | map(.cause)) == [\"start
 
 req GET /v1/experiments/tl/timeline "$VIEWER" >/dev/null
 cp "$TMP/body" "$TMP/before"
-for q in limit=0 limit=10001 limit=x limit=-1 since_ms=-5 until_ms=1.5 since_ms=; do
+for q in limit=0 limit=10001 limit=x limit=-1 since_ms=-5 until_ms=1.5 since_ms= \
+    since_ms=9223372036854775808 until_ms=99999999999999999999 limit=+5 limit=%205; do
     f=${q%%=*}
     expect "?$q: 400 naming $f" 400 "$ERR and .error.field == \"$f\"" -- GET "/v1/experiments/tl/timeline?$q" "$VIEWER"
 done

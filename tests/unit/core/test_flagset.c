@@ -65,7 +65,7 @@ static int put_one(sy_pool_t *pool, const sy_flagset_t *base, const char *key, c
                    sy_problems_t *problems, sy_flagset_t **out)
 {
     sy_arena_t a;
-    sy_arena_init(&a, 1 << 20);
+    sy_arena_init(&a, 1 << 26);
     sy_value_t v = parse(&a, def);
     sy_flagset_build_t *b;
     assert_int_equal(
@@ -693,6 +693,74 @@ static void sets_are_read_and_freed_on_other_threads(void **state)
     free(m.def);
 }
 
+/* A static split over many variants finds each bucket's variant through the sorted index
+ * (flag.c, variants_named): every evaluation's variant is one of the split's, and its
+ * value is that variant's own (each value is its name); numbers and booleans name variants
+ * as JavaScript's String() does, an empty name is a variant too, and a bucket naming no
+ * variant keeps the general path. Thousands of each compile at once (not quadratic). */
+static void a_wide_split_serves_each_buckets_own_variant(void **state)
+{
+    (void)state;
+    sy_pool_t *pool;
+    assert_int_equal(sy_pool_new(&pool), 0);
+    enum { N = 40 };
+    char *def = malloc(1 << 16);
+    size_t at = (size_t)sprintf(def, "{\"state\": \"ENABLED\", \"variants\": {\"\": \"\", \"7\": \"7\", "
+                                      "\"true\": \"true\"");
+    for (int i = N - 1; i >= 0; i--)
+        at += (size_t)sprintf(def + at, ", \"v%02d\": \"v%02d\"", i, i);
+    at += (size_t)sprintf(def + at, "}, \"defaultVariant\": \"v00\", \"targeting\": {\"fractional\": "
+                                    "[[\"\", 1], [7, 1], [true, 1]");
+    for (int i = 0; i < N; i++)
+        at += (size_t)sprintf(def + at, ", [\"v%02d\", 1]", (i * 7) % N);
+    sprintf(def + at, "]}}");
+    sy_flagset_t *s;
+    assert_int_equal(put_one(pool, NULL, "wide", def, NULL, &s), 0);
+    sy_arena_t a;
+    sy_arena_init(&a, 1 << 20);
+    int seen = 0;
+    for (int u = 0; u < 400; u++) {
+        char k[64];
+        snprintf(k, sizeof(k), "{\"targetingKey\": \"user-%d\"}", u);
+        sy_value_t ctx = parse(&a, k);
+        sy_flag_result_t r;
+        eval(s, "wide", &ctx, 0, &r);
+        assert_int_equal(r.reason, SY_REASON_TARGETING_MATCH);
+        assert_non_null(r.variant);
+        assert_int_equal(r.value.type, SY_STR);
+        assert_int_equal(r.value.len, r.variant_len);
+        assert_memory_equal(r.value.s, r.variant, r.variant_len);
+        seen |= r.variant_len == 0 ? 1 : r.variant_len == 1 ? 2 : r.variant_len == 4 ? 4 : 8;
+    }
+    assert_int_equal(seen, 15);
+    sy_flagset_free(s);
+    /* 20,000 variants and buckets: compiled in well under the quadratic path's seconds */
+    at = 0;
+    char *big = malloc(1 << 20);
+    at += (size_t)sprintf(big, "{\"state\": \"ENABLED\", \"variants\": {");
+    for (int i = 0; i < 20000; i++)
+        at += (size_t)sprintf(big + at, "%s\"w%d\": %d", i ? ", " : "", i, i);
+    at += (size_t)sprintf(big + at, "}, \"defaultVariant\": \"w0\", \"targeting\": {\"fractional\": [");
+    for (int i = 0; i < 20000; i++)
+        at += (size_t)sprintf(big + at, "%s[\"w%d\", 1]", i ? ", " : "", 19999 - i);
+    sprintf(big + at, "]}}");
+    assert_int_equal(put_one(pool, NULL, "big", big, NULL, &s), 0);
+    sy_value_t ctx = parse(&a, "{\"targetingKey\": \"user-1\"}");
+    sy_flag_result_t r;
+    eval(s, "big", &ctx, 0, &r);
+    assert_int_equal(r.reason, SY_REASON_TARGETING_MATCH);
+    assert_int_equal(r.value.type, SY_NUM);
+    char name[32];
+    snprintf(name, sizeof(name), "w%d", (int)r.value.n);
+    assert_int_equal(strlen(name), r.variant_len);
+    assert_memory_equal(name, r.variant, r.variant_len);
+    sy_flagset_free(s);
+    sy_arena_free(&a);
+    free(big);
+    free(def);
+    sy_pool_free(pool);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -706,6 +774,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(random_changes_answer_as_a_fresh_load),
         cmocka_unit_test(growing_to_thousands_and_back_keeps_order_and_answers),
         cmocka_unit_test(sets_are_read_and_freed_on_other_threads),
+        cmocka_unit_test(a_wide_split_serves_each_buckets_own_variant),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
