@@ -229,6 +229,30 @@ run(url, out, async (c) => {
     }
     check('... no OFREP request was made for them', sent.slice(before).every((s) => !s.includes('/ofrep/')), sent.slice(before));
 
+    // ---- a flag an experiment drives that records OFREP exposures: evaluating asks first ---------
+    {
+        const made = await api('/v1/experiments', admin, { method: 'POST', body: { key: 'recorded', record_exposures: true,
+            variants: [{ key: 'a', weight: 50, control: true }, { key: 'b', weight: 50 }] } });
+        const started = await api('/v1/experiments/recorded/start', admin, { method: 'POST' });
+        const units = async () => (await api('/v1/experiments/recorded/results', admin)).body.units;
+        check('an experiment that records OFREP exposures, running', made.status === 201 && started.status === 200 && (await units()) === 0,
+            { made: made.body, started: started.body });
+        check('#/flags/recorded: the evaluate box says an evaluation counts as a unit', await c.go('flags/recorded', 'flag') &&
+            /records OFREP exposures/.test((await page.textContent('#eval-records').catch(() => '')) || ''));
+        await page.fill('#eval-context', '{"targetingKey": "console-tester"}');
+        const text = await c.dialog('#eval-run');
+        check('... Evaluate asks first, naming the experiment and the targetingKey', /recorded records OFREP exposures/.test(text) &&
+            /"console-tester"/.test(text), text);
+        await page.keyboard.press('Escape');
+        await page.waitForTimeout(300);
+        check('... Esc: nothing evaluated, no unit counted', (await units()) === 0 && !(await page.$('#eval-answer')));
+        await c.dialog('#eval-run');
+        await page.click('#dialog-confirm');
+        await page.waitForSelector('#eval-answer', { timeout: 5000 }).catch(() => {});
+        check('... confirmed: the answer shown, and the unit counted as the dialog said', !!(await page.$('#eval-answer')) &&
+            (await units()) === 1);
+    }
+
     // ---- create and delete ------------------------------------------------------------------------
     await c.go('flags', 'flags');
     const newDef = { state: 'ENABLED', variants: { on: true, off: false }, defaultVariant: 'on',

@@ -18,7 +18,7 @@
 import {api, ApiError, errorBox} from './api.js';
 import {h, fill} from './dom.js';
 import {int} from './format.js';
-import {actionItem, endpoints as endpointTable, roleBlock, section} from './actions.js';
+import {actionItem, confirmDialog, endpoints as endpointTable, roleBlock, section} from './actions.js';
 
 export const PAGE_SIZE = 25;
 
@@ -452,8 +452,10 @@ function definitionSection(key, d) {
       : h('p', {id: 'flag-targeting', class: 'sub'}, 'None: every evaluation gets the default variant (reason STATIC).'));
 }
 
-function evaluateSection(key, ctx, table) {
+function evaluateSection(key, ctx, table, owner) {
   const why = roleBlock(ctx.who.token.role, table, 'POST', '/ofrep/v1/evaluate/flags/{key}');
+  // an experiment that records OFREP exposures counts this evaluation as one of its units'
+  const records = owner && DRIVES.has(owner.state) && owner.record_exposures;
   const ta = h('textarea', {id: 'eval-context', class: 'code', rows: 6, spellcheck: 'false', autocomplete: 'off',
     'aria-describedby': 'eval-help'});
   ta.value = JSON.stringify({targetingKey: 'user-1'}, null, 2);
@@ -476,6 +478,11 @@ function evaluateSection(key, ctx, table) {
       return;
     }
     ta.removeAttribute('aria-invalid');
+    if (records && !(await confirmDialog(`Evaluate ${key} and record an exposure?`,
+      `experiment ${owner.key} records OFREP exposures: this evaluation counts targetingKey ${JSON.stringify(parsed.targetingKey === undefined ? null : parsed.targetingKey)} as a unit of the variant it gets, in its results`, 'Evaluate'))) {
+      btn.focus();
+      return;
+    }
     fill(out, 'Evaluating…');
     let r;
     try {
@@ -499,6 +506,7 @@ function evaluateSection(key, ctx, table) {
     h('label', {for: 'eval-context'}, 'Evaluation context (JSON)'),
     h('p', {class: 'sub', id: 'eval-help'}, 'As an OpenFeature SDK sends it: targetingKey and the attributes the targeting reads. ',
       'Evaluated over OFREP with your token (POST ', h('code', null, `/ofrep/v1/evaluate/flags/${key}`), '), as an application would be answered.'),
+    records && h('p', {class: 'warn-note', id: 'eval-records'}, `Experiment ${owner.key} records OFREP exposures: an evaluation here counts its targetingKey as a unit in the results (the button asks first).`),
     ta, h('p', null, btn, why && h('span', {class: 'sub why', id: 'eval-why'}, why)), out);
 }
 
@@ -599,7 +607,7 @@ export async function flagPage(main, ctx, key, notice, warnings) {
     exps instanceof Error && errorBox(exps, 'The experiments could not be read: whether one drives this flag is not known.'),
     definitionSection(key, d),
     section('edit', 'Edit', ed.el, h('p', {class: 'buttons'}, save, ' ', reset), out),
-    evaluateSection(key, ctx, table),
+    evaluateSection(key, ctx, table, owner),
     section('delete', 'Delete', h('ul', {class: 'actions'}, del), delStatus),
     auditSection(audit));
   if (notice) document.getElementById('notice').focus();
