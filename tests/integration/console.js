@@ -314,6 +314,11 @@ run(url, out, async (c) => {
     await c.allow(/status of 404/);
     const missing = await c.go('experiments/no-such-experiment', 'error') ? await page.textContent('[role="alert"]') : '';
     check('an experiment that does not exist: the API\'s 404, said in the page', /404 not_found/.test(missing), missing);
+    for (const key of ['.', '..', '%2E%2E']) {
+        const said = await c.go(`experiments/${key}`, 'error') ? await page.textContent('[role="alert"]') : '';
+        check(`#/experiments/${key}: a dot segment is refused in the page (a browser would send another path)`,
+            /dot segment/.test(said), said);
+    }
     await c.allow(null);
     await keepCsp();
 

@@ -112,8 +112,17 @@ async function route() {
     const m = path.match(re);
     if (!m) continue;
     document.title = `${SECTIONS.find(([k]) => k === section)?.[1] || 'Console'} · switchyard`;
+    const args = m.slice(1).map(decodeURIComponent);
+    // "." and ".." are dot segments: a browser removes them from an API path
+    // (/v1/flags/./x is /v1/flags/x), so such a key would read another resource
+    if (args.some((a) => a === '.' || a === '..')) {
+      main.append(errorBox(`"${args.find((a) => a === '.' || a === '..')}" cannot be read through a URL path: a browser removes it as a dot segment. Use the API with a client that keeps the path as written (curl --path-as-is).`,
+        'This page cannot be shown.'));
+      main.dataset.ready = 'error';
+      return;
+    }
     try {
-      await render(main, ctx, ...m.slice(1).map(decodeURIComponent));
+      await render(main, ctx, ...args);
     } catch (e) {
       if (!ctx.current()) return;
       if (e instanceof ApiError && e.status === 401) {
