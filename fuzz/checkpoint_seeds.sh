@@ -1,9 +1,11 @@
 #!/bin/sh
-# checkpoint_seeds.sh - writes fuzz/seeds/fuzz-checkpoint/ again from real checkpoints (run it
-# when the encoding's version changes): a server with a 2 s retention, experiments of 2 and
-# 3 variants (v0, v1, v2, as fuzz_checkpoint.c names them) with exposures (with ids),
-# outcomes with values, errors with latencies and a crossover, pruned; each checkpoint as
-# the target reads it (a byte for its variants, the state without its sum).
+# checkpoint_seeds.sh - writes real checkpoints into fuzz/seeds/fuzz-checkpoint/ (run it
+# when the encoding's version changes; the seeds of older versions stay, since they are
+# still read): a server with a 2 s retention, experiments of 2 and 3 variants (v0, v1, v2,
+# as fuzz_checkpoint.c names them) with exposures (with ids), outcomes with values, errors
+# with latencies and a crossover, pruned; each checkpoint as the target reads it (a byte
+# for its variants, the state without its sum), named for its version and variants
+# (real-v3-2-variants).
 #
 #   fuzz/checkpoint_seeds.sh SWITCHYARD
 set -eu
@@ -45,6 +47,7 @@ import sqlite3, sys
 db = sqlite3.connect('sy.db')
 for key, state in db.execute("SELECT e.key, c.state FROM experiment_checkpoints c JOIN experiments e ON e.id = c.experiment_id"):
     n = int(key[1:])
-    open('%s/real-%d-variants' % (sys.argv[1], n), 'wb').write(bytes([n - 2]) + bytes(state[:-8]))
+    version = int.from_bytes(bytes(state[4:8]), 'little')
+    open('%s/real-v%d-%d-variants' % (sys.argv[1], version, n), 'wb').write(bytes([n - 2]) + bytes(state[:-8]))
 PY
 ls -l "$OUT"

@@ -4,11 +4,14 @@
  * Input: one byte choosing the experiment's variants (2 to 4 of them, "v0" ...), then a
  * checkpoint (of experiment 7 at place 122) without its check sum, which the target appends, so
  * that the bytes reach the decoder's fields instead of stopping at the sum (the input is also tried
- * as it is: a damaged sum must be refused). Whatever the bytes, decoding must not crash, leak or
- * trip a sanitizer. A checkpoint it takes must encode again, and that encoding must decode to the
- * same state: the same bytes up to the units (whose order is the table's) and as many units, of the
- * same length in all.
+ * as it is: a damaged sum must be refused). The sum is appended as the input's version writes it:
+ * little-endian when its version field reads 3 so (version 3), else in the host's order (version 2,
+ * still read). Whatever the bytes, decoding must not crash, leak or trip a sanitizer. A checkpoint
+ * it takes must encode again (as version 3), and that encoding must decode to the same state: the
+ * same bytes up to the units (whose order is the table's) and as many units, of the same length in
+ * all.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,16 +24,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define ID  7   /* the experiment's id */
 #define SEQ 122 /* the checkpoint's place */
 
-/* The check sum checkpoint.c appends: FNV-1a 64 of (id, place) and then the bytes. */
-static uint64_t fnv(const unsigned char *p, size_t n)
+/* The check sum checkpoint.c appends: FNV-1a 64 of (id, place) and then the bytes; version 3
+ * hashes id and place little-endian and writes the sum so, version 2 in the host's order. */
+static void append_sum(unsigned char *p, size_t n)
 {
+    bool le = n >= 8 && p[4] == 3 && p[5] == 0 && p[6] == 0 && p[7] == 0;
     int64_t row[2] = {ID, SEQ};
+    unsigned char x[16];
+    for (size_t i = 0; i < 16; i++)
+        x[i] = le ? (unsigned char)((uint64_t)row[i / 8] >> (8 * (i % 8)))
+                  : ((const unsigned char *)row)[i];
     uint64_t h = 0xcbf29ce484222325u;
-    for (size_t i = 0; i < sizeof(row); i++)
-        h = (h ^ ((const unsigned char *)row)[i]) * 0x100000001b3u;
+    for (size_t i = 0; i < sizeof(x); i++)
+        h = (h ^ x[i]) * 0x100000001b3u;
     for (size_t i = 0; i < n; i++)
         h = (h ^ p[i]) * 0x100000001b3u;
-    return h;
+    if (le) {
+        for (size_t i = 0; i < 8; i++)
+            p[n + i] = (unsigned char)(h >> (8 * i));
+    } else {
+        memcpy(p + n, &h, 8);
+    }
 }
 
 /* An experiment as a start has it before its checkpoint: `n` variants, nothing counted. */
@@ -81,8 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!in)
         abort();
     memcpy(in, data + 1, size - 1);
-    uint64_t sum = fnv(in, size - 1);
-    memcpy(in + size - 1, &sum, 8);
+    append_sum(in, size - 1);
     struct experiment *e = fresh(n);
     int rc = sy_exp_ckpt_decode(e, SEQ, in, size - 1 + 8);
     free(in);
