@@ -248,31 +248,41 @@ app() {
         pg_sql "$PG_URL_APP" "BEGIN; $2; COMMIT;"
     fi
 }
-# versions W T: workspace W's rows of T with their row versions (xmin), as one digest (the
-# owner reads every workspace's tokens, through tokens_authenticate: hence the WHERE).
+# versions W: a line per workspace table, TABLE COUNT DIGEST: workspace W's rows with their
+# row versions (xmin), as the owner reads them (it reads every workspace's tokens, through
+# tokens_authenticate: hence the WHERE).
 versions() {
-    in_ws "$1" "SELECT count(*) || ' ' || coalesce(md5(string_agg(x.xmin::text || x::text, ','
-        ORDER BY x::text)), '-') FROM $2 x WHERE workspace_id = $1"
+    in_ws "$1" "$(for t in $WS_TABLES; do
+        echo "SELECT '$t ' || count(*) || ' ' || coalesce(md5(string_agg(x.xmin::text || x::text,
+            ',' ORDER BY x::text)), '-') FROM $t x WHERE workspace_id = $1;"
+    done)"
 }
-for t in $WS_TABLES; do
-    echo "$(versions 1 "$t")" >"$TMP/v1.$t"
-    echo "$(versions 2 "$t")" >"$TMP/v2.$t"
-done
+versions 1 >"$TMP/v1"
+versions 2 >"$TMP/v2"
+# rows W: a line per workspace table, TABLE JSON: one of workspace W's rows.
+rows() {
+    in_ws "$1" "$(for t in $WS_TABLES; do
+        echo "SELECT '$t ' || row_to_json(x) FROM $t x WHERE workspace_id = $1 LIMIT 1;"
+    done)"
+}
+rows 1 >"$TMP/rows1"
+rows 2 >"$TMP/rows2"
 # covered: the workspace tables without rows of both workspaces in the fixture.
 covered() {
     for t in $WS_TABLES; do
-        case "$(cat "$TMP/v1.$t") $(cat "$TMP/v2.$t")" in
-        "0 "* | *" 0 -") echo "$t has no rows of both workspaces: add them to fixture()" ;;
-        esac
+        c1=$(awk -v t="$t" '$1 == t { print $2 }' "$TMP/v1")
+        c2=$(awk -v t="$t" '$1 == t { print $2 }' "$TMP/v2")
+        [ "${c1:-0}" -gt 0 ] && [ "${c2:-0}" -gt 0 ] ||
+            echo "$t has no rows of both workspaces: add them to fixture()"
     done
 }
 check "every workspace table has rows of both workspaces (fixture)" 0 '' '' -- none covered
 
 RLS_ERR='new row violates row-level security policy'
 for t in $WS_TABLES; do
-    c1=$(cut -d' ' -f1 "$TMP/v1.$t")
-    row1=$(in_ws 1 "SELECT row_to_json(x) FROM $t x WHERE workspace_id = 1 LIMIT 1")
-    row2=$(in_ws 2 "SELECT row_to_json(x) FROM $t x WHERE workspace_id = 2 LIMIT 1")
+    c1=$(awk -v t="$t" '$1 == t { print $2 }' "$TMP/v1")
+    row1=$(awk -v t="$t" '$1 == t { sub(/^[^ ]* /, ""); print }' "$TMP/rows1")
+    row2=$(awk -v t="$t" '$1 == t { sub(/^[^ ]* /, ""); print }' "$TMP/rows2")
     ins1="INSERT INTO $t SELECT * FROM json_populate_record(NULL::$t, \$j\$$row1\$j\$)"
     ins2="INSERT INTO $t SELECT * FROM json_populate_record(NULL::$t, \$j\$$row2\$j\$)"
     count="SELECT count(*) || ' ' || count(*) FILTER (WHERE workspace_id = 1) FROM $t"
@@ -313,7 +323,7 @@ deleted() {
           done) COMMIT;" | sort
 }
 want_deleted() {
-    for t in $WS_TABLES; do echo "$t $(cut -d' ' -f1 "$TMP/v1.$t")"; done | sort
+    awk '{ print $1, $2 }' "$TMP/v1" | sort
 }
 deleted >"$TMP/deleted" 2>&1
 want_deleted >"$TMP/want_deleted"
@@ -321,10 +331,10 @@ check "in workspace 1 a DELETE of every table deletes exactly workspace 1's rows
     diff "$TMP/want_deleted" "$TMP/deleted"
 # unchanged: workspace 2's rows of each table, versions and all, as before everything above.
 unchanged() {
-    for t in $WS_TABLES; do
-        [ "$(versions 2 "$t")" = "$(cat "$TMP/v2.$t")" ] || echo "$t: workspace 2's rows changed"
-        [ "$(versions 1 "$t")" = "0 -" ] || echo "$t: workspace 1's rows remain"
-    done
+    versions 2 >"$TMP/v2.after" && versions 1 >"$TMP/v1.after" || return 1
+    diff "$TMP/v2" "$TMP/v2.after" | sed -n 's/^> \([^ ]*\) .*/\1: workspace 2'"'"'s rows changed/p'
+    awk '$2 != 0 || $3 != "-" { print $1 ": workspace 1'"'"'s rows remain" }' "$TMP/v1.after"
+    [ "$(wc -l <"$TMP/v1.after")" -eq "$(echo $WS_TABLES | wc -w)" ] || echo "a table is missing"
 }
 check "workspace 2's rows, row versions included, are as they were; workspace 1's gone" 0 '' \
     '' -- none unchanged
