@@ -9,7 +9,7 @@
 #   (SHARED below), which have none. The owner owns everything; the application role has
 #   SELECT, INSERT, UPDATE and DELETE on the tables (SELECT only on schema_version), USAGE
 #   on the sequences and EXECUTE on sy_token_by_hash, and nothing more; PUBLIC nothing.
-# - Rows of two workspaces in every table (FIXTURE: a table without rows here fails), then
+# - Rows of two workspaces in every table (fixture(): a table without rows there fails), then
 #   for every table, as the application role: without app.workspace_id a SELECT sees no
 #   row, an INSERT, an UPDATE and a DELETE change nothing; with workspace 1 it sees exactly
 #   workspace 1's rows, cannot insert workspace 2's or move its own into workspace 2, and
@@ -37,8 +37,9 @@ routes.enabled risk_policies.enabled"
 # their experiment (issue 25: every table carries workspace_id).
 INTENDED="experiment_arms.workspace_id experiment_checkpoints.workspace_id
 experiment_srm.workspace_id experiment_timeline.workspace_id"
-# Indexes PostgreSQL has and SQLite has not: the key that ties a row's workspace to its
-# experiment's (a unique constraint's index: not listed among the plain indexes compared).
+# Indexes: the same as SQLite's, but notification_channels_workspace is unique (below), and
+# experiments_workspace_id, the key that ties a row's workspace to its experiment's, is a
+# constraint's index (a key's own indexes are not among those compared).
 
 if [ -z "$APPLY" ] || [ ! -x "$APPLY" ]; then
     not_ok "pg_schema_apply was not built: libpq is missing (scripts/deps.sh installs libpq-dev)"
@@ -50,9 +51,27 @@ pg_start || {
     exit 1
 }
 
+# none COMMAND...: COMMAND's output; true when it succeeded and printed nothing.
+none() {
+    "$@" >"$TMP/none"
+    status=$?
+    cat "$TMP/none"
+    [ "$status" -eq 0 ] && [ ! -s "$TMP/none" ]
+}
+
 # ---- applying ------------------------------------------------------------------------------
 check "the app role cannot apply the schema (it may not create)" 1 '' \
     'permission denied for schema public' -- "$APPLY" "$PG_URL_APP" switchyard_app
+# A table in the way of the last one: the statements before it must leave nothing behind.
+pg_sql "$PG_URL_OWNER" "CREATE TABLE experiment_timeline (x bigint)"
+check "a statement that fails (a table in the way) fails the whole schema" 1 '' \
+    'relation "experiment_timeline" already exists' -- "$APPLY" "$PG_URL_OWNER" switchyard_app
+check "and leaves nothing of it: no other table, no function, no policy" 0 '^experiment_timeline\|0\|0$' \
+    '' -- pg_sql "$PG_URL_OWNER" "SELECT string_agg(relname, ','),
+        (SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace),
+        (SELECT count(*) FROM pg_policy)
+        FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'"
+pg_sql "$PG_URL_OWNER" "DROP TABLE experiment_timeline"
 check "the owner applies the schema at version 14 in one transaction" 0 \
     '^applied schema version 14 \([0-9]+ statements\)$' '' -- \
     "$APPLY" "$PG_URL_OWNER" switchyard_app
@@ -65,13 +84,6 @@ TABLES=$(pg_sql "$PG_URL_OWNER" "SELECT relname FROM pg_class
     WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') ORDER BY relname")
 is_shared() { case " $SHARED " in *" $1 "*) return 0 ;; esac; return 1; }
 WS_TABLES=""
-# none COMMAND...: COMMAND's output; true when it succeeded and printed nothing.
-none() {
-    "$@" >"$TMP/none"
-    status=$?
-    cat "$TMP/none"
-    [ "$status" -eq 0 ] && [ ! -s "$TMP/none" ]
-}
 for t in $TABLES; do is_shared "$t" || WS_TABLES="$WS_TABLES $t"; done
 check "the schema has 23 tables, 20 of them a workspace's" 0 '^23 20$' '' -- \
     echo "$(echo $TABLES | wc -w) $(echo $WS_TABLES | wc -w)"
@@ -304,6 +316,16 @@ for t in $WS_TABLES; do
     check "$t: in workspace 1 an UPDATE touches its own $c1 rows" 0 "^$c1\$" '' -- \
         app 1 "WITH u AS (UPDATE $t SET workspace_id = workspace_id RETURNING 1) $touched"
 done
+
+# The store's own path: rows of its workspace written with new ids (the identity columns'
+# sequences), rolled back so that the counts below hold.
+check "in workspace 1 the app role writes its own rows, ids from the sequences" 0 '^t\|t$' '' -- \
+    pg_sql "$PG_URL_APP" "BEGIN; SET LOCAL app.workspace_id = 1;
+    WITH a AS (INSERT INTO audit (workspace_id, at_ms, actor, action, resource)
+               VALUES (1, 5, 'a', 'flag.delete', 'flag:f') RETURNING id),
+         e AS (INSERT INTO events (workspace_id, experiment_id, kind, unit, at_ms)
+               VALUES (1, 11, 'exposure', 'v', 5) RETURNING id)
+    SELECT (SELECT id FROM a) > 0, (SELECT id FROM e) > 0; ROLLBACK;"
 
 # Deletes go children first (a foreign key's check sees every workspace's rows): the tables
 # ordered by their depth below workspaces in the foreign keys.
