@@ -13,7 +13,8 @@
  *
  * Workspaces, by row-level security. Every table that holds a workspace's data has a
  * `workspace_id`, ENABLE and FORCE ROW LEVEL SECURITY (FORCE holds the owner too, so that
- * a migration or an owner's query cannot mix workspaces by accident) and one policy,
+ * a migration or an owner's query cannot mix workspaces by accident; tokens excepted, below)
+ * and one policy,
  * WORKSPACE_ROWS below, for every command and every role: a row is seen, changed or
  * written only in a transaction whose `app.workspace_id` is its workspace. Without the
  * setting nothing is seen and nothing can be written. The tables that reached their
@@ -52,8 +53,10 @@
  *
  * For the store to come: PostgreSQL gives identity values in the order of nextval, not of
  * commit; SQLite's events.id is both (one writer). Replaying the log "in commit order" by id
- * on several nodes needs an order of its own (issue 25's ingest). SQLite's store deletes
- * timeline points by rowid: here by their key.
+ * on several nodes needs an order of its own (issue 25's ingest). The jobs that scan every
+ * workspace (the notifier's due notifications, retention's prunes by minute and time) see
+ * only the workspace they set: they go workspace by workspace, or get an explicit path as
+ * tokens did. SQLite's store deletes timeline points by rowid: here by their key.
  */
 #include "store/postgres_schema.h"
 
