@@ -1,0 +1,369 @@
+/* postgres_schema.c - the PostgreSQL schema at version 14 (see postgres_schema.h).
+ *
+ * Types. SQLite's INTEGER is 64 bits, and the C store binds and reads every integer as
+ * int64_t: BIGINT here, ids included (identity columns, BY DEFAULT as SQLite's INTEGER
+ * PRIMARY KEY, which takes an explicit id: a copy of a SQLite database keeps its ids,
+ * which events' ids (checkpoints' `seq`, retention's marks) and every reference need).
+ * REAL is DOUBLE PRECISION, BLOB is BYTEA, TEXT is TEXT. BOOLEAN only where the C store
+ * writes 0 or 1 and reads "!= 0" or 0/1/NULL, and no SQL counts with it: the four
+ * `enabled` and events.success. kpi_events.success stays an integer: the KPI reads sum it.
+ * PostgreSQL reads '0' and '1' as booleans, so the same bound integers write them; a read
+ * gives t/f. NOT NULL, defaults, checks, primary keys (the targets of the SQLite store's
+ * ON CONFLICT clauses) and indexes are SQLite's, by the same names.
+ *
+ * Workspaces, by row-level security. Every table that holds a workspace's data has a
+ * `workspace_id`, ENABLE and FORCE ROW LEVEL SECURITY (FORCE holds the owner too, so that
+ * a migration or an owner's query cannot mix workspaces by accident; tokens excepted, below)
+ * and one policy,
+ * WORKSPACE_ROWS below, for every command and every role: a row is seen, changed or
+ * written only in a transaction whose `app.workspace_id` is its workspace. Without the
+ * setting nothing is seen and nothing can be written. The tables that reached their
+ * workspace through an experiment (its arms, SRM, checkpoint and timeline) carry
+ * workspace_id too, as issue 25 asks, and their foreign key is (workspace_id,
+ * experiment_id) to experiments (workspace_id, id), so a row's workspace is always its
+ * experiment's; the same holds for allocation_changes and for a notification's channel.
+ * That key needs a unique (workspace_id, id) on experiments (experiments_workspace_id),
+ * the one index SQLite has not; notification_channels_workspace, SQLite's index on the
+ * same columns, is unique here for the same reason. events keeps no foreign key, as in
+ * SQLite (ingest pays for none).
+ *
+ * The tables that are not a workspace's, and so have no policy:
+ *  - workspaces: the tenants themselves. A node lists them all at start-up and finds one
+ *    by name before any workspace is known (store.h's two cross-workspace reads).
+ *  - schema_version: the database's, read before anything else.
+ *  - retention: the retention job's marks in the one event log of all workspaces
+ *    (events_checkpointed, events_pruned, checkpoints), not any workspace's.
+ *
+ * Tokens: the cross-workspace path. tokens is a workspace's table like the others (the
+ * application role lists and revokes a workspace's tokens under its setting), but a bearer
+ * token must be authenticated before its workspace is known. sy_token_by_hash(hash) is
+ * that path, and the only one: a SECURITY DEFINER function owned by the owner role (so it
+ * runs as the owner, whom FORCE holds too), reading through the one extra policy,
+ * tokens_authenticate: SELECT only, for the owner role only. It returns the token's row
+ * (its workspace, role and revocation), or none. EXECUTE is revoked from PUBLIC (functions
+ * are executable by everyone by default) and granted to the application role; its
+ * search_path is fixed to the schema, so that no object of another schema can stand in for
+ * tokens. Listing every token at start-up goes workspace by workspace.
+ *
+ * Grants: the owner role (who applies this) owns everything. The application role, named
+ * by the setting switchyard.app_role, gets SELECT, INSERT, UPDATE and DELETE on the tables
+ * (SELECT only on schema_version: migrations are the owner's), USAGE on the sequences
+ * (the identity columns') and EXECUTE on sy_token_by_hash: nothing else. Neither TRUNCATE
+ * nor REFERENCES: TRUNCATE ignores row-level security, and a foreign key's checks do too.
+ *
+ * For the store to come: PostgreSQL gives identity values in the order of nextval, not of
+ * commit; SQLite's events.id is both (one writer). Replaying the log "in commit order" by id
+ * on several nodes needs an order of its own (issue 25's ingest). The jobs that scan every
+ * workspace (the notifier's due notifications, retention's prunes by minute and time) see
+ * only the workspace they set: they go workspace by workspace, or get an explicit path as
+ * tokens did. SQLite's store deletes timeline points by rowid: here by their key.
+ */
+#include "store/postgres_schema.h"
+
+/* The workspace of the transaction, NULL when unset. An unset custom setting reads as
+ * NULL, but as '' once a transaction of the session has SET LOCAL it: NULLIF makes both
+ * "no workspace" (no row matches NULL), rather than an error for the one and not the
+ * other. A value that is not a number is an error: the store only sets numbers. */
+#define WS "nullif(current_setting('app.workspace_id', true), '')::bigint"
+
+/* Row-level security of a workspace's table `t`: on, forced, one policy for every command
+ * and role (the rule of issue 25, written once). */
+#define WORKSPACE_ROWS(t)                                                                          \
+    "ALTER TABLE " t " ENABLE ROW LEVEL SECURITY;"                                                 \
+    "ALTER TABLE " t " FORCE ROW LEVEL SECURITY;"                                                  \
+    "CREATE POLICY " t "_workspace ON " t " USING (workspace_id = " WS ")"                         \
+    " WITH CHECK (workspace_id = " WS ");"
+
+/* An id as SQLite's INTEGER PRIMARY KEY gives it. */
+#define ID "id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
+
+const char *const sy_pg_schema[] = {
+    "CREATE TABLE schema_version ("
+    "  version BIGINT NOT NULL);",
+
+    "CREATE TABLE workspaces (" ID ","
+    "  name TEXT NOT NULL UNIQUE,"
+    "  revision BIGINT NOT NULL DEFAULT 0,"
+    "  created_ms BIGINT NOT NULL);",
+
+    "CREATE TABLE tokens (" ID ","
+    "  workspace_id BIGINT NOT NULL REFERENCES workspaces(id),"
+    "  name TEXT NOT NULL,"
+    "  role TEXT NOT NULL CHECK (role IN ('admin', 'editor', 'viewer', 'sdk')),"
+    "  hash TEXT NOT NULL UNIQUE,"
+    "  prefix TEXT NOT NULL,"
+    "  created_ms BIGINT NOT NULL,"
+    "  revoked_ms BIGINT NOT NULL DEFAULT 0);"
+    "CREATE INDEX tokens_workspace ON tokens (workspace_id, id);",
+    WORKSPACE_ROWS("tokens"),
+    /* The owner's one way past the workspace policy, for sy_token_by_hash (above). */
+    "CREATE POLICY tokens_authenticate ON tokens FOR SELECT TO CURRENT_USER USING (true);"
+    "CREATE FUNCTION sy_token_by_hash(token_hash TEXT) RETURNS SETOF tokens"
+    "  LANGUAGE sql STABLE SECURITY DEFINER"
+    "  AS $$ SELECT * FROM tokens WHERE hash = token_hash $$;"
+    "REVOKE ALL ON FUNCTION sy_token_by_hash(TEXT) FROM PUBLIC;"
+    "DO $$ BEGIN EXECUTE format('ALTER FUNCTION sy_token_by_hash(TEXT)"
+    "  SET search_path = %I, pg_temp', current_schema()); END $$;",
+
+    "CREATE TABLE flags ("
+    "  workspace_id BIGINT NOT NULL REFERENCES workspaces(id),"
+    "  key TEXT NOT NULL,"
+    "  definition TEXT NOT NULL,"
+    "  updated_ms BIGINT NOT NULL,"
+    "  PRIMARY KEY (workspace_id, key));",
+    WORKSPACE_ROWS("flags"),
+
+    "CREATE TABLE flagsets ("
+    "  workspace_id BIGINT PRIMARY KEY REFERENCES workspaces(id),"
+    "  evaluators TEXT NOT NULL,"
+    "  metadata TEXT NOT NULL);",
+    WORKSPACE_ROWS("flagsets"),
+
+    "CREATE TABLE audit (" ID ","
+    "  workspace_id BIGINT NOT NULL REFERENCES workspaces(id),"
+    "  at_ms BIGINT NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  resource TEXT NOT NULL,"
+    "  before TEXT,"
+    "  after TEXT);"
+    "CREATE INDEX audit_workspace ON audit (workspace_id, id);",
+    WORKSPACE_ROWS("audit"),
+
+    "CREATE TABLE experiments (" ID ","
+    "  workspace_id BIGINT NOT NULL REFERENCES workspaces(id),"
+    "  key TEXT NOT NULL,"
+    "  flag_key TEXT NOT NULL,"
+    "  definition TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  created_ms BIGINT NOT NULL,"
+    "  started_ms BIGINT NOT NULL DEFAULT 0,"
+    "  stopped_ms BIGINT NOT NULL DEFAULT 0,"
+    "  flag_before TEXT,"
+    "  weights TEXT,"
+    "  UNIQUE (workspace_id, key),"
+    "  CONSTRAINT experiments_workspace_id UNIQUE (workspace_id, id));",
+    WORKSPACE_ROWS("experiments"),
+
+    "CREATE TABLE allocation_changes (" ID ","
+    "  workspace_id BIGINT NOT NULL,"
+    "  experiment_id BIGINT NOT NULL,"
+    "  at_ms BIGINT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  weights_before TEXT NOT NULL,"
+    "  weights_after TEXT NOT NULL,"
+    "  detail TEXT NOT NULL,"
+    "  FOREIGN KEY (workspace_id, experiment_id) REFERENCES experiments (workspace_id, id));"
+    "CREATE INDEX allocation_changes_experiment ON allocation_changes (experiment_id, id);",
+    WORKSPACE_ROWS("allocation_changes"),
+
+    "CREATE TABLE workspace_settings ("
+    "  workspace_id BIGINT NOT NULL REFERENCES workspaces(id),"
+    "  name TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  PRIMARY KEY (workspace_id, name));",
+    WORKSPACE_ROWS("workspace_settings"),
+
+    /* Migration 12's shape: an arm's moments as mean and sd. */
+    "CREATE TABLE experiment_arms ("
+    "  workspace_id BIGINT NOT NULL,"
+    "  experiment_id BIGINT NOT NULL,"
+    "  variant TEXT NOT NULL,"
+    "  units BIGINT NOT NULL,"
+    "  conversions BIGINT NOT NULL,"
+    "  value_mean DOUBLE PRECISION NOT NULL,"
+    "  value_sd DOUBLE PRECISION NOT NULL,"
+    "  errors BIGINT NOT NULL,"
+    "  crossovers BIGINT NOT NULL,"
+    "  seq_p DOUBLE PRECISION NOT NULL,"
+    "  latency_n BIGINT NOT NULL,"
+    "  latency_mean DOUBLE PRECISION NOT NULL,"
+    "  latency_sd DOUBLE PRECISION NOT NULL,"
+    "  PRIMARY KEY (experiment_id, variant),"
+    "  FOREIGN KEY (workspace_id, experiment_id) REFERENCES experiments (workspace_id, id));",
+    WORKSPACE_ROWS("experiment_arms"),
+
+    /* An event id is unique per experiment (idempotent retries); none is always new. */
+    "CREATE TABLE events (" ID ","
+    "  workspace_id BIGINT NOT NULL,"
+    "  experiment_id BIGINT NOT NULL,"
+    "  event_id TEXT,"
+    "  kind TEXT NOT NULL,"
+    "  unit TEXT NOT NULL,"
+    "  variant TEXT,"
+    "  success BOOLEAN,"
+    "  value DOUBLE PRECISION,"
+    "  latency_ms DOUBLE PRECISION,"
+    "  at_ms BIGINT NOT NULL);"
+    "CREATE UNIQUE INDEX events_event_id ON events (experiment_id, event_id)"
+    "  WHERE event_id IS NOT NULL;",
+    WORKSPACE_ROWS("events"),
+
+    "CREATE TABLE kpi_events (" ID ","
+    "  workspace_id BIGINT NOT NULL REFERENCES workspaces(id),"
+    "  domain TEXT NOT NULL,"
+    "  metric TEXT NOT NULL,"
+    "  success BIGINT,"
+    "  value DOUBLE PRECISION,"
+    "  actor TEXT NOT NULL,"
+    "  correlation_id TEXT,"
+    "  detail TEXT,"
+    "  at_ms BIGINT NOT NULL,"
+    "  event_id TEXT);"
+    "CREATE INDEX kpi_events_series ON kpi_events (workspace_id, domain, metric, at_ms, id);"
+    "CREATE UNIQUE INDEX kpi_events_event_id ON kpi_events (workspace_id, event_id)"
+    "  WHERE event_id IS NOT NULL;",
+    WORKSPACE_ROWS("kpi_events"),
+
+    "CREATE TABLE regression_policies ("
+    "  workspace_id BIGINT NOT NULL REFERENCES workspaces(id),"
+    "  domain TEXT NOT NULL,"
+    "  metric TEXT NOT NULL,"
+    "  window_events BIGINT NOT NULL,"
+    "  baseline_events BIGINT NOT NULL,"
+    "  min_events_to_enforce BIGINT NOT NULL,"
+    "  max_drop_fraction DOUBLE PRECISION NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  measure TEXT NOT NULL,"
+    "  enabled BOOLEAN NOT NULL,"
+    "  changed_by TEXT NOT NULL,"
+    "  reason TEXT,"
+    "  updated_ms BIGINT NOT NULL,"
+    "  state TEXT,"
+    "  PRIMARY KEY (workspace_id, domain, metric));",
+    WORKSPACE_ROWS("regression_policies"),
+
+    "CREATE TABLE risk_policies ("
+    "  workspace_id BIGINT NOT NULL REFERENCES workspaces(id),"
+    "  domain TEXT NOT NULL,"
+    "  enabled BOOLEAN NOT NULL,"
+    "  max_per_action DOUBLE PRECISION,"
+    "  max_per_day DOUBLE PRECISION,"
+    "  reason TEXT NOT NULL,"
+    "  changed_by TEXT NOT NULL,"
+    "  updated_ms BIGINT NOT NULL,"
+    "  PRIMARY KEY (workspace_id, domain));",
+    WORKSPACE_ROWS("risk_policies"),
+
+    "CREATE TABLE risk_ledger (" ID ","
+    "  workspace_id BIGINT NOT NULL REFERENCES workspaces(id),"
+    "  domain TEXT NOT NULL,"
+    "  day TEXT NOT NULL,"
+    "  amount DOUBLE PRECISION NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  correlation_id TEXT,"
+    "  outcome TEXT NOT NULL CHECK (outcome IN ('reserved', 'released', 'denied')),"
+    "  reason TEXT,"
+    "  at_ms BIGINT NOT NULL,"
+    "  released_ms BIGINT);"
+    "CREATE INDEX risk_ledger_day ON risk_ledger (workspace_id, day, domain, id);",
+    WORKSPACE_ROWS("risk_ledger"),
+
+    "CREATE TABLE notification_channels (" ID ","
+    "  workspace_id BIGINT NOT NULL REFERENCES workspaces(id),"
+    "  type TEXT NOT NULL CHECK (type IN ('slack', 'pagerduty', 'webhook', 'email')),"
+    "  name TEXT NOT NULL,"
+    "  config TEXT NOT NULL,"
+    "  secrets TEXT NOT NULL,"
+    "  enabled BOOLEAN NOT NULL,"
+    "  created_ms BIGINT NOT NULL,"
+    "  deleted_ms BIGINT NOT NULL DEFAULT 0);"
+    "CREATE UNIQUE INDEX notification_channels_workspace"
+    "  ON notification_channels (workspace_id, id);",
+    WORKSPACE_ROWS("notification_channels"),
+
+    "CREATE TABLE notifications (" ID ","
+    "  workspace_id BIGINT NOT NULL REFERENCES workspaces(id),"
+    "  channel_id BIGINT NOT NULL,"
+    "  event TEXT NOT NULL,"
+    "  level TEXT NOT NULL CHECK (level IN ('info', 'warning', 'critical')),"
+    "  action TEXT NOT NULL CHECK (action IN ('trigger', 'resolve')),"
+    "  resource TEXT NOT NULL,"
+    "  idem_key TEXT NOT NULL,"
+    "  dedup_key TEXT NOT NULL,"
+    "  payload TEXT NOT NULL,"
+    "  status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),"
+    "  attempts BIGINT NOT NULL DEFAULT 0,"
+    "  last_error TEXT,"
+    "  created_ms BIGINT NOT NULL,"
+    "  next_ms BIGINT NOT NULL,"
+    "  done_ms BIGINT NOT NULL DEFAULT 0,"
+    "  UNIQUE (channel_id, idem_key),"
+    "  FOREIGN KEY (workspace_id, channel_id)"
+    "    REFERENCES notification_channels (workspace_id, id));"
+    "CREATE INDEX notifications_due ON notifications (status, next_ms);"
+    "CREATE INDEX notifications_workspace ON notifications (workspace_id, id);",
+    WORKSPACE_ROWS("notifications"),
+
+    "CREATE TABLE routes (" ID ","
+    "  workspace_id BIGINT NOT NULL REFERENCES workspaces(id),"
+    "  name TEXT NOT NULL,"
+    "  definition TEXT NOT NULL,"
+    "  percentage_bp BIGINT NOT NULL CHECK (percentage_bp BETWEEN 0 AND 10000),"
+    "  enabled BOOLEAN NOT NULL,"
+    "  created_ms BIGINT NOT NULL,"
+    "  updated_ms BIGINT NOT NULL,"
+    "  UNIQUE (workspace_id, name));",
+    WORKSPACE_ROWS("routes"),
+
+    /* With migration 9's status ('' in rows written before it, as in SQLite). */
+    "CREATE TABLE route_minutes (" ID ","
+    "  workspace_id BIGINT NOT NULL REFERENCES workspaces(id),"
+    "  route TEXT NOT NULL,"
+    "  minute BIGINT NOT NULL,"
+    "  domain TEXT NOT NULL,"
+    "  upstream TEXT NOT NULL,"
+    "  tried TEXT NOT NULL,"
+    "  requests BIGINT NOT NULL,"
+    "  errors BIGINT NOT NULL,"
+    "  total_ms DOUBLE PRECISION NOT NULL,"
+    "  hist TEXT NOT NULL,"
+    "  status TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX route_minutes_route ON route_minutes (workspace_id, route, minute);"
+    "CREATE INDEX route_minutes_minute ON route_minutes (minute);",
+    WORKSPACE_ROWS("route_minutes"),
+
+    "CREATE TABLE experiment_srm ("
+    "  workspace_id BIGINT NOT NULL,"
+    "  experiment_id BIGINT PRIMARY KEY,"
+    "  p DOUBLE PRECISION NOT NULL,"
+    "  FOREIGN KEY (workspace_id, experiment_id) REFERENCES experiments (workspace_id, id));",
+    WORKSPACE_ROWS("experiment_srm"),
+
+    "CREATE TABLE experiment_checkpoints ("
+    "  workspace_id BIGINT NOT NULL,"
+    "  experiment_id BIGINT PRIMARY KEY,"
+    "  seq BIGINT NOT NULL,"
+    "  state BYTEA NOT NULL,"
+    "  FOREIGN KEY (workspace_id, experiment_id) REFERENCES experiments (workspace_id, id));",
+    WORKSPACE_ROWS("experiment_checkpoints"),
+
+    "CREATE TABLE retention ("
+    "  name TEXT PRIMARY KEY,"
+    "  value BIGINT NOT NULL);",
+
+    "CREATE TABLE experiment_timeline ("
+    "  workspace_id BIGINT NOT NULL,"
+    "  experiment_id BIGINT NOT NULL,"
+    "  at_ms BIGINT NOT NULL,"
+    "  point TEXT NOT NULL,"
+    "  PRIMARY KEY (experiment_id, at_ms),"
+    "  FOREIGN KEY (workspace_id, experiment_id) REFERENCES experiments (workspace_id, id));"
+    "CREATE INDEX experiment_timeline_at ON experiment_timeline (at_ms);",
+    WORKSPACE_ROWS("experiment_timeline"),
+
+    /* Last, over every table above: the application role's rights (the header's grants). */
+    "DO $$\n"
+    "DECLARE\n"
+    "  app TEXT := current_setting('switchyard.app_role');\n"
+    "BEGIN\n"
+    "  EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO %I',"
+    "                 current_schema(), app);\n"
+    "  EXECUTE format('REVOKE INSERT, UPDATE, DELETE ON schema_version FROM %I', app);\n"
+    "  EXECUTE format('GRANT USAGE ON ALL SEQUENCES IN SCHEMA %I TO %I', current_schema(), app);\n"
+    "  EXECUTE format('GRANT EXECUTE ON FUNCTION sy_token_by_hash(TEXT) TO %I', app);\n"
+    "END $$;",
+};
+
+const size_t sy_pg_schema_count = sizeof(sy_pg_schema) / sizeof(sy_pg_schema[0]);
