@@ -313,12 +313,12 @@ static const char *const migrations[] = {
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-int sy_sq_fail(sy_store_t *s, sy_err_t *err, const char *what)
+int sy_sq_fail(struct sqlite_store *s, sy_err_t *err, const char *what)
 {
     return sy_err_set(err, -EIO, NULL, "store: %s: %s", what, sqlite3_errmsg(s->db));
 }
 
-int sy_sq_fault(sy_store_t *s, sy_err_t *err)
+int sy_sq_fault(struct sqlite_store *s, sy_err_t *err)
 {
     if (++s->calls != s->fail_at)
         return 0;
@@ -326,19 +326,21 @@ int sy_sq_fault(sy_store_t *s, sy_err_t *err)
                       (long long)s->calls);
 }
 
-void sy_store_fail_at(sy_store_t *s, int64_t at)
+void sy_sq_fail_at(sy_store_t *store, int64_t at)
 {
+    struct sqlite_store *s = sq(store);
     s->calls = 0;
     s->fail_at = at;
 }
 
-int64_t sy_store_calls(const sy_store_t *s)
+int64_t sy_sq_calls(const sy_store_t *store)
 {
+    const struct sqlite_store *s = csq(store);
     return s->calls;
 }
 
 /* Runs `sql`; the caller has counted it (or must not: a rollback). */
-static int exec_raw(sy_store_t *s, const char *sql, sy_err_t *err)
+static int exec_raw(struct sqlite_store *s, const char *sql, sy_err_t *err)
 {
     char *msg = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -349,13 +351,14 @@ static int exec_raw(sy_store_t *s, const char *sql, sy_err_t *err)
     return 0;
 }
 
-int sy_sq_exec(sy_store_t *s, const char *sql, sy_err_t *err)
+int sy_sq_exec(struct sqlite_store *s, const char *sql, sy_err_t *err)
 {
     int rc = sy_sq_fault(s, err);
     return rc < 0 ? rc : exec_raw(s, sql, err);
 }
 
-sqlite3_stmt *sy_sq_prepare(sy_store_t *s, sy_err_t *err, const char *sql, const char *types, ...)
+sqlite3_stmt *sy_sq_prepare(struct sqlite_store *s, sy_err_t *err, const char *sql,
+                            const char *types, ...)
 {
     sqlite3_stmt *st;
     if (sy_sq_fault(s, err) < 0)
@@ -387,7 +390,7 @@ sqlite3_stmt *sy_sq_prepare(sy_store_t *s, sy_err_t *err, const char *sql, const
     return st;
 }
 
-int sy_sq_run(sy_store_t *s, sqlite3_stmt *st, sy_err_t *err)
+int sy_sq_run(struct sqlite_store *s, sqlite3_stmt *st, sy_err_t *err)
 {
     if (!st)
         return err ? err->code : -EIO;
@@ -401,7 +404,7 @@ int sy_sq_run(sy_store_t *s, sqlite3_stmt *st, sy_err_t *err)
 }
 
 /* Prepares *st once from `sql`; resets and clears it on later calls. */
-int sy_sq_cached(sy_store_t *s, sqlite3_stmt **st, const char *sql, sy_err_t *err)
+int sy_sq_cached(struct sqlite_store *s, sqlite3_stmt **st, const char *sql, sy_err_t *err)
 {
     int rc = sy_sq_fault(s, err);
     if (rc < 0)
@@ -418,7 +421,7 @@ int sy_sq_cached(sy_store_t *s, sqlite3_stmt **st, const char *sql, sy_err_t *er
     return 0;
 }
 
-int sy_sq_step_cached(sy_store_t *s, sqlite3_stmt *st, sy_err_t *err)
+int sy_sq_step_cached(struct sqlite_store *s, sqlite3_stmt *st, sy_err_t *err)
 {
     int rc = sqlite3_step(st);
     int out = rc == SQLITE_DONE ? 0 : sy_sq_fail(s, err, "step");
@@ -433,7 +436,7 @@ const char *sy_sq_text(sqlite3_stmt *st, int col)
 
 /* Migration 11's columns, each added when its table lacks it: SQLite has no ADD COLUMN IF
  * NOT EXISTS. */
-static int missing_columns(sy_store_t *s, sy_err_t *err)
+static int missing_columns(struct sqlite_store *s, sy_err_t *err)
 {
     static const char *const cols[][3] = {
         {"experiments", "weights", "ALTER TABLE experiments ADD COLUMN weights TEXT;"},
@@ -474,7 +477,7 @@ static void sums_to_moments(int64_t n, double sum, double sumsq, double *mean, d
 }
 
 /* Migration 12's rows: each arm of experiment_arms_sums into experiment_arms. */
-static int arms_as_moments(sy_store_t *s, sy_err_t *err)
+static int arms_as_moments(struct sqlite_store *s, sy_err_t *err)
 {
     sqlite3_stmt *from = sy_sq_prepare(
         s, err,
@@ -509,7 +512,7 @@ static int arms_as_moments(sy_store_t *s, sy_err_t *err)
     return rc < 0 ? rc : sy_sq_exec(s, "DROP TABLE experiment_arms_sums;", err);
 }
 
-static int migrate(sy_store_t *s, sy_err_t *err)
+static int migrate(struct sqlite_store *s, sy_err_t *err)
 {
     int rc =
         sy_sq_exec(s, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);", err);
@@ -531,7 +534,7 @@ static int migrate(sy_store_t *s, sy_err_t *err)
                           "store: schema version %d is newer than this switchyard knows (%d)",
                           s->version, N_MIGRATIONS);
     while (s->version < N_MIGRATIONS) {
-        if ((rc = sy_store_begin(s, err)) < 0)
+        if ((rc = sy_sq_begin(&s->base, err)) < 0)
             return rc;
         if ((rc = sy_sq_exec(s, migrations[s->version], err)) < 0 ||
             (s->version == 10 && (rc = missing_columns(s, err)) < 0) ||
@@ -540,26 +543,23 @@ static int migrate(sy_store_t *s, sy_err_t *err)
                             sy_sq_prepare(s, err, "INSERT INTO schema_version (version) VALUES (?)",
                                           "i", (int64_t)s->version + 1),
                             err)) < 0) {
-            sy_store_rollback(s);
+            sy_sq_rollback(&s->base);
             return rc;
         }
-        if ((rc = sy_store_commit(s, err)) < 0)
+        if ((rc = sy_sq_commit(&s->base, err)) < 0)
             return rc;
         s->version++;
     }
     return 0;
 }
 
-int sy_store_open(sy_store_t **out, const char *uri, sy_err_t *err)
+int sy_sq_open(sy_store_t **out, const char *uri, sy_err_t *err)
 {
     *out = NULL;
-    if (!uri || !*uri)
-        return sy_err_set(err, -EINVAL, "db", "no database path given");
-    if (strncmp(uri, "postgres://", 11) == 0 || strncmp(uri, "postgresql://", 13) == 0)
-        return sy_err_set(err, -ENOTSUP, "db", "PostgreSQL is not supported yet");
-    sy_store_t *s = calloc(1, sizeof(*s));
+    struct sqlite_store *s = calloc(1, sizeof(*s));
     if (!s)
         return sy_err_set(err, -ENOMEM, NULL, "out of memory");
+    s->base.ops = &sy_store_sqlite_ops;
     int rc;
     if (sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
@@ -577,17 +577,18 @@ int sy_store_open(sy_store_t **out, const char *uri, sy_err_t *err)
         goto out_close;
     if ((rc = migrate(s, err)) < 0)
         goto out_close;
-    *out = s;
+    *out = &s->base;
     return 0;
 out_close:
-    sy_store_close(s);
+    sy_sq_close(&s->base);
     return rc;
 }
 
-void sy_store_close(sy_store_t *s)
+void sy_sq_close(sy_store_t *store)
 {
-    if (!s)
+    if (!store)
         return;
+    struct sqlite_store *s = sq(store);
     sqlite3_finalize(s->add_event);
     sqlite3_finalize(s->put_arm);
     sqlite3_finalize(s->put_srm);
@@ -596,18 +597,21 @@ void sy_store_close(sy_store_t *s)
     free(s);
 }
 
-int sy_store_schema_version(sy_store_t *s)
+int sy_sq_schema_version(sy_store_t *store)
 {
+    struct sqlite_store *s = sq(store);
     return s->version;
 }
 
-int sy_store_lazy_commits(sy_store_t *s, sy_err_t *err)
+int sy_sq_lazy_commits(sy_store_t *store, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     return sy_sq_exec(s, "PRAGMA synchronous=NORMAL;", err); /* WAL: durable on a crash */
 }
 
-bool sy_store_ping(sy_store_t *s)
+bool sy_sq_ping(sy_store_t *store)
 {
+    struct sqlite_store *s = sq(store);
     sqlite3_stmt *st = sy_sq_prepare(s, NULL, "SELECT count(*) FROM schema_version", "");
     if (!st)
         return false;
@@ -616,26 +620,29 @@ bool sy_store_ping(sy_store_t *s)
     return ok;
 }
 
-int sy_store_begin(sy_store_t *s, sy_err_t *err)
+int sy_sq_begin(sy_store_t *store, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     return sy_sq_exec(s, "BEGIN IMMEDIATE", err);
 }
 
-int sy_store_commit(sy_store_t *s, sy_err_t *err)
+int sy_sq_commit(sy_store_t *store, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     int rc = sy_sq_exec(s, "COMMIT", err);
     if (rc < 0)
-        sy_store_rollback(s);
+        sy_sq_rollback(&s->base);
     return rc;
 }
 
-void sy_store_rollback(sy_store_t *s)
+void sy_sq_rollback(sy_store_t *store)
 {
+    struct sqlite_store *s = sq(store);
     if (!sqlite3_get_autocommit(s->db))
         exec_raw(s, "ROLLBACK", NULL);
 }
 
-int sy_sq_each(sy_store_t *s, sqlite3_stmt *st, sy_err_t *err, const char *what,
+int sy_sq_each(struct sqlite_store *s, sqlite3_stmt *st, sy_err_t *err, const char *what,
                int (*row)(sqlite3_stmt *st, const struct sy_sq_sink *to), struct sy_sq_sink to)
 {
     if (!st)
@@ -652,9 +659,10 @@ int sy_sq_each(sy_store_t *s, sqlite3_stmt *st, sy_err_t *err, const char *what,
 
 /* ---- workspaces ---------------------------------------------------------------------- */
 
-int sy_store_workspace_create(sy_store_t *s, const char *name, int64_t now_ms, int64_t *id,
-                              sy_err_t *err)
+int sy_sq_workspace_create(sy_store_t *store, const char *name, int64_t now_ms, int64_t *id,
+                           sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     int rc =
         sy_sq_run(s,
                   sy_sq_prepare(s, err, "INSERT INTO workspaces (name, created_ms) VALUES (?, ?)",
@@ -677,8 +685,9 @@ static int workspace_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
     return to->cb.workspace(to->arg, &ws);
 }
 
-int sy_store_workspace_list(sy_store_t *s, sy_store_workspace_cb cb, void *arg, sy_err_t *err)
+int sy_sq_workspace_list(sy_store_t *store, sy_store_workspace_cb cb, void *arg, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     return sy_sq_each(
         s,
         sy_sq_prepare(s, err, "SELECT id, name, revision, created_ms FROM workspaces ORDER BY id",
@@ -686,8 +695,9 @@ int sy_store_workspace_list(sy_store_t *s, sy_store_workspace_cb cb, void *arg, 
         err, "query", workspace_row, (struct sy_sq_sink){.cb.workspace = cb, .arg = arg});
 }
 
-int sy_store_workspace_find(sy_store_t *s, const char *name, int64_t *id, sy_err_t *err)
+int sy_sq_workspace_find(sy_store_t *store, const char *name, int64_t *id, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     sqlite3_stmt *st = sy_sq_prepare(s, err, "SELECT id FROM workspaces WHERE name = ?", "s", name);
     if (!st)
         return err ? err->code : -EIO;
@@ -702,8 +712,9 @@ int sy_store_workspace_find(sy_store_t *s, const char *name, int64_t *id, sy_err
     return sy_sq_fail(s, err, "workspace");
 }
 
-int sy_store_workspace_bump(sy_store_t *s, int64_t ws, int64_t *revision, sy_err_t *err)
+int sy_sq_workspace_bump(sy_store_t *store, int64_t ws, int64_t *revision, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     sqlite3_stmt *st = sy_sq_prepare(
         s, err, "UPDATE workspaces SET revision = revision + 1 WHERE id = ? RETURNING revision",
         "i", ws);
@@ -721,8 +732,9 @@ int sy_store_workspace_bump(sy_store_t *s, int64_t ws, int64_t *revision, sy_err
 
 /* ---- tokens -------------------------------------------------------------------------- */
 
-int sy_store_token_create(sy_store_t *s, const sy_store_token_t *t, int64_t *id, sy_err_t *err)
+int sy_sq_token_create(sy_store_t *store, const sy_store_token_t *t, int64_t *id, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     int rc = sy_sq_run(
         s,
         sy_sq_prepare(s, err,
@@ -736,8 +748,9 @@ int sy_store_token_create(sy_store_t *s, const sy_store_token_t *t, int64_t *id,
     return 0;
 }
 
-int sy_store_token_revoke(sy_store_t *s, int64_t ws, int64_t id, int64_t now_ms, sy_err_t *err)
+int sy_sq_token_revoke(sy_store_t *store, int64_t ws, int64_t id, int64_t now_ms, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     int rc =
         sy_sq_run(s,
                   sy_sq_prepare(s, err,
@@ -768,8 +781,9 @@ static int token_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
     return to->cb.token(to->arg, &t);
 }
 
-int sy_store_token_list(sy_store_t *s, int64_t ws, sy_store_token_cb cb, void *arg, sy_err_t *err)
+int sy_sq_token_list(sy_store_t *store, int64_t ws, sy_store_token_cb cb, void *arg, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     return sy_sq_each(s,
                       sy_sq_prepare(s, err,
                                     "SELECT " TOKEN_COLUMNS
@@ -778,9 +792,10 @@ int sy_store_token_list(sy_store_t *s, int64_t ws, sy_store_token_cb cb, void *a
                       err, "query", token_row, (struct sy_sq_sink){.cb.token = cb, .arg = arg});
 }
 
-int sy_store_token_by_hash(sy_store_t *s, const char *hash, sy_store_token_cb cb, void *arg,
-                           sy_err_t *err)
+int sy_sq_token_by_hash(sy_store_t *store, const char *hash, sy_store_token_cb cb, void *arg,
+                        sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     return sy_sq_each(
         s, sy_sq_prepare(s, err, "SELECT " TOKEN_COLUMNS " FROM tokens WHERE hash = ?", "s", hash),
         err, "query", token_row, (struct sy_sq_sink){.cb.token = cb, .arg = arg});
@@ -788,9 +803,10 @@ int sy_store_token_by_hash(sy_store_t *s, const char *hash, sy_store_token_cb cb
 
 /* ---- flags --------------------------------------------------------------------------- */
 
-int sy_store_flag_put(sy_store_t *s, int64_t ws, const sy_store_flag_t *f, bool *created,
-                      sy_err_t *err)
+int sy_sq_flag_put(sy_store_t *store, int64_t ws, const sy_store_flag_t *f, bool *created,
+                   sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     sqlite3_stmt *st = sy_sq_prepare(
         s, err, "SELECT 1 FROM flags WHERE workspace_id = ? AND key = ?", "is", ws, f->key);
     if (!st)
@@ -810,8 +826,9 @@ int sy_store_flag_put(sy_store_t *s, int64_t ws, const sy_store_flag_t *f, bool 
         err);
 }
 
-int sy_store_flag_delete(sy_store_t *s, int64_t ws, const char *key, sy_err_t *err)
+int sy_sq_flag_delete(sy_store_t *store, int64_t ws, const char *key, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     int rc = sy_sq_run(s,
                        sy_sq_prepare(s, err, "DELETE FROM flags WHERE workspace_id = ? AND key = ?",
                                      "is", ws, key),
@@ -823,8 +840,9 @@ int sy_store_flag_delete(sy_store_t *s, int64_t ws, const char *key, sy_err_t *e
     return 0;
 }
 
-int sy_store_flag_clear(sy_store_t *s, int64_t ws, sy_err_t *err)
+int sy_sq_flag_clear(sy_store_t *store, int64_t ws, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     return sy_sq_run(s, sy_sq_prepare(s, err, "DELETE FROM flags WHERE workspace_id = ?", "i", ws),
                      err);
 }
@@ -837,8 +855,9 @@ static int flag_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
     return to->cb.flag(to->arg, &f);
 }
 
-int sy_store_flag_list(sy_store_t *s, int64_t ws, sy_store_flag_cb cb, void *arg, sy_err_t *err)
+int sy_sq_flag_list(sy_store_t *store, int64_t ws, sy_store_flag_cb cb, void *arg, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     return sy_sq_each(
         s,
         sy_sq_prepare(s, err,
@@ -853,9 +872,10 @@ static char *dup_or(const char *s, const char *dflt)
     return strdup(s ? s : dflt);
 }
 
-int sy_store_flagset_get(sy_store_t *s, int64_t ws, char **evaluators, char **metadata,
-                         sy_err_t *err)
+int sy_sq_flagset_get(sy_store_t *store, int64_t ws, char **evaluators, char **metadata,
+                      sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     sqlite3_stmt *st = sy_sq_prepare(
         s, err, "SELECT evaluators, metadata FROM flagsets WHERE workspace_id = ?", "i", ws);
     if (!st)
@@ -877,9 +897,10 @@ int sy_store_flagset_get(sy_store_t *s, int64_t ws, char **evaluators, char **me
     return 0;
 }
 
-int sy_store_flagset_put(sy_store_t *s, int64_t ws, const char *evaluators, const char *metadata,
-                         sy_err_t *err)
+int sy_sq_flagset_put(sy_store_t *store, int64_t ws, const char *evaluators, const char *metadata,
+                      sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     return sy_sq_run(
         s,
         sy_sq_prepare(s, err,
@@ -892,8 +913,9 @@ int sy_store_flagset_put(sy_store_t *s, int64_t ws, const char *evaluators, cons
 
 /* ---- audit trail --------------------------------------------------------------------- */
 
-int sy_store_audit_add(sy_store_t *s, const sy_store_audit_t *a, sy_err_t *err)
+int sy_sq_audit_add(sy_store_t *store, const sy_store_audit_t *a, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     return sy_sq_run(
         s,
         sy_sq_prepare(s, err,
@@ -917,9 +939,10 @@ static int audit_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
     return to->cb.audit(to->arg, &a);
 }
 
-int sy_store_audit_list(sy_store_t *s, const sy_store_audit_query_t *q, sy_store_audit_cb cb,
-                        void *arg, sy_err_t *err)
+int sy_sq_audit_list(sy_store_t *store, const sy_store_audit_query_t *q, sy_store_audit_cb cb,
+                     void *arg, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     /* A resource ending in ':' is a prefix ("flag:" for every flag); GLOB, not LIKE, so
      * '%' and '_' in keys mean themselves. */
     const char *res = q->resource;
@@ -953,3 +976,90 @@ int sy_store_audit_list(sy_store_t *s, const sy_store_audit_query_t *q, sy_store
                       q->since_ms, q->before_id, q->before_id, (int64_t)q->limit),
         err, "query", audit_row, (struct sy_sq_sink){.cb.audit = cb, .arg = arg});
 }
+
+/* What store.c dispatches to for every path and ":memory:" (store_backend.h). */
+const struct sy_store_ops sy_store_sqlite_ops = {
+    .name = "sqlite",
+    .open = sy_sq_open,
+    .close = sy_sq_close,
+    .schema_version = sy_sq_schema_version,
+    .ping = sy_sq_ping,
+    .lazy_commits = sy_sq_lazy_commits,
+    .fail_at = sy_sq_fail_at,
+    .calls = sy_sq_calls,
+    .begin = sy_sq_begin,
+    .commit = sy_sq_commit,
+    .rollback = sy_sq_rollback,
+    .workspace_create = sy_sq_workspace_create,
+    .workspace_list = sy_sq_workspace_list,
+    .workspace_find = sy_sq_workspace_find,
+    .workspace_bump = sy_sq_workspace_bump,
+    .token_create = sy_sq_token_create,
+    .token_revoke = sy_sq_token_revoke,
+    .token_list = sy_sq_token_list,
+    .token_by_hash = sy_sq_token_by_hash,
+    .flag_put = sy_sq_flag_put,
+    .flag_delete = sy_sq_flag_delete,
+    .flag_clear = sy_sq_flag_clear,
+    .flag_list = sy_sq_flag_list,
+    .flagset_get = sy_sq_flagset_get,
+    .flagset_put = sy_sq_flagset_put,
+    .audit_add = sy_sq_audit_add,
+    .audit_list = sy_sq_audit_list,
+    .experiment_put = sy_sq_experiment_put,
+    .experiment_list = sy_sq_experiment_list,
+    .arm_put = sy_sq_arm_put,
+    .arm_list = sy_sq_arm_list,
+    .srm_put = sy_sq_srm_put,
+    .srm_list = sy_sq_srm_list,
+    .change_add = sy_sq_change_add,
+    .change_list = sy_sq_change_list,
+    .setting_put = sy_sq_setting_put,
+    .setting_list = sy_sq_setting_list,
+    .event_add = sy_sq_event_add,
+    .event_list = sy_sq_event_list,
+    .event_last = sy_sq_event_last,
+    .event_count = sy_sq_event_count,
+    .kpi_add = sy_sq_kpi_add,
+    .kpi_window = sy_sq_kpi_window,
+    .kpi_place = sy_sq_kpi_place,
+    .regression_put = sy_sq_regression_put,
+    .regression_list = sy_sq_regression_list,
+    .risk_policy_put = sy_sq_risk_policy_put,
+    .risk_policy_list = sy_sq_risk_policy_list,
+    .risk_add = sy_sq_risk_add,
+    .risk_reserved = sy_sq_risk_reserved,
+    .risk_release = sy_sq_risk_release,
+    .risk_list = sy_sq_risk_list,
+    .channel_add = sy_sq_channel_add,
+    .channel_delete = sy_sq_channel_delete,
+    .channel_list = sy_sq_channel_list,
+    .notification_add = sy_sq_notification_add,
+    .notification_list = sy_sq_notification_list,
+    .notification_due = sy_sq_notification_due,
+    .notification_next = sy_sq_notification_next,
+    .notification_update = sy_sq_notification_update,
+    .notification_prune = sy_sq_notification_prune,
+    .notification_counts = sy_sq_notification_counts,
+    .notification_type_counts = sy_sq_notification_type_counts,
+    .route_put = sy_sq_route_put,
+    .route_delete = sy_sq_route_delete,
+    .route_list = sy_sq_route_list,
+    .route_minute_add = sy_sq_route_minute_add,
+    .route_minute_list = sy_sq_route_minute_list,
+    .route_minute_prune = sy_sq_route_minute_prune,
+    .checkpoint_put = sy_sq_checkpoint_put,
+    .checkpoint_list = sy_sq_checkpoint_list,
+    .checkpoint_count = sy_sq_checkpoint_count,
+    .checkpoint_get = sy_sq_checkpoint_get,
+    .retention_get = sy_sq_retention_get,
+    .retention_put = sy_sq_retention_put,
+    .event_range = sy_sq_event_range,
+    .event_experiments = sy_sq_event_experiments,
+    .event_prune = sy_sq_event_prune,
+    .kpi_prune = sy_sq_kpi_prune,
+    .audit_prune = sy_sq_audit_prune,
+    .timeline_put = sy_sq_timeline_put,
+    .timeline_list = sy_sq_timeline_list,
+    .timeline_prune = sy_sq_timeline_prune,
+};

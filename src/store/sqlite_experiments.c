@@ -12,9 +12,10 @@
 
 /* ---- experiments --------------------------------------------------------------------- */
 
-int sy_store_experiment_put(sy_store_t *s, const sy_store_experiment_t *e, int64_t *id,
-                            sy_err_t *err)
+int sy_sq_experiment_put(sy_store_t *store, const sy_store_experiment_t *e, int64_t *id,
+                         sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     if (e->id == 0) {
         int rc = sy_sq_run(
             s,
@@ -65,9 +66,10 @@ static int experiment_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
     return to->cb.experiment(to->arg, &e);
 }
 
-int sy_store_experiment_list(sy_store_t *s, int64_t ws, sy_store_experiment_cb cb, void *arg,
-                             sy_err_t *err)
+int sy_sq_experiment_list(sy_store_t *store, int64_t ws, sy_store_experiment_cb cb, void *arg,
+                          sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     sqlite3_stmt *st = sy_sq_prepare(
         s, err,
         "SELECT id, workspace_id, key, flag_key, definition, state, created_ms, started_ms,"
@@ -80,8 +82,9 @@ int sy_store_experiment_list(sy_store_t *s, int64_t ws, sy_store_experiment_cb c
 
 /* ---- aggregates ---------------------------------------------------------------------- */
 
-int sy_store_arm_put(sy_store_t *s, const sy_store_arm_t *a, sy_err_t *err)
+int sy_sq_arm_put(sy_store_t *store, const sy_store_arm_t *a, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     int rc =
         sy_sq_cached(s, &s->put_arm,
                      "INSERT INTO experiment_arms (experiment_id, variant, units, conversions,"
@@ -130,9 +133,10 @@ static int arm_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
     return to->cb.arm(to->arg, &a);
 }
 
-int sy_store_arm_list(sy_store_t *s, int64_t experiment, sy_store_arm_cb cb, void *arg,
-                      sy_err_t *err)
+int sy_sq_arm_list(sy_store_t *store, int64_t experiment, sy_store_arm_cb cb, void *arg,
+                   sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     sqlite3_stmt *st = sy_sq_prepare(
         s, err,
         "SELECT experiment_id, variant, units, conversions, value_mean, value_sd, errors,"
@@ -144,8 +148,9 @@ int sy_store_arm_list(sy_store_t *s, int64_t experiment, sy_store_arm_cb cb, voi
                       (struct sy_sq_sink){.cb.arm = cb, .arg = arg});
 }
 
-int sy_store_srm_put(sy_store_t *s, int64_t experiment, double p, sy_err_t *err)
+int sy_sq_srm_put(sy_store_t *store, int64_t experiment, double p, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     int rc = sy_sq_cached(s, &s->put_srm,
                           "INSERT INTO experiment_srm (experiment_id, p) VALUES (?, ?)"
                           " ON CONFLICT (experiment_id) DO UPDATE SET p = excluded.p",
@@ -163,16 +168,18 @@ static int srm_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
     return to->cb.srm(to->arg, sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1));
 }
 
-int sy_store_srm_list(sy_store_t *s, sy_store_srm_cb cb, void *arg, sy_err_t *err)
+int sy_sq_srm_list(sy_store_t *store, sy_store_srm_cb cb, void *arg, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     sqlite3_stmt *st = sy_sq_prepare(s, err, "SELECT experiment_id, p FROM experiment_srm", "");
     return sy_sq_each(s, st, err, "srm", srm_row, (struct sy_sq_sink){.cb.srm = cb, .arg = arg});
 }
 
 /* ---- allocation changes --------------------------------------------------------------- */
 
-int sy_store_change_add(sy_store_t *s, const sy_store_change_t *c, int64_t *id, sy_err_t *err)
+int sy_sq_change_add(sy_store_t *store, const sy_store_change_t *c, int64_t *id, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     int rc = sy_sq_run(s,
                        sy_sq_prepare(s, err,
                                      "INSERT INTO allocation_changes (workspace_id, experiment_id,"
@@ -201,9 +208,10 @@ static int change_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
     return to->cb.change(to->arg, &c);
 }
 
-int sy_store_change_list(sy_store_t *s, int64_t experiment, sy_store_change_cb cb, void *arg,
-                         sy_err_t *err)
+int sy_sq_change_list(sy_store_t *store, int64_t experiment, sy_store_change_cb cb, void *arg,
+                      sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     sqlite3_stmt *st = sy_sq_prepare(
         s, err,
         "SELECT id, workspace_id, experiment_id, at_ms, action, actor, weights_before,"
@@ -216,9 +224,10 @@ int sy_store_change_list(sy_store_t *s, int64_t experiment, sy_store_change_cb c
 
 /* ---- workspace settings ---------------------------------------------------------------- */
 
-int sy_store_setting_put(sy_store_t *s, int64_t ws, const char *name, const char *value,
-                         sy_err_t *err)
+int sy_sq_setting_put(sy_store_t *store, int64_t ws, const char *name, const char *value,
+                      sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     return sy_sq_run(s,
                      sy_sq_prepare(s, err,
                                    "INSERT INTO workspace_settings (workspace_id, name, value)"
@@ -234,8 +243,9 @@ static int setting_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
                           sy_sq_text(st, 2));
 }
 
-int sy_store_setting_list(sy_store_t *s, sy_store_setting_cb cb, void *arg, sy_err_t *err)
+int sy_sq_setting_list(sy_store_t *store, sy_store_setting_cb cb, void *arg, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     return sy_sq_each(
         s, sy_sq_prepare(s, err, "SELECT workspace_id, name, value FROM workspace_settings", ""),
         err, "settings", setting_row, (struct sy_sq_sink){.cb.setting = cb, .arg = arg});
@@ -248,8 +258,9 @@ static int bind_text_len(sqlite3_stmt *st, int col, const char *p, size_t len)
     return p ? sqlite3_bind_text(st, col, p, (int)len, SQLITE_STATIC) : sqlite3_bind_null(st, col);
 }
 
-int sy_store_event_add(sy_store_t *s, const sy_store_event_t *e, int64_t *seq, sy_err_t *err)
+int sy_sq_event_add(sy_store_t *store, const sy_store_event_t *e, int64_t *seq, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     *seq = 0;
     int rc = sy_sq_cached(s, &s->add_event,
                           "INSERT INTO events (workspace_id, experiment_id, event_id, kind, unit,"
@@ -306,8 +317,9 @@ static int event_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
     return to->cb.event(to->arg, &e);
 }
 
-int sy_store_event_list(sy_store_t *s, sy_store_event_cb cb, void *arg, sy_err_t *err)
+int sy_sq_event_list(sy_store_t *store, sy_store_event_cb cb, void *arg, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     return sy_sq_each(s,
                       sy_sq_prepare(s, err,
                                     "SELECT workspace_id, experiment_id, kind, unit, variant,"
@@ -319,9 +331,10 @@ int sy_store_event_list(sy_store_t *s, sy_store_event_cb cb, void *arg, sy_err_t
                       (struct sy_sq_sink){.cb.event = cb, .arg = arg, .err = err});
 }
 
-int sy_store_event_range(sy_store_t *s, int64_t experiment, int64_t after, int64_t upto,
-                         sy_store_event_cb cb, void *arg, sy_err_t *err)
+int sy_sq_event_range(sy_store_t *store, int64_t experiment, int64_t after, int64_t upto,
+                      sy_store_event_cb cb, void *arg, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     /* a range of rowids, filtered: no index on the experiment is kept for ingest to pay */
     return sy_sq_each(s,
                       sy_sq_prepare(s, err,
@@ -334,9 +347,10 @@ int sy_store_event_range(sy_store_t *s, int64_t experiment, int64_t after, int64
                       (struct sy_sq_sink){.cb.event = cb, .arg = arg, .err = err});
 }
 
-int sy_store_event_experiments(sy_store_t *s, int64_t after, int64_t upto, int64_t **out, size_t *n,
-                               sy_err_t *err)
+int sy_sq_event_experiments(sy_store_t *store, int64_t after, int64_t upto, int64_t **out,
+                            size_t *n, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     *out = NULL;
     *n = 0;
     sqlite3_stmt *st = sy_sq_prepare(s, err,
@@ -372,8 +386,9 @@ int sy_store_event_experiments(sy_store_t *s, int64_t after, int64_t upto, int64
     return 0;
 }
 
-int sy_store_event_last(sy_store_t *s, int64_t *seq, sy_err_t *err)
+int sy_sq_event_last(sy_store_t *store, int64_t *seq, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     sqlite3_stmt *st = sy_sq_prepare(s, err, "SELECT coalesce(max(id), 0) FROM events", "");
     if (!st)
         return err ? err->code : -EIO;
@@ -384,8 +399,9 @@ int sy_store_event_last(sy_store_t *s, int64_t *seq, sy_err_t *err)
     return rc == SQLITE_ROW ? 0 : sy_sq_fail(s, err, "events");
 }
 
-int sy_store_event_count(sy_store_t *s, int64_t experiment, int64_t *n, sy_err_t *err)
+int sy_sq_event_count(sy_store_t *store, int64_t experiment, int64_t *n, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     sqlite3_stmt *st = sy_sq_prepare(s, err,
                                      "SELECT count(*) FROM events WHERE experiment_id = ? AND"
                                      " kind != ''",

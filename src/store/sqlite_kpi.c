@@ -6,8 +6,9 @@
 #include "core/stats.h"
 #include "store/sqlite_internal.h"
 
-int sy_store_kpi_add(sy_store_t *s, const sy_store_kpi_t *k, bool *added, sy_err_t *err)
+int sy_sq_kpi_add(sy_store_t *store, const sy_store_kpi_t *k, bool *added, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     /* prepared once: a batch inserts up to 10,000 rows */
     int rc = sy_sq_cached(s, &s->add_kpi,
                           "INSERT INTO kpi_events (workspace_id, domain, metric, success, value,"
@@ -57,11 +58,11 @@ static void span_binds(const sy_store_kpi_span_t *span, int64_t b[6])
     b[5] = to->id;
 }
 
-int sy_store_kpi_window(sy_store_t *s, int64_t ws, const char *domain, const char *metric,
-                        bool of_values, const sy_store_kpi_span_t *span, int64_t skip,
-                        int64_t limit, int64_t *events, int64_t *successes, double *mean,
-                        sy_err_t *err)
+int sy_sq_kpi_window(sy_store_t *store, int64_t ws, const char *domain, const char *metric,
+                     bool of_values, const sy_store_kpi_span_t *span, int64_t skip, int64_t limit,
+                     int64_t *events, int64_t *successes, double *mean, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     *events = *successes = 0;
     *mean = 0;
     int64_t b[6];
@@ -99,10 +100,11 @@ int sy_store_kpi_window(sy_store_t *s, int64_t ws, const char *domain, const cha
     return out;
 }
 
-int sy_store_kpi_place(sy_store_t *s, int64_t ws, const char *domain, const char *metric,
-                       bool of_values, const sy_store_kpi_span_t *span, int64_t skip,
-                       sy_store_kpi_place_t *out, bool *found, sy_err_t *err)
+int sy_sq_kpi_place(sy_store_t *store, int64_t ws, const char *domain, const char *metric,
+                    bool of_values, const sy_store_kpi_span_t *span, int64_t skip,
+                    sy_store_kpi_place_t *out, bool *found, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     *found = false;
     int64_t b[6];
     span_binds(span, b);
@@ -128,9 +130,10 @@ int sy_store_kpi_place(sy_store_t *s, int64_t ws, const char *domain, const char
     return ret;
 }
 
-int sy_store_regression_put(sy_store_t *s, const sy_store_regression_t *r, bool only_new,
-                            bool *created, sy_err_t *err)
+int sy_sq_regression_put(sy_store_t *store, const sy_store_regression_t *r, bool only_new,
+                         bool *created, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     sqlite3_stmt *st = sy_sq_prepare(
         s, err,
         only_new ? "INSERT OR IGNORE INTO regression_policies (workspace_id, domain, metric,"
@@ -169,9 +172,10 @@ static int regression_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
     return to->cb.regression(to->arg, &r);
 }
 
-int sy_store_regression_list(sy_store_t *s, int64_t ws, const char *domain, const char *metric,
-                             sy_store_regression_cb cb, void *arg, sy_err_t *err)
+int sy_sq_regression_list(sy_store_t *store, int64_t ws, const char *domain, const char *metric,
+                          sy_store_regression_cb cb, void *arg, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     bool one = domain && metric;
     sqlite3_stmt *st = sy_sq_prepare(
         s, err,
@@ -195,8 +199,9 @@ static int bind_opt_double(sqlite3_stmt *st, int col, bool has, double v)
     return has ? sqlite3_bind_double(st, col, v) : sqlite3_bind_null(st, col);
 }
 
-int sy_store_risk_policy_put(sy_store_t *s, const sy_store_risk_policy_t *p, sy_err_t *err)
+int sy_sq_risk_policy_put(sy_store_t *store, const sy_store_risk_policy_t *p, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     /* the limits are ?7 and ?8, NULL when there is none */
     sqlite3_stmt *st = sy_sq_prepare(s, err,
                                      "INSERT OR REPLACE INTO risk_policies (workspace_id, domain,"
@@ -229,9 +234,10 @@ static int risk_policy_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
     return to->cb.risk_policy(to->arg, &p);
 }
 
-int sy_store_risk_policy_list(sy_store_t *s, int64_t ws, const char *domain,
-                              sy_store_risk_policy_cb cb, void *arg, sy_err_t *err)
+int sy_sq_risk_policy_list(sy_store_t *store, int64_t ws, const char *domain,
+                           sy_store_risk_policy_cb cb, void *arg, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     sqlite3_stmt *st = sy_sq_prepare(
         s, err,
         domain
@@ -244,8 +250,9 @@ int sy_store_risk_policy_list(sy_store_t *s, int64_t ws, const char *domain,
                       (struct sy_sq_sink){.cb.risk_policy = cb, .arg = arg});
 }
 
-int sy_store_risk_add(sy_store_t *s, const sy_store_risk_entry_t *e, int64_t *id, sy_err_t *err)
+int sy_sq_risk_add(sy_store_t *store, const sy_store_risk_entry_t *e, int64_t *id, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     sqlite3_stmt *st = sy_sq_prepare(s, err,
                                      "INSERT INTO risk_ledger (workspace_id, domain, day, amount,"
                                      " actor, correlation_id, outcome, reason, at_ms)"
@@ -258,9 +265,10 @@ int sy_store_risk_add(sy_store_t *s, const sy_store_risk_entry_t *e, int64_t *id
     return rc;
 }
 
-int sy_store_risk_reserved(sy_store_t *s, int64_t ws, const char *domain, const char *day,
-                           double *sum, sy_err_t *err)
+int sy_sq_risk_reserved(sy_store_t *store, int64_t ws, const char *domain, const char *day,
+                        double *sum, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     *sum = 0;
     sqlite3_stmt *st =
         sy_sq_prepare(s, err,
@@ -278,8 +286,9 @@ int sy_store_risk_reserved(sy_store_t *s, int64_t ws, const char *domain, const 
     return out;
 }
 
-int sy_store_risk_release(sy_store_t *s, int64_t ws, int64_t id, int64_t now_ms, sy_err_t *err)
+int sy_sq_risk_release(sy_store_t *store, int64_t ws, int64_t id, int64_t now_ms, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     int rc = sy_sq_run(s,
                        sy_sq_prepare(s, err,
                                      "UPDATE risk_ledger SET outcome = 'released', released_ms = ?"
@@ -318,9 +327,10 @@ static int risk_entry_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
     return to->cb.risk_entry(to->arg, &e);
 }
 
-int sy_store_risk_list(sy_store_t *s, int64_t ws, const char *day, int64_t id,
-                       sy_store_risk_entry_cb cb, void *arg, sy_err_t *err)
+int sy_sq_risk_list(sy_store_t *store, int64_t ws, const char *day, int64_t id,
+                    sy_store_risk_entry_cb cb, void *arg, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
 #define RISK_COLUMNS                                                                               \
     "SELECT id, domain, day, amount, actor, correlation_id, outcome, reason, at_ms,"               \
     " coalesce(released_ms, 0), workspace_id FROM risk_ledger WHERE workspace_id = ?"

@@ -3,8 +3,9 @@
 
 #include "store/sqlite_internal.h"
 
-int sy_store_channel_add(sy_store_t *s, const sy_store_channel_t *c, int64_t *id, sy_err_t *err)
+int sy_sq_channel_add(sy_store_t *store, const sy_store_channel_t *c, int64_t *id, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     int rc = sy_sq_run(s,
                        sy_sq_prepare(s, err,
                                      "INSERT INTO notification_channels (workspace_id, type, name,"
@@ -18,8 +19,9 @@ int sy_store_channel_add(sy_store_t *s, const sy_store_channel_t *c, int64_t *id
     return rc;
 }
 
-int sy_store_channel_delete(sy_store_t *s, int64_t ws, int64_t id, int64_t now_ms, sy_err_t *err)
+int sy_sq_channel_delete(sy_store_t *store, int64_t ws, int64_t id, int64_t now_ms, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     int rc = sy_sq_run(s,
                        sy_sq_prepare(s, err,
                                      "UPDATE notification_channels SET deleted_ms = ?"
@@ -44,9 +46,10 @@ static int channel_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
     return to->cb.channel(to->arg, &c);
 }
 
-int sy_store_channel_list(sy_store_t *s, int64_t ws, int64_t id, sy_store_channel_cb cb, void *arg,
-                          sy_err_t *err)
+int sy_sq_channel_list(sy_store_t *store, int64_t ws, int64_t id, sy_store_channel_cb cb, void *arg,
+                       sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
 #define CHANNEL_COLUMNS                                                                            \
     "SELECT id, workspace_id, type, name, config, secrets, enabled, created_ms"                    \
     " FROM notification_channels WHERE deleted_ms = 0"
@@ -63,9 +66,10 @@ int sy_store_channel_list(sy_store_t *s, int64_t ws, int64_t id, sy_store_channe
 
 /* ---- the outbox ------------------------------------------------------------------------- */
 
-int sy_store_notification_add(sy_store_t *s, const sy_store_notification_t *n, int64_t *id,
-                              sy_err_t *err)
+int sy_sq_notification_add(sy_store_t *store, const sy_store_notification_t *n, int64_t *id,
+                           sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     int rc = sy_sq_run(s,
                        sy_sq_prepare(s, err,
                                      "INSERT OR IGNORE INTO notifications (workspace_id,"
@@ -106,9 +110,10 @@ static int notification_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
     return to->cb.notification(to->arg, &n);
 }
 
-int sy_store_notification_list(sy_store_t *s, const sy_store_notification_query_t *q,
-                               sy_store_notification_cb cb, void *arg, sy_err_t *err)
+int sy_sq_notification_list(sy_store_t *store, const sy_store_notification_query_t *q,
+                            sy_store_notification_cb cb, void *arg, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     /* NULL and 0 filters match every row: one statement for every combination */
     sqlite3_stmt *st =
         sy_sq_prepare(s, err,
@@ -122,9 +127,10 @@ int sy_store_notification_list(sy_store_t *s, const sy_store_notification_query_
                       (struct sy_sq_sink){.cb.notification = cb, .arg = arg});
 }
 
-int sy_store_notification_due(sy_store_t *s, int64_t now_ms, int limit, sy_store_notification_cb cb,
-                              void *arg, sy_err_t *err)
+int sy_sq_notification_due(sy_store_t *store, int64_t now_ms, int limit,
+                           sy_store_notification_cb cb, void *arg, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     sqlite3_stmt *st =
         sy_sq_prepare(s, err,
                       NOTIFICATION_COLUMNS " WHERE status = 'pending' AND next_ms <= ?"
@@ -134,8 +140,9 @@ int sy_store_notification_due(sy_store_t *s, int64_t now_ms, int limit, sy_store
                       (struct sy_sq_sink){.cb.notification = cb, .arg = arg});
 }
 
-int sy_store_notification_next(sy_store_t *s, int64_t *next_ms, sy_err_t *err)
+int sy_sq_notification_next(sy_store_t *store, int64_t *next_ms, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     sqlite3_stmt *st = sy_sq_prepare(
         s, err, "SELECT min(next_ms) FROM notifications WHERE status = 'pending'", "");
     if (!st)
@@ -146,10 +153,11 @@ int sy_store_notification_next(sy_store_t *s, int64_t *next_ms, sy_err_t *err)
     return rc == SQLITE_ROW ? 0 : sy_sq_fail(s, err, "next notification");
 }
 
-int sy_store_notification_update(sy_store_t *s, int64_t id, const char *status, int64_t attempts,
-                                 const char *last_error, int64_t next_ms, int64_t done_ms,
-                                 sy_err_t *err)
+int sy_sq_notification_update(sy_store_t *store, int64_t id, const char *status, int64_t attempts,
+                              const char *last_error, int64_t next_ms, int64_t done_ms,
+                              sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     return sy_sq_run(s,
                      sy_sq_prepare(s, err,
                                    "UPDATE notifications SET status = ?, attempts = ?,"
@@ -158,8 +166,9 @@ int sy_store_notification_update(sy_store_t *s, int64_t id, const char *status, 
                      err);
 }
 
-int sy_store_notification_counts(sy_store_t *s, int64_t ws, int64_t counts[3], sy_err_t *err)
+int sy_sq_notification_counts(sy_store_t *store, int64_t ws, int64_t counts[3], sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     sqlite3_stmt *st = sy_sq_prepare(
         s, err,
         "SELECT count(*) FILTER (WHERE status = 'pending'),"
@@ -175,9 +184,10 @@ int sy_store_notification_counts(sy_store_t *s, int64_t ws, int64_t counts[3], s
     return rc == SQLITE_ROW ? 0 : sy_sq_fail(s, err, "notification counts");
 }
 
-int sy_store_notification_type_counts(sy_store_t *s, int64_t ws, const char *const *types, size_t n,
-                                      int64_t (*counts)[3], sy_err_t *err)
+int sy_sq_notification_type_counts(sy_store_t *store, int64_t ws, const char *const *types,
+                                   size_t n, int64_t (*counts)[3], sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     memset(counts, 0, n * sizeof(*counts));
     sqlite3_stmt *st =
         sy_sq_prepare(s, err,
@@ -201,8 +211,9 @@ int sy_store_notification_type_counts(sy_store_t *s, int64_t ws, const char *con
     return rc == SQLITE_DONE ? 0 : sy_sq_fail(s, err, "notification counts by type");
 }
 
-int sy_store_notification_prune(sy_store_t *s, int64_t before_ms, int64_t *deleted, sy_err_t *err)
+int sy_sq_notification_prune(sy_store_t *store, int64_t before_ms, int64_t *deleted, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     int rc = sy_sq_run(s,
                        sy_sq_prepare(s, err,
                                      "DELETE FROM notifications WHERE status != 'pending'"

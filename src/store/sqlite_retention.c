@@ -11,9 +11,10 @@
 
 #include "store/sqlite_internal.h"
 
-int sy_store_checkpoint_put(sy_store_t *s, int64_t experiment, int64_t seq, const void *data,
-                            size_t len, sy_err_t *err)
+int sy_sq_checkpoint_put(sy_store_t *store, int64_t experiment, int64_t seq, const void *data,
+                         size_t len, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     sqlite3_stmt *st = sy_sq_prepare(s, err,
                                      "INSERT OR REPLACE INTO experiment_checkpoints"
                                      " (experiment_id, seq, state) VALUES (?, ?, ?)",
@@ -25,8 +26,8 @@ int sy_store_checkpoint_put(sy_store_t *s, int64_t experiment, int64_t seq, cons
     return sy_sq_run(s, st, err);
 }
 
-static int checkpoint_rows(sy_store_t *s, sqlite3_stmt *st, sy_store_checkpoint_cb cb, void *arg,
-                           bool *found, sy_err_t *err)
+static int checkpoint_rows(struct sqlite_store *s, sqlite3_stmt *st, sy_store_checkpoint_cb cb,
+                           void *arg, bool *found, sy_err_t *err)
 {
     if (!st)
         return err ? err->code : -EIO;
@@ -44,8 +45,9 @@ static int checkpoint_rows(sy_store_t *s, sqlite3_stmt *st, sy_store_checkpoint_
     return out;
 }
 
-int sy_store_checkpoint_list(sy_store_t *s, sy_store_checkpoint_cb cb, void *arg, sy_err_t *err)
+int sy_sq_checkpoint_list(sy_store_t *store, sy_store_checkpoint_cb cb, void *arg, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     return checkpoint_rows(
         s,
         sy_sq_prepare(s, err,
@@ -55,8 +57,9 @@ int sy_store_checkpoint_list(sy_store_t *s, sy_store_checkpoint_cb cb, void *arg
         cb, arg, NULL, err);
 }
 
-int sy_store_checkpoint_count(sy_store_t *s, int64_t *n, sy_err_t *err)
+int sy_sq_checkpoint_count(sy_store_t *store, int64_t *n, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     *n = 0;
     sqlite3_stmt *st = sy_sq_prepare(s, err, "SELECT count(*) FROM experiment_checkpoints", "");
     if (!st)
@@ -68,9 +71,10 @@ int sy_store_checkpoint_count(sy_store_t *s, int64_t *n, sy_err_t *err)
     return rc == SQLITE_ROW ? 0 : sy_sq_fail(s, err, "checkpoints");
 }
 
-int sy_store_checkpoint_get(sy_store_t *s, int64_t experiment, sy_store_checkpoint_cb cb, void *arg,
-                            bool *found, sy_err_t *err)
+int sy_sq_checkpoint_get(sy_store_t *store, int64_t experiment, sy_store_checkpoint_cb cb,
+                         void *arg, bool *found, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     *found = false;
     return checkpoint_rows(s,
                            sy_sq_prepare(s, err,
@@ -80,8 +84,9 @@ int sy_store_checkpoint_get(sy_store_t *s, int64_t experiment, sy_store_checkpoi
                            cb, arg, found, err);
 }
 
-int sy_store_retention_get(sy_store_t *s, const char *name, int64_t *value, sy_err_t *err)
+int sy_sq_retention_get(sy_store_t *store, const char *name, int64_t *value, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     *value = 0;
     sqlite3_stmt *st =
         sy_sq_prepare(s, err, "SELECT value FROM retention WHERE name = ?", "s", name);
@@ -94,8 +99,9 @@ int sy_store_retention_get(sy_store_t *s, const char *name, int64_t *value, sy_e
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sy_sq_fail(s, err, "retention");
 }
 
-int sy_store_retention_put(sy_store_t *s, const char *name, int64_t value, sy_err_t *err)
+int sy_sq_retention_put(sy_store_t *store, const char *name, int64_t value, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     return sy_sq_run(s,
                      sy_sq_prepare(s, err,
                                    "INSERT OR REPLACE INTO retention (name, value) VALUES (?, ?)",
@@ -104,7 +110,7 @@ int sy_store_retention_put(sy_store_t *s, const char *name, int64_t value, sy_er
 }
 
 /* Runs a statement without rows; the rows it changed added to *n. */
-static int run_counted(sy_store_t *s, sqlite3_stmt *st, int64_t *n, sy_err_t *err)
+static int run_counted(struct sqlite_store *s, sqlite3_stmt *st, int64_t *n, sy_err_t *err)
 {
     int rc = sy_sq_run(s, st, err);
     if (rc == 0)
@@ -112,9 +118,10 @@ static int run_counted(sy_store_t *s, sqlite3_stmt *st, int64_t *n, sy_err_t *er
     return rc;
 }
 
-int sy_store_event_prune(sy_store_t *s, int64_t after, int64_t upto, int64_t before_ms,
-                         int64_t limit, int64_t *through, int64_t *n, sy_err_t *err)
+int sy_sq_event_prune(sy_store_t *store, int64_t after, int64_t upto, int64_t before_ms,
+                      int64_t limit, int64_t *through, int64_t *n, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     *through = after;
     *n = 0;
     /* the last of the first `limit` rows after `after` that are all older than before_ms */
@@ -168,10 +175,11 @@ int sy_store_event_prune(sy_store_t *s, int64_t after, int64_t upto, int64_t bef
     "UPDATE kpi_events SET domain = '', metric = '', actor = '', success = NULL, value = NULL,"    \
     " correlation_id = NULL, detail = NULL WHERE event_id IS NOT NULL AND id IN ("
 
-int sy_store_kpi_prune(sy_store_t *s, int64_t ws, const char *domain, const char *metric,
-                       const sy_store_kpi_place_t *keep_from, int64_t before_ms, int64_t limit,
-                       int64_t *n, sy_err_t *err)
+int sy_sq_kpi_prune(sy_store_t *store, int64_t ws, const char *domain, const char *metric,
+                    const sy_store_kpi_place_t *keep_from, int64_t before_ms, int64_t limit,
+                    int64_t *n, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     *n = 0;
     int rc;
     if (!domain) {
@@ -198,8 +206,10 @@ int sy_store_kpi_prune(sy_store_t *s, int64_t ws, const char *domain, const char
                        n, err);
 }
 
-int sy_store_audit_prune(sy_store_t *s, int64_t before_ms, int64_t limit, int64_t *n, sy_err_t *err)
+int sy_sq_audit_prune(sy_store_t *store, int64_t before_ms, int64_t limit, int64_t *n,
+                      sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     *n = 0;
     return run_counted(s,
                        sy_sq_prepare(s, err,

@@ -5,8 +5,9 @@
 
 #include "store/sqlite_internal.h"
 
-int sy_store_route_put(sy_store_t *s, const sy_store_route_t *r, int64_t *id, sy_err_t *err)
+int sy_sq_route_put(sy_store_t *store, const sy_store_route_t *r, int64_t *id, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     sqlite3_stmt *st = sy_sq_prepare(
         s, err,
         "INSERT INTO routes (workspace_id, name, definition, percentage_bp, enabled, created_ms,"
@@ -24,8 +25,9 @@ int sy_store_route_put(sy_store_t *s, const sy_store_route_t *r, int64_t *id, sy
     return rc;
 }
 
-int sy_store_route_delete(sy_store_t *s, int64_t ws, const char *name, sy_err_t *err)
+int sy_sq_route_delete(sy_store_t *store, int64_t ws, const char *name, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     int rc =
         sy_sq_run(s,
                   sy_sq_prepare(s, err, "DELETE FROM routes WHERE workspace_id = ? AND name = ?",
@@ -49,8 +51,9 @@ static int route_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
     return to->cb.route(to->arg, &r);
 }
 
-int sy_store_route_list(sy_store_t *s, sy_store_route_cb cb, void *arg, sy_err_t *err)
+int sy_sq_route_list(sy_store_t *store, sy_store_route_cb cb, void *arg, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     sqlite3_stmt *st = sy_sq_prepare(s, err,
                                      "SELECT id, workspace_id, name, definition, percentage_bp,"
                                      " enabled, created_ms, updated_ms FROM routes ORDER BY id",
@@ -59,8 +62,9 @@ int sy_store_route_list(sy_store_t *s, sy_store_route_cb cb, void *arg, sy_err_t
                       (struct sy_sq_sink){.cb.route = cb, .arg = arg});
 }
 
-int sy_store_route_minute_add(sy_store_t *s, const sy_store_route_minute_t *m, sy_err_t *err)
+int sy_sq_route_minute_add(sy_store_t *store, const sy_store_route_minute_t *m, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     return sy_sq_run(s,
                      sy_sq_prepare(s, err,
                                    "INSERT INTO route_minutes (workspace_id, route, minute, domain,"
@@ -88,9 +92,10 @@ static int minute_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
     return to->cb.route_minute(to->arg, &m);
 }
 
-int sy_store_route_minute_list(sy_store_t *s, int64_t ws, const char *route, int64_t since,
-                               sy_store_route_minute_cb cb, void *arg, sy_err_t *err)
+int sy_sq_route_minute_list(sy_store_t *store, int64_t ws, const char *route, int64_t since,
+                            sy_store_route_minute_cb cb, void *arg, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     sqlite3_stmt *st = sy_sq_prepare(
         s, err,
         "SELECT workspace_id, route, minute, domain, upstream, tried, requests, errors, total_ms,"
@@ -101,8 +106,9 @@ int sy_store_route_minute_list(sy_store_t *s, int64_t ws, const char *route, int
                       (struct sy_sq_sink){.cb.route_minute = cb, .arg = arg});
 }
 
-int sy_store_route_minute_prune(sy_store_t *s, int64_t before, int64_t *deleted, sy_err_t *err)
+int sy_sq_route_minute_prune(sy_store_t *store, int64_t before, int64_t *deleted, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     int rc = sy_sq_run(
         s, sy_sq_prepare(s, err, "DELETE FROM route_minutes WHERE minute < ?", "i", before), err);
     *deleted = rc == 0 ? sqlite3_changes(s->db) : 0;

@@ -2,9 +2,10 @@
  * per (experiment, at_ms), the point as the engine's JSON text; see store.h. */
 #include "store/sqlite_internal.h"
 
-int sy_store_timeline_put(sy_store_t *s, int64_t experiment, int64_t at_ms, const char *point,
-                          bool replace, sy_err_t *err)
+int sy_sq_timeline_put(sy_store_t *store, int64_t experiment, int64_t at_ms, const char *point,
+                       bool replace, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     return sy_sq_run(s,
                      sy_sq_prepare(s, err,
                                    replace ? "INSERT OR REPLACE INTO experiment_timeline"
@@ -15,9 +16,10 @@ int sy_store_timeline_put(sy_store_t *s, int64_t experiment, int64_t at_ms, cons
                      err);
 }
 
-int sy_store_timeline_list(sy_store_t *s, int64_t experiment, int64_t since_ms, int64_t until_ms,
-                           int64_t limit, sy_store_timeline_cb cb, void *arg, sy_err_t *err)
+int sy_sq_timeline_list(sy_store_t *store, int64_t experiment, int64_t since_ms, int64_t until_ms,
+                        int64_t limit, sy_store_timeline_cb cb, void *arg, sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     sqlite3_stmt *st = sy_sq_prepare(s, err,
                                      "SELECT at_ms, point FROM experiment_timeline WHERE"
                                      " experiment_id = ? AND at_ms >= ? AND at_ms <= ?"
@@ -36,9 +38,10 @@ int sy_store_timeline_list(sy_store_t *s, int64_t experiment, int64_t since_ms, 
     return out;
 }
 
-int sy_store_timeline_prune(sy_store_t *s, int64_t before_ms, int64_t limit, int64_t *n,
-                            sy_err_t *err)
+int sy_sq_timeline_prune(sy_store_t *store, int64_t before_ms, int64_t limit, int64_t *n,
+                         sy_err_t *err)
 {
+    struct sqlite_store *s = sq(store);
     *n = 0;
     int rc = sy_sq_run(s,
                        sy_sq_prepare(s, err,
