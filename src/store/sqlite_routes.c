@@ -1,8 +1,4 @@
 /* sqlite_routes.c - proxy routes of the SQLite store; see store.h. */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "store/sqlite_internal.h"
 
 int sy_sq_route_put(sy_store_t *store, const sy_store_route_t *r, int64_t *id, sy_err_t *err)
@@ -113,42 +109,4 @@ int sy_sq_route_minute_prune(sy_store_t *store, int64_t before, int64_t *deleted
         s, sy_sq_prepare(s, err, "DELETE FROM route_minutes WHERE minute < ?", "i", before), err);
     *deleted = rc == 0 ? sqlite3_changes(s->db) : 0;
     return rc;
-}
-
-/* ---- the sparse texts (the columns' format; no SQL) ------------------------------------ */
-
-void sy_store_sparse_put(char *out, size_t cap, const int64_t *v, int n)
-{
-    size_t len = 0;
-    out[0] = '\0';
-    for (int i = 0; i < n; i++) {
-        if (v[i] <= 0)
-            continue;
-        char one[48];
-        int k = snprintf(one, sizeof(one), "%s%d:%lld", len ? "," : "", i, (long long)v[i]);
-        if (len + (size_t)k >= cap)
-            return;
-        memcpy(out + len, one, (size_t)k + 1);
-        len += (size_t)k;
-    }
-}
-
-int64_t sy_store_sparse_add(int64_t *v, int n, const char *text)
-{
-    int64_t total = 0;
-    for (const char *p = text; p && *p;) {
-        char *end;
-        long b = strtol(p, &end, 10);
-        if (*end != ':')
-            break;
-        long long c = strtoll(end + 1, &end, 10);
-        if (b >= 0 && b < n && c > 0) {
-            v[b] += c;
-            total += c;
-        }
-        if (*end != ',')
-            break;
-        p = end + 1;
-    }
-    return total;
 }

@@ -7,6 +7,7 @@
  * else (a path, ":memory:") is SQLite, as it always was.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/store_backend.h"
@@ -479,4 +480,42 @@ int sy_store_timeline_prune(sy_store_t *store, int64_t before_ms, int64_t limit,
                             sy_err_t *err)
 {
     return store->ops->timeline_prune(store, before_ms, limit, n, err);
+}
+
+/* ---- the sparse texts (the columns' format; no SQL) ------------------------------------ */
+
+void sy_store_sparse_put(char *out, size_t cap, const int64_t *v, int n)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        if (v[i] <= 0)
+            continue;
+        char one[48];
+        int k = snprintf(one, sizeof(one), "%s%d:%lld", len ? "," : "", i, (long long)v[i]);
+        if (len + (size_t)k >= cap)
+            return;
+        memcpy(out + len, one, (size_t)k + 1);
+        len += (size_t)k;
+    }
+}
+
+int64_t sy_store_sparse_add(int64_t *v, int n, const char *text)
+{
+    int64_t total = 0;
+    for (const char *p = text; p && *p;) {
+        char *end;
+        long b = strtol(p, &end, 10);
+        if (*end != ':')
+            break;
+        long long c = strtoll(end + 1, &end, 10);
+        if (b >= 0 && b < n && c > 0) {
+            v[b] += c;
+            total += c;
+        }
+        if (*end != ',')
+            break;
+        p = end + 1;
+    }
+    return total;
 }

@@ -9,7 +9,7 @@
  * and calls its `open`; every other sy_store_* function is one indirect call through
  * `store->ops`. No entry may be NULL: a backend that cannot do something returns a
  * negative code with `err` saying so. sy_store_sparse_put and sy_store_sparse_add touch
- * no database and have no entry.
+ * no database and have no entry: store.c has them, for every backend.
  */
 #ifndef SY_STORE_STORE_BACKEND_H
 #define SY_STORE_STORE_BACKEND_H
