@@ -138,18 +138,25 @@ static int set_workspace(struct pg_store *s, int64_t ws, sy_err_t *err)
  * table, a negative code on an error. */
 static int64_t version_of(PGconn *db, sy_err_t *err)
 {
-    PGresult *r = PQexec(db, "SELECT CASE WHEN to_regclass('schema_version') IS NULL THEN 0"
-                             " ELSE (SELECT coalesce(max(version), 0) FROM schema_version) END");
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        size_t len = strcspn(PQerrorMessage(db), "\n");
-        sy_err_set(err, -EIO, "db", "PostgreSQL: reading the schema version: %.*s",
-                   (int)(len > 100 ? 100 : len), PQerrorMessage(db));
-        PQclear(r);
-        return -EIO;
-    }
+    /* Two queries: a statement naming a missing table fails at parse, whatever its CASE. */
+    PGresult *r = PQexec(db, "SELECT to_regclass('schema_version') IS NOT NULL");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        goto out_error;
+    bool has = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (!has)
+        return 0;
+    r = PQexec(db, "SELECT coalesce(max(version), 0) FROM schema_version");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        goto out_error;
     int64_t v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     return v;
+out_error:
+    PQclear(r);
+    size_t len = strcspn(PQerrorMessage(db), "\n");
+    return sy_err_set(err, -EIO, "db", "PostgreSQL: reading the schema version: %.*s",
+                      (int)(len > 100 ? 100 : len), PQerrorMessage(db));
 }
 
 /* Connects to `uri`; NULL with `err` filled (libpq's first line, never the URI: it may hold
