@@ -1,0 +1,76 @@
+#!/bin/sh
+# pg_store.sh - store/postgres (issue 25, begun) through store.h on a real PostgreSQL 15
+# (tests/integration/pg.sh), driven by pg_store_check:
+# - the application role cannot migrate; opened before the migration, the store refuses,
+#   naming `switchyard migrate`; the owner migrates (twice: the second changes nothing);
+#   the app role then opens it at version 14;
+# - as the app role, two workspaces and a token in each: each found by its hash with no
+#   workspace set (sy_token_by_hash, SECURITY DEFINER), each workspace listing only its
+#   own, another workspace's token not revocable; and on a plain connection of that role,
+#   workspace two's token invisible without a workspace and under workspace one's,
+#   visible under its own (row-level security, not the store's WHERE);
+# - an operation not built yet answers -ENOTSUP naming itself.
+#
+#   pg_store.sh PG_STORE_CHECK   (empty when libpq is missing)
+set -u
+CHECK=${1:-}
+HERE=$(dirname "$0")
+. "$HERE/tap.sh"
+. "$HERE/pg.sh"
+
+if [ -z "$CHECK" ] || [ ! -x "$CHECK" ]; then
+    not_ok "pg_store_check was not built: libpq is missing (scripts/deps.sh installs libpq-dev)"
+    tap_done
+    exit 1
+fi
+SWITCHYARD_EXPERIMENTAL_PG=1
+export SWITCHYARD_EXPERIMENTAL_PG
+pg_start || {
+    tap_done
+    exit 1
+}
+
+check "before the migration the app role's open is refused, naming switchyard migrate" 1 '' \
+    'no switchyard schema: run `switchyard migrate`' -- "$CHECK" open "$PG_URL_APP"
+check "the app role cannot migrate (it may not create)" 1 '' \
+    'permission denied for schema public' -- "$CHECK" migrate "$PG_URL_APP" switchyard_app
+cp "$TMP/err" "$TMP/migrate.err"
+check "the password is not in that error" 1 '' '' -- grep -qF "$PG_PASS_APP" "$TMP/migrate.err"
+check "the owner migrates" 0 '^migrated$' '' -- "$CHECK" migrate "$PG_URL_OWNER" switchyard_app
+check "a second migration finds the version and changes nothing" 0 '^migrated$' '' -- \
+    "$CHECK" migrate "$PG_URL_OWNER" switchyard_app
+check "one schema_version row" 0 '^1\|14$' '' -- \
+    pg_sql "$PG_URL_OWNER" "SELECT count(*), max(version) FROM schema_version"
+check "the app role opens it at version 14" 0 '^version 14 backend answers$' '' -- \
+    "$CHECK" open "$PG_URL_APP"
+check "without SWITCHYARD_EXPERIMENTAL_PG=1 the URI is refused as before" 1 '' \
+    'PostgreSQL is not built yet: issue 25' -- env -u SWITCHYARD_EXPERIMENTAL_PG \
+    "$CHECK" open "$PG_URL_APP"
+
+"$CHECK" tokens "$PG_URL_APP" >"$TMP/tokens" 2>"$TMP/tokens.err"
+status=$?
+sed 's/^/# /' "$TMP/tokens" "$TMP/tokens.err"
+check "the scenario ran to its end as the app role" 0 '' '' -- test "$status" -eq 0
+# has PATTERN: the scenario printed a line matching PATTERN.
+has() { grep -Eq -- "$1" "$TMP/tokens"; }
+check "two workspaces made" 0 '' '' -- has '^workspaces [0-9]+ [0-9]+$'
+check "a token in each (in a transaction, and on its own)" 0 '' '' -- has '^tokens [0-9]+ [0-9]+$'
+check "with no workspace set, one's token is found by hash, in one, with its role" 0 '' '' -- \
+    has '^by_hash one: 1 ws one role admin$'
+check "and two's too" 0 '' '' -- has '^by_hash two: 1 ws two role viewer$'
+check "an unknown hash finds nothing" 0 '' '' -- has '^by_hash none: 0$'
+check "workspace one lists only its own token" 0 '' '' -- has '^list one: 1, last its own$'
+check "workspace two lists only its own token" 0 '' '' -- has '^list two: 1, last its own$'
+check "every workspace's tokens, workspace by workspace" 0 '' '' -- has '^list all: 2$'
+check "workspace one cannot revoke two's token (-ENOENT)" 0 '' '' -- \
+    has "^revoke two's token as one: ENOENT$"
+check "and two's token is still active" 0 '' '' -- has "^two's token revoked_ms still 0: yes$"
+check "an operation not built answers -ENOTSUP naming itself and issue 25" 0 '' '' -- \
+    has '^flag_list: ENOTSUP .*flag_list.*issue 25'
+check "row-level security: two's token invisible with no workspace set" 0 '' '' -- \
+    has "^raw two's token, no workspace: 0$"
+check "row-level security: two's token invisible under workspace one" 0 '' '' -- \
+    has "^raw two's token, workspace one: 0$"
+check "row-level security: two's token visible under workspace two" 0 '' '' -- \
+    has "^raw two's token, workspace two: 1$"
+tap_done

@@ -1,0 +1,183 @@
+/* pg_store_check.c - drives store/postgres (issue 25) through store.h against a real
+ * PostgreSQL, for tests/integration/pg_store.sh, which checks what it prints.
+ *
+ *   pg_store_check migrate OWNER_URI APP_ROLE   sy_store_pg_migrate; "migrated"
+ *   pg_store_check open URI                     sy_store_open; "version N" (its error else)
+ *   pg_store_check tokens APP_URI               the two-workspace scenario below
+ *
+ * `tokens`, as the application role: creates workspaces one and two and a token in each
+ * (one in sy_store_begin's transaction, one in the call's own), finds each by its hash
+ * with no workspace set (the SECURITY DEFINER path), lists each workspace's tokens, tries
+ * to revoke two's token as workspace one, then on a plain libpq connection of the same role
+ * counts two's token under no setting, workspace one's and workspace two's. One line per
+ * fact; exit 1 on any failed call (its message on stderr).
+ *
+ * SWITCHYARD_EXPERIMENTAL_PG=1 must be in the environment (sy_store_open's opt-in).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/postgres.h"
+#include "store/store.h"
+
+static int fail(const char *what, const sy_err_t *err)
+{
+    fprintf(stderr, "pg_store_check: %s: %d %s\n", what, err->code, err->msg);
+    return 1;
+}
+
+struct seen {
+    int n;              /* tokens seen */
+    int64_t ws;         /* the last one's workspace */
+    int64_t id;         /* the last one's id */
+    int64_t revoked_ms; /* the last one's */
+    char role[16];      /* the last one's role */
+};
+
+static int saw(void *arg, const sy_store_token_t *t)
+{
+    struct seen *s = arg;
+    s->n++;
+    s->ws = t->workspace;
+    s->id = t->id;
+    s->revoked_ms = t->revoked_ms;
+    snprintf(s->role, sizeof(s->role), "%s", t->role);
+    return 0;
+}
+
+/* count(*) of tokens with `hash` as the app role, workspace `ws` set (none for ws < 0). */
+static int64_t raw_count(PGconn *db, int64_t ws, const char *hash)
+{
+    char w[24];
+    snprintf(w, sizeof(w), "%" PRId64, ws);
+    const char *pw[] = {w}, *ph[] = {hash};
+    int64_t n = -1;
+    PQclear(PQexec(db, "BEGIN"));
+    if (ws >= 0)
+        PQclear(PQexecParams(db, "SELECT set_config('app.workspace_id', $1, true)", 1, NULL, pw,
+                             NULL, NULL, 0));
+    PGresult *r =
+        PQexecParams(db, "SELECT count(*) FROM tokens WHERE hash = $1", 1, NULL, ph, NULL, NULL, 0);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    else
+        fprintf(stderr, "pg_store_check: count: %s", PQerrorMessage(db));
+    PQclear(r);
+    PQclear(PQexec(db, "ROLLBACK"));
+    return n;
+}
+
+static int tokens(const char *uri)
+{
+    sy_store_t *s = NULL;
+    sy_err_t err = {0};
+    int64_t one = 0, two = 0, t1 = 0, t2 = 0;
+    if (sy_store_open(&s, uri, &err) < 0)
+        return fail("open", &err);
+    int rc = 1;
+    if (sy_store_workspace_create(s, "one", 1000, &one, &err) < 0 ||
+        sy_store_workspace_create(s, "two", 1000, &two, &err) < 0) {
+        fail("workspace_create", &err);
+        goto out_close;
+    }
+    printf("workspaces %" PRId64 " %" PRId64 "\n", one, two);
+    sy_store_token_t a = {.workspace = one,
+                          .name = "a",
+                          .role = "admin",
+                          .hash = "hash-one",
+                          .prefix = "sy_1",
+                          .created_ms = 1000};
+    sy_store_token_t b = {.workspace = two,
+                          .name = "b",
+                          .role = "viewer",
+                          .hash = "hash-two",
+                          .prefix = "sy_2",
+                          .created_ms = 1000};
+    if (sy_store_begin(s, &err) < 0 || sy_store_token_create(s, &a, &t1, &err) < 0 ||
+        sy_store_commit(s, &err) < 0) {
+        fail("token_create in a transaction", &err);
+        goto out_close;
+    }
+    if (sy_store_token_create(s, &b, &t2, &err) < 0) {
+        fail("token_create on its own", &err);
+        goto out_close;
+    }
+    printf("tokens %" PRId64 " %" PRId64 "\n", t1, t2);
+    struct seen h1 = {0}, h2 = {0}, none = {0};
+    if (sy_store_token_by_hash(s, "hash-one", saw, &h1, &err) < 0 ||
+        sy_store_token_by_hash(s, "hash-two", saw, &h2, &err) < 0 ||
+        sy_store_token_by_hash(s, "hash-none", saw, &none, &err) < 0) {
+        fail("token_by_hash", &err);
+        goto out_close;
+    }
+    printf("by_hash one: %d ws %s role %s\n", h1.n, h1.ws == one ? "one" : "other", h1.role);
+    printf("by_hash two: %d ws %s role %s\n", h2.n, h2.ws == two ? "two" : "other", h2.role);
+    printf("by_hash none: %d\n", none.n);
+    struct seen l1 = {0}, l2 = {0}, all = {0};
+    if (sy_store_token_list(s, one, saw, &l1, &err) < 0 ||
+        sy_store_token_list(s, two, saw, &l2, &err) < 0 ||
+        sy_store_token_list(s, -1, saw, &all, &err) < 0) {
+        fail("token_list", &err);
+        goto out_close;
+    }
+    printf("list one: %d, last %s\n", l1.n, l1.id == t1 ? "its own" : "another's");
+    printf("list two: %d, last %s\n", l2.n, l2.id == t2 ? "its own" : "another's");
+    printf("list all: %d\n", all.n);
+    sy_err_t rerr = {0};
+    int revoked = sy_store_token_revoke(s, one, t2, 2000, &rerr);
+    printf("revoke two's token as one: %s\n", revoked == -ENOENT ? "ENOENT" : "other");
+    struct seen after = {0};
+    if (sy_store_token_by_hash(s, "hash-two", saw, &after, &err) < 0) {
+        fail("token_by_hash after", &err);
+        goto out_close;
+    }
+    printf("two's token revoked_ms still 0: %s\n",
+           after.n == 1 && after.revoked_ms == 0 ? "yes" : "no");
+    struct seen dummy = {0};
+    sy_err_t nerr = {0};
+    int nope = sy_store_flag_list(s, one, NULL, &dummy, &nerr);
+    printf("flag_list: %s %s\n", nope == -ENOTSUP ? "ENOTSUP" : "other", nerr.msg);
+
+    PGconn *db = PQconnectdb(uri);
+    if (PQstatus(db) != CONNECTION_OK) {
+        fprintf(stderr, "pg_store_check: connect: %s", PQerrorMessage(db));
+        PQfinish(db);
+        goto out_close;
+    }
+    printf("raw two's token, no workspace: %" PRId64 "\n", raw_count(db, -1, "hash-two"));
+    printf("raw two's token, workspace one: %" PRId64 "\n", raw_count(db, one, "hash-two"));
+    printf("raw two's token, workspace two: %" PRId64 "\n", raw_count(db, two, "hash-two"));
+    PQfinish(db);
+    rc = 0;
+out_close:
+    sy_store_close(s);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    sy_err_t err = {0};
+    if (argc == 4 && strcmp(argv[1], "migrate") == 0) {
+        if (sy_store_pg_migrate(argv[2], argv[3], &err) < 0)
+            return fail("migrate", &err);
+        printf("migrated\n");
+        return 0;
+    }
+    if (argc == 3 && strcmp(argv[1], "open") == 0) {
+        sy_store_t *s = NULL;
+        if (sy_store_open(&s, argv[2], &err) < 0)
+            return fail("open", &err);
+        printf("version %d backend %s\n", sy_store_schema_version(s),
+               sy_store_ping(s) ? "answers" : "silent");
+        sy_store_close(s);
+        return 0;
+    }
+    if (argc == 3 && strcmp(argv[1], "tokens") == 0)
+        return tokens(argv[2]);
+    fprintf(stderr, "usage: pg_store_check migrate OWNER_URI APP_ROLE | open URI | tokens URI\n");
+    return 2;
+}
