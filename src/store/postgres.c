@@ -1,7 +1,7 @@
 /* postgres.c - store/postgres (issue 25), the PostgreSQL backend behind store.h, on libpq.
  * BEGUN, NOT COMPLETE: it is chosen only with SWITCHYARD_EXPERIMENTAL_PG=1 (store.c), and
  * every operation past workspaces and tokens returns -ENOTSUP saying so (the end of this
- * file); docs/development.md "Store backends" lists what is built.
+ * file); docs/development.md "store/postgres, begun" lists what is built and what is next.
  *
  * Roles. The server connects as the application role, which owns nothing and is held by
  * FORCE ROW LEVEL SECURITY (postgres_schema.c). It cannot create the schema, so `open`

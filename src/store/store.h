@@ -36,7 +36,8 @@ typedef struct sy_store sy_store_t; /* opaque */
  * ":memory:") for SQLite. Returns 0, or a negative code with `err` saying why (an
  * unreadable file, a schema newer than this binary knows; -EINVAL for no `uri`). A
  * postgres:// or postgresql:// URI is -ENOTSUP with `err`'s field "db" until issue 25's
- * backend is built. *out is NULL on failure. */
+ * backend is complete, unless SWITCHYARD_EXPERIMENTAL_PG=1 is in the environment (then
+ * store/postgres opens it: postgres.h). *out is NULL on failure. */
 int sy_store_open(sy_store_t **out, const char *uri, sy_err_t *err);
 void sy_store_close(sy_store_t *store); /* NULL is a no-op */
 
