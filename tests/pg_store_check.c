@@ -137,6 +137,24 @@ static int tokens(const char *uri)
     }
     printf("two's token revoked_ms still 0: %s\n",
            after.n == 1 && after.revoked_ms == 0 ? "yes" : "no");
+    /* A transaction one of whose statements failed (a hash taken) does not commit. */
+    sy_store_token_t dup = {.workspace = one,
+                            .name = "dup",
+                            .role = "admin",
+                            .hash = "hash-one",
+                            .prefix = "sy_3",
+                            .created_ms = 1000};
+    sy_err_t derr = {0}, cerr = {0};
+    int64_t tdup = 0;
+    int drc = sy_store_begin(s, &err);
+    if (drc < 0) {
+        fail("begin", &err);
+        goto out_close;
+    }
+    drc = sy_store_token_create(s, &dup, &tdup, &derr);
+    int crc = sy_store_commit(s, &cerr);
+    printf("duplicate hash: %s, its commit: %s\n", drc == -EEXIST ? "EEXIST" : "other",
+           crc == -EIO ? "EIO" : "other");
     struct seen dummy = {0};
     sy_err_t nerr = {0};
     int nope = sy_store_flag_list(s, one, NULL, &dummy, &nerr);

@@ -338,7 +338,13 @@ static int pg_begin(sy_store_t *store, sy_err_t *err)
 static int pg_commit(sy_store_t *store, sy_err_t *err)
 {
     struct pg_store *s = pg(store);
-    int rc = exec(s, "COMMIT", 0, NULL, err);
+    int rc = 0;
+    PGresult *r = run(s, "COMMIT", 0, NULL, PGRES_COMMAND_OK, &rc, err);
+    /* COMMIT of a transaction a failed statement aborted succeeds as a ROLLBACK: say so,
+     * or the caller would believe its writes landed. */
+    if (r && strcmp(PQcmdStatus(r), "COMMIT") != 0)
+        rc = sy_err_set(err, -EIO, "db", "PostgreSQL: the transaction had failed: rolled back");
+    PQclear(r);
     if (rc < 0)
         PQclear(PQexec(s->db, "ROLLBACK"));
     s->in_tx = false;

@@ -9,6 +9,8 @@
 #   own, another workspace's token not revocable; and on a plain connection of that role,
 #   workspace two's token invisible without a workspace and under workspace one's,
 #   visible under its own (row-level security, not the store's WHERE);
+# - a duplicate hash is -EEXIST, and a commit after it fails (PostgreSQL's COMMIT of an
+#   aborted transaction reports ROLLBACK, not an error);
 # - an operation not built yet answers -ENOTSUP naming itself.
 #
 #   pg_store.sh PG_STORE_CHECK   (empty when libpq is missing)
@@ -65,6 +67,8 @@ check "every workspace's tokens, workspace by workspace" 0 '' '' -- has '^list a
 check "workspace one cannot revoke two's token (-ENOENT)" 0 '' '' -- \
     has "^revoke two's token as one: ENOENT$"
 check "and two's token is still active" 0 '' '' -- has "^two's token revoked_ms still 0: yes$"
+check "a duplicate hash is -EEXIST, and committing that failed transaction says it failed" 0 \
+    '' '' -- has '^duplicate hash: EEXIST, its commit: EIO$'
 check "an operation not built answers -ENOTSUP naming itself and issue 25" 0 '' '' -- \
     has '^flag_list: ENOTSUP .*flag_list.*issue 25'
 check "row-level security: two's token invisible with no workspace set" 0 '' '' -- \
