@@ -16,15 +16,29 @@ OUT=$3
 . "$(dirname "$0")/console_common.sh"
 console_setup "$NODE_DIR" "$OUT"
 
+# demo_start ADDR RATE OUT: run-demo.sh as make run starts it (its folder $TMP/demo), its
+# pid in DEMO, until it has printed its instructions into OUT (at most 30 s).
+demo_start() {
+    SWITCHYARD_DEMO_DIR=$TMP/demo DEMO_RATE=$2 sh "$ROOT/scripts/run-demo.sh" "$SY" "$1" >"$3" 2>&1 &
+    DEMO=$!
+    i=0
+    while [ $i -lt 300 ] && ! grep -q 'Ctrl-C stops the server' "$3"; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+}
+# demo_stop: TERM to the demo, and up to 10 s for it to end.
+demo_stop() {
+    kill -TERM "$DEMO" 2>/dev/null
+    i=0
+    while [ $i -lt 100 ] && kill -0 "$DEMO" 2>/dev/null; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+}
+
 DEMO_PORT=$(free_port)
-SWITCHYARD_DEMO_DIR=$TMP/demo DEMO_RATE=1000 sh "$ROOT/scripts/run-demo.sh" "$SY" "127.0.0.1:$DEMO_PORT" \
-    >"$TMP/demo.out" 2>&1 &
-DEMO=$!
-i=0
-while [ $i -lt 300 ] && ! grep -q 'Ctrl-C stops the server' "$TMP/demo.out"; do
-    sleep 0.1
-    i=$((i + 1))
-done
+demo_start "127.0.0.1:$DEMO_PORT" 1000 "$TMP/demo.out"
 URL=http://127.0.0.1:$DEMO_PORT
 check "make run's demo starts and prints the console's URL" 0 "" "" -- grep -q "The console: $URL/ui/" "$TMP/demo.out"
 TOKEN=$(cat "$TMP/demo/admin-token" 2>/dev/null)
@@ -35,12 +49,7 @@ expect "the demo experiment is a draft that awaits a person's approval" 200 \
 console_run console_demo.js "$URL" "$TOKEN" "$OUT"
 shots demo-draft demo-running demo-decided demo-promoted
 
-kill -TERM "$DEMO" 2>/dev/null
-i=0
-while [ $i -lt 100 ] && kill -0 "$DEMO" 2>/dev/null; do
-    sleep 0.1
-    i=$((i + 1))
-done
+demo_stop
 check "TERM stops the demo" 1 "" "" -- kill -0 "$DEMO"
 sleep 0.5
 check "... its server and its users are gone" 1 "" "" -- pgrep -f "demo-traffic.py $URL"
@@ -48,14 +57,7 @@ check "... nothing listens on its port any more" 7 "" "" -- curl -s -o /dev/null
 check "the demo server's log holds no sanitizer report" 1 "" "" -- grep -q 'Sanitizer\|runtime error:' "$TMP/demo/server.log"
 # Restarted on port 0 (any free one): the URL it prints is the port it bound, and its users
 # are new ones (the first run's would be duplicates the results do not count).
-SWITCHYARD_DEMO_DIR=$TMP/demo DEMO_RATE=200 sh "$ROOT/scripts/run-demo.sh" "$SY" "127.0.0.1:0" \
-    >"$TMP/demo2.out" 2>&1 &
-DEMO=$!
-i=0
-while [ $i -lt 300 ] && ! grep -q 'Ctrl-C stops the server' "$TMP/demo2.out"; do
-    sleep 0.1
-    i=$((i + 1))
-done
+demo_start 127.0.0.1:0 200 "$TMP/demo2.out"
 URL2=$(sed -n 's|^The console: \(http://127.0.0.1:[1-9][0-9]*\)/ui/.*|\1|p' "$TMP/demo2.out")
 check "restarted on port 0, the demo prints the port it bound" 0 "" "" -- test -n "$URL2"
 n_units() { curl -s -H "Authorization: Bearer $TOKEN" "$URL2/v1/experiments/checkout-button/results" | jq '[.variants[].units] | add'; }
@@ -64,11 +66,6 @@ sleep 3
 AFTER=$(n_units)
 check "... and its users are new ones: the units grow at once ($BEFORE, then $AFTER)" 0 "" "" -- \
     test "${AFTER:-0}" -gt "${BEFORE:-0}"
-kill -TERM "$DEMO" 2>/dev/null
-i=0
-while [ $i -lt 100 ] && kill -0 "$DEMO" 2>/dev/null; do
-    sleep 0.1
-    i=$((i + 1))
-done
+demo_stop
 check "... and TERM stops it" 1 "" "" -- kill -0 "$DEMO"
 tap_done
