@@ -63,8 +63,8 @@ done
 
 missing=""
 for pkg in $PACKAGES; do
-    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
-    case "$status" in
+    pkg_status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    case "$pkg_status" in
     *" installed") ;;
     *) missing="$missing $pkg" ;;
     esac
@@ -94,6 +94,7 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
     policy=/usr/sbin/policy-rc.d
 fi
 # shellcheck disable=SC2086 # word splitting of the package list is intended
+status=0
 apt-get install -y -qq --no-install-recommends $missing >/dev/null || status=$?
 [ -z "$policy" ] || rm -f "$policy"
-exit "${status:-0}"
+exit "$status"

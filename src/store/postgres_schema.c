@@ -48,7 +48,8 @@
  * Grants: the owner role (who applies this) owns everything. The application role, named
  * by the setting switchyard.app_role, gets SELECT, INSERT, UPDATE and DELETE on the tables
  * (SELECT only on schema_version: migrations are the owner's), USAGE on the sequences
- * (the identity columns') and EXECUTE on sy_token_by_hash: nothing else. Neither TRUNCATE
+ * (the identity columns') and EXECUTE on sy_token_by_hash and sy_experiment_workspace:
+ * nothing else. Neither TRUNCATE
  * nor REFERENCES: TRUNCATE ignores row-level security, and a foreign key's checks do too.
  *
  * For the store to come: PostgreSQL gives identity values in the order of nextval, not of
@@ -144,6 +145,16 @@ const char *const sy_pg_schema[] = {
     "  UNIQUE (workspace_id, key),"
     "  CONSTRAINT experiments_workspace_id UNIQUE (workspace_id, id));",
     WORKSPACE_ROWS("experiments"),
+    /* The store's calls keyed by an experiment alone (its arms, SRM p, checkpoint, timeline)
+     * learn its workspace here, once per experiment and handle (postgres.c), through one more
+     * owner-only policy: the id's workspace, nothing else of the row. */
+    "CREATE POLICY experiments_locate ON experiments FOR SELECT TO CURRENT_USER USING (true);"
+    "CREATE FUNCTION sy_experiment_workspace(experiment BIGINT) RETURNS BIGINT"
+    "  LANGUAGE sql STABLE SECURITY DEFINER"
+    "  AS $$ SELECT workspace_id FROM experiments WHERE id = experiment $$;"
+    "REVOKE ALL ON FUNCTION sy_experiment_workspace(BIGINT) FROM PUBLIC;"
+    "DO $$ BEGIN EXECUTE format('ALTER FUNCTION sy_experiment_workspace(BIGINT)"
+    "  SET search_path = %I, pg_temp', current_schema()); END $$;",
 
     "CREATE TABLE allocation_changes (" ID ","
     "  workspace_id BIGINT NOT NULL,"
@@ -363,6 +374,7 @@ const char *const sy_pg_schema[] = {
     "  EXECUTE format('REVOKE INSERT, UPDATE, DELETE ON schema_version FROM %I', app);\n"
     "  EXECUTE format('GRANT USAGE ON ALL SEQUENCES IN SCHEMA %I TO %I', current_schema(), app);\n"
     "  EXECUTE format('GRANT EXECUTE ON FUNCTION sy_token_by_hash(TEXT) TO %I', app);\n"
+    "  EXECUTE format('GRANT EXECUTE ON FUNCTION sy_experiment_workspace(BIGINT) TO %I', app);\n"
     "END $$;",
 };
 

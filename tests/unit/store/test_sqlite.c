@@ -292,29 +292,6 @@ static void an_unreadable_schema_version_is_an_error_not_version_0(void **state)
 
 /* The fault injection the engine's test uses: the chosen statement fails with -EIO before
  * SQLite sees it, a failed commit rolls back, and the count starts again at each arming. */
-static void an_injected_failure_fails_that_statement_and_no_other(void **state)
-{
-    (void)state;
-    sy_store_t *s = open_store();
-    sy_err_t err = {0};
-    int64_t id;
-    sy_store_fail_at(s, 2); /* begin, then the insert */
-    assert_int_equal(sy_store_begin(s, &err), 0);
-    assert_int_equal(sy_store_workspace_create(s, "a", 1, &id, &err), -EIO);
-    assert_non_null(strstr(err.msg, "injected"));
-    assert_int_equal(sy_store_calls(s), 2);
-    sy_store_rollback(s);
-    sy_store_fail_at(s, 3); /* begin, insert, commit */
-    assert_int_equal(sy_store_begin(s, &err), 0);
-    assert_int_equal(sy_store_workspace_create(s, "b", 1, &id, &err), 0);
-    assert_int_equal(sy_store_commit(s, &err), -EIO);
-    sy_store_fail_at(s, 0);
-    assert_int_equal(sy_store_workspace_find(s, "b", &id, &err), -ENOENT); /* rolled back */
-    assert_int_equal(sy_store_workspace_create(s, "b", 1, &id, &err), 0);  /* and no longer armed */
-    assert_int_equal(sy_store_workspace_find(s, "b", &id, &err), 0);
-    sy_store_close(s);
-}
-
 static void rollback_leaves_nothing(void **state)
 {
     (void)state;
@@ -557,8 +534,6 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(a_kpi_span_leaves_its_gap_out, setup, teardown),
         cmocka_unit_test_setup_teardown(refuses_a_newer_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(an_unreadable_schema_version_is_an_error_not_version_0,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(an_injected_failure_fails_that_statement_and_no_other,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(rollback_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(every_row_is_scoped_by_workspace, setup, teardown),
