@@ -39,6 +39,7 @@ static void usage(FILE *to)
                 "  history      an experiment's steps, promotions and rollbacks\n"
                 "  killswitch   the workspace's kill switch: on, off, status\n"
                 "  kpi          send business KPI events to a server (switchyard kpi --help)\n"
+                "  migrate      bring a store (SQLite, PostgreSQL) to this version's schema\n"
                 "  notify       notification channels and deliveries: channels, add, delete,\n"
                 "               test, list\n"
                 "  promote      move an experiment's winner to 100 %%\n"
@@ -121,6 +122,8 @@ int main(int argc, char **argv)
         return sy_cli_token(argc - 2, argv + 2);
     if (strcmp(cmd, "workspace") == 0)
         return sy_cli_workspace(argc - 2, argv + 2);
+    if (strcmp(cmd, "migrate") == 0)
+        return sy_cli_migrate(argc - 2, argv + 2);
     fprintf(stderr, "switchyard: unknown command '%s' (see switchyard --help)\n", cmd);
     return SY_EXIT_USAGE;
 }

@@ -1352,6 +1352,44 @@ int sy_cli_token(int argc, char **argv)
     return to == stdout ? 0 : SY_EXIT_USAGE;
 }
 
+/* switchyard migrate: the schema alone, for operators who migrate before they deploy. */
+int sy_cli_migrate(int argc, char **argv)
+{
+    const char *prog = "switchyard migrate";
+    struct sy_arg args[] = {
+        {"db", "URI",
+         "the store: a SQLite file (default ./switchyard.db) or a postgres:// URI "
+         "of the role that is to own the tables",
+         0, NULL, NULL, 0},
+        {"app-role", "ROLE",
+         "PostgreSQL: the role the servers connect as, granted what they "
+         "need (default switchyard_app)",
+         0, NULL, NULL, 0},
+    };
+    bool help = false;
+    if (sy_args_parse(argc, argv, args, 2, prog, &help) < 0)
+        return SY_EXIT_USAGE;
+    if (help) {
+        printf("usage: %s [--db URI] [--app-role ROLE]\n\nBrings a store to this switchyard's "
+               "schema and does nothing else. A server\nmigrates a SQLite store itself; a "
+               "PostgreSQL one only this way (the server\nconnects as a role that may not "
+               "create tables). Safe to run again, and from\nseveral machines at once.\n\n",
+               prog);
+        sy_args_usage(args, 2, stdout);
+        return 0;
+    }
+    sy_err_t err = {0};
+    int version;
+    int rc = sy_store_migrate(args[0].value ? args[0].value : "./switchyard.db", args[1].value,
+                              &version, &err);
+    if (rc < 0) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        return 1;
+    }
+    printf("migrated: schema version %d\n", version);
+    return 0;
+}
+
 int sy_cli_workspace(int argc, char **argv)
 {
     if (argc >= 1 && strcmp(argv[0], "create") == 0)

@@ -14,5 +14,6 @@ int sy_cli_serve(int argc, char **argv);
 void sy_cli_log_request(sy_log_format_t fmt, const char *route, const sy_route_log_rec_t *r);
 int sy_cli_token(int argc, char **argv);
 int sy_cli_workspace(int argc, char **argv);
+int sy_cli_migrate(int argc, char **argv);
 
 #endif

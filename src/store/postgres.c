@@ -317,6 +317,11 @@ out_rollback:
     return rc;
 }
 
+int sy_store_pg_schema_version(void)
+{
+    return SY_PG_SCHEMA_VERSION;
+}
+
 int sy_store_pg_migrate(const char *owner_uri, const char *app_role, sy_err_t *err)
 {
     if (!owner_uri || !*owner_uri || !app_role || !*app_role)

@@ -15,6 +15,8 @@
  * statement failure is -EIO (-EACCES for a privilege), and then nothing was changed. `err`
  * (field "db") never repeats the URI: it may hold a password. */
 int sy_store_pg_migrate(const char *owner_uri, const char *app_role, sy_err_t *err);
+/* The version sy_store_pg_migrate brings a database to. */
+int sy_store_pg_schema_version(void);
 
 /* The backend's table (store_backend.h). sy_store_open chooses it for a postgres:// URI
  * only with SWITCHYARD_EXPERIMENTAL_PG=1 in the environment, until the backend is

@@ -49,6 +49,31 @@ int sy_store_open(sy_store_t **out, const char *uri, sy_err_t *err)
     return sy_store_sqlite_ops.open(out, uri, err);
 }
 
+int sy_store_migrate(const char *uri, const char *app_role, int *version, sy_err_t *err)
+{
+    *version = 0;
+    if (!uri || !*uri)
+        return sy_err_set(err, -EINVAL, "db", "no database path given");
+    if (is_postgres_uri(uri)) {
+#ifdef SY_HAVE_PQ
+        int rc = sy_store_pg_migrate(uri, app_role ? app_role : "switchyard_app", err);
+        if (rc == 0)
+            *version = sy_store_pg_schema_version();
+        return rc;
+#else
+        (void)app_role;
+        return sy_err_set(err, -ENOTSUP, "db", "this switchyard was built without libpq");
+#endif
+    }
+    sy_store_t *s;
+    int rc = sy_store_sqlite_ops.open(&s, uri, err);
+    if (rc < 0)
+        return rc;
+    *version = sy_store_schema_version(s);
+    sy_store_close(s);
+    return 0;
+}
+
 void sy_store_close(sy_store_t *store)
 {
     if (store)

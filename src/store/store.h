@@ -41,6 +41,14 @@ typedef struct sy_store sy_store_t; /* opaque */
 int sy_store_open(sy_store_t **out, const char *uri, sy_err_t *err);
 void sy_store_close(sy_store_t *store); /* NULL is a no-op */
 
+/* Brings the store at `uri` to this binary's schema and does nothing else (`switchyard
+ * migrate`): SQLite is opened (which migrates) and closed; PostgreSQL is migrated as the
+ * role `uri` connects as, which is to own the tables, granting `app_role` (NULL:
+ * "switchyard_app"), the role the servers connect as, what they need (postgres.h). The
+ * version reached into *version. Errors as sy_store_open's; a PostgreSQL URI without libpq
+ * built in is -ENOTSUP. */
+int sy_store_migrate(const char *uri, const char *app_role, int *version, sy_err_t *err);
+
 /* The schema version the store is at (the number of migrations applied). */
 int sy_store_schema_version(sy_store_t *store);
 
