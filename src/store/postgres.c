@@ -657,6 +657,72 @@ static int pg_token_by_hash(sy_store_t *store, const char *hash, sy_store_token_
     return rc;
 }
 
+/* ---- many nodes: LISTEN/NOTIFY and the leaders' lock --------------------------------- */
+
+/* The channel every node listens on; a payload is "WS WHAT REVISION". */
+#define CHANNEL "switchyard"
+/* The leaders' session lock: (LOCK_CLASS, LOCK_ID) of pg_try_advisory_lock's two-key form
+ * (the migration's is the one-key 2025: the spaces do not meet). */
+#define LOCK_CLASS "2026"
+#define LOCK_ID    "1"
+
+static int pg_announce(sy_store_t *store, int64_t ws, const char *what, int64_t revision,
+                       sy_err_t *err)
+{
+    if (!what || !*what || strlen(what) > 32 || strchr(what, ' '))
+        return sy_err_set(err, -EINVAL, "what", "an announcement names a word of 1 to 32 bytes");
+    char payload[96];
+    snprintf(payload, sizeof(payload), "%" PRId64 " %s %" PRId64, ws, what, revision);
+    const char *p[] = {payload};
+    int rc = 0;
+    PGresult *r = sy_pg_run(sy_pg(store), "SELECT pg_notify('" CHANNEL "', $1)", 1, p,
+                            PGRES_TUPLES_OK, &rc, err);
+    PQclear(r);
+    return r ? 0 : rc;
+}
+
+static int pg_listen(sy_store_t *store, sy_err_t *err)
+{
+    return sy_pg_exec(sy_pg(store), "LISTEN " CHANNEL, 0, NULL, err);
+}
+
+static int pg_heard(sy_store_t *store, sy_store_heard_cb cb, void *arg, sy_err_t *err)
+{
+    struct pg_store *s = sy_pg(store);
+    if (!PQconsumeInput(s->db))
+        return sy_pg_error(s, NULL, err);
+    int rc = 0;
+    PGnotify *n;
+    while ((n = PQnotifies(s->db)) != NULL) {
+        long long ws, revision;
+        char what[33];
+        if (rc == 0 && strcmp(n->relname, CHANNEL) == 0 &&
+            sscanf(n->extra, "%lld %32s %lld", &ws, what, &revision) == 3)
+            rc = cb(arg, ws, what, revision);
+        PQfreemem(n);
+    }
+    return rc;
+}
+
+static int pg_lead(sy_store_t *store, bool *held, sy_err_t *err)
+{
+    struct pg_store *s = sy_pg(store);
+    int rc = 0;
+    PGresult *r = sy_pg_run(
+        s, s->leads ? "SELECT true" : "SELECT pg_try_advisory_lock(" LOCK_CLASS ", " LOCK_ID ")", 0,
+        NULL, PGRES_TUPLES_OK, &rc, err);
+    if (!r) {
+        /* A connection lost is a lock released: another node may hold it already. */
+        s->leads = false;
+        *held = false;
+        return rc;
+    }
+    s->leads = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    *held = s->leads;
+    PQclear(r);
+    return 0;
+}
+
 int sy_pg_unbuilt(sy_err_t *err, const char *op)
 {
     return sy_err_set(err, -ENOTSUP, "db",
@@ -747,4 +813,8 @@ const struct sy_store_ops sy_store_postgres_ops = {
     .timeline_put = sy_pg_timeline_put,
     .timeline_list = sy_pg_timeline_list,
     .timeline_prune = sy_pg_timeline_prune,
+    .announce = pg_announce,
+    .listen = pg_listen,
+    .heard = pg_heard,
+    .lead = pg_lead,
 };

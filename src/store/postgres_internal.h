@@ -31,6 +31,7 @@ struct pg_store {
     int version;          /* the schema version, read at open */
     int64_t calls;        /* statements run since the last fail_at (fault injection) */
     int64_t fail_at;      /* the call that fails with -EIO; 0: none */
+    bool leads;           /* holds the leaders' advisory lock (sy_store_lead) */
     /* Experiment id -> workspace id, learned once each (an experiment never moves):
      * open addressing, `cap` a power of two, key 0 empty. */
     struct pg_exp_ws {
