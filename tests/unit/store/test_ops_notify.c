@@ -2,7 +2,9 @@
  * notification outbox, on SQLite and (tests/integration/pg_unit.sh) on PostgreSQL:
  * store_fixture.h. */
 #include <errno.h>
+#include <pthread.h>
 #include <sqlite3.h>
+#include <time.h>
 
 #include "store_fixture.h"
 
@@ -690,6 +692,72 @@ static void the_reserved_sum_is_sqlites_to_the_bit_and_counts_only_what_is_reser
     fx_store_close(s);
 }
 
+/* A second handle's reservation, begun while the first's transaction holds one. */
+struct racer {
+    const char *day;
+    int64_t ws;
+    double seen; /* the sum it was told before it reserved */
+    int rc;
+};
+
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    sy_store_t *s = fx_store_open_again();
+    sy_store_risk_entry_t e = {.workspace = r->ws,
+                               .domain = "payouts",
+                               .day = r->day,
+                               .amount = 3,
+                               .actor = "second",
+                               .outcome = "reserved",
+                               .at_ms = 2};
+    int64_t id;
+    r->rc = sy_store_begin(s, NULL);
+    if (r->rc == 0)
+        r->rc = sy_store_risk_reserved(s, r->ws, "payouts", r->day, &r->seen, NULL);
+    if (r->rc == 0)
+        r->rc = sy_store_risk_add(s, &e, &id, NULL);
+    if (r->rc == 0)
+        r->rc = sy_store_commit(s, NULL);
+    else
+        sy_store_rollback(s);
+    sy_store_close(s);
+    return NULL;
+}
+
+static void a_reservation_in_progress_is_counted_by_the_next_handle_to_check(void **state)
+{
+    (void)state;
+    sy_store_t *s = fx_store_open();
+    int64_t a = new_ws(s, "a"), id;
+    const char *day = "2026-12-07";
+    /* the engine's reservation: the check and the entry in one transaction */
+    double sum;
+    assert_int_equal(sy_store_begin(s, NULL), 0);
+    assert_int_equal(sy_store_risk_reserved(s, a, "payouts", day, &sum, NULL), 0);
+    sy_store_risk_entry_t e = {.workspace = a,
+                               .domain = "payouts",
+                               .day = day,
+                               .amount = 7,
+                               .actor = "first",
+                               .outcome = "reserved",
+                               .at_ms = 1};
+    assert_int_equal(sy_store_risk_add(s, &e, &id, NULL), 0);
+    /* another node checks the same day meanwhile: it must wait and count the 7, or a daily
+     * limit of 8 would let 7 + 3 through */
+    struct racer r = {.day = day, .ws = a, .seen = -1};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, race, &r), 0);
+    nanosleep(&(struct timespec){.tv_nsec = 300 * 1000 * 1000}, NULL);
+    assert_int_equal(sy_store_commit(s, NULL), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(r.rc, 0);
+    assert_same_double(r.seen, 7.0);
+    assert_int_equal(sy_store_risk_reserved(s, a, "payouts", day, &sum, NULL), 0);
+    assert_same_double(sum, 10.0);
+    fx_store_close(s);
+}
+
 struct entries {
     char text[4096];
     int calls;
@@ -774,6 +842,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(risk_policies_are_replaced_and_listed_by_domain_bytes_with_exact_limits),
         cmocka_unit_test(the_reserved_sum_is_sqlites_to_the_bit_and_counts_only_what_is_reserved),
         cmocka_unit_test(a_reservation_is_released_once_by_its_own_workspace),
+        cmocka_unit_test(a_reservation_in_progress_is_counted_by_the_next_handle_to_check),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
