@@ -21,15 +21,23 @@
  * order, added as the SQLite linked into this binary adds them (plainly before 3.43, with
  * Kahan-Babuska-Neumaier compensation since), so that a limit decides alike on both stores.
  *
+ * Names are ordered by bytes (COLLATE "C"), as SQLite's BINARY orders them, whatever the
+ * database's collation.
+ *
  * Differences a caller could notice:
- * - A constraint other than a unique key (a NULL where the schema wants text, a level, status,
- *   type or outcome outside its CHECK, a channel of another or no workspace) fails with -EIO
- *   and field "db" (sy_pg_error), where SQLite says -EEXIST; notification_add skips such a row
- *   as SQLite's INSERT OR IGNORE does (id 0, no error). A channel of another workspace is
- *   refused here (the foreign key includes the workspace), accepted by SQLite.
- * - Text must be valid UTF-8 (PostgreSQL refuses other bytes: -EIO); SQLite stores any.
- * - Names are ordered by bytes (COLLATE "C"), as SQLite's BINARY does, whatever the database's
- *   collation.
+ * - A constraint other than a unique key (a NULL where the schema wants text; a type, status or
+ *   outcome outside its CHECK; no such channel for a notification) fails with -EIO and field
+ *   "db" (sy_pg_error), where SQLite says -EEXIST with no field. notification_add skips a row
+ *   with a NULL text or an unknown level or action (id 0, no error), as SQLite's INSERT OR
+ *   IGNORE does. A notification naming a channel of another workspace is refused here (the
+ *   foreign key holds the workspace), accepted by SQLite.
+ * - Text must be valid UTF-8: PostgreSQL refuses other bytes (-EIO), SQLite stores them.
+ * - A read across workspaces is one statement a workspace (READ COMMITTED): a commit between
+ *   two of them can be seen in the later workspaces' rows only. SQLite's is one snapshot.
+ * - A second reservation check of the same (workspace, domain, day) waits for the first's
+ *   transaction however long it lasts (SQLite's BEGIN waits 5 s, then -EIO).
+ * - sy_store_calls counts BEGIN, the workspace setting and COMMIT too, and one statement a
+ *   workspace across workspaces.
  */
 #include <errno.h>
 #include <inttypes.h>
