@@ -38,16 +38,18 @@ const char *sy_pg_i64(char *buf, int64_t v)
     return buf;
 }
 
-/* Fills `err` from the connection's or the result's message: -EEXIST for a unique key,
- * -EACCES for a privilege or row-level security refusal, -EIO otherwise. */
+/* Fills `err` from the connection's or the result's message: -EEXIST for any constraint
+ * (SQLite's answer), -EACCES for a privilege or row-level security refusal, -EIO otherwise. */
 int sy_pg_error(struct pg_store *s, const PGresult *r, sy_err_t *err)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(s->db);
     int code = -EIO;
-    if (state && strcmp(state, "23505") == 0)
-        code = -EEXIST;
-    else if (state && (strcmp(state, "42501") == 0 || strcmp(state, "42P17") == 0))
+    /* Class 23, integrity constraint violation (a unique key, a NOT NULL, a CHECK, a foreign
+     * key): -EEXIST with no field, as SQLite's store answers any SQLITE_CONSTRAINT. */
+    if (state && strncmp(state, "23", 2) == 0)
+        return sy_err_set(err, -EEXIST, NULL, "store: already exists");
+    if (state && (strcmp(state, "42501") == 0 || strcmp(state, "42P17") == 0))
         code = -EACCES;
     size_t len = strcspn(msg ? msg : "", "\n");
     return sy_err_set(err, code, "db", "PostgreSQL: %.*s", (int)(len > 140 ? 140 : len),
@@ -366,6 +368,10 @@ static int pg_open(sy_store_t **out, const char *uri, sy_err_t *err)
                         v, SY_PG_SCHEMA_VERSION);
         goto out_finish;
     }
+    /* A write waiting on another's lock (a row, a reservation's advisory lock) gives up
+     * after 5 s with -EIO, as SQLite's busy timeout does. */
+    if ((rc = sy_pg_exec(s, "SET lock_timeout = '5s'", 0, NULL, err)) < 0)
+        goto out_finish;
     s->version = (int)v;
     *out = &s->base;
     return 0;

@@ -25,9 +25,9 @@
  * database's collation.
  *
  * Differences a caller could notice:
- * - A constraint other than a unique key (a NULL where the schema wants text; a type, status or
- *   outcome outside its CHECK; no such channel for a notification) fails with -EIO and field
- *   "db" (sy_pg_error), where SQLite says -EEXIST with no field. notification_add skips a row
+ * - A constraint (a NULL where the schema wants text; a type, status or outcome outside its
+ *   CHECK; no such channel for a notification) fails with -EEXIST and no field, as SQLite's
+ *   (sy_pg_error). notification_add skips a row
  *   with a NULL text or an unknown level or action (id 0, no error), as SQLite's INSERT OR
  *   IGNORE does. A notification naming a channel of another workspace is refused here (the
  *   foreign key holds the workspace), accepted by SQLite.
@@ -35,7 +35,7 @@
  * - A read across workspaces is one statement a workspace (READ COMMITTED): a commit between
  *   two of them can be seen in the later workspaces' rows only. SQLite's is one snapshot.
  * - A second reservation check of the same (workspace, domain, day) waits for the first's
- *   transaction however long it lasts (SQLite's BEGIN waits 5 s, then -EIO).
+ *   transaction, at most 5 s (the handle's lock_timeout, as SQLite's busy timeout), then -EIO.
  * - sy_store_calls counts BEGIN, the workspace setting and COMMIT too, and one statement a
  *   workspace across workspaces.
  */
