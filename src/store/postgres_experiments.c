@@ -592,6 +592,12 @@ int sy_pg_change_list(sy_store_t *store, int64_t experiment, sy_store_change_cb 
                    1, p, 0, change_row, &to, err);
 }
 
+/* The head of a write that refuses a row of an experiment that is not there (a handle learns an
+ * experiment's workspace in a transaction that may roll back), as SQLite's foreign key does,
+ * without failing and so aborting the caller's transaction: `x` holds the experiment $2, the
+ * write inserts from it, and "SELECT count(*) FROM x" after it says whether it was there. */
+#define WHEN_THERE "WITH x AS (SELECT id FROM experiments WHERE id = $2::bigint), put AS ("
+
 /* ---- checkpoints ------------------------------------------------------------------------ */
 
 /* Read with result format 1, for the bytea's raw bytes: the integers as text (whose binary
@@ -616,11 +622,18 @@ int sy_pg_checkpoint_put(sy_store_t *store, int64_t experiment, int64_t seq, con
     const char *p[] = {sy_pg_i64(w, ws), sy_pg_i64(x, experiment), sy_pg_i64(q, seq), data};
     const int lengths[] = {0, 0, 0, (int)len};
     const int formats[] = {0, 0, 0, 1};
-    PGresult *r = run_in(s, ws,
-                         "INSERT INTO experiment_checkpoints (workspace_id, experiment_id, seq,"
-                         " state) VALUES ($1, $2, $3, $4) ON CONFLICT (experiment_id)"
-                         " DO UPDATE SET seq = excluded.seq, state = excluded.state",
-                         4, p, lengths, formats, 0, PGRES_COMMAND_OK, &rc, err);
+    PGresult *r =
+        run_in(s, ws,
+               WHEN_THERE "INSERT INTO experiment_checkpoints (workspace_id, experiment_id,"
+                          " seq, state) SELECT $1::bigint, id, $3::bigint, $4::bytea FROM x"
+                          " ON CONFLICT (experiment_id)"
+                          " DO UPDATE SET seq = excluded.seq, state = excluded.state"
+                          ") SELECT count(*) FROM x",
+               4, p, lengths, formats, 0, PGRES_TUPLES_OK, &rc, err);
+    if (!r)
+        return rc;
+    if (sy_pg_int_at(r, 0, 0) == 0)
+        rc = constraint(err); /* the experiment is gone: its insert was rolled back */
     PQclear(r);
     return rc;
 }
@@ -695,6 +708,10 @@ int sy_pg_checkpoint_get(sy_store_t *store, int64_t experiment, sy_store_checkpo
 
 /* ---- timelines --------------------------------------------------------------------------- */
 
+#define TIMELINE_INSERT                                                                            \
+    "INSERT INTO experiment_timeline (workspace_id, experiment_id, at_ms, point)"                  \
+    " SELECT $1::bigint, id, $3::bigint, $4::text FROM x"
+
 int sy_pg_timeline_put(sy_store_t *store, int64_t experiment, int64_t at_ms, const char *point,
                        bool replace, sy_err_t *err)
 {
@@ -711,13 +728,19 @@ int sy_pg_timeline_put(sy_store_t *store, int64_t experiment, int64_t at_ms, con
         return rc;
     char w[SY_PG_INT_TEXT], x[SY_PG_INT_TEXT], at[SY_PG_INT_TEXT];
     const char *p[] = {sy_pg_i64(w, ws), sy_pg_i64(x, experiment), sy_pg_i64(at, at_ms), point};
-    return exec_in(s, ws,
-                   replace ? "INSERT INTO experiment_timeline (workspace_id, experiment_id, at_ms,"
-                             " point) VALUES ($1, $2, $3, $4) ON CONFLICT (experiment_id, at_ms)"
-                             " DO UPDATE SET point = excluded.point"
-                           : "INSERT INTO experiment_timeline (workspace_id, experiment_id, at_ms,"
-                             " point) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                   4, p, err);
+    PGresult *r = run_in(
+        s, ws,
+        replace ? WHEN_THERE TIMELINE_INSERT " ON CONFLICT (experiment_id, at_ms)"
+                                             " DO UPDATE SET point = excluded.point"
+                                             ") SELECT count(*) FROM x"
+                : WHEN_THERE TIMELINE_INSERT " ON CONFLICT DO NOTHING) SELECT count(*) FROM x",
+        4, p, NULL, NULL, 0, PGRES_TUPLES_OK, &rc, err);
+    if (!r)
+        return rc;
+    if (sy_pg_int_at(r, 0, 0) == 0)
+        rc = constraint(err);
+    PQclear(r);
+    return rc;
 }
 
 int sy_pg_timeline_list(sy_store_t *store, int64_t experiment, int64_t since_ms, int64_t until_ms,

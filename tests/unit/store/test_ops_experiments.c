@@ -709,6 +709,21 @@ static void a_rollback_leaves_nothing_and_the_handle_goes_on(void **state)
     assert_int_equal(sy_store_retention_get(s, "checkpoints", &v, &err), 0);
     assert_int_equal(v, 0);
 
+    /* the experiment whose insert was rolled back is no one's, though the handle saw it */
+    w = arm(x, "a", 1);
+    assert_int_equal(sy_store_arm_put(s, &w, &err), -EIO);
+    assert_int_equal(sy_store_srm_put(s, x, 0.5, &err), -EIO);
+    assert_int_equal(sy_store_checkpoint_put(s, x, 1, "abc", 3, &err), -EEXIST);
+    assert_int_equal(sy_store_timeline_put(s, x, 1, "{}", true, &err), -EEXIST);
+    assert_int_equal(sy_store_timeline_put(s, x, 1, "{}", false, &err), -EEXIST);
+    c = change(a, x, 1, "{}");
+    assert_int_equal(sy_store_change_add(s, &c, &id, &err), -EEXIST);
+    assert_int_equal(arms_of(s, x).n, 0);
+    bool found = true;
+    struct checkpoints none = {0};
+    assert_int_equal(sy_store_checkpoint_get(s, x, keep_checkpoint, &none, &found, &err), 0);
+    assert_false(found);
+
     /* the same handle, in a transaction again, and committed */
     assert_int_equal(sy_store_begin(s, &err), 0);
     w = arm(kept, "b", 2);
@@ -764,6 +779,52 @@ static void a_second_workspace_sees_and_changes_nothing_of_the_first(void **stat
     fx_store_close(s);
 }
 
+static void an_injected_failure_at_any_statement_changes_nothing(void **state)
+{
+    (void)state;
+    sy_store_t *s = fx_store_open();
+    sy_err_t err = {0};
+    int64_t a = workspace(s, "a");
+    int64_t x = experiment(s, a, "x");
+    sy_store_arm_t w = arm(x, "a", 1);
+    assert_int_equal(sy_store_arm_put(s, &w, &err), 0);
+    assert_int_equal(sy_store_checkpoint_put(s, x, 1, "one", 3, &err), 0);
+    int rc = -EIO;
+    for (int64_t at = 1; rc == -EIO && at < 20; at++) {
+        sy_store_fail_at(s, at);
+        w = arm(x, "a", 2);
+        rc = sy_store_arm_put(s, &w, &err);
+        sy_store_fail_at(s, 0);
+        struct arms l = arms_of(s, x);
+        assert_int_equal(l.n, 1);
+        assert_int_equal(l.a[0].units, rc == 0 ? 2 : 1);
+    }
+    assert_int_equal(rc, 0);
+    rc = -EIO;
+    for (int64_t at = 1; rc == -EIO && at < 20; at++) {
+        sy_store_fail_at(s, at);
+        rc = sy_store_checkpoint_put(s, x, 2, "two", 3, &err);
+        sy_store_fail_at(s, 0);
+        struct checkpoints l = {0};
+        bool found = false;
+        assert_int_equal(sy_store_checkpoint_get(s, x, keep_checkpoint, &l, &found, &err), 0);
+        assert_int_equal(l.seq[0], rc == 0 ? 2 : 1);
+        checkpoints_free(&l);
+    }
+    assert_int_equal(rc, 0);
+    rc = -EIO;
+    int64_t id = 0;
+    for (int64_t at = 1; rc == -EIO && at < 20; at++) {
+        sy_store_fail_at(s, at);
+        sy_store_experiment_t e = draft(a, "y");
+        rc = sy_store_experiment_put(s, &e, &id, &err);
+        sy_store_fail_at(s, 0);
+        assert_int_equal(experiments_of(s, -1).n, rc == 0 ? 2 : 1);
+    }
+    assert_int_equal(rc, 0);
+    fx_store_close(s);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -783,6 +844,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(retention_numbers_start_at_zero_and_are_replaced),
         cmocka_unit_test(a_rollback_leaves_nothing_and_the_handle_goes_on),
         cmocka_unit_test(a_second_workspace_sees_and_changes_nothing_of_the_first),
+        cmocka_unit_test(an_injected_failure_at_any_statement_changes_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
