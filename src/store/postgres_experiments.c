@@ -31,6 +31,8 @@
  *    the caller's transaction: only a rollback follows.
  *  - timeline_prune takes the oldest points across workspaces; points of equal at_ms in
  *    different workspaces go in workspace order (SQLite's in insertion order).
+ *  - A list that fails (the database, memory) has called its callback for no row; SQLite's
+ *    may have called it for some first.
  *
  * Hot paths. arm_put and srm_put run once per variant of every ingest batch; they are not
  * prepared (PQprepare) because a handle cannot remember it has prepared them (struct pg_store,
