@@ -440,16 +440,19 @@ int sy_pg_arm_put(sy_store_t *store, const sy_store_arm_t *a, sy_err_t *err)
                        sy_pg_i64(lat_n, a->latency_n),
                        dbl(lat_mean, a->latency_mean),
                        dbl(lat_sd, a->latency_sd)};
-    return exec_in(s, ws,
-                   "INSERT INTO experiment_arms (workspace_id, " ARM_COLUMNS ")"
-                   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-                   " ON CONFLICT (experiment_id, variant)"
-                   " DO UPDATE SET units = excluded.units, conversions = excluded.conversions,"
-                   " value_mean = excluded.value_mean, value_sd = excluded.value_sd,"
-                   " errors = excluded.errors, crossovers = excluded.crossovers,"
-                   " seq_p = excluded.seq_p, latency_n = excluded.latency_n,"
-                   " latency_mean = excluded.latency_mean, latency_sd = excluded.latency_sd",
-                   13, p, err);
+    /* Only the foreign key can fail it (a conflict updates): an experiment the handle saw
+     * inserted whose transaction rolled back. SQLite's cached statement says -EIO. */
+    rc = exec_in(s, ws,
+                 "INSERT INTO experiment_arms (workspace_id, " ARM_COLUMNS ")"
+                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+                 " ON CONFLICT (experiment_id, variant)"
+                 " DO UPDATE SET units = excluded.units, conversions = excluded.conversions,"
+                 " value_mean = excluded.value_mean, value_sd = excluded.value_sd,"
+                 " errors = excluded.errors, crossovers = excluded.crossovers,"
+                 " seq_p = excluded.seq_p, latency_n = excluded.latency_n,"
+                 " latency_mean = excluded.latency_mean, latency_sd = excluded.latency_sd",
+                 13, p, err);
+    return rc == -EEXIST ? step_failed(err, "FOREIGN KEY") : rc;
 }
 
 static int arm_row(const PGresult *r, int i, const struct sink *to)
@@ -501,10 +504,11 @@ int sy_pg_srm_put(sy_store_t *store, int64_t experiment, double p, sy_err_t *err
         return rc;
     char w[SY_PG_INT_TEXT], x[SY_PG_INT_TEXT], v[DOUBLE_TEXT];
     const char *params[] = {sy_pg_i64(w, ws), sy_pg_i64(x, experiment), dbl(v, p)};
-    return exec_in(s, ws,
-                   "INSERT INTO experiment_srm (workspace_id, experiment_id, p) VALUES ($1, $2, $3)"
-                   " ON CONFLICT (experiment_id) DO UPDATE SET p = excluded.p",
-                   3, params, err);
+    rc = exec_in(s, ws,
+                 "INSERT INTO experiment_srm (workspace_id, experiment_id, p) VALUES ($1, $2, $3)"
+                 " ON CONFLICT (experiment_id) DO UPDATE SET p = excluded.p",
+                 3, params, err);
+    return rc == -EEXIST ? step_failed(err, "FOREIGN KEY") : rc; /* as arm_put */
 }
 
 static int srm_row(const PGresult *r, int i, const struct sink *to)
