@@ -17,6 +17,11 @@
  * node takes over within about a second of the leader's session ending. SQLite: one node,
  * which leads.
  *
+ * A store that lost its connection and got it back hears "resync": announcements made
+ * meanwhile are lost, so every workspace is compared with the store (its revision, its
+ * tokens, new ones). While the connection is lost, changes here fail (-EIO: 503) and the
+ * snapshots in memory go on being served.
+ *
  * Not yet: experiments (state, weights, aggregates) and routes changed on another node are
  * not applied here (docs/development.md, "Many nodes").
  */
@@ -48,6 +53,7 @@ struct heard {
     struct heard_ws *v;
     size_t n, cap;
     bool workspaces; /* a workspace was made somewhere */
+    bool resync;     /* announcements were lost: compare every workspace with the store */
 };
 
 static int heard_one(void *arg, int64_t ws, const char *what, int64_t revision)
@@ -55,6 +61,10 @@ static int heard_one(void *arg, int64_t ws, const char *what, int64_t revision)
     struct heard *h = arg;
     if (strcmp(what, "workspace") == 0) {
         h->workspaces = true;
+        return 0;
+    }
+    if (strcmp(what, "resync") == 0) { /* the store reconnected: anything may have changed */
+        h->resync = true;
         return 0;
     }
     size_t i = 0;
@@ -99,6 +109,15 @@ static int revoke_row(void *arg, const sy_store_token_t *t)
     return 0;
 }
 
+/* sy_store_workspace_list's sink for a resync: every workspace as heard at its revision,
+ * with its tokens (a revocation may have been missed). */
+static int heard_row(void *arg, const sy_store_workspace_t *row)
+{
+    struct heard *h = arg;
+    int rc = heard_one(h, row->id, "served", row->revision);
+    return rc == 0 ? heard_one(h, row->id, "tokens", 0) : rc;
+}
+
 int sy_engine_sync(sy_engine_t *eng, size_t *applied, sy_err_t *err)
 {
     SY_ENG_OWNED(eng);
@@ -107,6 +126,10 @@ int sy_engine_sync(sy_engine_t *eng, size_t *applied, sy_err_t *err)
         return 0;
     struct heard h = {0};
     int rc = sy_store_heard(eng->store, heard_one, &h, err);
+    if (rc == 0 && h.resync) {
+        h.workspaces = true;
+        rc = sy_store_workspace_list(eng->store, heard_row, &h, err);
+    }
     for (size_t i = 0; rc == 0 && i < h.n && !h.workspaces; i++)
         h.workspaces = !sy_eng_find_ws(eng, h.v[i].ws);
     if (rc == 0 && h.workspaces)

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/postgres.h"
 #include "store/postgres_internal.h"
@@ -64,6 +65,53 @@ PGresult *sy_pg_run(struct pg_store *s, const char *sql, int n, const char *cons
     return sy_pg_run_bin(s, sql, n, params, NULL, NULL, 0, want, rc, err);
 }
 
+/* The channel every node listens on (sy_store_announce); a payload is "WS WHAT REVISION". */
+#define CHANNEL "switchyard"
+
+/* How often a lost connection is tried again: a database down costs each handle one
+ * connection attempt a second, not one per call. */
+#define RECONNECT_MS 1000
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The session's settings, on a new connection: 0, or -1 when one fails. */
+static int session_setup(struct pg_store *s)
+{
+    const char *sql[] = {"SET lock_timeout = '5s'", s->listening ? "LISTEN " CHANNEL : NULL};
+    for (size_t i = 0; i < 2 && sql[i]; i++) {
+        PGresult *r = PQexec(s->db, sql[i]);
+        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        if (!ok)
+            return -1;
+    }
+    return 0;
+}
+
+/* Whether the connection can take a statement: a lost one (the database restarted, the
+ * network cut) is tried again outside a transaction, at most once every RECONNECT_MS; the
+ * leaders' lock went with it, and what was announced meanwhile was not heard (resync). */
+static bool connected(struct pg_store *s)
+{
+    if (PQstatus(s->db) == CONNECTION_OK)
+        return true;
+    int64_t now = monotonic_ms();
+    if (s->in_tx || (s->reconnect_ms != 0 && now - s->reconnect_ms < RECONNECT_MS))
+        return false;
+    s->reconnect_ms = now;
+    s->leads = false;
+    PQreset(s->db);
+    if (PQstatus(s->db) != CONNECTION_OK || session_setup(s) < 0)
+        return false;
+    s->resync = s->listening;
+    return true;
+}
+
 PGresult *sy_pg_run_bin(struct pg_store *s, const char *sql, int n, const char *const *params,
                         const int *lengths, const int *formats, int result_format,
                         ExecStatusType want, int *rc, sy_err_t *err)
@@ -71,6 +119,12 @@ PGresult *sy_pg_run_bin(struct pg_store *s, const char *sql, int n, const char *
     s->calls++;
     if (s->fail_at > 0 && s->calls == s->fail_at) {
         *rc = sy_err_set(err, -EIO, "db", "injected failure at call %" PRId64, s->calls);
+        return NULL;
+    }
+    if (!connected(s)) {
+        *rc = sy_err_set(err, -EIO, "db",
+                         "PostgreSQL: the connection is lost: no change can be made until it is "
+                         "back (tried again every second)");
         return NULL;
     }
     PGresult *r = PQexecParams(s->db, sql, n, NULL, params, lengths, formats, result_format);
@@ -370,8 +424,10 @@ static int pg_open(sy_store_t **out, const char *uri, sy_err_t *err)
     }
     /* A write waiting on another's lock (a row, a reservation's advisory lock) gives up
      * after 5 s with -EIO, as SQLite's busy timeout does. */
-    if ((rc = sy_pg_exec(s, "SET lock_timeout = '5s'", 0, NULL, err)) < 0)
+    if (session_setup(s) < 0) {
+        rc = sy_pg_error(s, NULL, err);
         goto out_finish;
+    }
     s->version = (int)v;
     *out = &s->base;
     return 0;
@@ -397,6 +453,8 @@ static int pg_schema_version(sy_store_t *store)
 
 static bool pg_ping(sy_store_t *store)
 {
+    if (!connected(sy_pg(store)))
+        return false;
     PGresult *r = PQexec(sy_pg(store)->db, "SELECT 1");
     bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
     PQclear(r);
@@ -665,8 +723,6 @@ static int pg_token_by_hash(sy_store_t *store, const char *hash, sy_store_token_
 
 /* ---- many nodes: LISTEN/NOTIFY and the leaders' lock --------------------------------- */
 
-/* The channel every node listens on; a payload is "WS WHAT REVISION". */
-#define CHANNEL "switchyard"
 /* The leaders' session lock: (LOCK_CLASS, LOCK_ID) of pg_try_advisory_lock's two-key form
  * (the migration's is the one-key 2025: the spaces do not meet). */
 #define LOCK_CLASS "2026"
@@ -689,15 +745,24 @@ static int pg_announce(sy_store_t *store, int64_t ws, const char *what, int64_t 
 
 static int pg_listen(sy_store_t *store, sy_err_t *err)
 {
-    return sy_pg_exec(sy_pg(store), "LISTEN " CHANNEL, 0, NULL, err);
+    int rc = sy_pg_exec(sy_pg(store), "LISTEN " CHANNEL, 0, NULL, err);
+    if (rc == 0)
+        sy_pg(store)->listening = true;
+    return rc;
 }
 
 static int pg_heard(sy_store_t *store, sy_store_heard_cb cb, void *arg, sy_err_t *err)
 {
     struct pg_store *s = sy_pg(store);
+    if (!connected(s))
+        return sy_err_set(err, -EIO, "db", "PostgreSQL: the connection is lost: nothing is heard");
+    int rc = 0;
+    if (s->resync) { /* reconnected: what was announced meanwhile is lost, reread it all */
+        s->resync = false;
+        rc = cb(arg, 0, "resync", 0);
+    }
     if (!PQconsumeInput(s->db))
         return sy_pg_error(s, NULL, err);
-    int rc = 0;
     PGnotify *n;
     while ((n = PQnotifies(s->db)) != NULL) {
         long long ws, revision;
@@ -714,6 +779,7 @@ static int pg_lead(sy_store_t *store, bool *held, sy_err_t *err)
 {
     struct pg_store *s = sy_pg(store);
     int rc = 0;
+    (void)connected(s); /* first: a reconnection drops the lock, and the choice below */
     PGresult *r = sy_pg_run(
         s, s->leads ? "SELECT true" : "SELECT pg_try_advisory_lock(" LOCK_CLASS ", " LOCK_ID ")", 0,
         NULL, PGRES_TUPLES_OK, &rc, err);

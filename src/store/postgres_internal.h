@@ -32,6 +32,9 @@ struct pg_store {
     int64_t calls;        /* statements run since the last fail_at (fault injection) */
     int64_t fail_at;      /* the call that fails with -EIO; 0: none */
     bool leads;           /* holds the leaders' advisory lock (sy_store_lead) */
+    bool listening;       /* LISTENs (sy_store_listen): again after a reconnection */
+    bool resync;          /* reconnected while listening: announcements may be lost */
+    int64_t reconnect_ms; /* when the last reconnection was tried (CLOCK_MONOTONIC) */
     /* Experiment id -> workspace id, learned once each (an experiment never moves):
      * open addressing, `cap` a power of two, key 0 empty. */
     struct pg_exp_ws {

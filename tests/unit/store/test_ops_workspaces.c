@@ -192,6 +192,36 @@ static void nodes_hear_what_commits_and_one_leads(void **state)
             sleep_ms(10);
     }
     assert_true(held);
+#ifdef SY_HAVE_PQ
+    /* the connection lost (the server ended the session): calls fail, then, a second later,
+     * it is back; the lock is gone with the session and taken again, and the listener is
+     * told to reread what it may have missed */
+    assert_int_equal(sy_store_listen(b, &err), 0);
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "DO $$ BEGIN PERFORM pg_terminate_backend(pid) FROM pg_stat_activity"
+             " WHERE datname = '%s' AND pid <> pg_backend_pid(); END $$",
+             fx_db);
+    fx_pg_super(sql);
+    sleep_ms(100);
+    assert_false(sy_store_ping(b));
+    bool back = false;
+    for (int i = 0; i < 40 && !back; i++) { /* tried again once a second */
+        back = sy_store_ping(b);
+        if (!back)
+            sleep_ms(100);
+    }
+    assert_true(back);
+    h.n = 0;
+    assert_int_equal(sy_store_heard(b, hear, &h, &err), 0);
+    assert_int_equal(h.n, 1);
+    assert_string_equal(h.last, "0 resync 0");
+    assert_int_equal(sy_store_lead(b, &held, &err), 0);
+    assert_true(held);
+    assert_int_equal(sy_store_announce(b, 9, "served", 5, &err), 0); /* it listens again */
+    hear_more(b, &h);
+    assert_string_equal(h.last, "9 served 5");
+#endif
     fx_store_close(b);
 }
 
