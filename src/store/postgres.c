@@ -185,6 +185,10 @@ int sy_pg_own_end(struct pg_store *s, bool own, int rc, sy_err_t *err)
  * security reads. Needs a transaction (own_begin or the caller's). */
 int sy_pg_set_workspace(struct pg_store *s, int64_t ws, sy_err_t *err)
 {
+    /* The caller's transaction keeps its setting to its end: a batch of one workspace's
+     * writes (the writer's group commit) sets it once. */
+    if (s->in_tx && s->tx_ws == ws)
+        return 0;
     char id[SY_PG_INT_TEXT];
     snprintf(id, sizeof(id), "%" PRId64, ws);
     const char *p[] = {id};
@@ -192,6 +196,8 @@ int sy_pg_set_workspace(struct pg_store *s, int64_t ws, sy_err_t *err)
     PGresult *r = sy_pg_run(s, "SELECT set_config('app.workspace_id', $1, true)", 1, p,
                             PGRES_TUPLES_OK, &rc, err);
     PQclear(r);
+    if (r && s->in_tx)
+        s->tx_ws = ws;
     return r ? 0 : rc;
 }
 
@@ -485,6 +491,7 @@ static int pg_begin(sy_store_t *store, sy_err_t *err)
     int rc = sy_pg_exec(s, "BEGIN", 0, NULL, err);
     if (rc == 0)
         s->in_tx = true;
+    s->tx_ws = 0;
     return rc;
 }
 
@@ -501,6 +508,7 @@ static int pg_commit(sy_store_t *store, sy_err_t *err)
     if (rc < 0)
         PQclear(PQexec(s->db, "ROLLBACK"));
     s->in_tx = false;
+    s->tx_ws = 0;
     return rc;
 }
 
@@ -509,6 +517,7 @@ static void pg_rollback(sy_store_t *store)
     struct pg_store *s = sy_pg(store);
     PQclear(PQexec(s->db, "ROLLBACK"));
     s->in_tx = false;
+    s->tx_ws = 0;
 }
 
 /* ---- workspaces: a shared table, no workspace setting ---------------------------------- */

@@ -28,6 +28,7 @@ struct pg_store {
     struct sy_store base; /* first: the sy_store_t * callers hold */
     PGconn *db;           /* owned; the application role's connection */
     bool in_tx;           /* inside sy_store_begin ... commit/rollback */
+    int64_t tx_ws;        /* the workspace that transaction has set; 0: none yet */
     int version;          /* the schema version, read at open */
     int64_t calls;        /* statements run since the last fail_at (fault injection) */
     int64_t fail_at;      /* the call that fails with -EIO; 0: none */
