@@ -290,8 +290,7 @@ struct audit_old {
     int64_t id, ws;
 };
 
-/* What a prune has chosen so far: the oldest `limit` (all for limit < 0) of the workspaces
- * read, by id. */
+/* What a prune has chosen so far: the oldest `limit` (> 0) of the workspaces read, by id. */
 struct audit_prune {
     int64_t before_ms, limit;
     struct audit_old *v; /* owned */
@@ -317,11 +316,11 @@ static int by_ws_then_id(const void *a, const void *b)
 static int audit_choose(struct pg_store *s, int64_t ws, void *arg, sy_err_t *err)
 {
     struct audit_prune *pr = arg;
-    bool full = pr->limit >= 0 && pr->n == (size_t)pr->limit;
+    bool full = pr->n == (size_t)pr->limit;
     char w[SY_PG_INT_TEXT], ms[SY_PG_INT_TEXT], below[SY_PG_INT_TEXT], lim[SY_PG_INT_TEXT];
     const char *p[] = {sy_pg_i64(w, ws), sy_pg_i64(ms, pr->before_ms),
                        full ? sy_pg_i64(below, pr->v[pr->n - 1].id) : NULL,
-                       limit_of(lim, pr->limit)};
+                       sy_pg_i64(lim, pr->limit)};
     int rc = 0;
     PGresult *r = sy_pg_run(s,
                             "SELECT id FROM audit WHERE workspace_id = $1::bigint"
@@ -346,7 +345,7 @@ static int audit_choose(struct pg_store *s, int64_t ws, void *arg, sy_err_t *err
     PQclear(r);
     if (pr->n > 1)
         qsort(pr->v, pr->n, sizeof(*pr->v), by_id);
-    if (pr->limit >= 0 && pr->n > (size_t)pr->limit)
+    if (pr->n > (size_t)pr->limit)
         pr->n = (size_t)pr->limit;
     return 0;
 }
@@ -381,9 +380,31 @@ static int audit_delete(struct pg_store *s, const struct audit_old *v, size_t k,
     return 0;
 }
 
+/* A prune of everything older than `before`, every workspace's: what it deleted. */
+struct older_than {
+    int64_t before, deleted;
+};
+
+/* With no limit (limit < 0): every old event of one workspace; nothing to choose, so
+ * nothing held in memory. */
+static int audit_delete_all(struct pg_store *s, int64_t ws, void *arg, sy_err_t *err)
+{
+    struct older_than *o = arg;
+    char w[SY_PG_INT_TEXT], ms[SY_PG_INT_TEXT];
+    const char *p[] = {sy_pg_i64(w, ws), sy_pg_i64(ms, o->before)};
+    int rc = 0;
+    PGresult *r = sy_pg_run(s, "DELETE FROM audit WHERE workspace_id = $1 AND at_ms < $2", 2, p,
+                            PGRES_COMMAND_OK, &rc, err);
+    if (!r)
+        return rc;
+    o->deleted += changed(r);
+    PQclear(r);
+    return 0;
+}
+
 /* Across every workspace, oldest first by id, up to `limit` in all: each workspace's oldest
- * are read under its setting, the oldest of all chosen, then deleted workspace by workspace
- * under each one's setting. */
+ * are read under its setting, the oldest of all chosen (at most 2 * limit ids held), then
+ * deleted workspace by workspace under each one's setting. */
 int sy_pg_audit_prune(sy_store_t *store, int64_t before_ms, int64_t limit, int64_t *n,
                       sy_err_t *err)
 {
@@ -396,14 +417,24 @@ int sy_pg_audit_prune(sy_store_t *store, int64_t before_ms, int64_t limit, int64
     int rc = sy_pg_own_begin(s, &own, err);
     if (rc < 0)
         return rc;
+    if (limit < 0) {
+        struct older_than all = {.before = before_ms};
+        rc = sy_pg_own_end(s, own, sy_pg_each_workspace(s, audit_delete_all, &all, err), err);
+        if (rc == 0)
+            *n = all.deleted;
+        return rc;
+    }
     rc = sy_pg_each_workspace(s, audit_choose, &pr, err);
     if (pr.n > 1)
         qsort(pr.v, pr.n, sizeof(*pr.v), by_ws_then_id);
     int64_t deleted = 0;
-    for (size_t i = 0, j; rc == 0 && i < pr.n; i = j) {
-        for (j = i; j < pr.n && pr.v[j].ws == pr.v[i].ws; j++)
-            ;
+    size_t i = 0;
+    while (rc == 0 && i < pr.n) {
+        size_t j = i + 1; /* v[i..j): one workspace's */
+        while (j < pr.n && pr.v[j].ws == pr.v[i].ws)
+            j++;
         rc = audit_delete(s, pr.v + i, j - i, &deleted, err);
+        i = j;
     }
     free(pr.v);
     rc = sy_pg_own_end(s, own, rc, err);
@@ -649,13 +680,9 @@ int sy_pg_route_minute_list(sy_store_t *store, int64_t ws, const char *route, in
     return rc;
 }
 
-struct minute_prune {
-    int64_t before, deleted;
-};
-
 static int minutes_prune_of(struct pg_store *s, int64_t ws, void *arg, sy_err_t *err)
 {
-    struct minute_prune *mp = arg;
+    struct older_than *mp = arg;
     char w[SY_PG_INT_TEXT], before[SY_PG_INT_TEXT];
     const char *p[] = {sy_pg_i64(w, ws), sy_pg_i64(before, mp->before)};
     int rc = 0;
@@ -671,7 +698,7 @@ static int minutes_prune_of(struct pg_store *s, int64_t ws, void *arg, sy_err_t 
 int sy_pg_route_minute_prune(sy_store_t *store, int64_t before, int64_t *deleted, sy_err_t *err)
 {
     struct pg_store *s = sy_pg(store);
-    struct minute_prune mp = {.before = before};
+    struct older_than mp = {.before = before};
     *deleted = 0;
     bool own;
     int rc = sy_pg_own_begin(s, &own, err);

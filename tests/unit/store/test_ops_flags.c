@@ -858,6 +858,47 @@ static void settings_are_replaced_by_name_and_listed_for_every_workspace(void **
     fx_store_close(s);
 }
 
+/* What a list across workspaces does when another handle writes during it. */
+struct snapshot_probe {
+    sy_store_t *other; /* a second handle on the same store */
+    int64_t later;     /* the workspace it writes to */
+    struct settings_seen seen;
+};
+
+static int write_during_list(void *arg, int64_t ws, const char *name, const char *value)
+{
+    struct snapshot_probe *p = arg;
+    if (p->seen.n == 0) {
+        sy_err_t err = {0};
+        if (sy_store_setting_put(p->other, p->later, "late", "1", &err) != 0)
+            fail_msg("setting_put on the second handle: %s", err.msg);
+    }
+    return keep_setting(&p->seen, ws, name, value);
+}
+
+/* The settings of every workspace are read as of one moment, as SQLite's one statement
+ * reads them: a setting committed by another handle while the list runs is not in it. */
+static void settings_of_every_workspace_are_read_in_one_snapshot(void **state)
+{
+    (void)state;
+    sy_store_t *s = fx_store_open();
+    sy_err_t err = {0};
+    int64_t a, b;
+    assert_int_equal(sy_store_workspace_create(s, "a", 1, &a, NULL), 0);
+    assert_int_equal(sy_store_workspace_create(s, "b", 1, &b, NULL), 0);
+    assert_int_equal(sy_store_setting_put(s, a, "x", "1", NULL), 0);
+    assert_int_equal(sy_store_setting_put(s, b, "x", "2", NULL), 0);
+    struct snapshot_probe p = {.other = fx_store_open_again(), .later = b};
+    assert_int_equal(sy_store_setting_list(s, write_during_list, &p, &err), 0);
+    assert_int_equal(p.seen.n, 2);
+    assert_null(strstr(p.seen.text, "late"));
+    sy_store_close(p.other);
+    memset(&p.seen, 0, sizeof(p.seen));
+    assert_int_equal(sy_store_setting_list(s, keep_setting, &p.seen, &err), 0);
+    assert_int_equal(p.seen.n, 3); /* committed: there the next time */
+    fx_store_close(s);
+}
+
 /* ---- routes ----------------------------------------------------------------------------- */
 
 static void routes_keep_their_id_when_replaced_and_list_by_id_across_workspaces(void **state)
@@ -1199,6 +1240,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(audit_prune_takes_the_oldest_of_every_workspace_up_to_the_limit_in_all),
         cmocka_unit_test(a_prune_failing_at_any_statement_deletes_nothing),
         cmocka_unit_test(settings_are_replaced_by_name_and_listed_for_every_workspace),
+        cmocka_unit_test(settings_of_every_workspace_are_read_in_one_snapshot),
         cmocka_unit_test(routes_keep_their_id_when_replaced_and_list_by_id_across_workspaces),
         cmocka_unit_test(route_minutes_append_list_from_a_minute_and_prune_every_workspace),
         cmocka_unit_test(odd_values_come_back_exactly),
