@@ -3,12 +3,13 @@
  * transactions and the workspace setting work here).
  *
  * Each operation keyed by a workspace runs its one statement under that workspace's setting,
- * in the caller's transaction or in one of its own (enter .. leave below). The four that span
- * every workspace go through sy_pg_each_workspace: setting_list and route_list at start-up
- * (in a REPEATABLE READ READ ONLY transaction of their own, so that every workspace is read
- * in one snapshot, as SQLite's one statement reads it), audit_prune and route_minute_prune
- * (their deletes land together or not at all). Rows reach callbacks from a result already
- * read whole, so a workspace's transaction never waits on a callback.
+ * in the caller's transaction or in one of its own (run_in and exec_in below), and calls
+ * its callback after that transaction of its own has committed. The four that span every
+ * workspace go through sy_pg_each_workspace: setting_list and route_list at start-up (in a
+ * REPEATABLE READ READ ONLY transaction of their own, so that every workspace is read in one
+ * snapshot, as SQLite's one statement reads it; route_list then merges the workspaces' rows
+ * by id, store.h's order), audit_prune and route_minute_prune (their deletes land together
+ * or not at all).
  *
  * Matching SQLite: keys are ordered with COLLATE "C" (bytes, as SQLite's BINARY; a database
  * with another default collation would order them otherwise); the audit's resource prefix
