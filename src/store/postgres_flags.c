@@ -29,8 +29,9 @@
  * - Ids come from identity columns: never given twice, and with gaps (each upsert of a
  *   route takes a number, an insert that fails too); SQLite gives a route the largest id +
  *   1, again after the newest is deleted. Ids follow nextval, not commit order.
- * - audit_list takes a resource prefix whole; SQLite's GLOB pattern is cut at about 295
- *   bytes, so a longer prefix matches more there.
+ * - audit_list takes a resource prefix whole; SQLite's GLOB pattern (pattern[300]) is cut
+ *   at 296 bytes (fewer when it escapes '*', '?' or '['), so a longer prefix matches more
+ *   there.
  * - Statements counted by sy_store_fail_at: outside a transaction each operation runs
  *   BEGIN, the workspace's set_config, its statement(s) and COMMIT.
  */
