@@ -1,4 +1,5 @@
-/* test_sqlite.c - the SQLite store: migrations, transactions, workspace scoping. */
+/* test_sqlite.c - the SQLite store: migrations and its own files (the tests of store.h that
+ * hold for both backends are test_ops_*.c's, on store_fixture.h). */
 #define _DEFAULT_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,101 +291,6 @@ static void an_unreadable_schema_version_is_an_error_not_version_0(void **state)
     assert_non_null(strstr(err.msg, "schema version"));
 }
 
-/* The fault injection the engine's test uses: the chosen statement fails with -EIO before
- * SQLite sees it, a failed commit rolls back, and the count starts again at each arming. */
-static void rollback_leaves_nothing(void **state)
-{
-    (void)state;
-    sy_store_t *s = open_store();
-    int64_t ws;
-    assert_int_equal(sy_store_workspace_create(s, "w", 1, &ws, NULL), 0);
-    assert_int_equal(sy_store_begin(s, NULL), 0);
-    bool created;
-    sy_store_flag_t f = {.key = "k", .definition = "{}", .updated_ms = 2};
-    assert_int_equal(sy_store_flag_put(s, ws, &f, &created, NULL), 0);
-    assert_true(created);
-    sy_store_rollback(s);
-    assert_int_equal(sy_store_flag_delete(s, ws, "k", NULL), -ENOENT);
-    sy_store_close(s);
-}
-
-static int count_flags(void *arg, const sy_store_flag_t *f)
-{
-    (void)f;
-    (*(int *)arg)++;
-    return 0;
-}
-
-static void every_row_is_scoped_by_workspace(void **state)
-{
-    (void)state;
-    sy_store_t *s = open_store();
-    int64_t a, b, tok;
-    sy_err_t err = {0};
-    assert_int_equal(sy_store_workspace_create(s, "a", 1, &a, NULL), 0);
-    assert_int_equal(sy_store_workspace_create(s, "b", 1, &b, NULL), 0);
-    assert_int_equal(sy_store_workspace_create(s, "a", 1, &tok, &err), -EEXIST);
-    bool created;
-    sy_store_flag_t f = {.key = "k", .definition = "{\"state\":\"ENABLED\"}", .updated_ms = 2};
-    assert_int_equal(sy_store_flag_put(s, a, &f, &created, NULL), 0);
-    int n = 0;
-    assert_int_equal(sy_store_flag_list(s, b, count_flags, &n, NULL), 0);
-    assert_int_equal(n, 0);
-    assert_int_equal(sy_store_flag_delete(s, b, "k", NULL), -ENOENT);
-    sy_store_token_t t = {.workspace = a,
-                          .name = "n",
-                          .role = "admin",
-                          .hash = "00",
-                          .prefix = "sy_",
-                          .created_ms = 1};
-    assert_int_equal(sy_store_token_create(s, &t, &tok, NULL), 0);
-    assert_int_equal(sy_store_token_revoke(s, b, tok, 5, NULL), -ENOENT);
-    assert_int_equal(sy_store_token_revoke(s, a, tok, 5, NULL), 0);
-    assert_int_equal(sy_store_token_revoke(s, a, tok, 6, NULL), -ENOENT); /* once */
-    t.role = "root";
-    t.hash = "01";
-    assert_true(sy_store_token_create(s, &t, &tok, NULL) < 0); /* the schema checks roles */
-    sy_store_close(s);
-}
-
-static int collect_actions(void *arg, const sy_store_audit_t *a)
-{
-    strcat(arg, a->resource);
-    strcat(arg, ";");
-    return 0;
-}
-
-static void audit_prefix_filter_takes_keys_literally(void **state)
-{
-    (void)state;
-    sy_store_t *s = open_store();
-    int64_t ws;
-    assert_int_equal(sy_store_workspace_create(s, "w", 1, &ws, NULL), 0);
-    const char *res[] = {"flag:a*b", "flag:ab", "flagx:a", "token:1", "flag:[x]"};
-    for (int i = 0; i < 5; i++) {
-        sy_store_audit_t a = {
-            .workspace = ws, .at_ms = 10 + i, .actor = "t", .action = "x", .resource = res[i]};
-        assert_int_equal(sy_store_audit_add(s, &a, NULL), 0);
-    }
-    char got[256] = "";
-    sy_store_audit_query_t q = {.workspace = ws, .resource = "flag:", .limit = 10};
-    assert_int_equal(sy_store_audit_list(s, &q, collect_actions, got, NULL), 0);
-    assert_string_equal(got, "flag:[x];flag:ab;flag:a*b;");
-    got[0] = '\0';
-    q.resource = "flag:a*b";
-    assert_int_equal(sy_store_audit_list(s, &q, collect_actions, got, NULL), 0);
-    assert_string_equal(got, "flag:a*b;");
-    got[0] = '\0';
-    q = (sy_store_audit_query_t){.workspace = ws, .since_ms = 12, .limit = 2};
-    assert_int_equal(sy_store_audit_list(s, &q, collect_actions, got, NULL), 0);
-    assert_string_equal(got, "flag:[x];token:1;");
-    got[0] = '\0';
-    q.workspace = ws + 1; /* another workspace sees none of it */
-    assert_int_equal(sy_store_audit_list(s, &q, collect_actions, got, NULL), 0);
-    assert_string_equal(got, "");
-    sy_store_close(s);
-}
-
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -396,9 +302,6 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(refuses_a_newer_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(an_unreadable_schema_version_is_an_error_not_version_0,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(rollback_leaves_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(every_row_is_scoped_by_workspace, setup, teardown),
-        cmocka_unit_test_setup_teardown(audit_prefix_filter_takes_keys_literally, setup, teardown),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
