@@ -175,10 +175,11 @@ int sy_pg_own_end(struct pg_store *s, bool own, int rc, sy_err_t *err)
         PQclear(PQexec(s->db, "ROLLBACK"));
         return rc;
     }
-    rc = sy_pg_exec(s, "COMMIT", 0, NULL, err);
-    if (rc < 0)
+    /* a positive rc (a callback that stopped a list) is the caller's answer: kept */
+    int crc = sy_pg_exec(s, "COMMIT", 0, NULL, err);
+    if (crc < 0)
         PQclear(PQexec(s->db, "ROLLBACK"));
-    return rc;
+    return crc < 0 ? crc : rc;
 }
 
 /* Sets the transaction's workspace (SET LOCAL app.workspace_id = ws): the one thing row-level

@@ -20,9 +20,9 @@
  * (xmax = 0 is the row an INSERT made, not one ON CONFLICT updated).
  *
  * Where a caller could tell the backends apart:
- * - A failed constraint other than a unique key (a NULL where the schema says NOT NULL, a
- *   workspace that does not exist) is -EIO here; SQLite's sy_sq_run calls every failed
- *   constraint -EEXIST. The route's percentage out of 0..10000 is -EIO in both.
+ * - A failed constraint (a NULL where the schema says NOT NULL, a workspace that does not
+ *   exist) is -EEXIST with no field, as SQLite's sy_sq_run answers (sy_pg_error). The
+ *   schema refuses a route percentage out of 0..10000 in both.
  * - Text must be valid UTF-8 (the database's encoding); SQLite stores any bytes.
  * - setting_list gives the settings workspace by workspace (by id), each by name; SQLite's
  *   has no ORDER BY (in practice the order they were first written). store.h states none.
@@ -81,12 +81,11 @@ static int enter(struct pg_store *s, int64_t ws, bool *own, sy_err_t *err)
     return rc < 0 ? sy_pg_own_end(s, *own, rc, err) : 0;
 }
 
-/* Ends what enter or own_begin opened. A callback's positive return stops a list and is
- * returned: sy_pg_own_end would return the commit's 0 in its place. */
+/* Ends what enter or own_begin opened (a callback's positive return, which stops a list,
+ * is returned). */
 static int leave(struct pg_store *s, bool own, int rc, sy_err_t *err)
 {
-    int end = sy_pg_own_end(s, own, rc < 0 ? rc : 0, err);
-    return end < 0 ? end : rc;
+    return sy_pg_own_end(s, own, rc, err);
 }
 
 /* Runs `sql` under workspace `ws` and returns its result (status `want`; the caller
