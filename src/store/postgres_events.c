@@ -11,25 +11,26 @@
  *
  * One log across workspaces. events holds every workspace's events and its id orders them
  * all (SQLite's rowid), but row-level security shows a statement one workspace only. The
- * operations that read the log across workspaces (event_list, event_range of every
- * experiment, event_prune's scan) read it workspace by workspace, a chunk of places at a
- * time under each one's setting, and merge the chunks by place: callers get one order, the
- * log's, as from SQLite (engine/ingest.c keeps the last place replayed as "applied", and
- * retention's first row of a range must be the oldest). Outside a caller's transaction such
- * a read is one REPEATABLE READ transaction: one snapshot, as SQLite's one statement sees.
- * The log's last place, the newest row that prunes never touch and the KPI prune's limit
- * over every series are taken over every workspace the same way.
+ * reads of the log across workspaces (event_list, event_range of every experiment,
+ * event_prune's scan) go workspace by workspace, a chunk of places at a time under each
+ * one's setting (as many rows as keep a few MB in memory), and merge the chunks by place:
+ * callers get the log's one order, as from SQLite (engine/ingest.c keeps the last place
+ * replayed as "applied", and retention's first row of a range must be the oldest). Outside
+ * a caller's transaction such a read is one REPEATABLE READ transaction: one snapshot, as
+ * SQLite's one statement reads. The log's last place, the newest row that prunes never
+ * touch and the KPI prune's limit over every series are taken over every workspace too. An
+ * experiment's own reads (event_count, event_range of one) run under its workspace; an id
+ * no experiment has (events have no foreign key) is looked for in every workspace.
  *
  * What a caller can tell from SQLite:
- * - Places are given by a sequence: one whose insert rolled back is never given again (a
- *   gap); SQLite's max + 1 gives it again. They grow in the order rows were inserted, which
- *   is the order of commits only with one writer (the engine's).
- * - A string parameter must be valid UTF-8 without NUL (PostgreSQL's text): -EIO otherwise,
- *   where SQLite stores any bytes.
- * - A value of NaN is stored as no value (SQL NULL), as SQLite stores it.
- * - An experiment id that no experiment has (events are written without a foreign key)
- *   is looked for in every workspace, as SQLite finds its rows.
- * - Reads across workspaces cost a statement per workspace (and per chunk of the log).
+ * - Places come from a sequence: one whose insert rolled back is never given again (a gap);
+ *   SQLite's max + 1 gives it again. They grow in the order of inserts, which is the order
+ *   of commits only while one handle writes (the engine's writer).
+ * - A string must be valid UTF-8 without NUL (PostgreSQL's text): -EIO otherwise, where
+ *   SQLite stores any bytes.
+ * - Cost: an append is two statements (the workspace setting, the insert); a read across
+ *   workspaces is a statement per workspace and chunk, each scanning the id index and
+ *   filtering by workspace (events has no index on workspace_id, to spare ingest).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -216,7 +217,7 @@ static int text_param(const char **p, int *len, int *format, const char *s, size
                       const char *field, sy_err_t *err)
 {
     if (n > INT_MAX)
-        return sy_err_set(err, -EIO, field, "store: %s is too long for PostgreSQL", field);
+        return sy_err_set(err, -EIO, NULL, "store: the event's %s is too long", field);
     *p = s;
     *len = s ? (int)n : 0;
     *format = 1;
@@ -284,6 +285,7 @@ struct feed {
 /* A read of the log across workspaces: a feed per workspace, merged by place. */
 struct merge {
     int64_t experiment; /* < 0: every experiment's */
+    int64_t after;      /* the place the range starts after */
     int64_t upto;       /* the range's last place */
     int64_t chunk;      /* rows per statement */
     struct feed *f;
@@ -350,12 +352,11 @@ static void heap_down(struct merge *m, size_t i)
     }
 }
 
-/* Opens workspace `ws`'s feed at place `after` (sy_pg_each_workspace's fn, or called for the
- * one workspace of an experiment), under its setting. */
+/* Opens workspace `ws`'s feed of the merge `arg` (sy_pg_each_workspace's fn, or called for
+ * the one workspace of an experiment), under its setting. */
 static int feed_open(struct pg_store *s, int64_t ws, void *arg, sy_err_t *err)
 {
-    struct merge *m = ((void **)arg)[0];
-    int64_t after = *(const int64_t *)((void **)arg)[1];
+    struct merge *m = arg;
     if (m->n == m->cap) {
         size_t cap = m->cap ? 2 * m->cap : 8;
         struct feed *g = realloc(m->f, cap * sizeof(*g));
@@ -366,7 +367,7 @@ static int feed_open(struct pg_store *s, int64_t ws, void *arg, sy_err_t *err)
     }
     struct feed *f = &m->f[m->n];
     *f = (struct feed){.ws = ws};
-    int rc = feed_fill(s, m, f, after, err);
+    int rc = feed_fill(s, m, f, m->after, err);
     if (rc < 0)
         return rc;
     if (f->r)
@@ -389,17 +390,16 @@ static void merge_free(struct merge *m)
 static int merge_events(struct pg_store *s, int64_t experiment, int64_t after, int64_t upto,
                         int64_t chunk, sy_store_event_cb cb, void *arg, sy_err_t *err)
 {
-    struct merge m = {.experiment = experiment, .upto = upto, .chunk = chunk};
-    void *open_arg[] = {&m, &after};
+    struct merge m = {.experiment = experiment, .after = after, .upto = upto, .chunk = chunk};
     int64_t ws;
     bool found = false;
     int rc = 0;
     if (experiment >= 0 && (rc = experiment_ws(s, experiment, &ws, &found, err)) < 0)
         return rc;
     if (!found)
-        rc = sy_pg_each_workspace(s, feed_open, open_arg, err);
+        rc = sy_pg_each_workspace(s, feed_open, &m, err);
     else if ((rc = sy_pg_set_workspace(s, ws, err)) == 0) /* the experiment's one workspace */
-        rc = feed_open(s, ws, open_arg, err);
+        rc = feed_open(s, ws, &m, err);
     if (rc == 0 && m.n && !(m.heap = malloc(m.n * sizeof(*m.heap))))
         rc = sy_err_set(err, -ENOMEM, NULL, "out of memory");
     for (size_t i = 0; rc == 0 && i < m.n; i++) {
@@ -615,7 +615,8 @@ int sy_pg_event_experiments(sy_store_t *store, int64_t after, int64_t upto, int6
         return rc;
     }
     /* by id, each once (SQLite's DISTINCT ... ORDER BY) */
-    qsort(ids.v, ids.n, sizeof(*ids.v), cmp_i64);
+    if (ids.n > 0)
+        qsort(ids.v, ids.n, sizeof(*ids.v), cmp_i64);
     size_t k = 0;
     for (size_t i = 0; i < ids.n; i++)
         if (k == 0 || ids.v[k - 1] != ids.v[i])
