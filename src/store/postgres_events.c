@@ -81,6 +81,21 @@ static int run_counted(struct pg_store *s, const char *sql, int np, const char *
     return 0;
 }
 
+/* `v` (room for *cap items of `size`) with room for `need`, doubling; NULL when out of
+ * memory (`v` is then as it was). */
+static void *grown(void *v, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return v;
+    size_t c = *cap ? *cap : 16;
+    while (c < need)
+        c *= 2;
+    void *g = realloc(v, c * size);
+    if (g)
+        *cap = c;
+    return g;
+}
+
 /* Opens a transaction of our own for a read of several statements when the caller has
  * none: REPEATABLE READ, so that every statement reads the one snapshot. */
 static int read_begin(struct pg_store *s, bool *own, sy_err_t *err)
@@ -575,18 +590,12 @@ static int experiments_of(struct pg_store *s, int64_t ws, void *arg, sy_err_t *e
     if (!r)
         return rc;
     size_t rows = (size_t)PQntuples(r);
-    if (ids->n + rows > ids->cap) {
-        size_t cap = ids->cap ? ids->cap : 16;
-        while (cap < ids->n + rows)
-            cap *= 2;
-        int64_t *g = realloc(ids->v, cap * sizeof(*g));
-        if (!g) {
-            PQclear(r);
-            return sy_err_set(err, -ENOMEM, NULL, "out of memory");
-        }
-        ids->v = g;
-        ids->cap = cap;
+    int64_t *v = rows ? grown(ids->v, &ids->cap, ids->n + rows, sizeof(*v)) : ids->v;
+    if (rows && !v) {
+        PQclear(r);
+        return sy_err_set(err, -ENOMEM, NULL, "out of memory");
     }
+    ids->v = v;
     for (size_t i = 0; i < rows; i++)
         ids->v[ids->n++] = sy_pg_int_at(r, (int)i, 0);
     PQclear(r);
@@ -895,21 +904,6 @@ struct kpi_sweep {
     size_t n_first, cap_first;
 };
 
-static int kpi_grow(void **v, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap : 16;
-    while (c < need)
-        c *= 2;
-    void *g = realloc(*v, c * size);
-    if (!g)
-        return -ENOMEM;
-    *v = g;
-    *cap = c;
-    return 0;
-}
-
 static int kpi_candidates(struct pg_store *s, int64_t ws, void *arg, sy_err_t *err)
 {
     struct kpi_sweep *k = arg;
@@ -923,14 +917,21 @@ static int kpi_candidates(struct pg_store *s, int64_t ws, void *arg, sy_err_t *e
     if (!r)
         return rc;
     size_t rows = (size_t)PQntuples(r);
-    if (rows > 0 &&
-        (kpi_grow((void **)&k->ids, &k->cap, k->n + rows, sizeof(*k->ids)) < 0 ||
-         kpi_grow((void **)&k->first, &k->cap_first, k->n_first + 1, sizeof(*k->first)) < 0)) {
+    if (rows == 0) {
+        PQclear(r);
+        return 0;
+    }
+    int64_t *ids = grown(k->ids, &k->cap, k->n + rows, sizeof(*k->ids));
+    if (ids)
+        k->ids = ids;
+    struct kpi_first *first =
+        ids ? grown(k->first, &k->cap_first, k->n_first + 1, sizeof(*k->first)) : NULL;
+    if (!first) {
         PQclear(r);
         return sy_err_set(err, -ENOMEM, NULL, "out of memory");
     }
-    if (rows > 0)
-        k->first[k->n_first++] = (struct kpi_first){ws, sy_pg_int_at(r, 0, 0)};
+    k->first = first;
+    k->first[k->n_first++] = (struct kpi_first){ws, sy_pg_int_at(r, 0, 0)};
     for (size_t i = 0; i < rows; i++)
         k->ids[k->n++] = sy_pg_int_at(r, (int)i, 0);
     PQclear(r);
