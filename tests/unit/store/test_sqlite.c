@@ -159,100 +159,6 @@ static void arms_kept_as_sums_become_moments(void **state)
     sqlite3_close(db);
 }
 
-/* A KPI window's mean of values at an offset of 1e12: kept as the values come, not summed
- * (10,000 values of 1e12 sum to 1e16, whose rounding moves the mean by about 0.01). */
-static void a_kpi_window_mean_keeps_its_digits(void **state)
-{
-    (void)state;
-    sy_store_t *s = open_store();
-    int64_t ws;
-    assert_int_equal(sy_store_workspace_create(s, "w", 1, &ws, NULL), 0);
-    assert_int_equal(sy_store_begin(s, NULL), 0);
-    for (int k = 0; k < 10000; k++) {
-        sy_store_kpi_t e = {.workspace = ws,
-                            .domain = "d",
-                            .metric = "m",
-                            .success = -1,
-                            .has_value = true,
-                            .value = 1e12 + 0.25 * k + (k % 2 ? 0.1 : -0.1),
-                            .actor = "t",
-                            .at_ms = k};
-        bool added;
-        assert_int_equal(sy_store_kpi_add(s, &e, &added, NULL), 0);
-    }
-    assert_int_equal(sy_store_commit(s, NULL), 0);
-    int64_t events, successes;
-    double mean;
-    assert_int_equal(sy_store_kpi_window(s, ws, "d", "m", true, NULL, 0, 10000, &events, &successes,
-                                         &mean, NULL),
-                     0);
-    assert_int_equal(events, 10000);
-    assert_close(mean - 1e12, 0.25 * 4999.5, 0, 1e-6);
-    /* the newest 4,000 after skipping 1,000: k from 5,000 to 8,999 */
-    assert_int_equal(sy_store_kpi_window(s, ws, "d", "m", true, NULL, 1000, 4000, &events,
-                                         &successes, &mean, NULL),
-                     0);
-    assert_int_equal(events, 4000);
-    assert_close(mean - 1e12, 0.25 * 6999.5, 0, 1e-6);
-    sy_store_close(s);
-}
-
-/* A span leaves a gap out of a series: the window after it sees only what came after the
- * gap, the baseline skips it and goes on before it; a place names an event by (at_ms, id). */
-static void a_kpi_span_leaves_its_gap_out(void **state)
-{
-    (void)state;
-    sy_store_t *s = open_store();
-    int64_t ws;
-    assert_int_equal(sy_store_workspace_create(s, "w", 1, &ws, NULL), 0);
-    assert_int_equal(sy_store_begin(s, NULL), 0);
-    for (int k = 0; k < 100; k++) { /* success for k < 60 and k >= 80: the gap is 60..79 */
-        sy_store_kpi_t e = {.workspace = ws,
-                            .domain = "d",
-                            .metric = "m",
-                            .success = k < 60 || k >= 80,
-                            .actor = "t",
-                            .at_ms = 1000 + k};
-        bool added;
-        assert_int_equal(sy_store_kpi_add(s, &e, &added, NULL), 0);
-    }
-    assert_int_equal(sy_store_commit(s, NULL), 0);
-    sy_store_kpi_place_t from, to, p;
-    bool found;
-    assert_int_equal(sy_store_kpi_place(s, ws, "d", "m", false, NULL, 40, &from, &found, NULL), 0);
-    assert_true(found);
-    assert_int_equal(from.at_ms, 1000 + 59); /* the 41st newest */
-    assert_int_equal(sy_store_kpi_place(s, ws, "d", "m", false, NULL, 20, &to, &found, NULL), 0);
-    assert_int_equal(to.at_ms, 1000 + 79);
-    from.at_ms++; /* the gap: 60..79 */
-    from.id++;
-    sy_store_kpi_span_t after = {
-        .has_gap = true, .after_gap = true, .gap_from = from, .gap_to = to};
-    sy_store_kpi_span_t around = after;
-    around.after_gap = false;
-    int64_t events, successes;
-    double mean;
-    assert_int_equal(sy_store_kpi_window(s, ws, "d", "m", false, &after, 0, 50, &events, &successes,
-                                         &mean, NULL),
-                     0);
-    assert_int_equal(events, 20); /* 80..99 only */
-    assert_int_equal(successes, 20);
-    assert_int_equal(sy_store_kpi_window(s, ws, "d", "m", false, &around, 20, 50, &events,
-                                         &successes, &mean, NULL),
-                     0);
-    assert_int_equal(events, 50); /* 59 down to 10: the gap left out */
-    assert_int_equal(successes, 50);
-    assert_int_equal(
-        sy_store_kpi_window(s, ws, "d", "m", false, NULL, 20, 50, &events, &successes, &mean, NULL),
-        0);
-    assert_int_equal(successes, 30); /* without the span the gap's 20 failures count */
-    assert_int_equal(sy_store_kpi_place(s, ws, "d", "m", false, &after, 20, &p, &found, NULL), 0);
-    assert_false(found); /* nothing after the gap past the 20 */
-    assert_int_equal(sy_store_kpi_place(s, ws, "d", "m", true, NULL, 0, &p, &found, NULL), 0);
-    assert_false(found); /* no event carries a value */
-    sy_store_close(s);
-}
-
 static void refuses_a_newer_schema(void **state)
 {
     (void)state;
@@ -297,8 +203,6 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(migrates_once_and_keeps_data, setup, teardown),
         cmocka_unit_test_setup_teardown(repairs_an_early_migration_2, setup, teardown),
         cmocka_unit_test_setup_teardown(arms_kept_as_sums_become_moments, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_kpi_window_mean_keeps_its_digits, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_kpi_span_leaves_its_gap_out, setup, teardown),
         cmocka_unit_test_setup_teardown(refuses_a_newer_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(an_unreadable_schema_version_is_an_error_not_version_0,
                                         setup, teardown),
