@@ -1,6 +1,7 @@
-/* fixture.h - what the engine's experiment tests share: a fresh store in a temporary
- * folder, an engine on a fake clock, a workspace with an admin principal, and an
- * experiment made from JSON text and started. Include once, in a test file. */
+/* fixture.h - what the engine's experiment tests share: a fresh store (store_fixture.h:
+ * SQLite, or PostgreSQL under pg_unit.sh; its URI is fx_uri), an engine on a fake clock, a
+ * workspace with an admin principal, and an experiment made from JSON text and started.
+ * Include once, in a test file. */
 #ifndef SY_TEST_ENGINE_FIXTURE_H
 #define SY_TEST_ENGINE_FIXTURE_H
 
@@ -9,11 +10,10 @@
 #include <string.h>
 
 #include "../harness.h"
+#include "../store/store_fixture.h"
 #include "codec/experiment_json.h"
 #include "engine/engine.h"
 
-static char dir[64];
-static char path[128];
 static int64_t fake_ms = 1700000000000;
 
 static int64_t fake_now(void)
@@ -23,7 +23,7 @@ static int64_t fake_now(void)
 
 static sy_engine_t *open_engine(void)
 {
-    sy_engine_opts_t o = {.db = path, .now_ms = fake_now};
+    sy_engine_opts_t o = {.db = fx_uri, .now_ms = fake_now};
     sy_engine_t *eng;
     sy_err_t err = {0};
     if (sy_engine_open(&eng, &o, &err) < 0)
@@ -38,10 +38,7 @@ struct fixture {
 
 static int setup(void **state)
 {
-    snprintf(dir, sizeof(dir), "/tmp/sy-engine-XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    snprintf(path, sizeof(path), "%s/t.db", dir);
+    fx_store_make();
     struct fixture *f = calloc(1, sizeof(*f));
     f->eng = open_engine();
     int64_t ws, id;
@@ -60,9 +57,8 @@ static int teardown(void **state)
     struct fixture *f = *state;
     sy_engine_close(f->eng);
     free(f);
-    char cmd[200];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    fx_store_drop();
+    return 0;
 }
 
 /* Creates experiment `def` read as POST /v1/experiments reads it (codec/experiment_json.h):

@@ -5,7 +5,6 @@
  * and rollback with their history and audit, a failed step that changes nothing, and a reopen that
  * keeps the allocation and its rate-limit memory. */
 #define _DEFAULT_SOURCE
-#include <sqlite3.h>
 
 #include "codec/api_json.h"
 #include "codec/monitor_json.h"
@@ -309,13 +308,13 @@ static void a_failed_step_changes_nothing(void **state)
 {
     struct fixture *f = *state;
     create_started(f, def60, "e");
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "CREATE TRIGGER no_changes BEFORE INSERT ON allocation_changes "
-                                  "BEGIN SELECT RAISE(ABORT, 'no'); END;",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    fx_sql_exec(fx_uri,
+                "CREATE TRIGGER no_changes BEFORE INSERT ON allocation_changes "
+                "BEGIN SELECT RAISE(ABORT, 'no'); END;",
+                "CREATE FUNCTION no() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'no'; END $$; "
+                "CREATE TRIGGER no_changes BEFORE INSERT ON allocation_changes "
+                "FOR EACH ROW EXECUTE FUNCTION no();");
     json_t *out;
     sy_err_t err = {0};
     assert_true(apply(f, "e", "a", 0.97, NULL, &out, &err) < 0);
@@ -327,8 +326,7 @@ static void a_failed_step_changes_nothing(void **state)
     assert_string_equal(json_string_value(json_object_get(a, "state")), "running");
     assert_true(json_is_null(json_object_get(json_object_get(a, "rate_limit"), "last_change_ms")));
     json_decref(a);
-    assert_int_equal(sqlite3_exec(db, "DROP TRIGGER no_changes", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    fx_sql_exec(fx_uri, "DROP TRIGGER no_changes", "DROP TRIGGER no_changes ON allocation_changes");
     assert_int_equal(apply(f, "e", "a", 0.97, NULL, &out, &err), 0); /* and then it works */
     json_decref(out);
 }

@@ -7,12 +7,11 @@
 #include <string.h>
 
 #include "../harness.h"
+#include "../store/store_fixture.h"
 #include "codec/api_json.h"
 #include "engine/engine.h"
 #include "flags_json.h"
 
-static char dir[64];
-static char path[128];
 static int64_t fake_ms = 1700000000000;
 
 static int64_t fake_now(void)
@@ -22,11 +21,8 @@ static int64_t fake_now(void)
 
 static int setup(void **state)
 {
-    snprintf(dir, sizeof(dir), "/tmp/sy-engine-XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    snprintf(path, sizeof(path), "%s/t.db", dir);
-    sy_engine_opts_t o = {.db = path, .now_ms = fake_now};
+    fx_store_make();
+    sy_engine_opts_t o = {.db = fx_uri, .now_ms = fake_now};
     sy_engine_t *eng;
     sy_err_t err = {0};
     if (sy_engine_open(&eng, &o, &err) < 0)
@@ -38,9 +34,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     sy_engine_close(*state);
-    char cmd[200];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    fx_store_drop();
+    return 0;
 }
 
 /* A workspace with an admin token; the principal into *who. */
@@ -270,7 +265,7 @@ static void state_survives_a_reopen(void **state)
     assert_int_equal(flagset_put_json(eng, &who, doc, NULL, NULL), 0);
     json_decref(doc);
     sy_engine_close(eng);
-    sy_engine_opts_t o = {.db = path, .now_ms = fake_now};
+    sy_engine_opts_t o = {.db = fx_uri, .now_ms = fake_now};
     assert_int_equal(sy_engine_open(&eng, &o, NULL), 0);
     *state = eng;
     sy_principal_t again;

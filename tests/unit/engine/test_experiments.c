@@ -3,7 +3,6 @@
  * failed commit that changes nothing (memory or store), a reopen that rebuilds every
  * aggregate exactly, first-exposure-wins counting, and means at an offset of 1e12. */
 #define _DEFAULT_SOURCE
-#include <sqlite3.h>
 
 #include "fixture.h"
 #include "results_adapt.h"
@@ -160,14 +159,13 @@ static void first_exposure_wins_and_late_outcomes_count(void **state)
 /* A trigger written behind the engine's back makes every insert of unit "poison" fail. */
 static void poison(void)
 {
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.unit = "
-                                  "'poison' BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
+    fx_sql_exec(fx_uri,
+                "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.unit = "
+                "'poison' BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
+                "CREATE FUNCTION poisoned() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'poisoned'; END $$; "
+                "CREATE TRIGGER poison BEFORE INSERT ON events FOR EACH ROW "
+                "WHEN (NEW.unit = 'poison') EXECUTE FUNCTION poisoned();");
 }
 
 static void a_failed_commit_changes_nothing(void **state)

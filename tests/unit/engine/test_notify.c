@@ -3,7 +3,6 @@
  * cannot be written does not happen), a resolve and its trigger in one millisecond are two
  * deliveries, a tripwire's THROTTLE and reset tell four things at their levels, filters and
  * disabled channels, and the notifier's wake-up after the tick. */
-#include <sqlite3.h>
 
 #include "codec/api_json.h"
 #include "codec/channel_json.h"
@@ -78,13 +77,13 @@ static void a_change_whose_notification_fails_does_not_happen(void **state)
 {
     struct fixture *f = *state;
     add_channel(f, HOOK);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "CREATE TRIGGER no_outbox BEFORE INSERT ON notifications "
-                                  "BEGIN SELECT RAISE(ABORT, 'no'); END;",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    fx_sql_exec(fx_uri,
+                "CREATE TRIGGER no_outbox BEFORE INSERT ON notifications "
+                "BEGIN SELECT RAISE(ABORT, 'no'); END;",
+                "CREATE FUNCTION no() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'no'; END $$; "
+                "CREATE TRIGGER no_outbox BEFORE INSERT ON notifications "
+                "FOR EACH ROW EXECUTE FUNCTION no();");
     sy_err_t err = {0};
     assert_true(kill_switch(f, true, &err) < 0);
     assert_false(sy_engine_kill_switch_engaged(f->eng, f->who.workspace, NULL, 0));
@@ -96,8 +95,7 @@ static void a_change_whose_notification_fails_does_not_happen(void **state)
     assert_int_equal(sy_engine_audit_list(f->eng, &f->who, &q, sy_audit_json_add, events, NULL), 0);
     assert_int_equal(json_array_size(events), 0);
     json_decref(events);
-    assert_int_equal(sqlite3_exec(db, "DROP TRIGGER no_outbox", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    fx_sql_exec(fx_uri, "DROP TRIGGER no_outbox", "DROP TRIGGER no_outbox ON notifications");
     /* and then it works, with its notification */
     assert_int_equal(kill_switch(f, true, &err), 0);
     assert_true(sy_engine_kill_switch_engaged(f->eng, f->who.workspace, NULL, 0));

@@ -7,7 +7,6 @@
  * every promotion (full, manual, a step) tells its confidence, improvement and each
  * variant's sample, every rollback of the monitor its drop and threshold. */
 #define _DEFAULT_SOURCE
-#include <sqlite3.h>
 
 #include "codec/api_json.h"
 #include "fixture.h"
@@ -118,22 +117,18 @@ static void channel(struct fixture *f)
 /* The payload of the newest notification of `event` (NULL: none), as the outbox holds it. */
 static json_t *told(const char *event)
 {
-    sqlite3 *db;
-    sqlite3_stmt *st;
     json_t *p = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db,
-                                        "SELECT payload FROM notifications WHERE event = ?1 "
-                                        "ORDER BY id DESC LIMIT 1",
-                                        -1, &st, NULL),
-                     SQLITE_OK);
-    sqlite3_bind_text(st, 1, event, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    char *text = fx_sql_text(fx_uri,
+                             "SELECT payload FROM notifications WHERE event = ?1 "
+                             "ORDER BY id DESC LIMIT 1",
+                             "SELECT payload FROM notifications WHERE event = $1 "
+                             "ORDER BY id DESC LIMIT 1",
+                             event);
+    if (text) {
         json_error_t je;
-        p = json_loads((const char *)sqlite3_column_text(st, 0), 0, &je);
+        p = json_loads(text, 0, &je);
+        free(text);
     }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
     return p;
 }
 

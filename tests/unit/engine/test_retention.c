@@ -5,12 +5,12 @@
  * a checkpoint that does not decode stops the start; KPI events a tripwire reads are kept
  * and its state is the same; audit events past their own limit go. */
 #define _DEFAULT_SOURCE
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../harness.h"
+#include "../store/store_fixture.h"
 #include "codec/experiment_json.h"
 #include "codec/monitor_json.h"
 #include "codec/regression_json.h"
@@ -26,21 +26,20 @@ static int64_t fake_now(void)
     return fake_ms;
 }
 
-/* One engine on its own file, its workspace and admin. */
+/* One engine on its own store, its workspace and admin. */
 struct side {
-    char path[128];
+    struct fx_place place; /* its store (store_fixture.h) */
     sy_engine_t *eng;
     sy_principal_t who;
 };
 
 struct pair {
-    char dir[64];
     struct side pruned, kept; /* the one retention runs on, and one that never prunes */
 };
 
 static void side_open(struct side *s)
 {
-    sy_engine_opts_t o = {.db = s->path, .now_ms = fake_now};
+    sy_engine_opts_t o = {.db = s->place.uri, .now_ms = fake_now};
     sy_err_t err = {0};
     if (sy_engine_open(&s->eng, &o, &err) < 0)
         fail_msg("open: %s", err.msg);
@@ -55,13 +54,10 @@ static void side_reopen(struct side *s)
 static int setup(void **state)
 {
     struct pair *p = calloc(1, sizeof(*p));
-    snprintf(p->dir, sizeof(p->dir), "/tmp/sy-retention-XXXXXX");
-    if (!mkdtemp(p->dir))
-        return -1;
     struct side *both[2] = {&p->pruned, &p->kept};
     for (int i = 0; i < 2; i++) {
         struct side *s = both[i];
-        snprintf(s->path, sizeof(s->path), "%s/%d.db", p->dir, i);
+        fx_place_make(&s->place);
         side_open(s);
         int64_t ws, id;
         char secret[SY_TOKEN_MAX];
@@ -80,10 +76,10 @@ static int teardown(void **state)
     struct pair *p = *state;
     sy_engine_close(p->pruned.eng);
     sy_engine_close(p->kept.eng);
-    char cmd[200];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p->dir);
+    fx_place_drop(&p->pruned.place);
+    fx_place_drop(&p->kept.place);
     free(p);
-    return system(cmd) == 0 ? 0 : -1;
+    return 0;
 }
 
 static void create_started(struct side *s, const char *key, const char *safety)
@@ -218,15 +214,7 @@ static void assert_same(char *a, char *b)
 
 static int64_t count(struct side *s, const char *sql)
 {
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_open(s->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
+    return fx_sql_int64(s->place.uri, sql, NULL, NULL);
 }
 
 static void run(struct side *s, int64_t events_ms, int64_t audit_ms, sy_retention_report_t *out)
@@ -460,16 +448,13 @@ static void a_damaged_checkpoint_stops_the_start(void **state)
     assert_int_equal(r.checkpointed, 2);
     sy_engine_close(p->pruned.eng);
     p->pruned.eng = NULL;
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(p->pruned.path, &db), SQLITE_OK);
     /* one byte of a unit's id changed: the check sum no longer holds */
-    assert_int_equal(sqlite3_exec(db,
-                                  "UPDATE experiment_checkpoints SET state = substr(state, 1, 2000)"
-                                  " || x'41' || substr(state, 2002)",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
-    sy_engine_opts_t o = {.db = p->pruned.path, .now_ms = fake_now};
+    fx_sql_exec(p->pruned.place.uri,
+                "UPDATE experiment_checkpoints SET state = substr(state, 1, 2000)"
+                " || x'41' || substr(state, 2002)",
+                "UPDATE experiment_checkpoints SET state = substring(state from 1 for 2000)"
+                " || '\\x41'::bytea || substring(state from 2002)");
+    sy_engine_opts_t o = {.db = p->pruned.place.uri, .now_ms = fake_now};
     sy_err_t err = {0};
     sy_engine_t *eng = NULL;
     assert_true(sy_engine_open(&eng, &o, &err) < 0);
@@ -481,7 +466,7 @@ static void a_damaged_checkpoint_stops_the_start(void **state)
 /* Two experiments of the same variants with their checkpoints swapped, or a checkpoint
  * moved to another place: each decodes well by itself, but its check covers the experiment
  * and the place, so the start stops instead of showing one's numbers as the other's. */
-static void moved_checkpoint(void **state, const char *sql)
+static void moved_checkpoint(void **state, const char *sql, const char *pg)
 {
     struct pair *p = *state;
     /* two experiments alike but for their units and counts (no allocation change either) */
@@ -504,11 +489,8 @@ static void moved_checkpoint(void **state, const char *sql)
     assert_int_equal(r.checkpointed, 2);
     sy_engine_close(p->pruned.eng);
     p->pruned.eng = NULL;
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(p->pruned.path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
-    sy_engine_opts_t o = {.db = p->pruned.path, .now_ms = fake_now};
+    fx_sql_exec(p->pruned.place.uri, sql, pg);
+    sy_engine_opts_t o = {.db = p->pruned.place.uri, .now_ms = fake_now};
     sy_err_t err = {0};
     sy_engine_t *eng = NULL;
     assert_true(sy_engine_open(&eng, &o, &err) < 0);
@@ -520,23 +502,30 @@ static void moved_checkpoint(void **state, const char *sql)
 static void swapped_checkpoints_stop_the_start(void **state)
 {
     /* ids a and b to -a and -b, then each to a + b - its own */
-    moved_checkpoint(state, "UPDATE experiment_checkpoints SET experiment_id = -experiment_id;"
-                            " UPDATE experiment_checkpoints SET experiment_id = experiment_id +"
-                            " (SELECT -min(experiment_id) - max(experiment_id) FROM"
-                            " experiment_checkpoints)");
+    moved_checkpoint(state,
+                     "UPDATE experiment_checkpoints SET experiment_id = -experiment_id;"
+                     " UPDATE experiment_checkpoints SET experiment_id = experiment_id +"
+                     " (SELECT -min(experiment_id) - max(experiment_id) FROM"
+                     " experiment_checkpoints)",
+                     /* the key is checked row by row there, and is a foreign key: the rows
+                      * swap what they hold instead */
+                     "UPDATE experiment_checkpoints c SET seq = o.seq, state = o.state"
+                     " FROM experiment_checkpoints o WHERE o.experiment_id <> c.experiment_id");
 }
 
 static void a_checkpoint_moved_to_another_place_stops_the_start(void **state)
 {
-    moved_checkpoint(state, "UPDATE experiment_checkpoints SET seq = seq - 1");
+    moved_checkpoint(state, "UPDATE experiment_checkpoints SET seq = seq - 1", NULL);
 }
 
 /* A checkpoint deleted: its experiment would replay only the events after it (zeros, here),
  * so the start counts them against the number the last run wrote. */
 static void a_deleted_checkpoint_stops_the_start(void **state)
 {
-    moved_checkpoint(state, "DELETE FROM experiment_checkpoints WHERE experiment_id ="
-                            " (SELECT min(experiment_id) FROM experiment_checkpoints)");
+    moved_checkpoint(state,
+                     "DELETE FROM experiment_checkpoints WHERE experiment_id ="
+                     " (SELECT min(experiment_id) FROM experiment_checkpoints)",
+                     NULL);
 }
 
 /* KPI events `n` of (D, metric), success but every `fail`-th, ids on the first `ids`, on

@@ -5,7 +5,6 @@
  * sy_exp_def_patch): applied and audited, every refusal (a bad field, a fixed one, an ended
  * experiment, a store that fails the write) changing nothing in memory or on disk. */
 #define _DEFAULT_SOURCE
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include "codec/api_json.h"
@@ -13,7 +12,7 @@
 
 static sy_engine_t *open_with(const sy_exp_defaults_t *d)
 {
-    sy_engine_opts_t o = {.db = path, .now_ms = fake_now, .exp_defaults = d};
+    sy_engine_opts_t o = {.db = fx_uri, .now_ms = fake_now, .exp_defaults = d};
     sy_engine_t *eng;
     sy_err_t err = {0};
     if (sy_engine_open(&eng, &o, &err) < 0)
@@ -115,8 +114,13 @@ static void unset_fields_follow_the_defaults_of_the_engine_that_loads_them(void 
 static void defaults_out_of_range_are_refused_before_a_database_is_made(void **state)
 {
     (void)state;
-    char fresh[160];
-    snprintf(fresh, sizeof(fresh), "%s/fresh.db", dir);
+    /* a store nobody made: a file in the test's folder, or a database PostgreSQL has not */
+    char fresh[600];
+    if (fx_is_pg())
+        snprintf(fresh, sizeof(fresh), "%.*s/%s_fresh", (int)(strrchr(fx_uri, '/') - fx_uri),
+                 fx_uri, fx_db);
+    else
+        snprintf(fresh, sizeof(fresh), "%s/fresh.db", fx_main.dir);
     sy_exp_defaults_t d = SY_EXP_DEFAULTS;
     d.safety.min_confidence = 1.5;
     sy_engine_opts_t o = {.db = fresh, .now_ms = fake_now, .exp_defaults = &d};
@@ -125,7 +129,13 @@ static void defaults_out_of_range_are_refused_before_a_database_is_made(void **s
     assert_int_equal(sy_engine_open(&eng, &o, &err), -EINVAL);
     assert_null(eng);
     assert_non_null(strstr(err.msg, "min_confidence"));
-    assert_int_equal(access(fresh, F_OK), -1);
+    if (fx_is_pg()) /* nothing was made or connected to: the database is still missing */
+        assert_int_equal(fx_sql_int64(fx_uri, NULL,
+                                      "SELECT count(*) FROM pg_database WHERE datname = $1",
+                                      strrchr(fresh, '/') + 1),
+                         0);
+    else
+        assert_int_equal(access(fresh, F_OK), -1);
     json_t *s = json_loads("{\"max_error_rate\":2}", 0, NULL);
     assert_int_equal(sy_exp_defaults_read(s, &d, &err), -EINVAL);
     assert_string_equal(err.field, "safety.max_error_rate");
@@ -173,19 +183,18 @@ static void a_patch_is_applied_audited_and_every_refusal_changes_nothing(void **
     assert_unchanged(f, before);
 
     /* a store that fails the write: nothing changes, in memory or on disk */
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "CREATE TRIGGER refuse BEFORE UPDATE ON experiments BEGIN "
-                                  "SELECT RAISE(ABORT, 'refused'); END;",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    fx_sql_exec(fx_uri,
+                "CREATE TRIGGER refuse BEFORE UPDATE ON experiments BEGIN "
+                "SELECT RAISE(ABORT, 'refused'); END;",
+                "CREATE FUNCTION refused() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'refused'; END $$; "
+                "CREATE TRIGGER refuse BEFORE UPDATE ON experiments "
+                "FOR EACH ROW EXECUTE FUNCTION refused();");
     assert_true(patch(f, "e", "{\"safety\":{\"min_confidence\":0.95}}", &err) < 0);
     assert_unchanged(f, before);
     reopen(f, NULL);
     assert_unchanged(f, before);
-    assert_int_equal(sqlite3_exec(db, "DROP TRIGGER refuse", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    fx_sql_exec(fx_uri, "DROP TRIGGER refuse", "DROP TRIGGER refuse ON experiments");
 
     /* applied: the new gate, the rest kept; audited with before and after */
     assert_int_equal(

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "../harness.h"
+#include "../store/store_fixture.h"
 #include "codec/experiment_json.h"
 #include "engine/engine.h"
 
@@ -26,14 +27,14 @@ static int64_t fake_now(void)
 }
 
 struct fx {
-    char dir[64], path[128];
+    struct fx_place place; /* its store (store_fixture.h) */
     sy_engine_t *eng;
     sy_principal_t who;
 };
 
 static void fx_open(struct fx *f)
 {
-    sy_engine_opts_t o = {.db = f->path, .now_ms = fake_now};
+    sy_engine_opts_t o = {.db = f->place.uri, .now_ms = fake_now};
     sy_err_t err = {0};
     if (sy_engine_open(&f->eng, &o, &err) < 0)
         fail_msg("open: %s", err.msg);
@@ -43,10 +44,7 @@ static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
     fake_ms = 1700000000000;
-    snprintf(f->dir, sizeof(f->dir), "/tmp/sy-timeline-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+    fx_place_make(&f->place);
     fx_open(f);
     int64_t ws, id;
     char secret[SY_TOKEN_MAX];
@@ -63,10 +61,9 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     sy_engine_close(f->eng);
-    char cmd[200];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    fx_place_drop(&f->place);
     free(f);
-    return system(cmd) == 0 ? 0 : -1;
+    return 0;
 }
 
 static void create(struct fx *f, const char *key, bool start)

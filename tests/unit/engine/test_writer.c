@@ -9,7 +9,6 @@
  * that waits. Most end with a reopen that rebuilds the same results. */
 #define _DEFAULT_SOURCE
 #include <poll.h>
-#include <sqlite3.h>
 
 #include "fixture.h"
 #include "results_adapt.h"
@@ -144,31 +143,20 @@ static void same_after_reopen(struct fixture *f)
 /* How many rows of the log are events of `unit`. */
 static int logged(const char *unit)
 {
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(
-        sqlite3_prepare_v2(db, "SELECT count(*) FROM events WHERE unit = ?", -1, &st, NULL),
-        SQLITE_OK);
-    sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int n = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
+    return (int)fx_sql_int64(fx_uri, "SELECT count(*) FROM events WHERE unit = ?1",
+                             "SELECT count(*) FROM events WHERE unit = $1", unit);
 }
 
 /* A trigger written behind the engine's back makes every insert of unit "poison" fail. */
 static void poison(void)
 {
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.unit = "
-                                  "'poison' BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
+    fx_sql_exec(fx_uri,
+                "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.unit = "
+                "'poison' BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
+                "CREATE FUNCTION poisoned() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'poisoned'; END $$; "
+                "CREATE TRIGGER poison BEFORE INSERT ON events FOR EACH ROW "
+                "WHEN (NEW.unit = 'poison') EXECUTE FUNCTION poisoned();");
 }
 
 static void a_batch_with_the_writer_is_answered_and_counted_only_once_it_lands(void **state)
@@ -297,7 +285,7 @@ static void the_unit_cap_counts_the_new_units_of_the_batch_in_flight(void **stat
 {
     struct fixture *f = *state;
     sy_engine_close(f->eng);
-    sy_engine_opts_t o = {.db = path, .now_ms = fake_now, .max_units = 2};
+    sy_engine_opts_t o = {.db = fx_uri, .now_ms = fake_now, .max_units = 2};
     assert_int_equal(sy_engine_open(&f->eng, &o, NULL), 0);
     start_e(f, "");
     int fd = writer(f);
@@ -602,6 +590,7 @@ static void closing_the_engine_answers_what_waits_for_the_writer(void **state)
 static void a_database_in_memory_keeps_its_commits_synchronous(void **state)
 {
     (void)state;
+    FX_SQLITE_ONLY("\":memory:\" is SQLite's own database, none of PostgreSQL's");
     sy_engine_opts_t o = {.db = ":memory:", .now_ms = fake_now};
     sy_engine_t *eng;
     assert_int_equal(sy_engine_open(&eng, &o, NULL), 0);
