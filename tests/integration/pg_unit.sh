@@ -1,12 +1,15 @@
 #!/bin/sh
-# pg_unit.sh - store.h's unit tests a second time, on PostgreSQL (issue 25: every store test
-# runs against both backends). Each binary uses tests/unit/store/store_fixture.h, which
-# opens SQLite by default and, with the variables set here, a new database per store copied
-# from `sy_template` (migrated once, as the owner role, by `pg_store_check migrate`), opened
-# as the application role. Every test case of every binary is one check here, named
-# "BINARY: CASE"; a binary that dies or reports no case fails.
+# pg_unit.sh - store.h's unit tests, and the engine's that drive a store, a second time, on
+# PostgreSQL (issue 25: every store test runs against both backends). Each binary uses
+# tests/unit/store/store_fixture.h, which opens SQLite by default and, with the variables set
+# here, a new database per store copied from `sy_template` (migrated once, as the owner role,
+# by `pg_store_check migrate`), opened as the application role. Every test case of every
+# binary is one check here, named "BINARY: CASE"; a binary that dies or reports no case
+# fails. A case cmocka skips (FX_SQLITE_ONLY: "not ok N # SKIP CASE") is a TAP skip here,
+# with the reason its "# sqlite only: WHY" line gave.
 #
 #   pg_unit.sh PG_STORE_CHECK BINARY...   (PG_STORE_CHECK empty when libpq is missing)
+#   PG_UNIT_TIMEOUT: seconds each binary may take (300)
 set -u
 CHECK=${1:-}
 HERE=$(dirname "$0")
@@ -44,8 +47,10 @@ export SY_TEST_PG_SUPER SY_TEST_PG_APP SY_TEST_PG_TEMPLATE SWITCHYARD_EXPERIMENT
 
 for bin in "$@"; do
     name=$(basename "$bin")
-    timeout 300 "$bin" >"$TMP/unit.out" 2>"$TMP/unit.err"
+    started=$(date +%s)
+    timeout "${PG_UNIT_TIMEOUT:-300}" "$bin" >"$TMP/unit.out" 2>"$TMP/unit.err"
     status=$?
+    echo "# $name: $(($(date +%s) - started)) s on PostgreSQL"
     cases=0
     why="" # the last "# sqlite only: WHY" (FX_SQLITE_ONLY), said before cmocka's skip
     while IFS= read -r line; do

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../harness.h"
+#include "../store/store_fixture.h"
 #include "codec/api_json.h"
 #include "codec/experiment_json.h"
 #include "codec/monitor_json.h"
@@ -35,9 +36,13 @@
 
 #define ALLOC_POINTS 48 /* allocation failures tried per operation, at most */
 
+/* SQLite's stores are files in `dir`; PostgreSQL's (pg_unit.sh: store_fixture.h) databases,
+ * the work database copied from a template database (CREATE DATABASE ... TEMPLATE). */
 static char dir[64];
-static char tmpl[2][128]; /* the template databases: base, and base with the kill switch on */
-static char work[128];    /* the database an operation runs on */
+static char tmpl[2][512];          /* the template stores: base, and base with the kill switch on */
+static char work[512];             /* the store an operation runs on */
+static struct fx_place tmpl_pg[2]; /* PostgreSQL's template databases */
+static char work_db[80];           /* and its work database */
 static int64_t fake_ms;
 
 static int64_t fake_now(void)
@@ -594,9 +599,57 @@ static void dump_value(char **buf, size_t *len, size_t *cap, sqlite3_stmt *st, i
     (*buf)[*len] = 0;
 }
 
+#ifdef SY_HAVE_PQ
+static void dump_text(char **buf, size_t *len, size_t *cap, const char *t)
+{
+    size_t n = strlen(t), need = *len + n + 8;
+    if (need > *cap) {
+        *cap = need * 2;
+        *buf = realloc(*buf, *cap);
+    }
+    memcpy(*buf + *len, t, n);
+    *len += n;
+    (*buf)[(*len)++] = '|';
+    (*buf)[*len] = 0;
+}
+
+/* PostgreSQL's: every row of every table of the store's database, read as the superuser (no
+ * row-level security), each row as its text, in the order of that text. */
+static char *dump_disk_pg(const char *uri)
+{
+    PGconn *c = fx_pg_connect(fx_pg_db_of(uri));
+    PGresult *tables = PQexec(c, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                                 " ORDER BY tablename");
+    if (PQresultStatus(tables) != PGRES_TUPLES_OK)
+        fail_msg("cannot list the tables: %s", PQerrorMessage(c));
+    size_t len = 0, cap = 4096;
+    char *buf = calloc(1, cap);
+    for (int t = 0; t < PQntuples(tables); t++) {
+        char sql[200];
+        const char *name = PQgetvalue(tables, t, 0);
+        snprintf(sql, sizeof(sql), "SELECT r::text FROM \"%s\" r ORDER BY 1", name);
+        PGresult *rows = PQexec(c, sql);
+        if (PQresultStatus(rows) != PGRES_TUPLES_OK)
+            fail_msg("cannot read table %s: %s", name, PQerrorMessage(c));
+        for (int i = 0; i < PQntuples(rows); i++) {
+            dump_text(&buf, &len, &cap, name);
+            dump_text(&buf, &len, &cap, PQgetvalue(rows, i, 0));
+        }
+        PQclear(rows);
+    }
+    PQclear(tables);
+    PQfinish(c);
+    return buf;
+}
+#endif
+
 /* Every row of every table of database `db`, as text (owned). */
 static char *dump_disk(const char *db)
 {
+#ifdef SY_HAVE_PQ
+    if (fx_is_pg())
+        return dump_disk_pg(db);
+#endif
     sqlite3 *h;
     if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
         fail_msg("cannot read %s", db);
@@ -1026,9 +1079,25 @@ static void copy_file(const char *from, const char *to)
         fail_msg("cannot copy %s", from);
 }
 
+/* The work store a copy of template `k`'s. */
+static void copy_store(int k)
+{
+    if (!fx_is_pg()) {
+        copy_file(tmpl[k], work);
+        return;
+    }
+#ifdef SY_HAVE_PQ
+    char sql[256];
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", work_db);
+    fx_pg_super(sql);
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE %s", work_db, tmpl_pg[k].db);
+    fx_pg_super(sql);
+#endif
+}
+
 static void begin(struct ctx *c, const struct op *op)
 {
-    copy_file(tmpl[op->killed], work);
+    copy_store(op->killed);
     fake_ms = T0_MS + 3600000; /* an hour after the template was made */
     c->eng = open_at(work);
     c->who = (sy_principal_t){.workspace = 1, .token_id = 1, .role = SY_ROLE_ADMIN};
@@ -1118,6 +1187,16 @@ static int64_t inject(const struct op *op, enum kind kind, int64_t at, int64_t *
     return calls;
 }
 
+/* Allocation failures tried per operation, at most: SY_FAULTS_ALLOC_POINTS, else
+ * ALLOC_POINTS. pg_unit.sh asks for fewer on PostgreSQL, where each point copies a database
+ * (tenths of a second, not a file's milliseconds): its store statements are all failed, and
+ * the engine's allocations are the same on both backends. */
+static int64_t alloc_points(void)
+{
+    const char *v = getenv("SY_FAULTS_ALLOC_POINTS");
+    return v && *v ? strtoll(v, NULL, 10) : ALLOC_POINTS;
+}
+
 /* Every injection point of `op`: its store statements and (sampled) allocations counted
  * into *store and *alloc. A finding returns here through op_jmp, skipping the rest. */
 static void points_of(const struct op *op, int64_t *store, int64_t *alloc)
@@ -1126,13 +1205,13 @@ static void points_of(const struct op *op, int64_t *store, int64_t *alloc)
     int64_t calls = inject(op, STORE, 0, &allocs);
     for (int64_t at = 1; at <= calls; at++)
         inject(op, STORE, at, NULL);
-    /* allocations: all of them when few, else ALLOC_POINTS spread evenly, the first and last
-     * ones among them */
-    int64_t tried = 0,
-            step = allocs <= ALLOC_POINTS ? 1 : (allocs + ALLOC_POINTS - 1) / ALLOC_POINTS;
-    for (int64_t at = 1; at <= allocs; at += step, tried++)
+    /* allocations: all of them when few, else `most` spread evenly, the first and last ones
+     * among them (none with SY_FAULTS_ALLOC_POINTS=0) */
+    int64_t tried = 0, most = alloc_points();
+    int64_t step = allocs <= most || most <= 0 ? 1 : (allocs + most - 1) / most;
+    for (int64_t at = 1; most > 0 && at <= allocs; at += step, tried++)
         inject(op, ALLOC, at, NULL);
-    if (allocs > 1 && (allocs - 1) % step != 0) {
+    if (most > 0 && allocs > 1 && (allocs - 1) % step != 0) {
         inject(op, ALLOC, allocs, NULL);
         tried++;
     }
@@ -1181,6 +1260,18 @@ static int setup(void **state)
 {
     (void)state;
     sy_failalloc_install();
+    if (fx_is_pg()) {
+#ifdef SY_HAVE_PQ
+        for (int k = 0; k < 2; k++) {
+            fx_place_make(&tmpl_pg[k]);
+            snprintf(tmpl[k], sizeof(tmpl[k]), "%s", tmpl_pg[k].uri);
+            build_template(k);
+        }
+        snprintf(work_db, sizeof(work_db), "%s_work", tmpl_pg[0].db);
+        fx_pg_uri(work, sizeof(work), getenv("SY_TEST_PG_APP"), work_db);
+#endif
+        return 0;
+    }
     /* tmpfs when there is one: the test commits thousands of times, and fsync is not what
      * it tests */
     snprintf(dir, sizeof(dir), "%s/sy-faults-XXXXXX",
@@ -1198,6 +1289,16 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
+    if (fx_is_pg()) {
+#ifdef SY_HAVE_PQ
+        char sql[256];
+        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", work_db);
+        fx_pg_super(sql);
+        fx_place_drop(&tmpl_pg[0]);
+        fx_place_drop(&tmpl_pg[1]);
+#endif
+        return 0;
+    }
     char cmd[200];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     return system(cmd) == 0 ? 0 : -1;

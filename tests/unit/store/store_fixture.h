@@ -71,6 +71,13 @@ static inline void fx_pg_uri(char *out, size_t cap, const char *uri, const char 
     snprintf(out, cap, "%.*s/%s", n, uri, db);
 }
 
+/* The server's notices ("does not exist, skipping") are not the test's output. */
+static inline void fx_pg_quiet(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+}
+
 /* A superuser's connection to database `db` (NULL: SY_TEST_PG_SUPER's own); fails the test
  * when it cannot. */
 static inline PGconn *fx_pg_connect(const char *db)
@@ -83,6 +90,7 @@ static inline PGconn *fx_pg_connect(const char *db)
     PGconn *c = PQconnectdb(uri);
     if (PQstatus(c) != CONNECTION_OK)
         fail_msg("connecting as the superuser: %s", PQerrorMessage(c));
+    PQsetNoticeProcessor(c, fx_pg_quiet, NULL);
     return c;
 }
 
