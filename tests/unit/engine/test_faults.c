@@ -11,6 +11,11 @@
  * must succeed. Every statement is failed; allocations are sampled (at most ALLOC_POINTS
  * per operation, the first and last ones always). The count of injection points is
  * printed per operation and in total.
+ *
+ * On PostgreSQL (pg_unit.sh, store_fixture.h) the templates and the work store are
+ * databases, the copy a CREATE DATABASE ... TEMPLATE, and "every row of every table" is
+ * read as the superuser (no row-level security), each table's rows in the order of their
+ * text; sequences are not compared (a rolled-back insert keeps its nextval there).
  */
 #define _DEFAULT_SOURCE
 #include <sqlite3.h>
