@@ -92,7 +92,7 @@ bench: build
 	@echo
 	bench/emergency.sh $(RELEASE)/src/switchyard
 	@echo
-	bench/pg.sh $(RELEASE)/src/switchyard $(RELEASE)/bench/bench-ingest
+	bench/pg.sh $(RELEASE)/src/switchyard $(RELEASE)/bench/bench-ingest $(RELEASE)/bench/bench-notify
 
 # the statistics' promises by simulation, 1,000 runs a scenario (about an hour on 2 cores)
 simulate-figures: build

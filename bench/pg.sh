@@ -20,10 +20,13 @@
 #    one worker each (wrk takes the other core), alternating rounds, best of each.
 # 3. Fan-out: three PostgreSQL-backed nodes on one database; CHANGES flag changes through
 #    node 1, each timed from its answer until node 3 serves it (tests/integration/
-#    pg_nodes.js's fanout): p50, p99, max. The reference is the same changes read back on
-#    node 1 itself (the same client, requests and polling: what is not fan-out).
+#    pg_nodes.js's fanout): p50, p99, max. The reference is PostgreSQL's own: as many
+#    NOTIFYs between two connections of the same role, each timed from its sending (its
+#    commit included) to its arrival (bench-notify). Also printed: the same changes read
+#    back on node 1 itself (the same client, requests and polling: what is not fan-out).
 #
-#   bench/pg.sh SWITCHYARD BENCH_INGEST [EVENTS] [ROUNDS] [SECONDS] [CHANGES] [CONNECTIONS]
+#   bench/pg.sh SWITCHYARD BENCH_INGEST BENCH_NOTIFY [EVENTS] [ROUNDS] [SECONDS] [CHANGES]
+#               [CONNECTIONS]
 #
 # Defaults: 100,000 events, 3 rounds, 5 s a wrk round, 200 changes, 50 connections; about
 # two minutes. Loopback only. Not part of `make test` (scripts/deps.sh bench, and the
@@ -31,11 +34,12 @@
 set -u
 SY=$1
 BENCH=$2
-EVENTS=${3:-100000}
-ROUNDS=${4:-3}
-SECS=${5:-5}
-CHANGES=${6:-200}
-CONNS=${7:-50}
+NOTIFY=$3
+EVENTS=${4:-100000}
+ROUNDS=${5:-3}
+SECS=${6:-5}
+CHANGES=${7:-200}
+CONNS=${8:-50}
 HERE=$(cd "$(dirname "$0")" && pwd)
 IT=$HERE/../tests/integration
 . "$HERE/common.sh"
@@ -219,6 +223,7 @@ node "$IT/pg_nodes.js" fanout "$URL_1" "$URL_1" "$ADMIN" "$CHANGES" >"$TMP/local
     die "pg_nodes.js fanout on node 1 failed" "$TMP/local"
 node "$IT/pg_nodes.js" fanout "$URL_1" "$URL_3" "$ADMIN" "$CHANGES" >"$TMP/fanout" 2>&1 ||
     die "pg_nodes.js fanout 1 -> 3 failed" "$TMP/fanout"
+"$NOTIFY" "$PG_URL_APP" "$CHANGES" >"$TMP/notify" 2>&1 || die "bench-notify failed" "$TMP/notify"
 stop_nodes
 pg_stop
 
@@ -234,13 +239,16 @@ printf '%-52s %14s %14s %7.2fx\n' "OFREP $FLAG requests/s, PostgreSQL vs SQLite 
     "$(echo "$PGR $SQ" | awk '{ print $1 / $4 }')"
 echo "  wrk -t1 -c$CONNS -d${SECS}s, --workers 1; p99 $(echo "$PGR" | cut -d' ' -f2) ms vs" \
     "$(echo "$SQ" | cut -d' ' -f2) ms"
-# fanout N p50 P50 p99 P99 max MAX missed M
-awk -v what="fan-out, node 1 -> node 3, ms" 'NR == FNR { l50 = $4; l99 = $6; lmax = $8; next }
-    /^fanout/ { printf "%-52s %14s %14s %7.1fx\n", what " p50", $4, l50, $4 / l50;
-                printf "%-52s %14s %14s %7.1fx\n", what " p99", $6, l99, $6 / l99;
-                printf "%-52s %14s %14s %7.1fx\n", what " max", $8, lmax, $8 / lmax;
-                printf "  %d changes; reference: each read back on node 1 itself; missed (not within 2 s): %d\n", $2, $10 }' \
-    "$TMP/local" "$TMP/fanout"
+# fanout|notify N p50 P50 p99 P99 max MAX missed M
+awk -v what="fan-out ms, node 1 -> node 3, vs raw NOTIFY" '
+    FILENAME ~ /notify$/ { n50 = $4; n99 = $6; nmax = $8; next }
+    FILENAME ~ /local$/ { local = sprintf("p50 %s, p99 %s, max %s", $4, $6, $8); next }
+    /^fanout/ { printf "%-52s %14s %14s %7.1fx\n", what " p50", $4, n50, $4 / n50;
+                printf "%-52s %14s %14s %7.1fx\n", what " p99", $6, n99, $6 / n99;
+                printf "%-52s %14s %14s %7.1fx\n", what " max", $8, nmax, $8 / nmax;
+                printf "  %d changes, missed (not served within 2 s): %d; read back on node 1 itself: %s ms\n",
+                    $2, $10, local }' \
+    "$TMP/notify" "$TMP/local" "$TMP/fanout"
 missed=$(awk '/^fanout/ { print $10 }' "$TMP/fanout")
 [ "$bad" = 0 ] || die "the nodes answered $bad non-2xx responses to wrk"
 [ "$missed" = 0 ] || die "$missed changes were never served by node 3"
