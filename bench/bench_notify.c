@@ -7,9 +7,9 @@
  * Two connections to the database: the listener LISTENs on a channel of its own; the sender
  * sends COUNT NOTIFYs (default 200), one at a time, each its own transaction (a node's change
  * sends its announcement at its commit). Each is timed from the moment it is sent to its
- * arrival at the listener, its commit included (one that writes nothing else needs no WAL
- * flush: what is left is PostgreSQL's delivery, the floor under any node's); the next is
- * sent once both the answer and the notification are in. Prints, in ms, the line
+ * arrival at the listener, its commit included: NOTIFY gives its transaction an id, so the
+ * commit writes a WAL record and, synchronous_commit on, waits for its flush (seen: 40 bytes
+ * of WAL each). The next is sent once both the answer and the notification are in. Prints, in ms, the line
  * pg_nodes.js's fanout prints:
  *   notify N p50 P50 p99 P99 max MAX missed M     (missed: not heard within 2 s)
  * Exits 1 when a connection or a statement fails.
