@@ -9,8 +9,8 @@
  * sends its announcement at its commit). Each is timed from the moment it is sent to its
  * arrival at the listener, its commit included: NOTIFY gives its transaction an id, so the
  * commit writes a WAL record and, synchronous_commit on, waits for its flush (seen: 40 bytes
- * of WAL each). The next is sent once both the answer and the notification are in. Prints, in ms, the line
- * pg_nodes.js's fanout prints:
+ * of WAL each). The next is sent once both the answer and the notification are in. Prints,
+ * in ms, the line pg_nodes.js's fanout prints:
  *   notify N p50 P50 p99 P99 max MAX missed M     (missed: not heard within 2 s)
  * Exits 1 when a connection or a statement fails.
  */
