@@ -40,6 +40,7 @@ ROUNDS=${5:-3}
 SECS=${6:-5}
 CHANGES=${7:-200}
 CONNS=${8:-50}
+EVENTS=$((EVENTS - EVENTS % 1000)) # whole requests of 1,000, as bench-ingest sends them
 HERE=$(cd "$(dirname "$0")" && pwd)
 IT=$HERE/../tests/integration
 . "$HERE/common.sh"
