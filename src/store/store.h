@@ -9,9 +9,9 @@
  * writes across workspaces, except finding a token by its hash (which yields the
  * workspace) and listing workspaces at start-up.
  *
- * Implementations: SQLite (store/sqlite*.c, the default: a file path or ":memory:") and,
- * PostgreSQL (store/postgres*.c: a postgres:// URI), chosen by sy_store_open from the URI alone;
- * callers never see which. Each is a table of functions (store_backend.h) that every call
+ * Implementations: SQLite (store/sqlite*.c, the default: a file path or ":memory:") and
+ * PostgreSQL (store/postgres*.c: a postgres:// URI), chosen by sy_store_open from the URI
+ * alone; callers never see which. Each is a table of functions (store_backend.h) that every call
  * here reaches through its handle (store.c). Rows reach callers through callbacks whose
  * pointers are borrowed for the duration of the call only.
  *
