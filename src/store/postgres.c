@@ -787,6 +787,12 @@ static int pg_heard(sy_store_t *store, sy_store_heard_cb cb, void *arg, sy_err_t
     return rc;
 }
 
+static int pg_heard_fd(sy_store_t *store)
+{
+    struct pg_store *s = sy_pg(store);
+    return s->listening && PQstatus(s->db) == CONNECTION_OK ? PQsocket(s->db) : -1;
+}
+
 static int pg_lead(sy_store_t *store, bool *held, sy_err_t *err)
 {
     struct pg_store *s = sy_pg(store);
@@ -900,5 +906,6 @@ const struct sy_store_ops sy_store_postgres_ops = {
     .announce = pg_announce,
     .listen = pg_listen,
     .heard = pg_heard,
+    .heard_fd = pg_heard_fd,
     .lead = pg_lead,
 };

@@ -583,6 +583,11 @@ int sy_store_heard(sy_store_t *store, sy_store_heard_cb cb, void *arg, sy_err_t 
     return store->ops->heard(store, cb, arg, err);
 }
 
+int sy_store_heard_fd(sy_store_t *store)
+{
+    return store->ops->heard_fd(store);
+}
+
 int sy_store_lead(sy_store_t *store, bool *held, sy_err_t *err)
 {
     return store->ops->lead(store, held, err);

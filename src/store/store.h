@@ -679,6 +679,10 @@ int sy_store_announce(sy_store_t *store, int64_t ws, const char *what, int64_t r
 int sy_store_listen(sy_store_t *store, sy_err_t *err);
 /* One announcement heard: `what` borrowed for the call. A non-zero return stops. */
 typedef int (*sy_store_heard_cb)(void *arg, int64_t ws, const char *what, int64_t revision);
+/* The descriptor that turns readable when something may have been heard (to wait on it in
+ * an event loop; sy_store_heard still reads without waiting), or -1: none (SQLite, or the
+ * connection lost). It changes when a lost connection is made again: ask again. */
+int sy_store_heard_fd(sy_store_t *store);
 /* Calls `cb` for each announcement heard since the last call, oldest first, without
  * waiting for any (an idle handle only; a call inside a transaction hears nothing new). A
  * lost connection is -EIO: what was announced meanwhile may be lost, the caller rereads.
