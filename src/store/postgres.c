@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,21 @@ const char *sy_pg_i64(char *buf, int64_t v)
 {
     snprintf(buf, SY_PG_INT_TEXT, "%" PRId64, v);
     return buf;
+}
+
+const char *sy_pg_double(char *buf, bool has, double v)
+{
+    if (!has || isnan(v))
+        return NULL;
+    if (isinf(v))
+        return v > 0 ? "Infinity" : "-Infinity";
+    snprintf(buf, SY_PG_DOUBLE_TEXT, "%.17g", v == 0 ? 0.0 : v);
+    return buf;
+}
+
+const char *sy_pg_limit(char *buf, int64_t limit)
+{
+    return limit < 0 ? NULL : sy_pg_i64(buf, limit);
 }
 
 /* Fills `err` from the connection's or the result's message: -EEXIST for any constraint
