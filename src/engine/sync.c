@@ -132,6 +132,9 @@ int sy_engine_sync(sy_engine_t *eng, size_t *applied, sy_err_t *err)
     }
     for (size_t i = 0; rc == 0 && i < h.n && !h.workspaces; i++)
         h.workspaces = !sy_eng_find_ws(eng, h.v[i].ws);
+    /* What follows only reads: one transaction, for one view of the store and fewer round
+     * trips (each read would otherwise be a transaction of its own), rolled back. */
+    bool tx = rc == 0 && (h.n > 0 || h.workspaces) && sy_store_begin(eng->store, err) == 0;
     if (rc == 0 && h.workspaces)
         rc = load_new_workspaces(eng, applied, err);
     for (size_t i = 0; rc == 0 && i < h.n; i++) {
@@ -152,8 +155,16 @@ int sy_engine_sync(sy_engine_t *eng, size_t *applied, sy_err_t *err)
             }
         }
     }
+    if (tx)
+        sy_store_rollback(eng->store);
     free(h.v);
     return rc;
+}
+
+int sy_engine_sync_fd(sy_engine_t *eng)
+{
+    SY_ENG_OWNED(eng);
+    return eng->listening ? sy_store_heard_fd(eng->store) : -1;
 }
 
 bool sy_engine_leads(sy_engine_t *eng)

@@ -1,7 +1,8 @@
 /* postgres.c - store/postgres (issue 25), the PostgreSQL backend behind store.h, on libpq.
- * BEGUN, NOT COMPLETE: it is chosen only with SWITCHYARD_EXPERIMENTAL_PG=1 (store.c), and
- * every operation past workspaces and tokens returns -ENOTSUP saying so (the end of this
- * file); docs/development.md "store/postgres, begun" lists what is built and what is next.
+ * Every operation is built (this file: the handle, migrate, workspaces, tokens, the paths
+ * across workspaces, LISTEN/NOTIFY and the leaders' lock; postgres_<group>.c the rest). It
+ * is chosen only with SWITCHYARD_EXPERIMENTAL_PG=1 (store.c) until several nodes share
+ * experiments (docs/development.md, "Many nodes").
  *
  * Roles. The server connects as the application role, which owns nothing and is held by
  * FORCE ROW LEVEL SECURITY (postgres_schema.c). It cannot create the schema, so `open`
@@ -9,7 +10,8 @@
  * migrate`, and sy_store_pg_migrate (postgres.h), connected as the owner role, applies it.
  *
  * Connection. One PGconn per handle, used by one thread at a time like the SQLite handle;
- * no pool and no reconnection yet (a lost connection fails each call with -EIO).
+ * no pool. A lost connection fails calls with -EIO and is tried again outside a transaction
+ * at most once a second (connected()).
  *
  * Workspaces. Every statement on a workspace's table runs in a transaction whose
  * app.workspace_id is that workspace: the function that knows the workspace sets it with
@@ -24,6 +26,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +40,21 @@ const char *sy_pg_i64(char *buf, int64_t v)
 {
     snprintf(buf, SY_PG_INT_TEXT, "%" PRId64, v);
     return buf;
+}
+
+const char *sy_pg_double(char *buf, bool has, double v)
+{
+    if (!has || isnan(v))
+        return NULL;
+    if (isinf(v))
+        return v > 0 ? "Infinity" : "-Infinity";
+    snprintf(buf, SY_PG_DOUBLE_TEXT, "%.17g", v == 0 ? 0.0 : v);
+    return buf;
+}
+
+const char *sy_pg_limit(char *buf, int64_t limit)
+{
+    return limit < 0 ? NULL : sy_pg_i64(buf, limit);
 }
 
 /* Fills `err` from the connection's or the result's message: -EEXIST for any constraint
@@ -785,6 +803,12 @@ static int pg_heard(sy_store_t *store, sy_store_heard_cb cb, void *arg, sy_err_t
     return rc;
 }
 
+static int pg_heard_fd(sy_store_t *store)
+{
+    struct pg_store *s = sy_pg(store);
+    return s->listening && PQstatus(s->db) == CONNECTION_OK ? PQsocket(s->db) : -1;
+}
+
 static int pg_lead(sy_store_t *store, bool *held, sy_err_t *err)
 {
     struct pg_store *s = sy_pg(store);
@@ -898,5 +922,6 @@ const struct sy_store_ops sy_store_postgres_ops = {
     .announce = pg_announce,
     .listen = pg_listen,
     .heard = pg_heard,
+    .heard_fd = pg_heard_fd,
     .lead = pg_lead,
 };

@@ -152,6 +152,7 @@ struct sy_store_ops {
                     sy_err_t *err);
     int (*listen)(sy_store_t *store, sy_err_t *err);
     int (*heard)(sy_store_t *store, sy_store_heard_cb cb, void *arg, sy_err_t *err);
+    int (*heard_fd)(sy_store_t *store);
     int (*lead)(sy_store_t *store, bool *held, sy_err_t *err);
 };
 

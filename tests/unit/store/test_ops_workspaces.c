@@ -149,6 +149,7 @@ static void nodes_hear_what_commits_and_one_leads(void **state)
     if (strcmp(fx_backend(), "sqlite") == 0) {
         /* one node: it leads, and there is nobody to hear */
         assert_int_equal(sy_store_listen(a, &err), -ENOTSUP);
+        assert_int_equal(sy_store_heard_fd(a), -1);
         assert_int_equal(sy_store_announce(b, 1, "flags", 2, &err), 0);
         assert_int_equal(sy_store_heard(a, hear, &h, &err), 0);
         assert_int_equal(h.n, 0);
@@ -158,7 +159,9 @@ static void nodes_hear_what_commits_and_one_leads(void **state)
         fx_store_close(a);
         return;
     }
+    assert_int_equal(sy_store_heard_fd(a), -1); /* not listening yet */
     assert_int_equal(sy_store_listen(a, &err), 0);
+    assert_true(sy_store_heard_fd(a) >= 0);
     /* a rolled-back announcement is never heard; a committed one is, once */
     assert_int_equal(sy_store_begin(b, &err), 0);
     assert_int_equal(sy_store_announce(b, 7, "flags", 3, &err), 0);
