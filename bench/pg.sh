@@ -240,15 +240,15 @@ printf '%-52s %14s %14s %7.2fx\n' "OFREP $FLAG requests/s, PostgreSQL vs SQLite 
     "$(echo "$PGR $SQ" | awk '{ print $1 / $4 }')"
 echo "  wrk -t1 -c$CONNS -d${SECS}s, --workers 1; p99 $(echo "$PGR" | cut -d' ' -f2) ms vs" \
     "$(echo "$SQ" | cut -d' ' -f2) ms"
-# fanout|notify N p50 P50 p99 P99 max MAX missed M
+# fanout|notify N p50 P50 p99 P99 max MAX missed M [within100 K p95 P95]
 awk -v what="fan-out ms, node 1 -> node 3, vs raw NOTIFY" '
     FILENAME ~ /notify$/ { n50 = $4; n99 = $6; nmax = $8; next }
     FILENAME ~ /local$/ { local = sprintf("p50 %s, p99 %s, max %s", $4, $6, $8); next }
     /^fanout/ { printf "%-52s %14s %14s %7.1fx\n", what " p50", $4, n50, $4 / n50;
                 printf "%-52s %14s %14s %7.1fx\n", what " p99", $6, n99, $6 / n99;
                 printf "%-52s %14s %14s %7.1fx\n", what " max", $8, nmax, $8 / nmax;
-                printf "  %d changes, missed (not served within 2 s): %d; read back on node 1 itself: %s ms\n",
-                    $2, $10, local }' \
+                printf "  %d changes, %s within 100 ms, missed (not served within 2 s): %d; read back on node 1 itself: %s ms\n",
+                    $2, $12 == "" ? "?" : $12, $10, local }' \
     "$TMP/notify" "$TMP/local" "$TMP/fanout"
 missed=$(awk '/^fanout/ { print $10 }' "$TMP/fanout")
 [ "$bad" = 0 ] || die "the nodes answered $bad non-2xx responses to wrk"
