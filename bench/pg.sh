@@ -200,7 +200,9 @@ cmp -s "$TMP/sqlite.answer" "$TMP/pg.answer" ||
 : >"$TMP/ofrep.pg"
 r=0
 while [ $r -lt "$ROUNDS" ]; do
-    for side in sqlite pg; do
+    order="sqlite pg"
+    [ $((r % 2)) -eq 0 ] || order="pg sqlite" # neither always first
+    for side in $order; do
         eval "url=\$URL_$side"
         wrk_post "$url/ofrep/v1/evaluate/flags/$FLAG" "$TMP/$side.lua" "$SECS" "$CONNS" >>"$TMP/ofrep.$side"
     done
