@@ -561,11 +561,15 @@ static void on_heard(evutil_socket_t fd, short what, void *arg)
     sync_now(arg);
 }
 
-/* Waits on the store's descriptor for announcements; again when a reconnection changed it. */
+/* Waits on the store's descriptor for announcements; again when a reconnection changed it.
+ * A new socket under the old number may be folded away by epoll's change list (the
+ * closed one was never deleted): the tick's sync then hears what it would have, 20 ms
+ * later at most. */
 static void watch_heard(struct server *s)
 {
-    int fd = sy_engine_sync_fd(s->eng);
-    if (fd == s->heard_fd)
+    bool renewed;
+    int fd = sy_engine_sync_fd(s->eng, &renewed);
+    if (fd == s->heard_fd && !renewed)
         return;
     if (s->heard)
         event_free(s->heard);
@@ -1268,7 +1272,9 @@ int sy_cli_serve(int argc, char **argv)
         char port[8], metrics_port[8];
         snprintf(port, sizeof(port), "%d", sy_http_port(s.http));
         snprintf(metrics_port, sizeof(metrics_port), "%d", sy_http_metrics_port(s.http));
-        sy_log(hopts.log, "listening", "listen", opt[O_LISTEN], "#port", port, "db", opt[O_DB],
+        char db_shown[512]; /* a postgres:// URI's password never in the log */
+        sy_store_uri_shown(opt[O_DB], db_shown, sizeof(db_shown));
+        sy_log(hopts.log, "listening", "listen", opt[O_LISTEN], "#port", port, "db", db_shown,
                NULL);
         if (opt[O_METRICS_LISTEN])
             sy_log(hopts.log, "metrics_listening", "listen", opt[O_METRICS_LISTEN], "#port",

@@ -934,9 +934,10 @@ int sy_engine_listen(sy_engine_t *eng, sy_err_t *err);
  * the engine's thread, often (serve: every 20 ms); a lost connection is -EIO. */
 int sy_engine_sync(sy_engine_t *eng, size_t *applied, sy_err_t *err);
 /* The descriptor to wait on for what other nodes announce (sy_engine_sync when it is
- * readable), -1 when there is none now; it may change after a lost connection: ask again
- * (serve: every tick). */
-int sy_engine_sync_fd(sy_engine_t *eng);
+ * readable), -1 when there is none now. After a lost connection it is another socket,
+ * maybe under the same number: *renewed says so (once) and the caller waits on it anew.
+ * Ask every tick. */
+int sy_engine_sync_fd(sy_engine_t *eng, bool *renewed);
 /* Whether this node runs the timers: it holds the leaders' lock among the nodes of its
  * store (sy_store_lead, checked or tried at most once a second of the engine's clock;
  * always, on SQLite). */

@@ -332,9 +332,12 @@ static PGconn *connect_to(const char *uri, sy_err_t *err)
         return NULL;
     }
     if (PQstatus(db) != CONNECTION_OK) {
-        size_t len = strcspn(PQerrorMessage(db), "\n");
+        /* libpq repeats a connection string it cannot parse: never its password */
+        char said[512];
+        sy_store_redact(uri, PQerrorMessage(db), said, sizeof(said));
+        size_t len = strcspn(said, "\n");
         sy_err_set(err, -EIO, "db", "PostgreSQL: cannot connect: %.*s",
-                   (int)(len > 120 ? 120 : len), PQerrorMessage(db));
+                   (int)(len > 160 ? 160 : len), said);
         PQfinish(db);
         return NULL;
     }
@@ -787,7 +790,7 @@ static int pg_heard(sy_store_t *store, sy_store_heard_cb cb, void *arg, sy_err_t
     int rc = 0;
     if (s->resync) { /* reconnected: what was announced meanwhile is lost, reread it all */
         s->resync = false;
-        rc = cb(arg, 0, "resync", 0);
+        rc = cb(arg, -1, "resync", 0);
     }
     if (!PQconsumeInput(s->db))
         return sy_pg_error(s, NULL, err);
@@ -795,8 +798,10 @@ static int pg_heard(sy_store_t *store, sy_store_heard_cb cb, void *arg, sy_err_t
     while ((n = PQnotifies(s->db)) != NULL) {
         long long ws, revision;
         char what[33];
+        /* any session that may connect can NOTIFY: a workspace is a positive id (the
+         * store's own "resync" is -1), the rest is the listener's to doubt */
         if (rc == 0 && strcmp(n->relname, CHANNEL) == 0 &&
-            sscanf(n->extra, "%lld %32s %lld", &ws, what, &revision) == 3)
+            sscanf(n->extra, "%lld %32s %lld", &ws, what, &revision) == 3 && ws > 0)
             rc = cb(arg, ws, what, revision);
         PQfreemem(n);
     }
