@@ -128,7 +128,8 @@ sy_store_t *sy_engine_store(sy_engine_t *eng); /* borrowed, for readiness checks
 
 /* On a store without workspaces: creates workspace `workspace` and an admin token named
  * "bootstrap-admin", writing its secret (NUL-terminated) into `secret` and setting
- * *created. On a store that has workspaces it does nothing (*created false). */
+ * *created. On a store that has workspaces it does nothing (*created false), nor when
+ * another node on the same database made `workspace` meanwhile (then served as it is). */
 int sy_engine_bootstrap(sy_engine_t *eng, const char *workspace, char *secret, size_t cap,
                         bool *created, sy_err_t *err);
 

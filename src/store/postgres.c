@@ -363,6 +363,30 @@ static int migrate_in(PGconn *db, const char *app_role, sy_err_t *err)
     if (!r)
         goto out_rollback;
     PQclear(r);
+    /* The application role (checked even when nothing is to be done: a wrong one named is
+     * a mistake to tell): one that row-level security holds, and not the owner. */
+    const char *rp[] = {app_role};
+    r = sy_pg_run(&s,
+                  "SELECT rolsuper OR rolbypassrls, rolname = current_user FROM pg_roles"
+                  " WHERE rolname = $1",
+                  1, rp, PGRES_TUPLES_OK, &rc, err);
+    if (!r)
+        goto out_rollback;
+    if (PQntuples(r) == 0)
+        rc = sy_err_set(err, -ENOENT, "app_role", "no role \"%.64s\": create it first", app_role);
+    else if (strcmp(PQgetvalue(r, 0, 0), "t") == 0)
+        rc = sy_err_set(err, -EINVAL, "app_role",
+                        "role \"%.64s\" is a superuser or may bypass row-level security: the "
+                        "servers' role must be held by it",
+                        app_role);
+    else if (strcmp(PQgetvalue(r, 0, 1), "t") == 0)
+        rc = sy_err_set(err, -EINVAL, "app_role",
+                        "role \"%.64s\" is the one migrating, the tables' owner: the servers "
+                        "connect as another role",
+                        app_role);
+    PQclear(r);
+    if (rc < 0)
+        goto out_rollback;
     int64_t v = version_of(db, err);
     if (v < 0) {
         rc = (int)v;
@@ -420,6 +444,30 @@ int sy_store_pg_migrate(const char *owner_uri, const char *app_role, sy_err_t *e
 
 /* ---- the handle ------------------------------------------------------------------------ */
 
+/* The server's role must be one row-level security holds: not a superuser, not BYPASSRLS,
+ * not the tables' owner (who could turn it off). -EPERM naming the role otherwise. */
+static int refuse_unheld_role(struct pg_store *s, sy_err_t *err)
+{
+    int rc = 0;
+    PGresult *r =
+        sy_pg_run(s,
+                  "SELECT r.rolsuper OR r.rolbypassrls, pg_has_role(current_user,"
+                  " (SELECT relowner FROM pg_class WHERE oid = 'schema_version'::regclass),"
+                  " 'MEMBER'), current_user FROM pg_roles r WHERE r.rolname = current_user",
+                  0, NULL, PGRES_TUPLES_OK, &rc, err);
+    if (!r)
+        return rc;
+    if (PQntuples(r) == 1 &&
+        (strcmp(PQgetvalue(r, 0, 0), "t") == 0 || strcmp(PQgetvalue(r, 0, 1), "t") == 0))
+        rc = sy_err_set(err, -EPERM, "db",
+                        "PostgreSQL: role \"%.64s\" is a superuser, may bypass row-level "
+                        "security or owns the tables: a server connects as the application "
+                        "role (docs/operations.md)",
+                        PQgetvalue(r, 0, 2));
+    PQclear(r);
+    return rc;
+}
+
 static int pg_open(sy_store_t **out, const char *uri, sy_err_t *err)
 {
     *out = NULL;
@@ -456,6 +504,8 @@ static int pg_open(sy_store_t **out, const char *uri, sy_err_t *err)
         rc = sy_pg_error(s, NULL, err);
         goto out_finish;
     }
+    if ((rc = refuse_unheld_role(s, err)) < 0)
+        goto out_finish;
     s->version = (int)v;
     *out = &s->base;
     return 0;

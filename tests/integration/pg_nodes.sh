@@ -31,6 +31,22 @@ SWITCHYARD_EXPERIMENTAL_PG=1
 export SWITCHYARD_EXPERIMENTAL_PG
 check "switchyard migrate, as the owner" 0 '^migrated: schema version [0-9]+$' '' -- \
     "$SY" migrate --db "$PG_URL_OWNER"
+check "migrate refuses the owner as the servers' role" 1 '' 'is the one migrating' -- \
+    "$SY" migrate --db "$PG_URL_OWNER" --app-role switchyard_owner
+check "migrate refuses a superuser as the servers' role" 1 '' 'superuser or may bypass' -- \
+    "$SY" migrate --db "$PG_URL_OWNER" --app-role postgres
+check "migrate refuses a role that does not exist" 1 '' 'no role "nobody_here"' -- \
+    "$SY" migrate --db "$PG_URL_OWNER" --app-role nobody_here
+check "serve refuses to run as the tables' owner (row-level security would not hold)" 1 '' \
+    'owns the tables: a server connects as the application role' -- \
+    "$SY" serve --listen 127.0.0.1:0 --db "$PG_URL_OWNER"
+check "serve refuses to run as a superuser" 1 '' 'role "postgres" is a superuser' -- \
+    "$SY" serve --listen 127.0.0.1:0 --db "$PG_URL_SUPER"
+check "a connection string libpq cannot read is refused without its password" 0 '' '' -- \
+    sh -c "! '$SY' migrate --db 'postgresql://u:s3cretpw@[::1/x' 2>&1 | grep -q 's3cretpw'"
+mkdir -p "$TMP/kw"
+check "libpq's keyword form is PostgreSQL, not a SQLite file (named after its password)" 0 '' \
+    '' -- sh -c "cd '$TMP/kw' && ! '$SY' migrate --db 'host=127.0.0.1 port=1 password=s3cretpw dbname=x user=u' 2>&1 | grep -q s3cretpw && [ -z \"\$(ls -A)\" ]"
 check "a workspace, offline" 0 'created' '' -- \
     "$SY" workspace create default --db "$PG_URL_APP"
 ADMIN=$("$SY" token create --db "$PG_URL_APP" --role admin --name alice 2>"$TMP/err")
@@ -63,6 +79,8 @@ EXIT_HOOKS="stop_nodes $EXIT_HOOKS"
 for i in 1 2 3; do start_node $i; done
 url() { eval "echo http://127.0.0.1:\$NODE_PORT_$1"; }
 check "three nodes listen" 0 '' '' -- sh -c "[ -n '$NODE_PORT_1' ] && [ -n '$NODE_PORT_2' ] && [ -n '$NODE_PORT_3' ]"
+check "no node logs the database password" 0 '' '' -- \
+    sh -c "! grep -q '$PG_PASS_APP' '$TMP/node1.log' '$TMP/node2.log' '$TMP/node3.log'"
 check "each says it is one of many nodes" 0 '' '' -- \
     sh -c "grep -q many_nodes '$TMP/node1.log' && grep -q many_nodes '$TMP/node2.log' && grep -q many_nodes '$TMP/node3.log'"
 
@@ -70,7 +88,7 @@ check "each says it is one of many nodes" 0 '' '' -- \
 fanout_check() { # NAME FROM TO
     node "$HERE/pg_nodes.js" fanout "$(url "$2")" "$(url "$3")" "$ADMIN" 100 >"$TMP/fanout" 2>&1
     echo "# node $2 -> node $3: $(cat "$TMP/fanout")"
-    check "$1" 0 '' '' -- awk '/^fanout 100 /{ok = $10 == 0 && $14 + 0 <= 100 && $8 + 0 <= 1000} END{exit !ok}' "$TMP/fanout"
+    check "$1" 0 '' '' -- awk '/^fanout 100 /{ok = $10 == 0 && $12 >= 95 && $8 + 0 <= 1000} END{exit !ok}' "$TMP/fanout"
 }
 fanout_check "100 flag changes on node 1 served by node 3: 95 % within 100 ms, all within 1 s" 1 3
 fanout_check "100 flag changes on node 1 served by node 2: 95 % within 100 ms, all within 1 s" 1 2
@@ -125,8 +143,8 @@ while [ "$(code 3 GET /health/aggregate)" != 200 ] && [ $(($(pg_ms) - t0)) -lt 1
 done
 node "$HERE/pg_nodes.js" fanout "$(url 2)" "$(url 3)" "$ADMIN" 20 >"$TMP/fanout" 2>&1
 echo "# after the outage, node 2 -> node 3: $(cat "$TMP/fanout")"
-check "and node 3 serves node 2's changes again (it listens again)" 0 '' '' -- \
-    awk '/^fanout 20 /{ok = $10 == 0 && $14 + 0 <= 100 && $8 + 0 <= 1000} END{exit !ok}' "$TMP/fanout"
+check "and node 3 serves node 2's changes again (it listens again): 19 of 20 within 100 ms" 0 '' '' -- \
+    awk '/^fanout 20 /{ok = $10 == 0 && $12 >= 19 && $8 + 0 <= 1000} END{exit !ok}' "$TMP/fanout"
 check "node 3 serves the flag made on node 2 once the database was back (resync or fan-out)" \
     0 '^200$' '' -- code 3 POST /ofrep/v1/evaluate/flags/back '{"context":{}}'
 
