@@ -116,7 +116,12 @@ static int session_setup(struct pg_store *s)
  * leaders' lock went with it, and what was announced meanwhile was not heard (resync). */
 static bool connected(struct pg_store *s)
 {
-    if (PQstatus(s->db) == CONNECTION_OK)
+    /* Between transactions, what the server said meanwhile is read first (one recv that
+     * finds nothing, usually): a session it ended (a restart, pg_terminate_backend) is
+     * found now and made again, not at the statement that would then fail. */
+    if (PQstatus(s->db) == CONNECTION_OK &&
+        (s->in_tx || (PQconsumeInput(s->db) && PQconsumeInput(s->db))) &&
+        PQstatus(s->db) == CONNECTION_OK) /* twice: a FATAL message, then its end */
         return true;
     int64_t now = monotonic_ms();
     if (s->in_tx || (s->reconnect_ms != 0 && now - s->reconnect_ms < RECONNECT_MS))

@@ -137,6 +137,9 @@ while [ "$st" != 201 ] && [ $(($(pg_ms) - t0)) -lt 10000 ]; do
 done
 echo "# node 2 took a change again $(($(pg_ms) - t0)) ms after the database was back"
 check "node 2 takes changes again within 10 s" 0 '' '' -- test "$st" = 201
+check "node 3's first KPI event after the outage is taken (its writer's connection made again)" \
+    0 '^200$' '' -- code 3 POST /v1/kpi \
+    '{"events":[{"domain":"D","metric":"m","actor":"app","success":true,"id":"after-1"}]}'
 t0=$(pg_ms) # node 3 reconnects at its next try (once a second)
 while [ "$(code 3 GET /health/aggregate)" != 200 ] && [ $(($(pg_ms) - t0)) -lt 10000 ]; do
     sleep 0.2
