@@ -250,6 +250,8 @@ struct server {
     bool listening;          /* hears other nodes' changes (PostgreSQL: sy_engine_sync) */
     struct event *heard;     /* readable when another node may have announced a change */
     int heard_fd;            /* what `heard` waits on; -1: nothing */
+    bool sync_failing;       /* the last sync failed: its error is logged every 10 s only */
+    time_t sync_logged_s;    /* when it was last logged (CLOCK_MONOTONIC seconds) */
     sy_http_t *http;
     sy_engine_t *eng;
     sy_proxy_t *proxy;               /* NULL: --proxy-workers 0 */
@@ -550,8 +552,21 @@ static void sync_now(struct server *s)
 {
     size_t applied = 0;
     sy_err_t err = {0};
-    if (sy_engine_sync(s->eng, &applied, &err) < 0)
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (sy_engine_sync(s->eng, &applied, &err) == 0) {
+        if (s->sync_failing) /* a line when it works again, none while it goes on working */
+            sy_log(s->log, "sync_ok", NULL);
+        s->sync_failing = false;
+        return;
+    }
+    /* Failing (the database gone): a line at the first failure, then one every 10 s, not
+     * fifty a second. */
+    if (!s->sync_failing || now.tv_sec - s->sync_logged_s >= 10) {
         sy_log(s->log, "sync_error", "message", err.msg, NULL);
+        s->sync_logged_s = now.tv_sec;
+    }
+    s->sync_failing = true;
 }
 
 static void on_heard(evutil_socket_t fd, short what, void *arg)
