@@ -244,32 +244,46 @@ static int text_param(const char **p, int *len, int *format, const char *s, size
     " value, latency_ms, at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"                  \
     " ON CONFLICT DO NOTHING RETURNING id"
 
+static const Oid event_add_types[10] = {OID_INT8, OID_INT8, OID_TEXT,   OID_TEXT,   OID_TEXT,
+                                        OID_TEXT, OID_BOOL, OID_FLOAT8, OID_FLOAT8, OID_INT8};
+
+/* EVENT_ADD_SQL's parameters for one event: its numbers formatted here, its strings borrowed
+ * from the event. */
+struct event_params {
+    char ws[SY_PG_INT_TEXT], exp[SY_PG_INT_TEXT], at[SY_PG_INT_TEXT];
+    char value[DOUBLE_TEXT], latency[DOUBLE_TEXT];
+    const char *p[10];
+    int lengths[10], formats[10];
+};
+
+static int event_params(struct event_params *ep, const sy_store_event_t *e, sy_err_t *err)
+{
+    *ep = (struct event_params){0};
+    ep->p[0] = sy_pg_i64(ep->ws, e->workspace);
+    ep->p[1] = sy_pg_i64(ep->exp, e->experiment);
+    ep->p[3] = e->kind;
+    ep->p[6] = e->success < 0 ? NULL : e->success ? "1" : "0";
+    ep->p[7] = double_param(ep->value, e->has_value, e->value);
+    ep->p[8] = double_param(ep->latency, e->has_latency, e->latency_ms);
+    ep->p[9] = sy_pg_i64(ep->at, e->at_ms);
+    int rc;
+    if ((rc = text_param(&ep->p[2], &ep->lengths[2], &ep->formats[2], e->id, e->id_len, "id",
+                         err)) < 0 ||
+        (rc = text_param(&ep->p[4], &ep->lengths[4], &ep->formats[4], e->unit, e->unit_len, "unit",
+                         err)) < 0 ||
+        (rc = text_param(&ep->p[5], &ep->lengths[5], &ep->formats[5], e->variant, e->variant_len,
+                         "variant", err)) < 0)
+        return rc;
+    return 0;
+}
+
 int sy_pg_event_add(sy_store_t *store, const sy_store_event_t *e, int64_t *seq, sy_err_t *err)
 {
     struct pg_store *s = sy_pg(store);
-    static const Oid types[10] = {OID_INT8, OID_INT8, OID_TEXT,   OID_TEXT,   OID_TEXT,
-                                  OID_TEXT, OID_BOOL, OID_FLOAT8, OID_FLOAT8, OID_INT8};
-    char ws[SY_PG_INT_TEXT], exp[SY_PG_INT_TEXT], at[SY_PG_INT_TEXT];
-    char value[DOUBLE_TEXT], latency[DOUBLE_TEXT];
-    const char *p[10] = {sy_pg_i64(ws, e->workspace),
-                         sy_pg_i64(exp, e->experiment),
-                         NULL,
-                         e->kind,
-                         NULL,
-                         NULL,
-                         e->success < 0 ? NULL
-                         : e->success   ? "1"
-                                        : "0",
-                         double_param(value, e->has_value, e->value),
-                         double_param(latency, e->has_latency, e->latency_ms),
-                         sy_pg_i64(at, e->at_ms)};
-    int lengths[10] = {0}, formats[10] = {0};
+    struct event_params ep;
     *seq = 0;
-    int rc;
-    if ((rc = text_param(&p[2], &lengths[2], &formats[2], e->id, e->id_len, "id", err)) < 0 ||
-        (rc = text_param(&p[4], &lengths[4], &formats[4], e->unit, e->unit_len, "unit", err)) < 0 ||
-        (rc = text_param(&p[5], &lengths[5], &formats[5], e->variant, e->variant_len, "variant",
-                         err)) < 0)
+    int rc = event_params(&ep, e, err);
+    if (rc < 0)
         return rc;
     bool own;
     if ((rc = sy_pg_own_begin(s, &own, err)) < 0)
@@ -278,13 +292,163 @@ int sy_pg_event_add(sy_store_t *store, const sy_store_event_t *e, int64_t *seq, 
         return sy_pg_own_end(s, own, rc, err);
     struct prepared *prep = prepared_of(s->db);
     PGresult *r = run_prepared(s, prep ? &prep->event_add : NULL, "sy_event_add", EVENT_ADD_SQL, 10,
-                               types, p, lengths, formats, &rc, err);
+                               event_add_types, ep.p, ep.lengths, ep.formats, &rc, err);
     if (r) {
         /* no row: the id is in the log already (ON CONFLICT DO NOTHING) */
         if (PQntuples(r) == 1)
             *seq = sy_pg_int_at(r, 0, 0);
         PQclear(r);
     }
+    return sy_pg_own_end(s, own, rc, err);
+}
+
+/* ---- appends in a batch: libpq's pipeline ------------------------------------------------ */
+
+/* Statements sent before their results are read: those results (some 70 bytes each) must fit
+ * in the two sockets' buffers, or the server, blocked writing them, stops reading ours while
+ * libpq blocks writing: a deadlock. 512 keeps them under 40 kB. */
+#define PIPELINE_MAX 512
+
+#define SET_WORKSPACE_SQL "SELECT set_config('app.workspace_id', $1, true)"
+
+/* Counts a statement as sy_pg_run does: -EIO with `err` when it is the one to fail. */
+static int count_call(struct pg_store *s, sy_err_t *err)
+{
+    s->calls++;
+    if (s->fail_at > 0 && s->calls == s->fail_at)
+        return sy_err_set(err, -EIO, "db", "injected failure at call %" PRId64, s->calls);
+    return 0;
+}
+
+/* The next result of the pipeline, past the NULL that ends the one before; NULL when the
+ * connection is lost (libpq then has no more). */
+static PGresult *pipeline_next(PGconn *db)
+{
+    PGresult *r = PQgetResult(db);
+    if (!r)
+        r = PQgetResult(db);
+    return r;
+}
+
+/* One pipeline: at most PIPELINE_MAX statements for events ev[0..n), from the first: a
+ * workspace setting before each run of one workspace (*ws the transaction's, updated), an
+ * insert per event. How many events it took into *took. The pipeline's error, if any, is
+ * the first statement's that failed (the ones after it are skipped, the transaction aborted). */
+static int add_pipelined(struct pg_store *s, struct prepared *prep, const sy_store_event_t *ev,
+                         size_t n, int64_t *seq, int64_t *ws, size_t *took, sy_err_t *err)
+{
+    PGconn *db = s->db;
+    if (!PQenterPipelineMode(db))
+        return sy_pg_error(s, NULL, err);
+    int rc = 0, sent = 0, k = 0; /* k: the statement read next, -1 the prepare */
+    int64_t at = *ws;
+    size_t i = 0;
+    if (!prep->event_add) {
+        if (PQsendPrepare(db, "sy_event_add", EVENT_ADD_SQL, 10, event_add_types))
+            k = -1;
+        else
+            rc = sy_pg_error(s, NULL, err);
+    }
+    for (; rc == 0 && i < n && sent < PIPELINE_MAX - 1; i++) {
+        if (ev[i].workspace != at) {
+            char id[SY_PG_INT_TEXT];
+            const char *p[] = {sy_pg_i64(id, ev[i].workspace)};
+            if ((rc = count_call(s, err)) < 0)
+                break;
+            if (!PQsendQueryParams(db, SET_WORKSPACE_SQL, 1, NULL, p, NULL, NULL, 0)) {
+                rc = sy_pg_error(s, NULL, err);
+                break;
+            }
+            sent++;
+            at = ev[i].workspace;
+        }
+        struct event_params ep;
+        if ((rc = event_params(&ep, &ev[i], err)) < 0 || (rc = count_call(s, err)) < 0)
+            break;
+        if (!PQsendQueryPrepared(db, "sy_event_add", 10, ep.p, ep.lengths, ep.formats, 0)) {
+            rc = sy_pg_error(s, NULL, err);
+            break;
+        }
+        sent++;
+    }
+    *took = i;
+    /* Every result read, whatever happened, so that the connection leaves the pipeline
+     * ready for the caller's rollback. The statements come back in the order sent: the same
+     * walk over the events tells which is which. */
+    bool synced = PQpipelineSync(db) == 1, lost = !synced;
+    int first = 0; /* the first statement's error */
+    sy_err_t mine = {0};
+    at = *ws;
+    for (size_t row = 0; !lost && k < sent; k++) {
+        PGresult *r = pipeline_next(db);
+        if (!r) {
+            lost = true;
+            break;
+        }
+        ExecStatusType st = PQresultStatus(r);
+        bool setting = k >= 0 && ev[row].workspace != at;
+        if (setting)
+            at = ev[row].workspace;
+        ExecStatusType want = k < 0 ? PGRES_COMMAND_OK : PGRES_TUPLES_OK;
+        if (st == want && k < 0)
+            prep->event_add = true;
+        else if (st == want && !setting)
+            seq[row] = PQntuples(r) == 1 ? sy_pg_int_at(r, 0, 0) : 0;
+        else if (st != want && first == 0)
+            first = st == PGRES_PIPELINE_ABORTED
+                        ? sy_err_set(&mine, -EIO, "db", "PostgreSQL: the pipeline was aborted")
+                        : sy_pg_error(s, r, &mine);
+        if (k >= 0 && !setting)
+            row++;
+        PQclear(r);
+    }
+    while (synced && !lost) { /* up to the sync's own result */
+        PGresult *r = pipeline_next(db);
+        if (!r)
+            lost = true;
+        else if (PQresultStatus(r) == PGRES_PIPELINE_SYNC)
+            synced = false;
+        PQclear(r);
+    }
+    if (!PQexitPipelineMode(db) && first == 0)
+        first = sy_pg_error(s, NULL, &mine);
+    if (lost && first == 0)
+        first = sy_pg_error(s, NULL, &mine);
+    if (rc == 0 && first < 0) {
+        rc = first;
+        if (err)
+            *err = mine;
+    }
+    *ws = at;
+    return rc;
+}
+
+int sy_pg_event_add_many(sy_store_t *store, const sy_store_event_t *ev, size_t n, int64_t *seq,
+                         sy_err_t *err)
+{
+    struct pg_store *s = sy_pg(store);
+    for (size_t i = 0; i < n; i++)
+        seq[i] = 0;
+    if (n == 0)
+        return 0;
+    struct prepared *prep = prepared_of(s->db);
+    if (!prep) { /* out of memory: the slower way, the same result */
+        for (size_t i = 0; i < n; i++) {
+            int rc = sy_pg_event_add(store, &ev[i], &seq[i], err);
+            if (rc < 0)
+                return rc;
+        }
+        return 0;
+    }
+    bool own;
+    int rc = sy_pg_own_begin(s, &own, err);
+    if (rc < 0)
+        return rc;
+    int64_t ws = s->in_tx ? s->tx_ws : 0;
+    for (size_t i = 0, took = 0; rc == 0 && i < n; i += took)
+        rc = add_pipelined(s, prep, &ev[i], n - i, &seq[i], &ws, &took, err);
+    if (s->in_tx)
+        s->tx_ws = rc == 0 ? ws : 0;
     return sy_pg_own_end(s, own, rc, err);
 }
 
