@@ -138,6 +138,7 @@ static int experiment_ws(struct pg_store *s, int64_t experiment, int64_t *ws, bo
  * them) and freed with the connection. A prepared statement outlives a rollback. */
 struct prepared {
     bool event_add;
+    bool event_add_many;
     bool kpi_add;
 };
 
@@ -302,124 +303,154 @@ int sy_pg_event_add(sy_store_t *store, const sy_store_event_t *e, int64_t *seq, 
     return sy_pg_own_end(s, own, rc, err);
 }
 
-/* ---- appends in a batch: libpq's pipeline ------------------------------------------------ */
+/* ---- appends in a batch: one statement over arrays ---------------------------------------- */
 
-/* Statements sent before their results are read: those results (some 70 bytes each) must fit
- * in the two sockets' buffers, or the server, blocked writing them, stops reading ours while
- * libpq blocks writing: a deadlock. 512 keeps them under 40 kB. */
-#define PIPELINE_MAX 512
+/* Events per statement, and bytes of their strings: a statement's arrays are built in memory
+ * (a single event longer goes alone). */
+#define ARRAY_ROWS  1000
+#define ARRAY_BYTES (8u << 20)
 
-#define SET_WORKSPACE_SQL "SELECT set_config('app.workspace_id', $1, true)"
+/* An array parameter in PostgreSQL's text form ("{1,NULL,\"a\\\"b\"}"), growing. */
+struct array {
+    char *p;
+    size_t len, cap;
+    bool oom;
+};
 
-/* Counts a statement as sy_pg_run does: -EIO with `err` when it is the one to fail. */
-static int count_call(struct pg_store *s, sy_err_t *err)
+static void array_put(struct array *a, const char *s, size_t n)
 {
-    s->calls++;
-    if (s->fail_at > 0 && s->calls == s->fail_at)
-        return sy_err_set(err, -EIO, "db", "injected failure at call %" PRId64, s->calls);
+    if (a->oom)
+        return;
+    if (a->len + n + 2 > a->cap) {
+        size_t cap = a->cap ? a->cap : 256;
+        while (cap < a->len + n + 2)
+            cap *= 2;
+        char *g = realloc(a->p, cap);
+        if (!g) {
+            a->oom = true;
+            return;
+        }
+        a->p = g;
+        a->cap = cap;
+    }
+    memcpy(a->p + a->len, s, n);
+    a->len += n;
+    a->p[a->len] = '\0';
+}
+
+/* Appends an element (NULL: SQL NULL), quoted when `quote`: its '"' and '\' escaped. */
+static void array_add(struct array *a, const char *s, size_t n, bool quote)
+{
+    array_put(a, a->len ? "," : "{", 1);
+    if (!s) {
+        array_put(a, "NULL", 4);
+        return;
+    }
+    if (!quote) {
+        array_put(a, s, n);
+        return;
+    }
+    array_put(a, "\"", 1);
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && s[j] != '"' && s[j] != '\\')
+            j++;
+        array_put(a, s + i, j - i);
+        if (j < n) {
+            char esc[2] = {'\\', s[j]};
+            array_put(a, esc, 2);
+            j++;
+        }
+        i = j;
+    }
+    array_put(a, "\"", 1);
+}
+
+static const char *array_end(struct array *a)
+{
+    array_put(a, a->len ? "}" : "{}", a->len ? 1 : 2);
+    return a->oom ? NULL : a->p;
+}
+
+/* The ids are reserved first, in order, so that the k-th event gets the k-th smallest: then
+ * the ids RETURNING gives say which events landed (a duplicate has none), and the places grow
+ * in the order of the events. Inserted in that order too, so that of two events of one id in
+ * the batch the first lands. */
+#define ADD_ARRAY_SQL                                                                              \
+    "WITH ids AS (SELECT array_agg(v ORDER BY v) AS a FROM (SELECT"                                \
+    " nextval(pg_get_serial_sequence('events', 'id')) AS v FROM generate_series(1, $1::int)) n),"  \
+    " r AS (SELECT (SELECT a FROM ids)[t.ord] AS id, t.* FROM unnest($3::bigint[], $4::text[],"    \
+    " $5::text[], $6::text[], $7::text[], $8::boolean[], $9::float8[], $10::float8[],"             \
+    " $11::bigint[]) WITH ORDINALITY AS t(experiment_id, event_id, kind, unit, variant, success,"  \
+    " value, latency_ms, at_ms, ord)),"                                                            \
+    " ins AS (INSERT INTO events (id, workspace_id, experiment_id, event_id, kind, unit, variant," \
+    " success, value, latency_ms, at_ms) SELECT id, $2::bigint, experiment_id, event_id, kind,"    \
+    " unit, variant, success, value, latency_ms, at_ms FROM r ORDER BY id"                         \
+    " ON CONFLICT DO NOTHING RETURNING id)"                                                        \
+    " SELECT ins.id FROM r LEFT JOIN ins USING (id) ORDER BY r.ord"
+
+/* A string of an event for an array: refused when it holds a NUL (PostgreSQL's text cannot,
+ * and the array's text form would end there). */
+static int array_text(struct array *a, const char *s, size_t n, const char *field, sy_err_t *err)
+{
+    if (s && memchr(s, '\0', n))
+        return sy_err_set(err, -EIO, "db", "PostgreSQL: the event's %s holds a NUL byte", field);
+    array_add(a, s, n, true);
     return 0;
 }
 
-/* The next result of the pipeline, past the NULL that ends the one before; NULL when the
- * connection is lost (libpq then has no more). */
-static PGresult *pipeline_next(PGconn *db)
+/* One statement for events ev[0..n) of one workspace, from the first: as many as
+ * ARRAY_ROWS and ARRAY_BYTES let, how many into *took. */
+static int add_arrays(struct pg_store *s, const sy_store_event_t *ev, size_t n, int64_t *seq,
+                      size_t *took, sy_err_t *err)
 {
-    PGresult *r = PQgetResult(db);
-    if (!r)
-        r = PQgetResult(db);
-    return r;
-}
-
-/* One pipeline: at most PIPELINE_MAX statements for events ev[0..n), from the first: a
- * workspace setting before each run of one workspace (*ws the transaction's, updated), an
- * insert per event. How many events it took into *took. The pipeline's error, if any, is
- * the first statement's that failed (the ones after it are skipped, the transaction aborted). */
-static int add_pipelined(struct pg_store *s, struct prepared *prep, const sy_store_event_t *ev,
-                         size_t n, int64_t *seq, int64_t *ws, size_t *took, sy_err_t *err)
-{
-    PGconn *db = s->db;
-    if (!PQenterPipelineMode(db))
-        return sy_pg_error(s, NULL, err);
-    int rc = 0, sent = 0, k = 0; /* k: the statement read next, -1 the prepare */
-    int64_t at = *ws;
-    size_t i = 0;
-    if (!prep->event_add) {
-        if (PQsendPrepare(db, "sy_event_add", EVENT_ADD_SQL, 10, event_add_types))
-            k = -1;
-        else
-            rc = sy_pg_error(s, NULL, err);
-    }
-    for (; rc == 0 && i < n && sent < PIPELINE_MAX - 1; i++) {
-        if (ev[i].workspace != at) {
-            char id[SY_PG_INT_TEXT];
-            const char *p[] = {sy_pg_i64(id, ev[i].workspace)};
-            if ((rc = count_call(s, err)) < 0)
-                break;
-            if (!PQsendQueryParams(db, SET_WORKSPACE_SQL, 1, NULL, p, NULL, NULL, 0)) {
-                rc = sy_pg_error(s, NULL, err);
-                break;
-            }
-            sent++;
-            at = ev[i].workspace;
-        }
-        struct event_params ep;
-        if ((rc = event_params(&ep, &ev[i], err)) < 0 || (rc = count_call(s, err)) < 0)
+    struct array a[9] = {{0}};
+    size_t i = 0, bytes = 0;
+    int rc = 0;
+    for (; i < n && i < ARRAY_ROWS; i++) {
+        const sy_store_event_t *e = &ev[i];
+        size_t size = e->id_len + e->unit_len + e->variant_len;
+        if (i > 0 && (e->workspace != ev[0].workspace || bytes + size > ARRAY_BYTES))
             break;
-        if (!PQsendQueryPrepared(db, "sy_event_add", 10, ep.p, ep.lengths, ep.formats, 0)) {
-            rc = sy_pg_error(s, NULL, err);
-            break;
-        }
-        sent++;
+        bytes += size;
+        char num[DOUBLE_TEXT];
+        const char *v;
+        v = sy_pg_i64(num, e->experiment);
+        array_add(&a[0], v, strlen(v), false);
+        if ((rc = array_text(&a[1], e->id, e->id_len, "id", err)) < 0 ||
+            (rc = array_text(&a[2], e->kind, e->kind ? strlen(e->kind) : 0, "kind", err)) < 0 ||
+            (rc = array_text(&a[3], e->unit, e->unit_len, "unit", err)) < 0 ||
+            (rc = array_text(&a[4], e->variant, e->variant_len, "variant", err)) < 0)
+            goto out_free;
+        array_add(&a[5], e->success < 0 ? NULL : e->success ? "t" : "f", 1, false);
+        v = double_param(num, e->has_value, e->value);
+        array_add(&a[6], v, v ? strlen(v) : 0, false);
+        v = double_param(num, e->has_latency, e->latency_ms);
+        array_add(&a[7], v, v ? strlen(v) : 0, false);
+        v = sy_pg_i64(num, e->at_ms);
+        array_add(&a[8], v, strlen(v), false);
     }
     *took = i;
-    /* Every result read, whatever happened, so that the connection leaves the pipeline
-     * ready for the caller's rollback. The statements come back in the order sent: the same
-     * walk over the events tells which is which. */
-    bool synced = PQpipelineSync(db) == 1, lost = !synced;
-    int first = 0; /* the first statement's error */
-    sy_err_t mine = {0};
-    at = *ws;
-    for (size_t row = 0; !lost && k < sent; k++) {
-        PGresult *r = pipeline_next(db);
-        if (!r) {
-            lost = true;
-            break;
+    char count[SY_PG_INT_TEXT], ws[SY_PG_INT_TEXT];
+    const char *p[11] = {sy_pg_i64(count, (int64_t)i), sy_pg_i64(ws, ev[0].workspace)};
+    for (int k = 0; k < 9; k++)
+        if (!(p[2 + k] = array_end(&a[k]))) {
+            rc = sy_err_set(err, -ENOMEM, NULL, "out of memory");
+            goto out_free;
         }
-        ExecStatusType st = PQresultStatus(r);
-        bool setting = k >= 0 && ev[row].workspace != at;
-        if (setting)
-            at = ev[row].workspace;
-        ExecStatusType want = k < 0 ? PGRES_COMMAND_OK : PGRES_TUPLES_OK;
-        if (st == want && k < 0)
-            prep->event_add = true;
-        else if (st == want && !setting)
-            seq[row] = PQntuples(r) == 1 ? sy_pg_int_at(r, 0, 0) : 0;
-        else if (st != want && first == 0)
-            first = st == PGRES_PIPELINE_ABORTED
-                        ? sy_err_set(&mine, -EIO, "db", "PostgreSQL: the pipeline was aborted")
-                        : sy_pg_error(s, r, &mine);
-        if (k >= 0 && !setting)
-            row++;
-        PQclear(r);
-    }
-    while (synced && !lost) { /* up to the sync's own result */
-        PGresult *r = pipeline_next(db);
-        if (!r)
-            lost = true;
-        else if (PQresultStatus(r) == PGRES_PIPELINE_SYNC)
-            synced = false;
-        PQclear(r);
-    }
-    if (!PQexitPipelineMode(db) && first == 0)
-        first = sy_pg_error(s, NULL, &mine);
-    if (lost && first == 0)
-        first = sy_pg_error(s, NULL, &mine);
-    if (rc == 0 && first < 0) {
-        rc = first;
-        if (err)
-            *err = mine;
-    }
-    *ws = at;
+    struct prepared *prep = prepared_of(s->db);
+    PGresult *r = run_prepared(s, prep ? &prep->event_add_many : NULL, "sy_event_add_many",
+                               ADD_ARRAY_SQL, 11, NULL, p, NULL, NULL, &rc, err);
+    if (!r)
+        goto out_free;
+    if ((size_t)PQntuples(r) != i)
+        rc = sy_err_set(err, -EIO, "db", "PostgreSQL: %d rows for %zu events", PQntuples(r), i);
+    for (int k = 0; rc == 0 && k < PQntuples(r); k++)
+        seq[k] = sy_pg_int_at(r, k, 0); /* NULL, not landed: 0 */
+    PQclear(r);
+out_free:
+    for (int k = 0; k < 9; k++)
+        free(a[k].p);
     return rc;
 }
 
@@ -431,24 +462,13 @@ int sy_pg_event_add_many(sy_store_t *store, const sy_store_event_t *ev, size_t n
         seq[i] = 0;
     if (n == 0)
         return 0;
-    struct prepared *prep = prepared_of(s->db);
-    if (!prep) { /* out of memory: the slower way, the same result */
-        for (size_t i = 0; i < n; i++) {
-            int rc = sy_pg_event_add(store, &ev[i], &seq[i], err);
-            if (rc < 0)
-                return rc;
-        }
-        return 0;
-    }
     bool own;
     int rc = sy_pg_own_begin(s, &own, err);
     if (rc < 0)
         return rc;
-    int64_t ws = s->in_tx ? s->tx_ws : 0;
     for (size_t i = 0, took = 0; rc == 0 && i < n; i += took)
-        rc = add_pipelined(s, prep, &ev[i], n - i, &seq[i], &ws, &took, err);
-    if (s->in_tx)
-        s->tx_ws = rc == 0 ? ws : 0;
+        if ((rc = sy_pg_set_workspace(s, ev[i].workspace, err)) == 0)
+            rc = add_arrays(s, &ev[i], n - i, &seq[i], &took, err);
     return sy_pg_own_end(s, own, rc, err);
 }
 

@@ -828,7 +828,7 @@ static void each_statement_of_a_batch_can_fail_it(void **state)
     assert_int_equal(sy_store_event_add_many(s, ev, 6, seq, NULL), 0);
     int64_t calls = sy_store_calls(s);
     sy_store_rollback(s);
-    assert_true(calls >= 1 + 6); /* the begin and an insert per event at least */
+    assert_true(calls >= 2); /* the begin, and the batch's */
     for (int64_t at = 2; at <= calls; at++) {
         sy_store_fail_at(s, at);
         sy_err_t err = {0};
