@@ -8,6 +8,9 @@
  * statement before them. An event's unit, id and variant go with their lengths, as binary
  * text parameters (libpq ignores a text parameter's length and reads to a NUL). The place
  * of an event is its identity value: it comes from the sequence when the row is inserted.
+ * A batch (event_add_many, the writer's group commit) is one statement per run of events of
+ * one workspace, over arrays, its ids reserved from the sequence first (ADD_ARRAY_SQL): a
+ * round trip per statement, not per event, is what ingest costs over a network.
  *
  * One log across workspaces. events holds every workspace's events and its id orders them
  * all (SQLite's rowid), but row-level security shows a statement one workspace only. The
@@ -28,7 +31,8 @@
  *   of commits only while one handle writes (the engine's writer).
  * - A string must be valid UTF-8 without NUL (PostgreSQL's text): -EIO otherwise, where
  *   SQLite stores any bytes.
- * - Cost: an append is two statements (the workspace setting, the insert); a read across
+ * - Cost: an append is two statements (the workspace setting, the insert), a batch two per
+ *   run of one workspace's events (and per 1,000 of them); a read across
  *   workspaces is a statement per workspace and chunk, each scanning the id index and
  *   filtering by workspace (events has no index on workspace_id, to spare ingest).
  */
