@@ -782,6 +782,76 @@ static void a_long_batch_of_many_workspaces_lands_whole_and_in_order(void **stat
     fx_store_close(s);
 }
 
+/* Strings and doubles of a batch come back byte for byte and bit for bit, as one call each
+ * writes them: quotes, backslashes, commas and braces (PostgreSQL's array syntax), "NULL",
+ * an empty string, UTF-8, a megabyte; every double that round-trips, NaN as no value. */
+static void a_batch_keeps_odd_strings_and_doubles_exactly(void **state)
+{
+    (void)state;
+    sy_store_t *s = fx_store_open();
+    int64_t ws = workspace(s, "w");
+    size_t big_len = 1 << 20;
+    char *big = malloc(big_len + 1);
+    assert_non_null(big);
+    for (size_t i = 0; i < big_len; i++)
+        big[i] = "\"\\,{} ab"[i % 8];
+    big[big_len] = '\0';
+    const char *unit[] = {"a\"b\\c,{d}", "NULL", "", "ünït ✓ 𝄞", " lead and trail ", "\\", "\""};
+    const double v[] = {0.1,      1.0 / 3,   -2.5e-10, DBL_MAX,   -DBL_MIN, 4.9406564584124654e-324,
+                        INFINITY, -INFINITY, NAN,      1e15 + 0.3};
+    enum { N = 10 };
+    sy_store_event_t ev[N];
+    char ids[N][8];
+    for (int i = 0; i < N; i++) {
+        const char *u = i < 7 ? unit[i] : i == 7 ? big : "u";
+        snprintf(ids[i], sizeof(ids[i]), "%c\"%d", i % 2 ? '\\' : '{', i);
+        ev[i] = batch_event(ws, 1, ids[i], u, i);
+        ev[i].unit_len = i == 7 ? big_len : strlen(u);
+        ev[i].value = v[i];
+        ev[i].has_latency = true;
+        ev[i].latency_ms = v[N - 1 - i];
+        if (i == 8) { /* an exposure: its variant a string of its own */
+            ev[i].kind = "exposure";
+            ev[i].variant = "\"on\", {1}";
+            ev[i].variant_len = strlen(ev[i].variant);
+        }
+    }
+    int64_t seq[N];
+    assert_int_equal(sy_store_begin(s, NULL), 0);
+    assert_int_equal(sy_store_event_add_many(s, ev, N, seq, NULL), 0);
+    assert_int_equal(sy_store_commit(s, NULL), 0);
+    for (int i = 1; i < N; i++)
+        assert_true(seq[i] > seq[i - 1]);
+    struct kept k = {0};
+    for (int i = 0; i < N; i++) {
+        if (i == 7)
+            continue; /* kept's copy is too small: read whole below */
+        struct kept one = {0};
+        assert_int_equal(sy_store_event_range(s, 1, seq[i] - 1, seq[i], keep, &one, NULL), 0);
+        assert_int_equal(one.n, 1);
+        k.e[i] = one.e[0];
+        assert_string_equal(k.e[i].unit, ev[i].unit);
+        bool has = !isnan(v[i]);
+        assert_int_equal(k.e[i].has_value, has);
+        assert_true(!has || same_bits(k.e[i].value, v[i]));
+        has = !isnan(v[N - 1 - i]);
+        assert_int_equal(k.e[i].has_latency, has);
+        assert_true(!has || same_bits(k.e[i].latency, v[N - 1 - i]));
+    }
+    assert_string_equal(k.e[8].variant, "\"on\", {1}");
+    struct whole w = {.want = big, .len = big_len};
+    assert_int_equal(sy_store_event_range(s, 1, seq[7] - 1, seq[7], check_whole, &w, NULL), 0);
+    assert_int_equal(w.rows, 1);
+    /* the ids, quotes and all, are the log's: the same batch again is all duplicates */
+    assert_int_equal(sy_store_begin(s, NULL), 0);
+    assert_int_equal(sy_store_event_add_many(s, ev, N, seq, NULL), 0);
+    assert_int_equal(sy_store_commit(s, NULL), 0);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(seq[i], 0);
+    free(big);
+    fx_store_close(s);
+}
+
 /* A batch with an event the database refuses fails; the rollback leaves none of it and the
  * handle goes on working. */
 static void a_failed_batch_rolls_back_whole(void **state)
@@ -1348,6 +1418,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(event_add_rate_in_a_transaction_of_1000),
         cmocka_unit_test(a_batch_is_written_as_its_events_one_by_one),
         cmocka_unit_test(a_long_batch_of_many_workspaces_lands_whole_and_in_order),
+        cmocka_unit_test(a_batch_keeps_odd_strings_and_doubles_exactly),
         cmocka_unit_test(a_failed_batch_rolls_back_whole),
         cmocka_unit_test(each_statement_of_a_batch_can_fail_it),
         cmocka_unit_test(event_add_many_rate_against_one_by_one),
