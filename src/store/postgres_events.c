@@ -54,24 +54,6 @@
 #define OID_TEXT   25
 #define OID_FLOAT8 701
 
-/* Room for a double as %.17g (exact round trip): sign, 17 digits, point, exponent. */
-#define DOUBLE_TEXT 32
-
-/* A double as a parameter: NULL (no value) when not given or NaN, as SQLite binds NaN. */
-static const char *double_param(char *buf, bool has, double v)
-{
-    if (!has || isnan(v))
-        return NULL;
-    snprintf(buf, DOUBLE_TEXT, "%.17g", v);
-    return buf;
-}
-
-/* A limit as a parameter: SQLite reads a negative LIMIT as none, PostgreSQL's LIMIT NULL. */
-static const char *limit_param(char *buf, int64_t limit)
-{
-    return limit < 0 ? NULL : sy_pg_i64(buf, limit);
-}
-
 /* Runs a statement whose result is a count of changed rows; adds it to *n. */
 static int run_counted(struct pg_store *s, const char *sql, int np, const char *const *p,
                        int64_t *n, sy_err_t *err)
@@ -256,7 +238,7 @@ static const Oid event_add_types[10] = {OID_INT8, OID_INT8, OID_TEXT,   OID_TEXT
  * from the event. */
 struct event_params {
     char ws[SY_PG_INT_TEXT], exp[SY_PG_INT_TEXT], at[SY_PG_INT_TEXT];
-    char value[DOUBLE_TEXT], latency[DOUBLE_TEXT];
+    char value[SY_PG_DOUBLE_TEXT], latency[SY_PG_DOUBLE_TEXT];
     const char *p[10];
     int lengths[10], formats[10];
 };
@@ -268,8 +250,8 @@ static int event_params(struct event_params *ep, const sy_store_event_t *e, sy_e
     ep->p[1] = sy_pg_i64(ep->exp, e->experiment);
     ep->p[3] = e->kind;
     ep->p[6] = e->success < 0 ? NULL : e->success ? "1" : "0";
-    ep->p[7] = double_param(ep->value, e->has_value, e->value);
-    ep->p[8] = double_param(ep->latency, e->has_latency, e->latency_ms);
+    ep->p[7] = sy_pg_double(ep->value, e->has_value, e->value);
+    ep->p[8] = sy_pg_double(ep->latency, e->has_latency, e->latency_ms);
     ep->p[9] = sy_pg_i64(ep->at, e->at_ms);
     int rc;
     if ((rc = text_param(&ep->p[2], &ep->lengths[2], &ep->formats[2], e->id, e->id_len, "id",
@@ -417,7 +399,7 @@ static int add_arrays(struct pg_store *s, const sy_store_event_t *ev, size_t n, 
         if (i > 0 && (e->workspace != ev[0].workspace || bytes + size > ARRAY_BYTES))
             break;
         bytes += size;
-        char num[DOUBLE_TEXT];
+        char num[SY_PG_DOUBLE_TEXT];
         const char *v;
         v = sy_pg_i64(num, e->experiment);
         array_add(&a[0], v, strlen(v), false);
@@ -427,9 +409,9 @@ static int add_arrays(struct pg_store *s, const sy_store_event_t *ev, size_t n, 
             (rc = array_text(&a[4], e->variant, e->variant_len, "variant", err)) < 0)
             goto out_free;
         array_add(&a[5], e->success < 0 ? NULL : e->success ? "t" : "f", 1, false);
-        v = double_param(num, e->has_value, e->value);
+        v = sy_pg_double(num, e->has_value, e->value);
         array_add(&a[6], v, v ? strlen(v) : 0, false);
-        v = double_param(num, e->has_latency, e->latency_ms);
+        v = sy_pg_double(num, e->has_latency, e->latency_ms);
         array_add(&a[7], v, v ? strlen(v) : 0, false);
         v = sy_pg_i64(num, e->at_ms);
         array_add(&a[8], v, strlen(v), false);
@@ -920,12 +902,12 @@ int sy_pg_kpi_add(sy_store_t *store, const sy_store_kpi_t *k, bool *added, sy_er
     struct pg_store *s = sy_pg(store);
     static const Oid types[10] = {OID_INT8, OID_TEXT, OID_TEXT, OID_INT8, OID_FLOAT8,
                                   OID_TEXT, OID_TEXT, OID_TEXT, OID_INT8, OID_TEXT};
-    char ws[SY_PG_INT_TEXT], success[SY_PG_INT_TEXT], at[SY_PG_INT_TEXT], value[DOUBLE_TEXT];
+    char ws[SY_PG_INT_TEXT], success[SY_PG_INT_TEXT], at[SY_PG_INT_TEXT], value[SY_PG_DOUBLE_TEXT];
     const char *p[10] = {sy_pg_i64(ws, k->workspace),
                          k->domain,
                          k->metric,
                          k->success < 0 ? NULL : sy_pg_i64(success, k->success),
-                         double_param(value, k->has_value, k->value),
+                         sy_pg_double(value, k->has_value, k->value),
                          k->actor,
                          k->correlation_id,
                          k->detail,
@@ -980,7 +962,7 @@ int sy_pg_kpi_window(sy_store_t *store, int64_t ws, const char *domain, const ch
     char w[SY_PG_INT_TEXT], b[6][SY_PG_INT_TEXT], l[SY_PG_INT_TEXT], o[SY_PG_INT_TEXT];
     const char *p[11] = {sy_pg_i64(w, ws), domain, metric};
     span_params(span, b, p);
-    p[9] = limit_param(l, limit);
+    p[9] = sy_pg_limit(l, limit);
     p[10] = sy_pg_i64(o, skip < 0 ? 0 : skip); /* SQLite reads a negative OFFSET as 0 */
     bool own;
     int rc = sy_pg_own_begin(s, &own, err);
@@ -1167,7 +1149,7 @@ int sy_pg_kpi_prune(sy_store_t *store, int64_t ws, const char *domain, const cha
     if (!domain) {
         struct kpi_sweep k = {.before = sy_pg_i64(b, before_ms),
                               .max = sy_pg_i64(m, max),
-                              .limit = limit_param(l, limit)};
+                              .limit = sy_pg_limit(l, limit)};
         if ((rc = kpi_sweep_run(s, &k, limit, KPI_DELETE, n, err)) == 0)
             rc = kpi_sweep_run(s, &k, limit, KPI_THIN, n, err);
         free(k.ids);
@@ -1182,7 +1164,7 @@ int sy_pg_kpi_prune(sy_store_t *store, int64_t ws, const char *domain, const cha
                        metric,
                        sy_pg_i64(at, keep_from->at_ms),
                        sy_pg_i64(id, keep_from->id),
-                       limit_param(l, limit)};
+                       sy_pg_limit(l, limit)};
     if ((rc = sy_pg_set_workspace(s, ws, err)) == 0 &&
         (rc = run_counted(s, KPI_DELETE KPI_OLD KPI_SERIES ")", 8, p, n, err)) == 0)
         rc = run_counted(s, KPI_THIN KPI_OLD KPI_SERIES ")", 8, p, n, err);
@@ -1204,14 +1186,14 @@ int sy_pg_regression_put(sy_store_t *store, const sy_store_regression_t *r, bool
 {
     struct pg_store *s = sy_pg(store);
     char ws[SY_PG_INT_TEXT], win[SY_PG_INT_TEXT], base[SY_PG_INT_TEXT], min[SY_PG_INT_TEXT],
-        at[SY_PG_INT_TEXT], drop[DOUBLE_TEXT];
+        at[SY_PG_INT_TEXT], drop[SY_PG_DOUBLE_TEXT];
     const char *p[] = {sy_pg_i64(ws, r->workspace),
                        r->domain,
                        r->metric,
                        sy_pg_i64(win, r->window_events),
                        sy_pg_i64(base, r->baseline_events),
                        sy_pg_i64(min, r->min_events_to_enforce),
-                       double_param(drop, true, r->max_drop_fraction),
+                       sy_pg_double(drop, true, r->max_drop_fraction),
                        r->action,
                        r->measure,
                        r->enabled ? "1" : "0",

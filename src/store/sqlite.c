@@ -1006,6 +1006,12 @@ static int sq_heard(sy_store_t *store, sy_store_heard_cb cb, void *arg, sy_err_t
     return 0;
 }
 
+static int sq_heard_fd(sy_store_t *store)
+{
+    (void)store;
+    return -1;
+}
+
 static int sq_lead(sy_store_t *store, bool *held, sy_err_t *err)
 {
     (void)store;
@@ -1102,5 +1108,6 @@ const struct sy_store_ops sy_store_sqlite_ops = {
     .announce = sq_announce,
     .listen = sq_listen,
     .heard = sq_heard,
+    .heard_fd = sq_heard_fd,
     .lead = sq_lead,
 };

@@ -154,8 +154,13 @@ struct sy_store_ops {
                     sy_err_t *err);
     int (*listen)(sy_store_t *store, sy_err_t *err);
     int (*heard)(sy_store_t *store, sy_store_heard_cb cb, void *arg, sy_err_t *err);
+    int (*heard_fd)(sy_store_t *store);
     int (*lead)(sy_store_t *store, bool *held, sy_err_t *err);
 };
+
+/* `msg` with every occurrence of `uri`'s password replaced by "****", into `out` (`cap`
+ * bytes): for libpq's messages, some of which repeat the connection string. */
+void sy_store_redact(const char *uri, const char *msg, char *out, size_t cap);
 
 /* The SQLite backend (store/sqlite*.c): every URI that is not PostgreSQL's. */
 extern const struct sy_store_ops sy_store_sqlite_ops;
