@@ -32,7 +32,7 @@
  * - A string must be valid UTF-8 without NUL (PostgreSQL's text): -EIO otherwise, where
  *   SQLite stores any bytes.
  * - Cost: an append is two statements (the workspace setting, the insert), a batch two per
- *   run of one workspace's events (and per 1,000 of them); a read across
+ *   run of one workspace's events (and per 5,000 of them); a read across
  *   workspaces is a statement per workspace and chunk, each scanning the id index and
  *   filtering by workspace (events has no index on workspace_id, to spare ingest).
  */
@@ -293,7 +293,7 @@ int sy_pg_event_add(sy_store_t *store, const sy_store_event_t *e, int64_t *seq, 
 
 /* Events per statement, and bytes of their strings: a statement's arrays are built in memory
  * (a single event longer goes alone). */
-#define ARRAY_ROWS  1000
+#define ARRAY_ROWS  5000
 #define ARRAY_BYTES (8u << 20)
 
 /* An array parameter in PostgreSQL's text form ("{1,NULL,\"a\\\"b\"}"), growing. */

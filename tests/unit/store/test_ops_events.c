@@ -732,24 +732,31 @@ static void a_batch_is_written_as_its_events_one_by_one(void **state)
     fx_store_close(s);
 }
 
-/* A batch longer than one round trip takes (PostgreSQL's pipeline) and switching workspace
- * often: every event once, in order, each in its workspace. */
+/* A batch longer than one statement takes (PostgreSQL: 5,000 events or 8 MB of strings), and
+ * switching workspace often: every event once, in order, each in its workspace; an id
+ * repeated statements later is a duplicate still. */
 static void a_long_batch_of_many_workspaces_lands_whole_and_in_order(void **state)
 {
     (void)state;
     sy_store_t *s = fx_store_open();
     int64_t ws[3] = {workspace(s, "a"), workspace(s, "b"), workspace(s, "c")};
-    enum { N = 2500 };
+    enum { N = 12000, REPEAT = 11000 };
     sy_store_event_t *ev = calloc(N, sizeof(*ev));
     int64_t *seq = calloc(N, sizeof(*seq));
     char(*ids)[16] = calloc(N, sizeof(*ids));
+    size_t big_len = 1 << 20;
+    char *big = malloc(big_len + 1);
     assert_non_null(ev);
     assert_non_null(seq);
     assert_non_null(ids);
+    assert_non_null(big);
+    memset(big, 'x', big_len);
+    big[big_len] = '\0';
     for (int i = 0; i < N; i++) {
-        int w = (i / 7 + i / 300) % 3;                     /* runs of 7, shifted every 300 */
-        snprintf(ids[i], sizeof(ids[i]), "e%d", i % 2000); /* the last 500 repeat */
-        ev[i] = batch_event(ws[w], 10 + w, ids[i], "unit", i);
+        /* 6,000 of one workspace, then runs of 7, shifted every 300 */
+        int w = i < 6000 ? 0 : (i / 7 + i / 300) % 3;
+        snprintf(ids[i], sizeof(ids[i]), "e%d", i % REPEAT); /* the last 1,000 repeat */
+        ev[i] = batch_event(ws[w], 10 + w, ids[i], i >= 100 && i < 112 ? big : "unit", i);
     }
     assert_int_equal(sy_store_begin(s, NULL), 0);
     assert_int_equal(sy_store_event_add_many(s, ev, N, seq, NULL), 0);
@@ -757,7 +764,7 @@ static void a_long_batch_of_many_workspaces_lands_whole_and_in_order(void **stat
     int64_t last = 0, written = 0;
     for (int i = 0; i < N; i++) {
         /* a repeat in the same experiment is a duplicate; in another, a new event */
-        bool dup = i >= 2000 && ev[i].experiment == ev[i - 2000].experiment;
+        bool dup = i >= REPEAT && ev[i].experiment == ev[i - REPEAT].experiment;
         if (dup) {
             assert_int_equal(seq[i], 0);
             continue;
@@ -779,6 +786,7 @@ static void a_long_batch_of_many_workspaces_lands_whole_and_in_order(void **stat
     free(ev);
     free(seq);
     free(ids);
+    free(big);
     fx_store_close(s);
 }
 
