@@ -934,6 +934,7 @@ const struct sy_store_ops sy_store_postgres_ops = {
     .setting_put = sy_pg_setting_put,
     .setting_list = sy_pg_setting_list,
     .event_add = sy_pg_event_add,
+    .event_add_many = sy_pg_event_add_many,
     .event_list = sy_pg_event_list,
     .event_last = sy_pg_event_last,
     .event_count = sy_pg_event_count,

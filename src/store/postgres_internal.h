@@ -169,6 +169,8 @@ int sy_pg_retention_put(sy_store_t *store, const char *name, int64_t value, sy_e
 
 /* postgres_events.c */
 int sy_pg_event_add(sy_store_t *store, const sy_store_event_t *e, int64_t *seq, sy_err_t *err);
+int sy_pg_event_add_many(sy_store_t *store, const sy_store_event_t *ev, size_t n, int64_t *seq,
+                         sy_err_t *err);
 int sy_pg_event_list(sy_store_t *store, sy_store_event_cb cb, void *arg, sy_err_t *err);
 int sy_pg_event_last(sy_store_t *store, int64_t *seq, sy_err_t *err);
 int sy_pg_event_count(sy_store_t *store, int64_t experiment, int64_t *n, sy_err_t *err);

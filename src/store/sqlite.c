@@ -1059,6 +1059,7 @@ const struct sy_store_ops sy_store_sqlite_ops = {
     .setting_put = sy_sq_setting_put,
     .setting_list = sy_sq_setting_list,
     .event_add = sy_sq_event_add,
+    .event_add_many = sy_sq_event_add_many,
     .event_list = sy_sq_event_list,
     .event_last = sy_sq_event_last,
     .event_count = sy_sq_event_count,

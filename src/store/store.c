@@ -341,6 +341,12 @@ int sy_store_event_add(sy_store_t *store, const sy_store_event_t *e, int64_t *se
     return store->ops->event_add(store, e, seq, err);
 }
 
+int sy_store_event_add_many(sy_store_t *store, const sy_store_event_t *ev, size_t n, int64_t *seq,
+                            sy_err_t *err)
+{
+    return store->ops->event_add_many(store, ev, n, seq, err);
+}
+
 int sy_store_event_list(sy_store_t *store, sy_store_event_cb cb, void *arg, sy_err_t *err)
 {
     return store->ops->event_list(store, cb, arg, err);

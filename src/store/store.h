@@ -311,6 +311,15 @@ typedef int (*sy_store_event_cb)(void *arg, const sy_store_event_t *e);
  * through any handle, has a higher one. In a transaction; the statement is prepared once
  * per store. */
 int sy_store_event_add(sy_store_t *store, const sy_store_event_t *e, int64_t *seq, sy_err_t *err);
+/* Appends the `n` events of `ev` in order, exactly as `n` calls of sy_store_event_add would:
+ * seq[i] (room for `n`) the place of ev[i], or 0 for an id already in the log (an earlier
+ * event of the same call included); the places grow with i. The events may belong to several
+ * workspaces. In the caller's transaction: a negative code leaves it to be rolled back, and
+ * seq[] then says nothing. What it saves is
+ * round trips: PostgreSQL writes the lot in one statement per run of events of one workspace
+ * (postgres_events.c); SQLite, whose appends cost no round trip, loops. n 0 does nothing. */
+int sy_store_event_add_many(sy_store_t *store, const sy_store_event_t *ev, size_t n, int64_t *seq,
+                            sy_err_t *err);
 /* Every event of every experiment in the order they were committed (start-up rebuild), but
  * those retention pruned (its "events_pruned" place: every row up to it deleted, or thinned
  * to its id); the ids are not read. */

@@ -74,6 +74,8 @@ struct sy_store_ops {
                        sy_err_t *err);
     int (*setting_list)(sy_store_t *store, sy_store_setting_cb cb, void *arg, sy_err_t *err);
     int (*event_add)(sy_store_t *store, const sy_store_event_t *e, int64_t *seq, sy_err_t *err);
+    int (*event_add_many)(sy_store_t *store, const sy_store_event_t *ev, size_t n, int64_t *seq,
+                          sy_err_t *err);
     int (*event_list)(sy_store_t *store, sy_store_event_cb cb, void *arg, sy_err_t *err);
     int (*event_last)(sy_store_t *store, int64_t *seq, sy_err_t *err);
     int (*event_count)(sy_store_t *store, int64_t experiment, int64_t *n, sy_err_t *err);
