@@ -141,8 +141,9 @@ static int prepared_events(PGEventId id, void *info, void *pass)
     return 1;
 }
 
-/* The connection's flags; NULL when they cannot be kept (out of memory): then every call
- * runs its statement unprepared, which is slower and the same. */
+/* The connection's flags; NULL when they cannot be kept (out of memory): the call then
+ * fails with -ENOMEM, as every allocation that fails in the store does (the engine's
+ * fault injection holds every backend to it). */
 static struct prepared *prepared_of(PGconn *db)
 {
     struct prepared *p = PQinstanceData(db, prepared_events);
@@ -278,7 +279,9 @@ int sy_pg_event_add(sy_store_t *store, const sy_store_event_t *e, int64_t *seq, 
     if ((rc = sy_pg_set_workspace(s, e->workspace, err)) < 0)
         return sy_pg_own_end(s, own, rc, err);
     struct prepared *prep = prepared_of(s->db);
-    PGresult *r = run_prepared(s, prep ? &prep->event_add : NULL, "sy_event_add", EVENT_ADD_SQL, 10,
+    if (!prep)
+        return sy_pg_own_end(s, own, sy_err_set(err, -ENOMEM, NULL, "out of memory"), err);
+    PGresult *r = run_prepared(s, &prep->event_add, "sy_event_add", EVENT_ADD_SQL, 10,
                                event_add_types, ep.p, ep.lengths, ep.formats, &rc, err);
     if (r) {
         /* no row: the id is in the log already (ON CONFLICT DO NOTHING) */
@@ -427,8 +430,12 @@ static int add_arrays(struct pg_store *s, const sy_store_event_t *ev, size_t n, 
             goto out_free;
         }
     struct prepared *prep = prepared_of(s->db);
-    PGresult *r = run_prepared(s, prep ? &prep->event_add_many : NULL, "sy_event_add_many",
-                               ADD_ARRAY_SQL, 11, NULL, p, NULL, NULL, &rc, err);
+    if (!prep) {
+        rc = sy_err_set(err, -ENOMEM, NULL, "out of memory");
+        goto out_free;
+    }
+    PGresult *r = run_prepared(s, &prep->event_add_many, "sy_event_add_many", ADD_ARRAY_SQL, 11,
+                               NULL, p, NULL, NULL, &rc, err);
     if (!r)
         goto out_free;
     if ((size_t)PQntuples(r) != i)
@@ -922,8 +929,10 @@ int sy_pg_kpi_add(sy_store_t *store, const sy_store_kpi_t *k, bool *added, sy_er
     if ((rc = sy_pg_set_workspace(s, k->workspace, err)) < 0)
         return sy_pg_own_end(s, own, rc, err);
     struct prepared *prep = prepared_of(s->db);
-    PGresult *r = run_prepared(s, prep ? &prep->kpi_add : NULL, "sy_kpi_add", KPI_ADD_SQL, 10,
-                               types, p, NULL, NULL, &rc, err);
+    if (!prep)
+        return sy_pg_own_end(s, own, sy_err_set(err, -ENOMEM, NULL, "out of memory"), err);
+    PGresult *r = run_prepared(s, &prep->kpi_add, "sy_kpi_add", KPI_ADD_SQL, 10, types, p, NULL,
+                               NULL, &rc, err);
     if (r) {
         if (added) /* no row: its workspace has the event_id already */
             *added = PQntuples(r) == 1;
