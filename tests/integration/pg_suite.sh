@@ -8,7 +8,9 @@
 # numbered on; a script that exits non-zero with no failed check fails one check more, and
 # one that outlives its time (SY_PG_SUITE_TIMEOUT seconds, 600: the longest any of them has
 # as its own test) is stopped with TERM (its cluster with it) and fails one. Each script's
-# time is printed as a comment after its checks.
+# time is printed as a comment after its checks, and after a script with a failed check the
+# lines of its servers' logs that speak of the store or of an error (tap.sh's
+# SY_TEST_LOG_DIR), most frequent first: what the PostgreSQL store answered.
 #
 #   pg_suite.sh SWITCHYARD --script NAME ARG... [--script NAME ARG...]...
 #
@@ -36,6 +38,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/tap.sh"
 shift
 LIMIT=${SY_PG_SUITE_TIMEOUT:-600}
+SY_TEST_LOG_DIR=$TMP/logs
+export SY_TEST_LOG_DIR
+mkdir -p "$SY_TEST_LOG_DIR"
 
 if [ "$SY" = --no-libpq ]; then
     : >"$TMP/out"
@@ -60,6 +65,7 @@ run() {
     *" $name "*) ;;
     *) return 0 ;;
     esac
+    f0=$failed
     t0=$(date +%s%N)
     SY_TEST_BACKEND=postgres SY_TEST_SWITCHYARD=$SY \
         timeout --foreground -k 10 "$LIMIT" "$HERE/$name.sh" "$@" >"$TMP/script.tap" 2>"$TMP/script.err"
@@ -74,6 +80,12 @@ run() {
         tail -n 20 "$TMP/script.err" >"$TMP/err"
         : >"$TMP/out"
         not_ok "$name: exited $status with no check failed"
+    fi
+    if [ "$failed" -gt "$f0" ] && [ -s "$SY_TEST_LOG_DIR/$name.log" ]; then
+        echo "# $name: what its servers logged of the store or of an error:"
+        grep -i 'store\|postgres\|error\|sqlstate' "$SY_TEST_LOG_DIR/$name.log" |
+            sed 's/^ts=[^ ]* //; s/^{"ts":"[^"]*",/{/' | sort | uniq -c | sort -rn | head -n 8 |
+            sed 's/^/#   /'
     fi
     echo "# $name: $ms ms on PostgreSQL (exit $status)"
     echo "$name $ms $status" >>"$TMP/times"

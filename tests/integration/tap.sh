@@ -16,7 +16,7 @@
 #     binary's path; the script's $SY when the variable is unset), DB its application role's
 #     URL, SWITCHYARD_EXPERIMENTAL_PG=1 exported; pg.sh's exit hook stops the cluster. It
 #     prints two checks of its own first (the start and the migration).
-# A check whose SQL has no PostgreSQL form says so as a skip: db_skip_sqlite_only.
+# SQL that is not portable (json_set) is written for each: if [ "$BACKEND" = postgres ].
 TMP=$(mktemp -d)
 # EXIT_HOOKS: functions a sourced helper adds (pg.sh's pg_stop), run at exit after the
 # server is stopped (a server outliving its PostgreSQL would only log its lost connection)
@@ -25,6 +25,7 @@ TMP=$(mktemp -d)
 EXIT_HOOKS=""
 tap_exit() {
     stop_server
+    log_keep
     for hook in $EXIT_HOOKS; do "$hook"; done
     rm -rf "$TMP"
 }
@@ -36,26 +37,40 @@ trap tap_exit EXIT
 # A sanitizer's report in a server's log (AddressSanitizer, UndefinedBehaviorSanitizer,
 # ThreadSanitizer's data races) is kept before the log is stopped or started again, and
 # fails the script in tap_done, whichever of its servers wrote it.
+# SY_TEST_LOG_DIR=DIR in the environment (pg_suite sets it) keeps every server's log, in
+# DIR/SCRIPT.log, one after the other, for whoever runs the script to read after it.
 PID=""
 sanitizer_scan() {
     if [ -f "$TMP/log" ] && grep -q 'Sanitizer\|runtime error:' "$TMP/log"; then
         grep -A40 'Sanitizer\|runtime error:' "$TMP/log" >>"$TMP/sanitizer"
     fi
 }
+# log_keep: the log into SY_TEST_LOG_DIR, once: before start_server empties it, and at exit.
+log_keep() {
+    if [ -n "${SY_TEST_LOG_DIR:-}" ] && [ -s "$TMP/log" ]; then
+        cat "$TMP/log" >>"$SY_TEST_LOG_DIR/$(basename "$0" .sh).log"
+    fi
+}
 start_server() {
     sy=$1
     shift
     sanitizer_scan
+    log_keep
     : >"$TMP/log"
     "$sy" serve --listen 127.0.0.1:0 --db "$DB" "$@" >"$TMP/stdout" 2>"$TMP/log" &
     PID=$!
     i=0
     while [ $i -lt 200 ] && ! grep -q 'event.*listening' "$TMP/log"; do
+        kill -0 "$PID" 2>/dev/null || break # it ended: no use waiting out the 10 s
         sleep 0.05
         i=$((i + 1))
     done
     PORT=$(sed -n 's/.*port[=":]*\([0-9][0-9]*\).*/\1/p' "$TMP/log" | head -1)
     URL=http://127.0.0.1:$PORT
+    if [ -z "$PORT" ]; then
+        echo "# the server is not listening; the tail of its log:"
+        tail -n 5 "$TMP/log" | sed 's/^/#   /'
+    fi
 }
 stop_server() {
     if [ -n "$PID" ]; then
@@ -261,13 +276,6 @@ db_copy() {
     else
         cp "$DB" "$TMP/$1.db" && echo "$TMP/$1.db"
     fi
-}
-# db_skip_sqlite_only NAME WHY: on PostgreSQL, the check NAME as a TAP skip saying why
-# (never silently left out) and true; on SQLite false, and the script runs the check.
-db_skip_sqlite_only() {
-    [ "$BACKEND" = postgres ] || return 1
-    n=$((n + 1))
-    echo "ok $n - $1 # SKIP sqlite only: $2"
 }
 
 tap_done() {
