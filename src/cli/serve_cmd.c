@@ -246,6 +246,8 @@ static bool origins_ok(const char *list)
 
 struct server {
     struct event_base *base;
+    sy_notifier_t *notifier; /* NULL: none (an in-memory database) */
+    bool listening;          /* hears other nodes' changes (PostgreSQL: sy_engine_sync) */
     sy_http_t *http;
     sy_engine_t *eng;
     sy_proxy_t *proxy;               /* NULL: --proxy-workers 0 */
@@ -548,6 +550,11 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct server *s = arg;
+    size_t applied = 0;
+    sy_err_t serr = {0};
+    /* other nodes' changes first: what this tick serves and decides includes them */
+    if (s->listening && sy_engine_sync(s->eng, &applied, &serr) < 0)
+        sy_log(s->log, "sync_error", "message", serr.msg, NULL);
     sy_proxy_event_t ev[64];
     size_t n = s->proxy ? sy_proxy_events(s->proxy, ev, 64) : 0;
     for (size_t k = 0; k < n; k++) {
@@ -571,9 +578,12 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     }
     if (now.tv_sec != s->plan_s) {
         s->plan_s = now.tv_sec;
+        /* many nodes: retention, rollout plans and notifications on the one that leads */
+        bool leads = sy_engine_leads(s->eng);
+        sy_notifier_set_sending(s->notifier, leads);
         if (s->proxy)
             check_listens(s);
-        if (s->retention_every_s && now.tv_sec >= s->retention_s)
+        if (leads && s->retention_every_s && now.tv_sec >= s->retention_s)
             run_retention(s, now.tv_sec);
         if (s->unlogged) {
             char count[24];
@@ -583,7 +593,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         }
         sy_route_move_t *moves = NULL;
         size_t n_moves = 0;
-        if (sy_engine_routes_plan_tick(s->eng, route_health, s->proxy, &moves, &n_moves) < 0)
+        if (leads &&
+            sy_engine_routes_plan_tick(s->eng, route_health, s->proxy, &moves, &n_moves) < 0)
             sy_log(s->log, "route_plan_error", "message", "out of memory", NULL);
         for (size_t k = 0; k < n_moves; k++) {
             const sy_route_move_t *m = &moves[k];
@@ -1201,6 +1212,15 @@ int sy_cli_serve(int argc, char **argv)
         goto out_http;
     }
     sy_engine_on_notification(eng, sy_notifier_wake, notifier);
+    s.notifier = notifier;
+    /* many nodes on one database (PostgreSQL): what the others change is served here too */
+    if (sy_engine_listen(eng, &err) == 0) {
+        s.listening = true;
+        sy_log(hopts.log, "many_nodes", "leads", sy_engine_leads(eng) ? "yes" : "no", NULL);
+    } else if (err.code != -ENOTSUP) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        goto out_notifier;
+    }
     struct event *tick = event_new(s.base, -1, EV_PERSIST, on_tick, &s);
     if (tick)
         event_add(tick, &(struct timeval){.tv_usec = 20000}); /* timers are due to 20 ms */
@@ -1226,6 +1246,7 @@ int sy_cli_serve(int argc, char **argv)
         event_free(term);
     if (intr)
         event_free(intr);
+out_notifier:
     sy_engine_on_notification(eng, NULL, NULL);
     sy_notifier_stop(notifier);
 out_http:

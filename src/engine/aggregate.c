@@ -133,6 +133,10 @@ int sy_engine_health_aggregate(sy_engine_t *eng, const sy_principal_t *actor,
     int rc = sy_store_ping(eng->store)
                  ? put(&l, SY_HEALTHY, "store", "answers")
                  : put(&l, SY_UNHEALTHY, "store", "does not answer: no change can be made");
+    if (rc == 0 && eng->listening) /* many nodes on one database (sync.c) */
+        rc = put(&l, SY_HEALTHY, "node",
+                 eng->leads ? "leads: runs the timers for every node of the store"
+                            : "follows: another node of the store runs the timers");
     if (rc == 0)
         rc = ingest_of(eng, &l);
     if (rc == 0)

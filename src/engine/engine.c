@@ -92,7 +92,7 @@ static int add_workspace(void *arg, const sy_store_workspace_t *row)
     return 0;
 }
 
-static int add_workspace_if_new(void *arg, const sy_store_workspace_t *row)
+int sy_eng_workspace_add_if_new(void *arg, const sy_store_workspace_t *row)
 {
     return sy_eng_find_ws(arg, row->id) ? 0 : add_workspace(arg, row);
 }
@@ -291,7 +291,8 @@ int sy_engine_workspace_create(sy_engine_t *eng, const char *name, int64_t *id, 
         goto out_rollback;
     snprintf(resource, sizeof(resource), "workspace:%lld", (long long)*id);
     if ((rc = sy_eng_audit(eng, NULL, *id, "workspace.create", resource, NULL, after, err)) < 0 ||
-        (rc = sy_eng_regression_seed(eng, *id, err)) < 0)
+        (rc = sy_eng_regression_seed(eng, *id, err)) < 0 ||
+        (rc = sy_store_announce(eng->store, *id, "workspace", 0, err)) < 0)
         goto out_rollback;
     /* what it serves, made before the commit: once committed, serving it cannot fail */
     w->id = *id;
@@ -347,7 +348,8 @@ static const struct token *load_token(sy_engine_t *eng, const unsigned char h[32
     const struct token *t = &eng->tokens[eng->n_tokens - 1];
     if (!sy_eng_find_ws(eng, t->workspace)) {
         size_t n = eng->n_ws;
-        bool opened = sy_store_workspace_list(eng->store, add_workspace_if_new, eng, NULL) == 0;
+        bool opened =
+            sy_store_workspace_list(eng->store, sy_eng_workspace_add_if_new, eng, NULL) == 0;
         for (size_t i = n; opened && i < eng->n_ws; i++)
             opened = sy_eng_flags_open(eng, &eng->ws[i], NULL) == 0;
         if (!opened || !sy_eng_find_ws(eng, t->workspace)) {
@@ -470,7 +472,8 @@ int sy_engine_token_revoke(sy_engine_t *eng, const sy_principal_t *actor, int64_
         (rc = sy_store_token_revoke(eng->store, actor->workspace, id, sy_engine_now_ms(eng), err)) <
             0 ||
         (rc = sy_eng_audit(eng, actor, actor->workspace, "token.revoke", resource, before, NULL,
-                           err)) < 0) {
+                           err)) < 0 ||
+        (rc = sy_store_announce(eng->store, actor->workspace, "tokens", 0, err)) < 0) {
         sy_store_rollback(eng->store);
         goto out;
     }

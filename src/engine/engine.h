@@ -327,7 +327,7 @@ extern const char *const sy_channel_type_names[SY_CHANNEL_TYPES]; /* "slack", "p
 typedef struct sy_engine_counters {
     int64_t events_written[3]; /* by sy_event_kind_t: rows the event log gained */
     int64_t events_skipped[3]; /* an id the workspace had, or an exposure that changed nothing */
-    int64_t commits, commit_failures;            /* group commits of events and KPI events */
+    int64_t commits, commit_failures; /* group commits of events and KPI events */
     int64_t pruned[4]; /* by retention (sy_engine_retention): events (deleted or thinned to their
                           ids), KPI events, audit events, experiments' timeline points */
     int64_t commit_size[SY_COMMIT_SIZE_BUCKETS]; /* commits by the events and KPI events in them */
@@ -361,10 +361,10 @@ void sy_engine_on_change(sy_engine_t *eng, sy_engine_change_cb cb, void *arg);
 
 /* How long what is counted is kept (serve's --event-retention and --audit-retention). */
 typedef struct sy_retention_opts {
-    int64_t events_ms; /* events and KPI events older than this are pruned; 0: kept */
-    int64_t audit_ms;  /* audit events older than this are deleted; 0: kept */
-    int64_t limit;     /* most rows a run prunes of each kind (the log's places a run
-                          checkpoints: 10 times it); 0: 10,000 */
+    int64_t events_ms;   /* events and KPI events older than this are pruned; 0: kept */
+    int64_t audit_ms;    /* audit events older than this are deleted; 0: kept */
+    int64_t limit;       /* most rows a run prunes of each kind (the log's places a run
+                            checkpoints: 10 times it); 0: 10,000 */
     int64_t group_units; /* units of the experiments a run replays with one scan of the log
                             (their copies in memory at once); 0: 4 Mi */
 } sy_retention_opts_t;
@@ -914,12 +914,29 @@ typedef struct sy_tick_report {
 } sy_tick_report_t;
 
 /* Runs what is due at the engine's clock (the loop calls it every second; simulate on its
- * fake clock): the health monitor, the auto-promotion check, the tripwires. What was done
+ * fake clock): the health monitor, the auto-promotion check, the tripwires, the hourly
+ * timeline points; on a node that leads (sy_engine_leads) only. What was done
  * into *out (zeroed first; nothing done: no rollback, no check, no trip); the caller frees
  * it with sy_tick_report_free. */
 void sy_engine_tick(sy_engine_t *eng, sy_tick_report_t *out);
 /* Frees what the report holds and zeroes it; NULL is a no-op. */
 void sy_tick_report_free(sy_tick_report_t *r);
+
+/* ---- many nodes on one database (PostgreSQL: sync.c) -------------------------------------- */
+
+/* Makes this engine hear what other nodes sharing its store change: -ENOTSUP on a store
+ * with one node (SQLite), which needs nothing of the kind. */
+int sy_engine_listen(sy_engine_t *eng, sy_err_t *err);
+/* Applies what other nodes changed since the last call, without waiting: a workspace whose
+ * flags or kill switch changed is served as the store holds it (in one build, unchanged
+ * flags kept as compiled), a new workspace loaded, a revoked token refused. How many
+ * workspaces changed into *applied. Not yet: experiments and routes changed elsewhere. On
+ * the engine's thread, often (serve: every 20 ms); a lost connection is -EIO. */
+int sy_engine_sync(sy_engine_t *eng, size_t *applied, sy_err_t *err);
+/* Whether this node runs the timers: it holds the leaders' lock among the nodes of its
+ * store (sy_store_lead, checked or tried at most once a second of the engine's clock;
+ * always, on SQLite). */
+bool sy_engine_leads(sy_engine_t *eng);
 
 /* ---- events ----------------------------------------------------------------------------- */
 

@@ -344,8 +344,7 @@ bool sy_exp_health_of(const struct health_counts *h, int64_t min_events, sy_heal
  * host (little-endian); its check covers e's id and `seq`. -ENOMEM; -E2BIG past
  * SY_CKPT_MAX bytes; -ENOTSUP on a build whose sy_wide_t is not IEEE binary128. */
 #define SY_CKPT_MAX ((size_t)1 << 30)
-int sy_exp_ckpt_encode(const struct experiment *e, int64_t seq, unsigned char **out,
-                       size_t *len);
+int sy_exp_ckpt_encode(const struct experiment *e, int64_t seq, unsigned char **out, size_t *len);
 /* Restores into `e` (loaded, nothing replayed yet) the state `data` encodes (version 3, or
  * version 2 written by a host of this one's byte order), its row's place `seq`. -EIO for
  * anything that does not decode as a checkpoint of this experiment at this place (its

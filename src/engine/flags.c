@@ -360,6 +360,96 @@ out:
     return rc;
 }
 
+/* ---- another node's change (sync.c) ---------------------------------------------------- */
+
+struct sync_load {
+    struct load l;
+    const sy_flagset_t *base; /* the flags as they are here */
+    bool same_members;        /* "$evaluators" and metadata unchanged: equal text, equal flag */
+    size_t changed;           /* flags put that were not the base's */
+};
+
+static int sync_flag_row(void *arg, const sy_store_flag_t *f)
+{
+    struct sync_load *sl = arg;
+    size_t klen = strlen(f->key), len;
+    const sy_flag_t *old = sy_flagset_find(sl->base, f->key, klen);
+    const char *src = old ? sy_flag_source(old, &len) : NULL;
+    if (sl->same_members && src && len == strlen(f->definition) &&
+        memcmp(src, f->definition, len) == 0)
+        return sy_flagset_build_put_flag(sl->l.b, old); /* as it is: nothing to compile */
+    sl->changed++;
+    return add_flag_row(&sl->l, f);
+}
+
+static bool same_text(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+int sy_eng_flags_sync(sy_engine_t *eng, struct workspace *w, int64_t revision,
+                      const struct kill_switch *kill, sy_err_t *err)
+{
+    SY_ENG_OWNED(eng);
+    char *evaluators = NULL, *metadata = NULL, *kept_ev = NULL, *kept_md = NULL;
+    sy_problem_t items[PROBLEMS_KEPT];
+    sy_problems_t problems = {.items = items, .cap = PROBLEMS_KEPT};
+    struct sync_load sl = {.base = w->flags};
+    sy_arena_t top;
+    sy_arena_init(&top, DEF_ARENA_MAX);
+    sy_value_t ev, md;
+    const sy_value_t *pev = NULL, *pmd = NULL;
+    sy_flagset_t *set = NULL;
+    struct snap *served = NULL;
+    sy_arena_init_with(&sl.l.arena, sl.l.buf, sizeof(sl.l.buf), DEF_ARENA_MAX);
+    int rc = sy_store_flagset_get(eng->store, w->id, &evaluators, &metadata, err);
+    if (rc == 0)
+        rc = member_open(evaluators, &top, &kept_ev, &ev, &pev);
+    if (rc == 0)
+        rc = member_open(metadata, &top, &kept_md, &md, &pmd);
+    sl.same_members = same_text(kept_ev, w->evaluators) && same_text(kept_md, w->metadata);
+    if (rc < 0 || (rc = begin_document(eng, w, pev, pmd, &problems, &sl.l.b)) < 0)
+        goto out;
+    if ((rc = sy_store_flag_list(eng->store, w->id, sync_flag_row, &sl, err)) < 0) {
+        sy_flagset_build_abort(sl.l.b);
+        goto out;
+    }
+    if ((rc = sy_flagset_build_end(sl.l.b, &set)) == -EINVAL) {
+        refused(&problems, err); /* another node wrote what this one cannot compile */
+        goto out;
+    }
+    if (rc < 0)
+        goto out;
+    struct kill_switch was = w->kill;
+    w->kill = *kill; /* what is served is built with the kill switch as the store has it */
+    served = snap_new(eng, w->id, served_all(eng, w, set, &w->kill));
+    if (!served) {
+        w->kill = was;
+        rc = -ENOMEM;
+        goto out;
+    }
+    sy_flagset_free(w->flags);
+    w->flags = set;
+    set = NULL;
+    free(w->evaluators);
+    free(w->metadata);
+    w->evaluators = kept_ev;
+    w->metadata = kept_md;
+    kept_ev = kept_md = NULL;
+    sy_eng_snap_swap(eng, w, served, revision);
+out:
+    if (rc == -ENOMEM)
+        sy_eng_oom(err);
+    sy_flagset_free(set);
+    sy_arena_free(&sl.l.arena);
+    sy_arena_free(&top);
+    free(evaluators);
+    free(metadata);
+    free(kept_ev);
+    free(kept_md);
+    return rc;
+}
+
 struct snap *sy_eng_flags_empty(sy_engine_t *eng, struct workspace *w)
 {
     SY_ENG_OWNED(eng);
@@ -431,6 +521,7 @@ static int commit(sy_engine_t *eng, const sy_principal_t *actor, struct workspac
         return rc;
     if ((rc = write(eng, w->id, arg, err)) < 0 ||
         (rc = sy_store_workspace_bump(eng->store, w->id, revision, err)) < 0 ||
+        (rc = sy_store_announce(eng->store, w->id, "served", *revision, err)) < 0 ||
         (rc = sy_store_audit_add(eng->store, &ev, err)) < 0) {
         sy_store_rollback(eng->store);
         return rc;

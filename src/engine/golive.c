@@ -47,6 +47,40 @@ static int load_setting(void *arg, int64_t ws, const char *name, const char *val
     return rc;
 }
 
+struct kill_read {
+    sy_engine_t *eng;
+    int64_t ws;
+    struct kill_switch *out;
+};
+
+static int read_setting(void *arg, int64_t ws, const char *name, const char *value)
+{
+    struct kill_read *k = arg;
+    if (ws != k->ws)
+        return 0;
+    /* load_setting writes into the workspace: read into a copy of it, keep its switch */
+    struct workspace *w = sy_eng_find_ws(k->eng, ws);
+    if (!w)
+        return 0;
+    struct kill_switch was = w->kill;
+    int rc = load_setting(k->eng, ws, name, value);
+    *k->out = w->kill;
+    w->kill = was;
+    return rc;
+}
+
+int sy_eng_kill_switch_read(sy_engine_t *eng, int64_t ws, struct kill_switch *out, sy_err_t *err)
+{
+    struct workspace *w = sy_eng_find_ws(eng, ws);
+    if (!w)
+        return sy_err_set(err, -ENOENT, NULL, "no workspace %lld", (long long)ws);
+    *out = w->kill;
+    struct kill_read k = {.eng = eng, .ws = ws, .out = out};
+    int rc = sy_store_setting_list(eng->store, read_setting, &k, err);
+    return rc == -EIO ? sy_err_set(err, rc, NULL, "store: a workspace's kill switch does not load")
+                      : rc;
+}
+
 int sy_eng_kill_switch_open(sy_engine_t *eng, sy_err_t *err)
 {
     int rc = sy_store_setting_list(eng->store, load_setting, eng, err);
@@ -86,6 +120,8 @@ int sy_eng_kill_switch_write(sy_engine_t *eng, const sy_principal_t *actor, int6
                  : sy_eng_oom(err);
     if (rc == 0)
         rc = sy_store_workspace_bump(eng->store, ws, &next->revision, err);
+    if (rc == 0) /* other nodes serve it too (sync.c) */
+        rc = sy_store_announce(eng->store, ws, "served", next->revision, err);
     if (rc == 0)
         rc = sy_eng_audit(eng, actor, ws, engaged ? "killswitch.engage" : "killswitch.disengage",
                           "kill_switch", before, after, err);

@@ -132,6 +132,10 @@ struct sy_engine {
     sy_exp_defaults_t exp_defaults; /* what experiments' unset safety fields follow */
     int64_t next_auto_ms;           /* when the auto-promotion check runs next; 0: off */
     int64_t next_regression_ms;     /* when the tripwires are evaluated next; 0: off */
+    /* many nodes on one database (sync.c) */
+    bool listening;          /* hears other nodes' announcements */
+    bool leads;              /* runs the timers: holds the leaders' lock (always, on SQLite) */
+    int64_t lead_checked_ms; /* when the lock was last checked or tried; 0: never */
     /* the rollbacks the monitor made since the last tick (to log), and how many it had no
      * room for */
     sy_monitor_rollback_t *health_done;
@@ -191,6 +195,10 @@ void sy_eng_board_close(sy_engine_t *eng);
 
 /* Asserts that the caller is the engine's thread, if it has one (sy_engine_bind_thread). */
 #define SY_ENG_OWNED(eng) assert(!(eng)->bound || pthread_equal((eng)->owner, pthread_self()))
+
+/* sy_store_workspace_list's sink that adds a workspace the engine does not hold yet (its
+ * flags not loaded: sy_eng_flags_open). */
+int sy_eng_workspace_add_if_new(void *arg, const sy_store_workspace_t *row);
 
 struct workspace *sy_eng_find_ws(sy_engine_t *eng, int64_t id);
 
@@ -255,6 +263,13 @@ int sy_eng_flags_open(sy_engine_t *eng, struct workspace *w, sy_err_t *err);
  * sy_eng_snap_swap once it is committed (NULL: out of memory; sy_eng_flags_close undoes
  * what was made). */
 struct snap *sy_eng_flags_empty(sy_engine_t *eng, struct workspace *w);
+/* Brings `w`'s flags to what the store holds (another node changed them: sync.c), serving
+ * them from `revision` on with the kill switch `kill` (the store's): one build, in which
+ * each flag whose text (and "$evaluators" and metadata) did not change is kept as
+ * compiled. A stored flag this node cannot compile refuses the whole (-EINVAL, `err`
+ * saying which): the flags served stay as they were. */
+int sy_eng_flags_sync(sy_engine_t *eng, struct workspace *w, int64_t revision,
+                      const struct kill_switch *kill, sy_err_t *err);
 /* Releases what `w` holds of flags and snapshots. */
 void sy_eng_flags_close(struct workspace *w);
 /* What `w` would serve from its flags as written under kill switch `kill` (about to
@@ -380,6 +395,9 @@ int sy_eng_exp_rollback(sy_engine_t *eng, const sy_principal_t *actor, const cha
 
 /* At start-up: every workspace's kill switch from its setting. */
 int sy_eng_kill_switch_open(sy_engine_t *eng, sy_err_t *err);
+/* Workspace `ws`'s kill switch as the store holds it, into *out (another node may have
+ * changed it: sync.c); the one in force is not touched. */
+int sy_eng_kill_switch_read(sy_engine_t *eng, int64_t ws, struct kill_switch *out, sy_err_t *err);
 /* A kill switch change written but not yet committed: the new state, and the snapshot the
  * workspace will serve under it, made before the commit. */
 struct kill_change {

@@ -42,7 +42,7 @@ typedef struct sy_loopstat {
     atomic_llong longest_us;
     atomic_llong longest_cpu_us;
     atomic_llong buckets[SY_LOOPSTAT_BUCKETS];
-    atomic_llong sum_us; /* of every counted iteration */
+    atomic_llong sum_us;    /* of every counted iteration */
     atomic_llong reset_gen; /* bumped by sy_loopstat_reset: the writer drops its iteration */
     long long seen_gen;
 } sy_loopstat_t;

@@ -626,8 +626,11 @@ void sy_engine_tick(sy_engine_t *eng, sy_tick_report_t *out)
     *out = (sy_tick_report_t){0};
     if (eng->view_stale)
         (void)sy_eng_view_publish(eng);
+    /* Many nodes: the timers run on the one that leads (sync.c); the others publish their
+     * board only. */
+    bool leads = sy_engine_leads(eng);
     /* health first: a variant going bad is rolled back before anything steps toward it */
-    if (eng->timers.health_ms > 0)
+    if (leads && eng->timers.health_ms > 0)
         health_check(eng);
     /* this pass's and those done after commits */
     out->rollbacks = eng->health_done;
@@ -635,13 +638,13 @@ void sy_engine_tick(sy_engine_t *eng, sy_tick_report_t *out)
     out->lost = eng->health_lost;
     eng->health_done = NULL;
     eng->n_health_done = eng->health_lost = 0;
-    if (eng->timers.auto_promotion_ms > 0 && now >= eng->next_auto_ms) {
+    if (leads && eng->timers.auto_promotion_ms > 0 && now >= eng->next_auto_ms) {
         eng->next_auto_ms = next_after(eng->next_auto_ms, eng->timers.auto_promotion_ms, now);
         out->checked =
             sy_engine_auto_promotion_check(eng, NULL, eng->timers.auto_promotion_dry_run ? 1 : 0,
                                            &out->auto_promotion, NULL) == 0;
     }
-    if (eng->timers.regression_ms > 0 && now >= eng->next_regression_ms) {
+    if (leads && eng->timers.regression_ms > 0 && now >= eng->next_regression_ms) {
         eng->next_regression_ms =
             next_after(eng->next_regression_ms, eng->timers.regression_ms, now);
         sy_tripwire_state_t *st = NULL;
@@ -654,8 +657,9 @@ void sy_engine_tick(sy_engine_t *eng, sy_tick_report_t *out)
     if (eng->notify_queued && eng->notify_wake)
         eng->notify_wake(eng->notify_wake_arg);
     eng->notify_queued = false;
-    sy_eng_timeline_tick(eng, now); /* after the jobs above: an hour shows what they did */
-    sy_eng_board_tick(eng, now);    /* after the above: it shows what they did */
+    if (leads)
+        sy_eng_timeline_tick(eng, now); /* after the jobs above: an hour shows what they did */
+    sy_eng_board_tick(eng, now);        /* after the above: it shows what they did */
 }
 
 void sy_tick_report_free(sy_tick_report_t *r)

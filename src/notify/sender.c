@@ -45,8 +45,9 @@ struct sy_notifier {
     CURLM *multi;
     pthread_t thread;
     atomic_bool stop;
-    unsigned seed;    /* of the jitter */
-    int64_t prune_ms; /* when old rows are deleted next */
+    atomic_bool sending; /* sy_notifier_set_sending */
+    unsigned seed;       /* of the jitter */
+    int64_t prune_ms;    /* when old rows are deleted next */
     struct flight flights[SY_NOTIFIER_FLIGHTS];
 };
 
@@ -338,11 +339,12 @@ static void *run(void *arg)
     struct sy_notifier *n = arg;
     while (!atomic_load(&n->stop)) {
         int64_t now = now_ms(), gone;
-        if (n->o.retention_ms > 0 && now >= n->prune_ms) {
+        bool sending = atomic_load(&n->sending);
+        if (sending && n->o.retention_ms > 0 && now >= n->prune_ms) {
             n->prune_ms = now + PRUNE_EVERY_MS;
             (void)sy_store_notification_prune(n->store, now - n->o.retention_ms, &gone, NULL);
         }
-        struct due d = {.cap = SY_NOTIFIER_FLIGHTS - in_flight(n)};
+        struct due d = {.cap = sending ? SY_NOTIFIER_FLIGHTS - in_flight(n) : 0};
         bool stuck = d.cap > 0 &&
                      sy_store_notification_due(n->store, now, (int)d.cap, take_due, &d, NULL) < 0;
         for (size_t i = 0; i < d.n; i++) {
@@ -385,6 +387,7 @@ int sy_notifier_start(sy_notifier_t **out, const sy_notifier_opts_t *o, sy_err_t
     if (!n)
         return sy_err_set(err, -ENOMEM, NULL, "out of memory");
     n->o = *o;
+    atomic_init(&n->sending, true);
     n->seed = (unsigned)now_ms() ^ (unsigned)getpid();
     int rc = sy_store_open(&n->store, o->db, err);
     if (rc == 0)
@@ -420,6 +423,14 @@ void sy_notifier_wake(void *notifier)
     struct sy_notifier *n = notifier;
     if (n)
         curl_multi_wakeup(n->multi);
+}
+
+void sy_notifier_set_sending(sy_notifier_t *n, bool sending)
+{
+    if (!n || atomic_exchange(&n->sending, sending) == sending)
+        return;
+    if (sending)
+        curl_multi_wakeup(n->multi); /* what came due meanwhile */
 }
 
 void sy_notifier_stop(sy_notifier_t *n)

@@ -16,6 +16,7 @@
 #ifndef SY_NOTIFY_SENDER_H
 #define SY_NOTIFY_SENDER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -51,6 +52,11 @@ int sy_notifier_start(sy_notifier_t **out, const sy_notifier_opts_t *o, sy_err_t
 /* Makes the thread look for due rows now. Any thread; `notifier` is a sy_notifier_t *
  * (void * so that it fits sy_engine_on_notification). NULL is a no-op. */
 void sy_notifier_wake(void *notifier);
+/* Whether this node sends (many nodes on one database: the one that leads, so that each
+ * notification leaves once; sy_engine_leads). A notifier that does not send takes no due
+ * row and prunes nothing; deliveries in flight finish. Starts sending. Any thread; NULL is
+ * a no-op. */
+void sy_notifier_set_sending(sy_notifier_t *n, bool sending);
 /* Stops the thread (deliveries in flight are abandoned: they stay pending, and are sent
  * again after the next start) and frees everything. NULL is a no-op. */
 void sy_notifier_stop(sy_notifier_t *n);

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/postgres.h"
 #include "store/postgres_internal.h"
@@ -38,16 +39,18 @@ const char *sy_pg_i64(char *buf, int64_t v)
     return buf;
 }
 
-/* Fills `err` from the connection's or the result's message: -EEXIST for a unique key,
- * -EACCES for a privilege or row-level security refusal, -EIO otherwise. */
+/* Fills `err` from the connection's or the result's message: -EEXIST for any constraint
+ * (SQLite's answer), -EACCES for a privilege or row-level security refusal, -EIO otherwise. */
 int sy_pg_error(struct pg_store *s, const PGresult *r, sy_err_t *err)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(s->db);
     int code = -EIO;
-    if (state && strcmp(state, "23505") == 0)
-        code = -EEXIST;
-    else if (state && (strcmp(state, "42501") == 0 || strcmp(state, "42P17") == 0))
+    /* Class 23, integrity constraint violation (a unique key, a NOT NULL, a CHECK, a foreign
+     * key): -EEXIST with no field, as SQLite's store answers any SQLITE_CONSTRAINT. */
+    if (state && strncmp(state, "23", 2) == 0)
+        return sy_err_set(err, -EEXIST, NULL, "store: already exists");
+    if (state && (strcmp(state, "42501") == 0 || strcmp(state, "42P17") == 0))
         code = -EACCES;
     size_t len = strcspn(msg ? msg : "", "\n");
     return sy_err_set(err, code, "db", "PostgreSQL: %.*s", (int)(len > 140 ? 140 : len),
@@ -62,6 +65,53 @@ PGresult *sy_pg_run(struct pg_store *s, const char *sql, int n, const char *cons
     return sy_pg_run_bin(s, sql, n, params, NULL, NULL, 0, want, rc, err);
 }
 
+/* The channel every node listens on (sy_store_announce); a payload is "WS WHAT REVISION". */
+#define CHANNEL "switchyard"
+
+/* How often a lost connection is tried again: a database down costs each handle one
+ * connection attempt a second, not one per call. */
+#define RECONNECT_MS 1000
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The session's settings, on a new connection: 0, or -1 when one fails. */
+static int session_setup(struct pg_store *s)
+{
+    const char *sql[] = {"SET lock_timeout = '5s'", s->listening ? "LISTEN " CHANNEL : NULL};
+    for (size_t i = 0; i < 2 && sql[i]; i++) {
+        PGresult *r = PQexec(s->db, sql[i]);
+        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        if (!ok)
+            return -1;
+    }
+    return 0;
+}
+
+/* Whether the connection can take a statement: a lost one (the database restarted, the
+ * network cut) is tried again outside a transaction, at most once every RECONNECT_MS; the
+ * leaders' lock went with it, and what was announced meanwhile was not heard (resync). */
+static bool connected(struct pg_store *s)
+{
+    if (PQstatus(s->db) == CONNECTION_OK)
+        return true;
+    int64_t now = monotonic_ms();
+    if (s->in_tx || (s->reconnect_ms != 0 && now - s->reconnect_ms < RECONNECT_MS))
+        return false;
+    s->reconnect_ms = now;
+    s->leads = false;
+    PQreset(s->db);
+    if (PQstatus(s->db) != CONNECTION_OK || session_setup(s) < 0)
+        return false;
+    s->resync = s->listening;
+    return true;
+}
+
 PGresult *sy_pg_run_bin(struct pg_store *s, const char *sql, int n, const char *const *params,
                         const int *lengths, const int *formats, int result_format,
                         ExecStatusType want, int *rc, sy_err_t *err)
@@ -69,6 +119,12 @@ PGresult *sy_pg_run_bin(struct pg_store *s, const char *sql, int n, const char *
     s->calls++;
     if (s->fail_at > 0 && s->calls == s->fail_at) {
         *rc = sy_err_set(err, -EIO, "db", "injected failure at call %" PRId64, s->calls);
+        return NULL;
+    }
+    if (!connected(s)) {
+        *rc = sy_err_set(err, -EIO, "db",
+                         "PostgreSQL: the connection is lost: no change can be made until it is "
+                         "back (tried again every second)");
         return NULL;
     }
     PGresult *r = PQexecParams(s->db, sql, n, NULL, params, lengths, formats, result_format);
@@ -129,6 +185,10 @@ int sy_pg_own_end(struct pg_store *s, bool own, int rc, sy_err_t *err)
  * security reads. Needs a transaction (own_begin or the caller's). */
 int sy_pg_set_workspace(struct pg_store *s, int64_t ws, sy_err_t *err)
 {
+    /* The caller's transaction keeps its setting to its end: a batch of one workspace's
+     * writes (the writer's group commit) sets it once. */
+    if (s->in_tx && s->tx_ws == ws)
+        return 0;
     char id[SY_PG_INT_TEXT];
     snprintf(id, sizeof(id), "%" PRId64, ws);
     const char *p[] = {id};
@@ -136,6 +196,8 @@ int sy_pg_set_workspace(struct pg_store *s, int64_t ws, sy_err_t *err)
     PGresult *r = sy_pg_run(s, "SELECT set_config('app.workspace_id', $1, true)", 1, p,
                             PGRES_TUPLES_OK, &rc, err);
     PQclear(r);
+    if (r && s->in_tx)
+        s->tx_ws = ws;
     return r ? 0 : rc;
 }
 
@@ -366,6 +428,12 @@ static int pg_open(sy_store_t **out, const char *uri, sy_err_t *err)
                         v, SY_PG_SCHEMA_VERSION);
         goto out_finish;
     }
+    /* A write waiting on another's lock (a row, a reservation's advisory lock) gives up
+     * after 5 s with -EIO, as SQLite's busy timeout does. */
+    if (session_setup(s) < 0) {
+        rc = sy_pg_error(s, NULL, err);
+        goto out_finish;
+    }
     s->version = (int)v;
     *out = &s->base;
     return 0;
@@ -391,6 +459,8 @@ static int pg_schema_version(sy_store_t *store)
 
 static bool pg_ping(sy_store_t *store)
 {
+    if (!connected(sy_pg(store)))
+        return false;
     PGresult *r = PQexec(sy_pg(store)->db, "SELECT 1");
     bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
     PQclear(r);
@@ -421,6 +491,7 @@ static int pg_begin(sy_store_t *store, sy_err_t *err)
     int rc = sy_pg_exec(s, "BEGIN", 0, NULL, err);
     if (rc == 0)
         s->in_tx = true;
+    s->tx_ws = 0;
     return rc;
 }
 
@@ -437,6 +508,7 @@ static int pg_commit(sy_store_t *store, sy_err_t *err)
     if (rc < 0)
         PQclear(PQexec(s->db, "ROLLBACK"));
     s->in_tx = false;
+    s->tx_ws = 0;
     return rc;
 }
 
@@ -445,6 +517,7 @@ static void pg_rollback(sy_store_t *store)
     struct pg_store *s = sy_pg(store);
     PQclear(PQexec(s->db, "ROLLBACK"));
     s->in_tx = false;
+    s->tx_ws = 0;
 }
 
 /* ---- workspaces: a shared table, no workspace setting ---------------------------------- */
@@ -657,6 +730,80 @@ static int pg_token_by_hash(sy_store_t *store, const char *hash, sy_store_token_
     return rc;
 }
 
+/* ---- many nodes: LISTEN/NOTIFY and the leaders' lock --------------------------------- */
+
+/* The leaders' session lock: (LOCK_CLASS, LOCK_ID) of pg_try_advisory_lock's two-key form
+ * (the migration's is the one-key 2025: the spaces do not meet). */
+#define LOCK_CLASS "2026"
+#define LOCK_ID    "1"
+
+static int pg_announce(sy_store_t *store, int64_t ws, const char *what, int64_t revision,
+                       sy_err_t *err)
+{
+    if (!what || !*what || strlen(what) > 32 || strchr(what, ' '))
+        return sy_err_set(err, -EINVAL, "what", "an announcement names a word of 1 to 32 bytes");
+    char payload[96];
+    snprintf(payload, sizeof(payload), "%" PRId64 " %s %" PRId64, ws, what, revision);
+    const char *p[] = {payload};
+    int rc = 0;
+    PGresult *r = sy_pg_run(sy_pg(store), "SELECT pg_notify('" CHANNEL "', $1)", 1, p,
+                            PGRES_TUPLES_OK, &rc, err);
+    PQclear(r);
+    return r ? 0 : rc;
+}
+
+static int pg_listen(sy_store_t *store, sy_err_t *err)
+{
+    int rc = sy_pg_exec(sy_pg(store), "LISTEN " CHANNEL, 0, NULL, err);
+    if (rc == 0)
+        sy_pg(store)->listening = true;
+    return rc;
+}
+
+static int pg_heard(sy_store_t *store, sy_store_heard_cb cb, void *arg, sy_err_t *err)
+{
+    struct pg_store *s = sy_pg(store);
+    if (!connected(s))
+        return sy_err_set(err, -EIO, "db", "PostgreSQL: the connection is lost: nothing is heard");
+    int rc = 0;
+    if (s->resync) { /* reconnected: what was announced meanwhile is lost, reread it all */
+        s->resync = false;
+        rc = cb(arg, 0, "resync", 0);
+    }
+    if (!PQconsumeInput(s->db))
+        return sy_pg_error(s, NULL, err);
+    PGnotify *n;
+    while ((n = PQnotifies(s->db)) != NULL) {
+        long long ws, revision;
+        char what[33];
+        if (rc == 0 && strcmp(n->relname, CHANNEL) == 0 &&
+            sscanf(n->extra, "%lld %32s %lld", &ws, what, &revision) == 3)
+            rc = cb(arg, ws, what, revision);
+        PQfreemem(n);
+    }
+    return rc;
+}
+
+static int pg_lead(sy_store_t *store, bool *held, sy_err_t *err)
+{
+    struct pg_store *s = sy_pg(store);
+    int rc = 0;
+    (void)connected(s); /* first: a reconnection drops the lock, and the choice below */
+    PGresult *r = sy_pg_run(
+        s, s->leads ? "SELECT true" : "SELECT pg_try_advisory_lock(" LOCK_CLASS ", " LOCK_ID ")", 0,
+        NULL, PGRES_TUPLES_OK, &rc, err);
+    if (!r) {
+        /* A connection lost is a lock released: another node may hold it already. */
+        s->leads = false;
+        *held = false;
+        return rc;
+    }
+    s->leads = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    *held = s->leads;
+    PQclear(r);
+    return 0;
+}
+
 int sy_pg_unbuilt(sy_err_t *err, const char *op)
 {
     return sy_err_set(err, -ENOTSUP, "db",
@@ -747,4 +894,8 @@ const struct sy_store_ops sy_store_postgres_ops = {
     .timeline_put = sy_pg_timeline_put,
     .timeline_list = sy_pg_timeline_list,
     .timeline_prune = sy_pg_timeline_prune,
+    .announce = pg_announce,
+    .listen = pg_listen,
+    .heard = pg_heard,
+    .lead = pg_lead,
 };

@@ -28,9 +28,14 @@ struct pg_store {
     struct sy_store base; /* first: the sy_store_t * callers hold */
     PGconn *db;           /* owned; the application role's connection */
     bool in_tx;           /* inside sy_store_begin ... commit/rollback */
+    int64_t tx_ws;        /* the workspace that transaction has set; 0: none yet */
     int version;          /* the schema version, read at open */
     int64_t calls;        /* statements run since the last fail_at (fault injection) */
     int64_t fail_at;      /* the call that fails with -EIO; 0: none */
+    bool leads;           /* holds the leaders' advisory lock (sy_store_lead) */
+    bool listening;       /* LISTENs (sy_store_listen): again after a reconnection */
+    bool resync;          /* reconnected while listening: announcements may be lost */
+    int64_t reconnect_ms; /* when the last reconnection was tried (CLOCK_MONOTONIC) */
     /* Experiment id -> workspace id, learned once each (an experiment never moves):
      * open addressing, `cap` a power of two, key 0 empty. */
     struct pg_exp_ws {

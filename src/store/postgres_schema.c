@@ -48,8 +48,8 @@
  * Grants: the owner role (who applies this) owns everything. The application role, named
  * by the setting switchyard.app_role, gets SELECT, INSERT, UPDATE and DELETE on the tables
  * (SELECT only on schema_version: migrations are the owner's), USAGE on the sequences
- * (the identity columns') and EXECUTE on sy_token_by_hash and sy_experiment_workspace:
- * nothing else. Neither TRUNCATE
+ * (the identity columns') and EXECUTE on sy_token_by_hash, sy_experiment_workspace and
+ * sy_notification_workspace: nothing else. Neither TRUNCATE
  * nor REFERENCES: TRUNCATE ignores row-level security, and a foreign key's checks do too.
  *
  * For the store to come: PostgreSQL gives identity values in the order of nextval, not of
@@ -306,6 +306,15 @@ const char *const sy_pg_schema[] = {
     "CREATE INDEX notifications_due ON notifications (status, next_ms);"
     "CREATE INDEX notifications_workspace ON notifications (workspace_id, id);",
     WORKSPACE_ROWS("notifications"),
+    /* The notifier records an attempt by the notification's id alone (store.h): its workspace
+     * comes from here, as an experiment's from sy_experiment_workspace. */
+    "CREATE POLICY notifications_locate ON notifications FOR SELECT TO CURRENT_USER USING (true);"
+    "CREATE FUNCTION sy_notification_workspace(notification BIGINT) RETURNS BIGINT"
+    "  LANGUAGE sql STABLE SECURITY DEFINER"
+    "  AS $$ SELECT workspace_id FROM notifications WHERE id = notification $$;"
+    "REVOKE ALL ON FUNCTION sy_notification_workspace(BIGINT) FROM PUBLIC;"
+    "DO $$ BEGIN EXECUTE format('ALTER FUNCTION sy_notification_workspace(BIGINT)"
+    "  SET search_path = %I, pg_temp', current_schema()); END $$;",
 
     "CREATE TABLE routes (" ID ","
     "  workspace_id BIGINT NOT NULL REFERENCES workspaces(id),"
@@ -375,6 +384,8 @@ const char *const sy_pg_schema[] = {
     "  EXECUTE format('GRANT USAGE ON ALL SEQUENCES IN SCHEMA %I TO %I', current_schema(), app);\n"
     "  EXECUTE format('GRANT EXECUTE ON FUNCTION sy_token_by_hash(TEXT) TO %I', app);\n"
     "  EXECUTE format('GRANT EXECUTE ON FUNCTION sy_experiment_workspace(BIGINT) TO %I', app);\n"
+    "  EXECUTE format('GRANT EXECUTE ON FUNCTION sy_notification_workspace(BIGINT) TO %I',"
+    "                 app);\n"
     "END $$;",
 };
 

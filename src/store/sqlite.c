@@ -978,6 +978,42 @@ int sy_sq_audit_list(sy_store_t *store, const sy_store_audit_query_t *q, sy_stor
 }
 
 /* What store.c dispatches to for every path and ":memory:" (store_backend.h). */
+/* ---- many nodes: a SQLite store has one ---------------------------------------------- */
+
+static int sq_announce(sy_store_t *store, int64_t ws, const char *what, int64_t revision,
+                       sy_err_t *err)
+{
+    (void)store;
+    (void)ws;
+    (void)what;
+    (void)revision;
+    (void)err;
+    return 0; /* no other node to tell */
+}
+
+static int sq_listen(sy_store_t *store, sy_err_t *err)
+{
+    (void)store;
+    return sy_err_set(err, -ENOTSUP, "db", "a SQLite store has one node: nothing to hear");
+}
+
+static int sq_heard(sy_store_t *store, sy_store_heard_cb cb, void *arg, sy_err_t *err)
+{
+    (void)store;
+    (void)cb;
+    (void)arg;
+    (void)err;
+    return 0;
+}
+
+static int sq_lead(sy_store_t *store, bool *held, sy_err_t *err)
+{
+    (void)store;
+    (void)err;
+    *held = true; /* the one node leads */
+    return 0;
+}
+
 const struct sy_store_ops sy_store_sqlite_ops = {
     .name = "sqlite",
     .open = sy_sq_open,
@@ -1062,4 +1098,8 @@ const struct sy_store_ops sy_store_sqlite_ops = {
     .timeline_put = sy_sq_timeline_put,
     .timeline_list = sy_sq_timeline_list,
     .timeline_prune = sy_sq_timeline_prune,
+    .announce = sq_announce,
+    .listen = sq_listen,
+    .heard = sq_heard,
+    .lead = sq_lead,
 };

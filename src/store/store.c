@@ -563,3 +563,24 @@ int64_t sy_store_sparse_add(int64_t *v, int n, const char *text)
     }
     return total;
 }
+
+int sy_store_announce(sy_store_t *store, int64_t ws, const char *what, int64_t revision,
+                      sy_err_t *err)
+{
+    return store->ops->announce(store, ws, what, revision, err);
+}
+
+int sy_store_listen(sy_store_t *store, sy_err_t *err)
+{
+    return store->ops->listen(store, err);
+}
+
+int sy_store_heard(sy_store_t *store, sy_store_heard_cb cb, void *arg, sy_err_t *err)
+{
+    return store->ops->heard(store, cb, arg, err);
+}
+
+int sy_store_lead(sy_store_t *store, bool *held, sy_err_t *err)
+{
+    return store->ops->lead(store, held, err);
+}

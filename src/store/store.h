@@ -665,4 +665,31 @@ int sy_store_timeline_list(sy_store_t *store, int64_t experiment, int64_t since_
 int sy_store_timeline_prune(sy_store_t *store, int64_t before_ms, int64_t limit, int64_t *n,
                             sy_err_t *err);
 
+/* ---- many nodes on one database (PostgreSQL; a SQLite store has one node) ------------ */
+
+/* Announces to every node listening (sy_store_listen) that `what` of workspace `ws`
+ * changed, at `revision` (what a node compares with its own to know whether it has it).
+ * Inside a transaction the announcement leaves at its commit and not at all on a rollback.
+ * `what` is a short word ("flags", "workspace", "tokens"; at most 32 bytes, no space).
+ * SQLite: nothing to tell (0). */
+int sy_store_announce(sy_store_t *store, int64_t ws, const char *what, int64_t revision,
+                      sy_err_t *err);
+/* Makes this handle hear the announcements of every handle on the database, its own
+ * included, from now on. SQLite: -ENOTSUP (no other node can change it). */
+int sy_store_listen(sy_store_t *store, sy_err_t *err);
+/* One announcement heard: `what` borrowed for the call. A non-zero return stops. */
+typedef int (*sy_store_heard_cb)(void *arg, int64_t ws, const char *what, int64_t revision);
+/* Calls `cb` for each announcement heard since the last call, oldest first, without
+ * waiting for any (an idle handle only; a call inside a transaction hears nothing new). A
+ * lost connection is -EIO: what was announced meanwhile may be lost, the caller rereads.
+ * SQLite: 0 and no call. */
+int sy_store_heard(sy_store_t *store, sy_store_heard_cb cb, void *arg, sy_err_t *err);
+/* Leadership among the nodes: the first call that finds no other handle holding it takes
+ * it, for this handle's life (a session-level advisory lock, released when the handle is
+ * closed or its connection is lost, as when its process dies); *held says whether this
+ * handle holds it now. Holding, each call checks that the connection still is (*held false
+ * and -EIO when it is not: another node may take it). SQLite: always held. Outside a
+ * transaction. */
+int sy_store_lead(sy_store_t *store, bool *held, sy_err_t *err);
+
 #endif

@@ -148,6 +148,11 @@ struct sy_store_ops {
                          int64_t limit, sy_store_timeline_cb cb, void *arg, sy_err_t *err);
     int (*timeline_prune)(sy_store_t *store, int64_t before_ms, int64_t limit, int64_t *n,
                           sy_err_t *err);
+    int (*announce)(sy_store_t *store, int64_t ws, const char *what, int64_t revision,
+                    sy_err_t *err);
+    int (*listen)(sy_store_t *store, sy_err_t *err);
+    int (*heard)(sy_store_t *store, sy_store_heard_cb cb, void *arg, sy_err_t *err);
+    int (*lead)(sy_store_t *store, bool *held, sy_err_t *err);
 };
 
 /* The SQLite backend (store/sqlite*.c): every URI that is not PostgreSQL's. */

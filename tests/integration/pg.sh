@@ -4,7 +4,8 @@
 #
 # pg_start: initdb into $TMP/pg/data, a server on 127.0.0.1 at a free port and on a Unix
 #   socket in $TMP/pg/sock (nowhere else: no other address, not /var/run/postgresql), fsync
-#   on; a database `switchyard` (initdb's `postgres`, renamed) owned, with its schema public,
+#   on (PG_FSYNC=off before pg_start turns fsync, synchronous_commit and full_page_writes
+#   off, for a test that checks no durability: pg_unit); a database `switchyard` (initdb's `postgres`, renamed) owned, with its schema public,
 #   by the role switchyard_owner;
 #   switchyard_app (LOGIN, not an owner, not a member of the owner, NOBYPASSRLS) may only
 #   connect and use the schema: the owner's migrations grant it what else it needs. Every
@@ -143,9 +144,9 @@ pg_start() {
 # tests/integration/pg.sh
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$PGHOST'
-fsync = on
-synchronous_commit = on
-full_page_writes = on
+fsync = ${PG_FSYNC:-on}
+synchronous_commit = ${PG_FSYNC:-on}
+full_page_writes = ${PG_FSYNC:-on}
 max_connections = 50
 shared_buffers = 16MB
 CONF

@@ -91,7 +91,7 @@ static void fx_store_make(void)
         fail_msg("SY_TEST_PG_SUPER without SY_TEST_PG_TEMPLATE and SY_TEST_PG_APP");
     snprintf(fx_db, sizeof(fx_db), "sy_t_%ld_%d", (long)getpid(), fx_count);
     char sql[256];
-    snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE %s STRATEGY FILE_COPY", fx_db, tmpl);
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE %s", fx_db, tmpl);
     fx_pg_super(sql);
     fx_pg_uri(fx_uri, sizeof(fx_uri), getenv("SY_TEST_PG_APP"), fx_db);
 #else

@@ -1,6 +1,8 @@
 /* test_ops_workspaces.c - store.h's workspaces, tokens, transactions and fault injection, on
- * SQLite and (tests/integration/pg_unit.sh) on PostgreSQL: store_fixture.h. */
+ * SQLite and (tests/integration/pg_unit.sh) on PostgreSQL: store_fixture.h. Also what many
+ * nodes share: announcements heard (LISTEN/NOTIFY) and the leaders' lock. */
 #include <errno.h>
+#include <time.h>
 
 #include "store_fixture.h"
 
@@ -108,6 +110,121 @@ static void an_injected_failure_fails_that_statement_and_no_other(void **state)
     fx_store_close(s);
 }
 
+static void sleep_ms(long ms)
+{
+    nanosleep(&(struct timespec){.tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L}, NULL);
+}
+
+struct heard {
+    int n;
+    char last[128];
+};
+
+static int hear(void *arg, int64_t ws, const char *what, int64_t revision)
+{
+    struct heard *h = arg;
+    h->n++;
+    snprintf(h->last, sizeof(h->last), "%lld %s %lld", (long long)ws, what, (long long)revision);
+    return 0;
+}
+
+/* Waits up to 2 s for handle `s` to hear something more than h->n. */
+static void hear_more(sy_store_t *s, struct heard *h)
+{
+    int before = h->n;
+    for (int i = 0; i < 200 && h->n == before; i++) {
+        assert_int_equal(sy_store_heard(s, hear, h, NULL), 0);
+        if (h->n == before)
+            sleep_ms(10);
+    }
+}
+
+static void nodes_hear_what_commits_and_one_leads(void **state)
+{
+    (void)state;
+    sy_store_t *a = fx_store_open(), *b = fx_store_open_again();
+    sy_err_t err = {0};
+    bool held = false;
+    struct heard h = {0};
+    if (strcmp(fx_backend(), "sqlite") == 0) {
+        /* one node: it leads, and there is nobody to hear */
+        assert_int_equal(sy_store_listen(a, &err), -ENOTSUP);
+        assert_int_equal(sy_store_announce(b, 1, "flags", 2, &err), 0);
+        assert_int_equal(sy_store_heard(a, hear, &h, &err), 0);
+        assert_int_equal(h.n, 0);
+        assert_int_equal(sy_store_lead(a, &held, &err), 0);
+        assert_true(held);
+        sy_store_close(b);
+        fx_store_close(a);
+        return;
+    }
+    assert_int_equal(sy_store_listen(a, &err), 0);
+    /* a rolled-back announcement is never heard; a committed one is, once */
+    assert_int_equal(sy_store_begin(b, &err), 0);
+    assert_int_equal(sy_store_announce(b, 7, "flags", 3, &err), 0);
+    sy_store_rollback(b);
+    assert_int_equal(sy_store_begin(b, &err), 0);
+    assert_int_equal(sy_store_announce(b, 7, "flags", 4, &err), 0);
+    sleep_ms(50);
+    assert_int_equal(sy_store_heard(a, hear, &h, &err), 0);
+    assert_int_equal(h.n, 0); /* not before the commit */
+    assert_int_equal(sy_store_commit(b, &err), 0);
+    hear_more(a, &h);
+    assert_int_equal(h.n, 1);
+    assert_string_equal(h.last, "7 flags 4");
+    assert_int_equal(sy_store_announce(b, 8, "tokens", 1, &err), 0); /* no transaction: at once */
+    hear_more(a, &h);
+    assert_string_equal(h.last, "8 tokens 1");
+    assert_int_equal(sy_store_announce(b, 8, "two words", 1, &err), -EINVAL);
+    assert_int_equal(h.n, 2);
+    /* one leader: the first to ask; the other takes over once it is gone */
+    assert_int_equal(sy_store_lead(a, &held, &err), 0);
+    assert_true(held);
+    assert_int_equal(sy_store_lead(b, &held, &err), 0);
+    assert_false(held);
+    assert_int_equal(sy_store_lead(a, &held, &err), 0); /* still, and checked */
+    assert_true(held);
+    sy_store_close(a);
+    held = false;
+    for (int i = 0; i < 200 && !held; i++) { /* the server notices the session's end */
+        assert_int_equal(sy_store_lead(b, &held, &err), 0);
+        if (!held)
+            sleep_ms(10);
+    }
+    assert_true(held);
+#ifdef SY_HAVE_PQ
+    /* the connection lost (the server ended the session): calls fail, then, a second later,
+     * it is back; the lock is gone with the session and taken again, and the listener is
+     * told to reread what it may have missed */
+    assert_int_equal(sy_store_listen(b, &err), 0);
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "DO $$ BEGIN PERFORM pg_terminate_backend(pid) FROM pg_stat_activity"
+             " WHERE datname = '%s' AND pid <> pg_backend_pid(); END $$",
+             fx_db);
+    fx_pg_super(sql);
+    sleep_ms(100);
+    assert_false(sy_store_ping(b));
+    bool back = false;
+    for (int i = 0; i < 40 && !back; i++) { /* tried again once a second */
+        back = sy_store_ping(b);
+        if (!back)
+            sleep_ms(100);
+    }
+    assert_true(back);
+    h.n = 0;
+    assert_int_equal(sy_store_heard(b, hear, &h, &err), 0);
+    assert_int_equal(h.n, 1);
+    assert_string_equal(h.last, "0 resync 0");
+    assert_int_equal(sy_store_lead(b, &held, &err), 0);
+    assert_true(held);
+    assert_int_equal(sy_store_announce(b, 9, "served", 5, &err), 0); /* it listens again */
+    hear_more(b, &h);
+    assert_string_equal(h.last, "9 served 5");
+#endif
+    fx_store_close(b);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -116,6 +233,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(workspaces_are_named_once_and_bump_their_revision),
         cmocka_unit_test(tokens_belong_to_their_workspace_and_are_found_by_hash),
         cmocka_unit_test(an_injected_failure_fails_that_statement_and_no_other),
+        cmocka_unit_test(nodes_hear_what_commits_and_one_leads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

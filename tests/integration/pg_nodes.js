@@ -1,0 +1,96 @@
+// pg_nodes.js - what pg_nodes.sh measures on three nodes of one database: a change made
+// through one node, served by another. Prints one line per figure, for the script to check:
+//   fanout N p50 P50 p99 P99 max MAX missed M     (ms from the answer to the change on the
+//                                                  writing node to the same answer read on
+//                                                  the other one; missed: not within 2 s)
+//   revoked MS | revoked never                     (a token revoked on one node refused by
+//                                                  another)
+//   killswitch MS | killswitch never
+//
+//   node pg_nodes.js fanout WRITER_URL READER_URL TOKEN COUNT
+//   node pg_nodes.js revoke WRITER_URL READER_URL ADMIN_TOKEN
+//   node pg_nodes.js killswitch WRITER_URL READER_URL ADMIN_TOKEN
+'use strict';
+
+const [mode, writer, reader, token, countText] = process.argv.slice(2);
+const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+
+async function call(base, method, path, body, headers = auth) {
+  const r = await fetch(base + path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : null };
+}
+
+// Polls `probe` on the reader until it says true, at most 2 s; the ms it took, or null.
+async function until(probe) {
+  const t0 = performance.now();
+  while (performance.now() - t0 < 2000) {
+    if (await probe()) return performance.now() - t0;
+  }
+  return null;
+}
+
+function flag(i) {
+  return {
+    state: 'ENABLED',
+    defaultVariant: 'v',
+    variants: { v: i, other: -1 },
+  };
+}
+
+async function fanout() {
+  const n = Number(countText);
+  const took = [];
+  let missed = 0;
+  for (let i = 1; i <= n; i++) {
+    const put = await call(writer, 'PUT', '/v1/flags/fanout', flag(i));
+    if (put.status !== 200 && put.status !== 201) throw new Error(`PUT: ${put.status}`);
+    const ms = await until(async () => {
+      const r = await call(reader, 'POST', '/ofrep/v1/evaluate/flags/fanout', { context: {} });
+      return r.status === 200 && r.body.value === i;
+    });
+    if (ms === null) missed++;
+    else took.push(ms);
+  }
+  took.sort((a, b) => a - b);
+  const at = (q) => (took.length ? took[Math.min(took.length - 1, Math.floor(q * took.length))] : NaN);
+  console.log(
+    `fanout ${n} p50 ${at(0.5).toFixed(1)} p99 ${at(0.99).toFixed(1)} ` +
+      `max ${(took.length ? took[took.length - 1] : NaN).toFixed(1)} missed ${missed}`,
+  );
+}
+
+async function revoke() {
+  const made = await call(writer, 'POST', '/v1/tokens', { role: 'viewer', name: 'short-lived' });
+  const secret = made.body.token;
+  const as = { authorization: `Bearer ${secret}` };
+  // known to the reader first (it looks an unknown token up in the store)
+  const before = await call(reader, 'GET', '/v1/flags', undefined, as);
+  if (before.status !== 200) throw new Error(`the new token on the reader: ${before.status}`);
+  const del = await call(writer, 'DELETE', `/v1/tokens/${made.body.id}`);
+  if (del.status !== 200 && del.status !== 204) throw new Error(`DELETE: ${del.status}`);
+  const ms = await until(async () => (await call(reader, 'GET', '/v1/flags', undefined, as)).status === 401);
+  console.log(ms === null ? 'revoked never' : `revoked ${ms.toFixed(1)}`);
+}
+
+async function killswitch() {
+  const put = await call(writer, 'POST', '/v1/go-live/kill-switch', {
+    engaged: true,
+    reason: 'pg_nodes: engaged on one node',
+  });
+  if (put.status !== 200) throw new Error(`kill switch: ${put.status}`);
+  const ms = await until(async () => {
+    const r = await call(reader, 'GET', '/v1/go-live/state');
+    return r.status === 200 && r.body.kill_switch && r.body.kill_switch.engaged === true;
+  });
+  console.log(ms === null ? 'killswitch never' : `killswitch ${ms.toFixed(1)}`);
+}
+
+({ fanout, revoke, killswitch })[mode]().catch((e) => {
+  console.error(String(e));
+  process.exit(1);
+});

@@ -1,0 +1,117 @@
+#!/bin/sh
+# pg_nodes.sh - three switchyard nodes on one PostgreSQL database (issue 25), each a real
+# `switchyard serve` on its own port, the database migrated once by `switchyard migrate`:
+# - a flag changed through node 1 is served by node 3 (and node 2) within 100 ms, measured
+#   over 100 changes each (pg_nodes.js: p50, p99 and the longest are printed);
+# - a workspace and a token made offline (`switchyard workspace|token create` on the same
+#   database) are served by every running node; a token revoked on node 2 is refused by
+#   node 3 within 100 ms; the kill switch engaged on node 3 is seen engaged on node 1 within
+#   100 ms;
+# - exactly one node leads (runs the timers: /health/aggregate's `node`); SIGKILLed, another
+#   takes over within 5 s, and again exactly one leads.
+#
+#   pg_nodes.sh SWITCHYARD
+set -u
+SY=$1
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/tap.sh"
+. "$HERE/pg.sh"
+
+pg_start || {
+    tap_done
+    exit 1
+}
+SWITCHYARD_EXPERIMENTAL_PG=1
+export SWITCHYARD_EXPERIMENTAL_PG
+check "switchyard migrate, as the owner" 0 '^migrated: schema version [0-9]+$' '' -- \
+    "$SY" migrate --db "$PG_URL_OWNER"
+check "a workspace, offline" 0 'created' '' -- \
+    "$SY" workspace create default --db "$PG_URL_APP"
+ADMIN=$("$SY" token create --db "$PG_URL_APP" --role admin --name alice 2>"$TMP/err")
+check "an admin token, offline" 0 '' '' -- test -n "$ADMIN"
+
+# start_node I: node I in the background (its log $TMP/nodeI.log); NODE_PORT_I once it listens.
+PIDS=""
+start_node() {
+    "$SY" serve --listen 127.0.0.1:0 --db "$PG_URL_APP" >"$TMP/node$1.out" 2>"$TMP/node$1.log" &
+    eval "NODE_PID_$1=$!"
+    PIDS="$PIDS $!"
+    k=0
+    while [ $k -lt 200 ] && ! grep -q 'event.*listening' "$TMP/node$1.log"; do
+        sleep 0.05
+        k=$((k + 1))
+    done
+    eval "NODE_PORT_$1=$(sed -n 's/.*port[=":]*\([0-9][0-9]*\).*/\1/p' "$TMP/node$1.log" | head -1)"
+}
+stop_nodes() {
+    for p in $PIDS; do kill -TERM "$p" 2>/dev/null; done
+    for p in $PIDS; do wait "$p" 2>/dev/null; done
+    PIDS=""
+    for i in 1 2 3; do
+        if grep -q 'Sanitizer\|runtime error:' "$TMP/node$i.log" 2>/dev/null; then
+            grep -A30 'Sanitizer\|runtime error:' "$TMP/node$i.log" >>"$TMP/sanitizer"
+        fi
+    done
+}
+EXIT_HOOKS="stop_nodes $EXIT_HOOKS"
+for i in 1 2 3; do start_node $i; done
+url() { eval "echo http://127.0.0.1:\$NODE_PORT_$1"; }
+check "three nodes listen" 0 '' '' -- sh -c "[ -n '$NODE_PORT_1' ] && [ -n '$NODE_PORT_2' ] && [ -n '$NODE_PORT_3' ]"
+check "each says it is one of many nodes" 0 '' '' -- \
+    sh -c "grep -q many_nodes '$TMP/node1.log' && grep -q many_nodes '$TMP/node2.log' && grep -q many_nodes '$TMP/node3.log'"
+
+# ---- changes fan out ----------------------------------------------------------------------
+fanout_check() { # NAME FROM TO
+    node "$HERE/pg_nodes.js" fanout "$(url "$2")" "$(url "$3")" "$ADMIN" 100 >"$TMP/fanout" 2>&1
+    echo "# node $2 -> node $3: $(cat "$TMP/fanout")"
+    check "$1" 0 '' '' -- awk '/^fanout 100 /{ok = $11 == 0 && $9 + 0 <= 100} END{exit !ok}' "$TMP/fanout"
+}
+fanout_check "100 flag changes on node 1, each served by node 3 within 100 ms" 1 3
+fanout_check "100 flag changes on node 1, each served by node 2 within 100 ms" 1 2
+
+node "$HERE/pg_nodes.js" revoke "$(url 2)" "$(url 3)" "$ADMIN" >"$TMP/revoke" 2>&1
+echo "# $(cat "$TMP/revoke")"
+check "a token made on node 2 works on node 3; revoked on node 2, node 3 refuses it within 100 ms" \
+    0 '' '' -- awk '/^revoked [0-9.]+$/{ok = $2 + 0 <= 100} END{exit !ok}' "$TMP/revoke"
+
+"$SY" workspace create second --db "$PG_URL_APP" >/dev/null 2>&1
+SECOND=$("$SY" token create --db "$PG_URL_APP" --workspace second --role admin --name bob 2>/dev/null)
+check "a workspace and its token made offline serve on a running node at once" 0 '^200$' '' -- \
+    curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $SECOND" "$(url 3)/v1/flags"
+check "and not another workspace's flags" 0 '^\{"flags":\[\]' '' -- \
+    curl -s -H "Authorization: Bearer $SECOND" "$(url 3)/v1/flags"
+
+node "$HERE/pg_nodes.js" killswitch "$(url 3)" "$(url 1)" "$ADMIN" >"$TMP/kill" 2>&1
+echo "# $(cat "$TMP/kill")"
+check "the kill switch engaged on node 3 is engaged on node 1 within 100 ms" 0 '' '' -- \
+    awk '/^killswitch [0-9.]+$/{ok = $2 + 0 <= 100} END{exit !ok}' "$TMP/kill"
+
+# ---- one leader ---------------------------------------------------------------------------
+# leaders: the nodes (of those given) whose /health/aggregate says they lead.
+leaders() {
+    for i in "$@"; do
+        curl -s -H "Authorization: Bearer $ADMIN" "$(url "$i")/health/aggregate" |
+            jq -e '.components[] | select(.name == "node") | .reason | startswith("leads")' \
+                >/dev/null 2>&1 && printf '%s ' "$i"
+    done
+}
+sleep 1.2 # each node tries the lock once a second
+L=$(leaders 1 2 3)
+check "exactly one of the three leads ($L)" 0 '' '' -- sh -c "[ \$(echo $L | wc -w) -eq 1 ]"
+LEADER=$(echo "$L" | tr -d ' ')
+REST=$(echo "1 2 3" | tr -d "$LEADER")
+eval "kill -KILL \$NODE_PID_$LEADER"
+t0=$(pg_ms)
+NEW=""
+while [ -z "$NEW" ] && [ $(($(pg_ms) - t0)) -lt 8000 ]; do
+    NEW=$(leaders $REST)
+    [ -n "$NEW" ] || sleep 0.1
+done
+TAKEOVER=$(($(pg_ms) - t0))
+echo "# node $LEADER SIGKILLed; node $NEW leads ${TAKEOVER} ms later"
+check "SIGKILL the leader: another node leads within 5 s" 0 '' '' -- \
+    sh -c "[ -n '$NEW' ] && [ $TAKEOVER -le 5000 ]"
+sleep 1.2
+L=$(leaders $REST)
+check "and exactly one of the two left leads ($L)" 0 '' '' -- sh -c "[ \$(echo $L | wc -w) -eq 1 ]"
+tap_done
