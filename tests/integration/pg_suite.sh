@@ -39,7 +39,11 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 shift
 LIMIT=${SY_PG_SUITE_TIMEOUT:-600}
 SY_TEST_LOG_DIR=$TMP/logs
-export SY_TEST_LOG_DIR
+# Each cluster without fsync (pg.sh's PG_FSYNC=off): no script here stops PostgreSQL or the
+# machine under a commit, only switchyard (ingest_crash's SIGKILLs), whose acknowledged
+# commits PostgreSQL holds whatever it flushes when.
+PG_FSYNC=off
+export SY_TEST_LOG_DIR PG_FSYNC
 mkdir -p "$SY_TEST_LOG_DIR"
 
 if [ "$SY" = --no-libpq ]; then
