@@ -155,10 +155,6 @@ static int tokens(const char *uri)
     int crc = sy_store_commit(s, &cerr);
     printf("duplicate hash: %s, its commit: %s\n", drc == -EEXIST ? "EEXIST" : "other",
            crc == -EIO ? "EIO" : "other");
-    struct seen dummy = {0};
-    sy_err_t nerr = {0};
-    int nope = sy_store_flag_list(s, one, NULL, &dummy, &nerr);
-    printf("flag_list: %s %s\n", nope == -ENOTSUP ? "ENOTSUP" : "other", nerr.msg);
 
     PGconn *db = PQconnectdb(uri);
     if (PQstatus(db) != CONNECTION_OK) {

@@ -695,7 +695,10 @@ int sy_cli_serve(int argc, char **argv)
     struct sy_arg args[O_COUNT] = {
         [O_LISTEN] = {"listen", "ADDR:PORT", "where to serve HTTP (default 127.0.0.1:8080)", 0,
                       NULL, NULL, 0},
-        [O_DB] = {"db", "PATH", "SQLite database file (default ./switchyard.db)", 0, NULL, NULL, 0},
+        [O_DB] =
+            {"db", "PATH",
+             "SQLite database file (default ./switchyard.db), or a postgres:// URI (experimental)",
+             0, NULL, NULL, 0},
         [O_CONFIG] = {"config", "FILE", "read options from FILE (\"name = value\" lines)", 0, NULL,
                       NULL, 0},
         [O_LOG_FORMAT] = {"log-format", "text|json", "log lines as key=value (default) or JSON", 0,
@@ -1285,7 +1288,9 @@ static int token_create(int argc, char **argv)
 {
     const char *prog = "switchyard token create";
     struct sy_arg args[] = {
-        {"db", "PATH", "SQLite database file (default ./switchyard.db)", 0, NULL, NULL, 0},
+        {"db", "PATH",
+         "SQLite database file (default ./switchyard.db), or a postgres:// URI (experimental)", 0,
+         NULL, NULL, 0},
         {"workspace", "NAME", "the token's workspace (default default)", 0, NULL, NULL, 0},
         {"role", "ROLE", "admin, editor, viewer or sdk (required)", 0, NULL, NULL, 0},
         {"name", "NAME", "what the audit trail calls its holder (default: ROLE-token)", 0, NULL,
@@ -1333,7 +1338,9 @@ static int workspace_create(int argc, char **argv)
 {
     const char *prog = "switchyard workspace create";
     struct sy_arg args[] = {
-        {"db", "PATH", "SQLite database file (default ./switchyard.db)", 0, NULL, NULL, 0},
+        {"db", "PATH",
+         "SQLite database file (default ./switchyard.db), or a postgres:// URI (experimental)", 0,
+         NULL, NULL, 0},
     };
     bool help = false;
     const char *name = NULL;

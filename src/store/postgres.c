@@ -1,7 +1,8 @@
 /* postgres.c - store/postgres (issue 25), the PostgreSQL backend behind store.h, on libpq.
- * BEGUN, NOT COMPLETE: it is chosen only with SWITCHYARD_EXPERIMENTAL_PG=1 (store.c), and
- * every operation past workspaces and tokens returns -ENOTSUP saying so (the end of this
- * file); docs/development.md "store/postgres, begun" lists what is built and what is next.
+ * Every operation is built (this file: the handle, migrate, workspaces, tokens, the paths
+ * across workspaces, LISTEN/NOTIFY and the leaders' lock; postgres_<group>.c the rest). It
+ * is chosen only with SWITCHYARD_EXPERIMENTAL_PG=1 (store.c) until several nodes share
+ * experiments (docs/development.md, "Many nodes").
  *
  * Roles. The server connects as the application role, which owns nothing and is held by
  * FORCE ROW LEVEL SECURITY (postgres_schema.c). It cannot create the schema, so `open`
@@ -9,7 +10,8 @@
  * migrate`, and sy_store_pg_migrate (postgres.h), connected as the owner role, applies it.
  *
  * Connection. One PGconn per handle, used by one thread at a time like the SQLite handle;
- * no pool and no reconnection yet (a lost connection fails each call with -EIO).
+ * no pool. A lost connection fails calls with -EIO and is tried again outside a transaction
+ * at most once a second (connected()).
  *
  * Workspaces. Every statement on a workspace's table runs in a transaction whose
  * app.workspace_id is that workspace: the function that knows the workspace sets it with
@@ -175,10 +177,11 @@ int sy_pg_own_end(struct pg_store *s, bool own, int rc, sy_err_t *err)
         PQclear(PQexec(s->db, "ROLLBACK"));
         return rc;
     }
-    rc = sy_pg_exec(s, "COMMIT", 0, NULL, err);
-    if (rc < 0)
+    /* a positive rc (a callback that stopped a list) is the caller's answer: kept */
+    int crc = sy_pg_exec(s, "COMMIT", 0, NULL, err);
+    if (crc < 0)
         PQclear(PQexec(s->db, "ROLLBACK"));
-    return rc;
+    return crc < 0 ? crc : rc;
 }
 
 /* Sets the transaction's workspace (SET LOCAL app.workspace_id = ws): the one thing row-level

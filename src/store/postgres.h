@@ -1,7 +1,7 @@
 /* postgres.h - store/postgres's calls beyond store.h (issue 25): the migration, run as the
  * database's owner role, never by the server (which connects as the application role).
  *
- * BEGUN, NOT COMPLETE: see postgres.c's opening comment. Built only when libpq is found.
+ * Built only when libpq is found; see postgres.c's opening comment.
  */
 #ifndef SY_STORE_POSTGRES_H
 #define SY_STORE_POSTGRES_H
@@ -19,8 +19,8 @@ int sy_store_pg_migrate(const char *owner_uri, const char *app_role, sy_err_t *e
 int sy_store_pg_schema_version(void);
 
 /* The backend's table (store_backend.h). sy_store_open chooses it for a postgres:// URI
- * only with SWITCHYARD_EXPERIMENTAL_PG=1 in the environment, until the backend is
- * complete. */
+ * only with SWITCHYARD_EXPERIMENTAL_PG=1 in the environment, until several nodes share
+ * experiments. */
 extern const struct sy_store_ops sy_store_postgres_ops;
 
 #endif

@@ -1,150 +1,1111 @@
-/* postgres_events.c - store/postgres: the event log, KPI events and regression tripwires (store.h's
- * contract; postgres.c says how statements, transactions and the workspace setting work here). NOT
- * BUILT YET: each operation answers -ENOTSUP naming itself. */
+/* postgres_events.c - store/postgres: the event log, KPI events and regression tripwires
+ * (store.h's contract; postgres.c says how statements, transactions and the workspace setting
+ * work here). Each operation gives what SQLite's gives (sqlite_experiments.c, sqlite_kpi.c,
+ * sqlite_retention.c): the same rows in the same order, the same errors and counts.
+ *
+ * Ingest. event_add and kpi_add are prepared once per connection (libpq keeps a flag for
+ * it beside the connection: prepared_of) and run under the event's workspace, set by the
+ * statement before them. An event's unit, id and variant go with their lengths, as binary
+ * text parameters (libpq ignores a text parameter's length and reads to a NUL). The place
+ * of an event is its identity value: it comes from the sequence when the row is inserted.
+ *
+ * One log across workspaces. events holds every workspace's events and its id orders them
+ * all (SQLite's rowid), but row-level security shows a statement one workspace only. The
+ * reads of the log across workspaces (event_list, event_range of every experiment,
+ * event_prune's scan) go workspace by workspace, a chunk of places at a time under each
+ * one's setting (as many rows as keep a few MB in memory), and merge the chunks by place:
+ * callers get the log's one order, as from SQLite (engine/ingest.c keeps the last place
+ * replayed as "applied", and retention's first row of a range must be the oldest). Outside
+ * a caller's transaction such a read is one REPEATABLE READ transaction: one snapshot, as
+ * SQLite's one statement reads. The log's last place, the newest row that prunes never
+ * touch and the KPI prune's limit over every series are taken over every workspace too. An
+ * experiment's own reads (event_count, event_range of one) run under its workspace; an id
+ * no experiment has (events have no foreign key) is looked for in every workspace.
+ *
+ * What a caller can tell from SQLite:
+ * - Places come from a sequence: one whose insert rolled back is never given again (a gap);
+ *   SQLite's max + 1 gives it again. They grow in the order of inserts, which is the order
+ *   of commits only while one handle writes (the engine's writer).
+ * - A string must be valid UTF-8 without NUL (PostgreSQL's text): -EIO otherwise, where
+ *   SQLite stores any bytes.
+ * - Cost: an append is two statements (the workspace setting, the insert); a read across
+ *   workspaces is a statement per workspace and chunk, each scanning the id index and
+ *   filtering by workspace (events has no index on workspace_id, to spare ingest).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-events.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/stats.h"
 #include "store/postgres_internal.h"
+
+/* PostgreSQL's type oids (pg_type.dat), for the prepared statements' parameters. */
+#define OID_BOOL   16
+#define OID_INT8   20
+#define OID_TEXT   25
+#define OID_FLOAT8 701
+
+/* Room for a double as %.17g (exact round trip): sign, 17 digits, point, exponent. */
+#define DOUBLE_TEXT 32
+
+/* A double as a parameter: NULL (no value) when not given or NaN, as SQLite binds NaN. */
+static const char *double_param(char *buf, bool has, double v)
+{
+    if (!has || isnan(v))
+        return NULL;
+    snprintf(buf, DOUBLE_TEXT, "%.17g", v);
+    return buf;
+}
+
+/* A limit as a parameter: SQLite reads a negative LIMIT as none, PostgreSQL's LIMIT NULL. */
+static const char *limit_param(char *buf, int64_t limit)
+{
+    return limit < 0 ? NULL : sy_pg_i64(buf, limit);
+}
+
+/* Runs a statement whose result is a count of changed rows; adds it to *n. */
+static int run_counted(struct pg_store *s, const char *sql, int np, const char *const *p,
+                       int64_t *n, sy_err_t *err)
+{
+    int rc = 0;
+    PGresult *r = sy_pg_run(s, sql, np, p, PGRES_COMMAND_OK, &rc, err);
+    if (!r)
+        return rc;
+    *n += strtoll(PQcmdTuples(r), NULL, 10);
+    PQclear(r);
+    return 0;
+}
+
+/* `v` (room for *cap items of `size`) with room for `need`, doubling; NULL when out of
+ * memory (`v` is then as it was). */
+static void *grown(void *v, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return v;
+    size_t c = *cap ? *cap : 16;
+    while (c < need)
+        c *= 2;
+    void *g = realloc(v, c * size);
+    if (g)
+        *cap = c;
+    return g;
+}
+
+/* Opens a transaction of our own for a read of several statements when the caller has
+ * none: REPEATABLE READ, so that every statement reads the one snapshot. */
+static int read_begin(struct pg_store *s, bool *own, sy_err_t *err)
+{
+    int rc = sy_pg_own_begin(s, own, err);
+    if (rc < 0 || !*own)
+        return rc;
+    rc = sy_pg_exec(s, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", 0, NULL, err);
+    return rc < 0 ? sy_pg_own_end(s, *own, rc, err) : 0;
+}
+
+/* Ends a read of a list whose callback may stop it with a positive return: that return,
+ * unless the end itself fails (own_end would read it as success and return 0). */
+static int read_end(struct pg_store *s, bool own, int rc, sy_err_t *err)
+{
+    int end = sy_pg_own_end(s, own, rc < 0 ? rc : 0, err);
+    return end < 0 ? end : rc;
+}
+
+/* The workspace of `experiment` into *ws and *found. An id no experiment has is not an
+ * error (SQLite's reads find no row, or the rows written for it): *found false, 0. */
+static int experiment_ws(struct pg_store *s, int64_t experiment, int64_t *ws, bool *found,
+                         sy_err_t *err)
+{
+    sy_err_t mine = {0};
+    int rc = sy_pg_experiment_ws(s, experiment, ws, &mine);
+    *found = rc == 0;
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0 && err)
+        *err = mine;
+    return rc;
+}
+
+/* ---- statements prepared once per connection ------------------------------------------ */
+
+/* Which of this file's statements the connection has prepared. It lives beside the PGconn
+ * as libpq's instance data of prepared_events (the handle's struct is postgres_internal.h's,
+ * shared by every file), created by the first prepare, cleared by a reset (the server forgot
+ * them) and freed with the connection. A prepared statement outlives a rollback. */
+struct prepared {
+    bool event_add;
+    bool kpi_add;
+};
+
+static int prepared_events(PGEventId id, void *info, void *pass)
+{
+    (void)pass;
+    if (id == PGEVT_CONNRESET) {
+        struct prepared *p = PQinstanceData(((PGEventConnReset *)info)->conn, prepared_events);
+        if (p)
+            *p = (struct prepared){0};
+    } else if (id == PGEVT_CONNDESTROY) {
+        free(PQinstanceData(((PGEventConnDestroy *)info)->conn, prepared_events));
+    }
+    return 1;
+}
+
+/* The connection's flags; NULL when they cannot be kept (out of memory): then every call
+ * runs its statement unprepared, which is slower and the same. */
+static struct prepared *prepared_of(PGconn *db)
+{
+    struct prepared *p = PQinstanceData(db, prepared_events);
+    if (p)
+        return p;
+    if (!(p = calloc(1, sizeof(*p))))
+        return NULL;
+    if (!PQregisterEventProc(db, prepared_events, "switchyard store events", NULL) ||
+        !PQsetInstanceData(db, prepared_events, p)) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* Runs statement `name` (`sql`, parameters typed by `types`), preparing it first when the
+ * connection has not; as sy_pg_run_bin otherwise: counted once, fault injection included. */
+static PGresult *run_prepared(struct pg_store *s, bool *done, const char *name, const char *sql,
+                              int n, const Oid *types, const char *const *params,
+                              const int *lengths, const int *formats, int *rc, sy_err_t *err)
+{
+    s->calls++;
+    if (s->fail_at > 0 && s->calls == s->fail_at) {
+        *rc = sy_err_set(err, -EIO, "db", "injected failure at call %" PRId64, s->calls);
+        return NULL;
+    }
+    PGresult *r;
+    if (done && !*done) {
+        r = PQprepare(s->db, name, sql, n, types);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            *rc = sy_pg_error(s, r, err);
+            PQclear(r);
+            return NULL;
+        }
+        PQclear(r);
+        *done = true;
+    }
+    r = done ? PQexecPrepared(s->db, name, n, params, lengths, formats, 0)
+             : PQexecParams(s->db, sql, n, types, params, lengths, formats, 0);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        return r;
+    *rc = sy_pg_error(s, r, err);
+    PQclear(r);
+    return NULL;
+}
+
+/* ---- the event log --------------------------------------------------------------------- */
+
+#define EVENT_COLUMNS                                                                              \
+    "workspace_id, experiment_id, kind, unit, variant, success, value, latency_ms, at_ms, id"
+
+/* Row `i` of `r` (EVENT_COLUMNS) as an event; its strings borrowed from `r`. */
+static sy_store_event_t event_at(const PGresult *r, int i)
+{
+    bool has_variant = !PQgetisnull(r, i, 4);
+    return (sy_store_event_t){.workspace = sy_pg_int_at(r, i, 0),
+                              .experiment = sy_pg_int_at(r, i, 1),
+                              .kind = PQgetvalue(r, i, 2),
+                              .unit = PQgetvalue(r, i, 3),
+                              .unit_len = (size_t)PQgetlength(r, i, 3),
+                              .variant = has_variant ? PQgetvalue(r, i, 4) : NULL,
+                              .variant_len = has_variant ? (size_t)PQgetlength(r, i, 4) : 0,
+                              .success = PQgetisnull(r, i, 5) ? -1 : PQgetvalue(r, i, 5)[0] == 't',
+                              .has_value = !PQgetisnull(r, i, 6),
+                              .value = sy_pg_double_at(r, i, 6),
+                              .has_latency = !PQgetisnull(r, i, 7),
+                              .latency_ms = sy_pg_double_at(r, i, 7),
+                              .at_ms = sy_pg_int_at(r, i, 8),
+                              .seq = sy_pg_int_at(r, i, 9)};
+}
+
+/* A string of the event as a binary text parameter: its bytes, its length. */
+static int text_param(const char **p, int *len, int *format, const char *s, size_t n,
+                      const char *field, sy_err_t *err)
+{
+    if (n > INT_MAX)
+        return sy_err_set(err, -EIO, NULL, "store: the event's %s is too long", field);
+    *p = s;
+    *len = s ? (int)n : 0;
+    *format = 1;
+    return 0;
+}
+
+#define EVENT_ADD_SQL                                                                              \
+    "INSERT INTO events (workspace_id, experiment_id, event_id, kind, unit, variant, success,"     \
+    " value, latency_ms, at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"                  \
+    " ON CONFLICT DO NOTHING RETURNING id"
 
 int sy_pg_event_add(sy_store_t *store, const sy_store_event_t *e, int64_t *seq, sy_err_t *err)
 {
-    (void)store;
-    (void)e;
-    (void)seq;
-    return sy_pg_unbuilt(err, "event_add");
+    struct pg_store *s = sy_pg(store);
+    static const Oid types[10] = {OID_INT8, OID_INT8, OID_TEXT,   OID_TEXT,   OID_TEXT,
+                                  OID_TEXT, OID_BOOL, OID_FLOAT8, OID_FLOAT8, OID_INT8};
+    char ws[SY_PG_INT_TEXT], exp[SY_PG_INT_TEXT], at[SY_PG_INT_TEXT];
+    char value[DOUBLE_TEXT], latency[DOUBLE_TEXT];
+    const char *p[10] = {sy_pg_i64(ws, e->workspace),
+                         sy_pg_i64(exp, e->experiment),
+                         NULL,
+                         e->kind,
+                         NULL,
+                         NULL,
+                         e->success < 0 ? NULL
+                         : e->success   ? "1"
+                                        : "0",
+                         double_param(value, e->has_value, e->value),
+                         double_param(latency, e->has_latency, e->latency_ms),
+                         sy_pg_i64(at, e->at_ms)};
+    int lengths[10] = {0}, formats[10] = {0};
+    *seq = 0;
+    int rc;
+    if ((rc = text_param(&p[2], &lengths[2], &formats[2], e->id, e->id_len, "id", err)) < 0 ||
+        (rc = text_param(&p[4], &lengths[4], &formats[4], e->unit, e->unit_len, "unit", err)) < 0 ||
+        (rc = text_param(&p[5], &lengths[5], &formats[5], e->variant, e->variant_len, "variant",
+                         err)) < 0)
+        return rc;
+    bool own;
+    if ((rc = sy_pg_own_begin(s, &own, err)) < 0)
+        return rc;
+    if ((rc = sy_pg_set_workspace(s, e->workspace, err)) < 0)
+        return sy_pg_own_end(s, own, rc, err);
+    struct prepared *prep = prepared_of(s->db);
+    PGresult *r = run_prepared(s, prep ? &prep->event_add : NULL, "sy_event_add", EVENT_ADD_SQL, 10,
+                               types, p, lengths, formats, &rc, err);
+    if (r) {
+        /* no row: the id is in the log already (ON CONFLICT DO NOTHING) */
+        if (PQntuples(r) == 1)
+            *seq = sy_pg_int_at(r, 0, 0);
+        PQclear(r);
+    }
+    return sy_pg_own_end(s, own, rc, err);
+}
+
+/* One workspace's events of a range of places, read a chunk at a time. */
+struct feed {
+    int64_t ws;
+    PGresult *r;  /* the chunk being read; NULL once the range is read */
+    int row;      /* its next row */
+    bool more;    /* the chunk was full: the range may go on past it */
+    int64_t next; /* the place of the row `row` */
+};
+
+/* A read of the log across workspaces: a feed per workspace, merged by place. */
+struct merge {
+    int64_t experiment; /* < 0: every experiment's */
+    int64_t after;      /* the place the range starts after */
+    int64_t upto;       /* the range's last place */
+    int64_t chunk;      /* rows per statement */
+    struct feed *f;
+    size_t n, cap;
+    struct feed **heap; /* the feeds with a row, the least `next` first */
+    size_t heap_n;
+};
+
+/* Reads `f`'s next chunk, after place `after`, under the transaction's current setting
+ * (f->ws's). */
+static int feed_fill(struct pg_store *s, const struct merge *m, struct feed *f, int64_t after,
+                     sy_err_t *err)
+{
+    char a[SY_PG_INT_TEXT], u[SY_PG_INT_TEXT], x[SY_PG_INT_TEXT], l[SY_PG_INT_TEXT];
+    const char *p[] = {sy_pg_i64(a, after), sy_pg_i64(u, m->upto), sy_pg_i64(x, m->experiment),
+                       sy_pg_i64(l, m->chunk)};
+    int rc = 0;
+    PQclear(f->r);
+    f->r = sy_pg_run(s,
+                     "SELECT " EVENT_COLUMNS " FROM events WHERE id > $1::bigint AND"
+                     " id <= $2::bigint AND ($3::bigint < 0 OR experiment_id = $3::bigint)"
+                     " ORDER BY id LIMIT $4::bigint",
+                     4, p, PGRES_TUPLES_OK, &rc, err);
+    if (!f->r)
+        return rc;
+    f->row = 0;
+    f->more = PQntuples(f->r) == m->chunk;
+    if (PQntuples(f->r) == 0) {
+        PQclear(f->r);
+        f->r = NULL;
+    } else {
+        f->next = sy_pg_int_at(f->r, 0, 9);
+    }
+    return 0;
+}
+
+static void heap_swap(struct merge *m, size_t i, size_t j)
+{
+    struct feed *t = m->heap[i];
+    m->heap[i] = m->heap[j];
+    m->heap[j] = t;
+}
+
+static void heap_up(struct merge *m, size_t i)
+{
+    while (i > 0 && m->heap[(i - 1) / 2]->next > m->heap[i]->next) {
+        heap_swap(m, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static void heap_down(struct merge *m, size_t i)
+{
+    for (;;) {
+        size_t least = i, l = 2 * i + 1, r = l + 1;
+        if (l < m->heap_n && m->heap[l]->next < m->heap[least]->next)
+            least = l;
+        if (r < m->heap_n && m->heap[r]->next < m->heap[least]->next)
+            least = r;
+        if (least == i)
+            return;
+        heap_swap(m, i, least);
+        i = least;
+    }
+}
+
+/* Opens workspace `ws`'s feed of the merge `arg` (sy_pg_each_workspace's fn, or called for
+ * the one workspace of an experiment), under its setting. */
+static int feed_open(struct pg_store *s, int64_t ws, void *arg, sy_err_t *err)
+{
+    struct merge *m = arg;
+    if (m->n == m->cap) {
+        size_t cap = m->cap ? 2 * m->cap : 8;
+        struct feed *g = realloc(m->f, cap * sizeof(*g));
+        if (!g)
+            return sy_err_set(err, -ENOMEM, NULL, "out of memory");
+        m->f = g;
+        m->cap = cap;
+    }
+    struct feed *f = &m->f[m->n];
+    *f = (struct feed){.ws = ws};
+    int rc = feed_fill(s, m, f, m->after, err);
+    if (rc < 0)
+        return rc;
+    if (f->r)
+        m->n++;
+    return 0;
+}
+
+static void merge_free(struct merge *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        PQclear(m->f[i].r);
+    free(m->f);
+    free(m->heap);
+}
+
+/* Calls `cb` for every event of `experiment` (< 0: of every one) with a place in (after,
+ * upto], in the log's order, reading each workspace's events under its own setting; in the
+ * transaction open. `chunk` rows per statement at most. A non-zero return of `cb` stops and
+ * is returned. */
+static int merge_events(struct pg_store *s, int64_t experiment, int64_t after, int64_t upto,
+                        int64_t chunk, sy_store_event_cb cb, void *arg, sy_err_t *err)
+{
+    struct merge m = {.experiment = experiment, .after = after, .upto = upto, .chunk = chunk};
+    int64_t ws;
+    bool found = false;
+    int rc = 0;
+    if (experiment >= 0 && (rc = experiment_ws(s, experiment, &ws, &found, err)) < 0)
+        return rc;
+    if (!found)
+        rc = sy_pg_each_workspace(s, feed_open, &m, err);
+    else if ((rc = sy_pg_set_workspace(s, ws, err)) == 0) /* the experiment's one workspace */
+        rc = feed_open(s, ws, &m, err);
+    if (rc == 0 && m.n && !(m.heap = malloc(m.n * sizeof(*m.heap))))
+        rc = sy_err_set(err, -ENOMEM, NULL, "out of memory");
+    for (size_t i = 0; rc == 0 && i < m.n; i++) {
+        m.heap[m.heap_n++] = &m.f[i];
+        heap_up(&m, m.heap_n - 1);
+    }
+    while (rc == 0 && m.heap_n > 0) {
+        struct feed *f = m.heap[0];
+        sy_store_event_t e = event_at(f->r, f->row);
+        if ((rc = cb(arg, &e)) != 0)
+            break;
+        if (++f->row < PQntuples(f->r)) {
+            f->next = sy_pg_int_at(f->r, f->row, 9);
+        } else if (!f->more) {
+            PQclear(f->r);
+            f->r = NULL;
+        } else if ((rc = sy_pg_set_workspace(s, f->ws, err)) < 0 ||
+                   (rc = feed_fill(s, &m, f, e.seq, err)) < 0) {
+            break;
+        }
+        if (f->r) {
+            heap_down(&m, 0);
+        } else {
+            m.heap[0] = m.heap[--m.heap_n];
+            heap_down(&m, 0);
+        }
+    }
+    merge_free(&m);
+    return rc;
+}
+
+/* Rows per statement of a read across workspaces: a few MB at once however many there are. */
+static int64_t merge_chunk(struct pg_store *s, int64_t *chunk, sy_err_t *err)
+{
+    int rc = 0;
+    PGresult *r =
+        sy_pg_run(s, "SELECT count(*) FROM workspaces", 0, NULL, PGRES_TUPLES_OK, &rc, err);
+    if (!r)
+        return rc;
+    int64_t n = sy_pg_int_at(r, 0, 0);
+    PQclear(r);
+    *chunk = n > 0 ? 100000 / n : 100000;
+    if (*chunk < 100)
+        *chunk = 100;
+    if (*chunk > 10000)
+        *chunk = 10000;
+    return 0;
 }
 
 int sy_pg_event_list(sy_store_t *store, sy_store_event_cb cb, void *arg, sy_err_t *err)
 {
-    (void)store;
-    (void)cb;
-    (void)arg;
-    return sy_pg_unbuilt(err, "event_list");
-}
-
-int sy_pg_event_last(sy_store_t *store, int64_t *seq, sy_err_t *err)
-{
-    (void)store;
-    (void)seq;
-    return sy_pg_unbuilt(err, "event_last");
-}
-
-int sy_pg_event_count(sy_store_t *store, int64_t experiment, int64_t *n, sy_err_t *err)
-{
-    (void)store;
-    (void)experiment;
-    (void)n;
-    return sy_pg_unbuilt(err, "event_count");
+    struct pg_store *s = sy_pg(store);
+    bool own;
+    int rc = read_begin(s, &own, err);
+    if (rc < 0)
+        return rc;
+    int64_t chunk = 0, pruned = 0;
+    PGresult *r = sy_pg_run(s,
+                            "SELECT coalesce((SELECT value FROM retention WHERE"
+                            " name = 'events_pruned'), 0)",
+                            0, NULL, PGRES_TUPLES_OK, &rc, err);
+    if (r) {
+        pruned = sy_pg_int_at(r, 0, 0);
+        PQclear(r);
+        if ((rc = merge_chunk(s, &chunk, err)) == 0)
+            rc = merge_events(s, -1, pruned, INT64_MAX, chunk, cb, arg, err);
+    }
+    return read_end(s, own, rc, err);
 }
 
 int sy_pg_event_range(sy_store_t *store, int64_t experiment, int64_t after, int64_t upto,
                       sy_store_event_cb cb, void *arg, sy_err_t *err)
 {
-    (void)store;
-    (void)experiment;
-    (void)after;
-    (void)upto;
-    (void)cb;
-    (void)arg;
-    return sy_pg_unbuilt(err, "event_range");
+    struct pg_store *s = sy_pg(store);
+    bool own;
+    int rc = read_begin(s, &own, err);
+    if (rc < 0)
+        return rc;
+    int64_t chunk = 0;
+    if ((rc = merge_chunk(s, &chunk, err)) == 0)
+        rc = merge_events(s, experiment, after, upto, chunk, cb, arg, err);
+    return read_end(s, own, rc, err);
+}
+
+/* The largest place of workspace `ws`'s events into the int64_t *arg, if larger. */
+static int last_of(struct pg_store *s, int64_t ws, void *arg, sy_err_t *err)
+{
+    (void)ws;
+    int rc = 0;
+    PGresult *r =
+        sy_pg_run(s, "SELECT coalesce(max(id), 0) FROM events", 0, NULL, PGRES_TUPLES_OK, &rc, err);
+    if (!r)
+        return rc;
+    int64_t v = sy_pg_int_at(r, 0, 0);
+    if (v > *(int64_t *)arg)
+        *(int64_t *)arg = v;
+    PQclear(r);
+    return 0;
+}
+
+int sy_pg_event_last(sy_store_t *store, int64_t *seq, sy_err_t *err)
+{
+    struct pg_store *s = sy_pg(store);
+    bool own;
+    int64_t last = 0;
+    int rc = read_begin(s, &own, err);
+    if (rc < 0)
+        return rc;
+    rc = sy_pg_own_end(s, own, sy_pg_each_workspace(s, last_of, &last, err), err);
+    if (rc == 0)
+        *seq = last;
+    return rc;
+}
+
+/* Adds the events of experiment arg[0] in workspace `ws`, not thinned, to *arg[1]. */
+static int count_of(struct pg_store *s, int64_t ws, void *arg, sy_err_t *err)
+{
+    (void)ws;
+    int64_t *a = arg;
+    char x[SY_PG_INT_TEXT];
+    const char *p[] = {sy_pg_i64(x, a[0])};
+    int rc = 0;
+    PGresult *r = sy_pg_run(s,
+                            "SELECT count(*) FROM events WHERE experiment_id = $1::bigint AND"
+                            " kind != ''",
+                            1, p, PGRES_TUPLES_OK, &rc, err);
+    if (!r)
+        return rc;
+    a[1] += sy_pg_int_at(r, 0, 0);
+    PQclear(r);
+    return 0;
+}
+
+int sy_pg_event_count(sy_store_t *store, int64_t experiment, int64_t *n, sy_err_t *err)
+{
+    struct pg_store *s = sy_pg(store);
+    int64_t a[2] = {experiment, 0}, ws;
+    bool found, own;
+    int rc = experiment_ws(s, experiment, &ws, &found, err);
+    if (rc < 0)
+        return rc;
+    if ((rc = read_begin(s, &own, err)) < 0)
+        return rc;
+    if (found) {
+        if ((rc = sy_pg_set_workspace(s, ws, err)) == 0)
+            rc = count_of(s, ws, a, err);
+    } else {
+        rc = sy_pg_each_workspace(s, count_of, a, err);
+    }
+    if ((rc = sy_pg_own_end(s, own, rc, err)) == 0)
+        *n = a[1];
+    return rc;
+}
+
+/* A growing array of experiment ids. */
+struct ids {
+    int64_t *v;
+    size_t n, cap;
+    int64_t after, upto;
+};
+
+static int experiments_of(struct pg_store *s, int64_t ws, void *arg, sy_err_t *err)
+{
+    (void)ws;
+    struct ids *ids = arg;
+    char a[SY_PG_INT_TEXT], u[SY_PG_INT_TEXT];
+    const char *p[] = {sy_pg_i64(a, ids->after), sy_pg_i64(u, ids->upto)};
+    int rc = 0;
+    PGresult *r = sy_pg_run(s,
+                            "SELECT DISTINCT experiment_id FROM events WHERE id > $1::bigint AND"
+                            " id <= $2::bigint",
+                            2, p, PGRES_TUPLES_OK, &rc, err);
+    if (!r)
+        return rc;
+    size_t rows = (size_t)PQntuples(r);
+    int64_t *v = rows ? grown(ids->v, &ids->cap, ids->n + rows, sizeof(*v)) : ids->v;
+    if (rows && !v) {
+        PQclear(r);
+        return sy_err_set(err, -ENOMEM, NULL, "out of memory");
+    }
+    ids->v = v;
+    for (size_t i = 0; i < rows; i++)
+        ids->v[ids->n++] = sy_pg_int_at(r, (int)i, 0);
+    PQclear(r);
+    return 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
 }
 
 int sy_pg_event_experiments(sy_store_t *store, int64_t after, int64_t upto, int64_t **out,
                             size_t *n, sy_err_t *err)
 {
-    (void)store;
-    (void)after;
-    (void)upto;
-    (void)out;
-    (void)n;
-    return sy_pg_unbuilt(err, "event_experiments");
+    struct pg_store *s = sy_pg(store);
+    struct ids ids = {.after = after, .upto = upto};
+    *out = NULL;
+    *n = 0;
+    bool own;
+    int rc = read_begin(s, &own, err);
+    if (rc < 0)
+        return rc;
+    if ((rc = sy_pg_own_end(s, own, sy_pg_each_workspace(s, experiments_of, &ids, err), err)) < 0) {
+        free(ids.v);
+        return rc;
+    }
+    /* by id, each once (SQLite's DISTINCT ... ORDER BY) */
+    if (ids.n > 0)
+        qsort(ids.v, ids.n, sizeof(*ids.v), cmp_i64);
+    size_t k = 0;
+    for (size_t i = 0; i < ids.n; i++)
+        if (k == 0 || ids.v[k - 1] != ids.v[i])
+            ids.v[k++] = ids.v[i];
+    if (k == 0) {
+        free(ids.v);
+        ids.v = NULL;
+    }
+    *out = ids.v;
+    *n = k;
+    return 0;
+}
+
+/* event_prune's scan: the events it takes, each older than before_ms, `limit` at most
+ * (< 0: no limit), and the workspaces they are of. */
+struct prune_scan {
+    int64_t before_ms, limit, taken, last;
+    int64_t *ws; /* distinct, in the order first met */
+    size_t n_ws, cap_ws;
+    sy_err_t *err;
+};
+
+static int prune_row(void *arg, const sy_store_event_t *e)
+{
+    struct prune_scan *p = arg;
+    if ((p->limit >= 0 && p->taken >= p->limit) || e->at_ms >= p->before_ms)
+        return 1; /* the first event not older stops it: the log is in time order */
+    p->taken++;
+    p->last = e->seq;
+    for (size_t i = 0; i < p->n_ws; i++)
+        if (p->ws[i] == e->workspace)
+            return 0;
+    if (p->n_ws == p->cap_ws) {
+        size_t cap = p->cap_ws ? 2 * p->cap_ws : 8;
+        int64_t *g = realloc(p->ws, cap * sizeof(*g));
+        if (!g)
+            return sy_err_set(p->err, -ENOMEM, NULL, "out of memory");
+        p->ws = g;
+        p->cap_ws = cap;
+    }
+    p->ws[p->n_ws++] = e->workspace;
+    return 0;
 }
 
 int sy_pg_event_prune(sy_store_t *store, int64_t after, int64_t upto, int64_t before_ms,
                       int64_t limit, int64_t *through, int64_t *n, sy_err_t *err)
 {
-    (void)store;
-    (void)after;
-    (void)upto;
-    (void)before_ms;
-    (void)limit;
-    (void)through;
-    (void)n;
-    return sy_pg_unbuilt(err, "event_prune");
+    struct pg_store *s = sy_pg(store);
+    *through = after;
+    *n = 0;
+    struct prune_scan scan = {.before_ms = before_ms, .limit = limit, .last = after, .err = err};
+    int64_t max = 0, chunk = 0;
+    bool own;
+    int rc = sy_pg_own_begin(s, &own, err);
+    if (rc < 0)
+        return rc;
+    /* the newest row of the log (every workspace's) is never touched, as in SQLite */
+    if ((rc = sy_pg_each_workspace(s, last_of, &max, err)) < 0 ||
+        (rc = merge_chunk(s, &chunk, err)) < 0)
+        goto out;
+    if (limit >= 0 && limit < chunk - 1)
+        chunk = limit + 1; /* the scan reads one past its limit at most */
+    if (max > 0 && (rc = merge_events(s, -1, after, upto < max - 1 ? upto : max - 1, chunk,
+                                      prune_row, &scan, err)) < 0)
+        goto out;
+    rc = 0;
+    char a[SY_PG_INT_TEXT], l[SY_PG_INT_TEXT];
+    const char *p[] = {sy_pg_i64(a, after), sy_pg_i64(l, scan.last)};
+    for (size_t i = 0; scan.last > after && rc == 0 && i < scan.n_ws; i++) {
+        if ((rc = sy_pg_set_workspace(s, scan.ws[i], err)) < 0 ||
+            (rc = run_counted(s,
+                              "DELETE FROM events WHERE id > $1::bigint AND id <= $2::bigint AND"
+                              " (event_id IS NULL OR experiment_id IN (SELECT id FROM experiments"
+                              " WHERE state IN ('stopped', 'terminated')))",
+                              2, p, n, err)) < 0)
+            break;
+        rc = run_counted(s,
+                         "UPDATE events SET kind = '', unit = '', variant = NULL, success = NULL,"
+                         " value = NULL, latency_ms = NULL WHERE id > $1::bigint AND"
+                         " id <= $2::bigint AND event_id IS NOT NULL AND kind != ''",
+                         2, p, n, err);
+    }
+    if (rc == 0)
+        *through = scan.last;
+out:
+    free(scan.ws);
+    rc = sy_pg_own_end(s, own, rc, err);
+    if (rc < 0) {
+        *through = after;
+        *n = 0;
+    }
+    return rc;
 }
+
+/* ---- KPI events ------------------------------------------------------------------------ */
+
+#define KPI_ADD_SQL                                                                                \
+    "INSERT INTO kpi_events (workspace_id, domain, metric, success, value, actor,"                 \
+    " correlation_id, detail, at_ms, event_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"   \
+    " ON CONFLICT DO NOTHING RETURNING id"
 
 int sy_pg_kpi_add(sy_store_t *store, const sy_store_kpi_t *k, bool *added, sy_err_t *err)
 {
-    (void)store;
-    (void)k;
-    (void)added;
-    return sy_pg_unbuilt(err, "kpi_add");
+    struct pg_store *s = sy_pg(store);
+    static const Oid types[10] = {OID_INT8, OID_TEXT, OID_TEXT, OID_INT8, OID_FLOAT8,
+                                  OID_TEXT, OID_TEXT, OID_TEXT, OID_INT8, OID_TEXT};
+    char ws[SY_PG_INT_TEXT], success[SY_PG_INT_TEXT], at[SY_PG_INT_TEXT], value[DOUBLE_TEXT];
+    const char *p[10] = {sy_pg_i64(ws, k->workspace),
+                         k->domain,
+                         k->metric,
+                         k->success < 0 ? NULL : sy_pg_i64(success, k->success),
+                         double_param(value, k->has_value, k->value),
+                         k->actor,
+                         k->correlation_id,
+                         k->detail,
+                         sy_pg_i64(at, k->at_ms),
+                         k->event_id};
+    bool own;
+    int rc = sy_pg_own_begin(s, &own, err);
+    if (rc < 0)
+        return rc;
+    if ((rc = sy_pg_set_workspace(s, k->workspace, err)) < 0)
+        return sy_pg_own_end(s, own, rc, err);
+    struct prepared *prep = prepared_of(s->db);
+    PGresult *r = run_prepared(s, prep ? &prep->kpi_add : NULL, "sy_kpi_add", KPI_ADD_SQL, 10,
+                               types, p, NULL, NULL, &rc, err);
+    if (r) {
+        if (added) /* no row: its workspace has the event_id already */
+            *added = PQntuples(r) == 1;
+        PQclear(r);
+    }
+    return sy_pg_own_end(s, own, rc, err);
+}
+
+/* The span's condition (SQLite's SPAN_SQL) on parameters $4 to $9: events after ($4, $5),
+ * and none from ($6, $7) to ($8, $9). */
+#define SPAN_SQL                                                                                   \
+    " AND (at_ms, id) > ($4::bigint, $5::bigint) AND NOT ((at_ms, id) >= ($6::bigint,"             \
+    " $7::bigint) AND (at_ms, id) <= ($8::bigint, $9::bigint))"
+#define SERIES_SQL " WHERE workspace_id = $1::bigint AND domain = $2 AND metric = $3"
+
+/* The span's six bounds as parameters into p[3..8] (buf: 6 of SY_PG_INT_TEXT). Without a gap
+ * every event passes: after the least place, and a gap that holds none. */
+static void span_params(const sy_store_kpi_span_t *span, char (*buf)[SY_PG_INT_TEXT],
+                        const char **p)
+{
+    const sy_store_kpi_place_t none_from = {INT64_MAX, INT64_MAX}, none_to = {INT64_MIN, INT64_MIN};
+    bool gap = span && span->has_gap;
+    const sy_store_kpi_place_t *after = gap && span->after_gap ? &span->gap_to : &none_to;
+    const sy_store_kpi_place_t *from = gap ? &span->gap_from : &none_from;
+    const sy_store_kpi_place_t *to = gap ? &span->gap_to : &none_to;
+    const int64_t v[6] = {after->at_ms, after->id, from->at_ms, from->id, to->at_ms, to->id};
+    for (int i = 0; i < 6; i++)
+        p[3 + i] = sy_pg_i64(buf[i], v[i]);
 }
 
 int sy_pg_kpi_window(sy_store_t *store, int64_t ws, const char *domain, const char *metric,
                      bool of_values, const sy_store_kpi_span_t *span, int64_t skip, int64_t limit,
                      int64_t *events, int64_t *successes, double *mean, sy_err_t *err)
 {
-    (void)store;
-    (void)ws;
-    (void)domain;
-    (void)metric;
-    (void)of_values;
-    (void)span;
-    (void)skip;
-    (void)limit;
-    (void)events;
-    (void)successes;
-    (void)mean;
-    return sy_pg_unbuilt(err, "kpi_window");
+    struct pg_store *s = sy_pg(store);
+    *events = *successes = 0;
+    *mean = 0;
+    char w[SY_PG_INT_TEXT], b[6][SY_PG_INT_TEXT], l[SY_PG_INT_TEXT], o[SY_PG_INT_TEXT];
+    const char *p[11] = {sy_pg_i64(w, ws), domain, metric};
+    span_params(span, b, p);
+    p[9] = limit_param(l, limit);
+    p[10] = sy_pg_i64(o, skip < 0 ? 0 : skip); /* SQLite reads a negative OFFSET as 0 */
+    bool own;
+    int rc = sy_pg_own_begin(s, &own, err);
+    if (rc < 0)
+        return rc;
+    if ((rc = sy_pg_set_workspace(s, ws, err)) < 0)
+        return sy_pg_own_end(s, own, rc, err);
+    /* the newest first by the series index; the values averaged here as they come
+     * (Welford, in SQLite's order: the same mean to the last bit) */
+    PGresult *r = sy_pg_run(
+        s,
+        of_values ? "SELECT value FROM kpi_events" SERIES_SQL " AND value IS NOT NULL" SPAN_SQL
+                    " ORDER BY at_ms DESC, id DESC LIMIT $10::bigint OFFSET $11::bigint"
+                  : "SELECT count(*), coalesce(sum(success), 0) FROM (SELECT success FROM"
+                    " kpi_events" SERIES_SQL " AND success IS NOT NULL" SPAN_SQL
+                    " ORDER BY at_ms DESC, id DESC LIMIT $10::bigint OFFSET $11::bigint) w",
+        11, p, PGRES_TUPLES_OK, &rc, err);
+    if (r && of_values) {
+        sy_welford_t acc = {0};
+        for (int i = 0; i < PQntuples(r); i++)
+            sy_welford_add(&acc, sy_pg_double_at(r, i, 0));
+        *events = acc.n;
+        *mean = sy_welford_moments(&acc).mean;
+    } else if (r) {
+        *events = sy_pg_int_at(r, 0, 0);
+        *successes = sy_pg_int_at(r, 0, 1);
+    }
+    PQclear(r);
+    return sy_pg_own_end(s, own, rc, err);
 }
 
 int sy_pg_kpi_place(sy_store_t *store, int64_t ws, const char *domain, const char *metric,
                     bool of_values, const sy_store_kpi_span_t *span, int64_t skip,
                     sy_store_kpi_place_t *out, bool *found, sy_err_t *err)
 {
-    (void)store;
+    struct pg_store *s = sy_pg(store);
+    *found = false;
+    char w[SY_PG_INT_TEXT], b[6][SY_PG_INT_TEXT], o[SY_PG_INT_TEXT];
+    const char *p[10] = {sy_pg_i64(w, ws), domain, metric};
+    span_params(span, b, p);
+    p[9] = sy_pg_i64(o, skip < 0 ? 0 : skip);
+    bool own;
+    int rc = sy_pg_own_begin(s, &own, err);
+    if (rc < 0)
+        return rc;
+    if ((rc = sy_pg_set_workspace(s, ws, err)) < 0)
+        return sy_pg_own_end(s, own, rc, err);
+    PGresult *r = sy_pg_run(s,
+                            of_values ? "SELECT at_ms, id FROM kpi_events" SERIES_SQL
+                                        " AND value IS NOT NULL" SPAN_SQL
+                                        " ORDER BY at_ms DESC, id DESC LIMIT 1 OFFSET $10::bigint"
+                                      : "SELECT at_ms, id FROM kpi_events" SERIES_SQL
+                                        " AND success IS NOT NULL" SPAN_SQL
+                                        " ORDER BY at_ms DESC, id DESC LIMIT 1 OFFSET $10::bigint",
+                            10, p, PGRES_TUPLES_OK, &rc, err);
+    if (r && PQntuples(r) == 1) {
+        *out = (sy_store_kpi_place_t){sy_pg_int_at(r, 0, 0), sy_pg_int_at(r, 0, 1)};
+        *found = true;
+    }
+    PQclear(r);
+    return sy_pg_own_end(s, own, rc, err);
+}
+
+/* The KPI events a prune takes ($1 before_ms, $2 the newest id of every workspace's): SQLite's
+ * KPI_OLD, under the workspace's setting. */
+#define KPI_OLD                                                                                    \
+    "SELECT id FROM kpi_events k WHERE at_ms < $1::bigint AND domain != '' AND id < $2::bigint"    \
+    " AND "
+/* ... of the series without a policy, $3 the last id to take (every workspace's limit) */
+#define KPI_NO_POLICY                                                                              \
+    "NOT EXISTS (SELECT 1 FROM regression_policies p WHERE p.workspace_id = k.workspace_id AND"    \
+    " p.domain = k.domain AND p.metric = k.metric) AND id <= $3::bigint"
+/* ... of one series: $3 ws, $4 domain, $5 metric, before ($6, $7), `limit` $8 */
+#define KPI_SERIES                                                                                 \
+    "workspace_id = $3::bigint AND domain = $4 AND metric = $5 AND (at_ms < $6::bigint OR"         \
+    " (at_ms = $6::bigint AND id < $7::bigint)) ORDER BY id LIMIT $8::bigint"
+#define KPI_DELETE "DELETE FROM kpi_events WHERE event_id IS NULL AND id IN ("
+#define KPI_THIN                                                                                   \
+    "UPDATE kpi_events SET domain = '', metric = '', actor = '', success = NULL, value = NULL,"    \
+    " correlation_id = NULL, detail = NULL WHERE event_id IS NOT NULL AND id IN ("
+
+/* The largest id of workspace `ws`'s KPI events into the int64_t *arg, if larger. */
+static int kpi_last_of(struct pg_store *s, int64_t ws, void *arg, sy_err_t *err)
+{
     (void)ws;
-    (void)domain;
-    (void)metric;
-    (void)of_values;
-    (void)span;
-    (void)skip;
-    (void)out;
-    (void)found;
-    return sy_pg_unbuilt(err, "kpi_place");
+    int rc = 0;
+    PGresult *r = sy_pg_run(s, "SELECT coalesce(max(id), 0) FROM kpi_events", 0, NULL,
+                            PGRES_TUPLES_OK, &rc, err);
+    if (!r)
+        return rc;
+    int64_t v = sy_pg_int_at(r, 0, 0);
+    if (v > *(int64_t *)arg)
+        *(int64_t *)arg = v;
+    PQclear(r);
+    return 0;
+}
+
+/* A prune of the series without a policy, across workspaces: SQLite takes the first `limit`
+ * of every workspace's candidates by id; here each workspace's first `limit` are gathered,
+ * and the limit-th least id of them all bounds what each workspace's statement takes. */
+struct kpi_sweep {
+    const char *before, *max; /* $1 and $2 of KPI_OLD */
+    const char *limit;        /* NULL: none */
+    int64_t *ids;             /* every workspace's candidates */
+    size_t n, cap;
+    struct kpi_first {
+        int64_t ws, id; /* a workspace with candidates, and its least */
+    } * first;
+    size_t n_first, cap_first;
+};
+
+static int kpi_candidates(struct pg_store *s, int64_t ws, void *arg, sy_err_t *err)
+{
+    struct kpi_sweep *k = arg;
+    const char *p[] = {k->before, k->max, k->limit};
+    int rc = 0;
+    PGresult *r = sy_pg_run(s,
+                            KPI_OLD "NOT EXISTS (SELECT 1 FROM regression_policies p WHERE"
+                                    " p.workspace_id = k.workspace_id AND p.domain = k.domain"
+                                    " AND p.metric = k.metric) ORDER BY id LIMIT $3::bigint",
+                            3, p, PGRES_TUPLES_OK, &rc, err);
+    if (!r)
+        return rc;
+    size_t rows = (size_t)PQntuples(r);
+    if (rows == 0) {
+        PQclear(r);
+        return 0;
+    }
+    int64_t *ids = grown(k->ids, &k->cap, k->n + rows, sizeof(*k->ids));
+    if (ids)
+        k->ids = ids;
+    struct kpi_first *first =
+        ids ? grown(k->first, &k->cap_first, k->n_first + 1, sizeof(*k->first)) : NULL;
+    if (!first) {
+        PQclear(r);
+        return sy_err_set(err, -ENOMEM, NULL, "out of memory");
+    }
+    k->first = first;
+    k->first[k->n_first++] = (struct kpi_first){ws, sy_pg_int_at(r, 0, 0)};
+    for (size_t i = 0; i < rows; i++)
+        k->ids[k->n++] = sy_pg_int_at(r, (int)i, 0);
+    PQclear(r);
+    return 0;
+}
+
+/* One statement of the sweep (`head`: KPI_DELETE or KPI_THIN) over every workspace: the
+ * candidates now, the first `limit` of them all by id, each workspace's share. */
+static int kpi_sweep_run(struct pg_store *s, struct kpi_sweep *k, int64_t limit, const char *head,
+                         int64_t *n, sy_err_t *err)
+{
+    k->n = k->n_first = 0;
+    int rc = sy_pg_each_workspace(s, kpi_candidates, k, err);
+    if (rc < 0 || k->n == 0)
+        return rc;
+    qsort(k->ids, k->n, sizeof(*k->ids), cmp_i64);
+    size_t take = limit >= 0 && (uint64_t)limit < k->n ? (size_t)limit : k->n;
+    if (take == 0)
+        return 0;
+    int64_t last = k->ids[take - 1];
+    char sql[1024], upto[SY_PG_INT_TEXT];
+    snprintf(sql, sizeof(sql), "%s" KPI_OLD KPI_NO_POLICY ")", head);
+    const char *p[] = {k->before, k->max, sy_pg_i64(upto, last)};
+    for (size_t i = 0; rc == 0 && i < k->n_first; i++)
+        if (k->first[i].id <= last && (rc = sy_pg_set_workspace(s, k->first[i].ws, err)) == 0)
+            rc = run_counted(s, sql, 3, p, n, err);
+    return rc;
 }
 
 int sy_pg_kpi_prune(sy_store_t *store, int64_t ws, const char *domain, const char *metric,
                     const sy_store_kpi_place_t *keep_from, int64_t before_ms, int64_t limit,
                     int64_t *n, sy_err_t *err)
 {
-    (void)store;
-    (void)ws;
-    (void)domain;
-    (void)metric;
-    (void)keep_from;
-    (void)before_ms;
-    (void)limit;
-    (void)n;
-    return sy_pg_unbuilt(err, "kpi_prune");
+    struct pg_store *s = sy_pg(store);
+    *n = 0;
+    int64_t max = 0;
+    char b[SY_PG_INT_TEXT], m[SY_PG_INT_TEXT], l[SY_PG_INT_TEXT];
+    bool own;
+    int rc = sy_pg_own_begin(s, &own, err);
+    if (rc < 0)
+        return rc;
+    /* the newest row of every workspace's is never touched, as in SQLite */
+    if ((rc = sy_pg_each_workspace(s, kpi_last_of, &max, err)) < 0)
+        goto out;
+    if (!domain) {
+        struct kpi_sweep k = {.before = sy_pg_i64(b, before_ms),
+                              .max = sy_pg_i64(m, max),
+                              .limit = limit_param(l, limit)};
+        if ((rc = kpi_sweep_run(s, &k, limit, KPI_DELETE, n, err)) == 0)
+            rc = kpi_sweep_run(s, &k, limit, KPI_THIN, n, err);
+        free(k.ids);
+        free(k.first);
+        goto out;
+    }
+    char w[SY_PG_INT_TEXT], at[SY_PG_INT_TEXT], id[SY_PG_INT_TEXT];
+    const char *p[] = {sy_pg_i64(b, before_ms),
+                       sy_pg_i64(m, max),
+                       sy_pg_i64(w, ws),
+                       domain,
+                       metric,
+                       sy_pg_i64(at, keep_from->at_ms),
+                       sy_pg_i64(id, keep_from->id),
+                       limit_param(l, limit)};
+    if ((rc = sy_pg_set_workspace(s, ws, err)) == 0 &&
+        (rc = run_counted(s, KPI_DELETE KPI_OLD KPI_SERIES ")", 8, p, n, err)) == 0)
+        rc = run_counted(s, KPI_THIN KPI_OLD KPI_SERIES ")", 8, p, n, err);
+out:
+    rc = sy_pg_own_end(s, own, rc, err);
+    if (rc < 0)
+        *n = 0;
+    return rc;
 }
+
+/* ---- regression tripwires ------------------------------------------------------------- */
+
+#define REGRESSION_COLUMNS                                                                         \
+    "workspace_id, domain, metric, window_events, baseline_events, min_events_to_enforce,"         \
+    " max_drop_fraction, action, measure, enabled, changed_by, reason, updated_ms, state"
 
 int sy_pg_regression_put(sy_store_t *store, const sy_store_regression_t *r, bool only_new,
                          bool *created, sy_err_t *err)
 {
-    (void)store;
-    (void)r;
-    (void)only_new;
-    (void)created;
-    return sy_pg_unbuilt(err, "regression_put");
+    struct pg_store *s = sy_pg(store);
+    char ws[SY_PG_INT_TEXT], win[SY_PG_INT_TEXT], base[SY_PG_INT_TEXT], min[SY_PG_INT_TEXT],
+        at[SY_PG_INT_TEXT], drop[DOUBLE_TEXT];
+    const char *p[] = {sy_pg_i64(ws, r->workspace),
+                       r->domain,
+                       r->metric,
+                       sy_pg_i64(win, r->window_events),
+                       sy_pg_i64(base, r->baseline_events),
+                       sy_pg_i64(min, r->min_events_to_enforce),
+                       double_param(drop, true, r->max_drop_fraction),
+                       r->action,
+                       r->measure,
+                       r->enabled ? "1" : "0",
+                       r->changed_by,
+                       r->reason,
+                       sy_pg_i64(at, r->updated_ms),
+                       r->state};
+    if (created)
+        *created = false;
+    bool own;
+    int rc = sy_pg_own_begin(s, &own, err);
+    if (rc < 0)
+        return rc;
+    if ((rc = sy_pg_set_workspace(s, r->workspace, err)) < 0)
+        return sy_pg_own_end(s, own, rc, err);
+    /* SQLite's INSERT OR IGNORE and INSERT OR REPLACE, on the primary key */
+    PGresult *res = sy_pg_run(
+        s,
+        only_new ? "INSERT INTO regression_policies (" REGRESSION_COLUMNS ")"
+                   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                   " ON CONFLICT DO NOTHING"
+                 : "INSERT INTO regression_policies (" REGRESSION_COLUMNS ")"
+                   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                   " ON CONFLICT (workspace_id, domain, metric) DO UPDATE SET"
+                   " window_events = excluded.window_events,"
+                   " baseline_events = excluded.baseline_events,"
+                   " min_events_to_enforce = excluded.min_events_to_enforce,"
+                   " max_drop_fraction = excluded.max_drop_fraction, action = excluded.action,"
+                   " measure = excluded.measure, enabled = excluded.enabled,"
+                   " changed_by = excluded.changed_by, reason = excluded.reason,"
+                   " updated_ms = excluded.updated_ms, state = excluded.state",
+        14, p, PGRES_COMMAND_OK, &rc, err);
+    if (res) {
+        if (created)
+            *created = strcmp(PQcmdTuples(res), "0") != 0;
+        PQclear(res);
+    }
+    rc = sy_pg_own_end(s, own, rc, err);
+    if (rc < 0 && created)
+        *created = false;
+    return rc;
 }
 
 int sy_pg_regression_list(sy_store_t *store, int64_t ws, const char *domain, const char *metric,
                           sy_store_regression_cb cb, void *arg, sy_err_t *err)
 {
-    (void)store;
-    (void)ws;
-    (void)domain;
-    (void)metric;
-    (void)cb;
-    (void)arg;
-    return sy_pg_unbuilt(err, "regression_list");
+    struct pg_store *s = sy_pg(store);
+    bool one = domain && metric;
+    char w[SY_PG_INT_TEXT];
+    const char *p[] = {sy_pg_i64(w, ws), domain, metric};
+    bool own;
+    int rc = sy_pg_own_begin(s, &own, err);
+    if (rc < 0)
+        return rc;
+    if ((rc = sy_pg_set_workspace(s, ws, err)) < 0)
+        return sy_pg_own_end(s, own, rc, err);
+    /* by bytes, as SQLite compares text, whatever the database's collation */
+    PGresult *r = sy_pg_run(s,
+                            one ? "SELECT " REGRESSION_COLUMNS " FROM regression_policies"
+                                  " WHERE workspace_id = $1::bigint AND domain = $2 AND"
+                                  " metric = $3"
+                                : "SELECT " REGRESSION_COLUMNS " FROM regression_policies"
+                                  " WHERE workspace_id = $1::bigint"
+                                  " ORDER BY domain COLLATE \"C\", metric COLLATE \"C\"",
+                            one ? 3 : 1, p, PGRES_TUPLES_OK, &rc, err);
+    for (int i = 0; r && rc == 0 && i < PQntuples(r); i++) {
+        sy_store_regression_t g = {.workspace = sy_pg_int_at(r, i, 0),
+                                   .domain = PQgetvalue(r, i, 1),
+                                   .metric = PQgetvalue(r, i, 2),
+                                   .window_events = sy_pg_int_at(r, i, 3),
+                                   .baseline_events = sy_pg_int_at(r, i, 4),
+                                   .min_events_to_enforce = sy_pg_int_at(r, i, 5),
+                                   .max_drop_fraction = sy_pg_double_at(r, i, 6),
+                                   .action = PQgetvalue(r, i, 7),
+                                   .measure = PQgetvalue(r, i, 8),
+                                   .enabled = PQgetvalue(r, i, 9)[0] == 't',
+                                   .changed_by = PQgetvalue(r, i, 10),
+                                   .reason = sy_pg_text_at(r, i, 11),
+                                   .updated_ms = sy_pg_int_at(r, i, 12),
+                                   .state = sy_pg_text_at(r, i, 13)};
+        rc = cb(arg, &g);
+    }
+    PQclear(r);
+    return read_end(s, own, rc, err);
 }

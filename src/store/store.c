@@ -4,9 +4,10 @@
  *
  * The URI decides: libpq's two URI prefixes (compared as libpq compares them, case and
  * all) mean PostgreSQL, anything else (a path, ":memory:") is SQLite, as it always was.
- * PostgreSQL (issue 25) is begun but not complete (store/postgres.c): it is chosen only
- * when the environment has SWITCHYARD_EXPERIMENTAL_PG=1 and libpq was built in; otherwise
- * a PostgreSQL URI is refused with -ENOTSUP, so that nobody runs on half a store unawares.
+ * PostgreSQL (issue 25: store/postgres*.c) is complete for one node, but several nodes do
+ * not share experiments yet: it is chosen only when the environment has
+ * SWITCHYARD_EXPERIMENTAL_PG=1 and libpq was built in; otherwise a PostgreSQL URI is
+ * refused with -ENOTSUP, so that nobody runs several nodes on it unawares.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +45,9 @@ int sy_store_open(sy_store_t **out, const char *uri, sy_err_t *err)
     if (is_postgres_uri(uri) && postgres_chosen())
         return sy_store_postgres_ops.open(out, uri, err);
     if (is_postgres_uri(uri))
-        return sy_err_set(err, -ENOTSUP, "db", "--db %.*s: PostgreSQL is not built yet: issue 25",
+        return sy_err_set(err, -ENOTSUP, "db",
+                          "--db %.*s: PostgreSQL is experimental until several nodes share "
+                          "experiments (issue 25): SWITCHYARD_EXPERIMENTAL_PG=1 allows it",
                           (int)(strchr(uri, ':') - uri + 3), uri);
     return sy_store_sqlite_ops.open(out, uri, err);
 }

@@ -9,9 +9,9 @@
  * writes across workspaces, except finding a token by its hash (which yields the
  * workspace) and listing workspaces at start-up.
  *
- * Implementations: SQLite (store/sqlite*.c, the default: a file path or ":memory:") and,
- * later, PostgreSQL (a postgres:// URI), chosen by sy_store_open from the URI alone;
- * callers never see which. Each is a table of functions (store_backend.h) that every call
+ * Implementations: SQLite (store/sqlite*.c, the default: a file path or ":memory:") and
+ * PostgreSQL (store/postgres*.c: a postgres:// URI), chosen by sy_store_open from the URI
+ * alone; callers never see which. Each is a table of functions (store_backend.h) that every call
  * here reaches through its handle (store.c). Rows reach callers through callbacks whose
  * pointers are borrowed for the duration of the call only.
  *
@@ -35,9 +35,9 @@ typedef struct sy_store sy_store_t; /* opaque */
 /* Opens (creating and migrating when needed) the store at `uri`: a file path (or
  * ":memory:") for SQLite. Returns 0, or a negative code with `err` saying why (an
  * unreadable file, a schema newer than this binary knows; -EINVAL for no `uri`). A
- * postgres:// or postgresql:// URI is -ENOTSUP with `err`'s field "db" until issue 25's
- * backend is complete, unless SWITCHYARD_EXPERIMENTAL_PG=1 is in the environment (then
- * store/postgres opens it: postgres.h). *out is NULL on failure. */
+ * postgres:// or postgresql:// URI is -ENOTSUP with `err`'s field "db" until several nodes
+ * share experiments (issue 25), unless SWITCHYARD_EXPERIMENTAL_PG=1 is in the environment
+ * (then store/postgres opens it: postgres.h). *out is NULL on failure. */
 int sy_store_open(sy_store_t **out, const char *uri, sy_err_t *err);
 void sy_store_close(sy_store_t *store); /* NULL is a no-op */
 

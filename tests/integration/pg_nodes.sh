@@ -64,7 +64,7 @@ check "each says it is one of many nodes" 0 '' '' -- \
 fanout_check() { # NAME FROM TO
     node "$HERE/pg_nodes.js" fanout "$(url "$2")" "$(url "$3")" "$ADMIN" 100 >"$TMP/fanout" 2>&1
     echo "# node $2 -> node $3: $(cat "$TMP/fanout")"
-    check "$1" 0 '' '' -- awk '/^fanout 100 /{ok = $11 == 0 && $9 + 0 <= 100} END{exit !ok}' "$TMP/fanout"
+    check "$1" 0 '' '' -- awk '/^fanout 100 /{ok = $10 == 0 && $8 + 0 <= 100} END{exit !ok}' "$TMP/fanout"
 }
 fanout_check "100 flag changes on node 1, each served by node 3 within 100 ms" 1 3
 fanout_check "100 flag changes on node 1, each served by node 2 within 100 ms" 1 2

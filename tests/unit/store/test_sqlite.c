@@ -1,4 +1,5 @@
-/* test_sqlite.c - the SQLite store: migrations, transactions, workspace scoping. */
+/* test_sqlite.c - the SQLite store: migrations and its own files (the tests of store.h that
+ * hold for both backends are test_ops_*.c's, on store_fixture.h). */
 #define _DEFAULT_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,100 +159,6 @@ static void arms_kept_as_sums_become_moments(void **state)
     sqlite3_close(db);
 }
 
-/* A KPI window's mean of values at an offset of 1e12: kept as the values come, not summed
- * (10,000 values of 1e12 sum to 1e16, whose rounding moves the mean by about 0.01). */
-static void a_kpi_window_mean_keeps_its_digits(void **state)
-{
-    (void)state;
-    sy_store_t *s = open_store();
-    int64_t ws;
-    assert_int_equal(sy_store_workspace_create(s, "w", 1, &ws, NULL), 0);
-    assert_int_equal(sy_store_begin(s, NULL), 0);
-    for (int k = 0; k < 10000; k++) {
-        sy_store_kpi_t e = {.workspace = ws,
-                            .domain = "d",
-                            .metric = "m",
-                            .success = -1,
-                            .has_value = true,
-                            .value = 1e12 + 0.25 * k + (k % 2 ? 0.1 : -0.1),
-                            .actor = "t",
-                            .at_ms = k};
-        bool added;
-        assert_int_equal(sy_store_kpi_add(s, &e, &added, NULL), 0);
-    }
-    assert_int_equal(sy_store_commit(s, NULL), 0);
-    int64_t events, successes;
-    double mean;
-    assert_int_equal(sy_store_kpi_window(s, ws, "d", "m", true, NULL, 0, 10000, &events, &successes,
-                                         &mean, NULL),
-                     0);
-    assert_int_equal(events, 10000);
-    assert_close(mean - 1e12, 0.25 * 4999.5, 0, 1e-6);
-    /* the newest 4,000 after skipping 1,000: k from 5,000 to 8,999 */
-    assert_int_equal(sy_store_kpi_window(s, ws, "d", "m", true, NULL, 1000, 4000, &events,
-                                         &successes, &mean, NULL),
-                     0);
-    assert_int_equal(events, 4000);
-    assert_close(mean - 1e12, 0.25 * 6999.5, 0, 1e-6);
-    sy_store_close(s);
-}
-
-/* A span leaves a gap out of a series: the window after it sees only what came after the
- * gap, the baseline skips it and goes on before it; a place names an event by (at_ms, id). */
-static void a_kpi_span_leaves_its_gap_out(void **state)
-{
-    (void)state;
-    sy_store_t *s = open_store();
-    int64_t ws;
-    assert_int_equal(sy_store_workspace_create(s, "w", 1, &ws, NULL), 0);
-    assert_int_equal(sy_store_begin(s, NULL), 0);
-    for (int k = 0; k < 100; k++) { /* success for k < 60 and k >= 80: the gap is 60..79 */
-        sy_store_kpi_t e = {.workspace = ws,
-                            .domain = "d",
-                            .metric = "m",
-                            .success = k < 60 || k >= 80,
-                            .actor = "t",
-                            .at_ms = 1000 + k};
-        bool added;
-        assert_int_equal(sy_store_kpi_add(s, &e, &added, NULL), 0);
-    }
-    assert_int_equal(sy_store_commit(s, NULL), 0);
-    sy_store_kpi_place_t from, to, p;
-    bool found;
-    assert_int_equal(sy_store_kpi_place(s, ws, "d", "m", false, NULL, 40, &from, &found, NULL), 0);
-    assert_true(found);
-    assert_int_equal(from.at_ms, 1000 + 59); /* the 41st newest */
-    assert_int_equal(sy_store_kpi_place(s, ws, "d", "m", false, NULL, 20, &to, &found, NULL), 0);
-    assert_int_equal(to.at_ms, 1000 + 79);
-    from.at_ms++; /* the gap: 60..79 */
-    from.id++;
-    sy_store_kpi_span_t after = {
-        .has_gap = true, .after_gap = true, .gap_from = from, .gap_to = to};
-    sy_store_kpi_span_t around = after;
-    around.after_gap = false;
-    int64_t events, successes;
-    double mean;
-    assert_int_equal(sy_store_kpi_window(s, ws, "d", "m", false, &after, 0, 50, &events, &successes,
-                                         &mean, NULL),
-                     0);
-    assert_int_equal(events, 20); /* 80..99 only */
-    assert_int_equal(successes, 20);
-    assert_int_equal(sy_store_kpi_window(s, ws, "d", "m", false, &around, 20, 50, &events,
-                                         &successes, &mean, NULL),
-                     0);
-    assert_int_equal(events, 50); /* 59 down to 10: the gap left out */
-    assert_int_equal(successes, 50);
-    assert_int_equal(
-        sy_store_kpi_window(s, ws, "d", "m", false, NULL, 20, 50, &events, &successes, &mean, NULL),
-        0);
-    assert_int_equal(successes, 30); /* without the span the gap's 20 failures count */
-    assert_int_equal(sy_store_kpi_place(s, ws, "d", "m", false, &after, 20, &p, &found, NULL), 0);
-    assert_false(found); /* nothing after the gap past the 20 */
-    assert_int_equal(sy_store_kpi_place(s, ws, "d", "m", true, NULL, 0, &p, &found, NULL), 0);
-    assert_false(found); /* no event carries a value */
-    sy_store_close(s);
-}
-
 static void refuses_a_newer_schema(void **state)
 {
     (void)state;
@@ -290,115 +197,15 @@ static void an_unreadable_schema_version_is_an_error_not_version_0(void **state)
     assert_non_null(strstr(err.msg, "schema version"));
 }
 
-/* The fault injection the engine's test uses: the chosen statement fails with -EIO before
- * SQLite sees it, a failed commit rolls back, and the count starts again at each arming. */
-static void rollback_leaves_nothing(void **state)
-{
-    (void)state;
-    sy_store_t *s = open_store();
-    int64_t ws;
-    assert_int_equal(sy_store_workspace_create(s, "w", 1, &ws, NULL), 0);
-    assert_int_equal(sy_store_begin(s, NULL), 0);
-    bool created;
-    sy_store_flag_t f = {.key = "k", .definition = "{}", .updated_ms = 2};
-    assert_int_equal(sy_store_flag_put(s, ws, &f, &created, NULL), 0);
-    assert_true(created);
-    sy_store_rollback(s);
-    assert_int_equal(sy_store_flag_delete(s, ws, "k", NULL), -ENOENT);
-    sy_store_close(s);
-}
-
-static int count_flags(void *arg, const sy_store_flag_t *f)
-{
-    (void)f;
-    (*(int *)arg)++;
-    return 0;
-}
-
-static void every_row_is_scoped_by_workspace(void **state)
-{
-    (void)state;
-    sy_store_t *s = open_store();
-    int64_t a, b, tok;
-    sy_err_t err = {0};
-    assert_int_equal(sy_store_workspace_create(s, "a", 1, &a, NULL), 0);
-    assert_int_equal(sy_store_workspace_create(s, "b", 1, &b, NULL), 0);
-    assert_int_equal(sy_store_workspace_create(s, "a", 1, &tok, &err), -EEXIST);
-    bool created;
-    sy_store_flag_t f = {.key = "k", .definition = "{\"state\":\"ENABLED\"}", .updated_ms = 2};
-    assert_int_equal(sy_store_flag_put(s, a, &f, &created, NULL), 0);
-    int n = 0;
-    assert_int_equal(sy_store_flag_list(s, b, count_flags, &n, NULL), 0);
-    assert_int_equal(n, 0);
-    assert_int_equal(sy_store_flag_delete(s, b, "k", NULL), -ENOENT);
-    sy_store_token_t t = {.workspace = a,
-                          .name = "n",
-                          .role = "admin",
-                          .hash = "00",
-                          .prefix = "sy_",
-                          .created_ms = 1};
-    assert_int_equal(sy_store_token_create(s, &t, &tok, NULL), 0);
-    assert_int_equal(sy_store_token_revoke(s, b, tok, 5, NULL), -ENOENT);
-    assert_int_equal(sy_store_token_revoke(s, a, tok, 5, NULL), 0);
-    assert_int_equal(sy_store_token_revoke(s, a, tok, 6, NULL), -ENOENT); /* once */
-    t.role = "root";
-    t.hash = "01";
-    assert_true(sy_store_token_create(s, &t, &tok, NULL) < 0); /* the schema checks roles */
-    sy_store_close(s);
-}
-
-static int collect_actions(void *arg, const sy_store_audit_t *a)
-{
-    strcat(arg, a->resource);
-    strcat(arg, ";");
-    return 0;
-}
-
-static void audit_prefix_filter_takes_keys_literally(void **state)
-{
-    (void)state;
-    sy_store_t *s = open_store();
-    int64_t ws;
-    assert_int_equal(sy_store_workspace_create(s, "w", 1, &ws, NULL), 0);
-    const char *res[] = {"flag:a*b", "flag:ab", "flagx:a", "token:1", "flag:[x]"};
-    for (int i = 0; i < 5; i++) {
-        sy_store_audit_t a = {
-            .workspace = ws, .at_ms = 10 + i, .actor = "t", .action = "x", .resource = res[i]};
-        assert_int_equal(sy_store_audit_add(s, &a, NULL), 0);
-    }
-    char got[256] = "";
-    sy_store_audit_query_t q = {.workspace = ws, .resource = "flag:", .limit = 10};
-    assert_int_equal(sy_store_audit_list(s, &q, collect_actions, got, NULL), 0);
-    assert_string_equal(got, "flag:[x];flag:ab;flag:a*b;");
-    got[0] = '\0';
-    q.resource = "flag:a*b";
-    assert_int_equal(sy_store_audit_list(s, &q, collect_actions, got, NULL), 0);
-    assert_string_equal(got, "flag:a*b;");
-    got[0] = '\0';
-    q = (sy_store_audit_query_t){.workspace = ws, .since_ms = 12, .limit = 2};
-    assert_int_equal(sy_store_audit_list(s, &q, collect_actions, got, NULL), 0);
-    assert_string_equal(got, "flag:[x];token:1;");
-    got[0] = '\0';
-    q.workspace = ws + 1; /* another workspace sees none of it */
-    assert_int_equal(sy_store_audit_list(s, &q, collect_actions, got, NULL), 0);
-    assert_string_equal(got, "");
-    sy_store_close(s);
-}
-
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(migrates_once_and_keeps_data, setup, teardown),
         cmocka_unit_test_setup_teardown(repairs_an_early_migration_2, setup, teardown),
         cmocka_unit_test_setup_teardown(arms_kept_as_sums_become_moments, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_kpi_window_mean_keeps_its_digits, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_kpi_span_leaves_its_gap_out, setup, teardown),
         cmocka_unit_test_setup_teardown(refuses_a_newer_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(an_unreadable_schema_version_is_an_error_not_version_0,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(rollback_leaves_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(every_row_is_scoped_by_workspace, setup, teardown),
-        cmocka_unit_test_setup_teardown(audit_prefix_filter_takes_keys_literally, setup, teardown),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
