@@ -17,7 +17,8 @@
 # tests/meson.build passes every script that opens a store with the same arguments as its
 # own test (store_scripts there), but a folder the script writes into (the console's
 # screenshots), which becomes build/tests/postgres/NAME so that the two runs never share
-# one. SY_PG_SUITE_ONLY="NAME..." in the environment runs only those (by hand).
+# one; in four parts, the tests pg_suite_1..4 (suite pg_suite), that meson runs side by side.
+# SY_PG_SUITE_ONLY="NAME..." in the environment runs only those (by hand).
 #
 # Left out, as they never open a store, or not one --db names:
 #   core_is_pure, engine_speaks_c  read the sources;
