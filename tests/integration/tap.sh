@@ -251,31 +251,41 @@ db_sql_at() {
 # db_reset: an empty store again, as a new one a server has never opened (the server
 # stopped). SQLite: the file and its -wal and -shm removed. PostgreSQL: the schema dropped
 # and made again as pg.sh made it, then migrated (an operator migrates a new database
-# before its first server: the server's role cannot).
+# before its first server: the server's role cannot). On failure, what went wrong as TAP
+# comments and non-zero (the server started next fails the checks).
 db_reset() {
     if [ "$BACKEND" = postgres ]; then
         pg_sql "$PG_URL_SUPER" "DROP SCHEMA public CASCADE;
             CREATE SCHEMA public AUTHORIZATION switchyard_owner;
             REVOKE ALL ON SCHEMA public FROM PUBLIC;
-            GRANT USAGE ON SCHEMA public TO switchyard_app;" >>"$TMP/db_reset.log" 2>&1 &&
-            "$SY_TEST_SWITCHYARD" migrate --db "$PG_URL_OWNER" >>"$TMP/db_reset.log" 2>&1
+            GRANT USAGE ON SCHEMA public TO switchyard_app;" >"$TMP/db_reset.log" 2>&1 &&
+            "$SY_TEST_SWITCHYARD" migrate --db "$PG_URL_OWNER" >>"$TMP/db_reset.log" 2>&1 ||
+            db_said "db_reset" "$TMP/db_reset.log"
     else
         rm -f "$DB" "$DB-wal" "$DB-shm" "$DB-journal"
     fi
 }
 # db_copy NAME: a copy of the store (the server stopped) as a store of its own, and what
 # --db takes to open it on stdout. SQLite: cp to $TMP/NAME.db. PostgreSQL: a database NAME
-# made from the store's as its template, owned and granted as pg.sh's.
+# made from the store's as its template, owned and granted as pg.sh's. On failure, as
+# db_reset (the comments on stderr: stdout is the caller's).
 db_copy() {
     if [ "$BACKEND" = postgres ]; then
         pg_sql "${PG_URL_SUPER%/*}/template1" "CREATE DATABASE $1 TEMPLATE switchyard
             OWNER switchyard_owner;
             REVOKE ALL ON DATABASE $1 FROM PUBLIC;
-            GRANT CONNECT ON DATABASE $1 TO switchyard_app;" >>"$TMP/db_copy.log" 2>&1 &&
-            echo "${PG_URL_APP%/*}/$1"
+            GRANT CONNECT ON DATABASE $1 TO switchyard_app;" >"$TMP/db_copy.log" 2>&1 ||
+            { db_said "db_copy $1" "$TMP/db_copy.log" >&2; return 1; }
+        echo "${PG_URL_APP%/*}/$1"
     else
         cp "$DB" "$TMP/$1.db" && echo "$TMP/$1.db"
     fi
+}
+# db_said WHAT LOG: WHAT failed, with LOG's tail, as TAP comments; false.
+db_said() {
+    echo "# $1 failed:"
+    tail -n 5 "$2" | sed 's/^/#   /'
+    return 1
 }
 
 tap_done() {
