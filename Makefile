@@ -12,7 +12,9 @@
 #                and flag changes, event ingest against a raw sqlite3 insert, the time from
 #                a health breach to its rollback being served, the proxy against nginx, and
 #                what one change costs as a workspace grows to 100,000 flags, and a scrape
-#                of /metrics with 1,000 experiments, alone and beside OFREP)
+#                of /metrics with 1,000 experiments, alone and beside OFREP, and on
+#                PostgreSQL: batched ingest against a raw COPY, OFREP against a SQLite-backed
+#                node, a change's fan-out across three nodes)
 #   make simulate-figures  the statistics' promises by simulation (bench/simulate.sh: false
 #                promotions, rollbacks, SRM alarms, interval coverage, the printed power),
 #                RUNS runs a scenario (1000: about an hour)
@@ -89,6 +91,8 @@ bench: build
 	bench/metrics.sh $(RELEASE)/src/switchyard
 	@echo
 	bench/emergency.sh $(RELEASE)/src/switchyard
+	@echo
+	bench/pg.sh $(RELEASE)/src/switchyard $(RELEASE)/bench/bench-ingest $(RELEASE)/bench/bench-notify
 
 # the statistics' promises by simulation, 1,000 runs a scenario (about an hour on 2 cores)
 simulate-figures: build

@@ -11,6 +11,8 @@
  *  - batched: EVENTS exposures in requests of 1,000 from 4 keep-alive connections, every
  *    request acknowledged only after its commit;
  *  - single: 20,000 requests of one event from 32 connections (group commit at work).
+ * RAWDB "-" runs the batched phase alone, for a caller with a reference of its own
+ * (bench/pg.sh: a PostgreSQL-backed server against a raw COPY).
  * Every event has its own unit and id, as real traffic has. Bodies are made before the
  * clock starts, so the client's JSON writing is not measured. After each phase, the
  * engine loop's stall gauge for that phase (GET /v1/system/loops, reset before it): how
@@ -22,6 +24,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,11 +311,17 @@ int main(int argc, char **argv)
     l.addr.sin_port = htons((uint16_t)port);
     l.addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 
-    double raw = raw_insert(argv[3], events);
+    bool batched_only = strcmp(argv[3], "-") == 0;
+    double raw = batched_only ? 0 : raw_insert(argv[3], events);
     build(&l, events / 1000, 1000, 0, "batch");
     gauge_reset(&l);
     double batched = run(&l, 4, events);
     gauge_report(&l, "1,000-event requests");
+    if (batched_only) {
+        printf("ingest: batched, 1000 events per request     %10.0f events/s  (%d events)\n",
+               batched, events);
+        return 0;
+    }
     build(&l, 20000, 1, 0, "single");
     gauge_reset(&l);
     double single = run(&l, 32, 20000);

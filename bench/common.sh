@@ -34,3 +34,13 @@ start_sy() {
     done
     SYURL=http://127.0.0.1:$(sed -n 's/.* port=\([0-9]*\).*/\1/p' "$log" | head -1)
 }
+
+# wrk_post URL LUA SECONDS CONNECTIONS: wrk -t1 with that many keep-alive connections for
+# that long, the request LUA makes (ofrep.sh's POST); prints "requests_per_s p99_ms non2xx".
+wrk_post() {
+    wrk -t1 -c"$4" -d"${3}s" --latency -s "$2" "$1" >"$TMP/wrk.out" 2>&1
+    rps=$(awk '/^Requests\/sec:/ {print $2}' "$TMP/wrk.out")
+    p99=$(awk '$1 == "99%" {v = $2; if (v ~ /us$/) {sub(/us$/, "", v); v /= 1000} else if (v ~ /ms$/) {sub(/ms$/, "", v)} else if (v ~ /s$/) {sub(/s$/, "", v); v *= 1000} print v}' "$TMP/wrk.out")
+    errs=$(awk '/Non-2xx/ {print $NF}' "$TMP/wrk.out")
+    echo "${rps:-0} ${p99:-0} ${errs:-0}"
+}

@@ -83,13 +83,7 @@ LUA
 }
 
 # run URL -> "requests_per_s p99_ms non2xx"
-run() {
-    wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s "$TMP/post.lua" "$1" >"$TMP/wrk.out" 2>&1
-    rps=$(awk '/^Requests\/sec:/ {print $2}' "$TMP/wrk.out")
-    p99=$(awk '$1 == "99%" {v = $2; if (v ~ /us$/) {sub(/us$/, "", v); v /= 1000} else if (v ~ /ms$/) {sub(/ms$/, "", v)} else if (v ~ /s$/) {sub(/s$/, "", v); v *= 1000} print v}' "$TMP/wrk.out")
-    errs=$(awk '/Non-2xx/ {print $NF}' "$TMP/wrk.out")
-    echo "${rps:-0} ${p99:-0} ${errs:-0}"
-}
+run() { wrk_post "$1" "$TMP/post.lua" "$SECS" "$CONNS"; }
 
 : >"$TMP/rows"
 bad=0

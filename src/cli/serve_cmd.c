@@ -248,6 +248,10 @@ struct server {
     struct event_base *base;
     sy_notifier_t *notifier; /* NULL: none (an in-memory database) */
     bool listening;          /* hears other nodes' changes (PostgreSQL: sy_engine_sync) */
+    struct event *heard;     /* readable when another node may have announced a change */
+    int heard_fd;            /* what `heard` waits on; -1: nothing */
+    bool sync_failing;       /* the last sync failed: its error is logged every 10 s only */
+    time_t sync_logged_s;    /* when it was last logged (CLOCK_MONOTONIC seconds) */
     sy_http_t *http;
     sy_engine_t *eng;
     sy_proxy_t *proxy;               /* NULL: --proxy-workers 0 */
@@ -543,6 +547,53 @@ static void check_listens(struct server *s)
     s->n_listen_errs = n;
 }
 
+/* Another node announced a change: applied at once (the tick would within 20 ms). */
+static void sync_now(struct server *s)
+{
+    size_t applied = 0;
+    sy_err_t err = {0};
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (sy_engine_sync(s->eng, &applied, &err) == 0) {
+        if (s->sync_failing) /* a line when it works again, none while it goes on working */
+            sy_log(s->log, "sync_ok", NULL);
+        s->sync_failing = false;
+        return;
+    }
+    /* Failing (the database gone): a line at the first failure, then one every 10 s, not
+     * fifty a second. */
+    if (!s->sync_failing || now.tv_sec - s->sync_logged_s >= 10) {
+        sy_log(s->log, "sync_error", "message", err.msg, NULL);
+        s->sync_logged_s = now.tv_sec;
+    }
+    s->sync_failing = true;
+}
+
+static void on_heard(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sync_now(arg);
+}
+
+/* Waits on the store's descriptor for announcements; again when a reconnection changed it.
+ * A new socket under the old number may be folded away by epoll's change list (the
+ * closed one was never deleted): the tick's sync then hears what it would have, 20 ms
+ * later at most. */
+static void watch_heard(struct server *s)
+{
+    bool renewed;
+    int fd = sy_engine_sync_fd(s->eng, &renewed);
+    if (fd == s->heard_fd && !renewed)
+        return;
+    if (s->heard)
+        event_free(s->heard);
+    s->heard = fd >= 0 ? event_new(s->base, fd, EV_READ | EV_PERSIST, on_heard, s) : NULL;
+    if (s->heard)
+        event_add(s->heard, NULL);
+    s->heard_fd = s->heard ? fd : -1;
+}
+
 /* Fifty times a second: the engine's timers (each on its own interval; a tick with nothing
  * due is a few comparisons), and a log line for each thing they did. */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -550,11 +601,12 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct server *s = arg;
-    size_t applied = 0;
-    sy_err_t serr = {0};
-    /* other nodes' changes first: what this tick serves and decides includes them */
-    if (s->listening && sy_engine_sync(s->eng, &applied, &serr) < 0)
-        sy_log(s->log, "sync_error", "message", serr.msg, NULL);
+    /* other nodes' changes first: what this tick serves and decides includes them (what
+     * libpq read while answering a query never makes the descriptor readable) */
+    if (s->listening) {
+        sync_now(s);
+        watch_heard(s);
+    }
     sy_proxy_event_t ev[64];
     size_t n = s->proxy ? sy_proxy_events(s->proxy, ev, 64) : 0;
     for (size_t k = 0; k < n; k++) {
@@ -1121,7 +1173,7 @@ int sy_cli_serve(int argc, char **argv)
         return 1;
     }
     int status = 1;
-    struct server s = {.log = hopts.log, .eng = eng};
+    struct server s = {.log = hopts.log, .eng = eng, .heard_fd = -1};
     sy_engine_timers_t timers = {.auto_promotion_ms = auto_s * 1000,
                                  .auto_promotion_dry_run = opt[O_AUTO_DRY_RUN] != NULL,
                                  .health_ms = health_s * 1000,
@@ -1235,7 +1287,9 @@ int sy_cli_serve(int argc, char **argv)
         char port[8], metrics_port[8];
         snprintf(port, sizeof(port), "%d", sy_http_port(s.http));
         snprintf(metrics_port, sizeof(metrics_port), "%d", sy_http_metrics_port(s.http));
-        sy_log(hopts.log, "listening", "listen", opt[O_LISTEN], "#port", port, "db", opt[O_DB],
+        char db_shown[512]; /* a postgres:// URI's password never in the log */
+        sy_store_uri_shown(opt[O_DB], db_shown, sizeof(db_shown));
+        sy_log(hopts.log, "listening", "listen", opt[O_LISTEN], "#port", port, "db", db_shown,
                NULL);
         if (opt[O_METRICS_LISTEN])
             sy_log(hopts.log, "metrics_listening", "listen", opt[O_METRICS_LISTEN], "#port",
@@ -1245,6 +1299,8 @@ int sy_cli_serve(int argc, char **argv)
     }
     if (tick)
         event_free(tick);
+    if (s.heard)
+        event_free(s.heard);
     if (term)
         event_free(term);
     if (intr)

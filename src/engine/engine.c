@@ -526,6 +526,17 @@ int sy_engine_bootstrap(sy_engine_t *eng, const char *workspace, char *secret, s
         return 0;
     int64_t ws, id;
     int rc = sy_engine_workspace_create(eng, workspace, &ws, err);
+    if (rc == -EEXIST) {
+        /* Another node on the same database made it since this one opened (several started
+         * at once): not ours to bootstrap; served as the store holds it. */
+        size_t n = eng->n_ws;
+        rc = sy_store_workspace_list(eng->store, sy_eng_workspace_add_if_new, eng, err);
+        for (size_t i = n; rc == 0 && i < eng->n_ws; i++)
+            rc = sy_eng_flags_open(eng, &eng->ws[i], err);
+        if (rc == 0)
+            (void)sy_eng_view_publish(eng);
+        return rc;
+    }
     if (rc < 0)
         return rc;
     rc = sy_engine_token_create(eng, NULL, ws, "bootstrap-admin", SY_ROLE_ADMIN, secret, cap, &id,

@@ -128,7 +128,8 @@ sy_store_t *sy_engine_store(sy_engine_t *eng); /* borrowed, for readiness checks
 
 /* On a store without workspaces: creates workspace `workspace` and an admin token named
  * "bootstrap-admin", writing its secret (NUL-terminated) into `secret` and setting
- * *created. On a store that has workspaces it does nothing (*created false). */
+ * *created. On a store that has workspaces it does nothing (*created false), nor when
+ * another node on the same database made `workspace` meanwhile (then served as it is). */
 int sy_engine_bootstrap(sy_engine_t *eng, const char *workspace, char *secret, size_t cap,
                         bool *created, sy_err_t *err);
 
@@ -933,6 +934,11 @@ int sy_engine_listen(sy_engine_t *eng, sy_err_t *err);
  * workspaces changed into *applied. Not yet: experiments and routes changed elsewhere. On
  * the engine's thread, often (serve: every 20 ms); a lost connection is -EIO. */
 int sy_engine_sync(sy_engine_t *eng, size_t *applied, sy_err_t *err);
+/* The descriptor to wait on for what other nodes announce (sy_engine_sync when it is
+ * readable), -1 when there is none now. After a lost connection it is another socket,
+ * maybe under the same number: *renewed says so (once) and the caller waits on it anew.
+ * Ask every tick. */
+int sy_engine_sync_fd(sy_engine_t *eng, bool *renewed);
 /* Whether this node runs the timers: it holds the leaders' lock among the nodes of its
  * store (sy_store_lead, checked or tried at most once a second of the engine's clock;
  * always, on SQLite). */

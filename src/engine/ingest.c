@@ -809,49 +809,157 @@ static int write_arms(struct bexp *bx, struct arm *arms, sy_store_t *store, sy_e
     return 0;
 }
 
+/* The log's row of event p of the batch. */
+static sy_store_event_t row_of(const struct batch *b, const struct pend *p)
+{
+    const struct bexp *bx = &b->x[p->ex];
+    const struct arm *arms = &b->arms[bx->arms];
+    bool exposure = p->kind == SY_EVENT_EXPOSURE;
+    return (sy_store_event_t){.workspace = bx->ws,
+                              .experiment = bx->id,
+                              .id = p->id_len ? b->pool + p->id : NULL,
+                              .id_len = p->id_len,
+                              .kind = kind_name(p->kind),
+                              .unit = b->pool + p->unit,
+                              .unit_len = p->unit_len,
+                              .variant = exposure ? arms[p->variant].key : NULL,
+                              .variant_len = exposure ? strlen(arms[p->variant].key) : 0,
+                              .success = p->success,
+                              .has_value = p->has_value,
+                              .value = p->value,
+                              .has_latency = p->has_latency,
+                              .latency_ms = p->latency,
+                              .at_ms = b->now_ms};
+}
+
+/* Whether an exposure OFREP saw is to be left out: its unit, as the rows before it left it,
+ * is in that variant already or crossed over (then it changes nothing). */
+static bool seen_is_noop(const struct pend *p, int variant, bool crossed)
+{
+    return p->seen && (variant == p->variant || crossed);
+}
+
+/* Counts event i, written (seq[i] set) or not, for its submission, and applies a written
+ * one to the batch's copies. `w` walks the submissions along. */
+static void apply_row(struct batch *b, size_t i, size_t *w)
+{
+    const struct pend *p = &b->q[i];
+    while (*w < b->n_w && i >= b->w[*w].first + b->w[*w].n)
+        (*w)++;
+    sy_ingest_result_t *r =
+        !p->seen && *w < b->n_w && i >= b->w[*w].first ? &b->w[*w].result : NULL;
+    if (r && b->seq[i])
+        r->accepted++;
+    else if (r)
+        r->duplicates++;
+    if (b->seq[i]) {
+        struct change c = change_of(p);
+        apply(&b->arms[b->x[p->ex].arms], &b->u[p->ux].u, &c);
+    }
+}
+
+/* The events one statement each: whether to write an exposure OFREP saw is decided from its
+ * unit as the rows written before it left it, each row applied as soon as it is written. */
+static int write_rows_one_by_one(struct batch *b, sy_store_t *store, sy_err_t *err)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < b->n_q; i++) {
+        const struct pend *p = &b->q[i];
+        const struct unit *u = &b->u[p->ux].u;
+        if (seen_is_noop(p, u->variant, (u->flags & CROSSED) != 0))
+            continue; /* OFREP saw the unit again before the commit */
+        sy_store_event_t row = row_of(b, p);
+        int rc = sy_store_event_add(store, &row, &b->seq[i], err);
+        if (rc < 0)
+            return rc;
+        apply_row(b, i, &w);
+    }
+    return 0;
+}
+
+/* What a unit's variant and crossing are after the batch's rows so far: all that decides
+ * whether an exposure OFREP saw is written (apply() changes them so and no other way). */
+struct unit_mark {
+    int8_t variant;
+    bool crossed;
+};
+
+/* Decides which of the batch's events to write, as write_rows_one_by_one would, from the
+ * units' marks `m` (their state before the batch): with `seq` NULL assuming that every row
+ * is accepted, else with the places the log gave (0: a duplicate, which changes nothing).
+ * Event i is written when take[i]; returns how many are. */
+static size_t decide(const struct batch *b, struct unit_mark *m, const int64_t *seq, bool *take)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < b->n_u; k++)
+        m[k] = (struct unit_mark){b->u[k].u.variant, (b->u[k].u.flags & CROSSED) != 0};
+    for (size_t i = 0; i < b->n_q; i++) {
+        const struct pend *p = &b->q[i];
+        struct unit_mark *u = &m[p->ux];
+        take[i] = !seen_is_noop(p, u->variant, u->crossed);
+        n += take[i];
+        if (!take[i] || (seq && !seq[i]) || p->kind != SY_EVENT_EXPOSURE)
+            continue;
+        if (u->variant < 0)
+            u->variant = p->variant;
+        else if (u->variant != p->variant)
+            u->crossed = true;
+    }
+    return n;
+}
+
+/* The events in one call (sy_store_event_add_many: on PostgreSQL a round trip per workspace,
+ * not per event). What to write is decided first assuming every row is accepted; when a row
+ * came back a duplicate and so changes a later decision (an exposure OFREP saw, of the same
+ * unit: rare), they are to be written again one by one: 1 then, after a rollback. */
+static int write_rows_at_once(struct batch *b, sy_store_t *store, sy_err_t *err)
+{
+    struct unit_mark *m = malloc(b->n_u * sizeof(*m));
+    bool *take = malloc(2 * b->n_q * sizeof(*take));
+    sy_store_event_t *rows = malloc(b->n_q * sizeof(*rows));
+    int64_t *seq = malloc(b->n_q * sizeof(*seq));
+    int rc = 0;
+    if (!m || !take || !rows || !seq) {
+        rc = sy_eng_oom(err);
+        goto out_free;
+    }
+    size_t n = decide(b, m, NULL, take), k = 0;
+    for (size_t i = 0; i < b->n_q; i++)
+        if (take[i])
+            rows[k++] = row_of(b, &b->q[i]);
+    if ((rc = sy_store_event_add_many(store, rows, n, seq, err)) < 0)
+        goto out_free;
+    for (size_t i = 0, j = 0; i < b->n_q; i++)
+        b->seq[i] = take[i] ? seq[j++] : 0;
+    bool *again = take + b->n_q;
+    decide(b, m, b->seq, again);
+    rc = memcmp(take, again, b->n_q * sizeof(*take)) != 0;
+    if (rc == 0) {
+        size_t w = 0;
+        for (size_t i = 0; i < b->n_q; i++)
+            if (take[i])
+                apply_row(b, i, &w);
+    }
+out_free:
+    free(m);
+    free(take);
+    free(rows);
+    free(seq);
+    return rc;
+}
+
 /* Writes the batch's events and the aggregates of the experiments it touched in one
- * transaction on `store`, applying each written event to the batch's copies as it goes. */
+ * transaction on `store`, applying each written event to the batch's copies. */
 static int write_events(struct batch *b, sy_store_t *store, sy_err_t *err)
 {
     int rc = sy_store_begin(store, err);
-    size_t w = 0;
-    for (size_t i = 0; rc == 0 && i < b->n_q; i++) {
-        const struct pend *p = &b->q[i];
-        const struct bexp *bx = &b->x[p->ex];
-        struct arm *arms = &b->arms[bx->arms];
-        struct unit *u = &b->u[p->ux].u;
-        while (w < b->n_w && i >= b->w[w].first + b->w[w].n)
-            w++;
-        if (p->seen && (u->variant == p->variant || (u->flags & CROSSED)))
-            continue; /* OFREP saw the unit again before the commit */
-        bool exposure = p->kind == SY_EVENT_EXPOSURE;
-        sy_store_event_t row = {.workspace = bx->ws,
-                                .experiment = bx->id,
-                                .id = p->id_len ? b->pool + p->id : NULL,
-                                .id_len = p->id_len,
-                                .kind = kind_name(p->kind),
-                                .unit = b->pool + p->unit,
-                                .unit_len = p->unit_len,
-                                .variant = exposure ? arms[p->variant].key : NULL,
-                                .variant_len = exposure ? strlen(arms[p->variant].key) : 0,
-                                .success = p->success,
-                                .has_value = p->has_value,
-                                .value = p->value,
-                                .has_latency = p->has_latency,
-                                .latency_ms = p->latency,
-                                .at_ms = b->now_ms};
-        if ((rc = sy_store_event_add(store, &row, &b->seq[i], err)) < 0)
-            break;
-        sy_ingest_result_t *r =
-            !p->seen && w < b->n_w && i >= b->w[w].first ? &b->w[w].result : NULL;
-        if (r && b->seq[i])
-            r->accepted++;
-        else if (r)
-            r->duplicates++;
-        if (b->seq[i]) {
-            struct change c = change_of(p);
-            apply(arms, u, &c);
-        }
+    if (rc == 0)
+        rc = write_rows_at_once(b, store, err);
+    if (rc == 1) { /* rows written, none applied yet: the transaction again */
+        sy_store_rollback(store);
+        memset(b->seq, 0, b->n_q * sizeof(*b->seq));
+        if ((rc = sy_store_begin(store, err)) == 0)
+            rc = write_rows_one_by_one(b, store, err);
     }
     for (size_t k = 0; rc == 0 && k < b->n_x; k++)
         rc = write_arms(&b->x[k], &b->arms[b->x[k].arms], store, err);

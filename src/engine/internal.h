@@ -134,6 +134,7 @@ struct sy_engine {
     int64_t next_regression_ms;     /* when the tripwires are evaluated next; 0: off */
     /* many nodes on one database (sync.c) */
     bool listening;          /* hears other nodes' announcements */
+    bool sync_renewed;       /* resynced after a reconnection: sy_engine_sync_fd says so */
     bool leads;              /* runs the timers: holds the leaders' lock (always, on SQLite) */
     int64_t lead_checked_ms; /* when the lock was last checked or tried; 0: never */
     /* the rollbacks the monitor made since the last tick (to log), and how many it had no

@@ -43,43 +43,85 @@ int sy_engine_listen(sy_engine_t *eng, sy_err_t *err)
     return rc;
 }
 
+/* Announcements are hints, never data: any session that may connect to the database can
+ * NOTIFY the channel. Each says which workspace to look at again; its revision is read
+ * from the store (a forged one changes nothing), and at most HEARD_MAX workspaces are kept
+ * a sync: past that (a flood), every workspace is compared with the store once. */
+#define HEARD_MAX 256
+
 struct heard_ws {
     int64_t ws;
-    int64_t revision; /* the largest "served" revision heard; 0: none */
-    bool tokens;
+    bool served; /* its flags or kill switch may have changed */
+    bool tokens; /* a token of it may have been revoked */
 };
 
 struct heard {
-    struct heard_ws *v;
-    size_t n, cap;
+    struct heard_ws v[HEARD_MAX];
+    size_t n;
     bool workspaces; /* a workspace was made somewhere */
-    bool resync;     /* announcements were lost: compare every workspace with the store */
+    bool resync;     /* announcements were lost or too many: compare every workspace */
 };
 
 static int heard_one(void *arg, int64_t ws, const char *what, int64_t revision)
 {
+    (void)revision; /* read from the store: see above */
     struct heard *h = arg;
+    if (ws == -1 && strcmp(what, "resync") == 0) { /* the store's own: it reconnected */
+        h->resync = true;
+        return 0;
+    }
+    if (ws <= 0 || h->resync)
+        return 0;
     if (strcmp(what, "workspace") == 0) {
         h->workspaces = true;
         return 0;
     }
-    if (strcmp(what, "resync") == 0) { /* the store reconnected: anything may have changed */
-        h->resync = true;
+    bool served = strcmp(what, "served") == 0, tokens = strcmp(what, "tokens") == 0;
+    if (!served && !tokens)
         return 0;
-    }
     size_t i = 0;
     while (i < h->n && h->v[i].ws != ws)
         i++;
-    if (i == h->n) {
-        if (sy_eng_grow((void **)&h->v, &h->cap, h->n + 1, sizeof(*h->v)) < 0)
-            return -ENOMEM;
-        h->v[h->n++] = (struct heard_ws){.ws = ws};
+    if (i == h->n && h->n == HEARD_MAX) {
+        h->resync = true;
+        return 0;
     }
-    if (strcmp(what, "served") == 0 && revision > h->v[i].revision)
-        h->v[i].revision = revision;
-    else if (strcmp(what, "tokens") == 0)
-        h->v[i].tokens = true;
+    if (i == h->n)
+        h->v[h->n++] = (struct heard_ws){.ws = ws};
+    h->v[i].served |= served;
+    h->v[i].tokens |= tokens;
     return 0;
+}
+
+/* Every workspace's stored revision, by id (the store lists them in id order). */
+struct stored {
+    int64_t (*v)[2];
+    size_t n, cap;
+};
+
+static int stored_row(void *arg, const sy_store_workspace_t *row)
+{
+    struct stored *st = arg;
+    if (sy_eng_grow((void **)&st->v, &st->cap, st->n + 1, sizeof(*st->v)) < 0)
+        return -ENOMEM;
+    st->v[st->n][0] = row->id;
+    st->v[st->n][1] = row->revision;
+    st->n++;
+    return 0;
+}
+
+/* The stored revision of `ws`, or -1 when the store has no such workspace. */
+static int64_t stored_revision(const struct stored *st, int64_t ws)
+{
+    size_t lo = 0, hi = st->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (st->v[mid][0] < ws)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < st->n && st->v[lo][0] == ws ? st->v[lo][1] : -1;
 }
 
 /* Workspaces made on another node: loaded, served as the store has them. */
@@ -109,13 +151,27 @@ static int revoke_row(void *arg, const sy_store_token_t *t)
     return 0;
 }
 
-/* sy_store_workspace_list's sink for a resync: every workspace as heard at its revision,
- * with its tokens (a revocation may have been missed). */
-static int heard_row(void *arg, const sy_store_workspace_t *row)
+/* Brings workspace `w` to what the store holds: its flags and kill switch when `served`
+ * and its stored revision differs from the one served (a database restored to an older
+ * state too), its revoked tokens when `tokens`. */
+static int sync_workspace(sy_engine_t *eng, struct workspace *w, int64_t stored, bool served,
+                          bool tokens, size_t *applied, sy_err_t *err)
 {
-    struct heard *h = arg;
-    int rc = heard_one(h, row->id, "served", row->revision);
-    return rc == 0 ? heard_one(h, row->id, "tokens", 0) : rc;
+    int rc = 0;
+    if (served && stored >= 0 && stored != w->revision) {
+        struct kill_switch kill;
+        if ((rc = sy_eng_kill_switch_read(eng, w->id, &kill, err)) == 0 &&
+            (rc = sy_eng_flags_sync(eng, w, stored, &kill, err)) == 0)
+            (*applied)++;
+    }
+    if (rc == 0 && tokens) {
+        rc = sy_store_token_list(eng->store, w->id, revoke_row, eng, err);
+        if (rc == 0) {
+            (void)sy_eng_view_publish(eng);
+            (*applied)++;
+        }
+    }
+    return rc;
 }
 
 int sy_engine_sync(sy_engine_t *eng, size_t *applied, sy_err_t *err)
@@ -124,36 +180,47 @@ int sy_engine_sync(sy_engine_t *eng, size_t *applied, sy_err_t *err)
     *applied = 0;
     if (!eng->listening)
         return 0;
-    struct heard h = {0};
+    struct heard h;
+    h.n = 0;
+    h.workspaces = h.resync = false;
     int rc = sy_store_heard(eng->store, heard_one, &h, err);
-    if (rc == 0 && h.resync) {
-        h.workspaces = true;
-        rc = sy_store_workspace_list(eng->store, heard_row, &h, err);
-    }
-    for (size_t i = 0; rc == 0 && i < h.n && !h.workspaces; i++)
-        h.workspaces = !sy_eng_find_ws(eng, h.v[i].ws);
+    if (rc < 0 || (h.n == 0 && !h.workspaces && !h.resync))
+        return rc;
+    /* What follows only reads: one transaction, for one view of the store and fewer round
+     * trips (each read would otherwise be a transaction of its own), rolled back. */
+    bool tx = sy_store_begin(eng->store, err) == 0;
+    struct stored st = {0};
+    rc = sy_store_workspace_list(eng->store, stored_row, &st, err);
+    for (size_t i = 0; rc == 0 && i < st.n && !h.workspaces; i++)
+        h.workspaces = !sy_eng_find_ws(eng, st.v[i][0]);
     if (rc == 0 && h.workspaces)
         rc = load_new_workspaces(eng, applied, err);
-    for (size_t i = 0; rc == 0 && i < h.n; i++) {
-        struct workspace *w = sy_eng_find_ws(eng, h.v[i].ws);
-        if (!w)
-            continue; /* gone from the store meanwhile: nothing to serve */
-        if (h.v[i].revision > w->revision) {
-            struct kill_switch kill;
-            if ((rc = sy_eng_kill_switch_read(eng, w->id, &kill, err)) == 0 &&
-                (rc = sy_eng_flags_sync(eng, w, h.v[i].revision, &kill, err)) == 0)
-                (*applied)++;
+    if (h.resync) {
+        eng->sync_renewed = true; /* a new connection: its descriptor is to be watched */
+        for (size_t i = 0; rc == 0 && i < eng->n_ws; i++) {
+            struct workspace *w = &eng->ws[i];
+            rc = sync_workspace(eng, w, stored_revision(&st, w->id), true, true, applied, err);
         }
-        if (rc == 0 && h.v[i].tokens) {
-            rc = sy_store_token_list(eng->store, w->id, revoke_row, eng, err);
-            if (rc == 0) {
-                (void)sy_eng_view_publish(eng);
-                (*applied)++;
-            }
+    } else {
+        for (size_t i = 0; rc == 0 && i < h.n; i++) {
+            struct workspace *w = sy_eng_find_ws(eng, h.v[i].ws);
+            if (w) /* else gone from the store, or never there: nothing to serve */
+                rc = sync_workspace(eng, w, stored_revision(&st, w->id), h.v[i].served,
+                                    h.v[i].tokens, applied, err);
         }
     }
-    free(h.v);
+    if (tx)
+        sy_store_rollback(eng->store);
+    free(st.v);
     return rc;
+}
+
+int sy_engine_sync_fd(sy_engine_t *eng, bool *renewed)
+{
+    SY_ENG_OWNED(eng);
+    *renewed = eng->sync_renewed;
+    eng->sync_renewed = false;
+    return eng->listening ? sy_store_heard_fd(eng->store) : -1;
 }
 
 bool sy_engine_leads(sy_engine_t *eng)

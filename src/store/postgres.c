@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,21 @@ const char *sy_pg_i64(char *buf, int64_t v)
 {
     snprintf(buf, SY_PG_INT_TEXT, "%" PRId64, v);
     return buf;
+}
+
+const char *sy_pg_double(char *buf, bool has, double v)
+{
+    if (!has || isnan(v))
+        return NULL;
+    if (isinf(v))
+        return v > 0 ? "Infinity" : "-Infinity";
+    snprintf(buf, SY_PG_DOUBLE_TEXT, "%.17g", v == 0 ? 0.0 : v);
+    return buf;
+}
+
+const char *sy_pg_limit(char *buf, int64_t limit)
+{
+    return limit < 0 ? NULL : sy_pg_i64(buf, limit);
 }
 
 /* Fills `err` from the connection's or the result's message: -EEXIST for any constraint
@@ -100,7 +116,12 @@ static int session_setup(struct pg_store *s)
  * leaders' lock went with it, and what was announced meanwhile was not heard (resync). */
 static bool connected(struct pg_store *s)
 {
-    if (PQstatus(s->db) == CONNECTION_OK)
+    /* Between transactions, what the server said meanwhile is read first (one recv that
+     * finds nothing, usually): a session it ended (a restart, pg_terminate_backend) is
+     * found now and made again, not at the statement that would then fail. */
+    if (PQstatus(s->db) == CONNECTION_OK &&
+        (s->in_tx || (PQconsumeInput(s->db) && PQconsumeInput(s->db))) &&
+        PQstatus(s->db) == CONNECTION_OK) /* twice: a FATAL message, then its end */
         return true;
     int64_t now = monotonic_ms();
     if (s->in_tx || (s->reconnect_ms != 0 && now - s->reconnect_ms < RECONNECT_MS))
@@ -316,9 +337,12 @@ static PGconn *connect_to(const char *uri, sy_err_t *err)
         return NULL;
     }
     if (PQstatus(db) != CONNECTION_OK) {
-        size_t len = strcspn(PQerrorMessage(db), "\n");
+        /* libpq repeats a connection string it cannot parse: never its password */
+        char said[512];
+        sy_store_redact(uri, PQerrorMessage(db), said, sizeof(said));
+        size_t len = strcspn(said, "\n");
         sy_err_set(err, -EIO, "db", "PostgreSQL: cannot connect: %.*s",
-                   (int)(len > 120 ? 120 : len), PQerrorMessage(db));
+                   (int)(len > 160 ? 160 : len), said);
         PQfinish(db);
         return NULL;
     }
@@ -344,6 +368,30 @@ static int migrate_in(PGconn *db, const char *app_role, sy_err_t *err)
     if (!r)
         goto out_rollback;
     PQclear(r);
+    /* The application role (checked even when nothing is to be done: a wrong one named is
+     * a mistake to tell): one that row-level security holds, and not the owner. */
+    const char *rp[] = {app_role};
+    r = sy_pg_run(&s,
+                  "SELECT rolsuper OR rolbypassrls, rolname = current_user FROM pg_roles"
+                  " WHERE rolname = $1",
+                  1, rp, PGRES_TUPLES_OK, &rc, err);
+    if (!r)
+        goto out_rollback;
+    if (PQntuples(r) == 0)
+        rc = sy_err_set(err, -ENOENT, "app_role", "no role \"%.64s\": create it first", app_role);
+    else if (strcmp(PQgetvalue(r, 0, 0), "t") == 0)
+        rc = sy_err_set(err, -EINVAL, "app_role",
+                        "role \"%.64s\" is a superuser or may bypass row-level security: the "
+                        "servers' role must be held by it",
+                        app_role);
+    else if (strcmp(PQgetvalue(r, 0, 1), "t") == 0)
+        rc = sy_err_set(err, -EINVAL, "app_role",
+                        "role \"%.64s\" is the one migrating, the tables' owner: the servers "
+                        "connect as another role",
+                        app_role);
+    PQclear(r);
+    if (rc < 0)
+        goto out_rollback;
     int64_t v = version_of(db, err);
     if (v < 0) {
         rc = (int)v;
@@ -401,6 +449,30 @@ int sy_store_pg_migrate(const char *owner_uri, const char *app_role, sy_err_t *e
 
 /* ---- the handle ------------------------------------------------------------------------ */
 
+/* The server's role must be one row-level security holds: not a superuser, not BYPASSRLS,
+ * not the tables' owner (who could turn it off). -EPERM naming the role otherwise. */
+static int refuse_unheld_role(struct pg_store *s, sy_err_t *err)
+{
+    int rc = 0;
+    PGresult *r =
+        sy_pg_run(s,
+                  "SELECT r.rolsuper OR r.rolbypassrls, pg_has_role(current_user,"
+                  " (SELECT relowner FROM pg_class WHERE oid = 'schema_version'::regclass),"
+                  " 'MEMBER'), current_user FROM pg_roles r WHERE r.rolname = current_user",
+                  0, NULL, PGRES_TUPLES_OK, &rc, err);
+    if (!r)
+        return rc;
+    if (PQntuples(r) == 1 &&
+        (strcmp(PQgetvalue(r, 0, 0), "t") == 0 || strcmp(PQgetvalue(r, 0, 1), "t") == 0))
+        rc = sy_err_set(err, -EPERM, "db",
+                        "PostgreSQL: role \"%.64s\" is a superuser, may bypass row-level "
+                        "security or owns the tables: a server connects as the application "
+                        "role (docs/operations.md)",
+                        PQgetvalue(r, 0, 2));
+    PQclear(r);
+    return rc;
+}
+
 static int pg_open(sy_store_t **out, const char *uri, sy_err_t *err)
 {
     *out = NULL;
@@ -437,6 +509,8 @@ static int pg_open(sy_store_t **out, const char *uri, sy_err_t *err)
         rc = sy_pg_error(s, NULL, err);
         goto out_finish;
     }
+    if ((rc = refuse_unheld_role(s, err)) < 0)
+        goto out_finish;
     s->version = (int)v;
     *out = &s->base;
     return 0;
@@ -771,7 +845,7 @@ static int pg_heard(sy_store_t *store, sy_store_heard_cb cb, void *arg, sy_err_t
     int rc = 0;
     if (s->resync) { /* reconnected: what was announced meanwhile is lost, reread it all */
         s->resync = false;
-        rc = cb(arg, 0, "resync", 0);
+        rc = cb(arg, -1, "resync", 0);
     }
     if (!PQconsumeInput(s->db))
         return sy_pg_error(s, NULL, err);
@@ -779,12 +853,20 @@ static int pg_heard(sy_store_t *store, sy_store_heard_cb cb, void *arg, sy_err_t
     while ((n = PQnotifies(s->db)) != NULL) {
         long long ws, revision;
         char what[33];
+        /* any session that may connect can NOTIFY: a workspace is a positive id (the
+         * store's own "resync" is -1), the rest is the listener's to doubt */
         if (rc == 0 && strcmp(n->relname, CHANNEL) == 0 &&
-            sscanf(n->extra, "%lld %32s %lld", &ws, what, &revision) == 3)
+            sscanf(n->extra, "%lld %32s %lld", &ws, what, &revision) == 3 && ws > 0)
             rc = cb(arg, ws, what, revision);
         PQfreemem(n);
     }
     return rc;
+}
+
+static int pg_heard_fd(sy_store_t *store)
+{
+    struct pg_store *s = sy_pg(store);
+    return s->listening && PQstatus(s->db) == CONNECTION_OK ? PQsocket(s->db) : -1;
 }
 
 static int pg_lead(sy_store_t *store, bool *held, sy_err_t *err)
@@ -852,6 +934,7 @@ const struct sy_store_ops sy_store_postgres_ops = {
     .setting_put = sy_pg_setting_put,
     .setting_list = sy_pg_setting_list,
     .event_add = sy_pg_event_add,
+    .event_add_many = sy_pg_event_add_many,
     .event_list = sy_pg_event_list,
     .event_last = sy_pg_event_last,
     .event_count = sy_pg_event_count,
@@ -900,5 +983,6 @@ const struct sy_store_ops sy_store_postgres_ops = {
     .announce = pg_announce,
     .listen = pg_listen,
     .heard = pg_heard,
+    .heard_fd = pg_heard_fd,
     .lead = pg_lead,
 };

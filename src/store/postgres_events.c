@@ -8,6 +8,9 @@
  * statement before them. An event's unit, id and variant go with their lengths, as binary
  * text parameters (libpq ignores a text parameter's length and reads to a NUL). The place
  * of an event is its identity value: it comes from the sequence when the row is inserted.
+ * A batch (event_add_many, the writer's group commit) is one statement per run of events of
+ * one workspace, over arrays, its ids reserved from the sequence first (ADD_ARRAY_SQL): a
+ * round trip per statement, not per event, is what ingest costs over a network.
  *
  * One log across workspaces. events holds every workspace's events and its id orders them
  * all (SQLite's rowid), but row-level security shows a statement one workspace only. The
@@ -28,7 +31,8 @@
  *   of commits only while one handle writes (the engine's writer).
  * - A string must be valid UTF-8 without NUL (PostgreSQL's text): -EIO otherwise, where
  *   SQLite stores any bytes.
- * - Cost: an append is two statements (the workspace setting, the insert); a read across
+ * - Cost: an append is two statements (the workspace setting, the insert), a batch two per
+ *   run of one workspace's events (and per 5,000 of them); a read across
  *   workspaces is a statement per workspace and chunk, each scanning the id index and
  *   filtering by workspace (events has no index on workspace_id, to spare ingest).
  */
@@ -49,24 +53,6 @@
 #define OID_INT8   20
 #define OID_TEXT   25
 #define OID_FLOAT8 701
-
-/* Room for a double as %.17g (exact round trip): sign, 17 digits, point, exponent. */
-#define DOUBLE_TEXT 32
-
-/* A double as a parameter: NULL (no value) when not given or NaN, as SQLite binds NaN. */
-static const char *double_param(char *buf, bool has, double v)
-{
-    if (!has || isnan(v))
-        return NULL;
-    snprintf(buf, DOUBLE_TEXT, "%.17g", v);
-    return buf;
-}
-
-/* A limit as a parameter: SQLite reads a negative LIMIT as none, PostgreSQL's LIMIT NULL. */
-static const char *limit_param(char *buf, int64_t limit)
-{
-    return limit < 0 ? NULL : sy_pg_i64(buf, limit);
-}
 
 /* Runs a statement whose result is a count of changed rows; adds it to *n. */
 static int run_counted(struct pg_store *s, const char *sql, int np, const char *const *p,
@@ -138,6 +124,7 @@ static int experiment_ws(struct pg_store *s, int64_t experiment, int64_t *ws, bo
  * them) and freed with the connection. A prepared statement outlives a rollback. */
 struct prepared {
     bool event_add;
+    bool event_add_many;
     bool kpi_add;
 };
 
@@ -244,32 +231,46 @@ static int text_param(const char **p, int *len, int *format, const char *s, size
     " value, latency_ms, at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"                  \
     " ON CONFLICT DO NOTHING RETURNING id"
 
+static const Oid event_add_types[10] = {OID_INT8, OID_INT8, OID_TEXT,   OID_TEXT,   OID_TEXT,
+                                        OID_TEXT, OID_BOOL, OID_FLOAT8, OID_FLOAT8, OID_INT8};
+
+/* EVENT_ADD_SQL's parameters for one event: its numbers formatted here, its strings borrowed
+ * from the event. */
+struct event_params {
+    char ws[SY_PG_INT_TEXT], exp[SY_PG_INT_TEXT], at[SY_PG_INT_TEXT];
+    char value[SY_PG_DOUBLE_TEXT], latency[SY_PG_DOUBLE_TEXT];
+    const char *p[10];
+    int lengths[10], formats[10];
+};
+
+static int event_params(struct event_params *ep, const sy_store_event_t *e, sy_err_t *err)
+{
+    *ep = (struct event_params){0};
+    ep->p[0] = sy_pg_i64(ep->ws, e->workspace);
+    ep->p[1] = sy_pg_i64(ep->exp, e->experiment);
+    ep->p[3] = e->kind;
+    ep->p[6] = e->success < 0 ? NULL : e->success ? "1" : "0";
+    ep->p[7] = sy_pg_double(ep->value, e->has_value, e->value);
+    ep->p[8] = sy_pg_double(ep->latency, e->has_latency, e->latency_ms);
+    ep->p[9] = sy_pg_i64(ep->at, e->at_ms);
+    int rc;
+    if ((rc = text_param(&ep->p[2], &ep->lengths[2], &ep->formats[2], e->id, e->id_len, "id",
+                         err)) < 0 ||
+        (rc = text_param(&ep->p[4], &ep->lengths[4], &ep->formats[4], e->unit, e->unit_len, "unit",
+                         err)) < 0 ||
+        (rc = text_param(&ep->p[5], &ep->lengths[5], &ep->formats[5], e->variant, e->variant_len,
+                         "variant", err)) < 0)
+        return rc;
+    return 0;
+}
+
 int sy_pg_event_add(sy_store_t *store, const sy_store_event_t *e, int64_t *seq, sy_err_t *err)
 {
     struct pg_store *s = sy_pg(store);
-    static const Oid types[10] = {OID_INT8, OID_INT8, OID_TEXT,   OID_TEXT,   OID_TEXT,
-                                  OID_TEXT, OID_BOOL, OID_FLOAT8, OID_FLOAT8, OID_INT8};
-    char ws[SY_PG_INT_TEXT], exp[SY_PG_INT_TEXT], at[SY_PG_INT_TEXT];
-    char value[DOUBLE_TEXT], latency[DOUBLE_TEXT];
-    const char *p[10] = {sy_pg_i64(ws, e->workspace),
-                         sy_pg_i64(exp, e->experiment),
-                         NULL,
-                         e->kind,
-                         NULL,
-                         NULL,
-                         e->success < 0 ? NULL
-                         : e->success   ? "1"
-                                        : "0",
-                         double_param(value, e->has_value, e->value),
-                         double_param(latency, e->has_latency, e->latency_ms),
-                         sy_pg_i64(at, e->at_ms)};
-    int lengths[10] = {0}, formats[10] = {0};
+    struct event_params ep;
     *seq = 0;
-    int rc;
-    if ((rc = text_param(&p[2], &lengths[2], &formats[2], e->id, e->id_len, "id", err)) < 0 ||
-        (rc = text_param(&p[4], &lengths[4], &formats[4], e->unit, e->unit_len, "unit", err)) < 0 ||
-        (rc = text_param(&p[5], &lengths[5], &formats[5], e->variant, e->variant_len, "variant",
-                         err)) < 0)
+    int rc = event_params(&ep, e, err);
+    if (rc < 0)
         return rc;
     bool own;
     if ((rc = sy_pg_own_begin(s, &own, err)) < 0)
@@ -278,13 +279,184 @@ int sy_pg_event_add(sy_store_t *store, const sy_store_event_t *e, int64_t *seq, 
         return sy_pg_own_end(s, own, rc, err);
     struct prepared *prep = prepared_of(s->db);
     PGresult *r = run_prepared(s, prep ? &prep->event_add : NULL, "sy_event_add", EVENT_ADD_SQL, 10,
-                               types, p, lengths, formats, &rc, err);
+                               event_add_types, ep.p, ep.lengths, ep.formats, &rc, err);
     if (r) {
         /* no row: the id is in the log already (ON CONFLICT DO NOTHING) */
         if (PQntuples(r) == 1)
             *seq = sy_pg_int_at(r, 0, 0);
         PQclear(r);
     }
+    return sy_pg_own_end(s, own, rc, err);
+}
+
+/* ---- appends in a batch: one statement over arrays ---------------------------------------- */
+
+/* Events per statement, and bytes of their strings: a statement's arrays are built in memory
+ * (a single event longer goes alone). */
+#define ARRAY_ROWS  5000
+#define ARRAY_BYTES (8u << 20)
+
+/* An array parameter in PostgreSQL's text form ("{1,NULL,\"a\\\"b\"}"), growing. */
+struct array {
+    char *p;
+    size_t len, cap;
+    bool oom;
+};
+
+static void array_put(struct array *a, const char *s, size_t n)
+{
+    if (a->oom)
+        return;
+    if (a->len + n + 2 > a->cap) {
+        size_t cap = a->cap ? a->cap : 256;
+        while (cap < a->len + n + 2)
+            cap *= 2;
+        char *g = realloc(a->p, cap);
+        if (!g) {
+            a->oom = true;
+            return;
+        }
+        a->p = g;
+        a->cap = cap;
+    }
+    memcpy(a->p + a->len, s, n);
+    a->len += n;
+    a->p[a->len] = '\0';
+}
+
+/* Appends an element (NULL: SQL NULL), quoted when `quote`: its '"' and '\' escaped. */
+static void array_add(struct array *a, const char *s, size_t n, bool quote)
+{
+    array_put(a, a->len ? "," : "{", 1);
+    if (!s) {
+        array_put(a, "NULL", 4);
+        return;
+    }
+    if (!quote) {
+        array_put(a, s, n);
+        return;
+    }
+    array_put(a, "\"", 1);
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && s[j] != '"' && s[j] != '\\')
+            j++;
+        array_put(a, s + i, j - i);
+        if (j < n) {
+            char esc[2] = {'\\', s[j]};
+            array_put(a, esc, 2);
+            j++;
+        }
+        i = j;
+    }
+    array_put(a, "\"", 1);
+}
+
+static const char *array_end(struct array *a)
+{
+    array_put(a, a->len ? "}" : "{}", a->len ? 1 : 2);
+    return a->oom ? NULL : a->p;
+}
+
+/* The ids are reserved first, in order, so that the k-th event gets the k-th smallest: then
+ * the ids RETURNING gives say which events landed (a duplicate has none), and the places grow
+ * in the order of the events. Inserted in that order too, so that of two events of one id in
+ * the batch the first lands. The conflict names the client ids' index: a fifth cheaper than
+ * any conflict (the primary key's probe spared), and an id taken (never, but by a copied
+ * log whose sequence was not set) is an error, not an event silently dropped. */
+#define ADD_ARRAY_SQL                                                                              \
+    "WITH ids AS (SELECT array_agg(v ORDER BY v) AS a FROM (SELECT"                                \
+    " nextval(pg_get_serial_sequence('events', 'id')) AS v FROM generate_series(1, $1::int)) n),"  \
+    " r AS (SELECT (SELECT a FROM ids)[t.ord] AS id, t.* FROM unnest($3::bigint[], $4::text[],"    \
+    " $5::text[], $6::text[], $7::text[], $8::boolean[], $9::float8[], $10::float8[],"             \
+    " $11::bigint[]) WITH ORDINALITY AS t(experiment_id, event_id, kind, unit, variant, success,"  \
+    " value, latency_ms, at_ms, ord)),"                                                            \
+    " ins AS (INSERT INTO events (id, workspace_id, experiment_id, event_id, kind, unit, variant," \
+    " success, value, latency_ms, at_ms) SELECT id, $2::bigint, experiment_id, event_id, kind,"    \
+    " unit, variant, success, value, latency_ms, at_ms FROM r ORDER BY id"                         \
+    " ON CONFLICT (experiment_id, event_id) WHERE event_id IS NOT NULL DO NOTHING RETURNING id)"   \
+    " SELECT ins.id FROM r LEFT JOIN ins USING (id) ORDER BY r.ord"
+
+/* A string of an event for an array: refused when it holds a NUL (PostgreSQL's text cannot,
+ * and the array's text form would end there). */
+static int array_text(struct array *a, const char *s, size_t n, const char *field, sy_err_t *err)
+{
+    if (s && memchr(s, '\0', n))
+        return sy_err_set(err, -EIO, "db", "PostgreSQL: the event's %s holds a NUL byte", field);
+    array_add(a, s, n, true);
+    return 0;
+}
+
+/* One statement for events ev[0..n) of one workspace, from the first: as many as
+ * ARRAY_ROWS and ARRAY_BYTES let, how many into *took. */
+static int add_arrays(struct pg_store *s, const sy_store_event_t *ev, size_t n, int64_t *seq,
+                      size_t *took, sy_err_t *err)
+{
+    struct array a[9] = {{0}};
+    size_t i = 0, bytes = 0;
+    int rc = 0;
+    for (; i < n && i < ARRAY_ROWS; i++) {
+        const sy_store_event_t *e = &ev[i];
+        size_t size = e->id_len + e->unit_len + e->variant_len;
+        if (i > 0 && (e->workspace != ev[0].workspace || bytes + size > ARRAY_BYTES))
+            break;
+        bytes += size;
+        char num[SY_PG_DOUBLE_TEXT];
+        const char *v;
+        v = sy_pg_i64(num, e->experiment);
+        array_add(&a[0], v, strlen(v), false);
+        if ((rc = array_text(&a[1], e->id, e->id_len, "id", err)) < 0 ||
+            (rc = array_text(&a[2], e->kind, e->kind ? strlen(e->kind) : 0, "kind", err)) < 0 ||
+            (rc = array_text(&a[3], e->unit, e->unit_len, "unit", err)) < 0 ||
+            (rc = array_text(&a[4], e->variant, e->variant_len, "variant", err)) < 0)
+            goto out_free;
+        array_add(&a[5], e->success < 0 ? NULL : e->success ? "t" : "f", 1, false);
+        v = sy_pg_double(num, e->has_value, e->value);
+        array_add(&a[6], v, v ? strlen(v) : 0, false);
+        v = sy_pg_double(num, e->has_latency, e->latency_ms);
+        array_add(&a[7], v, v ? strlen(v) : 0, false);
+        v = sy_pg_i64(num, e->at_ms);
+        array_add(&a[8], v, strlen(v), false);
+    }
+    *took = i;
+    char count[SY_PG_INT_TEXT], ws[SY_PG_INT_TEXT];
+    const char *p[11] = {sy_pg_i64(count, (int64_t)i), sy_pg_i64(ws, ev[0].workspace)};
+    for (int k = 0; k < 9; k++)
+        if (!(p[2 + k] = array_end(&a[k]))) {
+            rc = sy_err_set(err, -ENOMEM, NULL, "out of memory");
+            goto out_free;
+        }
+    struct prepared *prep = prepared_of(s->db);
+    PGresult *r = run_prepared(s, prep ? &prep->event_add_many : NULL, "sy_event_add_many",
+                               ADD_ARRAY_SQL, 11, NULL, p, NULL, NULL, &rc, err);
+    if (!r)
+        goto out_free;
+    if ((size_t)PQntuples(r) != i)
+        rc = sy_err_set(err, -EIO, "db", "PostgreSQL: %d rows for %zu events", PQntuples(r), i);
+    for (int k = 0; rc == 0 && k < PQntuples(r); k++)
+        seq[k] = sy_pg_int_at(r, k, 0); /* NULL, not landed: 0 */
+    PQclear(r);
+out_free:
+    for (int k = 0; k < 9; k++)
+        free(a[k].p);
+    return rc;
+}
+
+int sy_pg_event_add_many(sy_store_t *store, const sy_store_event_t *ev, size_t n, int64_t *seq,
+                         sy_err_t *err)
+{
+    struct pg_store *s = sy_pg(store);
+    for (size_t i = 0; i < n; i++)
+        seq[i] = 0;
+    if (n == 0)
+        return 0;
+    bool own;
+    int rc = sy_pg_own_begin(s, &own, err);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0, took = 0; rc == 0 && i < n; i += took)
+        if ((rc = sy_pg_set_workspace(s, ev[i].workspace, err)) == 0)
+            rc = add_arrays(s, &ev[i], n - i, &seq[i], &took, err);
     return sy_pg_own_end(s, own, rc, err);
 }
 
@@ -732,12 +904,12 @@ int sy_pg_kpi_add(sy_store_t *store, const sy_store_kpi_t *k, bool *added, sy_er
     struct pg_store *s = sy_pg(store);
     static const Oid types[10] = {OID_INT8, OID_TEXT, OID_TEXT, OID_INT8, OID_FLOAT8,
                                   OID_TEXT, OID_TEXT, OID_TEXT, OID_INT8, OID_TEXT};
-    char ws[SY_PG_INT_TEXT], success[SY_PG_INT_TEXT], at[SY_PG_INT_TEXT], value[DOUBLE_TEXT];
+    char ws[SY_PG_INT_TEXT], success[SY_PG_INT_TEXT], at[SY_PG_INT_TEXT], value[SY_PG_DOUBLE_TEXT];
     const char *p[10] = {sy_pg_i64(ws, k->workspace),
                          k->domain,
                          k->metric,
                          k->success < 0 ? NULL : sy_pg_i64(success, k->success),
-                         double_param(value, k->has_value, k->value),
+                         sy_pg_double(value, k->has_value, k->value),
                          k->actor,
                          k->correlation_id,
                          k->detail,
@@ -792,7 +964,7 @@ int sy_pg_kpi_window(sy_store_t *store, int64_t ws, const char *domain, const ch
     char w[SY_PG_INT_TEXT], b[6][SY_PG_INT_TEXT], l[SY_PG_INT_TEXT], o[SY_PG_INT_TEXT];
     const char *p[11] = {sy_pg_i64(w, ws), domain, metric};
     span_params(span, b, p);
-    p[9] = limit_param(l, limit);
+    p[9] = sy_pg_limit(l, limit);
     p[10] = sy_pg_i64(o, skip < 0 ? 0 : skip); /* SQLite reads a negative OFFSET as 0 */
     bool own;
     int rc = sy_pg_own_begin(s, &own, err);
@@ -979,7 +1151,7 @@ int sy_pg_kpi_prune(sy_store_t *store, int64_t ws, const char *domain, const cha
     if (!domain) {
         struct kpi_sweep k = {.before = sy_pg_i64(b, before_ms),
                               .max = sy_pg_i64(m, max),
-                              .limit = limit_param(l, limit)};
+                              .limit = sy_pg_limit(l, limit)};
         if ((rc = kpi_sweep_run(s, &k, limit, KPI_DELETE, n, err)) == 0)
             rc = kpi_sweep_run(s, &k, limit, KPI_THIN, n, err);
         free(k.ids);
@@ -994,7 +1166,7 @@ int sy_pg_kpi_prune(sy_store_t *store, int64_t ws, const char *domain, const cha
                        metric,
                        sy_pg_i64(at, keep_from->at_ms),
                        sy_pg_i64(id, keep_from->id),
-                       limit_param(l, limit)};
+                       sy_pg_limit(l, limit)};
     if ((rc = sy_pg_set_workspace(s, ws, err)) == 0 &&
         (rc = run_counted(s, KPI_DELETE KPI_OLD KPI_SERIES ")", 8, p, n, err)) == 0)
         rc = run_counted(s, KPI_THIN KPI_OLD KPI_SERIES ")", 8, p, n, err);
@@ -1016,14 +1188,14 @@ int sy_pg_regression_put(sy_store_t *store, const sy_store_regression_t *r, bool
 {
     struct pg_store *s = sy_pg(store);
     char ws[SY_PG_INT_TEXT], win[SY_PG_INT_TEXT], base[SY_PG_INT_TEXT], min[SY_PG_INT_TEXT],
-        at[SY_PG_INT_TEXT], drop[DOUBLE_TEXT];
+        at[SY_PG_INT_TEXT], drop[SY_PG_DOUBLE_TEXT];
     const char *p[] = {sy_pg_i64(ws, r->workspace),
                        r->domain,
                        r->metric,
                        sy_pg_i64(win, r->window_events),
                        sy_pg_i64(base, r->baseline_events),
                        sy_pg_i64(min, r->min_events_to_enforce),
-                       double_param(drop, true, r->max_drop_fraction),
+                       sy_pg_double(drop, true, r->max_drop_fraction),
                        r->action,
                        r->measure,
                        r->enabled ? "1" : "0",

@@ -49,19 +49,8 @@
 
 #include "store/postgres_internal.h"
 
-/* The largest %.17g of a double ("-2.2250738585072014e-308") and its NUL, with room. */
-#define DOUBLE_TEXT 32
-
 /* The largest blob SQLite binds (SQLITE_MAX_LENGTH): beyond it SQLite's bind fails. */
 #define BLOB_MAX 1000000000u
-
-/* `v` as a text parameter that PostgreSQL reads back as the same double; -0.0 as 0, since
- * SQLite stores a REAL -0.0 as 0. */
-static const char *dbl(char *buf, double v)
-{
-    snprintf(buf, DOUBLE_TEXT, "%.17g", v == 0 ? 0.0 : v);
-    return buf;
-}
 
 /* What SQLite's sy_sq_run answers for any constraint (a foreign key, NOT NULL, unique). */
 static int constraint(sy_err_t *err)
@@ -425,21 +414,21 @@ int sy_pg_arm_put(sy_store_t *store, const sy_store_arm_t *a, sy_err_t *err)
         return rc;
     char w[SY_PG_INT_TEXT], x[SY_PG_INT_TEXT], units[SY_PG_INT_TEXT], conv[SY_PG_INT_TEXT],
         errors[SY_PG_INT_TEXT], cross[SY_PG_INT_TEXT], lat_n[SY_PG_INT_TEXT];
-    char mean[DOUBLE_TEXT], sd[DOUBLE_TEXT], seq_p[DOUBLE_TEXT], lat_mean[DOUBLE_TEXT],
-        lat_sd[DOUBLE_TEXT];
+    char mean[SY_PG_DOUBLE_TEXT], sd[SY_PG_DOUBLE_TEXT], seq_p[SY_PG_DOUBLE_TEXT],
+        lat_mean[SY_PG_DOUBLE_TEXT], lat_sd[SY_PG_DOUBLE_TEXT];
     const char *p[] = {sy_pg_i64(w, ws),
                        sy_pg_i64(x, a->experiment),
                        a->variant,
                        sy_pg_i64(units, a->units),
                        sy_pg_i64(conv, a->conversions),
-                       dbl(mean, a->value_mean),
-                       dbl(sd, a->value_sd),
+                       sy_pg_double(mean, true, a->value_mean),
+                       sy_pg_double(sd, true, a->value_sd),
                        sy_pg_i64(errors, a->errors),
                        sy_pg_i64(cross, a->crossovers),
-                       dbl(seq_p, a->seq_p),
+                       sy_pg_double(seq_p, true, a->seq_p),
                        sy_pg_i64(lat_n, a->latency_n),
-                       dbl(lat_mean, a->latency_mean),
-                       dbl(lat_sd, a->latency_sd)};
+                       sy_pg_double(lat_mean, true, a->latency_mean),
+                       sy_pg_double(lat_sd, true, a->latency_sd)};
     /* Only the foreign key can fail it (a conflict updates): an experiment the handle saw
      * inserted whose transaction rolled back. SQLite's cached statement says -EIO. */
     rc = exec_in(s, ws,
@@ -502,8 +491,8 @@ int sy_pg_srm_put(sy_store_t *store, int64_t experiment, double p, sy_err_t *err
         return step_failed(err, "FOREIGN KEY");
     if (rc < 0)
         return rc;
-    char w[SY_PG_INT_TEXT], x[SY_PG_INT_TEXT], v[DOUBLE_TEXT];
-    const char *params[] = {sy_pg_i64(w, ws), sy_pg_i64(x, experiment), dbl(v, p)};
+    char w[SY_PG_INT_TEXT], x[SY_PG_INT_TEXT], v[SY_PG_DOUBLE_TEXT];
+    const char *params[] = {sy_pg_i64(w, ws), sy_pg_i64(x, experiment), sy_pg_double(v, true, p)};
     rc = exec_in(s, ws,
                  "INSERT INTO experiment_srm (workspace_id, experiment_id, p) VALUES ($1, $2, $3)"
                  " ON CONFLICT (experiment_id) DO UPDATE SET p = excluded.p",

@@ -44,27 +44,6 @@
 
 #include "store/postgres_internal.h"
 
-/* Room for a double's parameter text: "%.17g" of any double and its NUL. */
-#define F8_TEXT 32
-
-/* `v` as a float8 parameter in `buf` (F8_TEXT bytes): %.17g gives every finite double back
- * exactly; infinities by PostgreSQL's names; NaN as NULL, as SQLite binds it. */
-static const char *f8(char *buf, double v)
-{
-    if (isnan(v))
-        return NULL;
-    if (isinf(v))
-        return v > 0 ? "Infinity" : "-Infinity";
-    snprintf(buf, F8_TEXT, "%.17g", v);
-    return buf;
-}
-
-/* A LIMIT's parameter: a negative one is no limit (NULL), as SQLite reads it. */
-static const char *limit_of(char *buf, int64_t limit)
-{
-    return limit < 0 ? NULL : sy_pg_i64(buf, limit);
-}
-
 /* The rows a command changed (its PQcmdTuples). */
 static int64_t changed(PGresult *r)
 {
@@ -258,7 +237,7 @@ int sy_pg_audit_list(sy_store_t *store, const sy_store_audit_query_t *q, sy_stor
     const char *p[] = {sy_pg_i64(w, q->workspace),    prefix ? NULL : res,
                        prefix ? res : NULL,           q->action,
                        sy_pg_i64(since, q->since_ms), sy_pg_i64(before, q->before_id),
-                       limit_of(lim, q->limit)};
+                       sy_pg_limit(lim, q->limit)};
     int rc = 0;
     PGresult *r = run_in(sy_pg(store), q->workspace,
                          "SELECT id, workspace_id, at_ms, actor, action, resource, before, after"
@@ -629,7 +608,7 @@ int sy_pg_route_list(sy_store_t *store, sy_store_route_cb cb, void *arg, sy_err_
 int sy_pg_route_minute_add(sy_store_t *store, const sy_store_route_minute_t *m, sy_err_t *err)
 {
     char w[SY_PG_INT_TEXT], min[SY_PG_INT_TEXT], req[SY_PG_INT_TEXT], errs[SY_PG_INT_TEXT];
-    char total[F8_TEXT];
+    char total[SY_PG_DOUBLE_TEXT];
     const char *p[] = {sy_pg_i64(w, m->workspace),
                        m->route,
                        sy_pg_i64(min, m->minute),
@@ -638,7 +617,7 @@ int sy_pg_route_minute_add(sy_store_t *store, const sy_store_route_minute_t *m, 
                        m->tried,
                        sy_pg_i64(req, m->requests),
                        sy_pg_i64(errs, m->errors),
-                       f8(total, m->total_ms),
+                       sy_pg_double(total, true, m->total_ms),
                        m->hist,
                        m->status ? m->status : ""};
     return exec_in(

@@ -54,6 +54,14 @@ static inline struct pg_store *sy_pg(sy_store_t *store)
 
 /* Formats `v` into `buf` (SY_PG_INT_TEXT bytes) and returns it. */
 const char *sy_pg_i64(char *buf, int64_t v);
+/* Room for a double's parameter text (%.17g) and its NUL. */
+#define SY_PG_DOUBLE_TEXT 32
+/* `v` as a float8 parameter in `buf` (SY_PG_DOUBLE_TEXT bytes) that reads back as the same
+ * double (%.17g; infinities by PostgreSQL's names); -0.0 as 0, as SQLite stores a REAL;
+ * NULL (SQL NULL) for a NaN, as SQLite binds it, and when `has` is false. */
+const char *sy_pg_double(char *buf, bool has, double v);
+/* A LIMIT's parameter: a negative one is no limit (NULL), as SQLite reads it. */
+const char *sy_pg_limit(char *buf, int64_t limit);
 
 /* Fills `err` from the connection's or the result's message: -EEXIST for a unique key,
  * -EACCES for a privilege or row-level security refusal, -EIO otherwise. */
@@ -161,6 +169,8 @@ int sy_pg_retention_put(sy_store_t *store, const char *name, int64_t value, sy_e
 
 /* postgres_events.c */
 int sy_pg_event_add(sy_store_t *store, const sy_store_event_t *e, int64_t *seq, sy_err_t *err);
+int sy_pg_event_add_many(sy_store_t *store, const sy_store_event_t *ev, size_t n, int64_t *seq,
+                         sy_err_t *err);
 int sy_pg_event_list(sy_store_t *store, sy_store_event_cb cb, void *arg, sy_err_t *err);
 int sy_pg_event_last(sy_store_t *store, int64_t *seq, sy_err_t *err);
 int sy_pg_event_count(sy_store_t *store, int64_t experiment, int64_t *n, sy_err_t *err);

@@ -49,25 +49,6 @@
 
 #include "store/postgres_internal.h"
 
-/* The largest text of a double as %.17g prints it ("-1.2345678901234567e-308") and its NUL. */
-#define DOUBLE_TEXT 32
-
-/* `v` as a text parameter that reads back exactly; NULL (SQL NULL) when absent, or a NaN,
- * which sqlite3_bind_double stores as NULL too. */
-static const char *double_param(char *buf, bool has, double v)
-{
-    if (!has || isnan(v))
-        return NULL;
-    snprintf(buf, DOUBLE_TEXT, "%.17g", v);
-    return buf;
-}
-
-/* A LIMIT: SQLite takes a negative one as none; PostgreSQL refuses it and takes NULL as none. */
-static const char *limit_param(char *buf, int64_t limit)
-{
-    return limit < 0 ? NULL : sy_pg_i64(buf, limit);
-}
-
 static bool bool_at(const PGresult *r, int row, int col)
 {
     return PQgetvalue(r, row, col)[0] == 't';
@@ -201,15 +182,15 @@ static int each_sorted(const struct each *e, int c1, int c2, struct ref **out, s
 
 int sy_pg_risk_policy_put(sy_store_t *store, const sy_store_risk_policy_t *p, sy_err_t *err)
 {
-    char ws[SY_PG_INT_TEXT], ms[SY_PG_INT_TEXT], act[DOUBLE_TEXT], day[DOUBLE_TEXT];
+    char ws[SY_PG_INT_TEXT], ms[SY_PG_INT_TEXT], act[SY_PG_DOUBLE_TEXT], day[SY_PG_DOUBLE_TEXT];
     const char *params[] = {sy_pg_i64(ws, p->workspace),
                             p->domain,
                             p->enabled ? "1" : "0",
                             p->reason,
                             p->changed_by,
                             sy_pg_i64(ms, p->updated_ms),
-                            double_param(act, p->has_max_per_action, p->max_per_action),
-                            double_param(day, p->has_max_per_day, p->max_per_day)};
+                            sy_pg_double(act, p->has_max_per_action, p->max_per_action),
+                            sy_pg_double(day, p->has_max_per_day, p->max_per_day)};
     int rc = 0;
     PGresult *r = run_in(sy_pg(store), p->workspace,
                          "INSERT INTO risk_policies (workspace_id, domain, enabled, reason,"
@@ -263,11 +244,11 @@ int sy_pg_risk_policy_list(sy_store_t *store, int64_t ws, const char *domain,
 
 int sy_pg_risk_add(sy_store_t *store, const sy_store_risk_entry_t *e, int64_t *id, sy_err_t *err)
 {
-    char ws[SY_PG_INT_TEXT], at[SY_PG_INT_TEXT], amount[DOUBLE_TEXT];
+    char ws[SY_PG_INT_TEXT], at[SY_PG_INT_TEXT], amount[SY_PG_DOUBLE_TEXT];
     const char *p[] = {sy_pg_i64(ws, e->workspace),
                        e->domain,
                        e->day,
-                       double_param(amount, true, e->amount),
+                       sy_pg_double(amount, true, e->amount),
                        e->actor,
                        e->correlation_id,
                        e->outcome,
@@ -567,7 +548,7 @@ int sy_pg_notification_list(sy_store_t *store, const sy_store_notification_query
         limit[SY_PG_INT_TEXT];
     const char *p[] = {sy_pg_i64(ws, q->workspace),     sy_pg_i64(id, q->id),
                        sy_pg_i64(ch, q->channel),       q->status,
-                       sy_pg_i64(before, q->before_id), limit_param(limit, q->limit)};
+                       sy_pg_i64(before, q->before_id), sy_pg_limit(limit, q->limit)};
     int rc = 0;
     /* NULL and 0 filters match every row: one statement for every combination */
     PGresult *r =
@@ -594,7 +575,7 @@ int sy_pg_notification_due(sy_store_t *store, int64_t now_ms, int limit,
                      " WHERE workspace_id = $1 AND status = 'pending' AND next_ms <= $2"
                      " ORDER BY next_ms, id LIMIT $3",
                      .n = 3,
-                     .p = {NULL, sy_pg_i64(now, now_ms), limit_param(lim, limit)}};
+                     .p = {NULL, sy_pg_i64(now, now_ms), sy_pg_limit(lim, limit)}};
     struct ref *v;
     size_t n;
     int rc = each_run(sy_pg(store), &e, err);

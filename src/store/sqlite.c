@@ -1006,6 +1006,12 @@ static int sq_heard(sy_store_t *store, sy_store_heard_cb cb, void *arg, sy_err_t
     return 0;
 }
 
+static int sq_heard_fd(sy_store_t *store)
+{
+    (void)store;
+    return -1;
+}
+
 static int sq_lead(sy_store_t *store, bool *held, sy_err_t *err)
 {
     (void)store;
@@ -1053,6 +1059,7 @@ const struct sy_store_ops sy_store_sqlite_ops = {
     .setting_put = sy_sq_setting_put,
     .setting_list = sy_sq_setting_list,
     .event_add = sy_sq_event_add,
+    .event_add_many = sy_sq_event_add_many,
     .event_list = sy_sq_event_list,
     .event_last = sy_sq_event_last,
     .event_count = sy_sq_event_count,
@@ -1101,5 +1108,6 @@ const struct sy_store_ops sy_store_sqlite_ops = {
     .announce = sq_announce,
     .listen = sq_listen,
     .heard = sq_heard,
+    .heard_fd = sq_heard_fd,
     .lead = sq_lead,
 };

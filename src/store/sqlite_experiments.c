@@ -295,6 +295,19 @@ int sy_sq_event_add(sy_store_t *store, const sy_store_event_t *e, int64_t *seq, 
     return 0;
 }
 
+/* The appends one by one: the cached statement costs no round trip, so a batch has nothing
+ * to gain from a statement of its own. */
+int sy_sq_event_add_many(sy_store_t *store, const sy_store_event_t *ev, size_t n, int64_t *seq,
+                         sy_err_t *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = sy_sq_event_add(store, &ev[i], &seq[i], err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int event_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
 {
     sy_store_event_t e = {

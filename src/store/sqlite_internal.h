@@ -89,6 +89,8 @@ int sy_sq_setting_put(sy_store_t *store, int64_t ws, const char *name, const cha
                       sy_err_t *err);
 int sy_sq_setting_list(sy_store_t *store, sy_store_setting_cb cb, void *arg, sy_err_t *err);
 int sy_sq_event_add(sy_store_t *store, const sy_store_event_t *e, int64_t *seq, sy_err_t *err);
+int sy_sq_event_add_many(sy_store_t *store, const sy_store_event_t *ev, size_t n, int64_t *seq,
+                         sy_err_t *err);
 int sy_sq_event_list(sy_store_t *store, sy_store_event_cb cb, void *arg, sy_err_t *err);
 int sy_sq_event_last(sy_store_t *store, int64_t *seq, sy_err_t *err);
 int sy_sq_event_count(sy_store_t *store, int64_t experiment, int64_t *n, sy_err_t *err);

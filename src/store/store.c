@@ -24,6 +24,18 @@ static bool is_postgres_uri(const char *uri)
            strncmp(uri, "postgresql://", strlen("postgresql://")) == 0;
 }
 
+/* libpq's keyword form, "host=... dbname=...": a keyword of lower-case letters and '_',
+ * then '='. Never taken for a SQLite path (it would make a file named after a password). */
+static bool is_conninfo(const char *uri)
+{
+    while (*uri == ' ')
+        uri++;
+    size_t n = strspn(uri, "abcdefghijklmnopqrstuvwxyz_");
+    while (n > 0 && uri[n] == ' ')
+        n++;
+    return n > 0 && uri[n] == '=';
+}
+
 /* Whether a PostgreSQL URI goes to store/postgres: its opt-in, read at each open (not
  * cached: no mutable global), and libpq built in. */
 static bool postgres_chosen(void)
@@ -42,14 +54,73 @@ int sy_store_open(sy_store_t **out, const char *uri, sy_err_t *err)
     if (!uri || !*uri)
         return sy_err_set(err, -EINVAL, "db", "no database path given");
     /* The URI itself is not repeated: it may hold a password. */
-    if (is_postgres_uri(uri) && postgres_chosen())
+    bool pg = is_postgres_uri(uri) || is_conninfo(uri);
+    if (pg && postgres_chosen())
         return sy_store_postgres_ops.open(out, uri, err);
-    if (is_postgres_uri(uri))
+    if (pg)
         return sy_err_set(err, -ENOTSUP, "db",
                           "--db %.*s: PostgreSQL is experimental until several nodes share "
                           "experiments (issue 25): SWITCHYARD_EXPERIMENTAL_PG=1 allows it",
-                          (int)(strchr(uri, ':') - uri + 3), uri);
+                          is_conninfo(uri) ? 0 : (int)(strchr(uri, ':') - uri + 3), uri);
     return sy_store_sqlite_ops.open(out, uri, err);
+}
+
+/* Where `uri`'s password is: *at and *len (0: none). The URI form's is the userinfo's part
+ * after ':' (before '@'); the keyword form's the value of `password=` (to a space). */
+static void password_of(const char *uri, size_t *at, size_t *len)
+{
+    *at = *len = 0;
+    if (is_postgres_uri(uri)) {
+        const char *start = strstr(uri, "://") + 3;
+        size_t auth = strcspn(start, "@/?");
+        const char *colon = memchr(start, ':', auth);
+        if (start[auth] == '@' && colon) {
+            *at = (size_t)(colon + 1 - uri);
+            *len = (size_t)(start + auth - (colon + 1));
+        }
+        return;
+    }
+    for (const char *p = strstr(uri, "password"); p; p = strstr(p + 1, "password")) {
+        const char *v = p + strlen("password");
+        while (*v == ' ')
+            v++;
+        if ((p == uri || p[-1] == ' ') && *v == '=') {
+            v++;
+            while (*v == ' ')
+                v++;
+            *at = (size_t)(v - uri);
+            *len = *v == '\'' ? strcspn(v + 1, "'") + 2 : strcspn(v, " ");
+            return;
+        }
+    }
+}
+
+void sy_store_redact(const char *uri, const char *msg, char *out, size_t cap)
+{
+    size_t at, len, n = 0;
+    password_of(uri, &at, &len);
+    if (cap == 0)
+        return;
+    for (const char *m = msg; *m && n + 1 < cap;) {
+        if (len >= 3 && strncmp(m, uri + at, len) == 0) { /* a short one would hide words */
+            n += (size_t)snprintf(out + n, cap - n, "****");
+            n = n < cap ? n : cap - 1;
+            m += len;
+        } else {
+            out[n++] = *m++;
+        }
+    }
+    out[n] = '\0';
+}
+
+void sy_store_uri_shown(const char *uri, char *out, size_t cap)
+{
+    size_t at, len;
+    password_of(uri, &at, &len);
+    if (len == 0)
+        snprintf(out, cap, "%s", uri);
+    else
+        snprintf(out, cap, "%.*s****%s", (int)at, uri, uri + at + len);
 }
 
 int sy_store_migrate(const char *uri, const char *app_role, int *version, sy_err_t *err)
@@ -57,7 +128,7 @@ int sy_store_migrate(const char *uri, const char *app_role, int *version, sy_err
     *version = 0;
     if (!uri || !*uri)
         return sy_err_set(err, -EINVAL, "db", "no database path given");
-    if (is_postgres_uri(uri)) {
+    if (is_postgres_uri(uri) || is_conninfo(uri)) {
 #ifdef SY_HAVE_PQ
         int rc = sy_store_pg_migrate(uri, app_role ? app_role : "switchyard_app", err);
         if (rc == 0)
@@ -268,6 +339,12 @@ int sy_store_setting_list(sy_store_t *store, sy_store_setting_cb cb, void *arg, 
 int sy_store_event_add(sy_store_t *store, const sy_store_event_t *e, int64_t *seq, sy_err_t *err)
 {
     return store->ops->event_add(store, e, seq, err);
+}
+
+int sy_store_event_add_many(sy_store_t *store, const sy_store_event_t *ev, size_t n, int64_t *seq,
+                            sy_err_t *err)
+{
+    return store->ops->event_add_many(store, ev, n, seq, err);
 }
 
 int sy_store_event_list(sy_store_t *store, sy_store_event_cb cb, void *arg, sy_err_t *err)
@@ -581,6 +658,11 @@ int sy_store_listen(sy_store_t *store, sy_err_t *err)
 int sy_store_heard(sy_store_t *store, sy_store_heard_cb cb, void *arg, sy_err_t *err)
 {
     return store->ops->heard(store, cb, arg, err);
+}
+
+int sy_store_heard_fd(sy_store_t *store)
+{
+    return store->ops->heard_fd(store);
 }
 
 int sy_store_lead(sy_store_t *store, bool *held, sy_err_t *err)

@@ -41,6 +41,11 @@ typedef struct sy_store sy_store_t; /* opaque */
 int sy_store_open(sy_store_t **out, const char *uri, sy_err_t *err);
 void sy_store_close(sy_store_t *store); /* NULL is a no-op */
 
+/* `uri` as it may be shown (a log line, a message): a postgres:// URI's password, or a
+ * keyword form's `password=...`, replaced by "****"; a path as it is. Into `out` (`cap`
+ * bytes, cut to fit). */
+void sy_store_uri_shown(const char *uri, char *out, size_t cap);
+
 /* Brings the store at `uri` to this binary's schema and does nothing else (`switchyard
  * migrate`): SQLite is opened (which migrates) and closed; PostgreSQL is migrated as the
  * role `uri` connects as, which is to own the tables, granting `app_role` (NULL:
@@ -306,6 +311,15 @@ typedef int (*sy_store_event_cb)(void *arg, const sy_store_event_t *e);
  * through any handle, has a higher one. In a transaction; the statement is prepared once
  * per store. */
 int sy_store_event_add(sy_store_t *store, const sy_store_event_t *e, int64_t *seq, sy_err_t *err);
+/* Appends the `n` events of `ev` in order, exactly as `n` calls of sy_store_event_add would:
+ * seq[i] (room for `n`) the place of ev[i], or 0 for an id already in the log (an earlier
+ * event of the same call included); the places grow with i. The events may belong to several
+ * workspaces. In the caller's transaction: a negative code leaves it to be rolled back, and
+ * seq[] then says nothing. What it saves is
+ * round trips: PostgreSQL writes the lot in one statement per run of events of one workspace
+ * (postgres_events.c); SQLite, whose appends cost no round trip, loops. n 0 does nothing. */
+int sy_store_event_add_many(sy_store_t *store, const sy_store_event_t *ev, size_t n, int64_t *seq,
+                            sy_err_t *err);
 /* Every event of every experiment in the order they were committed (start-up rebuild), but
  * those retention pruned (its "events_pruned" place: every row up to it deleted, or thinned
  * to its id); the ids are not read. */
@@ -668,7 +682,8 @@ int sy_store_timeline_prune(sy_store_t *store, int64_t before_ms, int64_t limit,
 /* ---- many nodes on one database (PostgreSQL; a SQLite store has one node) ------------ */
 
 /* Announces to every node listening (sy_store_listen) that `what` of workspace `ws`
- * changed, at `revision` (what a node compares with its own to know whether it has it).
+ * changed, at `revision`. A hint only: any session that may connect to the database can
+ * announce (PostgreSQL's NOTIFY), so a listener reads what changed from the store.
  * Inside a transaction the announcement leaves at its commit and not at all on a rollback.
  * `what` is a short word ("flags", "workspace", "tokens"; at most 32 bytes, no space).
  * SQLite: nothing to tell (0). */
@@ -679,9 +694,14 @@ int sy_store_announce(sy_store_t *store, int64_t ws, const char *what, int64_t r
 int sy_store_listen(sy_store_t *store, sy_err_t *err);
 /* One announcement heard: `what` borrowed for the call. A non-zero return stops. */
 typedef int (*sy_store_heard_cb)(void *arg, int64_t ws, const char *what, int64_t revision);
+/* The descriptor that turns readable when something may have been heard (to wait on it in
+ * an event loop; sy_store_heard still reads without waiting), or -1: none (SQLite, or the
+ * connection lost). It changes when a lost connection is made again: ask again. */
+int sy_store_heard_fd(sy_store_t *store);
 /* Calls `cb` for each announcement heard since the last call, oldest first, without
- * waiting for any (an idle handle only; a call inside a transaction hears nothing new). A
- * lost connection is -EIO: what was announced meanwhile may be lost, the caller rereads.
+ * waiting for any (an idle handle only; a call inside a transaction hears nothing new);
+ * `ws` is positive, but once after a lost connection came back: (-1, "resync", 0), for
+ * what was announced meanwhile is lost and the caller rereads. A lost connection is -EIO.
  * SQLite: 0 and no call. */
 int sy_store_heard(sy_store_t *store, sy_store_heard_cb cb, void *arg, sy_err_t *err);
 /* Leadership among the nodes: the first call that finds no other handle holding it takes

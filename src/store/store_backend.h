@@ -74,6 +74,8 @@ struct sy_store_ops {
                        sy_err_t *err);
     int (*setting_list)(sy_store_t *store, sy_store_setting_cb cb, void *arg, sy_err_t *err);
     int (*event_add)(sy_store_t *store, const sy_store_event_t *e, int64_t *seq, sy_err_t *err);
+    int (*event_add_many)(sy_store_t *store, const sy_store_event_t *ev, size_t n, int64_t *seq,
+                          sy_err_t *err);
     int (*event_list)(sy_store_t *store, sy_store_event_cb cb, void *arg, sy_err_t *err);
     int (*event_last)(sy_store_t *store, int64_t *seq, sy_err_t *err);
     int (*event_count)(sy_store_t *store, int64_t experiment, int64_t *n, sy_err_t *err);
@@ -152,8 +154,13 @@ struct sy_store_ops {
                     sy_err_t *err);
     int (*listen)(sy_store_t *store, sy_err_t *err);
     int (*heard)(sy_store_t *store, sy_store_heard_cb cb, void *arg, sy_err_t *err);
+    int (*heard_fd)(sy_store_t *store);
     int (*lead)(sy_store_t *store, bool *held, sy_err_t *err);
 };
+
+/* `msg` with every occurrence of `uri`'s password replaced by "****", into `out` (`cap`
+ * bytes): for libpq's messages, some of which repeat the connection string. */
+void sy_store_redact(const char *uri, const char *msg, char *out, size_t cap);
 
 /* The SQLite backend (store/sqlite*.c): every URI that is not PostgreSQL's. */
 extern const struct sy_store_ops sy_store_sqlite_ops;

@@ -34,7 +34,7 @@ pg_start || {
 check "before the migration the app role's open is refused, naming switchyard migrate" 1 '' \
     'no switchyard schema: run `switchyard migrate`' -- "$CHECK" open "$PG_URL_APP"
 check "the app role cannot migrate (it may not create)" 1 '' \
-    'permission denied for schema public' -- "$CHECK" migrate "$PG_URL_APP" switchyard_app
+    'permission denied for schema public' -- "$CHECK" migrate "$PG_URL_APP" switchyard_owner
 cp "$TMP/err" "$TMP/migrate.err"
 check "the password is not in that error" 1 '' '' -- grep -qF "$PG_PASS_APP" "$TMP/migrate.err"
 check "the owner migrates" 0 '^migrated$' '' -- "$CHECK" migrate "$PG_URL_OWNER" switchyard_app

@@ -456,6 +456,41 @@ exposures_seen_by_ofrep_meanwhile_are_written_only_when_they_change_something(vo
     same_after_reopen(f);
 }
 
+/* The writer writes a batch's rows in one call, deciding which exposures OFREP saw to write
+ * as if every row were accepted. Here a row comes back a duplicate (its id was logged for
+ * another unit) and so its unit is not exposed after all: the exposure seen after it, which
+ * the guess left out, is due. The batch is written again row by row, and lands as if it had
+ * been from the start. */
+static void a_duplicate_that_changes_what_ofrep_saw_is_written_again_one_by_one(void **state)
+{
+    struct fixture *f = *state;
+    start_e(f, ",\"record_exposures\":true");
+    int fd = writer(f);
+    int64_t ws = f->who.workspace;
+    sy_event_t first[1] = {with_id(exposure("u1", "a"), "x")};
+    sy_event_t again[2] = {outcome("u1", 1), with_id(exposure("u2", "b"), "x")};
+    struct ack a = {0}, b = {0};
+    assert_int_equal(submit(f, first, 1, &a, NULL), 0);
+    sy_engine_events_commit(f->eng);
+    until_answered(f, fd, &a, 1);
+    assert_int_equal(submit(f, again, 2, &b, NULL), 0);
+    sy_engine_exposure_seen(f->eng, ws, "e", 1, "u2", 2, "b", 1); /* u2 is new to the engine */
+    sy_engine_events_commit(f->eng);
+    until_answered(f, fd, &b, 1);
+    sy_engine_writer_stop(f->eng);
+    assert_int_equal(b.rc, 0);
+    assert_int_equal(b.r.accepted, 1);
+    assert_int_equal(b.r.duplicates, 1);
+    assert_int_equal(logged("u1"), 2);
+    assert_int_equal(logged("u2"), 1); /* what OFREP saw */
+    json_t *r = results(f);
+    assert_int_equal(arm_int(r, 0, "units"), 1);
+    assert_int_equal(arm_int(r, 0, "conversions"), 1);
+    assert_int_equal(arm_int(r, 1, "units"), 1);
+    json_decref(r);
+    same_after_reopen(f);
+}
+
 static void kpi_events_commit_on_the_writer_and_their_ids_count_once_across_batches(void **state)
 {
     struct fixture *f = *state;
@@ -682,6 +717,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(
             exposures_seen_by_ofrep_meanwhile_are_written_only_when_they_change_something, setup,
             teardown),
+        cmocka_unit_test_setup_teardown(
+            a_duplicate_that_changes_what_ofrep_saw_is_written_again_one_by_one, setup, teardown),
         cmocka_unit_test_setup_teardown(
             kpi_events_commit_on_the_writer_and_their_ids_count_once_across_batches, setup,
             teardown),

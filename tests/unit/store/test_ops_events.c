@@ -635,6 +635,349 @@ static void event_add_rate_in_a_transaction_of_1000(void **state)
     fx_store_close(s);
 }
 
+/* ---- appends in a batch ------------------------------------------------------------------- */
+
+/* Event `i` of a batch: exposure of unit "u<i>" in `ws`/`exp`, client id `id` (or NULL). */
+static sy_store_event_t batch_event(int64_t ws, int64_t exp, const char *id, const char *unit,
+                                    int64_t at_ms)
+{
+    return (sy_store_event_t){.workspace = ws,
+                              .experiment = exp,
+                              .id = id,
+                              .id_len = id ? strlen(id) : 0,
+                              .kind = "outcome",
+                              .unit = unit,
+                              .unit_len = strlen(unit),
+                              .success = 1,
+                              .has_value = true,
+                              .value = 0.1 * (double)at_ms,
+                              .at_ms = at_ms};
+}
+
+/* A batch of two workspaces' events is written as one call each would be: the places grow in
+ * order, an id already logged or met earlier in the batch gives 0 and writes nothing, and
+ * every field comes back. */
+static void a_batch_is_written_as_its_events_one_by_one(void **state)
+{
+    (void)state;
+    sy_store_t *s = fx_store_open();
+    int64_t w1 = workspace(s, "w1"), w2 = workspace(s, "w2");
+    int64_t before = add(s, w1, 1, "old", "u0", 1);
+    char unit[8][8];
+    for (int i = 0; i < 8; i++)
+        snprintf(unit[i], sizeof(unit[i]), "u%d", i + 1);
+    sy_store_event_t ev[8] = {
+        batch_event(w1, 1, "a", unit[0], 10),  batch_event(w1, 1, "old", unit[1], 11),
+        batch_event(w2, 2, "a", unit[2], 12),  batch_event(w2, 2, NULL, unit[3], 13),
+        batch_event(w1, 1, NULL, unit[4], 14), batch_event(w1, 1, "a", unit[5], 15),
+        batch_event(w2, 2, "b", unit[6], 16),  batch_event(w1, 3, "b", unit[7], 17),
+    };
+    ev[3].kind = "exposure";
+    ev[3].variant = "on";
+    ev[3].variant_len = 2;
+    ev[3].success = -1;
+    ev[3].has_value = false;
+    ev[3].has_latency = true;
+    ev[3].latency_ms = 12.5;
+    int64_t seq[8];
+    memset(seq, 0xff, sizeof(seq));
+    sy_err_t err = {0};
+    assert_int_equal(sy_store_begin(s, NULL), 0);
+    if (sy_store_event_add_many(s, ev, 8, seq, &err) < 0)
+        fail_msg("event_add_many: %s", err.msg);
+    assert_int_equal(sy_store_commit(s, NULL), 0);
+    bool written[8] = {true, false, true, true, true, false, true, true};
+    int64_t last = before;
+    for (int i = 0; i < 8; i++) {
+        if (!written[i]) {
+            assert_int_equal(seq[i], 0);
+            continue;
+        }
+        assert_true(seq[i] > last);
+        last = seq[i];
+    }
+    struct kept k = {0};
+    assert_int_equal(sy_store_event_list(s, keep, &k, NULL), 0);
+    assert_int_equal(k.n, 7);
+    for (size_t i = 0, j = 1; i < 8; i++) {
+        if (!written[i])
+            continue;
+        assert_int_equal(k.e[j].seq, seq[i]);
+        assert_int_equal(k.e[j].workspace, ev[i].workspace);
+        assert_int_equal(k.e[j].experiment, ev[i].experiment);
+        assert_string_equal(k.e[j].unit, ev[i].unit);
+        assert_string_equal(k.e[j].kind, ev[i].kind);
+        assert_int_equal(k.e[j].success, ev[i].success);
+        assert_int_equal(k.e[j].has_value, ev[i].has_value);
+        assert_true(!ev[i].has_value || same_bits(k.e[j].value, ev[i].value));
+        assert_int_equal(k.e[j].has_latency, ev[i].has_latency);
+        assert_int_equal(k.e[j].has_variant, ev[i].variant != NULL);
+        assert_int_equal(k.e[j].at_ms, ev[i].at_ms);
+        j++;
+    }
+    assert_string_equal(k.e[3].variant, "on"); /* ev[3] */
+    assert_true(same_bits(k.e[3].latency, 12.5));
+    /* the batch's ids are in the log now: the same batch again writes nothing new */
+    int64_t n1, n2;
+    assert_int_equal(sy_store_begin(s, NULL), 0);
+    assert_int_equal(sy_store_event_add_many(s, ev, 8, seq, NULL), 0);
+    assert_int_equal(sy_store_event_add_many(s, ev, 0, seq, NULL), 0);
+    assert_int_equal(sy_store_commit(s, NULL), 0);
+    for (int i = 0; i < 8; i++)
+        assert_true(ev[i].id ? seq[i] == 0 : seq[i] > last);
+    assert_int_equal(sy_store_event_count(s, 1, &n1, NULL), 0);
+    assert_int_equal(sy_store_event_count(s, 2, &n2, NULL), 0);
+    assert_int_equal(n1, 4); /* old, a, and the id-less one twice */
+    assert_int_equal(n2, 4); /* a, b, and the id-less one twice */
+    fx_store_close(s);
+}
+
+/* A batch longer than one statement takes (PostgreSQL: 5,000 events or 8 MB of strings), and
+ * switching workspace often: every event once, in order, each in its workspace; an id
+ * repeated statements later is a duplicate still. */
+static void a_long_batch_of_many_workspaces_lands_whole_and_in_order(void **state)
+{
+    (void)state;
+    sy_store_t *s = fx_store_open();
+    int64_t ws[3] = {workspace(s, "a"), workspace(s, "b"), workspace(s, "c")};
+    enum { N = 12000, REPEAT = 11000 };
+    sy_store_event_t *ev = calloc(N, sizeof(*ev));
+    int64_t *seq = calloc(N, sizeof(*seq));
+    char(*ids)[16] = calloc(N, sizeof(*ids));
+    size_t big_len = 1 << 20;
+    char *big = malloc(big_len + 1);
+    assert_non_null(ev);
+    assert_non_null(seq);
+    assert_non_null(ids);
+    assert_non_null(big);
+    memset(big, 'x', big_len);
+    big[big_len] = '\0';
+    for (int i = 0; i < N; i++) {
+        /* 6,000 of one workspace, then runs of 7, shifted every 300 */
+        int w = i < 6000 ? 0 : (i / 7 + i / 300) % 3;
+        snprintf(ids[i], sizeof(ids[i]), "e%d", i % REPEAT); /* the last 1,000 repeat */
+        ev[i] = batch_event(ws[w], 10 + w, ids[i], i >= 100 && i < 112 ? big : "unit", i);
+    }
+    assert_int_equal(sy_store_begin(s, NULL), 0);
+    assert_int_equal(sy_store_event_add_many(s, ev, N, seq, NULL), 0);
+    assert_int_equal(sy_store_commit(s, NULL), 0);
+    int64_t last = 0, written = 0;
+    for (int i = 0; i < N; i++) {
+        /* a repeat in the same experiment is a duplicate; in another, a new event */
+        bool dup = i >= REPEAT && ev[i].experiment == ev[i - REPEAT].experiment;
+        if (dup) {
+            assert_int_equal(seq[i], 0);
+            continue;
+        }
+        assert_true(seq[i] > last);
+        last = seq[i];
+        written++;
+    }
+    int64_t n = 0;
+    assert_int_equal(sy_store_event_list(s, count_events, &n, NULL), 0);
+    assert_int_equal(n, written);
+    for (int w = 0; w < 3; w++) {
+        int64_t want = 0, got = 0;
+        for (int i = 0; i < N; i++)
+            want += seq[i] && ev[i].workspace == ws[w];
+        assert_int_equal(sy_store_event_count(s, 10 + w, &got, NULL), 0);
+        assert_int_equal(got, want);
+    }
+    free(ev);
+    free(seq);
+    free(ids);
+    free(big);
+    fx_store_close(s);
+}
+
+/* Strings and doubles of a batch come back byte for byte and bit for bit, as one call each
+ * writes them: quotes, backslashes, commas and braces (PostgreSQL's array syntax), "NULL",
+ * an empty string, UTF-8, a megabyte; every double that round-trips, NaN as no value. */
+static void a_batch_keeps_odd_strings_and_doubles_exactly(void **state)
+{
+    (void)state;
+    sy_store_t *s = fx_store_open();
+    int64_t ws = workspace(s, "w");
+    size_t big_len = 1 << 20;
+    char *big = malloc(big_len + 1);
+    assert_non_null(big);
+    for (size_t i = 0; i < big_len; i++)
+        big[i] = "\"\\,{} ab"[i % 8];
+    big[big_len] = '\0';
+    const char *unit[] = {"a\"b\\c,{d}", "NULL", "", "ünït ✓ 𝄞", " lead and trail ", "\\", "\""};
+    const double v[] = {0.1,      1.0 / 3,   -2.5e-10, DBL_MAX,   -DBL_MIN, 4.9406564584124654e-324,
+                        INFINITY, -INFINITY, NAN,      1e15 + 0.3};
+    enum { N = 10 };
+    sy_store_event_t ev[N];
+    char ids[N][8];
+    for (int i = 0; i < N; i++) {
+        const char *u = i < 7 ? unit[i] : i == 7 ? big : "u";
+        snprintf(ids[i], sizeof(ids[i]), "%c\"%d", i % 2 ? '\\' : '{', i);
+        ev[i] = batch_event(ws, 1, ids[i], u, i);
+        ev[i].unit_len = i == 7 ? big_len : strlen(u);
+        ev[i].value = v[i];
+        ev[i].has_latency = true;
+        ev[i].latency_ms = v[N - 1 - i];
+        if (i == 8) { /* an exposure: its variant a string of its own */
+            ev[i].kind = "exposure";
+            ev[i].variant = "\"on\", {1}";
+            ev[i].variant_len = strlen(ev[i].variant);
+        }
+    }
+    int64_t seq[N];
+    assert_int_equal(sy_store_begin(s, NULL), 0);
+    assert_int_equal(sy_store_event_add_many(s, ev, N, seq, NULL), 0);
+    assert_int_equal(sy_store_commit(s, NULL), 0);
+    for (int i = 1; i < N; i++)
+        assert_true(seq[i] > seq[i - 1]);
+    struct kept k = {0};
+    for (int i = 0; i < N; i++) {
+        if (i == 7)
+            continue; /* kept's copy is too small: read whole below */
+        struct kept one = {0};
+        assert_int_equal(sy_store_event_range(s, 1, seq[i] - 1, seq[i], keep, &one, NULL), 0);
+        assert_int_equal(one.n, 1);
+        k.e[i] = one.e[0];
+        assert_string_equal(k.e[i].unit, ev[i].unit);
+        bool has = !isnan(v[i]);
+        assert_int_equal(k.e[i].has_value, has);
+        assert_true(!has || same_bits(k.e[i].value, v[i]));
+        has = !isnan(v[N - 1 - i]);
+        assert_int_equal(k.e[i].has_latency, has);
+        assert_true(!has || same_bits(k.e[i].latency, v[N - 1 - i]));
+    }
+    assert_string_equal(k.e[8].variant, "\"on\", {1}");
+    struct whole w = {.want = big, .len = big_len};
+    assert_int_equal(sy_store_event_range(s, 1, seq[7] - 1, seq[7], check_whole, &w, NULL), 0);
+    assert_int_equal(w.rows, 1);
+    /* the ids, quotes and all, are the log's: the same batch again is all duplicates */
+    assert_int_equal(sy_store_begin(s, NULL), 0);
+    assert_int_equal(sy_store_event_add_many(s, ev, N, seq, NULL), 0);
+    assert_int_equal(sy_store_commit(s, NULL), 0);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(seq[i], 0);
+    free(big);
+    fx_store_close(s);
+}
+
+/* A batch with an event the database refuses fails; the rollback leaves none of it and the
+ * handle goes on working. */
+static void a_failed_batch_rolls_back_whole(void **state)
+{
+    (void)state;
+    sy_store_t *s = fx_store_open();
+    int64_t ws = workspace(s, "w");
+    sy_store_event_t ev[6];
+    for (int i = 0; i < 6; i++)
+        ev[i] = batch_event(ws, 1, NULL, "u", i);
+    ev[4].kind = NULL; /* NOT NULL */
+    int64_t seq[6];
+    sy_err_t err = {0};
+    assert_int_equal(sy_store_begin(s, NULL), 0);
+    assert_true(sy_store_event_add_many(s, ev, 6, seq, &err) < 0);
+    assert_true(err.code < 0);
+    sy_store_rollback(s);
+    int64_t last = -1;
+    assert_int_equal(sy_store_event_last(s, &last, NULL), 0);
+    assert_int_equal(last, 0);
+    ev[4].kind = "error";
+    assert_int_equal(sy_store_begin(s, NULL), 0);
+    assert_int_equal(sy_store_event_add_many(s, ev, 6, seq, NULL), 0);
+    assert_int_equal(sy_store_commit(s, NULL), 0);
+    int64_t n;
+    assert_int_equal(sy_store_event_count(s, 1, &n, NULL), 0);
+    assert_int_equal(n, 6);
+    fx_store_close(s);
+}
+
+/* Fault injection counts a batch's statements one by one: each of them in turn can fail it,
+ * and after the rollback nothing of it is left and the handle goes on working. */
+static void each_statement_of_a_batch_can_fail_it(void **state)
+{
+    (void)state;
+    sy_store_t *s = fx_store_open();
+    int64_t ws[2] = {workspace(s, "a"), workspace(s, "b")};
+    sy_store_event_t ev[6];
+    for (int i = 0; i < 6; i++)
+        ev[i] = batch_event(ws[i / 3], 1 + i / 3, NULL, "u", i);
+    int64_t seq[6];
+    sy_store_fail_at(s, 0);
+    assert_int_equal(sy_store_begin(s, NULL), 0);
+    assert_int_equal(sy_store_event_add_many(s, ev, 6, seq, NULL), 0);
+    int64_t calls = sy_store_calls(s);
+    sy_store_rollback(s);
+    assert_true(calls >= 2); /* the begin, and the batch's */
+    for (int64_t at = 2; at <= calls; at++) {
+        sy_store_fail_at(s, at);
+        sy_err_t err = {0};
+        assert_int_equal(sy_store_begin(s, NULL), 0);
+        assert_int_equal(sy_store_event_add_many(s, ev, 6, seq, &err), -EIO);
+        assert_int_equal(err.code, -EIO);
+        sy_store_rollback(s);
+        sy_store_fail_at(s, 0);
+        int64_t last = -1;
+        assert_int_equal(sy_store_event_last(s, &last, NULL), 0);
+        assert_int_equal(last, 0);
+    }
+    assert_int_equal(sy_store_begin(s, NULL), 0);
+    assert_int_equal(sy_store_event_add_many(s, ev, 6, seq, NULL), 0);
+    assert_int_equal(sy_store_commit(s, NULL), 0);
+    assert_true(seq[0] > 0 && seq[5] > seq[0]);
+    fx_store_close(s);
+}
+
+/* 1,000 appends in one transaction one by one, then as one batch: the rates, printed (not
+ * asserted). */
+static void event_add_many_rate_against_one_by_one(void **state)
+{
+    (void)state;
+    sy_store_t *s = fx_store_open();
+    int64_t ws = workspace(s, "w");
+    enum { N = 1000, ROUNDS = 5 };
+    sy_store_event_t *ev = calloc(N, sizeof(*ev));
+    int64_t *seq = calloc(N, sizeof(*seq));
+    char(*ids)[24] = calloc(N, sizeof(*ids));
+    assert_non_null(ev);
+    assert_non_null(seq);
+    assert_non_null(ids);
+    add(s, ws, 1, NULL, "warm", 0); /* the statement prepared */
+    double best[2] = {0, 0};
+    for (int round = 0; round < ROUNDS; round++) {
+        for (int way = 0; way < 2; way++) {
+            for (int i = 0; i < N; i++) {
+                snprintf(ids[i], sizeof(ids[i]), "r%d-%d-%d", round, way, i);
+                ev[i] = batch_event(ws, 1, ids[i], "unit-0123456789", i);
+            }
+            struct timespec t0, t1;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            assert_int_equal(sy_store_begin(s, NULL), 0);
+            if (way == 0) {
+                for (int i = 0; i < N; i++)
+                    assert_int_equal(sy_store_event_add(s, &ev[i], &seq[i], NULL), 0);
+            } else {
+                assert_int_equal(sy_store_event_add_many(s, ev, N, seq, NULL), 0);
+            }
+            assert_int_equal(sy_store_commit(s, NULL), 0);
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            assert_true(seq[N - 1] > seq[0]);
+            double sec = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+            if (N / sec > best[way])
+                best[way] = N / sec;
+        }
+    }
+    printf("# events on %s, batches of 1,000 in a transaction (best of %d): one by one %.0f/s, "
+           "event_add_many %.0f/s (%.1fx)\n",
+           fx_backend(), ROUNDS, best[0], best[1], best[1] / best[0]);
+    fflush(stdout);
+    int64_t n;
+    assert_int_equal(sy_store_event_count(s, 1, &n, NULL), 0);
+    assert_int_equal(n, 1 + 2 * ROUNDS * N);
+    free(ev);
+    free(seq);
+    free(ids);
+    fx_store_close(s);
+}
+
 /* ---- KPI events ------------------------------------------------------------------------- */
 
 static void kpi(sy_store_t *s, int64_t ws, const char *metric, int success, bool has_value,
@@ -1081,6 +1424,12 @@ int main(int argc, char **argv)
         cmocka_unit_test(a_prune_deletes_the_ids_of_an_ended_experiment),
         cmocka_unit_test(the_list_leaves_out_what_retention_pruned),
         cmocka_unit_test(event_add_rate_in_a_transaction_of_1000),
+        cmocka_unit_test(a_batch_is_written_as_its_events_one_by_one),
+        cmocka_unit_test(a_long_batch_of_many_workspaces_lands_whole_and_in_order),
+        cmocka_unit_test(a_batch_keeps_odd_strings_and_doubles_exactly),
+        cmocka_unit_test(a_failed_batch_rolls_back_whole),
+        cmocka_unit_test(each_statement_of_a_batch_can_fail_it),
+        cmocka_unit_test(event_add_many_rate_against_one_by_one),
         cmocka_unit_test(a_kpi_window_mean_keeps_its_digits),
         cmocka_unit_test(a_kpi_span_leaves_its_gap_out),
         cmocka_unit_test(kpi_series_and_ids_belong_to_their_workspace),
