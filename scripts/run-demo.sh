@@ -7,6 +7,8 @@
 # person runs the experiment from its start to its promotion in the console alone. The
 # database lives in build/demo/ (or $SWITCHYARD_DEMO_DIR) and survives restarts (its admin
 # token too); delete that folder for a fresh start. Ctrl-C stops the server cleanly.
+# SWITCHYARD_DEMO_DB names another store for --db (a migrated PostgreSQL one: the test
+# console_demo on PostgreSQL).
 #
 #   scripts/run-demo.sh SWITCHYARD [ADDR:PORT]      (DEMO_RATE=users a second, 200)
 set -eu
@@ -15,9 +17,10 @@ LISTEN=${2:-127.0.0.1:8080}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 DIR=${SWITCHYARD_DEMO_DIR:-$HERE/build/demo}
 RATE=${DEMO_RATE:-200}
+DB=${SWITCHYARD_DEMO_DB:-$DIR/switchyard.db}
 mkdir -p "$DIR"
 : >"$DIR/server.log"
-"$SY" serve --listen "$LISTEN" --db "$DIR/switchyard.db" --admin-token-file "$DIR/admin-token" \
+"$SY" serve --listen "$LISTEN" --db "$DB" --admin-token-file "$DIR/admin-token" \
     --seed-flags "$HERE/examples/flags.json" 2>"$DIR/server.log" &
 PID=$!
 trap 'kill -TERM $PID 2>/dev/null; wait $PID; exit 0' INT TERM
@@ -50,9 +53,10 @@ fi
 python3 "$HERE/scripts/demo-traffic.py" "$URL" "$DIR/admin-token" checkout-button "$RATE" 2>>"$DIR/server.log" &
 USERS=$!
 trap 'kill -TERM $PID $USERS 2>/dev/null; wait $PID; exit 0' INT TERM
+SHOWN_DB=$(echo "$DB" | sed 's|://\([^:/@]*\):[^@]*@|://\1:***@|') # a URL's password hidden
 cat <<INFO
 
-switchyard is serving $URL  (database $DIR/switchyard.db, log $DIR/server.log)
+switchyard is serving $URL  (database $SHOWN_DB, log $DIR/server.log)
 workspace "default" with the demo flags of examples/flags.json; admin token:
 
   $TOKEN

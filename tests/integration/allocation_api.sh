@@ -11,12 +11,12 @@ SY=$1
 . "$(dirname "$0")/tap.sh"
 
 ERR='.error.code != null and .error.message != null and .error.field != null'
-"$SY" workspace create default --db "$TMP/sy.db" >/dev/null
-"$SY" workspace create other --db "$TMP/sy.db" >/dev/null
-ADMIN=$("$SY" token create --db "$TMP/sy.db" --role admin --name alice)
-VIEWER=$("$SY" token create --db "$TMP/sy.db" --role viewer --name val)
-SDK=$("$SY" token create --db "$TMP/sy.db" --role sdk --name app)
-OTHER=$("$SY" token create --db "$TMP/sy.db" --workspace other --role admin --name mallory)
+"$SY" workspace create default --db "$DB" >/dev/null
+"$SY" workspace create other --db "$DB" >/dev/null
+ADMIN=$("$SY" token create --db "$DB" --role admin --name alice)
+VIEWER=$("$SY" token create --db "$DB" --role viewer --name val)
+SDK=$("$SY" token create --db "$DB" --role sdk --name app)
+OTHER=$("$SY" token create --db "$DB" --workspace other --role admin --name mallory)
 start_server "$SY" --quiet
 
 exp() { # KEY [ALLOCATION-JSON]

@@ -13,8 +13,8 @@ SY=$1
 . "$(dirname "$0")/tap.sh"
 
 ERR='.error.code != null and .error.message != null and .error.field != null'
-"$SY" workspace create default --db "$TMP/sy.db" >/dev/null
-ADMIN=$("$SY" token create --db "$TMP/sy.db" --role admin --name alice)
+"$SY" workspace create default --db "$DB" >/dev/null
+ADMIN=$("$SY" token create --db "$DB" --role admin --name alice)
 CRON=0123456789abcdef-cron-secret
 start_server "$SY" --quiet --auto-promotion-secret "$CRON"
 

@@ -14,12 +14,12 @@ SY=$1
 
 ERR='.error.code != null and .error.message != null and .error.field != null'
 CRON=0123456789abcdef-cron
-"$SY" workspace create default --db "$TMP/sy.db" >/dev/null
-"$SY" workspace create other --db "$TMP/sy.db" >/dev/null
-ADMIN=$("$SY" token create --db "$TMP/sy.db" --role admin --name alice)
-VIEWER=$("$SY" token create --db "$TMP/sy.db" --role viewer --name val)
-SDK=$("$SY" token create --db "$TMP/sy.db" --role sdk --name app)
-OTHER=$("$SY" token create --db "$TMP/sy.db" --workspace other --role admin --name mallory)
+"$SY" workspace create default --db "$DB" >/dev/null
+"$SY" workspace create other --db "$DB" >/dev/null
+ADMIN=$("$SY" token create --db "$DB" --role admin --name alice)
+VIEWER=$("$SY" token create --db "$DB" --role viewer --name val)
+SDK=$("$SY" token create --db "$DB" --role sdk --name app)
+OTHER=$("$SY" token create --db "$DB" --workspace other --role admin --name mallory)
 
 # ---- a bad default refuses to start, naming its option and variable, making nothing -------------
 check "a confidence of 2 refuses to start, naming the option" 2 "" \

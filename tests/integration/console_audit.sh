@@ -33,7 +33,7 @@ RECV_PID=""
 : >"$TMP/recv.log"
 node "$HERE/receiver.js" 0 "$TMP/recv.log" ok >"$TMP/recv.port" &
 RECV_PID=$!
-trap 'stop_server; kill "$RECV_PID" 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'stop_server; kill "$RECV_PID" 2>/dev/null; tap_exit' EXIT
 wait_file "$TMP/recv.port"
 check "the receiver listens" 0 "" "" -- test -s "$TMP/recv.port"
 

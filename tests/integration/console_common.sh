@@ -38,16 +38,16 @@ console_setup() {
     CONSOLE_NODE=$1
 }
 
-# console_db: the database of a console test ($TMP/sy.db, for start_server): workspace
+# console_db: the database of a console test ($DB, for start_server): workspace
 # "default" with tokens admin alice, editor ed and viewer vic (ADMIN, EDITOR, VIEWER), and
 # workspace "big" with admin bob (BIG), where a test makes 1,000 of what its page lists.
 console_db() {
-    "$SY" workspace create default --db "$TMP/sy.db" >/dev/null
-    ADMIN=$("$SY" token create --db "$TMP/sy.db" --workspace default --role admin --name alice)
-    EDITOR=$("$SY" token create --db "$TMP/sy.db" --workspace default --role editor --name ed)
-    VIEWER=$("$SY" token create --db "$TMP/sy.db" --workspace default --role viewer --name vic)
-    "$SY" workspace create big --db "$TMP/sy.db" >/dev/null
-    BIG=$("$SY" token create --db "$TMP/sy.db" --workspace big --role admin --name bob)
+    "$SY" workspace create default --db "$DB" >/dev/null
+    ADMIN=$("$SY" token create --db "$DB" --workspace default --role admin --name alice)
+    EDITOR=$("$SY" token create --db "$DB" --workspace default --role editor --name ed)
+    VIEWER=$("$SY" token create --db "$DB" --workspace default --role viewer --name vic)
+    "$SY" workspace create big --db "$DB" >/dev/null
+    BIG=$("$SY" token create --db "$DB" --workspace big --role admin --name bob)
 }
 
 # console_run SCRIPT.js ARGS...: runs it in chromium, its checks numbered on from ours

@@ -16,10 +16,11 @@ OUT=$3
 . "$(dirname "$0")/console_common.sh"
 console_setup "$NODE_DIR" "$OUT"
 
-# demo_start ADDR RATE OUT: run-demo.sh as make run starts it (its folder $TMP/demo), its
-# pid in DEMO, until it has printed its instructions into OUT (at most 30 s).
+# demo_start ADDR RATE OUT: run-demo.sh as make run starts it (its folder $TMP/demo, its
+# store tap.sh's $DB), its pid in DEMO, until it has printed its instructions into OUT (at
+# most 30 s).
 demo_start() {
-    SWITCHYARD_DEMO_DIR=$TMP/demo DEMO_RATE=$2 sh "$ROOT/scripts/run-demo.sh" "$SY" "$1" >"$3" 2>&1 &
+    SWITCHYARD_DEMO_DIR=$TMP/demo SWITCHYARD_DEMO_DB=$DB DEMO_RATE=$2 sh "$ROOT/scripts/run-demo.sh" "$SY" "$1" >"$3" 2>&1 &
     DEMO=$!
     i=0
     while [ $i -lt 300 ] && ! grep -q 'Ctrl-C stops the server' "$3"; do

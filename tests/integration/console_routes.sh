@@ -19,7 +19,7 @@ OUT=$3
 . "$(dirname "$0")/console_common.sh"
 console_setup "$NODE_DIR" "$OUT"
 
-trap 'stop_server; stop_upstreams; rm -rf "$TMP"' EXIT
+trap 'stop_server; stop_upstreams; tap_exit' EXIT
 console_db
 upstream legacy
 upstream new 0 "$TMP/new.fail"

@@ -11,12 +11,12 @@ SY=$1
 . "$(dirname "$0")/tap.sh"
 
 ERR='.error.code != null and .error.message != null and .error.field != null'
-"$SY" workspace create default --db "$TMP/sy.db" >/dev/null
-"$SY" workspace create other --db "$TMP/sy.db" >/dev/null
-ADMIN=$("$SY" token create --db "$TMP/sy.db" --role admin --name alice)
-VIEWER=$("$SY" token create --db "$TMP/sy.db" --role viewer --name val)
-SDK=$("$SY" token create --db "$TMP/sy.db" --role sdk --name app)
-OTHER=$("$SY" token create --db "$TMP/sy.db" --workspace other --role admin --name mallory)
+"$SY" workspace create default --db "$DB" >/dev/null
+"$SY" workspace create other --db "$DB" >/dev/null
+ADMIN=$("$SY" token create --db "$DB" --role admin --name alice)
+VIEWER=$("$SY" token create --db "$DB" --role viewer --name val)
+SDK=$("$SY" token create --db "$DB" --role sdk --name app)
+OTHER=$("$SY" token create --db "$DB" --workspace other --role admin --name mallory)
 start_server "$SY" --quiet
 
 # ---- definitions -----------------------------------------------------------------------------
@@ -199,8 +199,13 @@ expect "a draft whose stored row will give its control 0 %" 201 '.state == "draf
     POST /v1/experiments "$ADMIN" '{"key":"zc","variants":[{"key":"a","weight":1,"control":true},{"key":"b","weight":1}]}'
 stop_server
 # a row as an older build could write it (its control rounded to 0 %): the store still opens
-sqlite3 "$TMP/sy.db" "UPDATE experiments SET definition = json_set(json_set(definition,
-    '$.variants[0].weight', 0), '$.variants[1].weight', 100) WHERE key = 'zc'"
+if [ "$BACKEND" = postgres ]; then
+    db_sql "UPDATE experiments SET definition = jsonb_set(jsonb_set(definition::jsonb,
+        '{variants,0,weight}', '0'), '{variants,1,weight}', '100')::text WHERE key = 'zc'"
+else
+    db_sql "UPDATE experiments SET definition = json_set(json_set(definition,
+        '$.variants[0].weight', 0), '$.variants[1].weight', 100) WHERE key = 'zc'"
+fi
 chk_status() {
     if [ "$STOP_STATUS" -eq 0 ]; then ok "$1"; else
         echo "# exit $STOP_STATUS" >"$TMP/err"
@@ -221,9 +226,9 @@ if cmp -s "$TMP/a" "$TMP/b"; then ok "aggregates rebuilt exactly (every number e
     not_ok "aggregates rebuilt exactly (every number equal)"
 fi
 ev "ids are still known after a restart" 200 '.accepted == 0 and .duplicates == 1' "[$E1]"
-N=$(sqlite3 "$TMP/sy.db" "SELECT count(*) FROM events WHERE experiment_id = (SELECT id FROM experiments WHERE key = 'btn')")
-G=$(sqlite3 "$TMP/sy.db" "SELECT count(DISTINCT event_id) FROM events WHERE event_id IS NOT NULL")
-I=$(sqlite3 "$TMP/sy.db" "SELECT count(event_id) FROM events")
+N=$(db_sql "SELECT count(*) FROM events WHERE experiment_id = (SELECT id FROM experiments WHERE key = 'btn')")
+G=$(db_sql "SELECT count(DISTINCT event_id) FROM events WHERE event_id IS NOT NULL")
+I=$(db_sql "SELECT count(event_id) FROM events")
 if [ "$N" -eq 681 ] && [ "$G" = "$I" ]; then ok "the log holds each id once ($N events)"; else
     echo "# events $N, distinct ids $G of $I" >"$TMP/err"
     : >"$TMP/out"

@@ -2,9 +2,11 @@
 // and checks after every restart that each event whose request was acknowledged is in
 // the log, none of them twice, and that the rebuilt aggregates count what the log holds.
 //
-//   node ingest_crash.js SWITCHYARD DIR [ROUNDS]
+//   node ingest_crash.js SWITCHYARD DIR [ROUNDS [DB]]
 //
-// DIR is an empty scratch folder. Clients send batches of events with ids; a batch whose
+// DIR is an empty scratch folder. DB is the store's --db (DIR/sy.db by default): a SQLite
+// file, read with sqlite3, or a postgres:// URL (tap.sh's), read with psql as the superuser
+// of pg.sh's cluster (PG_URL_SUPER), whom row-level security does not hold. Clients send batches of events with ids; a batch whose
 // request fails (the server died under it) is sent again, same ids, once the server is
 // back, as a careful client would. Prints TAP; every loop is bounded in time.
 'use strict';
@@ -12,8 +14,8 @@ const { spawn, spawnSync, execFileSync } = require('child_process');
 const http = require('http');
 const path = require('path');
 
-const [SY, DIR, ROUNDS = '6'] = process.argv.slice(2);
-const DB = path.join(DIR, 'sy.db');
+const [SY, DIR, ROUNDS = '6', DB_ARG = ''] = process.argv.slice(2);
+const DB = DB_ARG || path.join(DIR, 'sy.db');
 const CLIENTS = 4, BATCH = 50;
 let n = 0, failed = 0;
 const ok = (cond, name, detail) => {
@@ -78,14 +80,22 @@ function post(p, token, body) {
     });
 }
 
+// sql(SQL): the program and arguments that run SQL on the store, one row a line.
+function sql(text) {
+    if (!/^postgres(ql)?:\/\//.test(DB)) return ['sqlite3', [DB, text]];
+    const psql = (process.env.PG_BIN || '/usr/lib/postgresql/15/bin') + '/psql';
+    const url = process.env.PG_URL_SUPER.replace(/[^/]*$/, DB.replace(/^.*\//, ''));
+    return [psql, ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', text]];
+}
 function logIds() {
-    const out = spawnSync('sqlite3', [DB, 'SELECT event_id FROM events'],
-        { encoding: 'utf8', maxBuffer: 1 << 28 });
-    if (out.status !== 0) throw new Error('sqlite3: ' + (out.stderr || out.error));
+    const [prog, args] = sql('SELECT event_id FROM events');
+    const out = spawnSync(prog, args, { encoding: 'utf8', maxBuffer: 1 << 28 });
+    if (out.status !== 0) throw new Error(prog + ': ' + (out.stderr || out.error));
     return out.stdout.split('\n').filter(Boolean);
 }
-function query(sql) {
-    return execFileSync('sqlite3', [DB, sql], { encoding: 'utf8' }).trim();
+function query(text) {
+    const [prog, args] = sql(text);
+    return execFileSync(prog, args, { encoding: 'utf8' }).trim();
 }
 
 async function main() {

@@ -345,5 +345,5 @@ check "a request's line: status and time are JSON numbers" 0 "" "" -- sh -c \
     "grep '\"event\":\"request\"' '$TMP/log' | grep '/metrics' | head -1 | jq -e '.status == 200 and (.us | type) == \"number\" and .method == \"GET\"' >/dev/null"
 check "... and the listening line's port" 0 "" "" -- sh -c \
     "grep '\"event\":\"listening\"' '$TMP/log' | jq -e '(.port | type) == \"number\" and .port > 0' >/dev/null"
-check "bad --metrics-max-flags: usage error" 2 "" "metrics-max-flags" -- "$SY" serve --listen 127.0.0.1:0 --db "$TMP/sy.db" --metrics-max-flags -1
+check "bad --metrics-max-flags: usage error" 2 "" "metrics-max-flags" -- "$SY" serve --listen 127.0.0.1:0 --db "$DB" --metrics-max-flags -1
 tap_done

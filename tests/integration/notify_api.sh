@@ -9,12 +9,12 @@ SY=$1
 . "$(dirname "$0")/tap.sh"
 
 ERR='.error.code != null and .error.message != null and .error.field != null'
-"$SY" workspace create default --db "$TMP/sy.db" >/dev/null
-"$SY" workspace create other --db "$TMP/sy.db" >/dev/null
-ADMIN=$("$SY" token create --db "$TMP/sy.db" --role admin --name alice)
-EDITOR=$("$SY" token create --db "$TMP/sy.db" --role editor --name ed)
-VIEWER=$("$SY" token create --db "$TMP/sy.db" --role viewer --name val)
-OTHER=$("$SY" token create --db "$TMP/sy.db" --workspace other --role admin --name mallory)
+"$SY" workspace create default --db "$DB" >/dev/null
+"$SY" workspace create other --db "$DB" >/dev/null
+ADMIN=$("$SY" token create --db "$DB" --role admin --name alice)
+EDITOR=$("$SY" token create --db "$DB" --role editor --name ed)
+VIEWER=$("$SY" token create --db "$DB" --role viewer --name val)
+OTHER=$("$SY" token create --db "$DB" --workspace other --role admin --name mallory)
 start_server "$SY"
 
 SECRET=whsec-0123456789abcdef
@@ -79,6 +79,6 @@ start_server "$SY" --quiet
 expect "after a restart: three channels" 200 '[.channels[].type] == ["webhook","pagerduty","email"]' -- \
     GET /v1/notifications/channels "$VIEWER"
 check "the database holds the secrets (for the sender)" 0 "$SECRET" "" -- \
-    sqlite3 "$TMP/sy.db" "SELECT secrets FROM notification_channels WHERE type = 'webhook'"
+    db_sql "SELECT secrets FROM notification_channels WHERE type = 'webhook'"
 stop_server
 tap_done

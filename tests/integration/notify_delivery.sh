@@ -16,12 +16,12 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 PY=/usr/bin/python3 # Debian's, which has aiosmtpd (scripts/deps.sh)
 
 ERR='.error.code != null and .error.message != null and .error.field != null'
-"$SY" workspace create default --db "$TMP/sy.db" >/dev/null
-"$SY" workspace create other --db "$TMP/sy.db" >/dev/null
-ADMIN=$("$SY" token create --db "$TMP/sy.db" --role admin --name alice)
-VIEWER=$("$SY" token create --db "$TMP/sy.db" --role viewer --name val)
-SDK=$("$SY" token create --db "$TMP/sy.db" --role sdk --name app)
-OTHER=$("$SY" token create --db "$TMP/sy.db" --workspace other --role admin --name mallory)
+"$SY" workspace create default --db "$DB" >/dev/null
+"$SY" workspace create other --db "$DB" >/dev/null
+ADMIN=$("$SY" token create --db "$DB" --role admin --name alice)
+VIEWER=$("$SY" token create --db "$DB" --role viewer --name val)
+SDK=$("$SY" token create --db "$DB" --role sdk --name app)
+OTHER=$("$SY" token create --db "$DB" --workspace other --role admin --name mallory)
 
 # receiver NAME MODE [PORT]: a node receiver logging to $TMP/NAME.log; its pid in
 # $TMP/NAME.pid, its port in $TMP/NAME.port (the same port again when given).
@@ -38,7 +38,7 @@ cleanup() {
     stop_server
     for r in $RECEIVERS; do [ -f "$TMP/$r.pid" ] && receiver_stop "$r"; done
     [ -n "$SMTP_PID" ] && kill "$SMTP_PID" 2>/dev/null
-    rm -rf "$TMP"
+    tap_exit
 }
 trap cleanup EXIT
 
@@ -55,11 +55,11 @@ while [ $i -lt 100 ] && ! $PY -c "import socket; socket.create_connection(('127.
 done
 
 check "serve refuses 0 attempts" 2 "" "notify-attempts: between 1 and 1000" -- \
-    "$SY" serve --db "$TMP/sy.db" --notify-attempts 0
+    "$SY" serve --db "$DB" --notify-attempts 0
 check "serve refuses a back-off limit below the back-off" 2 "" "notify-backoff-max: between 500 and" -- \
-    "$SY" serve --db "$TMP/sy.db" --notify-backoff 500 --notify-backoff-max 100
+    "$SY" serve --db "$DB" --notify-backoff 500 --notify-backoff-max 100
 check "serve refuses a negative retention" 2 "" "notify-retention: between 0 and 36500" -- \
-    "$SY" serve --db "$TMP/sy.db" --notify-retention -1
+    "$SY" serve --db "$DB" --notify-retention -1
 # Attempts at 0, 0.2, 0.6 and 1.4 s: "the receiver down, then up" restarts a node receiver
 # once it has seen the second, and it must listen before the fourth (with 100 ms, 0.3 s
 # after the third: under load node missed it, about one run in two, on main too).

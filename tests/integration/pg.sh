@@ -17,9 +17,9 @@
 #   `postgres`); PG_PASS_OWNER, PG_PASS_APP, PG_PASS_SUPER; PG_DATA, PG_LOG, PG_PID (the
 #   postmaster's pid), PG_START_MS (how long pg_start took); PGCONNECT_TIMEOUT=5.
 # pg_stop: pg_ctl stop -m fast (then -m immediate, then SIGKILL, each wait bounded); the
-#   data folder stays until tap.sh removes $TMP. tap.sh's EXIT trap runs it first, so the
-#   cluster never outlives the script (a script that sets an EXIT trap of its own calls
-#   pg_stop in it); a second call does nothing. PG_PAUSE=SECONDS in the
+#   data folder stays until tap.sh removes $TMP. tap.sh's EXIT trap runs it (after
+#   stop_server), so the cluster never outlives the script (a script that sets an EXIT trap
+#   of its own calls pg_stop or tap_exit in it); a second call does nothing. PG_PAUSE=SECONDS in the
 #   environment holds the cluster up that long first, to look at it by hand
 #   (docs/development.md).
 # pg_sql CONNINFO_OR_URL SQL: SQL through psql (-X -q -At, ON_ERROR_STOP: exit 3 on an

@@ -13,9 +13,9 @@ ROOT=$2
 . "$(dirname "$0")/tap.sh"
 
 command -v prometheus >/dev/null || { echo "Bail out! prometheus is missing: run scripts/deps.sh"; exit 1; }
-"$SY" workspace create default --db "$TMP/sy.db" >/dev/null
-ADMIN=$("$SY" token create --db "$TMP/sy.db" --role admin --name alice)
-SDK=$("$SY" token create --db "$TMP/sy.db" --role sdk --name app)
+"$SY" workspace create default --db "$DB" >/dev/null
+ADMIN=$("$SY" token create --db "$DB" --role admin --name alice)
+SDK=$("$SY" token create --db "$DB" --role sdk --name app)
 HERE=$(dirname "$0")
 upstream legacy
 upstream new 0 "$TMP/new.fail"
@@ -62,7 +62,7 @@ CFG
 prometheus --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/prom" \
     --web.listen-address="127.0.0.1:$PPORT" --log.level=warn >"$TMP/prom.log" 2>&1 &
 PROM=$!
-trap 'kill $PROM 2>/dev/null; stop_server; stop_upstreams; rm -rf "$TMP"' EXIT
+trap 'kill $PROM 2>/dev/null; stop_server; stop_upstreams; tap_exit' EXIT
 P=http://127.0.0.1:$PPORT
 query() { curl -s --get "$P/api/v1/query" --data-urlencode "query=$1"; }
 k=0
@@ -123,7 +123,7 @@ check "the kill-switch alert fires" 0 "" "" -- sh -c "test $k -lt 100"
 check "... and the tripwire's" 0 "" "" -- sh -c "curl -s '$P/api/v1/alerts' | jq -e '[.data.alerts[] | select(.labels.alertname == \"SwitchyardTripwireTriggered\")] | length == 1' >/dev/null"
 kill $PROM 2>/dev/null
 wait $PROM 2>/dev/null
-trap 'rm -rf "$TMP"' EXIT
+trap tap_exit EXIT
 stop_server
 stop_upstreams
 tap_done

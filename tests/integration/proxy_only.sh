@@ -11,17 +11,17 @@ SY=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/tap.sh"
 
-"$SY" workspace create default --db "$TMP/sy.db" >/dev/null
-ADMIN=$("$SY" token create --db "$TMP/sy.db" --role admin --name alice)
-VIEWER=$("$SY" token create --db "$TMP/sy.db" --role viewer --name watcher)
-EDITOR=$("$SY" token create --db "$TMP/sy.db" --role editor --name proxy)
+"$SY" workspace create default --db "$DB" >/dev/null
+ADMIN=$("$SY" token create --db "$DB" --role admin --name alice)
+VIEWER=$("$SY" token create --db "$DB" --role viewer --name watcher)
+EDITOR=$("$SY" token create --db "$DB" --role editor --name proxy)
 PROXY="" TRAFFIC=""
 cleanup() {
     [ -n "$PROXY" ] && kill "$PROXY" 2>/dev/null
     [ -n "$TRAFFIC" ] && kill "$TRAFFIC" 2>/dev/null
     stop_server
     stop_upstreams
-    rm -rf "$TMP"
+    tap_exit
 }
 trap cleanup EXIT
 upstream legacy

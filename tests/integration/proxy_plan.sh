@@ -12,14 +12,14 @@ SY=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/tap.sh"
 
-"$SY" workspace create default --db "$TMP/sy.db" >/dev/null
-ADMIN=$("$SY" token create --db "$TMP/sy.db" --role admin --name alice)
+"$SY" workspace create default --db "$DB" >/dev/null
+ADMIN=$("$SY" token create --db "$DB" --role admin --name alice)
 TRAFFIC=""
 cleanup() {
     [ -n "$TRAFFIC" ] && kill "$TRAFFIC" 2>/dev/null
     stop_server
     stop_upstreams
-    rm -rf "$TMP"
+    tap_exit
 }
 trap cleanup EXIT
 upstream legacy

@@ -14,13 +14,13 @@ SY=$1
 . "$(dirname "$0")/tap.sh"
 
 ERR='.error.code != null and .error.message != null and .error.field != null'
-"$SY" workspace create default --db "$TMP/sy.db" >/dev/null
-"$SY" workspace create other --db "$TMP/sy.db" >/dev/null
-ADMIN=$("$SY" token create --db "$TMP/sy.db" --role admin --name alice)
-EDITOR=$("$SY" token create --db "$TMP/sy.db" --role editor --name ed)
-VIEWER=$("$SY" token create --db "$TMP/sy.db" --role viewer --name val)
-SDK=$("$SY" token create --db "$TMP/sy.db" --role sdk --name app)
-OTHER=$("$SY" token create --db "$TMP/sy.db" --workspace other --role admin --name mallory)
+"$SY" workspace create default --db "$DB" >/dev/null
+"$SY" workspace create other --db "$DB" >/dev/null
+ADMIN=$("$SY" token create --db "$DB" --role admin --name alice)
+EDITOR=$("$SY" token create --db "$DB" --role editor --name ed)
+VIEWER=$("$SY" token create --db "$DB" --role viewer --name val)
+SDK=$("$SY" token create --db "$DB" --role sdk --name app)
+OTHER=$("$SY" token create --db "$DB" --workspace other --role admin --name mallory)
 start_server "$SY" --quiet
 
 # events DOMAIN METRIC N JQ-SUCCESS-OR-VALUE-PAIR: a batch of N events, $i from 0.
@@ -398,6 +398,6 @@ check "the timer evaluates and logs each triggered tripwire" 0 "" "" -- \
     grep -q 'tripwire_triggered.*roi_event.*TRIGGERED drop=1.600 action=KILL_SWITCH' "$TMP/log"
 stop_server
 check "serve refuses a bad --regression-interval" 2 "" "regression-interval" -- \
-    "$SY" serve --db "$TMP/sy.db" --regression-interval -1
+    "$SY" serve --db "$DB" --regression-interval -1
 
 tap_done

@@ -12,9 +12,9 @@ set -u
 SY=$1
 . "$(dirname "$0")/tap.sh"
 
-"$SY" workspace create default --db "$TMP/sy.db" >/dev/null
-ADMIN=$("$SY" token create --db "$TMP/sy.db" --role admin --name alice)
-SDK=$("$SY" token create --db "$TMP/sy.db" --role sdk --name app)
+"$SY" workspace create default --db "$DB" >/dev/null
+ADMIN=$("$SY" token create --db "$DB" --role admin --name alice)
+SDK=$("$SY" token create --db "$DB" --role sdk --name app)
 RET="--event-retention 6s --retention-interval 1"
 
 check "a period that is no number of days or units: usage error" 2 "" "event-retention" -- \
@@ -75,14 +75,14 @@ same() { # NAME FILE-A FILE-B
 results >"$TMP/before"
 check "the results count what was sent (300 units, conversions, 30 crossovers)" 0 '^300 true true$' "" -- \
     jq -r '"\([.variants[].units] | add) \([.variants[].conversions] | add > 50) \([.variants[].crossovers] | add == 30)"' "$TMP/before"
-LIVE=$(sqlite3 "$TMP/sy.db" "SELECT count(*) FROM events")
-AUDIT=$(sqlite3 "$TMP/sy.db" "SELECT count(*) FROM audit")
+LIVE=$(db_sql "SELECT count(*) FROM events")
+AUDIT=$(db_sql "SELECT count(*) FROM audit")
 check "nothing pruned yet (the events are younger than 6 s)" 0 "^$LIVE\$" "" -- \
-    sqlite3 "$TMP/sy.db" "SELECT count(*) FROM events WHERE kind != ''"
+    db_sql "SELECT count(*) FROM events WHERE kind != ''"
 
 i=0
 pruned() {
-    sqlite3 "$TMP/sy.db" "SELECT (SELECT count(*) FROM events WHERE kind != ''),
+    db_sql "SELECT (SELECT count(*) FROM events WHERE kind != ''),
         (SELECT count(*) FROM kpi_events WHERE domain = 'OTHER')" 2>/dev/null
 }
 while [ $i -lt 200 ] && [ "$(pruned)" != "1|1" ]; do
@@ -90,22 +90,22 @@ while [ $i -lt 200 ] && [ "$(pruned)" != "1|1" ]; do
     i=$((i + 1))
 done
 check "pruned: only the newest row of the log is whole" 0 '^1$' "" -- \
-    sqlite3 "$TMP/sy.db" "SELECT count(*) FROM events WHERE kind != ''"
+    db_sql "SELECT count(*) FROM events WHERE kind != ''"
 check "... the 200 with an id are kept as their id" 0 '^200\|200$' "" -- \
-    sqlite3 "$TMP/sy.db" "SELECT count(*), count(event_id) FROM events WHERE kind = ''"
+    db_sql "SELECT count(*), count(event_id) FROM events WHERE kind = ''"
 check "... the experiment is checkpointed" 0 '^1$' "" -- \
-    sqlite3 "$TMP/sy.db" "SELECT count(*) FROM experiment_checkpoints"
+    db_sql "SELECT count(*) FROM experiment_checkpoints"
 check "... the runs were logged with what they pruned" 0 "^$((LIVE - 1))\$" "" -- \
     sh -c "grep 'event=retention ' '$TMP/log' | sed 's/.* events=\([0-9]*\) .*/\1/' | awk '{ n += \$1 } END { print n }'"
 results >"$TMP/after"
 same "results after the prune: byte for byte the same" "$TMP/before" "$TMP/after"
 check "KPI events: the policy's newest 250 kept, its ids, the other series' newest row" 0 '^250\|100\|1$' "" -- \
-    sqlite3 "$TMP/sy.db" "SELECT (SELECT count(*) FROM kpi_events WHERE domain = 'WHOLESALE'), (SELECT count(*) FROM kpi_events WHERE domain = ''), (SELECT count(*) FROM kpi_events WHERE domain = 'OTHER')"
+    db_sql "SELECT (SELECT count(*) FROM kpi_events WHERE domain = 'WHOLESALE'), (SELECT count(*) FROM kpi_events WHERE domain = ''), (SELECT count(*) FROM kpi_events WHERE domain = 'OTHER')"
 expect "the tripwire evaluated again" 200 '' -- POST /v1/regression/evaluate "$ADMIN" "$EVAL"
 jq -S "$TRIP" "$TMP/body" >"$TMP/trip.after"
 same "... its evaluation the same" "$TMP/trip.before" "$TMP/trip.after"
 check "the audit trail is kept" 0 "^1\|1\$" "" -- \
-    sqlite3 "$TMP/sy.db" "SELECT min(id), count(*) >= $AUDIT FROM audit"
+    db_sql "SELECT min(id), CAST(count(*) >= $AUDIT AS INTEGER) FROM audit"
 expect "counted in /metrics" 200 '' -- GET /metrics "$ADMIN"
 check "... switchyard_retention_pruned_total by kind" 0 "kind=\"event\"} $((LIVE - 1))" "" -- \
     grep '^switchyard_retention_pruned_total' "$TMP/body"
@@ -135,10 +135,10 @@ check "... the outcomes of pruned units' exposures counted" 0 "" "" -- \
 # ---- a checkpoint row moved to another place: refused, as a damaged one is ---------------------
 # (its check covers the experiment and the place: events would be replayed twice or never)
 stop_server
-cp "$TMP/sy.db" "$TMP/moved.db"
-sqlite3 "$TMP/moved.db" "UPDATE experiment_checkpoints SET seq = seq - 1"
+MOVED=$(db_copy moved)
+db_sql_at "$MOVED" "UPDATE experiment_checkpoints SET seq = seq - 1"
 check "a checkpoint moved to another place: the start refused" 1 "" 'checkpoint of experiment "btn" does not decode' -- \
-    timeout 10 "$SY" serve --listen 127.0.0.1:0 --db "$TMP/moved.db" --quiet
+    timeout 10 "$SY" serve --listen 127.0.0.1:0 --db "$MOVED" --quiet
 
 # ---- the retention line in JSON: its figures numbers, "more" a boolean ---------------------------
 start_server "$SY" --quiet --log-format json $RET
@@ -153,9 +153,9 @@ stop_server
 start_server "$SY" --quiet --event-retention 0
 
 # ---- --event-retention 0 keeps everything -----------------------------------------------------
-ROWS=$(sqlite3 "$TMP/sy.db" "SELECT count(*) FROM events")
+ROWS=$(db_sql "SELECT count(*) FROM events")
 sleep 7
 check "--event-retention 0: nothing pruned past the limit" 0 "^$ROWS\$" "" -- \
-    sqlite3 "$TMP/sy.db" "SELECT count(*) FROM events"
+    db_sql "SELECT count(*) FROM events"
 stop_server
 tap_done

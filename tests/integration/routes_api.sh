@@ -11,12 +11,12 @@ SY=$1
 . "$(dirname "$0")/tap.sh"
 
 ERR='.error.code != null and .error.message != null and .error.field != null'
-"$SY" workspace create default --db "$TMP/sy.db" >/dev/null
-"$SY" workspace create other --db "$TMP/sy.db" >/dev/null
-ADMIN=$("$SY" token create --db "$TMP/sy.db" --role admin --name alice)
-EDITOR=$("$SY" token create --db "$TMP/sy.db" --role editor --name ed)
-VIEWER=$("$SY" token create --db "$TMP/sy.db" --role viewer --name val)
-OTHER=$("$SY" token create --db "$TMP/sy.db" --workspace other --role admin --name mallory)
+"$SY" workspace create default --db "$DB" >/dev/null
+"$SY" workspace create other --db "$DB" >/dev/null
+ADMIN=$("$SY" token create --db "$DB" --role admin --name alice)
+EDITOR=$("$SY" token create --db "$DB" --role editor --name ed)
+VIEWER=$("$SY" token create --db "$DB" --role viewer --name val)
+OTHER=$("$SY" token create --db "$DB" --workspace other --role admin --name mallory)
 start_server "$SY" --quiet
 
 EXAMPLE='{"name":"webhooks","listen":"127.0.0.1:9000","upstreams":{"legacy":"127.0.0.1:9101","new":"127.0.0.1:9102"},"percentage":10,"enabled":true,"protected_domains":["mobility"],"domains":[{"name":"jobs","rules":[{"body_keywords":{"field":"message","words":["Job","hiring"]}}]},{"name":"mobility","rules":[{"path_prefix":"/ride"}]}],"sticky":{"header":"X-User-Id"}}'

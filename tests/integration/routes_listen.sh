@@ -12,7 +12,7 @@ set -u
 SY=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/tap.sh"
-trap 'stop_server; stop_upstreams; rm -rf "$TMP"' EXIT
+trap 'stop_server; stop_upstreams; tap_exit' EXIT
 
 two_workspaces "$SY"
 start_server "$SY" --workers 2 --metrics-listen 127.0.0.1:0

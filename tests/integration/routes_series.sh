@@ -12,10 +12,10 @@ SY=$1
 . "$(dirname "$0")/tap.sh"
 
 ERR='.error.code != null and .error.message != null and .error.field != null'
-"$SY" workspace create default --db "$TMP/sy.db" >/dev/null
-ADMIN=$("$SY" token create --db "$TMP/sy.db" --role admin --name alice)
-EDITOR=$("$SY" token create --db "$TMP/sy.db" --role editor --name ed)
-VIEWER=$("$SY" token create --db "$TMP/sy.db" --role viewer --name val)
+"$SY" workspace create default --db "$DB" >/dev/null
+ADMIN=$("$SY" token create --db "$DB" --role admin --name alice)
+EDITOR=$("$SY" token create --db "$DB" --role editor --name ed)
+VIEWER=$("$SY" token create --db "$DB" --role viewer --name val)
 start_server "$SY" --quiet --proxy-workers 0
 req POST /v1/routes "$ADMIN" '{"name":"hooks","listen":"127.0.0.1:9000","upstreams":{"legacy":"127.0.0.1:9101","new":"127.0.0.1:9102"}}' >/dev/null
 

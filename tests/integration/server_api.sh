@@ -23,15 +23,15 @@ ERR='.error.code != null and .error.message != null and .error.field != null'
 
 # ---- a second workspace, made offline before the server starts ----------------------------
 chk "workspace create offline" 0 'workspace "other" created' "" \
-    "$SY" workspace create other --db "$TMP/sy.db"
+    "$SY" workspace create other --db "$DB"
 chk "token create offline refuses an unknown role" 2 "" "role" \
-    "$SY" token create --db "$TMP/sy.db" --workspace other --role boss
+    "$SY" token create --db "$DB" --workspace other --role boss
 chk "token create offline for an unknown workspace" 1 "" "no workspace" \
-    "$SY" token create --db "$TMP/sy.db" --workspace nowhere --role admin
-OTHER=$("$SY" token create --db "$TMP/sy.db" --workspace other --role admin --name other-admin)
+    "$SY" token create --db "$DB" --workspace nowhere --role admin
+OTHER=$("$SY" token create --db "$DB" --workspace other --role admin --name other-admin)
 # The database has a workspace now, so serve does not bootstrap one: make "default" too.
-"$SY" workspace create default --db "$TMP/sy.db" >/dev/null
-ADMIN=$("$SY" token create --db "$TMP/sy.db" --workspace default --role admin --name alice)
+"$SY" workspace create default --db "$DB" >/dev/null
+ADMIN=$("$SY" token create --db "$DB" --workspace default --role admin --name alice)
 
 start_server "$SY" --max-body 4096
 chk "serve logs where it listens" 0 "" "" grep -q "event=listening" "$TMP/log"
@@ -263,11 +263,11 @@ expect "... and whoami knows it no more" 401 "$ERR" -- GET /v1/whoami "$EDITOR"
 expect "revoking twice: 404" 404 "$ERR" -- DELETE "/v1/tokens/$EDITOR_ID" "$ADMIN"
 
 # ---- made offline while the server runs: served at once -----------------------------------
-LATE=$("$SY" token create --db "$TMP/sy.db" --workspace default --role viewer --name late)
+LATE=$("$SY" token create --db "$DB" --workspace default --role viewer --name late)
 expect "a token made offline is accepted without a restart" 200 '(.flags | length) >= 1' -- \
     GET /v1/flags "$LATE"
-"$SY" workspace create third --db "$TMP/sy.db" >/dev/null
-THIRD=$("$SY" token create --db "$TMP/sy.db" --workspace third --role admin --name third-admin)
+"$SY" workspace create third --db "$DB" >/dev/null
+THIRD=$("$SY" token create --db "$DB" --workspace third --role admin --name third-admin)
 expect "a workspace made offline is served with its token" 200 '.flags == []' -- \
     GET /v1/flags "$THIRD"
 expect "... and can be written" 201 "" -- PUT /v1/flags/t "$THIRD" "$FLAG"
@@ -362,19 +362,19 @@ chk "--log-format json: every log line is JSON (a path of no UTF-8 too)" 0 "" ""
 stop_server
 
 # ---- a new database bootstraps a workspace and an admin token ---------------------------------
-rm -f "$TMP/sy.db"*
+db_reset
 start_server "$SY" --admin-token-file "$TMP/admin" --seed-flags "$EXAMPLES/flags.json"
 BOOT=$(cat "$TMP/admin" 2>/dev/null)
 expect "bootstrap admin token works, seeded flags served" 200 '(.flags | length) == 3' -- \
     GET /v1/flags "$BOOT"
 stop_server
-rm -f "$TMP/sy.db"*
+db_reset
 start_server "$SY"
 chk "without --admin-token-file the token is printed once" 0 "" "" \
     grep -Eq '^sy_[0-9a-f]{48}$' "$TMP/stdout"
 stop_server
 # ---- rate limit: 429 with Retry-After past the burst ----------------------------------------
-rm -f "$TMP/sy.db"*
+db_reset
 start_server "$SY" --admin-token-file "$TMP/admin" --rate-limit 1 --quiet
 BOOT=$(cat "$TMP/admin")
 codes=""

@@ -51,7 +51,7 @@ check "an admin resets it: the counts start again" 0 "" "" -- \
     sh -c "test $code = 200 && jq -e '[.loops[].iterations] | add < 10' '$TMP/loops2.json' >/dev/null"
 
 # a token made offline while the server runs: the workers do not know it, the engine does
-OFF=$("$SY" token create --db "$TMP/sy.db" --role sdk --name offline)
+OFF=$("$SY" token create --db "$DB" --role sdk --name offline)
 code=$(curl -s -o "$TMP/o.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $OFF" \
     -d '{"context":{}}' "$URL/ofrep/v1/evaluate/flags/a")
 check "OFREP with a token made offline is served (the engine looks it up)" 0 "" "" -- \
@@ -67,7 +67,7 @@ check "... and the engine still answers after" 0 "^200$" "" -- \
     curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ADMIN" "$URL/v1/flags"
 check "a made-up token of our shape gets no body read: 401 at once" 0 "401" "" -- \
     python3 "$HERE/workers_hostile.py" "$PORT" fakebody
-W=$("$SY" workspace create "late" --db "$TMP/sy.db" >/dev/null && "$SY" token create --db "$TMP/sy.db" --workspace late --role sdk --name late)
+W=$("$SY" workspace create "late" --db "$DB" >/dev/null && "$SY" token create --db "$DB" --workspace late --role sdk --name late)
 ( # a subshell: its `wait` is for these, not for the server
     for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
         curl -s -o /dev/null -w '%{http_code}\n' -X POST -H "Authorization: Bearer $W" -d '{}' \
@@ -77,7 +77,7 @@ W=$("$SY" workspace create "late" --db "$TMP/sy.db" >/dev/null && "$SY" token cr
 )
 check "a workspace and token made offline, first used by 12 requests at once: all 200" 0 "" "" -- \
     sh -c "cat '$TMP/late'; test \"\$(grep -c '^200$' '$TMP/late')\" = 12"
-LATE2=$("$SY" token create --db "$TMP/sy.db" --workspace late --role editor --name late2)
+LATE2=$("$SY" token create --db "$DB" --workspace late --role editor --name late2)
 # a body that has not all come with its head, from a token no worker knows yet: retry
 python3 - "$PORT" "$LATE2" >"$TMP/retry" <<'PY'
 import socket, sys, time
@@ -107,7 +107,7 @@ check "no sanitizer reported anything (data races under TSan)" 1 "" "" -- grep -
 
 # SIGTERM while flag changes keep the engine's loop busy: handed-over requests that arrive
 # during its callbacks must not keep it from its signal (and its timers) until the load ends
-rm -f "$TMP"/sy.db*
+db_reset
 start_server "$SY" --admin-token-file "$TMP/admin2" --quiet --workers 2
 python3 "$HERE/workers_hostile.py" "$PORT" busy 8 20 "$(cat "$TMP/admin2")" >"$TMP/busy" 2>"$TMP/busy.err" &
 LOAD=$!
