@@ -1066,7 +1066,7 @@ static const struct op ops[] = {
 
 static void copy_file(const char *from, const char *to)
 {
-    char side[160];
+    char side[600];
     snprintf(side, sizeof(side), "%s-wal", to);
     unlink(side);
     snprintf(side, sizeof(side), "%s-shm", to);
@@ -1269,7 +1269,8 @@ static int setup(void **state)
 #ifdef SY_HAVE_PQ
         for (int k = 0; k < 2; k++) {
             fx_place_make(&tmpl_pg[k]);
-            snprintf(tmpl[k], sizeof(tmpl[k]), "%s", tmpl_pg[k].uri);
+            if (snprintf(tmpl[k], sizeof(tmpl[k]), "%s", tmpl_pg[k].uri) >= (int)sizeof(tmpl[k]))
+                fail_msg("a template's URI is too long");
             build_template(k);
         }
         snprintf(work_db, sizeof(work_db), "%s_work", tmpl_pg[0].db);

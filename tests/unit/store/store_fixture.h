@@ -68,7 +68,9 @@ static inline void fx_pg_uri(char *out, size_t cap, const char *uri, const char 
 {
     const char *slash = strrchr(uri, '/');
     int n = slash ? (int)(slash - uri) : (int)strlen(uri);
-    snprintf(out, cap, "%.*s/%s", n, uri, db);
+    int w = snprintf(out, cap, "%.*s/%s", n, uri, db);
+    if (w < 0 || (size_t)w >= cap)
+        fail_msg("a PostgreSQL URI longer than %zu bytes", cap);
 }
 
 /* The server's notices ("does not exist, skipping") are not the test's output. */
@@ -203,7 +205,7 @@ static inline void fx_sql_exec(const char *uri, const char *sqlite, const char *
             fail_msg("open %s: %s", uri, sqlite3_errmsg(db));
         sqlite3_busy_timeout(db, 5000);
         if (sqlite3_exec(db, sqlite, NULL, NULL, &msg) != SQLITE_OK)
-            fail_msg("%s: %s", sqlite, msg);
+            fail_msg("%s: %s", sqlite ? sqlite : "-", msg);
         sqlite3_close(db);
         return;
     }
@@ -234,14 +236,14 @@ static inline char *fx_sql_text(const char *uri, const char *sqlite, const char 
             fail_msg("open %s: %s", uri, sqlite3_errmsg(db));
         sqlite3_busy_timeout(db, 5000);
         if (sqlite3_prepare_v2(db, sqlite, -1, &st, NULL) != SQLITE_OK)
-            fail_msg("%s: %s", sqlite, sqlite3_errmsg(db));
+            fail_msg("%s: %s", sqlite ? sqlite : "-", sqlite3_errmsg(db));
         if (arg)
             sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
             out = strdup((const char *)sqlite3_column_text(st, 0));
         else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            fail_msg("%s: %s", sqlite, sqlite3_errmsg(db));
+            fail_msg("%s: %s", sqlite ? sqlite : "-", sqlite3_errmsg(db));
         sqlite3_finalize(st);
         sqlite3_close(db);
         return out;
