@@ -225,6 +225,54 @@ int sy_pg_set_workspace(struct pg_store *s, int64_t ws, sy_err_t *err)
     return r ? 0 : rc;
 }
 
+PGresult *sy_pg_run_in_bin(struct pg_store *s, int64_t ws, const char *sql, int n,
+                           const char *const *params, const int *lengths, const int *formats,
+                           int result_format, ExecStatusType want, int *rc, sy_err_t *err)
+{
+    bool own;
+    *rc = sy_pg_own_begin(s, &own, err);
+    if (*rc < 0)
+        return NULL;
+    *rc = sy_pg_set_workspace(s, ws, err);
+    PGresult *r = NULL;
+    if (*rc == 0)
+        r = sy_pg_run_bin(s, sql, n, params, lengths, formats, result_format, want, rc, err);
+    *rc = sy_pg_own_end(s, own, r ? 0 : *rc, err);
+    if (*rc < 0) {
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
+PGresult *sy_pg_run_in(struct pg_store *s, int64_t ws, const char *sql, int n,
+                       const char *const *params, ExecStatusType want, int *rc, sy_err_t *err)
+{
+    return sy_pg_run_in_bin(s, ws, sql, n, params, NULL, NULL, 0, want, rc, err);
+}
+
+int sy_pg_exec_in(struct pg_store *s, int64_t ws, const char *sql, int n, const char *const *params,
+                  int64_t *changed, sy_err_t *err)
+{
+    int rc = 0;
+    PGresult *r = sy_pg_run_in(s, ws, sql, n, params, PGRES_COMMAND_OK, &rc, err);
+    if (!r)
+        return rc;
+    if (changed)
+        *changed = strtoll(PQcmdTuples(r), NULL, 10);
+    PQclear(r);
+    return 0;
+}
+
+int sy_pg_read_begin(struct pg_store *s, bool *own, sy_err_t *err)
+{
+    int rc = sy_pg_own_begin(s, own, err);
+    if (rc < 0 || !*own)
+        return rc;
+    rc = sy_pg_exec(s, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", 0, NULL, err);
+    return rc < 0 ? sy_pg_own_end(s, *own, rc, err) : 0;
+}
+
 /* ---- the explicit paths across workspaces ------------------------------------------ */
 
 static size_t exp_ws_slot(const struct pg_store *s, int64_t experiment)

@@ -82,25 +82,6 @@ static void *grown(void *v, size_t *cap, size_t need, size_t size)
     return g;
 }
 
-/* Opens a transaction of our own for a read of several statements when the caller has
- * none: REPEATABLE READ, so that every statement reads the one snapshot. */
-static int read_begin(struct pg_store *s, bool *own, sy_err_t *err)
-{
-    int rc = sy_pg_own_begin(s, own, err);
-    if (rc < 0 || !*own)
-        return rc;
-    rc = sy_pg_exec(s, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", 0, NULL, err);
-    return rc < 0 ? sy_pg_own_end(s, *own, rc, err) : 0;
-}
-
-/* Ends a read of a list whose callback may stop it with a positive return: that return,
- * unless the end itself fails (own_end would read it as success and return 0). */
-static int read_end(struct pg_store *s, bool own, int rc, sy_err_t *err)
-{
-    int end = sy_pg_own_end(s, own, rc < 0 ? rc : 0, err);
-    return end < 0 ? end : rc;
-}
-
 /* The workspace of `experiment` into *ws and *found. An id no experiment has is not an
  * error (SQLite's reads find no row, or the rows written for it): *found false, 0. */
 static int experiment_ws(struct pg_store *s, int64_t experiment, int64_t *ws, bool *found,
@@ -647,7 +628,7 @@ int sy_pg_event_list(sy_store_t *store, sy_store_event_cb cb, void *arg, sy_err_
 {
     struct pg_store *s = sy_pg(store);
     bool own;
-    int rc = read_begin(s, &own, err);
+    int rc = sy_pg_read_begin(s, &own, err);
     if (rc < 0)
         return rc;
     int64_t chunk = 0, pruned = 0;
@@ -661,7 +642,7 @@ int sy_pg_event_list(sy_store_t *store, sy_store_event_cb cb, void *arg, sy_err_
         if ((rc = merge_chunk(s, &chunk, err)) == 0)
             rc = merge_events(s, -1, pruned, INT64_MAX, chunk, cb, arg, err);
     }
-    return read_end(s, own, rc, err);
+    return sy_pg_own_end(s, own, rc, err);
 }
 
 int sy_pg_event_range(sy_store_t *store, int64_t experiment, int64_t after, int64_t upto,
@@ -669,13 +650,13 @@ int sy_pg_event_range(sy_store_t *store, int64_t experiment, int64_t after, int6
 {
     struct pg_store *s = sy_pg(store);
     bool own;
-    int rc = read_begin(s, &own, err);
+    int rc = sy_pg_read_begin(s, &own, err);
     if (rc < 0)
         return rc;
     int64_t chunk = 0;
     if ((rc = merge_chunk(s, &chunk, err)) == 0)
         rc = merge_events(s, experiment, after, upto, chunk, cb, arg, err);
-    return read_end(s, own, rc, err);
+    return sy_pg_own_end(s, own, rc, err);
 }
 
 /* The largest place of workspace `ws`'s events into the int64_t *arg, if larger. */
@@ -699,7 +680,7 @@ int sy_pg_event_last(sy_store_t *store, int64_t *seq, sy_err_t *err)
     struct pg_store *s = sy_pg(store);
     bool own;
     int64_t last = 0;
-    int rc = read_begin(s, &own, err);
+    int rc = sy_pg_read_begin(s, &own, err);
     if (rc < 0)
         return rc;
     rc = sy_pg_own_end(s, own, sy_pg_each_workspace(s, last_of, &last, err), err);
@@ -735,7 +716,7 @@ int sy_pg_event_count(sy_store_t *store, int64_t experiment, int64_t *n, sy_err_
     int rc = experiment_ws(s, experiment, &ws, &found, err);
     if (rc < 0)
         return rc;
-    if ((rc = read_begin(s, &own, err)) < 0)
+    if ((rc = sy_pg_read_begin(s, &own, err)) < 0)
         return rc;
     if (found) {
         if ((rc = sy_pg_set_workspace(s, ws, err)) == 0)
@@ -795,7 +776,7 @@ int sy_pg_event_experiments(sy_store_t *store, int64_t after, int64_t upto, int6
     *out = NULL;
     *n = 0;
     bool own;
-    int rc = read_begin(s, &own, err);
+    int rc = sy_pg_read_begin(s, &own, err);
     if (rc < 0)
         return rc;
     if ((rc = sy_pg_own_end(s, own, sy_pg_each_workspace(s, experiments_of, &ids, err), err)) < 0) {
@@ -1288,5 +1269,5 @@ int sy_pg_regression_list(sy_store_t *store, int64_t ws, const char *domain, con
         rc = cb(arg, &g);
     }
     PQclear(r);
-    return read_end(s, own, rc, err);
+    return sy_pg_own_end(s, own, rc, err);
 }

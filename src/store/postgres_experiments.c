@@ -75,38 +75,6 @@ static int ws_of(struct pg_store *s, int64_t experiment, int64_t *ws, sy_err_t *
     return rc;
 }
 
-/* Runs one statement on `ws`'s rows: own transaction (or the caller's), its setting, `sql`.
- * The result (the caller PQclears it) when its status is `want`, else NULL with *rc set. */
-static PGresult *run_in(struct pg_store *s, int64_t ws, const char *sql, int n,
-                        const char *const *params, const int *lengths, const int *formats,
-                        int result_format, ExecStatusType want, int *rc, sy_err_t *err)
-{
-    bool own;
-    *rc = sy_pg_own_begin(s, &own, err);
-    if (*rc < 0)
-        return NULL;
-    *rc = sy_pg_set_workspace(s, ws, err);
-    PGresult *r = NULL;
-    if (*rc == 0)
-        r = sy_pg_run_bin(s, sql, n, params, lengths, formats, result_format, want, rc, err);
-    *rc = sy_pg_own_end(s, own, r ? 0 : *rc, err);
-    if (*rc < 0) {
-        PQclear(r);
-        return NULL;
-    }
-    return r;
-}
-
-/* run_in for a statement whose result is only its status. */
-static int exec_in(struct pg_store *s, int64_t ws, const char *sql, int n,
-                   const char *const *params, sy_err_t *err)
-{
-    int rc = 0;
-    PGresult *r = run_in(s, ws, sql, n, params, NULL, NULL, 0, PGRES_COMMAND_OK, &rc, err);
-    PQclear(r);
-    return rc;
-}
-
 /* ---- rows, and rows gathered across workspaces ---------------------------------------- */
 
 /* Where rows go: the caller's callback of the row's kind and its argument. */
@@ -140,8 +108,8 @@ static int rows_of(struct pg_store *s, int64_t ws, const char *sql, int n,
                    sy_err_t *err)
 {
     int rc = 0;
-    PGresult *r =
-        run_in(s, ws, sql, n, params, NULL, NULL, result_format, PGRES_TUPLES_OK, &rc, err);
+    PGresult *r = sy_pg_run_in_bin(s, ws, sql, n, params, NULL, NULL, result_format,
+                                   PGRES_TUPLES_OK, &rc, err);
     if (!r)
         return rc;
     rc = each_row(r, row, to);
@@ -312,7 +280,8 @@ static int experiment_insert(struct pg_store *s, const sy_store_experiment_t *e,
                        e->flag_before,
                        e->weights};
     int rc = 0;
-    PGresult *r = run_in(s, e->workspace,
+    PGresult *r =
+        sy_pg_run_in_bin(s, e->workspace,
                          "INSERT INTO experiments (workspace_id, key, flag_key, definition, state,"
                          " created_ms, started_ms, stopped_ms, flag_before, weights)"
                          " SELECT $1::bigint, $2::text, $3::text, $4::text, $5::text, $6::bigint,"
@@ -349,14 +318,15 @@ static int experiment_update(struct pg_store *s, const sy_store_experiment_t *e,
     bool refuse = !e->definition || !e->state;
     int rc = 0;
     PGresult *r =
-        refuse ? run_in(s, e->workspace,
-                        "SELECT id FROM experiments WHERE id = $1 AND workspace_id = $2", 2, p + 6,
-                        NULL, NULL, 0, PGRES_TUPLES_OK, &rc, err)
-               : run_in(s, e->workspace,
-                        "UPDATE experiments SET definition = $1, state = $2, started_ms = $3,"
-                        " stopped_ms = $4, flag_before = $5, weights = $6"
-                        " WHERE id = $7 AND workspace_id = $8 RETURNING id",
-                        8, p, NULL, NULL, 0, PGRES_TUPLES_OK, &rc, err);
+        refuse ? sy_pg_run_in_bin(s, e->workspace,
+                                  "SELECT id FROM experiments WHERE id = $1 AND workspace_id = $2",
+                                  2, p + 6, NULL, NULL, 0, PGRES_TUPLES_OK, &rc, err)
+               : sy_pg_run_in_bin(
+                     s, e->workspace,
+                     "UPDATE experiments SET definition = $1, state = $2, started_ms = $3,"
+                     " stopped_ms = $4, flag_before = $5, weights = $6"
+                     " WHERE id = $7 AND workspace_id = $8 RETURNING id",
+                     8, p, NULL, NULL, 0, PGRES_TUPLES_OK, &rc, err);
     if (!r)
         return rc;
     if (PQntuples(r) == 0)
@@ -431,16 +401,16 @@ int sy_pg_arm_put(sy_store_t *store, const sy_store_arm_t *a, sy_err_t *err)
                        sy_pg_double(lat_sd, true, a->latency_sd)};
     /* Only the foreign key can fail it (a conflict updates): an experiment the handle saw
      * inserted whose transaction rolled back. SQLite's cached statement says -EIO. */
-    rc = exec_in(s, ws,
-                 "INSERT INTO experiment_arms (workspace_id, " ARM_COLUMNS ")"
-                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-                 " ON CONFLICT (experiment_id, variant)"
-                 " DO UPDATE SET units = excluded.units, conversions = excluded.conversions,"
-                 " value_mean = excluded.value_mean, value_sd = excluded.value_sd,"
-                 " errors = excluded.errors, crossovers = excluded.crossovers,"
-                 " seq_p = excluded.seq_p, latency_n = excluded.latency_n,"
-                 " latency_mean = excluded.latency_mean, latency_sd = excluded.latency_sd",
-                 13, p, err);
+    rc = sy_pg_exec_in(s, ws,
+                       "INSERT INTO experiment_arms (workspace_id, " ARM_COLUMNS ")"
+                       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+                       " ON CONFLICT (experiment_id, variant)"
+                       " DO UPDATE SET units = excluded.units, conversions = excluded.conversions,"
+                       " value_mean = excluded.value_mean, value_sd = excluded.value_sd,"
+                       " errors = excluded.errors, crossovers = excluded.crossovers,"
+                       " seq_p = excluded.seq_p, latency_n = excluded.latency_n,"
+                       " latency_mean = excluded.latency_mean, latency_sd = excluded.latency_sd",
+                       13, p, NULL, err);
     return rc == -EEXIST ? step_failed(err, "FOREIGN KEY") : rc;
 }
 
@@ -493,10 +463,11 @@ int sy_pg_srm_put(sy_store_t *store, int64_t experiment, double p, sy_err_t *err
         return rc;
     char w[SY_PG_INT_TEXT], x[SY_PG_INT_TEXT], v[SY_PG_DOUBLE_TEXT];
     const char *params[] = {sy_pg_i64(w, ws), sy_pg_i64(x, experiment), sy_pg_double(v, true, p)};
-    rc = exec_in(s, ws,
-                 "INSERT INTO experiment_srm (workspace_id, experiment_id, p) VALUES ($1, $2, $3)"
-                 " ON CONFLICT (experiment_id) DO UPDATE SET p = excluded.p",
-                 3, params, err);
+    rc = sy_pg_exec_in(
+        s, ws,
+        "INSERT INTO experiment_srm (workspace_id, experiment_id, p) VALUES ($1, $2, $3)"
+        " ON CONFLICT (experiment_id) DO UPDATE SET p = excluded.p",
+        3, params, NULL, err);
     return rc == -EEXIST ? step_failed(err, "FOREIGN KEY") : rc; /* as arm_put */
 }
 
@@ -536,7 +507,8 @@ int sy_pg_change_add(sy_store_t *store, const sy_store_change_t *c, int64_t *id,
     int rc = 0;
     /* No row: no such experiment in the workspace, which SQLite's foreign key refuses as a
      * constraint (SQLite's key is the experiment alone: see the opening comment). */
-    PGresult *r = run_in(s, c->workspace,
+    PGresult *r =
+        sy_pg_run_in_bin(s, c->workspace,
                          "INSERT INTO allocation_changes (workspace_id, experiment_id, at_ms,"
                          " action, actor, weights_before, weights_after, detail)"
                          " SELECT $1::bigint, $2::bigint, $3::bigint, $4::text, $5::text,"
@@ -617,14 +589,14 @@ int sy_pg_checkpoint_put(sy_store_t *store, int64_t experiment, int64_t seq, con
     const char *p[] = {sy_pg_i64(w, ws), sy_pg_i64(x, experiment), sy_pg_i64(q, seq), data};
     const int lengths[] = {0, 0, 0, (int)len};
     const int formats[] = {0, 0, 0, 1};
-    PGresult *r =
-        run_in(s, ws,
-               WHEN_THERE "INSERT INTO experiment_checkpoints (workspace_id, experiment_id,"
-                          " seq, state) SELECT $1::bigint, id, $3::bigint, $4::bytea FROM x"
-                          " ON CONFLICT (experiment_id)"
-                          " DO UPDATE SET seq = excluded.seq, state = excluded.state"
-                          ") SELECT count(*) FROM x",
-               4, p, lengths, formats, 0, PGRES_TUPLES_OK, &rc, err);
+    PGresult *r = sy_pg_run_in_bin(
+        s, ws,
+        WHEN_THERE "INSERT INTO experiment_checkpoints (workspace_id, experiment_id,"
+                   " seq, state) SELECT $1::bigint, id, $3::bigint, $4::bytea FROM x"
+                   " ON CONFLICT (experiment_id)"
+                   " DO UPDATE SET seq = excluded.seq, state = excluded.state"
+                   ") SELECT count(*) FROM x",
+        4, p, lengths, formats, 0, PGRES_TUPLES_OK, &rc, err);
     if (!r)
         return rc;
     if (sy_pg_int_at(r, 0, 0) == 0)
@@ -688,10 +660,10 @@ int sy_pg_checkpoint_get(sy_store_t *store, int64_t experiment, sy_store_checkpo
         return rc == -ENOENT ? 0 : rc;
     char x[SY_PG_INT_TEXT];
     const char *p[] = {sy_pg_i64(x, experiment)};
-    PGresult *r = run_in(s, ws,
-                         "SELECT " CHECKPOINT_COLUMNS " FROM experiment_checkpoints"
-                         " WHERE experiment_id = $1",
-                         1, p, NULL, NULL, 1, PGRES_TUPLES_OK, &rc, err);
+    PGresult *r = sy_pg_run_in_bin(s, ws,
+                                   "SELECT " CHECKPOINT_COLUMNS " FROM experiment_checkpoints"
+                                   " WHERE experiment_id = $1",
+                                   1, p, NULL, NULL, 1, PGRES_TUPLES_OK, &rc, err);
     if (!r)
         return rc;
     struct sink to = {.cb.checkpoint = cb, .arg = arg, .s = s};
@@ -723,7 +695,7 @@ int sy_pg_timeline_put(sy_store_t *store, int64_t experiment, int64_t at_ms, con
         return rc;
     char w[SY_PG_INT_TEXT], x[SY_PG_INT_TEXT], at[SY_PG_INT_TEXT];
     const char *p[] = {sy_pg_i64(w, ws), sy_pg_i64(x, experiment), sy_pg_i64(at, at_ms), point};
-    PGresult *r = run_in(
+    PGresult *r = sy_pg_run_in_bin(
         s, ws,
         replace ? WHEN_THERE TIMELINE_INSERT " ON CONFLICT (experiment_id, at_ms)"
                                              " DO UPDATE SET point = excluded.point"
@@ -750,7 +722,8 @@ int sy_pg_timeline_list(sy_store_t *store, int64_t experiment, int64_t since_ms,
     /* SQLite's negative LIMIT is none: LIMIT NULL. */
     const char *p[] = {sy_pg_i64(x, experiment), sy_pg_i64(since, since_ms),
                        sy_pg_i64(until, until_ms), limit < 0 ? NULL : sy_pg_i64(lim, limit)};
-    PGresult *r = run_in(s, ws,
+    PGresult *r =
+        sy_pg_run_in_bin(s, ws,
                          "SELECT at_ms, point FROM experiment_timeline WHERE experiment_id = $1"
                          " AND at_ms >= $2 AND at_ms <= $3 ORDER BY at_ms LIMIT $4",
                          4, p, NULL, NULL, 0, PGRES_TUPLES_OK, &rc, err);

@@ -3,13 +3,13 @@
  * transactions and the workspace setting work here).
  *
  * Each operation keyed by a workspace runs its one statement under that workspace's setting,
- * in the caller's transaction or in one of its own (run_in and exec_in below), and calls
+ * in the caller's transaction or in one of its own (sy_pg_run_in, sy_pg_exec_in), and calls
  * its callback after that transaction of its own has committed. The four that span every
  * workspace go through sy_pg_each_workspace: setting_list and route_list at start-up (in a
- * REPEATABLE READ READ ONLY transaction of their own, so that every workspace is read in one
- * snapshot, as SQLite's one statement reads it; route_list then merges the workspaces' rows
- * by id, store.h's order), audit_prune and route_minute_prune (their deletes land together
- * or not at all).
+ * REPEATABLE READ transaction of their own, sy_pg_read_begin, so that every workspace is
+ * read in one snapshot, as SQLite's one statement reads it; route_list then merges the
+ * workspaces' rows by id, store.h's order), audit_prune and route_minute_prune (their
+ * deletes land together or not at all).
  *
  * Matching SQLite: keys are ordered with COLLATE "C" (bytes, as SQLite's BINARY; a database
  * with another default collation would order them otherwise); the audit's resource prefix
@@ -50,65 +50,15 @@ static int64_t changed(PGresult *r)
     return strtoll(PQcmdTuples(r), NULL, 10);
 }
 
-/* Opens a transaction when the caller has none (*own) and sets workspace `ws` in it. */
-static int enter(struct pg_store *s, int64_t ws, bool *own, sy_err_t *err)
-{
-    int rc = sy_pg_own_begin(s, own, err);
-    if (rc < 0)
-        return rc;
-    rc = sy_pg_set_workspace(s, ws, err);
-    return rc < 0 ? sy_pg_own_end(s, *own, rc, err) : 0;
-}
-
-/* Ends what enter or own_begin opened (a callback's positive return, which stops a list,
- * is returned). */
-static int leave(struct pg_store *s, bool own, int rc, sy_err_t *err)
-{
-    return sy_pg_own_end(s, own, rc, err);
-}
-
-/* Runs `sql` under workspace `ws` and returns its result (status `want`; the caller
- * PQclears it), committed when the transaction was its own; NULL with *rc and `err` set. */
-static PGresult *run_in(struct pg_store *s, int64_t ws, const char *sql, int n,
-                        const char *const *p, ExecStatusType want, int *rc, sy_err_t *err)
-{
-    bool own;
-    *rc = enter(s, ws, &own, err);
-    if (*rc < 0)
-        return NULL;
-    PGresult *r = sy_pg_run(s, sql, n, p, want, rc, err);
-    *rc = sy_pg_own_end(s, own, r ? 0 : *rc, err);
-    if (*rc < 0) {
-        PQclear(r);
-        return NULL;
-    }
-    return r;
-}
-
-/* run_in for a statement without rows: the rows it changed into *n (when not NULL). */
-static int exec_in(struct pg_store *s, int64_t ws, const char *sql, int np, const char *const *p,
-                   int64_t *n, sy_err_t *err)
-{
-    int rc = 0;
-    PGresult *r = run_in(s, ws, sql, np, p, PGRES_COMMAND_OK, &rc, err);
-    if (!r)
-        return rc;
-    if (n)
-        *n = changed(r);
-    PQclear(r);
-    return 0;
-}
-
 /* Reads every workspace with `fn` in one snapshot: a REPEATABLE READ READ ONLY transaction
  * of its own, or the caller's. */
 static int read_every_workspace(struct pg_store *s, sy_pg_ws_fn fn, void *arg, sy_err_t *err)
 {
-    bool own = !s->in_tx;
-    int rc =
-        own ? sy_pg_exec(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, err) : 0;
+    bool own;
+    int rc = sy_pg_read_begin(s, &own, err);
     if (rc < 0)
         return rc;
-    return leave(s, own, sy_pg_each_workspace(s, fn, arg, err), err);
+    return sy_pg_own_end(s, own, sy_pg_each_workspace(s, fn, arg, err), err);
 }
 
 /* ---- flags --------------------------------------------------------------------------- */
@@ -119,12 +69,13 @@ int sy_pg_flag_put(sy_store_t *store, int64_t ws, const sy_store_flag_t *f, bool
     char w[SY_PG_INT_TEXT], ms[SY_PG_INT_TEXT];
     const char *p[] = {sy_pg_i64(w, ws), f->key, f->definition, sy_pg_i64(ms, f->updated_ms)};
     int rc = 0;
-    PGresult *r = run_in(sy_pg(store), ws,
-                         "INSERT INTO flags (workspace_id, key, definition, updated_ms)"
-                         " VALUES ($1, $2, $3, $4) ON CONFLICT (workspace_id, key) DO UPDATE"
-                         " SET definition = excluded.definition, updated_ms = excluded.updated_ms"
-                         " RETURNING xmax = 0",
-                         4, p, PGRES_TUPLES_OK, &rc, err);
+    PGresult *r =
+        sy_pg_run_in(sy_pg(store), ws,
+                     "INSERT INTO flags (workspace_id, key, definition, updated_ms)"
+                     " VALUES ($1, $2, $3, $4) ON CONFLICT (workspace_id, key) DO UPDATE"
+                     " SET definition = excluded.definition, updated_ms = excluded.updated_ms"
+                     " RETURNING xmax = 0",
+                     4, p, PGRES_TUPLES_OK, &rc, err);
     if (!r)
         return rc;
     *created = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
@@ -137,8 +88,8 @@ int sy_pg_flag_delete(sy_store_t *store, int64_t ws, const char *key, sy_err_t *
     char w[SY_PG_INT_TEXT];
     const char *p[] = {sy_pg_i64(w, ws), key};
     int64_t n = 0;
-    int rc = exec_in(sy_pg(store), ws, "DELETE FROM flags WHERE workspace_id = $1 AND key = $2", 2,
-                     p, &n, err);
+    int rc = sy_pg_exec_in(sy_pg(store), ws,
+                           "DELETE FROM flags WHERE workspace_id = $1 AND key = $2", 2, p, &n, err);
     if (rc == 0 && n == 0)
         rc = sy_err_set(err, -ENOENT, "key", "no flag \"%.64s\"", key ? key : "");
     return rc;
@@ -148,7 +99,8 @@ int sy_pg_flag_clear(sy_store_t *store, int64_t ws, sy_err_t *err)
 {
     char w[SY_PG_INT_TEXT];
     const char *p[] = {sy_pg_i64(w, ws)};
-    return exec_in(sy_pg(store), ws, "DELETE FROM flags WHERE workspace_id = $1", 1, p, NULL, err);
+    return sy_pg_exec_in(sy_pg(store), ws, "DELETE FROM flags WHERE workspace_id = $1", 1, p, NULL,
+                         err);
 }
 
 int sy_pg_flag_list(sy_store_t *store, int64_t ws, sy_store_flag_cb cb, void *arg, sy_err_t *err)
@@ -156,10 +108,11 @@ int sy_pg_flag_list(sy_store_t *store, int64_t ws, sy_store_flag_cb cb, void *ar
     char w[SY_PG_INT_TEXT];
     const char *p[] = {sy_pg_i64(w, ws)};
     int rc = 0;
-    PGresult *r = run_in(sy_pg(store), ws,
-                         "SELECT key, definition, updated_ms FROM flags WHERE workspace_id = $1"
-                         " ORDER BY key COLLATE \"C\"",
-                         1, p, PGRES_TUPLES_OK, &rc, err);
+    PGresult *r =
+        sy_pg_run_in(sy_pg(store), ws,
+                     "SELECT key, definition, updated_ms FROM flags WHERE workspace_id = $1"
+                     " ORDER BY key COLLATE \"C\"",
+                     1, p, PGRES_TUPLES_OK, &rc, err);
     if (!r)
         return rc;
     for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
@@ -178,9 +131,9 @@ int sy_pg_flagset_get(sy_store_t *store, int64_t ws, char **evaluators, char **m
     char w[SY_PG_INT_TEXT];
     const char *p[] = {sy_pg_i64(w, ws)};
     int rc = 0;
-    PGresult *r = run_in(sy_pg(store), ws,
-                         "SELECT evaluators, metadata FROM flagsets WHERE workspace_id = $1", 1, p,
-                         PGRES_TUPLES_OK, &rc, err);
+    PGresult *r = sy_pg_run_in(sy_pg(store), ws,
+                               "SELECT evaluators, metadata FROM flagsets WHERE workspace_id = $1",
+                               1, p, PGRES_TUPLES_OK, &rc, err);
     if (!r)
         return rc;
     bool row = PQntuples(r) > 0;
@@ -201,11 +154,12 @@ int sy_pg_flagset_put(sy_store_t *store, int64_t ws, const char *evaluators, con
 {
     char w[SY_PG_INT_TEXT];
     const char *p[] = {sy_pg_i64(w, ws), evaluators, metadata};
-    return exec_in(sy_pg(store), ws,
-                   "INSERT INTO flagsets (workspace_id, evaluators, metadata) VALUES ($1, $2, $3)"
-                   " ON CONFLICT (workspace_id) DO UPDATE"
-                   " SET evaluators = excluded.evaluators, metadata = excluded.metadata",
-                   3, p, NULL, err);
+    return sy_pg_exec_in(
+        sy_pg(store), ws,
+        "INSERT INTO flagsets (workspace_id, evaluators, metadata) VALUES ($1, $2, $3)"
+        " ON CONFLICT (workspace_id) DO UPDATE"
+        " SET evaluators = excluded.evaluators, metadata = excluded.metadata",
+        3, p, NULL, err);
 }
 
 /* ---- audit trail --------------------------------------------------------------------- */
@@ -220,10 +174,11 @@ int sy_pg_audit_add(sy_store_t *store, const sy_store_audit_t *a, sy_err_t *err)
                        a->resource,
                        a->before,
                        a->after};
-    return exec_in(sy_pg(store), a->workspace,
-                   "INSERT INTO audit (workspace_id, at_ms, actor, action, resource, before, after)"
-                   " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                   7, p, NULL, err);
+    return sy_pg_exec_in(
+        sy_pg(store), a->workspace,
+        "INSERT INTO audit (workspace_id, at_ms, actor, action, resource, before, after)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        7, p, NULL, err);
 }
 
 int sy_pg_audit_list(sy_store_t *store, const sy_store_audit_query_t *q, sy_store_audit_cb cb,
@@ -239,15 +194,16 @@ int sy_pg_audit_list(sy_store_t *store, const sy_store_audit_query_t *q, sy_stor
                        sy_pg_i64(since, q->since_ms), sy_pg_i64(before, q->before_id),
                        sy_pg_limit(lim, q->limit)};
     int rc = 0;
-    PGresult *r = run_in(sy_pg(store), q->workspace,
-                         "SELECT id, workspace_id, at_ms, actor, action, resource, before, after"
-                         " FROM audit WHERE workspace_id = $1::bigint"
-                         " AND ($2::text IS NULL OR resource = $2::text)"
-                         " AND ($3::text IS NULL OR starts_with(resource, $3::text))"
-                         " AND ($4::text IS NULL OR action = $4::text) AND at_ms >= $5::bigint"
-                         " AND ($6::bigint = 0 OR id < $6::bigint)"
-                         " ORDER BY id DESC LIMIT $7::bigint",
-                         7, p, PGRES_TUPLES_OK, &rc, err);
+    PGresult *r =
+        sy_pg_run_in(sy_pg(store), q->workspace,
+                     "SELECT id, workspace_id, at_ms, actor, action, resource, before, after"
+                     " FROM audit WHERE workspace_id = $1::bigint"
+                     " AND ($2::text IS NULL OR resource = $2::text)"
+                     " AND ($3::text IS NULL OR starts_with(resource, $3::text))"
+                     " AND ($4::text IS NULL OR action = $4::text) AND at_ms >= $5::bigint"
+                     " AND ($6::bigint = 0 OR id < $6::bigint)"
+                     " ORDER BY id DESC LIMIT $7::bigint",
+                     7, p, PGRES_TUPLES_OK, &rc, err);
     if (!r)
         return rc;
     for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
@@ -430,10 +386,11 @@ int sy_pg_setting_put(sy_store_t *store, int64_t ws, const char *name, const cha
 {
     char w[SY_PG_INT_TEXT];
     const char *p[] = {sy_pg_i64(w, ws), name, value};
-    return exec_in(sy_pg(store), ws,
-                   "INSERT INTO workspace_settings (workspace_id, name, value) VALUES ($1, $2, $3)"
-                   " ON CONFLICT (workspace_id, name) DO UPDATE SET value = excluded.value",
-                   3, p, NULL, err);
+    return sy_pg_exec_in(
+        sy_pg(store), ws,
+        "INSERT INTO workspace_settings (workspace_id, name, value) VALUES ($1, $2, $3)"
+        " ON CONFLICT (workspace_id, name) DO UPDATE SET value = excluded.value",
+        3, p, NULL, err);
 }
 
 struct setting_sink {
@@ -481,14 +438,14 @@ int sy_pg_route_put(sy_store_t *store, const sy_store_route_t *r, int64_t *id, s
                        sy_pg_i64(cms, r->created_ms),
                        sy_pg_i64(ums, r->updated_ms)};
     int rc = 0;
-    PGresult *res =
-        run_in(sy_pg(store), r->workspace,
-               "INSERT INTO routes (workspace_id, name, definition, percentage_bp, enabled,"
-               " created_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-               " ON CONFLICT (workspace_id, name) DO UPDATE"
-               " SET definition = excluded.definition, percentage_bp = excluded.percentage_bp,"
-               " enabled = excluded.enabled, updated_ms = excluded.updated_ms RETURNING id",
-               7, p, PGRES_TUPLES_OK, &rc, err);
+    PGresult *res = sy_pg_run_in(
+        sy_pg(store), r->workspace,
+        "INSERT INTO routes (workspace_id, name, definition, percentage_bp, enabled,"
+        " created_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        " ON CONFLICT (workspace_id, name) DO UPDATE"
+        " SET definition = excluded.definition, percentage_bp = excluded.percentage_bp,"
+        " enabled = excluded.enabled, updated_ms = excluded.updated_ms RETURNING id",
+        7, p, PGRES_TUPLES_OK, &rc, err);
     *id = res ? sy_pg_int_at(res, 0, 0) : 0;
     PQclear(res);
     return res ? 0 : rc;
@@ -499,8 +456,9 @@ int sy_pg_route_delete(sy_store_t *store, int64_t ws, const char *name, sy_err_t
     char w[SY_PG_INT_TEXT];
     const char *p[] = {sy_pg_i64(w, ws), name};
     int64_t n = 0;
-    int rc = exec_in(sy_pg(store), ws, "DELETE FROM routes WHERE workspace_id = $1 AND name = $2",
-                     2, p, &n, err);
+    int rc =
+        sy_pg_exec_in(sy_pg(store), ws, "DELETE FROM routes WHERE workspace_id = $1 AND name = $2",
+                      2, p, &n, err);
     if (rc == 0 && n != 1)
         rc = sy_err_set(err, -ENOENT, "name", "no such route");
     return rc;
@@ -620,7 +578,7 @@ int sy_pg_route_minute_add(sy_store_t *store, const sy_store_route_minute_t *m, 
                        sy_pg_double(total, true, m->total_ms),
                        m->hist,
                        m->status ? m->status : ""};
-    return exec_in(
+    return sy_pg_exec_in(
         sy_pg(store), m->workspace,
         "INSERT INTO route_minutes (workspace_id, route, minute, domain, upstream, tried,"
         " requests, errors, total_ms, hist, status)"
@@ -634,12 +592,12 @@ int sy_pg_route_minute_list(sy_store_t *store, int64_t ws, const char *route, in
     char w[SY_PG_INT_TEXT], from[SY_PG_INT_TEXT];
     const char *p[] = {sy_pg_i64(w, ws), route, sy_pg_i64(from, since)};
     int rc = 0;
-    PGresult *r =
-        run_in(sy_pg(store), ws,
-               "SELECT workspace_id, route, minute, domain, upstream, tried, requests, errors,"
-               " total_ms, hist, status FROM route_minutes"
-               " WHERE workspace_id = $1 AND route = $2 AND minute >= $3 ORDER BY minute, id",
-               3, p, PGRES_TUPLES_OK, &rc, err);
+    PGresult *r = sy_pg_run_in(
+        sy_pg(store), ws,
+        "SELECT workspace_id, route, minute, domain, upstream, tried, requests, errors,"
+        " total_ms, hist, status FROM route_minutes"
+        " WHERE workspace_id = $1 AND route = $2 AND minute >= $3 ORDER BY minute, id",
+        3, p, PGRES_TUPLES_OK, &rc, err);
     if (!r)
         return rc;
     for (int i = 0; i < PQntuples(r) && rc == 0; i++) {

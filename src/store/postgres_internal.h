@@ -97,6 +97,23 @@ int sy_pg_own_end(struct pg_store *s, bool own, int rc, sy_err_t *err);
  * security reads. Needs a transaction (sy_pg_own_begin's or the caller's). */
 int sy_pg_set_workspace(struct pg_store *s, int64_t ws, sy_err_t *err);
 
+/* One statement on workspace `ws`'s rows: in the caller's transaction or one of its own
+ * (committed after it), under that workspace's setting. The result (the caller PQclears
+ * it) when its status is `want`, else NULL with *rc and `err` set. */
+PGresult *sy_pg_run_in(struct pg_store *s, int64_t ws, const char *sql, int n,
+                       const char *const *params, ExecStatusType want, int *rc, sy_err_t *err);
+/* sy_pg_run_in with sy_pg_run_bin's lengths, formats and result format. */
+PGresult *sy_pg_run_in_bin(struct pg_store *s, int64_t ws, const char *sql, int n,
+                           const char *const *params, const int *lengths, const int *formats,
+                           int result_format, ExecStatusType want, int *rc, sy_err_t *err);
+/* sy_pg_run_in for a statement without rows: the rows it changed into *changed (when not
+ * NULL). */
+int sy_pg_exec_in(struct pg_store *s, int64_t ws, const char *sql, int n, const char *const *params,
+                  int64_t *changed, sy_err_t *err);
+/* sy_pg_own_begin for a read of several statements: a transaction of its own is REPEATABLE
+ * READ, so that every statement reads one snapshot (end it with sy_pg_own_end). */
+int sy_pg_read_begin(struct pg_store *s, bool *own, sy_err_t *err);
+
 /* The workspace of experiment `experiment` into *ws (-ENOENT when there is none), through
  * the SECURITY DEFINER function sy_experiment_workspace the first time, then from the
  * handle's memory. Any transaction state. */
