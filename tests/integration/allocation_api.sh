@@ -205,7 +205,7 @@ expect "error rate +3 points alone: not due" 200 '.health.rollback_due == false 
 expect "success 0.94 -> 0.88: due" 200 '.health.rollback_due == true and .health.reasons == ["success_rate_drop"]' -- \
     POST /v1/experiments/mon/health "$ADMIN" '{"success_rate":0.88,"error_rate":0.03}'
 i=0
-while [ $i -lt 40 ] && ! grep -q "event=allocation_rolled_back" "$TMP/log"; do
+while [ $i -lt 100 ] && ! grep -q "event=allocation_rolled_back" "$TMP/log"; do
     sleep 0.1
     i=$((i + 1))
 done
@@ -252,7 +252,7 @@ expect "retries 2 % -> 8 %: due, the reason named" 200 \
     '.health.rollback_due == true and .health.reasons == ["retry_rate_increase"]' -- \
     POST /v1/experiments/retry/health "$ADMIN" '{"success_rate":0.94,"error_rate":0,"retry_rate":0.08}'
 i=0
-while [ $i -lt 40 ] && ! grep -q "event=allocation_rolled_back experiment=retry" "$TMP/log"; do
+while [ $i -lt 100 ] && ! grep -q "event=allocation_rolled_back experiment=retry" "$TMP/log"; do
     sleep 0.1
     i=$((i + 1))
 done

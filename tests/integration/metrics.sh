@@ -176,7 +176,8 @@ k=0 # until the workers listen on the route's address
 until one GET || [ $k -ge 50 ]; do sleep 0.1; k=$((k + 1)); done
 send GET 60
 expect "then 100 % to new" 200 '' -- POST /v1/routes/api/percentage "$ADMIN" '{"percentage":100,"reason":"test"}'
-sleep 0.3
+k=0 # until the workers route by it: a request answered by new
+until { one GET && [ "$(tail -1 "$TMP/seen")" = "200 new" ]; } || [ $k -ge 50 ]; do sleep 0.1; k=$((k + 1)); done
 touch "$TMP/new.fail"
 send GET 15
 rm -f "$TMP/new.fail"
@@ -193,9 +194,11 @@ curl -s -o /dev/null "$RURL/nowhere"                                            
 curl -s -o /dev/null --data-binary "$(head -c 2000 /dev/zero | tr '\0' a)" "$RURL/api/big" # 413
 printf 'BROKEN\r\n\r\n' >"$TMP/broken"
 curl -s -o /dev/null --max-time 2 -T "$TMP/broken" "telnet://127.0.0.1:$RPORT" 2>/dev/null # 400
-node -e 'const s=require("net").connect(+process.argv[1],"127.0.0.1");setTimeout(()=>s.destroy(),3000)' "$RPORT" &
+# an idle connection, held until the scrape saw it (node says when it is connected: its
+# start-up alone can pass half a second on a loaded machine)
+node -e 'const s=require("net").connect(+process.argv[1],"127.0.0.1",()=>require("fs").writeFileSync(process.argv[2],"up"));setTimeout(()=>s.destroy(),10000)' "$RPORT" "$TMP/held" &
 HOLD=$!
-sleep 0.5
+wait_file "$TMP/held"
 scrape
 kill $HOLD 2>/dev/null
 L='workspace="1",route="api",backend="legacy"'
