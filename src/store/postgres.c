@@ -128,6 +128,7 @@ static bool connected(struct pg_store *s)
         return false;
     s->reconnect_ms = now;
     s->leads = false;
+    s->log_held = false; /* the locks were the old session's */
     PQreset(s->db);
     if (PQstatus(s->db) != CONNECTION_OK || session_setup(s) < 0)
         return false;
@@ -620,6 +621,16 @@ static int pg_begin(sy_store_t *store, sy_err_t *err)
     return rc;
 }
 
+static int pg_begin_read(sy_store_t *store, sy_err_t *err)
+{
+    struct pg_store *s = sy_pg(store);
+    int rc = sy_pg_exec(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, err);
+    if (rc == 0)
+        s->in_tx = true;
+    s->tx_ws = 0;
+    return rc;
+}
+
 static int pg_commit(sy_store_t *store, sy_err_t *err)
 {
     struct pg_store *s = sy_pg(store);
@@ -985,6 +996,12 @@ const struct sy_store_ops sy_store_postgres_ops = {
     .event_add_many = sy_pg_event_add_many,
     .event_list = sy_pg_event_list,
     .event_last = sy_pg_event_last,
+    .change_after = sy_pg_change_after,
+    .log_lock = sy_pg_log_lock,
+    .log_hold = sy_pg_log_hold,
+    .log_unlock = sy_pg_log_unlock,
+    .log_after = sy_pg_log_after,
+    .begin_read = pg_begin_read,
     .event_count = sy_pg_event_count,
     .kpi_add = sy_pg_kpi_add,
     .kpi_window = sy_pg_kpi_window,

@@ -689,6 +689,64 @@ int sy_pg_event_last(sy_store_t *store, int64_t *seq, sy_err_t *err)
     return rc;
 }
 
+/* ---- the log's order across nodes (postgres_schema.c: sy_log_lock) ---------------------- */
+
+/* Runs `sql`, a call of one of the log's functions returning its last place, into *head. */
+static int log_head(struct pg_store *s, const char *sql, int64_t *head, sy_err_t *err)
+{
+    int rc = 0;
+    PGresult *r = sy_pg_run(s, sql, 0, NULL, PGRES_TUPLES_OK, &rc, err);
+    if (!r)
+        return rc;
+    *head = sy_pg_int_at(r, 0, 0);
+    PQclear(r);
+    return 0;
+}
+
+int sy_pg_log_lock(sy_store_t *store, int64_t *head, sy_err_t *err)
+{
+    return log_head(sy_pg(store), "SELECT sy_log_lock()", head, err);
+}
+
+int sy_pg_log_hold(sy_store_t *store, int64_t *head, sy_err_t *err)
+{
+    struct pg_store *s = sy_pg(store);
+    int rc = log_head(s, "SELECT sy_log_hold()", head, err);
+    s->log_held = rc == 0;
+    return rc;
+}
+
+void sy_pg_log_unlock(sy_store_t *store)
+{
+    struct pg_store *s = sy_pg(store);
+    if (!s->log_held)
+        return;
+    s->log_held = false;
+    /* not counted, never failed by injection: a lock kept would stop every appender (a
+     * connection lost has released it already) */
+    PQclear(PQexec(s->db, "SELECT pg_advisory_unlock(2026, 2)"));
+}
+
+int sy_pg_log_after(sy_store_t *store, int64_t after, int64_t limit, sy_store_event_cb cb,
+                    void *arg, sy_err_t *err)
+{
+    struct pg_store *s = sy_pg(store);
+    char a[SY_PG_INT_TEXT], l[SY_PG_INT_TEXT];
+    const char *p[] = {sy_pg_i64(a, after), sy_pg_i64(l, limit)};
+    int rc = 0;
+    PGresult *r = sy_pg_run(s,
+                            "SELECT " EVENT_COLUMNS " FROM sy_log_after($1::bigint, $2::bigint)",
+                            2, p, PGRES_TUPLES_OK, &rc, err);
+    if (!r)
+        return rc;
+    for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
+        sy_store_event_t e = event_at(r, i);
+        rc = cb(arg, &e);
+    }
+    PQclear(r);
+    return rc;
+}
+
 /* Adds the events of experiment arg[0] in workspace `ws`, not thinned, to *arg[1]. */
 static int count_of(struct pg_store *s, int64_t ws, void *arg, sy_err_t *err)
 {

@@ -559,6 +559,23 @@ int sy_pg_change_list(sy_store_t *store, int64_t experiment, sy_store_change_cb 
                    1, p, 0, change_row, &to, err);
 }
 
+int sy_pg_change_after(sy_store_t *store, int64_t after, sy_store_change_cb cb, void *arg,
+                       sy_err_t *err)
+{
+    struct pg_store *s = sy_pg(store);
+    struct sink to = {.cb.change = cb, .arg = arg, .s = s};
+    char a[SY_PG_INT_TEXT];
+    const char *p[] = {sy_pg_i64(a, after)};
+    int rc = 0;
+    PGresult *r = sy_pg_run(s, "SELECT " CHANGE_COLUMNS " FROM sy_changes_after($1::bigint)", 1, p,
+                            PGRES_TUPLES_OK, &rc, err);
+    if (!r)
+        return rc;
+    rc = each_row(r, change_row, &to);
+    PQclear(r);
+    return rc;
+}
+
 /* The head of a write that refuses a row of an experiment that is not there (a handle learns an
  * experiment's workspace in a transaction that may roll back), as SQLite's foreign key does,
  * without failing and so aborting the caller's transaction: `x` holds the experiment $2, the

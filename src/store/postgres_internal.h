@@ -34,6 +34,7 @@ struct pg_store {
     int64_t fail_at;      /* the call that fails with -EIO; 0: none */
     bool leads;           /* holds the leaders' advisory lock (sy_store_lead) */
     bool listening;       /* LISTENs (sy_store_listen): again after a reconnection */
+    bool log_held;        /* holds the log's lock across transactions (sy_store_log_hold) */
     bool resync;          /* reconnected while listening: announcements may be lost */
     int64_t reconnect_ms; /* when the last reconnection was tried (CLOCK_MONOTONIC) */
     /* Experiment id -> workspace id, learned once each (an experiment never moves):
@@ -190,6 +191,13 @@ int sy_pg_event_add_many(sy_store_t *store, const sy_store_event_t *ev, size_t n
                          sy_err_t *err);
 int sy_pg_event_list(sy_store_t *store, sy_store_event_cb cb, void *arg, sy_err_t *err);
 int sy_pg_event_last(sy_store_t *store, int64_t *seq, sy_err_t *err);
+int sy_pg_change_after(sy_store_t *store, int64_t after, sy_store_change_cb cb, void *arg,
+                       sy_err_t *err);
+int sy_pg_log_lock(sy_store_t *store, int64_t *head, sy_err_t *err);
+int sy_pg_log_hold(sy_store_t *store, int64_t *head, sy_err_t *err);
+void sy_pg_log_unlock(sy_store_t *store);
+int sy_pg_log_after(sy_store_t *store, int64_t after, int64_t limit, sy_store_event_cb cb,
+                    void *arg, sy_err_t *err);
 int sy_pg_event_count(sy_store_t *store, int64_t experiment, int64_t *n, sy_err_t *err);
 int sy_pg_event_range(sy_store_t *store, int64_t experiment, int64_t after, int64_t upto,
                       sy_store_event_cb cb, void *arg, sy_err_t *err);

@@ -48,13 +48,14 @@
  * Grants: the owner role (who applies this) owns everything. The application role, named
  * by the setting switchyard.app_role, gets SELECT, INSERT, UPDATE and DELETE on the tables
  * (SELECT only on schema_version: migrations are the owner's), USAGE on the sequences
- * (the identity columns') and EXECUTE on sy_token_by_hash, sy_experiment_workspace and
- * sy_notification_workspace: nothing else. Neither TRUNCATE
+ * (the identity columns') and EXECUTE on sy_token_by_hash, sy_experiment_workspace,
+ * sy_notification_workspace, sy_log_lock, sy_log_hold, sy_log_after and
+ * sy_changes_after: nothing else. Neither TRUNCATE
  * nor REFERENCES: TRUNCATE ignores row-level security, and a foreign key's checks do too.
  *
- * For the store to come: PostgreSQL gives identity values in the order of nextval, not of
- * commit; SQLite's events.id is both (one writer). Replaying the log "in commit order" by id
- * on several nodes needs an order of its own (issue 25's ingest). The jobs that scan every
+ * The log's order: PostgreSQL gives identity values in the order of nextval, not of
+ * commit; SQLite's events.id is both (one writer). On several nodes appenders take the
+ * log's lock (sy_log_lock, at events), which makes them one again. The jobs that scan every
  * workspace (the notifier's due notifications, retention's prunes by minute and time) see
  * only the workspace they set: they go workspace by workspace, or get an explicit path as
  * tokens did. SQLite's store deletes timeline points by rowid: here by their key.
@@ -168,6 +169,16 @@ const char *const sy_pg_schema[] = {
     "  FOREIGN KEY (workspace_id, experiment_id) REFERENCES experiments (workspace_id, id));"
     "CREATE INDEX allocation_changes_experiment ON allocation_changes (experiment_id, id);",
     WORKSPACE_ROWS("allocation_changes"),
+    /* A node applies the changes other nodes made (store.h's sy_store_change_after): every
+     * workspace's, in one read, through the owner's one more policy (see sy_log_lock). */
+    "CREATE POLICY allocation_changes_tail ON allocation_changes FOR SELECT TO CURRENT_USER"
+    "  USING (true);"
+    "CREATE FUNCTION sy_changes_after(after BIGINT) RETURNS SETOF allocation_changes"
+    "  LANGUAGE sql STABLE SECURITY DEFINER"
+    "  AS $$ SELECT * FROM allocation_changes WHERE id > after ORDER BY id $$;"
+    "REVOKE ALL ON FUNCTION sy_changes_after(BIGINT) FROM PUBLIC;"
+    "DO $$ BEGIN EXECUTE format('ALTER FUNCTION sy_changes_after(BIGINT)"
+    "  SET search_path = %I, pg_temp', current_schema()); END $$;",
 
     "CREATE TABLE workspace_settings ("
     "  workspace_id BIGINT NOT NULL REFERENCES workspaces(id),"
@@ -210,6 +221,33 @@ const char *const sy_pg_schema[] = {
     "CREATE UNIQUE INDEX events_event_id ON events (experiment_id, event_id)"
     "  WHERE event_id IS NOT NULL;",
     WORKSPACE_ROWS("events"),
+    /* The log's order across nodes (store.h's sy_store_log_lock): appenders take one lock,
+     * (2026, 2) of the advisory locks' two-key form, so that places are committed in their
+     * order, and read the log's last place over every workspace; a node tails what the
+     * others appended, every workspace's, in that order. Both through the owner's one more
+     * policy on events, as sy_token_by_hash reads tokens. sy_log_lock and sy_log_hold are
+     * VOLATILE: their read takes a snapshot after the lock is had, not before (READ
+     * COMMITTED: a new one per statement), so it sees every append committed before. */
+    "CREATE POLICY events_tail ON events FOR SELECT TO CURRENT_USER USING (true);"
+    "CREATE FUNCTION sy_log_lock() RETURNS BIGINT LANGUAGE plpgsql VOLATILE SECURITY DEFINER"
+    "  AS $$ BEGIN PERFORM pg_advisory_xact_lock(2026, 2);"
+    "  RETURN (SELECT coalesce(max(id), 0) FROM events); END $$;"
+    "CREATE FUNCTION sy_log_hold() RETURNS BIGINT LANGUAGE plpgsql VOLATILE SECURITY DEFINER"
+    "  AS $$ BEGIN PERFORM pg_advisory_lock(2026, 2);"
+    "  RETURN (SELECT coalesce(max(id), 0) FROM events); END $$;"
+    "CREATE FUNCTION sy_log_after(after BIGINT, lim BIGINT) RETURNS SETOF events"
+    "  LANGUAGE sql STABLE SECURITY DEFINER"
+    "  AS $$ SELECT * FROM events WHERE id > after ORDER BY id LIMIT lim $$;"
+    "REVOKE ALL ON FUNCTION sy_log_lock() FROM PUBLIC;"
+    "REVOKE ALL ON FUNCTION sy_log_hold() FROM PUBLIC;"
+    "REVOKE ALL ON FUNCTION sy_log_after(BIGINT, BIGINT) FROM PUBLIC;"
+    "DO $$ BEGIN"
+    "  EXECUTE format('ALTER FUNCTION sy_log_lock() SET search_path = %I, pg_temp',"
+    "                 current_schema());"
+    "  EXECUTE format('ALTER FUNCTION sy_log_hold() SET search_path = %I, pg_temp',"
+    "                 current_schema());"
+    "  EXECUTE format('ALTER FUNCTION sy_log_after(BIGINT, BIGINT) SET search_path = %I, pg_temp',"
+    "                 current_schema()); END $$;",
 
     "CREATE TABLE kpi_events (" ID ","
     "  workspace_id BIGINT NOT NULL REFERENCES workspaces(id),"
@@ -386,6 +424,8 @@ const char *const sy_pg_schema[] = {
     "  EXECUTE format('GRANT EXECUTE ON FUNCTION sy_experiment_workspace(BIGINT) TO %I', app);\n"
     "  EXECUTE format('GRANT EXECUTE ON FUNCTION sy_notification_workspace(BIGINT) TO %I',"
     "                 app);\n"
+    "  EXECUTE format('GRANT EXECUTE ON FUNCTION sy_log_lock(), sy_log_hold(),"
+    " sy_log_after(BIGINT, BIGINT), sy_changes_after(BIGINT) TO %I', app);\n"
     "END $$;",
 };
 

@@ -1012,6 +1012,26 @@ static int sq_heard_fd(sy_store_t *store)
     return -1;
 }
 
+/* One writer on one file: places are committed in their order already. */
+static int sq_log_lock(sy_store_t *store, int64_t *head, sy_err_t *err)
+{
+    (void)store;
+    (void)err;
+    *head = -1;
+    return 0;
+}
+
+static void sq_log_unlock(sy_store_t *store)
+{
+    (void)store;
+}
+
+/* A deferred BEGIN: its first read takes the snapshot (WAL) the rest of it reads. */
+static int sq_begin_read(sy_store_t *store, sy_err_t *err)
+{
+    return sy_sq_exec(sq(store), "BEGIN", err);
+}
+
 static int sq_lead(sy_store_t *store, bool *held, sy_err_t *err)
 {
     (void)store;
@@ -1062,6 +1082,12 @@ const struct sy_store_ops sy_store_sqlite_ops = {
     .event_add_many = sy_sq_event_add_many,
     .event_list = sy_sq_event_list,
     .event_last = sy_sq_event_last,
+    .change_after = sy_sq_change_after,
+    .log_lock = sq_log_lock,
+    .log_hold = sq_log_lock,
+    .log_unlock = sq_log_unlock,
+    .log_after = sy_sq_log_after,
+    .begin_read = sq_begin_read,
     .event_count = sy_sq_event_count,
     .kpi_add = sy_sq_kpi_add,
     .kpi_window = sy_sq_kpi_window,

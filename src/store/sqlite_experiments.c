@@ -222,6 +222,19 @@ int sy_sq_change_list(sy_store_t *store, int64_t experiment, sy_store_change_cb 
                       (struct sy_sq_sink){.cb.change = cb, .arg = arg});
 }
 
+int sy_sq_change_after(sy_store_t *store, int64_t after, sy_store_change_cb cb, void *arg,
+                       sy_err_t *err)
+{
+    struct sqlite_store *s = sq(store);
+    sqlite3_stmt *st = sy_sq_prepare(s, err,
+                                     "SELECT id, workspace_id, experiment_id, at_ms, action, actor,"
+                                     " weights_before, weights_after, detail FROM"
+                                     " allocation_changes WHERE id > ? ORDER BY id",
+                                     "i", after);
+    return sy_sq_each(s, st, err, "allocation changes", change_row,
+                      (struct sy_sq_sink){.cb.change = cb, .arg = arg});
+}
+
 /* ---- workspace settings ---------------------------------------------------------------- */
 
 int sy_sq_setting_put(sy_store_t *store, int64_t ws, const char *name, const char *value,
@@ -356,6 +369,20 @@ int sy_sq_event_range(sy_store_t *store, int64_t experiment, int64_t after, int6
                                     " WHERE id > ? AND id <= ? AND (? < 0 OR experiment_id = ?)"
                                     " ORDER BY id",
                                     "iiii", after, upto, experiment, experiment),
+                      err, "events", event_row,
+                      (struct sy_sq_sink){.cb.event = cb, .arg = arg, .err = err});
+}
+
+int sy_sq_log_after(sy_store_t *store, int64_t after, int64_t limit, sy_store_event_cb cb,
+                    void *arg, sy_err_t *err)
+{
+    struct sqlite_store *s = sq(store);
+    return sy_sq_each(s,
+                      sy_sq_prepare(s, err,
+                                    "SELECT workspace_id, experiment_id, kind, unit, variant,"
+                                    " success, value, latency_ms, at_ms, id FROM events"
+                                    " WHERE id > ? ORDER BY id LIMIT ?",
+                                    "ii", after, limit),
                       err, "events", event_row,
                       (struct sy_sq_sink){.cb.event = cb, .arg = arg, .err = err});
 }

@@ -147,6 +147,10 @@ int sy_sq_checkpoint_get(sy_store_t *store, int64_t experiment, sy_store_checkpo
                          void *arg, bool *found, sy_err_t *err);
 int sy_sq_retention_get(sy_store_t *store, const char *name, int64_t *value, sy_err_t *err);
 int sy_sq_retention_put(sy_store_t *store, const char *name, int64_t value, sy_err_t *err);
+int sy_sq_change_after(sy_store_t *store, int64_t after, sy_store_change_cb cb, void *arg,
+                       sy_err_t *err);
+int sy_sq_log_after(sy_store_t *store, int64_t after, int64_t limit, sy_store_event_cb cb,
+                    void *arg, sy_err_t *err);
 int sy_sq_event_range(sy_store_t *store, int64_t experiment, int64_t after, int64_t upto,
                       sy_store_event_cb cb, void *arg, sy_err_t *err);
 int sy_sq_event_experiments(sy_store_t *store, int64_t after, int64_t upto, int64_t **out,

@@ -357,6 +357,38 @@ int sy_store_event_last(sy_store_t *store, int64_t *seq, sy_err_t *err)
     return store->ops->event_last(store, seq, err);
 }
 
+int sy_store_change_after(sy_store_t *store, int64_t after, sy_store_change_cb cb, void *arg,
+                          sy_err_t *err)
+{
+    return store->ops->change_after(store, after, cb, arg, err);
+}
+
+int sy_store_log_lock(sy_store_t *store, int64_t *head, sy_err_t *err)
+{
+    return store->ops->log_lock(store, head, err);
+}
+
+int sy_store_log_hold(sy_store_t *store, int64_t *head, sy_err_t *err)
+{
+    return store->ops->log_hold(store, head, err);
+}
+
+void sy_store_log_unlock(sy_store_t *store)
+{
+    store->ops->log_unlock(store);
+}
+
+int sy_store_log_after(sy_store_t *store, int64_t after, int64_t limit, sy_store_event_cb cb,
+                       void *arg, sy_err_t *err)
+{
+    return store->ops->log_after(store, after, limit, cb, arg, err);
+}
+
+int sy_store_begin_read(sy_store_t *store, sy_err_t *err)
+{
+    return store->ops->begin_read(store, err);
+}
+
 int sy_store_event_count(sy_store_t *store, int64_t experiment, int64_t *n, sy_err_t *err)
 {
     return store->ops->event_count(store, experiment, n, err);

@@ -267,6 +267,11 @@ typedef struct sy_store_change {
 
 typedef int (*sy_store_change_cb)(void *arg, const sy_store_change_t *c);
 
+/* Every workspace's changes with ids after `after`, in the order of ids: what a node applies
+ * of the changes other nodes made (its ids grow in the order of commits: a change is made
+ * holding the log's lock, sy_store_log_hold). In the transaction open, else its own. */
+int sy_store_change_after(sy_store_t *store, int64_t after, sy_store_change_cb cb, void *arg,
+                          sy_err_t *err);
 /* Appends a change (id ignored; the new id into *id). In a transaction. */
 int sy_store_change_add(sy_store_t *store, const sy_store_change_t *c, int64_t *id, sy_err_t *err);
 /* The changes of experiment `experiment` (of all experiments for < 0), oldest first. */
@@ -327,6 +332,29 @@ int sy_store_event_list(sy_store_t *store, sy_store_event_cb cb, void *arg, sy_e
 /* The place of the last event in the log (0 for an empty log): what a change records so
  * that a replay knows which events came before it. */
 int sy_store_event_last(sy_store_t *store, int64_t *seq, sy_err_t *err);
+
+/* The log's order across nodes (issue 25). Several nodes append to one log; a node applies
+ * the log in the order of places, its own rows and the others' (sy_store_log_after), so
+ * places must be committed in their order: appenders take the log's lock.
+ *
+ * sy_store_log_lock takes it for the open transaction (to its end) and gives the log's last
+ * place over every workspace, read once the lock is had, into *head: while one holds it no
+ * other handle appends or holds it, so a reader never sees a place before one committed
+ * later. sy_store_log_hold takes the same lock outside a transaction, held across the
+ * handle's transactions until sy_store_log_unlock (or the connection's end): for a change
+ * placed in the log (an allocation change's events_at) after what it read of it.
+ * SQLite (one node, one writer: nothing to order): *head -1, nothing taken. */
+int sy_store_log_lock(sy_store_t *store, int64_t *head, sy_err_t *err);
+int sy_store_log_hold(sy_store_t *store, int64_t *head, sy_err_t *err);
+void sy_store_log_unlock(sy_store_t *store);
+/* The log's events with places after `after`, every workspace's, in the order of places, at
+ * most `limit` of them, ids not read: what a node applies of what the others appended (the
+ * rows retention thinned come with kind ""). In the transaction open, else its own. */
+int sy_store_log_after(sy_store_t *store, int64_t after, int64_t limit, sy_store_event_cb cb,
+                       void *arg, sy_err_t *err);
+/* Opens a transaction that only reads, one snapshot of the store for all of it (PostgreSQL's
+ * REPEATABLE READ; SQLite's deferred BEGIN); ended by sy_store_rollback. */
+int sy_store_begin_read(sy_store_t *store, sy_err_t *err);
 /* How many events the log holds for `experiment` (not counting those retention thinned to
  * their ids). */
 int sy_store_event_count(sy_store_t *store, int64_t experiment, int64_t *n, sy_err_t *err);

@@ -78,6 +78,14 @@ struct sy_store_ops {
                           sy_err_t *err);
     int (*event_list)(sy_store_t *store, sy_store_event_cb cb, void *arg, sy_err_t *err);
     int (*event_last)(sy_store_t *store, int64_t *seq, sy_err_t *err);
+    int (*change_after)(sy_store_t *store, int64_t after, sy_store_change_cb cb, void *arg,
+                        sy_err_t *err);
+    int (*log_lock)(sy_store_t *store, int64_t *head, sy_err_t *err);
+    int (*log_hold)(sy_store_t *store, int64_t *head, sy_err_t *err);
+    void (*log_unlock)(sy_store_t *store);
+    int (*log_after)(sy_store_t *store, int64_t after, int64_t limit, sy_store_event_cb cb,
+                     void *arg, sy_err_t *err);
+    int (*begin_read)(sy_store_t *store, sy_err_t *err);
     int (*event_count)(sy_store_t *store, int64_t experiment, int64_t *n, sy_err_t *err);
     int (*kpi_add)(sy_store_t *store, const sy_store_kpi_t *k, bool *added, sy_err_t *err);
     int (*kpi_window)(sy_store_t *store, int64_t ws, const char *domain, const char *metric,

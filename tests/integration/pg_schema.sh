@@ -8,9 +8,10 @@
 #   one workspace policy, but the tables postgres_schema.c names as no workspace's
 #   (SHARED below), which have none. The owner owns everything; the application role has
 #   SELECT, INSERT, UPDATE and DELETE on the tables (SELECT only on schema_version), USAGE
-#   on the sequences and EXECUTE on sy_token_by_hash, sy_experiment_workspace and
-#   sy_notification_workspace (each SECURITY DEFINER, its search_path fixed), and nothing
-#   more; PUBLIC nothing.
+#   on the sequences and EXECUTE on sy_token_by_hash, sy_experiment_workspace,
+#   sy_notification_workspace and the log's sy_log_lock, sy_log_hold, sy_log_after and
+#   sy_changes_after (each SECURITY DEFINER, its search_path fixed), and nothing more;
+#   PUBLIC nothing.
 # - Rows of two workspaces in every table (fixture(): a table without rows there fails), then
 #   for every table, as the application role: without app.workspace_id a SELECT sees no
 #   row, an INSERT, an UPDATE and a DELETE change nothing; with workspace 1 it sees exactly
@@ -94,8 +95,9 @@ check "the schema has 23 tables, 20 of them a workspace's" 0 '^23 20$' '' -- \
 # rls_report: one line per table that breaks the rule (the workspace tables: RLS enabled and
 # forced, a NOT NULL bigint workspace_id, exactly the one workspace policy for every command
 # and role, the same USING and WITH CHECK, on app.workspace_id; tokens_authenticate beside
-# it on tokens only, experiments_locate on experiments only and notifications_locate on
-# notifications only, each SELECT for the owner only; the shared tables: no RLS, no policy).
+# it on tokens only, experiments_locate on experiments only, notifications_locate on
+# notifications only, events_tail on events only and allocation_changes_tail on
+# allocation_changes only, each SELECT for the owner only; the shared tables: no RLS, no policy).
 # Empty when every table holds.
 rls_report() {
     pg_sql "$PG_URL_OWNER" "
@@ -116,7 +118,10 @@ WITH t AS (SELECT c.oid, c.relname, c.relrowsecurity AS rls, c.relforcerowsecuri
                        AND ((p.polname = 'tokens_authenticate' AND t.relname = 'tokens')
                             OR (p.polname = 'experiments_locate' AND t.relname = 'experiments')
                             OR (p.polname = 'notifications_locate'
-                                AND t.relname = 'notifications'))
+                                AND t.relname = 'notifications')
+                            OR (p.polname = 'events_tail' AND t.relname = 'events')
+                            OR (p.polname = 'allocation_changes_tail'
+                                AND t.relname = 'allocation_changes'))
                        AND p.polcmd = 'r' AND p.polroles = ARRAY['switchyard_owner'::regrole::oid]
                        AND pg_get_expr(p.polqual, p.polrelid) = 'true') AS auth,
                    (SELECT count(*) FROM pg_policy p WHERE p.polrelid = t.oid) AS policies
@@ -174,7 +179,8 @@ UNION ALL
 SELECT p.proname || ': ' || concat_ws(', ',
          CASE WHEN p.proowner::regrole::text <> 'switchyard_owner' THEN 'not the owner''s' END,
          CASE WHEN p.proname NOT IN ('sy_token_by_hash', 'sy_experiment_workspace',
-                             'sy_notification_workspace')
+                             'sy_notification_workspace', 'sy_log_lock', 'sy_log_hold',
+                             'sy_log_after', 'sy_changes_after')
               THEN 'a function not in the rule' END,
          CASE WHEN NOT p.prosecdef THEN 'not SECURITY DEFINER' END,
          CASE WHEN NOT coalesce(p.proconfig, '{}') @> ARRAY['search_path=public, pg_temp']
@@ -186,7 +192,8 @@ SELECT p.proname || ': ' || concat_ws(', ',
   FROM pg_proc p
  WHERE p.pronamespace = 'public'::regnamespace
    AND NOT (p.proname IN ('sy_token_by_hash', 'sy_experiment_workspace',
-                             'sy_notification_workspace') AND p.prosecdef
+                             'sy_notification_workspace', 'sy_log_lock', 'sy_log_hold',
+                             'sy_log_after', 'sy_changes_after') AND p.prosecdef
             AND p.proowner::regrole::text = 'switchyard_owner'
             AND coalesce(p.proconfig, '{}') @> ARRAY['search_path=public, pg_temp']
             AND has_function_privilege('switchyard_app', p.oid, 'EXECUTE')
