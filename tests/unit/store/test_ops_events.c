@@ -1,10 +1,12 @@
-/* test_ops_events.c - store.h's event log, KPI events and regression tripwires, on SQLite and
+/* test_ops_events.c - store.h's event log (its order across nodes too: sy_store_log_lock, log_hold,
+ * log_after, begin_read), KPI events and regression tripwires, on SQLite and
  * (tests/integration/pg_unit.sh) on PostgreSQL: store_fixture.h. A test that needs an
  * operation of another group (experiments, retention marks) skips when that backend does
  * not have it yet. */
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <time.h>
 
@@ -1406,6 +1408,373 @@ static void a_regression_state_of_a_megabyte_and_a_rollback(void **state)
     fx_store_close(s);
 }
 
+/* ---- the log's order across nodes (store.h: sy_store_log_lock) ------------------------------ */
+
+/* Whether another connection could take the log's lock now: "t" or "f" (PostgreSQL). */
+static bool log_lock_is_free(void)
+{
+    char *t = fx_sql_text(fx_uri, "SELECT 1", "SELECT pg_try_advisory_xact_lock(2026, 2)", NULL);
+    assert_non_null(t);
+    bool free_now = strcmp(t, "t") == 0;
+    free(t);
+    return free_now;
+}
+
+/* Appends an outcome of `ws`/`exp` with every field given; its place. */
+static int64_t add_outcome(sy_store_t *s, int64_t ws, int64_t exp, const char *unit, double value,
+                           int64_t at_ms)
+{
+    sy_store_event_t e = {.workspace = ws,
+                          .experiment = exp,
+                          .id = "client-id",
+                          .id_len = 9,
+                          .kind = "outcome",
+                          .unit = unit,
+                          .unit_len = strlen(unit),
+                          .success = 0,
+                          .has_value = true,
+                          .value = value,
+                          .has_latency = true,
+                          .latency_ms = value / 3,
+                          .at_ms = at_ms};
+    int64_t seq = -1;
+    sy_err_t err = {0};
+    if (sy_store_event_add(s, &e, &seq, &err) < 0)
+        fail_msg("event_add: %s", err.msg);
+    assert_true(seq > 0);
+    return seq;
+}
+
+/* Two workspaces' events, appended interleaved, come back from sy_store_log_after in the
+ * order of places, each as appended; `after` is exclusive and `limit` caps the rows. */
+static void the_log_after_a_place_is_every_workspaces_in_order(void **state)
+{
+    (void)state;
+    sy_store_t *s = fx_store_open();
+    int64_t a = workspace(s, "a"), b = workspace(s, "b");
+    int64_t seq[6], ws[6];
+    for (int i = 0; i < 6; i++) {
+        char unit[16];
+        snprintf(unit, sizeof(unit), "u%d-é'", i);
+        ws[i] = (0x2D >> (5 - i)) & 1 ? b : a; /* b a b b a b */
+        if (i % 2)
+            seq[i] = add_outcome(s, ws[i], 10 + i, unit, 0.1 * i, 1000 + i);
+        else
+            seq[i] = add(s, ws[i], 10 + i, NULL, unit, 1000 + i);
+    }
+    struct kept k = {0};
+    assert_int_equal(sy_store_log_after(s, 0, 100, keep, &k, NULL), 0);
+    assert_int_equal(k.n, 6);
+    for (int i = 0; i < 6; i++) {
+        char unit[16];
+        snprintf(unit, sizeof(unit), "u%d-é'", i);
+        assert_int_equal(k.e[i].seq, seq[i]);
+        assert_int_equal(k.e[i].workspace, ws[i]);
+        assert_int_equal(k.e[i].experiment, 10 + i);
+        assert_int_equal(k.e[i].at_ms, 1000 + i);
+        assert_string_equal(k.e[i].unit, unit);
+        if (i % 2) {
+            assert_string_equal(k.e[i].kind, "outcome");
+            assert_false(k.e[i].has_variant);
+            assert_int_equal(k.e[i].success, 0);
+            assert_true(k.e[i].has_value && same_bits(k.e[i].value, 0.1 * i));
+            assert_true(k.e[i].has_latency && same_bits(k.e[i].latency, 0.1 * i / 3));
+        } else {
+            assert_string_equal(k.e[i].kind, "exposure");
+            assert_true(k.e[i].has_variant);
+            assert_string_equal(k.e[i].variant, "on");
+            assert_int_equal(k.e[i].success, -1);
+            assert_false(k.e[i].has_value);
+            assert_false(k.e[i].has_latency);
+        }
+    }
+    k = (struct kept){0};
+    assert_int_equal(sy_store_log_after(s, seq[1], 100, keep, &k, NULL), 0);
+    assert_int_equal(k.n, 4); /* after the 2nd: the 3rd to the 6th */
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(k.e[i].seq, seq[2 + i]);
+    k = (struct kept){0};
+    assert_int_equal(sy_store_log_after(s, seq[1], 3, keep, &k, NULL), 0);
+    assert_int_equal(k.n, 3);
+    assert_int_equal(k.e[0].seq, seq[2]);
+    assert_int_equal(k.e[2].seq, seq[4]);
+    k = (struct kept){0};
+    assert_int_equal(sy_store_log_after(s, 0, 1, keep, &k, NULL), 0);
+    assert_int_equal(k.n, 1);
+    assert_int_equal(k.e[0].seq, seq[0]);
+    k = (struct kept){0};
+    assert_int_equal(sy_store_log_after(s, 0, 0, keep, &k, NULL), 0);
+    assert_int_equal(sy_store_log_after(s, seq[5], 100, keep, &k, NULL), 0);
+    assert_int_equal(k.n, 0); /* limit 0; nothing after the last */
+    k = (struct kept){.stop_at = 2};
+    assert_int_equal(sy_store_log_after(s, 0, 100, keep, &k, NULL), 7); /* the callback's */
+    assert_int_equal(k.n, 2);
+    fx_store_close(s);
+}
+
+/* In a transaction, sy_store_log_after sees its own appends; a rollback takes them back. The
+ * rows retention thinned to their ids come with kind "". */
+static void the_log_after_reads_in_the_transaction_and_shows_thinned_rows(void **state)
+{
+    (void)state;
+    sy_store_t *s = fx_store_open();
+    int64_t a = workspace(s, "a"), b = workspace(s, "b");
+    int64_t old = add(s, a, 1, "i0", "u", 10); /* thinned below: it has an id */
+    int64_t young = add(s, b, 2, NULL, "v", 100);
+    assert_int_equal(sy_store_begin(s, NULL), 0);
+    int64_t inside = add(s, b, 2, NULL, "w", 101);
+    struct kept k = {0};
+    assert_int_equal(sy_store_log_after(s, young, 10, keep, &k, NULL), 0);
+    assert_int_equal(k.n, 1);
+    assert_int_equal(k.e[0].seq, inside);
+    sy_store_rollback(s);
+    k = (struct kept){0};
+    assert_int_equal(sy_store_log_after(s, young, 10, keep, &k, NULL), 0);
+    assert_int_equal(k.n, 0);
+
+    int64_t through = -1, n = -1;
+    assert_int_equal(sy_store_begin(s, NULL), 0);
+    assert_int_equal(sy_store_event_prune(s, 0, INT64_MAX, 40, 100, &through, &n, NULL), 0);
+    assert_int_equal(sy_store_commit(s, NULL), 0);
+    assert_int_equal(through, old);
+    k = (struct kept){0};
+    assert_int_equal(sy_store_log_after(s, 0, 10, keep, &k, NULL), 0);
+    assert_int_equal(k.n, 2);
+    assert_int_equal(k.e[0].seq, old);
+    assert_int_equal(k.e[0].workspace, a);
+    assert_string_equal(k.e[0].kind, "");
+    assert_int_equal(k.e[1].seq, young);
+    assert_string_equal(k.e[1].kind, "exposure");
+    fx_store_close(s);
+}
+
+/* sy_store_log_lock and sy_store_log_hold give the log's last place over every workspace on
+ * PostgreSQL (the last event is workspace a's here, the one before b's), -1 on SQLite. */
+static void the_log_lock_gives_the_last_place_of_every_workspace(void **state)
+{
+    (void)state;
+    sy_store_t *s = fx_store_open();
+    int64_t a = workspace(s, "a"), b = workspace(s, "b");
+    int64_t head = -2;
+    assert_int_equal(sy_store_begin(s, NULL), 0);
+    assert_int_equal(sy_store_log_lock(s, &head, NULL), 0);
+    assert_int_equal(head, fx_is_pg() ? 0 : -1); /* an empty log */
+    sy_store_rollback(s);
+    add(s, b, 2, NULL, "u", 1);
+    int64_t last_b = add(s, b, 2, NULL, "u", 2);
+    int64_t last = add(s, a, 1, NULL, "u", 3);
+    assert_true(last > last_b);
+    assert_int_equal(sy_store_begin(s, NULL), 0);
+    assert_int_equal(sy_store_log_lock(s, &head, NULL), 0);
+    assert_int_equal(head, fx_is_pg() ? last : -1);
+    int64_t inside = add(s, b, 2, NULL, "u", 4); /* the lock's holder appends */
+    assert_int_equal(sy_store_commit(s, NULL), 0);
+    head = -2;
+    assert_int_equal(sy_store_log_hold(s, &head, NULL), 0);
+    assert_int_equal(head, fx_is_pg() ? inside : -1);
+    sy_store_log_unlock(s);
+    sy_store_log_unlock(s); /* twice: nothing */
+    fx_store_close(s);
+}
+
+/* While a handle has the log's lock, in its transaction (sy_store_log_lock) or across them
+ * (sy_store_log_hold), no other connection gets it; the transaction's end, or
+ * sy_store_log_unlock, frees it. SQLite takes nothing: another handle appends meanwhile. */
+static void the_log_lock_is_held_to_the_end_of_the_transaction_or_the_unlock(void **state)
+{
+    (void)state;
+    sy_store_t *s = fx_store_open();
+    sy_store_t *other = fx_store_open_again();
+    int64_t a = workspace(s, "a");
+    int64_t head;
+    if (!fx_is_pg()) {
+        assert_int_equal(sy_store_log_hold(s, &head, NULL), 0);
+        assert_int_equal(head, -1);
+        assert_int_equal(sy_store_begin(other, NULL), 0);
+        assert_true(add(other, a, 1, NULL, "u", 1) > 0);
+        assert_int_equal(sy_store_commit(other, NULL), 0);
+        sy_store_log_unlock(s);
+        sy_store_close(other);
+        fx_store_close(s);
+        return;
+    }
+    assert_true(log_lock_is_free());
+    for (int end = 0; end < 2; end++) { /* committed, rolled back */
+        assert_int_equal(sy_store_begin(s, NULL), 0);
+        assert_int_equal(sy_store_log_lock(s, &head, NULL), 0);
+        assert_false(log_lock_is_free());
+        add(s, a, 1, NULL, "u", 1);
+        assert_false(log_lock_is_free());
+        if (end == 0)
+            assert_int_equal(sy_store_commit(s, NULL), 0);
+        else
+            sy_store_rollback(s);
+        assert_true(log_lock_is_free());
+    }
+    assert_int_equal(sy_store_log_hold(s, &head, NULL), 0);
+    assert_false(log_lock_is_free());
+    assert_int_equal(sy_store_begin(s, NULL), 0); /* held across transactions */
+    add(s, a, 1, NULL, "u", 2);
+    assert_int_equal(sy_store_commit(s, NULL), 0);
+    assert_false(log_lock_is_free());
+    assert_int_equal(sy_store_begin(s, NULL), 0);
+    sy_store_rollback(s);
+    assert_false(log_lock_is_free());
+    sy_store_log_unlock(s);
+    assert_true(log_lock_is_free());
+    assert_int_equal(sy_store_begin(other, NULL), 0); /* the other handle has it now */
+    assert_int_equal(sy_store_log_lock(other, &head, NULL), 0);
+    assert_false(log_lock_is_free());
+    assert_int_equal(sy_store_commit(other, NULL), 0);
+    assert_true(log_lock_is_free());
+    sy_store_close(other);
+    fx_store_close(s);
+}
+
+/* A handle waiting for the log's lock reads the last place once it has it: an append the
+ * holder committed meanwhile is counted (PostgreSQL: sy_log_lock reads in a snapshot of its
+ * own, taken after the wait). SQLite takes nothing: a second handle's lock does not wait. */
+struct waiter {
+    sy_store_t *s;
+    int rc;
+    int64_t head;
+};
+
+static void *wait_for_the_lock(void *arg)
+{
+    struct waiter *w = arg;
+    w->rc = sy_store_begin(w->s, NULL);
+    if (w->rc == 0)
+        w->rc = sy_store_log_lock(w->s, &w->head, NULL);
+    if (w->rc == 0)
+        w->rc = sy_store_commit(w->s, NULL);
+    return NULL;
+}
+
+static void a_waiter_for_the_log_lock_reads_what_the_holder_committed(void **state)
+{
+    (void)state;
+    sy_store_t *s = fx_store_open();
+    int64_t a = workspace(s, "a"), b = workspace(s, "b");
+    add(s, a, 1, NULL, "u", 1);
+    int64_t head;
+    if (!fx_is_pg()) {
+        /* nothing taken: a second handle's lock does not wait (held outside a transaction:
+         * SQLite's sy_store_begin, BEGIN IMMEDIATE, is the one writer's lock itself) */
+        assert_int_equal(sy_store_log_hold(s, &head, NULL), 0);
+        sy_store_t *other = fx_store_open_again();
+        assert_int_equal(sy_store_begin(other, NULL), 0);
+        assert_int_equal(sy_store_log_lock(other, &head, NULL), 0);
+        assert_int_equal(head, -1);
+        assert_int_equal(sy_store_commit(other, NULL), 0);
+        sy_store_close(other);
+        sy_store_log_unlock(s);
+        fx_store_close(s);
+        return;
+    }
+    assert_int_equal(sy_store_begin(s, NULL), 0);
+    assert_int_equal(sy_store_log_lock(s, &head, NULL), 0);
+    struct waiter w = {.s = fx_store_open_again(), .rc = -1, .head = -1};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, wait_for_the_lock, &w), 0);
+    /* until the waiter waits: an advisory lock not granted */
+    int64_t waiting = 0;
+    for (int i = 0; i < 500 && waiting == 0; i++) {
+        waiting = fx_sql_int64(fx_uri, "SELECT 0",
+                               "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                               " AND NOT granted AND database = (SELECT oid FROM pg_database"
+                               " WHERE datname = current_database())",
+                               NULL);
+        if (waiting == 0)
+            nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
+    }
+    assert_int_equal(waiting, 1);
+    int64_t last = add(s, b, 2, NULL, "u", 2);
+    assert_int_equal(sy_store_commit(s, NULL), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(w.rc, 0);
+    assert_int_equal(w.head, last);
+    sy_store_close(w.s);
+    fx_store_close(s);
+}
+
+/* sy_store_begin_read reads one snapshot: once it has read, an event another handle appends
+ * and commits is not seen until the transaction ends. Both backends: PostgreSQL's REPEATABLE
+ * READ, and SQLite's deferred BEGIN, whose first read fixes what it sees (WAL). */
+static void a_read_transaction_sees_one_snapshot(void **state)
+{
+    (void)state;
+    sy_store_t *s = fx_store_open();
+    sy_store_t *other = fx_store_open_again();
+    int64_t a = workspace(s, "a"), b = workspace(s, "b");
+    int64_t first = add(s, a, 1, NULL, "u", 1);
+    assert_int_equal(sy_store_begin_read(s, NULL), 0);
+    struct kept k = {0};
+    assert_int_equal(sy_store_log_after(s, 0, 10, keep, &k, NULL), 0);
+    assert_int_equal(k.n, 1);
+    assert_int_equal(sy_store_begin(other, NULL), 0);
+    int64_t later = add(other, b, 2, NULL, "v", 2);
+    assert_int_equal(sy_store_commit(other, NULL), 0);
+    assert_true(later > first);
+    k = (struct kept){0};
+    assert_int_equal(sy_store_log_after(s, 0, 10, keep, &k, NULL), 0);
+    assert_int_equal(k.n, 1); /* the snapshot of the first read */
+    int64_t last = -1;
+    assert_int_equal(sy_store_event_last(s, &last, NULL), 0);
+    assert_int_equal(last, first);
+    sy_store_rollback(s);
+    k = (struct kept){0};
+    assert_int_equal(sy_store_log_after(s, 0, 10, keep, &k, NULL), 0);
+    assert_int_equal(k.n, 2);
+    assert_int_equal(k.e[1].seq, later);
+    assert_int_equal(k.e[1].workspace, b);
+    sy_store_close(other);
+    fx_store_close(s);
+}
+
+/* Row-level security holds: the application role's own read of the events, no workspace
+ * set, sees none of them, where sy_store_log_after (through the owner's function) sees every
+ * workspace's. */
+static void the_log_is_read_whole_yet_the_table_stays_hidden(void **state)
+{
+    (void)state;
+    sy_store_t *s = fx_store_open();
+    int64_t a = workspace(s, "a"), b = workspace(s, "b");
+    add(s, a, 1, NULL, "u", 1);
+    add(s, b, 2, NULL, "u", 2);
+    add(s, a, 1, NULL, "u", 3);
+    struct kept k = {0};
+    assert_int_equal(sy_store_log_after(s, 0, 10, keep, &k, NULL), 0);
+    assert_int_equal(k.n, 3);
+    assert_int_equal(fx_sql_int64(fx_uri, "SELECT count(*) FROM events", NULL, NULL), 3);
+#ifdef SY_HAVE_PQ
+    if (!fx_is_pg()) /* SQLite has no roles */
+        goto out;
+    PGconn *c = PQconnectdb(fx_uri); /* the application role, as the store connects */
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PGresult *r = PQexec(c, "SELECT count(*) FROM events");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_string_equal(PQgetvalue(r, 0, 0), "0");
+    PQclear(r);
+    r = PQexec(c, "SELECT count(*) FROM allocation_changes");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_string_equal(PQgetvalue(r, 0, 0), "0");
+    PQclear(r);
+    /* its workspace's rows only, once set */
+    char sql[96];
+    snprintf(sql, sizeof(sql), "SELECT set_config('app.workspace_id', '%lld', false)",
+             (long long)a);
+    PQclear(PQexec(c, sql));
+    r = PQexec(c, "SELECT count(*) FROM events");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_string_equal(PQgetvalue(r, 0, 0), "2");
+    PQclear(r);
+    PQfinish(c);
+out:
+#endif
+    fx_store_close(s);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -1439,6 +1808,13 @@ int main(int argc, char **argv)
         cmocka_unit_test(a_kpi_prune_of_one_series_keeps_its_window),
         cmocka_unit_test(regression_policies_are_put_once_or_replaced),
         cmocka_unit_test(a_regression_state_of_a_megabyte_and_a_rollback),
+        cmocka_unit_test(the_log_after_a_place_is_every_workspaces_in_order),
+        cmocka_unit_test(the_log_after_reads_in_the_transaction_and_shows_thinned_rows),
+        cmocka_unit_test(the_log_lock_gives_the_last_place_of_every_workspace),
+        cmocka_unit_test(the_log_lock_is_held_to_the_end_of_the_transaction_or_the_unlock),
+        cmocka_unit_test(a_waiter_for_the_log_lock_reads_what_the_holder_committed),
+        cmocka_unit_test(a_read_transaction_sees_one_snapshot),
+        cmocka_unit_test(the_log_is_read_whole_yet_the_table_stays_hidden),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);

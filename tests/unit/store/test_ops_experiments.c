@@ -515,6 +515,101 @@ static void changes_are_appended_and_listed_oldest_first(void **state)
     fx_store_close(s);
 }
 
+/* Every field of the changes a read gives, copied. */
+struct whole_changes {
+    int n;
+    sy_store_change_t c[MAX_ROWS];
+    char text[MAX_ROWS][5][64]; /* action, actor, before, after, detail */
+};
+
+static int keep_whole_change(void *arg, const sy_store_change_t *c)
+{
+    struct whole_changes *x = arg;
+    if (x->n == MAX_ROWS)
+        return -ENOSPC;
+    const char *from[5] = {c->action, c->actor, c->before, c->after, c->detail};
+    for (int i = 0; i < 5; i++) {
+        assert_non_null(from[i]);
+        assert_true(strlen(from[i]) < sizeof(x->text[0][0]));
+        snprintf(x->text[x->n][i], sizeof(x->text[0][0]), "%s", from[i]);
+    }
+    x->c[x->n] = *c;
+    x->n++;
+    return x->n == 3 && x->c[0].at_ms == -7 ? 9 : 0; /* a read told to stop at its 3rd */
+}
+
+/* sy_store_change_after: every workspace's changes after an id, in the order of ids, each
+ * field as written; in a transaction it sees the transaction's own, gone after a rollback. */
+static void changes_after_an_id_are_every_workspaces_in_order(void **state)
+{
+    (void)state;
+    sy_store_t *s = fx_store_open();
+    sy_err_t err = {0};
+    int64_t a = workspace(s, "a"), b = workspace(s, "b");
+    int64_t x = experiment(s, a, "x"), y = experiment(s, b, "y");
+    const char *detail[4] = {"{\"reason\":\"é \\\" '\"}", "{}", "{\"n\":1}", "{\"n\":2}"};
+    int64_t ids[4], ws[4] = {b, a, a, b}, exp[4] = {y, x, x, y};
+    for (int i = 0; i < 4; i++) {
+        sy_store_change_t c = change(ws[i], exp[i], 100 - i, detail[i]);
+        if (i == 2) {
+            c.action = "promote";
+            c.actor = "tök'en";
+            c.before = "{\"a\":0}";
+            c.after = "{\"b\":10000}";
+        }
+        assert_int_equal(sy_store_change_add(s, &c, &ids[i], &err), 0);
+    }
+    struct whole_changes l = {0};
+    assert_int_equal(sy_store_change_after(s, 0, keep_whole_change, &l, &err), 0);
+    assert_int_equal(l.n, 4);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(l.c[i].id, ids[i]);
+        assert_int_equal(l.c[i].workspace, ws[i]);
+        assert_int_equal(l.c[i].experiment, exp[i]);
+        assert_int_equal(l.c[i].at_ms, 100 - i);
+        assert_string_equal(l.text[i][0], i == 2 ? "promote" : "step");
+        assert_string_equal(l.text[i][1], i == 2 ? "tök'en" : "system");
+        assert_string_equal(l.text[i][2], i == 2 ? "{\"a\":0}" : "{\"a\":5000,\"b\":5000}");
+        assert_string_equal(l.text[i][3], i == 2 ? "{\"b\":10000}" : "{\"a\":2500,\"b\":7500}");
+        assert_string_equal(l.text[i][4], detail[i]);
+    }
+    l = (struct whole_changes){0};
+    assert_int_equal(sy_store_change_after(s, ids[1], keep_whole_change, &l, &err), 0);
+    assert_int_equal(l.n, 2); /* `after` is exclusive */
+    assert_int_equal(l.c[0].id, ids[2]);
+    assert_int_equal(l.c[1].id, ids[3]);
+    assert_int_equal(l.c[1].workspace, b);
+    l = (struct whole_changes){0};
+    assert_int_equal(sy_store_change_after(s, ids[3], keep_whole_change, &l, &err), 0);
+    assert_int_equal(l.n, 0);
+
+    assert_int_equal(sy_store_begin(s, &err), 0);
+    int64_t inside = 0;
+    sy_store_change_t c = change(a, x, -7, "{}");
+    assert_int_equal(sy_store_change_add(s, &c, &inside, &err), 0);
+    c = change(b, y, -7, "{}");
+    assert_int_equal(sy_store_change_add(s, &c, &inside, &err), 0);
+    l = (struct whole_changes){0};
+    assert_int_equal(sy_store_change_after(s, ids[3], keep_whole_change, &l, &err), 0);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.c[1].id, inside);
+    assert_int_equal(l.c[1].workspace, b);
+    sy_store_rollback(s);
+    l = (struct whole_changes){0};
+    assert_int_equal(sy_store_change_after(s, ids[3], keep_whole_change, &l, &err), 0);
+    assert_int_equal(l.n, 0);
+
+    /* the callback's code stops the read and is returned */
+    for (int i = 0; i < 3; i++) {
+        c = change(i % 2 ? b : a, i % 2 ? y : x, -7, "{}");
+        assert_int_equal(sy_store_change_add(s, &c, &inside, &err), 0);
+    }
+    l = (struct whole_changes){0};
+    assert_int_equal(sy_store_change_after(s, ids[3], keep_whole_change, &l, &err), 9);
+    assert_int_equal(l.n, 3);
+    fx_store_close(s);
+}
+
 /* ---- checkpoints ------------------------------------------------------------------------- */
 
 static void checkpoints_keep_every_byte_and_are_replaced(void **state)
@@ -838,6 +933,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(arms_are_replaced_and_listed_by_experiment_then_variant),
         cmocka_unit_test(srm_p_is_replaced_and_listed_for_every_experiment),
         cmocka_unit_test(changes_are_appended_and_listed_oldest_first),
+        cmocka_unit_test(changes_after_an_id_are_every_workspaces_in_order),
         cmocka_unit_test(checkpoints_keep_every_byte_and_are_replaced),
         cmocka_unit_test(timeline_points_are_kept_or_replaced_and_listed_in_a_window),
         cmocka_unit_test(a_timeline_prune_takes_the_oldest_points_of_every_workspace),
