@@ -78,9 +78,12 @@ void sy_exp_effective_weights(const struct experiment *e, double *w)
             w[i] = (double)e->arms[i].weight;
 }
 
-static int load_change(void *arg, const sy_store_change_t *row)
+int sy_exp_change_row(void *arg, const sy_store_change_t *row)
 {
-    struct experiment *e = sy_exp_find_by_id(arg, row->experiment);
+    sy_engine_t *eng = arg;
+    if (row->id > eng->x->changes_seen)
+        eng->x->changes_seen = row->id;
+    struct experiment *e = sy_exp_find_by_id(eng, row->experiment);
     if (!e)
         return 0;
     json_error_t je;
@@ -106,7 +109,7 @@ static int load_change(void *arg, const sy_store_change_t *row)
 
 int sy_exp_changes_open(sy_engine_t *eng, sy_err_t *err)
 {
-    int rc = sy_store_change_list(eng->store, -1, load_change, eng, err);
+    int rc = sy_store_change_list(eng->store, -1, sy_exp_change_row, eng, err);
     return rc == -ENOMEM ? sy_eng_oom(err) : rc;
 }
 
@@ -408,6 +411,7 @@ struct change_write {
     const char *action; /* "step", "promote", "rollback" */
     const json_t *before, *after, *detail;
     int64_t at_ms;
+    int64_t id; /* the change's row, once written */
 };
 
 /* What a promotion leaves to doubt: the promotion API's warnings that hold of a step. */
@@ -535,7 +539,7 @@ static int notify_change(sy_engine_t *eng, const struct exp_write *xw,
 
 static int write_change(sy_engine_t *eng, struct exp_write *xw, sy_err_t *err)
 {
-    const struct change_write *cw = xw->more_arg;
+    struct change_write *cw = xw->more_arg;
     char *b = sy_json_dumps(cw->before, JSON_COMPACT), *a = sy_json_dumps(cw->after, JSON_COMPACT);
     char *d = sy_json_dumps(cw->detail, JSON_COMPACT);
     int rc;
@@ -550,8 +554,7 @@ static int write_change(sy_engine_t *eng, struct exp_write *xw, sy_err_t *err)
                                  .before = b,
                                  .after = a,
                                  .detail = d};
-        int64_t id;
-        rc = sy_store_change_add(eng->store, &row, &id, err);
+        rc = sy_store_change_add(eng->store, &row, &cw->id, err);
     }
     if (rc == 0) /* the results at the change, its weights in force: the timeline's point */
         rc = sy_exp_timeline_put(eng, xw->e, cw->action, true, err);
@@ -563,10 +566,10 @@ static int write_change(sy_engine_t *eng, struct exp_write *xw, sy_err_t *err)
     return rc;
 }
 
-int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,
-                  const int64_t *weights, enum state state, int winner, const char *action,
-                  sy_change_reason_t why, const char *audit_action, json_t *detail,
-                  const char *evaluation_id, json_t **after_out, sy_err_t *err)
+static int change_once(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,
+                       const int64_t *weights, enum state state, int winner, const char *action,
+                       sy_change_reason_t why, const char *audit_action, json_t *detail,
+                       const char *evaluation_id, json_t **after_out, sy_err_t *err)
 {
     struct workspace *w = sy_eng_find_ws(eng, e->ws);
     if (!sy_eng_flag_exists(w, e->flag))
@@ -614,6 +617,8 @@ int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experime
     } else {
         remember(e, now, strcmp(action, "step") == 0, evaluation_id, units_at, events_at, weights,
                  winner); /* room was made */
+        if (cw.id > eng->x->changes_seen)
+            eng->x->changes_seen = cw.id;
         sy_exp_change_begins(e, &e->changes[e->n_changes - 1]);
         e->replayed_changes = e->n_changes;
         int kind = strcmp(action, "step") == 0 ? 0 : strcmp(action, "promote") == 0 ? 1 : 2;
@@ -634,6 +639,54 @@ int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experime
     json_decref(after_w);
     json_decref(after);
     json_decref(def);
+    return rc;
+}
+
+/* Several nodes (tail.c): a change is placed in the log where it is made, so it is made
+ * holding the log's lock, with every row and change the others committed applied first
+ * and no batch of this node in flight; then its place (events_at) is the log's last, and no
+ * event comes before it that a node applies after it. The experiment as the caller saw it
+ * must still be: another node's change to it met here is SY_ECONFLICT (the caller's weights
+ * were made from the old state). SQLite (one node): made at once. */
+int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,
+                  const int64_t *weights, enum state state, int winner, const char *action,
+                  sy_change_reason_t why, const char *audit_action, json_t *detail,
+                  const char *evaluation_id, json_t **after_out, sy_err_t *err)
+{
+    int64_t head;
+    int rc = sy_store_log_hold(eng->store, &head, err);
+    if (rc < 0)
+        return rc;
+    if (head >= 0 && sy_eng_in_flight(eng)) {
+        sy_store_log_unlock(eng->store); /* this node's writer may wait for it */
+        sy_eng_settle(eng);
+        if ((rc = sy_store_log_hold(eng->store, &head, err)) < 0)
+            return rc;
+    }
+    if (head >= 0) {
+        size_t n = e->n_changes;
+        enum state was = e->state;
+        int64_t w[SY_EXP_MAX_ARMS];
+        for (size_t i = 0; i < e->n_arms; i++)
+            w[i] = e->arms[i].weight;
+        rc = sy_eng_tail(eng, err);
+        bool moved = e->n_changes != n || e->state != was;
+        for (size_t i = 0; i < e->n_arms; i++)
+            moved |= e->arms[i].weight != w[i];
+        if (rc == 0 && moved)
+            rc = sy_err_set(err, SY_ECONFLICT, "state",
+                            "experiment \"%.64s\" was changed on another node meanwhile (now %s):"
+                            " look at it again",
+                            e->key, sy_exp_state_name(e->state));
+        if (rc < 0) {
+            sy_store_log_unlock(eng->store);
+            return rc;
+        }
+    }
+    rc = change_once(eng, actor, e, weights, state, winner, action, why, audit_action, detail,
+                     evaluation_id, after_out, err);
+    if (head >= 0)
+        sy_store_log_unlock(eng->store);
     return rc;
 }
 

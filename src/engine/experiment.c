@@ -191,10 +191,12 @@ static int load_weights(struct experiment *e, const char *text)
     return rc;
 }
 
-static int load_experiment(void *arg, const sy_store_experiment_t *row)
+/* The experiment store row `row` holds, into *out (not added); -ENOMEM, or -EIO for a row
+ * that does not read. */
+static int from_row(sy_engine_t *eng, const sy_store_experiment_t *row, struct experiment **out)
 {
-    sy_engine_t *eng = arg;
     struct experiment *e = calloc(1, sizeof(*e));
+    *out = NULL;
     if (!e)
         return -ENOMEM;
     json_error_t je;
@@ -219,14 +221,83 @@ static int load_experiment(void *arg, const sy_store_experiment_t *row)
     e->created_ms = row->created_ms;
     e->started_ms = row->started_ms;
     e->stopped_ms = row->stopped_ms;
-    if (rc == 0)
-        rc = add_experiment(eng, e);
     if (rc < 0) {
         experiment_free(e);
         return rc == -ENOMEM ? rc : -EIO;
     }
+    *out = e;
     return 0;
 }
+
+static int load_experiment(void *arg, const sy_store_experiment_t *row)
+{
+    sy_engine_t *eng = arg;
+    struct experiment *e;
+    int rc = from_row(eng, row, &e);
+    if (rc == 0 && (rc = add_experiment(eng, e)) < 0)
+        experiment_free(e);
+    return rc;
+}
+
+/* Whether `a` and `b` have the same variants, in the same order. */
+static bool same_variants(const struct experiment *a, const struct experiment *b)
+{
+    if (a->n_arms != b->n_arms || a->control != b->control)
+        return false;
+    for (size_t i = 0; i < a->n_arms; i++)
+        if (strcmp(a->arms[i].key, b->arms[i].key) != 0 ||
+            a->arms[i].defined_weight != b->arms[i].defined_weight)
+            return false;
+    return true;
+}
+
+int sy_exp_sync_row(sy_engine_t *eng, const sy_store_experiment_t *row, bool *added)
+{
+    struct experiment *n, *e = sy_exp_find_by_id(eng, row->id);
+    *added = false;
+    int rc = from_row(eng, row, &n);
+    if (rc < 0)
+        return rc;
+    if (!e || (e->state == DRAFT && !same_variants(e, n))) {
+        if (!e && (rc = add_experiment(eng, n)) == 0) { /* made on another node */
+            *added = true;
+            return 0;
+        }
+        if (e) { /* a draft whose variants another node redefined: nothing counted yet */
+            for (size_t i = 0; i < eng->x->n; i++)
+                if (eng->x->all[i] == e)
+                    eng->x->all[i] = n;
+            sy_exp_srm_start(n);
+            n->srm_p_stored = 1;
+            experiment_free(e);
+            return 0;
+        }
+        experiment_free(n);
+        return rc;
+    }
+    if (!same_variants(e, n)) { /* never: variants are fixed once it starts */
+        experiment_free(n);
+        return -EIO;
+    }
+    if (e->record_exposures && sy_exp_is_active(e->state) != sy_exp_is_active(n->state))
+        eng->x->n_recording += sy_exp_is_active(n->state) ? 1 : -1;
+    e->state = n->state;
+    e->started_ms = n->started_ms;
+    e->stopped_ms = n->stopped_ms;
+    json_t *fb = e->flag_before;
+    e->flag_before = n->flag_before;
+    n->flag_before = fb;
+    for (size_t i = 0; i < e->n_arms; i++)
+        e->arms[i].weight = n->arms[i].weight;
+    bool recording = e->record_exposures;
+    json_decref(sy_exp_take_settings(e, n));
+    e->record_exposures = n->record_exposures;
+    if (sy_exp_is_active(e->state) && recording != e->record_exposures)
+        eng->x->n_recording += e->record_exposures ? 1 : -1;
+    experiment_free(n);
+    return 0;
+}
+
 
 static int load_srm(void *arg, int64_t id, double p)
 {
@@ -274,6 +345,11 @@ static int load_arm(void *arg, const sy_store_arm_t *row)
     if (i >= 0) /* the p-value's running minimum is the one thing the log cannot replay */
         e->arms[i].a.seq_p = row->seq_p;
     return 0;
+}
+
+int sy_exp_arms_load(sy_engine_t *eng, int64_t experiment, sy_err_t *err)
+{
+    return sy_store_arm_list(eng->store, experiment, load_arm, eng, err);
 }
 
 int sy_eng_experiments_open(sy_engine_t *eng, sy_err_t *err)
@@ -333,6 +409,7 @@ void sy_eng_experiments_close(sy_engine_t *eng)
     for (size_t i = 0; i < x->n; i++)
         experiment_free(x->all[i]);
     free(x->all);
+    free(x->tail_ws);
     free(x);
     eng->x = NULL;
 }
@@ -396,7 +473,8 @@ int sy_exp_write(sy_engine_t *eng, int64_t ws, void *arg, sy_err_t *err)
                                  .stopped_ms = e->stopped_ms,
                                  .flag_before = fb,
                                  .weights = w};
-    if ((rc = sy_store_experiment_put(eng->store, &row, &e->id, err)) < 0)
+    if ((rc = sy_store_experiment_put(eng->store, &row, &e->id, err)) < 0 ||
+        (rc = sy_store_announce(eng->store, ws, "experiments", e->id, err)) < 0)
         goto out;
     for (size_t i = 0; i < e->n_arms && xw->arms; i++)
         if ((rc = sy_exp_put_arm(eng, e, i, err)) < 0)

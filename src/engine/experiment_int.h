@@ -165,6 +165,14 @@ struct sy_experiments {
                                    experiment is taken (timeline.c); 0: not scheduled yet */
     bool charting;              /* an hour's points are being taken, a slice a tick */
     size_t chart_next;          /* ... from this experiment on (an index of all) */
+    int64_t changes_seen;       /* the largest id of an allocation change applied here (its
+                                   row loaded, or made here): tail.c reads those after it */
+    /* what sync.c heard that tail.c is to apply (sy_eng_tail_want) */
+    bool tail_wanted;
+    bool tail_all;     /* every workspace's experiment rows */
+    int64_t *tail_ws;  /* the workspaces whose experiment rows changed */
+    size_t n_tail_ws, cap_tail_ws;
+    int64_t tail_ms;   /* when the last tail ran (the engine's clock) */
 };
 
 /* ---- definition.c --------------------------------------------------------------------- */
@@ -236,6 +244,27 @@ int sy_exp_put_arm(sy_engine_t *eng, const struct experiment *e, size_t k, sy_er
 void sy_exp_arm_row(int64_t experiment, const struct arm *arm, sy_store_arm_t *row);
 
 enum { GUARD_CONFIDENCE = 1, GUARD_STEP = 2, GUARD_COOLDOWN = 4, GUARD_CHANGES = 8 };
+
+/* Brings the experiment of store row `row` to it: made when new here (*added), else its
+ * state, times, flag before, weights and settings taken (its aggregates, units and changes
+ * stay); a draft whose variants changed is made anew. -ENOMEM, -EIO for a row that does not
+ * read. (Many nodes: tail.c.) */
+int sy_exp_sync_row(sy_engine_t *eng, const sy_store_experiment_t *row, bool *added);
+/* Takes each variant's sequential p-value (its running minimum) from the store's rows of
+ * `experiment`: what the node that committed the last looks wrote. */
+int sy_exp_arms_load(sy_engine_t *eng, int64_t experiment, sy_err_t *err);
+
+/* ---- tail.c --------------------------------------------------------------------------- */
+
+/* Many nodes (issue 25): applies what other nodes committed that this one has not, in the
+ * log's order: their allocation changes (after x->changes_seen: each experiment's rows
+ * brought to the store's, the changes remembered to begin at their places), then the log's
+ * events after the last applied place (an experiment met there that is new here is loaded
+ * first), then the changes placed before the end, and each touched experiment's stored
+ * p-values. One snapshot of the store. Not while a batch of this node is in flight (its
+ * committed rows would be applied twice): call sy_eng_settle first. SQLite, or nothing new:
+ * nothing happens. */
+int sy_eng_tail(sy_engine_t *eng, sy_err_t *err);
 
 /* ---- results.c, timeline.c ------------------------------------------------------------ */
 
@@ -309,6 +338,10 @@ int sy_exp_promote(sy_engine_t *eng, const sy_principal_t *actor, struct experim
 int sy_exp_promote_full(sy_engine_t *eng, struct experiment *e, size_t winner,
                         const struct promo_evidence *ev, sy_err_t *err);
 
+/* An allocation change's store row remembered by its experiment (not begun: the replay
+ * begins it at its place); x->changes_seen follows its id. An sy_store_change_cb, `arg` the
+ * engine. */
+int sy_exp_change_row(void *arg, const sy_store_change_t *row);
 /* Loads every experiment's allocation changes (start-up). */
 int sy_exp_changes_open(sy_engine_t *eng, sy_err_t *err);
 /* What each variant should have received, on the scale of units: every allocation period
@@ -375,6 +408,11 @@ int sy_exp_unit_restore(struct experiment *e, const char *id, size_t len, int va
  * committed but not landed yet (a batch in flight) come after it, in memory as in the
  * log. */
 int64_t sy_exp_events_applied(const sy_engine_t *eng);
+/* Waits for the batch in flight and lands it (again, if it is made again), so that every
+ * row this node committed is applied; answers its submissions. */
+void sy_eng_settle(sy_engine_t *eng);
+/* Whether a batch is with the writer. */
+bool sy_eng_in_flight(const sy_engine_t *eng);
 /* Start-up: the last applied place is at least `seq` (a checkpoint's). */
 void sy_exp_events_applied_past(sy_engine_t *eng, int64_t seq);
 /* Makes the ingest queue; frees it (after a last commit). */

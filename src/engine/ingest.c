@@ -167,6 +167,14 @@ struct bexp {
     double srm_p;                   /* its SRM test's running p when the batch was made (the
                                        looks at this batch's units come after), -1: none,
                                        or what the store holds already */
+    /* Several nodes (the log ordered): the SRM test as the batch was made, looked at by the
+     * writer after the batch, whose p is written with it (srm_p), so that every node reads
+     * the running p of the commit it applied, not the one before. */
+    bool srm_on;
+    double srm_stored;
+    int64_t srm_grace_until;
+    int64_t srm_fed[SY_EXP_MAX_ARMS];
+    sy_srm_mix_t srm;
     size_t arms;                    /* its variants' place in the batch's `arms` */
     sy_experiment_in_t in;          /* the analysis input when the batch was made, but its arms and
                                        names (the writer's looks give it those of `arms`) */
@@ -196,8 +204,9 @@ struct batch {
     size_t n_arms, cap_arms;
     struct bunit *u; /* the units touched */
     size_t n_u;
-    int64_t now_ms; /* the events' time */
-    int rc;         /* of the events' commit (< 0 already when the batch could not be made) */
+    int64_t now_ms;     /* the events' time */
+    int64_t applied_at; /* the log's last place the copies hold (the engine's "applied") */
+    int rc;             /* of the events' commit (< 0 already when the batch could not be made) */
     sy_err_t err;
     int64_t *seq; /* each event's place in the log; 0: not written (a duplicate id, an
                      exposure seen that changed nothing) */
@@ -621,7 +630,12 @@ static int copy_experiment(const sy_engine_t *eng, struct batch *b, struct exper
                         .sequential = e->sequential,
                         /* written only when the looks lowered it since */
                         .srm_p = e->srm_on && e->srm.p != e->srm_p_stored ? e->srm.p : -1,
+                        .srm_on = e->srm_on,
+                        .srm_stored = e->srm_p_stored,
+                        .srm_grace_until = e->srm_grace_until,
+                        .srm = e->srm,
                         .arms = b->n_arms};
+    memcpy(bx->srm_fed, e->srm_fed, sizeof(bx->srm_fed));
     memcpy(&b->arms[b->n_arms], e->arms, e->n_arms * sizeof(*e->arms));
     b->n_arms += e->n_arms;
     sy_arm_counts_t counts[SY_EXP_MAX_ARMS];
@@ -731,6 +745,33 @@ static void refuse_queue(sy_engine_t *eng, int rc, const sy_err_t *err)
     sy_eng_kpi_answer(&kq, rc, err);
 }
 
+/* Makes the batch's copies from the engine's state now (prepare), or sets its error. */
+static void make(sy_engine_t *eng, struct batch *b)
+{
+    b->applied_at = eng->x->in->applied;
+    int rc = b->n_q ? prepare(eng, b) : 0;
+    if (rc == -ENOSPC)
+        b->rc = sy_err_set(&b->err, rc, "events", "an experiment's unit ids pass 4 GiB");
+    else if (rc < 0)
+        b->rc = sy_eng_oom(&b->err);
+}
+
+/* Frees the copies prepare made, for the batch to be made again. */
+static void unprepare(struct batch *b)
+{
+    for (size_t k = 0; k < b->n_x; k++)
+        b->x[k].e->units_flight = 0;
+    free(b->x);
+    free(b->arms);
+    free(b->u);
+    free(b->seq);
+    b->x = NULL;
+    b->arms = NULL;
+    b->u = NULL;
+    b->seq = NULL;
+    b->n_x = b->cap_x = b->n_arms = b->cap_arms = b->n_u = 0;
+}
+
 /* What is queued, events and KPI events, as one batch; NULL when nothing is (or when out
  * of memory: then every submission was refused). The queue starts again empty. */
 static struct batch *take(sy_engine_t *eng)
@@ -755,11 +796,7 @@ static struct batch *take(sy_engine_t *eng)
     x->n_q = x->cap_q = x->pool_len = x->pool_cap = x->n_w = x->cap_w = 0;
     sy_eng_kpi_take(eng, &b->kq);
     b->now_ms = sy_engine_now_ms(eng);
-    int rc = b->n_q ? prepare(eng, b) : 0;
-    if (rc == -ENOSPC)
-        b->rc = sy_err_set(&b->err, rc, "events", "an experiment's unit ids pass 4 GiB");
-    else if (rc < 0)
-        b->rc = sy_eng_oom(&b->err);
+    make(eng, b);
     return b;
 }
 
@@ -776,10 +813,31 @@ static struct change change_of(const struct pend *p)
                            .latency = p->latency};
 }
 
+/* The SRM test's look at the batch's units (monitor.c's sy_exp_srm_look on the copies):
+ * what the engine's look at its landing gives, no change coming between (a change waits for
+ * the batch when the log is ordered). Its p is to be written when lower than the store's. */
+static void srm_look(struct bexp *bx, const struct arm *arms, int64_t now_ms)
+{
+    bx->srm_p = -1;
+    if (!bx->srm_on)
+        return;
+    int64_t more[SY_EXP_MAX_ARMS];
+    for (size_t k = 0; k < bx->n_arms; k++) {
+        more[k] = arms[k].a.units - bx->srm_fed[k];
+        bx->srm_fed[k] = arms[k].a.units;
+    }
+    if (now_ms >= bx->srm_grace_until)
+        (void)sy_srm_mix_look(&bx->srm, more, NULL); /* counts only grow: it cannot refuse */
+    if (bx->srm.p < bx->srm_stored)
+        bx->srm_p = bx->srm.p;
+}
+
 /* Looks again at every treatment of a sequential experiment (every commit is a look: its
  * p-value only goes down; one that cannot be made leaves it as it was) and writes each
- * variant's aggregates, from the writer's copies `arms`. */
-static int write_arms(struct bexp *bx, struct arm *arms, sy_store_t *store, sy_err_t *err)
+ * variant's aggregates, from the writer's copies `arms`; with the log `ordered`, the SRM
+ * test's look at this batch too (srm_look). */
+static int write_arms(struct bexp *bx, struct arm *arms, int64_t now_ms, bool ordered,
+                      sy_store_t *store, sy_err_t *err)
 {
     sy_arm_counts_t counts[SY_EXP_MAX_ARMS];
     const char *names[SY_EXP_MAX_ARMS];
@@ -799,6 +857,8 @@ static int write_arms(struct bexp *bx, struct arm *arms, sy_store_t *store, sy_e
         if (rc < 0)
             return rc;
     }
+    if (ordered)
+        srm_look(bx, arms, now_ms);
     if (bx->srm_p >= 0) {
         int rc = sy_store_srm_put(store, bx->id, bx->srm_p, err);
         if (rc < 0)
@@ -949,10 +1009,18 @@ out_free:
 }
 
 /* Writes the batch's events and the aggregates of the experiments it touched in one
- * transaction on `store`, applying each written event to the batch's copies. */
+ * transaction on `store`, applying each written event to the batch's copies. The log's lock
+ * first (several nodes: places committed in their order): when the log holds rows the
+ * copies do not (another node's), the batch is not written and answers -EAGAIN, for the
+ * engine to apply them and make its copies again (land). The commit announces the log's
+ * new last place ("events"), for the other nodes to apply. */
 static int write_events(struct batch *b, sy_store_t *store, sy_err_t *err)
 {
+    int64_t head = -1;
     int rc = sy_store_begin(store, err);
+    if (rc == 0 && (rc = sy_store_log_lock(store, &head, err)) == 0 && head > b->applied_at)
+        rc = sy_err_set(err, -EAGAIN, NULL, "the log has %lld rows this node has not applied",
+                        (long long)(head - b->applied_at));
     if (rc == 0)
         rc = write_rows_at_once(b, store, err);
     if (rc == 1) { /* rows written, none applied yet: the transaction again */
@@ -962,7 +1030,14 @@ static int write_events(struct batch *b, sy_store_t *store, sy_err_t *err)
             rc = write_rows_one_by_one(b, store, err);
     }
     for (size_t k = 0; rc == 0 && k < b->n_x; k++)
-        rc = write_arms(&b->x[k], &b->arms[b->x[k].arms], store, err);
+        rc = write_arms(&b->x[k], &b->arms[b->x[k].arms], b->now_ms, head >= 0, store, err);
+    if (rc == 0 && head >= 0) {
+        int64_t last = 0;
+        for (size_t i = 0; i < b->n_q; i++)
+            last = b->seq[i] > last ? b->seq[i] : last;
+        if (last > 0)
+            rc = sy_store_announce(store, b->x[0].ws, "events", last, err);
+    }
     if (rc < 0) {
         sy_store_rollback(store);
         return rc;
@@ -1095,12 +1170,49 @@ void sy_engine_counters(sy_engine_t *eng, sy_engine_counters_t *out)
 #undef READ
 }
 
-/* The batch is back: into the aggregates if it committed, then every submission answered. */
+static void land(sy_engine_t *eng, struct batch *b);
+
+/* A batch the log's lock sent back (-EAGAIN: other nodes appended rows this node had not
+ * applied): those rows applied (sy_eng_tail), the batch is made again from the state they
+ * leave and run again, with the writer or here. False when it cannot be made (the rows
+ * could not be read, or out of memory): it is then answered with that error. Its KPI events
+ * were committed and answered already. */
+static bool again(sy_engine_t *eng, struct batch *b)
+{
+    struct ingest *x = eng->x->in;
+    unprepare(b);
+    for (size_t i = 0; i < b->n_w; i++)
+        b->w[i].result = (sy_ingest_result_t){0};
+    b->rc = 0;
+    b->err = (sy_err_t){0};
+    int rc = sy_eng_tail(eng, &b->err);
+    if (rc < 0) {
+        b->rc = rc;
+        return false;
+    }
+    make(eng, b);
+    if (b->rc < 0)
+        return false;
+    if (x->writer) {
+        x->flight = b;
+        sy_eng_writer_put(x->writer, run_batch, b);
+        return true;
+    }
+    run_batch(b, eng->store);
+    land(eng, b);
+    return true;
+}
+
+/* The batch is back: into the aggregates if it committed, then every submission answered
+ * (or made again: again()). */
 static void land(sy_engine_t *eng, struct batch *b)
 {
     sy_eng_kpi_answer(&b->kq, b->kpi_rc, &b->kpi_err);
+    b->kpi_rc = 0;
     for (size_t k = 0; k < b->n_x; k++)
         b->x[k].e->units_flight = 0;
+    if (b->rc == -EAGAIN && again(eng, b))
+        return;
     if (b->rc == 0)
         apply_batch(eng->x->in, b);
     for (size_t i = 0; i < b->n_w; i++) {
@@ -1113,7 +1225,8 @@ static void land(sy_engine_t *eng, struct batch *b)
         if (b->x[k].srm_p >= 0)
             b->x[k].e->srm_p_stored = b->x[k].srm_p;
         sy_exp_srm_look(b->x[k].e, b->now_ms);
-        sy_exp_health_after_commit(eng, b->x[k].e);
+        if (sy_engine_leads(eng)) /* the monitor's: one node judges (sync.c) */
+            sy_exp_health_after_commit(eng, b->x[k].e);
     }
     batch_free(b);
 }
@@ -1160,7 +1273,8 @@ void sy_engine_events_commit(sy_engine_t *eng)
         struct batch *b = x->flight;
         size_t answered = b->n_w + b->kq.n;
         x->flight = NULL;
-        count_batch(eng, b, run_us);
+        if (b->rc != -EAGAIN) /* made again, not a commit */
+            count_batch(eng, b, run_us);
         land(eng, b); /* what its answers queue goes with the next */
         if (x->flight)
             return; /* an answer committed again: the next batch is in flight already */
@@ -1186,8 +1300,28 @@ void sy_engine_events_commit(sy_engine_t *eng)
     }
     int64_t t0 = sy_eng_writer_now_us();
     run_batch(b, eng->store);
-    count_batch(eng, b, sy_eng_writer_now_us() - t0);
+    if (b->rc != -EAGAIN)
+        count_batch(eng, b, sy_eng_writer_now_us() - t0);
     land(eng, b);
+}
+
+void sy_eng_settle(sy_engine_t *eng)
+{
+    struct ingest *x = eng->x->in;
+    while (x->flight) {
+        int64_t run_us;
+        sy_eng_writer_idle(x->writer, true, &run_us);
+        struct batch *b = x->flight;
+        x->flight = NULL;
+        if (b->rc != -EAGAIN)
+            count_batch(eng, b, run_us);
+        land(eng, b); /* made again, it may be in flight once more */
+    }
+}
+
+bool sy_eng_in_flight(const sy_engine_t *eng)
+{
+    return eng->x->in->flight != NULL;
 }
 
 int sy_engine_writer_start(sy_engine_t *eng, int *fd, sy_err_t *err)

@@ -441,4 +441,12 @@ bool sy_eng_flag_is_driven(const sy_engine_t *eng, int64_t ws, const char *key);
 int sy_eng_flagset_keeps_driven(const sy_engine_t *eng, int64_t ws, const json_t *flags,
                                 sy_err_t *err);
 
+/* tail.c: what another node committed of experiments, to be applied here. `ws` > 0: that
+ * workspace's experiment rows changed; 0: the log or the changes grew; -1: anything may have
+ * (a lost connection): every workspace. Out of memory, every workspace. */
+void sy_eng_tail_want(sy_engine_t *eng, int64_t ws);
+/* Applies what is wanted, unless a batch is in flight (then later); every TAIL_EVERY_MS in
+ * any case while the engine listens. */
+int sy_eng_tail_due(sy_engine_t *eng, sy_err_t *err);
+
 #endif

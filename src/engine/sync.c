@@ -22,8 +22,11 @@
  * tokens, new ones). While the connection is lost, changes here fail (-EIO: 503) and the
  * snapshots in memory go on being served.
  *
- * Not yet: experiments (state, weights, aggregates) and routes changed on another node are
- * not applied here (docs/development.md, "Many nodes").
+ * Experiments are tail.c's: "events" (another node's commit) and "experiments" (a
+ * workspace's experiment rows) only say that there is something to apply, which
+ * sy_eng_tail_due does at once, or after the batch in flight, or every second in any case.
+ * A node that takes the lead has nothing to catch up first: every node applies every commit
+ * as it comes. Not yet: routes changed on another node (docs/development.md, "Many nodes").
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -56,6 +59,7 @@ struct heard_ws {
 };
 
 struct heard {
+    sy_engine_t *eng;
     struct heard_ws v[HEARD_MAX];
     size_t n;
     bool workspaces; /* a workspace was made somewhere */
@@ -74,6 +78,10 @@ static int heard_one(void *arg, int64_t ws, const char *what, int64_t revision)
         return 0;
     if (strcmp(what, "workspace") == 0) {
         h->workspaces = true;
+        return 0;
+    }
+    if (strcmp(what, "events") == 0 || strcmp(what, "experiments") == 0) { /* tail.c's */
+        sy_eng_tail_want(h->eng, what[1] == 'v' ? 0 : ws);
         return 0;
     }
     bool served = strcmp(what, "served") == 0, tokens = strcmp(what, "tokens") == 0;
@@ -181,10 +189,15 @@ int sy_engine_sync(sy_engine_t *eng, size_t *applied, sy_err_t *err)
     if (!eng->listening)
         return 0;
     struct heard h;
+    h.eng = eng;
     h.n = 0;
     h.workspaces = h.resync = false;
     int rc = sy_store_heard(eng->store, heard_one, &h, err);
-    if (rc < 0 || (h.n == 0 && !h.workspaces && !h.resync))
+    if (h.resync)
+        sy_eng_tail_want(eng, -1);
+    if (rc == 0 && h.n == 0 && !h.workspaces && !h.resync)
+        return sy_eng_tail_due(eng, err);
+    if (rc < 0)
         return rc;
     /* What follows only reads: one transaction, for one view of the store and fewer round
      * trips (each read would otherwise be a transaction of its own), rolled back. */
@@ -212,6 +225,8 @@ int sy_engine_sync(sy_engine_t *eng, size_t *applied, sy_err_t *err)
     if (tx)
         sy_store_rollback(eng->store);
     free(st.v);
+    if (rc == 0) /* new workspaces first: their experiments' rows come with them */
+        rc = sy_eng_tail_due(eng, err);
     return rc;
 }
 

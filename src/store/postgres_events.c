@@ -732,7 +732,7 @@ int sy_pg_log_after(sy_store_t *store, int64_t after, int64_t limit, sy_store_ev
 {
     struct pg_store *s = sy_pg(store);
     char a[SY_PG_INT_TEXT], l[SY_PG_INT_TEXT];
-    const char *p[] = {sy_pg_i64(a, after), sy_pg_i64(l, limit)};
+    const char *p[] = {sy_pg_i64(a, after), sy_pg_limit(l, limit)}; /* < 0: none, as SQLite */
     int rc = 0;
     PGresult *r = sy_pg_run(s,
                             "SELECT " EVENT_COLUMNS " FROM sy_log_after($1::bigint, $2::bigint)",

@@ -8,10 +8,20 @@
 //   revoked MS | revoked never                     (a token revoked on one node refused by
 //                                                  another)
 //   killswitch MS | killswitch never
+//   ingest acked A sent S retried R moved M          (events sent by 6 clients, two per node,
+//                                                  for MS ms; acked ids into OUT, one a line)
 //
 //   node pg_nodes.js fanout WRITER_URL READER_URL TOKEN COUNT
 //   node pg_nodes.js revoke WRITER_URL READER_URL ADMIN_TOKEN
 //   node pg_nodes.js killswitch WRITER_URL READER_URL ADMIN_TOKEN
+//   node pg_nodes.js ingest URL1,URL2,URL3 MS SDK_TOKEN OUT
+//
+// ingest: experiment "spread" (variants a, b) gets batches of 40 events from 6 clients, two
+// per node: exposures and outcomes of units drawn from one pool of 600 (so one unit's events
+// reach several nodes, in orders only the log decides), 1 exposure in 20 to the other
+// variant (crossovers: they depend on that order), ids unique. A batch whose answer is not
+// 200 (its node killed, restarting) is sent again, same ids, to the next node; once 200 its
+// ids are acknowledged. pg_nodes.sh kills a node meanwhile and checks the log afterwards.
 'use strict';
 
 const [mode, writer, reader, token, countText] = process.argv.slice(2);
@@ -94,7 +104,72 @@ async function killswitch() {
   console.log(ms === null ? 'killswitch never' : `killswitch ${ms.toFixed(1)}`);
 }
 
-({ fanout, revoke, killswitch })[mode]().catch((e) => {
+async function ingest() {
+  const urls = writer.split(',');
+  const ms = Number(reader);
+  const out = countText;
+  const acked = [];
+  let sent = 0;
+  let retried = 0;
+  let moved = 0;
+  let seed = 2026;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  const t0 = performance.now();
+  async function client(c) {
+    let node = c % urls.length;
+    for (let b = 0; performance.now() - t0 < ms; b++) {
+      const events = [];
+      for (let i = 0; i < 40; i++) {
+        const k = Math.floor(random() * 600);
+        const unit = `u${k}`;
+        const id = `c${c}-b${b}-e${i}`;
+        if (random() < 0.6) {
+          const v = (k % 2 === 0) === random() < 0.95 ? 'a' : 'b';
+          events.push({ type: 'exposure', unit, experiment: 'spread', variant: v, id });
+        } else {
+          events.push({ type: 'outcome', unit, experiment: 'spread', success: random() < 0.3, id });
+        }
+      }
+      for (let attempt = 0; ; attempt++) {
+        sent++;
+        let status = 0;
+        try {
+          const r = await fetch(urls[node] + '/v1/events', {
+            method: 'POST',
+            headers: auth,
+            body: JSON.stringify({ events }),
+            signal: AbortSignal.timeout(5000),
+          });
+          status = r.status;
+          await r.text();
+        } catch (e) {
+          status = 0;
+        }
+        if (status === 200) {
+          events.forEach((e) => acked.push(e.id));
+          break;
+        }
+        retried++;
+        if (attempt > 300) throw new Error(`client ${c}: a batch not taken after 300 tries (${status})`);
+        if (status === 0 || status >= 500) {
+          node = (node + 1) % urls.length; // that node is down: the next one
+          moved++;
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
+  const clients = [];
+  for (let c = 0; c < 2 * urls.length; c++) clients.push(client(c));
+  await Promise.all(clients);
+  require('fs').writeFileSync(out, acked.join('\n') + '\n');
+  console.log(`ingest acked ${acked.length} sent ${sent} retried ${retried} moved ${moved}`);
+}
+
+({ fanout, revoke, killswitch, ingest })[mode]().catch((e) => {
   console.error(String(e));
   process.exit(1);
 });

@@ -13,6 +13,9 @@
 # - the database stopped: a node serves evaluations from its snapshot, refuses changes with
 #   503 and says so in /health/aggregate (503); started again, the nodes take changes and
 #   fan them out again within seconds;
+# - an experiment made on node 1 is started on node 2 and runs on node 3 within 1 s; events
+#   spread over the three nodes while node 2 is SIGKILLed and started again: every
+#   acknowledged event in the log once, byte-identical results from the three nodes;
 # - exactly one node leads (runs the timers: /health/aggregate's `node`); SIGKILLed, another
 #   takes over within 5 s, and again exactly one leads.
 #
@@ -55,7 +58,8 @@ check "an admin token, offline" 0 '' '' -- test -n "$ADMIN"
 # start_node I: node I in the background (its log $TMP/nodeI.log); NODE_PORT_I once it listens.
 PIDS=""
 start_node() {
-    "$SY" serve --listen 127.0.0.1:0 --db "$PG_URL_APP" >"$TMP/node$1.out" 2>"$TMP/node$1.log" &
+    "$SY" serve --listen 127.0.0.1:0 --db "$PG_URL_APP" --auto-promotion-interval 1 \
+        >"$TMP/node$1.out" 2>"$TMP/node$1.log" &
     eval "NODE_PID_$1=$!"
     PIDS="$PIDS $!"
     k=0
@@ -110,6 +114,133 @@ echo "# $(cat "$TMP/kill")"
 check "the kill switch engaged on node 3 is engaged on node 1 within 100 ms" 0 '' '' -- \
     awk '/^killswitch [0-9.]+$/{ok = $2 + 0 <= 100} END{exit !ok}' "$TMP/kill"
 
+# leaders: the nodes (of those given) whose /health/aggregate says they lead.
+leaders() {
+    for i in "$@"; do
+        curl -s -H "Authorization: Bearer $ADMIN" "$(url "$i")/health/aggregate" |
+            jq -e '.components[] | select(.name == "node") | .reason | startswith("leads")' \
+                >/dev/null 2>&1 && printf '%s ' "$i"
+    done
+}
+# ---- experiments on three nodes -----------------------------------------------------------------
+# In a workspace of their own (the kill switch is engaged in the default one). An experiment
+# made on node 1 is started on node 2 and runs on node 3; events spread over the three nodes
+# (pg_nodes.js ingest) while node 2 is SIGKILLed and started again: every acknowledged event
+# is in the log exactly once, and the three nodes answer byte-identical results (but for
+# the hours, which move with the clock), whose units are the log's.
+"$SY" workspace create exp --db "$PG_URL_APP" >/dev/null 2>&1
+XA=$("$SY" token create --db "$PG_URL_APP" --workspace exp --role admin --name carol 2>/dev/null)
+XS=$("$SY" token create --db "$PG_URL_APP" --workspace exp --role sdk --name app 2>/dev/null)
+xcode() { # NODE METHOD PATH [BODY]: the status of an admin's request in workspace exp
+    curl -s -o "$TMP/xbody" -w '%{http_code}' -X "$2" -H "Authorization: Bearer $XA" \
+        -H 'Content-Type: application/json' ${4:+-d "$4"} "$(url "$1")$3"
+}
+check "an experiment made on node 1" 0 '^201$' '' -- xcode 1 POST /v1/experiments \
+    '{"key":"spread","variants":[{"key":"a","weight":50,"control":true},{"key":"b","weight":50}],"safety":{"min_sample_per_variant":1000000}}'
+t0=$(pg_ms)
+st=""
+while [ "$st" != 200 ] && [ $(($(pg_ms) - t0)) -lt 3000 ]; do
+    st=$(xcode 2 POST /v1/experiments/spread/start)
+    [ "$st" = 200 ] || sleep 0.02
+done
+T=$(($(pg_ms) - t0))
+echo "# node 2 started it $T ms after node 1 made it"
+check "... node 2 knows it within 1 s and starts it" 0 '' '' -- sh -c "[ '$st' = 200 ] && [ $T -le 1000 ]"
+t0=$(pg_ms)
+while [ $(($(pg_ms) - t0)) -lt 3000 ] && ! { xcode 3 GET /v1/experiments/spread >/dev/null &&
+    jq -e '.state == "running"' "$TMP/xbody" >/dev/null 2>&1; }; do
+    sleep 0.02
+done
+T=$(($(pg_ms) - t0))
+check "... node 3 has it running within 1 s ($T ms)" 0 '' '' -- sh -c "[ $T -le 1000 ]"
+node "$HERE/pg_nodes.js" ingest "$(url 1),$(url 2),$(url 3)" 6000 "$XS" "$TMP/acked" \
+    >"$TMP/ingest" 2>&1 &
+ING=$!
+sleep 2
+eval "kill -KILL \$NODE_PID_2"
+eval "wait \$NODE_PID_2" 2>/dev/null
+start_node 2
+wait "$ING"
+ING_RC=$?
+echo "# $(cat "$TMP/ingest")"
+check "events spread over three nodes, node 2 SIGKILLed and back meanwhile: every batch taken" \
+    0 '' '' -- sh -c "[ $ING_RC -eq 0 ] && grep -q '^ingest acked [1-9]' '$TMP/ingest'"
+pg_sql "$PG_URL_SUPER" "SELECT event_id FROM events WHERE experiment_id = (SELECT id FROM
+    experiments WHERE key = 'spread') ORDER BY 1" >"$TMP/logged"
+sort "$TMP/acked" >"$TMP/acked.sorted"
+check "every acknowledged event is in the log" 0 '' '' -- \
+    sh -c "[ -z \"\$(sort '$TMP/logged' | comm -23 '$TMP/acked.sorted' -)\" ]"
+check "... once" 0 '' '' -- sh -c "[ -z \"\$(sort '$TMP/logged' | uniq -d)\" ]"
+# results: node by node, but for the hours that move with the clock, until they agree (each
+# node applies the others' commits within milliseconds; 5 s at most)
+results() {
+    curl -s -H "Authorization: Bearer $XA" "$(url "$1")/v1/experiments/spread/results" |
+        jq -S 'del(.runtime_hours) | walk(if type == "object" then del(.hours_left) else . end)'
+}
+t0=$(pg_ms)
+while :; do
+    for i in 1 2 3; do results "$i" >"$TMP/results$i"; done
+    if cmp -s "$TMP/results1" "$TMP/results2" && cmp -s "$TMP/results1" "$TMP/results3"; then
+        break
+    fi
+    [ $(($(pg_ms) - t0)) -lt 5000 ] || break
+    sleep 0.1
+done
+echo "# results agreed $(($(pg_ms) - t0)) ms after the last batch: $(jq -c '[.units, [.variants[] | .units, .conversions, .crossovers], .srm.log_e_value]' "$TMP/results1")"
+check "the three nodes answer byte-identical results" 0 '' '' -- \
+    sh -c "jq -e '.units > 0' '$TMP/results1' >/dev/null && cmp '$TMP/results1' '$TMP/results2' && cmp '$TMP/results1' '$TMP/results3'"
+UNITS=$(pg_sql "$PG_URL_SUPER" "SELECT count(DISTINCT unit) FROM events WHERE experiment_id =
+    (SELECT id FROM experiments WHERE key = 'spread')")
+check "... whose units are the log's ($UNITS)" 0 '' '' -- jq -e ".units == $UNITS" "$TMP/results1"
+eval "kill -TERM \$NODE_PID_3"
+eval "wait \$NODE_PID_3" 2>/dev/null
+start_node 3
+results 3 >"$TMP/results3"
+check "... and node 3, started again, rebuilt from the log alone, answers the same" 0 '' '' -- \
+    cmp "$TMP/results1" "$TMP/results3"
+
+# ---- the leader's steps, and its death ---------------------------------------------------------
+# Experiment "climb" (b far ahead of a: 150 of 500 against 50 of 500) is stepped 10 points a
+# second by the leader's auto-promotion check (--auto-promotion-interval 1): 50 -> 60 ... ->
+# 100. The leader is SIGKILLed after its second step; another leads, applies what it did and
+# goes on: each step taken exactly once, and every node shows the same history.
+st1=$(xcode 3 POST /v1/experiments '{"key":"climb","variants":[{"key":"a","weight":50,"control":true},{"key":"b","weight":50}],"allocation":{"cooldown_hours":0,"max_changes_per_day":100,"max_step_pct":10},"safety":{"min_sample_per_variant":100,"min_runtime_hours":0}}')
+st2=$(xcode 3 POST /v1/experiments/climb/start)
+check "experiment climb made and started on node 3" 0 '' '' -- sh -c "[ '$st1 $st2' = '201 200' ]"
+awk 'BEGIN { printf "{\"events\":["; for (i = 0; i < 1000; i++) { v = i % 2 ? "b" : "a"; ok = (v == "b" ? i % 10 < 6 : i % 10 < 2) ? "true" : "false"; printf "%s{\"type\":\"exposure\",\"unit\":\"c%d\",\"experiment\":\"climb\",\"variant\":\"%s\"},{\"type\":\"outcome\",\"unit\":\"c%d\",\"experiment\":\"climb\",\"success\":%s}", i ? "," : "", i, v, i, ok } printf "]}" }' >"$TMP/climb.json"
+check "... its events, through node 1" 0 '"accepted":2000' '' -- curl -s -H "Authorization: Bearer $XS" \
+    -H 'Content-Type: application/json' --data-binary @"$TMP/climb.json" "$(url 1)/v1/events"
+steps() { # NODE: b's weight after each change of climb's history, as node NODE shows it
+    curl -s -H "Authorization: Bearer $XA" "$(url "$1")/v1/experiments/climb/history" |
+        jq -c '[.history[] | .after.b]'
+}
+L=""
+t0=$(pg_ms)
+while [ $(($(pg_ms) - t0)) -lt 10000 ]; do
+    L=$(leaders 1 2 3 | tr -d ' ')
+    [ ${#L} -eq 1 ] && [ "$(steps "$L")" = "[60,70]" ] && break
+    sleep 0.05
+done
+check "the leader (node $L) took two steps, 60 and 70" 0 '' '' -- sh -c "[ '$(steps "$L")' = '[60,70]' ]"
+eval "kill -KILL \$NODE_PID_$L"
+eval "wait \$NODE_PID_$L" 2>/dev/null
+t0=$(pg_ms)
+REST=$(echo "1 2 3" | tr -d "$L")
+S=""
+while [ $(($(pg_ms) - t0)) -lt 15000 ]; do
+    S=$(steps "$(echo $REST | awk '{print $1}')")
+    [ "$S" = "[60,70,80,90,100]" ] && break
+    sleep 0.1
+done
+echo "# node $L SIGKILLed after two steps; $(($(pg_ms) - t0)) ms later the history is $S"
+check "another node took the three steps left, each once: 60, 70, 80, 90, 100" 0 '' '' -- \
+    sh -c "[ '$S' = '[60,70,80,90,100]' ]"
+sleep 1.5 # one more check: nothing more to do
+for i in $REST; do
+    check "node $i shows that history, and the winner promoted" 0 '' '' -- sh -c "[ '$(steps "$i")' = '[60,70,80,90,100]' ] && curl -s -H 'Authorization: Bearer $XA' '$(url "$i")/v1/experiments/climb' | jq -e '.state == \"promoted\" and .weights == {\"a\":0,\"b\":100}' >/dev/null"
+done
+start_node "$L"
+
 # ---- the database lost, and back -------------------------------------------------------------
 # code NODE METHOD PATH [BODY]: the HTTP status of a request to node NODE.
 code() {
@@ -152,14 +283,6 @@ check "node 3 serves the flag made on node 2 once the database was back (resync 
     0 '^200$' '' -- code 3 POST /ofrep/v1/evaluate/flags/back '{"context":{}}'
 
 # ---- one leader ---------------------------------------------------------------------------
-# leaders: the nodes (of those given) whose /health/aggregate says they lead.
-leaders() {
-    for i in "$@"; do
-        curl -s -H "Authorization: Bearer $ADMIN" "$(url "$i")/health/aggregate" |
-            jq -e '.components[] | select(.name == "node") | .reason | startswith("leads")' \
-                >/dev/null 2>&1 && printf '%s ' "$i"
-    done
-}
 sleep 1.2 # each node tries the lock once a second
 L=$(leaders 1 2 3)
 check "exactly one of the three leads ($L)" 0 '' '' -- sh -c "[ \$(echo $L | wc -w) -eq 1 ]"

@@ -409,8 +409,17 @@ static void a_step_while_a_batch_is_in_flight_comes_before_it_after_a_reopen_too
     assert_int_equal(b.r.accepted, 400);
     sy_exp_health_t before = health(f);
     assert_true(before.health.has_baseline); /* the healthy 200 */
-    assert_true(before.health.has_current);  /* the failing 200 */
-    assert_true(before.health.current.success_rate < 0.6);
+    if (fx_is_pg()) {
+        /* The log ordered for several nodes (tail.c): a change is placed after every row
+         * its node committed, so the step waited for the batch, which landed first, in the
+         * window before it (200 healthy, 200 failing): the same order after the reopen. */
+        assert_false(before.health.has_current);
+        assert_true(before.health.baseline.success_rate > 0.6 &&
+                    before.health.baseline.success_rate < 0.9);
+    } else {
+        assert_true(before.health.has_current); /* the failing 200 */
+        assert_true(before.health.current.success_rate < 0.6);
+    }
     sy_engine_close(f->eng);
     f->eng = open_engine();
     sy_exp_health_t after = health(f);
