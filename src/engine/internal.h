@@ -449,4 +449,9 @@ void sy_eng_tail_want(sy_engine_t *eng, int64_t ws);
  * any case while the engine listens. */
 int sy_eng_tail_due(sy_engine_t *eng, sy_err_t *err);
 
+/* routes.c: every route as the store holds them now (another node changed one: sync.c's
+ * "routes"), what this node's data plane reported of each and its plan's progress kept; the
+ * data plane told. On failure the routes stay as they were. */
+int sy_eng_routes_sync(sy_engine_t *eng, sy_err_t *err);
+
 #endif

@@ -148,6 +148,44 @@ int sy_eng_routes_open(sy_engine_t *eng, sy_err_t *err)
     return rc == -ENOMEM ? sy_eng_oom(err) : rc;
 }
 
+int sy_eng_routes_sync(sy_engine_t *eng, sy_err_t *err)
+{
+    struct route *old = eng->routes;
+    size_t n_old = eng->n_routes, cap_old = eng->cap_routes;
+    eng->routes = NULL;
+    eng->n_routes = eng->cap_routes = 0;
+    struct load l = {.eng = eng, .err = err};
+    int rc = sy_store_route_list(eng->store, load_route, &l, err);
+    if (rc < 0) { /* the routes as they were */
+        for (size_t i = 0; i < eng->n_routes; i++)
+            sy_routes_free(eng->routes[i].spec);
+        free(eng->routes);
+        eng->routes = old;
+        eng->n_routes = n_old;
+        eng->cap_routes = cap_old;
+        if (rc == -EIO && err && !err->msg[0])
+            return sy_err_set(err, rc, NULL, "store: a route's definition does not parse");
+        return rc == -ENOMEM ? sy_eng_oom(err) : rc;
+    }
+    /* what this node's data plane reported and its plan's progress stay with their route */
+    for (size_t i = 0; i < eng->n_routes; i++) {
+        struct route *r = &eng->routes[i];
+        for (size_t k = 0; k < n_old; k++)
+            if (old[k].id == r->id) {
+                memcpy(r->breaker, old[k].breaker, sizeof(r->breaker));
+                memcpy(r->reported, old[k].reported, sizeof(r->reported));
+                r->step_ms = old[k].bp == r->bp ? old[k].step_ms : 0;
+                r->base_n = old[k].base_n;
+                r->base_e = old[k].base_e;
+            }
+    }
+    for (size_t k = 0; k < n_old; k++)
+        sy_routes_free(old[k].spec);
+    free(old);
+    sy_eng_routes_changed(eng);
+    return 0;
+}
+
 void sy_eng_routes_close(sy_engine_t *eng)
 {
     for (size_t i = 0; i < eng->n_routes; i++)
@@ -217,7 +255,8 @@ static int commit(sy_engine_t *eng, const sy_principal_t *actor, struct route *o
                                 .created_ms = next->created_ms,
                                 .updated_ms = next->updated_ms};
         if ((rc = sy_store_route_put(eng->store, &row, &next->id, err)) < 0 ||
-            (rc = sy_eng_audit(eng, actor, next->ws, action, res, before, after, err)) < 0)
+            (rc = sy_eng_audit(eng, actor, next->ws, action, res, before, after, err)) < 0 ||
+            (rc = sy_store_announce(eng->store, next->ws, "routes", next->id, err)) < 0)
             sy_store_rollback(eng->store);
         else
             rc = sy_store_commit(eng->store, err);
@@ -426,7 +465,8 @@ int sy_engine_route_delete(sy_engine_t *eng, const sy_principal_t *actor, const 
     int rc = before ? sy_store_begin(eng->store, err) : sy_eng_oom(err);
     if (rc == 0) {
         if ((rc = sy_store_route_delete(eng->store, r->ws, r->name, err)) < 0 ||
-            (rc = sy_eng_audit(eng, actor, r->ws, "route.delete", res, before, NULL, err)) < 0)
+            (rc = sy_eng_audit(eng, actor, r->ws, "route.delete", res, before, NULL, err)) < 0 ||
+            (rc = sy_store_announce(eng->store, r->ws, "routes", r->id, err)) < 0)
             sy_store_rollback(eng->store);
         else
             rc = sy_store_commit(eng->store, err);

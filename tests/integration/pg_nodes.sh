@@ -16,6 +16,9 @@
 # - an experiment made on node 1 is started on node 2 and runs on node 3 within 1 s; events
 #   spread over the three nodes while node 2 is SIGKILLed and started again: every
 #   acknowledged event in the log once, byte-identical results from the three nodes;
+# - the leader SIGKILLed after two of climb's auto-promotion steps: another takes the three
+#   left, each once, and every node shows the same history;
+# - a route made and moved on node 1 is node 3's within 1 s, deleted on node 2 gone from it;
 # - exactly one node leads (runs the timers: /health/aggregate's `node`); SIGKILLed, another
 #   takes over within 5 s, and again exactly one leads.
 #
@@ -240,6 +243,31 @@ for i in $REST; do
     check "node $i shows that history, and the winner promoted" 0 '' '' -- sh -c "[ '$(steps "$i")' = '[60,70,80,90,100]' ] && curl -s -H 'Authorization: Bearer $XA' '$(url "$i")/v1/experiments/climb' | jq -e '.state == \"promoted\" and .weights == {\"a\":0,\"b\":100}' >/dev/null"
 done
 start_node "$L"
+
+# ---- routes ---------------------------------------------------------------------------------
+# A route made on node 1 and its percentage moved there are node 3's within 1 s (each node
+# proxies every route; on this one machine the first to bind its address serves it).
+RP=$(free_port)
+st=$(xcode 1 POST /v1/routes "{\"name\":\"api\",\"listen\":\"127.0.0.1:$RP\",\"upstreams\":{\"legacy\":\"127.0.0.1:9\",\"new\":\"127.0.0.1:9\"},\"percentage\":0}")
+check "a route made on node 1" 0 '' '' -- test "$st" = 201
+st=$(xcode 1 POST /v1/routes/api/percentage '{"percentage":30,"reason":"pg_nodes"}')
+t0=$(pg_ms)
+while [ $(($(pg_ms) - t0)) -lt 3000 ] && ! { xcode 3 GET /v1/routes/api >/dev/null &&
+    jq -e '.percentage == 30' "$TMP/xbody" >/dev/null 2>&1; }; do
+    sleep 0.01
+done
+T=$(($(pg_ms) - t0))
+echo "# node 3 had the route's percentage $T ms after node 1 moved it"
+check "... its percentage moved on node 1 is node 3's within 1 s" 0 '' '' -- \
+    sh -c "[ '$st' = 200 ] && [ $T -le 1000 ]"
+st=$(xcode 2 DELETE /v1/routes/api)
+t0=$(pg_ms)
+while [ $(($(pg_ms) - t0)) -lt 3000 ] && [ "$(xcode 3 GET /v1/routes/api)" != 404 ]; do
+    sleep 0.01
+done
+T=$(($(pg_ms) - t0))
+check "... deleted on node 2, gone from node 3 within 1 s ($T ms)" 0 '' '' -- \
+    sh -c "[ '$st' = 200 ] || [ '$st' = 204 ]; [ $T -le 1000 ]"
 
 # ---- the database lost, and back -------------------------------------------------------------
 # code NODE METHOD PATH [BODY]: the HTTP status of a request to node NODE.
