@@ -214,6 +214,11 @@ int sy_exp_settings_open(sy_engine_t *eng, sy_err_t *err)
                       : rc;
 }
 
+int sy_eng_guardrails_sync(sy_engine_t *eng, sy_err_t *err)
+{
+    return sy_exp_settings_open(eng, err);
+}
+
 int sy_engine_guardrails_get(sy_engine_t *eng, const sy_principal_t *actor, sy_guardrails_t *out,
                              sy_err_t *err)
 {
@@ -232,6 +237,8 @@ static int write_guardrails(sy_engine_t *eng, int64_t ws, const sy_guardrails_t 
     int rc = text ? sy_store_setting_put(eng->store, ws, "guardrails", text, err) : sy_eng_oom(err);
     if (rc == 0)
         rc = sy_eng_audit(eng, actor, ws, "guardrails.update", "guardrails", before, after, err);
+    if (rc == 0) /* the other nodes read them again (sync.c) */
+        rc = sy_store_announce(eng->store, ws, "settings", 0, err);
     free(text);
     json_decref(after);
     return rc;

@@ -454,4 +454,8 @@ int sy_eng_tail_due(sy_engine_t *eng, sy_err_t *err);
  * data plane told. On failure the routes stay as they were. */
 int sy_eng_routes_sync(sy_engine_t *eng, sy_err_t *err);
 
+/* allocation.c: every workspace's guardrails as the store holds them (another node changed
+ * some: sync.c's "settings"). */
+int sy_eng_guardrails_sync(sy_engine_t *eng, sy_err_t *err);
+
 #endif

@@ -26,7 +26,8 @@
  * workspace's experiment rows) only say that there is something to apply, which
  * sy_eng_tail_due does at once, or after the batch in flight, or every second in any case.
  * A node that takes the lead has nothing to catch up first: every node applies every commit
- * as it comes. A route changed ("routes") reloads every route (they are few), each keeping
+ * as it comes. Guardrails changed ("settings") are read again, every workspace's. A route
+ * changed ("routes") reloads every route (they are few), each keeping
  * what this node's proxy reported of it.
  */
 #include <errno.h>
@@ -65,6 +66,7 @@ struct heard {
     size_t n;
     bool workspaces; /* a workspace was made somewhere */
     bool routes;     /* a route changed somewhere */
+    bool settings;   /* a workspace's guardrails changed somewhere */
     bool resync;     /* announcements were lost or too many: compare every workspace */
 };
 
@@ -82,8 +84,8 @@ static int heard_one(void *arg, int64_t ws, const char *what, int64_t revision)
         h->workspaces = true;
         return 0;
     }
-    if (strcmp(what, "routes") == 0) {
-        h->routes = true;
+    if (strcmp(what, "routes") == 0 || strcmp(what, "settings") == 0) {
+        *(what[0] == 'r' ? &h->routes : &h->settings) = true;
         return 0;
     }
     if (strcmp(what, "events") == 0 || strcmp(what, "experiments") == 0) { /* tail.c's */
@@ -197,11 +199,13 @@ int sy_engine_sync(sy_engine_t *eng, size_t *applied, sy_err_t *err)
     struct heard h;
     h.eng = eng;
     h.n = 0;
-    h.workspaces = h.resync = h.routes = false;
+    h.workspaces = h.resync = h.routes = h.settings = false;
     int rc = sy_store_heard(eng->store, heard_one, &h, err);
     if (h.resync)
         sy_eng_tail_want(eng, -1);
     if (rc == 0 && (h.routes || h.resync) && (rc = sy_eng_routes_sync(eng, err)) == 0)
+        (*applied)++;
+    if (rc == 0 && (h.settings || h.resync) && (rc = sy_eng_guardrails_sync(eng, err)) == 0)
         (*applied)++;
     if (rc == 0 && h.n == 0 && !h.workspaces && !h.resync)
         return sy_eng_tail_due(eng, err);

@@ -19,6 +19,7 @@
 # - the leader SIGKILLed after two of climb's auto-promotion steps: another takes the three
 #   left, each once, and every node shows the same history;
 # - a route made and moved on node 1 is node 3's within 1 s, deleted on node 2 gone from it;
+#   guardrails changed on node 2 are node 3's within 1 s;
 # - exactly one node leads (runs the timers: /health/aggregate's `node`); SIGKILLed, another
 #   takes over within 5 s, and again exactly one leads.
 #
@@ -268,6 +269,16 @@ done
 T=$(($(pg_ms) - t0))
 check "... deleted on node 2, gone from node 3 within 1 s ($T ms)" 0 '' '' -- \
     sh -c "[ '$st' = 200 ] || [ '$st' = 204 ]; [ $T -le 1000 ]"
+
+st=$(xcode 2 PUT /v1/guardrails '{"max_step_pct":7}')
+t0=$(pg_ms)
+while [ $(($(pg_ms) - t0)) -lt 3000 ] && ! { xcode 3 GET /v1/guardrails >/dev/null &&
+    jq -e '.guardrails.max_step_pct == 7' "$TMP/xbody" >/dev/null 2>&1; }; do
+    sleep 0.01
+done
+T=$(($(pg_ms) - t0))
+check "the workspace's guardrails changed on node 2 are node 3's within 1 s ($T ms)" 0 '' '' -- \
+    sh -c "[ '$st' = 200 ] && [ $T -le 1000 ]"
 
 # ---- the database lost, and back -------------------------------------------------------------
 # code NODE METHOD PATH [BODY]: the HTTP status of a request to node NODE.
