@@ -46,8 +46,6 @@ IT=$HERE/../tests/integration
 . "$HERE/common.sh"
 needs pg.sh wrk curl jq node awk
 [ -x "$NOTIFY" ] || { echo "pg.sh: $NOTIFY is missing (built when libpq is found: scripts/deps.sh)" >&2; exit 1; }
-SWITCHYARD_EXPERIMENTAL_PG=1
-export SWITCHYARD_EXPERIMENTAL_PG
 # tap.sh gives $TMP and the EXIT trap that runs EXIT_HOOKS, then removes $TMP; pg.sh adds
 # pg_stop to them and turns HUP, INT and TERM into that exit.
 . "$IT/tap.sh"

@@ -11,8 +11,6 @@
  * to revoke two's token as workspace one, then on a plain libpq connection of the same role
  * counts two's token under no setting, workspace one's and workspace two's. One line per
  * fact; exit 1 on any failed call (its message on stderr).
- *
- * SWITCHYARD_EXPERIMENTAL_PG=1 must be in the environment (sy_store_open's opt-in).
  */
 #include <errno.h>
 #include <inttypes.h>

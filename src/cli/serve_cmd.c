@@ -749,7 +749,7 @@ int sy_cli_serve(int argc, char **argv)
                       NULL, NULL, 0},
         [O_DB] =
             {"db", "PATH",
-             "SQLite database file (default ./switchyard.db), or a postgres:// URI (experimental)",
+             "SQLite database file (default ./switchyard.db), or a postgres:// URI (several nodes share one)",
              0, NULL, NULL, 0},
         [O_CONFIG] = {"config", "FILE", "read options from FILE (\"name = value\" lines)", 0, NULL,
                       NULL, 0},
@@ -1345,7 +1345,7 @@ static int token_create(int argc, char **argv)
     const char *prog = "switchyard token create";
     struct sy_arg args[] = {
         {"db", "PATH",
-         "SQLite database file (default ./switchyard.db), or a postgres:// URI (experimental)", 0,
+         "SQLite database file (default ./switchyard.db), or a postgres:// URI (several nodes share one)", 0,
          NULL, NULL, 0},
         {"workspace", "NAME", "the token's workspace (default default)", 0, NULL, NULL, 0},
         {"role", "ROLE", "admin, editor, viewer or sdk (required)", 0, NULL, NULL, 0},
@@ -1395,7 +1395,7 @@ static int workspace_create(int argc, char **argv)
     const char *prog = "switchyard workspace create";
     struct sy_arg args[] = {
         {"db", "PATH",
-         "SQLite database file (default ./switchyard.db), or a postgres:// URI (experimental)", 0,
+         "SQLite database file (default ./switchyard.db), or a postgres:// URI (several nodes share one)", 0,
          NULL, NULL, 0},
     };
     bool help = false;

@@ -146,6 +146,9 @@ int sy_engine_open(sy_engine_t **out, const sy_engine_opts_t *opts, sy_err_t *er
     eng->now_ms = opts->now_ms ? opts->now_ms : opts->fake_start_ms ? NULL : real_now_ms;
     eng->fake_ms = opts->fake_start_ms; /* the engine's own clock: sy_engine_advance */
     eng->fractional = opts->fractional;
+    uint64_t id = 0; /* 0 (none drawn) only makes this node tail after its own commits */
+    if (getrandom(&id, sizeof(id), 0) == (ssize_t)sizeof(id))
+        eng->node_id = (int64_t)(id >> 2) + 1;
     pthread_mutex_init(&eng->view_lock, NULL);
     pthread_mutex_init(&eng->board_lock, NULL);
     eng->max_units = opts->max_units;

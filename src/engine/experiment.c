@@ -474,7 +474,7 @@ int sy_exp_write(sy_engine_t *eng, int64_t ws, void *arg, sy_err_t *err)
                                  .flag_before = fb,
                                  .weights = w};
     if ((rc = sy_store_experiment_put(eng->store, &row, &e->id, err)) < 0 ||
-        (rc = sy_store_announce(eng->store, ws, "experiments", e->id, err)) < 0)
+        (rc = sy_store_announce(eng->store, ws, "experiments", eng->node_id, err)) < 0)
         goto out;
     for (size_t i = 0; i < e->n_arms && xw->arms; i++)
         if ((rc = sy_exp_put_arm(eng, e, i, err)) < 0)

@@ -206,6 +206,7 @@ struct batch {
     size_t n_u;
     int64_t now_ms;     /* the events' time */
     int64_t applied_at; /* the log's last place the copies hold (the engine's "applied") */
+    int64_t node;       /* the engine's node id: its announcement's revision (sync.c) */
     int rc;             /* of the events' commit (< 0 already when the batch could not be made) */
     sy_err_t err;
     int64_t *seq; /* each event's place in the log; 0: not written (a duplicate id, an
@@ -796,6 +797,7 @@ static struct batch *take(sy_engine_t *eng)
     x->n_q = x->cap_q = x->pool_len = x->pool_cap = x->n_w = x->cap_w = 0;
     sy_eng_kpi_take(eng, &b->kq);
     b->now_ms = sy_engine_now_ms(eng);
+    b->node = eng->node_id;
     make(eng, b);
     return b;
 }
@@ -1012,8 +1014,8 @@ out_free:
  * transaction on `store`, applying each written event to the batch's copies. The log's lock
  * first (several nodes: places committed in their order): when the log holds rows the
  * copies do not (another node's), the batch is not written and answers -EAGAIN, for the
- * engine to apply them and make its copies again (land). The commit announces the log's
- * new last place ("events"), for the other nodes to apply. */
+ * engine to apply them and make its copies again (land). The commit announces "events"
+ * (with the node's id, for it to know its own), for the other nodes to apply. */
 static int write_events(struct batch *b, sy_store_t *store, sy_err_t *err)
 {
     int64_t head = -1;
@@ -1031,13 +1033,11 @@ static int write_events(struct batch *b, sy_store_t *store, sy_err_t *err)
     }
     for (size_t k = 0; rc == 0 && k < b->n_x; k++)
         rc = write_arms(&b->x[k], &b->arms[b->x[k].arms], b->now_ms, head >= 0, store, err);
-    if (rc == 0 && head >= 0) {
-        int64_t last = 0;
-        for (size_t i = 0; i < b->n_q; i++)
-            last = b->seq[i] > last ? b->seq[i] : last;
-        if (last > 0)
-            rc = sy_store_announce(store, b->x[0].ws, "events", last, err);
-    }
+    bool wrote = false;
+    for (size_t i = 0; i < b->n_q && !wrote; i++)
+        wrote = b->seq[i] > 0;
+    if (rc == 0 && head >= 0 && wrote)
+        rc = sy_store_announce(store, b->x[0].ws, "events", b->node, err);
     if (rc < 0) {
         sy_store_rollback(store);
         return rc;

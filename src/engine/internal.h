@@ -135,6 +135,8 @@ struct sy_engine {
     /* many nodes on one database (sync.c) */
     bool listening;          /* hears other nodes' announcements */
     bool sync_renewed;       /* resynced after a reconnection: sy_engine_sync_fd says so */
+    int64_t node_id;         /* drawn at open: the revision of its "events" and "experiments"
+                                announcements, so that it skips its own (sync.c) */
     bool leads;              /* runs the timers: holds the leaders' lock (always, on SQLite) */
     int64_t lead_checked_ms; /* when the lock was last checked or tried; 0: never */
     /* the rollbacks the monitor made since the last tick (to log), and how many it had no

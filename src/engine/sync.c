@@ -72,7 +72,7 @@ struct heard {
 
 static int heard_one(void *arg, int64_t ws, const char *what, int64_t revision)
 {
-    (void)revision; /* read from the store: see above */
+    /* read from the store: see above; "events" and "experiments" carry the node's id */
     struct heard *h = arg;
     if (ws == -1 && strcmp(what, "resync") == 0) { /* the store's own: it reconnected */
         h->resync = true;
@@ -89,7 +89,8 @@ static int heard_one(void *arg, int64_t ws, const char *what, int64_t revision)
         return 0;
     }
     if (strcmp(what, "events") == 0 || strcmp(what, "experiments") == 0) { /* tail.c's */
-        sy_eng_tail_want(h->eng, what[1] == 'v' ? 0 : ws);
+        if (revision != h->eng->node_id || revision == 0) /* this node's own: applied */
+            sy_eng_tail_want(h->eng, what[1] == 'v' ? 0 : ws);
         return 0;
     }
     bool served = strcmp(what, "served") == 0, tokens = strcmp(what, "tokens") == 0;

@@ -1,8 +1,7 @@
 /* postgres.c - store/postgres (issue 25), the PostgreSQL backend behind store.h, on libpq.
  * Every operation is built (this file: the handle, migrate, workspaces, tokens, the paths
- * across workspaces, LISTEN/NOTIFY and the leaders' lock; postgres_<group>.c the rest). It
- * is chosen only with SWITCHYARD_EXPERIMENTAL_PG=1 (store.c) until several nodes share
- * experiments (docs/development.md, "Many nodes").
+ * across workspaces, LISTEN/NOTIFY and the leaders' lock; postgres_<group>.c the rest),
+ * for several nodes on one database (docs/development.md, "Many nodes").
  *
  * Roles. The server connects as the application role, which owns nothing and is held by
  * FORCE ROW LEVEL SECURITY (postgres_schema.c). It cannot create the schema, so `open`

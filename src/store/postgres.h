@@ -18,9 +18,7 @@ int sy_store_pg_migrate(const char *owner_uri, const char *app_role, sy_err_t *e
 /* The version sy_store_pg_migrate brings a database to. */
 int sy_store_pg_schema_version(void);
 
-/* The backend's table (store_backend.h). sy_store_open chooses it for a postgres:// URI
- * only with SWITCHYARD_EXPERIMENTAL_PG=1 in the environment, until several nodes share
- * experiments. */
+/* The backend's table (store_backend.h): sy_store_open's for a PostgreSQL URI. */
 extern const struct sy_store_ops sy_store_postgres_ops;
 
 #endif

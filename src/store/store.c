@@ -3,11 +3,9 @@
  * helpers that touch no database.
  *
  * The URI decides: libpq's two URI prefixes (compared as libpq compares them, case and
- * all) mean PostgreSQL, anything else (a path, ":memory:") is SQLite, as it always was.
- * PostgreSQL (issue 25: store/postgres*.c) is complete for one node, but several nodes do
- * not share experiments yet: it is chosen only when the environment has
- * SWITCHYARD_EXPERIMENTAL_PG=1 and libpq was built in; otherwise a PostgreSQL URI is
- * refused with -ENOTSUP, so that nobody runs several nodes on it unawares.
+ * all), and libpq's keyword form ("host=... dbname=..."), mean PostgreSQL (issue 25:
+ * store/postgres*.c); anything else (a path, ":memory:") is SQLite, as it always was. A
+ * build without libpq refuses a PostgreSQL URI with -ENOTSUP.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,33 +34,22 @@ static bool is_conninfo(const char *uri)
     return n > 0 && uri[n] == '=';
 }
 
-/* Whether a PostgreSQL URI goes to store/postgres: its opt-in, read at each open (not
- * cached: no mutable global), and libpq built in. */
-static bool postgres_chosen(void)
-{
-#ifdef SY_HAVE_PQ
-    const char *v = getenv("SWITCHYARD_EXPERIMENTAL_PG");
-    return v && strcmp(v, "1") == 0;
-#else
-    return false;
-#endif
-}
-
 int sy_store_open(sy_store_t **out, const char *uri, sy_err_t *err)
 {
     *out = NULL;
     if (!uri || !*uri)
         return sy_err_set(err, -EINVAL, "db", "no database path given");
+    if (!is_postgres_uri(uri) && !is_conninfo(uri))
+        return sy_store_sqlite_ops.open(out, uri, err);
+#ifdef SY_HAVE_PQ
+    return sy_store_postgres_ops.open(out, uri, err);
+#else
     /* The URI itself is not repeated: it may hold a password. */
-    bool pg = is_postgres_uri(uri) || is_conninfo(uri);
-    if (pg && postgres_chosen())
-        return sy_store_postgres_ops.open(out, uri, err);
-    if (pg)
-        return sy_err_set(err, -ENOTSUP, "db",
-                          "--db %.*s: PostgreSQL is experimental until several nodes share "
-                          "experiments (issue 25): SWITCHYARD_EXPERIMENTAL_PG=1 allows it",
-                          is_conninfo(uri) ? 0 : (int)(strchr(uri, ':') - uri + 3), uri);
-    return sy_store_sqlite_ops.open(out, uri, err);
+    return sy_err_set(err, -ENOTSUP, "db",
+                      "--db %.*s: this switchyard was built without libpq (scripts/deps.sh "
+                      "installs libpq-dev)",
+                      is_conninfo(uri) ? 0 : (int)(strchr(uri, ':') - uri + 3), uri);
+#endif
 }
 
 /* Where `uri`'s password is: *at and *len (0: none). The URI form's is the userinfo's part

@@ -33,11 +33,10 @@
 typedef struct sy_store sy_store_t; /* opaque */
 
 /* Opens (creating and migrating when needed) the store at `uri`: a file path (or
- * ":memory:") for SQLite. Returns 0, or a negative code with `err` saying why (an
- * unreadable file, a schema newer than this binary knows; -EINVAL for no `uri`). A
- * postgres:// or postgresql:// URI is -ENOTSUP with `err`'s field "db" until several nodes
- * share experiments (issue 25), unless SWITCHYARD_EXPERIMENTAL_PG=1 is in the environment
- * (then store/postgres opens it: postgres.h). *out is NULL on failure. */
+ * ":memory:") for SQLite; a postgres:// or postgresql:// URI, or libpq's keyword form,
+ * for PostgreSQL (store/postgres: postgres.h; -ENOTSUP naming libpq in a build without it).
+ * Returns 0, or a negative code with `err` saying why (an unreadable file, a schema newer
+ * than this binary knows; -EINVAL for no `uri`). *out is NULL on failure. */
 int sy_store_open(sy_store_t **out, const char *uri, sy_err_t *err);
 void sy_store_close(sy_store_t *store); /* NULL is a no-op */
 

@@ -34,8 +34,6 @@ pg_start || {
     tap_done
     exit 1
 }
-SWITCHYARD_EXPERIMENTAL_PG=1
-export SWITCHYARD_EXPERIMENTAL_PG
 check "switchyard migrate, as the owner" 0 '^migrated: schema version [0-9]+$' '' -- \
     "$SY" migrate --db "$PG_URL_OWNER"
 check "migrate refuses the owner as the servers' role" 1 '' 'is the one migrating' -- \

@@ -24,8 +24,6 @@ if [ -z "$CHECK" ] || [ ! -x "$CHECK" ]; then
     tap_done
     exit 1
 fi
-SWITCHYARD_EXPERIMENTAL_PG=1
-export SWITCHYARD_EXPERIMENTAL_PG
 pg_start || {
     tap_done
     exit 1
@@ -44,9 +42,8 @@ check "one schema_version row" 0 '^1\|14$' '' -- \
     pg_sql "$PG_URL_OWNER" "SELECT count(*), max(version) FROM schema_version"
 check "the app role opens it at version 14" 0 '^version 14 backend answers$' '' -- \
     "$CHECK" open "$PG_URL_APP"
-check "without SWITCHYARD_EXPERIMENTAL_PG=1 the URI is refused as before" 1 '' \
-    'PostgreSQL is experimental .*SWITCHYARD_EXPERIMENTAL_PG=1 allows it' -- env -u SWITCHYARD_EXPERIMENTAL_PG \
-    "$CHECK" open "$PG_URL_APP"
+check "with no setting of any kind in the environment (no opt-in since issue 25's nodes)" 0 \
+    '^version 14 backend answers$' '' -- env -u SWITCHYARD_EXPERIMENTAL_PG "$CHECK" open "$PG_URL_APP"
 
 "$CHECK" tokens "$PG_URL_APP" >"$TMP/tokens" 2>"$TMP/tokens.err"
 status=$?

@@ -14,7 +14,7 @@
 #   postgres (SY_TEST_BACKEND=postgres in the environment): pg.sh's throwaway cluster,
 #     started once here, migrated as the owner role by `$SY_TEST_SWITCHYARD migrate` (the
 #     binary's path; the script's $SY when the variable is unset), DB its application role's
-#     URL, SWITCHYARD_EXPERIMENTAL_PG=1 exported; pg.sh's exit hook stops the cluster. It
+#     URL; pg.sh's exit hook stops the cluster. It
 #     prints two checks of its own first (the start and the migration).
 # SQL that is not portable (json_set) is written for each: if [ "$BACKEND" = postgres ].
 TMP=$(mktemp -d)
