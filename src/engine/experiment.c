@@ -361,7 +361,12 @@ int sy_eng_experiments_open(sy_engine_t *eng, sy_err_t *err)
         return sy_eng_oom(err);
     if (sy_exp_settings_open(eng, err) < 0)
         return err ? err->code : -EIO;
-    int rc = sy_store_experiment_list(eng->store, -1, load_experiment, eng, err);
+    /* One snapshot for all of it: with other nodes writing meanwhile, an experiment made
+     * after its list was read would have its events left out of the replay for good. */
+    int rc = sy_store_begin_read(eng->store, err);
+    if (rc < 0)
+        return rc;
+    rc = sy_store_experiment_list(eng->store, -1, load_experiment, eng, err);
     if (rc == 0)
         rc = sy_store_arm_list(eng->store, -1, load_arm, eng, err);
     if (rc == 0)
@@ -380,6 +385,7 @@ int sy_eng_experiments_open(sy_engine_t *eng, sy_err_t *err)
                         (long long)written, (long long)cl.rows);
     if (rc == 0)
         rc = sy_store_event_list(eng->store, sy_exp_replay, eng, err);
+    sy_store_rollback(eng->store);
     if (rc == 0) /* a change made now comes after the events the checkpoints hold */
         sy_exp_events_applied_past(eng, cl.seq);
     for (size_t i = 0; rc == 0 && i < eng->x->n; i++) { /* changes after the last event */

@@ -311,8 +311,6 @@ postgres)
         tap_done
         exit 1
     }
-    SWITCHYARD_EXPERIMENTAL_PG=1
-    export SWITCHYARD_EXPERIMENTAL_PG
     check "the store migrated as its owner (switchyard migrate)" 0 "" "" -- \
         "$SY_TEST_SWITCHYARD" migrate --db "$PG_URL_OWNER"
     [ "$failed" -eq 0 ] || {
