@@ -81,11 +81,12 @@ void sy_exp_effective_weights(const struct experiment *e, double *w)
 int sy_exp_change_row(void *arg, const sy_store_change_t *row)
 {
     sy_engine_t *eng = arg;
-    if (row->id > eng->x->changes_seen)
-        eng->x->changes_seen = row->id;
     struct experiment *e = sy_exp_find_by_id(eng, row->experiment);
-    if (!e)
+    if (!e) {
+        if (row->id > eng->x->changes_seen)
+            eng->x->changes_seen = row->id;
         return 0;
+    }
     json_error_t je;
     json_t *detail = row->detail ? json_loads(row->detail, 0, &je) : NULL;
     json_t *after = row->after ? json_loads(row->after, 0, &je) : NULL;
@@ -102,6 +103,10 @@ int sy_exp_change_row(void *arg, const sy_store_change_t *row)
                       json_string_value(json_object_get(detail, "evaluation_id")),
                       json_integer_value(json_object_get(detail, "units_at")),
                       json_integer_value(json_object_get(detail, "events_at")), weights, winner);
+    if (rc == 0 && row->id > e->changes_upto)
+        e->changes_upto = row->id;
+    if (rc == 0 && row->id > eng->x->changes_seen)
+        eng->x->changes_seen = row->id;
     json_decref(detail);
     json_decref(after);
     return rc;
@@ -626,6 +631,7 @@ static int change_once(sy_engine_t *eng, const sy_principal_t *actor, struct exp
                  winner); /* room was made */
         if (cw.id > eng->x->changes_seen)
             eng->x->changes_seen = cw.id;
+        e->changes_upto = cw.id;
         sy_exp_change_begins(e, &e->changes[e->n_changes - 1]);
         e->replayed_changes = e->n_changes;
         int kind = strcmp(action, "step") == 0 ? 0 : strcmp(action, "promote") == 0 ? 1 : 2;

@@ -126,6 +126,7 @@ struct experiment {
     double srm_p_stored;              /* the running p the store holds (1: no row) */
     struct alloc_change *changes;     /* its allocation changes, oldest first */
     size_t n_changes, cap_changes;
+    int64_t changes_upto;             /* the largest store id among them (tail.c) */
     struct power_plan *plans; /* by arm: the rule's promotion curves (results.c),
                                  NULL until the results are first asked for */
     int64_t ckpt_seq; /* start-up: the log's place its checkpoint was restored at (its events

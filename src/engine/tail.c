@@ -39,8 +39,6 @@ struct tail {
     sy_err_t *err;
     int64_t *ws;    /* workspaces whose experiments were brought to the store's */
     size_t n_ws, cap_ws;
-    int64_t *fresh; /* experiments loaded by this tail: their changes came with them */
-    size_t n_fresh, cap_fresh;
     int64_t *touched; /* experiments whose rows this tail applied, or whose changes */
     size_t n_touched, cap_touched;
     int64_t rows; /* read by the last statement */
@@ -71,10 +69,12 @@ static int experiment_row(void *arg, const sy_store_experiment_t *row)
     struct tail *t = arg;
     bool added = false;
     int rc = sy_exp_sync_row(t->eng, row, &added);
-    if (rc == 0 && added && (rc = put(&t->fresh, &t->n_fresh, &t->cap_fresh, row->id)) == 0 &&
-        (rc = put(&t->touched, &t->n_touched, &t->cap_touched, row->id)) == 0) {
-        /* its allocation changes and p-values as the store has them now */
+    if (rc == 0 && added && (rc = put(&t->touched, &t->n_touched, &t->cap_touched, row->id)) == 0) {
+        /* its allocation changes and p-values as the store has them now; the cursor of
+         * changes applied stays where it was (other experiments' may come before these) */
+        int64_t seen = t->eng->x->changes_seen;
         rc = sy_store_change_list(t->eng->store, row->id, sy_exp_change_row, t->eng, t->err);
+        t->eng->x->changes_seen = seen;
         if (rc == 0)
             rc = sy_exp_arms_load(t->eng, row->id, t->err);
     }
@@ -103,7 +103,8 @@ static int change_row(void *arg, const sy_store_change_t *row)
     int rc = sync_workspace(t, row->workspace);
     if (rc < 0)
         return rc;
-    if (holds(t->fresh, t->n_fresh, row->experiment)) { /* loaded with it */
+    const struct experiment *e = sy_exp_find_by_id(t->eng, row->experiment);
+    if (e && row->id <= e->changes_upto) { /* loaded with it (new here) already */
         if (row->id > t->eng->x->changes_seen)
             t->eng->x->changes_seen = row->id;
         return 0;
@@ -188,7 +189,6 @@ static int tail(sy_engine_t *eng, sy_err_t *err)
         rc = sy_store_srm_list(eng->store, srm_row, &t, err);
     sy_store_rollback(eng->store);
     free(t.ws);
-    free(t.fresh);
     free(t.touched);
     if (rc == 0) {
         x->tail_wanted = x->tail_all = false;

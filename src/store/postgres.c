@@ -610,24 +610,25 @@ static int64_t pg_calls(const sy_store_t *store)
     return ((const struct pg_store *)store)->calls;
 }
 
-static int pg_begin(sy_store_t *store, sy_err_t *err)
+/* Opens the caller's transaction with `begin` (its workspace not set yet). */
+static int begin_with(sy_store_t *store, const char *begin, sy_err_t *err)
 {
     struct pg_store *s = sy_pg(store);
-    int rc = sy_pg_exec(s, "BEGIN", 0, NULL, err);
+    int rc = sy_pg_exec(s, begin, 0, NULL, err);
     if (rc == 0)
         s->in_tx = true;
     s->tx_ws = 0;
     return rc;
 }
 
+static int pg_begin(sy_store_t *store, sy_err_t *err)
+{
+    return begin_with(store, "BEGIN", err);
+}
+
 static int pg_begin_read(sy_store_t *store, sy_err_t *err)
 {
-    struct pg_store *s = sy_pg(store);
-    int rc = sy_pg_exec(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, err);
-    if (rc == 0)
-        s->in_tx = true;
-    s->tx_ws = 0;
-    return rc;
+    return begin_with(store, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
 }
 
 static int pg_commit(sy_store_t *store, sy_err_t *err)

@@ -427,6 +427,71 @@ static void a_step_while_a_batch_is_in_flight_comes_before_it_after_a_reopen_too
     same_after_reopen(f);
 }
 
+/* Two nodes on one database (PostgreSQL: tail.c). Node 2 ingests while node 1's commit is
+ * in the log and not in its copies: its batch is sent back and made again after a tail, and
+ * its units overlap node 1's (crossovers, decided by the log's order). Node 1 then steps,
+ * holding the log's lock with node 2's rows applied, and ingests more; node 2 tails. Both
+ * answer the same results and health, and so does a third opened on the log alone. */
+static void two_nodes_apply_each_others_commits_in_the_logs_order(void **state)
+{
+    FX_PG_ONLY("several nodes share one database only on PostgreSQL");
+    struct fixture *f = *state;
+    start_e(f, ",\"health\":{\"min_events\":100},\"allocation\":{\"cooldown_hours\":0,"
+               "\"max_changes_per_day\":100}");
+    struct fixture g = {.eng = open_engine(), .who = f->who};
+    sy_err_t err = {0};
+    assert_int_equal(sy_engine_listen(g.eng, &err), 0);
+    struct ack a1 = {0}, a2 = {0}, a3 = {0};
+    traffic(f, 0, 200, 50, &a1);
+    sy_engine_events_commit(f->eng);
+    assert_int_equal(a1.r.accepted, 400);
+    /* node 2: units t100..t299, exposed to "b" where node 1 exposed t100..t199 to "a" */
+    char(*units)[16] = calloc(200, sizeof(*units));
+    sy_event_t *ev = calloc(400, sizeof(*ev));
+    for (int i = 0; i < 200; i++) {
+        snprintf(units[i], sizeof(units[i]), "t%d", 100 + i);
+        ev[2 * i] = exposure(units[i], "b");
+        ev[2 * i + 1] = outcome(units[i], i % 2 != 0);
+    }
+    assert_int_equal(submit(&g, ev, 400, &a2, NULL), 0);
+    sy_engine_events_commit(g.eng);
+    assert_int_equal(a2.calls, 1);
+    assert_int_equal(a2.rc, 0);
+    assert_int_equal(a2.r.accepted, 400);
+    free(units);
+    free(ev);
+    json_t *body = json_pack("{sssfsf}", "winning_variant", "a", "confidence", 0.97, "delta", 5.0),
+           *out = NULL;
+    if (apply_json(f->eng, &f->who, "e", body, &out, &err) < 0)
+        fail_msg("step on node 1: %s (%s)", err.msg, err.field);
+    json_decref(body);
+    json_decref(out);
+    traffic(f, 300, 100, 3, &a3);
+    sy_engine_events_commit(f->eng);
+    assert_int_equal(a3.r.accepted, 200);
+    fake_ms += 2000; /* a tail a second, whatever was heard */
+    size_t applied = 0;
+    assert_int_equal(sy_engine_sync(g.eng, &applied, &err), 0);
+    json_t *r1 = results(f), *r2 = results(&g);
+    assert_int_equal(arm_int(r1, 1, "units"), 100); /* t200..t299: b first */
+    assert_int_equal(arm_int(r1, 0, "crossovers"), 100); /* t100..t199: a, then b */
+    if (!json_equal(r1, r2)) {
+        char *x = json_dumps(r1, JSON_COMPACT), *y = json_dumps(r2, JSON_COMPACT);
+        fail_msg("node 1 %s\nnode 2 %s", x, y);
+    }
+    struct fixture h = {.eng = open_engine(), .who = f->who};
+    json_t *r3 = results(&h);
+    assert_true(json_equal(r1, r3));
+    sy_exp_health_t h1 = health(f), h2 = health(&g), h3 = health(&h);
+    assert_same_view(&h1, &h2);
+    assert_same_view(&h1, &h3);
+    json_decref(r1);
+    json_decref(r2);
+    json_decref(r3);
+    sy_engine_close(g.eng);
+    sy_engine_close(h.eng);
+}
+
 static void
 exposures_seen_by_ofrep_meanwhile_are_written_only_when_they_change_something(void **state)
 {
@@ -710,6 +775,8 @@ int main(int argc, char **argv)
             an_experiment_stopped_while_its_batch_is_in_flight_keeps_that_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(
             a_step_while_a_batch_is_in_flight_comes_before_it_after_a_reopen_too, setup, teardown),
+        cmocka_unit_test_setup_teardown(two_nodes_apply_each_others_commits_in_the_logs_order,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(
             pipelined_batches_rebuild_every_aggregate_and_look_after_a_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(
