@@ -286,15 +286,4 @@ static inline int64_t fx_sql_int64(const char *uri, const char *sqlite, const ch
         }                                                                                          \
     } while (0)
 
-
-/* For a test of what only PostgreSQL does (several nodes on one database): on SQLite it is
- * skipped, saying why; pg_unit.sh runs it. */
-#define FX_PG_ONLY(why)                                                                            \
-    do {                                                                                           \
-        if (!fx_is_pg()) {                                                                         \
-            print_message("# postgresql only: %s\n", why);                                         \
-            skip();                                                                                \
-        }                                                                                          \
-    } while (0)
-
 #endif
