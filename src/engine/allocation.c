@@ -655,6 +655,23 @@ static int change_once(sy_engine_t *eng, const sy_principal_t *actor, struct exp
     return rc;
 }
 
+/* The workspace's daily limit of steps, as the step was judged against it, again after a
+ * tail: other nodes may have stepped other experiments of the workspace meanwhile.
+ * SY_ECONFLICT naming max_changes_per_day when it is reached now. */
+static int steps_left(sy_engine_t *eng, const struct experiment *e, sy_err_t *err)
+{
+    sy_daily_changes_t d;
+    int rc = daily(eng, e->ws, sy_engine_now_ms(eng), &d, err);
+    sy_guardrails_t g = sy_exp_guardrails(eng, e);
+    if (rc == 0 && d.count >= g.max_changes_per_day)
+        rc = sy_err_set(err, SY_ECONFLICT, "max_changes_per_day",
+                        "the workspace made %lld of its %lld changes in a row less than 24 h "
+                        "apart (some on another node meanwhile): the count resets 24 h after "
+                        "the last",
+                        (long long)d.count, (long long)g.max_changes_per_day);
+    return rc;
+}
+
 /* Several nodes (tail.c): a change is placed in the log where it is made, so it is made
  * holding the log's lock, with every row and change the others committed applied first
  * and no batch of this node in flight; then its place (events_at) is the log's last, and no
@@ -691,6 +708,8 @@ int sy_exp_change(sy_engine_t *eng, const sy_principal_t *actor, struct experime
                             "experiment \"%.64s\" was changed on another node meanwhile (now %s):"
                             " look at it again",
                             e->key, sy_exp_state_name(e->state));
+        if (rc == 0 && strcmp(action, "step") == 0)
+            rc = steps_left(eng, e, err); /* other experiments' steps count too */
         if (rc < 0) {
             sy_store_log_unlock(eng->store);
             return rc;

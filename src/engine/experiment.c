@@ -263,13 +263,14 @@ int sy_exp_sync_row(sy_engine_t *eng, const sy_store_experiment_t *row, bool *ad
             *added = true;
             return 0;
         }
-        if (e) { /* a draft whose variants another node redefined: nothing counted yet */
-            for (size_t i = 0; i < eng->x->n; i++)
-                if (eng->x->all[i] == e)
-                    eng->x->all[i] = n;
-            sy_exp_srm_start(n);
-            n->srm_p_stored = 1;
-            experiment_free(e);
+        if (e) { /* a draft whose variants another node redefined: nothing counted yet. Made
+                    anew where it is (callers may hold it). */
+            struct experiment old = *e;
+            *e = *n;
+            *n = old;
+            sy_exp_srm_start(e);
+            e->srm_p_stored = 1;
+            experiment_free(n);
             return 0;
         }
         experiment_free(n);

@@ -207,6 +207,7 @@ struct batch {
     int64_t now_ms;     /* the events' time */
     int64_t applied_at; /* the log's last place the copies hold (the engine's "applied") */
     int64_t node;       /* the engine's node id: its announcement's revision (sync.c) */
+    int64_t changes_at; /* the largest allocation change id the copies hold (changes_seen) */
     int rc;             /* of the events' commit (< 0 already when the batch could not be made) */
     sy_err_t err;
     int64_t *seq; /* each event's place in the log; 0: not written (a duplicate id, an
@@ -750,6 +751,7 @@ static void refuse_queue(sy_engine_t *eng, int rc, const sy_err_t *err)
 static void make(sy_engine_t *eng, struct batch *b)
 {
     b->applied_at = eng->x->in->applied;
+    b->changes_at = eng->x->changes_seen;
     int rc = b->n_q ? prepare(eng, b) : 0;
     if (rc == -ENOSPC)
         b->rc = sy_err_set(&b->err, rc, "events", "an experiment's unit ids pass 4 GiB");
@@ -1012,17 +1014,20 @@ out_free:
 
 /* Writes the batch's events and the aggregates of the experiments it touched in one
  * transaction on `store`, applying each written event to the batch's copies. The log's lock
- * first (several nodes: places committed in their order): when the log holds rows the
- * copies do not (another node's), the batch is not written and answers -EAGAIN, for the
+ * first (several nodes: places committed in their order): when the log holds rows, or the
+ * store allocation changes, the copies do not (another node's: a change placed before the
+ * batch's events begins a health window and an SRM period before them), the batch is not
+ * written and answers -EAGAIN, for the
  * engine to apply them and make its copies again (land). The commit announces "events"
  * (with the node's id, for it to know its own), for the other nodes to apply. */
 static int write_events(struct batch *b, sy_store_t *store, sy_err_t *err)
 {
-    int64_t head = -1;
+    int64_t head = -1, changes = -1;
     int rc = sy_store_begin(store, err);
-    if (rc == 0 && (rc = sy_store_log_lock(store, &head, err)) == 0 && head > b->applied_at)
-        rc = sy_err_set(err, -EAGAIN, NULL, "the log has %lld rows this node has not applied",
-                        (long long)(head - b->applied_at));
+    if (rc == 0 && (rc = sy_store_log_lock(store, &head, &changes, err)) == 0 &&
+        (head > b->applied_at || changes > b->changes_at))
+        rc = sy_err_set(err, -EAGAIN, NULL,
+                        "the log has rows or allocation changes this node has not applied");
     if (rc == 0)
         rc = write_rows_at_once(b, store, err);
     if (rc == 1) { /* rows written, none applied yet: the transaction again */
@@ -1225,7 +1230,9 @@ static void land(sy_engine_t *eng, struct batch *b)
         if (b->x[k].srm_p >= 0)
             b->x[k].e->srm_p_stored = b->x[k].srm_p;
         sy_exp_srm_look(b->x[k].e, b->now_ms);
-        if (sy_engine_leads(eng)) /* the monitor's: one node judges (sync.c) */
+        /* the monitor's: one node judges (sync.c; a store call is not made here, the lead
+         * as last checked: one not listening for other nodes is the only one) */
+        if (!eng->listening || eng->leads)
             sy_exp_health_after_commit(eng, b->x[k].e);
     }
     batch_free(b);

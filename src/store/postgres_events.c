@@ -703,9 +703,19 @@ static int log_head(struct pg_store *s, const char *sql, int64_t *head, sy_err_t
     return 0;
 }
 
-int sy_pg_log_lock(sy_store_t *store, int64_t *head, sy_err_t *err)
+int sy_pg_log_lock(sy_store_t *store, int64_t *head, int64_t *changes, sy_err_t *err)
 {
-    return log_head(sy_pg(store), "SELECT sy_log_lock()", head, err);
+    struct pg_store *s = sy_pg(store);
+    int rc = 0;
+    PGresult *r = sy_pg_run(s, "SELECT head, changes FROM sy_log_lock()", 0, NULL,
+                            PGRES_TUPLES_OK, &rc, err);
+    if (!r)
+        return rc;
+    *head = sy_pg_int_at(r, 0, 0);
+    if (changes)
+        *changes = sy_pg_int_at(r, 0, 1);
+    PQclear(r);
+    return 0;
 }
 
 int sy_pg_log_hold(sy_store_t *store, int64_t *head, sy_err_t *err)

@@ -193,7 +193,7 @@ int sy_pg_event_list(sy_store_t *store, sy_store_event_cb cb, void *arg, sy_err_
 int sy_pg_event_last(sy_store_t *store, int64_t *seq, sy_err_t *err);
 int sy_pg_change_after(sy_store_t *store, int64_t after, sy_store_change_cb cb, void *arg,
                        sy_err_t *err);
-int sy_pg_log_lock(sy_store_t *store, int64_t *head, sy_err_t *err);
+int sy_pg_log_lock(sy_store_t *store, int64_t *head, int64_t *changes, sy_err_t *err);
 int sy_pg_log_hold(sy_store_t *store, int64_t *head, sy_err_t *err);
 void sy_pg_log_unlock(sy_store_t *store);
 int sy_pg_log_after(sy_store_t *store, int64_t after, int64_t limit, sy_store_event_cb cb,

@@ -229,9 +229,10 @@ const char *const sy_pg_schema[] = {
      * VOLATILE: their read takes a snapshot after the lock is had, not before (READ
      * COMMITTED: a new one per statement), so it sees every append committed before. */
     "CREATE POLICY events_tail ON events FOR SELECT TO CURRENT_USER USING (true);"
-    "CREATE FUNCTION sy_log_lock() RETURNS BIGINT LANGUAGE plpgsql VOLATILE SECURITY DEFINER"
-    "  AS $$ BEGIN PERFORM pg_advisory_xact_lock(2026, 2);"
-    "  RETURN (SELECT coalesce(max(id), 0) FROM events); END $$;"
+    "CREATE FUNCTION sy_log_lock(OUT head BIGINT, OUT changes BIGINT) LANGUAGE plpgsql VOLATILE"
+    "  SECURITY DEFINER AS $$ BEGIN PERFORM pg_advisory_xact_lock(2026, 2);"
+    "  head := (SELECT coalesce(max(id), 0) FROM events);"
+    "  changes := (SELECT coalesce(max(id), 0) FROM allocation_changes); END $$;"
     "CREATE FUNCTION sy_log_hold() RETURNS BIGINT LANGUAGE plpgsql VOLATILE SECURITY DEFINER"
     "  AS $$ BEGIN PERFORM pg_advisory_lock(2026, 2);"
     "  RETURN (SELECT coalesce(max(id), 0) FROM events); END $$;"

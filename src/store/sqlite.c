@@ -1013,12 +1013,19 @@ static int sq_heard_fd(sy_store_t *store)
 }
 
 /* One writer on one file: places are committed in their order already. */
-static int sq_log_lock(sy_store_t *store, int64_t *head, sy_err_t *err)
+static int sq_log_hold(sy_store_t *store, int64_t *head, sy_err_t *err)
 {
     (void)store;
     (void)err;
     *head = -1;
     return 0;
+}
+
+static int sq_log_lock(sy_store_t *store, int64_t *head, int64_t *changes, sy_err_t *err)
+{
+    if (changes)
+        *changes = -1;
+    return sq_log_hold(store, head, err);
 }
 
 static void sq_log_unlock(sy_store_t *store)
@@ -1084,7 +1091,7 @@ const struct sy_store_ops sy_store_sqlite_ops = {
     .event_last = sy_sq_event_last,
     .change_after = sy_sq_change_after,
     .log_lock = sq_log_lock,
-    .log_hold = sq_log_lock,
+    .log_hold = sq_log_hold,
     .log_unlock = sq_log_unlock,
     .log_after = sy_sq_log_after,
     .begin_read = sq_begin_read,

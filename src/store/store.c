@@ -350,9 +350,9 @@ int sy_store_change_after(sy_store_t *store, int64_t after, sy_store_change_cb c
     return store->ops->change_after(store, after, cb, arg, err);
 }
 
-int sy_store_log_lock(sy_store_t *store, int64_t *head, sy_err_t *err)
+int sy_store_log_lock(sy_store_t *store, int64_t *head, int64_t *changes, sy_err_t *err)
 {
-    return store->ops->log_lock(store, head, err);
+    return store->ops->log_lock(store, head, changes, err);
 }
 
 int sy_store_log_hold(sy_store_t *store, int64_t *head, sy_err_t *err)

@@ -342,8 +342,10 @@ int sy_store_event_last(sy_store_t *store, int64_t *seq, sy_err_t *err);
  * later. sy_store_log_hold takes the same lock outside a transaction, held across the
  * handle's transactions until sy_store_log_unlock (or the connection's end): for a change
  * placed in the log (an allocation change's events_at) after what it read of it.
- * SQLite (one node, one writer: nothing to order): *head -1, nothing taken. */
-int sy_store_log_lock(sy_store_t *store, int64_t *head, sy_err_t *err);
+ * sy_store_log_lock also gives, unless `changes` is NULL, the largest id of an allocation
+ * change (sy_store_change_after), read with it: a change is made holding the lock too.
+ * SQLite (one node, one writer: nothing to order): *head (and *changes) -1, nothing taken. */
+int sy_store_log_lock(sy_store_t *store, int64_t *head, int64_t *changes, sy_err_t *err);
 int sy_store_log_hold(sy_store_t *store, int64_t *head, sy_err_t *err);
 void sy_store_log_unlock(sy_store_t *store);
 /* The log's events with places after `after`, every workspace's, in the order of places, at

@@ -80,7 +80,7 @@ struct sy_store_ops {
     int (*event_last)(sy_store_t *store, int64_t *seq, sy_err_t *err);
     int (*change_after)(sy_store_t *store, int64_t after, sy_store_change_cb cb, void *arg,
                         sy_err_t *err);
-    int (*log_lock)(sy_store_t *store, int64_t *head, sy_err_t *err);
+    int (*log_lock)(sy_store_t *store, int64_t *head, int64_t *changes, sy_err_t *err);
     int (*log_hold)(sy_store_t *store, int64_t *head, sy_err_t *err);
     void (*log_unlock)(sy_store_t *store);
     int (*log_after)(sy_store_t *store, int64_t after, int64_t limit, sy_store_event_cb cb,

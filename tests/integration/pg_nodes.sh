@@ -19,7 +19,8 @@
 # - the leader SIGKILLed after two of climb's auto-promotion steps: another takes the three
 #   left, each once, and every node shows the same history;
 # - a route made and moved on node 1 is node 3's within 1 s, deleted on node 2 gone from it;
-#   guardrails changed on node 2 are node 3's within 1 s;
+#   guardrails changed on node 2 are node 3's within 1 s; a workspace's daily limit of
+#   steps holds across the nodes (six steps at once through three nodes, a limit of two);
 # - exactly one node leads (runs the timers: /health/aggregate's `node`); SIGKILLed, another
 #   takes over within 5 s, and again exactly one leads.
 #
@@ -60,24 +61,29 @@ check "an admin token, offline" 0 '' '' -- test -n "$ADMIN"
 # start_node I: node I in the background (its log $TMP/nodeI.log); NODE_PORT_I once it listens.
 PIDS=""
 start_node() {
+    # a node started again: its last log kept aside, so that its old `listening` is not read
+    [ -f "$TMP/node$1.log" ] && mv -f "$TMP/node$1.log" "$TMP/node$1.log.$(pg_ms)"
     "$SY" serve --listen 127.0.0.1:0 --db "$PG_URL_APP" --auto-promotion-interval 1 \
         >"$TMP/node$1.out" 2>"$TMP/node$1.log" &
     eval "NODE_PID_$1=$!"
     PIDS="$PIDS $!"
-    k=0
-    while [ $k -lt 200 ] && ! grep -q 'event.*listening' "$TMP/node$1.log"; do
+    k=0 # a node started beside busy ones replays the log first: 30 s at most
+    while [ $k -lt 600 ] && ! grep -qs 'event.*listening' "$TMP/node$1.log"; do
         sleep 0.05
         k=$((k + 1))
     done
-    eval "NODE_PORT_$1=$(sed -n 's/.*port[=":]*\([0-9][0-9]*\).*/\1/p' "$TMP/node$1.log" | head -1)"
+    eval "NODE_PORT_$1=$(grep 'event.*listening' "$TMP/node$1.log" | head -1 |
+        sed -n 's/.*port[=":]*\([0-9][0-9]*\).*/\1/p')"
 }
+# node_log I: the tail of node I's log, as comments (after a failed check)
+node_log() { tail -15 "$TMP/node$1.log" | sed 's/^/#   /'; }
 stop_nodes() {
     for p in $PIDS; do kill -TERM "$p" 2>/dev/null; done
     for p in $PIDS; do wait "$p" 2>/dev/null; done
     PIDS=""
-    for i in 1 2 3; do
-        if grep -q 'Sanitizer\|runtime error:' "$TMP/node$i.log" 2>/dev/null; then
-            grep -A30 'Sanitizer\|runtime error:' "$TMP/node$i.log" >>"$TMP/sanitizer"
+    for f in "$TMP"/node[123].log*; do # every start's log, the killed ones' too
+        if grep -q 'Sanitizer\|runtime error:' "$f" 2>/dev/null; then
+            grep -A30 'Sanitizer\|runtime error:' "$f" >>"$TMP/sanitizer"
         fi
     done
 }
@@ -189,6 +195,7 @@ while :; do
     sleep 0.1
 done
 echo "# results agreed $(($(pg_ms) - t0)) ms after the last batch: $(jq -c '[.units, [.variants[] | .units, .conversions, .crossovers], .srm.log_e_value]' "$TMP/results1")"
+[ -s "$TMP/results2" ] || { echo "# node 2 answered no results; its log:"; node_log 2; }
 check "the three nodes answer byte-identical results" 0 '' '' -- \
     sh -c "jq -e '.units > 0' '$TMP/results1' >/dev/null && cmp '$TMP/results1' '$TMP/results2' && cmp '$TMP/results1' '$TMP/results3'"
 UNITS=$(pg_sql "$PG_URL_SUPER" "SELECT count(DISTINCT unit) FROM events WHERE experiment_id =
@@ -278,6 +285,35 @@ T=$(($(pg_ms) - t0))
 check "the workspace's guardrails changed on node 2 are node 3's within 1 s ($T ms)" 0 '' '' -- \
     sh -c "[ '$st' = 200 ] && [ $T -le 1000 ]"
 
+# The workspace's daily limit counts every node's steps: 2 a day, six experiments stepped at
+# once through the three nodes, two apiece: exactly two steps taken.
+"$SY" workspace create daily --db "$PG_URL_APP" >/dev/null 2>&1
+DA=$("$SY" token create --db "$PG_URL_APP" --workspace daily --role admin --name dee 2>/dev/null)
+dcode() { # NODE METHOD PATH [BODY] [OUT]
+    curl -s -o "${5:-/dev/null}" -w '%{http_code}' -X "$2" -H "Authorization: Bearer $DA" \
+        -H 'Content-Type: application/json' ${4:+-d "$4"} "$(url "$1")$3"
+}
+st=$(dcode 1 PUT /v1/guardrails '{"max_changes_per_day":2,"cooldown_hours":0,"max_step_pct":10}')
+for e in 1 2 3 4 5 6; do
+    st="$st $(dcode 1 POST /v1/experiments "{\"key\":\"d$e\",\"variants\":[{\"key\":\"a\",\"weight\":50,\"control\":true},{\"key\":\"b\",\"weight\":50}]}")"
+    st="$st $(dcode 1 POST /v1/experiments/d$e/start)"
+done
+check "workspace daily: a limit of 2 steps a day, six experiments running" 0 '' '' -- \
+    test "$st" = "200 201 200 201 200 201 200 201 200 201 200 201 200"
+sleep 1 # every node has them running
+STEPS=""
+for e in 1 2 3 4 5 6; do
+    dcode $((e % 3 + 1)) POST /v1/experiments/d$e/allocation/apply \
+        '{"winning_variant":"b","confidence":0.99,"delta":5}' "$TMP/step$e" >"$TMP/stepcode$e" &
+    STEPS="$STEPS $!"
+done
+wait $STEPS # (not every child: the nodes are this shell's too)
+TAKEN=$(for e in 1 2 3 4 5 6; do cat "$TMP/stepcode$e"; echo; done | grep -c '^200$')
+echo "# steps answered: $(for e in 1 2 3 4 5 6; do printf '%s ' "$(cat "$TMP/stepcode$e")"; done)"
+check "six steps at once through three nodes: exactly two taken ($TAKEN)" 0 '' '' -- test "$TAKEN" -eq 2
+check "... the four others refused naming max_changes_per_day" 0 '' '' -- \
+    sh -c "[ \$(cat '$TMP'/step[1-6] | jq -r '.error.field // empty' | grep -c '^max_changes_per_day\$') -eq 4 ]"
+
 # ---- the database lost, and back -------------------------------------------------------------
 # code NODE METHOD PATH [BODY]: the HTTP status of a request to node NODE.
 code() {
@@ -339,4 +375,5 @@ check "SIGKILL the leader: another node leads within 5 s" 0 '' '' -- \
 sleep 1.2
 L=$(leaders $REST)
 check "and exactly one of the two left leads ($L)" 0 '' '' -- sh -c "[ \$(echo $L | wc -w) -eq 1 ]"
+stop_nodes # first: tap_done reports what a sanitizer wrote in their logs
 tap_done

@@ -1557,7 +1557,7 @@ static void the_log_lock_gives_the_last_place_of_every_workspace(void **state)
     int64_t a = workspace(s, "a"), b = workspace(s, "b");
     int64_t head = -2;
     assert_int_equal(sy_store_begin(s, NULL), 0);
-    assert_int_equal(sy_store_log_lock(s, &head, NULL), 0);
+    assert_int_equal(sy_store_log_lock(s, &head, NULL, NULL), 0);
     assert_int_equal(head, fx_is_pg() ? 0 : -1); /* an empty log */
     sy_store_rollback(s);
     add(s, b, 2, NULL, "u", 1);
@@ -1565,7 +1565,7 @@ static void the_log_lock_gives_the_last_place_of_every_workspace(void **state)
     int64_t last = add(s, a, 1, NULL, "u", 3);
     assert_true(last > last_b);
     assert_int_equal(sy_store_begin(s, NULL), 0);
-    assert_int_equal(sy_store_log_lock(s, &head, NULL), 0);
+    assert_int_equal(sy_store_log_lock(s, &head, NULL, NULL), 0);
     assert_int_equal(head, fx_is_pg() ? last : -1);
     int64_t inside = add(s, b, 2, NULL, "u", 4); /* the lock's holder appends */
     assert_int_equal(sy_store_commit(s, NULL), 0);
@@ -1601,7 +1601,7 @@ static void the_log_lock_is_held_to_the_end_of_the_transaction_or_the_unlock(voi
     assert_true(log_lock_is_free());
     for (int end = 0; end < 2; end++) { /* committed, rolled back */
         assert_int_equal(sy_store_begin(s, NULL), 0);
-        assert_int_equal(sy_store_log_lock(s, &head, NULL), 0);
+        assert_int_equal(sy_store_log_lock(s, &head, NULL, NULL), 0);
         assert_false(log_lock_is_free());
         add(s, a, 1, NULL, "u", 1);
         assert_false(log_lock_is_free());
@@ -1623,7 +1623,7 @@ static void the_log_lock_is_held_to_the_end_of_the_transaction_or_the_unlock(voi
     sy_store_log_unlock(s);
     assert_true(log_lock_is_free());
     assert_int_equal(sy_store_begin(other, NULL), 0); /* the other handle has it now */
-    assert_int_equal(sy_store_log_lock(other, &head, NULL), 0);
+    assert_int_equal(sy_store_log_lock(other, &head, NULL, NULL), 0);
     assert_false(log_lock_is_free());
     assert_int_equal(sy_store_commit(other, NULL), 0);
     assert_true(log_lock_is_free());
@@ -1645,7 +1645,7 @@ static void *wait_for_the_lock(void *arg)
     struct waiter *w = arg;
     w->rc = sy_store_begin(w->s, NULL);
     if (w->rc == 0)
-        w->rc = sy_store_log_lock(w->s, &w->head, NULL);
+        w->rc = sy_store_log_lock(w->s, &w->head, NULL, NULL);
     if (w->rc == 0)
         w->rc = sy_store_commit(w->s, NULL);
     return NULL;
@@ -1664,7 +1664,7 @@ static void a_waiter_for_the_log_lock_reads_what_the_holder_committed(void **sta
         assert_int_equal(sy_store_log_hold(s, &head, NULL), 0);
         sy_store_t *other = fx_store_open_again();
         assert_int_equal(sy_store_begin(other, NULL), 0);
-        assert_int_equal(sy_store_log_lock(other, &head, NULL), 0);
+        assert_int_equal(sy_store_log_lock(other, &head, NULL, NULL), 0);
         assert_int_equal(head, -1);
         assert_int_equal(sy_store_commit(other, NULL), 0);
         sy_store_close(other);
@@ -1673,7 +1673,7 @@ static void a_waiter_for_the_log_lock_reads_what_the_holder_committed(void **sta
         return;
     }
     assert_int_equal(sy_store_begin(s, NULL), 0);
-    assert_int_equal(sy_store_log_lock(s, &head, NULL), 0);
+    assert_int_equal(sy_store_log_lock(s, &head, NULL, NULL), 0);
     struct waiter w = {.s = fx_store_open_again(), .rc = -1, .head = -1};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, wait_for_the_lock, &w), 0);
