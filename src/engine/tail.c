@@ -151,8 +151,8 @@ static int sync_every_workspace(struct tail *t)
     return rc;
 }
 
-/* The tail, with the experiment rows of the workspaces wanted brought to the store's first. */
-static int tail(sy_engine_t *eng, sy_err_t *err)
+/* With the experiment rows of the workspaces wanted brought to the store's first. */
+int sy_eng_tail(sy_engine_t *eng, sy_err_t *err)
 {
     SY_ENG_OWNED(eng);
     struct sy_experiments *x = eng->x;
@@ -199,11 +199,6 @@ static int tail(sy_engine_t *eng, sy_err_t *err)
     return rc;
 }
 
-int sy_eng_tail(sy_engine_t *eng, sy_err_t *err)
-{
-    return tail(eng, err);
-}
-
 void sy_eng_tail_want(sy_engine_t *eng, int64_t ws)
 {
     struct sy_experiments *x = eng->x;
@@ -221,5 +216,5 @@ int sy_eng_tail_due(sy_engine_t *eng, sy_err_t *err)
         x->tail_wanted = true;
     if (!x->tail_wanted || sy_eng_in_flight(eng))
         return 0;
-    return tail(eng, err);
+    return sy_eng_tail(eng, err);
 }

@@ -219,7 +219,6 @@ upstream() {
 stop_upstreams() {
     for f in "$TMP"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
 }
-# free_port: a free loopback TCP port.
 # two_workspaces SWITCHYARD: a database of two workspaces, "default" and "other", and
 # tokens into ADMIN, EDITOR, VIEWER and SDK (default's) and OTHER (an admin of other's);
 # ERR, the jq test of the error shape.
@@ -233,6 +232,7 @@ two_workspaces() {
     OTHER=$("$1" token create --db "$DB" --workspace other --role admin --name olga)
     ERR='.error.code != null and .error.message != null and .error.field != null'
 }
+# free_port: a free loopback TCP port.
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
 # db_sql SQL: SQL on the store whatever the backend, printed as sqlite3 prints it: a row a

@@ -109,4 +109,16 @@ static inline void create_started(struct fixture *f, const char *def_text, const
         fail_msg("start: %s", err.msg);
 }
 
+/* A trigger written behind the engine's back makes every insert of unit "poison" fail. */
+static inline void poison(void)
+{
+    fx_sql_exec(fx_uri,
+                "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.unit = "
+                "'poison' BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
+                "CREATE FUNCTION poisoned() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'poisoned'; END $$; "
+                "CREATE TRIGGER poison BEFORE INSERT ON events FOR EACH ROW "
+                "WHEN (NEW.unit = 'poison') EXECUTE FUNCTION poisoned();");
+}
+
 #endif

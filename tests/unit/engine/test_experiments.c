@@ -156,18 +156,6 @@ static void first_exposure_wins_and_late_outcomes_count(void **state)
     json_decref(r);
 }
 
-/* A trigger written behind the engine's back makes every insert of unit "poison" fail. */
-static void poison(void)
-{
-    fx_sql_exec(fx_uri,
-                "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.unit = "
-                "'poison' BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
-                "CREATE FUNCTION poisoned() RETURNS trigger LANGUAGE plpgsql AS "
-                "$$ BEGIN RAISE EXCEPTION 'poisoned'; END $$; "
-                "CREATE TRIGGER poison BEFORE INSERT ON events FOR EACH ROW "
-                "WHEN (NEW.unit = 'poison') EXECUTE FUNCTION poisoned();");
-}
-
 static void a_failed_commit_changes_nothing(void **state)
 {
     struct fixture *f = *state;

@@ -147,18 +147,6 @@ static int logged(const char *unit)
                              "SELECT count(*) FROM events WHERE unit = $1", unit);
 }
 
-/* A trigger written behind the engine's back makes every insert of unit "poison" fail. */
-static void poison(void)
-{
-    fx_sql_exec(fx_uri,
-                "CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.unit = "
-                "'poison' BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
-                "CREATE FUNCTION poisoned() RETURNS trigger LANGUAGE plpgsql AS "
-                "$$ BEGIN RAISE EXCEPTION 'poisoned'; END $$; "
-                "CREATE TRIGGER poison BEFORE INSERT ON events FOR EACH ROW "
-                "WHEN (NEW.unit = 'poison') EXECUTE FUNCTION poisoned();");
-}
-
 static void a_batch_with_the_writer_is_answered_and_counted_only_once_it_lands(void **state)
 {
     struct fixture *f = *state;
