@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """mixed_load.py - the control-plane load of bench/mixed.sh, open-loop at fixed rates.
 
-usage: mixed_load.py URL TOKEN SECONDS [--events-per-s N] [--batch N] [--changes-per-s N]
-                     [--flags N] [--experiment KEY] [--scrape-every S [--scrape-url URL]]
+usage: mixed_load.py URL TOKEN SECONDS [--events-per-s N] [--batch N] [--events-url URL]...
+                     [--changes-per-s N] [--flags N] [--experiment KEY]
+                     [--scrape-every S [--scrape-url URL]]
 
 Posts batches of `--batch` events to /v1/events at a fixed offered rate (events per
 second; a batch goes every batch/rate seconds, whether or not the last one was answered:
 open loop, so a slow server is not let off with less work) and PUTs one of `--flags`
-flags (flag-0 ... flag-N-1) `--changes-per-s` times a second, and GETs /metrics every
+flags (flag-0 ... flag-N-1) `--changes-per-s` times a second (events go to each
+`--events-url`, several nodes of one database, the rate shared among them; to URL when
+none is given), and GETs /metrics every
 `--scrape-every` seconds (with TOKEN, or on `--scrape-url`, a --metrics-listen address,
 without), each on its own thread and connection. Prints one JSON line: what was sent and answered, and how far behind the
 schedule the senders fell.
@@ -115,6 +118,7 @@ def main():
     p.add_argument("seconds", type=float)
     p.add_argument("--events-per-s", type=float, default=0)
     p.add_argument("--batch", type=int, default=2000)
+    p.add_argument("--events-url", action="append", default=[])
     p.add_argument("--changes-per-s", type=float, default=0)
     p.add_argument("--flags", type=int, default=10000)
     p.add_argument("--experiment", default="bench")
@@ -122,10 +126,11 @@ def main():
     p.add_argument("--scrape-url")
     a = p.parse_args()
     res, threads = {}, []
-    if a.events_per_s:
-        res["ingest"] = {}
+    urls = a.events_url or [a.url]
+    ingest = [{} for _ in urls] if a.events_per_s else []
+    for url, out in zip(urls, ingest):
         threads.append(threading.Thread(target=events, args=(
-            a.url, a.token, a.experiment, a.events_per_s, a.batch, a.seconds, res["ingest"])))
+            url, a.token, a.experiment, a.events_per_s / len(urls), a.batch, a.seconds, out)))
     if a.changes_per_s:
         res["changes"] = {}
         threads.append(threading.Thread(target=changes, args=(
@@ -139,6 +144,9 @@ def main():
         t.start()
     for t in threads:
         t.join()
+    if ingest:  # the senders' counts summed, the latest of them
+        res["ingest"] = {k: sum(o[k] for o in ingest) for k in ("batches", "ok", "events")}
+        res["ingest"]["late_s"] = max(o["late_s"] for o in ingest)
     print(json.dumps(res))
 
 

@@ -8,7 +8,7 @@
 #
 # 1. Ingest: bench-ingest's batched phase (EVENTS exposures in requests of 1,000 from 4
 #    keep-alive connections, each acknowledged after its commit) against a server with a
-#    running experiment, and the same number of rows of the same shape (workspace,
+#    running experiment, and the same number of rows of the same shape (place, workspace,
 #    experiment, event id, `exposure`, unit, variant, at_ms) written by one raw
 #    `COPY events (...) FROM STDIN` into the same `events` table of a database set up the
 #    same way, over TCP like the server, timed by psql. The COPY runs as the superuser
@@ -25,11 +25,20 @@
 #    commit included) to its arrival (bench-notify). Also printed: the same changes read
 #    back on node 1 itself (the same client, requests and polling: what is not fan-out).
 #
+# 4. Mixed: the same three nodes, each hot path under the others' load. wrk posts OFREP
+#    (split3, -cCONNS) to node 3 for SECONDS in each of five phases: quiet (alone); ingest
+#    (bench/mixed_load.py offering 100,000 events/s in 2,000-event batches, half to node 1,
+#    half to node 2); fan-out (pg_nodes.js fanout: CHANGES/2 flag changes through node 1,
+#    each timed until node 3 serves it); both (ingest and fan-out); and ingest alone, without
+#    wrk, as the reference of the events/s taken under OFREP. Each phase's requests/s and
+#    p99 against quiet's, the events/s the nodes took, and the fan-out's p50/p99 against
+#    section 3's (quiet).
+#
 #   bench/pg.sh SWITCHYARD BENCH_INGEST BENCH_NOTIFY [EVENTS] [ROUNDS] [SECONDS] [CHANGES]
 #               [CONNECTIONS]
 #
 # Defaults: 100,000 events, 3 rounds, 5 s a wrk round, 200 changes, 50 connections; about
-# two minutes. Loopback only. Not part of `make test` (scripts/deps.sh bench, and the
+# two and a half minutes. Loopback only. Not part of `make test` (scripts/deps.sh bench, and the
 # PostgreSQL 15 that scripts/deps.sh installs).
 set -u
 SY=$1
@@ -44,7 +53,7 @@ EVENTS=$((EVENTS - EVENTS % 1000)) # whole requests of 1,000, as bench-ingest se
 HERE=$(cd "$(dirname "$0")" && pwd)
 IT=$HERE/../tests/integration
 . "$HERE/common.sh"
-needs pg.sh wrk curl jq node awk
+needs pg.sh wrk curl jq node awk python3
 [ -x "$NOTIFY" ] || { echo "pg.sh: $NOTIFY is missing (built when libpq is found: scripts/deps.sh)" >&2; exit 1; }
 # tap.sh gives $TMP and the EXIT trap that runs EXIT_HOOKS, then removes $TMP; pg.sh adds
 # pg_stop to them and turns HUP, INT and TERM into that exit.
@@ -149,10 +158,10 @@ while [ $r -lt "$ROUNDS" ]; do
     at_ms=$(($(date +%s) * 1000))
     {
         printf '\\timing on\n'
-        printf 'COPY events (workspace_id, experiment_id, event_id, kind, unit, variant, at_ms) FROM STDIN;\n'
+        printf 'COPY events (id, workspace_id, experiment_id, event_id, kind, unit, variant, at_ms) FROM STDIN;\n'
         awk -v n="$EVENTS" -v ws="$ws" -v xp="$exp" -v at="$at_ms" 'BEGIN {
             for (u = 0; u < n; u++)
-                printf "%s\t%s\tcopy-e%d\texposure\tcopy-u%d\t%s\t%s\n", ws, xp, u, u, u % 2 ? "b" : "a", at }'
+                printf "%d\t%s\t%s\tcopy-e%d\texposure\tcopy-u%d\t%s\t%s\n", u + 1, ws, xp, u, u, u % 2 ? "b" : "a", at }'
         printf '\\.\n'
     } >"$TMP/copy.sql"
     psql_bin=$PG_BIN/psql
@@ -226,6 +235,62 @@ node "$IT/pg_nodes.js" fanout "$URL_1" "$URL_1" "$ADMIN" "$CHANGES" >"$TMP/local
 node "$IT/pg_nodes.js" fanout "$URL_1" "$URL_3" "$ADMIN" "$CHANGES" >"$TMP/fanout" 2>&1 ||
     die "pg_nodes.js fanout 1 -> 3 failed" "$TMP/fanout"
 "$NOTIFY" "$PG_URL_APP" "$CHANGES" >"$TMP/notify" 2>&1 || die "bench-notify failed" "$TMP/notify"
+
+# ---- 4. mixed -------------------------------------------------------------------------------
+# The same nodes and database: split3 and an experiment `bench` running (the load's), an
+# sdk token for wrk.
+curl -s -o "$TMP/seed.json" -X PUT -H "Authorization: Bearer $ADMIN" \
+    --data-binary @"$HERE/eval_flags.json" "$URL_1/v1/flagset" || die "seeding the flags failed"
+SWITCHYARD_URL=$URL_1 SWITCHYARD_TOKEN=$ADMIN "$SY" experiment create --key bench \
+    --variants a=1,b=1 >"$TMP/exp.log" 2>&1 &&
+    SWITCHYARD_URL=$URL_1 SWITCHYARD_TOKEN=$ADMIN "$SY" experiment start bench >>"$TMP/exp.log" 2>&1 ||
+    die "the experiment bench did not start" "$TMP/exp.log"
+sdk=$(curl -s -X POST -H "Authorization: Bearer $ADMIN" -d '{"role":"sdk","name":"mixed"}' \
+    "$URL_1/v1/tokens" | jq -r .token)
+cat >"$TMP/mixed.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$BODY'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $sdk"
+LUA
+MIXED_CHANGES=$((CHANGES / 2))
+# mixed PHASE WRK INGEST FANOUT (each 0 or 1): appends "PHASE rps p99 non2xx events/s
+# fan_p50 fan_p99 fan_missed" to $TMP/mixed ("-" where not measured)
+mixed() {
+    lp="" fp=""
+    if [ "$3" = 1 ]; then
+        python3 "$HERE/mixed_load.py" "$URL_1" "$ADMIN" "$((SECS + 2))" --events-per-s 100000 \
+            --batch 2000 --events-url "$URL_1" --events-url "$URL_2" >"$TMP/mixed_load.json" &
+        lp=$!
+    fi
+    if [ "$4" = 1 ]; then
+        node "$IT/pg_nodes.js" fanout "$URL_1" "$URL_3" "$ADMIN" "$MIXED_CHANGES" >"$TMP/mixed_fan" 2>&1 &
+        fp=$!
+    fi
+    [ -z "$lp$fp" ] || sleep 1 # the load is on before wrk measures
+    if [ "$2" = 1 ]; then
+        w=$(wrk_post "$URL_3/ofrep/v1/evaluate/flags/$FLAG" "$TMP/mixed.lua" "$SECS" "$CONNS")
+    else
+        sleep "$SECS"
+        w="- - 0"
+    fi
+    ev=- f50=- f99=- fmiss=-
+    if [ -n "$lp" ]; then
+        wait "$lp" || die "mixed_load.py failed in phase $1"
+        ev=$(jq ".ingest.events / ($SECS + 2) | floor" "$TMP/mixed_load.json")
+    fi
+    if [ -n "$fp" ]; then
+        wait "$fp" || die "pg_nodes.js fanout failed in phase $1" "$TMP/mixed_fan"
+        read -r _ _ _ f50 _ f99 _ _ _ fmiss _ <"$TMP/mixed_fan"
+    fi
+    echo "$1 $w $ev $f50 $f99 $fmiss" >>"$TMP/mixed"
+}
+: >"$TMP/mixed"
+mixed quiet 1 0 0
+mixed ingest 1 1 0
+mixed fan-out 1 0 1
+mixed both 1 1 1
+mixed ingest-alone 0 1 0
 stop_nodes
 pg_stop
 
@@ -251,6 +316,17 @@ awk -v what="fan-out ms, node 1 -> node 3, vs raw NOTIFY" '
                 printf "  %d changes, %s within 100 ms, missed (not served within 2 s): %d; read back on node 1 itself: %s ms\n",
                     $2, $12 == "" ? "?" : $12, $10, local }' \
     "$TMP/notify" "$TMP/local" "$TMP/fanout"
+echo "mixed: OFREP ($FLAG, wrk -t1 -c$CONNS -d${SECS}s) on node 3; ingest (offered 100,000 events/s) through nodes 1 and 2; fan-out of $MIXED_CHANGES changes node 1 -> node 3"
+printf '  %-13s %10s %7s %6s %6s %9s %7s %7s %6s\n' phase requests/s p99_ms "x rps" "x p99" events/s fan_p50 fan_p99 missed
+awk 'NR == 1 {qr = $2; qp = $3}
+     {x = $2 == "-" ? "-" : sprintf("%.2f", $2 / qr); y = $3 == "-" ? "-" : sprintf("%.2f", $3 / qp)
+      printf "  %-13s %10s %7s %6s %6s %9s %7s %7s %6s\n", $1, $2 == "-" ? "-" : sprintf("%.0f", $2), $3, x, y, $5, $6, $7, $8}' "$TMP/mixed"
+awk '$1 == "ingest" {a = $5} $1 == "ingest-alone" {b = $5} $1 == "both" {c = $5}
+     END {if (b > 0) printf "  events/s taken under OFREP: %.2fx alone (%s of %s); under OFREP and fan-out: %.2fx\n", a / b, a, b, c / b}' "$TMP/mixed"
 missed=$(awk '/^fanout/ { print $10 }' "$TMP/fanout")
+mbad=$(awk '{ n += $4 } END { print n + 0 }' "$TMP/mixed")
+mmissed=$(awk '$8 != "-" { n += $8 } END { print n + 0 }' "$TMP/mixed")
+[ "$mbad" = 0 ] || die "node 3 answered $mbad non-2xx responses to wrk under load"
+[ "$mmissed" = 0 ] || die "$mmissed changes were never served by node 3 under load"
 [ "$bad" = 0 ] || die "the nodes answered $bad non-2xx responses to wrk"
 [ "$missed" = 0 ] || die "$missed changes were never served by node 3"

@@ -1012,6 +1012,20 @@ out_free:
     return rc;
 }
 
+/* Opens the batch's transaction and takes the log's lock in it: -EAGAIN when the log holds
+ * rows, or the store allocation changes, that the batch's copies lack (see write_events).
+ * The log's last place into *head (-1: no order to keep, SQLite). */
+static int begin_at_head(const struct batch *b, sy_store_t *store, int64_t *head, sy_err_t *err)
+{
+    int64_t changes = -1;
+    int rc = sy_store_begin(store, err);
+    if (rc == 0 && (rc = sy_store_log_lock(store, head, &changes, err)) == 0 &&
+        (*head > b->applied_at || changes > b->changes_at))
+        rc = sy_err_set(err, -EAGAIN, NULL,
+                        "the log has rows or allocation changes this node has not applied");
+    return rc;
+}
+
 /* Writes the batch's events and the aggregates of the experiments it touched in one
  * transaction on `store`, applying each written event to the batch's copies. The log's lock
  * first (several nodes: places committed in their order): when the log holds rows, or the
@@ -1022,18 +1036,14 @@ out_free:
  * (with the node's id, for it to know its own), for the other nodes to apply. */
 static int write_events(struct batch *b, sy_store_t *store, sy_err_t *err)
 {
-    int64_t head = -1, changes = -1;
-    int rc = sy_store_begin(store, err);
-    if (rc == 0 && (rc = sy_store_log_lock(store, &head, &changes, err)) == 0 &&
-        (head > b->applied_at || changes > b->changes_at))
-        rc = sy_err_set(err, -EAGAIN, NULL,
-                        "the log has rows or allocation changes this node has not applied");
+    int64_t head = -1;
+    int rc = begin_at_head(b, store, &head, err);
     if (rc == 0)
         rc = write_rows_at_once(b, store, err);
     if (rc == 1) { /* rows written, none applied yet: the transaction again */
         sy_store_rollback(store);
         memset(b->seq, 0, b->n_q * sizeof(*b->seq));
-        if ((rc = sy_store_begin(store, err)) == 0)
+        if ((rc = begin_at_head(b, store, &head, err)) == 0)
             rc = write_rows_one_by_one(b, store, err);
     }
     for (size_t k = 0; rc == 0 && k < b->n_x; k++)

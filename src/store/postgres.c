@@ -618,6 +618,7 @@ static int begin_with(sy_store_t *store, const char *begin, sy_err_t *err)
     if (rc == 0)
         s->in_tx = true;
     s->tx_ws = 0;
+    s->log_next = 0;
     return rc;
 }
 
@@ -645,6 +646,7 @@ static int pg_commit(sy_store_t *store, sy_err_t *err)
         PQclear(PQexec(s->db, "ROLLBACK"));
     s->in_tx = false;
     s->tx_ws = 0;
+    s->log_next = 0;
     return rc;
 }
 
@@ -654,6 +656,7 @@ static void pg_rollback(sy_store_t *store)
     PQclear(PQexec(s->db, "ROLLBACK"));
     s->in_tx = false;
     s->tx_ws = 0;
+    s->log_next = 0;
 }
 
 /* ---- workspaces: a shared table, no workspace setting ---------------------------------- */

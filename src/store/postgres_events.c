@@ -7,10 +7,11 @@
  * it beside the connection: prepared_of) and run under the event's workspace, set by the
  * statement before them. An event's unit, id and variant go with their lengths, as binary
  * text parameters (libpq ignores a text parameter's length and reads to a NUL). The place
- * of an event is its identity value: it comes from the sequence when the row is inserted.
- * A batch (event_add_many, the writer's group commit) is one statement per run of events of
- * one workspace, over arrays, its ids reserved from the sequence first (ADD_ARRAY_SQL): a
- * round trip per statement, not per event, is what ingest costs over a network.
+ * of an event is given under the log's lock (sy_log_lock), which every append takes: the
+ * log's last + 1, as SQLite's rowid (next_place). A batch (event_add_many, the writer's
+ * group commit) is one statement per run of events of one workspace, over arrays
+ * (ADD_ARRAY_SQL): a round trip per statement, not per event, is what ingest costs over a
+ * network.
  *
  * One log across workspaces. events holds every workspace's events and its id orders them
  * all (SQLite's rowid), but row-level security shows a statement one workspace only. The
@@ -26,13 +27,14 @@
  * no experiment has (events have no foreign key) is looked for in every workspace.
  *
  * What a caller can tell from SQLite:
- * - Places come from a sequence: one whose insert rolled back is never given again (a gap);
- *   SQLite's max + 1 gives it again. They grow in the order of inserts, which is the order
- *   of commits only while one handle writes (the engine's writer).
+ * - Places are given as SQLite's are, the log's last + 1, in the order of commits on any
+ *   number of nodes (the log's lock). A batch's duplicate leaves its place unused (a gap),
+ *   where SQLite gives the next row that place.
  * - A string must be valid UTF-8 without NUL (PostgreSQL's text): -EIO otherwise, where
  *   SQLite stores any bytes.
- * - Cost: an append is two statements (the workspace setting, the insert), a batch two per
- *   run of one workspace's events (and per 5,000 of them); a read across
+ * - Cost: an append is three statements (the log's lock, the workspace setting, the insert),
+ *   a batch the lock and two per run of one workspace's events (and per 5,000 of them),
+ *   the lock spared when the caller's transaction holds it; a read across
  *   workspaces is a statement per workspace and chunk, each scanning the id index and
  *   filtering by workspace (events has no index on workspace_id, to spare ingest).
  */
@@ -45,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "core/stats.h"
 #include "store/postgres_internal.h"
 
@@ -210,19 +213,20 @@ static int text_param(const char **p, int *len, int *format, const char *s, size
 
 #define EVENT_ADD_SQL                                                                              \
     "INSERT INTO events (workspace_id, experiment_id, event_id, kind, unit, variant, success,"     \
-    " value, latency_ms, at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"                  \
-    " ON CONFLICT DO NOTHING RETURNING id"
+    " value, latency_ms, at_ms, id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"         \
+    " ON CONFLICT (experiment_id, event_id) WHERE event_id IS NOT NULL DO NOTHING RETURNING id"
 
-static const Oid event_add_types[10] = {OID_INT8, OID_INT8, OID_TEXT,   OID_TEXT,   OID_TEXT,
-                                        OID_TEXT, OID_BOOL, OID_FLOAT8, OID_FLOAT8, OID_INT8};
+static const Oid event_add_types[11] = {OID_INT8,   OID_INT8,   OID_TEXT, OID_TEXT,
+                                        OID_TEXT,   OID_TEXT,   OID_BOOL, OID_FLOAT8,
+                                        OID_FLOAT8, OID_INT8,   OID_INT8};
 
 /* EVENT_ADD_SQL's parameters for one event: its numbers formatted here, its strings borrowed
  * from the event. */
 struct event_params {
-    char ws[SY_PG_INT_TEXT], exp[SY_PG_INT_TEXT], at[SY_PG_INT_TEXT];
+    char ws[SY_PG_INT_TEXT], exp[SY_PG_INT_TEXT], at[SY_PG_INT_TEXT], place[SY_PG_INT_TEXT];
     char value[SY_PG_DOUBLE_TEXT], latency[SY_PG_DOUBLE_TEXT];
-    const char *p[10];
-    int lengths[10], formats[10];
+    const char *p[11];
+    int lengths[11], formats[11];
 };
 
 static int event_params(struct event_params *ep, const sy_store_event_t *e, sy_err_t *err)
@@ -246,6 +250,47 @@ static int event_params(struct event_params *ep, const sy_store_event_t *e, sy_e
     return 0;
 }
 
+/* The log's lock in the transaction open, the log's last place and the last allocation
+ * change (NULL: not wanted) read after it (postgres_schema.c's sy_log_lock). */
+static int lock_log(struct pg_store *s, int64_t *head, int64_t *changes, sy_err_t *err)
+{
+    int rc = 0;
+    PGresult *r = sy_pg_run(s, "SELECT head, changes FROM sy_log_lock()", 0, NULL,
+                            PGRES_TUPLES_OK, &rc, err);
+    if (!r)
+        return rc;
+    *head = sy_pg_int_at(r, 0, 0);
+    if (changes)
+        *changes = sy_pg_int_at(r, 0, 1);
+    PQclear(r);
+    return 0;
+}
+
+/* The log's next place, for an append in the transaction open (`own`: the append's own, else
+ * the caller's). Every appender holds the log's lock, under which the places go on from the
+ * log's last, as SQLite's rowids do: a place is given once the lock is had, in the order of
+ * commits, and no sequence is drawn (a nextval a row took 9 us of the 35 an append cost). The
+ * caller's transaction keeps the next place from one append to the next (and from
+ * sy_pg_log_lock): `placed` sets it. */
+static int next_place(struct pg_store *s, bool own, int64_t *next, sy_err_t *err)
+{
+    if (!own && s->log_next > 0) {
+        *next = s->log_next;
+        return 0;
+    }
+    int64_t head = 0;
+    int rc = lock_log(s, &head, NULL, err);
+    if (rc == 0)
+        *next = head + 1;
+    return rc;
+}
+
+static void placed(struct pg_store *s, bool own, int64_t next)
+{
+    if (!own)
+        s->log_next = next;
+}
+
 int sy_pg_event_add(sy_store_t *store, const sy_store_event_t *e, int64_t *seq, sy_err_t *err)
 {
     struct pg_store *s = sy_pg(store);
@@ -257,17 +302,22 @@ int sy_pg_event_add(sy_store_t *store, const sy_store_event_t *e, int64_t *seq, 
     bool own;
     if ((rc = sy_pg_own_begin(s, &own, err)) < 0)
         return rc;
-    if ((rc = sy_pg_set_workspace(s, e->workspace, err)) < 0)
+    int64_t next = 0;
+    if ((rc = next_place(s, own, &next, err)) < 0 ||
+        (rc = sy_pg_set_workspace(s, e->workspace, err)) < 0)
         return sy_pg_own_end(s, own, rc, err);
+    ep.p[10] = sy_pg_i64(ep.place, next);
     struct prepared *prep = prepared_of(s->db);
     if (!prep)
         return sy_pg_own_end(s, own, sy_err_set(err, -ENOMEM, NULL, "out of memory"), err);
-    PGresult *r = run_prepared(s, &prep->event_add, "sy_event_add", EVENT_ADD_SQL, 10,
+    PGresult *r = run_prepared(s, &prep->event_add, "sy_event_add", EVENT_ADD_SQL, 11,
                                event_add_types, ep.p, ep.lengths, ep.formats, &rc, err);
     if (r) {
-        /* no row: the id is in the log already (ON CONFLICT DO NOTHING) */
-        if (PQntuples(r) == 1)
-            *seq = sy_pg_int_at(r, 0, 0);
+        /* no row: the id is in the log already (ON CONFLICT DO NOTHING): the place is not used */
+        if (PQntuples(r) == 1) {
+            *seq = next;
+            placed(s, own, next + 1);
+        }
         PQclear(r);
     }
     return sy_pg_own_end(s, own, rc, err);
@@ -342,24 +392,45 @@ static const char *array_end(struct array *a)
     return a->oom ? NULL : a->p;
 }
 
-/* The ids are reserved first, in order, so that the k-th event gets the k-th smallest: then
- * the ids RETURNING gives say which events landed (a duplicate has none), and the places grow
- * in the order of the events. Inserted in that order too, so that of two events of one id in
- * the batch the first lands. The conflict names the client ids' index: a fifth cheaper than
- * any conflict (the primary key's probe spared), and an id taken (never, but by a copied
- * log whose sequence was not set) is an error, not an event silently dropped. */
+/* The statement's k-th event takes the place first + k; RETURNING gives the places taken. An
+ * event whose id the experiment's log has already is not inserted (a duplicate: no place),
+ * found by a probe of the client ids' index, not by ON CONFLICT: a speculative insertion
+ * costs half as much again as a plain one (a token, a second WAL record a row), and the
+ * probe is as sure here, as every appender holds the log's lock: nothing can insert between
+ * the probe and the insert (should anything, the unique index refuses the statement: an
+ * error, never an event dropped). The probe does not see the statement's own rows: two
+ * events of one id in a statement are told apart before (dup_of), the first sent. */
 #define ADD_ARRAY_SQL                                                                              \
-    "WITH ids AS (SELECT array_agg(v ORDER BY v) AS a FROM (SELECT"                                \
-    " nextval(pg_get_serial_sequence('events', 'id')) AS v FROM generate_series(1, $1::int)) n),"  \
-    " r AS (SELECT (SELECT a FROM ids)[t.ord] AS id, t.* FROM unnest($3::bigint[], $4::text[],"    \
-    " $5::text[], $6::text[], $7::text[], $8::boolean[], $9::float8[], $10::float8[],"             \
-    " $11::bigint[]) WITH ORDINALITY AS t(experiment_id, event_id, kind, unit, variant, success,"  \
-    " value, latency_ms, at_ms, ord)),"                                                            \
-    " ins AS (INSERT INTO events (id, workspace_id, experiment_id, event_id, kind, unit, variant," \
-    " success, value, latency_ms, at_ms) SELECT id, $2::bigint, experiment_id, event_id, kind,"    \
-    " unit, variant, success, value, latency_ms, at_ms FROM r ORDER BY id"                         \
-    " ON CONFLICT (experiment_id, event_id) WHERE event_id IS NOT NULL DO NOTHING RETURNING id)"   \
-    " SELECT ins.id FROM r LEFT JOIN ins USING (id) ORDER BY r.ord"
+    "INSERT INTO events (id, workspace_id, experiment_id, event_id, kind, unit, variant, success," \
+    " value, latency_ms, at_ms) SELECT $1::bigint + t.ord - 1, $2::bigint, t.experiment_id,"       \
+    " t.event_id, t.kind, t.unit, t.variant, t.success, t.value, t.latency_ms, t.at_ms"            \
+    " FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::boolean[],"    \
+    " $9::float8[], $10::float8[], $11::bigint[]) WITH ORDINALITY AS t(experiment_id, event_id,"   \
+    " kind, unit, variant, success, value, latency_ms, at_ms, ord) WHERE t.event_id IS NULL OR"    \
+    " NOT EXISTS (SELECT 1 FROM events e WHERE e.experiment_id = t.experiment_id"                  \
+    " AND e.event_id = t.event_id) RETURNING id"
+
+/* The slots of dup_of's table: a power of two, at least twice ARRAY_ROWS. */
+#define DUP_SLOTS 16384
+
+/* Whether event i has the experiment and id of an event before it in `slot` (DUP_SLOTS
+ * indexes into ev, -1 empty: open addressing); if not, it is put there. */
+static bool dup_of(int32_t *slot, const sy_store_event_t *ev, size_t i)
+{
+    const sy_store_event_t *e = &ev[i];
+    uint32_t h = sy_hash_murmur3(e->id, e->id_len) ^
+                 (uint32_t)(((uint64_t)e->experiment * 0x9e3779b97f4a7c15u) >> 32);
+    for (size_t k = h & (DUP_SLOTS - 1);; k = (k + 1) & (DUP_SLOTS - 1)) {
+        if (slot[k] < 0) {
+            slot[k] = (int32_t)i;
+            return false;
+        }
+        const sy_store_event_t *o = &ev[slot[k]];
+        if (o->experiment == e->experiment && o->id_len == e->id_len &&
+            memcmp(o->id, e->id, e->id_len) == 0)
+            return true;
+    }
+}
 
 /* A string of an event for an array: refused when it holds a NUL (PostgreSQL's text cannot,
  * and the array's text form would end there). */
@@ -371,20 +442,32 @@ static int array_text(struct array *a, const char *s, size_t n, const char *fiel
     return 0;
 }
 
-/* One statement for events ev[0..n) of one workspace, from the first: as many as
- * ARRAY_ROWS and ARRAY_BYTES let, how many into *took. */
-static int add_arrays(struct pg_store *s, const sy_store_event_t *ev, size_t n, int64_t *seq,
-                      size_t *took, sy_err_t *err)
+/* One statement for events ev[0..n) of one workspace, from the first, at places from *next
+ * on (*next then past the last given): as many as ARRAY_ROWS and ARRAY_BYTES let, how many
+ * into *took. */
+static int add_arrays(struct pg_store *s, const sy_store_event_t *ev, size_t n, int64_t *next,
+                      int64_t *seq, size_t *took, sy_err_t *err)
 {
+    _Static_assert(DUP_SLOTS >= 2 * ARRAY_ROWS && (DUP_SLOTS & (DUP_SLOTS - 1)) == 0,
+                   "dup_of's table: a power of two, at most half full");
     struct array a[9] = {{0}};
-    size_t i = 0, bytes = 0;
+    int32_t *slot = malloc(DUP_SLOTS * sizeof(*slot)), *sent = malloc(ARRAY_ROWS * sizeof(*sent));
+    size_t i = 0, m = 0, bytes = 0; /* events taken, sent */
     int rc = 0;
+    if (!slot || !sent) {
+        rc = sy_err_set(err, -ENOMEM, NULL, "out of memory");
+        goto out_free;
+    }
+    memset(slot, 0xff, DUP_SLOTS * sizeof(*slot));
     for (; i < n && i < ARRAY_ROWS; i++) {
         const sy_store_event_t *e = &ev[i];
         size_t size = e->id_len + e->unit_len + e->variant_len;
         if (i > 0 && (e->workspace != ev[0].workspace || bytes + size > ARRAY_BYTES))
             break;
         bytes += size;
+        if (e->id && dup_of(slot, ev, i))
+            continue;
+        sent[m++] = (int32_t)i;
         char num[SY_PG_DOUBLE_TEXT];
         const char *v;
         v = sy_pg_i64(num, e->experiment);
@@ -403,8 +486,8 @@ static int add_arrays(struct pg_store *s, const sy_store_event_t *ev, size_t n, 
         array_add(&a[8], v, strlen(v), false);
     }
     *took = i;
-    char count[SY_PG_INT_TEXT], ws[SY_PG_INT_TEXT];
-    const char *p[11] = {sy_pg_i64(count, (int64_t)i), sy_pg_i64(ws, ev[0].workspace)};
+    char first[SY_PG_INT_TEXT], ws[SY_PG_INT_TEXT];
+    const char *p[11] = {sy_pg_i64(first, *next), sy_pg_i64(ws, ev[0].workspace)};
     for (int k = 0; k < 9; k++)
         if (!(p[2 + k] = array_end(&a[k]))) {
             rc = sy_err_set(err, -ENOMEM, NULL, "out of memory");
@@ -419,14 +502,22 @@ static int add_arrays(struct pg_store *s, const sy_store_event_t *ev, size_t n, 
                                NULL, p, NULL, NULL, &rc, err);
     if (!r)
         goto out_free;
-    if ((size_t)PQntuples(r) != i)
-        rc = sy_err_set(err, -EIO, "db", "PostgreSQL: %d rows for %zu events", PQntuples(r), i);
-    for (int k = 0; rc == 0 && k < PQntuples(r); k++)
-        seq[k] = sy_pg_int_at(r, k, 0); /* NULL, not landed: 0 */
+    for (int k = 0; rc == 0 && k < PQntuples(r); k++) {
+        int64_t at = sy_pg_int_at(r, k, 0), j = at - *next;
+        if (j < 0 || (size_t)j >= m || seq[sent[j]])
+            rc = sy_err_set(err, -EIO, "db",
+                            "PostgreSQL: place %" PRId64 " for %zu events from %" PRId64, at, m,
+                            *next);
+        else
+            seq[sent[j]] = at;
+    }
+    *next += (int64_t)m;
     PQclear(r);
 out_free:
     for (int k = 0; k < 9; k++)
         free(a[k].p);
+    free(slot);
+    free(sent);
     return rc;
 }
 
@@ -442,9 +533,14 @@ int sy_pg_event_add_many(sy_store_t *store, const sy_store_event_t *ev, size_t n
     int rc = sy_pg_own_begin(s, &own, err);
     if (rc < 0)
         return rc;
+    int64_t next = 0;
+    if ((rc = next_place(s, own, &next, err)) < 0)
+        return sy_pg_own_end(s, own, rc, err);
     for (size_t i = 0, took = 0; rc == 0 && i < n; i += took)
         if ((rc = sy_pg_set_workspace(s, ev[i].workspace, err)) == 0)
-            rc = add_arrays(s, &ev[i], n - i, &seq[i], &took, err);
+            rc = add_arrays(s, &ev[i], n - i, &next, &seq[i], &took, err);
+    if (rc == 0)
+        placed(s, own, next);
     return sy_pg_own_end(s, own, rc, err);
 }
 
@@ -706,16 +802,10 @@ static int log_head(struct pg_store *s, const char *sql, int64_t *head, sy_err_t
 int sy_pg_log_lock(sy_store_t *store, int64_t *head, int64_t *changes, sy_err_t *err)
 {
     struct pg_store *s = sy_pg(store);
-    int rc = 0;
-    PGresult *r = sy_pg_run(s, "SELECT head, changes FROM sy_log_lock()", 0, NULL,
-                            PGRES_TUPLES_OK, &rc, err);
-    if (!r)
-        return rc;
-    *head = sy_pg_int_at(r, 0, 0);
-    if (changes)
-        *changes = sy_pg_int_at(r, 0, 1);
-    PQclear(r);
-    return 0;
+    int rc = lock_log(s, head, changes, err);
+    if (rc == 0 && s->in_tx) /* outside a transaction the lock went with the statement */
+        s->log_next = *head + 1;
+    return rc;
 }
 
 int sy_pg_log_hold(sy_store_t *store, int64_t *head, sy_err_t *err)

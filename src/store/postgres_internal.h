@@ -35,6 +35,8 @@ struct pg_store {
     bool leads;           /* holds the leaders' advisory lock (sy_store_lead) */
     bool listening;       /* LISTENs (sy_store_listen): again after a reconnection */
     bool log_held;        /* holds the log's lock across transactions (sy_store_log_hold) */
+    int64_t log_next;     /* the log's next place in the caller's transaction, which holds
+                           * the log's lock (sy_store_log_lock, an append); 0: not known */
     bool resync;          /* reconnected while listening: announcements may be lost */
     int64_t reconnect_ms; /* when the last reconnection was tried (CLOCK_MONOTONIC) */
     /* Experiment id -> workspace id, learned once each (an experiment never moves):

@@ -53,9 +53,10 @@
  * sy_changes_after: nothing else. Neither TRUNCATE
  * nor REFERENCES: TRUNCATE ignores row-level security, and a foreign key's checks do too.
  *
- * The log's order: PostgreSQL gives identity values in the order of nextval, not of
- * commit; SQLite's events.id is both (one writer). On several nodes appenders take the
- * log's lock (sy_log_lock, at events), which makes them one again. The jobs that scan every
+ * The log's order: SQLite's events.id is the order of inserts and of commits (one
+ * writer). Here every append takes the log's lock (sy_log_lock, at events) and gives the
+ * log's last place + 1, as SQLite does: events.id has no sequence (an identity value comes
+ * in the order of nextval, not of commit). The jobs that scan every
  * workspace (the notifier's due notifications, retention's prunes by minute and time) see
  * only the workspace they set: they go workspace by workspace, or get an explicit path as
  * tokens did. SQLite's store deletes timeline points by rowid: here by their key.
@@ -206,8 +207,9 @@ const char *const sy_pg_schema[] = {
     "  FOREIGN KEY (workspace_id, experiment_id) REFERENCES experiments (workspace_id, id));",
     WORKSPACE_ROWS("experiment_arms"),
 
-    /* An event id is unique per experiment (idempotent retries); none is always new. */
-    "CREATE TABLE events (" ID ","
+    /* An event id is unique per experiment (idempotent retries); none is always new. The
+     * place (id) is given by the appender, under the log's lock (below). */
+    "CREATE TABLE events (id BIGINT PRIMARY KEY,"
     "  workspace_id BIGINT NOT NULL,"
     "  experiment_id BIGINT NOT NULL,"
     "  event_id TEXT,"

@@ -227,9 +227,9 @@ INSERT INTO workspace_settings (workspace_id, name, value) VALUES ($w, 'n', 'v')
 INSERT INTO experiment_arms (workspace_id, experiment_id, variant, units, conversions,
     value_mean, value_sd, errors, crossovers, seq_p, latency_n, latency_mean, latency_sd)
     VALUES ($w, $e, 'control', 1, 0, 0, 0, 0, 0, 1, 0, 0, 0);
-INSERT INTO events (workspace_id, experiment_id, event_id, kind, unit, variant, success, at_ms)
-    VALUES ($w, $e, 'e1', 'exposure', 'u', 'control', '1', 0),
-           ($w, $e, NULL, 'outcome', 'u', NULL, NULL, 1);
+INSERT INTO events (id, workspace_id, experiment_id, event_id, kind, unit, variant, success, at_ms)
+    VALUES ($w * 10 + 1, $w, $e, 'e1', 'exposure', 'u', 'control', '1', 0),
+           ($w * 10 + 2, $w, $e, NULL, 'outcome', 'u', NULL, NULL, 1);
 INSERT INTO kpi_events (workspace_id, domain, metric, success, actor, at_ms, event_id)
     VALUES ($w, 'd', 'm', 1, 'a', 0, 'k1');
 INSERT INTO regression_policies (workspace_id, domain, metric, window_events, baseline_events,
@@ -334,13 +334,14 @@ for t in $WS_TABLES; do
 done
 
 # The store's own path: rows of its workspace written with new ids (the identity columns'
-# sequences), rolled back so that the counts below hold.
-check "in workspace 1 the app role writes its own rows, ids from the sequences" 0 '^t\|t$' '' -- \
+# sequences; an event's place is the log's last + 1, under the log's lock), rolled back so
+# that the counts below hold.
+check "in workspace 1 the app role writes its own rows, ids from the sequences and the log" 0 '^t\|t$' '' -- \
     pg_sql "$PG_URL_APP" "BEGIN; SET LOCAL app.workspace_id = 1;
     WITH a AS (INSERT INTO audit (workspace_id, at_ms, actor, action, resource)
                VALUES (1, 5, 'a', 'flag.delete', 'flag:f') RETURNING id),
-         e AS (INSERT INTO events (workspace_id, experiment_id, kind, unit, at_ms)
-               VALUES (1, 11, 'exposure', 'v', 5) RETURNING id)
+         e AS (INSERT INTO events (id, workspace_id, experiment_id, kind, unit, at_ms)
+               VALUES ((SELECT head + 1 FROM sy_log_lock()), 1, 11, 'exposure', 'v', 5) RETURNING id)
     SELECT (SELECT id FROM a) > 0, (SELECT id FROM e) > 0; ROLLBACK;"
 
 # Deletes go children first (a foreign key's check sees every workspace's rows): the tables
