@@ -4,6 +4,7 @@
  *   pg_store_check migrate OWNER_URI APP_ROLE   sy_store_pg_migrate; "migrated"
  *   pg_store_check open URI                     sy_store_open; "version N" (its error else)
  *   pg_store_check tokens APP_URI               the two-workspace scenario below
+ *   pg_store_check appenders APP_URI            concurrent appends, below
  *
  * `tokens`, as the application role: creates workspaces one and two and a token in each
  * (one in sy_store_begin's transaction, one in the call's own), finds each by its hash
@@ -11,10 +12,20 @@
  * to revoke two's token as workspace one, then on a plain libpq connection of the same role
  * counts two's token under no setting, workspace one's and workspace two's. One line per
  * fact; exit 1 on any failed call (its message on stderr).
+ *
+ * `appenders`, as the application role: APPENDERS threads, each on a store of its own (as
+ * many nodes would be), append BATCHES batches of BATCH events of one experiment at once,
+ * their ids drawn from one pool of IDS that every thread shares (each id sent by several
+ * threads, some twice in one batch; one event in ten without an id), every fifth batch
+ * rolled back. Then it prints what the threads were told landed (committed batches only)
+ * against the rows in the log, counted on a plain connection: the log's lock and the
+ * probe for duplicates (postgres_events.c) must keep every id once and land every event
+ * they said landed, with no append refused.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +181,136 @@ out_close:
     return rc;
 }
 
+enum { APPENDERS = 4, BATCHES = 25, BATCH = 400, IDS = 6000 };
+
+struct appender {
+    const char *uri;
+    int64_t ws, experiment;
+    int k;                  /* its index */
+    int64_t landed, bare;   /* events landed in committed batches; of them without an id */
+    int64_t out_of_order;   /* places of a batch not growing with its events */
+    int failed;             /* calls that failed */
+    char error[256];        /* the first one's message */
+};
+
+static void *append_all(void *arg)
+{
+    struct appender *a = arg;
+    sy_store_t *s = NULL;
+    sy_err_t err = {0};
+    if (sy_store_open(&s, a->uri, &err) < 0) {
+        a->failed++;
+        snprintf(a->error, sizeof(a->error), "open: %s", err.msg);
+        return NULL;
+    }
+    sy_store_event_t ev[BATCH];
+    int64_t seq[BATCH];
+    char(*id)[16] = calloc(BATCH, sizeof(*id)), (*unit)[16] = calloc(BATCH, sizeof(*unit));
+    for (int b = 0; id && unit && b < BATCHES; b++) {
+        for (int i = 0; i < BATCH; i++) {
+            /* threads walk the pool from different starts at different strides: each id
+             * meets several of them; every 50th event repeats the one before it */
+            int n = (a->k * 1500 + b * (BATCH - 37 * a->k) + i - (i % 50 == 49)) % IDS;
+            snprintf(id[i], sizeof(id[i]), "e%d", n);
+            snprintf(unit[i], sizeof(unit[i]), "u%d", n);
+            bool bare = (i + b + a->k) % 10 == 0;
+            ev[i] = (sy_store_event_t){.workspace = a->ws,
+                                       .experiment = a->experiment,
+                                       .id = bare ? NULL : id[i],
+                                       .id_len = bare ? 0 : strlen(id[i]),
+                                       .kind = "exposure",
+                                       .unit = unit[i],
+                                       .unit_len = strlen(unit[i]),
+                                       .variant = "a",
+                                       .variant_len = 1,
+                                       .success = -1,
+                                       .at_ms = 1000 + b};
+        }
+        bool keep = b % 5 != 4;
+        if (sy_store_begin(s, &err) < 0 || sy_store_event_add_many(s, ev, BATCH, seq, &err) < 0 ||
+            (keep ? sy_store_commit(s, &err) : (sy_store_rollback(s), 0)) < 0) {
+            if (!a->failed++)
+                snprintf(a->error, sizeof(a->error), "batch %d: %s", b, err.msg);
+            continue;
+        }
+        int64_t last = 0;
+        for (int i = 0; keep && i < BATCH; i++) {
+            if (!seq[i])
+                continue;
+            a->out_of_order += seq[i] <= last;
+            last = seq[i];
+            a->landed++;
+            a->bare += ev[i].id == NULL;
+        }
+    }
+    free(id);
+    free(unit);
+    sy_store_close(s);
+    return NULL;
+}
+
+/* One number a plain connection of the app role reads under workspace `ws`; -1 on error. */
+static int64_t raw_number(PGconn *db, int64_t ws, const char *sql)
+{
+    char set[64];
+    snprintf(set, sizeof(set), "SELECT set_config('app.workspace_id', '%" PRId64 "', false)", ws);
+    PQclear(PQexec(db, set));
+    PGresult *r = PQexec(db, sql);
+    int64_t n = PQresultStatus(r) == PGRES_TUPLES_OK ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : -1;
+    PQclear(r);
+    return n;
+}
+
+static int appenders(const char *uri)
+{
+    sy_store_t *s = NULL;
+    sy_err_t err = {0};
+    int64_t ws = 0;
+    if (sy_store_open(&s, uri, &err) < 0)
+        return fail("open", &err);
+    int rc = sy_store_workspace_create(s, "appenders", 1000, &ws, &err);
+    sy_store_close(s);
+    if (rc < 0)
+        return fail("workspace_create", &err);
+    struct appender a[APPENDERS];
+    pthread_t t[APPENDERS];
+    for (int k = 0; k < APPENDERS; k++) {
+        a[k] = (struct appender){.uri = uri, .ws = ws, .experiment = 77, .k = k};
+        if (pthread_create(&t[k], NULL, append_all, &a[k]) != 0) {
+            fprintf(stderr, "pg_store_check: pthread_create failed\n");
+            return 1;
+        }
+    }
+    int64_t landed = 0, bare = 0, disorder = 0;
+    int failed = 0;
+    for (int k = 0; k < APPENDERS; k++) {
+        pthread_join(t[k], NULL);
+        landed += a[k].landed;
+        bare += a[k].bare;
+        disorder += a[k].out_of_order;
+        failed += a[k].failed;
+        if (a[k].failed)
+            fprintf(stderr, "pg_store_check: appender %d: %s\n", k, a[k].error);
+    }
+    PGconn *db = PQconnectdb(uri);
+    if (PQstatus(db) != CONNECTION_OK) {
+        fprintf(stderr, "pg_store_check: connect: %s", PQerrorMessage(db));
+        PQfinish(db);
+        return 1;
+    }
+    printf("appenders %d, failed calls %d\n", APPENDERS, failed);
+    printf("landed %" PRId64 ", rows %" PRId64 "\n", landed,
+           raw_number(db, ws, "SELECT count(*) FROM events"));
+    printf("without an id: landed %" PRId64 ", rows %" PRId64 "\n", bare,
+           raw_number(db, ws, "SELECT count(*) FROM events WHERE event_id IS NULL"));
+    printf("ids in the log %" PRId64 ", distinct %" PRId64 "\n",
+           raw_number(db, ws, "SELECT count(event_id) FROM events"),
+           raw_number(db, ws, "SELECT count(DISTINCT event_id) FROM events"));
+    printf("places out of order in a batch: %" PRId64 "\n", disorder);
+    PQfinish(db);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     sy_err_t err = {0};
@@ -190,6 +331,9 @@ int main(int argc, char **argv)
     }
     if (argc == 3 && strcmp(argv[1], "tokens") == 0)
         return tokens(argv[2]);
-    fprintf(stderr, "usage: pg_store_check migrate OWNER_URI APP_ROLE | open URI | tokens URI\n");
+    if (argc == 3 && strcmp(argv[1], "appenders") == 0)
+        return appenders(argv[2]);
+    fprintf(stderr, "usage: pg_store_check migrate OWNER_URI APP_ROLE | open URI | tokens URI"
+                    " | appenders URI\n");
     return 2;
 }

@@ -38,10 +38,14 @@ async function call(base, method, path, body, headers = auth) {
 }
 
 // Polls `probe` on the reader until it says true, at most 2 s; the ms it took, or null.
+// PG_NODES_POLL_MS in the environment pauses that long between polls (bench/pg.sh's mixed
+// phases: a poll as fast as the answers come would be a load of its own); none by default.
+const pollMs = Number(process.env.PG_NODES_POLL_MS || 0);
 async function until(probe) {
   const t0 = performance.now();
   while (performance.now() - t0 < 2000) {
     if (await probe()) return performance.now() - t0;
+    if (pollMs > 0) await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
   return null;
 }

@@ -11,6 +11,9 @@
 #   visible under its own (row-level security, not the store's WHERE);
 # - a duplicate hash is -EEXIST, and a commit after it fails (PostgreSQL's COMMIT of an
 #   aborted transaction reports ROLLBACK, not an error);
+# - four stores append batches at once whose ids overlap (several stores, twice in a
+#   batch), one in five rolled back: no append refused, every event said landed is in
+#   the log, every id once, the places of a batch growing with its events;
 #
 #   pg_store.sh PG_STORE_CHECK   (empty when libpq is missing)
 set -u
@@ -71,4 +74,19 @@ check "row-level security: two's token invisible under workspace one" 0 '' '' --
     has "^raw two's token, workspace one: 0$"
 check "row-level security: two's token visible under workspace two" 0 '' '' -- \
     has "^raw two's token, workspace two: 1$"
+
+"$CHECK" appenders "$PG_URL_APP" >"$TMP/appenders" 2>"$TMP/appenders.err"
+status=$?
+sed 's/^/# /' "$TMP/appenders"
+has_in() { grep -Eq "$1" "$TMP/appenders"; }
+check "four stores appending the same ids at once ran to their end" 0 '' '' -- test "$status" -eq 0
+check "... no append refused" 0 '' '' -- has_in '^appenders 4, failed calls 0$'
+check "... every event they were told landed is in the log, and only those" 0 '' '' -- \
+    sh -c "grep -Eq '^landed ([1-9][0-9]*), rows \\1\$' '$TMP/appenders'"
+check "... those without an id too" 0 '' '' -- \
+    sh -c "grep -Eq '^without an id: landed ([1-9][0-9]*), rows \\1\$' '$TMP/appenders'"
+check "... every id once" 0 '' '' -- \
+    sh -c "grep -Eq '^ids in the log ([1-9][0-9]*), distinct \\1\$' '$TMP/appenders'"
+check "... a batch's places grow with its events" 0 '' '' -- \
+    has_in '^places out of order in a batch: 0$'
 tap_done
