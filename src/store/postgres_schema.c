@@ -66,8 +66,11 @@
 /* The workspace of the transaction, NULL when unset. An unset custom setting reads as
  * NULL, but as '' once a transaction of the session has SET LOCAL it: NULLIF makes both
  * "no workspace" (no row matches NULL), rather than an error for the one and not the
- * other. A value that is not a number is an error: the store only sets numbers. */
-#define WS "nullif(current_setting('app.workspace_id', true), '')::bigint"
+ * other. A value that is not a number is an error: the store only sets numbers. A scalar
+ * subquery, so that a statement reads it once (an InitPlan), not once a row: a scan of
+ * 100,000 events under the policy took 40 ms against 80-150 with the call in the row's
+ * test. */
+#define WS "(SELECT nullif(current_setting('app.workspace_id', true), '')::bigint)"
 
 /* Row-level security of a workspace's table `t`: on, forced, one policy for every command
  * and role (the rule of issue 25, written once). */

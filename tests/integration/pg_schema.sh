@@ -112,7 +112,7 @@ WITH t AS (SELECT c.oid, c.relname, c.relrowsecurity AS rls, c.relforcerowsecuri
                        AND pg_get_expr(p.polqual, p.polrelid)
                            = pg_get_expr(p.polwithcheck, p.polrelid)
                        AND pg_get_expr(p.polqual, p.polrelid) ~
-                           '^\(workspace_id = \(NULLIF\(current_setting\(''app\.workspace_id''::text, true\), ''''::text\)\)::bigint\)$'
+                           '^\(workspace_id = \( SELECT \(NULLIF\(current_setting\(''app\.workspace_id''::text, true\), ''''::text\)\)::bigint AS \"nullif\"\)\)$'
                    ) AS good,
                    (SELECT count(*) FROM pg_policy p WHERE p.polrelid = t.oid
                        AND ((p.polname = 'tokens_authenticate' AND t.relname = 'tokens')
