@@ -307,6 +307,40 @@ static int appenders(const char *uri)
            raw_number(db, ws, "SELECT count(event_id) FROM events"),
            raw_number(db, ws, "SELECT count(DISTINCT event_id) FROM events"));
     printf("places out of order in a batch: %" PRId64 "\n", disorder);
+    /* The lock held across a rollback (the writer's batch written again one by one): another
+     * connection cannot take it until the store lets it go. */
+    int64_t head = 0;
+    int held = -1, freed = -1;
+    if (sy_store_open(&s, uri, &err) == 0) {
+        if (sy_store_begin(s, &err) == 0 && sy_store_log_lock(s, &head, NULL, &err) == 0 &&
+            sy_store_log_hold(s, &head, &err) == 0) {
+            sy_store_rollback(s);
+            held = raw_number(db, ws, "SELECT pg_try_advisory_xact_lock(2026, 2)::int") == 0;
+            sy_store_log_unlock(s);
+            freed = raw_number(db, ws, "SELECT pg_try_advisory_xact_lock(2026, 2)::int") == 1;
+        }
+        sy_store_close(s);
+    }
+    printf("the log's lock held across a rollback: %s, free after the unlock: %s\n",
+           held == 1 ? "yes" : "no", freed == 1 ? "yes" : "no");
+    /* A row placed by hand at the last bigint (the app role may): appends refuse, no place
+     * past it overflows. */
+    int64_t n = raw_number(db, ws,
+                           "WITH r AS (INSERT INTO events (id, workspace_id, experiment_id, kind,"
+                           " unit, at_ms) SELECT 9223372036854775807, id, 77, 'exposure', 'x', 0"
+                           " FROM workspaces WHERE name = 'appenders' RETURNING id)"
+                           " SELECT count(*) FROM r");
+    int refused = 0;
+    if (n == 1 && sy_store_open(&s, uri, &err) == 0) {
+        sy_store_event_t e = {.workspace = ws, .experiment = 77, .kind = "exposure",
+                              .unit = "u", .unit_len = 1, .success = -1, .at_ms = 1};
+        int64_t one = 0;
+        sy_err_t oerr = {0};
+        refused = sy_store_event_add_many(s, &e, 1, &one, &oerr) == -EOVERFLOW &&
+                  sy_store_event_add(s, &e, &one, &oerr) == -EOVERFLOW;
+        sy_store_close(s);
+    }
+    printf("a place at the last bigint: appends refused: %s\n", refused ? "yes" : "no");
     PQfinish(db);
     return 0;
 }

@@ -1037,13 +1037,24 @@ static int begin_at_head(const struct batch *b, sy_store_t *store, int64_t *head
 static int write_events(struct batch *b, sy_store_t *store, sy_err_t *err)
 {
     int64_t head = -1;
+    bool held = false;
     int rc = begin_at_head(b, store, &head, err);
     if (rc == 0)
         rc = write_rows_at_once(b, store, err);
-    if (rc == 1) { /* rows written, none applied yet: the transaction again */
+    if (rc == 1) {
+        /* rows written, none applied yet: the transaction again, the log's lock held across
+         * the rollback (several nodes), or another node could append meanwhile and send the
+         * batch back to be made again, and again while they append */
+        int64_t ours; /* the log's last place, this batch's rows counted: not used */
+        if (head >= 0) {
+            int hrc = sy_store_log_hold(store, &ours, err);
+            if (hrc < 0)
+                rc = hrc;
+            held = hrc == 0;
+        }
         sy_store_rollback(store);
         memset(b->seq, 0, b->n_q * sizeof(*b->seq));
-        if ((rc = begin_at_head(b, store, &head, err)) == 0)
+        if (rc == 1 && (rc = begin_at_head(b, store, &head, err)) == 0)
             rc = write_rows_one_by_one(b, store, err);
     }
     for (size_t k = 0; rc == 0 && k < b->n_x; k++)
@@ -1053,11 +1064,13 @@ static int write_events(struct batch *b, sy_store_t *store, sy_err_t *err)
         wrote = b->seq[i] > 0;
     if (rc == 0 && head >= 0 && wrote)
         rc = sy_store_announce(store, b->x[0].ws, "events", b->node, err);
-    if (rc < 0) {
+    if (rc < 0)
         sy_store_rollback(store);
-        return rc;
-    }
-    return sy_store_commit(store, err);
+    else
+        rc = sy_store_commit(store, err);
+    if (held)
+        sy_store_log_unlock(store);
+    return rc;
 }
 
 /* The writer's job: KPI events, then events, each in its own transaction. */

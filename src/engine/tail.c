@@ -180,7 +180,7 @@ int sy_eng_tail(sy_engine_t *eng, sy_err_t *err)
         struct experiment *e = sy_exp_find_by_id(eng, t.touched[i]);
         if (!e)
             continue;
-        sy_exp_replay_changes(e, applied + 1);
+        sy_exp_replay_changes(e, applied < INT64_MAX ? applied + 1 : INT64_MAX);
         /* the SRM test looks at the units as the last commit left them, as its writer did */
         sy_exp_srm_look(e, INT64_MAX);
         rc = sy_exp_arms_load(eng, e->id, err);

@@ -250,6 +250,10 @@ static int event_params(struct event_params *ep, const sy_store_event_t *e, sy_e
     return 0;
 }
 
+/* The last place an append may give: a log whose last place is past it (a row written
+ * there by hand: appends never come near) is refused, so that no place + k overflows. */
+#define PLACE_MAX (INT64_MAX / 2)
+
 /* The log's lock in the transaction open, the log's last place and the last allocation
  * change (NULL: not wanted) read after it (postgres_schema.c's sy_log_lock). */
 static int lock_log(struct pg_store *s, int64_t *head, int64_t *changes, sy_err_t *err)
@@ -263,6 +267,10 @@ static int lock_log(struct pg_store *s, int64_t *head, int64_t *changes, sy_err_
     if (changes)
         *changes = sy_pg_int_at(r, 0, 1);
     PQclear(r);
+    if (*head < 0 || *head > PLACE_MAX)
+        return sy_err_set(err, -EOVERFLOW, "db",
+                          "PostgreSQL: the event log's last place, %" PRId64 ", is out of range",
+                          *head);
     return 0;
 }
 

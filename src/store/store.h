@@ -339,9 +339,10 @@ int sy_store_event_last(sy_store_t *store, int64_t *seq, sy_err_t *err);
  * sy_store_log_lock takes it for the open transaction (to its end) and gives the log's last
  * place over every workspace, read once the lock is had, into *head: while one holds it no
  * other handle appends or holds it, so a reader never sees a place before one committed
- * later. sy_store_log_hold takes the same lock outside a transaction, held across the
- * handle's transactions until sy_store_log_unlock (or the connection's end): for a change
- * placed in the log (an allocation change's events_at) after what it read of it.
+ * later. sy_store_log_hold takes the same lock in a transaction or outside one, held across
+ * the handle's transactions (a rollback too) until sy_store_log_unlock (or the connection's
+ * end): for a change placed in the log (an allocation change's events_at) after what it
+ * read of it, and for a batch written again after a rollback (engine/ingest.c).
  * sy_store_log_lock also gives, unless `changes` is NULL, the largest id of an allocation
  * change (sy_store_change_after), read with it: a change is made holding the lock too.
  * SQLite (one node, one writer: nothing to order): *head (and *changes) -1, nothing taken. */

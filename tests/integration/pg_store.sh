@@ -13,7 +13,9 @@
 #   aborted transaction reports ROLLBACK, not an error);
 # - four stores append batches at once whose ids overlap (several stores, twice in a
 #   batch), one in five rolled back: no append refused, every event said landed is in
-#   the log, every id once, the places of a batch growing with its events;
+#   the log, every id once, the places of a batch growing with its events; the log's lock
+#   held by sy_store_log_hold in a transaction outlives its rollback; a row placed by hand
+#   at the last bigint makes appends fail (-EOVERFLOW), with no overflow;
 #
 #   pg_store.sh PG_STORE_CHECK   (empty when libpq is missing)
 set -u
@@ -89,4 +91,8 @@ check "... every id once" 0 '' '' -- \
     sh -c "grep -Eq '^ids in the log ([1-9][0-9]*), distinct \\1\$' '$TMP/appenders'"
 check "... a batch's places grow with its events" 0 '' '' -- \
     has_in '^places out of order in a batch: 0$'
+check "the log's lock held (sy_store_log_hold) outlives a rollback, and goes with the unlock" 0 \
+    '' '' -- has_in "^the log's lock held across a rollback: yes, free after the unlock: yes$"
+check "a row placed by hand at the last bigint: appends are refused (-EOVERFLOW), none overflows" \
+    0 '' '' -- has_in '^a place at the last bigint: appends refused: yes$'
 tap_done
