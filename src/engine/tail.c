@@ -162,6 +162,22 @@ int sy_eng_tail(sy_engine_t *eng, sy_err_t *err)
     int rc = sy_store_begin_read(eng->store, err);
     if (rc < 0)
         return rc;
+    /* Retention (the leader's) prunes what every experiment's checkpoint holds, up to the
+     * place its own node applied: a node behind it by more than the retention period (a
+     * node stopped that long) would miss the rows pruned and count less for good. It says
+     * so instead, on every tail (its writes refused, its results left as they were), until
+     * a restart rebuilds it from the checkpoints. */
+    int64_t pruned = 0;
+    if ((rc = sy_store_retention_get(eng->store, "events_pruned", &pruned, err)) == 0 &&
+        pruned > sy_exp_events_applied(eng))
+        rc = sy_err_set(err, -ESTALE, NULL,
+                        "retention pruned the event log through place %lld, past the %lld this "
+                        "node applied: restart it to rebuild its experiments from the checkpoints",
+                        (long long)pruned, (long long)sy_exp_events_applied(eng));
+    if (rc < 0) {
+        sy_store_rollback(eng->store);
+        return rc;
+    }
     x->tail_ms = sy_engine_now_ms(eng);
     if (x->tail_all)
         rc = sync_every_workspace(&t);
