@@ -186,11 +186,11 @@ enum { APPENDERS = 4, BATCHES = 25, BATCH = 400, IDS = 6000 };
 struct appender {
     const char *uri;
     int64_t ws, experiment;
-    int k;                  /* its index */
-    int64_t landed, bare;   /* events landed in committed batches; of them without an id */
-    int64_t out_of_order;   /* places of a batch not growing with its events */
-    int failed;             /* calls that failed */
-    char error[256];        /* the first one's message */
+    int k;                /* its index */
+    int64_t landed, bare; /* events landed in committed batches; of them without an id */
+    int64_t out_of_order; /* places of a batch not growing with its events */
+    int failed;           /* calls that failed */
+    char error[256];      /* the first one's message */
 };
 
 static void *append_all(void *arg)
@@ -332,8 +332,13 @@ static int appenders(const char *uri)
                            " SELECT count(*) FROM r");
     int refused = 0;
     if (n == 1 && sy_store_open(&s, uri, &err) == 0) {
-        sy_store_event_t e = {.workspace = ws, .experiment = 77, .kind = "exposure",
-                              .unit = "u", .unit_len = 1, .success = -1, .at_ms = 1};
+        sy_store_event_t e = {.workspace = ws,
+                              .experiment = 77,
+                              .kind = "exposure",
+                              .unit = "u",
+                              .unit_len = 1,
+                              .success = -1,
+                              .at_ms = 1};
         int64_t one = 0;
         sy_err_t oerr = {0};
         refused = sy_store_event_add_many(s, &e, 1, &one, &oerr) == -EOVERFLOW &&

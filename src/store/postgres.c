@@ -96,11 +96,18 @@ static int64_t monotonic_ms(void)
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* The session's settings, on a new connection: 0, or -1 when one fails. */
+/* The session's settings, on a new connection: 0, or -1 when one fails. A wait for a lock
+ * gives up after 5 s (the statement fails: a write answers 503). A transaction left idle
+ * for 30 s ends with its session: a node stopped (SIGSTOP, a hung host) while it held the
+ * log's lock in a transaction would otherwise stop every node's appends until it woke; its
+ * connection is made again when it does. No statement of ours leaves its transaction idle
+ * that long: between two, a node replays a chunk of rows at most. */
 static int session_setup(struct pg_store *s)
 {
-    const char *sql[] = {"SET lock_timeout = '5s'", s->listening ? "LISTEN " CHANNEL : NULL};
-    for (size_t i = 0; i < 2 && sql[i]; i++) {
+    const char *sql[] = {"SET lock_timeout = '5s'",
+                         "SET idle_in_transaction_session_timeout = '30s'",
+                         s->listening ? "LISTEN " CHANNEL : NULL};
+    for (size_t i = 0; i < 3 && sql[i]; i++) {
         PGresult *r = PQexec(s->db, sql[i]);
         bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
         PQclear(r);

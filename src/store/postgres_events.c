@@ -216,9 +216,9 @@ static int text_param(const char **p, int *len, int *format, const char *s, size
     " value, latency_ms, at_ms, id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"         \
     " ON CONFLICT (experiment_id, event_id) WHERE event_id IS NOT NULL DO NOTHING RETURNING id"
 
-static const Oid event_add_types[11] = {OID_INT8,   OID_INT8,   OID_TEXT, OID_TEXT,
-                                        OID_TEXT,   OID_TEXT,   OID_BOOL, OID_FLOAT8,
-                                        OID_FLOAT8, OID_INT8,   OID_INT8};
+static const Oid event_add_types[11] = {OID_INT8,   OID_INT8, OID_TEXT, OID_TEXT,
+                                        OID_TEXT,   OID_TEXT, OID_BOOL, OID_FLOAT8,
+                                        OID_FLOAT8, OID_INT8, OID_INT8};
 
 /* EVENT_ADD_SQL's parameters for one event: its numbers formatted here, its strings borrowed
  * from the event. */
@@ -259,8 +259,8 @@ static int event_params(struct event_params *ep, const sy_store_event_t *e, sy_e
 static int lock_log(struct pg_store *s, int64_t *head, int64_t *changes, sy_err_t *err)
 {
     int rc = 0;
-    PGresult *r = sy_pg_run(s, "SELECT head, changes FROM sy_log_lock()", 0, NULL,
-                            PGRES_TUPLES_OK, &rc, err);
+    PGresult *r =
+        sy_pg_run(s, "SELECT head, changes FROM sy_log_lock()", 0, NULL, PGRES_TUPLES_OK, &rc, err);
     if (!r)
         return rc;
     *head = sy_pg_int_at(r, 0, 0);
