@@ -57,6 +57,8 @@ const char *sy_err_name(int code)
         return "unknown_field";
     case -EAGAIN:
         return "busy";
+    case -ESTALE:
+        return "node_behind";
     case -ENOSPC:
         return "limit_reached";
     default:

@@ -285,6 +285,7 @@ void reply_err(struct call *c, const sy_err_t *err)
         break;
     case -EIO:
     case -EAGAIN:
+    case -ESTALE:
         status = 503;
         break;
     case -ENOSPC:
