@@ -61,12 +61,15 @@ run: build
 # The release build is compiled too: -O3 finds warnings (-Werror) the debug build does not.
 # The tests that run threads ("threads": the data-plane workers, readers of snapshots, the
 # ingest writer) run a second time under ThreadSanitizer.
+# SY_FAST: the release binary, which simulate_rates runs its thousands of simulated
+# experiments on (the same code; tests/meson.build says what stays on the ASan build).
 test: deps $(TEST)/build.ninja $(RELEASE)/build.ninja $(TSAN)/build.ninja
 	$(MESON) compile -C $(RELEASE)
 	$(MESON) compile -C $(TEST)
 	$(MESON) compile -C $(TSAN)
 	@rm -f $(TEST)/meson-logs/testlog.json $(TSAN)/meson-logs/testlog.json  # never summarise a previous run
-	-$(MESON) test -C $(TEST) --print-errorlogs --num-processes 2
+	-SY_FAST=$(CURDIR)/$(RELEASE)/src/switchyard $(MESON) test -C $(TEST) --print-errorlogs \
+		--num-processes 2
 	-$(MESON) test -C $(TSAN) --print-errorlogs --num-processes 2 --suite threads
 	@scripts/test-summary $(TEST) $(TSAN):threads
 

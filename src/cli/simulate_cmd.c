@@ -341,6 +341,9 @@ struct outcome {
     bool oom; /* a record could not be made: the run is refused, never shown with a hole */
 };
 
+/* promotion curves kept across runs (~0.9 KiB each): the plans of 1,000 A/A runs, or of
+ * 40 runs of a winner, fit */
+#define CURVES     4096
 #define PLAN_HOURS 24 /* when a run's printed plan is taken (before its first step) */
 
 /* The variant the engine serves `unit`, from its current snapshot (as OFREP). */
@@ -491,14 +494,17 @@ static void read_check(sy_engine_t *eng, const sy_principal_t *who, const char *
     free(res);
 }
 
-/* One run into *o: 0, -EINVAL with *bad for a scenario whose experiment the engine refuses,
- * -1 for anything else (said on stderr). */
-static int run(const struct scenario *s, uint64_t seed, struct outcome *o, sy_err_t *bad)
+/* One run into *o, its engine taking the promotion curves earlier runs computed from
+ * `curves` (borrowed; NULL: none): 0, -EINVAL with *bad for a scenario whose experiment the
+ * engine refuses, -1 for anything else (said on stderr). */
+static int run(const struct scenario *s, uint64_t seed, sy_engine_curves_t *curves,
+               struct outcome *o, sy_err_t *bad)
 {
     *o = (struct outcome){.timeline = json_array()};
     sy_engine_t *eng;
     sy_err_t err = {0};
-    sy_engine_opts_t opts = {.db = ":memory:", .fake_start_ms = START_MS, .no_hourly_timeline = true};
+    sy_engine_opts_t opts = {
+        .db = ":memory:", .fake_start_ms = START_MS, .no_hourly_timeline = true, .curves = curves};
     if (sy_engine_open(&eng, &opts, &err) < 0) {
         fprintf(stderr, "switchyard simulate: %s\n", err.msg);
         return -1;
@@ -797,12 +803,18 @@ int sy_cli_simulate(int argc, char **argv)
         fprintf(stderr, "%s: out of memory\n", prog);
         rc = -1;
     }
+    /* the runs' plans recur (their inputs are on a grid): a curve computed once serves
+     * every run that makes the same plan, with the same result (engine.h); without memory
+     * for the table each run computes its own */
+    sy_engine_curves_t *curves = NULL;
+    if (sy_engine_curves_create(&curves, CURVES) < 0)
+        curves = NULL;
     bool progress = runs > 1 && isatty(STDERR_FILENO); /* quiet when not a terminal */
     for (int64_t r = 0; r < runs && rc == 0; r++) {
         if (progress)
             fprintf(stderr, "\r%s: run %lld of %lld", prog, (long long)r + 1, (long long)runs);
         struct outcome o;
-        rc = run(&s, (uint64_t)(seed + r), &o, &err);
+        rc = run(&s, (uint64_t)(seed + r), curves, &o, &err);
         if (rc == 0 && runs == 1) {
             if (json) {
                 json_t *out = outcome_json(&o);
@@ -893,6 +905,7 @@ int sy_cli_simulate(int argc, char **argv)
             json_decref(coverage);
         }
     }
+    sy_engine_curves_free(curves);
     free(hours);
     free(needs);
     json_decref(s.def);

@@ -153,6 +153,7 @@ int sy_engine_open(sy_engine_t **out, const sy_engine_opts_t *opts, sy_err_t *er
     pthread_mutex_init(&eng->board_lock, NULL);
     eng->max_units = opts->max_units;
     eng->no_hourly_timeline = opts->no_hourly_timeline;
+    eng->curves = opts->curves;
     eng->db = opts->db ? strdup(opts->db) : NULL;
     eng->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     eng->digest = eng->sha256 ? EVP_MD_CTX_new() : NULL;

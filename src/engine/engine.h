@@ -103,6 +103,18 @@ typedef struct sy_exp_defaults {
 /* (serve reads them as an experiment's "safety" is read: sy_exp_defaults_read in
  * codec/experiment_json.h.) */
 
+/* Promotion curves kept across engines opened one after another (`switchyard simulate`'s
+ * runs, each its own engine): an engine whose plan is in the table takes its curve instead
+ * of computing it again (~10 ms a curve; a run's plans recur in the next). A curve is a
+ * function of its plan alone, so no result changes, only the time. At most `cap` curves
+ * (~0.9 KiB each, allocated at create); a full neighbourhood gives up a slot. Not
+ * thread-safe: one engine at a time uses it. */
+typedef struct sy_engine_curves sy_engine_curves_t;
+
+/* An empty table of `cap` >= 1 curves into *out: 0, -EINVAL, -ENOMEM. */
+int sy_engine_curves_create(sy_engine_curves_t **out, size_t cap);
+void sy_engine_curves_free(sy_engine_curves_t *c); /* NULL is a no-op */
+
 typedef struct sy_engine_opts {
     const char *db;             /* store URI (a file path for SQLite) */
     int64_t (*now_ms)(void);    /* NULL: the real clock (or the engine's own, below) */
@@ -111,9 +123,11 @@ typedef struct sy_engine_opts {
     sy_fractional_t fractional; /* bucketing rule of every workspace's flags */
     uint32_t max_units;         /* distinct units one experiment may hold; 0: 32 Mi */
     const sy_exp_defaults_t *exp_defaults; /* copied; NULL: SY_EXP_DEFAULTS */
-    bool no_hourly_timeline; /* no hourly timeline points (a simulation's many runs: they
-                                cost a results computation an hour and decide nothing);
-                                the points of changes are still written */
+    bool no_hourly_timeline;    /* no hourly timeline points (a simulation's many runs: they
+                                   cost a results computation an hour and decide nothing);
+                                   the points of changes are still written */
+    sy_engine_curves_t *curves; /* borrowed (outlives the engine); NULL: each experiment
+                                   keeps only its last curve an arm */
 } sy_engine_opts_t;
 
 /* Opens the store and builds every workspace's snapshot from it. */

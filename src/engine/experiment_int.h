@@ -7,7 +7,8 @@
  *  - results.c: results and promotion eligibility;
  *  - ingest.c: the units table, applying events, the event log and group commit;
  *  - allocation.c: traffic steps, promotion and rollback, and their history;
- *  - checkpoint.c, retention.c: checkpoints of the aggregates, and pruning the event log.
+ *  - checkpoint.c, retention.c: checkpoints of the aggregates, and pruning the event log;
+ *  - curves.c: promotion curves shared by engines opened one after another.
  */
 #ifndef SY_ENGINE_EXPERIMENT_INT_H
 #define SY_ENGINE_EXPERIMENT_INT_H
@@ -215,6 +216,14 @@ void sy_exp_arm_counts(const struct agg *a, double weight, sy_arm_counts_t *c);
  * SY_EXP_MAX_ARMS. */
 void sy_exp_analysis_in(const sy_engine_t *eng, const struct experiment *e, sy_arm_counts_t *counts,
                         const char **names, sy_experiment_in_t *in);
+/* Whether two plans are the same (the same curve, for the same n_max) (curves.c). */
+bool sy_exp_same_plan(const sy_rule_plan_t *a, const sy_rule_plan_t *b);
+/* The curve of (plan, n_max) from `c` into *out: true when it was there (c NULL: false). */
+bool sy_exp_curve_find(const sy_engine_curves_t *c, const sy_rule_plan_t *plan, int64_t n_max,
+                       sy_rule_curve_t *out);
+/* A copy of (plan, n_max)'s curve into `c` (NULL: a no-op). */
+void sy_exp_curve_keep(sy_engine_curves_t *c, const sy_rule_plan_t *plan, int64_t n_max,
+                       const sy_rule_curve_t *curve);
 /* The results of `e` into *r (owned: free()); -EINVAL only for contradicting aggregates. */
 int sy_exp_analyse(const sy_engine_t *eng, struct experiment *e, sy_experiment_result_t **r,
                    sy_err_t *err);

@@ -113,10 +113,11 @@ struct kpi_queue {
 
 struct sy_engine {
     sy_store_t *store;
-    char *db;                /* the store's URI: the writer thread opens a handle of its own */
-    uint32_t max_units;      /* distinct units one experiment may hold (opts.max_units) */
-    bool no_hourly_timeline; /* opts.no_hourly_timeline */
-    int64_t (*now_ms)(void); /* NULL: the engine's own fake clock */
+    char *db;                   /* the store's URI: the writer thread opens a handle of its own */
+    uint32_t max_units;         /* distinct units one experiment may hold (opts.max_units) */
+    bool no_hourly_timeline;    /* opts.no_hourly_timeline */
+    sy_engine_curves_t *curves; /* opts.curves: borrowed, NULL: none */
+    int64_t (*now_ms)(void);    /* NULL: the engine's own fake clock */
     int64_t fake_ms;
     sy_fractional_t fractional;
     struct workspace *ws;

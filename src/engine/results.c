@@ -55,23 +55,14 @@ void sy_exp_analysis_in(const sy_engine_t *eng, const struct experiment *e, sy_a
                                .look_hours = (double)eng->timers.auto_promotion_ms / 3.6e6};
 }
 
-/* Whether two plans are the same (the same curve): a plan is made of its inputs on a grid
- * (core/experiment.c), so it changes when they move a step, and the curve is a function of
- * it alone: cached or not, before a restart or after, the same data give the same power. */
-static bool same_plan(const sy_rule_plan_t *a, const sy_rule_plan_t *b)
-{
-    return a->baseline == b->baseline && a->lift == b->lift &&
-           a->min_improvement == b->min_improvement && a->alpha == b->alpha &&
-           a->sequential == b->sequential && a->tau_squared == b->tau_squared &&
-           a->units_per_look == b->units_per_look && a->min_sample == b->min_sample &&
-           a->mean == b->mean && a->sd_control == b->sd_control &&
-           a->sd_treatment == b->sd_treatment && a->ratio == b->ratio && a->paths == b->paths;
-}
-
 /* The promotion curves of e's treatments into curves[] (NULL: none for that arm), from the
- * cache when it still holds. No memory for the cache: computed into scratch (one an arm)
- * for this call only; no memory at all: none. */
-static void power_curves(struct experiment *e, const sy_experiment_in_t *in,
+ * experiment's last when its plan still holds, else from the engines' shared table
+ * (opts.curves), else computed. A plan is made of its inputs on a grid (core/experiment.c),
+ * so it changes when they move a step, and the curve is a function of it alone: cached or
+ * not, before a restart or after, the same data give the same power. No memory for the
+ * experiment's: computed into scratch (one an arm) for this call only; no memory at all:
+ * none. */
+static void power_curves(const sy_engine_t *eng, struct experiment *e, const sy_experiment_in_t *in,
                          sy_rule_curve_t *scratch, const sy_rule_curve_t **curves)
 {
     for (size_t i = 0; i < e->n_arms; i++) {
@@ -81,18 +72,21 @@ static void power_curves(struct experiment *e, const sy_experiment_in_t *in,
         if (!sy_experiment_rule_plan(in, i, &plan, &n_max))
             continue;
         struct power_plan *c = e->plans ? &e->plans[i] : NULL;
-        if (c && c->has && c->n_max == n_max && same_plan(&c->plan, &plan)) {
+        if (c && c->has && c->n_max == n_max && sy_exp_same_plan(&c->plan, &plan)) {
             curves[i] = &c->curve;
             continue;
         }
         sy_rule_curve_t *out = c ? &c->curve : scratch ? &scratch[i] : NULL;
         if (!out)
             continue;
-        if (sy_stats_rule_curve(&plan, n_max, out, NULL) < 0) {
+        bool kept = sy_exp_curve_find(eng->curves, &plan, n_max, out);
+        if (!kept && sy_stats_rule_curve(&plan, n_max, out, NULL) < 0) {
             if (c)
                 c->has = false;
             continue;
         }
+        if (!kept)
+            sy_exp_curve_keep(eng->curves, &plan, n_max, out);
         if (c)
             *c = (struct power_plan){.has = true, .plan = plan, .n_max = n_max, .curve = *out};
         curves[i] = out;
@@ -112,7 +106,7 @@ int sy_exp_analyse(const sy_engine_t *eng, struct experiment *e, sy_experiment_r
     if (!e->plans)
         e->plans = calloc(e->n_arms, sizeof(*e->plans));
     sy_rule_curve_t *scratch = e->plans ? NULL : malloc(e->n_arms * sizeof(*scratch));
-    power_curves(e, &in, scratch, curves);
+    power_curves(eng, e, &in, scratch, curves);
     in.curves = curves;
     int rc = sy_experiment_analyze(&in, *r, err);
     free(scratch);

@@ -123,6 +123,15 @@ tap_relay() {
     failed=$((failed + relayed_failed))
 }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; sed 's/^/# /' "$TMP/out" "$TMP/err" 2>/dev/null | head -20; }
+# jq_check NAME FILE JQ-TEST: ok when jq prints true of FILE, else FILE is shown.
+jq_check() { # NAME FILE JQ-TEST
+    if [ "$(jq -r "$3" "$2" 2>&1)" = "true" ]; then ok "$1"; else
+        cp "$2" "$TMP/out"
+        echo "# jq test failed: $3" >"$TMP/err"
+        not_ok "$1"
+    fi
+}
+
 # check NAME EXPECTED_STATUS PATTERN_IN_STDOUT PATTERN_IN_STDERR -- COMMAND...
 check() {
     name=$1 want=$2 out_pat=$3 err_pat=$4

@@ -946,6 +946,53 @@ static void power_is_the_same_whoever_asked_before(void **state)
     json_decref(reopened);
 }
 
+/* An engine on the table of curves engines opened one after another share (simulate's runs). */
+static sy_engine_t *open_engine_sharing(sy_engine_curves_t *curves)
+{
+    sy_engine_opts_t o = {.db = fx_uri, .now_ms = fake_now, .curves = curves};
+    sy_engine_t *eng;
+    sy_err_t err = {0};
+    if (sy_engine_open(&eng, &o, &err) < 0)
+        fail_msg("open: %s", err.msg);
+    return eng;
+}
+
+/* A curve taken from the shared table is the one the engine would have computed: engines
+ * opened one after another on it (the first keeps its curve, the next takes it) give the
+ * power of an engine without it, with room for many curves or for one. */
+static void power_is_the_same_from_a_shared_table(void **state)
+{
+    struct fixture *f = *state;
+    create_started(f,
+                   "{\"key\":\"e\",\"safety\":{\"min_runtime_hours\":0,"
+                   "\"min_sample_per_variant\":100,\"sequential\":true},"
+                   "\"variants\":[{\"key\":\"a\",\"weight\":50},"
+                   "{\"key\":\"b\",\"weight\":50,\"control\":true}]}",
+                   "e");
+    requests(f, "b", 0, 1200, 50, 0, 100);
+    requests(f, "a", 1200, 1200, 50, 0, 100);
+    json_t *own = power_of(f);
+    assert_true(json_is_number(json_object_get(own, "power")));
+    sy_engine_curves_t *c;
+    assert_int_equal(sy_engine_curves_create(&c, 0), -EINVAL);
+    assert_null(c);
+    for (size_t cap = 1; cap <= 64; cap *= 64) {
+        assert_int_equal(sy_engine_curves_create(&c, cap), 0);
+        for (int k = 0; k < 2; k++) {
+            sy_engine_close(f->eng);
+            f->eng = open_engine_sharing(c);
+            json_t *shared = power_of(f);
+            assert_true(json_equal(own, shared));
+            json_decref(shared);
+        }
+        sy_engine_close(f->eng); /* the engine borrows the table: closed first */
+        f->eng = open_engine();
+        sy_engine_curves_free(c);
+    }
+    sy_engine_curves_free(NULL);
+    json_decref(own);
+}
+
 static void p95_over_its_limit_rolls_back(void **state)
 {
     struct fixture *f = *state;
@@ -1006,6 +1053,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(a_collapse_late_in_a_watch_rolls_back_at_once, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(power_is_the_same_whoever_asked_before, setup, teardown),
+        cmocka_unit_test_setup_teardown(power_is_the_same_from_a_shared_table, setup, teardown),
         cmocka_unit_test_setup_teardown(p95_over_its_limit_rolls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(a_breach_is_judged_at_its_commit_but_once_per_interval,
                                         setup, teardown),
