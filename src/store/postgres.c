@@ -340,11 +340,11 @@ int sy_pg_experiment_ws(struct pg_store *s, int64_t experiment, int64_t *ws, sy_
     return rc;
 }
 
-int sy_pg_each_workspace(struct pg_store *s, sy_pg_ws_fn fn, void *arg, sy_err_t *err)
+int sy_pg_each_of(struct pg_store *s, const char *sql, int n, const char *const *params,
+                  sy_pg_ws_fn fn, void *arg, sy_err_t *err)
 {
     int rc = 0;
-    PGresult *r =
-        sy_pg_run(s, "SELECT id FROM workspaces ORDER BY id", 0, NULL, PGRES_TUPLES_OK, &rc, err);
+    PGresult *r = sy_pg_run(s, sql, n, params, PGRES_TUPLES_OK, &rc, err);
     if (!r)
         return rc;
     for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
@@ -355,6 +355,11 @@ int sy_pg_each_workspace(struct pg_store *s, sy_pg_ws_fn fn, void *arg, sy_err_t
     }
     PQclear(r);
     return rc;
+}
+
+int sy_pg_each_workspace(struct pg_store *s, sy_pg_ws_fn fn, void *arg, sy_err_t *err)
+{
+    return sy_pg_each_of(s, "SELECT id FROM workspaces ORDER BY id", 0, NULL, fn, arg, err);
 }
 
 /* The schema version of the database `db` is connected to: 0 without a schema_version
@@ -844,22 +849,22 @@ static int pg_token_list(sy_store_t *store, int64_t ws, sy_store_token_cb cb, vo
                          sy_err_t *err)
 {
     struct pg_store *s = sy_pg(store);
-    bool own;
-    int rc = sy_pg_own_begin(s, &own, err);
-    if (rc < 0)
+    int rc = 0;
+    if (ws < 0) {
+        /* Every workspace's (start-up, a reconnection's comparison): in one statement
+         * through sy_tokens_all, by id as SQLite's. */
+        PGresult *r = sy_pg_run(s, "SELECT " TOKEN_COLUMNS " FROM sy_tokens_all() ORDER BY id",
+                                0, NULL, PGRES_TUPLES_OK, &rc, err);
+        if (!r)
+            return rc;
+        rc = token_rows(r, cb, arg);
+        PQclear(r);
         return rc;
-    if (ws >= 0)
-        return sy_pg_own_end(s, own, tokens_of(s, ws, cb, arg, err), err);
-    /* Every workspace's (start-up): workspace by workspace, each under its own setting; in id
-     * order within each, workspaces in id order (SQLite's order is by token id alone). */
-    PGresult *r =
-        sy_pg_run(s, "SELECT id FROM workspaces ORDER BY id", 0, NULL, PGRES_TUPLES_OK, &rc, err);
-    if (!r)
-        return sy_pg_own_end(s, own, rc, err);
-    for (int i = 0; i < PQntuples(r) && rc == 0; i++)
-        rc = tokens_of(s, sy_pg_int_at(r, i, 0), cb, arg, err);
-    PQclear(r);
-    return sy_pg_own_end(s, own, rc, err);
+    }
+    bool own;
+    if ((rc = sy_pg_own_begin(s, &own, err)) < 0)
+        return rc;
+    return sy_pg_own_end(s, own, tokens_of(s, ws, cb, arg, err), err);
 }
 
 static int pg_token_by_hash(sy_store_t *store, const char *hash, sy_store_token_cb cb, void *arg,

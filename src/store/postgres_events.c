@@ -70,19 +70,10 @@ static int run_counted(struct pg_store *s, const char *sql, int np, const char *
     return 0;
 }
 
-/* `v` (room for *cap items of `size`) with room for `need`, doubling; NULL when out of
- * memory (`v` is then as it was). */
-static void *grown(void *v, size_t *cap, size_t need, size_t size)
+static int cmp_i64(const void *a, const void *b)
 {
-    if (need <= *cap)
-        return v;
-    size_t c = *cap ? *cap : 16;
-    while (c < need)
-        c *= 2;
-    void *g = realloc(v, c * size);
-    if (g)
-        *cap = c;
-    return g;
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
 }
 
 /* The workspace of `experiment` into *ws and *found. An id no experiment has is not an
@@ -552,7 +543,11 @@ int sy_pg_event_add_many(sy_store_t *store, const sy_store_event_t *ev, size_t n
     return sy_pg_own_end(s, own, rc, err);
 }
 
-/* One workspace's events of a range of places, read a chunk at a time. */
+/* A feed's workspace when it reads every workspace's events at once (sy_log_range). */
+#define ACROSS 0
+
+/* One workspace's events of a range of places (or every workspace's: ACROSS), read a chunk
+ * at a time. */
 struct feed {
     int64_t ws;
     PGresult *r;  /* the chunk being read; NULL once the range is read */
@@ -584,9 +579,12 @@ static int feed_fill(struct pg_store *s, const struct merge *m, struct feed *f, 
     int rc = 0;
     PQclear(f->r);
     f->r = sy_pg_run(s,
-                     "SELECT " EVENT_COLUMNS " FROM events WHERE id > $1::bigint AND"
-                     " id <= $2::bigint AND ($3::bigint < 0 OR experiment_id = $3::bigint)"
-                     " ORDER BY id LIMIT $4::bigint",
+                     f->ws == ACROSS
+                         ? "SELECT " EVENT_COLUMNS " FROM sy_log_range($1::bigint, $2::bigint,"
+                           " $3::bigint, $4::bigint)"
+                         : "SELECT " EVENT_COLUMNS " FROM events WHERE id > $1::bigint AND"
+                           " id <= $2::bigint AND ($3::bigint < 0 OR experiment_id = $3::bigint)"
+                           " ORDER BY id LIMIT $4::bigint",
                      4, p, PGRES_TUPLES_OK, &rc, err);
     if (!f->r)
         return rc;
@@ -676,7 +674,7 @@ static int merge_events(struct pg_store *s, int64_t experiment, int64_t after, i
     if (experiment >= 0 && (rc = experiment_ws(s, experiment, &ws, &found, err)) < 0)
         return rc;
     if (!found)
-        rc = sy_pg_each_workspace(s, feed_open, &m, err);
+        rc = feed_open(s, ACROSS, &m, err); /* one feed of every workspace's events */
     else if ((rc = sy_pg_set_workspace(s, ws, err)) == 0) /* the experiment's one workspace */
         rc = feed_open(s, ws, &m, err);
     if (rc == 0 && m.n && !(m.heap = malloc(m.n * sizeof(*m.heap))))
@@ -695,7 +693,7 @@ static int merge_events(struct pg_store *s, int64_t experiment, int64_t after, i
         } else if (!f->more) {
             PQclear(f->r);
             f->r = NULL;
-        } else if ((rc = sy_pg_set_workspace(s, f->ws, err)) < 0 ||
+        } else if ((f->ws != ACROSS && (rc = sy_pg_set_workspace(s, f->ws, err)) < 0) ||
                    (rc = feed_fill(s, &m, f, e.seq, err)) < 0) {
             break;
         }
@@ -710,23 +708,8 @@ static int merge_events(struct pg_store *s, int64_t experiment, int64_t after, i
     return rc;
 }
 
-/* Rows per statement of a read across workspaces: a few MB at once however many there are. */
-static int64_t merge_chunk(struct pg_store *s, int64_t *chunk, sy_err_t *err)
-{
-    int rc = 0;
-    PGresult *r =
-        sy_pg_run(s, "SELECT count(*) FROM workspaces", 0, NULL, PGRES_TUPLES_OK, &rc, err);
-    if (!r)
-        return rc;
-    int64_t n = sy_pg_int_at(r, 0, 0);
-    PQclear(r);
-    *chunk = n > 0 ? 100000 / n : 100000;
-    if (*chunk < 100)
-        *chunk = 100;
-    if (*chunk > 10000)
-        *chunk = 10000;
-    return 0;
-}
+/* Rows per statement of a read of the log: a few MB at once. */
+#define LOG_CHUNK 10000
 
 int sy_pg_event_list(sy_store_t *store, sy_store_event_cb cb, void *arg, sy_err_t *err)
 {
@@ -735,7 +718,7 @@ int sy_pg_event_list(sy_store_t *store, sy_store_event_cb cb, void *arg, sy_err_
     int rc = sy_pg_read_begin(s, &own, err);
     if (rc < 0)
         return rc;
-    int64_t chunk = 0, pruned = 0;
+    int64_t pruned = 0;
     PGresult *r = sy_pg_run(s,
                             "SELECT coalesce((SELECT value FROM retention WHERE"
                             " name = 'events_pruned'), 0)",
@@ -743,8 +726,7 @@ int sy_pg_event_list(sy_store_t *store, sy_store_event_cb cb, void *arg, sy_err_
     if (r) {
         pruned = sy_pg_int_at(r, 0, 0);
         PQclear(r);
-        if ((rc = merge_chunk(s, &chunk, err)) == 0)
-            rc = merge_events(s, -1, pruned, INT64_MAX, chunk, cb, arg, err);
+        rc = merge_events(s, -1, pruned, INT64_MAX, LOG_CHUNK, cb, arg, err);
     }
     return sy_pg_own_end(s, own, rc, err);
 }
@@ -757,37 +739,26 @@ int sy_pg_event_range(sy_store_t *store, int64_t experiment, int64_t after, int6
     int rc = sy_pg_read_begin(s, &own, err);
     if (rc < 0)
         return rc;
-    int64_t chunk = 0;
-    if ((rc = merge_chunk(s, &chunk, err)) == 0)
-        rc = merge_events(s, experiment, after, upto, chunk, cb, arg, err);
+    rc = merge_events(s, experiment, after, upto, LOG_CHUNK, cb, arg, err);
     return sy_pg_own_end(s, own, rc, err);
 }
 
-/* The largest place of workspace `ws`'s events into the int64_t *arg, if larger. */
-static int last_of(struct pg_store *s, int64_t ws, void *arg, sy_err_t *err)
+/* The log's last place, every workspace's (sy_log_head), into *last. */
+static int log_last(struct pg_store *s, int64_t *last, sy_err_t *err)
 {
-    (void)ws;
     int rc = 0;
-    PGresult *r =
-        sy_pg_run(s, "SELECT coalesce(max(id), 0) FROM events", 0, NULL, PGRES_TUPLES_OK, &rc, err);
+    PGresult *r = sy_pg_run(s, "SELECT sy_log_head()", 0, NULL, PGRES_TUPLES_OK, &rc, err);
     if (!r)
         return rc;
-    int64_t v = sy_pg_int_at(r, 0, 0);
-    if (v > *(int64_t *)arg)
-        *(int64_t *)arg = v;
+    *last = sy_pg_int_at(r, 0, 0);
     PQclear(r);
     return 0;
 }
 
 int sy_pg_event_last(sy_store_t *store, int64_t *seq, sy_err_t *err)
 {
-    struct pg_store *s = sy_pg(store);
-    bool own;
     int64_t last = 0;
-    int rc = sy_pg_read_begin(s, &own, err);
-    if (rc < 0)
-        return rc;
-    rc = sy_pg_own_end(s, own, sy_pg_each_workspace(s, last_of, &last, err), err);
+    int rc = log_last(sy_pg(store), &last, err);
     if (rc == 0)
         *seq = last;
     return rc;
@@ -895,73 +866,30 @@ int sy_pg_event_count(sy_store_t *store, int64_t experiment, int64_t *n, sy_err_
     return rc;
 }
 
-/* A growing array of experiment ids. */
-struct ids {
-    int64_t *v;
-    size_t n, cap;
-    int64_t after, upto;
-};
-
-static int experiments_of(struct pg_store *s, int64_t ws, void *arg, sy_err_t *err)
+int sy_pg_event_experiments(sy_store_t *store, int64_t after, int64_t upto, int64_t **out,
+                            size_t *n, sy_err_t *err)
 {
-    (void)ws;
-    struct ids *ids = arg;
+    *out = NULL;
+    *n = 0;
     char a[SY_PG_INT_TEXT], u[SY_PG_INT_TEXT];
-    const char *p[] = {sy_pg_i64(a, ids->after), sy_pg_i64(u, ids->upto)};
+    const char *p[] = {sy_pg_i64(a, after), sy_pg_i64(u, upto)};
     int rc = 0;
-    PGresult *r = sy_pg_run(s,
-                            "SELECT DISTINCT experiment_id FROM events WHERE id > $1::bigint AND"
-                            " id <= $2::bigint",
-                            2, p, PGRES_TUPLES_OK, &rc, err);
+    /* by id, each once (SQLite's DISTINCT ... ORDER BY), every workspace's in one statement */
+    PGresult *r = sy_pg_run(sy_pg(store), "SELECT sy_log_experiments($1::bigint, $2::bigint)", 2,
+                            p, PGRES_TUPLES_OK, &rc, err);
     if (!r)
         return rc;
     size_t rows = (size_t)PQntuples(r);
-    int64_t *v = rows ? grown(ids->v, &ids->cap, ids->n + rows, sizeof(*v)) : ids->v;
+    int64_t *v = rows ? malloc(rows * sizeof(*v)) : NULL;
     if (rows && !v) {
         PQclear(r);
         return sy_err_set(err, -ENOMEM, NULL, "out of memory");
     }
-    ids->v = v;
     for (size_t i = 0; i < rows; i++)
-        ids->v[ids->n++] = sy_pg_int_at(r, (int)i, 0);
+        v[i] = sy_pg_int_at(r, (int)i, 0);
     PQclear(r);
-    return 0;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-int sy_pg_event_experiments(sy_store_t *store, int64_t after, int64_t upto, int64_t **out,
-                            size_t *n, sy_err_t *err)
-{
-    struct pg_store *s = sy_pg(store);
-    struct ids ids = {.after = after, .upto = upto};
-    *out = NULL;
-    *n = 0;
-    bool own;
-    int rc = sy_pg_read_begin(s, &own, err);
-    if (rc < 0)
-        return rc;
-    if ((rc = sy_pg_own_end(s, own, sy_pg_each_workspace(s, experiments_of, &ids, err), err)) < 0) {
-        free(ids.v);
-        return rc;
-    }
-    /* by id, each once (SQLite's DISTINCT ... ORDER BY) */
-    if (ids.n > 0)
-        qsort(ids.v, ids.n, sizeof(*ids.v), cmp_i64);
-    size_t k = 0;
-    for (size_t i = 0; i < ids.n; i++)
-        if (k == 0 || ids.v[k - 1] != ids.v[i])
-            ids.v[k++] = ids.v[i];
-    if (k == 0) {
-        free(ids.v);
-        ids.v = NULL;
-    }
-    *out = ids.v;
-    *n = k;
+    *out = v;
+    *n = rows;
     return 0;
 }
 
@@ -1003,14 +931,13 @@ int sy_pg_event_prune(sy_store_t *store, int64_t after, int64_t upto, int64_t be
     *through = after;
     *n = 0;
     struct prune_scan scan = {.before_ms = before_ms, .limit = limit, .last = after, .err = err};
-    int64_t max = 0, chunk = 0;
+    int64_t max = 0, chunk = LOG_CHUNK;
     bool own;
     int rc = sy_pg_own_begin(s, &own, err);
     if (rc < 0)
         return rc;
     /* the newest row of the log (every workspace's) is never touched, as in SQLite */
-    if ((rc = sy_pg_each_workspace(s, last_of, &max, err)) < 0 ||
-        (rc = merge_chunk(s, &chunk, err)) < 0)
+    if ((rc = log_last(s, &max, err)) < 0)
         goto out;
     if (limit >= 0 && limit < chunk - 1)
         chunk = limit + 1; /* the scan reads one past its limit at most */
@@ -1202,90 +1129,59 @@ int sy_pg_kpi_place(sy_store_t *store, int64_t ws, const char *domain, const cha
     "UPDATE kpi_events SET domain = '', metric = '', actor = '', success = NULL, value = NULL,"    \
     " correlation_id = NULL, detail = NULL WHERE event_id IS NOT NULL AND id IN ("
 
-/* The largest id of workspace `ws`'s KPI events into the int64_t *arg, if larger. */
-static int kpi_last_of(struct pg_store *s, int64_t ws, void *arg, sy_err_t *err)
-{
-    (void)ws;
-    int rc = 0;
-    PGresult *r = sy_pg_run(s, "SELECT coalesce(max(id), 0) FROM kpi_events", 0, NULL,
-                            PGRES_TUPLES_OK, &rc, err);
-    if (!r)
-        return rc;
-    int64_t v = sy_pg_int_at(r, 0, 0);
-    if (v > *(int64_t *)arg)
-        *(int64_t *)arg = v;
-    PQclear(r);
-    return 0;
-}
-
 /* A prune of the series without a policy, across workspaces: SQLite takes the first `limit`
- * of every workspace's candidates by id; here each workspace's first `limit` are gathered,
- * and the limit-th least id of them all bounds what each workspace's statement takes. */
+ * of every workspace's candidates by id. Here they are chosen in one statement
+ * (sy_kpi_unwatched), and each workspace that has some runs the statement `sql` (KPI_DELETE
+ * or KPI_THIN, up to the last id chosen) under its setting. */
 struct kpi_sweep {
     const char *before, *max; /* $1 and $2 of KPI_OLD */
     const char *limit;        /* NULL: none */
-    int64_t *ids;             /* every workspace's candidates */
-    size_t n, cap;
-    struct kpi_first {
-        int64_t ws, id; /* a workspace with candidates, and its least */
-    } * first;
-    size_t n_first, cap_first;
+    const char *sql;          /* the sweep's statement */
+    const char *last;         /* $3: the last id chosen */
+    int64_t n;                /* rows changed */
 };
 
-static int kpi_candidates(struct pg_store *s, int64_t ws, void *arg, sy_err_t *err)
+static int kpi_sweep_in(struct pg_store *s, int64_t ws, void *arg, sy_err_t *err)
 {
+    (void)ws;
     struct kpi_sweep *k = arg;
+    const char *p[] = {k->before, k->max, k->last};
+    return run_counted(s, k->sql, 3, p, &k->n, err);
+}
+
+static int kpi_sweep_run(struct pg_store *s, struct kpi_sweep *k, const char *head, sy_err_t *err)
+{
     const char *p[] = {k->before, k->max, k->limit};
     int rc = 0;
     PGresult *r = sy_pg_run(s,
-                            KPI_OLD "NOT EXISTS (SELECT 1 FROM regression_policies p WHERE"
-                                    " p.workspace_id = k.workspace_id AND p.domain = k.domain"
-                                    " AND p.metric = k.metric) ORDER BY id LIMIT $3::bigint",
+                            "SELECT kpi, ws FROM sy_kpi_unwatched($1::bigint, $2::bigint,"
+                            " $3::bigint)",
                             3, p, PGRES_TUPLES_OK, &rc, err);
     if (!r)
         return rc;
-    size_t rows = (size_t)PQntuples(r);
+    int rows = PQntuples(r);
     if (rows == 0) {
         PQclear(r);
         return 0;
     }
-    int64_t *ids = grown(k->ids, &k->cap, k->n + rows, sizeof(*k->ids));
-    if (ids)
-        k->ids = ids;
-    struct kpi_first *first =
-        ids ? grown(k->first, &k->cap_first, k->n_first + 1, sizeof(*k->first)) : NULL;
-    if (!first) {
+    char sql[1024], last[SY_PG_INT_TEXT];
+    snprintf(sql, sizeof(sql), "%s" KPI_OLD KPI_NO_POLICY ")", head);
+    k->sql = sql;
+    k->last = sy_pg_i64(last, sy_pg_int_at(r, rows - 1, 0));
+    /* the workspaces of the rows chosen, each once, in id order */
+    int64_t *ws = malloc((size_t)rows * sizeof(*ws));
+    if (!ws) {
         PQclear(r);
         return sy_err_set(err, -ENOMEM, NULL, "out of memory");
     }
-    k->first = first;
-    k->first[k->n_first++] = (struct kpi_first){ws, sy_pg_int_at(r, 0, 0)};
-    for (size_t i = 0; i < rows; i++)
-        k->ids[k->n++] = sy_pg_int_at(r, (int)i, 0);
+    for (int i = 0; i < rows; i++)
+        ws[i] = sy_pg_int_at(r, i, 1);
     PQclear(r);
-    return 0;
-}
-
-/* One statement of the sweep (`head`: KPI_DELETE or KPI_THIN) over every workspace: the
- * candidates now, the first `limit` of them all by id, each workspace's share. */
-static int kpi_sweep_run(struct pg_store *s, struct kpi_sweep *k, int64_t limit, const char *head,
-                         int64_t *n, sy_err_t *err)
-{
-    k->n = k->n_first = 0;
-    int rc = sy_pg_each_workspace(s, kpi_candidates, k, err);
-    if (rc < 0 || k->n == 0)
-        return rc;
-    qsort(k->ids, k->n, sizeof(*k->ids), cmp_i64);
-    size_t take = limit >= 0 && (uint64_t)limit < k->n ? (size_t)limit : k->n;
-    if (take == 0)
-        return 0;
-    int64_t last = k->ids[take - 1];
-    char sql[1024], upto[SY_PG_INT_TEXT];
-    snprintf(sql, sizeof(sql), "%s" KPI_OLD KPI_NO_POLICY ")", head);
-    const char *p[] = {k->before, k->max, sy_pg_i64(upto, last)};
-    for (size_t i = 0; rc == 0 && i < k->n_first; i++)
-        if (k->first[i].id <= last && (rc = sy_pg_set_workspace(s, k->first[i].ws, err)) == 0)
-            rc = run_counted(s, sql, 3, p, n, err);
+    qsort(ws, (size_t)rows, sizeof(*ws), cmp_i64);
+    for (int i = 0; rc == 0 && i < rows; i++)
+        if ((i == 0 || ws[i] != ws[i - 1]) && (rc = sy_pg_set_workspace(s, ws[i], err)) == 0)
+            rc = kpi_sweep_in(s, ws[i], k, err);
+    free(ws);
     return rc;
 }
 
@@ -1302,16 +1198,18 @@ int sy_pg_kpi_prune(sy_store_t *store, int64_t ws, const char *domain, const cha
     if (rc < 0)
         return rc;
     /* the newest row of every workspace's is never touched, as in SQLite */
-    if ((rc = sy_pg_each_workspace(s, kpi_last_of, &max, err)) < 0)
+    PGresult *r = sy_pg_run(s, "SELECT sy_kpi_head()", 0, NULL, PGRES_TUPLES_OK, &rc, err);
+    if (!r)
         goto out;
+    max = sy_pg_int_at(r, 0, 0);
+    PQclear(r);
     if (!domain) {
         struct kpi_sweep k = {.before = sy_pg_i64(b, before_ms),
                               .max = sy_pg_i64(m, max),
                               .limit = sy_pg_limit(l, limit)};
-        if ((rc = kpi_sweep_run(s, &k, limit, KPI_DELETE, n, err)) == 0)
-            rc = kpi_sweep_run(s, &k, limit, KPI_THIN, n, err);
-        free(k.ids);
-        free(k.first);
+        if (limit != 0 && (rc = kpi_sweep_run(s, &k, KPI_DELETE, err)) == 0)
+            rc = kpi_sweep_run(s, &k, KPI_THIN, err);
+        *n += k.n;
         goto out;
     }
     char w[SY_PG_INT_TEXT], at[SY_PG_INT_TEXT], id[SY_PG_INT_TEXT];

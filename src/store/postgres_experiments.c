@@ -117,123 +117,18 @@ static int rows_of(struct pg_store *s, int64_t ws, const char *sql, int n,
     return rc;
 }
 
-/* The results of one statement run in every workspace. */
-struct gathered {
-    const char *sql;
-    int n;                     /* parameters */
-    const char *const *params; /* the same in every workspace */
-    int result_format;
-    PGresult **r; /* owned, one per workspace that had rows */
-    int64_t *ws;  /* their workspaces */
-    size_t len, cap;
-};
-
-static int gather(struct pg_store *s, int64_t ws, void *arg, sy_err_t *err)
+/* The rows of `sql`, one statement through a reader across workspaces (postgres_schema.c,
+ * READER), handed to `row` in its order (its ORDER BY is SQLite's over all of them). */
+static int rows_everywhere(struct pg_store *s, const char *sql, int result_format, row_fn row,
+                           const struct sink *to, sy_err_t *err)
 {
-    struct gathered *g = arg;
     int rc = 0;
-    PGresult *r = sy_pg_run_bin(s, g->sql, g->n, g->params, NULL, NULL, g->result_format,
-                                PGRES_TUPLES_OK, &rc, err);
+    PGresult *r = sy_pg_run_bin(s, sql, 0, NULL, NULL, NULL, result_format, PGRES_TUPLES_OK, &rc,
+                                err);
     if (!r)
         return rc;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return 0;
-    }
-    if (g->len == g->cap) {
-        size_t cap = g->cap ? 2 * g->cap : 8;
-        PGresult **rs = realloc(g->r, cap * sizeof(*rs));
-        if (rs)
-            g->r = rs;
-        int64_t *wss = rs ? realloc(g->ws, cap * sizeof(*wss)) : NULL;
-        if (wss)
-            g->ws = wss;
-        if (!rs || !wss) {
-            PQclear(r);
-            return sy_err_set(err, -ENOMEM, NULL, "out of memory");
-        }
-        g->cap = cap;
-    }
-    g->r[g->len] = r;
-    g->ws[g->len++] = ws;
-    return 0;
-}
-
-static void gathered_free(struct gathered *g)
-{
-    for (size_t i = 0; i < g->len; i++)
-        PQclear(g->r[i]);
-    free(g->r);
-    free(g->ws);
-}
-
-/* Runs g->sql in every workspace, each under its own setting, in a transaction of its own
- * (or the caller's); the results into `g` (gathered_free frees them, whatever this returns). */
-static int gather_all(struct pg_store *s, struct gathered *g, sy_err_t *err)
-{
-    bool own;
-    int rc = sy_pg_own_begin(s, &own, err);
-    if (rc < 0)
-        return rc;
-    return sy_pg_own_end(s, own, sy_pg_each_workspace(s, gather, g, err), err);
-}
-
-/* A row of the gathered results, placed by an integer column. */
-struct place {
-    int64_t key;
-    size_t r; /* which result */
-    int row;
-};
-
-static int by_key(const void *a, const void *b)
-{
-    const struct place *x = a, *y = b;
-    if (x->key != y->key)
-        return x->key < y->key ? -1 : 1;
-    if (x->r != y->r)
-        return x->r < y->r ? -1 : 1;
-    return (x->row > y->row) - (x->row < y->row);
-}
-
-/* Every gathered row, in the order of integer column `col` (ties: workspace, then row order),
- * into *out (owned: free()), *n of them. */
-static int places(const struct gathered *g, int col, struct place **out, size_t *n, sy_err_t *err)
-{
-    size_t total = 0;
-    for (size_t i = 0; i < g->len; i++)
-        total += (size_t)PQntuples(g->r[i]);
-    *out = NULL;
-    *n = 0;
-    if (total == 0)
-        return 0;
-    struct place *p = malloc(total * sizeof(*p));
-    if (!p)
-        return sy_err_set(err, -ENOMEM, NULL, "out of memory");
-    size_t k = 0;
-    for (size_t i = 0; i < g->len; i++)
-        for (int j = 0; j < PQntuples(g->r[i]); j++)
-            p[k++] = (struct place){sy_pg_int_at(g->r[i], j, col), i, j};
-    qsort(p, total, sizeof(*p), by_key);
-    *out = p;
-    *n = total;
-    return 0;
-}
-
-/* The rows of `sql` in every workspace, handed to `row` in the order of column `col` after
- * the transaction (SQLite's one ORDER BY over all of them). */
-static int rows_everywhere(struct pg_store *s, const char *sql, int result_format, int col,
-                           row_fn row, const struct sink *to, sy_err_t *err)
-{
-    struct gathered g = {.sql = sql, .result_format = result_format};
-    struct place *p = NULL;
-    size_t n = 0;
-    int rc = gather_all(s, &g, err);
-    if (rc == 0)
-        rc = places(&g, col, &p, &n, err);
-    for (size_t i = 0; i < n && rc == 0; i++)
-        rc = row(g.r[p[i].r], p[i].row, to);
-    free(p);
-    gathered_free(&g);
+    rc = each_row(r, row, to);
+    PQclear(r);
     return rc;
 }
 
@@ -352,7 +247,7 @@ int sy_pg_experiment_list(sy_store_t *store, int64_t ws, sy_store_experiment_cb 
     struct pg_store *s = sy_pg(store);
     struct sink to = {.cb.experiment = cb, .arg = arg, .s = s};
     if (ws < 0)
-        return rows_everywhere(s, "SELECT " EXPERIMENT_COLUMNS " FROM experiments ORDER BY id", 0,
+        return rows_everywhere(s, "SELECT " EXPERIMENT_COLUMNS " FROM sy_experiments_all() ORDER BY id",
                                0, experiment_row, &to, err);
     char w[SY_PG_INT_TEXT];
     const char *p[] = {sy_pg_i64(w, ws)};
@@ -437,8 +332,8 @@ int sy_pg_arm_list(sy_store_t *store, int64_t experiment, sy_store_arm_cb cb, vo
     struct pg_store *s = sy_pg(store);
     struct sink to = {.cb.arm = cb, .arg = arg, .s = s};
     if (experiment < 0)
-        return rows_everywhere(s, "SELECT " ARM_COLUMNS " FROM experiment_arms" ARM_ORDER, 0, 0,
-                               arm_row, &to, err);
+        return rows_everywhere(s, "SELECT " ARM_COLUMNS " FROM sy_arms_all()" ARM_ORDER, 0, arm_row,
+                               &to, err);
     int64_t ws;
     int rc = ws_of(s, experiment, &ws, err);
     if (rc < 0)
@@ -481,8 +376,8 @@ int sy_pg_srm_list(sy_store_t *store, sy_store_srm_cb cb, void *arg, sy_err_t *e
     struct pg_store *s = sy_pg(store);
     struct sink to = {.cb.srm = cb, .arg = arg, .s = s};
     /* SQLite's experiment_id is its rowid: a scan is in its order. */
-    return rows_everywhere(s, "SELECT experiment_id, p FROM experiment_srm ORDER BY experiment_id",
-                           0, 0, srm_row, &to, err);
+    return rows_everywhere(s, "SELECT experiment_id, p FROM sy_srm_all() ORDER BY experiment_id", 0,
+                           srm_row, &to, err);
 }
 
 /* ---- allocation changes ------------------------------------------------------------------ */
@@ -545,8 +440,8 @@ int sy_pg_change_list(sy_store_t *store, int64_t experiment, sy_store_change_cb 
     struct pg_store *s = sy_pg(store);
     struct sink to = {.cb.change = cb, .arg = arg, .s = s};
     if (experiment < 0)
-        return rows_everywhere(s, "SELECT " CHANGE_COLUMNS " FROM allocation_changes ORDER BY id",
-                               0, 0, change_row, &to, err);
+        return rows_everywhere(s, "SELECT " CHANGE_COLUMNS " FROM sy_changes_after(0) ORDER BY id", 0,
+                               change_row, &to, err);
     int64_t ws;
     int rc = ws_of(s, experiment, &ws, err);
     if (rc < 0)
@@ -633,37 +528,22 @@ int sy_pg_checkpoint_list(sy_store_t *store, sy_store_checkpoint_cb cb, void *ar
     struct pg_store *s = sy_pg(store);
     struct sink to = {.cb.checkpoint = cb, .arg = arg, .s = s};
     return rows_everywhere(s,
-                           "SELECT " CHECKPOINT_COLUMNS " FROM experiment_checkpoints"
+                           "SELECT " CHECKPOINT_COLUMNS " FROM sy_checkpoints_all()"
                            " ORDER BY experiment_id",
-                           1, 0, checkpoint_row, &to, err);
-}
-
-static int count_in(struct pg_store *s, int64_t ws, void *arg, sy_err_t *err)
-{
-    (void)ws;
-    int rc = 0;
-    PGresult *r = sy_pg_run(s, "SELECT count(*) FROM experiment_checkpoints", 0, NULL,
-                            PGRES_TUPLES_OK, &rc, err);
-    if (!r)
-        return rc;
-    *(int64_t *)arg += sy_pg_int_at(r, 0, 0);
-    PQclear(r);
-    return 0;
+                           1, checkpoint_row, &to, err);
 }
 
 int sy_pg_checkpoint_count(sy_store_t *store, int64_t *n, sy_err_t *err)
 {
-    struct pg_store *s = sy_pg(store);
-    int64_t total = 0;
     *n = 0;
-    bool own;
-    int rc = sy_pg_own_begin(s, &own, err);
-    if (rc < 0)
+    int rc = 0;
+    PGresult *r = sy_pg_run(sy_pg(store), "SELECT sy_checkpoint_count()", 0, NULL,
+                            PGRES_TUPLES_OK, &rc, err);
+    if (!r)
         return rc;
-    rc = sy_pg_own_end(s, own, sy_pg_each_workspace(s, count_in, &total, err), err);
-    if (rc == 0)
-        *n = total;
-    return rc;
+    *n = sy_pg_int_at(r, 0, 0);
+    PQclear(r);
+    return 0;
 }
 
 int sy_pg_checkpoint_get(sy_store_t *store, int64_t experiment, sy_store_checkpoint_cb cb,
@@ -779,16 +659,12 @@ static void append_i64(char *buf, size_t *len, int64_t v)
     *len += (size_t)sprintf(buf + *len, "%" PRId64 ",", v);
 }
 
-/* Deletes, in workspace g->ws[w], the points p[0..n) that fall in its result (column 0 the
- * experiment, 1 at_ms); how many into *deleted. In the transaction open. */
-static int delete_points(struct pg_store *s, const struct gathered *g, size_t w,
-                         const struct place *p, size_t n, int64_t *deleted, sy_err_t *err)
+/* Deletes, under workspace `ws`'s setting, the points of rows [from, to) of `r` (columns: the
+ * workspace, the experiment, at_ms); how many into *deleted. In the transaction open. */
+static int delete_points(struct pg_store *s, const PGresult *r, int from, int to, int64_t ws,
+                         int64_t *deleted, sy_err_t *err)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        k += p[i].r == w;
-    if (k == 0)
-        return 0;
+    size_t k = (size_t)(to - from);
     /* "{id,id,...}": SY_PG_INT_TEXT a number, its comma included. */
     char *xs = malloc(k * SY_PG_INT_TEXT + 3), *ats = malloc(k * SY_PG_INT_TEXT + 3);
     int rc = 0;
@@ -798,25 +674,23 @@ static int delete_points(struct pg_store *s, const struct gathered *g, size_t w,
     }
     size_t xl = 1, al = 1;
     xs[0] = ats[0] = '{';
-    for (size_t i = 0; i < n; i++) {
-        if (p[i].r != w)
-            continue;
-        append_i64(xs, &xl, sy_pg_int_at(g->r[w], p[i].row, 0));
-        append_i64(ats, &al, p[i].key);
+    for (int i = from; i < to; i++) {
+        append_i64(xs, &xl, sy_pg_int_at(r, i, 1));
+        append_i64(ats, &al, sy_pg_int_at(r, i, 2));
     }
     strcpy(xs + xl - 1, "}"); /* over the last comma */
     strcpy(ats + al - 1, "}");
     const char *params[] = {xs, ats};
-    rc = sy_pg_set_workspace(s, g->ws[w], err);
-    PGresult *r = NULL;
+    rc = sy_pg_set_workspace(s, ws, err);
+    PGresult *d = NULL;
     if (rc == 0)
-        r = sy_pg_run(s,
+        d = sy_pg_run(s,
                       "DELETE FROM experiment_timeline WHERE (experiment_id, at_ms) IN"
                       " (SELECT * FROM unnest($1::bigint[], $2::bigint[]))",
                       2, params, PGRES_COMMAND_OK, &rc, err);
-    if (r) {
-        *deleted += strtoll(PQcmdTuples(r), NULL, 10);
-        PQclear(r);
+    if (d) {
+        *deleted += strtoll(PQcmdTuples(d), NULL, 10);
+        PQclear(d);
     }
 out_free:
     free(xs);
@@ -832,36 +706,34 @@ int sy_pg_timeline_prune(sy_store_t *store, int64_t before_ms, int64_t limit, in
     if (limit == 0)
         return 0;
     char before[SY_PG_INT_TEXT], lim[SY_PG_INT_TEXT];
-    sy_pg_i64(before, before_ms);
+    const char *p[] = {sy_pg_i64(before, before_ms), sy_pg_i64(lim, limit)};
     bool own;
     int rc = sy_pg_own_begin(s, &own, err);
     if (rc < 0)
         return rc;
     if (limit < 0) { /* SQLite's negative LIMIT: every point older */
         struct prune_all a = {.before = before};
-        rc = sy_pg_own_end(s, own, sy_pg_each_workspace(s, prune_all_in, &a, err), err);
+        rc = sy_pg_own_end(s, own,
+                           sy_pg_each_of(s, "SELECT sy_timeline_old_workspaces($1::bigint)", 1, p,
+                                         prune_all_in, &a, err),
+                           err);
         if (rc == 0)
             *n = a.n;
         return rc;
     }
-    /* The oldest `limit` of each workspace, then the oldest `limit` of all of them. */
-    const char *p[] = {before, sy_pg_i64(lim, limit)};
-    struct gathered g = {.sql = "SELECT experiment_id, at_ms FROM experiment_timeline"
-                                " WHERE at_ms < $1 ORDER BY at_ms LIMIT $2",
-                         .n = 2,
-                         .params = p};
-    struct place *pl = NULL;
-    size_t k = 0;
+    /* The oldest `limit` of all, in one statement, by workspace; then each workspace's. */
     int64_t deleted = 0;
-    rc = sy_pg_each_workspace(s, gather, &g, err);
-    if (rc == 0)
-        rc = places(&g, 1, &pl, &k, err);
-    if (k > (size_t)limit)
-        k = (size_t)limit;
-    for (size_t w = 0; w < g.len && rc == 0; w++)
-        rc = delete_points(s, &g, w, pl, k, &deleted, err);
-    free(pl);
-    gathered_free(&g);
+    PGresult *r = sy_pg_run(s,
+                            "SELECT ws, experiment, point_ms FROM sy_timeline_old($1::bigint,"
+                            " $2::bigint) ORDER BY ws",
+                            2, p, PGRES_TUPLES_OK, &rc, err);
+    for (int i = 0, j; r && rc == 0 && i < PQntuples(r); i = j) {
+        int64_t ws = sy_pg_int_at(r, i, 0);
+        for (j = i + 1; j < PQntuples(r) && sy_pg_int_at(r, j, 0) == ws; j++)
+            ;
+        rc = delete_points(s, r, i, j, ws, &deleted, err);
+    }
+    PQclear(r);
     rc = sy_pg_own_end(s, own, rc, err);
     if (rc == 0)
         *n = deleted;

@@ -50,17 +50,6 @@ static int64_t changed(PGresult *r)
     return strtoll(PQcmdTuples(r), NULL, 10);
 }
 
-/* Reads every workspace with `fn` in one snapshot: a REPEATABLE READ READ ONLY transaction
- * of its own, or the caller's. */
-static int read_every_workspace(struct pg_store *s, sy_pg_ws_fn fn, void *arg, sy_err_t *err)
-{
-    bool own;
-    int rc = sy_pg_read_begin(s, &own, err);
-    if (rc < 0)
-        return rc;
-    return sy_pg_own_end(s, own, sy_pg_each_workspace(s, fn, arg, err), err);
-}
-
 /* ---- flags --------------------------------------------------------------------------- */
 
 int sy_pg_flag_put(sy_store_t *store, int64_t ws, const sy_store_flag_t *f, bool *created,
@@ -226,64 +215,13 @@ struct audit_old {
     int64_t id, ws;
 };
 
-/* What a prune has chosen so far: the oldest `limit` (> 0) of the workspaces read, by id. */
-struct audit_prune {
-    int64_t before_ms, limit;
-    struct audit_old *v; /* owned */
-    size_t n, cap;
-};
-
-static int by_id(const void *a, const void *b)
-{
-    const struct audit_old *x = a, *y = b;
-    return (x->id > y->id) - (x->id < y->id);
-}
 
 static int by_ws_then_id(const void *a, const void *b)
 {
     const struct audit_old *x = a, *y = b;
     if (x->ws != y->ws)
         return (x->ws > y->ws) - (x->ws < y->ws);
-    return by_id(a, b);
-}
-
-/* One workspace's oldest events (at most `limit`, and only older than any chosen already
- * once `limit` are), merged into the choice. */
-static int audit_choose(struct pg_store *s, int64_t ws, void *arg, sy_err_t *err)
-{
-    struct audit_prune *pr = arg;
-    bool full = pr->n == (size_t)pr->limit;
-    char w[SY_PG_INT_TEXT], ms[SY_PG_INT_TEXT], below[SY_PG_INT_TEXT], lim[SY_PG_INT_TEXT];
-    const char *p[] = {sy_pg_i64(w, ws), sy_pg_i64(ms, pr->before_ms),
-                       full ? sy_pg_i64(below, pr->v[pr->n - 1].id) : NULL,
-                       sy_pg_i64(lim, pr->limit)};
-    int rc = 0;
-    PGresult *r = sy_pg_run(s,
-                            "SELECT id FROM audit WHERE workspace_id = $1::bigint"
-                            " AND at_ms < $2::bigint AND ($3::bigint IS NULL OR id < $3::bigint)"
-                            " ORDER BY id LIMIT $4::bigint",
-                            4, p, PGRES_TUPLES_OK, &rc, err);
-    if (!r)
-        return rc;
-    size_t rows = (size_t)PQntuples(r);
-    if (pr->n + rows > pr->cap) {
-        size_t cap = pr->n + rows;
-        struct audit_old *grown = realloc(pr->v, cap * sizeof(*grown));
-        if (!grown) {
-            PQclear(r);
-            return sy_err_set(err, -ENOMEM, NULL, "out of memory");
-        }
-        pr->v = grown;
-        pr->cap = cap;
-    }
-    for (size_t i = 0; i < rows; i++)
-        pr->v[pr->n++] = (struct audit_old){sy_pg_int_at(r, (int)i, 0), ws};
-    PQclear(r);
-    if (pr->n > 1)
-        qsort(pr->v, pr->n, sizeof(*pr->v), by_id);
-    if (pr->n > (size_t)pr->limit)
-        pr->n = (size_t)pr->limit;
-    return 0;
+    return (x->id > y->id) - (x->id < y->id);
 }
 
 /* Deletes the chosen events of workspace v[0].ws (the first `k` of v); how many into *n. */
@@ -338,9 +276,9 @@ static int audit_delete_all(struct pg_store *s, int64_t ws, void *arg, sy_err_t 
     return 0;
 }
 
-/* Across every workspace, oldest first by id, up to `limit` in all: each workspace's oldest
- * are read under its setting, the oldest of all chosen (at most 2 * limit ids held), then
- * deleted workspace by workspace under each one's setting. */
+/* Across every workspace, oldest first by id, up to `limit` in all: chosen in one statement
+ * (sy_audit_old), then deleted workspace by workspace under each one's setting, only in the
+ * workspaces that have some. */
 int sy_pg_audit_prune(sy_store_t *store, int64_t before_ms, int64_t limit, int64_t *n,
                       sy_err_t *err)
 {
@@ -348,31 +286,43 @@ int sy_pg_audit_prune(sy_store_t *store, int64_t before_ms, int64_t limit, int64
     *n = 0;
     if (limit == 0)
         return 0;
-    struct audit_prune pr = {.before_ms = before_ms, .limit = limit};
+    char ms[SY_PG_INT_TEXT], lim[SY_PG_INT_TEXT];
+    const char *p[] = {sy_pg_i64(ms, before_ms), sy_pg_i64(lim, limit)};
     bool own;
     int rc = sy_pg_own_begin(s, &own, err);
     if (rc < 0)
         return rc;
     if (limit < 0) {
         struct older_than all = {.before = before_ms};
-        rc = sy_pg_own_end(s, own, sy_pg_each_workspace(s, audit_delete_all, &all, err), err);
+        rc = sy_pg_own_end(s, own,
+                           sy_pg_each_of(s, "SELECT sy_audit_old_workspaces($1::bigint)", 1, p,
+                                         audit_delete_all, &all, err),
+                           err);
         if (rc == 0)
             *n = all.deleted;
         return rc;
     }
-    rc = sy_pg_each_workspace(s, audit_choose, &pr, err);
-    if (pr.n > 1)
-        qsort(pr.v, pr.n, sizeof(*pr.v), by_ws_then_id);
+    struct audit_old *v = NULL;
+    size_t k = 0;
+    PGresult *r = sy_pg_run(s, "SELECT audit, ws FROM sy_audit_old($1::bigint, $2::bigint)", 2, p,
+                            PGRES_TUPLES_OK, &rc, err);
+    if (r && PQntuples(r) > 0 && !(v = malloc((size_t)PQntuples(r) * sizeof(*v))))
+        rc = sy_err_set(err, -ENOMEM, NULL, "out of memory");
+    for (int i = 0; v && i < PQntuples(r); i++)
+        v[k++] = (struct audit_old){sy_pg_int_at(r, i, 0), sy_pg_int_at(r, i, 1)};
+    PQclear(r);
+    if (k > 1)
+        qsort(v, k, sizeof(*v), by_ws_then_id);
     int64_t deleted = 0;
     size_t i = 0;
-    while (rc == 0 && i < pr.n) {
+    while (rc == 0 && i < k) {
         size_t j = i + 1; /* v[i..j): one workspace's */
-        while (j < pr.n && pr.v[j].ws == pr.v[i].ws)
+        while (j < k && v[j].ws == v[i].ws)
             j++;
-        rc = audit_delete(s, pr.v + i, j - i, &deleted, err);
+        rc = audit_delete(s, v + i, j - i, &deleted, err);
         i = j;
     }
-    free(pr.v);
+    free(v);
     rc = sy_pg_own_end(s, own, rc, err);
     if (rc == 0)
         *n = deleted;
@@ -393,33 +343,21 @@ int sy_pg_setting_put(sy_store_t *store, int64_t ws, const char *name, const cha
         3, p, NULL, err);
 }
 
-struct setting_sink {
-    sy_store_setting_cb cb;
-    void *arg;
-};
 
-static int settings_of(struct pg_store *s, int64_t ws, void *arg, sy_err_t *err)
+/* Every workspace's in one statement (sy_settings_all), by workspace, then name. */
+int sy_pg_setting_list(sy_store_t *store, sy_store_setting_cb cb, void *arg, sy_err_t *err)
 {
-    struct setting_sink *to = arg;
-    char w[SY_PG_INT_TEXT];
-    const char *p[] = {sy_pg_i64(w, ws)};
     int rc = 0;
-    PGresult *r = sy_pg_run(s,
-                            "SELECT name, value FROM workspace_settings WHERE workspace_id = $1"
-                            " ORDER BY name COLLATE \"C\"",
-                            1, p, PGRES_TUPLES_OK, &rc, err);
+    PGresult *r = sy_pg_run(sy_pg(store),
+                            "SELECT workspace_id, name, value FROM sy_settings_all()"
+                            " ORDER BY workspace_id, name COLLATE \"C\"",
+                            0, NULL, PGRES_TUPLES_OK, &rc, err);
     if (!r)
         return rc;
     for (int i = 0; i < PQntuples(r) && rc == 0; i++)
-        rc = to->cb(to->arg, ws, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+        rc = cb(arg, sy_pg_int_at(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2));
     PQclear(r);
     return rc;
-}
-
-int sy_pg_setting_list(sy_store_t *store, sy_store_setting_cb cb, void *arg, sy_err_t *err)
-{
-    struct setting_sink to = {cb, arg};
-    return read_every_workspace(sy_pg(store), settings_of, &to, err);
 }
 
 /* ---- proxy routes ------------------------------------------------------------------------ */
@@ -464,75 +402,17 @@ int sy_pg_route_delete(sy_store_t *store, int64_t ws, const char *name, sy_err_t
     return rc;
 }
 
-/* Every workspace's routes, each result kept whole for the merge by id. */
-struct route_results {
-    PGresult **v; /* owned, each PQclear'ed by route_list */
-    size_t n, cap;
-};
-
-static int routes_of(struct pg_store *s, int64_t ws, void *arg, sy_err_t *err)
+/* Every workspace's, by id (store.h's order: route ids are unique across workspaces), in one
+ * statement (sy_routes_all). */
+int sy_pg_route_list(sy_store_t *store, sy_store_route_cb cb, void *arg, sy_err_t *err)
 {
-    struct route_results *rr = arg;
-    char w[SY_PG_INT_TEXT];
-    const char *p[] = {sy_pg_i64(w, ws)};
     int rc = 0;
-    PGresult *r = sy_pg_run(s, "SELECT " ROUTE_COLUMNS " FROM routes WHERE workspace_id = $1", 1, p,
-                            PGRES_TUPLES_OK, &rc, err);
+    PGresult *r = sy_pg_run(sy_pg(store), "SELECT " ROUTE_COLUMNS " FROM sy_routes_all() ORDER BY id",
+                            0, NULL, PGRES_TUPLES_OK, &rc, err);
     if (!r)
         return rc;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return 0;
-    }
-    if (rr->n == rr->cap) {
-        size_t cap = rr->cap ? rr->cap * 2 : 16;
-        PGresult **grown = realloc(rr->v, cap * sizeof(*grown));
-        if (!grown) {
-            PQclear(r);
-            return sy_err_set(err, -ENOMEM, NULL, "out of memory");
-        }
-        rr->v = grown;
-        rr->cap = cap;
-    }
-    rr->v[rr->n++] = r;
-    return 0;
-}
-
-/* A route row of one of the results, with its id to sort by. */
-struct route_at {
-    int64_t id;
-    const PGresult *r;
-    int row;
-};
-
-static int route_by_id(const void *a, const void *b)
-{
-    const struct route_at *x = a, *y = b;
-    return (x->id > y->id) - (x->id < y->id);
-}
-
-/* Calls `cb` for each route of the results, by id across workspaces (store.h's order:
- * route ids are unique across workspaces); its first non-zero return. */
-static int routes_by_id(const struct route_results *rr, sy_store_route_cb cb, void *arg,
-                        sy_err_t *err)
-{
-    size_t total = 0;
-    for (size_t i = 0; i < rr->n; i++)
-        total += (size_t)PQntuples(rr->v[i]);
-    struct route_at *at = malloc((total ? total : 1) * sizeof(*at));
-    if (!at)
-        return sy_err_set(err, -ENOMEM, NULL, "out of memory");
-    size_t k = 0;
-    for (size_t i = 0; i < rr->n; i++)
-        for (int j = 0; j < PQntuples(rr->v[i]); j++)
-            at[k++] = (struct route_at){sy_pg_int_at(rr->v[i], j, 0), rr->v[i], j};
-    if (total > 1)
-        qsort(at, total, sizeof(*at), route_by_id);
-    int rc = 0;
-    for (size_t i = 0; i < total && rc == 0; i++) {
-        const PGresult *r = at[i].r;
-        int j = at[i].row;
-        sy_store_route_t route = {.id = at[i].id,
+    for (int j = 0; j < PQntuples(r) && rc == 0; j++) {
+        sy_store_route_t route = {.id = sy_pg_int_at(r, j, 0),
                                   .workspace = sy_pg_int_at(r, j, 1),
                                   .name = PQgetvalue(r, j, 2),
                                   .definition = PQgetvalue(r, j, 3),
@@ -542,19 +422,7 @@ static int routes_by_id(const struct route_results *rr, sy_store_route_cb cb, vo
                                   .updated_ms = sy_pg_int_at(r, j, 7)};
         rc = cb(arg, &route);
     }
-    free(at);
-    return rc;
-}
-
-int sy_pg_route_list(sy_store_t *store, sy_store_route_cb cb, void *arg, sy_err_t *err)
-{
-    struct route_results rr = {0};
-    int rc = read_every_workspace(sy_pg(store), routes_of, &rr, err);
-    if (rc == 0)
-        rc = routes_by_id(&rr, cb, arg, err);
-    for (size_t i = 0; i < rr.n; i++)
-        PQclear(rr.v[i]);
-    free(rr.v);
+    PQclear(r);
     return rc;
 }
 
@@ -642,7 +510,13 @@ int sy_pg_route_minute_prune(sy_store_t *store, int64_t before, int64_t *deleted
     int rc = sy_pg_own_begin(s, &own, err);
     if (rc < 0)
         return rc;
-    rc = sy_pg_own_end(s, own, sy_pg_each_workspace(s, minutes_prune_of, &mp, err), err);
+    char b[SY_PG_INT_TEXT];
+    const char *p[] = {sy_pg_i64(b, before)};
+    /* the workspaces with minutes that old, then a delete under each one's setting */
+    rc = sy_pg_own_end(s, own,
+                       sy_pg_each_of(s, "SELECT sy_route_minutes_old($1::bigint)", 1, p,
+                                     minutes_prune_of, &mp, err),
+                       err);
     if (rc == 0)
         *deleted = mp.deleted;
     return rc;

@@ -129,6 +129,11 @@ void sy_pg_experiment_ws_learn(struct pg_store *s, int64_t experiment, int64_t w
  * non-zero return of `fn` stops and is returned. The explicit path across workspaces. */
 typedef int (*sy_pg_ws_fn)(struct pg_store *s, int64_t ws, void *arg, sy_err_t *err);
 int sy_pg_each_workspace(struct pg_store *s, sy_pg_ws_fn fn, void *arg, sy_err_t *err);
+/* sy_pg_each_workspace over the workspaces `sql` names (its first column, in its order):
+ * a job that writes under each workspace's setting runs for those with work only, found in
+ * one statement through a reader across workspaces (postgres_schema.c, READER). */
+int sy_pg_each_of(struct pg_store *s, const char *sql, int n, const char *const *params,
+                  sy_pg_ws_fn fn, void *arg, sy_err_t *err);
 
 /* -ENOTSUP with `err` naming `op`: an operation not built yet. */
 int sy_pg_unbuilt(sy_err_t *err, const char *op);

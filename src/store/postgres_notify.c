@@ -566,50 +566,38 @@ int sy_pg_notification_list(sy_store_t *store, const sy_store_notification_query
     return rc;
 }
 
+/* Every workspace's due rows in one statement (sy_notifications_due), in SQLite's order. */
 int sy_pg_notification_due(sy_store_t *store, int64_t now_ms, int limit,
                            sy_store_notification_cb cb, void *arg, sy_err_t *err)
 {
     char now[SY_PG_INT_TEXT], lim[SY_PG_INT_TEXT];
-    /* Each workspace's first `limit` in SQLite's order hold the first `limit` of all. */
-    struct each e = {.sql = NOTIFICATION_COLUMNS
-                     " WHERE workspace_id = $1 AND status = 'pending' AND next_ms <= $2"
-                     " ORDER BY next_ms, id LIMIT $3",
-                     .n = 3,
-                     .p = {NULL, sy_pg_i64(now, now_ms), sy_pg_limit(lim, limit)}};
-    struct ref *v;
-    size_t n;
-    int rc = each_run(sy_pg(store), &e, err);
-    if (rc < 0)
+    const char *p[] = {sy_pg_i64(now, now_ms), sy_pg_limit(lim, limit)};
+    int rc = 0;
+    PGresult *r = sy_pg_run(sy_pg(store),
+                            "SELECT id, workspace_id, channel_id, event, level, action, resource,"
+                            " idem_key, dedup_key, payload, status, attempts, last_error,"
+                            " created_ms, next_ms, done_ms"
+                            " FROM sy_notifications_due($1::bigint, $2::bigint)",
+                            2, p, PGRES_TUPLES_OK, &rc, err);
+    if (!r)
         return rc;
-    if ((rc = each_sorted(&e, 14, 0, &v, &n, err)) == 0) {
-        for (size_t k = 0; k < n && (limit < 0 || k < (size_t)limit) && rc == 0; k++)
-            rc = notification_row(v[k].r, v[k].row, cb, arg);
-        free(v);
-    }
-    each_free(&e);
+    for (int k = 0; k < PQntuples(r) && rc == 0; k++)
+        rc = notification_row(r, k, cb, arg);
+    PQclear(r);
     return rc;
 }
 #undef NOTIFICATION_COLUMNS
 
 int sy_pg_notification_next(sy_store_t *store, int64_t *next_ms, sy_err_t *err)
 {
-    struct each e = {.sql = "SELECT min(next_ms) FROM notifications"
-                            " WHERE workspace_id = $1 AND status = 'pending'",
-                     .n = 1};
     *next_ms = 0;
-    int rc = each_run(sy_pg(store), &e, err);
-    if (rc < 0)
+    int rc = 0;
+    PGresult *r = sy_pg_run(sy_pg(store), "SELECT sy_notification_next()", 0, NULL,
+                            PGRES_TUPLES_OK, &rc, err);
+    if (!r)
         return rc;
-    bool any = false;
-    for (size_t i = 0; i < e.len; i++) {
-        if (PQgetisnull(e.res[i], 0, 0))
-            continue;
-        int64_t v = sy_pg_int_at(e.res[i], 0, 0);
-        if (!any || v < *next_ms)
-            *next_ms = v;
-        any = true;
-    }
-    each_free(&e);
+    *next_ms = sy_pg_int_at(r, 0, 0); /* NULL (none pending): 0 */
+    PQclear(r);
     return 0;
 }
 
@@ -643,22 +631,49 @@ int sy_pg_notification_update(sy_store_t *store, int64_t id, const char *status,
     return rc;
 }
 
+/* Deletes one workspace's old notifications (*arg: the cutoff's text, then the count). */
+struct pruned {
+    const char *before;
+    int64_t n;
+};
+
+static int prune_in(struct pg_store *s, int64_t ws, void *arg, sy_err_t *err)
+{
+    struct pruned *pr = arg;
+    char w[SY_PG_INT_TEXT];
+    const char *p[] = {sy_pg_i64(w, ws), pr->before};
+    int rc = 0;
+    PGresult *r = sy_pg_run(s,
+                            "DELETE FROM notifications WHERE workspace_id = $1"
+                            " AND status != 'pending' AND done_ms < $2",
+                            2, p, PGRES_COMMAND_OK, &rc, err);
+    if (!r)
+        return rc;
+    pr->n += strtoll(PQcmdTuples(r), NULL, 10);
+    PQclear(r);
+    return 0;
+}
+
+/* The workspaces with something to prune, in one statement (sy_notifications_done), then a
+ * delete under each one's setting, in one transaction. */
 int sy_pg_notification_prune(sy_store_t *store, int64_t before_ms, int64_t *deleted, sy_err_t *err)
 {
+    struct pg_store *s = sy_pg(store);
     char before[SY_PG_INT_TEXT];
-    struct each e = {.sql = "WITH gone AS (DELETE FROM notifications WHERE workspace_id = $1"
-                            " AND status != 'pending' AND done_ms < $2 RETURNING 1)"
-                            " SELECT count(*) FROM gone",
-                     .n = 2,
-                     .p = {NULL, sy_pg_i64(before, before_ms)}};
+    struct pruned pr = {.before = sy_pg_i64(before, before_ms)};
+    const char *p[] = {pr.before};
     *deleted = 0;
-    int rc = each_run(sy_pg(store), &e, err);
+    bool own;
+    int rc = sy_pg_own_begin(s, &own, err);
     if (rc < 0)
         return rc;
-    for (size_t i = 0; i < e.len; i++)
-        *deleted += sy_pg_int_at(e.res[i], 0, 0);
-    each_free(&e);
-    return 0;
+    rc = sy_pg_own_end(s, own,
+                       sy_pg_each_of(s, "SELECT sy_notifications_done($1::bigint)", 1, p, prune_in,
+                                     &pr, err),
+                       err);
+    if (rc == 0)
+        *deleted = pr.n;
+    return rc;
 }
 
 #define COUNTS                                                                                     \

@@ -9,9 +9,10 @@
 #   (SHARED below), which have none. The owner owns everything; the application role has
 #   SELECT, INSERT, UPDATE and DELETE on the tables (SELECT only on schema_version), USAGE
 #   on the sequences and EXECUTE on sy_token_by_hash, sy_experiment_workspace,
-#   sy_notification_workspace and the log's sy_log_lock, sy_log_hold, sy_log_after and
-#   sy_changes_after (each SECURITY DEFINER, its search_path fixed), and nothing more;
-#   PUBLIC nothing.
+#   sy_notification_workspace, the log's sy_log_lock, sy_log_hold, sy_log_after and
+#   sy_changes_after, and the readers across workspaces (FUNCTIONS below: sy_settings_all,
+#   sy_notifications_due, ...), each SECURITY DEFINER, its search_path fixed, and nothing
+#   more; PUBLIC nothing.
 # - Rows of two workspaces in every table (fixture(): a table without rows there fails), then
 #   for every table, as the application role: without app.workspace_id a SELECT sees no
 #   row, an INSERT, an UPDATE and a DELETE change nothing; with workspace 1 it sees exactly
@@ -96,8 +97,10 @@ check "the schema has 23 tables, 20 of them a workspace's" 0 '^23 20$' '' -- \
 # forced, a NOT NULL bigint workspace_id, exactly the one workspace policy for every command
 # and role, the same USING and WITH CHECK, on app.workspace_id; tokens_authenticate beside
 # it on tokens only, experiments_locate on experiments only, notifications_locate on
-# notifications only, events_tail on events only and allocation_changes_tail on
-# allocation_changes only, each SELECT for the owner only; the shared tables: no RLS, no policy).
+# notifications only, events_tail on events only, allocation_changes_tail on
+# allocation_changes only and <table>_across on its table only (the readers across
+# workspaces'), each SELECT for the owner only, USING (true), at most one beside the workspace
+# policy; the shared tables: no RLS, no policy).
 # Empty when every table holds.
 rls_report() {
     pg_sql "$PG_URL_OWNER" "
@@ -121,7 +124,8 @@ WITH t AS (SELECT c.oid, c.relname, c.relrowsecurity AS rls, c.relforcerowsecuri
                                 AND t.relname = 'notifications')
                             OR (p.polname = 'events_tail' AND t.relname = 'events')
                             OR (p.polname = 'allocation_changes_tail'
-                                AND t.relname = 'allocation_changes'))
+                                AND t.relname = 'allocation_changes')
+                            OR p.polname = t.relname || '_across')
                        AND p.polcmd = 'r' AND p.polroles = ARRAY['switchyard_owner'::regrole::oid]
                        AND pg_get_expr(p.polqual, p.polrelid) = 'true') AS auth,
                    (SELECT count(*) FROM pg_policy p WHERE p.polrelid = t.oid) AS policies
@@ -153,6 +157,15 @@ check "tokens has tokens_authenticate: SELECT for the owner only, USING (true)" 
         AND polroles = ARRAY['switchyard_owner'::regrole::oid]"
 
 # ---- ownership and grants -------------------------------------------------------------------
+# The SECURITY DEFINER functions of the rule: the explicit paths across workspaces.
+FUNCTIONS="sy_token_by_hash sy_experiment_workspace sy_notification_workspace sy_log_lock
+sy_log_hold sy_log_after sy_changes_after sy_settings_all sy_tokens_all sy_experiments_all
+sy_arms_all sy_srm_all sy_checkpoints_all sy_checkpoint_count sy_routes_all
+sy_regressions_all sy_notifications_due sy_notification_next sy_notifications_done
+sy_notification_type_counts sy_log_head sy_log_range sy_log_experiments sy_kpi_head
+sy_kpi_unwatched sy_audit_old sy_timeline_old sy_timeline_old_workspaces
+sy_audit_old_workspaces sy_route_minutes_old"
+FUNCTIONS=$(echo $FUNCTIONS) # one line, single spaces
 # grants_report: one line per object whose owner or privileges are not the rule's.
 grants_report() {
     pg_sql "$PG_URL_OWNER" "
@@ -178,9 +191,7 @@ SELECT relname || ': a ' || relkind::text || ' not in the rule' FROM obj WHERE r
 UNION ALL
 SELECT p.proname || ': ' || concat_ws(', ',
          CASE WHEN p.proowner::regrole::text <> 'switchyard_owner' THEN 'not the owner''s' END,
-         CASE WHEN p.proname NOT IN ('sy_token_by_hash', 'sy_experiment_workspace',
-                             'sy_notification_workspace', 'sy_log_lock', 'sy_log_hold',
-                             'sy_log_after', 'sy_changes_after')
+         CASE WHEN p.proname <> ALL (string_to_array('$FUNCTIONS', ' '))
               THEN 'a function not in the rule' END,
          CASE WHEN NOT p.prosecdef THEN 'not SECURITY DEFINER' END,
          CASE WHEN NOT coalesce(p.proconfig, '{}') @> ARRAY['search_path=public, pg_temp']
@@ -191,9 +202,7 @@ SELECT p.proname || ': ' || concat_ws(', ',
               THEN 'PUBLIC may execute' END)
   FROM pg_proc p
  WHERE p.pronamespace = 'public'::regnamespace
-   AND NOT (p.proname IN ('sy_token_by_hash', 'sy_experiment_workspace',
-                             'sy_notification_workspace', 'sy_log_lock', 'sy_log_hold',
-                             'sy_log_after', 'sy_changes_after') AND p.prosecdef
+   AND NOT (p.proname = ANY (string_to_array('$FUNCTIONS', ' ')) AND p.prosecdef
             AND p.proowner::regrole::text = 'switchyard_owner'
             AND coalesce(p.proconfig, '{}') @> ARRAY['search_path=public, pg_temp']
             AND has_function_privilege('switchyard_app', p.oid, 'EXECUTE')
