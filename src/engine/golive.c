@@ -81,6 +81,36 @@ int sy_eng_kill_switch_read(sy_engine_t *eng, int64_t ws, struct kill_switch *ou
                       : rc;
 }
 
+struct kill_new {
+    sy_engine_t *eng;
+    size_t from; /* the first of the workspaces read */
+    struct kill_switch *out;
+};
+
+static int read_new_setting(void *arg, int64_t ws, const char *name, const char *value)
+{
+    struct kill_new *k = arg;
+    struct workspace *w = sy_eng_find_ws(k->eng, ws);
+    if (!w || (size_t)(w - k->eng->ws) < k->from)
+        return 0;
+    struct kill_switch was = w->kill;
+    int rc = load_setting(k->eng, ws, name, value);
+    k->out[w - k->eng->ws - k->from] = w->kill;
+    w->kill = was;
+    return rc;
+}
+
+int sy_eng_kill_switch_read_from(sy_engine_t *eng, size_t from, struct kill_switch *out,
+                                 sy_err_t *err)
+{
+    for (size_t i = from; i < eng->n_ws; i++)
+        out[i - from] = eng->ws[i].kill;
+    struct kill_new k = {.eng = eng, .from = from, .out = out};
+    int rc = sy_store_setting_list(eng->store, read_new_setting, &k, err);
+    return rc == -EIO ? sy_err_set(err, rc, NULL, "store: a workspace's kill switch does not load")
+                      : rc;
+}
+
 int sy_eng_kill_switch_open(sy_engine_t *eng, sy_err_t *err)
 {
     int rc = sy_store_setting_list(eng->store, load_setting, eng, err);

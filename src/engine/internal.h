@@ -402,6 +402,10 @@ int sy_eng_kill_switch_open(sy_engine_t *eng, sy_err_t *err);
 /* Workspace `ws`'s kill switch as the store holds it, into *out (another node may have
  * changed it: sync.c); the one in force is not touched. */
 int sy_eng_kill_switch_read(sy_engine_t *eng, int64_t ws, struct kill_switch *out, sy_err_t *err);
+/* sy_eng_kill_switch_read of every workspace from eng->ws[from] on, into out[0 ..
+ * eng->n_ws - from], in one read of the store: workspaces loaded together (another node's). */
+int sy_eng_kill_switch_read_from(sy_engine_t *eng, size_t from, struct kill_switch *out,
+                                 sy_err_t *err);
 /* A kill switch change written but not yet committed: the new state, and the snapshot the
  * workspace will serve under it, made before the commit. */
 struct kill_change {

@@ -141,19 +141,25 @@ static int64_t stored_revision(const struct stored *st, int64_t ws)
     return lo < st->n && st->v[lo][0] == ws ? st->v[lo][1] : -1;
 }
 
-/* Workspaces made on another node: loaded, served as the store has them. */
+/* Workspaces made on another node: loaded, served as the store has them. Their kill
+ * switches are read in one statement for them all (a thousand made at once cost a thousand
+ * reads of every setting otherwise). */
 static int load_new_workspaces(sy_engine_t *eng, size_t *applied, sy_err_t *err)
 {
     size_t n = eng->n_ws;
     int rc = sy_store_workspace_list(eng->store, sy_eng_workspace_add_if_new, eng, err);
+    struct kill_switch *kill = NULL;
+    if (rc == 0 && eng->n_ws > n && !(kill = calloc(eng->n_ws - n, sizeof(*kill))))
+        rc = sy_eng_oom(err);
+    if (rc == 0 && kill)
+        rc = sy_eng_kill_switch_read_from(eng, n, kill, err);
     for (size_t i = n; rc == 0 && i < eng->n_ws; i++) {
         struct workspace *w = &eng->ws[i];
-        struct kill_switch kill;
-        if ((rc = sy_eng_flags_open(eng, w, err)) == 0 &&
-            (rc = sy_eng_kill_switch_read(eng, w->id, &kill, err)) == 0 && kill.engaged)
-            rc = sy_eng_flags_sync(eng, w, w->revision, &kill, err);
+        if ((rc = sy_eng_flags_open(eng, w, err)) == 0 && kill[i - n].engaged)
+            rc = sy_eng_flags_sync(eng, w, w->revision, &kill[i - n], err);
         (*applied)++;
     }
+    free(kill);
     if (rc == 0 && eng->n_ws > n)
         (void)sy_eng_view_publish(eng);
     return rc;
@@ -223,9 +229,14 @@ int sy_engine_sync(sy_engine_t *eng, size_t *applied, sy_err_t *err)
         rc = load_new_workspaces(eng, applied, err);
     if (h.resync) {
         eng->sync_renewed = true; /* a new connection: its descriptor is to be watched */
+        /* every workspace's tokens in one read; flags only where the revision moved */
+        if (rc == 0 && (rc = sy_store_token_list(eng->store, -1, revoke_row, eng, err)) == 0) {
+            (void)sy_eng_view_publish(eng);
+            (*applied)++;
+        }
         for (size_t i = 0; rc == 0 && i < eng->n_ws; i++) {
             struct workspace *w = &eng->ws[i];
-            rc = sync_workspace(eng, w, stored_revision(&st, w->id), true, true, applied, err);
+            rc = sync_workspace(eng, w, stored_revision(&st, w->id), true, false, applied, err);
         }
     } else {
         for (size_t i = 0; rc == 0 && i < h.n; i++) {

@@ -142,12 +142,15 @@ static int srm_row(void *arg, int64_t id, double p)
     return 0;
 }
 
-/* Every workspace's experiment rows: an announcement may have been lost. */
+/* Every workspace's experiment rows: an announcement may have been lost. One read of them
+ * all (a statement a workspace stalled a node of a thousand). */
 static int sync_every_workspace(struct tail *t)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < t->eng->n_ws; i++)
-        rc = sync_workspace(t, t->eng->ws[i].id);
+        rc = put(&t->ws, &t->n_ws, &t->cap_ws, t->eng->ws[i].id);
+    if (rc == 0)
+        rc = sy_store_experiment_list(t->eng->store, -1, experiment_row, t, t->err);
     return rc;
 }
 
