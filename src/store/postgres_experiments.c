@@ -123,8 +123,8 @@ static int rows_everywhere(struct pg_store *s, const char *sql, int result_forma
                            const struct sink *to, sy_err_t *err)
 {
     int rc = 0;
-    PGresult *r = sy_pg_run_bin(s, sql, 0, NULL, NULL, NULL, result_format, PGRES_TUPLES_OK, &rc,
-                                err);
+    PGresult *r =
+        sy_pg_run_bin(s, sql, 0, NULL, NULL, NULL, result_format, PGRES_TUPLES_OK, &rc, err);
     if (!r)
         return rc;
     rc = each_row(r, row, to);
@@ -247,8 +247,9 @@ int sy_pg_experiment_list(sy_store_t *store, int64_t ws, sy_store_experiment_cb 
     struct pg_store *s = sy_pg(store);
     struct sink to = {.cb.experiment = cb, .arg = arg, .s = s};
     if (ws < 0)
-        return rows_everywhere(s, "SELECT " EXPERIMENT_COLUMNS " FROM sy_experiments_all() ORDER BY id",
-                               0, experiment_row, &to, err);
+        return rows_everywhere(
+            s, "SELECT " EXPERIMENT_COLUMNS " FROM sy_experiments_all() ORDER BY id", 0,
+            experiment_row, &to, err);
     char w[SY_PG_INT_TEXT];
     const char *p[] = {sy_pg_i64(w, ws)};
     return rows_of(s, ws,
@@ -440,8 +441,8 @@ int sy_pg_change_list(sy_store_t *store, int64_t experiment, sy_store_change_cb 
     struct pg_store *s = sy_pg(store);
     struct sink to = {.cb.change = cb, .arg = arg, .s = s};
     if (experiment < 0)
-        return rows_everywhere(s, "SELECT " CHANGE_COLUMNS " FROM sy_changes_after(0) ORDER BY id", 0,
-                               change_row, &to, err);
+        return rows_everywhere(s, "SELECT " CHANGE_COLUMNS " FROM sy_changes_after(0) ORDER BY id",
+                               0, change_row, &to, err);
     int64_t ws;
     int rc = ws_of(s, experiment, &ws, err);
     if (rc < 0)
@@ -537,8 +538,8 @@ int sy_pg_checkpoint_count(sy_store_t *store, int64_t *n, sy_err_t *err)
 {
     *n = 0;
     int rc = 0;
-    PGresult *r = sy_pg_run(sy_pg(store), "SELECT sy_checkpoint_count()", 0, NULL,
-                            PGRES_TUPLES_OK, &rc, err);
+    PGresult *r =
+        sy_pg_run(sy_pg(store), "SELECT sy_checkpoint_count()", 0, NULL, PGRES_TUPLES_OK, &rc, err);
     if (!r)
         return rc;
     *n = sy_pg_int_at(r, 0, 0);

@@ -215,7 +215,6 @@ struct audit_old {
     int64_t id, ws;
 };
 
-
 static int by_ws_then_id(const void *a, const void *b)
 {
     const struct audit_old *x = a, *y = b;
@@ -343,7 +342,6 @@ int sy_pg_setting_put(sy_store_t *store, int64_t ws, const char *name, const cha
         3, p, NULL, err);
 }
 
-
 /* Every workspace's in one statement (sy_settings_all), by workspace, then name. */
 int sy_pg_setting_list(sy_store_t *store, sy_store_setting_cb cb, void *arg, sy_err_t *err)
 {
@@ -407,8 +405,9 @@ int sy_pg_route_delete(sy_store_t *store, int64_t ws, const char *name, sy_err_t
 int sy_pg_route_list(sy_store_t *store, sy_store_route_cb cb, void *arg, sy_err_t *err)
 {
     int rc = 0;
-    PGresult *r = sy_pg_run(sy_pg(store), "SELECT " ROUTE_COLUMNS " FROM sy_routes_all() ORDER BY id",
-                            0, NULL, PGRES_TUPLES_OK, &rc, err);
+    PGresult *r =
+        sy_pg_run(sy_pg(store), "SELECT " ROUTE_COLUMNS " FROM sy_routes_all() ORDER BY id", 0,
+                  NULL, PGRES_TUPLES_OK, &rc, err);
     if (!r)
         return rc;
     for (int j = 0; j < PQntuples(r) && rc == 0; j++) {

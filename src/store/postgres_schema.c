@@ -89,10 +89,10 @@
  * STABLE, its search_path fixed to the schema, EXECUTE revoked from PUBLIC (granted to the
  * application role with the others, READERS). */
 #define READER(sig, ret, body)                                                                     \
-    "CREATE FUNCTION " sig " RETURNS " ret " LANGUAGE sql STABLE SECURITY DEFINER"               \
+    "CREATE FUNCTION " sig " RETURNS " ret " LANGUAGE sql STABLE SECURITY DEFINER"                 \
     " AS $$ " body " $$;"                                                                          \
     "REVOKE ALL ON FUNCTION " sig " FROM PUBLIC;"                                                  \
-    "DO $$ BEGIN EXECUTE format('ALTER FUNCTION " sig " SET search_path = %I, pg_temp',"          \
+    "DO $$ BEGIN EXECUTE format('ALTER FUNCTION " sig " SET search_path = %I, pg_temp',"           \
     " current_schema()); END $$;"
 
 /* Every READER's signature (its arguments' types), for the application role's grant. */
@@ -101,7 +101,8 @@
     " sy_checkpoints_all(), sy_checkpoint_count(), sy_routes_all(), sy_regressions_all(),"         \
     " sy_notifications_due(BIGINT, BIGINT), sy_notification_next(),"                               \
     " sy_notifications_done(BIGINT), sy_notification_type_counts(), sy_log_head(),"                \
-    " sy_log_range(BIGINT, BIGINT, BIGINT, BIGINT), sy_log_experiments(BIGINT, BIGINT), sy_kpi_head(),"    \
+    " sy_log_range(BIGINT, BIGINT, BIGINT, BIGINT), sy_log_experiments(BIGINT, BIGINT), "          \
+    "sy_kpi_head(),"                                                                               \
     " sy_kpi_unwatched(BIGINT, BIGINT, BIGINT), sy_audit_old(BIGINT, BIGINT),"                     \
     " sy_timeline_old(BIGINT, BIGINT), sy_timeline_old_workspaces(BIGINT),"                        \
     " sy_audit_old_workspaces(BIGINT), sy_route_minutes_old(BIGINT)"
