@@ -84,7 +84,64 @@ static void exp_row(sy_engine_t *eng, const sy_principal_t *who, const sy_experi
     free(r);
 }
 
-/* Builds a board of every workspace; NULL when out of memory (the last one stays). */
+/* The notifications' counts by channel type of every workspace that has some, by
+ * workspace id: read in one statement per board, not one per workspace. */
+struct ws_counts {
+    int64_t ws;
+    int64_t n[SY_CHANNEL_TYPES][3];
+};
+
+struct counts {
+    struct ws_counts *v;
+    size_t n, cap;
+};
+
+static int take_counts(void *arg, int64_t ws, const int64_t (*counts)[3])
+{
+    struct counts *c = arg;
+    if (sy_eng_grow((void **)&c->v, &c->cap, c->n + 1, sizeof(*c->v)) < 0)
+        return -ENOMEM;
+    c->v[c->n].ws = ws;
+    memcpy(c->v[c->n++].n, counts, sizeof(c->v->n));
+    return 0;
+}
+
+/* The entry of `ws` in `c` (by workspace id), NULL when it has none. */
+static const struct ws_counts *counts_of(const struct counts *c, int64_t ws)
+{
+    size_t lo = 0, hi = c->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->v[mid].ws < ws)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < c->n && c->v[lo].ws == ws ? &c->v[lo] : NULL;
+}
+
+/* The first of the states `st` (n of them, by workspace) of workspace `ws`, and how many
+ * into *k. */
+static const sy_tripwire_state_t *states_of(const sy_tripwire_state_t *st, size_t n, int64_t ws,
+                                            size_t *k)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (st[mid].workspace < ws)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *k = 0;
+    while (lo + *k < n && st[lo + *k].workspace == ws)
+        (*k)++;
+    return st ? st + lo : NULL;
+}
+
+/* Builds a board of every workspace; NULL when out of memory (the last one stays). What it
+ * reads of the store (notifications' counts, tripwires' states) it reads once for every
+ * workspace. */
 static struct board *build(sy_engine_t *eng)
 {
     struct board *x = calloc(1, sizeof(*x));
@@ -92,6 +149,14 @@ static struct board *build(sy_engine_t *eng)
         return NULL;
     sy_board_t *b = &x->b;
     size_t cap_e = 0, cap_r = 0, cap_t = 0;
+    struct counts nc = {0};
+    sy_tripwire_state_t *all_st = NULL;
+    size_t n_st = 0;
+    if (sy_store_notification_type_counts_each(eng->store, sy_channel_type_names, SY_CHANNEL_TYPES,
+                                               take_counts, &nc, NULL) < 0)
+        nc.n = 0; /* shown as none, as a workspace's failed count was */
+    if (sy_eng_regression_states(eng, &all_st, &n_st, NULL) < 0)
+        n_st = 0;
     bool ok = (b->wss = calloc(eng->n_ws ? eng->n_ws : 1, sizeof(*b->wss))) != NULL;
     for (size_t w = 0; ok && w < eng->n_ws; w++) {
         sy_principal_t who = {.workspace = eng->ws[w].id, .role = SY_ROLE_ADMIN};
@@ -100,13 +165,14 @@ static struct board *build(sy_engine_t *eng)
         bw->ws = who.workspace;
         bw->kill_switch = eng->ws[w].kill.engaged;
         memcpy(bw->risk, eng->ws[w].risk, sizeof(bw->risk));
-        if (sy_store_notification_type_counts(eng->store, who.workspace, sy_channel_type_names,
-                                              SY_CHANNEL_TYPES, bw->notifications, NULL) == 0)
-            for (size_t t = 0; t < SY_CHANNEL_TYPES; t++) {
-                bw->pending += bw->notifications[t][0];
-                bw->delivered += bw->notifications[t][1];
-                bw->failed += bw->notifications[t][2];
-            }
+        const struct ws_counts *c = counts_of(&nc, who.workspace);
+        if (c)
+            memcpy(bw->notifications, c->n, sizeof(c->n));
+        for (size_t t = 0; c && t < SY_CHANNEL_TYPES; t++) {
+            bw->pending += bw->notifications[t][0];
+            bw->delivered += bw->notifications[t][1];
+            bw->failed += bw->notifications[t][2];
+        }
         sy_experiment_t *xs = NULL;
         size_t n = 0;
         if (sy_engine_experiment_list(eng, &who, &xs, &n, NULL) == 0) {
@@ -115,8 +181,8 @@ static struct board *build(sy_engine_t *eng)
                 exp_row(eng, &who, &xs[i], &b->exps[b->n_exps++]);
         }
         free(xs);
-        sy_tripwire_state_t *st = NULL;
-        if (ok && sy_engine_regression_state(eng, &who, &st, &n, NULL) == 0) {
+        const sy_tripwire_state_t *st = states_of(all_st, n_st, who.workspace, &n);
+        if (ok) {
             ok = sy_eng_grow((void **)&b->trips, &cap_t, b->n_trips + n, sizeof(*b->trips)) == 0;
             for (size_t i = 0; ok && i < n; i++) {
                 sy_board_trip_t *t = &b->trips[b->n_trips++];
@@ -131,7 +197,6 @@ static struct board *build(sy_engine_t *eng)
                 copy(t->metric, sizeof(t->metric), st[i].metric);
             }
         }
-        free(st);
         sy_routes_t *rs = NULL;
         if (ok && sy_engine_route_list(eng, &who, &rs, NULL) == 0) {
             ok = sy_eng_grow((void **)&b->routes, &cap_r, b->n_routes + rs->n,
@@ -156,6 +221,8 @@ static struct board *build(sy_engine_t *eng)
         }
         sy_routes_free(rs);
     }
+    free(nc.v);
+    free(all_st);
     if (!ok) {
         sy_board_release(&x->b);
         return NULL;

@@ -379,6 +379,10 @@ void sy_eng_routes_changed(sy_engine_t *eng);
 int sy_eng_regression_seed(sy_engine_t *eng, int64_t ws, sy_err_t *err);
 /* At start-up: seeds the workspaces made before tripwires existed. */
 int sy_eng_regression_open(sy_engine_t *eng, sy_err_t *err);
+/* The tripwire states of every workspace's policies (sy_engine_regression_state's, each with
+ * its workspace), by workspace, then domain and metric, in one read of the store: *out
+ * returned owned (free()), NULL with *n 0 when there are none. */
+int sy_eng_regression_states(sy_engine_t *eng, sy_tripwire_state_t **out, size_t *n, sy_err_t *err);
 
 /* ---- risk.c ------------------------------------------------------------------------------ */
 

@@ -384,13 +384,43 @@ int sy_eng_regression_seed(sy_engine_t *eng, int64_t ws, sy_err_t *err)
     return 0;
 }
 
+/* How many of the seeds each workspace has: one count per eng->ws, by index. */
+struct seeded {
+    sy_engine_t *eng;
+    size_t *n;
+};
+
+static int count_seed(void *arg, const sy_store_regression_t *r)
+{
+    struct seeded *sd = arg;
+    struct workspace *w = sy_eng_find_ws(sd->eng, r->workspace);
+    for (size_t i = 0; w && i < sizeof(seeds) / sizeof(seeds[0]); i++)
+        if (strcmp(r->domain, seeds[i].domain) == 0 && strcmp(r->metric, seeds[i].metric) == 0)
+            sd->n[w - sd->eng->ws]++;
+    return 0;
+}
+
 int sy_eng_regression_open(sy_engine_t *eng, sy_err_t *err)
 {
     /* Workspaces made before policies existed get the seeds once (they are never
-     * deleted, so a workspace that has them is left alone). */
-    int rc = sy_store_begin(eng->store, err);
+     * deleted, so a workspace that has them is left alone). Which have them all is read in
+     * one statement: a start among thousands of workspaces writes nothing for them. */
+    struct seeded sd = {.eng = eng, .n = calloc(eng->n_ws ? eng->n_ws : 1, sizeof(size_t))};
+    if (!sd.n)
+        return sy_eng_oom(err);
+    int rc = sy_store_regression_list(eng->store, -1, NULL, NULL, count_seed, &sd, err);
+    bool any = false;
     for (size_t i = 0; rc == 0 && i < eng->n_ws; i++)
-        rc = sy_eng_regression_seed(eng, eng->ws[i].id, err);
+        any |= sd.n[i] < sizeof(seeds) / sizeof(seeds[0]);
+    if (rc < 0 || !any) {
+        free(sd.n);
+        return rc;
+    }
+    rc = sy_store_begin(eng->store, err);
+    for (size_t i = 0; rc == 0 && i < eng->n_ws; i++)
+        if (sd.n[i] < sizeof(seeds) / sizeof(seeds[0]))
+            rc = sy_eng_regression_seed(eng, eng->ws[i].id, err);
+    free(sd.n);
     if (rc < 0) {
         sy_store_rollback(eng->store);
         return rc;
@@ -762,6 +792,38 @@ int sy_engine_regression_state(sy_engine_t *eng, const sy_principal_t *actor,
     if (!v)
         return sy_eng_oom(err);
     *out = v;
+    return 0;
+}
+
+/* Every workspace's states, in one read of the store (the board). */
+struct all_states {
+    sy_tripwire_state_t *v;
+    size_t n, cap;
+};
+
+static int add_state(void *arg, const sy_store_regression_t *r)
+{
+    struct all_states *a = arg;
+    if (sy_eng_grow((void **)&a->v, &a->cap, a->n + 1, sizeof(*a->v)) < 0)
+        return -ENOMEM;
+    struct policy p;
+    int rc = policy_from_row(&p, r);
+    if (rc == 0)
+        state_out(&p, r->workspace, &a->v[a->n++]);
+    policy_free(&p);
+    return rc;
+}
+
+int sy_eng_regression_states(sy_engine_t *eng, sy_tripwire_state_t **out, size_t *n, sy_err_t *err)
+{
+    struct all_states a = {0};
+    int rc = sy_store_regression_list(eng->store, -1, NULL, NULL, add_state, &a, err);
+    if (rc < 0) {
+        free(a.v);
+        return rc == -ENOMEM ? sy_eng_oom(err) : rc;
+    }
+    *out = a.v;
+    *n = a.n;
     return 0;
 }
 

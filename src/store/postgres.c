@@ -853,8 +853,8 @@ static int pg_token_list(sy_store_t *store, int64_t ws, sy_store_token_cb cb, vo
     if (ws < 0) {
         /* Every workspace's (start-up, a reconnection's comparison): in one statement
          * through sy_tokens_all, by id as SQLite's. */
-        PGresult *r = sy_pg_run(s, "SELECT " TOKEN_COLUMNS " FROM sy_tokens_all() ORDER BY id",
-                                0, NULL, PGRES_TUPLES_OK, &rc, err);
+        PGresult *r = sy_pg_run(s, "SELECT " TOKEN_COLUMNS " FROM sy_tokens_all() ORDER BY id", 0,
+                                NULL, PGRES_TUPLES_OK, &rc, err);
         if (!r)
             return rc;
         rc = token_rows(r, cb, arg);
@@ -1040,6 +1040,7 @@ const struct sy_store_ops sy_store_postgres_ops = {
     .notification_prune = sy_pg_notification_prune,
     .notification_counts = sy_pg_notification_counts,
     .notification_type_counts = sy_pg_notification_type_counts,
+    .notification_type_counts_each = sy_pg_notification_type_counts_each,
     .route_put = sy_pg_route_put,
     .route_delete = sy_pg_route_delete,
     .route_list = sy_pg_route_list,

@@ -674,7 +674,7 @@ static int merge_events(struct pg_store *s, int64_t experiment, int64_t after, i
     if (experiment >= 0 && (rc = experiment_ws(s, experiment, &ws, &found, err)) < 0)
         return rc;
     if (!found)
-        rc = feed_open(s, ACROSS, &m, err); /* one feed of every workspace's events */
+        rc = feed_open(s, ACROSS, &m, err);               /* one feed of every workspace's events */
     else if ((rc = sy_pg_set_workspace(s, ws, err)) == 0) /* the experiment's one workspace */
         rc = feed_open(s, ws, &m, err);
     if (rc == 0 && m.n && !(m.heap = malloc(m.n * sizeof(*m.heap))))
@@ -813,8 +813,7 @@ int sy_pg_log_after(sy_store_t *store, int64_t after, int64_t limit, sy_store_ev
     char a[SY_PG_INT_TEXT], l[SY_PG_INT_TEXT];
     const char *p[] = {sy_pg_i64(a, after), sy_pg_limit(l, limit)}; /* < 0: none, as SQLite */
     int rc = 0;
-    PGresult *r = sy_pg_run(s,
-                            "SELECT " EVENT_COLUMNS " FROM sy_log_after($1::bigint, $2::bigint)",
+    PGresult *r = sy_pg_run(s, "SELECT " EVENT_COLUMNS " FROM sy_log_after($1::bigint, $2::bigint)",
                             2, p, PGRES_TUPLES_OK, &rc, err);
     if (!r)
         return rc;
@@ -875,8 +874,8 @@ int sy_pg_event_experiments(sy_store_t *store, int64_t after, int64_t upto, int6
     const char *p[] = {sy_pg_i64(a, after), sy_pg_i64(u, upto)};
     int rc = 0;
     /* by id, each once (SQLite's DISTINCT ... ORDER BY), every workspace's in one statement */
-    PGresult *r = sy_pg_run(sy_pg(store), "SELECT sy_log_experiments($1::bigint, $2::bigint)", 2,
-                            p, PGRES_TUPLES_OK, &rc, err);
+    PGresult *r = sy_pg_run(sy_pg(store), "SELECT sy_log_experiments($1::bigint, $2::bigint)", 2, p,
+                            PGRES_TUPLES_OK, &rc, err);
     if (!r)
         return rc;
     size_t rows = (size_t)PQntuples(r);
@@ -1293,29 +1292,11 @@ int sy_pg_regression_put(sy_store_t *store, const sy_store_regression_t *r, bool
     return rc;
 }
 
-int sy_pg_regression_list(sy_store_t *store, int64_t ws, const char *domain, const char *metric,
-                          sy_store_regression_cb cb, void *arg, sy_err_t *err)
+/* Calls `cb` for each row of `r` (REGRESSION_COLUMNS); its first non-zero return. */
+static int regression_rows(const PGresult *r, sy_store_regression_cb cb, void *arg)
 {
-    struct pg_store *s = sy_pg(store);
-    bool one = domain && metric;
-    char w[SY_PG_INT_TEXT];
-    const char *p[] = {sy_pg_i64(w, ws), domain, metric};
-    bool own;
-    int rc = sy_pg_own_begin(s, &own, err);
-    if (rc < 0)
-        return rc;
-    if ((rc = sy_pg_set_workspace(s, ws, err)) < 0)
-        return sy_pg_own_end(s, own, rc, err);
-    /* by bytes, as SQLite compares text, whatever the database's collation */
-    PGresult *r = sy_pg_run(s,
-                            one ? "SELECT " REGRESSION_COLUMNS " FROM regression_policies"
-                                  " WHERE workspace_id = $1::bigint AND domain = $2 AND"
-                                  " metric = $3"
-                                : "SELECT " REGRESSION_COLUMNS " FROM regression_policies"
-                                  " WHERE workspace_id = $1::bigint"
-                                  " ORDER BY domain COLLATE \"C\", metric COLLATE \"C\"",
-                            one ? 3 : 1, p, PGRES_TUPLES_OK, &rc, err);
-    for (int i = 0; r && rc == 0 && i < PQntuples(r); i++) {
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
         sy_store_regression_t g = {.workspace = sy_pg_int_at(r, i, 0),
                                    .domain = PQgetvalue(r, i, 1),
                                    .metric = PQgetvalue(r, i, 2),
@@ -1332,6 +1313,38 @@ int sy_pg_regression_list(sy_store_t *store, int64_t ws, const char *domain, con
                                    .state = sy_pg_text_at(r, i, 13)};
         rc = cb(arg, &g);
     }
+    return rc;
+}
+
+int sy_pg_regression_list(sy_store_t *store, int64_t ws, const char *domain, const char *metric,
+                          sy_store_regression_cb cb, void *arg, sy_err_t *err)
+{
+    struct pg_store *s = sy_pg(store);
+    bool one = domain && metric;
+    char w[SY_PG_INT_TEXT];
+    const char *p[] = {sy_pg_i64(w, ws), domain, metric};
+    int rc = 0;
+    PGresult *r = NULL;
+    /* by bytes, as SQLite compares text, whatever the database's collation */
+    if (ws < 0) { /* every workspace's, in one statement (sy_regressions_all) */
+        r = sy_pg_run(s,
+                      one ? "SELECT " REGRESSION_COLUMNS " FROM sy_regressions_all()"
+                            " WHERE domain = $1 AND metric = $2 ORDER BY workspace_id"
+                          : "SELECT " REGRESSION_COLUMNS " FROM sy_regressions_all()"
+                            " ORDER BY workspace_id, domain COLLATE \"C\", metric COLLATE \"C\"",
+                      one ? 2 : 0, p + 1, PGRES_TUPLES_OK, &rc, err);
+    } else {
+        r = sy_pg_run_in(s, ws,
+                         one ? "SELECT " REGRESSION_COLUMNS " FROM regression_policies"
+                               " WHERE workspace_id = $1::bigint AND domain = $2 AND metric = $3"
+                             : "SELECT " REGRESSION_COLUMNS " FROM regression_policies"
+                               " WHERE workspace_id = $1::bigint"
+                               " ORDER BY domain COLLATE \"C\", metric COLLATE \"C\"",
+                         one ? 3 : 1, p, PGRES_TUPLES_OK, &rc, err);
+    }
+    if (!r)
+        return rc;
+    rc = regression_rows(r, cb, arg);
     PQclear(r);
-    return sy_pg_own_end(s, own, rc, err);
+    return rc;
 }

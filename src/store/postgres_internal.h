@@ -255,5 +255,7 @@ int sy_pg_notification_prune(sy_store_t *store, int64_t before_ms, int64_t *dele
 int sy_pg_notification_counts(sy_store_t *store, int64_t ws, int64_t counts[3], sy_err_t *err);
 int sy_pg_notification_type_counts(sy_store_t *store, int64_t ws, const char *const *types,
                                    size_t n, int64_t (*counts)[3], sy_err_t *err);
+int sy_pg_notification_type_counts_each(sy_store_t *store, const char *const *types, size_t n,
+                                        sy_store_type_counts_cb cb, void *arg, sy_err_t *err);
 
 #endif

@@ -592,8 +592,8 @@ int sy_pg_notification_next(sy_store_t *store, int64_t *next_ms, sy_err_t *err)
 {
     *next_ms = 0;
     int rc = 0;
-    PGresult *r = sy_pg_run(sy_pg(store), "SELECT sy_notification_next()", 0, NULL,
-                            PGRES_TUPLES_OK, &rc, err);
+    PGresult *r = sy_pg_run(sy_pg(store), "SELECT sy_notification_next()", 0, NULL, PGRES_TUPLES_OK,
+                            &rc, err);
     if (!r)
         return rc;
     *next_ms = sy_pg_int_at(r, 0, 0); /* NULL (none pending): 0 */
@@ -667,10 +667,10 @@ int sy_pg_notification_prune(sy_store_t *store, int64_t before_ms, int64_t *dele
     int rc = sy_pg_own_begin(s, &own, err);
     if (rc < 0)
         return rc;
-    rc = sy_pg_own_end(s, own,
-                       sy_pg_each_of(s, "SELECT sy_notifications_done($1::bigint)", 1, p, prune_in,
-                                     &pr, err),
-                       err);
+    rc = sy_pg_own_end(
+        s, own,
+        sy_pg_each_of(s, "SELECT sy_notifications_done($1::bigint)", 1, p, prune_in, &pr, err),
+        err);
     if (rc == 0)
         *deleted = pr.n;
     return rc;
@@ -746,3 +746,36 @@ int sy_pg_notification_type_counts(sy_store_t *store, int64_t ws, const char *co
     return 0;
 }
 #undef COUNTS
+
+/* Every workspace's counts by type in one statement (sy_notification_type_counts), a call of
+ * `cb` for each workspace with some of `types`. */
+int sy_pg_notification_type_counts_each(sy_store_t *store, const char *const *types, size_t n,
+                                        sy_store_type_counts_cb cb, void *arg, sy_err_t *err)
+{
+    int rc = 0;
+    PGresult *r = sy_pg_run(sy_pg(store),
+                            "SELECT ws, channel_type, pending, delivered, failed"
+                            " FROM sy_notification_type_counts()",
+                            0, NULL, PGRES_TUPLES_OK, &rc, err);
+    if (!r)
+        return rc;
+    int64_t counts[SY_STORE_TYPES_MAX][3];
+    for (int row = 0, next; rc == 0 && row < PQntuples(r); row = next) {
+        int64_t ws = sy_pg_int_at(r, row, 0);
+        for (next = row + 1; next < PQntuples(r) && sy_pg_int_at(r, next, 0) == ws; next++)
+            ;
+        bool any = false;
+        memset(counts, 0, sizeof(counts));
+        for (int k = row; k < next; k++)
+            for (size_t i = 0; i < n; i++)
+                if (strcmp(PQgetvalue(r, k, 1), types[i]) == 0) {
+                    for (int c = 0; c < 3; c++)
+                        counts[i][c] = sy_pg_int_at(r, k, 2 + c);
+                    any = true;
+                }
+        if (any)
+            rc = cb(arg, ws, (const int64_t(*)[3])counts);
+    }
+    PQclear(r);
+    return rc;
+}

@@ -1118,6 +1118,7 @@ const struct sy_store_ops sy_store_sqlite_ops = {
     .notification_prune = sy_sq_notification_prune,
     .notification_counts = sy_sq_notification_counts,
     .notification_type_counts = sy_sq_notification_type_counts,
+    .notification_type_counts_each = sy_sq_notification_type_counts_each,
     .route_put = sy_sq_route_put,
     .route_delete = sy_sq_route_delete,
     .route_list = sy_sq_route_list,

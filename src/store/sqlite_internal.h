@@ -132,6 +132,8 @@ int sy_sq_notification_prune(sy_store_t *store, int64_t before_ms, int64_t *dele
 int sy_sq_notification_counts(sy_store_t *store, int64_t ws, int64_t counts[3], sy_err_t *err);
 int sy_sq_notification_type_counts(sy_store_t *store, int64_t ws, const char *const *types,
                                    size_t n, int64_t (*counts)[3], sy_err_t *err);
+int sy_sq_notification_type_counts_each(sy_store_t *store, const char *const *types, size_t n,
+                                        sy_store_type_counts_cb cb, void *arg, sy_err_t *err);
 int sy_sq_route_put(sy_store_t *store, const sy_store_route_t *r, int64_t *id, sy_err_t *err);
 int sy_sq_route_delete(sy_store_t *store, int64_t ws, const char *name, sy_err_t *err);
 int sy_sq_route_list(sy_store_t *store, sy_store_route_cb cb, void *arg, sy_err_t *err);

@@ -182,12 +182,14 @@ int sy_sq_regression_list(sy_store_t *store, int64_t ws, const char *domain, con
         one ? "SELECT domain, metric, window_events, baseline_events, min_events_to_enforce,"
               " max_drop_fraction, action, measure, enabled, changed_by, reason, updated_ms, state,"
               " workspace_id"
-              " FROM regression_policies WHERE workspace_id = ? AND domain = ? AND metric = ?"
+              " FROM regression_policies WHERE (? < 0 OR workspace_id = ?) AND domain = ?"
+              " AND metric = ? ORDER BY workspace_id"
             : "SELECT domain, metric, window_events, baseline_events, min_events_to_enforce,"
               " max_drop_fraction, action, measure, enabled, changed_by, reason, updated_ms, state,"
               " workspace_id"
-              " FROM regression_policies WHERE workspace_id = ? ORDER BY domain, metric",
-        one ? "iss" : "i", ws, domain, metric);
+              " FROM regression_policies WHERE ? < 0 OR workspace_id = ?"
+              " ORDER BY workspace_id, domain, metric",
+        one ? "iiss" : "ii", ws, ws, domain, metric);
     return sy_sq_each(s, st, err, "regression policies", regression_row,
                       (struct sy_sq_sink){.cb.regression = cb, .arg = arg});
 }

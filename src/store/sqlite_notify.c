@@ -211,6 +211,49 @@ int sy_sq_notification_type_counts(sy_store_t *store, int64_t ws, const char *co
     return rc == SQLITE_DONE ? 0 : sy_sq_fail(s, err, "notification counts by type");
 }
 
+int sy_sq_notification_type_counts_each(sy_store_t *store, const char *const *types, size_t n,
+                                        sy_store_type_counts_cb cb, void *arg, sy_err_t *err)
+{
+    struct sqlite_store *s = sq(store);
+    int64_t counts[SY_STORE_TYPES_MAX][3];
+    sqlite3_stmt *st =
+        sy_sq_prepare(s, err,
+                      "SELECT n.workspace_id, c.type, count(*) FILTER (WHERE n.status = 'pending'),"
+                      " count(*) FILTER (WHERE n.status = 'delivered'),"
+                      " count(*) FILTER (WHERE n.status = 'failed')"
+                      " FROM notifications n JOIN notification_channels c ON c.id = n.channel_id"
+                      " GROUP BY n.workspace_id, c.type ORDER BY n.workspace_id",
+                      "");
+    if (!st)
+        return err ? err->code : -EIO;
+    int64_t ws = 0;
+    bool any = false; /* a type of `types` counted in workspace ws */
+    int rc = sqlite3_step(st), crc = 0;
+    for (; rc == SQLITE_ROW && crc == 0; rc = sqlite3_step(st)) {
+        int64_t w = sqlite3_column_int64(st, 0);
+        if (w != ws) {
+            if (any)
+                crc = cb(arg, ws, (const int64_t(*)[3])counts);
+            memset(counts, 0, sizeof(counts));
+            ws = w;
+            any = false;
+        }
+        const char *type = (const char *)sqlite3_column_text(st, 1);
+        for (size_t i = 0; crc == 0 && type && i < n; i++)
+            if (strcmp(type, types[i]) == 0) {
+                for (int k = 0; k < 3; k++)
+                    counts[i][k] = sqlite3_column_int64(st, 2 + k);
+                any = true;
+            }
+    }
+    if (crc == 0 && rc == SQLITE_DONE && any)
+        crc = cb(arg, ws, (const int64_t(*)[3])counts);
+    sqlite3_finalize(st);
+    if (crc != 0)
+        return crc;
+    return rc == SQLITE_DONE ? 0 : sy_sq_fail(s, err, "notification counts by type");
+}
+
 int sy_sq_notification_prune(sy_store_t *store, int64_t before_ms, int64_t *deleted, sy_err_t *err)
 {
     struct sqlite_store *s = sq(store);

@@ -512,6 +512,14 @@ int sy_store_notification_type_counts(sy_store_t *store, int64_t ws, const char 
     return store->ops->notification_type_counts(store, ws, types, n, counts, err);
 }
 
+int sy_store_notification_type_counts_each(sy_store_t *store, const char *const *types, size_t n,
+                                           sy_store_type_counts_cb cb, void *arg, sy_err_t *err)
+{
+    if (n > SY_STORE_TYPES_MAX)
+        return sy_err_set(err, -EINVAL, "types", "at most %d types", SY_STORE_TYPES_MAX);
+    return store->ops->notification_type_counts_each(store, types, n, cb, arg, err);
+}
+
 int sy_store_route_put(sy_store_t *store, const sy_store_route_t *r, int64_t *id, sy_err_t *err)
 {
     return store->ops->route_put(store, r, id, err);

@@ -437,7 +437,8 @@ typedef int (*sy_store_regression_cb)(void *arg, const sy_store_regression_t *r)
  * one was written. In a transaction. */
 int sy_store_regression_put(sy_store_t *store, const sy_store_regression_t *r, bool only_new,
                             bool *created, sy_err_t *err);
-/* The policies of `ws` by (domain, metric); only (domain, metric) when both are given. */
+/* The policies of `ws` by (domain, metric); only (domain, metric) when both are given. For
+ * ws < 0, every workspace's, by workspace, then (domain, metric), in one read. */
 int sy_store_regression_list(sy_store_t *store, int64_t ws, const char *domain, const char *metric,
                              sy_store_regression_cb cb, void *arg, sy_err_t *err);
 
@@ -583,6 +584,16 @@ int sy_store_notification_counts(sy_store_t *store, int64_t ws, int64_t counts[3
  * channel's state; a type not in `types` is not counted. */
 int sy_store_notification_type_counts(sy_store_t *store, int64_t ws, const char *const *types,
                                       size_t n, int64_t (*counts)[3], sy_err_t *err);
+/* Called once for each workspace that has notifications of a type in `types`: counts[i] (i < n)
+ * as sy_store_notification_type_counts gives them for that workspace (borrowed: valid during
+ * the call). A non-zero return stops and is returned. */
+typedef int (*sy_store_type_counts_cb)(void *arg, int64_t ws, const int64_t (*counts)[3]);
+/* sy_store_notification_type_counts of every workspace, by workspace id, in one read of the
+ * store (a board of a thousand workspaces: one statement, not a thousand). n is at most
+ * SY_STORE_TYPES_MAX: -EINVAL beyond. */
+#define SY_STORE_TYPES_MAX 16
+int sy_store_notification_type_counts_each(sy_store_t *store, const char *const *types, size_t n,
+                                           sy_store_type_counts_cb cb, void *arg, sy_err_t *err);
 
 /* ---- proxy routes ------------------------------------------------------------------------ */
 

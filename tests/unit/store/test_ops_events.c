@@ -1372,6 +1372,32 @@ static void regression_policies_are_put_once_or_replaced(void **state)
     fx_store_close(s);
 }
 
+/* ws < 0 lists every workspace's policies in one read: by workspace, then (domain, metric) in
+ * byte order; with both of domain and metric, that series of every workspace. */
+static void regression_policies_of_every_workspace_come_by_workspace_then_name(void **state)
+{
+    (void)state;
+    sy_store_t *s = fx_store_open();
+    int64_t a = workspace(s, "a"), b = workspace(s, "b");
+    sy_store_regression_t rows[] = {policy(b, "pay", "rate"), policy(a, "pay", "rate"),
+                                    policy(b, "B", "a"), policy(a, "b", "z")};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(sy_store_regression_put(s, &rows[i], false, NULL, NULL), 0);
+    struct policies p = {0};
+    assert_int_equal(sy_store_regression_list(s, -1, NULL, NULL, keep_policy, &p, NULL), 0);
+    assert_int_equal(p.n, 4);
+    assert_string_equal(p.names[0], "b/z"); /* a's first: a < b */
+    assert_string_equal(p.names[1], "pay/rate");
+    assert_string_equal(p.names[2], "B/a");
+    assert_string_equal(p.names[3], "pay/rate");
+    assert_int_equal(p.last.workspace, b);
+    p = (struct policies){0};
+    assert_int_equal(sy_store_regression_list(s, -1, "pay", "rate", keep_policy, &p, NULL), 0);
+    assert_int_equal(p.n, 2);
+    assert_int_equal(p.last.workspace, b);
+    fx_store_close(s);
+}
+
 /* A policy's state of 1 MB is kept whole; a rolled back put leaves nothing. */
 static int state_len(void *arg, const sy_store_regression_t *r)
 {
@@ -1807,6 +1833,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(a_kpi_prune_takes_the_first_across_workspaces),
         cmocka_unit_test(a_kpi_prune_of_one_series_keeps_its_window),
         cmocka_unit_test(regression_policies_are_put_once_or_replaced),
+        cmocka_unit_test(regression_policies_of_every_workspace_come_by_workspace_then_name),
         cmocka_unit_test(a_regression_state_of_a_megabyte_and_a_rollback),
         cmocka_unit_test(the_log_after_a_place_is_every_workspaces_in_order),
         cmocka_unit_test(the_log_after_reads_in_the_transaction_and_shows_thinned_rows),

@@ -169,6 +169,74 @@ static void the_outbox_counts_by_channel_type(void **state)
     fx_store_close(s);
 }
 
+/* What each call of notification_type_counts_each saw: its workspace and counts. */
+struct seen_counts {
+    int n;
+    int64_t ws[4];
+    int64_t counts[4][2][3];
+};
+
+static int see_counts(void *arg, int64_t ws, const int64_t (*counts)[3])
+{
+    struct seen_counts *c = arg;
+    if (c->n == 4)
+        return -E2BIG;
+    c->ws[c->n] = ws;
+    memcpy(c->counts[c->n++], counts, sizeof(c->counts[0]));
+    return 0;
+}
+
+static int stop_counts(void *arg, int64_t ws, const int64_t (*counts)[3])
+{
+    (void)counts;
+    *(int64_t *)arg = ws;
+    return 7;
+}
+
+/* Every workspace's counts by type in one read: one call per workspace with rows of a type
+ * asked, by workspace id, each as notification_type_counts gives it; none for a workspace
+ * whose rows are all of other types; a callback's non-zero stops it. */
+static void the_outbox_counts_by_type_for_every_workspace_at_once(void **state)
+{
+    (void)state;
+    sy_store_t *s = fx_store_open();
+    int64_t a = new_ws(s, "a"), b = new_ws(s, "b"), c = new_ws(s, "c"), id;
+    int64_t hook = new_channel(s, a, "webhook", "w"), slack = new_channel(s, b, "slack", "s");
+    int64_t mail = new_channel(s, c, "email", "e");
+    sy_store_notification_t row = a_row(b, slack, "k1", 50);
+    assert_int_equal(sy_store_notification_add(s, &row, &id, NULL), 0);
+    assert_int_equal(sy_store_notification_update(s, id, "failed", 3, "HTTP 503", 100, 100, NULL),
+                     0);
+    row = a_row(a, hook, "k2", 50);
+    assert_int_equal(sy_store_notification_add(s, &row, &id, NULL), 0);
+    row.key = "k3";
+    assert_int_equal(sy_store_notification_add(s, &row, &id, NULL), 0);
+    row = a_row(c, mail, "k4", 50);
+    assert_int_equal(sy_store_notification_add(s, &row, &id, NULL), 0);
+    static const char *const types[] = {"webhook", "slack"};
+    struct seen_counts seen = {0};
+    assert_int_equal(sy_store_notification_type_counts_each(s, types, 2, see_counts, &seen, NULL),
+                     0);
+    assert_int_equal(seen.n, 2); /* not c: only email */
+    assert_int_equal(seen.ws[0], a);
+    assert_true(seen.counts[0][0][0] == 2 && seen.counts[0][1][0] == 0); /* webhook pending */
+    assert_int_equal(seen.ws[1], b);
+    assert_true(seen.counts[1][0][2] == 0 && seen.counts[1][1][2] == 1); /* slack failed */
+    int64_t first = 0;
+    assert_int_equal(sy_store_notification_type_counts_each(s, types, 2, stop_counts, &first, NULL),
+                     7);
+    assert_int_equal(first, a);
+    static const char *many[SY_STORE_TYPES_MAX + 1];
+    for (size_t i = 0; i <= SY_STORE_TYPES_MAX; i++)
+        many[i] = "slack";
+    sy_err_t err = {0};
+    assert_int_equal(sy_store_notification_type_counts_each(s, many, SY_STORE_TYPES_MAX + 1,
+                                                            see_counts, &seen, &err),
+                     -EINVAL);
+    assert_string_equal(err.field, "types");
+    fx_store_close(s);
+}
+
 /* ---- the outbox across workspaces -------------------------------------------------------------
  */
 
@@ -834,6 +902,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_outbox_queues_once_per_key_and_prunes_only_what_is_done),
         cmocka_unit_test(the_outbox_counts_by_channel_type),
+        cmocka_unit_test(the_outbox_counts_by_type_for_every_workspace_at_once),
         cmocka_unit_test(due_notifications_merge_workspaces_by_next_then_id_within_the_limit),
         cmocka_unit_test(an_update_finds_its_notification_by_id_alone_and_misses_quietly),
         cmocka_unit_test(a_notification_keeps_odd_text_and_lists_by_every_filter),
