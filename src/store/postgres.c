@@ -993,6 +993,7 @@ const struct sy_store_ops sy_store_postgres_ops = {
     .flag_delete = sy_pg_flag_delete,
     .flag_clear = sy_pg_flag_clear,
     .flag_list = sy_pg_flag_list,
+    .flag_workspaces = sy_pg_flag_workspaces,
     .flagset_get = sy_pg_flagset_get,
     .flagset_put = sy_pg_flagset_put,
     .audit_add = sy_pg_audit_add,

@@ -16,15 +16,17 @@
  * One log across workspaces. events holds every workspace's events and its id orders them
  * all (SQLite's rowid), but row-level security shows a statement one workspace only. The
  * reads of the log across workspaces (event_list, event_range of every experiment,
- * event_prune's scan) go workspace by workspace, a chunk of places at a time under each
- * one's setting (as many rows as keep a few MB in memory), and merge the chunks by place:
- * callers get the log's one order, as from SQLite (engine/ingest.c keeps the last place
- * replayed as "applied", and retention's first row of a range must be the oldest). Outside
- * a caller's transaction such a read is one REPEATABLE READ transaction: one snapshot, as
- * SQLite's one statement reads. The log's last place, the newest row that prunes never
- * touch and the KPI prune's limit over every series are taken over every workspace too. An
+ * event_prune's scan) read every workspace's events at once through sy_log_range (a reader
+ * across workspaces, postgres_schema.c), LOG_CHUNK places a statement, in the log's one
+ * order, as from SQLite (engine/ingest.c keeps the last place replayed as "applied", and
+ * retention's first row of a range must be the oldest). Outside a caller's transaction such
+ * a read is one REPEATABLE READ transaction: one snapshot, as SQLite's one statement reads.
+ * The log's last place (sy_log_head), the experiments of a range (sy_log_experiments), the
+ * KPI events' last id (sy_kpi_head) and the KPI sweep's choice (sy_kpi_unwatched) are one
+ * statement each too; the sweep's deletes then run in the workspaces it chose only. An
  * experiment's own reads (event_count, event_range of one) run under its workspace; an id
- * no experiment has (events have no foreign key) is looked for in every workspace.
+ * no experiment has (events have no foreign key) is read across workspaces, or (a count)
+ * looked for in every workspace.
  *
  * What a caller can tell from SQLite:
  * - Places are given as SQLite's are, the log's last + 1, in the order of commits on any
@@ -34,9 +36,8 @@
  *   SQLite stores any bytes.
  * - Cost: an append is three statements (the log's lock, the workspace setting, the insert),
  *   a batch the lock and two per run of one workspace's events (and per 5,000 of them),
- *   the lock spared when the caller's transaction holds it; a read across
- *   workspaces is a statement per workspace and chunk, each scanning the id index and
- *   filtering by workspace (events has no index on workspace_id, to spare ingest).
+ *   the lock spared when the caller's transaction holds it; a read across workspaces is a
+ *   statement per chunk, scanning the id index.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -629,8 +630,8 @@ static void heap_down(struct merge *m, size_t i)
     }
 }
 
-/* Opens workspace `ws`'s feed of the merge `arg` (sy_pg_each_workspace's fn, or called for
- * the one workspace of an experiment), under its setting. */
+/* Opens workspace `ws`'s feed of the merge `arg` (the one workspace of an experiment, under
+ * its setting), or the feed of every workspace's events (ACROSS). */
 static int feed_open(struct pg_store *s, int64_t ws, void *arg, sy_err_t *err)
 {
     struct merge *m = arg;

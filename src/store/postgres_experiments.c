@@ -5,10 +5,11 @@
  * Workspaces. experiment_put and change_add name theirs; the calls keyed by an experiment alone
  * (arms, SRM, checkpoints, timelines) find it with sy_pg_experiment_ws, which experiment_put
  * and experiment_list fill as they see experiments. The lists over every workspace (experiments,
- * arms, changes for < 0; SRM, checkpoints and their count; a timeline prune) go workspace by
- * workspace under sy_pg_each_workspace, gather the rows, and hand them over in SQLite's one
- * order (by id or experiment) once the transaction is over: a callback never runs inside a
- * transaction of ours. retention is a shared table: no setting.
+ * arms, changes for < 0; SRM, checkpoints and their count) are one statement each through a
+ * reader across workspaces (sy_experiments_all, ...: postgres_schema.c), in SQLite's one
+ * order (by id or experiment); a timeline prune chooses its points in one (sy_timeline_old)
+ * and deletes them under each workspace's setting, in the workspaces chosen only. A callback
+ * never runs inside a transaction of ours. retention is a shared table: no setting.
  *
  * SQLite's answers, kept where PostgreSQL would answer otherwise:
  *  - A constraint SQLite reports as -EEXIST (an unknown workspace or experiment behind a foreign

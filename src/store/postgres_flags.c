@@ -4,12 +4,13 @@
  *
  * Each operation keyed by a workspace runs its one statement under that workspace's setting,
  * in the caller's transaction or in one of its own (sy_pg_run_in, sy_pg_exec_in), and calls
- * its callback after that transaction of its own has committed. The four that span every
- * workspace go through sy_pg_each_workspace: setting_list and route_list at start-up (in a
- * REPEATABLE READ transaction of their own, sy_pg_read_begin, so that every workspace is
- * read in one snapshot, as SQLite's one statement reads it; route_list then merges the
- * workspaces' rows by id, store.h's order), audit_prune and route_minute_prune (their
- * deletes land together or not at all).
+ * its callback after that transaction of its own has committed. The five that span every
+ * workspace read them all in one statement through a reader across workspaces
+ * (postgres_schema.c): setting_list (sy_settings_all: each change heard from another node
+ * reads it, for the kill switch), route_list (sy_routes_all, by id, store.h's order) and
+ * flag_workspaces (sy_flag_workspaces) at once; audit_prune and route_minute_prune choose
+ * in one (sy_audit_old, sy_route_minutes_old), then delete under each chosen workspace's
+ * setting, in one transaction (their deletes land together or not at all).
  *
  * Matching SQLite: keys are ordered with COLLATE "C" (bytes, as SQLite's BINARY; a database
  * with another default collation would order them otherwise); the audit's resource prefix
@@ -24,8 +25,8 @@
  *   exist) is -EEXIST with no field, as SQLite's sy_sq_run answers (sy_pg_error). The
  *   schema refuses a route percentage out of 0..10000 in both.
  * - Text must be valid UTF-8 (the database's encoding); SQLite stores any bytes.
- * - setting_list gives the settings workspace by workspace (by id), each by name; SQLite's
- *   has no ORDER BY (in practice the order they were first written). store.h states none.
+ * - setting_list gives the settings by workspace (by id), then name; SQLite's has no ORDER
+ *   BY (in practice the order they were first written). store.h states none.
  * - Ids come from identity columns: never given twice, and with gaps (each upsert of a
  *   route takes a number, an insert that fails too); SQLite gives a route the largest id +
  *   1, again after the newest is deleted. Ids follow nextval, not commit order.
@@ -110,6 +111,20 @@ int sy_pg_flag_list(sy_store_t *store, int64_t ws, sy_store_flag_cb cb, void *ar
                              .updated_ms = sy_pg_int_at(r, i, 2)};
         rc = cb(arg, &f);
     }
+    PQclear(r);
+    return rc;
+}
+
+/* In one statement (sy_flag_workspaces). */
+int sy_pg_flag_workspaces(sy_store_t *store, sy_store_id_cb cb, void *arg, sy_err_t *err)
+{
+    int rc = 0;
+    PGresult *r =
+        sy_pg_run(sy_pg(store), "SELECT sy_flag_workspaces()", 0, NULL, PGRES_TUPLES_OK, &rc, err);
+    if (!r)
+        return rc;
+    for (int i = 0; i < PQntuples(r) && rc == 0; i++)
+        rc = cb(arg, sy_pg_int_at(r, i, 0));
     PQclear(r);
     return rc;
 }

@@ -9,8 +9,13 @@
  *   the caller's transaction, or inside sy_pg_own_begin .. sy_pg_own_end when there is none.
  *   Never a policy-free path for rows: row-level security is the isolation.
  * - An operation keyed by an experiment alone finds its workspace with sy_pg_experiment_ws.
- * - An operation over every workspace (start-up lists, retention, the notifier's queue) goes
- *   workspace by workspace with sy_pg_each_workspace, each under its own setting.
+ * - An operation over every workspace (start-up lists, retention, the notifier's queue, the
+ *   board's counts) reads them all in one statement through a reader across workspaces (a
+ *   SECURITY DEFINER function of the owner: postgres_schema.c, READER), never a statement a
+ *   workspace: with a thousand workspaces that stalled every node (issue 25). What it then
+ *   writes (a prune's deletes) it writes under each workspace's setting, in the workspaces
+ *   the reader named only (sy_pg_each_of). sy_pg_each_workspace is left for what is rare
+ *   (an event count of an id no experiment has).
  * - Parameters are text (sy_pg_i64 formats an integer; NULL is SQL NULL), binary only
  *   through sy_pg_run_bin. Every statement goes through sy_pg_run (fault injection counts it).
  */
@@ -144,6 +149,7 @@ int sy_pg_flag_put(sy_store_t *store, int64_t ws, const sy_store_flag_t *f, bool
 int sy_pg_flag_delete(sy_store_t *store, int64_t ws, const char *key, sy_err_t *err);
 int sy_pg_flag_clear(sy_store_t *store, int64_t ws, sy_err_t *err);
 int sy_pg_flag_list(sy_store_t *store, int64_t ws, sy_store_flag_cb cb, void *arg, sy_err_t *err);
+int sy_pg_flag_workspaces(sy_store_t *store, sy_store_id_cb cb, void *arg, sy_err_t *err);
 int sy_pg_flagset_get(sy_store_t *store, int64_t ws, char **evaluators, char **metadata,
                       sy_err_t *err);
 int sy_pg_flagset_put(sy_store_t *store, int64_t ws, const char *evaluators, const char *metadata,

@@ -6,10 +6,12 @@
  * Reads run their statement (in a transaction of their own when the caller has none), end that
  * transaction, and only then call the caller's callback, which may so call the store itself.
  *
- * Across workspaces. The notifier's calls (due, next, prune) and the lists and counts of every
- * workspace (ws < 0) go workspace by workspace (sy_pg_each_workspace) and merge: rows are
- * sorted as SQLite's one statement orders them (channels by id; due notifications by next_ms,
- * id, each workspace giving at most `limit` and the first `limit` of all kept), counts added.
+ * Across workspaces. The notifier's calls, each second (due, next; prune: which workspaces
+ * have something to prune) and the board's counts of every workspace are one statement
+ * each through a reader across workspaces (sy_notifications_due, sy_notification_next,
+ * sy_notifications_done, sy_notification_type_counts: postgres_schema.c), in SQLite's
+ * order. The rare lists and counts of every workspace (ws < 0: an operator's) still go
+ * workspace by workspace (sy_pg_each_workspace) and merge: channels by id, counts added.
  * sy_store_notification_update has a notification id alone: its workspace comes from the
  * SECURITY DEFINER function sy_notification_workspace (postgres_schema.c), asked at each call
  * (nothing cached: an id is updated a few times, then pruned).
@@ -32,8 +34,9 @@
  *   IGNORE does. A notification naming a channel of another workspace is refused here (the
  *   foreign key holds the workspace), accepted by SQLite.
  * - Text must be valid UTF-8: PostgreSQL refuses other bytes (-EIO), SQLite stores them.
- * - A read across workspaces is one statement a workspace (READ COMMITTED): a commit between
- *   two of them can be seen in the later workspaces' rows only. SQLite's is one snapshot.
+ * - A list or count of every workspace (ws < 0) is one statement a workspace (READ
+ *   COMMITTED): a commit between two of them can be seen in the later workspaces' rows only.
+ *   SQLite's is one snapshot.
  * - A second reservation check of the same (workspace, domain, day) waits for the first's
  *   transaction, at most 5 s (the handle's lock_timeout, as SQLite's busy timeout), then -EIO.
  * - sy_store_calls counts BEGIN, the workspace setting and COMMIT too, and one statement a

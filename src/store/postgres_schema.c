@@ -43,23 +43,26 @@
  * (its workspace, role and revocation), or none. EXECUTE is revoked from PUBLIC (functions
  * are executable by everyone by default) and granted to the application role; its
  * search_path is fixed to the schema, so that no object of another schema can stand in for
- * tokens. Listing every token at start-up goes workspace by workspace.
+ * tokens. Listing every token (start-up) reads through the same policy (sy_tokens_all).
  *
  * Grants: the owner role (who applies this) owns everything. The application role, named
  * by the setting switchyard.app_role, gets SELECT, INSERT, UPDATE and DELETE on the tables
  * (SELECT only on schema_version: migrations are the owner's), USAGE on the sequences
  * (the identity columns') and EXECUTE on sy_token_by_hash, sy_experiment_workspace,
- * sy_notification_workspace, sy_log_lock, sy_log_hold, sy_log_after and
- * sy_changes_after: nothing else. Neither TRUNCATE
+ * sy_notification_workspace, sy_log_lock, sy_log_hold, sy_log_after, sy_changes_after and
+ * the readers across workspaces (READERS): nothing else. Neither TRUNCATE
  * nor REFERENCES: TRUNCATE ignores row-level security, and a foreign key's checks do too.
  *
  * The log's order: SQLite's events.id is the order of inserts and of commits (one
  * writer). Here every append takes the log's lock (sy_log_lock, at events) and gives the
  * log's last place + 1, as SQLite does: events.id has no sequence (an identity value comes
- * in the order of nextval, not of commit). The jobs that scan every
- * workspace (the notifier's due notifications, retention's prunes by minute and time) see
- * only the workspace they set: they go workspace by workspace, or get an explicit path as
- * tokens did. SQLite's store deletes timeline points by rowid: here by their key.
+ * in the order of nextval, not of commit). The jobs that scan every workspace (start-up's
+ * lists, the notifier's due notifications, retention's choices, the board's counts) read
+ * them all in one statement through the readers across workspaces (READER, at the end: a
+ * SECURITY DEFINER function each, reading through an owner-only <table>_across policy,
+ * SELECT only), as tokens did; a statement a workspace stalled nodes of a thousand
+ * workspaces for seconds. SQLite's store deletes timeline points by rowid: here by their
+ * key.
  */
 #include "store/postgres_schema.h"
 
@@ -97,7 +100,8 @@
 
 /* Every READER's signature (its arguments' types), for the application role's grant. */
 #define READERS                                                                                    \
-    "sy_settings_all(), sy_tokens_all(), sy_experiments_all(), sy_arms_all(), sy_srm_all(),"       \
+    "sy_flag_workspaces(), sy_settings_all(), sy_tokens_all(), sy_experiments_all(), "             \
+    "sy_arms_all(), sy_srm_all(),"                                                                 \
     " sy_checkpoints_all(), sy_checkpoint_count(), sy_routes_all(), sy_regressions_all(),"         \
     " sy_notifications_due(BIGINT, BIGINT), sy_notification_next(),"                               \
     " sy_notifications_done(BIGINT), sy_notification_type_counts(), sy_log_head(),"                \
@@ -455,9 +459,12 @@ const char *const sy_pg_schema[] = {
     ACROSS("workspace_settings") ACROSS("experiment_arms") ACROSS("experiment_srm")
         ACROSS("experiment_checkpoints") ACROSS("routes") ACROSS("regression_policies")
             ACROSS("notification_channels") ACROSS("audit") ACROSS("kpi_events")
-                ACROSS("route_minutes") ACROSS("experiment_timeline"),
+                ACROSS("route_minutes") ACROSS("experiment_timeline") ACROSS("flags")
+                    ACROSS("flagsets"),
     /* start-up and the change fan-out's comparisons */
     READER("sy_settings_all()", "SETOF workspace_settings", "SELECT * FROM workspace_settings"),
+    READER("sy_flag_workspaces()", "SETOF BIGINT",
+           "SELECT workspace_id FROM flags UNION SELECT workspace_id FROM flagsets ORDER BY 1"),
     READER("sy_tokens_all()", "SETOF tokens", "SELECT * FROM tokens"),
     READER("sy_experiments_all()", "SETOF experiments", "SELECT * FROM experiments"),
     READER("sy_arms_all()", "SETOF experiment_arms", "SELECT * FROM experiment_arms"),

@@ -867,6 +867,24 @@ int sy_sq_flag_list(sy_store_t *store, int64_t ws, sy_store_flag_cb cb, void *ar
         err, "query", flag_row, (struct sy_sq_sink){.cb.flag = cb, .arg = arg});
 }
 
+int sy_sq_flag_workspaces(sy_store_t *store, sy_store_id_cb cb, void *arg, sy_err_t *err)
+{
+    struct sqlite_store *s = sq(store);
+    sqlite3_stmt *st = sy_sq_prepare(s, err,
+                                     "SELECT workspace_id FROM flags UNION"
+                                     " SELECT workspace_id FROM flagsets ORDER BY 1",
+                                     "");
+    if (!st)
+        return err ? err->code : -EIO;
+    int rc = sqlite3_step(st), crc = 0;
+    for (; rc == SQLITE_ROW && crc == 0; rc = sqlite3_step(st))
+        crc = cb(arg, sqlite3_column_int64(st, 0));
+    sqlite3_finalize(st);
+    if (crc != 0)
+        return crc;
+    return rc == SQLITE_DONE ? 0 : sy_sq_fail(s, err, "flag workspaces");
+}
+
 static char *dup_or(const char *s, const char *dflt)
 {
     return strdup(s ? s : dflt);
@@ -1071,6 +1089,7 @@ const struct sy_store_ops sy_store_sqlite_ops = {
     .flag_delete = sy_sq_flag_delete,
     .flag_clear = sy_sq_flag_clear,
     .flag_list = sy_sq_flag_list,
+    .flag_workspaces = sy_sq_flag_workspaces,
     .flagset_get = sy_sq_flagset_get,
     .flagset_put = sy_sq_flagset_put,
     .audit_add = sy_sq_audit_add,

@@ -66,6 +66,7 @@ int sy_sq_flag_put(sy_store_t *store, int64_t ws, const sy_store_flag_t *f, bool
 int sy_sq_flag_delete(sy_store_t *store, int64_t ws, const char *key, sy_err_t *err);
 int sy_sq_flag_clear(sy_store_t *store, int64_t ws, sy_err_t *err);
 int sy_sq_flag_list(sy_store_t *store, int64_t ws, sy_store_flag_cb cb, void *arg, sy_err_t *err);
+int sy_sq_flag_workspaces(sy_store_t *store, sy_store_id_cb cb, void *arg, sy_err_t *err);
 int sy_sq_flagset_get(sy_store_t *store, int64_t ws, char **evaluators, char **metadata,
                       sy_err_t *err);
 int sy_sq_flagset_put(sy_store_t *store, int64_t ws, const char *evaluators, const char *metadata,

@@ -245,6 +245,11 @@ int sy_store_flag_list(sy_store_t *store, int64_t ws, sy_store_flag_cb cb, void 
     return store->ops->flag_list(store, ws, cb, arg, err);
 }
 
+int sy_store_flag_workspaces(sy_store_t *store, sy_store_id_cb cb, void *arg, sy_err_t *err)
+{
+    return store->ops->flag_workspaces(store, cb, arg, err);
+}
+
 int sy_store_flagset_get(sy_store_t *store, int64_t ws, char **evaluators, char **metadata,
                          sy_err_t *err)
 {

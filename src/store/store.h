@@ -152,6 +152,13 @@ int sy_store_flag_clear(sy_store_t *store, int64_t ws, sy_err_t *err);
 int sy_store_flag_list(sy_store_t *store, int64_t ws, sy_store_flag_cb cb, void *arg,
                        sy_err_t *err);
 
+/* Calls `cb` with the id of each workspace that has a flag or a flag set stored, in id order,
+ * in one read: the others have no flag and a flag set of "{}" (a start, or workspaces made
+ * elsewhere, reads only the workspaces with something to read). A non-zero return of `cb`
+ * stops and is returned. */
+typedef int (*sy_store_id_cb)(void *arg, int64_t id);
+int sy_store_flag_workspaces(sy_store_t *store, sy_store_id_cb cb, void *arg, sy_err_t *err);
+
 /* The parts of a flagd document that are not flags: `$evaluators` and `metadata`, JSON
  * text ("{}" when never set), each returned owned (free()). */
 int sy_store_flagset_get(sy_store_t *store, int64_t ws, char **evaluators, char **metadata,

@@ -343,6 +343,62 @@ static void flag_set_is_empty_json_until_set_then_replaced(void **state)
     fx_store_close(s);
 }
 
+struct ids_seen {
+    int n;
+    int64_t v[8];
+};
+
+static int keep_id(void *arg, int64_t id)
+{
+    struct ids_seen *s = arg;
+    if (s->n == 8)
+        return -E2BIG;
+    s->v[s->n++] = id;
+    return 0;
+}
+
+static int stop_at_first(void *arg, int64_t id)
+{
+    *(int64_t *)arg = id;
+    return 5;
+}
+
+/* flag_workspaces names the workspaces with a flag or a flag set stored, each once, by id:
+ * not one with neither, not one whose flags were all deleted; a callback's non-zero stops. */
+static void flag_workspaces_are_those_with_a_flag_or_a_flag_set(void **state)
+{
+    (void)state;
+    sy_store_t *s = fx_store_open();
+    int64_t a, b, c, d;
+    assert_int_equal(sy_store_workspace_create(s, "a", 1, &a, NULL), 0);
+    assert_int_equal(sy_store_workspace_create(s, "b", 1, &b, NULL), 0);
+    assert_int_equal(sy_store_workspace_create(s, "c", 1, &c, NULL), 0);
+    assert_int_equal(sy_store_workspace_create(s, "d", 1, &d, NULL), 0);
+    struct ids_seen got = {0};
+    assert_int_equal(sy_store_flag_workspaces(s, keep_id, &got, NULL), 0);
+    assert_int_equal(got.n, 0);
+    sy_store_flag_t f = {.key = "k", .definition = "{\"state\":\"ENABLED\"}", .updated_ms = 1};
+    bool created;
+    assert_int_equal(sy_store_begin(s, NULL), 0);
+    assert_int_equal(sy_store_flag_put(s, c, &f, &created, NULL), 0);
+    assert_int_equal(sy_store_flag_put(s, a, &f, &created, NULL), 0);
+    f.key = "j";
+    assert_int_equal(sy_store_flag_put(s, a, &f, &created, NULL), 0);
+    assert_int_equal(sy_store_flag_put(s, d, &f, &created, NULL), 0);
+    assert_int_equal(sy_store_flag_delete(s, d, "j", NULL), 0);
+    assert_int_equal(sy_store_commit(s, NULL), 0);
+    assert_int_equal(sy_store_flagset_put(s, b, "{}", "{\"m\":1}", NULL), 0);
+    assert_int_equal(sy_store_flagset_put(s, c, "{}", "{}", NULL), 0);
+    got = (struct ids_seen){0};
+    assert_int_equal(sy_store_flag_workspaces(s, keep_id, &got, NULL), 0);
+    assert_int_equal(got.n, 3); /* not d: its one flag deleted */
+    assert_true(got.v[0] == a && got.v[1] == b && got.v[2] == c);
+    int64_t first = 0;
+    assert_int_equal(sy_store_flag_workspaces(s, stop_at_first, &first, NULL), 5);
+    assert_int_equal(first, a);
+    fx_store_close(s);
+}
+
 /* Moved from test_sqlite.c. */
 static void rollback_leaves_nothing(void **state)
 {
@@ -1230,6 +1286,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(flags_are_created_replaced_and_listed_by_key_bytes),
         cmocka_unit_test(a_flag_is_deleted_once_and_a_clear_takes_every_flag),
         cmocka_unit_test(flag_set_is_empty_json_until_set_then_replaced),
+        cmocka_unit_test(flag_workspaces_are_those_with_a_flag_or_a_flag_set),
         cmocka_unit_test(rollback_leaves_nothing),
         cmocka_unit_test(every_write_lands_with_its_transaction_or_not_at_all),
         cmocka_unit_test(every_row_is_scoped_by_workspace),
