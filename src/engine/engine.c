@@ -166,9 +166,8 @@ int sy_engine_open(sy_engine_t **out, const sy_engine_opts_t *opts, sy_err_t *er
             sy_err_set(err, rc, NULL, "store: cannot read workspaces and tokens");
         goto out_close;
     }
-    for (size_t i = 0; i < eng->n_ws; i++)
-        if ((rc = sy_eng_flags_open(eng, &eng->ws[i], err)) < 0)
-            goto out_close;
+    if ((rc = sy_eng_flags_open_from(eng, 0, err)) < 0)
+        goto out_close;
     if ((rc = sy_eng_experiments_open(eng, err)) < 0 ||
         (rc = sy_eng_regression_open(eng, err)) < 0 ||
         (rc = sy_eng_kill_switch_open(eng, err)) < 0 || (rc = sy_eng_routes_open(eng, err)) < 0)
@@ -354,8 +353,7 @@ static const struct token *load_token(sy_engine_t *eng, const unsigned char h[32
         size_t n = eng->n_ws;
         bool opened =
             sy_store_workspace_list(eng->store, sy_eng_workspace_add_if_new, eng, NULL) == 0;
-        for (size_t i = n; opened && i < eng->n_ws; i++)
-            opened = sy_eng_flags_open(eng, &eng->ws[i], NULL) == 0;
+        opened = opened && sy_eng_flags_open_from(eng, n, NULL) == 0;
         if (!opened || !sy_eng_find_ws(eng, t->workspace)) {
             eng->n_tokens--; /* not served: looked for again next time */
             return NULL;
@@ -535,8 +533,8 @@ int sy_engine_bootstrap(sy_engine_t *eng, const char *workspace, char *secret, s
          * at once): not ours to bootstrap; served as the store holds it. */
         size_t n = eng->n_ws;
         rc = sy_store_workspace_list(eng->store, sy_eng_workspace_add_if_new, eng, err);
-        for (size_t i = n; rc == 0 && i < eng->n_ws; i++)
-            rc = sy_eng_flags_open(eng, &eng->ws[i], err);
+        if (rc == 0)
+            rc = sy_eng_flags_open_from(eng, n, err);
         if (rc == 0)
             (void)sy_eng_view_publish(eng);
         return rc;

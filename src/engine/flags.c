@@ -87,8 +87,13 @@ void sy_eng_snap_swap(sy_engine_t *eng, struct workspace *w, struct snap *s, int
     w->current = s;
     w->revision = revision;
     /* Out of memory, the view stays marked stale and the next tick publishes it (monitor.c):
-     * other threads serve the old snapshot for at most a second. */
-    (void)sy_eng_view_publish(eng);
+     * other threads serve the old snapshot for at most a second. Workspaces opened together
+     * publish one view at the end (a view a workspace was quadratic: 2,001 workspaces took
+     * seconds to open). */
+    if (eng->view_held)
+        eng->view_stale = true;
+    else
+        (void)sy_eng_view_publish(eng);
     if (old)
         sy_snapshot_release(&old->pub);
     if (eng->on_change)
@@ -311,7 +316,9 @@ static int member_open(const char *text, sy_arena_t *arena, char **kept, sy_valu
     return rc;
 }
 
-int sy_eng_flags_open(sy_engine_t *eng, struct workspace *w, sy_err_t *err)
+/* sy_eng_flags_open; `stored` false: the store holds no flag and no flag set of `w` (the
+ * document is empty and "{}" its members), nothing read. */
+static int flags_open(sy_engine_t *eng, struct workspace *w, bool stored, sy_err_t *err)
 {
     char *evaluators = NULL, *metadata = NULL;
     sy_problem_t items[PROBLEMS_KEPT];
@@ -323,15 +330,17 @@ int sy_eng_flags_open(sy_engine_t *eng, struct workspace *w, sy_err_t *err)
     const sy_value_t *pev = NULL, *pmd = NULL;
     sy_arena_init_with(&l.arena, l.buf, sizeof(l.buf), DEF_ARENA_MAX);
     int rc = sy_pool_new(&w->pool);
-    if (rc == 0)
+    if (rc == 0 && stored)
         rc = sy_store_flagset_get(eng->store, w->id, &evaluators, &metadata, err);
+    else if (rc == 0 && (!(evaluators = strdup("{}")) || !(metadata = strdup("{}"))))
+        rc = -ENOMEM;
     if (rc == 0)
         rc = member_open(evaluators, &top, &w->evaluators, &ev, &pev);
     if (rc == 0)
         rc = member_open(metadata, &top, &w->metadata, &md, &pmd);
     if (rc < 0 || (rc = begin_document(eng, w, pev, pmd, &problems, &l.b)) < 0)
         goto out;
-    if ((rc = sy_store_flag_list(eng->store, w->id, add_flag_row, &l, err)) < 0) {
+    if (stored && (rc = sy_store_flag_list(eng->store, w->id, add_flag_row, &l, err)) < 0) {
         sy_flagset_build_abort(l.b);
         if (err && !err->msg[0]) /* the sink's refusal says nothing itself */
             sy_err_set(err, rc, "", "workspace %lld: a stored flag does not load",
@@ -358,6 +367,55 @@ out:
     free(evaluators);
     free(metadata);
     return rc;
+}
+
+int sy_eng_flags_open(sy_engine_t *eng, struct workspace *w, sy_err_t *err)
+{
+    return flags_open(eng, w, true, err);
+}
+
+/* The workspaces with something stored (sy_store_flag_workspaces), by id. */
+struct ids {
+    int64_t *v;
+    size_t n, cap;
+};
+
+static int take_id(void *arg, int64_t id)
+{
+    struct ids *s = arg;
+    if (sy_eng_grow((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v)) < 0)
+        return -ENOMEM;
+    s->v[s->n++] = id;
+    return 0;
+}
+
+static bool has_id(const struct ids *s, int64_t id)
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->v[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->n && s->v[lo] == id;
+}
+
+int sy_eng_flags_open_from(sy_engine_t *eng, size_t from, sy_err_t *err)
+{
+    if (from >= eng->n_ws)
+        return 0;
+    struct ids s = {0};
+    int rc = sy_store_flag_workspaces(eng->store, take_id, &s, err);
+    eng->view_held = true;
+    for (size_t i = from; rc == 0 && i < eng->n_ws; i++)
+        rc = flags_open(eng, &eng->ws[i], has_id(&s, eng->ws[i].id), err);
+    eng->view_held = false;
+    if (eng->view_stale)
+        (void)sy_eng_view_publish(eng); /* out of memory: stale still, the tick tries again */
+    free(s.v);
+    return rc == -ENOMEM ? sy_eng_oom(err) : rc;
 }
 
 /* ---- another node's change (sync.c) ---------------------------------------------------- */

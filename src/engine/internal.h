@@ -160,6 +160,8 @@ struct sy_engine {
     struct sy_eng_view *view;
     atomic_llong view_gen;     /* bumped with each new view */
     bool view_stale;           /* the last view could not be made: sy_engine_tick tries again */
+    bool view_held;            /* workspaces opened together: one view once all are (their
+                                  snapshot swaps publish none; sy_eng_flags_open_from) */
     struct sy_eng_view *spare; /* made by sy_eng_view_reserve before a change commits */
     _Atomic(sy_loopstat_t *) loops[SY_ENGINE_LOOPS_MAX]; /* the loops' gauges (view.c) */
     struct sy_eng_counters {                             /* sy_engine_counters: ingest.c */
@@ -263,6 +265,10 @@ void sy_eng_writer_stop(struct sy_eng_writer *w);
 /* Loads `w`'s flags from the store, compiles them as flagd would load the document, and
  * publishes its first snapshot at w->revision. */
 int sy_eng_flags_open(sy_engine_t *eng, struct workspace *w, sy_err_t *err);
+/* sy_eng_flags_open of eng->ws[from] and every one after it, reading the store only for the
+ * workspaces that have a flag or a flag set stored (found in one read): a start among
+ * thousands of workspaces, or thousands made elsewhere, costs a statement, not two each. */
+int sy_eng_flags_open_from(sy_engine_t *eng, size_t from, sy_err_t *err);
 /* Gives a new workspace `w` no flags, and returns the snapshot it will serve, for
  * sy_eng_snap_swap once it is committed (NULL: out of memory; sy_eng_flags_close undoes
  * what was made). */

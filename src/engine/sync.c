@@ -143,7 +143,7 @@ static int64_t stored_revision(const struct stored *st, int64_t ws)
 
 /* Workspaces made on another node: loaded, served as the store has them. Their kill
  * switches are read in one statement for them all (a thousand made at once cost a thousand
- * reads of every setting otherwise). */
+ * reads of every setting otherwise), their flags only where some are stored. */
 static int load_new_workspaces(sy_engine_t *eng, size_t *applied, sy_err_t *err)
 {
     size_t n = eng->n_ws;
@@ -151,11 +151,11 @@ static int load_new_workspaces(sy_engine_t *eng, size_t *applied, sy_err_t *err)
     struct kill_switch *kill = NULL;
     if (rc == 0 && eng->n_ws > n && !(kill = calloc(eng->n_ws - n, sizeof(*kill))))
         rc = sy_eng_oom(err);
-    if (rc == 0 && kill)
-        rc = sy_eng_kill_switch_read_from(eng, n, kill, err);
+    if (rc == 0 && kill && (rc = sy_eng_kill_switch_read_from(eng, n, kill, err)) == 0)
+        rc = sy_eng_flags_open_from(eng, n, err);
     for (size_t i = n; rc == 0 && i < eng->n_ws; i++) {
         struct workspace *w = &eng->ws[i];
-        if ((rc = sy_eng_flags_open(eng, w, err)) == 0 && kill[i - n].engaged)
+        if (kill[i - n].engaged)
             rc = sy_eng_flags_sync(eng, w, w->revision, &kill[i - n], err);
         (*applied)++;
     }
@@ -223,8 +223,14 @@ int sy_engine_sync(sy_engine_t *eng, size_t *applied, sy_err_t *err)
     bool tx = sy_store_begin(eng->store, err) == 0;
     struct stored st = {0};
     rc = sy_store_workspace_list(eng->store, stored_row, &st, err);
-    for (size_t i = 0; rc == 0 && i < st.n && !h.workspaces; i++)
-        h.workspaces = !sy_eng_find_ws(eng, st.v[i][0]);
+    /* one the store has that this node does not: fewer of this node's found there than the
+     * store holds (by id: a look each, not a scan of this node's for each of the store's,
+     * which a few thousand workspaces made a cost of every change heard) */
+    size_t known = 0;
+    for (size_t i = 0; rc == 0 && i < eng->n_ws; i++)
+        known += stored_revision(&st, eng->ws[i].id) >= 0;
+    if (rc == 0 && st.n > known)
+        h.workspaces = true;
     if (rc == 0 && h.workspaces)
         rc = load_new_workspaces(eng, applied, err);
     if (h.resync) {
