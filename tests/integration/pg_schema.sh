@@ -159,8 +159,8 @@ check "tokens has tokens_authenticate: SELECT for the owner only, USING (true)" 
 # ---- ownership and grants -------------------------------------------------------------------
 # The SECURITY DEFINER functions of the rule: the explicit paths across workspaces.
 FUNCTIONS="sy_token_by_hash sy_experiment_workspace sy_notification_workspace sy_log_lock
-sy_log_hold sy_log_after sy_changes_after sy_flag_workspaces sy_settings_all sy_tokens_all sy_experiments_all
-sy_arms_all sy_srm_all sy_checkpoints_all sy_checkpoint_count sy_routes_all
+sy_log_hold sy_log_after sy_changes_after sy_flag_workspaces sy_settings_all sy_tokens_all
+sy_experiments_all sy_arms_all sy_srm_all sy_checkpoints_all sy_checkpoint_count sy_routes_all
 sy_regressions_all sy_notifications_due sy_notification_next sy_notifications_done
 sy_notification_type_counts sy_log_head sy_log_range sy_log_experiments sy_kpi_head
 sy_kpi_unwatched sy_audit_old sy_timeline_old sy_timeline_old_workspaces
