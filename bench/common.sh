@@ -35,6 +35,16 @@ start_sy() {
     SYURL=http://127.0.0.1:$(sed -n 's/.* port=\([0-9]*\).*/\1/p' "$log" | head -1)
 }
 
+# post_lua FILE BODY TOKEN: the wrk script that POSTs BODY (JSON) with TOKEN as its bearer.
+post_lua() {
+    cat >"$1" <<LUA
+wrk.method = "POST"
+wrk.body = '$2'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $3"
+LUA
+}
+
 # wrk_post URL LUA SECONDS CONNECTIONS: wrk -t1 with that many keep-alive connections for
 # that long, the request LUA makes (ofrep.sh's POST); prints "requests_per_s p99_ms non2xx".
 wrk_post() {

@@ -109,12 +109,7 @@ fi
 TOKEN=$(curl -s -X POST -H "Authorization: Bearer $ADMIN" -d '{"role":"sdk","name":"bench"}' \
     "$SYURL/v1/tokens" | jq -r .token)
 BODY='{"context":{"targetingKey":"user-42","tier":"gold","age":30}}'
-cat >"$TMP/post.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '$BODY'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $TOKEN"
-LUA
+post_lua "$TMP/post.lua" "$BODY" "$TOKEN"
 
 # ms VALUE: wrk's "812.00us" / "1.20ms" / "2.01s" in milliseconds
 ms() { echo "$1" | awk '{v = $1; if (v ~ /us$/) {sub(/us$/, "", v); v /= 1000} else if (v ~ /ms$/) {sub(/ms$/, "", v)} else if (v ~ /s$/) {sub(/s$/, "", v); v *= 1000} print v}'; }

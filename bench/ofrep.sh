@@ -74,12 +74,7 @@ NGINX
     sleep 0.3
     NGURL=http://127.0.0.1:$NGPORT
     NGSIZE=$(curl -s -X POST -d "$BODY" "$NGURL/ofrep/v1/evaluate/flags/$FLAG" | wc -c)
-    cat >"$TMP/post.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '$BODY'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $TOKEN"
-LUA
+    post_lua "$TMP/post.lua" "$BODY" "$TOKEN"
 }
 
 # run URL -> "requests_per_s p99_ms non2xx"

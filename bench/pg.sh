@@ -191,12 +191,7 @@ ofrep_node() {
     curl -s -X POST -H "Authorization: Bearer $sdk" -d "$BODY" \
         "$NODE_URL/ofrep/v1/evaluate/flags/$FLAG" >"$TMP/$1.answer"
     eval "URL_$1=\$NODE_URL"
-    cat >"$TMP/$1.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '$BODY'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $sdk"
-LUA
+    post_lua "$TMP/$1.lua" "$BODY" "$sdk"
 }
 fresh_db
 rm -f "$TMP"/sy.db*
@@ -248,12 +243,7 @@ SWITCHYARD_URL=$URL_1 SWITCHYARD_TOKEN=$ADMIN "$SY" experiment create --key benc
     die "the experiment bench did not start" "$TMP/exp.log"
 sdk=$(curl -s -X POST -H "Authorization: Bearer $ADMIN" -d '{"role":"sdk","name":"mixed"}' \
     "$URL_1/v1/tokens" | jq -r .token)
-cat >"$TMP/mixed.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '$BODY'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $sdk"
-LUA
+post_lua "$TMP/mixed.lua" "$BODY" "$sdk"
 MIXED_CHANGES=$((CHANGES / 2))
 # mixed PHASE WRK INGEST FANOUT (each 0 or 1): appends "PHASE rps p99 non2xx rows/s
 # fan_p50 fan_p99 fan_missed" to $TMP/mixed ("-" where not measured)
