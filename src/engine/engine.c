@@ -69,6 +69,29 @@ int sy_eng_grow(void **p, size_t *cap, size_t need, size_t size)
     return 0;
 }
 
+int sy_eng_ids_add(struct sy_eng_ids *s, int64_t id)
+{
+    if (s->n > 0 && s->v[s->n - 1] == id)
+        return 0;
+    if (sy_eng_grow((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v)) < 0)
+        return -ENOMEM;
+    s->v[s->n++] = id;
+    return 0;
+}
+
+bool sy_eng_ids_has(const struct sy_eng_ids *s, int64_t id)
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->v[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->n && s->v[lo] == id;
+}
+
 int sy_eng_oom(sy_err_t *err)
 {
     return sy_err_set(err, -ENOMEM, NULL, "out of memory");

@@ -374,43 +374,21 @@ int sy_eng_flags_open(sy_engine_t *eng, struct workspace *w, sy_err_t *err)
     return flags_open(eng, w, true, err);
 }
 
-/* The workspaces with something stored (sy_store_flag_workspaces), by id. */
-struct ids {
-    int64_t *v;
-    size_t n, cap;
-};
-
+/* sy_store_flag_workspaces' callback: the workspaces with something stored, by id. */
 static int take_id(void *arg, int64_t id)
 {
-    struct ids *s = arg;
-    if (sy_eng_grow((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v)) < 0)
-        return -ENOMEM;
-    s->v[s->n++] = id;
-    return 0;
-}
-
-static bool has_id(const struct ids *s, int64_t id)
-{
-    size_t lo = 0, hi = s->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (s->v[mid] < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < s->n && s->v[lo] == id;
+    return sy_eng_ids_add(arg, id);
 }
 
 int sy_eng_flags_open_from(sy_engine_t *eng, size_t from, sy_err_t *err)
 {
     if (from >= eng->n_ws)
         return 0;
-    struct ids s = {0};
+    struct sy_eng_ids s = {0};
     int rc = sy_store_flag_workspaces(eng->store, take_id, &s, err);
     eng->view_held = true;
     for (size_t i = from; rc == 0 && i < eng->n_ws; i++)
-        rc = flags_open(eng, &eng->ws[i], has_id(&s, eng->ws[i].id), err);
+        rc = flags_open(eng, &eng->ws[i], sy_eng_ids_has(&s, eng->ws[i].id), err);
     eng->view_held = false;
     if (eng->view_stale)
         (void)sy_eng_view_publish(eng); /* out of memory: stale still, the tick tries again */

@@ -303,6 +303,16 @@ int sy_eng_oom(sy_err_t *err);
  * -ENOMEM leaves it as it was. */
 int sy_eng_grow(void **p, size_t *cap, size_t need, size_t size);
 
+/* A set of ids read in ascending order from the store (the workspaces with flags, with an
+ * enabled tripwire): added in that order, a repeat of the last one skipped; looked up by
+ * bisection. Zeroed: empty; free(v) ends it. */
+struct sy_eng_ids {
+    int64_t *v;
+    size_t n, cap;
+};
+int sy_eng_ids_add(struct sy_eng_ids *s, int64_t id); /* -ENOMEM */
+bool sy_eng_ids_has(const struct sy_eng_ids *s, int64_t id);
+
 /* 1 to `max` bytes, no control characters. */
 bool sy_eng_valid_name(const char *s, size_t max);
 

@@ -756,33 +756,9 @@ static int evaluate_ws(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws
 }
 
 /* The workspaces with an enabled policy, by id, each once (the store lists by workspace). */
-struct enabled {
-    int64_t *v;
-    size_t n, cap;
-};
-
 static int take_enabled(void *arg, const sy_store_regression_t *r)
 {
-    struct enabled *e = arg;
-    if (!r->enabled || (e->n > 0 && e->v[e->n - 1] == r->workspace))
-        return 0;
-    if (sy_eng_grow((void **)&e->v, &e->cap, e->n + 1, sizeof(*e->v)) < 0)
-        return -ENOMEM;
-    e->v[e->n++] = r->workspace;
-    return 0;
-}
-
-static bool is_enabled(const struct enabled *e, int64_t ws)
-{
-    size_t lo = 0, hi = e->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (e->v[mid] < ws)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < e->n && e->v[lo] == ws;
+    return r->enabled ? sy_eng_ids_add(arg, r->workspace) : 0;
 }
 
 int sy_engine_regression_evaluate(sy_engine_t *eng, const sy_principal_t *actor, const char *domain,
@@ -798,7 +774,7 @@ int sy_engine_regression_evaluate(sy_engine_t *eng, const sy_principal_t *actor,
     /* The timer's evaluation of every workspace looks at those with an enabled policy only,
      * found in one read (each workspace's own read and transaction, every 5 minutes, were
      * thousands of statements on the leader); a workspace without one answers nothing. */
-    struct enabled on = {0};
+    struct sy_eng_ids on = {0};
     bool every = !actor && !domain;
     if (rc == 0 && every &&
         (rc = sy_store_regression_list(eng->store, -1, NULL, NULL, take_enabled, &on, err)) ==
@@ -806,7 +782,7 @@ int sy_engine_regression_evaluate(sy_engine_t *eng, const sy_principal_t *actor,
         rc = sy_eng_oom(err);
     for (size_t i = 0; rc == 0 && i < eng->n_ws; i++)
         if ((!actor || eng->ws[i].id == actor->workspace) &&
-            (!every || is_enabled(&on, eng->ws[i].id)))
+            (!every || sy_eng_ids_has(&on, eng->ws[i].id)))
             rc = evaluate_ws(eng, actor, eng->ws[i].id, domain, metric, &list, err);
     free(on.v);
     if (rc < 0) {
