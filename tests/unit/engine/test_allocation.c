@@ -917,12 +917,10 @@ static json_t *power_of(struct fixture *f)
     return o;
 }
 
-/* The results' power comes from the data, not from when someone asked: a curve cached
- * while the rates were 0.5 is not what answers once they are 0.1, and a reopen (no cache)
- * gives the same figures. */
-static void power_is_the_same_whoever_asked_before(void **state)
+/* Experiment "e" started (sequential, 100 units a variant), and 1,200 units of each variant
+ * at 50 % success. */
+static void sequential_with_traffic(struct fixture *f)
 {
-    struct fixture *f = *state;
     create_started(f,
                    "{\"key\":\"e\",\"safety\":{\"min_runtime_hours\":0,"
                    "\"min_sample_per_variant\":100,\"sequential\":true},"
@@ -931,6 +929,15 @@ static void power_is_the_same_whoever_asked_before(void **state)
                    "e");
     requests(f, "b", 0, 1200, 50, 0, 100);
     requests(f, "a", 1200, 1200, 50, 0, 100);
+}
+
+/* The results' power comes from the data, not from when someone asked: a curve cached
+ * while the rates were 0.5 is not what answers once they are 0.1, and a reopen (no cache)
+ * gives the same figures. */
+static void power_is_the_same_whoever_asked_before(void **state)
+{
+    struct fixture *f = *state;
+    sequential_with_traffic(f);
     json_t *early = power_of(f); /* cached now */
     assert_true(json_is_number(json_object_get(early, "power")));
     requests(f, "b", 2400, 500, 10, 0, 100);
@@ -963,14 +970,7 @@ static sy_engine_t *open_engine_sharing(sy_engine_curves_t *curves)
 static void power_is_the_same_from_a_shared_table(void **state)
 {
     struct fixture *f = *state;
-    create_started(f,
-                   "{\"key\":\"e\",\"safety\":{\"min_runtime_hours\":0,"
-                   "\"min_sample_per_variant\":100,\"sequential\":true},"
-                   "\"variants\":[{\"key\":\"a\",\"weight\":50},"
-                   "{\"key\":\"b\",\"weight\":50,\"control\":true}]}",
-                   "e");
-    requests(f, "b", 0, 1200, 50, 0, 100);
-    requests(f, "a", 1200, 1200, 50, 0, 100);
+    sequential_with_traffic(f);
     json_t *own = power_of(f);
     assert_true(json_is_number(json_object_get(own, "power")));
     sy_engine_curves_t *c;
