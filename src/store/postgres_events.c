@@ -544,168 +544,56 @@ int sy_pg_event_add_many(sy_store_t *store, const sy_store_event_t *ev, size_t n
     return sy_pg_own_end(s, own, rc, err);
 }
 
-/* A feed's workspace when it reads every workspace's events at once (sy_log_range). */
-#define ACROSS 0
-
-/* One workspace's events of a range of places (or every workspace's: ACROSS), read a chunk
- * at a time. */
-struct feed {
-    int64_t ws;
-    PGresult *r;  /* the chunk being read; NULL once the range is read */
-    int row;      /* its next row */
-    bool more;    /* the chunk was full: the range may go on past it */
-    int64_t next; /* the place of the row `row` */
-};
-
-/* A read of the log across workspaces: a feed per workspace, merged by place. */
-struct merge {
-    int64_t experiment; /* < 0: every experiment's */
-    int64_t after;      /* the place the range starts after */
-    int64_t upto;       /* the range's last place */
-    int64_t chunk;      /* rows per statement */
-    struct feed *f;
-    size_t n, cap;
-    struct feed **heap; /* the feeds with a row, the least `next` first */
-    size_t heap_n;
-};
-
-/* Reads `f`'s next chunk, after place `after`, under the transaction's current setting
- * (f->ws's). */
-static int feed_fill(struct pg_store *s, const struct merge *m, struct feed *f, int64_t after,
-                     sy_err_t *err)
+/* A chunk of the events of `experiment` (< 0: of every one) with a place in (after, upto],
+ * at most `chunk` of them in the log's order, into *r: under workspace `ws`'s setting, or
+ * every workspace's through sy_log_range (ws 0: an experiment no workspace has, or every
+ * experiment). */
+static int read_chunk(struct pg_store *s, int64_t ws, int64_t experiment, int64_t after,
+                      int64_t upto, int64_t chunk, PGresult **r, sy_err_t *err)
 {
     char a[SY_PG_INT_TEXT], u[SY_PG_INT_TEXT], x[SY_PG_INT_TEXT], l[SY_PG_INT_TEXT];
-    const char *p[] = {sy_pg_i64(a, after), sy_pg_i64(u, m->upto), sy_pg_i64(x, m->experiment),
-                       sy_pg_i64(l, m->chunk)};
-    int rc = 0;
-    PQclear(f->r);
-    f->r = sy_pg_run(s,
-                     f->ws == ACROSS
-                         ? "SELECT " EVENT_COLUMNS " FROM sy_log_range($1::bigint, $2::bigint,"
-                           " $3::bigint, $4::bigint)"
-                         : "SELECT " EVENT_COLUMNS " FROM events WHERE id > $1::bigint AND"
-                           " id <= $2::bigint AND ($3::bigint < 0 OR experiment_id = $3::bigint)"
-                           " ORDER BY id LIMIT $4::bigint",
-                     4, p, PGRES_TUPLES_OK, &rc, err);
-    if (!f->r)
-        return rc;
-    f->row = 0;
-    f->more = PQntuples(f->r) == m->chunk;
-    if (PQntuples(f->r) == 0) {
-        PQclear(f->r);
-        f->r = NULL;
-    } else {
-        f->next = sy_pg_int_at(f->r, 0, 9);
-    }
-    return 0;
-}
-
-static void heap_swap(struct merge *m, size_t i, size_t j)
-{
-    struct feed *t = m->heap[i];
-    m->heap[i] = m->heap[j];
-    m->heap[j] = t;
-}
-
-static void heap_up(struct merge *m, size_t i)
-{
-    while (i > 0 && m->heap[(i - 1) / 2]->next > m->heap[i]->next) {
-        heap_swap(m, i, (i - 1) / 2);
-        i = (i - 1) / 2;
-    }
-}
-
-static void heap_down(struct merge *m, size_t i)
-{
-    for (;;) {
-        size_t least = i, l = 2 * i + 1, r = l + 1;
-        if (l < m->heap_n && m->heap[l]->next < m->heap[least]->next)
-            least = l;
-        if (r < m->heap_n && m->heap[r]->next < m->heap[least]->next)
-            least = r;
-        if (least == i)
-            return;
-        heap_swap(m, i, least);
-        i = least;
-    }
-}
-
-/* Opens workspace `ws`'s feed of the merge `arg` (the one workspace of an experiment, under
- * its setting), or the feed of every workspace's events (ACROSS). */
-static int feed_open(struct pg_store *s, int64_t ws, void *arg, sy_err_t *err)
-{
-    struct merge *m = arg;
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? 2 * m->cap : 8;
-        struct feed *g = realloc(m->f, cap * sizeof(*g));
-        if (!g)
-            return sy_err_set(err, -ENOMEM, NULL, "out of memory");
-        m->f = g;
-        m->cap = cap;
-    }
-    struct feed *f = &m->f[m->n];
-    *f = (struct feed){.ws = ws};
-    int rc = feed_fill(s, m, f, m->after, err);
+    const char *p[] = {sy_pg_i64(a, after), sy_pg_i64(u, upto), sy_pg_i64(x, experiment),
+                       sy_pg_i64(l, chunk)};
+    int rc = ws ? sy_pg_set_workspace(s, ws, err) : 0; /* again: a callback may have moved it */
     if (rc < 0)
         return rc;
-    if (f->r)
-        m->n++;
-    return 0;
-}
-
-static void merge_free(struct merge *m)
-{
-    for (size_t i = 0; i < m->n; i++)
-        PQclear(m->f[i].r);
-    free(m->f);
-    free(m->heap);
+    *r = sy_pg_run(s,
+                   ws ? "SELECT " EVENT_COLUMNS " FROM events WHERE id > $1::bigint AND"
+                        " id <= $2::bigint AND ($3::bigint < 0 OR experiment_id = $3::bigint)"
+                        " ORDER BY id LIMIT $4::bigint"
+                      : "SELECT " EVENT_COLUMNS " FROM sy_log_range($1::bigint, $2::bigint,"
+                        " $3::bigint, $4::bigint)",
+                   4, p, PGRES_TUPLES_OK, &rc, err);
+    return *r ? 0 : rc;
 }
 
 /* Calls `cb` for every event of `experiment` (< 0: of every one) with a place in (after,
- * upto], in the log's order, reading each workspace's events under its own setting; in the
- * transaction open. `chunk` rows per statement at most. A non-zero return of `cb` stops and
- * is returned. */
-static int merge_events(struct pg_store *s, int64_t experiment, int64_t after, int64_t upto,
-                        int64_t chunk, sy_store_event_cb cb, void *arg, sy_err_t *err)
+ * upto], in the log's order: an experiment's under its workspace's setting, else every
+ * workspace's at once; in the transaction open. `chunk` rows per statement at most. A
+ * non-zero return of `cb` stops and is returned. */
+static int read_events(struct pg_store *s, int64_t experiment, int64_t after, int64_t upto,
+                       int64_t chunk, sy_store_event_cb cb, void *arg, sy_err_t *err)
 {
-    struct merge m = {.experiment = experiment, .after = after, .upto = upto, .chunk = chunk};
-    int64_t ws;
+    int64_t ws = 0;
     bool found = false;
     int rc = 0;
     if (experiment >= 0 && (rc = experiment_ws(s, experiment, &ws, &found, err)) < 0)
         return rc;
     if (!found)
-        rc = feed_open(s, ACROSS, &m, err);               /* one feed of every workspace's events */
-    else if ((rc = sy_pg_set_workspace(s, ws, err)) == 0) /* the experiment's one workspace */
-        rc = feed_open(s, ws, &m, err);
-    if (rc == 0 && m.n && !(m.heap = malloc(m.n * sizeof(*m.heap))))
-        rc = sy_err_set(err, -ENOMEM, NULL, "out of memory");
-    for (size_t i = 0; rc == 0 && i < m.n; i++) {
-        m.heap[m.heap_n++] = &m.f[i];
-        heap_up(&m, m.heap_n - 1);
-    }
-    while (rc == 0 && m.heap_n > 0) {
-        struct feed *f = m.heap[0];
-        sy_store_event_t e = event_at(f->r, f->row);
-        if ((rc = cb(arg, &e)) != 0)
+        ws = 0;
+    for (bool more = true; rc == 0 && more;) {
+        PGresult *r = NULL;
+        if ((rc = read_chunk(s, ws, experiment, after, upto, chunk, &r, err)) < 0)
             break;
-        if (++f->row < PQntuples(f->r)) {
-            f->next = sy_pg_int_at(f->r, f->row, 9);
-        } else if (!f->more) {
-            PQclear(f->r);
-            f->r = NULL;
-        } else if ((f->ws != ACROSS && (rc = sy_pg_set_workspace(s, f->ws, err)) < 0) ||
-                   (rc = feed_fill(s, &m, f, e.seq, err)) < 0) {
-            break;
+        int n = PQntuples(r);
+        more = n == chunk;
+        for (int i = 0; rc == 0 && i < n; i++) {
+            sy_store_event_t e = event_at(r, i);
+            after = e.seq;
+            rc = cb(arg, &e);
         }
-        if (f->r) {
-            heap_down(&m, 0);
-        } else {
-            m.heap[0] = m.heap[--m.heap_n];
-            heap_down(&m, 0);
-        }
+        PQclear(r);
     }
-    merge_free(&m);
     return rc;
 }
 
@@ -727,7 +615,7 @@ int sy_pg_event_list(sy_store_t *store, sy_store_event_cb cb, void *arg, sy_err_
     if (r) {
         pruned = sy_pg_int_at(r, 0, 0);
         PQclear(r);
-        rc = merge_events(s, -1, pruned, INT64_MAX, LOG_CHUNK, cb, arg, err);
+        rc = read_events(s, -1, pruned, INT64_MAX, LOG_CHUNK, cb, arg, err);
     }
     return sy_pg_own_end(s, own, rc, err);
 }
@@ -740,7 +628,7 @@ int sy_pg_event_range(sy_store_t *store, int64_t experiment, int64_t after, int6
     int rc = sy_pg_read_begin(s, &own, err);
     if (rc < 0)
         return rc;
-    rc = merge_events(s, experiment, after, upto, LOG_CHUNK, cb, arg, err);
+    rc = read_events(s, experiment, after, upto, LOG_CHUNK, cb, arg, err);
     return sy_pg_own_end(s, own, rc, err);
 }
 
@@ -941,8 +829,8 @@ int sy_pg_event_prune(sy_store_t *store, int64_t after, int64_t upto, int64_t be
         goto out;
     if (limit >= 0 && limit < chunk - 1)
         chunk = limit + 1; /* the scan reads one past its limit at most */
-    if (max > 0 && (rc = merge_events(s, -1, after, upto < max - 1 ? upto : max - 1, chunk,
-                                      prune_row, &scan, err)) < 0)
+    if (max > 0 && (rc = read_events(s, -1, after, upto < max - 1 ? upto : max - 1, chunk,
+                                     prune_row, &scan, err)) < 0)
         goto out;
     rc = 0;
     char a[SY_PG_INT_TEXT], l[SY_PG_INT_TEXT];
