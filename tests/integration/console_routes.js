@@ -53,7 +53,10 @@ run(url, out, async (c) => {
     const { page, api, ready, go, shot, axe } = c;
     const signIn = async (t, as = 'experiments') => {
         await page.goto(`${url}/ui/`);
-        if (await page.$('#signout')) await page.click('#signout');
+        // a stored token is checked (/v1/whoami) before the shell shows: wait for either
+        // form of the page, never for the sign-in form alone
+        const shown = await page.waitForSelector('#token, #signout');
+        if ((await shown.getAttribute('id')) === 'signout') await shown.click();
         await page.waitForSelector('#token');
         await c.signIn(t);
         return ready(as);
