@@ -32,6 +32,7 @@
 #define START_MS   1700006400000 /* a midnight, UTC: days in the timeline are whole */
 #define MAX_ARMS   16
 #define MAX_CHANGE 8
+#define MAX_DAYS   367 /* days of a regret curve (366 and a part) */
 
 /* ---- the scenario ----------------------------------------------------------------------- */
 
@@ -61,8 +62,13 @@ struct variant {
     size_t control_of; /* the control's index */
 };
 
+/* How the experiment allocates (--mode): as the scenario says (guarded steps, or a bandit
+ * when it has "bandit"), guarded steps, a fixed split (no auto-promotion), a bandit. */
+enum mode { MODE_SCENARIO, MODE_STEPS, MODE_EQUAL, MODE_BANDIT };
+
 struct scenario {
     double days, units_per_hour, check_hours, health_minutes, step_minutes;
+    enum mode mode;
     size_t n;
     struct variant v[MAX_ARMS];
     json_t *def; /* the experiment's definition */
@@ -339,12 +345,41 @@ struct outcome {
     int intervals[MAX_ARMS];
     bool missed[MAX_ARMS];
     bool oom; /* a record could not be made: the run is refused, never shown with a hole */
+    /* what the allocation earned (a bandit's figures; any mode has them) */
+    double expected;         /* sum over units of the true rate (or value) of their arm */
+    double regret[MAX_DAYS]; /* by day: units * (best true rate - their arm's) */
+    int days;                /* days in regret[] */
+    int64_t min_weight;      /* the least weight any arm had at any traffic step */
+    bool best_most;          /* the truly best arm ended with the most traffic, alone */
+    int64_t bandit_updates;  /* the bandit's re-weightings (results' bandit.updates) */
 };
 
 /* promotion curves kept across runs (~0.9 KiB each): the plans of 1,000 A/A runs, or of
  * 40 runs of a winner, fit */
 #define CURVES     4096
 #define PLAN_HOURS 24 /* when a run's printed plan is taken (before its first step) */
+
+/* What a unit of truth `t` is worth: its conversion rate, or its expected value (the mean
+ * metric). */
+static double worth(const struct truth *t)
+{
+    return t->dist != DIST_NONE ? expected_value(t) : t->conversion;
+}
+
+/* The best true worth among the variants `hours` into the run, and which has it. */
+static double best_worth(const struct scenario *s, double hours, size_t *which)
+{
+    double best = -INFINITY;
+    for (size_t i = 0; i < s->n; i++) {
+        struct truth t = truth_at(&s->v[i], hours);
+        if (worth(&t) > best) {
+            best = worth(&t);
+            if (which)
+                *which = i;
+        }
+    }
+    return best;
+}
 
 /* The variant the engine serves `unit`, from its current snapshot (as OFREP). */
 static int assign(sy_engine_t *eng, int64_t ws, const char *flag, const char *unit,
@@ -537,7 +572,9 @@ static int run(const struct scenario *s, uint64_t seed, sy_engine_curves_t *curv
         goto out;
     }
     const char *flag = xp->def.flag, *key = def->key;
-    sy_engine_timers_t t = {.auto_promotion_ms = (int64_t)(s->check_hours * 3600000),
+    /* a fixed split: no auto-promotion check (nothing moves the traffic) */
+    sy_engine_timers_t t = {.auto_promotion_ms =
+                                s->mode == MODE_EQUAL ? 0 : (int64_t)(s->check_hours * 3600000),
                             .health_ms = (int64_t)(s->health_minutes * 60000)};
     sy_engine_set_timers(eng, &t);
     /* traffic arrives step by step; the clock moves in 1-minute ticks between them */
@@ -551,8 +588,17 @@ static int run(const struct scenario *s, uint64_t seed, sy_engine_curves_t *curv
     rc = ev && units ? 0 : -1;
     if (rc < 0)
         fprintf(stderr, "switchyard simulate: out of memory\n");
+    o->min_weight = 100;
+    o->days = (int)ceil(s->days);
     for (int64_t now = 0; rc == 0 && now < end_ms; now += step_ms) {
         double hours = (double)now / 3.6e6;
+        double best = best_worth(s, hours, NULL);
+        int day = (int)(hours / 24);
+        sy_allocation_t split;
+        if (sy_engine_allocation_get(eng, &who, key, &split, NULL) == 0)
+            for (size_t i = 0; i < split.n; i++)
+                if (split.weights[i].weight < o->min_weight)
+                    o->min_weight = split.weights[i].weight;
         carry += per_step;
         size_t n_units = (size_t)carry, n = 0;
         carry -= (double)n_units;
@@ -564,6 +610,9 @@ static int run(const struct scenario *s, uint64_t seed, sy_engine_curves_t *curv
             if (v < 0)
                 continue;
             struct truth tr = truth_at(&s->v[v], hours);
+            o->expected += worth(&tr);
+            if (day < MAX_DAYS)
+                o->regret[day] += best - worth(&tr);
             sy_event_t base = {.experiment = key,
                                .experiment_len = strlen(key),
                                .unit = units[u],
@@ -618,6 +667,7 @@ static int run(const struct scenario *s, uint64_t seed, sy_engine_curves_t *curv
     /* its p is the running minimum over every look: below 0.001 now if it ever was */
     if (rc == 0 && sy_engine_experiment_results(eng, &who, key, &res, &err) == 0) {
         o->srm_alarm = res->r.srm_alarm;
+        o->bandit_updates = res->has_bandit ? res->bandit_updates : 0;
         if (!(o->units = json_object()))
             o->oom = true;
         for (size_t i = 0; o->units && i < res->n_variants; i++)
@@ -634,6 +684,11 @@ static int run(const struct scenario *s, uint64_t seed, sy_engine_curves_t *curv
                 o->oom = true;
         if (!o->weights || !(o->state = strdup(alloc.state)))
             o->oom = true;
+        size_t b = 0; /* the truly best at the end, alone with the most traffic? */
+        (void)best_worth(s, s->days * 24, &b);
+        o->best_most = b < alloc.n;
+        for (size_t i = 0; o->best_most && i < alloc.n; i++)
+            o->best_most = i == b || alloc.weights[i].weight < alloc.weights[b].weight;
     }
     if (rc == 0 && (o->oom || !o->timeline)) {
         fprintf(stderr, "switchyard simulate: out of memory\n");
@@ -706,6 +761,51 @@ static void print_timeline(const struct outcome *o)
         printf("               (and %d more like it)\n", repeats);
 }
 
+static const char *const mode_names[] = {"", "steps", "equal", "bandit"};
+
+/* The name of the mode the scenario `s` runs in. */
+static const char *mode_of(const struct scenario *s)
+{
+    if (s->mode != MODE_SCENARIO)
+        return mode_names[s->mode];
+    return json_object_get(s->def, "bandit") ? "bandit" : "steps";
+}
+
+/* The cumulative regret at the end of each day: [day 1, day 2, ...] of `regret` (by day,
+ * `days` of them) divided by `runs`. */
+static json_t *regret_curve(const double *regret, int days, double runs)
+{
+    json_t *a = json_array();
+    double total = 0;
+    for (int d = 0; a && d < days && d < MAX_DAYS; d++) {
+        total += regret[d];
+        if (json_array_append_new(a, json_real(total / runs)) < 0)
+            a = (json_decref(a), NULL);
+    }
+    return a;
+}
+
+static double total_regret(const struct outcome *o)
+{
+    double t = 0;
+    for (int d = 0; d < o->days && d < MAX_DAYS; d++)
+        t += o->regret[d];
+    return t;
+}
+
+/* What the allocation earned in run `o`, into `out` (beside its other fields). */
+static json_t *earned_json(json_t *out, const struct outcome *o, const struct scenario *s)
+{
+    if (out && json_object_update_new(
+                   out, json_pack("{sssfsosbsIsI}", "mode", mode_of(s), "expected_conversions",
+                                  o->expected, "regret_by_day", regret_curve(o->regret, o->days, 1),
+                                  "best_most_traffic", o->best_most, "min_weight",
+                                  (json_int_t)o->min_weight, "bandit_updates",
+                                  (json_int_t)o->bandit_updates)) < 0)
+        out = (json_decref(out), NULL);
+    return out;
+}
+
 static json_t *outcome_json(const struct outcome *o)
 {
     return json_pack("{sisisisbsosbsO*sssbsO}", "steps", o->steps, "refusals", o->refusals,
@@ -740,18 +840,26 @@ int sy_cli_simulate(int argc, char **argv)
          0},
         {"seed", "S", "the first run's seed (default 1)", 0, NULL, NULL, 0},
         {"json", NULL, "print JSON", 0, NULL, NULL, 0},
+        {"mode", "M",
+         "steps (guarded steps), equal (a fixed split, no promotion) or bandit (Thompson "
+         "sampling); default: the scenario's (a bandit when it has \"bandit\")",
+         0, NULL, NULL, 0},
     };
     size_t n_args = sizeof(a) / sizeof(a[0]);
     bool help = false;
     if (sy_args_parse(argc, argv, a, n_args, prog, &help) < 0)
         return SY_EXIT_USAGE;
     if (help) {
-        printf("usage: %s [--scenario FILE] [--days N] [--runs N] [--seed S] [--json]\n\n"
+        printf("usage: %s [--scenario FILE] [--days N] [--runs N] [--seed S] [--mode M] "
+               "[--json]\n\n"
                "Runs the real engine (an in-memory store, its own clock) over synthetic\n"
                "traffic and shows what it would have done: auto-promotion steps, refusals,\n"
-               "rollbacks. With --runs N, the rates over N runs: promotions, false\n"
-               "promotions (traffic moved toward a variant that is not truly better),\n"
-               "rollbacks, and the hours to 100 %%.\n\n",
+               "rollbacks, a bandit's re-weightings. With --runs N, the rates over N runs:\n"
+               "promotions, false promotions (traffic moved toward a variant that is not\n"
+               "truly better), rollbacks, and the hours to 100 %%; and what the allocation\n"
+               "earned: expected conversions, the regret by day, whether the best variant\n"
+               "ended with the most traffic, the least weight any variant had. --mode runs\n"
+               "the same scenario as guarded steps, a fixed split or a bandit.\n\n",
                prog);
         sy_args_usage(a, n_args, stdout);
         return 0;
@@ -793,6 +901,20 @@ int sy_cli_simulate(int argc, char **argv)
     }
     if (a[1].value)
         s.days = days;
+    if (a[5].value) {
+        for (int k = 1; k <= MODE_BANDIT; k++)
+            if (strcmp(a[5].value, mode_names[k]) == 0)
+                s.mode = (enum mode)k;
+        if (s.mode == MODE_SCENARIO) {
+            sy_err_set(&err, -EINVAL, "mode", "--mode is steps, equal or bandit");
+            json_decref(s.def);
+            return bad_scenario(prog, &err, json);
+        }
+        if (s.mode == MODE_BANDIT && !json_object_get(s.def, "bandit"))
+            json_object_set_new(s.def, "bandit", json_object()); /* its defaults */
+        else if (s.mode != MODE_BANDIT)
+            json_object_del(s.def, "bandit");
+    }
     int promoted = 0, falsely = 0, rolled = 0, full = 0, srm = 0, planned = 0, by_plan = 0;
     double printed = 0;           /* the sum of the powers the plans printed */
     int with_ci = 0, covered = 0; /* treatments' runs with lift intervals; those all of whose
@@ -809,6 +931,15 @@ int sy_cli_simulate(int argc, char **argv)
     sy_engine_curves_t *curves = NULL;
     if (sy_engine_curves_create(&curves, CURVES) < 0)
         curves = NULL;
+    /* what the allocations earned, over the runs */
+    double expected = 0, expected2 = 0, *regret = calloc(MAX_DAYS, sizeof(*regret));
+    double final_w[MAX_ARMS] = {0}, updates = 0;
+    int best_most = 0, curve_days = 0;
+    int64_t min_weight = 100;
+    if (!regret) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        rc = -1;
+    }
     bool progress = runs > 1 && isatty(STDERR_FILENO); /* quiet when not a terminal */
     for (int64_t r = 0; r < runs && rc == 0; r++) {
         if (progress)
@@ -817,7 +948,7 @@ int sy_cli_simulate(int argc, char **argv)
         rc = run(&s, (uint64_t)(seed + r), curves, &o, &err);
         if (rc == 0 && runs == 1) {
             if (json) {
-                json_t *out = outcome_json(&o);
+                json_t *out = earned_json(outcome_json(&o), &o, &s);
                 json_object_set(out, "timeline", o.timeline);
                 sy_cli_print_json(out);
             } else {
@@ -833,6 +964,13 @@ int sy_cli_simulate(int argc, char **argv)
                 printf("%s\n", o.false_step ? "; moved traffic toward a variant that is not "
                                               "truly better"
                                             : "");
+                printf("earned (%s): %.1f expected conversions, regret %.1f, least weight %lld "
+                       "%%, the best variant %s the most traffic",
+                       mode_of(&s), o.expected, total_regret(&o), (long long)o.min_weight,
+                       o.best_most ? "ended with" : "did not end with");
+                if (o.bandit_updates)
+                    printf(", %lld bandit updates", (long long)o.bandit_updates);
+                printf("\n");
             }
         }
         promoted += o.steps > 0;
@@ -845,6 +983,21 @@ int sy_cli_simulate(int argc, char **argv)
             needs[planned++] = (double)o.planned_n;
             printed += o.planned_power;
             by_plan += o.step_check && (!o.due_check || o.step_check <= o.due_check);
+        }
+        if (rc == 0) {
+            expected += o.expected;
+            expected2 += o.expected * o.expected;
+            for (int d = 0; d < o.days && d < MAX_DAYS; d++)
+                regret[d] += o.regret[d];
+            curve_days = o.days;
+            best_most += o.best_most;
+            min_weight = o.min_weight < min_weight ? o.min_weight : min_weight;
+            updates += (double)o.bandit_updates;
+            const char *k;
+            json_t *w;
+            size_t at = 0;
+            json_object_foreach(o.weights, k, w) /* the variants' order */
+                if (at < MAX_ARMS) final_w[at++] += (double)json_integer_value(w);
         }
         for (size_t k = 0; k < s.n; k++)
             if (o.intervals[k]) {
@@ -874,8 +1027,23 @@ int sy_cli_simulate(int argc, char **argv)
                                                covered / (double)with_ci, "at_every_check_ci",
                                                rate_json(covered, with_ci))
                                    : json_null();
+        /* what the allocations earned: expected conversions (mean, sd), the mean regret
+         * curve, the best variant alone with the most traffic at the end, the least weight
+         * any variant had in any run, the mean final weights */
+        double mean_x = expected / n,
+               var_x = runs > 1 ? (expected2 - n * mean_x * mean_x) / (n - 1) : 0;
+        json_t *fw = json_object();
+        for (size_t k = 0; fw && k < s.n; k++)
+            if (json_object_set_new(fw, s.v[k].key, json_real(final_w[k] / n)) < 0)
+                fw = (json_decref(fw), NULL);
+        json_t *earned =
+            json_pack("{sss{sfsf}sosfsosIsosf}", "mode", mode_of(&s), "expected_conversions",
+                      "mean", mean_x, "sd", sqrt(fmax(0, var_x)), "regret_by_day",
+                      regret_curve(regret, curve_days, n), "best_most_traffic_rate", best_most / n,
+                      "best_most_traffic_rate_ci", rate_json(best_most, runs), "min_weight",
+                      (json_int_t)min_weight, "final_weights", fw, "bandit_updates", updates / n);
         if (json) {
-            sy_cli_print_json(json_pack(
+            json_t *out = json_pack(
                 "{sIsfsosfsosfsosfsosfsosososo}", "runs", (json_int_t)runs, "promotion_rate",
                 promoted / n, "promotion_rate_ci", rate_json(promoted, runs),
                 "false_promotion_rate", falsely / n, "false_promotion_rate_ci",
@@ -883,8 +1051,18 @@ int sy_cli_simulate(int argc, char **argv)
                 rate_json(rolled, runs), "full_rate", full / n, "full_rate_ci",
                 rate_json(full, runs), "srm_alarm_rate", srm / n, "srm_alarm_rate_ci",
                 rate_json(srm, runs), "median_hours_to_full",
-                full ? json_real(median) : json_null(), "plan", plan, "lift_interval", coverage));
+                full ? json_real(median) : json_null(), "plan", plan, "lift_interval", coverage);
+            if (out && json_object_update_new(out, earned) < 0)
+                out = (json_decref(out), NULL);
+            sy_cli_print_json(out);
         } else {
+            json_t *curve = json_object_get(earned, "regret_by_day");
+            printf("earned (%s): %.1f expected conversions (sd %.1f), regret %.1f, the best "
+                   "variant ended with the most traffic in %.1f %%, least weight %lld %%\n",
+                   mode_of(&s), mean_x, sqrt(fmax(0, var_x)),
+                   json_number_value(json_array_get(curve, json_array_size(curve) - 1)),
+                   100 * best_most / n, (long long)min_weight);
+            json_decref(earned);
             printf("%lld runs: promoted %.1f %%, falsely promoted %.1f %%, rolled back %.1f %%, "
                    "reached 100 %% %.1f %%, SRM alarm %.1f %%",
                    (long long)runs, 100 * promoted / n, 100 * falsely / n, 100 * rolled / n,
@@ -906,6 +1084,7 @@ int sy_cli_simulate(int argc, char **argv)
         }
     }
     sy_engine_curves_free(curves);
+    free(regret);
     free(hours);
     free(needs);
     json_decref(s.def);

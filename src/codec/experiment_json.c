@@ -15,6 +15,8 @@
  * | description      | a string of at most 1000 bytes        | none                      |
  * | health           | {success_rate_drop, error_rate_increase, retry_rate_increase,    |
  * |                  |  max_p95_ms, min_events, confidence}  | core's, 1000 events       |
+ * | bandit           | {update_minutes, min_weight_pct, burn_in_hours} | not a bandit    |
+ * |                  |                                       | (given: 60, 5, 24)        |
  */
 #include "codec/experiment_json.h"
 
@@ -46,6 +48,10 @@ struct health_wire {
     double min_events;
 };
 
+struct bandit_wire {
+    double update_minutes, min_weight_pct, burn_in_hours;
+};
+
 struct variant_wire {
     const char *key;
     int64_t weight;
@@ -60,6 +66,8 @@ struct def_wire {
     struct alloc_wire allocation;
     bool record_exposures;
     struct health_wire health;
+    struct bandit_wire bandit;
+    bool has_bandit;
 };
 
 /* The names of "safety"'s members, in the order of SY_EXP_SAFETY_*. */
@@ -136,6 +144,18 @@ static const sy_field_t health_fields[] = {
 };
 static const sy_schema_t health_schema = SY_SCHEMA(health_fields);
 
+/* Whole numbers are checked after, as allocation's are. */
+#define BANDIT(m) offsetof(struct bandit_wire, m)
+static const sy_field_t bandit_fields[] = {
+    {"update_minutes", SY_K_NUMBER, BANDIT(update_minutes), SY_UNTRACKED, .lo = 1, .hi = 10080,
+     .says = "a whole number of minutes from 1 to 10080"},
+    {"min_weight_pct", SY_K_NUMBER, BANDIT(min_weight_pct), SY_UNTRACKED, .lo = 0, .hi = 50,
+     .says = "a whole number of percentage points from 0 to 50 (at most 100 / variants)"},
+    {"burn_in_hours", SY_K_NUMBER, BANDIT(burn_in_hours), SY_UNTRACKED, .lo = 0, .hi = 8784,
+     .says = "a number of hours from 0 to 8784"},
+};
+static const sy_schema_t bandit_schema = SY_SCHEMA(bandit_fields);
+
 #define VAR(m) offsetof(struct variant_wire, m)
 static const sy_field_t variant_fields[] = {
     {"key", SY_K_TEXT, VAR(key), SY_UNTRACKED, .required = true, .hi = SY_EXP_VARIANT_MAX,
@@ -165,6 +185,8 @@ static const sy_field_t def_fields[] = {
     {"description", SY_K_JSON, DEF(description), SY_UNTRACKED,
      .says = "a string of at most 1000 bytes"},
     {"health", SY_K_OBJECT, DEF(health), SY_UNTRACKED, .says = "an object", .sub = &health_schema},
+    {"bandit", SY_K_OBJECT, DEF(bandit), DEF(has_bandit),
+     .says = "an object {update_minutes?, min_weight_pct?, burn_in_hours?}", .sub = &bandit_schema},
 };
 const sy_schema_t sy_exp_def_schema = SY_SCHEMA(def_fields);
 
@@ -261,6 +283,24 @@ static int read_allocation(const struct alloc_wire *a, sy_exp_def_t *d, sy_err_t
     return 0;
 }
 
+static int read_bandit(const struct def_wire *w, sy_exp_def_t *d, sy_err_t *err)
+{
+    const struct bandit_wire *b = &w->bandit;
+    if (!w->has_bandit)
+        return 0;
+    if (b->update_minutes != (double)(int64_t)b->update_minutes)
+        return sy_err_set(err, -EINVAL, "bandit.update_minutes", "update_minutes is %s",
+                          bandit_fields[0].says);
+    if (b->min_weight_pct != (double)(int64_t)b->min_weight_pct)
+        return sy_err_set(err, -EINVAL, "bandit.min_weight_pct", "min_weight_pct is %s",
+                          bandit_fields[1].says);
+    d->bandit = (sy_exp_bandit_t){.on = true,
+                                  .update_minutes = (int64_t)b->update_minutes,
+                                  .min_weight_pct = (int64_t)b->min_weight_pct,
+                                  .burn_in_hours = b->burn_in_hours};
+    return 0;
+}
+
 /* `obj` into `d` (over the defaults, with nothing to free); its values owned on 0. */
 static int read_def(const json_t *obj, sy_exp_def_t *d, sy_err_t *err)
 {
@@ -272,7 +312,10 @@ static int read_def(const json_t *obj, sy_exp_def_t *d, sy_err_t *err)
                        .max_step_pct = (double)g.max_step_pct,
                        .cooldown_hours = g.cooldown_hours,
                        .max_changes_per_day = (double)g.max_changes_per_day},
-        .health = {.h = SY_HEALTH_THRESHOLDS_DEFAULTS, .min_events = SY_EXP_HEALTH_MIN_EVENTS}};
+        .health = {.h = SY_HEALTH_THRESHOLDS_DEFAULTS, .min_events = SY_EXP_HEALTH_MIN_EVENTS},
+        .bandit = {.update_minutes = (double)SY_EXP_BANDIT_DEFAULTS.update_minutes,
+                   .min_weight_pct = (double)SY_EXP_BANDIT_DEFAULTS.min_weight_pct,
+                   .burn_in_hours = SY_EXP_BANDIT_DEFAULTS.burn_in_hours}};
     if (!json_is_object(obj))
         return sy_err_set(err, -EINVAL, "", "an experiment is a JSON object");
     int rc = sy_schema_read(&sy_exp_def_schema, obj, &w, "", err);
@@ -288,7 +331,7 @@ static int read_def(const json_t *obj, sy_exp_def_t *d, sy_err_t *err)
         return sy_err_set(err, -EINVAL, "metric", "metric is \"conversion\" or \"mean\"");
     if ((rc = read_guardrails(w.guardrails, d, err)) < 0 ||
         (rc = promotion_of(&w.safety, &d->safety, err)) < 0 ||
-        (rc = read_allocation(&w.allocation, d, err)) < 0)
+        (rc = read_allocation(&w.allocation, d, err)) < 0 || (rc = read_bandit(&w, d, err)) < 0)
         return rc;
     d->safety_set = bits(w.safety.given, SY_EXP_SAFETY_N);
     if (w.health.min_events != (double)(int64_t)w.health.min_events)
@@ -446,6 +489,12 @@ static json_t *def_json(const sy_exp_def_t *d, json_t *safety)
         ok &= json_object_set_new(o, "description", json_string(d->description)) == 0;
     ok = ok && json_object_set_new(o, "health", health_json(d)) == 0;
     ok = ok && json_object_set_new(o, "allocation", allocation_json(d)) == 0;
+    if (ok && d->bandit.on)
+        ok &= json_object_set_new(o, "bandit",
+                                  json_pack("{sIsIsf}", "update_minutes",
+                                            (json_int_t)d->bandit.update_minutes, "min_weight_pct",
+                                            (json_int_t)d->bandit.min_weight_pct, "burn_in_hours",
+                                            d->bandit.burn_in_hours)) == 0;
     if (!ok)
         o = (json_decref(o), NULL);
     return o;

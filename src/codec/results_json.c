@@ -174,6 +174,27 @@ static json_t *reasons_json(const sy_experiment_result_t *r)
     return a;
 }
 
+/* A bandit's state: its settings, times, updates, the best variant with every variant's
+ * probability of being it, and the regret estimate. */
+static json_t *bandit_json(const sy_exp_results_t *x)
+{
+    json_t *p = json_object();
+    for (size_t i = 0; p && i < x->n_variants; i++)
+        if (json_object_set_new(p, x->variants[i].key, json_real(x->bandit_p[i])) < 0)
+            p = (json_decref(p), NULL);
+    int b = x->bandit_best;
+    return json_pack(
+        "{sIsIsfsososIsosf}", "update_minutes", (json_int_t)x->bandit.update_minutes,
+        "min_weight_pct", (json_int_t)x->bandit.min_weight_pct, "burn_in_hours",
+        x->bandit.burn_in_hours, "burn_in_until_ms",
+        x->bandit_burn_in_until_ms ? json_integer(x->bandit_burn_in_until_ms) : json_null(),
+        "next_update_ms",
+        x->bandit_next_update_ms ? json_integer(x->bandit_next_update_ms) : json_null(), "updates",
+        (json_int_t)x->bandit_updates, "best",
+        b >= 0 && (size_t)b < x->n_variants ? json_string(x->variants[b].key) : json_null(),
+        "probability_best", p, "regret", x->bandit_regret);
+}
+
 json_t *sy_results_json(const sy_exp_results_t *x)
 {
     json_t *arms = json_array();
@@ -183,13 +204,16 @@ json_t *sy_results_json(const sy_exp_results_t *x)
             arms = NULL;
         }
     int w = x->r.winner;
-    return json_pack(
+    json_t *o = json_pack(
         "{sssssssfsbsososssososI}", "experiment", x->experiment, "state", x->state, "metric",
         x->metric == SY_METRIC_CONVERSION ? "conversion" : "mean", "runtime_hours",
         x->runtime_hours, "sequential", x->sequential, "variants", arms, "srm", srm_json(x),
         "decision", sy_decision_name(x->r.decision), "winner",
         w >= 0 && (size_t)w < x->n_variants ? json_string(x->variants[w].key) : json_null(),
         "reasons", reasons_json(&x->r), "units", (json_int_t)x->units);
+    if (o && x->has_bandit && json_object_set_new(o, "bandit", bandit_json(x)) < 0)
+        o = (json_decref(o), NULL);
+    return o;
 }
 
 json_t *sy_promotion_json(const sy_exp_promotion_t *p)

@@ -103,6 +103,8 @@ int sy_exp_change_row(void *arg, const sy_store_change_t *row)
                       json_string_value(json_object_get(detail, "evaluation_id")),
                       json_integer_value(json_object_get(detail, "units_at")),
                       json_integer_value(json_object_get(detail, "events_at")), weights, winner);
+    if (rc == 0)
+        e->changes[e->n_changes - 1].bandit = row->action && strcmp(row->action, "bandit") == 0;
     if (rc == 0 && row->id > e->changes_upto)
         e->changes_upto = row->id;
     if (rc == 0 && row->id > eng->x->changes_seen)
@@ -420,7 +422,7 @@ static json_t *sample_json(const struct experiment *e)
 
 /* A change being written: its history row, written after the experiment's row. */
 struct change_write {
-    const char *action; /* "step", "promote", "rollback" */
+    const char *action; /* "step", "promote", "rollback", "bandit" */
     const json_t *before, *after, *detail;
     int64_t at_ms;
     int64_t id; /* the change's row, once written */
@@ -481,6 +483,40 @@ static size_t numbers_said(char *buf, size_t cap, const json_t *details)
     return at;
 }
 
+/* The notification of a bandit's re-weighting `cw` of `e` (its new weights in place):
+ * "bandit_update", info, its weights and each variant's probability of being the best. */
+static int notify_bandit(sy_engine_t *eng, const struct experiment *e,
+                         const struct change_write *cw, sy_err_t *err)
+{
+    const json_t *d = cw->detail;
+    const char *best = json_string_value(json_object_get(d, "winner"));
+    const json_t *p = json_object_get(json_object_get(d, "probability_best"), best ? best : "");
+    json_t *details =
+        json_pack("{sssOsOsOsOsOsO}", "experiment", e->key, "before", cw->before, "weights",
+                  cw->after, "best", json_object_get(d, "winner"), "probability_best",
+                  json_object_get(d, "probability_best"), "regret", json_object_get(d, "regret"),
+                  "sample_size", json_object_get(d, "units_at"));
+    char title[1024], occurrence[48], res[KEY_MAX + 16];
+    size_t at = 0;
+    append(title, sizeof(title), &at, "%s: bandit re-weighted to", e->key);
+    for (size_t i = 0; i < e->n_arms; i++)
+        append(title, sizeof(title), &at, " %s=%lld", e->arms[i].key, (long long)e->arms[i].weight);
+    if (best && json_is_number(p))
+        append(title, sizeof(title), &at, " (best %s, probability %.1f %%)", best,
+               100 * json_number_value(p));
+    snprintf(occurrence, sizeof(occurrence), "%lld.%zu", (long long)e->id, e->n_changes + 1);
+    snprintf(res, sizeof(res), "experiment:%s", e->key);
+    struct sy_eng_note n = {.event = "bandit_update",
+                            .level = "info",
+                            .resource = res,
+                            .occurrence = occurrence,
+                            .title = title,
+                            .details = details};
+    int rc = details ? sy_eng_notify(eng, e->ws, &n, err) : sy_eng_oom(err);
+    json_decref(details);
+    return rc;
+}
+
 /* The notification of change `cw` of `xw->e` (its new state and weights in place): a
  * rollback (critical), or a promotion step or a promotion to 100 % (info; warning when it
  * has warnings). A promotion says its numbers (confidence, improvement, every variant's
@@ -490,6 +526,8 @@ static int notify_change(sy_engine_t *eng, const struct exp_write *xw,
                          const struct change_write *cw, sy_err_t *err)
 {
     const struct experiment *e = xw->e;
+    if (strcmp(cw->action, "bandit") == 0)
+        return notify_bandit(eng, e, cw, err);
     bool rollback = strcmp(cw->action, "rollback") == 0;
     const json_t *d = cw->detail;
     const char *winner = json_string_value(json_object_get(d, "winner"));
@@ -629,19 +667,26 @@ static int change_once(sy_engine_t *eng, const sy_principal_t *actor, struct exp
     } else {
         remember(e, now, strcmp(action, "step") == 0, evaluation_id, units_at, events_at, weights,
                  winner); /* room was made */
+        e->changes[e->n_changes - 1].bandit = strcmp(action, "bandit") == 0;
         if (cw.id > eng->x->changes_seen)
             eng->x->changes_seen = cw.id;
         e->changes_upto = cw.id;
         sy_exp_change_begins(e, &e->changes[e->n_changes - 1]);
         e->replayed_changes = e->n_changes;
-        int kind = strcmp(action, "step") == 0 ? 0 : strcmp(action, "promote") == 0 ? 1 : 2;
+        /* counted by kind: a bandit's re-weighting is none of the three (its count is its
+         * results' "updates") */
+        int kind = strcmp(action, "step") == 0       ? 0
+                   : strcmp(action, "promote") == 0  ? 1
+                   : strcmp(action, "rollback") == 0 ? 2
+                                                     : -1;
         int by = actor && actor->token_id ? 1 : 0;
         assert(why >= 0 && why < SY_CHANGE_REASONS);
-        atomic_llong *c[2] = {&eng->counted.changes[kind][by],
-                              &eng->counted.change_reasons[kind][by][why]};
-        for (int k = 0; k < 2; k++) /* the engine's thread alone writes them */
-            atomic_store_explicit(c[k], atomic_load_explicit(c[k], memory_order_relaxed) + 1,
+        for (int k = 0; kind >= 0 && k < 2; k++) { /* the engine's thread alone writes them */
+            atomic_llong *c =
+                k ? &eng->counted.change_reasons[kind][by][why] : &eng->counted.changes[kind][by];
+            atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
                                   memory_order_relaxed);
+        }
         if (e->record_exposures && sy_exp_is_active(was) != sy_exp_is_active(state))
             eng->x->n_recording += sy_exp_is_active(state) ? 1 : -1;
         if (after_out) /* the experiment as committed, made before the commit */
@@ -823,6 +868,11 @@ int sy_exp_step(sy_engine_t *eng, const sy_principal_t *actor, struct experiment
         return sy_err_set(err, SY_ECONFLICT, "state",
                           "experiment \"%.64s\" is %s: steps are taken while it runs", e->key,
                           sy_exp_state_name(e->state));
+    if (e->bandit.on) /* a step would fight the bandit's next look */
+        return sy_err_set(err, SY_ECONFLICT, "bandit",
+                          "experiment \"%.64s\" runs as a bandit: its weights follow Thompson "
+                          "sampling (promote or roll it back instead)",
+                          e->key);
     for (size_t i = 0; eval_id && i < e->n_changes; i++)
         if (strcmp(e->changes[i].evaluation_id, eval_id) == 0) { /* a retry: done already */
             out->applied = out->duplicate = true;

@@ -171,6 +171,34 @@ static int take_allocation(const sy_exp_def_t *d, struct experiment *e, sy_err_t
     return 0;
 }
 
+/* A bandit's settings: a floor that leaves room for every arm, and equal weights to start
+ * from (its burn-in serves them; weights the definition gives unequal would be ignored). */
+static int take_bandit(const sy_exp_def_t *d, struct experiment *e, bool stored, sy_err_t *err)
+{
+    const sy_exp_bandit_t *b = &d->bandit;
+    e->bandit = (sy_exp_bandit_t){0};
+    if (!b->on)
+        return 0;
+    if (b->update_minutes < 1 || b->update_minutes > 10080)
+        return sy_err_set(err, -EINVAL, "bandit.update_minutes",
+                          "update_minutes is a whole number of minutes from 1 to 10080");
+    if (b->min_weight_pct < 0 || b->min_weight_pct * (int64_t)e->n_arms > 100)
+        return sy_err_set(err, -EINVAL, "bandit.min_weight_pct",
+                          "min_weight_pct is a whole number of points from 0 to %lld: %zu "
+                          "variants at it may not take more than 100 %%",
+                          (long long)(100 / (int64_t)e->n_arms), e->n_arms);
+    if (!(b->burn_in_hours >= 0 && b->burn_in_hours <= 8784))
+        return sy_err_set(err, -EINVAL, "bandit.burn_in_hours",
+                          "burn_in_hours is a number of hours from 0 to 8784");
+    for (size_t i = 1; !stored && i < d->n_variants; i++)
+        if (d->variants[i].weight != d->variants[0].weight)
+            return sy_err_set(err, -EINVAL, "variants",
+                              "a bandit starts from equal weights (its burn-in): give every "
+                              "variant the same weight");
+    e->bandit = *b;
+    return 0;
+}
+
 int sy_exp_def_apply(const sy_exp_def_t *d, struct experiment *e, bool stored,
                      const sy_exp_defaults_t *base, sy_err_t *err)
 {
@@ -191,7 +219,8 @@ int sy_exp_def_apply(const sy_exp_def_t *d, struct experiment *e, bool stored,
     e->metric = d->metric;
     e->latency_guardrail = d->latency_guardrail;
     e->record_exposures = d->record_exposures;
-    if ((rc = take_safety(d, e, base, err)) < 0 || (rc = take_allocation(d, e, err)) < 0)
+    if ((rc = take_safety(d, e, base, err)) < 0 || (rc = take_allocation(d, e, err)) < 0 ||
+        (rc = take_bandit(d, e, stored, err)) < 0)
         return rc;
     if (d->health_min_events < 1)
         return sy_err_set(err, -EINVAL, "health.min_events",
@@ -234,6 +263,9 @@ json_t *sy_exp_take_settings(struct experiment *e, struct experiment *from)
     e->guardrails_set = from->guardrails_set;
     e->health = from->health;
     e->health_min_events = from->health_min_events;
+    if (e->bandit_due_ms) /* the next look: the new cadence after the last */
+        e->bandit_due_ms += (from->bandit.update_minutes - e->bandit.update_minutes) * 60000;
+    e->bandit = from->bandit; /* on/off and burn-in: the update refused their change */
     return old;
 }
 
@@ -278,6 +310,7 @@ void sy_exp_view(const struct experiment *e, sy_experiment_t *x)
     d->allocation_set = e->guardrails_set;
     d->health = e->health;
     d->health_min_events = e->health_min_events;
+    d->bandit = e->bandit;
     snprintf(x->state, sizeof(x->state), "%s", sy_exp_state_name(e->state));
     x->created_ms = e->created_ms;
     x->started_ms = e->started_ms;

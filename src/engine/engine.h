@@ -462,6 +462,18 @@ typedef struct sy_exp_variant {
                        Answers: NULL */
 } sy_exp_variant_t;
 
+/* A bandit's settings (docs/api.md "Bandits", docs/stats.md "Bandits"): the experiment's
+ * weights follow Thompson sampling over its primary metric instead of guarded steps. */
+typedef struct sy_exp_bandit {
+    bool on;                /* "bandit" given: the experiment runs as a bandit */
+    int64_t update_minutes; /* between two re-weightings: 1 to 10080 (default 60) */
+    int64_t min_weight_pct; /* each arm's floor, whole points: n * it <= 100 (default 5) */
+    double burn_in_hours;   /* equal weights from the start for this long: 0 to 8784 (24) */
+} sy_exp_bandit_t;
+
+#define SY_EXP_BANDIT_DEFAULTS                                                                     \
+    ((sy_exp_bandit_t){.on = true, .update_minutes = 60, .min_weight_pct = 5, .burn_in_hours = 24})
+
 /* An experiment's definition (docs/api.md, "Experiments"): what a create takes, what an
  * update replaces, what an answer holds. A request fills what it gives over
  * sy_exp_def_init's defaults and marks its safety and allocation fields in *_set. */
@@ -482,6 +494,7 @@ typedef struct sy_exp_def {
     unsigned allocation_set;       /* SY_EXP_ALLOC_* */
     sy_health_thresholds_t health; /* the health monitor's thresholds */
     int64_t health_min_events;     /* samples a window needs before it is judged */
+    sy_exp_bandit_t bandit;        /* .on false: not a bandit */
 } sy_exp_def_t;
 
 /* The specification's defaults of what a definition does not give (no variants); a
@@ -573,6 +586,15 @@ typedef struct sy_exp_results {
     size_t n_variants;
     sy_results_variant_t variants[SY_EXP_MAX_ARMS];
     sy_experiment_result_t r;
+    /* a bandit's state (has_bandit: it runs as one; docs/api.md "Bandits") */
+    bool has_bandit;
+    sy_exp_bandit_t bandit;           /* its settings */
+    int64_t bandit_burn_in_until_ms;  /* equal weights until then (0: not started) */
+    int64_t bandit_next_update_ms;    /* its next look (0: none: it no longer runs) */
+    int64_t bandit_updates;           /* the re-weightings it made */
+    int bandit_best;                  /* the variant most likely best */
+    double bandit_p[SY_EXP_MAX_ARMS]; /* each variant's probability of being the best */
+    double bandit_regret;             /* cumulative regret estimate (core/bandit.h) */
 } sy_exp_results_t;
 
 /* The results of experiment `key` into *out (owned: free()); -ENOENT, -ENOMEM, -EINVAL for

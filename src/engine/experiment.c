@@ -691,6 +691,16 @@ int sy_engine_experiment_update(sy_engine_t *eng, const sy_principal_t *actor, c
                         "running p-value is valid only for the test it began with");
         goto out;
     }
+    if (e->state != DRAFT &&
+        (n->bandit.on != e->bandit.on || n->bandit.burn_in_hours != e->bandit.burn_in_hours)) {
+        rc = sy_err_set(err, SY_ECONFLICT,
+                        n->bandit.on != e->bandit.on ? "bandit" : "bandit.burn_in_hours",
+                        n->bandit.on != e->bandit.on
+                            ? "an experiment cannot become a bandit, or stop being one, once "
+                              "it has started: create a new experiment instead"
+                            : "burn_in_hours cannot change once the experiment has started");
+        goto out;
+    }
     if (json_equal(e->def, n->def)) /* nothing to change: nothing written */
         goto done;
     struct experiment saved = *e;

@@ -132,6 +132,9 @@ struct experiment {
                                  NULL until the results are first asked for */
     int64_t ckpt_seq; /* start-up: the log's place its checkpoint was restored at (its events
                          up to it are in the aggregates already), 0: none */
+    /* a bandit (bandit.c) */
+    sy_exp_bandit_t bandit; /* the definition's "bandit" (.on false: not one) */
+    int64_t bandit_due_ms;  /* its next look, engine clock (0: at its burn-in's end) */
 };
 
 /* A treatment's promotion curve as the results last computed it, for the plan it was
@@ -150,6 +153,7 @@ struct alloc_change {
     char evaluation_id[65]; /* the step's evaluation_id, "" for none */
     int64_t units_at;       /* units exposed before the change took effect */
     int winner;             /* the variant it moved traffic to (step, promote), -1: rollback */
+    bool bandit;            /* a bandit's re-weighting (never rate-limited) */
     int64_t events_at;      /* the log's last event the aggregates held when it was made
                                (the replay's boundary) */
     int64_t weights[SY_EXP_MAX_ARMS]; /* after it */
@@ -378,6 +382,21 @@ void sy_exp_srm_look(struct experiment *e, int64_t at_ms);
 void sy_exp_replay_changes(struct experiment *e, int64_t seq);
 /* The health in `h`, or false when it holds fewer than `min_events` samples. */
 bool sy_exp_health_of(const struct health_counts *h, int64_t min_events, sy_health_t *out);
+
+/* ---- bandit.c ------------------------------------------------------------------------- */
+
+/* When `e`'s burn-in ends (its start plus burn_in_hours; 0 before it starts). */
+int64_t sy_exp_bandit_burn_in_until(const struct experiment *e);
+/* `e`'s bandit as the results show it, into x->bandit_* (x->has_bandit false when `e` is
+ * not a bandit). -EINVAL only for aggregates that contradict each other. */
+int sy_exp_bandit_view(const sy_engine_t *eng, const struct experiment *e, sy_exp_results_t *x,
+                       sy_err_t *err);
+/* From sy_engine_tick (the leader): every running bandit whose look is due past its
+ * burn-in computes its weights (core/bandit.h) and, when they differ from the current
+ * ones, moves to them as one change (sy_exp_change: action "bandit", audit
+ * "experiment.bandit_update", notification "bandit_update"); held while the kill switch
+ * of its workspace is engaged. The next look is update_minutes later. */
+void sy_eng_bandit_tick(sy_engine_t *eng, int64_t now_ms);
 
 /* ---- checkpoint.c --------------------------------------------------------------------- */
 

@@ -140,6 +140,12 @@ static void auto_one(sy_engine_t *eng, const sy_principal_t *actor, struct exper
         free(r);
         return;
     }
+    if (e->bandit.on && !full) { /* a step would fight the bandit: its weights are its own */
+        o->has_reason = true;
+        copy(o->reason, sizeof(o->reason), "runs as a bandit: no guarded steps");
+        free(r);
+        return;
+    }
     if (full) { /* to 100 % at once (the auto-promotion specification's promotion) */
         struct promo_evidence ev = sy_exp_evidence(r, w);
         free(r);
@@ -644,6 +650,8 @@ void sy_engine_tick(sy_engine_t *eng, sy_tick_report_t *out)
             sy_engine_auto_promotion_check(eng, NULL, eng->timers.auto_promotion_dry_run ? 1 : 0,
                                            &out->auto_promotion, NULL) == 0;
     }
+    if (leads) /* bandits: each on its own cadence (bandit.c) */
+        sy_eng_bandit_tick(eng, now);
     if (leads && eng->timers.regression_ms > 0 && now >= eng->next_regression_ms) {
         eng->next_regression_ms =
             next_after(eng->next_regression_ms, eng->timers.regression_ms, now);

@@ -18,10 +18,10 @@ static const char *const types[] = {"slack", "pagerduty", "webhook", "email", NU
 const char *const sy_channel_type_names[SY_CHANNEL_TYPES] = {"slack", "pagerduty", "webhook",
                                                              "email"};
 static const char *const levels[] = {"info", "warning", "critical", NULL};
-static const char *const events[] = {
-    "promotion", "awaiting_approval", "promotion_warning", "rollback", "tripwire",
-    "throttle",  "kill_switch",       "health_warning",    "srm",      "breaker",
-    NULL};
+static const char *const events[] = {"promotion",   "awaiting_approval", "promotion_warning",
+                                     "rollback",    "tripwire",          "throttle",
+                                     "kill_switch", "health_warning",    "srm",
+                                     "breaker",     "bandit_update",     NULL};
 #define PAGERDUTY_DEFAULT_URL "https://events.pagerduty.com/v2/enqueue"
 
 static bool one_of(const char *s, const char *const *set)

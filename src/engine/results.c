@@ -106,7 +106,12 @@ int sy_exp_analyse(const sy_engine_t *eng, struct experiment *e, sy_experiment_r
     if (!e->plans)
         e->plans = calloc(e->n_arms, sizeof(*e->plans));
     sy_rule_curve_t *scratch = e->plans ? NULL : malloc(e->n_arms * sizeof(*scratch));
-    power_curves(eng, e, &in, scratch, curves);
+    if (e->bandit.on) /* no plan: a bandit's allocation moves with its data, and the rule's
+                         curves assume a fixed one */
+        for (size_t i = 0; i < e->n_arms; i++)
+            curves[i] = NULL;
+    else
+        power_curves(eng, e, &in, scratch, curves);
     in.curves = curves;
     int rc = sy_experiment_analyze(&in, *r, err);
     free(scratch);
@@ -200,6 +205,10 @@ int sy_exp_results_of(const sy_engine_t *eng, struct experiment *e, sy_exp_resul
     for (size_t i = 0; i < e->n_arms; i++)
         variant_of(e, i, &r->arms[i], runtime, &x->variants[i]);
     free(r);
+    if ((rc = sy_exp_bandit_view(eng, e, x, err)) < 0) {
+        free(x);
+        return rc;
+    }
     *out = x;
     return 0;
 }
