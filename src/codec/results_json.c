@@ -184,7 +184,7 @@ static json_t *bandit_json(const sy_exp_results_t *x)
             p = (json_decref(p), NULL);
     int b = x->bandit_best;
     return json_pack(
-        "{sIsIsfsososIsosf}", "update_minutes", (json_int_t)x->bandit.update_minutes,
+        "{sIsIsfsososIsososf}", "update_minutes", (json_int_t)x->bandit.update_minutes,
         "min_weight_pct", (json_int_t)x->bandit.min_weight_pct, "burn_in_hours",
         x->bandit.burn_in_hours, "burn_in_until_ms",
         x->bandit_burn_in_until_ms ? json_integer(x->bandit_burn_in_until_ms) : json_null(),

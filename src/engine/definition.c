@@ -190,11 +190,17 @@ static int take_bandit(const sy_exp_def_t *d, struct experiment *e, bool stored,
     if (!(b->burn_in_hours >= 0 && b->burn_in_hours <= 8784))
         return sy_err_set(err, -EINVAL, "bandit.burn_in_hours",
                           "burn_in_hours is a number of hours from 0 to 8784");
-    for (size_t i = 1; !stored && i < d->n_variants; i++)
-        if (d->variants[i].weight != d->variants[0].weight)
-            return sy_err_set(err, -EINVAL, "variants",
-                              "a bandit starts from equal weights (its burn-in): give every "
-                              "variant the same weight");
+    /* equal weights, or the points they become (34, 33, 33: a definition read again) */
+    bool equal = true, points = true;
+    int64_t n = (int64_t)d->n_variants;
+    for (size_t i = 0; i < d->n_variants; i++) {
+        equal &= d->variants[i].weight == d->variants[0].weight;
+        points &= d->variants[i].weight == 100 / n + ((int64_t)i < 100 % n);
+    }
+    if (!stored && !equal && !points)
+        return sy_err_set(err, -EINVAL, "variants",
+                          "a bandit starts from equal weights (its burn-in): give every "
+                          "variant the same weight");
     e->bandit = *b;
     return 0;
 }
