@@ -25,3 +25,4 @@ run "power, fixed horizon read hourly" bench/simulate/power_fixed.json
 run "power, sequential" bench/simulate/power_sequential.json
 run "success rate down 10 points on day 2" bench/simulate/degrade.json
 run "2 % of one arm's exposures lost, 200,000 units a variant" bench/simulate/lost_2pct.json
+bench/simulate_bandit.sh "$RUNS"
