@@ -286,8 +286,9 @@ int sy_eng_tail(sy_engine_t *eng, sy_err_t *err);
 int sy_exp_results_of(const sy_engine_t *eng, struct experiment *e, sy_exp_results_t **out,
                       sy_err_t *err);
 /* Writes a point of `e`'s timeline at the engine's clock, its results as they are now, with
- * `cause` ("start", "hourly", "step", "promote", "rollback"), in the open transaction. With
- * `replace` it replaces a point at the same millisecond, else it leaves one there. */
+ * `cause` ("start", "hourly", "step", "promote", "rollback", "bandit"), in the open
+ * transaction. With `replace` it replaces a point at the same millisecond, else it leaves
+ * one there. */
 int sy_exp_timeline_put(sy_engine_t *eng, struct experiment *e, const char *cause, bool replace,
                         sy_err_t *err);
 /* From sy_engine_tick: at each hour on the hour of the engine's clock, a point of every

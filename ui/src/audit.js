@@ -20,6 +20,7 @@ export const PAGE_SIZE = 25;
 export const ACTIONS = ['flag.create', 'flag.update', 'flag.delete', 'flagset.import', 'token.create',
   'token.revoke', 'workspace.create', 'experiment.create', 'experiment.start', 'experiment.stop',
   'experiment.terminate', 'allocation.step', 'experiment.promote', 'experiment.rollback',
+  'experiment.bandit_update',
   'guardrails.update', 'regression.policy.create', 'regression.policy.update', 'regression.trigger',
   'risk.policy.create', 'risk.policy.update', 'risk.policy.throttle', 'risk.policy.restore',
   'killswitch.engage', 'killswitch.disengage', 'notification.channel.create',

@@ -23,7 +23,7 @@ const TYPES = ['webhook', 'slack', 'pagerduty', 'email'];
 const LEVELS = ['info', 'warning', 'critical'];
 // the events a channel may take (docs/api.md's channel fields)
 const EVENTS = ['promotion', 'awaiting_approval', 'promotion_warning', 'rollback', 'tripwire', 'throttle',
-  'kill_switch', 'health_warning', 'srm', 'breaker'];
+  'kill_switch', 'health_warning', 'srm', 'breaker', 'bandit_update'];
 const STATUSES = ['pending', 'delivered', 'failed'];
 const STATUS_TONE = {pending: 'info', delivered: 'ok', failed: 'bad'};
 const LEVEL_TONE = {info: 'info', warning: 'warn', critical: 'bad'};
