@@ -107,19 +107,22 @@ expect "notified: bandit_update, with its weights and probabilities" 200 \
     '[.notifications[] | select(.event == "bandit_update")] | length == 1 and (.[0].title | test("bx: bandit re-weighted to a=10 b=80 c=10"))' -- \
     GET /v1/notifications "$ADMIN"
 
-# c becomes the best: the next look, a minute after the first, moves it
+# c becomes the best: the next look moves it (a minute after the first, or a whole number
+# of minutes when these checks took longer than that on a loaded machine)
 for first in 200 450 700 950; do
     expect "250 units of c from $first, 225 converting" 200 "" -- POST /v1/events "$SDK" "$(units c $first 250 225)"
 done
-if poll '.bandit.updates == 2' /v1/experiments/bx/results "$VIEWER" 900; then
+if poll '.bandit.updates == 2' /v1/experiments/bx/results "$VIEWER" 1300; then
     ok "the second look, on the cadence"
 else
     not_ok "the second look, on the cadence"
 fi
 expect "... c gets the traffic" 200 '.definition.targeting.fractional == [["a",10],["b",10],["c",80]]' -- \
     GET /v1/flags/bx "$VIEWER"
-expect "... a minute (and less than a tick more) after the first" 200 \
-    '[.history[].at_ms] as $t | ($t | length) == 2 and ($t[1] - $t[0]) >= 59000 and ($t[1] - $t[0]) <= 62000' -- \
+# on the cadence: a whole number of minutes after the first (one, unless the events came
+# after the next look on a loaded machine), give or take a tick
+expect "... on the cadence: a whole number of minutes after the first" 200 \
+    '[.history[].at_ms] as $t | ($t | length) == 2 and ($t[1] - $t[0]) >= 59000 and (($t[1] - $t[0]) % 60000 <= 2000 or ($t[1] - $t[0]) % 60000 >= 58000)' -- \
     GET /v1/experiments/bx/history "$VIEWER"
 expect "the experiment still runs: a bandit promotes only when asked" 200 '.state == "running"' -- \
     GET /v1/experiments/bx "$VIEWER"
