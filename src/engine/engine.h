@@ -537,9 +537,11 @@ int sy_engine_experiment_list(sy_engine_t *eng, const sy_principal_t *actor, sy_
  * "state"); its key, flag, variants, metric, guardrails and record_exposures never change
  * (SY_ECONFLICT naming the field), nor, once it has started, safety.sequential and
  * safety.sequential_tau_squared (the running always-valid p-value holds only for the test
- * it began with). Audited ("experiment.update", before and after). A definition that
- * changes nothing writes nothing. On a refusal nothing changes. The experiment after it
- * into *out (may be NULL). */
+ * it began with), nor whether it is a bandit or its bandit.burn_in_hours (SY_ECONFLICT
+ * naming "bandit" or "bandit.burn_in_hours"; its update_minutes and min_weight_pct may).
+ * Audited ("experiment.update", before and after). A definition that changes nothing
+ * writes nothing. On a refusal nothing changes. The experiment after it into *out (may be
+ * NULL). */
 int sy_engine_experiment_update(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
                                 const sy_exp_def_t *def, sy_experiment_t *out, sy_err_t *err);
 /* The experiment into *out, or -ENOENT. */
