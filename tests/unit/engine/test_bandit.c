@@ -368,6 +368,83 @@ static void definitions_that_cannot_run_are_refused_naming_the_field(void **stat
     json_decref(out);
 }
 
+/* A 2-arm bandit whose b clearly wins (a 500 of 5,000, b 650 of 5,000), with `promotion`
+ * ("steps" or "full"): what the auto-promotion check does with it. */
+static sy_auto_action_t auto_check(struct fixture *f, const char *promotion, char *reason,
+                                   size_t cap)
+{
+    char def[512];
+    snprintf(def, sizeof(def),
+             "{\"key\":\"e\",\"bandit\":{},\"safety\":{\"promotion\":\"%s\","
+             "\"min_runtime_hours\":0},\"variants\":[{\"key\":\"a\",\"weight\":1,"
+             "\"control\":true},{\"key\":\"b\",\"weight\":1}]}",
+             promotion);
+    create_started(f, def, "e");
+    /* side by side, as the 50/50 split sends them (all of a before any of b would be a
+     * sample ratio mismatch at the first look) */
+    enum { N = 5000 };
+    char(*id)[16] = calloc(2 * N, sizeof(*id));
+    sy_event_t *ev = calloc(4 * N, sizeof(*ev));
+    size_t k = 0;
+    for (int i = 0; i < 2 * N; i++) {
+        const char *v = i % 2 ? "b" : "a";
+        snprintf(id[i], sizeof(id[i]), "%s%d", v, i / 2);
+        sy_event_t x = {.kind = SY_EVENT_EXPOSURE,
+                        .experiment = "e",
+                        .experiment_len = 1,
+                        .unit = id[i],
+                        .unit_len = strlen(id[i]),
+                        .variant = v,
+                        .variant_len = 1,
+                        .success = -1};
+        ev[k++] = x;
+        x.kind = SY_EVENT_OUTCOME;
+        x.variant = NULL;
+        x.variant_len = 0;
+        x.success = i / 2 % 100 < (i % 2 ? 13 : 10);
+        ev[k++] = x;
+    }
+    for (size_t off = 0; off < k; off += SY_EVENTS_MAX) {
+        int rc = -1;
+        size_t m = k - off < SY_EVENTS_MAX ? k - off : SY_EVENTS_MAX;
+        assert_int_equal(sy_engine_events_submit(f->eng, &f->who, ev + off, m, on_done, &rc, NULL),
+                         0);
+        sy_engine_events_commit(f->eng);
+        assert_int_equal(rc, 0);
+    }
+    free(id);
+    free(ev);
+    sy_auto_report_t r;
+    assert_int_equal(sy_engine_auto_promotion_check(f->eng, NULL, 0, &r, NULL), 0);
+    assert_int_equal(r.n, 1);
+    sy_auto_action_t a = r.v[0].action;
+    if (!(r.v[0].has_decision && r.v[0].decision == SY_DECISION_PROMOTE))
+        fail_msg("decision %d: %s", r.v[0].decision, r.v[0].has_reason ? r.v[0].reason : "");
+    snprintf(reason, cap, "%s", r.v[0].has_reason ? r.v[0].reason : "");
+    free(r.v);
+    return a;
+}
+
+static void the_check_takes_no_step_for_a_bandit(void **state)
+{
+    struct fixture *f = *state;
+    char reason[256];
+    assert_int_equal(auto_check(f, "steps", reason, sizeof(reason)), SY_AUTO_NONE);
+    assert_string_equal(reason, "runs as a bandit: no guarded steps");
+    assert_int_equal(split_of(f, "b"), 50);
+}
+
+static void promotion_full_promotes_a_bandits_winner_at_once(void **state)
+{
+    struct fixture *f = *state;
+    char reason[256];
+    assert_int_equal(auto_check(f, "full", reason, sizeof(reason)), SY_AUTO_PROMOTE);
+    assert_int_equal(split_of(f, "b"), 100);
+    json_t *x = exp_get_json(f, "e", NULL);
+    assert_string_equal(json_string_value(json_object_get(x, "state")), "promoted");
+    json_decref(x);
+}
+
 int main(int argc, char **argv)
 {
     gsl_set_error_handler_off();
@@ -382,6 +459,9 @@ int main(int argc, char **argv)
                                         teardown),
         cmocka_unit_test_setup_teardown(definitions_that_cannot_run_are_refused_naming_the_field,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(the_check_takes_no_step_for_a_bandit, setup, teardown),
+        cmocka_unit_test_setup_teardown(promotion_full_promotes_a_bandits_winner_at_once, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
