@@ -171,6 +171,28 @@ static int take_allocation(const sy_exp_def_t *d, struct experiment *e, sy_err_t
     return 0;
 }
 
+/* Its layer, name and share; the range as given (a stored row's: the engine places a new
+ * one, sy_exp_layer_place). */
+static int take_layer(const sy_exp_def_t *d, struct experiment *e, sy_err_t *err)
+{
+    memset(&e->layer, 0, sizeof(e->layer));
+    if (!d->layer[0])
+        return 0;
+    if (!sy_exp_layer_name_ok(d->layer))
+        return sy_err_set(err, -EINVAL, "layer.name", "a layer's name is 1 to %d of A-Z a-z 0-9 . _ -",
+                          SY_LAYER_NAME_MAX);
+    if (d->layer_pct_bp < 1 || d->layer_pct_bp > SY_LAYER_BP)
+        return sy_err_set(err, -EINVAL, "layer.pct",
+                          "pct is a percentage above 0 to 100 with at most 2 decimals");
+    snprintf(e->layer.name, sizeof(e->layer.name), "%s", d->layer);
+    e->layer.pct_bp = d->layer_pct_bp;
+    if (d->layer_range[1] - d->layer_range[0] == d->layer_pct_bp) {
+        e->layer.start_bp = d->layer_range[0];
+        e->layer.end_bp = d->layer_range[1];
+    }
+    return 0;
+}
+
 int sy_exp_def_apply(const sy_exp_def_t *d, struct experiment *e, bool stored,
                      const sy_exp_defaults_t *base, sy_err_t *err)
 {
@@ -203,6 +225,8 @@ int sy_exp_def_apply(const sy_exp_def_t *d, struct experiment *e, bool stored,
         strnlen(d->description, sizeof(d->description)) > SY_EXP_DESCRIPTION_MAX)
         return sy_err_set(err, -EINVAL, "description",
                           "description is a string of at most %d bytes", SY_EXP_DESCRIPTION_MAX);
+    if ((rc = take_layer(d, e, err)) < 0)
+        return rc;
 
     /* the normalized form, as the store keeps it: the weights in points, the flag named,
      * only the settings it gives (the others follow the server's and the workspace's) */
@@ -234,6 +258,7 @@ json_t *sy_exp_take_settings(struct experiment *e, struct experiment *from)
     e->guardrails_set = from->guardrails_set;
     e->health = from->health;
     e->health_min_events = from->health_min_events;
+    e->layer = from->layer;
     return old;
 }
 
@@ -278,6 +303,10 @@ void sy_exp_view(const struct experiment *e, sy_experiment_t *x)
     d->allocation_set = e->guardrails_set;
     d->health = e->health;
     d->health_min_events = e->health_min_events;
+    snprintf(d->layer, sizeof(d->layer), "%s", e->layer.name);
+    d->layer_pct_bp = e->layer.pct_bp;
+    d->layer_range[0] = e->layer.start_bp;
+    d->layer_range[1] = e->layer.end_bp;
     snprintf(x->state, sizeof(x->state), "%s", sy_exp_state_name(e->state));
     x->created_ms = e->created_ms;
     x->started_ms = e->started_ms;
