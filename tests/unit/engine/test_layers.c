@@ -1,0 +1,273 @@
+/* test_layers.c - exclusive layers and holdouts (engine/layer.c): ranges placed, freed and
+ * refused; the layer and its ranges kept across a restart; and over 1,000,000 targeting
+ * keys through the evaluator the library and OFREP use (core/flagset), the flags the engine
+ * compiled put no unit in two experiments of a layer, give each experiment its range's
+ * share to within 0.1 point, and give the holdout no experiment's treatment. */
+#include <math.h>
+
+#include "fixture.h"
+#include "codec/value_json.h"
+#include "core/flagset.h"
+
+static void layer_make(struct fixture *f, const char *name, double holdout_pct)
+{
+    sy_layer_change_t c = {.name = name, .has_holdout = true, .holdout_pct = holdout_pct};
+    sy_layer_t *l = malloc(sizeof(*l));
+    sy_err_t err = {0};
+    if (sy_engine_layer_create(f->eng, &f->who, &c, l, &err) < 0)
+        fail_msg("layer create: %s (%s)", err.msg, err.field);
+    free(l);
+}
+
+/* Creates experiment `key` of layer `layer` with `pct` % of it and `arms` variants (the
+ * first the control): 0 or the refusal. */
+static int exp_in_layer(struct fixture *f, const char *key, const char *layer, double pct,
+                        int arms, sy_err_t *err)
+{
+    char text[1024];
+    int n = snprintf(text, sizeof(text), "{\"key\":\"%s\",\"variants\":[", key);
+    for (int i = 0; i < arms; i++)
+        n += snprintf(text + n, sizeof(text) - (size_t)n, "%s{\"key\":\"v%d\",\"weight\":1%s}",
+                      i ? "," : "", i, i == 0 ? ",\"control\":true" : "");
+    snprintf(text + n, sizeof(text) - (size_t)n, "],\"layer\":{\"name\":\"%s\",\"pct\":%g}}",
+             layer, pct);
+    json_t *def = json_loads(text, 0, NULL);
+    assert_non_null(def);
+    int rc = exp_create_json(f, def, NULL, err);
+    json_decref(def);
+    return rc;
+}
+
+/* [start, end) of experiment `key`'s range, in basis points. */
+static void range_of(struct fixture *f, const char *key, int64_t *start, int64_t *end)
+{
+    sy_experiment_t x;
+    sy_err_t err = {0};
+    assert_int_equal(sy_engine_experiment_get(f->eng, &f->who, key, &x, &err), 0);
+    *start = x.def.layer_range[0];
+    *end = x.def.layer_range[1];
+}
+
+static void experiments_take_the_lowest_free_range_outside_the_holdout(void **state)
+{
+    struct fixture *f = *state;
+    sy_err_t err = {0};
+    layer_make(f, "checkout", 10);
+    int64_t s, e;
+    assert_int_equal(exp_in_layer(f, "a", "checkout", 30, 2, &err), 0);
+    range_of(f, "a", &s, &e);
+    assert_int_equal(s, 1000);
+    assert_int_equal(e, 4000);
+    assert_int_equal(exp_in_layer(f, "b", "checkout", 33.33, 2, &err), 0);
+    range_of(f, "b", &s, &e);
+    assert_int_equal(s, 4000);
+    assert_int_equal(e, 7333);
+    /* 26.67 % is left: 30 does not fit, and nothing was made */
+    assert_int_equal(exp_in_layer(f, "c", "checkout", 30, 2, &err), SY_ECONFLICT);
+    assert_string_equal(err.field, "layer");
+    assert_int_equal(sy_engine_experiment_get(f->eng, &f->who, "c", &(sy_experiment_t){0}, &err),
+                     -ENOENT);
+    /* a layer that does not exist */
+    assert_int_equal(exp_in_layer(f, "d", "nowhere", 10, 2, &err), -EINVAL);
+    assert_string_equal(err.field, "layer.name");
+    /* a stopped experiment frees its range: the next takes the lowest gap that fits */
+    assert_int_equal(exp_transition(f, "a", "running", &err), 0);
+    assert_int_equal(exp_transition(f, "a", "stopped", &err), 0);
+    assert_int_equal(exp_in_layer(f, "c", "checkout", 20, 2, &err), 0);
+    range_of(f, "c", &s, &e);
+    assert_int_equal(s, 1000);
+    assert_int_equal(e, 3000);
+    sy_layer_t *l = malloc(sizeof(*l));
+    assert_int_equal(sy_engine_layer_get(f->eng, &f->who, "checkout", l, &err), 0);
+    /* holdout, c, free [30, 40), b, free [73.33, 100) */
+    assert_int_equal(l->n_ranges, 5);
+    assert_string_equal(l->ranges[0].kind, "holdout");
+    assert_string_equal(l->ranges[1].experiment, "c");
+    assert_string_equal(l->ranges[2].kind, "free");
+    assert_int_equal(l->ranges[2].end_bp, 4000);
+    assert_string_equal(l->ranges[3].experiment, "b");
+    assert_int_equal(l->free_bp, 1000 + 2667);
+    free(l);
+}
+
+static void a_running_layer_keeps_its_holdout_and_a_used_one_is_not_deleted(void **state)
+{
+    struct fixture *f = *state;
+    sy_err_t err = {0};
+    layer_make(f, "L", 5);
+    assert_int_equal(exp_in_layer(f, "a", "L", 50, 2, &err), 0);
+    sy_layer_t *l = malloc(sizeof(*l));
+    /* a draft at [5, 55): a holdout over it is refused, one under it is not */
+    sy_layer_change_t c = {.has_holdout = true, .holdout_pct = 10};
+    assert_int_equal(sy_engine_layer_update(f->eng, &f->who, "L", &c, l, &err), SY_ECONFLICT);
+    assert_string_equal(err.field, "holdout_pct");
+    c.holdout_pct = 2.5;
+    assert_int_equal(sy_engine_layer_update(f->eng, &f->who, "L", &c, l, &err), 0);
+    assert_int_equal(l->holdout_bp, 250);
+    c.holdout_pct = 2.555; /* three decimals */
+    assert_int_equal(sy_engine_layer_update(f->eng, &f->who, "L", &c, l, &err), -EINVAL);
+    assert_int_equal(exp_transition(f, "a", "running", &err), 0);
+    c.holdout_pct = 1;
+    assert_int_equal(sy_engine_layer_update(f->eng, &f->who, "L", &c, l, &err), SY_ECONFLICT);
+    assert_string_equal(err.field, "holdout_pct");
+    c = (sy_layer_change_t){.has_description = true, .description = "checkout tests"};
+    assert_int_equal(sy_engine_layer_update(f->eng, &f->who, "L", &c, l, &err), 0);
+    assert_string_equal(l->description, "checkout tests");
+    assert_int_equal(l->holdout_bp, 250);
+    assert_int_equal(sy_engine_layer_delete(f->eng, &f->who, "L", &err), SY_ECONFLICT);
+    assert_int_equal(exp_transition(f, "a", "terminated", &err), 0);
+    assert_int_equal(sy_engine_layer_delete(f->eng, &f->who, "L", &err), 0);
+    assert_int_equal(sy_engine_layer_get(f->eng, &f->who, "L", l, &err), -ENOENT);
+    free(l);
+}
+
+static void layers_and_ranges_outlive_a_restart_and_a_deleted_layer_stays_deleted(void **state)
+{
+    struct fixture *f = *state;
+    sy_err_t err = {0};
+    layer_make(f, "kept", 20);
+    layer_make(f, "gone", 0);
+    assert_int_equal(exp_in_layer(f, "a", "kept", 12.5, 3, &err), 0);
+    assert_int_equal(sy_engine_layer_delete(f->eng, &f->who, "gone", &err), 0);
+    sy_engine_close(f->eng);
+    f->eng = open_engine();
+    sy_layer_t *ls = NULL;
+    size_t n = 0;
+    assert_int_equal(sy_engine_layer_list(f->eng, &f->who, &ls, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(ls[0].name, "kept");
+    assert_int_equal(ls[0].holdout_bp, 2000);
+    assert_int_equal(ls[0].n_ranges, 3);
+    assert_string_equal(ls[0].ranges[1].experiment, "a");
+    assert_int_equal(ls[0].ranges[1].start_bp, 2000);
+    assert_int_equal(ls[0].ranges[1].end_bp, 3250);
+    free(ls);
+    /* the next experiment is placed after it, as before the restart */
+    assert_int_equal(exp_in_layer(f, "b", "kept", 10, 2, &err), 0);
+    int64_t s, e;
+    range_of(f, "b", &s, &e);
+    assert_int_equal(s, 3250);
+    assert_int_equal(e, 4250);
+}
+
+/* ---- a million keys ------------------------------------------------------------------- */
+
+struct doc {
+    json_t *flags;
+};
+
+static int keep_flag(void *arg, const char *key, const char *json, size_t len)
+{
+    struct doc *d = arg;
+    json_t *j = json_loadb(json, len, 0, NULL);
+    return j && json_object_set_new(d->flags, key, j) == 0 ? 0 : -ENOMEM;
+}
+
+/* The workspace's flags loaded as the library loads a document. */
+static sy_flagset_t *served_flags(struct fixture *f)
+{
+    struct doc d = {.flags = json_object()};
+    sy_err_t err = {0};
+    assert_int_equal(sy_engine_flag_list(f->eng, &f->who, keep_flag, &d, &err), 0);
+    json_t *doc = json_pack("{so}", "flags", d.flags);
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    sy_arena_t arena;
+    sy_arena_init(&arena, (size_t)16 << 20);
+    sy_value_t v;
+    assert_int_equal(sy_value_parse(text, strlen(text), &arena, &v, &err), 0);
+    sy_flagset_t *set = NULL;
+    assert_int_equal(sy_flagset_load(&set, &arena, &v, NULL, NULL), 0);
+    free(text);
+    return set;
+}
+
+#define KEYS 1000000
+#define NEXP 3
+
+static void a_million_keys_are_each_in_one_experiment_at_most_and_the_holdout_in_none(void **state)
+{
+    struct fixture *f = *state;
+    sy_err_t err = {0};
+    layer_make(f, "big", 10);
+    const char *keys[NEXP] = {"x0", "x1", "x2"};
+    const double pct[NEXP] = {30, 25.55, 20};
+    const int arms[NEXP] = {2, 3, 2};
+    int64_t start[NEXP], end[NEXP];
+    for (int i = 0; i < NEXP; i++) {
+        assert_int_equal(exp_in_layer(f, keys[i], "big", pct[i], arms[i], &err), 0);
+        assert_int_equal(exp_transition(f, keys[i], "running", &err), 0);
+        range_of(f, keys[i], &start[i], &end[i]);
+    }
+    sy_flagset_t *set = served_flags(f);
+    char scratch_buf[16384];
+    sy_arena_t scratch;
+    sy_arena_init_fixed(&scratch, scratch_buf, sizeof(scratch_buf));
+    int64_t in[NEXP] = {0}, holdout = 0, twice = 0, treated_holdout = 0, out_not_control = 0;
+    int64_t arm_units[NEXP][3] = {{0}};
+    char tk[32];
+    sy_member_t m = {.key = "targetingKey", .klen = 12};
+    sy_value_t ctx = {.type = SY_OBJ, .len = 1, .members = &m};
+    for (int k = 0; k < KEYS; k++) {
+        int len = snprintf(tk, sizeof(tk), "user-%d", k);
+        m.val = SY_V_STR(tk, len);
+        int where = -1, holds = 0;
+        for (int i = 0; i < NEXP; i++) {
+            sy_flag_result_t r;
+            sy_flagset_eval(set, keys[i], 2, SY_TYPE_ANY, &ctx, 0, &scratch, &r);
+            bool is_holdout = r.variant && r.variant_len == 7 && !memcmp(r.variant, "holdout", 7);
+            bool is_control =
+                r.has_value && r.value.type == SY_STR && r.value.len == 2 && !memcmp(r.value.s, "v0", 2);
+            if (r.reason == SY_REASON_TARGETING_MATCH && !is_holdout) {
+                if (where >= 0)
+                    twice++;
+                where = i;
+                in[i]++;
+                arm_units[i][r.variant[1] - '0']++;
+            } else if (is_holdout) {
+                holds++;
+                treated_holdout += !is_control; /* its value is the control's */
+            } else {
+                out_not_control += !(r.reason == SY_REASON_DEFAULT && is_control);
+            }
+        }
+        /* a holdout unit is the holdout of every flag of the layer, and in none of them */
+        if (holds) {
+            holdout++;
+            treated_holdout += holds != NEXP || where >= 0;
+        }
+    }
+    sy_flagset_free(set);
+    assert_int_equal(twice, 0);
+    assert_int_equal(treated_holdout, 0);
+    assert_int_equal(out_not_control, 0);
+    double share = 100.0 * (double)holdout / KEYS;
+    print_message("# holdout: %.3f %% of %d keys (range 10 %%)\n", share, KEYS);
+    assert_true(fabs(share - 10) < 0.1);
+    for (int i = 0; i < NEXP; i++) {
+        share = 100.0 * (double)in[i] / KEYS;
+        double want = (double)(end[i] - start[i]) / 100.0;
+        print_message("# %s: %.3f %% of the keys in its range [%.2f, %.2f) (%.2f %%)\n", keys[i],
+                      share, start[i] / 100.0, end[i] / 100.0, want);
+        assert_true(fabs(share - want) < 0.1);
+        for (int a = 0; a < arms[i]; a++) /* every arm served inside the range */
+            assert_true(arm_units[i][a] > in[i] / arms[i] * 9 / 10);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            experiments_take_the_lowest_free_range_outside_the_holdout, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_running_layer_keeps_its_holdout_and_a_used_one_is_not_deleted, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            layers_and_ranges_outlive_a_restart_and_a_deleted_layer_stays_deleted, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            a_million_keys_are_each_in_one_experiment_at_most_and_the_holdout_in_none, setup,
+            teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
