@@ -302,10 +302,10 @@ static int read_layer(const struct layer_wire *w, sy_exp_def_t *d, sy_err_t *err
     const json_t *r = w->range;
     if (!r || json_is_null(r))
         return 0;
-    int64_t a = json_is_number(json_array_get(r, 0)) ? to_bp(json_number_value(json_array_get(r, 0)))
-                                                      : -1;
-    int64_t b = json_is_number(json_array_get(r, 1)) ? to_bp(json_number_value(json_array_get(r, 1)))
-                                                      : -1;
+    int64_t a =
+        json_is_number(json_array_get(r, 0)) ? to_bp(json_number_value(json_array_get(r, 0))) : -1;
+    int64_t b =
+        json_is_number(json_array_get(r, 1)) ? to_bp(json_number_value(json_array_get(r, 1))) : -1;
     if (!json_is_array(r) || json_array_size(r) != 2 || a < 0 || b <= a || b > SY_LAYER_BP)
         return sy_err_set(err, -EINVAL, "layer.range",
                           "range is [start, end], percentages with start below end");

@@ -14,8 +14,8 @@
 
 #define CH(m) offsetof(sy_layer_change_t, m)
 static const sy_field_t create_fields[] = {
-    {"name", SY_K_TEXT, CH(name), SY_UNTRACKED, .required = true, .lo = 1,
-     .hi = SY_LAYER_NAME_MAX, .says = "1 to 64 of A-Z a-z 0-9 . _ -"},
+    {"name", SY_K_TEXT, CH(name), SY_UNTRACKED, .required = true, .lo = 1, .hi = SY_LAYER_NAME_MAX,
+     .says = "1 to 64 of A-Z a-z 0-9 . _ -"},
     {"holdout_pct", SY_K_NUMBER, CH(holdout_pct), CH(has_holdout), .lo = 0, .hi = 50,
      .says = "a percentage from 0 to 50 with at most 2 decimals"},
     {"description", SY_K_TEXT, CH(description), CH(has_description), .lo = 0,
@@ -35,8 +35,8 @@ static json_t *range_json(const sy_layer_range_t *r)
 {
     json_t *o = json_pack("{ss s[oo]}", "kind", r->kind, "range", pct(r->start_bp), pct(r->end_bp));
     if (o && r->experiment[0] &&
-        json_object_update_new(o, json_pack("{ssss}", "experiment", r->experiment, "state",
-                                            r->state)) < 0)
+        json_object_update_new(
+            o, json_pack("{ssss}", "experiment", r->experiment, "state", r->state)) < 0)
         o = (json_decref(o), NULL);
     return o;
 }
@@ -64,9 +64,9 @@ json_t *sy_layers_json(const sy_layer_t *ls, size_t n)
 
 json_t *sy_layer_stored_json(const sy_layer_t *l)
 {
-    return json_pack("{sssssIsIsI}", "name", l->name, "description", l->description,
-                     "holdout_bp", (json_int_t)l->holdout_bp, "created_ms",
-                     (json_int_t)l->created_ms, "updated_ms", (json_int_t)l->updated_ms);
+    return json_pack("{sssssIsIsI}", "name", l->name, "description", l->description, "holdout_bp",
+                     (json_int_t)l->holdout_bp, "created_ms", (json_int_t)l->created_ms,
+                     "updated_ms", (json_int_t)l->updated_ms);
 }
 
 int sy_layer_stored_read(const json_t *j, sy_layer_t *out)

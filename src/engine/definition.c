@@ -179,8 +179,8 @@ static int take_layer(const sy_exp_def_t *d, struct experiment *e, sy_err_t *err
     if (!d->layer[0])
         return 0;
     if (!sy_exp_layer_name_ok(d->layer))
-        return sy_err_set(err, -EINVAL, "layer.name", "a layer's name is 1 to %d of A-Z a-z 0-9 . _ -",
-                          SY_LAYER_NAME_MAX);
+        return sy_err_set(err, -EINVAL, "layer.name",
+                          "a layer's name is 1 to %d of A-Z a-z 0-9 . _ -", SY_LAYER_NAME_MAX);
     if (d->layer_pct_bp < 1 || d->layer_pct_bp > SY_LAYER_BP)
         return sy_err_set(err, -EINVAL, "layer.pct",
                           "pct is a percentage above 0 to 100 with at most 2 decimals");

@@ -566,7 +566,7 @@ int sy_engine_experiment_transition(sy_engine_t *eng, const sy_principal_t *acto
 
 /* A range of a layer's space: the holdout, an experiment's, or free. */
 typedef struct sy_layer_range {
-    char kind[12]; /* "holdout", "experiment", "free" */
+    char kind[12];                       /* "holdout", "experiment", "free" */
     char experiment[SY_EXP_KEY_MAX + 1]; /* kind "experiment": its key */
     char state[SY_EXP_STATE_LEN];        /* ... and its state */
     int64_t start_bp, end_bp;            /* [start, end) */
@@ -597,8 +597,8 @@ typedef struct sy_layer_change {
 int sy_engine_layer_create(sy_engine_t *eng, const sy_principal_t *actor,
                            const sy_layer_change_t *c, sy_layer_t *out, sy_err_t *err);
 /* The workspace's layers by name: *out an array of *n (owned: free()). */
-int sy_engine_layer_list(sy_engine_t *eng, const sy_principal_t *actor, sy_layer_t **out,
-                         size_t *n, sy_err_t *err);
+int sy_engine_layer_list(sy_engine_t *eng, const sy_principal_t *actor, sy_layer_t **out, size_t *n,
+                         sy_err_t *err);
 /* Layer `name` with its ranges, or -ENOENT. */
 int sy_engine_layer_get(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
                         sy_layer_t *out, sy_err_t *err);

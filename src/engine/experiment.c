@@ -524,9 +524,10 @@ static int flag_values(const sy_exp_def_t *d, json_t **out, sy_err_t *err)
     return 0;
 }
 
-/* A new experiment `e` of a layer takes its place there (layer.c); "holdout" is the
- * variant the layer's holdout is served, no arm's. */
-static int layer_join(sy_engine_t *eng, struct experiment *e, sy_err_t *err)
+/* A new experiment `e` of a layer (or a new definition of `was`) takes its place there
+ * (layer.c); "holdout" is the variant the layer's holdout is served, no arm's. */
+static int layer_join(sy_engine_t *eng, struct experiment *e, const struct experiment *was,
+                      sy_err_t *err)
 {
     for (size_t i = 0; i < e->n_arms; i++)
         if (strcmp(e->arms[i].key, "holdout") == 0) {
@@ -536,7 +537,7 @@ static int layer_join(sy_engine_t *eng, struct experiment *e, sy_err_t *err)
                               "\"holdout\" is the variant a layer serves its holdout: an "
                               "experiment in a layer names its variants otherwise");
         }
-    return sy_exp_layer_place(eng, e, NULL, err);
+    return sy_exp_layer_place(eng, e, was, err);
 }
 
 int sy_engine_experiment_create(sy_engine_t *eng, const sy_principal_t *actor,
@@ -567,7 +568,7 @@ int sy_engine_experiment_create(sy_engine_t *eng, const sy_principal_t *actor,
     }
     e->ws = w->id;
     e->state = DRAFT;
-    if (e->layer.name[0] && (rc = layer_join(eng, e, err)) < 0)
+    if (e->layer.name[0] && (rc = layer_join(eng, e, NULL, err)) < 0)
         goto out;
     flag = sy_eng_flag_json(w, e->flag);
     if (!flag && sy_eng_flag_exists(w, e->flag)) {
@@ -688,7 +689,7 @@ static int layer_update(sy_engine_t *eng, const struct experiment *e, struct exp
         return sy_exp_layer_set_range(n, e->layer.start_bp, e->layer.end_bp, err);
     n->ws = e->ws;
     n->state = DRAFT;
-    return layer_join(eng, n, err);
+    return layer_join(eng, n, e, err);
 }
 
 int sy_engine_experiment_update(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
@@ -784,8 +785,7 @@ int sy_engine_experiment_get(sy_engine_t *eng, const sy_principal_t *actor, cons
 /* The flag while the experiment runs: its definition before, with the weights as the
  * `fractional` split of the targeting key (flagd buckets "<flag key><targeting key>"),
  * gated by its layer's range when it is in one (layer.c). */
-json_t *sy_exp_split_flag(const sy_engine_t *eng, const struct experiment *e,
-                          const json_t *before)
+json_t *sy_exp_split_flag(const sy_engine_t *eng, const struct experiment *e, const json_t *before)
 {
     json_t *split = json_array();
     bool ok = split != NULL; /* a split missing an arm would be served */
@@ -869,14 +869,19 @@ int sy_engine_experiment_transition(sy_engine_t *eng, const sy_principal_t *acto
                                   e->arms[i].key);
             }
         int64_t holdout = sy_exp_layer_holdout(eng, e);
-        if (e->layer.name[0] && (holdout < 0 || (holdout > 0 && json_object_get(json_object_get(flag, "variants"), "holdout")))) {
+        if (e->layer.name[0] &&
+            (holdout < 0 ||
+             (holdout > 0 && json_object_get(json_object_get(flag, "variants"), "holdout")))) {
             json_decref(before);
             json_decref(flag);
-            return holdout < 0 ? sy_err_set(err, SY_ECONFLICT, "layer", "layer \"%s\" no longer exists", e->layer.name)
-                               : sy_err_set(err, SY_ECONFLICT, "layer",
-                                  "flag \"%.64s\" has a variant \"holdout\": the variant layer \"%s\" "
-                                  "serves its holdout",
-                                  e->flag, e->layer.name);
+            return holdout < 0
+                       ? sy_err_set(err, SY_ECONFLICT, "layer", "layer \"%s\" no longer exists",
+                                    e->layer.name)
+                       : sy_err_set(
+                             err, SY_ECONFLICT, "layer",
+                             "flag \"%.64s\" has a variant \"holdout\": the variant layer \"%s\" "
+                             "serves its holdout",
+                             e->flag, e->layer.name);
         }
         e->flag_before = json_deep_copy(flag);
         e->started_ms = sy_engine_now_ms(eng);

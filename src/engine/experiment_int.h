@@ -242,8 +242,7 @@ json_t *sy_exp_weights_json(const struct experiment *e);
 json_t *sy_exp_to_json(const struct experiment *e);
 /* The flag `before` with `e`'s current weights as its `fractional` split, gated by its
  * layer's range when it is in one (layer.c; new reference). */
-json_t *sy_exp_split_flag(const sy_engine_t *eng, const struct experiment *e,
-                          const json_t *before);
+json_t *sy_exp_split_flag(const sy_engine_t *eng, const struct experiment *e, const json_t *before);
 
 /* Writes the experiment's row (inserting it when e->id is 0) and its audit event `action`
  * with `before`/`after`, in the open transaction: an sy_eng_write_fn argument. */

@@ -150,7 +150,7 @@ struct sy_engine {
     uint64_t notify_tests; /* test notifications queued: each its own occurrence */
     struct layer *layers;  /* of every workspace (layer.c) */
     size_t n_layers, cap_layers;
-    struct route *routes;  /* of every workspace */
+    struct route *routes; /* of every workspace */
     size_t n_routes, cap_routes;
     sy_route_listen_error_t *listen_errs; /* the data plane's, last told */
     size_t n_listen_errs;
@@ -298,8 +298,8 @@ void sy_eng_snap_drop(struct snap *s);
 json_t *sy_eng_flag_json(const struct workspace *w, const char *key);
 bool sy_eng_flag_exists(const struct workspace *w, const char *key);
 
-/* Loads every workspace's layers (layer.c) from the store's settings, replacing those held (start-up,
- * and when another node changed a setting). -EIO for one that does not read. */
+/* Loads every workspace's layers (layer.c) from the store's settings, replacing those held
+ * (start-up, and when another node changed a setting). -EIO for one that does not read. */
 int sy_eng_layers_open(sy_engine_t *eng, sy_err_t *err);
 void sy_eng_layers_close(sy_engine_t *eng);
 

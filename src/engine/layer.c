@@ -172,9 +172,8 @@ int sy_exp_layer_gate(const sy_engine_t *eng, const struct experiment *e, json_t
         rules, json_pack("{s[os]}", "==", layer_bucket(e->layer.name, h, s, end), "in"));
     bad |= json_array_append_new(rules, split);
     if (h > 0) {
-        bad |= json_array_append_new(rules, json_pack("{s[os]}", "==",
-                                                      layer_bucket(e->layer.name, h, s, end),
-                                                      "holdout"));
+        bad |= json_array_append_new(
+            rules, json_pack("{s[os]}", "==", layer_bucket(e->layer.name, h, s, end), "holdout"));
         bad |= json_array_append_new(rules, json_string("holdout"));
         json_t *vars = json_object_get(def, "variants");
         json_t *cv = json_object_get(vars, control);
@@ -234,7 +233,7 @@ int sy_eng_layers_open(sy_engine_t *eng, sy_err_t *err)
     int rc = sy_store_setting_list(eng->store, load_one, &ld, err);
     if (rc < 0) {
         layers_free(ld.v, ld.n);
-        return rc == -EIO    ? sy_err_set(err, rc, NULL, "store: a workspace's layer does not load")
+        return rc == -EIO ? sy_err_set(err, rc, NULL, "store: a workspace's layer does not load")
                : rc == -ENOMEM ? sy_eng_oom(err)
                                : rc;
     }
@@ -272,9 +271,8 @@ static void fill(const sy_engine_t *eng, const struct layer *l, sy_layer_t *out)
         if (i == n)
             break;
         sy_layer_range_t *r = &out->ranges[out->n_ranges++];
-        *r = (sy_layer_range_t){.kind = "experiment",
-                                .start_bp = in[i]->layer.start_bp,
-                                .end_bp = in[i]->layer.end_bp};
+        *r = (sy_layer_range_t){
+            .kind = "experiment", .start_bp = in[i]->layer.start_bp, .end_bp = in[i]->layer.end_bp};
         snprintf(r->experiment, sizeof(r->experiment), "%s", in[i]->key);
         snprintf(r->state, sizeof(r->state), "%s", sy_exp_state_name(in[i]->state));
         if (in[i]->layer.end_bp > at)
@@ -308,8 +306,8 @@ static int64_t holdout_of(const sy_layer_change_t *c, sy_err_t *err)
 /* Writes layer `l` of `ws` (NULL: deletes setting `name`) with its audit event, in one
  * transaction; the other nodes hear "settings". */
 static int write(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws, const char *name,
-                 const sy_layer_t *l, const char *action, const json_t *before,
-                 const json_t *after, sy_err_t *err)
+                 const sy_layer_t *l, const char *action, const json_t *before, const json_t *after,
+                 sy_err_t *err)
 {
     char key[sizeof(SETTING_PREFIX) + SY_LAYER_NAME_MAX], resource[SY_LAYER_NAME_MAX + 8];
     snprintf(key, sizeof(key), SETTING_PREFIX "%s", name);
@@ -381,8 +379,8 @@ int sy_engine_layer_create(sy_engine_t *eng, const sy_principal_t *actor,
     return 0;
 }
 
-int sy_engine_layer_list(sy_engine_t *eng, const sy_principal_t *actor, sy_layer_t **out,
-                         size_t *n, sy_err_t *err)
+int sy_engine_layer_list(sy_engine_t *eng, const sy_principal_t *actor, sy_layer_t **out, size_t *n,
+                         sy_err_t *err)
 {
     const struct layer *mine[SY_LAYERS_MAX];
     size_t k = 0;

@@ -26,9 +26,9 @@
  * workspace's experiment rows) only say that there is something to apply, which
  * sy_eng_tail_due does at once, or after the batch in flight, or every second in any case.
  * A node that takes the lead has nothing to catch up first: every node applies every commit
- * as it comes. Guardrails and layers changed ("settings") are read again, every workspace's. A route
- * changed ("routes") reloads every route (they are few), each keeping
- * what this node's proxy reported of it.
+ * as it comes. Guardrails and layers changed ("settings") are read again, every workspace's. A
+ * route changed ("routes") reloads every route (they are few), each keeping what this node's proxy
+ * reported of it.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -21,16 +21,16 @@ static void layer_make(struct fixture *f, const char *name, double holdout_pct)
 
 /* Creates experiment `key` of layer `layer` with `pct` % of it and `arms` variants (the
  * first the control): 0 or the refusal. */
-static int exp_in_layer(struct fixture *f, const char *key, const char *layer, double pct,
-                        int arms, sy_err_t *err)
+static int exp_in_layer(struct fixture *f, const char *key, const char *layer, double pct, int arms,
+                        sy_err_t *err)
 {
     char text[1024];
     int n = snprintf(text, sizeof(text), "{\"key\":\"%s\",\"variants\":[", key);
     for (int i = 0; i < arms; i++)
         n += snprintf(text + n, sizeof(text) - (size_t)n, "%s{\"key\":\"v%d\",\"weight\":1%s}",
                       i ? "," : "", i, i == 0 ? ",\"control\":true" : "");
-    snprintf(text + n, sizeof(text) - (size_t)n, "],\"layer\":{\"name\":\"%s\",\"pct\":%g}}",
-             layer, pct);
+    snprintf(text + n, sizeof(text) - (size_t)n, "],\"layer\":{\"name\":\"%s\",\"pct\":%g}}", layer,
+             pct);
     json_t *def = json_loads(text, 0, NULL);
     assert_non_null(def);
     int rc = exp_create_json(f, def, NULL, err);
@@ -216,8 +216,8 @@ static void a_million_keys_are_each_in_one_experiment_at_most_and_the_holdout_in
             sy_flag_result_t r;
             sy_flagset_eval(set, keys[i], 2, SY_TYPE_ANY, &ctx, 0, &scratch, &r);
             bool is_holdout = r.variant && r.variant_len == 7 && !memcmp(r.variant, "holdout", 7);
-            bool is_control =
-                r.has_value && r.value.type == SY_STR && r.value.len == 2 && !memcmp(r.value.s, "v0", 2);
+            bool is_control = r.has_value && r.value.type == SY_STR && r.value.len == 2 &&
+                              !memcmp(r.value.s, "v0", 2);
             if (r.reason == SY_REASON_TARGETING_MATCH && !is_holdout) {
                 if (where >= 0)
                     twice++;
@@ -258,13 +258,12 @@ static void a_million_keys_are_each_in_one_experiment_at_most_and_the_holdout_in
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(
-            experiments_take_the_lowest_free_range_outside_the_holdout, setup, teardown),
+        cmocka_unit_test_setup_teardown(experiments_take_the_lowest_free_range_outside_the_holdout,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(
             a_running_layer_keeps_its_holdout_and_a_used_one_is_not_deleted, setup, teardown),
         cmocka_unit_test_setup_teardown(
-            layers_and_ranges_outlive_a_restart_and_a_deleted_layer_stays_deleted, setup,
-            teardown),
+            layers_and_ranges_outlive_a_restart_and_a_deleted_layer_stays_deleted, setup, teardown),
         cmocka_unit_test_setup_teardown(
             a_million_keys_are_each_in_one_experiment_at_most_and_the_holdout_in_none, setup,
             teardown),
