@@ -139,6 +139,7 @@ struct experiment {
                                  NULL until the results are first asked for */
     int64_t ckpt_seq; /* start-up: the log's place its checkpoint was restored at (its events
                          up to it are in the aggregates already), 0: none */
+
     struct exp_layer layer; /* its exclusive layer, if any */
 };
 
