@@ -204,8 +204,8 @@ static int layer_put(sy_engine_t *eng, const sy_principal_t *w, const char *name
     sy_layer_t *l = malloc(sizeof(*l));
     if (!l)
         return sy_err_set(err, -ENOMEM, "", "out of memory");
-    int rc = sy_schema_read(name ? &sy_layer_patch_schema : &sy_layer_create_schema, body, &ch, "",
-                            err);
+    int rc =
+        sy_schema_read(name ? &sy_layer_patch_schema : &sy_layer_create_schema, body, &ch, "", err);
     if (rc == 0)
         rc = name ? sy_engine_layer_update(eng, w, name, &ch, l, err)
                   : sy_engine_layer_create(eng, w, &ch, l, err);
