@@ -121,6 +121,22 @@ else
     : >"$TMP/out"
     not_ok "$KEYS keys: OFREP's bulk answers are the library's, variant, value and reason"
 fi
+# The reference evaluator (@openfeature/flagd-core, as bench/eval.sh installs it into
+# build/bench-node), when it is there: the same answers for the same keys.
+NODE_DIR=$(dirname "$0")/../../build/bench-node/node_modules
+if [ -f "$NODE_DIR/@openfeature/flagd-core/package.json" ]; then
+    NODE_PATH=$NODE_DIR node "$(dirname "$0")/layer_keys_flagd.js" "$TMP/doc.json" key- "$KEYS" a b c \
+        >"$TMP/flagd.tsv" 2>"$TMP/err"
+    if cmp -s "$TMP/lib.tsv" "$TMP/flagd.tsv"; then
+        ok "$KEYS keys: flagd-core answers as the library does"
+    else
+        diff "$TMP/lib.tsv" "$TMP/flagd.tsv" | head -5 >>"$TMP/err"
+        : >"$TMP/out"
+        not_ok "$KEYS keys: flagd-core answers as the library does"
+    fi
+else
+    ok "# SKIP flagd-core is not in build/bench-node (bench/eval.sh installs it)"
+fi
 awk -F'\t' -v n="$KEYS" '
     $4 == "TARGETING_MATCH" && $3 != "holdout" { inx[$1]++; per[$2]++ }
     $3 == "holdout" { hold[$1]++; if ($5 != "control") bad++ }
