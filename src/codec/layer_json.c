@@ -7,6 +7,7 @@
  * | description | a string of at most 1000 bytes            | ""       |
  */
 #include "codec/layer_json.h"
+#include "codec/results_json.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -60,6 +61,24 @@ json_t *sy_layers_json(const sy_layer_t *ls, size_t n)
         if (json_array_append_new(a, sy_layer_json(&ls[i])) < 0)
             a = (json_decref(a), NULL);
     return a ? json_pack("{so}", "layers", a) : NULL;
+}
+
+json_t *sy_layer_results_json(const char *layer, const sy_exp_results_t *xs, size_t n,
+                              const sy_results_holdout_t *pooled)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++) {
+        const sy_exp_results_t *x = &xs[i];
+        const char *metric = x->metric == SY_METRIC_MEAN ? "mean" : "conversion";
+        if (json_array_append_new(a, json_pack("{sssssssIso}", "experiment", x->experiment,
+                                               "state", x->state, "metric", metric, "units",
+                                               (json_int_t)x->units, "holdout",
+                                               sy_results_holdout_json(x->metric, &x->holdout))))
+            a = (json_decref(a), NULL);
+    }
+    sy_metric_t m = n && xs[0].metric == SY_METRIC_MEAN ? SY_METRIC_MEAN : SY_METRIC_CONVERSION;
+    return json_pack("{sssoso}", "layer", layer, "experiments", a, "pooled",
+                     sy_results_holdout_json(m, pooled));
 }
 
 json_t *sy_layer_stored_json(const sy_layer_t *l)

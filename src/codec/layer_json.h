@@ -25,6 +25,11 @@ json_t *sy_layer_json(const sy_layer_t *l);
 /* {"layers": [each as sy_layer_json]}; NULL when out of memory. */
 json_t *sy_layers_json(const sy_layer_t *ls, size_t n);
 
+/* GET /v1/layers/{name}/results: {layer, experiments: [{experiment, state, metric, units,
+ * holdout}], pooled: holdout as sy_results_holdout_json, over experiments of `metric`}. */
+json_t *sy_layer_results_json(const char *layer, const sy_exp_results_t *xs, size_t n,
+                              const sy_results_holdout_t *pooled);
+
 /* The form the store keeps: {name, description, holdout_bp, created_ms, updated_ms}, its
  * ranges left out (they are the experiments'). NULL when out of memory. */
 json_t *sy_layer_stored_json(const sy_layer_t *l);

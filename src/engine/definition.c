@@ -48,8 +48,11 @@ static int take_variants(const sy_exp_def_t *d, struct experiment *e, bool store
     if (d->n_variants < 2 || d->n_variants > SY_EXP_MAX_ARMS)
         return sy_err_set(err, -EINVAL, "variants", "variants must be an array of 2 to %d variants",
                           SY_EXP_MAX_ARMS);
-    if (!e->arms && !(e->arms = calloc(d->n_variants, sizeof(*e->arms))))
+    /* one more, past the variants: the layer's holdout (layer.c), counted apart */
+    if (!e->arms && !(e->arms = calloc(d->n_variants + 1, sizeof(*e->arms))))
         return sy_eng_oom(err);
+    snprintf(e->arms[d->n_variants].key, sizeof(e->arms[0].key), "holdout");
+    e->arms[d->n_variants].a.seq_p = 1;
     size_t controls = 0;
     int64_t treatment_weight = 0;
     char f[48];

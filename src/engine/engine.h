@@ -630,6 +630,25 @@ typedef struct sy_results_variant {
     double hours_left;
 } sy_results_variant_t;
 
+/* An experiment of a layer: its layer's holdout, the units that reported exposures to the
+ * variant "holdout" (counted apart: no arm of the analysis, not in SRM), against the
+ * experiment's served traffic (every variant together, as served), as z-test (conversion)
+ * or Welch's t-test (mean) of served against holdout (docs/stats.md, "Exclusive layers and
+ * holdouts"). */
+typedef struct sy_results_holdout {
+    int64_t units, conversions; /* the holdout's units exposed, and converted */
+    double mean;                /* their mean value per unit (metric mean) */
+    int64_t served_units, served_conversions;
+    double served_mean;
+    bool compared;     /* both sides hold enough units for the test (else the figures below
+                          are not set) */
+    double diff;       /* served minus holdout: rate (conversion) or mean */
+    double diff_ci_low, diff_ci_high; /* 95 % */
+    bool has_lift;                    /* the holdout's level is not 0 */
+    double lift, lift_ci_low, lift_ci_high; /* diff / the holdout's level (delta method) */
+    double p_value;                         /* two-sided */
+} sy_results_holdout_t;
+
 /* The results: every variant's numbers, each treatment against control, SRM, and the
  * decision with its reasons. `r` is core/experiment's analysis, its arms by variant. */
 typedef struct sy_exp_results {
@@ -645,12 +664,23 @@ typedef struct sy_exp_results {
     size_t n_variants;
     sy_results_variant_t variants[SY_EXP_MAX_ARMS];
     sy_experiment_result_t r;
+    char layer[SY_LAYER_NAME_MAX + 1]; /* its layer, "" for none */
+    bool has_holdout;                  /* in a layer: the holdout's figures */
+    sy_results_holdout_t holdout;
 } sy_exp_results_t;
 
 /* The results of experiment `key` into *out (owned: free()); -ENOENT, -ENOMEM, -EINVAL for
  * aggregates that contradict each other. */
 int sy_engine_experiment_results(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
                                  sy_exp_results_t **out, sy_err_t *err);
+/* The holdout's figures of every experiment of layer `name` that ran (results as
+ * sy_engine_experiment_results answers them, *n of them into *out, owned: free()), by
+ * creation, and the layer's pooled into *pooled: every experiment's served traffic and
+ * holdout units summed, over those of the first one's metric (a unit reported by several
+ * experiments counts in each). -ENOENT for no such layer. */
+int sy_engine_layer_results(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
+                            sy_exp_results_t **out, size_t *n, sy_results_holdout_t *pooled,
+                            sy_err_t *err);
 
 /* Where a latency guardrail stands: not settled yet, passed, failed. */
 typedef enum sy_latency_verdict {

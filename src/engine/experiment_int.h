@@ -289,6 +289,19 @@ int sy_exp_layer_place(sy_engine_t *eng, struct experiment *e, const struct expe
 int sy_exp_layer_set_range(struct experiment *e, int64_t start_bp, int64_t end_bp, sy_err_t *err);
 /* The holdout of `e`'s layer in basis points; -1 when it is in none (or it is gone). */
 int64_t sy_exp_layer_holdout(const sy_engine_t *eng, const struct experiment *e);
+/* The place of variant `key` of an event of `e`: its index, or n_arms for "holdout" when
+ * `e` is in a layer (the exposures of its holdout's units, counted apart: e->arms holds one
+ * more arm past the variants, which no loop over the variants sees); -1 for none. */
+int sy_exp_event_variant(const struct experiment *e, const char *key, size_t len);
+/* The holdout's aggregates (e->arms[e->n_arms].a) made again from e's units (a checkpoint
+ * restored: it holds the variants' sums, not the holdout's). */
+void sy_exp_holdout_rebuild(struct experiment *e);
+/* The holdout's figures of `e` (in a layer) against its served traffic (engine.h). */
+void sy_exp_holdout_figures(const struct experiment *e, sy_results_holdout_t *out);
+/* The same comparison over sums: h's served and holdout fields filled, the rest made. The
+ * served and holdout value moments: `served_v`, `hold_v` (metric mean). */
+void sy_exp_holdout_compare(sy_metric_t metric, const sy_welford_t *served_v,
+                            const sy_welford_t *hold_v, sy_results_holdout_t *h);
 /* Whether `e` holds its range: in a layer, and a draft or active. */
 bool sy_exp_layer_holds(const struct experiment *e);
 /* The running flag of `e` in a layer: `def` (a copy of the flag, changed in place) with

@@ -32,6 +32,7 @@
  * flag at once are): the map shows what they hold.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,150 @@ static struct layer *find(const sy_engine_t *eng, int64_t ws, const char *name)
         if (eng->layers[i].ws == ws && strcmp(eng->layers[i].l->name, name) == 0)
             return &eng->layers[i];
     return NULL;
+}
+
+int sy_exp_event_variant(const struct experiment *e, const char *key, size_t len)
+{
+    int v = sy_exp_arm_index(e, key, len);
+    if (v < 0 && e->layer.name[0] && len == 7 && memcmp(key, "holdout", 7) == 0)
+        v = (int)e->n_arms;
+    return v;
+}
+
+void sy_exp_holdout_rebuild(struct experiment *e)
+{
+    struct agg *h = &e->arms[e->n_arms].a;
+    *h = (struct agg){.seq_p = 1};
+    for (size_t i = 0; i < e->units.cap; i++) {
+        const struct unit *u = &e->units.slots[i];
+        if (!u->len || u->variant != (int)e->n_arms)
+            continue;
+        h->units++;
+        h->conversions += (u->flags & CONVERTED) != 0;
+        h->errors += (u->flags & ERRED) != 0;
+        sy_welford_add(&h->value, u->value);
+    }
+}
+
+static struct layer *lookup(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
+                            sy_err_t *err);
+
+void sy_exp_holdout_compare(sy_metric_t metric, const sy_welford_t *served_v,
+                            const sy_welford_t *hold_v, sy_results_holdout_t *h)
+{
+    h->compared = h->has_lift = false;
+    if (metric == SY_METRIC_CONVERSION) {
+        sy_binom_t c = {.successes = h->conversions, .trials = h->units};
+        sy_binom_t t = {.successes = h->served_conversions, .trials = h->served_units};
+        sy_ztest_t z;
+        if (h->units < 1 || h->served_units < 1 ||
+            sy_stats_ztest(&c, &t, SY_ALT_TWO_SIDED, true, 0.95, &z, NULL) < 0)
+            return;
+        *h = (sy_results_holdout_t){.units = h->units,
+                                    .conversions = h->conversions,
+                                    .served_units = h->served_units,
+                                    .served_conversions = h->served_conversions,
+                                    .compared = true,
+                                    .diff = z.diff,
+                                    .diff_ci_low = z.diff_ci_low,
+                                    .diff_ci_high = z.diff_ci_high,
+                                    .has_lift = z.has_lift,
+                                    .lift = z.lift,
+                                    .lift_ci_low = z.lift_ci_low,
+                                    .lift_ci_high = z.lift_ci_high,
+                                    .p_value = z.p_value};
+        return;
+    }
+    sy_moments_t c = sy_welford_moments(hold_v), t = sy_welford_moments(served_v);
+    h->mean = c.mean;
+    h->served_mean = t.mean;
+    sy_welch_t w;
+    if (sy_stats_welch(&c, &t, SY_ALT_TWO_SIDED, 0.95, &w, NULL) < 0)
+        return;
+    h->compared = true;
+    h->diff = w.diff;
+    h->diff_ci_low = w.diff_ci_low;
+    h->diff_ci_high = w.diff_ci_high;
+    h->p_value = w.p_value;
+    /* the lift's interval by the delta method, as the results' own (core/experiment.c) */
+    if (c.mean != 0) {
+        /* Var(t/c) ~ v_t / c^2 + t^2 v_c / c^4 */
+        double vc = c.sd * c.sd / (double)c.n, vt = t.sd * t.sd / (double)t.n;
+        double c2 = c.mean * c.mean, r = t.mean / c.mean;
+        double se = sqrt(vt / c2 + t.mean * t.mean * vc / (c2 * c2));
+        h->has_lift = true;
+        h->lift = r - 1;
+        h->lift_ci_low = h->lift - 1.959963984540054 * se;
+        h->lift_ci_high = h->lift + 1.959963984540054 * se;
+    }
+}
+
+void sy_exp_holdout_figures(const struct experiment *e, sy_results_holdout_t *out)
+{
+    const struct agg *h = &e->arms[e->n_arms].a;
+    sy_welford_t served = {0};
+    *out = (sy_results_holdout_t){.units = h->units, .conversions = h->conversions};
+    for (size_t i = 0; i < e->n_arms; i++) {
+        out->served_units += e->arms[i].a.units;
+        out->served_conversions += e->arms[i].a.conversions;
+        sy_welford_merge(&served, &e->arms[i].a.value);
+    }
+    out->mean = sy_welford_moments(&h->value).mean;
+    out->served_mean = sy_welford_moments(&served).mean;
+    sy_exp_holdout_compare(e->metric, &served, &h->value, out);
+}
+
+int sy_engine_layer_results(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
+                            sy_exp_results_t **out, size_t *n, sy_results_holdout_t *pooled,
+                            sy_err_t *err)
+{
+    if (!lookup(eng, actor, name, err))
+        return -ENOENT;
+    size_t k = 0;
+    for (size_t i = 0; i < eng->x->n; i++) {
+        const struct experiment *e = eng->x->all[i];
+        k += e->ws == actor->workspace && e->state != DRAFT && !strcmp(e->layer.name, name);
+    }
+    sy_exp_results_t *v = malloc((k ? k : 1) * sizeof(*v));
+    if (!v)
+        return sy_eng_oom(err);
+    sy_welford_t served = {0}, hold = {0};
+    *pooled = (sy_results_holdout_t){0};
+    sy_metric_t metric = SY_METRIC_CONVERSION;
+    size_t j = 0;
+    for (size_t i = 0; i < eng->x->n && j < k; i++) {
+        struct experiment *e = eng->x->all[i];
+        if (e->ws != actor->workspace || e->state == DRAFT || strcmp(e->layer.name, name))
+            continue;
+        sy_exp_results_t *r = NULL;
+        int rc = sy_exp_results_of(eng, e, &r, err);
+        if (rc < 0) {
+            free(v);
+            return rc;
+        }
+        v[j++] = *r;
+        free(r);
+        /* pooled over experiments of one metric: the first's (a mean pooled with a rate
+           would mean nothing) */
+        if (j == 1)
+            metric = e->metric;
+        if (e->metric != metric)
+            continue;
+        pooled->units += e->arms[e->n_arms].a.units;
+        pooled->conversions += e->arms[e->n_arms].a.conversions;
+        sy_welford_merge(&hold, &e->arms[e->n_arms].a.value);
+        for (size_t a = 0; a < e->n_arms; a++) {
+            pooled->served_units += e->arms[a].a.units;
+            pooled->served_conversions += e->arms[a].a.conversions;
+            sy_welford_merge(&served, &e->arms[a].a.value);
+        }
+    }
+    pooled->mean = sy_welford_moments(&hold).mean;
+    pooled->served_mean = sy_welford_moments(&served).mean;
+    sy_exp_holdout_compare(metric, &served, &hold, pooled);
+    *out = v;
+    *n = j;
+    return 0;
 }
 
 bool sy_exp_layer_holds(const struct experiment *e)

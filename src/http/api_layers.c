@@ -56,6 +56,18 @@ void sy_api_layer_patch(struct call *c)
     free(l);
 }
 
+void sy_api_layer_results(struct call *c)
+{
+    sy_err_t err = {0};
+    sy_exp_results_t *xs = NULL;
+    size_t n = 0;
+    sy_results_holdout_t pooled;
+    int rc = sy_engine_layer_results(c->eng, &c->who, c->arg[0], &xs, &n, &pooled, &err);
+    reply_result(c, rc, 200, rc < 0 ? NULL : sy_layer_results_json(c->arg[0], xs, n, &pooled),
+                 &err);
+    free(xs);
+}
+
 void sy_api_layer_delete(struct call *c)
 {
     sy_err_t err = {0};

@@ -121,6 +121,8 @@ const struct sy_endpoint sy_endpoints[] = {
      sy_api_layer_patch, &sy_layer_patch_schema},
     {SY_DELETE, "/v1/layers/{name}", EDITOR, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_layer_delete, NULL},
+    {SY_GET, "/v1/layers/{name}/results", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
+     sy_api_layer_results, NULL},
     {SY_GET, "/v1/guardrails", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_guardrails_get, NULL},
     {SY_PUT, "/v1/guardrails", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL, NULL,

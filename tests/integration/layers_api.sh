@@ -43,6 +43,9 @@ expect "... and may make its own of the same name" 201 '.name == "checkout"' -- 
     POST /v1/layers "$OTHER" '{"name":"checkout"}'
 
 # ---- experiments in a layer ------------------------------------------------------------------
+expect "an experiment in no layer" 201 '.layer == null' -- POST /v1/experiments "$EDITOR" \
+    '{"key":"plain","variants":[{"key":"control","weight":1,"control":true},{"key":"t","weight":1}]}'
+expect "... started" 200 '.state == "running"' -- POST /v1/experiments/plain/start "$EDITOR"
 exp() { # KEY PCT [LAYER]
     printf '{"key":"%s","variants":[{"key":"control","weight":1,"control":true},{"key":"treat","weight":1}],"layer":{"name":"%s","pct":%s}}' \
         "$1" "${3:-checkout}" "$2"
@@ -157,6 +160,30 @@ expect "a key without a targeting key: the default (control), reason DEFAULT" 20
     '[.flags[] | select(.key == "a" or .key == "b") | [.variant, .reason]] == [["control","DEFAULT"],["control","DEFAULT"]]' -- \
     POST /ofrep/v1/evaluate/flags "$SDK" '{"context":{}}'
 
+# ---- the holdout measured: its exposures counted apart ---------------------------------------
+# 200 of the holdout's keys and 400 of b's as the flags served them, exposures as the app
+# reports them (variant from the evaluation), a quarter of the holdout and half of b's
+# units converting.
+awk -F'\t' '$2 == "b" && $3 == "holdout" && h < 200 { print $1 "\tholdout\t" (h % 4 == 0); h++ }
+    $2 == "b" && $4 == "TARGETING_MATCH" && $3 != "holdout" && s < 400 { print $1 "\t" $3 "\t" (s % 2 == 0); s++ }' \
+    "$TMP/lib.tsv" >"$TMP/sent.tsv"
+jq -R -s -c '[split("\n")[] | select(length > 0) | split("\t") |
+    ({type: "exposure", unit: .[0], experiment: "b", variant: .[1]}),
+    (if .[2] == "1" then {type: "outcome", unit: .[0], experiment: "b", success: true} else empty end)]
+    | {events: .}' "$TMP/sent.tsv" >"$TMP/events.json"
+expect "exposures to the holdout are taken beside the arms'" 200 '.accepted == 850' -- \
+    POST /v1/events "$SDK" "$(cat "$TMP/events.json")"
+expect "an exposure to holdout of an experiment in no layer: 400 naming the variant" 400 \
+    "$ERR and .error.field == \"events[0].variant\"" -- POST /v1/events "$SDK" \
+    '{"events":[{"type":"exposure","unit":"u1","experiment":"plain","variant":"holdout"}]}'
+HOLD_RESULTS='.layer == "checkout" and .holdout.units == 200 and .holdout.conversions == 50 and .holdout.vs_holdout.served_units == 400 and .holdout.vs_holdout.served_conversions == 200 and (.holdout.vs_holdout.diff - 0.25 | fabs) < 1e-12 and .holdout.vs_holdout.p_value < 0.001 and .holdout.vs_holdout.diff_ci[0] > 0 and ([.variants[].units] | add) == 400 and .units == 400 and (.srm | type) == "object"'
+expect "results: the holdout apart, served traffic against it" 200 "$HOLD_RESULTS" -- \
+    GET /v1/experiments/b/results "$VIEWER"
+expect "the layer's results: each experiment's holdout, and pooled" 200 \
+    '.layer == "checkout" and ([.experiments[].experiment] == ["a","b","c"]) and .experiments[1].holdout.units == 200 and .pooled.units == 200 and .pooled.vs_holdout.served_units == 400 and .experiments[0].holdout.vs_holdout.compared == false' -- \
+    GET /v1/layers/checkout/results "$VIEWER"
+expect "no such layer's results: 404" 404 "$ERR" -- GET /v1/layers/nowhere/results "$VIEWER"
+
 # ---- ending, restarting, deleting ------------------------------------------------------------
 expect "stop a: its range is free again" 200 '.state == "stopped"' -- POST /v1/experiments/a/stop "$EDITOR"
 expect "... as the map shows" 200 '[.ranges[] | .kind] == ["holdout","free","experiment","experiment","free"]' -- \
@@ -171,6 +198,8 @@ expect "after a restart: the layers" 200 '[.layers[].name] == ["checkout", "sear
 expect "... and their ranges" 200 \
     '[.ranges[] | [.kind, (.experiment // ""), .range]] == [["holdout","",[0,10]],["experiment","d",[10,30]],["free","",[30,40]],["experiment","b",[40,60]],["experiment","c",[60,85]],["free","",[85,100]]]' -- \
     GET /v1/layers/checkout "$VIEWER"
+expect "... and the holdout's counts, replayed from the log" 200 "$HOLD_RESULTS" -- \
+    GET /v1/experiments/b/results "$VIEWER"
 expect "... still refusing a holdout change" 409 "$ERR" -- PATCH /v1/layers/checkout "$EDITOR" '{"holdout_pct":1}'
 expect "delete an unused layer" 200 '.deleted == true' -- DELETE /v1/layers/search.v2 "$EDITOR"
 expect "... gone" 404 "$ERR" -- GET /v1/layers/search.v2 "$VIEWER"
