@@ -70,8 +70,8 @@ json_t *sy_layer_results_json(const char *layer, const sy_exp_results_t *xs, siz
     for (size_t i = 0; a && i < n; i++) {
         const sy_exp_results_t *x = &xs[i];
         const char *metric = x->metric == SY_METRIC_MEAN ? "mean" : "conversion";
-        if (json_array_append_new(a, json_pack("{sssssssIso}", "experiment", x->experiment,
-                                               "state", x->state, "metric", metric, "units",
+        if (json_array_append_new(a, json_pack("{sssssssIso}", "experiment", x->experiment, "state",
+                                               x->state, "metric", metric, "units",
                                                (json_int_t)x->units, "holdout",
                                                sy_results_holdout_json(x->metric, &x->holdout))))
             a = (json_decref(a), NULL);

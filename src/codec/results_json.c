@@ -177,13 +177,12 @@ static json_t *reasons_json(const sy_experiment_result_t *r)
 json_t *sy_results_holdout_json(sy_metric_t metric, const sy_results_holdout_t *h)
 {
     bool conv = metric == SY_METRIC_CONVERSION;
-    json_t *vs = h->compared ? json_pack("{sfs[ff]sos[oo]sf}", "diff", h->diff, "diff_ci",
-                                         h->diff_ci_low, h->diff_ci_high, "lift",
-                                         num_or_null(h->has_lift, h->lift), "lift_ci",
-                                         num_or_null(h->has_lift, h->lift_ci_low),
-                                         num_or_null(h->has_lift, h->lift_ci_high), "p_value",
-                                         h->p_value)
-                             : json_pack("{sb}", "compared", 0);
+    json_t *vs = h->compared
+                     ? json_pack("{sfs[ff]sos[oo]sf}", "diff", h->diff, "diff_ci", h->diff_ci_low,
+                                 h->diff_ci_high, "lift", num_or_null(h->has_lift, h->lift),
+                                 "lift_ci", num_or_null(h->has_lift, h->lift_ci_low),
+                                 num_or_null(h->has_lift, h->lift_ci_high), "p_value", h->p_value)
+                     : json_pack("{sb}", "compared", 0);
     if (vs && json_object_update_new(
                   vs, conv ? json_pack("{sIsI}", "served_units", (json_int_t)h->served_units,
                                        "served_conversions", (json_int_t)h->served_conversions)
@@ -215,13 +214,14 @@ json_t *sy_results_json(const sy_exp_results_t *x)
             arms = NULL;
         }
     int w = x->r.winner;
-    return with_holdout(json_pack(
+    json_t *o = json_pack(
         "{sssssssfsbsososssososI}", "experiment", x->experiment, "state", x->state, "metric",
         x->metric == SY_METRIC_CONVERSION ? "conversion" : "mean", "runtime_hours",
         x->runtime_hours, "sequential", x->sequential, "variants", arms, "srm", srm_json(x),
         "decision", sy_decision_name(x->r.decision), "winner",
         w >= 0 && (size_t)w < x->n_variants ? json_string(x->variants[w].key) : json_null(),
-        "reasons", reasons_json(&x->r), "units", (json_int_t)x->units), x);
+        "reasons", reasons_json(&x->r), "units", (json_int_t)x->units);
+    return with_holdout(o, x);
 }
 
 json_t *sy_promotion_json(const sy_exp_promotion_t *p)

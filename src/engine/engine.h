@@ -640,11 +640,11 @@ typedef struct sy_results_holdout {
     double mean;                /* their mean value per unit (metric mean) */
     int64_t served_units, served_conversions;
     double served_mean;
-    bool compared;     /* both sides hold enough units for the test (else the figures below
-                          are not set) */
-    double diff;       /* served minus holdout: rate (conversion) or mean */
-    double diff_ci_low, diff_ci_high; /* 95 % */
-    bool has_lift;                    /* the holdout's level is not 0 */
+    bool compared; /* both sides hold enough units for the test (else the figures below
+                      are not set) */
+    double diff;   /* served minus holdout: rate (conversion) or mean */
+    double diff_ci_low, diff_ci_high;       /* 95 % */
+    bool has_lift;                          /* the holdout's level is not 0 */
     double lift, lift_ci_low, lift_ci_high; /* diff / the holdout's level (delta method) */
     double p_value;                         /* two-sided */
 } sy_results_holdout_t;

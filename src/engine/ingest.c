@@ -625,8 +625,8 @@ void sy_engine_exposure_seen(sy_engine_t *eng, int64_t ws, const char *flag, siz
 static int copy_experiment(const sy_engine_t *eng, struct batch *b, struct experiment *e)
 {
     if (sy_eng_grow((void **)&b->x, &b->cap_x, b->n_x + 1, sizeof(*b->x)) < 0 ||
-        sy_eng_grow((void **)&b->arms, &b->cap_arms, b->n_arms + e->n_arms + 1,
-                    sizeof(*b->arms)) < 0)
+        sy_eng_grow((void **)&b->arms, &b->cap_arms, b->n_arms + e->n_arms + 1, sizeof(*b->arms)) <
+            0)
         return -ENOMEM;
     struct bexp *bx = &b->x[b->n_x];
     *bx = (struct bexp){.e = e,

@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "fixture.h"
+#include "codec/results_json.h"
 #include "codec/value_json.h"
 #include "core/flagset.h"
 
@@ -150,6 +151,119 @@ static void layers_and_ranges_outlive_a_restart_and_a_deleted_layer_stays_delete
     assert_int_equal(e, 4250);
 }
 
+/* ---- the holdout measured ---------------------------------------------------------------- */
+
+static int acked;
+static void on_done(void *arg, int rc, const sy_ingest_result_t *r, const sy_err_t *err)
+{
+    (void)arg;
+    (void)r;
+    (void)err;
+    acked = rc;
+}
+
+/* Exposures of units PREFIX0.. to `variant` of experiment `key`, `conv` of them converting
+ * with a value of 2, committed. */
+static int feed(struct fixture *f, const char *key, const char *prefix, const char *variant, int n,
+                int conv, sy_err_t *err)
+{
+    static char units[400][32];
+    sy_event_t ev[400];
+    int k = 0;
+    for (int i = 0; i < n && k + 2 <= 400; i++) {
+        int len = snprintf(units[i], sizeof(units[i]), "%s%d", prefix, i);
+        ev[k++] = (sy_event_t){.kind = SY_EVENT_EXPOSURE,
+                               .experiment = key,
+                               .experiment_len = strlen(key),
+                               .unit = units[i],
+                               .unit_len = (size_t)len,
+                               .variant = variant,
+                               .variant_len = strlen(variant),
+                               .success = -1};
+        if (i < conv)
+            ev[k++] = (sy_event_t){.kind = SY_EVENT_OUTCOME,
+                                   .experiment = key,
+                                   .experiment_len = strlen(key),
+                                   .unit = units[i],
+                                   .unit_len = (size_t)len,
+                                   .success = 1,
+                                   .has_value = true,
+                                   .value = 2};
+    }
+    acked = 1;
+    int rc = sy_engine_events_submit(f->eng, &f->who, ev, (size_t)k, on_done, NULL, err);
+    if (rc < 0)
+        return rc;
+    sy_engine_events_commit(f->eng);
+    assert_int_equal(acked, 0);
+    return 0;
+}
+
+/* The results' "holdout" of experiment `key` (new reference). */
+static json_t *holdout_of(struct fixture *f, const char *key)
+{
+    sy_exp_results_t *x = NULL;
+    sy_err_t err = {0};
+    assert_int_equal(sy_engine_experiment_results(f->eng, &f->who, key, &x, &err), 0);
+    json_t *j = sy_results_json(x);
+    free(x);
+    json_t *h = json_incref(json_object_get(j, "holdout"));
+    json_decref(j);
+    assert_non_null(h);
+    return h;
+}
+
+static void the_holdout_is_counted_apart_and_outlives_a_checkpoint_and_a_restart(void **state)
+{
+    struct fixture *f = *state;
+    sy_err_t err = {0};
+    layer_make(f, "H", 20);
+    layer_make(f, "none", 0);
+    assert_int_equal(exp_in_layer(f, "e", "H", 50, 2, &err), 0);
+    assert_int_equal(exp_in_layer(f, "n", "none", 50, 2, &err), 0);
+    assert_int_equal(exp_transition(f, "e", "running", &err), 0);
+    assert_int_equal(exp_transition(f, "n", "running", &err), 0);
+    assert_int_equal(feed(f, "e", "h", "holdout", 30, 10, &err), 0);
+    assert_int_equal(feed(f, "e", "c", "v0", 40, 10, &err), 0);
+    assert_int_equal(feed(f, "e", "t", "v1", 40, 20, &err), 0);
+    /* a layer without a holdout serves no unit "holdout": refused, naming the variant */
+    assert_int_equal(feed(f, "n", "h", "holdout", 1, 0, &err), -EINVAL);
+    assert_string_equal(err.field, "events[0].variant");
+    sy_exp_results_t *x = NULL;
+    assert_int_equal(sy_engine_experiment_results(f->eng, &f->who, "e", &x, &err), 0);
+    assert_true(x->has_holdout);
+    assert_int_equal(x->units, 80); /* the experiment's: the holdout's are not */
+    assert_int_equal(x->variants[0].units, 40);
+    assert_int_equal(x->holdout.units, 30);
+    assert_int_equal(x->holdout.conversions, 10);
+    assert_int_equal(x->holdout.served_units, 80);
+    assert_int_equal(x->holdout.served_conversions, 30);
+    assert_true(x->holdout.compared);
+    assert_true(fabs(x->holdout.diff - (30.0 / 80 - 10.0 / 30)) < 1e-12);
+    free(x);
+    json_t *before = holdout_of(f, "e");
+    /* a checkpoint holds the units, the log before it pruned: the holdout's sums are made
+     * again from its units at the next start */
+    fake_ms += 200LL * 24 * 3600 * 1000;
+    sy_retention_opts_t o = {.events_ms = 1, .audit_ms = 0};
+    sy_retention_report_t rep;
+    assert_int_equal(sy_engine_retention(f->eng, &o, &rep, &err), 0);
+    assert_true(rep.checkpointed >= 1);
+    assert_true(rep.events > 0);
+    sy_engine_close(f->eng);
+    f->eng = open_engine();
+    json_t *after = holdout_of(f, "e");
+    assert_true(json_equal(before, after));
+    json_decref(before);
+    json_decref(after);
+    /* and what comes after the checkpoint adds to them */
+    assert_int_equal(feed(f, "e", "g", "holdout", 5, 5, &err), 0);
+    assert_int_equal(sy_engine_experiment_results(f->eng, &f->who, "e", &x, &err), 0);
+    assert_int_equal(x->holdout.units, 35);
+    assert_int_equal(x->holdout.conversions, 15);
+    free(x);
+}
+
 /* ---- a million keys ------------------------------------------------------------------- */
 
 struct doc {
@@ -264,6 +378,8 @@ int main(void)
             a_running_layer_keeps_its_holdout_and_a_used_one_is_not_deleted, setup, teardown),
         cmocka_unit_test_setup_teardown(
             layers_and_ranges_outlive_a_restart_and_a_deleted_layer_stays_deleted, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            the_holdout_is_counted_apart_and_outlives_a_checkpoint_and_a_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(
             a_million_keys_are_each_in_one_experiment_at_most_and_the_holdout_in_none, setup,
             teardown),
