@@ -191,6 +191,10 @@ expect "... as the map shows" 200 '[.ranges[] | .kind] == ["holdout","free","exp
 expect "its flag is as before the start" 200 '.definition.targeting == null and .definition.variants.holdout == null' -- \
     GET /v1/flags/a "$VIEWER"
 expect "a draft placed in the freed range" 201 '.layer.range == [10,30]' -- POST /v1/experiments "$EDITOR" "$(exp d 20)"
+expect "a draft taken out of its layer" 200 '.layer == null' -- PATCH /v1/experiments/d "$EDITOR" '{"layer":null}'
+expect "... frees its range" 200 '.ranges[1] == {"kind":"free","range":[10,40]}' -- GET /v1/layers/checkout "$VIEWER"
+expect "... and put back" 200 '.layer.range == [10,30]' -- \
+    PATCH /v1/experiments/d "$EDITOR" '{"layer":{"name":"checkout","pct":20}}'
 stop_server
 start_server "$SY" --quiet
 expect "after a restart: the layers" 200 '[.layers[].name] == ["checkout", "search.v2"] and .layers[0].description == "the checkout page"' -- \
