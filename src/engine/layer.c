@@ -450,9 +450,9 @@ static int64_t holdout_of(const sy_layer_change_t *c, sy_err_t *err)
 
 /* Writes layer `l` of `ws` (NULL: deletes setting `name`) with its audit event, in one
  * transaction; the other nodes hear "settings". */
-static int write(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws, const char *name,
-                 const sy_layer_t *l, const char *action, const json_t *before, const json_t *after,
-                 sy_err_t *err)
+static int layer_write(sy_engine_t *eng, const sy_principal_t *actor, int64_t ws, const char *name,
+                       const sy_layer_t *l, const char *action, const json_t *before,
+                       const json_t *after, sy_err_t *err)
 {
     char key[sizeof(SETTING_PREFIX) + SY_LAYER_NAME_MAX], resource[SY_LAYER_NAME_MAX + 8];
     snprintf(key, sizeof(key), SETTING_PREFIX "%s", name);
@@ -513,7 +513,7 @@ int sy_engine_layer_create(sy_engine_t *eng, const sy_principal_t *actor,
     struct layer item = {.ws = actor->workspace, .l = l};
     fill(eng, &item, out);
     json_t *after = sy_layer_json(out);
-    int rc = after ? write(eng, actor, item.ws, l->name, l, "layer.create", NULL, after, err)
+    int rc = after ? layer_write(eng, actor, item.ws, l->name, l, "layer.create", NULL, after, err)
                    : sy_eng_oom(err);
     json_decref(after);
     if (rc < 0) {
@@ -601,9 +601,9 @@ int sy_engine_layer_update(sy_engine_t *eng, const sy_principal_t *actor, const 
     struct layer nl = {.ws = l->ws, .l = next};
     fill(eng, &nl, out);
     json_t *after = sy_layer_json(out);
-    int rc = before && after
-                 ? write(eng, actor, l->ws, l->l->name, next, "layer.update", before, after, err)
-                 : sy_eng_oom(err);
+    int rc = before && after ? layer_write(eng, actor, l->ws, l->l->name, next, "layer.update",
+                                           before, after, err)
+                             : sy_eng_oom(err);
     json_decref(before);
     json_decref(after);
     if (rc < 0) {
@@ -633,8 +633,9 @@ int sy_engine_layer_delete(sy_engine_t *eng, const sy_principal_t *actor, const 
     fill(eng, l, map);
     json_t *before = sy_layer_json(map);
     free(map);
-    int rc = before ? write(eng, actor, l->ws, l->l->name, NULL, "layer.delete", before, NULL, err)
-                    : sy_eng_oom(err);
+    int rc =
+        before ? layer_write(eng, actor, l->ws, l->l->name, NULL, "layer.delete", before, NULL, err)
+               : sy_eng_oom(err);
     json_decref(before);
     if (rc < 0)
         return rc;
