@@ -32,7 +32,6 @@
  * flag at once are): the map shows what they hold.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,51 +98,49 @@ static struct layer *lookup(sy_engine_t *eng, const sy_principal_t *actor, const
 void sy_exp_holdout_compare(sy_metric_t metric, const sy_welford_t *served_v,
                             const sy_welford_t *hold_v, sy_results_holdout_t *h)
 {
+    /* core's own comparison of two arms (the one the results make of each treatment), the
+     * holdout as control: fixed horizon, the served traffic's weight its share as served */
     h->compared = h->has_lift = false;
-    if (metric == SY_METRIC_CONVERSION) {
-        sy_binom_t c = {.successes = h->conversions, .trials = h->units};
-        sy_binom_t t = {.successes = h->served_conversions, .trials = h->served_units};
-        sy_ztest_t z;
-        if (h->units < 1 || h->served_units < 1 ||
-            sy_stats_ztest(&c, &t, SY_ALT_TWO_SIDED, true, 0.95, &z, NULL) < 0)
-            return;
-        *h = (sy_results_holdout_t){.units = h->units,
-                                    .conversions = h->conversions,
-                                    .served_units = h->served_units,
-                                    .served_conversions = h->served_conversions,
-                                    .compared = true,
-                                    .diff = z.diff,
-                                    .diff_ci_low = z.diff_ci_low,
-                                    .diff_ci_high = z.diff_ci_high,
-                                    .has_lift = z.has_lift,
-                                    .lift = z.lift,
-                                    .lift_ci_low = z.lift_ci_low,
-                                    .lift_ci_high = z.lift_ci_high,
-                                    .p_value = z.p_value};
-        return;
-    }
     sy_moments_t c = sy_welford_moments(hold_v), t = sy_welford_moments(served_v);
     h->mean = c.mean;
     h->served_mean = t.mean;
-    sy_welch_t w;
-    if (sy_stats_welch(&c, &t, SY_ALT_TWO_SIDED, 0.95, &w, NULL) < 0)
+    sy_arm_counts_t arms[2] = {{.weight = 1,
+                                .units = h->units,
+                                .conversions = h->conversions,
+                                .value_mean = c.mean,
+                                .value_sd = c.sd,
+                                .value_mean_lo = c.mean_lo,
+                                .seq_p = 1},
+                               {.weight = 1,
+                                .units = h->served_units,
+                                .conversions = h->served_conversions,
+                                .value_mean = t.mean,
+                                .value_sd = t.sd,
+                                .value_mean_lo = t.mean_lo,
+                                .seq_p = 1}};
+    const char *names[2] = {"holdout", "served"};
+    sy_experiment_in_t in = {.metric = metric,
+                             .n_arms = 2,
+                             .control = 0,
+                             .arms = arms,
+                             .names = names,
+                             .safety = SY_SAFETY_DEFAULTS};
+    sy_experiment_result_t *r = malloc(sizeof(*r));
+    if (!r || sy_experiment_analyze(&in, r, NULL) < 0 || !r->arms[1].compared) {
+        free(r);
         return;
-    h->compared = true;
-    h->diff = w.diff;
-    h->diff_ci_low = w.diff_ci_low;
-    h->diff_ci_high = w.diff_ci_high;
-    h->p_value = w.p_value;
-    /* the lift's interval by the delta method, as the results' own (core/experiment.c) */
-    if (c.mean != 0) {
-        /* Var(t/c) ~ v_t / c^2 + t^2 v_c / c^4 */
-        double vc = c.sd * c.sd / (double)c.n, vt = t.sd * t.sd / (double)t.n;
-        double c2 = c.mean * c.mean, r = t.mean / c.mean;
-        double se = sqrt(vt / c2 + t.mean * t.mean * vc / (c2 * c2));
-        h->has_lift = true;
-        h->lift = r - 1;
-        h->lift_ci_low = h->lift - 1.959963984540054 * se;
-        h->lift_ci_high = h->lift + 1.959963984540054 * se;
     }
+    const sy_arm_result_t *a = &r->arms[1];
+    h->compared = true;
+    h->diff = a->diff;
+    h->diff_ci_low = a->diff_ci_fixed_low;
+    h->diff_ci_high = a->diff_ci_fixed_high;
+    h->has_lift = a->has_lift;
+    h->lift = a->lift;
+    h->lift_ci_low = a->lift_ci_fixed_low;
+    h->lift_ci_high = a->lift_ci_fixed_high;
+    h->p_value = a->p_value;
+    free(r);
 }
 
 void sy_exp_holdout_figures(const struct experiment *e, sy_results_holdout_t *out)

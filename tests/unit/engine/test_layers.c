@@ -256,6 +256,27 @@ static void the_holdout_is_counted_apart_and_outlives_a_checkpoint_and_a_restart
     assert_true(json_equal(before, after));
     json_decref(before);
     json_decref(after);
+    /* a mean: Welch's t-test of served against holdout, the means as they are */
+    json_t *def = json_loads("{\"key\":\"m\",\"metric\":\"mean\",\"layer\":{\"name\":\"H\","
+                             "\"pct\":20},\"variants\":[{\"key\":\"v0\",\"weight\":1,"
+                             "\"control\":true},{\"key\":\"v1\",\"weight\":1}]}",
+                             0, NULL);
+    assert_int_equal(exp_create_json(f, def, NULL, &err), 0);
+    json_decref(def);
+    assert_int_equal(exp_transition(f, "m", "running", &err), 0);
+    assert_int_equal(feed(f, "m", "h", "holdout", 20, 5, &err), 0); /* 5 of 20 units: 2 */
+    assert_int_equal(feed(f, "m", "s", "v1", 30, 30, &err), 0);     /* every unit: 2 */
+    assert_int_equal(feed(f, "m", "r", "v0", 10, 0, &err), 0);      /* none */
+    assert_int_equal(sy_engine_experiment_results(f->eng, &f->who, "m", &x, &err), 0);
+    assert_int_equal(x->holdout.units, 20);
+    assert_int_equal(x->holdout.served_units, 40);
+    assert_true(fabs(x->holdout.mean - 0.5) < 1e-12);
+    assert_true(fabs(x->holdout.served_mean - 1.5) < 1e-12);
+    assert_true(x->holdout.compared);
+    assert_true(fabs(x->holdout.diff - 1.0) < 1e-12);
+    assert_true(x->holdout.has_lift && fabs(x->holdout.lift - 2.0) < 1e-12);
+    assert_true(x->holdout.diff_ci_low < 1.0 && x->holdout.diff_ci_high > 1.0);
+    free(x);
     /* and what comes after the checkpoint adds to them */
     assert_int_equal(feed(f, "e", "g", "holdout", 5, 5, &err), 0);
     assert_int_equal(sy_engine_experiment_results(f->eng, &f->who, "e", &x, &err), 0);
