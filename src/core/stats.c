@@ -507,8 +507,8 @@ int sy_stats_cuped(const sy_comoments_t *arms, size_t n, size_t control, size_t 
          * Cov(diff, ybar_c) = -(Var(ybar_c) - theta Cov(xbar_c, ybar_c)) */
         sy_wide_t m = (sy_wide_t)mc, am = m < 0 ? -m : m, sg = m < 0 ? -1 : 1;
         sy_wide_t cov = -(vc - theta * cov_c);
-        sy_wide_t vl = var / (m * m) + diff * diff * vc / (m * m * m * m) -
-                       2 * diff * sg * cov / (am * m * m);
+        sy_wide_t vl =
+            var / (m * m) + diff * diff * vc / (m * m * m * m) - 2 * diff * sg * cov / (am * m * m);
         if (vl < 0)
             vl = 0;
         r.has_lift = true;
@@ -517,9 +517,19 @@ int sy_stats_cuped(const sy_comoments_t *arms, size_t n, size_t control, size_t 
         r.lift_ci_low = r.lift - q * r.se_lift;
         r.lift_ci_high = r.lift + q * r.se_lift;
     }
-    double all[] = {r.theta,       r.diff,         r.se,   r.se_raw,        r.t,
-                    r.p_value,     r.diff_ci_low,  r.diff_ci_high,          r.variance_reduction,
-                    r.lift,        r.se_lift,      r.lift_ci_low,           r.lift_ci_high};
+    double all[] = {r.theta,
+                    r.diff,
+                    r.se,
+                    r.se_raw,
+                    r.t,
+                    r.p_value,
+                    r.diff_ci_low,
+                    r.diff_ci_high,
+                    r.variance_reduction,
+                    r.lift,
+                    r.se_lift,
+                    r.lift_ci_low,
+                    r.lift_ci_high};
     rc = check_results(all, sizeof(all) / sizeof(all[0]), err);
     if (rc < 0)
         return rc;
@@ -1303,8 +1313,8 @@ int sy_stats_seq_look_mean(const sy_seq_cfg_t *cfg, const sy_moments_t *control,
     return 0;
 }
 
-int sy_stats_seq_look_est(const sy_seq_cfg_t *cfg, double theta_hat, double variance,
-                          double units, double prev_p, sy_seq_look_t *out, sy_err_t *err)
+int sy_stats_seq_look_est(const sy_seq_cfg_t *cfg, double theta_hat, double variance, double units,
+                          double prev_p, sy_seq_look_t *out, sy_err_t *err)
 {
     int rc = check_seq(cfg, prev_p, err);
     if (rc < 0)

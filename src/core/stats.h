@@ -123,14 +123,14 @@ void sy_comoments_merge(sy_comoments_t *into, const sy_comoments_t *b);
  * arm: exactly the coefficient of the treatment's dummy in the OLS fit y ~ C(arm) + x over
  * all arms (ANCOVA; statsmodels OLS, nonrobust), and its standard error. */
 typedef struct sy_cuped {
-    double theta;        /* Sxy_w / Sxx_w, within-arm sums pooled over the arms */
-    double diff;         /* (ybar_t - ybar_c) - theta (xbar_t - xbar_c) */
-    double se;           /* its OLS standard error */
-    double se_raw;       /* the unadjusted difference's, sqrt(s_t^2 / n_t + s_c^2 / n_c) */
-    double t;            /* diff / se */
-    double df;           /* N - k - 1 (N units over k arms) */
-    double p_value;      /* two-sided, Student's t with df */
-    double diff_ci_low;  /* diff -+ t_{df}(1 - (1 - confidence) / 2) se */
+    double theta;       /* Sxy_w / Sxx_w, within-arm sums pooled over the arms */
+    double diff;        /* (ybar_t - ybar_c) - theta (xbar_t - xbar_c) */
+    double se;          /* its OLS standard error */
+    double se_raw;      /* the unadjusted difference's, sqrt(s_t^2 / n_t + s_c^2 / n_c) */
+    double t;           /* diff / se */
+    double df;          /* N - k - 1 (N units over k arms) */
+    double p_value;     /* two-sided, Student's t with df */
+    double diff_ci_low; /* diff -+ t_{df}(1 - (1 - confidence) / 2) se */
     double diff_ci_high;
     double variance_reduction; /* 1 - se^2 / se_raw^2 (negative when the covariate hurts) */
     bool has_lift;             /* false when the control's raw mean is 0 */
@@ -456,8 +456,8 @@ int sy_stats_seq_look_mean(const sy_seq_cfg_t *cfg, const sy_moments_t *control,
  * `variance` after `units` (n_c + n_t) units: what a CUPED-adjusted difference is looked
  * at with. A variance of 0 is a degenerate look (p unchanged). -EINVAL as above, or for a
  * non-finite estimate or a negative variance. */
-int sy_stats_seq_look_est(const sy_seq_cfg_t *cfg, double theta_hat, double variance,
-                          double units, double prev_p, sy_seq_look_t *out, sy_err_t *err);
+int sy_stats_seq_look_est(const sy_seq_cfg_t *cfg, double theta_hat, double variance, double units,
+                          double prev_p, sy_seq_look_t *out, sy_err_t *err);
 
 /* ---- Multiple comparisons -------------------------------------------------------- */
 

@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "core/experiment.h"
 #include "core/stats.h"
 
 #define N_MAX 4000
@@ -236,6 +237,99 @@ static void cuped_sequential_look_from_an_estimate_matches_the_mean_look(void **
     assert_int_equal(sy_stats_seq_look_est(&cfg, NAN, 1, 900, 1, &b, NULL), -EINVAL);
 }
 
+/* A mean metric whose outcome is mostly its covariate: raw, a +6 % lift is lost in the
+ * noise; adjusted, it is plain. */
+static void decision_reads_the_adjusted_figures_with_cuped_on(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"control", "b"};
+    size_t n[] = {3000, 3000};
+    uint64_t seed = 5;
+    sy_arm_counts_t arms[2] = {{.weight = 50, .seq_p = 1, .cuped_seq_p = 1},
+                               {.weight = 50, .seq_p = 1, .cuped_seq_p = 1}};
+    for (size_t a = 0; a < 2; a++) {
+        sy_welford_t w = {0};
+        for (size_t i = 0; i < n[a]; i++) {
+            double x = 100 + 600 * noise(&seed);
+            double y = x + 6.0 * (double)a + 2 * noise(&seed);
+            sy_welford_add(&w, y);
+            sy_comoments_add(&arms[a].cov, x, y);
+        }
+        sy_moments_t m = sy_welford_moments(&w);
+        arms[a].units = (int64_t)n[a];
+        arms[a].covariates = (int64_t)n[a];
+        arms[a].value_mean = m.mean;
+        arms[a].value_sd = m.sd;
+    }
+    sy_experiment_in_t in = {.metric = SY_METRIC_MEAN,
+                             .n_arms = 2,
+                             .control = 0,
+                             .arms = arms,
+                             .names = names,
+                             .safety = SY_SAFETY_DEFAULTS,
+                             .runtime_hours = 72};
+    sy_experiment_result_t raw, adj;
+    assert_int_equal(sy_experiment_analyze(&in, &raw, NULL), 0);
+    in.cuped = true;
+    assert_int_equal(sy_experiment_analyze(&in, &adj, NULL), 0);
+    assert_int_equal(raw.decision, SY_DECISION_CONTINUE);
+    assert_false(raw.arms[1].cuped.has);
+    assert_int_equal(adj.decision, SY_DECISION_PROMOTE);
+    assert_true(adj.cuped && adj.has_theta && adj.with_covariate == 6000);
+    assert_close(adj.theta, 1, 0.01, 0);
+    const sy_arm_result_t *b = &adj.arms[1];
+    assert_true(b->cuped.has && b->cuped.c.variance_reduction > 0.95);
+    /* the raw figures stay as they were */
+    assert_true(b->p_value == raw.arms[1].p_value && b->confidence == raw.arms[1].confidence);
+    assert_true(b->checks.confidence == b->cuped.confidence);
+    bool said = false;
+    for (size_t i = 0; i < adj.n_reasons; i++)
+        said |= strstr(adj.reasons[i], "CUPED-adjusted lift") != NULL;
+    assert_true(said);
+
+    /* sequential: the adjusted always-valid p has its own running minimum */
+    in.sequential = true;
+    double p = 1;
+    assert_int_equal(sy_experiment_cuped_look(&in, 1, &p, NULL), 0);
+    assert_true(p < 1e-6);
+    arms[1].cuped_seq_p = p;
+    assert_int_equal(sy_experiment_analyze(&in, &adj, NULL), 0);
+    assert_true(adj.arms[1].cuped.has_seq && adj.arms[1].cuped.always_valid);
+    assert_true(adj.arms[1].cuped.always_valid_p <= p);
+    assert_true(adj.arms[1].cuped.diff_ci_high - adj.arms[1].cuped.diff_ci_low >
+                adj.arms[1].cuped.c.diff_ci_high - adj.arms[1].cuped.c.diff_ci_low);
+}
+
+/* No covariate anywhere (every unit counts x = 0): CUPED cannot be computed, the decision
+ * falls back to the raw figures and says nothing adjusted. */
+static void decision_falls_back_to_raw_without_covariate_variation(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"control", "b"};
+    sy_arm_counts_t arms[2] = {
+        {.weight = 50, .units = 5000, .conversions = 500, .seq_p = 1, .cuped_seq_p = 1},
+        {.weight = 50, .units = 5000, .conversions = 600, .seq_p = 1, .cuped_seq_p = 1}};
+    for (size_t a = 0; a < 2; a++)
+        for (int64_t i = 0; i < arms[a].units; i++)
+            sy_comoments_add(&arms[a].cov, 0, i < arms[a].conversions ? 1 : 0);
+    sy_experiment_in_t in = {.metric = SY_METRIC_CONVERSION,
+                             .n_arms = 2,
+                             .control = 0,
+                             .arms = arms,
+                             .names = names,
+                             .safety = SY_SAFETY_DEFAULTS,
+                             .runtime_hours = 72,
+                             .cuped = true};
+    sy_experiment_result_t r;
+    assert_int_equal(sy_experiment_analyze(&in, &r, NULL), 0);
+    assert_false(r.has_theta);
+    assert_false(r.arms[1].cuped.has);
+    assert_int_equal(r.arms[1].cuped.error, SY_EZEROVAR);
+    assert_int_equal(r.decision, SY_DECISION_PROMOTE);
+    for (size_t i = 0; i < r.n_reasons; i++)
+        assert_null(strstr(r.reasons[i], "CUPED"));
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(comoments_add_equals_two_passes_at_any_offset),
     cmocka_unit_test(comoments_replace_y_equals_counting_the_new_values),
@@ -243,6 +337,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(cuped_is_the_ancova_coefficient_of_each_treatment),
     cmocka_unit_test(cuped_without_covariate_variation_is_refused_not_nan),
     cmocka_unit_test(cuped_sequential_look_from_an_estimate_matches_the_mean_look),
+    cmocka_unit_test(decision_reads_the_adjusted_figures_with_cuped_on),
+    cmocka_unit_test(decision_falls_back_to_raw_without_covariate_variation),
 };
 
 SY_TEST_MAIN(tests)
