@@ -237,6 +237,7 @@ typedef struct sy_store_arm {
     int64_t errors;      /* units with at least one error event */
     int64_t crossovers;  /* units later exposed to another variant too */
     double seq_p;        /* always-valid p-value so far (running minimum), 1 at start */
+    double cuped_seq_p;  /* its CUPED-adjusted twin (experiments with CUPED), 1 at start */
     int64_t latency_n;   /* events with a latency counted for it */
     double latency_mean; /* their mean, ms */
     double latency_sd;   /* their sample sd, ms */
