@@ -381,6 +381,9 @@ int sy_exp_replay(void *arg, const sy_store_event_t *ev)
     return sy_exp_replay_into(e, ev);
 }
 
+/* An exposure row's value is its covariate (store.h): apply() reads it so, from the log as
+ * from a request, so that a replay, a retention checkpoint and another node's tail rebuild
+ * the same co-moments. */
 int sy_exp_replay_into(struct experiment *e, const sy_store_event_t *ev)
 {
     sy_event_kind_t kind;

@@ -308,7 +308,9 @@ typedef struct sy_store_event {
     const char *variant; /* exposures only, else NULL */
     size_t variant_len;
     int success;    /* -1: not given, else 0 or 1 */
-    bool has_value; /* value given */
+    bool has_value; /* value given: an outcome's value; an exposure's covariate (CUPED: the
+                       unit's pre-period value, which an exposure row's value column, unused
+                       before, holds; a replay reads it back as the covariate) */
     double value;
     bool has_latency; /* latency_ms given */
     double latency_ms;
