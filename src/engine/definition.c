@@ -246,7 +246,9 @@ json_t *sy_exp_take_settings(struct experiment *e, struct experiment *from)
     e->guardrails_set = from->guardrails_set;
     e->health = from->health;
     e->health_min_events = from->health_min_events;
-    if (e->state == DRAFT) /* fixed once started (sy_engine_experiment_update) */
+    /* fixed once started (sy_engine_experiment_update refuses it); before any unit is
+     * counted it may change: a draft's, or one another node changed then started (tail) */
+    if (e->cuped != from->cuped && e->units.n == 0)
         set_cuped(e, from->cuped);
     return old;
 }
