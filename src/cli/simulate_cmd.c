@@ -228,6 +228,9 @@ static int scenario_of(const json_t *j, struct scenario *s, sy_err_t *err)
         (rc = number(j, "", "health_every_minutes", 1.0 / 60, 1440, &s->health_minutes, err)) < 0 ||
         (rc = number(j, "", "step_minutes", 1.0 / 60, 1440, &s->step_minutes, err)) < 0)
         return rc;
+    struct truth base = {.conversion = 0.1, .error_rate = 0, .latency_ms = 100};
+    if ((rc = covariate_of(j, "", &base, err)) < 0) /* every variant's, unless its own */
+        return rc;
     if (!(s->def = json_deep_copy(j)))
         return sy_err_set(err, -ENOMEM, NULL, "out of memory");
     json_t *dflt = json_loads(default_scenario, 0, NULL);
@@ -240,9 +243,6 @@ static int scenario_of(const json_t *j, struct scenario *s, sy_err_t *err)
     if (!json_is_array(vs) || json_array_size(vs) < 2 || json_array_size(vs) > MAX_ARMS)
         return sy_err_set(err, -EINVAL, "variants", "an array of 2 to %d variants", MAX_ARMS);
     vs = json_deep_copy(vs); /* the truths: s->def keeps the definition's part */
-    struct truth base = {.conversion = 0.1, .error_rate = 0, .latency_ms = 100};
-    if ((rc = covariate_of(j, "", &base, err)) < 0) /* every variant's, unless its own */
-        return rc;
     static const char *const own[] = {
         "days",         "units_per_hour", "check_every_hours", "health_every_minutes",
         "step_minutes", "covariate"};
@@ -801,7 +801,8 @@ int sy_cli_simulate(int argc, char **argv)
                "traffic and shows what it would have done: auto-promotion steps, refusals,\n"
                "rollbacks. With --runs N, the rates over N runs: promotions, false\n"
                "promotions (traffic moved toward a variant that is not truly better),\n"
-               "rollbacks, and the hours to 100 %%.\n\n",
+               "rollbacks, and the hours to 100 %%. A scenario with a \"covariate\" and\n"
+               "\"cuped\" on also shows the difference's interval, CUPED-adjusted and raw.\n\n",
                prog);
         sy_args_usage(a, n_args, stdout);
         return 0;
