@@ -146,7 +146,8 @@ typedef struct sy_cuped {
 int sy_stats_cuped_theta(const sy_comoments_t *arms, size_t n, double *theta, sy_err_t *err);
 
 /* CUPED of arm `treatment` against arm `control` over the `n` arms (2..SY_STATS_MAX_ARMS)
- * whose co-moments are `arms` (theta and the residual variance pooled over all of them),
+ * whose co-moments are `arms` (theta and the residual variance pooled over all of them; k
+ * counts the arms with units, as the OLS of their units has a dummy for each of those only),
  * at level `confidence` in (0, 1). Errors, in order: -EINVAL for bad arguments;
  * SY_ENOTRIALS when either arm is empty; SY_ETOOFEW when N - k - 1 < 1; SY_EZEROVAR when
  * Sxx_w = 0 (no covariate variation) or the residual variance is 0; -ERANGE for a result
