@@ -12,6 +12,7 @@
  * | allocation       | {min_confidence, max_step_pct, cooldown_hours, max_changes_per_day} |
  * |                  |                                       | the workspace's guardrails|
  * | record_exposures | true or false                         | false                     |
+ * | cuped            | {enabled: true or false}              | {enabled: false}          |
  * | description      | a string of at most 1000 bytes        | none                      |
  * | health           | {success_rate_drop, error_rate_increase, retry_rate_increase,    |
  * |                  |  max_p95_ms, min_events, confidence}  | core's, 1000 events       |
@@ -70,6 +71,9 @@ struct def_wire {
     struct health_wire health;
     bool has_layer;
     struct layer_wire layer;
+    struct cuped_wire {
+        bool enabled;
+    } cuped;
 };
 
 /* The names of "safety"'s members, in the order of SY_EXP_SAFETY_*. */
@@ -146,6 +150,12 @@ static const sy_field_t health_fields[] = {
 };
 static const sy_schema_t health_schema = SY_SCHEMA(health_fields);
 
+#define CUPED(m) offsetof(struct cuped_wire, m)
+static const sy_field_t cuped_fields[] = {
+    {"enabled", SY_K_BOOL, CUPED(enabled), SY_UNTRACKED, .says = "true or false"},
+};
+static const sy_schema_t cuped_schema = SY_SCHEMA(cuped_fields);
+
 #define VAR(m) offsetof(struct variant_wire, m)
 static const sy_field_t variant_fields[] = {
     {"key", SY_K_TEXT, VAR(key), SY_UNTRACKED, .required = true, .hi = SY_EXP_VARIANT_MAX,
@@ -188,6 +198,8 @@ static const sy_field_t def_fields[] = {
     {"health", SY_K_OBJECT, DEF(health), SY_UNTRACKED, .says = "an object", .sub = &health_schema},
     {"layer", SY_K_OBJECT, DEF(layer), DEF(has_layer), .says = "an object {name, pct}",
      .sub = &layer_schema},
+    {"cuped", SY_K_OBJECT, DEF(cuped), SY_UNTRACKED, .says = "an object {enabled}",
+     .sub = &cuped_schema},
 };
 const sy_schema_t sy_exp_def_schema = SY_SCHEMA(def_fields);
 
@@ -350,6 +362,7 @@ static int read_def(const json_t *obj, sy_exp_def_t *d, sy_err_t *err)
     d->health = w.health.h;
     d->health_min_events = (int64_t)w.health.min_events;
     d->record_exposures = w.record_exposures;
+    d->cuped = w.cuped.enabled;
     if (w.description) {
         const char *s = json_string_value(w.description);
         size_t n = s ? json_string_length(w.description) : 0;
@@ -514,6 +527,9 @@ static json_t *def_json(const sy_exp_def_t *d, json_t *safety)
     ok = ok && json_object_set_new(o, "allocation", allocation_json(d)) == 0;
     if (ok && d->layer[0])
         ok = json_object_set_new(o, "layer", layer_json(d)) == 0;
+    /* only when on: the stored form of an experiment without it is as it always was */
+    if (ok && d->cuped)
+        ok &= json_object_set_new(o, "cuped", json_pack("{sb}", "enabled", 1)) == 0;
     if (!ok)
         o = (json_decref(o), NULL);
     return o;

@@ -880,11 +880,13 @@ int sy_exp_step(sy_engine_t *eng, const sy_principal_t *actor, struct experiment
 
 struct promo_evidence sy_exp_evidence(const sy_experiment_result_t *r, size_t winner)
 {
+    /* what the checks read: the CUPED-adjusted figures when they decide, else the raw ones
+     * (the same numbers as the arm's confidence and lift) */
     const sy_arm_result_t *a = &r->arms[winner];
     return (struct promo_evidence){.has_confidence = a->compared,
-                                   .confidence = a->confidence,
-                                   .has_improvement = a->compared && a->has_lift,
-                                   .improvement_pct = 100 * a->lift};
+                                   .confidence = a->checks.confidence,
+                                   .has_improvement = a->compared && a->checks.has_improvement,
+                                   .improvement_pct = a->checks.improvement_pct};
 }
 
 int sy_exp_promote(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,

@@ -74,6 +74,7 @@ static int take_variants(const sy_exp_def_t *d, struct experiment *e, bool store
         a->weight = v->weight;
         a->defined_weight = a->weight;
         a->a.seq_p = 1;
+        a->a.cuped_seq_p = 1;
         if (v->control) {
             e->control = i;
             controls++;
@@ -100,6 +101,16 @@ static int take_variants(const sy_exp_def_t *d, struct experiment *e, bool store
                           "0 %%: give it at least 1 %% of the total",
                           e->arms[e->control].weight == 0 ? "control" : "treatments");
     return 0;
+}
+
+/* CUPED on or off, and what its co-moments regress on the covariate in every arm. */
+static void set_cuped(struct experiment *e, bool on)
+{
+    e->cuped = on;
+    for (size_t i = 0; i < e->n_arms; i++)
+        e->arms[i].a.cuped = !on                           ? CUPED_OFF
+                             : e->metric == SY_METRIC_MEAN ? CUPED_MEAN
+                                                           : CUPED_CONVERSION;
 }
 
 /* Its own safety settings over `base` (the server-wide defaults), checked together. */
@@ -214,6 +225,7 @@ int sy_exp_def_apply(const sy_exp_def_t *d, struct experiment *e, bool stored,
     if (d->metric != SY_METRIC_CONVERSION && d->metric != SY_METRIC_MEAN)
         return sy_err_set(err, -EINVAL, "metric", "metric is \"conversion\" or \"mean\"");
     e->metric = d->metric;
+    set_cuped(e, d->cuped);
     e->latency_guardrail = d->latency_guardrail;
     e->record_exposures = d->record_exposures;
     if ((rc = take_safety(d, e, base, err)) < 0 || (rc = take_allocation(d, e, err)) < 0)
@@ -262,6 +274,10 @@ json_t *sy_exp_take_settings(struct experiment *e, struct experiment *from)
     e->health = from->health;
     e->health_min_events = from->health_min_events;
     e->layer = from->layer;
+    /* fixed once started (sy_engine_experiment_update refuses it); before any unit is
+     * counted it may change: a draft's, or one another node changed then started (tail) */
+    if (e->cuped != from->cuped && e->units.n == 0)
+        set_cuped(e, from->cuped);
     return old;
 }
 
@@ -290,6 +306,7 @@ void sy_exp_view(const struct experiment *e, sy_experiment_t *x)
         x->weights[i] = e->arms[i].weight;
     }
     d->metric = e->metric;
+    d->cuped = e->cuped;
     d->latency_guardrail = e->latency_guardrail;
     d->record_exposures = e->record_exposures;
     const char *desc = json_string_value(json_object_get(e->def, "description"));

@@ -477,6 +477,7 @@ typedef struct sy_exp_def {
     sy_metric_t metric;
     bool latency_guardrail; /* "guardrails": "error_rate" always, "latency" too */
     bool record_exposures;  /* OFREP's evaluations are exposures */
+    bool cuped;             /* "cuped": {"enabled": true}: CUPED-adjusted figures decide */
     bool has_description;
     char description[SY_EXP_DESCRIPTION_MAX + 1];
     sy_exp_defaults_t safety;      /* the fields safety_set names are the experiment's own; in an
@@ -622,6 +623,7 @@ typedef struct sy_results_variant {
     int64_t conversions; /* units with a successful outcome */
     int64_t crossovers;  /* its units later exposed to another variant (counted here) */
     int64_t latency_n;   /* events that carried a latency */
+    int64_t covariates;  /* CUPED: its units whose exposure carried a covariate */
     /* treatments with a planned sample (core's has_sample): the units both arms still
      * need, and the hours that takes at the traffic so far (has_hours_left false: none
      * yet) */
@@ -1087,6 +1089,8 @@ typedef struct sy_event {
     double value;
     bool has_latency; /* any kind: how long the unit's request took (latency guardrail) */
     double latency_ms;
+    bool has_covariate; /* exposure: the unit's pre-period value of the metric (CUPED); the */
+    double covariate;   /* unit keeps its first exposure's, |covariate| <= 1e15 */
 } sy_event_t;
 
 /* What a committed submission came to. */

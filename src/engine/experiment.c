@@ -299,7 +299,6 @@ int sy_exp_sync_row(sy_engine_t *eng, const sy_store_experiment_t *row, bool *ad
     return 0;
 }
 
-
 static int load_srm(void *arg, int64_t id, double p)
 {
     struct experiment *e = sy_exp_find_by_id(arg, id);
@@ -343,8 +342,10 @@ static int load_arm(void *arg, const sy_store_arm_t *row)
 {
     struct experiment *e = sy_exp_find_by_id(arg, row->experiment);
     int i = e && row->variant ? sy_exp_arm_index(e, row->variant, strlen(row->variant)) : -1;
-    if (i >= 0) /* the p-value's running minimum is the one thing the log cannot replay */
+    if (i >= 0) { /* the p-values' running minima are the one thing the log cannot replay */
         e->arms[i].a.seq_p = row->seq_p;
+        e->arms[i].a.cuped_seq_p = row->cuped_seq_p;
+    }
     return 0;
 }
 
@@ -446,6 +447,7 @@ void sy_exp_arm_row(int64_t experiment, const struct arm *arm, sy_store_arm_t *r
                             .errors = a->errors,
                             .crossovers = a->crossovers,
                             .seq_p = a->seq_p,
+                            .cuped_seq_p = a->cuped_seq_p,
                             .latency_n = l.n,
                             .latency_mean = l.mean,
                             .latency_sd = l.sd};
@@ -594,7 +596,7 @@ int sy_engine_experiment_create(sy_engine_t *eng, const sy_principal_t *actor,
         goto out;
     e->created_ms = sy_engine_now_ms(eng);
     for (size_t i = 0; i < e->n_arms; i++)
-        e->arms[i].a.seq_p = 1;
+        e->arms[i].a.seq_p = e->arms[i].a.cuped_seq_p = 1;
     if (sy_eng_grow((void **)&eng->x->all, &eng->x->cap, eng->x->n + 1, sizeof(*eng->x->all)) < 0) {
         rc = sy_eng_oom(err);
         goto out;
@@ -719,6 +721,13 @@ int sy_engine_experiment_update(sy_engine_t *eng, const sy_principal_t *actor, c
                         "%s cannot change: it is part of what the experiment measures "
                         "(create a new experiment instead)",
                         fixed);
+        goto out;
+    }
+    if (e->state != DRAFT && n->cuped != e->cuped) {
+        rc = sy_err_set(err, SY_ECONFLICT, "cuped.enabled",
+                        "CUPED cannot be turned %s once the experiment has started: its "
+                        "adjusted running p-value is valid only for the test it began with",
+                        n->cuped ? "on" : "off");
         goto out;
     }
     if (e->state != DRAFT && (n->sequential != e->sequential || n->tau_squared != e->tau_squared)) {

@@ -30,16 +30,21 @@ const char *sy_exp_state_name(enum state s);
  * promoted or rolled back. */
 bool sy_exp_is_active(enum state s);
 
-enum { CONVERTED = 1, ERRED = 2, CROSSED = 4 };
+enum { CONVERTED = 1, ERRED = 2, CROSSED = 4, COVARIATE = 8 };
 
 struct unit {
     uint64_t hash;
     uint32_t off;   /* of its bytes in the pool */
     uint16_t len;   /* 0: an empty slot (units are never empty) */
     int8_t variant; /* of its first exposure; -1: not exposed yet */
-    uint8_t flags;  /* CONVERTED, ERRED, CROSSED */
+    uint8_t flags;  /* CONVERTED, ERRED, CROSSED, COVARIATE (its first exposure had one) */
     double value;   /* total of its outcome values */
+    double cov;     /* the covariate of its first exposure (0 without one: CUPED's x) */
 };
+
+/* What CUPED regresses on the covariate (struct agg.cuped): nothing (off), the unit's
+ * conversion (0/1), or its total value; the experiment's metric. */
+enum { CUPED_OFF = 0, CUPED_CONVERSION = 1, CUPED_MEAN = 2 };
 
 struct units {
     struct unit *slots;
@@ -67,6 +72,10 @@ struct agg {
     int64_t units, conversions, errors, crossovers;
     sy_welford_t value; /* of each unit's total value, over its units (n == units) */
     double seq_p;
+    uint8_t cuped;        /* CUPED_*: what cov's y is (the experiment's, set by definition.c) */
+    sy_comoments_t cov;   /* CUPED: of (covariate, y) over its units (n == units) */
+    int64_t covariates;   /* CUPED: its units whose first exposure carried a covariate */
+    double cuped_seq_p;   /* CUPED with sequential: the adjusted always-valid p so far */
     sy_welford_t latency; /* of the events with a latency, counted for the unit's variant then */
     struct health_counts win;    /* since the last allocation change: the next baseline */
     struct health_counts recent; /* since the monitor last judged it: the current health
@@ -101,6 +110,7 @@ struct experiment {
                             are the server-wide defaults' (sy_engine_opts_t.exp_defaults) */
     bool sequential;
     double tau_squared; /* 0: derived (core/experiment.h) */
+    bool cuped;         /* CUPED on (the definition's "cuped": {"enabled": true}) */
     bool record_exposures;
     bool latency_guardrail;
     double max_latency_increase_pct;
@@ -134,7 +144,7 @@ struct experiment {
     double srm_p_stored;              /* the running p the store holds (1: no row) */
     struct alloc_change *changes;     /* its allocation changes, oldest first */
     size_t n_changes, cap_changes;
-    int64_t changes_upto;             /* the largest store id among them (tail.c) */
+    int64_t changes_upto;     /* the largest store id among them (tail.c) */
     struct power_plan *plans; /* by arm: the rule's promotion curves (results.c),
                                  NULL until the results are first asked for */
     int64_t ckpt_seq; /* start-up: the log's place its checkpoint was restored at (its events
@@ -180,10 +190,10 @@ struct sy_experiments {
                                    row loaded, or made here): tail.c reads those after it */
     /* what sync.c heard that tail.c is to apply (sy_eng_tail_want) */
     bool tail_wanted;
-    bool tail_all;     /* every workspace's experiment rows */
-    int64_t *tail_ws;  /* the workspaces whose experiment rows changed */
+    bool tail_all;    /* every workspace's experiment rows */
+    int64_t *tail_ws; /* the workspaces whose experiment rows changed */
     size_t n_tail_ws, cap_tail_ws;
-    int64_t tail_ms;   /* when the last tail ran (the engine's clock) */
+    int64_t tail_ms; /* when the last tail ran (the engine's clock) */
 };
 
 /* ---- definition.c --------------------------------------------------------------------- */
@@ -430,12 +440,12 @@ bool sy_exp_health_of(const struct health_counts *h, int64_t min_events, sy_heal
 
 /* What a replay of the log up to place `seq` rebuilds of `e` (its units, its variants'
  * sums and health windows, the SRM test, the watched variant and baseline, the changes
- * begun) encoded into *out (owned: free()), *len bytes, version 3: the same bytes on any
+ * begun) encoded into *out (owned: free()), *len bytes, version 4: the same bytes on any
  * host (little-endian); its check covers e's id and `seq`. -ENOMEM; -E2BIG past
  * SY_CKPT_MAX bytes; -ENOTSUP on a build whose sy_wide_t is not IEEE binary128. */
 #define SY_CKPT_MAX ((size_t)1 << 30)
 int sy_exp_ckpt_encode(const struct experiment *e, int64_t seq, unsigned char **out, size_t *len);
-/* Restores into `e` (loaded, nothing replayed yet) the state `data` encodes (version 3, or
+/* Restores into `e` (loaded, nothing replayed yet) the state `data` encodes (version 4 or 3, or
  * version 2 written by a host of this one's byte order), its row's place `seq`. -EIO for
  * anything that does not decode as a checkpoint of this experiment at this place (its
  * state is then undefined: the caller refuses to start), -ENOMEM. */
@@ -459,7 +469,7 @@ int sy_exp_replay_into(struct experiment *e, const sy_store_event_t *ev);
 /* Adds unit `id` (`len` bytes) to `e` with its state (a checkpoint's): -EIO when it is
  * there already or its variant is not one of e's, -ENOMEM. */
 int sy_exp_unit_restore(struct experiment *e, const char *id, size_t len, int variant,
-                        unsigned flags, double value);
+                        unsigned flags, double value, double cov);
 /* The log's place (sy_store_event_t.seq) of the last event the aggregates hold: what an
  * allocation change records, so that a replay puts the same events before it. Events
  * committed but not landed yet (a batch in flight) come after it, in memory as in the

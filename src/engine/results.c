@@ -26,7 +26,10 @@ void sy_exp_arm_counts(const struct agg *a, double weight, sy_arm_counts_t *c)
                            .seq_p = a->seq_p,
                            .latency_n = l.n,
                            .latency_mean = l.mean,
-                           .latency_sd = l.sd};
+                           .latency_sd = l.sd,
+                           .cov = a->cov,
+                           .covariates = a->covariates,
+                           .cuped_seq_p = a->cuped_seq_p};
 }
 
 void sy_exp_analysis_in(const sy_engine_t *eng, const struct experiment *e, sy_arm_counts_t *counts,
@@ -52,7 +55,8 @@ void sy_exp_analysis_in(const sy_engine_t *eng, const struct experiment *e, sy_a
                                .has_srm_seq = e->srm_on && e->state != DRAFT,
                                .srm_seq_p = e->srm.p,
                                .srm_seq_log_e = e->srm.log_e,
-                               .look_hours = (double)eng->timers.auto_promotion_ms / 3.6e6};
+                               .look_hours = (double)eng->timers.auto_promotion_ms / 3.6e6,
+                               .cuped = e->cuped};
 }
 
 /* The promotion curves of e's treatments into curves[] (NULL: none for that arm), from the
@@ -153,7 +157,8 @@ static void variant_of(const struct experiment *e, size_t i, const sy_arm_result
                                 .errors = arm->a.errors,
                                 .conversions = arm->a.conversions,
                                 .crossovers = arm->a.crossovers,
-                                .latency_n = arm->a.latency.n};
+                                .latency_n = arm->a.latency.n,
+                                .covariates = arm->a.covariates};
     snprintf(v->key, sizeof(v->key), "%s", arm->key);
     if (i == e->control || !r->compared || !r->has_sample)
         return;

@@ -49,6 +49,7 @@ static int scratch_of(const struct experiment *e, struct experiment *s)
         memcpy(s->arms[k].key, e->arms[k].key, sizeof(s->arms[k].key));
         s->arms[k].weight = e->arms[k].weight;
         s->arms[k].defined_weight = e->arms[k].defined_weight;
+        s->arms[k].a.cuped = e->arms[k].a.cuped; /* what its co-moments are of (CUPED) */
     }
     s->plans = NULL;
     s->replayed_changes = 0;

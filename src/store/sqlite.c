@@ -310,6 +310,9 @@ static const char *const migrations[] = {
     "  point TEXT NOT NULL,"
     "  PRIMARY KEY (experiment_id, at_ms));"
     "CREATE INDEX IF NOT EXISTS experiment_timeline_at ON experiment_timeline (at_ms);",
+
+    /* 15: CUPED (issue 26): each arm's running minimum of its adjusted always-valid p. */
+    "ALTER TABLE experiment_arms ADD COLUMN cuped_seq_p REAL NOT NULL DEFAULT 1;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

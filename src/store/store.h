@@ -237,6 +237,7 @@ typedef struct sy_store_arm {
     int64_t errors;      /* units with at least one error event */
     int64_t crossovers;  /* units later exposed to another variant too */
     double seq_p;        /* always-valid p-value so far (running minimum), 1 at start */
+    double cuped_seq_p;  /* its CUPED-adjusted twin (experiments with CUPED), 1 at start */
     int64_t latency_n;   /* events with a latency counted for it */
     double latency_mean; /* their mean, ms */
     double latency_sd;   /* their sample sd, ms */
@@ -309,7 +310,9 @@ typedef struct sy_store_event {
     const char *variant; /* exposures only, else NULL */
     size_t variant_len;
     int success;    /* -1: not given, else 0 or 1 */
-    bool has_value; /* value given */
+    bool has_value; /* value given: an outcome's value; an exposure's covariate (CUPED: the
+                       unit's pre-period value, which an exposure row's value column, unused
+                       before, holds; a replay reads it back as the covariate) */
     double value;
     bool has_latency; /* latency_ms given */
     double latency_ms;
