@@ -7,12 +7,39 @@
 # the library answers them from the same flags (variant, value and reason), no key in two
 # experiments, the holdout in none.
 #
-#   layers_api.sh SWITCHYARD LAYER_KEYS [KEYS]
+# The same keys through the reference evaluator, @openfeature/flagd-core (pinned, as
+# bench/eval.sh pins it; installed from npm into NODE_DIR, a folder of the build): the same
+# answers, so that any flagd-based OpenFeature SDK serves the layers as we do.
+#
+#   layers_api.sh SWITCHYARD LAYER_KEYS NODE_DIR [KEYS]
 set -u
 SY=$1
 LK=$2
-KEYS=${3:-20000}
+NODE_DIR=$3
+KEYS=${4:-20000}
+FLAGD_CORE=4.0.1
 . "$(dirname "$0")/tap.sh"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    not_ok "node and npm are needed (scripts/deps.sh installs them)"
+    tap_done
+    exit 1
+fi
+if [ ! -f "$NODE_DIR/node_modules/@openfeature/flagd-core/package.json" ]; then
+    mkdir -p "$NODE_DIR"
+    while ! mkdir "$NODE_DIR.lock" 2>/dev/null; do sleep 1; done
+    [ -f "$NODE_DIR/package.json" ] || echo '{"private": true}' >"$NODE_DIR/package.json"
+    [ -f "$NODE_DIR/node_modules/@openfeature/flagd-core/package.json" ] ||
+        (cd "$NODE_DIR" && npm install --no-audit --no-fund --silent "@openfeature/flagd-core@$FLAGD_CORE" >"$TMP/npm.log" 2>&1)
+    rmdir "$NODE_DIR.lock"
+fi
+if [ -f "$NODE_DIR/node_modules/@openfeature/flagd-core/package.json" ]; then
+    ok "@openfeature/flagd-core $FLAGD_CORE is installed in $NODE_DIR"
+else
+    sed 's/^/# /' "$TMP/npm.log" 2>/dev/null | tail -5
+    not_ok "@openfeature/flagd-core $FLAGD_CORE is installed in $NODE_DIR (npm install failed: offline?)"
+    tap_done
+    exit 1
+fi
 two_workspaces "$SY"
 start_server "$SY" --quiet
 
@@ -124,21 +151,15 @@ else
     : >"$TMP/out"
     not_ok "$KEYS keys: OFREP's bulk answers are the library's, variant, value and reason"
 fi
-# The reference evaluator (@openfeature/flagd-core, as bench/eval.sh installs it into
-# build/bench-node), when it is there: the same answers for the same keys.
-NODE_DIR=$(dirname "$0")/../../build/bench-node/node_modules
-if [ -f "$NODE_DIR/@openfeature/flagd-core/package.json" ]; then
-    NODE_PATH=$NODE_DIR node "$(dirname "$0")/layer_keys_flagd.js" "$TMP/doc.json" key- "$KEYS" a b c \
-        >"$TMP/flagd.tsv" 2>"$TMP/err"
-    if cmp -s "$TMP/lib.tsv" "$TMP/flagd.tsv"; then
-        ok "$KEYS keys: flagd-core answers as the library does"
-    else
-        diff "$TMP/lib.tsv" "$TMP/flagd.tsv" | head -5 >>"$TMP/err"
-        : >"$TMP/out"
-        not_ok "$KEYS keys: flagd-core answers as the library does"
-    fi
+# The reference evaluator: the same answers for the same keys.
+NODE_PATH="$NODE_DIR/node_modules" node "$(dirname "$0")/layer_keys_flagd.js" "$TMP/doc.json" key- "$KEYS" a b c \
+    >"$TMP/flagd.tsv" 2>"$TMP/err"
+if cmp -s "$TMP/lib.tsv" "$TMP/flagd.tsv"; then
+    ok "$KEYS keys: flagd-core $FLAGD_CORE answers as the library does"
 else
-    ok "# SKIP flagd-core is not in build/bench-node (bench/eval.sh installs it)"
+    diff "$TMP/lib.tsv" "$TMP/flagd.tsv" | head -5 >>"$TMP/err"
+    : >"$TMP/out"
+    not_ok "$KEYS keys: flagd-core $FLAGD_CORE answers as the library does"
 fi
 awk -F'\t' -v n="$KEYS" '
     $4 == "TARGETING_MATCH" && $3 != "holdout" { inx[$1]++; per[$2]++ }
