@@ -158,17 +158,25 @@ void sy_exp_holdout_figures(const struct experiment *e, sy_results_holdout_t *ou
     sy_exp_holdout_compare(e->metric, &served, &h->value, out);
 }
 
+/* Whether `e` has run in layer `l`: started in it, and since it was made. A layer deleted
+ * while its experiments had ended, then made again under that name, is another layer (its
+ * holdout may differ): the old one's experiments are not its own. */
+static bool of_layer(const struct layer *l, const struct experiment *e)
+{
+    return e->ws == l->ws && e->state != DRAFT && strcmp(e->layer.name, l->l->name) == 0 &&
+           e->started_ms >= l->l->created_ms;
+}
+
 int sy_engine_layer_results(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
                             sy_exp_results_t **out, size_t *n, sy_results_holdout_t *pooled,
                             sy_err_t *err)
 {
-    if (!lookup(eng, actor, name, err))
+    const struct layer *l = lookup(eng, actor, name, err);
+    if (!l)
         return -ENOENT;
     size_t k = 0;
-    for (size_t i = 0; i < eng->x->n; i++) {
-        const struct experiment *e = eng->x->all[i];
-        k += e->ws == actor->workspace && e->state != DRAFT && !strcmp(e->layer.name, name);
-    }
+    for (size_t i = 0; i < eng->x->n; i++)
+        k += of_layer(l, eng->x->all[i]);
     sy_exp_results_t *v = malloc((k ? k : 1) * sizeof(*v));
     if (!v)
         return sy_eng_oom(err);
@@ -178,7 +186,7 @@ int sy_engine_layer_results(sy_engine_t *eng, const sy_principal_t *actor, const
     size_t j = 0;
     for (size_t i = 0; i < eng->x->n && j < k; i++) {
         struct experiment *e = eng->x->all[i];
-        if (e->ws != actor->workspace || e->state == DRAFT || strcmp(e->layer.name, name))
+        if (!of_layer(l, e))
             continue;
         sy_exp_results_t *r = NULL;
         int rc = sy_exp_results_of(eng, e, &r, err);
@@ -482,6 +490,11 @@ int sy_engine_layer_create(sy_engine_t *eng, const sy_principal_t *actor,
     if (!c->name || !sy_exp_layer_name_ok(c->name))
         return sy_err_set(err, -EINVAL, "name", "name is 1 to %d of A-Z a-z 0-9 . _ -",
                           SY_LAYER_NAME_MAX);
+    /* "." and ".." are dot segments: a client that normalizes URLs (a browser, the console,
+     * curl) sends /v1/layers/../results as /v1/results, never this layer's */
+    if (strcmp(c->name, ".") == 0 || strcmp(c->name, "..") == 0)
+        return sy_err_set(err, -EINVAL, "name",
+                          "name may not be \".\" or \"..\": a URL path cannot hold them");
     int64_t h = c->has_holdout ? holdout_of(c, err) : 0;
     if (h < 0)
         return -EINVAL;
@@ -621,9 +634,16 @@ int sy_engine_layer_delete(sy_engine_t *eng, const sy_principal_t *actor, const 
         return -ENOENT;
     const struct experiment *in[SY_LAYER_RANGES_MAX + 1];
     if (held(eng, l->ws, l->l->name, NULL, in) > 0)
-        return sy_err_set(err, SY_ECONFLICT, "name",
-                          "layer \"%s\" holds experiment \"%.64s\" (%s): end or delete it first",
-                          l->l->name, in[0]->key, sy_exp_state_name(in[0]->state));
+        /* a draft is neither stopped nor deleted: it is taken out of the layer */
+        return in[0]->state == DRAFT
+                   ? sy_err_set(err, SY_ECONFLICT, "name",
+                                "layer \"%s\" holds draft \"%.64s\": take it out first "
+                                "(PATCH the experiment with {\"layer\": null})",
+                                l->l->name, in[0]->key)
+                   : sy_err_set(err, SY_ECONFLICT, "name",
+                                "layer \"%s\" holds experiment \"%.64s\" (%s): stop or "
+                                "terminate it first",
+                                l->l->name, in[0]->key, sy_exp_state_name(in[0]->state));
     sy_layer_t *map = malloc(sizeof(*map));
     if (!map)
         return sy_eng_oom(err);

@@ -57,6 +57,8 @@ badl() { # NAME FIELD BODY
 badl "no name" name '{"holdout_pct":5}'
 badl "a name with a slash" name '{"name":"a/b"}'
 badl "a name of 65 bytes" name "{\"name\":\"$(printf 'a%.0s' $(seq 65))\"}"
+badl "a name that is a dot segment: ." name '{"name":"."}'
+badl "... or .." name '{"name":".."}'
 badl "a holdout above 50" holdout_pct '{"name":"x","holdout_pct":50.5}'
 badl "a holdout of 3 decimals" holdout_pct '{"name":"x","holdout_pct":1.125}'
 badl "a negative holdout" holdout_pct '{"name":"x","holdout_pct":-1}'
@@ -118,7 +120,8 @@ expect "the holdout does not change while they run: 409 naming one" 409 \
     PATCH /v1/layers/checkout "$EDITOR" '{"holdout_pct":5}'
 expect "the description does" 200 '.description == "the checkout page" and .holdout_pct == 10' -- \
     PATCH /v1/layers/checkout "$EDITOR" '{"description":"the checkout page"}'
-expect "a layer in use is not deleted: 409" 409 "$ERR and .error.field == \"name\"" -- \
+expect "a layer in use is not deleted: 409 saying what to do" 409 \
+    "$ERR and .error.field == \"name\" and (.error.message | test(\"stop or terminate\"))" -- \
     DELETE /v1/layers/checkout "$EDITOR"
 expect "the running flag: the layer's gate, its holdout variant, control the default" 200 \
     '.definition.variants.holdout == .definition.variants.control and .definition.defaultVariant == "control" and (.definition.targeting.if | length) == 7 and .definition.targeting.if[2]["=="][0].fractional[0] == {"cat":["layer/checkout/",{"var":"targetingKey"}]}' -- \
@@ -212,6 +215,9 @@ expect "... as the map shows" 200 '[.ranges[] | .kind] == ["holdout","free","exp
 expect "its flag is as before the start" 200 '.definition.targeting == null and .definition.variants.holdout == null' -- \
     GET /v1/flags/a "$VIEWER"
 expect "a draft placed in the freed range" 201 '.layer.range == [10,30]' -- POST /v1/experiments "$EDITOR" "$(exp d 20)"
+expect "a layer holding a draft is not deleted: 409 saying how to take the draft out" 409 \
+    "$ERR and .error.field == \"name\" and (.error.message | test(\"draft \\\"d\\\"\")) and (.error.message | test(\"\\\"layer\\\": null\"))" -- \
+    DELETE /v1/layers/checkout "$EDITOR"
 expect "a draft taken out of its layer" 200 '.layer == null' -- PATCH /v1/experiments/d "$EDITOR" '{"layer":null}'
 expect "... frees its range" 200 '.ranges[1] == {"kind":"free","range":[10,40]}' -- GET /v1/layers/checkout "$VIEWER"
 expect "... and put back" 200 '.layer.range == [10,30]' -- \
@@ -243,4 +249,25 @@ expect "audit: create, update, delete, each by its actor" 200 \
 expect "audit: the updates, before and after" 200 \
     '[.events[].action] | (index("layer.update") != null and index("layer.create") != null)' -- \
     GET "/v1/audit?resource=layer:checkout" "$VIEWER"
+# ---- a layer deleted and made again is another layer -----------------------------------------
+expect "a layer for one experiment" 201 '.holdout_pct == 20' -- \
+    POST /v1/layers "$EDITOR" '{"name":"again","holdout_pct":20}'
+expect "... which runs in it" 201 '.layer.range == [20,50]' -- POST /v1/experiments "$EDITOR" "$(exp old 30 again)"
+expect "... started" 200 '.state == "running"' -- POST /v1/experiments/old/start "$EDITOR"
+expect "... its holdout and its arms exposed" 200 '.accepted == 2' -- POST /v1/events "$SDK" \
+    '{"events":[{"type":"exposure","unit":"h1","experiment":"old","variant":"holdout"},{"type":"exposure","unit":"s1","experiment":"old","variant":"treat"}]}'
+expect "... stopped" 200 '.state == "stopped"' -- POST /v1/experiments/old/stop "$EDITOR"
+expect "... and its layer deleted" 200 '.deleted == true' -- DELETE /v1/layers/again "$EDITOR"
+expect "a new layer of that name, another holdout" 201 '.holdout_pct == 5 and .free_pct == 95' -- \
+    POST /v1/layers "$EDITOR" '{"name":"again","holdout_pct":5}'
+AGAIN='.layer == "again" and .experiments == [] and .pooled.units == 0 and .pooled.vs_holdout.served_units == 0'
+expect "its results: none of the deleted layer's experiments, nor in pooled" 200 "$AGAIN" -- \
+    GET /v1/layers/again/results "$VIEWER"
+expect "the old experiment's own results still name the layer it ran in" 200 \
+    '.layer == "again" and .holdout.units == 1 and .holdout.vs_holdout.served_units == 1' -- \
+    GET /v1/experiments/old/results "$VIEWER"
+stop_server
+start_server "$SY" --quiet
+expect "... and after a restart, the new layer's results still without them" 200 "$AGAIN" -- \
+    GET /v1/layers/again/results "$VIEWER"
 tap_done
