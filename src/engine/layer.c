@@ -597,6 +597,11 @@ int sy_engine_layer_update(sy_engine_t *eng, const sy_principal_t *actor, const 
                                   (double)h / 100.0);
         }
     }
+    if (h == l->l->holdout_bp &&
+        (!c->has_description || strcmp(c->description, l->l->description) == 0)) {
+        fill(eng, l, out); /* a patch that changes nothing writes nothing */
+        return 0;
+    }
     sy_layer_t *next = malloc(sizeof(*next));
     if (!next)
         return sy_eng_oom(err);

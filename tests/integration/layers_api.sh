@@ -120,6 +120,14 @@ expect "the holdout does not change while they run: 409 naming one" 409 \
     PATCH /v1/layers/checkout "$EDITOR" '{"holdout_pct":5}'
 expect "the description does" 200 '.description == "the checkout page" and .holdout_pct == 10' -- \
     PATCH /v1/layers/checkout "$EDITOR" '{"description":"the checkout page"}'
+req GET "/v1/audit?resource=layer:checkout" "$VIEWER" >/dev/null
+updates=$(jq '[.events[] | select(.action == "layer.update")] | length' "$TMP/body")
+req GET /v1/layers/checkout "$VIEWER" >/dev/null
+updated=$(jq '.updated_ms' "$TMP/body")
+expect "a patch that changes nothing: 200, the layer as it was" 200 ".updated_ms == $updated and .holdout_pct == 10" -- \
+    PATCH /v1/layers/checkout "$EDITOR" '{"description":"the checkout page","holdout_pct":10}'
+expect "... and writes nothing" 200 "[.events[] | select(.action == \"layer.update\")] | length == $updates" -- \
+    GET "/v1/audit?resource=layer:checkout" "$VIEWER"
 expect "a layer in use is not deleted: 409 saying what to do" 409 \
     "$ERR and .error.field == \"name\" and (.error.message | test(\"stop or terminate\"))" -- \
     DELETE /v1/layers/checkout "$EDITOR"
