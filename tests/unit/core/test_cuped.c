@@ -237,6 +237,53 @@ static void cuped_sequential_look_from_an_estimate_matches_the_mean_look(void **
     assert_int_equal(sy_stats_seq_look_est(&cfg, NAN, 1, 900, 1, &b, NULL), -EINVAL);
 }
 
+/* An outcome that is its covariate (or a line of it: y = 2x + the arm's effect) leaves no
+ * residual variance: exactly, and so always, whatever the quadruple-precision sums round
+ * to (they leave 1e-34 of Syy either side of 0: once clamped to 0, once a standard error
+ * of 1e-18 and an adjusted decision on it). The units come as the engine counts them: the
+ * exposure's (x, 0), then its outcome replacing the 0. A covariate nearly the outcome, by
+ * far more than the doubles' rounding, is still adjusted. */
+static void cuped_outcome_on_a_line_of_its_covariate_has_zero_residual_variance(void **state)
+{
+    (void)state;
+    static const double offsets[] = {0, 1e3, 1e9, 1e12, -9e14};
+    static const double slopes[] = {1, 2, -1};
+    for (size_t o = 0; o < sizeof(offsets) / sizeof(offsets[0]); o++)
+        for (size_t s = 0; s < sizeof(slopes) / sizeof(slopes[0]); s++)
+            for (uint64_t seed = 1; seed <= 4; seed++) {
+                sy_comoments_t arms[3] = {{0}, {0}, {0}};
+                uint64_t g = seed;
+                for (size_t a = 0; a < 3; a++)
+                    for (int i = 0; i < 400; i++) {
+                        double x = offsets[o] + 100 * noise(&g);
+                        double y = slopes[s] == 1 ? x : slopes[s] * x + (double)a;
+                        sy_comoments_add(&arms[a], x, 0);
+                        sy_comoments_replace_y(&arms[a], x, 0, y);
+                    }
+                sy_cuped_t r = {.diff = 42};
+                for (size_t t = 1; t < 3; t++) {
+                    int rc = sy_stats_cuped(arms, 3, 0, t, 0.95, &r, NULL);
+                    if (rc != SY_EZEROVAR)
+                        fail_msg("offset %g slope %g seed %d arm %zu: %d, se %g", offsets[o],
+                                 slopes[s], (int)seed, t, rc, r.se);
+                }
+                double theta = 0;
+                assert_int_equal(sy_stats_cuped_theta(arms, 3, &theta, NULL), 0);
+                assert_close(theta, slopes[s], 1e-9, 0);
+            }
+    /* y = x + noise of 1e-6: a tiny residual, but a real one */
+    sy_comoments_t near[2] = {{0}, {0}};
+    uint64_t g = 3;
+    for (size_t a = 0; a < 2; a++)
+        for (int i = 0; i < 400; i++) {
+            double x = 1e3 + 100 * noise(&g);
+            sy_comoments_add(&near[a], x, x + 1e-6 * noise(&g));
+        }
+    sy_cuped_t r;
+    assert_int_equal(sy_stats_cuped(near, 2, 0, 1, 0.95, &r, NULL), 0);
+    assert_true(r.se > 1e-9 && r.se < 1e-6);
+}
+
 /* A mean metric whose outcome is mostly its covariate: raw, a +6 % lift is lost in the
  * noise; adjusted, it is plain. */
 static void decision_reads_the_adjusted_figures_with_cuped_on(void **state)
@@ -339,6 +386,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(cuped_sequential_look_from_an_estimate_matches_the_mean_look),
     cmocka_unit_test(decision_reads_the_adjusted_figures_with_cuped_on),
     cmocka_unit_test(decision_falls_back_to_raw_without_covariate_variation),
+    cmocka_unit_test(cuped_outcome_on_a_line_of_its_covariate_has_zero_residual_variance),
 };
 
 SY_TEST_MAIN(tests)
