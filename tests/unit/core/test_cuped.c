@@ -377,6 +377,53 @@ static void decision_falls_back_to_raw_without_covariate_variation(void **state)
         assert_null(strstr(r.reasons[i], "CUPED"));
 }
 
+/* A treatment significantly worse than control is worse, never a winner, even when its
+ * lift rounds to nothing: a metric of 9e14 (a balance, say) 3 lower is a lift of -3e-15,
+ * within the rules' 1e-9 of a minimum improvement of 0 %. Raw, and adjusted. */
+static void a_significantly_worse_treatment_is_never_promoted(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"control", "b"};
+    uint64_t seed = 9;
+    sy_arm_counts_t arms[2] = {{.weight = 50, .seq_p = 1, .cuped_seq_p = 1},
+                               {.weight = 50, .seq_p = 1, .cuped_seq_p = 1}};
+    for (size_t a = 0; a < 2; a++) {
+        sy_welford_t w = {0};
+        for (int i = 0; i < 2000; i++) {
+            double x = 10 * noise(&seed);
+            double y = 9e14 + x - 3.0 * (double)a + 4 * noise(&seed);
+            sy_welford_add(&w, y);
+            sy_comoments_add(&arms[a].cov, x, y);
+        }
+        sy_moments_t m = sy_welford_moments(&w);
+        arms[a].units = 2000;
+        arms[a].covariates = 2000;
+        arms[a].value_mean = m.mean;
+        arms[a].value_sd = m.sd;
+    }
+    sy_experiment_in_t in = {.metric = SY_METRIC_MEAN,
+                             .n_arms = 2,
+                             .control = 0,
+                             .arms = arms,
+                             .names = names,
+                             .safety = SY_SAFETY_DEFAULTS,
+                             .runtime_hours = 72};
+    in.safety.min_improvement_pct = 0;
+    in.safety.min_sample_per_variant = 100;
+    for (int cuped = 0; cuped < 2; cuped++) {
+        in.cuped = cuped;
+        sy_experiment_result_t r;
+        assert_int_equal(sy_experiment_analyze(&in, &r, NULL), 0);
+        const sy_arm_result_t *b = &r.arms[1];
+        double diff = cuped ? b->cuped.c.diff : b->diff;
+        assert_true(diff < -1 && b->checks.confidence > 0.999);
+        assert_true(!cuped || b->cuped.has);
+        assert_false(b->checks.eligible);
+        assert_int_equal(b->verdict, SY_VERDICT_WORSE);
+        assert_int_equal(r.decision, SY_DECISION_TERMINATE);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(comoments_add_equals_two_passes_at_any_offset),
     cmocka_unit_test(comoments_replace_y_equals_counting_the_new_values),
@@ -387,6 +434,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(decision_reads_the_adjusted_figures_with_cuped_on),
     cmocka_unit_test(decision_falls_back_to_raw_without_covariate_variation),
     cmocka_unit_test(cuped_outcome_on_a_line_of_its_covariate_has_zero_residual_variance),
+    cmocka_unit_test(a_significantly_worse_treatment_is_never_promoted),
 };
 
 SY_TEST_MAIN(tests)
