@@ -16,6 +16,8 @@
  * | description      | a string of at most 1000 bytes        | none                      |
  * | health           | {success_rate_drop, error_rate_increase, retry_rate_increase,    |
  * |                  |  max_p95_ms, min_events, confidence}  | core's, 1000 events       |
+ * | layer            | {name, pct, range?}: pct above 0 to 100, 2 decimals; range is  |
+ * |                  | the engine's (written, never taken from a request) | none     |
  */
 #include "codec/experiment_json.h"
 
@@ -54,6 +56,12 @@ struct variant_wire {
     const json_t *value;
 };
 
+struct layer_wire {
+    const char *name;
+    double pct;
+    const json_t *range;
+};
+
 struct def_wire {
     const char *key, *flag, *metric;
     const json_t *variants, *guardrails, *description;
@@ -61,6 +69,8 @@ struct def_wire {
     struct alloc_wire allocation;
     bool record_exposures;
     struct health_wire health;
+    bool has_layer;
+    struct layer_wire layer;
     struct cuped_wire {
         bool enabled;
     } cuped;
@@ -157,6 +167,17 @@ static const sy_field_t variant_fields[] = {
 };
 static const sy_schema_t variant_schema = SY_SCHEMA(variant_fields);
 
+#define LAYER(m) offsetof(struct layer_wire, m)
+static const sy_field_t layer_fields[] = {
+    {"name", SY_K_TEXT, LAYER(name), SY_UNTRACKED, .required = true, .lo = 1,
+     .hi = SY_LAYER_NAME_MAX, .says = "a layer's name"},
+    {"pct", SY_K_NUMBER, LAYER(pct), SY_UNTRACKED, .required = true, .lo = 0, .lo_open = true,
+     .hi = 100, .says = "a percentage above 0 to 100 with at most 2 decimals"},
+    {"range", SY_K_JSON, LAYER(range), SY_UNTRACKED,
+     .says = "[start, end]: assigned by the server"},
+};
+static const sy_schema_t layer_schema = SY_SCHEMA(layer_fields);
+
 #define DEF(m) offsetof(struct def_wire, m)
 static const sy_field_t def_fields[] = {
     {"key", SY_K_TEXT, DEF(key), SY_UNTRACKED, .required = true, .hi = SY_EXP_KEY_MAX,
@@ -175,6 +196,8 @@ static const sy_field_t def_fields[] = {
     {"description", SY_K_JSON, DEF(description), SY_UNTRACKED,
      .says = "a string of at most 1000 bytes"},
     {"health", SY_K_OBJECT, DEF(health), SY_UNTRACKED, .says = "an object", .sub = &health_schema},
+    {"layer", SY_K_OBJECT, DEF(layer), DEF(has_layer), .says = "an object {name, pct}",
+     .sub = &layer_schema},
     {"cuped", SY_K_OBJECT, DEF(cuped), SY_UNTRACKED, .says = "an object {enabled}",
      .sub = &cuped_schema},
 };
@@ -273,6 +296,36 @@ static int read_allocation(const struct alloc_wire *a, sy_exp_def_t *d, sy_err_t
     return 0;
 }
 
+/* A percentage with at most 2 decimals as basis points, or -1. */
+static int64_t to_bp(double pct)
+{
+    double bp = pct * 100;
+    int64_t r = (int64_t)(bp + (bp < 0 ? -0.5 : 0.5));
+    return bp - (double)r < 1e-6 && (double)r - bp < 1e-6 ? r : -1;
+}
+
+/* The definition's layer: its name and share; a range as written (a stored row's, an
+ * answer read back) is kept when it reads, the engine judging it (docs/api.md). */
+static int read_layer(const struct layer_wire *w, sy_exp_def_t *d, sy_err_t *err)
+{
+    snprintf(d->layer, sizeof(d->layer), "%s", w->name);
+    if ((d->layer_pct_bp = to_bp(w->pct)) < 1)
+        return sy_err_set(err, -EINVAL, "layer.pct", "pct is %s", layer_fields[1].says);
+    const json_t *r = w->range;
+    if (!r || json_is_null(r))
+        return 0;
+    int64_t a =
+        json_is_number(json_array_get(r, 0)) ? to_bp(json_number_value(json_array_get(r, 0))) : -1;
+    int64_t b =
+        json_is_number(json_array_get(r, 1)) ? to_bp(json_number_value(json_array_get(r, 1))) : -1;
+    if (!json_is_array(r) || json_array_size(r) != 2 || a < 0 || b <= a || b > SY_LAYER_BP)
+        return sy_err_set(err, -EINVAL, "layer.range",
+                          "range is [start, end], percentages with start below end");
+    d->layer_range[0] = a;
+    d->layer_range[1] = b;
+    return 0;
+}
+
 /* `obj` into `d` (over the defaults, with nothing to free); its values owned on 0. */
 static int read_def(const json_t *obj, sy_exp_def_t *d, sy_err_t *err)
 {
@@ -320,6 +373,8 @@ static int read_def(const json_t *obj, sy_exp_def_t *d, sy_err_t *err)
         memcpy(d->description, s, n + 1);
         d->has_description = true;
     }
+    if (w.has_layer && (rc = read_layer(&w.layer, d, err)) < 0)
+        return rc;
     return 0;
 }
 
@@ -432,6 +487,17 @@ static json_t *allocation_json(const sy_exp_def_t *d)
     return o;
 }
 
+/* {name, pct, range}: the range null until the engine assigns one. */
+static json_t *layer_json(const sy_exp_def_t *d)
+{
+    json_t *range = d->layer_range[1] > d->layer_range[0]
+                        ? json_pack("[ff]", (double)d->layer_range[0] / 100.0,
+                                    (double)d->layer_range[1] / 100.0)
+                        : json_null();
+    return json_pack("{sssfso}", "name", d->layer, "pct", (double)d->layer_pct_bp / 100.0, "range",
+                     range);
+}
+
 /* The definition with "safety" as `safety` (taken). json_*_set_new and _append_new take a
  * NULL value or container as a failure and release what they were given. */
 static json_t *def_json(const sy_exp_def_t *d, json_t *safety)
@@ -459,6 +525,8 @@ static json_t *def_json(const sy_exp_def_t *d, json_t *safety)
         ok &= json_object_set_new(o, "description", json_string(d->description)) == 0;
     ok = ok && json_object_set_new(o, "health", health_json(d)) == 0;
     ok = ok && json_object_set_new(o, "allocation", allocation_json(d)) == 0;
+    if (ok && d->layer[0])
+        ok = json_object_set_new(o, "layer", layer_json(d)) == 0;
     /* only when on: the stored form of an experiment without it is as it always was */
     if (ok && d->cuped)
         ok &= json_object_set_new(o, "cuped", json_pack("{sb}", "enabled", 1)) == 0;

@@ -210,6 +210,37 @@ static json_t *reasons_json(const sy_experiment_result_t *r)
     return a;
 }
 
+json_t *sy_results_holdout_json(sy_metric_t metric, const sy_results_holdout_t *h)
+{
+    bool conv = metric == SY_METRIC_CONVERSION;
+    json_t *vs = h->compared
+                     ? json_pack("{sfs[ff]sos[oo]sf}", "diff", h->diff, "diff_ci", h->diff_ci_low,
+                                 h->diff_ci_high, "lift", num_or_null(h->has_lift, h->lift),
+                                 "lift_ci", num_or_null(h->has_lift, h->lift_ci_low),
+                                 num_or_null(h->has_lift, h->lift_ci_high), "p_value", h->p_value)
+                     : json_pack("{sb}", "compared", 0);
+    if (vs && json_object_update_new(
+                  vs, conv ? json_pack("{sIsI}", "served_units", (json_int_t)h->served_units,
+                                       "served_conversions", (json_int_t)h->served_conversions)
+                           : json_pack("{sIsf}", "served_units", (json_int_t)h->served_units,
+                                       "served_mean", h->served_mean)) < 0)
+        vs = (json_decref(vs), NULL);
+    return conv ? json_pack("{sIsIso}", "units", (json_int_t)h->units, "conversions",
+                            (json_int_t)h->conversions, "vs_holdout", vs)
+                : json_pack("{sIsfso}", "units", (json_int_t)h->units, "mean", h->mean,
+                            "vs_holdout", vs);
+}
+
+/* The results' holdout (an experiment of a layer) into `o`: o, or NULL (o released). */
+static json_t *with_holdout(json_t *o, const sy_exp_results_t *x)
+{
+    if (o && x->has_holdout &&
+        (json_object_set_new(o, "layer", json_string(x->layer)) < 0 ||
+         json_object_set_new(o, "holdout", sy_results_holdout_json(x->metric, &x->holdout)) < 0))
+        o = (json_decref(o), NULL);
+    return o;
+}
+
 json_t *sy_results_json(const sy_exp_results_t *x)
 {
     json_t *arms = json_array();
@@ -237,7 +268,7 @@ json_t *sy_results_json(const sy_exp_results_t *x)
         json_decref(o);
         return NULL;
     }
-    return o;
+    return with_holdout(o, x);
 }
 
 json_t *sy_promotion_json(const sy_exp_promotion_t *p)

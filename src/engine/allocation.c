@@ -607,7 +607,7 @@ static int change_once(sy_engine_t *eng, const sy_principal_t *actor, struct exp
               json_object_set_new(detail, "events_at", json_integer(events_at)) == 0;
     json_t *after_w = sy_exp_weights_json(e), *after = sy_exp_to_json(e);
     json_t *flag = e->flag_before ? NULL : sy_eng_flag_json(w, e->flag);
-    json_t *def = sy_exp_split_flag(e, e->flag_before ? e->flag_before : flag);
+    json_t *def = sy_exp_split_flag(eng, e, e->flag_before ? e->flag_before : flag);
     json_decref(flag);
     struct change_write cw = {
         .action = action, .before = before_w, .after = after_w, .detail = detail, .at_ms = now};

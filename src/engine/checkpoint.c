@@ -561,5 +561,9 @@ int sy_exp_ckpt_decode(struct experiment *e, int64_t seq, const void *data, size
             return rc;
         d.bad |= rc < 0;
     }
-    return d.bad || d.at != d.len ? -EIO : 0;
+    if (d.bad || d.at != d.len)
+        return -EIO;
+    if (e->layer.name[0]) /* the holdout's sums are its units' (layer.c) */
+        sy_exp_holdout_rebuild(e);
+    return 0;
 }

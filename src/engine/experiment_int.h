@@ -89,6 +89,13 @@ struct arm {
     struct agg a;
 };
 
+/* An experiment's place in its layer (layer.c): a range of the layer's hash space. */
+struct exp_layer {
+    char name[SY_LAYER_NAME_MAX + 1]; /* "": in no layer */
+    int64_t pct_bp;                   /* its share, basis points of SY_LAYER_BP */
+    int64_t start_bp, end_bp;         /* [start, end): held while a draft or active */
+};
+
 struct experiment {
     int64_t id, ws;
     char key[KEY_MAX + 1];
@@ -142,6 +149,8 @@ struct experiment {
                                  NULL until the results are first asked for */
     int64_t ckpt_seq; /* start-up: the log's place its checkpoint was restored at (its events
                          up to it are in the aggregates already), 0: none */
+
+    struct exp_layer layer; /* its exclusive layer, if any */
 };
 
 /* A treatment's promotion curve as the results last computed it, for the plan it was
@@ -242,8 +251,9 @@ json_t *sy_exp_weights_json(const struct experiment *e);
 /* The experiment as the API shows it (sy_exp_view written by codec/experiment_json.c: the
  * audit's before and after; new reference, NULL when out of memory). */
 json_t *sy_exp_to_json(const struct experiment *e);
-/* The flag `before` with `e`'s current weights as its `fractional` split (new reference). */
-json_t *sy_exp_split_flag(const struct experiment *e, const json_t *before);
+/* The flag `before` with `e`'s current weights as its `fractional` split, gated by its
+ * layer's range when it is in one (layer.c; new reference). */
+json_t *sy_exp_split_flag(const sy_engine_t *eng, const struct experiment *e, const json_t *before);
 
 /* Writes the experiment's row (inserting it when e->id is 0) and its audit event `action`
  * with `before`/`after`, in the open transaction: an sy_eng_write_fn argument. */
@@ -273,6 +283,43 @@ int sy_exp_sync_row(sy_engine_t *eng, const sy_store_experiment_t *row, bool *ad
 /* Takes each variant's sequential p-value (its running minimum) from the store's rows of
  * `experiment`: what the node that committed the last looks wrote. */
 int sy_exp_arms_load(sy_engine_t *eng, int64_t experiment, sy_err_t *err);
+
+/* ---- layer.c -------------------------------------------------------------------------- */
+
+/* Whether `s` is a layer's name: 1 to SY_LAYER_NAME_MAX of A-Z a-z 0-9 . _ - */
+bool sy_exp_layer_name_ok(const char *s);
+/* Places `e` (in a layer, e->layer.pct_bp set) at the lowest free range of its size in
+ * its layer, outside the holdout and the ranges of the layer's other draft and active
+ * experiments (`e` itself and `skip` left out), and writes the range into e->def.
+ * -EINVAL naming "layer.name" for a layer that does not exist; SY_ECONFLICT naming
+ * "layer" when no free range is that large. Nothing changes on failure. */
+int sy_exp_layer_place(sy_engine_t *eng, struct experiment *e, const struct experiment *skip,
+                       sy_err_t *err);
+/* Sets `e`'s range to [start, end) basis points, in e->def too: -ENOMEM changes nothing. */
+int sy_exp_layer_set_range(struct experiment *e, int64_t start_bp, int64_t end_bp, sy_err_t *err);
+/* The holdout of `e`'s layer in basis points; -1 when it is in none (or it is gone). */
+int64_t sy_exp_layer_holdout(const sy_engine_t *eng, const struct experiment *e);
+/* The place of variant `key` of an event of `e`: its index, or n_arms for "holdout" when
+ * `e` is in a layer (the exposures of its holdout's units, counted apart: e->arms holds one
+ * more arm past the variants, which no loop over the variants sees); -1 for none. */
+int sy_exp_event_variant(const struct experiment *e, const char *key, size_t len);
+/* The holdout's aggregates (e->arms[e->n_arms].a) made again from e's units (a checkpoint
+ * restored: it holds the variants' sums, not the holdout's). */
+void sy_exp_holdout_rebuild(struct experiment *e);
+/* The holdout's figures of `e` (in a layer) against its served traffic (engine.h). */
+void sy_exp_holdout_figures(const struct experiment *e, sy_results_holdout_t *out);
+/* The same comparison over sums: h's served and holdout fields filled, the rest made. The
+ * served and holdout value moments: `served_v`, `hold_v` (metric mean). */
+void sy_exp_holdout_compare(sy_metric_t metric, const sy_welford_t *served_v,
+                            const sy_welford_t *hold_v, sy_results_holdout_t *h);
+/* Whether `e` holds its range: in a layer, and a draft or active. */
+bool sy_exp_layer_holds(const struct experiment *e);
+/* The running flag of `e` in a layer: `def` (a copy of the flag, changed in place) with
+ * `split` (the experiment's own `fractional`, taken) served only to the units of its range,
+ * a variant "holdout" of the control's value for the layer's holdout, and the control as
+ * the default of everyone else (docs/flags.md, "Layers"). -ENOMEM. */
+int sy_exp_layer_gate(const sy_engine_t *eng, const struct experiment *e, json_t *def,
+                      json_t *split);
 
 /* ---- tail.c --------------------------------------------------------------------------- */
 

@@ -391,7 +391,7 @@ int sy_exp_replay_into(struct experiment *e, const sy_store_event_t *ev)
         return 0; /* not ours to judge: a row this build cannot read is left alone (and so
                      is one that retention thinned to its id: kind "") */
     int v = kind == SY_EVENT_EXPOSURE && ev->variant
-                ? sy_exp_arm_index(e, ev->variant, ev->variant_len)
+                ? sy_exp_event_variant(e, ev->variant, ev->variant_len)
                 : 0;
     if (v < 0)
         return 0;
@@ -417,7 +417,8 @@ int sy_exp_replay_into(struct experiment *e, const sy_store_event_t *ev)
 int sy_exp_unit_restore(struct experiment *e, const char *id, size_t len, int variant,
                         unsigned flags, double value, double cov)
 {
-    if (len == 0 || len > UNIT_MAX || variant < -1 || variant >= (int)e->n_arms ||
+    if (len == 0 || len > UNIT_MAX || variant < -1 ||
+        variant >= (int)e->n_arms + (e->layer.name[0] != 0) ||
         flags > (CONVERTED | ERRED | CROSSED | COVARIATE) || !isfinite(cov) ||
         (!(flags & COVARIATE) && cov != 0))
         return -EIO;
@@ -525,11 +526,14 @@ static int check_event(sy_engine_t *eng, int64_t ws, const sy_event_t *ev, size_
         return bad(err, -EINVAL, i, "latency_ms", "latency_ms is a number of ms from 0 to 1e7");
     switch (ev->kind) {
     case SY_EVENT_EXPOSURE: {
-        int v = ev->variant ? sy_exp_arm_index(e, ev->variant, ev->variant_len) : -1;
+        int v = ev->variant ? sy_exp_event_variant(e, ev->variant, ev->variant_len) : -1;
         if (!ev->variant)
             return bad(err, -EINVAL, i, "variant", "an exposure names its variant");
         if (v < 0)
             return bad(err, -EINVAL, i, "variant", "the experiment has no such variant");
+        if (v == (int)e->n_arms && sy_exp_layer_holdout(eng, e) <= 0) /* layer.c */
+            return bad(err, -EINVAL, i, "variant",
+                       "the experiment's layer has no holdout: no unit is served \"holdout\"");
         if (ev->success >= 0 || ev->has_value)
             return bad(err, -EINVAL, i, ev->has_value ? "value" : "success",
                        "an exposure carries no outcome");
@@ -640,7 +644,7 @@ void sy_engine_exposure_seen(sy_engine_t *eng, int64_t ws, const char *flag, siz
     if (sy_engine_kill_switch_engaged(eng, ws, NULL, 0))
         return;
     struct experiment *e = sy_exp_on_flag(eng, ws, flag, flag_len, true);
-    int v = e && e->record_exposures ? sy_exp_arm_index(e, variant, variant_len) : -1;
+    int v = e && e->record_exposures ? sy_exp_event_variant(e, variant, variant_len) : -1;
     if (v < 0 || exposure_is_noop(e, unit, unit_len, v) || full(eng, e))
         return;
     if (sy_eng_grow((void **)&x->q, &x->cap_q, x->n_q + 1, sizeof(*x->q)) < 0)
@@ -658,7 +662,8 @@ void sy_engine_exposure_seen(sy_engine_t *eng, int64_t ws, const char *flag, siz
 static int copy_experiment(const sy_engine_t *eng, struct batch *b, struct experiment *e)
 {
     if (sy_eng_grow((void **)&b->x, &b->cap_x, b->n_x + 1, sizeof(*b->x)) < 0 ||
-        sy_eng_grow((void **)&b->arms, &b->cap_arms, b->n_arms + e->n_arms, sizeof(*b->arms)) < 0)
+        sy_eng_grow((void **)&b->arms, &b->cap_arms, b->n_arms + e->n_arms + 1, sizeof(*b->arms)) <
+            0)
         return -ENOMEM;
     struct bexp *bx = &b->x[b->n_x];
     *bx = (struct bexp){.e = e,
@@ -675,8 +680,9 @@ static int copy_experiment(const sy_engine_t *eng, struct batch *b, struct exper
                         .srm = e->srm,
                         .arms = b->n_arms};
     memcpy(bx->srm_fed, e->srm_fed, sizeof(bx->srm_fed));
-    memcpy(&b->arms[b->n_arms], e->arms, e->n_arms * sizeof(*e->arms));
-    b->n_arms += e->n_arms;
+    /* the variants and the holdout's place past them (layer.c) */
+    memcpy(&b->arms[b->n_arms], e->arms, (e->n_arms + 1) * sizeof(*e->arms));
+    b->n_arms += e->n_arms + 1;
     sy_arm_counts_t counts[SY_EXP_MAX_ARMS];
     const char *names[SY_EXP_MAX_ARMS];
     sy_exp_analysis_in(eng, e, counts, names, &bx->in);

@@ -197,9 +197,14 @@ int sy_exp_results_of(const sy_engine_t *eng, struct experiment *e, sy_exp_resul
                             .srm_sequential = e->srm_on && e->state != DRAFT,
                             .srm_seq_p = e->srm.p,
                             .srm_log_e = e->srm.log_e,
-                            .units = (int64_t)e->units.n,
+                            .units = (int64_t)e->units.n - e->arms[e->n_arms].a.units,
                             .n_variants = e->n_arms,
                             .r = *r};
+    if (e->layer.name[0]) {
+        snprintf(x->layer, sizeof(x->layer), "%s", e->layer.name);
+        x->has_holdout = true;
+        sy_exp_holdout_figures(e, &x->holdout);
+    }
     snprintf(x->experiment, sizeof(x->experiment), "%s", e->key);
     snprintf(x->state, sizeof(x->state), "%s", sy_exp_state_name(e->state));
     for (size_t i = 0; i < e->n_arms; i++)

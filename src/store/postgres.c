@@ -1021,6 +1021,7 @@ const struct sy_store_ops sy_store_postgres_ops = {
     .change_add = sy_pg_change_add,
     .change_list = sy_pg_change_list,
     .setting_put = sy_pg_setting_put,
+    .setting_delete = sy_pg_setting_delete,
     .setting_list = sy_pg_setting_list,
     .event_add = sy_pg_event_add,
     .event_add_many = sy_pg_event_add_many,

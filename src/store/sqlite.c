@@ -1106,6 +1106,7 @@ const struct sy_store_ops sy_store_sqlite_ops = {
     .change_add = sy_sq_change_add,
     .change_list = sy_sq_change_list,
     .setting_put = sy_sq_setting_put,
+    .setting_delete = sy_sq_setting_delete,
     .setting_list = sy_sq_setting_list,
     .event_add = sy_sq_event_add,
     .event_add_many = sy_sq_event_add_many,

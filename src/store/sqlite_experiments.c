@@ -253,6 +253,17 @@ int sy_sq_setting_put(sy_store_t *store, int64_t ws, const char *name, const cha
                      err);
 }
 
+int sy_sq_setting_delete(sy_store_t *store, int64_t ws, const char *name, sy_err_t *err)
+{
+    struct sqlite_store *s = sq(store);
+    return sy_sq_run(s,
+                     sy_sq_prepare(s, err,
+                                   "DELETE FROM workspace_settings WHERE workspace_id = ?"
+                                   " AND name = ?",
+                                   "is", ws, name),
+                     err);
+}
+
 static int setting_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
 {
     return to->cb.setting(to->arg, sqlite3_column_int64(st, 0), sy_sq_text(st, 1),

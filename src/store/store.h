@@ -290,6 +290,8 @@ int sy_store_change_list(sy_store_t *store, int64_t experiment, sy_store_change_
 /* Sets setting `name` of workspace `ws` to the JSON text `value`. In a transaction. */
 int sy_store_setting_put(sy_store_t *store, int64_t ws, const char *name, const char *value,
                          sy_err_t *err);
+/* Removes setting `name` of workspace `ws` (none: nothing happens). In a transaction. */
+int sy_store_setting_delete(sy_store_t *store, int64_t ws, const char *name, sy_err_t *err);
 typedef int (*sy_store_setting_cb)(void *arg, int64_t ws, const char *name, const char *value);
 /* Every setting of every workspace (start-up). */
 int sy_store_setting_list(sy_store_t *store, sy_store_setting_cb cb, void *arg, sy_err_t *err);

@@ -16,6 +16,7 @@ const signed = (x) => (none(x) ? '—' : `${x >= 0 ? '+' : ''}${(x * 100).toFixe
 const interval = (ci) => (Array.isArray(ci) && ci.length === 2 ? `${signed(ci[0])} to ${signed(ci[1])}` : '—');
 const num = (x, d = 4) => (none(x) ? '—' : Number(x).toFixed(d));
 const pct = (x) => (none(x) ? '—' : `${(x * 100).toFixed(2)} %`);
+const whole = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const prec = (x) => (none(x) ? '—' : Number(x).toPrecision(3));
 
 // the rows of table `id`, each {cell class: text}, by data-variant
@@ -66,5 +67,22 @@ run(url, out, async (c) => {
         check(`... the covariate removed variance (${pct(on.variance_reduction)})`, on.variance_reduction > 0.3, on);
         await shot('cuped');
         await axe('a CUPED experiment');
+    }
+
+    // ---- a layer and its holdout ---------------------------------------------------------------
+    check('#/experiments/banner: the detail page', await c.go('experiments/banner', 'experiment'));
+    {
+        const e = (await api('/v1/experiments/banner', admin)).body;
+        const r = (await api('/v1/experiments/banner/results', admin)).body;
+        const range = await page.textContent('#layer-range');
+        check('the layer, its share and its range as the experiment says', range ===
+            `In layer ${e.layer.name}: ${e.layer.pct} % of its hash space, [${e.layer.range[0]}, ${e.layer.range[1]}) %.`, range);
+        const hold = await page.textContent('#layer-holdout');
+        const h = r.holdout, vh = h.vs_holdout;
+        const want = `Holdout: ${whole.format(h.conversions)} of ${whole.format(h.units)} converted. Served traffic against it: ` +
+            `difference ${signed(vh.diff)}, lift ${signed(vh.lift)} (95 % interval ${interval(vh.lift_ci)}), p ${num(vh.p_value)}.`;
+        check('... the holdout, and the served traffic against it, as /results says', hold === want, { hold, want });
+        await shot('layer');
+        await axe('an experiment in a layer');
     }
 });

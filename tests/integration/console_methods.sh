@@ -50,8 +50,18 @@ expect "... 600 units with covariates and outcomes" 200 '.accepted == 1200' -- P
 expect "... its results carry the adjusted figures" 200 '.cuped.enabled and (.variants[1].vs_control.cuped.se < .variants[1].vs_control.cuped.se_raw)' -- \
     GET /v1/experiments/basket/results "$ADMIN"
 
+# ---- a layer with a 10 % holdout, an experiment in 30 % of it, units in it and in the holdout ------
+expect "a layer with a 10 % holdout" 201 '.holdout_pct == 10' -- POST /v1/layers "$ADMIN" '{"name":"checkout","holdout_pct":10}'
+expect "an experiment in 30 % of it, placed after the holdout" 201 '.layer.range == [10, 40]' -- \
+    POST /v1/experiments "$ADMIN" '{"key":"banner","layer":{"name":"checkout","pct":30},"variants":[{"key":"off","weight":50,"control":true},{"key":"on","weight":50}]}'
+expect "... started" 200 '.state == "running"' -- POST /v1/experiments/banner/start "$ADMIN"
+events banner 400 "off on holdout" 0 >"$TMP/banner.json"
+expect "... 400 units: its two variants and the holdout" 200 '.accepted == 800' -- POST /v1/events "$ADMIN" "@$TMP/banner.json"
+expect "... its results compare the served traffic with the holdout" 200 '.holdout.units > 100 and .holdout.vs_holdout.p_value != null' -- \
+    GET /v1/experiments/banner/results "$ADMIN"
+
 console_run console_methods.js "$URL" "$ADMIN" "$OUT"
-shots cuped
+shots cuped layer
 
 stop_server
 check "the server stops cleanly" 0 "" "" -- test "${STOP_STATUS:-1}" = 0
