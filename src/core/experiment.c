@@ -41,8 +41,10 @@ static void five_checks(int64_t n_c, int64_t n_t, double runtime_hours, double e
 {
     out->min_sample = n_c >= s->min_sample_per_variant && n_t >= s->min_sample_per_variant;
     out->min_confidence = sy_rule_ge(out->confidence, s->min_confidence);
-    out->min_improvement =
-        out->has_improvement && sy_rule_ge(out->improvement_pct, s->min_improvement_pct);
+    /* a lift must be one: with a minimum of 0 %, a significantly worse treatment of a
+     * metric so large that its lift rounds to -1e-12 % is within the rule's 1e-9 of it */
+    out->min_improvement = out->has_improvement && out->improvement_pct > 0 &&
+                           sy_rule_ge(out->improvement_pct, s->min_improvement_pct);
     out->min_runtime = sy_rule_ge(runtime_hours, s->min_runtime_hours);
     out->max_error_rate = sy_rule_le(error_rate, s->max_error_rate);
     out->eligible = out->min_sample && out->min_confidence && out->min_improvement &&

@@ -74,8 +74,9 @@ typedef struct sy_promotion {
 
 /* The five safety checks of auto-promotion. A treatment with no measurable improvement
  * (control rate 0) fails min_improvement; a significantly worse one has high confidence
- * and fails it too. Returns 0, or the z-test's error (-EINVAL for bad counts or settings,
- * SY_ENOTRIALS for an arm without trials, SY_EZEROVAR for rates 0 and 1) with `err`. */
+ * and fails it too (a lift of 0 or below never passes it, even at a minimum of 0 %). Returns 0, or
+ * the z-test's error (-EINVAL for bad counts or settings, SY_ENOTRIALS for an arm without trials,
+ * SY_EZEROVAR for rates 0 and 1) with `err`. */
 int sy_promotion_eligibility(const sy_promotion_in_t *in, const sy_safety_t *s, sy_promotion_t *out,
                              sy_err_t *err);
 

@@ -2,6 +2,7 @@
  * ../shared/conformance/stats/README.md. */
 #include "core/stats.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -406,6 +407,7 @@ void sy_comoments_merge(sy_comoments_t *into, const sy_comoments_t *b)
 /* The within-arm sums pooled over the arms, and the units and non-empty arms. */
 struct pooled {
     sy_wide_t sxx, sxy, syy;
+    sy_wide_t xx, yy; /* the sums of x^2 and y^2 (about 0): the scale of the data */
     int64_t units;
     int64_t arms;
 };
@@ -429,6 +431,8 @@ static int pool_arms(const sy_comoments_t *arms, size_t n, struct pooled *p, sy_
         p->sxx += a->m2x;
         p->sxy += a->cxy;
         p->syy += a->m2y;
+        p->xx += a->m2x + (sy_wide_t)a->n * a->mean_x * a->mean_x;
+        p->yy += a->m2y + (sy_wide_t)a->n * a->mean_y * a->mean_y;
         p->units += a->n;
         p->arms++;
     }
@@ -474,7 +478,12 @@ int sy_stats_cuped(const sy_comoments_t *arms, size_t n, size_t control, size_t 
         return sy_err_set(err, SY_EZEROVAR, NULL, "the covariate does not vary within the arms");
     sy_wide_t theta = p.sxy / p.sxx;
     sy_wide_t rss = p.syy - theta * p.sxy;
-    if (rss < 0) /* rounding, with every point on one line */
+    /* Every point on one line (an outcome that is its covariate): the residual is 0, but
+     * the sums leave a rounding of it either side of 0. What is below the rounding of the
+     * values themselves (doubles: a relative 2^-52 of each x and y) is no residual any
+     * data could show: 0, whichever side it fell on. */
+    sy_wide_t ulp = (sy_wide_t)DBL_EPSILON;
+    if (rss <= ulp * ulp * (p.yy + theta * theta * p.xx))
         rss = 0;
     sy_wide_t nc = (sy_wide_t)c->n, nt = (sy_wide_t)t->n;
     sy_wide_t dx = t->mean_x - c->mean_x, dy = t->mean_y - c->mean_y;

@@ -150,7 +150,9 @@ int sy_stats_cuped_theta(const sy_comoments_t *arms, size_t n, double *theta, sy
  * counts the arms with units, as the OLS of their units has a dummy for each of those only),
  * at level `confidence` in (0, 1). Errors, in order: -EINVAL for bad arguments;
  * SY_ENOTRIALS when either arm is empty; SY_ETOOFEW when N - k - 1 < 1; SY_EZEROVAR when
- * Sxx_w = 0 (no covariate variation) or the residual variance is 0; -ERANGE for a result
+ * Sxx_w = 0 (no covariate variation) or the residual variance is 0 (every point on one
+ * line: a residual sum of squares within the doubles' rounding of the data, 2^-104 of the
+ * sum of the y^2 and theta^2 x^2, counts 0); -ERANGE for a result
  * that does not fit a double. Never a NaN. */
 int sy_stats_cuped(const sy_comoments_t *arms, size_t n, size_t control, size_t treatment,
                    double confidence, sy_cuped_t *out, sy_err_t *err);

@@ -8,6 +8,9 @@
 # to 1e-9: the SE relative to itself, the difference relative to the larger of itself and
 # its SE. Then the API's rules: "cuped" fixed once started, a bad covariate refused naming
 # the field, and a restart that rebuilds the adjusted figures bit for bit from the log.
+# Outcomes on a line of their covariate (the covariate sent is the outcome, say) leave no
+# residual: zero_residual_variance and the raw figures decide, at any offset; a treatment
+# significantly worse by a lift that rounds to nothing (a metric of 9e14) is never promoted.
 # Fails, saying so, when statsmodels is missing (scripts/deps.sh installs it).
 #
 #   cuped.sh SWITCHYARD SY-CUPED-CORE
@@ -143,6 +146,58 @@ ev2='{"events":[{"type":"exposure","unit":"k1","experiment":"r","variant":"t","c
 expect "two exposures of a unit, the second with another covariate" 200 '.accepted == 3' -- POST /v1/events "$SDK" "$ev2"
 expect "... one unit with a covariate" 200 '.cuped.units_with_covariate == 1 and .variants[0].units_with_covariate == 0' -- \
     GET /v1/experiments/r/results "$ADMIN"
+
+# ---- on a line: no residual variance; worse is never a winner -----------------------------------
+# line KEY ARMS OFFSET SLOPE: an experiment of ARMS variants whose every unit's value
+# is SLOPE times its covariate plus its arm (the covariate OFFSET + a spread of 100): each
+# exposure, then its outcome (as an app sends them)
+line() {
+    awk -v key="$1" -v k="$2" -v off="$3" -v slope="$4" -v def="$TMP/line_def.json" 'BEGIN {
+        printf "{\"key\":\"%s\",\"metric\":\"mean\",\"cuped\":{\"enabled\":true},", key > def
+        printf "\"safety\":{\"min_runtime_hours\":0},\"variants\":[" > def
+        for (i = 0; i < k; i++)
+            printf "%s{\"key\":\"a%02d\",\"weight\":1%s}", (i ? "," : ""), i, (i ? "" : ",\"control\":true") > def
+        print "]}" > def
+        close(def)
+        s = 7; printf "{\"events\":["
+        for (u = 0; u < 300 * k; u++) {
+            a = u % k; s = (s * 69069 + 1) % 4294967296
+            x = off + (s % 100000) / 1000
+            y = (slope == 1 ? x : slope * x + a)
+            printf "%s{\"type\":\"exposure\",\"unit\":\"%s%d\",\"experiment\":\"%s\",\"variant\":\"a%02d\",\"covariate\":%.17g}", (u ? "," : ""), key, u, key, a, x
+            printf ",{\"type\":\"outcome\",\"unit\":\"%s%d\",\"experiment\":\"%s\",\"value\":%.17g}", key, u, key, y
+        }
+        print "]}" }' >"$TMP/line_events.json"
+    req POST /v1/experiments "$ADMIN" "@$TMP/line_def.json" >/dev/null
+    req POST "/v1/experiments/$1/start" "$ADMIN" >/dev/null
+    req POST /v1/events "$SDK" "@$TMP/line_events.json" >/dev/null
+}
+for spec in "y_is_x 3 0 1" "y_is_x_1e12 3 1e12 1" "y_is_2x 3 0 2" "y_is_minus_x 2 5e3 -1"; do
+    # shellcheck disable=SC2086 # the spec's words are line's arguments
+    set -- $spec
+    line "$@"
+    expect "$1: the covariate is the outcome (on a line): zero_residual_variance, the raw figures decide" 200 \
+        '([.variants[] | select(.control | not) | .vs_control.cuped | .reason == "zero_residual_variance" and .diff == null and .se == null] | all) and .cuped.theta != null and ([.reasons[] | contains("CUPED") | not] | all)' -- \
+        GET "/v1/experiments/$1/results" "$ADMIN"
+done
+# a balance of 9e14 three lower in the treatment: significantly worse, a lift of -3e-15
+awk 'BEGIN {
+    printf "{\"events\":["; s = 11
+    for (u = 0; u < 800; u++) {
+        a = u % 2; s = (s * 69069 + 1) % 4294967296; x = s % 21 - 10
+        s = (s * 69069 + 1) % 4294967296; e = s % 9 - 4
+        printf "%s{\"type\":\"exposure\",\"unit\":\"w%d\",\"experiment\":\"worse\",\"variant\":\"%s\",\"covariate\":%d}", (u ? "," : ""), u, (a ? "t" : "c"), x
+        printf ",{\"type\":\"outcome\",\"unit\":\"w%d\",\"experiment\":\"worse\",\"value\":%.0f}", u, 900000000000000 + x + e - 3 * a
+    }
+    print "]}" }' >"$TMP/worse.json"
+req POST /v1/experiments "$ADMIN" '{"key":"worse","metric":"mean","cuped":{"enabled":true},"safety":{"min_runtime_hours":0,"min_sample_per_variant":100,"min_improvement_pct":0},"variants":[{"key":"c","weight":1,"control":true},{"key":"t","weight":1}]}' >/dev/null
+req POST /v1/experiments/worse/start "$ADMIN" >/dev/null
+req POST /v1/events "$SDK" "@$TMP/worse.json" >/dev/null
+expect "significantly worse with a lift of -3e-15, no minimum improvement: terminated, not promoted" 200 \
+    '.decision == "terminate" and .winner == null and .variants[1].vs_control.cuped.diff < -2 and .variants[1].vs_control.cuped.confidence > 0.999 and .variants[1].vs_control.diff < -2' -- \
+    GET /v1/experiments/worse/results "$ADMIN"
+expect "... and not eligible for promotion" 200 '.eligible == false and .checks.min_improvement == false' -- \
+    GET /v1/experiments/worse/promotion "$ADMIN"
 
 # ---- a restart rebuilds the adjusted figures from the log, bit for bit ----------------------------
 req GET /v1/experiments/missing_covariates/results "$ADMIN" >/dev/null

@@ -237,6 +237,53 @@ static void cuped_sequential_look_from_an_estimate_matches_the_mean_look(void **
     assert_int_equal(sy_stats_seq_look_est(&cfg, NAN, 1, 900, 1, &b, NULL), -EINVAL);
 }
 
+/* An outcome that is its covariate (or a line of it: y = 2x + the arm's effect) leaves no
+ * residual variance: exactly, and so always, whatever the quadruple-precision sums round
+ * to (they leave 1e-34 of Syy either side of 0: once clamped to 0, once a standard error
+ * of 1e-18 and an adjusted decision on it). The units come as the engine counts them: the
+ * exposure's (x, 0), then its outcome replacing the 0. A covariate nearly the outcome, by
+ * far more than the doubles' rounding, is still adjusted. */
+static void cuped_outcome_on_a_line_of_its_covariate_has_zero_residual_variance(void **state)
+{
+    (void)state;
+    static const double offsets[] = {0, 1e3, 1e9, 1e12, -9e14};
+    static const double slopes[] = {1, 2, -1};
+    for (size_t o = 0; o < sizeof(offsets) / sizeof(offsets[0]); o++)
+        for (size_t s = 0; s < sizeof(slopes) / sizeof(slopes[0]); s++)
+            for (uint64_t seed = 1; seed <= 4; seed++) {
+                sy_comoments_t arms[3] = {{0}, {0}, {0}};
+                uint64_t g = seed;
+                for (size_t a = 0; a < 3; a++)
+                    for (int i = 0; i < 400; i++) {
+                        double x = offsets[o] + 100 * noise(&g);
+                        double y = slopes[s] == 1 ? x : slopes[s] * x + (double)a;
+                        sy_comoments_add(&arms[a], x, 0);
+                        sy_comoments_replace_y(&arms[a], x, 0, y);
+                    }
+                sy_cuped_t r = {.diff = 42};
+                for (size_t t = 1; t < 3; t++) {
+                    int rc = sy_stats_cuped(arms, 3, 0, t, 0.95, &r, NULL);
+                    if (rc != SY_EZEROVAR)
+                        fail_msg("offset %g slope %g seed %d arm %zu: %d, se %g", offsets[o],
+                                 slopes[s], (int)seed, t, rc, r.se);
+                }
+                double theta = 0;
+                assert_int_equal(sy_stats_cuped_theta(arms, 3, &theta, NULL), 0);
+                assert_close(theta, slopes[s], 1e-9, 0);
+            }
+    /* y = x + noise of 1e-6: a tiny residual, but a real one */
+    sy_comoments_t near[2] = {{0}, {0}};
+    uint64_t g = 3;
+    for (size_t a = 0; a < 2; a++)
+        for (int i = 0; i < 400; i++) {
+            double x = 1e3 + 100 * noise(&g);
+            sy_comoments_add(&near[a], x, x + 1e-6 * noise(&g));
+        }
+    sy_cuped_t r;
+    assert_int_equal(sy_stats_cuped(near, 2, 0, 1, 0.95, &r, NULL), 0);
+    assert_true(r.se > 1e-9 && r.se < 1e-6);
+}
+
 /* A mean metric whose outcome is mostly its covariate: raw, a +6 % lift is lost in the
  * noise; adjusted, it is plain. */
 static void decision_reads_the_adjusted_figures_with_cuped_on(void **state)
@@ -330,6 +377,53 @@ static void decision_falls_back_to_raw_without_covariate_variation(void **state)
         assert_null(strstr(r.reasons[i], "CUPED"));
 }
 
+/* A treatment significantly worse than control is worse, never a winner, even when its
+ * lift rounds to nothing: a metric of 9e14 (a balance, say) 3 lower is a lift of -3e-15,
+ * within the rules' 1e-9 of a minimum improvement of 0 %. Raw, and adjusted. */
+static void a_significantly_worse_treatment_is_never_promoted(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"control", "b"};
+    uint64_t seed = 9;
+    sy_arm_counts_t arms[2] = {{.weight = 50, .seq_p = 1, .cuped_seq_p = 1},
+                               {.weight = 50, .seq_p = 1, .cuped_seq_p = 1}};
+    for (size_t a = 0; a < 2; a++) {
+        sy_welford_t w = {0};
+        for (int i = 0; i < 2000; i++) {
+            double x = 10 * noise(&seed);
+            double y = 9e14 + x - 3.0 * (double)a + 4 * noise(&seed);
+            sy_welford_add(&w, y);
+            sy_comoments_add(&arms[a].cov, x, y);
+        }
+        sy_moments_t m = sy_welford_moments(&w);
+        arms[a].units = 2000;
+        arms[a].covariates = 2000;
+        arms[a].value_mean = m.mean;
+        arms[a].value_sd = m.sd;
+    }
+    sy_experiment_in_t in = {.metric = SY_METRIC_MEAN,
+                             .n_arms = 2,
+                             .control = 0,
+                             .arms = arms,
+                             .names = names,
+                             .safety = SY_SAFETY_DEFAULTS,
+                             .runtime_hours = 72};
+    in.safety.min_improvement_pct = 0;
+    in.safety.min_sample_per_variant = 100;
+    for (int cuped = 0; cuped < 2; cuped++) {
+        in.cuped = cuped;
+        sy_experiment_result_t r;
+        assert_int_equal(sy_experiment_analyze(&in, &r, NULL), 0);
+        const sy_arm_result_t *b = &r.arms[1];
+        double diff = cuped ? b->cuped.c.diff : b->diff;
+        assert_true(diff < -1 && b->checks.confidence > 0.999);
+        assert_true(!cuped || b->cuped.has);
+        assert_false(b->checks.eligible);
+        assert_int_equal(b->verdict, SY_VERDICT_WORSE);
+        assert_int_equal(r.decision, SY_DECISION_TERMINATE);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(comoments_add_equals_two_passes_at_any_offset),
     cmocka_unit_test(comoments_replace_y_equals_counting_the_new_values),
@@ -339,6 +433,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(cuped_sequential_look_from_an_estimate_matches_the_mean_look),
     cmocka_unit_test(decision_reads_the_adjusted_figures_with_cuped_on),
     cmocka_unit_test(decision_falls_back_to_raw_without_covariate_variation),
+    cmocka_unit_test(cuped_outcome_on_a_line_of_its_covariate_has_zero_residual_variance),
+    cmocka_unit_test(a_significantly_worse_treatment_is_never_promoted),
 };
 
 SY_TEST_MAIN(tests)
