@@ -2,8 +2,9 @@
 # checkpoint_seeds.sh - writes real checkpoints into fuzz/seeds/fuzz-checkpoint/ (run it
 # when the encoding's version changes; the seeds of older versions stay, since they are
 # still read): a server with a 2 s retention, experiments of 2 and 3 variants (v0, v1, v2,
-# as fuzz_checkpoint.c names them) with exposures (with ids), outcomes with values, errors
-# with latencies and a crossover, pruned; each checkpoint as the target reads it (a byte
+# as fuzz_checkpoint.c names them; the mean metric with CUPED, version 4 on) with exposures
+# (with ids, most with a covariate), outcomes with values, errors with latencies and a
+# crossover, pruned; each checkpoint as the target reads it (a byte
 # for its variants, the state without its sum), named for its version and variants
 # (real-v3-2-variants).
 #
@@ -23,13 +24,13 @@ until grep -q 'event=listening' log; do sleep 0.1; done
 U=http://127.0.0.1:$(sed -n 's/.* port=\([0-9]*\).*/\1/p' log | head -1)
 call() { curl -sf -o /dev/null -H "Authorization: Bearer $ADMIN" "$@"; }
 for n in 2 3; do
-    call -d "$(python3 -c "import json; n=$n; print(json.dumps({'key': 'e%d' % n, 'variants': [{'key': 'v%d' % i, 'weight': 100 // n + (100 % n if i == 0 else 0), 'control': i == 0} for i in range(n)]}))")" "$U/v1/experiments"
+    call -d "$(python3 -c "import json; n=$n; print(json.dumps({'key': 'e%d' % n, 'metric': 'mean', 'cuped': {'enabled': True}, 'variants': [{'key': 'v%d' % i, 'weight': 100 // n + (100 % n if i == 0 else 0), 'control': i == 0} for i in range(n)]}))")" "$U/v1/experiments"
     call -X POST "$U/v1/experiments/e$n/start"
     call -d "$(python3 -c "
 import json
 n = $n
 x = 'e%d' % n
-e = [{'type': 'exposure', 'unit': 'u%d' % i, 'experiment': x, 'variant': 'v%d' % (i % n), 'id': 'x%d' % i} for i in range(40)]
+e = [dict({'type': 'exposure', 'unit': 'u%d' % i, 'experiment': x, 'variant': 'v%d' % (i % n), 'id': 'x%d' % i}, **({'covariate': i * 0.25} if i % 5 else {})) for i in range(40)]
 e += [{'type': 'outcome', 'unit': 'u%d' % i, 'experiment': x, 'success': True, 'value': i * 1.5} for i in range(0, 40, 3)]
 e += [{'type': 'error', 'unit': 'u%d' % i, 'experiment': x, 'latency_ms': 12.5} for i in range(0, 40, 7)]
 e += [{'type': 'exposure', 'unit': 'u1', 'experiment': x, 'variant': 'v0'}]

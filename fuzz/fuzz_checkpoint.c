@@ -5,9 +5,10 @@
  * checkpoint (of experiment 7 at place 122) without its check sum, which the target appends, so
  * that the bytes reach the decoder's fields instead of stopping at the sum (the input is also tried
  * as it is: a damaged sum must be refused). The sum is appended as the input's version writes it:
- * little-endian when its version field reads 3 so (version 3), else in the host's order (version 2,
- * still read). Whatever the bytes, decoding must not crash, leak or trip a sanitizer. A checkpoint
- * it takes must encode again (as version 3), and that encoding must decode to the same state: the
+ * little-endian when its version field reads 4 or 3 so (versions 4 and 3), else in the host's order
+ * (version 2, still read). Whatever the bytes, decoding must not crash, leak or trip a sanitizer. A
+ * checkpoint it takes must encode again (as version 4), and that encoding must decode to the same
+ * state: the
  * same bytes up to the units (whose order is the table's) and as many units, of the same length in
  * all.
  */
@@ -24,11 +25,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define ID  7   /* the experiment's id */
 #define SEQ 122 /* the checkpoint's place */
 
-/* The check sum checkpoint.c appends: FNV-1a 64 of (id, place) and then the bytes; version 3
- * hashes id and place little-endian and writes the sum so, version 2 in the host's order. */
+/* The check sum checkpoint.c appends: FNV-1a 64 of (id, place) and then the bytes; versions 4
+ * and 3 hash id and place little-endian and write the sum so, version 2 in the host's order. */
 static void append_sum(unsigned char *p, size_t n)
 {
-    bool le = n >= 8 && p[4] == 3 && p[5] == 0 && p[6] == 0 && p[7] == 0;
+    bool le = n >= 8 && (p[4] == 3 || p[4] == 4) && p[5] == 0 && p[6] == 0 && p[7] == 0;
     int64_t row[2] = {ID, SEQ};
     unsigned char x[16];
     for (size_t i = 0; i < 16; i++)

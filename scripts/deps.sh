@@ -32,6 +32,7 @@ nodejs
 python3
 chromium
 python3-aiosmtpd
+python3-statsmodels
 prometheus
 systemd
 postgresql-15
@@ -39,7 +40,8 @@ postgresql-client-15
 libpq-dev
 "
 # python3 writes the console's assets into C (scripts/ui-embed.py); chromium is the browser
-# the console's test drives (tests/integration/console.sh).
+# the console's test drives (tests/integration/console.sh). python3-statsmodels is CUPED's
+# reference: its OLS y ~ C(arm) + x (tests/integration/cuped.sh).
 # postgresql-15 is the server the PostgreSQL tests start themselves (issue 25:
 # tests/integration/pg.sh runs its initdb and pg_ctl from /usr/lib/postgresql/15/bin; the
 # package's own cluster, 15/main, is made but not started: see policy-rc.d below);

@@ -7,8 +7,10 @@
  * the engine's timers (auto-promotion, health monitor) run by sy_engine_tick as the fake
  * clock advances. Each unit converts, errs and takes a latency by the variant's true
  * rates of the moment (a scenario may change them over time: a winner that degrades on day
- * 3). Prints the timeline and a summary, or with --runs N the rates over N runs (seeds
- * S, S+1, ...). See docs/cli.md for the scenario's fields.
+ * 3). A scenario may give each unit a pre-period covariate correlated rho with its outcome
+ * (a Gaussian copula), carried by its exposure, for CUPED. Prints the timeline and a
+ * summary, or with --runs N the rates over N runs (seeds S, S+1, ...). See docs/cli.md for
+ * the scenario's fields.
  */
 #define _DEFAULT_SOURCE
 #include "cli/simulate_cmd.h"
@@ -47,6 +49,11 @@ struct truth {
     double exposure_loss; /* share of units whose exposure event is lost */
     enum dist dist;       /* the outcome's value (the mean metric), DIST_NONE: none */
     double value_mean, value_sd, zero_share;
+    /* "covariate": {"rho"}: each unit's exposure carries a pre-period value whose normal
+     * score has correlation rho with the one its outcome is drawn from (conversion: the
+     * outcome is Phi(g) < rate; a normal value mean + sd g; a lognormal one its exp) */
+    bool has_cov;
+    double rho;
 };
 
 struct change {
@@ -171,13 +178,27 @@ static int latency_of(const json_t *o, const char *at, struct truth *t, sy_err_t
     return 0;
 }
 
+/* "covariate": {"rho": -1 to 1}. */
+static int covariate_of(const json_t *o, const char *at, struct truth *t, sy_err_t *err)
+{
+    const json_t *v = json_object_get(o, "covariate");
+    if (!v)
+        return 0;
+    char here[160];
+    snprintf(here, sizeof(here), "%s%scovariate", at, at[0] ? "." : "");
+    if (!json_is_object(v) || !json_object_get(v, "rho") || json_object_size(v) != 1)
+        return refuse_at(err, at, "covariate", "is {\"rho\": a correlation from -1 to 1}");
+    t->has_cov = true;
+    return number(v, here, "rho", -1, 1, &t->rho, err);
+}
+
 static int truth_of(const json_t *o, const char *at, struct truth *t, sy_err_t *err)
 {
     int rc;
     if ((rc = number(o, at, "conversion", 0, 1, &t->conversion, err)) < 0 ||
         (rc = number(o, at, "error_rate", 0, 1, &t->error_rate, err)) < 0 ||
         (rc = number(o, at, "exposure_loss", 0, 0.99, &t->exposure_loss, err)) < 0 ||
-        (rc = value_of(o, at, t, err)) < 0)
+        (rc = value_of(o, at, t, err)) < 0 || (rc = covariate_of(o, at, t, err)) < 0)
         return rc;
     if (json_object_get(o, "latency_ms")) { /* the shorthand: a median, a narrow spread */
         t->latency_normal = false;
@@ -213,6 +234,9 @@ static int scenario_of(const json_t *j, struct scenario *s, sy_err_t *err)
         (rc = number(j, "", "health_every_minutes", 1.0 / 60, 1440, &s->health_minutes, err)) < 0 ||
         (rc = number(j, "", "step_minutes", 1.0 / 60, 1440, &s->step_minutes, err)) < 0)
         return rc;
+    struct truth base = {.conversion = 0.1, .error_rate = 0, .latency_ms = 100};
+    if ((rc = covariate_of(j, "", &base, err)) < 0) /* every variant's, unless its own */
+        return rc;
     if (!(s->def = json_deep_copy(j)))
         return sy_err_set(err, -ENOMEM, NULL, "out of memory");
     json_t *dflt = json_loads(default_scenario, 0, NULL);
@@ -225,8 +249,9 @@ static int scenario_of(const json_t *j, struct scenario *s, sy_err_t *err)
     if (!json_is_array(vs) || json_array_size(vs) < 2 || json_array_size(vs) > MAX_ARMS)
         return sy_err_set(err, -EINVAL, "variants", "an array of 2 to %d variants", MAX_ARMS);
     vs = json_deep_copy(vs); /* the truths: s->def keeps the definition's part */
-    static const char *const own[] = {"days", "units_per_hour", "check_every_hours",
-                                      "health_every_minutes", "step_minutes"};
+    static const char *const own[] = {
+        "days",         "units_per_hour", "check_every_hours", "health_every_minutes",
+        "step_minutes", "covariate"};
     for (size_t k = 0; k < sizeof(own) / sizeof(own[0]); k++)
         json_object_del(s->def, own[k]);
     if (!json_object_get(s->def, "key"))
@@ -242,7 +267,7 @@ static int scenario_of(const json_t *j, struct scenario *s, sy_err_t *err)
         snprintf(at, sizeof(at), "variants[%zu]", i);
         /* the key lives in s->def, which the scenario keeps (the caller frees `j`) */
         x->key = json_string_value(json_object_get(json_array_get(defvs, i), "key"));
-        x->t = (struct truth){.conversion = 0.1, .error_rate = 0, .latency_ms = 100};
+        x->t = base;
         if (!x->key) {
             rc = refuse_at(err, at, "key", "every variant has a key");
             break;
@@ -272,7 +297,7 @@ static int scenario_of(const json_t *j, struct scenario *s, sy_err_t *err)
         json_t *d = json_array_get(defvs, i);
         static const char *const truth_fields[] = {"conversion", "error_rate",    "latency_ms",
                                                    "latency",    "exposure_loss", "value",
-                                                   "changes"};
+                                                   "changes",    "covariate"};
         for (size_t k = 0; k < sizeof(truth_fields) / sizeof(truth_fields[0]); k++)
             json_object_del(d, truth_fields[k]);
     }
@@ -294,17 +319,18 @@ static struct truth truth_at(const struct variant *v, double hours)
 
 /* ---- randomness: core/rng.h, seeded per run ----------------------------------------- */
 
-/* A unit's value by the variant's distribution. */
-static double draw_value(const struct truth *t, uint64_t *s)
+/* A unit's value by the variant's distribution, from the normal score `g` (NAN: a draw of
+ * its own). */
+static double draw_value(const struct truth *t, double g, uint64_t *s)
 {
     if (t->dist == DIST_NORMAL)
-        return t->value_mean + t->value_sd * sy_rng_gauss(s);
+        return t->value_mean + t->value_sd * (isnan(g) ? sy_rng_gauss(s) : g);
     if (t->dist == DIST_ZERO_INFLATED && sy_rng_uniform(s) < t->zero_share)
         return 0;
     /* lognormal with that mean and sd */
     double cv2 = t->value_sd * t->value_sd / (t->value_mean * t->value_mean);
     double sigma2 = log1p(cv2), mu = log(t->value_mean) - sigma2 / 2;
-    return exp(mu + sqrt(sigma2) * sy_rng_gauss(s));
+    return exp(mu + sqrt(sigma2) * (isnan(g) ? sy_rng_gauss(s) : g));
 }
 
 /* A request's latency, ms, by the variant's distribution. */
@@ -344,6 +370,9 @@ struct outcome {
      * and whether one of them did not hold the true lift */
     int intervals[MAX_ARMS];
     bool missed[MAX_ARMS];
+    /* CUPED on: the first treatment's raw and adjusted difference intervals at the end */
+    bool has_width;
+    double width_raw, width_cuped;
     bool oom; /* a record could not be made: the run is refused, never shown with a hole */
     /* what the allocation earned (a bandit's figures; any mode has them) */
     double expected;         /* sum over units of the true rate (or value) of their arm */
@@ -613,6 +642,12 @@ static int run(const struct scenario *s, uint64_t seed, sy_engine_curves_t *curv
             o->expected += worth(&tr);
             if (day < MAX_DAYS)
                 o->regret[day] += best - worth(&tr);
+            /* the covariate's normal score z, and the outcome's g correlated rho with it */
+            double z = NAN, g = NAN;
+            if (tr.has_cov) {
+                z = sy_rng_gauss(&rng);
+                g = tr.rho * z + sqrt(1 - tr.rho * tr.rho) * sy_rng_gauss(&rng);
+            }
             sy_event_t base = {.experiment = key,
                                .experiment_len = strlen(key),
                                .unit = units[u],
@@ -623,14 +658,21 @@ static int run(const struct scenario *s, uint64_t seed, sy_engine_curves_t *curv
                 ev[n] = base;
                 ev[n].kind = SY_EVENT_EXPOSURE;
                 ev[n].variant = s->v[v].key;
-                ev[n++].variant_len = strlen(s->v[v].key);
+                ev[n].variant_len = strlen(s->v[v].key);
+                if (tr.has_cov) { /* on the control's scale: a pre-period knows no variant */
+                    const struct truth *c = &s->v[s->v[v].control_of].t;
+                    ev[n].has_covariate = true;
+                    ev[n].covariate = c->dist == DIST_NORMAL ? c->value_mean + c->value_sd * z : z;
+                }
+                n++;
             }
             ev[n] = base;
             ev[n].kind = SY_EVENT_OUTCOME;
-            ev[n].success = sy_rng_uniform(&rng) < tr.conversion;
+            ev[n].success = tr.has_cov ? sy_stats_norm_cdf(g) < tr.conversion
+                                       : sy_rng_uniform(&rng) < tr.conversion;
             if (tr.dist != DIST_NONE) {
                 ev[n].has_value = true;
-                ev[n].value = draw_value(&tr, &rng);
+                ev[n].value = draw_value(&tr, g, &rng);
             }
             ev[n].has_latency = true;
             ev[n++].latency_ms = draw_latency(&tr, &rng);
@@ -668,6 +710,14 @@ static int run(const struct scenario *s, uint64_t seed, sy_engine_curves_t *curv
     if (rc == 0 && sy_engine_experiment_results(eng, &who, key, &res, &err) == 0) {
         o->srm_alarm = res->r.srm_alarm;
         o->bandit_updates = res->has_bandit ? res->bandit_updates : 0;
+        for (size_t i = 0; res->r.cuped && !o->has_width && i < res->n_variants; i++) {
+            const sy_arm_result_t *r = &res->r.arms[i];
+            if (res->variants[i].control || !r->compared || !r->cuped.has)
+                continue;
+            o->has_width = true;
+            o->width_raw = r->diff_ci_high - r->diff_ci_low;
+            o->width_cuped = r->cuped.diff_ci_high - r->cuped.diff_ci_low;
+        }
         if (!(o->units = json_object()))
             o->oom = true;
         for (size_t i = 0; o->units && i < res->n_variants; i++)
@@ -859,7 +909,9 @@ int sy_cli_simulate(int argc, char **argv)
                "truly better), rollbacks, and the hours to 100 %%; and what the allocation\n"
                "earned: expected conversions, the regret by day, whether the best variant\n"
                "ended with the most traffic, the least weight any variant had. --mode runs\n"
-               "the same scenario as guarded steps, a fixed split or a bandit.\n\n",
+               "the same scenario as guarded steps, a fixed split or a bandit. A scenario\n"
+               "with a \"covariate\" and \"cuped\" on also shows the difference's interval,\n"
+               "CUPED-adjusted and raw.\n\n",
                prog);
         sy_args_usage(a, n_args, stdout);
         return 0;
@@ -919,6 +971,8 @@ int sy_cli_simulate(int argc, char **argv)
     double printed = 0;           /* the sum of the powers the plans printed */
     int with_ci = 0, covered = 0; /* treatments' runs with lift intervals; those all of whose
                                      intervals held the truth */
+    int truly = 0, widths = 0;    /* promoted toward a truly better variant; runs with CUPED's */
+    double width_raw = 0, width_cuped = 0; /* the intervals' widths, summed over those runs */
     double *hours = calloc((size_t)runs, sizeof(*hours));
     double *needs = calloc((size_t)runs, sizeof(*needs));
     if (!hours || !needs) {
@@ -950,6 +1004,11 @@ int sy_cli_simulate(int argc, char **argv)
             if (json) {
                 json_t *out = earned_json(outcome_json(&o), &o, &s);
                 json_object_set(out, "timeline", o.timeline);
+                if (o.has_width)
+                    json_object_set_new(out, "interval_width",
+                                        json_pack("{sfsfsf}", "raw", o.width_raw, "cuped",
+                                                  o.width_cuped, "ratio",
+                                                  o.width_cuped / o.width_raw));
                 sy_cli_print_json(out);
             } else {
                 print_timeline(&o);
@@ -971,10 +1030,19 @@ int sy_cli_simulate(int argc, char **argv)
                 if (o.bandit_updates)
                     printf(", %lld bandit updates", (long long)o.bandit_updates);
                 printf("\n");
+                if (o.has_width)
+                    printf("CUPED: the difference's interval %.4g wide, %.4g raw (%.3f of it)\n",
+                           o.width_cuped, o.width_raw, o.width_cuped / o.width_raw);
             }
         }
         promoted += o.steps > 0;
         falsely += o.false_step;
+        truly += o.steps > 0 && !o.false_step;
+        if (o.has_width) {
+            widths++;
+            width_raw += o.width_raw;
+            width_cuped += o.width_cuped;
+        }
         srm += o.srm_alarm;
         rolled += o.rollbacks > 0;
         if (o.reached_full)
@@ -1042,6 +1110,11 @@ int sy_cli_simulate(int argc, char **argv)
                       regret_curve(regret, curve_days, n), "best_most_traffic_rate", best_most / n,
                       "best_most_traffic_rate_ci", rate_json(best_most, runs), "min_weight",
                       (json_int_t)min_weight, "final_weights", fw, "bandit_updates", updates / n);
+        /* CUPED: the difference's interval, adjusted and raw, on average at the runs' ends */
+        json_t *width =
+            widths ? json_pack("{sisfsfsf}", "runs", widths, "raw", width_raw / widths, "cuped",
+                               width_cuped / widths, "ratio", width_cuped / width_raw)
+                   : json_null();
         if (json) {
             json_t *out = json_pack(
                 "{sIsfsosfsosfsosfsosfsosososo}", "runs", (json_int_t)runs, "promotion_rate",
@@ -1052,8 +1125,16 @@ int sy_cli_simulate(int argc, char **argv)
                 rate_json(full, runs), "srm_alarm_rate", srm / n, "srm_alarm_rate_ci",
                 rate_json(srm, runs), "median_hours_to_full",
                 full ? json_real(median) : json_null(), "plan", plan, "lift_interval", coverage);
-            if (out && json_object_update_new(out, earned) < 0)
-                out = (json_decref(out), NULL);
+            if (out) {
+                json_object_set_new(out, "true_promotion_rate", json_real(truly / n));
+                json_object_set_new(out, "true_promotion_rate_ci", rate_json(truly, runs));
+                json_object_set_new(out, "interval_width", width);
+                if (json_object_update_new(out, earned) < 0)
+                    out = (json_decref(out), NULL);
+            } else {
+                json_decref(width);
+                json_decref(earned);
+            }
             sy_cli_print_json(out);
         } else {
             json_t *curve = json_object_get(earned, "regret_by_day");
@@ -1079,8 +1160,14 @@ int sy_cli_simulate(int argc, char **argv)
                 printf("lift intervals: every one a treatment showed at the checks held its "
                        "true lift in %.1f %% of %d (treatment, run)s\n",
                        100.0 * covered / with_ci, with_ci);
+            if (widths)
+                printf("CUPED: the difference's interval %.4g wide on average, %.4g raw (%.3f "
+                       "of it), over %d runs; promoted toward a truly better variant %.1f %%\n",
+                       width_cuped / widths, width_raw / widths, width_cuped / width_raw, widths,
+                       100 * truly / n);
             json_decref(plan);
             json_decref(coverage);
+            json_decref(width);
         }
     }
     sy_engine_curves_free(curves);

@@ -12,11 +12,14 @@
  * | allocation       | {min_confidence, max_step_pct, cooldown_hours, max_changes_per_day} |
  * |                  |                                       | the workspace's guardrails|
  * | record_exposures | true or false                         | false                     |
+ * | cuped            | {enabled: true or false}              | {enabled: false}          |
  * | description      | a string of at most 1000 bytes        | none                      |
  * | health           | {success_rate_drop, error_rate_increase, retry_rate_increase,    |
  * |                  |  max_p95_ms, min_events, confidence}  | core's, 1000 events       |
  * | bandit           | {update_minutes, min_weight_pct, burn_in_hours} | not a bandit    |
  * |                  |                                       | (given: 60, 5, 24)        |
+ * | layer            | {name, pct, range?}: pct above 0 to 100, 2 decimals; range is  |
+ * |                  | the engine's (written, never taken from a request) | none     |
  */
 #include "codec/experiment_json.h"
 
@@ -59,6 +62,12 @@ struct variant_wire {
     const json_t *value;
 };
 
+struct layer_wire {
+    const char *name;
+    double pct;
+    const json_t *range;
+};
+
 struct def_wire {
     const char *key, *flag, *metric;
     const json_t *variants, *guardrails, *description;
@@ -68,6 +77,11 @@ struct def_wire {
     struct health_wire health;
     struct bandit_wire bandit;
     bool has_bandit;
+    bool has_layer;
+    struct layer_wire layer;
+    struct cuped_wire {
+        bool enabled;
+    } cuped;
 };
 
 /* The names of "safety"'s members, in the order of SY_EXP_SAFETY_*. */
@@ -155,6 +169,11 @@ static const sy_field_t bandit_fields[] = {
      .says = "a number of hours from 0 to 8784"},
 };
 static const sy_schema_t bandit_schema = SY_SCHEMA(bandit_fields);
+#define CUPED(m) offsetof(struct cuped_wire, m)
+static const sy_field_t cuped_fields[] = {
+    {"enabled", SY_K_BOOL, CUPED(enabled), SY_UNTRACKED, .says = "true or false"},
+};
+static const sy_schema_t cuped_schema = SY_SCHEMA(cuped_fields);
 
 #define VAR(m) offsetof(struct variant_wire, m)
 static const sy_field_t variant_fields[] = {
@@ -166,6 +185,17 @@ static const sy_field_t variant_fields[] = {
     {"value", SY_K_JSON, VAR(value), SY_UNTRACKED, .says = "the flag's value for the variant"},
 };
 static const sy_schema_t variant_schema = SY_SCHEMA(variant_fields);
+
+#define LAYER(m) offsetof(struct layer_wire, m)
+static const sy_field_t layer_fields[] = {
+    {"name", SY_K_TEXT, LAYER(name), SY_UNTRACKED, .required = true, .lo = 1,
+     .hi = SY_LAYER_NAME_MAX, .says = "a layer's name"},
+    {"pct", SY_K_NUMBER, LAYER(pct), SY_UNTRACKED, .required = true, .lo = 0, .lo_open = true,
+     .hi = 100, .says = "a percentage above 0 to 100 with at most 2 decimals"},
+    {"range", SY_K_JSON, LAYER(range), SY_UNTRACKED,
+     .says = "[start, end]: assigned by the server"},
+};
+static const sy_schema_t layer_schema = SY_SCHEMA(layer_fields);
 
 #define DEF(m) offsetof(struct def_wire, m)
 static const sy_field_t def_fields[] = {
@@ -187,6 +217,10 @@ static const sy_field_t def_fields[] = {
     {"health", SY_K_OBJECT, DEF(health), SY_UNTRACKED, .says = "an object", .sub = &health_schema},
     {"bandit", SY_K_OBJECT, DEF(bandit), DEF(has_bandit),
      .says = "an object {update_minutes?, min_weight_pct?, burn_in_hours?}", .sub = &bandit_schema},
+    {"layer", SY_K_OBJECT, DEF(layer), DEF(has_layer), .says = "an object {name, pct}",
+     .sub = &layer_schema},
+    {"cuped", SY_K_OBJECT, DEF(cuped), SY_UNTRACKED, .says = "an object {enabled}",
+     .sub = &cuped_schema},
 };
 const sy_schema_t sy_exp_def_schema = SY_SCHEMA(def_fields);
 
@@ -301,6 +335,36 @@ static int read_bandit(const struct def_wire *w, sy_exp_def_t *d, sy_err_t *err)
     return 0;
 }
 
+/* A percentage with at most 2 decimals as basis points, or -1. */
+static int64_t to_bp(double pct)
+{
+    double bp = pct * 100;
+    int64_t r = (int64_t)(bp + (bp < 0 ? -0.5 : 0.5));
+    return bp - (double)r < 1e-6 && (double)r - bp < 1e-6 ? r : -1;
+}
+
+/* The definition's layer: its name and share; a range as written (a stored row's, an
+ * answer read back) is kept when it reads, the engine judging it (docs/api.md). */
+static int read_layer(const struct layer_wire *w, sy_exp_def_t *d, sy_err_t *err)
+{
+    snprintf(d->layer, sizeof(d->layer), "%s", w->name);
+    if ((d->layer_pct_bp = to_bp(w->pct)) < 1)
+        return sy_err_set(err, -EINVAL, "layer.pct", "pct is %s", layer_fields[1].says);
+    const json_t *r = w->range;
+    if (!r || json_is_null(r))
+        return 0;
+    int64_t a =
+        json_is_number(json_array_get(r, 0)) ? to_bp(json_number_value(json_array_get(r, 0))) : -1;
+    int64_t b =
+        json_is_number(json_array_get(r, 1)) ? to_bp(json_number_value(json_array_get(r, 1))) : -1;
+    if (!json_is_array(r) || json_array_size(r) != 2 || a < 0 || b <= a || b > SY_LAYER_BP)
+        return sy_err_set(err, -EINVAL, "layer.range",
+                          "range is [start, end], percentages with start below end");
+    d->layer_range[0] = a;
+    d->layer_range[1] = b;
+    return 0;
+}
+
 /* `obj` into `d` (over the defaults, with nothing to free); its values owned on 0. */
 static int read_def(const json_t *obj, sy_exp_def_t *d, sy_err_t *err)
 {
@@ -340,6 +404,7 @@ static int read_def(const json_t *obj, sy_exp_def_t *d, sy_err_t *err)
     d->health = w.health.h;
     d->health_min_events = (int64_t)w.health.min_events;
     d->record_exposures = w.record_exposures;
+    d->cuped = w.cuped.enabled;
     if (w.description) {
         const char *s = json_string_value(w.description);
         size_t n = s ? json_string_length(w.description) : 0;
@@ -350,6 +415,8 @@ static int read_def(const json_t *obj, sy_exp_def_t *d, sy_err_t *err)
         memcpy(d->description, s, n + 1);
         d->has_description = true;
     }
+    if (w.has_layer && (rc = read_layer(&w.layer, d, err)) < 0)
+        return rc;
     return 0;
 }
 
@@ -462,6 +529,17 @@ static json_t *allocation_json(const sy_exp_def_t *d)
     return o;
 }
 
+/* {name, pct, range}: the range null until the engine assigns one. */
+static json_t *layer_json(const sy_exp_def_t *d)
+{
+    json_t *range = d->layer_range[1] > d->layer_range[0]
+                        ? json_pack("[ff]", (double)d->layer_range[0] / 100.0,
+                                    (double)d->layer_range[1] / 100.0)
+                        : json_null();
+    return json_pack("{sssfso}", "name", d->layer, "pct", (double)d->layer_pct_bp / 100.0, "range",
+                     range);
+}
+
 /* The definition with "safety" as `safety` (taken). json_*_set_new and _append_new take a
  * NULL value or container as a failure and release what they were given. */
 static json_t *def_json(const sy_exp_def_t *d, json_t *safety)
@@ -495,6 +573,11 @@ static json_t *def_json(const sy_exp_def_t *d, json_t *safety)
                                             (json_int_t)d->bandit.update_minutes, "min_weight_pct",
                                             (json_int_t)d->bandit.min_weight_pct, "burn_in_hours",
                                             d->bandit.burn_in_hours)) == 0;
+    if (ok && d->layer[0])
+        ok = json_object_set_new(o, "layer", layer_json(d)) == 0;
+    /* only when on: the stored form of an experiment without it is as it always was */
+    if (ok && d->cuped)
+        ok &= json_object_set_new(o, "cuped", json_pack("{sb}", "enabled", 1)) == 0;
     if (!ok)
         o = (json_decref(o), NULL);
     return o;

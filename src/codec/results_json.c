@@ -52,6 +52,38 @@ static json_t *latency_json(const sy_arm_result_t *r)
                      num_or_null(m, r->latency_increase_ci_high));
 }
 
+/* A treatment's CUPED-adjusted comparison (beside the raw one, vs_control): null figures
+ * with a `reason` when it cannot be computed. */
+static json_t *cuped_json(const sy_exp_results_t *x, const sy_arm_result_t *r)
+{
+    const sy_cuped_arm_t *q = &r->cuped;
+    bool h = q->has, l = h && q->c.has_lift;
+    json_t *o = json_pack(
+        "{sos[oo]sos[oo]sosososososososososo}", "diff", num_or_null(h, q->c.diff), "diff_ci",
+        num_or_null(h, q->diff_ci_low), num_or_null(h, q->diff_ci_high), "lift",
+        num_or_null(l, q->c.lift), "lift_ci", num_or_null(l, q->lift_ci_low),
+        num_or_null(l, q->lift_ci_high), "interval",
+        h ? json_string(q->always_valid ? "always-valid" : "fixed-horizon") : json_null(), "se",
+        num_or_null(h, q->c.se), "se_raw", num_or_null(h, q->c.se_raw), "t", num_or_null(h, q->c.t),
+        "df", num_or_null(h, q->c.df), "p_value", num_or_null(h, q->c.p_value), "always_valid_p",
+        num_or_null(h && q->has_seq, q->always_valid_p), "p_adjusted",
+        num_or_null(h, q->p_adjusted), "confidence", num_or_null(h, q->confidence),
+        "variance_reduction", num_or_null(h, q->c.variance_reduction));
+    if (o && !h) {
+        const char *why = q->error == SY_EZEROVAR  ? "no_covariate_variation"
+                          : q->error == SY_ETOOFEW ? "too_few_units"
+                          : !r->compared           ? "not_compared"
+                                                   : sy_err_name(q->error);
+        if (q->error == SY_EZEROVAR && x->r.has_theta)
+            why = "zero_residual_variance";
+        if (json_object_set_new(o, "reason", json_string(why)) < 0) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
 static json_t *versus_json(const sy_exp_results_t *x, const sy_results_variant_t *v,
                            const sy_arm_result_t *r)
 {
@@ -94,6 +126,8 @@ static json_t *versus_json(const sy_exp_results_t *x, const sy_results_variant_t
     if (x->latency_guardrail)
         bad |= json_object_set_new(o, "latency_guardrail", latency_json(r));
     bad |= json_object_set_new(o, "verdict", json_string(verdict_name(r->verdict)));
+    if (x->r.cuped)
+        bad |= json_object_set_new(o, "cuped", cuped_json(x, r));
     if (bad) {
         json_decref(o);
         return NULL;
@@ -125,6 +159,8 @@ static json_t *variant_json(const sy_exp_results_t *x, size_t i)
             json_pack("{sIsoso}", "n", (json_int_t)v->latency_n, "mean_ms",
                       num_or_null(r->has_latency, r->latency_mean), "sd_ms",
                       num_or_null(r->has_latency && v->latency_n >= 2, r->latency_sd)));
+    if (x->r.cuped)
+        bad |= json_object_set_new(o, "units_with_covariate", json_integer(v->covariates));
     if (!v->control)
         bad |= json_object_set_new(o, "vs_control", versus_json(x, v, r));
     if (bad) {
@@ -195,6 +231,37 @@ static json_t *bandit_json(const sy_exp_results_t *x)
         "probability_best", p, "regret", x->bandit_regret);
 }
 
+json_t *sy_results_holdout_json(sy_metric_t metric, const sy_results_holdout_t *h)
+{
+    bool conv = metric == SY_METRIC_CONVERSION;
+    json_t *vs = h->compared
+                     ? json_pack("{sfs[ff]sos[oo]sf}", "diff", h->diff, "diff_ci", h->diff_ci_low,
+                                 h->diff_ci_high, "lift", num_or_null(h->has_lift, h->lift),
+                                 "lift_ci", num_or_null(h->has_lift, h->lift_ci_low),
+                                 num_or_null(h->has_lift, h->lift_ci_high), "p_value", h->p_value)
+                     : json_pack("{sb}", "compared", 0);
+    if (vs && json_object_update_new(
+                  vs, conv ? json_pack("{sIsI}", "served_units", (json_int_t)h->served_units,
+                                       "served_conversions", (json_int_t)h->served_conversions)
+                           : json_pack("{sIsf}", "served_units", (json_int_t)h->served_units,
+                                       "served_mean", h->served_mean)) < 0)
+        vs = (json_decref(vs), NULL);
+    return conv ? json_pack("{sIsIso}", "units", (json_int_t)h->units, "conversions",
+                            (json_int_t)h->conversions, "vs_holdout", vs)
+                : json_pack("{sIsfso}", "units", (json_int_t)h->units, "mean", h->mean,
+                            "vs_holdout", vs);
+}
+
+/* The results' holdout (an experiment of a layer) into `o`: o, or NULL (o released). */
+static json_t *with_holdout(json_t *o, const sy_exp_results_t *x)
+{
+    if (o && x->has_holdout &&
+        (json_object_set_new(o, "layer", json_string(x->layer)) < 0 ||
+         json_object_set_new(o, "holdout", sy_results_holdout_json(x->metric, &x->holdout)) < 0))
+        o = (json_decref(o), NULL);
+    return o;
+}
+
 json_t *sy_results_json(const sy_exp_results_t *x)
 {
     json_t *arms = json_array();
@@ -213,7 +280,18 @@ json_t *sy_results_json(const sy_exp_results_t *x)
         "reasons", reasons_json(&x->r), "units", (json_int_t)x->units);
     if (o && x->has_bandit && json_object_set_new(o, "bandit", bandit_json(x)) < 0)
         o = (json_decref(o), NULL);
-    return o;
+    /* CUPED, when on: its theta and how many units had a covariate (the others count
+     * x = 0); the answers of experiments without it are as they were */
+    if (o && x->r.cuped &&
+        json_object_set_new(o, "cuped",
+                            json_pack("{sbsosIss}", "enabled", 1, "theta",
+                                      num_or_null(x->r.has_theta, x->r.theta),
+                                      "units_with_covariate", (json_int_t)x->r.with_covariate,
+                                      "missing_covariate", "zero")) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return with_holdout(o, x);
 }
 
 json_t *sy_promotion_json(const sy_exp_promotion_t *p)

@@ -16,6 +16,11 @@
 /* GET /v1/experiments/{key}/results: {"experiment", "state", "metric", "runtime_hours",
  * "sequential", "variants": [...], "srm", "decision", "winner", "reasons", "units"}. */
 json_t *sy_results_json(const sy_exp_results_t *x);
+/* A layer's holdout against served traffic (an experiment's "holdout", a layer's results):
+ * {units, conversions | mean, vs_holdout: {served_units, served_conversions | served_mean,
+ * diff, diff_ci, lift, lift_ci, p_value} or {compared: false, ...}}. NULL when out of
+ * memory. */
+json_t *sy_results_holdout_json(sy_metric_t metric, const sy_results_holdout_t *h);
 /* GET /v1/experiments/{key}/promotion: {"experiment", "eligible", "winner", "confidence",
  * "improvement", "checks", "warnings", "guardrails"? (with the latency guardrail)}. */
 json_t *sy_promotion_json(const sy_exp_promotion_t *p);

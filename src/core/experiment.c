@@ -41,8 +41,10 @@ static void five_checks(int64_t n_c, int64_t n_t, double runtime_hours, double e
 {
     out->min_sample = n_c >= s->min_sample_per_variant && n_t >= s->min_sample_per_variant;
     out->min_confidence = sy_rule_ge(out->confidence, s->min_confidence);
-    out->min_improvement =
-        out->has_improvement && sy_rule_ge(out->improvement_pct, s->min_improvement_pct);
+    /* a lift must be one: with a minimum of 0 %, a significantly worse treatment of a
+     * metric so large that its lift rounds to -1e-12 % is within the rule's 1e-9 of it */
+    out->min_improvement = out->has_improvement && out->improvement_pct > 0 &&
+                           sy_rule_ge(out->improvement_pct, s->min_improvement_pct);
     out->min_runtime = sy_rule_ge(runtime_hours, s->min_runtime_hours);
     out->max_error_rate = sy_rule_le(error_rate, s->max_error_rate);
     out->eligible = out->min_sample && out->min_confidence && out->min_improvement &&
@@ -135,7 +137,9 @@ static int check_in(const sy_experiment_in_t *in, sy_err_t *err)
             a->errors > a->units || !(a->weight >= 0) || !isfinite(a->value_mean) ||
             !isfinite(a->value_mean_lo) || !(a->value_sd >= 0) || !isfinite(a->value_sd) ||
             !(a->seq_p >= 0) || !(a->seq_p <= 1) || a->latency_n < 0 || !(a->latency_mean >= 0) ||
-            !isfinite(a->latency_mean) || !(a->latency_sd >= 0) || !isfinite(a->latency_sd))
+            !isfinite(a->latency_mean) || !(a->latency_sd >= 0) || !isfinite(a->latency_sd) ||
+            (in->cuped && !(a->cuped_seq_p >= 0 && a->cuped_seq_p <= 1)) || a->covariates < 0 ||
+            a->covariates > a->units)
             return sy_err_set(err, -EINVAL, "variants", "variant %zu: counts out of range", i);
     }
     return sy_safety_check(&in->safety, err);
@@ -174,6 +178,116 @@ int sy_experiment_seq_look(const sy_experiment_in_t *in, size_t arm, double *p, 
         return rc;
     *p = look.always_valid_p;
     return 0;
+}
+
+/* The arms' co-moments, in order, for sy_stats_cuped. */
+static void arms_cov(const sy_experiment_in_t *in, sy_comoments_t *cov)
+{
+    for (size_t k = 0; k < in->n_arms; k++)
+        cov[k] = in->arms[k].cov;
+}
+
+int sy_experiment_cuped_look(const sy_experiment_in_t *in, size_t arm, double *p, sy_err_t *err)
+{
+    const sy_arm_counts_t *t = &in->arms[arm];
+    *p = t->cuped_seq_p;
+    double tau2 = mix_tau_squared(in);
+    if (!in->cuped || arm == in->control || !(tau2 > 0) || !isfinite(tau2))
+        return 0;
+    sy_comoments_t cov[SY_EXP_MAX_ARMS];
+    arms_cov(in, cov);
+    sy_cuped_t c;
+    if (sy_stats_cuped(cov, in->n_arms, in->control, arm, SY_EXP_CI_LEVEL, &c, NULL) < 0)
+        return 0; /* not computable yet: no look */
+    sy_seq_cfg_t cfg = {.tau_squared = tau2,
+                        .theta0 = 0,
+                        .alpha = 1 - in->safety.min_confidence,
+                        .gb_tuning = SY_EXP_GB_TUNING};
+    sy_seq_look_t look;
+    double units = (double)(in->arms[in->control].cov.n + t->cov.n);
+    int rc = sy_stats_seq_look_est(&cfg, c.diff, c.se * c.se, units, t->cuped_seq_p, &look, err);
+    if (rc < 0)
+        return rc;
+    *p = look.always_valid_p;
+    return 0;
+}
+
+/* Treatment i's CUPED comparison beside the raw one (r->cuped), its intervals always valid
+ * with `sequential`. */
+static void cuped_compare(const sy_experiment_in_t *in, size_t i, sy_arm_result_t *r)
+{
+    sy_cuped_arm_t *q = &r->cuped;
+    sy_comoments_t cov[SY_EXP_MAX_ARMS];
+    arms_cov(in, cov);
+    int rc = sy_stats_cuped(cov, in->n_arms, in->control, i, SY_EXP_CI_LEVEL, &q->c, NULL);
+    if (rc < 0) {
+        q->error = rc;
+        return;
+    }
+    q->has = true;
+    q->diff_ci_low = q->c.diff_ci_low;
+    q->diff_ci_high = q->c.diff_ci_high;
+    q->lift_ci_low = q->c.lift_ci_low;
+    q->lift_ci_high = q->c.lift_ci_high;
+    q->p_adjusted = q->c.p_value;
+    if (!in->sequential)
+        return;
+    double units = (double)(cov[in->control].n + cov[i].n);
+    double k = sy_stats_cs_multiplier(units, 1 - SY_EXP_CI_LEVEL, SY_EXP_GB_TUNING);
+    if (isfinite(k)) {
+        q->always_valid = true;
+        q->diff_ci_low = q->c.diff - k * q->c.se;
+        q->diff_ci_high = q->c.diff + k * q->c.se;
+        if (q->c.has_lift) {
+            q->lift_ci_low = q->c.lift - k * q->c.se_lift;
+            q->lift_ci_high = q->c.lift + k * q->c.se_lift;
+        }
+    }
+    if (sy_experiment_cuped_look(in, i, &q->always_valid_p, NULL) == 0) {
+        q->has_seq = true;
+        q->p_adjusted = q->always_valid_p;
+    }
+}
+
+/* What the decision reads of a treatment: the CUPED-adjusted figures when they are there. */
+static bool adjusted(const sy_arm_result_t *r)
+{
+    return r->cuped.has;
+}
+
+static double eff_diff(const sy_arm_result_t *r)
+{
+    return adjusted(r) ? r->cuped.c.diff : r->diff;
+}
+
+static bool eff_has_lift(const sy_arm_result_t *r)
+{
+    return adjusted(r) ? r->cuped.c.has_lift : r->has_lift;
+}
+
+static double eff_lift(const sy_arm_result_t *r)
+{
+    return adjusted(r) ? r->cuped.c.lift : r->lift;
+}
+
+static double eff_lift_ci_low(const sy_arm_result_t *r)
+{
+    return adjusted(r) ? r->cuped.lift_ci_low : r->lift_ci_low;
+}
+
+static double eff_lift_ci_high(const sy_arm_result_t *r)
+{
+    return adjusted(r) ? r->cuped.lift_ci_high : r->lift_ci_high;
+}
+
+static bool eff_always_valid(const sy_arm_result_t *r)
+{
+    return adjusted(r) ? r->cuped.always_valid : r->always_valid;
+}
+
+static const char *cuped_word(const sy_arm_result_t *r)
+{
+    return adjusted(r) ? "CUPED-adjusted " : "";
 }
 
 #define PLAN_MAX_LOOKS 256  /* looks of the engine's sequential plans */
@@ -367,6 +481,8 @@ static void compare(const sy_experiment_in_t *in, size_t i, sy_arm_result_t *r)
         p = r->always_valid_p;
     }
     r->p_adjusted = p; /* Holm comes once every treatment is compared */
+    if (in->cuped)
+        cuped_compare(in, i, r);
 }
 
 /* The level's interval (sy_arm_result_t): the same standard errors and multipliers as
@@ -459,7 +575,7 @@ static sy_verdict_t verdict(const sy_experiment_in_t *in, const sy_arm_result_t 
         return SY_VERDICT_HARMFUL;
     if (k->eligible && (!in->latency_guardrail || r->latency_ok))
         return SY_VERDICT_WINNER;
-    if (k->min_sample && k->min_confidence && r->diff < 0)
+    if (k->min_sample && k->min_confidence && eff_diff(r) < 0)
         return SY_VERDICT_WORSE;
     /* Futile: its sample_needed reached (a true lift of the planned size would most likely
      * have been promoted by now), runtime over, and either no significant effect or one
@@ -470,10 +586,47 @@ static sy_verdict_t verdict(const sy_experiment_in_t *in, const sy_arm_result_t 
                  in->arms[in->control].units >= r->n_needed_control;
     bool short_of_it =
         !k->min_confidence ||
-        (r->has_lift && !sy_rule_ge(100 * r->lift_ci_high, in->safety.min_improvement_pct));
+        (eff_has_lift(r) && !sy_rule_ge(100 * eff_lift_ci_high(r), in->safety.min_improvement_pct));
     if (sized && short_of_it)
         return SY_VERDICT_FUTILE;
     return SY_VERDICT_PENDING;
+}
+
+/* With CUPED: theta over the arms, and Holm over the treatments' adjusted p's (a treatment
+ * whose adjusted figures cannot be computed takes part with its raw p); the checks of each
+ * adjusted treatment then read its adjusted confidence, statistic and lift. */
+static int cuped_holm(const sy_experiment_in_t *in, sy_experiment_result_t *out, sy_err_t *err)
+{
+    sy_comoments_t cov[SY_EXP_MAX_ARMS];
+    arms_cov(in, cov);
+    out->cuped = true;
+    out->has_theta = sy_stats_cuped_theta(cov, in->n_arms, &out->theta, NULL) == 0;
+    for (size_t i = 0; i < in->n_arms; i++)
+        out->with_covariate += in->arms[i].covariates;
+    double p[SY_EXP_MAX_ARMS];
+    size_t idx[SY_EXP_MAX_ARMS], n = 0;
+    for (size_t i = 0; i < in->n_arms; i++) {
+        const sy_arm_result_t *r = &out->arms[i];
+        if (i == in->control || !r->compared)
+            continue;
+        idx[n] = i;
+        p[n++] = r->cuped.has ? r->cuped.p_adjusted : r->has_seq ? r->always_valid_p : r->p_value;
+    }
+    int rc = n > 0 ? sy_stats_holm(p, n, p, err) : 0;
+    if (rc < 0)
+        return rc;
+    for (size_t j = 0; j < n; j++) {
+        sy_arm_result_t *r = &out->arms[idx[j]];
+        if (!r->cuped.has)
+            continue;
+        r->cuped.p_adjusted = p[j];
+        r->cuped.confidence = 1 - p[j];
+        r->checks.confidence = r->cuped.confidence;
+        r->checks.z = r->cuped.c.t;
+        r->checks.has_improvement = r->cuped.c.has_lift;
+        r->checks.improvement_pct = r->cuped.c.has_lift ? 100 * r->cuped.c.lift : 0;
+    }
+    return 0;
 }
 
 int sy_experiment_analyze(const sy_experiment_in_t *in, sy_experiment_result_t *out, sy_err_t *err)
@@ -509,6 +662,8 @@ int sy_experiment_analyze(const sy_experiment_in_t *in, sy_experiment_result_t *
         r->checks.improvement_pct = r->has_lift ? 100 * r->lift : 0;
         r->confidence = r->checks.confidence;
     }
+    if (in->cuped && (rc = cuped_holm(in, out, err)) < 0)
+        return rc;
     for (size_t i = 0; i < in->n_arms; i++) {
         sy_arm_result_t *r = &out->arms[i];
         if (i == in->control)
@@ -560,11 +715,11 @@ static void lacks(const sy_experiment_in_t *in, sy_experiment_result_t *out, siz
             (long long)s->min_sample_per_variant);
     }
     if (!k->min_confidence)
-        say(out, "%s: confidence %.4f is below %.4g", in->names[i], k->confidence,
+        say(out, "%s: %sconfidence %.4f is below %.4g", in->names[i], cuped_word(r), k->confidence,
             s->min_confidence);
     if (!k->min_improvement) {
         if (k->has_improvement)
-            say(out, "%s: lift %+.2f%% is below the %+.2f%% minimum", in->names[i],
+            say(out, "%s: %slift %+.2f%% is below the %+.2f%% minimum", in->names[i], cuped_word(r),
                 k->improvement_pct, s->min_improvement_pct);
         else
             say(out, "%s: no lift can be measured (the control level is 0)", in->names[i]);
@@ -605,7 +760,7 @@ void sy_experiment_decide(const sy_experiment_in_t *in, sy_experiment_result_t *
         bool better = !best ||
                       (a->verdict == SY_VERDICT_WINNER && best->verdict != SY_VERDICT_WINNER) ||
                       ((a->verdict == SY_VERDICT_WINNER) == (best->verdict == SY_VERDICT_WINNER) &&
-                       a->has_lift && (!best->has_lift || a->lift > best->lift));
+                       eff_has_lift(a) && (!eff_has_lift(best) || eff_lift(a) > eff_lift(best)));
         if (better)
             r->candidate = (int)i;
     }
@@ -626,10 +781,11 @@ void sy_experiment_decide(const sy_experiment_in_t *in, sy_experiment_result_t *
         r->decision = SY_DECISION_PROMOTE;
         r->winner = r->candidate;
         say(r,
-            "%s beats control: lift %+.2f%% (95%% %sinterval %+.2f%% to %+.2f%%), "
+            "%s beats control: %slift %+.2f%% (95%% %sinterval %+.2f%% to %+.2f%%), "
             "confidence %.4f",
-            in->names[r->winner], 100 * c->lift, c->always_valid ? "always-valid " : "",
-            100 * c->lift_ci_low, 100 * c->lift_ci_high, c->confidence);
+            in->names[r->winner], cuped_word(c), 100 * eff_lift(c),
+            eff_always_valid(c) ? "always-valid " : "", 100 * eff_lift_ci_low(c),
+            100 * eff_lift_ci_high(c), c->checks.confidence);
         say(r, "all five safety checks pass (sample, confidence, improvement, runtime, errors)%s",
             in->latency_guardrail ? ", and the latency guardrail" : "");
         if (in->safety.manual_approval)
@@ -652,8 +808,8 @@ void sy_experiment_decide(const sy_experiment_in_t *in, sy_experiment_result_t *
                 say(r, "%s: error rate %.4f is above %.4g", in->names[i], a->error_rate,
                     in->safety.max_error_rate);
             else if (a->verdict == SY_VERDICT_WORSE)
-                say(r, "%s is worse than control: %+.2f (confidence %.4f)", in->names[i], a->diff,
-                    a->confidence);
+                say(r, "%s is worse than control: %s%+.2f (confidence %.4f)", in->names[i],
+                    cuped_word(a), eff_diff(a), a->checks.confidence);
             else
                 say(r,
                     "%s: no lift of %.4g%% found, with enough units for a %.0f%% chance of "

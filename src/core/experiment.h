@@ -74,8 +74,9 @@ typedef struct sy_promotion {
 
 /* The five safety checks of auto-promotion. A treatment with no measurable improvement
  * (control rate 0) fails min_improvement; a significantly worse one has high confidence
- * and fails it too. Returns 0, or the z-test's error (-EINVAL for bad counts or settings,
- * SY_ENOTRIALS for an arm without trials, SY_EZEROVAR for rates 0 and 1) with `err`. */
+ * and fails it too (a lift of 0 or below never passes it, even at a minimum of 0 %). Returns 0, or
+ * the z-test's error (-EINVAL for bad counts or settings, SY_ENOTRIALS for an arm without trials,
+ * SY_EZEROVAR for rates 0 and 1) with `err`. */
 int sy_promotion_eligibility(const sy_promotion_in_t *in, const sy_safety_t *s, sy_promotion_t *out,
                              sy_err_t *err);
 
@@ -107,6 +108,11 @@ typedef struct sy_arm_counts {
     int64_t latency_n;    /* events that carried a latency (latency guardrail) */
     double latency_mean;  /* their mean, ms */
     double latency_sd;    /* their sample sd, ms */
+    /* CUPED (sy_experiment_in_t.cuped): the co-moments over its units of (covariate,
+     * outcome), the outcome the metric's (converted 0/1, or the unit's total value) */
+    sy_comoments_t cov;
+    int64_t covariates; /* of its units, those whose exposure carried a covariate */
+    double cuped_seq_p; /* the CUPED-adjusted always-valid p so far (1 before a look) */
 } sy_arm_counts_t;
 
 typedef struct sy_experiment_in {
@@ -132,6 +138,10 @@ typedef struct sy_experiment_in {
      * caller keeps them (the engine recomputes them hourly: a sequential one costs ~10 ms);
      * an entry NULL: no plan for that arm. NULL: computed here, at every call. */
     const sy_rule_curve_t *const *curves;
+    /* CUPED: each treatment is also compared adjusted by the pre-period covariate (theta
+     * pooled over the arms, sy_stats_cuped), and the decision reads the adjusted figures
+     * where they can be computed (the raw ones otherwise). */
+    bool cuped;
 } sy_experiment_in_t;
 
 /* What a treatment's numbers say, as the decision reads them. */
@@ -144,13 +154,29 @@ typedef enum sy_verdict {
     SY_VERDICT_FUTILE,  /* sized for the minimum improvement, runtime done, not better */
 } sy_verdict_t;
 
+/* A treatment's CUPED-adjusted comparison, beside the raw one. */
+typedef struct sy_cuped_arm {
+    bool has;     /* computed (CUPED on and the data allow it) */
+    int error;    /* why not: SY_ENOTRIALS, SY_ETOOFEW, SY_EZEROVAR (sy_stats_cuped) */
+    sy_cuped_t c; /* the fixed-horizon figures (t test with N - k - 1 df) */
+    /* the intervals in use: always-valid with `sequential` (the adjusted estimate -+ its se
+     * times sy_stats_cs_multiplier), else c's fixed-horizon ones */
+    bool always_valid;
+    double diff_ci_low, diff_ci_high;
+    double lift_ci_low, lift_ci_high;
+    bool has_seq;          /* sequential: the adjusted always-valid p */
+    double always_valid_p; /* running minimum, its own (sy_arm_counts_t.cuped_seq_p) */
+    double p_adjusted;     /* Holm over the treatments' adjusted p's (sequential or not) */
+    double confidence;     /* 1 - p_adjusted: what min_confidence is checked against */
+} sy_cuped_arm_t;
+
 typedef struct sy_arm_result {
     /* the variant on its own */
     int64_t n;
-    bool has_level;    /* false with no units */
-    double level;      /* conversion rate, or mean value per unit */
-    bool has_sd;       /* mean metric with n >= 2 */
-    double sd;         /* per-unit sd of the value, ddof = 1 */
+    bool has_level; /* false with no units */
+    double level;   /* conversion rate, or mean value per unit */
+    bool has_sd;    /* mean metric with n >= 2 */
+    double sd;      /* per-unit sd of the value, ddof = 1 */
     /* the level's interval that matches the test in use: with `sequential` always-valid
      * (the level -+ se * sy_stats_cs_multiplier of the arm's units), else the fixed-horizon
      * normal one at SY_EXP_CI_LEVEL; se is the Wald one for a rate, sd / sqrt(n) for a
@@ -200,8 +226,9 @@ typedef struct sy_arm_result {
     double latency_mean, latency_sd;
     bool latency_measured; /* both arms have 2 or more latencies and control's mean > 0 */
     double latency_increase, latency_increase_ci_low, latency_increase_ci_high; /* relative */
-    bool latency_ok;     /* passes: the guardrail does not block promotion */
-    bool latency_failed; /* fails: the treatment is surely too slow */
+    bool latency_ok;      /* passes: the guardrail does not block promotion */
+    bool latency_failed;  /* fails: the treatment is surely too slow */
+    sy_cuped_arm_t cuped; /* treatments, with CUPED on */
     sy_verdict_t verdict;
 } sy_arm_result_t;
 
@@ -222,6 +249,10 @@ typedef struct sy_experiment_result {
                              when it runs (the chi-square, peeked at every look, would raise
                              false alarms), else the chi-square's; or the zero weight */
     sy_arm_result_t arms[SY_EXP_MAX_ARMS];
+    bool cuped;             /* CUPED was on */
+    bool has_theta;         /* its theta could be estimated */
+    double theta;           /* pooled over the arms (sy_stats_cuped_theta) */
+    int64_t with_covariate; /* units whose exposure carried a covariate, all arms */
     sy_decision_t decision;
     int winner;    /* promote: the arm to promote; else -1 */
     int candidate; /* the best treatment so far (the winner when there is one), -1 none */
@@ -257,5 +288,10 @@ void sy_experiment_decide(const sy_experiment_in_t *in, sy_experiment_result_t *
  * minimum of the always-valid p into *p (in->arms[arm].seq_p is the previous one). A look
  * that cannot be taken yet (an empty arm, no variance) leaves it unchanged. */
 int sy_experiment_seq_look(const sy_experiment_in_t *in, size_t arm, double *p, sy_err_t *err);
+
+/* As sy_experiment_seq_look, for the CUPED-adjusted difference (its estimate and OLS
+ * variance, the same mixture): the new running minimum into *p from
+ * in->arms[arm].cuped_seq_p. A look that cannot be taken leaves it unchanged. */
+int sy_experiment_cuped_look(const sy_experiment_in_t *in, size_t arm, double *p, sy_err_t *err);
 
 #endif

@@ -2,6 +2,7 @@
  * ../shared/conformance/stats/README.md. */
 #include "core/stats.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -353,6 +354,196 @@ sy_moments_t sy_welford_moments(const sy_welford_t *w)
     if (w->n >= 2 && w->m2 > 0) /* long double holds its range on x86-64 (1e-4951) */
         m.sd = (double)sqrtl((long double)(w->m2 / (sy_wide_t)(w->n - 1)));
     return m;
+}
+
+/* ---- Running co-moments ----------------------------------------------------------- */
+
+void sy_comoments_add(sy_comoments_t *c, double x, double y)
+{
+    c->n++;
+    sy_wide_t n = (sy_wide_t)c->n;
+    sy_wide_t dx = (sy_wide_t)x - c->mean_x, dy = (sy_wide_t)y - c->mean_y;
+    c->mean_x += dx / n;
+    c->mean_y += dy / n;
+    c->m2x += dx * ((sy_wide_t)x - c->mean_x);
+    c->m2y += dy * ((sy_wide_t)y - c->mean_y);
+    /* the old x deviation times the new y deviation: the co-moment's Welford update */
+    c->cxy += dx * ((sy_wide_t)y - c->mean_y);
+}
+
+void sy_comoments_replace_y(sy_comoments_t *c, double x, double y_old, double y_new)
+{
+    if (c->n < 1)
+        return;
+    sy_wide_t mean_y = c->mean_y, d = (sy_wide_t)y_new - (sy_wide_t)y_old;
+    c->mean_y += d / (sy_wide_t)c->n;
+    c->m2y += d * (((sy_wide_t)y_new - c->mean_y) + ((sy_wide_t)y_old - mean_y));
+    if (c->m2y < 0) /* rounding, with every y equal */
+        c->m2y = 0;
+    /* sum (x_i - mx)(y_i' - my') gains (x - mx) d: the deviations of x sum to 0 */
+    c->cxy += ((sy_wide_t)x - c->mean_x) * d;
+}
+
+void sy_comoments_merge(sy_comoments_t *into, const sy_comoments_t *b)
+{
+    if (b->n == 0)
+        return;
+    if (into->n == 0) {
+        *into = *b;
+        return;
+    }
+    sy_wide_t na = (sy_wide_t)into->n, nb = (sy_wide_t)b->n, n = na + nb;
+    sy_wide_t dx = b->mean_x - into->mean_x, dy = b->mean_y - into->mean_y, w = na / n * nb;
+    into->mean_x += dx * (nb / n);
+    into->mean_y += dy * (nb / n);
+    into->m2x += b->m2x + dx * dx * w;
+    into->m2y += b->m2y + dy * dy * w;
+    into->cxy += b->cxy + dx * dy * w;
+    into->n += b->n;
+}
+
+/* ---- CUPED ------------------------------------------------------------------------ */
+
+/* The within-arm sums pooled over the arms, and the units and non-empty arms. */
+struct pooled {
+    sy_wide_t sxx, sxy, syy;
+    sy_wide_t xx, yy; /* the sums of x^2 and y^2 (about 0): the scale of the data */
+    int64_t units;
+    int64_t arms;
+};
+
+static int pool_arms(const sy_comoments_t *arms, size_t n, struct pooled *p, sy_err_t *err)
+{
+    *p = (struct pooled){0};
+    if (!arms || n < 2 || n > SY_STATS_MAX_ARMS)
+        return sy_err_set(err, -EINVAL, "arms", "2 to %d arms", SY_STATS_MAX_ARMS);
+    for (size_t i = 0; i < n; i++) {
+        const sy_comoments_t *a = &arms[i];
+        if (a->n < 0 || a->n >= MAX_EXACT_COUNT || !(a->m2x >= 0) || !(a->m2y >= 0) ||
+            !isfinite((double)a->cxy) || !isfinite((double)a->mean_x) ||
+            !isfinite((double)a->mean_y)) {
+            char field[32];
+            snprintf(field, sizeof(field), "arms[%zu]", i);
+            return sy_err_set(err, -EINVAL, field, "co-moments out of range");
+        }
+        if (a->n == 0)
+            continue;
+        p->sxx += a->m2x;
+        p->sxy += a->cxy;
+        p->syy += a->m2y;
+        p->xx += a->m2x + (sy_wide_t)a->n * a->mean_x * a->mean_x;
+        p->yy += a->m2y + (sy_wide_t)a->n * a->mean_y * a->mean_y;
+        p->units += a->n;
+        p->arms++;
+    }
+    return 0;
+}
+
+int sy_stats_cuped_theta(const sy_comoments_t *arms, size_t n, double *theta, sy_err_t *err)
+{
+    struct pooled p;
+    int rc = pool_arms(arms, n, &p, err);
+    if (rc < 0)
+        return rc;
+    if (p.units - p.arms - 1 < 1)
+        return sy_err_set(err, SY_ETOOFEW, NULL, "CUPED needs more units than arms + 1");
+    if (!(p.sxx > 0))
+        return sy_err_set(err, SY_EZEROVAR, NULL, "the covariate does not vary within the arms");
+    double t = (double)(p.sxy / p.sxx);
+    if (!isfinite(t))
+        return sy_err_set(err, -ERANGE, NULL, "result out of double range");
+    *theta = t;
+    return 0;
+}
+
+int sy_stats_cuped(const sy_comoments_t *arms, size_t n, size_t control, size_t treatment,
+                   double confidence, sy_cuped_t *out, sy_err_t *err)
+{
+    struct pooled p;
+    int rc = pool_arms(arms, n, &p, err);
+    if (rc < 0)
+        return rc;
+    if (control >= n || treatment >= n || control == treatment)
+        return sy_err_set(err, -EINVAL, control >= n ? "control" : "treatment",
+                          "the arms compared must be two different arms");
+    if ((rc = check_open(confidence, 0, 1, "confidence", err)) < 0)
+        return rc;
+    const sy_comoments_t *c = &arms[control], *t = &arms[treatment];
+    if (c->n == 0 || t->n == 0)
+        return sy_err_set(err, SY_ENOTRIALS, c->n ? "treatment" : "control", "an arm is empty");
+    int64_t df = p.units - p.arms - 1;
+    if (df < 1)
+        return sy_err_set(err, SY_ETOOFEW, NULL, "CUPED needs more units than arms + 1");
+    if (!(p.sxx > 0))
+        return sy_err_set(err, SY_EZEROVAR, NULL, "the covariate does not vary within the arms");
+    sy_wide_t theta = p.sxy / p.sxx;
+    sy_wide_t rss = p.syy - theta * p.sxy;
+    /* Every point on one line (an outcome that is its covariate): the residual is 0, but
+     * the sums leave a rounding of it either side of 0. What is below the rounding of the
+     * values themselves (doubles: a relative 2^-52 of each x and y) is no residual any
+     * data could show: 0, whichever side it fell on. */
+    sy_wide_t ulp = (sy_wide_t)DBL_EPSILON;
+    if (rss <= ulp * ulp * (p.yy + theta * theta * p.xx))
+        rss = 0;
+    sy_wide_t nc = (sy_wide_t)c->n, nt = (sy_wide_t)t->n;
+    sy_wide_t dx = t->mean_x - c->mean_x, dy = t->mean_y - c->mean_y;
+    sy_wide_t diff = dy - theta * dx;
+    sy_wide_t sigma2 = rss / (sy_wide_t)df;
+    sy_wide_t var = sigma2 * (1 / nt + 1 / nc + dx * dx / p.sxx);
+    if (!(var > 0))
+        return sy_err_set(err, SY_EZEROVAR, NULL, "the adjusted outcome has no variance left");
+    /* each arm's variance of its mean, and control's covariance of its means (ddof = 1) */
+    sy_wide_t vc = c->n >= 2 ? c->m2y / (nc - 1) / nc : 0;
+    sy_wide_t vt = t->n >= 2 ? t->m2y / (nt - 1) / nt : 0;
+    sy_wide_t cov_c = c->n >= 2 ? c->cxy / (nc - 1) / nc : 0;
+    sy_cuped_t r = {.theta = (double)theta,
+                    .diff = (double)diff,
+                    .se = (double)sqrtl((long double)var),
+                    .se_raw = (double)sqrtl((long double)(vc + vt)),
+                    .df = (double)df};
+    r.t = r.diff / r.se;
+    r.p_value = 2 * sy_stats_t_sf(fabs(r.t), r.df);
+    if (r.p_value > 1)
+        r.p_value = 1;
+    double q = sy_stats_t_isf((1 - confidence) / 2, r.df);
+    r.diff_ci_low = r.diff - q * r.se;
+    r.diff_ci_high = r.diff + q * r.se;
+    r.variance_reduction = vc + vt > 0 ? (double)(1 - var / (vc + vt)) : 0;
+    double mc = (double)c->mean_y;
+    if (mc != 0) {
+        /* the delta method on diff / |m_c|, theta held fixed: Var(diff) / m^2
+         * + diff^2 Var(m) / m^4 - 2 diff sign(m) Cov(diff, m) / (|m| m^2), where
+         * Cov(diff, ybar_c) = -(Var(ybar_c) - theta Cov(xbar_c, ybar_c)) */
+        sy_wide_t m = (sy_wide_t)mc, am = m < 0 ? -m : m, sg = m < 0 ? -1 : 1;
+        sy_wide_t cov = -(vc - theta * cov_c);
+        sy_wide_t vl =
+            var / (m * m) + diff * diff * vc / (m * m * m * m) - 2 * diff * sg * cov / (am * m * m);
+        if (vl < 0)
+            vl = 0;
+        r.has_lift = true;
+        r.lift = (double)(diff / am);
+        r.se_lift = (double)sqrtl((long double)vl);
+        r.lift_ci_low = r.lift - q * r.se_lift;
+        r.lift_ci_high = r.lift + q * r.se_lift;
+    }
+    double all[] = {r.theta,
+                    r.diff,
+                    r.se,
+                    r.se_raw,
+                    r.t,
+                    r.p_value,
+                    r.diff_ci_low,
+                    r.diff_ci_high,
+                    r.variance_reduction,
+                    r.lift,
+                    r.se_lift,
+                    r.lift_ci_low,
+                    r.lift_ci_high};
+    rc = check_results(all, sizeof(all) / sizeof(all[0]), err);
+    if (rc < 0)
+        return rc;
+    *out = r;
+    return 0;
 }
 
 /* ---- Sample-ratio mismatch ------------------------------------------------------- */
@@ -1124,6 +1315,30 @@ int sy_stats_seq_look_mean(const sy_seq_cfg_t *cfg, const sy_moments_t *control,
         o.theta_hat = ldexp(o.theta_hat, -k); /* reported in the metric's unit */
         o.variance = ldexp(o.variance, -2 * k);
     }
+    rc = seq_finish(&o, err);
+    if (rc < 0)
+        return rc;
+    *out = o;
+    return 0;
+}
+
+int sy_stats_seq_look_est(const sy_seq_cfg_t *cfg, double theta_hat, double variance, double units,
+                          double prev_p, sy_seq_look_t *out, sy_err_t *err)
+{
+    int rc = check_seq(cfg, prev_p, err);
+    if (rc < 0)
+        return rc;
+    if (!isfinite(theta_hat) || !(variance >= 0) || !isfinite(variance) || !(units > 0) ||
+        !isfinite(units))
+        return sy_err_set(err, -EINVAL, "theta_hat",
+                          "an estimate, a variance >= 0 and units > 0, all finite");
+    sy_seq_look_t o = {.always_valid_p = prev_p,
+                       .has_theta = true,
+                       .theta_hat = theta_hat,
+                       .has_variance = true,
+                       .variance = variance};
+    if (variance > 0)
+        seq_look(cfg, units, prev_p, &o);
     rc = seq_finish(&o, err);
     if (rc < 0)
         return rc;

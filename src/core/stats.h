@@ -96,6 +96,67 @@ void sy_welford_merge(sy_welford_t *into, const sy_welford_t *b);
  * small for a double's square is still a double (1e-300). */
 sy_moments_t sy_welford_moments(const sy_welford_t *w);
 
+/* Running co-moments of a pair (x, y) per unit: the pre-period covariate x and the outcome
+ * y that CUPED regresses on it. As sy_welford_t, in quadruple precision, never as sums of
+ * products minus products of sums: counts, both means, both sums of squared deviations and
+ * the sum of cross deviations. A unit's y grows after it is counted (its conversion, its
+ * value's total) while its x, fixed at its first exposure, does not: replace_y. Merging
+ * follows Chan et al. Deterministic as sy_welford_t. Zero-initialise. */
+typedef struct sy_comoments {
+    int64_t n;
+    sy_wide_t mean_x, mean_y;
+    sy_wide_t m2x; /* sum of (x - mean_x)^2 */
+    sy_wide_t m2y; /* sum of (y - mean_y)^2 */
+    sy_wide_t cxy; /* sum of (x - mean_x)(y - mean_y) */
+} sy_comoments_t;
+
+/* Counts the pair (x, y). */
+void sy_comoments_add(sy_comoments_t *c, double x, double y);
+/* A unit counted with (x, y_old) now has (x, y_new) (n >= 1; n unchanged). */
+void sy_comoments_replace_y(sy_comoments_t *c, double x, double y_old, double y_new);
+/* Counts every pair `b` counted into `into`. */
+void sy_comoments_merge(sy_comoments_t *into, const sy_comoments_t *b);
+
+/* ---- CUPED (regression adjustment on a pre-period covariate) -------------------------- */
+
+/* One treatment against control, adjusted by the covariate with theta pooled over every
+ * arm: exactly the coefficient of the treatment's dummy in the OLS fit y ~ C(arm) + x over
+ * all arms (ANCOVA; statsmodels OLS, nonrobust), and its standard error. */
+typedef struct sy_cuped {
+    double theta;       /* Sxy_w / Sxx_w, within-arm sums pooled over the arms */
+    double diff;        /* (ybar_t - ybar_c) - theta (xbar_t - xbar_c) */
+    double se;          /* its OLS standard error */
+    double se_raw;      /* the unadjusted difference's, sqrt(s_t^2 / n_t + s_c^2 / n_c) */
+    double t;           /* diff / se */
+    double df;          /* N - k - 1 (N units over k arms) */
+    double p_value;     /* two-sided, Student's t with df */
+    double diff_ci_low; /* diff -+ t_{df}(1 - (1 - confidence) / 2) se */
+    double diff_ci_high;
+    double variance_reduction; /* 1 - se^2 / se_raw^2 (negative when the covariate hurts) */
+    bool has_lift;             /* false when the control's raw mean is 0 */
+    double lift;               /* diff / |ybar_c| */
+    double se_lift;            /* its delta-method standard error */
+    double lift_ci_low;        /* lift -+ the same quantile times se_lift */
+    double lift_ci_high;
+} sy_cuped_t;
+
+/* The pooled theta of `n` arms' co-moments into *theta: SY_EZEROVAR when no arm's x varies
+ * (Sxx_w = 0: nothing to regress on), SY_ETOOFEW when the arms hold fewer than k + 2 units,
+ * -EINVAL for a bad n. */
+int sy_stats_cuped_theta(const sy_comoments_t *arms, size_t n, double *theta, sy_err_t *err);
+
+/* CUPED of arm `treatment` against arm `control` over the `n` arms (2..SY_STATS_MAX_ARMS)
+ * whose co-moments are `arms` (theta and the residual variance pooled over all of them; k
+ * counts the arms with units, as the OLS of their units has a dummy for each of those only),
+ * at level `confidence` in (0, 1). Errors, in order: -EINVAL for bad arguments;
+ * SY_ENOTRIALS when either arm is empty; SY_ETOOFEW when N - k - 1 < 1; SY_EZEROVAR when
+ * Sxx_w = 0 (no covariate variation) or the residual variance is 0 (every point on one
+ * line: a residual sum of squares within the doubles' rounding of the data, 2^-104 of the
+ * sum of the y^2 and theta^2 x^2, counts 0); -ERANGE for a result
+ * that does not fit a double. Never a NaN. */
+int sy_stats_cuped(const sy_comoments_t *arms, size_t n, size_t control, size_t treatment,
+                   double confidence, sy_cuped_t *out, sy_err_t *err);
+
 /* ---- The standard normal and Student's t ------------------------------------------ */
 
 double sy_stats_norm_cdf(double x); /* Phi(x) */
@@ -393,6 +454,13 @@ int sy_stats_seq_look_prop(const sy_seq_cfg_t *cfg, const sy_binom_t *control,
 int sy_stats_seq_look_mean(const sy_seq_cfg_t *cfg, const sy_moments_t *control,
                            const sy_moments_t *treatment, double prev_p, sy_seq_look_t *out,
                            sy_err_t *err);
+
+/* As the looks above, from an estimate `theta_hat` of the difference and its variance
+ * `variance` after `units` (n_c + n_t) units: what a CUPED-adjusted difference is looked
+ * at with. A variance of 0 is a degenerate look (p unchanged). -EINVAL as above, or for a
+ * non-finite estimate or a negative variance. */
+int sy_stats_seq_look_est(const sy_seq_cfg_t *cfg, double theta_hat, double variance, double units,
+                          double prev_p, sy_seq_look_t *out, sy_err_t *err);
 
 /* ---- Multiple comparisons -------------------------------------------------------- */
 

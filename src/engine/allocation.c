@@ -645,7 +645,7 @@ static int change_once(sy_engine_t *eng, const sy_principal_t *actor, struct exp
               json_object_set_new(detail, "events_at", json_integer(events_at)) == 0;
     json_t *after_w = sy_exp_weights_json(e), *after = sy_exp_to_json(e);
     json_t *flag = e->flag_before ? NULL : sy_eng_flag_json(w, e->flag);
-    json_t *def = sy_exp_split_flag(e, e->flag_before ? e->flag_before : flag);
+    json_t *def = sy_exp_split_flag(eng, e, e->flag_before ? e->flag_before : flag);
     json_decref(flag);
     struct change_write cw = {
         .action = action, .before = before_w, .after = after_w, .detail = detail, .at_ms = now};
@@ -930,11 +930,13 @@ int sy_exp_step(sy_engine_t *eng, const sy_principal_t *actor, struct experiment
 
 struct promo_evidence sy_exp_evidence(const sy_experiment_result_t *r, size_t winner)
 {
+    /* what the checks read: the CUPED-adjusted figures when they decide, else the raw ones
+     * (the same numbers as the arm's confidence and lift) */
     const sy_arm_result_t *a = &r->arms[winner];
     return (struct promo_evidence){.has_confidence = a->compared,
-                                   .confidence = a->confidence,
-                                   .has_improvement = a->compared && a->has_lift,
-                                   .improvement_pct = 100 * a->lift};
+                                   .confidence = a->checks.confidence,
+                                   .has_improvement = a->compared && a->checks.has_improvement,
+                                   .improvement_pct = a->checks.improvement_pct};
 }
 
 int sy_exp_promote(sy_engine_t *eng, const sy_principal_t *actor, struct experiment *e,

@@ -3,16 +3,16 @@
  * events it holds can be pruned and a restart still rebuilds exactly the same numbers:
  * restore the checkpoint, then replay only the events after it.
  *
- * The encoding, version 3. Several nodes may share one database (issue 25), so a
- * checkpoint must read the same on every host: every number is little-endian, written
- * and read a byte at a time whatever the host's order; a double is its IEEE-754 binary64
- * bits (u64), a wide number (sy_wide_t, core/stats.h) its IEEE-754 binary128 bits (16
- * bytes, least significant first). A build whose sy_wide_t is not binary128 can neither
- * write nor read version 3 (-ENOTSUP, -EIO): its sums would not be the same bits anyway.
+ * The encoding, version 4 (version 3 without the rows marked "4:"). Several nodes may share one
+ * database (issue 25), so a checkpoint must read the same on every host: every number is
+ * little-endian, written and read a byte at a time whatever the host's order; a double is its
+ * IEEE-754 binary64 bits (u64), a wide number (sy_wide_t, core/stats.h) its IEEE-754 binary128 bits
+ * (16 bytes, least significant first). A build whose sy_wide_t is not binary128 can neither write
+ * nor read versions 3 and 4 (-ENOTSUP, -EIO): its sums would not be the same bits anyway.
  *
  *   field                         type
  *   "SYCK"                        4 bytes
- *   version                       u32 (3)
+ *   version                       u32 (4)
  *   wide                          u32 (113: sy_wide_t's mantissa digits, binary128)
  *   SY_STATS_MAX_ARMS             u32 (the SRM test's arrays)
  *   n_arms                        u32
@@ -21,6 +21,8 @@
  *     units conversions errors crossovers    i64 x 4
  *     value: n, mean, m2          i64, wide, wide
  *     latency: n, mean, m2        i64, wide, wide
+ *  4: covariates                  i64 (CUPED: units whose exposure carried one)
+ *  4: cov: n, mean_x, mean_y, m2x, m2y, cxy     i64, wide x 5 (CUPED's co-moments)
  *     win, recent: served outcomes successes errors latencies, hist
  *                                 i64 x 5, u32 x HEALTH_BUCKETS (each)
  *   changes begun                 u64, and the last one's at_ms (i64, 0 for none)
@@ -35,12 +37,14 @@
  *                counts i64 x MAX, lnb_prior f64, untested u8, log_e_before log_bf p f64;
  *                then log_e p f64
  *   units                         u64 count; each: u16 length, bytes, i8 variant,
- *                                 u8 flags, f64 value
+ *                                 u8 flags, f64 value, 4: f64 covariate
  *   check                         u64: FNV-1a 64 of the experiment's id and the
  *                                 checkpoint's place (i64 each, little-endian, not
  *                                 stored: the row's columns), then of every byte before it
  *
- * Version 2, which databases written before hold, is still read: the same fields, but
+ * Version 3, which databases written before CUPED hold, is still read: its arms' co-moments
+ * are empty and its units have no covariate (no experiment had CUPED then). Version 2 is
+ * still read too: the same fields, but
  * every number in the byte order of the host that wrote it (doubles and sy_wide_t bit for
  * bit, the check's id and place too), and a header of version u32 (2), 0x01020304 u32
  * (the byte order) and sizeof(sy_wide_t) u32 where version 3 has `wide`; a version 2
@@ -56,7 +60,8 @@
 
 #include "engine/experiment_int.h"
 
-#define VERSION    3 /* 3: little-endian; 2: the host's order, the check covering the row */
+#define VERSION    4 /* 4: CUPED's co-moments and covariates; 3: little-endian; 2: the host's */
+#define VERSION_V3 3 /* order, the check covering the row */
 #define VERSION_V2 2
 
 /* sy_wide_t is IEEE-754 binary128 when it is __float128, or a long double of 113 digits
@@ -65,7 +70,7 @@
     (LDBL_MANT_DIG == 113 && defined(__SIZEOF_LONG_DOUBLE__) && __SIZEOF_LONG_DOUBLE__ == 16)
 #define WIDE_DIGITS 113
 #else
-#define WIDE_DIGITS 0 /* not binary128: no version 3 */
+#define WIDE_DIGITS 0 /* not binary128: no version 3 or 4 */
 #endif
 
 /* The index in a sy_wide_t's bytes of its binary128 bits' byte i (0: least significant). */
@@ -153,6 +158,16 @@ static void put_welford(struct enc *b, const sy_welford_t *w)
     put_wide(b, w->m2);
 }
 
+static void put_comoments(struct enc *b, const sy_comoments_t *c)
+{
+    put_i64(b, c->n);
+    put_wide(b, c->mean_x);
+    put_wide(b, c->mean_y);
+    put_wide(b, c->m2x);
+    put_wide(b, c->m2y);
+    put_wide(b, c->cxy);
+}
+
 static void put_counts(struct enc *b, const struct health_counts *h)
 {
     put_i64(b, h->served);
@@ -224,6 +239,8 @@ int sy_exp_ckpt_encode(const struct experiment *e, int64_t seq, unsigned char **
         put_i64(&b, a->a.crossovers);
         put_welford(&b, &a->a.value);
         put_welford(&b, &a->a.latency);
+        put_i64(&b, a->a.covariates);
+        put_comoments(&b, &a->a.cov);
         put_counts(&b, &a->a.win);
         put_counts(&b, &a->a.recent);
     }
@@ -257,6 +274,7 @@ int sy_exp_ckpt_encode(const struct experiment *e, int64_t seq, unsigned char **
         put_u8(&b, (uint8_t)u->variant);
         put_u8(&b, u->flags);
         put_f64(&b, u->value);
+        put_f64(&b, u->cov);
     }
     if (!b.oom)
         put_u64(&b, fnv(true, e->id, seq, b.p, b.len));
@@ -272,7 +290,9 @@ int sy_exp_ckpt_encode(const struct experiment *e, int64_t seq, unsigned char **
 struct dec {
     const unsigned char *p;
     size_t len, at;
-    bool le; /* version 3: little-endian; else version 2: the host's order */
+    bool le; /* version 3 or 4: little-endian; else version 2: the host's order */
+    bool v4; /* version 4: CUPED's fields */
+    int version;
     bool bad;
 };
 
@@ -390,6 +410,16 @@ static void get_welford(struct dec *d, sy_welford_t *w)
     w->m2 = get_wide(d);
 }
 
+static void get_comoments(struct dec *d, sy_comoments_t *c)
+{
+    c->n = get_i64(d);
+    c->mean_x = get_wide(d);
+    c->mean_y = get_wide(d);
+    c->m2x = get_wide(d);
+    c->m2y = get_wide(d);
+    c->cxy = get_wide(d);
+}
+
 static void get_counts(struct dec *d, struct health_counts *h)
 {
     h->served = get_i64(d);
@@ -425,7 +455,8 @@ static void get_arms(struct dec *d, struct experiment *e)
     get(d, magic, 4);
     d->bad |= memcmp(magic, "SYCK", 4) != 0;
     if (d->le) {
-        d->bad |= get_u32(d) != VERSION || get_u32(d) != WIDE_DIGITS || WIDE_DIGITS != 113;
+        d->bad |=
+            get_u32(d) != (uint32_t)d->version || get_u32(d) != WIDE_DIGITS || WIDE_DIGITS != 113;
     } else {
         d->bad |= get_u32(d) != VERSION_V2 || get_u32(d) != 0x01020304u ||
                   get_u32(d) != sizeof(sy_wide_t);
@@ -444,13 +475,21 @@ static void get_arms(struct dec *d, struct experiment *e)
         a->a.crossovers = get_i64(d);
         get_welford(d, &a->a.value);
         get_welford(d, &a->a.latency);
+        a->a.covariates = 0;
+        a->a.cov = (sy_comoments_t){0};
+        if (d->v4) {
+            a->a.covariates = get_i64(d);
+            get_comoments(d, &a->a.cov);
+            d->bad |= a->a.covariates < 0 || a->a.covariates > a->a.units ||
+                      (a->a.cov.n != 0 && a->a.cov.n != a->a.units);
+        }
         get_counts(d, &a->a.win);
         get_counts(d, &a->a.recent);
     }
 }
 
-/* Which version `data` is: 3 when its version field reads 3 little-endian, 2 when it reads
- * 2 in the host's order, else 0. */
+/* Which version `data` is: 4 or 3 when its version field reads so little-endian, 2 when it
+ * reads 2 in the host's order, else 0. */
 static int version_of(const unsigned char *data, size_t len)
 {
     if (len < 8)
@@ -458,9 +497,10 @@ static int version_of(const unsigned char *data, size_t len)
     const unsigned char *v = data + 4;
     uint32_t host;
     memcpy(&host, v, 4);
-    if (((uint32_t)v[0] | (uint32_t)v[1] << 8 | (uint32_t)v[2] << 16 | (uint32_t)v[3] << 24) ==
-        VERSION)
-        return VERSION;
+    uint32_t le =
+        (uint32_t)v[0] | (uint32_t)v[1] << 8 | (uint32_t)v[2] << 16 | (uint32_t)v[3] << 24;
+    if (le == VERSION || le == VERSION_V3)
+        return (int)le;
     return host == VERSION_V2 ? VERSION_V2 : 0;
 }
 
@@ -470,7 +510,9 @@ int sy_exp_ckpt_decode(struct experiment *e, int64_t seq, const void *data, size
     int version = version_of(d.p, len);
     if (len < 8 || !version)
         return -EIO;
-    d.le = version == VERSION;
+    d.le = version >= VERSION_V3;
+    d.v4 = version == VERSION;
+    d.version = version;
     d.len = len - 8;
     /* the check sum, written as the version writes numbers */
     struct dec sum = {.p = d.p + d.len, .len = 8, .le = d.le};
@@ -513,10 +555,15 @@ int sy_exp_ckpt_decode(struct experiment *e, int64_t seq, const void *data, size
         int8_t variant = get_i8(&d);
         uint8_t flags = get_u8(&d);
         double value = get_f64(&d);
-        int rc = d.bad ? -EIO : sy_exp_unit_restore(e, id, ul, variant, flags, value);
+        double cov = d.v4 ? get_f64(&d) : 0;
+        int rc = d.bad ? -EIO : sy_exp_unit_restore(e, id, ul, variant, flags, value, cov);
         if (rc == -ENOMEM)
             return rc;
         d.bad |= rc < 0;
     }
-    return d.bad || d.at != d.len ? -EIO : 0;
+    if (d.bad || d.at != d.len)
+        return -EIO;
+    if (e->layer.name[0]) /* the holdout's sums are its units' (layer.c) */
+        sy_exp_holdout_rebuild(e);
+    return 0;
 }

@@ -48,8 +48,11 @@ static int take_variants(const sy_exp_def_t *d, struct experiment *e, bool store
     if (d->n_variants < 2 || d->n_variants > SY_EXP_MAX_ARMS)
         return sy_err_set(err, -EINVAL, "variants", "variants must be an array of 2 to %d variants",
                           SY_EXP_MAX_ARMS);
-    if (!e->arms && !(e->arms = calloc(d->n_variants, sizeof(*e->arms))))
+    /* one more, past the variants: the layer's holdout (layer.c), counted apart */
+    if (!e->arms && !(e->arms = calloc(d->n_variants + 1, sizeof(*e->arms))))
         return sy_eng_oom(err);
+    snprintf(e->arms[d->n_variants].key, sizeof(e->arms[0].key), "holdout");
+    e->arms[d->n_variants].a.seq_p = 1;
     size_t controls = 0;
     int64_t treatment_weight = 0;
     char f[48];
@@ -71,6 +74,7 @@ static int take_variants(const sy_exp_def_t *d, struct experiment *e, bool store
         a->weight = v->weight;
         a->defined_weight = a->weight;
         a->a.seq_p = 1;
+        a->a.cuped_seq_p = 1;
         if (v->control) {
             e->control = i;
             controls++;
@@ -97,6 +101,16 @@ static int take_variants(const sy_exp_def_t *d, struct experiment *e, bool store
                           "0 %%: give it at least 1 %% of the total",
                           e->arms[e->control].weight == 0 ? "control" : "treatments");
     return 0;
+}
+
+/* CUPED on or off, and what its co-moments regress on the covariate in every arm. */
+static void set_cuped(struct experiment *e, bool on)
+{
+    e->cuped = on;
+    for (size_t i = 0; i < e->n_arms; i++)
+        e->arms[i].a.cuped = !on                           ? CUPED_OFF
+                             : e->metric == SY_METRIC_MEAN ? CUPED_MEAN
+                                                           : CUPED_CONVERSION;
 }
 
 /* Its own safety settings over `base` (the server-wide defaults), checked together. */
@@ -205,6 +219,28 @@ static int take_bandit(const sy_exp_def_t *d, struct experiment *e, bool stored,
     return 0;
 }
 
+/* Its layer, name and share; the range as given (a stored row's: the engine places a new
+ * one, sy_exp_layer_place). */
+static int take_layer(const sy_exp_def_t *d, struct experiment *e, sy_err_t *err)
+{
+    memset(&e->layer, 0, sizeof(e->layer));
+    if (!d->layer[0])
+        return 0;
+    if (!sy_exp_layer_name_ok(d->layer))
+        return sy_err_set(err, -EINVAL, "layer.name",
+                          "a layer's name is 1 to %d of A-Z a-z 0-9 . _ -", SY_LAYER_NAME_MAX);
+    if (d->layer_pct_bp < 1 || d->layer_pct_bp > SY_LAYER_BP)
+        return sy_err_set(err, -EINVAL, "layer.pct",
+                          "pct is a percentage above 0 to 100 with at most 2 decimals");
+    snprintf(e->layer.name, sizeof(e->layer.name), "%s", d->layer);
+    e->layer.pct_bp = d->layer_pct_bp;
+    if (d->layer_range[1] - d->layer_range[0] == d->layer_pct_bp) {
+        e->layer.start_bp = d->layer_range[0];
+        e->layer.end_bp = d->layer_range[1];
+    }
+    return 0;
+}
+
 int sy_exp_def_apply(const sy_exp_def_t *d, struct experiment *e, bool stored,
                      const sy_exp_defaults_t *base, sy_err_t *err)
 {
@@ -223,6 +259,7 @@ int sy_exp_def_apply(const sy_exp_def_t *d, struct experiment *e, bool stored,
     if (d->metric != SY_METRIC_CONVERSION && d->metric != SY_METRIC_MEAN)
         return sy_err_set(err, -EINVAL, "metric", "metric is \"conversion\" or \"mean\"");
     e->metric = d->metric;
+    set_cuped(e, d->cuped);
     e->latency_guardrail = d->latency_guardrail;
     e->record_exposures = d->record_exposures;
     if ((rc = take_safety(d, e, base, err)) < 0 || (rc = take_allocation(d, e, err)) < 0 ||
@@ -238,6 +275,8 @@ int sy_exp_def_apply(const sy_exp_def_t *d, struct experiment *e, bool stored,
         strnlen(d->description, sizeof(d->description)) > SY_EXP_DESCRIPTION_MAX)
         return sy_err_set(err, -EINVAL, "description",
                           "description is a string of at most %d bytes", SY_EXP_DESCRIPTION_MAX);
+    if ((rc = take_layer(d, e, err)) < 0)
+        return rc;
 
     /* the normalized form, as the store keeps it: the weights in points, the flag named,
      * only the settings it gives (the others follow the server's and the workspace's) */
@@ -272,6 +311,11 @@ json_t *sy_exp_take_settings(struct experiment *e, struct experiment *from)
     if (e->bandit_due_ms) /* the next look: the new cadence after the last */
         e->bandit_due_ms += (from->bandit.update_minutes - e->bandit.update_minutes) * 60000;
     e->bandit = from->bandit; /* on/off and burn-in: the update refused their change */
+    e->layer = from->layer;
+    /* fixed once started (sy_engine_experiment_update refuses it); before any unit is
+     * counted it may change: a draft's, or one another node changed then started (tail) */
+    if (e->cuped != from->cuped && e->units.n == 0)
+        set_cuped(e, from->cuped);
     return old;
 }
 
@@ -300,6 +344,7 @@ void sy_exp_view(const struct experiment *e, sy_experiment_t *x)
         x->weights[i] = e->arms[i].weight;
     }
     d->metric = e->metric;
+    d->cuped = e->cuped;
     d->latency_guardrail = e->latency_guardrail;
     d->record_exposures = e->record_exposures;
     const char *desc = json_string_value(json_object_get(e->def, "description"));
@@ -317,6 +362,10 @@ void sy_exp_view(const struct experiment *e, sy_experiment_t *x)
     d->health = e->health;
     d->health_min_events = e->health_min_events;
     d->bandit = e->bandit;
+    snprintf(d->layer, sizeof(d->layer), "%s", e->layer.name);
+    d->layer_pct_bp = e->layer.pct_bp;
+    d->layer_range[0] = e->layer.start_bp;
+    d->layer_range[1] = e->layer.end_bp;
     snprintf(x->state, sizeof(x->state), "%s", sy_exp_state_name(e->state));
     x->created_ms = e->created_ms;
     x->started_ms = e->started_ms;

@@ -215,6 +215,7 @@ void sy_engine_close(sy_engine_t *eng)
     }
     sy_eng_experiments_close(eng);
     sy_eng_routes_close(eng);
+    sy_eng_layers_close(eng);
     free(eng->health_done);
     sy_eng_board_close(eng);
     pthread_mutex_destroy(&eng->board_lock);

@@ -423,6 +423,10 @@ int sy_engine_retention(sy_engine_t *eng, const sy_retention_opts_t *opts,
  * writes their JSON, docs/api.md "Experiments"), and so are their results and promotion
  * (codec/results_json.h). */
 
+/* Longest layer name (A-Z a-z 0-9 . _ -), and its description, in bytes. */
+#define SY_LAYER_NAME_MAX        64
+#define SY_LAYER_DESCRIPTION_MAX 1000
+
 /* Longest experiment (and flag) key, variant key and description, in bytes. */
 #define SY_EXP_KEY_MAX         256
 #define SY_EXP_VARIANT_MAX     63
@@ -485,6 +489,7 @@ typedef struct sy_exp_def {
     sy_metric_t metric;
     bool latency_guardrail; /* "guardrails": "error_rate" always, "latency" too */
     bool record_exposures;  /* OFREP's evaluations are exposures */
+    bool cuped;             /* "cuped": {"enabled": true}: CUPED-adjusted figures decide */
     bool has_description;
     char description[SY_EXP_DESCRIPTION_MAX + 1];
     sy_exp_defaults_t safety;      /* the fields safety_set names are the experiment's own; in an
@@ -495,6 +500,11 @@ typedef struct sy_exp_def {
     sy_health_thresholds_t health; /* the health monitor's thresholds */
     int64_t health_min_events;     /* samples a window needs before it is judged */
     sy_exp_bandit_t bandit;        /* .on false: not a bandit */
+    /* its exclusive layer ("Layers" below): "" for none */
+    char layer[SY_LAYER_NAME_MAX + 1];
+    int64_t layer_pct_bp;   /* its share of the layer's hash space, basis points (1..10000) */
+    int64_t layer_range[2]; /* [start, end) in basis points, the engine's to assign: a
+                               request's is not read; {0, 0} in a stored row of none yet */
 } sy_exp_def_t;
 
 /* The specification's defaults of what a definition does not give (no variants); a
@@ -555,6 +565,69 @@ int sy_engine_experiment_transition(sy_engine_t *eng, const sy_principal_t *acto
 /* Longest state name ("rolled_back"), NUL included. */
 #define SY_EXP_STATE_LEN 16
 
+/* ---- layers ---------------------------------------------------------------------------- */
+
+/* A layer (namespace) of a workspace gives each of its experiments a disjoint range of one
+ * layer-wide hash of the targeting key, so that a unit is in at most one of them; its
+ * holdout, the range [0, holdout) of that hash, is in none of them and is served every
+ * experiment's control (docs/api.md "Layers", docs/flags.md for the targeting it compiles
+ * to). A layer is a workspace setting ("layer:NAME"): audited (layer.create, .update,
+ * .delete), heard by the other nodes as every setting is. Its ranges are its experiments'
+ * own: a draft or active experiment holds its range (assigned at its create), an ended one
+ * frees it. Ranges are in basis points (hundredths of a percent) of SY_LAYER_BP. */
+#define SY_LAYER_BP          10000
+#define SY_LAYER_HOLDOUT_MAX 5000 /* basis points: half the space */
+#define SY_LAYER_RANGES_MAX  100  /* draft and active experiments of one layer */
+#define SY_LAYERS_MAX        100  /* layers of one workspace */
+
+/* A range of a layer's space: the holdout, an experiment's, or free. */
+typedef struct sy_layer_range {
+    char kind[12];                       /* "holdout", "experiment", "free" */
+    char experiment[SY_EXP_KEY_MAX + 1]; /* kind "experiment": its key */
+    char state[SY_EXP_STATE_LEN];        /* ... and its state */
+    int64_t start_bp, end_bp;            /* [start, end) */
+} sy_layer_range_t;
+
+typedef struct sy_layer {
+    char name[SY_LAYER_NAME_MAX + 1];
+    char description[SY_LAYER_DESCRIPTION_MAX + 1];
+    int64_t holdout_bp;
+    int64_t created_ms, updated_ms;
+    size_t n_ranges; /* the whole space [0, SY_LAYER_BP) in order, every part once */
+    sy_layer_range_t ranges[2 * SY_LAYER_RANGES_MAX + 2];
+    int64_t free_bp; /* of the free ranges together */
+} sy_layer_t;
+
+/* A create (name required) or a change (name NULL: the path's) of a layer; strings
+ * borrowed for the call. */
+typedef struct sy_layer_change {
+    const char *name;
+    bool has_description;
+    const char *description;
+    bool has_holdout;
+    double holdout_pct; /* 0 to 50, at most 2 decimals */
+} sy_layer_change_t;
+
+/* Creates layer c->name (holdout 0 unless given). -EINVAL naming "name", "holdout_pct" or
+ * "description"; -EEXIST for a name taken; SY_ECONFLICT past SY_LAYERS_MAX. */
+int sy_engine_layer_create(sy_engine_t *eng, const sy_principal_t *actor,
+                           const sy_layer_change_t *c, sy_layer_t *out, sy_err_t *err);
+/* The workspace's layers by name: *out an array of *n (owned: free()). */
+int sy_engine_layer_list(sy_engine_t *eng, const sy_principal_t *actor, sy_layer_t **out, size_t *n,
+                         sy_err_t *err);
+/* Layer `name` with its ranges, or -ENOENT. */
+int sy_engine_layer_get(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
+                        sy_layer_t *out, sy_err_t *err);
+/* Changes layer `name`'s description and holdout. The holdout changes only while no
+ * experiment of the layer is active (SY_ECONFLICT naming "holdout_pct" and the experiment:
+ * it would move units), and never over a draft's range (the same). */
+int sy_engine_layer_update(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
+                           const sy_layer_change_t *c, sy_layer_t *out, sy_err_t *err);
+/* Deletes layer `name`: SY_ECONFLICT naming "name" while a draft or active experiment is
+ * in it. */
+int sy_engine_layer_delete(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
+                           sy_err_t *err);
+
 /* A variant as the results show it: what the engine counts beside core's analysis. */
 typedef struct sy_results_variant {
     char key[SY_EXP_VARIANT_MAX + 1];
@@ -565,6 +638,7 @@ typedef struct sy_results_variant {
     int64_t conversions; /* units with a successful outcome */
     int64_t crossovers;  /* its units later exposed to another variant (counted here) */
     int64_t latency_n;   /* events that carried a latency */
+    int64_t covariates;  /* CUPED: its units whose exposure carried a covariate */
     /* treatments with a planned sample (core's has_sample): the units both arms still
      * need, and the hours that takes at the traffic so far (has_hours_left false: none
      * yet) */
@@ -572,6 +646,25 @@ typedef struct sy_results_variant {
     bool has_hours_left;
     double hours_left;
 } sy_results_variant_t;
+
+/* An experiment of a layer: its layer's holdout, the units that reported exposures to the
+ * variant "holdout" (counted apart: no arm of the analysis, not in SRM), against the
+ * experiment's served traffic (every variant together, as served), as z-test (conversion)
+ * or Welch's t-test (mean) of served against holdout (docs/stats.md, "Exclusive layers and
+ * holdouts"). */
+typedef struct sy_results_holdout {
+    int64_t units, conversions; /* the holdout's units exposed, and converted */
+    double mean;                /* their mean value per unit (metric mean) */
+    int64_t served_units, served_conversions;
+    double served_mean;
+    bool compared; /* both sides hold enough units for the test (else the figures below
+                      are not set) */
+    double diff;   /* served minus holdout: rate (conversion) or mean */
+    double diff_ci_low, diff_ci_high;       /* 95 % */
+    bool has_lift;                          /* the holdout's level is not 0 */
+    double lift, lift_ci_low, lift_ci_high; /* diff / the holdout's level (delta method) */
+    double p_value;                         /* two-sided */
+} sy_results_holdout_t;
 
 /* The results: every variant's numbers, each treatment against control, SRM, and the
  * decision with its reasons. `r` is core/experiment's analysis, its arms by variant. */
@@ -597,12 +690,23 @@ typedef struct sy_exp_results {
     int bandit_best;                  /* the variant most likely best */
     double bandit_p[SY_EXP_MAX_ARMS]; /* each variant's probability of being the best */
     double bandit_regret;             /* cumulative regret estimate (core/bandit.h) */
+    char layer[SY_LAYER_NAME_MAX + 1]; /* its layer, "" for none */
+    bool has_holdout;                  /* in a layer: the holdout's figures */
+    sy_results_holdout_t holdout;
 } sy_exp_results_t;
 
 /* The results of experiment `key` into *out (owned: free()); -ENOENT, -ENOMEM, -EINVAL for
  * aggregates that contradict each other. */
 int sy_engine_experiment_results(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
                                  sy_exp_results_t **out, sy_err_t *err);
+/* The holdout's figures of every experiment of layer `name` that ran (results as
+ * sy_engine_experiment_results answers them, *n of them into *out, owned: free()), by
+ * creation, and the layer's pooled into *pooled: every experiment's served traffic and
+ * holdout units summed, over those of the first one's metric (a unit reported by several
+ * experiments counts in each). -ENOENT for no such layer. */
+int sy_engine_layer_results(sy_engine_t *eng, const sy_principal_t *actor, const char *name,
+                            sy_exp_results_t **out, size_t *n, sy_results_holdout_t *pooled,
+                            sy_err_t *err);
 
 /* Where a latency guardrail stands: not settled yet, passed, failed. */
 typedef enum sy_latency_verdict {
@@ -1009,6 +1113,8 @@ typedef struct sy_event {
     double value;
     bool has_latency; /* any kind: how long the unit's request took (latency guardrail) */
     double latency_ms;
+    bool has_covariate; /* exposure: the unit's pre-period value of the metric (CUPED); the */
+    double covariate;   /* unit keeps its first exposure's, |covariate| <= 1e15 */
 } sy_event_t;
 
 /* What a committed submission came to. */

@@ -299,7 +299,6 @@ int sy_exp_sync_row(sy_engine_t *eng, const sy_store_experiment_t *row, bool *ad
     return 0;
 }
 
-
 static int load_srm(void *arg, int64_t id, double p)
 {
     struct experiment *e = sy_exp_find_by_id(arg, id);
@@ -343,8 +342,10 @@ static int load_arm(void *arg, const sy_store_arm_t *row)
 {
     struct experiment *e = sy_exp_find_by_id(arg, row->experiment);
     int i = e && row->variant ? sy_exp_arm_index(e, row->variant, strlen(row->variant)) : -1;
-    if (i >= 0) /* the p-value's running minimum is the one thing the log cannot replay */
+    if (i >= 0) { /* the p-values' running minima are the one thing the log cannot replay */
         e->arms[i].a.seq_p = row->seq_p;
+        e->arms[i].a.cuped_seq_p = row->cuped_seq_p;
+    }
     return 0;
 }
 
@@ -360,7 +361,7 @@ int sy_eng_experiments_open(sy_engine_t *eng, sy_err_t *err)
         return sy_eng_oom(err);
     if (sy_exp_ingest_open(eng) < 0)
         return sy_eng_oom(err);
-    if (sy_exp_settings_open(eng, err) < 0)
+    if (sy_exp_settings_open(eng, err) < 0 || sy_eng_layers_open(eng, err) < 0)
         return err ? err->code : -EIO;
     /* One snapshot for all of it: with other nodes writing meanwhile, an experiment made
      * after its list was read would have its events left out of the replay for good. */
@@ -446,6 +447,7 @@ void sy_exp_arm_row(int64_t experiment, const struct arm *arm, sy_store_arm_t *r
                             .errors = a->errors,
                             .crossovers = a->crossovers,
                             .seq_p = a->seq_p,
+                            .cuped_seq_p = a->cuped_seq_p,
                             .latency_n = l.n,
                             .latency_mean = l.mean,
                             .latency_sd = l.sd};
@@ -524,6 +526,22 @@ static int flag_values(const sy_exp_def_t *d, json_t **out, sy_err_t *err)
     return 0;
 }
 
+/* A new experiment `e` of a layer (or a new definition of `was`) takes its place there
+ * (layer.c); "holdout" is the variant the layer's holdout is served, no arm's. */
+static int layer_join(sy_engine_t *eng, struct experiment *e, const struct experiment *was,
+                      sy_err_t *err)
+{
+    for (size_t i = 0; i < e->n_arms; i++)
+        if (strcmp(e->arms[i].key, "holdout") == 0) {
+            char f[48];
+            snprintf(f, sizeof(f), "variants[%zu].key", i);
+            return sy_err_set(err, -EINVAL, f,
+                              "\"holdout\" is the variant a layer serves its holdout: an "
+                              "experiment in a layer names its variants otherwise");
+        }
+    return sy_exp_layer_place(eng, e, was, err);
+}
+
 int sy_engine_experiment_create(sy_engine_t *eng, const sy_principal_t *actor,
                                 const sy_exp_def_t *def, sy_experiment_t *out, sy_err_t *err)
 {
@@ -550,6 +568,10 @@ int sy_engine_experiment_create(sy_engine_t *eng, const sy_principal_t *actor,
                         busy->key, state_names[busy->state]);
         goto out;
     }
+    e->ws = w->id;
+    e->state = DRAFT;
+    if (e->layer.name[0] && (rc = layer_join(eng, e, NULL, err)) < 0)
+        goto out;
     flag = sy_eng_flag_json(w, e->flag);
     if (!flag && sy_eng_flag_exists(w, e->flag)) {
         rc = sy_eng_oom(err); /* there, but could not be read back */
@@ -572,11 +594,9 @@ int sy_engine_experiment_create(sy_engine_t *eng, const sy_principal_t *actor,
     }
     if (!flag && (rc = flag_values(def, &values, err)) < 0)
         goto out;
-    e->ws = w->id;
-    e->state = DRAFT;
     e->created_ms = sy_engine_now_ms(eng);
     for (size_t i = 0; i < e->n_arms; i++)
-        e->arms[i].a.seq_p = 1;
+        e->arms[i].a.seq_p = e->arms[i].a.cuped_seq_p = 1;
     if (sy_eng_grow((void **)&eng->x->all, &eng->x->cap, eng->x->n + 1, sizeof(*eng->x->all)) < 0) {
         rc = sy_eng_oom(err);
         goto out;
@@ -654,6 +674,26 @@ static const char *fixed_changed(const struct experiment *e, const struct experi
     return NULL;
 }
 
+/* The layer of `n`, the new definition of `e`: a started experiment's never changes (it
+ * would move units); a draft keeps its range while its layer and share stay, else it is
+ * placed again (its own range free to take). */
+static int layer_update(sy_engine_t *eng, const struct experiment *e, struct experiment *n,
+                        sy_err_t *err)
+{
+    bool same = strcmp(e->layer.name, n->layer.name) == 0 && e->layer.pct_bp == n->layer.pct_bp;
+    if (!same && e->state != DRAFT)
+        return sy_err_set(err, SY_ECONFLICT, "layer",
+                          "the layer cannot change once the experiment has started: its units "
+                          "would move");
+    if (!n->layer.name[0])
+        return 0;
+    if (same)
+        return sy_exp_layer_set_range(n, e->layer.start_bp, e->layer.end_bp, err);
+    n->ws = e->ws;
+    n->state = DRAFT;
+    return layer_join(eng, n, e, err);
+}
+
 int sy_engine_experiment_update(sy_engine_t *eng, const sy_principal_t *actor, const char *key,
                                 const sy_exp_def_t *def, sy_experiment_t *out, sy_err_t *err)
 {
@@ -683,6 +723,13 @@ int sy_engine_experiment_update(sy_engine_t *eng, const sy_principal_t *actor, c
                         fixed);
         goto out;
     }
+    if (e->state != DRAFT && n->cuped != e->cuped) {
+        rc = sy_err_set(err, SY_ECONFLICT, "cuped.enabled",
+                        "CUPED cannot be turned %s once the experiment has started: its "
+                        "adjusted running p-value is valid only for the test it began with",
+                        n->cuped ? "on" : "off");
+        goto out;
+    }
     if (e->state != DRAFT && (n->sequential != e->sequential || n->tau_squared != e->tau_squared)) {
         rc = sy_err_set(err, SY_ECONFLICT,
                         n->sequential != e->sequential ? "safety.sequential"
@@ -701,6 +748,8 @@ int sy_engine_experiment_update(sy_engine_t *eng, const sy_principal_t *actor, c
                             : "burn_in_hours cannot change once the experiment has started");
         goto out;
     }
+    if ((rc = layer_update(eng, e, n, err)) < 0)
+        goto out;
     if (json_equal(e->def, n->def)) /* nothing to change: nothing written */
         goto done;
     struct experiment saved = *e;
@@ -753,8 +802,9 @@ int sy_engine_experiment_get(sy_engine_t *eng, const sy_principal_t *actor, cons
 }
 
 /* The flag while the experiment runs: its definition before, with the weights as the
- * `fractional` split of the targeting key (flagd buckets "<flag key><targeting key>"). */
-json_t *sy_exp_split_flag(const struct experiment *e, const json_t *before)
+ * `fractional` split of the targeting key (flagd buckets "<flag key><targeting key>"),
+ * gated by its layer's range when it is in one (layer.c). */
+json_t *sy_exp_split_flag(const sy_engine_t *eng, const struct experiment *e, const json_t *before)
 {
     json_t *split = json_array();
     bool ok = split != NULL; /* a split missing an arm would be served */
@@ -768,7 +818,8 @@ json_t *sy_exp_split_flag(const struct experiment *e, const json_t *before)
     }
     /* each set_new takes its value, whether it succeeds or not */
     int a = json_object_set_new(targeting, "fractional", split);
-    int b = json_object_set_new(def, "targeting", targeting);
+    int b = e->layer.name[0] ? sy_exp_layer_gate(eng, e, def, targeting)
+                             : json_object_set_new(def, "targeting", targeting);
     if (a < 0 || b < 0 || json_object_set_new(def, "state", json_string("ENABLED")) < 0) {
         json_decref(def);
         return NULL;
@@ -836,9 +887,24 @@ int sy_engine_experiment_transition(sy_engine_t *eng, const sy_principal_t *acto
                                   "flag \"%.64s\" no longer has variant \"%s\"", e->flag,
                                   e->arms[i].key);
             }
+        int64_t holdout = sy_exp_layer_holdout(eng, e);
+        if (e->layer.name[0] &&
+            (holdout < 0 ||
+             (holdout > 0 && json_object_get(json_object_get(flag, "variants"), "holdout")))) {
+            json_decref(before);
+            json_decref(flag);
+            return holdout < 0
+                       ? sy_err_set(err, SY_ECONFLICT, "layer", "layer \"%s\" no longer exists",
+                                    e->layer.name)
+                       : sy_err_set(
+                             err, SY_ECONFLICT, "layer",
+                             "flag \"%.64s\" has a variant \"holdout\": the variant layer \"%s\" "
+                             "serves its holdout",
+                             e->flag, e->layer.name);
+        }
         e->flag_before = json_deep_copy(flag);
         e->started_ms = sy_engine_now_ms(eng);
-        def = sy_exp_split_flag(e, flag);
+        def = sy_exp_split_flag(eng, e, flag);
     } else if (e->state == PROMOTED) {
         def = promoted_flag(e);
         e->stopped_ms = sy_engine_now_ms(eng);

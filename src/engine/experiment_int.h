@@ -30,16 +30,21 @@ const char *sy_exp_state_name(enum state s);
  * promoted or rolled back. */
 bool sy_exp_is_active(enum state s);
 
-enum { CONVERTED = 1, ERRED = 2, CROSSED = 4 };
+enum { CONVERTED = 1, ERRED = 2, CROSSED = 4, COVARIATE = 8 };
 
 struct unit {
     uint64_t hash;
     uint32_t off;   /* of its bytes in the pool */
     uint16_t len;   /* 0: an empty slot (units are never empty) */
     int8_t variant; /* of its first exposure; -1: not exposed yet */
-    uint8_t flags;  /* CONVERTED, ERRED, CROSSED */
+    uint8_t flags;  /* CONVERTED, ERRED, CROSSED, COVARIATE (its first exposure had one) */
     double value;   /* total of its outcome values */
+    double cov;     /* the covariate of its first exposure (0 without one: CUPED's x) */
 };
+
+/* What CUPED regresses on the covariate (struct agg.cuped): nothing (off), the unit's
+ * conversion (0/1), or its total value; the experiment's metric. */
+enum { CUPED_OFF = 0, CUPED_CONVERSION = 1, CUPED_MEAN = 2 };
 
 struct units {
     struct unit *slots;
@@ -67,6 +72,10 @@ struct agg {
     int64_t units, conversions, errors, crossovers;
     sy_welford_t value; /* of each unit's total value, over its units (n == units) */
     double seq_p;
+    uint8_t cuped;        /* CUPED_*: what cov's y is (the experiment's, set by definition.c) */
+    sy_comoments_t cov;   /* CUPED: of (covariate, y) over its units (n == units) */
+    int64_t covariates;   /* CUPED: its units whose first exposure carried a covariate */
+    double cuped_seq_p;   /* CUPED with sequential: the adjusted always-valid p so far */
     sy_welford_t latency; /* of the events with a latency, counted for the unit's variant then */
     struct health_counts win;    /* since the last allocation change: the next baseline */
     struct health_counts recent; /* since the monitor last judged it: the current health
@@ -78,6 +87,13 @@ struct arm {
     int64_t weight;         /* now, in percentage points */
     int64_t defined_weight; /* as the definition gave it (points) */
     struct agg a;
+};
+
+/* An experiment's place in its layer (layer.c): a range of the layer's hash space. */
+struct exp_layer {
+    char name[SY_LAYER_NAME_MAX + 1]; /* "": in no layer */
+    int64_t pct_bp;                   /* its share, basis points of SY_LAYER_BP */
+    int64_t start_bp, end_bp;         /* [start, end): held while a draft or active */
 };
 
 struct experiment {
@@ -94,6 +110,7 @@ struct experiment {
                             are the server-wide defaults' (sy_engine_opts_t.exp_defaults) */
     bool sequential;
     double tau_squared; /* 0: derived (core/experiment.h) */
+    bool cuped;         /* CUPED on (the definition's "cuped": {"enabled": true}) */
     bool record_exposures;
     bool latency_guardrail;
     double max_latency_increase_pct;
@@ -127,7 +144,7 @@ struct experiment {
     double srm_p_stored;              /* the running p the store holds (1: no row) */
     struct alloc_change *changes;     /* its allocation changes, oldest first */
     size_t n_changes, cap_changes;
-    int64_t changes_upto;             /* the largest store id among them (tail.c) */
+    int64_t changes_upto;     /* the largest store id among them (tail.c) */
     struct power_plan *plans; /* by arm: the rule's promotion curves (results.c),
                                  NULL until the results are first asked for */
     int64_t ckpt_seq; /* start-up: the log's place its checkpoint was restored at (its events
@@ -135,6 +152,8 @@ struct experiment {
     /* a bandit (bandit.c) */
     sy_exp_bandit_t bandit; /* the definition's "bandit" (.on false: not one) */
     int64_t bandit_due_ms;  /* its next look, engine clock (0: at its burn-in's end) */
+
+    struct exp_layer layer; /* its exclusive layer, if any */
 };
 
 /* A treatment's promotion curve as the results last computed it, for the plan it was
@@ -175,10 +194,10 @@ struct sy_experiments {
                                    row loaded, or made here): tail.c reads those after it */
     /* what sync.c heard that tail.c is to apply (sy_eng_tail_want) */
     bool tail_wanted;
-    bool tail_all;     /* every workspace's experiment rows */
-    int64_t *tail_ws;  /* the workspaces whose experiment rows changed */
+    bool tail_all;    /* every workspace's experiment rows */
+    int64_t *tail_ws; /* the workspaces whose experiment rows changed */
     size_t n_tail_ws, cap_tail_ws;
-    int64_t tail_ms;   /* when the last tail ran (the engine's clock) */
+    int64_t tail_ms; /* when the last tail ran (the engine's clock) */
 };
 
 /* ---- definition.c --------------------------------------------------------------------- */
@@ -236,8 +255,9 @@ json_t *sy_exp_weights_json(const struct experiment *e);
 /* The experiment as the API shows it (sy_exp_view written by codec/experiment_json.c: the
  * audit's before and after; new reference, NULL when out of memory). */
 json_t *sy_exp_to_json(const struct experiment *e);
-/* The flag `before` with `e`'s current weights as its `fractional` split (new reference). */
-json_t *sy_exp_split_flag(const struct experiment *e, const json_t *before);
+/* The flag `before` with `e`'s current weights as its `fractional` split, gated by its
+ * layer's range when it is in one (layer.c; new reference). */
+json_t *sy_exp_split_flag(const sy_engine_t *eng, const struct experiment *e, const json_t *before);
 
 /* Writes the experiment's row (inserting it when e->id is 0) and its audit event `action`
  * with `before`/`after`, in the open transaction: an sy_eng_write_fn argument. */
@@ -267,6 +287,43 @@ int sy_exp_sync_row(sy_engine_t *eng, const sy_store_experiment_t *row, bool *ad
 /* Takes each variant's sequential p-value (its running minimum) from the store's rows of
  * `experiment`: what the node that committed the last looks wrote. */
 int sy_exp_arms_load(sy_engine_t *eng, int64_t experiment, sy_err_t *err);
+
+/* ---- layer.c -------------------------------------------------------------------------- */
+
+/* Whether `s` is a layer's name: 1 to SY_LAYER_NAME_MAX of A-Z a-z 0-9 . _ - */
+bool sy_exp_layer_name_ok(const char *s);
+/* Places `e` (in a layer, e->layer.pct_bp set) at the lowest free range of its size in
+ * its layer, outside the holdout and the ranges of the layer's other draft and active
+ * experiments (`e` itself and `skip` left out), and writes the range into e->def.
+ * -EINVAL naming "layer.name" for a layer that does not exist; SY_ECONFLICT naming
+ * "layer" when no free range is that large. Nothing changes on failure. */
+int sy_exp_layer_place(sy_engine_t *eng, struct experiment *e, const struct experiment *skip,
+                       sy_err_t *err);
+/* Sets `e`'s range to [start, end) basis points, in e->def too: -ENOMEM changes nothing. */
+int sy_exp_layer_set_range(struct experiment *e, int64_t start_bp, int64_t end_bp, sy_err_t *err);
+/* The holdout of `e`'s layer in basis points; -1 when it is in none (or it is gone). */
+int64_t sy_exp_layer_holdout(const sy_engine_t *eng, const struct experiment *e);
+/* The place of variant `key` of an event of `e`: its index, or n_arms for "holdout" when
+ * `e` is in a layer (the exposures of its holdout's units, counted apart: e->arms holds one
+ * more arm past the variants, which no loop over the variants sees); -1 for none. */
+int sy_exp_event_variant(const struct experiment *e, const char *key, size_t len);
+/* The holdout's aggregates (e->arms[e->n_arms].a) made again from e's units (a checkpoint
+ * restored: it holds the variants' sums, not the holdout's). */
+void sy_exp_holdout_rebuild(struct experiment *e);
+/* The holdout's figures of `e` (in a layer) against its served traffic (engine.h). */
+void sy_exp_holdout_figures(const struct experiment *e, sy_results_holdout_t *out);
+/* The same comparison over sums: h's served and holdout fields filled, the rest made. The
+ * served and holdout value moments: `served_v`, `hold_v` (metric mean). */
+void sy_exp_holdout_compare(sy_metric_t metric, const sy_welford_t *served_v,
+                            const sy_welford_t *hold_v, sy_results_holdout_t *h);
+/* Whether `e` holds its range: in a layer, and a draft or active. */
+bool sy_exp_layer_holds(const struct experiment *e);
+/* The running flag of `e` in a layer: `def` (a copy of the flag, changed in place) with
+ * `split` (the experiment's own `fractional`, taken) served only to the units of its range,
+ * a variant "holdout" of the control's value for the layer's holdout, and the control as
+ * the default of everyone else (docs/flags.md, "Layers"). -ENOMEM. */
+int sy_exp_layer_gate(const sy_engine_t *eng, const struct experiment *e, json_t *def,
+                      json_t *split);
 
 /* ---- tail.c --------------------------------------------------------------------------- */
 
@@ -403,12 +460,12 @@ void sy_eng_bandit_tick(sy_engine_t *eng, int64_t now_ms);
 
 /* What a replay of the log up to place `seq` rebuilds of `e` (its units, its variants'
  * sums and health windows, the SRM test, the watched variant and baseline, the changes
- * begun) encoded into *out (owned: free()), *len bytes, version 3: the same bytes on any
+ * begun) encoded into *out (owned: free()), *len bytes, version 4: the same bytes on any
  * host (little-endian); its check covers e's id and `seq`. -ENOMEM; -E2BIG past
  * SY_CKPT_MAX bytes; -ENOTSUP on a build whose sy_wide_t is not IEEE binary128. */
 #define SY_CKPT_MAX ((size_t)1 << 30)
 int sy_exp_ckpt_encode(const struct experiment *e, int64_t seq, unsigned char **out, size_t *len);
-/* Restores into `e` (loaded, nothing replayed yet) the state `data` encodes (version 3, or
+/* Restores into `e` (loaded, nothing replayed yet) the state `data` encodes (version 4 or 3, or
  * version 2 written by a host of this one's byte order), its row's place `seq`. -EIO for
  * anything that does not decode as a checkpoint of this experiment at this place (its
  * state is then undefined: the caller refuses to start), -ENOMEM. */
@@ -432,7 +489,7 @@ int sy_exp_replay_into(struct experiment *e, const sy_store_event_t *ev);
 /* Adds unit `id` (`len` bytes) to `e` with its state (a checkpoint's): -EIO when it is
  * there already or its variant is not one of e's, -ENOMEM. */
 int sy_exp_unit_restore(struct experiment *e, const char *id, size_t len, int variant,
-                        unsigned flags, double value);
+                        unsigned flags, double value, double cov);
 /* The log's place (sy_store_event_t.seq) of the last event the aggregates hold: what an
  * allocation change records, so that a replay puts the same events before it. Events
  * committed but not landed yet (a batch in flight) come after it, in memory as in the

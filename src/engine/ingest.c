@@ -43,7 +43,7 @@
 
 #define EVENT_ID_MAX  128     /* longest event id, bytes */
 #define QUEUE_MAX     1000000 /* events waiting for a commit */
-#define VALUE_MAX     1e15    /* largest |value| of an outcome */
+#define VALUE_MAX     1e15    /* largest |value| of an outcome, and |covariate| of an exposure */
 #define LATENCY_MAX   1e7     /* largest latency_ms an event may carry (2.8 h) */
 #define GATHER_MAX_US 2000    /* longest a small batch waits for more before going to the writer */
 
@@ -142,8 +142,8 @@ struct pend {
     sy_event_kind_t kind;
     int8_t variant; /* exposure */
     int8_t success; /* -1, 0, 1 */
-    bool has_value;
-    bool seen; /* an exposure OFREP saw: written only if it changes something */
+    bool has_value; /* an outcome's value; an exposure's covariate (as the log stores it) */
+    bool seen;      /* an exposure OFREP saw: written only if it changes something */
     double value;
     bool has_latency;
     double latency;
@@ -164,9 +164,9 @@ struct bexp {
     int64_t id, ws;
     size_t n_arms, control;
     bool sequential;
-    double srm_p;                   /* its SRM test's running p when the batch was made (the
-                                       looks at this batch's units come after), -1: none,
-                                       or what the store holds already */
+    double srm_p; /* its SRM test's running p when the batch was made (the
+                     looks at this batch's units come after), -1: none,
+                     or what the store holds already */
     /* Several nodes (the log ordered): the SRM test as the batch was made, looked at by the
      * writer after the batch, whose p is written with it (srm_p), so that every node reads
      * the running p of the commit it applied, not the one before. */
@@ -238,9 +238,9 @@ struct ingest {
 /* What one event says, as apply() reads it. */
 struct change {
     sy_event_kind_t kind;
-    int variant; /* exposure */
-    int success; /* -1, 0, 1 */
-    bool has_value;
+    int variant;    /* exposure */
+    int success;    /* -1, 0, 1 */
+    bool has_value; /* an outcome's value; an exposure's covariate */
     double value;
     bool has_latency;
     double latency;
@@ -276,9 +276,18 @@ static void count_health(struct arm *arms, const struct unit *u, const struct ch
     }
 }
 
+/* The outcome CUPED regresses on the covariate for unit `u` of arm `a`. */
+static double cuped_y(const struct agg *a, const struct unit *u)
+{
+    return a->cuped == CUPED_MEAN ? u->value : (u->flags & CONVERTED) != 0;
+}
+
 /* Applies one event to its unit `u` and the arms of its experiment: the engine's, or the
- * writer's copies of them. A latency counts for the unit's variant as it is then: one
- * reported before the unit's exposure is not counted (it cannot be kept per unit
+ * writer's copies of them. An exposure's has_value/value is its covariate (x = 0 without
+ * one: a unit with no pre-period activity has a pre-period value of 0), kept on the unit
+ * from its first exposure; with CUPED on (agg.cuped) each arm's co-moments of (covariate,
+ * outcome) follow its units as their outcomes come. A latency counts for the unit's variant as it
+ * is then: one reported before the unit's exposure is not counted (it cannot be kept per unit
  * cheaply). */
 static void apply(struct arm *arms, struct unit *u, const struct change *c)
 {
@@ -292,6 +301,14 @@ static void apply(struct arm *arms, struct unit *u, const struct change *c)
             a->conversions += (u->flags & CONVERTED) != 0;
             a->errors += (u->flags & ERRED) != 0;
             sy_welford_add(&a->value, u->value);
+            if (c->has_value) { /* the covariate of its first exposure, for good */
+                u->flags |= COVARIATE;
+                u->cov = c->value;
+            }
+            if (a->cuped) {
+                a->covariates += c->has_value;
+                sy_comoments_add(&a->cov, u->cov, cuped_y(a, u));
+            }
         } else if (u->variant != c->variant && !(u->flags & CROSSED)) {
             u->flags |= CROSSED; /* intent to treat: the unit stays in its first variant */
             a->crossovers++;
@@ -302,12 +319,16 @@ static void apply(struct arm *arms, struct unit *u, const struct change *c)
             u->flags |= CONVERTED;
             if (a)
                 a->conversions++;
+            if (a && a->cuped == CUPED_CONVERSION)
+                sy_comoments_replace_y(&a->cov, u->cov, 0, 1);
         }
         if (c->has_value) {
             double old = u->value;
             u->value += c->value;
             if (a)
                 sy_welford_replace(&a->value, old, u->value);
+            if (a && a->cuped == CUPED_MEAN)
+                sy_comoments_replace_y(&a->cov, u->cov, old, u->value);
         }
         break;
     case SY_EVENT_ERROR:
@@ -360,6 +381,9 @@ int sy_exp_replay(void *arg, const sy_store_event_t *ev)
     return sy_exp_replay_into(e, ev);
 }
 
+/* An exposure row's value is its covariate (store.h): apply() reads it so, from the log as
+ * from a request, so that a replay, a retention checkpoint and another node's tail rebuild
+ * the same co-moments. */
 int sy_exp_replay_into(struct experiment *e, const sy_store_event_t *ev)
 {
     sy_event_kind_t kind;
@@ -367,7 +391,7 @@ int sy_exp_replay_into(struct experiment *e, const sy_store_event_t *ev)
         return 0; /* not ours to judge: a row this build cannot read is left alone (and so
                      is one that retention thinned to its id: kind "") */
     int v = kind == SY_EVENT_EXPOSURE && ev->variant
-                ? sy_exp_arm_index(e, ev->variant, ev->variant_len)
+                ? sy_exp_event_variant(e, ev->variant, ev->variant_len)
                 : 0;
     if (v < 0)
         return 0;
@@ -391,10 +415,12 @@ int sy_exp_replay_into(struct experiment *e, const sy_store_event_t *ev)
 }
 
 int sy_exp_unit_restore(struct experiment *e, const char *id, size_t len, int variant,
-                        unsigned flags, double value)
+                        unsigned flags, double value, double cov)
 {
-    if (len == 0 || len > UNIT_MAX || variant < -1 || variant >= (int)e->n_arms ||
-        flags > (CONVERTED | ERRED | CROSSED))
+    if (len == 0 || len > UNIT_MAX || variant < -1 ||
+        variant >= (int)e->n_arms + (e->layer.name[0] != 0) ||
+        flags > (CONVERTED | ERRED | CROSSED | COVARIATE) || !isfinite(cov) ||
+        (!(flags & COVARIATE) && cov != 0))
         return -EIO;
     if (units_reserve(&e->units, 1, len) < 0)
         return -ENOMEM;
@@ -407,6 +433,7 @@ int sy_exp_unit_restore(struct experiment *e, const char *id, size_t len, int va
     u->variant = (int8_t)variant;
     u->flags = (uint8_t)flags;
     u->value = value;
+    u->cov = cov;
     return 0;
 }
 
@@ -499,18 +526,29 @@ static int check_event(sy_engine_t *eng, int64_t ws, const sy_event_t *ev, size_
         return bad(err, -EINVAL, i, "latency_ms", "latency_ms is a number of ms from 0 to 1e7");
     switch (ev->kind) {
     case SY_EVENT_EXPOSURE: {
-        int v = ev->variant ? sy_exp_arm_index(e, ev->variant, ev->variant_len) : -1;
+        int v = ev->variant ? sy_exp_event_variant(e, ev->variant, ev->variant_len) : -1;
         if (!ev->variant)
             return bad(err, -EINVAL, i, "variant", "an exposure names its variant");
         if (v < 0)
             return bad(err, -EINVAL, i, "variant", "the experiment has no such variant");
+        if (v == (int)e->n_arms && sy_exp_layer_holdout(eng, e) <= 0) /* layer.c */
+            return bad(err, -EINVAL, i, "variant",
+                       "the experiment's layer has no holdout: no unit is served \"holdout\"");
         if (ev->success >= 0 || ev->has_value)
             return bad(err, -EINVAL, i, ev->has_value ? "value" : "success",
                        "an exposure carries no outcome");
+        if (ev->has_covariate && !(fabs(ev->covariate) <= VALUE_MAX))
+            return bad(err, -EINVAL, i, "covariate",
+                       "covariate is a number of magnitude at most 1e15");
         p->variant = (int8_t)v;
+        p->has_value = ev->has_covariate; /* the log's row keeps it as its value */
+        p->value = ev->has_covariate ? ev->covariate : 0;
         break;
     }
     case SY_EVENT_OUTCOME:
+        if (ev->has_covariate)
+            return bad(err, -EINVAL, i, "covariate",
+                       "only an exposure carries a covariate (the unit's pre-period value)");
         if (ev->variant)
             return bad(err, -EINVAL, i, "variant",
                        "an outcome counts for the unit's exposed variant: it names none");
@@ -523,6 +561,9 @@ static int check_event(sy_engine_t *eng, int64_t ws, const sy_event_t *ev, size_
         p->value = ev->value;
         break;
     case SY_EVENT_ERROR:
+        if (ev->has_covariate)
+            return bad(err, -EINVAL, i, "covariate",
+                       "only an exposure carries a covariate (the unit's pre-period value)");
         if (ev->variant || ev->success >= 0 || ev->has_value)
             return bad(err, -EINVAL, i,
                        ev->variant     ? "variant"
@@ -603,7 +644,7 @@ void sy_engine_exposure_seen(sy_engine_t *eng, int64_t ws, const char *flag, siz
     if (sy_engine_kill_switch_engaged(eng, ws, NULL, 0))
         return;
     struct experiment *e = sy_exp_on_flag(eng, ws, flag, flag_len, true);
-    int v = e && e->record_exposures ? sy_exp_arm_index(e, variant, variant_len) : -1;
+    int v = e && e->record_exposures ? sy_exp_event_variant(e, variant, variant_len) : -1;
     if (v < 0 || exposure_is_noop(e, unit, unit_len, v) || full(eng, e))
         return;
     if (sy_eng_grow((void **)&x->q, &x->cap_q, x->n_q + 1, sizeof(*x->q)) < 0)
@@ -621,7 +662,8 @@ void sy_engine_exposure_seen(sy_engine_t *eng, int64_t ws, const char *flag, siz
 static int copy_experiment(const sy_engine_t *eng, struct batch *b, struct experiment *e)
 {
     if (sy_eng_grow((void **)&b->x, &b->cap_x, b->n_x + 1, sizeof(*b->x)) < 0 ||
-        sy_eng_grow((void **)&b->arms, &b->cap_arms, b->n_arms + e->n_arms, sizeof(*b->arms)) < 0)
+        sy_eng_grow((void **)&b->arms, &b->cap_arms, b->n_arms + e->n_arms + 1, sizeof(*b->arms)) <
+            0)
         return -ENOMEM;
     struct bexp *bx = &b->x[b->n_x];
     *bx = (struct bexp){.e = e,
@@ -638,8 +680,9 @@ static int copy_experiment(const sy_engine_t *eng, struct batch *b, struct exper
                         .srm = e->srm,
                         .arms = b->n_arms};
     memcpy(bx->srm_fed, e->srm_fed, sizeof(bx->srm_fed));
-    memcpy(&b->arms[b->n_arms], e->arms, e->n_arms * sizeof(*e->arms));
-    b->n_arms += e->n_arms;
+    /* the variants and the holdout's place past them (layer.c) */
+    memcpy(&b->arms[b->n_arms], e->arms, (e->n_arms + 1) * sizeof(*e->arms));
+    b->n_arms += e->n_arms + 1;
     sy_arm_counts_t counts[SY_EXP_MAX_ARMS];
     const char *names[SY_EXP_MAX_ARMS];
     sy_exp_analysis_in(eng, e, counts, names, &bx->in);
@@ -676,6 +719,7 @@ static uint32_t unit_of(struct batch *b, uint32_t *table, size_t cap, const stru
         bu->u.variant = s->variant;
         bu->u.flags = s->flags;
         bu->u.value = s->value;
+        bu->u.cov = s->cov;
     } else {
         bx->more++;
         bx->bytes += p->unit_len;
@@ -853,8 +897,10 @@ static int write_arms(struct bexp *bx, struct arm *arms, int64_t now_ms, bool or
     bx->in.names = names;
     for (size_t k = 0; k < bx->n_arms; k++) {
         struct agg *a = &arms[k].a;
-        if (bx->sequential && k != bx->control)
+        if (bx->sequential && k != bx->control) {
             sy_experiment_seq_look(&bx->in, k, &a->seq_p, NULL);
+            sy_experiment_cuped_look(&bx->in, k, &a->cuped_seq_p, NULL);
+        }
         sy_store_arm_t row;
         sy_exp_arm_row(bx->id, &arms[k], &row);
         int rc = sy_store_arm_put(store, &row, err);
@@ -1091,13 +1137,20 @@ static bool same_moments(const sy_welford_t *a, const sy_welford_t *b)
     return a->n == b->n && a->mean == b->mean && a->m2 == b->m2;
 }
 
+static bool same_comoments(const sy_comoments_t *a, const sy_comoments_t *b)
+{
+    return a->n == b->n && a->mean_x == b->mean_x && a->mean_y == b->mean_y && a->m2x == b->m2x &&
+           a->m2y == b->m2y && a->cxy == b->cxy;
+}
+
 /* Whether the writer's sums of a variant are the engine's: the same updates, in the same
  * order, from the same start. */
 static bool same_sums(const struct agg *a, const struct agg *b)
 {
     return a->units == b->units && a->conversions == b->conversions && a->errors == b->errors &&
            a->crossovers == b->crossovers && same_moments(&a->value, &b->value) &&
-           same_moments(&a->latency, &b->latency);
+           same_moments(&a->latency, &b->latency) && same_comoments(&a->cov, &b->cov) &&
+           a->covariates == b->covariates;
 }
 #endif
 
@@ -1122,6 +1175,7 @@ static void apply_batch(struct ingest *x, struct batch *b)
         for (size_t a = 0; a < bx->n_arms; a++) {
             assert(same_sums(&bx->e->arms[a].a, &arms[a].a));
             bx->e->arms[a].a.seq_p = arms[a].a.seq_p;
+            bx->e->arms[a].a.cuped_seq_p = arms[a].a.cuped_seq_p;
         }
     }
 }

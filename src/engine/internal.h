@@ -148,7 +148,9 @@ struct sy_engine {
     void *notify_wake_arg;
     bool notify_queued;    /* since the last tick */
     uint64_t notify_tests; /* test notifications queued: each its own occurrence */
-    struct route *routes;  /* of every workspace */
+    struct layer *layers;  /* of every workspace (layer.c) */
+    size_t n_layers, cap_layers;
+    struct route *routes; /* of every workspace */
     size_t n_routes, cap_routes;
     sy_route_listen_error_t *listen_errs; /* the data plane's, last told */
     size_t n_listen_errs;
@@ -295,6 +297,11 @@ void sy_eng_snap_drop(struct snap *s);
 /* Flag `key` of `w` as written (parsed from its text: a new reference), or NULL. */
 json_t *sy_eng_flag_json(const struct workspace *w, const char *key);
 bool sy_eng_flag_exists(const struct workspace *w, const char *key);
+
+/* Loads every workspace's layers (layer.c) from the store's settings, replacing those held
+ * (start-up, and when another node changed a setting). -EIO for one that does not read. */
+int sy_eng_layers_open(sy_engine_t *eng, sy_err_t *err);
+void sy_eng_layers_close(sy_engine_t *eng);
 
 /* Fills `err` for an allocation that failed; returns -ENOMEM. */
 int sy_eng_oom(sy_err_t *err);

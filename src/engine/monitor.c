@@ -159,10 +159,12 @@ static void auto_one(sy_engine_t *eng, const sy_principal_t *actor, struct exper
         return;
     }
     /* The step's evidence is the results': the winner's confidence (Holm-adjusted, and
-     * always valid when sequential) and its lift in %. A refusal answers the rate limit
+     * always valid when sequential) and its lift in %, as its checks read them (CUPED's when
+     * it decides). A refusal answers the rate limit
      * (out) beside its error; a failure nothing. */
     json_t *out = NULL;
-    int rc = sy_exp_step_to(eng, actor, e, w, a->confidence, 100 * a->lift, NULL, &out, &err);
+    int rc = sy_exp_step_to(eng, actor, e, w, a->checks.confidence, a->checks.improvement_pct, NULL,
+                            &out, &err);
     free(r);
     if (rc == 0) {
         o->action = SY_AUTO_STEP;

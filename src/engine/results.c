@@ -26,7 +26,10 @@ void sy_exp_arm_counts(const struct agg *a, double weight, sy_arm_counts_t *c)
                            .seq_p = a->seq_p,
                            .latency_n = l.n,
                            .latency_mean = l.mean,
-                           .latency_sd = l.sd};
+                           .latency_sd = l.sd,
+                           .cov = a->cov,
+                           .covariates = a->covariates,
+                           .cuped_seq_p = a->cuped_seq_p};
 }
 
 void sy_exp_analysis_in(const sy_engine_t *eng, const struct experiment *e, sy_arm_counts_t *counts,
@@ -52,7 +55,8 @@ void sy_exp_analysis_in(const sy_engine_t *eng, const struct experiment *e, sy_a
                                .has_srm_seq = e->srm_on && e->state != DRAFT,
                                .srm_seq_p = e->srm.p,
                                .srm_seq_log_e = e->srm.log_e,
-                               .look_hours = (double)eng->timers.auto_promotion_ms / 3.6e6};
+                               .look_hours = (double)eng->timers.auto_promotion_ms / 3.6e6,
+                               .cuped = e->cuped};
 }
 
 /* The promotion curves of e's treatments into curves[] (NULL: none for that arm), from the
@@ -158,7 +162,8 @@ static void variant_of(const struct experiment *e, size_t i, const sy_arm_result
                                 .errors = arm->a.errors,
                                 .conversions = arm->a.conversions,
                                 .crossovers = arm->a.crossovers,
-                                .latency_n = arm->a.latency.n};
+                                .latency_n = arm->a.latency.n,
+                                .covariates = arm->a.covariates};
     snprintf(v->key, sizeof(v->key), "%s", arm->key);
     if (i == e->control || !r->compared || !r->has_sample)
         return;
@@ -197,9 +202,14 @@ int sy_exp_results_of(const sy_engine_t *eng, struct experiment *e, sy_exp_resul
                             .srm_sequential = e->srm_on && e->state != DRAFT,
                             .srm_seq_p = e->srm.p,
                             .srm_log_e = e->srm.log_e,
-                            .units = (int64_t)e->units.n,
+                            .units = (int64_t)e->units.n - e->arms[e->n_arms].a.units,
                             .n_variants = e->n_arms,
                             .r = *r};
+    if (e->layer.name[0]) {
+        snprintf(x->layer, sizeof(x->layer), "%s", e->layer.name);
+        x->has_holdout = true;
+        sy_exp_holdout_figures(e, &x->holdout);
+    }
     snprintf(x->experiment, sizeof(x->experiment), "%s", e->key);
     snprintf(x->state, sizeof(x->state), "%s", sy_exp_state_name(e->state));
     for (size_t i = 0; i < e->n_arms; i++)

@@ -42,13 +42,14 @@ static int scratch_of(const struct experiment *e, struct experiment *s)
 {
     *s = *e;
     s->units = (struct units){0};
-    s->arms = calloc(e->n_arms, sizeof(*s->arms));
+    s->arms = calloc(e->n_arms + 1, sizeof(*s->arms)); /* and the holdout's (layer.c) */
     if (!s->arms)
         return -ENOMEM;
-    for (size_t k = 0; k < e->n_arms; k++) {
+    for (size_t k = 0; k <= e->n_arms; k++) {
         memcpy(s->arms[k].key, e->arms[k].key, sizeof(s->arms[k].key));
         s->arms[k].weight = e->arms[k].weight;
         s->arms[k].defined_weight = e->arms[k].defined_weight;
+        s->arms[k].a.cuped = e->arms[k].a.cuped; /* what its co-moments are of (CUPED) */
     }
     s->plans = NULL;
     s->replayed_changes = 0;

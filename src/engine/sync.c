@@ -26,9 +26,9 @@
  * workspace's experiment rows) only say that there is something to apply, which
  * sy_eng_tail_due does at once, or after the batch in flight, or every second in any case.
  * A node that takes the lead has nothing to catch up first: every node applies every commit
- * as it comes. Guardrails changed ("settings") are read again, every workspace's. A route
- * changed ("routes") reloads every route (they are few), each keeping
- * what this node's proxy reported of it.
+ * as it comes. Guardrails and layers changed ("settings") are read again, every workspace's. A
+ * route changed ("routes") reloads every route (they are few), each keeping what this node's proxy
+ * reported of it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -212,7 +212,8 @@ int sy_engine_sync(sy_engine_t *eng, size_t *applied, sy_err_t *err)
         sy_eng_tail_want(eng, -1);
     if (rc == 0 && (h.routes || h.resync) && (rc = sy_eng_routes_sync(eng, err)) == 0)
         (*applied)++;
-    if (rc == 0 && (h.settings || h.resync) && (rc = sy_eng_guardrails_sync(eng, err)) == 0)
+    if (rc == 0 && (h.settings || h.resync) && (rc = sy_eng_guardrails_sync(eng, err)) == 0 &&
+        (rc = sy_eng_layers_open(eng, err)) == 0)
         (*applied)++;
     if (rc == 0 && h.n == 0 && !h.workspaces && !h.resync)
         return sy_eng_tail_due(eng, err);

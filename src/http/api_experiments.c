@@ -484,6 +484,14 @@ static bool read_event(struct call *c, const sy_value_t *o, size_t i, sy_event_t
             }
             ev->has_latency = true;
             ev->latency_ms = v->n;
+        } else if (is_key(m, "covariate")) {
+            name = "covariate";
+            if (v->type != SY_NUM) {
+                why = "covariate must be a number";
+                goto bad;
+            }
+            ev->has_covariate = true;
+            ev->covariate = v->n;
         } else {
             snprintf(field, sizeof(field), "events[%zu].%.24s", i, m->key);
             reply_error(c, 400, "unknown_field", field, "unknown field \"%.64s\"", m->key);

@@ -285,6 +285,12 @@ void sy_api_experiment_timeline(struct call *c);
 void sy_api_health_get(struct call *c);
 void sy_api_health_push(struct call *c);
 void sy_api_guardrails_get(struct call *c);
+void sy_api_layer_list(struct call *c);
+void sy_api_layer_create(struct call *c);
+void sy_api_layer_get(struct call *c);
+void sy_api_layer_patch(struct call *c);
+void sy_api_layer_delete(struct call *c);
+void sy_api_layer_results(struct call *c);
 void sy_api_guardrails_put(struct call *c);
 void sy_api_auto_promotion(struct call *c); /* c->system: the cron secret let it in */
 void sy_api_auto_promotion_config(struct call *c);

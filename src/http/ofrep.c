@@ -64,11 +64,13 @@ static void put_result(sy_text_t *t, const char *key, size_t klen, const sy_flag
     PUT_LIT(t, "}");
 }
 
-/* An experiment flag may record what OFREP served as the unit's exposure (engine.h). */
+/* An experiment flag may record what OFREP served as the unit's exposure (engine.h): what
+ * its targeting chose. A unit its layer leaves out of the experiment is served the default
+ * (reason DEFAULT), the control's value, without taking part (docs/api.md, "Layers"). */
 static void seen(struct call *c, const sy_value_t *tkey, const char *key, size_t klen,
                  const sy_flag_result_t *r)
 {
-    if (!tkey || r->reason == SY_REASON_ERROR || !r->has_value)
+    if (!tkey || r->reason != SY_REASON_TARGETING_MATCH || !r->has_value)
         return;
     if (c->w) /* the engine's queue is the engine thread's: sent after the request */
         sy_worker_seen(c->w, c->who.workspace, key, klen, tkey->s, tkey->len, r->variant,

@@ -13,6 +13,7 @@
 
 #include "codec/api_json.h"
 #include "codec/experiment_json.h"
+#include "codec/layer_json.h"
 #include "codec/monitor_json.h"
 #include "codec/channel_json.h"
 #include "codec/regression_json.h"
@@ -110,6 +111,18 @@ const struct sy_endpoint sy_endpoints[] = {
      sy_api_health_get, NULL},
     {SY_POST, "/v1/experiments/{key}/health", EDITOR, AUTH_TOKEN, false, BODY_OBJECT, NULL, NULL,
      sy_api_health_push, &sy_health_push_schema},
+    {SY_GET, "/v1/layers", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL, sy_api_layer_list,
+     NULL},
+    {SY_POST, "/v1/layers", EDITOR, AUTH_TOKEN, false, BODY_OBJECT, NULL, NULL, sy_api_layer_create,
+     &sy_layer_create_schema},
+    {SY_GET, "/v1/layers/{name}", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
+     sy_api_layer_get, NULL},
+    {SY_PATCH, "/v1/layers/{name}", EDITOR, AUTH_TOKEN, false, BODY_OBJECT, NULL, NULL,
+     sy_api_layer_patch, &sy_layer_patch_schema},
+    {SY_DELETE, "/v1/layers/{name}", EDITOR, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
+     sy_api_layer_delete, NULL},
+    {SY_GET, "/v1/layers/{name}/results", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
+     sy_api_layer_results, NULL},
     {SY_GET, "/v1/guardrails", VIEWER, AUTH_TOKEN, false, BODY_NONE, NULL, NULL,
      sy_api_guardrails_get, NULL},
     {SY_PUT, "/v1/guardrails", ADMIN, AUTH_TOKEN, false, BODY_OBJECT, NULL, NULL,

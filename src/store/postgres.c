@@ -459,6 +459,19 @@ static int migrate_in(PGconn *db, const char *app_role, sy_err_t *err)
     }
     if (v == SY_PG_SCHEMA_VERSION)
         return sy_pg_exec(&s, "COMMIT", 0, NULL, err);
+    if (v >= SY_PG_UPGRADE_FROM && v < SY_PG_SCHEMA_VERSION) {
+        /* an earlier version: its upgrades, in order */
+        for (size_t i = (size_t)(v - SY_PG_UPGRADE_FROM); i < sy_pg_upgrade_count; i++) {
+            r = PQexec(db, sy_pg_upgrades[i]);
+            if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+                rc = sy_pg_error(&s, r, err);
+                PQclear(r);
+                goto out_rollback;
+            }
+            PQclear(r);
+        }
+        goto out_version;
+    }
     if (v != 0) {
         rc = sy_err_set(err, -ENOTSUP, "db",
                         "the database is at schema version %" PRId64 ", this switchyard knows %d",
@@ -481,6 +494,7 @@ static int migrate_in(PGconn *db, const char *app_role, sy_err_t *err)
         }
         PQclear(r);
     }
+out_version:
     rc = sy_pg_exec(&s, "INSERT INTO schema_version (version) VALUES ($1)", 1, vp, err);
     if (rc < 0)
         goto out_rollback;
@@ -1007,6 +1021,7 @@ const struct sy_store_ops sy_store_postgres_ops = {
     .change_add = sy_pg_change_add,
     .change_list = sy_pg_change_list,
     .setting_put = sy_pg_setting_put,
+    .setting_delete = sy_pg_setting_delete,
     .setting_list = sy_pg_setting_list,
     .event_add = sy_pg_event_add,
     .event_add_many = sy_pg_event_add_many,

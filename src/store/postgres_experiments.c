@@ -263,7 +263,7 @@ int sy_pg_experiment_list(sy_store_t *store, int64_t ws, sy_store_experiment_cb 
 
 #define ARM_COLUMNS                                                                                \
     "experiment_id, variant, units, conversions, value_mean, value_sd, errors, crossovers,"        \
-    " seq_p, latency_n, latency_mean, latency_sd"
+    " seq_p, latency_n, latency_mean, latency_sd, cuped_seq_p"
 /* SQLite reads them through its primary-key index: by variant, bytewise. */
 #define ARM_ORDER " ORDER BY experiment_id, variant COLLATE \"C\""
 
@@ -271,7 +271,7 @@ int sy_pg_arm_put(sy_store_t *store, const sy_store_arm_t *a, sy_err_t *err)
 {
     struct pg_store *s = sy_pg(store);
     if (!a->variant || isnan(a->value_mean) || isnan(a->value_sd) || isnan(a->seq_p) ||
-        isnan(a->latency_mean) || isnan(a->latency_sd))
+        isnan(a->latency_mean) || isnan(a->latency_sd) || isnan(a->cuped_seq_p))
         return step_failed(err, "NOT NULL"); /* SQLite binds a NaN as NULL */
     int64_t ws;
     int rc = ws_of(s, a->experiment, &ws, err);
@@ -282,7 +282,7 @@ int sy_pg_arm_put(sy_store_t *store, const sy_store_arm_t *a, sy_err_t *err)
     char w[SY_PG_INT_TEXT], x[SY_PG_INT_TEXT], units[SY_PG_INT_TEXT], conv[SY_PG_INT_TEXT],
         errors[SY_PG_INT_TEXT], cross[SY_PG_INT_TEXT], lat_n[SY_PG_INT_TEXT];
     char mean[SY_PG_DOUBLE_TEXT], sd[SY_PG_DOUBLE_TEXT], seq_p[SY_PG_DOUBLE_TEXT],
-        lat_mean[SY_PG_DOUBLE_TEXT], lat_sd[SY_PG_DOUBLE_TEXT];
+        lat_mean[SY_PG_DOUBLE_TEXT], lat_sd[SY_PG_DOUBLE_TEXT], cuped_p[SY_PG_DOUBLE_TEXT];
     const char *p[] = {sy_pg_i64(w, ws),
                        sy_pg_i64(x, a->experiment),
                        a->variant,
@@ -295,19 +295,21 @@ int sy_pg_arm_put(sy_store_t *store, const sy_store_arm_t *a, sy_err_t *err)
                        sy_pg_double(seq_p, true, a->seq_p),
                        sy_pg_i64(lat_n, a->latency_n),
                        sy_pg_double(lat_mean, true, a->latency_mean),
-                       sy_pg_double(lat_sd, true, a->latency_sd)};
+                       sy_pg_double(lat_sd, true, a->latency_sd),
+                       sy_pg_double(cuped_p, true, a->cuped_seq_p)};
     /* Only the foreign key can fail it (a conflict updates): an experiment the handle saw
      * inserted whose transaction rolled back. SQLite's cached statement says -EIO. */
     rc = sy_pg_exec_in(s, ws,
                        "INSERT INTO experiment_arms (workspace_id, " ARM_COLUMNS ")"
-                       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+                       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
                        " ON CONFLICT (experiment_id, variant)"
                        " DO UPDATE SET units = excluded.units, conversions = excluded.conversions,"
                        " value_mean = excluded.value_mean, value_sd = excluded.value_sd,"
                        " errors = excluded.errors, crossovers = excluded.crossovers,"
                        " seq_p = excluded.seq_p, latency_n = excluded.latency_n,"
-                       " latency_mean = excluded.latency_mean, latency_sd = excluded.latency_sd",
-                       13, p, NULL, err);
+                       " latency_mean = excluded.latency_mean, latency_sd = excluded.latency_sd,"
+                       " cuped_seq_p = excluded.cuped_seq_p",
+                       14, p, NULL, err);
     return rc == -EEXIST ? step_failed(err, "FOREIGN KEY") : rc;
 }
 
@@ -324,7 +326,8 @@ static int arm_row(const PGresult *r, int i, const struct sink *to)
                         .seq_p = sy_pg_double_at(r, i, 8),
                         .latency_n = sy_pg_int_at(r, i, 9),
                         .latency_mean = sy_pg_double_at(r, i, 10),
-                        .latency_sd = sy_pg_double_at(r, i, 11)};
+                        .latency_sd = sy_pg_double_at(r, i, 11),
+                        .cuped_seq_p = sy_pg_double_at(r, i, 12)};
     return to->cb.arm(to->arg, &a);
 }
 

@@ -357,6 +357,15 @@ int sy_pg_setting_put(sy_store_t *store, int64_t ws, const char *name, const cha
         3, p, NULL, err);
 }
 
+int sy_pg_setting_delete(sy_store_t *store, int64_t ws, const char *name, sy_err_t *err)
+{
+    char w[SY_PG_INT_TEXT];
+    const char *p[] = {sy_pg_i64(w, ws), name};
+    return sy_pg_exec_in(sy_pg(store), ws,
+                         "DELETE FROM workspace_settings WHERE workspace_id = $1 AND name = $2", 2,
+                         p, NULL, err);
+}
+
 /* Every workspace's in one statement (sy_settings_all), by workspace, then name. */
 int sy_pg_setting_list(sy_store_t *store, sy_store_setting_cb cb, void *arg, sy_err_t *err)
 {

@@ -161,6 +161,7 @@ int sy_pg_audit_prune(sy_store_t *store, int64_t before_ms, int64_t limit, int64
                       sy_err_t *err);
 int sy_pg_setting_put(sy_store_t *store, int64_t ws, const char *name, const char *value,
                       sy_err_t *err);
+int sy_pg_setting_delete(sy_store_t *store, int64_t ws, const char *name, sy_err_t *err);
 int sy_pg_setting_list(sy_store_t *store, sy_store_setting_cb cb, void *arg, sy_err_t *err);
 int sy_pg_route_put(sy_store_t *store, const sy_store_route_t *r, int64_t *id, sy_err_t *err);
 int sy_pg_route_delete(sy_store_t *store, int64_t ws, const char *name, sy_err_t *err);

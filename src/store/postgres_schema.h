@@ -23,7 +23,15 @@
 #include <stddef.h>
 
 /* The schema version sy_pg_schema makes: SQLite's number of migrations it matches. */
-#define SY_PG_SCHEMA_VERSION 14
+#define SY_PG_SCHEMA_VERSION 15
+
+/* A database made at an earlier version (from SY_PG_UPGRADE_FROM on) is brought to
+ * SY_PG_SCHEMA_VERSION by sy_pg_upgrades[v - SY_PG_UPGRADE_FROM], then the next ones, in
+ * one transaction, as SQLite's migrations after it; sy_pg_schema ends with the same
+ * statements, so that a new database and an upgraded one are the same. */
+#define SY_PG_UPGRADE_FROM 14
+extern const char *const sy_pg_upgrades[];
+extern const size_t sy_pg_upgrade_count;
 
 /* The statements that make a new database at SY_PG_SCHEMA_VERSION, in order (each entry
  * may hold several commands, separated by semicolons, as libpq's simple query runs them). */

@@ -310,6 +310,9 @@ static const char *const migrations[] = {
     "  point TEXT NOT NULL,"
     "  PRIMARY KEY (experiment_id, at_ms));"
     "CREATE INDEX IF NOT EXISTS experiment_timeline_at ON experiment_timeline (at_ms);",
+
+    /* 15: CUPED (issue 26): each arm's running minimum of its adjusted always-valid p. */
+    "ALTER TABLE experiment_arms ADD COLUMN cuped_seq_p REAL NOT NULL DEFAULT 1;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -1103,6 +1106,7 @@ const struct sy_store_ops sy_store_sqlite_ops = {
     .change_add = sy_sq_change_add,
     .change_list = sy_sq_change_list,
     .setting_put = sy_sq_setting_put,
+    .setting_delete = sy_sq_setting_delete,
     .setting_list = sy_sq_setting_list,
     .event_add = sy_sq_event_add,
     .event_add_many = sy_sq_event_add_many,

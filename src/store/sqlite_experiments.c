@@ -89,13 +89,14 @@ int sy_sq_arm_put(sy_store_t *store, const sy_store_arm_t *a, sy_err_t *err)
         sy_sq_cached(s, &s->put_arm,
                      "INSERT INTO experiment_arms (experiment_id, variant, units, conversions,"
                      " value_mean, value_sd, errors, crossovers, seq_p, latency_n, latency_mean,"
-                     " latency_sd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                     " latency_sd, cuped_seq_p) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                      " ON CONFLICT (experiment_id, variant)"
                      " DO UPDATE SET units = excluded.units, conversions = excluded.conversions,"
                      " value_mean = excluded.value_mean, value_sd = excluded.value_sd,"
                      " errors = excluded.errors, crossovers = excluded.crossovers,"
                      " seq_p = excluded.seq_p, latency_n = excluded.latency_n,"
-                     " latency_mean = excluded.latency_mean, latency_sd = excluded.latency_sd",
+                     " latency_mean = excluded.latency_mean, latency_sd = excluded.latency_sd,"
+                     " cuped_seq_p = excluded.cuped_seq_p",
                      err);
     if (rc < 0)
         return rc;
@@ -111,7 +112,8 @@ int sy_sq_arm_put(sy_store_t *store, const sy_store_arm_t *a, sy_err_t *err)
         sqlite3_bind_double(st, 9, a->seq_p) != SQLITE_OK ||
         sqlite3_bind_int64(st, 10, a->latency_n) != SQLITE_OK ||
         sqlite3_bind_double(st, 11, a->latency_mean) != SQLITE_OK ||
-        sqlite3_bind_double(st, 12, a->latency_sd) != SQLITE_OK)
+        sqlite3_bind_double(st, 12, a->latency_sd) != SQLITE_OK ||
+        sqlite3_bind_double(st, 13, a->cuped_seq_p) != SQLITE_OK)
         return sy_sq_fail(s, err, "bind");
     return sy_sq_step_cached(s, st, err);
 }
@@ -129,7 +131,8 @@ static int arm_row(sqlite3_stmt *st, const struct sy_sq_sink *to)
                         .seq_p = sqlite3_column_double(st, 8),
                         .latency_n = sqlite3_column_int64(st, 9),
                         .latency_mean = sqlite3_column_double(st, 10),
-                        .latency_sd = sqlite3_column_double(st, 11)};
+                        .latency_sd = sqlite3_column_double(st, 11),
+                        .cuped_seq_p = sqlite3_column_double(st, 12)};
     return to->cb.arm(to->arg, &a);
 }
 
@@ -140,7 +143,7 @@ int sy_sq_arm_list(sy_store_t *store, int64_t experiment, sy_store_arm_cb cb, vo
     sqlite3_stmt *st = sy_sq_prepare(
         s, err,
         "SELECT experiment_id, variant, units, conversions, value_mean, value_sd, errors,"
-        " crossovers, seq_p, latency_n, latency_mean, latency_sd FROM experiment_arms"
+        " crossovers, seq_p, latency_n, latency_mean, latency_sd, cuped_seq_p FROM experiment_arms"
         " WHERE ? < 0 OR experiment_id = ?"
         " ORDER BY experiment_id",
         "ii", experiment, experiment);
@@ -247,6 +250,17 @@ int sy_sq_setting_put(sy_store_t *store, int64_t ws, const char *name, const cha
                                    " VALUES (?, ?, ?) ON CONFLICT (workspace_id, name)"
                                    " DO UPDATE SET value = excluded.value",
                                    "iss", ws, name, value),
+                     err);
+}
+
+int sy_sq_setting_delete(sy_store_t *store, int64_t ws, const char *name, sy_err_t *err)
+{
+    struct sqlite_store *s = sq(store);
+    return sy_sq_run(s,
+                     sy_sq_prepare(s, err,
+                                   "DELETE FROM workspace_settings WHERE workspace_id = ?"
+                                   " AND name = ?",
+                                   "is", ws, name),
                      err);
 }
 

@@ -88,6 +88,7 @@ int sy_sq_change_list(sy_store_t *store, int64_t experiment, sy_store_change_cb 
                       sy_err_t *err);
 int sy_sq_setting_put(sy_store_t *store, int64_t ws, const char *name, const char *value,
                       sy_err_t *err);
+int sy_sq_setting_delete(sy_store_t *store, int64_t ws, const char *name, sy_err_t *err);
 int sy_sq_setting_list(sy_store_t *store, sy_store_setting_cb cb, void *arg, sy_err_t *err);
 int sy_sq_event_add(sy_store_t *store, const sy_store_event_t *e, int64_t *seq, sy_err_t *err);
 int sy_sq_event_add_many(sy_store_t *store, const sy_store_event_t *ev, size_t n, int64_t *seq,

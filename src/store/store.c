@@ -323,6 +323,11 @@ int sy_store_setting_put(sy_store_t *store, int64_t ws, const char *name, const 
     return store->ops->setting_put(store, ws, name, value, err);
 }
 
+int sy_store_setting_delete(sy_store_t *store, int64_t ws, const char *name, sy_err_t *err)
+{
+    return store->ops->setting_delete(store, ws, name, err);
+}
+
 int sy_store_setting_list(sy_store_t *store, sy_store_setting_cb cb, void *arg, sy_err_t *err)
 {
     return store->ops->setting_list(store, cb, arg, err);

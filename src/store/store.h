@@ -237,6 +237,7 @@ typedef struct sy_store_arm {
     int64_t errors;      /* units with at least one error event */
     int64_t crossovers;  /* units later exposed to another variant too */
     double seq_p;        /* always-valid p-value so far (running minimum), 1 at start */
+    double cuped_seq_p;  /* its CUPED-adjusted twin (experiments with CUPED), 1 at start */
     int64_t latency_n;   /* events with a latency counted for it */
     double latency_mean; /* their mean, ms */
     double latency_sd;   /* their sample sd, ms */
@@ -289,6 +290,8 @@ int sy_store_change_list(sy_store_t *store, int64_t experiment, sy_store_change_
 /* Sets setting `name` of workspace `ws` to the JSON text `value`. In a transaction. */
 int sy_store_setting_put(sy_store_t *store, int64_t ws, const char *name, const char *value,
                          sy_err_t *err);
+/* Removes setting `name` of workspace `ws` (none: nothing happens). In a transaction. */
+int sy_store_setting_delete(sy_store_t *store, int64_t ws, const char *name, sy_err_t *err);
 typedef int (*sy_store_setting_cb)(void *arg, int64_t ws, const char *name, const char *value);
 /* Every setting of every workspace (start-up). */
 int sy_store_setting_list(sy_store_t *store, sy_store_setting_cb cb, void *arg, sy_err_t *err);
@@ -307,7 +310,9 @@ typedef struct sy_store_event {
     const char *variant; /* exposures only, else NULL */
     size_t variant_len;
     int success;    /* -1: not given, else 0 or 1 */
-    bool has_value; /* value given */
+    bool has_value; /* value given: an outcome's value; an exposure's covariate (CUPED: the
+                       unit's pre-period value, which an exposure row's value column, unused
+                       before, holds; a replay reads it back as the covariate) */
     double value;
     bool has_latency; /* latency_ms given */
     double latency_ms;

@@ -61,6 +61,21 @@ jq_check "5 % of one variant's exposures lost: the SRM alarm rises and nothing i
 jq_check "a winner whose p95 goes from 250 to 600 ms (limit 400) is rolled back within a tick" \
     "$TMP/latency.json" '[.timeline[] | select(.action == "rolled_back")] | length == 1 and (.[0].hours > 26) and (.[0].hours - 26 <= 1 / 60 + 1e-9) and (.[0].reason | test("p95 [0-9.]+ ms over its limit of 400 ms$"))'
 
+# CUPED (issue 26): a covariate correlated 0.7 with each unit's value shrinks the difference's
+# interval by sqrt(1 - 0.7^2) = 0.714 (48,000 units: within 3 %), and the adjusted figures
+# decide: a +8 % winner stepped toward
+"$SY" simulate --scenario "$DATA/cuped.json" --json >"$TMP/cuped.json"
+jq_check "CUPED, rho 0.7: the interval is sqrt(1 - rho^2) of the raw one, within 3 %" "$TMP/cuped.json" \
+    '.interval_width.ratio > 0.714 * 0.97 and .interval_width.ratio < 0.714 * 1.03 and .interval_width.cuped < .interval_width.raw'
+jq_check "... and a +8 % winner is stepped toward on the adjusted figures, never falsely" \
+    "$TMP/cuped.json" '.steps >= 1 and (.false_step | not) and (.srm_alarm | not)'
+check "... the summary says both widths" 0 "^CUPED: the difference's interval [0-9.]+ wide, [0-9.]+ raw \(0\.7[0-9]+ of it\)" "" -- \
+    "$SY" simulate --scenario "$DATA/cuped.json" --days 1
+echo '{"covariate": {"rho": 2}}' >"$TMP/badrho.json"
+check "a covariate's rho out of -1..1 is named" 2 "" "covariate\.rho" -- "$SY" simulate --scenario "$TMP/badrho.json"
+echo '{"variants": [{"key": "a", "control": true, "covariate": {"r": 1}}, {"key": "b"}]}' >"$TMP/badcov.json"
+check "a covariate without rho is named" 2 "" "variants\[0\]\.covariate" -- "$SY" simulate --scenario "$TMP/badcov.json"
+
 echo '{"variants": [{"key": "a"}]}' >"$TMP/bad.json"
 check "a scenario with one variant is refused, exit 2" 2 "" "variants: an array of 2" -- \
     "$SY" simulate --scenario "$TMP/bad.json"

@@ -108,6 +108,81 @@ function comparisonTable(e, r) {
     h('tbody', null, rows));
 }
 
+// CUPED (results' cuped members): each treatment's adjusted figures beside the raw ones,
+// with the variance the covariate removed. The decision reads the adjusted ones where
+// they exist (docs/api.md).
+function cupedSection(r) {
+  const c = r.cuped;
+  const seq = !!r.sequential;
+  const head = ['Variant', 'Lift, raw', 'Lift, CUPED', seq ? 'Always-valid 95 % interval, raw' : '95 % interval, raw',
+    seq ? 'Always-valid 95 % interval, CUPED' : '95 % interval, CUPED', seq ? 'Always-valid p, raw' : 'p-value, raw',
+    seq ? 'Always-valid p, CUPED' : 'p-value, CUPED', 'Standard error, raw → CUPED', 'Variance reduction'];
+  const se = (x) => (x === null || x === undefined ? '—' : Number(x).toPrecision(3));
+  const rows = r.variants.filter((v) => !v.control).map((v) => {
+    const vc = v.vs_control;
+    const a = vc && vc.cuped;
+    const cells = [h('th', {scope: 'row'}, v.key, h('span', {class: 'sub'}, `${int(v.units_with_covariate || 0)} of ${int(v.units)} units with a covariate`))];
+    if (!vc || !vc.compared) {
+      cells.push(h('td', {colspan: head.length - 1, class: 'note'}, 'not compared yet'));
+    } else if (!a || a.diff === null || a.diff === undefined) {
+      cells.push(h('td', {class: 'num lift-raw'}, signed(vc.lift)),
+        h('td', {colspan: head.length - 2, class: 'note cuped-reason'}, `no adjusted figures: ${(a && a.reason || 'not computable').replaceAll('_', ' ')}; the decision reads the raw ones`));
+    } else {
+      cells.push(
+        h('td', {class: 'num lift-raw'}, signed(vc.lift)),
+        h('td', {class: 'num lift-cuped'}, signed(a.lift)),
+        h('td', {class: 'num ci-raw'}, interval(vc.lift_ci)),
+        h('td', {class: 'num ci-cuped'}, interval(a.lift_ci)),
+        h('td', {class: 'num p-raw'}, num(seq ? vc.always_valid_p : vc.p_value)),
+        h('td', {class: 'num p-cuped'}, num(seq ? a.always_valid_p : a.p_value)),
+        h('td', {class: 'num se'}, `${se(a.se_raw)} → ${se(a.se)}`),
+        h('td', {class: 'num reduction'}, pct(a.variance_reduction)));
+    }
+    return h('tr', {'data-variant': v.key}, cells);
+  });
+  return section('cuped-section', 'CUPED: adjusted beside raw',
+    h('p', {id: 'cuped-summary'}, c.theta === null || c.theta === undefined
+      ? 'θ cannot be estimated yet (no covariate varies): the decision reads the raw figures.'
+      : `θ = ${Number(c.theta).toPrecision(4)}, pooled over the variants; ${int(c.units_with_covariate)} units carried a covariate (the others count 0). The decision reads the CUPED-adjusted figures.`),
+    h('table', {id: 'cuped'},
+      h('caption', null, 'Each treatment against control: lift with its interval and p-value, raw and CUPED-adjusted'),
+      h('thead', null, h('tr', null, head.map((x) => h('th', {scope: 'col'}, x)))),
+      h('tbody', null, rows)));
+}
+
+// A bandit (results' bandit): each variant's chance of being the best, the weights its
+// looks give, the regret so far and when it looks next.
+function banditSection(e, r) {
+  const b = r.bandit;
+  const when = (ms) => (ms === null || ms === undefined ? '—' : new Date(ms).toISOString().replace('T', ' ').slice(0, 16));
+  const rows = r.variants.map((v) => h('tr', {'data-variant': v.key},
+    h('th', {scope: 'row'}, v.key, v.key === b.best && h('span', {class: 'sub'}, 'most likely the best')),
+    h('td', {class: 'num weight'}, `${e.weights[v.key]} %`),
+    h('td', {class: 'num prob'}, pct((b.probability_best || {})[v.key]))));
+  return section('bandit-section', 'Bandit',
+    h('p', {id: 'bandit-summary'}, `Thompson sampling: a look every ${int(b.update_minutes)} min, at least ${b.min_weight_pct} % for each variant; `,
+      `${int(b.updates)} re-weightings so far; next look ${when(b.next_update_ms)} UTC` + (b.burn_in_until_ms ? `; equal weights until ${when(b.burn_in_until_ms)} UTC` : '') + '. ',
+      `Regret so far (estimated): ${Number(b.regret).toFixed(1)} ${r.metric === 'conversion' ? 'conversions' : 'value units'}.`),
+    h('table', {id: 'bandit'},
+      h('caption', null, 'Probability of being the best, from the posteriors the looks use'),
+      h('thead', null, h('tr', null, ['Variant', 'Weight now', 'Probability best'].map((x) => h('th', {scope: 'col'}, x)))),
+      h('tbody', null, rows)));
+}
+
+// An experiment in a layer: its range, and its served traffic against the layer's holdout.
+function layerSection(e, r) {
+  const l = e.layer;
+  const hold = r && r.holdout;
+  const vh = hold && hold.vs_holdout;
+  const lvl = (units, conv, mean) => (conv !== undefined ? `${int(conv)} of ${int(units)} converted` : `mean ${num(mean)} over ${int(units)} units`);
+  return section('layer-section', 'Layer',
+    h('p', {id: 'layer-range'}, 'In layer ', h('strong', null, l.name), `: ${l.pct} % of its hash space, [${l.range[0]}, ${l.range[1]}) %.`),
+    hold && h('p', {id: 'layer-holdout'}, `Holdout: ${lvl(hold.units, hold.conversions, hold.mean)}. `,
+      vh && vh.compared !== false
+        ? `Served traffic against it: difference ${signed(vh.diff)}, lift ${signed(vh.lift)} (95 % interval ${interval(vh.lift_ci)}), p ${num(vh.p_value)}.`
+        : 'Not compared yet: both sides need units.'));
+}
+
 function decisionSection(r) {
   const tone = r.decision === 'promote' ? 'ok' : r.decision === 'terminate' ? 'bad' : 'muted';
   const lead = r.variants.find((v) => v.key === r.winner) || r.variants.find((v) => !v.control && v.vs_control && v.vs_control.compared);
@@ -344,6 +419,9 @@ export async function detailPage(main, ctx, key, notice) {
     section('comparison-section', 'Variant comparison',
       r instanceof Error ? errorBox(r, 'Results could not be read.')
         : res ? comparisonTable(e, res) : h('p', {class: 'sub'}, 'A draft has no results: start it first.')),
+    res && res.cuped && res.cuped.enabled && cupedSection(res),
+    res && res.bandit && banditSection(e, res),
+    e.layer && layerSection(e, res),
     res && decisionSection(res),
     started && healthSection(e, hl),
     overTimeSection(e, tl, order),

@@ -1,8 +1,9 @@
 /* test_checkpoint.c - an experiment's checkpoint (engine/checkpoint.c), the bytes
- * themselves: version 3 is the same bytes on any host (a small known state against its
- * encoding written out by hand from the format's table, little-endian), a version 2
- * checkpoint (the host's order, as databases written before hold it) decodes to the same
- * state, and a damaged one, a moved one or one of another version or width is refused. */
+ * themselves: version 4 is the same bytes on any host (a small known state, CUPED's
+ * covariates and co-moments included, against its encoding written out by hand from the
+ * format's table, little-endian), versions 3 and 2 (as databases written before hold them)
+ * decode to the same state, and a damaged one, a moved one or one of another version or
+ * width is refused. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,7 @@ static void drop(struct experiment *e)
 
 /* Numbers chosen so that each has a byte pattern to see: negatives, a u32 of four
  * different bytes, doubles and wide numbers with exact binary values. */
-static struct experiment *known(void)
+static struct experiment *known(bool cov)
 {
     struct experiment *e = fresh();
     struct agg *a = &e->arms[0].a, *b = &e->arms[1].a;
@@ -83,7 +84,13 @@ static struct experiment *known(void)
     t->untested = true;
     t->p = 1.0;
     e->srm.p = 1.0;
-    assert_int_equal(sy_exp_unit_restore(e, "u1", 2, 1, CONVERTED | CROSSED, -2.0), 0);
+    if (cov) { /* CUPED: "u1" came with a covariate of 0.5 */
+        b->covariates = 1;
+        b->cov = (sy_comoments_t){.n = 1, .mean_x = 0.5, .mean_y = -2.0};
+    }
+    assert_int_equal(sy_exp_unit_restore(e, "u1", 2, 1, CONVERTED | CROSSED | (cov ? COVARIATE : 0),
+                                         -2.0, cov ? 0.5 : 0),
+                     0);
     return e;
 }
 
@@ -140,13 +147,20 @@ static void check_le(struct gold *g, int64_t id, int64_t seq)
 /* health counts with nothing in them: 5 x i64, 156 x u32 */
 #define EMPTY_COUNTS (5 * 8 + HEALTH_BUCKETS * 4)
 
-static void golden(struct gold *g)
+/* CUPED's fields of a variant in version 4 with nothing in them: covariates, n, 5 wide */
+#define EMPTY_COV (8 + 8 + 5 * 16)
+
+/* The known state in `version` 3 or 4; with `cov` (version 4) its covariates. */
+static void golden_of(struct gold *g, int version, bool cov)
 {
     g->n = 0;
-    /* "SYCK", version 3, wide 113 (binary128), SY_STATS_MAX_ARMS 64, 2 variants */
-    LIT(g, "SYCK"
-           "\x03\x00\x00\x00"
-           "\x71\x00\x00\x00"
+    /* "SYCK", version, wide 113 (binary128), SY_STATS_MAX_ARMS 64, 2 variants */
+    LIT(g, "SYCK");
+    if (version == 4)
+        LIT(g, "\x04\x00\x00\x00");
+    else
+        LIT(g, "\x03\x00\x00\x00");
+    LIT(g, "\x71\x00\x00\x00"
            "\x40\x00\x00\x00"
            "\x02\x00\x00\x00");
     /* variant "a": units 3, conversions 1, errors 2, crossovers 0 */
@@ -163,6 +177,8 @@ static void golden(struct gold *g)
     zeros(g, 14);
     LIT(g, "\xfe\x3f");
     zeros(g, 8 + 16 + 16); /* latency */
+    if (version == 4)
+        zeros(g, EMPTY_COV);
     /* win: served 3, outcomes 1, successes 1, errors 2, latencies 0, the last bucket
      * 0x01020304 */
     LIT(g, "\x03\x00\x00\x00\x00\x00\x00\x00"
@@ -183,6 +199,18 @@ static void golden(struct gold *g)
     LIT(g, "\xc0");
     zeros(g, 16);
     zeros(g, 8 + 16 + 16);
+    if (version == 4 && cov) {
+        /* covariates 1; cov: n 1, mean_x 0.5 (0x3ffe...), mean_y -2 (0xc000...), 0, 0, 0 */
+        LIT(g, "\x01\x00\x00\x00\x00\x00\x00\x00"
+               "\x01\x00\x00\x00\x00\x00\x00\x00");
+        zeros(g, 14);
+        LIT(g, "\xfe\x3f");
+        zeros(g, 15);
+        LIT(g, "\xc0");
+        zeros(g, 3 * 16);
+    } else if (version == 4) {
+        zeros(g, EMPTY_COV);
+    }
     zeros(g, 2 * EMPTY_COUNTS);
     /* one change begun, the last at 0x0102030405060708; watched -1 */
     LIT(g, "\x01\x00\x00\x00\x00\x00\x00\x00"
@@ -229,15 +257,30 @@ static void golden(struct gold *g)
     /* the mixture's log_e 0, p 1 */
     zeros(g, 8 + 6);
     LIT(g, "\xf0\x3f");
-    /* one unit: "u1", variant 1, converted and crossed, value -2 */
+    /* one unit: "u1", variant 1, converted and crossed (and a covariate), value -2 */
     LIT(g, "\x01\x00\x00\x00\x00\x00\x00\x00"
            "\x02\x00"
            "u1"
-           "\x01"
-           "\x05");
+           "\x01");
+    if (cov)
+        LIT(g, "\x0d");
+    else
+        LIT(g, "\x05");
     zeros(g, 7);
     LIT(g, "\xc0");
+    if (version == 4 && cov) { /* covariate 0.5 */
+        zeros(g, 6);
+        LIT(g, "\xe0\x3f");
+    } else if (version == 4) {
+        zeros(g, 8);
+    }
     check_le(g, ID, SEQ);
+}
+
+/* The known state with its covariates, in version 4. */
+static void golden(struct gold *g)
+{
+    golden_of(g, 4, true);
 }
 
 static void assert_bytes_equal(const unsigned char *got, size_t got_len, const unsigned char *want,
@@ -250,10 +293,10 @@ static void assert_bytes_equal(const unsigned char *got, size_t got_len, const u
         fail_msg("%zu bytes, want %zu", got_len, want_len);
 }
 
-static void assert_encodes_as_golden(const struct experiment *e)
+static void assert_encodes_as(const struct experiment *e, bool cov)
 {
     static struct gold g;
-    golden(&g);
+    golden_of(&g, 4, cov);
     unsigned char *b;
     size_t len;
     assert_int_equal(sy_exp_ckpt_encode(e, SEQ, &b, &len), 0);
@@ -261,15 +304,20 @@ static void assert_encodes_as_golden(const struct experiment *e)
     free(b);
 }
 
-static void a_v3_checkpoint_is_the_same_bytes_on_any_host(void **state)
+static void assert_encodes_as_golden(const struct experiment *e)
+{
+    assert_encodes_as(e, true);
+}
+
+static void a_v4_checkpoint_is_the_same_bytes_on_any_host(void **state)
 {
     (void)state;
-    struct experiment *e = known();
+    struct experiment *e = known(true);
     assert_encodes_as_golden(e);
     drop(e);
 }
 
-static void a_v3_checkpoint_decodes_to_the_state_it_holds(void **state)
+static void a_v4_checkpoint_decodes_to_the_state_it_holds(void **state)
 {
     (void)state;
     static struct gold g;
@@ -285,7 +333,26 @@ static void a_v3_checkpoint_decodes_to_the_state_it_holds(void **state)
     assert_int_equal(e->srm_grace_until, -1);
     assert_true(e->baseline.p95_ms == 1.5 && e->srm.t[0].lnb_prior == -1.0);
     assert_int_equal(e->units.n, 1);
+    assert_int_equal(e->arms[1].a.covariates, 1);
+    assert_true(e->arms[1].a.cov.n == 1 && e->arms[1].a.cov.mean_x == 0.5 &&
+                e->arms[1].a.cov.mean_y == -2.0);
+    for (size_t i = 0; i < e->units.cap; i++)
+        if (e->units.slots[i].len)
+            assert_true(e->units.slots[i].cov == 0.5 && (e->units.slots[i].flags & COVARIATE));
     assert_encodes_as_golden(e); /* and nothing else in it */
+    drop(e);
+}
+
+/* Version 3, written before CUPED: no co-moments, no covariates. */
+static void a_v3_checkpoint_still_decodes_to_the_same_state(void **state)
+{
+    (void)state;
+    static struct gold g;
+    golden_of(&g, 3, false);
+    struct experiment *e = fresh();
+    assert_int_equal(sy_exp_ckpt_decode(e, SEQ, g.b, g.n), 0);
+    assert_true(e->arms[0].a.value.mean == 1.5 && e->arms[1].a.cov.n == 0);
+    assert_encodes_as(e, false); /* the same state, written as version 4 */
     drop(e);
 }
 
@@ -404,10 +471,10 @@ static void a_v2_checkpoint_still_decodes_to_the_same_state(void **state)
 {
     (void)state;
     static struct enc2 v2;
-    struct experiment *e = known(), *back = fresh();
+    struct experiment *e = known(false), *back = fresh();
     encode_v2(e, 0x01020304u, &v2);
     assert_int_equal(sy_exp_ckpt_decode(back, SEQ, v2.b, v2.n), 0);
-    assert_encodes_as_golden(back); /* the same state, written as version 3 */
+    assert_encodes_as(back, false); /* the same state, written as version 4 */
     drop(back);
     drop(e);
 }
@@ -417,7 +484,7 @@ static void a_v2_checkpoint_of_another_byte_order_is_refused(void **state)
 {
     (void)state;
     static struct enc2 v2;
-    struct experiment *e = known(), *back = fresh();
+    struct experiment *e = known(false), *back = fresh();
     encode_v2(e, 0x04030201u, &v2);
     assert_int_equal(sy_exp_ckpt_decode(back, SEQ, v2.b, v2.n), -EIO);
     drop(back);
@@ -434,7 +501,7 @@ static int decode_fresh(int64_t seq, const unsigned char *p, size_t n)
     return rc;
 }
 
-static void a_damaged_v3_checkpoint_is_refused(void **state)
+static void a_damaged_v4_checkpoint_is_refused(void **state)
 {
     (void)state;
     static struct gold g;
@@ -460,7 +527,8 @@ static void a_damaged_v3_checkpoint_is_refused(void **state)
 }
 
 /* A sound check over a header this build does not read: another version, another width
- * of sy_wide_t, a version 3 whose version field is in big-endian order. */
+ * of sy_wide_t, a version 4 whose version field is in big-endian order, a version 4 read as
+ * a version 3. */
 static void another_version_or_width_is_refused(void **state)
 {
     (void)state;
@@ -468,8 +536,9 @@ static void another_version_or_width_is_refused(void **state)
         size_t at;
         const char *bytes;
     } edits[] = {
-        {4, "\x04\x00\x00\x00"}, /* version 4 */
-        {4, "\x00\x00\x00\x03"}, /* version 3 in big-endian order */
+        {4, "\x05\x00\x00\x00"}, /* version 5 */
+        {4, "\x00\x00\x00\x04"}, /* version 4 in big-endian order */
+        {4, "\x03\x00\x00\x00"}, /* version 3: without CUPED's fields, it does not parse */
         {8, "\x40\x00\x00\x00"}, /* wide: 64 digits (x87's long double) */
         {8, "\x10\x00\x00\x00"}, /* wide: v2's sizeof */
     };
@@ -487,11 +556,12 @@ static void another_version_or_width_is_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(a_v3_checkpoint_is_the_same_bytes_on_any_host),
-        cmocka_unit_test(a_v3_checkpoint_decodes_to_the_state_it_holds),
+        cmocka_unit_test(a_v4_checkpoint_is_the_same_bytes_on_any_host),
+        cmocka_unit_test(a_v4_checkpoint_decodes_to_the_state_it_holds),
+        cmocka_unit_test(a_v3_checkpoint_still_decodes_to_the_same_state),
         cmocka_unit_test(a_v2_checkpoint_still_decodes_to_the_same_state),
         cmocka_unit_test(a_v2_checkpoint_of_another_byte_order_is_refused),
-        cmocka_unit_test(a_damaged_v3_checkpoint_is_refused),
+        cmocka_unit_test(a_damaged_v4_checkpoint_is_refused),
         cmocka_unit_test(another_version_or_width_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -32,6 +32,7 @@
 #include "../store/store_fixture.h"
 #include "codec/api_json.h"
 #include "codec/experiment_json.h"
+#include "codec/layer_json.h"
 #include "codec/monitor_json.h"
 #include "codec/channel_json.h"
 #include "codec/regression_json.h"
@@ -180,6 +181,35 @@ static int guardrails_json(sy_engine_t *eng, const sy_principal_t *w, json_t **o
     int rc = sy_engine_guardrails_get(eng, w, &g, err);
     if (rc == 0)
         *out = sy_guardrails_json(&g);
+    return rc;
+}
+
+/* The caller's layers as GET /v1/layers answers them. */
+static int layers_json(sy_engine_t *eng, const sy_principal_t *w, json_t **out, sy_err_t *err)
+{
+    sy_layer_t *v = NULL;
+    size_t n = 0;
+    int rc = sy_engine_layer_list(eng, w, &v, &n, err);
+    if (rc == 0)
+        *out = sy_layers_json(v, n);
+    free(v);
+    return rc;
+}
+
+/* A layer made or changed from its JSON body, read by its schema as the API does. */
+static int layer_put(sy_engine_t *eng, const sy_principal_t *w, const char *name,
+                     const json_t *body, sy_err_t *err)
+{
+    sy_layer_change_t ch = {0};
+    sy_layer_t *l = malloc(sizeof(*l));
+    if (!l)
+        return sy_err_set(err, -ENOMEM, "", "out of memory");
+    int rc =
+        sy_schema_read(name ? &sy_layer_patch_schema : &sy_layer_create_schema, body, &ch, "", err);
+    if (rc == 0)
+        rc = name ? sy_engine_layer_update(eng, w, name, &ch, l, err)
+                  : sy_engine_layer_create(eng, w, &ch, l, err);
+    free(l);
     return rc;
 }
 
@@ -348,6 +378,8 @@ static void call(struct ctx *c, const char *what, const char *body_text)
         rc = kill_switch_put(c->eng, &c->who, body, &err);
     else if (strcmp(what, "step") == 0)
         rc = apply_json(c->eng, &c->who, "h", body, &out, &err);
+    else if (strcmp(what, "layer") == 0)
+        rc = layer_put(c->eng, &c->who, NULL, body, &err);
     else
         rc = flag_put_json(c->eng, &c->who, what, body, &(bool){0}, NULL, &err);
     must(rc, what, &err);
@@ -422,6 +454,11 @@ static void build_template(int killed)
          "{\"key\":\"b\",\"weight\":40,\"control\":true}]}");
     start(&c, "h");
     call(&c, "step", "{\"winning_variant\":\"a\",\"confidence\":0.97,\"delta\":5.2}");
+    call(&c, "layer", "{\"name\":\"L\",\"holdout_pct\":5}");
+    call(&c, "layer", "{\"name\":\"spare\"}");
+    call(&c, "experiment",
+         "{\"key\":\"ly\",\"layer\":{\"name\":\"L\",\"pct\":40},\"variants\":[{\"key\":"
+         "\"a\",\"weight\":1},{\"key\":\"b\",\"weight\":1,\"control\":true}]}");
     call(&c, "policy",
          "{\"domain\":\"WHOLESALE\",\"metric\":\"contract_rate\",\"enabled\":true,"
          "\"reason\":\"watch\"}");
@@ -566,6 +603,7 @@ static char *dump_engine(struct ctx *c)
         add(o, name, health_json(eng, w, key, &v, &err), &v, &err);
     }
     add(o, "guardrails", guardrails_json(eng, w, &v, &err), &v, &err);
+    add(o, "layers", layers_json(eng, w, &v, &err), &v, &err);
     add(o, "policies", regression_policies_json(eng, w, &v, &err), &v, &err);
     add(o, "tripwires", tripwires_json(eng, w, &v, &err), &v, &err);
     add(o, "risk", risk_policies_json(eng, w, &v, &err), &v, &err);
@@ -826,6 +864,22 @@ static int op_guardrails_put(struct ctx *c, sy_err_t *err)
     int rc = sy_schema_read(&sy_guardrails_change_schema, c->in, &ch, "", err);
     return rc < 0 ? rc : sy_engine_guardrails_put(c->eng, &c->who, &ch, &g, err);
 }
+static int op_layer_create(struct ctx *c, sy_err_t *err)
+{
+    return layer_put(c->eng, &c->who, NULL, c->in, err);
+}
+static int op_layer_update(struct ctx *c, sy_err_t *err)
+{
+    return layer_put(c->eng, &c->who, "L", c->in, err);
+}
+static int op_layer_delete(struct ctx *c, sy_err_t *err)
+{
+    return sy_engine_layer_delete(c->eng, &c->who, "spare", err);
+}
+static int op_layer_experiment_start(struct ctx *c, sy_err_t *err)
+{
+    return experiment_transition(c->eng, &c->who, "ly", "running", err);
+}
 static int op_health_push(struct ctx *c, sy_err_t *err)
 {
     sy_health_push_t push = {0};
@@ -1035,6 +1089,15 @@ static const struct op ops[] = {
     {"rollback", 0, "{\"reason\":\"drill\"}", op_rollback},
     {"guardrails put", 0, "{\"min_confidence\":0.9,\"max_changes_per_day\":3}", op_guardrails_put},
     {"health push", 0, "{\"success_rate\":0.9,\"error_rate\":0.05}", op_health_push},
+    {"layer create", 0, "{\"name\":\"new\",\"holdout_pct\":2.5,\"description\":\"d\"}",
+     op_layer_create},
+    {"layer update", 0, "{\"holdout_pct\":1,\"description\":\"e\"}", op_layer_update},
+    {"layer delete", 0, NULL, op_layer_delete},
+    {"experiment create (in a layer)", 0,
+     "{\"key\":\"ly2\",\"layer\":{\"name\":\"L\",\"pct\":20},\"variants\":[{\"key\":"
+     "\"a\",\"weight\":1},{\"key\":\"b\",\"weight\":1,\"control\":true}]}",
+     op_experiment_create},
+    {"experiment start (in a layer with a holdout)", 0, NULL, op_layer_experiment_start},
     {"regression policy put", 0,
      "{\"domain\":\"WHOLESALE\",\"metric\":\"contract_rate\",\"max_drop_fraction\":0.3,"
      "\"reason\":\"tune\"}",

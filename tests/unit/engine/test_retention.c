@@ -125,7 +125,8 @@ static void on_done(void *arg, int rc, const sy_ingest_result_t *r, const sy_err
     a->r.duplicates += r->duplicates;
 }
 
-/* Events are written as "kind unit [variant|success value] [#id]", one per string. */
+/* Events are written as "kind unit [variant|success value] [cCOVARIATE] [#id]", one per
+ * string. */
 static sy_event_t event_of(const char *key, const char *text, char *buf, size_t cap)
 {
     snprintf(buf, cap, "%s", text);
@@ -138,7 +139,10 @@ static sy_event_t event_of(const char *key, const char *text, char *buf, size_t 
     for (char *t = arg; t; t = strtok(NULL, " ")) {
         if (t[0] == '#')
             id = t + 1;
-        else if (strcmp(kind, "x") == 0) {
+        else if (t[0] == 'c' && t != arg) {
+            ev.has_covariate = true;
+            ev.covariate = atof(t + 1);
+        } else if (strcmp(kind, "x") == 0) {
             ev.variant = t;
             ev.variant_len = strlen(t);
         } else if (strcmp(kind, "o") == 0 && (t[0] == '0' || t[0] == '1') && !t[1])
@@ -352,6 +356,50 @@ static void pruned_events_change_no_result_then_or_after_restarts(void **state)
 
 /* A run bounded by its limit prunes in steps, says there is more, and the steps come to
  * the same numbers; so do experiments replayed a group each. */
+/* CUPED (issue 26): the covariates of exposures pruned live on in the checkpoint (each unit's,
+ * each variant's co-moments), so the adjusted figures, and those of outcomes that come after
+ * the prune for units exposed before it, are the same as an engine's that never pruned. */
+static void cuped_figures_survive_pruning_and_restarts(void **state)
+{
+    struct pair *p = *state;
+    /* the safety object, then the definition's other members */
+    both_started(p, "c",
+                 "{\"sequential\":true,\"min_sample_per_variant\":10},\"metric\":\"mean\","
+                 "\"cuped\":{\"enabled\":true}");
+    static char t[1000][64];
+    size_t n = 0;
+    for (int i = 0; i < 300; i++) {
+        if (i % 7)
+            snprintf(t[n++], 64, "x c%d %s c%d.5", i, i % 2 ? "b" : "a", i % 23);
+        else /* no covariate: counted as 0 */
+            snprintf(t[n++], 64, "x c%d %s", i, i % 2 ? "b" : "a");
+        if (i % 3) /* outcomes for some now, the others after the prune */
+            snprintf(t[n++], 64, "o c%d v%d", i, 2 * (i % 23) + i % 5);
+    }
+    struct ack a = {0}, b = {0};
+    feed(p, "c", t, n, &a, &b);
+    fake_ms += 95 * DAY_MS;
+    char *before = answers(&p->pruned, "c");
+    assert_non_null(strstr(before, "\"variance_reduction\":0."));
+    assert_null(strstr(before, "\"theta\":null"));
+    sy_retention_report_t r;
+    run(&p->pruned, 90 * DAY_MS, 0, &r);
+    assert_int_equal(r.checkpointed, 1);
+    assert_true(r.events > 0);
+    assert_same(strdup(before), answers(&p->pruned, "c"));
+    side_reopen(&p->pruned);
+    side_reopen(&p->kept);
+    assert_same(strdup(before), answers(&p->pruned, "c"));
+    assert_same(answers(&p->kept, "c"), before);
+    /* outcomes of units exposed before the prune: their restored covariates count */
+    n = 0;
+    for (int i = 0; i < 300; i += 3)
+        snprintf(t[n++], 64, "o c%d v%d", i, 2 * (i % 23) + 1);
+    feed(p, "c", t, n, &a, &b);
+    side_reopen(&p->pruned);
+    assert_same(answers(&p->pruned, "c"), answers(&p->kept, "c"));
+}
+
 static void a_bounded_run_prunes_in_steps(void **state)
 {
     struct pair *p = *state;
@@ -647,6 +695,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(pruned_events_change_no_result_then_or_after_restarts,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_bounded_run_prunes_in_steps, setup, teardown),
+        cmocka_unit_test_setup_teardown(cuped_figures_survive_pruning_and_restarts, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(zero_keeps_everything_and_audit_has_its_own_limit, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(swapped_checkpoints_stop_the_start, setup, teardown),

@@ -914,6 +914,41 @@ static void settings_are_replaced_by_name_and_listed_for_every_workspace(void **
     fx_store_close(s);
 }
 
+/* A delete takes its workspace's setting of that name only; deleting none is no error. */
+static void a_setting_deleted_is_gone_from_its_workspace_only(void **state)
+{
+    (void)state;
+    sy_store_t *s = fx_store_open();
+    sy_err_t err = {0};
+    int64_t a, b;
+    assert_int_equal(sy_store_workspace_create(s, "a", 1, &a, NULL), 0);
+    assert_int_equal(sy_store_workspace_create(s, "b", 1, &b, NULL), 0);
+    assert_int_equal(sy_store_setting_put(s, a, "layer:x", "1", &err), 0);
+    assert_int_equal(sy_store_setting_put(s, a, "layer:y", "2", &err), 0);
+    assert_int_equal(sy_store_setting_put(s, b, "layer:x", "3", &err), 0);
+    assert_int_equal(sy_store_setting_delete(s, a, "layer:x", &err), 0);
+    assert_int_equal(sy_store_setting_delete(s, a, "layer:x", &err), 0); /* none: no error */
+    assert_int_equal(sy_store_setting_delete(s, b, "layer:nothing", &err), 0);
+    struct settings_seen got = {0};
+    assert_int_equal(sy_store_setting_list(s, keep_setting, &got, &err), 0);
+    assert_int_equal(got.n, 2);
+    char want[64];
+    snprintf(want, sizeof(want), "%" PRId64 ":layer:x=", a);
+    assert_null(strstr(got.text, want));
+    snprintf(want, sizeof(want), "%" PRId64 ":layer:y=2;", a);
+    assert_non_null(strstr(got.text, want));
+    snprintf(want, sizeof(want), "%" PRId64 ":layer:x=3;", b);
+    assert_non_null(strstr(got.text, want));
+    /* a delete rolled back leaves the setting */
+    assert_int_equal(sy_store_begin(s, &err), 0);
+    assert_int_equal(sy_store_setting_delete(s, b, "layer:x", &err), 0);
+    sy_store_rollback(s);
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(sy_store_setting_list(s, keep_setting, &got, &err), 0);
+    assert_int_equal(got.n, 2);
+    fx_store_close(s);
+}
+
 /* What a list across workspaces does when another handle writes during it. */
 struct snapshot_probe {
     sy_store_t *other; /* a second handle on the same store */
@@ -1297,6 +1332,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(audit_prune_takes_the_oldest_of_every_workspace_up_to_the_limit_in_all),
         cmocka_unit_test(a_prune_failing_at_any_statement_deletes_nothing),
         cmocka_unit_test(settings_are_replaced_by_name_and_listed_for_every_workspace),
+        cmocka_unit_test(a_setting_deleted_is_gone_from_its_workspace_only),
         cmocka_unit_test(settings_of_every_workspace_are_read_in_one_snapshot),
         cmocka_unit_test(routes_keep_their_id_when_replaced_and_list_by_id_across_workspaces),
         cmocka_unit_test(route_minutes_append_list_from_a_minute_and_prune_every_workspace),
