@@ -85,4 +85,25 @@ run(url, out, async (c) => {
         await shot('layer');
         await axe('an experiment in a layer');
     }
+
+    // ---- a bandit ------------------------------------------------------------------------------
+    check('#/experiments/hero: the detail page', await c.go('experiments/hero', 'experiment'));
+    {
+        const e = (await api('/v1/experiments/hero', admin)).body;
+        const r = (await api('/v1/experiments/hero/results', admin)).body;
+        const b = r.bandit;
+        const want = {};
+        for (const v of r.variants) want[v.key] = { weight: `${e.weights[v.key]} %`, prob: pct(b.probability_best[v.key]) };
+        same('bandit: each variant\'s weight now and chance of being the best as /results says', want, await readTable(page, 'bandit'));
+        const best = await page.textContent('#bandit tbody tr[data-variant="' + b.best + '"] th');
+        check(`... the best (${b.best}) marked`, /most likely the best/.test(best), best);
+        const summary = await page.textContent('#bandit-summary');
+        const when = (ms) => new Date(ms).toISOString().replace('T', ' ').slice(0, 16);
+        check('... its cadence, floor, re-weightings, next look, burn-in and regret', summary.includes(`a look every ${b.update_minutes} min`) &&
+            summary.includes(`at least ${b.min_weight_pct} % for each variant`) && summary.includes(`${b.updates} re-weightings`) &&
+            summary.includes(`next look ${when(b.next_update_ms)} UTC`) && summary.includes(`equal weights until ${when(b.burn_in_until_ms)} UTC`) &&
+            summary.includes(`Regret so far (estimated): ${Number(b.regret).toFixed(1)} conversions`), { summary, b });
+        await shot('bandit');
+        await axe('a bandit');
+    }
 });

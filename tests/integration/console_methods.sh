@@ -5,7 +5,7 @@
 # the best, its weights and regret, #bandit) and an experiment in a layer with a holdout (its
 # range, and its served traffic against the holdout, #layer-section). Every figure the page
 # shows is compared with what the page must make of GET .../results, read from node at the same
-# moment; axe-core on each page; screenshots (cuped, bandit, layer) into OUT_DIR.
+# moment; axe-core on each page; screenshots (cuped, layer, bandit) into OUT_DIR.
 #
 #   console_methods.sh SWITCHYARD NODE_DIR OUT_DIR
 set -u
@@ -60,8 +60,17 @@ expect "... 400 units: its two variants and the holdout" 200 '.accepted == 800' 
 expect "... its results compare the served traffic with the holdout" 200 '.holdout.units > 100 and .holdout.vs_holdout.p_value != null' -- \
     GET /v1/experiments/banner/results "$ADMIN"
 
+# ---- a bandit of four variants (burn-in: no look during the test), units in each -------------------
+expect "a bandit of four variants" 201 '.bandit.update_minutes == 60' -- \
+    POST /v1/experiments "$ADMIN" '{"key":"hero","bandit":{},"variants":[{"key":"a","weight":1,"control":true},{"key":"b","weight":1},{"key":"c","weight":1},{"key":"d","weight":1}]}'
+expect "... started" 200 '.state == "running"' -- POST /v1/experiments/hero/start "$ADMIN"
+events hero 800 "a b c d" 0 >"$TMP/hero.json"
+expect "... 800 units" 200 '.accepted == 1600' -- POST /v1/events "$ADMIN" "@$TMP/hero.json"
+expect "... its results say which variant is most likely the best" 200 '.bandit.best == "d" and (.bandit.probability_best | length) == 4' -- \
+    GET /v1/experiments/hero/results "$ADMIN"
+
 console_run console_methods.js "$URL" "$ADMIN" "$OUT"
-shots cuped layer
+shots cuped layer bandit
 
 stop_server
 check "the server stops cleanly" 0 "" "" -- test "${STOP_STATUS:-1}" = 0
