@@ -401,9 +401,12 @@ int main(void)
             layers_and_ranges_outlive_a_restart_and_a_deleted_layer_stays_deleted, setup, teardown),
         cmocka_unit_test_setup_teardown(
             the_holdout_is_counted_apart_and_outlives_a_checkpoint_and_a_restart, setup, teardown),
+        /* last: SQLite's alone (the keys are evaluated, not stored: PostgreSQL would only
+         * run the same million evaluations again, 30 s under ASan) */
         cmocka_unit_test_setup_teardown(
             a_million_keys_are_each_in_one_experiment_at_most_and_the_holdout_in_none, setup,
             teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    size_t n = sizeof(tests) / sizeof(tests[0]) - (fx_is_pg() ? 1 : 0);
+    return _cmocka_run_group_tests("tests", tests, n, NULL, NULL);
 }
