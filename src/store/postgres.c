@@ -1037,6 +1037,7 @@ const struct sy_store_ops sy_store_postgres_ops = {
     .kpi_add = sy_pg_kpi_add,
     .kpi_window = sy_pg_kpi_window,
     .kpi_place = sy_pg_kpi_place,
+    .kpi_unit_sum = sy_pg_kpi_unit_sum,
     .regression_put = sy_pg_regression_put,
     .regression_list = sy_pg_regression_list,
     .risk_policy_put = sy_pg_risk_policy_put,

@@ -102,6 +102,7 @@ struct prepared {
     bool event_add;
     bool event_add_many;
     bool kpi_add;
+    bool kpi_unit_sum;
 };
 
 static int prepared_events(PGEventId id, void *info, void *pass)
@@ -865,16 +866,16 @@ out:
 
 #define KPI_ADD_SQL                                                                                \
     "INSERT INTO kpi_events (workspace_id, domain, metric, success, value, actor,"                 \
-    " correlation_id, detail, at_ms, event_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"   \
-    " ON CONFLICT DO NOTHING RETURNING id"
+    " correlation_id, detail, at_ms, event_id, unit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"  \
+    " $10, $11) ON CONFLICT DO NOTHING RETURNING id"
 
 int sy_pg_kpi_add(sy_store_t *store, const sy_store_kpi_t *k, bool *added, sy_err_t *err)
 {
     struct pg_store *s = sy_pg(store);
-    static const Oid types[10] = {OID_INT8, OID_TEXT, OID_TEXT, OID_INT8, OID_FLOAT8,
-                                  OID_TEXT, OID_TEXT, OID_TEXT, OID_INT8, OID_TEXT};
+    static const Oid types[11] = {OID_INT8, OID_TEXT, OID_TEXT, OID_INT8, OID_FLOAT8, OID_TEXT,
+                                  OID_TEXT, OID_TEXT, OID_INT8, OID_TEXT, OID_TEXT};
     char ws[SY_PG_INT_TEXT], success[SY_PG_INT_TEXT], at[SY_PG_INT_TEXT], value[SY_PG_DOUBLE_TEXT];
-    const char *p[10] = {sy_pg_i64(ws, k->workspace),
+    const char *p[11] = {sy_pg_i64(ws, k->workspace),
                          k->domain,
                          k->metric,
                          k->success < 0 ? NULL : sy_pg_i64(success, k->success),
@@ -883,7 +884,8 @@ int sy_pg_kpi_add(sy_store_t *store, const sy_store_kpi_t *k, bool *added, sy_er
                          k->correlation_id,
                          k->detail,
                          sy_pg_i64(at, k->at_ms),
-                         k->event_id};
+                         k->event_id,
+                         k->unit};
     bool own;
     int rc = sy_pg_own_begin(s, &own, err);
     if (rc < 0)
@@ -893,11 +895,46 @@ int sy_pg_kpi_add(sy_store_t *store, const sy_store_kpi_t *k, bool *added, sy_er
     struct prepared *prep = prepared_of(s->db);
     if (!prep)
         return sy_pg_own_end(s, own, sy_err_set(err, -ENOMEM, NULL, "out of memory"), err);
-    PGresult *r = run_prepared(s, &prep->kpi_add, "sy_kpi_add", KPI_ADD_SQL, 10, types, p, NULL,
+    PGresult *r = run_prepared(s, &prep->kpi_add, "sy_kpi_add", KPI_ADD_SQL, 11, types, p, NULL,
                                NULL, &rc, err);
     if (r) {
         if (added) /* no row: its workspace has the event_id already */
             *added = PQntuples(r) == 1;
+        PQclear(r);
+    }
+    return sy_pg_own_end(s, own, rc, err);
+}
+
+#define KPI_UNIT_SUM_SQL                                                                           \
+    "SELECT coalesce(sum(coalesce(value, success)), 0) FROM kpi_events WHERE workspace_id = $1"    \
+    " AND domain = $2 AND metric = $3 AND unit = $4 AND at_ms >= $5 AND at_ms < $6"                \
+    " AND unit IS NOT NULL"
+
+int sy_pg_kpi_unit_sum(sy_store_t *store, int64_t ws, const char *domain, const char *metric,
+                       const char *unit, int64_t from_ms, int64_t to_ms, double *sum, sy_err_t *err)
+{
+    struct pg_store *s = sy_pg(store);
+    *sum = 0;
+    static const Oid types[6] = {OID_INT8, OID_TEXT, OID_TEXT, OID_TEXT, OID_INT8, OID_INT8};
+    char w[SY_PG_INT_TEXT], f[SY_PG_INT_TEXT], t[SY_PG_INT_TEXT];
+    const char *p[6] = {sy_pg_i64(w, ws), domain, metric, unit};
+    p[4] = sy_pg_i64(f, from_ms);
+    p[5] = sy_pg_i64(t, to_ms);
+    bool own;
+    int rc = sy_pg_own_begin(s, &own, err);
+    if (rc < 0)
+        return rc;
+    if ((rc = sy_pg_set_workspace(s, ws, err)) < 0)
+        return sy_pg_own_end(s, own, rc, err);
+    struct prepared *prep = prepared_of(s->db);
+    if (!prep)
+        return sy_pg_own_end(s, own, sy_err_set(err, -ENOMEM, NULL, "out of memory"), err);
+    /* prepared once: the ingest writer asks it for each new unit of a batch */
+    PGresult *r = run_prepared(s, &prep->kpi_unit_sum, "sy_kpi_unit_sum", KPI_UNIT_SUM_SQL, 6,
+                               types, p, NULL, NULL, &rc, err);
+    if (r) {
+        if (PQntuples(r) == 1)
+            *sum = sy_pg_double_at(r, 0, 0);
         PQclear(r);
     }
     return sy_pg_own_end(s, own, rc, err);

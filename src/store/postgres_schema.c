@@ -1,4 +1,4 @@
-/* postgres_schema.c - the PostgreSQL schema at version 15 (see postgres_schema.h).
+/* postgres_schema.c - the PostgreSQL schema at version 16 (see postgres_schema.h).
  *
  * Types. SQLite's INTEGER is 64 bits, and the C store binds and reads every integer as
  * int64_t: BIGINT here, ids included (identity columns, BY DEFAULT as SQLite's INTEGER
@@ -117,6 +117,12 @@
 /* 15 (SQLite's 15): CUPED's adjusted always-valid p, each arm's running minimum. */
 #define UPGRADE_15                                                                                 \
     "ALTER TABLE experiment_arms ADD COLUMN cuped_seq_p DOUBLE PRECISION NOT NULL DEFAULT 1;"
+
+/* 16 (SQLite's 16): CUPED's covariate from a KPI metric, a KPI event's unit and its index. */
+#define UPGRADE_16                                                                                 \
+    "ALTER TABLE kpi_events ADD COLUMN unit TEXT;"                                                 \
+    "CREATE INDEX kpi_events_unit ON kpi_events (workspace_id, domain, metric, unit, at_ms)"       \
+    " WHERE unit IS NOT NULL;"
 
 const char *const sy_pg_schema[] = {
     "CREATE TABLE schema_version ("
@@ -545,10 +551,11 @@ const char *const sy_pg_schema[] = {
 
     /* the upgrades since the consolidated schema (sy_pg_upgrades) */
     UPGRADE_15,
+    UPGRADE_16,
 };
 
 const size_t sy_pg_schema_count = sizeof(sy_pg_schema) / sizeof(sy_pg_schema[0]);
 
-const char *const sy_pg_upgrades[] = {UPGRADE_15};
+const char *const sy_pg_upgrades[] = {UPGRADE_15, UPGRADE_16};
 
 const size_t sy_pg_upgrade_count = sizeof(sy_pg_upgrades) / sizeof(sy_pg_upgrades[0]);

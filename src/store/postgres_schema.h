@@ -23,7 +23,7 @@
 #include <stddef.h>
 
 /* The schema version sy_pg_schema makes: SQLite's number of migrations it matches. */
-#define SY_PG_SCHEMA_VERSION 15
+#define SY_PG_SCHEMA_VERSION 16
 
 /* A database made at an earlier version (from SY_PG_UPGRADE_FROM on) is brought to
  * SY_PG_SCHEMA_VERSION by sy_pg_upgrades[v - SY_PG_UPGRADE_FROM], then the next ones, in

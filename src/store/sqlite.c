@@ -313,6 +313,12 @@ static const char *const migrations[] = {
 
     /* 15: CUPED (issue 26): each arm's running minimum of its adjusted always-valid p. */
     "ALTER TABLE experiment_arms ADD COLUMN cuped_seq_p REAL NOT NULL DEFAULT 1;",
+
+    /* 16: CUPED's covariate from a KPI metric (issue 26): a KPI event's unit, and the index
+     * that sums one unit's events of a metric over a span of time. */
+    "ALTER TABLE kpi_events ADD COLUMN unit TEXT;"
+    "CREATE INDEX kpi_events_unit ON kpi_events (workspace_id, domain, metric, unit, at_ms)"
+    " WHERE unit IS NOT NULL;",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -596,6 +602,7 @@ void sy_sq_close(sy_store_t *store)
     sqlite3_finalize(s->put_arm);
     sqlite3_finalize(s->put_srm);
     sqlite3_finalize(s->add_kpi);
+    sqlite3_finalize(s->kpi_unit_sum);
     sqlite3_close_v2(s->db);
     free(s);
 }
@@ -1122,6 +1129,7 @@ const struct sy_store_ops sy_store_sqlite_ops = {
     .kpi_add = sy_sq_kpi_add,
     .kpi_window = sy_sq_kpi_window,
     .kpi_place = sy_sq_kpi_place,
+    .kpi_unit_sum = sy_sq_kpi_unit_sum,
     .regression_put = sy_sq_regression_put,
     .regression_list = sy_sq_regression_list,
     .risk_policy_put = sy_sq_risk_policy_put,

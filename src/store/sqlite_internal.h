@@ -21,6 +21,7 @@ struct sqlite_store {
     sqlite3_stmt *put_arm;
     sqlite3_stmt *put_srm;
     sqlite3_stmt *add_kpi;
+    sqlite3_stmt *kpi_unit_sum;
     /* Fault injection (sy_store_fail_at): statements counted since the last arming, and
      * the one that fails (0: none). One compare per statement when unarmed. */
     int64_t calls;
@@ -97,6 +98,9 @@ int sy_sq_event_list(sy_store_t *store, sy_store_event_cb cb, void *arg, sy_err_
 int sy_sq_event_last(sy_store_t *store, int64_t *seq, sy_err_t *err);
 int sy_sq_event_count(sy_store_t *store, int64_t experiment, int64_t *n, sy_err_t *err);
 int sy_sq_kpi_add(sy_store_t *store, const sy_store_kpi_t *k, bool *added, sy_err_t *err);
+int sy_sq_kpi_unit_sum(sy_store_t *store, int64_t ws, const char *domain, const char *metric,
+                       const char *unit, int64_t from_ms, int64_t to_ms, double *sum,
+                       sy_err_t *err);
 int sy_sq_kpi_window(sy_store_t *store, int64_t ws, const char *domain, const char *metric,
                      bool of_values, const sy_store_kpi_span_t *span, int64_t skip, int64_t limit,
                      int64_t *events, int64_t *successes, double *mean, sy_err_t *err);

@@ -12,8 +12,8 @@ int sy_sq_kpi_add(sy_store_t *store, const sy_store_kpi_t *k, bool *added, sy_er
     /* prepared once: a batch inserts up to 10,000 rows */
     int rc = sy_sq_cached(s, &s->add_kpi,
                           "INSERT INTO kpi_events (workspace_id, domain, metric, success, value,"
-                          " actor, correlation_id, detail, at_ms, event_id)"
-                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                          " actor, correlation_id, detail, at_ms, event_id, unit)"
+                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                           err);
     if (rc < 0)
         return rc;
@@ -29,11 +29,47 @@ int sy_sq_kpi_add(sy_store_t *store, const sy_store_kpi_t *k, bool *added, sy_er
          sqlite3_bind_text(st, 7, k->correlation_id, -1, SQLITE_STATIC) != SQLITE_OK) ||
         (k->detail && sqlite3_bind_text(st, 8, k->detail, -1, SQLITE_STATIC) != SQLITE_OK) ||
         sqlite3_bind_int64(st, 9, k->at_ms) != SQLITE_OK ||
-        (k->event_id && sqlite3_bind_text(st, 10, k->event_id, -1, SQLITE_STATIC) != SQLITE_OK))
+        (k->event_id && sqlite3_bind_text(st, 10, k->event_id, -1, SQLITE_STATIC) != SQLITE_OK) ||
+        (k->unit && sqlite3_bind_text(st, 11, k->unit, -1, SQLITE_STATIC) != SQLITE_OK))
         return sy_sq_fail(s, err, "bind");
     rc = sy_sq_step_cached(s, st, err);
     if (rc == 0 && added)
         *added = sqlite3_changes(s->db) == 1;
+    return rc;
+}
+
+int sy_sq_kpi_unit_sum(sy_store_t *store, int64_t ws, const char *domain, const char *metric,
+                       const char *unit, int64_t from_ms, int64_t to_ms, double *sum, sy_err_t *err)
+{
+    struct sqlite_store *s = sq(store);
+    *sum = 0;
+    /* prepared once: the ingest writer asks it for each new unit of a batch */
+    int rc = sy_sq_cached(s, &s->kpi_unit_sum,
+                          "SELECT total(coalesce(value, success)) FROM kpi_events"
+                          " WHERE workspace_id = ? AND domain = ? AND metric = ? AND unit = ?"
+                          " AND at_ms >= ? AND at_ms < ? AND unit IS NOT NULL",
+                          err);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *st = s->kpi_unit_sum;
+    if (sqlite3_bind_int64(st, 1, ws) != SQLITE_OK ||
+        sqlite3_bind_text(st, 2, domain, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_text(st, 3, metric, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_text(st, 4, unit, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 5, from_ms) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 6, to_ms) != SQLITE_OK) {
+        rc = sy_sq_fail(s, err, "bind");
+        goto out_reset;
+    }
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *sum = sqlite3_column_double(st, 0);
+        rc = 0;
+    } else {
+        rc = sy_sq_fail(s, err, "kpi unit sum");
+    }
+out_reset:
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
     return rc;
 }
 

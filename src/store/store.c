@@ -405,6 +405,13 @@ int sy_store_kpi_window(sy_store_t *store, int64_t ws, const char *domain, const
                                   successes, mean, err);
 }
 
+int sy_store_kpi_unit_sum(sy_store_t *store, int64_t ws, const char *domain, const char *metric,
+                          const char *unit, int64_t from_ms, int64_t to_ms, double *sum,
+                          sy_err_t *err)
+{
+    return store->ops->kpi_unit_sum(store, ws, domain, metric, unit, from_ms, to_ms, sum, err);
+}
+
 int sy_store_kpi_place(sy_store_t *store, int64_t ws, const char *domain, const char *metric,
                        bool of_values, const sy_store_kpi_span_t *span, int64_t skip,
                        sy_store_kpi_place_t *out, bool *found, sy_err_t *err)

@@ -387,6 +387,7 @@ typedef struct sy_store_kpi {
     const char *correlation_id; /* or NULL */
     const char *detail;         /* JSON text, or NULL */
     const char *event_id;       /* the client's id, or NULL */
+    const char *unit;           /* the unit it is of (CUPED's covariate), or NULL */
     int64_t at_ms;
 } sy_store_kpi_t;
 
@@ -423,6 +424,14 @@ int sy_store_kpi_window(sy_store_t *store, int64_t ws, const char *domain, const
 int sy_store_kpi_place(sy_store_t *store, int64_t ws, const char *domain, const char *metric,
                        bool of_values, const sy_store_kpi_span_t *span, int64_t skip,
                        sy_store_kpi_place_t *out, bool *found, sy_err_t *err);
+
+/* CUPED's covariate of a unit from a KPI metric (issue 26): the sum of the `value`s of the
+ * events of (ws, domain, metric) of `unit` with from_ms <= at_ms < to_ms, an event without a
+ * value counting its success (0 or 1), into *sum (0 for none). One read over the index
+ * kpi_events_unit. In the caller's transaction or on its own. */
+int sy_store_kpi_unit_sum(sy_store_t *store, int64_t ws, const char *domain, const char *metric,
+                          const char *unit, int64_t from_ms, int64_t to_ms, double *sum,
+                          sy_err_t *err);
 
 /* A regression policy of one (domain, metric), and its last evaluation. */
 typedef struct sy_store_regression {

@@ -93,6 +93,9 @@ struct sy_store_ops {
     int (*kpi_window)(sy_store_t *store, int64_t ws, const char *domain, const char *metric,
                       bool of_values, const sy_store_kpi_span_t *span, int64_t skip, int64_t limit,
                       int64_t *events, int64_t *successes, double *mean, sy_err_t *err);
+    int (*kpi_unit_sum)(sy_store_t *store, int64_t ws, const char *domain, const char *metric,
+                        const char *unit, int64_t from_ms, int64_t to_ms, double *sum,
+                        sy_err_t *err);
     int (*kpi_place)(sy_store_t *store, int64_t ws, const char *domain, const char *metric,
                      bool of_values, const sy_store_kpi_span_t *span, int64_t skip,
                      sy_store_kpi_place_t *out, bool *found, sy_err_t *err);

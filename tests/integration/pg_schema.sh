@@ -76,12 +76,12 @@ check "and leaves nothing of it: no other table, no function, no policy" 0 '^exp
         (SELECT count(*) FROM pg_policy)
         FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'"
 pg_sql "$PG_URL_OWNER" "DROP TABLE experiment_timeline"
-check "the owner applies the schema at version 15 in one transaction" 0 \
-    '^applied schema version 15 \([0-9]+ statements\)$' '' -- \
+check "the owner applies the schema at version 16 in one transaction" 0 \
+    '^applied schema version 16 \([0-9]+ statements\)$' '' -- \
     "$APPLY" "$PG_URL_OWNER" switchyard_app
-check "applied again, it finds version 15 and changes nothing" 0 '^schema version 15 already$' \
+check "applied again, it finds version 16 and changes nothing" 0 '^schema version 16 already$' \
     '' -- "$APPLY" "$PG_URL_OWNER" switchyard_app
-check "schema_version holds one row: 15" 0 '^15$' '' -- \
+check "schema_version holds one row: 16" 0 '^16$' '' -- \
     pg_sql "$PG_URL_APP" "SELECT string_agg(version::text, ',') FROM schema_version"
 
 TABLES=$(pg_sql "$PG_URL_OWNER" "SELECT relname FROM pg_class
@@ -417,7 +417,7 @@ check "a table added without row-level security fails the check above" 0 \
 
 # ---- SQLite's shape at the same version -----------------------------------------------------
 "$SY" workspace create default --db "$TMP/sy.db" >"$TMP/ws.log" 2>&1
-check "SQLite's schema (switchyard workspace create) is at version 15 too" 0 '^15$' '' -- \
+check "SQLite's schema (switchyard workspace create) is at version 16 too" 0 '^16$' '' -- \
     sqlite3 "$TMP/sy.db" "SELECT max(version) FROM schema_version"
 # Columns as TABLE|COLUMN|TYPE|NOT NULL|DEFAULT, in SQLite's type names. SQLite's primary key
 # columns count as NOT NULL (PostgreSQL's are; SQLite's INTEGER PRIMARY KEY can hold no NULL).

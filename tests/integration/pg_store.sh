@@ -3,8 +3,8 @@
 # (tests/integration/pg.sh), driven by pg_store_check:
 # - the application role cannot migrate; opened before the migration, the store refuses,
 #   naming `switchyard migrate`; the owner migrates (twice: the second changes nothing);
-#   the app role then opens it at version 15; a database at version 14 (before CUPED) is
-#   refused until the owner's migration upgrades it;
+#   the app role then opens it at version 16; a database at version 14 (before CUPED) or 15
+#   (before CUPED's KPI covariate) is refused until the owner's migration upgrades it;
 # - as the app role, two workspaces and a token in each: each found by its hash with no
 #   workspace set (sy_token_by_hash, SECURITY DEFINER), each workspace listing only its
 #   own, another workspace's token not revocable; and on a plain connection of that role,
@@ -44,24 +44,37 @@ check "the password is not in that error" 1 '' '' -- grep -qF "$PG_PASS_APP" "$T
 check "the owner migrates" 0 '^migrated$' '' -- "$CHECK" migrate "$PG_URL_OWNER" switchyard_app
 check "a second migration finds the version and changes nothing" 0 '^migrated$' '' -- \
     "$CHECK" migrate "$PG_URL_OWNER" switchyard_app
-check "one schema_version row" 0 '^1\|15$' '' -- \
+check "one schema_version row" 0 '^1\|16$' '' -- \
     pg_sql "$PG_URL_OWNER" "SELECT count(*), max(version) FROM schema_version"
-check "the app role opens it at version 15" 0 '^version 15 backend answers$' '' -- \
+check "the app role opens it at version 16" 0 '^version 16 backend answers$' '' -- \
     "$CHECK" open "$PG_URL_APP"
 check "with no setting of any kind in the environment (no opt-in since issue 25's nodes)" 0 \
-    '^version 15 backend answers$' '' -- env -u SWITCHYARD_EXPERIMENTAL_PG "$CHECK" open "$PG_URL_APP"
-# A database made at version 14, before CUPED (issue 26): its arms have no cuped_seq_p; the
-# app role's open refuses it, naming the versions; the owner's migration upgrades it (the
-# column, 1 in every row), and it opens.
+    '^version 16 backend answers$' '' -- env -u SWITCHYARD_EXPERIMENTAL_PG "$CHECK" open "$PG_URL_APP"
+# A database made at version 14, before CUPED (issue 26): its arms have no cuped_seq_p, its
+# KPI events no unit; the app role's open refuses it, naming the versions; the owner's
+# migration upgrades it (the columns, cuped_seq_p 1 in every row, the unit's index), and it opens.
 pg_sql "$PG_URL_OWNER" "ALTER TABLE experiment_arms DROP COLUMN cuped_seq_p;
-    DELETE FROM schema_version WHERE version = 15; INSERT INTO schema_version VALUES (14)" >/dev/null
+    ALTER TABLE kpi_events DROP COLUMN unit;
+    DELETE FROM schema_version WHERE version = 16; INSERT INTO schema_version VALUES (14)" >/dev/null
 check "a version 14 database: the app role's open is refused, naming the versions" 1 '' \
-    'schema version 14, this switchyard knows 15' -- "$CHECK" open "$PG_URL_APP"
-check "... the owner's migration upgrades it to 15" 0 '^migrated$' '' -- \
+    'schema version 14, this switchyard knows 16' -- "$CHECK" open "$PG_URL_APP"
+check "... the owner's migration upgrades it to 16" 0 '^migrated$' '' -- \
     "$CHECK" migrate "$PG_URL_OWNER" switchyard_app
-check "... its versions 14 and 15, the arms' cuped_seq_p column back, 1 by default" 0 '^14,15\|1$' '' -- \
+check "... its versions 14 and 16, the arms' cuped_seq_p column back, 1 by default" 0 '^14,16\|1$' '' -- \
     pg_sql "$PG_URL_OWNER" "SELECT string_agg(version::text, ',' ORDER BY version), (SELECT column_default FROM information_schema.columns WHERE table_name = 'experiment_arms' AND column_name = 'cuped_seq_p') FROM schema_version"
-check "... and the app role opens it at version 15" 0 '^version 15 backend answers$' '' -- \
+check "... and the app role opens it at version 16" 0 '^version 16 backend answers$' '' -- \
+    "$CHECK" open "$PG_URL_APP"
+# A database at version 15, before the KPI covariate (issue 26): its KPI events have no unit;
+# the owner's migration adds it and its index.
+pg_sql "$PG_URL_OWNER" "ALTER TABLE kpi_events DROP COLUMN unit;
+    DELETE FROM schema_version; INSERT INTO schema_version VALUES (15)" >/dev/null
+check "a version 15 database: the app role's open is refused, naming the versions" 1 '' \
+    'schema version 15, this switchyard knows 16' -- "$CHECK" open "$PG_URL_APP"
+check "... the owner's migration upgrades it to 16" 0 '^migrated$' '' -- \
+    "$CHECK" migrate "$PG_URL_OWNER" switchyard_app
+check "... its versions 15 and 16, kpi_events.unit and its index back" 0 '^15,16\|text\|1$' '' -- \
+    pg_sql "$PG_URL_OWNER" "SELECT string_agg(version::text, ',' ORDER BY version), (SELECT data_type FROM information_schema.columns WHERE table_name = 'kpi_events' AND column_name = 'unit'), (SELECT count(*) FROM pg_indexes WHERE indexname = 'kpi_events_unit') FROM schema_version"
+check "... and the app role opens it at version 16" 0 '^version 16 backend answers$' '' -- \
     "$CHECK" open "$PG_URL_APP"
 
 "$CHECK" tokens "$PG_URL_APP" >"$TMP/tokens" 2>"$TMP/tokens.err"

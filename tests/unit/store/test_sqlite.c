@@ -60,8 +60,10 @@ static void migrates_once_and_keeps_data(void **state)
     sy_store_close(s);
 }
 
-/* The arms table as migration 2 made it, with `extra` columns after its own. */
+/* The arms table as migration 2 made it, with `extra` columns after its own (and the KPI
+ * events without migration 16's unit, which a database of that time lacked too). */
 #define OLD_ARMS(extra)                                                                            \
+    "DROP INDEX kpi_events_unit; ALTER TABLE kpi_events DROP COLUMN unit;"                         \
     "DROP TABLE experiment_arms;"                                                                  \
     "CREATE TABLE experiment_arms (experiment_id INTEGER NOT NULL, variant TEXT NOT NULL,"         \
     " units INTEGER NOT NULL, conversions INTEGER NOT NULL, value_sum REAL NOT NULL,"              \
@@ -84,7 +86,7 @@ static void repairs_an_early_migration_2(void **state)
                      SQLITE_OK);
     sqlite3_close(db);
     sy_store_t *s = open_store();
-    assert_int_equal(sy_store_schema_version(s), 15); /* every migration, the later ones too */
+    assert_int_equal(sy_store_schema_version(s), 16); /* every migration, the later ones too */
     sy_store_close(s);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
@@ -130,7 +132,7 @@ static void arms_kept_as_sums_become_moments(void **state)
         SQLITE_OK);
     sqlite3_close(db);
     sy_store_t *s = open_store();
-    assert_int_equal(sy_store_schema_version(s), 15);
+    assert_int_equal(sy_store_schema_version(s), 16);
     sy_store_close(s);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     sqlite3_stmt *st;
