@@ -13,6 +13,7 @@
  * |                  |                                       | the workspace's guardrails|
  * | record_exposures | true or false                         | false                     |
  * | cuped            | {enabled: true or false}              | {enabled: false}          |
+ * |                  | kpi?: {domain, metric}, lookback_days?| no kpi; 28 days with one  |
  * | description      | a string of at most 1000 bytes        | none                      |
  * | health           | {success_rate_drop, error_rate_increase, retry_rate_increase,    |
  * |                  |  max_p95_ms, min_events, confidence}  | core's, 1000 events       |
@@ -81,6 +82,12 @@ struct def_wire {
     struct layer_wire layer;
     struct cuped_wire {
         bool enabled;
+        bool has_kpi;
+        struct cuped_kpi_wire {
+            const char *domain, *metric;
+        } kpi;
+        bool has_lookback;
+        int64_t lookback_days;
     } cuped;
 };
 
@@ -169,9 +176,21 @@ static const sy_field_t bandit_fields[] = {
      .says = "a number of hours from 0 to 8784"},
 };
 static const sy_schema_t bandit_schema = SY_SCHEMA(bandit_fields);
+#define CUPED_KPI(m) offsetof(struct cuped_kpi_wire, m)
+static const sy_field_t cuped_kpi_fields[] = {
+    {"domain", SY_K_TEXT, CUPED_KPI(domain), SY_UNTRACKED, .required = true,
+     .hi = SY_EXP_KPI_NAME_MAX, .says = "a KPI domain of 1 to 64 characters"},
+    {"metric", SY_K_TEXT, CUPED_KPI(metric), SY_UNTRACKED, .required = true,
+     .hi = SY_EXP_KPI_NAME_MAX, .says = "a KPI metric of 1 to 64 characters"},
+};
+static const sy_schema_t cuped_kpi_schema = SY_SCHEMA(cuped_kpi_fields);
 #define CUPED(m) offsetof(struct cuped_wire, m)
 static const sy_field_t cuped_fields[] = {
     {"enabled", SY_K_BOOL, CUPED(enabled), SY_UNTRACKED, .says = "true or false"},
+    {"kpi", SY_K_OBJECT, CUPED(kpi), CUPED(has_kpi), .says = "an object {domain, metric}",
+     .sub = &cuped_kpi_schema},
+    {"lookback_days", SY_K_INT, CUPED(lookback_days), CUPED(has_lookback), .lo = 1,
+     .hi = SY_EXP_LOOKBACK_MAX, .says = "a whole number of days from 1 to 365"},
 };
 static const sy_schema_t cuped_schema = SY_SCHEMA(cuped_fields);
 
@@ -219,8 +238,8 @@ static const sy_field_t def_fields[] = {
      .says = "an object {update_minutes?, min_weight_pct?, burn_in_hours?}", .sub = &bandit_schema},
     {"layer", SY_K_OBJECT, DEF(layer), DEF(has_layer), .says = "an object {name, pct}",
      .sub = &layer_schema},
-    {"cuped", SY_K_OBJECT, DEF(cuped), SY_UNTRACKED, .says = "an object {enabled}",
-     .sub = &cuped_schema},
+    {"cuped", SY_K_OBJECT, DEF(cuped), SY_UNTRACKED,
+     .says = "an object {enabled, kpi?, lookback_days?}", .sub = &cuped_schema},
 };
 const sy_schema_t sy_exp_def_schema = SY_SCHEMA(def_fields);
 
@@ -365,6 +384,23 @@ static int read_layer(const struct layer_wire *w, sy_exp_def_t *d, sy_err_t *err
     return 0;
 }
 
+/* CUPED's covariate from a KPI metric: only with CUPED on, the lookback only with it. */
+static int read_cuped(const struct cuped_wire *w, sy_exp_def_t *d, sy_err_t *err)
+{
+    if (w->has_lookback && !w->has_kpi)
+        return sy_err_set(err, -EINVAL, "cuped.lookback_days",
+                          "lookback_days is the span of a kpi covariate: give cuped.kpi too");
+    if (!w->has_kpi)
+        return 0;
+    if (!w->enabled)
+        return sy_err_set(err, -EINVAL, "cuped.kpi",
+                          "a kpi covariate is CUPED's: it needs \"enabled\": true");
+    snprintf(d->cuped_kpi_domain, sizeof(d->cuped_kpi_domain), "%s", w->kpi.domain);
+    snprintf(d->cuped_kpi_metric, sizeof(d->cuped_kpi_metric), "%s", w->kpi.metric);
+    d->cuped_lookback_days = w->has_lookback ? (int)w->lookback_days : 28;
+    return 0;
+}
+
 /* `obj` into `d` (over the defaults, with nothing to free); its values owned on 0. */
 static int read_def(const json_t *obj, sy_exp_def_t *d, sy_err_t *err)
 {
@@ -405,6 +441,8 @@ static int read_def(const json_t *obj, sy_exp_def_t *d, sy_err_t *err)
     d->health_min_events = (int64_t)w.health.min_events;
     d->record_exposures = w.record_exposures;
     d->cuped = w.cuped.enabled;
+    if ((rc = read_cuped(&w.cuped, d, err)) < 0)
+        return rc;
     if (w.description) {
         const char *s = json_string_value(w.description);
         size_t n = s ? json_string_length(w.description) : 0;
@@ -576,8 +614,14 @@ static json_t *def_json(const sy_exp_def_t *d, json_t *safety)
     if (ok && d->layer[0])
         ok = json_object_set_new(o, "layer", layer_json(d)) == 0;
     /* only when on: the stored form of an experiment without it is as it always was */
-    if (ok && d->cuped)
-        ok &= json_object_set_new(o, "cuped", json_pack("{sb}", "enabled", 1)) == 0;
+    if (ok && d->cuped) {
+        json_t *c = d->cuped_kpi_domain[0]
+                        ? json_pack("{sbs{ssss}sI}", "enabled", 1, "kpi", "domain",
+                                    d->cuped_kpi_domain, "metric", d->cuped_kpi_metric,
+                                    "lookback_days", (json_int_t)d->cuped_lookback_days)
+                        : json_pack("{sb}", "enabled", 1);
+        ok &= json_object_set_new(o, "cuped", c) == 0;
+    }
     if (!ok)
         o = (json_decref(o), NULL);
     return o;

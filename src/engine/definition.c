@@ -260,6 +260,9 @@ int sy_exp_def_apply(const sy_exp_def_t *d, struct experiment *e, bool stored,
         return sy_err_set(err, -EINVAL, "metric", "metric is \"conversion\" or \"mean\"");
     e->metric = d->metric;
     set_cuped(e, d->cuped);
+    snprintf(e->cuped_kpi_domain, sizeof(e->cuped_kpi_domain), "%s", d->cuped_kpi_domain);
+    snprintf(e->cuped_kpi_metric, sizeof(e->cuped_kpi_metric), "%s", d->cuped_kpi_metric);
+    e->cuped_lookback_ms = (int64_t)d->cuped_lookback_days * 86400000;
     e->latency_guardrail = d->latency_guardrail;
     e->record_exposures = d->record_exposures;
     if ((rc = take_safety(d, e, base, err)) < 0 || (rc = take_allocation(d, e, err)) < 0 ||
@@ -316,6 +319,11 @@ json_t *sy_exp_take_settings(struct experiment *e, struct experiment *from)
      * counted it may change: a draft's, or one another node changed then started (tail) */
     if (e->cuped != from->cuped && e->units.n == 0)
         set_cuped(e, from->cuped);
+    if (e->units.n == 0) { /* its KPI covariate too */
+        memcpy(e->cuped_kpi_domain, from->cuped_kpi_domain, sizeof(e->cuped_kpi_domain));
+        memcpy(e->cuped_kpi_metric, from->cuped_kpi_metric, sizeof(e->cuped_kpi_metric));
+        e->cuped_lookback_ms = from->cuped_lookback_ms;
+    }
     return old;
 }
 
@@ -345,6 +353,9 @@ void sy_exp_view(const struct experiment *e, sy_experiment_t *x)
     }
     d->metric = e->metric;
     d->cuped = e->cuped;
+    snprintf(d->cuped_kpi_domain, sizeof(d->cuped_kpi_domain), "%s", e->cuped_kpi_domain);
+    snprintf(d->cuped_kpi_metric, sizeof(d->cuped_kpi_metric), "%s", e->cuped_kpi_metric);
+    d->cuped_lookback_days = (int)(e->cuped_lookback_ms / 86400000);
     d->latency_guardrail = e->latency_guardrail;
     d->record_exposures = e->record_exposures;
     const char *desc = json_string_value(json_object_get(e->def, "description"));

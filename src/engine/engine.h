@@ -429,6 +429,8 @@ int sy_engine_retention(sy_engine_t *eng, const sy_retention_opts_t *opts,
 
 /* Longest experiment (and flag) key, variant key and description, in bytes. */
 #define SY_EXP_KEY_MAX         256
+#define SY_EXP_KPI_NAME_MAX    64  /* a CUPED covariate's KPI domain or metric, bytes */
+#define SY_EXP_LOOKBACK_MAX    365 /* CUPED's KPI lookback, days */
 #define SY_EXP_VARIANT_MAX     63
 #define SY_EXP_DESCRIPTION_MAX 1000
 
@@ -490,6 +492,12 @@ typedef struct sy_exp_def {
     bool latency_guardrail; /* "guardrails": "error_rate" always, "latency" too */
     bool record_exposures;  /* OFREP's evaluations are exposures */
     bool cuped;             /* "cuped": {"enabled": true}: CUPED-adjusted figures decide */
+    /* "cuped": {"kpi": {domain, metric}, "lookback_days"}: a unit's covariate is the sum of
+     * its KPI events of that metric in the lookback before its first exposure (ingest.c);
+     * "" without one, and lookback_days 0 */
+    char cuped_kpi_domain[SY_EXP_KPI_NAME_MAX + 1];
+    char cuped_kpi_metric[SY_EXP_KPI_NAME_MAX + 1];
+    int cuped_lookback_days; /* 1 to SY_EXP_LOOKBACK_MAX with a kpi (28 unless given) */
     bool has_description;
     char description[SY_EXP_DESCRIPTION_MAX + 1];
     sy_exp_defaults_t safety;      /* the fields safety_set names are the experiment's own; in an
@@ -1204,6 +1212,7 @@ int sy_engine_audit_list(sy_engine_t *eng, const sy_principal_t *actor, sy_store
 #define SY_KPI_DETAIL_MAX 4096  /* a detail's JSON text, bytes */
 #define SY_KPI_BATCH_MAX  10000 /* events in one submission */
 #define SY_KPI_REASON_MAX 512   /* a policy's reason, bytes */
+#define SY_KPI_UNIT_MAX   256   /* a unit's bytes, as an event's */
 
 /* One KPI event: `success` and/or `value` of (domain, metric). Strings are NUL-terminated. */
 typedef struct sy_kpi_event {
@@ -1218,6 +1227,8 @@ typedef struct sy_kpi_event {
                                    verbatim */
     const char *id;             /* NULL or 1 to SY_KPI_TEXT_MAX characters: a repeated id is
                                    written once per workspace */
+    const char *unit;           /* NULL or 1 to SY_KPI_UNIT_MAX bytes: the unit (as events'
+                                   `unit`) whose CUPED covariate it may make */
 } sy_kpi_event_t;
 
 /* Queues ev[0..n) (1 to SY_KPI_BATCH_MAX, -E2BIG above) of the caller's workspace for the

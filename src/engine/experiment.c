@@ -730,6 +730,19 @@ int sy_engine_experiment_update(sy_engine_t *eng, const sy_principal_t *actor, c
                         n->cuped ? "on" : "off");
         goto out;
     }
+    if (e->state != DRAFT && (strcmp(n->cuped_kpi_domain, e->cuped_kpi_domain) != 0 ||
+                              strcmp(n->cuped_kpi_metric, e->cuped_kpi_metric) != 0 ||
+                              n->cuped_lookback_ms != e->cuped_lookback_ms)) {
+        rc = sy_err_set(err, SY_ECONFLICT,
+                        n->cuped_lookback_ms != e->cuped_lookback_ms &&
+                                strcmp(n->cuped_kpi_domain, e->cuped_kpi_domain) == 0 &&
+                                strcmp(n->cuped_kpi_metric, e->cuped_kpi_metric) == 0
+                            ? "cuped.lookback_days"
+                            : "cuped.kpi",
+                        "CUPED's KPI covariate cannot change once the experiment has started: "
+                        "its units' covariates were taken with the one it began with");
+        goto out;
+    }
     if (e->state != DRAFT && (n->sequential != e->sequential || n->tau_squared != e->tau_squared)) {
         rc = sy_err_set(err, SY_ECONFLICT,
                         n->sequential != e->sequential ? "safety.sequential"

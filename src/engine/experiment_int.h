@@ -111,6 +111,11 @@ struct experiment {
     bool sequential;
     double tau_squared; /* 0: derived (core/experiment.h) */
     bool cuped;         /* CUPED on (the definition's "cuped": {"enabled": true}) */
+    /* CUPED's covariate from a KPI metric ("cuped": {"kpi"}): "" for none; the ingest
+     * writer sums a new unit's events in [exposure - lookback_ms, exposure) */
+    char cuped_kpi_domain[SY_EXP_KPI_NAME_MAX + 1];
+    char cuped_kpi_metric[SY_EXP_KPI_NAME_MAX + 1];
+    int64_t cuped_lookback_ms;
     bool record_exposures;
     bool latency_guardrail;
     double max_latency_increase_pct;

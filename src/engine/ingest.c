@@ -181,6 +181,10 @@ struct bexp {
     double weight[SY_EXP_MAX_ARMS]; /* each variant's effective weight then */
     uint32_t more;                  /* units new to it in the batch */
     size_t bytes;                   /* their ids' bytes */
+    /* CUPED's covariate from a KPI metric (its "cuped": {"kpi"}): "" for none */
+    char kpi_domain[SY_EXP_KPI_NAME_MAX + 1];
+    char kpi_metric[SY_EXP_KPI_NAME_MAX + 1];
+    int64_t kpi_lookback_ms;
 };
 
 /* A unit a batch touches: its state before the batch (the writer's after it). */
@@ -680,6 +684,11 @@ static int copy_experiment(const sy_engine_t *eng, struct batch *b, struct exper
                         .srm = e->srm,
                         .arms = b->n_arms};
     memcpy(bx->srm_fed, e->srm_fed, sizeof(bx->srm_fed));
+    if (e->cuped && e->cuped_kpi_domain[0]) {
+        memcpy(bx->kpi_domain, e->cuped_kpi_domain, sizeof(bx->kpi_domain));
+        memcpy(bx->kpi_metric, e->cuped_kpi_metric, sizeof(bx->kpi_metric));
+        bx->kpi_lookback_ms = e->cuped_lookback_ms;
+    }
     /* the variants and the holdout's place past them (layer.c) */
     memcpy(&b->arms[b->n_arms], e->arms, (e->n_arms + 1) * sizeof(*e->arms));
     b->n_arms += e->n_arms + 1;
@@ -1058,6 +1067,50 @@ out_free:
     return rc;
 }
 
+/* CUPED's covariate from a KPI metric (issue 26): each exposure that carries none, of a unit
+ * the batch's experiment had not exposed before it, of an experiment whose CUPED names a KPI
+ * metric, is given the sum of that unit's KPI events of the metric in [now - lookback, now)
+ * (sy_store_kpi_unit_sum: one read of the index per such unit, in the batch's transaction),
+ * as if it had been sent: its log row keeps it, so that a replay, a checkpoint and the other
+ * nodes read it and never ask again. Units known already, and experiments without a KPI
+ * covariate, cost nothing but a test. A covariate sent wins. */
+static int resolve_covariates(struct batch *b, sy_store_t *store, sy_err_t *err)
+{
+    double *sum = NULL; /* each unit's, once asked */
+    bool *got = NULL;   /* per unit: asked */
+    int rc = 0;
+    for (size_t i = 0; i < b->n_q; i++) {
+        struct pend *p = &b->q[i];
+        const struct bexp *bx = &b->x[p->ex];
+        if (p->kind != SY_EVENT_EXPOSURE || p->has_value || !bx->kpi_domain[0] ||
+            b->u[p->ux].u.variant >= 0)
+            continue;
+        if (!got &&
+            (!(got = calloc(b->n_u, sizeof(*got))) || !(sum = malloc(b->n_u * sizeof(*sum))))) {
+            rc = sy_eng_oom(err);
+            break;
+        }
+        if (!got[p->ux]) {
+            char unit[UNIT_MAX + 1]; /* an event's unit holds no NUL (valid_bytes) */
+            memcpy(unit, b->pool + p->unit, p->unit_len);
+            unit[p->unit_len] = '\0';
+            rc =
+                sy_store_kpi_unit_sum(store, bx->ws, bx->kpi_domain, bx->kpi_metric, unit,
+                                      b->now_ms - bx->kpi_lookback_ms, b->now_ms, &sum[p->ux], err);
+            if (rc < 0)
+                break;
+            if (!(fabs(sum[p->ux]) <= VALUE_MAX)) /* as a sent one's bound: clamped */
+                sum[p->ux] = isnan(sum[p->ux]) ? 0 : copysign(VALUE_MAX, sum[p->ux]);
+            got[p->ux] = true;
+        }
+        p->has_value = true;
+        p->value = sum[p->ux];
+    }
+    free(got);
+    free(sum);
+    return rc;
+}
+
 /* Opens the batch's transaction and takes the log's lock in it: -EAGAIN when the log holds
  * rows, or the store allocation changes, that the batch's copies lack (see write_events).
  * The log's last place into *head (-1: no order to keep, SQLite). */
@@ -1085,6 +1138,8 @@ static int write_events(struct batch *b, sy_store_t *store, sy_err_t *err)
     int64_t head = -1;
     bool held = false;
     int rc = begin_at_head(b, store, &head, err);
+    if (rc == 0)
+        rc = resolve_covariates(b, store, err);
     if (rc == 0)
         rc = write_rows_at_once(b, store, err);
     if (rc == 1) {

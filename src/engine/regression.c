@@ -70,6 +70,9 @@ static int kpi_check(const sy_kpi_event_t *e, long idx, sy_err_t *err)
                    "correlation_id is 1 to 128 characters");
     if (e->id && !sy_eng_valid_name(e->id, SY_KPI_TEXT_MAX))
         return bad(err, f, sizeof(f), idx, "id", "id is 1 to 128 characters");
+    if (e->unit && !sy_eng_valid_name(e->unit, SY_KPI_UNIT_MAX))
+        return bad(err, f, sizeof(f), idx, "unit",
+                   "unit is a string of 1 to 256 bytes, no control characters");
     if (e->detail && strlen(e->detail) > DETAIL_MAX)
         return bad(err, f, sizeof(f), idx, "detail", "detail is at most 4096 bytes of JSON");
     return 0;
@@ -91,6 +94,7 @@ static int kpi_write(sy_store_t *store, struct kpi_wait *w, sy_err_t *err)
                             .correlation_id = e->correlation_id,
                             .detail = e->detail,
                             .event_id = e->id,
+                            .unit = e->unit,
                             .at_ms = w->at_ms};
         bool added = true;
         rc = sy_store_kpi_add(store, &k, &added, err);

@@ -274,6 +274,22 @@ static void count(sy_engine_t *eng, int k, int64_t n)
                           memory_order_relaxed);
 }
 
+/* The time before which KPI events may go: `before_ms`, or earlier while an experiment that
+ * may still expose new units (a draft, or one taking events) takes CUPED's covariate from a
+ * KPI metric: its lookback's events are a new unit's covariate (any workspace's and metric's:
+ * a cheap bound, and one the docs can state). */
+static int64_t kpi_before(const sy_engine_t *eng, int64_t now, int64_t before_ms)
+{
+    for (size_t i = 0; i < eng->x->n; i++) {
+        const struct experiment *e = eng->x->all[i];
+        if (e->cuped && e->cuped_kpi_domain[0] &&
+            (e->state == DRAFT || sy_exp_is_active(e->state)) &&
+            now - e->cuped_lookback_ms < before_ms)
+            before_ms = now - e->cuped_lookback_ms;
+    }
+    return before_ms;
+}
+
 int sy_engine_retention(sy_engine_t *eng, const sy_retention_opts_t *opts,
                         sy_retention_report_t *out, sy_err_t *err)
 {
@@ -296,7 +312,8 @@ int sy_engine_retention(sy_engine_t *eng, const sy_retention_opts_t *opts,
     if (p.due)
         rc = write_events(eng, &p, events_before, limit, out, err);
     if (rc == 0 && opts->events_ms)
-        rc = sy_eng_kpi_retention(eng, events_before, limit, &out->kpi_events, err);
+        rc = sy_eng_kpi_retention(eng, kpi_before(eng, now, events_before), limit, &out->kpi_events,
+                                  err);
     if (rc == 0 && opts->events_ms) /* kept as long as the events they were counted from */
         rc = sy_store_timeline_prune(eng->store, events_before, limit, &out->timeline, err);
     if (rc == 0 && opts->audit_ms)

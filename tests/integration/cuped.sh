@@ -8,6 +8,8 @@
 # to 1e-9: the SE relative to itself, the difference relative to the larger of itself and
 # its SE. Then the API's rules: "cuped" fixed once started, a bad covariate refused naming
 # the field, and a restart that rebuilds the adjusted figures bit for bit from the log.
+# The same data sets again with each covariate sent instead as its unit's KPI events
+# ("cuped": {"kpi"}), summed by the engine at each unit's first exposure: the same match.
 # Outcomes on a line of their covariate (the covariate sent is the outcome, say) leave no
 # residual: zero_residual_variance and the raw figures decide, at any offset; a treatment
 # significantly worse by a lift that rounds to nothing (a metric of 9e14) is never promoted.
@@ -64,6 +66,8 @@ while read -r set; do
     close "core: $set matches statsmodels (diff, SE)" "$TMP/core.$set" "$TMP/sets/$set.ref"
 done <"$TMP/sets/sets"
 
+ERR_KPI='.error.code != null and .error.message != null and .error.field != null'
+
 # ---- (b) the engine, end to end ------------------------------------------------------------------
 "$SY" workspace create default --db "$DB" >/dev/null
 ADMIN=$("$SY" token create --db "$DB" --role admin --name alice)
@@ -114,6 +118,73 @@ expect "results: the adjusted figures beside the raw ones, the variance reduced"
 expect "results: uncorrelated, the variance barely changes" 200 \
     '.variants[1].vs_control.cuped.variance_reduction | . > -0.05 and . < 0.05' -- \
     GET /v1/experiments/uncorrelated/results "$ADMIN"
+
+# ---- (c) the covariates from a KPI metric ("cuped": {"kpi"}) -----------------------------------
+# Each unit's covariate sent as KPI events of metric SET before its exposure (its value, one
+# of 0 and a failure counting 0 beside it), none for a unit without one (then 0, as
+# statsmodels is given): the exposures carry none, the engine sums them, and the results
+# must match statsmodels as the sent covariates do. Noise that must not count: another
+# metric, another domain, events of no unit, of another unit, and one after the exposure.
+kpis() {
+    awk '$2 != "-" {
+           printf "%s{\"domain\":\"pre\",\"metric\":\"%s\",\"actor\":\"t\",\"unit\":\"u%d\",\"value\":%s}", (n++ ? "," : "{\"events\":["), ENVIRON["SET"], NR, $2
+           printf ",{\"domain\":\"pre\",\"metric\":\"%s\",\"actor\":\"t\",\"unit\":\"u%d\",\"value\":0,\"success\":true}", ENVIRON["SET"], NR
+           printf ",{\"domain\":\"pre\",\"metric\":\"%s\",\"actor\":\"t\",\"unit\":\"u%d\",\"success\":false}", ENVIRON["SET"], NR }
+         { printf "%s{\"domain\":\"pre\",\"metric\":\"%s_other\",\"actor\":\"t\",\"unit\":\"u%d\",\"value\":1000}", (n++ ? "," : "{\"events\":["), ENVIRON["SET"], NR
+           printf ",{\"domain\":\"other\",\"metric\":\"%s\",\"actor\":\"t\",\"unit\":\"u%d\",\"value\":7}", ENVIRON["SET"], NR
+           printf ",{\"domain\":\"pre\",\"metric\":\"%s\",\"actor\":\"t\",\"unit\":\"v%d\",\"value\":5}", ENVIRON["SET"], NR }
+         END { printf ",{\"domain\":\"pre\",\"metric\":\"%s\",\"actor\":\"t\",\"value\":99}", ENVIRON["SET"]; print "]}" }' "$TMP/sets/$1.units"
+}
+for set in three_arms_unequal missing_covariates offset_1e9; do
+    export SET=$set
+    define "$set" | sed "s/\"key\":\"$set\"/\"key\":\"kpi_$set\"/;
+        s/\"cuped\":{\"enabled\":true}/\"cuped\":{\"enabled\":true,\"kpi\":{\"domain\":\"pre\",\"metric\":\"$set\"},\"lookback_days\":28}/" \
+        >"$TMP/def.json"
+    expect "kpi: kpi_$set defined, its kpi and lookback answered" 201 \
+        ".cuped.kpi.domain == \"pre\" and .cuped.kpi.metric == \"$set\" and .cuped.lookback_days == 28" -- \
+        POST /v1/experiments "$ADMIN" "@$TMP/def.json"
+    req POST "/v1/experiments/kpi_$set/start" "$ADMIN" >/dev/null
+    kpis "$set" >"$TMP/kpi.json"
+    expect "kpi: $set's covariates as KPI events of their units" 200 '.accepted > 0' -- \
+        POST /v1/kpi "$SDK" "@$TMP/kpi.json"
+    sleep 0.01 # the exposures a millisecond later at least: [exposure - lookback, exposure)
+    # the same events, the exposures without their covariate, in experiment kpi_SET
+    events "$set" | sed "s/\"experiment\":\"$set\"/\"experiment\":\"kpi_$set\"/g;
+        s/,\"covariate\":[^}]*}/}/g" >"$TMP/events.json"
+    expect "kpi: $set's events over HTTP, no covariate sent" 200 '.accepted > 0' -- \
+        POST /v1/events "$SDK" "@$TMP/events.json"
+    req GET "/v1/experiments/kpi_$set/results" "$ADMIN" >/dev/null
+    jq -r '.variants[] | select(.control | not) | "\(.key[1:] | tonumber) \(.vs_control.cuped.diff) \(.vs_control.cuped.se)"' \
+        "$TMP/body" >"$TMP/engine.kpi_$set"
+    close "kpi: kpi_$set's results from KPI covariates match statsmodels (diff, SE)" \
+        "$TMP/engine.kpi_$set" "$TMP/sets/$set.ref"
+done
+# a KPI event after a unit's exposure does not change its covariate
+awk 'NR == 1 { printf "{\"domain\":\"pre\",\"metric\":\"offset_1e9\",\"actor\":\"t\",\"unit\":\"u1\",\"value\":1e12}\n" }' \
+    "$TMP/sets/offset_1e9.units" >"$TMP/late.json"
+expect "kpi: a later KPI event of an exposed unit" 200 '.accepted == 1' -- POST /v1/kpi "$SDK" "@$TMP/late.json"
+req POST /v1/events "$SDK" '{"type":"exposure","unit":"u1","experiment":"kpi_offset_1e9","variant":"a00"}' >/dev/null
+req GET /v1/experiments/kpi_offset_1e9/results "$ADMIN" >/dev/null
+jq -r '.variants[] | select(.control | not) | "\(.key[1:] | tonumber) \(.vs_control.cuped.diff) \(.vs_control.cuped.se)"' \
+    "$TMP/body" >"$TMP/engine.late"
+close "kpi: ... leaves its covariate, and the figures, as they were" "$TMP/engine.late" "$TMP/sets/offset_1e9.ref"
+KDEF='{"key":"kr","metric":"mean","cuped":{"enabled":true,"kpi":{"domain":"pre","metric":"m"}},"variants":[{"key":"c","weight":1,"control":true},{"key":"t","weight":1}]}'
+expect "kpi: lookback_days defaults to 28" 201 '.cuped.lookback_days == 28' -- POST /v1/experiments "$ADMIN" "$KDEF"
+expect "kpi: lookback_days 366: 400 naming it" 400 "$ERR_KPI and .error.field == \"cuped.lookback_days\"" -- \
+    PATCH /v1/experiments/kr "$ADMIN" '{"cuped":{"enabled":true,"kpi":{"domain":"pre","metric":"m"},"lookback_days":366}}'
+expect "kpi: a kpi without its metric: 400 naming it" 400 "$ERR_KPI and .error.field == \"cuped.kpi.metric\"" -- \
+    POST /v1/experiments "$ADMIN" "$(echo "$KDEF" | sed 's/"kr"/"kr2"/; s/,"metric":"m"}/}/')"
+expect "kpi: a kpi without CUPED on: 400 naming it" 400 "$ERR_KPI and .error.field == \"cuped.kpi\"" -- \
+    POST /v1/experiments "$ADMIN" "$(echo "$KDEF" | sed 's/"kr"/"kr2"/; s/"enabled":true/"enabled":false/')"
+expect "kpi: a draft may change its kpi" 200 '.cuped.kpi.metric == "n" and .cuped.lookback_days == 3' -- \
+    PATCH /v1/experiments/kr "$ADMIN" '{"cuped":{"enabled":true,"kpi":{"domain":"pre","metric":"n"},"lookback_days":3}}'
+req POST /v1/experiments/kr/start "$ADMIN" >/dev/null
+expect "kpi: once started its kpi is fixed: 409 naming cuped.kpi" 409 "$ERR_KPI and .error.field == \"cuped.kpi\"" -- \
+    PATCH /v1/experiments/kr "$ADMIN" '{"cuped":{"enabled":true,"kpi":{"domain":"pre","metric":"m"},"lookback_days":3}}'
+expect "kpi: ... and its lookback: 409 naming cuped.lookback_days" 409 "$ERR_KPI and .error.field == \"cuped.lookback_days\"" -- \
+    PATCH /v1/experiments/kr "$ADMIN" '{"cuped":{"enabled":true,"kpi":{"domain":"pre","metric":"n"},"lookback_days":4}}'
+expect "kpi: a KPI event's unit of 257 bytes: 400 naming it" 400 "$ERR_KPI and .error.field == \"unit\"" -- \
+    POST /v1/kpi "$SDK" "{\"domain\":\"pre\",\"metric\":\"m\",\"actor\":\"t\",\"value\":1,\"unit\":\"$(printf '%0257d' 0)\"}"
 
 # ---- the rules -----------------------------------------------------------------------------------
 ERR='.error.code != null and .error.message != null and .error.field != null'
