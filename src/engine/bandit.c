@@ -68,22 +68,36 @@ static bool looks(const struct experiment *e)
     return e->bandit.on && e->state == RUNNING;
 }
 
-/* When its next look is due: its burn-in's end, then update_minutes after the last. */
-static int64_t due_at(const struct experiment *e)
+/* When its next look is due at `now_ms`: its burn-in's end, then update_minutes after the
+ * last. An engine just opened (a restart, a new leader) has not looked yet: its next look
+ * is where the cadence of the last re-weighting puts it, the first of its points from now
+ * on (none at once because the engine forgot its last look, no catching up on those it
+ * missed while down). */
+static int64_t due_at(const struct experiment *e, int64_t now_ms)
 {
-    return e->bandit_due_ms ? e->bandit_due_ms : sy_exp_bandit_burn_in_until(e);
+    if (e->bandit_due_ms)
+        return e->bandit_due_ms;
+    int64_t last = 0, every = e->bandit.update_minutes * 60000;
+    for (size_t k = e->n_changes; k-- > 0 && !last;)
+        if (e->changes[k].bandit)
+            last = e->changes[k].at_ms;
+    int64_t burn = sy_exp_bandit_burn_in_until(e);
+    if (!last || last < burn || every <= 0)
+        return burn;
+    if (now_ms <= last + every)
+        return last + every;
+    return last + (now_ms - last + every - 1) / every * every;
 }
 
 int sy_exp_bandit_view(const sy_engine_t *eng, const struct experiment *e, sy_exp_results_t *x,
                        sy_err_t *err)
 {
-    (void)eng;
     x->has_bandit = e->bandit.on;
     if (!e->bandit.on)
         return 0;
     x->bandit = e->bandit;
     x->bandit_burn_in_until_ms = sy_exp_bandit_burn_in_until(e);
-    x->bandit_next_update_ms = looks(e) ? due_at(e) : 0;
+    x->bandit_next_update_ms = looks(e) ? due_at(e, sy_engine_now_ms(eng)) : 0;
     x->bandit_updates = 0;
     for (size_t k = 0; k < e->n_changes; k++)
         x->bandit_updates += e->changes[k].bandit;
@@ -134,9 +148,9 @@ void sy_eng_bandit_tick(sy_engine_t *eng, int64_t now_ms)
 {
     for (size_t i = 0; i < eng->x->n; i++) {
         struct experiment *e = eng->x->all[i];
-        if (!looks(e) || now_ms < due_at(e))
+        if (!looks(e) || now_ms < due_at(e, now_ms))
             continue;
-        int64_t every = e->bandit.update_minutes * 60000, due = due_at(e);
+        int64_t every = e->bandit.update_minutes * 60000, due = due_at(e, now_ms);
         /* on its cadence; a look more than a period late runs again a period from now */
         e->bandit_due_ms = due + every > now_ms ? due + every : now_ms + every;
         if (sy_engine_kill_switch_engaged(eng, e->ws, NULL, 0))

@@ -222,6 +222,49 @@ static void burn_in_keeps_equal_weights_then_looks_on_the_cadence(void **state)
     json_decref(h);
 }
 
+/* A restart mid-run: the next look stays where the cadence put it (an hour after the last
+ * re-weighting), none at once because the engine forgot when it last looked. */
+static void a_restart_keeps_the_cadence(void **state)
+{
+    struct fixture *f = *state;
+    int64_t start = fake_ms;
+    create_started(f, bandit_def, "e");
+    traffic(f, "a", 0, 300, 30);
+    traffic(f, "b", 0, 300, 60);
+    traffic(f, "c", 0, 300, 30);
+    fake_ms = start + 2 * HOUR_MS;
+    tick(f);
+    assert_int_equal(split_of(f, "b"), 80);
+    traffic(f, "c", 300, 3000, 900); /* c now clearly the best */
+    fake_ms = start + 2 * HOUR_MS + 10 * MIN_MS;
+    sy_engine_close(f->eng);
+    f->eng = open_engine();
+    json_t *b = bandit_of(f);
+    assert_int_equal(json_integer_value(json_object_get(b, "next_update_ms")), start + 3 * HOUR_MS);
+    json_decref(b);
+    tick(f);
+    assert_int_equal(split_of(f, "c"), 10);
+    fake_ms = start + 3 * HOUR_MS - MIN_MS;
+    tick(f);
+    assert_int_equal(split_of(f, "c"), 10);
+    assert_int_equal(audits("experiment.bandit_update"), 1);
+    fake_ms = start + 3 * HOUR_MS;
+    tick(f);
+    assert_int_equal(split_of(f, "c"), 80);
+    assert_int_equal(audits("experiment.bandit_update"), 2);
+    /* down through a look: the next one on the cadence's grid, not one at once */
+    fake_ms = start + 4 * HOUR_MS + 30 * MIN_MS;
+    sy_engine_close(f->eng);
+    f->eng = open_engine();
+    traffic(f, "a", 300, 30000, 20000); /* a now clearly the best */
+    tick(f);
+    assert_int_equal(split_of(f, "a"), 10);
+    fake_ms = start + 5 * HOUR_MS;
+    tick(f);
+    assert_int_equal(split_of(f, "a"), 80);
+    assert_int_equal(audits("experiment.bandit_update"), 3);
+}
+
 static void no_guarded_step_for_a_bandit(void **state)
 {
     struct fixture *f = *state;
@@ -453,6 +496,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(burn_in_keeps_equal_weights_then_looks_on_the_cadence,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(a_restart_keeps_the_cadence, setup, teardown),
         cmocka_unit_test_setup_teardown(no_guarded_step_for_a_bandit, setup, teardown),
         cmocka_unit_test_setup_teardown(the_kill_switch_holds_the_looks, setup, teardown),
         cmocka_unit_test_setup_teardown(patch_changes_the_cadence_and_floor_not_the_rest, setup,
