@@ -97,7 +97,8 @@ int sy_exp_bandit_view(const sy_engine_t *eng, const struct experiment *e, sy_ex
         return 0;
     x->bandit = e->bandit;
     x->bandit_burn_in_until_ms = sy_exp_bandit_burn_in_until(e);
-    x->bandit_next_update_ms = looks(e) ? due_at(e, sy_engine_now_ms(eng)) : 0;
+    int64_t now = sy_engine_now_ms(eng), due = due_at(e, now);
+    x->bandit_next_update_ms = !looks(e) ? 0 : due < now ? now : due; /* past: the next tick */
     x->bandit_updates = 0;
     for (size_t k = 0; k < e->n_changes; k++)
         x->bandit_updates += e->changes[k].bandit;

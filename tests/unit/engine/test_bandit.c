@@ -326,6 +326,42 @@ static int patch(struct fixture *f, const char *patch_text, sy_err_t *err)
     return rc;
 }
 
+/* A floor raised above a variant's weight: the next tick looks (a split below the floor
+ * served until the next look on the cadence, an hour, would break the floor), and the
+ * cadence counts from that look. */
+static void a_raised_floor_holds_at_the_next_tick(void **state)
+{
+    struct fixture *f = *state;
+    int64_t start = fake_ms;
+    create_started(f, bandit_def, "e");
+    traffic(f, "a", 0, 300, 30);
+    traffic(f, "b", 0, 300, 60);
+    traffic(f, "c", 0, 300, 30);
+    fake_ms = start + 2 * HOUR_MS;
+    tick(f);
+    assert_int_equal(split_of(f, "a"), 10);
+    fake_ms = start + 2 * HOUR_MS + 10 * MIN_MS;
+    sy_err_t err = {0};
+    assert_int_equal(patch(f, "{\"bandit\":{\"min_weight_pct\":20}}", &err), 0);
+    json_t *b = bandit_of(f);
+    assert_int_equal(json_integer_value(json_object_get(b, "next_update_ms")), fake_ms);
+    json_decref(b);
+    tick(f);
+    assert_int_equal(split_of(f, "a"), 20);
+    assert_int_equal(split_of(f, "b"), 60);
+    assert_int_equal(split_of(f, "c"), 20);
+    assert_int_equal(audits("experiment.bandit_update"), 2);
+    b = bandit_of(f);
+    assert_int_equal(json_integer_value(json_object_get(b, "next_update_ms")),
+                     start + 3 * HOUR_MS + 10 * MIN_MS);
+    json_decref(b);
+    /* a floor lowered, or raised to no weight's harm, waits for the cadence */
+    assert_int_equal(patch(f, "{\"bandit\":{\"min_weight_pct\":5}}", &err), 0);
+    tick(f);
+    assert_int_equal(split_of(f, "a"), 20);
+    assert_int_equal(audits("experiment.bandit_update"), 2);
+}
+
 static void patch_changes_the_cadence_and_floor_not_the_rest(void **state)
 {
     struct fixture *f = *state;
@@ -497,6 +533,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(burn_in_keeps_equal_weights_then_looks_on_the_cadence,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_restart_keeps_the_cadence, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_raised_floor_holds_at_the_next_tick, setup, teardown),
         cmocka_unit_test_setup_teardown(no_guarded_step_for_a_bandit, setup, teardown),
         cmocka_unit_test_setup_teardown(the_kill_switch_holds_the_looks, setup, teardown),
         cmocka_unit_test_setup_teardown(patch_changes_the_cadence_and_floor_not_the_rest, setup,
