@@ -68,25 +68,30 @@ static bool looks(const struct experiment *e)
     return e->bandit.on && e->state == RUNNING;
 }
 
-/* When its next look is due at `now_ms`: its burn-in's end, then update_minutes after the
- * last. An engine just opened (a restart, a new leader) has not looked yet: its next look
- * is where the cadence of the last re-weighting puts it, the first of its points from now
- * on (none at once because the engine forgot its last look, no catching up on those it
- * missed while down). */
-static int64_t due_at(const struct experiment *e, int64_t now_ms)
+/* When its next look is due: its burn-in's end, then update_minutes after the last. */
+static int64_t due_at(const struct experiment *e)
 {
-    if (e->bandit_due_ms)
-        return e->bandit_due_ms;
-    int64_t last = 0, every = e->bandit.update_minutes * 60000;
-    for (size_t k = e->n_changes; k-- > 0 && !last;)
-        if (e->changes[k].bandit)
-            last = e->changes[k].at_ms;
-    int64_t burn = sy_exp_bandit_burn_in_until(e);
-    if (!last || last < burn || every <= 0)
-        return burn;
-    if (now_ms <= last + every)
-        return last + every;
-    return last + (now_ms - last + every - 1) / every * every;
+    return e->bandit_due_ms ? e->bandit_due_ms : sy_exp_bandit_burn_in_until(e);
+}
+
+void sy_exp_bandit_resume(sy_engine_t *eng)
+{
+    int64_t now = sy_engine_now_ms(eng);
+    for (size_t i = 0; i < eng->x->n; i++) {
+        struct experiment *e = eng->x->all[i];
+        int64_t base = sy_exp_bandit_burn_in_until(e), every = e->bandit.update_minutes * 60000;
+        if (!looks(e) || e->bandit_due_ms || every <= 0 || now <= base)
+            continue; /* in its burn-in: the first look at its end */
+        for (size_t k = e->n_changes; k-- > 0;)
+            if (e->changes[k].bandit) {
+                base = e->changes[k].at_ms > base ? e->changes[k].at_ms : base;
+                break;
+            }
+        /* the first point of its cadence after now (at now: due now) */
+        e->bandit_due_ms = base + (now - base + every - 1) / every * every;
+        if (e->bandit_due_ms == base)
+            e->bandit_due_ms += every;
+    }
 }
 
 int sy_exp_bandit_view(const sy_engine_t *eng, const struct experiment *e, sy_exp_results_t *x,
@@ -97,7 +102,7 @@ int sy_exp_bandit_view(const sy_engine_t *eng, const struct experiment *e, sy_ex
         return 0;
     x->bandit = e->bandit;
     x->bandit_burn_in_until_ms = sy_exp_bandit_burn_in_until(e);
-    int64_t now = sy_engine_now_ms(eng), due = due_at(e, now);
+    int64_t now = sy_engine_now_ms(eng), due = due_at(e);
     x->bandit_next_update_ms = !looks(e) ? 0 : due < now ? now : due; /* past: the next tick */
     x->bandit_updates = 0;
     for (size_t k = 0; k < e->n_changes; k++)
@@ -149,9 +154,9 @@ void sy_eng_bandit_tick(sy_engine_t *eng, int64_t now_ms)
 {
     for (size_t i = 0; i < eng->x->n; i++) {
         struct experiment *e = eng->x->all[i];
-        if (!looks(e) || now_ms < due_at(e, now_ms))
+        if (!looks(e) || now_ms < due_at(e))
             continue;
-        int64_t every = e->bandit.update_minutes * 60000, due = due_at(e, now_ms);
+        int64_t every = e->bandit.update_minutes * 60000, due = due_at(e);
         /* on its cadence; a look more than a period late runs again a period from now */
         e->bandit_due_ms = due + every > now_ms ? due + every : now_ms + every;
         if (sy_engine_kill_switch_engaged(eng, e->ws, NULL, 0))

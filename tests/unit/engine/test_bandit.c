@@ -229,6 +229,33 @@ static void burn_in_keeps_equal_weights_then_looks_on_the_cadence(void **state)
 
 /* A restart mid-run: the next look stays where the cadence put it (an hour after the last
  * re-weighting), none at once because the engine forgot when it last looked. */
+/* A first look that changed nothing (no data yet), then a restart: the next look on the
+ * cadence from the burn-in's end, not one at once. */
+static void a_restart_after_a_look_that_changed_nothing_waits(void **state)
+{
+    struct fixture *f = *state;
+    int64_t start = fake_ms;
+    create_started(f, bandit_def, "e");
+    fake_ms = start + 2 * HOUR_MS;
+    tick(f);
+    assert_int_equal(split_of(f, "b"), 33);
+    traffic(f, "a", 0, 300, 30);
+    traffic(f, "b", 0, 300, 60);
+    traffic(f, "c", 0, 300, 30);
+    fake_ms = start + 2 * HOUR_MS + 10 * MIN_MS;
+    sy_engine_close(f->eng);
+    f->eng = open_engine();
+    tick(f);
+    assert_int_equal(split_of(f, "b"), 33);
+    json_t *b = bandit_of(f);
+    assert_int_equal(json_integer_value(json_object_get(b, "next_update_ms")), start + 3 * HOUR_MS);
+    json_decref(b);
+    fake_ms = start + 3 * HOUR_MS;
+    tick(f);
+    assert_int_equal(split_of(f, "b"), 80);
+    assert_int_equal(audits("experiment.bandit_update"), 1);
+}
+
 static void a_restart_keeps_the_cadence(void **state)
 {
     struct fixture *f = *state;
@@ -715,6 +742,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(burn_in_keeps_equal_weights_then_looks_on_the_cadence,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_restart_keeps_the_cadence, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_restart_after_a_look_that_changed_nothing_waits, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_raised_floor_holds_at_the_next_tick, setup, teardown),
         cmocka_unit_test_setup_teardown(a_bandit_in_a_layer_keeps_its_gate, setup, teardown),
         cmocka_unit_test_setup_teardown(srm_keeps_quiet_over_many_reweightings, setup, teardown),
