@@ -8,7 +8,8 @@
  * switch holds its looks; a restart keeps the cadence (no look at once); a floor raised
  * above a weight holds from the next tick; in a layer, with CUPED, a re-weighting keeps the
  * flag's layer gate (after a restart too); two days of re-weightings raise no SRM alarm and
- * their history and audit counts agree; rollbacks (an emergency one too) end the looks. */
+ * their history and audit counts agree; a floor of 0 takes arms to 0 with no SRM alarm;
+ * rollbacks (an emergency one too) end the looks. */
 #define _DEFAULT_SOURCE
 
 #include "codec/api_json.h"
@@ -474,6 +475,40 @@ static void rollbacks_end_the_looks(void **state)
     assert_int_equal(audits("experiment.bandit_update"), 0);
 }
 
+/* A floor of 0: the arms far behind go to 0 points, and the units they had before raise no
+ * "units reached a variant whose weight is 0" alarm (the SRM reads the weights each unit
+ * was assigned under); late exposures to them neither. */
+static void a_floor_of_0_takes_arms_to_0_without_an_srm_alarm(void **state)
+{
+    struct fixture *f = *state;
+    int64_t start = fake_ms;
+    create_started(f,
+                   "{\"key\":\"e\",\"bandit\":{\"update_minutes\":60,\"min_weight_pct\":0,"
+                   "\"burn_in_hours\":2},\"variants\":[{\"key\":\"a\",\"weight\":1,"
+                   "\"control\":true},{\"key\":\"b\",\"weight\":1},{\"key\":\"c\",\"weight\":1}]}",
+                   "e");
+    for (int i = 0; i < 30; i++) { /* interleaved, as the units come */
+        traffic(f, "a", 10 * i, 10, 1);
+        traffic(f, "b", 10 * i, 10, 5);
+        traffic(f, "c", 10 * i, 10, 1);
+    }
+    fake_ms = start + 2 * HOUR_MS;
+    tick(f);
+    assert_int_equal(split_of(f, "b"), 100);
+    fake_ms += 5 * MIN_MS;
+    traffic(f, "a", 300, 2, 0); /* late, in the SRM's grace: assigned before the change */
+    fake_ms += 25 * MIN_MS;
+    traffic(f, "b", 300, 300, 150);
+    json_t *r = NULL;
+    sy_err_t err = {0};
+    if (results_json(f->eng, &f->who, "e", &r, &err) < 0)
+        fail_msg("results: %s", err.msg);
+    json_t *srm = json_object_get(r, "srm");
+    assert_true(json_is_false(json_object_get(srm, "units_in_zero_weight_variant")));
+    assert_true(json_is_false(json_object_get(srm, "mismatch")));
+    json_decref(r);
+}
+
 static void no_guarded_step_for_a_bandit(void **state)
 {
     struct fixture *f = *state;
@@ -748,6 +783,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(a_bandit_in_a_layer_keeps_its_gate, setup, teardown),
         cmocka_unit_test_setup_teardown(srm_keeps_quiet_over_many_reweightings, setup, teardown),
         cmocka_unit_test_setup_teardown(rollbacks_end_the_looks, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_floor_of_0_takes_arms_to_0_without_an_srm_alarm, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(no_guarded_step_for_a_bandit, setup, teardown),
         cmocka_unit_test_setup_teardown(the_kill_switch_holds_the_looks, setup, teardown),
         cmocka_unit_test_setup_teardown(patch_changes_the_cadence_and_floor_not_the_rest, setup,
