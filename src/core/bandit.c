@@ -178,8 +178,10 @@ int sy_bandit_prob_best(sy_metric_t metric, const sy_bandit_arm_t *arms, size_t 
     double sum = 0;
     for (size_t i = 0; i < n; i++)
         sum += acc[i];
+    /* densities beyond the doubles (4e18 units: NaN) are no evidence: every arm alike */
+    bool ok = isfinite(sum) && sum > 0;
     for (size_t i = 0; i < n; i++)
-        p[i] = sum > 0 ? acc[i] / sum : 1.0 / (double)n;
+        p[i] = ok ? acc[i] / sum : 1.0 / (double)n;
     return 0;
 }
 
@@ -196,8 +198,8 @@ int sy_bandit_weights(const double *p, size_t n, int64_t floor_pct, int64_t *wei
             return sy_err_set(err, -EINVAL, "p", "probabilities are numbers from 0 to 1");
         sum += p[i];
     }
-    if (!(sum > 0))
-        return sy_err_set(err, -EINVAL, "p", "the probabilities sum to 0");
+    if (!(sum > 0) || !isfinite(sum))
+        return sy_err_set(err, -EINVAL, "p", "the probabilities sum to 0, or beyond a double");
     double free_pts = (double)(100 - (int64_t)n * floor_pct), rem[SY_BANDIT_MAX_ARMS];
     int64_t given = 0;
     for (size_t i = 0; i < n; i++) {

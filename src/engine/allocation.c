@@ -117,6 +117,8 @@ int sy_exp_change_row(void *arg, const sy_store_change_t *row)
 int sy_exp_changes_open(sy_engine_t *eng, sy_err_t *err)
 {
     int rc = sy_store_change_list(eng->store, -1, sy_exp_change_row, eng, err);
+    if (rc == 0)
+        sy_exp_bandit_resume(eng);
     return rc == -ENOMEM ? sy_eng_oom(err) : rc;
 }
 

@@ -74,16 +74,36 @@ static int64_t due_at(const struct experiment *e)
     return e->bandit_due_ms ? e->bandit_due_ms : sy_exp_bandit_burn_in_until(e);
 }
 
+void sy_exp_bandit_resume(sy_engine_t *eng)
+{
+    int64_t now = sy_engine_now_ms(eng);
+    for (size_t i = 0; i < eng->x->n; i++) {
+        struct experiment *e = eng->x->all[i];
+        int64_t base = sy_exp_bandit_burn_in_until(e), every = e->bandit.update_minutes * 60000;
+        if (!looks(e) || e->bandit_due_ms || every <= 0 || now <= base)
+            continue; /* in its burn-in: the first look at its end */
+        for (size_t k = e->n_changes; k-- > 0;)
+            if (e->changes[k].bandit) {
+                base = e->changes[k].at_ms > base ? e->changes[k].at_ms : base;
+                break;
+            }
+        /* the first point of its cadence after now (at now: due now) */
+        e->bandit_due_ms = base + (now - base + every - 1) / every * every;
+        if (e->bandit_due_ms == base)
+            e->bandit_due_ms += every;
+    }
+}
+
 int sy_exp_bandit_view(const sy_engine_t *eng, const struct experiment *e, sy_exp_results_t *x,
                        sy_err_t *err)
 {
-    (void)eng;
     x->has_bandit = e->bandit.on;
     if (!e->bandit.on)
         return 0;
     x->bandit = e->bandit;
     x->bandit_burn_in_until_ms = sy_exp_bandit_burn_in_until(e);
-    x->bandit_next_update_ms = looks(e) ? due_at(e) : 0;
+    int64_t now = sy_engine_now_ms(eng), due = due_at(e);
+    x->bandit_next_update_ms = !looks(e) ? 0 : due < now ? now : due; /* past: the next tick */
     x->bandit_updates = 0;
     for (size_t k = 0; k < e->n_changes; k++)
         x->bandit_updates += e->changes[k].bandit;

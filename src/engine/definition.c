@@ -313,6 +313,11 @@ json_t *sy_exp_take_settings(struct experiment *e, struct experiment *from)
     e->health_min_events = from->health_min_events;
     if (e->bandit_due_ms) /* the next look: the new cadence after the last */
         e->bandit_due_ms += (from->bandit.update_minutes - e->bandit.update_minutes) * 60000;
+    bool below = false; /* a floor raised above a weight: the next tick looks (bandit.c) */
+    for (size_t i = 0; from->bandit.on && e->state == RUNNING && i < e->n_arms; i++)
+        below |= e->arms[i].weight < from->bandit.min_weight_pct;
+    if (below)
+        e->bandit_due_ms = 1;
     e->bandit = from->bandit; /* on/off and burn-in: the update refused their change */
     e->layer = from->layer;
     /* fixed once started (sy_engine_experiment_update refuses it); before any unit is

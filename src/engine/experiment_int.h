@@ -450,6 +450,10 @@ bool sy_exp_health_of(const struct health_counts *h, int64_t min_events, sy_heal
 
 /* When `e`'s burn-in ends (its start plus burn_in_hours; 0 before it starts). */
 int64_t sy_exp_bandit_burn_in_until(const struct experiment *e);
+/* At start-up (the changes read): each running bandit past its burn-in resumes its
+ * cadence, its next look the first point of it from now, counted from its last
+ * re-weighting (or its burn-in's end): none at once, none made up (bandit.c). */
+void sy_exp_bandit_resume(sy_engine_t *eng);
 /* `e`'s bandit as the results show it, into x->bandit_* (x->has_bandit false when `e` is
  * not a bandit). -EINVAL only for aggregates that contradict each other. */
 int sy_exp_bandit_view(const sy_engine_t *eng, const struct experiment *e, sy_exp_results_t *x,

@@ -227,6 +227,46 @@ static void weights_refuse_a_floor_too_high_naming_it(void **state)
     assert_string_equal(err.field, "p");
 }
 
+/* Counts and values at the ends of their types: finite probabilities summing to 1 (at
+ * 4e18 units the quadrature's densities were NaN, returned as the probabilities), and
+ * weights from probabilities whose sum overflows refused, not cast from NaN. */
+static void huge_counts_and_values_give_finite_probabilities(void **state)
+{
+    (void)state;
+    sy_bandit_arm_t c[2] = {conv(4000000000000000000LL, 2000000000000000000LL),
+                            conv(4000000000000000000LL, 2000000000000000001LL)};
+    sy_bandit_arm_t m[3] = {{.units = 1000, .mean = 1e300, .variance = 1e300},
+                            {.units = 1000, .mean = -1e300, .variance = 1e307},
+                            {.units = 1}};
+    sy_bandit_arm_t z[2] = {{.units = 1000000000000LL, .mean = 1e15, .variance = 1e30},
+                            {.units = 1000000000000LL, .mean = -1e15, .variance = 0}};
+    struct {
+        sy_metric_t metric;
+        const sy_bandit_arm_t *a;
+        size_t n;
+    } cases[] = {{SY_METRIC_CONVERSION, c, 2}, {SY_METRIC_MEAN, m, 3}, {SY_METRIC_MEAN, z, 2}};
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        double p[3];
+        sy_err_t err = {0};
+        assert_int_equal(sy_bandit_prob_best(cases[k].metric, cases[k].a, cases[k].n, p, &err), 0);
+        double sum = 0;
+        for (size_t i = 0; i < cases[k].n; i++) {
+            assert_true(isfinite(p[i]) && p[i] >= 0 && p[i] <= 1);
+            sum += p[i];
+        }
+        assert_close(sum, 1, 1e-9, 0);
+        assert_true(isfinite(sy_bandit_regret(cases[k].metric, cases[k].a, cases[k].n)));
+    }
+    double big[3] = {1e308, 1e308, 1e308};
+    int64_t w[3];
+    sy_err_t err = {0};
+    int rc = sy_bandit_weights(big, 3, 0, w, &err);
+    if (rc == 0)
+        assert_true(w[0] + w[1] + w[2] == 100 && w[0] >= 33 && w[1] >= 33 && w[2] >= 33);
+    else
+        assert_string_equal(err.field, "p");
+}
+
 static void regret_is_units_times_the_gap_to_the_best_mean(void **state)
 {
     (void)state;
@@ -260,6 +300,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(weights_are_whole_points_summing_to_100_never_below_the_floor),
         cmocka_unit_test(weights_refuse_a_floor_too_high_naming_it),
         cmocka_unit_test(regret_is_units_times_the_gap_to_the_best_mean),
+        cmocka_unit_test(huge_counts_and_values_give_finite_probabilities),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,11 @@
  * floor held when one arm is certain, no look between two; the results' "bandit"; the
  * definition's refusals naming the field and PATCH's rules (on/off and the burn-in fixed
  * once started, the cadence and the floor not); no guarded step for a bandit; the kill
- * switch holds its looks. */
+ * switch holds its looks; a restart keeps the cadence (no look at once); a floor raised
+ * above a weight holds from the next tick; in a layer, with CUPED, a re-weighting keeps the
+ * flag's layer gate (after a restart too); two days of re-weightings raise no SRM alarm and
+ * their history and audit counts agree; a floor of 0 takes arms to 0 with no SRM alarm;
+ * rollbacks (an emergency one too) end the looks. */
 #define _DEFAULT_SOURCE
 
 #include "codec/api_json.h"
@@ -28,6 +32,8 @@ static void on_done(void *arg, int rc, const sy_ingest_result_t *r, const sy_err
     *(int *)arg = rc;
 }
 
+static const char *traffic_to = "e"; /* the experiment traffic() sends to */
+
 /* `n` units of `variant` (ids "<variant><first + i>"), `conv` of them converting. */
 static void traffic(struct fixture *f, const char *variant, int first, int n, int conv)
 {
@@ -37,8 +43,8 @@ static void traffic(struct fixture *f, const char *variant, int first, int n, in
     for (int i = 0; i < n; i++) {
         snprintf(id[i], sizeof(id[i]), "%s%d", variant, first + i);
         sy_event_t x = {.kind = SY_EVENT_EXPOSURE,
-                        .experiment = "e",
-                        .experiment_len = 1,
+                        .experiment = traffic_to,
+                        .experiment_len = strlen(traffic_to),
                         .unit = id[i],
                         .unit_len = strlen(id[i]),
                         .variant = variant,
@@ -222,6 +228,287 @@ static void burn_in_keeps_equal_weights_then_looks_on_the_cadence(void **state)
     json_decref(h);
 }
 
+/* A restart mid-run: the next look stays where the cadence put it (an hour after the last
+ * re-weighting), none at once because the engine forgot when it last looked. */
+/* A first look that changed nothing (no data yet), then a restart: the next look on the
+ * cadence from the burn-in's end, not one at once. */
+static void a_restart_after_a_look_that_changed_nothing_waits(void **state)
+{
+    struct fixture *f = *state;
+    int64_t start = fake_ms;
+    create_started(f, bandit_def, "e");
+    fake_ms = start + 2 * HOUR_MS;
+    tick(f);
+    assert_int_equal(split_of(f, "b"), 33);
+    traffic(f, "a", 0, 300, 30);
+    traffic(f, "b", 0, 300, 60);
+    traffic(f, "c", 0, 300, 30);
+    fake_ms = start + 2 * HOUR_MS + 10 * MIN_MS;
+    sy_engine_close(f->eng);
+    f->eng = open_engine();
+    tick(f);
+    assert_int_equal(split_of(f, "b"), 33);
+    json_t *b = bandit_of(f);
+    assert_int_equal(json_integer_value(json_object_get(b, "next_update_ms")), start + 3 * HOUR_MS);
+    json_decref(b);
+    fake_ms = start + 3 * HOUR_MS;
+    tick(f);
+    assert_int_equal(split_of(f, "b"), 80);
+    assert_int_equal(audits("experiment.bandit_update"), 1);
+}
+
+static void a_restart_keeps_the_cadence(void **state)
+{
+    struct fixture *f = *state;
+    int64_t start = fake_ms;
+    create_started(f, bandit_def, "e");
+    traffic(f, "a", 0, 300, 30);
+    traffic(f, "b", 0, 300, 60);
+    traffic(f, "c", 0, 300, 30);
+    fake_ms = start + 2 * HOUR_MS;
+    tick(f);
+    assert_int_equal(split_of(f, "b"), 80);
+    traffic(f, "c", 300, 3000, 900); /* c now clearly the best */
+    fake_ms = start + 2 * HOUR_MS + 10 * MIN_MS;
+    sy_engine_close(f->eng);
+    f->eng = open_engine();
+    json_t *b = bandit_of(f);
+    assert_int_equal(json_integer_value(json_object_get(b, "next_update_ms")), start + 3 * HOUR_MS);
+    json_decref(b);
+    tick(f);
+    assert_int_equal(split_of(f, "c"), 10);
+    fake_ms = start + 3 * HOUR_MS - MIN_MS;
+    tick(f);
+    assert_int_equal(split_of(f, "c"), 10);
+    assert_int_equal(audits("experiment.bandit_update"), 1);
+    fake_ms = start + 3 * HOUR_MS;
+    tick(f);
+    assert_int_equal(split_of(f, "c"), 80);
+    assert_int_equal(audits("experiment.bandit_update"), 2);
+    /* down through a look: the next one on the cadence's grid, not one at once */
+    fake_ms = start + 4 * HOUR_MS + 30 * MIN_MS;
+    sy_engine_close(f->eng);
+    f->eng = open_engine();
+    traffic(f, "a", 300, 30000, 20000); /* a now clearly the best */
+    tick(f);
+    assert_int_equal(split_of(f, "a"), 10);
+    fake_ms = start + 5 * HOUR_MS;
+    tick(f);
+    assert_int_equal(split_of(f, "a"), 80);
+    assert_int_equal(audits("experiment.bandit_update"), 3);
+}
+
+/* The flag's targeting (new reference). */
+static json_t *targeting_of(struct fixture *f)
+{
+    json_t *def = NULL;
+    assert_int_equal(flag_get_json(f->eng, &f->who, "e", &def, NULL), 0);
+    json_t *t = json_incref(json_object_get(def, "targeting"));
+    json_decref(def);
+    return t;
+}
+
+/* A bandit in a layer, with CUPED: a re-weighting keeps the flag's layer gate (only the
+ * split inside it moves), and its results hold no NaN. */
+static void a_bandit_in_a_layer_keeps_its_gate(void **state)
+{
+    struct fixture *f = *state;
+    int64_t start = fake_ms;
+    sy_layer_change_t c = {.name = "L", .has_holdout = true, .holdout_pct = 10};
+    sy_layer_t *l = malloc(sizeof(*l));
+    sy_err_t err = {0};
+    if (sy_engine_layer_create(f->eng, &f->who, &c, l, &err) < 0)
+        fail_msg("layer create: %s (%s)", err.msg, err.field);
+    free(l);
+    create_started(f,
+                   "{\"key\":\"e\",\"bandit\":{\"update_minutes\":60,\"min_weight_pct\":10,"
+                   "\"burn_in_hours\":2},\"cuped\":{\"enabled\":true},\"layer\":{\"name\":\"L\","
+                   "\"pct\":50},\"variants\":[{\"key\":\"a\",\"weight\":1,\"control\":true},"
+                   "{\"key\":\"b\",\"weight\":1},{\"key\":\"c\",\"weight\":1}]}",
+                   "e");
+    json_t *before = targeting_of(f);
+    traffic(f, "a", 0, 300, 30);
+    traffic(f, "b", 0, 300, 60);
+    traffic(f, "c", 0, 300, 30);
+    fake_ms = start + 2 * HOUR_MS;
+    tick(f);
+    assert_int_equal(audits("experiment.bandit_update"), 1);
+    /* the same targeting, the layer's gate and holdout in it, the split inside it moved */
+    json_t *want = json_deep_copy(before);
+    json_t *split = json_pack("{s[[si][si][si]]}", "fractional", "a", 10, "b", 80, "c", 10);
+    json_t *branches = json_object_get(want, "if");
+    assert_int_equal(json_array_size(branches), 7);
+    assert_non_null(json_object_get(json_array_get(branches, 3), "fractional"));
+    json_array_set_new(branches, 3, split);
+    json_t *after = targeting_of(f);
+    assert_true(json_equal(after, want));
+    json_decref(after);
+    /* and after a restart, from the store */
+    sy_engine_close(f->eng);
+    f->eng = open_engine();
+    after = targeting_of(f);
+    assert_true(json_equal(after, want));
+    json_decref(after);
+    json_decref(want);
+    json_decref(before);
+    json_t *r = NULL;
+    if (results_json(f->eng, &f->who, "e", &r, &err) < 0)
+        fail_msg("results: %s", err.msg);
+    assert_non_null(json_object_get(r, "cuped"));
+    assert_non_null(json_object_get(r, "bandit"));
+    json_decref(r);
+}
+
+/* Two days of hourly looks, each hour's units split by the current weights (a seeded
+ * draw of each unit's variant and its conversion, b the best at 14 % against 10 %): the
+ * weights stay whole points summing to 100, never below the floor, and the results' SRM
+ * raises no alarm however often the split moved. */
+static void srm_keeps_quiet_over_many_reweightings(void **state)
+{
+    struct fixture *f = *state;
+    int64_t start = fake_ms;
+    create_started(f, bandit_def, "e");
+    const char *const v[3] = {"a", "b", "c"};
+    const double rate[3] = {0.10, 0.14, 0.10};
+    int next[3] = {0, 0, 0};
+    uint64_t s = 12345;
+    for (int hour = 1; hour <= 48; hour++) {
+        json_int_t w[3], sum = 0;
+        for (int i = 0; i < 3; i++) {
+            w[i] = split_of(f, v[i]);
+            assert_true(w[i] >= (hour > 2 ? 10 : 33));
+            sum += w[i];
+        }
+        assert_int_equal(sum, 100);
+        /* the hour's units in the order they come, the variants interleaved (a batch of
+         * one variant alone would be a mismatch the sequential test rightly sees) */
+        char id[400][24];
+        sy_event_t ev[800];
+        size_t k = 0;
+        for (int u = 0; u < 400; u++) {
+            s = s * 6364136223846793005u + 1442695040888963407u;
+            double x = (double)(s >> 11) / 9007199254740992.0 * 100;
+            int i = x < (double)w[0] ? 0 : x < (double)(w[0] + w[1]) ? 1 : 2;
+            s = s * 6364136223846793005u + 1442695040888963407u;
+            bool converts = (double)(s >> 11) / 9007199254740992.0 < rate[i];
+            snprintf(id[u], sizeof(id[u]), "%s%d", v[i], next[i]++);
+            sy_event_t e = {.kind = SY_EVENT_EXPOSURE,
+                            .experiment = "e",
+                            .experiment_len = 1,
+                            .unit = id[u],
+                            .unit_len = strlen(id[u]),
+                            .variant = v[i],
+                            .variant_len = 1,
+                            .success = -1};
+            ev[k++] = e;
+            e.kind = SY_EVENT_OUTCOME;
+            e.variant = NULL;
+            e.variant_len = 0;
+            e.success = converts;
+            ev[k++] = e;
+        }
+        fake_ms = start + (hour - 1) * HOUR_MS + 30 * MIN_MS; /* past the SRM's grace */
+        for (size_t off = 0; off < k; off += SY_EVENTS_MAX) {
+            int rc = -1;
+            size_t m = k - off < SY_EVENTS_MAX ? k - off : SY_EVENTS_MAX;
+            assert_int_equal(
+                sy_engine_events_submit(f->eng, &f->who, ev + off, m, on_done, &rc, NULL), 0);
+            sy_engine_events_commit(f->eng);
+            assert_int_equal(rc, 0);
+        }
+        fake_ms = start + hour * HOUR_MS;
+        tick(f);
+    }
+    assert_true(split_of(f, "b") > 50);
+    json_t *r = NULL;
+    sy_err_t err = {0};
+    if (results_json(f->eng, &f->who, "e", &r, &err) < 0)
+        fail_msg("results: %s", err.msg);
+    json_t *srm = json_object_get(r, "srm");
+    assert_true(json_is_false(json_object_get(srm, "mismatch")));
+    json_decref(r);
+    /* history and audit agree with the count of re-weightings */
+    json_t *b = bandit_of(f);
+    json_t *h = changes(f);
+    assert_int_equal(json_integer_value(json_object_get(b, "updates")), json_array_size(h));
+    assert_int_equal(audits("experiment.bandit_update"), (int64_t)json_array_size(h));
+    assert_true(json_array_size(h) >= 2);
+    json_decref(h);
+    json_decref(b);
+}
+
+/* A rollback, and an emergency rollback, end the looks: no re-weighting after them. */
+static void rollbacks_end_the_looks(void **state)
+{
+    struct fixture *f = *state;
+    int64_t start = fake_ms;
+    create_started(f, bandit_def, "e");
+    traffic(f, "a", 0, 300, 30);
+    traffic(f, "b", 0, 300, 60);
+    traffic(f, "c", 0, 300, 30);
+    sy_err_t err = {0};
+    assert_int_equal(sy_engine_experiment_rollback(f->eng, &f->who, "e", NULL, &err), 0);
+    fake_ms = start + 3 * HOUR_MS;
+    tick(f);
+    assert_int_equal(audits("experiment.bandit_update"), 0);
+    assert_int_equal(split_of(f, "a"), 100);
+    json_t *b = bandit_of(f);
+    assert_true(json_is_null(json_object_get(b, "next_update_ms")));
+    json_decref(b);
+    /* another, rolled back with every running experiment */
+    json_t *def = json_loads(bandit_def, 0, NULL);
+    json_object_set_new(def, "key", json_string("e2"));
+    json_object_set_new(def, "flag", json_string("e2"));
+    assert_int_equal(exp_create_json(f, def, NULL, &err), 0);
+    json_decref(def);
+    assert_int_equal(exp_transition(f, "e2", "running", &err), 0);
+    traffic_to = "e2";
+    traffic(f, "a", 0, 300, 30);
+    traffic(f, "b", 0, 300, 60);
+    traffic(f, "c", 0, 300, 30);
+    traffic_to = "e";
+    sy_emergency_report_t rep;
+    memset(&rep, 0, sizeof(rep));
+    assert_int_equal(sy_engine_emergency_rollback(f->eng, &f->who, "drill", &rep, &err), 0);
+    fake_ms = start + 10 * HOUR_MS;
+    tick(f);
+    assert_int_equal(audits("experiment.bandit_update"), 0);
+}
+
+/* A floor of 0: the arms far behind go to 0 points, and the units they had before raise no
+ * "units reached a variant whose weight is 0" alarm (the SRM reads the weights each unit
+ * was assigned under); late exposures to them neither. */
+static void a_floor_of_0_takes_arms_to_0_without_an_srm_alarm(void **state)
+{
+    struct fixture *f = *state;
+    int64_t start = fake_ms;
+    create_started(f,
+                   "{\"key\":\"e\",\"bandit\":{\"update_minutes\":60,\"min_weight_pct\":0,"
+                   "\"burn_in_hours\":2},\"variants\":[{\"key\":\"a\",\"weight\":1,"
+                   "\"control\":true},{\"key\":\"b\",\"weight\":1},{\"key\":\"c\",\"weight\":1}]}",
+                   "e");
+    for (int i = 0; i < 30; i++) { /* interleaved, as the units come */
+        traffic(f, "a", 10 * i, 10, 1);
+        traffic(f, "b", 10 * i, 10, 5);
+        traffic(f, "c", 10 * i, 10, 1);
+    }
+    fake_ms = start + 2 * HOUR_MS;
+    tick(f);
+    assert_int_equal(split_of(f, "b"), 100);
+    fake_ms += 5 * MIN_MS;
+    traffic(f, "a", 300, 2, 0); /* late, in the SRM's grace: assigned before the change */
+    fake_ms += 25 * MIN_MS;
+    traffic(f, "b", 300, 300, 150);
+    json_t *r = NULL;
+    sy_err_t err = {0};
+    if (results_json(f->eng, &f->who, "e", &r, &err) < 0)
+        fail_msg("results: %s", err.msg);
+    json_t *srm = json_object_get(r, "srm");
+    assert_true(json_is_false(json_object_get(srm, "units_in_zero_weight_variant")));
+    assert_true(json_is_false(json_object_get(srm, "mismatch")));
+    json_decref(r);
+}
+
 static void no_guarded_step_for_a_bandit(void **state)
 {
     struct fixture *f = *state;
@@ -281,6 +568,42 @@ static int patch(struct fixture *f, const char *patch_text, sy_err_t *err)
     rc = sy_engine_experiment_update(f->eng, &f->who, "e", &d, NULL, err);
     sy_exp_def_clear(&d);
     return rc;
+}
+
+/* A floor raised above a variant's weight: the next tick looks (a split below the floor
+ * served until the next look on the cadence, an hour, would break the floor), and the
+ * cadence counts from that look. */
+static void a_raised_floor_holds_at_the_next_tick(void **state)
+{
+    struct fixture *f = *state;
+    int64_t start = fake_ms;
+    create_started(f, bandit_def, "e");
+    traffic(f, "a", 0, 300, 30);
+    traffic(f, "b", 0, 300, 60);
+    traffic(f, "c", 0, 300, 30);
+    fake_ms = start + 2 * HOUR_MS;
+    tick(f);
+    assert_int_equal(split_of(f, "a"), 10);
+    fake_ms = start + 2 * HOUR_MS + 10 * MIN_MS;
+    sy_err_t err = {0};
+    assert_int_equal(patch(f, "{\"bandit\":{\"min_weight_pct\":20}}", &err), 0);
+    json_t *b = bandit_of(f);
+    assert_int_equal(json_integer_value(json_object_get(b, "next_update_ms")), fake_ms);
+    json_decref(b);
+    tick(f);
+    assert_int_equal(split_of(f, "a"), 20);
+    assert_int_equal(split_of(f, "b"), 60);
+    assert_int_equal(split_of(f, "c"), 20);
+    assert_int_equal(audits("experiment.bandit_update"), 2);
+    b = bandit_of(f);
+    assert_int_equal(json_integer_value(json_object_get(b, "next_update_ms")),
+                     start + 3 * HOUR_MS + 10 * MIN_MS);
+    json_decref(b);
+    /* a floor lowered, or raised to no weight's harm, waits for the cadence */
+    assert_int_equal(patch(f, "{\"bandit\":{\"min_weight_pct\":5}}", &err), 0);
+    tick(f);
+    assert_int_equal(split_of(f, "a"), 20);
+    assert_int_equal(audits("experiment.bandit_update"), 2);
 }
 
 static void patch_changes_the_cadence_and_floor_not_the_rest(void **state)
@@ -390,8 +713,8 @@ static sy_auto_action_t auto_check(struct fixture *f, const char *promotion, cha
         const char *v = i % 2 ? "b" : "a";
         snprintf(id[i], sizeof(id[i]), "%s%d", v, i / 2);
         sy_event_t x = {.kind = SY_EVENT_EXPOSURE,
-                        .experiment = "e",
-                        .experiment_len = 1,
+                        .experiment = traffic_to,
+                        .experiment_len = strlen(traffic_to),
                         .unit = id[i],
                         .unit_len = strlen(id[i]),
                         .variant = v,
@@ -453,6 +776,15 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(burn_in_keeps_equal_weights_then_looks_on_the_cadence,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(a_restart_keeps_the_cadence, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_restart_after_a_look_that_changed_nothing_waits, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_raised_floor_holds_at_the_next_tick, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_bandit_in_a_layer_keeps_its_gate, setup, teardown),
+        cmocka_unit_test_setup_teardown(srm_keeps_quiet_over_many_reweightings, setup, teardown),
+        cmocka_unit_test_setup_teardown(rollbacks_end_the_looks, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_floor_of_0_takes_arms_to_0_without_an_srm_alarm, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(no_guarded_step_for_a_bandit, setup, teardown),
         cmocka_unit_test_setup_teardown(the_kill_switch_holds_the_looks, setup, teardown),
         cmocka_unit_test_setup_teardown(patch_changes_the_cadence_and_floor_not_the_rest, setup,
