@@ -272,12 +272,16 @@ run(url, out, async (c) => {
         levels: tr.querySelector('.levels').textContent, events: tr.querySelector('.events').textContent,
         enabled: tr.querySelector('.enabled').textContent,
     })));
+    // every event a channel may take (docs/api.md, "Notification channels")
+    const EVENT_TYPES = ['promotion', 'awaiting_approval', 'promotion_warning', 'rollback', 'tripwire', 'throttle',
+        'kill_switch', 'health_warning', 'srm', 'breaker', 'bandit_update'];
     const listed = (token = admin) => api('/v1/notifications/channels', token).then((r) => r.body.channels);
     const showing = (x) => ({ id: x.id, name: x.name, type: x.type, target: [x.to && `to ${x.to}`, x.from && `from ${x.from}`,
         x.smtp_url && `via ${x.smtp_url}`, x.username && `as ${x.username}`, x.url].filter(Boolean).join(' '),
     secrets: x.secrets_set.length ? `secrets held: ${x.secrets_set.join(', ')}` : undefined,
     levels: x.levels.length === 3 ? 'all 3 levels' : x.levels.join(', '),
-    events: x.events.length === 10 ? 'all 10 events' : x.events.join(', '), enabled: x.enabled ? 'enabled' : 'disabled' });
+    events: EVENT_TYPES.every((t) => x.events.includes(t)) ? `all ${EVENT_TYPES.length} events` : x.events.join(', '),
+    enabled: x.enabled ? 'enabled' : 'disabled' });
     let chans = await listed();
     check('the channels: each one\'s name, type, target, secrets held, levels, events and state as the API lists them',
         JSON.stringify(await readChannels()) === JSON.stringify(chans.map(showing)), { page: await readChannels(), api: chans });

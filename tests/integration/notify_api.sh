@@ -21,7 +21,7 @@ SECRET=whsec-0123456789abcdef
 KEY=R0UT1NGKEY-abcdef
 PASS=smtp-pa55word
 expect "a Slack channel: every level and event by default" 201 \
-    '.id > 0 and .type == "slack" and .name == "slack" and .enabled == true and .url == "https://hooks.slack.test/…" and .levels == ["info","warning","critical"] and (.events | length) == 10 and .secrets_set == ["url"] and (tostring | contains("T1") | not)' -- \
+    '.id > 0 and .type == "slack" and .name == "slack" and .enabled == true and .url == "https://hooks.slack.test/…" and .levels == ["info","warning","critical"] and (.events | length) == 11 and .secrets_set == ["url"] and (tostring | contains("T1") | not)' -- \
     POST /v1/notifications/channels "$ADMIN" '{"type":"slack","url":"https://hooks.slack.test/T1"}'
 expect "a signed webhook, critical only, two events" 201 \
     ".type == \"webhook\" and .name == \"ops hook\" and .levels == [\"critical\"] and .events == [\"rollback\",\"kill_switch\"] and .secrets_set == [\"secret\"] and (tostring | contains(\"$SECRET\") | not)" -- \
