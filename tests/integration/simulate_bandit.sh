@@ -5,7 +5,7 @@
 # most traffic in >= 95 % of the runs, and its A/A/A/A twin never gives an arm less than
 # its floor (5 %). The 1,000 runs each take some 40 minutes of CPU (0.3, 0.5 and
 # 0.7 s a run): they are bench/simulate_bandit.sh's (make simulate-figures); here the
-# same bounds over 50 runs on SY_FAST (the release build; about 2 min), or 8 on the build
+# same bounds over 30 runs on SY_FAST (the release build; about a minute), or 8 on the build
 # under test when no SY_FAST is named. With SY_FAST, 2 short bandit runs of both builds are
 # compared byte for byte first. Then the fields of one run, and --mode refused.
 #
@@ -21,7 +21,7 @@ if [ -n "${SY_FAST:-}" ] && [ -x "$SY_FAST" ]; then
     "$SY_FAST" simulate --scenario "$DATA/bandit4.json" --days 3 --runs 2 --json >"$TMP/fast.json"
     check "2 bandit runs: SY_FAST's output is the tested build's, byte for byte" 0 "" "" -- \
         cmp "$TMP/tested.json" "$TMP/fast.json"
-    RATES=$SY_FAST RUNS=50
+    RATES=$SY_FAST RUNS=30
 fi
 echo "# $RUNS runs of each mode on $RATES"
 

@@ -44,7 +44,7 @@
 #include "flags_json.h"
 #include "results_adapt.h"
 
-#define ALLOC_POINTS 48 /* allocation failures tried per operation, at most */
+#define ALLOC_POINTS 32 /* allocation failures tried per operation, at most */
 
 /* SQLite's stores are files in `dir`; PostgreSQL's (pg_unit.sh: store_fixture.h) databases,
  * the work database made once (CREATE DATABASE ... TEMPLATE), its rows brought back to a
