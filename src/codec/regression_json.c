@@ -35,7 +35,7 @@ static const sy_field_t kpi_body_fields[] = {
     {"id", SY_K_TEXT, KPI(ev.id), SY_UNTRACKED, .hi = SY_KPI_TEXT_MAX,
      .says = "1 to 128 characters"},
     {"unit", SY_K_TEXT, KPI(ev.unit), SY_UNTRACKED, .hi = SY_KPI_UNIT_MAX,
-     .says = "1 to 256 bytes"},
+     .says = "a string of 1 to 256 bytes, no control characters"},
     {"detail", SY_K_JSON, KPI(detail), SY_UNTRACKED, .says = "any JSON"},
     /* last: an event is the fields above it; a body may be a batch of them instead */
     {"events", SY_K_JSON, SY_UNTRACKED, SY_UNTRACKED, .says = "an array of 1 to 10000 events"},
